@@ -1,0 +1,57 @@
+import { z } from 'zod'
+import { AgentIdSchema } from './identifiers.js'
+import { Limits } from './limits.js'
+import { JsonObjectSchema } from './payload.js'
+
+/** How an agent is reached. */
+export const TRANSPORT_KINDS = ['sqlite', 'http', 'file'] as const
+
+/** How an agent is reached. */
+export type TransportKind = (typeof TRANSPORT_KINDS)[number]
+
+/** Schema of {@link TransportKind}. */
+export const TransportKindSchema = z.enum(TRANSPORT_KINDS, {
+  error: () => `must be one of ${TRANSPORT_KINDS.join(', ')}`,
+})
+
+/** Presence of an agent, derived from when it was last seen. */
+export const AGENT_STATUSES = ['active', 'inactive', 'offline'] as const
+
+/** Presence of an agent. */
+export type AgentStatus = (typeof AGENT_STATUSES)[number]
+
+/** Schema of {@link AgentStatus}. */
+export const AgentStatusSchema = z.enum(AGENT_STATUSES, {
+  error: () => `must be one of ${AGENT_STATUSES.join(', ')}`,
+})
+
+/** A capability name such as `code` or `human-review`. */
+export const CapabilitySchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(Limits.capabilityMaxLength, `must be at most ${Limits.capabilityMaxLength} characters`)
+  .regex(/^[A-Za-z0-9._:@/-]+$/, 'may contain only letters, digits and . _ : @ / -')
+
+/** An agent as the registry knows it. */
+export const AgentProfileSchema = z.object({
+  agentId: AgentIdSchema,
+  capabilities: z.array(CapabilitySchema).default([]),
+  device: z.string().min(1, 'must not be empty').max(256).default('local'),
+  transport: TransportKindSchema.default('sqlite'),
+  status: AgentStatusSchema.default('active'),
+  /** ISO-8601 time of the agent's last activity. */
+  lastSeen: z.iso.datetime({ offset: true }).optional(),
+  /** ISO-8601 time of first registration. */
+  registeredAt: z.iso.datetime({ offset: true }).optional(),
+  /** Relay base URL, for `http` agents. */
+  relayUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  /** Inbox folder, for `file` agents. */
+  inboxDir: z.string().min(1).optional(),
+  metadata: JsonObjectSchema.default({}),
+})
+
+/** An agent as the registry knows it. */
+export type AgentProfile = z.output<typeof AgentProfileSchema>
+
+/** What a caller supplies to register an agent. */
+export type AgentProfileInput = z.input<typeof AgentProfileSchema>

@@ -1,0 +1,172 @@
+import type { z } from 'zod'
+
+/** Stable, documented error codes. Every layer maps these (HTTP status, CLI exit code, MCP `isError`). */
+export const ErrorCode = {
+  VALIDATION: 'VALIDATION',
+  AGENT_NOT_FOUND: 'AGENT_NOT_FOUND',
+  MESSAGE_NOT_FOUND: 'MESSAGE_NOT_FOUND',
+  DELIVERY_NOT_FOUND: 'DELIVERY_NOT_FOUND',
+  LEASE_LOST: 'LEASE_LOST',
+  INVALID_STATE: 'INVALID_STATE',
+  SCHEMA_VERSION: 'SCHEMA_VERSION',
+  STORAGE: 'STORAGE',
+  CLOSED: 'CLOSED',
+  CONFIG: 'CONFIG',
+} as const
+
+/** One of the stable error codes in {@link ErrorCode}. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
+
+/** Options shared by every agent-comm error. */
+export interface AgentCommErrorOptions {
+  /** What the person should do next, e.g. the command that fixes it. */
+  hint?: string
+  /** Structured facts about the failure (ids, states), safe to print. */
+  details?: Record<string, unknown>
+  cause?: unknown
+}
+
+/** Base class of every error agent-comm throws on purpose; `code` is stable across versions. */
+export class AgentCommError extends Error {
+  readonly code: ErrorCode
+  readonly hint: string | undefined
+  readonly details: Record<string, unknown>
+
+  constructor(code: ErrorCode, message: string, options: AgentCommErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = new.target.name
+    this.code = code
+    this.hint = options.hint
+    this.details = options.details ?? {}
+  }
+
+  /** A plain JSON form for wire formats and `--json` output. */
+  toJSON(): { code: ErrorCode; message: string; hint?: string; details?: Record<string, unknown> } {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.hint === undefined ? {} : { hint: this.hint }),
+      ...(Object.keys(this.details).length === 0 ? {} : { details: this.details }),
+    }
+  }
+}
+
+/** Input failed validation; `issues` lists each problem with its path. */
+export class ValidationError extends AgentCommError {
+  readonly issues: ReadonlyArray<{ path: string; message: string }>
+
+  constructor(
+    message: string,
+    issues: ReadonlyArray<{ path: string; message: string }> = [],
+    options: AgentCommErrorOptions = {},
+  ) {
+    super(ErrorCode.VALIDATION, message, { ...options, details: { ...options.details, issues } })
+    this.issues = issues
+  }
+}
+
+/** The named agent is not registered. */
+export class AgentNotFoundError extends AgentCommError {
+  constructor(agentId: string, options: AgentCommErrorOptions = {}) {
+    super(ErrorCode.AGENT_NOT_FOUND, `Agent '${agentId}' not registered`, {
+      hint: `Register it first: agent-comm register ${agentId} -c <capabilities> -d <device>`,
+      ...options,
+      details: { agentId, ...options.details },
+    })
+  }
+}
+
+/** No message with this id exists (or it was cleaned up). */
+export class MessageNotFoundError extends AgentCommError {
+  constructor(messageId: string, options: AgentCommErrorOptions = {}) {
+    super(ErrorCode.MESSAGE_NOT_FOUND, `Message '${messageId}' not found`, {
+      hint: 'Check the id (agent-comm search lists messages); expired and cleaned-up messages are gone.',
+      ...options,
+      details: { messageId, ...options.details },
+    })
+  }
+}
+
+/** The message exists but has no delivery to this agent. */
+export class DeliveryNotFoundError extends AgentCommError {
+  constructor(messageId: string, agentId: string, options: AgentCommErrorOptions = {}) {
+    super(ErrorCode.DELIVERY_NOT_FOUND, `Message '${messageId}' was not sent to agent '${agentId}'`, {
+      hint: `See who it was delivered to: agent-comm status ${messageId}`,
+      ...options,
+      details: { messageId, agentId, ...options.details },
+    })
+  }
+}
+
+/** The caller's lease is gone: it expired and the delivery was re-claimed, or the receipt is stale. */
+export class LeaseLostError extends AgentCommError {
+  constructor(messageId: string, agentId: string, options: AgentCommErrorOptions = {}) {
+    super(
+      ErrorCode.LEASE_LOST,
+      `Lease on message '${messageId}' for agent '${agentId}' was lost: it expired and the message was claimed again`,
+      {
+        hint: 'Another consumer now owns it. Use a longer lease or extend it while you work (extendLease).',
+        ...options,
+        details: { messageId, agentId, ...options.details },
+      },
+    )
+  }
+}
+
+/** The operation does not apply in the delivery's current state (e.g. nack of an acked message). */
+export class InvalidStateError extends AgentCommError {
+  constructor(message: string, options: AgentCommErrorOptions = {}) {
+    super(ErrorCode.INVALID_STATE, message, options)
+  }
+}
+
+/** The database was written by a newer agent-comm than this one. */
+export class SchemaVersionError extends AgentCommError {
+  constructor(message: string, options: AgentCommErrorOptions = {}) {
+    super(ErrorCode.SCHEMA_VERSION, message, options)
+  }
+}
+
+/** The storage layer failed (locked, corrupt, unreadable file). */
+export class StorageError extends AgentCommError {
+  constructor(message: string, options: AgentCommErrorOptions = {}) {
+    super(ErrorCode.STORAGE, message, options)
+  }
+}
+
+/** The object was used after `close()`. */
+export class ClosedError extends AgentCommError {
+  constructor(what: string) {
+    super(ErrorCode.CLOSED, `${what} is closed`, { hint: 'Open a new one; do not use it after close().' })
+  }
+}
+
+/** A configuration value (often an environment variable) is invalid. */
+export class ConfigError extends AgentCommError {
+  constructor(message: string, options: AgentCommErrorOptions = {}) {
+    super(ErrorCode.CONFIG, message, options)
+  }
+}
+
+/** True when `error` is an {@link AgentCommError}, optionally with the given code. */
+export function isAgentCommError(error: unknown, code?: ErrorCode): error is AgentCommError {
+  return error instanceof AgentCommError && (code === undefined || error.code === code)
+}
+
+function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  return path.length === 0 ? '(root)' : path.map((p) => String(p)).join('.')
+}
+
+/** Turns a zod error into a {@link ValidationError} whose message lists every issue with its path. */
+export function toValidationError(error: z.ZodError, what: string): ValidationError {
+  const issues = error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }))
+  const summary = issues.map((i) => (i.path === '(root)' ? i.message : `${i.path}: ${i.message}`)).join('; ')
+  return new ValidationError(`Invalid ${what}: ${summary}`, issues)
+}
+
+/** Parses `value` with `schema`, throwing a {@link ValidationError} that names `what` on failure. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(value)
+  if (!result.success) throw toValidationError(result.error, what)
+  return result.data
+}

@@ -1,0 +1,32 @@
+import { z } from 'zod'
+import { Limits } from './limits.js'
+
+const AGENT_ID_PATTERN = /^[A-Za-z0-9._:@-]+$/
+
+/** An agent id: 1–128 characters of letters, digits and `. _ : @ -`. */
+export const AgentIdSchema = z
+  .string({ error: 'must be a string' })
+  .min(1, 'must not be empty')
+  .max(Limits.agentIdMaxLength, `must be at most ${Limits.agentIdMaxLength} characters`)
+  .regex(AGENT_ID_PATTERN, 'may contain only letters, digits and . _ : @ -')
+
+/** An agent id. */
+export type AgentId = z.infer<typeof AgentIdSchema>
+
+/** The address that means "every registered agent". */
+export const BROADCAST_TARGET = '*'
+
+/** Prefix of an address that means "every agent with this capability", e.g. `capability:review`. */
+export const CAPABILITY_TARGET_PREFIX = 'capability:'
+
+/** A recipient: an agent id, `*` for everyone, or `capability:<name>`. */
+export const RecipientSchema = z.union([AgentIdSchema, z.literal(BROADCAST_TARGET)], {
+  error: `must be an agent id, '${BROADCAST_TARGET}' or '${CAPABILITY_TARGET_PREFIX}<name>'`,
+})
+
+/** A message id as made by `newMessageId`, or any id a client chose (1–128 safe characters). */
+export const MessageIdSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(128, 'must be at most 128 characters')
+  .regex(/^[A-Za-z0-9._:@-]+$/, 'may contain only letters, digits and . _ : @ -')

@@ -1,0 +1,63 @@
+export type { AgentProfile, AgentProfileInput, AgentStatus, TransportKind } from './agent.js'
+export {
+  AGENT_STATUSES,
+  AgentProfileSchema,
+  AgentStatusSchema,
+  CapabilitySchema,
+  TRANSPORT_KINDS,
+  TransportKindSchema,
+} from './agent.js'
+export type { Clock } from './clock.js'
+export { ManualClock, systemClock } from './clock.js'
+export type { DeliveryStatus } from './delivery.js'
+export { DELIVERY_STATUSES, DeliveryStatusSchema } from './delivery.js'
+export type { AgentCommErrorOptions } from './errors.js'
+export {
+  AgentCommError,
+  AgentNotFoundError,
+  ClosedError,
+  ConfigError,
+  DeliveryNotFoundError,
+  ErrorCode,
+  InvalidStateError,
+  isAgentCommError,
+  LeaseLostError,
+  MessageNotFoundError,
+  parseOrThrow,
+  SchemaVersionError,
+  StorageError,
+  toValidationError,
+  ValidationError,
+} from './errors.js'
+export type { AgentId } from './identifiers.js'
+export {
+  AgentIdSchema,
+  BROADCAST_TARGET,
+  CAPABILITY_TARGET_PREFIX,
+  MessageIdSchema,
+  RecipientSchema,
+} from './identifiers.js'
+export { IdGenerator, newConversationId, newMessageId } from './ids.js'
+export { Limits, utf8Length } from './limits.js'
+export type { MessageFactoryDeps, MessageInput, MessageV2 } from './message.js'
+export {
+  createMessage,
+  expiresAt,
+  isBroadcast,
+  MessageInputSchema,
+  MessageV2Schema,
+  PROTOCOL_VERSION,
+  parseMessage,
+} from './message.js'
+export type { JsonObject, JsonValue, Payload, PayloadType } from './payload.js'
+export {
+  JsonObjectSchema,
+  JsonValueSchema,
+  PAYLOAD_TYPES,
+  PayloadSchema,
+  PayloadTypeSchema,
+} from './payload.js'
+export type { Priority } from './priority.js'
+export { PRIORITIES, PriorityInput, PrioritySchema, priorityFromRank, priorityRank } from './priority.js'
+export type { RoutingInfo } from './routing.js'
+export { DEFAULT_TTL_HOURS, RoutingInfoSchema } from './routing.js'

@@ -1,0 +1,116 @@
+import { z } from 'zod'
+import type { Clock } from './clock.js'
+import { systemClock } from './clock.js'
+import { parseOrThrow } from './errors.js'
+import { AgentIdSchema, MessageIdSchema, RecipientSchema } from './identifiers.js'
+import type { IdGenerator } from './ids.js'
+import { newConversationId, newMessageId } from './ids.js'
+import { Limits, utf8Length } from './limits.js'
+import { JsonObjectSchema, PayloadSchema } from './payload.js'
+import { PriorityInput } from './priority.js'
+import { DEFAULT_TTL_HOURS, RoutingInfoSchema } from './routing.js'
+
+/** The protocol version this package speaks. */
+export const PROTOCOL_VERSION = '2.0'
+
+const SubjectSchema = z
+  .string()
+  // Characters never outnumber UTF-8 bytes, so this bound is implied by the byte check; it documents the limit in JSON Schema.
+  .max(Limits.subjectMaxBytes, `must be at most ${Limits.subjectMaxBytes} bytes`)
+  .refine((s) => utf8Length(s) <= Limits.subjectMaxBytes, `must be at most ${Limits.subjectMaxBytes} bytes`)
+
+/** Message body; the protocol limit is 1 MiB, a spool may be configured with another. */
+const BodySchema = z
+  .string({ error: 'must be a string' })
+  .max(Limits.bodyMaxBytes, `must be at most ${Limits.bodyMaxBytes} bytes (1 MiB)`)
+  .refine((s) => utf8Length(s) <= Limits.bodyMaxBytes, `must be at most ${Limits.bodyMaxBytes} bytes (1 MiB)`)
+
+/** A message on the wire and in storage (protocol version 2.0). */
+export const MessageV2Schema = z.object({
+  id: MessageIdSchema,
+  version: z.literal(PROTOCOL_VERSION, { error: `must be '${PROTOCOL_VERSION}'` }),
+  fromAgent: AgentIdSchema,
+  toAgent: RecipientSchema,
+  subject: SubjectSchema,
+  body: BodySchema,
+  /** ISO-8601 time the message was created. */
+  timestamp: z.iso.datetime({ offset: true, error: 'must be an ISO-8601 date-time' }),
+  priority: PriorityInput,
+  routing: RoutingInfoSchema,
+  payload: PayloadSchema.optional(),
+  metadata: JsonObjectSchema.optional(),
+})
+
+/** A message (protocol version 2.0). */
+export type MessageV2 = z.output<typeof MessageV2Schema>
+
+/** What a sender supplies; {@link createMessage} fills in the rest. */
+export const MessageInputSchema = z.object({
+  id: MessageIdSchema.optional(),
+  fromAgent: AgentIdSchema,
+  toAgent: RecipientSchema,
+  subject: SubjectSchema.default(''),
+  body: BodySchema,
+  timestamp: z.iso.datetime({ offset: true, error: 'must be an ISO-8601 date-time' }).optional(),
+  priority: PriorityInput.default('normal'),
+  routing: z
+    .object({
+      replyTo: MessageIdSchema.optional(),
+      conversationId: z.string().min(1).max(128).optional(),
+      ttlHours: RoutingInfoSchema.shape.ttlHours.optional(),
+    })
+    .optional(),
+  payload: PayloadSchema.optional(),
+  metadata: JsonObjectSchema.optional(),
+})
+
+/** What a sender supplies to {@link createMessage}. */
+export type MessageInput = z.input<typeof MessageInputSchema>
+
+/** Where {@link createMessage} gets time and ids from. */
+export interface MessageFactoryDeps {
+  clock?: Clock
+  ids?: IdGenerator
+}
+
+/**
+ * Builds a valid {@link MessageV2} from sender fields: mints the id, timestamp and (for a new thread) the
+ * conversation id, and applies the default priority and TTL. Throws `ValidationError` on bad input.
+ */
+export function createMessage(input: MessageInput, deps: MessageFactoryDeps = {}): MessageV2 {
+  const fields = parseOrThrow(MessageInputSchema, input, 'message')
+  const clock = deps.clock ?? systemClock
+  const message: MessageV2 = {
+    id: fields.id ?? newMessageId(deps.ids),
+    version: PROTOCOL_VERSION,
+    fromAgent: fields.fromAgent,
+    toAgent: fields.toAgent,
+    subject: fields.subject,
+    body: fields.body,
+    timestamp: fields.timestamp ?? new Date(clock.now()).toISOString(),
+    priority: fields.priority,
+    routing: {
+      ...(fields.routing?.replyTo === undefined ? {} : { replyTo: fields.routing.replyTo }),
+      conversationId: fields.routing?.conversationId ?? newConversationId(deps.ids),
+      ttlHours: fields.routing?.ttlHours ?? DEFAULT_TTL_HOURS,
+    },
+    ...(fields.payload === undefined ? {} : { payload: fields.payload }),
+    ...(fields.metadata === undefined ? {} : { metadata: fields.metadata }),
+  }
+  return message
+}
+
+/** Validates an unknown value as a {@link MessageV2}, throwing `ValidationError` with every issue. */
+export function parseMessage(value: unknown): MessageV2 {
+  return parseOrThrow(MessageV2Schema, value, 'message')
+}
+
+/** True for a message addressed to every agent: `toAgent: "*"` or a `broadcast` payload. */
+export function isBroadcast(message: Pick<MessageV2, 'toAgent' | 'payload'>): boolean {
+  return message.toAgent === '*' || message.payload?.type === 'broadcast'
+}
+
+/** Milliseconds since the epoch at which the message expires. */
+export function expiresAt(message: Pick<MessageV2, 'timestamp' | 'routing'>): number {
+  return Date.parse(message.timestamp) + Math.round(message.routing.ttlHours * 3_600_000)
+}

@@ -1,0 +1,31 @@
+import { z } from 'zod'
+
+/** Priorities from most to least urgent. Claims hand out `critical` first (the Python original sorted it last). */
+export const PRIORITIES = ['critical', 'high', 'normal', 'low'] as const
+
+/** A message priority. */
+export type Priority = (typeof PRIORITIES)[number]
+
+/** The canonical priority schema (output form). */
+export const PrioritySchema = z.enum(PRIORITIES, {
+  error: () => `must be one of ${PRIORITIES.join(', ')} (or 'urgent', an alias of critical)`,
+})
+
+/** Accepts the canonical priorities and the Python original's `urgent`, which becomes `critical`. */
+export const PriorityInput = z
+  .enum([...PRIORITIES, 'urgent'], {
+    error: () => `must be one of ${PRIORITIES.join(', ')} (or 'urgent', an alias of critical)`,
+  })
+  .transform((p): Priority => (p === 'urgent' ? 'critical' : p))
+
+/** Sort rank of a priority: 0 for critical up to 3 for low. */
+export function priorityRank(priority: Priority): number {
+  return PRIORITIES.indexOf(priority)
+}
+
+/** The priority with the given rank. */
+export function priorityFromRank(rank: number): Priority {
+  const p = PRIORITIES[rank]
+  if (p === undefined) throw new RangeError(`no priority has rank ${rank}`)
+  return p
+}

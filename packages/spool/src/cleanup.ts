@@ -1,0 +1,40 @@
+import type BetterSqlite3 from 'better-sqlite3'
+import type { CleanupReport } from './types.js'
+
+/**
+ * Deletes messages past their TTL and, when `ackedOlderThanMs` is given, messages every recipient acked
+ * longer ago than that; deliveries go with them (foreign key cascade) and so do their full-text entries
+ * (trigger). Counting and deleting happen in one write transaction, so the report is what was removed.
+ */
+export function cleanup(
+  sqlite: BetterSqlite3.Database,
+  options: { dryRun: boolean; ackedOlderThanMs?: number | undefined },
+  now: number,
+): CleanupReport {
+  const expired = 'expires_at <= @now'
+  const acked = `expires_at > @now AND EXISTS (SELECT 1 FROM deliveries d WHERE d.message_seq = messages.seq)
+    AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_seq = messages.seq
+      AND (d.status != 'acked' OR d.acked_at > @cutoff))`
+  const params = { now, cutoff: options.ackedOlderThanMs === undefined ? 0 : now - options.ackedOlderThanMs }
+  const wantAcked = options.ackedOlderThanMs !== undefined
+  const where = wantAcked ? `(${expired}) OR (${acked})` : expired
+  return sqlite
+    .transaction((): CleanupReport => {
+      const count = (condition: string): number =>
+        sqlite.prepare(`SELECT COUNT(*) FROM messages WHERE ${condition}`).pluck().get(params) as number
+      const report: CleanupReport = {
+        dryRun: options.dryRun,
+        expiredMessages: count(expired),
+        ackedMessages: wantAcked ? count(acked) : 0,
+        deliveries: sqlite
+          .prepare(
+            `SELECT COUNT(*) FROM deliveries WHERE message_seq IN (SELECT seq FROM messages WHERE ${where})`,
+          )
+          .pluck()
+          .get(params) as number,
+      }
+      if (!options.dryRun) sqlite.prepare(`DELETE FROM messages WHERE ${where}`).run(params)
+      return report
+    })
+    .immediate()
+}

@@ -1,0 +1,77 @@
+import { AgentCommError, StorageError } from '@agent-comm/protocol'
+import type BetterSqlite3 from 'better-sqlite3'
+import Database from 'better-sqlite3'
+
+/** Connection settings shared by every agent-comm process that opens the same file. */
+export interface ConnectionOptions {
+  /** How long a writer waits for another process's lock before giving up, in ms. */
+  busyTimeoutMs?: number
+  readonly?: boolean
+}
+
+/**
+ * Opens a SQLite file with the settings that let many processes share it safely: WAL (readers never block
+ * the writer), a busy timeout (writers queue instead of failing with "database is locked"),
+ * synchronous=NORMAL (durable across process crashes; an OS crash can lose the last commits, never corrupt),
+ * and foreign keys on.
+ */
+export function openConnection(path: string, options: ConnectionOptions = {}): BetterSqlite3.Database {
+  let sqlite: BetterSqlite3.Database
+  try {
+    sqlite = new Database(path, {
+      readonly: options.readonly ?? false,
+      fileMustExist: options.readonly ?? false,
+    })
+  } catch (error) {
+    throw toStorageError(error, path)
+  }
+  try {
+    // The busy timeout must be set before anything that may need a lock, journal_mode=WAL included.
+    sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 10_000))}`)
+    if (!options.readonly && path !== ':memory:') sqlite.pragma('journal_mode = WAL')
+    sqlite.pragma('synchronous = NORMAL')
+    sqlite.pragma('foreign_keys = ON')
+    return sqlite
+  } catch (error) {
+    sqlite.close()
+    throw toStorageError(error, path)
+  }
+}
+
+/** Maps a SQLite failure to a {@link StorageError} that says what to check. Our own errors pass through. */
+export function toStorageError(error: unknown, path: string): AgentCommError {
+  if (error instanceof AgentCommError) return error
+  const code = (error as { code?: string }).code ?? ''
+  const message = error instanceof Error ? error.message : String(error)
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new StorageError(`The database ${path} stayed locked by another process: ${message}`, {
+      hint: `Check for a process holding a long transaction on it (lsof ${path}), or raise the busy timeout.`,
+      cause: error,
+      details: { sqliteCode: code },
+    })
+  }
+  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') {
+    return new StorageError(`The file ${path} is not a usable agent-comm database (${message})`, {
+      hint: 'Check the path; if the file is damaged, restore it from a backup or move it aside to start afresh.',
+      cause: error,
+      details: { sqliteCode: code },
+    })
+  }
+  if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || code === 'SQLITE_PERM') {
+    return new StorageError(`Cannot open the database ${path} for writing (${message})`, {
+      hint: 'Check that the folder exists and that this user may write to the file and its folder.',
+      cause: error,
+      details: { sqliteCode: code },
+    })
+  }
+  if (code === 'SQLITE_FULL') {
+    return new StorageError(`The disk holding ${path} is full`, {
+      hint: 'Free space, then retry.',
+      cause: error,
+    })
+  }
+  return new StorageError(`Database error on ${path}: ${message}`, {
+    cause: error,
+    details: { sqliteCode: code },
+  })
+}

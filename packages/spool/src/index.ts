@@ -1,0 +1,30 @@
+export type { ConnectionOptions } from './database.js'
+export { openConnection, toStorageError } from './database.js'
+export type { MigrationResult, MigrationSet } from './migrate.js'
+export { applyMigrations } from './migrate.js'
+export type { DeliveryRow, MessageRow } from './schema.js'
+export { deliveries, messages } from './schema.js'
+export type { SpoolDatabase, SpoolOptions } from './spool.js'
+export { SPOOL_MIGRATIONS_FOLDER, Spool } from './spool.js'
+export type {
+  AckOptions,
+  AckResult,
+  ClaimedMessage,
+  ClaimOptions,
+  CleanupOptions,
+  CleanupReport,
+  ConversationSummary,
+  DeliveryInfo,
+  ExtendLeaseOptions,
+  FailedDelivery,
+  Lease,
+  MessageStatus,
+  NackOptions,
+  NackResult,
+  SearchQuery,
+  SendOptions,
+  SendResult,
+  SpoolStats,
+  VerifyReport,
+  WaitOptions,
+} from './types.js'

@@ -1,0 +1,248 @@
+import type { DeliveryStatus, MessageV2 } from '@agent-comm/protocol'
+import { DELIVERY_STATUSES } from '@agent-comm/protocol'
+import type BetterSqlite3 from 'better-sqlite3'
+import { and, asc, desc, eq, gte, or, sql } from 'drizzle-orm'
+import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
+import { deliveryFromRow, messageFromRow } from './rows.js'
+import type * as schema from './schema.js'
+import { deliveries, messages } from './schema.js'
+import type { ConversationSummary, FailedDelivery, MessageStatus, SpoolStats, VerifyReport } from './types.js'
+
+type Db = BetterSQLite3Database<typeof schema>
+
+/** A message and its deliveries, or undefined when the id is unknown. */
+export function status(db: Db, messageId: string, now: number): MessageStatus | undefined {
+  const message = db.select().from(messages).where(eq(messages.id, messageId)).get()
+  if (message === undefined) return undefined
+  const rows = db
+    .select()
+    .from(deliveries)
+    .where(eq(deliveries.messageSeq, message.seq))
+    .orderBy(asc(deliveries.id))
+    .all()
+  return { message: messageFromRow(message), deliveries: rows.map((row) => deliveryFromRow(row, now)) }
+}
+
+/** Messages of one conversation in the order they were sent. */
+export function conversation(db: Db, conversationId: string): MessageV2[] {
+  return db
+    .select()
+    .from(messages)
+    .where(eq(messages.conversationId, conversationId))
+    .orderBy(asc(messages.seq))
+    .all()
+    .map(messageFromRow)
+}
+
+/** Threads with participants, counts and last activity, most recent first. */
+export function conversations(
+  sqlite: BetterSqlite3.Database,
+  options: { limit?: number; agent?: string },
+): ConversationSummary[] {
+  const limit = Math.min(Math.max(Math.floor(options.limit ?? 50), 1), 1000)
+  const rows = sqlite
+    .prepare(
+      `SELECT conversation_id AS conversationId, COUNT(*) AS messageCount, MIN(created_at) AS firstAt,
+         MAX(created_at) AS lastAt, json_group_array(DISTINCT from_agent) AS senders,
+         json_group_array(DISTINCT to_agent) AS receivers,
+         (SELECT subject FROM messages f WHERE f.conversation_id = m.conversation_id ORDER BY seq LIMIT 1) AS subject
+       FROM messages m
+       WHERE @agent IS NULL OR conversation_id IN
+         (SELECT conversation_id FROM messages WHERE from_agent = @agent OR to_agent = @agent)
+       GROUP BY conversation_id ORDER BY MAX(seq) DESC LIMIT @limit`,
+    )
+    .all({ agent: options.agent ?? null, limit }) as {
+    conversationId: string
+    messageCount: number
+    firstAt: number
+    lastAt: number
+    senders: string
+    receivers: string
+    subject: string
+  }[]
+  return rows.map((row) => ({
+    conversationId: row.conversationId,
+    subject: row.subject,
+    participants: [
+      ...new Set([...(JSON.parse(row.senders) as string[]), ...(JSON.parse(row.receivers) as string[])]),
+    ].sort(),
+    messageCount: row.messageCount,
+    firstActivity: new Date(row.firstAt).toISOString(),
+    lastActivity: new Date(row.lastAt).toISOString(),
+  }))
+}
+
+/** Turns free text into an FTS5 query that matches every word, so user input is never FTS syntax. */
+export function toFtsQuery(text: string): string | null {
+  const words = text.match(/[\p{L}\p{N}_]+/gu)
+  if (words === null) return null
+  return words.map((w) => `"${w}"*`).join(' ')
+}
+
+/** Messages matching every filter, newest first. */
+export function search(
+  db: Db,
+  query: {
+    text?: string
+    from?: string
+    to?: string
+    conversationId?: string
+    since?: number | Date | string
+    limit: number
+  },
+): MessageV2[] {
+  const filters = []
+  if (query.text !== undefined) {
+    const fts = toFtsQuery(query.text)
+    if (fts === null) return []
+    filters.push(sql`${messages.seq} IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ${fts})`)
+  }
+  if (query.from !== undefined) filters.push(eq(messages.fromAgent, query.from))
+  if (query.to !== undefined) {
+    filters.push(
+      or(
+        eq(messages.toAgent, query.to),
+        sql`${messages.seq} IN (SELECT message_seq FROM deliveries WHERE recipient = ${query.to})`,
+      ),
+    )
+  }
+  if (query.conversationId !== undefined) filters.push(eq(messages.conversationId, query.conversationId))
+  if (query.since !== undefined) {
+    const since =
+      query.since instanceof Date
+        ? query.since.getTime()
+        : typeof query.since === 'string'
+          ? Date.parse(query.since)
+          : query.since
+    filters.push(gte(messages.createdAt, since))
+  }
+  return db
+    .select()
+    .from(messages)
+    .where(and(...filters))
+    .orderBy(desc(messages.seq))
+    .limit(query.limit)
+    .all()
+    .map(messageFromRow)
+}
+
+/** Spool-wide figures. Live deliveries past their TTL count as `expired`. */
+export function stats(sqlite: BetterSqlite3.Database, now: number): SpoolStats {
+  const counts = Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, 0])) as Record<DeliveryStatus, number>
+  const byStatus = sqlite
+    .prepare(
+      `SELECT CASE WHEN status IN ('queued', 'leased') AND expires_at <= ? THEN 'expired' ELSE status END AS s,
+         COUNT(*) AS n FROM deliveries GROUP BY s`,
+    )
+    .all(now) as { s: DeliveryStatus; n: number }[]
+  for (const row of byStatus) counts[row.s] = row.n
+  const ages = sqlite
+    .prepare(
+      `SELECT
+         (SELECT MIN(created_at) FROM deliveries WHERE status = 'queued' AND expires_at > @now AND available_at <= @now) AS oldestQueued,
+         (SELECT MIN(updated_at) FROM deliveries WHERE status = 'leased' AND expires_at > @now) AS oldestLease,
+         (SELECT COUNT(*) FROM messages) AS total`,
+    )
+    .get({ now }) as { oldestQueued: number | null; oldestLease: number | null; total: number }
+  const agents: SpoolStats['agents'] = {}
+  const perAgent = sqlite
+    .prepare(
+      `SELECT recipient, status, COUNT(*) AS n FROM deliveries
+       WHERE status IN ('queued', 'leased', 'failed') AND (status = 'failed' OR expires_at > ?)
+       GROUP BY recipient, status ORDER BY recipient`,
+    )
+    .all(now) as { recipient: string; status: 'queued' | 'leased' | 'failed'; n: number }[]
+  for (const row of perAgent) {
+    agents[row.recipient] ??= { queued: 0, leased: 0, failed: 0 }
+    agents[row.recipient]![row.status] = row.n
+  }
+  const finished = counts.acked + counts.failed
+  return {
+    totalMessages: ages.total,
+    deliveries: counts,
+    oldestQueuedAgeMs: ages.oldestQueued === null ? null : Math.max(0, now - ages.oldestQueued),
+    oldestLeaseAgeMs: ages.oldestLease === null ? null : Math.max(0, now - ages.oldestLease),
+    failedRate: finished === 0 ? 0 : counts.failed / finished,
+    agents,
+  }
+}
+
+/** Dead-lettered deliveries with their messages, most recently failed first. */
+export function listFailed(
+  db: Db,
+  options: { agent?: string; limit?: number },
+  now: number,
+): FailedDelivery[] {
+  const limit = Math.min(Math.max(Math.floor(options.limit ?? 100), 1), 1000)
+  const rows = db
+    .select()
+    .from(deliveries)
+    .innerJoin(messages, eq(messages.seq, deliveries.messageSeq))
+    .where(
+      and(
+        eq(deliveries.status, 'failed'),
+        options.agent === undefined ? undefined : eq(deliveries.recipient, options.agent),
+      ),
+    )
+    .orderBy(desc(deliveries.updatedAt), desc(deliveries.id))
+    .limit(limit)
+    .all()
+  return rows.map((row) => ({
+    message: messageFromRow(row.messages),
+    delivery: deliveryFromRow(row.deliveries, now),
+  }))
+}
+
+/** Requeues failed deliveries of a message with fresh attempts; returns how many. */
+export function retryFailed(db: Db, messageId: string, agent: string | undefined, now: number): number {
+  return db
+    .update(deliveries)
+    .set({ status: 'queued', attempt: 0, availableAt: now, updatedAt: now, leaseUntil: null, receipt: null })
+    .where(
+      and(
+        eq(deliveries.messageId, messageId),
+        eq(deliveries.status, 'failed'),
+        agent === undefined ? undefined : eq(deliveries.recipient, agent),
+      ),
+    )
+    .run().changes
+}
+
+/** SQLite's own integrity check, the foreign keys, the full-text index, and the spool's invariants. */
+export function verify(sqlite: BetterSqlite3.Database): VerifyReport {
+  const problems: string[] = []
+  const checks: string[] = []
+  const integrity = sqlite.pragma('integrity_check') as { integrity_check: string }[]
+  checks.push('PRAGMA integrity_check')
+  for (const row of integrity)
+    if (row.integrity_check !== 'ok') problems.push(`integrity_check: ${row.integrity_check}`)
+  checks.push('PRAGMA foreign_key_check')
+  const orphans = sqlite.pragma('foreign_key_check') as unknown[]
+  if (orphans.length > 0) problems.push(`${orphans.length} rows reference a missing message`)
+  checks.push('full-text index integrity-check')
+  try {
+    sqlite.prepare(`INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)`).run()
+  } catch (error) {
+    problems.push(`full-text index: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  const invariants: [string, string][] = [
+    [
+      'leased deliveries have a lease expiry and a receipt',
+      "status = 'leased' AND (lease_until IS NULL OR receipt IS NULL)",
+    ],
+    ['only leased deliveries hold a lease', "status != 'leased' AND lease_until IS NOT NULL"],
+    ['acked deliveries have an ack time', "status = 'acked' AND acked_at IS NULL"],
+    ['no delivery used more attempts than allowed', 'attempt > max_attempts'],
+    ['every delivery has a known status', "status NOT IN ('queued', 'leased', 'acked', 'failed', 'expired')"],
+    [
+      'deliveries agree with their message id',
+      'message_id != (SELECT id FROM messages WHERE seq = message_seq)',
+    ],
+  ]
+  for (const [name, where] of invariants) {
+    checks.push(name)
+    const n = sqlite.prepare(`SELECT COUNT(*) FROM deliveries WHERE ${where}`).pluck().get() as number
+    if (n > 0) problems.push(`${name}: ${n} deliveries break it`)
+  }
+  return { ok: problems.length === 0, problems, checks }
+}

@@ -1,0 +1,72 @@
+import { SchemaVersionError } from '@agent-comm/protocol'
+import type BetterSqlite3 from 'better-sqlite3'
+import { readMigrationFiles } from 'drizzle-orm/migrator'
+
+/** Where a set of drizzle-kit migrations lives and which table records them. */
+export interface MigrationSet {
+  /** Folder written by `drizzle-kit generate` (holds `meta/_journal.json`). */
+  folder: string
+  /** Table recording applied migrations; each package that owns tables uses its own. */
+  table: string
+  /** Human name used in error messages, e.g. `spool`. */
+  name: string
+}
+
+/** The outcome of {@link applyMigrations}. */
+export interface MigrationResult {
+  applied: number
+  current: number
+}
+
+/**
+ * Applies the pending drizzle-kit migrations of `set` to `sqlite`.
+ *
+ * We do not use drizzle's own migrator because it opens a deferred transaction: two processes opening
+ * a fresh database at once would both read "nothing applied" and one would fail with SQLITE_BUSY when
+ * upgrading to a write lock. Here the check and the apply happen under `BEGIN IMMEDIATE`, so concurrent
+ * openers queue on the busy timeout and the second finds the work done. The bookkeeping table has the
+ * same shape as drizzle's, so drizzle-kit tooling still reads it.
+ *
+ * A database that records a migration this code does not know was written by a newer version: it is
+ * refused with {@link SchemaVersionError} rather than used with a schema we do not understand.
+ */
+export function applyMigrations(sqlite: BetterSqlite3.Database, set: MigrationSet): MigrationResult {
+  const known = readMigrationFiles({ migrationsFolder: set.folder })
+  const table = `"${set.table.replaceAll('"', '""')}"`
+  const run = sqlite.transaction((): MigrationResult => {
+    sqlite.exec(
+      `CREATE TABLE IF NOT EXISTS ${table} (id INTEGER PRIMARY KEY, hash TEXT NOT NULL, created_at NUMERIC)`,
+    )
+    const applied = sqlite
+      .prepare(`SELECT hash, created_at AS createdAt FROM ${table} ORDER BY created_at`)
+      .all() as {
+      hash: string
+      createdAt: number
+    }[]
+    const knownHashes = new Set(known.map((m) => m.hash))
+    const latestKnown = known.at(-1)?.folderMillis ?? 0
+    const unknown = applied.filter((row) => !knownHashes.has(row.hash) && Number(row.createdAt) > latestKnown)
+    if (unknown.length > 0) {
+      throw new SchemaVersionError(
+        `The ${set.name} database schema is newer than this version of agent-comm understands (it has ${applied.length} migrations, this version knows ${known.length})`,
+        {
+          hint: 'Upgrade agent-comm to the version that wrote this database, or point it at another database file.',
+        },
+      )
+    }
+    const done = new Set(applied.map((row) => row.hash))
+    let count = 0
+    for (const migration of known) {
+      if (done.has(migration.hash)) continue
+      for (const statement of migration.sql) {
+        if (statement.trim() !== '') sqlite.exec(statement)
+      }
+      sqlite
+        .prepare(`INSERT INTO ${table} (hash, created_at) VALUES (?, ?)`)
+        .run(migration.hash, migration.folderMillis)
+      count++
+    }
+    return { applied: count, current: known.length }
+  })
+  return run.immediate()
+}

@@ -1,0 +1,84 @@
+import { sql } from 'drizzle-orm'
+import { index, integer, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+
+/**
+ * One row per message, stored once however many recipients it has. `seq` is the rowid: it orders
+ * messages by arrival and is the content rowid of the full-text index.
+ */
+export const messages = sqliteTable(
+  'messages',
+  {
+    // A plain rowid alias (no AUTOINCREMENT): new rows still get max+1, without a sqlite_sequence write per insert.
+    seq: integer('seq').primaryKey(),
+    id: text('id').notNull(),
+    fromAgent: text('from_agent').notNull(),
+    toAgent: text('to_agent').notNull(),
+    subject: text('subject').notNull(),
+    body: text('body').notNull(),
+    /** 0 = critical … 3 = low. */
+    priority: integer('priority').notNull(),
+    conversationId: text('conversation_id').notNull(),
+    replyTo: text('reply_to'),
+    ttlHours: real('ttl_hours').notNull(),
+    /** JSON of the payload, or null. */
+    payload: text('payload'),
+    /** JSON of the metadata object, or null. */
+    metadata: text('metadata'),
+    /** The message's own timestamp, ms since epoch. */
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('messages_id_unique').on(t.id),
+    index('messages_conversation_idx').on(t.conversationId, t.seq),
+  ],
+)
+
+/**
+ * One row per (message, recipient): the delivery state machine lives here.
+ *
+ * `available_at` is the single time a claim looks at: for a queued delivery it is when the delivery
+ * becomes visible (delay, retry backoff), for a leased one it is when the lease runs out. So "claimable"
+ * is always `status IN ('queued','leased') AND available_at <= now`, which one partial index serves.
+ */
+export const deliveries = sqliteTable(
+  'deliveries',
+  {
+    id: integer('id').primaryKey(),
+    messageSeq: integer('message_seq')
+      .notNull()
+      .references(() => messages.seq, { onDelete: 'cascade' }),
+    messageId: text('message_id').notNull(),
+    recipient: text('recipient').notNull(),
+    status: text('status', { enum: ['queued', 'leased', 'acked', 'failed', 'expired'] }).notNull(),
+    priority: integer('priority').notNull(),
+    attempt: integer('attempt').notNull().default(0),
+    maxAttempts: integer('max_attempts').notNull(),
+    availableAt: integer('available_at').notNull(),
+    leaseUntil: integer('lease_until'),
+    receipt: text('receipt'),
+    expiresAt: integer('expires_at').notNull(),
+    lastError: text('last_error'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+    ackedAt: integer('acked_at'),
+  },
+  (t) => [
+    uniqueIndex('deliveries_message_recipient_unique').on(t.messageId, t.recipient),
+    // Claim order: priority, then arrival. Only live deliveries are indexed, so acked history of any
+    // size does not slow a claim down.
+    index('deliveries_claim_idx')
+      .on(t.recipient, t.priority, t.id)
+      .where(sql`status IN ('queued', 'leased')`),
+    // Finds leases that ran out, for every recipient, without scanning queued rows.
+    index('deliveries_lease_idx').on(t.availableAt).where(sql`status = 'leased'`),
+    // Dead letters are rare; a partial index lists them without touching the hot path.
+    index('deliveries_failed_idx').on(t.recipient).where(sql`status = 'failed'`),
+  ],
+)
+
+/** A stored message row. */
+export type MessageRow = typeof messages.$inferSelect
+
+/** A stored delivery row. */
+export type DeliveryRow = typeof deliveries.$inferSelect

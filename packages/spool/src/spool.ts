@@ -1,0 +1,606 @@
+import { mkdirSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Clock, MessageInput, MessageV2 } from '@agent-comm/protocol'
+import {
+  AgentIdSchema,
+  ClosedError,
+  createMessage,
+  DeliveryNotFoundError,
+  expiresAt,
+  IdGenerator,
+  InvalidStateError,
+  LeaseLostError,
+  Limits,
+  MessageNotFoundError,
+  parseMessage,
+  parseOrThrow,
+  priorityRank,
+  systemClock,
+  utf8Length,
+  ValidationError,
+} from '@agent-comm/protocol'
+import type BetterSqlite3 from 'better-sqlite3'
+import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3'
+import { cleanup } from './cleanup.js'
+import { openConnection, toStorageError } from './database.js'
+import {
+  conversation,
+  conversations,
+  listFailed,
+  retryFailed,
+  search,
+  stats,
+  status,
+  verify,
+} from './inspect.js'
+import { applyMigrations } from './migrate.js'
+import {
+  ClaimOptionsSchema,
+  CleanupOptionsSchema,
+  ExtendLeaseOptionsSchema,
+  NackOptionsSchema,
+  SearchQuerySchema,
+  SendOptionsSchema,
+  WaitOptionsSchema,
+} from './options.js'
+import { messageFromRow } from './rows.js'
+import type { MessageRow } from './schema.js'
+import * as schema from './schema.js'
+import { type ClaimedRow, type HotStatements, prepareHotStatements } from './statements.js'
+import type {
+  AckOptions,
+  AckResult,
+  ClaimedMessage,
+  ClaimOptions,
+  CleanupOptions,
+  CleanupReport,
+  ConversationSummary,
+  ExtendLeaseOptions,
+  FailedDelivery,
+  MessageStatus,
+  NackOptions,
+  NackResult,
+  SearchQuery,
+  SendOptions,
+  SendResult,
+  SpoolStats,
+  VerifyReport,
+  WaitOptions,
+} from './types.js'
+import { ChangeWatcher } from './wait.js'
+
+/** The spool's drizzle database. */
+export type SpoolDatabase = BetterSQLite3Database<typeof schema>
+
+/** Everything a spool is built from. Only `path` is required. */
+export interface SpoolOptions {
+  /** SQLite file (created with its folder if missing), or `:memory:` for a private in-process spool. */
+  path: string
+  clock?: Clock
+  ids?: IdGenerator
+  /** Default lease length in seconds (60). */
+  leaseSeconds?: number
+  /** Default attempts before a delivery is dead-lettered (3). */
+  maxAttempts?: number
+  /** Seconds before a nacked message is visible again, by attempt number (default: immediately). */
+  retryDelaySeconds?: (attempt: number) => number
+  /** Largest body accepted, in UTF-8 bytes (default and maximum: 1 MiB). */
+  maxBodyBytes?: number
+  /** How long a write waits for another process's lock, in ms (10 000). */
+  busyTimeoutMs?: number
+  /** Safety re-check interval of {@link Spool.waitForMessages} when file events are missed, in ms (1 000). */
+  wakeIntervalMs?: number
+}
+
+/** Folder of this package's drizzle-kit migrations (shipped beside `dist/`). */
+export const SPOOL_MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '../drizzle')
+
+/** A validated send, ready to insert. */
+interface PreparedSend {
+  message: MessageV2
+  recipients: string[]
+  availableAt: number
+  maxAttempts: number
+}
+
+const MESSAGE_NOT_LEASED =
+  'is not leased by this agent, so there is nothing to ack or nack. Claim it first (poll), or see its state with status.'
+
+/**
+ * The durable message queue: at-least-once delivery between agents on one SQLite file that many processes
+ * may share. Every method is async so another store can implement the same API; the SQLite work itself is
+ * synchronous and short.
+ */
+export class Spool {
+  /** Drizzle handle on the spool's database, for packages that keep their own tables beside it. */
+  readonly db: SpoolDatabase
+  /** The underlying better-sqlite3 connection. */
+  readonly sqlite: BetterSqlite3.Database
+  readonly path: string
+  readonly #clock: Clock
+  readonly #ids: IdGenerator
+  readonly #leaseSeconds: number
+  readonly #maxAttempts: number
+  readonly #retryDelaySeconds: (attempt: number) => number
+  readonly #maxBodyBytes: number
+  readonly #stmt: HotStatements
+  readonly #watcher: ChangeWatcher
+  #lastSweep = Number.NEGATIVE_INFINITY
+  #closed = false
+
+  private constructor(sqlite: BetterSqlite3.Database, options: SpoolOptions) {
+    this.sqlite = sqlite
+    this.path = options.path
+    this.db = drizzle({ client: sqlite, schema })
+    this.#clock = options.clock ?? systemClock
+    this.#ids = options.ids ?? new IdGenerator(this.#clock)
+    this.#leaseSeconds = options.leaseSeconds ?? 60
+    this.#maxAttempts = options.maxAttempts ?? 3
+    this.#retryDelaySeconds = options.retryDelaySeconds ?? (() => 0)
+    this.#maxBodyBytes = Math.min(options.maxBodyBytes ?? Limits.bodyMaxBytes, Limits.bodyMaxBytes)
+    this.#stmt = prepareHotStatements(sqlite)
+    this.#watcher = new ChangeWatcher(
+      {
+        hasClaimable: (agent) => this.#hasClaimable(agent),
+        nextAvailableAt: (agent) =>
+          (this.#stmt.nextAvailableAt.get({ recipient: agent, now: this.#clock.now() }) as number | null) ??
+          null,
+        dataVersion: () => this.#stmt.dataVersion.get() as number,
+        now: () => this.#clock.now(),
+      },
+      options.path === ':memory:' ? null : options.path,
+      options.wakeIntervalMs ?? 1000,
+    )
+  }
+
+  /**
+   * Opens (creating if needed) the spool at `options.path` and migrates it to the current schema.
+   * Throws `SchemaVersionError` for a database written by a newer version, `StorageError` for an
+   * unusable file.
+   */
+  static async open(options: SpoolOptions): Promise<Spool> {
+    if (options.path === '' || typeof options.path !== 'string') {
+      throw new ValidationError('Invalid spool options: path must be a file path or :memory:')
+    }
+    const path = options.path === ':memory:' ? ':memory:' : resolve(options.path)
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+    const sqlite = openConnection(path, { busyTimeoutMs: options.busyTimeoutMs })
+    try {
+      applyMigrations(sqlite, {
+        folder: SPOOL_MIGRATIONS_FOLDER,
+        table: '__agent_comm_spool_migrations',
+        name: 'spool',
+      })
+      return new Spool(sqlite, { ...options, path })
+    } catch (error) {
+      sqlite.close()
+      throw toStorageError(error, path)
+    }
+  }
+
+  /** The clock this spool reads time from. */
+  get clock(): Clock {
+    return this.#clock
+  }
+
+  /** Default lease length in seconds. */
+  get leaseSeconds(): number {
+    return this.#leaseSeconds
+  }
+
+  /**
+   * Stores a message and queues one delivery per recipient. A message to one agent goes to `toAgent`; a
+   * broadcast or capability target goes to `options.recipients`. Sending an id that is already stored
+   * changes nothing and reports `duplicate: true`.
+   */
+  async send(input: MessageV2 | MessageInput, options: SendOptions = {}): Promise<SendResult> {
+    this.#open()
+    const prepared = this.#prepareSend(input, options)
+    const result = this.#write(() => this.#insert(prepared))
+    if (result.deliveries > 0) this.#watcher.notify()
+    return result
+  }
+
+  /** Sends many messages in one transaction: all are stored or none. */
+  async sendBatch(
+    items: ReadonlyArray<{ message: MessageV2 | MessageInput; options?: SendOptions }>,
+  ): Promise<SendResult[]> {
+    this.#open()
+    const prepared = items.map((item, i) => {
+      try {
+        return this.#prepareSend(item.message, item.options ?? {})
+      } catch (error) {
+        if (error instanceof ValidationError) {
+          throw new ValidationError(`Batch item ${i}: ${error.message}`, error.issues)
+        }
+        throw error
+      }
+    })
+    const results = this.#write(() =>
+      this.sqlite.transaction(() => prepared.map((p) => this.#insert(p))).immediate(),
+    )
+    if (results.some((r) => r.deliveries > 0)) this.#watcher.notify()
+    return results
+  }
+
+  /**
+   * Leases up to `limit` claimable messages of `agent`: most urgent first, then oldest. Each comes with a
+   * receipt proving this claim. Two claimers never get the same delivery while its lease is live.
+   */
+  async claim(agent: string, options: ClaimOptions = {}): Promise<ClaimedMessage[]> {
+    this.#open()
+    const recipient = parseOrThrow(AgentIdSchema, agent, 'agent id')
+    const { limit, leaseSeconds } = parseOrThrow(ClaimOptionsSchema, options, 'claim options')
+    const now = this.#clock.now()
+    const leaseUntil = now + Math.round((leaseSeconds ?? this.#leaseSeconds) * 1000)
+    return this.#write(() => {
+      this.#sweepExhaustedLeases(now)
+      const rows = this.#stmt.claim.all({ recipient, now, leaseUntil, limit }) as ClaimedRow[]
+      if (rows.length === 0) return []
+      rows.sort((a, b) => a.priority - b.priority || a.id - b.id)
+      const bySeq = new Map<number, MessageRow>()
+      for (const row of this.#stmt.messagesBySeq.all(
+        JSON.stringify(rows.map((r) => r.messageSeq)),
+      ) as MessageRow[]) {
+        bySeq.set(row.seq, row)
+      }
+      const claimed: ClaimedMessage[] = []
+      for (const row of rows) {
+        const message = bySeq.get(row.messageSeq)
+        if (message === undefined) continue
+        claimed.push({
+          message: messageFromRow(message),
+          lease: {
+            recipient,
+            attempt: row.attempt,
+            maxAttempts: row.maxAttempts,
+            leaseUntil: new Date(row.leaseUntil).toISOString(),
+            receipt: row.receipt,
+          },
+        })
+      }
+      return claimed
+    })
+  }
+
+  /**
+   * Marks the delivery of `messageId` to `agent` done. With the receipt from its claim, an ack from a
+   * consumer whose lease ran out and was claimed again is refused with `LeaseLostError`. Acking twice is
+   * a harmless no-op reported as `alreadyAcked`.
+   */
+  async ack(messageId: string, agent: string, options: AckOptions = {}): Promise<AckResult> {
+    this.#open()
+    const receipt = options.receipt ?? null
+    const now = this.#clock.now()
+    return this.#write(() => {
+      const changed = this.#stmt.ack.run({ messageId, recipient: agent, receipt, now }).changes
+      if (changed === 1) return { messageId, recipient: agent, status: 'acked', alreadyAcked: false }
+      const row = this.#requireDelivery(messageId, agent)
+      if (row.status === 'acked') return { messageId, recipient: agent, status: 'acked', alreadyAcked: true }
+      throw this.#notLeased(messageId, agent, row.status, receipt)
+    })
+  }
+
+  /** Acks many deliveries in one transaction; fails as a whole if any ack is refused. */
+  async ackBatch(
+    items: ReadonlyArray<{ messageId: string; agent: string; receipt?: string }>,
+  ): Promise<AckResult[]> {
+    this.#open()
+    const now = this.#clock.now()
+    return this.#write(() =>
+      this.sqlite
+        .transaction(() =>
+          items.map(({ messageId, agent, receipt }): AckResult => {
+            const changed = this.#stmt.ack.run({
+              messageId,
+              recipient: agent,
+              receipt: receipt ?? null,
+              now,
+            }).changes
+            if (changed === 1) return { messageId, recipient: agent, status: 'acked', alreadyAcked: false }
+            const row = this.#requireDelivery(messageId, agent)
+            if (row.status === 'acked')
+              return { messageId, recipient: agent, status: 'acked', alreadyAcked: true }
+            throw this.#notLeased(messageId, agent, row.status, receipt ?? null)
+          }),
+        )
+        .immediate(),
+    )
+  }
+
+  /**
+   * Gives a leased message back: it is queued again (visible after the delay) or, when its attempts are
+   * used up, dead-lettered as `failed` with the reason. Only a leased delivery can be nacked: an acked
+   * message is never resurrected.
+   */
+  async nack(messageId: string, agent: string, options: NackOptions = {}): Promise<NackResult> {
+    this.#open()
+    const { reason, receipt, delaySeconds } = parseOrThrow(NackOptionsSchema, options, 'nack options')
+    const now = this.#clock.now()
+    return this.#write(() => {
+      const current = this.#stmt.delivery.get(messageId, agent) as { attempt: number } | undefined
+      const delay = delaySeconds ?? this.#retryDelaySeconds(current?.attempt ?? 1)
+      const row = this.#stmt.nack.get({
+        messageId,
+        recipient: agent,
+        receipt: receipt ?? null,
+        reason: reason ?? 'nacked',
+        availableAt: now + Math.round(delay * 1000),
+        now,
+      }) as
+        | { status: 'queued' | 'failed'; attempt: number; maxAttempts: number; availableAt: number }
+        | undefined
+      if (row === undefined) {
+        const found = this.#requireDelivery(messageId, agent)
+        if (found.status === 'acked') {
+          throw new InvalidStateError(
+            `Message '${messageId}' was already acked by '${agent}'; a nack cannot bring it back`,
+            { details: { messageId, agentId: agent, status: found.status } },
+          )
+        }
+        throw this.#notLeased(messageId, agent, found.status, receipt ?? null)
+      }
+      if (row.status === 'queued') this.#watcher.notify()
+      return {
+        messageId,
+        recipient: agent,
+        status: row.status,
+        attempt: row.attempt,
+        maxAttempts: row.maxAttempts,
+        ...(row.status === 'queued' ? { availableAt: new Date(row.availableAt).toISOString() } : {}),
+      }
+    })
+  }
+
+  /** Pushes the lease of a message being worked on out to `leaseSeconds` from now. */
+  async extendLease(
+    messageId: string,
+    agent: string,
+    options: ExtendLeaseOptions = {},
+  ): Promise<{ messageId: string; recipient: string; leaseUntil: string }> {
+    this.#open()
+    const { receipt, leaseSeconds } = parseOrThrow(ExtendLeaseOptionsSchema, options, 'lease options')
+    const now = this.#clock.now()
+    const leaseUntil = now + Math.round((leaseSeconds ?? this.#leaseSeconds) * 1000)
+    return this.#write(() => {
+      const row = this.#stmt.extendLease.get({
+        messageId,
+        recipient: agent,
+        receipt: receipt ?? null,
+        leaseUntil,
+        now,
+      }) as { leaseUntil: number } | undefined
+      if (row === undefined) {
+        const found = this.#requireDelivery(messageId, agent)
+        throw this.#notLeased(messageId, agent, found.status, receipt ?? null)
+      }
+      return { messageId, recipient: agent, leaseUntil: new Date(row.leaseUntil).toISOString() }
+    })
+  }
+
+  /**
+   * Resolves `true` as soon as `agent` has a claimable message — including one sent by another process on
+   * the same file — or `false` on timeout or abort. It does not claim: call {@link claim} next.
+   */
+  async waitForMessages(agent: string, options: WaitOptions = {}): Promise<boolean> {
+    this.#open()
+    const recipient = parseOrThrow(AgentIdSchema, agent, 'agent id')
+    const { timeoutMs, signal } = parseOrThrow(WaitOptionsSchema, options, 'wait options')
+    return this.#watcher.wait(recipient, timeoutMs, signal)
+  }
+
+  /** A message and every delivery of it, with attempts, leases and last errors. */
+  async status(messageId: string): Promise<MessageStatus> {
+    this.#open()
+    this.#sweepExhaustedLeases(this.#clock.now(), true)
+    const found = status(this.db, messageId, this.#clock.now())
+    if (found === undefined) throw new MessageNotFoundError(messageId)
+    return found
+  }
+
+  /** Every message of a conversation, oldest first. */
+  async conversation(conversationId: string): Promise<MessageV2[]> {
+    this.#open()
+    return conversation(this.db, conversationId)
+  }
+
+  /** Threads, most recently active first. */
+  async conversations(options: { limit?: number; agent?: string } = {}): Promise<ConversationSummary[]> {
+    this.#open()
+    return conversations(this.sqlite, options)
+  }
+
+  /** Messages matching every given filter, newest first; `text` searches subject and body. */
+  async search(query: SearchQuery = {}): Promise<MessageV2[]> {
+    this.#open()
+    return search(this.db, parseOrThrow(SearchQuerySchema, query, 'search query'))
+  }
+
+  /** Counts by status, queue ages, failure rate and per-agent depth. */
+  async stats(): Promise<SpoolStats> {
+    this.#open()
+    const now = this.#clock.now()
+    this.#sweepExhaustedLeases(now, true)
+    return stats(this.sqlite, now)
+  }
+
+  /** Dead-lettered deliveries, newest first. */
+  async listFailed(options: { agent?: string; limit?: number } = {}): Promise<FailedDelivery[]> {
+    this.#open()
+    const now = this.#clock.now()
+    this.#sweepExhaustedLeases(now, true)
+    return listFailed(this.db, options, now)
+  }
+
+  /** Requeues dead-lettered deliveries of a message (for one agent, or all) with fresh attempts. */
+  async retryFailed(messageId: string, agent?: string): Promise<{ requeued: number }> {
+    this.#open()
+    const now = this.#clock.now()
+    const requeued = this.#write(() => {
+      this.#sweepExhaustedLeases(now, true)
+      const count = retryFailed(this.db, messageId, agent, now)
+      if (count === 0) {
+        if (agent === undefined) {
+          if (this.#stmt.messageExists.get(messageId) === undefined) throw new MessageNotFoundError(messageId)
+          throw new InvalidStateError(`Message '${messageId}' has no failed deliveries to retry`)
+        }
+        const row = this.#requireDelivery(messageId, agent)
+        throw new InvalidStateError(
+          `Message '${messageId}' for '${agent}' is ${row.status}, not failed; only failed deliveries can be retried`,
+        )
+      }
+      return count
+    })
+    this.#watcher.notify()
+    return { requeued }
+  }
+
+  /** Runs `PRAGMA integrity_check` and the spool's invariant checks. */
+  async verify(): Promise<VerifyReport> {
+    this.#open()
+    return verify(this.sqlite)
+  }
+
+  /** Removes expired messages (and, if asked, long-acked ones), or with `dryRun` only counts them. */
+  async cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
+    this.#open()
+    const parsed = parseOrThrow(CleanupOptionsSchema, options, 'cleanup options')
+    return this.#write(() => cleanup(this.sqlite, parsed, this.#clock.now()))
+  }
+
+  /** Closes the database; pending waits resolve `false`. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#watcher.close()
+    this.sqlite.close()
+  }
+
+  #open(): void {
+    if (this.#closed) throw new ClosedError('This spool')
+  }
+
+  #write<T>(fn: () => T): T {
+    try {
+      return fn()
+    } catch (error) {
+      throw toStorageError(error, this.path)
+    }
+  }
+
+  #hasClaimable(agent: string): boolean {
+    return this.#stmt.hasClaimable.get({ recipient: agent, now: this.#clock.now() }) !== undefined
+  }
+
+  /**
+   * Moves leases that ran out on their last attempt to `failed`, so nothing stays leased forever. Claims do
+   * it at most once a second (the claim query already skips such leases); reads that report state force it.
+   */
+  #sweepExhaustedLeases(now: number, force = false): void {
+    if (!force && now - this.#lastSweep < 1000 && now >= this.#lastSweep) return
+    this.#lastSweep = now
+    this.#stmt.failExhaustedLeases.run({ now })
+  }
+
+  #prepareSend(input: MessageV2 | MessageInput, options: SendOptions): PreparedSend {
+    const message =
+      'version' in input ? parseMessage(input) : createMessage(input, { clock: this.#clock, ids: this.#ids })
+    const opts = parseOrThrow(SendOptionsSchema, options, 'send options')
+    if (utf8Length(message.body) > this.#maxBodyBytes) {
+      throw new ValidationError(`Invalid message: body: must be at most ${this.#maxBodyBytes} bytes`, [
+        { path: 'body', message: `must be at most ${this.#maxBodyBytes} bytes` },
+      ])
+    }
+    let recipients: string[]
+    if (opts.recipients !== undefined) {
+      recipients = [...new Set(opts.recipients.map((r) => parseOrThrow(AgentIdSchema, r, 'recipient')))]
+    } else if (message.toAgent === '*' || message.toAgent.startsWith('capability:')) {
+      throw new ValidationError(
+        `Invalid send: '${message.toAgent}' is a group address; pass the recipients (the coordinator resolves them from the registry)`,
+        [{ path: 'recipients', message: 'required for a broadcast or capability target' }],
+      )
+    } else {
+      recipients = [message.toAgent]
+    }
+    const notBefore = opts.notBefore instanceof Date ? opts.notBefore.getTime() : opts.notBefore
+    return {
+      message,
+      recipients,
+      availableAt: Math.max(notBefore ?? 0, this.#clock.now() + Math.round((opts.delaySeconds ?? 0) * 1000)),
+      maxAttempts: opts.maxAttempts ?? this.#maxAttempts,
+    }
+  }
+
+  #insert(p: PreparedSend): SendResult {
+    const { message } = p
+    const now = this.#clock.now()
+    const expires = expiresAt(message)
+    const priority = priorityRank(message.priority)
+    const run = (): SendResult => {
+      const inserted = this.#stmt.insertMessage.run({
+        id: message.id,
+        fromAgent: message.fromAgent,
+        toAgent: message.toAgent,
+        subject: message.subject,
+        body: message.body,
+        priority,
+        conversationId: message.routing.conversationId,
+        replyTo: message.routing.replyTo ?? null,
+        ttlHours: message.routing.ttlHours,
+        payload: message.payload === undefined ? null : JSON.stringify(message.payload),
+        metadata: message.metadata === undefined ? null : JSON.stringify(message.metadata),
+        createdAt: Date.parse(message.timestamp),
+        expiresAt: expires,
+      })
+      if (inserted.changes === 0) {
+        return { messageId: message.id, duplicate: true, deliveries: 0, recipients: p.recipients, message }
+      }
+      let deliveries = 0
+      for (const recipient of p.recipients) {
+        deliveries += this.#stmt.insertDelivery.run({
+          messageSeq: inserted.lastInsertRowid,
+          messageId: message.id,
+          recipient,
+          priority,
+          maxAttempts: p.maxAttempts,
+          availableAt: p.availableAt,
+          expiresAt: expires,
+          now,
+        }).changes
+      }
+      return { messageId: message.id, duplicate: false, deliveries, recipients: p.recipients, message }
+    }
+    return this.sqlite.inTransaction ? run() : this.sqlite.transaction(run).immediate()
+  }
+
+  #requireDelivery(
+    messageId: string,
+    agent: string,
+  ): { status: string; receipt: string | null; attempt: number; maxAttempts: number } {
+    const row = this.#stmt.delivery.get(messageId, agent) as
+      | { status: string; receipt: string | null; attempt: number; maxAttempts: number }
+      | undefined
+    if (row !== undefined) return row
+    if (this.#stmt.messageExists.get(messageId) === undefined) throw new MessageNotFoundError(messageId)
+    throw new DeliveryNotFoundError(messageId, agent)
+  }
+
+  #notLeased(messageId: string, agent: string, status: string, receipt: string | null): Error {
+    // A receipt that no longer matches means our claim was superseded: the lease was lost.
+    if (receipt !== null && (status === 'leased' || status === 'queued'))
+      return new LeaseLostError(messageId, agent)
+    if (status === 'failed') {
+      return new InvalidStateError(`Message '${messageId}' for '${agent}' was dead-lettered (failed)`, {
+        hint: `Requeue it with: agent-comm retry ${messageId} ${agent}`,
+        details: { messageId, agentId: agent, status },
+      })
+    }
+    return new InvalidStateError(
+      `Message '${messageId}' for '${agent}' is ${status} and ${MESSAGE_NOT_LEASED}`,
+      {
+        details: { messageId, agentId: agent, status },
+      },
+    )
+  }
+}

@@ -1,0 +1,94 @@
+import type BetterSqlite3 from 'better-sqlite3'
+import { MESSAGE_COLUMNS } from './rows.js'
+
+type HotStatementName =
+  | 'insertMessage'
+  | 'insertDelivery'
+  | 'claim'
+  | 'messagesBySeq'
+  | 'failExhaustedLeases'
+  | 'ack'
+  | 'nack'
+  | 'extendLease'
+  | 'delivery'
+  | 'messageExists'
+  | 'hasClaimable'
+  | 'nextAvailableAt'
+  | 'dataVersion'
+
+/**
+ * The statements on the hot path (send, claim, ack, nack), written by hand and prepared once per
+ * connection: each is a single indexed statement, so the spool does little beyond the writes a delivery
+ * needs. The rest of the spool uses drizzle's query builder.
+ */
+export function prepareHotStatements(
+  sqlite: BetterSqlite3.Database,
+): Record<HotStatementName, BetterSqlite3.Statement> {
+  // A delivery may be handed out when it is visible (queued and due, or leased with the lease run out),
+  // its message has not expired, and it has attempts left. Exhausted leases are moved to `failed` by
+  // `failExhaustedLeases`; the attempt test keeps them from being claimed in the meantime.
+  const claimable = `recipient = @recipient AND status IN ('queued', 'leased') AND available_at <= @now
+      AND expires_at > @now AND (status = 'queued' OR attempt < max_attempts)`
+  return {
+    insertMessage: sqlite.prepare(`INSERT INTO messages
+      (id, from_agent, to_agent, subject, body, priority, conversation_id, reply_to, ttl_hours, payload, metadata, created_at, expires_at)
+      VALUES (@id, @fromAgent, @toAgent, @subject, @body, @priority, @conversationId, @replyTo, @ttlHours, @payload, @metadata, @createdAt, @expiresAt)
+      ON CONFLICT (id) DO NOTHING`),
+    insertDelivery: sqlite.prepare(`INSERT INTO deliveries
+      (message_seq, message_id, recipient, status, priority, attempt, max_attempts, available_at, expires_at, created_at, updated_at)
+      VALUES (@messageSeq, @messageId, @recipient, 'queued', @priority, 0, @maxAttempts, @availableAt, @expiresAt, @now, @now)
+      ON CONFLICT (message_id, recipient) DO NOTHING`),
+    claim: sqlite.prepare(`UPDATE deliveries SET
+        status = 'leased', attempt = attempt + 1, available_at = @leaseUntil, lease_until = @leaseUntil,
+        receipt = lower(hex(randomblob(12))), updated_at = @now,
+        last_error = CASE WHEN status = 'leased' THEN 'lease expired without an ack on attempt ' || attempt ELSE last_error END
+      WHERE id IN (SELECT id FROM deliveries WHERE ${claimable} ORDER BY priority, id LIMIT @limit)
+      RETURNING id, message_seq AS messageSeq, priority, attempt, max_attempts AS maxAttempts, lease_until AS leaseUntil, receipt`),
+    messagesBySeq: sqlite.prepare(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.seq IN (SELECT value FROM json_each(?))`,
+    ),
+    failExhaustedLeases:
+      sqlite.prepare(`UPDATE deliveries SET status = 'failed', lease_until = NULL, receipt = NULL,
+        last_error = 'lease expired without an ack on the last attempt (' || attempt || ' of ' || max_attempts || ')',
+        updated_at = @now
+      WHERE status = 'leased' AND available_at <= @now AND attempt >= max_attempts`),
+    ack: sqlite.prepare(`UPDATE deliveries SET status = 'acked', acked_at = @now, updated_at = @now, lease_until = NULL
+      WHERE message_id = @messageId AND recipient = @recipient AND status = 'leased'
+        AND (@receipt IS NULL OR receipt = @receipt)`),
+    nack: sqlite.prepare(`UPDATE deliveries SET
+        status = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued' END,
+        available_at = @availableAt, lease_until = NULL, receipt = NULL, last_error = @reason, updated_at = @now
+      WHERE message_id = @messageId AND recipient = @recipient AND status = 'leased'
+        AND (@receipt IS NULL OR receipt = @receipt)
+      RETURNING status, attempt, max_attempts AS maxAttempts, available_at AS availableAt`),
+    extendLease:
+      sqlite.prepare(`UPDATE deliveries SET lease_until = @leaseUntil, available_at = @leaseUntil, updated_at = @now
+      WHERE message_id = @messageId AND recipient = @recipient AND status = 'leased'
+        AND (@receipt IS NULL OR receipt = @receipt)
+      RETURNING lease_until AS leaseUntil`),
+    delivery:
+      sqlite.prepare(`SELECT status, receipt, attempt, max_attempts AS maxAttempts, lease_until AS leaseUntil
+      FROM deliveries WHERE message_id = ? AND recipient = ?`),
+    messageExists: sqlite.prepare('SELECT 1 FROM messages WHERE id = ?').pluck(),
+    hasClaimable: sqlite.prepare(`SELECT 1 FROM deliveries WHERE ${claimable} LIMIT 1`).pluck(),
+    nextAvailableAt: sqlite
+      .prepare(`SELECT MIN(available_at) FROM deliveries WHERE recipient = @recipient AND status IN ('queued', 'leased')
+        AND expires_at > @now AND (status = 'queued' OR attempt < max_attempts)`)
+      .pluck(),
+    dataVersion: sqlite.prepare('PRAGMA data_version').pluck(),
+  }
+}
+
+/** The prepared hot statements of one connection. */
+export type HotStatements = Record<HotStatementName, BetterSqlite3.Statement>
+
+/** A row returned by the claim statement. */
+export interface ClaimedRow {
+  id: number
+  messageSeq: number
+  priority: number
+  attempt: number
+  maxAttempts: number
+  leaseUntil: number
+  receipt: string
+}

@@ -1,0 +1,189 @@
+import type { DeliveryStatus, MessageV2 } from '@agent-comm/protocol'
+
+/** Extra options for {@link Spool.send}. */
+export interface SendOptions {
+  /**
+   * Recipients of a broadcast (`toAgent: "*"` or a `broadcast` payload), or of a capability target.
+   * Ignored for a message to a single agent, which is delivered to `toAgent`.
+   */
+  recipients?: readonly string[]
+  /** Keep the message invisible for this many seconds. */
+  delaySeconds?: number
+  /** Keep the message invisible until this time (ms since epoch or Date). */
+  notBefore?: number | Date
+  /** Attempts before a delivery is dead-lettered (default: the spool's, 3). */
+  maxAttempts?: number
+}
+
+/** What {@link Spool.send} did. */
+export interface SendResult {
+  messageId: string
+  /** True when a message with this id was already stored; nothing was written. */
+  duplicate: boolean
+  /** Deliveries created (0 for a duplicate or a broadcast with no recipients). */
+  deliveries: number
+  recipients: string[]
+  message: MessageV2
+}
+
+/** Options for {@link Spool.claim}. */
+export interface ClaimOptions {
+  /** At most this many messages (1–1000, default 10). */
+  limit?: number
+  /** Lease length in seconds (default: the spool's, 60). */
+  leaseSeconds?: number
+}
+
+/** The lease side of a claimed message. */
+export interface Lease {
+  recipient: string
+  /** Which attempt this is, from 1. */
+  attempt: number
+  maxAttempts: number
+  /** ISO time the lease runs out. */
+  leaseUntil: string
+  /** Proof of this particular claim: pass it to ack/nack/extendLease to detect a lost lease. */
+  receipt: string
+}
+
+/** A message handed out by {@link Spool.claim}, with its lease. */
+export interface ClaimedMessage {
+  message: MessageV2
+  lease: Lease
+}
+
+/** Options for {@link Spool.ack}. */
+export interface AckOptions {
+  receipt?: string
+}
+
+/** What {@link Spool.ack} did. */
+export interface AckResult {
+  messageId: string
+  recipient: string
+  status: 'acked'
+  /** True when the delivery was acked already; nothing changed. */
+  alreadyAcked: boolean
+}
+
+/** Options for {@link Spool.nack}. */
+export interface NackOptions {
+  reason?: string
+  receipt?: string
+  /** Keep the message invisible this long before redelivery (default: the spool's backoff). */
+  delaySeconds?: number
+}
+
+/** What {@link Spool.nack} did. */
+export interface NackResult {
+  messageId: string
+  recipient: string
+  /** `queued` for a retry, `failed` when the attempts are used up. */
+  status: 'queued' | 'failed'
+  attempt: number
+  maxAttempts: number
+  /** ISO time it becomes visible again (queued only). */
+  availableAt?: string
+}
+
+/** Options for {@link Spool.extendLease}. */
+export interface ExtendLeaseOptions {
+  receipt?: string
+  /** New lease length from now, in seconds (default: the spool's lease). */
+  leaseSeconds?: number
+}
+
+/** One delivery as reported by {@link Spool.status}. */
+export interface DeliveryInfo {
+  recipient: string
+  status: DeliveryStatus
+  attempt: number
+  maxAttempts: number
+  /** ISO time the lease runs out (leased only). */
+  leaseUntil: string | null
+  /** ISO time a queued delivery becomes visible. */
+  availableAt: string | null
+  lastError: string | null
+  createdAt: string
+  updatedAt: string
+  ackedAt: string | null
+}
+
+/** A message and all its deliveries. */
+export interface MessageStatus {
+  message: MessageV2
+  deliveries: DeliveryInfo[]
+}
+
+/** Filters for {@link Spool.search}. */
+export interface SearchQuery {
+  /** Full-text query over subject and body (words; FTS5 syntax is not required). */
+  text?: string
+  from?: string
+  to?: string
+  conversationId?: string
+  /** Only messages created at or after this time. */
+  since?: number | Date | string
+  /** At most this many (default 50, at most 1000). */
+  limit?: number
+}
+
+/** A thread as listed by {@link Spool.conversations}. */
+export interface ConversationSummary {
+  conversationId: string
+  subject: string
+  participants: string[]
+  messageCount: number
+  firstActivity: string
+  lastActivity: string
+}
+
+/** Figures from {@link Spool.stats}. */
+export interface SpoolStats {
+  totalMessages: number
+  deliveries: Record<DeliveryStatus, number>
+  /** Age in ms of the oldest delivery waiting to be claimed, or null. */
+  oldestQueuedAgeMs: number | null
+  /** Age in ms of the oldest live lease, or null. */
+  oldestLeaseAgeMs: number | null
+  /** failed / (acked + failed), 0 when nothing finished. */
+  failedRate: number
+  /** Live deliveries per recipient. */
+  agents: Record<string, { queued: number; leased: number; failed: number }>
+}
+
+/** Result of {@link Spool.verify}. */
+export interface VerifyReport {
+  ok: boolean
+  problems: string[]
+  checks: string[]
+}
+
+/** Options for {@link Spool.cleanup}. */
+export interface CleanupOptions {
+  /** Report what would be removed without removing it. */
+  dryRun?: boolean
+  /** Also remove messages whose deliveries were all acked more than this many ms ago. */
+  ackedOlderThanMs?: number
+}
+
+/** What {@link Spool.cleanup} removed (or would remove). */
+export interface CleanupReport {
+  dryRun: boolean
+  expiredMessages: number
+  ackedMessages: number
+  deliveries: number
+}
+
+/** A dead-lettered delivery. */
+export interface FailedDelivery {
+  message: MessageV2
+  delivery: DeliveryInfo
+}
+
+/** Options for {@link Spool.waitForMessages}. */
+export interface WaitOptions {
+  /** Give up after this many ms and resolve `false` (default: wait until a message or the signal). */
+  timeoutMs?: number
+  signal?: AbortSignal
+}
