@@ -9,8 +9,23 @@ export {
 } from './agent.js'
 export type { Clock } from './clock.js'
 export { ManualClock, systemClock } from './clock.js'
-export type { DeliveryStatus } from './delivery.js'
-export { DELIVERY_STATUSES, DeliveryStatusSchema } from './delivery.js'
+export type {
+  AckResult,
+  DeliveryInfo,
+  DeliveryStatus,
+  ExtendLeaseResult,
+  Lease,
+  NackResult,
+} from './delivery.js'
+export {
+  AckResultSchema,
+  DELIVERY_STATUSES,
+  DeliveryInfoSchema,
+  DeliveryStatusSchema,
+  ExtendLeaseResultSchema,
+  LeaseSchema,
+  NackResultSchema,
+} from './delivery.js'
 export type { AgentCommErrorOptions } from './errors.js'
 export {
   AgentCommError,
@@ -39,15 +54,25 @@ export {
 } from './identifiers.js'
 export { IdGenerator, newConversationId, newMessageId } from './ids.js'
 export { Limits, utf8Length } from './limits.js'
-export type { MessageFactoryDeps, MessageInput, MessageV2 } from './message.js'
+export type {
+  ClaimedMessage,
+  MessageFactoryDeps,
+  MessageInput,
+  MessageStatus,
+  MessageV2,
+  SendResult,
+} from './message.js'
 export {
+  ClaimedMessageSchema,
   createMessage,
   expiresAt,
   isBroadcast,
   MessageInputSchema,
+  MessageStatusSchema,
   MessageV2Schema,
   PROTOCOL_VERSION,
   parseMessage,
+  SendResultSchema,
 } from './message.js'
 export type { JsonObject, JsonValue, Payload, PayloadType } from './payload.js'
 export {
@@ -61,3 +86,4 @@ export type { Priority } from './priority.js'
 export { PRIORITIES, PriorityInput, PrioritySchema, priorityFromRank, priorityRank } from './priority.js'
 export type { RoutingInfo } from './routing.js'
 export { DEFAULT_TTL_HOURS, RoutingInfoSchema } from './routing.js'
+export type { Transport, TransportClaimOptions, TransportSendOptions } from './transport.js'

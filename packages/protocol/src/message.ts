@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { Clock } from './clock.js'
 import { systemClock } from './clock.js'
+import { DeliveryInfoSchema, LeaseSchema } from './delivery.js'
 import { parseOrThrow } from './errors.js'
 import { AgentIdSchema, MessageIdSchema, RecipientSchema } from './identifiers.js'
 import type { IdGenerator } from './ids.js'
@@ -114,3 +115,32 @@ export function isBroadcast(message: Pick<MessageV2, 'toAgent' | 'payload'>): bo
 export function expiresAt(message: Pick<MessageV2, 'timestamp' | 'routing'>): number {
   return Date.parse(message.timestamp) + Math.round(message.routing.ttlHours * 3_600_000)
 }
+
+/** A message handed out by a claim, with its lease. */
+export const ClaimedMessageSchema = z.object({ message: MessageV2Schema, lease: LeaseSchema })
+
+/** A message handed out by a claim, with its lease. */
+export type ClaimedMessage = z.output<typeof ClaimedMessageSchema>
+
+/** A message and all its deliveries. */
+export const MessageStatusSchema = z.object({
+  message: MessageV2Schema,
+  deliveries: z.array(DeliveryInfoSchema),
+})
+
+/** A message and all its deliveries. */
+export type MessageStatus = z.output<typeof MessageStatusSchema>
+
+/** What a send did. */
+export const SendResultSchema = z.object({
+  messageId: z.string(),
+  /** True when a message with this id was already stored; nothing was written. */
+  duplicate: z.boolean(),
+  /** Deliveries created (0 for a duplicate, or a broadcast with no recipients). */
+  deliveries: z.number().int(),
+  recipients: z.array(z.string()),
+  message: MessageV2Schema,
+})
+
+/** What a send did. */
+export type SendResult = z.output<typeof SendResultSchema>

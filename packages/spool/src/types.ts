@@ -1,4 +1,16 @@
-import type { DeliveryStatus, MessageV2 } from '@agent-comm/protocol'
+import type {
+  AckResult,
+  ClaimedMessage,
+  DeliveryInfo,
+  DeliveryStatus,
+  Lease,
+  MessageStatus,
+  MessageV2,
+  NackResult,
+  SendResult,
+} from '@agent-comm/protocol'
+
+export type { AckResult, ClaimedMessage, DeliveryInfo, Lease, MessageStatus, NackResult, SendResult }
 
 /** Extra options for {@link Spool.send}. */
 export interface SendOptions {
@@ -15,17 +27,6 @@ export interface SendOptions {
   maxAttempts?: number
 }
 
-/** What {@link Spool.send} did. */
-export interface SendResult {
-  messageId: string
-  /** True when a message with this id was already stored; nothing was written. */
-  duplicate: boolean
-  /** Deliveries created (0 for a duplicate or a broadcast with no recipients). */
-  deliveries: number
-  recipients: string[]
-  message: MessageV2
-}
-
 /** Options for {@link Spool.claim}. */
 export interface ClaimOptions {
   /** At most this many messages (1–1000, default 10). */
@@ -34,36 +35,9 @@ export interface ClaimOptions {
   leaseSeconds?: number
 }
 
-/** The lease side of a claimed message. */
-export interface Lease {
-  recipient: string
-  /** Which attempt this is, from 1. */
-  attempt: number
-  maxAttempts: number
-  /** ISO time the lease runs out. */
-  leaseUntil: string
-  /** Proof of this particular claim: pass it to ack/nack/extendLease to detect a lost lease. */
-  receipt: string
-}
-
-/** A message handed out by {@link Spool.claim}, with its lease. */
-export interface ClaimedMessage {
-  message: MessageV2
-  lease: Lease
-}
-
 /** Options for {@link Spool.ack}. */
 export interface AckOptions {
   receipt?: string
-}
-
-/** What {@link Spool.ack} did. */
-export interface AckResult {
-  messageId: string
-  recipient: string
-  status: 'acked'
-  /** True when the delivery was acked already; nothing changed. */
-  alreadyAcked: boolean
 }
 
 /** Options for {@link Spool.nack}. */
@@ -74,45 +48,11 @@ export interface NackOptions {
   delaySeconds?: number
 }
 
-/** What {@link Spool.nack} did. */
-export interface NackResult {
-  messageId: string
-  recipient: string
-  /** `queued` for a retry, `failed` when the attempts are used up. */
-  status: 'queued' | 'failed'
-  attempt: number
-  maxAttempts: number
-  /** ISO time it becomes visible again (queued only). */
-  availableAt?: string
-}
-
 /** Options for {@link Spool.extendLease}. */
 export interface ExtendLeaseOptions {
   receipt?: string
   /** New lease length from now, in seconds (default: the spool's lease). */
   leaseSeconds?: number
-}
-
-/** One delivery as reported by {@link Spool.status}. */
-export interface DeliveryInfo {
-  recipient: string
-  status: DeliveryStatus
-  attempt: number
-  maxAttempts: number
-  /** ISO time the lease runs out (leased only). */
-  leaseUntil: string | null
-  /** ISO time a queued delivery becomes visible. */
-  availableAt: string | null
-  lastError: string | null
-  createdAt: string
-  updatedAt: string
-  ackedAt: string | null
-}
-
-/** A message and all its deliveries. */
-export interface MessageStatus {
-  message: MessageV2
-  deliveries: DeliveryInfo[]
 }
 
 /** Filters for {@link Spool.search}. */

@@ -1,0 +1,52 @@
+import type { AckResult, ExtendLeaseResult, NackResult } from './delivery.js'
+import type { ClaimedMessage, MessageStatus, MessageV2, SendResult } from './message.js'
+
+/** Send options every transport understands. */
+export interface TransportSendOptions {
+  /** Recipients of a broadcast or capability target, resolved by the caller (the coordinator). */
+  recipients?: readonly string[]
+  delaySeconds?: number
+  maxAttempts?: number
+}
+
+/** Claim options every transport understands. */
+export interface TransportClaimOptions {
+  /** At most this many messages (default 10). */
+  limit?: number
+  /** Lease length in seconds. */
+  leaseSeconds?: number
+}
+
+/**
+ * One way to move messages: the local SQLite spool, a folder of JSON files, or a remote relay over HTTP.
+ * Every implementation has the same delivery semantics (at-least-once, leases with receipts, retries up
+ * to `maxAttempts`, then `failed`), which a shared contract test suite proves.
+ */
+export interface Transport {
+  /** Which kind of agent this transport reaches. */
+  readonly kind: 'sqlite' | 'http' | 'file'
+  /** Stores a complete message and queues its deliveries. Sending an id again is a reported no-op. */
+  send(message: MessageV2, options?: TransportSendOptions): Promise<SendResult>
+  /** Leases up to `limit` claimable messages of `agent`: most urgent first, then oldest. */
+  claim(agent: string, options?: TransportClaimOptions): Promise<ClaimedMessage[]>
+  /** Marks a leased delivery done; with a stale receipt fails with `LEASE_LOST`. */
+  ack(messageId: string, agent: string, options?: { receipt?: string }): Promise<AckResult>
+  /** Returns a leased delivery for a retry, or dead-letters it when out of attempts. */
+  nack(
+    messageId: string,
+    agent: string,
+    options?: { reason?: string; receipt?: string; delaySeconds?: number },
+  ): Promise<NackResult>
+  /** Keeps a lease alive while the consumer is still working. */
+  extendLease(
+    messageId: string,
+    agent: string,
+    options?: { receipt?: string; leaseSeconds?: number },
+  ): Promise<ExtendLeaseResult>
+  /** A message and every delivery of it. */
+  status(messageId: string): Promise<MessageStatus>
+  /** Resolves true as soon as `agent` has a claimable message, false on timeout or abort. */
+  waitForMessages(agent: string, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<boolean>
+  /** Releases connections, watchers and timers. */
+  close(): Promise<void>
+}

@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest'
+import { openSpool, task } from './helpers.js'
+
+describe('the delivery state machine', () => {
+  it('queues a sent message, leases it on claim and acks it', async () => {
+    const { spool } = await openSpool()
+    const sent = await spool.send(task())
+    expect(sent).toMatchObject({ duplicate: false, deliveries: 1, recipients: ['builder'] })
+    expect((await spool.status(sent.messageId)).deliveries[0]).toMatchObject({ status: 'queued', attempt: 0 })
+
+    const [claimed] = await spool.claim('builder')
+    expect(claimed?.message.id).toBe(sent.messageId)
+    expect(claimed?.lease).toMatchObject({ recipient: 'builder', attempt: 1, maxAttempts: 3 })
+    expect((await spool.status(sent.messageId)).deliveries[0]).toMatchObject({ status: 'leased', attempt: 1 })
+
+    const ack = await spool.ack(sent.messageId, 'builder', { receipt: claimed!.lease.receipt })
+    expect(ack).toEqual({
+      messageId: sent.messageId,
+      recipient: 'builder',
+      status: 'acked',
+      alreadyAcked: false,
+    })
+    const delivery = (await spool.status(sent.messageId)).deliveries[0]
+    expect(delivery).toMatchObject({ status: 'acked', leaseUntil: null })
+    expect(delivery?.ackedAt).not.toBeNull()
+    expect(await spool.claim('builder')).toEqual([])
+  })
+
+  it('leases for the requested time and hands each claim a fresh receipt', async () => {
+    const { spool, clock } = await openSpool()
+    await spool.send(task())
+    const [first] = await spool.claim('builder', { leaseSeconds: 30 })
+    expect(first?.lease.leaseUntil).toBe(new Date(clock.now() + 30_000).toISOString())
+    clock.advance(31_000)
+    const [second] = await spool.claim('builder', { leaseSeconds: 30 })
+    expect(second?.lease.attempt).toBe(2)
+    expect(second?.lease.receipt).not.toBe(first?.lease.receipt)
+  })
+
+  it('treats a second ack as a harmless no-op that says so', async () => {
+    const { spool } = await openSpool()
+    const { messageId } = await spool.send(task())
+    await spool.claim('builder')
+    await spool.ack(messageId, 'builder')
+    expect(await spool.ack(messageId, 'builder')).toMatchObject({ alreadyAcked: true, status: 'acked' })
+  })
+
+  it('rejects an ack of an unknown message, or of a message not sent to that agent', async () => {
+    const { spool } = await openSpool()
+    await expect(spool.ack('msg_nope', 'builder')).rejects.toMatchObject({ code: 'MESSAGE_NOT_FOUND' })
+    const { messageId } = await spool.send(task())
+    await expect(spool.ack(messageId, 'reviewer')).rejects.toMatchObject({ code: 'DELIVERY_NOT_FOUND' })
+  })
+
+  it('rejects an ack of a message that was never claimed', async () => {
+    const { spool } = await openSpool()
+    const { messageId } = await spool.send(task())
+    await expect(spool.ack(messageId, 'builder')).rejects.toMatchObject({ code: 'INVALID_STATE' })
+  })
+
+  it('requeues a nacked message with its reason, visible again at once by default', async () => {
+    const { spool } = await openSpool()
+    const { messageId } = await spool.send(task())
+    await spool.claim('builder')
+    const nack = await spool.nack(messageId, 'builder', { reason: 'network down' })
+    expect(nack).toMatchObject({ status: 'queued', attempt: 1, maxAttempts: 3 })
+    const [again] = await spool.claim('builder')
+    expect(again?.lease.attempt).toBe(2)
+    expect((await spool.status(messageId)).deliveries[0]?.lastError).toBe('network down')
+  })
+
+  it('keeps a nacked message invisible for the requested delay', async () => {
+    const { spool, clock } = await openSpool()
+    const { messageId } = await spool.send(task())
+    await spool.claim('builder')
+    await spool.nack(messageId, 'builder', { reason: 'busy', delaySeconds: 10 })
+    expect(await spool.claim('builder')).toEqual([])
+    clock.advance(10_000)
+    expect(await spool.claim('builder')).toHaveLength(1)
+  })
+
+  it('applies the configured retry backoff when a nack names no delay', async () => {
+    const { spool, clock } = await openSpool({ retryDelaySeconds: (attempt) => 2 ** attempt })
+    const { messageId } = await spool.send(task())
+    await spool.claim('builder')
+    await spool.nack(messageId, 'builder')
+    clock.advance(1_999)
+    expect(await spool.claim('builder')).toEqual([])
+    clock.advance(1)
+    expect(await spool.claim('builder')).toHaveLength(1)
+  })
+
+  it('dead-letters a message once its attempts are used up, keeping the last error', async () => {
+    const { spool } = await openSpool()
+    const { messageId } = await spool.send(task(), { maxAttempts: 2 })
+    await spool.claim('builder')
+    expect(await spool.nack(messageId, 'builder', { reason: 'first' })).toMatchObject({ status: 'queued' })
+    await spool.claim('builder')
+    expect(await spool.nack(messageId, 'builder', { reason: 'second' })).toMatchObject({
+      status: 'failed',
+      attempt: 2,
+      maxAttempts: 2,
+    })
+    expect(await spool.claim('builder')).toEqual([])
+    const failed = await spool.listFailed({ agent: 'builder' })
+    expect(failed).toHaveLength(1)
+    expect(failed[0]?.delivery).toMatchObject({ status: 'failed', lastError: 'second' })
+  })
+
+  it('requeues a dead-lettered message with fresh attempts on retryFailed', async () => {
+    const { spool } = await openSpool()
+    const { messageId } = await spool.send(task(), { maxAttempts: 1 })
+    await spool.claim('builder')
+    await spool.nack(messageId, 'builder', { reason: 'boom' })
+    expect(await spool.retryFailed(messageId, 'builder')).toEqual({ requeued: 1 })
+    const [again] = await spool.claim('builder')
+    expect(again?.lease).toMatchObject({ attempt: 1, maxAttempts: 1 })
+    await expect(spool.retryFailed(messageId, 'builder')).rejects.toMatchObject({ code: 'INVALID_STATE' })
+  })
+
+  it('rejects a nack of an acked message and leaves it acked', async () => {
+    const { spool } = await openSpool()
+    const { messageId } = await spool.send(task())
+    await spool.claim('builder')
+    await spool.ack(messageId, 'builder')
+    await expect(spool.nack(messageId, 'builder', { reason: 'oops' })).rejects.toMatchObject({
+      code: 'INVALID_STATE',
+      message: expect.stringContaining('already acked'),
+    })
+    expect((await spool.status(messageId)).deliveries[0]?.status).toBe('acked')
+    expect(await spool.claim('builder')).toEqual([])
+  })
+
+  it('rejects a nack of a message that is not leased', async () => {
+    const { spool } = await openSpool()
+    const { messageId } = await spool.send(task())
+    await expect(spool.nack(messageId, 'builder')).rejects.toMatchObject({ code: 'INVALID_STATE' })
+    expect((await spool.status(messageId)).deliveries[0]).toMatchObject({ status: 'queued', attempt: 0 })
+  })
+
+  it('extends a lease so a slow consumer keeps its message', async () => {
+    const { spool, clock } = await openSpool()
+    const { messageId } = await spool.send(task())
+    const [claimed] = await spool.claim('builder', { leaseSeconds: 10 })
+    clock.advance(8_000)
+    const extended = await spool.extendLease(messageId, 'builder', {
+      receipt: claimed!.lease.receipt,
+      leaseSeconds: 10,
+    })
+    expect(extended.leaseUntil).toBe(new Date(clock.now() + 10_000).toISOString())
+    clock.advance(8_000)
+    expect(await spool.claim('builder')).toEqual([])
+    await spool.ack(messageId, 'builder', { receipt: claimed!.lease.receipt })
+  })
+
+  it('refuses to use a closed spool', async () => {
+    const { spool } = await openSpool()
+    await spool.close()
+    await expect(spool.send(task())).rejects.toMatchObject({ code: 'CLOSED' })
+    await spool.close()
+  })
+})

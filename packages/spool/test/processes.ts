@@ -1,0 +1,44 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { onCleanup } from './helpers.js'
+
+/** Path of a fixture script. */
+export const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
+
+/** Starts `node <fixture> ...args`; the process is killed after the test if still running. */
+export function startFixture(name: string, args: string[]): ChildProcess {
+  const child = spawn(process.execPath, [fixture(name), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  onCleanup(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  return child
+}
+
+/** Resolves with the first JSON line the child prints on stdout. */
+export function firstJsonLine<T>(child: ChildProcess): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let out = ''
+    let err = ''
+    child.stderr?.on('data', (chunk) => {
+      err += chunk
+    })
+    child.stdout?.on('data', (chunk) => {
+      out += chunk
+      const newline = out.indexOf('\n')
+      if (newline >= 0) resolve(JSON.parse(out.slice(0, newline)) as T)
+    })
+    child.on('exit', (code) => {
+      if (!out.includes('\n')) reject(new Error(`fixture exited with ${code} before reporting: ${err}`))
+    })
+  })
+}
+
+/** Runs a fixture to completion and returns its first JSON line. */
+export async function runFixture<T>(name: string, args: string[]): Promise<T> {
+  const child = startFixture(name, args)
+  const [line] = await Promise.all([
+    firstJsonLine<T>(child),
+    new Promise((resolve) => child.on('exit', resolve)),
+  ])
+  return line
+}

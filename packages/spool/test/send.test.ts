@@ -1,0 +1,123 @@
+import { createMessage } from '@agent-comm/protocol'
+import { describe, expect, it } from 'vitest'
+import { openSpool, task } from './helpers.js'
+
+describe('sending', () => {
+  it('stores the message exactly as sent and returns it from a claim', async () => {
+    const { spool } = await openSpool()
+    const message = createMessage({
+      ...task(),
+      priority: 'high',
+      payload: { type: 'task_assignment', data: { feature: 'auth', files: ['a.ts'] } },
+      metadata: { ticket: 42 },
+      routing: { conversationId: 'conv_1', replyTo: 'msg_0', ttlHours: 2 },
+    })
+    await spool.send(message)
+    const [claimed] = await spool.claim('builder')
+    expect(claimed?.message).toEqual(message)
+  })
+
+  it('treats sending the same id twice as idempotent and reports the duplicate', async () => {
+    const { spool } = await openSpool()
+    const message = createMessage(task())
+    expect(await spool.send(message)).toMatchObject({ duplicate: false, deliveries: 1 })
+    expect(await spool.send(message)).toMatchObject({ duplicate: true, deliveries: 0 })
+    expect(await spool.claim('builder', { limit: 10 })).toHaveLength(1)
+    expect((await spool.stats()).totalMessages).toBe(1)
+  })
+
+  it('fans a broadcast out to one delivery per recipient', async () => {
+    const { spool } = await openSpool()
+    const sent = await spool.send(
+      { fromAgent: 'ops', toAgent: '*', body: 'deploy at noon', payload: { type: 'broadcast', data: null } },
+      { recipients: ['builder', 'reviewer', 'builder', 'tester'] },
+    )
+    expect(sent).toMatchObject({ deliveries: 3, recipients: ['builder', 'reviewer', 'tester'] })
+    for (const agent of ['builder', 'reviewer', 'tester']) {
+      const [claimed] = await spool.claim(agent)
+      expect(claimed?.message.id).toBe(sent.messageId)
+    }
+    const { deliveries } = await spool.status(sent.messageId)
+    expect(deliveries.map((d) => d.recipient)).toEqual(['builder', 'reviewer', 'tester'])
+  })
+
+  it('refuses a group address without recipients, saying who resolves them', async () => {
+    const { spool } = await openSpool()
+    await expect(spool.send({ fromAgent: 'ops', toAgent: '*', body: 'x' })).rejects.toThrow(
+      /pass the recipients/,
+    )
+    await expect(
+      spool.send({ fromAgent: 'ops', toAgent: 'capability:review', body: 'x' }),
+    ).rejects.toMatchObject({
+      code: 'VALIDATION',
+    })
+  })
+
+  it('keeps a delayed message invisible until its time', async () => {
+    const { spool, clock } = await openSpool()
+    await spool.send(task('later'), { delaySeconds: 30 })
+    await spool.send(task('at noon'), { notBefore: clock.now() + 60_000 })
+    expect(await spool.claim('builder')).toEqual([])
+    clock.advance(30_000)
+    expect((await spool.claim('builder')).map((c) => c.message.body)).toEqual(['later'])
+    clock.advance(30_000)
+    expect((await spool.claim('builder')).map((c) => c.message.body)).toEqual(['at noon'])
+  })
+
+  it('never delivers a message past its TTL', async () => {
+    const { spool, clock } = await openSpool()
+    const { messageId } = await spool.send(task('stale soon', { routing: { ttlHours: 1 } }))
+    clock.advance(3_600_000)
+    expect(await spool.claim('builder')).toEqual([])
+    expect((await spool.status(messageId)).deliveries[0]?.status).toBe('expired')
+    expect((await spool.stats()).deliveries.expired).toBe(1)
+  })
+
+  it('never redelivers a leased message whose TTL ran out', async () => {
+    const { spool, clock } = await openSpool()
+    await spool.send(task('x', { routing: { ttlHours: 1 } }))
+    await spool.claim('builder', { leaseSeconds: 60 })
+    clock.advance(3_600_000)
+    expect(await spool.claim('builder')).toEqual([])
+  })
+
+  it('rejects invalid messages and options with messages that name the field', async () => {
+    const { spool } = await openSpool()
+    await expect(spool.send({ ...task(), toAgent: '../etc' })).rejects.toThrow(/toAgent/)
+    await expect(spool.send({ ...task(), priority: 'asap' as 'high' })).rejects.toThrow(
+      /must be one of critical, high, normal, low/,
+    )
+    await expect(spool.send(task(), { delaySeconds: -1 })).rejects.toThrow(
+      /delaySeconds: must not be negative/,
+    )
+    await expect(spool.send(task(), { maxAttempts: 0 })).rejects.toThrow(/maxAttempts/)
+    expect((await spool.stats()).totalMessages).toBe(0)
+  })
+
+  it('enforces a smaller body limit when the spool is configured with one', async () => {
+    const { spool } = await openSpool({ maxBodyBytes: 10 })
+    await expect(spool.send(task('x'.repeat(11)))).rejects.toThrow(/body: must be at most 10 bytes/)
+    await expect(spool.send(task('x'.repeat(10)))).resolves.toMatchObject({ deliveries: 1 })
+  })
+
+  it('stores a batch atomically: one bad message and none is stored', async () => {
+    const { spool } = await openSpool()
+    await expect(
+      spool.sendBatch([{ message: task('ok') }, { message: { ...task(), fromAgent: '' } }]),
+    ).rejects.toThrow(/Batch item 1/)
+    expect((await spool.stats()).totalMessages).toBe(0)
+    const results = await spool.sendBatch([{ message: task('a') }, { message: task('b') }])
+    expect(results.map((r) => r.deliveries)).toEqual([1, 1])
+  })
+
+  it('acks a batch in one transaction', async () => {
+    const { spool } = await openSpool()
+    await spool.sendBatch(Array.from({ length: 5 }, (_, i) => ({ message: task(`m${i}`) })))
+    const claimed = await spool.claim('builder', { limit: 5 })
+    const acks = await spool.ackBatch(
+      claimed.map((c) => ({ messageId: c.message.id, agent: 'builder', receipt: c.lease.receipt })),
+    )
+    expect(acks.every((a) => a.status === 'acked' && !a.alreadyAcked)).toBe(true)
+    expect((await spool.stats()).deliveries.acked).toBe(5)
+  })
+})
