@@ -19,8 +19,8 @@ CREATE TABLE `deliveries` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `deliveries_message_recipient_unique` ON `deliveries` (`message_id`,`recipient`);--> statement-breakpoint
-CREATE INDEX `deliveries_claim_idx` ON `deliveries` (`recipient`,`priority`,`id`) WHERE status IN ('queued', 'leased');--> statement-breakpoint
-CREATE INDEX `deliveries_lease_idx` ON `deliveries` (`available_at`) WHERE status = 'leased';--> statement-breakpoint
+CREATE INDEX `deliveries_claim_idx` ON `deliveries` (`recipient`,`priority`,`id`) WHERE status = 'queued';--> statement-breakpoint
+CREATE INDEX `deliveries_lease_idx` ON `deliveries` (`recipient`,`available_at`) WHERE status = 'leased';--> statement-breakpoint
 CREATE INDEX `deliveries_failed_idx` ON `deliveries` (`recipient`) WHERE status = 'failed';--> statement-breakpoint
 CREATE TABLE `messages` (
 	`seq` integer PRIMARY KEY NOT NULL,
@@ -40,4 +40,8 @@ CREATE TABLE `messages` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `messages_id_unique` ON `messages` (`id`);--> statement-breakpoint
-CREATE INDEX `messages_conversation_idx` ON `messages` (`conversation_id`,`seq`);
+CREATE INDEX `messages_conversation_idx` ON `messages` (`conversation_id`,`seq`);--> statement-breakpoint
+CREATE TABLE `spool_state` (
+	`key` text PRIMARY KEY NOT NULL,
+	`value` integer NOT NULL
+);

@@ -1,10 +1,11 @@
 import type BetterSqlite3 from 'better-sqlite3'
+import { lowerFullTextWatermark } from './full-text.js'
 import type { CleanupReport } from './types.js'
 
 /**
  * Deletes messages past their TTL and, when `ackedOlderThanMs` is given, messages every recipient acked
  * longer ago than that; deliveries go with them (foreign key cascade) and so do their full-text entries
- * (trigger). Counting and deleting happen in one write transaction, so the report is what was removed.
+ * (trigger, for messages already indexed). Counting and deleting happen in one write transaction, so the report is what was removed.
  */
 export function cleanup(
   sqlite: BetterSqlite3.Database,
@@ -33,7 +34,10 @@ export function cleanup(
           .pluck()
           .get(params) as number,
       }
-      if (!options.dryRun) sqlite.prepare(`DELETE FROM messages WHERE ${where}`).run(params)
+      if (!options.dryRun) {
+        sqlite.prepare(`DELETE FROM messages WHERE ${where}`).run(params)
+        lowerFullTextWatermark(sqlite)
+      }
       return report
     })
     .immediate()

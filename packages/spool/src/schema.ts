@@ -39,7 +39,7 @@ export const messages = sqliteTable(
  *
  * `available_at` is the single time a claim looks at: for a queued delivery it is when the delivery
  * becomes visible (delay, retry backoff), for a leased one it is when the lease runs out. So "claimable"
- * is always `status IN ('queued','leased') AND available_at <= now`, which one partial index serves.
+ * is `status IN ('queued','leased') AND available_at <= now`, served by one partial index per status.
  */
 export const deliveries = sqliteTable(
   'deliveries',
@@ -65,13 +65,11 @@ export const deliveries = sqliteTable(
   },
   (t) => [
     uniqueIndex('deliveries_message_recipient_unique').on(t.messageId, t.recipient),
-    // Claim order: priority, then arrival. Only live deliveries are indexed, so acked history of any
-    // size does not slow a claim down.
-    index('deliveries_claim_idx')
-      .on(t.recipient, t.priority, t.id)
-      .where(sql`status IN ('queued', 'leased')`),
-    // Finds leases that ran out, for every recipient, without scanning queued rows.
-    index('deliveries_lease_idx').on(t.availableAt).where(sql`status = 'leased'`),
+    // Claim order: priority, then arrival. Only queued deliveries are indexed, so neither acked history
+    // nor in-flight leases of any size slow a claim down.
+    index('deliveries_claim_idx').on(t.recipient, t.priority, t.id).where(sql`status = 'queued'`),
+    // Leases by expiry: finds the leases of an agent that ran out without scanning live ones.
+    index('deliveries_lease_idx').on(t.recipient, t.availableAt).where(sql`status = 'leased'`),
     // Dead letters are rare; a partial index lists them without touching the hot path.
     index('deliveries_failed_idx').on(t.recipient).where(sql`status = 'failed'`),
   ],
@@ -82,3 +80,13 @@ export type MessageRow = typeof messages.$inferSelect
 
 /** A stored delivery row. */
 export type DeliveryRow = typeof deliveries.$inferSelect
+
+/**
+ * Small key/value facts the spool keeps about itself. `fts_indexed_seq` is the highest message `seq` in
+ * the full-text index: the index is brought up to date lazily, by the first search after new messages,
+ * so sending does not pay for full-text indexing.
+ */
+export const spoolState = sqliteTable('spool_state', {
+  key: text('key').primaryKey(),
+  value: integer('value').notNull(),
+})

@@ -24,6 +24,7 @@ import type BetterSqlite3 from 'better-sqlite3'
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3'
 import { cleanup } from './cleanup.js'
 import { openConnection, toStorageError } from './database.js'
+import { catchUpFullTextIndex } from './full-text.js'
 import {
   conversation,
   conversations,
@@ -126,6 +127,9 @@ export class Spool {
   readonly #maxBodyBytes: number
   readonly #stmt: HotStatements
   readonly #watcher: ChangeWatcher
+  // Transaction wrappers are built once: better-sqlite3 compiles BEGIN/COMMIT for each wrapper it creates.
+  readonly #insertOne: BetterSqlite3.Transaction<(p: PreparedSend) => SendResult>
+  readonly #insertMany: BetterSqlite3.Transaction<(ps: PreparedSend[]) => SendResult[]>
   #lastSweep = Number.NEGATIVE_INFINITY
   #closed = false
 
@@ -140,6 +144,8 @@ export class Spool {
     this.#retryDelaySeconds = options.retryDelaySeconds ?? (() => 0)
     this.#maxBodyBytes = Math.min(options.maxBodyBytes ?? Limits.bodyMaxBytes, Limits.bodyMaxBytes)
     this.#stmt = prepareHotStatements(sqlite)
+    this.#insertOne = sqlite.transaction((p: PreparedSend) => this.#insertRows(p))
+    this.#insertMany = sqlite.transaction((ps: PreparedSend[]) => ps.map((p) => this.#insertRows(p)))
     this.#watcher = new ChangeWatcher(
       {
         hasClaimable: (agent) => this.#hasClaimable(agent),
@@ -197,7 +203,7 @@ export class Spool {
   async send(input: MessageV2 | MessageInput, options: SendOptions = {}): Promise<SendResult> {
     this.#open()
     const prepared = this.#prepareSend(input, options)
-    const result = this.#write(() => this.#insert(prepared))
+    const result = this.#write(() => this.#insertOne.immediate(prepared))
     if (result.deliveries > 0) this.#watcher.notify()
     return result
   }
@@ -217,9 +223,7 @@ export class Spool {
         throw error
       }
     })
-    const results = this.#write(() =>
-      this.sqlite.transaction(() => prepared.map((p) => this.#insert(p))).immediate(),
-    )
+    const results = this.#write(() => this.#insertMany.immediate(prepared))
     if (results.some((r) => r.deliveries > 0)) this.#watcher.notify()
     return results
   }
@@ -236,15 +240,18 @@ export class Spool {
     const leaseUntil = now + Math.round((leaseSeconds ?? this.#leaseSeconds) * 1000)
     return this.#write(() => {
       this.#sweepExhaustedLeases(now)
-      const rows = this.#stmt.claim.all({ recipient, now, leaseUntil, limit }) as ClaimedRow[]
+      const params = { recipient, now, leaseUntil, limit }
+      const expired = this.#stmt.hasExpiredLease.get(params) === 1
+      const rows = (expired ? this.#stmt.claimWithExpired : this.#stmt.claim).all(params) as ClaimedRow[]
       if (rows.length === 0) return []
       rows.sort((a, b) => a.priority - b.priority || a.id - b.id)
       const bySeq = new Map<number, MessageRow>()
-      for (const row of this.#stmt.messagesBySeq.all(
-        JSON.stringify(rows.map((r) => r.messageSeq)),
-      ) as MessageRow[]) {
-        bySeq.set(row.seq, row)
-      }
+      const messageRows = (
+        rows.length === 1
+          ? this.#stmt.messageBySeq.all(rows[0]!.messageSeq)
+          : this.#stmt.messagesBySeq.all(JSON.stringify(rows.map((r) => r.messageSeq)))
+      ) as MessageRow[]
+      for (const row of messageRows) bySeq.set(row.seq, row)
       const claimed: ClaimedMessage[] = []
       for (const row of rows) {
         const message = bySeq.get(row.messageSeq)
@@ -414,7 +421,9 @@ export class Spool {
   /** Messages matching every given filter, newest first; `text` searches subject and body. */
   async search(query: SearchQuery = {}): Promise<MessageV2[]> {
     this.#open()
-    return search(this.db, parseOrThrow(SearchQuerySchema, query, 'search query'))
+    const parsed = parseOrThrow(SearchQuerySchema, query, 'search query')
+    if (parsed.text !== undefined) this.#write(() => catchUpFullTextIndex(this.sqlite))
+    return search(this.db, parsed)
   }
 
   /** Counts by status, queue ages, failure rate and per-agent depth. */
@@ -459,6 +468,7 @@ export class Spool {
   /** Runs `PRAGMA integrity_check` and the spool's invariant checks. */
   async verify(): Promise<VerifyReport> {
     this.#open()
+    this.#write(() => catchUpFullTextIndex(this.sqlite))
     return verify(this.sqlite)
   }
 
@@ -490,7 +500,7 @@ export class Spool {
   }
 
   #hasClaimable(agent: string): boolean {
-    return this.#stmt.hasClaimable.get({ recipient: agent, now: this.#clock.now() }) !== undefined
+    return this.#stmt.hasClaimable.get({ recipient: agent, now: this.#clock.now() }) === 1
   }
 
   /**
@@ -532,12 +542,13 @@ export class Spool {
     }
   }
 
-  #insert(p: PreparedSend): SendResult {
+  /** Inserts a message and its deliveries; the caller holds the write transaction. */
+  #insertRows(p: PreparedSend): SendResult {
     const { message } = p
     const now = this.#clock.now()
     const expires = expiresAt(message)
     const priority = priorityRank(message.priority)
-    const run = (): SendResult => {
+    {
       const inserted = this.#stmt.insertMessage.run({
         id: message.id,
         fromAgent: message.fromAgent,
@@ -571,7 +582,6 @@ export class Spool {
       }
       return { messageId: message.id, duplicate: false, deliveries, recipients: p.recipients, message }
     }
-    return this.sqlite.inTransaction ? run() : this.sqlite.transaction(run).immediate()
   }
 
   #requireDelivery(

@@ -1,10 +1,25 @@
 import type BetterSqlite3 from 'better-sqlite3'
 import { MESSAGE_COLUMNS } from './rows.js'
 
+/** The claim update for the deliveries chosen by `candidates` (a query returning delivery ids). */
+function claimSql(candidates: string, reclaimsLeases: boolean): string {
+  const lastError = reclaimsLeases
+    ? `, last_error = CASE WHEN status = 'leased' THEN 'lease expired without an ack on attempt ' || attempt ELSE last_error END`
+    : ''
+  return `UPDATE deliveries SET
+      status = 'leased', attempt = attempt + 1, available_at = @leaseUntil, lease_until = @leaseUntil,
+      receipt = lower(hex(randomblob(12))), updated_at = @now${lastError}
+    WHERE id IN (${candidates})
+    RETURNING id, message_seq AS messageSeq, priority, attempt, max_attempts AS maxAttempts, lease_until AS leaseUntil, receipt`
+}
+
 type HotStatementName =
   | 'insertMessage'
   | 'insertDelivery'
   | 'claim'
+  | 'claimWithExpired'
+  | 'hasExpiredLease'
+  | 'messageBySeq'
   | 'messagesBySeq'
   | 'failExhaustedLeases'
   | 'ack'
@@ -24,11 +39,14 @@ type HotStatementName =
 export function prepareHotStatements(
   sqlite: BetterSqlite3.Database,
 ): Record<HotStatementName, BetterSqlite3.Statement> {
-  // A delivery may be handed out when it is visible (queued and due, or leased with the lease run out),
-  // its message has not expired, and it has attempts left. Exhausted leases are moved to `failed` by
+  // A delivery may be handed out when it is queued and due, or leased with the lease run out and attempts
+  // left, and its message has not expired. Each half is served by its own partial index, so in-flight
+  // leases and acked history never lengthen the scan. Exhausted leases are moved to `failed` by
   // `failExhaustedLeases`; the attempt test keeps them from being claimed in the meantime.
-  const claimable = `recipient = @recipient AND status IN ('queued', 'leased') AND available_at <= @now
-      AND expires_at > @now AND (status = 'queued' OR attempt < max_attempts)`
+  const queued = `SELECT id, priority FROM deliveries WHERE recipient = @recipient AND status = 'queued'
+      AND available_at <= @now AND expires_at > @now ORDER BY priority, id LIMIT @limit`
+  const expiredLeases = `SELECT id, priority FROM deliveries WHERE recipient = @recipient AND status = 'leased'
+      AND available_at <= @now AND expires_at > @now AND attempt < max_attempts ORDER BY priority, id LIMIT @limit`
   return {
     insertMessage: sqlite.prepare(`INSERT INTO messages
       (id, from_agent, to_agent, subject, body, priority, conversation_id, reply_to, ttl_hours, payload, metadata, created_at, expires_at)
@@ -38,12 +56,24 @@ export function prepareHotStatements(
       (message_seq, message_id, recipient, status, priority, attempt, max_attempts, available_at, expires_at, created_at, updated_at)
       VALUES (@messageSeq, @messageId, @recipient, 'queued', @priority, 0, @maxAttempts, @availableAt, @expiresAt, @now, @now)
       ON CONFLICT (message_id, recipient) DO NOTHING`),
-    claim: sqlite.prepare(`UPDATE deliveries SET
-        status = 'leased', attempt = attempt + 1, available_at = @leaseUntil, lease_until = @leaseUntil,
-        receipt = lower(hex(randomblob(12))), updated_at = @now,
-        last_error = CASE WHEN status = 'leased' THEN 'lease expired without an ack on attempt ' || attempt ELSE last_error END
-      WHERE id IN (SELECT id FROM deliveries WHERE ${claimable} ORDER BY priority, id LIMIT @limit)
-      RETURNING id, message_seq AS messageSeq, priority, attempt, max_attempts AS maxAttempts, lease_until AS leaseUntil, receipt`),
+    // Two forms of the claim: the common one reads only the queued index; the other also takes leases that
+    // ran out, and is used only when `hasExpiredLease` says there is one (merging the two ordered halves
+    // costs more than the claim itself).
+    claim: sqlite.prepare(claimSql(`SELECT id FROM (${queued})`, false)),
+    claimWithExpired: sqlite.prepare(
+      claimSql(
+        `SELECT id FROM (
+          SELECT id, priority FROM (${queued}) UNION ALL SELECT id, priority FROM (${expiredLeases})
+          ORDER BY priority, id LIMIT @limit)`,
+        true,
+      ),
+    ),
+    hasExpiredLease: sqlite
+      .prepare(
+        `SELECT EXISTS (SELECT 1 FROM deliveries WHERE recipient = @recipient AND status = 'leased' AND available_at <= @now)`,
+      )
+      .pluck(),
+    messageBySeq: sqlite.prepare(`SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.seq = ?`),
     messagesBySeq: sqlite.prepare(
       `SELECT ${MESSAGE_COLUMNS} FROM messages m WHERE m.seq IN (SELECT value FROM json_each(?))`,
     ),
@@ -70,10 +100,17 @@ export function prepareHotStatements(
       sqlite.prepare(`SELECT status, receipt, attempt, max_attempts AS maxAttempts, lease_until AS leaseUntil
       FROM deliveries WHERE message_id = ? AND recipient = ?`),
     messageExists: sqlite.prepare('SELECT 1 FROM messages WHERE id = ?').pluck(),
-    hasClaimable: sqlite.prepare(`SELECT 1 FROM deliveries WHERE ${claimable} LIMIT 1`).pluck(),
+    hasClaimable: sqlite
+      .prepare(
+        `SELECT EXISTS (${queued.replace('@limit', '1')}) OR EXISTS (${expiredLeases.replace('@limit', '1')})`,
+      )
+      .pluck(),
     nextAvailableAt: sqlite
-      .prepare(`SELECT MIN(available_at) FROM deliveries WHERE recipient = @recipient AND status IN ('queued', 'leased')
-        AND expires_at > @now AND (status = 'queued' OR attempt < max_attempts)`)
+      .prepare(`SELECT MIN(at) FROM (
+          SELECT MIN(available_at) AS at FROM deliveries WHERE recipient = @recipient AND status = 'queued' AND expires_at > @now
+          UNION ALL
+          SELECT MIN(available_at) FROM deliveries WHERE recipient = @recipient AND status = 'leased'
+            AND expires_at > @now AND attempt < max_attempts)`)
       .pluck(),
     dataVersion: sqlite.prepare('PRAGMA data_version').pluck(),
   }

@@ -12,6 +12,9 @@ export interface WaitSource {
   now(): number
 }
 
+/** Delays of the re-checks after a file event (see `#scheduleFollowUps`). */
+const FOLLOW_UP_DELAYS_MS = [1, 4, 15, 50]
+
 interface Waiter {
   agent: string
   resolve: (found: boolean) => void
@@ -38,6 +41,8 @@ export class ChangeWatcher {
   #safety: NodeJS.Timeout | undefined
   #lastVersion = -1
   #checkScheduled = false
+  #followUp: NodeJS.Timeout | undefined
+  #followUpsLeft = 0
   #closed = false
 
   constructor(source: WaitSource, path: string | null, safetyIntervalMs: number) {
@@ -68,6 +73,8 @@ export class ChangeWatcher {
       this.#waiters.add(waiter)
       this.#start()
       this.#armWake(waiter)
+      // A commit may have landed between the first check and the watcher starting: look once more.
+      this.#scheduleCheck(true)
     })
   }
 
@@ -91,7 +98,10 @@ export class ChangeWatcher {
       const base = basename(this.#path)
       try {
         this.#watcher = watch(dir, { persistent: false }, (_event, filename) => {
-          if (filename === null || filename.startsWith(base)) this.#scheduleCheck(false)
+          if (filename === null || filename.startsWith(base)) {
+            this.#scheduleCheck(false)
+            this.#scheduleFollowUps()
+          }
         })
         this.#watcher.on('error', () => this.#stopWatcher())
       } catch {
@@ -109,6 +119,8 @@ export class ChangeWatcher {
 
   #stop(): void {
     this.#stopWatcher()
+    clearTimeout(this.#followUp)
+    this.#followUp = undefined
     clearInterval(this.#safety)
     this.#safety = undefined
   }
@@ -121,6 +133,30 @@ export class ChangeWatcher {
       this.#checkScheduled = false
       this.#check()
     })
+  }
+
+  /**
+   * A file event can arrive while the writer is still between writing its WAL frames and publishing the
+   * commit, when `data_version` does not show it yet; nothing else would be written after it. So each event
+   * is followed by a few re-checks over the next ~50 ms.
+   */
+  #scheduleFollowUps(): void {
+    this.#followUpsLeft = FOLLOW_UP_DELAYS_MS.length
+    if (this.#followUp !== undefined) return
+    const next = (): void => {
+      const index = FOLLOW_UP_DELAYS_MS.length - this.#followUpsLeft
+      const delay = FOLLOW_UP_DELAYS_MS[index]
+      if (delay === undefined || this.#waiters.size === 0) {
+        this.#followUp = undefined
+        return
+      }
+      this.#followUp = setTimeout(() => {
+        this.#followUpsLeft--
+        this.#check()
+        next()
+      }, delay)
+    }
+    next()
   }
 
   #check(): void {

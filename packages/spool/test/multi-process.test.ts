@@ -23,7 +23,7 @@ describe('many processes on one database file', () => {
       }
       await sendHalf(0)
       const workers = Array.from({ length: 4 }, () =>
-        runFixture<{ acked?: string[]; error?: string }>('worker.mjs', [path, 'builder']),
+        runFixture<{ acked?: string[]; error?: string }>('worker.mjs', [path, 'builder', '4000']),
       )
       await sendHalf(2000)
       const reports = await Promise.all(workers)
