@@ -87,3 +87,5 @@ export { PRIORITIES, PriorityInput, PrioritySchema, priorityFromRank, priorityRa
 export type { RoutingInfo } from './routing.js'
 export { DEFAULT_TTL_HOURS, RoutingInfoSchema } from './routing.js'
 export type { Transport, TransportClaimOptions, TransportSendOptions } from './transport.js'
+export type { Logger, LogLevel } from './logger.js'
+export { LOG_LEVELS, silentLogger } from './logger.js'
