@@ -26,9 +26,9 @@ export function openConnection(path: string, options: ConnectionOptions = {}): B
     throw toStorageError(error, path)
   }
   try {
-    // The busy timeout must be set before anything that may need a lock, journal_mode=WAL included.
-    sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 10_000))}`)
-    if (!options.readonly && path !== ':memory:') sqlite.pragma('journal_mode = WAL')
+    const busyTimeoutMs = Math.max(0, Math.floor(options.busyTimeoutMs ?? 10_000))
+    sqlite.pragma(`busy_timeout = ${busyTimeoutMs}`)
+    if (!options.readonly && path !== ':memory:') enableWal(sqlite, busyTimeoutMs)
     sqlite.pragma('synchronous = NORMAL')
     sqlite.pragma('foreign_keys = ON')
     return sqlite
@@ -37,6 +37,28 @@ export function openConnection(path: string, options: ConnectionOptions = {}): B
     throw toStorageError(error, path)
   }
 }
+
+/**
+ * Switches to WAL. On a brand-new file two processes doing this at once can get SQLITE_BUSY without
+ * SQLite's busy handler being consulted (the switch needs an exclusive lock that is not waited for), so we
+ * retry with a short backoff for up to the busy timeout.
+ */
+function enableWal(sqlite: BetterSqlite3.Database, busyTimeoutMs: number): void {
+  const deadline = Date.now() + busyTimeoutMs
+  for (let attempt = 0; ; attempt++) {
+    try {
+      sqlite.pragma('journal_mode = WAL')
+      return
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? ''
+      if (!code.startsWith('SQLITE_BUSY') || Date.now() >= deadline) throw error
+      Atomics.wait(SLEEPER, 0, 0, Math.min(2 ** attempt, 50))
+    }
+  }
+}
+
+/** Lets {@link enableWal} sleep synchronously (opening is synchronous in better-sqlite3). */
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4))
 
 /** Maps a SQLite failure to a {@link StorageError} that says what to check. Our own errors pass through. */
 export function toStorageError(error: unknown, path: string): AgentCommError {

@@ -46,6 +46,17 @@ describe('many processes on one database file', () => {
     }
   })
 
+  it('lets two processes create a fresh file at the same moment, again and again', async () => {
+    const dir = tempDir()
+    for (let round = 0; round < 8; round++) {
+      const path = join(dir, `pair-${round}.db`)
+      const reports = await Promise.all(
+        [0, 1].map(() => runFixture<{ ok: boolean; error?: string }>('open-only.mjs', [path])),
+      )
+      expect(reports).toEqual([{ ok: true }, { ok: true }])
+    }
+  })
+
   it('lets several processes create and migrate a fresh database at the same moment', async () => {
     const path = join(tempDir(), 'fresh.db')
     const reports = await Promise.all(

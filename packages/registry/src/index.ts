@@ -1,0 +1,11 @@
+export { REGISTRY_MIGRATIONS_FOLDER, REGISTRY_MIGRATIONS_TABLE } from './migrations.js'
+export type { ListFilter, RegistryOptions } from './options.js'
+export {
+  DEFAULT_ACTIVE_WINDOW_MS,
+  DEFAULT_OFFLINE_AFTER_MS,
+  ListFilterSchema,
+  RegistrationSchema,
+} from './options.js'
+export { Registry } from './registry.js'
+export type { PresenceWindows } from './status.js'
+export { deriveStatus } from './status.js'

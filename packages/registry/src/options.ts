@@ -1,0 +1,86 @@
+import type { Clock } from '@agent-comm/protocol'
+import {
+  AgentProfileSchema,
+  AgentStatusSchema,
+  CapabilitySchema,
+  TransportKindSchema,
+} from '@agent-comm/protocol'
+import type BetterSqlite3 from 'better-sqlite3'
+import { z } from 'zod'
+
+/** Five minutes: an agent seen this recently is `active`. */
+export const DEFAULT_ACTIVE_WINDOW_MS = 5 * 60_000
+
+/** A day: an agent unseen this long is `offline`. */
+export const DEFAULT_OFFLINE_AFTER_MS = 24 * 60 * 60_000
+
+/** Everything a registry is built from: a connection (`sqlite`) or a file (`path`), and optional timings. */
+export interface RegistryOptions {
+  /**
+   * An open better-sqlite3 connection, usually `spool.sqlite`, so one connection and one file serve the
+   * spool and the registry. The registry does not close a connection it was given.
+   */
+  sqlite?: BetterSqlite3.Database
+  /** A SQLite file to open (created with its folder if missing) when no `sqlite` is given. */
+  path?: string
+  /** Where "now" comes from for `lastSeen` and presence (the system clock); a `ManualClock` in tests. */
+  clock?: Clock
+  /** How long after it was last seen an agent stays `active`, in ms (5 minutes). */
+  activeWindowMs?: number
+  /** How long after it was last seen an agent counts as `offline`, in ms (24 hours). */
+  offlineAfterMs?: number
+  /** How long a write waits for another process's lock, in ms, when the registry opens `path` (10 000). */
+  busyTimeoutMs?: number
+}
+
+const DurationSchema = z
+  .number({ error: 'must be a number of milliseconds' })
+  .int('must be a whole number of milliseconds')
+  .positive('must be positive')
+
+/** The timing options, checked once at open. */
+export const RegistryTimingSchema = z
+  .object({
+    activeWindowMs: DurationSchema.default(DEFAULT_ACTIVE_WINDOW_MS),
+    offlineAfterMs: DurationSchema.default(DEFAULT_OFFLINE_AFTER_MS),
+  })
+  .refine((t) => t.offlineAfterMs > t.activeWindowMs, {
+    path: ['offlineAfterMs'],
+    message: 'must be longer than activeWindowMs',
+  })
+
+/**
+ * A profile as `register` accepts it: the protocol's schema, plus what each transport needs to reach the
+ * agent. `sqlite` agents share this machine's database and need nothing more.
+ */
+export const RegistrationSchema = AgentProfileSchema.superRefine((profile, ctx) => {
+  if (profile.transport === 'http' && profile.relayUrl === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['relayUrl'],
+      message: "is required for transport 'http': give the relay's base URL, e.g. https://relay.example.com",
+    })
+  }
+  if (profile.transport === 'file' && profile.inboxDir === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['inboxDir'],
+      message: "is required for transport 'file': give the folder the agent reads its messages from",
+    })
+  }
+})
+
+/** Schema of {@link ListFilter}; unknown keys are refused so a misspelt filter does not match everything. */
+export const ListFilterSchema = z.strictObject({
+  /** Only agents that have this capability. */
+  capability: CapabilitySchema.optional(),
+  /** Only agents whose derived status is this. */
+  status: AgentStatusSchema.optional(),
+  /** Only agents on this device. */
+  device: z.string().min(1, 'must not be empty').optional(),
+  /** Only agents reached over this transport. */
+  transport: TransportKindSchema.optional(),
+})
+
+/** Filters of `Registry.list`; every filter given must match. */
+export type ListFilter = z.input<typeof ListFilterSchema>

@@ -1,0 +1,66 @@
+import type { AgentProfile } from '@agent-comm/protocol'
+import { JsonObjectSchema, StorageError } from '@agent-comm/protocol'
+import { getTableColumns, sql } from 'drizzle-orm'
+import { z } from 'zod'
+import { type AgentRow, agents } from './schema.js'
+import { deriveStatus, type PresenceWindows } from './status.js'
+
+/**
+ * What every profile read selects: the agent row, plus its capabilities gathered in listed order into one
+ * JSON array, so a profile (or a list of a thousand) is one query with no second round trip.
+ */
+export const PROFILE_COLUMNS = {
+  ...getTableColumns(agents),
+  // Spelt out rather than interpolated: drizzle would render both sides of the correlation as a bare
+  // "agent_id", which inside the subquery means agent_capabilities.agent_id on both sides.
+  capabilities: sql<string>`(SELECT json_group_array(c.capability ORDER BY c.position)
+    FROM agent_capabilities c WHERE c.agent_id = agents.agent_id)`,
+}
+
+/** A row read with {@link PROFILE_COLUMNS}. */
+export type ProfileRow = AgentRow & { capabilities: string }
+
+const StoredCapabilitiesSchema = z.array(z.string())
+
+/** Parses JSON this package wrote; a row that fails is reported as damaged storage, not as bad input. */
+function parseStored<S extends z.ZodType>(
+  schema: S,
+  text: string,
+  column: string,
+  agentId: string,
+): z.output<S> {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (error) {
+    throw damaged(agentId, column, error)
+  }
+  const result = schema.safeParse(value)
+  if (!result.success) throw damaged(agentId, column, result.error)
+  return result.data
+}
+
+function damaged(agentId: string, column: string, cause: unknown): StorageError {
+  return new StorageError(`The stored profile of agent '${agentId}' has an unreadable ${column}`, {
+    hint: `Register the agent again to rewrite its profile: agent-comm register ${agentId} …`,
+    cause,
+    details: { agentId, column },
+  })
+}
+
+/** Rebuilds the protocol profile from its row, with the status derived at `now`. */
+export function profileFromRow(row: ProfileRow, now: number, windows: PresenceWindows): AgentProfile {
+  const profile: AgentProfile = {
+    agentId: row.agentId,
+    capabilities: parseStored(StoredCapabilitiesSchema, row.capabilities, 'capabilities', row.agentId),
+    device: row.device,
+    transport: row.transport,
+    status: deriveStatus(row, now, windows),
+    lastSeen: new Date(row.lastSeen).toISOString(),
+    registeredAt: new Date(row.registeredAt).toISOString(),
+    metadata: parseStored(JsonObjectSchema, row.metadata, 'metadata', row.agentId),
+  }
+  if (row.relayUrl !== null) profile.relayUrl = row.relayUrl
+  if (row.inboxDir !== null) profile.inboxDir = row.inboxDir
+  return profile
+}

@@ -1,0 +1,48 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ManualClock } from '@agent-comm/protocol'
+import { Spool } from '@agent-comm/spool'
+import { afterEach } from 'vitest'
+import { Registry, type RegistryOptions } from '../src/index.js'
+
+const cleanups: (() => Promise<void> | void)[] = []
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+/** Registers a cleanup to run after the current test. */
+export function onCleanup(fn: () => Promise<void> | void): void {
+  cleanups.push(fn)
+}
+
+/** A fresh temporary folder, removed after the test. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-comm-registry-test-'))
+  onCleanup(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** The moment every test clock starts at. */
+export const START = Date.UTC(2026, 1, 3, 14, 30)
+
+/**
+ * A spool on a fresh file and a registry on the spool's connection, the way the coordinator composes
+ * them, both with one manual clock; closed after the test.
+ */
+export async function openRegistry(
+  options: Omit<RegistryOptions, 'sqlite' | 'path'> = {},
+): Promise<{ registry: Registry; spool: Spool; clock: ManualClock; path: string }> {
+  const clock = (options.clock as ManualClock | undefined) ?? new ManualClock(START)
+  const path = join(tempDir(), 'coordination.db')
+  const spool = await Spool.open({ path, clock })
+  onCleanup(() => spool.close())
+  const registry = await Registry.open({ ...options, sqlite: spool.sqlite, clock })
+  onCleanup(() => registry.close())
+  return { registry, spool, clock, path }
+}
+
+/** Minutes and hours in milliseconds, to move a clock by. */
+export const minutes = (n: number): number => n * 60_000
+export const hours = (n: number): number => n * 3_600_000

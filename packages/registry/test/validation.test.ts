@@ -1,0 +1,134 @@
+import { ValidationError } from '@agent-comm/protocol'
+import { describe, expect, it } from 'vitest'
+import { Registry } from '../src/index.js'
+import { openRegistry } from './helpers.js'
+
+/** The error `promise` rejects with; fails the test if it resolves. */
+async function rejection(promise: Promise<unknown>): Promise<ValidationError> {
+  const error = await promise.then(
+    () => {
+      throw new Error('expected a rejection')
+    },
+    (e: unknown) => e,
+  )
+  expect(error).toBeInstanceOf(ValidationError)
+  return error as ValidationError
+}
+
+describe('validating registrations', () => {
+  it('refuses an agent id with characters outside the allowed set, saying which', async () => {
+    const { registry } = await openRegistry()
+    const error = await rejection(registry.register({ agentId: 'code reviewer' }))
+    expect(error.code).toBe('VALIDATION')
+    expect(error.message).toBe(
+      'Invalid agent profile: agentId: may contain only letters, digits and . _ : @ -',
+    )
+    expect(error.issues).toEqual([
+      { path: 'agentId', message: 'may contain only letters, digits and . _ : @ -' },
+    ])
+  })
+
+  it('refuses an empty or missing agent id', async () => {
+    const { registry } = await openRegistry()
+    expect((await rejection(registry.register({ agentId: '' }))).message).toContain(
+      'agentId: must not be empty',
+    )
+    const missing = await rejection(registry.register({} as never))
+    expect(missing.issues.map((i) => i.path)).toEqual(['agentId'])
+  })
+
+  it('requires a relay URL for an http agent', async () => {
+    const { registry } = await openRegistry()
+    const error = await rejection(registry.register({ agentId: 'remote', transport: 'http' }))
+    expect(error.message).toBe(
+      "Invalid agent profile: relayUrl: is required for transport 'http': give the relay's base URL, e.g. https://relay.example.com",
+    )
+    expect(error.issues.map((i) => i.path)).toEqual(['relayUrl'])
+  })
+
+  it('requires the relay URL to be http(s)', async () => {
+    const { registry } = await openRegistry()
+    const error = await rejection(
+      registry.register({ agentId: 'remote', transport: 'http', relayUrl: 'ftp://relay.example.com' }),
+    )
+    expect(error.message).toContain('relayUrl: must be an http(s) URL')
+  })
+
+  it('requires an inbox folder for a file agent', async () => {
+    const { registry } = await openRegistry()
+    const error = await rejection(registry.register({ agentId: 'offline-box', transport: 'file' }))
+    expect(error.message).toBe(
+      "Invalid agent profile: inboxDir: is required for transport 'file': give the folder the agent reads its messages from",
+    )
+  })
+
+  it('needs neither a relay URL nor an inbox folder for a sqlite agent', async () => {
+    const { registry } = await openRegistry()
+    const profile = await registry.register({ agentId: 'local', transport: 'sqlite' })
+    expect(profile).not.toHaveProperty('relayUrl')
+    expect(profile).not.toHaveProperty('inboxDir')
+  })
+
+  it('refuses an unknown transport, listing the valid ones', async () => {
+    const { registry } = await openRegistry()
+    const error = await rejection(registry.register({ agentId: 'builder', transport: 'pigeon' as 'http' }))
+    expect(error.message).toBe('Invalid agent profile: transport: must be one of sqlite, http, file')
+  })
+
+  it('refuses a malformed capability, naming its position', async () => {
+    const { registry } = await openRegistry()
+    const error = await rejection(
+      registry.register({ agentId: 'builder', capabilities: ['code', 'code review'] }),
+    )
+    expect(error.message).toBe(
+      'Invalid agent profile: capabilities.1: may contain only letters, digits and . _ : @ / -',
+    )
+  })
+
+  it('reports every problem at once', async () => {
+    const { registry } = await openRegistry()
+    const error = await rejection(registry.register({ agentId: 'bad id', transport: 'file', device: '' }))
+    expect(error.issues.map((i) => i.path).sort()).toEqual(['agentId', 'device', 'inboxDir'])
+  })
+
+  it('stores nothing when a registration is refused', async () => {
+    const { registry } = await openRegistry()
+    await registry.register({ agentId: 'remote', capabilities: ['review'] })
+    await rejection(registry.register({ agentId: 'remote', capabilities: ['deploy'], transport: 'http' }))
+    expect(await registry.require('remote')).toMatchObject({ capabilities: ['review'], transport: 'sqlite' })
+  })
+})
+
+describe('validating lookups and options', () => {
+  it('refuses a malformed agent id on lookups instead of silently finding nothing', async () => {
+    const { registry } = await openRegistry()
+    expect((await rejection(registry.get('not an id'))).message).toContain('Invalid agent id')
+    await rejection(registry.touch(''))
+  })
+
+  it('refuses a misspelt or invalid list filter', async () => {
+    const { registry } = await openRegistry()
+    const typo = await rejection(registry.list({ capabilities: 'code' } as never))
+    expect(typo.message).toContain('Unrecognized key: "capabilities"')
+    const status = await rejection(registry.list({ status: 'asleep' as 'active' }))
+    expect(status.message).toBe('Invalid agent filter: status: must be one of active, inactive, offline')
+    await rejection(registry.findByCapability(''))
+  })
+
+  it('refuses to open without a connection or a path, or with both', async () => {
+    const { spool } = await openRegistry()
+    expect((await rejection(Registry.open({}))).message).toContain('give sqlite (e.g. spool.sqlite')
+    expect((await rejection(Registry.open({ sqlite: spool.sqlite, path: spool.path }))).message).toContain(
+      'not both',
+    )
+  })
+
+  it('refuses presence windows where offline would come before inactive', async () => {
+    const { spool } = await openRegistry()
+    const error = await rejection(
+      Registry.open({ sqlite: spool.sqlite, activeWindowMs: 60_000, offlineAfterMs: 30_000 }),
+    )
+    expect(error.message).toBe('Invalid registry options: offlineAfterMs: must be longer than activeWindowMs')
+    await rejection(Registry.open({ sqlite: spool.sqlite, activeWindowMs: -1 }))
+  })
+})
