@@ -55,3 +55,24 @@ export type AgentProfile = z.output<typeof AgentProfileSchema>
 
 /** What a caller supplies to register an agent. */
 export type AgentProfileInput = z.input<typeof AgentProfileSchema>
+
+/**
+ * A profile as `register` accepts it: the protocol's schema, plus what each transport needs to reach the
+ * agent. `sqlite` agents share this machine's database and need nothing more.
+ */
+export const AgentRegistrationSchema = AgentProfileSchema.superRefine((profile, ctx) => {
+  if (profile.transport === 'http' && profile.relayUrl === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['relayUrl'],
+      message: "is required for transport 'http': give the relay's base URL, e.g. https://relay.example.com",
+    })
+  }
+  if (profile.transport === 'file' && profile.inboxDir === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['inboxDir'],
+      message: "is required for transport 'file': give the folder the agent reads its messages from",
+    })
+  }
+})

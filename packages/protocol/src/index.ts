@@ -2,6 +2,7 @@ export type { AgentProfile, AgentProfileInput, AgentStatus, TransportKind } from
 export {
   AGENT_STATUSES,
   AgentProfileSchema,
+  AgentRegistrationSchema,
   AgentStatusSchema,
   CapabilitySchema,
   TRANSPORT_KINDS,
@@ -54,6 +55,8 @@ export {
 } from './identifiers.js'
 export { IdGenerator, newConversationId, newMessageId } from './ids.js'
 export { Limits, utf8Length } from './limits.js'
+export type { Logger, LogLevel } from './logger.js'
+export { LOG_LEVELS, silentLogger } from './logger.js'
 export type {
   ClaimedMessage,
   MessageFactoryDeps,
@@ -87,5 +90,3 @@ export { PRIORITIES, PriorityInput, PrioritySchema, priorityFromRank, priorityRa
 export type { RoutingInfo } from './routing.js'
 export { DEFAULT_TTL_HOURS, RoutingInfoSchema } from './routing.js'
 export type { Transport, TransportClaimOptions, TransportSendOptions } from './transport.js'
-export type { Logger, LogLevel } from './logger.js'
-export { LOG_LEVELS, silentLogger } from './logger.js'

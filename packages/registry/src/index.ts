@@ -4,7 +4,6 @@ export {
   DEFAULT_ACTIVE_WINDOW_MS,
   DEFAULT_OFFLINE_AFTER_MS,
   ListFilterSchema,
-  RegistrationSchema,
 } from './options.js'
 export { Registry } from './registry.js'
 export type { PresenceWindows } from './status.js'

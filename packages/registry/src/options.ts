@@ -49,27 +49,6 @@ export const RegistryTimingSchema = z
     message: 'must be longer than activeWindowMs',
   })
 
-/**
- * A profile as `register` accepts it: the protocol's schema, plus what each transport needs to reach the
- * agent. `sqlite` agents share this machine's database and need nothing more.
- */
-export const RegistrationSchema = AgentProfileSchema.superRefine((profile, ctx) => {
-  if (profile.transport === 'http' && profile.relayUrl === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['relayUrl'],
-      message: "is required for transport 'http': give the relay's base URL, e.g. https://relay.example.com",
-    })
-  }
-  if (profile.transport === 'file' && profile.inboxDir === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['inboxDir'],
-      message: "is required for transport 'file': give the folder the agent reads its messages from",
-    })
-  }
-})
-
 /** Schema of {@link ListFilter}; unknown keys are refused so a misspelt filter does not match everything. */
 export const ListFilterSchema = z.strictObject({
   /** Only agents that have this capability. */

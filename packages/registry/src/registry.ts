@@ -4,6 +4,7 @@ import type { AgentProfile, AgentProfileInput, Clock } from '@agent-comm/protoco
 import {
   AgentIdSchema,
   AgentNotFoundError,
+  AgentRegistrationSchema,
   CapabilitySchema,
   ClosedError,
   parseOrThrow,
@@ -15,13 +16,7 @@ import type BetterSqlite3 from 'better-sqlite3'
 import { and, eq, inArray, type SQL, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/better-sqlite3'
 import { migrateRegistry } from './migrations.js'
-import {
-  type ListFilter,
-  ListFilterSchema,
-  RegistrationSchema,
-  type RegistryOptions,
-  RegistryTimingSchema,
-} from './options.js'
+import { type ListFilter, ListFilterSchema, type RegistryOptions, RegistryTimingSchema } from './options.js'
 import { PROFILE_COLUMNS, type ProfileRow, profileFromRow } from './rows.js'
 import * as schema from './schema.js'
 import { agentCapabilities, agents } from './schema.js'
@@ -112,7 +107,7 @@ export class Registry {
    */
   async register(input: AgentProfileInput): Promise<AgentProfile> {
     this.#open()
-    const profile = parseOrThrow(RegistrationSchema, input, 'agent profile')
+    const profile = parseOrThrow(AgentRegistrationSchema, input, 'agent profile')
     const capabilities = [...new Set(profile.capabilities)]
     const now = this.#clock.now()
     return this.#write(() => {
