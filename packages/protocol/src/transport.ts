@@ -31,11 +31,14 @@ export interface Transport {
   claim(agent: string, options?: TransportClaimOptions): Promise<ClaimedMessage[]>
   /** Marks a leased delivery done; with a stale receipt fails with `LEASE_LOST`. */
   ack(messageId: string, agent: string, options?: { receipt?: string }): Promise<AckResult>
-  /** Returns a leased delivery for a retry, or dead-letters it when out of attempts. */
+  /**
+   * Returns a leased delivery for a retry, or dead-letters it when out of attempts — or at once with
+   * `deadLetter: true`, for failures a retry cannot fix.
+   */
   nack(
     messageId: string,
     agent: string,
-    options?: { reason?: string; receipt?: string; delaySeconds?: number },
+    options?: { reason?: string; receipt?: string; delaySeconds?: number; deadLetter?: boolean },
   ): Promise<NackResult>
   /** Keeps a lease alive while the consumer is still working. */
   extendLease(

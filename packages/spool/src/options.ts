@@ -29,6 +29,7 @@ export const SendOptionsSchema = z.object({
 })
 
 export const NackOptionsSchema = z.object({
+  deadLetter: z.boolean().optional(),
   reason: z
     .string()
     .max(64 * 1024, 'must be at most 64 KiB')

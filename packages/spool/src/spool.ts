@@ -318,12 +318,16 @@ export class Spool {
 
   /**
    * Gives a leased message back: it is queued again (visible after the delay) or, when its attempts are
-   * used up, dead-lettered as `failed` with the reason. Only a leased delivery can be nacked: an acked
+   * used up or `deadLetter` is set, dead-lettered as `failed` with the reason. Only a leased delivery can be nacked: an acked
    * message is never resurrected.
    */
   async nack(messageId: string, agent: string, options: NackOptions = {}): Promise<NackResult> {
     this.#open()
-    const { reason, receipt, delaySeconds } = parseOrThrow(NackOptionsSchema, options, 'nack options')
+    const { reason, receipt, delaySeconds, deadLetter } = parseOrThrow(
+      NackOptionsSchema,
+      options,
+      'nack options',
+    )
     const now = this.#clock.now()
     return this.#write(() => {
       const current = this.#stmt.delivery.get(messageId, agent) as { attempt: number } | undefined
@@ -334,6 +338,7 @@ export class Spool {
         receipt: receipt ?? null,
         reason: reason ?? 'nacked',
         availableAt: now + Math.round(delay * 1000),
+        deadLetter: deadLetter === true ? 1 : 0,
         now,
       }) as
         | { status: 'queued' | 'failed'; attempt: number; maxAttempts: number; availableAt: number }

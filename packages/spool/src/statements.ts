@@ -86,7 +86,7 @@ export function prepareHotStatements(
       WHERE message_id = @messageId AND recipient = @recipient AND status = 'leased'
         AND (@receipt IS NULL OR receipt = @receipt)`),
     nack: sqlite.prepare(`UPDATE deliveries SET
-        status = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued' END,
+        status = CASE WHEN @deadLetter = 1 OR attempt >= max_attempts THEN 'failed' ELSE 'queued' END,
         available_at = @availableAt, lease_until = NULL, receipt = NULL, last_error = @reason, updated_at = @now
       WHERE message_id = @messageId AND recipient = @recipient AND status = 'leased'
         AND (@receipt IS NULL OR receipt = @receipt)

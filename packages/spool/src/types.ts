@@ -42,6 +42,8 @@ export interface AckOptions {
 
 /** Options for {@link Spool.nack}. */
 export interface NackOptions {
+  /** Dead-letter it now instead of retrying: for failures a retry cannot fix. */
+  deadLetter?: boolean
   reason?: string
   receipt?: string
   /** Keep the message invisible this long before redelivery (default: the spool's backoff). */

@@ -160,3 +160,19 @@ describe('the delivery state machine', () => {
     await spool.close()
   })
 })
+
+describe('dead-lettering on request', () => {
+  it('fails a message at once when the nack says a retry cannot help', async () => {
+    const { spool } = await openSpool()
+    const { messageId } = await spool.send(task())
+    await spool.claim('builder')
+    expect(
+      await spool.nack(messageId, 'builder', { reason: 'malformed task', deadLetter: true }),
+    ).toMatchObject({
+      status: 'failed',
+      attempt: 1,
+    })
+    expect(await spool.claim('builder')).toEqual([])
+    expect((await spool.listFailed())[0]?.delivery.lastError).toBe('malformed task')
+  })
+})
