@@ -45,7 +45,10 @@ export const AgentProfileSchema = z.object({
   registeredAt: z.iso.datetime({ offset: true }).optional(),
   /** Relay base URL, for `http` agents. */
   relayUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
-  /** Inbox folder, for `file` agents. */
+  /**
+   * Folder of the file transport a `file` agent reads from; its messages are files in
+   * `<inboxDir>/inbox/<agentId>/`.
+   */
   inboxDir: z.string().min(1).optional(),
   metadata: JsonObjectSchema.default({}),
 })

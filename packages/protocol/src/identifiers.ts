@@ -9,6 +9,8 @@ export const AgentIdSchema = z
   .min(1, 'must not be empty')
   .max(Limits.agentIdMaxLength, `must be at most ${Limits.agentIdMaxLength} characters`)
   .regex(AGENT_ID_PATTERN, 'may contain only letters, digits and . _ : @ -')
+  // Ids become folder and file names in the file transport: '.' and '..' would walk out of them.
+  .refine((id) => !/^\.+$/.test(id), 'must not be made of dots only')
 
 /** An agent id. */
 export type AgentId = z.infer<typeof AgentIdSchema>
@@ -30,3 +32,4 @@ export const MessageIdSchema = z
   .min(1, 'must not be empty')
   .max(128, 'must be at most 128 characters')
   .regex(/^[A-Za-z0-9._:@-]+$/, 'may contain only letters, digits and . _ : @ -')
+  .refine((id) => !/^\.+$/.test(id), 'must not be made of dots only')

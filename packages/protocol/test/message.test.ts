@@ -118,3 +118,16 @@ describe('priority', () => {
     ).toEqual(['critical', 'high', 'normal', 'low'])
   })
 })
+
+describe('ids that would be unsafe as file names', () => {
+  it('rejects agent and message ids made of dots only', () => {
+    expect(() => createMessage({ fromAgent: '..', toAgent: 'b', body: 'x' })).toThrow(
+      /fromAgent: must not be made of dots only/,
+    )
+    expect(() => createMessage({ fromAgent: 'a', toAgent: '.', body: 'x' })).toThrow(/toAgent/)
+    expect(() => createMessage({ id: '..', fromAgent: 'a', toAgent: 'b', body: 'x' })).toThrow(
+      /id: must not be made of dots only/,
+    )
+    expect(() => createMessage({ fromAgent: 'a.b', toAgent: '.hidden', body: 'x' })).not.toThrow()
+  })
+})

@@ -1,0 +1,79 @@
+import { isAbsolute, resolve } from 'node:path'
+import { ConfigError, LOG_LEVELS, type LogLevel } from '@agent-comm/protocol'
+import { z } from 'zod'
+
+/** Settings of a coordinator and of the default local setup. */
+export interface CoordinatorConfig {
+  /** Folder the relative paths below are resolved against. */
+  projectRoot: string
+  /** The SQLite spool file. */
+  dbPath: string
+  /** Transport for agents that do not name one, and for unregistered recipients. */
+  defaultTransport: 'sqlite' | 'file'
+  /** Root folder of the file transport used when `defaultTransport` is `file`. */
+  fileRoot: string
+  /** Default message time-to-live, in hours. */
+  ttlHours: number
+  /** Default lease, in seconds. */
+  leaseSeconds: number
+  logLevel: LogLevel
+}
+
+/** The environment variables {@link loadConfig} reads, with what each means. */
+export const CONFIG_VARIABLES = {
+  AGENT_COMM_PROJECT_ROOT: 'folder relative paths are resolved against (default: the current folder)',
+  AGENT_COMM_DB_PATH: 'SQLite database file (default: <project root>/data/coordination.db)',
+  AGENT_COMM_TRANSPORT: 'default transport, sqlite or file (default: sqlite)',
+  AGENT_COMM_TTL_HOURS: 'default message time-to-live in hours (default: 24)',
+  AGENT_COMM_LEASE_SECONDS: 'default lease in seconds (default: 60)',
+  AGENT_COMM_LOG_LEVEL: `log level: ${LOG_LEVELS.join(', ')} (default: warn)`,
+} as const
+
+const positive = (what: string) =>
+  z.coerce.number({ error: `must be ${what}` }).refine((n) => Number.isFinite(n) && n > 0, `must be ${what}`)
+
+const EnvSchema = z.object({
+  AGENT_COMM_PROJECT_ROOT: z.string().min(1, 'must not be empty').optional(),
+  AGENT_COMM_DB_PATH: z.string().min(1, 'must not be empty').optional(),
+  AGENT_COMM_TRANSPORT: z.enum(['sqlite', 'file'], { error: 'must be sqlite or file' }).optional(),
+  AGENT_COMM_TTL_HOURS: positive('a positive number of hours').optional(),
+  AGENT_COMM_LEASE_SECONDS: positive('a positive number of seconds').optional(),
+  AGENT_COMM_LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(),
+})
+
+/**
+ * Reads the configuration from environment variables (pass `process.env`; only composition roots should).
+ * Unset or empty variables take their defaults; an invalid one fails with a `ConfigError` naming it.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  options: { cwd?: string; overrides?: Partial<CoordinatorConfig> } = {},
+): CoordinatorConfig {
+  const present = Object.fromEntries(
+    Object.keys(CONFIG_VARIABLES)
+      .map((key) => [key, env[key]?.trim()])
+      .filter(([, value]) => value !== undefined && value !== ''),
+  )
+  const parsed = EnvSchema.safeParse(present)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    const name = String(issue.path[0])
+    throw new ConfigError(`${name} ${issue.message} (got '${present[name]}')`, {
+      hint: `Fix or unset ${name}. It sets the ${CONFIG_VARIABLES[name as keyof typeof CONFIG_VARIABLES]}.`,
+      details: { variable: name },
+    })
+  }
+  const vars = parsed.data
+  const cwd = options.cwd ?? '.'
+  const projectRoot = resolve(cwd, options.overrides?.projectRoot ?? vars.AGENT_COMM_PROJECT_ROOT ?? '.')
+  const inRoot = (path: string) => (isAbsolute(path) ? path : resolve(projectRoot, path))
+  return {
+    projectRoot,
+    dbPath: inRoot(options.overrides?.dbPath ?? vars.AGENT_COMM_DB_PATH ?? 'data/coordination.db'),
+    defaultTransport: options.overrides?.defaultTransport ?? vars.AGENT_COMM_TRANSPORT ?? 'sqlite',
+    fileRoot: inRoot(options.overrides?.fileRoot ?? 'data/file-transport'),
+    ttlHours: options.overrides?.ttlHours ?? vars.AGENT_COMM_TTL_HOURS ?? 24,
+    leaseSeconds: options.overrides?.leaseSeconds ?? vars.AGENT_COMM_LEASE_SECONDS ?? 60,
+    logLevel: options.overrides?.logLevel ?? vars.AGENT_COMM_LOG_LEVEL ?? 'warn',
+  }
+}

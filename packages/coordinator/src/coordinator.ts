@@ -1,0 +1,483 @@
+import type {
+  AckResult,
+  AgentProfile,
+  AgentProfileInput,
+  ClaimedMessage,
+  Clock,
+  ExtendLeaseResult,
+  Logger,
+  MessageInput,
+  MessageStatus,
+  MessageV2,
+  NackResult,
+  Transport,
+} from '@agent-comm/protocol'
+import {
+  AgentIdSchema,
+  AgentNotFoundError,
+  BROADCAST_TARGET,
+  CAPABILITY_TARGET_PREFIX,
+  ClosedError,
+  createMessage,
+  IdGenerator,
+  isAgentCommError,
+  MessageNotFoundError,
+  parseMessage,
+  parseOrThrow,
+  silentLogger,
+  systemClock,
+  ValidationError,
+} from '@agent-comm/protocol'
+import type { Registry } from '@agent-comm/registry'
+import type {
+  CleanupOptions,
+  CleanupReport,
+  ConversationSummary,
+  FailedDelivery,
+  SearchQuery,
+  Spool,
+  SpoolStats,
+  VerifyReport,
+} from '@agent-comm/spool'
+import { z } from 'zod'
+import {
+  type DefaultRoute,
+  TransportRouter as Router,
+  type TransportRouter,
+  type TransportSet,
+} from './routing.js'
+
+/** Behaviour settings of a {@link Coordinator}. */
+export interface CoordinatorSettings {
+  /** Default message TTL in hours when a message names none (24). */
+  ttlHours: number
+  /** Default lease in seconds (60). */
+  leaseSeconds: number
+  /** Accept messages to agents that are not registered (false: `AgentNotFoundError`). */
+  allowUnregistered: boolean
+}
+
+/** What a coordinator is built from. Only composition roots (CLI, relay, MCP bin) assemble these. */
+export interface CoordinatorDeps {
+  /** The local spool: threads, search, stats, cleanup and dead letters are read from it. */
+  spool: Spool
+  registry: Registry
+  transports: TransportSet
+  /** Transport for unregistered recipients (default: the sqlite one). */
+  defaultRoute?: DefaultRoute
+  clock?: Clock
+  ids?: IdGenerator
+  logger?: Logger
+  settings?: Partial<CoordinatorSettings>
+  /** Called by {@link Coordinator.close} after the transports: close what the composition root opened. */
+  onClose?: () => Promise<void>
+}
+
+/** Per-send options. */
+export interface SendOptions {
+  /** Allow this message to an unregistered agent even if the coordinator does not. */
+  allowUnregistered?: boolean
+  delaySeconds?: number
+  maxAttempts?: number
+}
+
+/** What a send did across every transport it used. */
+export interface SendReport {
+  messageId: string
+  message: MessageV2
+  /** Deliveries created, over all transports (0 for a duplicate). */
+  deliveries: number
+  recipients: string[]
+  duplicate: boolean
+  /** Which transport carried which recipients. */
+  routes: { transport: Transport['kind']; recipients: string[] }[]
+}
+
+/** Options of {@link Coordinator.poll}. */
+export interface PollOptions {
+  limit?: number
+  leaseSeconds?: number
+  /** Wait up to this many ms for the first message when none is waiting (long poll). */
+  waitMs?: number
+  signal?: AbortSignal
+}
+
+/** Fields of a reply; the rest comes from the message it answers. */
+export type ReplyFields = Omit<MessageInput, 'toAgent' | 'fromAgent' | 'routing'> & {
+  fromAgent?: string
+  routing?: { ttlHours?: number }
+}
+
+/** A message to act on: a claimed message (its lease gives agent and receipt) or an id. */
+export type MessageRef = ClaimedMessage | string
+
+const PollSchema = z.object({
+  limit: z.number().int().min(1, 'must be at least 1').max(1000, 'must be at most 1000').optional(),
+  leaseSeconds: z.number().positive('must be a positive number of seconds').optional(),
+  waitMs: z.number().min(0, 'must not be negative').max(3_600_000, 'must be at most an hour').optional(),
+})
+
+/**
+ * The façade apps embed: agents, messages and threads over whichever transport reaches each agent.
+ * Built from injected parts (see {@link CoordinatorDeps}); `createCoordinator` assembles the default
+ * local setup from a config.
+ */
+export class Coordinator {
+  readonly registry: Registry
+  readonly spool: Spool
+  readonly #router: TransportRouter
+  readonly #clock: Clock
+  readonly #ids: IdGenerator
+  readonly #log: Logger
+  readonly #settings: CoordinatorSettings
+  readonly #onClose: (() => Promise<void>) | undefined
+  #closed = false
+
+  constructor(deps: CoordinatorDeps) {
+    this.registry = deps.registry
+    this.spool = deps.spool
+    this.#clock = deps.clock ?? systemClock
+    this.#ids = deps.ids ?? new IdGenerator(this.#clock)
+    this.#log = deps.logger ?? silentLogger
+    this.#settings = { ttlHours: 24, leaseSeconds: 60, allowUnregistered: false, ...deps.settings }
+    this.#router = new Router(
+      deps.transports,
+      deps.defaultRoute ?? { kind: 'sqlite', transport: deps.transports.sqlite },
+    )
+    this.#onClose = deps.onClose
+  }
+
+  /** Registers an agent or updates its profile. */
+  async register(profile: AgentProfileInput): Promise<AgentProfile> {
+    this.#open()
+    return this.registry.register(profile)
+  }
+
+  /** Registered agents, optionally only those with a capability. */
+  async discover(capability?: string): Promise<AgentProfile[]> {
+    this.#open()
+    return capability === undefined ? this.registry.list() : this.registry.findByCapability(capability)
+  }
+
+  /**
+   * Sends a message: to one registered agent, to everyone (`toAgent: "*"`) or to every agent with a
+   * capability (`toAgent: "capability:review"`). Group sends fan out to every match except the sender.
+   * The message goes through the transport of each recipient. Throws `AgentNotFoundError` for an
+   * unregistered recipient unless unregistered agents are allowed.
+   */
+  async send(input: MessageInput | MessageV2, options: SendOptions = {}): Promise<SendReport> {
+    this.#open()
+    const message = this.#complete(input)
+    const targets = await this.#recipients(
+      message,
+      options.allowUnregistered ?? this.#settings.allowUnregistered,
+    )
+    const groups = new Map<Transport, string[]>()
+    for (const { agentId, profile } of targets) {
+      const transport = this.#router.for(profile)
+      const group = groups.get(transport)
+      if (group === undefined) groups.set(transport, [agentId])
+      else group.push(agentId)
+    }
+    const report: SendReport = {
+      messageId: message.id,
+      message,
+      deliveries: 0,
+      recipients: targets.map((t) => t.agentId),
+      duplicate: false,
+      routes: [],
+    }
+    for (const [transport, recipients] of groups) {
+      const result = await transport.send(message, {
+        recipients,
+        ...(options.delaySeconds === undefined ? {} : { delaySeconds: options.delaySeconds }),
+        ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
+      })
+      report.deliveries += result.deliveries
+      report.duplicate ||= result.duplicate
+      report.routes.push({ transport: transport.kind, recipients })
+    }
+    await this.registry.touch(message.fromAgent)
+    this.#log.debug(
+      { messageId: message.id, from: message.fromAgent, to: message.toAgent, deliveries: report.deliveries },
+      'message sent',
+    )
+    return report
+  }
+
+  /**
+   * Answers a message: to its sender, in its conversation, with `replyTo` set and the subject prefixed
+   * `Re: `. The reply comes from the original recipient unless `fields.fromAgent` says otherwise.
+   */
+  async reply(original: MessageV2 | ClaimedMessage | string, fields: ReplyFields, options: SendOptions = {}) {
+    this.#open()
+    const claimed = typeof original !== 'string' && 'lease' in original ? original : undefined
+    const source =
+      typeof original === 'string'
+        ? (await this.status(original)).message
+        : (claimed?.message ?? (original as MessageV2))
+    const fromAgent = fields.fromAgent ?? claimed?.lease.recipient ?? source.toAgent
+    if (fromAgent === BROADCAST_TARGET || fromAgent.startsWith(CAPABILITY_TARGET_PREFIX)) {
+      throw new ValidationError(
+        `Invalid reply: message '${source.id}' went to a group ('${source.toAgent}'); say which agent replies (fromAgent)`,
+        [{ path: 'fromAgent', message: 'required when replying to a group message' }],
+      )
+    }
+    const subject =
+      fields.subject ?? (/^re:/i.test(source.subject) ? source.subject : `Re: ${source.subject}`)
+    return this.send(
+      {
+        ...fields,
+        fromAgent,
+        toAgent: source.fromAgent,
+        subject,
+        routing: {
+          replyTo: source.id,
+          conversationId: source.routing.conversationId,
+          ...(fields.routing?.ttlHours === undefined ? {} : { ttlHours: fields.routing.ttlHours }),
+        },
+      },
+      options,
+    )
+  }
+
+  /**
+   * Claims up to `limit` messages for `agent` (leased for `leaseSeconds`). With `waitMs`, waits that long
+   * for the first message when none is waiting. Ack each message after handling it.
+   */
+  async poll(agent: string, options: PollOptions = {}): Promise<ClaimedMessage[]> {
+    this.#open()
+    const agentId = parseOrThrow(AgentIdSchema, agent, 'agent id')
+    const opts = parseOrThrow(PollSchema, options, 'poll options')
+    const transport = await this.#transportOf(agentId, true)
+    const claim = { limit: opts.limit ?? 10, leaseSeconds: opts.leaseSeconds ?? this.#settings.leaseSeconds }
+    let claimed = await transport.claim(agentId, claim)
+    if (claimed.length === 0 && opts.waitMs !== undefined && opts.waitMs > 0) {
+      const found = await transport.waitForMessages(agentId, {
+        timeoutMs: opts.waitMs,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      })
+      if (found) claimed = await transport.claim(agentId, claim)
+    }
+    await this.registry.touch(agentId)
+    return claimed
+  }
+
+  /**
+   * Yields messages for `agent` as they arrive, until `signal` aborts:
+   * `for await (const msg of coord.messages('builder')) { …; await coord.ack(msg) }`.
+   * Messages claimed but not yet yielded when the loop stops are handed back (nacked) at once.
+   */
+  async *messages(
+    agent: string,
+    options: { signal?: AbortSignal; limit?: number; leaseSeconds?: number } = {},
+  ): AsyncGenerator<ClaimedMessage, void, undefined> {
+    const agentId = parseOrThrow(AgentIdSchema, agent, 'agent id')
+    const signal = options.signal
+    while (!signal?.aborted && !this.#closed) {
+      const batch = await this.poll(agentId, {
+        limit: options.limit ?? 1,
+        ...(options.leaseSeconds === undefined ? {} : { leaseSeconds: options.leaseSeconds }),
+      })
+      if (batch.length === 0) {
+        const transport = await this.#transportOf(agentId, true)
+        await transport.waitForMessages(agentId, {
+          timeoutMs: 30_000,
+          ...(signal === undefined ? {} : { signal }),
+        })
+        continue
+      }
+      let next = 0
+      try {
+        for (; next < batch.length; next++) yield batch[next]!
+      } finally {
+        // The consumer stopped early: give back what it never saw instead of letting leases run out.
+        for (const unseen of batch.slice(next + 1)) {
+          await this.nack(unseen, undefined, { reason: 'consumer stopped before handling it' }).catch(
+            () => {},
+          )
+        }
+      }
+    }
+  }
+
+  /** Marks a message handled. Pass the claimed message (its receipt guards against a lost lease) or an id. */
+  async ack(ref: MessageRef, agent?: string, options: { receipt?: string } = {}): Promise<AckResult> {
+    this.#open()
+    const { messageId, agentId, receipt } = this.#target(ref, agent, options.receipt)
+    const transport = await this.#transportOf(agentId)
+    const result = await transport.ack(messageId, agentId, receipt === undefined ? {} : { receipt })
+    await this.registry.touch(agentId)
+    return result
+  }
+
+  /**
+   * Hands a message back for a retry, with a reason; it is dead-lettered when out of attempts, or at once
+   * with `deadLetter: true`.
+   */
+  async nack(
+    ref: MessageRef,
+    agent?: string,
+    options: { reason?: string; delaySeconds?: number; receipt?: string; deadLetter?: boolean } = {},
+  ): Promise<NackResult> {
+    this.#open()
+    const { messageId, agentId, receipt } = this.#target(ref, agent, options.receipt)
+    const transport = await this.#transportOf(agentId)
+    const result = await transport.nack(messageId, agentId, {
+      ...(options.reason === undefined ? {} : { reason: options.reason }),
+      ...(options.delaySeconds === undefined ? {} : { delaySeconds: options.delaySeconds }),
+      ...(receipt === undefined ? {} : { receipt }),
+      ...(options.deadLetter === undefined ? {} : { deadLetter: options.deadLetter }),
+    })
+    await this.registry.touch(agentId)
+    return result
+  }
+
+  /** Keeps the lease of a message still being worked on. */
+  async extendLease(
+    ref: MessageRef,
+    agent?: string,
+    options: { leaseSeconds?: number; receipt?: string } = {},
+  ) {
+    this.#open()
+    const { messageId, agentId, receipt } = this.#target(ref, agent, options.receipt)
+    const transport = await this.#transportOf(agentId)
+    return transport.extendLease(messageId, agentId, {
+      leaseSeconds: options.leaseSeconds ?? this.#settings.leaseSeconds,
+      ...(receipt === undefined ? {} : { receipt }),
+    }) as Promise<ExtendLeaseResult>
+  }
+
+  /** A message and every delivery of it, from whichever transport holds it. */
+  async status(messageId: string): Promise<MessageStatus> {
+    this.#open()
+    for (const transport of this.#router.all()) {
+      try {
+        return await transport.status(messageId)
+      } catch (error) {
+        if (!isAgentCommError(error, 'MESSAGE_NOT_FOUND')) throw error
+      }
+    }
+    throw new MessageNotFoundError(messageId)
+  }
+
+  /** Every message of a conversation, oldest first. */
+  async conversation(conversationId: string): Promise<MessageV2[]> {
+    this.#open()
+    return this.spool.conversation(conversationId)
+  }
+
+  /** Threads with participants, message count and last activity, most recent first. */
+  async conversations(options: { limit?: number; agent?: string } = {}): Promise<ConversationSummary[]> {
+    this.#open()
+    return this.spool.conversations(options)
+  }
+
+  /** Messages by words, sender, recipient, conversation and time. */
+  async search(query: SearchQuery = {}): Promise<MessageV2[]> {
+    this.#open()
+    return this.spool.search(query)
+  }
+
+  /** Spool statistics with the registry's agent presence. */
+  async stats(): Promise<SpoolStats & { registeredAgents: Record<AgentProfile['status'], number> }> {
+    this.#open()
+    const [stats, agents] = await Promise.all([this.spool.stats(), this.registry.list()])
+    const registeredAgents = { active: 0, inactive: 0, offline: 0 }
+    for (const agent of agents) registeredAgents[agent.status]++
+    return { ...stats, registeredAgents }
+  }
+
+  /** Removes expired (and optionally long-acked) messages. */
+  async cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
+    this.#open()
+    return this.spool.cleanup(options)
+  }
+
+  /** Dead-lettered deliveries. */
+  async listFailed(options: { agent?: string; limit?: number } = {}): Promise<FailedDelivery[]> {
+    this.#open()
+    return this.spool.listFailed(options)
+  }
+
+  /** Requeues dead-lettered deliveries with fresh attempts. */
+  async retryFailed(messageId: string, agent?: string): Promise<{ requeued: number }> {
+    this.#open()
+    return this.spool.retryFailed(messageId, agent)
+  }
+
+  /** Integrity and invariant checks of the local database. */
+  async verify(): Promise<VerifyReport> {
+    this.#open()
+    return this.spool.verify()
+  }
+
+  /** Closes the transports the coordinator created, then whatever the composition root asked it to. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#router.close()
+    await this.#onClose?.()
+  }
+
+  #open(): void {
+    if (this.#closed) throw new ClosedError('This coordinator')
+  }
+
+  #complete(input: MessageInput | MessageV2): MessageV2 {
+    if ('version' in input) return parseMessage(input)
+    const withTtl: MessageInput = {
+      ...input,
+      routing: { ...input.routing, ttlHours: input.routing?.ttlHours ?? this.#settings.ttlHours },
+    }
+    return createMessage(withTtl, { clock: this.#clock, ids: this.#ids })
+  }
+
+  async #recipients(
+    message: MessageV2,
+    allowUnregistered: boolean,
+  ): Promise<{ agentId: string; profile: AgentProfile | undefined }[]> {
+    const to = message.toAgent
+    if (to === BROADCAST_TARGET || to.startsWith(CAPABILITY_TARGET_PREFIX)) {
+      const capability = to === BROADCAST_TARGET ? undefined : to.slice(CAPABILITY_TARGET_PREFIX.length)
+      const agents =
+        capability === undefined
+          ? await this.registry.list()
+          : await this.registry.findByCapability(capability)
+      return agents
+        .filter((a) => a.agentId !== message.fromAgent)
+        .map((profile) => ({ agentId: profile.agentId, profile }))
+    }
+    const profile = await this.registry.get(to)
+    if (profile === undefined && !allowUnregistered) throw new AgentNotFoundError(to)
+    return [{ agentId: to, profile }]
+  }
+
+  /**
+   * The transport holding `agentId`'s deliveries. An unregistered agent's are on the default route (they
+   * were sent with allowUnregistered); `strict` refuses it instead, so a mistyped name in a poll says so
+   * rather than finding nothing.
+   */
+  async #transportOf(agentId: string, strict = false): Promise<Transport> {
+    const profile = await this.registry.get(agentId)
+    if (profile === undefined && strict && !this.#settings.allowUnregistered)
+      throw new AgentNotFoundError(agentId)
+    return this.#router.for(profile)
+  }
+
+  #target(ref: MessageRef, agent: string | undefined, receipt: string | undefined) {
+    if (typeof ref === 'string') {
+      if (agent === undefined) {
+        throw new ValidationError('Invalid call: name the agent whose delivery this is', [
+          { path: 'agent', message: 'required when the message is given by id' },
+        ])
+      }
+      return { messageId: ref, agentId: parseOrThrow(AgentIdSchema, agent, 'agent id'), receipt }
+    }
+    return {
+      messageId: ref.message.id,
+      agentId: agent ?? ref.lease.recipient,
+      receipt: receipt ?? ref.lease.receipt,
+    }
+  }
+}

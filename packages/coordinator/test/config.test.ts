@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest'
+import { loadConfig } from '../src/index.js'
+
+describe('loadConfig', () => {
+  it('uses the documented defaults under the project root', () => {
+    expect(loadConfig({}, { cwd: '/work/project' })).toEqual({
+      projectRoot: '/work/project',
+      dbPath: '/work/project/data/coordination.db',
+      defaultTransport: 'sqlite',
+      fileRoot: '/work/project/data/file-transport',
+      ttlHours: 24,
+      leaseSeconds: 60,
+      logLevel: 'warn',
+    })
+  })
+
+  it('reads every AGENT_COMM_ variable, resolving relative paths against the project root', () => {
+    const config = loadConfig(
+      {
+        AGENT_COMM_PROJECT_ROOT: '/srv/agents',
+        AGENT_COMM_DB_PATH: 'spool/main.db',
+        AGENT_COMM_TRANSPORT: 'file',
+        AGENT_COMM_TTL_HOURS: '2.5',
+        AGENT_COMM_LEASE_SECONDS: '300',
+        AGENT_COMM_LOG_LEVEL: 'debug',
+      },
+      { cwd: '/elsewhere' },
+    )
+    expect(config).toMatchObject({
+      projectRoot: '/srv/agents',
+      dbPath: '/srv/agents/spool/main.db',
+      defaultTransport: 'file',
+      ttlHours: 2.5,
+      leaseSeconds: 300,
+      logLevel: 'debug',
+    })
+    expect(loadConfig({ AGENT_COMM_DB_PATH: '/abs/x.db' }).dbPath).toBe('/abs/x.db')
+  })
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ AGENT_COMM_TTL_HOURS: '', AGENT_COMM_TRANSPORT: ' ' }).ttlHours).toBe(24)
+  })
+
+  it.each([
+    [
+      'AGENT_COMM_TTL_HOURS',
+      'soon',
+      /AGENT_COMM_TTL_HOURS must be a positive number of hours \(got 'soon'\)/,
+    ],
+    ['AGENT_COMM_TTL_HOURS', '-1', /AGENT_COMM_TTL_HOURS must be a positive number/],
+    ['AGENT_COMM_LEASE_SECONDS', '0', /AGENT_COMM_LEASE_SECONDS must be a positive number of seconds/],
+    ['AGENT_COMM_TRANSPORT', 'http', /AGENT_COMM_TRANSPORT must be sqlite or file \(got 'http'\)/],
+    ['AGENT_COMM_LOG_LEVEL', 'loud', /AGENT_COMM_LOG_LEVEL must be one of debug, info, warn, error, silent/],
+  ])('rejects an invalid %s=%s naming the variable', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(message)
+    try {
+      loadConfig({ [name]: value })
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'CONFIG', details: { variable: name } })
+    }
+  })
+})

@@ -1,0 +1,118 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { ManualClock } from '@agent-comm/protocol'
+import { describe, expect, it } from 'vitest'
+import { fakeHttpTransport, openCoordinator } from './helpers.js'
+
+describe('routing', () => {
+  it('delivers to a sqlite agent through the local spool', async () => {
+    const { coord } = await openCoordinator()
+    await coord.register({ agentId: 'builder', capabilities: ['code'] })
+    const sent = await coord.send(
+      { fromAgent: 'architect', toAgent: 'builder', body: 'hi' },
+      { allowUnregistered: true },
+    )
+    expect(sent.routes).toEqual([{ transport: 'sqlite', recipients: ['builder'] }])
+    expect((await coord.spool.status(sent.messageId)).deliveries).toHaveLength(1)
+    expect((await coord.poll('builder')).map((c) => c.message.body)).toEqual(['hi'])
+  })
+
+  it('delivers to a file agent as a JSON file in its inbox folder', async () => {
+    const { coord, root } = await openCoordinator()
+    const inboxDir = join(root, 'files')
+    await coord.register({ agentId: 'debugger', transport: 'file', inboxDir })
+    await coord.register({ agentId: 'architect' })
+    const sent = await coord.send({ fromAgent: 'architect', toAgent: 'debugger', body: 'look at this' })
+    expect(sent.routes).toEqual([{ transport: 'file', recipients: ['debugger'] }])
+    expect(existsSync(join(inboxDir, 'inbox', 'debugger', `${sent.messageId}.json`))).toBe(true)
+    await expect(coord.spool.status(sent.messageId)).rejects.toMatchObject({ code: 'MESSAGE_NOT_FOUND' })
+    const [claimed] = await coord.poll('debugger')
+    expect(claimed?.message.body).toBe('look at this')
+    await coord.ack(claimed!)
+    expect((await coord.status(sent.messageId)).deliveries[0]?.status).toBe('acked')
+  })
+
+  it('delivers to an http agent through its relay transport', async () => {
+    const clock = new ManualClock()
+    const http = await fakeHttpTransport(clock)
+    const { coord } = await openCoordinator({ clock, http: () => http.transport })
+    await coord.register({ agentId: 'remote-agent', transport: 'http', relayUrl: 'http://machine-b:8420' })
+    await coord.register({ agentId: 'architect' })
+    const sent = await coord.send({ fromAgent: 'architect', toAgent: 'remote-agent', body: 'over the wire' })
+    expect(sent.routes).toEqual([{ transport: 'http', recipients: ['remote-agent'] }])
+    expect(http.sends).toEqual([['remote-agent']])
+    const [claimed] = await coord.poll('remote-agent')
+    expect(claimed?.message.id).toBe(sent.messageId)
+  })
+
+  it('says how to fix it when an http agent has no relay transport configured', async () => {
+    const { coord } = await openCoordinator()
+    await coord.register({ agentId: 'remote-agent', transport: 'http', relayUrl: 'http://machine-b:8420' })
+    await expect(coord.send({ fromAgent: 'a', toAgent: 'remote-agent', body: 'x' })).rejects.toMatchObject({
+      code: 'CONFIG',
+      hint: expect.stringContaining('transport-http'),
+    })
+  })
+
+  it('rejects a message to an unregistered agent, with the command that registers it', async () => {
+    const { coord } = await openCoordinator()
+    await expect(
+      coord.send({ fromAgent: 'architect', toAgent: 'my-agent', body: 'x' }),
+    ).rejects.toMatchObject({
+      code: 'AGENT_NOT_FOUND',
+      message: "Agent 'my-agent' not registered",
+      hint: expect.stringContaining('agent-comm register my-agent'),
+    })
+    await expect(coord.poll('my-agent')).rejects.toMatchObject({ code: 'AGENT_NOT_FOUND' })
+    expect((await coord.stats()).totalMessages).toBe(0)
+  })
+
+  it('accepts a message to an unregistered agent when explicitly allowed', async () => {
+    const { coord } = await openCoordinator({ settings: { allowUnregistered: true } })
+    const sent = await coord.send({ fromAgent: 'architect', toAgent: 'newcomer', body: 'welcome' })
+    expect(sent.deliveries).toBe(1)
+    expect(await coord.poll('newcomer')).toHaveLength(1)
+  })
+
+  it('fans a broadcast out to every registered agent except the sender, across transports', async () => {
+    const clock = new ManualClock()
+    const http = await fakeHttpTransport(clock)
+    const { coord, root } = await openCoordinator({ clock, http: () => http.transport })
+    await coord.register({ agentId: 'ops', capabilities: ['deploy'] })
+    await coord.register({ agentId: 'builder', capabilities: ['code'] })
+    await coord.register({ agentId: 'reviewer', capabilities: ['review', 'code'] })
+    await coord.register({
+      agentId: 'remote',
+      transport: 'http',
+      relayUrl: 'http://b:8420',
+      capabilities: ['review'],
+    })
+    await coord.register({ agentId: 'debugger', transport: 'file', inboxDir: join(root, 'f') })
+    const sent = await coord.send({ fromAgent: 'ops', toAgent: '*', body: 'deploy at noon' })
+    expect(sent.deliveries).toBe(4)
+    expect([...sent.recipients].sort()).toEqual(['builder', 'debugger', 'remote', 'reviewer'])
+    expect(http.sends).toEqual([['remote']])
+    for (const agent of ['builder', 'reviewer', 'remote', 'debugger']) {
+      expect((await coord.poll(agent)).map((c) => c.message.id)).toEqual([sent.messageId])
+    }
+    expect(await coord.poll('ops')).toEqual([])
+  })
+
+  it('fans a capability target out to the agents that have it', async () => {
+    const clock = new ManualClock()
+    const http = await fakeHttpTransport(clock)
+    const { coord } = await openCoordinator({ clock, http: () => http.transport })
+    await coord.register({ agentId: 'builder', capabilities: ['code'] })
+    await coord.register({ agentId: 'reviewer', capabilities: ['review', 'code'] })
+    await coord.register({
+      agentId: 'remote',
+      transport: 'http',
+      relayUrl: 'http://b:8420',
+      capabilities: ['review'],
+    })
+    const sent = await coord.send({ fromAgent: 'reviewer', toAgent: 'capability:review', body: 'PR #12' })
+    expect(sent).toMatchObject({ deliveries: 1, recipients: ['remote'] })
+    const none = await coord.send({ fromAgent: 'x', toAgent: 'capability:astrology', body: '?' })
+    expect(none.deliveries).toBe(0)
+  })
+})

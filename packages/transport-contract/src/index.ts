@@ -1,0 +1,2 @@
+export type { TransportFixture, TransportFixtureFactory } from './context.js'
+export { describeTransportContract } from './contract.js'

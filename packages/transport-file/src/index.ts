@@ -1,0 +1,6 @@
+export { FileTransport } from './file-transport.js'
+export type { LeaseName } from './layout.js'
+export { leaseFileName, parseLeaseFileName } from './layout.js'
+export type { FileTransportOptions } from './options.js'
+export type { DeliveryRecord, DeliveryState, MessageRecord } from './record.js'
+export { DeliveryRecordSchema, MessageRecordSchema } from './record.js'

@@ -1,0 +1,160 @@
+import { readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { priorityRank, StorageError } from '@agent-comm/protocol'
+import { errorCode, readTextIfExists } from './atomic.js'
+import type { LeaseName } from './layout.js'
+import { type Layout, messageIdOfFile, parseLeaseFileName } from './layout.js'
+import { type DeliveryRecord, isExpired, isSettled, leaseAttempt, parseDeliveryRecord } from './record.js'
+
+/**
+ * How long past its end an unsettled lease (renamed, content not yet rewritten) is left alone. Settling
+ * takes microseconds, so a lease still unsettled this long after it ran out belongs to a process that died.
+ */
+export const UNSETTLED_GRACE_MS = 5_000
+
+interface CachedFile {
+  /** Identity of the file the record was read from; a rename, rewrite or replacement changes it. */
+  stamp: string
+  record: DeliveryRecord
+}
+
+/** A delivery file of one folder with its content. */
+export interface ListedFile {
+  name: string
+  path: string
+  record: DeliveryRecord
+}
+
+/**
+ * Reads the delivery files of a folder, re-reading only files that changed since the last listing (by inode,
+ * size, modification and change time), so a scan of a busy inbox costs one `stat` per file, not one parse.
+ */
+export class RecordCache {
+  readonly #folders = new Map<string, Map<string, CachedFile>>()
+
+  /**
+   * Every delivery file of `folder` with its record: the files whose name `idOf` reads a message id from
+   * (temp files and strays are skipped). A missing folder is empty.
+   */
+  list(folder: string, idOf: (name: string) => string | undefined): ListedFile[] {
+    let names: string[]
+    try {
+      names = readdirSync(folder)
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return []
+      throw error
+    }
+    const before = this.#folders.get(folder)
+    const after = new Map<string, CachedFile>()
+    const files: ListedFile[] = []
+    for (const name of names) {
+      const messageId = idOf(name)
+      if (messageId === undefined) continue
+      const path = join(folder, name)
+      // stat before read: if the file is replaced in between, the stored stamp is the old one, so the next
+      // listing reads it again.
+      const stat = statSync(path, { bigint: true, throwIfNoEntry: false })
+      if (stat === undefined) continue
+      const stamp = `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`
+      let cached = before?.get(name)
+      if (cached?.stamp !== stamp) {
+        const text = readTextIfExists(path)
+        if (text === undefined) continue
+        cached = { stamp, record: parseDeliveryRecord(text, path) }
+        if (cached.record.message.id !== messageId) {
+          throw new StorageError(
+            `File ${path} holds message '${cached.record.message.id}', not '${messageId}'`,
+            {
+              hint: 'A delivery file is named for its message id: rename the file or fix the id in it.',
+              details: { path },
+            },
+          )
+        }
+      }
+      after.set(name, cached)
+      files.push({ name, path, record: cached.record })
+    }
+    this.#folders.set(folder, after)
+    return files
+  }
+}
+
+/** A delivery that a claim could take now: a visible queued file, or a lease that ran out. */
+export interface Candidate {
+  path: string
+  record: DeliveryRecord
+  /** The lease a leased candidate's name holds; undefined for an inbox file. */
+  lease: LeaseName | undefined
+  /** Claims so far. */
+  attempt: number
+}
+
+/** What one agent's folders hold right now. */
+export interface AgentScan {
+  /** Claimable deliveries, most urgent first, then oldest. */
+  ready: Candidate[]
+  /** Leases that ran out on their last attempt: to be dead-lettered. */
+  exhausted: Candidate[]
+  /** When the next pending delivery becomes claimable (ms), or null when nothing is pending. */
+  nextVisibleAt: number | null
+}
+
+/** Where a leased delivery stands at `now`, from its name and content. */
+export function leaseState(
+  record: DeliveryRecord,
+  lease: LeaseName,
+  now: number,
+): { attempt: number; visibleAt: number; exhausted: boolean } {
+  const attempt = leaseAttempt(record, lease)
+  const visibleAt = isSettled(record, lease) ? lease.leaseUntil : lease.leaseUntil + UNSETTLED_GRACE_MS
+  return { attempt, visibleAt, exhausted: visibleAt <= now && attempt >= record.delivery.maxAttempts }
+}
+
+const sortKey = (c: Candidate): [number, number, string] => [
+  priorityRank(c.record.message.priority),
+  Date.parse(c.record.delivery.createdAt),
+  c.record.delivery.sequence,
+]
+
+function byUrgencyThenAge(a: Candidate, b: Candidate): number {
+  const [ra, ta, sa] = sortKey(a)
+  const [rb, tb, sb] = sortKey(b)
+  return ra - rb || ta - tb || (sa < sb ? -1 : sa > sb ? 1 : 0)
+}
+
+/** Reads `agent`'s inbox and leased folders and sorts out what is claimable, exhausted, or pending. */
+export function scanAgent(layout: Layout, cache: RecordCache, agent: string, now: number): AgentScan {
+  const ready: Candidate[] = []
+  const exhausted: Candidate[] = []
+  let nextVisibleAt: number | null = null
+  const pending = (at: number): void => {
+    nextVisibleAt = nextVisibleAt === null ? at : Math.min(nextVisibleAt, at)
+  }
+
+  for (const file of cache.list(layout.folder('inbox', agent), messageIdOfFile)) {
+    if (isExpired(file.record.message, now)) continue
+    const candidate = {
+      path: file.path,
+      record: file.record,
+      lease: undefined,
+      attempt: file.record.delivery.attempt,
+    }
+    const availableAt = Date.parse(file.record.delivery.availableAt)
+    if (availableAt <= now) ready.push(candidate)
+    else pending(availableAt)
+  }
+
+  for (const file of cache.list(layout.folder('leased', agent), (n) => parseLeaseFileName(n)?.messageId)) {
+    const lease = parseLeaseFileName(file.name)!
+    const state = leaseState(file.record, lease, now)
+    const candidate = { path: file.path, record: file.record, lease, attempt: state.attempt }
+    // A lease that ran out on its last attempt is dead-lettered even past the TTL, as the spool does.
+    if (state.exhausted) exhausted.push(candidate)
+    else if (isExpired(file.record.message, now)) continue
+    else if (state.visibleAt <= now) ready.push(candidate)
+    else if (state.attempt < file.record.delivery.maxAttempts) pending(state.visibleAt)
+  }
+
+  ready.sort(byUrgencyThenAge)
+  return { ready, exhausted, nextVisibleAt }
+}

@@ -1,0 +1,2 @@
+export type { SqliteTransportOptions } from './sqlite-transport.js'
+export { SqliteTransport } from './sqlite-transport.js'

@@ -1,0 +1,83 @@
+import type {
+  AckResult,
+  ClaimedMessage,
+  ExtendLeaseResult,
+  MessageStatus,
+  MessageV2,
+  NackResult,
+  SendResult,
+  Transport,
+  TransportClaimOptions,
+  TransportSendOptions,
+} from '@agent-comm/protocol'
+import { Spool, type SpoolOptions } from '@agent-comm/spool'
+
+/** Options of {@link SqliteTransport}. */
+export interface SqliteTransportOptions {
+  /** Close the spool when the transport closes (true when the transport opened it itself). */
+  closeSpool?: boolean
+}
+
+/**
+ * The local transport: agents on one machine exchange messages through a spool on a shared SQLite file.
+ * A thin adapter — the spool already has the delivery semantics every transport promises.
+ */
+export class SqliteTransport implements Transport {
+  readonly kind = 'sqlite' as const
+  readonly spool: Spool
+  readonly #closeSpool: boolean
+
+  /** Wraps an open spool; it stays open after {@link close} unless `closeSpool` is set. */
+  constructor(spool: Spool, options: SqliteTransportOptions = {}) {
+    this.spool = spool
+    this.#closeSpool = options.closeSpool ?? false
+  }
+
+  /** Opens a spool at `options.path` and a transport that owns it. */
+  static async open(options: SpoolOptions): Promise<SqliteTransport> {
+    return new SqliteTransport(await Spool.open(options), { closeSpool: true })
+  }
+
+  send(message: MessageV2, options: TransportSendOptions = {}): Promise<SendResult> {
+    return this.spool.send(message, options)
+  }
+
+  claim(agent: string, options: TransportClaimOptions = {}): Promise<ClaimedMessage[]> {
+    return this.spool.claim(agent, options)
+  }
+
+  ack(messageId: string, agent: string, options: { receipt?: string } = {}): Promise<AckResult> {
+    return this.spool.ack(messageId, agent, options)
+  }
+
+  nack(
+    messageId: string,
+    agent: string,
+    options: { reason?: string; receipt?: string; delaySeconds?: number; deadLetter?: boolean } = {},
+  ): Promise<NackResult> {
+    return this.spool.nack(messageId, agent, options)
+  }
+
+  extendLease(
+    messageId: string,
+    agent: string,
+    options: { receipt?: string; leaseSeconds?: number } = {},
+  ): Promise<ExtendLeaseResult> {
+    return this.spool.extendLease(messageId, agent, options)
+  }
+
+  status(messageId: string): Promise<MessageStatus> {
+    return this.spool.status(messageId)
+  }
+
+  waitForMessages(
+    agent: string,
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<boolean> {
+    return this.spool.waitForMessages(agent, options)
+  }
+
+  async close(): Promise<void> {
+    if (this.#closeSpool) await this.spool.close()
+  }
+}
