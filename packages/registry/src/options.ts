@@ -1,10 +1,5 @@
 import type { Clock } from '@agent-comm/protocol'
-import {
-  AgentProfileSchema,
-  AgentStatusSchema,
-  CapabilitySchema,
-  TransportKindSchema,
-} from '@agent-comm/protocol'
+import { AgentStatusSchema, CapabilitySchema, TransportKindSchema } from '@agent-comm/protocol'
 import type BetterSqlite3 from 'better-sqlite3'
 import { z } from 'zod'
 
