@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -131,6 +132,7 @@ export class Spool {
   readonly #insertOne: BetterSqlite3.Transaction<(p: PreparedSend) => SendResult>
   readonly #insertMany: BetterSqlite3.Transaction<(ps: PreparedSend[]) => SendResult[]>
   #lastSweep = Number.NEGATIVE_INFINITY
+  #lastLeaseLook = Number.NEGATIVE_INFINITY
   #closed = false
 
   private constructor(sqlite: BetterSqlite3.Database, options: SpoolOptions) {
@@ -240,19 +242,40 @@ export class Spool {
     const leaseUntil = now + Math.round((leaseSeconds ?? this.#leaseSeconds) * 1000)
     return this.#write(() => {
       this.#sweepExhaustedLeases(now)
-      const params = { recipient, now, leaseUntil, limit }
-      const expired = this.#stmt.hasExpiredLease.get(params) === 1
-      const rows = (expired ? this.#stmt.claimWithExpired : this.#stmt.claim).all(params) as ClaimedRow[]
+      const receipt = randomBytes(12).toString('hex')
+      const params = { recipient, now, leaseUntil, limit, receipt }
+      // Looking for run-out leases costs a query per claim, so a claim that fills its limit from the queue
+      // looks at most every 250 ms; one that comes up short always looks.
+      const lookNow = now - this.#lastLeaseLook >= 250 || now < this.#lastLeaseLook
+      if (lookNow) this.#lastLeaseLook = now
+      const expired = lookNow && this.#stmt.hasExpiredLease.get(params) === 1
+      const statement = expired
+        ? this.#stmt.claimWithExpired
+        : limit === 1
+          ? this.#stmt.claimOne
+          : this.#stmt.claim
+      let rows: ClaimedRow[]
+      if (statement === this.#stmt.claimOne) {
+        const row = statement.get(params) as ClaimedRow | undefined
+        rows = row === undefined ? [] : [row]
+      } else {
+        rows = statement.all(params) as ClaimedRow[]
+      }
+      if (!lookNow && rows.length < limit && this.#stmt.hasExpiredLease.get(params) === 1) {
+        rows = rows.concat(
+          this.#stmt.claimWithExpired.all({ ...params, limit: limit - rows.length }) as ClaimedRow[],
+        )
+      }
       if (rows.length === 0) return []
-      rows.sort((a, b) => a.priority - b.priority || a.id - b.id)
-      const bySeq = new Map<number, MessageRow>()
       const messageRows = (
         rows.length === 1
           ? this.#stmt.messageBySeq.all(rows[0]!.messageSeq)
           : this.#stmt.messagesBySeq.all(JSON.stringify(rows.map((r) => r.messageSeq)))
       ) as MessageRow[]
+      const bySeq = new Map<number, MessageRow>()
       for (const row of messageRows) bySeq.set(row.seq, row)
-      const claimed: ClaimedMessage[] = []
+      const leaseUntilIso = new Date(leaseUntil).toISOString()
+      const claimed: (ClaimedMessage & { order: [number, number] })[] = []
       for (const row of rows) {
         const message = bySeq.get(row.messageSeq)
         if (message === undefined) continue
@@ -262,12 +285,15 @@ export class Spool {
             recipient,
             attempt: row.attempt,
             maxAttempts: row.maxAttempts,
-            leaseUntil: new Date(row.leaseUntil).toISOString(),
-            receipt: row.receipt,
+            leaseUntil: leaseUntilIso,
+            receipt,
           },
+          order: [message.priority, row.id],
         })
       }
-      return claimed
+      // RETURNING order is unspecified: restore the claim order (priority, then arrival).
+      claimed.sort((a, b) => a.order[0] - b.order[0] || a.order[1] - b.order[1])
+      return claimed.map(({ message, lease }) => ({ message, lease }))
     })
   }
 

@@ -1,22 +1,27 @@
 import type BetterSqlite3 from 'better-sqlite3'
 import { MESSAGE_COLUMNS } from './rows.js'
 
-/** The claim update for the deliveries chosen by `candidates` (a query returning delivery ids). */
+/**
+ * The claim update for the deliveries chosen by `candidates` (an expression: `= (subquery)` or
+ * `IN (subquery)`). The receipt comes from the caller, one per claim call; RETURNING is kept to the few
+ * integers the caller cannot know, since every returned column costs measurably on this hot path.
+ */
 function claimSql(candidates: string, reclaimsLeases: boolean): string {
   const lastError = reclaimsLeases
     ? `, last_error = CASE WHEN status = 'leased' THEN 'lease expired without an ack on attempt ' || attempt ELSE last_error END`
     : ''
   return `UPDATE deliveries SET
       status = 'leased', attempt = attempt + 1, available_at = @leaseUntil, lease_until = @leaseUntil,
-      receipt = lower(hex(randomblob(12))), updated_at = @now${lastError}
-    WHERE id IN (${candidates})
-    RETURNING id, message_seq AS messageSeq, priority, attempt, max_attempts AS maxAttempts, lease_until AS leaseUntil, receipt`
+      receipt = @receipt, updated_at = @now${lastError}
+    WHERE id ${candidates}
+    RETURNING id, message_seq AS messageSeq, attempt, max_attempts AS maxAttempts`
 }
 
 type HotStatementName =
   | 'insertMessage'
   | 'insertDelivery'
   | 'claim'
+  | 'claimOne'
   | 'claimWithExpired'
   | 'hasExpiredLease'
   | 'messageBySeq'
@@ -43,9 +48,9 @@ export function prepareHotStatements(
   // left, and its message has not expired. Each half is served by its own partial index, so in-flight
   // leases and acked history never lengthen the scan. Exhausted leases are moved to `failed` by
   // `failExhaustedLeases`; the attempt test keeps them from being claimed in the meantime.
-  const queued = `SELECT id, priority FROM deliveries WHERE recipient = @recipient AND status = 'queued'
+  const queued = `SELECT id FROM deliveries WHERE recipient = @recipient AND status = 'queued'
       AND available_at <= @now AND expires_at > @now ORDER BY priority, id LIMIT @limit`
-  const expiredLeases = `SELECT id, priority FROM deliveries WHERE recipient = @recipient AND status = 'leased'
+  const expiredLeases = `SELECT id FROM deliveries WHERE recipient = @recipient AND status = 'leased'
       AND available_at <= @now AND expires_at > @now AND attempt < max_attempts ORDER BY priority, id LIMIT @limit`
   return {
     insertMessage: sqlite.prepare(`INSERT INTO messages
@@ -59,12 +64,14 @@ export function prepareHotStatements(
     // Two forms of the claim: the common one reads only the queued index; the other also takes leases that
     // ran out, and is used only when `hasExpiredLease` says there is one (merging the two ordered halves
     // costs more than the claim itself).
-    claim: sqlite.prepare(claimSql(`SELECT id FROM (${queued})`, false)),
+    claimOne: sqlite.prepare(claimSql(`= (${queued.replace('@limit', '1')})`, false)),
+    claim: sqlite.prepare(claimSql(`IN (${queued})`, false)),
     claimWithExpired: sqlite.prepare(
       claimSql(
-        `SELECT id FROM (
-          SELECT id, priority FROM (${queued}) UNION ALL SELECT id, priority FROM (${expiredLeases})
-          ORDER BY priority, id LIMIT @limit)`,
+        `IN (SELECT id FROM (
+          SELECT id, priority FROM (${queued.replace('SELECT id', 'SELECT id, priority')})
+          UNION ALL SELECT id, priority FROM (${expiredLeases.replace('SELECT id', 'SELECT id, priority')})
+          ORDER BY priority, id LIMIT @limit))`,
         true,
       ),
     ),
@@ -123,9 +130,6 @@ export type HotStatements = Record<HotStatementName, BetterSqlite3.Statement>
 export interface ClaimedRow {
   id: number
   messageSeq: number
-  priority: number
   attempt: number
   maxAttempts: number
-  leaseUntil: number
-  receipt: string
 }
