@@ -1,0 +1,39 @@
+import type { Logger, MessageV2, Payload } from '@agent-comm/protocol'
+
+/** What a bridge gets besides the message. */
+export interface BridgeContext {
+  /** Aborted on the per-message timeout and on shutdown: stop the work and return. */
+  signal: AbortSignal
+  logger: Logger
+  /** Which attempt at this message this is, from 1. */
+  attempt: number
+}
+
+/** The outcome of forwarding one message. */
+export interface BridgeResult {
+  success: boolean
+  /** The answer, sent back to the sender as a reply in the same conversation. */
+  replyText?: string
+  /** A typed payload for the reply (default: `task_result` when the message was a `task_assignment`). */
+  replyPayload?: Payload
+  /** Why it failed (becomes the delivery's last error). */
+  error?: string
+  /** False for a failure a retry cannot fix: the message is dead-lettered at once. Default true. */
+  retryable?: boolean
+}
+
+/** Connects one external agent runtime: a command, a webhook, a function. */
+export interface Bridge {
+  /** A short description for logs, e.g. `command ./agent.sh`. */
+  readonly name: string
+  /** Hands the message to the runtime and returns its answer. Must honour `context.signal`. */
+  forward(message: MessageV2, context: BridgeContext): Promise<BridgeResult>
+  /** True when the runtime is reachable (the command runs its health check, the webhook answers). */
+  isAvailable(signal?: AbortSignal): Promise<boolean>
+}
+
+/** A plain-text description of an error. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message
+  return String(error)
+}

@@ -1,0 +1,279 @@
+import { createHash } from 'node:crypto'
+import type { Coordinator } from '@agent-comm/coordinator'
+import type { ClaimedMessage, Clock, Logger, Payload } from '@agent-comm/protocol'
+import {
+  AgentIdSchema,
+  isAgentCommError,
+  parseOrThrow,
+  silentLogger,
+  systemClock,
+} from '@agent-comm/protocol'
+import { z } from 'zod'
+import { type Bridge, type BridgeResult, describeError } from './bridge.js'
+
+/** The part of a coordinator a bridge runner uses. */
+export type BridgeCoordinator = Pick<Coordinator, 'poll' | 'ack' | 'nack' | 'extendLease' | 'reply'>
+
+/** Something that happened to one message, with how long it took. */
+export type BridgeEvent =
+  | { type: 'received'; messageId: string; attempt: number }
+  | { type: 'forwarded'; messageId: string; success: boolean; durationMs: number; error?: string }
+  | { type: 'replied'; messageId: string; replyId: string; durationMs: number }
+  | { type: 'acked'; messageId: string; durationMs: number }
+  | { type: 'nacked'; messageId: string; durationMs: number; reason: string; deadLettered: boolean }
+  | { type: 'error'; messageId: string; error: string }
+
+/** Options of {@link BridgeRunner}. */
+export interface BridgeRunnerOptions {
+  coordinator: BridgeCoordinator
+  /** The agent whose messages the bridge answers. */
+  agent: string
+  bridge: Bridge
+  /** Messages claimed per poll (10). */
+  maxMessages?: number
+  /** Messages forwarded at the same time (1). */
+  concurrency?: number
+  /** Lease per message in seconds (60); renewed while a forward is still running. */
+  leaseSeconds?: number
+  /** Per-message time limit in ms (5 minutes); the forward is aborted and the message nacked. */
+  timeoutMs?: number
+  /** Longest wait for new messages in one poll, in ms (30 000); push wakes it earlier. */
+  intervalMs?: number
+  logger?: Logger
+  clock?: Clock
+  onEvent?: (event: BridgeEvent) => void
+}
+
+/** What a run did. */
+export interface RunSummary {
+  processed: number
+  succeeded: number
+  failed: number
+}
+
+const OptionsSchema = z.object({
+  maxMessages: z.number().int().min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(10),
+  concurrency: z.number().int().min(1, 'must be at least 1').max(256, 'must be at most 256').default(1),
+  leaseSeconds: z.number().min(1, 'must be at least 1 second').default(60),
+  timeoutMs: z.number().min(1, 'must be positive').default(300_000),
+  intervalMs: z.number().min(0, 'must not be negative').default(30_000),
+})
+
+/**
+ * Runs a bridge for one agent: waits for its messages (push, no fixed sleep), claims up to `maxMessages`,
+ * forwards them with bounded concurrency, replies in the same conversation, acks on success and nacks on
+ * failure (dead-lettering failures a retry cannot fix). Leases are extended while a slow forward runs;
+ * on abort, forwards are stopped and their messages nacked, and messages not yet started are handed back,
+ * so nothing is lost.
+ */
+export class BridgeRunner {
+  readonly #coordinator: BridgeCoordinator
+  readonly #agent: string
+  readonly #bridge: Bridge
+  readonly #opts: z.output<typeof OptionsSchema>
+  readonly #log: Logger
+  readonly #clock: Clock
+  readonly #onEvent: (event: BridgeEvent) => void
+
+  constructor(options: BridgeRunnerOptions) {
+    this.#coordinator = options.coordinator
+    this.#agent = parseOrThrow(AgentIdSchema, options.agent, 'agent id')
+    this.#bridge = options.bridge
+    this.#opts = parseOrThrow(
+      OptionsSchema,
+      {
+        maxMessages: options.maxMessages,
+        concurrency: options.concurrency,
+        leaseSeconds: options.leaseSeconds,
+        timeoutMs: options.timeoutMs,
+        intervalMs: options.intervalMs,
+      },
+      'bridge options',
+    )
+    this.#log = options.logger ?? silentLogger
+    this.#clock = options.clock ?? systemClock
+    this.#onEvent = options.onEvent ?? (() => {})
+  }
+
+  /**
+   * Processes messages until `signal` aborts, or one batch with `once` (an empty queue ends it at once).
+   * Resolves with counts; rejects only if the coordinator itself fails (e.g. the database is unusable).
+   */
+  async run(options: { signal?: AbortSignal; once?: boolean } = {}): Promise<RunSummary> {
+    const signal = options.signal ?? new AbortController().signal
+    const summary: RunSummary = { processed: 0, succeeded: 0, failed: 0 }
+    this.#log.info({ agent: this.#agent, bridge: this.#bridge.name }, 'bridge started')
+    while (!signal.aborted) {
+      const batch = await this.#coordinator.poll(this.#agent, {
+        limit: this.#opts.maxMessages,
+        leaseSeconds: this.#opts.leaseSeconds,
+        ...(options.once ? {} : { waitMs: this.#opts.intervalMs, signal }),
+      })
+      if (batch.length > 0) await this.#processBatch(batch, signal, summary)
+      if (options.once) break
+    }
+    this.#log.info({ agent: this.#agent, ...summary }, 'bridge stopped')
+    return summary
+  }
+
+  async #processBatch(batch: ClaimedMessage[], signal: AbortSignal, summary: RunSummary): Promise<void> {
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < batch.length) {
+        const claimed = batch[next++]!
+        if (signal.aborted) {
+          await this.#giveBack(claimed, 'bridge stopped before forwarding it')
+          continue
+        }
+        const ok = await this.#handle(claimed, signal)
+        summary.processed++
+        if (ok) summary.succeeded++
+        else summary.failed++
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(this.#opts.concurrency, batch.length) }, worker))
+  }
+
+  /** Forwards one message and settles it; true when it was acked. */
+  async #handle(claimed: ClaimedMessage, stop: AbortSignal): Promise<boolean> {
+    const { message, lease } = claimed
+    const started = this.#clock.now()
+    this.#emit({ type: 'received', messageId: message.id, attempt: lease.attempt })
+    const timeout = AbortSignal.timeout(this.#opts.timeoutMs)
+    const leaseLost = new AbortController()
+    const signal = AbortSignal.any([stop, timeout, leaseLost.signal])
+    const keeper = this.#keepLease(claimed, leaseLost)
+    let result: BridgeResult
+    try {
+      result = await this.#bridge.forward(message, { signal, logger: this.#log, attempt: lease.attempt })
+    } catch (error) {
+      result = { success: false, error: describeError(error), retryable: true }
+    } finally {
+      clearInterval(keeper)
+    }
+    if (leaseLost.signal.aborted) {
+      // Someone else holds the message now; settling it would be refused anyway.
+      this.#emit({ type: 'error', messageId: message.id, error: 'lease lost while forwarding' })
+      return false
+    }
+    // A forward that succeeded is settled even during shutdown: the work is done, only its reply and ack
+    // remain. One that failed, or ran past its time limit, goes back to the queue.
+    if (!result.success || timeout.aborted) {
+      const why = timeout.aborted
+        ? `timed out after ${this.#opts.timeoutMs} ms`
+        : (result.error ?? 'bridge reported failure')
+      this.#emit({
+        type: 'forwarded',
+        messageId: message.id,
+        success: false,
+        durationMs: this.#clock.now() - started,
+        error: why,
+      })
+      await this.#nack(claimed, why, result.retryable === false && !timeout.aborted && !stop.aborted, started)
+      return false
+    }
+    this.#emit({
+      type: 'forwarded',
+      messageId: message.id,
+      success: true,
+      durationMs: this.#clock.now() - started,
+    })
+    try {
+      const payload = replyPayloadFor(claimed, result)
+      if (result.replyText !== undefined || payload !== undefined) {
+        const reply = await this.#coordinator.reply(claimed, {
+          id: replyIdFor(message.id, this.#agent),
+          body: result.replyText ?? '',
+          ...(payload === undefined ? {} : { payload }),
+        })
+        this.#emit({
+          type: 'replied',
+          messageId: message.id,
+          replyId: reply.messageId,
+          durationMs: this.#clock.now() - started,
+        })
+      }
+    } catch (error) {
+      await this.#nack(claimed, `reply could not be sent: ${describeError(error)}`, false, started)
+      return false
+    }
+    try {
+      await this.#coordinator.ack(claimed)
+      this.#emit({ type: 'acked', messageId: message.id, durationMs: this.#clock.now() - started })
+      return true
+    } catch (error) {
+      this.#emit({ type: 'error', messageId: message.id, error: `ack failed: ${describeError(error)}` })
+      return false
+    }
+  }
+
+  /** Extends the lease every half lease while the forward runs; aborts the forward if the lease is lost. */
+  #keepLease(claimed: ClaimedMessage, leaseLost: AbortController): NodeJS.Timeout {
+    const every = (this.#opts.leaseSeconds * 1000) / 2
+    return setInterval(() => {
+      this.#coordinator
+        .extendLease(claimed, undefined, { leaseSeconds: this.#opts.leaseSeconds })
+        .catch((error: unknown) => {
+          if (isAgentCommError(error, 'LEASE_LOST') || isAgentCommError(error, 'INVALID_STATE')) {
+            leaseLost.abort(error)
+          }
+          this.#emit({
+            type: 'error',
+            messageId: claimed.message.id,
+            error: `extend lease: ${describeError(error)}`,
+          })
+        })
+    }, every)
+  }
+
+  async #nack(claimed: ClaimedMessage, reason: string, deadLetter: boolean, started: number): Promise<void> {
+    try {
+      const result = await this.#coordinator.nack(claimed, undefined, { reason, deadLetter })
+      this.#emit({
+        type: 'nacked',
+        messageId: claimed.message.id,
+        durationMs: this.#clock.now() - started,
+        reason,
+        deadLettered: result.status === 'failed',
+      })
+    } catch (error) {
+      // The lease ran out meanwhile: the message is already back in the queue for someone else.
+      this.#emit({
+        type: 'error',
+        messageId: claimed.message.id,
+        error: `nack failed: ${describeError(error)}`,
+      })
+    }
+  }
+
+  async #giveBack(claimed: ClaimedMessage, reason: string): Promise<void> {
+    await this.#nack(claimed, reason, false, this.#clock.now())
+  }
+
+  #emit(event: BridgeEvent): void {
+    const level = event.type === 'error' ? 'warn' : 'debug'
+    this.#log[level]({ agent: this.#agent, ...event }, `bridge ${event.type}`)
+    try {
+      this.#onEvent(event)
+    } catch (error) {
+      this.#log.warn({ error: describeError(error) }, 'bridge event listener threw')
+    }
+  }
+}
+
+/** The reply's payload: the bridge's, or `task_result` answering a `task_assignment`. */
+function replyPayloadFor(claimed: ClaimedMessage, result: BridgeResult): Payload | undefined {
+  if (result.replyPayload !== undefined) return result.replyPayload
+  if (claimed.message.payload?.type === 'task_assignment') {
+    return { type: 'task_result', data: result.replyText ?? null }
+  }
+  return undefined
+}
+
+/**
+ * The reply to a message gets an id derived from it, so a retry after a crash between replying and acking
+ * stores the same reply again — a reported duplicate — instead of a second reply.
+ */
+export function replyIdFor(messageId: string, agent: string): string {
+  return `re_${createHash('sha256').update(`${agent}\n${messageId}`).digest('hex').slice(0, 40)}`
+}

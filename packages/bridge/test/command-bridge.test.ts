@@ -1,0 +1,174 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { BridgeRunner, CommandBridge } from '../src/index.js'
+import { agentScript, openCoordinator, tempDir } from './helpers.js'
+
+const command = (
+  mode: string,
+  extra: string[] = [],
+  options: Partial<ConstructorParameters<typeof CommandBridge>[0]> = {},
+) =>
+  new CommandBridge({
+    command: process.execPath,
+    args: [agentScript, mode, ...extra],
+    env: { PATH: process.env.PATH },
+    ...options,
+  })
+
+describe('CommandBridge with a real child-process agent', () => {
+  it('sends the command’s answer back in the same conversation and acks the original', async () => {
+    const coord = await openCoordinator()
+    const task = await coord.send({
+      fromAgent: 'architect',
+      toAgent: 'builder',
+      subject: 'Task: Auth',
+      body: 'implement auth',
+      payload: { type: 'task_assignment', data: { feature: 'auth' } },
+    })
+    const summary = await new BridgeRunner({
+      coordinator: coord,
+      agent: 'builder',
+      bridge: command('echo'),
+    }).run({ once: true })
+    expect(summary).toEqual({ processed: 1, succeeded: 1, failed: 0 })
+    const [reply] = await coord.poll('architect')
+    expect(reply?.message).toMatchObject({
+      fromAgent: 'builder',
+      toAgent: 'architect',
+      subject: 'Re: Task: Auth',
+      body: 'echo: implement auth',
+      payload: { type: 'task_result', data: 'echo: implement auth' },
+      routing: { conversationId: task.message.routing.conversationId, replyTo: task.messageId },
+    })
+    expect((await coord.status(task.messageId)).deliveries[0]?.status).toBe('acked')
+  })
+
+  it('passes the message in AGENT_COMM_* variables too', async () => {
+    const coord = await openCoordinator()
+    const task = await coord.send({
+      fromAgent: 'architect',
+      toAgent: 'builder',
+      subject: 'Sub\nject',
+      body: 'x',
+    })
+    await new BridgeRunner({ coordinator: coord, agent: 'builder', bridge: command('env') }).run({
+      once: true,
+    })
+    const [reply] = await coord.poll('architect')
+    expect(JSON.parse(reply!.message.body)).toEqual({
+      AGENT_COMM_MESSAGE_ID: task.messageId,
+      AGENT_COMM_FROM: 'architect',
+      AGENT_COMM_TO: 'builder',
+      AGENT_COMM_SUBJECT: 'Sub\nject',
+      AGENT_COMM_CONVERSATION_ID: task.message.routing.conversationId,
+      AGENT_COMM_PRIORITY: 'normal',
+      AGENT_COMM_ATTEMPT: '1',
+    })
+  })
+
+  it('nacks with stderr when the command exits 1, retries, then dead-letters after max attempts', async () => {
+    const coord = await openCoordinator()
+    const task = await coord.send(
+      { fromAgent: 'architect', toAgent: 'builder', body: 'bad input' },
+      { maxAttempts: 2 },
+    )
+    const runner = new BridgeRunner({ coordinator: coord, agent: 'builder', bridge: command('fail') })
+    expect(await runner.run({ once: true })).toEqual({ processed: 1, succeeded: 0, failed: 1 })
+    expect((await coord.status(task.messageId)).deliveries[0]).toMatchObject({
+      status: 'queued',
+      attempt: 1,
+      lastError: 'boom: bad input',
+    })
+    await runner.run({ once: true })
+    expect((await coord.status(task.messageId)).deliveries[0]).toMatchObject({ status: 'failed', attempt: 2 })
+    expect(await coord.poll('architect')).toEqual([])
+  })
+
+  it('kills a hanging command and everything it started at the timeout, and nacks the message', async () => {
+    const coord = await openCoordinator()
+    const pidFile = join(tempDir(), 'grandchild.pid')
+    const task = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'hang' })
+    const started = Date.now()
+    const summary = await new BridgeRunner({
+      coordinator: coord,
+      agent: 'builder',
+      bridge: command('hang', [pidFile], { killGraceMs: 200 }),
+      timeoutMs: 500,
+    }).run({ once: true })
+    expect(summary.failed).toBe(1)
+    expect(Date.now() - started).toBeLessThan(10_000)
+    const delivery = (await coord.status(task.messageId)).deliveries[0]
+    expect(delivery).toMatchObject({ status: 'queued', attempt: 1 })
+    expect(delivery?.lastError).toMatch(/timed out after 500 ms/)
+    const grandchild = Number(readFileSync(pidFile, 'utf8'))
+    await expect.poll(() => isAlive(grandchild), { timeout: 5_000 }).toBe(false)
+  })
+
+  it('hands message text to the command byte-for-byte and never executes it', async () => {
+    const coord = await openCoordinator()
+    const marker = join(tempDir(), 'pwned')
+    const body = [
+      `; touch ${marker}`,
+      `$(touch ${marker})`,
+      `\`touch ${marker}\``,
+      `' " \\ | & && || > < * ? ~ { } [ ] #`,
+      'line one\nline two\r\n\ttab',
+      'unicode: héllo 日本 🚀',
+    ].join('\n')
+    await coord.send({ fromAgent: 'architect', toAgent: 'builder', subject: `$(touch ${marker})`, body })
+    await new BridgeRunner({ coordinator: coord, agent: 'builder', bridge: command('exact') }).run({
+      once: true,
+    })
+    const [reply] = await coord.poll('architect')
+    expect(reply?.message.body).toBe(body)
+    expect(existsSync(marker)).toBe(false)
+  })
+
+  it('reports availability: the health check passes, a missing command does not', async () => {
+    const healthy = new CommandBridge({
+      command: process.execPath,
+      args: [agentScript],
+      env: { PATH: process.env.PATH },
+    })
+    expect(await healthy.isAvailable()).toBe(true)
+    expect(await command('fail').isAvailable()).toBe(false)
+    expect(await new CommandBridge({ command: '/nonexistent/agent', env: {} }).isAvailable()).toBe(false)
+    expect(
+      await new CommandBridge({
+        command: 'node',
+        env: { PATH: process.env.PATH },
+        healthArgs: null,
+      }).isAvailable(),
+    ).toBe(true)
+    expect(
+      await new CommandBridge({
+        command: 'no-such-agent-cmd',
+        env: { PATH: process.env.PATH },
+        healthArgs: null,
+      }).isAvailable(),
+    ).toBe(false)
+  })
+
+  it('fails a message clearly when the command cannot start', async () => {
+    const coord = await openCoordinator()
+    const task = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'x' })
+    await new BridgeRunner({
+      coordinator: coord,
+      agent: 'builder',
+      bridge: new CommandBridge({ command: '/nonexistent/agent', env: {} }),
+    }).run({ once: true })
+    expect((await coord.status(task.messageId)).deliveries[0]?.lastError).toMatch(
+      /could not start \/nonexistent\/agent/,
+    )
+  })
+})
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,139 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { BridgeRunner, HttpBridge } from '../src/index.js'
+import { openCoordinator } from './helpers.js'
+
+const servers: Server[] = []
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))))
+})
+
+/** A webhook on 127.0.0.1 answering with `respond`; records the JSON bodies it received. */
+async function webhook(
+  respond: (
+    body: { message: { body: string }; attempt: number },
+    req: IncomingMessage,
+  ) => {
+    status: number
+    body: string
+    type?: string
+  },
+): Promise<{ url: string; received: { message: { body: string; id: string }; attempt: number }[] }> {
+  const received: { message: { body: string; id: string }; attempt: number }[] = []
+  const server = createServer((req, res) => {
+    let text = ''
+    req.on('data', (chunk) => {
+      text += chunk
+    })
+    req.on('end', () => {
+      const body = req.method === 'POST' ? JSON.parse(text) : { message: { body: '' }, attempt: 0 }
+      if (req.method === 'POST') received.push(body)
+      const answer = respond(body, req)
+      res.writeHead(answer.status, { 'content-type': answer.type ?? 'text/plain' })
+      res.end(answer.body)
+    })
+  })
+  servers.push(server)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/agent`, received }
+}
+
+describe('HttpBridge', () => {
+  it('POSTs the message and sends the response body back as the reply', async () => {
+    const coord = await openCoordinator()
+    const hook = await webhook((body) => ({ status: 200, body: `webhook saw: ${body.message.body}` }))
+    const task = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'ping' })
+    await new BridgeRunner({
+      coordinator: coord,
+      agent: 'builder',
+      bridge: new HttpBridge({ url: hook.url }),
+    }).run({ once: true })
+    expect(hook.received).toMatchObject([{ message: { id: task.messageId, body: 'ping' }, attempt: 1 }])
+    const [reply] = await coord.poll('architect')
+    expect(reply?.message.body).toBe('webhook saw: ping')
+    expect((await coord.status(task.messageId)).deliveries[0]?.status).toBe('acked')
+  })
+
+  it('takes replyText and replyPayload from a JSON answer', async () => {
+    const coord = await openCoordinator()
+    const hook = await webhook(() => ({
+      status: 200,
+      type: 'application/json',
+      body: JSON.stringify({
+        replyText: 'structured',
+        replyPayload: { type: 'status_response', data: { busy: false } },
+      }),
+    }))
+    await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'status?' })
+    await new BridgeRunner({
+      coordinator: coord,
+      agent: 'builder',
+      bridge: new HttpBridge({ url: hook.url }),
+    }).run({ once: true })
+    const [reply] = await coord.poll('architect')
+    expect(reply?.message).toMatchObject({
+      body: 'structured',
+      payload: { type: 'status_response', data: { busy: false } },
+    })
+  })
+
+  it('retries on 500 and dead-letters when the attempts run out', async () => {
+    const coord = await openCoordinator()
+    const hook = await webhook(() => ({ status: 500, body: 'database down' }))
+    const task = await coord.send(
+      { fromAgent: 'architect', toAgent: 'builder', body: 'x' },
+      { maxAttempts: 3 },
+    )
+    const runner = new BridgeRunner({
+      coordinator: coord,
+      agent: 'builder',
+      bridge: new HttpBridge({ url: hook.url }),
+    })
+    await runner.run({ once: true })
+    expect((await coord.status(task.messageId)).deliveries[0]).toMatchObject({ status: 'queued', attempt: 1 })
+    await runner.run({ once: true })
+    await runner.run({ once: true })
+    const delivery = (await coord.status(task.messageId)).deliveries[0]
+    expect(delivery).toMatchObject({ status: 'failed', attempt: 3 })
+    expect(delivery?.lastError).toMatch(/answered 500: database down/)
+    expect(hook.received).toHaveLength(3)
+  })
+
+  it('dead-letters at once on a 400: a retry cannot fix a bad request', async () => {
+    const coord = await openCoordinator()
+    const hook = await webhook(() => ({ status: 400, body: 'unknown task kind' }))
+    const task = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'x' })
+    await new BridgeRunner({
+      coordinator: coord,
+      agent: 'builder',
+      bridge: new HttpBridge({ url: hook.url }),
+    }).run({ once: true })
+    expect((await coord.status(task.messageId)).deliveries[0]).toMatchObject({ status: 'failed', attempt: 1 })
+    expect(hook.received).toHaveLength(1)
+  })
+
+  it('treats a webhook that cannot be reached as a retryable failure', async () => {
+    const coord = await openCoordinator()
+    const hook = await webhook(() => ({ status: 200, body: '' }))
+    await new Promise((resolve) => servers.pop()!.close(resolve))
+    const task = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'x' })
+    await new BridgeRunner({
+      coordinator: coord,
+      agent: 'builder',
+      bridge: new HttpBridge({ url: hook.url }),
+    }).run({ once: true })
+    const delivery = (await coord.status(task.messageId)).deliveries[0]
+    expect(delivery).toMatchObject({ status: 'queued', attempt: 1 })
+    expect(delivery?.lastError).toMatch(/unreachable/)
+  })
+
+  it('reports availability from the health URL', async () => {
+    const up = await webhook(() => ({ status: 200, body: 'ok' }))
+    expect(await new HttpBridge({ url: up.url }).isAvailable()).toBe(true)
+    const sick = await webhook(() => ({ status: 503, body: 'no' }))
+    expect(await new HttpBridge({ url: up.url, healthUrl: sick.url }).isAvailable()).toBe(false)
+    await new Promise((resolve) => servers.pop()!.close(resolve))
+    expect(await new HttpBridge({ url: sick.url }).isAvailable()).toBe(false)
+  })
+})

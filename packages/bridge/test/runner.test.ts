@@ -1,0 +1,211 @@
+import { describe, expect, it } from 'vitest'
+import { type BridgeEvent, BridgeRunner, FunctionBridge } from '../src/index.js'
+import { openCoordinator } from './helpers.js'
+
+const until = (signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) resolve()
+    else signal.addEventListener('abort', () => resolve(), { once: true })
+  })
+
+describe('BridgeRunner with an in-process FunctionBridge', () => {
+  it('answers a task assignment with a task_result reply in the same conversation', async () => {
+    const coord = await openCoordinator()
+    const task = await coord.send({
+      fromAgent: 'architect',
+      toAgent: 'builder',
+      subject: 'Task: Auth',
+      body: 'implement',
+      payload: { type: 'task_assignment', data: {} },
+    })
+    const events: BridgeEvent['type'][] = []
+    const bridge = new FunctionBridge(async (message) => `done: ${message.body}`)
+    await new BridgeRunner({
+      coordinator: coord,
+      agent: 'builder',
+      bridge,
+      onEvent: (e) => events.push(e.type),
+    }).run({ once: true })
+    expect(events).toEqual(['received', 'forwarded', 'replied', 'acked'])
+    const thread = await coord.conversation(task.message.routing.conversationId)
+    expect(thread.map((m) => [m.fromAgent, m.body, m.payload?.type])).toEqual([
+      ['architect', 'implement', 'task_assignment'],
+      ['builder', 'done: implement', 'task_result'],
+    ])
+  })
+
+  it('acks without a reply when the handler returns nothing', async () => {
+    const coord = await openCoordinator()
+    const task = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'fyi' })
+    await new BridgeRunner({
+      coordinator: coord,
+      agent: 'builder',
+      bridge: new FunctionBridge(() => undefined),
+    }).run({ once: true })
+    expect((await coord.status(task.messageId)).deliveries[0]?.status).toBe('acked')
+    expect(await coord.poll('architect')).toEqual([])
+  })
+
+  it('dead-letters a failure the handler marks as not retryable', async () => {
+    const coord = await openCoordinator()
+    const task = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'nonsense' })
+    const bridge = new FunctionBridge(() => ({ success: false, error: 'cannot parse', retryable: false }))
+    await new BridgeRunner({ coordinator: coord, agent: 'builder', bridge }).run({ once: true })
+    expect((await coord.status(task.messageId)).deliveries[0]).toMatchObject({
+      status: 'failed',
+      attempt: 1,
+      lastError: 'cannot parse',
+    })
+  })
+
+  it('never runs more forwards at once than its concurrency', async () => {
+    const coord = await openCoordinator()
+    for (let i = 0; i < 12; i++)
+      await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: `m${i}` })
+    let running = 0
+    let peak = 0
+    const bridge = new FunctionBridge(async () => {
+      running++
+      peak = Math.max(peak, running)
+      await new Promise((resolve) => setTimeout(resolve, 15))
+      running--
+    })
+    const summary = await new BridgeRunner({
+      coordinator: coord,
+      agent: 'builder',
+      bridge,
+      concurrency: 3,
+      maxMessages: 12,
+    }).run({
+      once: true,
+    })
+    expect(summary).toEqual({ processed: 12, succeeded: 12, failed: 0 })
+    expect(peak).toBe(3)
+  })
+
+  it('extends the lease while a long forward runs, so no one else gets the message', async () => {
+    const coord = await openCoordinator()
+    const task = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'slow' })
+    let stolen = -1
+    const bridge = new FunctionBridge(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1_600))
+      stolen = (await coord.spool.claim('builder')).length
+      return 'finished'
+    })
+    const events: BridgeEvent[] = []
+    await new BridgeRunner({
+      coordinator: coord,
+      agent: 'builder',
+      bridge,
+      leaseSeconds: 1,
+      onEvent: (e) => events.push(e),
+    }).run({
+      once: true,
+    })
+    expect(stolen).toBe(0)
+    expect(events.filter((e) => e.type === 'error')).toEqual([])
+    expect((await coord.status(task.messageId)).deliveries[0]).toMatchObject({ status: 'acked', attempt: 1 })
+  })
+
+  it('stops cleanly during a long forward: the message goes back to the queue, nothing is lost', async () => {
+    const coord = await openCoordinator()
+    const first = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'long' })
+    const second = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'not started' })
+    const controller = new AbortController()
+    let started!: () => void
+    const forwarding = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    const bridge = new FunctionBridge(async (_message, context) => {
+      started()
+      await until(context.signal)
+      throw new Error('interrupted')
+    })
+    const run = new BridgeRunner({ coordinator: coord, agent: 'builder', bridge, maxMessages: 2 }).run({
+      signal: controller.signal,
+    })
+    await forwarding
+    controller.abort()
+    const summary = await run
+    expect(summary.succeeded).toBe(0)
+    for (const id of [first.messageId, second.messageId]) {
+      expect((await coord.status(id)).deliveries[0]?.status).toBe('queued')
+    }
+    expect((await coord.poll('builder', { limit: 5 })).map((c) => c.message.body)).toEqual([
+      'long',
+      'not started',
+    ])
+  })
+
+  it('finishes a forward that completes during shutdown: reply sent, original acked', async () => {
+    const coord = await openCoordinator()
+    const task = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'almost done' })
+    const controller = new AbortController()
+    const bridge = new FunctionBridge(async () => {
+      controller.abort()
+      return 'completed anyway'
+    })
+    await new BridgeRunner({ coordinator: coord, agent: 'builder', bridge }).run({
+      signal: controller.signal,
+    })
+    expect((await coord.status(task.messageId)).deliveries[0]?.status).toBe('acked')
+    expect((await coord.poll('architect')).map((c) => c.message.body)).toEqual(['completed anyway'])
+  })
+
+  it('sends one reply even when a message is handled twice (reply sent, then the ack lost)', async () => {
+    const coord = await openCoordinator()
+    const task = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'twice' })
+    let failAck = true
+    const flaky = {
+      poll: coord.poll.bind(coord),
+      nack: coord.nack.bind(coord),
+      extendLease: coord.extendLease.bind(coord),
+      reply: coord.reply.bind(coord),
+      ack: async (...args: Parameters<typeof coord.ack>) => {
+        if (failAck) {
+          failAck = false
+          // Simulate a crash after the reply: the lease is given up without an ack.
+          await coord.nack(args[0], undefined, { reason: 'crashed' })
+          throw new Error('connection lost')
+        }
+        return coord.ack(...args)
+      },
+    }
+    const runner = new BridgeRunner({
+      coordinator: flaky,
+      agent: 'builder',
+      bridge: new FunctionBridge(() => 'the answer'),
+    })
+    await runner.run({ once: true })
+    await runner.run({ once: true })
+    expect((await coord.status(task.messageId)).deliveries[0]).toMatchObject({ status: 'acked', attempt: 2 })
+    const thread = await coord.conversation(task.message.routing.conversationId)
+    expect(thread.map((m) => m.body)).toEqual(['twice', 'the answer'])
+  })
+
+  it('processes 5,000 messages from an echo agent, each acked once with one reply', async () => {
+    const coord = await openCoordinator()
+    await coord.spool.sendBatch(
+      Array.from({ length: 5_000 }, (_, i) => ({
+        message: { fromAgent: 'architect', toAgent: 'builder', body: `n${i}` },
+      })),
+    )
+    const runner = new BridgeRunner({
+      coordinator: coord,
+      agent: 'builder',
+      bridge: new FunctionBridge((message) => message.body),
+      maxMessages: 100,
+      concurrency: 4,
+    })
+    let total = 0
+    for (;;) {
+      const summary = await runner.run({ once: true })
+      if (summary.processed === 0) break
+      total += summary.succeeded
+    }
+    expect(total).toBe(5_000)
+    const stats = await coord.stats()
+    expect(stats.deliveries).toMatchObject({ acked: 5_000, queued: 5_000, failed: 0 })
+    expect(stats.agents.architect?.queued).toBe(5_000)
+  })
+})
