@@ -41,13 +41,12 @@ async function rawBaseline(path) {
   const insertMessage = db.prepare(`INSERT INTO messages (id, from_agent, to_agent, subject, body, priority,
     conversation_id, reply_to, ttl_hours, payload, metadata, created_at, expires_at)
     VALUES (?, 'architect', 'builder', 'Task', ?, 2, ?, NULL, 24, NULL, NULL, ?, ?)`)
-  const insertDelivery =
-    db.prepare(`INSERT INTO deliveries (message_seq, message_id, recipient, status, priority,
+  const insertDelivery = db.prepare(`INSERT INTO deliveries (message_seq, recipient, status, priority,
     attempt, max_attempts, available_at, expires_at, created_at, updated_at)
-    VALUES (?, ?, 'builder', 'queued', 2, 0, 3, ?, ?, ?, ?)`)
+    VALUES (?, 'builder', 'queued', 2, 0, 3, ?, ?, ?, ?)`)
   const insert = db.transaction((id, t) => {
     const { lastInsertRowid } = insertMessage.run(id, body, `conv_${id}`, t, t + 86_400_000)
-    insertDelivery.run(lastInsertRowid, id, t, t + 86_400_000, t, t)
+    insertDelivery.run(lastInsertRowid, t, t + 86_400_000, t, t)
   })
   const claim =
     db.prepare(`UPDATE deliveries SET status = 'leased', attempt = attempt + 1, available_at = @lease,
@@ -57,7 +56,8 @@ async function rawBaseline(path) {
     RETURNING id, message_seq, attempt, max_attempts`)
   const ack =
     db.prepare(`UPDATE deliveries SET status = 'acked', acked_at = @now, updated_at = @now, lease_until = NULL
-    WHERE message_id = @id AND recipient = 'builder' AND status = 'leased' AND receipt = @receipt`)
+    WHERE message_seq = (SELECT seq FROM messages WHERE id = @id) AND recipient = 'builder' AND status = 'leased'
+      AND receipt = @receipt`)
   let n = 0
   return {
     cycles(count) {

@@ -1,7 +1,6 @@
 CREATE TABLE `deliveries` (
 	`id` integer PRIMARY KEY NOT NULL,
 	`message_seq` integer NOT NULL,
-	`message_id` text NOT NULL,
 	`recipient` text NOT NULL,
 	`status` text NOT NULL,
 	`priority` integer NOT NULL,
@@ -18,7 +17,7 @@ CREATE TABLE `deliveries` (
 	FOREIGN KEY (`message_seq`) REFERENCES `messages`(`seq`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
-CREATE UNIQUE INDEX `deliveries_message_recipient_unique` ON `deliveries` (`message_id`,`recipient`);--> statement-breakpoint
+CREATE UNIQUE INDEX `deliveries_message_recipient_unique` ON `deliveries` (`message_seq`,`recipient`);--> statement-breakpoint
 CREATE INDEX `deliveries_claim_idx` ON `deliveries` (`recipient`,`priority`,`id`) WHERE status = 'queued';--> statement-breakpoint
 CREATE INDEX `deliveries_lease_idx` ON `deliveries` (`recipient`,`available_at`) WHERE status = 'leased';--> statement-breakpoint
 CREATE INDEX `deliveries_failed_idx` ON `deliveries` (`recipient`) WHERE status = 'failed';--> statement-breakpoint

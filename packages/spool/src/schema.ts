@@ -48,7 +48,6 @@ export const deliveries = sqliteTable(
     messageSeq: integer('message_seq')
       .notNull()
       .references(() => messages.seq, { onDelete: 'cascade' }),
-    messageId: text('message_id').notNull(),
     recipient: text('recipient').notNull(),
     status: text('status', { enum: ['queued', 'leased', 'acked', 'failed', 'expired'] }).notNull(),
     priority: integer('priority').notNull(),
@@ -64,7 +63,8 @@ export const deliveries = sqliteTable(
     ackedAt: integer('acked_at'),
   },
   (t) => [
-    uniqueIndex('deliveries_message_recipient_unique').on(t.messageId, t.recipient),
+    // One delivery per (message, recipient); integer keys keep this index small on the send path.
+    uniqueIndex('deliveries_message_recipient_unique').on(t.messageSeq, t.recipient),
     // Claim order: priority, then arrival. Only queued deliveries are indexed, so neither acked history
     // nor in-flight leases of any size slow a claim down.
     index('deliveries_claim_idx').on(t.recipient, t.priority, t.id).where(sql`status = 'queued'`),

@@ -602,7 +602,6 @@ export class Spool {
       for (const recipient of p.recipients) {
         deliveries += this.#stmt.insertDelivery.run({
           messageSeq: inserted.lastInsertRowid,
-          messageId: message.id,
           recipient,
           priority,
           maxAttempts: p.maxAttempts,

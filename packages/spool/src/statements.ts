@@ -3,7 +3,8 @@ import { MESSAGE_COLUMNS } from './rows.js'
 
 /**
  * The claim update for the deliveries chosen by `candidates` (an expression: `= (subquery)` or
- * `IN (subquery)`). The receipt comes from the caller, one per claim call; RETURNING is kept to the few
+ * `IN (subquery)`). Each receipt is the caller's fresh claim token plus the delivery id — unique per
+ * delivery and per claim — so the caller knows it without RETURNING it; RETURNING is kept to the few
  * integers the caller cannot know, since every returned column costs measurably on this hot path.
  */
 function claimSql(candidates: string, reclaimsLeases: boolean): string {
@@ -12,7 +13,7 @@ function claimSql(candidates: string, reclaimsLeases: boolean): string {
     : ''
   return `UPDATE deliveries SET
       status = 'leased', attempt = attempt + 1, available_at = @leaseUntil, lease_until = @leaseUntil,
-      receipt = @receipt, updated_at = @now${lastError}
+      receipt = @receipt || '.' || id, updated_at = @now${lastError}
     WHERE id ${candidates}
     RETURNING id, message_seq AS messageSeq, attempt, max_attempts AS maxAttempts`
 }
@@ -58,9 +59,9 @@ export function prepareHotStatements(
       VALUES (@id, @fromAgent, @toAgent, @subject, @body, @priority, @conversationId, @replyTo, @ttlHours, @payload, @metadata, @createdAt, @expiresAt)
       ON CONFLICT (id) DO NOTHING`),
     insertDelivery: sqlite.prepare(`INSERT INTO deliveries
-      (message_seq, message_id, recipient, status, priority, attempt, max_attempts, available_at, expires_at, created_at, updated_at)
-      VALUES (@messageSeq, @messageId, @recipient, 'queued', @priority, 0, @maxAttempts, @availableAt, @expiresAt, @now, @now)
-      ON CONFLICT (message_id, recipient) DO NOTHING`),
+      (message_seq, recipient, status, priority, attempt, max_attempts, available_at, expires_at, created_at, updated_at)
+      VALUES (@messageSeq, @recipient, 'queued', @priority, 0, @maxAttempts, @availableAt, @expiresAt, @now, @now)
+      ON CONFLICT (message_seq, recipient) DO NOTHING`),
     // Two forms of the claim: the common one reads only the queued index; the other also takes leases that
     // ran out, and is used only when `hasExpiredLease` says there is one (merging the two ordered halves
     // costs more than the claim itself).
@@ -90,22 +91,22 @@ export function prepareHotStatements(
         updated_at = @now
       WHERE status = 'leased' AND available_at <= @now AND attempt >= max_attempts`),
     ack: sqlite.prepare(`UPDATE deliveries SET status = 'acked', acked_at = @now, updated_at = @now, lease_until = NULL
-      WHERE message_id = @messageId AND recipient = @recipient AND status = 'leased'
+      WHERE message_seq = (SELECT seq FROM messages WHERE id = @messageId) AND recipient = @recipient AND status = 'leased'
         AND (@receipt IS NULL OR receipt = @receipt)`),
     nack: sqlite.prepare(`UPDATE deliveries SET
         status = CASE WHEN @deadLetter = 1 OR attempt >= max_attempts THEN 'failed' ELSE 'queued' END,
         available_at = @availableAt, lease_until = NULL, receipt = NULL, last_error = @reason, updated_at = @now
-      WHERE message_id = @messageId AND recipient = @recipient AND status = 'leased'
+      WHERE message_seq = (SELECT seq FROM messages WHERE id = @messageId) AND recipient = @recipient AND status = 'leased'
         AND (@receipt IS NULL OR receipt = @receipt)
       RETURNING status, attempt, max_attempts AS maxAttempts, available_at AS availableAt`),
     extendLease:
       sqlite.prepare(`UPDATE deliveries SET lease_until = @leaseUntil, available_at = @leaseUntil, updated_at = @now
-      WHERE message_id = @messageId AND recipient = @recipient AND status = 'leased'
+      WHERE message_seq = (SELECT seq FROM messages WHERE id = @messageId) AND recipient = @recipient AND status = 'leased'
         AND (@receipt IS NULL OR receipt = @receipt)
       RETURNING lease_until AS leaseUntil`),
     delivery:
       sqlite.prepare(`SELECT status, receipt, attempt, max_attempts AS maxAttempts, lease_until AS leaseUntil
-      FROM deliveries WHERE message_id = ? AND recipient = ?`),
+      FROM deliveries WHERE message_seq = (SELECT seq FROM messages WHERE id = ?) AND recipient = ?`),
     messageExists: sqlite.prepare('SELECT 1 FROM messages WHERE id = ?').pluck(),
     hasClaimable: sqlite
       .prepare(

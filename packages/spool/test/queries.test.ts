@@ -138,7 +138,9 @@ describe('queries', () => {
     const { spool } = await openSpool()
     const { messageId } = await spool.send(task())
     spool.sqlite
-      .prepare(`UPDATE deliveries SET status = 'leased', lease_until = NULL WHERE message_id = ?`)
+      .prepare(
+        `UPDATE deliveries SET status = 'leased', lease_until = NULL WHERE message_seq = (SELECT seq FROM messages WHERE id = ?)`,
+      )
       .run(messageId)
     const report = await spool.verify()
     expect(report.ok).toBe(false)
