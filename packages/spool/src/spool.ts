@@ -286,7 +286,7 @@ export class Spool {
             attempt: row.attempt,
             maxAttempts: row.maxAttempts,
             leaseUntil: leaseUntilIso,
-            receipt,
+            receipt: `${receipt}.${row.id}`,
           },
           order: [message.priority, row.id],
         })
