@@ -1,0 +1,73 @@
+// Bundles src/runtime.ts (the coordinator and everything under it) into dist/runtime.bundle.js.
+//
+// Why: loading the library packages file by file costs about 0.5 s per command, most of it Node
+// resolving drizzle-orm's ~150 modules against its 180 KB package.json; one bundled file loads in under
+// 0.1 s. better-sqlite3 stays external (a native addon).
+//
+// Packages that find files next to their code through import.meta.url (the spool's and the registry's
+// drizzle migrations) get it rewritten to a copy of their package under dist/vendor/<name>/, where their
+// published non-code files are copied, so they find the same files at the same relative paths.
+import { cpSync, readFileSync, rmSync } from 'node:fs'
+import { dirname, join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)))
+const dist = join(root, 'dist')
+const vendor = join(dist, 'vendor')
+
+/** The folder and package.json of the package holding `file`. */
+function packageOf(file) {
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+    try {
+      return { dir, pkg: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }
+    } catch {
+      // no package.json here: keep looking upwards
+    }
+  }
+  throw new Error(`no package.json above ${file}`)
+}
+
+const vendored = new Map()
+
+const relocateImportMetaUrl = {
+  name: 'relocate-import-meta-url',
+  setup(b) {
+    b.onLoad({ filter: /\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8')
+      if (!source.includes('import.meta.url')) return undefined
+      const { dir, pkg } = packageOf(args.path)
+      if (!pkg.name?.startsWith('@agent-comm/')) {
+        throw new Error(`${pkg.name} (${args.path}) uses import.meta.url: teach bundle-runtime.mjs about it`)
+      }
+      vendored.set(pkg.name, { dir, pkg })
+      const mirror = `./vendor/${pkg.name}/${relative(dir, args.path).split('\\').join('/')}`
+      return {
+        contents: source.replaceAll(
+          'import.meta.url',
+          `new URL(${JSON.stringify(mirror)}, import.meta.url).href`,
+        ),
+        loader: 'js',
+      }
+    })
+  },
+}
+
+rmSync(vendor, { recursive: true, force: true })
+await build({
+  entryPoints: [join(root, 'src/runtime.ts')],
+  outfile: join(dist, 'runtime.bundle.js'),
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node22',
+  external: ['better-sqlite3'],
+  logLevel: 'warning',
+  plugins: [relocateImportMetaUrl],
+})
+for (const [name, { dir, pkg }] of vendored) {
+  for (const entry of pkg.files ?? []) {
+    if (entry === 'dist' || entry.endsWith('.md')) continue
+    cpSync(join(dir, entry), join(vendor, name, entry), { recursive: true })
+  }
+}

@@ -1,0 +1,120 @@
+import type { Coordinator } from '@agent-comm/coordinator'
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
+import {
+  type CommandContext,
+  type ContextOptions,
+  debugEnabled,
+  loadRuntime,
+  openContext,
+  type Runtime,
+} from './context.js'
+import { describeError, errorJson, formatErrorText } from './errors.js'
+
+/** The parsed flags of command `T`, global ones included. */
+export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof BaseCommand)['baseFlags'] & T['flags']
+>
+
+/** The parsed arguments of command `T`. */
+export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+/**
+ * What every agent-comm command shares: the global `--db` and `--json` flags, a coordinator opened on
+ * first use by the composition root (context.ts) and closed when the command ends, and the mapping of
+ * errors to one `Error: …` line (plus hint) or a JSON error document, with the documented exit codes.
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override baseFlags = {
+    db: Flags.string({
+      description:
+        'SQLite database file. Precedence: this flag, then AGENT_COMM_DB_PATH, then ./data/coordination.db under AGENT_COMM_PROJECT_ROOT (default: the current folder).',
+      helpGroup: 'GLOBAL',
+      helpValue: '<path>',
+    }),
+  }
+
+  static override enableJsonFlag = true
+
+  protected flags!: CommandFlags<T>
+  protected args!: CommandArgs<T>
+  #context: CommandContext | undefined
+
+  override async init(): Promise<void> {
+    await super.init()
+    const { args, flags } = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: this.ctor.baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as CommandFlags<T>
+    this.args = args as CommandArgs<T>
+  }
+
+  /** Where the coordinator's database and project come from; the demo points them at a temporary folder. */
+  protected contextOptions(): ContextOptions {
+    return { db: this.flags.db }
+  }
+
+  /** The coordinator, opened on first use and closed when the command ends. */
+  protected async coordinator(): Promise<Coordinator> {
+    this.#context ??= await openContext(this.contextOptions())
+    return this.#context.coordinator
+  }
+
+  /** Library helpers (schemas, error classes), loaded on first use. */
+  protected runtime(): Promise<Runtime> {
+    return loadRuntime()
+  }
+
+  /** Prints one JSON document: plain, indented JSON, so scripts and `jq` read it the same on a TTY. */
+  override logJson(json: unknown): void {
+    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`)
+  }
+
+  /** Prints one JSON document on one line: a record of an NDJSON stream (`poll --follow --json`). */
+  protected logJsonLine(json: unknown): void {
+    process.stdout.write(`${JSON.stringify(json)}\n`)
+  }
+
+  override async catch(error: Error): Promise<void> {
+    // this.exit() throws ExitError on purpose; oclif turns it into the exit code.
+    if (error instanceof Errors.ExitError) throw error
+    const isOclifError = typeof (error as { oclif?: unknown }).oclif === 'object'
+    const runtime = isOclifError ? undefined : await loadRuntime().catch(() => undefined)
+    const report = describeError(
+      error,
+      runtime?.isAgentCommError ?? ((_: unknown): _ is never => false),
+      this.id ?? undefined,
+    )
+    if (this.jsonEnabled()) this.logJson(errorJson(report))
+    else process.stderr.write(formatErrorText(report))
+    if (debugEnabled()) process.stderr.write(`${describeStack(error)}\n`)
+    this.exit(report.exitCode)
+  }
+
+  override async finally(error: Error | undefined): Promise<void> {
+    const context = this.#context
+    this.#context = undefined
+    try {
+      await context?.close()
+    } catch (closeError) {
+      process.stderr.write(`Warning: closing the database failed: ${(closeError as Error).message}\n`)
+    }
+    await super.finally(error)
+  }
+}
+
+/** The stack of an error and of each cause under it, for AGENT_COMM_LOG_LEVEL=debug. */
+function describeStack(error: unknown): string {
+  const lines: string[] = []
+  for (let current = error, depth = 0; current !== undefined && depth < 5; depth++) {
+    lines.push(
+      depth === 0 ? '' : 'Caused by:',
+      current instanceof Error ? (current.stack ?? String(current)) : String(current),
+    )
+    current = current instanceof Error ? current.cause : undefined
+  }
+  return lines.filter((l) => l !== '').join('\n')
+}

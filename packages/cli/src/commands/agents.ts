@@ -1,0 +1,42 @@
+import type { AgentProfile } from '@agent-comm/protocol'
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../base-command.js'
+import { agentLine } from '../format.js'
+import { AGENT_STATUSES } from '../vocabulary.js'
+
+/** `--json` output of `agents`. */
+export interface AgentsResult {
+  count: number
+  agents: AgentProfile[]
+}
+
+/** `agent-comm agents`: lists registered agents in the original CLI's format. */
+export default class Agents extends BaseCommand<typeof Agents> {
+  static override summary = 'List registered agents.'
+  static override description =
+    'One line per agent: id, status (active, inactive or offline, from when it was last seen), capabilities, device and transport.'
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --capability research',
+    '<%= config.bin %> <%= command.id %> --status active --json',
+  ]
+  static override flags = {
+    capability: Flags.string({ description: 'only agents with this capability' }),
+    status: Flags.string({ description: 'only agents with this status', options: [...AGENT_STATUSES] }),
+  }
+
+  async run(): Promise<AgentsResult> {
+    const coordinator = await this.coordinator()
+    const agents = await coordinator.registry.list({
+      ...(this.flags.capability === undefined ? {} : { capability: this.flags.capability }),
+      ...(this.flags.status === undefined ? {} : { status: this.flags.status as AgentProfile['status'] }),
+    })
+    const filtered = this.flags.capability !== undefined || this.flags.status !== undefined
+    if (agents.length === 0) this.log(filtered ? 'No registered agents match.' : 'No agents registered.')
+    else
+      this.log(
+        [`Registered agents (${agents.length}):`, ...agents.map((a) => `  ${agentLine(a)}`)].join('\n'),
+      )
+    return { count: agents.length, agents }
+  }
+}

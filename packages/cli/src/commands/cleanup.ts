@@ -1,0 +1,40 @@
+import type { Coordinator } from '@agent-comm/coordinator'
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../base-command.js'
+import { durationFlag } from '../flags.js'
+
+/** `--json` output of `cleanup`: dryRun, expiredMessages, ackedMessages, deliveries. */
+export type CleanupResult = Awaited<ReturnType<Coordinator['cleanup']>>
+
+/** `agent-comm cleanup`: removes expired and long-acknowledged messages. */
+export default class Cleanup extends BaseCommand<typeof Cleanup> {
+  static override summary = 'Remove expired messages, and optionally long-acknowledged ones.'
+  static override description =
+    'Expired messages (past their TTL) are removed with their deliveries. --acked-older-than also removes messages whose every delivery was acked longer ago than the duration. --dry-run only counts.'
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --dry-run',
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --acked-older-than 7d',
+  ]
+  static override flags = {
+    'dry-run': Flags.boolean({ description: 'report what would be removed, remove nothing' }),
+    'acked-older-than': durationFlag({
+      description: 'also remove messages fully acked longer ago than this (7d, 12h, 30m)',
+    }),
+  }
+
+  async run(): Promise<CleanupResult> {
+    const coordinator = await this.coordinator()
+    const report = await coordinator.cleanup({
+      ...(this.flags['dry-run'] ? { dryRun: true } : {}),
+      ...(this.flags['acked-older-than'] === undefined
+        ? {}
+        : { ackedOlderThanMs: this.flags['acked-older-than'] }),
+    })
+    const verb = report.dryRun ? 'Would remove' : 'Removed'
+    this.log(
+      `${verb} ${report.expiredMessages} expired message(s) and ${report.ackedMessages} acked message(s) (${report.deliveries} deliveries)`,
+    )
+    return report
+  }
+}

@@ -1,0 +1,41 @@
+import type { MessageV2 } from '@agent-comm/protocol'
+import { Args } from '@oclif/core'
+import { BaseCommand } from '../base-command.js'
+import { conversationText } from '../format.js'
+
+/** `--json` output of `conversation`. */
+export interface ConversationResult {
+  conversationId: string
+  count: number
+  /** Oldest first. */
+  messages: MessageV2[]
+}
+
+/** `agent-comm conversation`: prints one thread. */
+export default class Conversation extends BaseCommand<typeof Conversation> {
+  static override summary = 'Show every message of one conversation, oldest first.'
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> conv_01M89DRRW3A0BJPW9HJJS7R1WP',
+    '<%= config.bin %> <%= command.id %> "$(<%= config.bin %> status "$id" --json | jq -r .message.routing.conversationId)"',
+  ]
+  static override args = {
+    id: Args.string({ description: 'conversation id (conversations lists them)', required: true }),
+  }
+
+  async run(): Promise<ConversationResult> {
+    const coordinator = await this.coordinator()
+    const messages = await coordinator.conversation(this.args.id)
+    if (messages.length === 0) {
+      const { AgentCommError } = await this.runtime()
+      throw new AgentCommError(
+        'MESSAGE_NOT_FOUND',
+        `Conversation '${this.args.id}' not found: it has no messages`,
+        {
+          hint: 'List conversations with: agent-comm conversations (expired and cleaned-up messages are gone)',
+        },
+      )
+    }
+    this.log(conversationText(this.args.id, messages))
+    return { conversationId: this.args.id, count: messages.length, messages }
+  }
+}

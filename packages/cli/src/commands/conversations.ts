@@ -1,0 +1,37 @@
+import type { Coordinator } from '@agent-comm/coordinator'
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../base-command.js'
+import { limitFlag } from '../flags.js'
+import { conversationsText } from '../format.js'
+
+/** `--json` output of `conversations`. */
+export interface ConversationsResult {
+  count: number
+  /** Most recent first: conversationId, subject, participants, messageCount, firstActivity, lastActivity. */
+  conversations: Awaited<ReturnType<Coordinator['conversations']>>
+}
+
+/** `agent-comm conversations`: lists threads. */
+export default class Conversations extends BaseCommand<typeof Conversations> {
+  static override summary = 'List conversations (threads), most recent first.'
+  static override description =
+    'A conversation groups a message and every reply to it. Each line shows its id, first subject, message count, participants and last activity.'
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --agent builder --limit 5',
+  ]
+  static override flags = {
+    agent: Flags.string({ description: 'only conversations this agent took part in' }),
+    limit: limitFlag({ description: 'at most this many conversations (default 50)', max: 1000 }),
+  }
+
+  async run(): Promise<ConversationsResult> {
+    const coordinator = await this.coordinator()
+    const conversations = await coordinator.conversations({
+      ...(this.flags.agent === undefined ? {} : { agent: this.flags.agent }),
+      ...(this.flags.limit === undefined ? {} : { limit: this.flags.limit }),
+    })
+    this.log(conversationsText(conversations))
+    return { count: conversations.length, conversations }
+  }
+}

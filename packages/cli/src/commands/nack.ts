@@ -1,0 +1,47 @@
+import type { NackResult } from '@agent-comm/protocol'
+import { Args, Flags } from '@oclif/core'
+import { BaseCommand } from '../base-command.js'
+import { secondsFlag } from '../flags.js'
+
+/** `agent-comm nack`: hands a message back for a retry, or dead-letters it. */
+export default class Nack extends BaseCommand<typeof Nack> {
+  static override summary = 'Hand a message back for a retry, with the reason it failed.'
+  static override description =
+    `The message is queued again (after --delay seconds, or the default backoff) with its attempt count kept; once out of attempts it is dead-lettered as failed (see \`failed\` and \`retry\`). --dead-letter fails it at once, for errors a retry cannot fix. An acked message cannot be nacked (exit code 4).`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> msg_01M89DRRW2B6KBSY53CM0E5VMM builder --reason "Build server unreachable"',
+    '<%= config.bin %> <%= command.id %> "$id" builder --reason "Rate limited" --delay 120',
+    '<%= config.bin %> <%= command.id %> "$id" builder --reason "Not a task I can do" --dead-letter',
+  ]
+  static override args = {
+    'message-id': Args.string({ description: 'id of the message', required: true }),
+    agent: Args.string({ description: 'agent that received it', required: true }),
+  }
+  static override flags = {
+    reason: Flags.string({
+      description: "why it failed (kept as the delivery's last error)",
+      required: true,
+    }),
+    delay: secondsFlag({ description: 'seconds before it is delivered again (default: backoff by attempt)' }),
+    receipt: Flags.string({ description: 'receipt of the claim (poll prints it): detects a lost lease' }),
+    'dead-letter': Flags.boolean({ description: 'fail it now instead of retrying' }),
+  }
+
+  async run(): Promise<NackResult> {
+    const coordinator = await this.coordinator()
+    const { 'message-id': messageId, agent } = this.args
+    const { flags } = this
+    const result = await coordinator.nack(messageId, agent, {
+      reason: flags.reason,
+      ...(flags.delay === undefined ? {} : { delaySeconds: flags.delay }),
+      ...(flags.receipt === undefined ? {} : { receipt: flags.receipt }),
+      ...(flags['dead-letter'] ? { deadLetter: true } : {}),
+    })
+    this.log(
+      result.status === 'queued'
+        ? `Requeued ${messageId} for ${agent} (attempt ${result.attempt}/${result.maxAttempts}, available at ${result.availableAt})`
+        : `Dead-lettered ${messageId} for ${agent} after attempt ${result.attempt}/${result.maxAttempts} (see: agent-comm failed)`,
+    )
+    return result
+  }
+}

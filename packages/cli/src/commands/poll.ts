@@ -1,0 +1,88 @@
+import type { ClaimedMessage } from '@agent-comm/protocol'
+import { Args, Flags } from '@oclif/core'
+import { BaseCommand } from '../base-command.js'
+import { limitFlag, positiveNumberFlag, secondsFlag } from '../flags.js'
+import { messageBlock, pollText } from '../format.js'
+
+/** `--json` output of `poll` (without --follow). */
+export interface PollResult {
+  agent: string
+  count: number
+  /** Each claimed message with its lease: pass `lease.receipt` to ack / nack --receipt. */
+  messages: ClaimedMessage[]
+}
+
+/** `agent-comm poll`: claims an agent's messages, once, after a wait, or continuously (`--follow`). */
+export default class Poll extends BaseCommand<typeof Poll> {
+  static override summary = 'Claim the messages waiting for an agent and print them.'
+  static override description =
+    `Each message is leased to the agent: ack it when handled, nack it to retry. A message not acked before its lease runs out is delivered again. Most urgent first, then oldest.
+
+--wait S waits up to S seconds for a first message when none is waiting, and returns as soon as one arrives (from any process).
+
+--follow keeps claiming and printing messages as they arrive until interrupted (Ctrl-C, SIGTERM). With --json it prints one JSON document per line (NDJSON), each {"message": …, "lease": …}, instead of a single document.`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> agent-b',
+    '<%= config.bin %> <%= command.id %> builder --limit 5 --lease-seconds 300',
+    '<%= config.bin %> <%= command.id %> builder --wait 30 --json',
+    '<%= config.bin %> <%= command.id %> builder --follow --json | while read -r line; do echo "$line" | jq .message.subject; done',
+  ]
+  static override args = {
+    agent: Args.string({ description: 'agent id to claim messages for', required: true }),
+  }
+  static override flags = {
+    limit: limitFlag({ description: 'claim at most this many messages (1-1000, default 10)', max: 1000 }),
+    'lease-seconds': positiveNumberFlag({
+      description: 'lease length (default: AGENT_COMM_LEASE_SECONDS or 60)',
+      helpValue: '<seconds>',
+    }),
+    wait: secondsFlag({ description: 'wait up to this many seconds for a first message (max 3600)' }),
+    follow: Flags.boolean({
+      char: 'f',
+      description: 'stream messages as they arrive until interrupted; with --json, NDJSON',
+      exclusive: ['wait'],
+    }),
+  }
+
+  async run(): Promise<PollResult | undefined> {
+    const { args, flags } = this
+    const coordinator = await this.coordinator()
+    const lease = flags['lease-seconds'] === undefined ? {} : { leaseSeconds: flags['lease-seconds'] }
+    if (flags.follow) {
+      await this.#follow(args.agent, {
+        ...lease,
+        ...(flags.limit === undefined ? {} : { limit: flags.limit }),
+      })
+      return undefined
+    }
+    const claim = { ...lease, ...(flags.limit === undefined ? {} : { limit: flags.limit }) }
+    let messages = await coordinator.poll(args.agent, claim)
+    if (messages.length === 0 && flags.wait !== undefined && flags.wait > 0) {
+      if (!this.jsonEnabled())
+        process.stderr.write(`Waiting up to ${flags.wait}s for messages for ${args.agent}...\n`)
+      messages = await coordinator.poll(args.agent, { ...claim, waitMs: Math.round(flags.wait * 1000) })
+    }
+    this.log(pollText(args.agent, messages))
+    return { agent: args.agent, count: messages.length, messages }
+  }
+
+  /** Prints messages as they arrive until SIGINT or SIGTERM; unprinted claims are handed back. */
+  async #follow(agent: string, options: { limit?: number; leaseSeconds?: number }): Promise<void> {
+    const coordinator = await this.coordinator()
+    const stop = new AbortController()
+    const onSignal = (): void => stop.abort()
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    const json = this.jsonEnabled()
+    if (!json) process.stderr.write(`Following messages for ${agent} (Ctrl-C to stop)...\n`)
+    try {
+      for await (const claimed of coordinator.messages(agent, { ...options, signal: stop.signal })) {
+        if (json) this.logJsonLine(claimed)
+        else this.log(`${messageBlock(claimed)}\n`)
+      }
+    } finally {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import type { MessageV2 } from '@agent-comm/protocol'
+import { Args, Flags } from '@oclif/core'
+import { BaseCommand } from '../base-command.js'
+import { limitFlag, sinceFlag } from '../flags.js'
+import { searchText } from '../format.js'
+
+/** `--json` output of `search`. */
+export interface SearchResult {
+  count: number
+  /** Newest first. */
+  messages: MessageV2[]
+}
+
+/** `agent-comm search`: finds messages by text, sender, recipient, conversation and time. */
+export default class Search extends BaseCommand<typeof Search> {
+  static override summary =
+    'Find messages by words in subject and body, sender, recipient, conversation and time.'
+  static override description =
+    'Every filter given must match. Text matches whole words of the subject and body (all words must appear). Newest first.'
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> "auth module"',
+    '<%= config.bin %> <%= command.id %> --conversation conv_01M89DRRW3A0BJPW9HJJS7R1WP',
+    '<%= config.bin %> <%= command.id %> --from architect --to builder --since 2h',
+    '<%= config.bin %> <%= command.id %> review --since 2026-02-01T00:00:00Z --limit 5 --json',
+  ]
+  static override args = {
+    text: Args.string({ description: 'words to look for in subject and body' }),
+  }
+  static override flags = {
+    from: Flags.string({ description: 'sent by this agent' }),
+    to: Flags.string({ description: 'sent to this agent' }),
+    conversation: Flags.string({ description: 'in this conversation', helpValue: '<id>' }),
+    since: sinceFlag({
+      description: 'sent at or after this time: ISO time, or a duration ago like 2h, 30m, 7d',
+    }),
+    limit: limitFlag({ description: 'at most this many messages (default 50)', max: 1000 }),
+  }
+
+  async run(): Promise<SearchResult> {
+    const { args, flags } = this
+    const coordinator = await this.coordinator()
+    const messages = await coordinator.search({
+      ...(args.text === undefined || args.text.trim() === '' ? {} : { text: args.text }),
+      ...(flags.from === undefined ? {} : { from: flags.from }),
+      ...(flags.to === undefined ? {} : { to: flags.to }),
+      ...(flags.conversation === undefined ? {} : { conversationId: flags.conversation }),
+      ...(flags.since === undefined ? {} : { since: flags.since }),
+      ...(flags.limit === undefined ? {} : { limit: flags.limit }),
+    })
+    this.log(searchText(messages))
+    return { count: messages.length, messages }
+  }
+}

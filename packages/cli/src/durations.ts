@@ -1,0 +1,27 @@
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)$/i
+
+/**
+ * Milliseconds in a duration such as `30s`, `30m`, `2h`, `7d` or `1w`, or `undefined` when `text` is not
+ * one. A bare number is not accepted: `7` could mean days or seconds, so the unit is required.
+ */
+export function parseDuration(text: string): number | undefined {
+  const match = DURATION.exec(text.trim())
+  if (match === null) return undefined
+  const unit = match[2]!.toLowerCase() as keyof typeof UNIT_MS
+  return Number(match[1]) * UNIT_MS[unit]
+}
+
+/**
+ * The instant `text` names: an ISO-8601 date or date-time, or a duration before `now` (`2h` means two
+ * hours ago). `undefined` when it is neither.
+ */
+export function parseSince(text: string, now: number): Date | undefined {
+  const ago = parseDuration(text)
+  if (ago !== undefined) return new Date(now - ago)
+  // Only ISO forms: Date.parse also takes loose formats whose meaning depends on the locale.
+  if (!/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/i.test(text.trim())) return undefined
+  const ms = Date.parse(text.trim())
+  return Number.isNaN(ms) ? undefined : new Date(ms)
+}

@@ -1,0 +1,92 @@
+import { Errors, Flags } from '@oclif/core'
+import { parseDuration, parseSince } from './durations.js'
+
+// Custom flags validate their value while oclif parses, so a bad value is a usage error (exit 2) that
+// names the flag, before any database is opened.
+
+/** A number of seconds, fractions allowed, at least `min` (default 0). */
+export function secondsFlag(options: { description: string; min?: number }) {
+  const min = options.min ?? 0
+  return Flags.custom<number>({
+    description: options.description,
+    helpValue: '<seconds>',
+    parse: async (input) => {
+      const value = Number(input)
+      if (input.trim() === '' || !Number.isFinite(value) || value < min) {
+        throw new Errors.CLIError(`expected a number of seconds ≥ ${min}, got '${input}'`)
+      }
+      return value
+    },
+  })()
+}
+
+/** A number greater than zero, e.g. hours for --ttl-hours or seconds for --lease-seconds. */
+export function positiveNumberFlag(options: { description: string; helpValue: string }) {
+  return Flags.custom<number>({
+    description: options.description,
+    helpValue: options.helpValue,
+    parse: async (input) => {
+      const value = Number(input)
+      if (input.trim() === '' || !Number.isFinite(value) || value <= 0) {
+        throw new Errors.CLIError(`expected a positive number, got '${input}'`)
+      }
+      return value
+    },
+  })()
+}
+
+/** A duration such as `30m`, `12h` or `7d`, parsed to milliseconds. */
+export function durationFlag(options: { description: string }) {
+  return Flags.custom<number>({
+    description: options.description,
+    helpValue: '<duration>',
+    parse: async (input) => {
+      const ms = parseDuration(input)
+      if (ms === undefined)
+        throw new Errors.CLIError(`expected a duration like 30m, 12h or 7d, got '${input}'`)
+      return ms
+    },
+  })()
+}
+
+/** A point in time: an ISO-8601 date or date-time, or a duration ago (`2h`, `30m`, `7d`). */
+export function sinceFlag(options: { description: string }) {
+  return Flags.custom<Date>({
+    description: options.description,
+    helpValue: '<time|duration>',
+    parse: async (input) => {
+      const since = parseSince(input, Date.now())
+      if (since === undefined) {
+        throw new Errors.CLIError(
+          `expected an ISO time (2026-02-03T14:30:00Z) or a duration ago (2h, 30m, 7d), got '${input}'`,
+        )
+      }
+      return since
+    },
+  })()
+}
+
+/** A JSON value given on the command line; its shape is checked by the command. */
+export function jsonFlag(options: { description: string; helpValue?: string }) {
+  return Flags.custom<unknown>({
+    description: options.description,
+    helpValue: options.helpValue ?? '<json>',
+    parse: async (input) => {
+      try {
+        return JSON.parse(input) as unknown
+      } catch (error) {
+        throw new Errors.CLIError(`not valid JSON (${(error as Error).message})`)
+      }
+    },
+  })()
+}
+
+/** An integer of at least 1 and at most `max`. */
+export function limitFlag(options: { description: string; max: number; default?: number }) {
+  return Flags.integer({
+    description: options.description,
+    min: 1,
+    max: options.max,
+    ...(options.default === undefined ? {} : { default: options.default }),
+  })
+}

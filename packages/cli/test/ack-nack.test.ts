@@ -1,0 +1,171 @@
+import { describe, expect, it } from 'vitest'
+import { type Project, project, registerAgents } from './helpers.js'
+
+interface Claimed {
+  message: { id: string }
+  lease: { receipt: string; attempt: number }
+}
+
+/** Sends one message from agent-a to agent-b and claims it as agent-b. */
+async function claimOne(p: Project, leaseSeconds?: number): Promise<Claimed> {
+  await registerAgents(p, 'agent-a', 'agent-b')
+  await p.ok(['send', 'agent-a', 'agent-b', 'work', '-s', 'Job'])
+  const lease = leaseSeconds === undefined ? [] : ['--lease-seconds', String(leaseSeconds)]
+  const out = await p.json<{ messages: Claimed[] }>(['poll', 'agent-b', ...lease])
+  return out.messages[0]!
+}
+
+describe('ack', () => {
+  it('acknowledges a claimed message', async () => {
+    const p = project()
+    const claimed = await claimOne(p)
+    const run = await p.ok(['ack', claimed.message.id, 'agent-b'])
+    expect(run.stdout).toBe(`Acknowledged ${claimed.message.id} for agent-b\n`)
+    const status = await p.json<{ deliveries: { status: string }[] }>(['status', claimed.message.id])
+    expect(status.deliveries[0]?.status).toBe('acked')
+  })
+
+  it('reports the ack as JSON, and a second ack as already acked', async () => {
+    const p = project()
+    const claimed = await claimOne(p)
+    const args = ['ack', claimed.message.id, 'agent-b', '--receipt', claimed.lease.receipt]
+    expect(await p.json(args)).toEqual({
+      messageId: claimed.message.id,
+      recipient: 'agent-b',
+      status: 'acked',
+      alreadyAcked: false,
+    })
+    expect(await p.json(args)).toMatchObject({ alreadyAcked: true })
+    expect((await p.ok(args)).stdout).toBe(
+      `Message ${claimed.message.id} was already acknowledged by agent-b\n`,
+    )
+  })
+
+  it('fails with exit code 3 for an unknown message', async () => {
+    const p = project()
+    await registerAgents(p, 'agent-b')
+    const run = await p.run(['ack', 'msg_unknown', 'agent-b'])
+    expect(run.code).toBe(3)
+    expect(run.stderr).toBe(
+      "Error: Message 'msg_unknown' not found\nCheck the id (agent-comm search lists messages); expired and cleaned-up messages are gone.\n",
+    )
+  })
+
+  it('fails with exit code 3 for a message that was not sent to the agent', async () => {
+    const p = project()
+    const claimed = await claimOne(p)
+    const run = await p.run(['ack', claimed.message.id, 'agent-a', '--json'])
+    expect(run.code).toBe(3)
+    expect(JSON.parse(run.stdout)).toMatchObject({ error: { code: 'DELIVERY_NOT_FOUND' } })
+  })
+
+  it('fails with exit code 4 for a stale receipt (the lease was lost and the message claimed again)', async () => {
+    const p = project()
+    const first = await claimOne(p)
+    await p.ok(['nack', first.message.id, 'agent-b', '--reason', 'retry', '--delay', '0'])
+    const again = await p.json<{ messages: Claimed[] }>(['poll', 'agent-b'])
+    expect(again.messages[0]?.lease.attempt).toBe(2)
+    const run = await p.run(['ack', first.message.id, 'agent-b', '--receipt', first.lease.receipt])
+    expect(run.code).toBe(4)
+    expect(run.stderr).toMatch(/^Error: Lease on message '.*' for agent 'agent-b' was lost/)
+    const json = await p.run(['ack', first.message.id, 'agent-b', '--receipt', first.lease.receipt, '--json'])
+    expect(json.code).toBe(4)
+    expect(JSON.parse(json.stdout).error.code).toBe('LEASE_LOST')
+  })
+})
+
+describe('nack', () => {
+  it('requeues a message with the reason as its last error', async () => {
+    const p = project()
+    const claimed = await claimOne(p)
+    const run = await p.ok([
+      'nack',
+      claimed.message.id,
+      'agent-b',
+      '--reason',
+      'Build server unreachable',
+      '--delay',
+      '0',
+    ])
+    expect(run.stdout).toMatch(
+      new RegExp(`^Requeued ${claimed.message.id} for agent-b \\(attempt 1/3, available at \\S+\\)\\n$`),
+    )
+    const status = await p.json<{ deliveries: { status: string; lastError: string }[] }>([
+      'status',
+      claimed.message.id,
+    ])
+    expect(status.deliveries[0]).toMatchObject({ status: 'queued', lastError: 'Build server unreachable' })
+  })
+
+  it('reports the nack as JSON', async () => {
+    const p = project()
+    const claimed = await claimOne(p)
+    const out = await p.json([
+      'nack',
+      claimed.message.id,
+      'agent-b',
+      '--reason',
+      'later',
+      '--delay',
+      '60',
+      '--receipt',
+      claimed.lease.receipt,
+    ])
+    expect(out).toMatchObject({
+      messageId: claimed.message.id,
+      recipient: 'agent-b',
+      status: 'queued',
+      attempt: 1,
+      maxAttempts: 3,
+    })
+    expect(Date.parse(out.availableAt as string) - Date.now()).toBeGreaterThan(50_000)
+  })
+
+  it('dead-letters at once with --dead-letter', async () => {
+    const p = project()
+    const claimed = await claimOne(p)
+    const run = await p.ok([
+      'nack',
+      claimed.message.id,
+      'agent-b',
+      '--reason',
+      'cannot do this',
+      '--dead-letter',
+    ])
+    expect(run.stdout).toContain(`Dead-lettered ${claimed.message.id} for agent-b`)
+  })
+
+  it('requires --reason', async () => {
+    const p = project()
+    const claimed = await claimOne(p)
+    const run = await p.run(['nack', claimed.message.id, 'agent-b'])
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain('Missing required flag reason')
+  })
+
+  it('fails with exit code 4 for an acked message', async () => {
+    const p = project()
+    const claimed = await claimOne(p)
+    await p.ok(['ack', claimed.message.id, 'agent-b'])
+    const run = await p.run(['nack', claimed.message.id, 'agent-b', '--reason', 'too late'])
+    expect(run.code).toBe(4)
+    expect(run.stderr).toBe(
+      `Error: Message '${claimed.message.id}' was already acked by 'agent-b'; a nack cannot bring it back\n`,
+    )
+    const json = await p.run(['nack', claimed.message.id, 'agent-b', '--reason', 'too late', '--json'])
+    expect(JSON.parse(json.stdout)).toEqual({
+      error: {
+        code: 'INVALID_STATE',
+        message: `Message '${claimed.message.id}' was already acked by 'agent-b'; a nack cannot bring it back`,
+        hint: null,
+      },
+    })
+  })
+
+  it('fails with exit code 3 for an unknown message', async () => {
+    const p = project()
+    await registerAgents(p, 'agent-b')
+    const run = await p.run(['nack', 'msg_unknown', 'agent-b', '--reason', 'x'])
+    expect(run.code).toBe(3)
+  })
+})

@@ -1,0 +1,159 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { cleanEnv, project, runCli, tempDir } from './helpers.js'
+
+const COMMANDS = [
+  'ack',
+  'agents',
+  'cleanup',
+  'conversation',
+  'conversations',
+  'demo',
+  'deregister',
+  'failed',
+  'heartbeat',
+  'nack',
+  'poll',
+  'register',
+  'retry',
+  'search',
+  'send',
+  'stats',
+  'status',
+]
+
+describe('the database location', () => {
+  it('takes --db over AGENT_COMM_DB_PATH, relative to the current folder', async () => {
+    const dir = tempDir()
+    const env = cleanEnv({ AGENT_COMM_DB_PATH: join(dir, 'from-env.db') })
+    const run = await runCli(['register', 'a', '-c', 'x', '-d', 'l', '--db', 'sub/from-flag.db'], {
+      cwd: dir,
+      env,
+    })
+    expect(run.code).toBe(0)
+    expect(existsSync(join(dir, 'sub/from-flag.db'))).toBe(true)
+    expect(existsSync(join(dir, 'from-env.db'))).toBe(false)
+  })
+
+  it('uses AGENT_COMM_DB_PATH when there is no --db', async () => {
+    const dir = tempDir()
+    const env = cleanEnv({ AGENT_COMM_DB_PATH: join(dir, 'from-env.db') })
+    expect((await runCli(['agents'], { cwd: dir, env })).code).toBe(0)
+    expect(existsSync(join(dir, 'from-env.db'))).toBe(true)
+  })
+
+  it('defaults to data/coordination.db under AGENT_COMM_PROJECT_ROOT, or the current folder', async () => {
+    const cwd = tempDir()
+    const root = tempDir()
+    expect((await runCli(['agents'], { cwd, env: cleanEnv({ AGENT_COMM_PROJECT_ROOT: root }) })).code).toBe(0)
+    expect(existsSync(join(root, 'data/coordination.db'))).toBe(true)
+    expect(existsSync(join(cwd, 'data'))).toBe(false)
+    expect((await runCli(['agents'], { cwd, env: cleanEnv() })).code).toBe(0)
+    expect(existsSync(join(cwd, 'data/coordination.db'))).toBe(true)
+  })
+
+  it("is explained in every command's --help", async () => {
+    const run = await runCli(['send', '--help'], { env: cleanEnv() })
+    expect(run.code).toBe(0)
+    expect(run.stdout).toMatch(
+      /--db=<path>\s+SQLite database file\. Precedence: this flag, then\s+AGENT_COMM_DB_PATH/,
+    )
+  })
+})
+
+describe('errors', () => {
+  it('exits 2 for an unknown flag, with one line and a pointer to --help', async () => {
+    const p = project()
+    const run = await p.run(['agents', '--colour'])
+    expect(run.code).toBe(2)
+    expect(run.stderr).toBe('Error: Nonexistent flag: --colour\nSee the usage: agent-comm agents --help\n')
+    const json = await p.run(['agents', '--colour', '--json'])
+    expect(json.code).toBe(2)
+    expect(JSON.parse(json.stdout)).toEqual({
+      error: {
+        code: 'VALIDATION',
+        message: 'Nonexistent flag: --colour',
+        hint: 'See the usage: agent-comm agents --help',
+      },
+    })
+  })
+
+  it('exits 2 for a missing argument', async () => {
+    const p = project()
+    const run = await p.run(['ack', 'msg_1'])
+    expect(run.code).toBe(2)
+    expect(run.stderr).toMatch(/^Error: Missing 1 required arg:\nagent/)
+  })
+
+  it('exits 2 for an invalid environment variable, naming it', async () => {
+    const dir = tempDir()
+    const run = await runCli(['agents'], { cwd: dir, env: cleanEnv({ AGENT_COMM_LEASE_SECONDS: 'soon' }) })
+    expect(run.code).toBe(2)
+    expect(run.stderr).toBe(
+      "Error: AGENT_COMM_LEASE_SECONDS must be a positive number of seconds (got 'soon')\nFix or unset AGENT_COMM_LEASE_SECONDS. It sets the default lease in seconds (default: 60).\n",
+    )
+  })
+
+  it('exits 1 with what to check when the database file is not a database', async () => {
+    const dir = tempDir()
+    writeFileSync(
+      join(dir, 'notes.db'),
+      'this is not sqlite, just a text file that is long enough to have a header'.repeat(20),
+    )
+    const run = await runCli(['agents', '--db', 'notes.db'], { cwd: dir, env: cleanEnv() })
+    expect(run.code).toBe(1)
+    const [message, hint, rest] = run.stderr.split('\n')
+    expect(message).toMatch(/^Error: The file .*notes\.db is not a usable agent-comm database/)
+    expect(hint).toMatch(/^Check the path/)
+    expect(rest).toBe('')
+    const json = await runCli(['agents', '--db', 'notes.db', '--json'], { cwd: dir, env: cleanEnv() })
+    expect(json.code).toBe(1)
+    expect(JSON.parse(json.stdout).error.code).toBe('STORAGE')
+  })
+
+  it('exits 1 when the database path is a folder', async () => {
+    const dir = tempDir()
+    mkdirSync(join(dir, 'folder.db'))
+    const run = await runCli(['agents', '--db', 'folder.db'], { cwd: dir, env: cleanEnv() })
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/^Error: .*folder\.db/)
+    expect(run.stderr.split('\n')[1]).not.toBe('')
+  })
+
+  it('never prints a stack trace for a user error, unless AGENT_COMM_LOG_LEVEL=debug', async () => {
+    const p = project()
+    const plain = await p.run(['status', 'msg_nope'])
+    expect(plain.stderr).not.toMatch(/\n\s+at /)
+    const debug = await runCli(['status', 'msg_nope'], {
+      cwd: p.dir,
+      env: { ...p.env, AGENT_COMM_LOG_LEVEL: 'DEBUG' },
+    })
+    expect(debug.code).toBe(3)
+    expect(debug.stderr).toMatch(/^Error: Message 'msg_nope' not found\n/)
+    expect(debug.stderr).toMatch(/MessageNotFoundError: Message 'msg_nope' not found\n\s+at /)
+  })
+})
+
+describe('help', () => {
+  it('lists every command', async () => {
+    const run = await runCli(['--help'], { env: cleanEnv() })
+    expect(run.code).toBe(0)
+    for (const command of COMMANDS) expect(run.stdout).toMatch(new RegExp(`\\n {2}${command} +\\S`))
+    expect(run.stdout).not.toMatch(/\n {2}(bridge|relay|mcp)\b/)
+  })
+
+  it.each(COMMANDS)('documents %s with a description, examples and --json', async (command) => {
+    const run = await runCli([command, '--help'], { env: cleanEnv() })
+    expect(run.code).toBe(0)
+    expect(run.stdout).toMatch(/^\S.*\n/)
+    expect(run.stdout).toContain('EXAMPLES')
+    expect(run.stdout).toContain(`$ agent-comm ${command}`)
+    expect(run.stdout).toContain('--json')
+  })
+
+  it('prints the version', async () => {
+    const run = await runCli(['--version'], { env: cleanEnv() })
+    expect(run.stdout).toMatch(/^@agent-comm\/cli\/\d+\.\d+\.\d+ /)
+  })
+})

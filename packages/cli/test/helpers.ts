@@ -1,0 +1,119 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterEach } from 'vitest'
+
+/** The built executable under test. */
+export const BIN = fileURLToPath(new URL('../bin/run.js', import.meta.url))
+
+const cleanups: (() => void)[] = []
+const children = new Set<ChildProcess>()
+
+afterEach(() => {
+  for (const child of children) child.kill('SIGKILL')
+  children.clear()
+  for (const cleanup of cleanups.splice(0).reverse()) cleanup()
+})
+
+/** A fresh temporary folder, removed after the test. */
+export function tempDir(prefix = 'agent-comm-cli-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** The test process's environment without any AGENT_COMM_* variable, so only what a test sets counts. */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('AGENT_COMM_') && key !== 'DEBUG') env[key] = value
+  }
+  return { ...env, NO_COLOR: '1', ...extra }
+}
+
+/** What a finished command did. */
+export interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Options of {@link runCli}. */
+export interface RunOptions {
+  cwd?: string
+  env?: NodeJS.ProcessEnv
+  /** Written to the command's stdin, which is then closed. */
+  input?: string
+}
+
+/** Spawns the CLI and resolves when it exits. */
+export function spawnCli(args: readonly string[], options: RunOptions = {}): ChildProcess {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: options.cwd ?? tmpdir(),
+    env: options.env ?? cleanEnv(),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  children.add(child)
+  child.on('exit', () => children.delete(child))
+  child.stdin?.end(options.input ?? '')
+  return child
+}
+
+/** Runs the CLI to completion and collects its output. */
+export function runCli(args: readonly string[], options: RunOptions = {}): Promise<Run> {
+  const child = spawnCli(args, options)
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  return new Promise((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+/** A project folder with its own database, and a runner bound to it. */
+export interface Project {
+  dir: string
+  db: string
+  env: NodeJS.ProcessEnv
+  /** Runs `agent-comm <args>` against this project's database (through AGENT_COMM_DB_PATH). */
+  run(args: readonly string[], options?: Omit<RunOptions, 'env' | 'cwd'>): Promise<Run>
+  /** Runs with `--json`, expects exit code 0 and returns the parsed document. */
+  json<T = Record<string, unknown>>(args: readonly string[]): Promise<T>
+  /** Runs and expects exit code 0. */
+  ok(args: readonly string[], options?: Omit<RunOptions, 'env' | 'cwd'>): Promise<Run>
+}
+
+/** A fresh project (temporary folder and database), removed after the test. */
+export function project(): Project {
+  const dir = tempDir()
+  const db = join(dir, 'test.db')
+  const env = cleanEnv({ AGENT_COMM_DB_PATH: db })
+  const run = (args: readonly string[], options: Omit<RunOptions, 'env' | 'cwd'> = {}) =>
+    runCli(args, { ...options, cwd: dir, env })
+  const ok = async (args: readonly string[], options: Omit<RunOptions, 'env' | 'cwd'> = {}) => {
+    const result = await run(args, options)
+    if (result.code !== 0) {
+      throw new Error(
+        `agent-comm ${args.join(' ')} exited ${result.code}\n${result.stdout}\n${result.stderr}`,
+      )
+    }
+    return result
+  }
+  return {
+    dir,
+    db,
+    env,
+    run,
+    ok,
+    json: async <T>(args: readonly string[]) => JSON.parse((await ok([...args, '--json'])).stdout) as T,
+  }
+}
+
+/** Registers sqlite agents (capabilities send, receive; device local), one after the other. */
+export async function registerAgents(p: Project, ...names: string[]): Promise<void> {
+  for (const name of names) await p.ok(['register', name, '-c', 'send,receive', '-d', 'local'])
+}
