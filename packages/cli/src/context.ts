@@ -59,3 +59,17 @@ export async function openContext(options: ContextOptions = {}): Promise<Command
 export function debugEnabled(): boolean {
   return process.env.AGENT_COMM_LOG_LEVEL?.trim().toLowerCase() === 'debug'
 }
+
+/** What the `bridge` command asks for: a command line already split into words, or a webhook URL. */
+export type BridgeSpec = { argv: string[] } | { webhook: string }
+
+/**
+ * Builds the bridge for `agent-comm bridge`. Here, in the composition root, the command gets the
+ * environment it runs with (this process's, so PATH and the user's variables reach it).
+ */
+export async function buildBridge(spec: BridgeSpec): Promise<import('@agent-comm/bridge').Bridge> {
+  const { CommandBridge, HttpBridge } = await loadRuntime()
+  if ('webhook' in spec) return new HttpBridge({ url: spec.webhook })
+  const [command, ...args] = spec.argv
+  return new CommandBridge({ command: command!, args, env: process.env })
+}

@@ -6,6 +6,7 @@ import { cleanEnv, project, runCli, tempDir } from './helpers.js'
 const COMMANDS = [
   'ack',
   'agents',
+  'bridge',
   'cleanup',
   'conversation',
   'conversations',
@@ -140,7 +141,6 @@ describe('help', () => {
     const run = await runCli(['--help'], { env: cleanEnv() })
     expect(run.code).toBe(0)
     for (const command of COMMANDS) expect(run.stdout).toMatch(new RegExp(`\\n {2}${command} +\\S`))
-    expect(run.stdout).not.toMatch(/\n {2}(bridge|relay|mcp)\b/)
   })
 
   it.each(COMMANDS)('documents %s with a description, examples and --json', async (command) => {

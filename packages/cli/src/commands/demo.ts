@@ -26,7 +26,7 @@ export interface DemoResult {
 export default class Demo extends BaseCommand<typeof Demo> {
   static override summary = 'Run a two-agent demonstration on a temporary database.'
   static override description =
-    `An architect and a builder register; the architect assigns a task (a task_assignment payload); the builder polls, replies in the same conversation (task_result) and acks; the architect polls the reply and acks; then the conversation is printed. Every step is printed as it happens.
+    `An architect and a builder register; the architect assigns a task (a task_assignment payload); the builder — an in-process agent behind a FunctionBridge, as \`agent-comm bridge\` runs external ones — claims it, replies in the same conversation (task_result) and acks; the architect polls the reply and acks; then the conversation is printed. Every step is printed as it happens.
 
 It uses its own temporary database, whatever --db or AGENT_COMM_DB_PATH say, and removes it afterwards: it leaves nothing behind.`
   static override examples = [
@@ -76,22 +76,41 @@ It uses its own temporary database, whatever --db or AGENT_COMM_DB_PATH say, and
     const conversationId = task.message.routing.conversationId
     say('architect', 'assigns a task to builder', `${task.messageId} in conversation ${conversationId}`)
 
-    const [assignment] = await coordinator.poll('builder', { limit: 1 })
-    if (assignment === undefined) throw new Error('demo: the builder found no task to claim')
-    say('builder', 'polls and claims the task', messageBlock(assignment).replace(/^ {2}/gm, ''))
-
-    const reply = await coordinator.reply(assignment, {
-      body: 'Auth module complete. PR #456 ready for review.',
-      payload: { type: 'task_result', data: { pr: 456, tests: 'passing' } },
-    })
-    say(
-      'builder',
-      'replies in the same conversation',
-      `${reply.messageId} "${reply.message.subject}" (replyTo ${assignment.message.id})`,
+    // The builder is an in-process agent behind a FunctionBridge: the bridge runner claims the task,
+    // the handler answers it, and the runner replies in the conversation and acks, as `agent-comm bridge`
+    // does for an external program.
+    const { BridgeRunner, FunctionBridge } = await this.runtime()
+    const builderAgent = new FunctionBridge(
+      () => ({
+        success: true,
+        replyText: 'Auth module complete. PR #456 ready for review.',
+        replyPayload: { type: 'task_result', data: { pr: 456, tests: 'passing' } },
+      }),
+      { name: 'builder (in-process)' },
     )
-
-    const taskAck = await coordinator.ack(assignment)
-    say('builder', 'acks the task', `${taskAck.messageId}: ${taskAck.status}`)
+    const summary = await new BridgeRunner({
+      coordinator,
+      agent: 'builder',
+      bridge: builderAgent,
+      maxMessages: 1,
+      onEvent: (event) => {
+        if (event.type === 'forwarded') return
+        if (event.type === 'received') {
+          say(
+            'builder',
+            'polls and claims the task',
+            `${event.messageId} (attempt ${event.attempt}), answered by ${builderAgent.name}`,
+          )
+        } else if (event.type === 'replied') {
+          say('builder', 'replies in the same conversation', `${event.replyId} (replyTo ${event.messageId})`)
+        } else if (event.type === 'acked') {
+          say('builder', 'acks the task', `${event.messageId}: acked`)
+        } else {
+          say('builder', `could not finish the task (${event.type})`, JSON.stringify(event))
+        }
+      },
+    }).run({ once: true })
+    if (summary.succeeded !== 1) throw new Error('demo: the builder did not answer the task')
 
     const [result] = await coordinator.poll('architect', { limit: 1 })
     if (result === undefined) throw new Error('demo: the architect found no reply to claim')

@@ -1,0 +1,43 @@
+/**
+ * Splits a command line written by the user (`--command "node agent.js --fast"`) into argv words the way
+ * a POSIX shell would for quoting — single quotes, double quotes, backslash escapes — but expands nothing:
+ * no variables, globs, command substitution, pipes or redirections. The words go straight to spawn, so
+ * nothing a message contains ever meets a shell.
+ */
+export function splitCommandLine(line: string): string[] {
+  const words: string[] = []
+  let word = ''
+  let inWord = false
+  let quote: "'" | '"' | undefined
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!
+    if (quote === "'") {
+      if (ch === "'") quote = undefined
+      else word += ch
+      continue
+    }
+    if (quote === '"') {
+      if (ch === '"') quote = undefined
+      else if (ch === '\\' && i + 1 < line.length && '"\\$`'.includes(line[i + 1]!)) word += line[++i]
+      else word += ch
+      continue
+    }
+    if (ch === "'" || ch === '"') {
+      quote = ch
+      inWord = true
+    } else if (ch === '\\' && i + 1 < line.length) {
+      word += line[++i]
+      inWord = true
+    } else if (/\s/.test(ch)) {
+      if (inWord) words.push(word)
+      word = ''
+      inWord = false
+    } else {
+      word += ch
+      inWord = true
+    }
+  }
+  if (quote !== undefined) throw new SyntaxError(`unclosed ${quote} quote in the command`)
+  if (inWord) words.push(word)
+  return words
+}

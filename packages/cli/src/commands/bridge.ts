@@ -1,0 +1,150 @@
+import type { BridgeEvent, RunSummary } from '@agent-comm/bridge'
+import { Args, Errors, Flags } from '@oclif/core'
+import { splitCommandLine } from '../argv.js'
+import { BaseCommand } from '../base-command.js'
+import { buildBridge } from '../context.js'
+import { ExitCode } from '../errors.js'
+import { limitFlag, positiveNumberFlag, secondsFlag } from '../flags.js'
+
+/** `--json` output of `bridge --once` and of a stopped bridge. */
+export interface BridgeRunResult extends RunSummary {
+  agent: string
+  bridge: string
+}
+
+/** `--json` output of `bridge --check`. */
+export interface BridgeCheckResult {
+  agent: string
+  bridge: string
+  available: boolean
+}
+
+/** `agent-comm bridge`: answers an agent's messages with a command or a webhook. */
+export default class Bridge extends BaseCommand<typeof Bridge> {
+  static override summary = "Answer an agent's messages with an external program or a webhook."
+  static override description =
+    `Waits for messages to <agent>, hands each to the runtime, sends its answer back as a reply in the same conversation and acks the message. A failure nacks it, so it is retried and, after its last attempt, dead-lettered (see: agent-comm failed).
+
+--command runs the program once per message: the message as JSON on stdin, AGENT_COMM_MESSAGE_ID, AGENT_COMM_FROM, AGENT_COMM_SUBJECT, AGENT_COMM_CONVERSATION_ID (and more) in its environment; its stdout is the reply, a non-zero exit a failure with stderr as the reason. The command line is split like a shell would (quotes, backslashes) but never run through a shell, and message text is never put on it.
+
+--webhook POSTs {"message": …, "attempt": n} to the URL; the response body is the reply. 5xx and connection errors are retried, other 4xx dead-lettered.
+
+Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in progress finishes or goes back to the queue. Events are logged to stderr (with --json, one JSON event per line on stdout).`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> builder --command "node ./agents/builder.js"',
+    '<%= config.bin %> <%= command.id %> builder --command "python3 agent.py --model small" --concurrency 2 --timeout 600',
+    '<%= config.bin %> <%= command.id %> reviewer --webhook https://hooks.example.com/review --once',
+    '<%= config.bin %> <%= command.id %> builder --command "./agent.sh" --check',
+  ]
+  static override args = {
+    agent: Args.string({ description: 'agent whose messages the bridge answers', required: true }),
+  }
+  static override flags = {
+    command: Flags.string({
+      char: 'c',
+      description: 'program (and arguments) to run per message',
+      helpValue: '"cmd args…"',
+      exactlyOne: ['command', 'webhook'],
+    }),
+    webhook: Flags.string({ description: 'URL to POST each message to', helpValue: '<url>' }),
+    once: Flags.boolean({
+      description: 'process one batch of waiting messages and exit (exit 1 if any failed)',
+    }),
+    check: Flags.boolean({ description: 'only check that the runtime is reachable (exit 0 or 1)' }),
+    interval: secondsFlag({ description: 'longest wait for new messages in one poll (default 30)', min: 0 }),
+    'max-messages': limitFlag({ description: 'messages claimed per poll (1-1000, default 10)', max: 1000 }),
+    concurrency: limitFlag({ description: 'messages handled at the same time (1-256, default 1)', max: 256 }),
+    timeout: positiveNumberFlag({
+      description: 'time limit per message (default 300)',
+      helpValue: '<seconds>',
+    }),
+    'lease-seconds': positiveNumberFlag({
+      description: 'lease per message, renewed while it runs (default 60)',
+      helpValue: '<seconds>',
+    }),
+  }
+
+  async run(): Promise<BridgeRunResult | BridgeCheckResult> {
+    const { args, flags } = this
+    let argv: string[] | undefined
+    if (flags.command !== undefined) {
+      try {
+        argv = splitCommandLine(flags.command)
+      } catch (error) {
+        throw new Errors.CLIError(`--command: ${(error as Error).message}`, { exit: ExitCode.USAGE })
+      }
+      if (argv.length === 0) throw new Errors.CLIError('--command is empty', { exit: ExitCode.USAGE })
+    }
+    if (flags.webhook !== undefined && !/^https?:\/\/[^/]/.test(flags.webhook)) {
+      throw new Errors.CLIError(`--webhook must be an http(s) URL, got '${flags.webhook}'`, {
+        exit: ExitCode.USAGE,
+      })
+    }
+    const bridge = await buildBridge(argv === undefined ? { webhook: flags.webhook! } : { argv })
+    if (flags.check) {
+      const available = await bridge.isAvailable()
+      if (!this.jsonEnabled()) this.log(`${bridge.name}: ${available ? 'reachable' : 'NOT reachable'}`)
+      if (!available) {
+        if (this.jsonEnabled()) this.logJson({ agent: args.agent, bridge: bridge.name, available })
+        this.exit(ExitCode.FAILURE)
+      }
+      return { agent: args.agent, bridge: bridge.name, available }
+    }
+    const { BridgeRunner } = await this.runtime()
+    const coordinator = await this.coordinator()
+    const json = this.jsonEnabled()
+    const runner = new BridgeRunner({
+      coordinator,
+      agent: args.agent,
+      bridge,
+      ...(flags['max-messages'] === undefined ? {} : { maxMessages: flags['max-messages'] }),
+      ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
+      ...(flags.timeout === undefined ? {} : { timeoutMs: Math.round(flags.timeout * 1000) }),
+      ...(flags.interval === undefined ? {} : { intervalMs: Math.round(flags.interval * 1000) }),
+      ...(flags['lease-seconds'] === undefined ? {} : { leaseSeconds: flags['lease-seconds'] }),
+      onEvent: (event) =>
+        json && !flags.once ? this.logJsonLine(event) : process.stderr.write(describeEvent(event)),
+    })
+    const stop = new AbortController()
+    const onSignal = (): void => stop.abort()
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    if (!flags.once && !json)
+      process.stderr.write(`Bridging ${args.agent} to ${bridge.name} (Ctrl-C to stop)...\n`)
+    let summary: RunSummary
+    try {
+      summary = await runner.run({ signal: stop.signal, once: flags.once })
+    } finally {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
+    const result = { agent: args.agent, bridge: bridge.name, ...summary }
+    if (!json)
+      this.log(`${summary.processed} processed, ${summary.succeeded} succeeded, ${summary.failed} failed`)
+    if (flags.once && summary.failed > 0) {
+      if (json) this.logJson(result)
+      process.stderr.write(
+        `Error: ${summary.failed} message(s) failed; see them with: agent-comm status <id>, agent-comm failed\n`,
+      )
+      this.exit(ExitCode.FAILURE)
+    }
+    return result
+  }
+}
+
+function describeEvent(event: BridgeEvent): string {
+  switch (event.type) {
+    case 'received':
+      return `received  ${event.messageId} (attempt ${event.attempt})\n`
+    case 'forwarded':
+      return `forwarded ${event.messageId} ${event.success ? 'ok' : `FAILED: ${event.error}`} (${event.durationMs} ms)\n`
+    case 'replied':
+      return `replied   ${event.messageId} -> ${event.replyId}\n`
+    case 'acked':
+      return `acked     ${event.messageId} (${event.durationMs} ms)\n`
+    case 'nacked':
+      return `nacked    ${event.messageId}${event.deadLettered ? ' (dead-lettered)' : ''}: ${event.reason}\n`
+    case 'error':
+      return `warning   ${event.messageId}: ${event.error}\n`
+  }
+}

@@ -1,0 +1,138 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { splitCommandLine } from '../src/argv.js'
+import { project, registerAgents, spawnCli } from './helpers.js'
+
+const agent = fileURLToPath(new URL('./fixtures/answer.mjs', import.meta.url))
+const command = (...extra: string[]) => [process.execPath, agent, ...extra].map((w) => `'${w}'`).join(' ')
+
+describe('agent-comm bridge', () => {
+  it('answers waiting messages with the command and acks them (--once)', async () => {
+    const p = project()
+    await registerAgents(p, 'architect', 'builder')
+    const { messageId } = await p.json<{ messageId: string }>([
+      'send',
+      'architect',
+      'builder',
+      'build it',
+      '-s',
+      'Task',
+    ])
+    const run = await p.run(['bridge', 'builder', '--command', `${command()} "two words" x\\ y`, '--once'])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain('1 processed, 1 succeeded, 0 failed')
+    expect(run.stderr).toContain(`acked     ${messageId}`)
+    const polled = await p.json<{ messages: { message: { body: string; subject: string } }[] }>([
+      'poll',
+      'architect',
+    ])
+    expect(polled.messages[0]?.message.subject).toBe('Re: Task')
+    expect(JSON.parse(polled.messages[0]!.message.body)).toEqual({
+      args: ['two words', 'x y'],
+      body: 'build it',
+      from: 'architect',
+    })
+    const status = await p.json<{ deliveries: { status: string }[] }>(['status', messageId])
+    expect(status.deliveries[0]?.status).toBe('acked')
+  })
+
+  it('exits 1 when a message failed, and the message is nacked with the command’s error', async () => {
+    const p = project()
+    await registerAgents(p, 'architect', 'builder')
+    const { messageId } = await p.json<{ messageId: string }>(['send', 'architect', 'builder', 'impossible'])
+    const run = await p.run(['bridge', 'builder', '--command', command('fail'), '--once', '--json'])
+    expect(run.code).toBe(1)
+    expect(JSON.parse(run.stdout)).toMatchObject({ agent: 'builder', processed: 1, succeeded: 0, failed: 1 })
+    const status = await p.json<{ deliveries: { status: string; lastError: string }[] }>([
+      'status',
+      messageId,
+    ])
+    expect(status.deliveries[0]).toMatchObject({ status: 'queued', lastError: 'cannot do: impossible' })
+  })
+
+  it('never runs message text through a shell', async () => {
+    const p = project()
+    await registerAgents(p, 'architect', 'builder')
+    const marker = join(p.dir, 'pwned')
+    await p.ok(['send', 'architect', 'builder', `; touch ${marker} $(touch ${marker}) \`touch ${marker}\``])
+    expect((await p.run(['bridge', 'builder', '--command', command(), '--once'])).code).toBe(0)
+    expect(existsSync(marker)).toBe(false)
+  })
+
+  it('checks reachability with --check (exit 0 or 1)', async () => {
+    const p = project()
+    const ok = await p.run(['bridge', 'builder', '--command', command(), '--check'])
+    expect(ok.code).toBe(0)
+    expect(ok.stdout).toContain('reachable')
+    const missing = await p.run(['bridge', 'builder', '--command', '/no/such/agent', '--check', '--json'])
+    expect(missing.code).toBe(1)
+    expect(JSON.parse(missing.stdout)).toMatchObject({ available: false })
+  })
+
+  it('refuses bad usage with exit 2', async () => {
+    const p = project()
+    expect((await p.run(['bridge', 'builder'])).code).toBe(2)
+    expect((await p.run(['bridge', 'builder', '--command', 'x', '--webhook', 'http://h'])).code).toBe(2)
+    const badUrl = await p.run(['bridge', 'builder', '--webhook', 'ftp://h', '--once'])
+    expect(badUrl.code).toBe(2)
+    expect(badUrl.stderr).toContain('--webhook must be an http(s) URL')
+    const quote = await p.run(['bridge', 'builder', '--command', '"unclosed', '--once'])
+    expect(quote.code).toBe(2)
+    expect(quote.stderr).toContain('unclosed " quote')
+  })
+
+  it('keeps answering until SIGTERM, then stops cleanly', async () => {
+    const p = project()
+    await registerAgents(p, 'architect', 'builder')
+    const child = spawnCli(['bridge', 'builder', '--command', command(), '--interval', '1'], {
+      cwd: p.dir,
+      env: p.env,
+    })
+    let stderr = ''
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    let stdout = ''
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    await expect.poll(() => stderr, { timeout: 10_000 }).toContain('Bridging builder')
+    const { messageId } = await p.json<{ messageId: string }>([
+      'send',
+      'architect',
+      'builder',
+      'while running',
+    ])
+    await expect.poll(() => stderr, { timeout: 10_000 }).toContain(`acked     ${messageId}`)
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+    child.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    expect(stdout).toContain('1 processed, 1 succeeded, 0 failed')
+  })
+})
+
+describe('splitCommandLine', () => {
+  it('splits like a shell for quoting but expands nothing', () => {
+    expect(splitCommandLine(`node agent.js --name "two words" 'single $HOME' a\\ b "" end`)).toEqual([
+      'node',
+      'agent.js',
+      '--name',
+      'two words',
+      'single $HOME',
+      'a b',
+      '',
+      'end',
+    ])
+    expect(splitCommandLine('echo $(rm -rf ~); `x` | y > z')).toEqual([
+      'echo',
+      '$(rm',
+      '-rf',
+      '~);',
+      '`x`',
+      '|',
+      'y',
+      '>',
+      'z',
+    ])
+    expect(splitCommandLine('  spaced   out  ')).toEqual(['spaced', 'out'])
+    expect(() => splitCommandLine("it's")).toThrow(/unclosed ' quote/)
+  })
+})
