@@ -580,35 +580,36 @@ export class Spool {
     const expires = expiresAt(message)
     const priority = priorityRank(message.priority)
     {
-      const inserted = this.#stmt.insertMessage.run({
-        id: message.id,
-        fromAgent: message.fromAgent,
-        toAgent: message.toAgent,
-        subject: message.subject,
-        body: message.body,
+      const inserted = this.#stmt.insertMessage.run(
+        message.id,
+        message.fromAgent,
+        message.toAgent,
+        message.subject,
+        message.body,
         priority,
-        conversationId: message.routing.conversationId,
-        replyTo: message.routing.replyTo ?? null,
-        ttlHours: message.routing.ttlHours,
-        payload: message.payload === undefined ? null : JSON.stringify(message.payload),
-        metadata: message.metadata === undefined ? null : JSON.stringify(message.metadata),
-        createdAt: Date.parse(message.timestamp),
-        expiresAt: expires,
-      })
+        message.routing.conversationId,
+        message.routing.replyTo ?? null,
+        message.routing.ttlHours,
+        message.payload === undefined ? null : JSON.stringify(message.payload),
+        message.metadata === undefined ? null : JSON.stringify(message.metadata),
+        Date.parse(message.timestamp),
+        expires,
+      )
       if (inserted.changes === 0) {
         return { messageId: message.id, duplicate: true, deliveries: 0, recipients: p.recipients, message }
       }
       let deliveries = 0
       for (const recipient of p.recipients) {
-        deliveries += this.#stmt.insertDelivery.run({
-          messageSeq: inserted.lastInsertRowid,
+        deliveries += this.#stmt.insertDelivery.run(
+          inserted.lastInsertRowid,
           recipient,
           priority,
-          maxAttempts: p.maxAttempts,
-          availableAt: p.availableAt,
-          expiresAt: expires,
+          p.maxAttempts,
+          p.availableAt,
+          expires,
           now,
-        }).changes
+          now,
+        ).changes
       }
       return { messageId: message.id, duplicate: false, deliveries, recipients: p.recipients, message }
     }
