@@ -1,0 +1,255 @@
+// Relay benchmark: `pnpm bench` (from apps/relay, after a build). The relay runs as a child process (the
+// bin, as deployed) on 127.0.0.1; one RelayClient drives it over keep-alive HTTP with every request
+// HMAC-signed and nonce-checked. Each figure is printed beside the same operation on an in-process spool
+// measured in the same run. Figures are medians of several rounds. `--quick` for a short run.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createMessage, IdGenerator } from '@agent-comm/protocol'
+import { Spool } from '@agent-comm/spool'
+import { RelayClient } from '@agent-comm/transport-http'
+import { SecretStore } from '@agent-comm/transport-http/secrets'
+
+const QUICK = process.argv.includes('--quick')
+const ROUNDS = QUICK ? 3 : 5
+const CYCLES = QUICK ? 1_000 : 3_000
+const BATCH = 500
+const BATCHES = QUICK ? 10 : 20
+const LATENCY_SAMPLES = QUICK ? 50 : 200
+const CONCURRENCY = 8
+const body = 'Please implement user authentication with JWT tokens. Requirements: refresh tokens, revocation.'
+
+const now = () => performance.now()
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]
+}
+const fmt = (n, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+const pause = (ms) => new Promise((r) => setTimeout(r, ms))
+
+const ids = new IdGenerator()
+const message = (to = 'builder') =>
+  createMessage({ fromAgent: 'architect', toAgent: to, subject: 'Task', body }, { ids })
+
+/** A port nobody listens on right now. */
+async function freePort() {
+  const server = createServer()
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address()
+  await new Promise((r) => server.close(r))
+  return port
+}
+
+async function startRelayProcess(dataDir, port) {
+  const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
+  const child = spawn(
+    process.execPath,
+    [bin, '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn', '--rate-limit', '0'],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  )
+  const url = `http://127.0.0.1:${port}`
+  const probe = new RelayClient({ baseUrl: url, secretFor: () => undefined, retries: 0 })
+  for (let i = 0; ; i++) {
+    try {
+      await probe.health()
+      break
+    } catch (error) {
+      if (i > 200) throw error
+      await pause(25)
+    }
+  }
+  await probe.close()
+  return { child, url }
+}
+
+// --- in-process spool -------------------------------------------------------------------------------
+
+async function spoolFigures(dir) {
+  const spool = await Spool.open({ path: join(dir, 'local.db') })
+  const cycles = async (count) => {
+    const t = now()
+    for (let i = 0; i < count; i++) {
+      const m = message()
+      await spool.send(m)
+      const [c] = await spool.claim('builder', { limit: 1 })
+      await spool.ack(c.message.id, 'builder', { receipt: c.lease.receipt })
+    }
+    return count / ((now() - t) / 1000)
+  }
+  const batched = async () => {
+    const t = now()
+    for (let b = 0; b < BATCHES; b++) {
+      await spool.sendBatch(Array.from({ length: BATCH }, () => ({ message: message('sink') })))
+    }
+    return (BATCHES * BATCH) / ((now() - t) / 1000)
+  }
+  const latency = async () => {
+    const samples = []
+    for (let i = 0; i < LATENCY_SAMPLES; i++) {
+      const waiting = spool.waitForMessages('builder', { timeoutMs: 5_000 })
+      await pause(1)
+      const t = now()
+      await spool.send(message())
+      await waiting
+      samples.push(now() - t)
+      const [c] = await spool.claim('builder', { limit: 1 })
+      await spool.ack(c.message.id, 'builder', { receipt: c.lease.receipt })
+    }
+    return samples
+  }
+  await cycles(200)
+  const result = { cycles: [], batched: [], p50: [], p99: [] }
+  for (let r = 0; r < ROUNDS; r++) {
+    result.cycles.push(await cycles(CYCLES))
+    result.batched.push(await batched())
+    const samples = await latency()
+    result.p50.push(pct(samples, 50))
+    result.p99.push(pct(samples, 99))
+  }
+  await spool.close()
+  return result
+}
+
+// --- over HTTP ----------------------------------------------------------------------------------------
+
+async function relayFigures(url, secrets) {
+  const client = new RelayClient({ baseUrl: url, secretFor: (id) => secrets[id] })
+  const other = new RelayClient({ baseUrl: url, secretFor: (id) => secrets[id] })
+  const cycle = async () => {
+    const m = message()
+    await client.send(m)
+    const [c] = await client.claim('builder', { limit: 1 })
+    await client.ack(c.message.id, 'builder', { receipt: c.lease.receipt })
+  }
+  const cycles = async (count, concurrency) => {
+    const t = now()
+    let left = count
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (left-- > 0) await cycle()
+      }),
+    )
+    return count / ((now() - t) / 1000)
+  }
+  const batched = async () => {
+    const t = now()
+    for (let b = 0; b < BATCHES; b++) {
+      await client.sendBatch(Array.from({ length: BATCH }, () => ({ message: message('sink') })))
+    }
+    return (BATCHES * BATCH) / ((now() - t) / 1000)
+  }
+  /**
+   * Every message still sent on its own, claimed and acked, but as a real consumer does it: one request
+   * claims up to 50 (long-polling when the queue is empty) and one acks them all.
+   */
+  const streamed = async (count) => {
+    const t = now()
+    let left = count
+    const producers = Array.from({ length: CONCURRENCY }, async () => {
+      while (left-- > 0) await client.send(message())
+    })
+    let acked = 0
+    const consumer = (async () => {
+      while (acked < count) {
+        const claimed = await client.claim('builder', { limit: 50, waitMs: 1_000 })
+        if (claimed.length === 0) continue
+        await client.ackBatch(
+          'builder',
+          claimed.map((c) => ({ messageId: c.message.id, receipt: c.lease.receipt })),
+        )
+        acked += claimed.length
+      }
+    })()
+    await Promise.all([...producers, consumer])
+    return count / ((now() - t) / 1000)
+  }
+  const latency = async () => {
+    const samples = []
+    for (let i = 0; i < LATENCY_SAMPLES; i++) {
+      let arrived = 0
+      const waiting = client.claim('builder', { limit: 1, waitMs: 5_000 }).then((claimed) => {
+        arrived = now()
+        return claimed
+      })
+      // Let the long poll reach the relay and park; the figure is measured from the send on.
+      await pause(3)
+      const t = now()
+      await other.send(message())
+      const [c] = await waiting
+      samples.push(arrived - t)
+      await client.ack(c.message.id, 'builder', { receipt: c.lease.receipt })
+    }
+    return samples
+  }
+  // Warm up: connections, JIT, statement caches.
+  await cycles(300, CONCURRENCY)
+  const result = { sequential: [], concurrent: [], streamed: [], batched: [], p50: [], p99: [] }
+  for (let r = 0; r < ROUNDS; r++) {
+    result.sequential.push(await cycles(CYCLES / 2, 1))
+    result.concurrent.push(await cycles(CYCLES, CONCURRENCY))
+    result.streamed.push(await streamed(CYCLES))
+    result.batched.push(await batched())
+    const samples = await latency()
+    result.p50.push(pct(samples, 50))
+    result.p99.push(pct(samples, 99))
+  }
+  await client.close()
+  await other.close()
+  return result
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'agent-comm-relay-bench-'))
+let relay
+try {
+  const dataDir = join(dir, 'relay')
+  const store = await SecretStore.open({ path: SecretStore.fileIn(dataDir) })
+  const secrets = {
+    architect: (await store.generate('architect')).secret,
+    builder: (await store.generate('builder')).secret,
+  }
+  const load = loadavg()[0]
+  relay = await startRelayProcess(dataDir, await freePort())
+  const http = await relayFigures(relay.url, secrets)
+  const local = await spoolFigures(dir)
+  const row = (what, httpValue, localValue, unit, digits = 0) =>
+    console.log(
+      `${what.padEnd(52)} ${fmt(httpValue, digits).padStart(9)} ${unit.padEnd(10)} in-process spool: ${fmt(localValue, digits).padStart(9)} ${unit}`,
+    )
+  console.log(
+    `\nagent-comm relay benchmark — Node ${process.version}, ${cpus().length} cores, load ${load.toFixed(2)} before the run; medians of ${ROUNDS} rounds`,
+  )
+  row(
+    'send→claim→ack cycles, one client, sequential',
+    median(http.sequential),
+    median(local.cycles),
+    'cycles/s',
+  )
+  row(
+    `send→claim→ack cycles, one client, ${CONCURRENCY} in flight`,
+    median(http.concurrent),
+    median(local.cycles),
+    'cycles/s',
+  )
+  row(
+    `send ${CONCURRENCY} in flight, claim ≤50 + batch ack, one client`,
+    median(http.streamed),
+    median(local.cycles),
+    'cycles/s',
+  )
+  row(`batched sends (${BATCH} per request)`, median(http.batched), median(local.batched), 'msgs/s')
+  row('long-poll delivery latency p50', median(http.p50), median(local.p50), 'ms', 2)
+  row('long-poll delivery latency p99', median(http.p99), median(local.p99), 'ms', 2)
+  console.log(`load after the run: ${loadavg()[0].toFixed(2)}`)
+} finally {
+  relay?.child.kill('SIGTERM')
+  await new Promise((r) => (relay === undefined ? r() : relay.child.once('exit', r)))
+  rmSync(dir, { recursive: true, force: true })
+}

@@ -1,0 +1,312 @@
+import { randomUUID } from 'node:crypto'
+import type { Clock } from '@agent-comm/protocol'
+import { parseOrThrow } from '@agent-comm/protocol'
+import type { Registry } from '@agent-comm/registry'
+import type { Spool } from '@agent-comm/spool'
+import { DEFAULT_AUTH_WINDOW_MS, RelayErrorCode } from '@agent-comm/transport-http'
+import rateLimit from '@fastify/rate-limit'
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify'
+import { z } from 'zod'
+import { Authenticator, AuthFailure, type Caller } from './auth.js'
+import type { RelayContext, RelaySecrets } from './context.js'
+import { forbidden, HttpProblem, toErrorReply } from './http-errors.js'
+import { RelayMetrics } from './metrics.js'
+import { type NonceStore, SqliteNonceStore } from './nonces.js'
+import { openApiDocument } from './openapi.js'
+import { type AuthLevel, parseJsonBody, type RouteDef, validatePart } from './route-table.js'
+import { adminRoutes } from './routes/admin.js'
+import { agentRoutes } from './routes/agents.js'
+import { deliveryRoutes } from './routes/deliveries.js'
+import { messageRoutes } from './routes/messages.js'
+import { systemRoutes } from './routes/system.js'
+import { RELAY_VERSION } from './version.js'
+
+/** Tunables of a relay; every one has a default. */
+export interface RelayOptions {
+  /** Largest accepted distance between a request's timestamp and the relay's clock, in ms (300 000). */
+  authWindowMs?: number
+  /** Largest request body, in bytes (1 MiB); larger ones get 413. */
+  bodyLimitBytes?: number
+  /** Requests per agent per window (6000 a minute), or `false` for none; over it, 429. */
+  rateLimit?: { max: number; timeWindowMs: number } | false
+  /** The operator identity: its agent id (`admin`) and secrets besides any in the secret store. */
+  admin?: { agentId?: string; secrets?: readonly string[] }
+  /** How often an idle event stream sends a keep-alive comment, in ms (15 000). */
+  streamKeepAliveMs?: number
+  /** Trust `X-Forwarded-For` from a reverse proxy for client addresses (false). */
+  trustProxy?: boolean
+}
+
+/** What a relay is built from: injected so tests use a fake clock, temp files and captured logs. */
+export interface RelayDeps {
+  spool: Spool
+  /** The registry, usually on the spool's connection (`Registry.open({ sqlite: spool.sqlite })`). */
+  registry: Registry
+  /** Agents' secrets: a `SecretStore` from `@agent-comm/transport-http/secrets`. */
+  secrets: RelaySecrets
+  /** Where nonces are kept (default: the relay's table in the spool's database). */
+  nonces?: NonceStore
+  /** The relay's time for auth windows and nonce expiry (default: the spool's clock). */
+  clock?: Clock
+  /** A pino logger (see `createRelayLogger`); none by default. */
+  logger?: FastifyBaseLogger
+  options?: RelayOptions
+}
+
+const RelayOptionsSchema = z.object({
+  authWindowMs: z.number().int().min(1_000).max(86_400_000).default(DEFAULT_AUTH_WINDOW_MS),
+  bodyLimitBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
+  rateLimit: z
+    .union([
+      z.literal(false),
+      z.object({ max: z.number().int().min(1), timeWindowMs: z.number().int().min(1) }),
+    ])
+    .default({ max: 6000, timeWindowMs: 60_000 }),
+  admin: z
+    .object({
+      agentId: z.string().min(1).default('admin'),
+      secrets: z.array(z.string().min(16, 'must be at least 16 characters')).default([]),
+    })
+    .default({ agentId: 'admin', secrets: [] }),
+  streamKeepAliveMs: z.number().int().min(10).default(15_000),
+  trustProxy: z.boolean().default(false),
+})
+
+const ANONYMOUS: Caller = { agentId: '', admin: false }
+
+/**
+ * Builds the relay: a fastify instance serving `/api/v1` over the injected spool, registry and secrets,
+ * not yet listening (call `listen`, or `inject` in tests). Closing it ends long polls and event streams
+ * and waits for requests in flight; the spool, registry and secret store stay open for their owner.
+ */
+export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
+  const options = parseOrThrow(RelayOptionsSchema, deps.options ?? {}, 'relay options')
+  const clock = deps.clock ?? deps.spool.clock
+  const nonces =
+    deps.nonces ??
+    SqliteNonceStore.open(deps.spool.sqlite, {
+      clock,
+      ...(deps.logger === undefined ? {} : { logger: deps.logger }),
+    })
+  const metrics = new RelayMetrics()
+  const closing = new AbortController()
+  const callers = new WeakMap<FastifyRequest, Caller>()
+  const authenticator = new Authenticator({
+    secrets: deps.secrets,
+    nonces,
+    clock,
+    windowMs: options.authWindowMs,
+    adminId: options.admin.agentId,
+    adminSecrets: options.admin.secrets,
+  })
+
+  const app = Fastify({
+    ...(deps.logger === undefined ? { logger: false } : { loggerInstance: deps.logger }),
+    bodyLimit: options.bodyLimitBytes,
+    trustProxy: options.trustProxy,
+    // One line per request, written by the onResponse hook below with the route and agent.
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: () => randomUUID(),
+    return503OnClosing: true,
+    frameworkErrors: (error, request, reply) => {
+      const mapped = toErrorReply(error, String(request.id))
+      ;(reply as FastifyReply).code(mapped.status).send(mapped.body)
+    },
+  }) as unknown as FastifyInstance
+
+  // Bodies are kept as raw bytes: the signature covers their exact SHA-256, and JSON is parsed only after
+  // the request proved who sent it. Anything but JSON is 415.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) =>
+    done(null, body),
+  )
+
+  app.addHook('preClose', (done) => {
+    closing.abort()
+    done()
+  })
+  // After the last request: nonces still waiting for their group commit are written before the database closes.
+  app.addHook('onClose', async () => nonces.flush())
+  app.addHook('onSend', (request, reply, payload, done) => {
+    reply.header('x-request-id', request.id)
+    // While shutting down, answers in flight close their connection: a keep-alive socket left idle would
+    // hold the server open until the client happened to drop it.
+    if (closing.signal.aborted) reply.header('connection', 'close')
+    done(null, payload)
+  })
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000)
+    const caller = callers.get(request)
+    request.log.info(
+      {
+        method: request.method,
+        route,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        ...(caller === undefined ? {} : { agentId: caller.agentId }),
+      },
+      'request completed',
+    )
+    done()
+  })
+
+  app.setErrorHandler((error, request, reply) => {
+    const mapped = toErrorReply(error, String(request.id))
+    if (mapped.serverFault) request.log.error({ err: error }, 'request failed')
+    if (mapped.headers !== undefined) reply.headers(mapped.headers)
+    return reply.code(mapped.status).send(mapped.body)
+  })
+  app.setNotFoundHandler((request, reply) => {
+    const path = (request.raw.url ?? '').split('?')[0]
+    return reply.code(404).send({
+      error: {
+        code: RelayErrorCode.NOT_FOUND,
+        message: `No endpoint ${request.method} ${path}`,
+        hint: 'The API is under /api/v1; GET /api/v1/openapi.json lists every endpoint.',
+      },
+    })
+  })
+
+  if (options.rateLimit !== false) {
+    await app.register(rateLimit, {
+      global: true,
+      max: options.rateLimit.max,
+      timeWindow: options.rateLimit.timeWindowMs,
+      // After authentication: the limit is per agent, which only a verified signature establishes.
+      hook: 'preHandler',
+      keyGenerator: (request) => {
+        const caller = callers.get(request)
+        return caller === undefined ? `ip:${request.ip}` : `agent:${caller.agentId}`
+      },
+      errorResponseBuilder: (_request, context) =>
+        new HttpProblem(
+          429,
+          RelayErrorCode.RATE_LIMITED,
+          `Too many requests from this agent: at most ${context.max} per ${context.after}`,
+          { hint: `Retry after ${context.after}; batch sends and acks, or long-poll instead of polling.` },
+        ),
+    })
+  }
+
+  const authenticate = (level: AuthLevel) => async (request: FastifyRequest) => {
+    let caller: Caller
+    try {
+      caller = authenticator.authenticate({
+        method: request.method,
+        url: request.raw.url ?? request.url,
+        headers: request.headers,
+        body: Buffer.isBuffer(request.body) ? request.body : undefined,
+      })
+    } catch (error) {
+      if (error instanceof AuthFailure) {
+        metrics.authFailure(error.reason)
+        request.log.warn(
+          {
+            reason: error.reason,
+            agentId: error.claimedAgent,
+            route: request.routeOptions.url,
+            ip: request.ip,
+          },
+          'authentication failed',
+        )
+      }
+      throw error
+    }
+    callers.set(request, caller)
+    if (level === 'admin' && !caller.admin) {
+      throw forbidden(`Only the relay's admin may call ${request.method} ${request.routeOptions.url}`)
+    }
+    if (!caller.admin) touch(caller.agentId, request)
+  }
+
+  // Presence: every authenticated request is a sign of life. The registry writes lastSeen at most once a
+  // second anyway; remembering when we last asked spares it the read on every request of a busy agent.
+  const lastTouched = new Map<string, number>()
+  const touch = (agentId: string, request: FastifyRequest): void => {
+    const now = clock.now()
+    const last = lastTouched.get(agentId)
+    if (last !== undefined && now - last < 1000 && now >= last) return
+    if (lastTouched.size > 10_000) lastTouched.clear()
+    lastTouched.set(agentId, now)
+    deps.registry.touch(agentId).catch((error: unknown) => {
+      request.log.warn({ err: error, agentId }, 'could not record presence')
+    })
+  }
+
+  const ctx: RelayContext = {
+    spool: deps.spool,
+    registry: deps.registry,
+    secrets: deps.secrets,
+    clock,
+    metrics,
+    shutdown: closing.signal,
+    settings: { streamKeepAliveMs: options.streamKeepAliveMs, version: RELAY_VERSION },
+  }
+  const routes: RouteDef[] = []
+  let document: Record<string, unknown> | undefined
+  routes.push(
+    ...systemRoutes(ctx, () => {
+      document ??= openApiDocument(routes, { version: RELAY_VERSION })
+      return document
+    }),
+    ...messageRoutes(ctx),
+    ...deliveryRoutes(ctx),
+    ...agentRoutes(ctx),
+    ...adminRoutes(ctx),
+  )
+  for (const def of routes) mount(app, def, def.auth === 'none' ? undefined : authenticate(def.auth), callers)
+
+  app.get('/metrics', { config: { rateLimit: false } }, async (request, reply) => {
+    let queue: Awaited<ReturnType<Spool['stats']>> | undefined
+    try {
+      queue = await deps.spool.stats()
+    } catch (error) {
+      request.log.warn({ err: error }, 'metrics could not read the spool')
+    }
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render(queue))
+  })
+
+  return app
+}
+
+function mount(
+  app: FastifyInstance,
+  def: RouteDef,
+  preValidation: ((request: FastifyRequest) => Promise<void>) | undefined,
+  callers: WeakMap<FastifyRequest, Caller>,
+): void {
+  app.route({
+    method: def.method,
+    url: def.url,
+    ...(def.auth === 'none' ? { config: { rateLimit: false } } : {}),
+    ...(preValidation === undefined ? {} : { preValidation }),
+    handler: async (request: FastifyRequest, reply: FastifyReply) => {
+      const params = validatePart(def.params, request.params, 'path')
+      const query = validatePart(def.query, request.query, 'query')
+      const body = validatePart(def.body, parseJsonBody(request.body), 'request body')
+      const result = await def.handler({
+        params,
+        query,
+        body,
+        caller: callers.get(request) ?? ANONYMOUS,
+        request,
+        reply,
+      })
+      if (def.stream) return reply
+      if (reply.statusCode === 200) reply.code(def.status ?? (def.response === undefined ? 204 : 200))
+      return def.response === undefined ? reply.send() : reply.send(result)
+    },
+  })
+}

@@ -1,0 +1,163 @@
+import type { Clock } from '@agent-comm/protocol'
+import {
+  bodyDigest,
+  canonicalRequest,
+  RelayErrorCode,
+  readAuthHeaders,
+  verifySignature,
+} from '@agent-comm/transport-http'
+import { HttpProblem } from './http-errors.js'
+import type { NonceStore } from './nonces.js'
+
+/** Who sent an authenticated request. */
+export interface Caller {
+  agentId: string
+  /** True for the relay's admin id: operator endpoints, any agent's registration, every message's status. */
+  admin: boolean
+}
+
+/** Where the relay looks up agents' secrets (a `SecretStore` from `@agent-comm/transport-http/secrets`). */
+export interface SecretSource {
+  /** The secrets that authenticate `agentId` now; empty for an unknown or revoked agent. */
+  secretsFor(agentId: string): readonly string[]
+}
+
+/** Why a request failed authentication, as counted in metrics and logged (never sent to the client). */
+export type AuthFailureReason =
+  | 'malformed_headers'
+  | 'stale_timestamp'
+  | 'unknown_agent'
+  | 'bad_signature'
+  | 'replay'
+
+/** An authentication refusal: the problem to answer with and the reason to log. */
+export class AuthFailure extends HttpProblem {
+  readonly reason: AuthFailureReason
+  readonly claimedAgent: string | undefined
+
+  constructor(reason: AuthFailureReason, problem: HttpProblem, claimedAgent: string | undefined) {
+    super(problem.status, problem.code, problem.message, {
+      ...(problem.hint === undefined ? {} : { hint: problem.hint }),
+      details: problem.details,
+    })
+    this.reason = reason
+    this.claimedAgent = claimedAgent
+  }
+}
+
+/** What {@link Authenticator} checks against. */
+export interface AuthenticatorOptions {
+  secrets: SecretSource
+  nonces: NonceStore
+  clock: Clock
+  /** Largest accepted distance between a request's timestamp and the relay's clock, in ms. */
+  windowMs: number
+  /** The admin's agent id. */
+  adminId: string
+  /** Admin secrets given to the relay directly (e.g. from its environment) besides those in the store. */
+  adminSecrets: readonly string[]
+}
+
+/** The part of a request a signature covers. */
+export interface SignedRequest {
+  method: string
+  /** The request target as received: path and query. */
+  url: string
+  headers: Record<string, string | string[] | undefined>
+  body: Uint8Array | undefined
+}
+
+// Verifying against a throwaway secret when the agent has none keeps unknown agents from answering faster.
+const DECOY_SECRETS = ['agent-comm-decoy-secret-never-valid']
+
+const SIGNING_HINT =
+  "Sign every request with the agent's secret: headers X-Agent-ID, X-Timestamp, X-Nonce and X-Signature (see the relay README). RelayClient and HttpTransport do it for you."
+
+/**
+ * Checks a request's HMAC signature, time window and nonce, in that order of cost: header shapes, the
+ * timestamp against the relay's clock, the signature against every secret of the claimed agent (constant
+ * time), and last the nonce — recorded only for a request that proved who sent it, so strangers cannot
+ * fill the nonce table. Unknown agents, revoked secrets and wrong signatures all answer the same
+ * `UNAUTHENTICATED`, so the relay is no oracle for which agents exist; the log and metrics tell them apart.
+ */
+export class Authenticator {
+  readonly #options: AuthenticatorOptions
+
+  constructor(options: AuthenticatorOptions) {
+    this.#options = options
+  }
+
+  /** The caller of an authentic, fresh, first-seen request; throws an {@link AuthFailure} otherwise. */
+  authenticate(request: SignedRequest): Caller {
+    const { secrets, nonces, clock, windowMs, adminId, adminSecrets } = this.#options
+    const read = readAuthHeaders(request.headers)
+    if (!read.ok) {
+      throw new AuthFailure(
+        'malformed_headers',
+        new HttpProblem(
+          401,
+          RelayErrorCode.UNAUTHENTICATED,
+          `Missing or invalid ${read.problem.header} header: ${read.problem.problem}`,
+          { hint: SIGNING_HINT },
+        ),
+        undefined,
+      )
+    }
+    const { agentId, timestamp, nonce, signature } = read.value
+    const skewMs = timestamp - clock.now()
+    if (Math.abs(skewMs) > windowMs) {
+      throw new AuthFailure(
+        'stale_timestamp',
+        new HttpProblem(
+          401,
+          RelayErrorCode.AUTH_TIMESTAMP,
+          `The request's timestamp is ${Math.round(Math.abs(skewMs) / 1000)} s ${skewMs < 0 ? 'behind' : 'ahead of'} the relay's clock; at most ${Math.round(windowMs / 1000)} s is accepted`,
+          {
+            hint: 'Synchronise the clocks of this machine and the relay (NTP), and sign each request when it is sent.',
+          },
+        ),
+        agentId,
+      )
+    }
+    const known = secrets.secretsFor(agentId)
+    const valid = agentId === adminId && adminSecrets.length > 0 ? [...known, ...adminSecrets] : known
+    const canonical = canonicalRequest({
+      method: request.method,
+      path: request.url,
+      bodySha256: bodyDigest(request.body),
+      timestamp,
+      nonce,
+      agentId,
+    })
+    const matched = verifySignature(valid.length > 0 ? valid : DECOY_SECRETS, canonical, signature)
+    if (!matched || valid.length === 0) {
+      throw new AuthFailure(
+        valid.length === 0 ? 'unknown_agent' : 'bad_signature',
+        new HttpProblem(
+          401,
+          RelayErrorCode.UNAUTHENTICATED,
+          `Signature check failed for agent '${agentId}': the relay has no secret for it, the secret was revoked, or the request was signed with another secret or changed on the way`,
+          {
+            hint: `Check the agent's secret (on the relay: agent-comm relay list-secrets; a new one: agent-comm relay gen-secret ${agentId}).`,
+          },
+        ),
+        agentId,
+      )
+    }
+    if (!nonces.remember(agentId, nonce, timestamp)) {
+      throw new AuthFailure(
+        'replay',
+        new HttpProblem(
+          409,
+          RelayErrorCode.AUTH_REPLAY,
+          'This request was already received: its nonce was used before',
+          {
+            hint: 'Replayed requests are refused. Sign each request, and each retry, with a fresh nonce.',
+          },
+        ),
+        agentId,
+      )
+    }
+    return { agentId, admin: agentId === adminId }
+  }
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+import { isAgentCommError } from '@agent-comm/protocol'
+import { loadRelayConfig, RELAY_USAGE } from './config.js'
+import { createRelayLogger } from './logger.js'
+import { type RelayHandle, startRelay } from './start.js'
+
+/** The relay's command line: read flags and environment, start, and stop cleanly on SIGTERM / SIGINT. */
+async function main(): Promise<void> {
+  const loaded = loadRelayConfig(process.argv.slice(2), process.env, { cwd: process.cwd() })
+  if (loaded.help) {
+    process.stdout.write(RELAY_USAGE)
+    return
+  }
+  const { config } = loaded
+  const logger = createRelayLogger({ level: config.logLevel })
+  const handle: RelayHandle = await startRelay(config, { logger })
+  let stopping = false
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without waiting')
+      process.exit(1)
+    }
+    stopping = true
+    logger.info({ signal }, 'stopping: no new connections, finishing requests in flight')
+    handle.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'relay did not stop cleanly')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+}
+
+main().catch((error: unknown) => {
+  if (isAgentCommError(error)) {
+    process.stderr.write(
+      `agent-comm-relay: ${error.message}\n${error.hint === undefined ? '' : `${error.hint}\n`}`,
+    )
+    process.exit(error.code === 'CONFIG' || error.code === 'VALIDATION' ? 2 : 1)
+  }
+  process.stderr.write(
+    `agent-comm-relay: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  )
+  process.exit(1)
+})

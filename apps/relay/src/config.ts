@@ -1,0 +1,192 @@
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { ConfigError, LOG_LEVELS, type LogLevel } from '@agent-comm/protocol'
+import { z } from 'zod'
+
+/** Everything `startRelay` needs; `loadRelayConfig` reads it from flags and environment variables. */
+export interface RelayConfig {
+  /** TCP port (8420); 0 picks a free one. */
+  port: number
+  /** Address to listen on (127.0.0.1: this machine only; 0.0.0.0 for every interface, behind TLS). */
+  host: string
+  /** Folder of the relay's database (`relay.db`) and secret store (`secrets.json`). */
+  dataDir: string
+  /** Accepted distance between a request's timestamp and the relay's clock, in seconds (300). */
+  authWindowSeconds: number
+  /** Largest request body in bytes (1 MiB). */
+  bodyLimitBytes: number
+  /** Requests per agent per minute (6000); 0 turns the limit off. */
+  rateLimitPerMinute: number
+  /** The operator's agent id (`admin`). */
+  adminId: string
+  /** An admin secret given from the environment, besides any stored with `gen-secret admin`. */
+  adminSecret?: string
+  /** Default lease of claims that name none, in seconds (60). */
+  leaseSeconds: number
+  logLevel: LogLevel
+}
+
+/** The relay's environment variables and what each sets; a flag given on the command line wins. */
+export const RELAY_ENV_VARIABLES = {
+  AGENT_COMM_RELAY_PORT: 'TCP port (default 8420; flag --port)',
+  AGENT_COMM_RELAY_HOST: 'address to listen on (default 127.0.0.1; flag --host)',
+  AGENT_COMM_RELAY_DATA_DIR: 'folder of relay.db and secrets.json (default ./data/relay; flag --data-dir)',
+  AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS:
+    'accepted clock distance of signed requests in seconds (default 300; flag --auth-window)',
+  AGENT_COMM_RELAY_BODY_LIMIT: 'largest request body in bytes (default 1048576; flag --body-limit)',
+  AGENT_COMM_RELAY_RATE_LIMIT:
+    'requests per agent per minute, 0 for no limit (default 6000; flag --rate-limit)',
+  AGENT_COMM_RELAY_ADMIN_ID: "the operator's agent id (default admin; flag --admin-id)",
+  AGENT_COMM_RELAY_ADMIN_SECRET: 'an admin secret (at least 16 characters); environment only, never a flag',
+  AGENT_COMM_RELAY_LEASE_SECONDS: 'default lease of claims in seconds (default 60; flag --lease-seconds)',
+  AGENT_COMM_RELAY_LOG_LEVEL: `log level: ${LOG_LEVELS.join(', ')} (default info; flag --log-level)`,
+} as const
+
+type Variable = keyof typeof RELAY_ENV_VARIABLES
+
+/** Command-line flags and the variable each overrides. */
+const FLAGS = {
+  port: 'AGENT_COMM_RELAY_PORT',
+  host: 'AGENT_COMM_RELAY_HOST',
+  'data-dir': 'AGENT_COMM_RELAY_DATA_DIR',
+  'auth-window': 'AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS',
+  'body-limit': 'AGENT_COMM_RELAY_BODY_LIMIT',
+  'rate-limit': 'AGENT_COMM_RELAY_RATE_LIMIT',
+  'admin-id': 'AGENT_COMM_RELAY_ADMIN_ID',
+  'lease-seconds': 'AGENT_COMM_RELAY_LEASE_SECONDS',
+  'log-level': 'AGENT_COMM_RELAY_LOG_LEVEL',
+} as const satisfies Record<string, Variable>
+
+/** The bin's `--help` text. */
+export const RELAY_USAGE = `Usage: agent-comm-relay [options]
+
+Runs the agent-comm relay: agents on other machines send, claim and ack messages over HTTP,
+every request signed with the agent's secret (HMAC-SHA256).
+
+Options (each also read from the environment variable shown; a flag wins):
+${Object.entries(FLAGS)
+  .map(([flag, variable]) => `  --${flag.padEnd(14)} ${RELAY_ENV_VARIABLES[variable]}  [${variable}]`)
+  .join('\n')}
+  --help           this text
+
+AGENT_COMM_RELAY_ADMIN_SECRET sets an admin secret (environment only).
+Secrets: agent-comm relay gen-secret <agent> (or SecretStore from @agent-comm/transport-http/secrets).
+`
+
+const int = (min: number, max: number, what: string) =>
+  z
+    .string()
+    .regex(/^\d+$/, `must be ${what}`)
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
+
+const ConfigSchema = z.object({
+  AGENT_COMM_RELAY_PORT: int(0, 65_535, 'a port number').default(8420),
+  AGENT_COMM_RELAY_HOST: z.string().min(1).default('127.0.0.1'),
+  AGENT_COMM_RELAY_DATA_DIR: z.string().min(1).default('data/relay'),
+  AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS: int(1, 86_400, 'a number of seconds').default(300),
+  AGENT_COMM_RELAY_BODY_LIMIT: int(1024, 64 * 1024 * 1024, 'a number of bytes').default(1024 * 1024),
+  AGENT_COMM_RELAY_RATE_LIMIT: int(0, 100_000_000, 'a number of requests').default(6000),
+  AGENT_COMM_RELAY_ADMIN_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:@-]{1,128}$/, 'must be an agent id')
+    .default('admin'),
+  AGENT_COMM_RELAY_ADMIN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  AGENT_COMM_RELAY_LEASE_SECONDS: int(1, 86_400 * 7, 'a number of seconds').default(60),
+  AGENT_COMM_RELAY_LOG_LEVEL: z
+    .enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })
+    .default('info'),
+})
+
+/** What {@link loadRelayConfig} returns: the config, or a request for the usage text. */
+export type LoadedRelayConfig = { help: true } | { help: false; config: RelayConfig }
+
+/**
+ * Reads the relay's settings from command-line flags (`argv` without node and the script) and the
+ * environment (pass `process.env`; only the bin should). A flag overrides its variable; relative data
+ * folders are resolved against `cwd`. An invalid value throws a `ConfigError` naming the flag or variable.
+ */
+export function loadRelayConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  options: { cwd?: string } = {},
+): LoadedRelayConfig {
+  let parsed: ReturnType<typeof parseArgs<{ options: Record<string, { type: 'string' | 'boolean' }> }>>
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: {
+        ...Object.fromEntries(Object.keys(FLAGS).map((flag) => [flag, { type: 'string' as const }])),
+        help: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    })
+  } catch (error) {
+    throw new ConfigError(error instanceof Error ? error.message : String(error), {
+      hint: 'Run agent-comm-relay --help for the options.',
+    })
+  }
+  if (parsed.values.help === true) return { help: true }
+  const source: Record<string, string> = {}
+  const origin: Record<string, string> = {}
+  for (const variable of Object.keys(RELAY_ENV_VARIABLES) as Variable[]) {
+    const value = env[variable]?.trim()
+    if (value !== undefined && value !== '') {
+      source[variable] = value
+      origin[variable] = variable
+    }
+  }
+  for (const [flag, variable] of Object.entries(FLAGS)) {
+    const value = parsed.values[flag]
+    if (typeof value === 'string') {
+      source[variable] = value.trim()
+      origin[variable] = `--${flag}`
+    }
+  }
+  const result = ConfigSchema.safeParse(source)
+  if (!result.success) {
+    const issue = result.error.issues[0]!
+    const variable = String(issue.path[0])
+    const name = origin[variable] ?? variable
+    const shown = variable === 'AGENT_COMM_RELAY_ADMIN_SECRET' ? '(hidden)' : `'${source[variable]}'`
+    throw new ConfigError(`${name} ${issue.message} (got ${shown})`, {
+      hint: `Fix ${name}. It sets the ${RELAY_ENV_VARIABLES[variable as Variable] ?? variable}.`,
+      details: { variable: name },
+    })
+  }
+  const v = result.data
+  return {
+    help: false,
+    config: {
+      port: v.AGENT_COMM_RELAY_PORT,
+      host: v.AGENT_COMM_RELAY_HOST,
+      dataDir: resolve(options.cwd ?? '.', v.AGENT_COMM_RELAY_DATA_DIR),
+      authWindowSeconds: v.AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS,
+      bodyLimitBytes: v.AGENT_COMM_RELAY_BODY_LIMIT,
+      rateLimitPerMinute: v.AGENT_COMM_RELAY_RATE_LIMIT,
+      adminId: v.AGENT_COMM_RELAY_ADMIN_ID,
+      ...(v.AGENT_COMM_RELAY_ADMIN_SECRET === undefined
+        ? {}
+        : { adminSecret: v.AGENT_COMM_RELAY_ADMIN_SECRET }),
+      leaseSeconds: v.AGENT_COMM_RELAY_LEASE_SECONDS,
+      logLevel: v.AGENT_COMM_RELAY_LOG_LEVEL,
+    },
+  }
+}
+
+/** The config with every default, for callers (the CLI, tests) that set only a few fields. */
+export function relayConfig(fields: Partial<RelayConfig> & { dataDir: string }): RelayConfig {
+  return {
+    port: 8420,
+    host: '127.0.0.1',
+    authWindowSeconds: 300,
+    bodyLimitBytes: 1024 * 1024,
+    rateLimitPerMinute: 6000,
+    adminId: 'admin',
+    leaseSeconds: 60,
+    logLevel: 'info',
+    ...fields,
+    dataDir: resolve(fields.dataDir),
+  }
+}

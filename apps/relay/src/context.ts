@@ -1,0 +1,64 @@
+import type { Clock } from '@agent-comm/protocol'
+import type { Registry } from '@agent-comm/registry'
+import type { Spool } from '@agent-comm/spool'
+import type { SecretInfo } from '@agent-comm/transport-http/secrets'
+import type { FastifyReply } from 'fastify'
+import type { Caller, SecretSource } from './auth.js'
+import { forbidden } from './http-errors.js'
+import type { RelayMetrics } from './metrics.js'
+
+/** The secret store as the relay uses it: lookups for auth, and a listing for the admin. */
+export interface RelaySecrets extends SecretSource {
+  /** The agents that have secrets, with dates (never the secrets); listed by `GET /admin/agents`. */
+  list?(): Promise<SecretInfo[]>
+}
+
+/** Settings the routes read, with defaults applied. */
+export interface RelaySettings {
+  /** How often an idle event stream sends a keep-alive comment, in ms. */
+  streamKeepAliveMs: number
+  /** Reported by health and the OpenAPI document. */
+  version: string
+}
+
+/** Everything the route handlers work with, built once by `createRelay`. */
+export interface RelayContext {
+  spool: Spool
+  registry: Registry
+  secrets: RelaySecrets
+  clock: Clock
+  metrics: RelayMetrics
+  /** Aborted when the relay starts closing: long polls answer and streams end. */
+  shutdown: AbortSignal
+  settings: RelaySettings
+}
+
+/** Only `agentId` itself may act on its deliveries; not even the admin, whose job is operating the relay. */
+export function requireSelf(caller: Caller, agentId: string, what: string): void {
+  if (caller.agentId !== agentId) {
+    throw forbidden(
+      `Agent '${caller.agentId}' may not ${what} of agent '${agentId}'`,
+      `Sign the request as '${agentId}', with its own secret.`,
+    )
+  }
+}
+
+/** `agentId` itself or the admin. */
+export function requireSelfOrAdmin(caller: Caller, agentId: string, what: string): void {
+  if (!caller.admin && caller.agentId !== agentId) {
+    throw forbidden(
+      `Agent '${caller.agentId}' may not ${what} agent '${agentId}'`,
+      `Sign the request as '${agentId}' or as the relay's admin.`,
+    )
+  }
+}
+
+/**
+ * A signal that aborts when the client goes away (the response closes before it was sent) or the relay
+ * shuts down: a long poll or stream waiting on it stops at once instead of holding the spool's watcher.
+ */
+export function connectionSignal(reply: FastifyReply, shutdown: AbortSignal): AbortSignal {
+  const gone = new AbortController()
+  reply.raw.once('close', () => gone.abort())
+  return AbortSignal.any([gone.signal, shutdown])
+}

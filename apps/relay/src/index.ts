@@ -1,0 +1,17 @@
+// The secret store the CLI's `relay gen-secret / list-secrets / revoke-secret` commands use, re-exported so
+// a relay operator needs one import; it lives in @agent-comm/transport-http/secrets, free of fastify.
+export type { IssuedSecret, SecretInfo, SecretStoreOptions } from '@agent-comm/transport-http/secrets'
+export { SECRETS_FILE_NAME, SecretStore } from '@agent-comm/transport-http/secrets'
+export type { RelayDeps, RelayOptions } from './app.js'
+export { createRelay } from './app.js'
+export type { AuthFailureReason, Caller, SecretSource } from './auth.js'
+export type { LoadedRelayConfig, RelayConfig } from './config.js'
+export { loadRelayConfig, RELAY_ENV_VARIABLES, RELAY_USAGE, relayConfig } from './config.js'
+export type { RelaySecrets } from './context.js'
+export type { RelayLoggerOptions } from './logger.js'
+export { createRelayLogger, REDACTED_LOG_PATHS } from './logger.js'
+export type { NonceStore, SqliteNonceStoreOptions } from './nonces.js'
+export { RELAY_MIGRATIONS_FOLDER, RELAY_MIGRATIONS_TABLE, SqliteNonceStore } from './nonces.js'
+export type { RelayHandle, StartRelayDeps } from './start.js'
+export { RELAY_DB_FILE, startRelay } from './start.js'
+export { RELAY_VERSION } from './version.js'

@@ -1,0 +1,137 @@
+import { DELIVERY_STATUSES, type DeliveryStatus } from '@agent-comm/protocol'
+
+/** Upper bounds of the latency histogram buckets, in seconds. */
+const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+
+interface Histogram {
+  method: string
+  route: string
+  counts: number[]
+  sum: number
+  count: number
+}
+
+/** What the spool reports at scrape time. */
+export interface QueueFigures {
+  deliveries: Record<DeliveryStatus, number>
+  totalMessages: number
+  oldestQueuedAgeMs: number | null
+}
+
+/**
+ * The relay's Prometheus metrics, kept in plain maps and written in the text exposition format (0.0.4):
+ * requests by route and status, latency histograms by route, authentication failures by reason, open
+ * event streams, and queue depth per delivery status read from the spool when scraped. Route labels are
+ * route patterns (`/api/v1/agents/:agentId/claim`), never concrete paths, so their number stays bounded.
+ */
+export class RelayMetrics {
+  readonly #requests = new Map<string, { method: string; route: string; status: number; count: number }>()
+  readonly #latency = new Map<string, Histogram>()
+  readonly #authFailures = new Map<string, number>()
+  #openStreams = 0
+  readonly #startedAt = Date.now()
+
+  /** Counts one finished request and its duration. */
+  observe(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${route} ${status}`
+    const counter = this.#requests.get(key)
+    if (counter === undefined) this.#requests.set(key, { method, route, status, count: 1 })
+    else counter.count++
+    const histKey = `${method} ${route}`
+    let hist = this.#latency.get(histKey)
+    if (hist === undefined) {
+      hist = { method, route, counts: BUCKETS.map(() => 0), sum: 0, count: 0 }
+      this.#latency.set(histKey, hist)
+    }
+    for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]!) hist.counts[i]!++
+    hist.sum += seconds
+    hist.count++
+  }
+
+  /** Counts one refused authentication. */
+  authFailure(reason: string): void {
+    this.#authFailures.set(reason, (this.#authFailures.get(reason) ?? 0) + 1)
+  }
+
+  /** Tracks the number of open event streams. */
+  streamOpened(): void {
+    this.#openStreams++
+  }
+
+  streamClosed(): void {
+    this.#openStreams--
+  }
+
+  /** The exposition text; `queue` is undefined when the database could not be read. */
+  render(queue: QueueFigures | undefined): string {
+    const out: string[] = []
+    const family = (name: string, type: string, help: string): void => {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
+    }
+    family(
+      'agent_comm_relay_http_requests_total',
+      'counter',
+      'HTTP requests handled, by method, route and status.',
+    )
+    for (const r of this.#requests.values()) {
+      out.push(
+        `agent_comm_relay_http_requests_total${labels({ method: r.method, route: r.route, status: String(r.status) })} ${r.count}`,
+      )
+    }
+    family(
+      'agent_comm_relay_http_request_duration_seconds',
+      'histogram',
+      'Time to handle a request, by route.',
+    )
+    for (const h of this.#latency.values()) {
+      const base = { method: h.method, route: h.route }
+      BUCKETS.forEach((le, i) => {
+        out.push(
+          `agent_comm_relay_http_request_duration_seconds_bucket${labels({ ...base, le: String(le) })} ${h.counts[i]}`,
+        )
+      })
+      out.push(
+        `agent_comm_relay_http_request_duration_seconds_bucket${labels({ ...base, le: '+Inf' })} ${h.count}`,
+      )
+      out.push(`agent_comm_relay_http_request_duration_seconds_sum${labels(base)} ${h.sum}`)
+      out.push(`agent_comm_relay_http_request_duration_seconds_count${labels(base)} ${h.count}`)
+    }
+    family(
+      'agent_comm_relay_auth_failures_total',
+      'counter',
+      'Requests refused by authentication, by reason.',
+    )
+    for (const [reason, count] of this.#authFailures) {
+      out.push(`agent_comm_relay_auth_failures_total${labels({ reason })} ${count}`)
+    }
+    family('agent_comm_relay_event_streams', 'gauge', 'Open server-sent event streams.')
+    out.push(`agent_comm_relay_event_streams ${this.#openStreams}`)
+    family('agent_comm_relay_up', 'gauge', '1 when the relay can read its database.')
+    out.push(`agent_comm_relay_up ${queue === undefined ? 0 : 1}`)
+    family('agent_comm_relay_uptime_seconds', 'gauge', 'Seconds since the relay started.')
+    out.push(`agent_comm_relay_uptime_seconds ${(Date.now() - this.#startedAt) / 1000}`)
+    if (queue !== undefined) {
+      family('agent_comm_relay_deliveries', 'gauge', 'Deliveries in the spool, by status.')
+      for (const status of DELIVERY_STATUSES) {
+        out.push(`agent_comm_relay_deliveries${labels({ status })} ${queue.deliveries[status]}`)
+      }
+      family('agent_comm_relay_messages', 'gauge', 'Messages stored in the spool.')
+      out.push(`agent_comm_relay_messages ${queue.totalMessages}`)
+      family(
+        'agent_comm_relay_oldest_queued_age_seconds',
+        'gauge',
+        'Age of the oldest claimable delivery (0 if none).',
+      )
+      out.push(`agent_comm_relay_oldest_queued_age_seconds ${(queue.oldestQueuedAgeMs ?? 0) / 1000}`)
+    }
+    return `${out.join('\n')}\n`
+  }
+}
+
+function labels(values: Record<string, string>): string {
+  const parts = Object.entries(values).map(
+    ([key, value]) =>
+      `${key}="${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')}"`,
+  )
+  return `{${parts.join(',')}}`
+}

@@ -1,0 +1,170 @@
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Clock, Logger } from '@agent-comm/protocol'
+import { silentLogger, systemClock } from '@agent-comm/protocol'
+import { applyMigrations, toStorageError } from '@agent-comm/spool'
+import type BetterSqlite3 from 'better-sqlite3'
+
+/** Folder of the relay's drizzle-kit migrations (shipped beside `dist/`). */
+export const RELAY_MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '../drizzle')
+
+/** Table recording which relay migrations a database has; separate from the spool's and the registry's. */
+export const RELAY_MIGRATIONS_TABLE = '__agent_comm_relay_migrations'
+
+/** Where the relay remembers the nonces of authenticated requests, to refuse replays. */
+export interface NonceStore {
+  /**
+   * Records the nonce of `agentId`'s request signed at `timestamp` (ms since the epoch). Returns false — and
+   * records nothing — when it was already recorded: the request is a replay.
+   */
+  remember(agentId: string, nonce: string, timestamp: number): boolean
+  /** Forgets nonces of requests signed before `before` (ms since the epoch); returns how many. */
+  prune(before: number): number
+  /** Makes every remembered nonce durable now (called on close). */
+  flush(): void
+  close(): void
+}
+
+/** Options of {@link SqliteNonceStore}. */
+export interface SqliteNonceStoreOptions {
+  clock?: Clock
+  /** The relay's auth window in ms (300 000): a nonce is kept until its timestamp is this far in the past. */
+  windowMs?: number
+  /** How often, in clock time, expired nonces are deleted, in ms (60 000). */
+  pruneIntervalMs?: number
+  /** Told when a batch of nonces could not be written (it is retried with the next batch). */
+  logger?: Logger
+}
+
+/**
+ * Nonces in the relay's SQLite database (usually the spool's file), so a restart does not reopen the replay
+ * window.
+ *
+ * Writes are group-committed: a new nonce is checked against the batch not yet written (in memory) and the
+ * table (a primary-key read), then joins the batch, which one transaction writes at the end of the current
+ * event-loop turn. So a busy relay pays one commit for every request that arrived in the same turn rather
+ * than one each, and the check-then-record is atomic because everything here runs on the one JavaScript
+ * thread. A batch not yet written is held in memory, which is what a replay inside the same process is
+ * checked against; `close()` writes it, so a clean restart loses nothing. Only a crash in the sub-millisecond
+ * gap before the turn ends can lose the nonces of that turn.
+ */
+export class SqliteNonceStore implements NonceStore {
+  readonly #clock: Clock
+  readonly #logger: Logger
+  readonly #pruneIntervalMs: number
+  readonly #windowMs: number
+  readonly #sqlite: BetterSqlite3.Database
+  readonly #exists: BetterSqlite3.Statement
+  readonly #insert: BetterSqlite3.Statement
+  readonly #delete: BetterSqlite3.Statement
+  readonly #writeBatch: BetterSqlite3.Transaction<(rows: [number, string, string][]) => void>
+  /** Nonces accepted but not yet written, by `timestamp \n agent \n nonce`. */
+  #pending = new Map<string, [number, string, string]>()
+  #flushScheduled: NodeJS.Immediate | undefined
+  #lastPrune = Number.NEGATIVE_INFINITY
+  #closed = false
+
+  private constructor(sqlite: BetterSqlite3.Database, options: SqliteNonceStoreOptions) {
+    this.#sqlite = sqlite
+    this.#clock = options.clock ?? systemClock
+    this.#logger = options.logger ?? silentLogger
+    this.#pruneIntervalMs = options.pruneIntervalMs ?? 60_000
+    this.#windowMs = options.windowMs ?? 300_000
+    this.#exists = sqlite
+      .prepare('SELECT 1 FROM relay_nonces WHERE timestamp = ? AND agent_id = ? AND nonce = ?')
+      .pluck()
+    this.#insert = sqlite.prepare(
+      'INSERT OR IGNORE INTO relay_nonces (timestamp, agent_id, nonce) VALUES (?, ?, ?)',
+    )
+    this.#delete = sqlite.prepare('DELETE FROM relay_nonces WHERE timestamp < ?')
+    this.#writeBatch = sqlite.transaction((rows: [number, string, string][]) => {
+      for (const row of rows) this.#insert.run(row)
+    })
+  }
+
+  /**
+   * Creates the relay's tables on `sqlite` (an open connection the caller keeps owning, usually
+   * `spool.sqlite`) and prunes what expired while the relay was down.
+   */
+  static open(sqlite: BetterSqlite3.Database, options: SqliteNonceStoreOptions = {}): SqliteNonceStore {
+    try {
+      applyMigrations(sqlite, {
+        folder: RELAY_MIGRATIONS_FOLDER,
+        table: RELAY_MIGRATIONS_TABLE,
+        name: 'relay',
+      })
+    } catch (error) {
+      throw toStorageError(error, sqlite.name)
+    }
+    const store = new SqliteNonceStore(sqlite, options)
+    store.#pruneExpired(store.#clock.now())
+    return store
+  }
+
+  remember(agentId: string, nonce: string, timestamp: number): boolean {
+    const key = `${timestamp}\n${agentId}\n${nonce}`
+    if (this.#pending.has(key)) return false
+    try {
+      if (this.#exists.get(timestamp, agentId, nonce) !== undefined) return false
+    } catch (error) {
+      throw toStorageError(error, this.#sqlite.name)
+    }
+    this.#pending.set(key, [timestamp, agentId, nonce])
+    this.#flushScheduled ??= setImmediate(() => {
+      this.#flushScheduled = undefined
+      this.#flushSafely()
+    })
+    return true
+  }
+
+  prune(before: number): number {
+    try {
+      return this.#delete.run(before).changes
+    } catch (error) {
+      throw toStorageError(error, this.#sqlite.name)
+    }
+  }
+
+  flush(): void {
+    if (this.#flushScheduled !== undefined) clearImmediate(this.#flushScheduled)
+    this.#flushScheduled = undefined
+    if (this.#pending.size > 0 && this.#sqlite.open) {
+      const rows = [...this.#pending.values()]
+      try {
+        this.#writeBatch.immediate(rows)
+      } catch (error) {
+        throw toStorageError(error, this.#sqlite.name)
+      }
+      // Only what was written leaves memory: a nonce accepted meanwhile stays pending.
+      for (const [timestamp, agentId, nonce] of rows)
+        this.#pending.delete(`${timestamp}\n${agentId}\n${nonce}`)
+    }
+    const now = this.#clock.now()
+    if (now - this.#lastPrune >= this.#pruneIntervalMs || now < this.#lastPrune) this.#pruneExpired(now)
+  }
+
+  /** Writes what is pending; the connection stays open for its owner. Safe to call twice. */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.flush()
+  }
+
+  /** Deletes the nonces whose timestamp left the window: no request carrying them can pass the time check. */
+  #pruneExpired(now: number): void {
+    this.#lastPrune = now
+    this.prune(now - this.#windowMs)
+  }
+
+  #flushSafely(): void {
+    try {
+      this.flush()
+    } catch (error) {
+      // The batch stays in memory, still refusing replays, and is retried with the next one.
+      this.#logger.error(
+        { error: error instanceof Error ? error.message : String(error) },
+        'could not record nonces',
+      )
+    }
+  }
+}

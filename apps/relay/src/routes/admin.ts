@@ -1,0 +1,122 @@
+import {
+  AgentProfileSchema,
+  DELIVERY_STATUSES,
+  DeliveryInfoSchema,
+  MessageIdSchema,
+  MessageV2Schema,
+} from '@agent-comm/protocol'
+import { API_PREFIX, FailedQuerySchema, RetryRequestSchema } from '@agent-comm/transport-http'
+import { z } from 'zod'
+import type { RelayContext } from '../context.js'
+import { type RouteDef, route } from '../route-table.js'
+
+const StatsResponseSchema = z.object({
+  totalMessages: z.number().int(),
+  deliveries: z.record(z.enum(DELIVERY_STATUSES), z.number().int()),
+  oldestQueuedAgeMs: z.number().nullable(),
+  oldestLeaseAgeMs: z.number().nullable(),
+  failedRate: z.number(),
+  agents: z.record(z.string(), z.object({ queued: z.number(), leased: z.number(), failed: z.number() })),
+})
+
+const FailedResponseSchema = z.object({
+  failed: z.array(z.object({ message: MessageV2Schema, delivery: DeliveryInfoSchema })),
+})
+
+const AdminAgentsResponseSchema = z.object({
+  agents: z.array(
+    z.object({
+      agentId: z.string(),
+      profile: AgentProfileSchema.nullable(),
+      secret: z
+        .object({
+          createdAt: z.string(),
+          activeSecrets: z.number().int(),
+          previousValidUntil: z.string().optional(),
+        })
+        .nullable(),
+    }),
+  ),
+})
+
+/** Operator endpoints, for the admin id only. */
+export function adminRoutes(ctx: RelayContext): RouteDef[] {
+  const { spool, registry, secrets } = ctx
+  return [
+    route({
+      method: 'GET',
+      url: `${API_PREFIX}/admin/stats`,
+      operationId: 'stats',
+      summary: 'Counts by delivery status, queue ages, failure rate and per-agent depth',
+      tag: 'admin',
+      auth: 'admin',
+      response: StatsResponseSchema,
+      async handler() {
+        return spool.stats()
+      },
+    }),
+    route({
+      method: 'GET',
+      url: `${API_PREFIX}/admin/failed`,
+      operationId: 'listFailed',
+      summary: 'Dead-lettered deliveries, most recently failed first',
+      tag: 'admin',
+      auth: 'admin',
+      query: FailedQuerySchema,
+      response: FailedResponseSchema,
+      async handler({ query }) {
+        return { failed: await spool.listFailed(query) }
+      },
+    }),
+    route({
+      method: 'POST',
+      url: `${API_PREFIX}/admin/failed/:messageId/retry`,
+      operationId: 'retryFailed',
+      summary:
+        'Requeue the dead-lettered deliveries of a message (for one agent, or all) with fresh attempts',
+      tag: 'admin',
+      auth: 'admin',
+      params: z.strictObject({ messageId: MessageIdSchema }),
+      body: RetryRequestSchema,
+      response: z.object({ requeued: z.number().int() }),
+      errors: [404, 409],
+      async handler({ params, body }) {
+        return spool.retryFailed(params.messageId, body.agent)
+      },
+    }),
+    route({
+      method: 'GET',
+      url: `${API_PREFIX}/admin/agents`,
+      operationId: 'adminAgents',
+      summary:
+        'Every agent the relay knows, registered or holding a secret, with secret dates (never secrets)',
+      tag: 'admin',
+      auth: 'admin',
+      response: AdminAgentsResponseSchema,
+      async handler() {
+        const profiles = new Map((await registry.list()).map((p) => [p.agentId, p]))
+        const infos = new Map(((await secrets.list?.()) ?? []).map((s) => [s.agentId, s]))
+        const ids = [...new Set([...profiles.keys(), ...infos.keys()])].sort()
+        return {
+          agents: ids.map((agentId) => {
+            const info = infos.get(agentId)
+            return {
+              agentId,
+              profile: profiles.get(agentId) ?? null,
+              secret:
+                info === undefined
+                  ? null
+                  : {
+                      createdAt: info.createdAt,
+                      activeSecrets: info.activeSecrets,
+                      ...(info.previousValidUntil === undefined
+                        ? {}
+                        : { previousValidUntil: info.previousValidUntil }),
+                    },
+            }
+          }),
+        }
+      },
+    }),
+  ]
+}

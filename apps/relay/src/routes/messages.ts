@@ -1,0 +1,174 @@
+import type { MessageV2 } from '@agent-comm/protocol'
+import {
+  BROADCAST_TARGET,
+  CAPABILITY_TARGET_PREFIX,
+  MessageIdSchema,
+  MessageNotFoundError,
+  MessageStatusSchema,
+  SendResultSchema,
+} from '@agent-comm/protocol'
+import {
+  API_PREFIX,
+  ConversationResponseSchema,
+  ConversationsQuerySchema,
+  ConversationsResponseSchema,
+  SendBatchRequestSchema,
+  SendBatchResponseSchema,
+  SendRequestSchema,
+} from '@agent-comm/transport-http'
+import { z } from 'zod'
+import type { Caller } from '../auth.js'
+import type { RelayContext } from '../context.js'
+import { forbidden } from '../http-errors.js'
+import { type RouteDef, route } from '../route-table.js'
+
+/** Sending, message status and threads. */
+export function messageRoutes(ctx: RelayContext): RouteDef[] {
+  const { spool, registry } = ctx
+
+  /** A sender speaks only for itself: the signature proves who sent the request, so it must be who the message says. */
+  const requireSender = (caller: Caller, message: MessageV2, path: string): void => {
+    if (message.fromAgent !== caller.agentId) {
+      throw forbidden(
+        `Agent '${caller.agentId}' may not send a message from '${message.fromAgent}' (${path})`,
+        `Set fromAgent to '${caller.agentId}', or sign the request with '${message.fromAgent}''s secret.`,
+      )
+    }
+  }
+
+  /** Recipients of `*` and `capability:<name>` when the sender gave none: the relay's registered agents, sender excluded. */
+  const groupRecipients = async (message: MessageV2): Promise<string[] | undefined> => {
+    const to = message.toAgent
+    if (to !== BROADCAST_TARGET && !to.startsWith(CAPABILITY_TARGET_PREFIX)) return undefined
+    const agents =
+      to === BROADCAST_TARGET
+        ? await registry.list()
+        : await registry.findByCapability(to.slice(CAPABILITY_TARGET_PREFIX.length))
+    return agents.map((a) => a.agentId).filter((id) => id !== message.fromAgent)
+  }
+
+  /** Whether `agentId` sent or received `message` (a delivery to it exists). */
+  const involved = (caller: Caller, status: { message: MessageV2; deliveries: { recipient: string }[] }) =>
+    caller.admin ||
+    status.message.fromAgent === caller.agentId ||
+    status.deliveries.some((d) => d.recipient === caller.agentId)
+
+  return [
+    route({
+      method: 'POST',
+      url: `${API_PREFIX}/messages`,
+      operationId: 'send',
+      summary: 'Store a message and queue its deliveries (sending an id again is a reported no-op)',
+      description:
+        "`message.fromAgent` must be the signing agent. A `*` or `capability:<name>` message without `recipients` goes to the relay's registered agents (with that capability), the sender excluded.",
+      tag: 'messages',
+      auth: 'agent',
+      body: SendRequestSchema,
+      response: SendResultSchema,
+      async handler({ body, caller }) {
+        requireSender(caller, body.message, 'message.fromAgent')
+        const recipients = body.recipients ?? (await groupRecipients(body.message))
+        return spool.send(body.message, {
+          ...(recipients === undefined ? {} : { recipients }),
+          ...(body.delaySeconds === undefined ? {} : { delaySeconds: body.delaySeconds }),
+          ...(body.maxAttempts === undefined ? {} : { maxAttempts: body.maxAttempts }),
+        })
+      },
+    }),
+    route({
+      method: 'POST',
+      url: `${API_PREFIX}/messages/batch`,
+      operationId: 'sendBatch',
+      summary: 'Store up to 1000 messages in one transaction: all or none',
+      tag: 'messages',
+      auth: 'agent',
+      body: SendBatchRequestSchema,
+      response: SendBatchResponseSchema,
+      async handler({ body, caller }) {
+        for (const [i, item] of body.items.entries()) {
+          requireSender(caller, item.message, `items.${i}.message.fromAgent`)
+        }
+        const items = await Promise.all(
+          body.items.map(async (item) => {
+            const recipients = item.recipients ?? (await groupRecipients(item.message))
+            return {
+              message: item.message,
+              options: {
+                ...(recipients === undefined ? {} : { recipients }),
+                ...(item.delaySeconds === undefined ? {} : { delaySeconds: item.delaySeconds }),
+                ...(item.maxAttempts === undefined ? {} : { maxAttempts: item.maxAttempts }),
+              },
+            }
+          }),
+        )
+        const results = await spool.sendBatch(items)
+        return {
+          results: results.map((r) => ({
+            messageId: r.messageId,
+            duplicate: r.duplicate,
+            deliveries: r.deliveries,
+            recipients: r.recipients,
+          })),
+        }
+      },
+    }),
+    route({
+      method: 'GET',
+      url: `${API_PREFIX}/messages/:messageId`,
+      operationId: 'status',
+      summary: 'A message and every delivery of it',
+      description:
+        'Visible to its sender, its recipients and the admin; to anyone else it does not exist (404 MESSAGE_NOT_FOUND), so ids cannot be probed.',
+      tag: 'messages',
+      auth: 'agent',
+      params: z.strictObject({ messageId: MessageIdSchema }),
+      response: MessageStatusSchema,
+      errors: [404],
+      async handler({ params, caller }) {
+        const status = await spool.status(params.messageId)
+        if (!involved(caller, status)) throw new MessageNotFoundError(params.messageId)
+        return status
+      },
+    }),
+    route({
+      method: 'GET',
+      url: `${API_PREFIX}/conversations`,
+      operationId: 'conversations',
+      summary:
+        'Threads the signing agent took part in, most recently active first (all threads for the admin)',
+      tag: 'messages',
+      auth: 'agent',
+      query: ConversationsQuerySchema,
+      response: ConversationsResponseSchema,
+      async handler({ query, caller }) {
+        const conversations = await spool.conversations({
+          ...(query.limit === undefined ? {} : { limit: query.limit }),
+          ...(caller.admin ? {} : { agent: caller.agentId }),
+        })
+        return { conversations }
+      },
+    }),
+    route({
+      method: 'GET',
+      url: `${API_PREFIX}/conversations/:conversationId`,
+      operationId: 'conversation',
+      summary: 'The messages of a thread that the signing agent sent or received, oldest first',
+      tag: 'messages',
+      auth: 'agent',
+      params: z.strictObject({ conversationId: z.string().min(1).max(128) }),
+      response: ConversationResponseSchema,
+      async handler({ params, caller }) {
+        const messages = await spool.conversation(params.conversationId)
+        if (caller.admin) return { messages }
+        const me = caller.agentId
+        const visible: MessageV2[] = []
+        for (const m of messages) {
+          // Broadcasts and capability messages name no recipient: their deliveries say who received them.
+          if (m.fromAgent === me || m.toAgent === me) visible.push(m)
+          else if ((await spool.status(m.id)).deliveries.some((d) => d.recipient === me)) visible.push(m)
+        }
+        return { messages: visible }
+      },
+    }),
+  ]
+}

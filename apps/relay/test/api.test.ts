@@ -1,0 +1,234 @@
+import { createMessage, IdGenerator } from '@agent-comm/protocol'
+import { ApiPath, HttpTransport } from '@agent-comm/transport-http'
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { capturedLogs, errorOf, startTestRelay, type TestRelay } from './helpers.js'
+
+function messages(relay: TestRelay) {
+  const ids = new IdGenerator(relay.clock)
+  return (
+    fields: {
+      fromAgent?: string
+      toAgent?: string
+      body?: string
+      routing?: { conversationId?: string }
+    } = {},
+  ) =>
+    createMessage(
+      { fromAgent: 'architect', toAgent: 'builder', subject: 'Task', body: 'go', ...fields },
+      { clock: relay.clock, ids },
+    )
+}
+
+describe('messages', () => {
+  it('sends a batch in one transaction and acks a batch', async () => {
+    const relay = await startTestRelay()
+    const message = messages(relay)
+    const batch = Array.from({ length: 5 }, (_, i) => ({ message: message({ body: `m${i}` }) }))
+    const results = await relay.client.sendBatch(batch)
+    expect(results.map((r) => [r.messageId, r.duplicate, r.deliveries])).toEqual(
+      batch.map((b) => [b.message.id, false, 1]),
+    )
+    expect((await relay.client.sendBatch(batch.slice(0, 1)))[0]).toMatchObject({
+      duplicate: true,
+      deliveries: 0,
+    })
+    const claimed = await relay.client.claim('builder', { limit: 10 })
+    const acks = await relay.client.ackBatch(
+      'builder',
+      claimed.map((c) => ({ messageId: c.message.id, receipt: c.lease.receipt })),
+    )
+    expect(acks.map((a) => a.status)).toEqual(Array(5).fill('acked'))
+  })
+
+  it("sends a broadcast without recipients to the relay's registered agents, sender excluded", async () => {
+    const relay = await startTestRelay()
+    const message = messages(relay)
+    for (const [agent, capabilities] of [
+      ['architect', ['design']],
+      ['builder', ['code']],
+      ['reviewer', ['code', 'review']],
+    ] as const) {
+      await relay.client.register({ agentId: agent, capabilities: [...capabilities] })
+    }
+    const everyone = await relay.client.send(message({ toAgent: '*' }))
+    expect([...everyone.recipients].sort()).toEqual(['builder', 'reviewer'])
+    const coders = await relay.client.send(message({ toAgent: 'capability:review' }))
+    expect(coders.recipients).toEqual(['reviewer'])
+  })
+
+  it('shows a thread to its participants only, as far as they took part', async () => {
+    const relay = await startTestRelay()
+    const message = messages(relay)
+    const first = await relay.client.send(message({ routing: { conversationId: 'conv_x' } }))
+    await relay.client.send(
+      message({ fromAgent: 'builder', toAgent: 'architect', routing: { conversationId: 'conv_x' } }),
+    )
+    await relay.client.send(message({ toAgent: '*', routing: { conversationId: 'conv_x' } }), {
+      recipients: ['tester'],
+    })
+    await relay.client.send(message({ toAgent: 'reviewer', routing: { conversationId: 'conv_x' } }))
+    expect((await relay.client.conversation('conv_x', { as: 'architect' })).length).toBe(4)
+    expect((await relay.client.conversation('conv_x', { as: 'builder' })).length).toBe(2)
+    const tester = await relay.client.conversation('conv_x', { as: 'tester' })
+    expect(tester.map((m) => m.toAgent)).toEqual(['*'])
+    expect(await relay.client.conversation('conv_x', { as: 'nobody' })).toEqual([])
+    expect((await relay.client.conversations({ as: 'builder' })).map((c) => c.conversationId)).toEqual([
+      'conv_x',
+    ])
+    expect(await relay.client.conversations({ as: 'nobody' })).toEqual([])
+    expect(first.duplicate).toBe(false)
+  })
+})
+
+describe('agents', () => {
+  it('registers, lists, heartbeats and deregisters, and records presence on every request', async () => {
+    const relay = await startTestRelay()
+    const profile = await relay.client.register({
+      agentId: 'builder',
+      capabilities: ['code'],
+      device: 'laptop',
+    })
+    expect(profile).toMatchObject({ agentId: 'builder', capabilities: ['code'], status: 'active' })
+    expect(
+      (await relay.client.listAgents({ as: 'architect', capability: 'code' })).map((a) => a.agentId),
+    ).toEqual(['builder'])
+    relay.clock.advance(10 * 60_000)
+    expect((await relay.client.getAgent('builder', { as: 'architect' })).status).toBe('inactive')
+    await relay.client.claim('builder')
+    expect((await relay.client.getAgent('builder', { as: 'architect' })).status).toBe('active')
+    relay.clock.advance(10 * 60_000)
+    expect((await relay.client.heartbeat('builder')).status).toBe('active')
+    await relay.client.deregister('builder')
+    await expect(relay.client.getAgent('builder', { as: 'architect' })).rejects.toMatchObject({
+      code: 'AGENT_NOT_FOUND',
+    })
+  })
+
+  it('refuses an http registration without a relay URL, naming the field', async () => {
+    const relay = await startTestRelay()
+    await expect(relay.client.register({ agentId: 'builder', transport: 'http' })).rejects.toMatchObject({
+      code: 'VALIDATION',
+      issues: [expect.objectContaining({ path: 'relayUrl' })],
+    })
+  })
+})
+
+describe('admin', () => {
+  it('lists and retries dead-lettered deliveries', async () => {
+    const relay = await startTestRelay()
+    const transport = relay.transport()
+    const sent = await transport.send(messages(relay)(), { maxAttempts: 1 })
+    await transport.claim('builder')
+    await transport.nack(sent.messageId, 'builder', { reason: 'boom' })
+    const failed = await relay.client.admin(
+      { method: 'GET', path: ApiPath.adminFailed },
+      z.object({ failed: z.array(z.object({ delivery: z.object({ lastError: z.string().nullable() }) })) }),
+      { as: 'admin' },
+    )
+    expect(failed.failed.map((f) => f.delivery.lastError)).toEqual(['boom'])
+    const retried = await relay.client.admin(
+      { method: 'POST', path: ApiPath.adminRetry(sent.messageId), body: {} },
+      z.object({ requeued: z.number() }),
+      { as: 'admin' },
+    )
+    expect(retried).toEqual({ requeued: 1 })
+    const stats = await relay.client.admin(
+      { method: 'GET', path: ApiPath.adminStats },
+      z.object({ totalMessages: z.number() }),
+      {
+        as: 'admin',
+      },
+    )
+    expect(stats.totalMessages).toBe(1)
+  })
+})
+
+describe('system endpoints', () => {
+  it('reports health, and 503 when the database is gone', async () => {
+    const relay = await startTestRelay({ listen: false })
+    const ok = await relay.app.inject({ method: 'GET', url: '/api/v1/health' })
+    expect(ok.json()).toMatchObject({ status: 'ok', database: 'ok', version: expect.any(String) })
+    await relay.spool.close()
+    const down = await relay.app.inject({ method: 'GET', url: '/api/v1/health' })
+    expect(down.statusCode).toBe(503)
+    expect(down.json()).toMatchObject({ status: 'degraded', database: 'unreachable' })
+  })
+
+  it('answers a storage failure with 500 INTERNAL and the request id, keeping the internals in its log', async () => {
+    const relay = await startTestRelay({ listen: false })
+    await relay.spool.close()
+    const res = await relay.signed('builder', 'POST', '/api/v1/agents/builder/claim', {})
+    expect(res.statusCode).toBe(500)
+    const error = errorOf(res)
+    expect(error).toEqual({
+      code: 'INTERNAL',
+      message: `The relay failed to handle this request (request id ${res.headers['x-request-id']})`,
+      hint: expect.any(String),
+      details: { requestId: res.headers['x-request-id'] },
+    })
+    expect(JSON.stringify(error)).not.toContain(relay.dir)
+    expect(
+      capturedLogs.some(
+        (line) => line.includes('request failed') && line.includes(String(res.headers['x-request-id'])),
+      ),
+    ).toBe(true)
+  })
+
+  it('exposes Prometheus metrics: requests by route, latency, queue depth', async () => {
+    const relay = await startTestRelay()
+    await relay.client.send(messages(relay)())
+    await relay.client.claim('builder', { limit: 1 })
+    const text = (await relay.app.inject({ method: 'GET', url: '/metrics' })).body
+    expect(text).toContain(
+      'agent_comm_relay_http_requests_total{method="POST",route="/api/v1/messages",status="200"} 1',
+    )
+    expect(text).toMatch(
+      /agent_comm_relay_http_request_duration_seconds_bucket\{method="POST",route="\/api\/v1\/agents\/:agentId\/claim",le="\+Inf"\} 1/,
+    )
+    expect(text).toContain('agent_comm_relay_deliveries{status="leased"} 1')
+    expect(text).toContain('agent_comm_relay_up 1')
+  })
+
+  it('describes every endpoint in an OpenAPI 3.1 document', async () => {
+    const relay = await startTestRelay({ listen: false })
+    const doc = (await relay.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json() as {
+      openapi: string
+      paths: Record<
+        string,
+        Record<string, { operationId: string; security: unknown[]; responses: Record<string, unknown> }>
+      >
+    }
+    expect(doc.openapi).toBe('3.1.0')
+    const operations = Object.values(doc.paths).flatMap((methods) => Object.values(methods))
+    expect(new Set(operations.map((o) => o.operationId)).size).toBe(operations.length)
+    expect(operations.map((o) => o.operationId)).toEqual(
+      expect.arrayContaining([
+        'send',
+        'sendBatch',
+        'claim',
+        'wait',
+        'stream',
+        'ack',
+        'nack',
+        'extendLease',
+        'status',
+        'register',
+      ]),
+    )
+    expect(doc.paths['/api/v1/agents/{agentId}/claim']?.post?.responses).toHaveProperty('401')
+    expect(doc.paths['/api/v1/health']?.get?.security).toEqual([])
+  })
+})
+
+describe('HttpTransport status without an identity', () => {
+  it('asks as the agents it has sent or claimed for', async () => {
+    const relay = await startTestRelay()
+    const transport = new HttpTransport({ client: relay.client })
+    await expect(transport.status('msg_x')).rejects.toMatchObject({ code: 'CONFIG' })
+    const sent = await transport.send(messages(relay)())
+    expect((await transport.status(sent.messageId)).message.id).toBe(sent.messageId)
+    await expect(transport.status('msg_unknown')).rejects.toMatchObject({ code: 'MESSAGE_NOT_FOUND' })
+    await transport.close()
+  })
+})

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest'
+import { loadRelayConfig } from '../src/index.js'
+
+describe('relay configuration', () => {
+  it('has defaults for everything', () => {
+    expect(loadRelayConfig([], {}, { cwd: '/srv' })).toEqual({
+      help: false,
+      config: {
+        port: 8420,
+        host: '127.0.0.1',
+        dataDir: '/srv/data/relay',
+        authWindowSeconds: 300,
+        bodyLimitBytes: 1_048_576,
+        rateLimitPerMinute: 6000,
+        adminId: 'admin',
+        leaseSeconds: 60,
+        logLevel: 'info',
+      },
+    })
+  })
+
+  it('reads environment variables, and lets a flag win over its variable', () => {
+    const env = {
+      AGENT_COMM_RELAY_PORT: '9000',
+      AGENT_COMM_RELAY_HOST: '0.0.0.0',
+      AGENT_COMM_RELAY_DATA_DIR: '/var/lib/relay',
+      AGENT_COMM_RELAY_ADMIN_SECRET: 'a-long-enough-admin-secret',
+      AGENT_COMM_RELAY_RATE_LIMIT: '0',
+    }
+    const loaded = loadRelayConfig(['--port', '9100', '--auth-window', '60'], env)
+    expect(loaded).toMatchObject({
+      help: false,
+      config: {
+        port: 9100,
+        host: '0.0.0.0',
+        dataDir: '/var/lib/relay',
+        authWindowSeconds: 60,
+        rateLimitPerMinute: 0,
+        adminSecret: 'a-long-enough-admin-secret',
+      },
+    })
+  })
+
+  it('names the flag or variable of an invalid value, never showing a secret', () => {
+    expect(() => loadRelayConfig(['--port', '70000'], {})).toThrow(/--port must be at most 65535/)
+    expect(() => loadRelayConfig([], { AGENT_COMM_RELAY_LOG_LEVEL: 'loud' })).toThrow(
+      /AGENT_COMM_RELAY_LOG_LEVEL/,
+    )
+    expect(() => loadRelayConfig([], { AGENT_COMM_RELAY_ADMIN_SECRET: 'tiny' })).toThrow(/\(got \(hidden\)\)/)
+    expect(() => loadRelayConfig(['--nope'], {})).toThrow(expect.objectContaining({ code: 'CONFIG' }))
+  })
+
+  it('asks for the usage with --help', () => {
+    expect(loadRelayConfig(['--help'], {})).toEqual({ help: true })
+  })
+})

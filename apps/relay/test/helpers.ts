@@ -1,0 +1,181 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { ManualClock } from '@agent-comm/protocol'
+import { Registry } from '@agent-comm/registry'
+import { Spool } from '@agent-comm/spool'
+import { HttpTransport, RelayClient, signRequest } from '@agent-comm/transport-http'
+import { SecretStore } from '@agent-comm/transport-http/secrets'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { afterEach } from 'vitest'
+import { createRelay, createRelayLogger, type RelayOptions } from '../src/index.js'
+
+const cleanups: (() => Promise<void> | void)[] = []
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+/** Registers a cleanup to run after the current test. */
+export function onCleanup(fn: () => Promise<void> | void): void {
+  cleanups.push(fn)
+}
+
+/** A fresh temporary folder, removed after the test. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-comm-relay-test-'))
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** The start of the tests' fake time. */
+export const T0 = Date.UTC(2026, 1, 3, 14, 30)
+
+/** Every secret and signature the test relays and `signed` requests of this test file used. */
+export const sentCredentials: string[] = []
+
+/** Every log line any test relay wrote in this test file, to check that none holds a secret. */
+export const capturedLogs: string[] = []
+
+/** A pino destination that keeps each JSON line in {@link capturedLogs}. */
+function captureStream(): Writable {
+  return new Writable({
+    write(chunk, _encoding, done) {
+      capturedLogs.push(String(chunk))
+      done()
+    },
+  })
+}
+
+/** A relay built with `createRelay` on a temp folder: its parts, its agents' secrets and ways to call it. */
+export interface TestRelay {
+  app: FastifyInstance
+  url: string
+  dir: string
+  clock: ManualClock
+  spool: Spool
+  registry: Registry
+  store: SecretStore
+  /** The secret of every agent created with the relay. */
+  secrets: Record<string, string>
+  /** A client signing with {@link secrets}. */
+  client: RelayClient
+  /** An HTTP transport on this relay; `identity` signs status. */
+  transport(identity?: string): HttpTransport
+  /** A signed `inject` request, as `agentId` (with its secret unless `secret` is given); a string body is sent as is. */
+  signed(
+    agentId: string,
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    body?: unknown,
+    options?: { secret?: string; timestamp?: number; nonce?: string; contentType?: string },
+  ): Promise<LightMyRequestResponse>
+  /** Closes the relay and its stores (also done after the test). */
+  close(): Promise<void>
+}
+
+/** Options of {@link startTestRelay}. */
+export interface TestRelayOptions {
+  /** Agents given a secret (architect, builder, reviewer, tester, lead, nobody, admin). */
+  agents?: readonly string[]
+  clock?: ManualClock
+  dir?: string
+  options?: RelayOptions
+  /** Listen on an ephemeral 127.0.0.1 port (true). */
+  listen?: boolean
+}
+
+const DEFAULT_AGENTS = ['architect', 'builder', 'reviewer', 'tester', 'lead', 'nobody', 'admin']
+
+/** Starts a relay on a temp folder with a ManualClock shared by relay and clients; closed after the test. */
+export async function startTestRelay(options: TestRelayOptions = {}): Promise<TestRelay> {
+  const dir = options.dir ?? tempDir()
+  const clock = options.clock ?? new ManualClock(T0)
+  const spool = await Spool.open({ path: join(dir, 'relay.db'), clock })
+  const registry = await Registry.open({ sqlite: spool.sqlite, clock })
+  const store = await SecretStore.open({ path: SecretStore.fileIn(dir), clock })
+  const secrets: Record<string, string> = {}
+  for (const agent of options.agents ?? DEFAULT_AGENTS) {
+    const existing = store.secretsFor(agent)[0]
+    secrets[agent] = existing ?? (await store.generate(agent)).secret
+    sentCredentials.push(secrets[agent])
+  }
+  const app = await createRelay({
+    spool,
+    registry,
+    secrets: store,
+    clock,
+    logger: createRelayLogger({ level: 'debug', destination: captureStream() }),
+    options: { rateLimit: false, ...options.options },
+  })
+  let url = 'http://127.0.0.1:1'
+  if (options.listen ?? true) {
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  }
+  const secretFor = (id: string) => secrets[id]
+  const client = new RelayClient({ baseUrl: url, secretFor, clock })
+  const transports: HttpTransport[] = []
+  let closed = false
+  const close = async () => {
+    if (closed) return
+    closed = true
+    for (const t of transports) await t.close()
+    await client.close()
+    await app.close()
+    await registry.close()
+    await spool.close()
+  }
+  cleanups.push(close)
+  return {
+    app,
+    url,
+    dir,
+    clock,
+    spool,
+    registry,
+    store,
+    secrets,
+    client,
+    transport(identity = 'architect') {
+      const t = new HttpTransport({ baseUrl: url, secretFor, clock, identity })
+      transports.push(t)
+      return t
+    },
+    signed(agentId, method, path, body, opts = {}) {
+      const payload = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body)
+      const headers = signRequest(opts.secret ?? secrets[agentId] ?? 'no-secret-for-this-agent', {
+        method,
+        path,
+        body: payload,
+        agentId,
+        timestamp: opts.timestamp ?? clock.now(),
+        ...(opts.nonce === undefined ? {} : { nonce: opts.nonce }),
+      })
+      sentCredentials.push(headers['x-signature']!)
+      return app.inject({
+        method,
+        url: path,
+        headers: {
+          ...headers,
+          ...(payload === '' && opts.contentType === undefined
+            ? {}
+            : { 'content-type': opts.contentType ?? 'application/json' }),
+        },
+        ...(payload === '' ? {} : { payload }),
+      })
+    },
+    close,
+  }
+}
+
+/** The parsed error body of a response. */
+export function errorOf(response: LightMyRequestResponse): {
+  code: string
+  message: string
+  details?: unknown
+} {
+  return (response.json() as { error: { code: string; message: string } }).error
+}

@@ -1,0 +1,131 @@
+import { createMessage, IdGenerator } from '@agent-comm/protocol'
+import { RelayClient } from '@agent-comm/transport-http'
+import { describe, expect, it } from 'vitest'
+import { startTestRelay, type TestRelay } from './helpers.js'
+
+/** Real milliseconds to let a long poll reach the relay and park (the only real wait here). */
+const PARK_MS = 20
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+function messages(relay: TestRelay) {
+  const ids = new IdGenerator(relay.clock)
+  return (
+    fields: { toAgent?: string; body?: string; priority?: 'low' | 'normal' | 'high' | 'critical' } = {},
+  ) =>
+    createMessage(
+      { fromAgent: 'architect', toAgent: 'builder', subject: 'Task', body: 'go', ...fields },
+      { clock: relay.clock, ids },
+    )
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+describe('long poll', () => {
+  it('answers a waiting claim within 50 ms of the send (median of 9)', async () => {
+    const relay = await startTestRelay()
+    const message = messages(relay)
+    const sender = new RelayClient({
+      baseUrl: relay.url,
+      secretFor: (id) => relay.secrets[id],
+      clock: relay.clock,
+    })
+    const delays: number[] = []
+    for (let i = 0; i < 9; i++) {
+      let answeredAt = 0
+      const waiting = relay.client.claim('builder', { waitMs: 10_000 }).then((claimed) => {
+        answeredAt = performance.now()
+        return claimed
+      })
+      await pause(PARK_MS)
+      const sentAt = performance.now()
+      const sent = await sender.send(message())
+      const [claimed] = await waiting
+      expect(claimed?.message.id).toBe(sent.messageId)
+      delays.push(answeredAt - sentAt)
+      await relay.client.ack(sent.messageId, 'builder', { receipt: claimed!.lease.receipt })
+    }
+    await sender.close()
+    expect(median(delays)).toBeLessThan(50)
+  })
+
+  it('answers an empty claim after waitMs when nothing arrives', async () => {
+    const relay = await startTestRelay()
+    const started = performance.now()
+    expect(await relay.client.claim('builder', { waitMs: 100 })).toEqual([])
+    expect(performance.now() - started).toBeGreaterThanOrEqual(90)
+  })
+
+  it('ends pending long polls when the relay shuts down, and refuses new connections', async () => {
+    const relay = await startTestRelay()
+    const waiting = relay.client.claim('builder', { waitMs: 30_000 })
+    await pause(PARK_MS)
+    const started = performance.now()
+    await relay.app.close()
+    expect(await waiting).toEqual([])
+    expect(performance.now() - started).toBeLessThan(5_000)
+    await expect(relay.client.health()).rejects.toMatchObject({ relayCode: 'UNAVAILABLE' })
+  })
+})
+
+describe('event stream', () => {
+  it('delivers an agent’s messages in claim order, those waiting first, then each as it arrives', async () => {
+    const relay = await startTestRelay()
+    const message = messages(relay)
+    const early = [
+      await relay.client.send(message({ body: 'low', priority: 'low' })),
+      await relay.client.send(message({ body: 'critical', priority: 'critical' })),
+      await relay.client.send(message({ body: 'normal' })),
+    ]
+    const controller = new AbortController()
+    const received: string[] = []
+    const stream = relay.client.stream('builder', { signal: controller.signal, leaseSeconds: 60 })
+    const later: string[] = []
+    const consumer = (async () => {
+      for await (const claimed of stream) {
+        received.push(claimed.message.id)
+        await relay.client.ack(claimed.message.id, 'builder', { receipt: claimed.lease.receipt })
+        if (received.length === 3) {
+          for (let i = 0; i < 20; i++)
+            later.push((await relay.client.send(message({ body: `n${i}` }))).messageId)
+        }
+        if (received.length === 23) controller.abort()
+      }
+    })()
+    await consumer
+    expect(received).toEqual([early[1]!.messageId, early[2]!.messageId, early[0]!.messageId, ...later])
+    const stats = await relay.spool.stats()
+    expect(stats.deliveries).toMatchObject({ acked: 23, leased: 0, queued: 0 })
+  })
+
+  it('leases what it streams, so a message nobody acked comes back after its lease', async () => {
+    const relay = await startTestRelay()
+    const message = messages(relay)
+    const sent = await relay.client.send(message())
+    const controller = new AbortController()
+    for await (const claimed of relay.client.stream('builder', {
+      signal: controller.signal,
+      leaseSeconds: 30,
+    })) {
+      expect(claimed.message.id).toBe(sent.messageId)
+      controller.abort()
+    }
+    expect((await relay.spool.status(sent.messageId)).deliveries[0]).toMatchObject({
+      status: 'leased',
+      attempt: 1,
+    })
+    relay.clock.advance(30_000)
+    expect((await relay.client.claim('builder')).map((c) => c.lease.attempt)).toEqual([2])
+  })
+
+  it('ends the stream when the relay shuts down', async () => {
+    const relay = await startTestRelay({ options: { streamKeepAliveMs: 50 } })
+    const received: unknown[] = []
+    const consumer = (async () => {
+      for await (const claimed of relay.client.stream('builder')) received.push(claimed)
+    })()
+    await pause(PARK_MS * 5)
+    await relay.app.close()
+    await consumer
+    expect(received).toEqual([])
+  })
+})

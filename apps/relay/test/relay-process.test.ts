@@ -1,0 +1,133 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createMessage, IdGenerator } from '@agent-comm/protocol'
+import { RelayClient } from '@agent-comm/transport-http'
+import { SecretStore } from '@agent-comm/transport-http/secrets'
+import { describe, expect, it } from 'vitest'
+import { onCleanup, tempDir } from './helpers.js'
+
+const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
+
+/** Starts the relay bin; killed after the test if still running. */
+function spawnRelay(args: string[], env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  })
+  onCleanup(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  return child
+}
+
+/** Resolves with the relay's URL from its `relay listening` log line. */
+function listening(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = ''
+    let err = ''
+    child.stderr?.on('data', (chunk) => {
+      err += chunk
+    })
+    child.stdout?.on('data', (chunk) => {
+      out += chunk
+      for (const line of out.split('\n')) {
+        if (line.includes('"relay listening"')) resolve((JSON.parse(line) as { url: string }).url)
+      }
+    })
+    child.on('exit', (code) => reject(new Error(`relay exited with ${code} before listening: ${err}`)))
+  })
+}
+
+const exited = (child: ChildProcess) =>
+  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null)
+      resolve({ code: child.exitCode, signal: child.signalCode })
+    else child.once('exit', (code, signal) => resolve({ code, signal }))
+  })
+
+async function output(child: ChildProcess): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.on('data', (chunk) => {
+    stdout += chunk
+  })
+  child.stderr?.on('data', (chunk) => {
+    stderr += chunk
+  })
+  const { code } = await exited(child)
+  return { code, stdout, stderr }
+}
+
+describe('the relay process', () => {
+  it('loses no acknowledged send when killed with SIGKILL under load, and stops cleanly on SIGTERM', async () => {
+    const dataDir = join(tempDir(), 'relay')
+    const store = await SecretStore.open({ path: SecretStore.fileIn(dataDir) })
+    const secrets: Record<string, string> = {
+      architect: (await store.generate('architect')).secret,
+      builder: (await store.generate('builder')).secret,
+    }
+    const args = ['--port', '0', '--data-dir', dataDir, '--rate-limit', '0', '--log-level', 'info']
+    const first = spawnRelay(args)
+    const url = await listening(first)
+    const client = new RelayClient({ baseUrl: url, secretFor: (id) => secrets[id], retries: 0 })
+    const ids = new IdGenerator()
+    const acknowledged: string[] = []
+    let stop = false
+    const sender = async () => {
+      while (!stop) {
+        const message = createMessage({ fromAgent: 'architect', toAgent: 'builder', body: 'work' }, { ids })
+        try {
+          await client.send(message)
+          acknowledged.push(message.id)
+        } catch {
+          return // The relay died mid-request: this send was never acknowledged.
+        }
+      }
+    }
+    const senders = Array.from({ length: 6 }, sender)
+    // Kill it mid-stream once a good number of sends were acknowledged.
+    while (acknowledged.length < 300) await new Promise((resolve) => setTimeout(resolve, 5))
+    first.kill('SIGKILL')
+    await exited(first)
+    stop = true
+    await Promise.all(senders)
+    await client.close()
+
+    const second = spawnRelay(args)
+    const restartedUrl = await listening(second)
+    const reader = new RelayClient({ baseUrl: restartedUrl, secretFor: (id) => secrets[id] })
+    const claimed = new Set<string>()
+    for (;;) {
+      const batch = await reader.claim('builder', { limit: 100 })
+      if (batch.length === 0) break
+      for (const c of batch) claimed.add(c.message.id)
+    }
+    await reader.close()
+    const lost = acknowledged.filter((id) => !claimed.has(id))
+    expect(lost).toEqual([])
+    expect(claimed.size).toBeGreaterThanOrEqual(acknowledged.length)
+
+    second.kill('SIGTERM')
+    expect(await exited(second)).toEqual({ code: 0, signal: null })
+  })
+
+  it('prints its usage with --help', async () => {
+    const result = await output(spawnRelay(['--help']))
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('--data-dir')
+    expect(result.stdout).toContain('AGENT_COMM_RELAY_PORT')
+  })
+
+  it('refuses an invalid setting with exit code 2, naming it', async () => {
+    const flag = await output(spawnRelay(['--port', 'eighty', '--data-dir', tempDir()]))
+    expect(flag.code).toBe(2)
+    expect(flag.stderr).toContain('--port must be a port number')
+    const env = await output(
+      spawnRelay(['--data-dir', tempDir()], { AGENT_COMM_RELAY_ADMIN_SECRET: 'short' }),
+    )
+    expect(env.code).toBe(2)
+    expect(env.stderr).toContain('AGENT_COMM_RELAY_ADMIN_SECRET')
+    expect(env.stderr).not.toContain('short')
+  })
+})

@@ -1,0 +1,129 @@
+// The `agent-comm-mcp` command: parses its flags and starts the stdio or HTTP server. Only bin/ calls it.
+import { parseArgs } from 'node:util'
+import { CONFIG_VARIABLES } from '@agent-comm/coordinator'
+import { isAgentCommError } from '@agent-comm/protocol'
+import { startHttpServer } from './http.js'
+import { packageVersion } from './server.js'
+import { startStdioServer } from './stdio.js'
+
+const USAGE = `Usage: agent-comm-mcp [options]
+
+Serves agent-comm as MCP tools and resources. By default over stdio (for MCP clients that launch it);
+with --http over Streamable HTTP.
+
+Options:
+  --http                  serve MCP over Streamable HTTP instead of stdio
+  --port <n>              HTTP port (default 8421; 0 picks a free one)
+  --host <address>        HTTP address to bind (default 127.0.0.1)
+  --db <file>             SQLite spool file (default: AGENT_COMM_DB_PATH)
+  --relay-data-dir <dir>  relay data folder whose secrets the relay tools manage
+                          (default: AGENT_COMM_RELAY_DATA_DIR)
+  -h, --help              show this help
+  -v, --version           show the version
+
+Environment:
+${Object.entries(CONFIG_VARIABLES)
+  .map(([name, meaning]) => `  ${name}  ${meaning}`)
+  .join('\n')}
+  AGENT_COMM_RELAY_DATA_DIR  relay data folder (secrets.json) for comm_relay_gen_secret / comm_relay_list_secrets
+`
+
+/** Default port of `--http`, next to the relay's 8420. */
+export const DEFAULT_HTTP_PORT = 8421
+
+/** What {@link main} needs from the process; passed in so it can be tested. */
+export interface MainIo {
+  argv: string[]
+  env: Record<string, string | undefined>
+  /** Human output (help, version); never used while serving stdio. */
+  print(text: string): void
+  /** Errors and notices: stderr. */
+  printError(text: string): void
+}
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_HTTP_PORT
+  const port = Number(value)
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new RangeError(`--port must be a port number from 0 to 65535 (got '${value}')`)
+  }
+  return port
+}
+
+/**
+ * Runs the command until the server stops. Resolves the exit code: 0 after a clean stop, 1 when the server
+ * could not start, 2 for bad flags. Stops on SIGINT and SIGTERM.
+ */
+export async function main(io: MainIo): Promise<number> {
+  let flags: ReturnType<typeof parse>
+  try {
+    flags = parse(io.argv)
+  } catch (error) {
+    io.printError(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`)
+    return 2
+  }
+  if (flags.help === true) {
+    io.print(USAGE)
+    return 0
+  }
+  if (flags.version === true) {
+    io.print(`${packageVersion()}\n`)
+    return 0
+  }
+  let port: number
+  try {
+    port = parsePort(flags.port)
+  } catch (error) {
+    io.printError(`${(error as Error).message}\n`)
+    return 2
+  }
+  const common = {
+    env: io.env,
+    ...(flags.db === undefined ? {} : { dbPath: flags.db }),
+    ...(flags['relay-data-dir'] === undefined ? {} : { relayDataDir: flags['relay-data-dir'] }),
+  }
+  try {
+    const running =
+      flags.http === true
+        ? await startHttpServer({
+            ...common,
+            port,
+            ...(flags.host === undefined ? {} : { host: flags.host }),
+          })
+        : await startStdioServer(common)
+    if ('url' in running) io.printError(`agent-comm MCP server listening on ${running.url}\n`)
+    const stop = (): void => {
+      void running.close()
+    }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+    await running.closed
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+    return 0
+  } catch (error) {
+    if (isAgentCommError(error)) {
+      io.printError(`agent-comm-mcp: ${error.message}${error.hint === undefined ? '' : `\n${error.hint}`}\n`)
+    } else {
+      io.printError(`agent-comm-mcp: ${error instanceof Error ? error.message : String(error)}\n`)
+    }
+    return 1
+  }
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      http: { type: 'boolean' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      db: { type: 'string' },
+      'relay-data-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+  }).values
+}

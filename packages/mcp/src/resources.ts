@@ -1,0 +1,151 @@
+import type { Coordinator } from '@agent-comm/coordinator'
+import { AgentIdSchema } from '@agent-comm/protocol'
+import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js'
+import type { Variables } from '@modelcontextprotocol/sdk/shared/uriTemplate.js'
+import { ErrorCode, McpError, type ReadResourceResult } from '@modelcontextprotocol/sdk/types.js'
+import { plural } from './format.js'
+import { peekInbox } from './inbox.js'
+
+/** URI template of an agent's inbox: a read-only peek at the messages waiting for it. */
+export const INBOX_URI_TEMPLATE = 'agent-comm://inbox/{agent}'
+
+/** URI template of a conversation: every message of one thread. */
+export const CONVERSATION_URI_TEMPLATE = 'agent-comm://conversation/{id}'
+
+const INBOX_PREFIX = 'agent-comm://inbox/'
+const CONVERSATION_PREFIX = 'agent-comm://conversation/'
+
+/** The URI of `agentId`'s inbox. */
+export function inboxUri(agentId: string): string {
+  return `${INBOX_PREFIX}${encodeURIComponent(agentId)}`
+}
+
+/** The URI of a conversation. */
+export function conversationUri(conversationId: string): string {
+  return `${CONVERSATION_PREFIX}${encodeURIComponent(conversationId)}`
+}
+
+function decode(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    // A malformed %-escape is not a name we could have made.
+    return undefined
+  }
+}
+
+/** The agent an inbox URI names, or undefined when `uri` is not an inbox URI. */
+export function inboxAgentOf(uri: string): string | undefined {
+  if (!uri.startsWith(INBOX_PREFIX)) return undefined
+  const rest = uri.slice(INBOX_PREFIX.length)
+  if (rest === '' || /[/?#]/.test(rest)) return undefined
+  const agent = decode(rest)
+  return agent !== undefined && AgentIdSchema.safeParse(agent).success ? agent : undefined
+}
+
+function variable(variables: Variables, name: string): string | undefined {
+  const value = variables[name]
+  const raw = Array.isArray(value) ? value.join(',') : value
+  return raw === undefined ? undefined : decode(raw)
+}
+
+function json(uri: URL, body: unknown): ReadResourceResult {
+  return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(body, null, 2) }] }
+}
+
+/** How many pending messages an inbox read shows at most. */
+const INBOX_READ_LIMIT = 50
+
+/** Registers the inbox and conversation resources. */
+export function registerResources(server: McpServer, coordinator: Coordinator): void {
+  server.registerResource(
+    'inbox',
+    new ResourceTemplate(INBOX_URI_TEMPLATE, {
+      list: async () => ({
+        resources: (await coordinator.registry.list()).map((agent) => ({
+          uri: inboxUri(agent.agentId),
+          name: `inbox of ${agent.agentId}`,
+          title: `Inbox of ${agent.agentId}`,
+          mimeType: 'application/json',
+        })),
+      }),
+    }),
+    {
+      title: 'Agent inbox',
+      description:
+        'The messages waiting for an agent (queued or leased), most urgent first: a read-only peek that ' +
+        'claims nothing. Subscribe to be notified when a new message arrives; claim messages with comm_poll.',
+      mimeType: 'application/json',
+    },
+    async (uri, variables) => {
+      const agentId = variable(variables, 'agent')
+      if (agentId === undefined || !AgentIdSchema.safeParse(agentId).success) {
+        throw new McpError(
+          ErrorCode.InvalidParams,
+          `Invalid inbox URI ${uri.href}: expected ${INBOX_URI_TEMPLATE} with an agent id (letters, digits and . _ : @ -)`,
+        )
+      }
+      const [profile, pending] = await Promise.all([
+        coordinator.registry.get(agentId),
+        peekInbox(coordinator.spool, agentId, INBOX_READ_LIMIT),
+      ])
+      return json(uri, {
+        agentId,
+        registered: profile !== undefined,
+        count: pending.length,
+        messages: pending.map(({ message, delivery }) => ({
+          message,
+          delivery: {
+            status: delivery.status,
+            attempt: delivery.attempt,
+            maxAttempts: delivery.maxAttempts,
+            leaseUntil: delivery.leaseUntil,
+            availableAt: delivery.availableAt,
+            lastError: delivery.lastError,
+          },
+        })),
+        note:
+          profile === undefined
+            ? `Agent '${agentId}' is not registered: register it with comm_register_agent to receive messages.`
+            : `A peek: nothing was claimed. Claim these with comm_poll (agent_id: '${agentId}'), then ack each with comm_ack.`,
+      })
+    },
+  )
+
+  server.registerResource(
+    'conversation',
+    new ResourceTemplate(CONVERSATION_URI_TEMPLATE, {
+      list: async () => ({
+        resources: (await coordinator.conversations({ limit: 50 })).map((c) => ({
+          uri: conversationUri(c.conversationId),
+          name: `conversation ${c.conversationId}`,
+          title: c.subject === '' ? `Conversation ${c.conversationId}` : c.subject,
+          description: `${plural(c.messageCount, 'message')} between ${c.participants.join(', ')}; last activity ${c.lastActivity}`,
+          mimeType: 'application/json',
+        })),
+      }),
+    }),
+    {
+      title: 'Conversation',
+      description: 'Every message of a conversation (a thread of messages and replies), oldest first.',
+      mimeType: 'application/json',
+    },
+    async (uri, variables) => {
+      const conversationId = variable(variables, 'id')
+      if (conversationId === undefined || conversationId === '') {
+        throw new McpError(
+          ErrorCode.InvalidParams,
+          `Invalid conversation URI ${uri.href}: expected ${CONVERSATION_URI_TEMPLATE}`,
+        )
+      }
+      const messages = await coordinator.conversation(conversationId)
+      if (messages.length === 0) {
+        throw new McpError(
+          ErrorCode.InvalidParams,
+          `Conversation '${conversationId}' has no messages. List conversations with comm_list_conversations; expired and cleaned-up messages are gone.`,
+        )
+      }
+      return json(uri, { conversationId, count: messages.length, messages })
+    },
+  )
+}

@@ -1,0 +1,87 @@
+// The composition root shared by the stdio and HTTP servers: the one module that reads the environment,
+// turns it into a configuration and opens the coordinator and the relay secret store.
+import { resolve } from 'node:path'
+import { type Coordinator, createCoordinator, loadConfig } from '@agent-comm/coordinator'
+import type { Logger } from '@agent-comm/protocol'
+import { stderrLogger } from './logger.js'
+import type { RelaySecrets } from './relay-secrets.js'
+import { openRelaySecrets } from './relay-store.js'
+
+/** Where a started server gets its coordinator, relay secrets and logger. Everything is optional. */
+export interface StartOptions {
+  /**
+   * Environment read for `AGENT_COMM_*` settings (default `process.env`): `AGENT_COMM_DB_PATH`,
+   * `AGENT_COMM_PROJECT_ROOT`, `AGENT_COMM_TRANSPORT`, `AGENT_COMM_TTL_HOURS`, `AGENT_COMM_LEASE_SECONDS`,
+   * `AGENT_COMM_LOG_LEVEL` and `AGENT_COMM_RELAY_DATA_DIR`.
+   */
+  env?: Record<string, string | undefined>
+  /** Folder relative paths are taken from (default `process.cwd()`). */
+  cwd?: string
+  /** The SQLite spool file; wins over `AGENT_COMM_DB_PATH`. */
+  dbPath?: string
+  /** Serve this coordinator instead of opening one; the caller keeps owning (and closes) it. */
+  coordinator?: Coordinator
+  /** The relay's data folder, whose `secrets.json` the relay tools manage; wins over `AGENT_COMM_RELAY_DATA_DIR`. */
+  relayDataDir?: string
+  /** Use this secret store instead of opening one from `relayDataDir`. */
+  relaySecrets?: RelaySecrets
+  /** Where logs go (default: stderr, at `AGENT_COMM_LOG_LEVEL`). Never stdout. */
+  logger?: Logger
+  /** See `McpServerOptions.inboxCheckIntervalMs`. */
+  inboxCheckIntervalMs?: number
+}
+
+/** What a server runs on, and how to release what was opened for it. */
+export interface Runtime {
+  coordinator: Coordinator
+  relaySecrets: RelaySecrets | undefined
+  logger: Logger
+  inboxCheckIntervalMs: number | undefined
+  /** Closes the coordinator if this runtime opened it. */
+  close(): Promise<void>
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim()
+  return trimmed === undefined || trimmed === '' ? undefined : trimmed
+}
+
+/**
+ * Opens what a server needs: the configuration from the environment (flags win), the coordinator on it
+ * and, with a relay data folder, the relay's secret store. Throws `ConfigError` for a bad variable and
+ * `StorageError` for an unusable database or secret file.
+ */
+export async function openRuntime(options: StartOptions = {}): Promise<Runtime> {
+  const env = options.env ?? process.env
+  const cwd = options.cwd ?? process.cwd()
+  const level = env.AGENT_COMM_LOG_LEVEL
+  // The seed documents upper-case levels (DEBUG); the library's schema takes lower case.
+  const config = loadConfig(
+    level === undefined ? env : { ...env, AGENT_COMM_LOG_LEVEL: level.toLowerCase() },
+    {
+      cwd,
+      ...(options.dbPath === undefined ? {} : { overrides: { dbPath: resolve(cwd, options.dbPath) } }),
+    },
+  )
+  const logger = options.logger ?? stderrLogger(config.logLevel)
+  const owned = options.coordinator === undefined
+  const coordinator = options.coordinator ?? (await createCoordinator(config, { logger }))
+  try {
+    const dataDir = nonEmpty(options.relayDataDir) ?? nonEmpty(env.AGENT_COMM_RELAY_DATA_DIR)
+    const relaySecrets =
+      options.relaySecrets ??
+      (dataDir === undefined ? undefined : await openRelaySecrets(resolve(cwd, dataDir), logger))
+    return {
+      coordinator,
+      relaySecrets,
+      logger,
+      inboxCheckIntervalMs: options.inboxCheckIntervalMs,
+      close: async () => {
+        if (owned) await coordinator.close()
+      },
+    }
+  } catch (error) {
+    if (owned) await coordinator.close()
+    throw error
+  }
+}

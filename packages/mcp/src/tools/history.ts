@@ -1,0 +1,129 @@
+import { AgentIdSchema, MessageIdSchema, ValidationError } from '@agent-comm/protocol'
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
+import { z } from 'zod'
+import { formatMessage, plural } from '../format.js'
+import { ConversationSummarySchema, MessageOutputSchema } from '../schemas.js'
+import { Behaviour, handler, type ToolContext } from '../tool-kit.js'
+
+const ConversationIdSchema = z.string().min(1).max(128)
+
+/** comm_get_conversation, comm_list_conversations, comm_search. */
+export function registerHistoryTools(server: McpServer, context: ToolContext): void {
+  const { coordinator } = context
+
+  server.registerTool(
+    'comm_get_conversation',
+    {
+      title: 'Read a conversation',
+      description:
+        'Read every message of a conversation (a thread of messages and replies), oldest first. Give the ' +
+        'conversation_id from a message, or any message_id in the thread. Use it to catch up on a thread ' +
+        'before answering, or to read the replies to something you sent. Reading does not claim or ack ' +
+        'anything.',
+      inputSchema: {
+        conversation_id: ConversationIdSchema.optional().describe('the conversation id (conv_…)'),
+        message_id: MessageIdSchema.optional().describe('or: any message of the conversation'),
+      },
+      outputSchema: {
+        conversationId: z.string(),
+        count: z.number().int(),
+        messages: z.array(MessageOutputSchema),
+      },
+      annotations: { title: 'Read a conversation', ...Behaviour.reads },
+    },
+    handler('comm_get_conversation', context, async (args) => {
+      if ((args.conversation_id === undefined) === (args.message_id === undefined)) {
+        throw new ValidationError('Invalid arguments: give either conversation_id or message_id', [
+          { path: 'conversation_id', message: 'give exactly one of conversation_id and message_id' },
+        ])
+      }
+      const conversationId =
+        args.conversation_id ?? (await coordinator.status(args.message_id!)).message.routing.conversationId
+      const messages = await coordinator.conversation(conversationId)
+      const text =
+        messages.length === 0
+          ? `No messages in conversation '${conversationId}'. Check the id with comm_list_conversations; expired and cleaned-up messages are gone.`
+          : [
+              `Conversation ${conversationId}: ${plural(messages.length, 'message')}, oldest first.`,
+              ...messages.map((m, i) => `--- ${i + 1} of ${messages.length} ---\n${formatMessage(m)}`),
+            ].join('\n\n')
+      return { text, data: { conversationId, count: messages.length, messages } }
+    }),
+  )
+
+  server.registerTool(
+    'comm_list_conversations',
+    {
+      title: 'List conversations',
+      description:
+        'List conversations, most recently active first, with subject, participants and message count. ' +
+        'Filter by agent_id to see the threads an agent took part in. Next: read one with ' +
+        'comm_get_conversation.',
+      inputSchema: {
+        agent_id: AgentIdSchema.optional().describe('only conversations this agent took part in'),
+        limit: z.number().int().min(1).max(1000).default(20).describe('at most this many (default 20)'),
+      },
+      outputSchema: { count: z.number().int(), conversations: z.array(ConversationSummarySchema) },
+      annotations: { title: 'List conversations', ...Behaviour.reads },
+    },
+    handler('comm_list_conversations', context, async (args) => {
+      const conversations = await coordinator.conversations({
+        limit: args.limit,
+        ...(args.agent_id === undefined ? {} : { agent: args.agent_id }),
+      })
+      const text =
+        conversations.length === 0
+          ? 'No conversations yet. Start one with comm_send.'
+          : [
+              `${plural(conversations.length, 'conversation')}, most recent first:`,
+              ...conversations.map(
+                (c) =>
+                  `- ${c.conversationId}: "${c.subject}" — ${plural(c.messageCount, 'message')} between ${c.participants.join(', ')}; last activity ${c.lastActivity}`,
+              ),
+            ].join('\n')
+      return { text, data: { count: conversations.length, conversations } }
+    }),
+  )
+
+  server.registerTool(
+    'comm_search',
+    {
+      title: 'Search messages',
+      description:
+        'Find messages by words in the subject or body, sender, recipient, conversation and time, newest ' +
+        'first. Use it to find an earlier message or its id. It reads history only: to receive messages ' +
+        'use comm_poll.',
+      inputSchema: {
+        text: z.string().min(1).max(1024).optional().describe('words to look for in subject and body'),
+        from_agent: AgentIdSchema.optional().describe('sent by this agent'),
+        to_agent: z.string().min(1).optional().describe('sent to this agent'),
+        conversation_id: ConversationIdSchema.optional().describe('in this conversation'),
+        since: z.iso
+          .datetime({ offset: true })
+          .optional()
+          .describe('sent at or after this ISO-8601 time, e.g. 2026-01-31T09:00:00Z'),
+        limit: z.number().int().min(1).max(1000).default(20).describe('at most this many (default 20)'),
+      },
+      outputSchema: { count: z.number().int(), messages: z.array(MessageOutputSchema) },
+      annotations: { title: 'Search messages', ...Behaviour.reads },
+    },
+    handler('comm_search', context, async (args) => {
+      const messages = await coordinator.search({
+        limit: args.limit,
+        ...(args.text === undefined ? {} : { text: args.text }),
+        ...(args.from_agent === undefined ? {} : { from: args.from_agent }),
+        ...(args.to_agent === undefined ? {} : { to: args.to_agent }),
+        ...(args.conversation_id === undefined ? {} : { conversationId: args.conversation_id }),
+        ...(args.since === undefined ? {} : { since: args.since }),
+      })
+      const text =
+        messages.length === 0
+          ? 'No messages match.'
+          : [
+              `${plural(messages.length, 'message')} found, newest first:`,
+              ...messages.map((m) => formatMessage(m)),
+            ].join('\n\n')
+      return { text, data: { count: messages.length, messages } }
+    }),
+  )
+}

@@ -1,0 +1,185 @@
+import type { SendOptions, SendReport } from '@agent-comm/coordinator'
+import {
+  AgentIdSchema,
+  JsonObjectSchema,
+  JsonValueSchema,
+  MessageIdSchema,
+  type MessageInput,
+  type Payload,
+  PayloadTypeSchema,
+  PriorityInput,
+  RecipientSchema,
+  ValidationError,
+} from '@agent-comm/protocol'
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
+import { z } from 'zod'
+import { SendOutputShape } from '../schemas.js'
+import { Behaviour, handler, type ToolContext } from '../tool-kit.js'
+import type { ToolOutcome } from '../tool-result.js'
+
+/** The fields of a message both comm_send and comm_reply take. */
+const contentFields = {
+  body: z.string().describe('the message text: the task, question, answer or result'),
+  subject: z
+    .string()
+    .optional()
+    .describe('a short subject line (a reply defaults to "Re: <original subject>")'),
+  priority: PriorityInput.optional().describe(
+    'critical, high, normal (default) or low; claims hand out critical first ("urgent" means critical)',
+  ),
+  payload_type: PayloadTypeSchema.optional().describe(
+    'kind of structured payload, e.g. task_assignment or task_result (needed with payload_data)',
+  ),
+  payload_data: JsonValueSchema.optional().describe(
+    'structured JSON data for the recipient (needs payload_type)',
+  ),
+  ttl_hours: z.number().positive().optional().describe('hours until the message expires (default 24)'),
+  delay_seconds: z.number().min(0).optional().describe('keep the message invisible for this many seconds'),
+  metadata: JsonObjectSchema.optional().describe('free-form JSON object stored with the message'),
+}
+
+function payloadOf(args: { payload_type?: Payload['type']; payload_data?: unknown }): Payload | undefined {
+  if (args.payload_type === undefined) {
+    if (args.payload_data !== undefined) {
+      throw new ValidationError('Invalid arguments: payload_data needs payload_type', [
+        { path: 'payload_type', message: 'is required with payload_data (e.g. task_assignment)' },
+      ])
+    }
+    return undefined
+  }
+  return { type: args.payload_type, data: (args.payload_data ?? null) as Payload['data'] }
+}
+
+function sendOptions(args: { delay_seconds?: number; allow_unregistered?: boolean }): SendOptions {
+  return {
+    ...(args.delay_seconds === undefined ? {} : { delaySeconds: args.delay_seconds }),
+    ...(args.allow_unregistered === true ? { allowUnregistered: true } : {}),
+  }
+}
+
+function sentOutcome(report: SendReport, verb: string): ToolOutcome<Record<string, unknown>> {
+  const { message } = report
+  const to =
+    report.recipients.length === 1 && report.recipients[0] === message.toAgent
+      ? `'${message.toAgent}'`
+      : `${message.toAgent} (${report.recipients.length === 0 ? 'no recipients matched' : report.recipients.join(', ')})`
+  const text = report.duplicate
+    ? `Message ${message.id} was already sent; nothing was sent again.`
+    : [
+        `${verb} ${message.id} to ${to} in conversation ${message.routing.conversationId}.`,
+        `Next: the recipient receives it with comm_poll. Follow its delivery with comm_message_status (message_id: '${message.id}'), and read answers with comm_get_conversation (conversation_id: '${message.routing.conversationId}') or by polling as '${message.fromAgent}'.`,
+      ].join('\n')
+  return {
+    text,
+    data: {
+      messageId: message.id,
+      conversationId: message.routing.conversationId,
+      recipients: report.recipients,
+      deliveries: report.deliveries,
+      duplicate: report.duplicate,
+      message,
+    },
+  }
+}
+
+/** comm_send and comm_reply. */
+export function registerMessagingTools(server: McpServer, context: ToolContext): void {
+  const { coordinator } = context
+
+  server.registerTool(
+    'comm_send',
+    {
+      title: 'Send a message',
+      description:
+        'Send a message to another agent: a task, a question, a result. to_agent is an agent id, "*" for ' +
+        'every registered agent, or "capability:<name>" for every agent with that capability (find them ' +
+        'with comm_discover_agents). The message waits durably until the recipient polls for it. To answer ' +
+        'a message you received, prefer comm_reply, which keeps the conversation. Next: follow it with ' +
+        'comm_message_status, and collect answers by polling as from_agent with comm_poll.',
+      inputSchema: {
+        from_agent: AgentIdSchema.describe('your agent id (the sender; register it first)'),
+        to_agent: RecipientSchema.describe('recipient: an agent id, "*" or "capability:<name>"'),
+        ...contentFields,
+        reply_to: MessageIdSchema.optional().describe(
+          'id of a message this answers: the new message joins its conversation',
+        ),
+        conversation_id: z
+          .string()
+          .min(1)
+          .max(128)
+          .optional()
+          .describe('conversation to send in (default: a new conversation, or that of reply_to)'),
+        allow_unregistered: z
+          .boolean()
+          .optional()
+          .describe('send even if to_agent is not registered (it can register later and poll)'),
+      },
+      outputSchema: SendOutputShape,
+      annotations: { title: 'Send a message', ...Behaviour.adds },
+    },
+    handler('comm_send', context, async (args) => {
+      const payload = payloadOf(args)
+      let subject = args.subject
+      let conversationId = args.conversation_id
+      if (args.reply_to !== undefined) {
+        const original = (await coordinator.status(args.reply_to)).message
+        conversationId ??= original.routing.conversationId
+        subject ??= /^re:/i.test(original.subject) ? original.subject : `Re: ${original.subject}`
+      }
+      const input: MessageInput = {
+        fromAgent: args.from_agent,
+        toAgent: args.to_agent,
+        body: args.body,
+        ...(subject === undefined ? {} : { subject }),
+        ...(args.priority === undefined ? {} : { priority: args.priority }),
+        ...(payload === undefined ? {} : { payload }),
+        ...(args.metadata === undefined ? {} : { metadata: args.metadata }),
+        routing: {
+          ...(args.reply_to === undefined ? {} : { replyTo: args.reply_to }),
+          ...(conversationId === undefined ? {} : { conversationId }),
+          ...(args.ttl_hours === undefined ? {} : { ttlHours: args.ttl_hours }),
+        },
+      }
+      const report = await coordinator.send(input, sendOptions(args))
+      context.inboxes.poke()
+      return sentOutcome(report, 'Sent')
+    }),
+  )
+
+  server.registerTool(
+    'comm_reply',
+    {
+      title: 'Reply to a message',
+      description:
+        'Answer a message you received: the reply goes to its sender, in the same conversation, marked as ' +
+        'a reply to it, with the subject "Re: …". Use it after handling a message from comm_poll; then ' +
+        'ack the original with comm_ack. from_agent defaults to the agent the original was sent to (give ' +
+        'it when the original went to "*" or a capability).',
+      inputSchema: {
+        message_id: MessageIdSchema.describe('id of the message you are answering'),
+        from_agent: AgentIdSchema.optional().describe('who replies (default: the original recipient)'),
+        ...contentFields,
+      },
+      outputSchema: SendOutputShape,
+      annotations: { title: 'Reply to a message', ...Behaviour.adds },
+    },
+    handler('comm_reply', context, async (args) => {
+      const payload = payloadOf(args)
+      const report = await coordinator.reply(
+        args.message_id,
+        {
+          body: args.body,
+          ...(args.from_agent === undefined ? {} : { fromAgent: args.from_agent }),
+          ...(args.subject === undefined ? {} : { subject: args.subject }),
+          ...(args.priority === undefined ? {} : { priority: args.priority }),
+          ...(payload === undefined ? {} : { payload }),
+          ...(args.metadata === undefined ? {} : { metadata: args.metadata }),
+          ...(args.ttl_hours === undefined ? {} : { routing: { ttlHours: args.ttl_hours } }),
+        },
+        sendOptions(args),
+      )
+      context.inboxes.poke()
+      return sentOutcome(report, `Replied to ${args.message_id} with`)
+    }),
+  )
+}

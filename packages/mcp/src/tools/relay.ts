@@ -1,0 +1,114 @@
+import { AgentIdSchema, ConfigError, InvalidStateError, isAgentCommError } from '@agent-comm/protocol'
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
+import { z } from 'zod'
+import { plural } from '../format.js'
+import type { RelaySecrets } from '../relay-secrets.js'
+import { RelaySecretInfoSchema } from '../schemas.js'
+import { Behaviour, handler, type ToolContext } from '../tool-kit.js'
+
+function requireStore(store: RelaySecrets | undefined): RelaySecrets {
+  if (store === undefined) {
+    throw new ConfigError('This MCP server manages no relay secrets: no relay data folder was configured', {
+      hint: "Start the MCP server with AGENT_COMM_RELAY_DATA_DIR=<the relay's data folder> (or --relay-data-dir) to manage relay secrets.",
+    })
+  }
+  return store
+}
+
+/** comm_relay_gen_secret and comm_relay_list_secrets. */
+export function registerRelayTools(server: McpServer, context: ToolContext): void {
+  server.registerTool(
+    'comm_relay_gen_secret',
+    {
+      title: 'Create a relay secret',
+      description:
+        'Generate the HMAC secret an agent uses to authenticate to the agent-comm HTTP relay (for agents on ' +
+        'other machines, registered with transport http). The result is the only time the secret is shown: ' +
+        "give it to the agent's operator to set as the named environment variable on the agent's machine, " +
+        'and do not repeat it elsewhere. An agent that has a secret is refused unless replace is true, which ' +
+        'revokes the old one at once.',
+      inputSchema: {
+        agent_id: AgentIdSchema.describe('the agent the secret is for'),
+        replace: z
+          .boolean()
+          .optional()
+          .describe('replace an existing secret (the old one stops working immediately)'),
+      },
+      outputSchema: {
+        agentId: z.string(),
+        secret: z.string(),
+        createdAt: z.string(),
+        envVar: z.string().optional(),
+      },
+      annotations: { title: 'Create a relay secret', ...Behaviour.changes },
+    },
+    handler('comm_relay_gen_secret', context, async (args) => {
+      const store = requireStore(context.relaySecrets)
+      let issued: Awaited<ReturnType<RelaySecrets['generate']>>
+      try {
+        issued = await store.generate(args.agent_id, args.replace === true ? { replace: true } : {})
+      } catch (error) {
+        if (isAgentCommError(error, 'INVALID_STATE') && args.replace !== true) {
+          throw new InvalidStateError(error.message, {
+            hint: `Call comm_relay_gen_secret again with replace: true to replace it (the old secret stops working at once), or keep using the current one.`,
+            details: error.details,
+          })
+        }
+        throw error
+      }
+      const data = {
+        agentId: issued.agentId,
+        secret: issued.secret,
+        createdAt: issued.createdAt,
+        ...(issued.envVar === undefined ? {} : { envVar: issued.envVar }),
+      }
+      const where =
+        issued.envVar === undefined
+          ? "Set it on the agent's machine as its relay secret."
+          : `Set it on the agent's machine: ${issued.envVar}=<the secret>.`
+      return {
+        text: `Relay secret for '${issued.agentId}' (shown only this once): ${issued.secret}\n${where} Keep it out of messages and logs.`,
+        data,
+      }
+    }),
+  )
+
+  server.registerTool(
+    'comm_relay_list_secrets',
+    {
+      title: 'List relay secrets',
+      description:
+        'List the agents that have a working relay secret, with when it was created (never the secrets ' +
+        'themselves). Use it to check that a remote agent can authenticate to the relay before sending to ' +
+        'it; create a missing one with comm_relay_gen_secret.',
+      inputSchema: {},
+      outputSchema: { count: z.number().int(), secrets: z.array(RelaySecretInfoSchema) },
+      annotations: { title: 'List relay secrets', ...Behaviour.reads },
+    },
+    handler('comm_relay_list_secrets', context, async () => {
+      const store = requireStore(context.relaySecrets)
+      // Copy only the public facts, whatever else a store implementation returns.
+      const secrets = (await store.list()).map((info) => ({
+        agentId: info.agentId,
+        createdAt: info.createdAt,
+        ...(info.activeSecrets === undefined ? {} : { activeSecrets: info.activeSecrets }),
+        ...(info.previousValidUntil === undefined ? {} : { previousValidUntil: info.previousValidUntil }),
+      }))
+      const text =
+        secrets.length === 0
+          ? 'No agent has a relay secret. Create one with comm_relay_gen_secret.'
+          : [
+              `${plural(secrets.length, 'agent')} with a relay secret:`,
+              ...secrets.map(
+                (s) =>
+                  `- ${s.agentId}: created ${s.createdAt}${
+                    s.previousValidUntil === undefined
+                      ? ''
+                      : `; previous secret valid until ${s.previousValidUntil}`
+                  }`,
+              ),
+            ].join('\n')
+      return { text, data: { count: secrets.length, secrets } }
+    }),
+  )
+}

@@ -1,0 +1,112 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { type Coordinator, createCoordinator, loadConfig } from '@agent-comm/coordinator'
+import type { Clock } from '@agent-comm/protocol'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import { afterEach, expect } from 'vitest'
+import { createMcpServer, type McpServerOptions } from '../src/index.js'
+
+const cleanups: (() => Promise<void> | void)[] = []
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+/** Runs `fn` after the current test, in reverse order of registration. */
+export function onCleanup(fn: () => Promise<void> | void): void {
+  cleanups.push(fn)
+}
+
+/** A fresh temporary folder, removed after the test. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-comm-mcp-test-'))
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** A coordinator on a fresh SQLite file in a temp folder, closed after the test. */
+export async function openCoordinator(clock?: Clock): Promise<Coordinator> {
+  const coordinator = await createCoordinator(
+    loadConfig({ AGENT_COMM_PROJECT_ROOT: tempDir() }),
+    clock === undefined ? {} : { clock },
+  )
+  cleanups.push(() => coordinator.close())
+  return coordinator
+}
+
+/** An SDK client connected in memory to a new MCP server on `coordinator`. */
+export async function connect(
+  coordinator: Coordinator,
+  options: Omit<McpServerOptions, 'coordinator'> = {},
+): Promise<Client> {
+  const server = createMcpServer({ coordinator, ...options })
+  const [serverSide, clientSide] = InMemoryTransport.createLinkedPair()
+  await server.connect(serverSide)
+  const client = new Client({ name: 'agent-comm-mcp-test', version: '1.0.0' })
+  await client.connect(clientSide)
+  cleanups.push(async () => {
+    await client.close()
+    await server.close()
+  })
+  // The client validates structured results only against schemas it has listed.
+  await client.listTools()
+  return client
+}
+
+/** The path of the built bin (tests that spawn it need `pnpm build` first; turbo's test task does that). */
+export const BIN = fileURLToPath(new URL('../bin/agent-comm-mcp.js', import.meta.url))
+
+/** Calls a tool. */
+export async function call(
+  client: Client,
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<CallToolResult> {
+  return (await client.callTool({ name, arguments: args })) as CallToolResult
+}
+
+/** The text content of a tool result. */
+export function textOf(result: CallToolResult): string {
+  return result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n')
+}
+
+/** Calls a tool that must succeed and returns its structured content. */
+export async function ok<T = Record<string, unknown>>(
+  client: Client,
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<T> {
+  const result = await call(client, name, args)
+  expect(result.isError, `${name} failed: ${textOf(result)}`).toBeFalsy()
+  expect(result.structuredContent).toBeDefined()
+  return result.structuredContent as T
+}
+
+/** Calls a tool that must fail, returning the error text. */
+export async function fails(
+  client: Client,
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<string> {
+  const result = await call(client, name, args)
+  expect(result.isError, `${name} should have failed: ${textOf(result)}`).toBe(true)
+  expect(result.structuredContent).toBeUndefined()
+  return textOf(result)
+}
+
+/** The shape of a claimed message in comm_poll's structured result. */
+export interface Claimed {
+  message: {
+    id: string
+    fromAgent: string
+    toAgent: string
+    subject: string
+    body: string
+    routing: { conversationId: string; replyTo?: string }
+  }
+  lease: { recipient: string; receipt: string; attempt: number }
+}

@@ -1,0 +1,140 @@
+import {
+  AgentCommError,
+  type AgentCommErrorOptions,
+  AgentNotFoundError,
+  ErrorCode as Codes,
+  ConfigError,
+  DeliveryNotFoundError,
+  type ErrorCode,
+  InvalidStateError,
+  LeaseLostError,
+  MessageNotFoundError,
+  SchemaVersionError,
+  StorageError,
+  ValidationError,
+} from '@agent-comm/protocol'
+import { ErrorResponseSchema, RelayErrorCode } from './api.js'
+
+/**
+ * A failure the relay (or the way to it) reported that has no protocol meaning of its own: authentication,
+ * authorization, rate limits, an unreachable or failing relay. `relayCode` is the relay's stable code
+ * (`UNAUTHENTICATED`, `FORBIDDEN`, …) and `status` the HTTP status (undefined when no response came).
+ * `code` is the nearest protocol code, so callers that only know those still react sensibly: `CONFIG` for
+ * what a person must fix (secret, clock, identity, URL), `VALIDATION` for a refused body, `STORAGE` for a
+ * relay that is busy, down or failing.
+ */
+export class RelayError extends AgentCommError {
+  readonly relayCode: string
+  readonly status: number | undefined
+
+  constructor(
+    code: ErrorCode,
+    relayCode: string,
+    status: number | undefined,
+    message: string,
+    options: AgentCommErrorOptions = {},
+  ) {
+    super(code, message, {
+      ...options,
+      details: { relayCode, ...(status === undefined ? {} : { status }), ...options.details },
+    })
+    this.relayCode = relayCode
+    this.status = status
+  }
+}
+
+const PROTOCOL_CODES = new Set<string>(Object.values(Codes))
+
+function protocolCodeOf(relayCode: string, status: number): ErrorCode {
+  switch (relayCode) {
+    case RelayErrorCode.UNAUTHENTICATED:
+    case RelayErrorCode.AUTH_TIMESTAMP:
+    case RelayErrorCode.AUTH_REPLAY:
+    case RelayErrorCode.FORBIDDEN:
+    case RelayErrorCode.NOT_FOUND:
+      return Codes.CONFIG
+    case RelayErrorCode.PAYLOAD_TOO_LARGE:
+    case RelayErrorCode.UNSUPPORTED_MEDIA_TYPE:
+      return Codes.VALIDATION
+    default:
+      return status >= 400 && status < 500 && status !== 429 ? Codes.CONFIG : Codes.STORAGE
+  }
+}
+
+/**
+ * Turns an error response into the typed error the local transports would have thrown: the protocol codes
+ * (`LEASE_LOST`, `MESSAGE_NOT_FOUND`, `VALIDATION`, …) come back as {@link AgentCommError}s with that code
+ * (a `ValidationError` with its issues for `VALIDATION`), the relay's own codes as a {@link RelayError}.
+ */
+export function errorFromResponse(status: number, text: string, requestId?: string): AgentCommError {
+  let parsed: ReturnType<typeof ErrorResponseSchema.safeParse> | undefined
+  try {
+    parsed = ErrorResponseSchema.safeParse(JSON.parse(text))
+  } catch {
+    parsed = undefined
+  }
+  if (parsed === undefined || !parsed.success) {
+    return new RelayError(
+      status >= 500 ? Codes.STORAGE : Codes.CONFIG,
+      status >= 500 ? RelayErrorCode.INTERNAL : 'HTTP_ERROR',
+      status,
+      `The relay answered HTTP ${status} without an agent-comm error body${text === '' ? '' : `: ${text.slice(0, 200)}`}`,
+      { hint: 'Check that the base URL points at an agent-comm relay (GET /api/v1/health).' },
+    )
+  }
+  const { code, message, hint, details = {} } = parsed.data.error
+  const options: AgentCommErrorOptions = {
+    ...(hint === undefined ? {} : { hint }),
+    details: { ...details, ...(requestId === undefined ? {} : { requestId }) },
+  }
+  if (code === Codes.VALIDATION) {
+    const issues = Array.isArray(details.issues)
+      ? (details.issues as unknown[]).flatMap((issue) =>
+          typeof issue === 'object' && issue !== null && 'path' in issue && 'message' in issue
+            ? [{ path: String(issue.path), message: String(issue.message) }]
+            : [],
+        )
+      : []
+    return new ValidationError(message, issues, options)
+  }
+  if (PROTOCOL_CODES.has(code)) return protocolError(code as ErrorCode, message, details, options)
+  return new RelayError(protocolCodeOf(code, status), code, status, message, options)
+}
+
+/** The protocol's own subclass for `code`, so `instanceof LeaseLostError` works as it does locally. */
+function protocolError(
+  code: ErrorCode,
+  message: string,
+  details: Record<string, unknown>,
+  options: AgentCommErrorOptions,
+): AgentCommError {
+  const messageId = typeof details.messageId === 'string' ? details.messageId : undefined
+  const agentId = typeof details.agentId === 'string' ? details.agentId : undefined
+  switch (code) {
+    case Codes.AGENT_NOT_FOUND:
+      if (agentId !== undefined) return new AgentNotFoundError(agentId, options)
+      break
+    case Codes.MESSAGE_NOT_FOUND:
+      if (messageId !== undefined) return new MessageNotFoundError(messageId, options)
+      break
+    case Codes.DELIVERY_NOT_FOUND:
+      if (messageId !== undefined && agentId !== undefined)
+        return new DeliveryNotFoundError(messageId, agentId, options)
+      break
+    case Codes.LEASE_LOST:
+      if (messageId !== undefined && agentId !== undefined)
+        return new LeaseLostError(messageId, agentId, options)
+      break
+    case Codes.INVALID_STATE:
+      return new InvalidStateError(message, options)
+    case Codes.SCHEMA_VERSION:
+      return new SchemaVersionError(message, options)
+    case Codes.STORAGE:
+      return new StorageError(message, options)
+    case Codes.CONFIG:
+      return new ConfigError(message, options)
+    default:
+      break
+  }
+  return new AgentCommError(code, message, options)
+}

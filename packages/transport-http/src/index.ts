@@ -1,0 +1,67 @@
+export type {
+  ClaimRequest,
+  ErrorResponse,
+  RegisterRequest,
+  SendRequest,
+  SendSummary,
+} from './api.js'
+export {
+  AckBatchRequestSchema,
+  AckRequestSchema,
+  AgentListQuerySchema,
+  AgentListResponseSchema,
+  API_PREFIX,
+  ApiPath,
+  ClaimRequestSchema,
+  ClaimResponseSchema,
+  ConversationResponseSchema,
+  ConversationSummarySchema,
+  ConversationsQuerySchema,
+  ConversationsResponseSchema,
+  ErrorResponseSchema,
+  ExtendRequestSchema,
+  FailedQuerySchema,
+  HealthResponseSchema,
+  MAX_BATCH_ITEMS,
+  MAX_CLAIM_LIMIT,
+  MAX_WAIT_MS,
+  NackRequestSchema,
+  RegisterRequestSchema,
+  RelayErrorCode,
+  RetryRequestSchema,
+  SendBatchRequestSchema,
+  SendBatchResponseSchema,
+  SendRequestSchema,
+  SendSummarySchema,
+  StreamQuerySchema,
+  WaitQuerySchema,
+  WaitResponseSchema,
+} from './api.js'
+export { SECRET_ENV_PREFIX, secretEnvName, secretFromEnv } from './env.js'
+export { errorFromResponse, RelayError } from './errors.js'
+export type { AuthHeaderProblem, AuthHeaders, SignedRequestParts, SignRequestInput } from './hmac.js'
+export {
+  AUTH_SCHEME,
+  AuthHeader,
+  bodyDigest,
+  canonicalRequest,
+  computeSignature,
+  DEFAULT_AUTH_WINDOW_MS,
+  newNonce,
+  readAuthHeaders,
+  signRequest,
+  verifySignature,
+} from './hmac.js'
+export type { HttpTransportOptions } from './http-transport.js'
+export { HttpTransport } from './http-transport.js'
+export type {
+  AsAgentOptions,
+  BatchItem,
+  CallOptions,
+  RelayClientOptions,
+  RelayConversation,
+  RelayHealth,
+} from './relay-client.js'
+export { RelayClient } from './relay-client.js'
+export type { ServerSentEvent } from './sse.js'
+export { parseServerSentEvents } from './sse.js'

@@ -1,0 +1,650 @@
+import type {
+  AckResult,
+  AgentProfile,
+  AgentProfileInput,
+  ClaimedMessage,
+  Clock,
+  ExtendLeaseResult,
+  MessageStatus,
+  MessageV2,
+  NackResult,
+  SendResult,
+} from '@agent-comm/protocol'
+import {
+  AckResultSchema,
+  AgentIdSchema,
+  AgentProfileSchema,
+  ClaimedMessageSchema,
+  ClosedError,
+  ConfigError,
+  ExtendLeaseResultSchema,
+  MessageStatusSchema,
+  NackResultSchema,
+  parseOrThrow,
+  SendResultSchema,
+  systemClock,
+  ValidationError,
+} from '@agent-comm/protocol'
+import { type Dispatcher, Pool } from 'undici'
+import { z } from 'zod'
+import {
+  AgentListResponseSchema,
+  ApiPath,
+  ClaimResponseSchema,
+  ConversationResponseSchema,
+  type ConversationSummarySchema,
+  ConversationsResponseSchema,
+  HealthResponseSchema,
+  MAX_WAIT_MS,
+  type RegisterRequest,
+  RelayErrorCode,
+  SendBatchResponseSchema,
+  type SendRequest,
+  type SendSummary,
+  WaitResponseSchema,
+} from './api.js'
+import { secretEnvName } from './env.js'
+import { errorFromResponse, RelayError } from './errors.js'
+import { signRequest } from './hmac.js'
+import { parseServerSentEvents } from './sse.js'
+
+/** How to reach a relay and sign for agents. */
+export interface RelayClientOptions {
+  /** The relay's base URL, e.g. `http://relay.internal:8420` (a path prefix is kept and signed). */
+  baseUrl: string | URL
+  /**
+   * The secret of an agent, or `undefined` if this process holds none for it. Composition roots usually
+   * pass `(id) => secretFromEnv(process.env, id)`.
+   */
+  secretFor: (agentId: string) => string | undefined
+  /** Signs request timestamps; must be within the relay's window (5 minutes) of the relay's clock. */
+  clock?: Clock
+  /** Most keep-alive connections to the relay (64). Long polls and streams each hold one while open. */
+  connections?: number
+  /** Retries of a call that failed to reach the relay (3); see {@link RelayClient} for which calls retry. */
+  retries?: number
+  /** First retry delay in ms, doubled each retry, with jitter (50). */
+  retryDelayMs?: number
+  /** Longest wait for a response, in ms (15 000); long polls add their own wait to it. */
+  timeoutMs?: number
+  /** A dispatcher to send through instead of the client's own keep-alive pool (not closed by {@link close}). */
+  dispatcher?: Dispatcher
+}
+
+/** Per-call options of every client method. */
+export interface CallOptions {
+  signal?: AbortSignal
+}
+
+/** Options of calls that are signed by an agent not named in the call. */
+export interface AsAgentOptions extends CallOptions {
+  /** The agent (or the relay's admin id) whose secret signs the call. */
+  as: string
+}
+
+/** One send of a {@link RelayClient.sendBatch}. */
+export type BatchItem = Omit<SendRequest, 'message'> & { message: MessageV2 }
+
+/** What `GET /health` reports. */
+export type RelayHealth = z.output<typeof HealthResponseSchema>
+
+/** A thread as the relay lists it. */
+export type RelayConversation = z.output<typeof ConversationSummarySchema>
+
+interface RequestSpec<S extends z.ZodType> {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE'
+  path: string
+  query?: Record<string, string | number | undefined>
+  /** The agent whose secret signs the request; `null` for the unauthenticated endpoints. */
+  as: string | null
+  body?: unknown
+  /** Safe to send twice: retried on any connection failure, not only a failure to connect. */
+  idempotent: boolean
+  schema: S
+  signal?: AbortSignal | undefined
+  /** Extra time the relay may hold the request (long poll), in ms. */
+  holdMs?: number
+}
+
+/** Errors that mean the request never reached the relay: safe to retry any call. */
+const CONNECT_ERRORS = new Set([
+  'ECONNREFUSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+])
+
+/** Errors after which the request may or may not have been handled: retried for idempotent calls only. */
+const CONNECTION_LOST_ERRORS = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+])
+
+const EmptySchema = z.unknown()
+
+/**
+ * A client of the agent-comm relay's `/api/v1`. Every request is signed (HMAC-SHA256, see `signRequest`)
+ * with the secret of the agent it acts for: a send with the sender's, a claim, ack, nack, extend or wait
+ * with the polling agent's. Connections are kept alive in an undici pool. A call that cannot reach the
+ * relay is retried with exponential backoff, each attempt signed afresh: idempotent calls (send — the
+ * message id makes a second send a reported duplicate —, ack, extend, status, reads, register, heartbeat)
+ * on any connection failure, the others (claim, nack, wait) only when the connection could not be made.
+ * Error responses come back as the typed errors the local transports throw, by `code`.
+ */
+export class RelayClient {
+  /** The base URL, without a trailing slash. */
+  readonly baseUrl: string
+  readonly #origin: string
+  readonly #prefix: string
+  readonly #secretFor: (agentId: string) => string | undefined
+  readonly #clock: Clock
+  readonly #dispatcher: Dispatcher
+  readonly #ownsDispatcher: boolean
+  readonly #retries: number
+  readonly #retryDelayMs: number
+  readonly #timeoutMs: number
+  #closed = false
+
+  constructor(options: RelayClientOptions) {
+    let url: URL
+    try {
+      url = new URL(String(options.baseUrl))
+    } catch {
+      throw new ConfigError(`Invalid relay URL '${String(options.baseUrl)}'`, {
+        hint: 'Give the relay base URL, e.g. http://relay.internal:8420',
+      })
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new ConfigError(`Invalid relay URL '${url.href}': must be http or https`)
+    }
+    this.#origin = url.origin
+    this.#prefix = url.pathname.replace(/\/+$/, '')
+    this.baseUrl = `${this.#origin}${this.#prefix}`
+    this.#secretFor = options.secretFor
+    this.#clock = options.clock ?? systemClock
+    this.#retries = options.retries ?? 3
+    this.#retryDelayMs = options.retryDelayMs ?? 50
+    this.#timeoutMs = options.timeoutMs ?? 15_000
+    this.#ownsDispatcher = options.dispatcher === undefined
+    this.#dispatcher =
+      options.dispatcher ??
+      new Pool(this.#origin, {
+        connections: options.connections ?? 64,
+        keepAliveTimeout: 30_000,
+        pipelining: 1,
+      })
+  }
+
+  /** Liveness and database reachability of the relay (no authentication). */
+  async health(options: CallOptions = {}): Promise<RelayHealth> {
+    return this.#call({
+      method: 'GET',
+      path: ApiPath.health,
+      as: null,
+      idempotent: true,
+      schema: HealthResponseSchema,
+      signal: options.signal,
+    })
+  }
+
+  /** Stores a message and queues its deliveries; signed as `message.fromAgent`, which the relay requires. */
+  async send(
+    message: MessageV2,
+    options: Omit<SendRequest, 'message'> & CallOptions = {},
+  ): Promise<SendResult> {
+    const { signal, ...rest } = options
+    return this.#call({
+      method: 'POST',
+      path: ApiPath.messages,
+      as: message.fromAgent,
+      body: { message, ...rest },
+      idempotent: true,
+      schema: SendResultSchema,
+      signal,
+    })
+  }
+
+  /**
+   * Sends up to 1000 messages in one request and one transaction (all stored or none). Every message must
+   * come from the same agent, which signs the request. Results come back in order, without the messages.
+   */
+  async sendBatch(items: readonly BatchItem[], options: CallOptions = {}): Promise<SendSummary[]> {
+    const from = items[0]?.message.fromAgent
+    if (from === undefined) return []
+    const stranger = items.findIndex((item) => item.message.fromAgent !== from)
+    if (stranger >= 0) {
+      throw new ValidationError(`Invalid batch: every message must come from '${from}'`, [
+        {
+          path: `items.${stranger}.message.fromAgent`,
+          message: `must be '${from}', the agent signing the batch`,
+        },
+      ])
+    }
+    const response = await this.#call({
+      method: 'POST',
+      path: ApiPath.messagesBatch,
+      as: from,
+      body: { items },
+      idempotent: true,
+      schema: SendBatchResponseSchema,
+      signal: options.signal,
+    })
+    return response.results
+  }
+
+  /**
+   * Leases up to `limit` (1–100) of `agent`'s messages. With `waitMs` (up to 30 000) the relay holds the
+   * request while nothing is waiting and answers the moment a message arrives.
+   */
+  async claim(
+    agent: string,
+    options: { limit?: number; leaseSeconds?: number; waitMs?: number } & CallOptions = {},
+  ): Promise<ClaimedMessage[]> {
+    const { signal, ...body } = options
+    const response = await this.#call({
+      method: 'POST',
+      path: ApiPath.claim(agent),
+      as: agent,
+      body,
+      idempotent: false,
+      schema: ClaimResponseSchema,
+      signal,
+      holdMs: body.waitMs ?? 0,
+    })
+    return response.messages
+  }
+
+  /**
+   * Whether `agent` has a claimable message, waiting up to `timeoutMs` (at most 30 000) for one to arrive.
+   * Claims nothing.
+   */
+  async wait(agent: string, options: { timeoutMs?: number } & CallOptions = {}): Promise<boolean> {
+    const timeoutMs = Math.min(Math.max(0, Math.floor(options.timeoutMs ?? 0)), MAX_WAIT_MS)
+    const response = await this.#call({
+      method: 'GET',
+      path: ApiPath.wait(agent),
+      query: { timeoutMs },
+      as: agent,
+      idempotent: false,
+      schema: WaitResponseSchema,
+      signal: options.signal,
+      holdMs: timeoutMs,
+    })
+    return response.available
+  }
+
+  /** Marks `agent`'s leased delivery of `messageId` done. */
+  async ack(
+    messageId: string,
+    agent: string,
+    options: { receipt?: string } & CallOptions = {},
+  ): Promise<AckResult> {
+    const { signal, ...body } = options
+    return this.#call({
+      method: 'POST',
+      path: ApiPath.ack(agent, messageId),
+      as: agent,
+      body,
+      idempotent: true,
+      schema: AckResultSchema,
+      signal,
+    })
+  }
+
+  /** Acks many of `agent`'s deliveries in one transaction; refused as a whole if any ack is. */
+  async ackBatch(
+    agent: string,
+    items: ReadonlyArray<{ messageId: string; receipt?: string }>,
+    options: CallOptions = {},
+  ): Promise<AckResult[]> {
+    if (items.length === 0) return []
+    const response = await this.#call({
+      method: 'POST',
+      path: ApiPath.ackBatch(agent),
+      as: agent,
+      body: { items },
+      idempotent: true,
+      schema: z.object({ results: z.array(AckResultSchema) }),
+      signal: options.signal,
+    })
+    return response.results
+  }
+
+  /** Returns a leased delivery for a retry, or dead-letters it. */
+  async nack(
+    messageId: string,
+    agent: string,
+    options: {
+      reason?: string
+      receipt?: string
+      delaySeconds?: number
+      deadLetter?: boolean
+    } & CallOptions = {},
+  ): Promise<NackResult> {
+    const { signal, ...body } = options
+    return this.#call({
+      method: 'POST',
+      path: ApiPath.nack(agent, messageId),
+      as: agent,
+      body,
+      idempotent: false,
+      schema: NackResultSchema,
+      signal,
+    })
+  }
+
+  /** Pushes a lease out to `leaseSeconds` from now. */
+  async extendLease(
+    messageId: string,
+    agent: string,
+    options: { receipt?: string; leaseSeconds?: number } & CallOptions = {},
+  ): Promise<ExtendLeaseResult> {
+    const { signal, ...body } = options
+    return this.#call({
+      method: 'POST',
+      path: ApiPath.extend(agent, messageId),
+      as: agent,
+      body,
+      idempotent: true,
+      schema: ExtendLeaseResultSchema,
+      signal,
+    })
+  }
+
+  /** A message and its deliveries; the relay shows it to its sender, its recipients and the admin only. */
+  async status(messageId: string, options: AsAgentOptions): Promise<MessageStatus> {
+    return this.#call({
+      method: 'GET',
+      path: ApiPath.message(messageId),
+      as: options.as,
+      idempotent: true,
+      schema: MessageStatusSchema,
+      signal: options.signal,
+    })
+  }
+
+  /** Registers (or updates) an agent on the relay; signed by the agent itself unless `as` names the admin. */
+  async register(profile: AgentProfileInput, options: Partial<AsAgentOptions> = {}): Promise<AgentProfile> {
+    const { agentId, status: _status, lastSeen: _lastSeen, registeredAt: _registeredAt, ...rest } = profile
+    const body: RegisterRequest = rest
+    return this.#call({
+      method: 'PUT',
+      path: ApiPath.agent(agentId),
+      as: options.as ?? agentId,
+      body,
+      idempotent: true,
+      schema: AgentProfileSchema,
+      signal: options.signal,
+    })
+  }
+
+  /** Records that `agentId` is alive. */
+  async heartbeat(agentId: string, options: Partial<AsAgentOptions> = {}): Promise<AgentProfile> {
+    return this.#call({
+      method: 'POST',
+      path: ApiPath.heartbeat(agentId),
+      as: options.as ?? agentId,
+      idempotent: true,
+      schema: AgentProfileSchema,
+      signal: options.signal,
+    })
+  }
+
+  /** Removes `agentId` from the relay's registry (its secret stays until revoked). */
+  async deregister(agentId: string, options: Partial<AsAgentOptions> = {}): Promise<void> {
+    await this.#call({
+      method: 'DELETE',
+      path: ApiPath.agent(agentId),
+      as: options.as ?? agentId,
+      idempotent: true,
+      schema: EmptySchema,
+      signal: options.signal,
+    })
+  }
+
+  /** One agent's profile as the relay knows it. */
+  async getAgent(agentId: string, options: AsAgentOptions): Promise<AgentProfile> {
+    return this.#call({
+      method: 'GET',
+      path: ApiPath.agent(agentId),
+      as: options.as,
+      idempotent: true,
+      schema: AgentProfileSchema,
+      signal: options.signal,
+    })
+  }
+
+  /** The agents registered on the relay matching every given filter. */
+  async listAgents(
+    options: AsAgentOptions & { capability?: string; status?: string; device?: string; transport?: string },
+  ): Promise<AgentProfile[]> {
+    const { as, signal, ...query } = options
+    const response = await this.#call({
+      method: 'GET',
+      path: ApiPath.agents,
+      query,
+      as,
+      idempotent: true,
+      schema: AgentListResponseSchema,
+      signal,
+    })
+    return response.agents
+  }
+
+  /** The threads the signing agent took part in, most recent first (every thread for the admin). */
+  async conversations(options: AsAgentOptions & { limit?: number }): Promise<RelayConversation[]> {
+    const response = await this.#call({
+      method: 'GET',
+      path: ApiPath.conversations,
+      query: { limit: options.limit },
+      as: options.as,
+      idempotent: true,
+      schema: ConversationsResponseSchema,
+      signal: options.signal,
+    })
+    return response.conversations
+  }
+
+  /** The messages of a thread that the signing agent sent or received, oldest first. */
+  async conversation(conversationId: string, options: AsAgentOptions): Promise<MessageV2[]> {
+    const response = await this.#call({
+      method: 'GET',
+      path: ApiPath.conversation(conversationId),
+      as: options.as,
+      idempotent: true,
+      schema: ConversationResponseSchema,
+      signal: options.signal,
+    })
+    return response.messages
+  }
+
+  /**
+   * Sends one admin request (see the relay README: stats, failed deliveries, retries, every agent with its
+   * secret dates), signed as `options.as`, which must be the relay's admin id.
+   */
+  async admin<S extends z.ZodType>(
+    request: {
+      method: 'GET' | 'POST'
+      path: string
+      query?: Record<string, string | number | undefined>
+      body?: unknown
+    },
+    schema: S,
+    options: AsAgentOptions,
+  ): Promise<z.output<S>> {
+    return this.#call({
+      ...request,
+      as: options.as,
+      idempotent: request.method === 'GET',
+      schema,
+      signal: options.signal,
+    })
+  }
+
+  /**
+   * `agent`'s messages as server-sent events: each is claimed (leased for `leaseSeconds`) as it arrives and
+   * yielded in order. Ack each one; a message whose lease runs out unacked is delivered again. Ends when
+   * `signal` aborts, the client closes or the relay shuts down.
+   */
+  async *stream(
+    agent: string,
+    options: { leaseSeconds?: number; limit?: number } & CallOptions = {},
+  ): AsyncGenerator<ClaimedMessage, void, undefined> {
+    this.#open()
+    const path = this.#path(ApiPath.stream(agent), {
+      leaseSeconds: options.leaseSeconds,
+      limit: options.limit,
+    })
+    let response: Dispatcher.ResponseData
+    try {
+      response = await this.#dispatcher.request({
+        origin: this.#origin,
+        method: 'GET',
+        path,
+        headers: { accept: 'text/event-stream', ...this.#sign(agent, 'GET', path, '') },
+        signal: options.signal ?? null,
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: 0,
+      })
+    } catch (error) {
+      if (options.signal?.aborted) return
+      throw this.#networkError(error)
+    }
+    if (response.statusCode !== 200) {
+      const text = await response.body.text()
+      throw errorFromResponse(response.statusCode, text, headerOf(response.headers, 'x-request-id'))
+    }
+    try {
+      for await (const event of parseServerSentEvents(response.body)) {
+        if (event.event === 'message') yield ClaimedMessageSchema.parse(JSON.parse(event.data))
+        else if (event.event === 'error') throw errorFromResponse(503, event.data)
+      }
+    } catch (error) {
+      if (options.signal?.aborted || this.#closed) return
+      throw error instanceof RelayError || error instanceof ValidationError
+        ? error
+        : this.#networkError(error)
+    } finally {
+      response.body.destroy()
+    }
+  }
+
+  /** Closes the keep-alive connections (a dispatcher passed in stays open); later calls throw `CLOSED`. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#ownsDispatcher) await this.#dispatcher.destroy()
+  }
+
+  #open(): void {
+    if (this.#closed) throw new ClosedError('This relay client')
+  }
+
+  #path(path: string, query: Record<string, string | number | undefined> | undefined): string {
+    const params = new URLSearchParams()
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined) params.set(key, String(value))
+    }
+    const search = params.toString()
+    return `${this.#prefix}${path}${search === '' ? '' : `?${search}`}`
+  }
+
+  #sign(agent: string, method: string, path: string, body: string): Record<string, string> {
+    // A malformed id is the caller's input error, not a missing secret: say so before looking one up.
+    parseOrThrow(AgentIdSchema, agent, 'agent id')
+    const secret = this.#secretFor(agent)
+    if (secret === undefined || secret === '') {
+      throw new ConfigError(`No relay secret for agent '${agent}'`, {
+        hint: `Set ${secretEnvName(agent)} to the secret printed by 'agent-comm relay gen-secret ${agent}' on the relay.`,
+        details: { agentId: agent, variable: secretEnvName(agent) },
+      })
+    }
+    return signRequest(secret, { method, path, body, agentId: agent, timestamp: this.#clock.now() })
+  }
+
+  async #call<S extends z.ZodType>(spec: RequestSpec<S>): Promise<z.output<S>> {
+    this.#open()
+    const path = this.#path(spec.path, spec.query)
+    const body = spec.body === undefined ? '' : JSON.stringify(spec.body)
+    for (let attempt = 0; ; attempt++) {
+      spec.signal?.throwIfAborted()
+      // Signed afresh on every attempt: a retry is a new request with its own nonce and timestamp.
+      const headers: Record<string, string> =
+        spec.as === null ? {} : this.#sign(spec.as, spec.method, path, body)
+      if (body !== '') headers['content-type'] = 'application/json'
+      let response: Dispatcher.ResponseData
+      let text: string
+      try {
+        response = await this.#dispatcher.request({
+          origin: this.#origin,
+          method: spec.method,
+          path,
+          headers,
+          body: body === '' ? null : body,
+          signal: spec.signal ?? null,
+          headersTimeout: this.#timeoutMs + (spec.holdMs ?? 0),
+          bodyTimeout: this.#timeoutMs,
+        })
+        text = await response.body.text()
+      } catch (error) {
+        if (spec.signal?.aborted) throw spec.signal.reason
+        if (this.#closed) throw new ClosedError('This relay client')
+        const code = (error as { code?: string }).code ?? ''
+        const retryable = CONNECT_ERRORS.has(code) || (spec.idempotent && CONNECTION_LOST_ERRORS.has(code))
+        if (!retryable || attempt >= this.#retries) throw this.#networkError(error)
+        await this.#backoff(attempt, spec.signal)
+        continue
+      }
+      if (response.statusCode >= 200 && response.statusCode < 300) {
+        return spec.schema.parse(text === '' ? undefined : JSON.parse(text))
+      }
+      if (response.statusCode === 503 && spec.idempotent && attempt < this.#retries) {
+        await this.#backoff(attempt, spec.signal)
+        continue
+      }
+      throw errorFromResponse(response.statusCode, text, headerOf(response.headers, 'x-request-id'))
+    }
+  }
+
+  async #backoff(attempt: number, signal: AbortSignal | undefined): Promise<void> {
+    const delay = Math.min(this.#retryDelayMs * 2 ** attempt, 2_000) * (0.5 + Math.random() / 2)
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        clearTimeout(timer)
+        reject(signal?.reason)
+      }
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort)
+        resolve()
+      }, delay)
+      signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  #networkError(error: unknown): RelayError {
+    const code = (error as { code?: string }).code
+    const reason = error instanceof Error ? error.message : String(error)
+    return new RelayError(
+      'STORAGE',
+      RelayErrorCode.UNAVAILABLE,
+      undefined,
+      `Cannot reach the relay at ${this.baseUrl}: ${reason}`,
+      {
+        hint: 'Check that the relay is running (agent-comm relay start) and that this URL and port are reachable.',
+        cause: error,
+        ...(code === undefined ? {} : { details: { networkCode: code } }),
+      },
+    )
+  }
+}
+
+function headerOf(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const value = headers[name]
+  return typeof value === 'string' ? value : undefined
+}
