@@ -49,7 +49,13 @@ import {
 import { messageFromRow } from './rows.js'
 import type { MessageRow } from './schema.js'
 import * as schema from './schema.js'
-import { type ClaimedRow, type HotStatements, prepareHotStatements } from './statements.js'
+import {
+  type ClaimedRow,
+  type HotStatements,
+  prepareHotStatements,
+  prepareRecipientClaims,
+  type RecipientClaims,
+} from './statements.js'
 import type {
   AckOptions,
   AckResult,
@@ -106,6 +112,9 @@ interface PreparedSend {
   maxAttempts: number
 }
 
+/** How many recipients' claim statements a spool keeps prepared. */
+const RECIPIENT_CLAIMS_CACHED = 256
+
 const MESSAGE_NOT_LEASED =
   'is not leased by this agent, so there is nothing to ack or nack. Claim it first (poll), or see its state with status.'
 
@@ -133,6 +142,7 @@ export class Spool {
   readonly #insertMany: BetterSqlite3.Transaction<(ps: PreparedSend[]) => SendResult[]>
   #lastSweep = Number.NEGATIVE_INFINITY
   #lastLeaseLook = Number.NEGATIVE_INFINITY
+  readonly #recipientClaims = new Map<string, RecipientClaims>()
   #closed = false
 
   private constructor(sqlite: BetterSqlite3.Database, options: SpoolOptions) {
@@ -249,13 +259,10 @@ export class Spool {
       const lookNow = now - this.#lastLeaseLook >= 250 || now < this.#lastLeaseLook
       if (lookNow) this.#lastLeaseLook = now
       const expired = lookNow && this.#stmt.hasExpiredLease.get(params) === 1
-      const statement = expired
-        ? this.#stmt.claimWithExpired
-        : limit === 1
-          ? this.#stmt.claimOne
-          : this.#stmt.claim
+      const own = this.#claimsFor(recipient)
+      const statement = expired ? this.#stmt.claimWithExpired : limit === 1 ? own.claimOne : own.claim
       let rows: ClaimedRow[]
-      if (statement === this.#stmt.claimOne) {
+      if (statement === own.claimOne) {
         const row = statement.get(params) as ClaimedRow | undefined
         rows = row === undefined ? [] : [row]
       } else {
@@ -528,6 +535,22 @@ export class Spool {
     } catch (error) {
       throw toStorageError(error, this.path)
     }
+  }
+
+  /** The recipient's own claim statements, prepared on first use (see `prepareRecipientClaims`). */
+  #claimsFor(recipient: string): RecipientClaims {
+    let claims = this.#recipientClaims.get(recipient)
+    if (claims === undefined) {
+      if (this.#recipientClaims.size >= RECIPIENT_CLAIMS_CACHED) {
+        // Forget the least recently used: a Map keeps insertion order, and a hit is re-inserted below.
+        this.#recipientClaims.delete(this.#recipientClaims.keys().next().value!)
+      }
+      claims = prepareRecipientClaims(this.sqlite, recipient)
+    } else {
+      this.#recipientClaims.delete(recipient)
+    }
+    this.#recipientClaims.set(recipient, claims)
+    return claims
   }
 
   #hasClaimable(agent: string): boolean {

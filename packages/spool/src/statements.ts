@@ -21,8 +21,6 @@ function claimSql(candidates: string, reclaimsLeases: boolean): string {
 type HotStatementName =
   | 'insertMessage'
   | 'insertDelivery'
-  | 'claim'
-  | 'claimOne'
   | 'claimWithExpired'
   | 'hasExpiredLease'
   | 'messageBySeq'
@@ -66,8 +64,6 @@ export function prepareHotStatements(
     // Two forms of the claim: the common one reads only the queued index; the other also takes leases that
     // ran out, and is used only when `hasExpiredLease` says there is one (merging the two ordered halves
     // costs more than the claim itself).
-    claimOne: sqlite.prepare(claimSql(`= (${queued.replace('@limit', '1')})`, false)),
-    claim: sqlite.prepare(claimSql(`IN (${queued})`, false)),
     claimWithExpired: sqlite.prepare(
       claimSql(
         `IN (SELECT id FROM (
@@ -134,4 +130,27 @@ export interface ClaimedRow {
   messageSeq: number
   attempt: number
   maxAttempts: number
+}
+
+/** The queued-only claim statements of one recipient. */
+export interface RecipientClaims {
+  claimOne: BetterSqlite3.Statement
+  claim: BetterSqlite3.Statement
+}
+
+/**
+ * Prepares the common claim statements with the recipient written into the SQL as a literal. Measured on
+ * SQLite 3.5x: the same UPDATE … WHERE id = (subquery) takes about 13 µs with a literal recipient and
+ * about 36 µs with it bound as a parameter, although the query plans print the same. The spool caches
+ * these per recipient. Agent ids are validated (letters, digits and . _ : @ -), and quotes are escaped
+ * anyway, so the literal cannot change the statement.
+ */
+export function prepareRecipientClaims(sqlite: BetterSqlite3.Database, recipient: string): RecipientClaims {
+  const literal = `'${recipient.replaceAll("'", "''")}'`
+  const queued = `SELECT id FROM deliveries WHERE recipient = ${literal} AND status = 'queued'
+      AND available_at <= @now AND expires_at > @now ORDER BY priority, id LIMIT @limit`
+  return {
+    claimOne: sqlite.prepare(claimSql(`= (${queued.replace('@limit', '1')})`, false)),
+    claim: sqlite.prepare(claimSql(`IN (${queued})`, false)),
+  }
 }
