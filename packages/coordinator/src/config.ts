@@ -51,7 +51,7 @@ export function loadConfig(
 ): CoordinatorConfig {
   const present = Object.fromEntries(
     Object.keys(CONFIG_VARIABLES)
-      .map((key) => [key, env[key]?.trim()])
+      .map((key) => [key, key === 'AGENT_COMM_LOG_LEVEL' ? env[key]?.trim().toLowerCase() : env[key]?.trim()])
       .filter(([, value]) => value !== undefined && value !== ''),
   )
   const parsed = EnvSchema.safeParse(present)

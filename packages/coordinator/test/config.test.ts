@@ -37,6 +37,10 @@ describe('loadConfig', () => {
     expect(loadConfig({ AGENT_COMM_DB_PATH: '/abs/x.db' }).dbPath).toBe('/abs/x.db')
   })
 
+  it('accepts the original guide’s upper-case log level', () => {
+    expect(loadConfig({ AGENT_COMM_LOG_LEVEL: 'DEBUG' }).logLevel).toBe('debug')
+  })
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ AGENT_COMM_TTL_HOURS: '', AGENT_COMM_TRANSPORT: ' ' }).ttlHours).toBe(24)
   })
