@@ -23,6 +23,7 @@ export class IdGenerator {
   readonly #clock: Clock
   #lastMs = -1
   #lastRandom: number[] = []
+  #lastTime = ''
 
   constructor(clock: Clock = systemClock) {
     this.#clock = clock
@@ -36,12 +37,15 @@ export class IdGenerator {
       this.#increment()
     } else {
       this.#lastMs = ms
+      this.#lastTime = encodeTime(ms)
       const bytes = randomBytes(16)
       this.#lastRandom = Array.from(bytes, (b) => b & 31)
       // Leave headroom so incrementing within a millisecond cannot overflow in practice.
       this.#lastRandom[0] = this.#lastRandom[0]! & 15
     }
-    return `${prefix}_${encodeTime(ms)}${this.#lastRandom.map((d) => CROCKFORD[d]).join('')}`
+    let random = ''
+    for (const digit of this.#lastRandom) random += CROCKFORD[digit]
+    return `${prefix}_${this.#lastTime}${random}`
   }
 
   #increment(): void {

@@ -112,6 +112,13 @@ interface PreparedSend {
   maxAttempts: number
 }
 
+const NO_SEND_OPTIONS: SendOptions = {}
+
+function isEmpty(object: object): boolean {
+  for (const _ in object) return false
+  return true
+}
+
 /** How many recipients' claim statements a spool keeps prepared. */
 const RECIPIENT_CLAIMS_CACHED = 256
 
@@ -281,8 +288,16 @@ export class Spool {
       ) as MessageRow[]
       const bySeq = new Map<number, MessageRow>()
       for (const row of messageRows) bySeq.set(row.seq, row)
+      // RETURNING order is unspecified: restore the claim order (priority, then arrival) before building.
+      if (rows.length > 1) {
+        rows.sort(
+          (a, b) =>
+            (bySeq.get(a.messageSeq)?.priority ?? 0) - (bySeq.get(b.messageSeq)?.priority ?? 0) ||
+            a.id - b.id,
+        )
+      }
       const leaseUntilIso = new Date(leaseUntil).toISOString()
-      const claimed: (ClaimedMessage & { order: [number, number] })[] = []
+      const claimed: ClaimedMessage[] = []
       for (const row of rows) {
         const message = bySeq.get(row.messageSeq)
         if (message === undefined) continue
@@ -295,12 +310,9 @@ export class Spool {
             leaseUntil: leaseUntilIso,
             receipt: `${receipt}.${row.id}`,
           },
-          order: [message.priority, row.id],
         })
       }
-      // RETURNING order is unspecified: restore the claim order (priority, then arrival).
-      claimed.sort((a, b) => a.order[0] - b.order[0] || a.order[1] - b.order[1])
-      return claimed.map(({ message, lease }) => ({ message, lease }))
+      return claimed
     })
   }
 
@@ -570,7 +582,8 @@ export class Spool {
   #prepareSend(input: MessageV2 | MessageInput, options: SendOptions): PreparedSend {
     const message =
       'version' in input ? parseMessage(input) : createMessage(input, { clock: this.#clock, ids: this.#ids })
-    const opts = parseOrThrow(SendOptionsSchema, options, 'send options')
+    // Most sends pass no options: skip validating an empty object on this hot path.
+    const opts = isEmpty(options) ? NO_SEND_OPTIONS : parseOrThrow(SendOptionsSchema, options, 'send options')
     if (utf8Length(message.body) > this.#maxBodyBytes) {
       throw new ValidationError(`Invalid message: body: must be at most ${this.#maxBodyBytes} bytes`, [
         { path: 'body', message: `must be at most ${this.#maxBodyBytes} bytes` },
