@@ -1,4 +1,5 @@
-// Bundles src/runtime.ts (the coordinator and everything under it) into dist/runtime.bundle.js.
+// Bundles src/runtime.ts (the coordinator and everything under it) into dist/runtime.bundle.js, and what
+// it imports lazily into dist/runtime.chunk.*.js.
 //
 // Why: loading the library packages file by file costs about 0.5 s per command, most of it Node
 // resolving drizzle-orm's ~150 modules against its 180 KB package.json; one bundled file loads in under
@@ -7,7 +8,7 @@
 // Packages that find files next to their code through import.meta.url (the spool's and the registry's
 // drizzle migrations) get it rewritten to a copy of their package under dist/vendor/<name>/, where their
 // published non-code files are copied, so they find the same files at the same relative paths.
-import { cpSync, readFileSync, rmSync } from 'node:fs'
+import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
@@ -54,14 +55,27 @@ const relocateImportMetaUrl = {
 }
 
 rmSync(vendor, { recursive: true, force: true })
+for (const file of readdirSync(dist)) {
+  if (file.startsWith('runtime.chunk.')) rmSync(join(dist, file))
+}
 await build({
-  entryPoints: [join(root, 'src/runtime.ts')],
-  outfile: join(dist, 'runtime.bundle.js'),
+  entryPoints: { 'runtime.bundle': join(root, 'src/runtime.ts') },
+  outdir: dist,
+  // What runtime.ts imports dynamically (the HTTP transport with undici, the secret store) goes to chunks
+  // loaded on first use, so commands that never reach an http agent never parse them. Chunks sit next to
+  // the bundle, so the rewritten import.meta.url paths below hold for them too.
+  splitting: true,
+  chunkNames: 'runtime.chunk.[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node22',
   external: ['better-sqlite3'],
+  // undici (in the HTTP transport's chunk) is CommonJS and requires Node's built-ins; an ES module has no
+  // `require`, so each output file gets one.
+  banner: {
+    js: "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);",
+  },
   logLevel: 'warning',
   plugins: [relocateImportMetaUrl],
 })

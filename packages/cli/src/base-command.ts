@@ -10,9 +10,19 @@ import {
 } from './context.js'
 import { describeError, errorJson, formatErrorText } from './errors.js'
 
-/** The parsed flags of command `T`, global ones included. */
+/** The global flags of the commands that work on the coordinator's database: all but `relay …`. */
+const databaseFlags = {
+  db: Flags.string({
+    description:
+      'SQLite database file. Precedence: this flag, then AGENT_COMM_DB_PATH, then ./data/coordination.db under AGENT_COMM_PROJECT_ROOT (default: the current folder).',
+    helpGroup: 'GLOBAL',
+    helpValue: '<path>',
+  }),
+}
+
+/** The parsed flags of command `T`, global ones included (`db` is undefined where it is not offered). */
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
-  (typeof BaseCommand)['baseFlags'] & T['flags']
+  typeof databaseFlags & T['flags']
 >
 
 /** The parsed arguments of command `T`. */
@@ -24,14 +34,8 @@ export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['a
  * errors to one `Error: …` line (plus hint) or a JSON error document, with the documented exit codes.
  */
 export abstract class BaseCommand<T extends typeof Command> extends Command {
-  static override baseFlags = {
-    db: Flags.string({
-      description:
-        'SQLite database file. Precedence: this flag, then AGENT_COMM_DB_PATH, then ./data/coordination.db under AGENT_COMM_PROJECT_ROOT (default: the current folder).',
-      helpGroup: 'GLOBAL',
-      helpValue: '<path>',
-    }),
-  }
+  /** `--db`; commands without a coordinator database (the relay's) set `{}`. */
+  static override baseFlags: Interfaces.FlagInput = databaseFlags
 
   static override enableJsonFlag = true
 

@@ -3,6 +3,10 @@
 // process.env or construct library objects themselves.
 import { resolve } from 'node:path'
 import type { Coordinator, CoordinatorConfig } from '@agent-comm/coordinator'
+import type { RunningHttpServer, RunningServer } from '@agent-comm/mcp'
+import type { LogLevel } from '@agent-comm/protocol'
+import type { RelayConfig, RelayHandle } from '@agent-comm/relay'
+import type { SecretStore } from '@agent-comm/transport-http/secrets'
 import { stderrLogger } from './logger.js'
 
 /** What a command runs against. Close it when the command is done. */
@@ -42,7 +46,7 @@ function environment(): Record<string, string | undefined> {
  * it. Throws `ConfigError` for a bad variable and `StorageError` for an unusable database.
  */
 export async function openContext(options: ContextOptions = {}): Promise<CommandContext> {
-  const { createCoordinator, loadConfig } = await loadRuntime()
+  const { createCoordinator, DeferredTransport, loadConfig, loadTransportHttp } = await loadRuntime()
   const cwd = process.cwd()
   const config = loadConfig(environment(), {
     cwd,
@@ -51,7 +55,21 @@ export async function openContext(options: ContextOptions = {}): Promise<Command
       ...(options.db === undefined ? {} : { dbPath: resolve(cwd, options.db) }),
     },
   })
-  const coordinator = await createCoordinator(config, { logger: stderrLogger(config.logLevel) })
+  const coordinator = await createCoordinator(config, {
+    logger: stderrLogger(config.logLevel),
+    // Agents registered with `--transport-type http` are reached through their relay, each request signed
+    // with the acting agent's AGENT_COMM_SECRET_<AGENT>. A missing secret fails the call that needs it
+    // with a ConfigError naming the variable and `agent-comm relay gen-secret`.
+    http: (profile) =>
+      new DeferredTransport('http', async () => {
+        const { HttpTransport, secretFromEnv } = await loadTransportHttp()
+        return new HttpTransport({
+          // The registry refuses an http agent without a relay URL.
+          baseUrl: profile.relayUrl!,
+          secretFor: (agentId) => secretFromEnv(process.env, agentId),
+        })
+      }),
+  })
   return { coordinator, config, close: () => coordinator.close() }
 }
 
@@ -72,4 +90,94 @@ export async function buildBridge(spec: BridgeSpec): Promise<import('@agent-comm
   if ('webhook' in spec) return new HttpBridge({ url: spec.webhook })
   const [command, ...args] = spec.argv
   return new CommandBridge({ command: command!, args, env: process.env })
+}
+
+/** AGENT_COMM_LOG_LEVEL as a level (upper case accepted), `warn` when unset or not a level. */
+function logLevel(): LogLevel {
+  const level = process.env.AGENT_COMM_LOG_LEVEL?.trim().toLowerCase()
+  return level === 'debug' || level === 'info' || level === 'error' || level === 'silent' ? level : 'warn'
+}
+
+/**
+ * The relay's data folder for `relay gen-secret`, `list-secrets` and `revoke-secret`, found as `relay
+ * start` finds it: the `--data-dir` flag, then AGENT_COMM_RELAY_DATA_DIR, then ./data/relay, relative
+ * paths taken from the current folder.
+ */
+export function relayDataDir(flag: string | undefined): string {
+  const fromEnv = process.env.AGENT_COMM_RELAY_DATA_DIR?.trim()
+  const dir = flag ?? (fromEnv === undefined || fromEnv === '' ? 'data/relay' : fromEnv)
+  return resolve(process.cwd(), dir)
+}
+
+/**
+ * Opens the relay's secret store (`<dataDir>/secrets.json`, created 0600 if missing). It comes from a chunk
+ * of the runtime bundle, without fastify; warnings (a file mode that had to be repaired) go to stderr.
+ */
+export async function openSecretStore(dataDir: string): Promise<{
+  store: SecretStore
+  secretEnvName: (agentId: string) => string
+}> {
+  const { SecretStore, secretEnvName } = await (await loadRuntime()).loadSecretStore()
+  const store = await SecretStore.open({
+    path: SecretStore.fileIn(dataDir),
+    logger: stderrLogger(logLevel()),
+  })
+  return { store, secretEnvName }
+}
+
+/** A relay configured and ready to start: `config` says where it will listen and keep its data. */
+export interface PreparedRelay {
+  config: RelayConfig
+  /** Opens the data folder and listens; the relay's JSON log lines go to stderr (stdout is the command's). */
+  start(): Promise<RelayHandle>
+}
+
+/**
+ * Configures the relay as its own bin `agent-comm-relay` would: `argv` holds the relay's flags (`--port
+ * 8420` …), the AGENT_COMM_RELAY_* variables fill in the rest; a bad value throws a ConfigError naming the
+ * flag or variable. @agent-comm/relay (fastify) is imported here, at run time, so no other command loads it.
+ */
+export async function prepareRelay(argv: readonly string[]): Promise<PreparedRelay> {
+  const { createRelayLogger, loadRelayConfig, startRelay } = await import('@agent-comm/relay')
+  const loaded = loadRelayConfig(argv, process.env, { cwd: process.cwd() })
+  if (loaded.help) throw new Error('unreachable: the CLI never passes --help to the relay')
+  const { config } = loaded
+  return {
+    config,
+    start: () =>
+      startRelay(config, {
+        logger: createRelayLogger({ level: config.logLevel, destination: process.stderr }),
+      }),
+  }
+}
+
+/** What `agent-comm mcp` serves on. */
+export type McpServerSpec =
+  | { transport: 'stdio' }
+  | { transport: 'http'; port: number; host: string | undefined }
+
+/**
+ * Starts the MCP server of @agent-comm/mcp (imported here, at run time: the MCP SDK is not in the runtime
+ * bundle) on the database of `--db` / AGENT_COMM_DB_PATH, with the environment of this process. On stdio
+ * nothing but protocol frames is written to stdout; logs go to stderr.
+ */
+export async function startMcpServer(
+  spec: McpServerSpec,
+  options: { db?: string | undefined; relayDataDir?: string | undefined },
+): Promise<RunningServer | RunningHttpServer> {
+  const { startHttpServer, startStdioServer } = await import('@agent-comm/mcp')
+  const cwd = process.cwd()
+  const common = {
+    env: process.env,
+    cwd,
+    ...(options.db === undefined ? {} : { dbPath: resolve(cwd, options.db) }),
+    ...(options.relayDataDir === undefined ? {} : { relayDataDir: resolve(cwd, options.relayDataDir) }),
+  }
+  return spec.transport === 'http'
+    ? startHttpServer({
+        ...common,
+        port: spec.port,
+        ...(spec.host === undefined ? {} : { host: spec.host }),
+      })
+    : startStdioServer(common)
 }

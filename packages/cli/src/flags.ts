@@ -5,11 +5,12 @@ import { parseDuration, parseSince } from './durations.js'
 // names the flag, before any database is opened.
 
 /** A number of seconds, fractions allowed, at least `min` (default 0). */
-export function secondsFlag(options: { description: string; min?: number }) {
+export function secondsFlag(options: { description: string; min?: number; dependsOn?: string[] }) {
   const min = options.min ?? 0
   return Flags.custom<number>({
     description: options.description,
     helpValue: '<seconds>',
+    ...(options.dependsOn === undefined ? {} : { dependsOn: options.dependsOn }),
     parse: async (input) => {
       const value = Number(input)
       if (input.trim() === '' || !Number.isFinite(value) || value < min) {

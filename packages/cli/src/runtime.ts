@@ -13,3 +13,18 @@ export {
   StorageError,
   ValidationError,
 } from '@agent-comm/protocol'
+export { DeferredTransport } from './deferred-transport.js'
+
+// The two below are split into chunks of their own (esbuild's code splitting) and loaded on first call, so
+// a `send` to a local agent never parses undici. They share the bundle's copy of protocol (and zod), so
+// their errors are the classes `isAgentCommError` above knows.
+
+/** The HTTP transport (with undici): loaded when a command reaches an agent registered as `http`. */
+export function loadTransportHttp(): Promise<typeof import('@agent-comm/transport-http')> {
+  return import('@agent-comm/transport-http')
+}
+
+/** The relay's secret store (no fastify): loaded by `relay gen-secret`, `list-secrets`, `revoke-secret`. */
+export function loadSecretStore(): Promise<typeof import('@agent-comm/transport-http/secrets')> {
+  return import('@agent-comm/transport-http/secrets')
+}

@@ -14,6 +14,7 @@ const COMMANDS = [
   'deregister',
   'failed',
   'heartbeat',
+  'mcp',
   'nack',
   'poll',
   'register',
@@ -23,6 +24,9 @@ const COMMANDS = [
   'stats',
   'status',
 ]
+
+/** The commands of the `relay` topic, listed by `agent-comm relay --help`. */
+const RELAY_COMMANDS = ['relay gen-secret', 'relay list-secrets', 'relay revoke-secret', 'relay start']
 
 describe('the database location', () => {
   it('takes --db over AGENT_COMM_DB_PATH, relative to the current folder', async () => {
@@ -78,6 +82,17 @@ describe('errors', () => {
         hint: 'See the usage: agent-comm agents --help',
       },
     })
+  })
+
+  it('names a relay command as typed in the usage hint; relay commands take no --db', async () => {
+    const run = await runCli(['relay', 'start', '--colour'], { cwd: tempDir(), env: cleanEnv() })
+    expect(run.code).toBe(2)
+    expect(run.stderr).toBe(
+      'Error: Nonexistent flag: --colour\nSee the usage: agent-comm relay start --help\n',
+    )
+    const db = await runCli(['relay', 'list-secrets', '--db', 'x.db'], { cwd: tempDir(), env: cleanEnv() })
+    expect(db.code).toBe(2)
+    expect(db.stderr).toMatch(/^Error: Nonexistent flag: --db\n/)
   })
 
   it('exits 2 for a missing argument', async () => {
@@ -140,17 +155,25 @@ describe('help', () => {
   it('lists every command', async () => {
     const run = await runCli(['--help'], { env: cleanEnv() })
     expect(run.code).toBe(0)
-    for (const command of COMMANDS) expect(run.stdout).toMatch(new RegExp(`\\n {2}${command} +\\S`))
+    for (const command of [...COMMANDS, 'relay']) {
+      expect(run.stdout).toMatch(new RegExp(`\\n {2}${command} +\\S`))
+    }
+    const relay = await runCli(['relay', '--help'], { env: cleanEnv() })
+    expect(relay.code).toBe(0)
+    for (const command of RELAY_COMMANDS) expect(relay.stdout).toMatch(new RegExp(`\\n {2}${command} +\\S`))
   })
 
-  it.each(COMMANDS)('documents %s with a description, examples and --json', async (command) => {
-    const run = await runCli([command, '--help'], { env: cleanEnv() })
-    expect(run.code).toBe(0)
-    expect(run.stdout).toMatch(/^\S.*\n/)
-    expect(run.stdout).toContain('EXAMPLES')
-    expect(run.stdout).toContain(`$ agent-comm ${command}`)
-    expect(run.stdout).toContain('--json')
-  })
+  it.each([...COMMANDS, ...RELAY_COMMANDS])(
+    'documents %s with a description, examples and --json',
+    async (command) => {
+      const run = await runCli([...command.split(' '), '--help'], { env: cleanEnv() })
+      expect(run.code).toBe(0)
+      expect(run.stdout).toMatch(/^\S.*\n/)
+      expect(run.stdout).toContain('EXAMPLES')
+      expect(run.stdout).toContain(`$ agent-comm ${command}`)
+      expect(run.stdout).toContain('--json')
+    },
+  )
 
   it('prints the version', async () => {
     const run = await runCli(['--version'], { env: cleanEnv() })

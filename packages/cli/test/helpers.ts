@@ -46,6 +46,8 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv
   /** Written to the command's stdin, which is then closed. */
   input?: string
+  /** Leave stdin open for the test to write to (and end); `input` is then ignored. */
+  keepStdinOpen?: boolean
 }
 
 /** Spawns the CLI and resolves when it exits. */
@@ -57,8 +59,37 @@ export function spawnCli(args: readonly string[], options: RunOptions = {}): Chi
   })
   children.add(child)
   child.on('exit', () => children.delete(child))
-  child.stdin?.end(options.input ?? '')
+  if (options.keepStdinOpen !== true) child.stdin?.end(options.input ?? '')
   return child
+}
+
+/** Resolves the first line the child writes to stdout (without its newline); rejects if it exits first. */
+export function firstLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = ''
+    let err = ''
+    const onData = (chunk: Buffer): void => {
+      out += chunk.toString('utf8')
+      const end = out.indexOf('\n')
+      if (end >= 0) {
+        child.stdout?.off('data', onData)
+        child.off('exit', onExit)
+        resolve(out.slice(0, end))
+      }
+    }
+    const onExit = (code: number | null): void =>
+      reject(new Error(`exited with ${code} before printing a line\n${out}\n${err}`))
+    child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')))
+    child.stdout?.on('data', onData)
+    child.once('exit', onExit)
+  })
+}
+
+/** Resolves the child's exit code (or the signal that ended it, as a string). */
+export function exited(child: ChildProcess): Promise<number | string | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode)
+  if (child.signalCode !== null) return Promise.resolve(child.signalCode)
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)))
 }
 
 /** Runs the CLI to completion and collects its output. */

@@ -1,7 +1,14 @@
-import { AGENT_STATUSES, PAYLOAD_TYPES, PRIORITIES, TRANSPORT_KINDS } from '@agent-comm/protocol'
+import {
+  AGENT_STATUSES,
+  ConfigError,
+  ErrorCode,
+  PAYLOAD_TYPES,
+  PRIORITIES,
+  TRANSPORT_KINDS,
+} from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
 import { parseDuration, parseSince } from '../src/durations.js'
-import { describeError, ExitCode, exitCodeFor } from '../src/errors.js'
+import { describeError, ExitCode, exitCodeFor, hasAgentCommErrorShape, listenFailure } from '../src/errors.js'
 import * as vocabulary from '../src/vocabulary.js'
 
 describe('durations', () => {
@@ -47,6 +54,45 @@ describe('exit codes', () => {
     const report = describeError(new TypeError('x is undefined'), (_e): _e is never => false, 'send')
     expect(report).toMatchObject({ code: 'INTERNAL', message: 'x is undefined', exitCode: 1 })
     expect(report.hint).toContain('AGENT_COMM_LOG_LEVEL=debug')
+  })
+
+  it("keeps the code of an agent-comm error from another copy of the protocol (the relay's, the MCP server's)", () => {
+    // What an error of @agent-comm/relay's own protocol looks like to the bundle: not its class.
+    const foreign = Object.assign(new Error("--port must be a port number (got 'x')"), {
+      code: 'CONFIG',
+      hint: 'Fix --port.',
+    })
+    const report = describeError(foreign, (_e): _e is never => false, 'relay:start')
+    expect(report).toEqual({
+      code: 'CONFIG',
+      message: "--port must be a port number (got 'x')",
+      hint: 'Fix --port.',
+      exitCode: ExitCode.USAGE,
+    })
+    expect(hasAgentCommErrorShape(new ConfigError('x'))).toBe(true)
+    for (const code of Object.values(ErrorCode)) {
+      expect(hasAgentCommErrorShape(Object.assign(new Error('x'), { code })), code).toBe(true)
+    }
+    // Node's system errors have codes too, but not these.
+    expect(hasAgentCommErrorShape(Object.assign(new Error('x'), { code: 'ENOENT' }))).toBe(false)
+    expect(hasAgentCommErrorShape({ code: 'CONFIG', message: 'not an Error' })).toBe(false)
+  })
+
+  it('reports a port that cannot be listened on as UNAVAILABLE, exit 1, with what to do', () => {
+    const inUse = Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE' })
+    const where = { what: 'relay', host: '127.0.0.1', port: 8420, retry: 'agent-comm relay start' }
+    const report = describeError(listenFailure(inUse, where), (_e): _e is never => false, 'relay:start')
+    expect(report).toEqual({
+      code: 'UNAVAILABLE',
+      message: 'The relay cannot listen on 127.0.0.1:8420: the address is already in use',
+      hint: 'Stop what uses it, or choose another port (0 picks a free one): agent-comm relay start --port <port>',
+      exitCode: 1,
+    })
+    const denied = listenFailure(Object.assign(new Error('x'), { code: 'EACCES' }), { ...where, port: 80 })
+    expect(denied?.hint).toBe(
+      'Ports below 1024 need privileges; choose a higher one: agent-comm relay start --port <port>',
+    )
+    expect(listenFailure(new Error('other'), where)).toBeUndefined()
   })
 })
 

@@ -351,12 +351,33 @@ export class Coordinator {
   /** A message and every delivery of it, from whichever transport holds it. */
   async status(messageId: string): Promise<MessageStatus> {
     this.#open()
-    for (const transport of this.#router.all()) {
+    const asked = new Set<Transport>()
+    const ask = async (transport: Transport): Promise<MessageStatus | undefined> => {
+      if (asked.has(transport)) return undefined
+      asked.add(transport)
       try {
         return await transport.status(messageId)
       } catch (error) {
-        if (!isAgentCommError(error, 'MESSAGE_NOT_FOUND')) throw error
+        if (isAgentCommError(error, 'MESSAGE_NOT_FOUND')) return undefined
+        throw error
       }
+    }
+    for (const transport of this.#router.all()) {
+      const found = await ask(transport)
+      if (found !== undefined) return found
+    }
+    // Not in any transport used so far: a fresh process has not opened the relays and file folders of
+    // remote agents yet, so look through the transport of every registered agent that is not local.
+    for (const profile of await this.registry.list()) {
+      if (profile.transport === 'sqlite') continue
+      let transport: Transport
+      try {
+        transport = this.#router.for(profile)
+      } catch {
+        continue // no transport of that kind configured here
+      }
+      const found = await ask(transport)
+      if (found !== undefined) return found
     }
     throw new MessageNotFoundError(messageId)
   }

@@ -116,3 +116,26 @@ describe('routing', () => {
     expect(none.deliveries).toBe(0)
   })
 })
+
+describe('status across transports', () => {
+  it('finds a message held by a file agent’s transport from a fresh coordinator', async () => {
+    const { coord, root, clock } = await openCoordinator()
+    const inboxDir = join(root, 'files')
+    await coord.register({ agentId: 'debugger', transport: 'file', inboxDir })
+    const sent = await coord.send(
+      { fromAgent: 'architect', toAgent: 'debugger', body: 'x' },
+      { allowUnregistered: true },
+    )
+    const { createCoordinator, loadConfig } = await import('../src/index.js')
+    const fresh = await createCoordinator(loadConfig({ AGENT_COMM_PROJECT_ROOT: root }), { clock })
+    try {
+      expect((await fresh.status(sent.messageId)).deliveries[0]).toMatchObject({
+        recipient: 'debugger',
+        status: 'queued',
+      })
+      await expect(fresh.status('msg_nowhere')).rejects.toMatchObject({ code: 'MESSAGE_NOT_FOUND' })
+    } finally {
+      await fresh.close()
+    }
+  })
+})

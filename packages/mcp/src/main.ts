@@ -26,6 +26,7 @@ ${Object.entries(CONFIG_VARIABLES)
   .map(([name, meaning]) => `  ${name}  ${meaning}`)
   .join('\n')}
   AGENT_COMM_RELAY_DATA_DIR  relay data folder (secrets.json) for comm_relay_gen_secret / comm_relay_list_secrets
+  AGENT_COMM_SECRET_<AGENT>  relay secret of an agent registered with transport http (agent-b: AGENT_COMM_SECRET_AGENT_B)
 `
 
 /** Default port of `--http`, next to the relay's 8420. */

@@ -3,6 +3,7 @@
 import { resolve } from 'node:path'
 import { type Coordinator, createCoordinator, loadConfig } from '@agent-comm/coordinator'
 import type { Logger } from '@agent-comm/protocol'
+import { HttpTransport, secretFromEnv } from '@agent-comm/transport-http'
 import { stderrLogger } from './logger.js'
 import type { RelaySecrets } from './relay-secrets.js'
 import { openRelaySecrets } from './relay-store.js'
@@ -12,7 +13,8 @@ export interface StartOptions {
   /**
    * Environment read for `AGENT_COMM_*` settings (default `process.env`): `AGENT_COMM_DB_PATH`,
    * `AGENT_COMM_PROJECT_ROOT`, `AGENT_COMM_TRANSPORT`, `AGENT_COMM_TTL_HOURS`, `AGENT_COMM_LEASE_SECONDS`,
-   * `AGENT_COMM_LOG_LEVEL` and `AGENT_COMM_RELAY_DATA_DIR`.
+   * `AGENT_COMM_LOG_LEVEL` and `AGENT_COMM_RELAY_DATA_DIR`; and `AGENT_COMM_SECRET_<AGENT>`, the relay
+   * secret each agent registered with transport `http` signs its requests with.
    */
   env?: Record<string, string | undefined>
   /** Folder relative paths are taken from (default `process.cwd()`). */
@@ -65,7 +67,20 @@ export async function openRuntime(options: StartOptions = {}): Promise<Runtime> 
   )
   const logger = options.logger ?? stderrLogger(config.logLevel)
   const owned = options.coordinator === undefined
-  const coordinator = options.coordinator ?? (await createCoordinator(config, { logger }))
+  const coordinator =
+    options.coordinator ??
+    (await createCoordinator(config, {
+      logger,
+      // Agents registered with transport `http` are reached through their relay; each request is signed
+      // with the acting agent's AGENT_COMM_SECRET_<AGENT> from `env` (a missing one is a tool error that
+      // names the variable and `agent-comm relay gen-secret`).
+      http: (profile) =>
+        new HttpTransport({
+          // The registry refuses an http agent without a relay URL.
+          baseUrl: profile.relayUrl!,
+          secretFor: (agentId) => secretFromEnv(env, agentId),
+        }),
+    }))
   try {
     const dataDir = nonEmpty(options.relayDataDir) ?? nonEmpty(env.AGENT_COMM_RELAY_DATA_DIR)
     const relaySecrets =

@@ -15,8 +15,9 @@ import {
 import { dirname, join, resolve } from 'node:path'
 import type { Clock, Logger } from '@agent-comm/protocol'
 import {
+  AgentCommError,
   AgentIdSchema,
-  AgentNotFoundError,
+  ErrorCode,
   InvalidStateError,
   parseOrThrow,
   StorageError,
@@ -147,7 +148,7 @@ export class SecretStore {
       const current = activeEntries(state.agents[id], now)
       if (current.length > 0 && options.replace !== true) {
         throw new InvalidStateError(`Agent '${id}' already has a relay secret`, {
-          hint: `Rotate it (the old one keeps working for a grace period), or replace it: agent-comm relay gen-secret ${id} --force`,
+          hint: `Rotate it (the old one keeps working for a grace period), or replace it: agent-comm relay gen-secret ${id} --replace`,
           details: { agentId: id },
         })
       }
@@ -403,9 +404,10 @@ function iso(ms: number): string {
   return new Date(ms).toISOString()
 }
 
-function noSecret(agentId: string): AgentNotFoundError {
-  return new AgentNotFoundError(agentId, {
-    hint: `Agent '${agentId}' has no relay secret. Generate one: agent-comm relay gen-secret ${agentId}`,
+function noSecret(agentId: string): AgentCommError {
+  return new AgentCommError(ErrorCode.AGENT_NOT_FOUND, `Agent '${agentId}' has no relay secret`, {
+    hint: `Generate one on the relay's machine: agent-comm relay gen-secret ${agentId}`,
+    details: { agentId },
   })
 }
 

@@ -1,0 +1,92 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../base-command.js'
+import { startMcpServer } from '../context.js'
+import { listenFailure } from '../errors.js'
+
+/** Default port of `mcp --http`, next to the relay's 8420 (as agent-comm-mcp). */
+const DEFAULT_MCP_PORT = 8421
+
+/** `--json` output of `mcp --http`, printed once the server listens. */
+export interface McpHttpResult {
+  /** The MCP endpoint, e.g. `http://127.0.0.1:8421/mcp`. */
+  url: string
+}
+
+/** `agent-comm mcp`: serves agent-comm's MCP tools and resources (@agent-comm/mcp). */
+export default class Mcp extends BaseCommand<typeof Mcp> {
+  static override summary = 'Serve agent-comm to AI assistants as an MCP server (stdio or Streamable HTTP).'
+  static override description =
+    `The same server as agent-comm-mcp: tools to register agents, send, poll, reply, ack and follow conversations, and each inbox and conversation as a resource, over the database of --db / AGENT_COMM_DB_PATH. Agents registered with --transport-type http are reached through their relay, signed with AGENT_COMM_SECRET_<AGENT>.
+
+By default it speaks MCP over stdio, as MCP clients launch local servers: stdout carries nothing but protocol frames, notices and logs go to stderr, and it stops when the client closes stdin (or on SIGINT / SIGTERM).
+
+With --http it serves Streamable HTTP on http://<host>:<port>/mcp (127.0.0.1:8421 by default; the tools are not authenticated, so bind anything but loopback only behind your own authentication). It prints the URL to stderr (with --json, {"url"} as one line on stdout) and runs until Ctrl-C or SIGTERM.
+
+Client configuration (.mcp.json): {"mcpServers": {"agent-comm": {"command": "agent-comm", "args": ["mcp"], "env": {"AGENT_COMM_DB_PATH": "/home/me/.agent-comm/coordination.db"}}}}`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --db ~/.agent-comm/coordination.db',
+    '<%= config.bin %> <%= command.id %> --http --port 8421',
+    '<%= config.bin %> <%= command.id %> --http --port 0 --json   # {"url":"http://127.0.0.1:40117/mcp"}',
+  ]
+  static override flags = {
+    http: Flags.boolean({ description: 'serve Streamable HTTP instead of stdio' }),
+    port: Flags.integer({
+      description: `with --http: TCP port, 0 for a free one (default ${DEFAULT_MCP_PORT})`,
+      helpValue: '<port>',
+      min: 0,
+      max: 65_535,
+      dependsOn: ['http'],
+    }),
+    host: Flags.string({
+      description: 'with --http: address to bind (default 127.0.0.1)',
+      helpValue: '<address>',
+      dependsOn: ['http'],
+    }),
+    'relay-data-dir': Flags.string({
+      description:
+        'relay data folder whose secrets.json the comm_relay_* tools manage (default: AGENT_COMM_RELAY_DATA_DIR; without either they are unavailable)',
+      helpValue: '<dir>',
+    }),
+  }
+
+  async run(): Promise<undefined> {
+    const { flags } = this
+    const json = this.jsonEnabled()
+    const options = { db: flags.db, relayDataDir: flags['relay-data-dir'] }
+    const port = flags.port ?? DEFAULT_MCP_PORT
+    let running: Awaited<ReturnType<typeof startMcpServer>>
+    try {
+      running = await startMcpServer(
+        flags.http ? { transport: 'http', port, host: flags.host } : { transport: 'stdio' },
+        options,
+      )
+    } catch (error) {
+      throw (
+        listenFailure(error, {
+          what: 'MCP server',
+          host: flags.host ?? '127.0.0.1',
+          port,
+          retry: 'agent-comm mcp --http',
+        }) ?? error
+      )
+    }
+    if ('url' in running) {
+      if (json) this.logJsonLine({ url: running.url } satisfies McpHttpResult)
+      else process.stderr.write(`agent-comm MCP server listening on ${running.url} (Ctrl-C to stop)\n`)
+    }
+    // On stdio the server stops by itself when the client closes stdin; a signal stops either.
+    const stop = (): void => {
+      void running.close()
+    }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+    try {
+      await running.closed
+    } finally {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+    }
+    return undefined
+  }
+}

@@ -1,0 +1,83 @@
+import { Args, Flags } from '@oclif/core'
+import { BaseCommand } from '../../base-command.js'
+import { openSecretStore, relayDataDir } from '../../context.js'
+import { missingRelaySecret } from '../../errors.js'
+import { secondsFlag } from '../../flags.js'
+import { dataDirFlag } from '../../relay-flags.js'
+
+/** `--json` output of `relay gen-secret`: the only time the secret is shown. */
+export interface GenSecretResult {
+  agentId: string
+  secret: string
+  /** ISO time the secret was created. */
+  createdAt: string
+  /** The variable the agent's machine reads it from, e.g. `AGENT_COMM_SECRET_AGENT_B`. */
+  envVar: string
+  /** With --rotate: ISO time until which the previous secret keeps working. */
+  previousValidUntil?: string
+}
+
+/** `agent-comm relay gen-secret`: creates (or rotates) an agent's relay secret and shows it once. */
+export default class RelayGenSecret extends BaseCommand<typeof RelayGenSecret> {
+  static override summary = "Create an agent's relay secret (HMAC key) and print it once."
+  static override description =
+    `Run it on the relay's machine. It creates a secret of 32 random bytes in the relay's secrets.json (mode 0600) and prints, on stdout, the line to run on the agent's machine:
+
+  export AGENT_COMM_SECRET_<AGENT>=<secret>
+
+(the agent id upper-cased, every character outside A-Z and 0-9 replaced by _). The secret is never shown again: list-secrets shows only ids and dates. A running relay picks the new secret up at its next request.
+
+An agent that has a secret keeps it unless --rotate (a new secret; the old one keeps working for --grace-seconds, a day by default, so clients can switch without downtime) or --replace (the old one stops working at once).`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> agent-b',
+    'eval "$(<%= config.bin %> <%= command.id %> agent-b)"   # set it in this shell',
+    '<%= config.bin %> <%= command.id %> agent-b --rotate --grace-seconds 3600',
+    '<%= config.bin %> <%= command.id %> agent-b --replace --data-dir /var/lib/agent-comm-relay --json',
+  ]
+  static override args = {
+    agent: Args.string({ description: 'agent id the secret is for', required: true }),
+  }
+  // The relay has no coordinator database: no --db.
+  static override baseFlags = {}
+  static override flags = {
+    'data-dir': dataDirFlag,
+    rotate: Flags.boolean({
+      description: 'give an agent that has a secret a new one; the old one keeps working for a grace period',
+      exclusive: ['replace'],
+    }),
+    'grace-seconds': secondsFlag({
+      description: 'with --rotate: how long the previous secret keeps working (default 86400)',
+      dependsOn: ['rotate'],
+    }),
+    replace: Flags.boolean({
+      description: 'replace an existing secret; the old one stops working at once',
+      aliases: ['force'],
+    }),
+  }
+
+  async run(): Promise<GenSecretResult> {
+    const { args, flags } = this
+    const { store, secretEnvName } = await openSecretStore(relayDataDir(flags['data-dir']))
+    const issued = flags.rotate
+      ? await store
+          .rotate(
+            args.agent,
+            flags['grace-seconds'] === undefined ? {} : { graceSeconds: flags['grace-seconds'] },
+          )
+          .catch((error: unknown) => Promise.reject(missingRelaySecret(error, args.agent, store.path)))
+      : await store.generate(args.agent, flags.replace ? { replace: true } : {})
+    const result: GenSecretResult = { ...issued, envVar: secretEnvName(issued.agentId) }
+    if (!this.jsonEnabled()) {
+      // Notes on stderr, the export line alone on stdout: `eval "$(agent-comm relay gen-secret x)"` works.
+      process.stderr.write(
+        `Relay secret for ${result.agentId} created ${result.createdAt} in ${store.path}.\n${
+          result.previousValidUntil === undefined
+            ? ''
+            : `The previous secret keeps working until ${result.previousValidUntil}.\n`
+        }It is shown only this once. On the machine of ${result.agentId}, set:\n`,
+      )
+      this.log(`export ${result.envVar}=${result.secret}`)
+    }
+    return result
+  }
+}

@@ -1,0 +1,43 @@
+import type { SecretInfo } from '@agent-comm/transport-http/secrets'
+import { BaseCommand } from '../../base-command.js'
+import { openSecretStore, relayDataDir } from '../../context.js'
+import { dataDirFlag } from '../../relay-flags.js'
+
+/** `--json` output of `relay list-secrets`: never a secret. */
+export interface ListSecretsResult {
+  count: number
+  secrets: (SecretInfo & { envVar: string })[]
+}
+
+/** `agent-comm relay list-secrets`: the agents that have a relay secret, and when it was made. */
+export default class RelayListSecrets extends BaseCommand<typeof RelayListSecrets> {
+  static override summary = 'List the agents that have a relay secret (never the secrets).'
+  static override description =
+    `Reads the relay's secrets.json and prints each agent id with the creation time of its newest secret, the variable its machine reads it from and, during a rotation, until when the previous secret works. Secrets themselves are never printed: gen-secret shows a secret once, when it is made.`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --data-dir /var/lib/agent-comm-relay --json',
+  ]
+  // The relay has no coordinator database: no --db.
+  static override baseFlags = {}
+  static override flags = { 'data-dir': dataDirFlag }
+
+  async run(): Promise<ListSecretsResult> {
+    const { store, secretEnvName } = await openSecretStore(relayDataDir(this.flags['data-dir']))
+    const secrets = (await store.list()).map((info) => ({ ...info, envVar: secretEnvName(info.agentId) }))
+    if (secrets.length === 0) {
+      this.log(`No relay secrets in ${store.path}. Create one: agent-comm relay gen-secret <agent>`)
+    } else {
+      const width = Math.max(...secrets.map((s) => s.agentId.length))
+      this.log(`Relay secrets in ${store.path} (${secrets.length}):`)
+      for (const s of secrets) {
+        const rotation =
+          s.previousValidUntil === undefined
+            ? ''
+            : `  (rotated: ${s.activeSecrets} valid, the previous until ${s.previousValidUntil})`
+        this.log(`  ${s.agentId.padEnd(width)}  created ${s.createdAt}  ${s.envVar}${rotation}`)
+      }
+    }
+    return { count: secrets.length, secrets }
+  }
+}

@@ -1,0 +1,40 @@
+import { Args } from '@oclif/core'
+import { BaseCommand } from '../../base-command.js'
+import { openSecretStore, relayDataDir } from '../../context.js'
+import { missingRelaySecret } from '../../errors.js'
+import { dataDirFlag } from '../../relay-flags.js'
+
+/** `--json` output of `relay revoke-secret`. */
+export interface RevokeSecretResult {
+  agentId: string
+  /** How many secrets stopped working (2 during a rotation's grace period). */
+  revoked: number
+}
+
+/** `agent-comm relay revoke-secret`: removes an agent's relay secrets, locking it out of the relay. */
+export default class RelayRevokeSecret extends BaseCommand<typeof RelayRevokeSecret> {
+  static override summary = "Revoke an agent's relay secret: its requests are refused from now on."
+  static override description =
+    `Removes every secret of the agent from the relay's secrets.json, also one still in a rotation's grace period. A running relay refuses the agent's next request (401). The agent stays registered; give it a new secret with gen-secret. Exit code 3 when the agent has no secret.`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> agent-b',
+    '<%= config.bin %> <%= command.id %> agent-b --data-dir /var/lib/agent-comm-relay --json',
+  ]
+  static override args = {
+    agent: Args.string({ description: 'agent whose secret to revoke', required: true }),
+  }
+  // The relay has no coordinator database: no --db.
+  static override baseFlags = {}
+  static override flags = { 'data-dir': dataDirFlag }
+
+  async run(): Promise<RevokeSecretResult> {
+    const { store } = await openSecretStore(relayDataDir(this.flags['data-dir']))
+    const result = await store
+      .revoke(this.args.agent)
+      .catch((error: unknown) => Promise.reject(missingRelaySecret(error, this.args.agent, store.path)))
+    this.log(
+      `Revoked the relay secret${result.revoked === 1 ? '' : `s (${result.revoked})`} of ${result.agentId}: the relay refuses its requests from now on.`,
+    )
+    return result
+  }
+}

@@ -1,0 +1,78 @@
+import { BaseCommand } from '../../base-command.js'
+import { prepareRelay } from '../../context.js'
+import { ExitCode, listenFailure } from '../../errors.js'
+import { relayArgv, relayServerFlags } from '../../relay-flags.js'
+
+/** `--json` output of `relay start`, printed once the relay listens. */
+export interface RelayStartResult {
+  /** Base URL for clients on this machine, e.g. `http://127.0.0.1:8420`. */
+  url: string
+  /** Absolute path of the data folder (relay.db, secrets.json). */
+  dataDir: string
+}
+
+/** `agent-comm relay start`: runs the relay (@agent-comm/relay) until SIGINT or SIGTERM. */
+export default class RelayStart extends BaseCommand<typeof RelayStart> {
+  static override summary = 'Run the HTTP relay through which agents on other machines exchange messages.'
+  static override description =
+    `The same server as agent-comm-relay, with the same flags and AGENT_COMM_RELAY_* variables (a flag wins): a durable SQLite spool behind an HTTP API on which every request is signed with the acting agent's secret (HMAC-SHA256). Give each agent a secret with: agent-comm relay gen-secret <agent>.
+
+On the other machines, register the agents that poll this relay with --transport-type http --relay-url <this relay's URL>; sends to them and their polls then go through the relay, signed with AGENT_COMM_SECRET_<AGENT>.
+
+It listens on 127.0.0.1 unless told otherwise. To serve other machines use --host 0.0.0.0 behind a TLS-terminating proxy, or a private network (VPN, Tailscale).
+
+Once listening it prints the URL to stderr (with --json, {"url", "dataDir"} as one line on stdout); its JSON log lines go to stderr. Ctrl-C or SIGTERM stops it gracefully (requests in flight finish, long polls end); a second signal exits at once.`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --port 8420',
+    '<%= config.bin %> <%= command.id %> --data-dir /var/lib/agent-comm-relay --host 0.0.0.0 --log-level warn',
+    '<%= config.bin %> <%= command.id %> --port 0 --json   # {"url":"http://127.0.0.1:40117","dataDir":"…"}',
+  ]
+  // The relay has no coordinator database: no --db.
+  static override baseFlags = {}
+  static override flags = relayServerFlags
+
+  async run(): Promise<undefined> {
+    const json = this.jsonEnabled()
+    const prepared = await prepareRelay(relayArgv(this.flags))
+    const { config } = prepared
+    let relay: Awaited<ReturnType<typeof prepared.start>>
+    try {
+      relay = await prepared.start()
+    } catch (error) {
+      throw (
+        listenFailure(error, {
+          what: 'relay',
+          host: config.host,
+          port: config.port,
+          retry: 'agent-comm relay start',
+        }) ?? error
+      )
+    }
+    if (json) this.logJsonLine({ url: relay.url, dataDir: config.dataDir } satisfies RelayStartResult)
+    else {
+      process.stderr.write(
+        `Relay listening on ${relay.url} (data: ${config.dataDir}). Ctrl-C to stop.\nGive each agent a secret: agent-comm relay gen-secret <agent>${this.flags['data-dir'] === undefined ? '' : ` --data-dir ${config.dataDir}`}\n`,
+      )
+    }
+    let onSignal: (signal: NodeJS.Signals) => void = () => {}
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      onSignal = resolve
+      process.once('SIGINT', onSignal)
+      process.once('SIGTERM', onSignal)
+    })
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    const force = (): never => process.exit(ExitCode.FAILURE)
+    process.once('SIGINT', force)
+    process.once('SIGTERM', force)
+    if (!json) process.stderr.write(`${signal}: stopping the relay (again to exit at once)...\n`)
+    try {
+      await relay.close()
+    } finally {
+      process.off('SIGINT', force)
+      process.off('SIGTERM', force)
+    }
+    if (!json) process.stderr.write('Relay stopped.\n')
+    return undefined
+  }
+}

@@ -1,0 +1,60 @@
+import { Flags } from '@oclif/core'
+
+// Flags shared by the `relay` commands. The relay's settings are validated by @agent-comm/relay's own
+// `loadRelayConfig` (so `relay start` and `agent-comm-relay` accept exactly the same values); here they
+// are plain strings, documented for --help.
+
+/** `--data-dir`: where the relay keeps relay.db and secrets.json. */
+export const dataDirFlag = Flags.string({
+  description:
+    'relay data folder: relay.db and secrets.json. Precedence: this flag, then AGENT_COMM_RELAY_DATA_DIR, then ./data/relay (relative to the current folder)',
+  helpValue: '<dir>',
+})
+
+/** The flags `relay start` passes on to the relay, each with the variable it overrides. */
+export const relayServerFlags = {
+  port: Flags.string({
+    description: 'TCP port; 0 picks a free one [AGENT_COMM_RELAY_PORT, default 8420]',
+    helpValue: '<port>',
+  }),
+  host: Flags.string({
+    description:
+      'address to listen on; 0.0.0.0 serves other machines (put TLS in front) [AGENT_COMM_RELAY_HOST, default 127.0.0.1]',
+    helpValue: '<address>',
+  }),
+  'data-dir': dataDirFlag,
+  'auth-window': Flags.string({
+    description:
+      "accepted distance between a request's timestamp and the relay's clock [AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS, default 300]",
+    helpValue: '<seconds>',
+  }),
+  'body-limit': Flags.string({
+    description: 'largest request body [AGENT_COMM_RELAY_BODY_LIMIT, default 1048576]',
+    helpValue: '<bytes>',
+  }),
+  'rate-limit': Flags.string({
+    description: 'requests per agent per minute, 0 for no limit [AGENT_COMM_RELAY_RATE_LIMIT, default 6000]',
+    helpValue: '<requests>',
+  }),
+  'admin-id': Flags.string({
+    description: "the operator's agent id [AGENT_COMM_RELAY_ADMIN_ID, default admin]",
+    helpValue: '<agent>',
+  }),
+  'lease-seconds': Flags.string({
+    description: 'lease of claims that name none [AGENT_COMM_RELAY_LEASE_SECONDS, default 60]',
+    helpValue: '<seconds>',
+  }),
+  'log-level': Flags.string({
+    description:
+      'debug, info, warn, error or silent; JSON log lines go to stderr [AGENT_COMM_RELAY_LOG_LEVEL, default info]',
+    helpValue: '<level>',
+  }),
+}
+
+/** The relay's own command line for the flags given (those not given come from its variables). */
+export function relayArgv(flags: Partial<Record<keyof typeof relayServerFlags, string>>): string[] {
+  return Object.keys(relayServerFlags).flatMap((name) => {
+    const value = flags[name as keyof typeof relayServerFlags]
+    return value === undefined ? [] : [`--${name}`, value]
+  })
+}

@@ -1,0 +1,83 @@
+import { existsSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { cleanEnv, exited, firstLine, runCli, spawnCli, tempDir } from './helpers.js'
+
+/** Starts `agent-comm relay start --port 0 --json` in a fresh folder and resolves once it listens. */
+async function startRelay(extra: string[] = []) {
+  const dir = tempDir()
+  const child = spawnCli(['relay', 'start', '--port', '0', '--json', ...extra], { cwd: dir, env: cleanEnv() })
+  let stderr = ''
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  const listening = JSON.parse(await firstLine(child)) as { url: string; dataDir: string }
+  return { dir, child, listening, stderr: () => stderr }
+}
+
+describe('agent-comm relay start', () => {
+  it('prints {url, dataDir} once listening, answers /api/v1/health, and stops with exit 0 on SIGTERM', async () => {
+    const { dir, child, listening, stderr } = await startRelay()
+    expect(listening).toEqual({
+      url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      dataDir: join(dir, 'data', 'relay'),
+    })
+    const health = await fetch(`${listening.url}/api/v1/health`)
+    expect(health.status).toBe(200)
+    expect(await health.json()).toMatchObject({ status: 'ok', database: 'ok' })
+    expect(existsSync(join(listening.dataDir, 'relay.db'))).toBe(true)
+    child.kill('SIGTERM')
+    expect(await exited(child)).toBe(0)
+    // The relay's JSON log lines went to stderr; stdout held the one document only.
+    expect(stderr()).toContain('"msg":"relay stopped"')
+  })
+
+  it('stops with exit 0 on SIGINT and says so on stderr without --json', async () => {
+    const dir = tempDir()
+    const child = spawnCli(['relay', 'start', '--port', '0', '--data-dir', 'here', '--log-level', 'silent'], {
+      cwd: dir,
+      env: cleanEnv(),
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    await expect
+      .poll(() => stderr, { timeout: 20_000 })
+      .toMatch(/Relay listening on http:\/\/127\.0\.0\.1:\d+/)
+    expect(stderr).toContain(`(data: ${join(dir, 'here')})`)
+    child.kill('SIGINT')
+    expect(await exited(child)).toBe(0)
+    expect(stderr).toContain('Relay stopped.')
+    expect(stdout).toBe('')
+  })
+
+  it('exits 2 for an invalid setting, naming the flag or the variable', async () => {
+    const dir = tempDir()
+    const flag = await runCli(['relay', 'start', '--port', 'eighty'], { cwd: dir, env: cleanEnv() })
+    expect(flag.code).toBe(2)
+    expect(flag.stderr).toMatch(/^Error: --port must be a port number \(got 'eighty'\)\n/)
+    const variable = await runCli(['relay', 'start', '--json'], {
+      cwd: dir,
+      env: cleanEnv({ AGENT_COMM_RELAY_RATE_LIMIT: '-1' }),
+    })
+    expect(variable.code).toBe(2)
+    expect(JSON.parse(variable.stdout).error).toMatchObject({ code: 'CONFIG' })
+    expect(JSON.parse(variable.stdout).error.message).toMatch(/^AGENT_COMM_RELAY_RATE_LIMIT/)
+  })
+
+  it('exits 1 with what to do when the port is taken', async () => {
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    const { port } = blocker.address() as { port: number }
+    try {
+      const dir = tempDir()
+      const run = await runCli(['relay', 'start', '--port', String(port)], { cwd: dir, env: cleanEnv() })
+      expect(run.code).toBe(1)
+      expect(run.stderr).toContain(
+        `Error: The relay cannot listen on 127.0.0.1:${port}: the address is already in use\nStop what uses it, or choose another port (0 picks a free one): agent-comm relay start --port <port>\n`,
+      )
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve))
+    }
+  })
+})

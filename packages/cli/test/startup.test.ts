@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { project, runCli } from './helpers.js'
+
+const RECORDER = pathToFileURL(fileURLToPath(new URL('./fixtures/record-modules.mjs', import.meta.url))).href
+
+/** Runs `agent-comm <args>` in project `p` and returns the files of every module it loaded. */
+async function modulesLoadedBy(
+  p: ReturnType<typeof project>,
+  args: string[],
+  env: Record<string, string> = {},
+) {
+  const record = join(p.dir, 'modules.txt')
+  const run = await runCli(args, {
+    cwd: p.dir,
+    env: { ...p.env, ...env, NODE_OPTIONS: `--import=${RECORDER}`, RECORD_MODULES_TO: record },
+  })
+  expect(run.code, run.stderr).toBe(0)
+  return readFileSync(record, 'utf8')
+    .split('\n')
+    .filter((url) => url.startsWith('file:'))
+    .map((url) => fileURLToPath(url))
+}
+
+describe('startup', () => {
+  it('sends to a local agent without loading fastify, undici, pino or the MCP SDK', async () => {
+    const p = project()
+    await p.ok(['register', 'a', '-c', 'x', '-d', 'l'])
+    await p.ok(['register', 'b', '-c', 'x', '-d', 'l'])
+    const files = await modulesLoadedBy(p, ['send', 'a', 'b', 'hello'])
+    // The recorder saw the run: the CLI's own files and its runtime bundle.
+    expect(files.some((f) => f.endsWith(join('dist', 'commands', 'send.js')))).toBe(true)
+    expect(files.some((f) => f.endsWith('runtime.bundle.js'))).toBe(true)
+    for (const name of [
+      'fastify',
+      'undici',
+      'pino',
+      '@modelcontextprotocol',
+      '@agent-comm/relay',
+      '@agent-comm/mcp',
+    ]) {
+      expect(files.filter((f) => f.includes(name))).toEqual([])
+    }
+    // undici is bundled into a chunk of its own: no file this run loaded holds it.
+    for (const file of files.filter((f) => f.includes(`${join('cli', 'dist')}`))) {
+      expect(readFileSync(file, 'utf8').includes('undici'), file).toBe(false)
+    }
+  })
+
+  it('loads the HTTP transport chunk only for an agent registered as http', async () => {
+    const p = project()
+    await p.ok([
+      'register',
+      'remote',
+      '-c',
+      'x',
+      '-d',
+      'r',
+      '--transport-type',
+      'http',
+      '--relay-url',
+      'http://127.0.0.1:9',
+    ])
+    // Polling it fails (no secret) after the chunk was loaded to build the transport.
+    const record = join(p.dir, 'modules.txt')
+    const run = await runCli(['poll', 'remote'], {
+      cwd: p.dir,
+      env: { ...p.env, NODE_OPTIONS: `--import=${RECORDER}`, RECORD_MODULES_TO: record },
+    })
+    expect(run.code).toBe(2)
+    const files = readFileSync(record, 'utf8').split('\n')
+    expect(
+      files.some(
+        (f) =>
+          /runtime\.chunk\.[^/]*\.js$/.test(f) && readFileSync(fileURLToPath(f), 'utf8').includes('undici'),
+      ),
+    ).toBe(true)
+    expect(files.filter((f) => f.includes('fastify'))).toEqual([])
+  })
+})
