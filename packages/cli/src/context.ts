@@ -4,10 +4,9 @@
 import { resolve } from 'node:path'
 import type { Coordinator, CoordinatorConfig } from '@agent-comm/coordinator'
 import type { RunningHttpServer, RunningServer } from '@agent-comm/mcp'
-import type { LogLevel } from '@agent-comm/protocol'
+import type { Logger, LogLevel } from '@agent-comm/protocol'
 import type { RelayConfig, RelayHandle } from '@agent-comm/relay'
 import type { SecretStore } from '@agent-comm/transport-http/secrets'
-import { stderrLogger } from './logger.js'
 
 /** What a command runs against. Close it when the command is done. */
 export interface CommandContext {
@@ -46,7 +45,8 @@ function environment(): Record<string, string | undefined> {
  * it. Throws `ConfigError` for a bad variable and `StorageError` for an unusable database.
  */
 export async function openContext(options: ContextOptions = {}): Promise<CommandContext> {
-  const { createCoordinator, DeferredTransport, loadConfig, loadTransportHttp } = await loadRuntime()
+  const runtime = await loadRuntime()
+  const { createCoordinator, DeferredTransport, loadConfig, loadTransportHttp } = runtime
   const cwd = process.cwd()
   const config = loadConfig(environment(), {
     cwd,
@@ -56,7 +56,7 @@ export async function openContext(options: ContextOptions = {}): Promise<Command
     },
   })
   const coordinator = await createCoordinator(config, {
-    logger: stderrLogger(config.logLevel),
+    logger: stderrLogger(runtime, config.logLevel),
     // Agents registered with `--transport-type http` are reached through their relay, each request signed
     // with the acting agent's AGENT_COMM_SECRET_<AGENT>. A missing secret fails the call that needs it
     // with a ConfigError naming the variable and `agent-comm relay gen-secret`.
@@ -120,7 +120,7 @@ export async function openSecretStore(dataDir: string): Promise<{
   const { SecretStore, secretEnvName } = await (await loadRuntime()).loadSecretStore()
   const store = await SecretStore.open({
     path: SecretStore.fileIn(dataDir),
-    logger: stderrLogger(logLevel()),
+    logger: stderrLogger(await loadRuntime(), logLevel()),
   })
   return { store, secretEnvName }
 }
@@ -180,4 +180,12 @@ export async function startMcpServer(
         ...(spec.host === undefined ? {} : { host: spec.host }),
       })
     : startStdioServer(common)
+}
+
+/**
+ * Log lines go to stderr, so they never mix with the output on stdout that scripts parse. The line format
+ * comes from the runtime bundle (protocol's createLineLogger), which is loaded by then anyway.
+ */
+function stderrLogger(runtime: Runtime, level: LogLevel): Logger {
+  return runtime.createLineLogger({ level, write: (line) => process.stderr.write(line) })
 }

@@ -6,6 +6,7 @@ export { BridgeRunner, CommandBridge, FunctionBridge, HttpBridge } from '@agent-
 export { createCoordinator, loadConfig } from '@agent-comm/coordinator'
 export {
   AgentCommError,
+  createLineLogger,
   isAgentCommError,
   JsonObjectSchema,
   JsonValueSchema,

@@ -56,7 +56,7 @@ export {
 export { IdGenerator, newConversationId, newMessageId } from './ids.js'
 export { Limits, utf8Length } from './limits.js'
 export type { Logger, LogLevel } from './logger.js'
-export { LOG_LEVELS, silentLogger } from './logger.js'
+export { createLineLogger, LOG_LEVELS, silentLogger } from './logger.js'
 export type {
   ClaimedMessage,
   MessageFactoryDeps,

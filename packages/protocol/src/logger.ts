@@ -16,3 +16,26 @@ const noop = (): void => {}
 
 /** A logger that drops everything: the default wherever a logger is optional. */
 export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop }
+
+const LEVEL_RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3, silent: 4 }
+
+/**
+ * A logger that formats each entry at or above `level` as one text line (`[warn] message {"fields":…}`)
+ * and hands it to `write`. Composition roots pass a writer such as `(line) => process.stderr.write(line)`;
+ * the library itself never chooses where output goes.
+ */
+export function createLineLogger(options: {
+  level: LogLevel
+  write: (line: string) => void
+  prefix?: string
+}): Logger {
+  const prefix = options.prefix === undefined ? '' : `${options.prefix} `
+  const at =
+    (entryLevel: Exclude<LogLevel, 'silent'>) =>
+    (fields: Record<string, unknown>, message: string): void => {
+      if (LEVEL_RANK[entryLevel] < LEVEL_RANK[options.level]) return
+      const extra = Object.keys(fields).length === 0 ? '' : ` ${JSON.stringify(fields)}`
+      options.write(`${prefix}[${entryLevel}] ${message}${extra}\n`)
+    }
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
+}

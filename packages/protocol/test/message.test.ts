@@ -131,3 +131,15 @@ describe('ids that would be unsafe as file names', () => {
     expect(() => createMessage({ fromAgent: 'a.b', toAgent: '.hidden', body: 'x' })).not.toThrow()
   })
 })
+
+describe('createLineLogger', () => {
+  it('writes one line per entry at or above its level, with fields as JSON', async () => {
+    const { createLineLogger } = await import('../src/index.js')
+    const lines: string[] = []
+    const log = createLineLogger({ level: 'info', write: (line) => lines.push(line), prefix: '[x]' })
+    log.debug({}, 'hidden')
+    log.info({}, 'started')
+    log.error({ code: 'E' }, 'failed')
+    expect(lines).toEqual(['[x] [info] started\n', '[x] [error] failed {"code":"E"}\n'])
+  })
+})
