@@ -1,8 +1,9 @@
+import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { Spool } from '../src/index.js'
 import { tempDir } from './helpers.js'
-import { runFixture } from './processes.js'
+import { firstJsonLine, runFixture, startFixture } from './processes.js'
 
 describe('many processes on one database file', () => {
   it('lets 4 worker processes ack 4,000 messages exactly once, with none lost and no lock errors', async () => {
@@ -10,7 +11,9 @@ describe('many processes on one database file', () => {
     const spool = await Spool.open({ path })
     try {
       const ids: string[] = []
-      // Half the messages are queued before the workers start, half while they run.
+      // The workers start first and wait (a worker that started late could find the queue drained by the
+      // others, and then the test would not show them sharing the work); half the messages are queued the
+      // moment all four are waiting, half while they run.
       const sendHalf = async (offset: number) => {
         for (let batch = 0; batch < 20; batch++) {
           const results = await spool.sendBatch(
@@ -21,10 +24,10 @@ describe('many processes on one database file', () => {
           ids.push(...results.map((r) => r.messageId))
         }
       }
+      const children = Array.from({ length: 4 }, () => startFixture('worker.mjs', [path, 'builder', '4000']))
+      const workers = children.map((child) => firstJsonLine<{ acked?: string[]; error?: string }>(child))
+      await Promise.all(children.map((child) => readyOn(child)))
       await sendHalf(0)
-      const workers = Array.from({ length: 4 }, () =>
-        runFixture<{ acked?: string[]; error?: string }>('worker.mjs', [path, 'builder', '4000']),
-      )
       await sendHalf(2000)
       const reports = await Promise.all(workers)
 
@@ -73,3 +76,15 @@ describe('many processes on one database file', () => {
     }
   })
 })
+
+/** Resolves when the worker says on stderr that it is connected and waiting. */
+function readyOn(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let err = ''
+    child.stderr?.on('data', (chunk) => {
+      err += chunk
+      if (err.includes('ready\n')) resolve()
+    })
+    child.on('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready: ${err}`)))
+  })
+}
