@@ -12,6 +12,7 @@ import type {
 } from '@agent-comm/protocol'
 import {
   AckResultSchema,
+  AgentCommError,
   AgentIdSchema,
   AgentProfileSchema,
   ClaimedMessageSchema,
@@ -35,6 +36,7 @@ import {
   type ConversationSummarySchema,
   ConversationsResponseSchema,
   HealthResponseSchema,
+  MAX_CLAIM_LIMIT,
   MAX_WAIT_MS,
   type RegisterRequest,
   RelayErrorCode,
@@ -43,6 +45,7 @@ import {
   type SendSummary,
   WaitResponseSchema,
 } from './api.js'
+import { Coalescer, type Outcome, settle } from './coalesce.js'
 import { secretEnvName } from './env.js'
 import { errorFromResponse, RelayError } from './errors.js'
 import { signRequest } from './hmac.js'
@@ -69,6 +72,12 @@ export interface RelayClientOptions {
   timeoutMs?: number
   /** A dispatcher to send through instead of the client's own keep-alive pool (not closed by {@link close}). */
   dispatcher?: Dispatcher
+  /**
+   * Let concurrent calls share requests (true): sends from one agent, claims of one agent (without a long
+   * poll) and acks of one agent made in the same event-loop turn go to the relay as one batch request, and
+   * each caller still gets its own result or error. A lone call is sent as it is. See {@link RelayClient}.
+   */
+  coalesce?: boolean
 }
 
 /** Per-call options of every client method. */
@@ -128,6 +137,36 @@ const CONNECTION_LOST_ERRORS = new Set([
 
 const EmptySchema = z.unknown()
 
+/** Calls waiting to share a request, with the signal of the caller (used when the call goes alone). */
+interface Coalesced<T> {
+  input: T
+  signal: AbortSignal | undefined
+}
+
+type AckInput = { messageId: string; receipt?: string }
+
+/**
+ * Errors a batch request can get because of one of its items: the calls are then sent one by one, so only
+ * that item's caller sees its error. Anything else (authentication, rate limits, an unreachable relay) is
+ * the same for every call of the group.
+ */
+const ITEM_ERROR_CODES = new Set<string>([
+  'VALIDATION',
+  'AGENT_NOT_FOUND',
+  'MESSAGE_NOT_FOUND',
+  'DELIVERY_NOT_FOUND',
+  'LEASE_LOST',
+  'INVALID_STATE',
+  'SCHEMA_VERSION',
+])
+
+function isItemError(error: unknown): boolean {
+  if (error instanceof RelayError) return error.relayCode === RelayErrorCode.PAYLOAD_TOO_LARGE
+  return error instanceof AgentCommError && ITEM_ERROR_CODES.has(error.code)
+}
+
+const AckBatchResponseSchema = z.object({ results: z.array(AckResultSchema) })
+
 /**
  * A client of the agent-comm relay's `/api/v1`. Every request is signed (HMAC-SHA256, see `signRequest`)
  * with the secret of the agent it acts for: a send with the sender's, a claim, ack, nack, extend or wait
@@ -136,6 +175,15 @@ const EmptySchema = z.unknown()
  * message id makes a second send a reported duplicate —, ack, extend, status, reads, register, heartbeat)
  * on any connection failure, the others (claim, nack, wait) only when the connection could not be made.
  * Error responses come back as the typed errors the local transports throw, by `code`.
+ *
+ * Concurrent calls share requests (option `coalesce`, on by default): sends by one agent, claims of one
+ * agent with the same lease and no long poll, and acks of one agent, made in the same event-loop turn, go as
+ * one batch request (`/messages/batch`, one claim with the limits added up, `/agents/{id}/ack`). Results
+ * are handed back per call, in order; a claim gets at most its own `limit`. When a batch is refused because
+ * of one item (an invalid message, a lost lease), its calls are sent again one by one so each caller sees
+ * its own outcome. A caller's `signal` rejects that call at once; the shared request carries on for the
+ * others (what happens to a call aborted in flight is unknown, as for any request). A call made on its own
+ * is sent exactly as with coalescing off.
  */
 export class RelayClient {
   /** The base URL, without a trailing slash. */
@@ -149,6 +197,13 @@ export class RelayClient {
   readonly #retries: number
   readonly #retryDelayMs: number
   readonly #timeoutMs: number
+  readonly #coalesce: boolean
+  readonly #sends: Coalescer<Coalesced<BatchItem>, SendResult>
+  readonly #claims: Coalescer<
+    Coalesced<{ agent: string; limit: number; leaseSeconds?: number }>,
+    ClaimedMessage[]
+  >
+  readonly #acks: Coalescer<Coalesced<AckInput & { agent: string }>, AckResult>
   #closed = false
 
   constructor(options: RelayClientOptions) {
@@ -179,6 +234,14 @@ export class RelayClient {
         keepAliveTimeout: 30_000,
         pipelining: 1,
       })
+    this.#coalesce = options.coalesce ?? true
+    this.#sends = new Coalescer({ maxWeight: 100, flush: (_agent, calls) => this.#flushSends(calls) })
+    this.#claims = new Coalescer({
+      maxWeight: MAX_CLAIM_LIMIT,
+      weight: (call) => call.input.limit,
+      flush: (_key, calls) => this.#flushClaims(calls),
+    })
+    this.#acks = new Coalescer({ maxWeight: 100, flush: (_agent, calls) => this.#flushAcks(calls) })
   }
 
   /** Liveness and database reachability of the relay (no authentication). */
@@ -199,15 +262,55 @@ export class RelayClient {
     options: Omit<SendRequest, 'message'> & CallOptions = {},
   ): Promise<SendResult> {
     const { signal, ...rest } = options
+    const item: BatchItem = { message, ...rest }
+    if (!this.#coalesce) return this.#sendOne(item, signal)
+    this.#open()
+    return this.#sends.add(message.fromAgent, { input: item, signal }, signal)
+  }
+
+  #sendOne(item: BatchItem, signal: AbortSignal | undefined): Promise<SendResult> {
     return this.#call({
       method: 'POST',
       path: ApiPath.messages,
-      as: message.fromAgent,
-      body: { message, ...rest },
+      as: item.message.fromAgent,
+      body: item,
       idempotent: true,
       schema: SendResultSchema,
       signal,
     })
+  }
+
+  /** Concurrent sends of one agent: one batch request; a duplicate is asked again for the stored message. */
+  async #flushSends(calls: Coalesced<BatchItem>[]): Promise<Outcome<SendResult>[]> {
+    const one = (call: Coalesced<BatchItem>) => settle(this.#sendOne(call.input, call.signal))
+    if (calls.length === 1) return [await one(calls[0] as Coalesced<BatchItem>)]
+    let summaries: SendSummary[]
+    try {
+      summaries = await this.#postSendBatch(calls.map((call) => call.input))
+    } catch (error) {
+      if (isItemError(error)) return Promise.all(calls.map(one))
+      throw error
+    }
+    return Promise.all(
+      calls.map((call, i) => {
+        const summary = summaries[i]
+        if (summary === undefined || summary.duplicate) return one(call)
+        return settle(Promise.resolve(SendResultSchema.parse({ ...summary, message: call.input.message })))
+      }),
+    )
+  }
+
+  async #postSendBatch(items: readonly BatchItem[], signal?: AbortSignal): Promise<SendSummary[]> {
+    const response = await this.#call({
+      method: 'POST',
+      path: ApiPath.messagesBatch,
+      as: (items[0] as BatchItem).message.fromAgent,
+      body: { items },
+      idempotent: true,
+      schema: SendBatchResponseSchema,
+      signal,
+    })
+    return response.results
   }
 
   /**
@@ -226,16 +329,7 @@ export class RelayClient {
         },
       ])
     }
-    const response = await this.#call({
-      method: 'POST',
-      path: ApiPath.messagesBatch,
-      as: from,
-      body: { items },
-      idempotent: true,
-      schema: SendBatchResponseSchema,
-      signal: options.signal,
-    })
-    return response.results
+    return this.#postSendBatch(items, options.signal)
   }
 
   /**
@@ -247,6 +341,28 @@ export class RelayClient {
     options: { limit?: number; leaseSeconds?: number; waitMs?: number } & CallOptions = {},
   ): Promise<ClaimedMessage[]> {
     const { signal, ...body } = options
+    const limit = body.limit ?? 10
+    const shareable =
+      this.#coalesce &&
+      (body.waitMs === undefined || body.waitMs === 0) &&
+      Number.isInteger(limit) &&
+      limit >= 1 &&
+      limit <= MAX_CLAIM_LIMIT
+    if (!shareable) return this.#claimOne(agent, body, signal)
+    this.#open()
+    const input = {
+      agent,
+      limit,
+      ...(body.leaseSeconds === undefined ? {} : { leaseSeconds: body.leaseSeconds }),
+    }
+    return this.#claims.add(`${agent}\n${body.leaseSeconds ?? ''}`, { input, signal }, signal)
+  }
+
+  async #claimOne(
+    agent: string,
+    body: { limit?: number; leaseSeconds?: number; waitMs?: number },
+    signal: AbortSignal | undefined,
+  ): Promise<ClaimedMessage[]> {
     const response = await this.#call({
       method: 'POST',
       path: ApiPath.claim(agent),
@@ -258,6 +374,26 @@ export class RelayClient {
       holdMs: body.waitMs ?? 0,
     })
     return response.messages
+  }
+
+  /** Concurrent claims of one agent: one claim of all their limits, shared out in claim order. */
+  async #flushClaims(
+    calls: Coalesced<{ agent: string; limit: number; leaseSeconds?: number }>[],
+  ): Promise<Outcome<ClaimedMessage[]>[]> {
+    const first = (calls[0] as (typeof calls)[number]).input
+    const limit = calls.reduce((sum, call) => sum + call.input.limit, 0)
+    const body = { limit, ...(first.leaseSeconds === undefined ? {} : { leaseSeconds: first.leaseSeconds }) }
+    const messages = await this.#claimOne(
+      first.agent,
+      body,
+      calls.length === 1 ? calls[0]?.signal : undefined,
+    )
+    let next = 0
+    return calls.map((call) => {
+      const share = messages.slice(next, next + call.input.limit)
+      next += call.input.limit
+      return { ok: true, value: share }
+    })
   }
 
   /**
@@ -286,6 +422,13 @@ export class RelayClient {
     options: { receipt?: string } & CallOptions = {},
   ): Promise<AckResult> {
     const { signal, ...body } = options
+    if (!this.#coalesce) return this.#ackOne(agent, { messageId, ...body }, signal)
+    this.#open()
+    return this.#acks.add(agent, { input: { agent, messageId, ...body }, signal }, signal)
+  }
+
+  #ackOne(agent: string, item: AckInput, signal: AbortSignal | undefined): Promise<AckResult> {
+    const { messageId, ...body } = item
     return this.#call({
       method: 'POST',
       path: ApiPath.ack(agent, messageId),
@@ -297,6 +440,43 @@ export class RelayClient {
     })
   }
 
+  /** Concurrent acks of one agent: one batch ack; refused as a whole, they are sent one by one. */
+  async #flushAcks(calls: Coalesced<AckInput & { agent: string }>[]): Promise<Outcome<AckResult>[]> {
+    const one = ({ input: { agent, ...item }, signal }: (typeof calls)[number]) =>
+      settle(this.#ackOne(agent, item, signal))
+    if (calls.length === 1) return [await one(calls[0] as (typeof calls)[number])]
+    const agent = (calls[0] as (typeof calls)[number]).input.agent
+    let results: AckResult[]
+    try {
+      results = await this.#postAckBatch(
+        agent,
+        calls.map(({ input: { agent: _agent, ...item } }) => item),
+      )
+    } catch (error) {
+      if (isItemError(error)) return Promise.all(calls.map(one))
+      throw error
+    }
+    return calls.map((_call, i) => {
+      const result = results[i]
+      return result === undefined
+        ? { ok: false, error: new Error('No result for an ack') }
+        : { ok: true, value: result }
+    })
+  }
+
+  async #postAckBatch(agent: string, items: readonly AckInput[], signal?: AbortSignal): Promise<AckResult[]> {
+    const response = await this.#call({
+      method: 'POST',
+      path: ApiPath.ackBatch(agent),
+      as: agent,
+      body: { items },
+      idempotent: true,
+      schema: AckBatchResponseSchema,
+      signal,
+    })
+    return response.results
+  }
+
   /** Acks many of `agent`'s deliveries in one transaction; refused as a whole if any ack is. */
   async ackBatch(
     agent: string,
@@ -304,16 +484,7 @@ export class RelayClient {
     options: CallOptions = {},
   ): Promise<AckResult[]> {
     if (items.length === 0) return []
-    const response = await this.#call({
-      method: 'POST',
-      path: ApiPath.ackBatch(agent),
-      as: agent,
-      body: { items },
-      idempotent: true,
-      schema: z.object({ results: z.array(AckResultSchema) }),
-      signal: options.signal,
-    })
-    return response.results
+    return this.#postAckBatch(agent, items, options.signal)
   }
 
   /** Returns a leased delivery for a retry, or dead-letters it. */
