@@ -41,6 +41,39 @@ describe('messages', () => {
     expect(acks.map((a) => a.status)).toEqual(Array(5).fill('acked'))
   })
 
+  it('lets concurrent sends, claims and acks of one client share requests, each caller getting its own', async () => {
+    const relay = await startTestRelay()
+    const message = messages(relay)
+    const requests = async () => {
+      const text = (await relay.app.inject({ method: 'GET', url: '/metrics' })).body
+      const counts: Record<string, number> = {}
+      for (const [, route, count] of text.matchAll(
+        /agent_comm_relay_http_requests_total\{method="POST",route="([^"]+)",status="200"\} (\d+)/g,
+      )) {
+        counts[route as string] = Number(count)
+      }
+      return counts
+    }
+    const sent = Array.from({ length: 6 }, (_, i) => message({ body: `m${i}` }))
+    const results = await Promise.all(sent.map((m) => relay.client.send(m)))
+    expect(results.map((r) => [r.messageId, r.duplicate, r.message.body])).toEqual(
+      sent.map((m) => [m.id, false, m.body]),
+    )
+    const claims = await Promise.all(sent.map(() => relay.client.claim('builder', { limit: 1 })))
+    expect(claims.map((c) => c.length)).toEqual(Array(6).fill(1))
+    expect(new Set(claims.map((c) => c[0]?.message.id))).toEqual(new Set(sent.map((m) => m.id)))
+    const acks = await Promise.all(
+      claims.map(([c]) => relay.client.ack(c!.message.id, 'builder', { receipt: c!.lease.receipt })),
+    )
+    expect(acks.map((a) => [a.status, a.alreadyAcked])).toEqual(Array(6).fill(['acked', false]))
+    expect(await requests()).toEqual({
+      '/api/v1/messages/batch': 1,
+      '/api/v1/agents/:agentId/claim': 1,
+      '/api/v1/agents/:agentId/ack': 1,
+    })
+    expect((await relay.spool.stats()).deliveries).toMatchObject({ acked: 6, queued: 0, leased: 0 })
+  })
+
   it("sends a broadcast without recipients to the relay's registered agents, sender excluded", async () => {
     const relay = await startTestRelay()
     const message = messages(relay)
