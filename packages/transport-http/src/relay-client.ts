@@ -18,6 +18,7 @@ import {
   ClaimedMessageSchema,
   ClosedError,
   ConfigError,
+  ErrorCode,
   ExtendLeaseResultSchema,
   MessageStatusSchema,
   NackResultSchema,
@@ -150,14 +151,14 @@ type AckInput = { messageId: string; receipt?: string }
  * that item's caller sees its error. Anything else (authentication, rate limits, an unreachable relay) is
  * the same for every call of the group.
  */
-const ITEM_ERROR_CODES = new Set<string>([
-  'VALIDATION',
-  'AGENT_NOT_FOUND',
-  'MESSAGE_NOT_FOUND',
-  'DELIVERY_NOT_FOUND',
-  'LEASE_LOST',
-  'INVALID_STATE',
-  'SCHEMA_VERSION',
+const ITEM_ERROR_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  ErrorCode.VALIDATION,
+  ErrorCode.AGENT_NOT_FOUND,
+  ErrorCode.MESSAGE_NOT_FOUND,
+  ErrorCode.DELIVERY_NOT_FOUND,
+  ErrorCode.LEASE_LOST,
+  ErrorCode.INVALID_STATE,
+  ErrorCode.SCHEMA_VERSION,
 ])
 
 function isItemError(error: unknown): boolean {
