@@ -77,6 +77,18 @@ export {
   parseMessage,
   SendResultSchema,
 } from './message.js'
+export {
+  AckOptionsSchema,
+  ClaimOptionsSchema,
+  DelaySecondsSchema,
+  ExtendLeaseOptionsSchema,
+  LeaseSecondsSchema,
+  MaxAttemptsSchema,
+  NackOptionsSchema,
+  NackReasonSchema,
+  TransportSendOptionsSchema,
+  WaitOptionsSchema,
+} from './operation-options.js'
 export type { JsonObject, JsonValue, Payload, PayloadType } from './payload.js'
 export {
   JsonObjectSchema,

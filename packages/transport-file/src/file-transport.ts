@@ -14,28 +14,25 @@ import type {
   TransportSendOptions,
 } from '@agent-comm/protocol'
 import {
+  AckOptionsSchema,
+  ClaimOptionsSchema,
   ClosedError,
+  ExtendLeaseOptionsSchema,
   LeaseLostError,
   MessageNotFoundError,
+  NackOptionsSchema,
   parseMessage,
   parseOrThrow,
+  TransportSendOptionsSchema as SendOptionsSchema,
   systemClock,
   ValidationError,
+  WaitOptionsSchema,
 } from '@agent-comm/protocol'
 import { toStorageError } from './atomic.js'
 import { alreadyAckedError, missingDeliveryError, notLeasedError } from './delivery-errors.js'
 import { DeliveryFiles, type LeasedDelivery } from './delivery-files.js'
 import { agentFolder, Layout, messageFileId } from './layout.js'
-import {
-  AckOptionsSchema,
-  ClaimOptionsSchema,
-  ExtendLeaseOptionsSchema,
-  type FileTransportOptions,
-  FileTransportOptionsSchema,
-  NackOptionsSchema,
-  SendOptionsSchema,
-  WaitOptionsSchema,
-} from './options.js'
+import { type FileTransportOptions, FileTransportOptionsSchema } from './options.js'
 import {
   type DeliveryState,
   deliveryInfo,

@@ -4,8 +4,12 @@ import {
   AgentStatusSchema,
   CapabilitySchema,
   ClaimedMessageSchema,
+  DelaySecondsSchema,
+  LeaseSecondsSchema,
+  MaxAttemptsSchema,
   MessageIdSchema,
   MessageV2Schema,
+  NackReasonSchema,
   TransportKindSchema,
 } from '@agent-comm/protocol'
 import { z } from 'zod'
@@ -58,15 +62,6 @@ export const ApiPath = {
   adminAgents: `${API_PREFIX}/admin/agents`,
 } as const
 
-const DelaySecondsSchema = z
-  .number()
-  .min(0, 'must not be negative')
-  .max(86_400 * 365, 'must be at most a year')
-const LeaseSecondsSchema = z
-  .number()
-  .positive('must be a positive number of seconds')
-  .max(86_400 * 7, 'must be at most 7 days')
-const MaxAttemptsSchema = z.number().int('must be a whole number').min(1, 'must be at least 1').max(1000)
 const ReceiptSchema = z.string().min(1).max(256)
 
 /** Body of `POST /messages`: a complete message and how to deliver it. */
@@ -161,10 +156,7 @@ export const AckBatchRequestSchema = z.strictObject({
 
 /** Body of a nack. */
 export const NackRequestSchema = z.strictObject({
-  reason: z
-    .string()
-    .max(64 * 1024, 'must be at most 64 KiB')
-    .optional(),
+  reason: NackReasonSchema.optional(),
   receipt: ReceiptSchema.optional(),
   delaySeconds: DelaySecondsSchema.optional(),
   deadLetter: z.boolean().optional(),

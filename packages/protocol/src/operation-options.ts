@@ -1,0 +1,69 @@
+import { z } from 'zod'
+
+/** A lease length in seconds: positive, at most 7 days. */
+export const LeaseSecondsSchema = z
+  .number()
+  .positive('must be a positive number of seconds')
+  .max(86_400 * 7, 'must be at most 7 days')
+
+/** A delivery delay in seconds: from 0 to a year. */
+export const DelaySecondsSchema = z
+  .number()
+  .min(0, 'must not be negative')
+  .max(86_400 * 365, 'must be at most a year')
+
+/** Delivery attempts before a delivery is dead-lettered: 1–1000. */
+export const MaxAttemptsSchema = z
+  .number()
+  .int('must be a whole number')
+  .min(1, 'must be at least 1')
+  .max(1000)
+
+/** Why a delivery was nacked, kept with it: at most 64 KiB. */
+export const NackReasonSchema = z.string().max(64 * 1024, 'must be at most 64 KiB')
+
+/**
+ * The options of the delivery operations every transport takes (send, claim, ack, nack, extend a lease,
+ * wait), checked the same way by the spool, the file transport and — with its own stricter wire limits on
+ * top — the relay. A transport validates them at its boundary with `parseOrThrow`.
+ */
+export const TransportSendOptionsSchema = z.object({
+  /** Recipients of a broadcast or capability target, resolved by the caller (the coordinator). */
+  recipients: z.array(z.string()).optional(),
+  delaySeconds: DelaySecondsSchema.optional(),
+  maxAttempts: MaxAttemptsSchema.optional(),
+})
+
+/** Claim options: at most `limit` messages (1–1000, default 10), leased for `leaseSeconds`. */
+export const ClaimOptionsSchema = z.object({
+  limit: z
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(1000, 'must be at most 1000')
+    .default(10),
+  leaseSeconds: LeaseSecondsSchema.optional(),
+})
+
+/** Ack options: the receipt of the claim being acked. */
+export const AckOptionsSchema = z.object({ receipt: z.string().optional() })
+
+/** Nack options: dead-letter at once, the reason kept with the delivery, the claim's receipt, a retry delay. */
+export const NackOptionsSchema = z.object({
+  deadLetter: z.boolean().optional(),
+  reason: NackReasonSchema.optional(),
+  receipt: z.string().optional(),
+  delaySeconds: DelaySecondsSchema.optional(),
+})
+
+/** Extend-lease options: the claim's receipt and the new lease length from now. */
+export const ExtendLeaseOptionsSchema = z.object({
+  receipt: z.string().optional(),
+  leaseSeconds: LeaseSecondsSchema.optional(),
+})
+
+/** Wait options: how long to wait (no limit when absent) and a signal that ends the wait early. */
+export const WaitOptionsSchema = z.object({
+  timeoutMs: z.number().min(0, 'must not be negative').optional(),
+  signal: z.instanceof(AbortSignal).optional(),
+})
