@@ -18,7 +18,7 @@ import { HEAVY, PLANS } from './plans.mjs'
 import { run } from './processes.mjs'
 import { cliScenario, mcpScenario, relayScenario } from './scenarios.mjs'
 import { installApp, runExample } from './scratch.mjs'
-import { checkImports, checkMetadata, checkReadme, checkTarball } from './static-checks.mjs'
+import { checkChangesets, checkImports, checkMetadata, checkReadme, checkTarball } from './static-checks.mjs'
 
 const SCENARIOS = {
   '@agent-comm/cli': cliScenario,
@@ -91,6 +91,10 @@ if (flags['sync-readmes']) {
 
 await check('every published package has a plan in scripts/verify-packages/plans.mjs', () =>
   published.filter(({ pkg }) => PLANS[pkg.name] === undefined).map(({ pkg }) => `${pkg.name} has no plan`),
+)
+
+await check('changesets: a package is released with the packages it bundles', () =>
+  checkChangesets(join(root, '.changeset'), workspace),
 )
 
 // Packages are packed from their dist/ folders: build first (turbo answers from its cache when nothing changed).

@@ -260,3 +260,45 @@ export function checkReadme({ dir, pkg }, plan) {
   }
   return problems
 }
+
+/** The packages a changeset file releases, from its front matter. */
+function releasedBy(text) {
+  const front = /^---\n([\s\S]*?)\n---/.exec(text)?.[1] ?? ''
+  return [...front.matchAll(/^["']?(@?[\w/.-]+)["']?\s*:\s*(major|minor|patch)\s*$/gm)].map((m) => m[1])
+}
+
+/**
+ * A package that bundles public siblings (the CLI's esbuild bundle holds its devDependencies on them and
+ * everything below) must be released whenever they are, or it keeps shipping their old code: changesets
+ * only bumps dependants through `dependencies`. Checks the pending changesets as one release.
+ */
+export function checkChangesets(changesetDir, workspace) {
+  const released = new Set(
+    readdirSync(changesetDir)
+      .filter((file) => file.endsWith('.md') && file !== 'README.md')
+      .flatMap((file) => releasedBy(readFileSync(join(changesetDir, file), 'utf8'))),
+  )
+  const problems = []
+  for (const { pkg } of workspace.byName.values()) {
+    if (pkg.private) continue
+    const bundled = new Set()
+    const visit = (name) => {
+      const entry = workspace.byName.get(name)
+      if (entry === undefined || entry.pkg.private || bundled.has(name)) return
+      bundled.add(name)
+      for (const dep of Object.keys(entry.pkg.dependencies ?? {})) visit(dep)
+    }
+    for (const dep of Object.keys(pkg.devDependencies ?? {})) visit(dep)
+    const changed = [...bundled].filter((name) => released.has(name))
+    if (changed.length > 0 && !released.has(pkg.name)) {
+      problems.push(
+        `the pending changesets release ${changed.join(', ')}, bundled into ${pkg.name}, but not ${pkg.name}`,
+      )
+    }
+  }
+  for (const name of released) {
+    if (!workspace.byName.has(name))
+      problems.push(`a changeset releases ${name}, which is not a workspace package`)
+  }
+  return problems
+}
