@@ -81,7 +81,8 @@ await build({
 })
 for (const [name, { dir, pkg }] of vendored) {
   for (const entry of pkg.files ?? []) {
-    if (entry === 'dist' || entry.endsWith('.md')) continue
+    // dist is the bundle's own input; `!…` entries exclude files from the tarball, there is nothing to copy.
+    if (entry === 'dist' || entry.startsWith('!') || entry.endsWith('.md')) continue
     cpSync(join(dir, entry), join(vendor, name, entry), { recursive: true })
   }
 }

@@ -2,9 +2,13 @@
 # The Quick Test of the original implementation guide, with this CLI: register two agents, send a
 # message, poll it as the recipient and acknowledge it with the id captured from `send`.
 # Usage: AGENT_COMM=/path/to/bin/run.js AGENT_COMM_DB_PATH=/tmp/x.db bash quick-test.sh
+# Without AGENT_COMM it runs the `agent-comm` on PATH: the packaging check (scripts/verify-packages) runs it
+# that way against the CLI installed from its tarball.
 set -euo pipefail
 
-agent-comm() { node "$AGENT_COMM" "$@"; }
+if [ -n "${AGENT_COMM:-}" ]; then
+  agent-comm() { node "$AGENT_COMM" "$@"; }
+fi
 
 # Register two agents
 agent-comm register agent-a -c "send,receive" -d local
