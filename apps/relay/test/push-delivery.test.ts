@@ -1,11 +1,20 @@
 import { createMessage, IdGenerator } from '@agent-comm/protocol'
 import { RelayClient } from '@agent-comm/transport-http'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { startTestRelay, type TestRelay } from './helpers.js'
 
-/** Real milliseconds to let a long poll reach the relay and park (the only real wait here). */
-const PARK_MS = 20
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+/**
+ * Waits for long polls and streams to reach the relay and park: resolves once the relay has started
+ * waiting for messages `count` times in all since the watch began.
+ */
+function watchParking(relay: TestRelay): (count: number) => Promise<void> {
+  const waits = vi.spyOn(relay.spool, 'waitForMessages')
+  return (count) =>
+    vi.waitFor(() => expect(waits.mock.calls.length).toBeGreaterThanOrEqual(count), {
+      timeout: 5_000,
+      interval: 1,
+    })
+}
 
 function messages(relay: TestRelay) {
   const ids = new IdGenerator(relay.clock)
@@ -29,6 +38,7 @@ describe('long poll', () => {
       secretFor: (id) => relay.secrets[id],
       clock: relay.clock,
     })
+    const parked = watchParking(relay)
     const delays: number[] = []
     for (let i = 0; i < 9; i++) {
       let answeredAt = 0
@@ -36,7 +46,7 @@ describe('long poll', () => {
         answeredAt = performance.now()
         return claimed
       })
-      await pause(PARK_MS)
+      await parked(i + 1)
       const sentAt = performance.now()
       const sent = await sender.send(message())
       const [claimed] = await waiting
@@ -57,8 +67,9 @@ describe('long poll', () => {
 
   it('ends pending long polls when the relay shuts down, and refuses new connections', async () => {
     const relay = await startTestRelay()
+    const parked = watchParking(relay)
     const waiting = relay.client.claim('builder', { waitMs: 30_000 })
-    await pause(PARK_MS)
+    await parked(1)
     const started = performance.now()
     await relay.app.close()
     expect(await waiting).toEqual([])
@@ -119,11 +130,12 @@ describe('event stream', () => {
 
   it('ends the stream when the relay shuts down', async () => {
     const relay = await startTestRelay({ options: { streamKeepAliveMs: 50 } })
+    const parked = watchParking(relay)
     const received: unknown[] = []
     const consumer = (async () => {
       for await (const claimed of relay.client.stream('builder')) received.push(claimed)
     })()
-    await pause(PARK_MS * 5)
+    await parked(1)
     await relay.app.close()
     await consumer
     expect(received).toEqual([])
