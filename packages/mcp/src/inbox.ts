@@ -1,11 +1,5 @@
 import type { Coordinator } from '@agent-comm/coordinator'
-import {
-  type DeliveryInfo,
-  isAgentCommError,
-  type Logger,
-  type MessageV2,
-  priorityRank,
-} from '@agent-comm/protocol'
+import type { DeliveryInfo, Logger, MessageV2 } from '@agent-comm/protocol'
 
 type Spool = Coordinator['spool']
 
@@ -15,37 +9,12 @@ export interface InboxEntry {
   delivery: DeliveryInfo
 }
 
-/** How many recent messages to an agent a peek looks through for pending ones. */
-const PEEK_SCAN = 200
-
 /**
  * The pending (queued or leased) messages of `agentId` in the local spool, in the order a claim hands them
- * out (most urgent first, then oldest), without claiming anything. Looks through the agent's
- * {@link PEEK_SCAN} most recent messages.
+ * out (most urgent first, then oldest), without claiming anything.
  */
 export async function peekInbox(spool: Spool, agentId: string, limit = 50): Promise<InboxEntry[]> {
-  const recent = await spool.search({ to: agentId, limit: PEEK_SCAN })
-  const pending: InboxEntry[] = []
-  for (const candidate of recent) {
-    let deliveries: DeliveryInfo[]
-    try {
-      deliveries = (await spool.status(candidate.id)).deliveries
-    } catch (error) {
-      // Removed by a cleanup between the search and now: it is no longer in the inbox.
-      if (isAgentCommError(error, 'MESSAGE_NOT_FOUND')) continue
-      throw error
-    }
-    const delivery = deliveries.find((d) => d.recipient === agentId)
-    if (delivery !== undefined && (delivery.status === 'queued' || delivery.status === 'leased')) {
-      pending.push({ message: candidate, delivery })
-    }
-  }
-  pending.sort(
-    (a, b) =>
-      priorityRank(a.message.priority) - priorityRank(b.message.priority) ||
-      a.message.timestamp.localeCompare(b.message.timestamp),
-  )
-  return pending.slice(0, limit)
+  return spool.pending(agentId, { limit })
 }
 
 interface Subscription {

@@ -1,12 +1,19 @@
 import type { DeliveryStatus, MessageV2 } from '@agent-comm/protocol'
 import { DELIVERY_STATUSES } from '@agent-comm/protocol'
 import type BetterSqlite3 from 'better-sqlite3'
-import { and, asc, desc, eq, gte, or, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, gte, inArray, or, sql } from 'drizzle-orm'
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { deliveryFromRow, messageFromRow } from './rows.js'
 import type * as schema from './schema.js'
 import { deliveries, messages } from './schema.js'
-import type { ConversationSummary, FailedDelivery, MessageStatus, SpoolStats, VerifyReport } from './types.js'
+import type {
+  ConversationSummary,
+  FailedDelivery,
+  MessageStatus,
+  PendingDelivery,
+  SpoolStats,
+  VerifyReport,
+} from './types.js'
 
 type Db = BetterSQLite3Database<typeof schema>
 
@@ -185,6 +192,31 @@ export function listFailed(
       ),
     )
     .orderBy(desc(deliveries.updatedAt), desc(deliveries.id))
+    .limit(limit)
+    .all()
+  return rows.map((row) => ({
+    message: messageFromRow(row.messages),
+    delivery: deliveryFromRow(row.deliveries, now),
+  }))
+}
+
+/**
+ * The deliveries of `agent` still to be done — queued (due or delayed) or leased — of messages that have not
+ * expired, in the order claims hand them out: most urgent first, then oldest.
+ */
+export function listPending(db: Db, agent: string, limit: number, now: number): PendingDelivery[] {
+  const rows = db
+    .select()
+    .from(deliveries)
+    .innerJoin(messages, eq(messages.seq, deliveries.messageSeq))
+    .where(
+      and(
+        eq(deliveries.recipient, agent),
+        inArray(deliveries.status, ['queued', 'leased']),
+        gt(deliveries.expiresAt, now),
+      ),
+    )
+    .orderBy(asc(deliveries.priority), asc(deliveries.id))
     .limit(limit)
     .all()
   return rows.map((row) => ({

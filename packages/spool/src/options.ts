@@ -23,6 +23,15 @@ export const SearchQuerySchema = z.object({
   limit: z.number().int().min(1).max(1000).default(50),
 })
 
+export const PendingOptionsSchema = z.object({
+  limit: z
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(1000, 'must be at most 1000')
+    .default(50),
+})
+
 export const CleanupOptionsSchema = z.object({
   dryRun: z.boolean().default(false),
   ackedOlderThanMs: z.number().min(0, 'must not be negative').optional(),

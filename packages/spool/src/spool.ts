@@ -30,6 +30,7 @@ import {
   conversation,
   conversations,
   listFailed,
+  listPending,
   retryFailed,
   search,
   stats,
@@ -42,6 +43,7 @@ import {
   CleanupOptionsSchema,
   ExtendLeaseOptionsSchema,
   NackOptionsSchema,
+  PendingOptionsSchema,
   SearchQuerySchema,
   SendOptionsSchema,
   WaitOptionsSchema,
@@ -69,6 +71,7 @@ import type {
   MessageStatus,
   NackOptions,
   NackResult,
+  PendingDelivery,
   SearchQuery,
   SendOptions,
   SendResult,
@@ -482,6 +485,20 @@ export class Spool {
     const now = this.#clock.now()
     this.#sweepExhaustedLeases(now, true)
     return stats(this.sqlite, now)
+  }
+
+  /**
+   * The messages waiting for `agent` — queued (due or delayed) or leased, not expired — with their
+   * deliveries, in the order claims hand them out (most urgent first, then oldest), at most `limit` (50,
+   * up to 1000). A peek: nothing is claimed or changed.
+   */
+  async pending(agent: string, options: { limit?: number } = {}): Promise<PendingDelivery[]> {
+    this.#open()
+    const recipient = parseOrThrow(AgentIdSchema, agent, 'agent id')
+    const { limit } = parseOrThrow(PendingOptionsSchema, options, 'pending options')
+    const now = this.#clock.now()
+    this.#sweepExhaustedLeases(now, true)
+    return listPending(this.db, recipient, limit, now)
   }
 
   /** Dead-lettered deliveries, newest first. */

@@ -117,11 +117,17 @@ export interface CleanupReport {
   deliveries: number
 }
 
-/** A dead-lettered delivery. */
-export interface FailedDelivery {
+/** A message with one of its deliveries. */
+export interface MessageDelivery {
   message: MessageV2
   delivery: DeliveryInfo
 }
+
+/** A dead-lettered delivery. */
+export type FailedDelivery = MessageDelivery
+
+/** A delivery still to be done: queued (due or delayed) or leased. */
+export type PendingDelivery = MessageDelivery
 
 /** Options for {@link Spool.waitForMessages}. */
 export interface WaitOptions {
