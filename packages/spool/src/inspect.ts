@@ -1,7 +1,7 @@
 import type { DeliveryStatus, MessageV2 } from '@agent-comm/protocol'
 import { DELIVERY_STATUSES } from '@agent-comm/protocol'
 import type BetterSqlite3 from 'better-sqlite3'
-import { and, asc, desc, eq, gt, gte, inArray, or, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, gte, inArray, or, type SQL, sql } from 'drizzle-orm'
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { deliveryFromRow, messageFromRow } from './rows.js'
 import type * as schema from './schema.js'
@@ -9,6 +9,7 @@ import { deliveries, messages } from './schema.js'
 import type {
   ConversationSummary,
   FailedDelivery,
+  MessageDelivery,
   MessageStatus,
   PendingDelivery,
   SpoolStats,
@@ -174,24 +175,20 @@ export function stats(sqlite: BetterSqlite3.Database, now: number): SpoolStats {
   }
 }
 
-/** Dead-lettered deliveries with their messages, most recently failed first. */
-export function listFailed(
+/** Deliveries matching `where`, each with its message, in `order`, at most `limit`. */
+function messageDeliveries(
   db: Db,
-  options: { agent?: string; limit?: number },
+  where: SQL | undefined,
+  order: SQL[],
+  limit: number,
   now: number,
-): FailedDelivery[] {
-  const limit = Math.min(Math.max(Math.floor(options.limit ?? 100), 1), 1000)
+): MessageDelivery[] {
   const rows = db
     .select()
     .from(deliveries)
     .innerJoin(messages, eq(messages.seq, deliveries.messageSeq))
-    .where(
-      and(
-        eq(deliveries.status, 'failed'),
-        options.agent === undefined ? undefined : eq(deliveries.recipient, options.agent),
-      ),
-    )
-    .orderBy(desc(deliveries.updatedAt), desc(deliveries.id))
+    .where(where)
+    .orderBy(...order)
     .limit(limit)
     .all()
   return rows.map((row) => ({
@@ -200,29 +197,31 @@ export function listFailed(
   }))
 }
 
+/** Dead-lettered deliveries with their messages, most recently failed first. */
+export function listFailed(
+  db: Db,
+  options: { agent?: string; limit?: number },
+  now: number,
+): FailedDelivery[] {
+  const limit = Math.min(Math.max(Math.floor(options.limit ?? 100), 1), 1000)
+  const where = and(
+    eq(deliveries.status, 'failed'),
+    options.agent === undefined ? undefined : eq(deliveries.recipient, options.agent),
+  )
+  return messageDeliveries(db, where, [desc(deliveries.updatedAt), desc(deliveries.id)], limit, now)
+}
+
 /**
  * The deliveries of `agent` still to be done — queued (due or delayed) or leased — of messages that have not
  * expired, in the order claims hand them out: most urgent first, then oldest.
  */
 export function listPending(db: Db, agent: string, limit: number, now: number): PendingDelivery[] {
-  const rows = db
-    .select()
-    .from(deliveries)
-    .innerJoin(messages, eq(messages.seq, deliveries.messageSeq))
-    .where(
-      and(
-        eq(deliveries.recipient, agent),
-        inArray(deliveries.status, ['queued', 'leased']),
-        gt(deliveries.expiresAt, now),
-      ),
-    )
-    .orderBy(asc(deliveries.priority), asc(deliveries.id))
-    .limit(limit)
-    .all()
-  return rows.map((row) => ({
-    message: messageFromRow(row.messages),
-    delivery: deliveryFromRow(row.deliveries, now),
-  }))
+  const where = and(
+    eq(deliveries.recipient, agent),
+    inArray(deliveries.status, ['queued', 'leased']),
+    gt(deliveries.expiresAt, now),
+  )
+  return messageDeliveries(db, where, [asc(deliveries.priority), asc(deliveries.id)], limit, now)
 }
 
 /** Requeues failed deliveries of a message with fresh attempts; returns how many. */
