@@ -1,4 +1,4 @@
-import { createMessage, IdGenerator } from '@agent-comm/protocol'
+import { createMessage, IdGenerator, type MessageV2 } from '@agent-comm/protocol'
 import { ApiPath, HttpTransport } from '@agent-comm/transport-http'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
@@ -72,6 +72,33 @@ describe('messages', () => {
       '/api/v1/agents/:agentId/ack': 1,
     })
     expect((await relay.spool.stats()).deliveries).toMatchObject({ acked: 6, queued: 0, leased: 0 })
+  })
+
+  it('keeps each shared call to its own outcome: one bad message in a shared batch fails only its caller', async () => {
+    const relay = await startTestRelay({ options: { bodyLimitBytes: 64 * 1024 } })
+    const message = messages(relay)
+    const good = [message({ body: 'one' }), message({ body: 'two' })]
+    const invalid = { ...message({ body: 'three' }), priority: 'asap' } as unknown as MessageV2
+    const huge = message({ body: 'x'.repeat(100 * 1024) })
+    const outcomes = await Promise.allSettled([
+      relay.client.send(good[0]!),
+      relay.client.send(invalid),
+      relay.client.send(huge),
+      relay.client.send(good[1]!),
+    ])
+    expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value.messageId : o.reason))).toEqual([
+      good[0]!.id,
+      expect.objectContaining({ code: 'VALIDATION' }),
+      expect.objectContaining({ relayCode: 'PAYLOAD_TOO_LARGE' }),
+      good[1]!.id,
+    ])
+    expect((await relay.spool.stats()).deliveries.queued).toBe(2)
+    // They went together first; the relay refused the batch as a whole, so each went again on its own.
+    const metrics = (await relay.app.inject({ method: 'GET', url: '/metrics' })).body
+    expect(metrics).toMatch(
+      /requests_total\{method="POST",route="\/api\/v1\/messages\/batch",status="413"\} 1/,
+    )
+    expect(metrics).toMatch(/requests_total\{method="POST",route="\/api\/v1\/messages",status="200"\} 2/)
   })
 
   it("sends a broadcast without recipients to the relay's registered agents, sender excluded", async () => {
