@@ -2,7 +2,7 @@
 // modules its code and declarations import, and the top of its README. Each returns a list of problems.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { isBuiltin } from 'node:module'
-import { dirname, join, relative, resolve } from 'node:path'
+import { dirname, join, posix, relative, resolve } from 'node:path'
 import { init, parse } from 'es-module-lexer'
 
 const REPOSITORY = 'git+https://github.com/agent-comm/agent-comm.git'
@@ -117,10 +117,28 @@ export function checkTarball({ dir, pkg }, plan, unpacked, workspace) {
   }
   for (const file of files) {
     if (
-      /(^|\/)(\.tsbuildinfo|\.turbo|\.vitest|node_modules|test|src)(\/|$)/.test(file) ||
-      file.endsWith('.test.js')
+      /(^|\/)(\.tsbuildinfo|\.turbo|\.vitest|node_modules|test)(\/|$)/.test(file) ||
+      file.endsWith('.test.js') ||
+      file.endsWith('.test.ts')
     ) {
       problems.push(`the tarball holds ${file}, which users do not need`)
+    }
+  }
+  // Source maps are for stepping through and jumping to the TypeScript a module was built from: each one
+  // shipped needs its sources shipped too, and a source file is shipped only for a map that points at it.
+  const mapped = new Set()
+  for (const file of files) {
+    if (!file.endsWith('.map')) continue
+    const map = JSON.parse(readFileSync(join(unpacked, file), 'utf8'))
+    for (const source of map.sources ?? []) {
+      const target = posix.normalize(posix.join(posix.dirname(file), map.sourceRoot ?? '', source))
+      mapped.add(target)
+      if (!files.has(target)) problems.push(`${file} points at ${target}, which is not in the tarball`)
+    }
+  }
+  for (const file of files) {
+    if (file.startsWith('src/') && !mapped.has(file)) {
+      problems.push(`the tarball holds ${file}, which no source map points at`)
     }
   }
   // tsc -b never deletes the output of a removed source file: a published leftover would still be imported
