@@ -175,6 +175,9 @@ describe('send', () => {
       '--allow-unregistered',
     ])
     expect(out.recipients).toEqual(['ghost'])
+    // The recipient can poll it without registering first.
+    const polled = await p.json<{ messages: { message: { body: string } }[] }>(['poll', 'ghost'])
+    expect(polled.messages.map((c) => c.message.body)).toEqual(['hi'])
   })
 
   it('refuses a bad priority with exit code 2', async () => {

@@ -244,14 +244,22 @@ export class Coordinator {
   /**
    * Claims up to `limit` messages for `agent` (leased for `leaseSeconds`). With `waitMs`, waits that long
    * for the first message when none is waiting. Ack each message after handling it.
+   *
+   * An agent that is not registered can poll what was sent to it with `allowUnregistered`; when nothing is
+   * there, the name is more likely a typo than a newcomer, so the poll fails with `AgentNotFoundError` and
+   * the command that registers it (unless the coordinator allows unregistered agents).
    */
   async poll(agent: string, options: PollOptions = {}): Promise<ClaimedMessage[]> {
     this.#open()
     const agentId = parseOrThrow(AgentIdSchema, agent, 'agent id')
     const opts = parseOrThrow(PollSchema, options, 'poll options')
-    const transport = await this.#transportOf(agentId, true)
+    const profile = await this.registry.get(agentId)
+    const transport = this.#router.for(profile)
     const claim = { limit: opts.limit ?? 10, leaseSeconds: opts.leaseSeconds ?? this.#settings.leaseSeconds }
     let claimed = await transport.claim(agentId, claim)
+    if (profile === undefined && claimed.length === 0 && !this.#settings.allowUnregistered) {
+      throw new AgentNotFoundError(agentId)
+    }
     if (claimed.length === 0 && opts.waitMs !== undefined && opts.waitMs > 0) {
       const found = await transport.waitForMessages(agentId, {
         timeoutMs: opts.waitMs,

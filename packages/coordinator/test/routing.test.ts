@@ -74,6 +74,22 @@ describe('routing', () => {
     expect(await coord.poll('newcomer')).toHaveLength(1)
   })
 
+  it('lets an unregistered agent poll what was sent to it; with nothing there, the name is refused', async () => {
+    const { coord } = await openCoordinator()
+    await coord.send(
+      { fromAgent: 'architect', toAgent: 'newcomer', body: 'welcome' },
+      { allowUnregistered: true },
+    )
+    const [claimed] = await coord.poll('newcomer')
+    expect(claimed?.message.body).toBe('welcome')
+    await coord.ack(claimed!)
+    await expect(coord.poll('newcomer')).rejects.toMatchObject({
+      code: 'AGENT_NOT_FOUND',
+      hint: expect.stringContaining('agent-comm register newcomer'),
+    })
+    await expect(coord.poll('newcommer')).rejects.toMatchObject({ code: 'AGENT_NOT_FOUND' })
+  })
+
   it('fans a broadcast out to every registered agent except the sender, across transports', async () => {
     const clock = new ManualClock()
     const http = await fakeHttpTransport(clock)
