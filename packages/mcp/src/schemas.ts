@@ -5,13 +5,14 @@ import {
   AckResultSchema,
   AgentIdSchema,
   AgentProfileSchema,
+  CleanupReportSchema,
   DeliveryInfoSchema,
-  DeliveryStatusSchema,
   LeaseSchema,
   MessageIdSchema,
   MessageV2Schema,
   NackResultSchema,
   PrioritySchema,
+  SpoolStatsSchema,
 } from '@agent-comm/protocol'
 import { z } from 'zod'
 
@@ -51,27 +52,9 @@ export const AckOutputShape = AckResultSchema.shape
 export const NackOutputShape = NackResultSchema.shape
 export const StatusOutputShape = MessageStatusOutputSchema.shape
 
-/** A thread as comm_list_conversations lists it. */
-export const ConversationSummarySchema = z.object({
-  conversationId: z.string(),
-  subject: z.string(),
-  participants: z.array(z.string()),
-  messageCount: z.number().int(),
-  firstActivity: z.string(),
-  lastActivity: z.string(),
-})
-
 /** Spool figures with the registry's presence counts. */
 export const StatsOutputShape = {
-  totalMessages: z.number().int(),
-  deliveries: z.record(DeliveryStatusSchema, z.number().int()),
-  oldestQueuedAgeMs: z.number().nullable(),
-  oldestLeaseAgeMs: z.number().nullable(),
-  failedRate: z.number(),
-  agents: z.record(
-    z.string(),
-    z.object({ queued: z.number().int(), leased: z.number().int(), failed: z.number().int() }),
-  ),
+  ...SpoolStatsSchema.shape,
   registeredAgents: z.object({
     active: z.number().int(),
     inactive: z.number().int(),
@@ -80,12 +63,7 @@ export const StatsOutputShape = {
 }
 
 /** What comm_cleanup removed (or, on a dry run, would remove). */
-export const CleanupOutputShape = {
-  dryRun: z.boolean(),
-  expiredMessages: z.number().int(),
-  ackedMessages: z.number().int(),
-  deliveries: z.number().int(),
-}
+export const CleanupOutputShape = CleanupReportSchema.shape
 
 /** A relay secret's public facts: never the secret. */
 export const RelaySecretInfoSchema = z.object({

@@ -99,6 +99,13 @@ export {
 } from './payload.js'
 export type { Priority } from './priority.js'
 export { PRIORITIES, PriorityInput, PrioritySchema, priorityFromRank, priorityRank } from './priority.js'
+export type { CleanupReport, ConversationSummary, MessageDelivery, SpoolStats } from './queries.js'
+export {
+  CleanupReportSchema,
+  ConversationSummarySchema,
+  MessageDeliverySchema,
+  SpoolStatsSchema,
+} from './queries.js'
 export type { RoutingInfo } from './routing.js'
 export { DEFAULT_TTL_HOURS, RoutingInfoSchema } from './routing.js'
 export type { Transport, TransportClaimOptions, TransportSendOptions } from './transport.js'

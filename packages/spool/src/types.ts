@@ -2,10 +2,9 @@ import type {
   AckResult,
   ClaimedMessage,
   DeliveryInfo,
-  DeliveryStatus,
   Lease,
+  MessageDelivery,
   MessageStatus,
-  MessageV2,
   NackResult,
   SendResult,
 } from '@agent-comm/protocol'
@@ -70,30 +69,6 @@ export interface SearchQuery {
   limit?: number
 }
 
-/** A thread as listed by {@link Spool.conversations}. */
-export interface ConversationSummary {
-  conversationId: string
-  subject: string
-  participants: string[]
-  messageCount: number
-  firstActivity: string
-  lastActivity: string
-}
-
-/** Figures from {@link Spool.stats}. */
-export interface SpoolStats {
-  totalMessages: number
-  deliveries: Record<DeliveryStatus, number>
-  /** Age in ms of the oldest delivery waiting to be claimed, or null. */
-  oldestQueuedAgeMs: number | null
-  /** Age in ms of the oldest live lease, or null. */
-  oldestLeaseAgeMs: number | null
-  /** failed / (acked + failed), 0 when nothing finished. */
-  failedRate: number
-  /** Live deliveries per recipient. */
-  agents: Record<string, { queued: number; leased: number; failed: number }>
-}
-
 /** Result of {@link Spool.verify}. */
 export interface VerifyReport {
   ok: boolean
@@ -109,19 +84,7 @@ export interface CleanupOptions {
   ackedOlderThanMs?: number
 }
 
-/** What {@link Spool.cleanup} removed (or would remove). */
-export interface CleanupReport {
-  dryRun: boolean
-  expiredMessages: number
-  ackedMessages: number
-  deliveries: number
-}
-
-/** A message with one of its deliveries. */
-export interface MessageDelivery {
-  message: MessageV2
-  delivery: DeliveryInfo
-}
+export type { CleanupReport, ConversationSummary, MessageDelivery, SpoolStats } from '@agent-comm/protocol'
 
 /** A dead-lettered delivery. */
 export type FailedDelivery = MessageDelivery

@@ -1,3 +1,4 @@
+import { CleanupReportSchema, ConversationSummarySchema, SpoolStatsSchema } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
 import { openSpool, task } from './helpers.js'
 
@@ -86,6 +87,12 @@ describe('queries', () => {
     })
     expect(Date.parse(list[1]!.lastActivity) - Date.parse(list[1]!.firstActivity)).toBe(5000)
     expect((await spool.conversations({ agent: 'x' })).map((c) => c.conversationId)).toEqual(['c2'])
+    // What the relay and the MCP server publish is this shape: the protocol's schema, nothing left out.
+    expect(list.map((c) => ConversationSummarySchema.strict().parse(c))).toEqual(list)
+    const stats = await spool.stats()
+    expect(SpoolStatsSchema.strict().parse(stats)).toEqual(stats)
+    const report = await spool.cleanup({ dryRun: true })
+    expect(CleanupReportSchema.strict().parse(report)).toEqual(report)
   })
 
   it('finds messages by words in subject or body, and by sender, recipient, conversation and time', async () => {

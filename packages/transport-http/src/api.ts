@@ -4,6 +4,7 @@ import {
   AgentStatusSchema,
   CapabilitySchema,
   ClaimedMessageSchema,
+  ConversationSummarySchema,
   DelaySecondsSchema,
   LeaseSecondsSchema,
   MaxAttemptsSchema,
@@ -193,15 +194,8 @@ export const AgentListResponseSchema = z.object({ agents: z.array(AgentProfileSc
 /** Query of `GET /conversations`. */
 export const ConversationsQuerySchema = z.strictObject({ limit: QueryInt(1, 1000).optional() })
 
-/** A thread as listed by `GET /conversations`. */
-export const ConversationSummarySchema = z.object({
-  conversationId: z.string(),
-  subject: z.string(),
-  participants: z.array(z.string()),
-  messageCount: z.number().int(),
-  firstActivity: z.string(),
-  lastActivity: z.string(),
-})
+/** A thread as listed by `GET /conversations` (the protocol's `ConversationSummarySchema`). */
+export { ConversationSummarySchema }
 
 /** Response of `GET /conversations`. */
 export const ConversationsResponseSchema = z.object({ conversations: z.array(ConversationSummarySchema) })

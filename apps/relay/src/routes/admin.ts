@@ -1,27 +1,15 @@
 import {
   AgentProfileSchema,
-  DELIVERY_STATUSES,
-  DeliveryInfoSchema,
+  MessageDeliverySchema,
   MessageIdSchema,
-  MessageV2Schema,
+  SpoolStatsSchema,
 } from '@agent-comm/protocol'
 import { API_PREFIX, FailedQuerySchema, RetryRequestSchema } from '@agent-comm/transport-http'
 import { z } from 'zod'
 import type { RelayContext } from '../context.js'
 import { type RouteDef, route } from '../route-table.js'
 
-const StatsResponseSchema = z.object({
-  totalMessages: z.number().int(),
-  deliveries: z.record(z.enum(DELIVERY_STATUSES), z.number().int()),
-  oldestQueuedAgeMs: z.number().nullable(),
-  oldestLeaseAgeMs: z.number().nullable(),
-  failedRate: z.number(),
-  agents: z.record(z.string(), z.object({ queued: z.number(), leased: z.number(), failed: z.number() })),
-})
-
-const FailedResponseSchema = z.object({
-  failed: z.array(z.object({ message: MessageV2Schema, delivery: DeliveryInfoSchema })),
-})
+const FailedResponseSchema = z.object({ failed: z.array(MessageDeliverySchema) })
 
 const AdminAgentsResponseSchema = z.object({
   agents: z.array(
@@ -50,7 +38,7 @@ export function adminRoutes(ctx: RelayContext): RouteDef[] {
       summary: 'Counts by delivery status, queue ages, failure rate and per-agent depth',
       tag: 'admin',
       auth: 'admin',
-      response: StatsResponseSchema,
+      response: SpoolStatsSchema,
       async handler() {
         return spool.stats()
       },

@@ -1,8 +1,13 @@
-import { AgentIdSchema, MessageIdSchema, ValidationError } from '@agent-comm/protocol'
+import {
+  AgentIdSchema,
+  ConversationSummarySchema,
+  MessageIdSchema,
+  ValidationError,
+} from '@agent-comm/protocol'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
 import { formatMessage, plural } from '../format.js'
-import { ConversationSummarySchema, MessageOutputSchema } from '../schemas.js'
+import { MessageOutputSchema } from '../schemas.js'
 import { Behaviour, handler, type ToolContext } from '../tool-kit.js'
 
 const ConversationIdSchema = z.string().min(1).max(128)
