@@ -10,21 +10,27 @@ export async function settle<T>(work: Promise<T>): Promise<Outcome<T>> {
   }
 }
 
+/** One call waiting to share a request: what it asks and its caller's signal. */
+export interface CoalescedCall<I> {
+  input: I
+  /** Used when the call ends up going alone; a shared request carries no caller's signal. */
+  signal: AbortSignal | undefined
+}
+
 /** What a {@link Coalescer} needs. */
 export interface CoalescerOptions<I, O> {
   /**
    * Carries out every call gathered under `key`, in one request where it can; returns one outcome per
-   * input, in order. Throwing fails every call of the group with that error.
+   * call, in order. Throwing fails every call of the group with that error.
    */
-  flush(key: string, inputs: I[]): Promise<Outcome<O>[]>
+  flush(key: string, calls: CoalescedCall<I>[]): Promise<Outcome<O>[]>
   /** Most total weight in one group (e.g. 100 for claims, by their `limit`); a fuller group goes at once. */
   maxWeight: number
   /** Weight of one call (1). */
   weight?(input: I): number
 }
 
-interface Waiting<I, O> {
-  input: I
+interface Waiting<I, O> extends CoalescedCall<I> {
   resolve(value: O): void
   reject(error: unknown): void
   settled: boolean
@@ -72,7 +78,7 @@ export class Coalescer<I, O> {
     group.weight += weight
     const target = group
     return new Promise<O>((resolve, reject) => {
-      const waiting: Waiting<I, O> = { input, resolve, reject, settled: false }
+      const waiting: Waiting<I, O> = { input, signal, resolve, reject, settled: false }
       target.items.push(waiting)
       if (signal === undefined) return
       const onAbort = (): void => {
@@ -108,7 +114,7 @@ export class Coalescer<I, O> {
     try {
       outcomes = await this.#options.flush(
         group.key,
-        live.map((item) => item.input),
+        live.map(({ input, signal }) => ({ input, signal })),
       )
     } catch (error) {
       outcomes = live.map(() => ({ ok: false, error }))

@@ -46,7 +46,7 @@ import {
   type SendSummary,
   WaitResponseSchema,
 } from './api.js'
-import { Coalescer, type Outcome, settle } from './coalesce.js'
+import { type CoalescedCall as Coalesced, Coalescer, type Outcome, settle } from './coalesce.js'
 import { secretEnvName } from './env.js'
 import { errorFromResponse, RelayError } from './errors.js'
 import { signRequest } from './hmac.js'
@@ -138,13 +138,8 @@ const CONNECTION_LOST_ERRORS = new Set([
 
 const EmptySchema = z.unknown()
 
-/** Calls waiting to share a request, with the signal of the caller (used when the call goes alone). */
-interface Coalesced<T> {
-  input: T
-  signal: AbortSignal | undefined
-}
-
 type AckInput = { messageId: string; receipt?: string }
+type ClaimInput = { agent: string; limit: number; leaseSeconds?: number }
 
 /**
  * Errors a batch request can get because of one of its items: the calls are then sent one by one, so only
@@ -199,12 +194,9 @@ export class RelayClient {
   readonly #retryDelayMs: number
   readonly #timeoutMs: number
   readonly #coalesce: boolean
-  readonly #sends: Coalescer<Coalesced<BatchItem>, SendResult>
-  readonly #claims: Coalescer<
-    Coalesced<{ agent: string; limit: number; leaseSeconds?: number }>,
-    ClaimedMessage[]
-  >
-  readonly #acks: Coalescer<Coalesced<AckInput & { agent: string }>, AckResult>
+  readonly #sends: Coalescer<BatchItem, SendResult>
+  readonly #claims: Coalescer<ClaimInput, ClaimedMessage[]>
+  readonly #acks: Coalescer<AckInput & { agent: string }, AckResult>
   #closed = false
 
   constructor(options: RelayClientOptions) {
@@ -239,7 +231,7 @@ export class RelayClient {
     this.#sends = new Coalescer({ maxWeight: 100, flush: (_agent, calls) => this.#flushSends(calls) })
     this.#claims = new Coalescer({
       maxWeight: MAX_CLAIM_LIMIT,
-      weight: (call) => call.input.limit,
+      weight: (input) => input.limit,
       flush: (_key, calls) => this.#flushClaims(calls),
     })
     this.#acks = new Coalescer({ maxWeight: 100, flush: (_agent, calls) => this.#flushAcks(calls) })
@@ -266,7 +258,7 @@ export class RelayClient {
     const item: BatchItem = { message, ...rest }
     if (!this.#coalesce) return this.#sendOne(item, signal)
     this.#open()
-    return this.#sends.add(message.fromAgent, { input: item, signal }, signal)
+    return this.#sends.add(message.fromAgent, item, signal)
   }
 
   #sendOne(item: BatchItem, signal: AbortSignal | undefined): Promise<SendResult> {
@@ -356,7 +348,7 @@ export class RelayClient {
       limit,
       ...(body.leaseSeconds === undefined ? {} : { leaseSeconds: body.leaseSeconds }),
     }
-    return this.#claims.add(`${agent}\n${body.leaseSeconds ?? ''}`, { input, signal }, signal)
+    return this.#claims.add(`${agent}\n${body.leaseSeconds ?? ''}`, input, signal)
   }
 
   async #claimOne(
@@ -378,9 +370,7 @@ export class RelayClient {
   }
 
   /** Concurrent claims of one agent: one claim of all their limits, shared out in claim order. */
-  async #flushClaims(
-    calls: Coalesced<{ agent: string; limit: number; leaseSeconds?: number }>[],
-  ): Promise<Outcome<ClaimedMessage[]>[]> {
+  async #flushClaims(calls: Coalesced<ClaimInput>[]): Promise<Outcome<ClaimedMessage[]>[]> {
     const first = (calls[0] as (typeof calls)[number]).input
     const limit = calls.reduce((sum, call) => sum + call.input.limit, 0)
     const body = { limit, ...(first.leaseSeconds === undefined ? {} : { leaseSeconds: first.leaseSeconds }) }
@@ -425,7 +415,7 @@ export class RelayClient {
     const { signal, ...body } = options
     if (!this.#coalesce) return this.#ackOne(agent, { messageId, ...body }, signal)
     this.#open()
-    return this.#acks.add(agent, { input: { agent, messageId, ...body }, signal }, signal)
+    return this.#acks.add(agent, { agent, messageId, ...body }, signal)
   }
 
   #ackOne(agent: string, item: AckInput, signal: AbortSignal | undefined): Promise<AckResult> {
