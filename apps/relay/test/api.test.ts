@@ -74,6 +74,36 @@ describe('messages', () => {
     expect((await relay.spool.stats()).deliveries).toMatchObject({ acked: 6, queued: 0, leased: 0 })
   })
 
+  it('delivers every message exactly once to many concurrent cycles sharing requests, losing none', async () => {
+    const relay = await startTestRelay()
+    const message = messages(relay)
+    const total = 300
+    const sent: string[] = []
+    const acked: string[] = []
+    let left = total
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (left-- > 0) {
+          sent.push((await relay.client.send(message())).messageId)
+          // A claim may come back empty when another cycle's claim took the message first: claim again.
+          for (;;) {
+            const [claimed] = await relay.client.claim('builder', { limit: 1 })
+            if (claimed === undefined) continue
+            const ack = await relay.client.ack(claimed.message.id, 'builder', {
+              receipt: claimed.lease.receipt,
+            })
+            expect(ack.alreadyAcked).toBe(false)
+            acked.push(claimed.message.id)
+            break
+          }
+        }
+      }),
+    )
+    expect(new Set(acked).size).toBe(total)
+    expect([...acked].sort()).toEqual([...sent].sort())
+    expect((await relay.spool.stats()).deliveries).toMatchObject({ acked: total, queued: 0, leased: 0 })
+  })
+
   it('keeps each shared call to its own outcome: one bad message in a shared batch fails only its caller', async () => {
     const relay = await startTestRelay({ options: { bodyLimitBytes: 64 * 1024 } })
     const message = messages(relay)
