@@ -1,4 +1,5 @@
 import {
+  AckResultSchema,
   AgentIdSchema,
   AgentProfileSchema,
   AgentStatusSchema,
@@ -154,6 +155,9 @@ export const AckBatchRequestSchema = z.strictObject({
     .min(1)
     .max(MAX_BATCH_ITEMS),
 })
+
+/** Response of `POST /agents/{agentId}/ack`: one result per item, in order. */
+export const AckBatchResponseSchema = z.object({ results: z.array(AckResultSchema) })
 
 /** Body of a nack. */
 export const NackRequestSchema = z.strictObject({

@@ -7,6 +7,7 @@ export type {
 } from './api.js'
 export {
   AckBatchRequestSchema,
+  AckBatchResponseSchema,
   AckRequestSchema,
   AgentListQuerySchema,
   AgentListResponseSchema,

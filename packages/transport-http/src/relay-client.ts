@@ -30,6 +30,7 @@ import {
 import { type Dispatcher, Pool } from 'undici'
 import { z } from 'zod'
 import {
+  AckBatchResponseSchema,
   AgentListResponseSchema,
   ApiPath,
   ClaimResponseSchema,
@@ -160,8 +161,6 @@ function isItemError(error: unknown): boolean {
   if (error instanceof RelayError) return error.relayCode === RelayErrorCode.PAYLOAD_TOO_LARGE
   return error instanceof AgentCommError && ITEM_ERROR_CODES.has(error.code)
 }
-
-const AckBatchResponseSchema = z.object({ results: z.array(AckResultSchema) })
 
 /**
  * A client of the agent-comm relay's `/api/v1`. Every request is signed (HMAC-SHA256, see `signRequest`)

@@ -9,6 +9,7 @@ import {
 } from '@agent-comm/protocol'
 import {
   AckBatchRequestSchema,
+  AckBatchResponseSchema,
   AckRequestSchema,
   API_PREFIX,
   ClaimRequestSchema,
@@ -173,7 +174,7 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
       auth: 'agent',
       params: AgentParams,
       body: AckBatchRequestSchema,
-      response: z.object({ results: z.array(AckResultSchema) }),
+      response: AckBatchResponseSchema,
       errors: [404, 409],
       async handler({ params, body, caller }) {
         requireSelf(caller, params.agentId, 'ack the deliveries')
