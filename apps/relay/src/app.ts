@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Clock } from '@agent-comm/protocol'
-import { parseOrThrow } from '@agent-comm/protocol'
+import { parseOrThrow, ValidationError } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
 import type { Spool } from '@agent-comm/spool'
 import { DEFAULT_AUTH_WINDOW_MS, RelayErrorCode } from '@agent-comm/transport-http'
@@ -19,13 +19,14 @@ import { forbidden, HttpProblem, toErrorReply } from './http-errors.js'
 import { RelayMetrics } from './metrics.js'
 import { type NonceStore, SqliteNonceStore } from './nonces.js'
 import { openApiDocument } from './openapi.js'
-import { type AuthLevel, parseJsonBody, type RouteDef, validatePart } from './route-table.js'
+import { type AuthLevel, parseJsonBody, type RouteDef } from './route-table.js'
 import { adminRoutes } from './routes/admin.js'
 import { agentRoutes } from './routes/agents.js'
 import { deliveryRoutes } from './routes/deliveries.js'
 import { messageRoutes } from './routes/messages.js'
 import { systemRoutes } from './routes/system.js'
 import { RELAY_VERSION } from './version.js'
+import { type ZodTypeProvider, zodValidatorCompiler } from './zod-type-provider.js'
 
 /** Tunables of a relay; every one has a default. */
 export interface RelayOptions {
@@ -97,6 +98,8 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     deps.nonces ??
     SqliteNonceStore.open(deps.spool.sqlite, {
       clock,
+      // Nonces must outlive the window: pruned any earlier, a request still inside it could be replayed.
+      windowMs: options.authWindowMs,
       ...(deps.logger === undefined ? {} : { logger: deps.logger }),
     })
   const metrics = new RelayMetrics()
@@ -114,6 +117,9 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(deps.logger === undefined ? { logger: false } : { loggerInstance: deps.logger }),
     bodyLimit: options.bodyLimitBytes,
+    // Ids may be 128 characters, and a client may percent-encode each (':' and '@' become three):
+    // fastify's default of 100 would answer a long but valid id with 414. The schemas bound them exactly.
+    routerOptions: { maxParamLength: 1024 },
     trustProxy: options.trustProxy,
     // One line per request, written by the onResponse hook below with the route and agent.
     logController: new LogController({ disableRequestLogging: true }),
@@ -127,6 +133,7 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
 
   // Bodies are kept as raw bytes: the signature covers their exact SHA-256, and JSON is parsed only after
   // the request proved who sent it. Anything but JSON is 415.
+  app.setValidatorCompiler(zodValidatorCompiler)
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) =>
     done(null, body),
@@ -224,6 +231,8 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
       }
       throw error
     }
+    // Its nonce is written before the request has any effect: a crash now cannot let it be replayed.
+    await nonces.whenDurable?.()
     callers.set(request, caller)
     if (level === 'admin' && !caller.admin) {
       throw forbidden(`Only the relay's admin may call ${request.method} ${request.routeOptions.url}`)
@@ -284,22 +293,35 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
 function mount(
   app: FastifyInstance,
   def: RouteDef,
-  preValidation: ((request: FastifyRequest) => Promise<void>) | undefined,
+  authenticate: ((request: FastifyRequest) => Promise<void>) | undefined,
   callers: WeakMap<FastifyRequest, Caller>,
 ): void {
-  app.route({
+  app.withTypeProvider<ZodTypeProvider>().route({
     method: def.method,
     url: def.url,
     ...(def.auth === 'none' ? { config: { rateLimit: false } } : {}),
-    ...(preValidation === undefined ? {} : { preValidation }),
-    handler: async (request: FastifyRequest, reply: FastifyReply) => {
-      const params = validatePart(def.params, request.params, 'path')
-      const query = validatePart(def.query, request.query, 'query')
-      const body = validatePart(def.body, parseJsonBody(request.body), 'request body')
+    // Validated by fastify with the route's zod schemas (zodValidatorCompiler), after preValidation below.
+    schema: {
+      ...(def.params === undefined ? {} : { params: def.params }),
+      ...(def.query === undefined ? {} : { querystring: def.query }),
+      ...(def.body === undefined ? {} : { body: def.body }),
+    },
+    // Who is asking first, then the body: JSON is parsed only once the signature over its raw bytes holds.
+    preValidation: async (request) => {
+      if (authenticate !== undefined) await authenticate(request)
+      const body = parseJsonBody(request.body)
+      if (def.body === undefined && body !== undefined) {
+        throw new ValidationError('Invalid request body: this endpoint takes no body', [
+          { path: '(root)', message: 'must be empty' },
+        ])
+      }
+      request.body = body
+    },
+    handler: async (request, reply) => {
       const result = await def.handler({
-        params,
-        query,
-        body,
+        params: request.params,
+        query: request.query,
+        body: request.body,
         caller: callers.get(request) ?? ANONYMOUS,
         request,
         reply,

@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Clock, Logger } from '@agent-comm/protocol'
-import { silentLogger, systemClock } from '@agent-comm/protocol'
+import { ClosedError, silentLogger, systemClock } from '@agent-comm/protocol'
 import { applyMigrations, toStorageError } from '@agent-comm/spool'
 import type BetterSqlite3 from 'better-sqlite3'
 
@@ -20,6 +20,12 @@ export interface NonceStore {
   remember(agentId: string, nonce: string, timestamp: number): boolean
   /** Forgets nonces of requests signed before `before` (ms since the epoch); returns how many. */
   prune(before: number): number
+  /**
+   * Resolves once every nonce remembered so far is durable, rejecting if writing it failed. The relay waits
+   * for it before handling a request, so no request has an effect that a crash could let be replayed.
+   * A store whose `remember` writes synchronously may leave it out.
+   */
+  whenDurable?(): Promise<void>
   /** Makes every remembered nonce durable now (called on close). */
   flush(): void
   close(): void
@@ -45,8 +51,8 @@ export interface SqliteNonceStoreOptions {
  * event-loop turn. So a busy relay pays one commit for every request that arrived in the same turn rather
  * than one each, and the check-then-record is atomic because everything here runs on the one JavaScript
  * thread. A batch not yet written is held in memory, which is what a replay inside the same process is
- * checked against; `close()` writes it, so a clean restart loses nothing. Only a crash in the sub-millisecond
- * gap before the turn ends can lose the nonces of that turn.
+ * checked against; `close()` writes it. The relay handles a request only once `whenDurable()` says its
+ * nonce is written, so a crash can lose nonces only of requests that had no effect yet.
  */
 export class SqliteNonceStore implements NonceStore {
   readonly #clock: Clock
@@ -61,6 +67,8 @@ export class SqliteNonceStore implements NonceStore {
   /** Nonces accepted but not yet written, by `timestamp \n agent \n nonce`. */
   #pending = new Map<string, [number, string, string]>()
   #flushScheduled: NodeJS.Immediate | undefined
+  /** Callers of `whenDurable` waiting for the batch now pending. */
+  #waiting: Waiters | undefined
   #lastPrune = Number.NEGATIVE_INFINITY
   #closed = false
 
@@ -117,6 +125,12 @@ export class SqliteNonceStore implements NonceStore {
     return true
   }
 
+  whenDurable(): Promise<void> {
+    if (this.#pending.size === 0) return Promise.resolve()
+    this.#waiting ??= waiters()
+    return this.#waiting.promise
+  }
+
   prune(before: number): number {
     try {
       return this.#delete.run(before).changes
@@ -128,16 +142,29 @@ export class SqliteNonceStore implements NonceStore {
   flush(): void {
     if (this.#flushScheduled !== undefined) clearImmediate(this.#flushScheduled)
     this.#flushScheduled = undefined
-    if (this.#pending.size > 0 && this.#sqlite.open) {
+    if (!this.#sqlite.open) {
+      // Its owner closed the database under us: nothing can be made durable, so nobody may proceed.
+      this.#waiting?.reject(new ClosedError('The relay database'))
+      this.#waiting = undefined
+      return
+    }
+    if (this.#pending.size > 0) {
       const rows = [...this.#pending.values()]
+      const waiting = this.#waiting
+      this.#waiting = undefined
       try {
         this.#writeBatch.immediate(rows)
       } catch (error) {
-        throw toStorageError(error, this.#sqlite.name)
+        const failure = toStorageError(error, this.#sqlite.name)
+        // The nonces stay pending (still refusing replays) and go with the next batch; the requests that
+        // waited for them fail instead of running without a durable nonce.
+        waiting?.reject(failure)
+        throw failure
       }
       // Only what was written leaves memory: a nonce accepted meanwhile stays pending.
       for (const [timestamp, agentId, nonce] of rows)
         this.#pending.delete(`${timestamp}\n${agentId}\n${nonce}`)
+      waiting?.resolve()
     }
     const now = this.#clock.now()
     if (now - this.#lastPrune >= this.#pruneIntervalMs || now < this.#lastPrune) this.#pruneExpired(now)
@@ -167,4 +194,20 @@ export class SqliteNonceStore implements NonceStore {
       )
     }
   }
+}
+
+interface Waiters {
+  promise: Promise<void>
+  resolve(): void
+  reject(error: Error): void
+}
+
+function waiters(): Waiters {
+  let resolve!: () => void
+  let reject!: (error: Error) => void
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { promise, resolve, reject }
 }

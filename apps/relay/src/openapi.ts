@@ -94,6 +94,24 @@ export function openApiDocument(routes: readonly RouteDef[], info: { version: st
       responses,
     }
   }
+  // Served beside the API rather than under it, for Prometheus; not in the route table as it answers text.
+  paths['/metrics'] = {
+    get: {
+      operationId: 'metrics',
+      summary: 'Prometheus metrics',
+      description:
+        'Requests by route and status, request latency histograms, authentication failures by reason, open event streams, and deliveries per status read from the spool when scraped.',
+      tags: ['system'],
+      security: [],
+      parameters: [],
+      responses: {
+        '200': {
+          description: 'The Prometheus text exposition format, version 0.0.4',
+          content: { 'text/plain': { schema: { type: 'string' } } },
+        },
+      },
+    },
+  }
   const header = (name: string, description: string): JsonSchema => ({
     type: 'apiKey',
     in: 'header',

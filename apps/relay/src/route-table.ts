@@ -1,4 +1,4 @@
-import { toValidationError, ValidationError } from '@agent-comm/protocol'
+import { ValidationError } from '@agent-comm/protocol'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import secureJsonParse from 'secure-json-parse'
 import type { z } from 'zod'
@@ -72,23 +72,4 @@ export function parseJsonBody(raw: unknown): unknown {
       { path: '(root)', message: reason },
     ])
   }
-}
-
-/** Validates one part of a request, naming it in the error (`Invalid request body: limit: …`). */
-export function validatePart<S extends z.ZodType>(
-  schema: S | undefined,
-  value: unknown,
-  what: string,
-): z.output<S> {
-  if (schema === undefined) {
-    if (what === 'request body' && value !== undefined) {
-      throw new ValidationError('Invalid request body: this endpoint takes no body', [
-        { path: '(root)', message: 'must be empty' },
-      ])
-    }
-    return value as z.output<S>
-  }
-  const result = schema.safeParse(value ?? (what === 'request body' ? {} : value))
-  if (!result.success) throw toValidationError(result.error, what)
-  return result.data
 }

@@ -171,6 +171,37 @@ describe('messages', () => {
   })
 })
 
+describe('identifiers at their longest', () => {
+  it('serves 128-character agent and conversation ids, even when every ":" and "@" is percent-encoded', async () => {
+    const long = (prefix: string) => `${prefix}:@`.repeat(43).slice(0, 128)
+    const sender = long('a')
+    const recipient = long('b')
+    const conversationId = long('c')
+    expect([sender, recipient, conversationId].map((id) => id.length)).toEqual([128, 128, 128])
+    const relay = await startTestRelay({ agents: [sender, recipient] })
+    const sent = await relay.client.send(
+      createMessage(
+        { fromAgent: sender, toAgent: recipient, subject: 'Task', body: 'go', routing: { conversationId } },
+        { clock: relay.clock },
+      ),
+    )
+    const [claimed] = await relay.client.claim(recipient)
+    expect(claimed?.message.id).toBe(sent.messageId)
+    await relay.client.ack(sent.messageId, recipient, { receipt: claimed!.lease.receipt })
+    expect((await relay.client.conversation(conversationId, { as: sender })).length).toBe(1)
+    await relay.client.register({ agentId: recipient })
+    expect((await relay.client.heartbeat(recipient)).agentId).toBe(recipient)
+  })
+
+  it('refuses a 129-character agent id with 400 naming the path parameter, not 414', async () => {
+    const relay = await startTestRelay({ listen: false })
+    const res = await relay.signed('builder', 'POST', `/api/v1/agents/${'b'.repeat(129)}/claim`, {})
+    expect(res.statusCode).toBe(400)
+    expect(errorOf(res)).toMatchObject({ code: 'VALIDATION' })
+    expect(errorOf(res).message).toMatch(/agentId/)
+  })
+})
+
 describe('agents', () => {
   it('registers, lists, heartbeats and deregisters, and records presence on every request', async () => {
     const relay = await startTestRelay()
@@ -292,20 +323,43 @@ describe('system endpoints', () => {
     expect(doc.openapi).toBe('3.1.0')
     const operations = Object.values(doc.paths).flatMap((methods) => Object.values(methods))
     expect(new Set(operations.map((o) => o.operationId)).size).toBe(operations.length)
-    expect(operations.map((o) => o.operationId)).toEqual(
-      expect.arrayContaining([
+    expect(operations.map((o) => o.operationId).sort()).toEqual(
+      [
+        'ack',
+        'ackBatch',
+        'adminAgents',
+        'claim',
+        'conversation',
+        'conversations',
+        'deregister',
+        'extendLease',
+        'getAgent',
+        'health',
+        'heartbeat',
+        'listAgents',
+        'listFailed',
+        'metrics',
+        'nack',
+        'openapi',
+        'register',
+        'retryFailed',
         'send',
         'sendBatch',
-        'claim',
-        'wait',
-        'stream',
-        'ack',
-        'nack',
-        'extendLease',
+        'stats',
         'status',
-        'register',
-      ]),
+        'stream',
+        'wait',
+      ].sort(),
     )
+    // Every documented operation is served, at the documented method and path.
+    for (const [path, methods] of Object.entries(doc.paths)) {
+      for (const method of Object.keys(methods)) {
+        const url = path.replace(/\{([A-Za-z]+)\}/g, ':$1')
+        expect(relay.app.hasRoute({ method: method.toUpperCase() as 'GET', url }), `${method} ${path}`).toBe(
+          true,
+        )
+      }
+    }
     expect(doc.paths['/api/v1/agents/{agentId}/claim']?.post?.responses).toHaveProperty('401')
     expect(doc.paths['/api/v1/health']?.get?.security).toEqual([])
   })

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs'
 import { createMessage } from '@agent-comm/protocol'
 import { signRequest } from '@agent-comm/transport-http'
 import { SecretStore } from '@agent-comm/transport-http/secrets'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { capturedLogs, errorOf, sentCredentials, startTestRelay, T0, tempDir } from './helpers.js'
 
 /** Every signature and secret these tests put on the wire, to prove none reached a log line. */
@@ -117,6 +117,64 @@ describe('request authentication', () => {
     await relay.signed('builder', 'POST', path, {})
     await turn()
     expect(count()).toBe(2)
+  })
+
+  it('keeps nonces for the whole of a wider window: a request signed 400 s ago cannot be replayed at 461 s', async () => {
+    const relay = await startTestRelay({ listen: false, options: { authWindowMs: 600_000 } })
+    const turn = () => new Promise((resolve) => setImmediate(resolve))
+    const path = '/api/v1/agents/builder/claim'
+    const headers = signRequest(relay.secrets.builder!, {
+      method: 'POST',
+      path,
+      body: '{}',
+      agentId: 'builder',
+      timestamp: relay.clock.now() - 400_000,
+    })
+    remember(headers['x-signature']!)
+    const send = () =>
+      relay.app.inject({
+        method: 'POST',
+        url: path,
+        headers: { ...headers, 'content-type': 'application/json' },
+        payload: '{}',
+      })
+    expect((await send()).statusCode).toBe(200)
+    await turn()
+    // A minute later a prune runs (with the next request); the nonce is 461 s old, still inside 600 s.
+    relay.clock.advance(61_000)
+    expect((await relay.signed('builder', 'POST', path, {})).statusCode).toBe(200)
+    await turn()
+    const replay = await send()
+    expect(replay.statusCode).toBe(409)
+    expect(errorOf(replay).code).toBe('AUTH_REPLAY')
+  })
+
+  it('writes a request’s nonce before the request has any effect, so a crash cannot reopen its replay', async () => {
+    const relay = await startTestRelay({ listen: false })
+    const nonce = 'n-durable-before-effect'
+    const stored = () =>
+      relay.spool.sqlite.prepare('SELECT COUNT(*) FROM relay_nonces WHERE nonce = ?').pluck().get(nonce)
+    const storedAtSend: unknown[] = []
+    const send = relay.spool.send.bind(relay.spool)
+    vi.spyOn(relay.spool, 'send').mockImplementation((...args) => {
+      storedAtSend.push(stored())
+      return send(...args)
+    })
+    const res = await relay.signed('architect', 'POST', '/api/v1/messages', { message: message() }, { nonce })
+    expect(res.statusCode).toBe(200)
+    expect(storedAtSend).toEqual([1])
+  })
+
+  it('refuses to act on a request whose nonce cannot be written: 500, and nothing sent', async () => {
+    const relay = await startTestRelay({ listen: false })
+    relay.spool.sqlite.exec(
+      "CREATE TRIGGER no_nonces BEFORE INSERT ON relay_nonces BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+    )
+    const res = await relay.signed('architect', 'POST', '/api/v1/messages', { message: message() })
+    expect(res.statusCode).toBe(500)
+    expect(errorOf(res).code).toBe('INTERNAL')
+    expect((await relay.spool.stats()).totalMessages).toBe(0)
+    relay.spool.sqlite.exec('DROP TRIGGER no_nonces')
   })
 
   it('refuses a timestamp outside the window either way, and accepts one at its edge', async () => {

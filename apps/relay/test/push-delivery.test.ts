@@ -124,6 +124,10 @@ describe('event stream', () => {
       status: 'leased',
       attempt: 1,
     })
+    // Until the relay has seen the stream go, its loop could take the message again once the lease ends.
+    await expect
+      .poll(async () => (await relay.app.inject({ url: '/metrics' })).body)
+      .toMatch(/^agent_comm_relay_event_streams 0$/m)
     relay.clock.advance(30_000)
     expect((await relay.client.claim('builder')).map((c) => c.lease.attempt)).toEqual([2])
   })
