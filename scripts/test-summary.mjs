@@ -1,22 +1,24 @@
-// Sums every package's vitest JSON report into one closing line: "N passed, N failed".
+// Sums every package's vitest JSON report, and that of the packaging check's own tests, into one closing
+// line: "N passed, N failed".
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
+const folders = [join(root, 'scripts', 'verify-packages')]
+for (const group of ['packages', 'apps']) {
+  const dir = join(root, group)
+  if (existsSync(dir)) folders.push(...readdirSync(dir).map((name) => join(dir, name)))
+}
 let passed = 0
 let failed = 0
 let skipped = 0
-for (const group of ['packages', 'apps']) {
-  const dir = join(root, group)
-  if (!existsSync(dir)) continue
-  for (const name of readdirSync(dir)) {
-    const report = join(dir, name, '.vitest', 'report.json')
-    if (!existsSync(report)) continue
-    const json = JSON.parse(readFileSync(report, 'utf8'))
-    passed += json.numPassedTests
-    failed += json.numFailedTests
-    skipped += json.numPendingTests + json.numTodoTests
-  }
+for (const folder of folders) {
+  const report = join(folder, '.vitest', 'report.json')
+  if (!existsSync(report)) continue
+  const json = JSON.parse(readFileSync(report, 'utf8'))
+  passed += json.numPassedTests
+  failed += json.numFailedTests
+  skipped += json.numPendingTests + json.numTodoTests
 }
 if (passed + failed === 0) {
   process.stderr.write('test-summary: no test reports found\n')

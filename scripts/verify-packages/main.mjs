@@ -4,8 +4,9 @@
 // example its README shows, runs the bins (the CLI's Quick Test, the MCP server, the relay), and measures
 // what the install brought along.
 //
-//   pnpm verify:packages            check everything; exits 1 on any problem
-//   pnpm verify:packages --table    also rewrite the size table in the root README
+//   pnpm verify:packages            check everything; exits 1 on any problem, or when the size table in the
+//                                   root README is stale (see size-table.mjs for how close it must be)
+//   pnpm verify:packages --table    rewrite the size table in the root README instead
 //   pnpm verify:packages --sync-readmes   first copy each example file into its README's first ts block
 //   pnpm verify:packages --keep     keep the temporary folder for a look around
 //   pnpm verify:packages --only @agent-comm/spool   check some packages only (repeatable)
@@ -18,15 +19,27 @@ import { HEAVY, PLANS } from './plans.mjs'
 import { run } from './processes.mjs'
 import { cliScenario, mcpScenario, relayScenario } from './scenarios.mjs'
 import { installApp, runExample } from './scratch.mjs'
-import { checkChangesets, checkImports, checkMetadata, checkReadme, checkTarball } from './static-checks.mjs'
+import {
+  compareSizeTables,
+  formatSizeTable,
+  replaceTableSection,
+  sizeRows,
+  tableSection,
+} from './size-table.mjs'
+import {
+  checkChangesets,
+  checkImports,
+  checkMetadata,
+  checkReadme,
+  checkTarball,
+  listFiles,
+} from './static-checks.mjs'
 
 const SCENARIOS = {
   '@agent-comm/cli': cliScenario,
   '@agent-comm/mcp': mcpScenario,
   '@agent-comm/relay': relayScenario,
 }
-const TABLE_START = '<!-- package-sizes:start -->'
-const TABLE_END = '<!-- package-sizes:end -->'
 
 const { values: flags } = parseArgs({
   options: {
@@ -176,7 +189,15 @@ for (const { dir, pkg } of selected) {
       ranges: pkg.dependencies,
       env: npmEnv,
     })
-    sizes.push({ pkg, plan, tarball: statSync(tarballs.get(pkg.name)).size, ...installed })
+    const files = listFiles(unpacked.get(pkg.name))
+    sizes.push({
+      name: pkg.name,
+      install: plan.install,
+      tarball: statSync(tarballs.get(pkg.name)).size,
+      unpacked: files.reduce((sum, file) => sum + statSync(join(unpacked.get(pkg.name), file)).size, 0),
+      count: installed.count,
+      bytes: installed.bytes,
+    })
     const problems = []
     for (const name of HEAVY) {
       if (installed.names.has(name) && !(plan.allowHeavy ?? []).includes(name)) {
@@ -213,35 +234,27 @@ for (const { dir, pkg } of selected) {
   }
 }
 
-/** The README table: one row per package. */
-function sizeTable() {
-  const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`
-  const kb = (bytes) => `${Math.round(bytes / 1024)} kB`
-  const rows = sizes.map(
-    ({ pkg, plan, tarball, count, bytes }) =>
-      `| \`${pkg.name}\` | \`npm install ${plan.install.join(' ')}\` | ${kb(tarball)} | ${count} | ${mb(bytes)} |`,
-  )
-  return [
-    '| package | install | tarball | packages installed | size installed |',
-    '|---|---|---:|---:|---:|',
-    ...rows,
-  ].join('\n')
-}
-
-if (sizes.length > 0) process.stdout.write(`\n${sizeTable()}\n\n`)
+const table = formatSizeTable(sizeRows(sizes))
+if (sizes.length > 0) process.stdout.write(`\n${table}\n\n`)
+const readmePath = join(root, 'README.md')
 if (flags.table) {
   await check('README.md: the size table is rewritten', () => {
     if (sizes.length !== published.length) return ['--table needs every package measured (drop --only)']
-    const path = join(root, 'README.md')
-    const readme = readFileSync(path, 'utf8')
-    const start = readme.indexOf(TABLE_START)
-    const end = readme.indexOf(TABLE_END)
-    if (start < 0 || end < start) return [`README.md has no ${TABLE_START} … ${TABLE_END} section`]
-    writeFileSync(
-      path,
-      `${readme.slice(0, start + TABLE_START.length)}\n${sizeTable()}\n${readme.slice(end)}`,
-    )
+    writeFileSync(readmePath, replaceTableSection(readFileSync(readmePath, 'utf8'), table))
     return []
+  })
+} else if (flags.only === undefined && sizes.length === published.length) {
+  // Only a run that measured every package can tell; when one failed to install, that failure says enough.
+  await check('README.md: the size table is up to date', () => {
+    const shown = tableSection(readFileSync(readmePath, 'utf8'))
+    if (shown === undefined)
+      return ['README.md has no size table section: run `pnpm verify:packages --table`']
+    const stale = compareSizeTables(shown, sizeRows(sizes))
+    if (stale.length === 0) return []
+    return [
+      'the size table in README.md is stale: run `pnpm verify:packages --table` and commit README.md',
+      ...stale,
+    ]
   })
 }
 

@@ -1,20 +1,24 @@
 // What the bins of the installed packages must do, run as a user runs them: through node_modules/.bin.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { isBuiltin } from 'node:module'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { run, startServer } from './processes.mjs'
 import { packageName } from './static-checks.mjs'
 
 const RECORDER = fileURLToPath(new URL('./record-modules.mjs', import.meta.url))
 
-/** What `agent-comm send` must not load: the relay's server, the MCP server, the HTTP client. */
+/**
+ * What `agent-comm send` must not load: the relay's server, the MCP server, the HTTP client. The last two
+ * live in the CLI's own bundle chunks (scripts/bundle-runtime.mjs), which loadedPackages looks into.
+ */
 const NOT_FOR_SEND = [
   'fastify',
   'pino',
   '@agent-comm/relay',
   '@agent-comm/mcp',
   '@modelcontextprotocol/sdk',
+  '@agent-comm/transport-http',
   'undici',
 ]
 
@@ -35,9 +39,43 @@ function owner(url) {
   return match === null ? undefined : { name: match[2], dir: match[1] + match[2] }
 }
 
-/** The packages a process loaded (by resolved URL). */
+/**
+ * The packages esbuild bundled into `file`, from the comment it writes above each module it bundles:
+ * `// ../../node_modules/.pnpm/undici@8.13.1/node_modules/undici/index.js` is undici,
+ * `// ../transport-http/dist/index.js` (a sibling of packages/cli) or `// ../../apps/relay/dist/…` one of ours.
+ */
+export function bundledIn(file) {
+  const names = new Set()
+  for (const [, module] of readFileSync(file, 'utf8').matchAll(/^\/\/ (\S+\.[cm]?[jt]s)$/gm)) {
+    const at = module.lastIndexOf('node_modules/')
+    if (at >= 0) {
+      names.add(packageName(module.slice(at + 'node_modules/'.length)))
+      continue
+    }
+    const sibling = /^\.\.\/(?:\.\.\/apps\/)?([a-z-]+)\//.exec(module)?.[1]
+    if (sibling !== undefined) names.add(`@agent-comm/${sibling}`)
+  }
+  return names
+}
+
+/**
+ * The packages a process loaded, each with where from: '' when resolved as itself, ' (bundled into …)' when
+ * it came inside a file of an @agent-comm package (the CLI's runtime bundle and its chunks), where the
+ * recorder sees only that file being resolved.
+ */
 function loadedPackages(resolutions) {
-  return new Set(resolutions.map((r) => owner(r.url)?.name).filter((name) => name !== undefined))
+  const loaded = new Map()
+  for (const url of new Set(resolutions.map((r) => r.url))) {
+    const from = owner(url)
+    if (from === undefined) continue
+    if (!loaded.has(from.name)) loaded.set(from.name, '')
+    if (!from.name.startsWith('@agent-comm/') || !/\.m?js$/.test(url)) continue
+    const path = fileURLToPath(url)
+    for (const name of bundledIn(path)) {
+      if (!loaded.has(name)) loaded.set(name, ` (bundled into ${from.name}/${relative(from.dir, path)})`)
+    }
+  }
+  return loaded
 }
 
 /**
@@ -71,7 +109,7 @@ export async function cliScenario({ env, workspaceRoot, work }) {
     problems.push('agent-comm --help lists no commands')
   const helpLoaded = loadedPackages(help.resolutions)
   for (const name of ['better-sqlite3', 'zod', ...NOT_FOR_SEND]) {
-    if (helpLoaded.has(name)) problems.push(`agent-comm --help loaded ${name}`)
+    if (helpLoaded.has(name)) problems.push(`agent-comm --help loaded ${name}${helpLoaded.get(name)}`)
   }
 
   const demo = await run('agent-comm', ['demo'], { cwd: work, env, timeoutMs: 60_000 })
@@ -98,8 +136,12 @@ export async function cliScenario({ env, workspaceRoot, work }) {
   const sendLoaded = loadedPackages(send.resolutions)
   if (!sendLoaded.has('better-sqlite3'))
     problems.push('the module recorder saw no better-sqlite3 in send: is it working?')
+  // drizzle-orm reaches send only inside the CLI's runtime bundle: not finding it means bundledIn no longer
+  // sees into the bundle (esbuild's module comments gone?), and would miss undici in a chunk as well.
+  if (!sendLoaded.get('drizzle-orm')?.startsWith(' (bundled into @agent-comm/cli/'))
+    problems.push('found no drizzle-orm bundled into the CLI in send: can bundledIn still read the bundle?')
   for (const name of NOT_FOR_SEND) {
-    if (sendLoaded.has(name)) problems.push(`agent-comm send loaded ${name}`)
+    if (sendLoaded.has(name)) problems.push(`agent-comm send loaded ${name}${sendLoaded.get(name)}`)
   }
   problems.push(...undeclaredAtRuntime([...help.resolutions, ...send.resolutions]))
   return problems

@@ -63,7 +63,8 @@ await build({
   outdir: dist,
   // What runtime.ts imports dynamically (the HTTP transport with undici, the secret store) goes to chunks
   // loaded on first use, so commands that never reach an http agent never parse them. Chunks sit next to
-  // the bundle, so the rewritten import.meta.url paths below hold for them too.
+  // the bundle, so the rewritten import.meta.url paths below hold for them too. Not minified: the packaging
+  // check reads esbuild's module comments in what `agent-comm send` loads to prove it loads no undici.
   splitting: true,
   chunkNames: 'runtime.chunk.[name]-[hash]',
   bundle: true,
