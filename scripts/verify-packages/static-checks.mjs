@@ -150,6 +150,17 @@ export function checkTarball({ dir, pkg }, plan, unpacked, workspace) {
       problems.push(`${file} has no src/${source}.ts: stale build output? (rm -rf dist and build again)`)
     }
   }
+  // A bundler's chunk is loaded only by name, from another file of the bundle. One that no shipped file
+  // names is a leftover of an earlier build (a cache restored over dist adds files, it deletes none).
+  const scripts = [...files].filter((file) => file.endsWith('.js'))
+  const texts = new Map(scripts.map((file) => [file, readFileSync(join(unpacked, file), 'utf8')]))
+  for (const file of scripts) {
+    if (!/\.chunk\.[^/]*\.js$/.test(file)) continue
+    const name = posix.basename(file)
+    if (!scripts.some((other) => other !== file && texts.get(other).includes(name))) {
+      problems.push(`${file} is loaded by no file in the tarball: a chunk left over from an earlier build?`)
+    }
+  }
   const entries = [
     ...exportTargets(pkg.exports),
     ...(pkg.main === undefined ? [] : [pkg.main]),

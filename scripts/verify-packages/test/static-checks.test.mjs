@@ -117,6 +117,19 @@ describe('checkTarball', () => {
     ])
   })
 
+  it('fails a bundle chunk that no shipped file loads (left over from an earlier build), not one that is loaded', () => {
+    const { workspace, entry, plan, unpacked } = sample()
+    const bundled = { ...plan, generated: /^dist\/app\.(bundle|chunk\.)/ }
+    write(unpacked, {
+      'dist/app.bundle.js': 'export const load = () => import("./app.chunk.http-NEW1.js")\n',
+      'dist/app.chunk.http-NEW1.js': 'export {}\n',
+      'dist/app.chunk.http-OLD0.js': 'export {}\n',
+    })
+    expect(checkTarball(entry, bundled, unpacked, workspace)).toEqual([
+      'dist/app.chunk.http-OLD0.js is loaded by no file in the tarball: a chunk left over from an earlier build?',
+    ])
+  })
+
   it('fails a packed dependency range still written as workspace:', () => {
     const { workspace, entry, plan, unpacked } = sample()
     const packed = samplePackage({ dependencies: { zod: 'workspace:^' } })
