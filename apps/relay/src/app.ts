@@ -15,6 +15,7 @@ import Fastify, {
 import { z } from 'zod'
 import { Authenticator, AuthFailure, type Caller } from './auth.js'
 import type { RelayContext, RelaySecrets } from './context.js'
+import { FailureLimiter } from './failure-limiter.js'
 import { forbidden, HttpProblem, toErrorReply } from './http-errors.js'
 import { RelayMetrics } from './metrics.js'
 import { type NonceStore, SqliteNonceStore } from './nonces.js'
@@ -36,12 +37,21 @@ export interface RelayOptions {
   bodyLimitBytes?: number
   /** Requests per agent per window (6000 a minute), or `false` for none; over it, 429. */
   rateLimit?: { max: number; timeWindowMs: number } | false
+  /**
+   * Failed authentications per client address per window (100 a minute), or `false` for no limit. Over
+   * it, every request from that address gets 429 until the window ends, before its signature is checked.
+   */
+  authFailureLimit?: { max: number; timeWindowMs: number } | false
   /** The operator identity: its agent id (`admin`) and secrets besides any in the secret store. */
   admin?: { agentId?: string; secrets?: readonly string[] }
   /** How often an idle event stream sends a keep-alive comment, in ms (15 000). */
   streamKeepAliveMs?: number
-  /** Trust `X-Forwarded-For` from a reverse proxy for client addresses (false). */
-  trustProxy?: boolean
+  /**
+   * Take client addresses from `X-Forwarded-For` (false): `true` trusts any proxy, a string only the
+   * comma-separated proxy addresses or CIDR ranges. Set it behind a reverse proxy, or every client has the
+   * proxy's address (and shares its failed-authentication limit).
+   */
+  trustProxy?: boolean | string
 }
 
 /** What a relay is built from: injected so tests use a fake clock, temp files and captured logs. */
@@ -74,6 +84,12 @@ const RelayOptionsSchema = z.object({
       z.object({ max: z.number().int().min(1), timeWindowMs: z.number().int().min(1) }),
     ])
     .default({ max: 6000, timeWindowMs: 60_000 }),
+  authFailureLimit: z
+    .union([
+      z.literal(false),
+      z.object({ max: z.number().int().min(1), timeWindowMs: z.number().int().min(1) }),
+    ])
+    .default({ max: 100, timeWindowMs: 60_000 }),
   admin: z
     .object({
       agentId: z.string().min(1).default('admin'),
@@ -81,7 +97,7 @@ const RelayOptionsSchema = z.object({
     })
     .default({ agentId: 'admin', secrets: [] }),
   streamKeepAliveMs: z.number().int().min(10).default(15_000),
-  trustProxy: z.boolean().default(false),
+  trustProxy: z.union([z.boolean(), z.string().min(1)]).default(false),
 })
 
 const ANONYMOUS: Caller = { agentId: '', admin: false }
@@ -103,6 +119,8 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
       ...(deps.logger === undefined ? {} : { logger: deps.logger }),
     })
   const metrics = new RelayMetrics()
+  const failures =
+    options.authFailureLimit === false ? undefined : new FailureLimiter(options.authFailureLimit, clock)
   const closing = new AbortController()
   const callers = new WeakMap<FastifyRequest, Caller>()
   const authenticator = new Authenticator({
@@ -208,6 +226,20 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
   }
 
   const authenticate = (level: AuthLevel) => async (request: FastifyRequest) => {
+    const retryAfterMs = failures?.retryAfterMs(request.ip) ?? 0
+    if (retryAfterMs > 0) {
+      metrics.authFailure('blocked')
+      const seconds = Math.ceil(retryAfterMs / 1000)
+      throw new HttpProblem(
+        429,
+        RelayErrorCode.RATE_LIMITED,
+        `Too many failed authentications from this address: refused for ${seconds} s`,
+        {
+          hint: "Check the agent's secret (agent-comm relay gen-secret) and this machine's clock, then retry.",
+          headers: { 'retry-after': String(seconds) },
+        },
+      )
+    }
     let caller: Caller
     try {
       caller = authenticator.authenticate({
@@ -219,6 +251,12 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     } catch (error) {
       if (error instanceof AuthFailure) {
         metrics.authFailure(error.reason)
+        if (failures?.fail(request.ip) === true) {
+          request.log.warn(
+            { ip: request.ip, ...(options.authFailureLimit === false ? {} : options.authFailureLimit) },
+            'too many failed authentications: address refused until its window ends',
+          )
+        }
         request.log.warn(
           {
             reason: error.reason,

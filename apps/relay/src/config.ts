@@ -17,6 +17,10 @@ export interface RelayConfig {
   bodyLimitBytes: number
   /** Requests per agent per minute (6000); 0 turns the limit off. */
   rateLimitPerMinute: number
+  /** Failed authentications per client address per minute (100) before it is refused; 0 turns it off. */
+  authFailuresPerMinute: number
+  /** Whom to believe about client addresses (`X-Forwarded-For`): see `RelayOptions.trustProxy` (false). */
+  trustProxy: boolean | string
   /** The operator's agent id (`admin`). */
   adminId: string
   /** An admin secret given from the environment, besides any stored with `gen-secret admin`. */
@@ -36,6 +40,10 @@ export const RELAY_ENV_VARIABLES = {
   AGENT_COMM_RELAY_BODY_LIMIT: 'largest request body in bytes (default 1048576; flag --body-limit)',
   AGENT_COMM_RELAY_RATE_LIMIT:
     'requests per agent per minute, 0 for no limit (default 6000; flag --rate-limit)',
+  AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT:
+    'failed authentications per client address per minute before it is refused, 0 for no limit (default 100; flag --auth-failure-limit)',
+  AGENT_COMM_RELAY_TRUST_PROXY:
+    "behind a reverse proxy: true (any proxy), or the proxies' addresses/CIDRs comma-separated, to take client addresses from X-Forwarded-For (default false; flag --trust-proxy)",
   AGENT_COMM_RELAY_ADMIN_ID: "the operator's agent id (default admin; flag --admin-id)",
   AGENT_COMM_RELAY_ADMIN_SECRET: 'an admin secret (at least 16 characters); environment only, never a flag',
   AGENT_COMM_RELAY_LEASE_SECONDS: 'default lease of claims in seconds (default 60; flag --lease-seconds)',
@@ -52,6 +60,8 @@ const FLAGS = {
   'auth-window': 'AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS',
   'body-limit': 'AGENT_COMM_RELAY_BODY_LIMIT',
   'rate-limit': 'AGENT_COMM_RELAY_RATE_LIMIT',
+  'auth-failure-limit': 'AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT',
+  'trust-proxy': 'AGENT_COMM_RELAY_TRUST_PROXY',
   'admin-id': 'AGENT_COMM_RELAY_ADMIN_ID',
   'lease-seconds': 'AGENT_COMM_RELAY_LEASE_SECONDS',
   'log-level': 'AGENT_COMM_RELAY_LOG_LEVEL',
@@ -87,6 +97,15 @@ const ConfigSchema = z.object({
   AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS: int(1, 86_400, 'a number of seconds').default(300),
   AGENT_COMM_RELAY_BODY_LIMIT: int(1024, 64 * 1024 * 1024, 'a number of bytes').default(1024 * 1024),
   AGENT_COMM_RELAY_RATE_LIMIT: int(0, 100_000_000, 'a number of requests').default(6000),
+  AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT: int(0, 100_000_000, 'a number of requests').default(100),
+  AGENT_COMM_RELAY_TRUST_PROXY: z
+    .string()
+    .regex(
+      /^(true|false|[0-9A-Fa-f.:/]+(\s*,\s*[0-9A-Fa-f.:/]+)*)$/,
+      "must be true, false, or the proxies' addresses/CIDRs comma-separated",
+    )
+    .transform((value): boolean | string => (value === 'true' ? true : value === 'false' ? false : value))
+    .default(false),
   AGENT_COMM_RELAY_ADMIN_ID: z
     .string()
     .regex(/^[A-Za-z0-9._:@-]{1,128}$/, 'must be an agent id')
@@ -165,6 +184,8 @@ export function loadRelayConfig(
       authWindowSeconds: v.AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS,
       bodyLimitBytes: v.AGENT_COMM_RELAY_BODY_LIMIT,
       rateLimitPerMinute: v.AGENT_COMM_RELAY_RATE_LIMIT,
+      authFailuresPerMinute: v.AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT,
+      trustProxy: v.AGENT_COMM_RELAY_TRUST_PROXY,
       adminId: v.AGENT_COMM_RELAY_ADMIN_ID,
       ...(v.AGENT_COMM_RELAY_ADMIN_SECRET === undefined
         ? {}
@@ -183,6 +204,8 @@ export function relayConfig(fields: Partial<RelayConfig> & { dataDir: string }):
     authWindowSeconds: 300,
     bodyLimitBytes: 1024 * 1024,
     rateLimitPerMinute: 6000,
+    authFailuresPerMinute: 100,
+    trustProxy: false,
     adminId: 'admin',
     leaseSeconds: 60,
     logLevel: 'info',

@@ -7,12 +7,14 @@ export class HttpProblem extends Error {
   readonly code: string
   readonly hint: string | undefined
   readonly details: Record<string, unknown>
+  /** Response headers that go with the refusal (e.g. `retry-after`). */
+  readonly headers: Record<string, string> | undefined
 
   constructor(
     status: number,
     code: string,
     message: string,
-    options: { hint?: string; details?: Record<string, unknown> } = {},
+    options: { hint?: string; details?: Record<string, unknown>; headers?: Record<string, string> } = {},
   ) {
     super(message)
     this.name = 'HttpProblem'
@@ -20,6 +22,7 @@ export class HttpProblem extends Error {
     this.code = code
     this.hint = options.hint
     this.details = options.details ?? {}
+    this.headers = options.headers
   }
 }
 
@@ -69,6 +72,7 @@ export function toErrorReply(error: unknown, requestId: string): ErrorReply {
     return {
       status: error.status,
       serverFault: error.status >= 500,
+      ...(error.headers === undefined ? {} : { headers: error.headers }),
       body: { error: compact(error.code, error.message, error.hint, error.details) },
     }
   }

@@ -78,6 +78,11 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
         bodyLimitBytes: config.bodyLimitBytes,
         rateLimit:
           config.rateLimitPerMinute === 0 ? false : { max: config.rateLimitPerMinute, timeWindowMs: 60_000 },
+        trustProxy: config.trustProxy,
+        authFailureLimit:
+          config.authFailuresPerMinute === 0
+            ? false
+            : { max: config.authFailuresPerMinute, timeWindowMs: 60_000 },
         admin: {
           agentId: config.adminId,
           secrets: config.adminSecret === undefined ? [] : [config.adminSecret],

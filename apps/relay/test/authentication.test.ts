@@ -177,6 +177,53 @@ describe('request authentication', () => {
     relay.spool.sqlite.exec('DROP TRIGGER no_nonces')
   })
 
+  it('refuses an address with too many failed authentications until its window ends, logging each failure once', async () => {
+    const relay = await startTestRelay({
+      listen: false,
+      options: { authFailureLimit: { max: 3, timeWindowMs: 60_000 } },
+    })
+    const path = '/api/v1/agents/builder/claim'
+    const wrong = 'not-the-builders-secret-at-all'
+    remember(wrong)
+    const failuresLogged = () => capturedLogs.filter((line) => line.includes('authentication failed')).length
+    const logged = failuresLogged()
+    for (let i = 0; i < 3; i++) {
+      expect((await relay.signed('builder', 'POST', path, {}, { secret: wrong })).statusCode).toBe(401)
+    }
+    expect(failuresLogged()).toBe(logged + 3)
+    // Now even a correct signature from that address is refused, before it is checked.
+    for (const secret of [undefined, wrong, wrong]) {
+      const refused = await relay.signed('builder', 'POST', path, {}, secret === undefined ? {} : { secret })
+      expect(refused.statusCode).toBe(429)
+      expect(errorOf(refused).code).toBe('RATE_LIMITED')
+      expect(refused.headers['retry-after']).toBe('60')
+    }
+    expect(failuresLogged()).toBe(logged + 3)
+    expect(capturedLogs.filter((line) => line.includes('address refused')).length).toBeGreaterThan(0)
+    expect((await relay.app.inject({ url: '/metrics' })).body).toContain(
+      'agent_comm_relay_auth_failures_total{reason="blocked"} 3',
+    )
+    // Another address is not affected.
+    const headers = signRequest(relay.secrets.builder!, {
+      method: 'POST',
+      path,
+      body: '{}',
+      agentId: 'builder',
+      timestamp: relay.clock.now(),
+    })
+    remember(headers['x-signature']!)
+    const elsewhere = await relay.app.inject({
+      method: 'POST',
+      url: path,
+      remoteAddress: '10.1.2.3',
+      headers: { ...headers, 'content-type': 'application/json' },
+      payload: '{}',
+    })
+    expect(elsewhere.statusCode).toBe(200)
+    relay.clock.advance(60_000)
+    expect((await relay.signed('builder', 'POST', path, {})).statusCode).toBe(200)
+  })
+
   it('refuses a timestamp outside the window either way, and accepts one at its edge', async () => {
     const relay = await startTestRelay({ listen: false, options: { authWindowMs: 300_000 } })
     const path = '/api/v1/agents/builder/claim'

@@ -12,6 +12,8 @@ describe('relay configuration', () => {
         authWindowSeconds: 300,
         bodyLimitBytes: 1_048_576,
         rateLimitPerMinute: 6000,
+        authFailuresPerMinute: 100,
+        trustProxy: false,
         adminId: 'admin',
         leaseSeconds: 60,
         logLevel: 'info',
@@ -39,6 +41,25 @@ describe('relay configuration', () => {
         adminSecret: 'a-long-enough-admin-secret',
       },
     })
+  })
+
+  it('reads the failed-authentication limit and whom to trust behind a reverse proxy', () => {
+    const config = (argv: string[], env: Record<string, string> = {}) => {
+      const loaded = loadRelayConfig(argv, env)
+      if (loaded.help) throw new Error('unexpected help')
+      return loaded.config
+    }
+    expect(config(['--auth-failure-limit', '0']).authFailuresPerMinute).toBe(0)
+    expect(config([], { AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT: '20' }).authFailuresPerMinute).toBe(20)
+    expect(config(['--trust-proxy', 'true']).trustProxy).toBe(true)
+    expect(config([], { AGENT_COMM_RELAY_TRUST_PROXY: 'false' }).trustProxy).toBe(false)
+    expect(config(['--trust-proxy', '10.0.0.0/8, 127.0.0.1']).trustProxy).toBe('10.0.0.0/8, 127.0.0.1')
+    expect(() => config(['--trust-proxy', 'yes please'])).toThrow(
+      /--trust-proxy must be true, false, or the proxies' addresses/,
+    )
+    expect(() => config([], { AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT: 'many' })).toThrow(
+      /AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT must be a number of requests/,
+    )
   })
 
   it('names the flag or variable of an invalid value, never showing a secret', () => {

@@ -36,6 +36,16 @@ export const relayServerFlags = {
     description: 'requests per agent per minute, 0 for no limit [AGENT_COMM_RELAY_RATE_LIMIT, default 6000]',
     helpValue: '<requests>',
   }),
+  'auth-failure-limit': Flags.string({
+    description:
+      'failed authentications per client address per minute before it is refused (429), 0 for no limit [AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT, default 100]',
+    helpValue: '<requests>',
+  }),
+  'trust-proxy': Flags.string({
+    description:
+      "behind a reverse proxy: true (any proxy), or the proxies' addresses/CIDRs comma-separated, so client addresses come from X-Forwarded-For [AGENT_COMM_RELAY_TRUST_PROXY, default false]",
+    helpValue: '<proxies>',
+  }),
   'admin-id': Flags.string({
     description: "the operator's agent id [AGENT_COMM_RELAY_ADMIN_ID, default admin]",
     helpValue: '<agent>',
