@@ -70,6 +70,12 @@ export interface RelayDeps {
   options?: RelayOptions
 }
 
+/** A count per window, or `false` for no limit. */
+const LimitSchema = z.union([
+  z.literal(false),
+  z.object({ max: z.number().int().min(1), timeWindowMs: z.number().int().min(1) }),
+])
+
 const RelayOptionsSchema = z.object({
   authWindowMs: z.number().int().min(1_000).max(86_400_000).default(DEFAULT_AUTH_WINDOW_MS),
   bodyLimitBytes: z
@@ -78,18 +84,8 @@ const RelayOptionsSchema = z.object({
     .min(1024)
     .max(64 * 1024 * 1024)
     .default(1024 * 1024),
-  rateLimit: z
-    .union([
-      z.literal(false),
-      z.object({ max: z.number().int().min(1), timeWindowMs: z.number().int().min(1) }),
-    ])
-    .default({ max: 6000, timeWindowMs: 60_000 }),
-  authFailureLimit: z
-    .union([
-      z.literal(false),
-      z.object({ max: z.number().int().min(1), timeWindowMs: z.number().int().min(1) }),
-    ])
-    .default({ max: 100, timeWindowMs: 60_000 }),
+  rateLimit: LimitSchema.default({ max: 6000, timeWindowMs: 60_000 }),
+  authFailureLimit: LimitSchema.default({ max: 100, timeWindowMs: 60_000 }),
   admin: z
     .object({
       agentId: z.string().min(1).default('admin'),
