@@ -224,6 +224,38 @@ describe('request authentication', () => {
     expect((await relay.signed('builder', 'POST', path, {})).statusCode).toBe(200)
   })
 
+  it('behind a trusted proxy, counts failed authentications per client from X-Forwarded-For', async () => {
+    const relay = await startTestRelay({
+      listen: false,
+      options: { authFailureLimit: { max: 2, timeWindowMs: 60_000 }, trustProxy: '127.0.0.1' },
+    })
+    const path = '/api/v1/agents/builder/claim'
+    const wrong = 'also-not-the-builders-secret'
+    remember(wrong)
+    const from = (client: string, secret: string) => {
+      const headers = signRequest(secret, {
+        method: 'POST',
+        path,
+        body: '{}',
+        agentId: 'builder',
+        timestamp: relay.clock.now(),
+      })
+      remember(headers['x-signature']!)
+      return relay.app.inject({
+        method: 'POST',
+        url: path,
+        remoteAddress: '127.0.0.1',
+        headers: { ...headers, 'content-type': 'application/json', 'x-forwarded-for': client },
+        payload: '{}',
+      })
+    }
+    expect((await from('203.0.113.7', wrong)).statusCode).toBe(401)
+    expect((await from('203.0.113.7', wrong)).statusCode).toBe(401)
+    expect((await from('203.0.113.7', relay.secrets.builder!)).statusCode).toBe(429)
+    // Another client behind the same proxy is not refused.
+    expect((await from('198.51.100.9', relay.secrets.builder!)).statusCode).toBe(200)
+  })
+
   it('refuses a timestamp outside the window either way, and accepts one at its edge', async () => {
     const relay = await startTestRelay({ listen: false, options: { authWindowMs: 300_000 } })
     const path = '/api/v1/agents/builder/claim'
