@@ -249,7 +249,7 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
         metrics.authFailure(error.reason)
         if (failures?.fail(request.ip) === true) {
           request.log.warn(
-            { ip: request.ip, ...(options.authFailureLimit === false ? {} : options.authFailureLimit) },
+            { ip: request.ip, ...failures.limit },
             'too many failed authentications: address refused until its window ends',
           )
         }

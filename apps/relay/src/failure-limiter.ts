@@ -16,12 +16,12 @@ const MAX_TRACKED = 10_000
  * 429 before its signature is checked, and logged once, until its window ends.
  */
 export class FailureLimiter {
-  readonly #limit: FailureLimit
+  readonly limit: FailureLimit
   readonly #clock: Clock
   readonly #windows = new Map<string, { failures: number; endsAt: number }>()
 
   constructor(limit: FailureLimit, clock: Clock) {
-    this.#limit = limit
+    this.limit = limit
     this.#clock = clock
   }
 
@@ -34,7 +34,7 @@ export class FailureLimiter {
       this.#windows.delete(address)
       return 0
     }
-    return window.failures >= this.#limit.max ? window.endsAt - now : 0
+    return window.failures >= this.limit.max ? window.endsAt - now : 0
   }
 
   /** Counts a failure of `address`; true when it is the one that reached the limit. */
@@ -43,12 +43,12 @@ export class FailureLimiter {
     let window = this.#windows.get(address)
     if (window === undefined || now >= window.endsAt) {
       this.#windows.delete(address)
-      window = { failures: 0, endsAt: now + this.#limit.timeWindowMs }
+      window = { failures: 0, endsAt: now + this.limit.timeWindowMs }
       this.#windows.set(address, window)
       this.#evict(now)
     }
     window.failures += 1
-    return window.failures === this.#limit.max
+    return window.failures === this.limit.max
   }
 
   /** Bounds memory under a spread-out attack: ended windows first, then the oldest. */

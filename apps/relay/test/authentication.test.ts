@@ -123,21 +123,9 @@ describe('request authentication', () => {
     const relay = await startTestRelay({ listen: false, options: { authWindowMs: 600_000 } })
     const turn = () => new Promise((resolve) => setImmediate(resolve))
     const path = '/api/v1/agents/builder/claim'
-    const headers = signRequest(relay.secrets.builder!, {
-      method: 'POST',
-      path,
-      body: '{}',
-      agentId: 'builder',
-      timestamp: relay.clock.now() - 400_000,
-    })
-    remember(headers['x-signature']!)
+    // The same timestamp and nonce sign the same request again: a replay.
     const send = () =>
-      relay.app.inject({
-        method: 'POST',
-        url: path,
-        headers: { ...headers, 'content-type': 'application/json' },
-        payload: '{}',
-      })
+      relay.signed('builder', 'POST', path, {}, { timestamp: T0 - 400_000, nonce: 'n-wider-window-0001' })
     expect((await send()).statusCode).toBe(200)
     await turn()
     // A minute later a prune runs (with the next request); the nonce is 461 s old, still inside 600 s.
@@ -204,21 +192,7 @@ describe('request authentication', () => {
       'agent_comm_relay_auth_failures_total{reason="blocked"} 3',
     )
     // Another address is not affected.
-    const headers = signRequest(relay.secrets.builder!, {
-      method: 'POST',
-      path,
-      body: '{}',
-      agentId: 'builder',
-      timestamp: relay.clock.now(),
-    })
-    remember(headers['x-signature']!)
-    const elsewhere = await relay.app.inject({
-      method: 'POST',
-      url: path,
-      remoteAddress: '10.1.2.3',
-      headers: { ...headers, 'content-type': 'application/json' },
-      payload: '{}',
-    })
+    const elsewhere = await relay.signed('builder', 'POST', path, {}, { remoteAddress: '10.1.2.3' })
     expect(elsewhere.statusCode).toBe(200)
     relay.clock.advance(60_000)
     expect((await relay.signed('builder', 'POST', path, {})).statusCode).toBe(200)
@@ -232,28 +206,23 @@ describe('request authentication', () => {
     const path = '/api/v1/agents/builder/claim'
     const wrong = 'also-not-the-builders-secret'
     remember(wrong)
-    const from = (client: string, secret: string) => {
-      const headers = signRequest(secret, {
-        method: 'POST',
+    const from = (client: string, secret?: string) =>
+      relay.signed(
+        'builder',
+        'POST',
         path,
-        body: '{}',
-        agentId: 'builder',
-        timestamp: relay.clock.now(),
-      })
-      remember(headers['x-signature']!)
-      return relay.app.inject({
-        method: 'POST',
-        url: path,
-        remoteAddress: '127.0.0.1',
-        headers: { ...headers, 'content-type': 'application/json', 'x-forwarded-for': client },
-        payload: '{}',
-      })
-    }
+        {},
+        {
+          ...(secret === undefined ? {} : { secret }),
+          remoteAddress: '127.0.0.1',
+          headers: { 'x-forwarded-for': client },
+        },
+      )
     expect((await from('203.0.113.7', wrong)).statusCode).toBe(401)
     expect((await from('203.0.113.7', wrong)).statusCode).toBe(401)
-    expect((await from('203.0.113.7', relay.secrets.builder!)).statusCode).toBe(429)
+    expect((await from('203.0.113.7')).statusCode).toBe(429)
     // Another client behind the same proxy is not refused.
-    expect((await from('198.51.100.9', relay.secrets.builder!)).statusCode).toBe(200)
+    expect((await from('198.51.100.9')).statusCode).toBe(200)
   })
 
   it('refuses a timestamp outside the window either way, and accepts one at its edge', async () => {

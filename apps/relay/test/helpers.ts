@@ -70,7 +70,16 @@ export interface TestRelay {
     method: 'GET' | 'POST' | 'PUT' | 'DELETE',
     path: string,
     body?: unknown,
-    options?: { secret?: string; timestamp?: number; nonce?: string; contentType?: string },
+    options?: {
+      secret?: string
+      timestamp?: number
+      nonce?: string
+      contentType?: string
+      /** The client's address as the relay's socket sees it (127.0.0.1). */
+      remoteAddress?: string
+      /** More headers, outside the signature (e.g. `x-forwarded-for`). */
+      headers?: Record<string, string>
+    },
   ): Promise<LightMyRequestResponse>
   /** Closes the relay and its stores (also done after the test). */
   close(): Promise<void>
@@ -158,7 +167,9 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
       return app.inject({
         method,
         url: path,
+        ...(opts.remoteAddress === undefined ? {} : { remoteAddress: opts.remoteAddress }),
         headers: {
+          ...opts.headers,
           ...headers,
           ...(payload === '' && opts.contentType === undefined
             ? {}
