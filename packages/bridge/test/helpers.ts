@@ -2,7 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { type Coordinator, createCoordinator, loadConfig } from '@agent-comm/coordinator'
+import {
+  type Coordinator,
+  type CreateCoordinatorOptions,
+  createCoordinator,
+  loadConfig,
+} from '@agent-comm/coordinator'
 import { afterEach } from 'vitest'
 
 const cleanups: (() => Promise<void> | void)[] = []
@@ -19,8 +24,8 @@ export function tempDir(): string {
 }
 
 /** A coordinator on a fresh database with `architect` and `builder` registered. */
-export async function openCoordinator(): Promise<Coordinator> {
-  const coord = await createCoordinator(loadConfig({ AGENT_COMM_PROJECT_ROOT: tempDir() }))
+export async function openCoordinator(options: CreateCoordinatorOptions = {}): Promise<Coordinator> {
+  const coord = await createCoordinator(loadConfig({ AGENT_COMM_PROJECT_ROOT: tempDir() }), options)
   cleanups.push(() => coord.close())
   await coord.register({ agentId: 'architect' })
   await coord.register({ agentId: 'builder' })

@@ -1,5 +1,6 @@
+import { ManualClock } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
-import { type BridgeEvent, BridgeRunner, FunctionBridge } from '../src/index.js'
+import { type BridgeCoordinator, type BridgeEvent, BridgeRunner, FunctionBridge } from '../src/index.js'
 import { openCoordinator } from './helpers.js'
 
 const until = (signal: AbortSignal) =>
@@ -63,11 +64,26 @@ describe('BridgeRunner with an in-process FunctionBridge', () => {
     for (let i = 0; i < 12; i++)
       await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: `m${i}` })
     let running = 0
+    let started = 0
     let peak = 0
+    // Each forward holds its slot until three run at once (or the last one has started), so the peak shows
+    // the concurrency however slow the machine is; a fixed sleep could end before the next forward starts.
+    let release = (): void => {}
+    let gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
     const bridge = new FunctionBridge(async () => {
       running++
+      started++
       peak = Math.max(peak, running)
-      await new Promise((resolve) => setTimeout(resolve, 15))
+      if (running === 3 || started === 12) {
+        release()
+        gate = new Promise<void>((resolve) => {
+          release = resolve
+        })
+      } else {
+        await gate
+      }
       running--
     })
     const summary = await new BridgeRunner({
@@ -84,17 +100,41 @@ describe('BridgeRunner with an in-process FunctionBridge', () => {
   })
 
   it('extends the lease while a long forward runs, so no one else gets the message', async () => {
-    const coord = await openCoordinator()
+    const clock = new ManualClock(Date.UTC(2026, 1, 3, 14, 30))
+    const coord = await openCoordinator({ clock })
     const task = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'slow' })
+    // The runner extends on a real timer (every half lease) and the lease runs on the coordinator's clock.
+    // Waiting for each extension, then moving the clock, shows the lease held past its first term however
+    // late the timer fires on a busy machine.
+    let extended = (): void => {}
+    const nextExtension = () =>
+      new Promise<void>((resolve) => {
+        extended = resolve
+      })
+    const watched: BridgeCoordinator = {
+      poll: (...args) => coord.poll(...args),
+      ack: (...args) => coord.ack(...args),
+      nack: (...args) => coord.nack(...args),
+      reply: (...args) => coord.reply(...args),
+      extendLease: async (...args) => {
+        const result = await coord.extendLease(...args)
+        extended()
+        return result
+      },
+    }
     let stolen = -1
     const bridge = new FunctionBridge(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 1_600))
+      await nextExtension()
+      clock.advance(600)
+      await nextExtension()
+      // Past the first one-second term: only the extension made at +600 ms keeps the message leased.
+      clock.advance(600)
       stolen = (await coord.spool.claim('builder')).length
       return 'finished'
     })
     const events: BridgeEvent[] = []
     await new BridgeRunner({
-      coordinator: coord,
+      coordinator: watched,
       agent: 'builder',
       bridge,
       leaseSeconds: 1,

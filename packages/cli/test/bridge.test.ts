@@ -94,14 +94,14 @@ describe('agent-comm bridge', () => {
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
     let stdout = ''
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-    await expect.poll(() => stderr, { timeout: 10_000 }).toContain('Bridging builder')
+    await expect.poll(() => stderr).toContain('Bridging builder')
     const { messageId } = await p.json<{ messageId: string }>([
       'send',
       'architect',
       'builder',
       'while running',
     ])
-    await expect.poll(() => stderr, { timeout: 10_000 }).toContain(`acked     ${messageId}`)
+    await expect.poll(() => stderr).toContain(`acked     ${messageId}`)
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
     child.kill('SIGTERM')
     expect(await exited).toBe(0)

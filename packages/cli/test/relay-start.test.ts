@@ -55,9 +55,7 @@ describe('agent-comm relay start', () => {
     let stderr = ''
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-    await expect
-      .poll(() => stderr, { timeout: 20_000 })
-      .toMatch(/Relay listening on http:\/\/127\.0\.0\.1:\d+/)
+    await expect.poll(() => stderr).toMatch(/Relay listening on http:\/\/127\.0\.0\.1:\d+/)
     expect(stderr).toContain(`(data: ${join(dir, 'here')})`)
     child.kill('SIGINT')
     expect(await exited(child)).toBe(0)

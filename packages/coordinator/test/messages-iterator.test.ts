@@ -17,7 +17,6 @@ describe('coordinator.messages()', () => {
     })()
     for (const body of ['one', 'two', 'three']) {
       await coord.send({ fromAgent: 'architect', toAgent: 'builder', body })
-      await new Promise((resolve) => setTimeout(resolve, 10))
     }
     await consumer
     expect(seen).toEqual(['one', 'two', 'three'])
@@ -42,11 +41,11 @@ describe('coordinator.messages()', () => {
     const { coord } = await openCoordinator()
     await coord.register({ agentId: 'builder' })
     await coord.register({ agentId: 'architect' })
-    const polling = coord.poll('builder', { waitMs: 10_000 })
+    // An hour's wait, far beyond the test's timeout: a poll that answers at all was woken by the send, with
+    // no assertion on how fast a busy machine managed it.
+    const polling = coord.poll('builder', { waitMs: 3_600_000 })
     setTimeout(() => void coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'now' }), 20)
-    const started = Date.now()
     expect((await polling).map((c) => c.message.body)).toEqual(['now'])
-    expect(Date.now() - started).toBeLessThan(5_000)
   })
 })
 

@@ -5,7 +5,14 @@ import { Spool } from '../src/index.js'
 import { tempDir } from './helpers.js'
 import { firstJsonLine, runFixture, startFixture } from './processes.js'
 
-describe('many processes on one database file', () => {
+/**
+ * Each test here starts several Node processes that import the spool and SQLite: on an idle machine they take
+ * seconds, on a loaded 2-core CI runner (load 14 has been seen) many times that. The bound is there to catch
+ * a hang, not to measure speed.
+ */
+const MULTI_PROCESS_TIMEOUT_MS = 300_000
+
+describe('many processes on one database file', { timeout: MULTI_PROCESS_TIMEOUT_MS }, () => {
   it('lets 4 worker processes ack 4,000 messages exactly once, with none lost and no lock errors', async () => {
     const path = join(tempDir(), 'shared.db')
     const spool = await Spool.open({ path })

@@ -4,6 +4,19 @@ import { Spool } from '../src/index.js'
 import { onCleanup, openSpool, task, tempDir } from './helpers.js'
 import { runFixture } from './processes.js'
 
+/**
+ * A safety tick far beyond any test's run: a wait that resolves proves the wake came from the database change
+ * or the due-time timer, never from the fallback poll. (Below 2^31 ms, which Node would clamp to 1 ms.)
+ */
+const NO_SAFETY_TICK_MS = 1_000_000_000
+
+/** Lets every pending immediate and I/O callback run, so a wait that could resolve now has done so. */
+const settle = async (): Promise<void> => {
+  for (let i = 0; i < 5; i++) await new Promise((done) => setImmediate(done))
+}
+
+// Waits that must wake have no timeout of their own: on a busy machine any fixed bound could pass before the
+// event does. A wait that never wakes fails the test through vitest's test timeout instead.
 describe('waitForMessages', () => {
   it('resolves at once when a message is already waiting', async () => {
     const { spool } = await openSpool()
@@ -13,7 +26,7 @@ describe('waitForMessages', () => {
 
   it('resolves as soon as this process sends to the agent', async () => {
     const { spool } = await openSpool()
-    const waiting = spool.waitForMessages('builder', { timeoutMs: 10_000 })
+    const waiting = spool.waitForMessages('builder')
     await spool.send({ fromAgent: 'x', toAgent: 'someone-else', body: 'not for builder' })
     await spool.send(task())
     expect(await waiting).toBe(true)
@@ -38,27 +51,30 @@ describe('waitForMessages', () => {
 
   it('wakes when another process on the same file sends, without polling every few ms', async () => {
     const path = join(tempDir(), 'push.db')
-    // A long safety interval proves the wake-up comes from the file change, not from the fallback tick.
-    const spool = await Spool.open({ path, wakeIntervalMs: 60_000 })
+    const spool = await Spool.open({ path, wakeIntervalMs: NO_SAFETY_TICK_MS })
     onCleanup(() => spool.close())
-    const started = Date.now()
-    const waiting = spool.waitForMessages('builder', { timeoutMs: 20_000 })
+    const waiting = spool.waitForMessages('builder')
     const { sentAt } = await runFixture<{ sentAt: number }>('send.mjs', [path, 'architect', 'builder', 'hi'])
     expect(await waiting).toBe(true)
-    const woke = Date.now()
-    expect(woke - started).toBeLessThan(15_000)
-    expect(woke).toBeGreaterThanOrEqual(sentAt - 5)
+    expect(Date.now()).toBeGreaterThanOrEqual(sentAt - 5)
     expect(await spool.claim('builder')).toHaveLength(1)
   })
 
-  it('wakes when a delayed message becomes visible', async () => {
-    const path = join(tempDir(), 'delay.db')
-    const spool = await Spool.open({ path, wakeIntervalMs: 60_000 })
-    onCleanup(() => spool.close())
+  it('wakes when a delayed message becomes visible, and not before', async () => {
+    const { spool, clock } = await openSpool({ wakeIntervalMs: NO_SAFETY_TICK_MS })
     await spool.send(task(), { delaySeconds: 0.2 })
-    const started = Date.now()
-    expect(await spool.waitForMessages('builder', { timeoutMs: 10_000 })).toBe(true)
-    expect(Date.now() - started).toBeGreaterThanOrEqual(150)
+    let woke = false
+    const waiting = spool.waitForMessages('builder').then((found) => {
+      woke = true
+      return found
+    })
+    await settle()
+    // However late the real timer fires, the spool's clock says the message is not visible yet.
+    clock.advance(199)
+    await settle()
+    expect(woke).toBe(false)
+    clock.advance(1)
+    expect(await waiting).toBe(true)
     expect(await spool.claim('builder')).toHaveLength(1)
   })
 })

@@ -1,10 +1,13 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createMessage } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
 import { DeliveryRecordSchema, FileTransport } from '../src/index.js'
 import { listFiles, onCleanup, tempDir } from './helpers.js'
-import { runFixture } from './processes.js'
+import { jsonLine, readyOn, startFixture } from './processes.js'
+
+/** Several Node processes on a loaded 2-core machine can take minutes; the bound catches a hang only. */
+const MULTI_PROCESS_TIMEOUT_MS = 300_000
 
 interface WorkerReport {
   claimed?: string[]
@@ -12,9 +15,10 @@ interface WorkerReport {
   error?: string
 }
 
-describe('many processes on one folder', () => {
+describe('many processes on one folder', { timeout: MULTI_PROCESS_TIMEOUT_MS }, () => {
   it('lets 3 worker processes ack 500 messages exactly once, with none handed out twice and none lost', async () => {
     const root = join(tempDir(), 'shared')
+    const done = join(tempDir(), 'all-sent')
     const transport = new FileTransport({ root })
     onCleanup(() => transport.close())
     const ids: string[] = []
@@ -24,10 +28,12 @@ describe('many processes on one folder', () => {
         ids.push((await transport.send(message)).messageId)
       }
     }
-    // Half the messages are queued before the workers start, half while they run.
-    await sendMany(0, 250)
-    const workers = Array.from({ length: 3 }, () => runFixture<WorkerReport>('worker.mjs', [root, 'builder']))
-    await sendMany(250, 250)
+    // The workers start first and wait, so that all three share the work however slowly each starts.
+    const children = Array.from({ length: 3 }, () => startFixture('worker.mjs', [root, 'builder', done]))
+    const workers = children.map((child) => jsonLine<WorkerReport>(child))
+    await Promise.all(children.map((child) => readyOn(child)))
+    await sendMany(0, 500)
+    writeFileSync(done, '')
     const reports = await Promise.all(workers)
 
     for (const report of reports) expect(report.error).toBeUndefined()

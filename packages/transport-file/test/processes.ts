@@ -48,3 +48,17 @@ export async function runFixture<T>(name: string, args: string[]): Promise<T> {
   const [line] = await Promise.all([jsonLine<T>(child), new Promise((resolve) => child.on('exit', resolve))])
   return line
 }
+
+/** Resolves when the child writes the line `ready` on stderr (a fixture saying it is up and waiting). */
+export function readyOn(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let err = ''
+    child.stderr?.on('data', (chunk) => {
+      err += chunk
+      if (err.includes('ready\n')) resolve()
+    })
+    child.on('exit', (code, signal) =>
+      reject(new Error(`fixture exited (${code ?? signal}) before it was ready: ${err}`)),
+    )
+  })
+}

@@ -163,7 +163,8 @@ describe('RelayClient', () => {
     const relay = await fakeRelay(() => {})
     const transport = new HttpTransport({ client: client(relay.url) })
     const waiting = transport.waitForMessages('builder', { timeoutMs: 60_000 })
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    // Closes once the long poll is at the relay, rather than after a sleep a busy machine may outlast.
+    await expect.poll(() => relay.requests.length).toBe(1)
     await transport.close()
     expect(await waiting).toBe(false)
     await expect(transport.claim('builder')).rejects.toMatchObject({ code: 'CLOSED' })
