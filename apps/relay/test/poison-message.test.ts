@@ -72,6 +72,22 @@ describe('a message nested too deep to be safe', () => {
   })
 })
 
+describe('a poison message already in the relay database', () => {
+  it("is dead-lettered alone; the recipient's claim gets the others", async () => {
+    const relay = await startTestRelay()
+    for (const subject of ['first', 'poison', 'second']) {
+      await relay.client.send(message({ subject }))
+    }
+    // Written past the relay's checks, as a relay of an older version could have stored it.
+    relay.spool.sqlite
+      .prepare("UPDATE messages SET metadata = ? WHERE subject = 'poison'")
+      .run(`{"deep":${nestedText(3_000)}}`)
+    const claimed = await relay.client.claim('builder', { limit: 10 })
+    expect(claimed.map((c) => c.message.subject)).toEqual(['first', 'second'])
+    expect((await relay.spool.stats()).deliveries).toMatchObject({ failed: 1, leased: 2 })
+  })
+})
+
 describe('a conversation id with control characters', () => {
   it('is refused with 400 naming routing.conversationId', async () => {
     const relay = await startTestRelay()
