@@ -26,10 +26,25 @@ export const RecipientSchema = z.union([AgentIdSchema, z.literal(BROADCAST_TARGE
   error: `must be an agent id, '${BROADCAST_TARGET}' or '${CAPABILITY_TARGET_PREFIX}<name>'`,
 })
 
+/**
+ * The rule every id that names a stored thing follows (message and conversation ids): 1–128 characters of
+ * letters, digits and `. _ : @ -`, not dots only. Ids end up in URLs, file names and terminals, so control
+ * characters (NUL, ESC), spaces and path separators are refused.
+ */
+function safeIdSchema() {
+  return z
+    .string({ error: 'must be a string' })
+    .min(1, 'must not be empty')
+    .max(128, 'must be at most 128 characters')
+    .regex(/^[A-Za-z0-9._:@-]+$/, 'may contain only letters, digits and . _ : @ -')
+    .refine((id) => !/^\.+$/.test(id), 'must not be made of dots only')
+}
+
 /** A message id as made by `newMessageId`, or any id a client chose (1–128 safe characters). */
-export const MessageIdSchema = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(128, 'must be at most 128 characters')
-  .regex(/^[A-Za-z0-9._:@-]+$/, 'may contain only letters, digits and . _ : @ -')
-  .refine((id) => !/^\.+$/.test(id), 'must not be made of dots only')
+export const MessageIdSchema = safeIdSchema()
+
+/**
+ * A conversation id as made by `newConversationId`, or any id a client chose: the same characters as a
+ * message id.
+ */
+export const ConversationIdSchema = safeIdSchema()

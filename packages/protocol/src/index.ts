@@ -50,10 +50,13 @@ export {
   AgentIdSchema,
   BROADCAST_TARGET,
   CAPABILITY_TARGET_PREFIX,
+  ConversationIdSchema,
   MessageIdSchema,
   RecipientSchema,
 } from './identifiers.js'
 export { IdGenerator, newConversationId, newMessageId } from './ids.js'
+export type { JsonLimit, JsonLimitBreach } from './json-limits.js'
+export { checkJsonLimits } from './json-limits.js'
 export { Limits, utf8Length } from './limits.js'
 export type { Logger, LogLevel } from './logger.js'
 export { createLineLogger, LOG_LEVELS, silentLogger } from './logger.js'

@@ -2,13 +2,29 @@ import { z } from 'zod'
 import { AgentProfileSchema } from './agent.js'
 import { MessageV2Schema } from './message.js'
 
+/**
+ * Generator options shared by both schemas. zod drops a field's `default` from an input schema when the
+ * field's schema transforms its input, which the JSON-limit guard formally does (it is a preprocess that
+ * checks and passes the value on unchanged); the override puts those defaults back.
+ */
+const GENERATOR_OPTIONS: Parameters<typeof z.toJSONSchema>[1] = {
+  io: 'input',
+  target: 'draft-2020-12',
+  override: (ctx) => {
+    const def = ctx.zodSchema._zod.def
+    if (def.type === 'default' && !('default' in ctx.jsonSchema)) {
+      ctx.jsonSchema.default = (def as z.core.$ZodDefaultDef).defaultValue as z.core.JSONSchema._JSONSchema
+    }
+  },
+}
+
 /** JSON Schema (draft 2020-12) of a MessageV2 as accepted on the wire, generated from the zod schema. */
 export function messageV2JsonSchema(): Record<string, unknown> {
   return {
     $id: 'https://agent-comm.dev/schemas/message-v2.schema.json',
     title: 'agent-comm MessageV2',
     description: 'A message of the agent-comm protocol, version 2.0.',
-    ...z.toJSONSchema(MessageV2Schema, { io: 'input', target: 'draft-2020-12' }),
+    ...z.toJSONSchema(MessageV2Schema, GENERATOR_OPTIONS),
   }
 }
 
@@ -17,6 +33,6 @@ export function agentProfileJsonSchema(): Record<string, unknown> {
   return {
     $id: 'https://agent-comm.dev/schemas/agent-profile.schema.json',
     title: 'agent-comm AgentProfile',
-    ...z.toJSONSchema(AgentProfileSchema, { io: 'input', target: 'draft-2020-12' }),
+    ...z.toJSONSchema(AgentProfileSchema, GENERATOR_OPTIONS),
   }
 }

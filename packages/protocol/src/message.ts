@@ -3,7 +3,7 @@ import type { Clock } from './clock.js'
 import { systemClock } from './clock.js'
 import { DeliveryInfoSchema, LeaseSchema } from './delivery.js'
 import { parseOrThrow } from './errors.js'
-import { AgentIdSchema, MessageIdSchema, RecipientSchema } from './identifiers.js'
+import { AgentIdSchema, ConversationIdSchema, MessageIdSchema, RecipientSchema } from './identifiers.js'
 import type { IdGenerator } from './ids.js'
 import { newConversationId, newMessageId } from './ids.js'
 import { Limits, utf8Length } from './limits.js'
@@ -57,7 +57,7 @@ export const MessageInputSchema = z.object({
   routing: z
     .object({
       replyTo: MessageIdSchema.optional(),
-      conversationId: z.string().min(1).max(128).optional(),
+      conversationId: ConversationIdSchema.optional(),
       ttlHours: RoutingInfoSchema.shape.ttlHours.optional(),
     })
     .optional(),

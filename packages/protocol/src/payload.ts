@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { boundedJson } from './json-limits.js'
 
 /** The kinds of typed payload a message can carry. */
 export const PAYLOAD_TYPES = [
@@ -21,14 +22,20 @@ export const PayloadTypeSchema = z.enum(PAYLOAD_TYPES, {
   error: () => `must be one of ${PAYLOAD_TYPES.join(', ')}`,
 })
 
-/** Any JSON value. */
-export const JsonValueSchema = z.json()
+// One instance for both schemas below, so the generated JSON Schema defines the JSON type once.
+const AnyJsonSchema = z.json()
+
+/**
+ * Any JSON value within the protocol's JSON limits (`Limits.jsonMaxDepth`, `jsonMaxBytes`, `jsonMaxKeys`),
+ * which are checked before the value is walked recursively.
+ */
+export const JsonValueSchema = boundedJson(AnyJsonSchema)
 
 /** A JSON value. */
 export type JsonValue = z.infer<typeof JsonValueSchema>
 
-/** A JSON object, used for metadata. */
-export const JsonObjectSchema = z.record(z.string(), JsonValueSchema)
+/** A JSON object within the protocol's JSON limits, used for metadata. */
+export const JsonObjectSchema = boundedJson(z.record(z.string(), AnyJsonSchema))
 
 /** A JSON object. */
 export type JsonObject = z.infer<typeof JsonObjectSchema>

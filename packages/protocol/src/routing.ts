@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { MessageIdSchema } from './identifiers.js'
+import { ConversationIdSchema, MessageIdSchema } from './identifiers.js'
 
 /** Default time-to-live of a message, in hours. */
 export const DEFAULT_TTL_HOURS = 24
@@ -9,7 +9,7 @@ export const RoutingInfoSchema = z.object({
   /** The message this one answers. */
   replyTo: MessageIdSchema.optional(),
   /** Shared by every message of one thread; minted for a new thread, inherited by replies. */
-  conversationId: z.string().min(1).max(128),
+  conversationId: ConversationIdSchema,
   /** Hours after `timestamp` when the message stops being delivered. */
   ttlHours: z
     .number()

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
+  ConversationIdSchema,
   createMessage,
   IdGenerator,
   isBroadcast,
@@ -129,6 +130,38 @@ describe('ids that would be unsafe as file names', () => {
       /id: must not be made of dots only/,
     )
     expect(() => createMessage({ fromAgent: 'a.b', toAgent: '.hidden', body: 'x' })).not.toThrow()
+  })
+})
+
+describe('conversation ids', () => {
+  const message = createMessage({ fromAgent: 'a', toAgent: 'b', body: 'x' })
+
+  it('follow the character rules of message ids: NUL, ESC, spaces and dots only are refused', () => {
+    for (const bad of [
+      'conv\u0000x',
+      'conv\u001b]0;pwned\u0007',
+      'two words',
+      'a/b',
+      '..',
+      '',
+      'c'.repeat(129),
+    ]) {
+      expect(() =>
+        createMessage({ fromAgent: 'a', toAgent: 'b', body: 'x', routing: { conversationId: bad } }),
+      ).toThrow(/routing\.conversationId: /)
+      expect(() =>
+        parseMessage({ ...message, routing: { ...message.routing, conversationId: bad } }),
+      ).toThrow(/routing\.conversationId: /)
+    }
+    expect(() =>
+      createMessage({ fromAgent: 'a', toAgent: 'b', body: 'x', routing: { conversationId: '\u001b[2J' } }),
+    ).toThrow(/may contain only letters, digits and \. _ : @ -/)
+  })
+
+  it('accept minted ids and client-chosen ids of safe characters', () => {
+    expect(ConversationIdSchema.parse(message.routing.conversationId)).toMatch(/^conv_/)
+    expect(ConversationIdSchema.parse('thread:auth@2026-01.x_1')).toBe('thread:auth@2026-01.x_1')
+    expect(ConversationIdSchema.parse('c'.repeat(128))).toHaveLength(128)
   })
 })
 

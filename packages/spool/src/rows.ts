@@ -1,5 +1,12 @@
 import type { DeliveryStatus, JsonObject, MessageV2, Payload } from '@agent-comm/protocol'
-import { priorityFromRank } from '@agent-comm/protocol'
+import {
+  isAgentCommError,
+  JsonObjectSchema,
+  PayloadSchema,
+  parseOrThrow,
+  priorityFromRank,
+  StorageError,
+} from '@agent-comm/protocol'
 import type { DeliveryRow, MessageRow } from './schema.js'
 import type { DeliveryInfo } from './types.js'
 
@@ -12,7 +19,11 @@ export const MESSAGE_COLUMNS = `m.seq AS seq, m.id AS id, m.from_agent AS fromAg
 const iso = (ms: number): string => new Date(ms).toISOString()
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms))
 
-/** Rebuilds the protocol message from its row. Stored JSON was validated when it was written. */
+/**
+ * Rebuilds the protocol message from its row, as stored: for reading and inspecting (status, listings,
+ * search), so an operator still sees a message a claim refused. Stored JSON was validated when written;
+ * consumers get messages through {@link checkedMessageFromRow}.
+ */
 export function messageFromRow(row: MessageRow): MessageV2 {
   const message: MessageV2 = {
     id: row.id,
@@ -28,8 +39,59 @@ export function messageFromRow(row: MessageRow): MessageV2 {
         ? { conversationId: row.conversationId, ttlHours: row.ttlHours }
         : { replyTo: row.replyTo, conversationId: row.conversationId, ttlHours: row.ttlHours },
   }
-  if (row.payload !== null) message.payload = JSON.parse(row.payload) as Payload
-  if (row.metadata !== null) message.metadata = JSON.parse(row.metadata) as JsonObject
+  if (row.payload !== null) message.payload = storedJson(row.payload, 'payload', row.id) as Payload
+  if (row.metadata !== null) message.metadata = storedJson(row.metadata, 'metadata', row.id) as JsonObject
+  return message
+}
+
+function unreadable(messageId: string, column: string, why: string, cause: unknown): StorageError {
+  return new StorageError(`Stored message '${messageId}' cannot be read: its ${column} ${why}`, {
+    hint: 'It was written by an older agent-comm or changed by hand. A claim dead-letters it; delete it or fix the row.',
+    details: { messageId, column },
+    cause,
+  })
+}
+
+/** Parses one stored JSON column; throws `StorageError` naming the message and column when it is not JSON. */
+function storedJson(text: string, column: 'payload' | 'metadata', messageId: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    throw unreadable(messageId, column, 'is not valid JSON', error)
+  }
+}
+
+/**
+ * Reads one stored JSON column back and checks it as a send would have: the protocol's JSON limits first,
+ * then its shape. Throws `StorageError` naming the message and column.
+ */
+function checkedJson<T>(
+  schema: typeof PayloadSchema | typeof JsonObjectSchema,
+  text: string,
+  column: 'payload' | 'metadata',
+  messageId: string,
+): T {
+  const value = storedJson(text, column, messageId)
+  try {
+    return parseOrThrow(schema, value, column) as T
+  } catch (error) {
+    if (!isAgentCommError(error)) throw error
+    throw unreadable(messageId, column, `breaks the protocol: ${error.message}`, error)
+  }
+}
+
+/**
+ * Rebuilds the protocol message from its row for a consumer, checking its stored JSON against the protocol
+ * (JSON limits included) as a recipient's client will. Throws `StorageError` for a row that fails: a claim
+ * dead-letters that one delivery instead of handing out a message that would fail its consumer.
+ */
+export function checkedMessageFromRow(row: MessageRow): MessageV2 {
+  const payload = row.payload
+  const metadata = row.metadata
+  const message = messageFromRow({ ...row, payload: null, metadata: null })
+  if (payload !== null) message.payload = checkedJson<Payload>(PayloadSchema, payload, 'payload', row.id)
+  if (metadata !== null)
+    message.metadata = checkedJson<JsonObject>(JsonObjectSchema, metadata, 'metadata', row.id)
   return message
 }
 

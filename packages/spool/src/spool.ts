@@ -17,6 +17,7 @@ import {
   parseMessage,
   parseOrThrow,
   priorityRank,
+  StorageError,
   systemClock,
   utf8Length,
   ValidationError,
@@ -48,7 +49,7 @@ import {
   SendOptionsSchema,
   WaitOptionsSchema,
 } from './options.js'
-import { messageFromRow } from './rows.js'
+import { checkedMessageFromRow } from './rows.js'
 import type { MessageRow } from './schema.js'
 import * as schema from './schema.js'
 import {
@@ -304,8 +305,26 @@ export class Spool {
       for (const row of rows) {
         const message = bySeq.get(row.messageSeq)
         if (message === undefined) continue
+        let checked: MessageV2
+        try {
+          checked = checkedMessageFromRow(message)
+        } catch (error) {
+          if (!(error instanceof StorageError)) throw error
+          // A row this version cannot read would fail its consumer on every claim and, handed out with
+          // others, fail them too: it is dead-lettered alone, its reason kept as the last error.
+          this.#stmt.nack.get({
+            messageId: message.id,
+            recipient,
+            receipt: `${receipt}.${row.id}`,
+            deadLetter: 1,
+            availableAt: now,
+            reason: error.message,
+            now,
+          })
+          continue
+        }
         claimed.push({
-          message: messageFromRow(message),
+          message: checked,
           lease: {
             recipient,
             attempt: row.attempt,

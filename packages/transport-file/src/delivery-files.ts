@@ -15,7 +15,14 @@ import {
   parseMessageRecord,
   serialize,
 } from './record.js'
-import { type AgentScan, type Candidate, leaseState, RecordCache, scanAgent } from './scan.js'
+import {
+  type AgentScan,
+  type Candidate,
+  type DamagedFileReporter,
+  leaseState,
+  RecordCache,
+  scanAgent,
+} from './scan.js'
 
 /** A delivery found in `leased/`. */
 export type LeasedDelivery = Extract<FoundDelivery, { folder: 'leased' }>
@@ -44,10 +51,12 @@ export const newReceipt = (): string => randomBytes(12).toString('hex')
  */
 export class DeliveryFiles {
   readonly layout: Layout
-  readonly #cache = new RecordCache()
+  readonly #cache: RecordCache
 
-  constructor(layout: Layout) {
+  /** `onDamaged` is told about each delivery file a scan leaves out because it cannot be read. */
+  constructor(layout: Layout, onDamaged: DamagedFileReporter) {
     this.layout = layout
+    this.#cache = new RecordCache(onDamaged)
   }
 
   /** What `agent`'s folders hold at `now`: claimable, exhausted and pending deliveries. */

@@ -24,6 +24,7 @@ import {
   parseMessage,
   parseOrThrow,
   TransportSendOptionsSchema as SendOptionsSchema,
+  silentLogger,
   systemClock,
   ValidationError,
   WaitOptionsSchema,
@@ -70,7 +71,13 @@ export class FileTransport implements Transport {
   constructor(options: FileTransportOptions) {
     const opts = parseOrThrow(FileTransportOptionsSchema, options, 'file transport options')
     this.root = resolve(opts.root)
-    this.#files = new DeliveryFiles(new Layout(this.root))
+    const logger = opts.logger ?? silentLogger
+    this.#files = new DeliveryFiles(new Layout(this.root), (path, error) => {
+      logger.warn(
+        { path, reason: error.message },
+        'skipped a delivery file that cannot be read: fix or remove it; the other messages are delivered',
+      )
+    })
     this.#clock = opts.clock ?? systemClock
     this.#leaseSeconds = opts.leaseSeconds
     this.#maxAttempts = opts.maxAttempts

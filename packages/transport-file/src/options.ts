@@ -1,4 +1,4 @@
-import { type Clock, LeaseSecondsSchema, MaxAttemptsSchema } from '@agent-comm/protocol'
+import { type Clock, LeaseSecondsSchema, type Logger, MaxAttemptsSchema } from '@agent-comm/protocol'
 import { z } from 'zod'
 
 /** Everything a {@link FileTransport} is built from. Only `root` is required. */
@@ -13,6 +13,11 @@ export interface FileTransportOptions {
   maxAttempts?: number
   /** Safety re-check of waitForMessages in case file events are missed, in ms (1 000). */
   wakeIntervalMs?: number
+  /**
+   * Where the transport reports a delivery file it cannot read (damaged, or breaking the protocol's
+   * limits): it is left where it is, out of claims, and reported once until it changes. Silent by default.
+   */
+  logger?: Logger
 }
 
 export const FileTransportOptionsSchema = z.object({
@@ -23,4 +28,7 @@ export const FileTransportOptionsSchema = z.object({
   leaseSeconds: LeaseSecondsSchema.default(60),
   maxAttempts: MaxAttemptsSchema.default(3),
   wakeIntervalMs: z.number().positive('must be a positive number of ms').default(1000),
+  logger: z
+    .custom<Logger>((v) => typeof (v as Logger | null)?.warn === 'function', 'must be a Logger')
+    .optional(),
 })

@@ -15,7 +15,22 @@ export const UNSETTLED_GRACE_MS = 5_000
 interface CachedFile {
   /** Identity of the file the record was read from; a rename, rewrite or replacement changes it. */
   stamp: string
-  record: DeliveryRecord
+  /** The file's record, or undefined for a file that cannot be read (damaged, or breaking the protocol). */
+  record: DeliveryRecord | undefined
+}
+
+/** Told once per version of a file that cannot be read, with the `StorageError` that names it. */
+export type DamagedFileReporter = (path: string, error: StorageError) => void
+
+function readRecord(path: string, text: string, messageId: string): DeliveryRecord {
+  const record = parseDeliveryRecord(text, path)
+  if (record.message.id !== messageId) {
+    throw new StorageError(`File ${path} holds message '${record.message.id}', not '${messageId}'`, {
+      hint: 'A delivery file is named for its message id: rename the file or fix the id in it.',
+      details: { path },
+    })
+  }
+  return record
 }
 
 /** A delivery file of one folder with its content. */
@@ -28,9 +43,17 @@ export interface ListedFile {
 /**
  * Reads the delivery files of a folder, re-reading only files that changed since the last listing (by inode,
  * size, modification and change time), so a scan of a busy inbox costs one `stat` per file, not one parse.
+ * A file that cannot be read is left out of the listing — it must not block the agent's other deliveries —
+ * and reported once until it changes, so a person can fix it in place (half-saved by an editor, say) and
+ * have it delivered.
  */
 export class RecordCache {
   readonly #folders = new Map<string, Map<string, CachedFile>>()
+  readonly #onDamaged: DamagedFileReporter
+
+  constructor(onDamaged: DamagedFileReporter) {
+    this.#onDamaged = onDamaged
+  }
 
   /**
    * Every delivery file of `folder` with its record: the files whose name `idOf` reads a message id from
@@ -60,19 +83,17 @@ export class RecordCache {
       if (cached?.stamp !== stamp) {
         const text = readTextIfExists(path)
         if (text === undefined) continue
-        cached = { stamp, record: parseDeliveryRecord(text, path) }
-        if (cached.record.message.id !== messageId) {
-          throw new StorageError(
-            `File ${path} holds message '${cached.record.message.id}', not '${messageId}'`,
-            {
-              hint: 'A delivery file is named for its message id: rename the file or fix the id in it.',
-              details: { path },
-            },
-          )
+        let record: DeliveryRecord | undefined
+        try {
+          record = readRecord(path, text, messageId)
+        } catch (error) {
+          if (!(error instanceof StorageError)) throw error
+          this.#onDamaged(path, error)
         }
+        cached = { stamp, record }
       }
       after.set(name, cached)
-      files.push({ name, path, record: cached.record })
+      if (cached.record !== undefined) files.push({ name, path, record: cached.record })
     }
     this.#folders.set(folder, after)
     return files

@@ -131,7 +131,7 @@ export class InboxWatcher {
     try {
       found = this.#source.hasClaimable(agent)
     } catch {
-      // The folders could not be read (e.g. a damaged file). Wake the caller: its claim reports the error.
+      // The folders could not be read (e.g. no permission). Wake the caller: its claim reports the error.
       found = true
     }
     if (found) {

@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { DeliveryRecordSchema, FileTransport, MessageRecordSchema } from '../src/index.js'
@@ -111,31 +111,17 @@ describe('the folder layout', () => {
     expect(claimed[0]?.message.priority).toBe('critical')
   })
 
-  it('reports a damaged file as a storage error that names it', async () => {
-    const { transport, root, message } = openTransport()
-    const { messageId } = await transport.send(message())
-    const path = join(root, 'inbox/builder', `${messageId}.json`)
-    writeFileSync(path, '{ "delivery": ')
-    await expect(transport.claim('builder')).rejects.toMatchObject({
-      code: 'STORAGE',
-      message: expect.stringContaining(path),
-    })
-  })
-
   it('claims a delivery file a person dropped into an inbox by hand', async () => {
     const { transport, root, message } = openTransport()
     const { messageId } = await transport.send(message({ body: 'template' }))
     const template = DeliveryRecordSchema.parse(readJson(join(root, 'inbox/builder', `${messageId}.json`)))
     const handmade = { ...template, message: { ...template.message, id: 'msg_by_hand', body: 'hello' } }
     writeFileSync(join(root, 'inbox/builder', 'msg_by_hand.json'), JSON.stringify(handmade))
+    // Misnamed, so it cannot be read: left out (see damaged-files.test.ts) and left in place.
     writeFileSync(join(root, 'inbox/builder', 'msg_misnamed.json'), JSON.stringify(handmade))
-    await expect(transport.claim('builder')).rejects.toMatchObject({
-      code: 'STORAGE',
-      message: expect.stringContaining("holds message 'msg_by_hand', not 'msg_misnamed'"),
-    })
-    rmSync(join(root, 'inbox/builder', 'msg_misnamed.json'))
     const claimed = await transport.claim('builder')
     expect(claimed.map((c) => c.message.body).sort()).toEqual(['hello', 'template'])
+    expect(listFiles(root)).toContain('inbox/builder/msg_misnamed.json')
     const byHand = claimed.find((c) => c.message.id === 'msg_by_hand')!
     expect(await transport.ack('msg_by_hand', 'builder', { receipt: byHand.lease.receipt })).toMatchObject({
       alreadyAcked: false,

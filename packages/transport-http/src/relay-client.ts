@@ -5,6 +5,7 @@ import type {
   ClaimedMessage,
   Clock,
   ExtendLeaseResult,
+  Logger,
   MessageStatus,
   MessageV2,
   NackResult,
@@ -15,7 +16,6 @@ import {
   AgentCommError,
   AgentIdSchema,
   AgentProfileSchema,
-  ClaimedMessageSchema,
   ClosedError,
   ConfigError,
   ErrorCode,
@@ -24,6 +24,7 @@ import {
   NackResultSchema,
   parseOrThrow,
   SendResultSchema,
+  silentLogger,
   systemClock,
   ValidationError,
 } from '@agent-comm/protocol'
@@ -33,7 +34,6 @@ import {
   AckBatchResponseSchema,
   AgentListResponseSchema,
   ApiPath,
-  ClaimResponseSchema,
   ConversationResponseSchema,
   type ConversationSummarySchema,
   ConversationsResponseSchema,
@@ -52,6 +52,13 @@ import { secretEnvName } from './env.js'
 import { errorFromResponse, RelayError } from './errors.js'
 import { signRequest } from './hmac.js'
 import { parseServerSentEvents } from './sse.js'
+import {
+  ClaimEnvelopeSchema,
+  type ReadDelivery,
+  readDelivery,
+  readDeliveryText,
+  type UnreadableDelivery,
+} from './unreadable-deliveries.js'
 
 /** How to reach a relay and sign for agents. */
 export interface RelayClientOptions {
@@ -80,6 +87,12 @@ export interface RelayClientOptions {
    * each caller still gets its own result or error. A lone call is sent as it is. See {@link RelayClient}.
    */
   coalesce?: boolean
+  /**
+   * Where the client reports a claimed delivery it cannot read (one that breaks the protocol, e.g. written
+   * to the relay's database by an older version): it is dead-lettered on its own and the claim returns the
+   * others. Silent by default; the reason is also kept as the delivery's last error.
+   */
+  logger?: Logger
 }
 
 /** Per-call options of every client method. */
@@ -193,6 +206,7 @@ export class RelayClient {
   readonly #retryDelayMs: number
   readonly #timeoutMs: number
   readonly #coalesce: boolean
+  readonly #logger: Logger
   readonly #sends: Coalescer<BatchItem, SendResult>
   readonly #claims: Coalescer<ClaimInput, ClaimedMessage[]>
   readonly #acks: Coalescer<AckInput & { agent: string }, AckResult>
@@ -227,6 +241,7 @@ export class RelayClient {
         pipelining: 1,
       })
     this.#coalesce = options.coalesce ?? true
+    this.#logger = options.logger ?? silentLogger
     this.#sends = new Coalescer({ maxWeight: 100, flush: (_agent, calls) => this.#flushSends(calls) })
     this.#claims = new Coalescer({
       maxWeight: MAX_CLAIM_LIMIT,
@@ -326,7 +341,9 @@ export class RelayClient {
 
   /**
    * Leases up to `limit` (1–100) of `agent`'s messages. With `waitMs` (up to 30 000) the relay holds the
-   * request while nothing is waiting and answers the moment a message arrives.
+   * request while nothing is waiting and answers the moment a message arrives. A claimed message this
+   * client cannot read (it breaks the protocol) is dead-lettered on its own and reported to the logger; the
+   * others are returned.
    */
   async claim(
     agent: string,
@@ -361,11 +378,49 @@ export class RelayClient {
       as: agent,
       body,
       idempotent: false,
-      schema: ClaimResponseSchema,
+      schema: ClaimEnvelopeSchema,
       signal,
       holdMs: body.waitMs ?? 0,
     })
-    return response.messages
+    const claimed: ClaimedMessage[] = []
+    const setAside: Promise<void>[] = []
+    for (const raw of response.messages) {
+      const read = readDelivery(raw)
+      if (read.ok) claimed.push(read.claimed)
+      else setAside.push(this.#deadLetterUnreadable(agent, read.unreadable))
+    }
+    await Promise.all(setAside)
+    return claimed
+  }
+
+  /**
+   * Dead-letters a claimed delivery this client cannot read, so it neither fails the claim nor comes back:
+   * a retry would read the same bytes. Never throws: a delivery that cannot be given back (no readable id,
+   * the relay unreachable) is reported and returns when its lease runs out, until its attempts are used up.
+   */
+  async #deadLetterUnreadable(agent: string, delivery: UnreadableDelivery): Promise<void> {
+    const { messageId, receipt, reason } = delivery
+    const fields = { agentId: agent, messageId, reason }
+    if (messageId === undefined) {
+      this.#logger.error(
+        fields,
+        'a claimed delivery cannot be read, nor its message id: it returns when its lease runs out',
+      )
+      return
+    }
+    try {
+      await this.nack(messageId, agent, {
+        deadLetter: true,
+        reason: `The recipient's client cannot read this message: ${reason}`,
+        ...(receipt === undefined ? {} : { receipt }),
+      })
+      this.#logger.warn(fields, 'dead-lettered a claimed delivery this client cannot read')
+    } catch (error) {
+      this.#logger.error(
+        { ...fields, error: error instanceof Error ? error.message : String(error) },
+        'could not dead-letter a claimed delivery this client cannot read: it returns when its lease runs out',
+      )
+    }
   }
 
   /** Concurrent claims of one agent: one claim of all their limits, shared out in claim order. */
@@ -650,7 +705,8 @@ export class RelayClient {
 
   /**
    * `agent`'s messages as server-sent events: each is claimed (leased for `leaseSeconds`) as it arrives and
-   * yielded in order. Ack each one; a message whose lease runs out unacked is delivered again. Ends when
+   * yielded in order. Ack each one; a message whose lease runs out unacked is delivered again. A message
+   * this client cannot read is dead-lettered and reported to the logger, and the stream goes on. Ends when
    * `signal` aborts, the client closes or the relay shuts down.
    */
   async *stream(
@@ -683,8 +739,11 @@ export class RelayClient {
     }
     try {
       for await (const event of parseServerSentEvents(response.body)) {
-        if (event.event === 'message') yield ClaimedMessageSchema.parse(JSON.parse(event.data))
-        else if (event.event === 'error') throw errorFromResponse(503, event.data)
+        if (event.event === 'message') {
+          const read: ReadDelivery = readDeliveryText(event.data, event.id)
+          if (read.ok) yield read.claimed
+          else await this.#deadLetterUnreadable(agent, read.unreadable)
+        } else if (event.event === 'error') throw errorFromResponse(503, event.data)
       }
     } catch (error) {
       if (options.signal?.aborted || this.#closed) return
