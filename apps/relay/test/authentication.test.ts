@@ -165,7 +165,7 @@ describe('request authentication', () => {
     relay.spool.sqlite.exec('DROP TRIGGER no_nonces')
   })
 
-  it('refuses an address with too many failed authentications until its window ends, logging each failure once', async () => {
+  it('refuses what is not correctly signed from an address with too many failed authentications until its window ends, but serves correctly signed requests', async () => {
     const relay = await startTestRelay({
       listen: false,
       options: { authFailureLimit: { max: 3, timeWindowMs: 60_000 } },
@@ -179,17 +179,25 @@ describe('request authentication', () => {
       expect((await relay.signed('builder', 'POST', path, {}, { secret: wrong })).statusCode).toBe(401)
     }
     expect(failuresLogged()).toBe(logged + 3)
-    // Now even a correct signature from that address is refused, before it is checked.
-    for (const secret of [undefined, wrong, wrong]) {
-      const refused = await relay.signed('builder', 'POST', path, {}, secret === undefined ? {} : { secret })
+    // Now wrong signatures and unknown agents from that address are refused outright...
+    const unknown = await relay.signed('stranger', 'POST', '/api/v1/agents/stranger/claim', {})
+    for (const refused of [
+      await relay.signed('builder', 'POST', path, {}, { secret: wrong }),
+      await relay.signed('builder', 'POST', path, {}, { secret: wrong }),
+      unknown,
+      await relay.app.inject({ method: 'POST', url: path, payload: {} }),
+    ]) {
       expect(refused.statusCode).toBe(429)
       expect(errorOf(refused).code).toBe('RATE_LIMITED')
       expect(refused.headers['retry-after']).toBe('60')
     }
+    // ...while an agent that signs correctly from the same address (a NAT, a proxy, the same host) is served.
+    expect((await relay.signed('builder', 'POST', path, {})).statusCode).toBe(200)
+    expect((await relay.signed('reviewer', 'POST', '/api/v1/agents/reviewer/claim', {})).statusCode).toBe(200)
     expect(failuresLogged()).toBe(logged + 3)
     expect(capturedLogs.filter((line) => line.includes('address refused')).length).toBeGreaterThan(0)
     expect((await relay.app.inject({ url: '/metrics' })).body).toContain(
-      'agent_comm_relay_auth_failures_total{reason="blocked"} 3',
+      'agent_comm_relay_auth_failures_total{reason="blocked"} 4',
     )
     // Another address is not affected.
     const elsewhere = await relay.signed('builder', 'POST', path, {}, { remoteAddress: '10.1.2.3' })
@@ -220,8 +228,9 @@ describe('request authentication', () => {
       )
     expect((await from('203.0.113.7', wrong)).statusCode).toBe(401)
     expect((await from('203.0.113.7', wrong)).statusCode).toBe(401)
-    expect((await from('203.0.113.7')).statusCode).toBe(429)
+    expect((await from('203.0.113.7', wrong)).statusCode).toBe(429)
     // Another client behind the same proxy is not refused.
+    expect((await from('198.51.100.9', wrong)).statusCode).toBe(401)
     expect((await from('198.51.100.9')).statusCode).toBe(200)
   })
 
