@@ -411,6 +411,37 @@ describe('authorization', () => {
     expect(errorOf(unknown).code).toBe('MESSAGE_NOT_FOUND')
   })
 
+  it('answers ack, nack and extend of a message not sent to the agent exactly as of one that does not exist', async () => {
+    const relay = await startTestRelay({ listen: false })
+    const sent = await relay.spool.send(message('architect', 'builder'))
+    const missing = 'msg_01JD3Q8Z7X0000000000000000'
+    for (const op of ['ack', 'nack', 'extend']) {
+      const answer = async (id: string) => {
+        const res = await relay.signed('reviewer', 'POST', `/api/v1/agents/reviewer/messages/${id}/${op}`, {})
+        const { code, message: text } = errorOf(res)
+        return { status: res.statusCode, code, message: text.replace(id, 'ID') }
+      }
+      const notYours = await answer(sent.messageId)
+      expect(notYours).toMatchObject({ status: 404, code: 'DELIVERY_NOT_FOUND' })
+      expect(await answer(missing)).toEqual(notYours)
+    }
+  })
+
+  it("refuses a message reusing another sender's id rather than report it as a duplicate", async () => {
+    const relay = await startTestRelay({ listen: false })
+    const original = message('architect', 'builder')
+    await relay.spool.send(original)
+    const reused = await relay.signed('reviewer', 'POST', '/api/v1/messages', {
+      message: { ...original, fromAgent: 'reviewer', body: 'mine' },
+    })
+    expect(reused.statusCode).toBe(400)
+    expect(errorOf(reused).code).toBe('VALIDATION')
+    expect(reused.body).not.toContain('architect')
+    expect((await relay.spool.status(original.id)).message.body).toBe('Implement auth')
+    const retried = await relay.signed('architect', 'POST', '/api/v1/messages', { message: original })
+    expect(retried.json()).toMatchObject({ duplicate: true, deliveries: 0 })
+  })
+
   it('lets an agent register and deregister itself, and only the admin do it for others', async () => {
     const relay = await startTestRelay({ listen: false })
     const profile = { capabilities: ['code'], device: 'laptop' }

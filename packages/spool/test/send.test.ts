@@ -26,6 +26,21 @@ describe('sending', () => {
     expect((await spool.stats()).totalMessages).toBe(1)
   })
 
+  it("refuses an id already used by another sender's message instead of reporting it as a duplicate", async () => {
+    const { spool } = await openSpool()
+    const original = createMessage(task())
+    await spool.send(original)
+    const impostor = { ...original, fromAgent: 'reviewer', body: 'a different message' }
+    await expect(spool.send(impostor)).rejects.toMatchObject({
+      code: 'VALIDATION',
+      message: expect.stringContaining('new id'),
+    })
+    await expect(spool.sendBatch([{ message: impostor }])).rejects.toMatchObject({ code: 'VALIDATION' })
+    expect((await spool.status(original.id)).message).toEqual(original)
+    // The original sender's retry is still an idempotent duplicate.
+    expect(await spool.send(original)).toMatchObject({ duplicate: true, deliveries: 0 })
+  })
+
   it('fans a broadcast out to one delivery per recipient', async () => {
     const { spool } = await openSpool()
     const sent = await spool.send(
