@@ -147,6 +147,25 @@ describe('messages', () => {
     expect(coders.recipients).toEqual(['reviewer'])
   })
 
+  it('refuses recipients on a direct message unless they are its address', async () => {
+    const relay = await startTestRelay({ listen: false })
+    const message = messages(relay)
+    const res = await relay.signed('architect', 'POST', '/api/v1/messages', {
+      message: message({ toAgent: 'builder' }),
+      recipients: ['reviewer'],
+    })
+    expect(res.statusCode).toBe(400)
+    expect(errorOf(res)).toMatchObject({ code: 'VALIDATION', message: expect.stringContaining("'builder'") })
+    const batch = await relay.signed('architect', 'POST', '/api/v1/messages/batch', {
+      items: [
+        { message: message(), recipients: ['builder'] },
+        { message: message(), recipients: ['tester'] },
+      ],
+    })
+    expect(batch.statusCode).toBe(400)
+    expect((await relay.spool.stats()).totalMessages).toBe(0)
+  })
+
   it('shows a thread to its participants only, as far as they took part', async () => {
     const relay = await startTestRelay()
     const message = messages(relay)

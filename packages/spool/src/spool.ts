@@ -612,9 +612,19 @@ export class Spool {
       ])
     }
     let recipients: string[]
+    const group = message.toAgent === '*' || message.toAgent.startsWith('capability:')
     if (opts.recipients !== undefined) {
       recipients = [...new Set(opts.recipients.map((r) => parseOrThrow(AgentIdSchema, r, 'recipient')))]
-    } else if (message.toAgent === '*' || message.toAgent.startsWith('capability:')) {
+      // A direct message goes to its address: recipients naming anyone else would deliver it to agents the
+      // message does not name (and that its reader believes were not sent it). Routers may still pass the
+      // address itself.
+      if (!group && (recipients.length !== 1 || recipients[0] !== message.toAgent)) {
+        throw new ValidationError(
+          `Invalid send: a message to '${message.toAgent}' goes to that agent only; recipients are for a broadcast ('*') or capability ('capability:<name>') target`,
+          [{ path: 'recipients', message: `must be omitted or ['${message.toAgent}'] for a direct message` }],
+        )
+      }
+    } else if (group) {
       throw new ValidationError(
         `Invalid send: '${message.toAgent}' is a group address; pass the recipients (the coordinator resolves them from the registry)`,
         [{ path: 'recipients', message: 'required for a broadcast or capability target' }],

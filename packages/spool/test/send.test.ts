@@ -41,6 +41,22 @@ describe('sending', () => {
     expect(await spool.send(original)).toMatchObject({ duplicate: true, deliveries: 0 })
   })
 
+  it('refuses recipients that would send a direct message to anyone but its address', async () => {
+    const { spool } = await openSpool()
+    for (const recipients of [['reviewer'], ['builder', 'reviewer'], []]) {
+      await expect(spool.send(task(), { recipients })).rejects.toMatchObject({
+        code: 'VALIDATION',
+        issues: [expect.objectContaining({ path: 'recipients' })],
+      })
+    }
+    await expect(
+      spool.sendBatch([{ message: task(), options: { recipients: ['reviewer'] } }]),
+    ).rejects.toMatchObject({ code: 'VALIDATION' })
+    expect((await spool.stats()).totalMessages).toBe(0)
+    // The address itself is what a router passes: still accepted.
+    expect(await spool.send(task(), { recipients: ['builder', 'builder'] })).toMatchObject({ deliveries: 1 })
+  })
+
   it('fans a broadcast out to one delivery per recipient', async () => {
     const { spool } = await openSpool()
     const sent = await spool.send(
