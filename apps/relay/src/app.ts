@@ -39,7 +39,8 @@ export interface RelayOptions {
   rateLimit?: { max: number; timeWindowMs: number } | false
   /**
    * Failed authentications per client address per window (100 a minute), or `false` for no limit. Over
-   * it, every request from that address gets 429 until the window ends, before its signature is checked.
+   * it, requests from that address that are not correctly signed by a known agent get 429 until the
+   * window ends, without a signature check unless they name a known agent; correctly signed ones pass.
    */
   authFailureLimit?: { max: number; timeWindowMs: number } | false
   /** The operator identity: its agent id (`admin`) and secrets besides any in the secret store. */
@@ -222,48 +223,60 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
   }
 
   const authenticate = (level: AuthLevel) => async (request: FastifyRequest) => {
-    const retryAfterMs = failures?.retryAfterMs(request.ip) ?? 0
-    if (retryAfterMs > 0) {
-      metrics.authFailure('blocked')
-      const seconds = Math.ceil(retryAfterMs / 1000)
-      throw new HttpProblem(
-        429,
-        RelayErrorCode.RATE_LIMITED,
-        `Too many failed authentications from this address: refused for ${seconds} s`,
-        {
-          hint: "Check the agent's secret (agent-comm relay gen-secret) and this machine's clock, then retry.",
-          headers: { 'retry-after': String(seconds) },
-        },
-      )
+    const signed = {
+      method: request.method,
+      url: request.raw.url ?? request.url,
+      headers: request.headers,
+      body: Buffer.isBuffer(request.body) ? request.body : undefined,
     }
+    const retryAfterMs = failures?.retryAfterMs(request.ip) ?? 0
     let caller: Caller
-    try {
-      caller = authenticator.authenticate({
-        method: request.method,
-        url: request.raw.url ?? request.url,
-        headers: request.headers,
-        body: Buffer.isBuffer(request.body) ? request.body : undefined,
-      })
-    } catch (error) {
-      if (error instanceof AuthFailure) {
-        metrics.authFailure(error.reason)
-        if (failures?.fail(request.ip) === true) {
-          request.log.warn(
-            { ip: request.ip, ...failures.limit },
-            'too many failed authentications: address refused until its window ends',
-          )
-        }
-        request.log.warn(
+    if (retryAfterMs > 0) {
+      // An address is not a person: behind a NAT, a proxy or on a shared host, a stranger's bad requests
+      // must not lock out agents that sign correctly. So over the limit a request is still checked, but
+      // cheaply: malformed headers, stale timestamps and unknown agents are refused before any HMAC, and
+      // only a request naming a real agent costs a verification. Failures are neither logged nor counted
+      // again (the address is already refused), so the flood costs no log lines.
+      try {
+        caller = authenticator.authenticate(signed, { knownAgentsOnly: true })
+      } catch (error) {
+        if (!(error instanceof AuthFailure)) throw error
+        metrics.authFailure('blocked')
+        const seconds = Math.ceil(retryAfterMs / 1000)
+        throw new HttpProblem(
+          429,
+          RelayErrorCode.RATE_LIMITED,
+          `Too many failed authentications from this address: unsigned or wrongly signed requests are refused for ${seconds} s`,
           {
-            reason: error.reason,
-            agentId: error.claimedAgent,
-            route: request.routeOptions.url,
-            ip: request.ip,
+            hint: "Check the agent's secret (agent-comm relay gen-secret) and this machine's clock, then retry.",
+            headers: { 'retry-after': String(seconds) },
           },
-          'authentication failed',
         )
       }
-      throw error
+    } else {
+      try {
+        caller = authenticator.authenticate(signed)
+      } catch (error) {
+        if (error instanceof AuthFailure) {
+          metrics.authFailure(error.reason)
+          if (failures?.fail(request.ip) === true) {
+            request.log.warn(
+              { ip: request.ip, ...failures.limit },
+              'too many failed authentications: address refused until its window ends',
+            )
+          }
+          request.log.warn(
+            {
+              reason: error.reason,
+              agentId: error.claimedAgent,
+              route: request.routeOptions.url,
+              ip: request.ip,
+            },
+            'authentication failed',
+          )
+        }
+        throw error
+      }
     }
     // Its nonce is written before the request has any effect: a crash now cannot let it be replayed.
     await nonces.whenDurable?.()

@@ -73,6 +73,18 @@ const DECOY_SECRETS = ['agent-comm-decoy-secret-never-valid']
 const SIGNING_HINT =
   "Sign every request with the agent's secret: headers X-Agent-ID, X-Timestamp, X-Nonce and X-Signature (see the relay README). RelayClient and HttpTransport do it for you."
 
+/** The one answer for an unknown agent, a revoked secret and a wrong signature alike. */
+function unauthenticated(agentId: string): HttpProblem {
+  return new HttpProblem(
+    401,
+    RelayErrorCode.UNAUTHENTICATED,
+    `Signature check failed for agent '${agentId}': the relay has no secret for it, the secret was revoked, or the request was signed with another secret or changed on the way`,
+    {
+      hint: `Check the agent's secret (on the relay: agent-comm relay list-secrets; a new one: agent-comm relay gen-secret ${agentId}).`,
+    },
+  )
+}
+
 /**
  * Checks a request's HMAC signature, time window and nonce, in that order of cost: header shapes, the
  * timestamp against the relay's clock, the signature against every secret of the claimed agent (constant
@@ -87,8 +99,13 @@ export class Authenticator {
     this.#options = options
   }
 
-  /** The caller of an authentic, fresh, first-seen request; throws an {@link AuthFailure} otherwise. */
-  authenticate(request: SignedRequest): Caller {
+  /**
+   * The caller of an authentic, fresh, first-seen request; throws an {@link AuthFailure} otherwise. With
+   * `knownAgentsOnly` (for a client address over its failed-authentication limit) a request naming an agent
+   * without a secret is refused before any HMAC is computed, so garbage from that address costs no more
+   * than reading its headers, while a request that names a real agent is still verified and may pass.
+   */
+  authenticate(request: SignedRequest, options: { knownAgentsOnly?: boolean } = {}): Caller {
     const { secrets, nonces, clock, windowMs, adminId, adminSecrets } = this.#options
     const read = readAuthHeaders(request.headers)
     if (!read.ok) {
@@ -121,6 +138,9 @@ export class Authenticator {
     }
     const known = secrets.secretsFor(agentId)
     const valid = agentId === adminId && adminSecrets.length > 0 ? [...known, ...adminSecrets] : known
+    if (valid.length === 0 && options.knownAgentsOnly === true) {
+      throw new AuthFailure('unknown_agent', unauthenticated(agentId), agentId)
+    }
     const canonical = canonicalRequest({
       method: request.method,
       path: request.url,
@@ -133,14 +153,7 @@ export class Authenticator {
     if (!matched || valid.length === 0) {
       throw new AuthFailure(
         valid.length === 0 ? 'unknown_agent' : 'bad_signature',
-        new HttpProblem(
-          401,
-          RelayErrorCode.UNAUTHENTICATED,
-          `Signature check failed for agent '${agentId}': the relay has no secret for it, the secret was revoked, or the request was signed with another secret or changed on the way`,
-          {
-            hint: `Check the agent's secret (on the relay: agent-comm relay list-secrets; a new one: agent-comm relay gen-secret ${agentId}).`,
-          },
-        ),
+        unauthenticated(agentId),
         agentId,
       )
     }

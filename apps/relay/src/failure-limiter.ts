@@ -1,6 +1,6 @@
 import type { Clock } from '@agent-comm/protocol'
 
-/** Failed authentications one client address may make per window before it is refused outright. */
+/** Failed authentications one client address may make per window before its unsigned requests are refused outright. */
 export interface FailureLimit {
   max: number
   timeWindowMs: number
@@ -12,8 +12,9 @@ const MAX_TRACKED = 10_000
 /**
  * Counts failed authentications per client address in fixed windows. The per-agent rate limit cannot
  * apply to them (no agent is established), so without this an unauthenticated client could make the relay
- * verify signatures and write warnings as fast as it can send. An address over the limit is refused with
- * 429 before its signature is checked, and logged once, until its window ends.
+ * verify signatures and write warnings as fast as it can send. Until its window ends, an address over the
+ * limit gets 429 for every request not correctly signed by a known agent (see the relay's authenticate
+ * step), logged once.
  */
 export class FailureLimiter {
   readonly limit: FailureLimit

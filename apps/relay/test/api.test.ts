@@ -2,7 +2,7 @@ import { createMessage, IdGenerator, type MessageV2 } from '@agent-comm/protocol
 import { ApiPath, HttpTransport } from '@agent-comm/transport-http'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { capturedLogs, errorOf, startTestRelay, type TestRelay } from './helpers.js'
+import { capturedLogs, errorOf, startTestRelay, T0, type TestRelay } from './helpers.js'
 
 function messages(relay: TestRelay) {
   const ids = new IdGenerator(relay.clock)
@@ -145,6 +145,74 @@ describe('messages', () => {
     expect([...everyone.recipients].sort()).toEqual(['builder', 'reviewer'])
     const coders = await relay.client.send(message({ toAgent: 'capability:review' }))
     expect(coders.recipients).toEqual(['reviewer'])
+  })
+
+  it('summarises a thread for an agent over the messages it sent or received, nothing else', async () => {
+    const relay = await startTestRelay({ listen: false })
+    const ids = new IdGenerator(relay.clock)
+    const inThread = (fromAgent: string, toAgent: string, subject: string) =>
+      createMessage(
+        { fromAgent, toAgent, subject, body: 'b', routing: { conversationId: 'conv_s' } },
+        { ids, clock: relay.clock },
+      )
+    await relay.spool.send(inThread('architect', 'builder', 'Secret plan'))
+    await relay.spool.send(inThread('builder', 'architect', 'Re: Secret plan'))
+    relay.clock.advance(1000)
+    // A stranger who learned the id posts into the thread: it must see its own message only.
+    await relay.spool.send(inThread('tester', 'lead', 'Hello'))
+    await relay.spool.send(inThread('architect', '*', 'Standup'), { recipients: ['lead', 'reviewer'] })
+    const summary = async (agent: string) => {
+      const res = await relay.signed(agent, 'GET', '/api/v1/conversations')
+      return (res.json() as { conversations: unknown[] }).conversations
+    }
+    expect(await summary('tester')).toEqual([
+      {
+        conversationId: 'conv_s',
+        subject: 'Hello',
+        participants: ['lead', 'tester'],
+        messageCount: 1,
+        firstActivity: new Date(T0 + 1000).toISOString(),
+        lastActivity: new Date(T0 + 1000).toISOString(),
+      },
+    ])
+    // The lead received the stranger's message and the broadcast.
+    expect(await summary('lead')).toEqual([
+      expect.objectContaining({
+        subject: 'Hello',
+        participants: ['*', 'architect', 'lead', 'tester'],
+        messageCount: 2,
+      }),
+    ])
+    expect(await summary('builder')).toEqual([
+      expect.objectContaining({
+        subject: 'Secret plan',
+        participants: ['architect', 'builder'],
+        messageCount: 2,
+      }),
+    ])
+    expect(await summary('admin')).toEqual([
+      expect.objectContaining({ subject: 'Secret plan', messageCount: 4 }),
+    ])
+    expect(await summary('nobody')).toEqual([])
+  })
+
+  it('refuses recipients on a direct message unless they are its address', async () => {
+    const relay = await startTestRelay({ listen: false })
+    const message = messages(relay)
+    const res = await relay.signed('architect', 'POST', '/api/v1/messages', {
+      message: message({ toAgent: 'builder' }),
+      recipients: ['reviewer'],
+    })
+    expect(res.statusCode).toBe(400)
+    expect(errorOf(res)).toMatchObject({ code: 'VALIDATION', message: expect.stringContaining("'builder'") })
+    const batch = await relay.signed('architect', 'POST', '/api/v1/messages/batch', {
+      items: [
+        { message: message(), recipients: ['builder'] },
+        { message: message(), recipients: ['tester'] },
+      ],
+    })
+    expect(batch.statusCode).toBe(400)
+    expect((await relay.spool.stats()).totalMessages).toBe(0)
   })
 
   it('shows a thread to its participants only, as far as they took part', async () => {

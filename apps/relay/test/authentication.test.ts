@@ -165,7 +165,7 @@ describe('request authentication', () => {
     relay.spool.sqlite.exec('DROP TRIGGER no_nonces')
   })
 
-  it('refuses an address with too many failed authentications until its window ends, logging each failure once', async () => {
+  it('refuses what is not correctly signed from an address with too many failed authentications until its window ends, but serves correctly signed requests', async () => {
     const relay = await startTestRelay({
       listen: false,
       options: { authFailureLimit: { max: 3, timeWindowMs: 60_000 } },
@@ -179,17 +179,25 @@ describe('request authentication', () => {
       expect((await relay.signed('builder', 'POST', path, {}, { secret: wrong })).statusCode).toBe(401)
     }
     expect(failuresLogged()).toBe(logged + 3)
-    // Now even a correct signature from that address is refused, before it is checked.
-    for (const secret of [undefined, wrong, wrong]) {
-      const refused = await relay.signed('builder', 'POST', path, {}, secret === undefined ? {} : { secret })
+    // Now wrong signatures and unknown agents from that address are refused outright...
+    const unknown = await relay.signed('stranger', 'POST', '/api/v1/agents/stranger/claim', {})
+    for (const refused of [
+      await relay.signed('builder', 'POST', path, {}, { secret: wrong }),
+      await relay.signed('builder', 'POST', path, {}, { secret: wrong }),
+      unknown,
+      await relay.app.inject({ method: 'POST', url: path, payload: {} }),
+    ]) {
       expect(refused.statusCode).toBe(429)
       expect(errorOf(refused).code).toBe('RATE_LIMITED')
       expect(refused.headers['retry-after']).toBe('60')
     }
+    // ...while an agent that signs correctly from the same address (a NAT, a proxy, the same host) is served.
+    expect((await relay.signed('builder', 'POST', path, {})).statusCode).toBe(200)
+    expect((await relay.signed('reviewer', 'POST', '/api/v1/agents/reviewer/claim', {})).statusCode).toBe(200)
     expect(failuresLogged()).toBe(logged + 3)
     expect(capturedLogs.filter((line) => line.includes('address refused')).length).toBeGreaterThan(0)
     expect((await relay.app.inject({ url: '/metrics' })).body).toContain(
-      'agent_comm_relay_auth_failures_total{reason="blocked"} 3',
+      'agent_comm_relay_auth_failures_total{reason="blocked"} 4',
     )
     // Another address is not affected.
     const elsewhere = await relay.signed('builder', 'POST', path, {}, { remoteAddress: '10.1.2.3' })
@@ -220,8 +228,9 @@ describe('request authentication', () => {
       )
     expect((await from('203.0.113.7', wrong)).statusCode).toBe(401)
     expect((await from('203.0.113.7', wrong)).statusCode).toBe(401)
-    expect((await from('203.0.113.7')).statusCode).toBe(429)
+    expect((await from('203.0.113.7', wrong)).statusCode).toBe(429)
     // Another client behind the same proxy is not refused.
+    expect((await from('198.51.100.9', wrong)).statusCode).toBe(401)
     expect((await from('198.51.100.9')).statusCode).toBe(200)
   })
 
@@ -400,6 +409,37 @@ describe('authorization', () => {
     const unknown = await relay.signed('reviewer', 'GET', '/api/v1/messages/msg_nope')
     expect(unknown.statusCode).toBe(404)
     expect(errorOf(unknown).code).toBe('MESSAGE_NOT_FOUND')
+  })
+
+  it('answers ack, nack and extend of a message not sent to the agent exactly as of one that does not exist', async () => {
+    const relay = await startTestRelay({ listen: false })
+    const sent = await relay.spool.send(message('architect', 'builder'))
+    const missing = 'msg_01JD3Q8Z7X0000000000000000'
+    for (const op of ['ack', 'nack', 'extend']) {
+      const answer = async (id: string) => {
+        const res = await relay.signed('reviewer', 'POST', `/api/v1/agents/reviewer/messages/${id}/${op}`, {})
+        const { code, message: text } = errorOf(res)
+        return { status: res.statusCode, code, message: text.replace(id, 'ID') }
+      }
+      const notYours = await answer(sent.messageId)
+      expect(notYours).toMatchObject({ status: 404, code: 'DELIVERY_NOT_FOUND' })
+      expect(await answer(missing)).toEqual(notYours)
+    }
+  })
+
+  it("refuses a message reusing another sender's id rather than report it as a duplicate", async () => {
+    const relay = await startTestRelay({ listen: false })
+    const original = message('architect', 'builder')
+    await relay.spool.send(original)
+    const reused = await relay.signed('reviewer', 'POST', '/api/v1/messages', {
+      message: { ...original, fromAgent: 'reviewer', body: 'mine' },
+    })
+    expect(reused.statusCode).toBe(400)
+    expect(errorOf(reused).code).toBe('VALIDATION')
+    expect(reused.body).not.toContain('architect')
+    expect((await relay.spool.status(original.id)).message.body).toBe('Implement auth')
+    const retried = await relay.signed('architect', 'POST', '/api/v1/messages', { message: original })
+    expect(retried.json()).toMatchObject({ duplicate: true, deliveries: 0 })
   })
 
   it('lets an agent register and deregister itself, and only the admin do it for others', async () => {

@@ -47,7 +47,7 @@ describe('ack', () => {
     const run = await p.run(['ack', 'msg_unknown', 'agent-b'])
     expect(run.code).toBe(3)
     expect(run.stderr).toBe(
-      "Error: Message 'msg_unknown' not found\nCheck the id (agent-comm search lists messages); expired and cleaned-up messages are gone.\n",
+      "Error: Message 'msg_unknown' was not sent to agent 'agent-b'\nCheck the id: 'agent-b' has no delivery of it (it was never sent to 'agent-b', or it expired and was cleaned up). Messages sent to it: agent-comm search --to agent-b\n",
     )
   })
 

@@ -151,6 +151,8 @@ export class Spool {
   // Transaction wrappers are built once: better-sqlite3 compiles BEGIN/COMMIT for each wrapper it creates.
   readonly #insertOne: BetterSqlite3.Transaction<(p: PreparedSend) => SendResult>
   readonly #insertMany: BetterSqlite3.Transaction<(ps: PreparedSend[]) => SendResult[]>
+  /** Who sent the message with an id, asked only when an insert finds the id taken. */
+  readonly #messageSender: BetterSqlite3.Statement<[string], string>
   #lastSweep = Number.NEGATIVE_INFINITY
   #lastLeaseLook = Number.NEGATIVE_INFINITY
   readonly #recipientClaims = new Map<string, RecipientClaims>()
@@ -167,6 +169,9 @@ export class Spool {
     this.#retryDelaySeconds = options.retryDelaySeconds ?? (() => 0)
     this.#maxBodyBytes = Math.min(options.maxBodyBytes ?? Limits.bodyMaxBytes, Limits.bodyMaxBytes)
     this.#stmt = prepareHotStatements(sqlite)
+    this.#messageSender = sqlite
+      .prepare<[string], string>('SELECT from_agent FROM messages WHERE id = ?')
+      .pluck()
     this.#insertOne = sqlite.transaction((p: PreparedSend) => this.#insertRows(p))
     this.#insertMany = sqlite.transaction((ps: PreparedSend[]) => ps.map((p) => this.#insertRows(p)))
     this.#watcher = new ChangeWatcher(
@@ -626,9 +631,19 @@ export class Spool {
       ])
     }
     let recipients: string[]
+    const group = message.toAgent === '*' || message.toAgent.startsWith('capability:')
     if (opts.recipients !== undefined) {
       recipients = [...new Set(opts.recipients.map((r) => parseOrThrow(AgentIdSchema, r, 'recipient')))]
-    } else if (message.toAgent === '*' || message.toAgent.startsWith('capability:')) {
+      // A direct message goes to its address: recipients naming anyone else would deliver it to agents the
+      // message does not name (and that its reader believes were not sent it). Routers may still pass the
+      // address itself.
+      if (!group && (recipients.length !== 1 || recipients[0] !== message.toAgent)) {
+        throw new ValidationError(
+          `Invalid send: a message to '${message.toAgent}' goes to that agent only; recipients are for a broadcast ('*') or capability ('capability:<name>') target`,
+          [{ path: 'recipients', message: `must be omitted or ['${message.toAgent}'] for a direct message` }],
+        )
+      }
+    } else if (group) {
       throw new ValidationError(
         `Invalid send: '${message.toAgent}' is a group address; pass the recipients (the coordinator resolves them from the registry)`,
         [{ path: 'recipients', message: 'required for a broadcast or capability target' }],
@@ -668,6 +683,19 @@ export class Spool {
         expires,
       )
       if (inserted.changes === 0) {
+        if (this.#messageSender.get(message.id) !== message.fromAgent) {
+          // Another sender's id. Reporting `duplicate: true` would silently drop an honest sender's message
+          // (and confirm the id exists all the same); storing it is impossible (ids are unique). Refusing
+          // does say the id is taken, but generated ids carry 79 random bits per millisecond, so a sender
+          // can only ask about ids it already saw (or their successors within the same millisecond), and
+          // learns that they exist, not their sender, recipients or content. Losing a message silently is
+          // the worse harm: the honest sender is told to pick a new id instead, and a retry by the same
+          // sender stays an idempotent `duplicate: true`.
+          throw new ValidationError(
+            `Invalid message: id: '${message.id}' is already used by another sender's message; send it with a new id (createMessage generates one)`,
+            [{ path: 'id', message: 'already used by another sender' }],
+          )
+        }
         return { messageId: message.id, duplicate: true, deliveries: 0, recipients: p.recipients, message }
       }
       let deliveries = 0
@@ -695,8 +723,11 @@ export class Spool {
       | { status: string; receipt: string | null; attempt: number; maxAttempts: number }
       | undefined
     if (row !== undefined) return row
-    if (this.#stmt.messageExists.get(messageId) === undefined) throw new MessageNotFoundError(messageId)
-    throw new DeliveryNotFoundError(messageId, agent)
+    // "No such message" and "a message not sent to you" get one answer: telling them apart on an agent's
+    // own ack, nack and extend would let it probe which message ids exist between other agents.
+    throw new DeliveryNotFoundError(messageId, agent, {
+      hint: `Check the id: '${agent}' has no delivery of it (it was never sent to '${agent}', or it expired and was cleaned up). Messages sent to it: agent-comm search --to ${agent}`,
+    })
   }
 
   #notLeased(messageId: string, agent: string, status: string, receipt: string | null): Error {

@@ -1,3 +1,4 @@
+import type { AgentCommError } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
 import { openSpool, task } from './helpers.js'
 
@@ -45,11 +46,22 @@ describe('the delivery state machine', () => {
     expect(await spool.ack(messageId, 'builder')).toMatchObject({ alreadyAcked: true, status: 'acked' })
   })
 
-  it('rejects an ack of an unknown message, or of a message not sent to that agent', async () => {
+  it('answers an ack, nack or extend of an unknown message and of one not sent to that agent alike', async () => {
     const { spool } = await openSpool()
-    await expect(spool.ack('msg_nope', 'builder')).rejects.toMatchObject({ code: 'MESSAGE_NOT_FOUND' })
     const { messageId } = await spool.send(task())
-    await expect(spool.ack(messageId, 'reviewer')).rejects.toMatchObject({ code: 'DELIVERY_NOT_FOUND' })
+    const refusal = async (id: string, op: 'ack' | 'nack' | 'extendLease') => {
+      const error = (await spool[op](id, 'reviewer').catch((e: unknown) => e)) as AgentCommError
+      return {
+        code: error.code,
+        message: error.message.replace(id, 'ID'),
+        hint: error.hint?.replace(id, 'ID'),
+      }
+    }
+    for (const op of ['ack', 'nack', 'extendLease'] as const) {
+      const notYours = await refusal(messageId, op)
+      expect(notYours.code).toBe('DELIVERY_NOT_FOUND')
+      expect(await refusal('msg_01JD3Q8Z7X0000000000000000', op)).toEqual(notYours)
+    }
   })
 
   it('rejects an ack of a message that was never claimed', async () => {

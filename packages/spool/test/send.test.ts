@@ -26,6 +26,37 @@ describe('sending', () => {
     expect((await spool.stats()).totalMessages).toBe(1)
   })
 
+  it("refuses an id already used by another sender's message instead of reporting it as a duplicate", async () => {
+    const { spool } = await openSpool()
+    const original = createMessage(task())
+    await spool.send(original)
+    const impostor = { ...original, fromAgent: 'reviewer', body: 'a different message' }
+    await expect(spool.send(impostor)).rejects.toMatchObject({
+      code: 'VALIDATION',
+      message: expect.stringContaining('new id'),
+    })
+    await expect(spool.sendBatch([{ message: impostor }])).rejects.toMatchObject({ code: 'VALIDATION' })
+    expect((await spool.status(original.id)).message).toEqual(original)
+    // The original sender's retry is still an idempotent duplicate.
+    expect(await spool.send(original)).toMatchObject({ duplicate: true, deliveries: 0 })
+  })
+
+  it('refuses recipients that would send a direct message to anyone but its address', async () => {
+    const { spool } = await openSpool()
+    for (const recipients of [['reviewer'], ['builder', 'reviewer'], []]) {
+      await expect(spool.send(task(), { recipients })).rejects.toMatchObject({
+        code: 'VALIDATION',
+        issues: [expect.objectContaining({ path: 'recipients' })],
+      })
+    }
+    await expect(
+      spool.sendBatch([{ message: task(), options: { recipients: ['reviewer'] } }]),
+    ).rejects.toMatchObject({ code: 'VALIDATION' })
+    expect((await spool.stats()).totalMessages).toBe(0)
+    // The address itself is what a router passes: still accepted.
+    expect(await spool.send(task(), { recipients: ['builder', 'builder'] })).toMatchObject({ deliveries: 1 })
+  })
+
   it('fans a broadcast out to one delivery per recipient', async () => {
     const { spool } = await openSpool()
     const sent = await spool.send(

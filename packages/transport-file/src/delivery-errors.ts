@@ -1,17 +1,12 @@
-import {
-  DeliveryNotFoundError,
-  InvalidStateError,
-  LeaseLostError,
-  MessageNotFoundError,
-} from '@agent-comm/protocol'
+import { DeliveryNotFoundError, InvalidStateError, LeaseLostError } from '@agent-comm/protocol'
 import type { DeliveryFiles } from './delivery-files.js'
 import type { FoundDelivery } from './record.js'
 
-/** Why no delivery file of `id` to `agent` was found: an unknown message, another recipient, or a lost file. */
+/** Why no delivery file of `id` to `agent` was found: an unknown message or another recipient (one answer), or a lost file. */
 export function missingDeliveryError(files: DeliveryFiles, id: string, agent: string): Error {
   const stored = files.readMessage(id)
-  if (stored === undefined) return new MessageNotFoundError(id)
-  if (!stored.recipients.includes(agent)) return new DeliveryNotFoundError(id, agent)
+  // An unknown message and one not sent to `agent` answer alike, as in the spool: no probing of which ids exist.
+  if (stored === undefined || !stored.recipients.includes(agent)) return new DeliveryNotFoundError(id, agent)
   return new DeliveryNotFoundError(id, agent, {
     hint: `Its file is missing from ${files.layout.root}/{inbox,leased,acked,failed}/${agent}/: removed by hand, or the sender crashed while writing it.`,
   })

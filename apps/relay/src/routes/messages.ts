@@ -19,12 +19,14 @@ import {
 import { z } from 'zod'
 import type { Caller } from '../auth.js'
 import type { RelayContext } from '../context.js'
+import { ConversationViews } from '../conversation-views.js'
 import { forbidden } from '../http-errors.js'
 import { type RouteDef, route } from '../route-table.js'
 
 /** Sending, message status and threads. */
 export function messageRoutes(ctx: RelayContext): RouteDef[] {
   const { spool, registry } = ctx
+  const views = new ConversationViews(spool.sqlite)
 
   /** A sender speaks only for itself: the signature proves who sent the request, so it must be who the message says. */
   const requireSender = (caller: Caller, message: MessageV2, path: string): void => {
@@ -135,17 +137,18 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
       url: `${API_PREFIX}/conversations`,
       operationId: 'conversations',
       summary:
-        'Threads the signing agent took part in, most recently active first (all threads for the admin)',
+        'Threads the signing agent took part in, most recently active first, each summarised over the messages it sent or received (all threads, whole, for the admin)',
       tag: 'messages',
       auth: 'agent',
       query: ConversationsQuerySchema,
       response: ConversationsResponseSchema,
       async handler({ query, caller }) {
-        const conversations = await spool.conversations({
-          ...(query.limit === undefined ? {} : { limit: query.limit }),
-          ...(caller.admin ? {} : { agent: caller.agentId }),
-        })
-        return { conversations }
+        if (caller.admin) {
+          return {
+            conversations: await spool.conversations(query.limit === undefined ? {} : { limit: query.limit }),
+          }
+        }
+        return { conversations: views.summaries(caller.agentId, query.limit) }
       },
     }),
     route({
@@ -160,14 +163,7 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
       async handler({ params, caller }) {
         const messages = await spool.conversation(params.conversationId)
         if (caller.admin) return { messages }
-        const me = caller.agentId
-        const visible: MessageV2[] = []
-        for (const m of messages) {
-          // Broadcasts and capability messages name no recipient: their deliveries say who received them.
-          if (m.fromAgent === me || m.toAgent === me) visible.push(m)
-          else if ((await spool.status(m.id)).deliveries.some((d) => d.recipient === me)) visible.push(m)
-        }
-        return { messages: visible }
+        return { messages: views.visible(params.conversationId, caller.agentId, messages) }
       },
     }),
   ]

@@ -91,7 +91,7 @@ export function leaseCases(ctx: ContractContext): void {
     const t = ctx.transport
     const { messageId } = await ctx.send()
     await expect(t.extendLease(messageId, 'builder')).rejects.toMatchObject({ code: 'INVALID_STATE' })
-    await expect(t.extendLease('msg_nope', 'builder')).rejects.toMatchObject({ code: 'MESSAGE_NOT_FOUND' })
+    await expect(t.extendLease('msg_nope', 'builder')).rejects.toMatchObject({ code: 'DELIVERY_NOT_FOUND' })
   })
 
   it('dead-letters a message whose lease ran out on its last attempt instead of leaving it leased forever', async () => {
