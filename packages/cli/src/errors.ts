@@ -1,3 +1,5 @@
+import { safeBlock } from './terminal-text.js'
+
 /** Exit codes of every agent-comm command. */
 export const ExitCode = {
   OK: 0,
@@ -147,9 +149,13 @@ export function describeError(
   }
 }
 
-/** The two lines a person sees on stderr: `Error: <message>` and the hint, if any. */
+/**
+ * The two lines a person sees on stderr: `Error: <message>` and the hint, if any. Messages can quote
+ * what a relay or an agent sent, so control characters are shown escaped.
+ */
 export function formatErrorText(report: ErrorReport): string {
-  return report.hint === null ? `Error: ${report.message}\n` : `Error: ${report.message}\n${report.hint}\n`
+  const message = safeBlock(report.message)
+  return report.hint === null ? `Error: ${message}\n` : `Error: ${message}\n${safeBlock(report.hint)}\n`
 }
 
 /** The `--json` form of an error. */

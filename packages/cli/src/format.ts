@@ -1,5 +1,7 @@
 // Human-readable output. The layouts of `agents` and `poll` follow the Python original's, so people and
-// scripts used to it read this CLI's output the same way.
+// scripts used to it read this CLI's output the same way. Every string that came from an agent passes
+// through terminal-text.ts (safeLine, or safeBlock for bodies): text mode never writes a raw control
+// character to the terminal.
 import type { Coordinator } from '@agent-comm/coordinator'
 import type {
   AgentProfile,
@@ -8,6 +10,7 @@ import type {
   MessageStatus,
   MessageV2,
 } from '@agent-comm/protocol'
+import { safeBlock, safeLine } from './terminal-text.js'
 
 type ConversationSummary = Awaited<ReturnType<Coordinator['conversations']>>[number]
 type FailedDelivery = Awaited<ReturnType<Coordinator['listFailed']>>[number]
@@ -19,12 +22,14 @@ function pythonList(items: readonly string[]): string {
 
 /** `agent-a [active] caps=['code', 'review'] device=workstation transport=sqlite`, exactly as the original. */
 export function agentLine(agent: AgentProfile): string {
-  return `${agent.agentId} [${agent.status}] caps=${pythonList(agent.capabilities)} device=${agent.device} transport=${agent.transport}`
+  return safeLine(
+    `${agent.agentId} [${agent.status}] caps=${pythonList(agent.capabilities)} device=${agent.device} transport=${agent.transport}`,
+  )
 }
 
-/** Continuation lines of a multi-line value, indented under its label. */
+/** A body, control characters escaped, its continuation lines indented under its label. */
 function indentRest(text: string, indent: string): string {
-  return text.replaceAll('\n', `\n${indent}`)
+  return safeBlock(text).replaceAll('\n', `\n${indent}`)
 }
 
 /** One claimed message as the `poll` block: ID, From, Subject, …, Body. */
@@ -43,9 +48,8 @@ export function messageBlock(claimed: ClaimedMessage): string {
     ...(message.payload === undefined
       ? []
       : [`  Payload: ${message.payload.type} ${JSON.stringify(message.payload.data)}`]),
-    `  Body: ${indentRest(message.body, '        ')}`,
-  ]
-  return lines.join('\n')
+  ].map(safeLine)
+  return [...lines, `  Body: ${indentRest(message.body, '        ')}`].join('\n')
 }
 
 /** The `poll` output: `Found 2 message(s) for builder:` and a block per message. */
@@ -66,7 +70,7 @@ function deliveryLine(delivery: DeliveryInfo): string {
     ...(delivery.ackedAt === null ? [] : [`acked at ${delivery.ackedAt}`]),
     ...(delivery.lastError === null ? [] : [`last error: ${delivery.lastError}`]),
   ]
-  return parts.join('  ')
+  return safeLine(parts.join('  '))
 }
 
 /** The `status` output: the message, then every delivery with its state. */
@@ -84,13 +88,17 @@ export function statusText(status: MessageStatus): string {
     `  TTL: ${message.routing.ttlHours}h`,
     ...(message.payload === undefined ? [] : [`  Payload: ${message.payload.type}`]),
     `Deliveries (${deliveries.length}):`,
-    ...deliveries.map(deliveryLine),
-  ].join('\n')
+  ]
+    .map(safeLine)
+    .concat(deliveries.map(deliveryLine))
+    .join('\n')
 }
 
 /** One line per message: `2026-02-03T14:30:22Z msg_… architect -> builder "Task: Auth Module"`. */
 export function messageLine(message: MessageV2): string {
-  return `  ${message.timestamp} ${message.id} ${message.fromAgent} -> ${message.toAgent} "${message.subject}" [${message.priority}]`
+  return safeLine(
+    `  ${message.timestamp} ${message.id} ${message.fromAgent} -> ${message.toAgent} "${message.subject}" [${message.priority}]`,
+  )
 }
 
 /** The `conversations` output. */
@@ -98,9 +106,10 @@ export function conversationsText(conversations: readonly ConversationSummary[])
   if (conversations.length === 0) return 'No conversations.'
   return [
     `Conversations (${conversations.length}):`,
-    ...conversations.map(
-      (c) =>
+    ...conversations.map((c) =>
+      safeLine(
         `  ${c.conversationId} "${c.subject}" ${c.messageCount} message(s) participants=${pythonList(c.participants)} last=${c.lastActivity}`,
+      ),
     ),
   ].join('\n')
 }
@@ -108,13 +117,13 @@ export function conversationsText(conversations: readonly ConversationSummary[])
 /** The `conversation <id>` output: every message, oldest first, with its body. */
 export function conversationText(conversationId: string, messages: readonly MessageV2[]): string {
   return [
-    `Conversation ${conversationId} (${messages.length} message(s)):`,
+    safeLine(`Conversation ${conversationId} (${messages.length} message(s)):`),
     ...messages.map((m) =>
       [
         messageLine(m),
         ...(m.payload === undefined
           ? []
-          : [`      Payload: ${m.payload.type} ${JSON.stringify(m.payload.data)}`]),
+          : [safeLine(`      Payload: ${m.payload.type} ${JSON.stringify(m.payload.data)}`)]),
         `      ${indentRest(m.body, '      ')}`,
       ].join('\n'),
     ),
@@ -136,7 +145,9 @@ export function failedText(failed: readonly FailedDelivery[]): string {
       [
         `  ${message.id} -> ${delivery.recipient} attempt ${delivery.attempt}/${delivery.maxAttempts} "${message.subject}"`,
         `      from ${message.fromAgent} at ${message.timestamp}; last error: ${delivery.lastError ?? '(none)'}`,
-      ].join('\n'),
+      ]
+        .map(safeLine)
+        .join('\n'),
     ),
   ].join('\n')
 }

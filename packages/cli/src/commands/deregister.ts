@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
+import { safeLine } from '../terminal-text.js'
 
 /** `--json` output of `deregister`. */
 export interface DeregisterResult {
@@ -20,7 +21,7 @@ export default class Deregister extends BaseCommand<typeof Deregister> {
   async run(): Promise<DeregisterResult> {
     const coordinator = await this.coordinator()
     await coordinator.registry.deregister(this.args.name)
-    this.log(`Deregistered ${this.args.name}`)
+    this.log(safeLine(`Deregistered ${this.args.name}`))
     return { agentId: this.args.name, deregistered: true }
   }
 }

@@ -3,6 +3,7 @@ import type { MessageInput, MessageV2 } from '@agent-comm/protocol'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { jsonFlag, positiveNumberFlag, secondsFlag } from '../flags.js'
+import { safeLine } from '../terminal-text.js'
 import { PAYLOAD_TYPES, PRIORITY_INPUTS } from '../vocabulary.js'
 
 /** `--json` output of `send`. */
@@ -153,7 +154,9 @@ With --reply-to the message joins the conversation of the message it answers (an
       const to = result.recipients.length === 1 ? result.recipients[0] : `${result.recipients.length} agents`
       const note = report.duplicate ? ', already stored: nothing new queued' : ''
       this.log(
-        `Message sent: ${result.messageId} (to ${to}, conversation ${result.conversationId}, ${result.deliveries} ${result.deliveries === 1 ? 'delivery' : 'deliveries'}${note})`,
+        safeLine(
+          `Message sent: ${result.messageId} (to ${to}, conversation ${result.conversationId}, ${result.deliveries} ${result.deliveries === 1 ? 'delivery' : 'deliveries'}${note})`,
+        ),
       )
     }
     return result
