@@ -32,6 +32,12 @@ export interface Bridge {
   isAvailable(signal?: AbortSignal): Promise<boolean>
 }
 
+/**
+ * Largest answer a bridge reads from its runtime, in bytes (1 MiB): a command's stdout or stderr, a
+ * webhook's response body. More fails the message for good, since the same runtime would answer the same.
+ */
+export const DEFAULT_MAX_REPLY_BYTES = 1024 * 1024
+
 /** A plain-text description of an error. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message

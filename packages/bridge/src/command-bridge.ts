@@ -2,7 +2,13 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
 import { delimiter, join } from 'node:path'
 import type { MessageV2 } from '@agent-comm/protocol'
-import { type Bridge, type BridgeContext, type BridgeResult, describeError } from './bridge.js'
+import {
+  type Bridge,
+  type BridgeContext,
+  type BridgeResult,
+  DEFAULT_MAX_REPLY_BYTES,
+  describeError,
+} from './bridge.js'
 
 /** Options of {@link CommandBridge}. */
 export interface CommandBridgeOptions {
@@ -57,7 +63,7 @@ export class CommandBridge implements Bridge {
       cwd: options.cwd,
       env: options.env ?? {},
       healthArgs: options.healthArgs === undefined ? ['--health'] : options.healthArgs,
-      maxOutputBytes: options.maxOutputBytes ?? 1024 * 1024,
+      maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_REPLY_BYTES,
       killGraceMs: options.killGraceMs ?? 2000,
       nonRetryableExitCodes: options.nonRetryableExitCodes ?? [],
     }

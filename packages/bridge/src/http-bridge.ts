@@ -1,6 +1,12 @@
 import type { MessageV2, Payload } from '@agent-comm/protocol'
 import { PayloadSchema } from '@agent-comm/protocol'
-import { type Bridge, type BridgeContext, type BridgeResult, describeError } from './bridge.js'
+import {
+  type Bridge,
+  type BridgeContext,
+  type BridgeResult,
+  DEFAULT_MAX_REPLY_BYTES,
+  describeError,
+} from './bridge.js'
 
 /** Options of {@link HttpBridge}. */
 export interface HttpBridgeOptions {
@@ -10,6 +16,11 @@ export interface HttpBridgeOptions {
   healthUrl?: string
   /** Extra request headers, e.g. an Authorization header for the webhook. */
   headers?: Record<string, string>
+  /**
+   * Largest response body read, in bytes (1 MiB, as CommandBridge's output). A 2xx answer over it fails
+   * the message for good (dead-lettered: the webhook would answer the same again); reading stops there.
+   */
+  maxResponseBytes?: number
   /** The fetch to use (default: the global one); inject a fake in tests. */
   fetch?: typeof fetch
 }
@@ -26,6 +37,7 @@ export class HttpBridge implements Bridge {
   readonly name: string
   readonly #options: HttpBridgeOptions
   readonly #fetch: typeof fetch
+  readonly #maxBytes: number
 
   constructor(options: HttpBridgeOptions) {
     const url = new URL(options.url)
@@ -33,6 +45,9 @@ export class HttpBridge implements Bridge {
       throw new TypeError('HttpBridge needs an http(s) URL')
     this.#options = options
     this.#fetch = options.fetch ?? fetch
+    this.#maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_REPLY_BYTES
+    if (!Number.isInteger(this.#maxBytes) || this.#maxBytes < 1)
+      throw new TypeError('HttpBridge maxResponseBytes must be a positive integer')
     this.name = `webhook ${url.origin}${url.pathname}`
   }
 
@@ -55,9 +70,9 @@ export class HttpBridge implements Bridge {
         : describeError(error)
       return { success: false, error: `${this.name} unreachable: ${reason}`, retryable: true }
     }
-    let text: string
+    let body: { text: string; overflow: boolean }
     try {
-      text = await response.text()
+      body = await readCapped(response, this.#maxBytes)
     } catch (error) {
       return {
         success: false,
@@ -65,11 +80,19 @@ export class HttpBridge implements Bridge {
         retryable: true,
       }
     }
+    const { text, overflow } = body
     if (!response.ok) {
       return {
         success: false,
         error: `${this.name} answered ${response.status}${text === '' ? '' : `: ${text.slice(0, 500)}`}`,
         retryable: response.status >= 500 || RETRYABLE_STATUSES.has(response.status),
+      }
+    }
+    if (overflow) {
+      return {
+        success: false,
+        error: `${this.name} answered more than ${this.#maxBytes} bytes (maxResponseBytes); reading stopped there`,
+        retryable: false,
       }
     }
     return { success: true, ...replyFrom(text, response.headers.get('content-type')) }
@@ -89,6 +112,38 @@ export class HttpBridge implements Bridge {
       return false
     }
   }
+}
+
+/**
+ * The response body as text, reading at most `maxBytes`: a longer body is cancelled there (the connection
+ * is closed), so a webhook that streams without end costs at most `maxBytes` of memory.
+ */
+async function readCapped(
+  response: Response,
+  maxBytes: number,
+): Promise<{ text: string; overflow: boolean }> {
+  if (response.body === null) return { text: '', overflow: false }
+  const declared = Number(response.headers.get('content-length'))
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await response.body.cancel()
+    return { text: '', overflow: true }
+  }
+  const reader = response.body.getReader()
+  const chunks: Uint8Array[] = []
+  let bytes = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    bytes += value.byteLength
+    if (bytes > maxBytes) {
+      await reader.cancel()
+      // What fits is kept: an error status still shows the start of its body.
+      chunks.push(value.subarray(0, value.byteLength - (bytes - maxBytes)))
+      return { text: Buffer.concat(chunks).toString('utf8'), overflow: true }
+    }
+    chunks.push(value)
+  }
+  return { text: Buffer.concat(chunks).toString('utf8'), overflow: false }
 }
 
 function replyFrom(text: string, contentType: string | null): { replyText?: string; replyPayload?: Payload } {

@@ -1,5 +1,5 @@
 export type { Bridge, BridgeContext, BridgeResult } from './bridge.js'
-export { describeError } from './bridge.js'
+export { DEFAULT_MAX_REPLY_BYTES, describeError } from './bridge.js'
 export type { CommandBridgeOptions } from './command-bridge.js'
 export { CommandBridge, commandExists } from './command-bridge.js'
 export type { HandlerOutput, MessageHandler } from './function-bridge.js'

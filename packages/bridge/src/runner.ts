@@ -37,7 +37,7 @@ export interface BridgeRunnerOptions {
   leaseSeconds?: number
   /** Per-message time limit in ms (5 minutes); the forward is aborted and the message nacked. */
   timeoutMs?: number
-  /** Longest wait for new messages in one poll, in ms (30 000); push wakes it earlier. */
+  /** Longest wait for new messages in one poll, in ms (30 000; must be positive); push wakes it earlier. */
   intervalMs?: number
   logger?: Logger
   clock?: Clock
@@ -56,7 +56,8 @@ const OptionsSchema = z.object({
   concurrency: z.number().int().min(1, 'must be at least 1').max(256, 'must be at most 256').default(1),
   leaseSeconds: z.number().min(1, 'must be at least 1 second').default(60),
   timeoutMs: z.number().min(1, 'must be positive').default(300_000),
-  intervalMs: z.number().min(0, 'must not be negative').default(30_000),
+  // 0 would make every poll return at once: a loop that spins a core between messages.
+  intervalMs: z.number().positive('must be positive (0 would poll in a busy loop)').default(30_000),
 })
 
 /**
@@ -111,6 +112,10 @@ export class BridgeRunner {
       })
       if (batch.length > 0) await this.#processBatch(batch, signal, summary)
       if (options.once) break
+      // Claims are synchronous SQLite calls, so while messages keep coming every await above may settle
+      // as a microtask: without a turn of the event loop, timers and signal handlers (the Ctrl-C that
+      // aborts `signal`) would never run.
+      await new Promise<void>((resolve) => setImmediate(resolve))
     }
     this.#log.info({ agent: this.#agent, ...summary }, 'bridge stopped')
     return summary

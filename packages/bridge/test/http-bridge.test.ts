@@ -128,6 +128,88 @@ describe('HttpBridge', () => {
     expect(delivery?.lastError).toMatch(/unreachable/)
   })
 
+  it('stops reading an answer longer than maxResponseBytes and dead-letters the message at once', async () => {
+    const coord = await openCoordinator()
+    const cap = 64 * 1024
+    const endless = 200 * 1024 * 1024
+    // The webhook streams 200 MiB (no content-length), honouring back-pressure, until the bridge hangs up.
+    let posts = 0
+    let written = 0
+    let finished = false
+    const hungUp = new Promise<void>((resolve) => {
+      const server = createServer((req, res) => {
+        req.resume()
+        req.on('end', () => {
+          posts++
+          res.writeHead(200, { 'content-type': 'text/plain' })
+          const chunk = Buffer.alloc(16 * 1024, 'x')
+          const pump = (): void => {
+            while (written < endless && !res.destroyed) {
+              written += chunk.length
+              if (!res.write(chunk)) return void res.once('drain', pump)
+            }
+            if (!res.destroyed) {
+              finished = true
+              res.end()
+            }
+          }
+          res.on('close', resolve)
+          pump()
+        })
+      })
+      servers.push(server)
+      server.listen(0, '127.0.0.1')
+    })
+    const server = servers.at(-1)!
+    await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', resolve)))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/agent`
+    // Counts the bytes the bridge pulls out of the response body.
+    let read = 0
+    const countingFetch: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init)
+      const counter = new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          read += chunk.byteLength
+          controller.enqueue(chunk)
+        },
+      })
+      return new Response(response.body!.pipeThrough(counter), {
+        status: response.status,
+        headers: response.headers,
+      })
+    }
+    const task = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'x' })
+    const summary = await new BridgeRunner({
+      coordinator: coord,
+      agent: 'builder',
+      bridge: new HttpBridge({ url, maxResponseBytes: cap, fetch: countingFetch }),
+    }).run({ once: true })
+    await hungUp
+    expect(summary).toEqual({ processed: 1, succeeded: 0, failed: 1 })
+    expect(finished).toBe(false)
+    // Bounded by the cap plus what streams buffer in flight, far below what the webhook would send.
+    expect(read).toBeGreaterThan(cap)
+    expect(read).toBeLessThan(cap + 1024 * 1024)
+    const delivery = (await coord.status(task.messageId)).deliveries[0]
+    expect(delivery).toMatchObject({ status: 'failed', attempt: 1 })
+    expect(delivery?.lastError).toMatch(/answered more than 65536 bytes/)
+    expect(posts).toBe(1)
+  })
+
+  it('refuses an answer whose content-length is over maxResponseBytes without reading it', async () => {
+    const coord = await openCoordinator()
+    const hook = await webhook(() => ({ status: 200, body: 'y'.repeat(2048) }))
+    const task = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'x' })
+    await new BridgeRunner({
+      coordinator: coord,
+      agent: 'builder',
+      bridge: new HttpBridge({ url: hook.url, maxResponseBytes: 1024 }),
+    }).run({ once: true })
+    const delivery = (await coord.status(task.messageId)).deliveries[0]
+    expect(delivery).toMatchObject({ status: 'failed', attempt: 1 })
+    expect(delivery?.lastError).toMatch(/answered more than 1024 bytes/)
+  })
+
   it('reports availability from the health URL', async () => {
     const up = await webhook(() => ({ status: 200, body: 'ok' }))
     expect(await new HttpBridge({ url: up.url }).isAvailable()).toBe(true)

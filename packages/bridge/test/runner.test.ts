@@ -249,3 +249,52 @@ describe('BridgeRunner with an in-process FunctionBridge', () => {
     expect(stats.agents.architect?.queued).toBe(5_000)
   })
 })
+
+describe('BridgeRunner in a loop that never waits', () => {
+  // A coordinator whose polls resolve at once, as SQLite's synchronous claims do when messages keep coming:
+  // a loop of promises alone would starve timers and signal handlers, so Ctrl-C would never be seen.
+  const busyCoordinator = (polls: { count: number }) =>
+    ({
+      poll: async () => {
+        polls.count++
+        return []
+      },
+      ack: async () => {
+        throw new Error('not used')
+      },
+      nack: async () => {
+        throw new Error('not used')
+      },
+      extendLease: async () => {
+        throw new Error('not used')
+      },
+      reply: async () => {
+        throw new Error('not used')
+      },
+    }) as unknown as ConstructorParameters<typeof BridgeRunner>[0]['coordinator']
+
+  it('lets timers (and so signal handlers) run between polls, and stops when they abort it', async () => {
+    const polls = { count: 0 }
+    const stop = new AbortController()
+    const runner = new BridgeRunner({
+      coordinator: busyCoordinator(polls),
+      agent: 'builder',
+      bridge: new FunctionBridge(() => undefined),
+    })
+    setTimeout(() => stop.abort(), 0)
+    expect(await runner.run({ signal: stop.signal })).toEqual({ processed: 0, succeeded: 0, failed: 0 })
+    expect(polls.count).toBeGreaterThan(0)
+  })
+
+  it('refuses an interval of 0, which would poll in a busy loop', () => {
+    expect(
+      () =>
+        new BridgeRunner({
+          coordinator: busyCoordinator({ count: 0 }),
+          agent: 'builder',
+          bridge: new FunctionBridge(() => undefined),
+          intervalMs: 0,
+        }),
+    ).toThrow(/intervalMs.*positive/)
+  })
+})

@@ -8,7 +8,7 @@ import {
   openContext,
   type Runtime,
 } from './context.js'
-import { describeError, errorJson, formatErrorText } from './errors.js'
+import { describeError, ExitCode, errorJson, formatErrorText } from './errors.js'
 
 /** The global flags of the commands that work on the coordinator's database: all but `relay …`. */
 const databaseFlags = {
@@ -42,6 +42,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected flags!: CommandFlags<T>
   protected args!: CommandArgs<T>
   #context: CommandContext | undefined
+  #stop: AbortController | undefined
+  #onStopSignal: ((signal: NodeJS.Signals) => void) | undefined
 
   override async init(): Promise<void> {
     await super.init()
@@ -54,6 +56,36 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as CommandFlags<T>
     this.args = args as CommandArgs<T>
+    if (this.runsUntilStopped()) this.#catchStopSignals()
+  }
+
+  /**
+   * True for a command that runs until stopped (`bridge`, `mcp`, `poll --wait`): SIGINT and SIGTERM then
+   * abort {@link stopSignal} instead of killing the process, from before the database is opened.
+   */
+  protected runsUntilStopped(): boolean {
+    return false
+  }
+
+  /**
+   * Aborted (with the signal's name as reason) by the first SIGINT or SIGTERM, for commands whose
+   * {@link runsUntilStopped} is true: they finish what they hold and return, exiting 0. A second signal
+   * exits at once (1), for a stop that hangs.
+   */
+  protected stopSignal(): AbortSignal {
+    if (this.#stop === undefined) throw new Error(`${this.id ?? 'this command'} does not catch stop signals`)
+    return this.#stop.signal
+  }
+
+  #catchStopSignals(): void {
+    const stop = new AbortController()
+    this.#stop = stop
+    this.#onStopSignal = (signal) => {
+      if (stop.signal.aborted) process.exit(ExitCode.FAILURE)
+      stop.abort(signal)
+    }
+    process.on('SIGINT', this.#onStopSignal)
+    process.on('SIGTERM', this.#onStopSignal)
   }
 
   /** Where the coordinator's database and project come from; the demo points them at a temporary folder. */
@@ -99,6 +131,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   override async finally(error: Error | undefined): Promise<void> {
+    if (this.#onStopSignal !== undefined) {
+      process.off('SIGINT', this.#onStopSignal)
+      process.off('SIGTERM', this.#onStopSignal)
+    }
     const context = this.#context
     this.#context = undefined
     try {

@@ -4,17 +4,24 @@ import { parseDuration, parseSince } from './durations.js'
 // Custom flags validate their value while oclif parses, so a bad value is a usage error (exit 2) that
 // names the flag, before any database is opened.
 
-/** A number of seconds, fractions allowed, at least `min` (default 0). */
-export function secondsFlag(options: { description: string; min?: number; dependsOn?: string[] }) {
+/** A number of seconds, fractions allowed, at least `min` (default 0) and at most `max` (if given). */
+export function secondsFlag(options: {
+  description: string
+  min?: number
+  max?: number
+  dependsOn?: string[]
+}) {
   const min = options.min ?? 0
+  const max = options.max ?? Number.POSITIVE_INFINITY
   return Flags.custom<number>({
     description: options.description,
     helpValue: '<seconds>',
     ...(options.dependsOn === undefined ? {} : { dependsOn: options.dependsOn }),
     parse: async (input) => {
       const value = Number(input)
-      if (input.trim() === '' || !Number.isFinite(value) || value < min) {
-        throw new Errors.CLIError(`expected a number of seconds ≥ ${min}, got '${input}'`)
+      if (input.trim() === '' || !Number.isFinite(value) || value < min || value > max) {
+        const range = max === Number.POSITIVE_INFINITY ? `≥ ${min}` : `from ${min} to ${max}`
+        throw new Errors.CLIError(`expected a number of seconds ${range}, got '${input}'`)
       }
       return value
     },

@@ -51,17 +51,24 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
       description: 'process one batch of waiting messages and exit (exit 1 if any failed)',
     }),
     check: Flags.boolean({ description: 'only check that the runtime is reachable (exit 0 or 1)' }),
-    interval: secondsFlag({ description: 'longest wait for new messages in one poll (default 30)', min: 0 }),
+    interval: secondsFlag({
+      description: 'longest wait for new messages in one poll, at least 0.1 (default 30)',
+      min: 0.1,
+    }),
     'max-messages': limitFlag({ description: 'messages claimed per poll (1-1000, default 10)', max: 1000 }),
     concurrency: limitFlag({ description: 'messages handled at the same time (1-256, default 1)', max: 256 }),
     timeout: positiveNumberFlag({
       description: 'time limit per message (default 300)',
       helpValue: '<seconds>',
     }),
-    'lease-seconds': positiveNumberFlag({
-      description: 'lease per message, renewed while it runs (default 60)',
-      helpValue: '<seconds>',
+    'lease-seconds': secondsFlag({
+      description: 'lease per message, renewed while it runs, at least 1 (default 60)',
+      min: 1,
     }),
+  }
+
+  protected override runsUntilStopped(): boolean {
+    return true
   }
 
   async run(): Promise<BridgeRunResult | BridgeCheckResult> {
@@ -99,25 +106,15 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
       bridge,
       ...(flags['max-messages'] === undefined ? {} : { maxMessages: flags['max-messages'] }),
       ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
-      ...(flags.timeout === undefined ? {} : { timeoutMs: Math.round(flags.timeout * 1000) }),
+      ...(flags.timeout === undefined ? {} : { timeoutMs: Math.ceil(flags.timeout * 1000) }),
       ...(flags.interval === undefined ? {} : { intervalMs: Math.round(flags.interval * 1000) }),
       ...(flags['lease-seconds'] === undefined ? {} : { leaseSeconds: flags['lease-seconds'] }),
       onEvent: (event) =>
         json && !flags.once ? this.logJsonLine(event) : process.stderr.write(describeEvent(event)),
     })
-    const stop = new AbortController()
-    const onSignal = (): void => stop.abort()
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
     if (!flags.once && !json)
       process.stderr.write(`Bridging ${args.agent} to ${bridge.name} (Ctrl-C to stop)...\n`)
-    let summary: RunSummary
-    try {
-      summary = await runner.run({ signal: stop.signal, once: flags.once })
-    } finally {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-    }
+    const summary = await runner.run({ signal: this.stopSignal(), once: flags.once })
     const result = { agent: args.agent, bridge: bridge.name, ...summary }
     if (!json)
       this.log(`${summary.processed} processed, ${summary.succeeded} succeeded, ${summary.failed} failed`)

@@ -50,6 +50,10 @@ Client configuration (.mcp.json): {"mcpServers": {"agent-comm": {"command": "age
     }),
   }
 
+  protected override runsUntilStopped(): boolean {
+    return true
+  }
+
   async run(): Promise<undefined> {
     const { flags } = this
     const json = this.jsonEnabled()
@@ -76,17 +80,13 @@ Client configuration (.mcp.json): {"mcpServers": {"agent-comm": {"command": "age
       else process.stderr.write(`agent-comm MCP server listening on ${running.url} (Ctrl-C to stop)\n`)
     }
     // On stdio the server stops by itself when the client closes stdin; a signal stops either.
-    const stop = (): void => {
+    const stop = this.stopSignal()
+    const close = (): void => {
       void running.close()
     }
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-    try {
-      await running.closed
-    } finally {
-      process.off('SIGINT', stop)
-      process.off('SIGTERM', stop)
-    }
+    if (stop.aborted) close()
+    else stop.addEventListener('abort', close, { once: true })
+    await running.closed
     return undefined
   }
 }

@@ -36,12 +36,19 @@ export default class Poll extends BaseCommand<typeof Poll> {
       description: 'lease length (default: AGENT_COMM_LEASE_SECONDS or 60)',
       helpValue: '<seconds>',
     }),
-    wait: secondsFlag({ description: 'wait up to this many seconds for a first message (max 3600)' }),
+    wait: secondsFlag({
+      description: 'wait up to this many seconds for a first message (max 3600)',
+      max: 3600,
+    }),
     follow: Flags.boolean({
       char: 'f',
       description: 'stream messages as they arrive until interrupted; with --json, NDJSON',
       exclusive: ['wait'],
     }),
+  }
+
+  protected override runsUntilStopped(): boolean {
+    return this.flags.follow || this.flags.wait !== undefined
   }
 
   async run(): Promise<PollResult | undefined> {
@@ -60,7 +67,11 @@ export default class Poll extends BaseCommand<typeof Poll> {
     if (messages.length === 0 && flags.wait !== undefined && flags.wait > 0) {
       if (!this.jsonEnabled())
         process.stderr.write(`Waiting up to ${flags.wait}s for messages for ${args.agent}...\n`)
-      messages = await coordinator.poll(args.agent, { ...claim, waitMs: Math.round(flags.wait * 1000) })
+      messages = await coordinator.poll(args.agent, {
+        ...claim,
+        waitMs: Math.round(flags.wait * 1000),
+        signal: this.stopSignal(),
+      })
     }
     this.log(pollText(args.agent, messages))
     return { agent: args.agent, count: messages.length, messages }
@@ -69,20 +80,11 @@ export default class Poll extends BaseCommand<typeof Poll> {
   /** Prints messages as they arrive until SIGINT or SIGTERM; unprinted claims are handed back. */
   async #follow(agent: string, options: { limit?: number; leaseSeconds?: number }): Promise<void> {
     const coordinator = await this.coordinator()
-    const stop = new AbortController()
-    const onSignal = (): void => stop.abort()
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
     const json = this.jsonEnabled()
     if (!json) process.stderr.write(`Following messages for ${agent} (Ctrl-C to stop)...\n`)
-    try {
-      for await (const claimed of coordinator.messages(agent, { ...options, signal: stop.signal })) {
-        if (json) this.logJsonLine(claimed)
-        else this.log(`${messageBlock(claimed)}\n`)
-      }
-    } finally {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
+    for await (const claimed of coordinator.messages(agent, { ...options, signal: this.stopSignal() })) {
+      if (json) this.logJsonLine(claimed)
+      else this.log(`${messageBlock(claimed)}\n`)
     }
   }
 }
