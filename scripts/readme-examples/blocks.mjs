@@ -1,0 +1,118 @@
+// Finds the fenced code blocks of a README and what the README says about running each.
+//
+// A block runs unless the line right above its fence (blank lines aside) is a marker:
+//   <!-- example: not run — <why, and where the same steps do run> -->
+//   <!-- example: continues the block above -->   (a fragment: runs as the previous block of its language
+//                                                   with this one appended)
+// `text` blocks show output or layouts and are never run; every block must name its language.
+
+/** The marker comment, with what follows `example:`. */
+const MARKER = /^<!--\s*example:\s*(.*?)\s*-->$/
+
+/** Every fenced block of `markdown`: language, code, 1-based line of the opening fence, and its marker. */
+export function codeBlocks(markdown) {
+  const lines = markdown.split('\n')
+  const blocks = []
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^(`{3,})(.*)$/.exec(lines[i])
+    if (open === null) continue
+    const fence = open[1]
+    const start = i
+    const body = []
+    for (i++; i < lines.length && !lines[i].startsWith(fence); i++) body.push(lines[i])
+    let above = start - 1
+    while (above >= 0 && lines[above].trim() === '') above--
+    const marker = above >= 0 ? MARKER.exec(lines[above].trim())?.[1] : undefined
+    blocks.push({ lang: open[2].trim(), code: `${body.join('\n')}\n`, line: start + 1, marker })
+  }
+  return blocks
+}
+
+/**
+ * What to do with a block: 'skip' (with its reason), 'continue' (append to the previous block of the same
+ * language), 'text', or 'run'. Throws on a marker the checker does not know, so a typo cannot hide a block.
+ */
+export function decision(block) {
+  if (block.marker === undefined) return block.lang === 'text' ? { kind: 'text' } : { kind: 'run' }
+  const notRun = /^not run\s*[—-]\s*(\S.*)$/.exec(block.marker)
+  if (notRun !== null) return { kind: 'skip', reason: notRun[1] }
+  if (block.marker === 'continues the block above') return { kind: 'continue' }
+  throw new Error(
+    `unknown example marker '${block.marker}': use 'not run — <reason>' or 'continues the block above'`,
+  )
+}
+
+/** Languages the checker knows how to check. */
+export const LANGUAGES = {
+  ts: 'typescript',
+  typescript: 'typescript',
+  sh: 'shell',
+  bash: 'shell',
+  shell: 'shell',
+  json: 'json',
+  jsonc: 'jsonc',
+  text: 'text',
+}
+
+/** Removes `//` comments outside strings, for jsonc blocks. */
+export function stripLineComments(source) {
+  let out = ''
+  let inString = false
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]
+    if (inString) {
+      out += c
+      if (c === '\\') out += source[++i] ?? ''
+      else if (c === '"') inString = false
+    } else if (c === '"') {
+      inString = true
+      out += c
+    } else if (c === '/' && source[i + 1] === '/') {
+      while (i < source.length && source[i] !== '\n') i++
+      out += '\n'
+    } else out += c
+  }
+  return out
+}
+
+/**
+ * Parses a jsonc block as one or more JSON values one after another (a transcript of tool calls shows
+ * several); throws the first syntax error.
+ */
+export function parseJsonValues(source) {
+  const text = stripLineComments(source)
+  const values = []
+  let i = 0
+  while (i < text.length) {
+    while (i < text.length && /\s/.test(text[i])) i++
+    if (i >= text.length) break
+    const end = valueEnd(text, i)
+    values.push(JSON.parse(text.slice(i, end)))
+    i = end
+  }
+  return values
+}
+
+/** Where the object or array starting at `start` ends (just after its closing bracket). */
+function valueEnd(text, start) {
+  if (text[start] !== '{' && text[start] !== '[') {
+    throw new SyntaxError(
+      `expected '{' or '[' at offset ${start}: ${JSON.stringify(text.slice(start, start + 20))}`,
+    )
+  }
+  let depth = 0
+  let inString = false
+  for (let i = start; i < text.length; i++) {
+    const c = text[i]
+    if (inString) {
+      if (c === '\\') i++
+      else if (c === '"') inString = false
+    } else if (c === '"') inString = true
+    else if (c === '{' || c === '[') depth++
+    else if (c === '}' || c === ']') {
+      depth--
+      if (depth === 0) return i + 1
+    }
+  }
+  throw new SyntaxError(`unclosed value starting at offset ${start}`)
+}

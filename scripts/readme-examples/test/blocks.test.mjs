@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest'
+import { codeBlocks, decision, parseJsonValues } from '../blocks.mjs'
+
+const readme = [
+  '# demo',
+  '',
+  '```sh',
+  'agent-comm stats',
+  '```',
+  '',
+  '<!-- example: not run — needs two machines -->',
+  '',
+  '```sh',
+  'ssh other-machine agent-comm stats',
+  '```',
+  '',
+  '```',
+  'no language',
+  '```',
+  '<!-- example: continues the block above -->',
+  '```sh',
+  'agent-comm agents',
+  '```',
+  '<!-- example: skip this -->',
+  '```ts',
+  'x',
+  '```',
+].join('\n')
+
+describe('README code blocks', () => {
+  const blocks = codeBlocks(readme)
+
+  it('finds every fenced block with its language, code, line and marker', () => {
+    expect(blocks.map((b) => [b.lang, b.line, b.marker])).toEqual([
+      ['sh', 3, undefined],
+      ['sh', 9, 'not run — needs two machines'],
+      ['', 13, undefined],
+      ['sh', 17, 'continues the block above'],
+      ['ts', 21, 'skip this'],
+    ])
+    expect(blocks[0]?.code).toBe('agent-comm stats\n')
+  })
+
+  it('runs an unmarked block, skips a marked one with its reason, and refuses an unknown marker', () => {
+    expect(decision(blocks[0])).toEqual({ kind: 'run' })
+    expect(decision(blocks[1])).toEqual({ kind: 'skip', reason: 'needs two machines' })
+    // A block without a language is still to run: the checker then fails it for having none.
+    expect(decision(blocks[2])).toEqual({ kind: 'run' })
+    expect(decision(blocks[3])).toEqual({ kind: 'continue' })
+    expect(() => decision(blocks[4])).toThrow(/unknown example marker 'skip this'/)
+  })
+
+  it('reads a jsonc transcript as the JSON values in it, comments aside', () => {
+    const source = '// A → tool\n{ "a": "x // not a comment" }  // ← answer\n{ "b": [1, 2] }\n'
+    expect(parseJsonValues(source)).toEqual([{ a: 'x // not a comment' }, { b: [1, 2] }])
+    expect(() => parseJsonValues('{ "a": 1, … }')).toThrow()
+  })
+})
