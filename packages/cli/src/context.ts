@@ -55,8 +55,9 @@ export async function openContext(options: ContextOptions = {}): Promise<Command
       ...(options.db === undefined ? {} : { dbPath: resolve(cwd, options.db) }),
     },
   })
+  const logger = stderrLogger(runtime, config.logLevel)
   const coordinator = await createCoordinator(config, {
-    logger: stderrLogger(runtime, config.logLevel),
+    logger,
     // Agents registered with `--transport-type http` are reached through their relay, each request signed
     // with the acting agent's AGENT_COMM_SECRET_<AGENT>. A missing secret fails the call that needs it
     // with a ConfigError naming the variable and `agent-comm relay gen-secret`.
@@ -67,6 +68,8 @@ export async function openContext(options: ContextOptions = {}): Promise<Command
           // The registry refuses an http agent without a relay URL.
           baseUrl: profile.relayUrl!,
           secretFor: (agentId) => secretFromEnv(process.env, agentId),
+          // Claimed messages it cannot read (dead-lettered alone) are reported here.
+          logger,
         })
       }),
   })

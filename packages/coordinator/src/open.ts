@@ -36,7 +36,13 @@ export async function createCoordinator(
     const sqlite = new SqliteTransport(spool)
     const fileTransport = (root: string) => {
       mkdirSync(root, { recursive: true })
-      return new FileTransport({ root, leaseSeconds: config.leaseSeconds, ...(clock ? { clock } : {}) })
+      return new FileTransport({
+        root,
+        leaseSeconds: config.leaseSeconds,
+        ...(clock ? { clock } : {}),
+        // Delivery files it cannot read are reported here.
+        ...(options.logger ? { logger: options.logger } : {}),
+      })
     }
     const defaultFile = config.defaultTransport === 'file' ? fileTransport(config.fileRoot) : undefined
     return new Coordinator({

@@ -79,6 +79,8 @@ export async function openRuntime(options: StartOptions = {}): Promise<Runtime> 
           // The registry refuses an http agent without a relay URL.
           baseUrl: profile.relayUrl!,
           secretFor: (agentId) => secretFromEnv(env, agentId),
+          // Claimed messages it cannot read (dead-lettered alone) are reported here.
+          logger,
         }),
     }))
   try {

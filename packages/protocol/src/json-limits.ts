@@ -23,9 +23,14 @@ const TOO_MANY_KEYS: JsonLimitBreach = {
   message: `has more than ${Limits.jsonMaxKeys} object keys in all (JSON key limit jsonMaxKeys: ${Limits.jsonMaxKeys})`,
 }
 
+/** Characters `JSON.stringify` escapes (quote, backslash, control characters) or may (surrogates). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what JSON.stringify escapes.
+const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/
+
 /** Bytes of a string as JSON text: quoted and escaped as `JSON.stringify` writes it. */
 function jsonStringBytes(text: string): number {
-  return utf8Length(JSON.stringify(text))
+  // Most strings need no escaping: count them without copying them.
+  return ESCAPED.test(text) ? utf8Length(JSON.stringify(text)) : utf8Length(text) + 2
 }
 
 /**

@@ -112,6 +112,17 @@ describe('JSON size limit', () => {
     expect(error.issues).toEqual([{ path: 'payload.data', message: expect.stringContaining('jsonMaxBytes') }])
   })
 
+  it('counts every string as JSON.stringify writes it, escapes and multi-byte characters included', () => {
+    for (const special of ['plain', 'é', '\u2028', '\u007f', '😀', '\ud800', '"', '\\', '\u0000\n']) {
+      const value: JsonObject = { [special]: special }
+      value[special] = special + 'x'.repeat(Limits.jsonMaxBytes - jsonBytes(value))
+      expect(jsonBytes(value)).toBe(Limits.jsonMaxBytes)
+      expect(checkJsonLimits(value)).toBeUndefined()
+      value[special] = `${value[special]}x`
+      expect(checkJsonLimits(value)?.limit).toBe('jsonMaxBytes')
+    }
+  })
+
   it('counts a long array by its commas before visiting its items', () => {
     expect(checkJsonLimits(new Array(Limits.jsonMaxBytes))?.limit).toBe('jsonMaxBytes')
   })
