@@ -10,4 +10,9 @@ process.stdout.on('error', (error) => {
   if (error.code === 'EPIPE') process.exit(0)
 })
 const { execute } = await import('@oclif/core')
-await execute({ dir: import.meta.url })
+// Global flags may come before the command (`agent-comm --db x.db agents`); oclif wants them after it.
+const { hoistGlobalFlags } = await import('../dist/argv.js')
+const { readFileSync } = await import('node:fs')
+const { oclif } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+const args = hoistGlobalFlags(process.argv.slice(2), new Set(Object.keys(oclif.topics ?? {})))
+await execute({ args, dir: import.meta.url })

@@ -41,3 +41,24 @@ export function splitCommandLine(line: string): string[] {
   if (inWord) words.push(word)
   return words
 }
+
+/**
+ * Moves the global flags written before the command (`agent-comm --db x.db --json agents`) to after it
+ * (`agent-comm agents --db x.db --json`), where oclif parses them. `topics` are the words that take a
+ * command after them (`relay start`). Anything else before the command — `--help`, `--version`, an
+ * unknown flag — leaves the line as it is, for oclif to answer.
+ */
+export function hoistGlobalFlags(argv: readonly string[], topics: ReadonlySet<string>): string[] {
+  const globals: string[] = []
+  let i = 0
+  for (; i < argv.length && argv[i]!.startsWith('-'); i++) {
+    const word = argv[i]!
+    if (word === '--json' || word.startsWith('--db=')) globals.push(word)
+    else if (word === '--db' && i + 1 < argv.length) globals.push(word, argv[++i]!)
+    else return [...argv]
+  }
+  if (globals.length === 0 || i === argv.length) return [...argv]
+  let end = i + 1
+  if (topics.has(argv[i]!) && end < argv.length && !argv[end]!.startsWith('-')) end++
+  return [...argv.slice(i, end), ...globals, ...argv.slice(end)]
+}

@@ -95,7 +95,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** The coordinator, opened on first use and closed when the command ends. */
   protected async coordinator(): Promise<Coordinator> {
-    this.#context ??= await openContext(this.contextOptions())
+    if (this.#context === undefined) {
+      this.#context = await openContext(this.contextOptions())
+      if (debugEnabled()) process.stderr.write(describeSetup(this.#context))
+    }
     return this.#context.coordinator
   }
 
@@ -107,6 +110,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Prints one JSON document: plain, indented JSON, so scripts and `jq` read it the same on a TTY. */
   override logJson(json: unknown): void {
     process.stdout.write(`${JSON.stringify(json, null, 2)}\n`)
+  }
+
+  /**
+   * True while the command prints an NDJSON stream with --json (`bridge --json`): an error then ends the
+   * stream as one more line, never as an indented document.
+   */
+  protected streamsJsonLines(): boolean {
+    return false
   }
 
   /** Prints one JSON document on one line: a record of an NDJSON stream (`poll --follow --json`). */
@@ -124,8 +135,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       runtime?.isAgentCommError ?? ((_: unknown): _ is never => false),
       this.id ?? undefined,
     )
-    if (this.jsonEnabled()) this.logJson(errorJson(report))
-    else process.stderr.write(formatErrorText(report))
+    if (this.jsonEnabled()) {
+      if (this.streamsJsonLines()) this.logJsonLine(errorJson(report))
+      else this.logJson(errorJson(report))
+    } else process.stderr.write(formatErrorText(report))
     if (debugEnabled()) process.stderr.write(`${describeStack(error)}\n`)
     this.exit(report.exitCode)
   }
@@ -144,6 +157,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
     await super.finally(error)
   }
+}
+
+/**
+ * For AGENT_COMM_LOG_LEVEL=debug: which database and transports a command works with, in the line format
+ * of the library's debug logs, so "which file did that go to?" has an answer on stderr.
+ */
+function describeSetup({ config }: CommandContext): string {
+  const unregistered =
+    config.defaultTransport === 'file' ? `file (under ${config.fileRoot})` : 'sqlite (the database)'
+  return `[debug] database ${config.dbPath} (project root ${config.projectRoot}); transports: sqlite for agents registered with it, file for agents with an inbox folder, http for agents with a relay URL (signed with AGENT_COMM_SECRET_<AGENT>); unregistered recipients and new agents use ${unregistered}\n`
 }
 
 /** The stack of an error and of each cause under it, for AGENT_COMM_LOG_LEVEL=debug. */

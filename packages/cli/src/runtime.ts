@@ -6,6 +6,7 @@ export { BridgeRunner, CommandBridge, FunctionBridge, HttpBridge } from '@agent-
 export { createCoordinator, loadConfig } from '@agent-comm/coordinator'
 export {
   AgentCommError,
+  ClaimedMessageSchema,
   createLineLogger,
   isAgentCommError,
   JsonObjectSchema,

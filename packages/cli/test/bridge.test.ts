@@ -109,6 +109,32 @@ describe('agent-comm bridge', () => {
   })
 })
 
+describe('agent-comm bridge --json', () => {
+  it('prints NDJSON to the end: one event per line, then a stopped line on SIGTERM', async () => {
+    const p = project()
+    await registerAgents(p, 'architect', 'builder')
+    const child = spawnCli(['bridge', 'builder', '--command', command(), '--interval', '1', '--json'], {
+      cwd: p.dir,
+      env: p.env,
+    })
+    let stdout = ''
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    const { messageId } = await p.json<{ messageId: string }>(['send', 'architect', 'builder', 'json please'])
+    await expect.poll(() => stdout, { timeout: 20_000 }).toContain('"type":"acked"')
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+    child.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    expect(stdout.endsWith('\n')).toBe(true)
+    const lines = stdout
+      .slice(0, -1)
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string; messageId?: string })
+    expect(lines.map((l) => l.type)).toEqual(['received', 'forwarded', 'replied', 'acked', 'stopped'])
+    expect(lines[0]?.messageId).toBe(messageId)
+    expect(lines.at(-1)).toMatchObject({ agent: 'builder', processed: 1, succeeded: 1, failed: 0 })
+  })
+})
+
 describe('splitCommandLine', () => {
   it('splits like a shell for quoting but expands nothing', () => {
     expect(splitCommandLine(`node agent.js --name "two words" 'single $HOME' a\\ b "" end`)).toEqual([

@@ -34,6 +34,7 @@ import type {
   CleanupReport,
   ConversationSummary,
   FailedDelivery,
+  PendingDelivery,
   SearchQuery,
   Spool,
   SpoolStats,
@@ -421,6 +422,30 @@ export class Coordinator {
   async cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
     this.#open()
     return this.spool.cleanup(options)
+  }
+
+  /**
+   * The messages waiting for `agent` — queued (due or delayed) or leased — with their deliveries, most
+   * urgent first, at most `limit` (50): a peek at its inbox that claims nothing. Only the local spool can
+   * be read this way; for an agent on the file or http transport it fails with a `ValidationError`.
+   */
+  async pending(agent: string, options: { limit?: number } = {}): Promise<PendingDelivery[]> {
+    this.#open()
+    const agentId = parseOrThrow(AgentIdSchema, agent, 'agent id')
+    const profile = await this.registry.get(agentId)
+    if (profile !== undefined && profile.transport !== 'sqlite') {
+      throw new ValidationError(
+        `Agent '${agentId}' receives through the ${profile.transport} transport, whose inbox cannot be read without claiming`,
+        [],
+        { hint: `Claim its messages instead: agent-comm poll ${agentId}` },
+      )
+    }
+    const pending = await this.spool.pending(agentId, options)
+    // As poll: an unregistered name with nothing waiting is more likely a typo than a newcomer.
+    if (profile === undefined && pending.length === 0 && !this.#settings.allowUnregistered) {
+      throw new AgentNotFoundError(agentId)
+    }
+    return pending
   }
 
   /** Dead-lettered deliveries. */

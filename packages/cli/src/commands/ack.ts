@@ -1,35 +1,132 @@
-import type { AckResult } from '@agent-comm/protocol'
-import { Args, Flags } from '@oclif/core'
+import type { AckResult, ClaimedMessage } from '@agent-comm/protocol'
+import { Args, Errors, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
+import { describeError, ExitCode, errorJson, formatErrorText } from '../errors.js'
+import { readStdin } from '../input.js'
 
-/** `agent-comm ack`: acknowledges a handled message. */
+/** One message `ack --stdin` could not acknowledge. */
+export interface AckFailure {
+  messageId: string
+  agent: string
+  error: { code: string; message: string; hint: string | null }
+}
+
+/** `--json` output of `ack --stdin`. */
+export interface AckManyResult {
+  count: number
+  acked: AckResult[]
+  failed: AckFailure[]
+}
+
+/** `agent-comm ack`: acknowledges a handled message, or every message a poll printed. */
 export default class Ack extends BaseCommand<typeof Ack> {
   static override summary = 'Acknowledge a message: the agent handled it, it will not be delivered again.'
   static override description =
-    `Acking a message twice is harmless (reported as already acked). With --receipt (from poll's output) the ack is refused with exit code 4 if the lease was lost meanwhile, i.e. the message was delivered again to another consumer.`
+    `Acking a message twice is harmless (reported as already acked). With --receipt (from poll's output) the ack is refused with exit code 4 if the lease was lost meanwhile, i.e. the message was delivered again to another consumer.
+
+With --stdin it acknowledges every message of poll --json output read from stdin (the document, or the lines of poll --follow --json), each as its recipient and with its receipt, so a message whose lease was lost is not acked. All are tried; the exit code is that of the first failure (4 for a lost lease), and --json reports {count, acked, failed}.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> msg_01M89DRRW2B6KBSY53CM0E5VMM agent-b',
     '<%= config.bin %> <%= command.id %> "$id" builder --receipt "$receipt" --json',
+    '<%= config.bin %> poll builder --json > batch.json && ./handle batch.json && <%= config.bin %> <%= command.id %> --stdin < batch.json',
   ]
   static override args = {
-    'message-id': Args.string({ description: 'id of the message', required: true }),
-    agent: Args.string({ description: 'agent that received it', required: true }),
+    'message-id': Args.string({ description: 'id of the message (not with --stdin)' }),
+    agent: Args.string({ description: 'agent that received it (not with --stdin)' }),
   }
   static override flags = {
     receipt: Flags.string({ description: 'receipt of the claim (poll prints it): detects a lost lease' }),
+    stdin: Flags.boolean({
+      description: 'ack every message of poll --json output read from stdin, with its receipt',
+      exclusive: ['receipt'],
+    }),
   }
 
-  async run(): Promise<AckResult> {
-    const coordinator = await this.coordinator()
+  async run(): Promise<AckResult | AckManyResult> {
     const { 'message-id': messageId, agent } = this.args
+    if (this.flags.stdin) {
+      if (messageId !== undefined) {
+        throw new Errors.CLIError('--stdin takes the messages from stdin: give no message id or agent', {
+          exit: ExitCode.USAGE,
+        })
+      }
+      return this.#ackAll(await this.#claimedFromStdin())
+    }
+    if (messageId === undefined || agent === undefined) {
+      // Both are required without --stdin; said as oclif says it for a required argument.
+      const missing = [
+        ...(messageId === undefined ? ['message-id  id of the message'] : []),
+        'agent  agent that received it',
+      ]
+      throw new Errors.CLIError(
+        `Missing ${missing.length} required arg${missing.length === 1 ? '' : 's'}:\n${missing.join('\n')}\n(or read the messages of poll --json from stdin: ack --stdin)`,
+        { exit: ExitCode.USAGE },
+      )
+    }
+    const coordinator = await this.coordinator()
     const result = await coordinator.ack(messageId, agent, {
       ...(this.flags.receipt === undefined ? {} : { receipt: this.flags.receipt }),
     })
-    this.log(
-      result.alreadyAcked
-        ? `Message ${messageId} was already acknowledged by ${agent}`
-        : `Acknowledged ${messageId} for ${agent}`,
-    )
+    this.log(ackLine(result))
     return result
   }
+
+  /** The claimed messages of a `poll --json` document or of `poll --follow --json` lines. */
+  async #claimedFromStdin(): Promise<ClaimedMessage[]> {
+    const text = (await readStdin()).trim()
+    const { ClaimedMessageSchema, parseOrThrow } = await this.runtime()
+    let documents: unknown[]
+    try {
+      documents = text === '' ? [] : [JSON.parse(text)]
+    } catch {
+      try {
+        documents = text.split('\n').flatMap((line) => (line.trim() === '' ? [] : [JSON.parse(line)]))
+      } catch (error) {
+        throw new Errors.CLIError(
+          `stdin is not poll --json output (${(error as Error).message}). Pipe it: agent-comm poll <agent> --json | agent-comm ack --stdin`,
+          { exit: ExitCode.USAGE },
+        )
+      }
+    }
+    return documents.flatMap((doc) => {
+      const items =
+        typeof doc === 'object' && doc !== null && Array.isArray((doc as { messages?: unknown }).messages)
+          ? (doc as { messages: unknown[] }).messages
+          : [doc]
+      return items.map((item) => parseOrThrow(ClaimedMessageSchema, item, 'claimed message on stdin'))
+    })
+  }
+
+  async #ackAll(claimed: ClaimedMessage[]): Promise<AckManyResult> {
+    const coordinator = await this.coordinator()
+    const { isAgentCommError } = await this.runtime()
+    const acked: AckResult[] = []
+    const failed: AckFailure[] = []
+    let exitCode: number = ExitCode.OK
+    for (const message of claimed) {
+      try {
+        const result = await coordinator.ack(message)
+        acked.push(result)
+        if (!this.jsonEnabled()) this.log(ackLine(result))
+      } catch (error) {
+        const report = describeError(error, isAgentCommError, this.id)
+        if (exitCode === ExitCode.OK) exitCode = report.exitCode
+        failed.push({ messageId: message.message.id, agent: message.lease.recipient, ...errorJson(report) })
+        if (!this.jsonEnabled()) process.stderr.write(`${message.message.id}: ${formatErrorText(report)}`)
+      }
+    }
+    if (claimed.length === 0 && !this.jsonEnabled()) this.log('No messages on stdin: nothing to acknowledge')
+    const result = { count: acked.length, acked, failed }
+    if (exitCode !== ExitCode.OK) {
+      if (this.jsonEnabled()) this.logJson(result)
+      this.exit(exitCode)
+    }
+    return result
+  }
+}
+
+function ackLine(result: AckResult): string {
+  return result.alreadyAcked
+    ? `Message ${result.messageId} was already acknowledged by ${result.recipient}`
+    : `Acknowledged ${result.messageId} for ${result.recipient}`
 }

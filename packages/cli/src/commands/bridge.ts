@@ -12,6 +12,11 @@ export interface BridgeRunResult extends RunSummary {
   bridge: string
 }
 
+/** The last line of `bridge --json` (without --once): the run's counts once it stopped. */
+export interface BridgeStoppedLine extends BridgeRunResult {
+  type: 'stopped'
+}
+
 /** `--json` output of `bridge --check`. */
 export interface BridgeCheckResult {
   agent: string
@@ -29,12 +34,13 @@ export default class Bridge extends BaseCommand<typeof Bridge> {
 
 --webhook POSTs {"message": …, "attempt": n} to the URL; the response body is the reply. 5xx and connection errors are retried, other 4xx dead-lettered.
 
-Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in progress finishes or goes back to the queue. Events are logged to stderr (with --json, one JSON event per line on stdout).`
+Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in progress finishes or goes back to the queue. Events are logged to stderr. With --json, stdout is NDJSON to the end: one JSON event per line ({"type":"received"|"forwarded"|"replied"|"acked"|"nacked"|"error", "messageId", …}), then {"type":"stopped", agent, bridge, processed, succeeded, failed} — or an {"error": …} line — as the last line.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> builder --command "node ./agents/builder.js"',
     '<%= config.bin %> <%= command.id %> builder --command "python3 agent.py --model small" --concurrency 2 --timeout 600',
     '<%= config.bin %> <%= command.id %> reviewer --webhook https://hooks.example.com/review --once',
     '<%= config.bin %> <%= command.id %> builder --command "./agent.sh" --check',
+    '<%= config.bin %> <%= command.id %> builder --command "./agent.sh" --json | jq -c \'select(.type == "nacked")\'',
   ]
   static override args = {
     agent: Args.string({ description: 'agent whose messages the bridge answers', required: true }),
@@ -71,7 +77,11 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
     return true
   }
 
-  async run(): Promise<BridgeRunResult | BridgeCheckResult> {
+  protected override streamsJsonLines(): boolean {
+    return !this.flags.once && !this.flags.check
+  }
+
+  async run(): Promise<BridgeRunResult | BridgeCheckResult | undefined> {
     const { args, flags } = this
     let argv: string[] | undefined
     if (flags.command !== undefined) {
@@ -116,6 +126,11 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
       process.stderr.write(`Bridging ${args.agent} to ${bridge.name} (Ctrl-C to stop)...\n`)
     const summary = await runner.run({ signal: this.stopSignal(), once: flags.once })
     const result = { agent: args.agent, bridge: bridge.name, ...summary }
+    if (json && !flags.once) {
+      // The last line of the NDJSON stream, not an indented document after it.
+      this.logJsonLine({ type: 'stopped', ...result } satisfies BridgeStoppedLine)
+      return undefined
+    }
     if (!json)
       this.log(`${summary.processed} processed, ${summary.succeeded} succeeded, ${summary.failed} failed`)
     if (flags.once && summary.failed > 0) {

@@ -51,6 +51,10 @@ export default class Poll extends BaseCommand<typeof Poll> {
     return this.flags.follow || this.flags.wait !== undefined
   }
 
+  protected override streamsJsonLines(): boolean {
+    return this.flags.follow
+  }
+
   async run(): Promise<PollResult | undefined> {
     const { args, flags } = this
     const coordinator = await this.coordinator()

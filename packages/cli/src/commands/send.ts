@@ -3,6 +3,7 @@ import type { MessageInput, MessageV2 } from '@agent-comm/protocol'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { jsonFlag, positiveNumberFlag, secondsFlag } from '../flags.js'
+import { readStdin, readTextInput } from '../input.js'
 import { safeLine } from '../terminal-text.js'
 import { PAYLOAD_TYPES, PRIORITY_INPUTS } from '../vocabulary.js'
 
@@ -33,15 +34,20 @@ With --reply-to the message joins the conversation of the message it answers (an
     '<%= config.bin %> <%= command.id %> agent-a agent-b "Hello from A!" -s Greeting',
     'id=$(<%= config.bin %> <%= command.id %> architect builder "Implement JWT auth" -s "Task: Auth Module" --priority high)',
     'git diff | <%= config.bin %> <%= command.id %> builder reviewer - -s "Review this diff"',
+    '<%= config.bin %> <%= command.id %> builder reviewer --body-file report.md -s "Weekly report"',
     '<%= config.bin %> <%= command.id %> builder architect "Done: PR #456" --reply-to msg_01M89DRRW2B6KBSY53CM0E5VMM',
     '<%= config.bin %> <%= command.id %> architect capability:review "Please review PR #456" --payload-type task_assignment --payload \'{"pr":456}\'',
   ]
   static override args = {
     from: Args.string({ description: 'sending agent id', required: true }),
     to: Args.string({ description: 'recipient: agent id, * or capability:<name>', required: true }),
-    body: Args.string({ description: 'message body; - reads it from stdin', required: true }),
+    body: Args.string({ description: 'message body; - reads it from stdin (or give --body-file)' }),
   }
   static override flags = {
+    'body-file': Flags.string({
+      description: 'read the body from this file (- for stdin) instead of the <body> argument',
+      helpValue: '<path>',
+    }),
     subject: Flags.string({ char: 's', description: 'subject line' }),
     priority: Flags.string({
       char: 'p',
@@ -81,7 +87,17 @@ With --reply-to the message joins the conversation of the message it answers (an
         'Invalid flags: --payload needs --payload-type (e.g. --payload-type task_assignment)',
       )
     }
-    const body = args.body === '-' ? await readStdin() : args.body
+    if ((args.body === undefined) === (flags['body-file'] === undefined)) {
+      throw new ValidationError(
+        'Give the body as the <body> argument or with --body-file, exactly one of them',
+      )
+    }
+    const body =
+      flags['body-file'] !== undefined
+        ? await readTextInput(flags['body-file'], '--body-file')
+        : args.body === '-'
+          ? await readStdin()
+          : args.body!
     const metadata =
       flags.metadata === undefined
         ? undefined
@@ -161,13 +177,4 @@ With --reply-to the message joins the conversation of the message it answers (an
     }
     return result
   }
-}
-
-/** The whole of stdin as UTF-8 text, without one trailing newline (as `$(…)` would strip). */
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = []
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/\r?\n$/, '')
 }

@@ -1,0 +1,60 @@
+import { Errors, type Hook } from '@oclif/core'
+import { type ErrorReport, ExitCode, errorJson, formatErrorText } from '../errors.js'
+
+/**
+ * oclif's `command_not_found` hook: `agent-comm sned …` says what was typed, suggests the closest command
+ * ("Did you mean 'send'?") and exits 2, as any usage error. It never asks and never runs the suggestion
+ * (@oclif/plugin-not-found prompts on a terminal and runs it, and suggests nothing to a script): a
+ * mistyped `send` must not send after a stray "y".
+ */
+const hook: Hook.CommandNotFound = async (options) => {
+  const ids = options.config.commands
+    .filter((command) => !command.hidden)
+    .flatMap((command) => [command.id, ...command.aliases])
+  // With a space as separator oclif joins every word into the id (`sned:a:b:hi`): the command typed is
+  // the first word, or the first two when the first is a topic (`relay strat`).
+  const words = options.id.split(':')
+  const attempted = words.slice(0, options.config.findTopic(words[0]!) ? 2 : 1).join(':')
+  const suggestion = closestCommand(attempted, ids)
+  const typed = attempted.replaceAll(':', ' ')
+  const report: ErrorReport = {
+    code: 'VALIDATION',
+    message: `'${typed}' is not an agent-comm command.${suggestion === undefined ? '' : ` Did you mean '${suggestion.replaceAll(':', ' ')}'?`}`,
+    hint: 'See the commands: agent-comm --help',
+    exitCode: ExitCode.USAGE,
+  }
+  if (options.argv?.includes('--json')) {
+    process.stdout.write(`${JSON.stringify(errorJson(report), null, 2)}\n`)
+  } else process.stderr.write(formatErrorText(report))
+  throw new Errors.ExitError(report.exitCode)
+}
+
+export default hook
+
+/**
+ * The command id nearest to `typed` by edit distance, if it is near enough to be a typo (at most 2 edits,
+ * or a third of the word for long ones), else undefined.
+ */
+export function closestCommand(typed: string, ids: readonly string[]): string | undefined {
+  const limit = Math.max(2, Math.floor(typed.length / 3))
+  let best: { id: string; distance: number } | undefined
+  for (const id of ids) {
+    const distance = editDistance(typed, id)
+    if (distance <= limit && (best === undefined || distance < best.distance)) best = { id, distance }
+  }
+  return best?.id
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions, one row at a time. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)
+      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution))
+    }
+    previous = current
+  }
+  return previous[b.length]!
+}

@@ -1,0 +1,29 @@
+import { readFile } from 'node:fs/promises'
+import { Errors } from '@oclif/core'
+import { ExitCode } from './errors.js'
+
+/** The whole of stdin as UTF-8 text, without one trailing newline (as `$(…)` would strip). */
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return withoutFinalNewline(Buffer.concat(chunks).toString('utf8'))
+}
+
+/**
+ * The text of `path` (`-`: stdin) for a `--body-file` flag, without one trailing newline, as stdin and
+ * `$(cat file)` give it. A file that cannot be read is a usage error (exit 2) naming the flag and why.
+ */
+export async function readTextInput(path: string, flag: string): Promise<string> {
+  if (path === '-') return readStdin()
+  try {
+    return withoutFinalNewline(await readFile(path, 'utf8'))
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : message
+    throw new Errors.CLIError(`cannot read ${flag} ${path}: ${why}`, { exit: ExitCode.USAGE })
+  }
+}
+
+function withoutFinalNewline(text: string): string {
+  return text.replace(/\r?\n$/, '')
+}

@@ -1,0 +1,106 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { hoistGlobalFlags } from '../src/argv.js'
+import { closestCommand } from '../src/hooks/command-not-found.js'
+import { cleanEnv, runCli, tempDir } from './helpers.js'
+
+describe('global flags before the command', () => {
+  it('takes --db and --json before the command as after it', async () => {
+    const dir = tempDir()
+    const env = cleanEnv()
+    const reg = await runCli(['--db', 'first.db', 'register', 'a', '-c', 'x', '-d', 'l'], { cwd: dir, env })
+    expect(reg.code).toBe(0)
+    expect(existsSync(join(dir, 'first.db'))).toBe(true)
+    const agents = await runCli(['--json', '--db=first.db', 'agents'], { cwd: dir, env })
+    expect(agents.code).toBe(0)
+    expect(JSON.parse(agents.stdout)).toMatchObject({ count: 1, agents: [{ agentId: 'a' }] })
+  })
+
+  it('moves them past a topic and its command, and leaves other lines alone', () => {
+    const topics = new Set(['relay'])
+    expect(hoistGlobalFlags(['--db', 'x.db', 'agents', '--limit', '2'], topics)).toEqual([
+      'agents',
+      '--db',
+      'x.db',
+      '--limit',
+      '2',
+    ])
+    expect(hoistGlobalFlags(['--json', 'relay', 'list-secrets'], topics)).toEqual([
+      'relay',
+      'list-secrets',
+      '--json',
+    ])
+    expect(hoistGlobalFlags(['--json', '--version'], topics)).toEqual(['--json', '--version'])
+    expect(hoistGlobalFlags(['--help'], topics)).toEqual(['--help'])
+    expect(hoistGlobalFlags(['send', 'a', 'b', 'hi'], topics)).toEqual(['send', 'a', 'b', 'hi'])
+  })
+})
+
+describe('help', () => {
+  it('answers -h and `help <command>` with the command’s help', async () => {
+    for (const argv of [
+      ['send', '-h'],
+      ['help', 'send'],
+      ['help', 'relay', 'start'],
+    ]) {
+      const run = await runCli(argv, { env: cleanEnv() })
+      expect(run.code).toBe(0)
+      expect(run.stdout).toContain('USAGE')
+      expect(run.stdout).toContain(`$ agent-comm ${argv.at(-1) === 'start' ? 'relay start' : 'send'}`)
+    }
+  })
+})
+
+describe('a mistyped command', () => {
+  it('suggests the closest command and exits 2, without running anything', async () => {
+    const run = await runCli(['sned', 'a', 'b', 'hi'], { env: cleanEnv() })
+    expect(run.code).toBe(2)
+    expect(run.stderr).toBe(
+      "Error: 'sned' is not an agent-comm command. Did you mean 'send'?\nSee the commands: agent-comm --help\n",
+    )
+  })
+
+  it('answers --json with the error document, a topic command included', async () => {
+    const run = await runCli(['relay', 'strat', '--json'], { env: cleanEnv() })
+    expect(run.code).toBe(2)
+    expect(JSON.parse(run.stdout)).toEqual({
+      error: {
+        code: 'VALIDATION',
+        message: "'relay strat' is not an agent-comm command. Did you mean 'relay start'?",
+        hint: 'See the commands: agent-comm --help',
+      },
+    })
+  })
+
+  it('suggests nothing when no command is near', () => {
+    expect(closestCommand('xyzzy', ['send', 'poll', 'ack'])).toBeUndefined()
+    expect(closestCommand('pol', ['send', 'poll', 'ack'])).toBe('poll')
+    expect(closestCommand('conversatoins', ['conversation', 'conversations'])).toBe('conversations')
+  })
+})
+
+describe('shell completion', () => {
+  it('prints setup instructions, and its bash script completes commands and flags', async () => {
+    const cache = tempDir()
+    const env = cleanEnv({ XDG_CACHE_HOME: cache, HOME: cache })
+    const help = await runCli(['autocomplete', 'bash'], { env })
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('agent-comm autocomplete script bash')
+    const script = await runCli(['autocomplete', 'script', 'bash'], { env })
+    expect(script.code).toBe(0)
+    const functions = join(cache, 'agent-comm/autocomplete/functions/bash/agent-comm.bash')
+    const complete = (...words: string[]): string =>
+      execFileSync(
+        'bash',
+        [
+          '-c',
+          `source '${functions}'; COMP_WORDS=(agent-comm ${words.join(' ')}); COMP_CWORD=${words.length}; _agent-comm_autocomplete; echo "\${COMPREPLY[@]}"`,
+        ],
+        { encoding: 'utf8' },
+      ).trim()
+    expect(complete('sen')).toBe('send')
+    expect(complete('poll', '--wa')).toBe('--wait')
+  })
+})
