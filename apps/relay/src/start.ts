@@ -78,6 +78,8 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
         bodyLimitBytes: config.bodyLimitBytes,
         rateLimit:
           config.rateLimitPerMinute === 0 ? false : { max: config.rateLimitPerMinute, timeWindowMs: 60_000 },
+        maxRecipientsPerMessage: config.maxRecipientsPerMessage,
+        maxDeliveriesPerRequest: config.maxDeliveriesPerRequest,
         trustProxy: config.trustProxy,
         authFailureLimit:
           config.authFailuresPerMinute === 0
