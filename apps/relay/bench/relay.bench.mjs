@@ -3,16 +3,14 @@
 // HMAC-signed and nonce-checked. The client shares requests between concurrent calls (its default); the
 // same cycles with `coalesce: false` show the cost of one request per call. Each figure is printed beside the same operation on an in-process spool
 // measured in the same run. Figures are medians of several rounds. `--quick` for a short run.
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { createMessage, IdGenerator } from '@agent-comm/protocol'
 import { Spool } from '@agent-comm/spool'
 import { RelayClient } from '@agent-comm/transport-http'
 import { SecretStore } from '@agent-comm/transport-http/secrets'
+import { freePort, startRelayProcess } from './relay-process.mjs'
 
 const QUICK = process.argv.includes('--quick')
 const ROUNDS = QUICK ? 3 : 5
@@ -40,37 +38,6 @@ const pause = (ms) => new Promise((r) => setTimeout(r, ms))
 const ids = new IdGenerator()
 const message = (to = 'builder') =>
   createMessage({ fromAgent: 'architect', toAgent: to, subject: 'Task', body }, { ids })
-
-/** A port nobody listens on right now. */
-async function freePort() {
-  const server = createServer()
-  await new Promise((r) => server.listen(0, '127.0.0.1', r))
-  const { port } = server.address()
-  await new Promise((r) => server.close(r))
-  return port
-}
-
-async function startRelayProcess(dataDir, port) {
-  const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
-  const child = spawn(
-    process.execPath,
-    [bin, '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn', '--rate-limit', '0'],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
-  )
-  const url = `http://127.0.0.1:${port}`
-  const probe = new RelayClient({ baseUrl: url, secretFor: () => undefined, retries: 0 })
-  for (let i = 0; ; i++) {
-    try {
-      await probe.health()
-      break
-    } catch (error) {
-      if (i > 200) throw error
-      await pause(25)
-    }
-  }
-  await probe.close()
-  return { child, url }
-}
 
 // --- in-process spool -------------------------------------------------------------------------------
 
@@ -241,7 +208,7 @@ try {
     builder: (await store.generate('builder')).secret,
   }
   const load = loadavg()[0]
-  relay = await startRelayProcess(dataDir, await freePort())
+  relay = await startRelayProcess(dataDir, await freePort(), ['--rate-limit', '0'])
   const http = await relayFigures(relay.url, secrets)
   const local = await spoolFigures(dir)
   const row = (what, httpValue, localValue, unit, digits = 0) =>

@@ -4,7 +4,6 @@ import { parseOrThrow, ValidationError } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
 import type { Spool } from '@agent-comm/spool'
 import { DEFAULT_AUTH_WINDOW_MS, RelayErrorCode } from '@agent-comm/transport-http'
-import rateLimit from '@fastify/rate-limit'
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -15,7 +14,6 @@ import Fastify, {
 import { z } from 'zod'
 import { Authenticator, AuthFailure, type Caller } from './auth.js'
 import type { RelayContext, RelaySecrets } from './context.js'
-import { FailureLimiter } from './failure-limiter.js'
 import { forbidden, HttpProblem, toErrorReply } from './http-errors.js'
 import { RelayMetrics } from './metrics.js'
 import { type NonceStore, SqliteNonceStore } from './nonces.js'
@@ -27,6 +25,7 @@ import { deliveryRoutes } from './routes/deliveries.js'
 import { messageRoutes } from './routes/messages.js'
 import { systemRoutes } from './routes/system.js'
 import { RELAY_VERSION } from './version.js'
+import { WindowLimiter } from './window-limiter.js'
 import { type ZodTypeProvider, zodValidatorCompiler } from './zod-type-provider.js'
 
 /** Tunables of a relay; every one has a default. */
@@ -35,8 +34,21 @@ export interface RelayOptions {
   authWindowMs?: number
   /** Largest request body, in bytes (1 MiB); larger ones get 413. */
   bodyLimitBytes?: number
-  /** Requests per agent per window (6000 a minute), or `false` for none; over it, 429. */
+  /**
+   * Work units per agent per window (6000 a minute), or `false` for none; over it, 429. A request costs
+   * one unit, and a send one per delivery it creates (a message to one agent: one; a broadcast to 50
+   * agents: 50), so fan-out is paid for. Requests refused by validation still cost their unit.
+   */
   rateLimit?: { max: number; timeWindowMs: number } | false
+  /** Most distinct recipients of one message, given or resolved from `*` / `capability:` (1000); over it, 400. */
+  maxRecipientsPerMessage?: number
+  /** Most deliveries one send request may create (5000, and at most `rateLimit.max`); over it, 413. */
+  maxDeliveriesPerRequest?: number
+  /**
+   * Deliveries written per transaction (500): a larger batch is stored in several, the event loop yielded
+   * between them, so one agent's fan-out never holds the relay for long.
+   */
+  chunkDeliveries?: number
   /**
    * Failed authentications per client address per window (100 a minute), or `false` for no limit. Over
    * it, requests from that address that are not correctly signed by a known agent get 429 until the
@@ -87,6 +99,9 @@ const RelayOptionsSchema = z.object({
     .default(1024 * 1024),
   rateLimit: LimitSchema.default({ max: 6000, timeWindowMs: 60_000 }),
   authFailureLimit: LimitSchema.default({ max: 100, timeWindowMs: 60_000 }),
+  maxRecipientsPerMessage: z.number().int().min(1).max(100_000).default(1000),
+  maxDeliveriesPerRequest: z.number().int().min(1).max(1_000_000).default(5000),
+  chunkDeliveries: z.number().int().min(1).max(100_000).default(500),
   admin: z
     .object({
       agentId: z.string().min(1).default('admin'),
@@ -117,7 +132,26 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     })
   const metrics = new RelayMetrics()
   const failures =
-    options.authFailureLimit === false ? undefined : new FailureLimiter(options.authFailureLimit, clock)
+    options.authFailureLimit === false ? undefined : new WindowLimiter(options.authFailureLimit, clock)
+  const perAgent = options.rateLimit === false ? undefined : new WindowLimiter(options.rateLimit, clock)
+  /** Charges `units` of `caller`'s rate limit, or throws 429. */
+  const charge = (caller: Caller, units: number): void => {
+    if (perAgent === undefined || units <= 0) return
+    const retryAfterMs = perAgent.take(`agent:${caller.agentId}`, units)
+    if (retryAfterMs === 0) return
+    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000))
+    const { max, timeWindowMs } = perAgent.limit
+    throw new HttpProblem(
+      429,
+      RelayErrorCode.RATE_LIMITED,
+      `Too many requests from this agent: at most ${max} units per ${Math.round(timeWindowMs / 1000)} s (a request is one, a send one per delivery); this one needs ${units} more`,
+      {
+        hint: `Retry after ${seconds} s; batch acks, long-poll instead of polling, and send broadcasts less often.`,
+        headers: { 'retry-after': String(seconds) },
+        details: { limit: max, timeWindowMs, units },
+      },
+    )
+  }
   const closing = new AbortController()
   const callers = new WeakMap<FastifyRequest, Caller>()
   const authenticator = new Authenticator({
@@ -201,27 +235,6 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     })
   })
 
-  if (options.rateLimit !== false) {
-    await app.register(rateLimit, {
-      global: true,
-      max: options.rateLimit.max,
-      timeWindow: options.rateLimit.timeWindowMs,
-      // After authentication: the limit is per agent, which only a verified signature establishes.
-      hook: 'preHandler',
-      keyGenerator: (request) => {
-        const caller = callers.get(request)
-        return caller === undefined ? `ip:${request.ip}` : `agent:${caller.agentId}`
-      },
-      errorResponseBuilder: (_request, context) =>
-        new HttpProblem(
-          429,
-          RelayErrorCode.RATE_LIMITED,
-          `Too many requests from this agent: at most ${context.max} per ${context.after}`,
-          { hint: `Retry after ${context.after}; batch sends and acks, or long-poll instead of polling.` },
-        ),
-    })
-  }
-
   const authenticate = (level: AuthLevel) => async (request: FastifyRequest) => {
     const signed = {
       method: request.method,
@@ -281,6 +294,9 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     // Its nonce is written before the request has any effect: a crash now cannot let it be replayed.
     await nonces.whenDurable?.()
     callers.set(request, caller)
+    // Charged here, before the body is validated: an invalid request costs the relay work too, so it
+    // counts like any other (it used to slip past a limit checked after validation).
+    charge(caller, 1)
     if (level === 'admin' && !caller.admin) {
       throw forbidden(`Only the relay's admin may call ${request.method} ${request.routeOptions.url}`)
     }
@@ -309,6 +325,16 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     metrics,
     shutdown: closing.signal,
     settings: { streamKeepAliveMs: options.streamKeepAliveMs, version: RELAY_VERSION },
+    fanOut: {
+      maxRecipientsPerMessage: options.maxRecipientsPerMessage,
+      // A request over the whole rate limit could never pass: say so as a size limit instead of a 429 forever.
+      maxDeliveriesPerRequest:
+        options.rateLimit === false
+          ? options.maxDeliveriesPerRequest
+          : Math.min(options.maxDeliveriesPerRequest, options.rateLimit.max),
+      chunkDeliveries: options.chunkDeliveries,
+    },
+    charge,
   }
   const routes: RouteDef[] = []
   let document: Record<string, unknown> | undefined
@@ -324,7 +350,7 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
   )
   for (const def of routes) mount(app, def, def.auth === 'none' ? undefined : authenticate(def.auth), callers)
 
-  app.get('/metrics', { config: { rateLimit: false } }, async (request, reply) => {
+  app.get('/metrics', async (request, reply) => {
     let queue: Awaited<ReturnType<Spool['stats']>> | undefined
     try {
       queue = await deps.spool.stats()
@@ -346,7 +372,6 @@ function mount(
   app.withTypeProvider<ZodTypeProvider>().route({
     method: def.method,
     url: def.url,
-    ...(def.auth === 'none' ? { config: { rateLimit: false } } : {}),
     // Validated by fastify with the route's zod schemas (zodValidatorCompiler), after preValidation below.
     schema: {
       ...(def.params === undefined ? {} : { params: def.params }),

@@ -15,8 +15,12 @@ export interface RelayConfig {
   authWindowSeconds: number
   /** Largest request body in bytes (1 MiB). */
   bodyLimitBytes: number
-  /** Requests per agent per minute (6000); 0 turns the limit off. */
+  /** Work units per agent per minute (6000; a request is one, a send one per delivery); 0 turns the limit off. */
   rateLimitPerMinute: number
+  /** Most distinct recipients of one message (1000). */
+  maxRecipientsPerMessage: number
+  /** Most deliveries one send request may create (5000); also charged to the rate limit, one unit each. */
+  maxDeliveriesPerRequest: number
   /** Failed authentications per client address per minute (100) before it is refused; 0 turns it off. */
   authFailuresPerMinute: number
   /** Whom to believe about client addresses (`X-Forwarded-For`): see `RelayOptions.trustProxy` (false). */
@@ -39,7 +43,11 @@ export const RELAY_ENV_VARIABLES = {
     'accepted clock distance of signed requests in seconds (default 300; flag --auth-window)',
   AGENT_COMM_RELAY_BODY_LIMIT: 'largest request body in bytes (default 1048576; flag --body-limit)',
   AGENT_COMM_RELAY_RATE_LIMIT:
-    'requests per agent per minute, 0 for no limit (default 6000; flag --rate-limit)',
+    'work units per agent per minute — a request is one, a send one per delivery — 0 for no limit (default 6000; flag --rate-limit)',
+  AGENT_COMM_RELAY_MAX_RECIPIENTS:
+    'most distinct recipients of one message, given or resolved from * / capability: (default 1000; flag --max-recipients)',
+  AGENT_COMM_RELAY_MAX_DELIVERIES:
+    'most deliveries one send request may create (default 5000, at most the rate limit; flag --max-deliveries)',
   AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT:
     'failed authentications per client address per minute before it is refused, 0 for no limit (default 100; flag --auth-failure-limit)',
   AGENT_COMM_RELAY_TRUST_PROXY:
@@ -60,6 +68,8 @@ const FLAGS = {
   'auth-window': 'AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS',
   'body-limit': 'AGENT_COMM_RELAY_BODY_LIMIT',
   'rate-limit': 'AGENT_COMM_RELAY_RATE_LIMIT',
+  'max-recipients': 'AGENT_COMM_RELAY_MAX_RECIPIENTS',
+  'max-deliveries': 'AGENT_COMM_RELAY_MAX_DELIVERIES',
   'auth-failure-limit': 'AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT',
   'trust-proxy': 'AGENT_COMM_RELAY_TRUST_PROXY',
   'admin-id': 'AGENT_COMM_RELAY_ADMIN_ID',
@@ -97,6 +107,8 @@ const ConfigSchema = z.object({
   AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS: int(1, 86_400, 'a number of seconds').default(300),
   AGENT_COMM_RELAY_BODY_LIMIT: int(1024, 64 * 1024 * 1024, 'a number of bytes').default(1024 * 1024),
   AGENT_COMM_RELAY_RATE_LIMIT: int(0, 100_000_000, 'a number of requests').default(6000),
+  AGENT_COMM_RELAY_MAX_RECIPIENTS: int(1, 100_000, 'a number of recipients').default(1000),
+  AGENT_COMM_RELAY_MAX_DELIVERIES: int(1, 1_000_000, 'a number of deliveries').default(5000),
   AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT: int(0, 100_000_000, 'a number of requests').default(100),
   AGENT_COMM_RELAY_TRUST_PROXY: z
     .string()
@@ -184,6 +196,8 @@ export function loadRelayConfig(
       authWindowSeconds: v.AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS,
       bodyLimitBytes: v.AGENT_COMM_RELAY_BODY_LIMIT,
       rateLimitPerMinute: v.AGENT_COMM_RELAY_RATE_LIMIT,
+      maxRecipientsPerMessage: v.AGENT_COMM_RELAY_MAX_RECIPIENTS,
+      maxDeliveriesPerRequest: v.AGENT_COMM_RELAY_MAX_DELIVERIES,
       authFailuresPerMinute: v.AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT,
       trustProxy: v.AGENT_COMM_RELAY_TRUST_PROXY,
       adminId: v.AGENT_COMM_RELAY_ADMIN_ID,
@@ -204,6 +218,8 @@ export function relayConfig(fields: Partial<RelayConfig> & { dataDir: string }):
     authWindowSeconds: 300,
     bodyLimitBytes: 1024 * 1024,
     rateLimitPerMinute: 6000,
+    maxRecipientsPerMessage: 1000,
+    maxDeliveriesPerRequest: 5000,
     authFailuresPerMinute: 100,
     trustProxy: false,
     adminId: 'admin',

@@ -21,6 +21,16 @@ export interface RelaySettings {
   version: string
 }
 
+/** Bounds on a send's fan-out (see `RelayOptions`). */
+export interface FanOutLimits {
+  /** Most distinct recipients of one message, explicit or resolved from `*` / `capability:`. */
+  maxRecipientsPerMessage: number
+  /** Most deliveries one request may create (never more than the per-agent rate limit allows). */
+  maxDeliveriesPerRequest: number
+  /** Deliveries written per transaction; the event loop is yielded between transactions. */
+  chunkDeliveries: number
+}
+
 /** Everything the route handlers work with, built once by `createRelay`. */
 export interface RelayContext {
   spool: Spool
@@ -31,6 +41,12 @@ export interface RelayContext {
   /** Aborted when the relay starts closing: long polls answer and streams end. */
   shutdown: AbortSignal
   settings: RelaySettings
+  fanOut: FanOutLimits
+  /**
+   * Charges `units` more of the caller's per-agent rate limit (each request already paid one), throwing
+   * 429 RATE_LIMITED when they do not fit; a no-op when the relay has no rate limit.
+   */
+  charge(caller: Caller, units: number): void
 }
 
 /** Only `agentId` itself may act on its deliveries; not even the admin, whose job is operating the relay. */

@@ -34,7 +34,10 @@ export interface NonceStore {
 /** Options of {@link SqliteNonceStore}. */
 export interface SqliteNonceStoreOptions {
   clock?: Clock
-  /** The relay's auth window in ms (300 000): a nonce is kept until its timestamp is this far in the past. */
+  /**
+   * The relay's auth window in ms (300 000). A nonce is kept until its timestamp is further in the past
+   * than the widest window this database has ever been opened with (recorded in `relay_state`).
+   */
   windowMs?: number
   /** How often, in clock time, expired nonces are deleted, in ms (60 000). */
   pruneIntervalMs?: number
@@ -58,7 +61,8 @@ export class SqliteNonceStore implements NonceStore {
   readonly #clock: Clock
   readonly #logger: Logger
   readonly #pruneIntervalMs: number
-  readonly #windowMs: number
+  /** How long nonces are kept: the widest auth window this database has been served with, this one included. */
+  readonly #retentionMs: number
   readonly #sqlite: BetterSqlite3.Database
   readonly #exists: BetterSqlite3.Statement
   readonly #insert: BetterSqlite3.Statement
@@ -77,7 +81,7 @@ export class SqliteNonceStore implements NonceStore {
     this.#clock = options.clock ?? systemClock
     this.#logger = options.logger ?? silentLogger
     this.#pruneIntervalMs = options.pruneIntervalMs ?? 60_000
-    this.#windowMs = options.windowMs ?? 300_000
+    this.#retentionMs = widestWindow(sqlite, options.windowMs ?? 300_000)
     this.#exists = sqlite
       .prepare('SELECT 1 FROM relay_nonces WHERE timestamp = ? AND agent_id = ? AND nonce = ?')
       .pluck()
@@ -177,10 +181,14 @@ export class SqliteNonceStore implements NonceStore {
     this.flush()
   }
 
-  /** Deletes the nonces whose timestamp left the window: no request carrying them can pass the time check. */
+  /**
+   * Deletes the nonces whose timestamp left the widest window ever served: no request carrying them can pass
+   * the time check, now or after the window is widened again. Pruning by the current window would reopen
+   * replays when a narrowed window is widened back (their nonces would be gone while they pass again).
+   */
   #pruneExpired(now: number): void {
     this.#lastPrune = now
-    this.prune(now - this.#windowMs)
+    this.prune(now - this.#retentionMs)
   }
 
   #flushSafely(): void {
@@ -193,6 +201,24 @@ export class SqliteNonceStore implements NonceStore {
         'could not record nonces',
       )
     }
+  }
+}
+
+/** Records `windowMs` if it is the widest auth window served on `sqlite` so far; returns the widest. */
+function widestWindow(sqlite: BetterSqlite3.Database, windowMs: number): number {
+  try {
+    sqlite
+      .prepare(
+        `INSERT INTO relay_state (key, value) VALUES ('nonce_retention_ms', @windowMs)
+         ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)`,
+      )
+      .run({ windowMs })
+    return sqlite
+      .prepare("SELECT value FROM relay_state WHERE key = 'nonce_retention_ms'")
+      .pluck()
+      .get() as number
+  } catch (error) {
+    throw toStorageError(error, sqlite.name)
   }
 }
 

@@ -20,3 +20,13 @@ export const relayNonces = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.timestamp, t.agentId, t.nonce] })],
 )
+
+/**
+ * Small facts the relay keeps about itself. `nonce_retention_ms` is the widest auth window this database was
+ * ever served with: nonces are kept that long, so narrowing the window and widening it again cannot let a
+ * request signed inside the wide window be replayed after its nonce was pruned under the narrow one.
+ */
+export const relayState = sqliteTable('relay_state', {
+  key: text('key').primaryKey(),
+  value: integer('value').notNull(),
+})

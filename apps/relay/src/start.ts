@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import type { Clock } from '@agent-comm/protocol'
@@ -9,6 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import type pino from 'pino'
 import { createRelay } from './app.js'
 import type { RelayConfig } from './config.js'
+import { secureDataFolder } from './data-folder.js'
 import { createRelayLogger } from './logger.js'
 import { SqliteNonceStore } from './nonces.js'
 
@@ -41,15 +41,16 @@ export interface StartRelayDeps {
 
 /**
  * Starts a relay from `config`: the spool and registry on `<dataDir>/relay.db`, nonces in the same file,
- * secrets in `<dataDir>/secrets.json` (created 0600), listening on `config.host:config.port`. The
+ * secrets in `<dataDir>/secrets.json` (the database files and the secrets created 0600), listening on `config.host:config.port`. The
  * composition root of the relay; the bin adds signal handling.
  */
 export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {}): Promise<RelayHandle> {
   const logger = deps.logger ?? createRelayLogger({ level: config.logLevel })
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
+  const dbPath = join(config.dataDir, RELAY_DB_FILE)
+  secureDataFolder(config.dataDir, dbPath, logger)
   const clock = deps.clock
   const spool = await Spool.open({
-    path: join(config.dataDir, RELAY_DB_FILE),
+    path: dbPath,
     leaseSeconds: config.leaseSeconds,
     ...(clock === undefined ? {} : { clock }),
   })
@@ -78,6 +79,8 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
         bodyLimitBytes: config.bodyLimitBytes,
         rateLimit:
           config.rateLimitPerMinute === 0 ? false : { max: config.rateLimitPerMinute, timeWindowMs: 60_000 },
+        maxRecipientsPerMessage: config.maxRecipientsPerMessage,
+        maxDeliveriesPerRequest: config.maxDeliveriesPerRequest,
         trustProxy: config.trustProxy,
         authFailureLimit:
           config.authFailuresPerMinute === 0

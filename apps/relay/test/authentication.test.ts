@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs'
-import { createMessage } from '@agent-comm/protocol'
+import { createMessage, ManualClock } from '@agent-comm/protocol'
 import { signRequest } from '@agent-comm/transport-http'
 import { SecretStore } from '@agent-comm/transport-http/secrets'
 import { afterAll, describe, expect, it, vi } from 'vitest'
@@ -133,6 +133,30 @@ describe('request authentication', () => {
     expect((await relay.signed('builder', 'POST', path, {})).statusCode).toBe(200)
     await turn()
     const replay = await send()
+    expect(replay.statusCode).toBe(409)
+    expect(errorOf(replay).code).toBe('AUTH_REPLAY')
+  })
+
+  it('keeps nonces for the widest window ever served, so narrowing the window and widening it again reopens no replay', async () => {
+    const dir = tempDir()
+    const clock = new ManualClock(T0)
+    const path = '/api/v1/agents/builder/claim'
+    const turn = () => new Promise((resolve) => setImmediate(resolve))
+    const relayWith = (authWindowMs: number) =>
+      startTestRelay({ listen: false, dir, clock, agents: ['builder'], options: { authWindowMs } })
+    const old = { timestamp: T0 - 400_000, nonce: 'n-shrink-then-grow-01' }
+    const wide = await relayWith(600_000)
+    expect((await wide.signed('builder', 'POST', path, {}, old)).statusCode).toBe(200)
+    await wide.close()
+    // Narrowed to a minute: opening prunes, and so does a request a minute later.
+    const narrow = await relayWith(60_000)
+    clock.advance(61_000)
+    expect((await narrow.signed('builder', 'POST', path, {})).statusCode).toBe(200)
+    await turn()
+    await narrow.close()
+    // Widened again: the request signed 461 s ago passes the time check, and its nonce must still be known.
+    const widened = await relayWith(600_000)
+    const replay = await widened.signed('builder', 'POST', path, {}, old)
     expect(replay.statusCode).toBe(409)
     expect(errorOf(replay).code).toBe('AUTH_REPLAY')
   })

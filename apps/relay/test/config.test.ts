@@ -12,6 +12,8 @@ describe('relay configuration', () => {
         authWindowSeconds: 300,
         bodyLimitBytes: 1_048_576,
         rateLimitPerMinute: 6000,
+        maxRecipientsPerMessage: 1000,
+        maxDeliveriesPerRequest: 5000,
         authFailuresPerMinute: 100,
         trustProxy: false,
         adminId: 'admin',
@@ -50,6 +52,8 @@ describe('relay configuration', () => {
       return loaded.config
     }
     expect(config(['--auth-failure-limit', '0']).authFailuresPerMinute).toBe(0)
+    expect(config(['--max-recipients', '50']).maxRecipientsPerMessage).toBe(50)
+    expect(config([], { AGENT_COMM_RELAY_MAX_DELIVERIES: '200' }).maxDeliveriesPerRequest).toBe(200)
     expect(config([], { AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT: '20' }).authFailuresPerMinute).toBe(20)
     expect(config(['--trust-proxy', 'true']).trustProxy).toBe(true)
     expect(config([], { AGENT_COMM_RELAY_TRUST_PROXY: 'false' }).trustProxy).toBe(false)

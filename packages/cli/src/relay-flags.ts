@@ -33,8 +33,19 @@ export const relayServerFlags = {
     helpValue: '<bytes>',
   }),
   'rate-limit': Flags.string({
-    description: 'requests per agent per minute, 0 for no limit [AGENT_COMM_RELAY_RATE_LIMIT, default 6000]',
-    helpValue: '<requests>',
+    description:
+      'work units per agent per minute (a request is one, a send one per delivery), 0 for no limit [AGENT_COMM_RELAY_RATE_LIMIT, default 6000]',
+    helpValue: '<units>',
+  }),
+  'max-recipients': Flags.string({
+    description:
+      'most distinct recipients of one message, given or resolved from * / capability: [AGENT_COMM_RELAY_MAX_RECIPIENTS, default 1000]',
+    helpValue: '<recipients>',
+  }),
+  'max-deliveries': Flags.string({
+    description:
+      'most deliveries one send request may create (413 beyond) [AGENT_COMM_RELAY_MAX_DELIVERIES, default 5000]',
+    helpValue: '<deliveries>',
   }),
   'auth-failure-limit': Flags.string({
     description:

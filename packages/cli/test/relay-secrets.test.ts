@@ -61,8 +61,14 @@ describe('agent-comm relay gen-secret', () => {
       agentId: 'Remote.Agent-1',
       secret: expect.stringMatching(/^acs_[A-Za-z0-9_-]{43}$/),
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-      envVar: 'AGENT_COMM_SECRET_REMOTE_AGENT_1',
+      // Capitals and a dot: a hex-encoded name, so it never shares remote-agent-1's variable.
+      envVar: 'AGENT_COMM_SECRET__52656D6F74652E4167656E742D31',
     })
+    const plain = await run(['gen-secret', 'Remote.Agent-2'])
+    expect(plain.stdout).toMatch(/^export AGENT_COMM_SECRET__[0-9A-F]+=acs_/)
+    expect(plain.stderr).toContain('hex-encoded')
+    expect(plain.stderr).toContain('remote-agent-2')
+    expect((await run(['gen-secret', 'remote-agent-1'])).stderr).not.toContain('hex-encoded')
   })
 
   it('refuses a second secret (exit 4) unless --rotate, --replace or --force', async () => {

@@ -123,6 +123,36 @@ function isEmpty(object: object): boolean {
   return true
 }
 
+/** Messages validated between two yields of a chunked batch. */
+const PREPARE_CHUNK = 200
+
+/** Lets I/O and other requests' callbacks run before going on. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
+
+/**
+ * Splits prepared sends into runs of at most `maxDeliveries` deliveries (a message with more is a run of its
+ * own: a message and its deliveries are one write). Without a bound, one run: the whole batch.
+ */
+function chunkByDeliveries(prepared: PreparedSend[], maxDeliveries: number | undefined): PreparedSend[][] {
+  if (maxDeliveries === undefined) return [prepared]
+  const chunks: PreparedSend[][] = []
+  let current: PreparedSend[] = []
+  let deliveries = 0
+  for (const p of prepared) {
+    if (current.length > 0 && deliveries + p.recipients.length > maxDeliveries) {
+      chunks.push(current)
+      current = []
+      deliveries = 0
+    }
+    current.push(p)
+    deliveries += p.recipients.length
+  }
+  if (current.length > 0 || chunks.length === 0) chunks.push(current)
+  return chunks
+}
+
 /** How many recipients' claim statements a spool keeps prepared. */
 const RECIPIENT_CLAIMS_CACHED = 256
 
@@ -236,23 +266,48 @@ export class Spool {
     return result
   }
 
-  /** Sends many messages in one transaction: all are stored or none. */
+  /**
+   * Sends many messages in one transaction: all are stored or none. With `chunkDeliveries`, a batch
+   * creating more deliveries than that is written in several transactions of about that many deliveries
+   * (a message and its deliveries always in one), yielding to the event loop between them, so a large
+   * fan-out does not stall every other caller of the process. Every message is validated, and every id
+   * checked, before the first write; only a storage failure midway leaves the earlier chunks stored (a
+   * retry reports them as duplicates).
+   */
   async sendBatch(
     items: ReadonlyArray<{ message: MessageV2 | MessageInput; options?: SendOptions }>,
+    batch: { chunkDeliveries?: number } = {},
   ): Promise<SendResult[]> {
     this.#open()
-    const prepared = items.map((item, i) => {
+    const prepared: PreparedSend[] = []
+    for (const [i, item] of items.entries()) {
+      // Validating a message costs about as much as writing a few deliveries: a chunked batch yields
+      // during validation too, so no stretch of it holds the event loop longer than a chunk does.
+      if (batch.chunkDeliveries !== undefined && i > 0 && i % PREPARE_CHUNK === 0) await yieldToEventLoop()
       try {
-        return this.#prepareSend(item.message, item.options ?? {})
+        prepared.push(this.#prepareSend(item.message, item.options ?? {}))
       } catch (error) {
         if (error instanceof ValidationError) {
           throw new ValidationError(`Batch item ${i}: ${error.message}`, error.issues)
         }
         throw error
       }
-    })
-    const results = this.#write(() => this.#insertMany.immediate(prepared))
-    if (results.some((r) => r.deliveries > 0)) this.#watcher.notify()
+    }
+    this.#open()
+    const chunks = chunkByDeliveries(prepared, batch.chunkDeliveries)
+    if (chunks.length > 1) {
+      for (const p of prepared) this.#refuseOtherSendersId(p.message)
+    }
+    const results: SendResult[] = []
+    for (const [i, chunk] of chunks.entries()) {
+      if (i > 0) {
+        await yieldToEventLoop()
+        this.#open()
+      }
+      const written = this.#write(() => this.#insertMany.immediate(chunk))
+      if (written.some((r) => r.deliveries > 0)) this.#watcher.notify()
+      results.push(...written)
+    }
     return results
   }
 
@@ -683,19 +738,7 @@ export class Spool {
         expires,
       )
       if (inserted.changes === 0) {
-        if (this.#messageSender.get(message.id) !== message.fromAgent) {
-          // Another sender's id. Reporting `duplicate: true` would silently drop an honest sender's message
-          // (and confirm the id exists all the same); storing it is impossible (ids are unique). Refusing
-          // does say the id is taken, but generated ids carry 79 random bits per millisecond, so a sender
-          // can only ask about ids it already saw (or their successors within the same millisecond), and
-          // learns that they exist, not their sender, recipients or content. Losing a message silently is
-          // the worse harm: the honest sender is told to pick a new id instead, and a retry by the same
-          // sender stays an idempotent `duplicate: true`.
-          throw new ValidationError(
-            `Invalid message: id: '${message.id}' is already used by another sender's message; send it with a new id (createMessage generates one)`,
-            [{ path: 'id', message: 'already used by another sender' }],
-          )
-        }
+        this.#refuseOtherSendersId(message)
         return { messageId: message.id, duplicate: true, deliveries: 0, recipients: p.recipients, message }
       }
       let deliveries = 0
@@ -713,6 +756,23 @@ export class Spool {
       }
       return { messageId: message.id, duplicate: false, deliveries, recipients: p.recipients, message }
     }
+  }
+
+  /** Throws when `message`'s id is held by another sender's message (see the comment inside). */
+  #refuseOtherSendersId(message: MessageV2): void {
+    const sender = this.#messageSender.get(message.id)
+    if (sender === undefined || sender === message.fromAgent) return
+    // Another sender's id. Reporting `duplicate: true` would silently drop an honest sender's message
+    // (and confirm the id exists all the same); storing it is impossible (ids are unique). Refusing
+    // does say the id is taken, but generated ids carry 79 random bits per millisecond, so a sender
+    // can only ask about ids it already saw (or their successors within the same millisecond), and
+    // learns that they exist, not their sender, recipients or content. Losing a message silently is
+    // the worse harm: the honest sender is told to pick a new id instead, and a retry by the same
+    // sender stays an idempotent `duplicate: true`.
+    throw new ValidationError(
+      `Invalid message: id: '${message.id}' is already used by another sender's message; send it with a new id (createMessage generates one)`,
+      [{ path: 'id', message: 'already used by another sender' }],
+    )
   }
 
   #requireDelivery(

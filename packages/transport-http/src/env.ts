@@ -2,12 +2,32 @@
 export const SECRET_ENV_PREFIX = 'AGENT_COMM_SECRET_'
 
 /**
- * The environment variable holding `agentId`'s relay secret: `AGENT_COMM_SECRET_` and the agent id
- * upper-cased with every character outside A–Z and 0–9 replaced by `_` (`agent-b` →
- * `AGENT_COMM_SECRET_AGENT_B`). Ids that differ only in case or punctuation share a variable.
+ * Ids whose variable is simply the id upper-cased with `-` as `_`: lower-case letters and digits in words
+ * joined by single hyphens (`agent-b`, `builder`, `code-reviewer-2`). On these ids that mapping is one to
+ * one, and the names it makes never start with `_`.
+ */
+const PLAIN_ID = /^[a-z0-9]+(-[a-z0-9]+)*$/
+
+/**
+ * Whether `agentId`'s secret variable is the readable one (see {@link secretEnvName}); false for ids with
+ * capitals, `.`, `_`, `:`, `@` or doubled hyphens, whose variable is hex-encoded.
+ */
+export function hasPlainSecretEnvName(agentId: string): boolean {
+  return PLAIN_ID.test(agentId)
+}
+
+/**
+ * The environment variable holding `agentId`'s relay secret, distinct for every id. For lower-case ids of
+ * letters, digits and single hyphens it is `AGENT_COMM_SECRET_` and the id upper-cased with `-` as `_`
+ * (`agent-b` → `AGENT_COMM_SECRET_AGENT_B`), as it always was. Any other id would share that name with
+ * another (`Agent-B`, `agent.b` and `agent_b` all upper-case to `AGENT_B`, so one agent would sign with
+ * another's secret), so its name is `AGENT_COMM_SECRET__` and the hex of its UTF-8 bytes, upper-cased
+ * (`Agent-B` → `AGENT_COMM_SECRET__4167656E742D42`): the leading `_` keeps it apart from every readable name.
  */
 export function secretEnvName(agentId: string): string {
-  return `${SECRET_ENV_PREFIX}${agentId.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`
+  if (hasPlainSecretEnvName(agentId))
+    return `${SECRET_ENV_PREFIX}${agentId.toUpperCase().replaceAll('-', '_')}`
+  return `${SECRET_ENV_PREFIX}_${Buffer.from(agentId, 'utf8').toString('hex').toUpperCase()}`
 }
 
 /**

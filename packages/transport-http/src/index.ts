@@ -38,7 +38,7 @@ export {
   WaitQuerySchema,
   WaitResponseSchema,
 } from './api.js'
-export { SECRET_ENV_PREFIX, secretEnvName, secretFromEnv } from './env.js'
+export { hasPlainSecretEnvName, SECRET_ENV_PREFIX, secretEnvName, secretFromEnv } from './env.js'
 export { errorFromResponse, RelayError } from './errors.js'
 export type { AuthHeaderProblem, AuthHeaders, SignedRequestParts, SignRequestInput } from './hmac.js'
 export {

@@ -2,10 +2,12 @@ import type { MessageV2 } from '@agent-comm/protocol'
 import {
   BROADCAST_TARGET,
   CAPABILITY_TARGET_PREFIX,
+  ErrorCode,
   MessageIdSchema,
   MessageNotFoundError,
   MessageStatusSchema,
   SendResultSchema,
+  ValidationError,
 } from '@agent-comm/protocol'
 import {
   API_PREFIX,
@@ -20,7 +22,7 @@ import { z } from 'zod'
 import type { Caller } from '../auth.js'
 import type { RelayContext } from '../context.js'
 import { ConversationViews } from '../conversation-views.js'
-import { forbidden } from '../http-errors.js'
+import { forbidden, HttpProblem } from '../http-errors.js'
 import { type RouteDef, route } from '../route-table.js'
 
 /** Sending, message status and threads. */
@@ -38,15 +40,62 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
     }
   }
 
-  /** Recipients of `*` and `capability:<name>` when the sender gave none: the relay's registered agents, sender excluded. */
-  const groupRecipients = async (message: MessageV2): Promise<string[] | undefined> => {
+  /**
+   * Recipients of `*` and `capability:<name>` when the sender gave none: the relay's registered agents,
+   * sender excluded. `resolved` memoises the registry's answer per target for the request (a batch of 1000
+   * broadcasts reads the registry once).
+   */
+  const groupRecipients = async (
+    message: MessageV2,
+    resolved: Map<string, Promise<{ agentId: string }[]>>,
+  ): Promise<string[] | undefined> => {
     const to = message.toAgent
     if (to !== BROADCAST_TARGET && !to.startsWith(CAPABILITY_TARGET_PREFIX)) return undefined
-    const agents =
-      to === BROADCAST_TARGET
-        ? await registry.list()
-        : await registry.findByCapability(to.slice(CAPABILITY_TARGET_PREFIX.length))
-    return agents.map((a) => a.agentId).filter((id) => id !== message.fromAgent)
+    let agents = resolved.get(to)
+    if (agents === undefined) {
+      agents =
+        to === BROADCAST_TARGET
+          ? registry.list()
+          : registry.findByCapability(to.slice(CAPABILITY_TARGET_PREFIX.length))
+      resolved.set(to, agents)
+    }
+    return (await agents).map((a) => a.agentId).filter((id) => id !== message.fromAgent)
+  }
+
+  /**
+   * The deliveries a message will create, refused (400) over `maxRecipientsPerMessage`. A direct message
+   * without recipients makes one.
+   */
+  const deliveriesOf = (recipients: readonly string[] | undefined, path: string): number => {
+    const count = recipients === undefined ? 1 : new Set(recipients).size
+    const max = ctx.fanOut.maxRecipientsPerMessage
+    if (count > max) {
+      throw new ValidationError(
+        `Invalid send: ${path} has ${count} recipients; the relay's limit maxRecipientsPerMessage is ${max}`,
+        [{ path, message: `at most ${max} recipients (maxRecipientsPerMessage)` }],
+      )
+    }
+    return count
+  }
+
+  /**
+   * Refuses (413) a request creating more deliveries than `maxDeliveriesPerRequest`, then charges them to
+   * the sender's rate limit: fan-out is paid per delivery, not per request (the request paid one already).
+   */
+  const admitFanOut = (caller: Caller, deliveries: number): void => {
+    const max = ctx.fanOut.maxDeliveriesPerRequest
+    if (deliveries > max) {
+      throw new HttpProblem(
+        413,
+        ErrorCode.VALIDATION,
+        `This request would create ${deliveries} deliveries; the relay's limit maxDeliveriesPerRequest is ${max}`,
+        {
+          hint: 'Split it into several requests, or address a capability instead of listing every recipient.',
+          details: { limit: 'maxDeliveriesPerRequest', max, deliveries },
+        },
+      )
+    }
+    ctx.charge(caller, deliveries - 1)
   }
 
   /** Whether `agentId` sent or received `message` (a delivery to it exists). */
@@ -69,7 +118,8 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
       response: SendResultSchema,
       async handler({ body, caller }) {
         requireSender(caller, body.message, 'message.fromAgent')
-        const recipients = body.recipients ?? (await groupRecipients(body.message))
+        const recipients = body.recipients ?? (await groupRecipients(body.message, new Map()))
+        admitFanOut(caller, deliveriesOf(recipients, 'recipients'))
         return spool.send(body.message, {
           ...(recipients === undefined ? {} : { recipients }),
           ...(body.delaySeconds === undefined ? {} : { delaySeconds: body.delaySeconds }),
@@ -81,7 +131,8 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
       method: 'POST',
       url: `${API_PREFIX}/messages/batch`,
       operationId: 'sendBatch',
-      summary: 'Store up to 1000 messages in one transaction: all or none',
+      summary:
+        'Store up to 1000 messages: all or none when valid (a batch of more than `chunkDeliveries` deliveries is written in several transactions)',
       tag: 'messages',
       auth: 'agent',
       body: SendBatchRequestSchema,
@@ -90,9 +141,12 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
         for (const [i, item] of body.items.entries()) {
           requireSender(caller, item.message, `items.${i}.message.fromAgent`)
         }
+        const resolved = new Map<string, Promise<{ agentId: string }[]>>()
+        let deliveries = 0
         const items = await Promise.all(
-          body.items.map(async (item) => {
-            const recipients = item.recipients ?? (await groupRecipients(item.message))
+          body.items.map(async (item, i) => {
+            const recipients = item.recipients ?? (await groupRecipients(item.message, resolved))
+            deliveries += deliveriesOf(recipients, `items.${i}.recipients`)
             return {
               message: item.message,
               options: {
@@ -103,7 +157,8 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
             }
           }),
         )
-        const results = await spool.sendBatch(items)
+        admitFanOut(caller, deliveries)
+        const results = await spool.sendBatch(items, { chunkDeliveries: ctx.fanOut.chunkDeliveries })
         return {
           results: results.map((r) => ({
             messageId: r.messageId,

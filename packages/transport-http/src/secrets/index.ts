@@ -1,4 +1,4 @@
-export { secretEnvName, secretFromEnv } from '../env.js'
+export { hasPlainSecretEnvName, secretEnvName, secretFromEnv } from '../env.js'
 export type { IssuedSecret, SecretInfo, SecretStoreOptions } from './secret-store.js'
 export {
   DEFAULT_ROTATION_GRACE_SECONDS,

@@ -25,7 +25,7 @@ export default class RelayGenSecret extends BaseCommand<typeof RelayGenSecret> {
 
   export AGENT_COMM_SECRET_<AGENT>=<secret>
 
-(the agent id upper-cased, every character outside A-Z and 0-9 replaced by _). The secret is never shown again: list-secrets shows only ids and dates. A running relay picks the new secret up at its next request.
+(for an id of lower-case letters, digits and single hyphens: the id upper-cased with - as _, e.g. AGENT_COMM_SECRET_AGENT_B; for any other id, _ and the hex of the id, so that ids like Agent-B and agent.b never share agent-b's variable — gen-secret says so). The secret is never shown again: list-secrets shows only ids and dates. A running relay picks the new secret up at its next request.
 
 An agent that has a secret keeps it unless --rotate (a new secret; the old one keeps working for --grace-seconds, a day by default, so clients can switch without downtime) or --replace (the old one stops working at once).`
   static override examples = [
@@ -76,6 +76,19 @@ An agent that has a secret keeps it unless --rotate (a new secret; the old one k
             : `The previous secret keeps working until ${result.previousValidUntil}.\n`
         }It is shown only this once. On the machine of ${result.agentId}, set:\n`,
       )
+      if (result.envVar.startsWith('AGENT_COMM_SECRET__')) {
+        // Ids with capitals or punctuation would share the readable name with another id (Agent-B,
+        // agent.b and agent-b all upper-case to AGENT_B), so theirs is hex-encoded: say so, since it is
+        // not the name a person would guess.
+        process.stderr.write(
+          `Note: '${result.agentId}' has capitals or characters other than a-z, 0-9 and single hyphens, so its variable is hex-encoded (${result.envVar}) to keep it apart from other ids' variables; a lower-case hyphenated id (e.g. ${
+            result.agentId
+              .toLowerCase()
+              .replace(/[^a-z0-9]+/g, '-')
+              .replace(/^-|-$/g, '') || 'agent-b'
+          }) gets a readable one.\n`,
+        )
+      }
       this.log(`export ${result.envVar}=${result.secret}`)
     }
     return result

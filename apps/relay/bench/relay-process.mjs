@@ -1,0 +1,39 @@
+// The relay bin as a child process on 127.0.0.1, for the benchmarks.
+import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { RelayClient } from '@agent-comm/transport-http'
+
+const pause = (ms) => new Promise((r) => setTimeout(r, ms))
+
+/** A port nobody listens on right now. */
+export async function freePort() {
+  const server = createServer()
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address()
+  await new Promise((r) => server.close(r))
+  return port
+}
+
+/** Starts the relay bin on 127.0.0.1:`port` over `dataDir` with `flags`, and waits until it answers. */
+export async function startRelayProcess(dataDir, port, flags = []) {
+  const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
+  const child = spawn(
+    process.execPath,
+    [bin, '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn', ...flags],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  )
+  const url = `http://127.0.0.1:${port}`
+  const probe = new RelayClient({ baseUrl: url, secretFor: () => undefined, retries: 0 })
+  for (let i = 0; ; i++) {
+    try {
+      await probe.health()
+      break
+    } catch (error) {
+      if (i > 200) throw error
+      await pause(25)
+    }
+  }
+  await probe.close()
+  return { child, url }
+}

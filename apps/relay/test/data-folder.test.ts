@@ -1,0 +1,59 @@
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { describe, expect, it } from 'vitest'
+import { RELAY_DB_FILE, relayConfig, startRelay } from '../src/index.js'
+import { createRelayLogger } from '../src/logger.js'
+import { tempDir } from './helpers.js'
+
+const modeOf = (path: string) => statSync(path).mode & 0o777
+
+/** Starts a relay on `dataDir` with its log lines collected. */
+async function startOn(dataDir: string) {
+  const lines: string[] = []
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk))
+      done()
+    },
+  })
+  const relay = await startRelay(relayConfig({ dataDir, port: 0 }), {
+    logger: createRelayLogger({ level: 'warn', destination }),
+  })
+  return { relay, lines }
+}
+
+describe.skipIf(process.platform === 'win32')('the data folder', () => {
+  it('creates relay.db and its -wal and -shm files 0600 in a folder that already existed, warning about the folder', async () => {
+    const dataDir = join(tempDir(), 'relay')
+    mkdirSync(dataDir, { mode: 0o755 })
+    chmodSync(dataDir, 0o755)
+    const { relay, lines } = await startOn(dataDir)
+    try {
+      const db = join(dataDir, RELAY_DB_FILE)
+      for (const file of [db, `${db}-wal`, `${db}-shm`]) expect(modeOf(file), file).toBe(0o600)
+      expect(lines.join('')).toContain('chmod 700')
+    } finally {
+      await relay.close()
+    }
+  })
+
+  it('restricts a database left group- and world-readable by an earlier run, and is quiet about a 0700 folder', async () => {
+    const dataDir = join(tempDir(), 'relay')
+    mkdirSync(dataDir, { mode: 0o700 })
+    const db = join(dataDir, RELAY_DB_FILE)
+    const first = await startOn(dataDir)
+    await first.relay.close()
+    for (const file of [db, `${db}-wal`]) {
+      writeFileSync(file, '', { flag: 'a' })
+      chmodSync(file, 0o644)
+    }
+    const { relay, lines } = await startOn(dataDir)
+    try {
+      for (const file of [db, `${db}-wal`, `${db}-shm`]) expect(modeOf(file), file).toBe(0o600)
+      expect(lines.join('')).not.toContain('chmod 700')
+    } finally {
+      await relay.close()
+    }
+  })
+})
