@@ -67,7 +67,13 @@ describe('many processes on one database file', { timeout: MULTI_PROCESS_TIMEOUT
     for (let round = 0; round < 8; round++) {
       const path = join(dir, `pair-${round}.db`)
       for (const child of openers) child.stdin!.write(`${path}\n`)
-      const results = await Promise.all(reports.map(async (lines) => JSON.parse((await lines.next()).value)))
+      const results = await Promise.all(
+        reports.map(async (lines) => {
+          const line = await lines.next()
+          if (line.done === true) throw new Error(`an opener exited before reporting round ${round}`)
+          return JSON.parse(line.value)
+        }),
+      )
       expect(results).toEqual([{ ok: true }, { ok: true }])
     }
     for (const child of openers) child.stdin!.end()
