@@ -54,7 +54,7 @@ export function prepareWork(work, thirdParty) {
   writeFileSync(join(work, 'package.json'), `${JSON.stringify({ type: 'module', private: true })}\n`)
   const compilerOptions = {
     target: 'ES2023',
-    lib: ['ES2023', 'DOM'],
+    lib: ['ES2023'],
     module: 'NodeNext',
     moduleResolution: 'NodeNext',
     types: ['node'],

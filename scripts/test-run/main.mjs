@@ -19,6 +19,6 @@ for (const suite of SCRIPT_SUITES) {
     ok = run('vitest', ['run', '--root', suite]) && ok
 }
 const summary = summarize(root, folders)
-for (const problem of summary.problems) process.stderr.write(`test-summary: ${problem}\n`)
+for (const problem of summary.problems) process.stdout.write(`test-summary: ${problem}\n`)
 process.stdout.write(`\n${summaryLine(summary)}\n`)
 process.exit(ok && summary.failed === 0 && summary.passed > 0 ? 0 : 1)

@@ -72,7 +72,7 @@ export const summaryLine = ({ passed, failed, skipped }) =>
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const root = new URL('../..', import.meta.url).pathname
   const summary = summarize(root, suiteFolders(root))
-  for (const problem of summary.problems) process.stderr.write(`test-summary: ${problem}\n`)
+  for (const problem of summary.problems) process.stdout.write(`test-summary: ${problem}\n`)
   process.stdout.write(`${summaryLine(summary)}\n`)
   process.exit(summary.failed > 0 || summary.passed === 0 ? 1 : 0)
 }

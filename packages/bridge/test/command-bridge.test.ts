@@ -94,14 +94,14 @@ describe('CommandBridge with a real child-process agent', () => {
       coordinator: coord,
       agent: 'builder',
       bridge: command('hang', [pidFile], { killGraceMs: 200 }),
-      // Long enough for the agent to start its grandchild on a loaded CI machine; the point is what
-      // happens at the timeout, not how short it can be.
-      timeoutMs: 3_000,
+      // Long enough for the agent to start its grandchild on a loaded CI machine (Node takes seconds to start
+      // at load 14); the point is what happens at the timeout, not how short it can be.
+      timeoutMs: 10_000,
     }).run({ once: true })
     expect(summary.failed).toBe(1)
     const delivery = (await coord.status(task.messageId)).deliveries[0]
     expect(delivery).toMatchObject({ status: 'queued', attempt: 1 })
-    expect(delivery?.lastError).toMatch(/timed out after 3000 ms/)
+    expect(delivery?.lastError).toMatch(/timed out after 10000 ms/)
     const grandchild = Number(readFileSync(pidFile, 'utf8'))
     await expect.poll(() => isAlive(grandchild)).toBe(false)
   })

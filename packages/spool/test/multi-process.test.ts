@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { describe, expect, it } from 'vitest'
 import { Spool } from '../src/index.js'
 import { tempDir } from './helpers.js'
@@ -58,13 +59,24 @@ describe('many processes on one database file', { timeout: MULTI_PROCESS_TIMEOUT
 
   it('lets two processes create a fresh file at the same moment, again and again', async () => {
     const dir = tempDir()
+    // Two processes started and loaded once, then handed the same new path at the same moment each round:
+    // their opens race however slowly a busy machine starts Node, and the rounds cost no process starts.
+    const openers = [0, 1].map(() => startFixture('open-rounds.mjs', [], { input: true }))
+    await Promise.all(openers.map((child) => readyOn(child)))
+    const reports = openers.map((child) => createInterface({ input: child.stdout! })[Symbol.asyncIterator]())
     for (let round = 0; round < 8; round++) {
       const path = join(dir, `pair-${round}.db`)
-      const reports = await Promise.all(
-        [0, 1].map(() => runFixture<{ ok: boolean; error?: string }>('open-only.mjs', [path])),
+      for (const child of openers) child.stdin!.write(`${path}\n`)
+      const results = await Promise.all(
+        reports.map(async (lines) => {
+          const line = await lines.next()
+          if (line.done === true) throw new Error(`an opener exited before reporting round ${round}`)
+          return JSON.parse(line.value)
+        }),
       )
-      expect(reports).toEqual([{ ok: true }, { ok: true }])
+      expect(results).toEqual([{ ok: true }, { ok: true }])
     }
+    for (const child of openers) child.stdin!.end()
   })
 
   it('lets several processes create and migrate a fresh database at the same moment', async () => {

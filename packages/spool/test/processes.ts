@@ -5,9 +5,13 @@ import { onCleanup } from './helpers.js'
 /** Path of a fixture script. */
 export const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
 
-/** Starts `node <fixture> ...args`; the process is killed after the test if still running. */
-export function startFixture(name: string, args: string[]): ChildProcess {
-  const child = spawn(process.execPath, [fixture(name), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+/**
+ * Starts `node <fixture> ...args`; the process is killed after the test if still running. With `input`, its
+ * stdin is a pipe the test writes to.
+ */
+export function startFixture(name: string, args: string[], options: { input?: boolean } = {}): ChildProcess {
+  const stdin = options.input === true ? 'pipe' : 'ignore'
+  const child = spawn(process.execPath, [fixture(name), ...args], { stdio: [stdin, 'pipe', 'pipe'] })
   onCleanup(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   })
