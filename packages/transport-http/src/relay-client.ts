@@ -50,7 +50,7 @@ import {
 import { type CoalescedCall as Coalesced, Coalescer, type Outcome, settle } from './coalesce.js'
 import { secretEnvName } from './env.js'
 import { errorFromResponse, RelayError } from './errors.js'
-import { signRequest } from './hmac.js'
+import { AUDIENCE_PATTERN, signRequest } from './hmac.js'
 import { parseServerSentEvents } from './sse.js'
 
 /** How to reach a relay and sign for agents. */
@@ -80,6 +80,11 @@ export interface RelayClientOptions {
    * each caller still gets its own result or error. A lone call is sent as it is. See {@link RelayClient}.
    */
   coalesce?: boolean
+  /**
+   * The relay's audience (its `--audience`): requests are then signed with version 2, which binds them to
+   * that relay, so another relay holding the same secret refuses them. Without it, version 1.
+   */
+  audience?: string
 }
 
 /** Per-call options of every client method. */
@@ -196,6 +201,7 @@ export class RelayClient {
   readonly #sends: Coalescer<BatchItem, SendResult>
   readonly #claims: Coalescer<ClaimInput, ClaimedMessage[]>
   readonly #acks: Coalescer<AckInput & { agent: string }, AckResult>
+  readonly #audience: string | undefined
   #closed = false
 
   constructor(options: RelayClientOptions) {
@@ -227,6 +233,12 @@ export class RelayClient {
         pipelining: 1,
       })
     this.#coalesce = options.coalesce ?? true
+    if (options.audience !== undefined && !AUDIENCE_PATTERN.test(options.audience)) {
+      throw new ConfigError(`Invalid relay audience '${options.audience}'`, {
+        hint: "Give the relay's --audience: 1-256 printable characters without spaces.",
+      })
+    }
+    this.#audience = options.audience
     this.#sends = new Coalescer({ maxWeight: 100, flush: (_agent, calls) => this.#flushSends(calls) })
     this.#claims = new Coalescer({
       maxWeight: MAX_CLAIM_LIMIT,
@@ -726,7 +738,14 @@ export class RelayClient {
         details: { agentId: agent, variable: secretEnvName(agent) },
       })
     }
-    return signRequest(secret, { method, path, body, agentId: agent, timestamp: this.#clock.now() })
+    return signRequest(secret, {
+      method,
+      path,
+      body,
+      agentId: agent,
+      timestamp: this.#clock.now(),
+      ...(this.#audience === undefined ? {} : { audience: this.#audience }),
+    })
   }
 
   async #call<S extends z.ZodType>(spec: RequestSpec<S>): Promise<z.output<S>> {
