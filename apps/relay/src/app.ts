@@ -3,7 +3,7 @@ import type { Clock } from '@agent-comm/protocol'
 import { parseOrThrow, ValidationError } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
 import type { Spool } from '@agent-comm/spool'
-import { DEFAULT_AUTH_WINDOW_MS, RelayErrorCode } from '@agent-comm/transport-http'
+import { AUDIENCE_PATTERN, DEFAULT_AUTH_WINDOW_MS, RelayErrorCode } from '@agent-comm/transport-http'
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -55,6 +55,13 @@ export interface RelayOptions {
    * window ends, without a signature check unless they name a known agent; correctly signed ones pass.
    */
   authFailureLimit?: { max: number; timeWindowMs: number } | false
+  /**
+   * The relay's name in signatures (none), shared by its replicas: requests signed with version 2 for this
+   * audience pass, those signed for another relay are refused. Clients set the same `audience`.
+   */
+  audience?: string
+  /** Refuse version 1 signatures, which are not bound to any relay (false; needs `audience`). */
+  requireAudience?: boolean
   /** The operator identity: its agent id (`admin`) and secrets besides any in the secret store. */
   admin?: { agentId?: string; secrets?: readonly string[] }
   /** How often an idle event stream sends a keep-alive comment, in ms (15 000). */
@@ -89,28 +96,38 @@ const LimitSchema = z.union([
   z.object({ max: z.number().int().min(1), timeWindowMs: z.number().int().min(1) }),
 ])
 
-const RelayOptionsSchema = z.object({
-  authWindowMs: z.number().int().min(1_000).max(86_400_000).default(DEFAULT_AUTH_WINDOW_MS),
-  bodyLimitBytes: z
-    .number()
-    .int()
-    .min(1024)
-    .max(64 * 1024 * 1024)
-    .default(1024 * 1024),
-  rateLimit: LimitSchema.default({ max: 6000, timeWindowMs: 60_000 }),
-  authFailureLimit: LimitSchema.default({ max: 100, timeWindowMs: 60_000 }),
-  maxRecipientsPerMessage: z.number().int().min(1).max(100_000).default(1000),
-  maxDeliveriesPerRequest: z.number().int().min(1).max(1_000_000).default(5000),
-  chunkDeliveries: z.number().int().min(1).max(100_000).default(500),
-  admin: z
-    .object({
-      agentId: z.string().min(1).default('admin'),
-      secrets: z.array(z.string().min(16, 'must be at least 16 characters')).default([]),
-    })
-    .default({ agentId: 'admin', secrets: [] }),
-  streamKeepAliveMs: z.number().int().min(10).default(15_000),
-  trustProxy: z.union([z.boolean(), z.string().min(1)]).default(false),
-})
+const RelayOptionsSchema = z
+  .object({
+    authWindowMs: z.number().int().min(1_000).max(86_400_000).default(DEFAULT_AUTH_WINDOW_MS),
+    bodyLimitBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
+    rateLimit: LimitSchema.default({ max: 6000, timeWindowMs: 60_000 }),
+    authFailureLimit: LimitSchema.default({ max: 100, timeWindowMs: 60_000 }),
+    maxRecipientsPerMessage: z.number().int().min(1).max(100_000).default(1000),
+    maxDeliveriesPerRequest: z.number().int().min(1).max(1_000_000).default(5000),
+    chunkDeliveries: z.number().int().min(1).max(100_000).default(500),
+    admin: z
+      .object({
+        agentId: z.string().min(1).default('admin'),
+        secrets: z.array(z.string().min(16, 'must be at least 16 characters')).default([]),
+      })
+      .default({ agentId: 'admin', secrets: [] }),
+    streamKeepAliveMs: z.number().int().min(10).default(15_000),
+    audience: z
+      .string()
+      .regex(AUDIENCE_PATTERN, 'must be 1-256 printable characters without spaces')
+      .optional(),
+    requireAudience: z.boolean().default(false),
+    trustProxy: z.union([z.boolean(), z.string().min(1)]).default(false),
+  })
+  .refine((o) => !o.requireAudience || o.audience !== undefined, {
+    message: 'requireAudience needs an audience',
+    path: ['requireAudience'],
+  })
 
 const ANONYMOUS: Caller = { agentId: '', admin: false }
 
@@ -161,6 +178,8 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     windowMs: options.authWindowMs,
     adminId: options.admin.agentId,
     adminSecrets: options.admin.secrets,
+    ...(options.audience === undefined ? {} : { audience: options.audience }),
+    requireAudience: options.requireAudience,
   })
 
   const app = Fastify({

@@ -56,6 +56,10 @@ export interface AuthenticatorOptions {
   adminId: string
   /** Admin secrets given to the relay directly (e.g. from its environment) besides those in the store. */
   adminSecrets: readonly string[]
+  /** The relay's audience: version 2 signatures are checked against it (none: version 2 is refused). */
+  audience?: string
+  /** Refuse version 1 signatures, which are not bound to a relay (needs `audience`). */
+  requireAudience?: boolean
 }
 
 /** The part of a request a signature covers. */
@@ -106,7 +110,8 @@ export class Authenticator {
    * than reading its headers, while a request that names a real agent is still verified and may pass.
    */
   authenticate(request: SignedRequest, options: { knownAgentsOnly?: boolean } = {}): Caller {
-    const { secrets, nonces, clock, windowMs, adminId, adminSecrets } = this.#options
+    const { secrets, nonces, clock, windowMs, adminId, adminSecrets, audience, requireAudience } =
+      this.#options
     const read = readAuthHeaders(request.headers)
     if (!read.ok) {
       throw new AuthFailure(
@@ -120,7 +125,26 @@ export class Authenticator {
         undefined,
       )
     }
-    const { agentId, timestamp, nonce, signature } = read.value
+    const { agentId, timestamp, nonce, signature, version } = read.value
+    if (version === 2 ? audience === undefined : requireAudience === true) {
+      throw new AuthFailure(
+        'malformed_headers',
+        new HttpProblem(
+          401,
+          RelayErrorCode.UNAUTHENTICATED,
+          version === 2
+            ? 'This relay has no audience configured, so it cannot check a version 2 signature (v2= in X-Signature)'
+            : `This relay accepts only version 2 signatures, bound to its audience '${audience}'`,
+          {
+            hint:
+              version === 2
+                ? 'Sign without an audience (version 1), or give the relay one: agent-comm-relay --audience <name>.'
+                : `Set the client's relay audience to '${audience}' (RelayClient / HttpTransport option audience).`,
+          },
+        ),
+        agentId,
+      )
+    }
     const skewMs = timestamp - clock.now()
     if (Math.abs(skewMs) > windowMs) {
       throw new AuthFailure(
@@ -148,6 +172,7 @@ export class Authenticator {
       timestamp,
       nonce,
       agentId,
+      ...(version === 2 && audience !== undefined ? { audience } : {}),
     })
     const matched = verifySignature(valid.length > 0 ? valid : DECOY_SECRETS, canonical, signature)
     if (!matched || valid.length === 0) {

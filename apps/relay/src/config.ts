@@ -25,6 +25,10 @@ export interface RelayConfig {
   authFailuresPerMinute: number
   /** Whom to believe about client addresses (`X-Forwarded-For`): see `RelayOptions.trustProxy` (false). */
   trustProxy: boolean | string
+  /** The relay's name in version 2 signatures, shared by its replicas (none). */
+  audience?: string
+  /** Refuse version 1 signatures, not bound to a relay (false; needs `audience`). */
+  requireAudience: boolean
   /** The operator's agent id (`admin`). */
   adminId: string
   /** An admin secret given from the environment, besides any stored with `gen-secret admin`. */
@@ -52,6 +56,10 @@ export const RELAY_ENV_VARIABLES = {
     'failed authentications per client address per minute before it is refused, 0 for no limit (default 100; flag --auth-failure-limit)',
   AGENT_COMM_RELAY_TRUST_PROXY:
     "behind a reverse proxy: true (any proxy), or the proxies' addresses/CIDRs comma-separated, to take client addresses from X-Forwarded-For (default false; flag --trust-proxy)",
+  AGENT_COMM_RELAY_AUDIENCE:
+    "this relay's name in version 2 signatures, the same on every replica; clients set it as their audience (default none; flag --audience)",
+  AGENT_COMM_RELAY_REQUIRE_AUDIENCE:
+    'true: refuse version 1 signatures, which are not bound to a relay (needs an audience; default false; flag --require-audience)',
   AGENT_COMM_RELAY_ADMIN_ID: "the operator's agent id (default admin; flag --admin-id)",
   AGENT_COMM_RELAY_ADMIN_SECRET: 'an admin secret (at least 16 characters); environment only, never a flag',
   AGENT_COMM_RELAY_LEASE_SECONDS: 'default lease of claims in seconds (default 60; flag --lease-seconds)',
@@ -72,6 +80,8 @@ const FLAGS = {
   'max-deliveries': 'AGENT_COMM_RELAY_MAX_DELIVERIES',
   'auth-failure-limit': 'AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT',
   'trust-proxy': 'AGENT_COMM_RELAY_TRUST_PROXY',
+  audience: 'AGENT_COMM_RELAY_AUDIENCE',
+  'require-audience': 'AGENT_COMM_RELAY_REQUIRE_AUDIENCE',
   'admin-id': 'AGENT_COMM_RELAY_ADMIN_ID',
   'lease-seconds': 'AGENT_COMM_RELAY_LEASE_SECONDS',
   'log-level': 'AGENT_COMM_RELAY_LOG_LEVEL',
@@ -117,6 +127,14 @@ const ConfigSchema = z.object({
       "must be true, false, or the proxies' addresses/CIDRs comma-separated",
     )
     .transform((value): boolean | string => (value === 'true' ? true : value === 'false' ? false : value))
+    .default(false),
+  AGENT_COMM_RELAY_AUDIENCE: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,256}$/, 'must be 1-256 printable characters without spaces')
+    .optional(),
+  AGENT_COMM_RELAY_REQUIRE_AUDIENCE: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .transform((value) => value === 'true')
     .default(false),
   AGENT_COMM_RELAY_ADMIN_ID: z
     .string()
@@ -187,6 +205,11 @@ export function loadRelayConfig(
     })
   }
   const v = result.data
+  if (v.AGENT_COMM_RELAY_REQUIRE_AUDIENCE && v.AGENT_COMM_RELAY_AUDIENCE === undefined) {
+    throw new ConfigError('--require-audience needs an audience', {
+      hint: 'Set --audience (AGENT_COMM_RELAY_AUDIENCE) to the name clients sign for.',
+    })
+  }
   return {
     help: false,
     config: {
@@ -200,6 +223,8 @@ export function loadRelayConfig(
       maxDeliveriesPerRequest: v.AGENT_COMM_RELAY_MAX_DELIVERIES,
       authFailuresPerMinute: v.AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT,
       trustProxy: v.AGENT_COMM_RELAY_TRUST_PROXY,
+      ...(v.AGENT_COMM_RELAY_AUDIENCE === undefined ? {} : { audience: v.AGENT_COMM_RELAY_AUDIENCE }),
+      requireAudience: v.AGENT_COMM_RELAY_REQUIRE_AUDIENCE,
       adminId: v.AGENT_COMM_RELAY_ADMIN_ID,
       ...(v.AGENT_COMM_RELAY_ADMIN_SECRET === undefined
         ? {}
@@ -222,6 +247,7 @@ export function relayConfig(fields: Partial<RelayConfig> & { dataDir: string }):
     maxDeliveriesPerRequest: 5000,
     authFailuresPerMinute: 100,
     trustProxy: false,
+    requireAudience: false,
     adminId: 'admin',
     leaseSeconds: 60,
     logLevel: 'info',

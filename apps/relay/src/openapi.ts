@@ -34,9 +34,9 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   403: 'Authenticated, but not allowed (FORBIDDEN)',
   404: 'No such message, delivery or agent (MESSAGE_NOT_FOUND, DELIVERY_NOT_FOUND, AGENT_NOT_FOUND)',
   409: 'Conflict with the delivery state (LEASE_LOST, INVALID_STATE) or a replayed request (AUTH_REPLAY)',
-  413: 'Body larger than the relay accepts (PAYLOAD_TOO_LARGE)',
+  413: 'Body larger than the relay accepts (PAYLOAD_TOO_LARGE), or a send creating more deliveries than maxDeliveriesPerRequest (VALIDATION)',
   415: 'Body is not application/json (UNSUPPORTED_MEDIA_TYPE)',
-  429: 'Too many requests from this agent (RATE_LIMITED); see Retry-After',
+  429: "Over this agent's rate limit — a request costs one unit, a send one per delivery (RATE_LIMITED); see Retry-After",
   500: 'The relay failed (INTERNAL); details in its log under the request id',
   503: 'Shutting down or database unavailable (UNAVAILABLE); retry',
 }

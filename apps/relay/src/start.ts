@@ -82,6 +82,8 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
         maxRecipientsPerMessage: config.maxRecipientsPerMessage,
         maxDeliveriesPerRequest: config.maxDeliveriesPerRequest,
         trustProxy: config.trustProxy,
+        ...(config.audience === undefined ? {} : { audience: config.audience }),
+        requireAudience: config.requireAudience,
         authFailureLimit:
           config.authFailuresPerMinute === 0
             ? false

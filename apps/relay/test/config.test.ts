@@ -16,6 +16,7 @@ describe('relay configuration', () => {
         maxDeliveriesPerRequest: 5000,
         authFailuresPerMinute: 100,
         trustProxy: false,
+        requireAudience: false,
         adminId: 'admin',
         leaseSeconds: 60,
         logLevel: 'info',
@@ -53,6 +54,11 @@ describe('relay configuration', () => {
     }
     expect(config(['--auth-failure-limit', '0']).authFailuresPerMinute).toBe(0)
     expect(config(['--max-recipients', '50']).maxRecipientsPerMessage).toBe(50)
+    expect(config(['--audience', 'relay-a.example', '--require-audience', 'true'])).toMatchObject({
+      audience: 'relay-a.example',
+      requireAudience: true,
+    })
+    expect(() => config(['--require-audience', 'true'])).toThrow(/needs an audience/)
     expect(config([], { AGENT_COMM_RELAY_MAX_DELIVERIES: '200' }).maxDeliveriesPerRequest).toBe(200)
     expect(config([], { AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT: '20' }).authFailuresPerMinute).toBe(20)
     expect(config(['--trust-proxy', 'true']).trustProxy).toBe(true)

@@ -79,6 +79,8 @@ export interface TestRelay {
       remoteAddress?: string
       /** More headers, outside the signature (e.g. `x-forwarded-for`). */
       headers?: Record<string, string>
+      /** Sign with version 2 for this relay audience. */
+      audience?: string
     },
   ): Promise<LightMyRequestResponse>
   /** Closes the relay and its stores (also done after the test). */
@@ -162,6 +164,7 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
         agentId,
         timestamp: opts.timestamp ?? clock.now(),
         ...(opts.nonce === undefined ? {} : { nonce: opts.nonce }),
+        ...(opts.audience === undefined ? {} : { audience: opts.audience }),
       })
       sentCredentials.push(headers['x-signature']!)
       return app.inject({

@@ -57,6 +57,16 @@ export const relayServerFlags = {
       "behind a reverse proxy: true (any proxy), or the proxies' addresses/CIDRs comma-separated, so client addresses come from X-Forwarded-For [AGENT_COMM_RELAY_TRUST_PROXY, default false]",
     helpValue: '<proxies>',
   }),
+  audience: Flags.string({
+    description:
+      "this relay's name in version 2 signatures, the same on every replica; clients sign for it [AGENT_COMM_RELAY_AUDIENCE, default none]",
+    helpValue: '<name>',
+  }),
+  'require-audience': Flags.string({
+    description:
+      'true: refuse version 1 signatures, which are not bound to a relay (needs --audience) [AGENT_COMM_RELAY_REQUIRE_AUDIENCE, default false]',
+    helpValue: '<true|false>',
+  }),
   'admin-id': Flags.string({
     description: "the operator's agent id [AGENT_COMM_RELAY_ADMIN_ID, default admin]",
     helpValue: '<agent>',

@@ -4,6 +4,15 @@ import { AgentIdSchema } from '@agent-comm/protocol'
 /** Name of the signing scheme; the first line of every canonical request, so a signature made for another scheme never verifies. */
 export const AUTH_SCHEME = 'AGENT-COMM-HMAC-SHA256'
 
+/**
+ * Name of version 2 of the scheme, which also signs the relay's audience (see {@link SignedRequestParts}).
+ * A version 2 signature is sent as `v2=<hex>` in `X-Signature`; a bare hex signature is version 1.
+ */
+export const AUTH_SCHEME_V2 = 'AGENT-COMM-HMAC-SHA256-V2'
+
+/** What a relay audience may be: printable ASCII without spaces, 1–256 characters (it is one line of the canonical request). */
+export const AUDIENCE_PATTERN = /^[\x21-\x7e]{1,256}$/
+
 /** The request headers that carry the signature, lower-cased as Node reports them. */
 export const AuthHeader = {
   agentId: 'x-agent-id',
@@ -17,6 +26,7 @@ export const DEFAULT_AUTH_WINDOW_MS = 5 * 60_000
 
 const NONCE_PATTERN = /^[A-Za-z0-9_-]{16,128}$/
 const SIGNATURE_PATTERN = /^[0-9a-f]{64}$/
+const SIGNATURE_HEADER_PATTERN = /^(v2=)?([0-9a-f]{64})$/
 const TIMESTAMP_PATTERN = /^\d{1,16}$/
 
 /** What a signature covers. */
@@ -32,6 +42,12 @@ export interface SignedRequestParts {
   /** A value the signer never uses twice (see {@link newNonce}). */
   nonce: string
   agentId: string
+  /**
+   * The relay the request is meant for (version 2): a name the relay is configured with (`--audience`,
+   * shared by its replicas), so a request signed for one relay is refused by another that knows the same
+   * secret. Absent: a version 1 signature, valid at any relay that has the secret.
+   */
+  audience?: string
 }
 
 /** Hex SHA-256 of a request body; `undefined` and the empty string hash alike. */
@@ -48,6 +64,18 @@ export function bodyDigest(body: string | Uint8Array | undefined): string {
  * (the relay checks each header's shape first), so no two requests share a canonical string.
  */
 export function canonicalRequest(parts: SignedRequestParts): string {
+  if (parts.audience !== undefined) {
+    return [
+      AUTH_SCHEME_V2,
+      parts.method.toUpperCase(),
+      parts.path,
+      String(parts.timestamp),
+      parts.nonce,
+      parts.agentId,
+      parts.audience,
+      parts.bodySha256,
+    ].join('\n')
+  }
   return [
     AUTH_SCHEME,
     parts.method.toUpperCase(),
@@ -78,6 +106,8 @@ export interface SignRequestInput {
   timestamp: number
   /** Defaults to a fresh {@link newNonce}; pass one only to reproduce a signature. */
   nonce?: string
+  /** The relay's audience: signs version 2 (`v2=` in `X-Signature`); without it, version 1. */
+  audience?: string
 }
 
 /** The four authentication headers of a request signed with `secret`. */
@@ -92,13 +122,14 @@ export function signRequest(secret: string, input: SignRequestInput): Record<str
       timestamp: input.timestamp,
       nonce,
       agentId: input.agentId,
+      ...(input.audience === undefined ? {} : { audience: input.audience }),
     }),
   )
   return {
     [AuthHeader.agentId]: input.agentId,
     [AuthHeader.timestamp]: String(input.timestamp),
     [AuthHeader.nonce]: nonce,
-    [AuthHeader.signature]: signature,
+    [AuthHeader.signature]: input.audience === undefined ? signature : `v2=${signature}`,
   }
 }
 
@@ -123,7 +154,10 @@ export interface AuthHeaders {
   agentId: string
   timestamp: number
   nonce: string
+  /** The signature's hex digits, without the `v2=` of version 2. */
   signature: string
+  /** 2 when the signature also covers the relay's audience (`v2=` prefix), else 1. */
+  version: 1 | 2
 }
 
 /** Why {@link readAuthHeaders} refused a request's headers. */
@@ -131,7 +165,7 @@ export type AuthHeaderProblem = { header: string; problem: string }
 
 /**
  * Reads and shape-checks the authentication headers (agent id syntax, a decimal millisecond timestamp, a
- * 16–128 character base64url nonce, a 64-digit lower-case hex signature). It proves nothing: verify the
+ * 16–128 character base64url nonce, a 64-digit lower-case hex signature, `v2=` before it for version 2). It proves nothing: verify the
  * signature next.
  */
 export function readAuthHeaders(
@@ -160,11 +194,24 @@ export function readAuthHeaders(
       problem: { header: 'X-Nonce', problem: 'missing or not 16–128 base64url characters' },
     }
   }
-  if (signature === undefined || !SIGNATURE_PATTERN.test(signature)) {
+  const signed = signature === undefined ? null : SIGNATURE_HEADER_PATTERN.exec(signature)
+  if (signed === null) {
     return {
       ok: false,
-      problem: { header: 'X-Signature', problem: 'missing or not 64 lower-case hex digits' },
+      problem: {
+        header: 'X-Signature',
+        problem: 'missing or not 64 lower-case hex digits (after v2= for version 2)',
+      },
     }
   }
-  return { ok: true, value: { agentId, timestamp: Number(timestamp), nonce, signature } }
+  return {
+    ok: true,
+    value: {
+      agentId,
+      timestamp: Number(timestamp),
+      nonce,
+      signature: signed[2]!,
+      version: signed[1] === undefined ? 1 : 2,
+    },
+  }
 }

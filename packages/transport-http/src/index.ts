@@ -42,7 +42,9 @@ export { hasPlainSecretEnvName, SECRET_ENV_PREFIX, secretEnvName, secretFromEnv 
 export { errorFromResponse, RelayError } from './errors.js'
 export type { AuthHeaderProblem, AuthHeaders, SignedRequestParts, SignRequestInput } from './hmac.js'
 export {
+  AUDIENCE_PATTERN,
   AUTH_SCHEME,
+  AUTH_SCHEME_V2,
   AuthHeader,
   bodyDigest,
   canonicalRequest,

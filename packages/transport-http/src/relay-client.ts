@@ -50,7 +50,7 @@ import {
 import { type CoalescedCall as Coalesced, Coalescer, type Outcome, settle } from './coalesce.js'
 import { secretEnvName } from './env.js'
 import { errorFromResponse, RelayError } from './errors.js'
-import { signRequest } from './hmac.js'
+import { AUDIENCE_PATTERN, signRequest } from './hmac.js'
 import { parseServerSentEvents } from './sse.js'
 import {
   ClaimEnvelopeSchema,
@@ -93,6 +93,11 @@ export interface RelayClientOptions {
    * others. Silent by default; the reason is also kept as the delivery's last error.
    */
   logger?: Logger
+  /**
+   * The relay's audience (its `--audience`): requests are then signed with version 2, which binds them to
+   * that relay, so another relay holding the same secret refuses them. Without it, version 1.
+   */
+  audience?: string
 }
 
 /** Per-call options of every client method. */
@@ -210,6 +215,7 @@ export class RelayClient {
   readonly #sends: Coalescer<BatchItem, SendResult>
   readonly #claims: Coalescer<ClaimInput, ClaimedMessage[]>
   readonly #acks: Coalescer<AckInput & { agent: string }, AckResult>
+  readonly #audience: string | undefined
   #closed = false
 
   constructor(options: RelayClientOptions) {
@@ -242,6 +248,12 @@ export class RelayClient {
       })
     this.#coalesce = options.coalesce ?? true
     this.#logger = options.logger ?? silentLogger
+    if (options.audience !== undefined && !AUDIENCE_PATTERN.test(options.audience)) {
+      throw new ConfigError(`Invalid relay audience '${options.audience}'`, {
+        hint: "Give the relay's --audience: 1-256 printable characters without spaces.",
+      })
+    }
+    this.#audience = options.audience
     this.#sends = new Coalescer({ maxWeight: 100, flush: (_agent, calls) => this.#flushSends(calls) })
     this.#claims = new Coalescer({
       maxWeight: MAX_CLAIM_LIMIT,
@@ -785,7 +797,14 @@ export class RelayClient {
         details: { agentId: agent, variable: secretEnvName(agent) },
       })
     }
-    return signRequest(secret, { method, path, body, agentId: agent, timestamp: this.#clock.now() })
+    return signRequest(secret, {
+      method,
+      path,
+      body,
+      agentId: agent,
+      timestamp: this.#clock.now(),
+      ...(this.#audience === undefined ? {} : { audience: this.#audience }),
+    })
   }
 
   async #call<S extends z.ZodType>(spec: RequestSpec<S>): Promise<z.output<S>> {

@@ -71,14 +71,26 @@ describe('request signing', () => {
         timestamp: parts.timestamp,
         nonce: parts.nonce,
         signature: headers['x-signature'],
+        version: 1,
       },
     })
+    // Version 2 binds the relay's audience: `v2=` before the hex, and another canonical string.
+    const v2 = signRequest('secret-secret-secret', { ...parts, audience: 'relay-a' })
+    expect(v2['x-signature']).toBe(
+      `v2=${computeSignature('secret-secret-secret', canonicalRequest({ method: parts.method, path: parts.path, bodySha256: bodyDigest(parts.body), timestamp: parts.timestamp, nonce: parts.nonce, agentId: 'builder', audience: 'relay-a' }))}`,
+    )
+    expect(readAuthHeaders(v2)).toMatchObject({
+      ok: true,
+      value: { version: 2, signature: v2['x-signature']!.slice(3) },
+    })
+    expect(v2['x-signature']!.slice(3)).not.toBe(headers['x-signature'])
     const cases: [Record<string, string>, string][] = [
       [{ 'x-agent-id': 'bad id' }, 'X-Agent-ID'],
       [{ 'x-timestamp': '12.5' }, 'X-Timestamp'],
       [{ 'x-nonce': 'short' }, 'X-Nonce'],
       [{ 'x-nonce': 'has\nnewline-aaaaaaaaaaaaa' }, 'X-Nonce'],
       [{ 'x-signature': 'zz' }, 'X-Signature'],
+      [{ 'x-signature': `v3=${'a'.repeat(64)}` }, 'X-Signature'],
     ]
     for (const [change, header] of cases) {
       const read = readAuthHeaders({ ...headers, ...change })
