@@ -1,11 +1,21 @@
 #!/usr/bin/env node
-import { isAgentCommError } from '@agent-comm/protocol'
-import { loadRelayConfig, RELAY_USAGE } from './config.js'
-import { createRelayLogger } from './logger.js'
-import { type RelayHandle, startRelay } from './start.js'
+import { unsupportedNodeMessage } from '@agent-comm/spool/node-support'
+import type { RelayHandle } from './start.js'
+
+// The Node version is checked before anything else is loaded: on a Node too old for better-sqlite3 the
+// relay would die with a segmentation fault instead of saying what to install.
+const unsupported = unsupportedNodeMessage(process.versions.node, 'agent-comm-relay')
+if (unsupported !== undefined) {
+  process.stderr.write(unsupported)
+  process.exit(1)
+}
+const { isAgentCommError } = await import('@agent-comm/protocol')
 
 /** The relay's command line: read flags and environment, start, and stop cleanly on SIGTERM / SIGINT. */
 async function main(): Promise<void> {
+  const { loadRelayConfig, RELAY_USAGE } = await import('./config.js')
+  const { createRelayLogger } = await import('./logger.js')
+  const { startRelay } = await import('./start.js')
   const loaded = loadRelayConfig(process.argv.slice(2), process.env, { cwd: process.cwd() })
   if (loaded.help) {
     process.stdout.write(RELAY_USAGE)

@@ -1,6 +1,15 @@
 #!/usr/bin/env node
 // The agent-comm executable. Commands are listed in oclif.manifest.json, so only the one run is loaded.
 import module from 'node:module'
+import { unsupportedNodeMessage } from '@agent-comm/spool/node-support'
+
+// First of all: on a Node too old for better-sqlite3 every command that opens a database would die with a
+// segmentation fault; say what to install instead.
+const unsupported = unsupportedNodeMessage(process.versions.node, 'agent-comm')
+if (unsupported !== undefined) {
+  process.stderr.write(unsupported)
+  process.exit(1)
+}
 
 // Node keeps the compiled code of the CLI between runs (in the OS temp folder): every command starts
 // about 25 ms sooner. NODE_DISABLE_COMPILE_CACHE=1 turns it off. It must be on before anything loads.

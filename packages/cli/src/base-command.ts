@@ -18,6 +18,16 @@ const databaseFlags = {
     helpGroup: 'GLOBAL',
     helpValue: '<path>',
   }),
+  create: Flags.boolean({
+    description:
+      'Create the database if it does not exist (only register does so by itself; other commands refuse a missing database, so a mistyped path is an error, not an empty new database).',
+    helpGroup: 'GLOBAL',
+  }),
+  'allow-foreign-tables': Flags.boolean({
+    description:
+      "Use a SQLite file that holds another application's tables, adding agent-comm's tables to it (refused otherwise).",
+    helpGroup: 'GLOBAL',
+  }),
 }
 
 /** The parsed flags of command `T`, global ones included (`db` is undefined where it is not offered). */
@@ -88,9 +98,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     process.on('SIGTERM', this.#onStopSignal)
   }
 
+  /** True for a command that creates the database when it is missing (`register`), as --create does. */
+  protected readonly createsDatabase: boolean = false
+
   /** Where the coordinator's database and project come from; the demo points them at a temporary folder. */
   protected contextOptions(): ContextOptions {
-    return { db: this.flags.db }
+    return {
+      db: this.flags.db,
+      create: this.createsDatabase || this.flags.create === true,
+      allowForeignTables: this.flags['allow-foreign-tables'] === true,
+    }
   }
 
   /** The coordinator, opened on first use and closed when the command ends. */

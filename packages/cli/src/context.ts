@@ -7,6 +7,7 @@ import type { RunningHttpServer, RunningServer } from '@agent-comm/mcp'
 import type { Logger, LogLevel } from '@agent-comm/protocol'
 import type { RelayConfig, RelayHandle } from '@agent-comm/relay'
 import type { SecretStore } from '@agent-comm/transport-http/secrets'
+import { databaseOpenFailure } from './errors.js'
 
 /** What a command runs against. Close it when the command is done. */
 export interface CommandContext {
@@ -21,6 +22,16 @@ export interface ContextOptions {
   db?: string | undefined
   /** Use this project root instead of AGENT_COMM_PROJECT_ROOT (the demo's temporary folder). */
   projectRoot?: string | undefined
+  /** Create the database when it is missing (default true); false makes a missing database an error. */
+  create?: boolean | undefined
+  /** Accept a SQLite file that holds another application's tables (`--allow-foreign-tables`). */
+  allowForeignTables?: boolean | undefined
+  /**
+   * The agent the command acts for (`send`'s sender): a relay is asked about a message (`status`, the
+   * original of `--reply-to`) with this agent's secret. Without it, as the http agent the relay was
+   * registered for: the relay shows a message to its sender and recipients.
+   */
+  actingAgent?: string | undefined
 }
 
 /** The library code commands use at run time, loaded on first use (see runtime.ts). */
@@ -56,23 +67,30 @@ export async function openContext(options: ContextOptions = {}): Promise<Command
     },
   })
   const logger = stderrLogger(runtime, config.logLevel)
-  const coordinator = await createCoordinator(config, {
-    logger,
-    // Agents registered with `--transport-type http` are reached through their relay, each request signed
-    // with the acting agent's AGENT_COMM_SECRET_<AGENT>. A missing secret fails the call that needs it
-    // with a ConfigError naming the variable and `agent-comm relay gen-secret`.
-    http: (profile) =>
-      new DeferredTransport('http', async () => {
-        const { HttpTransport, secretFromEnv } = await loadTransportHttp()
-        return new HttpTransport({
-          // The registry refuses an http agent without a relay URL.
-          baseUrl: profile.relayUrl!,
-          secretFor: (agentId) => secretFromEnv(process.env, agentId),
-          // Claimed messages it cannot read (dead-lettered alone) are reported here.
-          logger,
-        })
-      }),
-  })
+  let coordinator: Coordinator
+  try {
+    coordinator = await createCoordinator(config, {
+      database: { create: options.create ?? true, allowForeignTables: options.allowForeignTables ?? false },
+      logger,
+      // Agents registered with `--transport-type http` are reached through their relay, each request signed
+      // with the acting agent's AGENT_COMM_SECRET_<AGENT>. A missing secret fails the call that needs it
+      // with a ConfigError naming the variable and `agent-comm relay gen-secret`.
+      http: (profile) =>
+        new DeferredTransport('http', async () => {
+          const { HttpTransport, secretFromEnv } = await loadTransportHttp()
+          return new HttpTransport({
+            // The registry refuses an http agent without a relay URL.
+            baseUrl: profile.relayUrl!,
+            secretFor: (agentId) => secretFromEnv(process.env, agentId),
+            identity: options.actingAgent ?? profile.agentId,
+            // Claimed messages it cannot read (dead-lettered alone) are reported here.
+            logger,
+          })
+        }),
+    })
+  } catch (error) {
+    throw databaseOpenFailure(error, config.dbPath)
+  }
   return { coordinator, config, close: () => coordinator.close() }
 }
 

@@ -95,6 +95,72 @@ export class CommandFailure extends Error {
   }
 }
 
+/** What Node's system errors mean for the user and what to do: the machine's trouble, not a bug of ours. */
+const SYSTEM_PROBLEMS: Readonly<Record<string, { code: 'STORAGE' | 'UNAVAILABLE'; fix: string }>> = {
+  EACCES: {
+    code: 'STORAGE',
+    fix: 'This user may not use that file or folder: check its permissions (ls -l), or choose another path.',
+  },
+  EPERM: {
+    code: 'STORAGE',
+    fix: 'This user may not use that file or folder: check its permissions (ls -l), or choose another path.',
+  },
+  EROFS: { code: 'STORAGE', fix: 'That file system is read-only: choose a path on a writable one.' },
+  ENOENT: { code: 'STORAGE', fix: 'A file or folder on that path does not exist: check the path.' },
+  ENOTDIR: { code: 'STORAGE', fix: 'A part of that path is a file, not a folder: check the path.' },
+  EISDIR: { code: 'STORAGE', fix: 'That path is a folder, not a file: check the path.' },
+  ENOSPC: { code: 'STORAGE', fix: 'The disk is full: free space, then retry.' },
+  EMFILE: {
+    code: 'STORAGE',
+    fix: 'Too many open files: raise the limit (ulimit -n) or close other programs.',
+  },
+  ECONNREFUSED: {
+    code: 'UNAVAILABLE',
+    fix: 'Nothing listens there: start the server, or check the URL and port.',
+  },
+  ECONNRESET: {
+    code: 'UNAVAILABLE',
+    fix: 'The connection was cut: check the network and the server, then retry.',
+  },
+  ETIMEDOUT: {
+    code: 'UNAVAILABLE',
+    fix: 'The server did not answer in time: check the network and the server, then retry.',
+  },
+  EHOSTUNREACH: {
+    code: 'UNAVAILABLE',
+    fix: 'That host cannot be reached: check the network and the address.',
+  },
+  ENOTFOUND: { code: 'UNAVAILABLE', fix: 'No such host name: check the spelling of the host or URL.' },
+  EAI_AGAIN: {
+    code: 'UNAVAILABLE',
+    fix: 'The host name could not be looked up now: check the network (DNS), then retry.',
+  },
+  EADDRINUSE: {
+    code: 'UNAVAILABLE',
+    fix: 'That address is already in use: stop what uses it, or choose another port.',
+  },
+  EADDRNOTAVAIL: {
+    code: 'UNAVAILABLE',
+    fix: 'This machine has no such address: choose one of its addresses (or 0.0.0.0).',
+  },
+}
+
+/**
+ * A Node system error (it has an `E…` code and a `syscall`) reported as what it is: a permission, a path,
+ * a full disk or the network, with what to do. Undefined for any other error.
+ */
+function environmentFailure(error: unknown): ErrorReport | undefined {
+  const { code, syscall } = (error ?? {}) as { code?: unknown; syscall?: unknown }
+  if (typeof code !== 'string' || typeof syscall !== 'string') return undefined
+  const known = SYSTEM_PROBLEMS[code]
+  return {
+    code: known?.code ?? 'STORAGE',
+    message: (error as Error).message,
+    hint: known?.fix ?? 'The system refused the operation; AGENT_COMM_LOG_LEVEL=debug shows the details.',
+    exitCode: ExitCode.FAILURE,
+  }
+}
+
 /** The shape oclif gives its own errors: parse errors carry `oclif.exit` (2). */
 function oclifExit(error: unknown): number | undefined {
   const exit = (error as { oclif?: { exit?: unknown } } | undefined)?.oclif?.exit
@@ -124,6 +190,17 @@ export function describeError(
     return { code: error.code, message: error.message, hint: error.hint ?? null, exitCode: error.exitCode }
   }
   if (isAgentCommError(error) || hasAgentCommErrorShape(error)) {
+    // The HTTP transport reports a relay it cannot reach as STORAGE with the relay code UNAVAILABLE: for the
+    // user it is not their database but a server to start or a network to check.
+    const relayCode = (error as { details?: { relayCode?: unknown } }).details?.relayCode
+    if (relayCode === 'UNAVAILABLE') {
+      return {
+        code: 'UNAVAILABLE',
+        message: error.message,
+        hint: error.hint ?? null,
+        exitCode: ExitCode.FAILURE,
+      }
+    }
     const hint =
       error.hint ??
       (error.code === 'STORAGE'
@@ -131,6 +208,8 @@ export function describeError(
         : undefined)
     return { code: error.code, message: error.message, hint: hint ?? null, exitCode: exitCodeFor(error.code) }
   }
+  const environment = environmentFailure(error)
+  if (environment !== undefined) return environment
   const exit = oclifExit(error)
   const message = error instanceof Error ? error.message : String(error)
   if (exit !== undefined) {
@@ -179,6 +258,14 @@ const LISTEN_PROBLEMS: Readonly<Record<string, { problem: string; fix: string }>
     problem: 'this machine has no such address',
     fix: 'Choose an address of this machine (0.0.0.0 for all of them): {retry} --host 127.0.0.1',
   },
+  ENOTFOUND: {
+    problem: 'no such host name',
+    fix: 'Give a name or address of this machine (0.0.0.0 for all of them): {retry} --host 127.0.0.1',
+  },
+  EAI_AGAIN: {
+    problem: 'the host name could not be looked up',
+    fix: 'Check the name resolution (DNS), or give an address: {retry} --host 127.0.0.1',
+  },
 }
 
 /**
@@ -210,4 +297,27 @@ export function missingRelaySecret(error: unknown, agentId: string, storePath: s
     exitCode: ExitCode.NOT_FOUND,
     cause: error,
   })
+}
+
+/**
+ * The failure to report when the database could not be opened as asked: a missing file (read commands do
+ * not create one) or another application's SQLite file, said in the CLI's words (its flags); any other
+ * error is returned as it is.
+ */
+export function databaseOpenFailure(error: unknown, dbPath: string): unknown {
+  if (!hasAgentCommErrorShape(error) || error.code !== 'STORAGE') return error
+  const reason = (error as { details?: { reason?: unknown } }).details?.reason
+  if (reason === 'missing') {
+    return new CommandFailure('STORAGE', `No agent-comm database at ${dbPath}`, {
+      hint: 'Create one with `agent-comm register <name> -c <capabilities> -d <device>`, or pass --create. If you expected one here, check --db, AGENT_COMM_DB_PATH and AGENT_COMM_PROJECT_ROOT.',
+      cause: error,
+    })
+  }
+  if (reason === 'foreign-tables') {
+    return new CommandFailure('STORAGE', error.message, {
+      hint: "Check --db and AGENT_COMM_DB_PATH. To keep agent-comm's tables in this file anyway, pass --allow-foreign-tables.",
+      cause: error,
+    })
+  }
+  return error
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { project, registerAgents } from './helpers.js'
+import { createDatabase, project, registerAgents } from './helpers.js'
 
 describe('register', () => {
   it('registers an agent and prints it as the agents list does', async () => {
@@ -152,6 +152,7 @@ describe('agents', () => {
 
   it('says so when no agent is registered', async () => {
     const p = project()
+    await createDatabase(p)
     expect((await p.ok(['agents'])).stdout).toBe('No agents registered.\n')
     expect(await p.json(['agents'])).toEqual({ count: 0, agents: [] })
   })
@@ -176,6 +177,7 @@ describe('deregister', () => {
 
   it('fails with exit code 3 and the register hint for an unknown agent', async () => {
     const p = project()
+    await createDatabase(p)
     const run = await p.run(['deregister', 'ghost'])
     expect(run.code).toBe(3)
     expect(run.stderr).toBe(
@@ -199,6 +201,7 @@ describe('heartbeat', () => {
 
   it('fails with exit code 3 for an unknown agent', async () => {
     const p = project()
+    await createDatabase(p)
     const run = await p.run(['heartbeat', 'ghost', '--json'])
     expect(run.code).toBe(3)
     expect(JSON.parse(run.stdout)).toEqual({

@@ -107,6 +107,40 @@ describe('cross-device messaging through the relay', () => {
     expect(await exited(relay)).toBe(0)
   })
 
+  it('answers a relayed message by id (send --reply-to) and finds it with status, signing as an http agent', async () => {
+    const { relay, url, secrets, onA } = await crossDevice()
+    const b = { AGENT_COMM_SECRET_AGENT_B: secrets.AGENT_COMM_SECRET_AGENT_B }
+    const http = ['-c', 'review', '-d', 'machine-b', '--transport-type', 'http', '--relay-url', url]
+    expect((await onA(['register', 'agent-b', ...http])).code).toBe(0)
+    expect((await onA(['register', 'agent-a', '-c', 'plan', '-d', 'machine-a'])).code).toBe(0)
+    const sent = await onA(['send', 'agent-a', 'agent-b', 'review PR 7', '-s', 'PR 7', '-q'], {
+      AGENT_COMM_SECRET_AGENT_A: secrets.AGENT_COMM_SECRET_AGENT_A,
+    })
+    expect(sent.code).toBe(0)
+    const id = sent.stdout.trim()
+
+    // A fresh process knows the message only through the relay; it asks as agent-b, a recipient.
+    const status = await onA(['status', id, '--json'], b)
+    expect(status.code, status.stdout + status.stderr).toBe(0)
+    expect(JSON.parse(status.stdout)).toMatchObject({ message: { id, subject: 'PR 7' } })
+    const reply = await onA(['send', 'agent-b', 'agent-a', 'approved', '--reply-to', id, '--json'], b)
+    expect(reply.code, reply.stdout + reply.stderr).toBe(0)
+    expect(JSON.parse(reply.stdout)).toMatchObject({
+      message: { subject: 'Re: PR 7', routing: { replyTo: id } },
+      recipients: ['agent-a'],
+    })
+
+    // Without a secret to ask the relay with, an unknown id is "not found" (exit 3), naming the relay.
+    const unknown = await onA(['status', 'msg_unknown', '--json'])
+    expect(unknown.code).toBe(3)
+    expect(JSON.parse(unknown.stdout).error).toMatchObject({
+      code: 'MESSAGE_NOT_FOUND',
+      hint: expect.stringContaining("http (agent 'agent-b')"),
+    })
+    relay.kill('SIGTERM')
+    expect(await exited(relay)).toBe(0)
+  })
+
   it('follows an http agent: a message sent later arrives through the relay, and SIGTERM stops it', async () => {
     const { url, secrets, db, onA } = await crossDevice()
     await onA([

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { cleanEnv, project, runCli, tempDir } from './helpers.js'
+import { cleanEnv, createDatabase, project, runCli, tempDir } from './helpers.js'
 
 const COMMANDS = [
   'ack',
@@ -46,17 +46,19 @@ describe('the database location', () => {
   it('uses AGENT_COMM_DB_PATH when there is no --db', async () => {
     const dir = tempDir()
     const env = cleanEnv({ AGENT_COMM_DB_PATH: join(dir, 'from-env.db') })
-    expect((await runCli(['agents'], { cwd: dir, env })).code).toBe(0)
+    expect((await runCli(['agents', '--create'], { cwd: dir, env })).code).toBe(0)
     expect(existsSync(join(dir, 'from-env.db'))).toBe(true)
   })
 
   it('defaults to data/coordination.db under AGENT_COMM_PROJECT_ROOT, or the current folder', async () => {
     const cwd = tempDir()
     const root = tempDir()
-    expect((await runCli(['agents'], { cwd, env: cleanEnv({ AGENT_COMM_PROJECT_ROOT: root }) })).code).toBe(0)
+    expect(
+      (await runCli(['agents', '--create'], { cwd, env: cleanEnv({ AGENT_COMM_PROJECT_ROOT: root }) })).code,
+    ).toBe(0)
     expect(existsSync(join(root, 'data/coordination.db'))).toBe(true)
     expect(existsSync(join(cwd, 'data'))).toBe(false)
-    expect((await runCli(['agents'], { cwd, env: cleanEnv() })).code).toBe(0)
+    expect((await runCli(['agents', '--create'], { cwd, env: cleanEnv() })).code).toBe(0)
     expect(existsSync(join(cwd, 'data/coordination.db'))).toBe(true)
   })
 
@@ -141,6 +143,7 @@ describe('errors', () => {
 
   it('never prints a stack trace for a user error, unless AGENT_COMM_LOG_LEVEL=debug', async () => {
     const p = project()
+    await createDatabase(p)
     const plain = await p.run(['status', 'msg_nope'])
     expect(plain.stderr).not.toMatch(/\n\s+at /)
     const debug = await runCli(['status', 'msg_nope'], {

@@ -144,6 +144,11 @@ export function project(): Project {
   }
 }
 
+/** Creates the project's database, empty: commands other than register refuse a missing one. */
+export async function createDatabase(p: Project): Promise<void> {
+  await p.ok(['stats', '--create'])
+}
+
 /** Registers sqlite agents (capabilities send, receive; device local), one after the other. */
 export async function registerAgents(p: Project, ...names: string[]): Promise<void> {
   for (const name of names) await p.ok(['register', name, '-c', 'send,receive', '-d', 'local'])

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { project, registerAgents } from './helpers.js'
+import { createDatabase, project, registerAgents } from './helpers.js'
 
 describe('status', () => {
   it('shows the message and every delivery', async () => {
@@ -40,6 +40,7 @@ describe('status', () => {
 
   it('fails with exit code 3 for an unknown message', async () => {
     const p = project()
+    await createDatabase(p)
     const run = await p.run(['status', 'msg_nope', '--json'])
     expect(run.code).toBe(3)
     expect(JSON.parse(run.stdout).error.code).toBe('MESSAGE_NOT_FOUND')
@@ -100,6 +101,7 @@ describe('conversations and conversation', () => {
 
   it('fails with exit code 3 for an unknown conversation', async () => {
     const p = project()
+    await createDatabase(p)
     const run = await p.run(['conversation', 'conv_nope'])
     expect(run.code).toBe(3)
     expect(run.stderr).toMatch(/^Error: Conversation 'conv_nope' not found/)

@@ -1,6 +1,6 @@
 import { once } from 'node:events'
 import { describe, expect, it } from 'vitest'
-import { project, registerAgents, spawnCli } from './helpers.js'
+import { createDatabase, project, registerAgents, spawnCli } from './helpers.js'
 
 interface Claimed {
   message: { id: string; fromAgent: string; subject: string; body: string }
@@ -74,6 +74,7 @@ describe('poll', () => {
 
   it('fails with exit code 3 for an unregistered agent', async () => {
     const p = project()
+    await createDatabase(p)
     const run = await p.run(['poll', 'ghost'])
     expect(run.code).toBe(3)
     expect(run.stderr).toContain(

@@ -13,6 +13,7 @@ import type {
   Transport,
 } from '@agent-comm/protocol'
 import {
+  AgentCommError,
   AgentIdSchema,
   AgentNotFoundError,
   BROADCAST_TARGET,
@@ -72,6 +73,12 @@ export interface CoordinatorDeps {
   settings?: Partial<CoordinatorSettings>
   /** Called by {@link Coordinator.close} after the transports: close what the composition root opened. */
   onClose?: () => Promise<void>
+  /**
+   * What a registration that names no transport gets: `createCoordinator` gives `file` and its folder
+   * when the configured default transport is `file` (AGENT_COMM_TRANSPORT=file). Default: the registry's
+   * (`sqlite`).
+   */
+  registrationDefaults?: Pick<AgentProfileInput, 'transport' | 'inboxDir'>
 }
 
 /** Per-send options. */
@@ -132,6 +139,7 @@ export class Coordinator {
   readonly #log: Logger
   readonly #settings: CoordinatorSettings
   readonly #onClose: (() => Promise<void>) | undefined
+  readonly #registrationDefaults: Pick<AgentProfileInput, 'transport' | 'inboxDir'>
   #closed = false
 
   constructor(deps: CoordinatorDeps) {
@@ -146,12 +154,17 @@ export class Coordinator {
       deps.defaultRoute ?? { kind: 'sqlite', transport: deps.transports.sqlite },
     )
     this.#onClose = deps.onClose
+    this.#registrationDefaults = deps.registrationDefaults ?? {}
   }
 
-  /** Registers an agent or updates its profile. */
+  /** Registers an agent or updates its profile; a profile without a transport gets the default one. */
   async register(profile: AgentProfileInput): Promise<AgentProfile> {
     this.#open()
-    return this.registry.register(profile)
+    return this.registry.register(
+      profile.transport === undefined
+        ? { ...this.#registrationDefaults, ...withoutUndefined(profile) }
+        : profile,
+    )
   }
 
   /** Registered agents, optionally only those with a capability. */
@@ -164,7 +177,9 @@ export class Coordinator {
    * Sends a message: to one registered agent, to everyone (`toAgent: "*"`) or to every agent with a
    * capability (`toAgent: "capability:review"`). Group sends fan out to every match except the sender.
    * The message goes through the transport of each recipient. Throws `AgentNotFoundError` for an
-   * unregistered recipient unless unregistered agents are allowed.
+   * unregistered recipient unless unregistered agents are allowed, and an `AGENT_NOT_FOUND` error for a
+   * group address that reaches no agent (no one holds the capability, or no one but the sender is
+   * registered): nothing is stored then.
    */
   async send(input: MessageInput | MessageV2, options: SendOptions = {}): Promise<SendReport> {
     this.#open()
@@ -357,18 +372,28 @@ export class Coordinator {
     }) as Promise<ExtendLeaseResult>
   }
 
-  /** A message and every delivery of it, from whichever transport holds it. */
+  /**
+   * A message and every delivery of it, from whichever transport holds it: the local spool first, then
+   * the relays and folders of remote agents. A remote transport that cannot be asked (a relay that is
+   * down, a missing secret) does not stop the search; if no transport has the message, the
+   * `MessageNotFoundError` says which could not be asked and why.
+   */
   async status(messageId: string): Promise<MessageStatus> {
     this.#open()
     const asked = new Set<Transport>()
-    const ask = async (transport: Transport): Promise<MessageStatus | undefined> => {
+    const unasked: string[] = []
+    const ask = async (transport: Transport, remote?: AgentProfile): Promise<MessageStatus | undefined> => {
       if (asked.has(transport)) return undefined
       asked.add(transport)
       try {
         return await transport.status(messageId)
       } catch (error) {
         if (isAgentCommError(error, 'MESSAGE_NOT_FOUND')) return undefined
-        throw error
+        if (remote === undefined && transport.kind === 'sqlite') throw error
+        unasked.push(
+          `${transport.kind}${remote === undefined ? '' : ` (agent '${remote.agentId}')`}: ${(error as Error).message}`,
+        )
+        return undefined
       }
     }
     for (const transport of this.#router.all()) {
@@ -385,10 +410,14 @@ export class Coordinator {
       } catch {
         continue // no transport of that kind configured here
       }
-      const found = await ask(transport)
+      const found = await ask(transport, profile)
       if (found !== undefined) return found
     }
-    throw new MessageNotFoundError(messageId)
+    if (unasked.length === 0) throw new MessageNotFoundError(messageId)
+    throw new MessageNotFoundError(messageId, {
+      hint: `It may be held where it could not be looked up: ${unasked.join('; ')}`,
+      details: { unasked },
+    })
   }
 
   /** Every message of a conversation, oldest first. */
@@ -498,9 +527,12 @@ export class Coordinator {
         capability === undefined
           ? await this.registry.list()
           : await this.registry.findByCapability(capability)
-      return agents
+      const targets = agents
         .filter((a) => a.agentId !== message.fromAgent)
         .map((profile) => ({ agentId: profile.agentId, profile }))
+      // A group send that reaches nobody would store nothing and hand back an id no one can look up.
+      if (targets.length === 0) throw noRecipients(capability)
+      return targets
     }
     const profile = await this.registry.get(to)
     if (profile === undefined && !allowUnregistered) throw new AgentNotFoundError(to)
@@ -534,4 +566,23 @@ export class Coordinator {
       receipt: receipt ?? ref.lease.receipt,
     }
   }
+}
+
+/** The error of a broadcast or capability send that no registered agent (other than the sender) matches. */
+function noRecipients(capability: string | undefined): AgentCommError {
+  return capability === undefined
+    ? new AgentCommError('AGENT_NOT_FOUND', 'No agent to broadcast to: no other agent is registered', {
+        hint: 'Register the recipients first: agent-comm register <name> -c <capabilities> -d <device>',
+      })
+    : new AgentCommError('AGENT_NOT_FOUND', `No agent has capability '${capability}'`, {
+        hint: `List who can do what with: agent-comm agents. Register an agent with it: agent-comm register <name> -c ${capability} -d <device>`,
+        details: { capability },
+      })
+}
+
+/** `profile` without its keys set to undefined, so they do not hide the defaults spread before it. */
+function withoutUndefined(profile: AgentProfileInput): AgentProfileInput {
+  return Object.fromEntries(
+    Object.entries(profile).filter(([, value]) => value !== undefined),
+  ) as AgentProfileInput
 }

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import type { Clock, Logger } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
-import { Spool } from '@agent-comm/spool'
+import { type DatabaseFileOptions, Spool } from '@agent-comm/spool'
 import { FileTransport } from '@agent-comm/transport-file'
 import { SqliteTransport } from '@agent-comm/transport-sqlite'
 import type { CoordinatorConfig } from './config.js'
@@ -15,6 +15,11 @@ export interface CreateCoordinatorOptions {
   /** Transport for agents registered with `transport: http` (from @agent-comm/transport-http). */
   http?: TransportFactory
   settings?: Partial<Pick<CoordinatorSettings, 'allowUnregistered'>>
+  /**
+   * How the database file may be opened: `create: false` refuses a missing file instead of creating an
+   * empty one (what read commands want); `allowForeignTables` accepts a file of another application.
+   */
+  database?: DatabaseFileOptions
 }
 
 /**
@@ -27,6 +32,7 @@ export async function createCoordinator(
 ): Promise<Coordinator> {
   const clock = options.clock
   const spool = await Spool.open({
+    ...options.database,
     path: config.dbPath,
     leaseSeconds: config.leaseSeconds,
     ...(clock ? { clock } : {}),
@@ -56,6 +62,9 @@ export async function createCoordinator(
       ...(defaultFile === undefined
         ? {}
         : { defaultRoute: { kind: 'file' as const, transport: defaultFile } }),
+      ...(config.defaultTransport === 'file'
+        ? { registrationDefaults: { transport: 'file' as const, inboxDir: config.fileRoot } }
+        : {}),
       ...(clock ? { clock } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
       settings: { ttlHours: config.ttlHours, leaseSeconds: config.leaseSeconds, ...options.settings },

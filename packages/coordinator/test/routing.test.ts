@@ -128,8 +128,26 @@ describe('routing', () => {
     })
     const sent = await coord.send({ fromAgent: 'reviewer', toAgent: 'capability:review', body: 'PR #12' })
     expect(sent).toMatchObject({ deliveries: 1, recipients: ['remote'] })
-    const none = await coord.send({ fromAgent: 'x', toAgent: 'capability:astrology', body: '?' })
-    expect(none.deliveries).toBe(0)
+  })
+
+  it('refuses a capability or broadcast send that reaches no agent, storing nothing', async () => {
+    const { coord } = await openCoordinator()
+    await coord.register({ agentId: 'ops', capabilities: ['deploy'] })
+    const none = await coord
+      .send({ fromAgent: 'x', toAgent: 'capability:astrology', body: '?' })
+      .catch((e: unknown) => e)
+    expect(none).toMatchObject({ code: 'AGENT_NOT_FOUND', message: "No agent has capability 'astrology'" })
+    // The sender itself does not count as a holder.
+    await expect(
+      coord.send({ fromAgent: 'ops', toAgent: 'capability:deploy', body: '?' }),
+    ).rejects.toMatchObject({
+      code: 'AGENT_NOT_FOUND',
+    })
+    await expect(coord.send({ fromAgent: 'ops', toAgent: '*', body: '?' })).rejects.toMatchObject({
+      code: 'AGENT_NOT_FOUND',
+      message: 'No agent to broadcast to: no other agent is registered',
+    })
+    expect((await coord.stats()).totalMessages).toBe(0)
   })
 })
 

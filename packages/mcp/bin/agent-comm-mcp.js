@@ -1,6 +1,15 @@
 #!/usr/bin/env node
 // agent-comm-mcp: serves agent-comm as MCP tools over stdio (or Streamable HTTP with --http).
-import { main } from '../dist/main.js'
+import { unsupportedNodeMessage } from '@agent-comm/spool/node-support'
+
+// Before anything native loads: on a Node too old for better-sqlite3 the server would crash with a
+// segmentation fault instead of saying what to install.
+const unsupported = unsupportedNodeMessage(process.versions.node, 'agent-comm-mcp')
+if (unsupported !== undefined) {
+  process.stderr.write(unsupported)
+  process.exit(1)
+}
+const { main } = await import('../dist/main.js')
 
 const code = await main({
   argv: process.argv.slice(2),

@@ -5,6 +5,6 @@ export {
   DEFAULT_OFFLINE_AFTER_MS,
   ListFilterSchema,
 } from './options.js'
-export { Registry } from './registry.js'
+export { RESERVED_AGENT_ID_PREFIXES, Registry } from './registry.js'
 export type { PresenceWindows } from './status.js'
 export { deriveStatus } from './status.js'

@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { applyMigrations, toStorageError } from '@agent-comm/spool'
+import { applyMigrations, type MigrateOptions, toStorageError } from '@agent-comm/spool'
 import type BetterSqlite3 from 'better-sqlite3'
 
 /** Folder of this package's drizzle-kit migrations (shipped beside `dist/`). */
@@ -14,13 +14,17 @@ export const REGISTRY_MIGRATIONS_TABLE = '__agent_comm_registry_migrations'
  * under `BEGIN IMMEDIATE`, so processes opening a fresh file at once queue instead of racing; the registry
  * keeps its own bookkeeping table, so the two migration sets never mistake each other for a newer version.
  */
-export function migrateRegistry(sqlite: BetterSqlite3.Database, path: string): void {
+export function migrateRegistry(
+  sqlite: BetterSqlite3.Database,
+  path: string,
+  options: MigrateOptions = {},
+): void {
   try {
-    applyMigrations(sqlite, {
-      folder: REGISTRY_MIGRATIONS_FOLDER,
-      table: REGISTRY_MIGRATIONS_TABLE,
-      name: 'registry',
-    })
+    applyMigrations(
+      sqlite,
+      { folder: REGISTRY_MIGRATIONS_FOLDER, table: REGISTRY_MIGRATIONS_TABLE, name: 'registry' },
+      options,
+    )
   } catch (error) {
     throw toStorageError(error, path)
   }

@@ -1,5 +1,6 @@
 import type { Clock } from '@agent-comm/protocol'
 import { AgentStatusSchema, CapabilitySchema, TransportKindSchema } from '@agent-comm/protocol'
+import type { DatabaseFileOptions } from '@agent-comm/spool'
 import type BetterSqlite3 from 'better-sqlite3'
 import { z } from 'zod'
 
@@ -9,8 +10,11 @@ export const DEFAULT_ACTIVE_WINDOW_MS = 5 * 60_000
 /** A day: an agent unseen this long is `offline`. */
 export const DEFAULT_OFFLINE_AFTER_MS = 24 * 60 * 60_000
 
-/** Everything a registry is built from: a connection (`sqlite`) or a file (`path`), and optional timings. */
-export interface RegistryOptions {
+/**
+ * Everything a registry is built from: a connection (`sqlite`) or a file (`path`), and optional timings.
+ * `create` and `allowForeignTables` (see the spool's `DatabaseFileOptions`) apply to the file it opens.
+ */
+export interface RegistryOptions extends DatabaseFileOptions {
   /**
    * An open better-sqlite3 connection, usually `spool.sqlite`, so one connection and one file serve the
    * spool and the registry. The registry does not close a connection it was given.

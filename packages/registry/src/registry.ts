@@ -1,5 +1,4 @@
-import { mkdirSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import type { AgentProfile, AgentProfileInput, Clock } from '@agent-comm/protocol'
 import {
   AgentIdSchema,
@@ -11,7 +10,7 @@ import {
   systemClock,
   ValidationError,
 } from '@agent-comm/protocol'
-import { openConnection, toStorageError } from '@agent-comm/spool'
+import { openConnection, prepareDatabaseFile, toStorageError } from '@agent-comm/spool'
 import type BetterSqlite3 from 'better-sqlite3'
 import { and, eq, inArray, type SQL, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/better-sqlite3'
@@ -79,7 +78,7 @@ export class Registry {
       )
     }
     if (options.sqlite !== undefined) {
-      migrateRegistry(options.sqlite, options.sqlite.name)
+      migrateRegistry(options.sqlite, options.sqlite.name, options)
       return new Registry(options.sqlite, false, clock, windows)
     }
     if (typeof options.path !== 'string' || options.path === '') {
@@ -88,10 +87,10 @@ export class Registry {
       )
     }
     const path = options.path === ':memory:' ? ':memory:' : resolve(options.path)
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+    prepareDatabaseFile(path, options)
     const sqlite = openConnection(path, { busyTimeoutMs: options.busyTimeoutMs })
     try {
-      migrateRegistry(sqlite, path)
+      migrateRegistry(sqlite, path, options)
       return new Registry(sqlite, true, clock, windows)
     } catch (error) {
       sqlite.close()
@@ -108,6 +107,7 @@ export class Registry {
   async register(input: AgentProfileInput): Promise<AgentProfile> {
     this.#open()
     const profile = parseOrThrow(AgentRegistrationSchema, input, 'agent profile')
+    refuseReservedId(profile.agentId)
     const capabilities = [...new Set(profile.capabilities)]
     const now = this.#clock.now()
     return this.#write(() => {
@@ -306,4 +306,20 @@ export class Registry {
 
 function parseAgentId(agentId: string): string {
   return parseOrThrow(AgentIdSchema, agentId, 'agent id')
+}
+
+/**
+ * Prefixes of addresses that mean something other than one agent: `capability:<name>` reaches every agent
+ * with the capability, `human:` and `a2a:` are kept for people and Agent2Agent peers. An agent named so
+ * could never be told apart from the address (`*`, everyone, is already refused by the id's syntax).
+ */
+export const RESERVED_AGENT_ID_PREFIXES = ['capability:', 'human:', 'a2a:'] as const
+
+function refuseReservedId(agentId: string): void {
+  const prefix = RESERVED_AGENT_ID_PREFIXES.find((p) => agentId.toLowerCase().startsWith(p))
+  if (prefix === undefined) return
+  const message = `must not start with '${prefix}': it is reserved for addresses (${RESERVED_AGENT_ID_PREFIXES.join(', ')} and *)`
+  throw new ValidationError(`Invalid agent profile: agentId: ${message}`, [{ path: 'agentId', message }], {
+    hint: `Choose a name without the prefix, e.g. '${agentId.slice(prefix.length) || 'my-agent'}'.`,
+  })
 }

@@ -28,6 +28,18 @@ describe('validating registrations', () => {
     ])
   })
 
+  it('refuses agent ids that start with a reserved address prefix', async () => {
+    const { registry } = await openRegistry()
+    for (const agentId of ['capability:review', 'Capability:x', 'human:ada', 'a2a:peer']) {
+      const error = await rejection(registry.register({ agentId }))
+      expect(error.issues.map((i) => i.path)).toEqual(['agentId'])
+      expect(error.message).toMatch(/agentId: must not start with '(capability|human|a2a):': it is reserved/)
+    }
+    expect(await registry.list()).toEqual([])
+    // The prefix anywhere else is fine.
+    expect((await registry.register({ agentId: 'review-capability:1' })).agentId).toBe('review-capability:1')
+  })
+
   it('refuses an empty or missing agent id', async () => {
     const { registry } = await openRegistry()
     expect((await rejection(registry.register({ agentId: '' }))).message).toContain(

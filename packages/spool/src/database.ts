@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { AgentCommError, StorageError } from '@agent-comm/protocol'
 import type BetterSqlite3 from 'better-sqlite3'
 import Database from 'better-sqlite3'
@@ -7,6 +9,56 @@ export interface ConnectionOptions {
   /** How long a writer waits for another process's lock before giving up, in ms. */
   busyTimeoutMs?: number
   readonly?: boolean
+}
+
+/** How an agent-comm database file may be opened: whether it may be created, and what it may already hold. */
+export interface DatabaseFileOptions {
+  /**
+   * Create the file (and its folder) when it is missing (default true). With false a missing file is a
+   * `StorageError` whose `details.reason` is `'missing'`, so a mistyped path is never a new, empty database.
+   */
+  create?: boolean
+  /**
+   * Accept a file that holds other applications' tables and none of agent-comm's (default false: such a
+   * file is refused, `details.reason` `'foreign-tables'`, rather than having agent-comm's tables added to it).
+   */
+  allowForeignTables?: boolean
+}
+
+/** `StorageError.details.reason` of a database file that does not exist and may not be created. */
+export const MISSING_DATABASE = 'missing'
+
+/** `StorageError.details.reason` of a file that holds only other applications' tables. */
+export const FOREIGN_DATABASE = 'foreign-tables'
+
+/**
+ * Makes sure `path` may be opened as asked: creates its folder when the file may be created, or throws a
+ * `StorageError` (reason {@link MISSING_DATABASE}) when it is missing and may not be. `:memory:` passes.
+ */
+export function prepareDatabaseFile(path: string, options: DatabaseFileOptions = {}): void {
+  if (path === ':memory:') return
+  if (options.create ?? true) {
+    try {
+      mkdirSync(dirname(path), { recursive: true })
+    } catch (error) {
+      // EACCES, EROFS, ENOTDIR…: the machine's refusal, reported with the folder it concerns.
+      throw new StorageError(
+        `Cannot create the folder of the database ${path}: ${(error as Error).message}`,
+        {
+          hint: 'Check that this user may create and write that folder (ls -ld), or choose another path.',
+          cause: error,
+          details: { reason: 'folder', path, systemCode: (error as { code?: string }).code },
+        },
+      )
+    }
+    return
+  }
+  if (!existsSync(path)) {
+    throw new StorageError(`No agent-comm database at ${path}`, {
+      hint: 'Check the path (a typo opens nothing); open it with create: true to start a new database there.',
+      details: { reason: MISSING_DATABASE, path },
+    })
+  }
 }
 
 /**

@@ -1,6 +1,12 @@
-export type { ConnectionOptions } from './database.js'
-export { openConnection, toStorageError } from './database.js'
-export type { MigrationResult, MigrationSet } from './migrate.js'
+export type { ConnectionOptions, DatabaseFileOptions } from './database.js'
+export {
+  FOREIGN_DATABASE,
+  MISSING_DATABASE,
+  openConnection,
+  prepareDatabaseFile,
+  toStorageError,
+} from './database.js'
+export type { MigrateOptions, MigrationResult, MigrationSet } from './migrate.js'
 export { applyMigrations } from './migrate.js'
 export type { DeliveryRow, MessageRow } from './schema.js'
 export { deliveries, messages } from './schema.js'

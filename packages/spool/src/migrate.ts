@@ -1,6 +1,7 @@
-import { SchemaVersionError } from '@agent-comm/protocol'
+import { SchemaVersionError, StorageError } from '@agent-comm/protocol'
 import type BetterSqlite3 from 'better-sqlite3'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
+import { FOREIGN_DATABASE } from './database.js'
 
 /** Where a set of drizzle-kit migrations lives and which table records them. */
 export interface MigrationSet {
@@ -10,6 +11,12 @@ export interface MigrationSet {
   table: string
   /** Human name used in error messages, e.g. `spool`. */
   name: string
+}
+
+/** Options of {@link applyMigrations}. */
+export interface MigrateOptions {
+  /** Add agent-comm's tables to a file that holds only other applications' tables (default false). */
+  allowForeignTables?: boolean
 }
 
 /** The outcome of {@link applyMigrations}. */
@@ -30,10 +37,15 @@ export interface MigrationResult {
  * A database that records a migration this code does not know was written by a newer version: it is
  * refused with {@link SchemaVersionError} rather than used with a schema we do not understand.
  */
-export function applyMigrations(sqlite: BetterSqlite3.Database, set: MigrationSet): MigrationResult {
+export function applyMigrations(
+  sqlite: BetterSqlite3.Database,
+  set: MigrationSet,
+  options: MigrateOptions = {},
+): MigrationResult {
   const known = readMigrationFiles({ migrationsFolder: set.folder })
   const table = `"${set.table.replaceAll('"', '""')}"`
   const run = sqlite.transaction((): MigrationResult => {
+    if (options.allowForeignTables !== true) refuseForeignFile(sqlite)
     sqlite.exec(
       `CREATE TABLE IF NOT EXISTS ${table} (id INTEGER PRIMARY KEY, hash TEXT NOT NULL, created_at NUMERIC)`,
     )
@@ -69,4 +81,25 @@ export function applyMigrations(sqlite: BetterSqlite3.Database, set: MigrationSe
     return { applied: count, current: known.length }
   })
   return run.immediate()
+}
+
+/**
+ * Refuses a file that holds tables and none of agent-comm's (every package that owns tables records its
+ * migrations in a `__agent_comm_*` table): `--db` pointed at another application's database must not
+ * have our tables added to it. An empty file, or one agent-comm already uses, passes.
+ */
+function refuseForeignFile(sqlite: BetterSqlite3.Database): void {
+  const tables = sqlite
+    .prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'`)
+    .pluck()
+    .all() as string[]
+  if (tables.length === 0 || tables.some((name) => name.startsWith('__agent_comm_'))) return
+  const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? `, … (${tables.length} tables)` : '')
+  throw new StorageError(
+    `The file ${sqlite.name} is another application's database (tables: ${shown}), not an agent-comm one; refusing to add agent-comm's tables to it`,
+    {
+      hint: "Check the path; to keep agent-comm's tables in this file anyway, open it with allowForeignTables: true.",
+      details: { reason: FOREIGN_DATABASE, tables },
+    },
+  )
 }

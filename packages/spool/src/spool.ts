@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Clock, MessageInput, MessageV2 } from '@agent-comm/protocol'
@@ -25,7 +24,7 @@ import {
 import type BetterSqlite3 from 'better-sqlite3'
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3'
 import { cleanup } from './cleanup.js'
-import { openConnection, toStorageError } from './database.js'
+import { type DatabaseFileOptions, openConnection, prepareDatabaseFile, toStorageError } from './database.js'
 import { catchUpFullTextIndex } from './full-text.js'
 import {
   conversation,
@@ -86,7 +85,7 @@ import { ChangeWatcher } from './wait.js'
 export type SpoolDatabase = BetterSQLite3Database<typeof schema>
 
 /** Everything a spool is built from. Only `path` is required. */
-export interface SpoolOptions {
+export interface SpoolOptions extends DatabaseFileOptions {
   /** SQLite file (created with its folder if missing), or `:memory:` for a private in-process spool. */
   path: string
   clock?: Clock
@@ -228,14 +227,14 @@ export class Spool {
       throw new ValidationError('Invalid spool options: path must be a file path or :memory:')
     }
     const path = options.path === ':memory:' ? ':memory:' : resolve(options.path)
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+    prepareDatabaseFile(path, options)
     const sqlite = openConnection(path, { busyTimeoutMs: options.busyTimeoutMs })
     try {
-      applyMigrations(sqlite, {
-        folder: SPOOL_MIGRATIONS_FOLDER,
-        table: '__agent_comm_spool_migrations',
-        name: 'spool',
-      })
+      applyMigrations(
+        sqlite,
+        { folder: SPOOL_MIGRATIONS_FOLDER, table: '__agent_comm_spool_migrations', name: 'spool' },
+        { allowForeignTables: options.allowForeignTables },
+      )
       return new Spool(sqlite, { ...options, path })
     } catch (error) {
       sqlite.close()

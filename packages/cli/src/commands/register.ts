@@ -39,9 +39,9 @@ Transports: sqlite (default) shares this database; http reaches an agent through
       required: true,
     }),
     'transport-type': Flags.string({
-      description: 'how the agent is reached',
+      description:
+        'how the agent is reached (default: sqlite, or file with its folder under the project when AGENT_COMM_TRANSPORT=file)',
       options: [...TRANSPORT_KINDS],
-      default: 'sqlite',
     }),
     'relay-url': Flags.string({
       description: 'relay base URL (required with --transport-type http)',
@@ -56,6 +56,9 @@ Transports: sqlite (default) shares this database; http reaches an agent through
       helpValue: '<json object>',
     }),
   }
+
+  /** Registering is how a project's database comes to be: it is created when missing. */
+  protected override readonly createsDatabase = true
 
   async run(): Promise<RegisterResult> {
     const { flags, args } = this
@@ -72,7 +75,9 @@ Transports: sqlite (default) shares this database; http reaches an agent through
         .map((c) => c.trim())
         .filter((c) => c !== ''),
       device: flags.device,
-      transport: flags['transport-type'] as AgentProfile['transport'],
+      ...(flags['transport-type'] === undefined
+        ? {}
+        : { transport: flags['transport-type'] as AgentProfile['transport'] }),
       ...(flags['relay-url'] === undefined ? {} : { relayUrl: flags['relay-url'] }),
       ...(flags['inbox-dir'] === undefined ? {} : { inboxDir: resolve(flags['inbox-dir']) }),
       ...(metadata === undefined ? {} : { metadata }),

@@ -2,6 +2,7 @@ import type { SendOptions, SendReport } from '@agent-comm/coordinator'
 import type { MessageInput, MessageV2 } from '@agent-comm/protocol'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
+import type { ContextOptions } from '../context.js'
 import { jsonFlag, positiveNumberFlag, secondsFlag } from '../flags.js'
 import { readStdin, readTextInput } from '../input.js'
 import { safeLine } from '../terminal-text.js'
@@ -77,6 +78,11 @@ With --reply-to the message joins the conversation of the message it answers (an
     }),
     'allow-unregistered': Flags.boolean({ description: 'send even if the recipient is not registered' }),
     quiet: Flags.boolean({ char: 'q', description: 'print only the message id' }),
+  }
+
+  /** A relay is asked about the message of --reply-to as the sender, one of its recipients. */
+  protected override contextOptions(): ContextOptions {
+    return { ...super.contextOptions(), actingAgent: this.args.from }
   }
 
   async run(): Promise<SendResult> {

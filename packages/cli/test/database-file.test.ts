@@ -1,0 +1,90 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { describe, expect, it } from 'vitest'
+import { cleanEnv, runCli, tempDir } from './helpers.js'
+
+// Commands that read or work on messages must never create the database they were pointed at: a typo in
+// --db, AGENT_COMM_DB_PATH or AGENT_COMM_PROJECT_ROOT would otherwise report "nothing" with exit code 0.
+const NO_CREATE: readonly (readonly string[])[] = [
+  ['agents'],
+  ['stats'],
+  ['status', 'msg_1'],
+  ['search', 'hello'],
+  ['conversations'],
+  ['conversation', 'conv_1'],
+  ['failed'],
+  ['poll', 'builder'],
+  ['send', 'a', 'b', 'hi', '--allow-unregistered'],
+]
+
+describe('a missing database', () => {
+  it('is an error for every command but register, and is not created', async () => {
+    const dir = tempDir()
+    const db = join(dir, 'typo', 'coordination.db')
+    for (const args of NO_CREATE) {
+      const run = await runCli([...args, '--db', db], { cwd: dir, env: cleanEnv() })
+      expect(run.code, args.join(' ')).toBe(1)
+      expect(run.stderr, args.join(' ')).toContain(`Error: No agent-comm database at ${db}`)
+      expect(run.stderr).toContain('agent-comm register')
+      expect(existsSync(join(dir, 'typo')), args.join(' ')).toBe(false)
+    }
+    const json = await runCli(['agents', '--json'], { cwd: dir, env: cleanEnv({ AGENT_COMM_DB_PATH: db }) })
+    expect(json.code).toBe(1)
+    expect(JSON.parse(json.stdout).error).toMatchObject({ code: 'STORAGE' })
+    const root = await runCli(['stats'], {
+      cwd: dir,
+      env: cleanEnv({ AGENT_COMM_PROJECT_ROOT: join(dir, 'nope') }),
+    })
+    expect(root.code).toBe(1)
+    expect(root.stderr).toContain(`No agent-comm database at ${join(dir, 'nope', 'data', 'coordination.db')}`)
+  })
+
+  it('is created by register, or by any command given --create', async () => {
+    const dir = tempDir()
+    const created = join(dir, 'created.db')
+    const agents = await runCli(['agents', '--create', '--db', created], { cwd: dir, env: cleanEnv() })
+    expect(agents.code).toBe(0)
+    expect(agents.stdout).toBe('No agents registered.\n')
+    const registered = join(dir, 'sub', 'registered.db')
+    const register = await runCli(['register', 'a', '-c', 'x', '-d', 'here', '--db', registered], {
+      cwd: dir,
+      env: cleanEnv(),
+    })
+    expect(register.code).toBe(0)
+    expect(existsSync(registered)).toBe(true)
+  })
+})
+
+describe("another application's SQLite file", () => {
+  it('is refused unless --allow-foreign-tables is given', async () => {
+    const dir = tempDir()
+    const path = join(dir, 'shop.db')
+    const shop = new DatabaseSync(path)
+    shop.exec('CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)')
+    shop.close()
+    const refused = await runCli(['register', 'a', '-c', 'x', '-d', 'here', '--db', path], {
+      cwd: dir,
+      env: cleanEnv(),
+    })
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain("another application's database (tables: customers)")
+    expect(refused.stderr).toContain('--allow-foreign-tables')
+    const check = new DatabaseSync(path, { readOnly: true })
+    expect(
+      check
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .all()
+        .map((row) => row.name),
+    ).toEqual(['customers'])
+    check.close()
+    const allowed = await runCli(
+      ['register', 'a', '-c', 'x', '-d', 'here', '--db', path, '--allow-foreign-tables'],
+      {
+        cwd: dir,
+        env: cleanEnv(),
+      },
+    )
+    expect(allowed.code).toBe(0)
+  })
+})
