@@ -6,13 +6,14 @@
 // Where blocks run: each TypeScript block (with the blocks marked as its continuation) as its own file in
 // ../.work, from a fresh temporary folder. A README's shell blocks run one after another in one fresh folder
 // per README, so a later block sees what an earlier one registered, as for a reader working down the page;
-// shell variables do not carry from one block to the next. The root README documents commands run from the
-// checkout, so its shell blocks run in the repository root, with AGENT_COMM_DB_PATH set to a fresh file.
+// shell variables do not carry from one block to the next. The folder's node_modules is the work folder's,
+// as in a project that installed the packages. The root README documents commands run from the checkout, so
+// its shell blocks run in the repository root, with AGENT_COMM_DB_PATH set to a fresh file.
 //
 // A block that runs until stopped (a server, `poll --follow`) starts in the background; once a line of its
 // output matches its readiness pattern, the blocks marked to run while it runs run one after another, and
 // then it gets SIGINT, as from Ctrl-C, and must exit 0 in time.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -129,8 +130,12 @@ function invocation(readme, step) {
       env: exampleEnv(bin, { HOME: cwd }),
     }
   }
-  mkdirSync(session, { recursive: true })
   const fromCheckout = readme === 'README.md'
+  if (!existsSync(session)) {
+    mkdirSync(session, { recursive: true })
+    // As in a project that installed the packages: `node -e "import('@agent-comm/relay')…"` finds them.
+    if (!fromCheckout) symlinkSync(join(work, 'node_modules'), join(session, 'node_modules'))
+  }
   const env = exampleEnv(
     bin,
     // HOME too: nothing a block writes under ~ lands in the real one.
