@@ -64,6 +64,29 @@ export function decision(block) {
   )
 }
 
+/**
+ * Gives each server step (`action.kind === 'server'`) the `clients` that run beside it: the client blocks
+ * right after it, text blocks aside. A client with no server right above it becomes `invalid`.
+ */
+export function attachClients(steps) {
+  let server
+  for (const step of steps) {
+    if (step.action.kind === 'server') step.clients = []
+    if (step.action.kind === 'text') continue
+    if (step.action.kind === 'client') {
+      if (server === undefined) {
+        step.action = {
+          kind: 'invalid',
+          problem: 'runs while the block above runs, but the block above is no server (runs until stopped)',
+        }
+      } else server.clients.push(step)
+      continue
+    }
+    server = step.action.kind === 'server' ? step : undefined
+  }
+  return steps
+}
+
 /** Languages the checker knows how to check. */
 export const LANGUAGES = {
   ts: 'typescript',

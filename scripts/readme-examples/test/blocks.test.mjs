@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { codeBlocks, decision, parseJsonValues } from '../blocks.mjs'
+import { attachClients, codeBlocks, decision, parseJsonValues } from '../blocks.mjs'
 
 const readme = [
   '# demo',
@@ -78,6 +78,20 @@ describe('README code blocks', () => {
     expect(server.ready.test('Relay listening on http://127.0.0.1:8420 (data: x)')).toBe(true)
     expect(server.ready.test('Relay stopped.')).toBe(false)
     expect(decision(blocks[6])).toEqual({ kind: 'client' })
+  })
+
+  it('runs client blocks beside the server above them, and refuses a client with no server above', () => {
+    const step = (kind) => ({ action: { kind } })
+    const steps = attachClients([
+      step('server'),
+      step('client'),
+      step('text'),
+      step('client'),
+      step('run'),
+      step('client'),
+    ])
+    expect(steps[0].clients).toEqual([steps[1], steps[3]])
+    expect(steps[5].action).toMatchObject({ kind: 'invalid', problem: expect.stringMatching(/no server/) })
   })
 
   it('reads a jsonc transcript as the JSON values in it, comments aside', () => {

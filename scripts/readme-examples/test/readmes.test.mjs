@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { codeBlocks, decision, LANGUAGES, parseJsonValues } from '../blocks.mjs'
+import { attachClients, codeBlocks, decision, LANGUAGES, parseJsonValues } from '../blocks.mjs'
 import { exampleEnv, packageOf, prepareWork, readmes, root, runCommand, startCommand } from '../workspace.mjs'
 
 const work = new URL('../.work', import.meta.url).pathname
@@ -50,23 +50,9 @@ const plans = readmes().map((readme) => {
     }
     if (action.kind !== 'skip') lastOfLanguage.set(language, code)
     const file = `${readme.replace(/\/?README\.md$/, '').replaceAll('/', '-') || 'root'}-line-${block.line}.ts`
-    return { block, language, action, code, file, clients: [] }
+    return { block, language, action, code, file }
   })
-  // Each client joins the server it runs beside: the block above it, or that block's server.
-  let server
-  for (const step of steps) {
-    if (step.action.kind === 'text') continue
-    if (step.action.kind === 'client') {
-      if (server === undefined) {
-        step.action = {
-          kind: 'invalid',
-          problem: 'runs while the block above runs, but the block above is no server',
-        }
-      } else server.clients.push(step)
-      continue
-    }
-    server = step.action.kind === 'server' ? step : undefined
-  }
+  attachClients(steps)
   return { readme, steps }
 })
 
