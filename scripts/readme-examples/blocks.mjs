@@ -2,8 +2,15 @@
 //
 // A block runs unless the line right above its fence (blank lines aside) is a marker:
 //   <!-- example: not run — <why, and where the same steps do run> -->
+//       (the reason must name that place, a path such as packages/cli/test/poll.test.ts)
 //   <!-- example: continues the block above -->   (a fragment: runs as the previous block of its language
 //                                                   with this one appended)
+//   <!-- example: runs until stopped — ready when it prints /<regex>/ -->
+//       (a server or a follower: it runs in the background until a line of its output matches, then gets
+//        SIGINT, as from Ctrl-C, and must exit 0)
+//   <!-- example: runs while the block above runs -->
+//       (a client of the server block above, or of the server of the client block above: it runs, with
+//        set -e, once the server is ready, and the server is stopped after the last of its clients)
 // `text` blocks show output or layouts and are never run; every block must name its language.
 
 /** The marker comment, with what follows `example:`. */
@@ -30,16 +37,54 @@ export function codeBlocks(markdown) {
 
 /**
  * What to do with a block: 'skip' (with its reason), 'continue' (append to the previous block of the same
- * language), 'text', or 'run'. Throws on a marker the checker does not know, so a typo cannot hide a block.
+ * language), 'server' (run until a line matches `ready`, then stop with SIGINT), 'client' (run while the
+ * server above runs), 'text', or 'run'. Throws on a marker the checker does not know, and on a `not run`
+ * reason that names no place where the steps do run, so neither a typo nor a shrug can hide a block.
  */
 export function decision(block) {
   if (block.marker === undefined) return block.lang === 'text' ? { kind: 'text' } : { kind: 'run' }
   const notRun = /^not run\s*[—-]\s*(\S.*)$/.exec(block.marker)
-  if (notRun !== null) return { kind: 'skip', reason: notRun[1] }
+  if (notRun !== null) {
+    const reason = notRun[1]
+    // A path with a folder (packages/cli/test/x.test.ts, scripts/verify-packages, .ci/run): where a reader,
+    // and CI, can see the same steps run.
+    if (!/(?:^|[\s(`])\.?[\w@-]+(?:\/[\w.@-]+)+/.test(reason)) {
+      throw new Error(
+        `the 'not run' reason '${reason}' names no place where the same steps run: add the test or script that runs them (e.g. packages/cli/test/poll.test.ts)`,
+      )
+    }
+    return { kind: 'skip', reason }
+  }
   if (block.marker === 'continues the block above') return { kind: 'continue' }
+  if (block.marker === 'runs while the block above runs') return { kind: 'client' }
+  const server = /^runs until stopped\s*[—-]\s*ready when it prints \/(.+)\/$/.exec(block.marker)
+  if (server !== null) return { kind: 'server', ready: new RegExp(server[1], 'm') }
   throw new Error(
-    `unknown example marker '${block.marker}': use 'not run — <reason>' or 'continues the block above'`,
+    `unknown example marker '${block.marker}': use 'not run — <reason, and where the steps run>', 'continues the block above', 'runs until stopped — ready when it prints /<regex>/' or 'runs while the block above runs'`,
   )
+}
+
+/**
+ * Gives each server step (`action.kind === 'server'`) the `clients` that run beside it: the client blocks
+ * right after it, text blocks aside. A client with no server right above it becomes `invalid`.
+ */
+export function attachClients(steps) {
+  let server
+  for (const step of steps) {
+    if (step.action.kind === 'server') step.clients = []
+    if (step.action.kind === 'text') continue
+    if (step.action.kind === 'client') {
+      if (server === undefined) {
+        step.action = {
+          kind: 'invalid',
+          problem: 'runs while the block above runs, but the block above is no server (runs until stopped)',
+        }
+      } else server.clients.push(step)
+      continue
+    }
+    server = step.action.kind === 'server' ? step : undefined
+  }
+  return steps
 }
 
 /** Languages the checker knows how to check. */

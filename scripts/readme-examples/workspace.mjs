@@ -131,3 +131,80 @@ export function runCommand(command, args, { cwd, env, timeoutMs = 180_000 }) {
     })
   })
 }
+
+/**
+ * Starts `command args` in the background in its own process group, for a block that runs until stopped.
+ * `ready(pattern, timeoutMs)` resolves once a line of its output (stdout or stderr) matches, and rejects
+ * when it exits first or does not match in time; `stop(timeoutMs)` sends SIGINT, as Ctrl-C does, to the
+ * whole group and resolves with how it ended (SIGKILL after `timeoutMs`, reported as `timedOut`).
+ */
+export function startCommand(command, args, { cwd, env }) {
+  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  const out = { stdout: '', stderr: '' }
+  const listeners = new Set()
+  const notify = () => {
+    for (const listener of listeners) listener()
+  }
+  child.stdout.setEncoding('utf8').on('data', (chunk) => {
+    out.stdout += chunk
+    notify()
+  })
+  child.stderr.setEncoding('utf8').on('data', (chunk) => {
+    out.stderr += chunk
+    notify()
+  })
+  const exited = new Promise((resolve) => {
+    child.on('error', (error) => resolve({ code: null, signal: null, error }))
+    child.on('close', (code, signal) => resolve({ code, signal }))
+  })
+  let ended
+  exited.then((end) => {
+    ended = end
+    notify()
+  })
+  const kill = (signal) => {
+    try {
+      process.kill(-child.pid, signal)
+    } catch (error) {
+      if (error.code !== 'ESRCH') throw error
+    }
+  }
+  const result = (end, extra = {}) => ({ ...end, stdout: out.stdout, stderr: out.stderr, ...extra })
+  return {
+    output: () => ({ ...out }),
+    ready(pattern, timeoutMs) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (pattern.test(`${out.stdout}\n${out.stderr}`)) finish(resolve)
+          else if (ended !== undefined)
+            finish(() => reject(Object.assign(new Error('exited before it was ready'), result(ended))))
+        }
+        const timer = setTimeout(
+          () =>
+            finish(() =>
+              reject(Object.assign(new Error('not ready in time'), result({}, { timedOut: true }))),
+            ),
+          timeoutMs,
+        )
+        const finish = (settle) => {
+          clearTimeout(timer)
+          listeners.delete(check)
+          settle()
+        }
+        listeners.add(check)
+        check()
+      })
+    },
+    async stop(timeoutMs) {
+      if (ended === undefined) kill('SIGINT')
+      let timedOut = false
+      const timer = setTimeout(() => {
+        timedOut = true
+        kill('SIGKILL')
+      }, timeoutMs)
+      const end = await exited
+      clearTimeout(timer)
+      return result(end, { timedOut })
+    },
+  }
+}

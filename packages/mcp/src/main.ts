@@ -92,12 +92,14 @@ export async function main(io: MainIo): Promise<number> {
             ...(flags.host === undefined ? {} : { host: flags.host }),
           })
         : await startStdioServer(common)
-    if ('url' in running) io.printError(`agent-comm MCP server listening on ${running.url}\n`)
     const stop = (): void => {
       void running.close()
     }
+    // Before the listening line: whoever waits for it may stop the server at once, and a signal without a
+    // listener kills the process instead of closing it.
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
+    if ('url' in running) io.printError(`agent-comm MCP server listening on ${running.url}\n`)
     await running.closed
     process.off('SIGINT', stop)
     process.off('SIGTERM', stop)

@@ -80,6 +80,30 @@ describe('agent-comm-mcp over Streamable HTTP', () => {
     expect(stdout).toBe('')
   })
 
+  it('stops cleanly on a SIGINT sent the moment it says it is listening', async () => {
+    const dir = tempDir()
+    const child = spawn(process.execPath, [BIN, '--http', '--port', '0'], {
+      env: { PATH: process.env.PATH ?? '', AGENT_COMM_DB_PATH: join(dir, 'spool.db') },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    const exited = new Promise<number | string | null>((resolve) =>
+      child.once('exit', (code, signal) => resolve(code ?? signal)),
+    )
+    onCleanup(async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL')
+        await exited
+      }
+    })
+    // What Ctrl-C, or a supervisor that waits for the line, does: the handler must already be in place.
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk
+      if (/listening on http/.test(stderr) && child.signalCode === null) child.kill('SIGINT')
+    })
+    expect(await exited).toBe(0)
+  })
+
   it('gives each client its own session on one spool, and refuses foreign Host headers', async () => {
     const dir = tempDir()
     const server = await startHttpServer({ env: {}, dbPath: join(dir, 'spool.db'), port: 0 })

@@ -6,14 +6,19 @@
 // Where blocks run: each TypeScript block (with the blocks marked as its continuation) as its own file in
 // ../.work, from a fresh temporary folder. A README's shell blocks run one after another in one fresh folder
 // per README, so a later block sees what an earlier one registered, as for a reader working down the page;
-// shell variables do not carry from one block to the next. The root README documents commands run from the
-// checkout, so its shell blocks run in the repository root, with AGENT_COMM_DB_PATH set to a fresh file.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+// shell variables do not carry from one block to the next. The folder's node_modules is the work folder's,
+// as in a project that installed the packages. The root README documents commands run from the checkout, so
+// its shell blocks run in the repository root, with AGENT_COMM_DB_PATH set to a fresh file.
+//
+// A block that runs until stopped (a server, `poll --follow`) starts in the background; once a line of its
+// output matches its readiness pattern, the blocks marked to run while it runs run one after another, and
+// then it gets SIGINT, as from Ctrl-C, and must exit 0 in time.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { codeBlocks, decision, LANGUAGES, parseJsonValues } from '../blocks.mjs'
-import { exampleEnv, packageOf, prepareWork, readmes, root, runCommand } from '../workspace.mjs'
+import { attachClients, codeBlocks, decision, LANGUAGES, parseJsonValues } from '../blocks.mjs'
+import { exampleEnv, packageOf, prepareWork, readmes, root, runCommand, startCommand } from '../workspace.mjs'
 
 const work = new URL('../.work', import.meta.url).pathname
 const scratch = mkdtempSync(join(tmpdir(), 'agent-comm-readme-examples-'))
@@ -43,14 +48,15 @@ const plans = readmes().map((readme) => {
       }
       code = `${previous}${code}`
     }
-    if (action.kind === 'run' || action.kind === 'continue') lastOfLanguage.set(language, code)
+    if (action.kind !== 'skip') lastOfLanguage.set(language, code)
     const file = `${readme.replace(/\/?README\.md$/, '').replaceAll('/', '-') || 'root'}-line-${block.line}.ts`
     return { block, language, action, code, file }
   })
+  attachClients(steps)
   return { readme, steps }
 })
 
-const toRun = (step) => step.action.kind === 'run' || step.action.kind === 'continue'
+const toRun = (step) => ['run', 'continue', 'server', 'client'].includes(step.action.kind)
 const typescript = plans.flatMap((plan) => plan.steps).filter((s) => s.language === 'typescript' && toRun(s))
 
 let bin
@@ -87,18 +93,91 @@ beforeAll(async () => {
 
 /** Fails with the block's output when it did not end with exit code 0. */
 function expectSuccess(result, what) {
-  const output = `--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`
+  const output = report(result)
   if (result.timedOut) expect.fail(`${what} did not finish in time (does it wait for Ctrl-C?)\n${output}`)
   if (result.code !== 0) expect.fail(`${what} exited with ${result.code ?? result.signal}\n${output}`)
 }
 
+/** How long a server may take to be ready, and to stop after SIGINT: generous, for a loaded machine. */
+const READY_MS = 60_000
+const STOP_MS = 30_000
+
+/** The command that runs a step, where, and with what environment (see the top of this file). */
+function invocation(readme, step) {
+  const session = join(scratch, readme.replaceAll('/', '-'))
+  if (step.language === 'typescript') {
+    // A fresh folder whose node_modules is the work folder's, so `npx agent-comm-mcp` finds the bin there.
+    const cwd = mkdtempSync(join(scratch, 'ts-'))
+    symlinkSync(join(work, 'node_modules'), join(cwd, 'node_modules'))
+    return {
+      command: process.execPath,
+      args: [join(work, step.file)],
+      cwd,
+      env: exampleEnv(bin, { HOME: cwd }),
+    }
+  }
+  const fromCheckout = readme === 'README.md'
+  if (!existsSync(session)) {
+    mkdirSync(session, { recursive: true })
+    // As in a project that installed the packages: `node -e "import('@agent-comm/relay')…"` finds them.
+    if (!fromCheckout) symlinkSync(join(work, 'node_modules'), join(session, 'node_modules'))
+  }
+  const env = exampleEnv(
+    bin,
+    // HOME too: nothing a block writes under ~ lands in the real one.
+    {
+      HOME: session,
+      ...(fromCheckout ? { AGENT_COMM_DB_PATH: join(session, 'data', 'coordination.db') } : {}),
+    },
+  )
+  return { command: 'bash', args: ['-e', '-c', step.code], cwd: fromCheckout ? root : session, env }
+}
+
+/** Runs a step to its end and fails with its output unless it exits 0. */
+async function runStep(readme, step, what) {
+  if (step.language === 'typescript') {
+    expect(typeErrors.get(step.file) ?? [], `tsc errors in .work/${step.file}`).toEqual([])
+  }
+  const { command, args, cwd, env } = invocation(readme, step)
+  expectSuccess(await runCommand(command, args, { cwd, env }), what)
+}
+
+/** Starts a server step, waits until it is ready, runs its clients, stops it with SIGINT: it must exit 0. */
+async function runServer(readme, step) {
+  if (step.language === 'typescript') {
+    expect(typeErrors.get(step.file) ?? [], `tsc errors in .work/${step.file}`).toEqual([])
+  }
+  const { command, args, cwd, env } = invocation(readme, step)
+  const server = startCommand(command, args, { cwd, env })
+  try {
+    await server.ready(step.action.ready, READY_MS)
+  } catch (error) {
+    await server.stop(STOP_MS)
+    expect.fail(
+      `the block ${error.message} (its output never matched ${step.action.ready})\n${report(error)}`,
+    )
+  }
+  try {
+    for (const client of step.clients) await runStep(readme, client, `the block at line ${client.block.line}`)
+  } finally {
+    const end = await server.stop(STOP_MS)
+    if (end.timedOut)
+      expect.fail(`the block did not stop within ${STOP_MS / 1000} s of SIGINT\n${report(end)}`)
+    if (end.code !== 0)
+      expect.fail(`the block exited with ${end.code ?? end.signal} on SIGINT\n${report(end)}`)
+  }
+}
+
+function report(result) {
+  return `--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`
+}
+
 for (const { readme, steps } of plans) {
   describe(readme, () => {
-    const session = join(scratch, readme.replaceAll('/', '-'))
     for (const step of steps) {
       const { block, language, action } = step
       const name = `line ${block.line} (${block.lang || 'no language'})`
-      if (action.kind === 'text') continue
+      if (action.kind === 'text' || action.kind === 'client') continue
       if (action.kind === 'invalid') {
         it(`${name}: has a valid marker`, () => expect.fail(action.problem))
         continue
@@ -119,36 +198,16 @@ for (const { readme, steps } of plans) {
       } else if (language === 'jsonc') {
         it(`${name}: is valid JSON with comments`, () =>
           expect(parseJsonValues(step.code).length).toBeGreaterThan(0))
+      } else if (action.kind === 'server') {
+        const clients = step.clients.map((client) => client.block.line)
+        const beside =
+          clients.length === 0 ? '' : `, with the block(s) at line ${clients.join(', ')} while it runs`
+        it(`${name}: runs until stopped${beside}, then stops cleanly on SIGINT`, () =>
+          runServer(readme, step))
       } else if (language === 'typescript') {
-        it(`${name}: type-checks and runs`, async () => {
-          expect(typeErrors.get(step.file) ?? [], `tsc errors in .work/${step.file}`).toEqual([])
-          // A fresh folder whose node_modules is the work folder's, so `npx agent-comm-mcp` finds the bin there.
-          const cwd = mkdtempSync(join(scratch, 'ts-'))
-          symlinkSync(join(work, 'node_modules'), join(cwd, 'node_modules'))
-          const result = await runCommand(process.execPath, [join(work, step.file)], {
-            cwd,
-            env: exampleEnv(bin, { HOME: cwd }),
-          })
-          expectSuccess(result, `.work/${step.file}`)
-        })
+        it(`${name}: type-checks and runs`, () => runStep(readme, step, `.work/${step.file}`))
       } else if (language === 'shell') {
-        it(`${name}: runs with set -e`, async () => {
-          mkdirSync(session, { recursive: true })
-          const fromCheckout = readme === 'README.md'
-          const env = exampleEnv(
-            bin,
-            // HOME too: nothing a block writes under ~ lands in the real one.
-            {
-              HOME: session,
-              ...(fromCheckout ? { AGENT_COMM_DB_PATH: join(session, 'data', 'coordination.db') } : {}),
-            },
-          )
-          const result = await runCommand('bash', ['-e', '-c', step.code], {
-            cwd: fromCheckout ? root : session,
-            env,
-          })
-          expectSuccess(result, `the block`)
-        })
+        it(`${name}: runs with set -e`, () => runStep(readme, step, 'the block'))
       }
     }
   })

@@ -48,18 +48,21 @@ Once listening it prints the URL to stderr (with --json, {"url", "dataDir"} as o
         }) ?? error
       )
     }
+    let onSignal: (signal: NodeJS.Signals) => void = () => {}
+    const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+      onSignal = resolve
+      process.once('SIGINT', onSignal)
+      process.once('SIGTERM', onSignal)
+    })
+    // Only now say it listens: whoever waits for the line may stop it at once, and a signal without a
+    // listener would kill the process instead of closing the relay.
     if (json) this.logJsonLine({ url: relay.url, dataDir: config.dataDir } satisfies RelayStartResult)
     else {
       process.stderr.write(
         `Relay listening on ${relay.url} (data: ${config.dataDir}). Ctrl-C to stop.\nGive each agent a secret: agent-comm relay gen-secret <agent>${this.flags['data-dir'] === undefined ? '' : ` --data-dir ${config.dataDir}`}\n`,
       )
     }
-    let onSignal: (signal: NodeJS.Signals) => void = () => {}
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
-      onSignal = resolve
-      process.once('SIGINT', onSignal)
-      process.once('SIGTERM', onSignal)
-    })
+    const signal = await stopSignal
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     const force = (): never => process.exit(ExitCode.FAILURE)
