@@ -27,6 +27,8 @@ export type {
   SendOptions,
   SendResult,
   SpoolStats,
+  StoredMessage,
+  UnreadableColumn,
   VerifyReport,
   WaitOptions,
 } from './types.js'

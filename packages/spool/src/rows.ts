@@ -8,7 +8,7 @@ import {
   StorageError,
 } from '@agent-comm/protocol'
 import type { DeliveryRow, MessageRow } from './schema.js'
-import type { DeliveryInfo } from './types.js'
+import type { DeliveryInfo, StoredMessage, UnreadableColumn } from './types.js'
 
 /** Column list that reads a `messages` row into {@link MessageRow} shape from hand-written SQL. */
 export const MESSAGE_COLUMNS = `m.seq AS seq, m.id AS id, m.from_agent AS fromAgent, m.to_agent AS toAgent,
@@ -19,13 +19,36 @@ export const MESSAGE_COLUMNS = `m.seq AS seq, m.id AS id, m.from_agent AS fromAg
 const iso = (ms: number): string => new Date(ms).toISOString()
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms))
 
+/** The stored JSON columns of a message. */
+type JsonColumn = 'payload' | 'metadata'
+
 /**
  * Rebuilds the protocol message from its row, as stored: for reading and inspecting (status, listings,
- * search), so an operator still sees a message a claim refused. Stored JSON was validated when written;
- * consumers get messages through {@link checkedMessageFromRow}.
+ * search), so an operator still sees a message a claim refused. A JSON column that does not parse is left
+ * out of the message (which stays a valid `MessageV2`) and named in `unreadable` with the reason, instead of
+ * failing the whole listing. Consumers get messages through {@link checkedMessageFromRow}.
  */
-export function messageFromRow(row: MessageRow): MessageV2 {
-  const message: MessageV2 = {
+export function storedMessageFromRow(row: MessageRow): StoredMessage {
+  const message = envelopeFromRow(row)
+  const unreadable: UnreadableColumn[] = []
+  for (const column of ['payload', 'metadata'] as const) {
+    const text = row[column]
+    if (text === null) continue
+    try {
+      // Stored JSON was validated when written; a hand edit or an older version may have broken it.
+      const value: unknown = JSON.parse(text)
+      if (column === 'payload') message.payload = value as Payload
+      else message.metadata = value as JsonObject
+    } catch {
+      unreadable.push({ column, reason: NOT_JSON })
+    }
+  }
+  return unreadable.length === 0 ? { message } : { message, unreadable }
+}
+
+/** The message of a row without its JSON columns. */
+function envelopeFromRow(row: MessageRow): MessageV2 {
+  return {
     id: row.id,
     version: '2.0',
     fromAgent: row.fromAgent,
@@ -39,10 +62,9 @@ export function messageFromRow(row: MessageRow): MessageV2 {
         ? { conversationId: row.conversationId, ttlHours: row.ttlHours }
         : { replyTo: row.replyTo, conversationId: row.conversationId, ttlHours: row.ttlHours },
   }
-  if (row.payload !== null) message.payload = storedJson(row.payload, 'payload', row.id) as Payload
-  if (row.metadata !== null) message.metadata = storedJson(row.metadata, 'metadata', row.id) as JsonObject
-  return message
 }
+
+const NOT_JSON = 'is not valid JSON'
 
 function unreadable(messageId: string, column: string, why: string, cause: unknown): StorageError {
   return new StorageError(`Stored message '${messageId}' cannot be read: its ${column} ${why}`, {
@@ -53,11 +75,11 @@ function unreadable(messageId: string, column: string, why: string, cause: unkno
 }
 
 /** Parses one stored JSON column; throws `StorageError` naming the message and column when it is not JSON. */
-function storedJson(text: string, column: 'payload' | 'metadata', messageId: string): unknown {
+function storedJson(text: string, column: JsonColumn, messageId: string): unknown {
   try {
     return JSON.parse(text)
   } catch (error) {
-    throw unreadable(messageId, column, 'is not valid JSON', error)
+    throw unreadable(messageId, column, NOT_JSON, error)
   }
 }
 
@@ -68,7 +90,7 @@ function storedJson(text: string, column: 'payload' | 'metadata', messageId: str
 function checkedJson<T>(
   schema: typeof PayloadSchema | typeof JsonObjectSchema,
   text: string,
-  column: 'payload' | 'metadata',
+  column: JsonColumn,
   messageId: string,
 ): T {
   const value = storedJson(text, column, messageId)
@@ -86,12 +108,11 @@ function checkedJson<T>(
  * dead-letters that one delivery instead of handing out a message that would fail its consumer.
  */
 export function checkedMessageFromRow(row: MessageRow): MessageV2 {
-  const payload = row.payload
-  const metadata = row.metadata
-  const message = messageFromRow({ ...row, payload: null, metadata: null })
-  if (payload !== null) message.payload = checkedJson<Payload>(PayloadSchema, payload, 'payload', row.id)
-  if (metadata !== null)
-    message.metadata = checkedJson<JsonObject>(JsonObjectSchema, metadata, 'metadata', row.id)
+  const message = envelopeFromRow(row)
+  if (row.payload !== null)
+    message.payload = checkedJson<Payload>(PayloadSchema, row.payload, 'payload', row.id)
+  if (row.metadata !== null)
+    message.metadata = checkedJson<JsonObject>(JsonObjectSchema, row.metadata, 'metadata', row.id)
   return message
 }
 
