@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Clock, MessageInput, MessageV2 } from '@agent-comm/protocol'
+import type { Clock, Logger, MessageInput, MessageV2 } from '@agent-comm/protocol'
 import {
   AgentIdSchema,
   ClosedError,
@@ -18,6 +18,7 @@ import {
   parseOrThrow,
   priorityRank,
   StorageError,
+  silentLogger,
   systemClock,
   utf8Length,
   ValidationError,
@@ -103,6 +104,8 @@ export interface SpoolOptions {
   busyTimeoutMs?: number
   /** Safety re-check interval of {@link Spool.waitForMessages} when file events are missed, in ms (1 000). */
   wakeIntervalMs?: number
+  /** Where a claim reports a stored message it dead-lettered because it cannot be read (default: silent). */
+  logger?: Logger
 }
 
 /** Folder of this package's drizzle-kit migrations (shipped beside `dist/`). */
@@ -171,6 +174,7 @@ export class Spool {
   readonly sqlite: BetterSqlite3.Database
   readonly path: string
   readonly #clock: Clock
+  readonly #logger: Logger
   readonly #ids: IdGenerator
   readonly #leaseSeconds: number
   readonly #maxAttempts: number
@@ -193,6 +197,7 @@ export class Spool {
     this.path = options.path
     this.db = drizzle({ client: sqlite, schema })
     this.#clock = options.clock ?? systemClock
+    this.#logger = options.logger ?? silentLogger
     this.#ids = options.ids ?? new IdGenerator(this.#clock)
     this.#leaseSeconds = options.leaseSeconds ?? 60
     this.#maxAttempts = options.maxAttempts ?? 3
@@ -321,7 +326,8 @@ export class Spool {
     const { limit, leaseSeconds } = parseOrThrow(ClaimOptionsSchema, options, 'claim options')
     const now = this.#clock.now()
     const leaseUntil = now + Math.round((leaseSeconds ?? this.#leaseSeconds) * 1000)
-    return this.#write(() => {
+    const unreadable: { messageId: string; reason: string }[] = []
+    const claimed = this.#write(() => {
       this.#sweepExhaustedLeases(now)
       const receipt = randomBytes(12).toString('hex')
       const params = { recipient, now, leaseUntil, limit, receipt }
@@ -381,6 +387,7 @@ export class Spool {
             reason: error.message,
             now,
           })
+          unreadable.push({ messageId: message.id, reason: error.message })
           continue
         }
         claimed.push({
@@ -396,6 +403,14 @@ export class Spool {
       }
       return claimed
     })
+    // Reported once the transaction is done: a logger is never called with the write lock held.
+    for (const { messageId, reason } of unreadable) {
+      this.#logger.warn(
+        { messageId, agent: recipient, reason },
+        `${reason}. Its delivery to ${recipient} was dead-lettered: it is listed by listFailed (agent-comm failed); fix or delete the row, then retry it.`,
+      )
+    }
+    return claimed
   }
 
   /**

@@ -74,3 +74,32 @@ describe('a stored message the protocol cannot read', () => {
     expect(claimed?.message.payload).toEqual(payload)
   })
 })
+
+describe('a claim that dead-letters an unreadable message', () => {
+  it("reports it on the spool's logger, once, after the claim", async () => {
+    const warnings: { fields: Record<string, unknown>; message: string }[] = []
+    const logger = {
+      debug: () => {},
+      info: () => {},
+      warn: (fields: Record<string, unknown>, message: string) => warnings.push({ fields, message }),
+      error: () => {},
+    }
+    const { spool } = await openSpool({ logger })
+    const { messageId } = await spool.send(task('Go', { metadata: { note: 'x' } }))
+    spool.sqlite.prepare('UPDATE messages SET metadata = ? WHERE id = ?').run('{"not json', messageId)
+
+    expect(await spool.claim('builder')).toEqual([])
+    expect(warnings).toEqual([
+      {
+        fields: {
+          messageId,
+          agent: 'builder',
+          reason: expect.stringMatching(/its metadata is not valid JSON/),
+        },
+        message: expect.stringMatching(/dead-lettered: it is listed by listFailed/),
+      },
+    ])
+    expect(await spool.claim('builder')).toEqual([])
+    expect(warnings).toHaveLength(1)
+  })
+})
