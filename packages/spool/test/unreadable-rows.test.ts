@@ -64,6 +64,34 @@ describe('a stored message the protocol cannot read', () => {
     expect((await spool.status(ids[2] as string)).deliveries[0]).toMatchObject({ status: 'failed' })
   })
 
+  it('takes the next messages in place of unreadable ones, so a claim fills its limit', async () => {
+    const { spool } = await openSpool()
+    const ids: string[] = []
+    for (const subject of ['broken', 'first', 'damaged', 'second', 'third']) {
+      ids.push((await spool.send(task('Go', { subject, metadata: { note: subject } }))).messageId)
+    }
+    const write = spool.sqlite.prepare('UPDATE messages SET metadata = ? WHERE id = ?')
+    write.run('{"not json', ids[0])
+    write.run('{"not json', ids[2])
+
+    expect((await spool.claim('builder', { limit: 1 })).map((c) => c.message.subject)).toEqual(['first'])
+    expect((await spool.claim('builder', { limit: 2 })).map((c) => c.message.subject)).toEqual([
+      'second',
+      'third',
+    ])
+    expect((await spool.listFailed()).map((f) => f.message.subject).sort()).toEqual(['broken', 'damaged'])
+  })
+
+  it('returns nothing, dead-lettering them, when only unreadable messages wait', async () => {
+    const { spool } = await openSpool()
+    for (const subject of ['one', 'two', 'three']) {
+      const { messageId } = await spool.send(task('Go', { subject, metadata: { note: subject } }))
+      spool.sqlite.prepare('UPDATE messages SET metadata = ? WHERE id = ?').run('[', messageId)
+    }
+    expect(await spool.claim('builder', { limit: 1 })).toEqual([])
+    expect((await spool.stats()).deliveries.failed).toBe(3)
+  })
+
   it('leaves messages within the limits untouched, at the deepest allowed nesting too', async () => {
     const { spool } = await openSpool()
     const metadata = JSON.parse(nestedText(64))
