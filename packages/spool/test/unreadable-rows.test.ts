@@ -92,6 +92,50 @@ describe('a stored message the protocol cannot read', () => {
     expect((await spool.stats()).deliveries.failed).toBe(3)
   })
 
+  it('dead-letters a message whose stored ids break the protocol, as a relay client would', async () => {
+    const { spool } = await openSpool()
+    const ids: string[] = []
+    for (const subject of ['escape', 'nul', 'reply', 'payload', 'array', 'good']) {
+      ids.push((await spool.send(task('Go', { subject }))).messageId)
+    }
+    // As a version before the id checks could have stored them.
+    spool.sqlite.prepare('UPDATE messages SET conversation_id = ? WHERE id = ?').run('conv\u001b[2Jx', ids[0])
+    spool.sqlite.prepare('UPDATE messages SET from_agent = ? WHERE id = ?').run('arch\u0000itect', ids[1])
+    spool.sqlite.prepare('UPDATE messages SET reply_to = ? WHERE id = ?').run('msg\u001bx', ids[2])
+    spool.sqlite.prepare('UPDATE messages SET payload = ? WHERE id = ?').run('{"type":"bogus"}', ids[3])
+    spool.sqlite.prepare('UPDATE messages SET metadata = ? WHERE id = ?').run('[1]', ids[4])
+
+    const claimed = await spool.claim('builder', { limit: 1 })
+    expect(claimed.map((c) => c.message.subject)).toEqual(['good'])
+    const reasons = Object.fromEntries(
+      (await spool.listFailed()).map((f) => [f.message.subject, f.delivery.lastError]),
+    )
+    expect(reasons).toEqual({
+      escape: expect.stringMatching(/its conversation_id breaks the protocol/),
+      nul: expect.stringMatching(/its from_agent breaks the protocol/),
+      reply: expect.stringMatching(/its reply_to breaks the protocol/),
+      payload: expect.stringMatching(/its payload breaks the protocol: .*task_assignment/),
+      array: expect.stringMatching(/its metadata breaks the protocol: it is not a JSON object/),
+    })
+    for (const reason of Object.values(reasons)) expect(reason).not.toMatch(/[\u0000-\u001f]/)
+  })
+
+  it('hands out a payload with and without data as the protocol reads it', async () => {
+    const { spool } = await openSpool()
+    await spool.send(task('Go', { subject: 'with', payload: { type: 'text', data: { a: [1, 'x'] } } }))
+    const { messageId } = await spool.send(
+      task('Go', { subject: 'without', payload: { type: 'status_request' } }),
+    )
+    spool.sqlite
+      .prepare('UPDATE messages SET payload = ? WHERE id = ?')
+      .run('{"type":"status_request"}', messageId)
+    const claimed = await spool.claim('builder')
+    expect(claimed.map((c) => c.message.payload)).toEqual([
+      { type: 'text', data: { a: [1, 'x'] } },
+      { type: 'status_request', data: null },
+    ])
+  })
+
   it('leaves messages within the limits untouched, at the deepest allowed nesting too', async () => {
     const { spool } = await openSpool()
     const metadata = JSON.parse(nestedText(64))
