@@ -53,3 +53,25 @@ describe('a delivery the relay hands out but the client cannot read', () => {
     expect((await relay.spool.stats()).deliveries).toMatchObject({ acked: 2, failed: 1, leased: 0 })
   })
 })
+
+describe('a dead letter the relay cannot read', () => {
+  it('stays listed by the relay (failed, status) once dead-lettered, even when its metadata is not JSON', async () => {
+    const relay = await startTestRelay()
+    const ids: string[] = []
+    for (const subject of ['deep', 'broken', 'fine']) {
+      ids.push((await relay.client.send(message(subject))).messageId)
+    }
+    const write = relay.spool.sqlite.prepare('UPDATE messages SET metadata = ? WHERE id = ?')
+    write.run(`{"deep":${'{"a":'.repeat(2_999)}{}${'}'.repeat(2_999)}}`, ids[0])
+    write.run('{"not json', ids[1])
+    expect((await relay.client.claim('builder', { limit: 10 })).map((c) => c.message.id)).toEqual([ids[2]])
+
+    const failed = await relay.signed('admin', 'GET', '/api/v1/admin/failed')
+    expect(failed.statusCode).toBe(200)
+    const listed = (failed.json() as { failed: { message: { id: string } }[] }).failed
+    expect(listed.map((f) => f.message.id).sort()).toEqual([ids[0], ids[1]].sort())
+    const status = await relay.signed('architect', 'GET', `/api/v1/messages/${ids[1]}`)
+    expect(status.statusCode).toBe(200)
+    expect(status.json()).toMatchObject({ deliveries: [{ status: 'failed' }] })
+  })
+})
