@@ -52,6 +52,7 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
   const spool = await Spool.open({
     path: dbPath,
     leaseSeconds: config.leaseSeconds,
+    logger,
     ...(clock === undefined ? {} : { clock }),
   })
   let app: FastifyInstance | undefined

@@ -33,6 +33,8 @@ export type {
   SendOptions,
   SendResult,
   SpoolStats,
+  StoredMessage,
+  UnreadableColumn,
   VerifyReport,
   WaitOptions,
 } from './types.js'

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Clock, MessageInput, MessageV2 } from '@agent-comm/protocol'
+import type { Clock, Logger, MessageInput, MessageV2 } from '@agent-comm/protocol'
 import {
   AgentIdSchema,
   ClosedError,
@@ -17,6 +17,7 @@ import {
   parseOrThrow,
   priorityRank,
   StorageError,
+  silentLogger,
   systemClock,
   utf8Length,
   ValidationError,
@@ -102,10 +103,21 @@ export interface SpoolOptions extends DatabaseFileOptions {
   busyTimeoutMs?: number
   /** Safety re-check interval of {@link Spool.waitForMessages} when file events are missed, in ms (1 000). */
   wakeIntervalMs?: number
+  /** Where a claim reports a stored message it dead-lettered because it cannot be read (default: silent). */
+  logger?: Logger
 }
 
 /** Folder of this package's drizzle-kit migrations (shipped beside `dist/`). */
 export const SPOOL_MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '../drizzle')
+
+/** The bound parameters of one round of a claim. */
+interface ClaimParams {
+  recipient: string
+  now: number
+  leaseUntil: number
+  limit: number
+  receipt: string
+}
 
 /** A validated send, ready to insert. */
 interface PreparedSend {
@@ -170,6 +182,7 @@ export class Spool {
   readonly sqlite: BetterSqlite3.Database
   readonly path: string
   readonly #clock: Clock
+  readonly #logger: Logger
   readonly #ids: IdGenerator
   readonly #leaseSeconds: number
   readonly #maxAttempts: number
@@ -192,6 +205,7 @@ export class Spool {
     this.path = options.path
     this.db = drizzle({ client: sqlite, schema })
     this.#clock = options.clock ?? systemClock
+    this.#logger = options.logger ?? silentLogger
     this.#ids = options.ids ?? new IdGenerator(this.#clock)
     this.#leaseSeconds = options.leaseSeconds ?? 60
     this.#maxAttempts = options.maxAttempts ?? 3
@@ -320,81 +334,39 @@ export class Spool {
     const { limit, leaseSeconds } = parseOrThrow(ClaimOptionsSchema, options, 'claim options')
     const now = this.#clock.now()
     const leaseUntil = now + Math.round((leaseSeconds ?? this.#leaseSeconds) * 1000)
-    return this.#write(() => {
+    const unreadable: { messageId: string; reason: string }[] = []
+    const claimed = this.#write(() => {
       this.#sweepExhaustedLeases(now)
       const receipt = randomBytes(12).toString('hex')
-      const params = { recipient, now, leaseUntil, limit, receipt }
       // Looking for run-out leases costs a query per claim, so a claim that fills its limit from the queue
       // looks at most every 250 ms; one that comes up short always looks.
       const lookNow = now - this.#lastLeaseLook >= 250 || now < this.#lastLeaseLook
       if (lookNow) this.#lastLeaseLook = now
-      const expired = lookNow && this.#stmt.hasExpiredLease.get(params) === 1
-      const own = this.#claimsFor(recipient)
-      const statement = expired ? this.#stmt.claimWithExpired : limit === 1 ? own.claimOne : own.claim
-      let rows: ClaimedRow[]
-      if (statement === own.claimOne) {
-        const row = statement.get(params) as ClaimedRow | undefined
-        rows = row === undefined ? [] : [row]
-      } else {
-        rows = statement.all(params) as ClaimedRow[]
-      }
-      if (!lookNow && rows.length < limit && this.#stmt.hasExpiredLease.get(params) === 1) {
-        rows = rows.concat(
-          this.#stmt.claimWithExpired.all({ ...params, limit: limit - rows.length }) as ClaimedRow[],
-        )
-      }
-      if (rows.length === 0) return []
-      const messageRows = (
-        rows.length === 1
-          ? this.#stmt.messageBySeq.all(rows[0]!.messageSeq)
-          : this.#stmt.messagesBySeq.all(JSON.stringify(rows.map((r) => r.messageSeq)))
-      ) as MessageRow[]
-      const bySeq = new Map<number, MessageRow>()
-      for (const row of messageRows) bySeq.set(row.seq, row)
-      // RETURNING order is unspecified: restore the claim order (priority, then arrival) before building.
-      if (rows.length > 1) {
-        rows.sort(
-          (a, b) =>
-            (bySeq.get(a.messageSeq)?.priority ?? 0) - (bySeq.get(b.messageSeq)?.priority ?? 0) ||
-            a.id - b.id,
-        )
-      }
-      const leaseUntilIso = new Date(leaseUntil).toISOString()
       const claimed: ClaimedMessage[] = []
-      for (const row of rows) {
-        const message = bySeq.get(row.messageSeq)
-        if (message === undefined) continue
-        let checked: MessageV2
-        try {
-          checked = checkedMessageFromRow(message)
-        } catch (error) {
-          if (!(error instanceof StorageError)) throw error
-          // A row this version cannot read would fail its consumer on every claim and, handed out with
-          // others, fail them too: it is dead-lettered alone, its reason kept as the last error.
-          this.#stmt.nack.get({
-            messageId: message.id,
-            recipient,
-            receipt: `${receipt}.${row.id}`,
-            deadLetter: 1,
-            availableAt: now,
-            reason: error.message,
-            now,
-          })
-          continue
-        }
-        claimed.push({
-          message: checked,
-          lease: {
-            recipient,
-            attempt: row.attempt,
-            maxAttempts: row.maxAttempts,
-            leaseUntil: leaseUntilIso,
-            receipt: `${receipt}.${row.id}`,
-          },
-        })
+      // A message that cannot be read is dead-lettered, so the claim takes more in its place, in the same
+      // transaction, until it is full or nothing claimable is left: good messages waiting behind an
+      // unreadable one are returned now, not on a later claim. Each round dead-letters or returns every row
+      // it takes, so the loop ends.
+      let first = true
+      while (claimed.length < limit) {
+        const params = { recipient, now, leaseUntil, limit: limit - claimed.length, receipt }
+        const rows = this.#claimRows(params, first && lookNow)
+        first = false
+        if (rows.length === 0) break
+        const before = unreadable.length
+        claimed.push(...this.#claimedMessages(rows, params, unreadable))
+        if (unreadable.length === before) break
       }
       return claimed
     })
+    // Reported once the transaction is done: a logger is never called with the write lock held.
+    for (const { messageId, reason } of unreadable) {
+      this.#logger.warn(
+        { messageId, agent: recipient, reason },
+        `${reason}. Its delivery to ${recipient} was dead-lettered: it is listed by listFailed (agent-comm failed); fix or delete the row, then retry it.`,
+      )
+    }
+    return claimed
   }
 
   /**
@@ -642,6 +614,91 @@ export class Spool {
     } catch (error) {
       throw toStorageError(error, this.path)
     }
+  }
+
+  /**
+   * Leases up to `params.limit` claimable deliveries of `params.recipient` and returns their rows in claim
+   * order (priority, then arrival). `lookForExpired` asks first whether a run-out lease is waiting.
+   */
+  #claimRows(params: ClaimParams, lookForExpired: boolean): ClaimedRow[] {
+    const { limit } = params
+    const expired = lookForExpired && this.#stmt.hasExpiredLease.get(params) === 1
+    const own = this.#claimsFor(params.recipient)
+    const statement = expired ? this.#stmt.claimWithExpired : limit === 1 ? own.claimOne : own.claim
+    let rows: ClaimedRow[]
+    if (statement === own.claimOne) {
+      const row = statement.get(params) as ClaimedRow | undefined
+      rows = row === undefined ? [] : [row]
+    } else {
+      rows = statement.all(params) as ClaimedRow[]
+    }
+    if (!lookForExpired && rows.length < limit && this.#stmt.hasExpiredLease.get(params) === 1) {
+      rows = rows.concat(
+        this.#stmt.claimWithExpired.all({ ...params, limit: limit - rows.length }) as ClaimedRow[],
+      )
+    }
+    return rows
+  }
+
+  /**
+   * The claimed messages of leased `rows`, in claim order. A row whose message cannot be read is
+   * dead-lettered alone — handed out, it would fail its consumer on every claim and, with others, fail them
+   * too — its reason kept as the last error and added to `unreadable`.
+   */
+  #claimedMessages(
+    rows: ClaimedRow[],
+    params: ClaimParams,
+    unreadable: { messageId: string; reason: string }[],
+  ): ClaimedMessage[] {
+    const { recipient, now, leaseUntil, receipt } = params
+    const messageRows = (
+      rows.length === 1
+        ? this.#stmt.messageBySeq.all(rows[0]!.messageSeq)
+        : this.#stmt.messagesBySeq.all(JSON.stringify(rows.map((r) => r.messageSeq)))
+    ) as MessageRow[]
+    const bySeq = new Map<number, MessageRow>()
+    for (const row of messageRows) bySeq.set(row.seq, row)
+    // RETURNING order is unspecified: restore the claim order (priority, then arrival) before building.
+    if (rows.length > 1) {
+      rows.sort(
+        (a, b) =>
+          (bySeq.get(a.messageSeq)?.priority ?? 0) - (bySeq.get(b.messageSeq)?.priority ?? 0) || a.id - b.id,
+      )
+    }
+    const leaseUntilIso = new Date(leaseUntil).toISOString()
+    const claimed: ClaimedMessage[] = []
+    for (const row of rows) {
+      const message = bySeq.get(row.messageSeq)
+      if (message === undefined) continue
+      let checked: MessageV2
+      try {
+        checked = checkedMessageFromRow(message)
+      } catch (error) {
+        if (!(error instanceof StorageError)) throw error
+        this.#stmt.nack.get({
+          messageId: message.id,
+          recipient,
+          receipt: `${receipt}.${row.id}`,
+          deadLetter: 1,
+          availableAt: now,
+          reason: error.message,
+          now,
+        })
+        unreadable.push({ messageId: message.id, reason: error.message })
+        continue
+      }
+      claimed.push({
+        message: checked,
+        lease: {
+          recipient,
+          attempt: row.attempt,
+          maxAttempts: row.maxAttempts,
+          leaseUntil: leaseUntilIso,
+          receipt: `${receipt}.${row.id}`,
+        },
+      })
+    }
+    return claimed
   }
 
   /** The recipient's own claim statements, prepared on first use (see `prepareRecipientClaims`). */
