@@ -10,7 +10,7 @@ import {
   systemClock,
   ValidationError,
 } from '@agent-comm/protocol'
-import { openConnection, prepareDatabaseFile, toStorageError } from '@agent-comm/spool'
+import { openConnection, prepareDatabaseFile, releaseHeldMessages, toStorageError } from '@agent-comm/spool'
 import type BetterSqlite3 from 'better-sqlite3'
 import { and, eq, inArray, type SQL, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/better-sqlite3'
@@ -27,6 +27,9 @@ import { type PresenceWindows, statusCondition } from './status.js'
  * and a read is all a busy agent's every send, poll and ack then costs.
  */
 const TOUCH_RESOLUTION_MS = 1000
+
+/** Attempts of a released delivery whose hold recorded none (holds record the sender's; this is the spool's default). */
+const DEFAULT_RELEASE_ATTEMPTS = 3
 
 /**
  * The agents that share one agent-comm database: their profiles, capabilities and presence, durable in
@@ -100,7 +103,9 @@ export class Registry {
 
   /**
    * Registers an agent, or updates the profile of one already registered (its `registeredAt` is kept).
-   * Either way the agent counts as seen now and any explicit offline mark is cleared. `status`, `lastSeen`
+   * Either way the agent counts as seen now and any explicit offline mark is cleared. An agent on the
+   * `sqlite` transport is given, in the same transaction, one delivery of each held broadcast or
+   * capability message it now matches (see the spool's `hold`). `status`, `lastSeen`
    * and `registeredAt` in the input are ignored: the registry owns them. Throws `ValidationError` naming
    * each bad field, including a missing `relayUrl` for `http` agents and `inboxDir` for `file` agents.
    */
@@ -137,6 +142,18 @@ export class Registry {
             capabilities.map((capability, position) => ({ agentId: profile.agentId, capability, position })),
           )
           .run()
+      }
+      // Every registration passes here (coordinator, CLI, MCP server, relay), so this is where an agent
+      // gets the held `*` / `capability:<name>` messages it now matches — in the same transaction, so a
+      // send that holds a message and re-reads the registry afterwards cannot miss it. Only agents that
+      // receive through this database (transport sqlite) can claim a delivery written here.
+      if (profile.transport === 'sqlite') {
+        releaseHeldMessages(this.#sqlite, {
+          agentId: profile.agentId,
+          capabilities,
+          now,
+          defaultMaxAttempts: DEFAULT_RELEASE_ATTEMPTS,
+        })
       }
       return this.#requireRow(profile.agentId, now)
     })

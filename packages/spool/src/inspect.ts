@@ -28,7 +28,13 @@ export function status(db: Db, messageId: string, now: number): MessageStatus | 
     .where(eq(deliveries.messageSeq, message.seq))
     .orderBy(asc(deliveries.id))
     .all()
-  return { ...storedMessageFromRow(message), deliveries: rows.map((row) => deliveryFromRow(row, now)) }
+  return {
+    ...storedMessageFromRow(message),
+    deliveries: rows.map((row) => deliveryFromRow(row, now)),
+    ...(message.heldUntil !== null && message.heldUntil > now
+      ? { heldUntil: new Date(message.heldUntil).toISOString() }
+      : {}),
+  }
 }
 
 /**

@@ -27,6 +27,7 @@ import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3'
 import { cleanup } from './cleanup.js'
 import { type DatabaseFileOptions, openConnection, prepareDatabaseFile, toStorageError } from './database.js'
 import { catchUpFullTextIndex } from './full-text.js'
+import { isGroupTarget, releaseHeldMessages } from './held.js'
 import {
   conversation,
   conversations,
@@ -193,6 +194,10 @@ export class Spool {
   // Transaction wrappers are built once: better-sqlite3 compiles BEGIN/COMMIT for each wrapper it creates.
   readonly #insertOne: BetterSqlite3.Transaction<(p: PreparedSend) => SendResult>
   readonly #insertMany: BetterSqlite3.Transaction<(ps: PreparedSend[]) => SendResult[]>
+  readonly #holdOne: BetterSqlite3.Transaction<(p: PreparedSend, heldUntil: number) => void>
+  readonly #releaseHeld: BetterSqlite3.Transaction<
+    (params: Parameters<typeof releaseHeldMessages>[1]) => number
+  >
   /** Who sent the message with an id, asked only when an insert finds the id taken. */
   readonly #messageSender: BetterSqlite3.Statement<[string], string>
   #lastSweep = Number.NEGATIVE_INFINITY
@@ -217,6 +222,16 @@ export class Spool {
       .pluck()
     this.#insertOne = sqlite.transaction((p: PreparedSend) => this.#insertRows(p))
     this.#insertMany = sqlite.transaction((ps: PreparedSend[]) => ps.map((p) => this.#insertRows(p)))
+    const setHold = sqlite.prepare('UPDATE messages SET held_until = ?, held_max_attempts = ? WHERE id = ?')
+    this.#holdOne = sqlite.transaction((p: PreparedSend, heldUntil: number) => {
+      // Stored if new (with no deliveries), or already stored by the send that reached the current
+      // holders; either way the hold is set on the sender's own message only (another sender's id throws).
+      this.#insertRows(p)
+      setHold.run(heldUntil, p.maxAttempts, p.message.id)
+    })
+    this.#releaseHeld = sqlite.transaction((params: Parameters<typeof releaseHeldMessages>[1]) =>
+      releaseHeldMessages(sqlite, params),
+    )
     this.#watcher = new ChangeWatcher(
       {
         hasClaimable: (agent) => this.#hasClaimable(agent),
@@ -322,6 +337,56 @@ export class Spool {
       results.push(...written)
     }
     return results
+  }
+
+  /**
+   * Holds a `*` or `capability:<name>` message for agents that register later: until the message expires,
+   * each agent that registers (or re-registers) matching its target, other than its sender, is given one
+   * delivery of it (see {@link Spool.releaseHeld}; the registry calls it on every registration). Stores the
+   * message first if it is not stored yet, so a group send that reaches nobody now is kept and `status`
+   * finds it. Holding again changes nothing; agents that already have a delivery never get a second.
+   * `maxAttempts` applies to the deliveries handed out later (default: the spool's).
+   */
+  async hold(
+    input: MessageV2 | MessageInput,
+    options: { maxAttempts?: number } = {},
+  ): Promise<{ messageId: string; heldUntil: string; message: MessageV2 }> {
+    this.#open()
+    const prepared = this.#prepareSend(input, {
+      recipients: [],
+      ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
+    })
+    const { message } = prepared
+    if (!isGroupTarget(message.toAgent)) {
+      throw new ValidationError(
+        `Invalid hold: only a broadcast ('*') or capability ('capability:<name>') message can be held for later recipients, not one to '${message.toAgent}'`,
+        [{ path: 'toAgent', message: "must be '*' or 'capability:<name>' to hold" }],
+      )
+    }
+    const heldUntil = expiresAt(message)
+    this.#write(() => this.#holdOne.immediate(prepared, heldUntil))
+    return { messageId: message.id, heldUntil: new Date(heldUntil).toISOString(), message }
+  }
+
+  /**
+   * Queues for `agentId` one delivery of every held message it matches (addressed to `*`, or to one of
+   * `capabilities`, not sent by it, not expired) that it does not have yet, in one transaction; returns
+   * how many. Idempotent: deliveries are unique per message and recipient. A `Registry` on this spool's
+   * database does this itself on every registration; call it when registering agents some other way.
+   */
+  async releaseHeld(agentId: string, capabilities: readonly string[]): Promise<{ released: number }> {
+    this.#open()
+    const agent = parseOrThrow(AgentIdSchema, agentId, 'agent id')
+    const released = this.#write(() =>
+      this.#releaseHeld.immediate({
+        agentId: agent,
+        capabilities,
+        now: this.#clock.now(),
+        defaultMaxAttempts: this.#maxAttempts,
+      }),
+    )
+    if (released > 0) this.#watcher.notify()
+    return { released }
   }
 
   /**

@@ -28,8 +28,11 @@ export interface StoredMessage {
   unreadable?: UnreadableColumn[]
 }
 
-/** A message and all its deliveries; `unreadable` names stored columns left out of the message. */
-export type MessageStatus = ProtocolMessageStatus & Pick<StoredMessage, 'unreadable'>
+/**
+ * A message and all its deliveries; `unreadable` names stored columns left out of the message. `heldUntil`
+ * is present while the message is held for agents that register later (see `Spool.hold`).
+ */
+export type MessageStatus = ProtocolMessageStatus & Pick<StoredMessage, 'unreadable'> & { heldUntil?: string }
 
 /** A message with one of its deliveries; `unreadable` names stored columns left out of the message. */
 export type MessageDelivery = ProtocolMessageDelivery & Pick<StoredMessage, 'unreadable'>
