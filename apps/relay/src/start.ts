@@ -57,7 +57,13 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
   })
   let app: FastifyInstance | undefined
   try {
-    const registry = await Registry.open({ sqlite: spool.sqlite, ...(clock === undefined ? {} : { clock }) })
+    // The relay's spool holds the deliveries of every agent registered with it, whatever transport its
+    // profile names: each is given the held group messages it matches when it registers.
+    const registry = await Registry.open({
+      sqlite: spool.sqlite,
+      releaseHeldTo: 'all-agents',
+      ...(clock === undefined ? {} : { clock }),
+    })
     const secrets = await SecretStore.open({
       path: SecretStore.fileIn(config.dataDir),
       logger,

@@ -46,6 +46,7 @@ export class Registry {
   readonly #windows: PresenceWindows
   readonly #ownsConnection: boolean
   readonly #stmt: RegistryStatements
+  readonly #releaseToAll: boolean
   #closed = false
 
   private constructor(
@@ -53,6 +54,7 @@ export class Registry {
     ownsConnection: boolean,
     clock: Clock,
     windows: PresenceWindows,
+    releaseToAll: boolean,
   ) {
     this.#sqlite = sqlite
     this.path = sqlite.name
@@ -61,6 +63,7 @@ export class Registry {
     this.#windows = windows
     this.#ownsConnection = ownsConnection
     this.#stmt = prepareStatements(this.#db)
+    this.#releaseToAll = releaseToAll
   }
 
   /**
@@ -75,6 +78,13 @@ export class Registry {
       'registry options',
     )
     const clock = options.clock ?? systemClock
+    const releaseHeldTo = options.releaseHeldTo ?? 'sqlite-agents'
+    if (releaseHeldTo !== 'sqlite-agents' && releaseHeldTo !== 'all-agents') {
+      throw new ValidationError(
+        `Invalid registry options: releaseHeldTo must be 'sqlite-agents' or 'all-agents', not '${String(releaseHeldTo)}'`,
+      )
+    }
+    const releaseToAll = releaseHeldTo === 'all-agents'
     if (options.sqlite !== undefined && options.path !== undefined) {
       throw new ValidationError(
         'Invalid registry options: give either sqlite (an open connection) or path (a file), not both',
@@ -82,7 +92,7 @@ export class Registry {
     }
     if (options.sqlite !== undefined) {
       migrateRegistry(options.sqlite, options.sqlite.name, options)
-      return new Registry(options.sqlite, false, clock, windows)
+      return new Registry(options.sqlite, false, clock, windows, releaseToAll)
     }
     if (typeof options.path !== 'string' || options.path === '') {
       throw new ValidationError(
@@ -94,7 +104,7 @@ export class Registry {
     const sqlite = openConnection(path, { busyTimeoutMs: options.busyTimeoutMs })
     try {
       migrateRegistry(sqlite, path, options)
-      return new Registry(sqlite, true, clock, windows)
+      return new Registry(sqlite, true, clock, windows, releaseToAll)
     } catch (error) {
       sqlite.close()
       throw error
@@ -146,8 +156,9 @@ export class Registry {
       // Every registration passes here (coordinator, CLI, MCP server, relay), so this is where an agent
       // gets the held `*` / `capability:<name>` messages it now matches — in the same transaction, so a
       // send that holds a message and re-reads the registry afterwards cannot miss it. Only agents that
-      // receive through this database (transport sqlite) can claim a delivery written here.
-      if (profile.transport === 'sqlite') {
+      // receive through this database (transport sqlite) can claim a delivery written here — on a relay,
+      // every agent registered with it (releaseHeldTo: 'all-agents').
+      if (this.#releaseToAll || profile.transport === 'sqlite') {
         releaseHeldMessages(this.#sqlite, {
           agentId: profile.agentId,
           capabilities,
