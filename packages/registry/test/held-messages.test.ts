@@ -84,6 +84,16 @@ describe('held group messages and registration', () => {
     expect(recipientsOf(spool, held.messageId)).toEqual([])
   })
 
+  it("with releaseHeldTo: 'all-agents' (a relay) releases to agents of every transport", async () => {
+    const { registry, spool } = await openRegistry({ releaseHeldTo: 'all-agents' })
+    const held = await spool.hold({ fromAgent: 'boss', toAgent: '*', body: 'x' })
+    await registry.register({ agentId: 'remote', transport: 'http', relayUrl: 'http://relay.test' })
+    expect(recipientsOf(spool, held.messageId)).toEqual(['remote'])
+    await expect(openRegistry({ releaseHeldTo: 'everyone' as 'all-agents' })).rejects.toMatchObject({
+      code: 'VALIDATION',
+    })
+  })
+
   it('gives one delivery when two processes register the same agent at once', async () => {
     const path = join(tempDir(), 'shared.db')
     const spool = await Spool.open({ path })

@@ -352,17 +352,17 @@ export class Spool {
     options: { maxAttempts?: number } = {},
   ): Promise<{ messageId: string; heldUntil: string; message: MessageV2 }> {
     this.#open()
+    if (typeof input.toAgent === 'string' && !isGroupTarget(input.toAgent)) {
+      throw new ValidationError(
+        `Invalid hold: only a broadcast ('*') or capability ('capability:<name>') message can be held for later recipients, not one to '${input.toAgent}'`,
+        [{ path: 'toAgent', message: "must be '*' or 'capability:<name>' to hold" }],
+      )
+    }
     const prepared = this.#prepareSend(input, {
       recipients: [],
       ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
     })
     const { message } = prepared
-    if (!isGroupTarget(message.toAgent)) {
-      throw new ValidationError(
-        `Invalid hold: only a broadcast ('*') or capability ('capability:<name>') message can be held for later recipients, not one to '${message.toAgent}'`,
-        [{ path: 'toAgent', message: "must be '*' or 'capability:<name>' to hold" }],
-      )
-    }
     const heldUntil = expiresAt(message)
     this.#write(() => this.#holdOne.immediate(prepared, heldUntil))
     return { messageId: message.id, heldUntil: new Date(heldUntil).toISOString(), message }

@@ -31,7 +31,11 @@ describe('held group messages', () => {
 
   it('refuses to hold a direct message, or another sender’s id', async () => {
     const { spool } = await openSpool()
-    await expect(spool.hold(task())).rejects.toMatchObject({ code: 'VALIDATION' })
+    await expect(spool.hold(task())).rejects.toMatchObject({
+      code: 'VALIDATION',
+      message: expect.stringContaining("only a broadcast ('*') or capability"),
+    })
+    expect((await spool.stats()).totalMessages).toBe(0)
     const held = await spool.hold({ fromAgent: 'boss', toAgent: '*', body: 'x' })
     await expect(spool.hold({ ...held.message, fromAgent: 'mallory' })).rejects.toMatchObject({
       code: 'VALIDATION',
