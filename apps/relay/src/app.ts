@@ -77,7 +77,10 @@ export interface RelayOptions {
 /** What a relay is built from: injected so tests use a fake clock, temp files and captured logs. */
 export interface RelayDeps {
   spool: Spool
-  /** The registry, usually on the spool's connection (`Registry.open({ sqlite: spool.sqlite })`). */
+  /**
+   * The registry, usually on the spool's connection (`Registry.open({ sqlite: spool.sqlite, releaseHeldTo:
+   * 'all-agents' })`, so every agent registering with the relay gets the held messages it matches).
+   */
   registry: Registry
   /** Agents' secrets: a `SecretStore` from `@agent-comm/transport-http/secrets`. */
   secrets: RelaySecrets

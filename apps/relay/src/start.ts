@@ -52,11 +52,18 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
   const spool = await Spool.open({
     path: dbPath,
     leaseSeconds: config.leaseSeconds,
+    logger,
     ...(clock === undefined ? {} : { clock }),
   })
   let app: FastifyInstance | undefined
   try {
-    const registry = await Registry.open({ sqlite: spool.sqlite, ...(clock === undefined ? {} : { clock }) })
+    // The relay's spool holds the deliveries of every agent registered with it, whatever transport its
+    // profile names: each is given the held group messages it matches when it registers.
+    const registry = await Registry.open({
+      sqlite: spool.sqlite,
+      releaseHeldTo: 'all-agents',
+      ...(clock === undefined ? {} : { clock }),
+    })
     const secrets = await SecretStore.open({
       path: SecretStore.fileIn(config.dataDir),
       logger,

@@ -105,7 +105,7 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
   const dir = options.dir ?? tempDir()
   const clock = options.clock ?? new ManualClock(T0)
   const spool = await Spool.open({ path: join(dir, 'relay.db'), clock })
-  const registry = await Registry.open({ sqlite: spool.sqlite, clock })
+  const registry = await Registry.open({ sqlite: spool.sqlite, clock, releaseHeldTo: 'all-agents' })
   const store = await SecretStore.open({ path: SecretStore.fileIn(dir), clock })
   const secrets: Record<string, string> = {}
   for (const agent of options.agents ?? DEFAULT_AGENTS) {

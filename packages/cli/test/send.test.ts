@@ -220,4 +220,31 @@ describe('send', () => {
     expect(run.code).toBe(3)
     expect(JSON.parse(run.stdout)).toMatchObject({ error: { code: 'MESSAGE_NOT_FOUND' } })
   })
+
+  it('with --queue holds a capability message nobody has yet for agents that register later', async () => {
+    const p = project()
+    await registerAgents(p, 'architect')
+    const refused = await p.run(['send', 'architect', 'capability:security', 'Audit auth'])
+    expect(refused.code).not.toBe(0)
+    expect(refused.stderr).toContain("No agent has capability 'security'")
+
+    const sent = await p.json<{ messageId: string; deliveries: number; heldUntil: string }>([
+      'send',
+      'architect',
+      'capability:security',
+      'Audit auth',
+      '--queue',
+    ])
+    expect(sent).toMatchObject({ deliveries: 0, heldUntil: expect.any(String) })
+    const held = await p.json<{ heldUntil?: string; deliveries: unknown[] }>(['status', sent.messageId])
+    expect(held).toMatchObject({ heldUntil: sent.heldUntil, deliveries: [] })
+
+    await p.ok(['register', 'auditor', '-c', 'security', '-d', 'local'])
+    await p.ok(['register', 'auditor', '-c', 'security,code', '-d', 'local'])
+    const polled = await p.json<{ messages: { message: { id: string } }[] }>(['poll', 'auditor'])
+    expect(polled.messages.map((m) => m.message.id)).toEqual([sent.messageId])
+    // Registered twice, delivered once.
+    const after = await p.json<{ deliveries: { recipient: string }[] }>(['status', sent.messageId])
+    expect(after.deliveries.map((d) => d.recipient)).toEqual(['auditor'])
+  })
 })

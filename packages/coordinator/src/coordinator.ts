@@ -87,6 +87,14 @@ export interface SendOptions {
   allowUnregistered?: boolean
   delaySeconds?: number
   maxAttempts?: number
+  /**
+   * For a `*` or `capability:<name>` message: also hold it for agents that register later. It goes to the
+   * matching agents registered now, as always, and is kept until it expires (its `routing.ttlHours`,
+   * default 24): every agent that registers or re-registers matching the target before then, on the
+   * `sqlite` transport, gets one delivery (never two, and never the sender). A group message that reaches
+   * nobody now is stored and held instead of refused with `AGENT_NOT_FOUND`. Refused for a direct message.
+   */
+  holdForFutureRecipients?: boolean
 }
 
 /** What a send did across every transport it used. */
@@ -99,6 +107,8 @@ export interface SendReport {
   duplicate: boolean
   /** Which transport carried which recipients. */
   routes: { transport: Transport['kind']; recipients: string[] }[]
+  /** With `holdForFutureRecipients`: until when agents registering later get it (ISO 8601). */
+  heldUntil?: string
 }
 
 /** Options of {@link Coordinator.poll}. */
@@ -179,14 +189,30 @@ export class Coordinator {
    * The message goes through the transport of each recipient. Throws `AgentNotFoundError` for an
    * unregistered recipient unless unregistered agents are allowed, and an `AGENT_NOT_FOUND` error for a
    * group address that reaches no agent (no one holds the capability, or no one but the sender is
-   * registered): nothing is stored then.
+   * registered): nothing is stored then — unless `holdForFutureRecipients` asks to keep it for agents
+   * that register later.
    */
   async send(input: MessageInput | MessageV2, options: SendOptions = {}): Promise<SendReport> {
     this.#open()
     const message = this.#complete(input)
+    const hold = options.holdForFutureRecipients === true
+    if (
+      hold &&
+      message.toAgent !== BROADCAST_TARGET &&
+      !message.toAgent.startsWith(CAPABILITY_TARGET_PREFIX)
+    ) {
+      throw new ValidationError(
+        `Invalid send: only a broadcast ('*') or capability ('capability:<name>') message can be held for future recipients, not one to '${message.toAgent}'`,
+        [{ path: 'holdForFutureRecipients', message: "only for a '*' or 'capability:<name>' target" }],
+        {
+          hint: 'Send it without holding; to send to an agent that is not registered yet, allow unregistered recipients.',
+        },
+      )
+    }
     const targets = await this.#recipients(
       message,
       options.allowUnregistered ?? this.#settings.allowUnregistered,
+      hold,
     )
     const groups = new Map<Transport, string[]>()
     for (const { agentId, profile } of targets) {
@@ -213,6 +239,7 @@ export class Coordinator {
       report.duplicate ||= result.duplicate
       report.routes.push({ transport: transport.kind, recipients })
     }
+    if (hold) report.heldUntil = await this.#hold(message, targets, options.maxAttempts)
     await this.registry.touch(message.fromAgent)
     this.#log.debug(
       { messageId: message.id, from: message.fromAgent, to: message.toAgent, deliveries: report.deliveries },
@@ -516,22 +543,52 @@ export class Coordinator {
     return createMessage(withTtl, { clock: this.#clock, ids: this.#ids })
   }
 
+  /**
+   * Holds a group message in the local spool for agents that register later, then hands it to the local
+   * agents that registered while it was being sent: a registration committed before the hold did not see
+   * it, and one committed after gets it from the registry itself, so re-reading the registry once the hold
+   * is stored closes the gap. Deliveries are unique per message and agent, so overlaps cost nothing.
+   */
+  async #hold(
+    message: MessageV2,
+    targets: { agentId: string }[],
+    maxAttempts: number | undefined,
+  ): Promise<string> {
+    const { heldUntil } = await this.spool.hold(message, maxAttempts === undefined ? {} : { maxAttempts })
+    const reached = new Set(targets.map((t) => t.agentId))
+    for (const profile of await this.#groupMembers(message)) {
+      if (reached.has(profile.agentId) || profile.transport !== 'sqlite') continue
+      await this.spool.releaseHeld(profile.agentId, profile.capabilities)
+    }
+    return heldUntil
+  }
+
+  /** The registered agents a `*` or `capability:<name>` message is for, its sender excluded. */
+  async #groupMembers(message: MessageV2): Promise<AgentProfile[]> {
+    const to = message.toAgent
+    const agents =
+      to === BROADCAST_TARGET
+        ? await this.registry.list()
+        : await this.registry.findByCapability(to.slice(CAPABILITY_TARGET_PREFIX.length))
+    return agents.filter((a) => a.agentId !== message.fromAgent)
+  }
+
   async #recipients(
     message: MessageV2,
     allowUnregistered: boolean,
+    hold: boolean,
   ): Promise<{ agentId: string; profile: AgentProfile | undefined }[]> {
     const to = message.toAgent
     if (to === BROADCAST_TARGET || to.startsWith(CAPABILITY_TARGET_PREFIX)) {
-      const capability = to === BROADCAST_TARGET ? undefined : to.slice(CAPABILITY_TARGET_PREFIX.length)
-      const agents =
-        capability === undefined
-          ? await this.registry.list()
-          : await this.registry.findByCapability(capability)
-      const targets = agents
-        .filter((a) => a.agentId !== message.fromAgent)
-        .map((profile) => ({ agentId: profile.agentId, profile }))
-      // A group send that reaches nobody would store nothing and hand back an id no one can look up.
-      if (targets.length === 0) throw noRecipients(capability)
+      const targets = (await this.#groupMembers(message)).map((profile) => ({
+        agentId: profile.agentId,
+        profile,
+      }))
+      // A group send that reaches nobody would store nothing and hand back an id no one can look up;
+      // held, it is stored and waits for agents that register later.
+      if (targets.length === 0 && !hold) {
+        throw noRecipients(to === BROADCAST_TARGET ? undefined : to.slice(CAPABILITY_TARGET_PREFIX.length))
+      }
       return targets
     }
     const profile = await this.registry.get(to)

@@ -36,6 +36,7 @@ export async function createCoordinator(
     path: config.dbPath,
     leaseSeconds: config.leaseSeconds,
     ...(clock ? { clock } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
   })
   try {
     const registry = await Registry.open({ sqlite: spool.sqlite, ...(clock ? { clock } : {}) })

@@ -131,6 +131,23 @@ describe('comm_send', () => {
     expect(sent.recipients.sort()).toEqual(['builder', 'reviewer'])
   })
 
+  it('holds a capability message nobody has yet with queue_for_future_recipients', async () => {
+    const { client } = await setup()
+    await fails(client, 'comm_send', { from_agent: 'architect', to_agent: 'capability:audit', body: 'x' })
+    const sent = await ok<{ messageId: string; deliveries: number }>(client, 'comm_send', {
+      from_agent: 'architect',
+      to_agent: 'capability:audit',
+      body: 'Audit auth',
+      queue_for_future_recipients: true,
+    })
+    expect(sent.deliveries).toBe(0)
+    await ok(client, 'comm_register_agent', { agent_id: 'auditor', capabilities: ['audit'] })
+    const polled = await ok<{ messages: { message: { id: string } }[] }>(client, 'comm_poll', {
+      agent_id: 'auditor',
+    })
+    expect(polled.messages.map((m) => m.message.id)).toEqual([sent.messageId])
+  })
+
   it('joins the conversation of reply_to', async () => {
     const { client } = await setup()
     const first = await ok<{ messageId: string; conversationId: string }>(client, 'comm_send', {

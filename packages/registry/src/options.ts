@@ -30,6 +30,12 @@ export interface RegistryOptions extends DatabaseFileOptions {
   offlineAfterMs?: number
   /** How long a write waits for another process's lock, in ms, when the registry opens `path` (10 000). */
   busyTimeoutMs?: number
+  /**
+   * Which registering agents are given the held `*` / `capability:<name>` messages they match (see the
+   * spool's `hold`): `sqlite-agents` (default), the agents that receive through this database, or
+   * `all-agents`, for a relay, whose database holds the deliveries of every agent registered with it.
+   */
+  releaseHeldTo?: 'sqlite-agents' | 'all-agents'
 }
 
 const DurationSchema = z

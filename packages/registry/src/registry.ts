@@ -10,7 +10,7 @@ import {
   systemClock,
   ValidationError,
 } from '@agent-comm/protocol'
-import { openConnection, prepareDatabaseFile, toStorageError } from '@agent-comm/spool'
+import { openConnection, prepareDatabaseFile, releaseHeldMessages, toStorageError } from '@agent-comm/spool'
 import type BetterSqlite3 from 'better-sqlite3'
 import { and, eq, inArray, type SQL, sql } from 'drizzle-orm'
 import { drizzle } from 'drizzle-orm/better-sqlite3'
@@ -28,6 +28,9 @@ import { type PresenceWindows, statusCondition } from './status.js'
  */
 const TOUCH_RESOLUTION_MS = 1000
 
+/** Attempts of a released delivery whose hold recorded none (holds record the sender's; this is the spool's default). */
+const DEFAULT_RELEASE_ATTEMPTS = 3
+
 /**
  * The agents that share one agent-comm database: their profiles, capabilities and presence, durable in
  * SQLite so every local process sees the same agents. Every method is async so another store can
@@ -43,6 +46,7 @@ export class Registry {
   readonly #windows: PresenceWindows
   readonly #ownsConnection: boolean
   readonly #stmt: RegistryStatements
+  readonly #releaseToAll: boolean
   #closed = false
 
   private constructor(
@@ -50,6 +54,7 @@ export class Registry {
     ownsConnection: boolean,
     clock: Clock,
     windows: PresenceWindows,
+    releaseToAll: boolean,
   ) {
     this.#sqlite = sqlite
     this.path = sqlite.name
@@ -58,6 +63,7 @@ export class Registry {
     this.#windows = windows
     this.#ownsConnection = ownsConnection
     this.#stmt = prepareStatements(this.#db)
+    this.#releaseToAll = releaseToAll
   }
 
   /**
@@ -72,6 +78,13 @@ export class Registry {
       'registry options',
     )
     const clock = options.clock ?? systemClock
+    const releaseHeldTo = options.releaseHeldTo ?? 'sqlite-agents'
+    if (releaseHeldTo !== 'sqlite-agents' && releaseHeldTo !== 'all-agents') {
+      throw new ValidationError(
+        `Invalid registry options: releaseHeldTo must be 'sqlite-agents' or 'all-agents', not '${String(releaseHeldTo)}'`,
+      )
+    }
+    const releaseToAll = releaseHeldTo === 'all-agents'
     if (options.sqlite !== undefined && options.path !== undefined) {
       throw new ValidationError(
         'Invalid registry options: give either sqlite (an open connection) or path (a file), not both',
@@ -79,7 +92,7 @@ export class Registry {
     }
     if (options.sqlite !== undefined) {
       migrateRegistry(options.sqlite, options.sqlite.name, options)
-      return new Registry(options.sqlite, false, clock, windows)
+      return new Registry(options.sqlite, false, clock, windows, releaseToAll)
     }
     if (typeof options.path !== 'string' || options.path === '') {
       throw new ValidationError(
@@ -91,7 +104,7 @@ export class Registry {
     const sqlite = openConnection(path, { busyTimeoutMs: options.busyTimeoutMs })
     try {
       migrateRegistry(sqlite, path, options)
-      return new Registry(sqlite, true, clock, windows)
+      return new Registry(sqlite, true, clock, windows, releaseToAll)
     } catch (error) {
       sqlite.close()
       throw error
@@ -100,7 +113,9 @@ export class Registry {
 
   /**
    * Registers an agent, or updates the profile of one already registered (its `registeredAt` is kept).
-   * Either way the agent counts as seen now and any explicit offline mark is cleared. `status`, `lastSeen`
+   * Either way the agent counts as seen now and any explicit offline mark is cleared. An agent on the
+   * `sqlite` transport is given, in the same transaction, one delivery of each held broadcast or
+   * capability message it now matches (see the spool's `hold`). `status`, `lastSeen`
    * and `registeredAt` in the input are ignored: the registry owns them. Throws `ValidationError` naming
    * each bad field, including a missing `relayUrl` for `http` agents and `inboxDir` for `file` agents.
    */
@@ -137,6 +152,19 @@ export class Registry {
             capabilities.map((capability, position) => ({ agentId: profile.agentId, capability, position })),
           )
           .run()
+      }
+      // Every registration passes here (coordinator, CLI, MCP server, relay), so this is where an agent
+      // gets the held `*` / `capability:<name>` messages it now matches — in the same transaction, so a
+      // send that holds a message and re-reads the registry afterwards cannot miss it. Only agents that
+      // receive through this database (transport sqlite) can claim a delivery written here — on a relay,
+      // every agent registered with it (releaseHeldTo: 'all-agents').
+      if (this.#releaseToAll || profile.transport === 'sqlite') {
+        releaseHeldMessages(this.#sqlite, {
+          agentId: profile.agentId,
+          capabilities,
+          now,
+          defaultMaxAttempts: DEFAULT_RELEASE_ATTEMPTS,
+        })
       }
       return this.#requireRow(profile.agentId, now)
     })

@@ -4,7 +4,7 @@ import type { CleanupReport } from './types.js'
 
 /**
  * Deletes messages past their TTL and, when `ackedOlderThanMs` is given, messages every recipient acked
- * longer ago than that; deliveries go with them (foreign key cascade) and so do their full-text entries
+ * longer ago than that (unless still held for later recipients); deliveries go with them (foreign key cascade) and so do their full-text entries
  * (trigger, for messages already indexed). Counting and deleting happen in one write transaction, so the report is what was removed.
  */
 export function cleanup(
@@ -13,7 +13,8 @@ export function cleanup(
   now: number,
 ): CleanupReport {
   const expired = 'expires_at <= @now'
-  const acked = `expires_at > @now AND EXISTS (SELECT 1 FROM deliveries d WHERE d.message_seq = messages.seq)
+  // A message still held is kept: agents that register later are yet to get it.
+  const acked = `expires_at > @now AND (held_until IS NULL OR held_until <= @now) AND EXISTS (SELECT 1 FROM deliveries d WHERE d.message_seq = messages.seq)
     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_seq = messages.seq
       AND (d.status != 'acked' OR d.acked_at > @cutoff))`
   const params = { now, cutoff: options.ackedOlderThanMs === undefined ? 0 : now - options.ackedOlderThanMs }

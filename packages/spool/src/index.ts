@@ -6,6 +6,8 @@ export {
   prepareDatabaseFile,
   toStorageError,
 } from './database.js'
+export type { ReleaseParams } from './held.js'
+export { releaseHeldMessages } from './held.js'
 export type { MigrateOptions, MigrationResult, MigrationSet } from './migrate.js'
 export { applyMigrations } from './migrate.js'
 export type { DeliveryRow, MessageRow } from './schema.js'
@@ -33,6 +35,8 @@ export type {
   SendOptions,
   SendResult,
   SpoolStats,
+  StoredMessage,
+  UnreadableColumn,
   VerifyReport,
   WaitOptions,
 } from './types.js'

@@ -3,7 +3,7 @@ import { DELIVERY_STATUSES } from '@agent-comm/protocol'
 import type BetterSqlite3 from 'better-sqlite3'
 import { and, asc, desc, eq, gt, gte, inArray, or, type SQL, sql } from 'drizzle-orm'
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
-import { deliveryFromRow, messageFromRow } from './rows.js'
+import { deliveryFromRow, storedMessageFromRow } from './rows.js'
 import type * as schema from './schema.js'
 import { deliveries, messages } from './schema.js'
 import type {
@@ -28,10 +28,19 @@ export function status(db: Db, messageId: string, now: number): MessageStatus | 
     .where(eq(deliveries.messageSeq, message.seq))
     .orderBy(asc(deliveries.id))
     .all()
-  return { message: messageFromRow(message), deliveries: rows.map((row) => deliveryFromRow(row, now)) }
+  return {
+    ...storedMessageFromRow(message),
+    deliveries: rows.map((row) => deliveryFromRow(row, now)),
+    ...(message.heldUntil !== null && message.heldUntil > now
+      ? { heldUntil: new Date(message.heldUntil).toISOString() }
+      : {}),
+  }
 }
 
-/** Messages of one conversation in the order they were sent. */
+/**
+ * Messages of one conversation in the order they were sent. A stored JSON column that cannot be read is left
+ * out of its message; `status` of that message names it.
+ */
 export function conversation(db: Db, conversationId: string): MessageV2[] {
   return db
     .select()
@@ -39,7 +48,7 @@ export function conversation(db: Db, conversationId: string): MessageV2[] {
     .where(eq(messages.conversationId, conversationId))
     .orderBy(asc(messages.seq))
     .all()
-    .map(messageFromRow)
+    .map((row) => storedMessageFromRow(row).message)
 }
 
 /** Threads with participants, counts and last activity, most recent first. */
@@ -87,7 +96,7 @@ export function toFtsQuery(text: string): string | null {
   return words.map((w) => `"${w}"*`).join(' ')
 }
 
-/** Messages matching every filter, newest first. */
+/** Messages matching every filter, newest first; an unreadable JSON column is left out, as in `conversation`. */
 export function search(
   db: Db,
   query: {
@@ -131,7 +140,7 @@ export function search(
     .orderBy(desc(messages.seq))
     .limit(query.limit)
     .all()
-    .map(messageFromRow)
+    .map((row) => storedMessageFromRow(row).message)
 }
 
 /** Spool-wide figures. Live deliveries past their TTL count as `expired`. */
@@ -191,10 +200,11 @@ function messageDeliveries(
     .orderBy(...order)
     .limit(limit)
     .all()
-  return rows.map((row) => ({
-    message: messageFromRow(row.messages),
-    delivery: deliveryFromRow(row.deliveries, now),
-  }))
+  return rows.map((row) => {
+    const { message, unreadable } = storedMessageFromRow(row.messages)
+    const delivery = deliveryFromRow(row.deliveries, now)
+    return unreadable === undefined ? { message, delivery } : { message, delivery, unreadable }
+  })
 }
 
 /** Dead-lettered deliveries with their messages, most recently failed first. */

@@ -1,14 +1,18 @@
 import type { DeliveryStatus, JsonObject, MessageV2, Payload } from '@agent-comm/protocol'
 import {
-  isAgentCommError,
-  JsonObjectSchema,
-  PayloadSchema,
-  parseOrThrow,
+  AgentIdSchema,
+  ConversationIdSchema,
+  checkJsonLimits,
+  MessageIdSchema,
+  PAYLOAD_TYPES,
+  PayloadTypeSchema,
   priorityFromRank,
+  RecipientSchema,
   StorageError,
+  toValidationError,
 } from '@agent-comm/protocol'
 import type { DeliveryRow, MessageRow } from './schema.js'
-import type { DeliveryInfo } from './types.js'
+import type { DeliveryInfo, StoredMessage, UnreadableColumn } from './types.js'
 
 /** Column list that reads a `messages` row into {@link MessageRow} shape from hand-written SQL. */
 export const MESSAGE_COLUMNS = `m.seq AS seq, m.id AS id, m.from_agent AS fromAgent, m.to_agent AS toAgent,
@@ -19,13 +23,36 @@ export const MESSAGE_COLUMNS = `m.seq AS seq, m.id AS id, m.from_agent AS fromAg
 const iso = (ms: number): string => new Date(ms).toISOString()
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms))
 
+/** The stored JSON columns of a message. */
+type JsonColumn = 'payload' | 'metadata'
+
 /**
  * Rebuilds the protocol message from its row, as stored: for reading and inspecting (status, listings,
- * search), so an operator still sees a message a claim refused. Stored JSON was validated when written;
- * consumers get messages through {@link checkedMessageFromRow}.
+ * search), so an operator still sees a message a claim refused. A JSON column that does not parse is left
+ * out of the message (which stays a valid `MessageV2`) and named in `unreadable` with the reason, instead of
+ * failing the whole listing. Consumers get messages through {@link checkedMessageFromRow}.
  */
-export function messageFromRow(row: MessageRow): MessageV2 {
-  const message: MessageV2 = {
+export function storedMessageFromRow(row: MessageRow): StoredMessage {
+  const message = envelopeFromRow(row)
+  const unreadable: UnreadableColumn[] = []
+  for (const column of ['payload', 'metadata'] as const) {
+    const text = row[column]
+    if (text === null) continue
+    try {
+      // Stored JSON was validated when written; a hand edit or an older version may have broken it.
+      const value: unknown = JSON.parse(text)
+      if (column === 'payload') message.payload = value as Payload
+      else message.metadata = value as JsonObject
+    } catch {
+      unreadable.push({ column, reason: NOT_JSON })
+    }
+  }
+  return unreadable.length === 0 ? { message } : { message, unreadable }
+}
+
+/** The message of a row without its JSON columns. */
+function envelopeFromRow(row: MessageRow): MessageV2 {
+  return {
     id: row.id,
     version: '2.0',
     fromAgent: row.fromAgent,
@@ -39,59 +66,97 @@ export function messageFromRow(row: MessageRow): MessageV2 {
         ? { conversationId: row.conversationId, ttlHours: row.ttlHours }
         : { replyTo: row.replyTo, conversationId: row.conversationId, ttlHours: row.ttlHours },
   }
-  if (row.payload !== null) message.payload = storedJson(row.payload, 'payload', row.id) as Payload
-  if (row.metadata !== null) message.metadata = storedJson(row.metadata, 'metadata', row.id) as JsonObject
-  return message
 }
 
+const NOT_JSON = 'is not valid JSON'
+
 function unreadable(messageId: string, column: string, why: string, cause: unknown): StorageError {
-  return new StorageError(`Stored message '${messageId}' cannot be read: its ${column} ${why}`, {
+  // JSON.stringify escapes what a broken id may hold (control characters), so the reason is safe to print.
+  const id = JSON.stringify(messageId).slice(1, -1)
+  return new StorageError(`Stored message '${id}' cannot be read: its ${column} ${why}`, {
     hint: 'It was written by an older agent-comm or changed by hand. A claim dead-letters it; delete it or fix the row.',
     details: { messageId, column },
-    cause,
+    ...(cause === undefined ? {} : { cause }),
   })
 }
 
 /** Parses one stored JSON column; throws `StorageError` naming the message and column when it is not JSON. */
-function storedJson(text: string, column: 'payload' | 'metadata', messageId: string): unknown {
+function storedJson(text: string, column: JsonColumn, messageId: string): unknown {
   try {
     return JSON.parse(text)
   } catch (error) {
-    throw unreadable(messageId, column, 'is not valid JSON', error)
+    throw unreadable(messageId, column, NOT_JSON, error)
   }
 }
 
+/** A stored JSON value within the protocol's JSON limits; throws `StorageError` naming the column otherwise. */
+function withinLimits(value: unknown, column: JsonColumn, messageId: string): unknown {
+  const breach = checkJsonLimits(value)
+  if (breach !== undefined)
+    throw unreadable(messageId, column, `breaks the protocol: ${breach.message}`, undefined)
+  return value
+}
+
+const isJsonObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
 /**
- * Reads one stored JSON column back and checks it as a send would have: the protocol's JSON limits first,
- * then its shape. Throws `StorageError` naming the message and column.
+ * A stored payload as the protocol reads it: a known `type` and JSON `data` within the JSON limits (null
+ * when absent; other keys dropped). Parsed JSON within the limits is all the data schema would check.
  */
-function checkedJson<T>(
-  schema: typeof PayloadSchema | typeof JsonObjectSchema,
-  text: string,
-  column: 'payload' | 'metadata',
-  messageId: string,
-): T {
-  const value = storedJson(text, column, messageId)
-  try {
-    return parseOrThrow(schema, value, column) as T
-  } catch (error) {
-    if (!isAgentCommError(error)) throw error
-    throw unreadable(messageId, column, `breaks the protocol: ${error.message}`, error)
+function storedPayload(text: string, messageId: string): Payload {
+  const value = storedJson(text, 'payload', messageId)
+  const type = isJsonObject(value) ? PayloadTypeSchema.safeParse(value.type) : undefined
+  if (type === undefined || !type.success || !isJsonObject(value)) {
+    throw unreadable(
+      messageId,
+      'payload',
+      `breaks the protocol: it is not an object with a type of ${PAYLOAD_TYPES.join(', ')}`,
+      undefined,
+    )
   }
+  return { type: type.data, data: withinLimits(value.data ?? null, 'payload', messageId) as Payload['data'] }
 }
 
+/** The id fields of a row with the protocol schema each must match, as a recipient's client checks them. */
+const ID_FIELDS = [
+  ['id', 'id', MessageIdSchema],
+  ['fromAgent', 'from_agent', AgentIdSchema],
+  ['toAgent', 'to_agent', RecipientSchema],
+  ['conversationId', 'conversation_id', ConversationIdSchema],
+  ['replyTo', 'reply_to', MessageIdSchema],
+] as const
+
 /**
- * Rebuilds the protocol message from its row for a consumer, checking its stored JSON against the protocol
- * (JSON limits included) as a recipient's client will. Throws `StorageError` for a row that fails: a claim
- * dead-letters that one delivery instead of handing out a message that would fail its consumer.
+ * Rebuilds the protocol message from its row for a consumer, checking what a send checked and a recipient's
+ * client checks again: the id fields against their schemas (an older version, or a hand edit, may have
+ * stored control characters in them), and the stored JSON against the protocol's JSON limits and shapes.
+ * Every check is a bounded walk or a short regex — no schema re-parse of the JSON on the claim path.
+ * Throws `StorageError` for a row that fails: a claim dead-letters that one delivery instead of handing out
+ * a message that would fail its consumer.
  */
 export function checkedMessageFromRow(row: MessageRow): MessageV2 {
-  const payload = row.payload
-  const metadata = row.metadata
-  const message = messageFromRow({ ...row, payload: null, metadata: null })
-  if (payload !== null) message.payload = checkedJson<Payload>(PayloadSchema, payload, 'payload', row.id)
-  if (metadata !== null)
-    message.metadata = checkedJson<JsonObject>(JsonObjectSchema, metadata, 'metadata', row.id)
+  for (const [field, column, schema] of ID_FIELDS) {
+    const value = row[field]
+    if (value === null) continue
+    const result = schema.safeParse(value)
+    if (!result.success) {
+      throw unreadable(
+        row.id,
+        column,
+        `breaks the protocol: ${toValidationError(result.error, column).message}`,
+        undefined,
+      )
+    }
+  }
+  const message = envelopeFromRow(row)
+  if (row.payload !== null) message.payload = storedPayload(row.payload, row.id)
+  if (row.metadata !== null) {
+    const metadata = withinLimits(storedJson(row.metadata, 'metadata', row.id), 'metadata', row.id)
+    if (!isJsonObject(metadata))
+      throw unreadable(row.id, 'metadata', 'breaks the protocol: it is not a JSON object', undefined)
+    message.metadata = metadata as JsonObject
+  }
   return message
 }
 

@@ -27,10 +27,19 @@ export const messages = sqliteTable(
     /** The message's own timestamp, ms since epoch. */
     createdAt: integer('created_at').notNull(),
     expiresAt: integer('expires_at').notNull(),
+    /**
+     * For a `*` or `capability:<name>` message sent with a hold: until when (ms since epoch, its expiry)
+     * agents that register later and match its target are given a delivery. Null: not held.
+     */
+    heldUntil: integer('held_until'),
+    /** Attempts of the deliveries a hold hands out later (the sender's `maxAttempts`). */
+    heldMaxAttempts: integer('held_max_attempts'),
   },
   (t) => [
     uniqueIndex('messages_id_unique').on(t.id),
     index('messages_conversation_idx').on(t.conversationId, t.seq),
+    // Held messages are few: a registration finds them without scanning the message table.
+    index('messages_held_idx').on(t.heldUntil).where(sql`held_until IS NOT NULL`),
   ],
 )
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Clock, MessageInput, MessageV2 } from '@agent-comm/protocol'
+import type { Clock, Logger, MessageInput, MessageV2 } from '@agent-comm/protocol'
 import {
   AgentIdSchema,
   ClosedError,
@@ -17,6 +17,7 @@ import {
   parseOrThrow,
   priorityRank,
   StorageError,
+  silentLogger,
   systemClock,
   utf8Length,
   ValidationError,
@@ -26,6 +27,7 @@ import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3'
 import { cleanup } from './cleanup.js'
 import { type DatabaseFileOptions, openConnection, prepareDatabaseFile, toStorageError } from './database.js'
 import { catchUpFullTextIndex } from './full-text.js'
+import { isGroupTarget, releaseHeldMessages } from './held.js'
 import {
   conversation,
   conversations,
@@ -102,10 +104,21 @@ export interface SpoolOptions extends DatabaseFileOptions {
   busyTimeoutMs?: number
   /** Safety re-check interval of {@link Spool.waitForMessages} when file events are missed, in ms (1 000). */
   wakeIntervalMs?: number
+  /** Where a claim reports a stored message it dead-lettered because it cannot be read (default: silent). */
+  logger?: Logger
 }
 
 /** Folder of this package's drizzle-kit migrations (shipped beside `dist/`). */
 export const SPOOL_MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '../drizzle')
+
+/** The bound parameters of one round of a claim. */
+interface ClaimParams {
+  recipient: string
+  now: number
+  leaseUntil: number
+  limit: number
+  receipt: string
+}
 
 /** A validated send, ready to insert. */
 interface PreparedSend {
@@ -170,6 +183,7 @@ export class Spool {
   readonly sqlite: BetterSqlite3.Database
   readonly path: string
   readonly #clock: Clock
+  readonly #logger: Logger
   readonly #ids: IdGenerator
   readonly #leaseSeconds: number
   readonly #maxAttempts: number
@@ -180,6 +194,10 @@ export class Spool {
   // Transaction wrappers are built once: better-sqlite3 compiles BEGIN/COMMIT for each wrapper it creates.
   readonly #insertOne: BetterSqlite3.Transaction<(p: PreparedSend) => SendResult>
   readonly #insertMany: BetterSqlite3.Transaction<(ps: PreparedSend[]) => SendResult[]>
+  readonly #holdOne: BetterSqlite3.Transaction<(p: PreparedSend, heldUntil: number) => void>
+  readonly #releaseHeld: BetterSqlite3.Transaction<
+    (params: Parameters<typeof releaseHeldMessages>[1]) => number
+  >
   /** Who sent the message with an id, asked only when an insert finds the id taken. */
   readonly #messageSender: BetterSqlite3.Statement<[string], string>
   #lastSweep = Number.NEGATIVE_INFINITY
@@ -192,6 +210,7 @@ export class Spool {
     this.path = options.path
     this.db = drizzle({ client: sqlite, schema })
     this.#clock = options.clock ?? systemClock
+    this.#logger = options.logger ?? silentLogger
     this.#ids = options.ids ?? new IdGenerator(this.#clock)
     this.#leaseSeconds = options.leaseSeconds ?? 60
     this.#maxAttempts = options.maxAttempts ?? 3
@@ -203,6 +222,16 @@ export class Spool {
       .pluck()
     this.#insertOne = sqlite.transaction((p: PreparedSend) => this.#insertRows(p))
     this.#insertMany = sqlite.transaction((ps: PreparedSend[]) => ps.map((p) => this.#insertRows(p)))
+    const setHold = sqlite.prepare('UPDATE messages SET held_until = ?, held_max_attempts = ? WHERE id = ?')
+    this.#holdOne = sqlite.transaction((p: PreparedSend, heldUntil: number) => {
+      // Stored if new (with no deliveries), or already stored by the send that reached the current
+      // holders; either way the hold is set on the sender's own message only (another sender's id throws).
+      this.#insertRows(p)
+      setHold.run(heldUntil, p.maxAttempts, p.message.id)
+    })
+    this.#releaseHeld = sqlite.transaction((params: Parameters<typeof releaseHeldMessages>[1]) =>
+      releaseHeldMessages(sqlite, params),
+    )
     this.#watcher = new ChangeWatcher(
       {
         hasClaimable: (agent) => this.#hasClaimable(agent),
@@ -311,6 +340,56 @@ export class Spool {
   }
 
   /**
+   * Holds a `*` or `capability:<name>` message for agents that register later: until the message expires,
+   * each agent that registers (or re-registers) matching its target, other than its sender, is given one
+   * delivery of it (see {@link Spool.releaseHeld}; the registry calls it on every registration). Stores the
+   * message first if it is not stored yet, so a group send that reaches nobody now is kept and `status`
+   * finds it. Holding again changes nothing; agents that already have a delivery never get a second.
+   * `maxAttempts` applies to the deliveries handed out later (default: the spool's).
+   */
+  async hold(
+    input: MessageV2 | MessageInput,
+    options: { maxAttempts?: number } = {},
+  ): Promise<{ messageId: string; heldUntil: string; message: MessageV2 }> {
+    this.#open()
+    if (typeof input.toAgent === 'string' && !isGroupTarget(input.toAgent)) {
+      throw new ValidationError(
+        `Invalid hold: only a broadcast ('*') or capability ('capability:<name>') message can be held for later recipients, not one to '${input.toAgent}'`,
+        [{ path: 'toAgent', message: "must be '*' or 'capability:<name>' to hold" }],
+      )
+    }
+    const prepared = this.#prepareSend(input, {
+      recipients: [],
+      ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
+    })
+    const { message } = prepared
+    const heldUntil = expiresAt(message)
+    this.#write(() => this.#holdOne.immediate(prepared, heldUntil))
+    return { messageId: message.id, heldUntil: new Date(heldUntil).toISOString(), message }
+  }
+
+  /**
+   * Queues for `agentId` one delivery of every held message it matches (addressed to `*`, or to one of
+   * `capabilities`, not sent by it, not expired) that it does not have yet, in one transaction; returns
+   * how many. Idempotent: deliveries are unique per message and recipient. A `Registry` on this spool's
+   * database does this itself on every registration; call it when registering agents some other way.
+   */
+  async releaseHeld(agentId: string, capabilities: readonly string[]): Promise<{ released: number }> {
+    this.#open()
+    const agent = parseOrThrow(AgentIdSchema, agentId, 'agent id')
+    const released = this.#write(() =>
+      this.#releaseHeld.immediate({
+        agentId: agent,
+        capabilities,
+        now: this.#clock.now(),
+        defaultMaxAttempts: this.#maxAttempts,
+      }),
+    )
+    if (released > 0) this.#watcher.notify()
+    return { released }
+  }
+
+  /**
    * Leases up to `limit` claimable messages of `agent`: most urgent first, then oldest. Each comes with a
    * receipt proving this claim. Two claimers never get the same delivery while its lease is live.
    */
@@ -320,81 +399,39 @@ export class Spool {
     const { limit, leaseSeconds } = parseOrThrow(ClaimOptionsSchema, options, 'claim options')
     const now = this.#clock.now()
     const leaseUntil = now + Math.round((leaseSeconds ?? this.#leaseSeconds) * 1000)
-    return this.#write(() => {
+    const unreadable: { messageId: string; reason: string }[] = []
+    const claimed = this.#write(() => {
       this.#sweepExhaustedLeases(now)
       const receipt = randomBytes(12).toString('hex')
-      const params = { recipient, now, leaseUntil, limit, receipt }
       // Looking for run-out leases costs a query per claim, so a claim that fills its limit from the queue
       // looks at most every 250 ms; one that comes up short always looks.
       const lookNow = now - this.#lastLeaseLook >= 250 || now < this.#lastLeaseLook
       if (lookNow) this.#lastLeaseLook = now
-      const expired = lookNow && this.#stmt.hasExpiredLease.get(params) === 1
-      const own = this.#claimsFor(recipient)
-      const statement = expired ? this.#stmt.claimWithExpired : limit === 1 ? own.claimOne : own.claim
-      let rows: ClaimedRow[]
-      if (statement === own.claimOne) {
-        const row = statement.get(params) as ClaimedRow | undefined
-        rows = row === undefined ? [] : [row]
-      } else {
-        rows = statement.all(params) as ClaimedRow[]
-      }
-      if (!lookNow && rows.length < limit && this.#stmt.hasExpiredLease.get(params) === 1) {
-        rows = rows.concat(
-          this.#stmt.claimWithExpired.all({ ...params, limit: limit - rows.length }) as ClaimedRow[],
-        )
-      }
-      if (rows.length === 0) return []
-      const messageRows = (
-        rows.length === 1
-          ? this.#stmt.messageBySeq.all(rows[0]!.messageSeq)
-          : this.#stmt.messagesBySeq.all(JSON.stringify(rows.map((r) => r.messageSeq)))
-      ) as MessageRow[]
-      const bySeq = new Map<number, MessageRow>()
-      for (const row of messageRows) bySeq.set(row.seq, row)
-      // RETURNING order is unspecified: restore the claim order (priority, then arrival) before building.
-      if (rows.length > 1) {
-        rows.sort(
-          (a, b) =>
-            (bySeq.get(a.messageSeq)?.priority ?? 0) - (bySeq.get(b.messageSeq)?.priority ?? 0) ||
-            a.id - b.id,
-        )
-      }
-      const leaseUntilIso = new Date(leaseUntil).toISOString()
       const claimed: ClaimedMessage[] = []
-      for (const row of rows) {
-        const message = bySeq.get(row.messageSeq)
-        if (message === undefined) continue
-        let checked: MessageV2
-        try {
-          checked = checkedMessageFromRow(message)
-        } catch (error) {
-          if (!(error instanceof StorageError)) throw error
-          // A row this version cannot read would fail its consumer on every claim and, handed out with
-          // others, fail them too: it is dead-lettered alone, its reason kept as the last error.
-          this.#stmt.nack.get({
-            messageId: message.id,
-            recipient,
-            receipt: `${receipt}.${row.id}`,
-            deadLetter: 1,
-            availableAt: now,
-            reason: error.message,
-            now,
-          })
-          continue
-        }
-        claimed.push({
-          message: checked,
-          lease: {
-            recipient,
-            attempt: row.attempt,
-            maxAttempts: row.maxAttempts,
-            leaseUntil: leaseUntilIso,
-            receipt: `${receipt}.${row.id}`,
-          },
-        })
+      // A message that cannot be read is dead-lettered, so the claim takes more in its place, in the same
+      // transaction, until it is full or nothing claimable is left: good messages waiting behind an
+      // unreadable one are returned now, not on a later claim. Each round dead-letters or returns every row
+      // it takes, so the loop ends.
+      let first = true
+      while (claimed.length < limit) {
+        const params = { recipient, now, leaseUntil, limit: limit - claimed.length, receipt }
+        const rows = this.#claimRows(params, first && lookNow)
+        first = false
+        if (rows.length === 0) break
+        const before = unreadable.length
+        claimed.push(...this.#claimedMessages(rows, params, unreadable))
+        if (unreadable.length === before) break
       }
       return claimed
     })
+    // Reported once the transaction is done: a logger is never called with the write lock held.
+    for (const { messageId, reason } of unreadable) {
+      this.#logger.warn(
+        { messageId, agent: recipient, reason },
+        `${reason}. Its delivery to ${recipient} was dead-lettered: it is listed by listFailed (agent-comm failed); fix or delete the row, then retry it.`,
+      )
+    }
+    return claimed
   }
 
   /**
@@ -642,6 +679,91 @@ export class Spool {
     } catch (error) {
       throw toStorageError(error, this.path)
     }
+  }
+
+  /**
+   * Leases up to `params.limit` claimable deliveries of `params.recipient` and returns their rows in claim
+   * order (priority, then arrival). `lookForExpired` asks first whether a run-out lease is waiting.
+   */
+  #claimRows(params: ClaimParams, lookForExpired: boolean): ClaimedRow[] {
+    const { limit } = params
+    const expired = lookForExpired && this.#stmt.hasExpiredLease.get(params) === 1
+    const own = this.#claimsFor(params.recipient)
+    const statement = expired ? this.#stmt.claimWithExpired : limit === 1 ? own.claimOne : own.claim
+    let rows: ClaimedRow[]
+    if (statement === own.claimOne) {
+      const row = statement.get(params) as ClaimedRow | undefined
+      rows = row === undefined ? [] : [row]
+    } else {
+      rows = statement.all(params) as ClaimedRow[]
+    }
+    if (!lookForExpired && rows.length < limit && this.#stmt.hasExpiredLease.get(params) === 1) {
+      rows = rows.concat(
+        this.#stmt.claimWithExpired.all({ ...params, limit: limit - rows.length }) as ClaimedRow[],
+      )
+    }
+    return rows
+  }
+
+  /**
+   * The claimed messages of leased `rows`, in claim order. A row whose message cannot be read is
+   * dead-lettered alone — handed out, it would fail its consumer on every claim and, with others, fail them
+   * too — its reason kept as the last error and added to `unreadable`.
+   */
+  #claimedMessages(
+    rows: ClaimedRow[],
+    params: ClaimParams,
+    unreadable: { messageId: string; reason: string }[],
+  ): ClaimedMessage[] {
+    const { recipient, now, leaseUntil, receipt } = params
+    const messageRows = (
+      rows.length === 1
+        ? this.#stmt.messageBySeq.all(rows[0]!.messageSeq)
+        : this.#stmt.messagesBySeq.all(JSON.stringify(rows.map((r) => r.messageSeq)))
+    ) as MessageRow[]
+    const bySeq = new Map<number, MessageRow>()
+    for (const row of messageRows) bySeq.set(row.seq, row)
+    // RETURNING order is unspecified: restore the claim order (priority, then arrival) before building.
+    if (rows.length > 1) {
+      rows.sort(
+        (a, b) =>
+          (bySeq.get(a.messageSeq)?.priority ?? 0) - (bySeq.get(b.messageSeq)?.priority ?? 0) || a.id - b.id,
+      )
+    }
+    const leaseUntilIso = new Date(leaseUntil).toISOString()
+    const claimed: ClaimedMessage[] = []
+    for (const row of rows) {
+      const message = bySeq.get(row.messageSeq)
+      if (message === undefined) continue
+      let checked: MessageV2
+      try {
+        checked = checkedMessageFromRow(message)
+      } catch (error) {
+        if (!(error instanceof StorageError)) throw error
+        this.#stmt.nack.get({
+          messageId: message.id,
+          recipient,
+          receipt: `${receipt}.${row.id}`,
+          deadLetter: 1,
+          availableAt: now,
+          reason: error.message,
+          now,
+        })
+        unreadable.push({ messageId: message.id, reason: error.message })
+        continue
+      }
+      claimed.push({
+        message: checked,
+        lease: {
+          recipient,
+          attempt: row.attempt,
+          maxAttempts: row.maxAttempts,
+          leaseUntil: leaseUntilIso,
+          receipt: `${receipt}.${row.id}`,
+        },
+      })
+    }
+    return claimed
   }
 
   /** The recipient's own claim statements, prepared on first use (see `prepareRecipientClaims`). */

@@ -3,13 +3,39 @@ import type {
   ClaimedMessage,
   DeliveryInfo,
   Lease,
-  MessageDelivery,
-  MessageStatus,
+  MessageV2,
   NackResult,
+  MessageDelivery as ProtocolMessageDelivery,
+  MessageStatus as ProtocolMessageStatus,
   SendResult,
 } from '@agent-comm/protocol'
 
-export type { AckResult, ClaimedMessage, DeliveryInfo, Lease, MessageStatus, NackResult, SendResult }
+export type { AckResult, ClaimedMessage, DeliveryInfo, Lease, NackResult, SendResult }
+
+/**
+ * A stored JSON column of a message that could not be read back (changed by hand, or written by an older
+ * version): the message is shown without it, and this says which column and why.
+ */
+export interface UnreadableColumn {
+  column: 'payload' | 'metadata'
+  reason: string
+}
+
+/** A message as stored, with the columns that could not be read, if any. */
+export interface StoredMessage {
+  message: MessageV2
+  /** Present only when a column was left out of `message` because it could not be read. */
+  unreadable?: UnreadableColumn[]
+}
+
+/**
+ * A message and all its deliveries; `unreadable` names stored columns left out of the message. `heldUntil`
+ * is present while the message is held for agents that register later (see `Spool.hold`).
+ */
+export type MessageStatus = ProtocolMessageStatus & Pick<StoredMessage, 'unreadable'> & { heldUntil?: string }
+
+/** A message with one of its deliveries; `unreadable` names stored columns left out of the message. */
+export type MessageDelivery = ProtocolMessageDelivery & Pick<StoredMessage, 'unreadable'>
 
 /** Extra options for {@link Spool.send}. */
 export interface SendOptions {
@@ -84,7 +110,7 @@ export interface CleanupOptions {
   ackedOlderThanMs?: number
 }
 
-export type { CleanupReport, ConversationSummary, MessageDelivery, SpoolStats } from '@agent-comm/protocol'
+export type { CleanupReport, ConversationSummary, SpoolStats } from '@agent-comm/protocol'
 
 /** A dead-lettered delivery. */
 export type FailedDelivery = MessageDelivery

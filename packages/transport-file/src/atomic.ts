@@ -1,7 +1,18 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { basename, dirname, join } from 'node:path'
-import { AgentCommError, StorageError } from '@agent-comm/protocol'
+import { AgentCommError, Limits, StorageError } from '@agent-comm/protocol'
 
 /** The `code` of a Node.js system error, if any. */
 export function errorCode(error: unknown): string | undefined {
@@ -85,13 +96,41 @@ export function tryRename(from: string, to: string): boolean {
   return tryRename(from, to)
 }
 
-/** The text of `path`, or undefined when it does not exist (moved away by another process). */
+/**
+ * Largest file the transport reads. A valid delivery file holds at most a 1 MiB body and subject (up to six
+ * bytes each as escaped JSON), two free-form JSON values of 1 MiB (metadata, payload data; more when pretty
+ * printed, at most two spaces per level of their 64), and a short delivery state with its last error. No
+ * valid file comes near 16 MiB; anything larger is refused unread, so a stray huge file costs one `fstat`.
+ */
+export const MAX_FILE_BYTES = 16 * 1024 * 1024
+
+/**
+ * The text of `path`, or undefined when it does not exist (moved away by another process). A file larger
+ * than {@link MAX_FILE_BYTES} is not read: `StorageError` naming it. Its size is read from the open file, so
+ * the file measured is the file read.
+ */
 export function readTextIfExists(path: string): string | undefined {
+  let fd: number
   try {
-    return readFileSync(path, 'utf8')
+    fd = openSync(path, 'r')
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return undefined
     throw error
+  }
+  try {
+    const { size } = fstatSync(fd)
+    if (size > MAX_FILE_BYTES) {
+      throw new StorageError(
+        `File ${path} is ${size} bytes, more than any valid delivery (${MAX_FILE_BYTES} bytes); it was not read`,
+        {
+          hint: `No message within the protocol's limits (body ${Limits.bodyMaxBytes} bytes, JSON ${Limits.jsonMaxBytes} bytes) is this large: move it out of the transport folders.`,
+          details: { path, size },
+        },
+      )
+    }
+    return readFileSync(fd, 'utf8')
+  } finally {
+    closeSync(fd)
   }
 }
 

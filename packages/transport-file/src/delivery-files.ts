@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import type { ClaimedMessage, MessageV2 } from '@agent-comm/protocol'
+import { StorageError } from '@agent-comm/protocol'
 import { createFileExclusive, errorCode, readTextIfExists, tryRename, writeFileAtomic } from './atomic.js'
 import { type Layout, type LeaseName, parseLeaseFileName } from './layout.js'
 import {
@@ -22,6 +24,7 @@ import {
   leaseState,
   RecordCache,
   scanAgent,
+  type UnreadableFile,
 } from './scan.js'
 
 /** A delivery found in `leased/`. */
@@ -150,10 +153,50 @@ export class DeliveryFiles {
     })
   }
 
-  /** Dead-letters every exhausted lease of `agent`; returns the scan it made first. */
+  /**
+   * Dead-letters an inbox file that cannot be read, as a nack to `failed/` would: the file is moved aside
+   * to `failed/<agent>/<id>.unreadable` (kept for a person to inspect; never read as a delivery) and, from
+   * the message as sent (`messages/<id>.json`), `failed/<agent>/<id>.json` is written with the reason as its
+   * last error, so the sender's status reads `failed` instead of `queued` forever. Returns false when
+   * another process moved the file first.
+   */
+  failUnreadable(agent: string, file: UnreadableFile, now: number): boolean {
+    const aside = join(this.layout.folder('failed', agent), `${file.messageId}.unreadable`)
+    if (!tryRename(file.path, aside)) return false
+    let stored: MessageRecord | undefined
+    try {
+      stored = this.readMessage(file.messageId)
+    } catch (error) {
+      // The message file is damaged too: only the file moved aside is left to show what happened.
+      if (!(error instanceof StorageError)) throw error
+    }
+    if (stored === undefined) return true
+    const delivery: DeliveryState = {
+      recipient: agent,
+      status: 'failed',
+      attempt: 0,
+      maxAttempts: stored.maxAttempts,
+      availableAt: iso(now),
+      leaseUntil: null,
+      receipt: null,
+      lastError: `${file.error.message} (the file is kept as ${aside})`,
+      createdAt: stored.createdAt,
+      updatedAt: iso(now),
+      ackedAt: null,
+      sequence: nextSequence(),
+    }
+    createFileExclusive(
+      this.layout.deliveryFile('failed', agent, file.messageId),
+      serialize({ delivery, message: stored.message }),
+    )
+    return true
+  }
+
+  /** Dead-letters every exhausted lease and every unreadable inbox file of `agent`; returns the scan it made first. */
   sweep(agent: string, now: number): AgentScan {
     const scan = this.scan(agent, now)
     for (const candidate of scan.exhausted) this.failExhausted(agent, candidate, now)
+    for (const file of scan.unreadable) this.failUnreadable(agent, file, now)
     return scan
   }
 

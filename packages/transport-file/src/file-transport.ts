@@ -75,7 +75,7 @@ export class FileTransport implements Transport {
     this.#files = new DeliveryFiles(new Layout(this.root), (path, error) => {
       logger.warn(
         { path, reason: error.message },
-        'skipped a delivery file that cannot be read: fix or remove it; the other messages are delivered',
+        'a delivery file cannot be read: an inbox file is dead-lettered (moved to failed/ with the reason, status failed), a leased one left for a person to fix or remove; the other messages are delivered',
       )
     })
     this.#clock = opts.clock ?? systemClock

@@ -15,8 +15,8 @@ export const UNSETTLED_GRACE_MS = 5_000
 interface CachedFile {
   /** Identity of the file the record was read from; a rename, rewrite or replacement changes it. */
   stamp: string
-  /** The file's record, or undefined for a file that cannot be read (damaged, or breaking the protocol). */
-  record: DeliveryRecord | undefined
+  /** The file's record, or why it cannot be read (damaged, too large, or breaking the protocol). */
+  record: DeliveryRecord | StorageError
 }
 
 /** Told once per version of a file that cannot be read, with the `StorageError` that names it. */
@@ -40,12 +40,24 @@ export interface ListedFile {
   record: DeliveryRecord
 }
 
+/** A delivery file that cannot be read, with the message id its name holds and why. */
+export interface UnreadableFile {
+  path: string
+  messageId: string
+  error: StorageError
+}
+
+/** The delivery files of one folder: those that can be read, and those that cannot. */
+export interface Listing {
+  files: ListedFile[]
+  unreadable: UnreadableFile[]
+}
+
 /**
  * Reads the delivery files of a folder, re-reading only files that changed since the last listing (by inode,
  * size, modification and change time), so a scan of a busy inbox costs one `stat` per file, not one parse.
- * A file that cannot be read is left out of the listing — it must not block the agent's other deliveries —
- * and reported once until it changes, so a person can fix it in place (half-saved by an editor, say) and
- * have it delivered.
+ * A file that cannot be read is listed apart — it must not block the agent's other deliveries — and
+ * reported once until it changes.
  */
 export class RecordCache {
   readonly #folders = new Map<string, Map<string, CachedFile>>()
@@ -59,17 +71,18 @@ export class RecordCache {
    * Every delivery file of `folder` with its record: the files whose name `idOf` reads a message id from
    * (temp files and strays are skipped). A missing folder is empty.
    */
-  list(folder: string, idOf: (name: string) => string | undefined): ListedFile[] {
+  list(folder: string, idOf: (name: string) => string | undefined): Listing {
     let names: string[]
     try {
       names = readdirSync(folder)
     } catch (error) {
-      if (errorCode(error) === 'ENOENT') return []
+      if (errorCode(error) === 'ENOENT') return { files: [], unreadable: [] }
       throw error
     }
     const before = this.#folders.get(folder)
     const after = new Map<string, CachedFile>()
     const files: ListedFile[] = []
+    const unreadable: UnreadableFile[] = []
     for (const name of names) {
       const messageId = idOf(name)
       if (messageId === undefined) continue
@@ -81,22 +94,25 @@ export class RecordCache {
       const stamp = `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`
       let cached = before?.get(name)
       if (cached?.stamp !== stamp) {
-        const text = readTextIfExists(path)
-        if (text === undefined) continue
-        let record: DeliveryRecord | undefined
+        let record: DeliveryRecord | StorageError
         try {
+          // Read with its size checked first: a file larger than any valid delivery is refused unread.
+          const text = readTextIfExists(path)
+          if (text === undefined) continue
           record = readRecord(path, text, messageId)
         } catch (error) {
           if (!(error instanceof StorageError)) throw error
           this.#onDamaged(path, error)
+          record = error
         }
         cached = { stamp, record }
       }
       after.set(name, cached)
-      if (cached.record !== undefined) files.push({ name, path, record: cached.record })
+      if (cached.record instanceof StorageError) unreadable.push({ path, messageId, error: cached.record })
+      else files.push({ name, path, record: cached.record })
     }
     this.#folders.set(folder, after)
-    return files
+    return { files, unreadable }
   }
 }
 
@@ -118,6 +134,8 @@ export interface AgentScan {
   exhausted: Candidate[]
   /** When the next pending delivery becomes claimable (ms), or null when nothing is pending. */
   nextVisibleAt: number | null
+  /** Inbox files that cannot be read: to be dead-lettered. */
+  unreadable: UnreadableFile[]
 }
 
 /** Where a leased delivery stands at `now`, from its name and content. */
@@ -152,7 +170,8 @@ export function scanAgent(layout: Layout, cache: RecordCache, agent: string, now
     nextVisibleAt = nextVisibleAt === null ? at : Math.min(nextVisibleAt, at)
   }
 
-  for (const file of cache.list(layout.folder('inbox', agent), messageIdOfFile)) {
+  const inbox = cache.list(layout.folder('inbox', agent), messageIdOfFile)
+  for (const file of inbox.files) {
     if (isExpired(file.record.message, now)) continue
     const candidate = {
       path: file.path,
@@ -165,7 +184,9 @@ export function scanAgent(layout: Layout, cache: RecordCache, agent: string, now
     else pending(availableAt)
   }
 
-  for (const file of cache.list(layout.folder('leased', agent), (n) => parseLeaseFileName(n)?.messageId)) {
+  // Only this transport writes leased files; one that cannot be read is reported and left where it is.
+  const leased = cache.list(layout.folder('leased', agent), (n) => parseLeaseFileName(n)?.messageId)
+  for (const file of leased.files) {
     const lease = parseLeaseFileName(file.name)!
     const state = leaseState(file.record, lease, now)
     const candidate = { path: file.path, record: file.record, lease, attempt: state.attempt }
@@ -177,5 +198,5 @@ export function scanAgent(layout: Layout, cache: RecordCache, agent: string, now
   }
 
   ready.sort(byUrgencyThenAge)
-  return { ready, exhausted, nextVisibleAt }
+  return { ready, exhausted, nextVisibleAt, unreadable: inbox.unreadable }
 }

@@ -1,7 +1,8 @@
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Logger } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
+import { MAX_FILE_BYTES } from '../src/atomic.js'
 import { listFiles, openTransport } from './helpers.js'
 
 /** A logger that keeps what it is told. */
@@ -43,21 +44,44 @@ describe('a delivery file that cannot be read', () => {
     expect(entries[0]?.fields.reason).toMatch(/is not valid JSON/)
     expect(entries[1]?.fields.reason).toMatch(/message\.metadata: is nested more than 64 levels deep/)
     expect(entries[1]?.message).toMatch(/cannot be read/)
-    // Left where they are, for a person to fix or remove.
-    expect(listFiles(root)).toEqual(
-      expect.arrayContaining([`inbox/builder/${ids[1]}.json`, `inbox/builder/${ids[2]}.json`]),
-    )
+    // Dead-lettered as a nack would: out of the inbox, the sender's status says failed and why, and the
+    // file as it was is kept beside the dead letter for a person to inspect.
+    const files = listFiles(root)
+    for (const id of [ids[1], ids[2]]) {
+      expect(files).not.toContain(`inbox/builder/${id}.json`)
+      expect(files).toEqual(
+        expect.arrayContaining([`failed/builder/${id}.json`, `failed/builder/${id}.unreadable`]),
+      )
+    }
+    const damagedStatus = await transport.status(ids[1] as string)
+    expect(damagedStatus.deliveries).toEqual([
+      expect.objectContaining({
+        recipient: 'builder',
+        status: 'failed',
+        lastError: expect.stringMatching(/is not valid JSON/),
+      }),
+    ])
+    expect((await transport.status(ids[2] as string)).deliveries[0]).toMatchObject({
+      status: 'failed',
+      lastError: expect.stringMatching(/nested more than 64 levels deep/),
+    })
+    expect(readFileSync(join(root, 'failed/builder', `${ids[1]}.unreadable`), 'utf8')).toBe('{ "delivery": ')
   })
 
-  it('is delivered once it has been fixed', async () => {
-    const { transport, root, message } = openTransport()
-    const sent = message({ subject: 'fixed later' })
-    await transport.send(sent)
-    const path = join(root, 'inbox/builder', `${sent.id}.json`)
-    const good = readFileSync(path, 'utf8')
-    writeFileSync(path, good.slice(0, 20))
-    expect(await transport.claim('builder')).toEqual([])
-    writeFileSync(path, `${good}\n`)
-    expect((await transport.claim('builder')).map((c) => c.message.subject)).toEqual(['fixed later'])
+  it('is dead-lettered unread when it is larger than any valid delivery', async () => {
+    const { logger, entries } = recordingLogger()
+    const { transport, root, message } = openTransport({ logger })
+    const huge = message({ subject: 'huge' })
+    await transport.send(huge)
+    await transport.send(message({ subject: 'next' }))
+    // Sparse: the size is there without the bytes, and the transport must not try to read them.
+    truncateSync(join(root, 'inbox/builder', `${huge.id}.json`), MAX_FILE_BYTES + 1)
+
+    expect((await transport.claim('builder', { limit: 1 })).map((c) => c.message.subject)).toEqual(['next'])
+    expect(entries[0]?.fields.reason).toMatch(/more than any valid delivery .*it was not read/)
+    expect((await transport.status(huge.id)).deliveries[0]).toMatchObject({
+      status: 'failed',
+      lastError: expect.stringMatching(/it was not read/),
+    })
   })
 })

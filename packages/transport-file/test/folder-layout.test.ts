@@ -117,11 +117,12 @@ describe('the folder layout', () => {
     const template = DeliveryRecordSchema.parse(readJson(join(root, 'inbox/builder', `${messageId}.json`)))
     const handmade = { ...template, message: { ...template.message, id: 'msg_by_hand', body: 'hello' } }
     writeFileSync(join(root, 'inbox/builder', 'msg_by_hand.json'), JSON.stringify(handmade))
-    // Misnamed, so it cannot be read: left out (see damaged-files.test.ts) and left in place.
+    // Misnamed, so it cannot be read: dead-lettered, moved aside as it was (see damaged-files.test.ts).
     writeFileSync(join(root, 'inbox/builder', 'msg_misnamed.json'), JSON.stringify(handmade))
     const claimed = await transport.claim('builder')
     expect(claimed.map((c) => c.message.body).sort()).toEqual(['hello', 'template'])
-    expect(listFiles(root)).toContain('inbox/builder/msg_misnamed.json')
+    expect(listFiles(root)).toContain('failed/builder/msg_misnamed.unreadable')
+    expect(listFiles(root)).not.toContain('inbox/builder/msg_misnamed.json')
     const byHand = claimed.find((c) => c.message.id === 'msg_by_hand')!
     expect(await transport.ack('msg_by_hand', 'builder', { receipt: byHand.lease.receipt })).toMatchObject({
       alreadyAcked: false,

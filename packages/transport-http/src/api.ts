@@ -73,6 +73,11 @@ export const SendRequestSchema = z.strictObject({
   recipients: z.array(AgentIdSchema).min(1).max(10_000).optional(),
   delaySeconds: DelaySecondsSchema.optional(),
   maxAttempts: MaxAttemptsSchema.optional(),
+  /**
+   * For a `*` or `capability:<name>` message: also hold it, until it expires, for agents that register
+   * with the relay later and match it (each gets it once; the sender never).
+   */
+  holdForFutureRecipients: z.boolean().optional(),
 })
 
 /** Body of `POST /messages`. */

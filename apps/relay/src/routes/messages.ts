@@ -62,6 +62,40 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
     return (await agents).map((a) => a.agentId).filter((id) => id !== message.fromAgent)
   }
 
+  /** Refuses (400) a hold on a message that is not addressed to `*` or `capability:<name>`, before anything is stored. */
+  const requireGroupForHold = (
+    item: { message: MessageV2; holdForFutureRecipients?: boolean | undefined },
+    path: string,
+  ) => {
+    const to = item.message.toAgent
+    if (
+      item.holdForFutureRecipients !== true ||
+      to === BROADCAST_TARGET ||
+      to.startsWith(CAPABILITY_TARGET_PREFIX)
+    ) {
+      return
+    }
+    throw new ValidationError(
+      `Invalid send: only a '*' or 'capability:<name>' message can be held for future recipients, not one to '${to}'`,
+      [{ path, message: "only for a '*' or 'capability:<name>' target" }],
+    )
+  }
+
+  /**
+   * Holds a sent group message for agents that register later (the registry releases it to them as they
+   * register), then gives it to the agents that registered while this request ran: their registration came
+   * before the hold, so it found nothing to release. Deliveries are unique per message and agent, so
+   * overlapping releases add nothing.
+   */
+  const holdForLater = async (message: MessageV2, maxAttempts: number | undefined): Promise<void> => {
+    await spool.hold(message, maxAttempts === undefined ? {} : { maxAttempts })
+    const to = message.toAgent
+    const capabilities = to === BROADCAST_TARGET ? [] : [to.slice(CAPABILITY_TARGET_PREFIX.length)]
+    for (const agentId of (await groupRecipients(message, new Map())) ?? []) {
+      await spool.releaseHeld(agentId, capabilities)
+    }
+  }
+
   /**
    * The deliveries a message will create, refused (400) over `maxRecipientsPerMessage`. A direct message
    * without recipients makes one.
@@ -111,20 +145,23 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
       operationId: 'send',
       summary: 'Store a message and queue its deliveries (sending an id again is a reported no-op)',
       description:
-        "`message.fromAgent` must be the signing agent. A `*` or `capability:<name>` message without `recipients` goes to the relay's registered agents (with that capability), the sender excluded.",
+        "`message.fromAgent` must be the signing agent. A `*` or `capability:<name>` message without `recipients` goes to the relay's registered agents (with that capability), the sender excluded. With `holdForFutureRecipients`, such a message is also held until it expires: every agent that registers with the relay later and matches it gets it once (a target nobody matches is then stored and held).",
       tag: 'messages',
       auth: 'agent',
       body: SendRequestSchema,
       response: SendResultSchema,
       async handler({ body, caller }) {
         requireSender(caller, body.message, 'message.fromAgent')
+        requireGroupForHold(body, 'holdForFutureRecipients')
         const recipients = body.recipients ?? (await groupRecipients(body.message, new Map()))
         admitFanOut(caller, deliveriesOf(recipients, 'recipients'))
-        return spool.send(body.message, {
+        const result = await spool.send(body.message, {
           ...(recipients === undefined ? {} : { recipients }),
           ...(body.delaySeconds === undefined ? {} : { delaySeconds: body.delaySeconds }),
           ...(body.maxAttempts === undefined ? {} : { maxAttempts: body.maxAttempts }),
         })
+        if (body.holdForFutureRecipients === true) await holdForLater(body.message, body.maxAttempts)
+        return result
       },
     }),
     route({
@@ -140,6 +177,7 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
       async handler({ body, caller }) {
         for (const [i, item] of body.items.entries()) {
           requireSender(caller, item.message, `items.${i}.message.fromAgent`)
+          requireGroupForHold(item, `items.${i}.holdForFutureRecipients`)
         }
         const resolved = new Map<string, Promise<{ agentId: string }[]>>()
         let deliveries = 0
@@ -159,6 +197,9 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
         )
         admitFanOut(caller, deliveries)
         const results = await spool.sendBatch(items, { chunkDeliveries: ctx.fanOut.chunkDeliveries })
+        for (const item of body.items) {
+          if (item.holdForFutureRecipients === true) await holdForLater(item.message, item.maxAttempts)
+        }
         return {
           results: results.map((r) => ({
             messageId: r.messageId,

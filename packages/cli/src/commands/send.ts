@@ -19,6 +19,8 @@ export interface SendResult {
   duplicate: boolean
   /** Which transport carried which recipients. */
   routes: SendReport['routes']
+  /** With --queue: until when agents that register later matching <to> get it too (ISO 8601). */
+  heldUntil?: string
   message: MessageV2
 }
 
@@ -28,7 +30,7 @@ export default class Send extends BaseCommand<typeof Send> {
   static override description =
     `Prints the new message id. On a terminal it adds the recipient and conversation; when stdout is not a terminal (a pipe, $(…)) or with --quiet it prints only the id, so id=$(agent-comm send a b hi) works.
 
-<to> is an agent id, * for every registered agent, or capability:<name> for every agent with that capability. The recipient must be registered unless --allow-unregistered is given.
+<to> is an agent id, * for every registered agent, or capability:<name> for every agent with that capability. The recipient must be registered unless --allow-unregistered is given. A * or capability:<name> that matches no agent (other than the sender) is refused, unless --queue keeps the message for agents that register later: with --queue the agents matching now get it at once, and each agent that registers matching it before the message expires (--ttl-hours) gets it once.
 
 With --reply-to the message joins the conversation of the message it answers (and its subject defaults to "Re: <subject>").`
   static override examples = [
@@ -38,6 +40,7 @@ With --reply-to the message joins the conversation of the message it answers (an
     '<%= config.bin %> <%= command.id %> builder reviewer --body-file report.md -s "Weekly report"',
     '<%= config.bin %> <%= command.id %> builder architect "Done: PR #456" --reply-to msg_01M89DRRW2B6KBSY53CM0E5VMM',
     '<%= config.bin %> <%= command.id %> architect capability:review "Please review PR #456" --payload-type task_assignment --payload \'{"pr":456}\'',
+    '<%= config.bin %> <%= command.id %> architect capability:security "Audit the auth module" --queue --ttl-hours 72',
   ]
   static override args = {
     from: Args.string({ description: 'sending agent id', required: true }),
@@ -77,6 +80,10 @@ With --reply-to the message joins the conversation of the message it answers (an
       helpValue: '<json object>',
     }),
     'allow-unregistered': Flags.boolean({ description: 'send even if the recipient is not registered' }),
+    queue: Flags.boolean({
+      description:
+        'for * or capability:<name>: also hold it for agents that register later, until it expires (each gets it once)',
+    }),
     quiet: Flags.boolean({ char: 'q', description: 'print only the message id' }),
   }
 
@@ -122,6 +129,7 @@ With --reply-to the message joins the conversation of the message it answers (an
     const options: SendOptions = {
       ...(flags.delay === undefined ? {} : { delaySeconds: flags.delay }),
       ...(flags['allow-unregistered'] ? { allowUnregistered: true } : {}),
+      ...(flags.queue ? { holdForFutureRecipients: true } : {}),
     }
     const ttl = flags['ttl-hours'] === undefined ? {} : { ttlHours: flags['ttl-hours'] }
     const coordinator = await this.coordinator()
@@ -168,13 +176,18 @@ With --reply-to the message joins the conversation of the message it answers (an
       deliveries: report.deliveries,
       duplicate: report.duplicate,
       routes: report.routes,
+      ...(report.heldUntil === undefined ? {} : { heldUntil: report.heldUntil }),
       message: report.message,
     }
     if (flags.quiet || !process.stdout.isTTY) {
       this.log(result.messageId)
     } else {
       const to = result.recipients.length === 1 ? result.recipients[0] : `${result.recipients.length} agents`
-      const note = report.duplicate ? ', already stored: nothing new queued' : ''
+      const note =
+        (report.duplicate ? ', already stored: nothing new queued' : '') +
+        (report.heldUntil === undefined
+          ? ''
+          : `, held for agents that register later until ${report.heldUntil}`)
       this.log(
         safeLine(
           `Message sent: ${result.messageId} (to ${to}, conversation ${result.conversationId}, ${result.deliveries} ${result.deliveries === 1 ? 'delivery' : 'deliveries'}${note})`,

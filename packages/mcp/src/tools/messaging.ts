@@ -50,10 +50,15 @@ function payloadOf(args: { payload_type?: Payload['type']; payload_data?: unknow
   return { type: args.payload_type, data: (args.payload_data ?? null) as Payload['data'] }
 }
 
-function sendOptions(args: { delay_seconds?: number; allow_unregistered?: boolean }): SendOptions {
+function sendOptions(args: {
+  delay_seconds?: number
+  allow_unregistered?: boolean
+  queue_for_future_recipients?: boolean
+}): SendOptions {
   return {
     ...(args.delay_seconds === undefined ? {} : { delaySeconds: args.delay_seconds }),
     ...(args.allow_unregistered === true ? { allowUnregistered: true } : {}),
+    ...(args.queue_for_future_recipients === true ? { holdForFutureRecipients: true } : {}),
   }
 }
 
@@ -67,6 +72,11 @@ function sentOutcome(report: SendReport, verb: string): ToolOutcome<Record<strin
     ? `Message ${message.id} was already sent; nothing was sent again.`
     : [
         `${verb} ${message.id} to ${to} in conversation ${message.routing.conversationId}.`,
+        ...(report.heldUntil === undefined
+          ? []
+          : [
+              `It is held until ${report.heldUntil}: agents that register matching ${message.toAgent} before then get it too.`,
+            ]),
         `Next: the recipient receives it with comm_poll. Follow its delivery with comm_message_status (message_id: '${message.id}'), and read answers with comm_get_conversation (conversation_id: '${message.routing.conversationId}') or by polling as '${message.fromAgent}'.`,
       ].join('\n')
   return {
@@ -113,6 +123,12 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
           .boolean()
           .optional()
           .describe('send even if to_agent is not registered (it can register later and poll)'),
+        queue_for_future_recipients: z
+          .boolean()
+          .optional()
+          .describe(
+            'for "*" or "capability:<name>": also keep the message, until it expires, for agents that register later with a match (each gets it once); without it, a target nobody matches is refused',
+          ),
       },
       outputSchema: SendOutputShape,
       annotations: { title: 'Send a message', ...Behaviour.adds },
