@@ -116,7 +116,19 @@ export function openReadOnlyConnection(
 
 /** Opens a read-only snapshot of `path` in a temporary folder that closing the connection removes. */
 function openSnapshot(path: string, options: ConnectionOptions): BetterSqlite3.Database {
-  const folder = mkdtempSync(join(tmpdir(), 'agent-comm-snapshot-'))
+  let folder: string
+  try {
+    folder = mkdtempSync(join(tmpdir(), 'agent-comm-snapshot-'))
+  } catch (error) {
+    throw new StorageError(
+      `Cannot read the database ${path} in place (its folder is read-only for this user and it has no -shm file), nor copy it into the temporary folder ${tmpdir()}: ${(error as Error).message}`,
+      {
+        hint: 'Set TMPDIR to a folder this user may write, or ask the database owner to make its folder writable.',
+        cause: error,
+        details: { reason: 'snapshot', path, systemCode: (error as { code?: string }).code },
+      },
+    )
+  }
   try {
     const copy = join(folder, basename(path))
     copyConsistently(path, copy)
