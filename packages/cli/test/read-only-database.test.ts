@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { accessSync, chmodSync, constants, copyFileSync, existsSync, linkSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { Spool } from '@agent-comm/spool'
 import { describe, expect, it } from 'vitest'
 import { BIN, cleanEnv, project, type Run, registerAgents, tempDir } from './helpers.js'
 
@@ -60,7 +61,8 @@ function runAsReader(
 }
 
 describe.skipIf(skipReason !== undefined)('a database this user may only read', () => {
-  it('answers the read commands and refuses the write commands with a permission hint', async () => {
+  /** A project with two agents and two messages (the second not yet in the full-text index). */
+  async function populated() {
     const p = project()
     try {
       accessSync(BIN, constants.R_OK)
@@ -80,6 +82,17 @@ describe.skipIf(skipReason !== undefined)('a database this user may only read', 
     await p.ok(['search', 'alpha'])
     await p.ok(['send', 'architect', 'builder', 'second alpha finding', '-s', 'Follow-up'])
     const node = nodeForNobody()
+    const scratch = tempDir()
+    chmodSync(scratch, 0o1777)
+    const reader = (args: readonly string[]) => runAsReader(node, p.db, p.dir, scratch, args)
+    return { p, task, scratch, reader }
+  }
+
+  const snapshots = (scratch: string) =>
+    readdirSync(scratch).filter((name) => name.startsWith('agent-comm-snapshot-'))
+
+  it('answers the read commands and refuses the write commands with a permission hint', async () => {
+    const { p, task, scratch, reader } = await populated()
 
     // No process holds the database open, so there is no -shm file, and the folder may not be written:
     // SQLite cannot read this WAL database in place.
@@ -87,9 +100,6 @@ describe.skipIf(skipReason !== undefined)('a database this user may only read', 
     chmodSync(p.db, 0o444)
     chmodSync(p.dir, 0o555)
     try {
-      const scratch = tempDir()
-      chmodSync(scratch, 0o1777)
-      const reader = (args: readonly string[]) => runAsReader(node, p.db, p.dir, scratch, args)
       const reads: string[][] = [
         ['agents', '--json'],
         ['stats', '--json'],
@@ -109,7 +119,7 @@ describe.skipIf(skipReason !== undefined)('a database this user may only read', 
         outputs.set(args.join(' '), JSON.parse(run.stdout))
       }
       // A snapshot taken to read the database goes when the command closes it.
-      expect(readdirSync(scratch).filter((name) => name.startsWith('agent-comm-snapshot-'))).toEqual([])
+      expect(snapshots(scratch)).toEqual([])
       expect(outputs.get('agents --json')).toMatchObject({ count: 2 })
       expect(outputs.get('stats --verify --json')).toMatchObject({ verify: { ok: true } })
       const writes: string[][] = [
@@ -137,6 +147,28 @@ describe.skipIf(skipReason !== undefined)('a database this user may only read', 
       ).toBe(2)
     } finally {
       if (existsSync(p.dir)) chmodSync(p.dir, 0o755)
+    }
+  })
+
+  it('reads it in place while another process holds it open, and still refuses writes', async () => {
+    const { p, scratch, reader } = await populated()
+    // The owner's process keeps the database open, so its -shm file exists and SQLite can read in place.
+    const owner = await Spool.open({ path: p.db })
+    try {
+      await owner.stats()
+      chmodSync(p.db, 0o444)
+      chmodSync(p.dir, 0o555)
+      const search = await reader(['search', 'alpha', '--json'])
+      expect({ code: search.code, stderr: search.stderr }).toEqual({ code: 0, stderr: '' })
+      expect(JSON.parse(search.stdout)).toMatchObject({ count: 2 })
+      expect(snapshots(scratch)).toEqual([])
+      const send = await reader(['send', 'architect', 'builder', 'more'])
+      expect(send.code).toBe(1)
+      expect(send.stderr).toContain(`The database at ${p.db} is read-only for this user`)
+    } finally {
+      chmodSync(p.dir, 0o755)
+      chmodSync(p.db, 0o644)
+      await owner.close()
     }
   })
 })

@@ -1,4 +1,13 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import {
+  accessSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { AgentCommError, StorageError } from '@agent-comm/protocol'
@@ -89,7 +98,40 @@ export function prepareDatabaseFile(path: string, options: DatabaseFileOptions =
  */
 export function openConnection(path: string, options: ConnectionOptions = {}): BetterSqlite3.Database {
   if (options.readonly === true) return openReadOnlyConnection(path, options)
+  refuseUnwritableFile(path)
   return connect(path, options)
+}
+
+/**
+ * SQLite opens a file it may not write read-only without a word, and a WAL database that another process
+ * holds open then even passes the migrations check; the first write would fail much later. Said at open
+ * instead, so callers (the CLI's read commands) can choose a read-only open.
+ */
+function refuseUnwritableFile(path: string): void {
+  if (path === ':memory:') return
+  try {
+    accessSync(path, constants.W_OK)
+  } catch (error) {
+    const code = (error as { code?: string }).code
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      throw readOnlyError(path, (error as Error).message, error, { systemCode: code })
+    }
+    // ENOENT: a new file, created by the open.
+  }
+}
+
+/** The error of a write this user may not make: {@link READ_ONLY_DATABASE}, with what to do. */
+function readOnlyError(
+  path: string,
+  message: string,
+  cause: unknown,
+  codes: { sqliteCode?: string; systemCode?: string },
+): StorageError {
+  return new StorageError(`The database at ${path} is read-only for this user (${message})`, {
+    hint: 'Ask its owner for write access to the file and its folder, or work on a copy of it.',
+    cause,
+    details: { reason: READ_ONLY_DATABASE, path, ...codes },
+  })
 }
 
 /**
@@ -259,11 +301,7 @@ export function toStorageError(error: unknown, path: string): AgentCommError {
     })
   }
   if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_PERM') {
-    return new StorageError(`The database at ${path} is read-only for this user (${message})`, {
-      hint: 'Ask its owner for write access to the file and its folder, or work on a copy of it.',
-      cause: error,
-      details: { reason: READ_ONLY_DATABASE, path, sqliteCode: code },
-    })
+    return readOnlyError(path, message, error, { sqliteCode: code })
   }
   if (code.startsWith('SQLITE_CANTOPEN')) {
     return new StorageError(`Cannot open the database ${path} for writing (${message})`, {
