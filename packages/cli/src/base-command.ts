@@ -101,12 +101,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** True for a command that creates the database when it is missing (`register`), as --create does. */
   protected readonly createsDatabase: boolean = false
 
+  /** True for a command that never writes: it then works on a database this user may only read. */
+  protected readonly readsOnly: boolean = false
+
   /** Where the coordinator's database and project come from; the demo points them at a temporary folder. */
   protected contextOptions(): ContextOptions {
     return {
       db: this.flags.db,
       create: this.createsDatabase || this.flags.create === true,
       allowForeignTables: this.flags['allow-foreign-tables'] === true,
+      readsOnly: this.readsOnly,
     }
   }
 

@@ -6,8 +6,9 @@ import type { Coordinator, CoordinatorConfig } from '@agent-comm/coordinator'
 import type { RunningHttpServer, RunningServer } from '@agent-comm/mcp'
 import type { Logger, LogLevel } from '@agent-comm/protocol'
 import type { RelayConfig, RelayHandle } from '@agent-comm/relay'
+import type { DatabaseFileOptions } from '@agent-comm/spool'
 import type { SecretStore } from '@agent-comm/transport-http/secrets'
-import { databaseOpenFailure } from './errors.js'
+import { databaseOpenFailure, mayOnlyRead } from './errors.js'
 
 /** What a command runs against. Close it when the command is done. */
 export interface CommandContext {
@@ -32,6 +33,11 @@ export interface ContextOptions {
    * registered for: the relay shows a message to its sender and recipients.
    */
   actingAgent?: string | undefined
+  /**
+   * The command only reads (`agents`, `stats`, `search`…): a database this user may read but not write is
+   * then opened read-only instead of refused (a write command gets the permission hint).
+   */
+  readsOnly?: boolean | undefined
 }
 
 /** The library code commands use at run time, loaded on first use (see runtime.ts). */
@@ -67,10 +73,9 @@ export async function openContext(options: ContextOptions = {}): Promise<Command
     },
   })
   const logger = stderrLogger(runtime, config.logLevel)
-  let coordinator: Coordinator
-  try {
-    coordinator = await createCoordinator(config, {
-      database: { create: options.create ?? true, allowForeignTables: options.allowForeignTables ?? false },
+  const open = (database: DatabaseFileOptions): Promise<Coordinator> =>
+    createCoordinator(config, {
+      database,
       logger,
       // Agents registered with `--transport-type http` are reached through their relay, each request signed
       // with the acting agent's AGENT_COMM_SECRET_<AGENT>. A missing secret fails the call that needs it
@@ -88,8 +93,20 @@ export async function openContext(options: ContextOptions = {}): Promise<Command
           })
         }),
     })
+  const allowForeignTables = options.allowForeignTables ?? false
+  let coordinator: Coordinator
+  try {
+    coordinator = await open({ create: options.create ?? true, allowForeignTables })
   } catch (error) {
-    throw databaseOpenFailure(error, config.dbPath)
+    // Opening for writing comes first, so a database the user may write is used (and migrated) as always.
+    if (options.readsOnly !== true || !mayOnlyRead(error, config.dbPath)) {
+      throw databaseOpenFailure(error, config.dbPath)
+    }
+    try {
+      coordinator = await open({ readonly: true, allowForeignTables })
+    } catch (readOnlyError) {
+      throw databaseOpenFailure(readOnlyError, config.dbPath)
+    }
   }
   return { coordinator, config, close: () => coordinator.close() }
 }

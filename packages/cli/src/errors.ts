@@ -1,3 +1,4 @@
+import { accessSync, constants } from 'node:fs'
 import { safeBlock } from './terminal-text.js'
 
 /** Exit codes of every agent-comm command. */
@@ -299,6 +300,39 @@ export function missingRelaySecret(error: unknown, agentId: string, storePath: s
   })
 }
 
+/** SQLite's and the system's ways of saying this user may not write the database (or create its files). */
+function isPermissionFailure(error: unknown): boolean {
+  if (!hasAgentCommErrorShape(error) || error.code !== 'STORAGE') return false
+  const details = (error as { details?: { reason?: unknown; sqliteCode?: unknown; systemCode?: unknown } })
+    .details
+  if (details?.reason === 'read-only') return true
+  const sqliteCode = String(details?.sqliteCode ?? '')
+  const systemCode = String(details?.systemCode ?? '')
+  return (
+    sqliteCode.startsWith('SQLITE_READONLY') ||
+    sqliteCode.startsWith('SQLITE_CANTOPEN') ||
+    sqliteCode === 'SQLITE_PERM' ||
+    systemCode === 'EACCES' ||
+    systemCode === 'EPERM' ||
+    systemCode === 'EROFS'
+  )
+}
+
+/**
+ * True when opening the database for writing failed because this user may not write it, while the file
+ * is there and readable: a command that only reads can then open it read-only.
+ */
+export function mayOnlyRead(error: unknown, dbPath: string): boolean {
+  if (!isPermissionFailure(error)) return false
+  try {
+    accessSync(dbPath, constants.R_OK)
+    return true
+  } catch {
+    // Missing or unreadable: not a database this user may read, so the first error stands.
+    return false
+  }
+}
+
 /**
  * The failure to report when the database could not be opened as asked: a missing file (read commands do
  * not create one) or another application's SQLite file, said in the CLI's words (its flags); any other
@@ -310,6 +344,12 @@ export function databaseOpenFailure(error: unknown, dbPath: string): unknown {
   if (reason === 'missing') {
     return new CommandFailure('STORAGE', `No agent-comm database at ${dbPath}`, {
       hint: 'Create one with `agent-comm register <name> -c <capabilities> -d <device>`, or pass --create. If you expected one here, check --db, AGENT_COMM_DB_PATH and AGENT_COMM_PROJECT_ROOT.',
+      cause: error,
+    })
+  }
+  if (mayOnlyRead(error, dbPath)) {
+    return new CommandFailure('STORAGE', `The database at ${dbPath} is read-only for this user`, {
+      hint: 'Ask its owner for write access to the file and its folder, or use a copy (--db <copy>). Commands that only read (agents, stats, status, search, conversations, conversation, failed, inbox) work on it as it is.',
       cause: error,
     })
   }

@@ -101,7 +101,7 @@ export class Registry {
     }
     const path = options.path === ':memory:' ? ':memory:' : resolve(options.path)
     prepareDatabaseFile(path, options)
-    const sqlite = openConnection(path, { busyTimeoutMs: options.busyTimeoutMs })
+    const sqlite = openConnection(path, { busyTimeoutMs: options.busyTimeoutMs, readonly: options.readonly })
     try {
       migrateRegistry(sqlite, path, options)
       return new Registry(sqlite, true, clock, windows, releaseToAll)

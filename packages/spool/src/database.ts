@@ -1,5 +1,15 @@
-import { existsSync, mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
+import {
+  accessSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+} from 'node:fs'
+import { tmpdir } from 'node:os'
+import { basename, dirname, join } from 'node:path'
 import { AgentCommError, StorageError } from '@agent-comm/protocol'
 import type BetterSqlite3 from 'better-sqlite3'
 import Database from 'better-sqlite3'
@@ -8,6 +18,7 @@ import Database from 'better-sqlite3'
 export interface ConnectionOptions {
   /** How long a writer waits for another process's lock before giving up, in ms. */
   busyTimeoutMs?: number
+  /** Open for reading only, through {@link openReadOnlyConnection}. */
   readonly?: boolean
 }
 
@@ -23,6 +34,14 @@ export interface DatabaseFileOptions {
    * file is refused, `details.reason` `'foreign-tables'`, rather than having agent-comm's tables added to it).
    */
   allowForeignTables?: boolean
+  /**
+   * Open an existing database for reading only (default false), for a user who may read the file but not
+   * write it or its folder: nothing is migrated or written, and writes fail with a `StorageError` whose
+   * `details.reason` is `'read-only'`. Implies `create: false`. When SQLite cannot read the WAL database in
+   * place (its `-shm` file is missing and the folder is not writable), a private snapshot copy is opened
+   * instead and removed on close: such a view does not see later writes.
+   */
+  readonly?: boolean
 }
 
 /** `StorageError.details.reason` of a database file that does not exist and may not be created. */
@@ -31,13 +50,23 @@ export const MISSING_DATABASE = 'missing'
 /** `StorageError.details.reason` of a file that holds only other applications' tables. */
 export const FOREIGN_DATABASE = 'foreign-tables'
 
+/** `StorageError.details.reason` of a write refused because this user may only read the database. */
+export const READ_ONLY_DATABASE = 'read-only'
+
 /**
  * Makes sure `path` may be opened as asked: creates its folder when the file may be created, or throws a
  * `StorageError` (reason {@link MISSING_DATABASE}) when it is missing and may not be. `:memory:` passes.
  */
 export function prepareDatabaseFile(path: string, options: DatabaseFileOptions = {}): void {
-  if (path === ':memory:') return
-  if (options.create ?? true) {
+  if (path === ':memory:') {
+    if (options.readonly === true) {
+      throw new StorageError('An in-memory database cannot be opened read-only', {
+        hint: 'Give the path of an existing database file, or open it without readonly.',
+      })
+    }
+    return
+  }
+  if (options.readonly !== true && (options.create ?? true)) {
     try {
       mkdirSync(dirname(path), { recursive: true })
     } catch (error) {
@@ -68,6 +97,142 @@ export function prepareDatabaseFile(path: string, options: DatabaseFileOptions =
  * and foreign keys on.
  */
 export function openConnection(path: string, options: ConnectionOptions = {}): BetterSqlite3.Database {
+  if (options.readonly === true) return openReadOnlyConnection(path, options)
+  refuseUnwritableFile(path)
+  return connect(path, options)
+}
+
+/**
+ * SQLite opens a file it may not write read-only without a word, and a WAL database that another process
+ * holds open then even passes the migrations check; the first write would fail much later. Said at open
+ * instead, so callers (the CLI's read commands) can choose a read-only open.
+ */
+function refuseUnwritableFile(path: string): void {
+  if (path === ':memory:') return
+  try {
+    accessSync(path, constants.W_OK)
+  } catch (error) {
+    const code = (error as { code?: string }).code
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      throw readOnlyError(path, (error as Error).message, error, { systemCode: code })
+    }
+    // ENOENT: a new file, created by the open.
+  }
+}
+
+/** The error of a write this user may not make: {@link READ_ONLY_DATABASE}, with what to do. */
+function readOnlyError(
+  path: string,
+  message: string,
+  cause: unknown,
+  codes: { sqliteCode?: string; systemCode?: string },
+): StorageError {
+  return new StorageError(`The database at ${path} is read-only for this user (${message})`, {
+    hint: 'Ask its owner for write access to the file and its folder, or work on a copy of it.',
+    cause,
+    details: { reason: READ_ONLY_DATABASE, path, ...codes },
+  })
+}
+
+/**
+ * Opens an existing database for reading only. SQLite reads a WAL database in place when its `-shm` file
+ * exists or may be created; when neither (a folder this user may not write, and no process holding the
+ * database open), it fails with SQLITE_READONLY_DIRECTORY or SQLITE_CANTOPEN. Then a snapshot is read
+ * instead: the file and its `-wal` copied into a private temporary folder, which closing the connection
+ * removes. (SQLite's `immutable` URI parameter would avoid the copy, but better-sqlite3 only accepts URIs
+ * when the process sets SQLITE_USE_URI=1, and immutable reads of a file another process writes may
+ * return a torn view.)
+ */
+export function openReadOnlyConnection(
+  path: string,
+  options: Omit<ConnectionOptions, 'readonly'> = {},
+): BetterSqlite3.Database {
+  try {
+    return connect(path, { ...options, readonly: true })
+  } catch (error) {
+    const code = String((error as { details?: { sqliteCode?: unknown } }).details?.sqliteCode ?? '')
+    if (!code.startsWith('SQLITE_READONLY') && !code.startsWith('SQLITE_CANTOPEN')) throw error
+  }
+  return openSnapshot(path, options)
+}
+
+/** Opens a read-only snapshot of `path` in a temporary folder that closing the connection removes. */
+function openSnapshot(path: string, options: ConnectionOptions): BetterSqlite3.Database {
+  let folder: string
+  try {
+    folder = mkdtempSync(join(tmpdir(), 'agent-comm-snapshot-'))
+  } catch (error) {
+    throw new StorageError(
+      `Cannot read the database ${path} in place (its folder is read-only for this user and it has no -shm file), nor copy it into the temporary folder ${tmpdir()}: ${(error as Error).message}`,
+      {
+        hint: 'Set TMPDIR to a folder this user may write, or ask the database owner to make its folder writable.',
+        cause: error,
+        details: { reason: 'snapshot', path, systemCode: (error as { code?: string }).code },
+      },
+    )
+  }
+  try {
+    const copy = join(folder, basename(path))
+    copyConsistently(path, copy)
+    const sqlite = connect(copy, { ...options, readonly: true })
+    const close = sqlite.close.bind(sqlite)
+    // Whoever owns the connection (spool, registry) closes it as usual; the snapshot goes with it.
+    sqlite.close = () => {
+      try {
+        return close()
+      } finally {
+        rmSync(folder, { recursive: true, force: true })
+      }
+    }
+    return sqlite
+  } catch (error) {
+    rmSync(folder, { recursive: true, force: true })
+    throw error
+  }
+}
+
+/**
+ * Copies the database and its `-wal` so that together they hold one committed state: a writer committing
+ * or checkpointing between the two copies changes a file's size or modification time, and the copy is
+ * taken again.
+ */
+function copyConsistently(path: string, copy: string): void {
+  const attempts = 5
+  for (let attempt = 1; ; attempt++) {
+    const before = fingerprint(path)
+    try {
+      copyFileSync(path, copy)
+      rmSync(`${copy}-wal`, { force: true })
+      if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, `${copy}-wal`)
+    } catch (error) {
+      throw new StorageError(`Cannot read the database ${path}: ${(error as Error).message}`, {
+        hint: 'Check that this user may read the file and its -wal file (ls -l), or ask its owner for a copy.',
+        cause: error,
+        details: { reason: 'unreadable', path, systemCode: (error as { code?: string }).code },
+      })
+    }
+    if (fingerprint(path) === before) return
+    if (attempt === attempts) {
+      throw new StorageError(`The database ${path} changed during each of ${attempts} attempts to copy it`, {
+        hint: 'It is being written continuously; retry, or ask its owner for a copy.',
+        details: { reason: 'snapshot' },
+      })
+    }
+  }
+}
+
+/** Size, modification time and inode of the database and its `-wal`: what a commit or checkpoint changes. */
+function fingerprint(path: string): string {
+  return [path, `${path}-wal`]
+    .map((file) => {
+      const stat = statSync(file, { bigint: true, throwIfNoEntry: false })
+      return stat === undefined ? '-' : `${stat.ino}:${stat.size}:${stat.mtimeNs}`
+    })
+    .join('|')
+}
+
+/** Opens `path` and applies the shared settings; a read-only connection is probed, as SQLite opens lazily. */
+function connect(path: string, options: ConnectionOptions): BetterSqlite3.Database {
   let sqlite: BetterSqlite3.Database
   try {
     sqlite = new Database(path, {
@@ -85,6 +250,8 @@ export function openConnection(path: string, options: ConnectionOptions = {}): B
     // 32 MiB of page cache (the default is 2 MiB): the claim and unique indexes of a busy spool stay hot.
     sqlite.pragma('cache_size = -32768')
     sqlite.pragma('foreign_keys = ON')
+    // The first read is where SQLite finds it cannot open a WAL database's -shm in a read-only folder.
+    if (options.readonly === true) sqlite.prepare('SELECT count(*) FROM sqlite_master').get()
     return sqlite
   } catch (error) {
     sqlite.close()
@@ -133,7 +300,10 @@ export function toStorageError(error: unknown, path: string): AgentCommError {
       details: { sqliteCode: code },
     })
   }
-  if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || code === 'SQLITE_PERM') {
+  if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_PERM') {
+    return readOnlyError(path, message, error, { sqliteCode: code })
+  }
+  if (code.startsWith('SQLITE_CANTOPEN')) {
     return new StorageError(`Cannot open the database ${path} for writing (${message})`, {
       hint: 'Check that the folder exists and that this user may write to the file and its folder.',
       cause: error,

@@ -3,7 +3,9 @@ export {
   FOREIGN_DATABASE,
   MISSING_DATABASE,
   openConnection,
+  openReadOnlyConnection,
   prepareDatabaseFile,
+  READ_ONLY_DATABASE,
   toStorageError,
 } from './database.js'
 export type { ReleaseParams } from './held.js'

@@ -3,6 +3,7 @@ import { DELIVERY_STATUSES } from '@agent-comm/protocol'
 import type BetterSqlite3 from 'better-sqlite3'
 import { and, asc, desc, eq, gt, gte, inArray, or, type SQL, sql } from 'drizzle-orm'
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
+import { UNINDEXED_FTS_TABLE } from './full-text.js'
 import { deliveryFromRow, storedMessageFromRow } from './rows.js'
 import type * as schema from './schema.js'
 import { deliveries, messages } from './schema.js'
@@ -107,12 +108,22 @@ export function search(
     since?: number | Date | string
     limit: number
   },
+  /** True on a read-only connection: the messages not yet in the shared index are in {@link UNINDEXED_FTS_TABLE}. */
+  unindexedTable = false,
 ): MessageV2[] {
   const filters = []
   if (query.text !== undefined) {
     const fts = toFtsQuery(query.text)
     if (fts === null) return []
-    filters.push(sql`${messages.seq} IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ${fts})`)
+    const indexed = sql`${messages.seq} IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ${fts})`
+    filters.push(
+      unindexedTable
+        ? or(
+            indexed,
+            sql`${messages.seq} IN (SELECT rowid FROM temp.${sql.raw(UNINDEXED_FTS_TABLE)} WHERE ${sql.raw(UNINDEXED_FTS_TABLE)} MATCH ${fts})`,
+          )!
+        : indexed,
+    )
   }
   if (query.from !== undefined) filters.push(eq(messages.fromAgent, query.from))
   if (query.to !== undefined) {
@@ -249,6 +260,15 @@ export function retryFailed(db: Db, messageId: string, agent: string | undefined
     .run().changes
 }
 
+/** Runs FTS5's integrity-check of the (caught-up) full-text index, adding what it finds to `problems`. */
+function verifyFullTextIndex(sqlite: BetterSqlite3.Database, problems: string[]): void {
+  try {
+    sqlite.prepare(`INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)`).run()
+  } catch (error) {
+    problems.push(`full-text index: ${error instanceof Error ? error.message : String(error)}`)
+  }
+}
+
 /** SQLite's own integrity check, the foreign keys, the full-text index, and the spool's invariants. */
 export function verify(sqlite: BetterSqlite3.Database): VerifyReport {
   const problems: string[] = []
@@ -260,11 +280,12 @@ export function verify(sqlite: BetterSqlite3.Database): VerifyReport {
   checks.push('PRAGMA foreign_key_check')
   const orphans = sqlite.pragma('foreign_key_check') as unknown[]
   if (orphans.length > 0) problems.push(`${orphans.length} rows reference a missing message`)
-  checks.push('full-text index integrity-check')
-  try {
-    sqlite.prepare(`INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)`).run()
-  } catch (error) {
-    problems.push(`full-text index: ${error instanceof Error ? error.message : String(error)}`)
+  if (sqlite.readonly) {
+    // FTS5's integrity-check is an INSERT, which a read-only connection refuses.
+    checks.push('full-text index integrity-check: skipped (read-only database)')
+  } else {
+    checks.push('full-text index integrity-check')
+    verifyFullTextIndex(sqlite, problems)
   }
   const invariants: [string, string][] = [
     [

@@ -44,6 +44,7 @@ export function applyMigrations(
 ): MigrationResult {
   const known = readMigrationFiles({ migrationsFolder: set.folder })
   const table = `"${set.table.replaceAll('"', '""')}"`
+  if (sqlite.readonly) return checkMigrations(sqlite, set, known, table)
   const run = sqlite.transaction((): MigrationResult => {
     if (options.allowForeignTables !== true) refuseForeignFile(sqlite)
     sqlite.exec(
@@ -55,17 +56,7 @@ export function applyMigrations(
       hash: string
       createdAt: number
     }[]
-    const knownHashes = new Set(known.map((m) => m.hash))
-    const latestKnown = known.at(-1)?.folderMillis ?? 0
-    const unknown = applied.filter((row) => !knownHashes.has(row.hash) && Number(row.createdAt) > latestKnown)
-    if (unknown.length > 0) {
-      throw new SchemaVersionError(
-        `The ${set.name} database schema is newer than this version of agent-comm understands (it has ${applied.length} migrations, this version knows ${known.length})`,
-        {
-          hint: 'Upgrade agent-comm to the version that wrote this database, or point it at another database file.',
-        },
-      )
-    }
+    refuseNewerSchema(set, known, applied)
     const done = new Set(applied.map((row) => row.hash))
     let count = 0
     for (const migration of known) {
@@ -81,6 +72,62 @@ export function applyMigrations(
     return { applied: count, current: known.length }
   })
   return run.immediate()
+}
+
+type Migration = ReturnType<typeof readMigrationFiles>[number]
+
+/** Throws {@link SchemaVersionError} when `applied` records a migration newer than every one of `known`. */
+function refuseNewerSchema(
+  set: MigrationSet,
+  known: Migration[],
+  applied: { hash: string; createdAt: number }[],
+): void {
+  const knownHashes = new Set(known.map((m) => m.hash))
+  const latestKnown = known.at(-1)?.folderMillis ?? 0
+  const unknown = applied.filter((row) => !knownHashes.has(row.hash) && Number(row.createdAt) > latestKnown)
+  if (unknown.length > 0) {
+    throw new SchemaVersionError(
+      `The ${set.name} database schema is newer than this version of agent-comm understands (it has ${applied.length} migrations, this version knows ${known.length})`,
+      {
+        hint: 'Upgrade agent-comm to the version that wrote this database, or point it at another database file.',
+      },
+    )
+  }
+}
+
+/**
+ * What {@link applyMigrations} does on a read-only connection: nothing is written, so a schema this
+ * version does not match exactly is refused — a newer one as always, an older one (or none) because it
+ * cannot be upgraded by a user who may not write it.
+ */
+function checkMigrations(
+  sqlite: BetterSqlite3.Database,
+  set: MigrationSet,
+  known: Migration[],
+  table: string,
+): MigrationResult {
+  refuseForeignFile(sqlite)
+  const recorded =
+    sqlite.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(set.table) !==
+    undefined
+  const applied = recorded
+    ? (sqlite.prepare(`SELECT hash, created_at AS createdAt FROM ${table}`).all() as {
+        hash: string
+        createdAt: number
+      }[])
+    : []
+  refuseNewerSchema(set, known, applied)
+  const done = new Set(applied.map((row) => row.hash))
+  const missing = known.filter((migration) => !done.has(migration.hash)).length
+  if (missing > 0) {
+    throw new SchemaVersionError(
+      `The ${set.name} database schema is older than this version of agent-comm (it lacks ${missing} of ${known.length} migrations), and it is read-only for this user, so it cannot be upgraded`,
+      {
+        hint: 'Ask its owner to run agent-comm on it once (any command that writes upgrades it), use the agent-comm version that wrote it, or work on a copy.',
+      },
+    )
+  }
+  return { applied: 0, current: known.length }
 }
 
 /**

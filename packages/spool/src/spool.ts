@@ -257,7 +257,7 @@ export class Spool {
     }
     const path = options.path === ':memory:' ? ':memory:' : resolve(options.path)
     prepareDatabaseFile(path, options)
-    const sqlite = openConnection(path, { busyTimeoutMs: options.busyTimeoutMs })
+    const sqlite = openConnection(path, { busyTimeoutMs: options.busyTimeoutMs, readonly: options.readonly })
     try {
       applyMigrations(
         sqlite,
@@ -591,7 +591,7 @@ export class Spool {
     this.#open()
     const parsed = parseOrThrow(SearchQuerySchema, query, 'search query')
     if (parsed.text !== undefined) this.#write(() => catchUpFullTextIndex(this.sqlite))
-    return search(this.db, parsed)
+    return search(this.db, parsed, this.sqlite.readonly)
   }
 
   /** Counts by status, queue ages, failure rate and per-agent depth. */
@@ -791,7 +791,8 @@ export class Spool {
    * it at most once a second (the claim query already skips such leases); reads that report state force it.
    */
   #sweepExhaustedLeases(now: number, force = false): void {
-    if (!force && now - this.#lastSweep < 1000 && now >= this.#lastSweep) return
+    // A read-only spool leaves the sweep to a writer: a lease that ran out on its last attempt shows as leased.
+    if (this.sqlite.readonly || (!force && now - this.#lastSweep < 1000 && now >= this.#lastSweep)) return
     this.#lastSweep = now
     this.#stmt.failExhaustedLeases.run({ now })
   }

@@ -12,6 +12,8 @@ export interface AgentsResult {
 
 /** `agent-comm agents`: lists registered agents in the original CLI's format. */
 export default class Agents extends BaseCommand<typeof Agents> {
+  protected override readonly readsOnly = true
+
   static override summary = 'List registered agents.'
   static override description =
     'One line per agent: id, status (active, inactive or offline, from when it was last seen), capabilities, device and transport.'

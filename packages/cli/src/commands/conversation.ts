@@ -13,6 +13,8 @@ export interface ConversationResult {
 
 /** `agent-comm conversation`: prints one thread. */
 export default class Conversation extends BaseCommand<typeof Conversation> {
+  protected override readonly readsOnly = true
+
   static override summary = 'Show every message of one conversation, oldest first.'
   static override examples = [
     '<%= config.bin %> <%= command.id %> conv_01M89DRRW3A0BJPW9HJJS7R1WP',

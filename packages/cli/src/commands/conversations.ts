@@ -13,6 +13,8 @@ export interface ConversationsResult {
 
 /** `agent-comm conversations`: lists threads. */
 export default class Conversations extends BaseCommand<typeof Conversations> {
+  protected override readonly readsOnly = true
+
   static override summary = 'List conversations (threads), most recent first.'
   static override description =
     'A conversation groups a message and every reply to it. Each line shows its id, first subject, message count, participants and last activity.'

@@ -13,6 +13,8 @@ export interface FailedResult {
 
 /** `agent-comm failed`: lists dead-lettered deliveries. */
 export default class Failed extends BaseCommand<typeof Failed> {
+  protected override readonly readsOnly = true
+
   static override summary = 'List dead-lettered deliveries: messages that ran out of attempts.'
   static override description = 'Requeue one with `retry <message-id> [agent]` once the cause is fixed.'
   static override examples = [

@@ -16,6 +16,8 @@ export interface InboxResult {
 
 /** `agent-comm inbox`: shows what waits for an agent without claiming it. */
 export default class Inbox extends BaseCommand<typeof Inbox> {
+  protected override readonly readsOnly = true
+
   static override summary = 'Show the messages waiting for an agent without claiming them.'
   static override description =
     `A look at the agent's inbox that changes nothing: every message queued for it (due, or delayed until later) or leased to it and not yet acked, in the order poll would claim them (most urgent first, then oldest), with each delivery's state and attempt. Use poll to claim them.

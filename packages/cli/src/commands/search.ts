@@ -13,6 +13,8 @@ export interface SearchResult {
 
 /** `agent-comm search`: finds messages by text, sender, recipient, conversation and time. */
 export default class Search extends BaseCommand<typeof Search> {
+  protected override readonly readsOnly = true
+
   static override summary =
     'Find messages by words in subject and body, sender, recipient, conversation and time.'
   static override description =

@@ -11,6 +11,8 @@ export type StatsResult = Awaited<ReturnType<Coordinator['stats']>> & {
 
 /** `agent-comm stats`: spool statistics as JSON, optionally with the integrity checks. */
 export default class Stats extends BaseCommand<typeof Stats> {
+  protected override readonly readsOnly = true
+
   static override summary = 'Print spool statistics as JSON.'
   static override description =
     `Always JSON, as in the Python original: totalMessages, deliveries by status (queued, leased, acked, failed, expired), oldestQueuedAgeMs, oldestLeaseAgeMs, failedRate, live deliveries per agent (agents) and registered agents by presence (registeredAgents).

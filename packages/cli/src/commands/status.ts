@@ -5,6 +5,8 @@ import { statusText } from '../format.js'
 
 /** `agent-comm status`: a message and the state of each of its deliveries. */
 export default class Status extends BaseCommand<typeof Status> {
+  protected override readonly readsOnly = true
+
   static override summary = 'Show a message and where each of its deliveries stands.'
   static override description =
     'Every delivery (one per recipient) with its status (queued, leased, acked, failed, expired), attempt, lease and last error.'
