@@ -57,4 +57,24 @@ describe('group messages held for agents that register with the relay later', ()
     await relay.registry.register({ agentId: 'lead' })
     expect((await relay.spool.status(everyone.id)).deliveries.map((d) => d.recipient)).toEqual(['lead'])
   })
+
+  it('refuses a group message that reaches nobody and is not held (404 AGENT_NOT_FOUND), storing nothing', async () => {
+    const relay = await startTestRelay({ listen: false })
+    const ids = new IdGenerator(relay.clock)
+    const make = (toAgent: string) =>
+      createMessage({ fromAgent: 'architect', toAgent, body: 'x' }, { clock: relay.clock, ids })
+    await relay.registry.register({ agentId: 'architect', capabilities: ['audit'] })
+    const nobody = await relay.signed('architect', 'POST', '/api/v1/messages', {
+      message: make('capability:audit'),
+    })
+    expect(nobody.statusCode).toBe(404)
+    expect(errorOf(nobody)).toMatchObject({ code: 'AGENT_NOT_FOUND' })
+    expect(errorOf(nobody).message).toContain("No agent has capability 'audit'")
+    const everyone = await relay.signed('architect', 'POST', '/api/v1/messages/batch', {
+      items: [{ message: make('*') }],
+    })
+    expect(everyone.statusCode).toBe(404)
+    expect(errorOf(everyone)).toMatchObject({ code: 'AGENT_NOT_FOUND' })
+    expect((await relay.spool.stats()).totalMessages).toBe(0)
+  })
 })

@@ -13,7 +13,6 @@ import type {
   Transport,
 } from '@agent-comm/protocol'
 import {
-  AgentCommError,
   AgentIdSchema,
   AgentNotFoundError,
   BROADCAST_TARGET,
@@ -23,6 +22,7 @@ import {
   IdGenerator,
   isAgentCommError,
   MessageNotFoundError,
+  NoRecipientsError,
   parseMessage,
   parseOrThrow,
   silentLogger,
@@ -587,7 +587,9 @@ export class Coordinator {
       // A group send that reaches nobody would store nothing and hand back an id no one can look up;
       // held, it is stored and waits for agents that register later.
       if (targets.length === 0 && !hold) {
-        throw noRecipients(to === BROADCAST_TARGET ? undefined : to.slice(CAPABILITY_TARGET_PREFIX.length))
+        throw new NoRecipientsError(
+          to === BROADCAST_TARGET ? undefined : to.slice(CAPABILITY_TARGET_PREFIX.length),
+        )
       }
       return targets
     }
@@ -623,18 +625,6 @@ export class Coordinator {
       receipt: receipt ?? ref.lease.receipt,
     }
   }
-}
-
-/** The error of a broadcast or capability send that no registered agent (other than the sender) matches. */
-function noRecipients(capability: string | undefined): AgentCommError {
-  return capability === undefined
-    ? new AgentCommError('AGENT_NOT_FOUND', 'No agent to broadcast to: no other agent is registered', {
-        hint: 'Register the recipients first: agent-comm register <name> -c <capabilities> -d <device>',
-      })
-    : new AgentCommError('AGENT_NOT_FOUND', `No agent has capability '${capability}'`, {
-        hint: `List who can do what with: agent-comm agents. Register an agent with it: agent-comm register <name> -c ${capability} -d <device>`,
-        details: { capability },
-      })
 }
 
 /** `profile` without its keys set to undefined, so they do not hide the defaults spread before it. */

@@ -76,6 +76,29 @@ export class AgentNotFoundError extends AgentCommError {
   }
 }
 
+/**
+ * A `*` or `capability:<name>` message that no registered agent other than its sender matches: sending it
+ * would store nothing anyone could receive or look up. `capability` is undefined for a broadcast.
+ */
+export class NoRecipientsError extends AgentCommError {
+  constructor(capability: string | undefined, options: AgentCommErrorOptions = {}) {
+    super(
+      ErrorCode.AGENT_NOT_FOUND,
+      capability === undefined
+        ? 'No agent to broadcast to: no other agent is registered'
+        : `No agent has capability '${capability}'`,
+      {
+        hint:
+          capability === undefined
+            ? 'Register the recipients first (agent-comm register <name> -c <capabilities> -d <device>), or hold the message for agents that register later (send --queue)'
+            : `List who can do what with: agent-comm agents. Register an agent with it (agent-comm register <name> -c ${capability} -d <device>), or hold the message for agents that register later (send --queue)`,
+        ...options,
+        details: { ...(capability === undefined ? {} : { capability }), ...options.details },
+      },
+    )
+  }
+}
+
 /** No message with this id exists (or it was cleaned up). */
 export class MessageNotFoundError extends AgentCommError {
   constructor(messageId: string, options: AgentCommErrorOptions = {}) {

@@ -39,6 +39,7 @@ export {
   isAgentCommError,
   LeaseLostError,
   MessageNotFoundError,
+  NoRecipientsError,
   parseOrThrow,
   SchemaVersionError,
   StorageError,

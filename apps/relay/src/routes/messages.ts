@@ -6,6 +6,7 @@ import {
   MessageIdSchema,
   MessageNotFoundError,
   MessageStatusSchema,
+  NoRecipientsError,
   SendResultSchema,
   ValidationError,
 } from '@agent-comm/protocol'
@@ -60,6 +61,22 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
       resolved.set(to, agents)
     }
     return (await agents).map((a) => a.agentId).filter((id) => id !== message.fromAgent)
+  }
+
+  /**
+   * Refuses (404 AGENT_NOT_FOUND) a `*` or `capability:<name>` message that reaches nobody and is not held:
+   * stored, it would have no delivery and an id no one could look up. Checked before anything is stored.
+   */
+  const requireSomeone = (
+    message: MessageV2,
+    recipients: string[] | undefined,
+    hold: boolean | undefined,
+  ) => {
+    if (recipients === undefined || recipients.length > 0 || hold === true) return
+    const to = message.toAgent
+    throw new NoRecipientsError(
+      to === BROADCAST_TARGET ? undefined : to.slice(CAPABILITY_TARGET_PREFIX.length),
+    )
   }
 
   /** Refuses (400) a hold on a message that is not addressed to `*` or `capability:<name>`, before anything is stored. */
@@ -154,6 +171,7 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
         requireSender(caller, body.message, 'message.fromAgent')
         requireGroupForHold(body, 'holdForFutureRecipients')
         const recipients = body.recipients ?? (await groupRecipients(body.message, new Map()))
+        requireSomeone(body.message, recipients, body.holdForFutureRecipients)
         admitFanOut(caller, deliveriesOf(recipients, 'recipients'))
         const result = await spool.send(body.message, {
           ...(recipients === undefined ? {} : { recipients }),
@@ -184,6 +202,7 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
         const items = await Promise.all(
           body.items.map(async (item, i) => {
             const recipients = item.recipients ?? (await groupRecipients(item.message, resolved))
+            requireSomeone(item.message, recipients, item.holdForFutureRecipients)
             deliveries += deliveriesOf(recipients, `items.${i}.recipients`)
             return {
               message: item.message,
