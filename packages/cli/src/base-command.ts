@@ -51,7 +51,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       flags: this.ctor.flags,
       baseFlags: this.ctor.baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
-      args: this.ctor.args,
+      args: withoutStdin(this.ctor.args),
       strict: this.ctor.strict,
     })
     this.flags = flags as CommandFlags<T>
@@ -157,6 +157,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
     await super.finally(error)
   }
+}
+
+/**
+ * The arguments with oclif's stdin fallback turned off. oclif reads stdin (for ~10 ms) into any argument
+ * left out, which took `ack --stdin`'s input as a message id and cut `send … -`'s body to what a slow
+ * producer had written by then. Commands read stdin themselves, only where they mean to (input.ts).
+ */
+function withoutStdin(args: Interfaces.ArgInput | undefined): Interfaces.ArgInput {
+  return Object.fromEntries(
+    Object.entries(args ?? {}).map(([name, arg]) => [name, { ...arg, ignoreStdin: true }]),
+  )
 }
 
 /**
