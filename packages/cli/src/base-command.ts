@@ -114,7 +114,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /**
    * True while the command prints an NDJSON stream with --json (`bridge --json`): an error then ends the
-   * stream as one more line, never as an indented document.
+   * stream as one more line, never as an indented document. Only called once the flags are parsed.
    */
   protected streamsJsonLines(): boolean {
     return false
@@ -136,7 +136,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       this.id ?? undefined,
     )
     if (this.jsonEnabled()) {
-      if (this.streamsJsonLines()) this.logJsonLine(errorJson(report))
+      // Flags that failed to parse never reach this.flags: no stream has started, so a document it is.
+      if (this.flags !== undefined && this.streamsJsonLines()) this.logJsonLine(errorJson(report))
       else this.logJson(errorJson(report))
     } else process.stderr.write(formatErrorText(report))
     if (debugEnabled()) process.stderr.write(`${describeStack(error)}\n`)
