@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { cleanEnv, exited, project, registerAgents, spawnCli, tempDir } from './helpers.js'
 
 const agent = fileURLToPath(new URL('./fixtures/answer.mjs', import.meta.url))
+const hang = fileURLToPath(new URL('./fixtures/hang.mjs', import.meta.url))
 
 /** Resolves once the child's stderr contains `text` (the command's "running" notice). */
 function stderrSays(child: ChildProcess, text: string): Promise<void> {
@@ -45,6 +46,25 @@ describe('long-running commands stop cleanly on SIGINT and SIGTERM', () => {
       )
       await stderrSays(child, 'Bridging builder')
       expect(await stopWith(child, signal)).toBe(0)
+    })
+
+    it(`bridge --check stops a health check that hangs on ${signal}, without waiting for its time limit`, async () => {
+      const p = project()
+      const child = spawnCli(
+        ['bridge', 'builder', '--command', `'${process.execPath}' '${hang}'`, '--check'],
+        {
+          cwd: p.dir,
+          env: p.env,
+        },
+      )
+      let output = ''
+      child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+      await stderrSays(child, 'Checking command')
+      child.stderr?.on('data', (chunk: string) => (output += chunk))
+      expect(await stopWith(child, signal)).toBe(1)
+      // Not the verdict of a check that ran out of time (10 s): the stop ended it.
+      expect(output).toContain(`was stopped by ${signal}`)
+      expect(output).not.toContain('NOT reachable')
     })
 
     it(`poll --wait exits 0 on ${signal}, having claimed nothing`, async () => {

@@ -3,7 +3,7 @@ import { Args, Errors, Flags } from '@oclif/core'
 import { splitCommandLine } from '../argv.js'
 import { BaseCommand } from '../base-command.js'
 import { buildBridge } from '../context.js'
-import { ExitCode } from '../errors.js'
+import { CommandFailure, ExitCode } from '../errors.js'
 import { limitFlag, positiveNumberFlag, secondsFlag } from '../flags.js'
 
 /** `--json` output of `bridge --once` and of a stopped bridge. */
@@ -99,7 +99,16 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
     }
     const bridge = await buildBridge(argv === undefined ? { webhook: flags.webhook! } : { argv })
     if (flags.check) {
-      const available = await bridge.isAvailable()
+      if (!this.jsonEnabled()) process.stderr.write(`Checking ${bridge.name} (Ctrl-C to stop)...\n`)
+      // Ctrl-C ends a health check that hangs at once, not after its own time limit.
+      const stop = this.stopSignal()
+      const available = await bridge.isAvailable(stop)
+      if (stop.aborted) {
+        throw new CommandFailure(
+          'STOPPED',
+          `The check of ${bridge.name} was stopped by ${String(stop.reason)}`,
+        )
+      }
       if (!this.jsonEnabled()) this.log(`${bridge.name}: ${available ? 'reachable' : 'NOT reachable'}`)
       if (!available) {
         if (this.jsonEnabled()) this.logJson({ agent: args.agent, bridge: bridge.name, available })
