@@ -86,6 +86,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
     process.on('SIGINT', this.#onStopSignal)
     process.on('SIGTERM', this.#onStopSignal)
+    // From here a signal stops the command cleanly; said for AGENT_COMM_LOG_LEVEL=debug (and the tests).
+    if (debugEnabled())
+      process.stderr.write(`[debug] ${this.id ?? 'command'}: SIGINT and SIGTERM now stop it cleanly\n`)
   }
 
   /** Where the coordinator's database and project come from; the demo points them at a temporary folder. */

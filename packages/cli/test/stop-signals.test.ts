@@ -67,6 +67,17 @@ describe('long-running commands stop cleanly on SIGINT and SIGTERM', () => {
       expect(output).not.toContain('NOT reachable')
     })
 
+    it(`relay start signalled during its startup exits 0 on ${signal}`, async () => {
+      const dir = tempDir()
+      const child = spawnCli(['relay', 'start', '--port', '0', '--data-dir', dir], {
+        cwd: dir,
+        env: cleanEnv({ AGENT_COMM_LOG_LEVEL: 'debug' }),
+      })
+      // Signalled as soon as it catches signals: before it has loaded the relay and listens.
+      await stderrSays(child, 'SIGINT and SIGTERM now stop it cleanly')
+      expect(await stopWith(child, signal)).toBe(0)
+    })
+
     it(`poll --wait exits 0 on ${signal}, having claimed nothing`, async () => {
       const p = project()
       await registerAgents(p, 'builder')
