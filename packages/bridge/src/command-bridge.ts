@@ -29,7 +29,10 @@ export interface CommandBridgeOptions {
   healthArgs?: readonly string[] | null
   /** Largest stdout or stderr kept, in bytes (1 MiB); more fails the message. */
   maxOutputBytes?: number
-  /** Time between SIGTERM and SIGKILL when the command must stop, in ms (2 000). */
+  /**
+   * Time between SIGTERM and SIGKILL when the command must stop, in ms (500): short, so that a stopped
+   * bridge is gone within a second even when the command ignores SIGTERM.
+   */
   killGraceMs?: number
   /** Exit codes that mean "do not retry" (dead-letter at once). Default: none, every failure is retried. */
   nonRetryableExitCodes?: readonly number[]
@@ -64,7 +67,7 @@ export class CommandBridge implements Bridge {
       env: options.env ?? {},
       healthArgs: options.healthArgs === undefined ? ['--health'] : options.healthArgs,
       maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_REPLY_BYTES,
-      killGraceMs: options.killGraceMs ?? 2000,
+      killGraceMs: options.killGraceMs ?? 500,
       nonRetryableExitCodes: options.nonRetryableExitCodes ?? [],
     }
     this.name = `command ${[options.command, ...(options.args ?? [])].join(' ')}`

@@ -139,7 +139,8 @@ async function readCapped(
       await reader.cancel()
       // What fits is kept: an error status still shows the start of its body.
       chunks.push(value.subarray(0, value.byteLength - (bytes - maxBytes)))
-      return { text: Buffer.concat(chunks).toString('utf8'), overflow: true }
+      // The cut can fall inside a multi-byte character: a streaming decode keeps only whole characters.
+      return { text: new TextDecoder().decode(Buffer.concat(chunks), { stream: true }), overflow: true }
     }
     chunks.push(value)
   }

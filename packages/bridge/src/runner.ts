@@ -4,6 +4,7 @@ import type { ClaimedMessage, Clock, Logger, Payload } from '@agent-comm/protoco
 import {
   AgentIdSchema,
   isAgentCommError,
+  LeaseSecondsSchema,
   parseOrThrow,
   silentLogger,
   systemClock,
@@ -51,13 +52,28 @@ export interface RunSummary {
   failed: number
 }
 
+/** Longest `timeoutMs` of a {@link BridgeRunner}: the longest delay Node's timers can hold (2^31-1 ms). */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** Longest `intervalMs` of a {@link BridgeRunner}: an hour, as `poll --wait` allows. */
+export const MAX_INTERVAL_MS = 3_600_000
+
 const OptionsSchema = z.object({
   maxMessages: z.number().int().min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(10),
   concurrency: z.number().int().min(1, 'must be at least 1').max(256, 'must be at most 256').default(1),
-  leaseSeconds: z.number().min(1, 'must be at least 1 second').default(60),
-  timeoutMs: z.number().min(1, 'must be positive').default(300_000),
+  leaseSeconds: z.number().min(1, 'must be at least 1 second').pipe(LeaseSecondsSchema).default(60),
+  // Node's timers hold at most 2^31-1 ms; a longer timeout would fire at once and fail every message.
+  timeoutMs: z
+    .number()
+    .min(1, 'must be positive')
+    .max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms`)
+    .default(300_000),
   // 0 would make every poll return at once: a loop that spins a core between messages.
-  intervalMs: z.number().positive('must be positive (0 would poll in a busy loop)').default(30_000),
+  intervalMs: z
+    .number()
+    .positive('must be positive (0 would poll in a busy loop)')
+    .max(MAX_INTERVAL_MS, `must be at most ${MAX_INTERVAL_MS} ms (an hour)`)
+    .default(30_000),
 })
 
 /**

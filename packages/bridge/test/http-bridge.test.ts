@@ -210,6 +210,31 @@ describe('HttpBridge', () => {
     expect(delivery?.lastError).toMatch(/answered more than 1024 bytes/)
   })
 
+  it('keeps only whole UTF-8 characters of an error body cut at maxResponseBytes', async () => {
+    // 'é' is 2 bytes: a cap of 5 bytes falls inside the third one. No content-length: it is streamed.
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('éééééé'))
+        controller.close()
+      },
+    })
+    const bridge = new HttpBridge({
+      url: 'http://127.0.0.1:9/agent',
+      maxResponseBytes: 5,
+      fetch: async () => new Response(body, { status: 500 }),
+    })
+    const coord = await openCoordinator()
+    const task = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'x' })
+    const { message } = await coord.status(task.messageId)
+    const result = await bridge.forward(message, {
+      signal: new AbortController().signal,
+      logger: { debug() {}, info() {}, warn() {}, error() {} } as never,
+      attempt: 1,
+    })
+    expect(result).toMatchObject({ success: false })
+    expect((result as { error: string }).error).toMatch(/answered 500: éé$/)
+  })
+
   it('reports availability from the health URL', async () => {
     const up = await webhook(() => ({ status: 200, body: 'ok' }))
     expect(await new HttpBridge({ url: up.url }).isAvailable()).toBe(true)

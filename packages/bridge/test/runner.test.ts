@@ -297,4 +297,17 @@ describe('BridgeRunner in a loop that never waits', () => {
         }),
     ).toThrow(/intervalMs.*positive/)
   })
+
+  it('refuses an interval over an hour, a timeout no timer can hold and a lease over the protocol maximum', () => {
+    const make = (options: { intervalMs?: number; timeoutMs?: number; leaseSeconds?: number }) => () =>
+      new BridgeRunner({
+        coordinator: busyCoordinator({ count: 0 }),
+        agent: 'builder',
+        bridge: new FunctionBridge(() => undefined),
+        ...options,
+      })
+    expect(make({ intervalMs: 4_000_000 })).toThrow(/intervalMs.*at most/)
+    expect(make({ timeoutMs: 3_000_000_000 })).toThrow(/timeoutMs.*at most/)
+    expect(make({ leaseSeconds: 1e9 })).toThrow(/leaseSeconds.*at most/)
+  })
 })

@@ -23,5 +23,10 @@ const { execute } = await import('@oclif/core')
 const { hoistGlobalFlags } = await import('../dist/argv.js')
 const { readFileSync } = await import('node:fs')
 const { oclif } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
-const args = hoistGlobalFlags(process.argv.slice(2), new Set(Object.keys(oclif.topics ?? {})))
+const manifest = JSON.parse(readFileSync(new URL('../oclif.manifest.json', import.meta.url), 'utf8'))
+const args = hoistGlobalFlags(
+  process.argv.slice(2),
+  new Set(Object.keys(oclif.topics ?? {})),
+  new Set(Object.keys(manifest.commands)),
+)
 await execute({ args, dir: import.meta.url })

@@ -46,9 +46,15 @@ export function splitCommandLine(line: string): string[] {
  * Moves the global flags written before the command (`agent-comm --db x.db --json agents`) to after it
  * (`agent-comm agents --db x.db --json`), where oclif parses them. `topics` are the words that take a
  * command after them (`relay start`). Anything else before the command — `--help`, `--version`, an
- * unknown flag — leaves the line as it is, for oclif to answer.
+ * unknown flag — leaves the line as it is, for oclif to answer. `help <command>` becomes `<command> --help`
+ * (the global flags dropped; an unknown `<command>` — not in `commands` — is left without --help for the
+ * did-you-mean hook), and global flags alone become an empty line: the commands' overview.
  */
-export function hoistGlobalFlags(argv: readonly string[], topics: ReadonlySet<string>): string[] {
+export function hoistGlobalFlags(
+  argv: readonly string[],
+  topics: ReadonlySet<string>,
+  commands?: ReadonlySet<string>,
+): string[] {
   const globals: string[] = []
   let i = 0
   for (; i < argv.length && argv[i]!.startsWith('-'); i++) {
@@ -57,7 +63,20 @@ export function hoistGlobalFlags(argv: readonly string[], topics: ReadonlySet<st
     else if (word === '--db' && i + 1 < argv.length) globals.push(word, argv[++i]!)
     else return [...argv]
   }
-  if (globals.length === 0 || i === argv.length) return [...argv]
+  const rest = argv.slice(i)
+  // `help <command>` needs no database and takes no --json: it is asked as `<command> --help`, so a
+  // mistyped command meets the did-you-mean hook like any other.
+  if (rest[0] === 'help') {
+    if (rest.length === 1 || rest[1]!.startsWith('-')) return rest
+    const words = rest.slice(1).filter((word) => !word.startsWith('-'))
+    const id = topics.has(words[0]!) && words.length > 1 ? `${words[0]}:${words[1]}` : words[0]!
+    // An unknown command without --help, so the command_not_found hook answers it ("Did you mean …?").
+    if (commands !== undefined && !commands.has(id) && !topics.has(id)) return rest.slice(1)
+    return [...rest.slice(1), '--help']
+  }
+  if (globals.length === 0) return [...argv]
+  // Only global flags (`agent-comm --db x.db`): no command yet, so the commands' overview.
+  if (rest.length === 0) return []
   let end = i + 1
   if (topics.has(argv[i]!) && end < argv.length && !argv[end]!.startsWith('-')) end++
   return [...argv.slice(i, end), ...globals, ...argv.slice(end)]

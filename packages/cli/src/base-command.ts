@@ -61,7 +61,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       flags: this.ctor.flags,
       baseFlags: this.ctor.baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
-      args: this.ctor.args,
+      args: withoutStdin(this.ctor.args),
       strict: this.ctor.strict,
     })
     this.flags = flags as CommandFlags<T>
@@ -96,6 +96,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
     process.on('SIGINT', this.#onStopSignal)
     process.on('SIGTERM', this.#onStopSignal)
+    // From here a signal stops the command cleanly; said for AGENT_COMM_LOG_LEVEL=debug (and the tests).
+    if (debugEnabled())
+      process.stderr.write(`[debug] ${this.id ?? 'command'}: SIGINT and SIGTERM now stop it cleanly\n`)
   }
 
   /** True for a command that creates the database when it is missing (`register`), as --create does. */
@@ -135,7 +138,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /**
    * True while the command prints an NDJSON stream with --json (`bridge --json`): an error then ends the
-   * stream as one more line, never as an indented document.
+   * stream as one more line, never as an indented document. Only called once the flags are parsed.
    */
   protected streamsJsonLines(): boolean {
     return false
@@ -157,7 +160,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       this.id ?? undefined,
     )
     if (this.jsonEnabled()) {
-      if (this.streamsJsonLines()) this.logJsonLine(errorJson(report))
+      // Flags that failed to parse never reach this.flags: no stream has started, so a document it is.
+      if (this.flags !== undefined && this.streamsJsonLines()) this.logJsonLine(errorJson(report))
       else this.logJson(errorJson(report))
     } else process.stderr.write(formatErrorText(report))
     if (debugEnabled()) process.stderr.write(`${describeStack(error)}\n`)
@@ -178,6 +182,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
     await super.finally(error)
   }
+}
+
+/**
+ * The arguments with oclif's stdin fallback turned off. oclif reads stdin (for ~10 ms) into any argument
+ * left out, which took `ack --stdin`'s input as a message id and cut `send … -`'s body to what a slow
+ * producer had written by then. Commands read stdin themselves, only where they mean to (input.ts).
+ */
+function withoutStdin(args: Interfaces.ArgInput | undefined): Interfaces.ArgInput {
+  return Object.fromEntries(
+    Object.entries(args ?? {}).map(([name, arg]) => [name, { ...arg, ignoreStdin: true }]),
+  )
 }
 
 /**

@@ -4,6 +4,18 @@ import { parseDuration, parseSince } from './durations.js'
 // Custom flags validate their value while oclif parses, so a bad value is a usage error (exit 2) that
 // names the flag, before any database is opened.
 
+// The largest values, here because flags are parsed before the library is loaded (startup time); a test
+// (numeric-bounds.test.ts) checks that they match the library's own limits.
+
+/** Longest lease, in seconds: the protocol's LeaseSecondsSchema maximum (7 days). */
+export const MAX_LEASE_SECONDS = 7 * 86_400
+
+/** Longest time limit, in seconds: Node's timers hold at most 2^31-1 ms (bridge's MAX_TIMER_MS). */
+export const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000)
+
+/** Longest wait of one poll, in seconds (`poll --wait`, `bridge --interval`; bridge's MAX_INTERVAL_MS). */
+export const MAX_WAIT_SECONDS = 3600
+
 /** A number of seconds, fractions allowed, at least `min` (default 0) and at most `max` (if given). */
 export function secondsFlag(options: {
   description: string
@@ -28,15 +40,17 @@ export function secondsFlag(options: {
   })()
 }
 
-/** A number greater than zero, e.g. hours for --ttl-hours or seconds for --lease-seconds. */
-export function positiveNumberFlag(options: { description: string; helpValue: string }) {
+/** A number greater than zero and at most `max` (if given), e.g. hours for --ttl-hours. */
+export function positiveNumberFlag(options: { description: string; helpValue: string; max?: number }) {
+  const max = options.max ?? Number.POSITIVE_INFINITY
   return Flags.custom<number>({
     description: options.description,
     helpValue: options.helpValue,
     parse: async (input) => {
       const value = Number(input)
-      if (input.trim() === '' || !Number.isFinite(value) || value <= 0) {
-        throw new Errors.CLIError(`expected a positive number, got '${input}'`)
+      if (input.trim() === '' || !Number.isFinite(value) || value <= 0 || value > max) {
+        const range = max === Number.POSITIVE_INFINITY ? '' : ` up to ${max}`
+        throw new Errors.CLIError(`expected a positive number${range}, got '${input}'`)
       }
       return value
     },

@@ -1,9 +1,15 @@
 import { readFile } from 'node:fs/promises'
 import { Errors } from '@oclif/core'
+import { debugEnabled } from './context.js'
 import { ExitCode } from './errors.js'
 
-/** The whole of stdin as UTF-8 text, without one trailing newline (as `$(…)` would strip). */
+/**
+ * The whole of stdin as UTF-8 text, without one trailing newline (as `$(…)` would strip). It waits for the
+ * end of input however slow the producer is; with AGENT_COMM_LOG_LEVEL=debug it says so on stderr first,
+ * so a command waiting on a producer that never closes its end is not a mystery.
+ */
 export async function readStdin(): Promise<string> {
+  if (debugEnabled()) process.stderr.write('[debug] reading stdin until it is closed\n')
   const chunks: Buffer[] = []
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
   return withoutFinalNewline(Buffer.concat(chunks).toString('utf8'))

@@ -151,7 +151,8 @@ describe('errors', () => {
       env: { ...p.env, AGENT_COMM_LOG_LEVEL: 'DEBUG' },
     })
     expect(debug.code).toBe(3)
-    expect(debug.stderr).toMatch(/^Error: Message 'msg_nope' not found\n/)
+    // After the debug line saying which database and transports the command uses.
+    expect(debug.stderr).toMatch(/^\[debug\] database .*\nError: Message 'msg_nope' not found\n/)
     expect(debug.stderr).toMatch(/MessageNotFoundError: Message 'msg_nope' not found\n\s+at /)
   })
 })

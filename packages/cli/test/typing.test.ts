@@ -36,6 +36,37 @@ describe('global flags before the command', () => {
     expect(hoistGlobalFlags(['--help'], topics)).toEqual(['--help'])
     expect(hoistGlobalFlags(['send', 'a', 'b', 'hi'], topics)).toEqual(['send', 'a', 'b', 'hi'])
   })
+
+  it('asks `help <command>` as `<command> --help`, without the global flags, and global flags alone as the overview', () => {
+    const topics = new Set(['relay'])
+    const commands = new Set(['send', 'relay:start'])
+    expect(hoistGlobalFlags(['--db', 'x.db', 'help', 'send'], topics, commands)).toEqual(['send', '--help'])
+    expect(hoistGlobalFlags(['--json', 'help', 'relay', 'start'], topics, commands)).toEqual([
+      'relay',
+      'start',
+      '--help',
+    ])
+    expect(hoistGlobalFlags(['help', 'sned'], topics, commands)).toEqual(['sned'])
+    expect(hoistGlobalFlags(['help'], topics, commands)).toEqual(['help'])
+    expect(hoistGlobalFlags(['--db', 'x.db'], topics, commands)).toEqual([])
+  })
+
+  it('answers global flags before `help`, `help <typo>` and global flags alone as a person expects', async () => {
+    const env = cleanEnv()
+    const dir = tempDir()
+    const help = await runCli(['--db', 'x.db', 'help', 'send'], { cwd: dir, env })
+    expect(help.code, help.stderr).toBe(0)
+    expect(help.stdout).toContain('agent-comm send FROM TO')
+    const json = await runCli(['--json', 'help', 'send'], { cwd: dir, env })
+    expect(json.code).toBe(0)
+    expect(json.stderr).not.toContain('Error')
+    const alone = await runCli(['--db', 'x.db'], { cwd: dir, env })
+    expect(alone.code).toBe(0)
+    expect(alone.stdout).toContain('COMMANDS')
+    const typo = await runCli(['help', 'sned'], { cwd: dir, env })
+    expect(typo.code).toBe(2)
+    expect(typo.stderr).toContain("Did you mean 'send'?")
+  })
 })
 
 describe('help', () => {

@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path'
-import { ConfigError, LOG_LEVELS, type LogLevel } from '@agent-comm/protocol'
+import { ConfigError, LeaseSecondsSchema, LOG_LEVELS, type LogLevel } from '@agent-comm/protocol'
 import { z } from 'zod'
 
 /** Settings of a coordinator and of the default local setup. */
@@ -37,7 +37,12 @@ const EnvSchema = z.object({
   AGENT_COMM_DB_PATH: z.string().min(1, 'must not be empty').optional(),
   AGENT_COMM_TRANSPORT: z.enum(['sqlite', 'file'], { error: 'must be sqlite or file' }).optional(),
   AGENT_COMM_TTL_HOURS: positive('a positive number of hours').optional(),
-  AGENT_COMM_LEASE_SECONDS: positive('a positive number of seconds').optional(),
+  // Bounded as every lease is (the protocol's LeaseSecondsSchema): a bad value fails at startup, naming
+  // the variable, not at the first claim.
+  AGENT_COMM_LEASE_SECONDS: z.coerce
+    .number({ error: 'must be a positive number of seconds' })
+    .pipe(LeaseSecondsSchema)
+    .optional(),
   AGENT_COMM_LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(),
 })
 

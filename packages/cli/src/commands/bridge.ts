@@ -3,8 +3,15 @@ import { Args, Errors, Flags } from '@oclif/core'
 import { splitCommandLine } from '../argv.js'
 import { BaseCommand } from '../base-command.js'
 import { buildBridge } from '../context.js'
-import { ExitCode } from '../errors.js'
-import { limitFlag, positiveNumberFlag, secondsFlag } from '../flags.js'
+import { CommandFailure, ExitCode } from '../errors.js'
+import {
+  limitFlag,
+  MAX_LEASE_SECONDS,
+  MAX_TIMEOUT_SECONDS,
+  MAX_WAIT_SECONDS,
+  positiveNumberFlag,
+  secondsFlag,
+} from '../flags.js'
 
 /** `--json` output of `bridge --once` and of a stopped bridge. */
 export interface BridgeRunResult extends RunSummary {
@@ -58,18 +65,21 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
     }),
     check: Flags.boolean({ description: 'only check that the runtime is reachable (exit 0 or 1)' }),
     interval: secondsFlag({
-      description: 'longest wait for new messages in one poll, at least 0.1 (default 30)',
+      description: `longest wait for new messages in one poll, from 0.1 to ${MAX_WAIT_SECONDS} (default 30)`,
       min: 0.1,
+      max: MAX_WAIT_SECONDS,
     }),
     'max-messages': limitFlag({ description: 'messages claimed per poll (1-1000, default 10)', max: 1000 }),
     concurrency: limitFlag({ description: 'messages handled at the same time (1-256, default 1)', max: 256 }),
     timeout: positiveNumberFlag({
-      description: 'time limit per message (default 300)',
+      description: `time limit per message, at most ${MAX_TIMEOUT_SECONDS} (default 300)`,
       helpValue: '<seconds>',
+      max: MAX_TIMEOUT_SECONDS,
     }),
     'lease-seconds': secondsFlag({
-      description: 'lease per message, renewed while it runs, at least 1 (default 60)',
+      description: `lease per message, renewed while it runs, from 1 to ${MAX_LEASE_SECONDS} (default 60)`,
       min: 1,
+      max: MAX_LEASE_SECONDS,
     }),
   }
 
@@ -99,7 +109,16 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
     }
     const bridge = await buildBridge(argv === undefined ? { webhook: flags.webhook! } : { argv })
     if (flags.check) {
-      const available = await bridge.isAvailable()
+      if (!this.jsonEnabled()) process.stderr.write(`Checking ${bridge.name} (Ctrl-C to stop)...\n`)
+      // Ctrl-C ends a health check that hangs at once, not after its own time limit.
+      const stop = this.stopSignal()
+      const available = await bridge.isAvailable(stop)
+      if (stop.aborted) {
+        throw new CommandFailure(
+          'STOPPED',
+          `The check of ${bridge.name} was stopped by ${String(stop.reason)}`,
+        )
+      }
       if (!this.jsonEnabled()) this.log(`${bridge.name}: ${available ? 'reachable' : 'NOT reachable'}`)
       if (!available) {
         if (this.jsonEnabled()) this.logJson({ agent: args.agent, bridge: bridge.name, available })

@@ -1,7 +1,7 @@
 import type { ExtendLeaseResult } from '@agent-comm/protocol'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { secondsFlag } from '../flags.js'
+import { MAX_LEASE_SECONDS, secondsFlag } from '../flags.js'
 
 /** `agent-comm extend`: extends the lease of a message still being worked on. */
 export default class Extend extends BaseCommand<typeof Extend> {
@@ -18,8 +18,9 @@ export default class Extend extends BaseCommand<typeof Extend> {
   }
   static override flags = {
     'lease-seconds': secondsFlag({
-      description: 'new lease length from now, at least 1 (default 60)',
+      description: `new lease length from now, from 1 to ${MAX_LEASE_SECONDS} (default 60)`,
       min: 1,
+      max: MAX_LEASE_SECONDS,
     }),
     receipt: Flags.string({ description: 'receipt of the claim (poll prints it): detects a lost lease' }),
   }

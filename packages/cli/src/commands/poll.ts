@@ -1,7 +1,7 @@
 import type { ClaimedMessage } from '@agent-comm/protocol'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { limitFlag, positiveNumberFlag, secondsFlag } from '../flags.js'
+import { limitFlag, MAX_LEASE_SECONDS, MAX_WAIT_SECONDS, positiveNumberFlag, secondsFlag } from '../flags.js'
 import { messageBlock, pollText } from '../format.js'
 
 /** `--json` output of `poll` (without --follow). */
@@ -33,12 +33,13 @@ export default class Poll extends BaseCommand<typeof Poll> {
   static override flags = {
     limit: limitFlag({ description: 'claim at most this many messages (1-1000, default 10)', max: 1000 }),
     'lease-seconds': positiveNumberFlag({
-      description: 'lease length (default: AGENT_COMM_LEASE_SECONDS or 60)',
+      description: `lease length, at most ${MAX_LEASE_SECONDS} (7 days; default: AGENT_COMM_LEASE_SECONDS or 60)`,
       helpValue: '<seconds>',
+      max: MAX_LEASE_SECONDS,
     }),
     wait: secondsFlag({
-      description: 'wait up to this many seconds for a first message (max 3600)',
-      max: 3600,
+      description: `wait up to this many seconds for a first message (max ${MAX_WAIT_SECONDS})`,
+      max: MAX_WAIT_SECONDS,
     }),
     follow: Flags.boolean({
       char: 'f',

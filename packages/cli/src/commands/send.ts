@@ -1,8 +1,9 @@
 import type { SendOptions, SendReport } from '@agent-comm/coordinator'
 import type { MessageInput, MessageV2 } from '@agent-comm/protocol'
-import { Args, Flags } from '@oclif/core'
+import { Args, Errors, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import type { ContextOptions } from '../context.js'
+import { ExitCode } from '../errors.js'
 import { jsonFlag, positiveNumberFlag, secondsFlag } from '../flags.js'
 import { readStdin, readTextInput } from '../input.js'
 import { safeLine } from '../terminal-text.js'
@@ -101,8 +102,11 @@ With --reply-to the message joins the conversation of the message it answers (an
       )
     }
     if ((args.body === undefined) === (flags['body-file'] === undefined)) {
-      throw new ValidationError(
-        'Give the body as the <body> argument or with --body-file, exactly one of them',
+      // A usage error (exit 2, with oclif's "See the usage" hint). A missing body is not read from stdin
+      // unasked: only `-` or `--body-file -` read it, to its end (see input.ts).
+      throw new Errors.CLIError(
+        `Give the body as the <body> argument (- reads stdin) or with --body-file, exactly one of them${args.body === undefined ? ': it is missing' : ''}`,
+        { exit: ExitCode.USAGE },
       )
     }
     const body =

@@ -1,6 +1,6 @@
 import { BaseCommand } from '../../base-command.js'
 import { prepareRelay } from '../../context.js'
-import { ExitCode, listenFailure } from '../../errors.js'
+import { listenFailure } from '../../errors.js'
 import { relayArgv, relayServerFlags } from '../../relay-flags.js'
 
 /** `--json` output of `relay start`, printed once the relay listens. */
@@ -31,10 +31,17 @@ Once listening it prints the URL to stderr (with --json, {"url", "dataDir"} as o
   static override baseFlags = {}
   static override flags = relayServerFlags
 
+  // Stop signals are caught from init on (BaseCommand): one during startup ends it cleanly, not with 143.
+  protected override runsUntilStopped(): boolean {
+    return true
+  }
+
   async run(): Promise<undefined> {
     const json = this.jsonEnabled()
+    const stop = this.stopSignal()
     const prepared = await prepareRelay(relayArgv(this.flags))
     const { config } = prepared
+    if (stop.aborted) return undefined
     let relay: Awaited<ReturnType<typeof prepared.start>>
     try {
       relay = await prepared.start()
@@ -48,33 +55,19 @@ Once listening it prints the URL to stderr (with --json, {"url", "dataDir"} as o
         }) ?? error
       )
     }
-    let onSignal: (signal: NodeJS.Signals) => void = () => {}
-    const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
-      onSignal = resolve
-      process.once('SIGINT', onSignal)
-      process.once('SIGTERM', onSignal)
-    })
-    // Only now say it listens: whoever waits for the line may stop it at once, and a signal without a
-    // listener would kill the process instead of closing the relay.
     if (json) this.logJsonLine({ url: relay.url, dataDir: config.dataDir } satisfies RelayStartResult)
     else {
       process.stderr.write(
         `Relay listening on ${relay.url} (data: ${config.dataDir}). Ctrl-C to stop.\nGive each agent a secret: agent-comm relay gen-secret <agent>${this.flags['data-dir'] === undefined ? '' : ` --data-dir ${config.dataDir}`}\n`,
       )
     }
-    const signal = await stopSignal
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-    const force = (): never => process.exit(ExitCode.FAILURE)
-    process.once('SIGINT', force)
-    process.once('SIGTERM', force)
-    if (!json) process.stderr.write(`${signal}: stopping the relay (again to exit at once)...\n`)
-    try {
-      await relay.close()
-    } finally {
-      process.off('SIGINT', force)
-      process.off('SIGTERM', force)
+    // A signal during startup has already aborted `stop`: the relay then closes at once. A second signal
+    // exits at once (BaseCommand).
+    if (!stop.aborted) {
+      await new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }))
     }
+    if (!json) process.stderr.write(`${String(stop.reason)}: stopping the relay (again to exit at once)...\n`)
+    await relay.close()
     if (!json) process.stderr.write('Relay stopped.\n')
     return undefined
   }
