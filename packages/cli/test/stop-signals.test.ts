@@ -128,7 +128,7 @@ describe('numeric flags of long-running commands', () => {
     const p = project()
     const run = await p.run(['bridge', 'builder', '--command', 'cat', '--interval', '0'])
     expect(run.code).toBe(2)
-    expect(run.stderr).toContain("Invalid --interval: expected a number of seconds ≥ 0.1, got '0'")
+    expect(run.stderr).toContain("Invalid --interval: expected a number of seconds from 0.1 to 3600, got '0'")
   })
 
   it('refuses a bridge --lease-seconds under 1 and a poll --wait over an hour', async () => {
