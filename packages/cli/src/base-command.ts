@@ -51,13 +51,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected flags!: CommandFlags<T>
   protected args!: CommandArgs<T>
+  /** Every positional argument, in order: with `strict = false`, also those after the declared ones. */
+  protected positionals!: string[]
   #context: CommandContext | undefined
   #stop: AbortController | undefined
   #onStopSignal: ((signal: NodeJS.Signals) => void) | undefined
 
   override async init(): Promise<void> {
     await super.init()
-    const { args, flags } = await this.parse({
+    const { args, argv, flags } = await this.parse({
       flags: this.ctor.flags,
       baseFlags: this.ctor.baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
@@ -66,6 +68,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as CommandFlags<T>
     this.args = args as CommandArgs<T>
+    this.positionals = argv as string[]
     if (this.runsUntilStopped()) this.#catchStopSignals()
   }
 
