@@ -51,13 +51,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected flags!: CommandFlags<T>
   protected args!: CommandArgs<T>
+  /** Every positional argument, in order: with `strict = false`, also those after the declared ones. */
+  protected positionals!: string[]
   #context: CommandContext | undefined
   #stop: AbortController | undefined
   #onStopSignal: ((signal: NodeJS.Signals) => void) | undefined
 
   override async init(): Promise<void> {
     await super.init()
-    const { args, flags } = await this.parse({
+    const { args, argv, flags } = await this.parse({
       flags: this.ctor.flags,
       baseFlags: this.ctor.baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
@@ -66,6 +68,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as CommandFlags<T>
     this.args = args as CommandArgs<T>
+    this.positionals = argv as string[]
     if (this.runsUntilStopped()) this.#catchStopSignals()
   }
 
@@ -121,9 +124,22 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected async coordinator(): Promise<Coordinator> {
     if (this.#context === undefined) {
       this.#context = await openContext(this.contextOptions())
-      if (debugEnabled()) process.stderr.write(describeSetup(this.#context))
+      if (debugEnabled()) process.stderr.write(await this.#describeSetup(this.#context))
     }
     return this.#context.coordinator
+  }
+
+  /**
+   * For AGENT_COMM_LOG_LEVEL=debug: the database (and how it was opened), the project root and the
+   * transports the registered agents use, in the line format of the library's debug logs, so "which file
+   * did that go to?" has an answer on stderr. Names no secret: relay URLs lose their user info and query.
+   */
+  async #describeSetup({ coordinator, config, readOnly }: CommandContext): Promise<string> {
+    const { describeAgentTransports } = await this.runtime()
+    const unregistered =
+      config.defaultTransport === 'file' ? `file (under ${config.fileRoot})` : 'sqlite (the database)'
+    const agents = describeAgentTransports(await coordinator.discover())
+    return `[debug] database ${config.dbPath} (${readOnly ? 'read-only' : 'read-write'}), project root ${config.projectRoot}; ${agents}; unregistered recipients and new agents use ${unregistered}\n`
   }
 
   /** Library helpers (schemas, error classes), loaded on first use. */
@@ -193,16 +209,6 @@ function withoutStdin(args: Interfaces.ArgInput | undefined): Interfaces.ArgInpu
   return Object.fromEntries(
     Object.entries(args ?? {}).map(([name, arg]) => [name, { ...arg, ignoreStdin: true }]),
   )
-}
-
-/**
- * For AGENT_COMM_LOG_LEVEL=debug: which database and transports a command works with, in the line format
- * of the library's debug logs, so "which file did that go to?" has an answer on stderr.
- */
-function describeSetup({ config }: CommandContext): string {
-  const unregistered =
-    config.defaultTransport === 'file' ? `file (under ${config.fileRoot})` : 'sqlite (the database)'
-  return `[debug] database ${config.dbPath} (project root ${config.projectRoot}); transports: sqlite for agents registered with it, file for agents with an inbox folder, http for agents with a relay URL (signed with AGENT_COMM_SECRET_<AGENT>); unregistered recipients and new agents use ${unregistered}\n`
 }
 
 /** The stack of an error and of each cause under it, for AGENT_COMM_LOG_LEVEL=debug. */

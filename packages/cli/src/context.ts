@@ -14,6 +14,8 @@ import { databaseOpenFailure, mayOnlyRead } from './errors.js'
 export interface CommandContext {
   readonly coordinator: Coordinator
   readonly config: CoordinatorConfig
+  /** True when the database was opened read-only (a read command on a file this user may not write). */
+  readonly readOnly: boolean
   close(): Promise<void>
 }
 
@@ -95,6 +97,7 @@ export async function openContext(options: ContextOptions = {}): Promise<Command
     })
   const allowForeignTables = options.allowForeignTables ?? false
   let coordinator: Coordinator
+  let readOnly = false
   try {
     coordinator = await open({ create: options.create ?? true, allowForeignTables })
   } catch (error) {
@@ -104,11 +107,12 @@ export async function openContext(options: ContextOptions = {}): Promise<Command
     }
     try {
       coordinator = await open({ readonly: true, allowForeignTables })
+      readOnly = true
     } catch (readOnlyError) {
       throw databaseOpenFailure(readOnlyError, config.dbPath)
     }
   }
-  return { coordinator, config, close: () => coordinator.close() }
+  return { coordinator, config, readOnly, close: () => coordinator.close() }
 }
 
 /** True when AGENT_COMM_LOG_LEVEL is `debug`: errors then show their stack and cause. */

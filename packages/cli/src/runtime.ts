@@ -3,7 +3,7 @@
 // Commands load it lazily, through the composition root, so `--help` never pays for it.
 
 export { BridgeRunner, CommandBridge, FunctionBridge, HttpBridge } from '@agent-comm/bridge'
-export { createCoordinator, loadConfig } from '@agent-comm/coordinator'
+export { createCoordinator, describeAgentTransports, loadConfig } from '@agent-comm/coordinator'
 export {
   AgentCommError,
   ClaimedMessageSchema,

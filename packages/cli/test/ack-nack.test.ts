@@ -74,6 +74,61 @@ describe('ack', () => {
   })
 })
 
+describe('ack of several ids', () => {
+  /** Sends `count` messages from agent-a to agent-b and claims them as agent-b. */
+  async function claimSome(p: Project, count: number): Promise<Claimed[]> {
+    await registerAgents(p, 'agent-a', 'agent-b')
+    for (let i = 0; i < count; i++) await p.ok(['send', 'agent-a', 'agent-b', `work ${i}`, '-s', 'Job'])
+    const out = await p.json<{ messages: Claimed[] }>(['poll', 'agent-b', '--limit', String(count)])
+    expect(out.messages).toHaveLength(count)
+    return out.messages
+  }
+
+  it('acknowledges every id given after the agent', async () => {
+    const p = project()
+    const [first, second, third] = (await claimSome(p, 3)).map((claimed) => claimed.message.id)
+    const run = await p.ok(['ack', first!, 'agent-b', second!, third!])
+    expect(run.stdout).toBe([first, second, third].map((id) => `Acknowledged ${id} for agent-b\n`).join(''))
+    for (const id of [first, second, third]) {
+      const status = await p.json<{ deliveries: { status: string }[] }>(['status', id!])
+      expect(status.deliveries[0]?.status).toBe('acked')
+    }
+  })
+
+  it('tries them all, reports {count, acked, failed} and exits with the code of the first failure', async () => {
+    const p = project()
+    const [first, second] = (await claimSome(p, 2)).map((claimed) => claimed.message.id)
+    const run = await p.run(['ack', first!, 'agent-b', 'msg_unknown', second!, '--json'])
+    expect(run.code).toBe(3)
+    const out = JSON.parse(run.stdout)
+    expect(out).toMatchObject({
+      count: 2,
+      acked: [
+        { messageId: first, recipient: 'agent-b', alreadyAcked: false },
+        { messageId: second, recipient: 'agent-b', alreadyAcked: false },
+      ],
+      failed: [{ messageId: 'msg_unknown', agent: 'agent-b', error: { code: 'DELIVERY_NOT_FOUND' } }],
+    })
+    const text = await p.run(['ack', 'msg_unknown', 'agent-b', first!])
+    expect(text.code).toBe(3)
+    expect(text.stdout).toBe(`Message ${first} was already acknowledged by agent-b\n`)
+    expect(text.stderr).toMatch(
+      /^msg_unknown: Error: Message 'msg_unknown' was not sent to agent 'agent-b'\n/,
+    )
+  })
+
+  it('refuses --receipt with several ids, before acking any', async () => {
+    const p = project()
+    const [first, second] = await claimSome(p, 2)
+    const args = ['ack', first!.message.id, 'agent-b', second!.message.id, '--receipt', first!.lease.receipt]
+    const run = await p.run(args)
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain('--receipt belongs to one claim')
+    const status = await p.json<{ deliveries: { status: string }[] }>(['status', first!.message.id])
+    expect(status.deliveries[0]?.status).toBe('leased')
+  })
+})
+
 describe('nack', () => {
   it('requeues a message with the reason as its last error', async () => {
     const p = project()

@@ -41,13 +41,14 @@ function runAsReader(
   cwd: string,
   scratch: string,
   args: readonly string[],
+  extraEnv: Record<string, string> = {},
 ): Promise<Run> {
   const command = isRoot ? 'setpriv' : node
   const argv = isRoot ? [...dropPrivileges(), node, BIN, ...args] : [BIN, ...args]
   const child = spawn(command, argv, {
     cwd,
     // The reader's own temporary folder, where a snapshot of the database may be taken.
-    env: cleanEnv({ AGENT_COMM_DB_PATH: db, HOME: scratch, TMPDIR: scratch }),
+    env: cleanEnv({ AGENT_COMM_DB_PATH: db, HOME: scratch, TMPDIR: scratch, ...extraEnv }),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''
@@ -84,7 +85,8 @@ describe.skipIf(skipReason !== undefined)('a database this user may only read', 
     const node = nodeForNobody()
     const scratch = tempDir()
     chmodSync(scratch, 0o1777)
-    const reader = (args: readonly string[]) => runAsReader(node, p.db, p.dir, scratch, args)
+    const reader = (args: readonly string[], extraEnv: Record<string, string> = {}) =>
+      runAsReader(node, p.db, p.dir, scratch, args, extraEnv)
     return { p, task, scratch, reader }
   }
 
@@ -118,6 +120,9 @@ describe.skipIf(skipReason !== undefined)('a database this user may only read', 
         expect(run.stdout).not.toContain('"error"')
         outputs.set(args.join(' '), JSON.parse(run.stdout))
       }
+      // At debug level the command says it opened the database read-only.
+      const debug = await reader(['agents', '--json'], { AGENT_COMM_LOG_LEVEL: 'debug' })
+      expect(debug.stderr).toContain(`[debug] database ${p.db} (read-only), project root `)
       // A snapshot taken to read the database goes when the command closes it.
       expect(snapshots(scratch)).toEqual([])
       expect(outputs.get('agents --json')).toMatchObject({ count: 2 })

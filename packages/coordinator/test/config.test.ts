@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { loadConfig } from '../src/index.js'
+import { describeAgentTransports, loadConfig } from '../src/index.js'
 
 describe('loadConfig', () => {
   it('uses the documented defaults under the project root', () => {
@@ -62,5 +62,23 @@ describe('loadConfig', () => {
     } catch (error) {
       expect(error).toMatchObject({ code: 'CONFIG', details: { variable: name } })
     }
+  })
+})
+
+describe('describeAgentTransports', () => {
+  it('counts the agents per transport, with inbox folders and relays, and hides URL credentials', () => {
+    expect(describeAgentTransports([])).toBe('no agents registered')
+    const base = { capabilities: [], device: 'local', status: 'active' as const, metadata: {} }
+    expect(
+      describeAgentTransports([
+        { ...base, agentId: 'a', transport: 'sqlite' },
+        { ...base, agentId: 'b', transport: 'sqlite' },
+        { ...base, agentId: 'f', transport: 'file', inboxDir: '/srv/inboxes' },
+        { ...base, agentId: 'h', transport: 'http', relayUrl: 'https://me:pw@relay.example:8420/?token=t' },
+        { ...base, agentId: 'i', transport: 'http', relayUrl: 'http://10.0.0.2:8420/agents' },
+      ]),
+    ).toBe(
+      '5 agents: 2 sqlite, 1 file (inbox folder /srv/inboxes), 2 http (relays https://relay.example:8420, http://10.0.0.2:8420/agents)',
+    )
   })
 })

@@ -1,7 +1,12 @@
 // The composition root shared by the stdio and HTTP servers: the one module that reads the environment,
 // turns it into a configuration and opens the coordinator and the relay secret store.
 import { resolve } from 'node:path'
-import { type Coordinator, createCoordinator, loadConfig } from '@agent-comm/coordinator'
+import {
+  type Coordinator,
+  createCoordinator,
+  describeAgentTransports,
+  loadConfig,
+} from '@agent-comm/coordinator'
 import type { Logger } from '@agent-comm/protocol'
 import { HttpTransport, secretFromEnv } from '@agent-comm/transport-http'
 import { stderrLogger } from './logger.js'
@@ -88,6 +93,20 @@ export async function openRuntime(options: StartOptions = {}): Promise<Runtime> 
     const relaySecrets =
       options.relaySecrets ??
       (dataDir === undefined ? undefined : await openRelaySecrets(resolve(cwd, dataDir), logger))
+    if (config.logLevel === 'debug') {
+      // What the server actually works with, as `agent-comm <command>` says it at debug level; the agent
+      // list is read only then. Relay URLs lose user info and query, so no secret is printed.
+      logger.debug(
+        {
+          database: owned ? config.dbPath : '(a coordinator given by the caller)',
+          projectRoot: config.projectRoot,
+          agents: describeAgentTransports(await coordinator.discover()),
+          unregisteredTransport: config.defaultTransport,
+          relayDataDir: dataDir === undefined ? null : resolve(cwd, dataDir),
+        },
+        'setup',
+      )
+    }
     return {
       coordinator,
       relaySecrets,

@@ -4,36 +4,53 @@ import { BaseCommand } from '../base-command.js'
 import { describeError, ExitCode, errorJson, formatErrorText } from '../errors.js'
 import { readStdin } from '../input.js'
 
-/** One message `ack --stdin` could not acknowledge. */
+/** One message `ack --stdin` (or `ack` of several ids) could not acknowledge. */
 export interface AckFailure {
   messageId: string
   agent: string
   error: { code: string; message: string; hint: string | null }
 }
 
-/** `--json` output of `ack --stdin`. */
+/** `--json` output of `ack --stdin` and of `ack` of several ids. */
 export interface AckManyResult {
   count: number
   acked: AckResult[]
   failed: AckFailure[]
 }
 
-/** `agent-comm ack`: acknowledges a handled message, or every message a poll printed. */
+/** One acknowledgement to try: the message, its recipient, and the call that acks it. */
+interface PendingAck {
+  messageId: string
+  agent: string
+  ack: () => Promise<AckResult>
+}
+
+/** `agent-comm ack`: acknowledges a handled message, several of one agent, or every message a poll printed. */
 export default class Ack extends BaseCommand<typeof Ack> {
   static override summary = 'Acknowledge a message: the agent handled it, it will not be delivered again.'
   static override description =
     `Acking a message twice is harmless (reported as already acked). With --receipt (from poll's output) the ack is refused with exit code 4 if the lease was lost meanwhile, i.e. the message was delivered again to another consumer.
 
-With --stdin it acknowledges every message of poll --json output read from stdin (the document, or the lines of poll --follow --json), each as its recipient and with its receipt, so a message whose lease was lost is not acked. All are tried; the exit code is that of the first failure (4 for a lost lease), and --json reports {count, acked, failed}.`
+With --stdin it acknowledges every message of poll --json output read from stdin (the document, or the lines of poll --follow --json), each as its recipient and with its receipt, so a message whose lease was lost is not acked. All are tried; the exit code is that of the first failure (4 for a lost lease), and --json reports {count, acked, failed}.
+
+More message ids after the agent are acked too, all for that agent (without --receipt), the same way: all are tried, the exit code is that of the first failure, and --json reports {count, acked, failed}.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> msg_01M89DRRW2B6KBSY53CM0E5VMM agent-b',
     '<%= config.bin %> <%= command.id %> "$id" builder --receipt "$receipt" --json',
+    '<%= config.bin %> <%= command.id %> "$first" builder "$second" "$third" --json',
     '<%= config.bin %> poll builder --json > batch.json && ./handle batch.json && <%= config.bin %> <%= command.id %> --stdin < batch.json',
   ]
   static override args = {
     'message-id': Args.string({ description: 'id of the message (not with --stdin)' }),
     agent: Args.string({ description: 'agent that received it (not with --stdin)' }),
+    'more-ids': Args.string({ description: 'more ids of messages the agent received, acked the same way' }),
   }
+  // The ids after the agent are variadic; oclif would mark every argument variadic in the usage line.
+  static override strict = false
+  static override usage = [
+    '<%= command.id %> MESSAGE-ID AGENT [MORE-IDS...] [--json] [--receipt <value>]',
+    '<%= command.id %> --stdin [--json]',
+  ]
   static override flags = {
     receipt: Flags.string({ description: 'receipt of the claim (poll prints it): detects a lost lease' }),
     stdin: Flags.boolean({
@@ -50,7 +67,20 @@ With --stdin it acknowledges every message of poll --json output read from stdin
           exit: ExitCode.USAGE,
         })
       }
-      return this.#ackAll(await this.#claimedFromStdin())
+      const claimed = await this.#claimedFromStdin()
+      if (claimed.length === 0) {
+        // Nothing to acknowledge needs no database: an empty poll piped in is fine anywhere.
+        if (!this.jsonEnabled()) this.log('No messages on stdin: nothing to acknowledge')
+        return { count: 0, acked: [], failed: [] }
+      }
+      const coordinator = await this.coordinator()
+      return this.#ackAll(
+        claimed.map((message) => ({
+          messageId: message.message.id,
+          agent: message.lease.recipient,
+          ack: () => coordinator.ack(message),
+        })),
+      )
     }
     if (messageId === undefined || agent === undefined) {
       // Both are required without --stdin; said as oclif says it for a required argument.
@@ -61,6 +91,23 @@ With --stdin it acknowledges every message of poll --json output read from stdin
       throw new Errors.CLIError(
         `Missing ${missing.length} required arg${missing.length === 1 ? '' : 's'}:\n${missing.join('\n')}\n(or read the messages of poll --json from stdin: ack --stdin)`,
         { exit: ExitCode.USAGE },
+      )
+    }
+    const moreIds = this.positionals.slice(2)
+    if (moreIds.length > 0) {
+      if (this.flags.receipt !== undefined) {
+        throw new Errors.CLIError(
+          '--receipt belongs to one claim: give one message id with it, or ack several ids without --receipt',
+          { exit: ExitCode.USAGE },
+        )
+      }
+      const coordinator = await this.coordinator()
+      return this.#ackAll(
+        [messageId, ...moreIds].map((id) => ({
+          messageId: id,
+          agent,
+          ack: () => coordinator.ack(id, agent),
+        })),
       )
     }
     const coordinator = await this.coordinator()
@@ -97,25 +144,24 @@ With --stdin it acknowledges every message of poll --json output read from stdin
     })
   }
 
-  async #ackAll(claimed: ClaimedMessage[]): Promise<AckManyResult> {
-    const coordinator = await this.coordinator()
+  /** Tries every ack; the exit code is that of the first failure. */
+  async #ackAll(pending: PendingAck[]): Promise<AckManyResult> {
     const { isAgentCommError } = await this.runtime()
     const acked: AckResult[] = []
     const failed: AckFailure[] = []
     let exitCode: number = ExitCode.OK
-    for (const message of claimed) {
+    for (const { messageId, agent, ack } of pending) {
       try {
-        const result = await coordinator.ack(message)
+        const result = await ack()
         acked.push(result)
         if (!this.jsonEnabled()) this.log(ackLine(result))
       } catch (error) {
         const report = describeError(error, isAgentCommError, this.id)
         if (exitCode === ExitCode.OK) exitCode = report.exitCode
-        failed.push({ messageId: message.message.id, agent: message.lease.recipient, ...errorJson(report) })
-        if (!this.jsonEnabled()) process.stderr.write(`${message.message.id}: ${formatErrorText(report)}`)
+        failed.push({ messageId, agent, ...errorJson(report) })
+        if (!this.jsonEnabled()) process.stderr.write(`${messageId}: ${formatErrorText(report)}`)
       }
     }
-    if (claimed.length === 0 && !this.jsonEnabled()) this.log('No messages on stdin: nothing to acknowledge')
     const result = { count: acked.length, acked, failed }
     if (exitCode !== ExitCode.OK) {
       if (this.jsonEnabled()) this.logJson(result)
