@@ -17,6 +17,30 @@ export { deliveries, messages } from './schema.js'
 export type { SpoolDatabase, SpoolOptions } from './spool.js'
 export { SPOOL_MIGRATIONS_FOLDER, Spool } from './spool.js'
 export type {
+  AckManyOutcome,
+  AckManyParams,
+  ChangeOutcome,
+  ClaimedRecord,
+  ClaimOutcome,
+  ClaimParams,
+  DeliveryParams,
+  DeliveryState,
+  ExtendLeaseOutcome,
+  ExtendLeaseParams,
+  HoldMessageParams,
+  InsertMessagesOutcome,
+  InsertMessagesParams,
+  MessageRecord,
+  ReleaseHeldParams,
+  ReleaseOutcome,
+  ReleaseParams as StoreReleaseParams,
+  RequeueFailedOutcome,
+  RequeueFailedParams,
+  SpoolStore,
+  StoredSend,
+  StoreSearchParams,
+} from './store.js'
+export type {
   AckOptions,
   AckResult,
   ClaimedMessage,

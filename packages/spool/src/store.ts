@@ -1,0 +1,295 @@
+import type { MessageV2 } from '@agent-comm/protocol'
+import type {
+  CleanupReport,
+  ConversationSummary,
+  FailedDelivery,
+  MessageStatus,
+  PendingDelivery,
+  SpoolStats,
+  VerifyReport,
+} from './types.js'
+
+/**
+ * The storage seam of the spool (River's driver shape): one method per operation, each taking a params
+ * object, each **one transaction** of its own, each reporting facts — rows changed, the state a row is in —
+ * rather than throwing the spool's domain errors. Everything that *means* something (validation, defaults,
+ * ids, clock arithmetic, receipts, retry backoff, error codes, the wake-up scheduler) stays in `Spool`; a
+ * store only keeps rows. Two stores implement it: SQLite (embedded, in this package) and PostgreSQL
+ * (`@agent-comm/postgres`). Every store passes the store contract suite.
+ *
+ * A store throws only `StorageError` (`code: 'STORAGE'`, with a hint): the database is unreachable,
+ * read-only, damaged or full. It maps its driver's errors to it; it never lets a driver error through.
+ *
+ * Times are milliseconds since the epoch, passed in by the spool (which owns the clock): a store never
+ * reads the time itself.
+ */
+export interface SpoolStore {
+  /** Which store this is: `sqlite` or `postgres`. */
+  readonly kind: string
+  /** Where the data is, safe to show: a file path, or a URL without its password. */
+  readonly location: string
+  /** True when every write is refused (`StorageError` with `details.reason` `'read-only'`). */
+  readonly readonly: boolean
+
+  /**
+   * Stores messages, each with its deliveries (`queued`, attempt 0), all in one transaction. An id already
+   * stored by the **same** sender is a duplicate: nothing is written for it. An id stored by **another**
+   * sender writes nothing at all (the whole transaction is rolled back) and reports that item's index.
+   */
+  insertMessages(params: InsertMessagesParams): Promise<InsertMessagesOutcome>
+
+  /**
+   * Stores the message if new (with no deliveries) and marks it held until `heldUntil` with `maxAttempts`
+   * for the deliveries released later; one transaction. `foreignId`: the id is another sender's, nothing
+   * was written.
+   */
+  holdMessage(params: HoldMessageParams): Promise<{ foreignId: boolean }>
+
+  /**
+   * Queues for `agentId` one delivery of every held message it matches (held and not expired at `now`,
+   * not sent by it, addressed to `*` or `capability:<c>` for one of `capabilities`) that it does not have
+   * yet; returns how many. Idempotent on the (message, recipient) key.
+   */
+  releaseHeld(params: ReleaseHeldParams): Promise<number>
+
+  /**
+   * One claim, in one transaction: leases up to `limit` claimable deliveries of `recipient` — queued and
+   * due, or leased with the lease run out and attempts left, message not expired — in claim order
+   * (priority rank ascending, then arrival), setting `attempt + 1`, `available_at = lease_until =
+   * leaseUntil` and the receipt `${receipt}.${deliveryId}`. Each claimed row is passed to `decode`; a row it
+   * cannot decode is dead-lettered (`failed`, its reason as `last_error`) in the same transaction and the
+   * claim takes more in its place until `limit` is reached or nothing is claimable. Concurrent claimers
+   * never lease the same delivery. May first move leases that ran out on their last attempt to `failed`.
+   */
+  claim<T>(params: ClaimParams<T>): Promise<ClaimOutcome<T>>
+
+  /** Acks a leased delivery (fenced by `receipt` when given). Reads its state only when nothing changed. */
+  ack(params: DeliveryParams): Promise<ChangeOutcome>
+
+  /**
+   * Acks many deliveries in one transaction. When an item changed nothing and its delivery is not `acked`
+   * (missing, or in another state), the whole transaction is rolled back and that item is reported.
+   */
+  ackMany(params: AckManyParams): Promise<AckManyOutcome>
+
+  /**
+   * Releases a leased delivery (fenced by `receipt`), in one transaction: reads its attempt, asks
+   * `availableAt(attempt)` when it is due again, then sets it `queued` — or `failed` when `deadLetter` or
+   * its attempts are used up — with `reason` as the last error.
+   */
+  release(params: ReleaseParams): Promise<ReleaseOutcome>
+
+  /** Moves the lease end of a leased delivery (fenced by `receipt`) to `leaseUntil`. */
+  extendLease(params: ExtendLeaseParams): Promise<ExtendLeaseOutcome>
+
+  /**
+   * Moves every lease that ran out (at `now`) on its last attempt to `failed`; returns how many. A read-only
+   * store does nothing and returns 0.
+   */
+  sweepExhaustedLeases(params: { now: number }): Promise<number>
+
+  /** Requeues the failed deliveries of a message (to one recipient, or all) with fresh attempts. */
+  requeueFailed(params: RequeueFailedParams): Promise<RequeueFailedOutcome>
+
+  /** Whether `recipient` has a delivery it could claim at `now`. */
+  hasClaimable(params: { recipient: string; now: number }): Promise<boolean>
+
+  /**
+   * When the next delivery of `recipient` becomes claimable (a delayed or backed-off one, or a lease that
+   * runs out with attempts left), or null when nothing is pending.
+   */
+  nextAvailableAt(params: { recipient: string; now: number }): Promise<number | null>
+
+  /**
+   * The change feed: calls `onChange` (a hint, possibly spurious, possibly coalesced) after a commit by any
+   * process may have made a delivery claimable. Sends by this store's own process need not be reported (the
+   * spool wakes its own waiters). Returns a function that stops the feed. The spool keeps exact timers and a
+   * slow safety poll beside it, so a missed hint only delays a wake-up.
+   */
+  watch(onChange: () => void): () => void
+
+  /** A message and its deliveries (the delivery read `expired` past its TTL), or undefined. */
+  status(params: { messageId: string; now: number }): Promise<MessageStatus | undefined>
+  /** Every message of a conversation, oldest first. */
+  conversation(params: { conversationId: string }): Promise<MessageV2[]>
+  /** Threads, most recently active first; with `agent`, only those it sent or received a message in. */
+  conversations(params: { limit: number; agent?: string }): Promise<ConversationSummary[]>
+  /** Messages matching every filter, newest first; `text` is plain words, never query syntax. */
+  search(params: StoreSearchParams): Promise<MessageV2[]>
+  /** Totals by status, queue ages, failure rate, per-agent depth. */
+  stats(params: { now: number }): Promise<SpoolStats>
+  /** What waits for `recipient` (queued, delayed or leased, not expired), in claim order. */
+  pending(params: { recipient: string; limit: number; now: number }): Promise<PendingDelivery[]>
+  /** Dead-lettered deliveries, newest first. */
+  listFailed(params: { agent?: string; limit: number; now: number }): Promise<FailedDelivery[]>
+  /** The store's integrity checks and the spool's invariants. */
+  verify(): Promise<VerifyReport>
+  /** Deletes (or with `dryRun` counts) expired messages and, if asked, long-acked ones. */
+  cleanup(params: { dryRun: boolean; ackedOlderThanMs?: number; now: number }): Promise<CleanupReport>
+
+  /** Closes connections and stops the change feed. Safe to call twice. */
+  close(): Promise<void>
+}
+
+/** A validated message ready to store, with its recipients and delivery settings. */
+export interface StoredSend {
+  message: MessageV2
+  /** One delivery each; empty for a held message. */
+  recipients: readonly string[]
+  /** When the deliveries become claimable. */
+  availableAt: number
+  maxAttempts: number
+  /** The message's expiry (its timestamp plus TTL). */
+  expiresAt: number
+}
+
+export interface InsertMessagesParams {
+  sends: readonly StoredSend[]
+  now: number
+}
+
+/** Per send: whether it was new, and how many deliveries were queued (0 for a duplicate). */
+export type InsertMessagesOutcome =
+  | { ok: true; results: { duplicate: boolean; deliveries: number }[] }
+  | { ok: false; foreignIdAt: number }
+
+export interface HoldMessageParams {
+  send: StoredSend
+  heldUntil: number
+  now: number
+}
+
+export interface ReleaseHeldParams {
+  agentId: string
+  capabilities: readonly string[]
+  now: number
+  /** Attempts of a released delivery when the hold recorded none. */
+  defaultMaxAttempts: number
+}
+
+export interface ClaimParams<T> {
+  recipient: string
+  now: number
+  leaseUntil: number
+  limit: number
+  /** The claim's fresh token; each delivery's receipt is `${receipt}.${deliveryId}`. */
+  receipt: string
+  /** Turns a claimed message row into what the caller gets, or says why it cannot be read. */
+  decode: (row: MessageRecord) => { value: T } | { unreadable: string }
+}
+
+/** One leased delivery of a claim. */
+export interface ClaimedRecord<T> {
+  value: T
+  deliveryId: number
+  attempt: number
+  maxAttempts: number
+  receipt: string
+}
+
+export interface ClaimOutcome<T> {
+  /** In claim order. */
+  claimed: ClaimedRecord<T>[]
+  /** Rows `decode` refused, dead-lettered in the claim's transaction. */
+  deadLettered: { messageId: string; reason: string }[]
+}
+
+/** The state of one delivery as stored. */
+export interface DeliveryState {
+  status: 'queued' | 'leased' | 'acked' | 'failed' | 'expired'
+  attempt: number
+  maxAttempts: number
+  receipt: string | null
+}
+
+export interface DeliveryParams {
+  messageId: string
+  recipient: string
+  /** The claim's receipt; null skips the fence (any current lease). */
+  receipt: string | null
+  now: number
+}
+
+/** `changed`: the operation applied. Otherwise `state` is the delivery's state, or null when there is none. */
+export type ChangeOutcome = { changed: true } | { changed: false; state: DeliveryState | null }
+
+export interface AckManyParams {
+  items: readonly { messageId: string; recipient: string; receipt: string | null }[]
+  now: number
+}
+
+export type AckManyOutcome =
+  | { ok: true; alreadyAcked: boolean[] }
+  | { ok: false; refusedAt: number; state: DeliveryState | null }
+
+export interface ReleaseParams extends DeliveryParams {
+  reason: string
+  deadLetter: boolean
+  /** When the delivery is due again, given its current attempt number. */
+  availableAt: (attempt: number) => number
+}
+
+export type ReleaseOutcome =
+  | {
+      changed: true
+      status: 'queued' | 'failed'
+      attempt: number
+      maxAttempts: number
+      availableAt: number
+    }
+  | { changed: false; state: DeliveryState | null }
+
+export interface ExtendLeaseParams extends DeliveryParams {
+  leaseUntil: number
+}
+
+export type ExtendLeaseOutcome =
+  | { changed: true; leaseUntil: number }
+  | { changed: false; state: DeliveryState | null }
+
+export interface RequeueFailedParams {
+  messageId: string
+  /** Only this recipient's delivery; all failed deliveries of the message when absent. */
+  recipient?: string
+  now: number
+}
+
+export interface RequeueFailedOutcome {
+  requeued: number
+  /** Read only when nothing was requeued: whether the message exists. */
+  messageExists: boolean
+  /** Read only when nothing was requeued and a recipient was given: its delivery's state. */
+  state: DeliveryState | null
+}
+
+export interface StoreSearchParams {
+  text?: string
+  from?: string
+  to?: string
+  conversationId?: string
+  /** ms since epoch. */
+  since?: number
+  limit: number
+}
+
+/**
+ * A stored message row, as every store reads it back (JSON columns as stored text). The spool's row
+ * readers (`storedMessageFromRow`, `checkedMessageFromRow`) turn it into a message.
+ */
+export interface MessageRecord {
+  seq: number
+  id: string
+  fromAgent: string
+  toAgent: string
+  subject: string
+  body: string
+  /** 0 = critical … 3 = low. */
+  priority: number
+  conversationId: string
+  replyTo: string | null
+  ttlHours: number
+  payload: string | null
+  metadata: string | null
+  createdAt: number
+  expiresAt: number
+}
