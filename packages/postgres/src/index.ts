@@ -1,0 +1,1 @@
+export type { SqlClient, SqlQueryable } from './client.js'
