@@ -5,6 +5,12 @@ import { type SpoolContractContext, task } from '../context.js'
 /** A fallback re-check short enough that a wait missing its wake-up still ends; no assertion reads time. */
 const SHORT_WAKE_MS = 50
 
+/**
+ * A bound on the cross-spool wait far above any wake-up (every {@link SHORT_WAKE_MS} at the latest), so a
+ * store whose spools do not share their storage fails the case with `false` instead of hanging it.
+ */
+const GIVE_UP_MS = 60_000
+
 /** Several spools on one storage, as several processes would open it: one queue, one set of leases. */
 export function sharedStorageCases(ctx: SpoolContractContext): void {
   it('shows a second spool on the same storage what the first sent, and the first what the second did', async () => {
@@ -24,7 +30,7 @@ export function sharedStorageCases(ctx: SpoolContractContext): void {
   it('wakes waitForMessages on one spool when another spool on the same storage sends', async () => {
     const { spool: sender, openAnother } = await ctx.open()
     const receiver = await openAnother({ wakeIntervalMs: SHORT_WAKE_MS })
-    const waiting = receiver.waitForMessages('builder')
+    const waiting = receiver.waitForMessages('builder', { timeoutMs: GIVE_UP_MS })
     await sender.send(task())
     expect(await waiting).toBe(true)
     expect(await receiver.claim('builder')).toHaveLength(1)
