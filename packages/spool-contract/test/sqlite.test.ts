@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describeSpoolContract } from '@agent-comm/spool-contract'
-import { Spool } from '../src/index.js'
+import { Spool } from '@agent-comm/spool'
+import { describeSpoolContract } from '../src/index.js'
 
-// Every case on a fresh SQLite file in its own temporary folder: a second spool on the same file is how
+// The SQLite store (the spool's embedded default) against the contract. Every case on a fresh SQLite file in its own temporary folder: a second spool on the same file is how
 // the contract checks what several processes sharing one spool see.
 describeSpoolContract('sqlite', {
   async open(options) {
