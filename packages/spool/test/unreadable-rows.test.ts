@@ -137,16 +137,6 @@ describe('a stored message the protocol cannot read', () => {
       { type: 'status_request', data: null },
     ])
   })
-
-  it('leaves messages within the limits untouched, at the deepest allowed nesting too', async () => {
-    const { spool } = await openSpool()
-    const metadata = JSON.parse(nestedText(64))
-    const payload = { type: 'context_share' as const, data: JSON.parse(nestedText(64)) }
-    await spool.send(task('Go', { metadata, payload }))
-    const [claimed] = await spool.claim('builder')
-    expect(claimed?.message.metadata).toEqual(metadata)
-    expect(claimed?.message.payload).toEqual(payload)
-  })
 })
 
 describe('a claim that dead-letters an unreadable message', () => {

@@ -1,10 +1,11 @@
 import type { AgentCommError } from '@agent-comm/protocol'
-import { describe, expect, it } from 'vitest'
-import { openSpool, task } from './helpers.js'
+import { expect, it } from 'vitest'
+import { type SpoolContractContext, task } from '../context.js'
 
-describe('the delivery state machine', () => {
+/** The delivery state machine: queued → leased → acked, and nack back to queued. */
+export function deliveryStateCases(ctx: SpoolContractContext): void {
   it('queues a sent message, leases it on claim and acks it', async () => {
-    const { spool } = await openSpool()
+    const { spool } = await ctx.open()
     const sent = await spool.send(task())
     expect(sent).toMatchObject({ duplicate: false, deliveries: 1, recipients: ['builder'] })
     expect((await spool.status(sent.messageId)).deliveries[0]).toMatchObject({ status: 'queued', attempt: 0 })
@@ -27,19 +28,8 @@ describe('the delivery state machine', () => {
     expect(await spool.claim('builder')).toEqual([])
   })
 
-  it('leases for the requested time and hands each claim a fresh receipt', async () => {
-    const { spool, clock } = await openSpool()
-    await spool.send(task())
-    const [first] = await spool.claim('builder', { leaseSeconds: 30 })
-    expect(first?.lease.leaseUntil).toBe(new Date(clock.now() + 30_000).toISOString())
-    clock.advance(31_000)
-    const [second] = await spool.claim('builder', { leaseSeconds: 30 })
-    expect(second?.lease.attempt).toBe(2)
-    expect(second?.lease.receipt).not.toBe(first?.lease.receipt)
-  })
-
   it('treats a second ack as a harmless no-op that says so', async () => {
-    const { spool } = await openSpool()
+    const { spool } = await ctx.open()
     const { messageId } = await spool.send(task())
     await spool.claim('builder')
     await spool.ack(messageId, 'builder')
@@ -47,7 +37,7 @@ describe('the delivery state machine', () => {
   })
 
   it('answers an ack, nack or extend of an unknown message and of one not sent to that agent alike', async () => {
-    const { spool } = await openSpool()
+    const { spool } = await ctx.open()
     const { messageId } = await spool.send(task())
     const refusal = async (id: string, op: 'ack' | 'nack' | 'extendLease') => {
       const error = (await spool[op](id, 'reviewer').catch((e: unknown) => e)) as AgentCommError
@@ -65,13 +55,13 @@ describe('the delivery state machine', () => {
   })
 
   it('rejects an ack of a message that was never claimed', async () => {
-    const { spool } = await openSpool()
+    const { spool } = await ctx.open()
     const { messageId } = await spool.send(task())
     await expect(spool.ack(messageId, 'builder')).rejects.toMatchObject({ code: 'INVALID_STATE' })
   })
 
   it('requeues a nacked message with its reason, visible again at once by default', async () => {
-    const { spool } = await openSpool()
+    const { spool } = await ctx.open()
     const { messageId } = await spool.send(task())
     await spool.claim('builder')
     const nack = await spool.nack(messageId, 'builder', { reason: 'network down' })
@@ -82,7 +72,7 @@ describe('the delivery state machine', () => {
   })
 
   it('keeps a nacked message invisible for the requested delay', async () => {
-    const { spool, clock } = await openSpool()
+    const { spool, clock } = await ctx.open()
     const { messageId } = await spool.send(task())
     await spool.claim('builder')
     await spool.nack(messageId, 'builder', { reason: 'busy', delaySeconds: 10 })
@@ -92,7 +82,7 @@ describe('the delivery state machine', () => {
   })
 
   it('applies the configured retry backoff when a nack names no delay', async () => {
-    const { spool, clock } = await openSpool({ retryDelaySeconds: (attempt) => 2 ** attempt })
+    const { spool, clock } = await ctx.open({ retryDelaySeconds: (attempt) => 2 ** attempt })
     const { messageId } = await spool.send(task())
     await spool.claim('builder')
     await spool.nack(messageId, 'builder')
@@ -102,36 +92,8 @@ describe('the delivery state machine', () => {
     expect(await spool.claim('builder')).toHaveLength(1)
   })
 
-  it('dead-letters a message once its attempts are used up, keeping the last error', async () => {
-    const { spool } = await openSpool()
-    const { messageId } = await spool.send(task(), { maxAttempts: 2 })
-    await spool.claim('builder')
-    expect(await spool.nack(messageId, 'builder', { reason: 'first' })).toMatchObject({ status: 'queued' })
-    await spool.claim('builder')
-    expect(await spool.nack(messageId, 'builder', { reason: 'second' })).toMatchObject({
-      status: 'failed',
-      attempt: 2,
-      maxAttempts: 2,
-    })
-    expect(await spool.claim('builder')).toEqual([])
-    const failed = await spool.listFailed({ agent: 'builder' })
-    expect(failed).toHaveLength(1)
-    expect(failed[0]?.delivery).toMatchObject({ status: 'failed', lastError: 'second' })
-  })
-
-  it('requeues a dead-lettered message with fresh attempts on retryFailed', async () => {
-    const { spool } = await openSpool()
-    const { messageId } = await spool.send(task(), { maxAttempts: 1 })
-    await spool.claim('builder')
-    await spool.nack(messageId, 'builder', { reason: 'boom' })
-    expect(await spool.retryFailed(messageId, 'builder')).toEqual({ requeued: 1 })
-    const [again] = await spool.claim('builder')
-    expect(again?.lease).toMatchObject({ attempt: 1, maxAttempts: 1 })
-    await expect(spool.retryFailed(messageId, 'builder')).rejects.toMatchObject({ code: 'INVALID_STATE' })
-  })
-
   it('rejects a nack of an acked message and leaves it acked', async () => {
-    const { spool } = await openSpool()
+    const { spool } = await ctx.open()
     const { messageId } = await spool.send(task())
     await spool.claim('builder')
     await spool.ack(messageId, 'builder')
@@ -144,47 +106,20 @@ describe('the delivery state machine', () => {
   })
 
   it('rejects a nack of a message that is not leased', async () => {
-    const { spool } = await openSpool()
+    const { spool } = await ctx.open()
     const { messageId } = await spool.send(task())
     await expect(spool.nack(messageId, 'builder')).rejects.toMatchObject({ code: 'INVALID_STATE' })
     expect((await spool.status(messageId)).deliveries[0]).toMatchObject({ status: 'queued', attempt: 0 })
   })
 
-  it('extends a lease so a slow consumer keeps its message', async () => {
-    const { spool, clock } = await openSpool()
-    const { messageId } = await spool.send(task())
-    const [claimed] = await spool.claim('builder', { leaseSeconds: 10 })
-    clock.advance(8_000)
-    const extended = await spool.extendLease(messageId, 'builder', {
-      receipt: claimed!.lease.receipt,
-      leaseSeconds: 10,
-    })
-    expect(extended.leaseUntil).toBe(new Date(clock.now() + 10_000).toISOString())
-    clock.advance(8_000)
-    expect(await spool.claim('builder')).toEqual([])
-    await spool.ack(messageId, 'builder', { receipt: claimed!.lease.receipt })
+  it('acks a batch in one transaction', async () => {
+    const { spool } = await ctx.open()
+    await spool.sendBatch(Array.from({ length: 5 }, (_, i) => ({ message: task(`m${i}`) })))
+    const claimed = await spool.claim('builder', { limit: 5 })
+    const acks = await spool.ackBatch(
+      claimed.map((c) => ({ messageId: c.message.id, agent: 'builder', receipt: c.lease.receipt })),
+    )
+    expect(acks.every((a) => a.status === 'acked' && !a.alreadyAcked)).toBe(true)
+    expect((await spool.stats()).deliveries.acked).toBe(5)
   })
-
-  it('refuses to use a closed spool', async () => {
-    const { spool } = await openSpool()
-    await spool.close()
-    await expect(spool.send(task())).rejects.toMatchObject({ code: 'CLOSED' })
-    await spool.close()
-  })
-})
-
-describe('dead-lettering on request', () => {
-  it('fails a message at once when the nack says a retry cannot help', async () => {
-    const { spool } = await openSpool()
-    const { messageId } = await spool.send(task())
-    await spool.claim('builder')
-    expect(
-      await spool.nack(messageId, 'builder', { reason: 'malformed task', deadLetter: true }),
-    ).toMatchObject({
-      status: 'failed',
-      attempt: 1,
-    })
-    expect(await spool.claim('builder')).toEqual([])
-    expect((await spool.listFailed())[0]?.delivery.lastError).toBe('malformed task')
-  })
-})
+}

@@ -1,9 +1,28 @@
-import { describe, expect, it } from 'vitest'
-import { openSpool, task } from './helpers.js'
+import { expect, it } from 'vitest'
+import { type SpoolContractContext, task } from '../context.js'
 
-describe('lease expiry', () => {
+/** Leases with receipts: their length, expiry and redelivery, stale receipts, extension, the last attempt. */
+export function leaseCases(ctx: SpoolContractContext): void {
+  it('leases for the requested time and hands each claim a fresh receipt', async () => {
+    const { spool, clock } = await ctx.open()
+    await spool.send(task())
+    const [first] = await spool.claim('builder', { leaseSeconds: 30 })
+    expect(first?.lease.leaseUntil).toBe(new Date(clock.now() + 30_000).toISOString())
+    clock.advance(31_000)
+    const [second] = await spool.claim('builder', { leaseSeconds: 30 })
+    expect(second?.lease.attempt).toBe(2)
+    expect(second?.lease.receipt).not.toBe(first?.lease.receipt)
+  })
+
+  it('leases for the length the spool was opened with when a claim names none', async () => {
+    const { spool, clock } = await ctx.open({ leaseSeconds: 7 })
+    await spool.send(task())
+    const [claimed] = await spool.claim('builder')
+    expect(claimed?.lease.leaseUntil).toBe(new Date(clock.now() + 7_000).toISOString())
+  })
+
   it('redelivers a message whose lease expired', async () => {
-    const { spool, clock } = await openSpool()
+    const { spool, clock } = await ctx.open()
     const { messageId } = await spool.send(task())
     await spool.claim('builder', { leaseSeconds: 60 })
     clock.advance(59_999)
@@ -16,7 +35,7 @@ describe('lease expiry', () => {
   })
 
   it('rejects an ack with a stale receipt after the message was re-claimed', async () => {
-    const { spool, clock } = await openSpool()
+    const { spool, clock } = await ctx.open()
     const { messageId } = await spool.send(task())
     const [slow] = await spool.claim('builder', { leaseSeconds: 5 })
     clock.advance(6_000)
@@ -38,7 +57,7 @@ describe('lease expiry', () => {
   })
 
   it('still accepts the ack of a consumer whose lease ran out while nobody else claimed the message', async () => {
-    const { spool, clock } = await openSpool()
+    const { spool, clock } = await ctx.open()
     const { messageId } = await spool.send(task())
     const [claimed] = await spool.claim('builder', { leaseSeconds: 5 })
     clock.advance(10_000)
@@ -47,8 +66,23 @@ describe('lease expiry', () => {
     })
   })
 
+  it('extends a lease so a slow consumer keeps its message', async () => {
+    const { spool, clock } = await ctx.open()
+    const { messageId } = await spool.send(task())
+    const [claimed] = await spool.claim('builder', { leaseSeconds: 10 })
+    clock.advance(8_000)
+    const extended = await spool.extendLease(messageId, 'builder', {
+      receipt: claimed!.lease.receipt,
+      leaseSeconds: 10,
+    })
+    expect(extended.leaseUntil).toBe(new Date(clock.now() + 10_000).toISOString())
+    clock.advance(8_000)
+    expect(await spool.claim('builder')).toEqual([])
+    await spool.ack(messageId, 'builder', { receipt: claimed!.lease.receipt })
+  })
+
   it('dead-letters a message whose lease ran out on its last attempt instead of leaving it leased forever', async () => {
-    const { spool, clock } = await openSpool()
+    const { spool, clock } = await ctx.open()
     const { messageId } = await spool.send(task(), { maxAttempts: 2 })
     await spool.claim('builder', { leaseSeconds: 1 })
     clock.advance(1_000)
@@ -62,11 +96,11 @@ describe('lease expiry', () => {
   })
 
   it('reports an exhausted lease as failed even if no consumer claims again', async () => {
-    const { spool, clock } = await openSpool()
+    const { spool, clock } = await ctx.open()
     const { messageId } = await spool.send(task(), { maxAttempts: 1 })
     await spool.claim('builder', { leaseSeconds: 1 })
     clock.advance(5_000)
     expect((await spool.status(messageId)).deliveries[0]?.status).toBe('failed')
     expect(await spool.listFailed()).toHaveLength(1)
   })
-})
+}

@@ -1,0 +1,70 @@
+import { CleanupReportSchema } from '@agent-comm/protocol'
+import { expect, it } from 'vitest'
+import { type SpoolContractContext, task } from '../context.js'
+
+/** cleanup(): expired and long-acked messages removed, counts reported, a dry run that changes nothing. */
+export function cleanupCases(ctx: SpoolContractContext): void {
+  it('removes expired messages and reports counts, with a dry run that changes nothing', async () => {
+    const { spool, clock } = await ctx.open()
+    await spool.send(task('short', { routing: { ttlHours: 1 } }))
+    await spool.send(
+      { fromAgent: 'a', toAgent: '*', body: 'short too', routing: { ttlHours: 1 } },
+      { recipients: ['b', 'c'] },
+    )
+    await spool.send(task('long', { routing: { ttlHours: 48 } }))
+    clock.advance(2 * 3_600_000)
+    const dryRun = await spool.cleanup({ dryRun: true })
+    expect(dryRun).toEqual({
+      dryRun: true,
+      expiredMessages: 2,
+      ackedMessages: 0,
+      deliveries: 3,
+    })
+    // What the relay and the MCP server publish is this shape: the protocol's schema, nothing left out.
+    expect(CleanupReportSchema.strict().parse(dryRun)).toEqual(dryRun)
+    expect((await spool.stats()).totalMessages).toBe(3)
+    expect(await spool.cleanup()).toEqual({
+      dryRun: false,
+      expiredMessages: 2,
+      ackedMessages: 0,
+      deliveries: 3,
+    })
+    expect((await spool.stats()).totalMessages).toBe(1)
+    expect(await spool.search({ text: 'short' })).toEqual([])
+    expect((await spool.verify()).ok).toBe(true)
+  })
+
+  it('removes messages acked by every recipient longer ago than the retention', async () => {
+    const { spool, clock } = await ctx.open()
+    const old = await spool.send(task('old'))
+    await spool.claim('builder')
+    await spool.ack(old.messageId, 'builder')
+    const partly = await spool.send(
+      { fromAgent: 'a', toAgent: '*', body: 'partly' },
+      { recipients: ['b', 'c'] },
+    )
+    await spool.claim('b')
+    await spool.ack(partly.messageId, 'b')
+    clock.advance(3_600_000)
+    const recent = await spool.send(task('recent'))
+    await spool.claim('builder')
+    await spool.ack(recent.messageId, 'builder')
+    const report = await spool.cleanup({ ackedOlderThanMs: 1_800_000 })
+    expect(report).toMatchObject({ ackedMessages: 1, expiredMessages: 0, deliveries: 1 })
+    await expect(spool.status(old.messageId)).rejects.toMatchObject({ code: 'MESSAGE_NOT_FOUND' })
+    await expect(spool.status(partly.messageId)).resolves.toBeDefined()
+    await expect(spool.status(recent.messageId)).resolves.toBeDefined()
+  })
+
+  it('keeps acked messages when no retention is given, and queued messages whatever the retention', async () => {
+    const { spool, clock } = await ctx.open()
+    const acked = await spool.send(task('acked'))
+    await spool.claim('builder')
+    await spool.ack(acked.messageId, 'builder')
+    await spool.send(task('queued'))
+    clock.advance(3_600_000)
+    expect(await spool.cleanup()).toMatchObject({ expiredMessages: 0, ackedMessages: 0, deliveries: 0 })
+    expect(await spool.cleanup({ ackedOlderThanMs: 1 })).toMatchObject({ ackedMessages: 1 })
+    expect((await spool.stats()).totalMessages).toBe(1)
+  })
+}

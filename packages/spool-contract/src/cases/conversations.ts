@@ -1,0 +1,57 @@
+import { ConversationSummarySchema } from '@agent-comm/protocol'
+import { expect, it } from 'vitest'
+import { type SpoolContractContext, task } from '../context.js'
+
+/** conversation(id) and conversations(): threads in send order, and their summaries. */
+export function conversationCases(ctx: SpoolContractContext): void {
+  it('lists a conversation in the order its messages were sent', async () => {
+    const { spool, clock } = await ctx.open()
+    const first = await spool.send(task('start', { routing: { conversationId: 'conv_auth' } }))
+    clock.advance(1000)
+    await spool.send({ fromAgent: 'other', toAgent: 'builder', body: 'unrelated' })
+    await spool.send({
+      fromAgent: 'builder',
+      toAgent: 'architect',
+      body: 'done',
+      routing: { conversationId: 'conv_auth', replyTo: first.messageId },
+    })
+    clock.advance(1000)
+    await spool.send(task('thanks', { routing: { conversationId: 'conv_auth' } }))
+    const thread = await spool.conversation('conv_auth')
+    expect(thread.map((m) => m.body)).toEqual(['start', 'done', 'thanks'])
+    expect(thread[1]?.routing.replyTo).toBe(first.messageId)
+    expect(await spool.conversation('conv_nobody')).toEqual([])
+  })
+
+  it('summarises conversations with participants, counts and last activity', async () => {
+    const { spool, clock } = await ctx.open()
+    await spool.send(task('a', { subject: 'Auth', routing: { conversationId: 'c1' } }))
+    clock.advance(5000)
+    await spool.send({
+      fromAgent: 'builder',
+      toAgent: 'architect',
+      body: 'b',
+      routing: { conversationId: 'c1' },
+    })
+    clock.advance(5000)
+    await spool.send({
+      fromAgent: 'x',
+      toAgent: 'y',
+      subject: 'Other',
+      body: 'c',
+      routing: { conversationId: 'c2' },
+    })
+    const list = await spool.conversations()
+    expect(list.map((c) => c.conversationId)).toEqual(['c2', 'c1'])
+    expect(list[1]).toMatchObject({
+      subject: 'Auth',
+      messageCount: 2,
+      participants: ['architect', 'builder'],
+    })
+    expect(Date.parse(list[1]!.lastActivity) - Date.parse(list[1]!.firstActivity)).toBe(5000)
+    expect((await spool.conversations({ agent: 'x' })).map((c) => c.conversationId)).toEqual(['c2'])
+    expect((await spool.conversations({ limit: 1 })).map((c) => c.conversationId)).toEqual(['c2'])
+    // What the relay and the MCP server publish is this shape: the protocol's schema, nothing left out.
+    expect(list.map((c) => ConversationSummarySchema.strict().parse(c))).toEqual(list)
+  })
+}

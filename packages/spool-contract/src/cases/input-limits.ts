@@ -1,0 +1,59 @@
+import { expect, it } from 'vitest'
+import { type SpoolContractContext, task } from '../context.js'
+
+/** `levels` objects nested in each other, as JSON text. */
+const nestedText = (levels: number) => `${'{"a":'.repeat(levels - 1)}{}${'}'.repeat(levels - 1)}`
+
+/** `levels` objects nested in each other. */
+const nested = (levels: number) => JSON.parse(nestedText(levels))
+
+/** Input a store must never hold: refused at send, with nothing stored; input at the limits kept intact. */
+export function inputLimitCases(ctx: SpoolContractContext): void {
+  it('refuses JSON nested too deep with a VALIDATION error naming the depth limit, and stores nothing', async () => {
+    const { spool } = await ctx.open()
+    await expect(spool.send(task('Go', { metadata: nested(3_000) }))).rejects.toMatchObject({
+      code: 'VALIDATION',
+      message: expect.stringMatching(/metadata: is nested more than 64 levels deep .*jsonMaxDepth/),
+    })
+    await expect(
+      spool.sendBatch([
+        { message: task('fine') },
+        { message: task('Go', { payload: { type: 'text', data: nested(100_000) } }) },
+      ]),
+    ).rejects.toMatchObject({
+      code: 'VALIDATION',
+      message: expect.stringMatching(/^Batch item 1: .*payload\.data/),
+    })
+    expect((await spool.stats()).totalMessages).toBe(0)
+  })
+
+  it('leaves messages within the limits untouched, at the deepest allowed nesting too', async () => {
+    const { spool } = await ctx.open()
+    const metadata = JSON.parse(nestedText(64))
+    const payload = { type: 'context_share' as const, data: JSON.parse(nestedText(64)) }
+    await spool.send(task('Go', { metadata, payload }))
+    const [claimed] = await spool.claim('builder')
+    expect(claimed?.message.metadata).toEqual(metadata)
+    expect(claimed?.message.payload).toEqual(payload)
+  })
+
+  it('enforces a smaller body limit when the spool is configured with one', async () => {
+    const { spool } = await ctx.open({ maxBodyBytes: 10 })
+    await expect(spool.send(task('x'.repeat(11)))).rejects.toThrow(/body: must be at most 10 bytes/)
+    await expect(spool.send(task('x'.repeat(10)))).resolves.toMatchObject({ deliveries: 1 })
+  })
+
+  it('refuses a body over the 1 MiB limit, and stores nothing', async () => {
+    const { spool } = await ctx.open()
+    await expect(spool.send(task('x'.repeat(1024 * 1024 + 1)))).rejects.toMatchObject({ code: 'VALIDATION' })
+    expect((await spool.stats()).totalMessages).toBe(0)
+  })
+
+  it('stores text with quotes, backslashes, NUL-free unicode and emoji exactly', async () => {
+    const { spool } = await ctx.open()
+    const body = 'quote " single \' backslash \\ tab \t newline \n é 漢字 🚀 \u2028 end'
+    const { messageId } = await spool.send(task(body, { subject: 'it\'s "odd" \\ 🚀' }))
+    const [claimed] = await spool.claim('builder')
+    expect(claimed?.message).toMatchObject({ id: messageId, body, subject: 'it\'s "odd" \\ 🚀' })
+  })
+}

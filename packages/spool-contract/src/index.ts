@@ -1,0 +1,8 @@
+export type {
+  ConcurrencyOptions,
+  ContractSpool,
+  OpenedSpool,
+  SpoolContractOptions,
+  SpoolFactory,
+} from './context.js'
+export { describeSpoolContract } from './contract.js'
