@@ -55,6 +55,23 @@ export function notifyChannel(schema: string): string {
   return `agent_comm_${schema}`
 }
 
+/** An error thrown by the caller's own callback (`decode`, `availableAt`): it passes through unchanged. */
+class CallerError {
+  readonly error: unknown
+  constructor(error: unknown) {
+    this.error = error
+  }
+}
+
+/** Runs a caller's callback, marking what it throws as the caller's (rolled back, not a storage failure). */
+function callerCode<T>(fn: () => T): T {
+  try {
+    return fn()
+  } catch (error) {
+    throw new CallerError(error)
+  }
+}
+
 /** Thrown inside a transaction to roll it back with an outcome to report; never leaves the store. */
 class Rollback<T> {
   readonly outcome: T
@@ -152,7 +169,7 @@ export class PostgresSpoolStore implements SpoolStore {
         if (rows.length === 0) break
         let refused = 0
         for (const row of rows) {
-          const decoded = params.decode(row)
+          const decoded = callerCode(() => params.decode(row))
           if ('unreadable' in decoded) {
             await tx.query(this.#sql.deadLetterClaimed, [row.deliveryId, now, decoded.unreadable])
             deadLettered.push({ messageId: row.id, reason: decoded.unreadable })
@@ -207,7 +224,7 @@ export class PostgresSpoolStore implements SpoolStore {
         params.recipient,
       ])
       if (current === undefined) return { changed: false, state: null }
-      const availableAt = params.availableAt(current.attempt)
+      const availableAt = callerCode(() => params.availableAt(current.attempt))
       const [row] = await tx.query<{
         status: 'queued' | 'failed'
         attempt: number
@@ -314,7 +331,9 @@ export class PostgresSpoolStore implements SpoolStore {
   }
 
   async conversations(params: { limit: number; agent?: string }): Promise<ConversationSummary[]> {
-    return this.#read((db) => this.#inspect.conversations(db, params))
+    // Bounded as the SQLite store bounds it.
+    const limit = Math.min(Math.max(Math.floor(params.limit), 1), 1000)
+    return this.#read((db) => this.#inspect.conversations(db, { ...params, limit }))
   }
 
   async search(params: StoreSearchParams): Promise<MessageV2[]> {
@@ -332,7 +351,8 @@ export class PostgresSpoolStore implements SpoolStore {
   }
 
   async listFailed(params: { agent?: string; limit: number; now: number }): Promise<FailedDelivery[]> {
-    return this.#read((db) => this.#inspect.listFailed(db, params.agent, params.limit, params.now))
+    const limit = Math.min(Math.max(Math.floor(params.limit), 1), 1000)
+    return this.#read((db) => this.#inspect.listFailed(db, params.agent, limit, params.now))
   }
 
   async verify(): Promise<VerifyReport> {
@@ -437,6 +457,7 @@ export class PostgresSpoolStore implements SpoolStore {
       return await this.#client.transaction(fn)
     } catch (error) {
       if (error instanceof Rollback) return error.outcome as T
+      if (error instanceof CallerError) throw error.error
       throw toStorageError(error, this.location)
     }
   }

@@ -2,6 +2,7 @@ import { StorageError } from '@agent-comm/protocol'
 import { expect, it } from 'vitest'
 import { openPostgresSpoolStore, postgresJsClient, redactUrl } from '../src/index.js'
 import { type FreshDatabase, freshDatabase } from './fresh-database.js'
+import { claimAt, send, T0 } from './sends.js'
 
 it('reports an unreachable server as a StorageError naming it without the password', async () => {
   const url = 'postgres://agent:s3cret-pw@127.0.0.1:1/nowhere'
@@ -50,6 +51,48 @@ it('returns int8 as numbers and maps a failed statement to a StorageError, in an
     expect(await client.query('SELECT count(*) AS n FROM t')).toEqual([{ n: 0 }])
   } finally {
     await client.end()
+    await db.drop()
+  }
+})
+
+it('runs on a client passed in, shows the location given, and leaves the client open on close', async () => {
+  const db: FreshDatabase = await freshDatabase()
+  const client = postgresJsClient({ url: db.url, poolSize: 2 })
+  try {
+    const store = await openPostgresSpoolStore({
+      client,
+      location: 'postgres://somewhere/db',
+      schema: 'passed_in',
+    })
+    expect(store.location).toBe('postgres://somewhere/db')
+    expect(store.kind).toBe('postgres')
+    await store.close()
+    await store.close()
+    expect(await client.query('SELECT count(*) AS n FROM passed_in.messages')).toEqual([{ n: 0 }])
+  } finally {
+    await client.end()
+    await db.drop()
+  }
+})
+
+it('lets an error thrown by the caller’s decode through unchanged, and rolls the claim back', async () => {
+  const db: FreshDatabase = await freshDatabase()
+  const store = await openPostgresSpoolStore({ url: db.url })
+  try {
+    expect(store.location).toBe(db.url)
+    const s = send({ toAgent: 'b' })
+    await store.insertMessages({ sends: [s], now: T0 })
+    const bug = new TypeError('a bug in decode')
+    const claim = store.claim({
+      ...claimAt('b', T0),
+      decode: () => {
+        throw bug
+      },
+    })
+    await expect(claim).rejects.toBe(bug)
+    expect(await store.hasClaimable({ recipient: 'b', now: T0 })).toBe(true)
+  } finally {
+    await store.close()
     await db.drop()
   }
 })
