@@ -30,6 +30,25 @@ export function writeStatements(schema: string) {
         (id, from_agent, to_agent, subject, body, priority, conversation_id, reply_to, ttl_hours, payload, metadata, created_at, expires_at)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
       ON CONFLICT (id) DO NOTHING RETURNING seq`,
+    // A whole batch in one statement: parallel arrays, one element per message, inserted in batch order
+    // (so `seq`, and with it claim order, follows the order of the batch).
+    insertMessageBatch: `INSERT INTO ${messages}
+        (id, from_agent, to_agent, subject, body, priority, conversation_id, reply_to, ttl_hours, payload, metadata, created_at, expires_at)
+      SELECT id, from_agent, to_agent, subject, body, priority, conversation_id, reply_to, ttl_hours, payload, metadata, created_at, expires_at
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::text[], $8::text[],
+          $9::float8[], $10::text[], $11::text[], $12::bigint[], $13::bigint[])
+        WITH ORDINALITY AS t(id, from_agent, to_agent, subject, body, priority, conversation_id, reply_to, ttl_hours,
+          payload, metadata, created_at, expires_at, n)
+      ORDER BY n
+      ON CONFLICT (id) DO NOTHING RETURNING seq, id`,
+    messageSenders: `SELECT id, from_agent AS "fromAgent" FROM ${messages} WHERE id = ANY($1::text[])`,
+    insertDeliveryBatch: `INSERT INTO ${deliveries}
+        (message_seq, recipient, status, priority, attempt, max_attempts, available_at, expires_at, created_at, updated_at)
+      SELECT message_seq, recipient, 'queued', priority, 0, max_attempts, available_at, expires_at, $7, $7
+      FROM unnest($1::bigint[], $2::text[], $3::smallint[], $4::int[], $5::bigint[], $6::bigint[])
+        WITH ORDINALITY AS t(message_seq, recipient, priority, max_attempts, available_at, expires_at, n)
+      ORDER BY n
+      ON CONFLICT (message_seq, recipient) DO NOTHING RETURNING message_seq AS "messageSeq"`,
     messageSender: `SELECT from_agent AS "fromAgent" FROM ${messages} WHERE id = $1`,
     // One statement per message however many recipients it has.
     insertDeliveries: `WITH inserted AS (

@@ -114,17 +114,27 @@ export class PostgresSpoolStore implements SpoolStore {
   }
 
   async insertMessages(params: InsertMessagesParams): Promise<InsertMessagesOutcome> {
+    const ids = new Set(params.sends.map((send) => send.message.id))
     return this.#transaction(async (tx) => {
-      const results: { duplicate: boolean; deliveries: number }[] = []
-      let queued = 0
-      for (const [index, send] of params.sends.entries()) {
-        const result = await this.#insertSend(tx, send, params.now)
-        if (result === 'foreign') throw new Rollback<InsertMessagesOutcome>({ ok: false, foreignIdAt: index })
-        results.push(result)
-        queued += result.deliveries
+      let outcome: InsertMessagesOutcome
+      if (ids.size === params.sends.length) {
+        outcome = await this.#insertBatch(tx, params.sends, params.now)
+      } else {
+        // The same id twice in one batch: message by message, so the later one is the duplicate.
+        const results: { duplicate: boolean; deliveries: number }[] = []
+        outcome = { ok: true, results }
+        for (const [index, send] of params.sends.entries()) {
+          const result = await this.#insertSend(tx, send, params.now)
+          if (result === 'foreign') {
+            outcome = { ok: false, foreignIdAt: index }
+            break
+          }
+          results.push(result)
+        }
       }
-      if (queued > 0) await this.#notify(tx)
-      return { ok: true, results }
+      if (!outcome.ok) throw new Rollback<InsertMessagesOutcome>(outcome)
+      if (outcome.results.some((r) => r.deliveries > 0)) await this.#notify(tx)
+      return outcome
     })
   }
 
@@ -371,6 +381,68 @@ export class PostgresSpoolStore implements SpoolStore {
       await this.#stopListening()
     } finally {
       if (this.#ownsClient) await this.#client.end().catch(() => undefined)
+    }
+  }
+
+  /**
+   * Inserts a batch of sends with distinct ids in three statements however large it is: the messages, the
+   * senders of the ids already taken, the deliveries of the new ones.
+   */
+  async #insertBatch(
+    tx: SqlQueryable,
+    sends: readonly StoredSend[],
+    now: number,
+  ): Promise<InsertMessagesOutcome> {
+    const column = <V>(pick: (send: StoredSend) => V): V[] => sends.map(pick)
+    const priorities = column((s) => priorityRank(s.message.priority))
+    const inserted = await tx.query<{ seq: number; id: string }>(this.#sql.insertMessageBatch, [
+      column((s) => s.message.id),
+      column((s) => s.message.fromAgent),
+      column((s) => s.message.toAgent),
+      column((s) => s.message.subject),
+      column((s) => s.message.body),
+      priorities,
+      column((s) => s.message.routing.conversationId),
+      column((s) => s.message.routing.replyTo ?? null),
+      column((s) => s.message.routing.ttlHours),
+      column((s) => (s.message.payload === undefined ? null : JSON.stringify(s.message.payload))),
+      column((s) => (s.message.metadata === undefined ? null : JSON.stringify(s.message.metadata))),
+      column((s) => Date.parse(s.message.timestamp)),
+      column((s) => s.expiresAt),
+    ])
+    const seqById = new Map(inserted.map((row) => [row.id, row.seq]))
+    if (seqById.size < sends.length) {
+      const taken = sends.filter((s) => !seqById.has(s.message.id)).map((s) => s.message.id)
+      const owners = await tx.query<{ id: string; fromAgent: string }>(this.#sql.messageSenders, [taken])
+      const ownerOf = new Map(owners.map((row) => [row.id, row.fromAgent]))
+      const foreignIdAt = sends.findIndex(
+        (s) => !seqById.has(s.message.id) && ownerOf.get(s.message.id) !== s.message.fromAgent,
+      )
+      if (foreignIdAt >= 0) return { ok: false, foreignIdAt }
+    }
+    const rows: [number, string, number, number, number, number][] = []
+    for (const [i, send] of sends.entries()) {
+      const seq = seqById.get(send.message.id)
+      if (seq === undefined) continue
+      for (const recipient of send.recipients)
+        rows.push([seq, recipient, priorities[i]!, send.maxAttempts, send.availableAt, send.expiresAt])
+    }
+    const queued = new Map<number, number>()
+    if (rows.length > 0) {
+      const created = await tx.query<{ messageSeq: number }>(this.#sql.insertDeliveryBatch, [
+        ...[0, 1, 2, 3, 4, 5].map((k) => rows.map((row) => row[k])),
+        now,
+      ])
+      for (const { messageSeq } of created) queued.set(messageSeq, (queued.get(messageSeq) ?? 0) + 1)
+    }
+    return {
+      ok: true,
+      results: sends.map((s) => {
+        const seq = seqById.get(s.message.id)
+        return seq === undefined
+          ? { duplicate: true, deliveries: 0 }
+          : { duplicate: false, deliveries: queued.get(seq) ?? 0 }
+      }),
     }
   }
 

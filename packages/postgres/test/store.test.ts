@@ -61,6 +61,37 @@ describe('PostgresSpoolStore', () => {
     expect(await store.status({ messageId: fresh.message.id, now: T0 })).toBeUndefined()
   })
 
+  it('stores a batch in order: fan-out counted per message, an id twice in one batch is a duplicate', async () => {
+    const to = agent('batch')
+    const existing = send({ toAgent: to, subject: 'existing' })
+    await store.insertMessages({ sends: [existing], now: T0 })
+    const group = send({ toAgent: '*', subject: 'group' }, { recipients: [to, `${to}-b`, `${to}-c`] })
+    const twice = send({ toAgent: to, subject: 'twice' })
+    const out = await store.insertMessages({ sends: [existing, group, twice, twice], now: T0 })
+    expect(out).toEqual({
+      ok: true,
+      results: [
+        { duplicate: true, deliveries: 0 },
+        { duplicate: false, deliveries: 3 },
+        { duplicate: false, deliveries: 1 },
+        { duplicate: true, deliveries: 0 },
+      ],
+    })
+    const batch = await store.insertMessages({
+      sends: [existing, send({ toAgent: to, subject: 'last' }, { recipients: [to] })],
+      now: T0,
+    })
+    expect(batch).toEqual({
+      ok: true,
+      results: [
+        { duplicate: true, deliveries: 0 },
+        { duplicate: false, deliveries: 1 },
+      ],
+    })
+    const claimed = (await store.claim(claimAt(to, T0))).claimed.map((c) => c.value.subject)
+    expect(claimed).toEqual(['existing', 'group', 'twice', 'last'])
+  })
+
   it('fences ack, release and extend by the receipt of the current claim', async () => {
     const to = agent('builder')
     const s = send({ toAgent: to })

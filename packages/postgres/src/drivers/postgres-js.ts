@@ -8,6 +8,11 @@ export interface PostgresJsClientOptions {
   url: string
   /** Connections in the pool (default 10). The listening connection of `listen` is one more. */
   poolSize?: number
+  /**
+   * Prepare statements on each connection (default true: the stores run a small fixed set). Set false
+   * behind a pooler in transaction mode (PgBouncer), which cannot keep prepared statements.
+   */
+  prepare?: boolean
   /** Seconds to wait for a connection before failing as `unreachable` (default 10). */
   connectTimeoutSeconds?: number
 }
@@ -28,6 +33,7 @@ const INT8_AS_NUMBER = {
  */
 export function postgresJsClient(options: PostgresJsClientOptions): SqlClient {
   const { url } = options
+  const prepare = options.prepare ?? true
   const sql = postgres(url, {
     max: options.poolSize ?? 10,
     connect_timeout: options.connectTimeoutSeconds ?? 10,
@@ -40,7 +46,7 @@ export function postgresJsClient(options: PostgresJsClientOptions): SqlClient {
   const queryable = (runner: postgres.Sql | postgres.TransactionSql): SqlQueryable => ({
     async query<R extends Record<string, unknown>>(text: string, params: readonly unknown[] = []) {
       try {
-        const rows = await runner.unsafe(text, params as postgres.ParameterOrJSON<never>[])
+        const rows = await runner.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare })
         return [...rows] as unknown as R[]
       } catch (error) {
         throw mapped(error)
