@@ -31,6 +31,7 @@ import type {
   StoreSearchParams,
   VerifyReport,
 } from '@agent-comm/spool'
+import { ChangeFeed } from './change-feed.js'
 import type { SqlClient, SqlQueryable } from './client.js'
 import { Inspector } from './inspect.js'
 import { validateSchemaName } from './migrate.js'
@@ -98,8 +99,7 @@ export class PostgresSpoolStore implements SpoolStore {
   readonly #sql: WriteStatements
   readonly #inspect: Inspector
   readonly #channel: string
-  readonly #watchers = new Set<() => void>()
-  #listening: Promise<(() => Promise<void>) | undefined> | undefined
+  readonly #feed: ChangeFeed
   #closed = false
 
   constructor(options: PostgresSpoolStoreOptions) {
@@ -111,6 +111,7 @@ export class PostgresSpoolStore implements SpoolStore {
     this.#sql = writeStatements(this.schema)
     this.#inspect = new Inspector(this.schema)
     this.#channel = notifyChannel(this.schema)
+    this.#feed = new ChangeFeed(this.#client, this.#channel, this.location, this.#logger)
   }
 
   async insertMessages(params: InsertMessagesParams): Promise<InsertMessagesOutcome> {
@@ -311,25 +312,7 @@ export class PostgresSpoolStore implements SpoolStore {
    * listening connection per store, opened by the first watcher and closed with the last.
    */
   watch(onChange: () => void): () => void {
-    if (this.#closed) return () => {}
-    this.#watchers.add(onChange)
-    this.#listening ??= this.#client
-      .listen(
-        this.#channel,
-        () => this.#changed(),
-        () => this.#changed(),
-      )
-      .catch((error: unknown) => {
-        // The spool's timers and safety poll still wake waiters: log and carry on without the feed.
-        const { message, hint } = toStorageError(error, this.location)
-        this.#logger.warn({ location: this.location, hint }, `The change feed is not listening: ${message}`)
-        this.#listening = undefined
-        return undefined
-      })
-    return () => {
-      if (!this.#watchers.delete(onChange) || this.#watchers.size > 0) return
-      void this.#stopListening()
-    }
+    return this.#feed.add(onChange)
   }
 
   async status(params: { messageId: string; now: number }): Promise<MessageStatus | undefined> {
@@ -376,9 +359,8 @@ export class PostgresSpoolStore implements SpoolStore {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    this.#watchers.clear()
     try {
-      await this.#stopListening()
+      await this.#feed.close()
     } finally {
       if (this.#ownsClient) await this.#client.end().catch(() => undefined)
     }
@@ -505,23 +487,6 @@ export class PostgresSpoolStore implements SpoolStore {
    */
   async #notify(tx: SqlQueryable): Promise<void> {
     await tx.query(this.#sql.notify, [this.#channel, ''])
-  }
-
-  #changed(): void {
-    for (const watcher of [...this.#watchers]) {
-      try {
-        watcher()
-      } catch (error) {
-        this.#logger.warn({ error: String(error) }, 'A change-feed watcher threw')
-      }
-    }
-  }
-
-  async #stopListening(): Promise<void> {
-    const listening = this.#listening
-    this.#listening = undefined
-    const stop = await listening
-    await stop?.().catch(() => undefined)
   }
 
   async #transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {

@@ -53,26 +53,21 @@ async function probe(channel: string) {
   }
 }
 
-it("wakes another store's watch when a send commits", async () => {
+it("wakes another store's watch when a send commits, and only then", async () => {
   const sender = await open()
   const watcher = await open()
-  const changed = new Promise<void>((resolve) => {
-    const stop = watcher.watch(() => {
-      stop()
-      resolve()
-    })
-  })
-  // The feed starts listening asynchronously: keep sending until one is heard (each send notifies).
-  let heard = false
-  void changed.then(() => {
-    heard = true
-  })
-  await expect
-    .poll(async () => {
-      await sender.insertMessages({ sends: [send({ toAgent: 'sleepy' })], now: T0 })
-      return heard
-    })
-    .toBe(true)
+  let changes = 0
+  const stop = watcher.watch(() => changes++)
+  // The LISTEN taking effect is itself one hint; after it, only commits call the watcher.
+  await expect.poll(() => changes).toBe(1)
+  const channel = await probe(notifyChannel('agent_comm'))
+  await sender.insertMessages({ sends: [send({ toAgent: 'sleepy' })], now: T0 })
+  await expect.poll(() => changes).toBe(2)
+  expect(await channel.take()).toBe(1)
+  // The claim notifies nobody: nothing arrives on the channel before a marker sent after it.
+  await sender.claim(claimAt('sleepy', T0))
+  expect(await channel.take()).toBe(0)
+  stop()
 })
 
 it('notifies once per write that queues a delivery, and not for claims, acks or extends', async () => {
@@ -142,10 +137,11 @@ it('calls watchers again after the listening connection was lost and LISTENs ane
       WHERE datname = current_database() AND query ILIKE 'listen%agent_comm_n_reconnect%'`
   await expect.poll(async () => (await listener()).length).toBe(1)
   const pid = (await listener())[0]!.pid
-  expect(changes).toBe(0)
+  // The first LISTEN's own hint.
+  await expect.poll(() => changes).toBe(1)
   await raw`SELECT pg_terminate_backend(${pid})`
   // No write happened: the call comes from the reconnect itself, so waiters re-check what they missed.
-  await expect.poll(() => changes).toBeGreaterThan(0)
+  await expect.poll(() => changes).toBeGreaterThan(1)
   await expect.poll(async () => (await listener()).length).toBe(1)
   const after = changes
   await store.insertMessages({ sends: [send({ toAgent: 'back' })], now: T0 })

@@ -35,13 +35,14 @@ export async function tcpProxy(target = { host: '127.0.0.1', port: 5432 }) {
     port: address.port,
     down() {
       isDown = true
+      refused = 0
       for (const socket of open) socket.destroy()
       open.clear()
     },
     up() {
       isDown = false
     },
-    /** Resolves once `count` connection attempts were refused since the proxy went down. */
+    /** Resolves once `count` connection attempts were refused since the proxy last went down. */
     async refusedAtLeast(count: number) {
       while (refused < count) await new Promise<void>((resolve) => waiters.push(resolve))
     },
