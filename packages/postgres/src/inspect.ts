@@ -285,8 +285,9 @@ export class Inspector {
 
   /**
    * Deletes messages past their TTL and, when `ackedOlderThanMs` is given, messages every recipient acked
-   * longer ago than that (unless still held); deliveries go with them (cascade). Counting and deleting run
-   * in the caller's one transaction, so the report is what was removed.
+   * longer ago than that (unless still held); deliveries go with them (cascade). The messages are chosen
+   * and locked (FOR UPDATE) by one statement, counted, then deleted by their `seq`: the report is exactly
+   * what was removed, whatever commits meanwhile (a delivery released to a locked message waits for us).
    */
   async cleanup(
     db: SqlQueryable,
@@ -294,35 +295,30 @@ export class Inspector {
   ): Promise<CleanupReport> {
     const { now } = options
     const expired = 'expires_at <= $1'
+    const wantAcked = options.ackedOlderThanMs !== undefined
     const acked = `expires_at > $1 AND (held_until IS NULL OR held_until <= $1)
       AND EXISTS (SELECT 1 FROM ${this.#deliveries} d WHERE d.message_seq = messages.seq)
       AND NOT EXISTS (SELECT 1 FROM ${this.#deliveries} d WHERE d.message_seq = messages.seq
         AND (d.status <> 'acked' OR d.acked_at > $2))`
-    const wantAcked = options.ackedOlderThanMs !== undefined
-    const params = [now, wantAcked ? now - options.ackedOlderThanMs! : 0]
-    const where = wantAcked ? `(${expired}) OR (${acked})` : expired
-    // A statement is sent only the parameters it uses: PostgreSQL cannot type an unused one.
-    const paramsOf = (text: string): number[] => (text.includes('$2') ? params : [now])
-    const count = async (condition: string): Promise<number> => {
-      const [row] = await db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM ${this.#messages} messages WHERE ${condition}`,
-        paramsOf(condition),
-      )
-      return row!.n
-    }
-    const [deliveryCount] = await db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM ${this.#deliveries}
-       WHERE message_seq IN (SELECT seq FROM ${this.#messages} messages WHERE ${where})`,
-      paramsOf(where),
+    const chosen = await db.query<{ seq: number; expired: boolean }>(
+      `SELECT seq, ${expired} AS expired FROM ${this.#messages} messages
+       WHERE ${wantAcked ? `(${expired}) OR (${acked})` : expired}
+       ${options.dryRun ? '' : 'FOR UPDATE'}`,
+      wantAcked ? [now, now - options.ackedOlderThanMs!] : [now],
     )
-    const report: CleanupReport = {
+    const seqs = chosen.map((row) => row.seq)
+    const expiredMessages = chosen.filter((row) => row.expired).length
+    const [deliveryCount] = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${this.#deliveries} WHERE message_seq = ANY($1::bigint[])`,
+      [seqs],
+    )
+    if (!options.dryRun && seqs.length > 0)
+      await db.query(`DELETE FROM ${this.#messages} WHERE seq = ANY($1::bigint[])`, [seqs])
+    return {
       dryRun: options.dryRun,
-      expiredMessages: await count(expired),
-      ackedMessages: wantAcked ? await count(acked) : 0,
+      expiredMessages,
+      ackedMessages: chosen.length - expiredMessages,
       deliveries: deliveryCount!.n,
     }
-    if (!options.dryRun)
-      await db.query(`DELETE FROM ${this.#messages} messages WHERE ${where}`, paramsOf(where))
-    return report
   }
 }

@@ -334,9 +334,11 @@ export class PostgresSpoolStore implements SpoolStore {
   }
 
   async stats(params: { now: number }): Promise<SpoolStats> {
-    // One transaction: the figures are of one snapshot (REPEATABLE READ would be stricter; READ COMMITTED
-    // is what the SQLite store's separate statements give too).
-    return this.#transaction((tx) => this.#inspect.stats(tx, params.now))
+    // One snapshot for all the figures (a read-only REPEATABLE READ transaction never fails to serialize).
+    return this.#transaction(async (tx) => {
+      await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY')
+      return this.#inspect.stats(tx, params.now)
+    })
   }
 
   async pending(params: { recipient: string; limit: number; now: number }): Promise<PendingDelivery[]> {
@@ -349,7 +351,10 @@ export class PostgresSpoolStore implements SpoolStore {
   }
 
   async verify(): Promise<VerifyReport> {
-    return this.#transaction((tx) => this.#inspect.verify(tx, this.schema))
+    return this.#transaction(async (tx) => {
+      await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY')
+      return this.#inspect.verify(tx, this.schema)
+    })
   }
 
   async cleanup(params: { dryRun: boolean; ackedOlderThanMs?: number; now: number }): Promise<CleanupReport> {

@@ -179,5 +179,9 @@ it('answers every read exactly as the SQLite spool does for the same history', a
     await spool.cleanup({ dryRun: true, ackedOlderThanMs: 1000 }),
   )
   expect(await store.cleanup({ dryRun: false, now })).toEqual(await spool.cleanup({ dryRun: false }))
+  const ackedGone = await spool.cleanup({ dryRun: false, ackedOlderThanMs: 0 })
+  expect(ackedGone.ackedMessages).toBe(1)
+  expect(await store.cleanup({ dryRun: false, ackedOlderThanMs: 0, now })).toEqual(ackedGone)
+  expect(await store.status({ messageId: first!.id, now })).toBeUndefined()
   expect(await store.stats({ now })).toEqual(await spool.stats())
 })
