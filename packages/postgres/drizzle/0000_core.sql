@@ -45,4 +45,4 @@ CREATE INDEX "deliveries_failed_idx" ON "agent_comm"."deliveries" USING btree ("
 CREATE UNIQUE INDEX "messages_id_unique" ON "agent_comm"."messages" USING btree ("id");--> statement-breakpoint
 CREATE INDEX "messages_conversation_idx" ON "agent_comm"."messages" USING btree ("conversation_id","seq");--> statement-breakpoint
 CREATE INDEX "messages_held_idx" ON "agent_comm"."messages" USING btree ("held_until") WHERE held_until IS NOT NULL;--> statement-breakpoint
-CREATE INDEX "messages_search_idx" ON "agent_comm"."messages" USING gin (to_tsvector('simple', subject || ' ' || body));
+CREATE INDEX "messages_search_idx" ON "agent_comm"."messages" USING gin (to_tsvector('simple', left(subject || ' ' || body, 131072)));

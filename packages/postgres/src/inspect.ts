@@ -12,6 +12,7 @@ import type {
 } from '@agent-comm/spool'
 import type { SqlQueryable } from './client.js'
 import { type DeliveryRecord, deliveryFromRow, type Row, storedMessageFromRow } from './rows.js'
+import { SEARCH_DOCUMENT } from './schema.js'
 import { DELIVERY_COLUMNS, MESSAGE_COLUMNS } from './statements.js'
 
 /**
@@ -111,9 +112,7 @@ export class Inspector {
       const words = query.text.match(/[\p{L}\p{N}_]+/gu)
       if (words === null) return []
       const tsquery = words.map((word) => `'${word}':*`).join(' & ')
-      filters.push(
-        `to_tsvector('simple', m.subject || ' ' || m.body) @@ to_tsquery('simple', ${param(tsquery)}::text)`,
-      )
+      filters.push(`${SEARCH_DOCUMENT} @@ to_tsquery('simple', ${param(tsquery)}::text)`)
     }
     if (query.from !== undefined) filters.push(`m.from_agent = ${param(query.from)}::text`)
     if (query.to !== undefined) {

@@ -16,6 +16,15 @@ import {
  */
 export const DEFAULT_SCHEMA = 'agent_comm'
 
+/**
+ * The full-text document of a message: subject and body, the first 131,072 characters of them. PostgreSQL
+ * refuses a tsvector over 1 MB, which a 1 MiB body of distinct words exceeds (the send would fail); 2^17
+ * characters keep the worst case (one-character words of four-byte characters) near 650 KB. Words past
+ * that point are not found by a search. The search query repeats this exact expression, so the GIN index
+ * serves it.
+ */
+export const SEARCH_DOCUMENT = "to_tsvector('simple', left(subject || ' ' || body, 131072))"
+
 /** Every table lives in a PostgreSQL schema of its own, never in `public`. */
 export const spoolSchema = pgSchema(DEFAULT_SCHEMA)
 
@@ -56,7 +65,7 @@ export const messages = spoolSchema.table(
     // a send writes nothing extra but the index entry, and the search query repeats the same expression.
     // The 'simple' configuration (no stemming, no stop words) matches words the way the SQLite store's
     // unicode61 tokenizer does.
-    index('messages_search_idx').using('gin', sql`to_tsvector('simple', subject || ' ' || body)`),
+    index('messages_search_idx').using('gin', sql.raw(SEARCH_DOCUMENT)),
   ],
 )
 

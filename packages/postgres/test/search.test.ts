@@ -1,5 +1,7 @@
+import postgres from 'postgres'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { openPostgresSpoolStore, type PostgresSpoolStore } from '../src/index.js'
+import { SEARCH_DOCUMENT } from '../src/schema.js'
 import { type FreshDatabase, freshDatabase } from './fresh-database.js'
 import { send, T0 } from './sends.js'
 
@@ -67,4 +69,32 @@ it('filters by from, to, conversation and since, with a limit', async () => {
   ])
   expect(await found({ since: T0 + 1000, limit: 10 })).toEqual([other.message.id, deploy.message.id])
   expect(await found({ limit: 1 })).toEqual([other.message.id])
+})
+
+it('stores a 1 MiB body of distinct words (beyond tsvector’s 1 MB limit) and finds its early words', async () => {
+  const words = Array.from({ length: 120_000 }, (_, i) => `w${i.toString(36)}x${(i * 7919).toString(36)}`)
+  let body = words.join(' ')
+  body = body.slice(0, 1024 * 1024)
+  expect(body.length).toBe(1024 * 1024)
+  const big = send({ subject: 'Huge', body }, { now: T0 + 3000 })
+  const out = await store.insertMessages({ sends: [big], now: T0 })
+  expect(out).toEqual({ ok: true, results: [{ duplicate: false, deliveries: 1 }] })
+  expect(await ids(words[10]!)).toEqual([big.message.id])
+  expect(await ids('huge')).toEqual([big.message.id])
+})
+
+it('matches the expression of the GIN index, so a search can use it', async () => {
+  const sql = postgres(db.url, { max: 1, onnotice: () => {} })
+  try {
+    const plan = await sql.begin(async (tx) => {
+      await tx`SET LOCAL enable_seqscan = off`
+      return tx.unsafe(
+        `EXPLAIN SELECT seq FROM agent_comm.messages WHERE ${SEARCH_DOCUMENT} @@ to_tsquery('simple', $1::text)`,
+        ["'auth':*"],
+      )
+    })
+    expect(plan.map((row) => Object.values(row).join(' ')).join('\n')).toContain('messages_search_idx')
+  } finally {
+    await sql.end()
+  }
 })
