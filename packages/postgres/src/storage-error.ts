@@ -5,7 +5,8 @@ export type PostgresFailure =
   | 'unreachable'
   | 'connection-lost'
   | 'authentication'
-  | 'missing-database'
+  | 'missing'
+  | 'permission-denied'
   | 'read-only'
   | 'full'
   | 'query-failed'
@@ -63,7 +64,8 @@ function classify(code: string | undefined): PostgresFailure {
   if (LOST.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03')
     return 'connection-lost'
   if (code === '28P01' || code === '28000') return 'authentication'
-  if (code === '3D000') return 'missing-database'
+  if (code === '3D000') return 'missing'
+  if (code === '42501') return 'permission-denied'
   if (code === '25006') return 'read-only'
   if (code === '53100' || code === '53200') return 'full'
   return 'query-failed'
@@ -92,9 +94,13 @@ export function toStorageError(error: unknown, url: string): AgentCommError {
       `PostgreSQL at ${where} refused the login: ${text}`,
       'Check the user name and password in the connection URL.',
     ],
-    'missing-database': [
+    missing: [
       `PostgreSQL at ${where} has no such database: ${text}`,
       'Create the database first (CREATE DATABASE …) or fix its name in the URL.',
+    ],
+    'permission-denied': [
+      `PostgreSQL at ${where} denied this user access: ${text}`,
+      "Grant the user rights on the spool's schema (USAGE, CREATE, and on its tables), or connect as its owner.",
     ],
     'read-only': [
       `PostgreSQL at ${where} refused a write: ${text}`,

@@ -1,5 +1,5 @@
 import type { Logger, MessageV2 } from '@agent-comm/protocol'
-import { BROADCAST_TARGET, CAPABILITY_TARGET_PREFIX, priorityRank, silentLogger } from '@agent-comm/protocol'
+import { BROADCAST_TARGET, CAPABILITY_TARGET_PREFIX, silentLogger } from '@agent-comm/protocol'
 import type {
   AckManyOutcome,
   AckManyParams,
@@ -26,13 +26,13 @@ import type {
   RequeueFailedParams,
   SpoolStats,
   SpoolStore,
-  StoredSend,
   StoreReleaseParams,
   StoreSearchParams,
   VerifyReport,
 } from '@agent-comm/spool'
 import { ChangeFeed } from './change-feed.js'
 import type { SqlClient, SqlQueryable } from './client.js'
+import { insertBatch, insertSend } from './insert.js'
 import { Inspector } from './inspect.js'
 import { validateSchemaName } from './migrate.js'
 import type { Row } from './rows.js'
@@ -119,13 +119,13 @@ export class PostgresSpoolStore implements SpoolStore {
     return this.#transaction(async (tx) => {
       let outcome: InsertMessagesOutcome
       if (ids.size === params.sends.length) {
-        outcome = await this.#insertBatch(tx, params.sends, params.now)
+        outcome = await insertBatch(tx, this.#sql, params.sends, params.now)
       } else {
         // The same id twice in one batch: message by message, so the later one is the duplicate.
         const results: { duplicate: boolean; deliveries: number }[] = []
         outcome = { ok: true, results }
         for (const [index, send] of params.sends.entries()) {
-          const result = await this.#insertSend(tx, send, params.now)
+          const result = await insertSend(tx, this.#sql, send, params.now)
           if (result === 'foreign') {
             outcome = { ok: false, foreignIdAt: index }
             break
@@ -141,7 +141,7 @@ export class PostgresSpoolStore implements SpoolStore {
 
   async holdMessage(params: HoldMessageParams): Promise<{ foreignId: boolean }> {
     return this.#transaction(async (tx) => {
-      const result = await this.#insertSend(tx, params.send, params.now)
+      const result = await insertSend(tx, this.#sql, params.send, params.now)
       if (result === 'foreign') return { foreignId: true }
       await tx.query(this.#sql.setHold, [params.send.message.id, params.heldUntil, params.send.maxAttempts])
       if (result.deliveries > 0) await this.#notify(tx)
@@ -369,110 +369,6 @@ export class PostgresSpoolStore implements SpoolStore {
     } finally {
       if (this.#ownsClient) await this.#client.end().catch(() => undefined)
     }
-  }
-
-  /**
-   * Inserts a batch of sends with distinct ids in three statements however large it is: the messages, the
-   * senders of the ids already taken, the deliveries of the new ones.
-   */
-  async #insertBatch(
-    tx: SqlQueryable,
-    sends: readonly StoredSend[],
-    now: number,
-  ): Promise<InsertMessagesOutcome> {
-    const column = <V>(pick: (send: StoredSend) => V): V[] => sends.map(pick)
-    const priorities = column((s) => priorityRank(s.message.priority))
-    const inserted = await tx.query<{ seq: number; id: string }>(this.#sql.insertMessageBatch, [
-      column((s) => s.message.id),
-      column((s) => s.message.fromAgent),
-      column((s) => s.message.toAgent),
-      column((s) => s.message.subject),
-      column((s) => s.message.body),
-      priorities,
-      column((s) => s.message.routing.conversationId),
-      column((s) => s.message.routing.replyTo ?? null),
-      column((s) => s.message.routing.ttlHours),
-      column((s) => (s.message.payload === undefined ? null : JSON.stringify(s.message.payload))),
-      column((s) => (s.message.metadata === undefined ? null : JSON.stringify(s.message.metadata))),
-      column((s) => Date.parse(s.message.timestamp)),
-      column((s) => s.expiresAt),
-    ])
-    const seqById = new Map(inserted.map((row) => [row.id, row.seq]))
-    if (seqById.size < sends.length) {
-      const taken = sends.filter((s) => !seqById.has(s.message.id)).map((s) => s.message.id)
-      const owners = await tx.query<{ id: string; fromAgent: string }>(this.#sql.messageSenders, [taken])
-      const ownerOf = new Map(owners.map((row) => [row.id, row.fromAgent]))
-      const foreignIdAt = sends.findIndex(
-        (s) => !seqById.has(s.message.id) && ownerOf.get(s.message.id) !== s.message.fromAgent,
-      )
-      if (foreignIdAt >= 0) return { ok: false, foreignIdAt }
-    }
-    const rows: [number, string, number, number, number, number][] = []
-    for (const [i, send] of sends.entries()) {
-      const seq = seqById.get(send.message.id)
-      if (seq === undefined) continue
-      for (const recipient of send.recipients)
-        rows.push([seq, recipient, priorities[i]!, send.maxAttempts, send.availableAt, send.expiresAt])
-    }
-    const queued = new Map<number, number>()
-    if (rows.length > 0) {
-      const created = await tx.query<{ messageSeq: number }>(this.#sql.insertDeliveryBatch, [
-        ...[0, 1, 2, 3, 4, 5].map((k) => rows.map((row) => row[k])),
-        now,
-      ])
-      for (const { messageSeq } of created) queued.set(messageSeq, (queued.get(messageSeq) ?? 0) + 1)
-    }
-    return {
-      ok: true,
-      results: sends.map((s) => {
-        const seq = seqById.get(s.message.id)
-        return seq === undefined
-          ? { duplicate: true, deliveries: 0 }
-          : { duplicate: false, deliveries: queued.get(seq) ?? 0 }
-      }),
-    }
-  }
-
-  /** Inserts one send and its deliveries; `'foreign'` when the id is another sender's (nothing written). */
-  async #insertSend(
-    tx: SqlQueryable,
-    send: StoredSend,
-    now: number,
-  ): Promise<{ duplicate: boolean; deliveries: number } | 'foreign'> {
-    const { message } = send
-    const priority = priorityRank(message.priority)
-    const [inserted] = await tx.query<{ seq: number }>(this.#sql.insertMessage, [
-      message.id,
-      message.fromAgent,
-      message.toAgent,
-      message.subject,
-      message.body,
-      priority,
-      message.routing.conversationId,
-      message.routing.replyTo ?? null,
-      message.routing.ttlHours,
-      message.payload === undefined ? null : JSON.stringify(message.payload),
-      message.metadata === undefined ? null : JSON.stringify(message.metadata),
-      Date.parse(message.timestamp),
-      send.expiresAt,
-    ])
-    if (inserted === undefined) {
-      const [owner] = await tx.query<{ fromAgent: string }>(this.#sql.messageSender, [message.id])
-      return owner !== undefined && owner.fromAgent !== message.fromAgent
-        ? 'foreign'
-        : { duplicate: true, deliveries: 0 }
-    }
-    if (send.recipients.length === 0) return { duplicate: false, deliveries: 0 }
-    const [row] = await tx.query<{ n: number }>(this.#sql.insertDeliveries, [
-      inserted.seq,
-      send.recipients,
-      priority,
-      send.maxAttempts,
-      send.availableAt,
-      send.expiresAt,
-      now,
-    ])
-    return { duplicate: false, deliveries: row!.n }
   }
 
   /** The parameters of the receipt fence: message, recipient, receipt (or null), now. */
