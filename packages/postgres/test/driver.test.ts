@@ -15,6 +15,15 @@ it('reports an unreachable server as a StorageError naming it without the passwo
   expect(storage.message).not.toContain('s3cret-pw')
 })
 
+it('reports a database that does not exist as reason missing', async () => {
+  const url = 'postgres://postgres:pw@127.0.0.1:5432/agent_comm_no_such_database'
+  await expect(openPostgresSpoolStore({ url })).rejects.toMatchObject({
+    code: 'STORAGE',
+    details: { reason: 'missing', code: '3D000' },
+    hint: expect.stringContaining('Create the database'),
+  })
+})
+
 it('redacts passwords in URLs, including a password query parameter', () => {
   expect(redactUrl('postgres://u:p@h:5432/db')).toBe('postgres://u@h:5432/db')
   expect(redactUrl('postgres://h/db?password=x&sslmode=require')).not.toContain('=x')
