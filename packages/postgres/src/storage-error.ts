@@ -4,8 +4,8 @@ import { AgentCommError, StorageError } from '@agent-comm/protocol'
 export type PostgresFailure =
   | 'unreachable'
   | 'connection-lost'
-  | 'authentication'
-  | 'missing'
+  | 'auth-failed'
+  | 'database-missing'
   | 'permission-denied'
   | 'read-only'
   | 'full'
@@ -63,8 +63,8 @@ function classify(code: string | undefined): PostgresFailure {
   if (UNREACHABLE.has(code)) return 'unreachable'
   if (LOST.has(code) || code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03')
     return 'connection-lost'
-  if (code === '28P01' || code === '28000') return 'authentication'
-  if (code === '3D000') return 'missing'
+  if (code === '28P01' || code === '28000') return 'auth-failed'
+  if (code === '3D000') return 'database-missing'
   if (code === '42501') return 'permission-denied'
   if (code === '25006') return 'read-only'
   if (code === '53100' || code === '53200') return 'full'
@@ -90,11 +90,11 @@ export function toStorageError(error: unknown, url: string): AgentCommError {
       `The connection to PostgreSQL at ${where} was lost: ${text}`,
       `Is PostgreSQL running at ${where}? The operation may not have been applied; retry it.`,
     ],
-    authentication: [
+    'auth-failed': [
       `PostgreSQL at ${where} refused the login: ${text}`,
       'Check the user name and password in the connection URL.',
     ],
-    missing: [
+    'database-missing': [
       `PostgreSQL at ${where} has no such database: ${text}`,
       'Create the database first (CREATE DATABASE …) or fix its name in the URL.',
     ],
@@ -118,7 +118,12 @@ export function toStorageError(error: unknown, url: string): AgentCommError {
   const [message, hint] = messages[reason]
   return new StorageError(message, {
     hint,
-    details: { reason, ...(code === undefined ? {} : { code }), location: where },
+    // The same detail keys as the other adapters' mapping (drivers/driver-errors.ts on the pgdrivers branch).
+    details: {
+      reason,
+      server: where,
+      ...(code !== undefined && /^[0-9A-Z]{5}$/.test(code) ? { sqlState: code } : {}),
+    },
     cause: error,
   })
 }

@@ -15,11 +15,11 @@ it('reports an unreachable server as a StorageError naming it without the passwo
   expect(storage.message).not.toContain('s3cret-pw')
 })
 
-it('reports a database that does not exist as reason missing', async () => {
+it('reports a database that does not exist as reason database-missing', async () => {
   const url = 'postgres://postgres:pw@127.0.0.1:5432/agent_comm_no_such_database'
   await expect(openPostgresSpoolStore({ url })).rejects.toMatchObject({
     code: 'STORAGE',
-    details: { reason: 'missing', code: '3D000' },
+    details: { reason: 'database-missing', sqlState: '3D000' },
     hint: expect.stringContaining('Create the database'),
   })
 })
@@ -40,7 +40,7 @@ it('returns int8 as numbers and maps a failed statement to a StorageError, in an
     expect(row).toEqual({ big: 1767225600000, count: 3 })
     await expect(client.query('SELECT * FROM no_such_table')).rejects.toMatchObject({
       code: 'STORAGE',
-      details: { reason: 'query-failed', code: '42P01' },
+      details: { reason: 'query-failed', sqlState: '42P01' },
     })
     await client.query('CREATE TABLE t (x int)')
     await expect(
