@@ -1,5 +1,4 @@
 import type { DeliveryStatus, MessageV2 } from '@agent-comm/protocol'
-import { DELIVERY_STATUSES } from '@agent-comm/protocol'
 import type {
   CleanupReport,
   ConversationSummary,
@@ -11,7 +10,14 @@ import type {
   VerifyReport,
 } from '@agent-comm/spool'
 import type { SqlQueryable } from './client.js'
-import { type DeliveryRecord, deliveryFromRow, type Row, storedMessageFromRow } from './rows.js'
+import {
+  conversationSummaryFromRecord,
+  type DeliveryRecord,
+  deliveryFromRow,
+  type Row,
+  statsFromCounts,
+  storedMessageFromRow,
+} from './rows.js'
 import { SEARCH_DOCUMENT } from './schema.js'
 import { DELIVERY_COLUMNS, MESSAGE_COLUMNS } from './statements.js'
 
@@ -67,16 +73,14 @@ export class Inspector {
       messageCount: number
       firstAt: number
       lastAt: number
-      participants: string
+      senders: string
+      receivers: string
       subject: string
     }>(
-      // Participants as JSON text: every driver returns text the same way, whatever it does with arrays.
+      // Sender and addressee lists as JSON text: every driver returns text alike, whatever it does with arrays.
       `SELECT m.conversation_id AS "conversationId", count(*)::int AS "messageCount",
          min(m.created_at) AS "firstAt", max(m.created_at) AS "lastAt",
-         (SELECT json_agg(p ORDER BY p COLLATE "C")::text FROM (
-            SELECT from_agent AS p FROM ${this.#messages} x WHERE x.conversation_id = m.conversation_id
-            UNION SELECT to_agent FROM ${this.#messages} x WHERE x.conversation_id = m.conversation_id) ps)
-           AS "participants",
+         json_agg(DISTINCT m.from_agent)::text AS "senders", json_agg(DISTINCT m.to_agent)::text AS "receivers",
          (SELECT f.subject FROM ${this.#messages} f WHERE f.conversation_id = m.conversation_id
            ORDER BY f.seq LIMIT 1) AS "subject"
        FROM ${this.#messages} m
@@ -85,15 +89,13 @@ export class Inspector {
        GROUP BY m.conversation_id ORDER BY max(m.seq) DESC LIMIT $2`,
       [options.agent ?? null, options.limit],
     )
-    return rows.map((row) => ({
-      conversationId: row.conversationId,
-      subject: row.subject,
-      // Sorted the way JavaScript sorts, as the SQLite store does.
-      participants: (JSON.parse(row.participants) as string[]).sort(),
-      messageCount: row.messageCount,
-      firstActivity: new Date(row.firstAt).toISOString(),
-      lastActivity: new Date(row.lastAt).toISOString(),
-    }))
+    return rows.map((row) =>
+      conversationSummaryFromRecord({
+        ...row,
+        senders: JSON.parse(row.senders) as string[],
+        receivers: JSON.parse(row.receivers) as string[],
+      }),
+    )
   }
 
   /**
@@ -135,40 +137,33 @@ export class Inspector {
 
   /** Spool-wide figures. Live deliveries past their TTL count as `expired`. */
   async stats(db: SqlQueryable, now: number): Promise<SpoolStats> {
-    const counts = Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, 0])) as Record<DeliveryStatus, number>
-    const byStatus = await db.query<{ s: DeliveryStatus; n: number }>(
-      `SELECT CASE WHEN status IN ('queued', 'leased') AND expires_at <= $1 THEN 'expired' ELSE status END AS s,
-         count(*)::int AS n FROM ${this.#deliveries} GROUP BY 1`,
+    const byStatus = await db.query<{ status: DeliveryStatus; count: number }>(
+      `SELECT CASE WHEN status IN ('queued', 'leased') AND expires_at <= $1 THEN 'expired' ELSE status END AS status,
+         count(*)::int AS count FROM ${this.#deliveries} GROUP BY 1`,
       [now],
     )
-    for (const row of byStatus) counts[row.s] = row.n
-    const [ages] = await db.query<{ oldestQueued: number | null; oldestLease: number | null; total: number }>(
+    const [ages] = await db.query<{
+      oldestQueuedAt: number | null
+      oldestLeaseAt: number | null
+      totalMessages: number
+    }>(
       `SELECT
-         (SELECT min(created_at) FROM ${this.#deliveries} WHERE status = 'queued' AND expires_at > $1 AND available_at <= $1) AS "oldestQueued",
-         (SELECT min(updated_at) FROM ${this.#deliveries} WHERE status = 'leased' AND expires_at > $1) AS "oldestLease",
-         (SELECT count(*)::int FROM ${this.#messages}) AS "total"`,
+         (SELECT min(created_at) FROM ${this.#deliveries} WHERE status = 'queued' AND expires_at > $1 AND available_at <= $1) AS "oldestQueuedAt",
+         (SELECT min(updated_at) FROM ${this.#deliveries} WHERE status = 'leased' AND expires_at > $1) AS "oldestLeaseAt",
+         (SELECT count(*)::int FROM ${this.#messages}) AS "totalMessages"`,
       [now],
     )
-    const agents: SpoolStats['agents'] = {}
-    const perAgent = await db.query<{ recipient: string; status: 'queued' | 'leased' | 'failed'; n: number }>(
-      `SELECT recipient, status, count(*)::int AS n FROM ${this.#deliveries}
+    const perAgent = await db.query<{
+      recipient: string
+      status: 'queued' | 'leased' | 'failed'
+      count: number
+    }>(
+      `SELECT recipient, status, count(*)::int AS count FROM ${this.#deliveries}
        WHERE status IN ('queued', 'leased', 'failed') AND (status = 'failed' OR expires_at > $1)
        GROUP BY recipient, status ORDER BY recipient COLLATE "C"`,
       [now],
     )
-    for (const row of perAgent) {
-      agents[row.recipient] ??= { queued: 0, leased: 0, failed: 0 }
-      agents[row.recipient]![row.status] = row.n
-    }
-    const finished = counts.acked + counts.failed
-    return {
-      totalMessages: ages!.total,
-      deliveries: counts,
-      oldestQueuedAgeMs: ages!.oldestQueued === null ? null : Math.max(0, now - ages!.oldestQueued),
-      oldestLeaseAgeMs: ages!.oldestLease === null ? null : Math.max(0, now - ages!.oldestLease),
-      failedRate: finished === 0 ? 0 : counts.failed / finished,
-      agents,
-    }
+    return statsFromCounts({ byStatus, perAgent, ...ages! }, now)
   }
 
   /** The deliveries of `recipient` still to be done (queued, delayed or leased, not expired), in claim order. */
