@@ -23,6 +23,8 @@ export type OpenPostgresSpoolStoreOptions = (
   logger?: Logger
 }
 
+const PoolSizeSchema = z.number().int().min(1).max(1000).optional()
+
 const UrlSchema = z
   .string()
   .refine((url) => /^postgres(ql)?:\/\//.test(url), 'must be a postgres:// or postgresql:// URL')
@@ -48,6 +50,15 @@ export async function openPostgresSpoolStore(
       throw new ConfigError(`Invalid PostgreSQL URL: ${url.error.issues[0]?.message}`, {
         hint: 'Pass url: postgres://user:password@host:5432/database',
       })
+    }
+    const poolSize = PoolSizeSchema.safeParse(options.poolSize)
+    if (!poolSize.success) {
+      throw new ConfigError(
+        `Invalid poolSize ${String(options.poolSize)}: must be a whole number from 1 to 1000`,
+        {
+          hint: 'Leave it out for 10 connections, or pass e.g. poolSize: 4.',
+        },
+      )
     }
     location = redactUrl(url.data)
     client = postgresJsClient({

@@ -24,6 +24,15 @@ it('reports a database that does not exist as reason database-missing', async ()
   })
 })
 
+it('refuses a bad URL or pool size with ConfigError before connecting', async () => {
+  await expect(openPostgresSpoolStore({ url: 'mysql://x' })).rejects.toMatchObject({ code: 'CONFIG' })
+  for (const poolSize of [0, 1.5, -1]) {
+    await expect(openPostgresSpoolStore({ url: 'postgres://127.0.0.1:1/x', poolSize })).rejects.toMatchObject(
+      { code: 'CONFIG' },
+    )
+  }
+})
+
 it('redacts passwords in URLs, including a password query parameter', () => {
   expect(redactUrl('postgres://u:p@h:5432/db')).toBe('postgres://u@h:5432/db')
   expect(redactUrl('postgres://h/db?password=x&sslmode=require')).not.toContain('=x')
