@@ -1,0 +1,318 @@
+import type { DeliveryStatus, MessageV2 } from '@agent-comm/protocol'
+import type {
+  CleanupReport,
+  ConversationSummary,
+  MessageDelivery,
+  MessageRecord,
+  MessageStatus,
+  SpoolStats,
+  StoreSearchParams,
+  VerifyReport,
+} from '@agent-comm/spool'
+import type { SqlQueryable } from './client.js'
+import {
+  conversationSummaryFromRecord,
+  type DeliveryRecord,
+  deliveryFromRow,
+  type Row,
+  statsFromCounts,
+  storedMessageFromRow,
+} from './rows.js'
+import { SEARCH_DOCUMENT } from './schema.js'
+import { DELIVERY_COLUMNS, MESSAGE_COLUMNS } from './statements.js'
+
+/**
+ * The read side of the PostgreSQL store: the same answers as the SQLite store's `inspect.ts` for the same
+ * rows (ordering, expiry, unreadable columns), written for PostgreSQL.
+ */
+export class Inspector {
+  readonly #messages: string
+  readonly #deliveries: string
+
+  constructor(schema: string) {
+    this.#messages = `"${schema}".messages`
+    this.#deliveries = `"${schema}".deliveries`
+  }
+
+  /** A message and its deliveries, or undefined. */
+  async status(db: SqlQueryable, messageId: string, now: number): Promise<MessageStatus | undefined> {
+    const [message] = await db.query<Row<MessageRecord & { heldUntil: number | null }>>(
+      `SELECT ${MESSAGE_COLUMNS}, m.held_until AS "heldUntil" FROM ${this.#messages} m WHERE m.id = $1`,
+      [messageId],
+    )
+    if (message === undefined) return undefined
+    const rows = await db.query<Row<DeliveryRecord>>(
+      `SELECT ${DELIVERY_COLUMNS} FROM ${this.#deliveries} d WHERE d.message_seq = $1 ORDER BY d.id`,
+      [message.seq],
+    )
+    return {
+      ...storedMessageFromRow(message),
+      deliveries: rows.map((row) => deliveryFromRow(row, now)),
+      ...(message.heldUntil !== null && message.heldUntil > now
+        ? { heldUntil: new Date(message.heldUntil).toISOString() }
+        : {}),
+    }
+  }
+
+  /** Messages of one conversation in the order they were sent. */
+  async conversation(db: SqlQueryable, conversationId: string): Promise<MessageV2[]> {
+    const rows = await db.query<Row<MessageRecord>>(
+      `SELECT ${MESSAGE_COLUMNS} FROM ${this.#messages} m WHERE m.conversation_id = $1 ORDER BY m.seq`,
+      [conversationId],
+    )
+    return rows.map((row) => storedMessageFromRow(row).message)
+  }
+
+  /** Threads with participants, counts and last activity, most recent first. */
+  async conversations(
+    db: SqlQueryable,
+    options: { limit: number; agent?: string },
+  ): Promise<ConversationSummary[]> {
+    const rows = await db.query<{
+      conversationId: string
+      messageCount: number
+      firstAt: number
+      lastAt: number
+      senders: string
+      receivers: string
+      subject: string
+    }>(
+      // Sender and addressee lists as JSON text: every driver returns text alike, whatever it does with arrays.
+      `SELECT m.conversation_id AS "conversationId", count(*)::int AS "messageCount",
+         min(m.created_at) AS "firstAt", max(m.created_at) AS "lastAt",
+         json_agg(DISTINCT m.from_agent)::text AS "senders", json_agg(DISTINCT m.to_agent)::text AS "receivers",
+         (SELECT f.subject FROM ${this.#messages} f WHERE f.conversation_id = m.conversation_id
+           ORDER BY f.seq LIMIT 1) AS "subject"
+       FROM ${this.#messages} m
+       WHERE $1::text IS NULL OR m.conversation_id IN
+         (SELECT conversation_id FROM ${this.#messages} WHERE from_agent = $1::text OR to_agent = $1::text)
+       GROUP BY m.conversation_id ORDER BY max(m.seq) DESC LIMIT $2`,
+      [options.agent ?? null, options.limit],
+    )
+    return rows.map((row) =>
+      conversationSummaryFromRecord({
+        ...row,
+        senders: JSON.parse(row.senders) as string[],
+        receivers: JSON.parse(row.receivers) as string[],
+      }),
+    )
+  }
+
+  /**
+   * Messages matching every filter, newest first. The text is split into words the way the SQLite store
+   * splits it (letters, digits, `_`), and each word becomes a quoted prefix lexeme (`'word':*`) ANDed with
+   * the others: the words can hold no quote, backslash or operator, so user text is never tsquery syntax.
+   */
+  async search(db: SqlQueryable, query: StoreSearchParams): Promise<MessageV2[]> {
+    const filters: string[] = []
+    const params: unknown[] = []
+    const param = (value: unknown): string => {
+      params.push(value)
+      return `$${params.length}`
+    }
+    if (query.text !== undefined) {
+      const words = query.text.match(/[\p{L}\p{N}_]+/gu)
+      if (words === null) return []
+      const tsquery = words.map((word) => `'${word}':*`).join(' & ')
+      filters.push(`${SEARCH_DOCUMENT} @@ to_tsquery('simple', ${param(tsquery)}::text)`)
+    }
+    if (query.from !== undefined) filters.push(`m.from_agent = ${param(query.from)}::text`)
+    if (query.to !== undefined) {
+      const to = param(query.to)
+      filters.push(
+        `(m.to_agent = ${to}::text OR m.seq IN (SELECT message_seq FROM ${this.#deliveries} WHERE recipient = ${to}::text))`,
+      )
+    }
+    if (query.conversationId !== undefined)
+      filters.push(`m.conversation_id = ${param(query.conversationId)}::text`)
+    if (query.since !== undefined) filters.push(`m.created_at >= ${param(query.since)}::bigint`)
+    const rows = await db.query<Row<MessageRecord>>(
+      `SELECT ${MESSAGE_COLUMNS} FROM ${this.#messages} m
+       ${filters.length === 0 ? '' : `WHERE ${filters.join(' AND ')}`}
+       ORDER BY m.seq DESC LIMIT ${param(query.limit)}`,
+      params,
+    )
+    return rows.map((row) => storedMessageFromRow(row).message)
+  }
+
+  /** Spool-wide figures. Live deliveries past their TTL count as `expired`. */
+  async stats(db: SqlQueryable, now: number): Promise<SpoolStats> {
+    const byStatus = await db.query<{ status: DeliveryStatus; count: number }>(
+      `SELECT CASE WHEN status IN ('queued', 'leased') AND expires_at <= $1 THEN 'expired' ELSE status END AS status,
+         count(*)::int AS count FROM ${this.#deliveries} GROUP BY 1`,
+      [now],
+    )
+    const [ages] = await db.query<{
+      oldestQueuedAt: number | null
+      oldestLeaseAt: number | null
+      totalMessages: number
+    }>(
+      `SELECT
+         (SELECT min(created_at) FROM ${this.#deliveries} WHERE status = 'queued' AND expires_at > $1 AND available_at <= $1) AS "oldestQueuedAt",
+         (SELECT min(updated_at) FROM ${this.#deliveries} WHERE status = 'leased' AND expires_at > $1) AS "oldestLeaseAt",
+         (SELECT count(*)::int FROM ${this.#messages}) AS "totalMessages"`,
+      [now],
+    )
+    const perAgent = await db.query<{
+      recipient: string
+      status: 'queued' | 'leased' | 'failed'
+      count: number
+    }>(
+      `SELECT recipient, status, count(*)::int AS count FROM ${this.#deliveries}
+       WHERE status IN ('queued', 'leased', 'failed') AND (status = 'failed' OR expires_at > $1)
+       GROUP BY recipient, status ORDER BY recipient COLLATE "C"`,
+      [now],
+    )
+    return statsFromCounts({ byStatus, perAgent, ...ages! }, now)
+  }
+
+  /** The deliveries of `recipient` still to be done (queued, delayed or leased, not expired), in claim order. */
+  pending(db: SqlQueryable, recipient: string, limit: number, now: number): Promise<MessageDelivery[]> {
+    return this.#messageDeliveries(
+      db,
+      `d.recipient = $1 AND d.status IN ('queued', 'leased') AND d.expires_at > $2`,
+      'd.priority, d.id',
+      [recipient, now],
+      limit,
+      now,
+    )
+  }
+
+  /** Dead-lettered deliveries with their messages, most recently failed first. */
+  listFailed(
+    db: SqlQueryable,
+    agent: string | undefined,
+    limit: number,
+    now: number,
+  ): Promise<MessageDelivery[]> {
+    return this.#messageDeliveries(
+      db,
+      `d.status = 'failed' AND ($1::text IS NULL OR d.recipient = $1::text)`,
+      'd.updated_at DESC, d.id DESC',
+      [agent ?? null],
+      limit,
+      now,
+    )
+  }
+
+  async #messageDeliveries(
+    db: SqlQueryable,
+    where: string,
+    order: string,
+    params: unknown[],
+    limit: number,
+    now: number,
+  ): Promise<MessageDelivery[]> {
+    const rows = await db.query<
+      Row<MessageRecord & DeliveryRecord & { dCreatedAt: number; dExpiresAt: number }>
+    >(
+      `SELECT ${MESSAGE_COLUMNS}, d.recipient AS "recipient", d.status AS "status", d.attempt AS "attempt",
+         d.max_attempts AS "maxAttempts", d.available_at AS "availableAt", d.lease_until AS "leaseUntil",
+         d.expires_at AS "dExpiresAt", d.last_error AS "lastError", d.created_at AS "dCreatedAt",
+         d.updated_at AS "updatedAt", d.acked_at AS "ackedAt"
+       FROM ${this.#deliveries} d JOIN ${this.#messages} m ON m.seq = d.message_seq
+       WHERE ${where} ORDER BY ${order} LIMIT $${params.length + 1}`,
+      [...params, limit],
+    )
+    return rows.map((row) => {
+      const { message, unreadable } = storedMessageFromRow(row)
+      const delivery = deliveryFromRow({ ...row, createdAt: row.dCreatedAt, expiresAt: row.dExpiresAt }, now)
+      return unreadable === undefined ? { message, delivery } : { message, delivery, unreadable }
+    })
+  }
+
+  /** PostgreSQL's view of the schema (tables, valid indexes, foreign keys) and the spool's invariants. */
+  async verify(db: SqlQueryable, schema: string): Promise<VerifyReport> {
+    const problems: string[] = []
+    const checks: string[] = []
+    checks.push('tables messages and deliveries exist')
+    const [tables] = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename IN ('messages', 'deliveries')`,
+      [schema],
+    )
+    if (tables!.n !== 2) {
+      problems.push(`the schema '${schema}' lacks the spool's tables`)
+      return { ok: false, problems, checks }
+    }
+    checks.push('every index is valid and ready (none left broken by a failed CREATE INDEX CONCURRENTLY)')
+    const invalid = await db.query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = $1 AND NOT (i.indisvalid AND i.indisready)`,
+      [schema],
+    )
+    for (const row of invalid) problems.push(`index ${row.name} is invalid: REINDEX it`)
+    checks.push('the full-text index exists')
+    const [search] = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_indexes WHERE schemaname = $1 AND indexname = 'messages_search_idx'`,
+      [schema],
+    )
+    if (search!.n === 0) problems.push('the full-text index messages_search_idx is missing')
+    checks.push('foreign key: every delivery references a message')
+    const [orphans] = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${this.#deliveries} d
+       WHERE NOT EXISTS (SELECT 1 FROM ${this.#messages} m WHERE m.seq = d.message_seq)`,
+    )
+    if (orphans!.n > 0) problems.push(`${orphans!.n} rows reference a missing message`)
+    const invariants: [string, string][] = [
+      [
+        'leased deliveries have a lease expiry and a receipt',
+        "status = 'leased' AND (lease_until IS NULL OR receipt IS NULL)",
+      ],
+      ['only leased deliveries hold a lease', "status <> 'leased' AND lease_until IS NOT NULL"],
+      ['acked deliveries have an ack time', "status = 'acked' AND acked_at IS NULL"],
+      ['no delivery used more attempts than allowed', 'attempt > max_attempts'],
+      [
+        'every delivery has a known status',
+        "status NOT IN ('queued', 'leased', 'acked', 'failed', 'expired')",
+      ],
+    ]
+    for (const [name, where] of invariants) {
+      checks.push(name)
+      const [row] = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${this.#deliveries} WHERE ${where}`,
+      )
+      if (row!.n > 0) problems.push(`${name}: ${row!.n} deliveries break it`)
+    }
+    return { ok: problems.length === 0, problems, checks }
+  }
+
+  /**
+   * Deletes messages past their TTL and, when `ackedOlderThanMs` is given, messages every recipient acked
+   * longer ago than that (unless still held); deliveries go with them (cascade). The messages are chosen
+   * and locked (FOR UPDATE) by one statement, counted, then deleted by their `seq`: the report is exactly
+   * what was removed, whatever commits meanwhile (a delivery released to a locked message waits for us).
+   */
+  async cleanup(
+    db: SqlQueryable,
+    options: { dryRun: boolean; ackedOlderThanMs?: number; now: number },
+  ): Promise<CleanupReport> {
+    const { now } = options
+    const expired = 'expires_at <= $1'
+    const wantAcked = options.ackedOlderThanMs !== undefined
+    const acked = `expires_at > $1 AND (held_until IS NULL OR held_until <= $1)
+      AND EXISTS (SELECT 1 FROM ${this.#deliveries} d WHERE d.message_seq = messages.seq)
+      AND NOT EXISTS (SELECT 1 FROM ${this.#deliveries} d WHERE d.message_seq = messages.seq
+        AND (d.status <> 'acked' OR d.acked_at > $2))`
+    const chosen = await db.query<{ seq: number; expired: boolean }>(
+      `SELECT seq, ${expired} AS expired FROM ${this.#messages} messages
+       WHERE ${wantAcked ? `(${expired}) OR (${acked})` : expired}
+       ${options.dryRun ? '' : 'FOR UPDATE'}`,
+      wantAcked ? [now, now - options.ackedOlderThanMs!] : [now],
+    )
+    const seqs = chosen.map((row) => row.seq)
+    const expiredMessages = chosen.filter((row) => row.expired).length
+    const [deliveryCount] = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${this.#deliveries} WHERE message_seq = ANY($1::bigint[])`,
+      [seqs],
+    )
+    if (!options.dryRun && seqs.length > 0)
+      await db.query(`DELETE FROM ${this.#messages} WHERE seq = ANY($1::bigint[])`, [seqs])
+    return {
+      dryRun: options.dryRun,
+      expiredMessages,
+      ackedMessages: chosen.length - expiredMessages,
+      deliveries: deliveryCount!.n,
+    }
+  }
+}

@@ -1,0 +1,101 @@
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ConfigError, SchemaVersionError } from '@agent-comm/protocol'
+import { readMigrationFiles } from 'drizzle-orm/migrator'
+import type { SqlClient } from './client.js'
+import { DEFAULT_SCHEMA } from './schema.js'
+
+/** Folder of this package's drizzle-kit migrations (shipped beside `dist/`). */
+export const POSTGRES_MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '../drizzle')
+
+/** The table, inside the spool's schema, that records applied migrations (drizzle's shape). */
+const MIGRATIONS_TABLE = '__agent_comm_spool_migrations'
+
+/**
+ * A schema name the store accepts: a lower-case unquoted identifier, short enough that the notification
+ * channel `agent_comm_<schema>` stays within PostgreSQL's 63-byte identifier limit. Checked before it is
+ * written into any statement, so the substitution into the migrations cannot change what they do.
+ */
+export function validateSchemaName(schema: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,51}$/.test(schema) || schema.startsWith('pg_')) {
+    throw new ConfigError(
+      `Invalid PostgreSQL schema name ${JSON.stringify(schema)}: use lower-case letters, digits and _ (at most 52, not starting with a digit or pg_)`,
+      { hint: `Pass a plain identifier such as '${DEFAULT_SCHEMA}' or 'team_a'.` },
+    )
+  }
+  return schema
+}
+
+/** The outcome of {@link applyPostgresMigrations}. */
+export interface PostgresMigrationResult {
+  applied: number
+  current: number
+}
+
+/**
+ * Applies the pending migrations of `drizzle/` to `schema`, generated for {@link DEFAULT_SCHEMA} and
+ * rewritten for the configured (validated) name.
+ *
+ * Everything happens in one transaction that first takes `pg_advisory_xact_lock` on a key derived from the
+ * schema name: several processes opening a fresh database at once queue on the lock, and each after the
+ * first finds the work done (CREATE SCHEMA / CREATE TABLE are not safe to race without it). A database
+ * recording a migration this version does not know, newer than the newest it knows, was written by a
+ * newer version: it is refused with `SchemaVersionError` rather than misread.
+ */
+export async function applyPostgresMigrations(
+  client: SqlClient,
+  schema: string,
+  folder: string = POSTGRES_MIGRATIONS_FOLDER,
+): Promise<PostgresMigrationResult> {
+  const name = validateSchemaName(schema)
+  const quoted = `"${name}"`
+  const known = readMigrationFiles({ migrationsFolder: folder })
+  const table = `${quoted}.${MIGRATIONS_TABLE}`
+  return client.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`agent_comm.migrate.${name}`])
+    await tx.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`)
+    await tx.query(
+      `CREATE TABLE IF NOT EXISTS ${table} (id serial PRIMARY KEY, hash text NOT NULL, created_at bigint)`,
+    )
+    const applied = await tx.query<{ hash: string; createdAt: number }>(
+      `SELECT hash, created_at AS "createdAt" FROM ${table} ORDER BY created_at`,
+    )
+    const knownHashes = new Set(known.map((m) => m.hash))
+    const latestKnown = known.at(-1)?.folderMillis ?? 0
+    const newer = applied.filter((row) => !knownHashes.has(row.hash) && Number(row.createdAt) > latestKnown)
+    if (newer.length > 0) {
+      throw new SchemaVersionError(
+        `The spool schema '${name}' in this PostgreSQL database is newer than this version of agent-comm understands (it has ${applied.length} migrations, this version knows ${known.length})`,
+        {
+          hint: 'Upgrade agent-comm to the version that wrote this database, or use another schema (the schema option).',
+          details: { schema: name, applied: applied.length, known: known.length },
+        },
+      )
+    }
+    const done = new Set(applied.map((row) => row.hash))
+    let count = 0
+    for (const migration of known) {
+      if (done.has(migration.hash)) continue
+      for (const statement of migration.sql) {
+        if (statement.trim() === '') continue
+        await tx.query(forSchema(statement, quoted))
+      }
+      await tx.query(`INSERT INTO ${table} (hash, created_at) VALUES ($1, $2)`, [
+        migration.hash,
+        migration.folderMillis,
+      ])
+      count++
+    }
+    return { applied: count, current: known.length }
+  })
+}
+
+/**
+ * A generated statement for the configured schema: `"agent_comm"` (always quoted by drizzle-kit) becomes
+ * the validated name, and the schema's own CREATE may find it made already by the applier.
+ */
+function forSchema(statement: string, quoted: string): string {
+  return statement
+    .replaceAll(`"${DEFAULT_SCHEMA}"`, quoted)
+    .replace(/^\s*CREATE SCHEMA (?!IF NOT EXISTS)/, 'CREATE SCHEMA IF NOT EXISTS ')
+}

@@ -1,0 +1,84 @@
+import type { Logger } from '@agent-comm/protocol'
+import { ConfigError } from '@agent-comm/protocol'
+import { z } from 'zod'
+import type { SqlClient } from './client.js'
+import { postgresJsClient } from './drivers/postgres-js.js'
+import { applyPostgresMigrations } from './migrate.js'
+import { DEFAULT_SCHEMA } from './schema.js'
+import { redactUrl } from './storage-error.js'
+import { PostgresSpoolStore } from './store.js'
+
+/** Options of {@link openPostgresSpoolStore}: a `url` (the store makes a postgres.js pool) or a `client`. */
+export type OpenPostgresSpoolStoreOptions = (
+  | { url: string; client?: undefined; poolSize?: number }
+  | {
+      client: SqlClient
+      url?: undefined
+      /** Shown as the store's `location` (never a password); default `postgresql (client supplied)`. */
+      location?: string
+    }
+) & {
+  /** The PostgreSQL schema for the spool's tables (default `agent_comm`); created if missing. */
+  schema?: string
+  logger?: Logger
+}
+
+const PoolSizeSchema = z.number().int().min(1).max(1000).optional()
+
+const UrlSchema = z
+  .string()
+  .refine((url) => /^postgres(ql)?:\/\//.test(url), 'must be a postgres:// or postgresql:// URL')
+
+/**
+ * Opens the PostgreSQL spool store: connects (a postgres.js pool of `poolSize`, or the given client) and
+ * applies the migrations the schema lacks, under an advisory lock so concurrent openers are safe. Throws
+ * `SchemaVersionError` for a schema written by a newer version, `StorageError` when PostgreSQL cannot be
+ * reached, `ConfigError` for a bad URL or schema name. A client passed in stays the caller's to end.
+ */
+export async function openPostgresSpoolStore(
+  options: OpenPostgresSpoolStoreOptions,
+): Promise<PostgresSpoolStore> {
+  const schema = options.schema ?? DEFAULT_SCHEMA
+  let client: SqlClient
+  let location: string
+  if (options.client !== undefined) {
+    client = options.client
+    location = options.location ?? 'postgresql (client supplied)'
+  } else {
+    const url = UrlSchema.safeParse(options.url)
+    if (!url.success) {
+      throw new ConfigError(`Invalid PostgreSQL URL: ${url.error.issues[0]?.message}`, {
+        hint: 'Pass url: postgres://user:password@host:5432/database',
+      })
+    }
+    const poolSize = PoolSizeSchema.safeParse(options.poolSize)
+    if (!poolSize.success) {
+      throw new ConfigError(
+        `Invalid poolSize ${String(options.poolSize)}: must be a whole number from 1 to 1000`,
+        {
+          hint: 'Leave it out for 10 connections, or pass e.g. poolSize: 4.',
+        },
+      )
+    }
+    location = redactUrl(url.data)
+    client = postgresJsClient({
+      url: url.data,
+      ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
+    })
+  }
+  const ownsClient = options.client === undefined
+  try {
+    const store = new PostgresSpoolStore({
+      client,
+      schema,
+      location,
+      ownsClient,
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+    })
+    await applyPostgresMigrations(client, store.schema)
+    return store
+  } catch (error) {
+    if (ownsClient) await client.end().catch(() => undefined)
+    throw error
+  }
+}

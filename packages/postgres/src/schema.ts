@@ -1,0 +1,105 @@
+import { sql } from 'drizzle-orm'
+import {
+  bigint,
+  doublePrecision,
+  index,
+  integer,
+  pgSchema,
+  smallint,
+  text,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core'
+
+/**
+ * The schema name the migrations in `drizzle/` are generated for. The migration applier writes the
+ * configured name in its place (see `migrate.ts`), so one database can hold several spools side by side.
+ */
+export const DEFAULT_SCHEMA = 'agent_comm'
+
+/**
+ * The full-text document of a message: subject and body, the first 131,072 characters of them. PostgreSQL
+ * refuses a tsvector over 1 MB, which a 1 MiB body of distinct words exceeds (the send would fail); 2^17
+ * characters keep the worst case (one-character words of four-byte characters) near 650 KB. Words past
+ * that point are not found by a search. The search query repeats this exact expression, so the GIN index
+ * serves it.
+ */
+export const SEARCH_DOCUMENT = "to_tsvector('simple', left(subject || ' ' || body, 131072))"
+
+/** Every table lives in a PostgreSQL schema of its own, never in `public`. */
+export const spoolSchema = pgSchema(DEFAULT_SCHEMA)
+
+/**
+ * One row per message, stored once however many recipients it has; the same columns as the SQLite spool.
+ * `payload` and `metadata` keep the JSON text exactly as stored (not `jsonb`), so a column that is not JSON
+ * reads the same way on both stores: shown without it, and named in `unreadable`.
+ */
+export const messages = spoolSchema.table(
+  'messages',
+  {
+    seq: bigint('seq', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    id: text('id').notNull(),
+    fromAgent: text('from_agent').notNull(),
+    toAgent: text('to_agent').notNull(),
+    subject: text('subject').notNull(),
+    body: text('body').notNull(),
+    /** 0 = critical … 3 = low. */
+    priority: smallint('priority').notNull(),
+    conversationId: text('conversation_id').notNull(),
+    replyTo: text('reply_to'),
+    ttlHours: doublePrecision('ttl_hours').notNull(),
+    payload: text('payload'),
+    metadata: text('metadata'),
+    /** The message's own timestamp, ms since epoch. */
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
+    /** Held for agents that register later until this time (ms since epoch); null: not held. */
+    heldUntil: bigint('held_until', { mode: 'number' }),
+    /** Attempts of the deliveries a hold hands out later. */
+    heldMaxAttempts: integer('held_max_attempts'),
+  },
+  (t) => [
+    uniqueIndex('messages_id_unique').on(t.id),
+    index('messages_conversation_idx').on(t.conversationId, t.seq),
+    index('messages_held_idx').on(t.heldUntil).where(sql`held_until IS NOT NULL`),
+    // Full-text search over subject and body. An expression index rather than a stored tsvector column:
+    // a send writes nothing extra but the index entry, and the search query repeats the same expression.
+    // The 'simple' configuration (no stemming, no stop words) matches words the way the SQLite store's
+    // unicode61 tokenizer does.
+    index('messages_search_idx').using('gin', sql.raw(SEARCH_DOCUMENT)),
+  ],
+)
+
+/**
+ * One row per (message, recipient): the delivery state machine. As on SQLite, `available_at` is the one
+ * time a claim looks at — when a queued delivery becomes visible, when a leased one's lease runs out.
+ */
+export const deliveries = spoolSchema.table(
+  'deliveries',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    messageSeq: bigint('message_seq', { mode: 'number' })
+      .notNull()
+      .references(() => messages.seq, { onDelete: 'cascade' }),
+    recipient: text('recipient').notNull(),
+    status: text('status', { enum: ['queued', 'leased', 'acked', 'failed', 'expired'] }).notNull(),
+    priority: smallint('priority').notNull(),
+    attempt: integer('attempt').notNull().default(0),
+    maxAttempts: integer('max_attempts').notNull(),
+    availableAt: bigint('available_at', { mode: 'number' }).notNull(),
+    leaseUntil: bigint('lease_until', { mode: 'number' }),
+    receipt: text('receipt'),
+    expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
+    lastError: text('last_error'),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+    ackedAt: bigint('acked_at', { mode: 'number' }),
+  },
+  (t) => [
+    uniqueIndex('deliveries_message_recipient_unique').on(t.messageSeq, t.recipient),
+    // Claim order over queued deliveries only: acked history and live leases never lengthen a claim's scan.
+    index('deliveries_claim_idx').on(t.recipient, t.priority, t.id).where(sql`status = 'queued'`),
+    // Leases by expiry: a claim finds the run-out leases of an agent without scanning live ones.
+    index('deliveries_lease_idx').on(t.recipient, t.availableAt).where(sql`status = 'leased'`),
+    index('deliveries_failed_idx').on(t.recipient).where(sql`status = 'failed'`),
+  ],
+)

@@ -1,0 +1,146 @@
+/**
+ * The SQL of the PostgreSQL store's writes, per schema (the name is validated before it is written in).
+ * Each is one statement; the store runs them inside one transaction per operation.
+ */
+
+/** Columns reading a `messages` row (alias `m`) into the `MessageRecord` shape. */
+export const MESSAGE_COLUMNS = `m.seq AS "seq", m.id AS "id", m.from_agent AS "fromAgent", m.to_agent AS "toAgent",
+  m.subject AS "subject", m.body AS "body", m.priority AS "priority", m.conversation_id AS "conversationId",
+  m.reply_to AS "replyTo", m.ttl_hours AS "ttlHours", m.payload AS "payload", m.metadata AS "metadata",
+  m.created_at AS "createdAt", m.expires_at AS "expiresAt"`
+
+/** Columns reading a `deliveries` row (alias `d`) into the `DeliveryRecord` shape. */
+export const DELIVERY_COLUMNS = `d.recipient AS "recipient", d.status AS "status", d.attempt AS "attempt",
+  d.max_attempts AS "maxAttempts", d.available_at AS "availableAt", d.lease_until AS "leaseUntil",
+  d.expires_at AS "expiresAt", d.last_error AS "lastError", d.created_at AS "createdAt",
+  d.updated_at AS "updatedAt", d.acked_at AS "ackedAt"`
+
+/** The write statements of one schema. */
+export function writeStatements(schema: string) {
+  const s = `"${schema}"`
+  const messages = `${s}.messages`
+  const deliveries = `${s}.deliveries`
+  const seqOf = (param: string) => `(SELECT seq FROM ${messages} WHERE id = ${param})`
+  // The fence every change of a leased delivery shares: this message, this recipient, leased, and — when a
+  // receipt is given — leased by that claim ($3).
+  const leasedBy = `message_seq = ${seqOf('$1')} AND recipient = $2 AND status = 'leased'
+      AND ($3::text IS NULL OR receipt = $3::text)`
+  return {
+    insertMessage: `INSERT INTO ${messages}
+        (id, from_agent, to_agent, subject, body, priority, conversation_id, reply_to, ttl_hours, payload, metadata, created_at, expires_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+      ON CONFLICT (id) DO NOTHING RETURNING seq`,
+    // A whole batch in one statement: parallel arrays, one element per message, inserted in batch order
+    // (so `seq`, and with it claim order, follows the order of the batch).
+    insertMessageBatch: `INSERT INTO ${messages}
+        (id, from_agent, to_agent, subject, body, priority, conversation_id, reply_to, ttl_hours, payload, metadata, created_at, expires_at)
+      SELECT id, from_agent, to_agent, subject, body, priority, conversation_id, reply_to, ttl_hours, payload, metadata, created_at, expires_at
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::text[], $8::text[],
+          $9::float8[], $10::text[], $11::text[], $12::bigint[], $13::bigint[])
+        WITH ORDINALITY AS t(id, from_agent, to_agent, subject, body, priority, conversation_id, reply_to, ttl_hours,
+          payload, metadata, created_at, expires_at, n)
+      ORDER BY n
+      ON CONFLICT (id) DO NOTHING RETURNING seq, id`,
+    messageSenders: `SELECT id, from_agent AS "fromAgent" FROM ${messages} WHERE id = ANY($1::text[])`,
+    insertDeliveryBatch: `INSERT INTO ${deliveries}
+        (message_seq, recipient, status, priority, attempt, max_attempts, available_at, expires_at, created_at, updated_at)
+      SELECT message_seq, recipient, 'queued', priority, 0, max_attempts, available_at, expires_at, $7, $7
+      FROM unnest($1::bigint[], $2::text[], $3::smallint[], $4::int[], $5::bigint[], $6::bigint[])
+        WITH ORDINALITY AS t(message_seq, recipient, priority, max_attempts, available_at, expires_at, n)
+      ORDER BY n
+      ON CONFLICT (message_seq, recipient) DO NOTHING RETURNING message_seq AS "messageSeq"`,
+    messageSender: `SELECT from_agent AS "fromAgent" FROM ${messages} WHERE id = $1`,
+    // One statement per message however many recipients it has.
+    insertDeliveries: `WITH inserted AS (
+        INSERT INTO ${deliveries}
+          (message_seq, recipient, status, priority, attempt, max_attempts, available_at, expires_at, created_at, updated_at)
+        SELECT $1, r, 'queued', $3, 0, $4, $5, $6, $7, $7 FROM unnest($2::text[]) WITH ORDINALITY AS t(r, n) ORDER BY n
+        ON CONFLICT (message_seq, recipient) DO NOTHING RETURNING 1)
+      SELECT count(*)::int AS n FROM inserted`,
+    setHold: `UPDATE ${messages} SET held_until = $2, held_max_attempts = $3 WHERE id = $1`,
+    releaseHeld: `WITH inserted AS (
+        INSERT INTO ${deliveries}
+          (message_seq, recipient, status, priority, attempt, max_attempts, available_at, expires_at, created_at, updated_at)
+        SELECT seq, $1, 'queued', priority, 0, coalesce(held_max_attempts, $3), $2, expires_at, $2, $2
+        FROM ${messages}
+        WHERE held_until IS NOT NULL AND held_until > $2 AND expires_at > $2 AND from_agent <> $1
+          AND to_agent = ANY($4::text[])
+        ORDER BY seq
+        ON CONFLICT (message_seq, recipient) DO NOTHING RETURNING 1)
+      SELECT count(*)::int AS n FROM inserted`,
+    // Leases that ran out on their last attempt (of one recipient, or all when $2 is null) become failed.
+    failExhaustedLeases: `WITH failed AS (
+        UPDATE ${deliveries} SET status = 'failed', lease_until = NULL, receipt = NULL,
+          last_error = 'lease expired without an ack on the last attempt (' || attempt || ' of ' || max_attempts || ')',
+          updated_at = $1
+        WHERE status = 'leased' AND available_at <= $1 AND attempt >= max_attempts
+          AND ($2::text IS NULL OR recipient = $2::text)
+        RETURNING 1)
+      SELECT count(*)::int AS n FROM failed`,
+    /**
+     * The claim, one statement: the next `$3` claimable deliveries of `$1` — queued and due, or leased with
+     * the lease run out and attempts left, message not expired — each half read in claim order from its own
+     * partial index and locked with FOR UPDATE SKIP LOCKED (a delivery another transaction is claiming is
+     * skipped, never waited for, never handed out twice), merged, leased in the same statement, and
+     * returned with their messages in claim order.
+     */
+    claim: `WITH queued AS (
+        SELECT id, priority FROM ${deliveries}
+        WHERE recipient = $1 AND status = 'queued' AND available_at <= $2 AND expires_at > $2
+        ORDER BY priority, id LIMIT $3 FOR UPDATE SKIP LOCKED
+      ), expired AS (
+        SELECT id, priority FROM ${deliveries}
+        WHERE recipient = $1 AND status = 'leased' AND available_at <= $2 AND expires_at > $2
+          AND attempt < max_attempts
+        ORDER BY priority, id LIMIT $3 FOR UPDATE SKIP LOCKED
+      ), picked AS (
+        -- Rows locked by a half but not picked stay locked (skipped by other claimers) only until commit.
+        SELECT id FROM (SELECT * FROM queued UNION ALL SELECT * FROM expired) c ORDER BY priority, id LIMIT $3
+      ), leased AS (
+        UPDATE ${deliveries} d SET status = 'leased', attempt = d.attempt + 1, available_at = $4, lease_until = $4,
+          receipt = $5::text || '.' || d.id, updated_at = $2,
+          last_error = CASE WHEN d.status = 'leased'
+            THEN 'lease expired without an ack on attempt ' || d.attempt ELSE d.last_error END
+        FROM picked WHERE d.id = picked.id
+        RETURNING d.id, d.message_seq, d.priority, d.attempt, d.max_attempts, d.receipt
+      )
+      SELECT l.id AS "deliveryId", l.attempt AS "attempt", l.max_attempts AS "maxAttempts", l.receipt AS "receipt",
+        ${MESSAGE_COLUMNS}
+      FROM leased l JOIN ${messages} m ON m.seq = l.message_seq
+      ORDER BY l.priority, l.id`,
+    deadLetterClaimed: `UPDATE ${deliveries} SET status = 'failed', lease_until = NULL, receipt = NULL,
+        available_at = $2, last_error = $3, updated_at = $2 WHERE id = $1`,
+    ack: `UPDATE ${deliveries} SET status = 'acked', acked_at = $4, updated_at = $4, lease_until = NULL
+      WHERE ${leasedBy} RETURNING id`,
+    deliveryState: `SELECT status, attempt, max_attempts AS "maxAttempts", receipt FROM ${deliveries}
+      WHERE message_seq = ${seqOf('$1')} AND recipient = $2`,
+    // Locks the delivery for the rest of a release, so the attempt it reads is the one it changes.
+    lockDelivery: `SELECT attempt FROM ${deliveries} WHERE message_seq = ${seqOf('$1')} AND recipient = $2 FOR UPDATE`,
+    release: `UPDATE ${deliveries} SET
+        status = CASE WHEN $5::boolean OR attempt >= max_attempts THEN 'failed' ELSE 'queued' END,
+        available_at = $6, lease_until = NULL, receipt = NULL, last_error = $7, updated_at = $4
+      WHERE ${leasedBy}
+      RETURNING status, attempt, max_attempts AS "maxAttempts", available_at AS "availableAt"`,
+    extendLease: `UPDATE ${deliveries} SET lease_until = $5, available_at = $5, updated_at = $4
+      WHERE ${leasedBy} RETURNING lease_until AS "leaseUntil"`,
+    requeueFailed: `WITH requeued AS (
+        UPDATE ${deliveries} SET status = 'queued', attempt = 0, available_at = $3, updated_at = $3,
+          lease_until = NULL, receipt = NULL
+        WHERE message_seq = ${seqOf('$1')} AND status = 'failed' AND ($2::text IS NULL OR recipient = $2::text)
+        RETURNING 1)
+      SELECT count(*)::int AS n FROM requeued`,
+    messageExists: `SELECT EXISTS (SELECT 1 FROM ${messages} WHERE id = $1) AS "exists"`,
+    hasClaimable: `SELECT EXISTS (SELECT 1 FROM ${deliveries} WHERE recipient = $1 AND status = 'queued'
+          AND available_at <= $2 AND expires_at > $2)
+        OR EXISTS (SELECT 1 FROM ${deliveries} WHERE recipient = $1 AND status = 'leased'
+          AND available_at <= $2 AND expires_at > $2 AND attempt < max_attempts) AS "claimable"`,
+    nextAvailableAt: `SELECT LEAST(
+        (SELECT min(available_at) FROM ${deliveries} WHERE recipient = $1 AND status = 'queued' AND expires_at > $2),
+        (SELECT min(available_at) FROM ${deliveries} WHERE recipient = $1 AND status = 'leased'
+          AND expires_at > $2 AND attempt < max_attempts)) AS "at"`,
+    notify: 'SELECT pg_notify($1, $2)',
+  }
+}
+
+/** The write statements of one schema. */
+export type WriteStatements = ReturnType<typeof writeStatements>

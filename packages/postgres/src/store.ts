@@ -1,0 +1,410 @@
+import type { Logger, MessageV2 } from '@agent-comm/protocol'
+import { BROADCAST_TARGET, CAPABILITY_TARGET_PREFIX, silentLogger } from '@agent-comm/protocol'
+import type {
+  AckManyOutcome,
+  AckManyParams,
+  ChangeOutcome,
+  ClaimedRecord,
+  ClaimOutcome,
+  ClaimParams,
+  CleanupReport,
+  ConversationSummary,
+  DeliveryParams,
+  DeliveryState,
+  ExtendLeaseOutcome,
+  ExtendLeaseParams,
+  FailedDelivery,
+  HoldMessageParams,
+  InsertMessagesOutcome,
+  InsertMessagesParams,
+  MessageRecord,
+  MessageStatus,
+  PendingDelivery,
+  ReleaseHeldParams,
+  ReleaseOutcome,
+  RequeueFailedOutcome,
+  RequeueFailedParams,
+  SpoolStats,
+  SpoolStore,
+  StoreReleaseParams,
+  StoreSearchParams,
+  VerifyReport,
+} from '@agent-comm/spool'
+import { ChangeFeed } from './change-feed.js'
+import type { SqlClient, SqlQueryable } from './client.js'
+import { insertBatch, insertSend } from './insert.js'
+import { Inspector } from './inspect.js'
+import { validateSchemaName } from './migrate.js'
+import type { Row } from './rows.js'
+import { type WriteStatements, writeStatements } from './statements.js'
+import { toStorageError } from './storage-error.js'
+
+/** What a {@link PostgresSpoolStore} is built from (see `openPostgresSpoolStore`, which also migrates). */
+export interface PostgresSpoolStoreOptions {
+  client: SqlClient
+  /** The PostgreSQL schema holding the spool's tables (default `agent_comm`). */
+  schema: string
+  /** Where the data is, safe to show: the URL without its password. */
+  location: string
+  /** Whether `close()` ends the client (true when the store made it). */
+  ownsClient: boolean
+  logger?: Logger
+}
+
+/** The notification channel of a schema's spool: one per schema, so two spools never wake each other. */
+export function notifyChannel(schema: string): string {
+  return `agent_comm_${schema}`
+}
+
+/** An error thrown by the caller's own callback (`decode`, `availableAt`): it passes through unchanged. */
+class CallerError {
+  readonly error: unknown
+  constructor(error: unknown) {
+    this.error = error
+  }
+}
+
+/** Runs a caller's callback, marking what it throws as the caller's (rolled back, not a storage failure). */
+function callerCode<T>(fn: () => T): T {
+  try {
+    return fn()
+  } catch (error) {
+    throw new CallerError(error)
+  }
+}
+
+/** Thrown inside a transaction to roll it back with an outcome to report; never leaves the store. */
+class Rollback<T> {
+  readonly outcome: T
+  constructor(outcome: T) {
+    this.outcome = outcome
+  }
+}
+
+/**
+ * The spool's storage on PostgreSQL: the same semantics as the embedded SQLite store, for many processes
+ * and machines. Each method is one transaction; claims lock with `FOR UPDATE SKIP LOCKED`; every write that
+ * makes a delivery claimable sends one `pg_notify` on the schema's channel in its own transaction, which
+ * `watch` hears on one listening connection per store.
+ */
+export class PostgresSpoolStore implements SpoolStore {
+  readonly kind = 'postgres'
+  readonly readonly = false
+  readonly location: string
+  /** The schema holding this store's tables. */
+  readonly schema: string
+  readonly #client: SqlClient
+  readonly #ownsClient: boolean
+  readonly #logger: Logger
+  readonly #sql: WriteStatements
+  readonly #inspect: Inspector
+  readonly #channel: string
+  readonly #feed: ChangeFeed
+  #closed = false
+
+  constructor(options: PostgresSpoolStoreOptions) {
+    this.schema = validateSchemaName(options.schema)
+    this.location = options.location
+    this.#client = options.client
+    this.#ownsClient = options.ownsClient
+    this.#logger = options.logger ?? silentLogger
+    this.#sql = writeStatements(this.schema)
+    this.#inspect = new Inspector(this.schema)
+    this.#channel = notifyChannel(this.schema)
+    this.#feed = new ChangeFeed(this.#client, this.#channel, this.location, this.#logger)
+  }
+
+  async insertMessages(params: InsertMessagesParams): Promise<InsertMessagesOutcome> {
+    const ids = new Set(params.sends.map((send) => send.message.id))
+    return this.#transaction(async (tx) => {
+      let outcome: InsertMessagesOutcome
+      if (ids.size === params.sends.length) {
+        outcome = await insertBatch(tx, this.#sql, params.sends, params.now)
+      } else {
+        // The same id twice in one batch: message by message, so the later one is the duplicate.
+        const results: { duplicate: boolean; deliveries: number }[] = []
+        outcome = { ok: true, results }
+        for (const [index, send] of params.sends.entries()) {
+          const result = await insertSend(tx, this.#sql, send, params.now)
+          if (result === 'foreign') {
+            outcome = { ok: false, foreignIdAt: index }
+            break
+          }
+          results.push(result)
+        }
+      }
+      if (!outcome.ok) throw new Rollback<InsertMessagesOutcome>(outcome)
+      if (outcome.results.some((r) => r.deliveries > 0)) await this.#notify(tx)
+      return outcome
+    })
+  }
+
+  async holdMessage(params: HoldMessageParams): Promise<{ foreignId: boolean }> {
+    return this.#transaction(async (tx) => {
+      const result = await insertSend(tx, this.#sql, params.send, params.now)
+      if (result === 'foreign') return { foreignId: true }
+      await tx.query(this.#sql.setHold, [params.send.message.id, params.heldUntil, params.send.maxAttempts])
+      if (result.deliveries > 0) await this.#notify(tx)
+      return { foreignId: false }
+    })
+  }
+
+  async releaseHeld(params: ReleaseHeldParams): Promise<number> {
+    const targets = [BROADCAST_TARGET, ...params.capabilities.map((c) => `${CAPABILITY_TARGET_PREFIX}${c}`)]
+    return this.#transaction(async (tx) => {
+      const [row] = await tx.query<{ n: number }>(this.#sql.releaseHeld, [
+        params.agentId,
+        params.now,
+        params.defaultMaxAttempts,
+        targets,
+      ])
+      const released = row!.n
+      if (released > 0) await this.#notify(tx)
+      return released
+    })
+  }
+
+  async claim<T>(params: ClaimParams<T>): Promise<ClaimOutcome<T>> {
+    const { recipient, now, leaseUntil, limit, receipt } = params
+    return this.#transaction(async (tx) => {
+      await tx.query(this.#sql.failExhaustedLeases, [now, recipient])
+      const claimed: ClaimedRecord<T>[] = []
+      const deadLettered: { messageId: string; reason: string }[] = []
+      // A row `decode` refuses is dead-lettered and the claim takes more in its place, in this transaction,
+      // until it is full or nothing claimable is left. Each round leases or dead-letters every row it
+      // takes, so the loop ends.
+      while (claimed.length < limit) {
+        const rows = await tx.query<
+          Row<MessageRecord & { deliveryId: number; attempt: number; maxAttempts: number; receipt: string }>
+        >(this.#sql.claim, [recipient, now, limit - claimed.length, leaseUntil, receipt])
+        if (rows.length === 0) break
+        let refused = 0
+        for (const row of rows) {
+          const decoded = callerCode(() => params.decode(row))
+          if ('unreadable' in decoded) {
+            await tx.query(this.#sql.deadLetterClaimed, [row.deliveryId, now, decoded.unreadable])
+            deadLettered.push({ messageId: row.id, reason: decoded.unreadable })
+            refused++
+            continue
+          }
+          claimed.push({
+            value: decoded.value,
+            deliveryId: row.deliveryId,
+            attempt: row.attempt,
+            maxAttempts: row.maxAttempts,
+            receipt: row.receipt,
+          })
+        }
+        if (refused === 0) break
+      }
+      return { claimed, deadLettered }
+    })
+  }
+
+  async ack(params: DeliveryParams): Promise<ChangeOutcome> {
+    return this.#transaction(async (tx) => {
+      const rows = await tx.query(this.#sql.ack, this.#fence(params))
+      if (rows.length > 0) return { changed: true }
+      return { changed: false, state: await this.#state(tx, params.messageId, params.recipient) }
+    })
+  }
+
+  async ackMany(params: AckManyParams): Promise<AckManyOutcome> {
+    return this.#transaction(async (tx) => {
+      const alreadyAcked: boolean[] = []
+      for (const [index, item] of params.items.entries()) {
+        const rows = await tx.query(this.#sql.ack, [item.messageId, item.recipient, item.receipt, params.now])
+        if (rows.length > 0) {
+          alreadyAcked.push(false)
+          continue
+        }
+        const state = await this.#state(tx, item.messageId, item.recipient)
+        if (state?.status !== 'acked')
+          throw new Rollback<AckManyOutcome>({ ok: false, refusedAt: index, state })
+        alreadyAcked.push(true)
+      }
+      return { ok: true, alreadyAcked }
+    })
+  }
+
+  async release(params: StoreReleaseParams): Promise<ReleaseOutcome> {
+    return this.#transaction(async (tx) => {
+      // Locked until the transaction ends: the attempt the backoff is computed from is the one changed.
+      const [current] = await tx.query<{ attempt: number }>(this.#sql.lockDelivery, [
+        params.messageId,
+        params.recipient,
+      ])
+      if (current === undefined) return { changed: false, state: null }
+      const availableAt = callerCode(() => params.availableAt(current.attempt))
+      const [row] = await tx.query<{
+        status: 'queued' | 'failed'
+        attempt: number
+        maxAttempts: number
+        availableAt: number
+      }>(this.#sql.release, [...this.#fence(params), params.deadLetter, availableAt, params.reason])
+      if (row === undefined)
+        return { changed: false, state: await this.#state(tx, params.messageId, params.recipient) }
+      if (row.status === 'queued') await this.#notify(tx)
+      return { changed: true, ...row }
+    })
+  }
+
+  async extendLease(params: ExtendLeaseParams): Promise<ExtendLeaseOutcome> {
+    return this.#transaction(async (tx) => {
+      const [row] = await tx.query<{ leaseUntil: number }>(this.#sql.extendLease, [
+        ...this.#fence(params),
+        params.leaseUntil,
+      ])
+      if (row !== undefined) return { changed: true, leaseUntil: row.leaseUntil }
+      return { changed: false, state: await this.#state(tx, params.messageId, params.recipient) }
+    })
+  }
+
+  async sweepExhaustedLeases(params: { now: number }): Promise<number> {
+    return this.#transaction(async (tx) => {
+      const [row] = await tx.query<{ n: number }>(this.#sql.failExhaustedLeases, [params.now, null])
+      return row!.n
+    })
+  }
+
+  async requeueFailed(params: RequeueFailedParams): Promise<RequeueFailedOutcome> {
+    return this.#transaction(async (tx) => {
+      const [row] = await tx.query<{ n: number }>(this.#sql.requeueFailed, [
+        params.messageId,
+        params.recipient ?? null,
+        params.now,
+      ])
+      const requeued = row!.n
+      if (requeued > 0) {
+        await this.#notify(tx)
+        return { requeued, messageExists: true, state: null }
+      }
+      const [exists] = await tx.query<{ exists: boolean }>(this.#sql.messageExists, [params.messageId])
+      const state =
+        params.recipient === undefined ? null : await this.#state(tx, params.messageId, params.recipient)
+      return { requeued: 0, messageExists: exists!.exists, state }
+    })
+  }
+
+  async hasClaimable(params: { recipient: string; now: number }): Promise<boolean> {
+    return this.#read(async (db) => {
+      const [row] = await db.query<{ claimable: boolean }>(this.#sql.hasClaimable, [
+        params.recipient,
+        params.now,
+      ])
+      return row!.claimable
+    })
+  }
+
+  async nextAvailableAt(params: { recipient: string; now: number }): Promise<number | null> {
+    return this.#read(async (db) => {
+      const [row] = await db.query<{ at: number | null }>(this.#sql.nextAvailableAt, [
+        params.recipient,
+        params.now,
+      ])
+      return row!.at
+    })
+  }
+
+  /**
+   * Calls `onChange` on each notification of this schema's channel, and after the listening connection
+   * was lost and LISTENs again (notifications sent meanwhile were lost, so the caller re-checks). One
+   * listening connection per store, opened by the first watcher and closed with the last.
+   */
+  watch(onChange: () => void): () => void {
+    return this.#feed.add(onChange)
+  }
+
+  async status(params: { messageId: string; now: number }): Promise<MessageStatus | undefined> {
+    return this.#read((db) => this.#inspect.status(db, params.messageId, params.now))
+  }
+
+  async conversation(params: { conversationId: string }): Promise<MessageV2[]> {
+    return this.#read((db) => this.#inspect.conversation(db, params.conversationId))
+  }
+
+  async conversations(params: { limit: number; agent?: string }): Promise<ConversationSummary[]> {
+    // Bounded as the SQLite store bounds it.
+    const limit = Math.min(Math.max(Math.floor(params.limit), 1), 1000)
+    return this.#read((db) => this.#inspect.conversations(db, { ...params, limit }))
+  }
+
+  async search(params: StoreSearchParams): Promise<MessageV2[]> {
+    return this.#read((db) => this.#inspect.search(db, params))
+  }
+
+  async stats(params: { now: number }): Promise<SpoolStats> {
+    // One snapshot for all the figures (a read-only REPEATABLE READ transaction never fails to serialize).
+    return this.#transaction(async (tx) => {
+      await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY')
+      return this.#inspect.stats(tx, params.now)
+    })
+  }
+
+  async pending(params: { recipient: string; limit: number; now: number }): Promise<PendingDelivery[]> {
+    return this.#read((db) => this.#inspect.pending(db, params.recipient, params.limit, params.now))
+  }
+
+  async listFailed(params: { agent?: string; limit: number; now: number }): Promise<FailedDelivery[]> {
+    const limit = Math.min(Math.max(Math.floor(params.limit), 1), 1000)
+    return this.#read((db) => this.#inspect.listFailed(db, params.agent, limit, params.now))
+  }
+
+  async verify(): Promise<VerifyReport> {
+    return this.#transaction(async (tx) => {
+      await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY')
+      return this.#inspect.verify(tx, this.schema)
+    })
+  }
+
+  async cleanup(params: { dryRun: boolean; ackedOlderThanMs?: number; now: number }): Promise<CleanupReport> {
+    return this.#transaction((tx) => this.#inspect.cleanup(tx, params))
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    try {
+      await this.#feed.close()
+    } finally {
+      if (this.#ownsClient) await this.#client.end().catch(() => undefined)
+    }
+  }
+
+  /** The parameters of the receipt fence: message, recipient, receipt (or null), now. */
+  #fence(params: DeliveryParams): unknown[] {
+    return [params.messageId, params.recipient, params.receipt, params.now]
+  }
+
+  async #state(tx: SqlQueryable, messageId: string, recipient: string): Promise<DeliveryState | null> {
+    const [row] = await tx.query<Row<DeliveryState>>(this.#sql.deliveryState, [messageId, recipient])
+    return row ?? null
+  }
+
+  /**
+   * The wake-up, in the transaction of the write: delivered to listeners only if it commits, and
+   * PostgreSQL folds identical notifications of one transaction into one. Sent for every write that
+   * queues a delivery, delayed ones included, so other processes re-arm their timers.
+   */
+  async #notify(tx: SqlQueryable): Promise<void> {
+    await tx.query(this.#sql.notify, [this.#channel, ''])
+  }
+
+  async #transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
+    try {
+      return await this.#client.transaction(fn)
+    } catch (error) {
+      if (error instanceof Rollback) return error.outcome as T
+      if (error instanceof CallerError) throw error.error
+      throw toStorageError(error, this.location)
+    }
+  }
+
+  async #read<T>(fn: (db: SqlQueryable) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.#client)
+    } catch (error) {
+      throw toStorageError(error, this.location)
+    }
+  }
+}
