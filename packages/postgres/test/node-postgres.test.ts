@@ -7,12 +7,19 @@ import { sqlClientSuite } from './sql-client-suite.js'
 
 const available = await pgServerAvailable()
 
-describe.skipIf(!available)('node-postgres adapter', () => {
+describe.skipIf(!available).each([
+  { prepare: true, label: 'named (prepared) statements' },
+  { prepare: false, label: 'unnamed statements' },
+])('node-postgres adapter with $label', ({ prepare }) => {
   sqlClientSuite('node-postgres', {
     server: true,
     async open() {
       const db = await createTestDatabase({ name: 'node_pg' })
-      const client = createNodePostgresClient({ url: db.url, reconnectDelay: { initialMs: 20, maxMs: 500 } })
+      const client = createNodePostgresClient({
+        url: db.url,
+        prepare,
+        reconnectDelay: { initialMs: 20, maxMs: 500 },
+      })
       const other = db.client()
       return {
         client,
