@@ -1,5 +1,6 @@
 import { inspect } from 'node:util'
 import { StorageError } from '@agent-comm/protocol'
+import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { createNodePostgresClient } from '../src/index.js'
 import { createTestDatabase, pgServerAvailable } from '../src/testing.js'
@@ -103,6 +104,20 @@ describe.skipIf(!available)('node-postgres errors', () => {
       expect(logs.join('\n')).not.toContain(PASSWORD)
     } finally {
       await client.end()
+      await db.drop()
+    }
+  })
+
+  it('leaves the global pg int8 parser alone: other pg users in the process still get strings', async () => {
+    const db = await createTestDatabase({ name: 'global_types' })
+    const ours = db.client()
+    const plain = new pg.Client({ connectionString: db.url })
+    try {
+      expect(await ours.query('SELECT 5::int8 AS n')).toEqual([{ n: 5 }])
+      await plain.connect()
+      expect((await plain.query('SELECT 5::int8 AS n')).rows).toEqual([{ n: '5' }])
+    } finally {
+      await plain.end()
       await db.drop()
     }
   })
