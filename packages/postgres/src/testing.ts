@@ -6,6 +6,8 @@ import { redactUrl, toStorageError } from './drivers/driver-errors.js'
 import { createNodePostgresClient } from './drivers/node-postgres.js'
 import { type PgliteLike, wrapPglite } from './drivers/pglite.js'
 
+export { createPgliteClient, type PgliteClientOptions, type PgliteLike } from './drivers/pglite.js'
+
 /** The server tests use when `AGENT_COMM_TEST_PG_URL` is not set. */
 export const DEFAULT_TEST_PG_URL = 'postgres://postgres@127.0.0.1:5432/postgres'
 

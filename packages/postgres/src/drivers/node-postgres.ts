@@ -18,9 +18,10 @@ export interface NodePostgresClientOptions {
   connectTimeoutMs?: number
   /**
    * Run statements that have parameters as named (server-side prepared) statements, parsed once per
-   * connection: about twice the one-at-a-time cycle rate of unnamed ones once commits do not wait for a
-   * flush (bench/drivers.bench.mjs). Turn off behind PgBouncer in transaction mode, which cannot keep
-   * prepared statements. Default true.
+   * connection. bench/drivers.bench.mjs, send → claim → ack one at a time with synchronous_commit off on a
+   * loaded 2-core machine: 2,220 cycles/s named vs 675 unnamed (postgres.js prepared: 1,975); with durable
+   * commits the WAL flush dominates and all sit near 100. Turn off behind PgBouncer in transaction mode,
+   * which cannot keep prepared statements. Default true.
    */
   prepare?: boolean
 }
