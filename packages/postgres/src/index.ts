@@ -1,4 +1,6 @@
 export type { SqlClient, SqlQueryable } from './client.js'
+export { type StorageFailureReason, sqlStateOf } from './drivers/driver-errors.js'
+export { createNodePostgresClient, type NodePostgresClientOptions } from './drivers/node-postgres.js'
 export type { PostgresJsClientOptions } from './drivers/postgres-js.js'
 export { postgresJsClient } from './drivers/postgres-js.js'
 export type { PostgresMigrationResult } from './migrate.js'

@@ -1,0 +1,172 @@
+// Batched throughput against pg-boss: `pnpm bench` in packages/postgres (needs a PostgreSQL server:
+// AGENT_COMM_BENCH_PG_URL, default the local one). Send 1,000 messages per call, then claim 100 and ack
+// those 100 until the queue is empty; messages/s for the send phase, the drain phase and end to end.
+// Each contender has a database of its own on the same server; rounds are interleaved; medians.
+//
+// The hook for the real store: `--ours ./path/to/ours.mjs`, a module whose default export is
+// `async (url) => BatchedQueue` (see below), or import `runBatched` and call it with `{ ours }`.
+// `--quick` for a smoke run.
+import { pathToFileURL } from 'node:url'
+import pg from 'pg'
+import { PgBoss } from 'pg-boss'
+import {
+  ACK_MANY,
+  body,
+  CLAIM,
+  fmt,
+  median,
+  now,
+  printTable,
+  SCHEMA,
+  SEND_MANY,
+  scratchDatabase,
+} from './scratch.mjs'
+
+/**
+ * What a contender implements. `sendBatch(n)` enqueues n messages for one recipient in one call;
+ * `claim(limit)` leases up to `limit` and returns handles; `ack(handles)` acknowledges them in one call.
+ * @typedef {{ name: string, sendBatch(n: number): Promise<void>, claim(limit: number): Promise<unknown[]>,
+ *   ack(handles: unknown[]): Promise<void>, close(): Promise<void> }} BatchedQueue
+ */
+
+/** The spool's statements as raw SQL on node-postgres (one pooled connection, named statements). */
+async function rawSql(url) {
+  const client = new pg.Client({
+    connectionString: url,
+    types: { getTypeParser: (oid, f) => (oid === 20 ? Number : pg.types.getTypeParser(oid, f)) },
+  })
+  await client.connect()
+  await client.query(SCHEMA)
+  let n = 0
+  return {
+    name: 'raw SQL (the spool statements)',
+    async sendBatch(count) {
+      const at = Date.now()
+      const ids = Array.from({ length: count }, () => `m_${n++}`)
+      const bodies = ids.map((id) => `${body} (${id})`)
+      await client.query({
+        name: 'send',
+        text: SEND_MANY,
+        values: [ids, bodies, 'batch', at, at + 86_400_000],
+      })
+    },
+    async claim(limit) {
+      const at = Date.now()
+      const { rows } = await client.query({
+        name: 'claim',
+        text: CLAIM,
+        values: ['batch', at, 'r', at + 60_000, limit],
+      })
+      return rows
+    },
+    async ack(handles) {
+      const { rowCount } = await client.query({
+        name: 'ack',
+        text: ACK_MANY,
+        values: [handles.map((h) => h.id), handles.map((h) => h.receipt), Date.now()],
+      })
+      if (rowCount !== handles.length) throw new Error(`acked ${rowCount} of ${handles.length}`)
+    },
+    close: () => client.end(),
+  }
+}
+
+/** pg-boss: `insert` 1,000 jobs, `fetch({ batchSize })`, `complete(ids)`; its maintenance and cron off. */
+async function pgBoss(url) {
+  const boss = new PgBoss({ connectionString: url, max: 2, schedule: false, supervise: false })
+  boss.on('error', (error) => console.error('pg-boss:', error.message))
+  await boss.start()
+  await boss.createQueue('batch')
+  let n = 0
+  return {
+    name: 'pg-boss',
+    async sendBatch(count) {
+      await boss.insert(
+        'batch',
+        Array.from({ length: count }, () => {
+          const id = `m_${n++}`
+          return { data: { subject: 'Task', body: `${body} (${id})`, fromAgent: 'architect' } }
+        }),
+      )
+    },
+    claim: (limit) => boss.fetch('batch', { batchSize: limit }),
+    async ack(jobs) {
+      await boss.complete(
+        'batch',
+        jobs.map((j) => j.id),
+      )
+    },
+    close: () => boss.stop({ graceful: false, wait: true }),
+  }
+}
+
+/** One round: `total` messages sent 1,000 per call, then drained 100 per claim and ack. */
+async function round(q, total) {
+  const t0 = now()
+  for (let sent = 0; sent < total; sent += 1000) await q.sendBatch(Math.min(1000, total - sent))
+  const t1 = now()
+  let drained = 0
+  for (;;) {
+    const handles = await q.claim(100)
+    if (handles.length === 0) break
+    await q.ack(handles)
+    drained += handles.length
+  }
+  const t2 = now()
+  if (drained !== total) throw new Error(`${q.name}: drained ${drained} of ${total}`)
+  return {
+    send: total / ((t1 - t0) / 1000),
+    drain: total / ((t2 - t1) / 1000),
+    all: total / ((t2 - t0) / 1000),
+  }
+}
+
+/**
+ * Runs the batched comparison and prints it. `ours`, when given, is `async (url) => BatchedQueue` for the
+ * real PostgreSQL store, measured beside raw SQL and pg-boss in a database of its own.
+ */
+export async function runBatched({ ours, quick = false } = {}) {
+  const rounds = quick ? 3 : 7
+  const total = quick ? 2_000 : 10_000
+  const factories = [rawSql, pgBoss, ...(ours === undefined ? [] : [ours])]
+  const opened = []
+  try {
+    for (const [i, factory] of factories.entries()) {
+      const db = await scratchDatabase(`batched_${i}`)
+      opened.push({ db, q: await factory(db.url), results: [] })
+    }
+    for (const o of opened) await round(o.q, 1_000) // warm-up
+    for (let r = 0; r < rounds; r++) {
+      for (let k = 0; k < opened.length; k++) {
+        const o = opened[(r + k) % opened.length]
+        o.results.push(await round(o.q, total))
+      }
+    }
+    const m = (o, key) => median(o.results.map((x) => x[key]))
+    const base = opened[1] // pg-boss
+    console.log(
+      `\nbatched: send 1,000 per call, claim 100, ack 100; ${fmt(total)} messages × ${rounds} interleaved rounds (medians, msgs/s)\n`,
+    )
+    printTable(
+      ['contender', 'send', 'claim+ack', 'end to end', '× pg-boss'],
+      opened.map((o) => [
+        o.q.name,
+        fmt(m(o, 'send')),
+        fmt(m(o, 'drain')),
+        fmt(m(o, 'all')),
+        fmt(m(o, 'all') / m(base, 'all'), 2),
+      ]),
+    )
+  } finally {
+    for (const o of opened) {
+      await o.q.close()
+      await o.db.drop()
+    }
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const at = process.argv.indexOf('--ours')
+  const ours = at === -1 ? undefined : (await import(pathToFileURL(process.argv[at + 1] ?? '').href)).default
+  await runBatched({ ours, quick: process.argv.includes('--quick') })
+}
