@@ -1,5 +1,6 @@
 import { CleanupReportSchema, ConversationSummarySchema, SpoolStatsSchema } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
+import { sqliteConnection } from '../src/index.js'
 import { openSpool, task } from './helpers.js'
 
 describe('queries', () => {
@@ -183,7 +184,7 @@ describe('queries', () => {
   it('finds a broken invariant', async () => {
     const { spool } = await openSpool()
     const { messageId } = await spool.send(task())
-    spool.sqlite
+    sqliteConnection(spool)
       .prepare(
         `UPDATE deliveries SET status = 'leased', lease_until = NULL WHERE message_seq = (SELECT seq FROM messages WHERE id = ?)`,
       )
