@@ -3,6 +3,7 @@ import type { Clock } from '@agent-comm/protocol'
 import { parseOrThrow, ValidationError } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
 import type { Spool } from '@agent-comm/spool'
+import { sqliteConnection } from '@agent-comm/spool'
 import { AUDIENCE_PATTERN, DEFAULT_AUTH_WINDOW_MS, RelayErrorCode } from '@agent-comm/transport-http'
 import Fastify, {
   type FastifyBaseLogger,
@@ -78,7 +79,7 @@ export interface RelayOptions {
 export interface RelayDeps {
   spool: Spool
   /**
-   * The registry, usually on the spool's connection (`Registry.open({ sqlite: spool.sqlite, releaseHeldTo:
+   * The registry, usually on the spool's connection (`Registry.open({ sqlite: sqliteConnection(spool), releaseHeldTo:
    * 'all-agents' })`, so every agent registering with the relay gets the held messages it matches).
    */
   registry: Registry
@@ -144,7 +145,7 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
   const clock = deps.clock ?? deps.spool.clock
   const nonces =
     deps.nonces ??
-    SqliteNonceStore.open(deps.spool.sqlite, {
+    SqliteNonceStore.open(sqliteConnection(deps.spool), {
       clock,
       // Nonces must outlive the window: pruned any earlier, a request still inside it could be replayed.
       windowMs: options.authWindowMs,

@@ -96,7 +96,7 @@ export class SqliteNonceStore implements NonceStore {
 
   /**
    * Creates the relay's tables on `sqlite` (an open connection the caller keeps owning, usually
-   * `spool.sqlite`) and prunes what expired while the relay was down.
+   * `sqliteConnection(spool)`) and prunes what expired while the relay was down.
    */
   static open(sqlite: BetterSqlite3.Database, options: SqliteNonceStoreOptions = {}): SqliteNonceStore {
     try {

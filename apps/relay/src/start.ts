@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import type { Clock } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
-import { Spool } from '@agent-comm/spool'
+import { Spool, sqliteConnection } from '@agent-comm/spool'
 import { SecretStore } from '@agent-comm/transport-http/secrets'
 import type { FastifyInstance } from 'fastify'
 import type pino from 'pino'
@@ -60,7 +60,7 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
     // The relay's spool holds the deliveries of every agent registered with it, whatever transport its
     // profile names: each is given the held group messages it matches when it registers.
     const registry = await Registry.open({
-      sqlite: spool.sqlite,
+      sqlite: sqliteConnection(spool),
       releaseHeldTo: 'all-agents',
       ...(clock === undefined ? {} : { clock }),
     })
@@ -69,7 +69,7 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
       logger,
       ...(clock === undefined ? {} : { clock }),
     })
-    const nonces = SqliteNonceStore.open(spool.sqlite, {
+    const nonces = SqliteNonceStore.open(sqliteConnection(spool), {
       logger,
       windowMs: config.authWindowSeconds * 1000,
       ...(clock === undefined ? {} : { clock }),

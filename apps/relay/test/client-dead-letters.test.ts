@@ -1,5 +1,6 @@
 import type { Logger } from '@agent-comm/protocol'
 import { createMessage } from '@agent-comm/protocol'
+import { sqliteConnection } from '@agent-comm/spool'
 import { RelayClient } from '@agent-comm/transport-http'
 import { describe, expect, it } from 'vitest'
 import { onCleanup, startTestRelay, T0 } from './helpers.js'
@@ -31,7 +32,9 @@ describe('a delivery the relay hands out but the client cannot read', () => {
     }
     // A subject past the protocol's 1 KiB, stored as a relay of an older version could have: the relay's
     // claim hands it out (it checks ids and JSON), and the client's check of the whole message refuses it.
-    relay.spool.sqlite.prepare('UPDATE messages SET subject = ? WHERE id = ?').run('x'.repeat(2_000), ids[1])
+    sqliteConnection(relay.spool)
+      .prepare('UPDATE messages SET subject = ? WHERE id = ?')
+      .run('x'.repeat(2_000), ids[1])
 
     const claimed = await client.claim('builder', { limit: 10 })
     expect(claimed.map((c) => c.message.id)).toEqual([ids[0], ids[2]])
@@ -61,7 +64,7 @@ describe('a dead letter the relay cannot read', () => {
     for (const subject of ['deep', 'broken', 'fine']) {
       ids.push((await relay.client.send(message(subject))).messageId)
     }
-    const write = relay.spool.sqlite.prepare('UPDATE messages SET metadata = ? WHERE id = ?')
+    const write = sqliteConnection(relay.spool).prepare('UPDATE messages SET metadata = ? WHERE id = ?')
     write.run(`{"deep":${'{"a":'.repeat(2_999)}{}${'}'.repeat(2_999)}}`, ids[0])
     write.run('{"not json', ids[1])
     expect((await relay.client.claim('builder', { limit: 10 })).map((c) => c.message.id)).toEqual([ids[2]])

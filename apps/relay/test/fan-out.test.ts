@@ -1,4 +1,5 @@
 import { createMessage, IdGenerator } from '@agent-comm/protocol'
+import { sqliteConnection } from '@agent-comm/spool'
 import { describe, expect, it } from 'vitest'
 import { errorOf, startTestRelay, type TestRelay } from './helpers.js'
 
@@ -96,7 +97,7 @@ describe('fan-out bounds', () => {
     // The moment the flood's first message is written, another agent sends one of its own.
     let otherRequest: ReturnType<TestRelay['signed']> | undefined
     let started = false
-    relay.spool.sqlite.function('flood_written', (from: unknown) => {
+    sqliteConnection(relay.spool).function('flood_written', (from: unknown) => {
       if (from === 'architect' && !started) {
         started = true
         // Started once the current statement is done: the connection is busy inside this callback.
@@ -106,7 +107,7 @@ describe('fan-out bounds', () => {
       }
       return null
     })
-    relay.spool.sqlite.exec(
+    sqliteConnection(relay.spool).exec(
       'CREATE TEMP TRIGGER watch_flood AFTER INSERT ON messages BEGIN SELECT flood_written(NEW.from_agent); END',
     )
     const flooded = await relay.signed('architect', 'POST', '/api/v1/messages/batch', { items })
@@ -114,7 +115,7 @@ describe('fan-out bounds', () => {
     expect((flooded.json() as { results: unknown[] }).results).toHaveLength(80)
     expect((await otherRequest)?.statusCode).toBe(200)
     // The other agent's message was stored between two of the flood's transactions, not after all of them.
-    const seqs = relay.spool.sqlite
+    const seqs = sqliteConnection(relay.spool)
       .prepare('SELECT from_agent AS sender, seq FROM messages ORDER BY seq')
       .all() as { sender: string; seq: number }[]
     const position = seqs.findIndex((row) => row.sender === 'reviewer')

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { ManualClock } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
-import { Spool } from '@agent-comm/spool'
+import { Spool, sqliteConnection } from '@agent-comm/spool'
 import { HttpTransport, RelayClient, signRequest } from '@agent-comm/transport-http'
 import { SecretStore } from '@agent-comm/transport-http/secrets'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
@@ -105,7 +105,11 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
   const dir = options.dir ?? tempDir()
   const clock = options.clock ?? new ManualClock(T0)
   const spool = await Spool.open({ path: join(dir, 'relay.db'), clock })
-  const registry = await Registry.open({ sqlite: spool.sqlite, clock, releaseHeldTo: 'all-agents' })
+  const registry = await Registry.open({
+    sqlite: sqliteConnection(spool),
+    clock,
+    releaseHeldTo: 'all-agents',
+  })
   const store = await SecretStore.open({ path: SecretStore.fileIn(dir), clock })
   const secrets: Record<string, string> = {}
   for (const agent of options.agents ?? DEFAULT_AGENTS) {

@@ -1,4 +1,5 @@
 import { createMessage, type JsonObject } from '@agent-comm/protocol'
+import { sqliteConnection } from '@agent-comm/spool'
 import { describe, expect, it } from 'vitest'
 import { errorOf, startTestRelay, T0 } from './helpers.js'
 
@@ -79,7 +80,7 @@ describe('a poison message already in the relay database', () => {
       await relay.client.send(message({ subject }))
     }
     // Written past the relay's checks, as a relay of an older version could have stored it.
-    relay.spool.sqlite
+    sqliteConnection(relay.spool)
       .prepare("UPDATE messages SET metadata = ? WHERE subject = 'poison'")
       .run(`{"deep":${nestedText(3_000)}}`)
     const claimed = await relay.client.claim('builder', { limit: 10 })

@@ -16,7 +16,7 @@ export const DEFAULT_OFFLINE_AFTER_MS = 24 * 60 * 60_000
  */
 export interface RegistryOptions extends DatabaseFileOptions {
   /**
-   * An open better-sqlite3 connection, usually `spool.sqlite`, so one connection and one file serve the
+   * An open better-sqlite3 connection, usually `sqliteConnection(spool)`, so one connection and one file serve the
    * spool and the registry. The registry does not close a connection it was given.
    */
   sqlite?: BetterSqlite3.Database

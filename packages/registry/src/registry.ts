@@ -67,7 +67,7 @@ export class Registry {
   }
 
   /**
-   * Opens the registry on `options.sqlite` (usually `spool.sqlite`) or on the file at `options.path`, and
+   * Opens the registry on `options.sqlite` (usually `sqliteConnection(spool)` from `@agent-comm/spool`) or on the file at `options.path`, and
    * migrates its tables to the current schema. Throws `ValidationError` for bad options,
    * `SchemaVersionError` for a database written by a newer version, `StorageError` for an unusable file.
    */
@@ -96,7 +96,7 @@ export class Registry {
     }
     if (typeof options.path !== 'string' || options.path === '') {
       throw new ValidationError(
-        'Invalid registry options: give sqlite (e.g. spool.sqlite, to share the spool connection) or path (a SQLite file or :memory:)',
+        'Invalid registry options: give sqlite (e.g. sqliteConnection(spool), to share the spool connection) or path (a SQLite file or :memory:)',
       )
     }
     const path = options.path === ':memory:' ? ':memory:' : resolve(options.path)

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { Spool } from '@agent-comm/spool'
+import { Spool, sqliteConnection } from '@agent-comm/spool'
 import { describe, expect, it } from 'vitest'
 import { Registry } from '../src/index.js'
 import { onCleanup, tempDir } from './helpers.js'
@@ -37,7 +37,7 @@ describe('processes registering the same agent at once', () => {
     // The writes really interleaved: a process found the other's profile between two of its own writes.
     expect(reports.reduce((sum, r) => sum + r.interleaved, 0)).toBeGreaterThan(0)
 
-    const registry = await Registry.open({ sqlite: spool.sqlite })
+    const registry = await Registry.open({ sqlite: sqliteConnection(spool) })
     const contested = (await registry.list()).filter((p) => !p.agentId.startsWith('ready-'))
     expect(contested).toHaveLength(1)
     const [profile] = contested
@@ -48,7 +48,7 @@ describe('processes registering the same agent at once', () => {
       device: `device-${writer}`,
       capabilities: capabilitiesOf(writer, i),
     })
-    const rows = spool.sqlite
+    const rows = sqliteConnection(spool)
       .prepare("SELECT capability FROM agent_capabilities WHERE agent_id = 'contested' ORDER BY position")
       .pluck()
       .all()

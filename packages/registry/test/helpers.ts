@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ManualClock } from '@agent-comm/protocol'
-import { Spool } from '@agent-comm/spool'
+import { Spool, sqliteConnection } from '@agent-comm/spool'
 import { afterEach } from 'vitest'
 import { Registry, type RegistryOptions } from '../src/index.js'
 
@@ -38,7 +38,7 @@ export async function openRegistry(
   const path = join(tempDir(), 'coordination.db')
   const spool = await Spool.open({ path, clock })
   onCleanup(() => spool.close())
-  const registry = await Registry.open({ ...options, sqlite: spool.sqlite, clock })
+  const registry = await Registry.open({ ...options, sqlite: sqliteConnection(spool), clock })
   onCleanup(() => registry.close())
   return { registry, spool, clock, path }
 }

@@ -1,4 +1,5 @@
 import { ManualClock } from '@agent-comm/protocol'
+import { sqliteConnection } from '@agent-comm/spool'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_ACTIVE_WINDOW_MS, DEFAULT_OFFLINE_AFTER_MS, Registry } from '../src/index.js'
 import { hours, minutes, openRegistry, START } from './helpers.js'
@@ -107,7 +108,10 @@ describe('touching an agent', () => {
   it('never moves lastSeen back when a process with a slower clock reports in', async () => {
     const { registry, spool } = await openRegistry()
     await registry.register({ agentId: 'builder' })
-    const behind = await Registry.open({ sqlite: spool.sqlite, clock: new ManualClock(START - hours(2)) })
+    const behind = await Registry.open({
+      sqlite: sqliteConnection(spool),
+      clock: new ManualClock(START - hours(2)),
+    })
     try {
       await behind.heartbeat('builder')
       await behind.register({ agentId: 'builder', capabilities: ['code'] })

@@ -1,4 +1,5 @@
 import { ValidationError } from '@agent-comm/protocol'
+import { sqliteConnection } from '@agent-comm/spool'
 import { describe, expect, it } from 'vitest'
 import { Registry } from '../src/index.js'
 import { openRegistry } from './helpers.js'
@@ -129,18 +130,20 @@ describe('validating lookups and options', () => {
 
   it('refuses to open without a connection or a path, or with both', async () => {
     const { spool } = await openRegistry()
-    expect((await rejection(Registry.open({}))).message).toContain('give sqlite (e.g. spool.sqlite')
-    expect((await rejection(Registry.open({ sqlite: spool.sqlite, path: spool.path }))).message).toContain(
-      'not both',
+    expect((await rejection(Registry.open({}))).message).toContain(
+      'give sqlite (e.g. sqliteConnection(spool)',
     )
+    expect(
+      (await rejection(Registry.open({ sqlite: sqliteConnection(spool), path: spool.path }))).message,
+    ).toContain('not both')
   })
 
   it('refuses presence windows where offline would come before inactive', async () => {
     const { spool } = await openRegistry()
     const error = await rejection(
-      Registry.open({ sqlite: spool.sqlite, activeWindowMs: 60_000, offlineAfterMs: 30_000 }),
+      Registry.open({ sqlite: sqliteConnection(spool), activeWindowMs: 60_000, offlineAfterMs: 30_000 }),
     )
     expect(error.message).toBe('Invalid registry options: offlineAfterMs: must be longer than activeWindowMs')
-    await rejection(Registry.open({ sqlite: spool.sqlite, activeWindowMs: -1 }))
+    await rejection(Registry.open({ sqlite: sqliteConnection(spool), activeWindowMs: -1 }))
   })
 })

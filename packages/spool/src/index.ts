@@ -1,4 +1,7 @@
-export type { ConnectionOptions, DatabaseFileOptions } from './database.js'
+export type { SpoolOptions } from './spool.js'
+export { Spool } from './spool.js'
+export { sqliteConnection } from './sqlite/connection.js'
+export type { ConnectionOptions, DatabaseFileOptions } from './sqlite/database.js'
 export {
   FOREIGN_DATABASE,
   MISSING_DATABASE,
@@ -7,15 +10,15 @@ export {
   prepareDatabaseFile,
   READ_ONLY_DATABASE,
   toStorageError,
-} from './database.js'
-export type { ReleaseParams } from './held.js'
-export { releaseHeldMessages } from './held.js'
-export type { MigrateOptions, MigrationResult, MigrationSet } from './migrate.js'
-export { applyMigrations } from './migrate.js'
-export type { DeliveryRow, MessageRow } from './schema.js'
-export { deliveries, messages } from './schema.js'
-export type { SpoolDatabase, SpoolOptions } from './spool.js'
-export { SPOOL_MIGRATIONS_FOLDER, Spool } from './spool.js'
+} from './sqlite/database.js'
+export type { ReleaseParams } from './sqlite/held.js'
+export { releaseHeldMessages } from './sqlite/held.js'
+export type { MigrateOptions, MigrationResult, MigrationSet } from './sqlite/migrate.js'
+export { applyMigrations } from './sqlite/migrate.js'
+export type { DeliveryRow, MessageRow } from './sqlite/schema.js'
+export { deliveries, messages } from './sqlite/schema.js'
+export type { SpoolDatabase, SqliteStoreOptions } from './sqlite/store.js'
+export { SPOOL_MIGRATIONS_FOLDER, SqliteSpoolStore } from './sqlite/store.js'
 export type {
   AckManyOutcome,
   AckManyParams,
@@ -24,6 +27,7 @@ export type {
   ClaimOutcome,
   ClaimParams,
   DeliveryParams,
+  DeliveryRecord,
   DeliveryState,
   ExtendLeaseOutcome,
   ExtendLeaseParams,
@@ -40,6 +44,7 @@ export type {
   StoredSend,
   StoreSearchParams,
 } from './store.js'
+export { isGroupTarget } from './targets.js'
 export type {
   AckOptions,
   AckResult,

@@ -11,14 +11,8 @@ import {
   StorageError,
   toValidationError,
 } from '@agent-comm/protocol'
-import type { DeliveryRow, MessageRow } from './schema.js'
+import type { DeliveryRecord, MessageRecord } from './store.js'
 import type { DeliveryInfo, StoredMessage, UnreadableColumn } from './types.js'
-
-/** Column list that reads a `messages` row into {@link MessageRow} shape from hand-written SQL. */
-export const MESSAGE_COLUMNS = `m.seq AS seq, m.id AS id, m.from_agent AS fromAgent, m.to_agent AS toAgent,
-  m.subject AS subject, m.body AS body, m.priority AS priority, m.conversation_id AS conversationId,
-  m.reply_to AS replyTo, m.ttl_hours AS ttlHours, m.payload AS payload, m.metadata AS metadata,
-  m.created_at AS createdAt, m.expires_at AS expiresAt`
 
 const iso = (ms: number): string => new Date(ms).toISOString()
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms))
@@ -32,7 +26,7 @@ type JsonColumn = 'payload' | 'metadata'
  * out of the message (which stays a valid `MessageV2`) and named in `unreadable` with the reason, instead of
  * failing the whole listing. Consumers get messages through {@link checkedMessageFromRow}.
  */
-export function storedMessageFromRow(row: MessageRow): StoredMessage {
+export function storedMessageFromRow(row: MessageRecord): StoredMessage {
   const message = envelopeFromRow(row)
   const unreadable: UnreadableColumn[] = []
   for (const column of ['payload', 'metadata'] as const) {
@@ -51,7 +45,7 @@ export function storedMessageFromRow(row: MessageRow): StoredMessage {
 }
 
 /** The message of a row without its JSON columns. */
-function envelopeFromRow(row: MessageRow): MessageV2 {
+function envelopeFromRow(row: MessageRecord): MessageV2 {
   return {
     id: row.id,
     version: '2.0',
@@ -135,7 +129,7 @@ const ID_FIELDS = [
  * Throws `StorageError` for a row that fails: a claim dead-letters that one delivery instead of handing out
  * a message that would fail its consumer.
  */
-export function checkedMessageFromRow(row: MessageRow): MessageV2 {
+export function checkedMessageFromRow(row: MessageRecord): MessageV2 {
   for (const [field, column, schema] of ID_FIELDS) {
     const value = row[field]
     if (value === null) continue
@@ -161,7 +155,7 @@ export function checkedMessageFromRow(row: MessageRow): MessageV2 {
 }
 
 /** The public view of a delivery row. A live delivery past its TTL reads as `expired`. */
-export function deliveryFromRow(row: DeliveryRow, now: number): DeliveryInfo {
+export function deliveryFromRow(row: DeliveryRecord, now: number): DeliveryInfo {
   const live = row.status === 'queued' || row.status === 'leased'
   const status: DeliveryStatus = live && row.expiresAt <= now ? 'expired' : row.status
   return {

@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import { dirname, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { Clock, Logger, MessageInput, MessageV2 } from '@agent-comm/protocol'
 import {
   AgentIdSchema,
@@ -15,31 +13,12 @@ import {
   MessageNotFoundError,
   parseMessage,
   parseOrThrow,
-  priorityRank,
   StorageError,
   silentLogger,
   systemClock,
   utf8Length,
   ValidationError,
 } from '@agent-comm/protocol'
-import type BetterSqlite3 from 'better-sqlite3'
-import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3'
-import { cleanup } from './cleanup.js'
-import { type DatabaseFileOptions, openConnection, prepareDatabaseFile, toStorageError } from './database.js'
-import { catchUpFullTextIndex } from './full-text.js'
-import { isGroupTarget, releaseHeldMessages } from './held.js'
-import {
-  conversation,
-  conversations,
-  listFailed,
-  listPending,
-  retryFailed,
-  search,
-  stats,
-  status,
-  verify,
-} from './inspect.js'
-import { applyMigrations } from './migrate.js'
 import {
   ClaimOptionsSchema,
   CleanupOptionsSchema,
@@ -51,15 +30,10 @@ import {
   WaitOptionsSchema,
 } from './options.js'
 import { checkedMessageFromRow } from './rows.js'
-import type { MessageRow } from './schema.js'
-import * as schema from './schema.js'
-import {
-  type ClaimedRow,
-  type HotStatements,
-  prepareHotStatements,
-  prepareRecipientClaims,
-  type RecipientClaims,
-} from './statements.js'
+import type { DatabaseFileOptions } from './sqlite/database.js'
+import { SqliteSpoolStore } from './sqlite/store.js'
+import type { DeliveryState, MessageRecord, SpoolStore, StoredSend } from './store.js'
+import { isGroupTarget } from './targets.js'
 import type {
   AckOptions,
   AckResult,
@@ -83,13 +57,15 @@ import type {
 } from './types.js'
 import { ChangeWatcher } from './wait.js'
 
-/** The spool's drizzle database. */
-export type SpoolDatabase = BetterSQLite3Database<typeof schema>
-
-/** Everything a spool is built from. Only `path` is required. */
+/**
+ * Everything a spool is built from: exactly one of `path` (the SQLite store, opened and migrated here, with
+ * the file options) or `store` (any {@link SpoolStore}, e.g. PostgreSQL's, already open).
+ */
 export interface SpoolOptions extends DatabaseFileOptions {
   /** SQLite file (created with its folder if missing), or `:memory:` for a private in-process spool. */
-  path: string
+  path?: string
+  /** A store already open (the spool closes it on close). The SQLite file options do not apply. */
+  store?: SpoolStore
   clock?: Clock
   ids?: IdGenerator
   /** Default lease length in seconds (60). */
@@ -100,33 +76,16 @@ export interface SpoolOptions extends DatabaseFileOptions {
   retryDelaySeconds?: (attempt: number) => number
   /** Largest body accepted, in UTF-8 bytes (default and maximum: 1 MiB). */
   maxBodyBytes?: number
-  /** How long a write waits for another process's lock, in ms (10 000). */
+  /** SQLite: how long a write waits for another process's lock, in ms (10 000). */
   busyTimeoutMs?: number
-  /** Safety re-check interval of {@link Spool.waitForMessages} when file events are missed, in ms (1 000). */
+  /** Safety re-check interval of {@link Spool.waitForMessages} when change hints are missed, in ms (1 000). */
   wakeIntervalMs?: number
   /** Where a claim reports a stored message it dead-lettered because it cannot be read (default: silent). */
   logger?: Logger
 }
 
-/** Folder of this package's drizzle-kit migrations (shipped beside `dist/`). */
-export const SPOOL_MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '../drizzle')
-
-/** The bound parameters of one round of a claim. */
-interface ClaimParams {
-  recipient: string
-  now: number
-  leaseUntil: number
-  limit: number
-  receipt: string
-}
-
-/** A validated send, ready to insert. */
-interface PreparedSend {
-  message: MessageV2
-  recipients: string[]
-  availableAt: number
-  maxAttempts: number
-}
+/** A validated send, ready to store. */
+type PreparedSend = StoredSend & { recipients: string[] }
 
 const NO_SEND_OPTIONS: SendOptions = {}
 
@@ -165,23 +124,47 @@ function chunkByDeliveries(prepared: PreparedSend[], maxDeliveries: number | und
   return chunks
 }
 
-/** How many recipients' claim statements a spool keeps prepared. */
-const RECIPIENT_CLAIMS_CACHED = 256
+/**
+ * Turns a claimed row into the consumer's message, or the reason it cannot be read (the claim then
+ * dead-letters that delivery).
+ */
+function decodeClaimed(row: MessageRecord): { value: MessageV2 } | { unreadable: string } {
+  try {
+    return { value: checkedMessageFromRow(row) }
+  } catch (error) {
+    if (!(error instanceof StorageError)) throw error
+    return { unreadable: error.message }
+  }
+}
+
+/** The error of a message whose id is held by another sender's message (see the comment inside). */
+function otherSendersId(message: MessageV2): ValidationError {
+  // Another sender's id. Reporting `duplicate: true` would silently drop an honest sender's message
+  // (and confirm the id exists all the same); storing it is impossible (ids are unique). Refusing
+  // does say the id is taken, but generated ids carry 79 random bits per millisecond, so a sender
+  // can only ask about ids it already saw (or their successors within the same millisecond), and
+  // learns that they exist, not their sender, recipients or content. Losing a message silently is
+  // the worse harm: the honest sender is told to pick a new id instead, and a retry by the same
+  // sender stays an idempotent `duplicate: true`.
+  return new ValidationError(
+    `Invalid message: id: '${message.id}' is already used by another sender's message; send it with a new id (createMessage generates one)`,
+    [{ path: 'id', message: 'already used by another sender' }],
+  )
+}
 
 const MESSAGE_NOT_LEASED =
   'is not leased by this agent, so there is nothing to ack or nack. Claim it first (poll), or see its state with status.'
 
 /**
- * The durable message queue: at-least-once delivery between agents on one SQLite file that many processes
- * may share. Every method is async so another store can implement the same API; the SQLite work itself is
- * synchronous and short.
+ * The durable message queue: at-least-once delivery between agents, on a {@link SpoolStore} — by default
+ * SQLite, one file that many processes may share. The spool owns what the queue means (validation, ids,
+ * defaults, time, receipts, retries, error codes, waking waiters); the store keeps the rows, each operation
+ * one transaction.
  */
 export class Spool {
-  /** Drizzle handle on the spool's database, for packages that keep their own tables beside it. */
-  readonly db: SpoolDatabase
-  /** The underlying better-sqlite3 connection. */
-  readonly sqlite: BetterSqlite3.Database
+  /** Where the data is: the SQLite file's absolute path (or `:memory:`), or another store's `location`. */
   readonly path: string
+  readonly #store: SpoolStore
   readonly #clock: Clock
   readonly #logger: Logger
   readonly #ids: IdGenerator
@@ -189,26 +172,12 @@ export class Spool {
   readonly #maxAttempts: number
   readonly #retryDelaySeconds: (attempt: number) => number
   readonly #maxBodyBytes: number
-  readonly #stmt: HotStatements
   readonly #watcher: ChangeWatcher
-  // Transaction wrappers are built once: better-sqlite3 compiles BEGIN/COMMIT for each wrapper it creates.
-  readonly #insertOne: BetterSqlite3.Transaction<(p: PreparedSend) => SendResult>
-  readonly #insertMany: BetterSqlite3.Transaction<(ps: PreparedSend[]) => SendResult[]>
-  readonly #holdOne: BetterSqlite3.Transaction<(p: PreparedSend, heldUntil: number) => void>
-  readonly #releaseHeld: BetterSqlite3.Transaction<
-    (params: Parameters<typeof releaseHeldMessages>[1]) => number
-  >
-  /** Who sent the message with an id, asked only when an insert finds the id taken. */
-  readonly #messageSender: BetterSqlite3.Statement<[string], string>
-  #lastSweep = Number.NEGATIVE_INFINITY
-  #lastLeaseLook = Number.NEGATIVE_INFINITY
-  readonly #recipientClaims = new Map<string, RecipientClaims>()
   #closed = false
 
-  private constructor(sqlite: BetterSqlite3.Database, options: SpoolOptions) {
-    this.sqlite = sqlite
-    this.path = options.path
-    this.db = drizzle({ client: sqlite, schema })
+  private constructor(store: SpoolStore, options: SpoolOptions) {
+    this.#store = store
+    this.path = store.location
     this.#clock = options.clock ?? systemClock
     this.#logger = options.logger ?? silentLogger
     this.#ids = options.ids ?? new IdGenerator(this.#clock)
@@ -216,59 +185,53 @@ export class Spool {
     this.#maxAttempts = options.maxAttempts ?? 3
     this.#retryDelaySeconds = options.retryDelaySeconds ?? (() => 0)
     this.#maxBodyBytes = Math.min(options.maxBodyBytes ?? Limits.bodyMaxBytes, Limits.bodyMaxBytes)
-    this.#stmt = prepareHotStatements(sqlite)
-    this.#messageSender = sqlite
-      .prepare<[string], string>('SELECT from_agent FROM messages WHERE id = ?')
-      .pluck()
-    this.#insertOne = sqlite.transaction((p: PreparedSend) => this.#insertRows(p))
-    this.#insertMany = sqlite.transaction((ps: PreparedSend[]) => ps.map((p) => this.#insertRows(p)))
-    const setHold = sqlite.prepare('UPDATE messages SET held_until = ?, held_max_attempts = ? WHERE id = ?')
-    this.#holdOne = sqlite.transaction((p: PreparedSend, heldUntil: number) => {
-      // Stored if new (with no deliveries), or already stored by the send that reached the current
-      // holders; either way the hold is set on the sender's own message only (another sender's id throws).
-      this.#insertRows(p)
-      setHold.run(heldUntil, p.maxAttempts, p.message.id)
-    })
-    this.#releaseHeld = sqlite.transaction((params: Parameters<typeof releaseHeldMessages>[1]) =>
-      releaseHeldMessages(sqlite, params),
-    )
     this.#watcher = new ChangeWatcher(
       {
-        hasClaimable: (agent) => this.#hasClaimable(agent),
-        nextAvailableAt: (agent) =>
-          (this.#stmt.nextAvailableAt.get({ recipient: agent, now: this.#clock.now() }) as number | null) ??
-          null,
-        dataVersion: () => this.#stmt.dataVersion.get() as number,
+        hasClaimable: (agent) => store.hasClaimable({ recipient: agent, now: this.#clock.now() }),
+        nextAvailableAt: (agent) => store.nextAvailableAt({ recipient: agent, now: this.#clock.now() }),
+        watch: (onChange) => store.watch(onChange),
         now: () => this.#clock.now(),
       },
-      options.path === ':memory:' ? null : options.path,
       options.wakeIntervalMs ?? 1000,
     )
   }
 
   /**
-   * Opens (creating if needed) the spool at `options.path` and migrates it to the current schema.
-   * Throws `SchemaVersionError` for a database written by a newer version, `StorageError` for an
-   * unusable file.
+   * Opens a spool. With `path`: opens (creating if needed) the SQLite file and migrates it to the current
+   * schema; throws `SchemaVersionError` for a database written by a newer version, `StorageError` for an
+   * unusable file. With `store`: uses that store as it is. Exactly one of the two (else `ValidationError`).
    */
   static async open(options: SpoolOptions): Promise<Spool> {
+    const hasPath = options.path !== undefined
+    const hasStore = options.store !== undefined
+    if (hasPath === hasStore) {
+      throw new ValidationError(
+        'Invalid spool options: give exactly one of path (a SQLite file or :memory:) and store (an open SpoolStore)',
+        [
+          {
+            path: hasPath ? 'store' : 'path',
+            message: hasPath ? 'must be omitted when path is given' : 'required',
+          },
+        ],
+      )
+    }
+    if (options.store !== undefined) return new Spool(options.store, options)
     if (options.path === '' || typeof options.path !== 'string') {
       throw new ValidationError('Invalid spool options: path must be a file path or :memory:')
     }
-    const path = options.path === ':memory:' ? ':memory:' : resolve(options.path)
-    prepareDatabaseFile(path, options)
-    const sqlite = openConnection(path, { busyTimeoutMs: options.busyTimeoutMs, readonly: options.readonly })
-    try {
-      applyMigrations(
-        sqlite,
-        { folder: SPOOL_MIGRATIONS_FOLDER, table: '__agent_comm_spool_migrations', name: 'spool' },
-        { allowForeignTables: options.allowForeignTables },
-      )
-      return new Spool(sqlite, { ...options, path })
-    } catch (error) {
-      sqlite.close()
-      throw toStorageError(error, path)
-    }
+    const store = await SqliteSpoolStore.open({
+      path: options.path,
+      ...(options.create === undefined ? {} : { create: options.create }),
+      ...(options.allowForeignTables === undefined ? {} : { allowForeignTables: options.allowForeignTables }),
+      ...(options.readonly === undefined ? {} : { readonly: options.readonly }),
+      ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
+    })
+    return new Spool(store, options)
+  }
+
+  /** The store this spool keeps its rows in (`store.kind` says which). */
+  get store(): SpoolStore {
+    return this.#store
   }
 
   /** The clock this spool reads time from. */
@@ -289,9 +252,17 @@ export class Spool {
   async send(input: MessageV2 | MessageInput, options: SendOptions = {}): Promise<SendResult> {
     this.#open()
     const prepared = this.#prepareSend(input, options)
-    const result = this.#write(() => this.#insertOne.immediate(prepared))
-    if (result.deliveries > 0) this.#watcher.notify()
-    return result
+    const outcome = await this.#store.insertMessages({ sends: [prepared], now: this.#clock.now() })
+    if (!outcome.ok) throw otherSendersId(prepared.message)
+    const { duplicate, deliveries } = outcome.results[0]!
+    if (deliveries > 0) this.#watcher.notify()
+    return {
+      messageId: prepared.message.id,
+      duplicate,
+      deliveries,
+      recipients: prepared.recipients,
+      message: prepared.message,
+    }
   }
 
   /**
@@ -324,7 +295,14 @@ export class Spool {
     this.#open()
     const chunks = chunkByDeliveries(prepared, batch.chunkDeliveries)
     if (chunks.length > 1) {
-      for (const p of prepared) this.#refuseOtherSendersId(p.message)
+      // Every id is checked before the first chunk is written: a later chunk refused for another sender's
+      // id would leave the earlier ones stored. One read per message: yield now and then, as validation does.
+      for (const [i, p] of prepared.entries()) {
+        if (i > 0 && i % PREPARE_CHUNK === 0) await yieldToEventLoop()
+        const stored = await this.#store.status({ messageId: p.message.id, now: this.#clock.now() })
+        if (stored !== undefined && stored.message.fromAgent !== p.message.fromAgent)
+          throw otherSendersId(p.message)
+      }
     }
     const results: SendResult[] = []
     for (const [i, chunk] of chunks.entries()) {
@@ -332,9 +310,15 @@ export class Spool {
         await yieldToEventLoop()
         this.#open()
       }
-      const written = this.#write(() => this.#insertMany.immediate(chunk))
-      if (written.some((r) => r.deliveries > 0)) this.#watcher.notify()
-      results.push(...written)
+      const outcome = await this.#store.insertMessages({ sends: chunk, now: this.#clock.now() })
+      if (!outcome.ok) throw otherSendersId(chunk[outcome.foreignIdAt]!.message)
+      let queued = false
+      for (const [j, { duplicate, deliveries }] of outcome.results.entries()) {
+        const { message, recipients } = chunk[j]!
+        if (deliveries > 0) queued = true
+        results.push({ messageId: message.id, duplicate, deliveries, recipients, message })
+      }
+      if (queued) this.#watcher.notify()
     }
     return results
   }
@@ -364,7 +348,8 @@ export class Spool {
     })
     const { message } = prepared
     const heldUntil = expiresAt(message)
-    this.#write(() => this.#holdOne.immediate(prepared, heldUntil))
+    const { foreignId } = await this.#store.holdMessage({ send: prepared, heldUntil, now: this.#clock.now() })
+    if (foreignId) throw otherSendersId(message)
     return { messageId: message.id, heldUntil: new Date(heldUntil).toISOString(), message }
   }
 
@@ -377,14 +362,12 @@ export class Spool {
   async releaseHeld(agentId: string, capabilities: readonly string[]): Promise<{ released: number }> {
     this.#open()
     const agent = parseOrThrow(AgentIdSchema, agentId, 'agent id')
-    const released = this.#write(() =>
-      this.#releaseHeld.immediate({
-        agentId: agent,
-        capabilities,
-        now: this.#clock.now(),
-        defaultMaxAttempts: this.#maxAttempts,
-      }),
-    )
+    const released = await this.#store.releaseHeld({
+      agentId: agent,
+      capabilities,
+      now: this.#clock.now(),
+      defaultMaxAttempts: this.#maxAttempts,
+    })
     if (released > 0) this.#watcher.notify()
     return { released }
   }
@@ -399,39 +382,37 @@ export class Spool {
     const { limit, leaseSeconds } = parseOrThrow(ClaimOptionsSchema, options, 'claim options')
     const now = this.#clock.now()
     const leaseUntil = now + Math.round((leaseSeconds ?? this.#leaseSeconds) * 1000)
-    const unreadable: { messageId: string; reason: string }[] = []
-    const claimed = this.#write(() => {
-      this.#sweepExhaustedLeases(now)
-      const receipt = randomBytes(12).toString('hex')
-      // Looking for run-out leases costs a query per claim, so a claim that fills its limit from the queue
-      // looks at most every 250 ms; one that comes up short always looks.
-      const lookNow = now - this.#lastLeaseLook >= 250 || now < this.#lastLeaseLook
-      if (lookNow) this.#lastLeaseLook = now
-      const claimed: ClaimedMessage[] = []
-      // A message that cannot be read is dead-lettered, so the claim takes more in its place, in the same
-      // transaction, until it is full or nothing claimable is left: good messages waiting behind an
-      // unreadable one are returned now, not on a later claim. Each round dead-letters or returns every row
-      // it takes, so the loop ends.
-      let first = true
-      while (claimed.length < limit) {
-        const params = { recipient, now, leaseUntil, limit: limit - claimed.length, receipt }
-        const rows = this.#claimRows(params, first && lookNow)
-        first = false
-        if (rows.length === 0) break
-        const before = unreadable.length
-        claimed.push(...this.#claimedMessages(rows, params, unreadable))
-        if (unreadable.length === before) break
-      }
-      return claimed
+    const { claimed, deadLettered } = await this.#store.claim({
+      recipient,
+      now,
+      leaseUntil,
+      limit,
+      receipt: randomBytes(12).toString('hex'),
+      decode: decodeClaimed,
     })
     // Reported once the transaction is done: a logger is never called with the write lock held.
-    for (const { messageId, reason } of unreadable) {
+    for (const { messageId, reason } of deadLettered) {
       this.#logger.warn(
         { messageId, agent: recipient, reason },
         `${reason}. Its delivery to ${recipient} was dead-lettered: it is listed by listFailed (agent-comm failed); fix or delete the row, then retry it.`,
       )
     }
-    return claimed
+    const leaseUntilIso = new Date(leaseUntil).toISOString()
+    const messages: ClaimedMessage[] = new Array(claimed.length)
+    for (let i = 0; i < claimed.length; i++) {
+      const c = claimed[i]!
+      messages[i] = {
+        message: c.value,
+        lease: {
+          recipient,
+          attempt: c.attempt,
+          maxAttempts: c.maxAttempts,
+          leaseUntil: leaseUntilIso,
+          receipt: c.receipt,
+        },
+      }
+    }
+    return messages
   }
 
   /**
@@ -442,14 +423,11 @@ export class Spool {
   async ack(messageId: string, agent: string, options: AckOptions = {}): Promise<AckResult> {
     this.#open()
     const receipt = options.receipt ?? null
-    const now = this.#clock.now()
-    return this.#write(() => {
-      const changed = this.#stmt.ack.run({ messageId, recipient: agent, receipt, now }).changes
-      if (changed === 1) return { messageId, recipient: agent, status: 'acked', alreadyAcked: false }
-      const row = this.#requireDelivery(messageId, agent)
-      if (row.status === 'acked') return { messageId, recipient: agent, status: 'acked', alreadyAcked: true }
-      throw this.#notLeased(messageId, agent, row.status, receipt)
-    })
+    const outcome = await this.#store.ack({ messageId, recipient: agent, receipt, now: this.#clock.now() })
+    if (outcome.changed) return { messageId, recipient: agent, status: 'acked', alreadyAcked: false }
+    const state = this.#requireDelivery(outcome.state, messageId, agent)
+    if (state.status === 'acked') return { messageId, recipient: agent, status: 'acked', alreadyAcked: true }
+    throw this.#notLeased(messageId, agent, state.status, receipt)
   }
 
   /** Acks many deliveries in one transaction; fails as a whole if any ack is refused. */
@@ -457,26 +435,25 @@ export class Spool {
     items: ReadonlyArray<{ messageId: string; agent: string; receipt?: string }>,
   ): Promise<AckResult[]> {
     this.#open()
-    const now = this.#clock.now()
-    return this.#write(() =>
-      this.sqlite
-        .transaction(() =>
-          items.map(({ messageId, agent, receipt }): AckResult => {
-            const changed = this.#stmt.ack.run({
-              messageId,
-              recipient: agent,
-              receipt: receipt ?? null,
-              now,
-            }).changes
-            if (changed === 1) return { messageId, recipient: agent, status: 'acked', alreadyAcked: false }
-            const row = this.#requireDelivery(messageId, agent)
-            if (row.status === 'acked')
-              return { messageId, recipient: agent, status: 'acked', alreadyAcked: true }
-            throw this.#notLeased(messageId, agent, row.status, receipt ?? null)
-          }),
-        )
-        .immediate(),
-    )
+    const outcome = await this.#store.ackMany({
+      items: items.map(({ messageId, agent, receipt }) => ({
+        messageId,
+        recipient: agent,
+        receipt: receipt ?? null,
+      })),
+      now: this.#clock.now(),
+    })
+    if (!outcome.ok) {
+      const { messageId, agent, receipt } = items[outcome.refusedAt]!
+      const state = this.#requireDelivery(outcome.state, messageId, agent)
+      throw this.#notLeased(messageId, agent, state.status, receipt ?? null)
+    }
+    return items.map(({ messageId, agent }, i) => ({
+      messageId,
+      recipient: agent,
+      status: 'acked',
+      alreadyAcked: outcome.alreadyAcked[i]!,
+    }))
   }
 
   /**
@@ -492,40 +469,34 @@ export class Spool {
       'nack options',
     )
     const now = this.#clock.now()
-    return this.#write(() => {
-      const current = this.#stmt.delivery.get(messageId, agent) as { attempt: number } | undefined
-      const delay = delaySeconds ?? this.#retryDelaySeconds(current?.attempt ?? 1)
-      const row = this.#stmt.nack.get({
-        messageId,
-        recipient: agent,
-        receipt: receipt ?? null,
-        reason: reason ?? 'nacked',
-        availableAt: now + Math.round(delay * 1000),
-        deadLetter: deadLetter === true ? 1 : 0,
-        now,
-      }) as
-        | { status: 'queued' | 'failed'; attempt: number; maxAttempts: number; availableAt: number }
-        | undefined
-      if (row === undefined) {
-        const found = this.#requireDelivery(messageId, agent)
-        if (found.status === 'acked') {
-          throw new InvalidStateError(
-            `Message '${messageId}' was already acked by '${agent}'; a nack cannot bring it back`,
-            { details: { messageId, agentId: agent, status: found.status } },
-          )
-        }
-        throw this.#notLeased(messageId, agent, found.status, receipt ?? null)
-      }
-      if (row.status === 'queued') this.#watcher.notify()
-      return {
-        messageId,
-        recipient: agent,
-        status: row.status,
-        attempt: row.attempt,
-        maxAttempts: row.maxAttempts,
-        ...(row.status === 'queued' ? { availableAt: new Date(row.availableAt).toISOString() } : {}),
-      }
+    const outcome = await this.#store.release({
+      messageId,
+      recipient: agent,
+      receipt: receipt ?? null,
+      reason: reason ?? 'nacked',
+      deadLetter: deadLetter === true,
+      now,
+      availableAt: (attempt) => now + Math.round((delaySeconds ?? this.#retryDelaySeconds(attempt)) * 1000),
     })
+    if (!outcome.changed) {
+      const found = this.#requireDelivery(outcome.state, messageId, agent)
+      if (found.status === 'acked') {
+        throw new InvalidStateError(
+          `Message '${messageId}' was already acked by '${agent}'; a nack cannot bring it back`,
+          { details: { messageId, agentId: agent, status: found.status } },
+        )
+      }
+      throw this.#notLeased(messageId, agent, found.status, receipt ?? null)
+    }
+    if (outcome.status === 'queued') this.#watcher.notify()
+    return {
+      messageId,
+      recipient: agent,
+      status: outcome.status,
+      attempt: outcome.attempt,
+      maxAttempts: outcome.maxAttempts,
+      ...(outcome.status === 'queued' ? { availableAt: new Date(outcome.availableAt).toISOString() } : {}),
+    }
   }
 
   /** Pushes the lease of a message being worked on out to `leaseSeconds` from now. */
@@ -537,21 +508,18 @@ export class Spool {
     this.#open()
     const { receipt, leaseSeconds } = parseOrThrow(ExtendLeaseOptionsSchema, options, 'lease options')
     const now = this.#clock.now()
-    const leaseUntil = now + Math.round((leaseSeconds ?? this.#leaseSeconds) * 1000)
-    return this.#write(() => {
-      const row = this.#stmt.extendLease.get({
-        messageId,
-        recipient: agent,
-        receipt: receipt ?? null,
-        leaseUntil,
-        now,
-      }) as { leaseUntil: number } | undefined
-      if (row === undefined) {
-        const found = this.#requireDelivery(messageId, agent)
-        throw this.#notLeased(messageId, agent, found.status, receipt ?? null)
-      }
-      return { messageId, recipient: agent, leaseUntil: new Date(row.leaseUntil).toISOString() }
+    const outcome = await this.#store.extendLease({
+      messageId,
+      recipient: agent,
+      receipt: receipt ?? null,
+      leaseUntil: now + Math.round((leaseSeconds ?? this.#leaseSeconds) * 1000),
+      now,
     })
+    if (!outcome.changed) {
+      const found = this.#requireDelivery(outcome.state, messageId, agent)
+      throw this.#notLeased(messageId, agent, found.status, receipt ?? null)
+    }
+    return { messageId, recipient: agent, leaseUntil: new Date(outcome.leaseUntil).toISOString() }
   }
 
   /**
@@ -568,8 +536,9 @@ export class Spool {
   /** A message and every delivery of it, with attempts, leases and last errors. */
   async status(messageId: string): Promise<MessageStatus> {
     this.#open()
-    this.#sweepExhaustedLeases(this.#clock.now(), true)
-    const found = status(this.db, messageId, this.#clock.now())
+    const now = this.#clock.now()
+    await this.#store.sweepExhaustedLeases({ now })
+    const found = await this.#store.status({ messageId, now })
     if (found === undefined) throw new MessageNotFoundError(messageId)
     return found
   }
@@ -577,29 +546,35 @@ export class Spool {
   /** Every message of a conversation, oldest first. */
   async conversation(conversationId: string): Promise<MessageV2[]> {
     this.#open()
-    return conversation(this.db, conversationId)
+    return this.#store.conversation({ conversationId })
   }
 
   /** Threads, most recently active first. */
   async conversations(options: { limit?: number; agent?: string } = {}): Promise<ConversationSummary[]> {
     this.#open()
-    return conversations(this.sqlite, options)
+    const limit = Math.min(Math.max(Math.floor(options.limit ?? 50), 1), 1000)
+    return this.#store.conversations(
+      options.agent === undefined ? { limit } : { limit, agent: options.agent },
+    )
   }
 
   /** Messages matching every given filter, newest first; `text` searches subject and body. */
   async search(query: SearchQuery = {}): Promise<MessageV2[]> {
     this.#open()
-    const parsed = parseOrThrow(SearchQuerySchema, query, 'search query')
-    if (parsed.text !== undefined) this.#write(() => catchUpFullTextIndex(this.sqlite))
-    return search(this.db, parsed, this.sqlite.readonly)
+    const { since, ...parsed } = parseOrThrow(SearchQuerySchema, query, 'search query')
+    if (since === undefined) return this.#store.search(parsed)
+    return this.#store.search({
+      ...parsed,
+      since: since instanceof Date ? since.getTime() : typeof since === 'string' ? Date.parse(since) : since,
+    })
   }
 
   /** Counts by status, queue ages, failure rate and per-agent depth. */
   async stats(): Promise<SpoolStats> {
     this.#open()
     const now = this.#clock.now()
-    this.#sweepExhaustedLeases(now, true)
-    return stats(this.sqlite, now)
+    await this.#store.sweepExhaustedLeases({ now })
+    return this.#store.stats({ now })
   }
 
   /**
@@ -612,189 +587,70 @@ export class Spool {
     const recipient = parseOrThrow(AgentIdSchema, agent, 'agent id')
     const { limit } = parseOrThrow(PendingOptionsSchema, options, 'pending options')
     const now = this.#clock.now()
-    this.#sweepExhaustedLeases(now, true)
-    return listPending(this.db, recipient, limit, now)
+    await this.#store.sweepExhaustedLeases({ now })
+    return this.#store.pending({ recipient, limit, now })
   }
 
   /** Dead-lettered deliveries, newest first. */
   async listFailed(options: { agent?: string; limit?: number } = {}): Promise<FailedDelivery[]> {
     this.#open()
     const now = this.#clock.now()
-    this.#sweepExhaustedLeases(now, true)
-    return listFailed(this.db, options, now)
+    const limit = Math.min(Math.max(Math.floor(options.limit ?? 100), 1), 1000)
+    await this.#store.sweepExhaustedLeases({ now })
+    return this.#store.listFailed(
+      options.agent === undefined ? { limit, now } : { agent: options.agent, limit, now },
+    )
   }
 
   /** Requeues dead-lettered deliveries of a message (for one agent, or all) with fresh attempts. */
   async retryFailed(messageId: string, agent?: string): Promise<{ requeued: number }> {
     this.#open()
     const now = this.#clock.now()
-    const requeued = this.#write(() => {
-      this.#sweepExhaustedLeases(now, true)
-      const count = retryFailed(this.db, messageId, agent, now)
-      if (count === 0) {
-        if (agent === undefined) {
-          if (this.#stmt.messageExists.get(messageId) === undefined) throw new MessageNotFoundError(messageId)
-          throw new InvalidStateError(`Message '${messageId}' has no failed deliveries to retry`)
-        }
-        const row = this.#requireDelivery(messageId, agent)
-        throw new InvalidStateError(
-          `Message '${messageId}' for '${agent}' is ${row.status}, not failed; only failed deliveries can be retried`,
-        )
+    await this.#store.sweepExhaustedLeases({ now })
+    const outcome = await this.#store.requeueFailed(
+      agent === undefined ? { messageId, now } : { messageId, recipient: agent, now },
+    )
+    if (outcome.requeued === 0) {
+      if (agent === undefined) {
+        if (!outcome.messageExists) throw new MessageNotFoundError(messageId)
+        throw new InvalidStateError(`Message '${messageId}' has no failed deliveries to retry`)
       }
-      return count
-    })
+      const state = this.#requireDelivery(outcome.state, messageId, agent)
+      throw new InvalidStateError(
+        `Message '${messageId}' for '${agent}' is ${state.status}, not failed; only failed deliveries can be retried`,
+      )
+    }
     this.#watcher.notify()
-    return { requeued }
+    return { requeued: outcome.requeued }
   }
 
-  /** Runs `PRAGMA integrity_check` and the spool's invariant checks. */
+  /** Runs the store's integrity checks (SQLite: `PRAGMA integrity_check`) and the spool's invariant checks. */
   async verify(): Promise<VerifyReport> {
     this.#open()
-    this.#write(() => catchUpFullTextIndex(this.sqlite))
-    return verify(this.sqlite)
+    return this.#store.verify()
   }
 
   /** Removes expired messages (and, if asked, long-acked ones), or with `dryRun` only counts them. */
   async cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
     this.#open()
-    const parsed = parseOrThrow(CleanupOptionsSchema, options, 'cleanup options')
-    return this.#write(() => cleanup(this.sqlite, parsed, this.#clock.now()))
+    const { dryRun, ackedOlderThanMs } = parseOrThrow(CleanupOptionsSchema, options, 'cleanup options')
+    return this.#store.cleanup({
+      dryRun,
+      ...(ackedOlderThanMs === undefined ? {} : { ackedOlderThanMs }),
+      now: this.#clock.now(),
+    })
   }
 
-  /** Closes the database; pending waits resolve `false`. Safe to call twice. */
+  /** Closes the store; pending waits resolve `false`. Safe to call twice. */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     this.#watcher.close()
-    this.sqlite.close()
+    await this.#store.close()
   }
 
   #open(): void {
     if (this.#closed) throw new ClosedError('This spool')
-  }
-
-  #write<T>(fn: () => T): T {
-    try {
-      return fn()
-    } catch (error) {
-      throw toStorageError(error, this.path)
-    }
-  }
-
-  /**
-   * Leases up to `params.limit` claimable deliveries of `params.recipient` and returns their rows in claim
-   * order (priority, then arrival). `lookForExpired` asks first whether a run-out lease is waiting.
-   */
-  #claimRows(params: ClaimParams, lookForExpired: boolean): ClaimedRow[] {
-    const { limit } = params
-    const expired = lookForExpired && this.#stmt.hasExpiredLease.get(params) === 1
-    const own = this.#claimsFor(params.recipient)
-    const statement = expired ? this.#stmt.claimWithExpired : limit === 1 ? own.claimOne : own.claim
-    let rows: ClaimedRow[]
-    if (statement === own.claimOne) {
-      const row = statement.get(params) as ClaimedRow | undefined
-      rows = row === undefined ? [] : [row]
-    } else {
-      rows = statement.all(params) as ClaimedRow[]
-    }
-    if (!lookForExpired && rows.length < limit && this.#stmt.hasExpiredLease.get(params) === 1) {
-      rows = rows.concat(
-        this.#stmt.claimWithExpired.all({ ...params, limit: limit - rows.length }) as ClaimedRow[],
-      )
-    }
-    return rows
-  }
-
-  /**
-   * The claimed messages of leased `rows`, in claim order. A row whose message cannot be read is
-   * dead-lettered alone — handed out, it would fail its consumer on every claim and, with others, fail them
-   * too — its reason kept as the last error and added to `unreadable`.
-   */
-  #claimedMessages(
-    rows: ClaimedRow[],
-    params: ClaimParams,
-    unreadable: { messageId: string; reason: string }[],
-  ): ClaimedMessage[] {
-    const { recipient, now, leaseUntil, receipt } = params
-    const messageRows = (
-      rows.length === 1
-        ? this.#stmt.messageBySeq.all(rows[0]!.messageSeq)
-        : this.#stmt.messagesBySeq.all(JSON.stringify(rows.map((r) => r.messageSeq)))
-    ) as MessageRow[]
-    const bySeq = new Map<number, MessageRow>()
-    for (const row of messageRows) bySeq.set(row.seq, row)
-    // RETURNING order is unspecified: restore the claim order (priority, then arrival) before building.
-    if (rows.length > 1) {
-      rows.sort(
-        (a, b) =>
-          (bySeq.get(a.messageSeq)?.priority ?? 0) - (bySeq.get(b.messageSeq)?.priority ?? 0) || a.id - b.id,
-      )
-    }
-    const leaseUntilIso = new Date(leaseUntil).toISOString()
-    const claimed: ClaimedMessage[] = []
-    for (const row of rows) {
-      const message = bySeq.get(row.messageSeq)
-      if (message === undefined) continue
-      let checked: MessageV2
-      try {
-        checked = checkedMessageFromRow(message)
-      } catch (error) {
-        if (!(error instanceof StorageError)) throw error
-        this.#stmt.nack.get({
-          messageId: message.id,
-          recipient,
-          receipt: `${receipt}.${row.id}`,
-          deadLetter: 1,
-          availableAt: now,
-          reason: error.message,
-          now,
-        })
-        unreadable.push({ messageId: message.id, reason: error.message })
-        continue
-      }
-      claimed.push({
-        message: checked,
-        lease: {
-          recipient,
-          attempt: row.attempt,
-          maxAttempts: row.maxAttempts,
-          leaseUntil: leaseUntilIso,
-          receipt: `${receipt}.${row.id}`,
-        },
-      })
-    }
-    return claimed
-  }
-
-  /** The recipient's own claim statements, prepared on first use (see `prepareRecipientClaims`). */
-  #claimsFor(recipient: string): RecipientClaims {
-    let claims = this.#recipientClaims.get(recipient)
-    if (claims === undefined) {
-      if (this.#recipientClaims.size >= RECIPIENT_CLAIMS_CACHED) {
-        // Forget the least recently used: a Map keeps insertion order, and a hit is re-inserted below.
-        this.#recipientClaims.delete(this.#recipientClaims.keys().next().value!)
-      }
-      claims = prepareRecipientClaims(this.sqlite, recipient)
-    } else {
-      this.#recipientClaims.delete(recipient)
-    }
-    this.#recipientClaims.set(recipient, claims)
-    return claims
-  }
-
-  #hasClaimable(agent: string): boolean {
-    return this.#stmt.hasClaimable.get({ recipient: agent, now: this.#clock.now() }) === 1
-  }
-
-  /**
-   * Moves leases that ran out on their last attempt to `failed`, so nothing stays leased forever. Claims do
-   * it at most once a second (the claim query already skips such leases); reads that report state force it.
-   */
-  #sweepExhaustedLeases(now: number, force = false): void {
-    // A read-only spool leaves the sweep to a writer: a lease that ran out on its last attempt shows as leased.
-    if (this.sqlite.readonly || (!force && now - this.#lastSweep < 1000 && now >= this.#lastSweep)) return
-    this.#lastSweep = now
-    this.#stmt.failExhaustedLeases.run({ now })
   }
 
   #prepareSend(input: MessageV2 | MessageInput, options: SendOptions): PreparedSend {
@@ -834,77 +690,13 @@ export class Spool {
       recipients,
       availableAt: Math.max(notBefore ?? 0, this.#clock.now() + Math.round((opts.delaySeconds ?? 0) * 1000)),
       maxAttempts: opts.maxAttempts ?? this.#maxAttempts,
+      expiresAt: expiresAt(message),
     }
   }
 
-  /** Inserts a message and its deliveries; the caller holds the write transaction. */
-  #insertRows(p: PreparedSend): SendResult {
-    const { message } = p
-    const now = this.#clock.now()
-    const expires = expiresAt(message)
-    const priority = priorityRank(message.priority)
-    {
-      const inserted = this.#stmt.insertMessage.run(
-        message.id,
-        message.fromAgent,
-        message.toAgent,
-        message.subject,
-        message.body,
-        priority,
-        message.routing.conversationId,
-        message.routing.replyTo ?? null,
-        message.routing.ttlHours,
-        message.payload === undefined ? null : JSON.stringify(message.payload),
-        message.metadata === undefined ? null : JSON.stringify(message.metadata),
-        Date.parse(message.timestamp),
-        expires,
-      )
-      if (inserted.changes === 0) {
-        this.#refuseOtherSendersId(message)
-        return { messageId: message.id, duplicate: true, deliveries: 0, recipients: p.recipients, message }
-      }
-      let deliveries = 0
-      for (const recipient of p.recipients) {
-        deliveries += this.#stmt.insertDelivery.run(
-          inserted.lastInsertRowid,
-          recipient,
-          priority,
-          p.maxAttempts,
-          p.availableAt,
-          expires,
-          now,
-          now,
-        ).changes
-      }
-      return { messageId: message.id, duplicate: false, deliveries, recipients: p.recipients, message }
-    }
-  }
-
-  /** Throws when `message`'s id is held by another sender's message (see the comment inside). */
-  #refuseOtherSendersId(message: MessageV2): void {
-    const sender = this.#messageSender.get(message.id)
-    if (sender === undefined || sender === message.fromAgent) return
-    // Another sender's id. Reporting `duplicate: true` would silently drop an honest sender's message
-    // (and confirm the id exists all the same); storing it is impossible (ids are unique). Refusing
-    // does say the id is taken, but generated ids carry 79 random bits per millisecond, so a sender
-    // can only ask about ids it already saw (or their successors within the same millisecond), and
-    // learns that they exist, not their sender, recipients or content. Losing a message silently is
-    // the worse harm: the honest sender is told to pick a new id instead, and a retry by the same
-    // sender stays an idempotent `duplicate: true`.
-    throw new ValidationError(
-      `Invalid message: id: '${message.id}' is already used by another sender's message; send it with a new id (createMessage generates one)`,
-      [{ path: 'id', message: 'already used by another sender' }],
-    )
-  }
-
-  #requireDelivery(
-    messageId: string,
-    agent: string,
-  ): { status: string; receipt: string | null; attempt: number; maxAttempts: number } {
-    const row = this.#stmt.delivery.get(messageId, agent) as
-      | { status: string; receipt: string | null; attempt: number; maxAttempts: number }
-      | undefined
-    if (row !== undefined) return row
+  /** The state a store reported, or `DeliveryNotFoundError` when there is none. */
+  #requireDelivery(state: DeliveryState | null, messageId: string, agent: string): DeliveryState {
+    if (state !== null) return state
     // "No such message" and "a message not sent to you" get one answer: telling them apart on an agent's
     // own ack, nack and extend would let it probe which message ids exist between other agents.
     throw new DeliveryNotFoundError(messageId, agent, {

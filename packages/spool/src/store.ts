@@ -293,3 +293,22 @@ export interface MessageRecord {
   createdAt: number
   expiresAt: number
 }
+
+/**
+ * A stored delivery row, as every store reads it back for `status`, `pending` and `listFailed`. The spool's
+ * row reader `deliveryFromRow` turns it into the public view.
+ */
+export interface DeliveryRecord {
+  recipient: string
+  status: DeliveryState['status']
+  attempt: number
+  maxAttempts: number
+  /** ms since epoch, or null when not leased. */
+  leaseUntil: number | null
+  availableAt: number
+  expiresAt: number
+  lastError: string | null
+  createdAt: number
+  updatedAt: number
+  ackedAt: number | null
+}

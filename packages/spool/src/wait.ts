@@ -1,19 +1,13 @@
-import { type FSWatcher, watch } from 'node:fs'
-import { basename, dirname } from 'node:path'
-
-/** What the watcher needs from the spool: cheap questions answered from the database. */
+/** What the scheduler needs from the spool: cheap questions its store answers, and its change feed. */
 export interface WaitSource {
   /** True when `agent` has a delivery it could claim now. */
-  hasClaimable(agent: string): boolean
+  hasClaimable(agent: string): Promise<boolean>
   /** When the next delivery of `agent` becomes claimable (ms since epoch), or null if none is pending. */
-  nextAvailableAt(agent: string): number | null
-  /** A number that changes whenever another connection commits to the database. */
-  dataVersion(): number
+  nextAvailableAt(agent: string): Promise<number | null>
+  /** Starts the store's change feed (hints that another process committed); returns its stop function. */
+  watch(onChange: () => void): () => void
   now(): number
 }
-
-/** Delays of the re-checks after a file event (see `#scheduleFollowUps`). */
-const FOLLOW_UP_DELAYS_MS = [1, 4, 15, 50]
 
 interface Waiter {
   agent: string
@@ -23,39 +17,39 @@ interface Waiter {
 }
 
 /**
- * Resolves waits for messages without busy-polling.
+ * Resolves waits for messages without busy-polling, on any store.
  *
- * Commits from this process call {@link notify}. Commits from other processes write the WAL file, which we
- * watch through the folder (inotify on Linux, so a checkpoint that truncates or recreates the file is
- * still seen); each event is confirmed with `PRAGMA data_version`, which changes only when another
- * connection committed. Delayed messages and expiring leases become claimable with no write at all, so
- * each waiter also sets a timer for its agent's next `available_at`. A slow safety tick covers platforms
- * whose file events are unreliable (network filesystems).
+ * Commits from this process call {@link notify}; commits from other processes arrive as hints from the
+ * store's change feed (`SpoolStore.watch`). Either makes every waiter's agent be asked again. Delayed messages
+ * and expiring leases become claimable with no write at all, so each waiter also sets an exact timer for its
+ * agent's next `available_at`. A slow safety tick covers a store whose hints are unreliable (network
+ * filesystems) or missing.
  */
 export class ChangeWatcher {
   readonly #source: WaitSource
-  readonly #path: string | null
   readonly #safetyIntervalMs: number
   readonly #waiters = new Set<Waiter>()
-  #watcher: FSWatcher | undefined
+  #stopFeed: (() => void) | undefined
   #safety: NodeJS.Timeout | undefined
-  #lastVersion = -1
   #checkScheduled = false
-  #followUp: NodeJS.Timeout | undefined
-  #followUpsLeft = 0
+  #checking = false
+  #checkAgain = false
   #closed = false
 
-  constructor(source: WaitSource, path: string | null, safetyIntervalMs: number) {
+  constructor(source: WaitSource, safetyIntervalMs: number) {
     this.#source = source
-    this.#path = path
     this.#safetyIntervalMs = safetyIntervalMs
   }
 
   /** Resolves true as soon as `agent` has a claimable message, false on timeout or abort. */
-  wait(agent: string, timeoutMs: number | undefined, signal: AbortSignal | undefined): Promise<boolean> {
-    if (signal?.aborted) return Promise.resolve(false)
-    if (this.#source.hasClaimable(agent)) return Promise.resolve(true)
-    if (timeoutMs === 0 || this.#closed) return Promise.resolve(false)
+  async wait(
+    agent: string,
+    timeoutMs: number | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
+    if (signal?.aborted) return false
+    if (await this.#source.hasClaimable(agent)) return true
+    if (timeoutMs === 0 || this.#closed || signal?.aborted) return false
     return new Promise<boolean>((resolve) => {
       const waiter: Waiter = { agent, resolve: () => {}, timer: undefined, wake: undefined }
       const onAbort = (): void => finish(false)
@@ -72,15 +66,15 @@ export class ChangeWatcher {
       signal?.addEventListener('abort', onAbort, { once: true })
       this.#waiters.add(waiter)
       this.#start()
-      this.#armWake(waiter)
-      // A commit may have landed between the first check and the watcher starting: look once more.
-      this.#scheduleCheck(true)
+      void this.#armWake(waiter)
+      // A commit may have landed between the first check and the feed starting: look once more.
+      this.#scheduleCheck()
     })
   }
 
   /** Called after this process committed something that may make messages claimable. */
   notify(): void {
-    if (this.#waiters.size > 0) this.#scheduleCheck(true)
+    if (this.#waiters.size > 0) this.#scheduleCheck()
   }
 
   /** Resolves every pending wait with false and stops watching. */
@@ -92,118 +86,82 @@ export class ChangeWatcher {
 
   #start(): void {
     if (this.#safety !== undefined) return
-    this.#lastVersion = this.#source.dataVersion()
-    if (this.#path !== null) {
-      const dir = dirname(this.#path)
-      const base = basename(this.#path)
-      try {
-        this.#watcher = watch(dir, { persistent: false }, (_event, filename) => {
-          if (filename === null || filename.startsWith(base)) {
-            this.#scheduleCheck(false)
-            this.#scheduleFollowUps()
-          }
-        })
-        this.#watcher.on('error', () => this.#stopWatcher())
-      } catch {
-        // No file events here (e.g. the folder cannot be watched): the safety tick still finds messages.
-        this.#watcher = undefined
-      }
+    try {
+      this.#stopFeed = this.#source.watch(() => this.#scheduleCheck())
+    } catch {
+      // No change feed: the exact timers and the safety tick still find messages.
+      this.#stopFeed = undefined
     }
-    this.#safety = setInterval(() => this.#scheduleCheck(false), this.#safetyIntervalMs)
-  }
-
-  #stopWatcher(): void {
-    this.#watcher?.close()
-    this.#watcher = undefined
+    this.#safety = setInterval(() => this.#scheduleCheck(), this.#safetyIntervalMs)
   }
 
   #stop(): void {
-    this.#stopWatcher()
-    clearTimeout(this.#followUp)
-    this.#followUp = undefined
+    this.#stopFeed?.()
+    this.#stopFeed = undefined
     clearInterval(this.#safety)
     this.#safety = undefined
   }
 
-  #scheduleCheck(local: boolean): void {
-    if (local) this.#lastVersion = -1
+  #scheduleCheck(): void {
+    if (this.#checking) {
+      // A check is asking the store now: ask once more when it is done, so no hint is lost.
+      this.#checkAgain = true
+      return
+    }
     if (this.#checkScheduled) return
     this.#checkScheduled = true
     setImmediate(() => {
       this.#checkScheduled = false
-      this.#check()
+      void this.#checkAll()
     })
   }
 
-  /**
-   * A file event can arrive while the writer is still between writing its WAL frames and publishing the
-   * commit, when `data_version` does not show it yet; nothing else would be written after it. So each event
-   * is followed by a few re-checks over the next ~50 ms.
-   */
-  #scheduleFollowUps(): void {
-    this.#followUpsLeft = FOLLOW_UP_DELAYS_MS.length
-    if (this.#followUp !== undefined) return
-    const next = (): void => {
-      const index = FOLLOW_UP_DELAYS_MS.length - this.#followUpsLeft
-      const delay = FOLLOW_UP_DELAYS_MS[index]
-      if (delay === undefined || this.#waiters.size === 0) {
-        this.#followUp = undefined
-        return
-      }
-      this.#followUp = setTimeout(() => {
-        this.#followUpsLeft--
-        this.#check()
-        next()
-      }, delay)
-    }
-    next()
-  }
-
-  #check(): void {
+  async #checkAll(): Promise<void> {
     if (this.#waiters.size === 0) return
-    let version: number
+    this.#checking = true
     try {
-      version = this.#source.dataVersion()
-    } catch {
-      return
-    }
-    if (version === this.#lastVersion) return
-    this.#lastVersion = version
-    this.#checkAll()
-  }
-
-  #checkAll(): void {
-    const answered = new Map<string, boolean>()
-    for (const waiter of [...this.#waiters]) {
-      let found = answered.get(waiter.agent)
-      if (found === undefined) {
-        try {
-          found = this.#source.hasClaimable(waiter.agent)
-        } catch {
-          found = false
+      const answered = new Map<string, Promise<boolean>>()
+      for (const waiter of [...this.#waiters]) {
+        let found = answered.get(waiter.agent)
+        if (found === undefined) {
+          found = this.#source.hasClaimable(waiter.agent).catch(() => false)
+          answered.set(waiter.agent, found)
         }
-        answered.set(waiter.agent, found)
+        if (await found) waiter.resolve(true)
+        else if (this.#waiters.has(waiter)) void this.#armWake(waiter)
       }
-      if (found) waiter.resolve(true)
-      else this.#armWake(waiter)
+    } finally {
+      this.#checking = false
+      if (this.#checkAgain) {
+        this.#checkAgain = false
+        this.#scheduleCheck()
+      }
     }
   }
 
   /** Sets a timer for when the agent's next delayed message or expiring lease becomes claimable. */
-  #armWake(waiter: Waiter): void {
-    clearTimeout(waiter.wake)
+  async #armWake(waiter: Waiter): Promise<void> {
     let at: number | null
     try {
-      at = this.#source.nextAvailableAt(waiter.agent)
+      at = await this.#source.nextAvailableAt(waiter.agent)
     } catch {
       return
     }
+    if (!this.#waiters.has(waiter)) return
+    clearTimeout(waiter.wake)
+    waiter.wake = undefined
     if (at === null) return
     // Timers cap at ~24.8 days; the safety tick and later commits re-arm long waits.
     const delay = Math.min(Math.max(0, at - this.#source.now()) + 1, 2_000_000_000)
-    waiter.wake = setTimeout(() => {
-      if (this.#source.hasClaimable(waiter.agent)) waiter.resolve(true)
-      else this.#armWake(waiter)
+    waiter.wake = setTimeout(async () => {
+      let found = false
+      try {
+        found = await this.#source.hasClaimable(waiter.agent)
+      } catch {
+        found = false
+      }
+      if (found) waiter.resolve(true)
+      else if (this.#waiters.has(waiter)) void this.#armWake(waiter)
     }, delay)
   }
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
 import { describe, expect, it } from 'vitest'
-import { SPOOL_MIGRATIONS_FOLDER, Spool } from '../src/index.js'
+import { SPOOL_MIGRATIONS_FOLDER, Spool, sqliteConnection } from '../src/index.js'
 import { tempDir } from './helpers.js'
 
 const TABLE = '__agent_comm_spool_migrations'
@@ -26,7 +26,7 @@ describe('schema migrations', () => {
 
     const spool = await Spool.open({ path })
     try {
-      const applied = spool.sqlite.prepare(`SELECT COUNT(*) FROM ${TABLE}`).pluck().get()
+      const applied = sqliteConnection(spool).prepare(`SELECT COUNT(*) FROM ${TABLE}`).pluck().get()
       expect(applied).toBe(readMigrationFiles({ migrationsFolder: SPOOL_MIGRATIONS_FOLDER }).length)
       expect((await spool.search({ text: 'full-text' })).map((m) => m.id)).toEqual(['msg_old'])
       expect((await spool.verify()).ok).toBe(true)
@@ -40,7 +40,7 @@ describe('schema migrations', () => {
     await (await Spool.open({ path })).close()
     const spool = await Spool.open({ path })
     try {
-      const count = spool.sqlite.prepare(`SELECT COUNT(*) FROM ${TABLE}`).pluck().get()
+      const count = sqliteConnection(spool).prepare(`SELECT COUNT(*) FROM ${TABLE}`).pluck().get()
       expect(count).toBe(readMigrationFiles({ migrationsFolder: SPOOL_MIGRATIONS_FOLDER }).length)
     } finally {
       await spool.close()

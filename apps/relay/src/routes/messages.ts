@@ -10,6 +10,7 @@ import {
   SendResultSchema,
   ValidationError,
 } from '@agent-comm/protocol'
+import { sqliteConnection } from '@agent-comm/spool'
 import {
   API_PREFIX,
   ConversationResponseSchema,
@@ -29,7 +30,7 @@ import { type RouteDef, route } from '../route-table.js'
 /** Sending, message status and threads. */
 export function messageRoutes(ctx: RelayContext): RouteDef[] {
   const { spool, registry } = ctx
-  const views = new ConversationViews(spool.sqlite)
+  const views = new ConversationViews(sqliteConnection(spool))
 
   /** A sender speaks only for itself: the signature proves who sent the request, so it must be who the message says. */
   const requireSender = (caller: Caller, message: MessageV2, path: string): void => {

@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3'
+import type { CleanupReport } from '../types.js'
 import { lowerFullTextWatermark } from './full-text.js'
-import type { CleanupReport } from './types.js'
 
 /**
  * Deletes messages past their TTL and, when `ackedOlderThanMs` is given, messages every recipient acked

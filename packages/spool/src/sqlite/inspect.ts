@@ -1,12 +1,9 @@
 import type { DeliveryStatus, MessageV2 } from '@agent-comm/protocol'
-import { DELIVERY_STATUSES } from '@agent-comm/protocol'
 import type BetterSqlite3 from 'better-sqlite3'
 import { and, asc, desc, eq, gt, gte, inArray, or, type SQL, sql } from 'drizzle-orm'
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
-import { UNINDEXED_FTS_TABLE } from './full-text.js'
-import { deliveryFromRow, storedMessageFromRow } from './rows.js'
-import type * as schema from './schema.js'
-import { deliveries, messages } from './schema.js'
+import { deliveryFromRow, storedMessageFromRow } from '../rows.js'
+import { conversationSummaryFromRecord, statsFromCounts } from '../summaries.js'
 import type {
   ConversationSummary,
   FailedDelivery,
@@ -15,7 +12,10 @@ import type {
   PendingDelivery,
   SpoolStats,
   VerifyReport,
-} from './types.js'
+} from '../types.js'
+import { UNINDEXED_FTS_TABLE } from './full-text.js'
+import type * as schema from './schema.js'
+import { deliveries, messages } from './schema.js'
 
 type Db = BetterSQLite3Database<typeof schema>
 
@@ -78,16 +78,13 @@ export function conversations(
     receivers: string
     subject: string
   }[]
-  return rows.map((row) => ({
-    conversationId: row.conversationId,
-    subject: row.subject,
-    participants: [
-      ...new Set([...(JSON.parse(row.senders) as string[]), ...(JSON.parse(row.receivers) as string[])]),
-    ].sort(),
-    messageCount: row.messageCount,
-    firstActivity: new Date(row.firstAt).toISOString(),
-    lastActivity: new Date(row.lastAt).toISOString(),
-  }))
+  return rows.map((row) =>
+    conversationSummaryFromRecord({
+      ...row,
+      senders: JSON.parse(row.senders) as string[],
+      receivers: JSON.parse(row.receivers) as string[],
+    }),
+  )
 }
 
 /** Turns free text into an FTS5 query that matches every word, so user input is never FTS syntax. */
@@ -156,43 +153,28 @@ export function search(
 
 /** Spool-wide figures. Live deliveries past their TTL count as `expired`. */
 export function stats(sqlite: BetterSqlite3.Database, now: number): SpoolStats {
-  const counts = Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, 0])) as Record<DeliveryStatus, number>
   const byStatus = sqlite
     .prepare(
-      `SELECT CASE WHEN status IN ('queued', 'leased') AND expires_at <= ? THEN 'expired' ELSE status END AS s,
-         COUNT(*) AS n FROM deliveries GROUP BY s`,
+      `SELECT CASE WHEN status IN ('queued', 'leased') AND expires_at <= ? THEN 'expired' ELSE status END AS status,
+         COUNT(*) AS count FROM deliveries GROUP BY 1`,
     )
-    .all(now) as { s: DeliveryStatus; n: number }[]
-  for (const row of byStatus) counts[row.s] = row.n
+    .all(now) as { status: DeliveryStatus; count: number }[]
   const ages = sqlite
     .prepare(
       `SELECT
-         (SELECT MIN(created_at) FROM deliveries WHERE status = 'queued' AND expires_at > @now AND available_at <= @now) AS oldestQueued,
-         (SELECT MIN(updated_at) FROM deliveries WHERE status = 'leased' AND expires_at > @now) AS oldestLease,
-         (SELECT COUNT(*) FROM messages) AS total`,
+         (SELECT MIN(created_at) FROM deliveries WHERE status = 'queued' AND expires_at > @now AND available_at <= @now) AS oldestQueuedAt,
+         (SELECT MIN(updated_at) FROM deliveries WHERE status = 'leased' AND expires_at > @now) AS oldestLeaseAt,
+         (SELECT COUNT(*) FROM messages) AS totalMessages`,
     )
-    .get({ now }) as { oldestQueued: number | null; oldestLease: number | null; total: number }
-  const agents: SpoolStats['agents'] = {}
+    .get({ now }) as { oldestQueuedAt: number | null; oldestLeaseAt: number | null; totalMessages: number }
   const perAgent = sqlite
     .prepare(
-      `SELECT recipient, status, COUNT(*) AS n FROM deliveries
+      `SELECT recipient, status, COUNT(*) AS count FROM deliveries
        WHERE status IN ('queued', 'leased', 'failed') AND (status = 'failed' OR expires_at > ?)
        GROUP BY recipient, status ORDER BY recipient`,
     )
-    .all(now) as { recipient: string; status: 'queued' | 'leased' | 'failed'; n: number }[]
-  for (const row of perAgent) {
-    agents[row.recipient] ??= { queued: 0, leased: 0, failed: 0 }
-    agents[row.recipient]![row.status] = row.n
-  }
-  const finished = counts.acked + counts.failed
-  return {
-    totalMessages: ages.total,
-    deliveries: counts,
-    oldestQueuedAgeMs: ages.oldestQueued === null ? null : Math.max(0, now - ages.oldestQueued),
-    oldestLeaseAgeMs: ages.oldestLease === null ? null : Math.max(0, now - ages.oldestLease),
-    failedRate: finished === 0 ? 0 : counts.failed / finished,
-    agents,
-  }
+    .all(now) as { recipient: string; status: 'queued' | 'leased' | 'failed'; count: number }[]
+  return statsFromCounts({ byStatus, perAgent, ...ages }, now)
 }
 
 /** Deliveries matching `where`, each with its message, in `order`, at most `limit`. */

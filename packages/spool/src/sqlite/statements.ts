@@ -1,5 +1,10 @@
 import type BetterSqlite3 from 'better-sqlite3'
-import { MESSAGE_COLUMNS } from './rows.js'
+
+/** Column list that reads a `messages` row into `MessageRecord` shape from hand-written SQL. */
+export const MESSAGE_COLUMNS = `m.seq AS seq, m.id AS id, m.from_agent AS fromAgent, m.to_agent AS toAgent,
+  m.subject AS subject, m.body AS body, m.priority AS priority, m.conversation_id AS conversationId,
+  m.reply_to AS replyTo, m.ttl_hours AS ttlHours, m.payload AS payload, m.metadata AS metadata,
+  m.created_at AS createdAt, m.expires_at AS expiresAt`
 
 /**
  * The claim update for the deliveries chosen by `candidates` (an expression: `= (subquery)` or

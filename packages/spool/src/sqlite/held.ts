@@ -23,11 +23,6 @@ export interface ReleaseParams {
   defaultMaxAttempts: number
 }
 
-/** Whether `to` is a group address, the only kind a hold applies to. */
-export function isGroupTarget(to: string): boolean {
-  return to === BROADCAST_TARGET || to.startsWith(CAPABILITY_TARGET_PREFIX)
-}
-
 /**
  * Queues, for `agentId`, one delivery of every held message it matches and does not have yet: held now,
  * not expired, not sent by it, addressed to `*` or to one of its capabilities. Returns how many it queued.

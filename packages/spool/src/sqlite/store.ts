@@ -1,0 +1,567 @@
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { MessageV2 } from '@agent-comm/protocol'
+import { priorityRank } from '@agent-comm/protocol'
+import type BetterSqlite3 from 'better-sqlite3'
+import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3'
+import type {
+  AckManyOutcome,
+  AckManyParams,
+  ChangeOutcome,
+  ClaimedRecord,
+  ClaimOutcome,
+  ClaimParams,
+  DeliveryParams,
+  DeliveryState,
+  ExtendLeaseOutcome,
+  ExtendLeaseParams,
+  HoldMessageParams,
+  InsertMessagesOutcome,
+  InsertMessagesParams,
+  MessageRecord,
+  ReleaseHeldParams,
+  ReleaseOutcome,
+  ReleaseParams,
+  RequeueFailedOutcome,
+  RequeueFailedParams,
+  SpoolStore,
+  StoredSend,
+  StoreSearchParams,
+} from '../store.js'
+import type {
+  CleanupReport,
+  ConversationSummary,
+  FailedDelivery,
+  MessageStatus,
+  PendingDelivery,
+  SpoolStats,
+  VerifyReport,
+} from '../types.js'
+import { watchDatabaseFile } from './change-feed.js'
+import { cleanup } from './cleanup.js'
+import { type DatabaseFileOptions, openConnection, prepareDatabaseFile, toStorageError } from './database.js'
+import { catchUpFullTextIndex } from './full-text.js'
+import { releaseHeldMessages } from './held.js'
+import {
+  conversation,
+  conversations,
+  listFailed,
+  listPending,
+  retryFailed,
+  search,
+  stats,
+  status,
+  verify,
+} from './inspect.js'
+import { applyMigrations } from './migrate.js'
+import * as schema from './schema.js'
+import {
+  type ClaimedRow,
+  type HotStatements,
+  prepareHotStatements,
+  prepareRecipientClaims,
+  type RecipientClaims,
+} from './statements.js'
+
+/** Folder of this package's drizzle-kit migrations (shipped beside `dist/`). */
+export const SPOOL_MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '../../drizzle')
+
+/** The spool's drizzle database. */
+export type SpoolDatabase = BetterSQLite3Database<typeof schema>
+
+/** How to open the SQLite store: the file and how it may be opened. */
+export interface SqliteStoreOptions extends DatabaseFileOptions {
+  /** SQLite file (created with its folder if missing), or `:memory:` for a private in-process store. */
+  path: string
+  /** How long a write waits for another process's lock, in ms (10 000). */
+  busyTimeoutMs?: number
+}
+
+/** How many recipients' claim statements a store keeps prepared. */
+const RECIPIENT_CLAIMS_CACHED = 256
+
+/** Thrown inside a write transaction to roll it back, then turned into the outcome it carries. */
+class Rollback<T> {
+  readonly outcome: T
+  constructor(outcome: T) {
+    this.outcome = outcome
+  }
+}
+
+type DeliveryStateRow = DeliveryState & { leaseUntil: number | null }
+
+/**
+ * The SQLite store of the spool: one file that many processes may share (WAL), hand-written statements on
+ * the hot path (send, claim, ack), drizzle elsewhere, lazy FTS5 full-text search, and a change feed from the
+ * file's WAL events confirmed with `PRAGMA data_version`. Writes are short synchronous better-sqlite3
+ * transactions (BEGIN IMMEDIATE), so the async methods resolve once the work is committed.
+ */
+export class SqliteSpoolStore implements SpoolStore {
+  readonly kind = 'sqlite'
+  /** The file's absolute path, or `:memory:`. */
+  readonly location: string
+  readonly #sqlite: BetterSqlite3.Database
+  readonly #db: SpoolDatabase
+  readonly #stmt: HotStatements
+  /** Who sent the message with an id, asked only when an insert finds the id taken. */
+  readonly #messageSender: BetterSqlite3.Statement<[string], string>
+  // Transaction wrappers are built once: better-sqlite3 compiles BEGIN/COMMIT for each wrapper it creates.
+  readonly #insertMany: BetterSqlite3.Transaction<
+    (sends: readonly StoredSend[], now: number) => InsertMessagesOutcome
+  >
+  readonly #hold: BetterSqlite3.Transaction<(params: HoldMessageParams) => { foreignId: boolean }>
+  readonly #releaseHeld: BetterSqlite3.Transaction<(params: ReleaseHeldParams) => number>
+  readonly #claim: BetterSqlite3.Transaction<(params: ClaimParams<unknown>) => ClaimOutcome<unknown>>
+  readonly #ackMany: BetterSqlite3.Transaction<(params: AckManyParams) => AckManyOutcome>
+  readonly #release: BetterSqlite3.Transaction<(params: ReleaseParams) => ReleaseOutcome>
+  readonly #requeue: BetterSqlite3.Transaction<(params: RequeueFailedParams) => RequeueFailedOutcome>
+  readonly #recipientClaims = new Map<string, RecipientClaims>()
+  #lastSweep = Number.NEGATIVE_INFINITY
+  #lastLeaseLook = Number.NEGATIVE_INFINITY
+  #closed = false
+
+  private constructor(sqlite: BetterSqlite3.Database, location: string) {
+    this.#sqlite = sqlite
+    this.location = location
+    this.#db = drizzle({ client: sqlite, schema })
+    this.#stmt = prepareHotStatements(sqlite)
+    this.#messageSender = sqlite
+      .prepare<[string], string>('SELECT from_agent FROM messages WHERE id = ?')
+      .pluck()
+    this.#insertMany = sqlite.transaction((sends: readonly StoredSend[], now: number) => {
+      const results: { duplicate: boolean; deliveries: number }[] = []
+      for (let i = 0; i < sends.length; i++) {
+        const result = this.#insertRows(sends[i]!, now)
+        if (result === undefined) throw new Rollback<InsertMessagesOutcome>({ ok: false, foreignIdAt: i })
+        results.push(result)
+      }
+      return { ok: true, results }
+    })
+    const setHold = sqlite.prepare('UPDATE messages SET held_until = ?, held_max_attempts = ? WHERE id = ?')
+    this.#hold = sqlite.transaction(({ send, heldUntil, now }: HoldMessageParams) => {
+      // Stored if new (with no deliveries), or already stored by the send that reached the current
+      // holders; either way the hold is set on the sender's own message only.
+      if (this.#insertRows(send, now) === undefined) return { foreignId: true }
+      setHold.run(heldUntil, send.maxAttempts, send.message.id)
+      return { foreignId: false }
+    })
+    this.#releaseHeld = sqlite.transaction((params: ReleaseHeldParams) => releaseHeldMessages(sqlite, params))
+    this.#claim = sqlite.transaction((params: ClaimParams<unknown>) => this.#claimRounds(params))
+    this.#ackMany = sqlite.transaction(({ items, now }: AckManyParams): AckManyOutcome => {
+      const alreadyAcked: boolean[] = []
+      for (let i = 0; i < items.length; i++) {
+        const { messageId, recipient, receipt } = items[i]!
+        if (this.#stmt.ack.run({ messageId, recipient, receipt, now }).changes === 1) {
+          alreadyAcked.push(false)
+          continue
+        }
+        const state = this.#state(messageId, recipient)
+        if (state?.status !== 'acked') {
+          throw new Rollback<AckManyOutcome>({ ok: false, refusedAt: i, state })
+        }
+        alreadyAcked.push(true)
+      }
+      return { ok: true, alreadyAcked }
+    })
+    this.#release = sqlite.transaction((params: ReleaseParams): ReleaseOutcome => {
+      const { messageId, recipient } = params
+      const current = this.#stmt.delivery.get(messageId, recipient) as DeliveryStateRow | undefined
+      if (current === undefined) return { changed: false, state: null }
+      const row = this.#stmt.nack.get({
+        messageId,
+        recipient,
+        receipt: params.receipt,
+        reason: params.reason,
+        availableAt: params.availableAt(current.attempt),
+        deadLetter: params.deadLetter ? 1 : 0,
+        now: params.now,
+      }) as
+        | { status: 'queued' | 'failed'; attempt: number; maxAttempts: number; availableAt: number }
+        | undefined
+      if (row === undefined) return { changed: false, state: stateOf(current) }
+      return { changed: true, ...row }
+    })
+    this.#requeue = sqlite.transaction((params: RequeueFailedParams): RequeueFailedOutcome => {
+      const requeued = retryFailed(this.#db, params.messageId, params.recipient, params.now)
+      if (requeued > 0) return { requeued, messageExists: true, state: null }
+      return {
+        requeued,
+        messageExists: this.#stmt.messageExists.get(params.messageId) !== undefined,
+        state: params.recipient === undefined ? null : this.#state(params.messageId, params.recipient),
+      }
+    })
+  }
+
+  /**
+   * Opens (creating if needed) the SQLite file at `options.path` and migrates it to the current schema.
+   * Throws `SchemaVersionError` for a database written by a newer version, `StorageError` for an unusable
+   * file.
+   */
+  static async open(options: SqliteStoreOptions): Promise<SqliteSpoolStore> {
+    const path = options.path === ':memory:' ? ':memory:' : resolve(options.path)
+    prepareDatabaseFile(path, options)
+    const sqlite = openConnection(path, { busyTimeoutMs: options.busyTimeoutMs, readonly: options.readonly })
+    try {
+      applyMigrations(
+        sqlite,
+        { folder: SPOOL_MIGRATIONS_FOLDER, table: '__agent_comm_spool_migrations', name: 'spool' },
+        { allowForeignTables: options.allowForeignTables },
+      )
+      return new SqliteSpoolStore(sqlite, path)
+    } catch (error) {
+      sqlite.close()
+      throw toStorageError(error, path)
+    }
+  }
+
+  /**
+   * The store's better-sqlite3 connection, for packages that keep their own tables in the same SQLite file
+   * (the registry, the relay's nonces), so one connection serves them all and their writes can share a
+   * transaction with the spool's. The only sanctioned way to reach the handle (`sqliteConnection(spool)`
+   * from a spool). Do not close it: close the spool.
+   */
+  get connection(): BetterSqlite3.Database {
+    return this.#sqlite
+  }
+
+  get readonly(): boolean {
+    return this.#sqlite.readonly
+  }
+
+  // The hot path (insert, claim, ack) catches inline rather than through #write: no closure per call.
+  async insertMessages({ sends, now }: InsertMessagesParams): Promise<InsertMessagesOutcome> {
+    try {
+      return this.#insertMany.immediate(sends, now)
+    } catch (error) {
+      return this.#failed(error)
+    }
+  }
+
+  async holdMessage(params: HoldMessageParams): Promise<{ foreignId: boolean }> {
+    return this.#write(() => this.#hold.immediate(params))
+  }
+
+  async releaseHeld(params: ReleaseHeldParams): Promise<number> {
+    return this.#write(() => this.#releaseHeld.immediate(params))
+  }
+
+  async claim<T>(params: ClaimParams<T>): Promise<ClaimOutcome<T>> {
+    try {
+      return this.#claim.immediate(params as ClaimParams<unknown>) as ClaimOutcome<T>
+    } catch (error) {
+      return this.#failed(error)
+    }
+  }
+
+  async ack({ messageId, recipient, receipt, now }: DeliveryParams): Promise<ChangeOutcome> {
+    try {
+      if (this.#stmt.ack.run({ messageId, recipient, receipt, now }).changes === 1) return CHANGED
+      return { changed: false, state: this.#state(messageId, recipient) }
+    } catch (error) {
+      return this.#failed(error)
+    }
+  }
+
+  async ackMany(params: AckManyParams): Promise<AckManyOutcome> {
+    try {
+      return this.#ackMany.immediate(params)
+    } catch (error) {
+      return this.#failed(error)
+    }
+  }
+
+  async release(params: ReleaseParams): Promise<ReleaseOutcome> {
+    return this.#write(() => this.#release.immediate(params))
+  }
+
+  async extendLease(params: ExtendLeaseParams): Promise<ExtendLeaseOutcome> {
+    const { messageId, recipient, receipt, leaseUntil, now } = params
+    return this.#write(() => {
+      const row = this.#stmt.extendLease.get({ messageId, recipient, receipt, leaseUntil, now }) as
+        | { leaseUntil: number }
+        | undefined
+      if (row !== undefined) return { changed: true, leaseUntil: row.leaseUntil }
+      return { changed: false, state: this.#state(messageId, recipient) }
+    })
+  }
+
+  async sweepExhaustedLeases({ now }: { now: number }): Promise<number> {
+    return this.#write(() => this.#sweep(now, true))
+  }
+
+  async requeueFailed(params: RequeueFailedParams): Promise<RequeueFailedOutcome> {
+    return this.#write(() => this.#requeue.immediate(params))
+  }
+
+  async hasClaimable({ recipient, now }: { recipient: string; now: number }): Promise<boolean> {
+    return this.#write(() => this.#stmt.hasClaimable.get({ recipient, now }) === 1)
+  }
+
+  async nextAvailableAt({ recipient, now }: { recipient: string; now: number }): Promise<number | null> {
+    return this.#write(() => (this.#stmt.nextAvailableAt.get({ recipient, now }) as number | null) ?? null)
+  }
+
+  /**
+   * Hints after another process committed to the file (see `watchDatabaseFile`); nothing for `:memory:`,
+   * which no other connection can write.
+   */
+  watch(onChange: () => void): () => void {
+    if (this.location === ':memory:' || this.#closed) return () => {}
+    const dataVersion = this.#stmt.dataVersion
+    return watchDatabaseFile(this.location, () => dataVersion.get() as number, onChange)
+  }
+
+  async status({ messageId, now }: { messageId: string; now: number }): Promise<MessageStatus | undefined> {
+    return this.#write(() => status(this.#db, messageId, now))
+  }
+
+  async conversation({ conversationId }: { conversationId: string }): Promise<MessageV2[]> {
+    return this.#write(() => conversation(this.#db, conversationId))
+  }
+
+  async conversations(params: { limit: number; agent?: string }): Promise<ConversationSummary[]> {
+    return this.#write(() => conversations(this.#sqlite, params))
+  }
+
+  async search(params: StoreSearchParams): Promise<MessageV2[]> {
+    return this.#write(() => {
+      if (params.text !== undefined) catchUpFullTextIndex(this.#sqlite)
+      return search(this.#db, params, this.#sqlite.readonly)
+    })
+  }
+
+  async stats({ now }: { now: number }): Promise<SpoolStats> {
+    return this.#write(() => stats(this.#sqlite, now))
+  }
+
+  async pending(params: { recipient: string; limit: number; now: number }): Promise<PendingDelivery[]> {
+    return this.#write(() => listPending(this.#db, params.recipient, params.limit, params.now))
+  }
+
+  async listFailed(params: { agent?: string; limit: number; now: number }): Promise<FailedDelivery[]> {
+    return this.#write(() => listFailed(this.#db, params, params.now))
+  }
+
+  async verify(): Promise<VerifyReport> {
+    return this.#write(() => {
+      catchUpFullTextIndex(this.#sqlite)
+      return verify(this.#sqlite)
+    })
+  }
+
+  async cleanup(params: { dryRun: boolean; ackedOlderThanMs?: number; now: number }): Promise<CleanupReport> {
+    return this.#write(() =>
+      cleanup(this.#sqlite, { dryRun: params.dryRun, ackedOlderThanMs: params.ackedOlderThanMs }, params.now),
+    )
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#sqlite.close()
+  }
+
+  #write<T>(fn: () => T): T {
+    try {
+      return fn()
+    } catch (error) {
+      return this.#failed(error)
+    }
+  }
+
+  /** The outcome a rolled-back transaction carries, or the `StorageError` of a failure. */
+  #failed<T>(error: unknown): T {
+    if (error instanceof Rollback) return error.outcome as T
+    throw toStorageError(error, this.location)
+  }
+
+  #state(messageId: string, recipient: string): DeliveryState | null {
+    const row = this.#stmt.delivery.get(messageId, recipient) as DeliveryStateRow | undefined
+    return row === undefined ? null : stateOf(row)
+  }
+
+  /**
+   * Moves leases that ran out on their last attempt to `failed`, so nothing stays leased forever. Claims do
+   * it at most once a second (the claim query already skips such leases); reads that report state force it.
+   */
+  #sweep(now: number, force: boolean): number {
+    // A read-only store leaves the sweep to a writer: a lease that ran out on its last attempt shows as leased.
+    if (this.#sqlite.readonly || (!force && now - this.#lastSweep < 1000 && now >= this.#lastSweep)) return 0
+    this.#lastSweep = now
+    return this.#stmt.failExhaustedLeases.run({ now }).changes
+  }
+
+  /** One claim, inside its transaction (see `SpoolStore.claim`). */
+  #claimRounds(params: ClaimParams<unknown>): ClaimOutcome<unknown> {
+    const { recipient, now, leaseUntil, receipt, limit } = params
+    this.#sweep(now, false)
+    // Looking for run-out leases costs a query per claim, so a claim that fills its limit from the queue
+    // looks at most every 250 ms; one that comes up short always looks.
+    const lookNow = now - this.#lastLeaseLook >= 250 || now < this.#lastLeaseLook
+    if (lookNow) this.#lastLeaseLook = now
+    const claimed: ClaimedRecord<unknown>[] = []
+    const deadLettered: { messageId: string; reason: string }[] = []
+    // A message that cannot be read is dead-lettered, so the claim takes more in its place, in the same
+    // transaction, until it is full or nothing claimable is left: good messages waiting behind an
+    // unreadable one are returned now, not on a later claim. Each round dead-letters or returns every row
+    // it takes, so the loop ends.
+    let first = true
+    while (claimed.length < limit) {
+      const round = { recipient, now, leaseUntil, limit: limit - claimed.length, receipt }
+      const rows = this.#claimRows(round, first && lookNow)
+      first = false
+      if (rows.length === 0) break
+      const before = deadLettered.length
+      this.#decodeRows(rows, params, claimed, deadLettered)
+      if (deadLettered.length === before) break
+    }
+    return { claimed, deadLettered }
+  }
+
+  /**
+   * Leases up to `params.limit` claimable deliveries of `params.recipient` and returns their rows.
+   * `lookForExpired` asks first whether a run-out lease is waiting.
+   */
+  #claimRows(
+    params: { recipient: string; now: number; leaseUntil: number; limit: number; receipt: string },
+    lookForExpired: boolean,
+  ): ClaimedRow[] {
+    const { limit } = params
+    const expired = lookForExpired && this.#stmt.hasExpiredLease.get(params) === 1
+    const own = this.#claimsFor(params.recipient)
+    const statement = expired ? this.#stmt.claimWithExpired : limit === 1 ? own.claimOne : own.claim
+    let rows: ClaimedRow[]
+    if (statement === own.claimOne) {
+      const row = statement.get(params) as ClaimedRow | undefined
+      rows = row === undefined ? [] : [row]
+    } else {
+      rows = statement.all(params) as ClaimedRow[]
+    }
+    if (!lookForExpired && rows.length < limit && this.#stmt.hasExpiredLease.get(params) === 1) {
+      rows = rows.concat(
+        this.#stmt.claimWithExpired.all({ ...params, limit: limit - rows.length }) as ClaimedRow[],
+      )
+    }
+    return rows
+  }
+
+  /**
+   * Decodes the messages of leased `rows` in claim order into `claimed`. A row `decode` refuses is
+   * dead-lettered alone — handed out, it would fail its consumer on every claim — its reason kept as the
+   * last error and added to `deadLettered`.
+   */
+  #decodeRows(
+    rows: ClaimedRow[],
+    params: ClaimParams<unknown>,
+    claimed: ClaimedRecord<unknown>[],
+    deadLettered: { messageId: string; reason: string }[],
+  ): void {
+    const { recipient, now, receipt, decode } = params
+    const messageRows = (
+      rows.length === 1
+        ? this.#stmt.messageBySeq.all(rows[0]!.messageSeq)
+        : this.#stmt.messagesBySeq.all(JSON.stringify(rows.map((r) => r.messageSeq)))
+    ) as MessageRecord[]
+    const bySeq = new Map<number, MessageRecord>()
+    for (const row of messageRows) bySeq.set(row.seq, row)
+    // RETURNING order is unspecified: restore the claim order (priority, then arrival).
+    if (rows.length > 1) {
+      rows.sort(
+        (a, b) =>
+          (bySeq.get(a.messageSeq)?.priority ?? 0) - (bySeq.get(b.messageSeq)?.priority ?? 0) || a.id - b.id,
+      )
+    }
+    for (const row of rows) {
+      const message = bySeq.get(row.messageSeq)
+      if (message === undefined) continue
+      const deliveryReceipt = `${receipt}.${row.id}`
+      const decoded = decode(message)
+      if ('unreadable' in decoded) {
+        this.#stmt.nack.get({
+          messageId: message.id,
+          recipient,
+          receipt: deliveryReceipt,
+          deadLetter: 1,
+          availableAt: now,
+          reason: decoded.unreadable,
+          now,
+        })
+        deadLettered.push({ messageId: message.id, reason: decoded.unreadable })
+        continue
+      }
+      claimed.push({
+        value: decoded.value,
+        deliveryId: row.id,
+        attempt: row.attempt,
+        maxAttempts: row.maxAttempts,
+        receipt: deliveryReceipt,
+      })
+    }
+  }
+
+  /** The recipient's own claim statements, prepared on first use (see `prepareRecipientClaims`). */
+  #claimsFor(recipient: string): RecipientClaims {
+    let claims = this.#recipientClaims.get(recipient)
+    if (claims === undefined) {
+      if (this.#recipientClaims.size >= RECIPIENT_CLAIMS_CACHED) {
+        // Forget the least recently used: a Map keeps insertion order, and a hit is re-inserted below.
+        this.#recipientClaims.delete(this.#recipientClaims.keys().next().value!)
+      }
+      claims = prepareRecipientClaims(this.#sqlite, recipient)
+    } else {
+      this.#recipientClaims.delete(recipient)
+    }
+    this.#recipientClaims.set(recipient, claims)
+    return claims
+  }
+
+  /**
+   * Inserts a message and its deliveries; the caller holds the write transaction. Undefined when the id
+   * is another sender's (nothing written for it).
+   */
+  #insertRows(send: StoredSend, now: number): { duplicate: boolean; deliveries: number } | undefined {
+    const { message } = send
+    const priority = priorityRank(message.priority)
+    const inserted = this.#stmt.insertMessage.run(
+      message.id,
+      message.fromAgent,
+      message.toAgent,
+      message.subject,
+      message.body,
+      priority,
+      message.routing.conversationId,
+      message.routing.replyTo ?? null,
+      message.routing.ttlHours,
+      message.payload === undefined ? null : JSON.stringify(message.payload),
+      message.metadata === undefined ? null : JSON.stringify(message.metadata),
+      Date.parse(message.timestamp),
+      send.expiresAt,
+    )
+    if (inserted.changes === 0) {
+      const sender = this.#messageSender.get(message.id)
+      if (sender !== undefined && sender !== message.fromAgent) return undefined
+      return DUPLICATE
+    }
+    let deliveries = 0
+    for (const recipient of send.recipients) {
+      deliveries += this.#stmt.insertDelivery.run(
+        inserted.lastInsertRowid,
+        recipient,
+        priority,
+        send.maxAttempts,
+        send.availableAt,
+        send.expiresAt,
+        now,
+        now,
+      ).changes
+    }
+    return { duplicate: false, deliveries }
+  }
+}
+
+const CHANGED: ChangeOutcome = Object.freeze({ changed: true }) as ChangeOutcome
+const DUPLICATE = Object.freeze({ duplicate: true, deliveries: 0 })
+
+function stateOf(row: DeliveryStateRow): DeliveryState {
+  return { status: row.status, attempt: row.attempt, maxAttempts: row.maxAttempts, receipt: row.receipt }
+}

@@ -1,0 +1,47 @@
+/**
+ * `@agent-comm/spool/store`: what a {@link SpoolStore} implementation needs to give the same read results as
+ * the SQLite store — the seam's types, the row readers, and the builders of stats and conversation
+ * summaries. A spool runs on such a store with `Spool.open({ store })`.
+ */
+export { checkedMessageFromRow, deliveryFromRow, storedMessageFromRow } from './rows.js'
+export type {
+  AckManyOutcome,
+  AckManyParams,
+  ChangeOutcome,
+  ClaimedRecord,
+  ClaimOutcome,
+  ClaimParams,
+  DeliveryParams,
+  DeliveryRecord,
+  DeliveryState,
+  ExtendLeaseOutcome,
+  ExtendLeaseParams,
+  HoldMessageParams,
+  InsertMessagesOutcome,
+  InsertMessagesParams,
+  MessageRecord,
+  ReleaseHeldParams,
+  ReleaseOutcome,
+  ReleaseParams,
+  RequeueFailedOutcome,
+  RequeueFailedParams,
+  SpoolStore,
+  StoredSend,
+  StoreSearchParams,
+} from './store.js'
+export type { ConversationRecord, StatsCounts } from './summaries.js'
+export { conversationSummaryFromRecord, statsFromCounts } from './summaries.js'
+export { isGroupTarget } from './targets.js'
+export type {
+  CleanupReport,
+  ConversationSummary,
+  DeliveryInfo,
+  FailedDelivery,
+  MessageDelivery,
+  MessageStatus,
+  PendingDelivery,
+  SpoolStats,
+  StoredMessage,
+  UnreadableColumn,
+  VerifyReport,
+} from './types.js'
