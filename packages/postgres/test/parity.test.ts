@@ -1,5 +1,5 @@
 import { expiresAt, ManualClock, type MessageV2 } from '@agent-comm/protocol'
-import { Spool } from '@agent-comm/spool'
+import { Spool, sqliteConnection } from '@agent-comm/spool'
 import postgres from 'postgres'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { openPostgresSpoolStore, type PostgresSpoolStore } from '../src/index.js'
@@ -139,7 +139,7 @@ it('answers every read exactly as the SQLite spool does for the same history', a
   ).toBe((await spool.releaseHeld('late', ['review'])).released)
 
   // A payload damaged by hand on both.
-  spool.sqlite.prepare(`UPDATE messages SET payload = '{broken' WHERE id = ?`).run(m6.id)
+  sqliteConnection(spool).prepare(`UPDATE messages SET payload = '{broken' WHERE id = ?`).run(m6.id)
   const raw = postgres(db.url, { max: 1, onnotice: () => {} })
   await raw`UPDATE agent_comm.messages SET payload = '{broken' WHERE id = ${m6.id}`
   await raw.end()
