@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process'
 import { rmSync } from 'node:fs'
 import { relative } from 'node:path'
-import { reportPath, SCRIPT_SUITES, suiteFolders, summarize, summaryLine } from './summary.mjs'
+import { reportPath, SCRIPT_SUITES, skippedLines, suiteFolders, summarize, summaryLine } from './summary.mjs'
 
 const root = new URL('../..', import.meta.url).pathname
 const folders = suiteFolders(root)
@@ -19,6 +19,7 @@ for (const suite of SCRIPT_SUITES) {
     ok = run('vitest', ['run', '--root', suite]) && ok
 }
 const summary = summarize(root, folders)
+for (const line of skippedLines(summary)) process.stdout.write(`${line}\n`)
 for (const problem of summary.problems) process.stdout.write(`test-summary: ${problem}\n`)
 process.stdout.write(`\n${summaryLine(summary)}\n`)
 process.exit(ok && summary.failed === 0 && summary.passed > 0 ? 0 : 1)

@@ -38,6 +38,7 @@ export function summarize(root, folders) {
   let failed = 0
   let skipped = 0
   const problems = []
+  const skippedTests = []
   for (const folder of folders) {
     const name = relative(root, folder)
     const report = reportPath(folder)
@@ -57,12 +58,34 @@ export function summarize(root, folders) {
     passed += json.numPassedTests ?? 0
     failed += json.numFailedTests ?? 0
     skipped += (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0)
+    for (const file of json.testResults ?? []) {
+      for (const test of file.assertionResults ?? []) {
+        if (test.status === 'passed' || test.status === 'failed') continue
+        skippedTests.push({ suite: name, name: test.fullName ?? test.title ?? '(unnamed)' })
+      }
+    }
     if ((json.numFailedTests ?? 0) === 0 && (json.success === false || (json.numFailedTestSuites ?? 0) > 0)) {
       failed++
       problems.push(`${name}: the run failed outside any test (a file that did not load, an unhandled error)`)
     }
   }
-  return { passed, failed, skipped, problems }
+  return { passed, failed, skipped, problems, skippedTests }
+}
+
+/**
+ * Lines naming every skipped test by suite, so a run on a machine without some service (no PostgreSQL
+ * server, say) says what it did not run; the test names carry the reason (e.g. "… (needs a PostgreSQL
+ * server)").
+ */
+export function skippedLines({ skippedTests }) {
+  const bySuite = new Map()
+  for (const { suite, name } of skippedTests) bySuite.set(suite, [...(bySuite.get(suite) ?? []), name])
+  const lines = []
+  for (const [suite, names] of bySuite) {
+    lines.push(`skipped in ${suite} (${names.length}):`)
+    for (const name of names) lines.push(`  - ${name}`)
+  }
+  return lines
 }
 
 /** The closing line: "N passed, N failed" (and ", N skipped" when some were). */
@@ -72,6 +95,7 @@ export const summaryLine = ({ passed, failed, skipped }) =>
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const root = new URL('../..', import.meta.url).pathname
   const summary = summarize(root, suiteFolders(root))
+  for (const line of skippedLines(summary)) process.stdout.write(`${line}\n`)
   for (const problem of summary.problems) process.stdout.write(`test-summary: ${problem}\n`)
   process.stdout.write(`${summaryLine(summary)}\n`)
   process.exit(summary.failed > 0 || summary.passed === 0 ? 1 : 0)

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { reportPath, suiteFolders, summarize, summaryLine } from '../summary.mjs'
+import { reportPath, skippedLines, suiteFolders, summarize, summaryLine } from '../summary.mjs'
 
 let root
 afterEach(() => rmSync(root, { recursive: true, force: true }))
@@ -58,5 +58,30 @@ describe('the closing test summary', () => {
     writeFileSync(join(root, 'packages', 'contract', 'package.json'), JSON.stringify({ scripts: {} }))
     writeReport('a', { numPassedTests: 1 })
     expect(summaryLine(summarize(root, suiteFolders(root)))).toBe('1 passed, 0 failed')
+  })
+
+  it('names every skipped test by suite, so a run says what it did not run', () => {
+    workspace(['a', 'b'])
+    writeReport('a', { numPassedTests: 1 })
+    writeReport('b', {
+      numPassedTests: 1,
+      numPendingTests: 2,
+      testResults: [
+        {
+          assertionResults: [
+            { status: 'passed', fullName: 'runs' },
+            { status: 'skipped', fullName: 'restarts PostgreSQL mid-load (needs a PostgreSQL server)' },
+            { status: 'pending', fullName: 'wakes across processes (needs a PostgreSQL server)' },
+          ],
+        },
+      ],
+    })
+    const summary = summarize(root, suiteFolders(root))
+    expect(summaryLine(summary)).toBe('2 passed, 0 failed, 2 skipped')
+    expect(skippedLines(summary)).toEqual([
+      'skipped in packages/b (2):',
+      '  - restarts PostgreSQL mid-load (needs a PostgreSQL server)',
+      '  - wakes across processes (needs a PostgreSQL server)',
+    ])
   })
 })
