@@ -13,6 +13,12 @@
 // A block that runs until stopped (a server, `poll --follow`) starts in the background; once a line of its
 // output matches its readiness pattern, the blocks marked to run while it runs run one after another, and
 // then it gets SIGINT, as from Ctrl-C, and must exit 0 in time.
+//
+// A block that uses DATABASE_URL needs PostgreSQL: every block gets DATABASE_URL naming a database created
+// for this run on the local server (127.0.0.1:5432) and dropped afterwards. With no server answering, those
+// blocks are skipped, saying why — except under CI, where a missing PostgreSQL is a failure, never a skip.
+import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -23,6 +29,40 @@ import { exampleEnv, packageOf, prepareWork, readmes, root, runCommand, startCom
 const work = new URL('../.work', import.meta.url).pathname
 const scratch = mkdtempSync(join(tmpdir(), 'agent-comm-readme-examples-'))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
+
+/** The local PostgreSQL server the examples that need one use, as psql reaches it. */
+const PG = [
+  '-h',
+  '127.0.0.1',
+  '-p',
+  '5432',
+  '-U',
+  'postgres',
+  '-d',
+  'postgres',
+  '-v',
+  'ON_ERROR_STOP=1',
+  '-qAtc',
+]
+const pgAnswers = spawnSync('pg_isready', ['-q', '-h', '127.0.0.1', '-p', '5432']).status === 0
+const runsInCi = process.env.CI === 'true' || process.env.CI === '1'
+const exampleDatabase = `agent_comm_readme_${randomBytes(4).toString('hex')}`
+const DATABASE_URL = `postgres://postgres@127.0.0.1:5432/${exampleDatabase}`
+/** Why blocks that need PostgreSQL are skipped here, or undefined when they run. */
+const noPostgres =
+  pgAnswers || runsInCi
+    ? undefined
+    : 'needs a PostgreSQL server (DATABASE_URL): none answers on 127.0.0.1:5432'
+const needsPostgres = (code) => code.includes('DATABASE_URL')
+
+beforeAll(() => {
+  if (!pgAnswers) return
+  const made = spawnSync('psql', [...PG, `CREATE DATABASE ${exampleDatabase}`], { encoding: 'utf8' })
+  if (made.status !== 0) throw new Error(`could not create the examples' database: ${made.stderr}`)
+})
+afterAll(() => {
+  if (pgAnswers) spawnSync('psql', [...PG, `DROP DATABASE IF EXISTS ${exampleDatabase} WITH (FORCE)`])
+})
 
 /** Each README's blocks with what to do with them; TypeScript to run gets its file name in .work. */
 const plans = readmes().map((readme) => {
@@ -113,7 +153,7 @@ function invocation(readme, step) {
       command: process.execPath,
       args: [join(work, step.file)],
       cwd,
-      env: exampleEnv(bin, { HOME: cwd }),
+      env: exampleEnv(bin, { HOME: cwd, DATABASE_URL }),
     }
   }
   const fromCheckout = readme === 'README.md'
@@ -127,6 +167,7 @@ function invocation(readme, step) {
     // HOME too: nothing a block writes under ~ lands in the real one.
     {
       HOME: session,
+      DATABASE_URL,
       ...(fromCheckout ? { AGENT_COMM_DB_PATH: join(session, 'data', 'coordination.db') } : {}),
     },
   )
@@ -184,6 +225,10 @@ for (const { readme, steps } of plans) {
       }
       if (action.kind === 'skip') {
         it.skip(`${name}: not run — ${action.reason}`, () => {})
+        continue
+      }
+      if (noPostgres !== undefined && needsPostgres(step.code ?? '')) {
+        it.skip(`${name}: not run — ${noPostgres}`, () => {})
         continue
       }
       if (language === undefined) {
