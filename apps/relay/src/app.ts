@@ -3,7 +3,6 @@ import type { Clock } from '@agent-comm/protocol'
 import { parseOrThrow, ValidationError } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
 import type { Spool } from '@agent-comm/spool'
-import { sqliteConnection } from '@agent-comm/spool'
 import { AUDIENCE_PATTERN, DEFAULT_AUTH_WINDOW_MS, RelayErrorCode } from '@agent-comm/transport-http'
 import Fastify, {
   type FastifyBaseLogger,
@@ -17,7 +16,7 @@ import { Authenticator, AuthFailure, type Caller } from './auth.js'
 import type { RelayContext, RelaySecrets } from './context.js'
 import { forbidden, HttpProblem, toErrorReply } from './http-errors.js'
 import { RelayMetrics } from './metrics.js'
-import { type NonceStore, SqliteNonceStore } from './nonces.js'
+import type { NonceStore } from './nonces.js'
 import { openApiDocument } from './openapi.js'
 import { type AuthLevel, parseJsonBody, type RouteDef } from './route-table.js'
 import { adminRoutes } from './routes/admin.js'
@@ -85,8 +84,12 @@ export interface RelayDeps {
   registry: Registry
   /** Agents' secrets: a `SecretStore` from `@agent-comm/transport-http/secrets`. */
   secrets: RelaySecrets
-  /** Where nonces are kept (default: the relay's table in the spool's database). */
-  nonces?: NonceStore
+  /**
+   * Where nonces are kept, built by the composition root (`startRelay` uses a `SqliteNonceStore` on
+   * the spool's file). It must keep each nonce at least `options.authWindowMs` past its timestamp: pruned
+   * any earlier, a request still inside the window could be replayed.
+   */
+  nonces: NonceStore
   /** The relay's time for auth windows and nonce expiry (default: the spool's clock). */
   clock?: Clock
   /** A pino logger (see `createRelayLogger`); none by default. */
@@ -143,14 +146,7 @@ const ANONYMOUS: Caller = { agentId: '', admin: false }
 export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
   const options = parseOrThrow(RelayOptionsSchema, deps.options ?? {}, 'relay options')
   const clock = deps.clock ?? deps.spool.clock
-  const nonces =
-    deps.nonces ??
-    SqliteNonceStore.open(sqliteConnection(deps.spool), {
-      clock,
-      // Nonces must outlive the window: pruned any earlier, a request still inside it could be replayed.
-      windowMs: options.authWindowMs,
-      ...(deps.logger === undefined ? {} : { logger: deps.logger }),
-    })
+  const nonces = deps.nonces
   const metrics = new RelayMetrics()
   const failures =
     options.authFailureLimit === false ? undefined : new WindowLimiter(options.authFailureLimit, clock)
@@ -216,7 +212,9 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     done()
   })
   // After the last request: nonces still waiting for their group commit are written before the database closes.
-  app.addHook('onClose', async () => nonces.flush())
+  app.addHook('onClose', async () => {
+    await nonces.flush()
+  })
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id)
     // While shutting down, answers in flight close their connection: a keep-alive socket left idle would
@@ -274,7 +272,7 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
       // only a request naming a real agent costs a verification. Failures are neither logged nor counted
       // again (the address is already refused), so the flood costs no log lines.
       try {
-        caller = authenticator.authenticate(signed, { knownAgentsOnly: true })
+        caller = await authenticator.authenticate(signed, { knownAgentsOnly: true })
       } catch (error) {
         if (!(error instanceof AuthFailure)) throw error
         metrics.authFailure('blocked')
@@ -291,7 +289,7 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
       }
     } else {
       try {
-        caller = authenticator.authenticate(signed)
+        caller = await authenticator.authenticate(signed)
       } catch (error) {
         if (error instanceof AuthFailure) {
           metrics.authFailure(error.reason)

@@ -109,7 +109,7 @@ export class Authenticator {
    * without a secret is refused before any HMAC is computed, so garbage from that address costs no more
    * than reading its headers, while a request that names a real agent is still verified and may pass.
    */
-  authenticate(request: SignedRequest, options: { knownAgentsOnly?: boolean } = {}): Caller {
+  async authenticate(request: SignedRequest, options: { knownAgentsOnly?: boolean } = {}): Promise<Caller> {
     const { secrets, nonces, clock, windowMs, adminId, adminSecrets, audience, requireAudience } =
       this.#options
     const read = readAuthHeaders(request.headers)
@@ -182,7 +182,7 @@ export class Authenticator {
         agentId,
       )
     }
-    if (!nonces.remember(agentId, nonce, timestamp)) {
+    if (!(await nonces.remember(agentId, nonce, timestamp))) {
       throw new AuthFailure(
         'replay',
         new HttpProblem(

@@ -11,24 +11,30 @@ export const RELAY_MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta
 /** Table recording which relay migrations a database has; separate from the spool's and the registry's. */
 export const RELAY_MIGRATIONS_TABLE = '__agent_comm_relay_migrations'
 
-/** Where the relay remembers the nonces of authenticated requests, to refuse replays. */
+/**
+ * Where the relay remembers the nonces of authenticated requests, to refuse replays. Every method may answer
+ * synchronously (the SQLite store, on the relay's own file) or with a promise (a store on a database server,
+ * shared by a relay's replicas); the relay awaits each answer.
+ */
 export interface NonceStore {
   /**
    * Records the nonce of `agentId`'s request signed at `timestamp` (ms since the epoch). Returns false — and
-   * records nothing — when it was already recorded: the request is a replay.
+   * records nothing — when it was already recorded: the request is a replay. The check and the record must
+   * be one atomic step for every caller of the store (a unique key, not a read then a write).
    */
-  remember(agentId: string, nonce: string, timestamp: number): boolean
+  remember(agentId: string, nonce: string, timestamp: number): boolean | Promise<boolean>
   /** Forgets nonces of requests signed before `before` (ms since the epoch); returns how many. */
-  prune(before: number): number
+  prune(before: number): number | Promise<number>
   /**
    * Resolves once every nonce remembered so far is durable, rejecting if writing it failed. The relay waits
    * for it before handling a request, so no request has an effect that a crash could let be replayed.
-   * A store whose `remember` writes synchronously may leave it out.
+   * A store whose `remember` is durable when it answers may leave it out.
    */
   whenDurable?(): Promise<void>
-  /** Makes every remembered nonce durable now (called on close). */
-  flush(): void
-  close(): void
+  /** Makes every remembered nonce durable now (called when the relay closes). */
+  flush(): void | Promise<void>
+  /** Flushes and releases what the store holds; a connection it was given stays open for its owner. */
+  close(): void | Promise<void>
 }
 
 /** Options of {@link SqliteNonceStore}. */

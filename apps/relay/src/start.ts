@@ -103,7 +103,7 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
     })
     const running = app
     running.addHook('onClose', async () => {
-      nonces.close()
+      await nonces.close()
       await registry.close()
       await spool.close()
     })

@@ -6,11 +6,17 @@ import { Writable } from 'node:stream'
 import { ManualClock } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
-import { HttpTransport, RelayClient, signRequest } from '@agent-comm/transport-http'
+import { DEFAULT_AUTH_WINDOW_MS, HttpTransport, RelayClient, signRequest } from '@agent-comm/transport-http'
 import { SecretStore } from '@agent-comm/transport-http/secrets'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { afterEach } from 'vitest'
-import { createRelay, createRelayLogger, type RelayOptions } from '../src/index.js'
+import {
+  createRelay,
+  createRelayLogger,
+  type NonceStore,
+  type RelayOptions,
+  SqliteNonceStore,
+} from '../src/index.js'
 
 const cleanups: (() => Promise<void> | void)[] = []
 
@@ -96,6 +102,8 @@ export interface TestRelayOptions {
   options?: RelayOptions
   /** Listen on an ephemeral 127.0.0.1 port (true). */
   listen?: boolean
+  /** The relay's nonce store (default: a `SqliteNonceStore` on the spool's file, as `startRelay` builds it). */
+  nonces?: NonceStore
 }
 
 const DEFAULT_AGENTS = ['architect', 'builder', 'reviewer', 'tester', 'lead', 'nobody', 'admin']
@@ -117,12 +125,22 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
     secrets[agent] = existing ?? (await store.generate(agent)).secret
     sentCredentials.push(secrets[agent])
   }
+  const logger = createRelayLogger({ level: 'debug', destination: captureStream() })
+  // Built here as startRelay builds it: the relay itself never touches the spool's connection.
+  const nonces =
+    options.nonces ??
+    SqliteNonceStore.open(sqliteConnection(spool), {
+      clock,
+      windowMs: options.options?.authWindowMs ?? DEFAULT_AUTH_WINDOW_MS,
+      logger,
+    })
   const app = await createRelay({
     spool,
     registry,
     secrets: store,
+    nonces,
     clock,
-    logger: createRelayLogger({ level: 'debug', destination: captureStream() }),
+    logger,
     options: { rateLimit: false, ...options.options },
   })
   let url = 'http://127.0.0.1:1'
@@ -140,6 +158,7 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
     for (const t of transports) await t.close()
     await client.close()
     await app.close()
+    await nonces.close()
     await registry.close()
     await spool.close()
   }

@@ -1,5 +1,10 @@
 import type { Logger, MessageV2 } from '@agent-comm/protocol'
-import { BROADCAST_TARGET, CAPABILITY_TARGET_PREFIX, silentLogger } from '@agent-comm/protocol'
+import {
+  BROADCAST_TARGET,
+  CAPABILITY_TARGET_PREFIX,
+  InvalidStateError,
+  silentLogger,
+} from '@agent-comm/protocol'
 import type {
   AckManyOutcome,
   AckManyParams,
@@ -71,6 +76,19 @@ function callerCode<T>(fn: () => T): T {
   } catch (error) {
     throw new CallerError(error)
   }
+}
+
+/**
+ * Minimal stand-in (relayseam branch) until this store filters `conversation`/`conversations` by `visibleTo`
+ * (the SQLite store's `VISIBLE_TO` predicate in PostgreSQL): refuses the filter rather than ignore it, since
+ * ignoring it would show an agent messages it may not see.
+ */
+function refuseVisibleTo(visibleTo: string | undefined): void {
+  if (visibleTo === undefined) return
+  throw new InvalidStateError(
+    'The PostgreSQL spool store cannot yet list a conversation as one agent sees it (visibleTo)',
+    { hint: 'Read conversations without visibleTo, or use the SQLite store.' },
+  )
 }
 
 /** Thrown inside a transaction to roll it back with an outcome to report; never leaves the store. */
@@ -319,11 +337,17 @@ export class PostgresSpoolStore implements SpoolStore {
     return this.#read((db) => this.#inspect.status(db, params.messageId, params.now))
   }
 
-  async conversation(params: { conversationId: string }): Promise<MessageV2[]> {
+  async conversation(params: { conversationId: string; visibleTo?: string }): Promise<MessageV2[]> {
+    refuseVisibleTo(params.visibleTo)
     return this.#read((db) => this.#inspect.conversation(db, params.conversationId))
   }
 
-  async conversations(params: { limit: number; agent?: string }): Promise<ConversationSummary[]> {
+  async conversations(params: {
+    limit: number
+    agent?: string
+    visibleTo?: string
+  }): Promise<ConversationSummary[]> {
+    refuseVisibleTo(params.visibleTo)
     // Bounded as the SQLite store bounds it.
     const limit = Math.min(Math.max(Math.floor(params.limit), 1), 1000)
     return this.#read((db) => this.#inspect.conversations(db, { ...params, limit }))

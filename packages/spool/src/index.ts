@@ -26,6 +26,8 @@ export type {
   ClaimedRecord,
   ClaimOutcome,
   ClaimParams,
+  ConversationParams,
+  ConversationsParams,
   DeliveryParams,
   DeliveryRecord,
   DeliveryState,

@@ -543,19 +543,37 @@ export class Spool {
     return found
   }
 
-  /** Every message of a conversation, oldest first. */
-  async conversation(conversationId: string): Promise<MessageV2[]> {
+  /**
+   * Every message of a conversation, oldest first. With `visibleTo`, only the messages that agent may see:
+   * those it sent, those addressed to it and those delivered to it (a broadcast or capability message).
+   */
+  async conversation(conversationId: string, options: { visibleTo?: string } = {}): Promise<MessageV2[]> {
     this.#open()
-    return this.#store.conversation({ conversationId })
+    if (options.visibleTo === undefined) return this.#store.conversation({ conversationId })
+    const visibleTo = parseOrThrow(AgentIdSchema, options.visibleTo, 'visibleTo agent id')
+    return this.#store.conversation({ conversationId, visibleTo })
   }
 
-  /** Threads, most recently active first. */
-  async conversations(options: { limit?: number; agent?: string } = {}): Promise<ConversationSummary[]> {
+  /**
+   * Threads, most recently active first (`limit` 50, at most 1000). With `agent`, only threads it sent or
+   * was addressed a message in. With `visibleTo`, only the messages that agent may see count (as in
+   * `conversation`): threads without one are left out, and subject, participants, count and times are
+   * computed over those messages alone, so a summary reveals nothing its reader could not list.
+   */
+  async conversations(
+    options: { limit?: number; agent?: string; visibleTo?: string } = {},
+  ): Promise<ConversationSummary[]> {
     this.#open()
     const limit = Math.min(Math.max(Math.floor(options.limit ?? 50), 1), 1000)
-    return this.#store.conversations(
-      options.agent === undefined ? { limit } : { limit, agent: options.agent },
-    )
+    const visibleTo =
+      options.visibleTo === undefined
+        ? undefined
+        : parseOrThrow(AgentIdSchema, options.visibleTo, 'visibleTo agent id')
+    return this.#store.conversations({
+      limit,
+      ...(options.agent === undefined ? {} : { agent: options.agent }),
+      ...(visibleTo === undefined ? {} : { visibleTo }),
+    })
   }
 
   /** Messages matching every given filter, newest first; `text` searches subject and body. */

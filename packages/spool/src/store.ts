@@ -110,10 +110,16 @@ export interface SpoolStore {
 
   /** A message and its deliveries (the delivery read `expired` past its TTL), or undefined. */
   status(params: { messageId: string; now: number }): Promise<MessageStatus | undefined>
-  /** Every message of a conversation, oldest first. */
-  conversation(params: { conversationId: string }): Promise<MessageV2[]>
-  /** Threads, most recently active first; with `agent`, only those it sent or received a message in. */
-  conversations(params: { limit: number; agent?: string }): Promise<ConversationSummary[]>
+  /**
+   * Every message of a conversation, oldest first; with `visibleTo`, only the messages that agent may see
+   * (see {@link ConversationsParams.visibleTo}).
+   */
+  conversation(params: ConversationParams): Promise<MessageV2[]>
+  /**
+   * Threads, most recently active first; with `agent`, only those it sent or received a message in; with
+   * `visibleTo`, only those it may see a message of, each summarised over those messages only.
+   */
+  conversations(params: ConversationsParams): Promise<ConversationSummary[]>
   /** Messages matching every filter, newest first; `text` is plain words, never query syntax. */
   search(params: StoreSearchParams): Promise<MessageV2[]>
   /** Totals by status, queue ages, failure rate, per-agent depth. */
@@ -129,6 +135,28 @@ export interface SpoolStore {
 
   /** Closes connections and stops the change feed. Safe to call twice. */
   close(): Promise<void>
+}
+
+/** Parameters of {@link SpoolStore.conversation}. */
+export interface ConversationParams {
+  conversationId: string
+  /** Only the messages this agent may see (see {@link ConversationsParams.visibleTo}). */
+  visibleTo?: string
+}
+
+/** Parameters of {@link SpoolStore.conversations}. */
+export interface ConversationsParams {
+  /** Most threads returned (the spool bounds it to 1..1000). */
+  limit: number
+  /** Only threads with a message this agent sent or was addressed (`to_agent`); among the visible ones with `visibleTo`. */
+  agent?: string
+  /**
+   * Count only the messages this agent may see: those it sent (`from_agent`), those addressed to it
+   * (`to_agent`) and those it has a delivery of (a broadcast or capability message names no recipient, its
+   * deliveries do). Threads without such a message are left out; subject, participants, count and times are
+   * computed over the visible messages, so knowing a thread's id reveals nothing else of it.
+   */
+  visibleTo?: string
 }
 
 /** A validated message ready to store, with its recipients and delivery settings. */

@@ -10,7 +10,6 @@ import {
   SendResultSchema,
   ValidationError,
 } from '@agent-comm/protocol'
-import { sqliteConnection } from '@agent-comm/spool'
 import {
   API_PREFIX,
   ConversationResponseSchema,
@@ -23,14 +22,12 @@ import {
 import { z } from 'zod'
 import type { Caller } from '../auth.js'
 import type { RelayContext } from '../context.js'
-import { ConversationViews } from '../conversation-views.js'
 import { forbidden, HttpProblem } from '../http-errors.js'
 import { type RouteDef, route } from '../route-table.js'
 
 /** Sending, message status and threads. */
 export function messageRoutes(ctx: RelayContext): RouteDef[] {
   const { spool, registry } = ctx
-  const views = new ConversationViews(sqliteConnection(spool))
 
   /** A sender speaks only for itself: the signature proves who sent the request, so it must be who the message says. */
   const requireSender = (caller: Caller, message: MessageV2, path: string): void => {
@@ -259,12 +256,13 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
       query: ConversationsQuerySchema,
       response: ConversationsResponseSchema,
       async handler({ query, caller }) {
-        if (caller.admin) {
-          return {
-            conversations: await spool.conversations(query.limit === undefined ? {} : { limit: query.limit }),
-          }
+        // An agent sees a thread only through the messages it sent or received; the admin sees every thread whole.
+        return {
+          conversations: await spool.conversations({
+            ...(query.limit === undefined ? {} : { limit: query.limit }),
+            ...(caller.admin ? {} : { visibleTo: caller.agentId }),
+          }),
         }
-        return { conversations: views.summaries(caller.agentId, query.limit) }
       },
     }),
     route({
@@ -277,9 +275,12 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
       params: z.strictObject({ conversationId: z.string().min(1).max(128) }),
       response: ConversationResponseSchema,
       async handler({ params, caller }) {
-        const messages = await spool.conversation(params.conversationId)
-        if (caller.admin) return { messages }
-        return { messages: views.visible(params.conversationId, caller.agentId, messages) }
+        // One query however long the thread: the spool filters to what the caller may see.
+        const messages = await spool.conversation(
+          params.conversationId,
+          caller.admin ? {} : { visibleTo: caller.agentId },
+        )
+        return { messages }
       },
     }),
   ]

@@ -54,4 +54,60 @@ export function conversationCases(ctx: SpoolContractContext): void {
     // What the relay and the MCP server publish is this shape: the protocol's schema, nothing left out.
     expect(list.map((c) => ConversationSummarySchema.strict().parse(c))).toEqual(list)
   })
+
+  it('shows an agent only the messages it sent, was addressed or was delivered, and summarises threads over those alone', async () => {
+    const { spool, clock } = await ctx.open()
+    await spool.send(task('start', { subject: 'Secret plan', routing: { conversationId: 'cx' } }))
+    clock.advance(1000)
+    await spool.send({
+      fromAgent: 'builder',
+      toAgent: 'architect',
+      body: 'done',
+      routing: { conversationId: 'cx' },
+    })
+    clock.advance(1000)
+    // A broadcast names no recipient: the tester sees it through its delivery.
+    await spool.send(
+      {
+        fromAgent: 'architect',
+        toAgent: '*',
+        subject: 'All hands',
+        body: 'all',
+        routing: { conversationId: 'cx' },
+      },
+      { recipients: ['builder', 'tester'] },
+    )
+    clock.advance(1000)
+    await spool.send({
+      fromAgent: 'architect',
+      toAgent: 'reviewer',
+      body: 'review',
+      routing: { conversationId: 'cx' },
+    })
+    await spool.send({ fromAgent: 'x', toAgent: 'y', body: 'elsewhere', routing: { conversationId: 'cy' } })
+
+    const bodies = async (visibleTo: string) =>
+      (await spool.conversation('cx', { visibleTo })).map((m) => m.body)
+    expect(await bodies('architect')).toEqual(['start', 'done', 'all', 'review'])
+    expect(await bodies('builder')).toEqual(['start', 'done', 'all'])
+    expect(await bodies('tester')).toEqual(['all'])
+    expect(await bodies('nobody')).toEqual([])
+    expect((await spool.conversation('cx')).length).toBe(4)
+
+    expect((await spool.conversations({ visibleTo: 'builder' })).map((c) => c.conversationId)).toEqual(['cx'])
+    expect(await spool.conversations({ visibleTo: 'nobody' })).toEqual([])
+    const [seen] = await spool.conversations({ visibleTo: 'tester' })
+    // Nothing of the thread beyond the one message the tester got: not its first subject, not the reviewer.
+    expect(seen).toMatchObject({
+      conversationId: 'cx',
+      subject: 'All hands',
+      messageCount: 1,
+      participants: ['*', 'architect'],
+    })
+    expect(seen!.firstActivity).toBe(seen!.lastActivity)
+    const whole = await spool.conversations({ agent: 'reviewer' })
+    expect(whole.map((c) => [c.conversationId, c.messageCount])).toEqual([['cx', 4]])
+    // `agent` among the visible messages: the builder sees no message of the reviewer's in cx.
+    expect(await spool.conversations({ agent: 'reviewer', visibleTo: 'builder' })).toEqual([])
+  })
 }

@@ -3,6 +3,7 @@ import type BetterSqlite3 from 'better-sqlite3'
 import { and, asc, desc, eq, gt, gte, inArray, or, type SQL, sql } from 'drizzle-orm'
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { deliveryFromRow, storedMessageFromRow } from '../rows.js'
+import type { ConversationParams, ConversationsParams } from '../store.js'
 import { conversationSummaryFromRecord, statsFromCounts } from '../summaries.js'
 import type {
   ConversationSummary,
@@ -39,37 +40,61 @@ export function status(db: Db, messageId: string, now: number): MessageStatus | 
 }
 
 /**
- * Messages of one conversation in the order they were sent. A stored JSON column that cannot be read is left
- * out of its message; `status` of that message names it.
+ * Whether `messages` row `m` is one `agent` may see: it sent it, it was addressed to it, or it has a
+ * delivery of it (a broadcast or capability message names no recipient; its deliveries say who got it).
+ * The delivery check is one probe of the unique (message_seq, recipient) index per message.
  */
-export function conversation(db: Db, conversationId: string): MessageV2[] {
+const VISIBLE_TO = `(m.from_agent = @visibleTo OR m.to_agent = @visibleTo
+  OR EXISTS (SELECT 1 FROM deliveries d WHERE d.message_seq = m.seq AND d.recipient = @visibleTo))`
+
+/**
+ * Messages of one conversation in the order they were sent, with `visibleTo` only those that agent may see.
+ * A stored JSON column that cannot be read is left out of its message; `status` of that message names it.
+ */
+export function conversation(db: Db, params: ConversationParams): MessageV2[] {
+  const { conversationId, visibleTo } = params
+  const visible =
+    visibleTo === undefined
+      ? undefined
+      : or(
+          eq(messages.fromAgent, visibleTo),
+          eq(messages.toAgent, visibleTo),
+          sql`EXISTS (SELECT 1 FROM ${deliveries} WHERE ${deliveries.messageSeq} = ${messages.seq} AND ${deliveries.recipient} = ${visibleTo})`,
+        )
   return db
     .select()
     .from(messages)
-    .where(eq(messages.conversationId, conversationId))
+    .where(and(eq(messages.conversationId, conversationId), visible))
     .orderBy(asc(messages.seq))
     .all()
     .map((row) => storedMessageFromRow(row).message)
 }
 
-/** Threads with participants, counts and last activity, most recent first. */
+/**
+ * Threads with participants, counts and last activity, most recent first. Everything is computed over the
+ * `visible` rows: all messages, or with `visibleTo` only those that agent may see, so a thread's summary
+ * never reveals a message its reader could not list.
+ */
 export function conversations(
   sqlite: BetterSqlite3.Database,
-  options: { limit?: number; agent?: string },
+  options: ConversationsParams,
 ): ConversationSummary[] {
-  const limit = Math.min(Math.max(Math.floor(options.limit ?? 50), 1), 1000)
+  const limit = Math.min(Math.max(Math.floor(options.limit), 1), 1000)
   const rows = sqlite
     .prepare(
-      `SELECT conversation_id AS conversationId, COUNT(*) AS messageCount, MIN(created_at) AS firstAt,
+      // NOT MATERIALIZED: without `visibleTo` the CTE is the table itself and must keep using its indexes.
+      `WITH visible AS NOT MATERIALIZED (SELECT m.seq, m.conversation_id, m.from_agent, m.to_agent, m.subject,
+           m.created_at FROM messages m WHERE @visibleTo IS NULL OR ${VISIBLE_TO})
+       SELECT conversation_id AS conversationId, COUNT(*) AS messageCount, MIN(created_at) AS firstAt,
          MAX(created_at) AS lastAt, json_group_array(DISTINCT from_agent) AS senders,
          json_group_array(DISTINCT to_agent) AS receivers,
-         (SELECT subject FROM messages f WHERE f.conversation_id = m.conversation_id ORDER BY seq LIMIT 1) AS subject
-       FROM messages m
+         (SELECT subject FROM visible f WHERE f.conversation_id = v.conversation_id ORDER BY seq LIMIT 1) AS subject
+       FROM visible v
        WHERE @agent IS NULL OR conversation_id IN
-         (SELECT conversation_id FROM messages WHERE from_agent = @agent OR to_agent = @agent)
+         (SELECT conversation_id FROM visible WHERE from_agent = @agent OR to_agent = @agent)
        GROUP BY conversation_id ORDER BY MAX(seq) DESC LIMIT @limit`,
     )
-    .all({ agent: options.agent ?? null, limit }) as {
+    .all({ agent: options.agent ?? null, visibleTo: options.visibleTo ?? null, limit }) as {
     conversationId: string
     messageCount: number
     firstAt: number

@@ -11,6 +11,8 @@ import type {
   ClaimedRecord,
   ClaimOutcome,
   ClaimParams,
+  ConversationParams,
+  ConversationsParams,
   DeliveryParams,
   DeliveryState,
   ExtendLeaseOutcome,
@@ -315,11 +317,11 @@ export class SqliteSpoolStore implements SpoolStore {
     return this.#write(() => status(this.#db, messageId, now))
   }
 
-  async conversation({ conversationId }: { conversationId: string }): Promise<MessageV2[]> {
-    return this.#write(() => conversation(this.#db, conversationId))
+  async conversation(params: ConversationParams): Promise<MessageV2[]> {
+    return this.#write(() => conversation(this.#db, params))
   }
 
-  async conversations(params: { limit: number; agent?: string }): Promise<ConversationSummary[]> {
+  async conversations(params: ConversationsParams): Promise<ConversationSummary[]> {
     return this.#write(() => conversations(this.#sqlite, params))
   }
 
