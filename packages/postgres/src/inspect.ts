@@ -9,15 +9,15 @@ import type {
   StoreSearchParams,
   VerifyReport,
 } from '@agent-comm/spool'
-import type { SqlQueryable } from './client.js'
 import {
   conversationSummaryFromRecord,
   type DeliveryRecord,
   deliveryFromRow,
-  type Row,
   statsFromCounts,
   storedMessageFromRow,
-} from './rows.js'
+} from '@agent-comm/spool/store'
+import type { SqlQueryable } from './client.js'
+import type { Row } from './rows.js'
 import { SEARCH_DOCUMENT } from './schema.js'
 import { DELIVERY_COLUMNS, MESSAGE_COLUMNS } from './statements.js'
 

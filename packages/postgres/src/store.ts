@@ -32,12 +32,12 @@ import type {
 } from '@agent-comm/spool'
 import { ChangeFeed } from './change-feed.js'
 import type { SqlClient, SqlQueryable } from './client.js'
+import { toStorageError } from './drivers/driver-errors.js'
 import { insertBatch, insertSend } from './insert.js'
 import { Inspector } from './inspect.js'
 import { validateSchemaName } from './migrate.js'
 import type { Row } from './rows.js'
 import { type WriteStatements, writeStatements } from './statements.js'
-import { toStorageError } from './storage-error.js'
 
 /** What a {@link PostgresSpoolStore} is built from (see `openPostgresSpoolStore`, which also migrates). */
 export interface PostgresSpoolStoreOptions {
@@ -100,6 +100,8 @@ export class PostgresSpoolStore implements SpoolStore {
   readonly #inspect: Inspector
   readonly #channel: string
   readonly #feed: ChangeFeed
+  /** Calls still running: `close()` lets them finish before it ends the pool (see `#track`). */
+  readonly #inFlight = new Set<Promise<unknown>>()
   #closed = false
 
   constructor(options: PostgresSpoolStoreOptions) {
@@ -367,6 +369,9 @@ export class PostgresSpoolStore implements SpoolStore {
     try {
       await this.#feed.close()
     } finally {
+      // A call started before close (a waiter's first check, say) gets its answer rather than a pool that
+      // ended under it: node-postgres leaves a connect pending on an ended pool until its timeout.
+      await Promise.allSettled([...this.#inFlight])
       if (this.#ownsClient) await this.#client.end().catch(() => undefined)
     }
   }
@@ -390,7 +395,23 @@ export class PostgresSpoolStore implements SpoolStore {
     await tx.query(this.#sql.notify, [this.#channel, ''])
   }
 
-  async #transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
+  /** Runs one call of the store, known to `close()` until it settles. */
+  #track<T>(call: Promise<T>): Promise<T> {
+    this.#inFlight.add(call)
+    const forget = () => this.#inFlight.delete(call)
+    call.then(forget, forget)
+    return call
+  }
+
+  #transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
+    return this.#track(this.#runTransaction(fn))
+  }
+
+  #read<T>(fn: (db: SqlQueryable) => Promise<T>): Promise<T> {
+    return this.#track(this.#runRead(fn))
+  }
+
+  async #runTransaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
     try {
       return await this.#client.transaction(fn)
     } catch (error) {
@@ -400,7 +421,7 @@ export class PostgresSpoolStore implements SpoolStore {
     }
   }
 
-  async #read<T>(fn: (db: SqlQueryable) => Promise<T>): Promise<T> {
+  async #runRead<T>(fn: (db: SqlQueryable) => Promise<T>): Promise<T> {
     try {
       return await fn(this.#client)
     } catch (error) {

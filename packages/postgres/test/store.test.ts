@@ -1,21 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openPostgresSpoolStore, type PostgresSpoolStore } from '../src/index.js'
-import { type FreshDatabase, freshDatabase } from './fresh-database.js'
+import type { PostgresSpoolStore } from '../src/index.js'
+import { createTestDatabase, openTestStore } from '../src/testing.js'
 import { claimAt, send, T0 } from './sends.js'
 
-let db: FreshDatabase
+const db = await createTestDatabase({ name: 'store' })
 let store: PostgresSpoolStore
 // Every test uses its own recipients, so the tests share one database without seeing each other's rows.
 let n = 0
 const agent = (name: string) => `${name}-${++n}`
 
 beforeAll(async () => {
-  db = await freshDatabase()
-  store = await openPostgresSpoolStore({ url: db.url, poolSize: 4 })
+  store = await openTestStore(db, { poolSize: 4 })
 })
 afterAll(async () => {
   await store?.close()
-  await db?.drop()
+  await db.drop()
 })
 
 describe('PostgresSpoolStore', () => {
