@@ -79,8 +79,38 @@ export async function pgServerAvailable(
 export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const env = options.env ?? process.env
   const adminUrl = serverUrl(env)
+  const reason = await noServerReason(adminUrl, env)
+  if (reason === undefined) return serverDatabase(adminUrl, options.name)
+  if (options.logger !== undefined && !told.has(options.logger)) {
+    told.add(options.logger)
+    options.logger.warn({ server: redactUrl(adminUrl) }, reason)
+  }
+  return pgliteDatabase(reason)
+}
+
+/**
+ * For test files that need a server and have no PGlite stand-in: true when the test server answers; under
+ * `CI=true` without one it throws (CI must not skip them); otherwise false, after telling `logger` (e.g.
+ * {@link reportSkipped}) that they are skipped and why.
+ */
+export async function serverTestsCanRun(
+  logger: Pick<Logger, 'warn'>,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<boolean> {
+  const adminUrl = serverUrl(env)
+  const reason = await noServerReason(adminUrl, env)
+  if (reason === undefined) return true
+  logger.warn({ server: redactUrl(adminUrl) }, reason)
+  return false
+}
+
+/** Undefined when the server answers; the reason the tests fall back otherwise. Throws under `CI=true`. */
+async function noServerReason(
+  adminUrl: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<string | undefined> {
   const failure = await probe(adminUrl)
-  if (failure === undefined) return serverDatabase(adminUrl, options.name)
+  if (failure === undefined) return undefined
   if (env.CI === 'true') {
     throw new StorageError(
       `No PostgreSQL server for the tests at ${redactUrl(adminUrl)}: ${failure.message}`,
@@ -91,15 +121,11 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
       },
     )
   }
-  const reason =
+  return (
     `No PostgreSQL server at ${redactUrl(adminUrl)} (${String(failure.details.reason)}): the tests run on ` +
     'PGlite and the server-only tests (several processes, restarts) are skipped. Start PostgreSQL or set ' +
     'AGENT_COMM_TEST_PG_URL to run them.'
-  if (options.logger !== undefined && !told.has(options.logger)) {
-    told.add(options.logger)
-    options.logger.warn({ server: redactUrl(adminUrl) }, reason)
-  }
-  return pgliteDatabase(reason)
+  )
 }
 
 async function serverDatabase(adminUrl: string, name: string | undefined): Promise<TestDatabase> {
