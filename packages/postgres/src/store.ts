@@ -1,5 +1,5 @@
 import type { Logger, MessageV2 } from '@agent-comm/protocol'
-import { BROADCAST_TARGET, CAPABILITY_TARGET_PREFIX, silentLogger } from '@agent-comm/protocol'
+import { BROADCAST_TARGET, CAPABILITY_TARGET_PREFIX, ClosedError, silentLogger } from '@agent-comm/protocol'
 import type {
   AckManyOutcome,
   AckManyParams,
@@ -396,7 +396,10 @@ export class PostgresSpoolStore implements SpoolStore {
   }
 
   /** Runs one call of the store, known to `close()` until it settles. */
-  #track<T>(call: Promise<T>): Promise<T> {
+  #track<T>(start: () => Promise<T>): Promise<T> {
+    // After close the pool is gone: fail now rather than wait for a connect that cannot happen.
+    if (this.#closed) return Promise.reject(new ClosedError('This PostgreSQL spool store'))
+    const call = start()
     this.#inFlight.add(call)
     const forget = () => this.#inFlight.delete(call)
     call.then(forget, forget)
@@ -404,11 +407,11 @@ export class PostgresSpoolStore implements SpoolStore {
   }
 
   #transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
-    return this.#track(this.#runTransaction(fn))
+    return this.#track(() => this.#runTransaction(fn))
   }
 
   #read<T>(fn: (db: SqlQueryable) => Promise<T>): Promise<T> {
-    return this.#track(this.#runRead(fn))
+    return this.#track(() => this.#runRead(fn))
   }
 
   async #runTransaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {

@@ -8,7 +8,7 @@ import { createTestDatabase } from '../src/testing.js'
 // The spool contract on PostgreSQL: one database for this file (a server's, or an in-memory PGlite when no
 // server answers outside CI), and a fresh schema per case, dropped after it, so cases are isolated and
 // cheap. A second spool of a case opens its own store on the same URL and schema (on PGlite: on the same
-// instance), as a second process would.
+// client, which no store owns), as a second process would.
 const database = await createTestDatabase({ name: 'contract', logger: { warn: testLog } })
 const admin = database.client()
 afterAll(() => database.drop())
@@ -22,7 +22,7 @@ async function openOn(schema: string, options: SpoolContractOptions): Promise<Sp
   const store =
     database.kind === 'server'
       ? await openPostgresSpoolStore({ url: database.url, schema, poolSize: 4 })
-      : await openPostgresSpoolStore({ client: database.client(), schema, location: database.url })
+      : await openPostgresSpoolStore({ client: admin, schema, location: database.url })
   return Spool.open({ ...options, store })
 }
 

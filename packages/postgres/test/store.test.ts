@@ -346,4 +346,18 @@ describe('PostgresSpoolStore', () => {
     expect(report.problems).toEqual([])
     expect(report.ok).toBe(true)
   })
+
+  it('answers a call that started before close() rather than ending the pool under it', async () => {
+    const closing = await openTestStore(db, { schema: 'closing', poolSize: 1 })
+    const sends = [send({ toAgent: 'closer' })]
+    const inserted = closing.insertMessages({ sends, now: T0 })
+    const checked = closing.hasClaimable({ recipient: 'closer', now: T0 })
+    await closing.close()
+    expect(await inserted).toMatchObject({ ok: true })
+    expect(await checked).toBe(true)
+    // A call after close fails at once with CLOSED, not after a connect timeout.
+    await expect(closing.hasClaimable({ recipient: 'closer', now: T0 })).rejects.toMatchObject({
+      code: 'CLOSED',
+    })
+  })
 })
