@@ -181,3 +181,26 @@ it('lets an error thrown by the caller’s decode through unchanged, and rolls t
     await store.close()
   }
 })
+
+it.skipIf(!onServer)(
+  'runs send, claim and ack with prepared statements turned off (PgBouncer transaction mode)',
+  async () => {
+    const store = await openPostgresSpoolStore({
+      url: db.url,
+      schema: 'unprepared',
+      prepare: false,
+      poolSize: 2,
+    })
+    try {
+      const s = send({ toAgent: 'plain' })
+      await store.insertMessages({ sends: [s], now: T0 })
+      const [claimed] = (await store.claim(claimAt('plain', T0))).claimed
+      expect(claimed?.value.id).toBe(s.message.id)
+      expect(
+        await store.ack({ messageId: s.message.id, recipient: 'plain', receipt: claimed!.receipt, now: T0 }),
+      ).toEqual({ changed: true })
+    } finally {
+      await store.close()
+    }
+  },
+)
