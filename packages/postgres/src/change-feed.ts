@@ -1,6 +1,6 @@
 import type { Logger } from '@agent-comm/protocol'
 import type { SqlClient } from './client.js'
-import { toStorageError } from './storage-error.js'
+import { toStorageError } from './drivers/driver-errors.js'
 
 /** Delay before the next attempt to LISTEN after `failures` failed ones: 250 ms doubling up to 10 s. */
 const retryDelayMs = (failures: number): number => Math.min(250 * 2 ** (failures - 1), 10_000)

@@ -1,14 +1,15 @@
+/**
+ * `@agent-comm/postgres`: the spool's storage on PostgreSQL. {@link openPostgresSpoolStore} opens a
+ * {@link PostgresSpoolStore} (node-postgres, prepared statements) for `Spool.open({ store })`; the
+ * {@link SqlClient} seam lets it run on another driver (PGlite in tests: `@agent-comm/postgres/testing`).
+ */
 export type { SqlClient, SqlQueryable } from './client.js'
-export { type StorageFailureReason, sqlStateOf } from './drivers/driver-errors.js'
+export { redactUrl, type StorageFailureReason, sqlStateOf } from './drivers/driver-errors.js'
 export { createNodePostgresClient, type NodePostgresClientOptions } from './drivers/node-postgres.js'
-export type { PostgresJsClientOptions } from './drivers/postgres-js.js'
-export { postgresJsClient } from './drivers/postgres-js.js'
 export type { PostgresMigrationResult } from './migrate.js'
 export { applyPostgresMigrations, POSTGRES_MIGRATIONS_FOLDER, validateSchemaName } from './migrate.js'
 export type { OpenPostgresSpoolStoreOptions } from './open.js'
 export { openPostgresSpoolStore } from './open.js'
 export { DEFAULT_SCHEMA } from './schema.js'
-export type { PostgresFailure } from './storage-error.js'
-export { redactUrl } from './storage-error.js'
 export type { PostgresSpoolStoreOptions } from './store.js'
 export { notifyChannel, PostgresSpoolStore } from './store.js'

@@ -9,15 +9,15 @@ import type {
   StoreSearchParams,
   VerifyReport,
 } from '@agent-comm/spool'
-import type { SqlQueryable } from './client.js'
 import {
   conversationSummaryFromRecord,
   type DeliveryRecord,
   deliveryFromRow,
-  type Row,
   statsFromCounts,
   storedMessageFromRow,
-} from './rows.js'
+} from '@agent-comm/spool/store'
+import type { SqlQueryable } from './client.js'
+import type { Row } from './rows.js'
 import { SEARCH_DOCUMENT } from './schema.js'
 import { DELIVERY_COLUMNS, MESSAGE_COLUMNS } from './statements.js'
 
@@ -54,19 +54,32 @@ export class Inspector {
     }
   }
 
-  /** Messages of one conversation in the order they were sent. */
-  async conversation(db: SqlQueryable, conversationId: string): Promise<MessageV2[]> {
+  /**
+   * Which messages `visibleTo` (parameter `$n`) may see: those it sent, was addressed, or has a delivery of
+   * (a broadcast or capability message that reached it). Null: every message.
+   */
+  #visible(n: number): string {
+    return `($${n}::text IS NULL OR m.from_agent = $${n}::text OR m.to_agent = $${n}::text
+      OR EXISTS (SELECT 1 FROM ${this.#deliveries} d WHERE d.message_seq = m.seq AND d.recipient = $${n}::text))`
+  }
+
+  /** Messages of one conversation in the order they were sent (only those `visibleTo` may see, if given). */
+  async conversation(db: SqlQueryable, conversationId: string, visibleTo?: string): Promise<MessageV2[]> {
     const rows = await db.query<Row<MessageRecord>>(
-      `SELECT ${MESSAGE_COLUMNS} FROM ${this.#messages} m WHERE m.conversation_id = $1 ORDER BY m.seq`,
-      [conversationId],
+      `SELECT ${MESSAGE_COLUMNS} FROM ${this.#messages} m WHERE m.conversation_id = $1 AND ${this.#visible(2)}
+       ORDER BY m.seq`,
+      [conversationId, visibleTo ?? null],
     )
     return rows.map((row) => storedMessageFromRow(row).message)
   }
 
-  /** Threads with participants, counts and last activity, most recent first. */
+  /**
+   * Threads with participants, counts and last activity, most recent first. With `visibleTo`, only the
+   * messages that agent may see count (subject, participants, count and times over those alone).
+   */
   async conversations(
     db: SqlQueryable,
-    options: { limit: number; agent?: string },
+    options: { limit: number; agent?: string; visibleTo?: string },
   ): Promise<ConversationSummary[]> {
     const rows = await db.query<{
       conversationId: string
@@ -78,16 +91,19 @@ export class Inspector {
       subject: string
     }>(
       // Sender and addressee lists as JSON text: every driver returns text alike, whatever it does with arrays.
-      `SELECT m.conversation_id AS "conversationId", count(*)::int AS "messageCount",
-         min(m.created_at) AS "firstAt", max(m.created_at) AS "lastAt",
-         json_agg(DISTINCT m.from_agent)::text AS "senders", json_agg(DISTINCT m.to_agent)::text AS "receivers",
-         (SELECT f.subject FROM ${this.#messages} f WHERE f.conversation_id = m.conversation_id
+      `WITH visible AS NOT MATERIALIZED (
+         SELECT m.seq, m.conversation_id, m.from_agent, m.to_agent, m.subject, m.created_at
+         FROM ${this.#messages} m WHERE ${this.#visible(3)})
+       SELECT v.conversation_id AS "conversationId", count(*)::int AS "messageCount",
+         min(v.created_at) AS "firstAt", max(v.created_at) AS "lastAt",
+         json_agg(DISTINCT v.from_agent)::text AS "senders", json_agg(DISTINCT v.to_agent)::text AS "receivers",
+         (SELECT f.subject FROM visible f WHERE f.conversation_id = v.conversation_id
            ORDER BY f.seq LIMIT 1) AS "subject"
-       FROM ${this.#messages} m
-       WHERE $1::text IS NULL OR m.conversation_id IN
-         (SELECT conversation_id FROM ${this.#messages} WHERE from_agent = $1::text OR to_agent = $1::text)
-       GROUP BY m.conversation_id ORDER BY max(m.seq) DESC LIMIT $2`,
-      [options.agent ?? null, options.limit],
+       FROM visible v
+       WHERE $1::text IS NULL OR v.conversation_id IN
+         (SELECT conversation_id FROM visible WHERE from_agent = $1::text OR to_agent = $1::text)
+       GROUP BY v.conversation_id ORDER BY max(v.seq) DESC LIMIT $2`,
+      [options.agent ?? null, options.limit, options.visibleTo ?? null],
     )
     return rows.map((row) =>
       conversationSummaryFromRecord({

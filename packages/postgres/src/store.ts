@@ -1,10 +1,5 @@
 import type { Logger, MessageV2 } from '@agent-comm/protocol'
-import {
-  BROADCAST_TARGET,
-  CAPABILITY_TARGET_PREFIX,
-  InvalidStateError,
-  silentLogger,
-} from '@agent-comm/protocol'
+import { BROADCAST_TARGET, CAPABILITY_TARGET_PREFIX, ClosedError, silentLogger } from '@agent-comm/protocol'
 import type {
   AckManyOutcome,
   AckManyParams,
@@ -37,12 +32,12 @@ import type {
 } from '@agent-comm/spool'
 import { ChangeFeed } from './change-feed.js'
 import type { SqlClient, SqlQueryable } from './client.js'
+import { toStorageError } from './drivers/driver-errors.js'
 import { insertBatch, insertSend } from './insert.js'
 import { Inspector } from './inspect.js'
 import { validateSchemaName } from './migrate.js'
 import type { Row } from './rows.js'
 import { type WriteStatements, writeStatements } from './statements.js'
-import { toStorageError } from './storage-error.js'
 
 /** What a {@link PostgresSpoolStore} is built from (see `openPostgresSpoolStore`, which also migrates). */
 export interface PostgresSpoolStoreOptions {
@@ -78,19 +73,6 @@ function callerCode<T>(fn: () => T): T {
   }
 }
 
-/**
- * Minimal stand-in (relayseam branch) until this store filters `conversation`/`conversations` by `visibleTo`
- * (the SQLite store's `VISIBLE_TO` predicate in PostgreSQL): refuses the filter rather than ignore it, since
- * ignoring it would show an agent messages it may not see.
- */
-function refuseVisibleTo(visibleTo: string | undefined): void {
-  if (visibleTo === undefined) return
-  throw new InvalidStateError(
-    'The PostgreSQL spool store cannot yet list a conversation as one agent sees it (visibleTo)',
-    { hint: 'Read conversations without visibleTo, or use the SQLite store.' },
-  )
-}
-
 /** Thrown inside a transaction to roll it back with an outcome to report; never leaves the store. */
 class Rollback<T> {
   readonly outcome: T
@@ -118,6 +100,8 @@ export class PostgresSpoolStore implements SpoolStore {
   readonly #inspect: Inspector
   readonly #channel: string
   readonly #feed: ChangeFeed
+  /** Calls still running: `close()` lets them finish before it ends the pool (see `#track`). */
+  readonly #inFlight = new Set<Promise<unknown>>()
   #closed = false
 
   constructor(options: PostgresSpoolStoreOptions) {
@@ -338,8 +322,7 @@ export class PostgresSpoolStore implements SpoolStore {
   }
 
   async conversation(params: { conversationId: string; visibleTo?: string }): Promise<MessageV2[]> {
-    refuseVisibleTo(params.visibleTo)
-    return this.#read((db) => this.#inspect.conversation(db, params.conversationId))
+    return this.#read((db) => this.#inspect.conversation(db, params.conversationId, params.visibleTo))
   }
 
   async conversations(params: {
@@ -347,7 +330,6 @@ export class PostgresSpoolStore implements SpoolStore {
     agent?: string
     visibleTo?: string
   }): Promise<ConversationSummary[]> {
-    refuseVisibleTo(params.visibleTo)
     // Bounded as the SQLite store bounds it.
     const limit = Math.min(Math.max(Math.floor(params.limit), 1), 1000)
     return this.#read((db) => this.#inspect.conversations(db, { ...params, limit }))
@@ -391,6 +373,9 @@ export class PostgresSpoolStore implements SpoolStore {
     try {
       await this.#feed.close()
     } finally {
+      // A call started before close (a waiter's first check, say) gets its answer rather than a pool that
+      // ended under it: node-postgres leaves a connect pending on an ended pool until its timeout.
+      await Promise.allSettled([...this.#inFlight])
       if (this.#ownsClient) await this.#client.end().catch(() => undefined)
     }
   }
@@ -414,7 +399,26 @@ export class PostgresSpoolStore implements SpoolStore {
     await tx.query(this.#sql.notify, [this.#channel, ''])
   }
 
-  async #transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
+  /** Runs one call of the store, known to `close()` until it settles. */
+  #track<T>(start: () => Promise<T>): Promise<T> {
+    // After close the pool is gone: fail now rather than wait for a connect that cannot happen.
+    if (this.#closed) return Promise.reject(new ClosedError('This PostgreSQL spool store'))
+    const call = start()
+    this.#inFlight.add(call)
+    const forget = () => this.#inFlight.delete(call)
+    call.then(forget, forget)
+    return call
+  }
+
+  #transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
+    return this.#track(() => this.#runTransaction(fn))
+  }
+
+  #read<T>(fn: (db: SqlQueryable) => Promise<T>): Promise<T> {
+    return this.#track(() => this.#runRead(fn))
+  }
+
+  async #runTransaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
     try {
       return await this.#client.transaction(fn)
     } catch (error) {
@@ -424,7 +428,7 @@ export class PostgresSpoolStore implements SpoolStore {
     }
   }
 
-  async #read<T>(fn: (db: SqlQueryable) => Promise<T>): Promise<T> {
+  async #runRead<T>(fn: (db: SqlQueryable) => Promise<T>): Promise<T> {
     try {
       return await fn(this.#client)
     } catch (error) {

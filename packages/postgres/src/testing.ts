@@ -5,6 +5,8 @@ import type { SqlClient } from './client.js'
 import { redactUrl, toStorageError } from './drivers/driver-errors.js'
 import { createNodePostgresClient } from './drivers/node-postgres.js'
 import { type PgliteLike, wrapPglite } from './drivers/pglite.js'
+import { openPostgresSpoolStore } from './open.js'
+import type { PostgresSpoolStore } from './store.js'
 
 export { createPgliteClient, type PgliteClientOptions, type PgliteLike } from './drivers/pglite.js'
 
@@ -17,7 +19,7 @@ export interface TestDatabaseOptions {
   name?: string
   /** Where `AGENT_COMM_TEST_PG_URL` and `CI` are read. Default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>
-  /** Told once per process, at warn level, when the tests fall back to PGlite. */
+  /** Told once (per logger), at warn level, when the tests fall back to PGlite. */
   logger?: Pick<Logger, 'warn'>
 }
 
@@ -35,7 +37,8 @@ export interface TestDatabase {
   drop(): Promise<void>
 }
 
-let warnedFallback = false
+/** Loggers already told about the PGlite fallback: each is told once. */
+const told = new WeakSet<object>()
 
 function serverUrl(env: Readonly<Record<string, string | undefined>>): string {
   const url = env.AGENT_COMM_TEST_PG_URL
@@ -76,8 +79,38 @@ export async function pgServerAvailable(
 export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const env = options.env ?? process.env
   const adminUrl = serverUrl(env)
+  const reason = await noServerReason(adminUrl, env)
+  if (reason === undefined) return serverDatabase(adminUrl, options.name)
+  if (options.logger !== undefined && !told.has(options.logger)) {
+    told.add(options.logger)
+    options.logger.warn({ server: redactUrl(adminUrl) }, reason)
+  }
+  return pgliteDatabase(reason)
+}
+
+/**
+ * For test files that need a server and have no PGlite stand-in: true when the test server answers; under
+ * `CI=true` without one it throws (CI must not skip them); otherwise false, after telling `logger` (e.g.
+ * {@link reportSkipped}) that they are skipped and why.
+ */
+export async function serverTestsCanRun(
+  logger: Pick<Logger, 'warn'>,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<boolean> {
+  const adminUrl = serverUrl(env)
+  const reason = await noServerReason(adminUrl, env)
+  if (reason === undefined) return true
+  logger.warn({ server: redactUrl(adminUrl) }, reason)
+  return false
+}
+
+/** Undefined when the server answers; the reason the tests fall back otherwise. Throws under `CI=true`. */
+async function noServerReason(
+  adminUrl: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<string | undefined> {
   const failure = await probe(adminUrl)
-  if (failure === undefined) return serverDatabase(adminUrl, options.name)
+  if (failure === undefined) return undefined
   if (env.CI === 'true') {
     throw new StorageError(
       `No PostgreSQL server for the tests at ${redactUrl(adminUrl)}: ${failure.message}`,
@@ -88,15 +121,11 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
       },
     )
   }
-  const reason =
+  return (
     `No PostgreSQL server at ${redactUrl(adminUrl)} (${String(failure.details.reason)}): the tests run on ` +
     'PGlite and the server-only tests (several processes, restarts) are skipped. Start PostgreSQL or set ' +
     'AGENT_COMM_TEST_PG_URL to run them.'
-  if (options.logger !== undefined && !warnedFallback) {
-    warnedFallback = true
-    options.logger.warn({ server: redactUrl(adminUrl) }, reason)
-  }
-  return pgliteDatabase(reason)
+  )
 }
 
 async function serverDatabase(adminUrl: string, name: string | undefined): Promise<TestDatabase> {
@@ -173,6 +202,47 @@ async function pgliteDatabase(reason: string): Promise<TestDatabase> {
       dropped = true
       await Promise.all(clients.map((c) => c.end()))
       await instance.close()
+    },
+  }
+}
+
+/** Options of {@link openTestStore}. */
+export interface TestStoreOptions {
+  /** The store's schema (default `agent_comm`); a fresh one per test keeps tests apart in one database. */
+  schema?: string
+  /** Pool size on a server (ignored on PGlite, a single connection). */
+  poolSize?: number
+  logger?: Logger
+}
+
+/**
+ * Opens a {@link PostgresSpoolStore} on a test database: by its URL on a server (the store owns its pool),
+ * on a new client of the one PGlite instance otherwise (ended by `drop()`). Opening twice with the same
+ * schema gives two stores on the same data, as two processes would have.
+ */
+export function openTestStore(db: TestDatabase, options: TestStoreOptions = {}): Promise<PostgresSpoolStore> {
+  const common = {
+    ...(options.schema === undefined ? {} : { schema: options.schema }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  }
+  if (db.kind === 'server') {
+    return openPostgresSpoolStore({
+      url: db.url,
+      ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
+      ...common,
+    })
+  }
+  return openPostgresSpoolStore({ client: db.client(), location: db.url, ...common })
+}
+
+/**
+ * A `logger` for {@link createTestDatabase} that tells a test run, on stderr, that `what` (the tests that
+ * need a real server) are skipped because the tests fell back to PGlite, and why.
+ */
+export function reportSkipped(what: string): Pick<Logger, 'warn'> {
+  return {
+    warn(_fields, message) {
+      process.stderr.write(`Skipped on PGlite: ${what}. ${message}\n`)
     },
   }
 }

@@ -3,10 +3,12 @@ import { StorageError } from '@agent-comm/protocol'
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { createNodePostgresClient } from '../src/index.js'
-import { createTestDatabase, pgServerAvailable } from '../src/testing.js'
+import { createTestDatabase, reportSkipped, serverTestsCanRun } from '../src/testing.js'
 import { sqlClientSuite } from './sql-client-suite.js'
 
-const available = await pgServerAvailable()
+const available = await serverTestsCanRun(
+  reportSkipped('node-postgres.test.ts (the node-postgres adapter, on a real server)'),
+)
 
 describe.skipIf(!available).each([
   { prepare: true, label: 'named (prepared) statements' },
@@ -61,7 +63,7 @@ describe.skipIf(!available)('node-postgres errors', () => {
     await client.end()
     expect(failure).toBeInstanceOf(StorageError)
     expect((failure as StorageError).details.reason).toBe('unreachable')
-    expect((failure as StorageError).hint).toContain('postgres://postgres:***@127.0.0.1:1/postgres')
+    expect((failure as StorageError).hint).toContain('postgres://postgres@127.0.0.1:1/postgres')
     expect(printed(failure)).not.toContain(PASSWORD)
   })
 

@@ -1,15 +1,16 @@
-import postgres from 'postgres'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { notifyChannel, openPostgresSpoolStore, type PostgresSpoolStore } from '../src/index.js'
-import { type FreshDatabase, freshDatabase } from './fresh-database.js'
+import { notifyChannel, type PostgresSpoolStore, type SqlClient } from '../src/index.js'
+import { createTestDatabase, openTestStore, reportSkipped } from '../src/testing.js'
 import { claimAt, send, T0 } from './sends.js'
 
-let db: FreshDatabase
-let raw: postgres.Sql
+const db = await createTestDatabase({
+  name: 'notify',
+  logger: reportSkipped('the lost-LISTEN-connection test of notify.test.ts (it ends a server backend)'),
+})
+let raw: SqlClient
 const stores: PostgresSpoolStore[] = []
 const open = async (schema?: string) => {
-  const store = await openPostgresSpoolStore({
-    url: db.url,
+  const store = await openTestStore(db, {
     poolSize: 2,
     ...(schema === undefined ? {} : { schema }),
   })
@@ -18,13 +19,11 @@ const open = async (schema?: string) => {
 }
 
 beforeAll(async () => {
-  db = await freshDatabase()
-  raw = postgres(db.url, { max: 2, onnotice: () => {} })
+  raw = db.client()
 })
 afterAll(async () => {
   await Promise.all(stores.map((s) => s.close()))
-  await raw?.end()
-  await db?.drop()
+  await db.drop()
 })
 
 /**
@@ -44,7 +43,7 @@ async function probe(channel: string) {
       const arrived = new Promise<void>((resolve) => {
         marker = resolve
       })
-      await raw`SELECT pg_notify(${channel}, 'marker')`
+      await raw.query(`SELECT pg_notify($1, 'marker')`, [channel])
       await arrived
       const count = heard.length
       heard = []
@@ -128,23 +127,26 @@ it('keeps two schemas in one database apart: rows and notifications', async () =
   ])
 })
 
-it('calls watchers again after the listening connection was lost and LISTENs anew', async () => {
-  const store = await open('n_reconnect')
-  let changes = 0
-  const stop = store.watch(() => changes++)
-  const listener = async () =>
-    raw<{ pid: number }[]>`SELECT pid FROM pg_stat_activity
-      WHERE datname = current_database() AND query ILIKE 'listen%agent_comm_n_reconnect%'`
-  await expect.poll(async () => (await listener()).length).toBe(1)
-  const pid = (await listener())[0]!.pid
-  // The first LISTEN's own hint.
-  await expect.poll(() => changes).toBe(1)
-  await raw`SELECT pg_terminate_backend(${pid})`
-  // No write happened: the call comes from the reconnect itself, so waiters re-check what they missed.
-  await expect.poll(() => changes).toBeGreaterThan(1)
-  await expect.poll(async () => (await listener()).length).toBe(1)
-  const after = changes
-  await store.insertMessages({ sends: [send({ toAgent: 'back' })], now: T0 })
-  await expect.poll(() => changes).toBeGreaterThan(after)
-  stop()
-})
+it.skipIf(db.kind !== 'server')(
+  'calls watchers again after the listening connection was lost and LISTENs anew',
+  async () => {
+    const store = await open('n_reconnect')
+    let changes = 0
+    const stop = store.watch(() => changes++)
+    const listener = async () =>
+      raw.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity
+      WHERE datname = current_database() AND query ILIKE 'listen%agent_comm_n_reconnect%'`)
+    await expect.poll(async () => (await listener()).length).toBe(1)
+    const pid = (await listener())[0]!.pid
+    // The first LISTEN's own hint.
+    await expect.poll(() => changes).toBe(1)
+    await raw.query('SELECT pg_terminate_backend($1)', [pid])
+    // No write happened: the call comes from the reconnect itself, so waiters re-check what they missed.
+    await expect.poll(() => changes).toBeGreaterThan(1)
+    await expect.poll(async () => (await listener()).length).toBe(1)
+    const after = changes
+    await store.insertMessages({ sends: [send({ toAgent: 'back' })], now: T0 })
+    await expect.poll(() => changes).toBeGreaterThan(after)
+    stop()
+  },
+)

@@ -1,29 +1,27 @@
 import { expiresAt, ManualClock, type MessageV2 } from '@agent-comm/protocol'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
-import postgres from 'postgres'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { openPostgresSpoolStore, type PostgresSpoolStore } from '../src/index.js'
-import { type FreshDatabase, freshDatabase } from './fresh-database.js'
+import type { PostgresSpoolStore } from '../src/index.js'
+import { createTestDatabase, openTestStore } from '../src/testing.js'
 import { decode, send, T0 } from './sends.js'
 
 /**
  * The same history written to the SQLite spool (through its API) and to the PostgreSQL store (through the
  * seam, with the arguments the spool would pass), then every read compared: the answers must be equal.
  */
-let db: FreshDatabase
+const db = await createTestDatabase({ name: 'parity' })
 let store: PostgresSpoolStore
 let spool: Spool
 const clock = new ManualClock(T0)
 
 beforeAll(async () => {
-  db = await freshDatabase()
-  store = await openPostgresSpoolStore({ url: db.url })
+  store = await openTestStore(db)
   spool = await Spool.open({ path: ':memory:', clock })
 })
 afterAll(async () => {
   await spool?.close()
   await store?.close()
-  await db?.drop()
+  await db.drop()
 })
 
 /** Sends `message` on both. */
@@ -140,9 +138,7 @@ it('answers every read exactly as the SQLite spool does for the same history', a
 
   // A payload damaged by hand on both.
   sqliteConnection(spool).prepare(`UPDATE messages SET payload = '{broken' WHERE id = ?`).run(m6.id)
-  const raw = postgres(db.url, { max: 1, onnotice: () => {} })
-  await raw`UPDATE agent_comm.messages SET payload = '{broken' WHERE id = ${m6.id}`
-  await raw.end()
+  await db.client().query(`UPDATE agent_comm.messages SET payload = '{broken' WHERE id = $1`, [m6.id])
 
   const now = clock.now()
   for (const message of [m1, m2, m3, m4, m5, m6, held]) {

@@ -1,11 +1,10 @@
-import postgres from 'postgres'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { openPostgresSpoolStore, type PostgresSpoolStore } from '../src/index.js'
+import type { PostgresSpoolStore } from '../src/index.js'
 import { SEARCH_DOCUMENT } from '../src/schema.js'
-import { type FreshDatabase, freshDatabase } from './fresh-database.js'
+import { createTestDatabase, openTestStore } from '../src/testing.js'
 import { send, T0 } from './sends.js'
 
-let db: FreshDatabase
+const db = await createTestDatabase({ name: 'search' })
 let store: PostgresSpoolStore
 const auth = send({ subject: 'Task: Auth', body: 'Implement JWT authentication & tokens' })
 const deploy = send(
@@ -15,13 +14,12 @@ const deploy = send(
 const other = send({ fromAgent: 'tester', subject: 'Unrelated', body: 'nothing here' }, { now: T0 + 2000 })
 
 beforeAll(async () => {
-  db = await freshDatabase()
-  store = await openPostgresSpoolStore({ url: db.url })
+  store = await openTestStore(db)
   await store.insertMessages({ sends: [auth, deploy, other], now: T0 })
 })
 afterAll(async () => {
   await store?.close()
-  await db?.drop()
+  await db.drop()
 })
 
 const ids = async (text: string) => (await store.search({ text, limit: 50 })).map((m) => m.id)
@@ -84,17 +82,12 @@ it('stores a 1 MiB body of distinct words (beyond tsvector’s 1 MB limit) and f
 })
 
 it('matches the expression of the GIN index, so a search can use it', async () => {
-  const sql = postgres(db.url, { max: 1, onnotice: () => {} })
-  try {
-    const plan = await sql.begin(async (tx) => {
-      await tx`SET LOCAL enable_seqscan = off`
-      return tx.unsafe(
-        `EXPLAIN SELECT seq FROM agent_comm.messages WHERE ${SEARCH_DOCUMENT} @@ to_tsquery('simple', $1::text)`,
-        ["'auth':*"],
-      )
-    })
-    expect(plan.map((row) => Object.values(row).join(' ')).join('\n')).toContain('messages_search_idx')
-  } finally {
-    await sql.end()
-  }
+  const plan = await db.client().transaction(async (tx) => {
+    await tx.query('SET LOCAL enable_seqscan = off')
+    return tx.query(
+      `EXPLAIN SELECT seq FROM agent_comm.messages WHERE ${SEARCH_DOCUMENT} @@ to_tsquery('simple', $1::text)`,
+      ["'auth':*"],
+    )
+  })
+  expect(plan.map((row) => Object.values(row).join(' ')).join('\n')).toContain('messages_search_idx')
 })

@@ -1,6 +1,6 @@
 import { createMessage, expiresAt, type MessageInput, type MessageV2 } from '@agent-comm/protocol'
 import type { ClaimParams, MessageRecord, StoredSend } from '@agent-comm/spool'
-import { storedMessageFromRow } from '../src/rows.js'
+import { storedMessageFromRow } from '@agent-comm/spool/store'
 
 /** Fixed test time: 2026-01-01T00:00:00Z. */
 export const T0 = Date.UTC(2026, 0, 1)

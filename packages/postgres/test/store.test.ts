@@ -1,21 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openPostgresSpoolStore, type PostgresSpoolStore } from '../src/index.js'
-import { type FreshDatabase, freshDatabase } from './fresh-database.js'
+import type { PostgresSpoolStore } from '../src/index.js'
+import { createTestDatabase, openTestStore } from '../src/testing.js'
 import { claimAt, send, T0 } from './sends.js'
 
-let db: FreshDatabase
+const db = await createTestDatabase({ name: 'store' })
 let store: PostgresSpoolStore
 // Every test uses its own recipients, so the tests share one database without seeing each other's rows.
 let n = 0
 const agent = (name: string) => `${name}-${++n}`
 
 beforeAll(async () => {
-  db = await freshDatabase()
-  store = await openPostgresSpoolStore({ url: db.url, poolSize: 4 })
+  store = await openTestStore(db, { poolSize: 4 })
 })
 afterAll(async () => {
   await store?.close()
-  await db?.drop()
+  await db.drop()
 })
 
 describe('PostgresSpoolStore', () => {
@@ -346,5 +345,19 @@ describe('PostgresSpoolStore', () => {
     const report = await store.verify()
     expect(report.problems).toEqual([])
     expect(report.ok).toBe(true)
+  })
+
+  it('answers a call that started before close() rather than ending the pool under it', async () => {
+    const closing = await openTestStore(db, { schema: 'closing', poolSize: 1 })
+    const sends = [send({ toAgent: 'closer' })]
+    const inserted = closing.insertMessages({ sends, now: T0 })
+    const checked = closing.hasClaimable({ recipient: 'closer', now: T0 })
+    await closing.close()
+    expect(await inserted).toMatchObject({ ok: true })
+    expect(await checked).toBe(true)
+    // A call after close fails at once with CLOSED, not after a connect timeout.
+    await expect(closing.hasClaimable({ recipient: 'closer', now: T0 })).rejects.toMatchObject({
+      code: 'CLOSED',
+    })
   })
 })

@@ -1,9 +1,15 @@
 import { StorageError } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
 import { createNodePostgresClient } from '../src/index.js'
-import { createTestDatabase, DEFAULT_TEST_PG_URL, pgServerAvailable } from '../src/testing.js'
+import {
+  createTestDatabase,
+  DEFAULT_TEST_PG_URL,
+  pgServerAvailable,
+  reportSkipped,
+  serverTestsCanRun,
+} from '../src/testing.js'
 
-const available = await pgServerAvailable()
+const available = await serverTestsCanRun(reportSkipped('the server part of testing.test.ts'))
 // Port 1 on loopback: nothing listens there, so this is "no PostgreSQL server".
 const NO_SERVER = { AGENT_COMM_TEST_PG_URL: 'postgres://postgres:hunter2-secret@127.0.0.1:1/postgres' }
 
@@ -67,5 +73,20 @@ describe('createTestDatabase without a server', () => {
       await first.drop()
       await second.drop()
     }
+  })
+})
+
+describe('serverTestsCanRun without a server', () => {
+  it('says why the server-only tests are skipped, and refuses to skip them under CI=true', async () => {
+    const warnings: string[] = []
+    const logger = { warn: (_fields: object, message: string) => void warnings.push(message) }
+    expect(await serverTestsCanRun(logger, NO_SERVER)).toBe(false)
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toContain('skipped')
+    expect(warnings[0]).not.toContain('hunter2-secret')
+    await expect(serverTestsCanRun(logger, { ...NO_SERVER, CI: 'true' })).rejects.toMatchObject({
+      code: 'STORAGE',
+      hint: expect.stringContaining('In CI'),
+    })
   })
 })

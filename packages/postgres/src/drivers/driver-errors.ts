@@ -1,22 +1,29 @@
-import { StorageError } from '@agent-comm/protocol'
+import { AgentCommError, StorageError } from '@agent-comm/protocol'
 
-/** Why a driver call failed, as `StorageError.details.reason`. */
+/** Why a PostgreSQL operation failed, as `StorageError.details.reason`. */
 export type StorageFailureReason =
   | 'unreachable'
   | 'connection-lost'
   | 'auth-failed'
   | 'database-missing'
+  | 'permission-denied'
+  | 'read-only'
+  | 'full'
   | 'query-failed'
 
-/** The URL with its password replaced by `***`, safe to print or log. */
+/**
+ * The URL without its password (`postgres://user@host:5432/db`, any `password` query parameter dropped):
+ * safe to print, log or show as a store's `location`. Nothing of the password remains, not even its length.
+ */
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url)
-    if (parsed.password !== '') parsed.password = '***'
+    parsed.password = ''
+    for (const key of [...parsed.searchParams.keys()]) if (/pass/i.test(key)) parsed.searchParams.delete(key)
     return parsed.toString()
   } catch {
-    // Not a URL the WHATWG parser accepts: blank anything between "//user:" and "@".
-    return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@')
+    // Not a URL the WHATWG parser accepts: drop anything between "//user:" and "@", and any password=….
+    return url.replace(/(\/\/[^:/@]*):[^@]*@/, '$1@').replace(/([?&][^=&]*pass[^=&]*=)[^&]*/gi, '$1')
   }
 }
 
@@ -28,6 +35,7 @@ const UNREACHABLE_CODES = new Set([
   'ENETUNREACH',
   'ETIMEDOUT',
   'EAI_AGAIN',
+  'ENOENT', // a Unix socket path with no server behind it
 ])
 // Node socket errors meaning "a connection we had went away".
 const LOST_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED'])
@@ -60,9 +68,15 @@ function classify(error: unknown): { reason: StorageFailureReason; sqlState?: st
     if (sqlState === '57P01' || sqlState === '57P02' || sqlState.startsWith('08')) {
       return { reason: 'connection-lost', sqlState }
     }
+    // 53100 disk full, 53200 out of memory; the rest of class 53 (53300 too many connections) and 57P03
+    // (starting up) mean the server cannot take us now.
+    if (sqlState === '53100' || sqlState === '53200') return { reason: 'full', sqlState }
     if (sqlState === '57P03' || sqlState.startsWith('53')) return { reason: 'unreachable', sqlState }
     if (sqlState === '28P01' || sqlState === '28000') return { reason: 'auth-failed', sqlState }
     if (sqlState === '3D000') return { reason: 'database-missing', sqlState }
+    if (sqlState === '42501') return { reason: 'permission-denied', sqlState }
+    // 25006 read-only transaction (a standby, default_transaction_read_only).
+    if (sqlState === '25006') return { reason: 'read-only', sqlState }
     return { reason: 'query-failed', sqlState }
   }
   if (code !== undefined && UNREACHABLE_CODES.has(code)) return { reason: 'unreachable' }
@@ -85,22 +99,29 @@ const HINTS: Record<StorageFailureReason, (where: string) => string> = {
     `The connection to ${where} was closed by the server or the network; the next call reconnects. Retry it.`,
   'auth-failed': (where) => `Check the user name and password in the connection URL (${where}).`,
   'database-missing': (where) => `Create the database named in ${where}, or fix the URL.`,
+  'permission-denied': (where) =>
+    `The user of ${where} lacks a right the spool needs: grant it USAGE and CREATE on the spool's schema and rights on its tables, or connect as their owner.`,
+  'read-only': (where) =>
+    `${where} refused a write (a standby, or a read-only user): connect to the primary or grant write access.`,
+  full: (where) =>
+    `${where} is out of disk space or memory: free space on the server, or remove old messages (agent-comm cleanup).`,
   'query-failed': () => 'The statement was rejected by PostgreSQL: see details.sqlState and the message.',
 }
 
 /**
  * Maps a driver error to a {@link StorageError} whose `details.reason` says what kind of failure it was and
- * whose hint names the server by its URL without the password. A `StorageError` passes through unchanged.
- * The message is the driver's own text with any occurrence of the password blanked out.
+ * whose hint names the server by its URL without the password. An `AgentCommError` (a `StorageError` an
+ * adapter already mapped) passes through unchanged. The message is the driver's own text with any
+ * occurrence of the password blanked out; `doing` names the operation (`query`, `connect`, `LISTEN`…).
  */
-export function toStorageError(error: unknown, url: string, doing: string): StorageError {
-  if (error instanceof StorageError) return error
+export function toStorageError(error: unknown, url: string, doing = 'statement'): AgentCommError {
+  if (error instanceof AgentCommError) return error
   const { reason, sqlState } = classify(error)
   const where = redactUrl(url)
   let text = error instanceof Error ? error.message : String(error)
   const password = passwordOf(url)
   if (password !== '') text = text.split(password).join('***')
-  return new StorageError(`PostgreSQL ${doing} failed: ${text}`, {
+  return new StorageError(`PostgreSQL ${doing} failed at ${where}: ${text}`, {
     hint: HINTS[reason](where),
     details: { reason, server: where, ...(sqlState === undefined ? {} : { sqlState }) },
     cause: sanitizedCause(error, password),

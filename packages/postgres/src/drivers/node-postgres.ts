@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { Logger } from '@agent-comm/protocol'
 import pg from 'pg'
 import type { SqlClient, SqlQueryable } from '../client.js'
-import { redactUrl, toStorageError } from './driver-errors.js'
+import { redactUrl, type StorageFailureReason, toStorageError } from './driver-errors.js'
 
 /** Options of {@link createNodePostgresClient}. */
 export interface NodePostgresClientOptions {
@@ -45,8 +45,9 @@ function quoteIdent(name: string): string {
 /**
  * A {@link SqlClient} on node-postgres (`pg`): a `pg.Pool` for queries and transactions, and one dedicated
  * `pg.Client` per `listen` that reconnects with backoff and LISTENs again after it is lost. Driver failures
- * become `StorageError`s with `details.reason` (`unreachable`, `connection-lost`, `auth-failed`,
- * `database-missing`, `query-failed`) and `details.sqlState`; a lost pooled connection is dropped, so the
+ * become `StorageError`s with `details.reason` (a {@link StorageFailureReason}: `unreachable`,
+ * `connection-lost`, `auth-failed`, `database-missing`, `permission-denied`, `read-only`, `full`,
+ * `query-failed`) and `details.sqlState`; a lost pooled connection is dropped, so the
  * next call opens a new one.
  */
 export function createNodePostgresClient(options: NodePostgresClientOptions): SqlClient {

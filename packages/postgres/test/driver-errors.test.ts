@@ -1,0 +1,64 @@
+import { inspect } from 'node:util'
+import { StorageError } from '@agent-comm/protocol'
+import { afterAll, expect, it } from 'vitest'
+import { toStorageError } from '../src/drivers/driver-errors.js'
+import { sqlStateOf } from '../src/index.js'
+import { createTestDatabase } from '../src/testing.js'
+
+const db = await createTestDatabase({ name: 'driver_errors' })
+afterAll(() => db.drop())
+
+const URL_WITH_PASSWORD = 'postgres://agent:Pa55-w0rd@db.example:5432/spool'
+
+/** A driver error as node-postgres and PGlite throw them: a message and a `code` (SQLSTATE or errno). */
+const driverError = (code: string, message = `failed with ${code}`) =>
+  Object.assign(new Error(message), { code })
+
+it.each([
+  ['42501', 'permission-denied', 'grant'],
+  ['25006', 'read-only', 'primary'],
+  ['53100', 'full', 'disk space'],
+  ['53200', 'full', 'memory'],
+  ['53300', 'unreachable', 'running'],
+  ['28P01', 'auth-failed', 'password'],
+  ['3D000', 'database-missing', 'Create the database'],
+  ['57P01', 'connection-lost', 'Retry'],
+  ['ECONNREFUSED', 'unreachable', 'running'],
+  ['ENOENT', 'unreachable', 'running'],
+  ['ECONNRESET', 'connection-lost', 'Retry'],
+  ['42P01', 'query-failed', 'sqlState'],
+])('maps %s to reason %s with a hint that says what to do', (code, reason, hint) => {
+  const error = toStorageError(driverError(code), URL_WITH_PASSWORD, 'query')
+  expect(error).toBeInstanceOf(StorageError)
+  expect(error.details).toMatchObject({ reason, server: 'postgres://agent@db.example:5432/spool' })
+  expect(error.hint).toContain(hint)
+  expect(error.message).toContain('postgres://agent@db.example:5432/spool')
+  if (/^[0-9A-Z]{5}$/.test(code) && !code.startsWith('E')) expect(sqlStateOf(error)).toBe(code)
+})
+
+it('blanks the password out of a driver message, the hint, the details and the cause', () => {
+  const error = toStorageError(
+    driverError('28P01', 'password authentication failed for "agent" (Pa55-w0rd)'),
+    URL_WITH_PASSWORD,
+    'connect',
+  )
+  const printed = [error.message, error.hint, JSON.stringify(error.toJSON()), inspect(error, { depth: 20 })]
+  expect(printed.join('\n')).not.toContain('Pa55-w0rd')
+})
+
+it('passes an error that is already an AgentCommError through unchanged', () => {
+  const mapped = toStorageError(driverError('42501'), URL_WITH_PASSWORD, 'query')
+  expect(toStorageError(mapped, 'postgres://elsewhere/db')).toBe(mapped)
+})
+
+it('reports a write in a read-only transaction as reason read-only', async () => {
+  const client = db.client()
+  await client.query('CREATE TABLE ro (x int)')
+  const failure = await client
+    .transaction(async (tx) => {
+      await tx.query('SET TRANSACTION READ ONLY')
+      await tx.query('INSERT INTO ro VALUES (1)')
+    })
+    .catch((error: unknown) => error)
+  expect(failure).toMatchObject({ code: 'STORAGE', details: { reason: 'read-only', sqlState: '25006' } })
+})
