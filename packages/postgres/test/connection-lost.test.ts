@@ -2,7 +2,7 @@ import { isAgentCommError, StorageError } from '@agent-comm/protocol'
 import { Spool } from '@agent-comm/spool'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createNodePostgresClient, openPostgresSpoolStore, type SqlClient } from '../src/index.js'
+import { openPostgresSpoolStore } from '../src/index.js'
 import { createTestDatabase, pgServerAvailable, type TestDatabase } from '../src/testing.js'
 
 /**
@@ -15,28 +15,19 @@ if (!serverUp && process.env.CI === 'true') {
 }
 
 /**
- * The driver under test: node-postgres, the store's client once it stops using postgres.js. postgres.js
- * 3.4.9 (what `openPostgresSpoolStore({ url })` builds today) fails this file: after its idle pooled
- * connections are terminated, a call fails as "Cannot reach PostgreSQL … CONNECT_TIMEOUT" ten seconds later
- * and the process then dies of an uncaught `TypeError: Cannot read properties of null (reading 'write')`
- * in connection.js nextWrite (porsager/postgres#1154, #1208).
+ * The store as a user opens it: from its URL, on the node-postgres pool it builds (the shipped driver;
+ * postgres.js 3.4.9 failed this file — a CONNECT_TIMEOUT after its idle connections were terminated, then an
+ * uncatchable TypeError in connection.js nextWrite, porsager/postgres#1154, #1208).
  */
 const drivers: {
   name: string
   open(url: string, schema: string): Promise<{ spool: Spool; close(): Promise<void> }>
 }[] = [
   {
-    name: 'node-postgres',
+    name: 'node-postgres (the store opened from its URL)',
     async open(url, schema) {
-      const client: SqlClient = createNodePostgresClient({ url, poolSize: 2 })
-      const spool = await Spool.open({ store: await openPostgresSpoolStore({ client, schema }) })
-      return {
-        spool,
-        async close() {
-          await spool.close()
-          await client.end()
-        },
-      }
+      const spool = await Spool.open({ store: await openPostgresSpoolStore({ url, schema, poolSize: 2 }) })
+      return { spool, close: () => spool.close() }
     },
   },
 ]
