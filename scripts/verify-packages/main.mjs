@@ -10,6 +10,8 @@
 //   pnpm verify:packages --sync-readmes   first copy each example file into its README's first ts block
 //   pnpm verify:packages --keep     keep the temporary folder for a look around
 //   pnpm verify:packages --only @agent-comm/spool   check some packages only (repeatable)
+import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -215,13 +217,19 @@ for (const { dir, pkg } of selected) {
   const env = appEnv(installed.app)
   if (plan.example !== undefined) {
     await check(`${pkg.name}: ${plan.example} type-checks and runs`, async () => {
-      const stdout = await runExample({
-        app: installed.app,
-        example: join(dir, plan.example),
-        workspaceRoot: root,
-        env,
-      })
-      return plan.output.test(stdout) ? [] : [`it printed:\n${stdout}\nexpected: ${plan.output}`]
+      const database = plan.postgres ? createExampleDatabase() : undefined
+      if (database?.problem !== undefined) return [database.problem]
+      try {
+        const stdout = await runExample({
+          app: installed.app,
+          example: join(dir, plan.example),
+          workspaceRoot: root,
+          env: database === undefined ? env : { ...env, DATABASE_URL: database.url },
+        })
+        return plan.output.test(stdout) ? [] : [`it printed:\n${stdout}\nexpected: ${plan.output}`]
+      } finally {
+        database?.drop()
+      }
     })
   }
   const scenario = SCENARIOS[pkg.name]
@@ -231,6 +239,28 @@ for (const { dir, pkg } of selected) {
     await check(`${pkg.name}: its bin works when installed`, () =>
       scenario({ app: installed.app, env, workspaceRoot: root, work: runDir }),
     )
+  }
+}
+
+/**
+ * A fresh database on the local PostgreSQL server (127.0.0.1:5432, as on every machine of this project) for
+ * an example that needs one, made and dropped with psql; or the problem when there is no server.
+ */
+function createExampleDatabase() {
+  const name = `agent_comm_pkg_${randomBytes(4).toString('hex')}`
+  const psql = (sql) =>
+    spawnSync('psql', ['-h', '127.0.0.1', '-p', '5432', '-U', 'postgres', '-d', 'postgres', '-qAtc', sql], {
+      encoding: 'utf8',
+    })
+  const made = psql(`CREATE DATABASE ${name}`)
+  if (made.status !== 0) {
+    return {
+      problem: `its example needs a PostgreSQL server on 127.0.0.1:5432 (user postgres): ${made.error?.message ?? made.stderr.trim()}`,
+    }
+  }
+  return {
+    url: `postgres://postgres@127.0.0.1:5432/${name}`,
+    drop: () => psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
   }
 }
 

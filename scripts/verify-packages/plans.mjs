@@ -26,6 +26,13 @@ export const PLANS = {
     example: 'examples/registry.ts',
     output: /^reviewers: reviewer \(active, http\)\n$/,
   },
+  '@agent-comm/postgres': {
+    install: ['@agent-comm/postgres', '@agent-comm/spool'],
+    example: 'examples/postgres.ts',
+    output: /^architect → builder: Task: Auth\nacked: 1, queued: 0\n$/,
+    // Its example runs against a database created for it on the local server (DATABASE_URL), dropped after.
+    postgres: true,
+  },
   '@agent-comm/transport-sqlite': {
     install: ['@agent-comm/transport-sqlite', '@agent-comm/protocol'],
     example: 'examples/transport.ts',

@@ -20,6 +20,9 @@ const NOT_FOR_SEND = [
   '@modelcontextprotocol/sdk',
   '@agent-comm/transport-http',
   'undici',
+  // PostgreSQL: only for a postgres:// database, never for the default SQLite one.
+  '@agent-comm/postgres',
+  'pg',
 ]
 
 /** Runs a command with the module recorder preloaded; resolves its result and every resolution it made. */
