@@ -128,14 +128,17 @@ describe('validating lookups and options', () => {
     await rejection(registry.findByCapability(''))
   })
 
-  it('refuses to open without a connection or a path, or with both', async () => {
-    const { spool } = await openRegistry()
+  it('refuses to open without a store, a connection or a path, or with two of them', async () => {
+    const { spool, registry } = await openRegistry()
     expect((await rejection(Registry.open({}))).message).toContain(
-      'give sqlite (e.g. sqliteConnection(spool)',
+      'give store (e.g. from @agent-comm/postgres), sqlite (e.g. sqliteConnection(spool)',
     )
     expect(
       (await rejection(Registry.open({ sqlite: sqliteConnection(spool), path: spool.path }))).message,
     ).toContain('not both')
+    expect(
+      (await rejection(Registry.open({ store: registry.store, sqlite: sqliteConnection(spool) }))).message,
+    ).toContain('give one of store')
   })
 
   it('refuses presence windows where offline would come before inactive', async () => {
