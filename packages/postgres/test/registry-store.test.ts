@@ -270,6 +270,18 @@ describe.skipIf(process.env.CI !== 'true' && !(await serverAvailable()))('openPo
     }
   })
 
+  it('lets Spool.open take a postgres:// path, loading this package for it', async () => {
+    const spool = await Spool.open({ path: db!.url })
+    try {
+      expect(spool.store.kind).toBe('postgres')
+      await spool.send({ fromAgent: 'a', toAgent: 'b', body: 'over a URL' })
+      const [claimed] = await spool.claim('b')
+      expect(claimed?.message.body).toBe('over a URL')
+    } finally {
+      await spool.close()
+    }
+  })
+
   it('refuses a URL that is not postgres:// with a ConfigError', async () => {
     await expect(openPostgres({ url: 'mysql://x' })).rejects.toMatchObject({ code: 'CONFIG' })
   })
