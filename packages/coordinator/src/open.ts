@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import type { Clock, Logger } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
-import { type DatabaseFileOptions, Spool, sqliteConnection } from '@agent-comm/spool'
+import { type DatabaseFileOptions, Spool } from '@agent-comm/spool'
 import { FileTransport } from '@agent-comm/transport-file'
 import { SqliteTransport } from '@agent-comm/transport-sqlite'
 import type { CoordinatorConfig } from './config.js'
@@ -94,7 +94,7 @@ async function openOnSqlite(
     ...(options.logger ? { logger: options.logger } : {}),
   })
   try {
-    const registry = await Registry.open({ sqlite: sqliteConnection(spool), ...(clock ? { clock } : {}) })
+    const registry = await Registry.open({ spool, ...(clock ? { clock } : {}) })
     return { spool, registry }
   } catch (error) {
     await spool.close()

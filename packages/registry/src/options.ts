@@ -1,6 +1,6 @@
 import type { Clock } from '@agent-comm/protocol'
 import { AgentStatusSchema, CapabilitySchema, TransportKindSchema } from '@agent-comm/protocol'
-import type { DatabaseFileOptions } from '@agent-comm/spool'
+import type { DatabaseFileOptions, Spool } from '@agent-comm/spool'
 import type BetterSqlite3 from 'better-sqlite3'
 import { z } from 'zod'
 import type { RegistryStore } from './store.js'
@@ -22,6 +22,12 @@ export interface RegistryOptions extends DatabaseFileOptions {
    * it on close. Give either this or `sqlite` / `path`; the SQLite file options do not apply.
    */
   store?: RegistryStore
+  /**
+   * The spool whose database the registry shares: on SQLite, its connection and file (what
+   * `sqliteConnection(spool)` gives, without the caller touching the handle). A spool on another store is
+   * refused: open that store's registry (e.g. `openPostgres` in `@agent-comm/postgres`) and pass `store`.
+   */
+  spool?: Spool
   /**
    * An open better-sqlite3 connection, usually `sqliteConnection(spool)`, so one connection and one file serve the
    * spool and the registry. The registry does not close a connection it was given.

@@ -9,6 +9,7 @@ import {
   systemClock,
   ValidationError,
 } from '@agent-comm/protocol'
+import { sqliteConnection } from '@agent-comm/spool'
 import { type ListFilter, ListFilterSchema, type RegistryOptions, RegistryTimingSchema } from './options.js'
 import { profileFromRow } from './rows.js'
 import { SqliteRegistryStore } from './sqlite-store.js'
@@ -49,7 +50,7 @@ export class Registry {
 
   /**
    * Opens the registry on exactly one of `options.store` (any {@link RegistryStore}, e.g. PostgreSQL's, already
-   * open), `options.sqlite` (usually `sqliteConnection(spool)` from `@agent-comm/spool`) or the SQLite file at
+   * open), `options.spool` (a spool on SQLite: the registry shares its connection and file), `options.sqlite` (usually `sqliteConnection(spool)` from `@agent-comm/spool`) or the SQLite file at
    * `options.path`, migrating the SQLite tables to the current schema. Throws `ValidationError` for bad
    * options, `SchemaVersionError` for a database written by a newer version, `StorageError` for an unusable
    * file.
@@ -68,16 +69,18 @@ export class Registry {
       )
     }
     const releaseToAll = releaseHeldTo === 'all-agents'
-    if (options.store !== undefined) {
-      if (options.sqlite !== undefined || options.path !== undefined) {
-        throw new ValidationError(
-          'Invalid registry options: give one of store (an open RegistryStore), sqlite (an open connection) and path (a file)',
-        )
-      }
-      return new Registry(options.store, clock, windows, releaseToAll)
+    const given = [options.store, options.spool, options.sqlite, options.path].filter((o) => o !== undefined)
+    if (given.length > 1) {
+      throw new ValidationError(
+        'Invalid registry options: give one of store (an open RegistryStore), spool (to share its SQLite file), sqlite (an open connection) and path (a file)',
+      )
     }
-    const { store: _store, clock: _clock, releaseHeldTo: _release, ...sqliteOptions } = options
-    const store = await SqliteRegistryStore.open(sqliteOptions)
+    if (options.store !== undefined) return new Registry(options.store, clock, windows, releaseToAll)
+    const { store: _store, spool, clock: _clock, releaseHeldTo: _release, ...sqliteOptions } = options
+    // sqliteConnection names the spool's store when it is not SQLite (a ValidationError).
+    const store = await SqliteRegistryStore.open(
+      spool === undefined ? sqliteOptions : { ...sqliteOptions, sqlite: sqliteConnection(spool) },
+    )
     return new Registry(store, clock, windows, releaseToAll)
   }
 

@@ -68,7 +68,7 @@ export class SqliteRegistryStore implements RegistryStore {
     }
     if (typeof options.path !== 'string' || options.path === '') {
       throw new ValidationError(
-        'Invalid registry options: give store (e.g. from @agent-comm/postgres), sqlite (e.g. sqliteConnection(spool), to share the spool connection) or path (a SQLite file or :memory:)',
+        'Invalid registry options: give store (e.g. from @agent-comm/postgres), spool (a spool on SQLite, to share its file), sqlite (an open connection) or path (a SQLite file or :memory:)',
       )
     }
     const path = options.path === ':memory:' ? ':memory:' : resolve(options.path)
