@@ -3,6 +3,7 @@ export { type StorageFailureReason, sqlStateOf } from './drivers/driver-errors.j
 export { createNodePostgresClient, type NodePostgresClientOptions } from './drivers/node-postgres.js'
 export type { PostgresJsClientOptions } from './drivers/postgres-js.js'
 export { postgresJsClient } from './drivers/postgres-js.js'
+export { dropPostgresSchema } from './drop-schema.js'
 export type { PostgresMigrationResult } from './migrate.js'
 export { applyPostgresMigrations, POSTGRES_MIGRATIONS_FOLDER, validateSchemaName } from './migrate.js'
 export type { OpenPostgresSpoolStoreOptions } from './open.js'

@@ -7,6 +7,7 @@ import { Spool, sqliteConnection } from '@agent-comm/spool'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   applyPostgresMigrations,
+  dropPostgresSchema,
   openPostgres,
   PostgresRegistryStore,
   PostgresSpoolStore,
@@ -279,6 +280,17 @@ describe.skipIf(process.env.CI !== 'true' && !(await serverAvailable()))('openPo
       expect(claimed?.message.body).toBe('over a URL')
     } finally {
       await spool.close()
+    }
+  })
+
+  it('drops a throwaway schema with dropPostgresSchema, and refuses agent_comm and public', async () => {
+    const pg = await openPostgres({ url: db!.url, schema: 'throwaway' })
+    await pg.close()
+    await dropPostgresSchema({ url: db!.url, schema: 'throwaway' })
+    const rows = await db!.client().query("SELECT 1 FROM pg_namespace WHERE nspname = 'throwaway'")
+    expect(rows).toEqual([])
+    for (const schema of ['agent_comm', 'public']) {
+      await expect(dropPostgresSchema({ url: db!.url, schema })).rejects.toMatchObject({ code: 'VALIDATION' })
     }
   })
 
