@@ -1,3 +1,9 @@
+import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { promisify } from 'node:util'
 import { createTestDatabase, pgServerAvailable, type TestDatabase } from '@agent-comm/postgres/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCoordinator, loadConfig } from '../src/index.js'
@@ -78,5 +84,35 @@ describe('the database setting', () => {
     })
     expect(() => loadConfig({ AGENT_COMM_PG_SCHEMA: 'Team-A' })).toThrow(/AGENT_COMM_PG_SCHEMA/)
     expect(() => loadConfig({ AGENT_COMM_PG_POOL_SIZE: '0' })).toThrow(/AGENT_COMM_PG_POOL_SIZE/)
+  })
+})
+
+describe('a coordinator on a SQLite file', () => {
+  it('never loads @agent-comm/postgres nor a PostgreSQL driver', async () => {
+    // A real Node process on the built package, recording every module it resolves.
+    const built = pathToFileURL(join(fileURLToPath(new URL('..', import.meta.url)), 'dist/index.js')).href
+    const dir = mkdtempSync(join(tmpdir(), 'agent-comm-coordinator-sqlite-'))
+    try {
+      const script = `
+        import { registerHooks } from 'node:module'
+        const loaded = []
+        registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); loaded.push(r.url); return r } })
+        const { createCoordinator, loadConfig } = await import(${JSON.stringify(built)})
+        const coord = await createCoordinator(loadConfig({ AGENT_COMM_DB_PATH: ${JSON.stringify(join(dir, 'c.db'))} }))
+        await coord.register({ agentId: 'a' })
+        await coord.send({ fromAgent: 'a', toAgent: 'a', body: 'hi' })
+        await coord.close()
+        console.log(JSON.stringify(loaded))`
+      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+        env: { PATH: process.env.PATH ?? '' },
+      })
+      const loaded = JSON.parse(stdout) as string[]
+      expect(loaded.some((url) => url.includes('/packages/spool/'))).toBe(true)
+      expect(
+        loaded.filter((url) => /\/packages\/postgres\/|\/node_modules\/(pg|postgres)\//.test(url)),
+      ).toEqual([])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
