@@ -14,9 +14,9 @@ import { describeError, ExitCode, errorJson, formatErrorText } from './errors.js
 const databaseFlags = {
   db: Flags.string({
     description:
-      'SQLite database file. Precedence: this flag, then AGENT_COMM_DB_PATH, then ./data/coordination.db under AGENT_COMM_PROJECT_ROOT (default: the current folder).',
+      'SQLite database file, or PostgreSQL URL such as postgres://user:password@host:5432/agents (its schema and pool size from AGENT_COMM_PG_SCHEMA and AGENT_COMM_PG_POOL_SIZE). Precedence: this flag, then AGENT_COMM_DB_PATH, then ./data/coordination.db under AGENT_COMM_PROJECT_ROOT (default: the current folder).',
     helpGroup: 'GLOBAL',
-    helpValue: '<path>',
+    helpValue: '<path|url>',
   }),
   create: Flags.boolean({
     description:
@@ -139,7 +139,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const unregistered =
       config.defaultTransport === 'file' ? `file (under ${config.fileRoot})` : 'sqlite (the database)'
     const agents = describeAgentTransports(await coordinator.discover())
-    return `[debug] database ${config.dbPath} (${readOnly ? 'read-only' : 'read-write'}), project root ${config.projectRoot}; ${agents}; unregistered recipients and new agents use ${unregistered}\n`
+    // The spool's path is its store's location: a SQLite file, or a URL without its password.
+    return `[debug] database ${coordinator.spool.path} (${readOnly ? 'read-only' : 'read-write'}), project root ${config.projectRoot}; ${agents}; unregistered recipients and new agents use ${unregistered}\n`
   }
 
   /** Library helpers (schemas, error classes), loaded on first use. */

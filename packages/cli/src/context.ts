@@ -1,6 +1,7 @@
 // The composition root of the CLI: the one module that reads the environment, turns it and the global
 // flags into a configuration, builds the coordinator and hands it to a command. Commands never read
 // process.env or construct library objects themselves.
+import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
 import type { Coordinator, CoordinatorConfig } from '@agent-comm/coordinator'
 import type { RunningHttpServer, RunningServer } from '@agent-comm/mcp'
@@ -21,8 +22,16 @@ export interface CommandContext {
 
 /** Where the context's settings come from besides the environment. */
 export interface ContextOptions {
-  /** The `--db` flag: wins over AGENT_COMM_DB_PATH. Relative paths are taken from the current folder. */
+  /**
+   * The `--db` flag: wins over AGENT_COMM_DB_PATH. A SQLite file (relative paths are taken from the current
+   * folder) or a `postgres://` / `postgresql://` URL (taken as it is).
+   */
   db?: string | undefined
+  /**
+   * A throwaway database (the demo's): this SQLite file — or, when the configured database is a PostgreSQL
+   * URL, a schema of its own in that database (`agent_comm_demo_<random>`), dropped on close.
+   */
+  temporary?: { file: string } | undefined
   /** Use this project root instead of AGENT_COMM_PROJECT_ROOT (the demo's temporary folder). */
   projectRoot?: string | undefined
   /** Create the database when it is missing (default true); false makes a missing database an error. */
@@ -65,15 +74,33 @@ function environment(): Record<string, string | undefined> {
  */
 export async function openContext(options: ContextOptions = {}): Promise<CommandContext> {
   const runtime = await loadRuntime()
-  const { createCoordinator, DeferredTransport, loadConfig, loadTransportHttp } = runtime
+  const { createCoordinator, DeferredTransport, isPostgresUrl, loadConfig, loadTransportHttp } = runtime
   const cwd = process.cwd()
-  const config = loadConfig(environment(), {
+  const configured = loadConfig(environment(), {
     cwd,
     overrides: {
       ...(options.projectRoot === undefined ? {} : { projectRoot: resolve(cwd, options.projectRoot) }),
-      ...(options.db === undefined ? {} : { dbPath: resolve(cwd, options.db) }),
+      // A URL names a server: it is never resolved as a path.
+      ...(options.db === undefined
+        ? {}
+        : { dbPath: isPostgresUrl(options.db) ? options.db : resolve(cwd, options.db) }),
     },
   })
+  let config = configured
+  let temporarySchema: string | undefined
+  if (options.temporary !== undefined) {
+    if (isPostgresUrl(configured.dbPath)) {
+      temporarySchema = `agent_comm_demo_${randomBytes(6).toString('hex')}`
+      config = { ...configured, postgresSchema: temporarySchema }
+    } else {
+      config = { ...configured, dbPath: options.temporary.file }
+    }
+  }
+  const dropTemporarySchema = async (): Promise<void> => {
+    if (temporarySchema === undefined) return
+    const { dropPostgresSchema } = await runtime.loadPostgres()
+    await dropPostgresSchema({ url: config.dbPath, schema: temporarySchema })
+  }
   const logger = stderrLogger(runtime, config.logLevel)
   const open = (database: DatabaseFileOptions): Promise<Coordinator> =>
     createCoordinator(config, {
@@ -101,6 +128,7 @@ export async function openContext(options: ContextOptions = {}): Promise<Command
   try {
     coordinator = await open({ create: options.create ?? true, allowForeignTables })
   } catch (error) {
+    await dropTemporarySchema()
     // Opening for writing comes first, so a database the user may write is used (and migrated) as always.
     if (options.readsOnly !== true || !mayOnlyRead(error, config.dbPath)) {
       throw databaseOpenFailure(error, config.dbPath)
@@ -112,7 +140,18 @@ export async function openContext(options: ContextOptions = {}): Promise<Command
       throw databaseOpenFailure(readOnlyError, config.dbPath)
     }
   }
-  return { coordinator, config, readOnly, close: () => coordinator.close() }
+  return {
+    coordinator,
+    config,
+    readOnly,
+    close: async () => {
+      try {
+        await coordinator.close()
+      } finally {
+        await dropTemporarySchema()
+      }
+    },
+  }
 }
 
 /** True when AGENT_COMM_LOG_LEVEL is `debug`: errors then show their stack and cause. */

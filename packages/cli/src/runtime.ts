@@ -3,7 +3,12 @@
 // Commands load it lazily, through the composition root, so `--help` never pays for it.
 
 export { BridgeRunner, CommandBridge, FunctionBridge, HttpBridge } from '@agent-comm/bridge'
-export { createCoordinator, describeAgentTransports, loadConfig } from '@agent-comm/coordinator'
+export {
+  createCoordinator,
+  describeAgentTransports,
+  isPostgresUrl,
+  loadConfig,
+} from '@agent-comm/coordinator'
 export {
   AgentCommError,
   ClaimedMessageSchema,
@@ -29,4 +34,9 @@ export function loadTransportHttp(): Promise<typeof import('@agent-comm/transpor
 /** The relay's secret store (no fastify): loaded by `relay gen-secret`, `list-secrets`, `revoke-secret`. */
 export function loadSecretStore(): Promise<typeof import('@agent-comm/transport-http/secrets')> {
   return import('@agent-comm/transport-http/secrets')
+}
+
+/** The PostgreSQL package (the demo drops its temporary schema with it): loaded only on a PostgreSQL URL. */
+export function loadPostgres(): Promise<typeof import('@agent-comm/postgres')> {
+  return import('@agent-comm/postgres')
 }

@@ -66,7 +66,7 @@ describe('the database location', () => {
     const run = await runCli(['send', '--help'], { env: cleanEnv() })
     expect(run.code).toBe(0)
     expect(run.stdout).toMatch(
-      /--db=<path>\s+SQLite database file\. Precedence: this flag, then\s+AGENT_COMM_DB_PATH/,
+      /--db=<path\|url>\s+SQLite database file, or PostgreSQL URL such as\s+postgres:\/\/user:password@host:5432\/agents[^.]*\.\s+Precedence: this flag,\s+then\s+AGENT_COMM_DB_PATH/,
     )
   })
 })

@@ -1,13 +1,21 @@
 import { isAbsolute, resolve } from 'node:path'
 import { ConfigError, LeaseSecondsSchema, LOG_LEVELS, type LogLevel } from '@agent-comm/protocol'
 import { z } from 'zod'
+import { isPostgresUrl } from './database-url.js'
 
 /** Settings of a coordinator and of the default local setup. */
 export interface CoordinatorConfig {
   /** Folder the relative paths below are resolved against. */
   projectRoot: string
-  /** The SQLite spool file. */
+  /**
+   * The database: a SQLite file, or a `postgres://` / `postgresql://` URL (its tables in the schema
+   * `postgresSchema`, with `@agent-comm/postgres`).
+   */
   dbPath: string
+  /** PostgreSQL only: the schema holding agent-comm's tables (default `agent_comm`). */
+  postgresSchema?: string
+  /** PostgreSQL only: the most connections this process opens (default 10). */
+  postgresPoolSize?: number
   /** Transport for agents that do not name one, and for unregistered recipients. */
   defaultTransport: 'sqlite' | 'file'
   /** Root folder of the file transport used when `defaultTransport` is `file`. */
@@ -22,7 +30,10 @@ export interface CoordinatorConfig {
 /** The environment variables {@link loadConfig} reads, with what each means. */
 export const CONFIG_VARIABLES = {
   AGENT_COMM_PROJECT_ROOT: 'folder relative paths are resolved against (default: the current folder)',
-  AGENT_COMM_DB_PATH: 'SQLite database file (default: <project root>/data/coordination.db)',
+  AGENT_COMM_DB_PATH:
+    'SQLite file or postgres:// URL, e.g. postgres://user:password@host:5432/agents (default: <project root>/data/coordination.db)',
+  AGENT_COMM_PG_SCHEMA: 'PostgreSQL only: schema holding the tables (default: agent_comm)',
+  AGENT_COMM_PG_POOL_SIZE: 'PostgreSQL only: most connections per process (default: 10)',
   AGENT_COMM_TRANSPORT: 'default transport, sqlite or file (default: sqlite)',
   AGENT_COMM_TTL_HOURS: 'default message time-to-live in hours (default: 24)',
   AGENT_COMM_LEASE_SECONDS: 'default lease in seconds (default: 60)',
@@ -35,6 +46,16 @@ const positive = (what: string) =>
 const EnvSchema = z.object({
   AGENT_COMM_PROJECT_ROOT: z.string().min(1, 'must not be empty').optional(),
   AGENT_COMM_DB_PATH: z.string().min(1, 'must not be empty').optional(),
+  AGENT_COMM_PG_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,51}$/, 'must be a lower-case identifier (letters, digits, _; at most 52)')
+    .optional(),
+  AGENT_COMM_PG_POOL_SIZE: z.coerce
+    .number({ error: 'must be a whole number from 1 to 1000' })
+    .int('must be a whole number from 1 to 1000')
+    .min(1, 'must be a whole number from 1 to 1000')
+    .max(1000, 'must be a whole number from 1 to 1000')
+    .optional(),
   AGENT_COMM_TRANSPORT: z.enum(['sqlite', 'file'], { error: 'must be sqlite or file' }).optional(),
   AGENT_COMM_TTL_HOURS: positive('a positive number of hours').optional(),
   // Bounded as every lease is (the protocol's LeaseSecondsSchema): a bad value fails at startup, naming
@@ -72,9 +93,15 @@ export function loadConfig(
   const cwd = options.cwd ?? '.'
   const projectRoot = resolve(cwd, options.overrides?.projectRoot ?? vars.AGENT_COMM_PROJECT_ROOT ?? '.')
   const inRoot = (path: string) => (isAbsolute(path) ? path : resolve(projectRoot, path))
+  const database = options.overrides?.dbPath ?? vars.AGENT_COMM_DB_PATH ?? 'data/coordination.db'
+  const postgresSchema = options.overrides?.postgresSchema ?? vars.AGENT_COMM_PG_SCHEMA
+  const postgresPoolSize = options.overrides?.postgresPoolSize ?? vars.AGENT_COMM_PG_POOL_SIZE
   return {
     projectRoot,
-    dbPath: inRoot(options.overrides?.dbPath ?? vars.AGENT_COMM_DB_PATH ?? 'data/coordination.db'),
+    // A URL names a server, never a file: it is not resolved against the project root.
+    dbPath: isPostgresUrl(database) ? database : inRoot(database),
+    ...(postgresSchema === undefined ? {} : { postgresSchema }),
+    ...(postgresPoolSize === undefined ? {} : { postgresPoolSize }),
     defaultTransport: options.overrides?.defaultTransport ?? vars.AGENT_COMM_TRANSPORT ?? 'sqlite',
     fileRoot: inRoot(options.overrides?.fileRoot ?? 'data/file-transport'),
     ttlHours: options.overrides?.ttlHours ?? vars.AGENT_COMM_TTL_HOURS ?? 24,

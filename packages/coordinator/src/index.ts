@@ -10,6 +10,7 @@ export type {
   SendReport,
 } from './coordinator.js'
 export { Coordinator } from './coordinator.js'
+export { describeDatabase, isPostgresUrl } from './database-url.js'
 export type { CreateCoordinatorOptions } from './open.js'
 export { createCoordinator } from './open.js'
 export type { DefaultRoute, TransportFactory, TransportSet } from './routing.js'

@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs'
 import type { Clock, Logger } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
-import { type DatabaseFileOptions, Spool, sqliteConnection } from '@agent-comm/spool'
+import { type DatabaseFileOptions, Spool } from '@agent-comm/spool'
 import { FileTransport } from '@agent-comm/transport-file'
 import { SqliteTransport } from '@agent-comm/transport-sqlite'
 import type { CoordinatorConfig } from './config.js'
 import { Coordinator, type CoordinatorSettings } from './coordinator.js'
+import { isPostgresUrl } from './database-url.js'
 import type { TransportFactory } from './routing.js'
 
 /** Extra parts for {@link createCoordinator}; everything has a default. */
@@ -23,23 +24,21 @@ export interface CreateCoordinatorOptions {
 }
 
 /**
- * The default local setup: a spool on `config.dbPath`, the registry in the same file, the SQLite transport
- * for local agents and file transports for `file` agents. Close the coordinator to close them all.
+ * The default local setup: a spool on `config.dbPath`, the registry beside it, the SQLite transport (which
+ * works on any spool) for agents receiving through the database and file transports for `file` agents.
+ * `config.dbPath` is a SQLite file (the registry in the same file), or a `postgres://` / `postgresql://`
+ * URL: then `@agent-comm/postgres` is loaded (only then, so SQLite start-up pays nothing) and opens both on
+ * one pool, in `config.postgresSchema`. Close the coordinator to close them all.
  */
 export async function createCoordinator(
   config: CoordinatorConfig,
   options: CreateCoordinatorOptions = {},
 ): Promise<Coordinator> {
   const clock = options.clock
-  const spool = await Spool.open({
-    ...options.database,
-    path: config.dbPath,
-    leaseSeconds: config.leaseSeconds,
-    ...(clock ? { clock } : {}),
-    ...(options.logger ? { logger: options.logger } : {}),
-  })
+  const { spool, registry } = isPostgresUrl(config.dbPath)
+    ? await openOnPostgres(config, options)
+    : await openOnSqlite(config, options)
   try {
-    const registry = await Registry.open({ sqlite: sqliteConnection(spool), ...(clock ? { clock } : {}) })
     const sqlite = new SqliteTransport(spool)
     const fileTransport = (root: string) => {
       mkdirSync(root, { recursive: true })
@@ -76,7 +75,46 @@ export async function createCoordinator(
       },
     })
   } catch (error) {
+    await registry.close()
     await spool.close()
     throw error
   }
+}
+
+async function openOnSqlite(
+  config: CoordinatorConfig,
+  options: CreateCoordinatorOptions,
+): Promise<{ spool: Spool; registry: Registry }> {
+  const clock = options.clock
+  const spool = await Spool.open({
+    ...options.database,
+    path: config.dbPath,
+    leaseSeconds: config.leaseSeconds,
+    ...(clock ? { clock } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  })
+  try {
+    const registry = await Registry.open({ spool, ...(clock ? { clock } : {}) })
+    return { spool, registry }
+  } catch (error) {
+    await spool.close()
+    throw error
+  }
+}
+
+/** The SQLite file options (`create`, `allowForeignTables`, `readonly`) do not apply to a server. */
+async function openOnPostgres(
+  config: CoordinatorConfig,
+  options: CreateCoordinatorOptions,
+): Promise<{ spool: Spool; registry: Registry }> {
+  const { openPostgres } = await import('@agent-comm/postgres')
+  const { spool, registry } = await openPostgres({
+    url: config.dbPath,
+    ...(config.postgresSchema === undefined ? {} : { schema: config.postgresSchema }),
+    ...(config.postgresPoolSize === undefined ? {} : { poolSize: config.postgresPoolSize }),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+    spool: { leaseSeconds: config.leaseSeconds },
+  })
+  return { spool, registry }
 }

@@ -15,7 +15,8 @@ Options:
   --http                  serve MCP over Streamable HTTP instead of stdio
   --port <n>              HTTP port (default 8421; 0 picks a free one)
   --host <address>        HTTP address to bind (default 127.0.0.1)
-  --db <file>             SQLite spool file (default: AGENT_COMM_DB_PATH)
+  --db <file|url>         SQLite file, or a PostgreSQL URL such as postgres://user:password@host:5432/agents
+                          (default: AGENT_COMM_DB_PATH)
   --relay-data-dir <dir>  relay data folder whose secrets the relay tools manage
                           (default: AGENT_COMM_RELAY_DATA_DIR)
   -h, --help              show this help

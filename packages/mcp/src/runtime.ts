@@ -5,6 +5,7 @@ import {
   type Coordinator,
   createCoordinator,
   describeAgentTransports,
+  isPostgresUrl,
   loadConfig,
 } from '@agent-comm/coordinator'
 import type { Logger } from '@agent-comm/protocol'
@@ -16,7 +17,8 @@ import { openRelaySecrets } from './relay-store.js'
 /** Where a started server gets its coordinator, relay secrets and logger. Everything is optional. */
 export interface StartOptions {
   /**
-   * Environment read for `AGENT_COMM_*` settings (default `process.env`): `AGENT_COMM_DB_PATH`,
+   * Environment read for `AGENT_COMM_*` settings (default `process.env`): `AGENT_COMM_DB_PATH` (a SQLite
+   * file or a `postgres://` URL), `AGENT_COMM_PG_SCHEMA`, `AGENT_COMM_PG_POOL_SIZE`,
    * `AGENT_COMM_PROJECT_ROOT`, `AGENT_COMM_TRANSPORT`, `AGENT_COMM_TTL_HOURS`, `AGENT_COMM_LEASE_SECONDS`,
    * `AGENT_COMM_LOG_LEVEL` and `AGENT_COMM_RELAY_DATA_DIR`; and `AGENT_COMM_SECRET_<AGENT>`, the relay
    * secret each agent registered with transport `http` signs its requests with.
@@ -24,7 +26,11 @@ export interface StartOptions {
   env?: Record<string, string | undefined>
   /** Folder relative paths are taken from (default `process.cwd()`). */
   cwd?: string
-  /** The SQLite spool file; wins over `AGENT_COMM_DB_PATH`. */
+  /**
+   * The database, winning over `AGENT_COMM_DB_PATH`: a SQLite file (relative to `cwd`) or a `postgres://` /
+   * `postgresql://` URL (taken as it is; the schema and pool size from `AGENT_COMM_PG_SCHEMA` and
+   * `AGENT_COMM_PG_POOL_SIZE`).
+   */
   dbPath?: string
   /** Serve this coordinator instead of opening one; the caller keeps owning (and closes) it. */
   coordinator?: Coordinator
@@ -67,7 +73,14 @@ export async function openRuntime(options: StartOptions = {}): Promise<Runtime> 
     level === undefined ? env : { ...env, AGENT_COMM_LOG_LEVEL: level.toLowerCase() },
     {
       cwd,
-      ...(options.dbPath === undefined ? {} : { overrides: { dbPath: resolve(cwd, options.dbPath) } }),
+      ...(options.dbPath === undefined
+        ? {}
+        : // A URL names a server: it is never resolved as a path.
+          {
+            overrides: {
+              dbPath: isPostgresUrl(options.dbPath) ? options.dbPath : resolve(cwd, options.dbPath),
+            },
+          }),
     },
   )
   const logger = options.logger ?? stderrLogger(config.logLevel)
@@ -98,7 +111,8 @@ export async function openRuntime(options: StartOptions = {}): Promise<Runtime> 
       // list is read only then. Relay URLs lose user info and query, so no secret is printed.
       logger.debug(
         {
-          database: owned ? config.dbPath : '(a coordinator given by the caller)',
+          // The spool's path is its store's location: a SQLite file, or a URL without its password.
+          database: owned ? coordinator.spool.path : '(a coordinator given by the caller)',
           projectRoot: config.projectRoot,
           agents: describeAgentTransports(await coordinator.discover()),
           unregisteredTransport: config.defaultTransport,

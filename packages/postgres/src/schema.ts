@@ -5,6 +5,7 @@ import {
   index,
   integer,
   pgSchema,
+  primaryKey,
   smallint,
   text,
   uniqueIndex,
@@ -101,5 +102,42 @@ export const deliveries = spoolSchema.table(
     // Leases by expiry: a claim finds the run-out leases of an agent without scanning live ones.
     index('deliveries_lease_idx').on(t.recipient, t.availableAt).where(sql`status = 'leased'`),
     index('deliveries_failed_idx').on(t.recipient).where(sql`status = 'failed'`),
+  ],
+)
+
+/**
+ * One row per registered agent: the registry's `agents` table, the same columns as on SQLite. Presence is
+ * derived from `last_seen` and `offline_at` when a profile is read, never stored. `last_seen` has no index:
+ * `touch` rewrites it on every send, poll and ack, and a registry holds agents by the thousand.
+ */
+export const agents = spoolSchema.table('agents', {
+  agentId: text('agent_id').primaryKey(),
+  device: text('device').notNull(),
+  transport: text('transport').notNull(),
+  relayUrl: text('relay_url'),
+  inboxDir: text('inbox_dir'),
+  /** JSON text of the metadata object, kept as written (like the spool's JSON columns). */
+  metadata: text('metadata').notNull(),
+  registeredAt: bigint('registered_at', { mode: 'number' }).notNull(),
+  lastSeen: bigint('last_seen', { mode: 'number' }).notNull(),
+  offlineAt: bigint('offline_at', { mode: 'number' }),
+})
+
+/**
+ * The capabilities of each agent, one row per (agent, capability), so "who can review?" is an index
+ * lookup; `position` keeps the order the agent listed them in.
+ */
+export const agentCapabilities = spoolSchema.table(
+  'agent_capabilities',
+  {
+    agentId: text('agent_id')
+      .notNull()
+      .references(() => agents.agentId, { onDelete: 'cascade' }),
+    capability: text('capability').notNull(),
+    position: integer('position').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.agentId, t.capability] }),
+    index('agent_capabilities_capability_idx').on(t.capability, t.agentId),
   ],
 )

@@ -6,5 +6,8 @@ export {
   ListFilterSchema,
 } from './options.js'
 export { RESERVED_AGENT_ID_PREFIXES, Registry } from './registry.js'
+export type { SqliteRegistryStoreOptions } from './sqlite-store.js'
+export { SqliteRegistryStore } from './sqlite-store.js'
 export type { PresenceWindows } from './status.js'
 export { deriveStatus } from './status.js'
+export type { AgentRecord, ListAgentsParams, RegistryStore, UpsertAgentParams } from './store.js'

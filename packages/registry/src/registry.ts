@@ -1,4 +1,3 @@
-import { resolve } from 'node:path'
 import type { AgentProfile, AgentProfileInput, Clock } from '@agent-comm/protocol'
 import {
   AgentIdSchema,
@@ -10,17 +9,12 @@ import {
   systemClock,
   ValidationError,
 } from '@agent-comm/protocol'
-import { openConnection, prepareDatabaseFile, releaseHeldMessages, toStorageError } from '@agent-comm/spool'
-import type BetterSqlite3 from 'better-sqlite3'
-import { and, eq, inArray, type SQL, sql } from 'drizzle-orm'
-import { drizzle } from 'drizzle-orm/better-sqlite3'
-import { migrateRegistry } from './migrations.js'
+import { sqliteConnection } from '@agent-comm/spool'
 import { type ListFilter, ListFilterSchema, type RegistryOptions, RegistryTimingSchema } from './options.js'
-import { PROFILE_COLUMNS, type ProfileRow, profileFromRow } from './rows.js'
-import * as schema from './schema.js'
-import { agentCapabilities, agents } from './schema.js'
-import { prepareStatements, type RegistryDatabase, type RegistryStatements } from './statements.js'
-import { type PresenceWindows, statusCondition } from './status.js'
+import { profileFromRow } from './rows.js'
+import { SqliteRegistryStore } from './sqlite-store.js'
+import { type PresenceWindows, statusThresholds } from './status.js'
+import type { AgentRecord, RegistryStore } from './store.js'
 
 /**
  * `touch` skips the write when the stored `lastSeen` is younger than this: presence is judged in minutes,
@@ -32,44 +26,34 @@ const TOUCH_RESOLUTION_MS = 1000
 const DEFAULT_RELEASE_ATTEMPTS = 3
 
 /**
- * The agents that share one agent-comm database: their profiles, capabilities and presence, durable in
- * SQLite so every local process sees the same agents. Every method is async so another store can
- * implement the same API; the SQLite work itself is synchronous and short. Writes run under
- * `BEGIN IMMEDIATE`, so processes writing at once queue on the busy timeout instead of failing.
+ * The agents that share one agent-comm database: their profiles, capabilities and presence, durable in a
+ * {@link RegistryStore} — SQLite (the spool's file, embedded) or PostgreSQL (`@agent-comm/postgres`) — so
+ * every process on that database sees the same agents. The registry owns what a profile means
+ * (validation, reserved ids, the clock, presence); the store keeps the rows, each operation one transaction.
  */
 export class Registry {
-  /** The database file, or `:memory:`. */
+  /** Where the data is, safe to show: the SQLite file (or `:memory:`), or the store's `location`. */
   readonly path: string
-  readonly #sqlite: BetterSqlite3.Database
-  readonly #db: RegistryDatabase
+  readonly #store: RegistryStore
   readonly #clock: Clock
   readonly #windows: PresenceWindows
-  readonly #ownsConnection: boolean
-  readonly #stmt: RegistryStatements
   readonly #releaseToAll: boolean
   #closed = false
 
-  private constructor(
-    sqlite: BetterSqlite3.Database,
-    ownsConnection: boolean,
-    clock: Clock,
-    windows: PresenceWindows,
-    releaseToAll: boolean,
-  ) {
-    this.#sqlite = sqlite
-    this.path = sqlite.name
-    this.#db = drizzle({ client: sqlite, schema })
+  private constructor(store: RegistryStore, clock: Clock, windows: PresenceWindows, releaseToAll: boolean) {
+    this.#store = store
+    this.path = store.location
     this.#clock = clock
     this.#windows = windows
-    this.#ownsConnection = ownsConnection
-    this.#stmt = prepareStatements(this.#db)
     this.#releaseToAll = releaseToAll
   }
 
   /**
-   * Opens the registry on `options.sqlite` (usually `sqliteConnection(spool)` from `@agent-comm/spool`) or on the file at `options.path`, and
-   * migrates its tables to the current schema. Throws `ValidationError` for bad options,
-   * `SchemaVersionError` for a database written by a newer version, `StorageError` for an unusable file.
+   * Opens the registry on exactly one of `options.store` (any {@link RegistryStore}, e.g. PostgreSQL's, already
+   * open), `options.spool` (a spool on SQLite: the registry shares its connection and file), `options.sqlite` (usually `sqliteConnection(spool)` from `@agent-comm/spool`) or the SQLite file at
+   * `options.path`, migrating the SQLite tables to the current schema. Throws `ValidationError` for bad
+   * options, `SchemaVersionError` for a database written by a newer version, `StorageError` for an unusable
+   * file.
    */
   static async open(options: RegistryOptions): Promise<Registry> {
     const windows = parseOrThrow(
@@ -85,110 +69,73 @@ export class Registry {
       )
     }
     const releaseToAll = releaseHeldTo === 'all-agents'
-    if (options.sqlite !== undefined && options.path !== undefined) {
+    const given = [options.store, options.spool, options.sqlite, options.path].filter((o) => o !== undefined)
+    if (given.length > 1) {
       throw new ValidationError(
-        'Invalid registry options: give either sqlite (an open connection) or path (a file), not both',
+        'Invalid registry options: give one of store (an open RegistryStore), spool (to share its SQLite file), sqlite (an open connection) and path (a file)',
       )
     }
-    if (options.sqlite !== undefined) {
-      migrateRegistry(options.sqlite, options.sqlite.name, options)
-      return new Registry(options.sqlite, false, clock, windows, releaseToAll)
-    }
-    if (typeof options.path !== 'string' || options.path === '') {
-      throw new ValidationError(
-        'Invalid registry options: give sqlite (e.g. sqliteConnection(spool), to share the spool connection) or path (a SQLite file or :memory:)',
-      )
-    }
-    const path = options.path === ':memory:' ? ':memory:' : resolve(options.path)
-    prepareDatabaseFile(path, options)
-    const sqlite = openConnection(path, { busyTimeoutMs: options.busyTimeoutMs, readonly: options.readonly })
-    try {
-      migrateRegistry(sqlite, path, options)
-      return new Registry(sqlite, true, clock, windows, releaseToAll)
-    } catch (error) {
-      sqlite.close()
-      throw error
-    }
+    if (options.store !== undefined) return new Registry(options.store, clock, windows, releaseToAll)
+    const { store: _store, spool, clock: _clock, releaseHeldTo: _release, ...sqliteOptions } = options
+    // sqliteConnection names the spool's store when it is not SQLite (a ValidationError).
+    const store = await SqliteRegistryStore.open(
+      spool === undefined ? sqliteOptions : { ...sqliteOptions, sqlite: sqliteConnection(spool) },
+    )
+    return new Registry(store, clock, windows, releaseToAll)
+  }
+
+  /** The store this registry keeps its rows in (`store.kind` says which). */
+  get store(): RegistryStore {
+    return this.#store
   }
 
   /**
    * Registers an agent, or updates the profile of one already registered (its `registeredAt` is kept).
    * Either way the agent counts as seen now and any explicit offline mark is cleared. An agent on the
-   * `sqlite` transport is given, in the same transaction, one delivery of each held broadcast or
-   * capability message it now matches (see the spool's `hold`). `status`, `lastSeen`
-   * and `registeredAt` in the input are ignored: the registry owns them. Throws `ValidationError` naming
-   * each bad field, including a missing `relayUrl` for `http` agents and `inboxDir` for `file` agents.
+   * `sqlite` transport (the transport of agents receiving through this database, whichever store keeps it)
+   * is given, in the same transaction, one delivery of each held broadcast or capability message it now
+   * matches (see the spool's `hold`). `status`, `lastSeen` and `registeredAt` in the input are ignored: the
+   * registry owns them. Throws `ValidationError` naming each bad field, including a missing `relayUrl` for
+   * `http` agents and `inboxDir` for `file` agents.
    */
   async register(input: AgentProfileInput): Promise<AgentProfile> {
     this.#open()
     const profile = parseOrThrow(AgentRegistrationSchema, input, 'agent profile')
     refuseReservedId(profile.agentId)
-    const capabilities = [...new Set(profile.capabilities)]
     const now = this.#clock.now()
-    return this.#write(() => {
-      const fields = {
-        device: profile.device,
-        transport: profile.transport,
-        relayUrl: profile.relayUrl ?? null,
-        inboxDir: profile.inboxDir ?? null,
-        metadata: JSON.stringify(profile.metadata),
-      }
-      this.#db
-        .insert(agents)
-        .values({ agentId: profile.agentId, ...fields, registeredAt: now, lastSeen: now, offlineAt: null })
-        .onConflictDoUpdate({
-          target: agents.agentId,
-          // registered_at is left alone; last_seen never moves back, whichever process's clock wrote it.
-          set: { ...fields, lastSeen: sql`max(${agents.lastSeen}, ${now})`, offlineAt: null },
-        })
-        .run()
-      // The profile and its capability rows change in one transaction, so no reader (and no concurrent
-      // registration of the same agent) ever sees one writer's profile with another's capabilities.
-      this.#db.delete(agentCapabilities).where(eq(agentCapabilities.agentId, profile.agentId)).run()
-      if (capabilities.length > 0) {
-        this.#db
-          .insert(agentCapabilities)
-          .values(
-            capabilities.map((capability, position) => ({ agentId: profile.agentId, capability, position })),
-          )
-          .run()
-      }
-      // Every registration passes here (coordinator, CLI, MCP server, relay), so this is where an agent
-      // gets the held `*` / `capability:<name>` messages it now matches — in the same transaction, so a
-      // send that holds a message and re-reads the registry afterwards cannot miss it. Only agents that
-      // receive through this database (transport sqlite) can claim a delivery written here — on a relay,
-      // every agent registered with it (releaseHeldTo: 'all-agents').
-      if (this.#releaseToAll || profile.transport === 'sqlite') {
-        releaseHeldMessages(this.#sqlite, {
-          agentId: profile.agentId,
-          capabilities,
-          now,
-          defaultMaxAttempts: DEFAULT_RELEASE_ATTEMPTS,
-        })
-      }
-      return this.#requireRow(profile.agentId, now)
+    // Every registration passes here (coordinator, CLI, MCP server, relay), so this is where an agent gets
+    // the held `*` / `capability:<name>` messages it now matches — in the registration's transaction, so a
+    // send that holds a message and re-reads the registry afterwards cannot miss it. Only agents that
+    // receive through this database (transport sqlite) can claim a delivery written here — on a relay,
+    // every agent registered with it (releaseHeldTo: 'all-agents').
+    const release = this.#releaseToAll || profile.transport === 'sqlite'
+    const { agent } = await this.#store.upsertAgent({
+      agentId: profile.agentId,
+      device: profile.device,
+      transport: profile.transport,
+      relayUrl: profile.relayUrl ?? null,
+      inboxDir: profile.inboxDir ?? null,
+      metadata: JSON.stringify(profile.metadata),
+      capabilities: [...new Set(profile.capabilities)],
+      now,
+      releaseHeld: release ? { defaultMaxAttempts: DEFAULT_RELEASE_ATTEMPTS } : null,
     })
+    return this.#profile(agent, now)
   }
 
   /** Removes an agent and its capabilities. Throws `AgentNotFoundError` if it is not registered. */
   async deregister(agentId: string): Promise<void> {
     this.#open()
     const id = parseAgentId(agentId)
-    this.#write(() => {
-      this.#db.delete(agentCapabilities).where(eq(agentCapabilities.agentId, id)).run()
-      const { changes } = this.#db.delete(agents).where(eq(agents.agentId, id)).run()
-      if (changes === 0) throw new AgentNotFoundError(id)
-    })
+    if (!(await this.#store.deleteAgent({ agentId: id }))) throw new AgentNotFoundError(id)
   }
 
   /** The profile of `agentId`, or `undefined` if it is not registered. */
   async get(agentId: string): Promise<AgentProfile | undefined> {
     this.#open()
     const id = parseAgentId(agentId)
-    return this.#read(() => {
-      const row = this.#stmt.profileById.get({ agentId: id }) as ProfileRow | undefined
-      return row === undefined ? undefined : profileFromRow(row, this.#clock.now(), this.#windows)
-    })
+    const row = await this.#store.getAgent({ agentId: id })
+    return row === undefined ? undefined : this.#profile(row, this.#clock.now())
   }
 
   /** The profile of `agentId`; throws `AgentNotFoundError` (whose hint says how to register) if unknown. */
@@ -205,28 +152,14 @@ export class Registry {
   async list(filter: ListFilter = {}): Promise<AgentProfile[]> {
     this.#open()
     const { capability, status, device, transport } = parseOrThrow(ListFilterSchema, filter, 'agent filter')
-    return this.#read(() => {
-      const now = this.#clock.now()
-      const conditions: SQL[] = []
-      if (capability !== undefined) {
-        // Served by agent_capabilities_capability_idx, then one primary-key lookup per matching agent.
-        const holders = this.#db
-          .select({ agentId: agentCapabilities.agentId })
-          .from(agentCapabilities)
-          .where(eq(agentCapabilities.capability, capability))
-        conditions.push(inArray(agents.agentId, holders))
-      }
-      if (status !== undefined) conditions.push(statusCondition(status, now, this.#windows))
-      if (device !== undefined) conditions.push(eq(agents.device, device))
-      if (transport !== undefined) conditions.push(eq(agents.transport, transport))
-      const rows = this.#db
-        .select(PROFILE_COLUMNS)
-        .from(agents)
-        .where(and(...conditions))
-        .orderBy(agents.agentId)
-        .all()
-      return rows.map((row) => profileFromRow(row, now, this.#windows))
+    const now = this.#clock.now()
+    const rows = await this.#store.listAgents({
+      ...(capability === undefined ? {} : { capability }),
+      ...(device === undefined ? {} : { device }),
+      ...(transport === undefined ? {} : { transport }),
+      ...(status === undefined ? {} : { status: statusThresholds(status, now, this.#windows) }),
     })
+    return rows.map((row) => this.#profile(row, now))
   }
 
   /**
@@ -246,14 +179,7 @@ export class Registry {
     this.#open()
     const id = parseAgentId(agentId)
     const now = this.#clock.now()
-    return this.#write(() => {
-      this.#db
-        .update(agents)
-        .set({ lastSeen: sql`max(${agents.lastSeen}, ${now})`, offlineAt: null })
-        .where(eq(agents.agentId, id))
-        .run()
-      return this.#requireRow(id, now)
-    })
+    return this.#profile(await this.#store.heartbeat({ agentId: id, now }), now, id)
   }
 
   /**
@@ -266,19 +192,10 @@ export class Registry {
     this.#open()
     const id = parseAgentId(agentId)
     const now = this.#clock.now()
-    const seen = this.#read(
-      () => this.#stmt.lastSeenById.get({ agentId: id }) as { lastSeen: number } | undefined,
-    )
+    const seen = await this.#store.lastSeen({ agentId: id })
     if (seen === undefined) return false
-    if (now - seen.lastSeen < TOUCH_RESOLUTION_MS) return true
-    return this.#write(() => {
-      const { changes } = this.#db
-        .update(agents)
-        .set({ lastSeen: sql`max(${agents.lastSeen}, ${now})` })
-        .where(eq(agents.agentId, id))
-        .run()
-      return changes > 0
-    })
+    if (now - seen < TOUCH_RESOLUTION_MS) return true
+    return this.#store.touch({ agentId: id, now })
   }
 
   /**
@@ -289,46 +206,27 @@ export class Registry {
     this.#open()
     const id = parseAgentId(agentId)
     const now = this.#clock.now()
-    return this.#write(() => {
-      this.#db.update(agents).set({ offlineAt: now }).where(eq(agents.agentId, id)).run()
-      return this.#requireRow(id, now)
-    })
+    return this.#profile(await this.#store.setOffline({ agentId: id, now }), now, id)
   }
 
   /**
-   * Stops using the registry. A connection the registry opened itself (from `path`) is closed; one it was
-   * given (`sqlite`) stays open for its owner. Safe to call twice.
+   * Stops using the registry and closes its store. A SQLite connection the registry was given (`sqlite`)
+   * stays open for its owner; a PostgreSQL store shares its pool with the spool, which ends it. Safe to
+   * call twice.
    */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    if (this.#ownsConnection) this.#sqlite.close()
+    await this.#store.close()
   }
 
-  #requireRow(agentId: string, now: number): AgentProfile {
-    const row = this.#stmt.profileById.get({ agentId }) as ProfileRow | undefined
-    if (row === undefined) throw new AgentNotFoundError(agentId)
+  #profile(row: AgentRecord | undefined, now: number, agentId?: string): AgentProfile {
+    if (row === undefined) throw new AgentNotFoundError(agentId ?? 'unknown')
     return profileFromRow(row, now, this.#windows)
   }
 
   #open(): void {
     if (this.#closed) throw new ClosedError('This registry')
-  }
-
-  #read<T>(fn: () => T): T {
-    try {
-      return fn()
-    } catch (error) {
-      throw toStorageError(error, this.path)
-    }
-  }
-
-  #write<T>(fn: () => T): T {
-    try {
-      return this.#sqlite.transaction(fn).immediate()
-    } catch (error) {
-      throw toStorageError(error, this.path)
-    }
   }
 }
 

@@ -4,6 +4,7 @@ import { getTableColumns, sql } from 'drizzle-orm'
 import { z } from 'zod'
 import { type AgentRow, agents } from './schema.js'
 import { deriveStatus, type PresenceWindows } from './status.js'
+import type { AgentRecord } from './store.js'
 
 /**
  * What every profile read selects: the agent row, plus its capabilities gathered in listed order into one
@@ -49,7 +50,7 @@ function damaged(agentId: string, column: string, cause: unknown): StorageError 
 }
 
 /** Rebuilds the protocol profile from its row, with the status derived at `now`. */
-export function profileFromRow(row: ProfileRow, now: number, windows: PresenceWindows): AgentProfile {
+export function profileFromRow(row: AgentRecord, now: number, windows: PresenceWindows): AgentProfile {
   const profile: AgentProfile = {
     agentId: row.agentId,
     capabilities: parseStored(StoredCapabilitiesSchema, row.capabilities, 'capabilities', row.agentId),

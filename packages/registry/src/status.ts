@@ -23,14 +23,23 @@ export function deriveStatus(
   return age >= windows.activeWindowMs ? 'inactive' : 'active'
 }
 
+/** The thresholds of a status filter at `now` (see `ListAgentsParams.status`). */
+export function statusThresholds(status: AgentStatus, now: number, windows: PresenceWindows) {
+  return { status, activeSince: now - windows.activeWindowMs, offlineBefore: now - windows.offlineAfterMs }
+}
+
 /**
- * The SQL twin of {@link deriveStatus}: a condition true exactly for the agents whose derived status at
- * `now` is `status`, so `list({ status })` filters in the database and agrees with the profiles it returns.
+ * The SQL twin of {@link deriveStatus} (SQLite): a condition true exactly for the agents whose derived
+ * status is `status` at the thresholds given, so `list({ status })` filters in the database and agrees with
+ * the profiles it returns.
  */
-export function statusCondition(status: AgentStatus, now: number, windows: PresenceWindows): SQL {
-  const activeSince = now - windows.activeWindowMs
-  const offlineBefore = now - windows.offlineAfterMs
-  switch (status) {
+export function statusCondition(filter: {
+  status: AgentStatus
+  activeSince: number
+  offlineBefore: number
+}): SQL {
+  const { activeSince, offlineBefore } = filter
+  switch (filter.status) {
     case 'active':
       return sql`(${agents.offlineAt} IS NULL AND ${agents.lastSeen} > ${activeSince})`
     case 'inactive':

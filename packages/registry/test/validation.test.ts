@@ -1,5 +1,5 @@
 import { ValidationError } from '@agent-comm/protocol'
-import { sqliteConnection } from '@agent-comm/spool'
+import { type Spool, sqliteConnection } from '@agent-comm/spool'
 import { describe, expect, it } from 'vitest'
 import { Registry } from '../src/index.js'
 import { openRegistry } from './helpers.js'
@@ -128,14 +128,32 @@ describe('validating lookups and options', () => {
     await rejection(registry.findByCapability(''))
   })
 
-  it('refuses to open without a connection or a path, or with both', async () => {
-    const { spool } = await openRegistry()
+  it('refuses to open without a store, a connection or a path, or with two of them', async () => {
+    const { spool, registry } = await openRegistry()
     expect((await rejection(Registry.open({}))).message).toContain(
-      'give sqlite (e.g. sqliteConnection(spool)',
+      'give store (e.g. from @agent-comm/postgres), spool (a spool on SQLite, to share its file), sqlite',
     )
     expect(
       (await rejection(Registry.open({ sqlite: sqliteConnection(spool), path: spool.path }))).message,
-    ).toContain('not both')
+    ).toContain('give one of store')
+    expect(
+      (await rejection(Registry.open({ store: registry.store, sqlite: sqliteConnection(spool) }))).message,
+    ).toContain('give one of store')
+    expect((await rejection(Registry.open({ spool, path: spool.path }))).message).toContain(
+      'give one of store',
+    )
+  })
+
+  it('shares the SQLite file of a spool given as spool, and refuses a spool on another store', async () => {
+    const { spool, registry } = await openRegistry()
+    await registry.register({ agentId: 'shared' })
+    const onSpool = await Registry.open({ spool })
+    expect((await onSpool.require('shared')).agentId).toBe('shared')
+    await onSpool.close()
+    const fake = { store: { kind: 'postgres', location: 'postgres://db.example/x' } } as unknown as Spool
+    const error = await rejection(Registry.open({ spool: fake }))
+    expect(error).toMatchObject({ code: 'VALIDATION' })
+    expect(error.message).toContain('on the postgres store')
   })
 
   it('refuses presence windows where offline would come before inactive', async () => {

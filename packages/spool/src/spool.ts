@@ -29,6 +29,7 @@ import {
   SendOptionsSchema,
   WaitOptionsSchema,
 } from './options.js'
+import { isPostgresUrl, openPostgresStoreFromUrl } from './postgres-url.js'
 import { checkedMessageFromRow } from './rows.js'
 import type { DatabaseFileOptions } from './sqlite/database.js'
 import { SqliteSpoolStore } from './sqlite/store.js'
@@ -62,7 +63,11 @@ import { ChangeWatcher } from './wait.js'
  * the file options) or `store` (any {@link SpoolStore}, e.g. PostgreSQL's, already open).
  */
 export interface SpoolOptions extends DatabaseFileOptions {
-  /** SQLite file (created with its folder if missing), or `:memory:` for a private in-process spool. */
+  /**
+   * SQLite file (created with its folder if missing), `:memory:` for a private in-process spool, or a
+   * `postgres://` / `postgresql://` URL (needs `@agent-comm/postgres` installed; the tables go in its
+   * default schema `agent_comm`: for another schema or pool size, pass `store` from that package).
+   */
   path?: string
   /** A store already open (the spool closes it on close). The SQLite file options do not apply. */
   store?: SpoolStore
@@ -199,7 +204,10 @@ export class Spool {
   /**
    * Opens a spool. With `path`: opens (creating if needed) the SQLite file and migrates it to the current
    * schema; throws `SchemaVersionError` for a database written by a newer version, `StorageError` for an
-   * unusable file. With `store`: uses that store as it is. Exactly one of the two (else `ValidationError`).
+   * unusable file. With a `postgres://` / `postgresql://` URL as `path`: imports `@agent-comm/postgres`
+   * (from where the spool is installed, else from the current folder) and opens its store there; a
+   * `ValidationError` with hint `npm install @agent-comm/postgres` when it is not installed. With `store`:
+   * uses that store as it is. Exactly one of `path` and `store` (else `ValidationError`).
    */
   static async open(options: SpoolOptions): Promise<Spool> {
     const hasPath = options.path !== undefined
@@ -218,6 +226,9 @@ export class Spool {
     if (options.store !== undefined) return new Spool(options.store, options)
     if (options.path === '' || typeof options.path !== 'string') {
       throw new ValidationError('Invalid spool options: path must be a file path or :memory:')
+    }
+    if (isPostgresUrl(options.path)) {
+      return new Spool(await openPostgresStoreFromUrl(options.path, options.logger), options)
     }
     const store = await SqliteSpoolStore.open({
       path: options.path,

@@ -28,7 +28,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
   static override description =
     `An architect and a builder register; the architect assigns a task (a task_assignment payload); the builder — an in-process agent behind a FunctionBridge, as \`agent-comm bridge\` runs external ones — claims it, replies in the same conversation (task_result) and acks; the architect polls the reply and acks; then the conversation is printed. Every step is printed as it happens.
 
-It uses its own temporary database, whatever --db or AGENT_COMM_DB_PATH say, and removes it afterwards: it leaves nothing behind.`
+It uses its own temporary database and removes it afterwards: it leaves nothing behind. When AGENT_COMM_DB_PATH is a PostgreSQL URL, that is a temporary schema (agent_comm_demo_<random>) in that database, dropped at the end; otherwise a temporary SQLite file, whatever AGENT_COMM_DB_PATH says.`
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --json',
@@ -40,7 +40,7 @@ It uses its own temporary database, whatever --db or AGENT_COMM_DB_PATH say, and
   readonly #dir = mkdtempSync(join(tmpdir(), 'agent-comm-demo-'))
 
   protected override contextOptions(): ContextOptions {
-    return { projectRoot: this.#dir, db: join(this.#dir, 'coordination.db') }
+    return { projectRoot: this.#dir, temporary: { file: join(this.#dir, 'coordination.db') } }
   }
 
   async run(): Promise<DemoResult> {

@@ -1,0 +1,81 @@
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { createTestDatabase, pgServerAvailable, type TestDatabase } from '@agent-comm/postgres/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BIN, cleanEnv, runCli, tempDir } from './helpers.js'
+
+// The CLI opens a PostgreSQL URL with node-postgres, so these tests need a server: with none, and not in
+// CI, they are skipped (PGlite has no URL a child process could open); in CI a missing server fails them.
+const hasServer = process.env.CI === 'true' || (await pgServerAvailable())
+
+describe.skipIf(!hasServer)('the CLI on a PostgreSQL URL', () => {
+  let db: TestDatabase
+  /** The test database's URL with a password in it (the server trusts local users and ignores it). */
+  let url: string
+  const password = 'not-to-be-printed'
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ name: 'cli' })
+    const withPassword = new URL(db.url)
+    withPassword.password = password
+    url = withPassword.toString()
+  })
+  afterAll(async () => {
+    await db?.drop()
+  })
+
+  it("runs the root README's Quick Test against AGENT_COMM_DB_PATH=postgres://…, then stats --verify", async () => {
+    const cwd = tempDir()
+    const script = fileURLToPath(new URL('./quick-test.sh', import.meta.url))
+    const env = cleanEnv({ AGENT_COMM: BIN, AGENT_COMM_DB_PATH: url, AGENT_COMM_PG_SCHEMA: 'quick_test' })
+    const run = spawnSync('bash', [script], { cwd, env, encoding: 'utf8' })
+    expect(run.stderr).toBe('')
+    expect(run.status).toBe(0)
+    expect(run.stdout).toMatch(/quick test passed\n$/)
+
+    const stats = await runCli(['stats', '--verify', '--json'], { cwd, env })
+    expect(stats.stderr).toBe('')
+    expect(stats.code).toBe(0)
+    const report = JSON.parse(stats.stdout) as {
+      verify: { ok: boolean }
+      registeredAgents: Record<string, number>
+      deliveries: Record<string, number>
+    }
+    expect(report.verify.ok).toBe(true)
+    expect(report.registeredAgents).toEqual({ active: 2, inactive: 0, offline: 0 })
+    expect(report.deliveries).toMatchObject({ acked: 1, queued: 0 })
+  })
+
+  it('takes the URL from --db as it is, and never prints its password', async () => {
+    const cwd = tempDir()
+    const env = cleanEnv({ AGENT_COMM_PG_SCHEMA: 'db_flag', AGENT_COMM_LOG_LEVEL: 'debug' })
+    const register = await runCli(['register', 'reader', '-c', 'read', '-d', 'ci', '--db', url], { cwd, env })
+    expect(register.code).toBe(0)
+    const sent = await runCli(['send', 'reader', 'reader', 'note to self', '--db', url], { cwd, env })
+    expect(sent.code).toBe(0)
+    const inbox = await runCli(['inbox', 'reader', '--db', url, '--json'], { cwd, env })
+    expect(inbox.code).toBe(0)
+    expect(inbox.stdout).toContain('note to self')
+    for (const run of [register, sent, inbox]) {
+      expect(run.stderr).toContain(`[debug] database ${db.url} (read-write)`)
+      expect(run.stderr + run.stdout).not.toContain(password)
+    }
+  })
+
+  it('runs demo in a temporary schema of the database of AGENT_COMM_DB_PATH, and drops it', async () => {
+    const cwd = tempDir()
+    const env = cleanEnv({ AGENT_COMM_DB_PATH: url, AGENT_COMM_LOG_LEVEL: 'debug' })
+    const run = await runCli(['demo', '--json'], { cwd, env })
+    expect(run.code).toBe(0)
+    // It ran on the server (the debug line names the database), not in a temporary file.
+    expect(run.stderr).toContain(`[debug] database ${db.url} (read-write)`)
+    expect(run.stderr).not.toContain(password)
+    const result = JSON.parse(run.stdout) as { conversation: unknown[] }
+    expect(result.conversation).toHaveLength(2)
+    const client = db.client()
+    const schemas = await client.query<{ name: string }>(
+      "SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE 'agent_comm_demo_%'",
+    )
+    expect(schemas).toEqual([])
+  })
+})

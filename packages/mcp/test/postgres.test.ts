@@ -1,0 +1,91 @@
+import { createCoordinator, loadConfig } from '@agent-comm/coordinator'
+import { createTestDatabase, pgServerAvailable, type TestDatabase } from '@agent-comm/postgres/testing'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BIN, type Claimed, ok, onCleanup } from './helpers.js'
+
+// The server opens a PostgreSQL URL with node-postgres, so these tests need a server: with none, and not in
+// CI, they are skipped (PGlite has no URL a child process could open); in CI a missing server fails them.
+const hasServer = process.env.CI === 'true' || (await pgServerAvailable())
+
+/** A client of the bin over stdio, as an MCP host would launch it. */
+async function stdioClient(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ client: Client; stderr: () => string }> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [BIN, ...args],
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stderr: 'pipe',
+  })
+  let stderr = ''
+  transport.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8')
+  })
+  const client = new Client({ name: 'postgres-test', version: '1.0.0' })
+  await client.connect(transport)
+  onCleanup(() => client.close())
+  return { client, stderr: () => stderr }
+}
+
+describe.skipIf(!hasServer)('agent-comm-mcp on a PostgreSQL URL', () => {
+  let db: TestDatabase
+  /** The test database's URL with a password in it (the server trusts local users and ignores it). */
+  let url: string
+  const password = 'not-to-be-printed'
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ name: 'mcp' })
+    const withPassword = new URL(db.url)
+    withPassword.password = password
+    url = withPassword.toString()
+  })
+  afterAll(async () => {
+    await db?.drop()
+  })
+
+  it('registers, sends, polls (woken by another process) and acks over stdio with AGENT_COMM_DB_PATH', async () => {
+    const env = { AGENT_COMM_DB_PATH: url, AGENT_COMM_PG_SCHEMA: 'stdio_env', AGENT_COMM_LOG_LEVEL: 'debug' }
+    const { client, stderr } = await stdioClient([], env)
+    await ok(client, 'comm_register_agent', { agent_id: 'builder', capabilities: ['code'] })
+
+    // Another process on the same database: the architect, with the library.
+    const architect = await createCoordinator(loadConfig(env))
+    onCleanup(() => architect.close())
+    await architect.register({ agentId: 'architect' })
+    const polling = ok<{ messages: Claimed[] }>(client, 'comm_poll', {
+      agent_id: 'builder',
+      wait_seconds: 60,
+    })
+    await architect.send({ fromAgent: 'architect', toAgent: 'builder', subject: 'Task', body: 'from afar' })
+    const [claimed] = (await polling).messages
+    expect(claimed!.message.body).toBe('from afar')
+    await ok(client, 'comm_reply', { message_id: claimed!.message.id, body: 'got it' })
+    await ok(client, 'comm_ack', {
+      message_id: claimed!.message.id,
+      agent_id: 'builder',
+      receipt: claimed!.lease.receipt,
+    })
+    const [answer] = await architect.poll('architect')
+    expect(answer!.message).toMatchObject({ body: 'got it', subject: 'Re: Task' })
+    expect((await architect.status(claimed!.message.id)).deliveries[0]!.status).toBe('acked')
+    expect(architect.spool.store.kind).toBe('postgres')
+
+    // The debug setup line names the database without its password.
+    await expect.poll(() => stderr()).toContain(db.url)
+    expect(stderr()).not.toContain(password)
+  })
+
+  it('takes the URL from --db as it is', async () => {
+    const { client } = await stdioClient(['--db', url], { AGENT_COMM_PG_SCHEMA: 'stdio_flag' })
+    await ok(client, 'comm_register_agent', { agent_id: 'solo' })
+    await ok(client, 'comm_send', { from_agent: 'solo', to_agent: 'solo', body: 'note to self' })
+    const { messages } = await ok<{ messages: Claimed[] }>(client, 'comm_poll', { agent_id: 'solo' })
+    expect(messages.map((m) => m.message.body)).toEqual(['note to self'])
+    const pool = db.client()
+    const [row] = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM stdio_flag.agents')
+    expect(row!.n).toBe(1)
+  })
+})

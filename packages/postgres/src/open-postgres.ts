@@ -1,0 +1,110 @@
+import type { Clock, IdGenerator, Logger } from '@agent-comm/protocol'
+import { ConfigError } from '@agent-comm/protocol'
+import { Registry, type RegistryOptions } from '@agent-comm/registry'
+import { Spool, type SpoolOptions } from '@agent-comm/spool'
+import { z } from 'zod'
+import { redactUrl } from './drivers/driver-errors.js'
+import { createNodePostgresClient } from './drivers/node-postgres.js'
+import { applyPostgresMigrations } from './migrate.js'
+import { PostgresRegistryStore } from './registry-store.js'
+import { DEFAULT_SCHEMA } from './schema.js'
+import { PostgresSpoolStore } from './store.js'
+
+/** Options of {@link openPostgres}. */
+export interface OpenPostgresOptions {
+  /** `postgres://user:password@host:5432/database` (or `postgresql://`). Its password is never shown. */
+  url: string
+  /** The PostgreSQL schema holding every table (default `agent_comm`); created if missing. */
+  schema?: string
+  /** Most connections of the one pool the spool and the registry share (10). */
+  poolSize?: number
+  logger?: Logger
+  /** One clock for the spool and the registry (the system clock). */
+  clock?: Clock
+  /** The spool's options besides its store (lease length, attempts, retry delays…). */
+  spool?: Omit<SpoolOptions, 'path' | 'store' | 'clock' | 'logger'> & { ids?: IdGenerator }
+  /** The registry's options besides its store (presence windows, `releaseHeldTo`). */
+  registry?: Omit<RegistryOptions, 'store' | 'sqlite' | 'path' | 'clock'>
+}
+
+/** What {@link openPostgres} opens: a spool and a registry on one PostgreSQL pool. */
+export interface PostgresDatabase {
+  spool: Spool
+  registry: Registry
+  /** The URL without its password: safe to print. */
+  location: string
+  /** Closes the registry, then the spool, which ends the shared pool. Safe to call twice. */
+  close(): Promise<void>
+}
+
+const UrlSchema = z
+  .string()
+  .refine((url) => /^postgres(ql)?:\/\//.test(url), 'must be a postgres:// or postgresql:// URL')
+const PoolSizeSchema = z.number().int().min(1).max(1000).optional()
+
+/**
+ * Opens agent-comm on PostgreSQL in one call, for composition roots (the coordinator, the CLI, the MCP
+ * server): one connection pool, the migrations applied (spool and registry tables, under an advisory lock),
+ * and a `Spool` and a `Registry` on it. The spool owns the pool: closing the spool ends it, so close the
+ * registry first (or call `close()`, which does both in that order). Throws `ConfigError` for a bad URL,
+ * pool size or schema name, `StorageError` when PostgreSQL cannot be reached, `SchemaVersionError` for a
+ * schema written by a newer version.
+ */
+export async function openPostgres(options: OpenPostgresOptions): Promise<PostgresDatabase> {
+  const url = UrlSchema.safeParse(options.url)
+  if (!url.success) {
+    throw new ConfigError(`Invalid PostgreSQL URL: ${url.error.issues[0]?.message}`, {
+      hint: 'Pass url: postgres://user:password@host:5432/database',
+    })
+  }
+  const poolSize = PoolSizeSchema.safeParse(options.poolSize)
+  if (!poolSize.success) {
+    throw new ConfigError(
+      `Invalid poolSize ${String(options.poolSize)}: must be a whole number from 1 to 1000`,
+      {
+        hint: 'Leave it out for 10 connections, or pass e.g. poolSize: 4.',
+      },
+    )
+  }
+  const schema = options.schema ?? DEFAULT_SCHEMA
+  const location = redactUrl(url.data)
+  const client = createNodePostgresClient({
+    url: url.data,
+    ...(poolSize.data === undefined ? {} : { poolSize: poolSize.data }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  })
+  let spoolStore: PostgresSpoolStore | undefined
+  try {
+    spoolStore = new PostgresSpoolStore({
+      client,
+      schema,
+      location,
+      ownsClient: true,
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+    })
+    await applyPostgresMigrations(client, spoolStore.schema)
+    const registryStore = new PostgresRegistryStore({ client, schema, location, ownsClient: false })
+    const clock = options.clock === undefined ? {} : { clock: options.clock }
+    const spool = await Spool.open({
+      ...options.spool,
+      ...clock,
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+      store: spoolStore,
+    })
+    const registry = await Registry.open({ ...options.registry, ...clock, store: registryStore })
+    let closed: Promise<void> | undefined
+    return {
+      spool,
+      registry,
+      location,
+      close() {
+        closed ??= registry.close().finally(() => spool.close())
+        return closed
+      },
+    }
+  } catch (error) {
+    if (spoolStore !== undefined) await spoolStore.close().catch(() => undefined)
+    else await client.end().catch(() => undefined)
+    throw error
+  }
+}

@@ -1,0 +1,182 @@
+import { BROADCAST_TARGET, CAPABILITY_TARGET_PREFIX } from '@agent-comm/protocol'
+import type { AgentRecord, ListAgentsParams, RegistryStore, UpsertAgentParams } from '@agent-comm/registry'
+import type { SqlClient, SqlQueryable } from './client.js'
+import { toStorageError } from './drivers/driver-errors.js'
+import { validateSchemaName } from './migrate.js'
+import { type RegistryStatements, registryStatements } from './registry-statements.js'
+import { type WriteStatements, writeStatements } from './statements.js'
+import { notifyChannel } from './store.js'
+
+/** What a {@link PostgresRegistryStore} is built from (see `openPostgres`, which also migrates). */
+export interface PostgresRegistryStoreOptions {
+  client: SqlClient
+  /** The PostgreSQL schema holding the tables (the spool's: default `agent_comm`). */
+  schema: string
+  /** Where the data is, safe to show: the URL without its password. */
+  location: string
+  /** Whether `close()` ends the client (false when it shares the spool's pool). */
+  ownsClient: boolean
+}
+
+/**
+ * The registry's tables on PostgreSQL, in the spool's schema, with the same semantics as the SQLite
+ * registry store. A registration's upsert, its capability rows and the release of held messages are one
+ * transaction; a release that queued anything sends the spool's `pg_notify` in that transaction, so
+ * waiting claimers in every process hear of it on commit.
+ */
+export class PostgresRegistryStore implements RegistryStore {
+  readonly kind = 'postgres'
+  readonly location: string
+  /** The schema holding the tables. */
+  readonly schema: string
+  readonly #client: SqlClient
+  readonly #ownsClient: boolean
+  readonly #sql: RegistryStatements
+  readonly #spoolSql: WriteStatements
+  readonly #channel: string
+  #closed = false
+
+  constructor(options: PostgresRegistryStoreOptions) {
+    this.schema = validateSchemaName(options.schema)
+    this.location = options.location
+    this.#client = options.client
+    this.#ownsClient = options.ownsClient
+    this.#sql = registryStatements(this.schema)
+    this.#spoolSql = writeStatements(this.schema)
+    this.#channel = notifyChannel(this.schema)
+  }
+
+  async upsertAgent(params: UpsertAgentParams): Promise<{ agent: AgentRecord; released: number }> {
+    const { agentId, capabilities, now } = params
+    return this.#transaction(async (tx) => {
+      await tx.query(this.#sql.upsertAgent, [
+        agentId,
+        params.device,
+        params.transport,
+        params.relayUrl,
+        params.inboxDir,
+        params.metadata,
+        now,
+      ])
+      await tx.query(this.#sql.deleteCapabilities, [agentId])
+      if (capabilities.length > 0) await tx.query(this.#sql.insertCapabilities, [agentId, capabilities])
+      let released = 0
+      if (params.releaseHeld !== null) {
+        // The spool's own release statement, in the registration's transaction: the registration and the
+        // deliveries it hands out commit together (idempotent on the (message, recipient) key).
+        const targets = [BROADCAST_TARGET, ...capabilities.map((c) => `${CAPABILITY_TARGET_PREFIX}${c}`)]
+        const [row] = await tx.query<{ n: number }>(this.#spoolSql.releaseHeld, [
+          agentId,
+          now,
+          params.releaseHeld.defaultMaxAttempts,
+          targets,
+        ])
+        released = row?.n ?? 0
+        if (released > 0) await tx.query(this.#spoolSql.notify, [this.#channel, ''])
+      }
+      const [agent] = await tx.query<AgentRecord & Record<string, unknown>>(this.#sql.profileById, [agentId])
+      if (agent === undefined) throw new Error(`agent '${agentId}' vanished inside its own transaction`)
+      return { agent, released }
+    })
+  }
+
+  async getAgent(params: { agentId: string }): Promise<AgentRecord | undefined> {
+    return this.#read(async (db) => (await this.#profiles(db, this.#sql.profileById, [params.agentId]))[0])
+  }
+
+  async listAgents(params: ListAgentsParams): Promise<AgentRecord[]> {
+    const conditions: string[] = []
+    const values: unknown[] = []
+    const param = (value: unknown): string => {
+      values.push(value)
+      return `$${values.length}`
+    }
+    if (params.capability !== undefined) {
+      conditions.push(`${this.#sql.capabilityHolders}${values.length + 1})`)
+      values.push(params.capability)
+    }
+    if (params.device !== undefined) conditions.push(`a.device = ${param(params.device)}`)
+    if (params.transport !== undefined) conditions.push(`a.transport = ${param(params.transport)}`)
+    if (params.status !== undefined) {
+      // The SQL twin of the registry's deriveStatus, at the thresholds the registry computed.
+      const { status, activeSince, offlineBefore } = params.status
+      if (status === 'active') {
+        conditions.push(`(a.offline_at IS NULL AND a.last_seen > ${param(activeSince)})`)
+      } else if (status === 'inactive') {
+        conditions.push(
+          `(a.offline_at IS NULL AND a.last_seen <= ${param(activeSince)} AND a.last_seen > ${param(offlineBefore)})`,
+        )
+      } else {
+        conditions.push(`(a.offline_at IS NOT NULL OR a.last_seen <= ${param(offlineBefore)})`)
+      }
+    }
+    const where = conditions.length === 0 ? '' : ` WHERE ${conditions.join(' AND ')}`
+    return this.#read((db) => this.#profiles(db, `${this.#sql.profile}${where} ORDER BY a.agent_id`, values))
+  }
+
+  async heartbeat(params: { agentId: string; now: number }): Promise<AgentRecord | undefined> {
+    return this.#transaction(async (tx) => {
+      await tx.query(this.#sql.heartbeat, [params.agentId, params.now])
+      return (await this.#profiles(tx, this.#sql.profileById, [params.agentId]))[0]
+    })
+  }
+
+  async lastSeen(params: { agentId: string }): Promise<number | undefined> {
+    return this.#read(async (db) => {
+      const [row] = await db.query<{ lastSeen: number }>(this.#sql.lastSeen, [params.agentId])
+      return row === undefined ? undefined : Number(row.lastSeen)
+    })
+  }
+
+  async touch(params: { agentId: string; now: number }): Promise<boolean> {
+    return this.#read(
+      async (db) => (await db.query(this.#sql.touch, [params.agentId, params.now])).length > 0,
+    )
+  }
+
+  async setOffline(params: { agentId: string; now: number }): Promise<AgentRecord | undefined> {
+    return this.#transaction(async (tx) => {
+      await tx.query(this.#sql.setOffline, [params.agentId, params.now])
+      return (await this.#profiles(tx, this.#sql.profileById, [params.agentId]))[0]
+    })
+  }
+
+  async deleteAgent(params: { agentId: string }): Promise<boolean> {
+    // The capability rows go with the agent (ON DELETE CASCADE), in the statement's own transaction.
+    return this.#read(async (db) => (await db.query(this.#sql.deleteAgent, [params.agentId])).length > 0)
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#ownsClient) await this.#client.end()
+  }
+
+  async #profiles(db: SqlQueryable, text: string, values: readonly unknown[]): Promise<AgentRecord[]> {
+    const rows = await db.query<AgentRecord & Record<string, unknown>>(text, values)
+    // int8 columns arrive as numbers from the store's drivers; Number() keeps a driver that hands back
+    // strings from leaking them into profiles.
+    return rows.map((row) => ({
+      ...row,
+      registeredAt: Number(row.registeredAt),
+      lastSeen: Number(row.lastSeen),
+      offlineAt: row.offlineAt === null ? null : Number(row.offlineAt),
+    }))
+  }
+
+  async #transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
+    try {
+      return await this.#client.transaction(fn)
+    } catch (error) {
+      throw toStorageError(error, this.location)
+    }
+  }
+
+  async #read<T>(fn: (db: SqlQueryable) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.#client)
+    } catch (error) {
+      throw toStorageError(error, this.location)
+    }
+  }
+}

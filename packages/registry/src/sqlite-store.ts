@@ -1,0 +1,227 @@
+import { resolve } from 'node:path'
+import { ValidationError } from '@agent-comm/protocol'
+import {
+  type DatabaseFileOptions,
+  openConnection,
+  prepareDatabaseFile,
+  releaseHeldMessages,
+  toStorageError,
+} from '@agent-comm/spool'
+import type BetterSqlite3 from 'better-sqlite3'
+import { and, eq, inArray, type SQL, sql } from 'drizzle-orm'
+import { drizzle } from 'drizzle-orm/better-sqlite3'
+import { migrateRegistry } from './migrations.js'
+import { PROFILE_COLUMNS, type ProfileRow } from './rows.js'
+import * as schema from './schema.js'
+import { agentCapabilities, agents } from './schema.js'
+import { prepareStatements, type RegistryDatabase, type RegistryStatements } from './statements.js'
+import { statusCondition } from './status.js'
+import type { AgentRecord, ListAgentsParams, RegistryStore, UpsertAgentParams } from './store.js'
+
+/** Options of {@link SqliteRegistryStore.open}: a connection (`sqlite`) or a file (`path`). */
+export interface SqliteRegistryStoreOptions extends DatabaseFileOptions {
+  /** An open connection, usually `sqliteConnection(spool)`; not closed by the store. */
+  sqlite?: BetterSqlite3.Database
+  /** A SQLite file (or `:memory:`) to open when no `sqlite` is given. */
+  path?: string
+  /** How long a write waits for another process's lock, in ms, when the store opens `path` (10 000). */
+  busyTimeoutMs?: number
+}
+
+/**
+ * The registry's tables in a SQLite file — usually the spool's own, through its connection. The SQLite
+ * work is synchronous and short; writes run under `BEGIN IMMEDIATE`, so processes writing at once queue on
+ * the busy timeout instead of failing.
+ */
+export class SqliteRegistryStore implements RegistryStore {
+  readonly kind = 'sqlite'
+  /** The database file's absolute path, or `:memory:`. */
+  readonly location: string
+  readonly #sqlite: BetterSqlite3.Database
+  readonly #db: RegistryDatabase
+  readonly #stmt: RegistryStatements
+  readonly #ownsConnection: boolean
+  #closed = false
+
+  private constructor(sqlite: BetterSqlite3.Database, ownsConnection: boolean) {
+    this.#sqlite = sqlite
+    this.location = sqlite.name
+    this.#db = drizzle({ client: sqlite, schema })
+    this.#stmt = prepareStatements(this.#db)
+    this.#ownsConnection = ownsConnection
+  }
+
+  /**
+   * Opens the store on `options.sqlite` or on the file at `options.path` and migrates the registry's tables.
+   * Throws `ValidationError` for bad options, `SchemaVersionError` for a newer database, `StorageError` for
+   * an unusable file.
+   */
+  static async open(options: SqliteRegistryStoreOptions): Promise<SqliteRegistryStore> {
+    if (options.sqlite !== undefined && options.path !== undefined) {
+      throw new ValidationError(
+        'Invalid registry options: give either sqlite (an open connection) or path (a file), not both',
+      )
+    }
+    if (options.sqlite !== undefined) {
+      migrateRegistry(options.sqlite, options.sqlite.name, options)
+      return new SqliteRegistryStore(options.sqlite, false)
+    }
+    if (typeof options.path !== 'string' || options.path === '') {
+      throw new ValidationError(
+        'Invalid registry options: give store (e.g. from @agent-comm/postgres), spool (a spool on SQLite, to share its file), sqlite (an open connection) or path (a SQLite file or :memory:)',
+      )
+    }
+    const path = options.path === ':memory:' ? ':memory:' : resolve(options.path)
+    prepareDatabaseFile(path, options)
+    const sqlite = openConnection(path, { busyTimeoutMs: options.busyTimeoutMs, readonly: options.readonly })
+    try {
+      migrateRegistry(sqlite, path, options)
+      return new SqliteRegistryStore(sqlite, true)
+    } catch (error) {
+      sqlite.close()
+      throw error
+    }
+  }
+
+  async upsertAgent(params: UpsertAgentParams): Promise<{ agent: AgentRecord; released: number }> {
+    const { agentId, capabilities, now } = params
+    return this.#write(() => {
+      const fields = {
+        device: params.device,
+        transport: params.transport,
+        relayUrl: params.relayUrl,
+        inboxDir: params.inboxDir,
+        metadata: params.metadata,
+      }
+      this.#db
+        .insert(agents)
+        .values({ agentId, ...fields, registeredAt: now, lastSeen: now, offlineAt: null })
+        .onConflictDoUpdate({
+          target: agents.agentId,
+          // registered_at is left alone; last_seen never moves back, whichever process's clock wrote it.
+          set: { ...fields, lastSeen: sql`max(${agents.lastSeen}, ${now})`, offlineAt: null },
+        })
+        .run()
+      // The profile and its capability rows change in one transaction, so no reader (and no concurrent
+      // registration of the same agent) ever sees one writer's profile with another's capabilities.
+      this.#db.delete(agentCapabilities).where(eq(agentCapabilities.agentId, agentId)).run()
+      if (capabilities.length > 0) {
+        this.#db
+          .insert(agentCapabilities)
+          .values(capabilities.map((capability, position) => ({ agentId, capability, position })))
+          .run()
+      }
+      // In the registration's transaction: a send that holds a message and re-reads the registry
+      // afterwards cannot miss the agent.
+      const released =
+        params.releaseHeld === null
+          ? 0
+          : releaseHeldMessages(this.#sqlite, {
+              agentId,
+              capabilities,
+              now,
+              defaultMaxAttempts: params.releaseHeld.defaultMaxAttempts,
+            })
+      const agent = this.#row(agentId)
+      if (agent === undefined) throw new Error(`agent '${agentId}' vanished inside its own transaction`)
+      return { agent, released }
+    })
+  }
+
+  async getAgent(params: { agentId: string }): Promise<AgentRecord | undefined> {
+    return this.#read(() => this.#row(params.agentId))
+  }
+
+  async listAgents(params: ListAgentsParams): Promise<AgentRecord[]> {
+    return this.#read(() => {
+      const conditions: SQL[] = []
+      if (params.capability !== undefined) {
+        // Served by agent_capabilities_capability_idx, then one primary-key lookup per matching agent.
+        const holders = this.#db
+          .select({ agentId: agentCapabilities.agentId })
+          .from(agentCapabilities)
+          .where(eq(agentCapabilities.capability, params.capability))
+        conditions.push(inArray(agents.agentId, holders))
+      }
+      if (params.status !== undefined) conditions.push(statusCondition(params.status))
+      if (params.device !== undefined) conditions.push(eq(agents.device, params.device))
+      if (params.transport !== undefined) conditions.push(eq(agents.transport, params.transport))
+      return this.#db
+        .select(PROFILE_COLUMNS)
+        .from(agents)
+        .where(and(...conditions))
+        .orderBy(agents.agentId)
+        .all()
+    })
+  }
+
+  async heartbeat(params: { agentId: string; now: number }): Promise<AgentRecord | undefined> {
+    return this.#write(() => {
+      this.#db
+        .update(agents)
+        .set({ lastSeen: sql`max(${agents.lastSeen}, ${params.now})`, offlineAt: null })
+        .where(eq(agents.agentId, params.agentId))
+        .run()
+      return this.#row(params.agentId)
+    })
+  }
+
+  async lastSeen(params: { agentId: string }): Promise<number | undefined> {
+    return this.#read(
+      () =>
+        (this.#stmt.lastSeenById.get({ agentId: params.agentId }) as { lastSeen: number } | undefined)
+          ?.lastSeen,
+    )
+  }
+
+  async touch(params: { agentId: string; now: number }): Promise<boolean> {
+    return this.#write(() => {
+      const { changes } = this.#db
+        .update(agents)
+        .set({ lastSeen: sql`max(${agents.lastSeen}, ${params.now})` })
+        .where(eq(agents.agentId, params.agentId))
+        .run()
+      return changes > 0
+    })
+  }
+
+  async setOffline(params: { agentId: string; now: number }): Promise<AgentRecord | undefined> {
+    return this.#write(() => {
+      this.#db.update(agents).set({ offlineAt: params.now }).where(eq(agents.agentId, params.agentId)).run()
+      return this.#row(params.agentId)
+    })
+  }
+
+  async deleteAgent(params: { agentId: string }): Promise<boolean> {
+    return this.#write(() => {
+      this.#db.delete(agentCapabilities).where(eq(agentCapabilities.agentId, params.agentId)).run()
+      return this.#db.delete(agents).where(eq(agents.agentId, params.agentId)).run().changes > 0
+    })
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#ownsConnection) this.#sqlite.close()
+  }
+
+  #row(agentId: string): AgentRecord | undefined {
+    return this.#stmt.profileById.get({ agentId }) as ProfileRow | undefined
+  }
+
+  #read<T>(fn: () => T): T {
+    try {
+      return fn()
+    } catch (error) {
+      throw toStorageError(error, this.location)
+    }
+  }
+
+  #write<T>(fn: () => T): T {
+    try {
+      return this.#sqlite.transaction(fn).immediate()
+    } catch (error) {
+      throw toStorageError(error, this.location)
+    }
+  }
+}

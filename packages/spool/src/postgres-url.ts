@@ -1,0 +1,55 @@
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type { Logger } from '@agent-comm/protocol'
+import { ValidationError } from '@agent-comm/protocol'
+import type { SpoolStore } from './store.js'
+
+/** Whether a spool `path` is a PostgreSQL URL (`postgres://` or `postgresql://`) rather than a file. */
+export function isPostgresUrl(path: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(path)
+}
+
+/** What the spool uses of `@agent-comm/postgres`; typed here so the spool has no dependency on it. */
+interface PostgresModule {
+  openPostgresSpoolStore(options: { url: string; logger?: Logger }): Promise<SpoolStore>
+}
+
+const PACKAGE = '@agent-comm/postgres'
+
+/**
+ * Opens the PostgreSQL spool store for `Spool.open({ path: 'postgres://…' })`. `@agent-comm/postgres` is an
+ * optional companion, not a dependency (it depends on this package): it is imported from where the spool
+ * is installed, else from the current folder's `node_modules`. Throws `ValidationError` with the install
+ * command when it is in neither.
+ */
+export async function openPostgresStoreFromUrl(url: string, logger?: Logger): Promise<SpoolStore> {
+  const module = await loadPostgresModule()
+  return module.openPostgresSpoolStore({ url, ...(logger === undefined ? {} : { logger }) })
+}
+
+async function loadPostgresModule(): Promise<PostgresModule> {
+  try {
+    return (await import(PACKAGE)) as PostgresModule
+  } catch (error) {
+    if (!isNotFound(error)) throw error
+  }
+  let resolved: string
+  try {
+    resolved = createRequire(join(process.cwd(), 'package.json')).resolve(PACKAGE)
+  } catch (error) {
+    throw new ValidationError(
+      `A PostgreSQL URL needs the package ${PACKAGE}, which is not installed`,
+      [{ path: 'path', message: `is a PostgreSQL URL: install ${PACKAGE}` }],
+      { hint: `npm install ${PACKAGE}`, cause: error },
+    )
+  }
+  return (await import(pathToFileURL(resolved).href)) as PostgresModule
+}
+
+/** The package itself is missing (not one of its own imports: that error is rethrown as it is). */
+function isNotFound(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND'
+  return missing && error instanceof Error && error.message.includes(`'${PACKAGE}'`)
+}
