@@ -78,7 +78,7 @@ export interface RelayOptions {
 export interface RelayDeps {
   spool: Spool
   /**
-   * The registry, usually on the spool's connection (`Registry.open({ sqlite: sqliteConnection(spool), releaseHeldTo:
+   * The registry, usually in the spool's database (`Registry.open({ spool, releaseHeldTo:
    * 'all-agents' })`, so every agent registering with the relay gets the held messages it matches).
    */
   registry: Registry

@@ -60,7 +60,7 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
     // The relay's spool holds the deliveries of every agent registered with it, whatever transport its
     // profile names: each is given the held group messages it matches when it registers.
     const registry = await Registry.open({
-      sqlite: sqliteConnection(spool),
+      spool,
       releaseHeldTo: 'all-agents',
       ...(clock === undefined ? {} : { clock }),
     })
