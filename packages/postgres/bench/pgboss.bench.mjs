@@ -157,6 +157,14 @@ export async function runBatched({ ours, quick = false } = {}) {
         fmt(m(o, 'all') / m(base, 'all'), 2),
       ]),
     )
+    return opened
+      .slice(2)
+      .map((o) => [
+        'batched msgs/s, ours / pg-boss',
+        `${fmt(m(o, 'all'))} vs ${fmt(m(base, 'all'))} /s (raw SQL ${fmt(m(opened[0], 'all'))})`,
+        fmt(m(o, 'all') / m(base, 'all'), 2),
+        '≥ 2.00',
+      ])
   } finally {
     for (const o of opened) {
       await o.q.close()
