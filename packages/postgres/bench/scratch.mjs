@@ -25,10 +25,15 @@ async function admin(statement) {
   }
 }
 
-/** Creates a database of its own for one contender; returns its URL and a drop function. */
-export async function scratchDatabase(label) {
+/**
+ * Creates a database of its own for one contender; returns its URL and a drop function. `asyncCommit`
+ * sets synchronous_commit off for every session of that database (a commit no longer waits for the WAL
+ * flush): only for comparisons where every contender gets it, and said so.
+ */
+export async function scratchDatabase(label, { asyncCommit = false } = {}) {
   const name = `agent_comm_bench_${label}_${randomBytes(4).toString('hex')}`
   await admin(`CREATE DATABASE "${name}"`)
+  if (asyncCommit) await admin(`ALTER DATABASE "${name}" SET synchronous_commit = off`)
   const url = new URL(SERVER_URL)
   url.pathname = `/${name}`
   return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) }

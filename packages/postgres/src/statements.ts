@@ -30,25 +30,43 @@ export function writeStatements(schema: string) {
         (id, from_agent, to_agent, subject, body, priority, conversation_id, reply_to, ttl_hours, payload, metadata, created_at, expires_at)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
       ON CONFLICT (id) DO NOTHING RETURNING seq`,
-    // A whole batch in one statement: parallel arrays, one element per message, inserted in batch order
-    // (so `seq`, and with it claim order, follows the order of the batch).
-    insertMessageBatch: `INSERT INTO ${messages}
-        (id, from_agent, to_agent, subject, body, priority, conversation_id, reply_to, ttl_hours, payload, metadata, created_at, expires_at)
-      SELECT id, from_agent, to_agent, subject, body, priority, conversation_id, reply_to, ttl_hours, payload, metadata, created_at, expires_at
-      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::text[], $8::text[],
-          $9::float8[], $10::text[], $11::text[], $12::bigint[], $13::bigint[])
-        WITH ORDINALITY AS t(id, from_agent, to_agent, subject, body, priority, conversation_id, reply_to, ttl_hours,
-          payload, metadata, created_at, expires_at, n)
-      ORDER BY n
-      ON CONFLICT (id) DO NOTHING RETURNING seq, id`,
+    /**
+     * A batch of sends with distinct ids in one statement: the messages (parallel arrays $1–$13, one element
+     * per message, inserted in batch order, so `seq` — and with it claim order — follows the batch), the
+     * deliveries of those it inserted (parallel arrays $14–$19, one element per recipient, naming its message
+     * by id, in batch order), and — when a delivery was queued — the wake-up on channel $21, all in the
+     * caller's transaction. Returns one row per inserted message with its count of new deliveries, and one
+     * row with a null id (the notification's). An id already taken is in no row: the store asks who sent it.
+     */
+    insertSendBatch: `WITH msg AS (
+        INSERT INTO ${messages}
+          (id, from_agent, to_agent, subject, body, priority, conversation_id, reply_to, ttl_hours, payload, metadata, created_at, expires_at)
+        SELECT id, from_agent, to_agent, subject, body, priority, conversation_id, reply_to, ttl_hours, payload, metadata, created_at, expires_at
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::text[], $8::text[],
+            $9::float8[], $10::text[], $11::text[], $12::bigint[], $13::bigint[])
+          WITH ORDINALITY AS t(id, from_agent, to_agent, subject, body, priority, conversation_id, reply_to, ttl_hours,
+            payload, metadata, created_at, expires_at, n)
+        ORDER BY n
+        ON CONFLICT (id) DO NOTHING RETURNING seq, id
+      ), dl AS (
+        INSERT INTO ${deliveries}
+          (message_seq, recipient, status, priority, attempt, max_attempts, available_at, expires_at, created_at, updated_at)
+        SELECT msg.seq, t.recipient, 'queued', t.priority, 0, t.max_attempts, t.available_at, t.expires_at, $20, $20
+        FROM unnest($14::text[], $15::text[], $16::smallint[], $17::int[], $18::bigint[], $19::bigint[])
+            WITH ORDINALITY AS t(message_id, recipient, priority, max_attempts, available_at, expires_at, n)
+          JOIN msg ON msg.id = t.message_id
+        ORDER BY t.n
+        ON CONFLICT (message_seq, recipient) DO NOTHING RETURNING message_seq
+      ), counts AS (
+        SELECT message_seq, count(*)::int AS n FROM dl GROUP BY message_seq
+      ), wake AS (
+        SELECT pg_notify($21, '') FROM (SELECT 1 FROM dl LIMIT 1) queued
+      )
+      SELECT msg.id AS "id", coalesce(counts.n, 0) AS "deliveries"
+      FROM msg LEFT JOIN counts ON counts.message_seq = msg.seq
+      UNION ALL
+      SELECT NULL, count(*)::int FROM wake`,
     messageSenders: `SELECT id, from_agent AS "fromAgent" FROM ${messages} WHERE id = ANY($1::text[])`,
-    insertDeliveryBatch: `INSERT INTO ${deliveries}
-        (message_seq, recipient, status, priority, attempt, max_attempts, available_at, expires_at, created_at, updated_at)
-      SELECT message_seq, recipient, 'queued', priority, 0, max_attempts, available_at, expires_at, $7, $7
-      FROM unnest($1::bigint[], $2::text[], $3::smallint[], $4::int[], $5::bigint[], $6::bigint[])
-        WITH ORDINALITY AS t(message_seq, recipient, priority, max_attempts, available_at, expires_at, n)
-      ORDER BY n
-      ON CONFLICT (message_seq, recipient) DO NOTHING RETURNING message_seq AS "messageSeq"`,
     messageSender: `SELECT from_agent AS "fromAgent" FROM ${messages} WHERE id = $1`,
     // One statement per message however many recipients it has.
     insertDeliveries: `WITH inserted AS (
@@ -84,7 +102,18 @@ export function writeStatements(schema: string) {
      * skipped, never waited for, never handed out twice), merged, leased in the same statement, and
      * returned with their messages in claim order.
      */
-    claim: `WITH queued AS (
+    //
+    // The claim also fails the recipient's leases that ran out on their last attempt (`failExhaustedLeases`
+    // for `$1`, in the `exhausted` CTE): a data-modifying CTE always runs, and it touches only rows the
+    // claim's halves never take (attempt >= max_attempts), so one statement does both — one round trip
+    // less per claim, which bench/store.bench.mjs measures.
+    claim: `WITH exhausted AS (
+        UPDATE ${deliveries} SET status = 'failed', lease_until = NULL, receipt = NULL,
+          last_error = 'lease expired without an ack on the last attempt (' || attempt || ' of ' || max_attempts || ')',
+          updated_at = $2
+        WHERE recipient = $1 AND status = 'leased' AND available_at <= $2 AND attempt >= max_attempts
+        RETURNING 1
+      ), queued AS (
         SELECT id, priority FROM ${deliveries}
         WHERE recipient = $1 AND status = 'queued' AND available_at <= $2 AND expires_at > $2
         ORDER BY priority, id LIMIT $3 FOR UPDATE SKIP LOCKED
@@ -108,10 +137,45 @@ export function writeStatements(schema: string) {
         ${MESSAGE_COLUMNS}
       FROM leased l JOIN ${messages} m ON m.seq = l.message_seq
       ORDER BY l.priority, l.id`,
+    /**
+     * `ackMany` when every item applies, and nothing otherwise: locks the leased deliveries the items name
+     * (fenced as `ackMany` fences them) and acks them only if each item found one ($5 items, distinct). Safe
+     * outside a transaction, so a batch of acks that all apply — the usual case — is one round trip; when it
+     * returns 0 the store runs the item-by-item path in a transaction.
+     */
+    ackAll: `WITH items AS (
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS t(message_id, recipient, receipt)
+      ), target AS (
+        SELECT d.id FROM items i
+          JOIN ${messages} m ON m.id = i.message_id
+          JOIN ${deliveries} d ON d.message_seq = m.seq AND d.recipient = i.recipient
+        WHERE d.status = 'leased' AND (i.receipt IS NULL OR d.receipt = i.receipt)
+        FOR UPDATE OF d
+      ), acked AS (
+        UPDATE ${deliveries} d SET status = 'acked', acked_at = $4, updated_at = $4, lease_until = NULL
+        FROM target WHERE d.id = target.id AND (SELECT count(*) FROM target) = $5
+        RETURNING 1
+      )
+      SELECT count(*)::int AS n FROM acked`,
     deadLetterClaimed: `UPDATE ${deliveries} SET status = 'failed', lease_until = NULL, receipt = NULL,
         available_at = $2, last_error = $3, updated_at = $2 WHERE id = $1`,
     ack: `UPDATE ${deliveries} SET status = 'acked', acked_at = $4, updated_at = $4, lease_until = NULL
       WHERE ${leasedBy} RETURNING id`,
+    /**
+     * Many acks in one statement: parallel arrays of message id, recipient and receipt (null: any lease),
+     * each item fenced as `ack` fences one. Returns the position (1-based) of each item it acked; the others
+     * — already acked, or refused — the store reads one by one. A delivery named twice is acked once.
+     */
+    ackMany: `WITH items AS (
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS t(message_id, recipient, receipt, n)
+      ), acked AS (
+        UPDATE ${deliveries} d SET status = 'acked', acked_at = $4, updated_at = $4, lease_until = NULL
+        FROM items i JOIN ${messages} m ON m.id = i.message_id
+        WHERE d.message_seq = m.seq AND d.recipient = i.recipient AND d.status = 'leased'
+          AND (i.receipt IS NULL OR d.receipt = i.receipt)
+        RETURNING i.n
+      )
+      SELECT n::int AS n FROM acked`,
     deliveryState: `SELECT status, attempt, max_attempts AS "maxAttempts", receipt FROM ${deliveries}
       WHERE message_seq = ${seqOf('$1')} AND recipient = $2`,
     // Locks the delivery for the rest of a release, so the attempt it reads is the one it changes.

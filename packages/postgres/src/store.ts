@@ -119,21 +119,22 @@ export class PostgresSpoolStore implements SpoolStore {
   async insertMessages(params: InsertMessagesParams): Promise<InsertMessagesOutcome> {
     const ids = new Set(params.sends.map((send) => send.message.id))
     return this.#transaction(async (tx) => {
-      let outcome: InsertMessagesOutcome
       if (ids.size === params.sends.length) {
-        outcome = await insertBatch(tx, this.#sql, params.sends, params.now)
-      } else {
-        // The same id twice in one batch: message by message, so the later one is the duplicate.
-        const results: { duplicate: boolean; deliveries: number }[] = []
-        outcome = { ok: true, results }
-        for (const [index, send] of params.sends.entries()) {
-          const result = await insertSend(tx, this.#sql, send, params.now)
-          if (result === 'foreign') {
-            outcome = { ok: false, foreignIdAt: index }
-            break
-          }
-          results.push(result)
+        // One statement, the wake-up included (see insertBatch).
+        const outcome = await insertBatch(tx, this.#sql, params.sends, params.now, this.#channel)
+        if (!outcome.ok) throw new Rollback<InsertMessagesOutcome>(outcome)
+        return outcome
+      }
+      // The same id twice in one batch: message by message, so the later one is the duplicate.
+      const results: { duplicate: boolean; deliveries: number }[] = []
+      let outcome: InsertMessagesOutcome = { ok: true, results }
+      for (const [index, send] of params.sends.entries()) {
+        const result = await insertSend(tx, this.#sql, send, params.now)
+        if (result === 'foreign') {
+          outcome = { ok: false, foreignIdAt: index }
+          break
         }
+        results.push(result)
       }
       if (!outcome.ok) throw new Rollback<InsertMessagesOutcome>(outcome)
       if (outcome.results.some((r) => r.deliveries > 0)) await this.#notify(tx)
@@ -169,7 +170,7 @@ export class PostgresSpoolStore implements SpoolStore {
   async claim<T>(params: ClaimParams<T>): Promise<ClaimOutcome<T>> {
     const { recipient, now, leaseUntil, limit, receipt } = params
     return this.#transaction(async (tx) => {
-      await tx.query(this.#sql.failExhaustedLeases, [now, recipient])
+      // Each round also fails the recipient's leases exhausted by now (see `claim` in statements.ts).
       const claimed: ClaimedRecord<T>[] = []
       const deadLettered: { messageId: string; reason: string }[] = []
       // A row `decode` refuses is dead-lettered and the claim takes more in its place, in this transaction,
@@ -204,26 +205,62 @@ export class PostgresSpoolStore implements SpoolStore {
   }
 
   async ack(params: DeliveryParams): Promise<ChangeOutcome> {
-    return this.#transaction(async (tx) => {
-      const rows = await tx.query(this.#sql.ack, this.#fence(params))
+    // One statement, no transaction around it: one round trip. When it changed nothing, the state is read
+    // afterwards, as it was in a transaction (READ COMMITTED reads a fresh snapshot per statement anyway).
+    return this.#read(async (db) => {
+      const rows = await db.query(this.#sql.ack, this.#fence(params))
       if (rows.length > 0) return { changed: true }
-      return { changed: false, state: await this.#state(tx, params.messageId, params.recipient) }
+      return { changed: false, state: await this.#state(db, params.messageId, params.recipient) }
     })
   }
 
   async ackMany(params: AckManyParams): Promise<AckManyOutcome> {
+    const { items, now } = params
+    const keys = new Set(items.map((i) => `${i.recipient}\u0000${i.messageId}`))
+    if (keys.size === items.length && items.length > 0) {
+      // All or nothing in one statement outside a transaction: the usual batch, every ack applying.
+      const acked = await this.#read(async (db) => {
+        const [row] = await db.query<{ n: number }>(this.#sql.ackAll, [
+          items.map((i) => i.messageId),
+          items.map((i) => i.recipient),
+          items.map((i) => i.receipt),
+          now,
+          items.length,
+        ])
+        return row!.n
+      })
+      if (acked === items.length) return { ok: true, alreadyAcked: new Array(items.length).fill(false) }
+    }
     return this.#transaction(async (tx) => {
-      const alreadyAcked: boolean[] = []
-      for (const [index, item] of params.items.entries()) {
-        const rows = await tx.query(this.#sql.ack, [item.messageId, item.recipient, item.receipt, params.now])
-        if (rows.length > 0) {
-          alreadyAcked.push(false)
-          continue
+      const alreadyAcked: boolean[] = new Array(items.length).fill(false)
+      // One statement acks every item it can; only the rest are read, in order, to tell an ack already
+      // done (fine) from the first refused one (rolls the whole batch back, as one ack at a time would).
+      // The same delivery named twice: item by item, so the later one is the one reported already acked.
+      const rest: number[] = []
+      if (keys.size === items.length) {
+        const rows = await tx.query<{ n: number }>(this.#sql.ackMany, [
+          items.map((i) => i.messageId),
+          items.map((i) => i.recipient),
+          items.map((i) => i.receipt),
+          now,
+        ])
+        if (rows.length < items.length) {
+          const applied = new Set(rows.map((r) => r.n - 1))
+          for (let index = 0; index < items.length; index++) if (!applied.has(index)) rest.push(index)
+        }
+      } else {
+        rest.push(...items.keys())
+      }
+      for (const index of rest) {
+        const item = items[index]!
+        if (keys.size !== items.length) {
+          const rows = await tx.query(this.#sql.ack, [item.messageId, item.recipient, item.receipt, now])
+          if (rows.length > 0) continue
         }
         const state = await this.#state(tx, item.messageId, item.recipient)
         if (state?.status !== 'acked')
           throw new Rollback<AckManyOutcome>({ ok: false, refusedAt: index, state })
-        alreadyAcked.push(true)
+        alreadyAcked[index] = true
       }
       return { ok: true, alreadyAcked }
     })

@@ -315,6 +315,33 @@ describe('PostgresSpoolStore', () => {
     expect(await store.ackMany({ items, now: T0 })).toEqual({ ok: true, alreadyAcked: [true, true] })
   })
 
+  it('acks a batch mixing fresh and already acked items, and a batch naming one delivery twice', async () => {
+    const to = agent('mixed')
+    const sends = [send({ toAgent: to }), send({ toAgent: to }), send({ toAgent: to })]
+    await store.insertMessages({ sends, now: T0 })
+    const claimed = (await store.claim(claimAt(to, T0))).claimed
+    const items = claimed.map((c) => ({ messageId: c.value.id, recipient: to, receipt: c.receipt }))
+    expect(await store.ackMany({ items: [items[1]!], now: T0 })).toEqual({ ok: true, alreadyAcked: [false] })
+    expect(await store.ackMany({ items, now: T0 })).toEqual({ ok: true, alreadyAcked: [false, true, false] })
+    const again = [send({ toAgent: to })]
+    await store.insertMessages({ sends: again, now: T0 })
+    const [c] = (await store.claim(claimAt(to, T0))).claimed
+    const item = { messageId: c!.value.id, recipient: to, receipt: c!.receipt }
+    expect(await store.ackMany({ items: [item, item], now: T0 })).toEqual({
+      ok: true,
+      alreadyAcked: [false, true],
+    })
+    // A refused item after an already acked one: refused at its own position, nothing changed.
+    const last = [send({ toAgent: to })]
+    await store.insertMessages({ sends: last, now: T0 })
+    const [d] = (await store.claim(claimAt(to, T0))).claimed
+    const refused = await store.ackMany({
+      items: [item, { messageId: d!.value.id, recipient: to, receipt: 'wrong' }],
+      now: T0,
+    })
+    expect(refused).toMatchObject({ ok: false, refusedAt: 1, state: { status: 'leased' } })
+  })
+
   it('reads conversations, stats and a clean verify', async () => {
     const a = agent('talker')
     const first = send({ fromAgent: 'zed', toAgent: a, subject: 'Thread start' })
