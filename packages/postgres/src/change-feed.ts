@@ -6,8 +6,15 @@ import { toStorageError } from './drivers/driver-errors.js'
 const retryDelayMs = (failures: number): number => Math.min(250 * 2 ** (failures - 1), 10_000)
 
 /**
+ * How long the LISTEN connection stays open after its last watcher left (30 s): a consumer's wait loop adds
+ * a watcher for each wait, and reopening a connection and re-LISTENing for every one would cost a round trip
+ * or more and leave a window without a listener. A process that keeps waiting keeps one connection.
+ */
+const DEFAULT_LINGER_MS = 30_000
+
+/**
  * The store's side of `watch`: one LISTEN on the schema's channel, opened by the first watcher and closed
- * with the last, shared by all of them. Every notification calls every watcher; so does every LISTEN that
+ * `lingerMs` after the last one left (or on `close`), shared by all of them. Every notification calls every watcher; so does every LISTEN that
  * takes effect — the first, one after the connection was lost (the client reports it), one after failed
  * attempts — since notifications sent before it were not heard and waiters must re-check. When LISTEN fails — PostgreSQL down at the time — it
  * is tried again with a backoff for as long as anyone watches; the spool's timers and safety poll cover
@@ -26,24 +33,41 @@ export class ChangeFeed {
   #retry: NodeJS.Timeout | undefined
   #failures = 0
   #closed = false
+  readonly #lingerMs: number
+  #idle: NodeJS.Timeout | undefined
 
-  constructor(client: SqlClient, channel: string, location: string, logger: Logger) {
+  constructor(
+    client: SqlClient,
+    channel: string,
+    location: string,
+    logger: Logger,
+    options: { lingerMs?: number } = {},
+  ) {
     this.#client = client
     this.#channel = channel
     this.#location = location
     this.#logger = logger
+    this.#lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS
   }
 
   /** Adds a watcher; returns the function that removes it. */
   add(onChange: () => void): () => void {
     if (this.#closed) return () => {}
     this.#watchers.add(onChange)
+    clearTimeout(this.#idle)
+    this.#idle = undefined
     if (!this.#active) {
       this.#active = true
       this.#listen(this.#generation)
     }
     return () => {
-      if (this.#watchers.delete(onChange) && this.#watchers.size === 0) void this.#halt()
+      if (!this.#watchers.delete(onChange) || this.#watchers.size > 0 || this.#closed) return
+      clearTimeout(this.#idle)
+      this.#idle = setTimeout(() => {
+        this.#idle = undefined
+        if (this.#watchers.size === 0) void this.#halt()
+      }, this.#lingerMs)
+      this.#idle.unref()
     }
   }
 
@@ -51,6 +75,8 @@ export class ChangeFeed {
   async close(): Promise<void> {
     this.#closed = true
     this.#watchers.clear()
+    clearTimeout(this.#idle)
+    this.#idle = undefined
     await this.#halt()
   }
 

@@ -35,7 +35,7 @@ it('retries a LISTEN that failed, warns once without the password, and hints whe
   const warnings: string[] = []
   const noop = () => {}
   const logger = { debug: noop, info: noop, error: noop, warn: (_: unknown, m: string) => warnings.push(m) }
-  const feed = new ChangeFeed(flaky.client, 'agent_comm_x', 'postgres://u@h/db', logger)
+  const feed = new ChangeFeed(flaky.client, 'agent_comm_x', 'postgres://u@h/db', logger, { lingerMs: 0 })
   let changes = 0
   const stop = feed.add(() => changes++)
   await expect.poll(() => changes).toBe(1)
@@ -49,10 +49,16 @@ it('retries a LISTEN that failed, warns once without the password, and hints whe
   await feed.close()
 })
 
-it('shares one LISTEN among watchers and closes it with the last', async () => {
+it('shares one LISTEN among watchers and closes it once the last has gone (after the linger)', async () => {
   const flaky = flakyClient(0)
   const noop = () => {}
-  const feed = new ChangeFeed(flaky.client, 'c', 'here', { debug: noop, info: noop, warn: noop, error: noop })
+  const feed = new ChangeFeed(
+    flaky.client,
+    'c',
+    'here',
+    { debug: noop, info: noop, warn: noop, error: noop },
+    { lingerMs: 0 },
+  )
   let a = 0
   let b = 0
   const stopA = feed.add(() => a++)
@@ -68,4 +74,26 @@ it('shares one LISTEN among watchers and closes it with the last', async () => {
   await feed.close()
   expect(feed.add(() => a++)).toBeTypeOf('function')
   expect(flaky.attempts()).toBe(1)
+})
+
+it('keeps the LISTEN for a watcher that comes back within the linger: a wait loop holds one connection', async () => {
+  const flaky = flakyClient(0)
+  const noop = () => {}
+  const logger = { debug: noop, info: noop, warn: noop, error: noop }
+  const feed = new ChangeFeed(flaky.client, 'c', 'here', logger, { lingerMs: 3_600_000 })
+  let changes = 0
+  for (let wait = 0; wait < 5; wait++) {
+    const stop = feed.add(() => changes++)
+    await expect.poll(() => flaky.listening()).toBe(1)
+    stop()
+  }
+  expect(flaky.attempts()).toBe(1)
+  expect(flaky.listening()).toBe(1)
+  const stop = feed.add(() => changes++)
+  const before = changes
+  flaky.send()
+  expect(changes).toBe(before + 1)
+  stop()
+  await feed.close()
+  expect(flaky.listening()).toBe(0)
 })
