@@ -8,7 +8,7 @@ import { BIN, cleanEnv, runCli, tempDir } from './helpers.js'
 // CI, they are skipped (PGlite has no URL a child process could open); in CI a missing server fails them.
 const hasServer = process.env.CI === 'true' || (await pgServerAvailable())
 
-describe.skipIf(!hasServer)('the CLI on a PostgreSQL URL', () => {
+describe.skipIf(!hasServer)('the CLI on a PostgreSQL URL (needs a PostgreSQL server)', () => {
   let db: TestDatabase
   /** The test database's URL with a password in it (the server trusts local users and ignores it). */
   let url: string

@@ -12,7 +12,7 @@ import { createCoordinator, loadConfig } from '../src/index.js'
 // CI, these tests are skipped (PGlite has no URL to open); in CI a missing server fails them.
 const hasServer = process.env.CI === 'true' || (await pgServerAvailable())
 
-describe.skipIf(!hasServer)('a coordinator on a PostgreSQL URL', () => {
+describe.skipIf(!hasServer)('a coordinator on a PostgreSQL URL (needs a PostgreSQL server)', () => {
   let db: TestDatabase
   beforeAll(async () => {
     db = await createTestDatabase({ name: 'coordinator' })

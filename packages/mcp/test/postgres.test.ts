@@ -30,7 +30,7 @@ async function stdioClient(
   return { client, stderr: () => stderr }
 }
 
-describe.skipIf(!hasServer)('agent-comm-mcp on a PostgreSQL URL', () => {
+describe.skipIf(!hasServer)('agent-comm-mcp on a PostgreSQL URL (needs a PostgreSQL server)', () => {
   let db: TestDatabase
   /** The test database's URL with a password in it (the server trusts local users and ignores it). */
   let url: string

@@ -14,7 +14,7 @@ afterAll(async () => {
   await db.drop()
 })
 
-describe.skipIf(db.kind !== 'server')('several stores on one server', () => {
+describe.skipIf(db.kind !== 'server')('several stores on one server (needs a PostgreSQL server)', () => {
   it('migrates once when four processes open a fresh database at the same time', async () => {
     stores = await Promise.all([1, 2, 3, 4].map(() => openPostgresSpoolStore({ url: db.url, poolSize: 4 })))
     const report = await stores[0]!.verify()
