@@ -247,11 +247,16 @@ export async function startMcpServer(
   options: { db?: string | undefined; relayDataDir?: string | undefined },
 ): Promise<RunningServer | RunningHttpServer> {
   const { startHttpServer, startStdioServer } = await import('@agent-comm/mcp')
+  const { isPostgresUrl } = await loadRuntime()
   const cwd = process.cwd()
   const common = {
     env: process.env,
     cwd,
-    ...(options.db === undefined ? {} : { dbPath: resolve(cwd, options.db) }),
+    // A URL names a server: it is never resolved as a path (that would open an empty SQLite file named
+    // after the URL, password and all).
+    ...(options.db === undefined
+      ? {}
+      : { dbPath: isPostgresUrl(options.db) ? options.db : resolve(cwd, options.db) }),
     ...(options.relayDataDir === undefined ? {} : { relayDataDir: resolve(cwd, options.relayDataDir) }),
   }
   return spec.transport === 'http'

@@ -1,6 +1,9 @@
 import { spawnSync } from 'node:child_process'
+import { readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { createTestDatabase, pgServerAvailable, type TestDatabase } from '@agent-comm/postgres/testing'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BIN, cleanEnv, runCli, tempDir } from './helpers.js'
 
@@ -44,6 +47,36 @@ describe.skipIf(!hasServer)('the CLI on a PostgreSQL URL (needs a PostgreSQL ser
     expect(report.verify.ok).toBe(true)
     expect(report.registeredAgents).toEqual({ active: 2, inactive: 0, offline: 0 })
     expect(report.deliveries).toMatchObject({ acked: 1, queued: 0 })
+  })
+
+  it('serves MCP with agent-comm mcp --db <url> on that server, never on a file named after the URL', async () => {
+    const cwd = tempDir()
+    const env = Object.fromEntries(
+      Object.entries(cleanEnv({ AGENT_COMM_PG_SCHEMA: 'mcp_flag' })).filter(
+        (entry): entry is [string, string] => entry[1] !== undefined,
+      ),
+    )
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, 'mcp', '--db', url],
+      cwd,
+      env,
+    })
+    const client = new Client({ name: 'cli-postgres-test', version: '1.0.0' })
+    await client.connect(transport)
+    try {
+      const registered = await client.callTool({
+        name: 'comm_register_agent',
+        arguments: { agent_id: 'solo' },
+      })
+      expect(registered.isError).not.toBe(true)
+    } finally {
+      await client.close()
+    }
+    // The agent is in the server's schema, and no SQLite file (its path made of the URL) was created.
+    const [row] = await db.client().query<{ n: number }>('SELECT count(*)::int AS n FROM mcp_flag.agents')
+    expect(row!.n).toBe(1)
+    expect(readdirSync(cwd)).toEqual([])
   })
 
   it('takes the URL from --db as it is, and never prints its password', async () => {
