@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { createTestDatabase, pgServerAvailable, type TestDatabase } from '@agent-comm/postgres/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BIN, cleanEnv, runCli, tempDir } from './helpers.js'
+import { BIN, cleanEnv, exited, runCli, spawnCli, tempDir } from './helpers.js'
 
 // The CLI opens a PostgreSQL URL with node-postgres, so these tests need a server: with none, and not in
 // CI, they are skipped (PGlite has no URL a child process could open); in CI a missing server fails them.
@@ -60,6 +60,38 @@ describe.skipIf(!hasServer)('the CLI on a PostgreSQL URL', () => {
       expect(run.stderr).toContain(`[debug] database ${db.url} (read-write)`)
       expect(run.stderr + run.stdout).not.toContain(password)
     }
+  })
+
+  it('poll --wait in one process returns the message another process sends while it waits', async () => {
+    const cwd = tempDir()
+    const env = cleanEnv({ AGENT_COMM_DB_PATH: url, AGENT_COMM_PG_SCHEMA: 'poll_wait' })
+    for (const agent of ['sender', 'waiter']) {
+      const registered = await runCli(['register', agent, '-c', 'chat', '-d', 'ci'], { cwd, env })
+      expect(registered.code).toBe(0)
+    }
+    const poll = spawnCli(['poll', 'waiter', '--wait', '300'], { cwd, env })
+    let stdout = ''
+    let stderr = ''
+    poll.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    // The empty inbox was polled once and the command now waits: only then does the other process send.
+    const waiting = new Promise<void>((resolve) => {
+      poll.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+        stderr += chunk
+        if (stderr.includes('Waiting up to 300s for messages for waiter')) resolve()
+      })
+    })
+    await Promise.race([
+      waiting,
+      exited(poll).then((code) => {
+        throw new Error(`poll exited with ${code} before waiting\n${stdout}\n${stderr}`)
+      }),
+    ])
+    expect(stdout).toBe('')
+    const sent = await runCli(['send', 'sender', 'waiter', 'sent from elsewhere'], { cwd, env })
+    expect(sent.stderr).toBe('')
+    expect(sent.code).toBe(0)
+    expect(await exited(poll)).toBe(0)
+    expect(stdout).toContain('sent from elsewhere')
   })
 
   it('runs demo in a temporary schema of the database of AGENT_COMM_DB_PATH, and drops it', async () => {
