@@ -12,6 +12,11 @@ import { createCoordinator, loadConfig } from '../src/index.js'
 // CI, these tests are skipped (PGlite has no URL to open); in CI a missing server fails them.
 const hasServer = process.env.CI === 'true' || (await pgServerAvailable())
 
+/** The URL of this package's built entry, for a child process to import. */
+function builtCoordinator(): string {
+  return pathToFileURL(join(fileURLToPath(new URL('..', import.meta.url)), 'dist/index.js')).href
+}
+
 describe.skipIf(!hasServer)('a coordinator on a PostgreSQL URL', () => {
   let db: TestDatabase
   beforeAll(async () => {
@@ -63,6 +68,35 @@ describe.skipIf(!hasServer)('a coordinator on a PostgreSQL URL', () => {
       await second.close()
     }
   })
+  it('yields to a for await loop a message another process sends to the same database', async () => {
+    const env = { AGENT_COMM_DB_PATH: db.url, AGENT_COMM_PG_SCHEMA: 'iterator' }
+    const consumer = await createCoordinator(loadConfig(env))
+    const controller = new AbortController()
+    try {
+      await consumer.registry.register({ agentId: 'sender' })
+      await consumer.registry.register({ agentId: 'listener' })
+      const iterator = consumer.messages('listener', { signal: controller.signal })
+      // The loop starts on an empty inbox; the message comes from another process, on its own pool.
+      const first = iterator.next()
+      const script = `
+        const { createCoordinator, loadConfig } = await import(${JSON.stringify(builtCoordinator())})
+        const coord = await createCoordinator(loadConfig(${JSON.stringify(env)}))
+        await coord.send({ fromAgent: 'sender', toAgent: 'listener', body: 'from another process' })
+        await coord.close()`
+      await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+        env: { PATH: process.env.PATH ?? '' },
+      })
+      const { value, done } = await first
+      expect(done).toBe(false)
+      expect(value?.message.body).toBe('from another process')
+      await consumer.ack(value!)
+      controller.abort()
+      expect((await iterator.next()).done).toBe(true)
+    } finally {
+      controller.abort()
+      await consumer.close()
+    }
+  })
 })
 
 describe('the database setting', () => {
@@ -90,7 +124,7 @@ describe('the database setting', () => {
 describe('a coordinator on a SQLite file', () => {
   it('never loads @agent-comm/postgres nor a PostgreSQL driver', async () => {
     // A real Node process on the built package, recording every module it resolves.
-    const built = pathToFileURL(join(fileURLToPath(new URL('..', import.meta.url)), 'dist/index.js')).href
+    const built = builtCoordinator()
     const dir = mkdtempSync(join(tmpdir(), 'agent-comm-coordinator-sqlite-'))
     try {
       const script = `
