@@ -111,6 +111,21 @@ describe('the database setting', () => {
     )
   })
 
+  it('refuses the SQLite-only options readonly and allowForeignTables with a URL, before connecting', async () => {
+    // Nothing listens on port 1: the refusal comes before any connection is tried.
+    const config = loadConfig({ AGENT_COMM_DB_PATH: 'postgres://agents@127.0.0.1:1/agents' })
+    await expect(createCoordinator(config, { database: { readonly: true } })).rejects.toMatchObject({
+      code: 'VALIDATION',
+      issues: [{ path: 'readonly', message: 'applies to a SQLite file only' }],
+    })
+    await expect(createCoordinator(config, { database: { allowForeignTables: true } })).rejects.toMatchObject(
+      {
+        code: 'VALIDATION',
+        issues: [{ path: 'allowForeignTables', message: 'applies to a SQLite file only' }],
+      },
+    )
+  })
+
   it('reads the PostgreSQL schema and pool size, and refuses bad ones naming the variable', () => {
     expect(loadConfig({ AGENT_COMM_PG_SCHEMA: 'team_a', AGENT_COMM_PG_POOL_SIZE: '4' })).toMatchObject({
       postgresSchema: 'team_a',
