@@ -94,6 +94,56 @@ describe.skipIf(!hasServer)('the CLI on a PostgreSQL URL', () => {
     expect(stdout).toContain('sent from elsewhere')
   })
 
+  it('works as a role that may use the tables but not create anything, once the schema is migrated', async () => {
+    const cwd = tempDir()
+    const schema = 'app_role'
+    const owner = cleanEnv({ AGENT_COMM_DB_PATH: url, AGENT_COMM_PG_SCHEMA: schema })
+    const registered = await runCli(['register', 'worker', '-c', 'work', '-d', 'ci'], { cwd, env: owner })
+    expect(registered.code).toBe(0)
+    // A role of the application's own, as an administrator would make it: no CREATE on the database or
+    // the schema, only the rights on its tables. Roles are cluster-wide, hence the unique name.
+    const role = `agent_comm_cli_app_${process.pid}_${Date.now().toString(36)}`
+    const admin = db.client()
+    await admin.query(`CREATE ROLE ${role} LOGIN`)
+    try {
+      await admin.query(`GRANT USAGE ON SCHEMA ${schema} TO ${role}`)
+      await admin.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${role}`)
+      await admin.query(`GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${schema} TO ${role}`)
+      const asRole = new URL(db.url)
+      asRole.username = role
+      const env = cleanEnv({ AGENT_COMM_DB_PATH: asRole.toString(), AGENT_COMM_PG_SCHEMA: schema })
+      const sent = await runCli(['send', 'worker', 'worker', 'sent by the app role'], { cwd, env })
+      expect(sent.stderr).toBe('')
+      expect(sent.code).toBe(0)
+      const polled = await runCli(['poll', 'worker'], { cwd, env })
+      expect(polled.code).toBe(0)
+      expect(polled.stdout).toContain('sent by the app role')
+
+      // Rights only to read are not enough (reads sweep expired leases): the server's refusal is reported
+      // as it is, never as a SQLite file that is read-only for this user.
+      await admin.query(`REVOKE INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} FROM ${role}`)
+      const stats = await runCli(['stats'], { cwd, env })
+      expect(stats.code).not.toBe(0)
+      expect(stats.stderr).toContain('permission denied for table')
+      expect(stats.stderr).not.toContain('read-only for this user')
+    } finally {
+      await admin.query(`REVOKE ALL ON ALL TABLES IN SCHEMA ${schema} FROM ${role}`)
+      await admin.query(`REVOKE ALL ON ALL SEQUENCES IN SCHEMA ${schema} FROM ${role}`)
+      await admin.query(`REVOKE ALL ON SCHEMA ${schema} FROM ${role}`)
+      await admin.query(`DROP ROLE ${role}`)
+    }
+  })
+
+  it('refuses --allow-foreign-tables with a PostgreSQL URL, naming the flag', async () => {
+    const run = await runCli(['stats', '--db', url, '--allow-foreign-tables'], {
+      cwd: tempDir(),
+      env: cleanEnv(),
+    })
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain('--allow-foreign-tables applies to a SQLite file, not to a PostgreSQL URL')
+    expect(run.stderr).not.toContain(password)
+  })
+
   it('runs demo in a temporary schema of the database of AGENT_COMM_DB_PATH, and drops it', async () => {
     const cwd = tempDir()
     const env = cleanEnv({ AGENT_COMM_DB_PATH: url, AGENT_COMM_LOG_LEVEL: 'debug' })

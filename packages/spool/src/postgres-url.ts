@@ -14,7 +14,7 @@ export function isPostgresUrl(path: string): boolean {
 /**
  * Throws `ValidationError` when a SQLite-file option that changes what opening does is given with a
  * PostgreSQL URL, since ignoring it would surprise: `readonly: true` (a "read-only" spool that migrates and
- * writes) and `allowForeignTables: true` (a file-level check a schema of its own makes moot). `create: false`
+ * writes; reads also sweep expired leases, so a SELECT-only role is not enough there yet) and `allowForeignTables: true` (a file-level check a schema of its own makes moot). `create: false`
  * is accepted: the migrations create the schema on the server, there is no file to be missing.
  */
 export function refuseSqliteFileOptions(options: DatabaseFileOptions): void {
@@ -23,7 +23,7 @@ export function refuseSqliteFileOptions(options: DatabaseFileOptions): void {
       'Read-only opening (readonly: true) is an option of a SQLite file, not of a PostgreSQL URL',
       [{ path: 'readonly', message: 'applies to a SQLite file only' }],
       {
-        hint: 'To read a PostgreSQL database without writing, connect as a role granted only SELECT (and USAGE on the schema), or to a read replica.',
+        hint: "Leave readonly out. On PostgreSQL the URL's role decides what may be done: give agent-comm a role with rights on its schema's tables only (once the schema is migrated, no CREATE right is needed).",
       },
     )
   }

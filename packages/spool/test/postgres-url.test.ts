@@ -42,14 +42,14 @@ describe('a PostgreSQL URL as the spool path', () => {
     }
   })
 
-  it('refuses readonly: true with a URL, saying it is a SQLite-file option and how to read without writing', async () => {
+  it('refuses readonly: true with a URL, saying it is a SQLite-file option and that the role decides instead', async () => {
     // Refused before anything is loaded or connected: the port is closed and nothing listens there.
     const opening = Spool.open({ path: 'postgres://agents@127.0.0.1:1/agents', readonly: true })
     await expect(opening).rejects.toBeInstanceOf(ValidationError)
     await expect(opening).rejects.toMatchObject({
       code: 'VALIDATION',
       message: expect.stringMatching(/read-only.*SQLite file/i),
-      hint: expect.stringMatching(/only SELECT.*replica/),
+      hint: expect.stringMatching(/role decides/),
       issues: [{ path: 'readonly', message: 'applies to a SQLite file only' }],
     })
   })
