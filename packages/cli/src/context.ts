@@ -9,7 +9,7 @@ import type { Logger, LogLevel } from '@agent-comm/protocol'
 import type { RelayConfig, RelayHandle } from '@agent-comm/relay'
 import type { DatabaseFileOptions } from '@agent-comm/spool'
 import type { SecretStore } from '@agent-comm/transport-http/secrets'
-import { databaseOpenFailure, mayOnlyRead } from './errors.js'
+import { CommandFailure, databaseOpenFailure, exitCodeFor, mayOnlyRead } from './errors.js'
 
 /** What a command runs against. Close it when the command is done. */
 export interface CommandContext {
@@ -123,12 +123,25 @@ export async function openContext(options: ContextOptions = {}): Promise<Command
         }),
     })
   const allowForeignTables = options.allowForeignTables ?? false
+  const onServer = isPostgresUrl(config.dbPath)
+  if (onServer && allowForeignTables) {
+    throw new CommandFailure(
+      'VALIDATION',
+      '--allow-foreign-tables applies to a SQLite file, not to a PostgreSQL URL',
+      {
+        hint: "Leave it out: on PostgreSQL agent-comm's tables live in a schema of their own (AGENT_COMM_PG_SCHEMA).",
+        exitCode: exitCodeFor('VALIDATION'),
+      },
+    )
+  }
   let coordinator: Coordinator
   let readOnly = false
   try {
     coordinator = await open({ create: options.create ?? true, allowForeignTables })
   } catch (error) {
     await dropTemporarySchema()
+    // A server's errors are its own (its role's rights): no SQLite file checks, no read-only reopening.
+    if (onServer) throw error
     // Opening for writing comes first, so a database the user may write is used (and migrated) as always.
     if (options.readsOnly !== true || !mayOnlyRead(error, config.dbPath)) {
       throw databaseOpenFailure(error, config.dbPath)

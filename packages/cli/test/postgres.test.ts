@@ -5,7 +5,7 @@ import { createTestDatabase, pgServerAvailable, type TestDatabase } from '@agent
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BIN, cleanEnv, runCli, tempDir } from './helpers.js'
+import { BIN, cleanEnv, exited, runCli, spawnCli, tempDir } from './helpers.js'
 
 // The CLI opens a PostgreSQL URL with node-postgres, so these tests need a server: with none, and not in
 // CI, they are skipped (PGlite has no URL a child process could open); in CI a missing server fails them.
@@ -93,6 +93,88 @@ describe.skipIf(!hasServer)('the CLI on a PostgreSQL URL (needs a PostgreSQL ser
       expect(run.stderr).toContain(`[debug] database ${db.url} (read-write)`)
       expect(run.stderr + run.stdout).not.toContain(password)
     }
+  })
+
+  it('poll --wait in one process returns the message another process sends while it waits', async () => {
+    const cwd = tempDir()
+    const env = cleanEnv({ AGENT_COMM_DB_PATH: url, AGENT_COMM_PG_SCHEMA: 'poll_wait' })
+    for (const agent of ['sender', 'waiter']) {
+      const registered = await runCli(['register', agent, '-c', 'chat', '-d', 'ci'], { cwd, env })
+      expect(registered.code).toBe(0)
+    }
+    const poll = spawnCli(['poll', 'waiter', '--wait', '300'], { cwd, env })
+    let stdout = ''
+    let stderr = ''
+    poll.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    // The empty inbox was polled once and the command now waits: only then does the other process send.
+    const waiting = new Promise<void>((resolve) => {
+      poll.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+        stderr += chunk
+        if (stderr.includes('Waiting up to 300s for messages for waiter')) resolve()
+      })
+    })
+    await Promise.race([
+      waiting,
+      exited(poll).then((code) => {
+        throw new Error(`poll exited with ${code} before waiting\n${stdout}\n${stderr}`)
+      }),
+    ])
+    expect(stdout).toBe('')
+    const sent = await runCli(['send', 'sender', 'waiter', 'sent from elsewhere'], { cwd, env })
+    expect(sent.stderr).toBe('')
+    expect(sent.code).toBe(0)
+    expect(await exited(poll)).toBe(0)
+    expect(stdout).toContain('sent from elsewhere')
+  })
+
+  it('works as a role that may use the tables but not create anything, once the schema is migrated', async () => {
+    const cwd = tempDir()
+    const schema = 'app_role'
+    const owner = cleanEnv({ AGENT_COMM_DB_PATH: url, AGENT_COMM_PG_SCHEMA: schema })
+    const registered = await runCli(['register', 'worker', '-c', 'work', '-d', 'ci'], { cwd, env: owner })
+    expect(registered.code).toBe(0)
+    // A role of the application's own, as an administrator would make it: no CREATE on the database or
+    // the schema, only the rights on its tables. Roles are cluster-wide, hence the unique name.
+    const role = `agent_comm_cli_app_${process.pid}_${Date.now().toString(36)}`
+    const admin = db.client()
+    await admin.query(`CREATE ROLE ${role} LOGIN`)
+    try {
+      await admin.query(`GRANT USAGE ON SCHEMA ${schema} TO ${role}`)
+      await admin.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${role}`)
+      await admin.query(`GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${schema} TO ${role}`)
+      const asRole = new URL(db.url)
+      asRole.username = role
+      const env = cleanEnv({ AGENT_COMM_DB_PATH: asRole.toString(), AGENT_COMM_PG_SCHEMA: schema })
+      const sent = await runCli(['send', 'worker', 'worker', 'sent by the app role'], { cwd, env })
+      expect(sent.stderr).toBe('')
+      expect(sent.code).toBe(0)
+      const polled = await runCli(['poll', 'worker'], { cwd, env })
+      expect(polled.code).toBe(0)
+      expect(polled.stdout).toContain('sent by the app role')
+
+      // Rights only to read are not enough (reads sweep expired leases): the server's refusal is reported
+      // as it is, never as a SQLite file that is read-only for this user.
+      await admin.query(`REVOKE INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} FROM ${role}`)
+      const stats = await runCli(['stats'], { cwd, env })
+      expect(stats.code).not.toBe(0)
+      expect(stats.stderr).toContain('permission denied for table')
+      expect(stats.stderr).not.toContain('read-only for this user')
+    } finally {
+      await admin.query(`REVOKE ALL ON ALL TABLES IN SCHEMA ${schema} FROM ${role}`)
+      await admin.query(`REVOKE ALL ON ALL SEQUENCES IN SCHEMA ${schema} FROM ${role}`)
+      await admin.query(`REVOKE ALL ON SCHEMA ${schema} FROM ${role}`)
+      await admin.query(`DROP ROLE ${role}`)
+    }
+  })
+
+  it('refuses --allow-foreign-tables with a PostgreSQL URL, naming the flag', async () => {
+    const run = await runCli(['stats', '--db', url, '--allow-foreign-tables'], {
+      cwd: tempDir(),
+      env: cleanEnv(),
+    })
+    expect(run.code).toBe(2)
+    expect(run.stderr).toContain('--allow-foreign-tables applies to a SQLite file, not to a PostgreSQL URL')
+    expect(run.stderr).not.toContain(password)
   })
 
   it('runs demo in a temporary schema of the database of AGENT_COMM_DB_PATH, and drops it', async () => {

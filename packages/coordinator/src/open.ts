@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import type { Clock, Logger } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
-import { type DatabaseFileOptions, Spool } from '@agent-comm/spool'
+import { type DatabaseFileOptions, refuseSqliteFileOptions, Spool } from '@agent-comm/spool'
 import { FileTransport } from '@agent-comm/transport-file'
 import { SqliteTransport } from '@agent-comm/transport-sqlite'
 import type { CoordinatorConfig } from './config.js'
@@ -18,7 +18,8 @@ export interface CreateCoordinatorOptions {
   settings?: Partial<Pick<CoordinatorSettings, 'allowUnregistered'>>
   /**
    * How the database file may be opened: `create: false` refuses a missing file instead of creating an
-   * empty one (what read commands want); `allowForeignTables` accepts a file of another application.
+   * empty one (what read commands want); `allowForeignTables` accepts a file of another application. With
+   * a PostgreSQL URL, `readonly: true` and `allowForeignTables: true` are refused with a `ValidationError`.
    */
   database?: DatabaseFileOptions
 }
@@ -102,11 +103,15 @@ async function openOnSqlite(
   }
 }
 
-/** The SQLite file options (`create`, `allowForeignTables`, `readonly`) do not apply to a server. */
+/**
+ * The SQLite file options do not apply to a server: `readonly: true` and `allowForeignTables: true` are
+ * refused (`ValidationError`) rather than ignored; `create` is moot (the migrations create the schema).
+ */
 async function openOnPostgres(
   config: CoordinatorConfig,
   options: CreateCoordinatorOptions,
 ): Promise<{ spool: Spool; registry: Registry }> {
+  refuseSqliteFileOptions(options.database ?? {})
   const { openPostgres } = await import('@agent-comm/postgres')
   const { spool, registry } = await openPostgres({
     url: config.dbPath,

@@ -12,6 +12,11 @@ import { createCoordinator, loadConfig } from '../src/index.js'
 // CI, these tests are skipped (PGlite has no URL to open); in CI a missing server fails them.
 const hasServer = process.env.CI === 'true' || (await pgServerAvailable())
 
+/** The URL of this package's built entry, for a child process to import. */
+function builtCoordinator(): string {
+  return pathToFileURL(join(fileURLToPath(new URL('..', import.meta.url)), 'dist/index.js')).href
+}
+
 describe.skipIf(!hasServer)('a coordinator on a PostgreSQL URL (needs a PostgreSQL server)', () => {
   let db: TestDatabase
   beforeAll(async () => {
@@ -63,6 +68,35 @@ describe.skipIf(!hasServer)('a coordinator on a PostgreSQL URL (needs a PostgreS
       await second.close()
     }
   })
+  it('yields to a for await loop a message another process sends to the same database', async () => {
+    const env = { AGENT_COMM_DB_PATH: db.url, AGENT_COMM_PG_SCHEMA: 'iterator' }
+    const consumer = await createCoordinator(loadConfig(env))
+    const controller = new AbortController()
+    try {
+      await consumer.registry.register({ agentId: 'sender' })
+      await consumer.registry.register({ agentId: 'listener' })
+      const iterator = consumer.messages('listener', { signal: controller.signal })
+      // The loop starts on an empty inbox; the message comes from another process, on its own pool.
+      const first = iterator.next()
+      const script = `
+        const { createCoordinator, loadConfig } = await import(${JSON.stringify(builtCoordinator())})
+        const coord = await createCoordinator(loadConfig(${JSON.stringify(env)}))
+        await coord.send({ fromAgent: 'sender', toAgent: 'listener', body: 'from another process' })
+        await coord.close()`
+      await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+        env: { PATH: process.env.PATH ?? '' },
+      })
+      const { value, done } = await first
+      expect(done).toBe(false)
+      expect(value?.message.body).toBe('from another process')
+      await consumer.ack(value!)
+      controller.abort()
+      expect((await iterator.next()).done).toBe(true)
+    } finally {
+      controller.abort()
+      await consumer.close()
+    }
+  })
 })
 
 describe('the database setting', () => {
@@ -74,6 +108,21 @@ describe('the database setting', () => {
     )
     expect(loadConfig({ AGENT_COMM_DB_PATH: 'postgres.db' }, { cwd: '/srv/x' }).dbPath).toBe(
       '/srv/x/postgres.db',
+    )
+  })
+
+  it('refuses the SQLite-only options readonly and allowForeignTables with a URL, before connecting', async () => {
+    // Nothing listens on port 1: the refusal comes before any connection is tried.
+    const config = loadConfig({ AGENT_COMM_DB_PATH: 'postgres://agents@127.0.0.1:1/agents' })
+    await expect(createCoordinator(config, { database: { readonly: true } })).rejects.toMatchObject({
+      code: 'VALIDATION',
+      issues: [{ path: 'readonly', message: 'applies to a SQLite file only' }],
+    })
+    await expect(createCoordinator(config, { database: { allowForeignTables: true } })).rejects.toMatchObject(
+      {
+        code: 'VALIDATION',
+        issues: [{ path: 'allowForeignTables', message: 'applies to a SQLite file only' }],
+      },
     )
   })
 
@@ -90,7 +139,7 @@ describe('the database setting', () => {
 describe('a coordinator on a SQLite file', () => {
   it('never loads @agent-comm/postgres nor a PostgreSQL driver', async () => {
     // A real Node process on the built package, recording every module it resolves.
-    const built = pathToFileURL(join(fileURLToPath(new URL('..', import.meta.url)), 'dist/index.js')).href
+    const built = builtCoordinator()
     const dir = mkdtempSync(join(tmpdir(), 'agent-comm-coordinator-sqlite-'))
     try {
       const script = `

@@ -2,6 +2,7 @@ import { createCoordinator, loadConfig } from '@agent-comm/coordinator'
 import { createTestDatabase, pgServerAvailable, type TestDatabase } from '@agent-comm/postgres/testing'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BIN, type Claimed, ok, onCleanup } from './helpers.js'
 
@@ -76,6 +77,35 @@ describe.skipIf(!hasServer)('agent-comm-mcp on a PostgreSQL URL (needs a Postgre
     // The debug setup line names the database without its password.
     await expect.poll(() => stderr()).toContain(db.url)
     expect(stderr()).not.toContain(password)
+  })
+
+  it('notifies a client subscribed to an inbox when another process sends to that agent', async () => {
+    const env = { AGENT_COMM_DB_PATH: url, AGENT_COMM_PG_SCHEMA: 'subscriptions' }
+    const { client } = await stdioClient([], env)
+    await ok(client, 'comm_register_agent', { agent_id: 'builder' })
+    const updated: string[] = []
+    let notified: () => void = () => {}
+    const arrived = new Promise<void>((resolve) => {
+      notified = resolve
+    })
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (notification) => {
+      updated.push(notification.params.uri)
+      notified()
+    })
+    await client.subscribeResource({ uri: 'agent-comm://inbox/builder' })
+
+    // Another process on the same database (the library, on a pool of its own) sends to the builder.
+    const architect = await createCoordinator(loadConfig(env))
+    onCleanup(() => architect.close())
+    await architect.register({ agentId: 'architect' })
+    await architect.send({ fromAgent: 'architect', toAgent: 'builder', body: 'news from afar' })
+    await arrived
+    expect(updated).toEqual(['agent-comm://inbox/builder'])
+    const read = await client.readResource({ uri: 'agent-comm://inbox/builder' })
+    const inbox = JSON.parse((read.contents[0] as { text: string }).text) as {
+      messages: { message: { body: string } }[]
+    }
+    expect(inbox.messages.map((m) => m.message.body)).toEqual(['news from afar'])
   })
 
   it('takes the URL from --db as it is', async () => {

@@ -53,13 +53,23 @@ export async function applyPostgresMigrations(
   const table = `${quoted}.${MIGRATIONS_TABLE}`
   return client.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`agent_comm.migrate.${name}`])
-    await tx.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`)
-    await tx.query(
-      `CREATE TABLE IF NOT EXISTS ${table} (id serial PRIMARY KEY, hash text NOT NULL, created_at bigint)`,
-    )
-    const applied = await tx.query<{ hash: string; createdAt: number }>(
-      `SELECT hash, created_at AS "createdAt" FROM ${table} ORDER BY created_at`,
-    )
+    const readApplied = () =>
+      tx.query<{ hash: string; createdAt: number }>(
+        `SELECT hash, created_at AS "createdAt" FROM ${table} ORDER BY created_at`,
+      )
+    // A schema already up to date is only read, never touched by DDL: CREATE … IF NOT EXISTS still needs
+    // the CREATE right, so without this a role granted only SELECT (a reader) could not open it at all.
+    const [exists] = await tx.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [
+      table,
+    ])
+    let applied = exists?.found === true ? await readApplied() : undefined
+    if (applied === undefined) {
+      await tx.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`)
+      await tx.query(
+        `CREATE TABLE IF NOT EXISTS ${table} (id serial PRIMARY KEY, hash text NOT NULL, created_at bigint)`,
+      )
+      applied = await readApplied()
+    }
     const knownHashes = new Set(known.map((m) => m.hash))
     const latestKnown = known.at(-1)?.folderMillis ?? 0
     const newer = applied.filter((row) => !knownHashes.has(row.hash) && Number(row.createdAt) > latestKnown)

@@ -1,3 +1,4 @@
+export { refuseSqliteFileOptions } from './postgres-url.js'
 export type { SpoolOptions } from './spool.js'
 export { Spool } from './spool.js'
 export { sqliteConnection } from './sqlite/connection.js'

@@ -3,11 +3,39 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { Logger } from '@agent-comm/protocol'
 import { ValidationError } from '@agent-comm/protocol'
+import type { DatabaseFileOptions } from './sqlite/database.js'
 import type { SpoolStore } from './store.js'
 
 /** Whether a spool `path` is a PostgreSQL URL (`postgres://` or `postgresql://`) rather than a file. */
 export function isPostgresUrl(path: string): boolean {
   return /^postgres(ql)?:\/\//i.test(path)
+}
+
+/**
+ * Throws `ValidationError` when a SQLite-file option that changes what opening does is given with a
+ * PostgreSQL URL, since ignoring it would surprise: `readonly: true` (a "read-only" spool that migrates and
+ * writes; reads also sweep expired leases, so a SELECT-only role is not enough there yet) and `allowForeignTables: true` (a file-level check a schema of its own makes moot). `create: false`
+ * is accepted: the migrations create the schema on the server, there is no file to be missing.
+ */
+export function refuseSqliteFileOptions(options: DatabaseFileOptions): void {
+  if (options.readonly === true) {
+    throw new ValidationError(
+      'Read-only opening (readonly: true) is an option of a SQLite file, not of a PostgreSQL URL',
+      [{ path: 'readonly', message: 'applies to a SQLite file only' }],
+      {
+        hint: "Leave readonly out. On PostgreSQL the URL's role decides what may be done: give agent-comm a role with rights on its schema's tables only (once the schema is migrated, no CREATE right is needed).",
+      },
+    )
+  }
+  if (options.allowForeignTables === true) {
+    throw new ValidationError(
+      "allowForeignTables is an option of a SQLite file, not of a PostgreSQL URL: agent-comm's tables live in a schema of their own",
+      [{ path: 'allowForeignTables', message: 'applies to a SQLite file only' }],
+      {
+        hint: "Leave it out; choose the schema agent-comm uses instead (AGENT_COMM_PG_SCHEMA, or openPostgres's schema).",
+      },
+    )
+  }
 }
 
 /** What the spool uses of `@agent-comm/postgres`; typed here so the spool has no dependency on it. */

@@ -29,7 +29,7 @@ import {
   SendOptionsSchema,
   WaitOptionsSchema,
 } from './options.js'
-import { isPostgresUrl, openPostgresStoreFromUrl } from './postgres-url.js'
+import { isPostgresUrl, openPostgresStoreFromUrl, refuseSqliteFileOptions } from './postgres-url.js'
 import { checkedMessageFromRow } from './rows.js'
 import type { DatabaseFileOptions } from './sqlite/database.js'
 import { SqliteSpoolStore } from './sqlite/store.js'
@@ -206,7 +206,8 @@ export class Spool {
    * schema; throws `SchemaVersionError` for a database written by a newer version, `StorageError` for an
    * unusable file. With a `postgres://` / `postgresql://` URL as `path`: imports `@agent-comm/postgres`
    * (from where the spool is installed, else from the current folder) and opens its store there; a
-   * `ValidationError` with hint `npm install @agent-comm/postgres` when it is not installed. With `store`:
+   * `ValidationError` with hint `npm install @agent-comm/postgres` when it is not installed, and for
+   * `readonly: true` or `allowForeignTables: true`, which apply to a SQLite file only. With `store`:
    * uses that store as it is. Exactly one of `path` and `store` (else `ValidationError`).
    */
   static async open(options: SpoolOptions): Promise<Spool> {
@@ -228,6 +229,7 @@ export class Spool {
       throw new ValidationError('Invalid spool options: path must be a file path or :memory:')
     }
     if (isPostgresUrl(options.path)) {
+      refuseSqliteFileOptions(options)
       return new Spool(await openPostgresStoreFromUrl(options.path, options.logger), options)
     }
     const store = await SqliteSpoolStore.open({

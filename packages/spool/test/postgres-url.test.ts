@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
+import { ValidationError } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
+import { Spool } from '../src/index.js'
 
 const run = promisify(execFile)
 const built = pathToFileURL(join(fileURLToPath(new URL('..', import.meta.url)), 'dist/index.js')).href
@@ -38,5 +40,25 @@ describe('a PostgreSQL URL as the spool path', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+
+  it('refuses readonly: true with a URL, saying it is a SQLite-file option and that the role decides instead', async () => {
+    // Refused before anything is loaded or connected: the port is closed and nothing listens there.
+    const opening = Spool.open({ path: 'postgres://agents@127.0.0.1:1/agents', readonly: true })
+    await expect(opening).rejects.toBeInstanceOf(ValidationError)
+    await expect(opening).rejects.toMatchObject({
+      code: 'VALIDATION',
+      message: expect.stringMatching(/read-only.*SQLite file/i),
+      hint: expect.stringMatching(/role decides/),
+      issues: [{ path: 'readonly', message: 'applies to a SQLite file only' }],
+    })
+  })
+
+  it('refuses allowForeignTables: true with a URL instead of ignoring it', async () => {
+    const opening = Spool.open({ path: 'postgresql://agents@127.0.0.1:1/agents', allowForeignTables: true })
+    await expect(opening).rejects.toMatchObject({
+      code: 'VALIDATION',
+      issues: [{ path: 'allowForeignTables', message: 'applies to a SQLite file only' }],
+    })
   })
 })
