@@ -2,10 +2,10 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Registry } from '@agent-comm/registry'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
 
 const spool = await Spool.open({ path: join(mkdtempSync(join(tmpdir(), 'agent-comm-')), 'coordination.db') })
-const registry = await Registry.open({ sqlite: sqliteConnection(spool) }) // one connection, one file
+const registry = await Registry.open({ spool }) // the spool's connection: one connection, one file
 
 await registry.register({ agentId: 'builder', capabilities: ['code', 'test'], device: 'laptop' })
 await registry.register({
