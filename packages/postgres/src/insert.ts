@@ -55,7 +55,11 @@ export async function insertBatch(
     const owners = await tx.query<{ id: string; fromAgent: string }>(sql.messageSenders, [taken])
     const ownerOf = new Map(owners.map((row) => [row.id, row.fromAgent]))
     const foreignIdAt = sends.findIndex(
-      (s) => !inserted.has(s.message.id) && ownerOf.get(s.message.id) !== s.message.fromAgent,
+      (s) =>
+        !inserted.has(s.message.id) &&
+        // An id whose message vanished meanwhile (a concurrent cleanup) is a duplicate, as for one send.
+        ownerOf.has(s.message.id) &&
+        ownerOf.get(s.message.id) !== s.message.fromAgent,
     )
     if (foreignIdAt >= 0) return { ok: false, foreignIdAt }
   }

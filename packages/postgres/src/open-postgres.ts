@@ -39,7 +39,7 @@ export interface PostgresDatabase {
 
 const UrlSchema = z
   .string()
-  .refine((url) => /^postgres(ql)?:\/\//.test(url), 'must be a postgres:// or postgresql:// URL')
+  .refine((url) => /^postgres(ql)?:\/\//i.test(url), 'must be a postgres:// or postgresql:// URL')
 const PoolSizeSchema = z.number().int().min(1).max(1000).optional()
 
 /**

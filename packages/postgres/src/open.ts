@@ -41,7 +41,7 @@ const PoolSizeSchema = z.number().int().min(1).max(1000).optional()
 
 const UrlSchema = z
   .string()
-  .refine((url) => /^postgres(ql)?:\/\//.test(url), 'must be a postgres:// or postgresql:// URL')
+  .refine((url) => /^postgres(ql)?:\/\//i.test(url), 'must be a postgres:// or postgresql:// URL')
 
 /**
  * Opens the PostgreSQL spool store: connects (a node-postgres pool of `poolSize`, or the given client) and

@@ -5,7 +5,7 @@ import { toStorageError } from './drivers/driver-errors.js'
 import { validateSchemaName } from './migrate.js'
 import { type RegistryStatements, registryStatements } from './registry-statements.js'
 import { type WriteStatements, writeStatements } from './statements.js'
-import { notifyChannel } from './store.js'
+import { HOLDS_LOCK_SQL, notifyChannel } from './store.js'
 
 /** What a {@link PostgresRegistryStore} is built from (see `openPostgres`, which also migrates). */
 export interface PostgresRegistryStoreOptions {
@@ -64,6 +64,8 @@ export class PostgresRegistryStore implements RegistryStore {
       if (params.releaseHeld !== null) {
         // The spool's own release statement, in the registration's transaction: the registration and the
         // deliveries it hands out commit together (idempotent on the (message, recipient) key).
+        // After any hold in flight commits, so its message is seen here (see HOLDS_LOCK_SQL).
+        await tx.query(HOLDS_LOCK_SQL.exclusive, [HOLDS_LOCK_SQL.key(this.schema)])
         const targets = [BROADCAST_TARGET, ...capabilities.map((c) => `${CAPABILITY_TARGET_PREFIX}${c}`)]
         const [row] = await tx.query<{ n: number }>(this.#spoolSql.releaseHeld, [
           agentId,

@@ -51,6 +51,19 @@ export interface PostgresSpoolStoreOptions {
   logger?: Logger
 }
 
+/**
+ * The advisory lock that orders holding a group message against registering an agent, per schema. Under
+ * READ COMMITTED a registration's release could otherwise miss a hold committing just after its statement
+ * began, while the sender's re-read of the registry missed the registration still uncommitted: the agent
+ * would get nothing. A hold takes it shared, a registration that releases held messages exclusively, so
+ * one of the two always sees the other (SQLite's BEGIN IMMEDIATE gives the same order).
+ */
+export const HOLDS_LOCK_SQL = {
+  shared: 'SELECT pg_advisory_xact_lock_shared(hashtext($1))',
+  exclusive: 'SELECT pg_advisory_xact_lock(hashtext($1))',
+  key: (schema: string): string => `agent_comm.holds.${schema}`,
+} as const
+
 /** The notification channel of a schema's spool: one per schema, so two spools never wake each other. */
 export function notifyChannel(schema: string): string {
   return `agent_comm_${schema}`
@@ -144,6 +157,7 @@ export class PostgresSpoolStore implements SpoolStore {
 
   async holdMessage(params: HoldMessageParams): Promise<{ foreignId: boolean }> {
     return this.#transaction(async (tx) => {
+      await tx.query(HOLDS_LOCK_SQL.shared, [HOLDS_LOCK_SQL.key(this.schema)])
       const result = await insertSend(tx, this.#sql, params.send, params.now)
       if (result === 'foreign') return { foreignId: true }
       await tx.query(this.#sql.setHold, [params.send.message.id, params.heldUntil, params.send.maxAttempts])

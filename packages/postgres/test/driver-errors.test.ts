@@ -26,6 +26,8 @@ it.each([
   ['ECONNREFUSED', 'unreachable', 'running'],
   ['ENOENT', 'unreachable', 'running'],
   ['ECONNRESET', 'connection-lost', 'Retry'],
+  ['40P01', 'conflict', 'Retry'],
+  ['40001', 'conflict', 'Retry'],
   ['42P01', 'query-failed', 'sqlState'],
 ])('maps %s to reason %s with a hint that says what to do', (code, reason, hint) => {
   const error = toStorageError(driverError(code), URL_WITH_PASSWORD, 'query')

@@ -12,6 +12,7 @@ import {
   PostgresRegistryStore,
   PostgresSpoolStore,
 } from '../src/index.js'
+import { HOLDS_LOCK_SQL } from '../src/store.js'
 import { createTestDatabase, type TestDatabase } from '../src/testing.js'
 
 const START = Date.UTC(2026, 1, 3, 14, 30)
@@ -241,6 +242,53 @@ describe.each([
     expect(recipients).toEqual(names)
   })
 })
+
+describe.skipIf(process.env.CI !== 'true' && !(await serverAvailable()))(
+  'a registration beside a hold in flight (needs a PostgreSQL server)',
+  () => {
+    it('waits for the hold to commit, so the registering agent is handed the held message', async () => {
+      const schema = `reg_${++schemas}`
+      const holder = db!.client()
+      const client = db!.client()
+      await applyPostgresMigrations(client, schema)
+      const registry = await Registry.open({
+        store: new PostgresRegistryStore({ client, schema, location: 'test', ownsClient: true }),
+        clock: new ManualClock(START),
+      })
+      cleanups.push(() => registry.close())
+      let registration: Promise<unknown> | undefined
+      // A hold in flight: its lock taken, its message written, not yet committed. Without the lock the
+      // registration's release would run now, miss the message, and the agent would never get it.
+      await holder.transaction(async (tx) => {
+        await tx.query(HOLDS_LOCK_SQL.shared, [HOLDS_LOCK_SQL.key(schema)])
+        registration = registry.register({ agentId: 'late', capabilities: ['review'], device: 'ci' })
+        await expect
+          .poll(async () => {
+            const [row] = await holder.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+            )
+            return row!.n
+          })
+          .toBe(1)
+        await tx.query(
+          `INSERT INTO "${schema}".messages (id, from_agent, to_agent, subject, body, priority, conversation_id,
+             ttl_hours, created_at, expires_at, held_until, held_max_attempts)
+           VALUES ('msg_held_in_flight', 'architect', 'capability:review', 'Review', 'Please review', 2,
+             'conv_held', 24, $1, $2, $2, 3)`,
+          [START, START + hours(24)],
+        )
+      })
+      await registration
+      const [row] = await holder.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM "${schema}".deliveries d JOIN "${schema}".messages m ON m.seq = d.message_seq
+         WHERE d.recipient = 'late' AND m.id = 'msg_held_in_flight'`,
+      )
+      expect(row!.n).toBe(1)
+      await holder.end()
+    })
+  },
+)
 
 describe.skipIf(process.env.CI !== 'true' && !(await serverAvailable()))('openPostgres', () => {
   it('opens a spool and a registry on one pool, in the schema asked for, and closes both', async () => {

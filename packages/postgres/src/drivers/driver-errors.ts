@@ -9,6 +9,7 @@ export type StorageFailureReason =
   | 'permission-denied'
   | 'read-only'
   | 'full'
+  | 'conflict'
   | 'query-failed'
 
 /**
@@ -77,6 +78,8 @@ function classify(error: unknown): { reason: StorageFailureReason; sqlState?: st
     if (sqlState === '42501') return { reason: 'permission-denied', sqlState }
     // 25006 read-only transaction (a standby, default_transaction_read_only).
     if (sqlState === '25006') return { reason: 'read-only', sqlState }
+    // 40P01 deadlock detected, 40001 serialization failure: transient, the transaction was rolled back.
+    if (sqlState === '40P01' || sqlState === '40001') return { reason: 'conflict', sqlState }
     return { reason: 'query-failed', sqlState }
   }
   if (code !== undefined && UNREACHABLE_CODES.has(code)) return { reason: 'unreachable' }
@@ -105,6 +108,8 @@ const HINTS: Record<StorageFailureReason, (where: string) => string> = {
     `${where} refused a write (a standby, or a read-only user): connect to the primary or grant write access.`,
   full: (where) =>
     `${where} is out of disk space or memory: free space on the server, or remove old messages (agent-comm cleanup).`,
+  conflict: () =>
+    'PostgreSQL rolled the operation back because it collided with another one (a deadlock or serialization failure); nothing of it was applied. Retry it.',
   'query-failed': () => 'The statement was rejected by PostgreSQL: see details.sqlState and the message.',
 }
 
