@@ -328,7 +328,7 @@ export class PostgresSpoolStore implements SpoolStore {
     } catch (error) {
       // A role that may only read (or a standby) leaves the sweep to a writer, as a read-only SQLite spool
       // does: its reads still work, and show a lease that ran out on its last attempt as leased.
-      const reason = error instanceof StorageError ? error.details?.['reason'] : undefined
+      const reason = error instanceof StorageError ? error.details?.reason : undefined
       if (reason === 'permission-denied' || reason === 'read-only') return 0
       throw error
     }
