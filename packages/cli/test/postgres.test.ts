@@ -152,13 +152,17 @@ describe.skipIf(!hasServer)('the CLI on a PostgreSQL URL (needs a PostgreSQL ser
       expect(polled.code).toBe(0)
       expect(polled.stdout).toContain('sent by the app role')
 
-      // Rights only to read are not enough (reads sweep expired leases): the server's refusal is reported
-      // as it is, never as a SQLite file that is read-only for this user.
+      // Rights only to read are enough to read (the sweep of run-out leases is left to writers); a write is
+      // refused with the server's own refusal, never as a SQLite file that is read-only for this user.
       await admin.query(`REVOKE INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} FROM ${role}`)
-      const stats = await runCli(['stats'], { cwd, env })
-      expect(stats.code).not.toBe(0)
-      expect(stats.stderr).toContain('permission denied for table')
-      expect(stats.stderr).not.toContain('read-only for this user')
+      const stats = await runCli(['stats', '--json'], { cwd, env })
+      expect(stats.stderr).toBe('')
+      expect(stats.code).toBe(0)
+      expect(JSON.parse(stats.stdout)).toMatchObject({ deliveries: { acked: 0 } })
+      const refused = await runCli(['send', 'worker', 'worker', 'not allowed'], { cwd, env })
+      expect(refused.code).not.toBe(0)
+      expect(refused.stderr).toContain('permission denied for table')
+      expect(refused.stderr).not.toContain('read-only for this user')
     } finally {
       await admin.query(`REVOKE ALL ON ALL TABLES IN SCHEMA ${schema} FROM ${role}`)
       await admin.query(`REVOKE ALL ON ALL SEQUENCES IN SCHEMA ${schema} FROM ${role}`)

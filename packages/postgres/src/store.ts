@@ -1,5 +1,11 @@
 import type { Logger, MessageV2 } from '@agent-comm/protocol'
-import { BROADCAST_TARGET, CAPABILITY_TARGET_PREFIX, ClosedError, silentLogger } from '@agent-comm/protocol'
+import {
+  BROADCAST_TARGET,
+  CAPABILITY_TARGET_PREFIX,
+  ClosedError,
+  StorageError,
+  silentLogger,
+} from '@agent-comm/protocol'
 import type {
   AckManyOutcome,
   AckManyParams,
@@ -314,10 +320,18 @@ export class PostgresSpoolStore implements SpoolStore {
   }
 
   async sweepExhaustedLeases(params: { now: number }): Promise<number> {
-    return this.#transaction(async (tx) => {
-      const [row] = await tx.query<{ n: number }>(this.#sql.failExhaustedLeases, [params.now, null])
-      return row!.n
-    })
+    try {
+      return await this.#transaction(async (tx) => {
+        const [row] = await tx.query<{ n: number }>(this.#sql.failExhaustedLeases, [params.now, null])
+        return row!.n
+      })
+    } catch (error) {
+      // A role that may only read (or a standby) leaves the sweep to a writer, as a read-only SQLite spool
+      // does: its reads still work, and show a lease that ran out on its last attempt as leased.
+      const reason = error instanceof StorageError ? error.details?.reason : undefined
+      if (reason === 'permission-denied' || reason === 'read-only') return 0
+      throw error
+    }
   }
 
   async requeueFailed(params: RequeueFailedParams): Promise<RequeueFailedOutcome> {

@@ -142,3 +142,29 @@ describe.skipIf(!available)('node-postgres errors', () => {
     expect(printed(failure)).not.toContain(PASSWORD)
   })
 })
+
+describe.skipIf(!available)('node-postgres listening and end()', () => {
+  it('closes a LISTEN still connecting when the client ends, and refuses to listen after', async () => {
+    const db = await createTestDatabase({ name: 'node_pg_end' })
+    const client = createNodePostgresClient({ url: db.url })
+    try {
+      const listening = client.listen('agent_comm_end_test', () => {})
+      await client.end()
+      await expect(listening).rejects.toMatchObject({ code: 'CLOSED' })
+      await expect(client.listen('agent_comm_end_test', () => {})).rejects.toMatchObject({ code: 'CLOSED' })
+      // No connection of this database is left listening once end() has returned.
+      const other = db.client()
+      await expect
+        .poll(async () => {
+          const [row] = await other.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+             WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`,
+          )
+          return row!.n
+        })
+        .toBe(0)
+    } finally {
+      await db.drop()
+    }
+  })
+})

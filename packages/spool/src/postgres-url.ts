@@ -13,8 +13,9 @@ export function isPostgresUrl(path: string): boolean {
 
 /**
  * Throws `ValidationError` when a SQLite-file option that changes what opening does is given with a
- * PostgreSQL URL, since ignoring it would surprise: `readonly: true` (a "read-only" spool that migrates and
- * writes; reads also sweep expired leases, so a SELECT-only role is not enough there yet) and `allowForeignTables: true` (a file-level check a schema of its own makes moot). `create: false`
+ * PostgreSQL URL, since ignoring it would surprise: `readonly: true` (on a server, the URL's role decides: a
+ * role with only SELECT reads, and its writes are refused by the server) and `allowForeignTables: true` (a
+ * file-level check a schema of its own makes moot). `create: false`
  * is accepted: the migrations create the schema on the server, there is no file to be missing.
  */
 export function refuseSqliteFileOptions(options: DatabaseFileOptions): void {
@@ -23,7 +24,7 @@ export function refuseSqliteFileOptions(options: DatabaseFileOptions): void {
       'Read-only opening (readonly: true) is an option of a SQLite file, not of a PostgreSQL URL',
       [{ path: 'readonly', message: 'applies to a SQLite file only' }],
       {
-        hint: "Leave readonly out. On PostgreSQL the URL's role decides what may be done: give agent-comm a role with rights on its schema's tables only (once the schema is migrated, no CREATE right is needed).",
+        hint: "Leave readonly out. On PostgreSQL the URL's role decides what may be done: a role with only SELECT on its schema's tables reads (stats, inbox, status), and one with rights on the tables but no CREATE works fully once the schema is migrated.",
       },
     )
   }

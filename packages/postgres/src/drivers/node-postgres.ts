@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { Logger } from '@agent-comm/protocol'
+import { ClosedError, type Logger } from '@agent-comm/protocol'
 import pg from 'pg'
 import type { SqlClient, SqlQueryable } from '../client.js'
 import { redactUrl, type StorageFailureReason, toStorageError } from './driver-errors.js'
@@ -149,8 +149,16 @@ export function createNodePostgresClient(options: NodePostgresClientOptions): Sq
         connectionTimeoutMillis,
         delay: options.reconnectDelay ?? { initialMs: 100, maxMs: 5_000 },
       })
-      await listener.start()
+      if (ended) throw new ClosedError('This PostgreSQL client')
+      // Known to end() before it connects: an end() while the LISTEN is still connecting waits for it and
+      // closes it, rather than leaving a connection opening after the pool is gone.
       listeners.add(listener)
+      try {
+        await listener.start()
+      } catch (error) {
+        listeners.delete(listener)
+        throw error
+      }
       return async () => {
         listeners.delete(listener)
         await listener.stop()
@@ -181,6 +189,7 @@ interface ListenerOptions {
 /** One LISTEN on a connection of its own, re-established after the connection is lost. */
 class Listener {
   private client: pg.Client | undefined
+  private starting: Promise<pg.Client> | undefined
   private stopped = false
   private timer: NodeJS.Timeout | undefined
   private reconnecting = false
@@ -192,11 +201,19 @@ class Listener {
 
   /** Connects and LISTENs; throws a StorageError when the first connection cannot be made. */
   async start(): Promise<void> {
-    this.client = await this.connect()
+    this.starting = this.connect()
+    const client = await this.starting
+    if (this.stopped) {
+      await client.end().catch(() => undefined)
+      throw new ClosedError('This PostgreSQL listener')
+    }
+    this.client = client
   }
 
   async stop(): Promise<void> {
     this.stopped = true
+    // A LISTEN still connecting is closed by start() once it connects: wait for that.
+    await this.starting?.catch(() => undefined)
     if (this.timer !== undefined) clearTimeout(this.timer)
     const client = this.client
     this.client = undefined
