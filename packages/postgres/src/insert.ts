@@ -1,5 +1,6 @@
 import { priorityRank } from '@agent-comm/protocol'
 import type { InsertMessagesOutcome, StoredSend } from '@agent-comm/spool'
+import { messageColumnValues } from '@agent-comm/spool/store'
 import type { SqlQueryable } from './client.js'
 import type { WriteStatements } from './statements.js'
 
@@ -80,22 +81,9 @@ export async function insertSend(
   now: number,
 ): Promise<{ duplicate: boolean; deliveries: number } | 'foreign'> {
   const { message } = send
-  const priority = priorityRank(message.priority)
-  const [inserted] = await tx.query<{ seq: number }>(sql.insertMessage, [
-    message.id,
-    message.fromAgent,
-    message.toAgent,
-    message.subject,
-    message.body,
-    priority,
-    message.routing.conversationId,
-    message.routing.replyTo ?? null,
-    message.routing.ttlHours,
-    message.payload === undefined ? null : JSON.stringify(message.payload),
-    message.metadata === undefined ? null : JSON.stringify(message.metadata),
-    Date.parse(message.timestamp),
-    send.expiresAt,
-  ])
+  const values = messageColumnValues(send)
+  const priority = values[5]
+  const [inserted] = await tx.query<{ seq: number }>(sql.insertMessage, values)
   if (inserted === undefined) {
     const [owner] = await tx.query<{ fromAgent: string }>(sql.messageSender, [message.id])
     return owner !== undefined && owner.fromAgent !== message.fromAgent

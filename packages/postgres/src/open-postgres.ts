@@ -1,10 +1,7 @@
 import type { Clock, IdGenerator, Logger } from '@agent-comm/protocol'
-import { ConfigError } from '@agent-comm/protocol'
 import { Registry, type RegistryOptions } from '@agent-comm/registry'
 import { Spool, type SpoolOptions } from '@agent-comm/spool'
-import { z } from 'zod'
-import { redactUrl } from './drivers/driver-errors.js'
-import { createNodePostgresClient } from './drivers/node-postgres.js'
+import { connectFromUrl } from './connect.js'
 import { applyPostgresMigrations } from './migrate.js'
 import { PostgresRegistryStore } from './registry-store.js'
 import { DEFAULT_SCHEMA } from './schema.js'
@@ -37,11 +34,6 @@ export interface PostgresDatabase {
   close(): Promise<void>
 }
 
-const UrlSchema = z
-  .string()
-  .refine((url) => /^postgres(ql)?:\/\//i.test(url), 'must be a postgres:// or postgresql:// URL')
-const PoolSizeSchema = z.number().int().min(1).max(1000).optional()
-
 /**
  * Opens agent-comm on PostgreSQL in one call, for composition roots (the coordinator, the CLI, the MCP
  * server): one connection pool, the migrations applied (spool and registry tables, under an advisory lock),
@@ -51,28 +43,12 @@ const PoolSizeSchema = z.number().int().min(1).max(1000).optional()
  * schema written by a newer version.
  */
 export async function openPostgres(options: OpenPostgresOptions): Promise<PostgresDatabase> {
-  const url = UrlSchema.safeParse(options.url)
-  if (!url.success) {
-    throw new ConfigError(`Invalid PostgreSQL URL: ${url.error.issues[0]?.message}`, {
-      hint: 'Pass url: postgres://user:password@host:5432/database',
-    })
-  }
-  const poolSize = PoolSizeSchema.safeParse(options.poolSize)
-  if (!poolSize.success) {
-    throw new ConfigError(
-      `Invalid poolSize ${String(options.poolSize)}: must be a whole number from 1 to 1000`,
-      {
-        hint: 'Leave it out for 10 connections, or pass e.g. poolSize: 4.',
-      },
-    )
-  }
-  const schema = options.schema ?? DEFAULT_SCHEMA
-  const location = redactUrl(url.data)
-  const client = createNodePostgresClient({
-    url: url.data,
-    ...(poolSize.data === undefined ? {} : { poolSize: poolSize.data }),
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  const { client, location } = connectFromUrl({
+    url: options.url,
+    poolSize: options.poolSize,
+    logger: options.logger,
   })
+  const schema = options.schema ?? DEFAULT_SCHEMA
   let spoolStore: PostgresSpoolStore | undefined
   try {
     spoolStore = new PostgresSpoolStore({

@@ -1,9 +1,6 @@
 import type { Logger } from '@agent-comm/protocol'
-import { ConfigError } from '@agent-comm/protocol'
-import { z } from 'zod'
 import type { SqlClient } from './client.js'
-import { redactUrl } from './drivers/driver-errors.js'
-import { createNodePostgresClient } from './drivers/node-postgres.js'
+import { connectFromUrl } from './connect.js'
 import { applyPostgresMigrations } from './migrate.js'
 import { DEFAULT_SCHEMA } from './schema.js'
 import { PostgresSpoolStore } from './store.js'
@@ -37,12 +34,6 @@ export type OpenPostgresSpoolStoreOptions = (
   logger?: Logger
 }
 
-const PoolSizeSchema = z.number().int().min(1).max(1000).optional()
-
-const UrlSchema = z
-  .string()
-  .refine((url) => /^postgres(ql)?:\/\//i.test(url), 'must be a postgres:// or postgresql:// URL')
-
 /**
  * Opens the PostgreSQL spool store: connects (a node-postgres pool of `poolSize`, or the given client) and
  * applies the migrations the schema lacks, under an advisory lock so concurrent openers are safe. Throws
@@ -59,28 +50,12 @@ export async function openPostgresSpoolStore(
     client = options.client
     location = options.location ?? 'postgresql (client supplied)'
   } else {
-    const url = UrlSchema.safeParse(options.url)
-    if (!url.success) {
-      throw new ConfigError(`Invalid PostgreSQL URL: ${url.error.issues[0]?.message}`, {
-        hint: 'Pass url: postgres://user:password@host:5432/database',
-      })
-    }
-    const poolSize = PoolSizeSchema.safeParse(options.poolSize)
-    if (!poolSize.success) {
-      throw new ConfigError(
-        `Invalid poolSize ${String(options.poolSize)}: must be a whole number from 1 to 1000`,
-        {
-          hint: 'Leave it out for 10 connections, or pass e.g. poolSize: 4.',
-        },
-      )
-    }
-    location = redactUrl(url.data)
-    client = createNodePostgresClient({
-      url: url.data,
-      ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
-      ...(options.prepare === undefined ? {} : { prepare: options.prepare }),
-      ...(options.logger === undefined ? {} : { logger: options.logger }),
-    })
+    ;({ client, location } = connectFromUrl({
+      url: options.url,
+      poolSize: options.poolSize,
+      prepare: options.prepare,
+      logger: options.logger,
+    }))
   }
   const ownsClient = options.client === undefined
   try {

@@ -7,11 +7,12 @@ import {
   PAYLOAD_TYPES,
   PayloadTypeSchema,
   priorityFromRank,
+  priorityRank,
   RecipientSchema,
   StorageError,
   toValidationError,
 } from '@agent-comm/protocol'
-import type { DeliveryRecord, MessageRecord } from './store.js'
+import type { DeliveryRecord, MessageRecord, StoredSend } from './store.js'
 import type { DeliveryInfo, StoredMessage, UnreadableColumn } from './types.js'
 
 const iso = (ms: number): string => new Date(ms).toISOString()
@@ -171,3 +172,45 @@ export function deliveryFromRow(row: DeliveryRecord, now: number): DeliveryInfo 
     ackedAt: isoOrNull(row.ackedAt),
   }
 }
+
+/**
+ * The stored columns of a message, in the order every store's insert names them: id, from_agent, to_agent,
+ * subject, body, priority (rank), conversation_id, reply_to, ttl_hours, payload and metadata (JSON text or
+ * null), created_at (the message's timestamp, ms) and expires_at. One home for how a message is written, so
+ * both stores store it alike.
+ */
+export function messageColumnValues(send: StoredSend): MessageColumnValues {
+  const { message } = send
+  return [
+    message.id,
+    message.fromAgent,
+    message.toAgent,
+    message.subject,
+    message.body,
+    priorityRank(message.priority),
+    message.routing.conversationId,
+    message.routing.replyTo ?? null,
+    message.routing.ttlHours,
+    message.payload === undefined ? null : JSON.stringify(message.payload),
+    message.metadata === undefined ? null : JSON.stringify(message.metadata),
+    Date.parse(message.timestamp),
+    send.expiresAt,
+  ]
+}
+
+/** What {@link messageColumnValues} returns. */
+export type MessageColumnValues = [
+  id: string,
+  fromAgent: string,
+  toAgent: string,
+  subject: string,
+  body: string,
+  priority: number,
+  conversationId: string,
+  replyTo: string | null,
+  ttlHours: number,
+  payload: string | null,
+  metadata: string | null,
+  createdAt: number,
+  expiresAt: number,
+]

@@ -3,7 +3,13 @@
  * the SQLite store — the seam's types, the row readers, and the builders of stats and conversation
  * summaries. A spool runs on such a store with `Spool.open({ store })`.
  */
-export { checkedMessageFromRow, deliveryFromRow, storedMessageFromRow } from './rows.js'
+export type { MessageColumnValues } from './rows.js'
+export {
+  checkedMessageFromRow,
+  deliveryFromRow,
+  messageColumnValues,
+  storedMessageFromRow,
+} from './rows.js'
 export type {
   AckManyOutcome,
   AckManyParams,

@@ -1,9 +1,9 @@
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { MessageV2 } from '@agent-comm/protocol'
-import { priorityRank } from '@agent-comm/protocol'
 import type BetterSqlite3 from 'better-sqlite3'
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3'
+import { messageColumnValues } from '../rows.js'
 import type {
   AckManyOutcome,
   AckManyParams,
@@ -523,22 +523,9 @@ export class SqliteSpoolStore implements SpoolStore {
    */
   #insertRows(send: StoredSend, now: number): { duplicate: boolean; deliveries: number } | undefined {
     const { message } = send
-    const priority = priorityRank(message.priority)
-    const inserted = this.#stmt.insertMessage.run(
-      message.id,
-      message.fromAgent,
-      message.toAgent,
-      message.subject,
-      message.body,
-      priority,
-      message.routing.conversationId,
-      message.routing.replyTo ?? null,
-      message.routing.ttlHours,
-      message.payload === undefined ? null : JSON.stringify(message.payload),
-      message.metadata === undefined ? null : JSON.stringify(message.metadata),
-      Date.parse(message.timestamp),
-      send.expiresAt,
-    )
+    const values = messageColumnValues(send)
+    const priority = values[5]
+    const inserted = this.#stmt.insertMessage.run(...values)
     if (inserted.changes === 0) {
       const sender = this.#messageSender.get(message.id)
       if (sender !== undefined && sender !== message.fromAgent) return undefined

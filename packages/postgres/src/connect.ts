@@ -1,0 +1,49 @@
+import { ConfigError, type Logger } from '@agent-comm/protocol'
+import { z } from 'zod'
+import type { SqlClient } from './client.js'
+import { redactUrl } from './drivers/driver-errors.js'
+import { createNodePostgresClient } from './drivers/node-postgres.js'
+
+const UrlSchema = z
+  .string()
+  .refine((url) => /^postgres(ql)?:\/\//i.test(url), 'must be a postgres:// or postgresql:// URL')
+
+const PoolSizeSchema = z.number().int().min(1).max(1000).optional()
+
+/** How the openers connect from a URL. */
+export interface ConnectOptions {
+  url: unknown
+  poolSize?: unknown
+  prepare?: boolean | undefined
+  logger?: Logger | undefined
+}
+
+/**
+ * The one place a URL becomes a connection pool: checks the URL and the pool size (`ConfigError` with a
+ * hint for either), builds the node-postgres pool and says where it points without the password. Nothing
+ * connects yet: the first query does.
+ */
+export function connectFromUrl(options: ConnectOptions): { client: SqlClient; location: string } {
+  const url = UrlSchema.safeParse(options.url)
+  if (!url.success) {
+    throw new ConfigError(`Invalid PostgreSQL URL: ${url.error.issues[0]?.message}`, {
+      hint: 'Pass url: postgres://user:password@host:5432/database',
+    })
+  }
+  const poolSize = PoolSizeSchema.safeParse(options.poolSize)
+  if (!poolSize.success) {
+    throw new ConfigError(
+      `Invalid poolSize ${String(options.poolSize)}: must be a whole number from 1 to 1000`,
+      {
+        hint: 'Leave it out for 10 connections, or pass e.g. poolSize: 4.',
+      },
+    )
+  }
+  const client = createNodePostgresClient({
+    url: url.data,
+    ...(poolSize.data === undefined ? {} : { poolSize: poolSize.data }),
+    ...(options.prepare === undefined ? {} : { prepare: options.prepare }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  })
+  return { client, location: redactUrl(url.data) }
+}
