@@ -5,6 +5,7 @@ import { connectFromUrl } from './connect.js'
 import { applyPostgresMigrations } from './migrate.js'
 import { PostgresRegistryStore } from './registry-store.js'
 import { DEFAULT_SCHEMA } from './schema.js'
+import { ServerClock } from './server-clock.js'
 import { PostgresSpoolStore } from './store.js'
 
 /** Options of {@link openPostgres}. */
@@ -50,17 +51,26 @@ export async function openPostgres(options: OpenPostgresOptions): Promise<Postgr
   })
   const schema = options.schema ?? DEFAULT_SCHEMA
   let spoolStore: PostgresSpoolStore | undefined
+  let serverClock: ServerClock | undefined
   try {
+    // Without a clock of the caller's, the spool and the registry read the server's (see ServerClock).
+    if (options.clock === undefined) {
+      serverClock = await ServerClock.start(
+        client,
+        options.logger === undefined ? {} : { logger: options.logger },
+      )
+    }
     spoolStore = new PostgresSpoolStore({
       client,
       schema,
       location,
       ownsClient: true,
+      ...(serverClock === undefined ? {} : { clock: serverClock }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
     })
     await applyPostgresMigrations(client, spoolStore.schema)
     const registryStore = new PostgresRegistryStore({ client, schema, location, ownsClient: false })
-    const clock = options.clock === undefined ? {} : { clock: options.clock }
+    const clock = { clock: options.clock ?? (serverClock as ServerClock) }
     const spool = await Spool.open({
       ...options.spool,
       ...clock,
@@ -79,6 +89,7 @@ export async function openPostgres(options: OpenPostgresOptions): Promise<Postgr
       },
     }
   } catch (error) {
+    serverClock?.stop()
     if (spoolStore !== undefined) await spoolStore.close().catch(() => undefined)
     else await client.end().catch(() => undefined)
     throw error

@@ -3,6 +3,7 @@ import type { SqlClient } from './client.js'
 import { connectFromUrl } from './connect.js'
 import { applyPostgresMigrations } from './migrate.js'
 import { DEFAULT_SCHEMA } from './schema.js'
+import { ServerClock } from './server-clock.js'
 import { PostgresSpoolStore } from './store.js'
 
 /**
@@ -58,17 +59,22 @@ export async function openPostgresSpoolStore(
     }))
   }
   const ownsClient = options.client === undefined
+  let clock: ServerClock | undefined
   try {
+    // The server's time for a spool given no clock of its own (see ServerClock).
+    clock = await ServerClock.start(client, options.logger === undefined ? {} : { logger: options.logger })
     const store = new PostgresSpoolStore({
       client,
       schema,
       location,
       ownsClient,
+      clock,
       ...(options.logger === undefined ? {} : { logger: options.logger }),
     })
     await applyPostgresMigrations(client, store.schema)
     return store
   } catch (error) {
+    clock?.stop()
     if (ownsClient) await client.end().catch(() => undefined)
     throw error
   }

@@ -1,4 +1,4 @@
-import type { Logger, MessageV2 } from '@agent-comm/protocol'
+import type { Clock, Logger, MessageV2 } from '@agent-comm/protocol'
 import {
   BROADCAST_TARGET,
   CAPABILITY_TARGET_PREFIX,
@@ -43,6 +43,7 @@ import { insertBatch, insertSend } from './insert.js'
 import { Inspector } from './inspect.js'
 import { validateSchemaName } from './migrate.js'
 import type { Row } from './rows.js'
+import { ServerClock } from './server-clock.js'
 import { type WriteStatements, writeStatements } from './statements.js'
 
 /** What a {@link PostgresSpoolStore} is built from (see `openPostgresSpoolStore`, which also migrates). */
@@ -55,6 +56,11 @@ export interface PostgresSpoolStoreOptions {
   /** Whether `close()` ends the client (true when the store made it). */
   ownsClient: boolean
   logger?: Logger
+  /**
+   * The clock a spool on this store uses when given none — the openers pass the server's
+   * ({@link ServerClock}), which the store stops on `close()`.
+   */
+  clock?: Clock
 }
 
 /**
@@ -110,6 +116,7 @@ export class PostgresSpoolStore implements SpoolStore {
   readonly kind = 'postgres'
   readonly readonly = false
   readonly location: string
+  readonly clock: Clock | undefined
   /** The schema holding this store's tables. */
   readonly schema: string
   readonly #client: SqlClient
@@ -133,6 +140,7 @@ export class PostgresSpoolStore implements SpoolStore {
     this.#inspect = new Inspector(this.schema)
     this.#channel = notifyChannel(this.schema)
     this.#feed = new ChangeFeed(this.#client, this.#channel, this.location, this.#logger)
+    this.clock = options.clock
   }
 
   async insertMessages(params: InsertMessagesParams): Promise<InsertMessagesOutcome> {
@@ -435,6 +443,7 @@ export class PostgresSpoolStore implements SpoolStore {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    if (this.clock instanceof ServerClock) this.clock.stop()
     try {
       await this.#feed.close()
     } finally {

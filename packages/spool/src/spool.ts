@@ -183,7 +183,7 @@ export class Spool {
   private constructor(store: SpoolStore, options: SpoolOptions) {
     this.#store = store
     this.path = store.location
-    this.#clock = options.clock ?? systemClock
+    this.#clock = options.clock ?? store.clock ?? systemClock
     this.#logger = options.logger ?? silentLogger
     this.#ids = options.ids ?? new IdGenerator(this.#clock)
     this.#leaseSeconds = options.leaseSeconds ?? 60

@@ -1,4 +1,4 @@
-import type { MessageV2 } from '@agent-comm/protocol'
+import type { Clock, MessageV2 } from '@agent-comm/protocol'
 import type {
   CleanupReport,
   ConversationSummary,
@@ -30,6 +30,11 @@ export interface SpoolStore {
   readonly location: string
   /** True when every write is refused (`StorageError` with `details.reason` `'read-only'`). */
   readonly readonly: boolean
+  /**
+   * The time source this store prefers when the spool is given no clock: PostgreSQL's is the server's time,
+   * so processes on several machines judge leases alike. Absent: the system clock.
+   */
+  readonly clock?: Clock
 
   /**
    * Stores messages, each with its deliveries (`queued`, attempt 0), all in one transaction. An id already

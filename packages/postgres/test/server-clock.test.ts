@@ -1,0 +1,89 @@
+import { ManualClock } from '@agent-comm/protocol'
+import { Spool } from '@agent-comm/spool'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import type { SqlQueryable } from '../src/client.js'
+import { openPostgresSpoolStore, ServerClock } from '../src/index.js'
+import { createTestDatabase, type TestDatabase } from '../src/testing.js'
+
+/** A database whose clock stands `offsetMs` from this machine's; `fail()` makes its next reading fail. */
+function skewedServer(offsetMs: number) {
+  let failing = false
+  const db: SqlQueryable = {
+    async query<R>() {
+      if (failing) throw new Error('connection lost')
+      return [{ now: Date.now() + offsetMs }] as R[]
+    },
+  }
+  return { db, fail: () => (failing = true) }
+}
+
+const MINUTE = 60_000
+
+it('reads the server’s time: a machine whose clock is 40 s behind the server’s reads the server’s', async () => {
+  const clock = await ServerClock.start(skewedServer(40_000).db)
+  try {
+    // A tolerance of a minute: the reading is the server's time, not this machine's, whatever the load.
+    expect(Math.abs(clock.now() - Date.now() - 40_000)).toBeLessThan(MINUTE / 4)
+    expect(Math.abs(clock.offsetMs - 40_000)).toBeLessThan(MINUTE / 4)
+  } finally {
+    clock.stop()
+  }
+})
+
+it('reads this machine’s own time while the server’s agrees within measuring error', async () => {
+  const clock = await ServerClock.start(skewedServer(100).db)
+  try {
+    expect(clock.offsetMs).toBe(0)
+  } finally {
+    clock.stop()
+  }
+})
+
+it('keeps its last offset when measuring again fails', async () => {
+  const server = skewedServer(-90_000)
+  const clock = await ServerClock.start(server.db)
+  try {
+    const offset = clock.offsetMs
+    server.fail()
+    await expect(clock.sync()).rejects.toThrow('connection lost')
+    expect(clock.offsetMs).toBe(offset)
+  } finally {
+    clock.stop()
+  }
+})
+
+let db: TestDatabase
+beforeAll(async () => {
+  db = await createTestDatabase({ name: 'server_clock' })
+})
+afterAll(async () => {
+  await db?.drop()
+})
+
+it('gives a spool opened on the store without a clock the server’s, and leaves an injected one alone', async () => {
+  const store = await openPostgresSpoolStore(
+    db.kind === 'server' ? { url: db.url, poolSize: 2 } : { client: db.client() },
+  )
+  const spool = await Spool.open({ store })
+  try {
+    expect(store.clock).toBeInstanceOf(ServerClock)
+    expect(spool.clock).toBe(store.clock)
+    // The local server runs on this machine: the clocks agree, so the offset is taken as 0 and every
+    // process here reads the very same time (a message sent now is due now for all of them).
+    expect((store.clock as ServerClock).offsetMs).toBe(0)
+  } finally {
+    await spool.close()
+  }
+  const manual = new ManualClock(Date.UTC(2026, 1, 3))
+  const other = await Spool.open({
+    store: await openPostgresSpoolStore(
+      db.kind === 'server' ? { url: db.url, poolSize: 2 } : { client: db.client() },
+    ),
+    clock: manual,
+  })
+  try {
+    expect(other.clock).toBe(manual)
+  } finally {
+    await other.close()
+  }
+})
