@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { type Coordinator, createCoordinator, loadConfig } from '@agent-comm/coordinator'
 import type { Clock } from '@agent-comm/protocol'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { afterEach, expect } from 'vitest'
@@ -109,4 +110,28 @@ export interface Claimed {
     routing: { conversationId: string; replyTo?: string }
   }
   lease: { recipient: string; receipt: string; attempt: number }
+}
+
+/**
+ * A client of the bin over stdio, as an MCP host launches it: `env` (with PATH) and the bin's `args`;
+ * `stderr()` is what it logged so far. Closed after the test.
+ */
+export async function stdioClient(
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<{ client: Client; stderr: () => string }> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [BIN, ...args],
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stderr: 'pipe',
+  })
+  let stderr = ''
+  transport.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8')
+  })
+  const client = new Client({ name: 'agent-comm-mcp-test', version: '1.0.0' })
+  await client.connect(transport)
+  onCleanup(() => client.close())
+  return { client, stderr: () => stderr }
 }

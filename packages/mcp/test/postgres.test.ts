@@ -1,35 +1,12 @@
 import { createCoordinator, loadConfig } from '@agent-comm/coordinator'
 import { createTestDatabase, pgServerAvailable, type TestDatabase } from '@agent-comm/postgres/testing'
-import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BIN, type Claimed, ok, onCleanup } from './helpers.js'
+import { type Claimed, ok, onCleanup, stdioClient } from './helpers.js'
 
 // The server opens a PostgreSQL URL with node-postgres, so these tests need a server: with none, and not in
 // CI, they are skipped (PGlite has no URL a child process could open); in CI a missing server fails them.
 const hasServer = process.env.CI === 'true' || (await pgServerAvailable())
-
-/** A client of the bin over stdio, as an MCP host would launch it. */
-async function stdioClient(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ client: Client; stderr: () => string }> {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [BIN, ...args],
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stderr: 'pipe',
-  })
-  let stderr = ''
-  transport.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8')
-  })
-  const client = new Client({ name: 'postgres-test', version: '1.0.0' })
-  await client.connect(transport)
-  onCleanup(() => client.close())
-  return { client, stderr: () => stderr }
-}
 
 describe.skipIf(!hasServer)('agent-comm-mcp on a PostgreSQL URL (needs a PostgreSQL server)', () => {
   let db: TestDatabase
@@ -49,7 +26,7 @@ describe.skipIf(!hasServer)('agent-comm-mcp on a PostgreSQL URL (needs a Postgre
 
   it('registers, sends, polls (woken by another process) and acks over stdio with AGENT_COMM_DB_PATH', async () => {
     const env = { AGENT_COMM_DB_PATH: url, AGENT_COMM_PG_SCHEMA: 'stdio_env', AGENT_COMM_LOG_LEVEL: 'debug' }
-    const { client, stderr } = await stdioClient([], env)
+    const { client, stderr } = await stdioClient(env)
     await ok(client, 'comm_register_agent', { agent_id: 'builder', capabilities: ['code'] })
 
     // Another process on the same database: the architect, with the library.
@@ -81,7 +58,7 @@ describe.skipIf(!hasServer)('agent-comm-mcp on a PostgreSQL URL (needs a Postgre
 
   it('notifies a client subscribed to an inbox when another process sends to that agent', async () => {
     const env = { AGENT_COMM_DB_PATH: url, AGENT_COMM_PG_SCHEMA: 'subscriptions' }
-    const { client } = await stdioClient([], env)
+    const { client } = await stdioClient(env)
     await ok(client, 'comm_register_agent', { agent_id: 'builder' })
     const updated: string[] = []
     let notified: () => void = () => {}
@@ -109,7 +86,7 @@ describe.skipIf(!hasServer)('agent-comm-mcp on a PostgreSQL URL (needs a Postgre
   })
 
   it('takes the URL from --db as it is', async () => {
-    const { client } = await stdioClient(['--db', url], { AGENT_COMM_PG_SCHEMA: 'stdio_flag' })
+    const { client } = await stdioClient({ AGENT_COMM_PG_SCHEMA: 'stdio_flag' }, ['--db', url])
     await ok(client, 'comm_register_agent', { agent_id: 'solo' })
     await ok(client, 'comm_send', { from_agent: 'solo', to_agent: 'solo', body: 'note to self' })
     const { messages } = await ok<{ messages: Claimed[] }>(client, 'comm_poll', { agent_id: 'solo' })

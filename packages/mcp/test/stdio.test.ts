@@ -1,10 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { createCoordinator, loadConfig } from '@agent-comm/coordinator'
-import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { describe, expect, it } from 'vitest'
-import { BIN, type Claimed, call, ok, onCleanup, tempDir, textOf } from './helpers.js'
+import { BIN, type Claimed, call, ok, onCleanup, stdioClient, tempDir, textOf } from './helpers.js'
 
 interface Run {
   child: ChildProcess
@@ -39,24 +37,6 @@ function spawnBin(args: string[], env: Record<string, string>): Run {
 
 function frame(message: Record<string, unknown>): string {
   return `${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`
-}
-
-/** A client of the bin over stdio, as an MCP host would launch it. */
-async function stdioClient(env: Record<string, string>): Promise<{ client: Client; stderr: () => string }> {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [BIN],
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stderr: 'pipe',
-  })
-  let stderr = ''
-  transport.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8')
-  })
-  const client = new Client({ name: 'stdio-test', version: '1.0.0' })
-  await client.connect(transport)
-  onCleanup(() => client.close())
-  return { client, stderr: () => stderr }
 }
 
 describe('agent-comm-mcp over stdio', () => {

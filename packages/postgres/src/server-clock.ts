@@ -1,5 +1,5 @@
 import type { Clock, Logger } from '@agent-comm/protocol'
-import { silentLogger } from '@agent-comm/protocol'
+import { silentLogger, systemClock } from '@agent-comm/protocol'
 import type { SqlQueryable } from './client.js'
 
 /** How often the offset to the server's clock is measured again (60 s): clocks drift slowly. */
@@ -22,20 +22,25 @@ const IN_SYNC_MS = 250
 export class ServerClock implements Clock {
   readonly #db: SqlQueryable
   readonly #logger: Logger
+  readonly #local: Clock
   #offset = 0
   #timer: NodeJS.Timeout | undefined
 
-  private constructor(db: SqlQueryable, logger: Logger) {
+  private constructor(db: SqlQueryable, logger: Logger, local: Clock) {
     this.#db = db
     this.#logger = logger
+    this.#local = local
   }
 
-  /** Measures the offset once (so the first reading is already the server's), then every `resyncMs`. */
+  /**
+   * Measures the offset once (so the first reading is already the server's), then every `resyncMs`.
+   * `local` is this machine's clock (the system clock; a `ManualClock` in tests).
+   */
   static async start(
     db: SqlQueryable,
-    options: { resyncMs?: number; logger?: Logger } = {},
+    options: { resyncMs?: number; logger?: Logger; local?: Clock } = {},
   ): Promise<ServerClock> {
-    const clock = new ServerClock(db, options.logger ?? silentLogger)
+    const clock = new ServerClock(db, options.logger ?? silentLogger, options.local ?? systemClock)
     await clock.sync()
     clock.#timer = setInterval(() => {
       clock.sync().catch((error: unknown) => {
@@ -50,7 +55,7 @@ export class ServerClock implements Clock {
   }
 
   now(): number {
-    return Date.now() + this.#offset
+    return this.#local.now() + this.#offset
   }
 
   /** The measured offset to the server's clock, in ms (positive: the server is ahead). */
@@ -60,11 +65,11 @@ export class ServerClock implements Clock {
 
   /** Measures the offset now. */
   async sync(): Promise<void> {
-    const before = Date.now()
+    const before = this.#local.now()
     const [row] = await this.#db.query<{ now: number }>(
       'SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now',
     )
-    const after = Date.now()
+    const after = this.#local.now()
     if (row === undefined) return
     const offset = Math.round(row.now - (before + after) / 2)
     this.#offset = Math.abs(offset) < IN_SYNC_MS ? 0 : offset
