@@ -16,6 +16,8 @@ export const PAYLOAD_TYPES = [
   'capability_query',
   'capability_response',
   'broadcast',
+  'approval_request',
+  'approval_response',
 ] as const
 
 /** Agent presence states (the protocol's AGENT_STATUSES). */

@@ -1,7 +1,18 @@
-// Regenerates schema/message-v2.schema.json from the built zod schema: `pnpm --filter @agent-comm/protocol gen:schema`.
+// Regenerates schema/*.schema.json from the built zod schemas: `pnpm --filter @agent-comm/protocol gen:schema`.
 import { writeFileSync } from 'node:fs'
-import { messageV2JsonSchema } from '../dist/json-schema.js'
+import {
+  approvalRequestJsonSchema,
+  approvalResponseJsonSchema,
+  messageV2JsonSchema,
+} from '../dist/json-schema.js'
 
-const target = new URL('../schema/message-v2.schema.json', import.meta.url)
-writeFileSync(target, `${JSON.stringify(messageV2JsonSchema(), null, 2)}\n`)
-process.stdout.write(`wrote ${target.pathname}\n`)
+const files = {
+  'message-v2.schema.json': messageV2JsonSchema(),
+  'approval-request.schema.json': approvalRequestJsonSchema(),
+  'approval-response.schema.json': approvalResponseJsonSchema(),
+}
+for (const [name, schema] of Object.entries(files)) {
+  const target = new URL(`../schema/${name}`, import.meta.url)
+  writeFileSync(target, `${JSON.stringify(schema, null, 2)}\n`)
+  process.stdout.write(`wrote ${target.pathname}\n`)
+}

@@ -8,6 +8,13 @@ export {
   TRANSPORT_KINDS,
   TransportKindSchema,
 } from './agent.js'
+export type {
+  ApprovalExpiryPolicy,
+  ApprovalRequest,
+  ApprovalRequestInput,
+  ApprovalResponse,
+} from './approval.js'
+export { ApprovalExpiryPolicySchema, ApprovalRequestSchema, ApprovalResponseSchema } from './approval.js'
 export type { Clock } from './clock.js'
 export { ManualClock, systemClock } from './clock.js'
 export type {

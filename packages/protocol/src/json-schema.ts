@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { AgentProfileSchema } from './agent.js'
+import { ApprovalRequestSchema, ApprovalResponseSchema } from './approval.js'
 import { MessageV2Schema } from './message.js'
 
 /**
@@ -34,5 +35,23 @@ export function agentProfileJsonSchema(): Record<string, unknown> {
     $id: 'https://agent-comm.dev/schemas/agent-profile.schema.json',
     title: 'agent-comm AgentProfile',
     ...z.toJSONSchema(AgentProfileSchema, GENERATOR_OPTIONS),
+  }
+}
+
+/** JSON Schema (draft 2020-12) of the `data` of an `approval_request` payload. */
+export function approvalRequestJsonSchema(): Record<string, unknown> {
+  return {
+    $id: 'https://agent-comm.dev/schemas/approval-request.schema.json',
+    title: 'agent-comm approval_request payload data',
+    ...z.toJSONSchema(ApprovalRequestSchema, GENERATOR_OPTIONS),
+  }
+}
+
+/** JSON Schema (draft 2020-12) of the `data` of an `approval_response` payload. */
+export function approvalResponseJsonSchema(): Record<string, unknown> {
+  return {
+    $id: 'https://agent-comm.dev/schemas/approval-response.schema.json',
+    title: 'agent-comm approval_response payload data',
+    ...z.toJSONSchema(ApprovalResponseSchema, GENERATOR_OPTIONS),
   }
 }

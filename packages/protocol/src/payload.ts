@@ -1,5 +1,8 @@
 import { z } from 'zod'
-import { boundedJson } from './json-limits.js'
+import { ApprovalRequestSchema, ApprovalResponseSchema } from './approval.js'
+import { JsonValueSchema } from './json-value.js'
+
+export { type JsonObject, JsonObjectSchema, type JsonValue, JsonValueSchema } from './json-value.js'
 
 /** The kinds of typed payload a message can carry. */
 export const PAYLOAD_TYPES = [
@@ -12,6 +15,8 @@ export const PAYLOAD_TYPES = [
   'capability_query',
   'capability_response',
   'broadcast',
+  'approval_request',
+  'approval_response',
 ] as const
 
 /** A payload kind. */
@@ -22,29 +27,30 @@ export const PayloadTypeSchema = z.enum(PAYLOAD_TYPES, {
   error: () => `must be one of ${PAYLOAD_TYPES.join(', ')}`,
 })
 
-// One instance for both schemas below, so the generated JSON Schema defines the JSON type once.
-const AnyJsonSchema = z.json()
+/** Payload kinds whose `data` has a schema of its own, checked when a message is accepted. */
+const TYPED_DATA = {
+  approval_request: ApprovalRequestSchema,
+  approval_response: ApprovalResponseSchema,
+} as const
 
 /**
- * Any JSON value within the protocol's JSON limits (`Limits.jsonMaxDepth`, `jsonMaxBytes`, `jsonMaxKeys`),
- * which are checked before the value is walked recursively.
+ * A typed payload: a kind and JSON data. The data of `approval_request` and `approval_response` must
+ * match their schemas ({@link ApprovalRequestSchema}, {@link ApprovalResponseSchema}); other kinds carry any JSON.
  */
-export const JsonValueSchema = boundedJson(AnyJsonSchema)
-
-/** A JSON value. */
-export type JsonValue = z.infer<typeof JsonValueSchema>
-
-/** A JSON object within the protocol's JSON limits, used for metadata. */
-export const JsonObjectSchema = boundedJson(z.record(z.string(), AnyJsonSchema))
-
-/** A JSON object. */
-export type JsonObject = z.infer<typeof JsonObjectSchema>
-
-/** A typed payload: a kind and JSON data. */
-export const PayloadSchema = z.object({
-  type: PayloadTypeSchema,
-  data: JsonValueSchema.default(null),
-})
+export const PayloadSchema = z
+  .object({
+    type: PayloadTypeSchema,
+    data: JsonValueSchema.default(null),
+  })
+  .superRefine((payload, ctx) => {
+    const schema = TYPED_DATA[payload.type as keyof typeof TYPED_DATA]
+    if (schema === undefined) return
+    const parsed = schema.safeParse(payload.data)
+    if (parsed.success) return
+    for (const issue of parsed.error.issues) {
+      ctx.addIssue({ code: 'custom', message: issue.message, path: ['data', ...issue.path] })
+    }
+  })
 
 /** A typed payload. */
 export type Payload = z.infer<typeof PayloadSchema>

@@ -1,0 +1,66 @@
+import { z } from 'zod'
+import { AgentIdSchema } from './identifiers.js'
+import { JsonObjectSchema, JsonValueSchema } from './json-value.js'
+
+const IsoTime = z.iso.datetime({ offset: true, error: 'must be an ISO-8601 date-time' })
+const Text = (max: number) => z.string().trim().min(1).max(max)
+
+/**
+ * What happens to an approval request whose deadline passes with no decision: deny it, approve it, or
+ * hand it on to another human agent or capability (`{ escalateTo: "lead" }`, `{ escalateTo: "cap:human-review" }`).
+ */
+export const ApprovalExpiryPolicySchema = z.union([
+  z.literal('deny'),
+  z.literal('approve'),
+  z.strictObject({ escalateTo: Text(128) }),
+])
+
+/** An approval request's expiry policy. */
+export type ApprovalExpiryPolicy = z.infer<typeof ApprovalExpiryPolicySchema>
+
+/**
+ * `data` of an `approval_request` payload: an agent asks a human to decide before it proceeds
+ * (the seed's "Agent requests human approval before proceeding").
+ */
+export const ApprovalRequestSchema = z.strictObject({
+  /** What the human is asked, in one or two sentences. */
+  question: Text(4096),
+  /** The choices offered; a decision must be one of them. Defaults to approve / deny. */
+  options: z.array(Text(64)).min(1).max(16).default(['approve', 'deny']),
+  /** The action the agent proposes to take once approved, and its arguments (which the human may edit). */
+  action: z.strictObject({ name: Text(256), arguments: JsonObjectSchema.optional() }).optional(),
+  /** When the request stops waiting for a decision; `onExpiry` says what happens then. */
+  deadline: IsoTime.optional(),
+  /** Applied when `deadline` passes with no decision. Defaults to `deny`. */
+  onExpiry: ApprovalExpiryPolicySchema.default('deny'),
+  /** Anything that helps the human decide (links, a diff, the task so far). */
+  context: JsonValueSchema.optional(),
+})
+
+/** `data` of an `approval_request` payload, as accepted (defaults not yet applied). */
+export type ApprovalRequestInput = z.input<typeof ApprovalRequestSchema>
+/** `data` of an `approval_request` payload, with defaults applied. */
+export type ApprovalRequest = z.output<typeof ApprovalRequestSchema>
+
+/**
+ * `data` of an `approval_response` payload, sent as the reply (`routing.replyTo`) to the request.
+ * `decidedBy` is the verified identity that decided (or `system:expiry` when a deadline policy applied),
+ * set by the component that authenticated the human, never taken from what a client claims.
+ */
+export const ApprovalResponseSchema = z.strictObject({
+  /** One of the request's `options` (`approve` / `deny` by default). */
+  decision: Text(64),
+  /** The human's comment, returned to the agent. */
+  comment: z.string().max(4096).optional(),
+  /** The verified identity that made the decision. */
+  decidedBy: AgentIdSchema.or(z.literal('system:expiry')),
+  /** When the decision was made. */
+  decidedAt: IsoTime,
+  /** The action's arguments as edited by the human before approving, when they were changed. */
+  arguments: JsonObjectSchema.optional(),
+  /** True when no human decided and the request's `onExpiry` policy was applied. */
+  expired: z.boolean().optional(),
+})
+
+/** `data` of an `approval_response` payload. */
+export type ApprovalResponse = z.infer<typeof ApprovalResponseSchema>
