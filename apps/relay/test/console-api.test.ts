@@ -67,6 +67,23 @@ describe('the console API', () => {
     expect(wrong.statusCode).toBe(401)
   })
 
+  it('limits failed sign-ins per address: after 20, even the right secret waits', async () => {
+    const relay = await startTestRelay()
+    await humans(relay)
+    const attempt = (secret: string) =>
+      relay.app.inject({
+        method: 'POST',
+        url: '/api/v1/console/session',
+        payload: { agentId: 'lead', secret },
+      })
+    for (let i = 0; i < 20; i++) expect((await attempt(`wrong-secret-${i}`)).statusCode).toBe(401)
+    const limited = await attempt(relay.secrets.lead!)
+    expect(limited.statusCode).toBe(429)
+    expect(limited.headers['retry-after']).toBeDefined()
+    relay.clock.advance(61_000)
+    expect((await attempt(relay.secrets.lead!)).statusCode).toBe(200)
+  })
+
   it('refuses a state change without the session CSRF token, and signs out', async () => {
     const relay = await startTestRelay()
     await humans(relay)

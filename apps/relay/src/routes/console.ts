@@ -24,6 +24,7 @@ import { ConsoleSessions, SESSION_COOKIE } from '../console-sessions.js'
 import { connectionSignal, type RelayContext } from '../context.js'
 import { forbidden, HttpProblem } from '../http-errors.js'
 import { type RouteDef, route } from '../route-table.js'
+import { WindowLimiter } from '../window-limiter.js'
 
 const PREFIX = `${API_PREFIX}/console`
 
@@ -112,6 +113,8 @@ function isHuman(profile: z.output<typeof AgentProfileSchema>): boolean {
 export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDef[] {
   const { spool, registry, clock } = ctx
   const { sessions, approvals } = access
+  // Sign-in guesses are limited per client address (20 failures a minute), whatever the relay's other limits.
+  const signInFailures = new WindowLimiter({ max: 20, timeWindowMs: 60_000 }, clock)
 
   /** Leases `messageId` for `agentId`: claims its waiting messages until that one is leased to it. */
   const open = async (agentId: string, messageId: string): Promise<void> => {
@@ -157,8 +160,21 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       auth: 'none',
       body: SignInSchema,
       response: SessionSchema,
-      errors: [401],
+      errors: [401, 429],
       async handler({ body, request, reply }) {
+        const waitMs = signInFailures.retryAfterMs(request.ip)
+        if (waitMs > 0) {
+          const seconds = Math.ceil(waitMs / 1000)
+          throw new HttpProblem(
+            429,
+            'RATE_LIMITED',
+            `Too many failed sign-ins from this address; wait ${seconds} s`,
+            {
+              hint: 'Check the agent id and its relay secret, then sign in again after the wait.',
+              headers: { 'retry-after': String(seconds) },
+            },
+          )
+        }
         let identity: { agentId: string; admin: boolean } | undefined
         if ('token' in body) {
           identity = sessions.redeemLoginToken(body.token)
@@ -172,6 +188,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
           }
         }
         if (identity === undefined) {
+          signInFailures.fail(request.ip)
           throw new HttpProblem(
             401,
             'UNAUTHENTICATED',

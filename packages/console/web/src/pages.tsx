@@ -570,24 +570,39 @@ export function DeadLetters(props: { tick: number }) {
   )
 }
 
-function Bars(props: { label: string; values: { name: string; value: number; alert?: boolean }[] }) {
+function Bars(props: {
+  label: string
+  values: { name: string; value: number; alert?: boolean }[]
+  /** Label every bar (true) or only the first and last (false). */
+  everyName?: boolean
+}) {
   const max = Math.max(1, ...props.values.map((v) => v.value))
-  const width = 24
+  const width = 40
+  const last = props.values.length - 1
   return (
     <figure class="chart">
-      <svg viewBox={`0 0 ${props.values.length * width} 110`} role="img" aria-label={props.label}>
+      <svg viewBox={`0 0 ${props.values.length * width} 130`} role="img" aria-label={props.label}>
         {props.values.map((v, i) => {
-          const h = Math.round((v.value / max) * 90)
+          const h = Math.round((v.value / max) * 80)
+          const named = props.everyName === true || i === 0 || i === last
           return (
             <g key={v.name}>
               <title>{`${v.name}: ${v.value}`}</title>
               <rect
                 class={v.alert === true ? 'bar alert' : 'bar'}
-                x={i * width + 3}
-                y={95 - h}
-                width={width - 6}
+                x={i * width + 6}
+                y={100 - h}
+                width={width - 12}
                 height={Math.max(h, 1)}
               />
+              <text class="value" x={i * width + width / 2} y={95 - h} text-anchor="middle">
+                {v.value}
+              </text>
+              {named ? (
+                <text class="name" x={i * width + width / 2} y={118} text-anchor="middle">
+                  {v.name}
+                </text>
+              ) : null}
             </g>
           )
         })}
@@ -643,6 +658,7 @@ export function Overview(props: { tick: number }) {
       <div class="charts">
         <Bars
           label="Deliveries by status"
+          everyName
           values={Object.entries(stats.deliveries).map(([name, value]) => ({
             name,
             value,
