@@ -29,4 +29,4 @@ export type {
 export type { A2ACaller, A2ATasksDeps, SequencedEvent } from './tasks.js'
 export { A2ATasks } from './tasks.js'
 export type { IssuedToken, TokenInfo } from './tokens.js'
-export { A2ATokens, CallerNameSchema, hashToken } from './tokens.js'
+export { A2ATokens, CallerNameSchema, hashToken, openRelayTokens } from './tokens.js'

@@ -88,3 +88,23 @@ function toInfo(record: TokenRecord): TokenInfo {
     revokedAt: record.revokedAt === undefined ? undefined : new Date(record.revokedAt).toISOString(),
   }
 }
+
+/**
+ * Opens the caller tokens of the relay whose database is the SQLite file `path` (its `relay.db`), for the
+ * CLI's `relay a2a-token`. Close it when done.
+ */
+export async function openRelayTokens(
+  path: string,
+  options: { clock?: Clock } = {},
+): Promise<{ tokens: A2ATokens; close(): Promise<void> }> {
+  const { Spool, sqliteConnection } = await import('@agent-comm/spool')
+  const { SqliteA2AStore } = await import('./sqlite/store.js')
+  const spool = await Spool.open({ path, ...(options.clock === undefined ? {} : { clock: options.clock }) })
+  try {
+    const tokens = new A2ATokens(SqliteA2AStore.open(sqliteConnection(spool)), options)
+    return { tokens, close: () => spool.close() }
+  } catch (error) {
+    await spool.close()
+    throw error
+  }
+}
