@@ -2,6 +2,8 @@ import { join } from 'node:path'
 import { type Message, Role, TaskState } from '@a2a-js/sdk'
 import { type Client, ClientFactory, JsonRpcTransportFactory } from '@a2a-js/sdk/client'
 import { A2ATokens, callerAgentId, SqliteA2AStore } from '@agent-comm/a2a'
+import { BridgeRunner, FunctionBridge } from '@agent-comm/bridge'
+import { createCoordinator, loadConfig } from '@agent-comm/coordinator'
 import type { JsonObject } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
@@ -132,6 +134,63 @@ describe('A2A on the relay', () => {
     // The caller is a2a:acme in the spool, never an agent-comm agent.
     const [sent] = await spool.search({ from: callerAgentId('acme') })
     expect(sent?.fromAgent).toBe('a2a:acme')
+  })
+
+  it('completes a task answered by a bridge on the coordinator', async () => {
+    const { relay, dataDir, token } = await setUp()
+    const coordinator = await createCoordinator(
+      loadConfig({ AGENT_COMM_DB_PATH: join(dataDir, RELAY_DB_FILE) }),
+    )
+    onCleanup(() => coordinator.close())
+    const client = await clientFor(relay.url, 'helper', token)
+    const sent = (await client.sendMessage({
+      tenant: '',
+      message: userMessage('via bridge'),
+      configuration: {
+        acceptedOutputModes: [],
+        taskPushNotificationConfig: undefined,
+        returnImmediately: true,
+      },
+      metadata: undefined,
+    })) as { id: string }
+    const bridge = new FunctionBridge(async (message) => `bridged: ${message.body}`)
+    const summary = await new BridgeRunner({ coordinator, agent: 'helper', bridge }).run({ once: true })
+    expect(summary).toMatchObject({ processed: 1, succeeded: 1 })
+    await expect
+      .poll(async () => (await client.getTask({ tenant: '', id: sent.id })).status?.state)
+      .toBe(TaskState.TASK_STATE_COMPLETED)
+    const task = await client.getTask({ tenant: '', id: sent.id })
+    expect(task.artifacts[0]?.parts[0]?.content).toEqual({ $case: 'text', value: 'bridged: via bridge' })
+  })
+
+  it('resumes a stream after the last event id it saw', async () => {
+    const { relay, spool, token } = await setUp()
+    const client = await clientFor(relay.url, 'helper', token)
+    const answering = answerOnce(spool, () => ({ body: 'resumed' }))
+    const sent = (await client.sendMessage({
+      tenant: '',
+      message: userMessage('resume me'),
+      configuration: undefined,
+      metadata: undefined,
+    })) as { id: string }
+    await answering
+    const response = await fetch(`${relay.url}/a2a/helper`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${token}`,
+        'a2a-version': '1.0',
+        'last-event-id': '1',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'SubscribeToTask', params: { id: sent.id } }),
+    })
+    expect(response.headers.get('content-type')).toContain('text/event-stream')
+    const text = await response.text()
+    const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))
+    // Event 1 (the task) was seen; the rest follow in order, ending with completed.
+    expect(ids[0]).toBe(2)
+    expect(ids).toEqual([...ids].sort((a, b) => a - b))
+    expect(text).toContain('TASK_STATE_COMPLETED')
   })
 
   it('streams submitted, working, the artifact and completed in order', async () => {
