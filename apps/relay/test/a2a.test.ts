@@ -1,3 +1,5 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { type Message, Role, TaskState } from '@a2a-js/sdk'
 import { type Client, ClientFactory, JsonRpcTransportFactory } from '@a2a-js/sdk/client'
@@ -291,6 +293,52 @@ describe('A2A on the relay', () => {
     expect((await client.getTask({ tenant: '', id: sent.id })).status?.state).toBe(
       TaskState.TASK_STATE_COMPLETED,
     )
+  })
+
+  it('pushes the task events to the caller webhook in order, with its token, retrying a failure', async () => {
+    const { relay, spool, token } = await setUp()
+    const received: { token: string | undefined; body: string }[] = []
+    let requests = 0
+    const webhook = createServer((request, response) => {
+      let body = ''
+      request.on('data', (chunk) => {
+        body += chunk
+      })
+      request.on('end', () => {
+        requests++
+        // The first attempt fails: the outbox retries it, and later events wait for it.
+        if (requests === 1) return response.writeHead(503).end()
+        received.push({ token: request.headers['x-a2a-notification-token'] as string | undefined, body })
+        response.writeHead(200).end()
+      })
+    })
+    await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve))
+    onCleanup(() => new Promise<void>((resolve) => webhook.close(() => resolve())))
+    const hook = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook`
+    const client = await clientFor(relay.url, 'helper', token)
+    const answering = answerOnce(spool, () => ({ body: 'pushed' }))
+    await client.sendMessage({
+      tenant: '',
+      message: userMessage('push please'),
+      configuration: {
+        acceptedOutputModes: [],
+        taskPushNotificationConfig: {
+          tenant: '',
+          id: '',
+          taskId: '',
+          url: hook,
+          token: 'hook-secret',
+          authentication: undefined,
+        },
+        returnImmediately: true,
+      },
+      metadata: undefined,
+    })
+    await answering
+    await expect.poll(() => received.at(-1)?.body ?? '').toContain('TASK_STATE_COMPLETED')
+    expect(requests).toBe(received.length + 1)
+    expect(received.every((r) => r.token === 'hook-secret')).toBe(true)
+    expect(Object.keys(JSON.parse(received[0]!.body))).toEqual(['task'])
   })
 
   it('answers bad requests with the spec JSON-RPC errors, never a 500', async () => {

@@ -59,7 +59,7 @@ export function agentCard(profile: AgentProfile, options: { baseUrl: string; ver
     ],
     provider: { organization: 'agent-comm relay', url: options.baseUrl },
     version: options.version,
-    capabilities: { streaming: true, pushNotifications: false, extensions: [] },
+    capabilities: { streaming: true, pushNotifications: true, extensions: [] },
     defaultInputModes: a2a?.inputModes ?? ['text/plain'],
     defaultOutputModes: a2a?.outputModes ?? ['text/plain'],
     skills,
@@ -82,7 +82,7 @@ export function directoryCard(
     supportedInterfaces: [],
     provider: { organization: 'agent-comm relay', url: options.baseUrl },
     version: options.version,
-    capabilities: { streaming: true, pushNotifications: false, extensions: [] },
+    capabilities: { streaming: true, pushNotifications: true, extensions: [] },
     defaultInputModes: ['text/plain'],
     defaultOutputModes: ['text/plain'],
     skills: profiles.map((profile) => ({

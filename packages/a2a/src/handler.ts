@@ -16,7 +16,7 @@ import type {
   Task,
   TaskPushNotificationConfig,
 } from '@a2a-js/sdk'
-import { ExtendedAgentCardNotConfiguredError, PushNotificationNotSupportedError } from '@a2a-js/sdk/errors'
+import { ExtendedAgentCardNotConfiguredError, TaskNotFoundError } from '@a2a-js/sdk/errors'
 import type { A2ARequestHandler, ServerCallContext } from '@a2a-js/sdk/server'
 import { TaskCodecs } from './codecs.js'
 import type { A2ACaller, A2ATasks } from './tasks.js'
@@ -123,24 +123,43 @@ export class SpoolRequestHandler implements A2ARequestHandler {
     return { tasks, nextPageToken: '', pageSize, totalSize: tasks.length }
   }
 
-  async createTaskPushNotificationConfig(): Promise<TaskPushNotificationConfig> {
-    throw new PushNotificationNotSupportedError('Push notifications are not offered by this relay yet')
+  async createTaskPushNotificationConfig(
+    params: TaskPushNotificationConfig,
+    context: ServerCallContext,
+  ): Promise<TaskPushNotificationConfig> {
+    const { caller, agent } = callState(context)
+    return this.#tasks.setPushConfig(caller, agent, params)
   }
 
   async getTaskPushNotificationConfig(
-    _params: GetTaskPushNotificationConfigRequest,
+    params: GetTaskPushNotificationConfigRequest,
+    context: ServerCallContext,
   ): Promise<TaskPushNotificationConfig> {
-    throw new PushNotificationNotSupportedError('Push notifications are not offered by this relay yet')
+    const { caller, agent } = callState(context)
+    const found = (await this.#tasks.pushConfigs(caller, agent, params.taskId)).find(
+      (c) => c.id === params.id,
+    )
+    if (found === undefined)
+      throw new TaskNotFoundError(`No push notification config '${params.id}' on task '${params.taskId}'`)
+    return found
   }
 
   async listTaskPushNotificationConfigs(
-    _params: ListTaskPushNotificationConfigsRequest,
+    params: ListTaskPushNotificationConfigsRequest,
+    context: ServerCallContext,
   ): Promise<ListTaskPushNotificationConfigsResponse> {
-    throw new PushNotificationNotSupportedError('Push notifications are not offered by this relay yet')
+    const { caller, agent } = callState(context)
+    return { configs: await this.#tasks.pushConfigs(caller, agent, params.taskId), nextPageToken: '' }
   }
 
-  async deleteTaskPushNotificationConfig(_params: DeleteTaskPushNotificationConfigRequest): Promise<void> {
-    throw new PushNotificationNotSupportedError('Push notifications are not offered by this relay yet')
+  async deleteTaskPushNotificationConfig(
+    params: DeleteTaskPushNotificationConfigRequest,
+    context: ServerCallContext,
+  ): Promise<void> {
+    const { caller, agent } = callState(context)
+    if (!(await this.#tasks.deletePushConfig(caller, agent, params.taskId, params.id))) {
+      throw new TaskNotFoundError(`No push notification config '${params.id}' on task '${params.taskId}'`)
+    }
   }
 
   async *#sequenced(

@@ -16,11 +16,15 @@ export {
   isA2AAgent,
   parseSkillFlag,
 } from './profile.js'
+export type { A2APushesOptions } from './push.js'
+export { A2APushes } from './push.js'
 export { A2A_MIGRATIONS_FOLDER, A2A_MIGRATIONS_TABLE, SqliteA2AStore } from './sqlite/store.js'
 export type {
   A2AStore,
+  DuePush,
   EventRecord,
   MaybePromise,
+  PushConfigRecord,
   StoredTaskState,
   TaskRecord,
   TokenRecord,

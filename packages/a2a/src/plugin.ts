@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { agentCard, directoryCard } from './card.js'
 import { SpoolRequestHandler, withCallState } from './handler.js'
 import { isA2AAgent } from './profile.js'
+import { A2APushes } from './push.js'
 import { SqliteA2AStore } from './sqlite/store.js'
 import type { A2AStore } from './store.js'
 import { A2ATasks } from './tasks.js'
@@ -35,6 +36,8 @@ export interface A2APluginOptions {
   pollIntervalMs?: number
   /** SSE keep-alive comment interval, in ms (15 000). */
   keepAliveMs?: number
+  /** Push notifications: how they are sent and retried (defaults of {@link A2APushes}). */
+  push?: { fetch?: typeof fetch; retryBaseMs?: number; maxAttempts?: number; timeoutMs?: number }
 }
 
 interface RpcError {
@@ -53,7 +56,9 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
   const logger = options.logger ?? silentLogger
   const store = options.store ?? SqliteA2AStore.open(sqliteConnection(options.spool))
   const tokens = new A2ATokens(store, { clock })
+  const pushes = new A2APushes({ store, clock, logger, ...options.push })
   const tasks = new A2ATasks({
+    pushes,
     spool: options.spool,
     registry: options.registry,
     store,

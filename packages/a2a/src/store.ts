@@ -55,6 +55,25 @@ export interface TransitionParams {
   at: number
 }
 
+/** A push-notification config of a task, as A2A JSON (`TaskPushNotificationConfig`). */
+export interface PushConfigRecord {
+  taskId: string
+  id: string
+  config: Record<string, unknown>
+}
+
+/** A push due for delivery: the outbox row, its event and its config. */
+export interface DuePush {
+  id: number
+  taskId: string
+  configId: string
+  seq: number
+  attempts: number
+  nextAt: number
+  event: Record<string, unknown>
+  config: Record<string, unknown>
+}
+
 /**
  * Where the A2A endpoint keeps what the spool does not: tokens, tasks and their spool messages, stream
  * events. One method per query, each answering synchronously (SQLite) or with a promise (PostgreSQL),
@@ -68,8 +87,12 @@ export interface A2AStore {
   revokeToken(name: string, at: number): MaybePromise<boolean>
   /** The live (not revoked) token with this hash. */
   tokenByHash(tokenHash: string): MaybePromise<TokenRecord | undefined>
-  /** Stores a new task, its first spool message and its first events. */
-  insertTask(record: TaskRecord, events: Record<string, unknown>[]): MaybePromise<void>
+  /** Stores a new task, its first spool message, its push config if any, and its first events (and their pushes). */
+  insertTask(
+    record: TaskRecord,
+    events: Record<string, unknown>[],
+    pushConfig?: PushConfigRecord,
+  ): MaybePromise<void>
   getTask(id: string): MaybePromise<TaskRecord | undefined>
   /** The task that sent spool message `messageId`. */
   taskIdForMessage(messageId: string): MaybePromise<string | undefined>
@@ -79,10 +102,31 @@ export interface A2AStore {
   latestInContext(caller: string, contextId: string): MaybePromise<TaskRecord | undefined>
   /** Tasks of `caller`, newest first. */
   listTasks(caller: string, params: { contextId?: string; limit: number }): MaybePromise<TaskRecord[]>
-  /** Applies a transition if the task is still in `from`; false when it was not (nothing written). */
+  /** Applies a transition if the task is still in `from`, queuing its events' pushes; false when it was not (nothing written). */
   transition(params: TransitionParams): MaybePromise<boolean>
   /** Events of `taskId` after sequence number `afterSeq`, in order. */
   events(taskId: string, afterSeq: number): MaybePromise<EventRecord[]>
+  /** Stores (or replaces) a push config; pushes start with the task's next event. */
+  savePushConfig(record: PushConfigRecord, at: number): MaybePromise<void>
+  pushConfigs(taskId: string): MaybePromise<PushConfigRecord[]>
+  /** Deletes a push config and its undelivered pushes; false when there was none. */
+  deletePushConfig(taskId: string, id: string): MaybePromise<boolean>
+  /** Pushes due at `now` (not delivered, not given up), oldest first. */
+  duePushes(now: number, limit: number): MaybePromise<DuePush[]>
+  /**
+   * Claims a due push until `until` (compare-and-set on its `nextAt`, so two replicas never both send
+   * it in the same window); false when another claimed it first.
+   */
+  claimPush(id: number, nextAt: number, until: number): MaybePromise<boolean>
+  /** Records an attempt: delivered (`done`), or failed with `error`, retried at `nextAt` or given up. */
+  recordPush(params: {
+    id: number
+    attempts: number
+    done: boolean
+    nextAt: number
+    error?: string
+    at: number
+  }): MaybePromise<void>
   /** Releases what the store holds; a connection it was given stays open. */
   close(): MaybePromise<void>
 }

@@ -3,11 +3,13 @@ import { EventEmitter, on } from 'node:events'
 import {
   type Message,
   Message as MessageCodec,
+  TaskPushNotificationConfig as PushConfigCodec,
   Role,
   type SendMessageRequest,
   StreamResponse,
   type Task,
   Task as TaskCodec,
+  type TaskPushNotificationConfig,
   TaskState,
   type TaskStatus,
 } from '@a2a-js/sdk'
@@ -18,6 +20,7 @@ import type { Registry } from '@agent-comm/registry'
 import type { Spool } from '@agent-comm/spool'
 import { invalidParams, partsText, partsToJson, replyOutcome, requireValidParts } from './parts.js'
 import { callerAgentId } from './profile.js'
+import type { A2APushes } from './push.js'
 import type { A2AStore, StoredTaskState, TaskRecord } from './store.js'
 
 /** States after which a task never changes again. */
@@ -52,6 +55,8 @@ export interface A2ATasksDeps {
   maxMessageBytes?: number
   /** How often open tasks are compared with their spool deliveries, in ms (250). */
   pollIntervalMs?: number
+  /** Delivers push notifications on each tick (none: pushes stay queued). */
+  pushes?: A2APushes
 }
 
 /** One event of a task's stream, with its sequence number (the SSE event id, for resuming). */
@@ -74,6 +79,7 @@ export class A2ATasks {
   readonly #logger: Logger
   readonly #maxMessageBytes: number
   readonly #pollIntervalMs: number
+  readonly #pushes: A2APushes | undefined
   /** Wakes streams of this process when a task changed here (other replicas' changes are polled). */
   readonly #changes = new EventEmitter({ captureRejections: false })
   #timer: NodeJS.Timeout | undefined
@@ -88,6 +94,7 @@ export class A2ATasks {
     this.#logger = deps.logger ?? silentLogger
     this.#maxMessageBytes = deps.maxMessageBytes ?? 512 * 1024
     this.#pollIntervalMs = deps.pollIntervalMs ?? 250
+    this.#pushes = deps.pushes
     this.#changes.setMaxListeners(0)
   }
 
@@ -194,8 +201,20 @@ export class A2ATasks {
         createdAt: now,
         updatedAt: now,
       }
+      const push = request.configuration?.taskPushNotificationConfig
+      const pushConfig = push === undefined ? undefined : pushConfigFor(taskId, push)
       // The task is stored before the spool message: a reply can never arrive for a task not yet written.
-      await this.#store.insertTask(record, [this.#eventJson({ $case: 'task', value: task })])
+      await this.#store.insertTask(
+        record,
+        [this.#eventJson({ $case: 'task', value: task })],
+        pushConfig === undefined
+          ? undefined
+          : {
+              taskId,
+              id: pushConfig.id,
+              config: PushConfigCodec.toJSON(pushConfig) as Record<string, unknown>,
+            },
+      )
       await this.#spool.send(spoolMessage)
       this.#changed(taskId)
       return record
@@ -328,6 +347,36 @@ export class A2ATasks {
       await this.#follow(record)
     }
     for (const caller of callers) await this.#takeReplies(callerAgentId(caller))
+    await this.#pushes?.deliverDue()
+  }
+
+  /** CreateTaskPushNotificationConfig: the task's events from now on are pushed to `config.url`. */
+  async setPushConfig(
+    caller: A2ACaller,
+    agent: string,
+    config: TaskPushNotificationConfig,
+  ): Promise<TaskPushNotificationConfig> {
+    await this.#owned(caller, agent, config.taskId)
+    const saved = pushConfigFor(config.taskId, config)
+    await this.#store.savePushConfig(
+      {
+        taskId: saved.taskId,
+        id: saved.id,
+        config: PushConfigCodec.toJSON(saved) as Record<string, unknown>,
+      },
+      this.#clock.now(),
+    )
+    return saved
+  }
+
+  async pushConfigs(caller: A2ACaller, agent: string, taskId: string): Promise<TaskPushNotificationConfig[]> {
+    await this.#owned(caller, agent, taskId)
+    return (await this.#store.pushConfigs(taskId)).map((r) => PushConfigCodec.fromJSON(r.config))
+  }
+
+  async deletePushConfig(caller: A2ACaller, agent: string, taskId: string, id: string): Promise<boolean> {
+    await this.#owned(caller, agent, taskId)
+    return this.#store.deletePushConfig(taskId, id)
   }
 
   async #follow(record: TaskRecord): Promise<void> {
@@ -466,6 +515,20 @@ export class A2ATasks {
   #changed(taskId: string): void {
     this.#changes.emit(taskId)
   }
+}
+
+/** A caller's push config, checked (an http(s) URL) and given the task id and an id if it has none. */
+function pushConfigFor(taskId: string, config: TaskPushNotificationConfig): TaskPushNotificationConfig {
+  let url: URL
+  try {
+    url = new URL(config.url)
+  } catch {
+    throw invalidParams('the push notification config needs a url')
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw invalidParams('the push notification url must be http(s)')
+  }
+  return { ...config, taskId, id: config.id === '' ? randomUUID() : config.id, tenant: '' }
 }
 
 function endsStream(event: StreamResponse): boolean {

@@ -54,3 +54,35 @@ export const a2aEvents = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.taskId, t.seq] })],
 )
+
+/** Push-notification configs of tasks (A2A `TaskPushNotificationConfig` JSON), per task and config id. */
+export const a2aPushConfigs = sqliteTable(
+  'a2a_push_configs',
+  {
+    taskId: text('task_id').notNull(),
+    id: text('id').notNull(),
+    config: text('config').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.taskId, t.id] })],
+)
+
+/**
+ * The push outbox: one row per event and config, written in the transaction that stores the event, so
+ * no event is stored without its pushes. A row is due at `next_at`; it is retried with backoff until
+ * delivered or out of attempts (`done_at` set either way, `last_error` says why it gave up).
+ */
+export const a2aPushOutbox = sqliteTable(
+  'a2a_push_outbox',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    taskId: text('task_id').notNull(),
+    configId: text('config_id').notNull(),
+    seq: integer('seq').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAt: integer('next_at').notNull(),
+    lastError: text('last_error'),
+    doneAt: integer('done_at'),
+  },
+  (t) => [index('a2a_push_outbox_due').on(t.doneAt, t.nextAt)],
+)

@@ -5,7 +5,9 @@ import { applyMigrations, toStorageError } from '@agent-comm/spool'
 import type BetterSqlite3 from 'better-sqlite3'
 import type {
   A2AStore,
+  DuePush,
   EventRecord,
+  PushConfigRecord,
   StoredTaskState,
   TaskRecord,
   TokenRecord,
@@ -46,7 +48,7 @@ export class SqliteA2AStore implements A2AStore {
   readonly #db: BetterSqlite3.Database
   readonly #transition: BetterSqlite3.Transaction<(params: TransitionParams) => boolean>
   readonly #insertTask: BetterSqlite3.Transaction<
-    (record: TaskRecord, events: Record<string, unknown>[]) => void
+    (record: TaskRecord, events: Record<string, unknown>[], push?: PushConfigRecord) => void
   >
 
   private constructor(db: BetterSqlite3.Database) {
@@ -59,19 +61,29 @@ export class SqliteA2AStore implements A2AStore {
       const insert = db.prepare(
         'INSERT INTO a2a_events (task_id, seq, event, created_at) VALUES (?, ?, ?, ?)',
       )
-      for (const [i, event] of events.entries()) insert.run(taskId, last + i + 1, JSON.stringify(event), at)
-    }
-    this.#insertTask = db.transaction((record: TaskRecord, events: Record<string, unknown>[]) => {
-      db.prepare(
-        `INSERT INTO a2a_tasks (id, caller, agent, context_id, message_id, state, task, created_at, updated_at)
-         VALUES (@id, @caller, @agent, @contextId, @messageId, @state, @task, @createdAt, @updatedAt)`,
-      ).run({ ...record, task: JSON.stringify(record.task) })
-      db.prepare('INSERT INTO a2a_task_messages (message_id, task_id) VALUES (?, ?)').run(
-        record.messageId,
-        record.id,
+      // The pushes of an event are written with it: a crash cannot store one without the other.
+      const queue = db.prepare(
+        'INSERT INTO a2a_push_outbox (task_id, config_id, seq, next_at) SELECT task_id, id, ?, ? FROM a2a_push_configs WHERE task_id = ?',
       )
-      appendEvents(record.id, events, record.createdAt)
-    })
+      for (const [i, event] of events.entries()) {
+        insert.run(taskId, last + i + 1, JSON.stringify(event), at)
+        queue.run(last + i + 1, at, taskId)
+      }
+    }
+    this.#insertTask = db.transaction(
+      (record: TaskRecord, events: Record<string, unknown>[], push?: PushConfigRecord) => {
+        db.prepare(
+          `INSERT INTO a2a_tasks (id, caller, agent, context_id, message_id, state, task, created_at, updated_at)
+         VALUES (@id, @caller, @agent, @contextId, @messageId, @state, @task, @createdAt, @updatedAt)`,
+        ).run({ ...record, task: JSON.stringify(record.task) })
+        db.prepare('INSERT INTO a2a_task_messages (message_id, task_id) VALUES (?, ?)').run(
+          record.messageId,
+          record.id,
+        )
+        if (push !== undefined) this.#savePush(push, record.createdAt)
+        appendEvents(record.id, events, record.createdAt)
+      },
+    )
     this.#transition = db.transaction((params: TransitionParams): boolean => {
       const from = typeof params.from === 'string' ? [params.from] : [...params.from]
       const changed = db
@@ -160,8 +172,111 @@ export class SqliteA2AStore implements A2AStore {
     })
   }
 
-  insertTask(record: TaskRecord, events: Record<string, unknown>[]): void {
-    this.#run(() => this.#insertTask.immediate(record, events))
+  insertTask(record: TaskRecord, events: Record<string, unknown>[], push?: PushConfigRecord): void {
+    this.#run(() => this.#insertTask.immediate(record, events, push))
+  }
+
+  savePushConfig(record: PushConfigRecord, at: number): void {
+    this.#run(() => this.#savePush(record, at))
+  }
+
+  pushConfigs(taskId: string): PushConfigRecord[] {
+    return this.#run(() =>
+      (
+        this.#db
+          .prepare('SELECT id, config FROM a2a_push_configs WHERE task_id = ? ORDER BY created_at, id')
+          .all(taskId) as { id: string; config: string }[]
+      ).map((row) => ({ taskId, id: row.id, config: JSON.parse(row.config) as Record<string, unknown> })),
+    )
+  }
+
+  deletePushConfig(taskId: string, id: string): boolean {
+    return this.#run(() =>
+      this.#db
+        .transaction(() => {
+          this.#db
+            .prepare('DELETE FROM a2a_push_outbox WHERE task_id = ? AND config_id = ? AND done_at IS NULL')
+            .run(taskId, id)
+          return (
+            this.#db.prepare('DELETE FROM a2a_push_configs WHERE task_id = ? AND id = ?').run(taskId, id)
+              .changes > 0
+          )
+        })
+        .immediate(),
+    )
+  }
+
+  duePushes(now: number, limit: number): DuePush[] {
+    return this.#run(() =>
+      (
+        this.#db
+          .prepare(
+            `SELECT o.id, o.task_id, o.config_id, o.seq, o.attempts, o.next_at, e.event, c.config
+             FROM a2a_push_outbox o
+             JOIN a2a_events e ON e.task_id = o.task_id AND e.seq = o.seq
+             JOIN a2a_push_configs c ON c.task_id = o.task_id AND c.id = o.config_id
+             WHERE o.done_at IS NULL AND o.next_at <= ?
+               -- In order per webhook: a push waits while an earlier one to the same config is pending.
+               AND NOT EXISTS (SELECT 1 FROM a2a_push_outbox p WHERE p.task_id = o.task_id
+                 AND p.config_id = o.config_id AND p.done_at IS NULL AND p.seq < o.seq)
+             ORDER BY o.id LIMIT ?`,
+          )
+          .all(now, limit) as {
+          id: number
+          task_id: string
+          config_id: string
+          seq: number
+          attempts: number
+          next_at: number
+          event: string
+          config: string
+        }[]
+      ).map((row) => ({
+        id: row.id,
+        taskId: row.task_id,
+        configId: row.config_id,
+        seq: row.seq,
+        attempts: row.attempts,
+        nextAt: row.next_at,
+        event: JSON.parse(row.event) as Record<string, unknown>,
+        config: JSON.parse(row.config) as Record<string, unknown>,
+      })),
+    )
+  }
+
+  claimPush(id: number, nextAt: number, until: number): boolean {
+    return this.#run(
+      () =>
+        this.#db
+          .prepare('UPDATE a2a_push_outbox SET next_at = ? WHERE id = ? AND next_at = ? AND done_at IS NULL')
+          .run(until, id, nextAt).changes > 0,
+    )
+  }
+
+  recordPush(params: {
+    id: number
+    attempts: number
+    done: boolean
+    nextAt: number
+    error?: string
+    at: number
+  }): void {
+    this.#run(() =>
+      this.#db
+        .prepare(
+          'UPDATE a2a_push_outbox SET attempts = ?, next_at = ?, last_error = ?, done_at = ? WHERE id = ?',
+        )
+        .run(params.attempts, params.nextAt, params.error ?? null, params.done ? params.at : null, params.id),
+    )
+  }
+
+  #savePush(record: PushConfigRecord, at: number): void {
+    this.#db
+      .prepare(
+        `INSERT INTO a2a_push_configs (task_id, id, config, created_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (task_id, id) DO UPDATE SET config = excluded.config`,
+      )
+      .run(record.taskId, record.id, JSON.stringify(record.config), at)
   }
 
   getTask(id: string): TaskRecord | undefined {
