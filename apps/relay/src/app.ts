@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { a2aPlugin } from '@agent-comm/a2a'
 import type { Clock } from '@agent-comm/protocol'
 import { parseOrThrow, ValidationError } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
@@ -391,6 +392,14 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     ...consoleMount.routes,
   )
   for (const def of routes) mount(app, def, def.auth === 'none' ? undefined : authenticate(def.auth), callers)
+
+  await app.register(a2aPlugin, {
+    spool: deps.spool,
+    registry: deps.registry,
+    clock,
+    version: RELAY_VERSION,
+    ...(deps.logger === undefined ? {} : { logger: deps.logger }),
+  })
 
   app.get('/metrics', async (request, reply) => {
     let queue: Awaited<ReturnType<Spool['stats']>> | undefined
