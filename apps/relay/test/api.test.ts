@@ -345,7 +345,11 @@ describe('system endpoints', () => {
     // Readiness follows the database; liveness only the process.
     const ready = await relay.app.inject({ method: 'GET', url: '/api/v1/health/ready' })
     expect(ready.statusCode).toBe(503)
-    expect(ready.json()).toMatchObject({ status: 'unavailable', database: 'unreachable', shuttingDown: false })
+    expect(ready.json()).toMatchObject({
+      status: 'unavailable',
+      database: 'unreachable',
+      shuttingDown: false,
+    })
     const live = await relay.app.inject({ method: 'GET', url: '/api/v1/health/live' })
     expect(live.statusCode).toBe(200)
     expect(live.json()).toMatchObject({ status: 'ok' })

@@ -3,7 +3,13 @@ import { createTestDatabase, type TestDatabase } from '@agent-comm/postgres/test
 import { createMessage } from '@agent-comm/protocol'
 import { RelayClient, signRequest } from '@agent-comm/transport-http'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { createRelayLogger, type RelayHandle, relayConfig, startRelay } from '../src/index.js'
+import {
+  createRelayLogger,
+  type RelayConfig,
+  type RelayHandle,
+  relayConfig,
+  startRelay,
+} from '../src/index.js'
 import { tempDir } from './helpers.js'
 
 const db: TestDatabase = await createTestDatabase({ name: 'relay_replicas' })
@@ -20,7 +26,11 @@ const key = RelaySecretsKey.generate().toBase64()
 let schemas = 0
 
 /** Two replicas of one relay on one PostgreSQL schema, as two processes behind a load balancer. */
-async function replicas(count = 2, schema = `relay_r${schemas++}`): Promise<RelayHandle[]> {
+async function replicas(
+  count = 2,
+  extra: Partial<RelayConfig> = {},
+  schema = `relay_r${schemas++}`,
+): Promise<RelayHandle[]> {
   const started: RelayHandle[] = []
   for (let i = 0; i < count; i++) {
     const relay = await startRelay(
@@ -31,6 +41,7 @@ async function replicas(count = 2, schema = `relay_r${schemas++}`): Promise<Rela
         postgresSchema: schema,
         secretsKey: key,
         rateLimitPerMinute: 0,
+        ...extra,
       }),
       { logger: createRelayLogger({ level: 'silent' }) },
     )
@@ -140,5 +151,36 @@ describe.skipIf(db.kind !== 'server')('relay replicas on PostgreSQL', () => {
     await expect
       .poll(async () => (await fetch(`${a!.url}/api/v1/health/ready`)).status, { timeout: 30_000 })
       .toBe(200)
+  })
+
+  it('counts failed authentications per replica, and never locks out a correctly signed agent', async () => {
+    const [a, b] = await replicas(2, { authFailuresPerMinute: 3 })
+    const secret = (await a!.secrets.generate('architect')).secret
+    await clientOf(a!, { architect: secret }).register({ agentId: 'architect' })
+    const path = '/api/v1/agents/architect/claim'
+    const body = JSON.stringify({ limit: 1 })
+    const post = (relay: RelayHandle, signWith: string) =>
+      fetch(`${relay.url}${path}`, {
+        method: 'POST',
+        body,
+        headers: {
+          'content-type': 'application/json',
+          ...signRequest(signWith, {
+            method: 'POST',
+            path,
+            body,
+            agentId: 'architect',
+            timestamp: Date.now(),
+          }),
+        },
+      })
+    const wrong = 'acs_not-the-secret-of-architect-at-all'
+    for (let i = 0; i < 3; i++) expect((await post(a!, wrong)).status).toBe(401)
+    // Replica A now refuses this address's badly signed requests...
+    expect((await post(a!, wrong)).status).toBe(429)
+    // ...but not the agent that signs correctly from the same address.
+    expect((await post(a!, secret)).status).toBe(200)
+    // Replica B counts its own failures: the address has none there yet.
+    expect((await post(b!, wrong)).status).toBe(401)
   })
 })
