@@ -58,6 +58,12 @@ export const PLANS = {
     example: 'examples/function-bridge.ts',
     output: /^bridge handled 1 message\(s\)\narchitect got: Done: Task: Auth\n$/,
   },
+  '@agent-comm/a2a': {
+    install: ['@agent-comm/a2a', '@agent-comm/registry', '@agent-comm/spool'],
+    example: 'examples/card.ts',
+    output:
+      /^helper: 1 skill\(s\) at https:\/\/relay\.example\.com\/a2a\/helper\nacme may call helper: true\n$/,
+  },
   '@agent-comm/mcp': {
     install: ['@agent-comm/mcp', '@modelcontextprotocol/sdk'],
     example: 'examples/client.ts',

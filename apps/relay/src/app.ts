@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { a2aPlugin } from '@agent-comm/a2a'
 import type { Clock } from '@agent-comm/protocol'
 import { parseOrThrow, ValidationError } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
@@ -93,6 +94,11 @@ export interface RelayDeps {
    * any earlier, a request still inside the window could be replayed.
    */
   nonces: NonceStore
+  /**
+   * Readiness: resolves while the database answers (default: one indexed read through the spool's store).
+   * `GET /api/v1/health/ready` answers 503 when it rejects, so a load balancer takes the replica out.
+   */
+  ready?: () => Promise<void>
   /** The relay's time for auth windows and nonce expiry (default: the spool's clock). */
   clock?: Clock
   /** A pino logger (see `createRelayLogger`); none by default. */
@@ -359,6 +365,11 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     clock,
     metrics,
     shutdown: closing.signal,
+    ready:
+      deps.ready ??
+      (async () => {
+        await deps.spool.store.hasClaimable({ recipient: 'relay.health-probe', now: deps.spool.clock.now() })
+      }),
     settings: { streamKeepAliveMs: options.streamKeepAliveMs, version: RELAY_VERSION },
     fanOut: {
       maxRecipientsPerMessage: options.maxRecipientsPerMessage,
@@ -391,6 +402,14 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     ...consoleMount.routes,
   )
   for (const def of routes) mount(app, def, def.auth === 'none' ? undefined : authenticate(def.auth), callers)
+
+  await app.register(a2aPlugin, {
+    spool: deps.spool,
+    registry: deps.registry,
+    clock,
+    version: RELAY_VERSION,
+    ...(deps.logger === undefined ? {} : { logger: deps.logger }),
+  })
 
   app.get('/metrics', async (request, reply) => {
     let queue: Awaited<ReturnType<Spool['stats']>> | undefined
