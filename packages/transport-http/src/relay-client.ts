@@ -870,8 +870,9 @@ export class RelayClient {
       if (response.statusCode >= 200 && response.statusCode < 300) {
         return spec.schema.parse(text === '' ? undefined : JSON.parse(text))
       }
-      if (response.statusCode === 503 && spec.idempotent && attempt + 1 < attempts) {
-        // A replica shutting down (or without its database) says 503: the next one may serve.
+      if (RETRY_STATUSES.has(response.statusCode) && spec.idempotent && attempt + 1 < attempts) {
+        // A replica shutting down (or without its database) says 503, a proxy whose replica died under
+        // the request 502 or 504: the next one may serve. An idempotent call is safe to send again.
         if (this.#targets.length > 1 && this.#current === targetIndex) {
           this.#current = (targetIndex + 1) % this.#targets.length
         }
@@ -913,6 +914,9 @@ export class RelayClient {
     )
   }
 }
+
+/** Answers after which an idempotent call is sent again: the relay, or the proxy in front, is unavailable. */
+const RETRY_STATUSES = new Set([502, 503, 504])
 
 /** One relay a client may talk to. */
 interface RelayTarget {

@@ -53,12 +53,17 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
         if (messages.length === 0 && body.waitMs > 0) {
           const signal = connectionSignal(reply, ctx.shutdown)
           const deadline = Date.now() + body.waitMs
-          // Another consumer may win the claim after a wake-up: wait again until the deadline.
-          while (messages.length === 0 && !signal.aborted) {
-            const timeoutMs = deadline - Date.now()
-            if (timeoutMs <= 0) break
-            if (!(await spool.waitForMessages(params.agentId, { timeoutMs, signal }))) break
-            messages = await spool.claim(params.agentId, options)
+          ctx.metrics.longPollParked()
+          try {
+            // Another consumer may win the claim after a wake-up: wait again until the deadline.
+            while (messages.length === 0 && !signal.aborted) {
+              const timeoutMs = deadline - Date.now()
+              if (timeoutMs <= 0) break
+              if (!(await spool.waitForMessages(params.agentId, { timeoutMs, signal }))) break
+              messages = await spool.claim(params.agentId, options)
+            }
+          } finally {
+            ctx.metrics.longPollEnded()
           }
         }
         return { messages }
