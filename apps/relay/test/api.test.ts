@@ -397,6 +397,7 @@ describe('system endpoints', () => {
         'ackBatch',
         'adminAgents',
         'claim',
+        'claimReply',
         'conversation',
         'conversations',
         'deregister',
