@@ -43,6 +43,7 @@ import type {
   VerifyReport,
 } from '@agent-comm/spool'
 import { z } from 'zod'
+import { type AwaitReplyOptions, takeReply } from './request.js'
 import {
   type DefaultRoute,
   TransportRouter as Router,
@@ -133,6 +134,9 @@ export type ReplyFields = Omit<MessageInput, 'toAgent' | 'fromAgent' | 'routing'
   fromAgent?: string
   routing?: { ttlHours?: number }
 }
+
+/** Options of {@link Coordinator.request}: how to send the request, and how long to wait for its reply. */
+export type RequestOptions = SendOptions & AwaitReplyOptions
 
 /** A message to act on: a claimed message (its lease gives agent and receipt) or an id. */
 export type MessageRef = ClaimedMessage | string
@@ -299,6 +303,51 @@ export class Coordinator {
       },
       options,
     )
+  }
+
+  /**
+   * Sends `input` as a request and resolves with its reply: the first message addressed to the requester
+   * (`fromAgent`) whose `routing.replyTo` is the request's id, claimed and acked on the requester's behalf.
+   * Only that reply is taken: the requester's other messages, replies to its other requests included, stay
+   * in its inbox. On timeout (`timeoutMs`, 60 s) it rejects with a `RequestTimeoutError` (`TIMEOUT`) whose
+   * `requestId` resumes the wait with {@link awaitReply}; the request is an ordinary durable message, so a
+   * requester that crashed can do the same after a restart. An `approval_request` payload resolves with the
+   * `approval_response` reply. Works whichever transport carries the request and the reply.
+   */
+  async request(input: MessageInput | MessageV2, options: RequestOptions = {}): Promise<MessageV2> {
+    this.#open()
+    const { timeoutMs, signal, leaseSeconds, ...sendOptions } = options
+    const sent = await this.send(input, sendOptions)
+    return this.awaitReply(sent.messageId, {
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      ...(signal === undefined ? {} : { signal }),
+      ...(leaseSeconds === undefined ? {} : { leaseSeconds }),
+      requester: sent.message.fromAgent,
+    })
+  }
+
+  /**
+   * Waits again for the reply to a request sent earlier (by {@link request}, or by this process before a
+   * restart), claims only it and acks it for the requester (the request's sender, or `requester`). A reply
+   * that arrived while nobody waited is taken at once. Rejects with `TIMEOUT` (carrying `requestId`) when
+   * none comes within `timeoutMs` (60 s).
+   */
+  async awaitReply(
+    requestId: string,
+    options: AwaitReplyOptions & { requester?: string } = {},
+  ): Promise<MessageV2> {
+    this.#open()
+    const requester =
+      options.requester === undefined
+        ? (await this.status(requestId)).message.fromAgent
+        : parseOrThrow(AgentIdSchema, options.requester, 'requester agent id')
+    const transport = await this.#transportOf(requester)
+    const reply = await takeReply(transport, requester, requestId, {
+      ...options,
+      leaseSeconds: options.leaseSeconds ?? this.#settings.leaseSeconds,
+    })
+    await this.registry.touch(requester)
+    return reply.message
   }
 
   /**

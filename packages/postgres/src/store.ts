@@ -13,6 +13,7 @@ import type {
   ClaimedRecord,
   ClaimOutcome,
   ClaimParams,
+  ClaimReplyParams,
   CleanupReport,
   ConversationSummary,
   DeliveryParams,
@@ -44,6 +45,7 @@ import { claimIdempotencyKey, type IdempotencyStatements, idempotencyStatements 
 import { insertBatch, insertSend } from './insert.js'
 import { Inspector } from './inspect.js'
 import { validateSchemaName } from './migrate.js'
+import { type ReplyStatements, replyStatements } from './replies.js'
 import type { Row } from './rows.js'
 import { ServerClock } from './server-clock.js'
 import { type WriteStatements, writeStatements } from './statements.js'
@@ -126,6 +128,7 @@ export class PostgresSpoolStore implements SpoolStore {
   readonly #logger: Logger
   readonly #sql: WriteStatements
   readonly #keySql: IdempotencyStatements
+  readonly #replySql: ReplyStatements
   readonly #inspect: Inspector
   readonly #channel: string
   readonly #feed: ChangeFeed
@@ -141,6 +144,7 @@ export class PostgresSpoolStore implements SpoolStore {
     this.#logger = options.logger ?? silentLogger
     this.#sql = writeStatements(this.schema)
     this.#keySql = idempotencyStatements(this.schema)
+    this.#replySql = replyStatements(this.schema)
     this.#inspect = new Inspector(this.schema)
     this.#channel = notifyChannel(this.schema)
     this.#feed = new ChangeFeed(this.#client, this.#channel, this.location, this.#logger)
@@ -387,6 +391,46 @@ export class PostgresSpoolStore implements SpoolStore {
       const state =
         params.recipient === undefined ? null : await this.#state(tx, params.messageId, params.recipient)
       return { requeued: 0, messageExists: exists!.exists, state }
+    })
+  }
+
+  async claimReply<T>(params: ClaimReplyParams<T>): Promise<ClaimOutcome<T>> {
+    const { recipient, replyTo, now, leaseUntil, receipt } = params
+    return this.#transaction(async (tx) => {
+      const claimed: ClaimedRecord<T>[] = []
+      const deadLettered: { messageId: string; reason: string }[] = []
+      // An unreadable reply is dead-lettered and the next one taken, as a claim does.
+      while (claimed.length === 0) {
+        const [row] = await tx.query<
+          Row<MessageRecord & { deliveryId: number; attempt: number; maxAttempts: number; receipt: string }>
+        >(this.#replySql.claimReply, [recipient, replyTo, now, leaseUntil, receipt])
+        if (row === undefined) break
+        const decoded = callerCode(() => params.decode(row))
+        if ('unreadable' in decoded) {
+          await tx.query(this.#sql.deadLetterClaimed, [row.deliveryId, now, decoded.unreadable])
+          deadLettered.push({ messageId: row.id, reason: decoded.unreadable })
+          continue
+        }
+        claimed.push({
+          value: decoded.value,
+          deliveryId: row.deliveryId,
+          attempt: row.attempt,
+          maxAttempts: row.maxAttempts,
+          receipt: row.receipt,
+        })
+      }
+      return { claimed, deadLettered }
+    })
+  }
+
+  async hasReply(params: { recipient: string; replyTo: string; now: number }): Promise<boolean> {
+    return this.#read(async (db) => {
+      const [row] = await db.query<{ found: boolean }>(this.#replySql.hasReply, [
+        params.recipient,
+        params.replyTo,
+        params.now,
+      ])
+      return row!.found
     })
   }
 

@@ -56,6 +56,24 @@ export interface Transport {
   status(messageId: string): Promise<MessageStatus>
   /** Resolves true as soon as `agent` has a claimable message, false on timeout or abort. */
   waitForMessages(agent: string, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<boolean>
+  /**
+   * Leases for `agent` the oldest claimable reply to `requestId` (a message delivered to it with
+   * `routing.replyTo` equal to that id) and nothing else, waiting up to `waitMs` for one; undefined when
+   * none came. A transport without it cannot serve request/reply waits.
+   */
+  claimReply?(
+    agent: string,
+    requestId: string,
+    options?: TransportClaimReplyOptions,
+  ): Promise<ClaimedMessage | undefined>
   /** Releases connections, watchers and timers. */
   close(): Promise<void>
+}
+
+/** Options of {@link Transport.claimReply}. */
+export interface TransportClaimReplyOptions {
+  leaseSeconds?: number
+  /** When no reply is waiting, wait this long for one (ms; a remote transport may cap it, e.g. 30 s). */
+  waitMs?: number
+  signal?: AbortSignal
 }

@@ -13,6 +13,8 @@ export type ContractSpool = Pick<
   | 'hold'
   | 'releaseHeld'
   | 'claim'
+  | 'claimReply'
+  | 'waitForReply'
   | 'ack'
   | 'ackBatch'
   | 'nack'

@@ -11,6 +11,7 @@ import { idempotencyCases } from './cases/idempotency.js'
 import { inputLimitCases } from './cases/input-limits.js'
 import { leaseCases } from './cases/leases.js'
 import { pendingCases } from './cases/pending.js'
+import { replyCases } from './cases/replies.js'
 import { searchCases } from './cases/search.js'
 import { sendingCases } from './cases/sending.js'
 import { sharedStorageCases } from './cases/shared-storage.js'
@@ -45,6 +46,7 @@ export function describeSpoolContract(name: string, factory: SpoolFactory): void
     describe('claim order', () => claimOrderCases(ctx))
     describe('sending', () => sendingCases(ctx))
     describe('idempotency keys and per-sender ids', () => idempotencyCases(ctx))
+    describe('claiming replies', () => replyCases(ctx))
     describe('input limits', () => inputLimitCases(ctx))
     describe('delays and TTL', () => delayAndTtlCases(ctx))
     describe('held group messages', () => heldMessageCases(ctx))

@@ -27,6 +27,7 @@ export type {
   ClaimedRecord,
   ClaimOutcome,
   ClaimParams,
+  ClaimReplyParams,
   ConversationParams,
   ConversationsParams,
   DeliveryParams,

@@ -71,6 +71,17 @@ export interface SpoolStore {
    */
   claim<T>(params: ClaimParams<T>): Promise<ClaimOutcome<T>>
 
+  /**
+   * Claims, like {@link claim} with `limit` 1, only the oldest claimable delivery to `recipient` of a
+   * message whose `replyTo` is `params.replyTo`: the reply a requester waits for. Every other delivery of
+   * the recipient is left as it is. One transaction; an undecodable row is dead-lettered and the next
+   * reply taken in its place.
+   */
+  claimReply<T>(params: ClaimReplyParams<T>): Promise<ClaimOutcome<T>>
+
+  /** Whether `recipient` has a claimable reply to `replyTo` at `now` (see {@link claimReply}). */
+  hasReply(params: { recipient: string; replyTo: string; now: number }): Promise<boolean>
+
   /** Acks a leased delivery (fenced by `receipt` when given). Reads its state only when nothing changed. */
   ack(params: DeliveryParams): Promise<ChangeOutcome>
 
@@ -226,6 +237,12 @@ export interface ClaimParams<T> {
   receipt: string
   /** Turns a claimed message row into what the caller gets, or says why it cannot be read. */
   decode: (row: MessageRecord) => { value: T } | { unreadable: string }
+}
+
+/** Parameters of {@link SpoolStore.claimReply}: a claim of one, limited to replies to `replyTo`. */
+export interface ClaimReplyParams<T> extends Omit<ClaimParams<T>, 'limit'> {
+  /** The id of the request whose reply is claimed. */
+  replyTo: string
 }
 
 /** One leased delivery of a claim. */

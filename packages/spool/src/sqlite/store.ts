@@ -11,6 +11,7 @@ import type {
   ClaimedRecord,
   ClaimOutcome,
   ClaimParams,
+  ClaimReplyParams,
   ConversationParams,
   ConversationsParams,
   DeliveryParams,
@@ -57,6 +58,7 @@ import {
   verify,
 } from './inspect.js'
 import { applyMigrations } from './migrate.js'
+import { prepareReplyStatements, type ReplyStatements } from './replies.js'
 import * as schema from './schema.js'
 import {
   type ClaimedRow,
@@ -115,6 +117,10 @@ export class SqliteSpoolStore implements SpoolStore {
   readonly #hold: BetterSqlite3.Transaction<(params: HoldMessageParams) => { foreignId: boolean }>
   readonly #releaseHeld: BetterSqlite3.Transaction<(params: ReleaseHeldParams) => number>
   readonly #claim: BetterSqlite3.Transaction<(params: ClaimParams<unknown>) => ClaimOutcome<unknown>>
+  readonly #replies: ReplyStatements
+  readonly #claimReply: BetterSqlite3.Transaction<
+    (params: ClaimReplyParams<unknown>) => ClaimOutcome<unknown>
+  >
   readonly #ackMany: BetterSqlite3.Transaction<(params: AckManyParams) => AckManyOutcome>
   readonly #release: BetterSqlite3.Transaction<(params: ReleaseParams) => ReleaseOutcome>
   readonly #requeue: BetterSqlite3.Transaction<(params: RequeueFailedParams) => RequeueFailedOutcome>
@@ -171,6 +177,22 @@ export class SqliteSpoolStore implements SpoolStore {
     })
     this.#releaseHeld = sqlite.transaction((params: ReleaseHeldParams) => releaseHeldMessages(sqlite, params))
     this.#claim = sqlite.transaction((params: ClaimParams<unknown>) => this.#claimRounds(params))
+    this.#replies = prepareReplyStatements(sqlite)
+    this.#claimReply = sqlite.transaction((params: ClaimReplyParams<unknown>) => {
+      const { recipient, replyTo, now, leaseUntil, receipt } = params
+      this.#sweep(now, false)
+      const claimed: ClaimedRecord<unknown>[] = []
+      const deadLettered: { messageId: string; reason: string }[] = []
+      // An unreadable reply is dead-lettered and the next one taken, as a claim does.
+      while (claimed.length === 0) {
+        const row = this.#replies.claimReply.get({ recipient, replyTo, now, leaseUntil, receipt }) as
+          | ClaimedRow
+          | undefined
+        if (row === undefined) break
+        this.#decodeRows([row], { ...params, limit: 1 }, claimed, deadLettered)
+      }
+      return { claimed, deadLettered }
+    })
     this.#ackMany = sqlite.transaction(({ items, now }: AckManyParams): AckManyOutcome => {
       const alreadyAcked: boolean[] = []
       for (let i = 0; i < items.length; i++) {
@@ -272,6 +294,22 @@ export class SqliteSpoolStore implements SpoolStore {
   async claim<T>(params: ClaimParams<T>): Promise<ClaimOutcome<T>> {
     try {
       return this.#claim.immediate(params as ClaimParams<unknown>) as ClaimOutcome<T>
+    } catch (error) {
+      return this.#failed(error)
+    }
+  }
+
+  async claimReply<T>(params: ClaimReplyParams<T>): Promise<ClaimOutcome<T>> {
+    try {
+      return this.#claimReply.immediate(params as ClaimReplyParams<unknown>) as ClaimOutcome<T>
+    } catch (error) {
+      return this.#failed(error)
+    }
+  }
+
+  async hasReply(params: { recipient: string; replyTo: string; now: number }): Promise<boolean> {
+    try {
+      return this.#replies.hasReply.get(params) === 1
     } catch (error) {
       return this.#failed(error)
     }
