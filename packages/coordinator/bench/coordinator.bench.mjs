@@ -100,7 +100,7 @@ function spoolCycles(spool, limit) {
  * A `for await` consumer: `count` messages sent up front (outside the timing), then consumed one by one
  * with `for await (const msg of coord.messages('builder')) await coord.ack(msg)`.
  */
-function consumerCycles(coord) {
+function consumerCycles(coord, autoAck = false) {
   return async (count) => {
     for (let i = 0; i < count; i++) {
       await coord.send({ fromAgent: 'architect', toAgent: 'builder', subject: 'Task', body })
@@ -108,9 +108,15 @@ function consumerCycles(coord) {
     const stop = new AbortController()
     let seen = 0
     const t = now()
-    for await (const message of coord.messages('builder', { signal: stop.signal })) {
-      await coord.ack(message)
-      if (++seen === count) stop.abort()
+    if (autoAck) {
+      for await (const _ of coord.messages('builder', { signal: stop.signal, autoAck })) {
+        if (++seen === count) stop.abort()
+      }
+    } else {
+      for await (const message of coord.messages('builder', { signal: stop.signal })) {
+        await coord.ack(message)
+        if (++seen === count) stop.abort()
+      }
     }
     return count / ((now() - t) / 1000)
   }
@@ -130,6 +136,7 @@ try {
   const coord1 = await openCoordinator('c1')
   const coord10 = await openCoordinator('c10')
   const consumer = await openCoordinator('consumer')
+  const settling = await openCoordinator('settling')
   const spool1 = await Spool.open({ path: join(dir, 's1.db') })
   const spool10 = await Spool.open({ path: join(dir, 's10.db') })
   const runs = {
@@ -139,6 +146,7 @@ try {
     spool1: spoolCycles(spool1, 1),
     spool10: spoolCycles(spool10, 10),
     consumer: consumerCycles(consumer),
+    settling: consumerCycles(settling, true),
   }
   const rounds = Object.fromEntries(Object.keys(runs).map((k) => [k, []]))
   for (const run of Object.values(runs)) await run(200) // warm-up
@@ -175,8 +183,14 @@ try {
     `${fmt(m.consumer)} msgs/s`,
     `${fmt(m.consumer / m.raw, 2)}x`,
   )
+  report(
+    'for await consumer: messages({ autoAck }), settle-and-claim',
+    `${fmt(m.settling)} msgs/s`,
+    `${fmt(m.settling / m.raw, 2)}x; ${fmt(m.settling / m.consumer, 2)}x of ack + claim`,
+    'target >= 1.40x of ack + claim',
+  )
   raw.close()
-  for (const c of [coord1, coord10, consumer]) await c.close()
+  for (const c of [coord1, coord10, consumer, settling]) await c.close()
   await spool1.close()
   await spool10.close()
 } finally {

@@ -49,18 +49,30 @@ function damaged(agentId: string, column: string, cause: unknown): StorageError 
   })
 }
 
+/**
+ * Rows whose JSON columns were checked already: a row kept in the registry's memory is rebuilt into a
+ * profile on every read, and its text was validated the first time.
+ */
+const checkedRows = new WeakSet<AgentRecord>()
+
 /** Rebuilds the protocol profile from its row, with the status derived at `now`. */
 export function profileFromRow(row: AgentRecord, now: number, windows: PresenceWindows): AgentProfile {
+  const checked = checkedRows.has(row)
   const profile: AgentProfile = {
     agentId: row.agentId,
-    capabilities: parseStored(StoredCapabilitiesSchema, row.capabilities, 'capabilities', row.agentId),
+    capabilities: checked
+      ? (JSON.parse(row.capabilities) as string[])
+      : parseStored(StoredCapabilitiesSchema, row.capabilities, 'capabilities', row.agentId),
     device: row.device,
     transport: row.transport,
     status: deriveStatus(row, now, windows),
     lastSeen: new Date(row.lastSeen).toISOString(),
     registeredAt: new Date(row.registeredAt).toISOString(),
-    metadata: parseStored(JsonObjectSchema, row.metadata, 'metadata', row.agentId),
+    metadata: checked
+      ? (JSON.parse(row.metadata) as AgentProfile['metadata'])
+      : parseStored(JsonObjectSchema, row.metadata, 'metadata', row.agentId),
   }
+  checkedRows.add(row)
   if (row.relayUrl !== null) profile.relayUrl = row.relayUrl
   if (row.inboxDir !== null) profile.inboxDir = row.inboxDir
   return profile

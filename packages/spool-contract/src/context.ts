@@ -15,6 +15,7 @@ export type ContractSpool = Pick<
   | 'claim'
   | 'ack'
   | 'ackBatch'
+  | 'ackAndClaim'
   | 'nack'
   | 'extendLease'
   | 'waitForMessages'

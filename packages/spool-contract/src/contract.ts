@@ -12,6 +12,7 @@ import { leaseCases } from './cases/leases.js'
 import { pendingCases } from './cases/pending.js'
 import { searchCases } from './cases/search.js'
 import { sendingCases } from './cases/sending.js'
+import { settleAndClaimCases } from './cases/settle-and-claim.js'
 import { sharedStorageCases } from './cases/shared-storage.js'
 import { statsCases } from './cases/stats.js'
 import { statusCases } from './cases/status.js'
@@ -42,6 +43,7 @@ export function describeSpoolContract(name: string, factory: SpoolFactory): void
     describe('dead letters', () => deadLetterCases(ctx))
     describe('leases', () => leaseCases(ctx))
     describe('claim order', () => claimOrderCases(ctx))
+    describe('settle-and-claim', () => settleAndClaimCases(ctx))
     describe('sending', () => sendingCases(ctx))
     describe('input limits', () => inputLimitCases(ctx))
     describe('delays and TTL', () => delayAndTtlCases(ctx))

@@ -21,6 +21,8 @@ export { deliveries, messages } from './sqlite/schema.js'
 export type { SpoolDatabase, SqliteStoreOptions } from './sqlite/store.js'
 export { SPOOL_MIGRATIONS_FOLDER, SqliteSpoolStore } from './sqlite/store.js'
 export type {
+  AckAndClaimOutcome,
+  AckAndClaimParams,
   AckManyOutcome,
   AckManyParams,
   ChangeOutcome,

@@ -46,6 +46,15 @@ export class SqliteTransport implements Transport {
     return this.spool.claim(agent, options)
   }
 
+  /** Acks and claims in one transaction of the spool (see `Spool.ackAndClaim`). */
+  ackAndClaim(
+    acks: ReadonlyArray<{ messageId: string; agent: string; receipt?: string }>,
+    agent: string,
+    options: TransportClaimOptions = {},
+  ): Promise<ClaimedMessage[]> {
+    return this.spool.ackAndClaim(acks, agent, options)
+  }
+
   ack(messageId: string, agent: string, options: { receipt?: string } = {}): Promise<AckResult> {
     return this.spool.ack(messageId, agent, options)
   }

@@ -5,6 +5,8 @@ import type BetterSqlite3 from 'better-sqlite3'
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3'
 import { messageColumnValues } from '../rows.js'
 import type {
+  AckAndClaimOutcome,
+  AckAndClaimParams,
   AckManyOutcome,
   AckManyParams,
   ChangeOutcome,
@@ -115,6 +117,9 @@ export class SqliteSpoolStore implements SpoolStore {
   readonly #releaseHeld: BetterSqlite3.Transaction<(params: ReleaseHeldParams) => number>
   readonly #claim: BetterSqlite3.Transaction<(params: ClaimParams<unknown>) => ClaimOutcome<unknown>>
   readonly #ackMany: BetterSqlite3.Transaction<(params: AckManyParams) => AckManyOutcome>
+  readonly #ackAndClaim: BetterSqlite3.Transaction<
+    (params: AckAndClaimParams<unknown>) => AckAndClaimOutcome<unknown>
+  >
   readonly #release: BetterSqlite3.Transaction<(params: ReleaseParams) => ReleaseOutcome>
   readonly #requeue: BetterSqlite3.Transaction<(params: RequeueFailedParams) => RequeueFailedOutcome>
   readonly #recipientClaims = new Map<string, RecipientClaims>()
@@ -149,22 +154,13 @@ export class SqliteSpoolStore implements SpoolStore {
     })
     this.#releaseHeld = sqlite.transaction((params: ReleaseHeldParams) => releaseHeldMessages(sqlite, params))
     this.#claim = sqlite.transaction((params: ClaimParams<unknown>) => this.#claimRounds(params))
-    this.#ackMany = sqlite.transaction(({ items, now }: AckManyParams): AckManyOutcome => {
-      const alreadyAcked: boolean[] = []
-      for (let i = 0; i < items.length; i++) {
-        const { messageId, recipient, receipt } = items[i]!
-        if (this.#stmt.ack.run({ messageId, recipient, receipt, now }).changes === 1) {
-          alreadyAcked.push(false)
-          continue
-        }
-        const state = this.#state(messageId, recipient)
-        if (state?.status !== 'acked') {
-          throw new Rollback<AckManyOutcome>({ ok: false, refusedAt: i, state })
-        }
-        alreadyAcked.push(true)
-      }
-      return { ok: true, alreadyAcked }
-    })
+    this.#ackMany = sqlite.transaction((params: AckManyParams): AckManyOutcome => this.#ackItems(params))
+    this.#ackAndClaim = sqlite.transaction(
+      (params: AckAndClaimParams<unknown>): AckAndClaimOutcome<unknown> => {
+        const { alreadyAcked } = this.#ackItems(params.acks)
+        return { ok: true, alreadyAcked, ...this.#claimRounds(params.claim) }
+      },
+    )
     this.#release = sqlite.transaction((params: ReleaseParams): ReleaseOutcome => {
       const { messageId, recipient } = params
       const current = this.#stmt.delivery.get(messageId, recipient) as DeliveryStateRow | undefined
@@ -267,6 +263,14 @@ export class SqliteSpoolStore implements SpoolStore {
   async ackMany(params: AckManyParams): Promise<AckManyOutcome> {
     try {
       return this.#ackMany.immediate(params)
+    } catch (error) {
+      return this.#failed(error)
+    }
+  }
+
+  async ackAndClaim<T>(params: AckAndClaimParams<T>): Promise<AckAndClaimOutcome<T>> {
+    try {
+      return this.#ackAndClaim.immediate(params as AckAndClaimParams<unknown>) as AckAndClaimOutcome<T>
     } catch (error) {
       return this.#failed(error)
     }
@@ -391,6 +395,27 @@ export class SqliteSpoolStore implements SpoolStore {
     if (this.#sqlite.readonly || (!force && now - this.#lastSweep < 1000 && now >= this.#lastSweep)) return 0
     this.#lastSweep = now
     return this.#stmt.failExhaustedLeases.run({ now }).changes
+  }
+
+  /**
+   * The acks of `ackMany`, inside a transaction: the first refused one (changed nothing, delivery not
+   * `acked`) rolls the whole transaction back through `Rollback`.
+   */
+  #ackItems({ items, now }: AckManyParams): { ok: true; alreadyAcked: boolean[] } {
+    const alreadyAcked: boolean[] = []
+    for (let i = 0; i < items.length; i++) {
+      const { messageId, recipient, receipt } = items[i]!
+      if (this.#stmt.ack.run({ messageId, recipient, receipt, now }).changes === 1) {
+        alreadyAcked.push(false)
+        continue
+      }
+      const state = this.#state(messageId, recipient)
+      if (state?.status !== 'acked') {
+        throw new Rollback<AckManyOutcome>({ ok: false, refusedAt: i, state })
+      }
+      alreadyAcked.push(true)
+    }
+    return { ok: true, alreadyAcked }
   }
 
   /** One claim, inside its transaction (see `SpoolStore.claim`). */
