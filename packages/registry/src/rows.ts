@@ -1,25 +1,8 @@
 import type { AgentProfile } from '@agent-comm/protocol'
 import { JsonObjectSchema, StorageError } from '@agent-comm/protocol'
-import { getTableColumns, sql } from 'drizzle-orm'
 import { z } from 'zod'
-import { type AgentRow, agents } from './schema.js'
 import { deriveStatus, type PresenceWindows } from './status.js'
 import type { AgentRecord } from './store.js'
-
-/**
- * What every profile read selects: the agent row, plus its capabilities gathered in listed order into one
- * JSON array, so a profile (or a list of a thousand) is one query with no second round trip.
- */
-export const PROFILE_COLUMNS = {
-  ...getTableColumns(agents),
-  // Spelt out rather than interpolated: drizzle would render both sides of the correlation as a bare
-  // "agent_id", which inside the subquery means agent_capabilities.agent_id on both sides.
-  capabilities: sql<string>`(SELECT json_group_array(c.capability ORDER BY c.position)
-    FROM agent_capabilities c WHERE c.agent_id = agents.agent_id)`,
-}
-
-/** A row read with {@link PROFILE_COLUMNS}. */
-export type ProfileRow = AgentRow & { capabilities: string }
 
 const StoredCapabilitiesSchema = z.array(z.string())
 
