@@ -94,6 +94,11 @@ export interface RelayDeps {
    * any earlier, a request still inside the window could be replayed.
    */
   nonces: NonceStore
+  /**
+   * Readiness: resolves while the database answers (default: one indexed read through the spool's store).
+   * `GET /api/v1/health/ready` answers 503 when it rejects, so a load balancer takes the replica out.
+   */
+  ready?: () => Promise<void>
   /** The relay's time for auth windows and nonce expiry (default: the spool's clock). */
   clock?: Clock
   /** A pino logger (see `createRelayLogger`); none by default. */
@@ -360,6 +365,11 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     clock,
     metrics,
     shutdown: closing.signal,
+    ready:
+      deps.ready ??
+      (async () => {
+        await deps.spool.store.hasClaimable({ recipient: 'relay.health-probe', now: deps.spool.clock.now() })
+      }),
     settings: { streamKeepAliveMs: options.streamKeepAliveMs, version: RELAY_VERSION },
     fanOut: {
       maxRecipientsPerMessage: options.maxRecipientsPerMessage,
