@@ -7,6 +7,8 @@ import {
   silentLogger,
 } from '@agent-comm/protocol'
 import type {
+  AckAndClaimOutcome,
+  AckAndClaimParams,
   AckManyOutcome,
   AckManyParams,
   ChangeOutcome,
@@ -229,40 +231,64 @@ export class PostgresSpoolStore implements SpoolStore {
   }
 
   async claim<T>(params: ClaimParams<T>): Promise<ClaimOutcome<T>> {
-    const { recipient, now, leaseUntil, limit, receipt } = params
-    return this.#transaction(async (tx) => {
-      // Each round also fails the recipient's leases exhausted by now (see `claim` in statements.ts).
-      const claimed: ClaimedRecord<T>[] = []
-      const deadLettered: { messageId: string; reason: string }[] = []
-      // A row `decode` refuses is dead-lettered and the claim takes more in its place, in this transaction,
-      // until it is full or nothing claimable is left. Each round leases or dead-letters every row it
-      // takes, so the loop ends.
-      while (claimed.length < limit) {
-        const rows = await tx.query<
-          Row<MessageRecord & { deliveryId: number; attempt: number; maxAttempts: number; receipt: string }>
-        >(this.#sql.claim, [recipient, now, limit - claimed.length, leaseUntil, receipt])
-        if (rows.length === 0) break
-        let refused = 0
-        for (const row of rows) {
-          const decoded = callerCode(() => params.decode(row))
-          if ('unreadable' in decoded) {
-            await tx.query(this.#sql.deadLetterClaimed, [row.deliveryId, now, decoded.unreadable])
-            deadLettered.push({ messageId: row.id, reason: decoded.unreadable })
-            refused++
-            continue
-          }
-          claimed.push({
-            value: decoded.value,
-            deliveryId: row.deliveryId,
-            attempt: row.attempt,
-            maxAttempts: row.maxAttempts,
-            receipt: row.receipt,
-          })
+    return this.#transaction((tx) => this.#claimIn(tx, params))
+  }
+
+  async ackAndClaim<T>(params: AckAndClaimParams<T>): Promise<AckAndClaimOutcome<T>> {
+    return this.#transaction(async (tx): Promise<AckAndClaimOutcome<T>> => {
+      const { items, now } = params.acks
+      const alreadyAcked: boolean[] = []
+      // Item by item (a consumer settles one or a few): the first refused ack rolls everything back.
+      for (let index = 0; index < items.length; index++) {
+        const item = items[index]!
+        const rows = await tx.query(this.#sql.ack, [item.messageId, item.recipient, item.receipt, now])
+        if (rows.length > 0) {
+          alreadyAcked.push(false)
+          continue
         }
-        if (refused === 0) break
+        const state = await this.#state(tx, item.messageId, item.recipient)
+        if (state?.status !== 'acked')
+          throw new Rollback<AckAndClaimOutcome<T>>({ ok: false, refusedAt: index, state })
+        alreadyAcked.push(true)
       }
-      return { claimed, deadLettered }
+      return { ok: true, alreadyAcked, ...(await this.#claimIn(tx, params.claim)) }
     })
+  }
+
+  /** One claim inside the transaction `tx` (see `SpoolStore.claim`). */
+  async #claimIn<T>(tx: SqlQueryable, params: ClaimParams<T>): Promise<ClaimOutcome<T>> {
+    const { recipient, now, leaseUntil, limit, receipt } = params
+    // Each round also fails the recipient's leases exhausted by now (see `claim` in statements.ts).
+    const claimed: ClaimedRecord<T>[] = []
+    const deadLettered: { messageId: string; reason: string }[] = []
+    // A row `decode` refuses is dead-lettered and the claim takes more in its place, in this transaction,
+    // until it is full or nothing claimable is left. Each round leases or dead-letters every row it
+    // takes, so the loop ends.
+    while (claimed.length < limit) {
+      const rows = await tx.query<
+        Row<MessageRecord & { deliveryId: number; attempt: number; maxAttempts: number; receipt: string }>
+      >(this.#sql.claim, [recipient, now, limit - claimed.length, leaseUntil, receipt])
+      if (rows.length === 0) break
+      let refused = 0
+      for (const row of rows) {
+        const decoded = callerCode(() => params.decode(row))
+        if ('unreadable' in decoded) {
+          await tx.query(this.#sql.deadLetterClaimed, [row.deliveryId, now, decoded.unreadable])
+          deadLettered.push({ messageId: row.id, reason: decoded.unreadable })
+          refused++
+          continue
+        }
+        claimed.push({
+          value: decoded.value,
+          deliveryId: row.deliveryId,
+          attempt: row.attempt,
+          maxAttempts: row.maxAttempts,
+          receipt: row.receipt,
+        })
+      }
+      if (refused === 0) break
+    }
+    return { claimed, deadLettered }
   }
 
   async ack(params: DeliveryParams): Promise<ChangeOutcome> {

@@ -38,6 +38,16 @@ export interface Transport {
   /** Marks a leased delivery done; with a stale receipt fails with `LEASE_LOST`. */
   ack(messageId: string, agent: string, options?: { receipt?: string }): Promise<AckResult>
   /**
+   * Optional settle-and-claim: acks `acks` and leases the next messages of `agent` in one transaction (one
+   * commit instead of two), claiming nothing if an ack is refused. A transport without it is asked to
+   * `ack`, then to `claim`.
+   */
+  ackAndClaim?(
+    acks: ReadonlyArray<{ messageId: string; agent: string; receipt?: string }>,
+    agent: string,
+    options?: TransportClaimOptions,
+  ): Promise<ClaimedMessage[]>
+  /**
    * Returns a leased delivery for a retry, or dead-letters it when out of attempts — or at once with
    * `deadLetter: true`, for failures a retry cannot fix.
    */

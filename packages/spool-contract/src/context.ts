@@ -17,6 +17,7 @@ export type ContractSpool = Pick<
   | 'waitForReply'
   | 'ack'
   | 'ackBatch'
+  | 'ackAndClaim'
   | 'nack'
   | 'extendLease'
   | 'waitForMessages'

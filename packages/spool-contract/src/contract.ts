@@ -14,6 +14,7 @@ import { pendingCases } from './cases/pending.js'
 import { replyCases } from './cases/replies.js'
 import { searchCases } from './cases/search.js'
 import { sendingCases } from './cases/sending.js'
+import { settleAndClaimCases } from './cases/settle-and-claim.js'
 import { sharedStorageCases } from './cases/shared-storage.js'
 import { statsCases } from './cases/stats.js'
 import { statusCases } from './cases/status.js'
@@ -44,6 +45,7 @@ export function describeSpoolContract(name: string, factory: SpoolFactory): void
     describe('dead letters', () => deadLetterCases(ctx))
     describe('leases', () => leaseCases(ctx))
     describe('claim order', () => claimOrderCases(ctx))
+    describe('settle-and-claim', () => settleAndClaimCases(ctx))
     describe('sending', () => sendingCases(ctx))
     describe('idempotency keys and per-sender ids', () => idempotencyCases(ctx))
     describe('claiming replies', () => replyCases(ctx))

@@ -35,7 +35,14 @@ import { isPostgresUrl, openPostgresStoreFromUrl, refuseSqliteFileOptions } from
 import { checkedMessageFromRow } from './rows.js'
 import type { DatabaseFileOptions } from './sqlite/database.js'
 import { SqliteSpoolStore } from './sqlite/store.js'
-import type { DeliveryState, InsertResult, MessageRecord, SpoolStore, StoredSend } from './store.js'
+import type {
+  ClaimOutcome,
+  DeliveryState,
+  InsertResult,
+  MessageRecord,
+  SpoolStore,
+  StoredSend,
+} from './store.js'
 import { isGroupTarget } from './targets.js'
 import type {
   AckOptions,
@@ -440,17 +447,60 @@ export class Spool {
   async claim(agent: string, options: ClaimOptions = {}): Promise<ClaimedMessage[]> {
     this.#open()
     const recipient = parseOrThrow(AgentIdSchema, agent, 'agent id')
+    const params = this.#claimParams(recipient, options)
+    return this.#claimed(recipient, params.leaseUntil, await this.#store.claim(params))
+  }
+
+  /**
+   * Settle-and-claim: acks `acks` (as `ackBatch`) and claims for `agent` (as `claim`) in one transaction, so
+   * a consumer that settles what it handled and leases what comes next pays one commit, not two. Fails as
+   * a whole, claiming nothing, if any ack is refused (the same errors as `ack`).
+   */
+  async ackAndClaim(
+    acks: ReadonlyArray<{ messageId: string; agent: string; receipt?: string }>,
+    agent: string,
+    options: ClaimOptions = {},
+  ): Promise<ClaimedMessage[]> {
+    this.#open()
+    const recipient = parseOrThrow(AgentIdSchema, agent, 'agent id')
+    const claim = this.#claimParams(recipient, options)
+    const outcome = await this.#store.ackAndClaim({
+      acks: {
+        items: acks.map(({ messageId, agent, receipt }) => ({
+          messageId,
+          recipient: agent,
+          receipt: receipt ?? null,
+        })),
+        now: claim.now,
+      },
+      claim,
+    })
+    if (!outcome.ok) {
+      const { messageId, agent, receipt } = acks[outcome.refusedAt]!
+      const state = this.#requireDelivery(outcome.state, messageId, agent)
+      throw this.#notLeased(messageId, agent, state.status, receipt ?? null)
+    }
+    return this.#claimed(recipient, claim.leaseUntil, outcome)
+  }
+
+  #claimParams(recipient: string, options: ClaimOptions) {
     const { limit, leaseSeconds } = parseOrThrow(ClaimOptionsSchema, options, 'claim options')
     const now = this.#clock.now()
-    const leaseUntil = now + Math.round((leaseSeconds ?? this.#leaseSeconds) * 1000)
-    const { claimed, deadLettered } = await this.#store.claim({
+    return {
       recipient,
       now,
-      leaseUntil,
+      leaseUntil: now + Math.round((leaseSeconds ?? this.#leaseSeconds) * 1000),
       limit,
       receipt: randomBytes(12).toString('hex'),
       decode: decodeClaimed,
-    })
+    }
+  }
+
+  #claimed(
+    recipient: string,
+    leaseUntil: number,
+    { claimed, deadLettered }: ClaimOutcome<MessageV2>,
+  ): ClaimedMessage[] {
     // Reported once the transaction is done: a logger is never called with the write lock held.
     for (const { messageId, reason } of deadLettered) {
       this.#logger.warn(

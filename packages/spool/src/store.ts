@@ -92,6 +92,14 @@ export interface SpoolStore {
   ackMany(params: AckManyParams): Promise<AckManyOutcome>
 
   /**
+   * Settle-and-claim: acks `acks` as `ackMany` does, then claims as `claim` does, in **one transaction** — a
+   * consumer that settles what it handled and leases what comes next pays one commit instead of two. All
+   * or nothing, as `ackMany`: when an ack changes nothing and its delivery is not `acked`, nothing is acked
+   * or claimed and that item is reported.
+   */
+  ackAndClaim<T>(params: AckAndClaimParams<T>): Promise<AckAndClaimOutcome<T>>
+
+  /**
    * Releases a leased delivery (fenced by `receipt`), in one transaction: reads its attempt, asks
    * `availableAt(attempt)` when it is due again, then sets it `queued` — or `failed` when `deadLetter` or
    * its attempts are used up — with `reason` as the last error.
@@ -287,6 +295,16 @@ export interface AckManyParams {
 
 export type AckManyOutcome =
   | { ok: true; alreadyAcked: boolean[] }
+  | { ok: false; refusedAt: number; state: DeliveryState | null }
+
+export interface AckAndClaimParams<T> {
+  /** What to ack first (may be empty: then this is a claim). */
+  acks: AckManyParams
+  claim: ClaimParams<T>
+}
+
+export type AckAndClaimOutcome<T> =
+  | ({ ok: true; alreadyAcked: boolean[] } & ClaimOutcome<T>)
   | { ok: false; refusedAt: number; state: DeliveryState | null }
 
 export interface ReleaseParams extends DeliveryParams {

@@ -63,6 +63,15 @@ export class SqliteTransport implements Transport {
     return found ? this.spool.claimReply(agent, requestId, lease) : undefined
   }
 
+  /** Acks and claims in one transaction of the spool (see `Spool.ackAndClaim`). */
+  ackAndClaim(
+    acks: ReadonlyArray<{ messageId: string; agent: string; receipt?: string }>,
+    agent: string,
+    options: TransportClaimOptions = {},
+  ): Promise<ClaimedMessage[]> {
+    return this.spool.ackAndClaim(acks, agent, options)
+  }
+
   ack(messageId: string, agent: string, options: { receipt?: string } = {}): Promise<AckResult> {
     return this.spool.ack(messageId, agent, options)
   }
