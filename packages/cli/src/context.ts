@@ -388,6 +388,8 @@ export async function startConsole(options: {
   db?: string | undefined
   port: number
   as?: string | undefined
+  /** Create a missing database (`--create`); otherwise a missing one is refused, as by every command but register. */
+  create?: boolean | undefined
 }): Promise<RunningConsole> {
   const runtime = await loadRuntime()
   const { startLocalConsole, createRelayLogger } = await import('@agent-comm/relay')
@@ -399,13 +401,18 @@ export async function startConsole(options: {
         ? {}
         : { dbPath: runtime.isPostgresUrl(options.db) ? options.db : resolve(cwd, options.db) },
   })
-  return startLocalConsole({
+  const start = startLocalConsole({
     path: config.dbPath,
+    create: options.create === true,
     port: options.port,
     ...(options.as === undefined ? {} : { as: options.as }),
     logger: createRelayLogger({
       level: config.logLevel === 'debug' ? 'debug' : 'warn',
       destination: process.stderr,
     }),
+  })
+  // A missing or unwritable database gets the same message as from any other command.
+  return start.catch((error: unknown) => {
+    throw databaseOpenFailure(error, config.dbPath)
   })
 }
