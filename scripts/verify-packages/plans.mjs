@@ -70,6 +70,12 @@ export const PLANS = {
     output: /^agent-comm \d+\.\d+\.\d+\S* offers 17 tools: comm_\w+.*\nregistered builder\n$/,
     allowHeavy: ['@modelcontextprotocol/sdk'],
   },
+  '@agent-comm/console': {
+    install: ['@agent-comm/console', 'fastify'],
+    example: 'examples/serve.ts',
+    output: /^console page: 200, scripts from self only\n$/,
+    allowHeavy: ['fastify'],
+  },
   '@agent-comm/relay': {
     install: ['@agent-comm/relay'],
     example: 'examples/start.ts',

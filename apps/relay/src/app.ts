@@ -14,6 +14,7 @@ import Fastify, {
 } from 'fastify'
 import { z } from 'zod'
 import { Authenticator, AuthFailure, type Caller } from './auth.js'
+import { mountConsole, type RelayConsoleOptions } from './console-mount.js'
 import type { RelayContext, RelaySecrets } from './context.js'
 import { forbidden, HttpProblem, toErrorReply } from './http-errors.js'
 import { RelayMetrics } from './metrics.js'
@@ -73,6 +74,8 @@ export interface RelayOptions {
    * proxy's address (and shares its failed-authentication limit).
    */
   trustProxy?: boolean | string
+  /** The human console at `/console` and its API (served by default; `{ enabled: false }` for none). */
+  console?: RelayConsoleOptions
 }
 
 /** What a relay is built from: injected so tests use a fake clock, temp files and captured logs. */
@@ -131,6 +134,13 @@ const RelayOptionsSchema = z
       .optional(),
     requireAudience: z.boolean().default(false),
     trustProxy: z.union([z.boolean(), z.string().min(1)]).default(false),
+    console: z
+      .object({
+        enabled: z.boolean().optional(),
+        sessionTtlMs: z.number().int().min(1000).optional(),
+        sweepIntervalMs: z.number().int().min(10).optional(),
+      })
+      .default({}),
   })
   .refine((o) => !o.requireAudience || o.audience !== undefined, {
     message: 'requireAudience needs an audience',
@@ -266,7 +276,11 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     }
     const retryAfterMs = failures?.retryAfterMs(request.ip) ?? 0
     let caller: Caller
-    if (retryAfterMs > 0) {
+    const session = consoleMount.callerOf(request)
+    if (session !== undefined) {
+      // A console page signed in with its session cookie (CSRF checked on changes); no signature to check.
+      caller = session
+    } else if (retryAfterMs > 0) {
       // An address is not a person: behind a NAT, a proxy or on a shared host, a stranger's bad requests
       // must not lock out agents that sign correctly. So over the limit a request is still checked, but
       // cheaply: malformed headers, stale timestamps and unknown agents are refused before any HMAC, and
@@ -314,7 +328,7 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
       }
     }
     // Its nonce is written before the request has any effect: a crash now cannot let it be replayed.
-    await nonces.whenDurable?.()
+    if (session === undefined) await nonces.whenDurable?.()
     callers.set(request, caller)
     // Charged here, before the body is validated: an invalid request costs the relay work too, so it
     // counts like any other (it used to slip past a limit checked after validation).
@@ -358,6 +372,12 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     },
     charge,
   }
+  const consoleMount = await mountConsole(
+    app,
+    ctx,
+    { adminId: options.admin.agentId, adminSecrets: options.admin.secrets },
+    options.console,
+  )
   const routes: RouteDef[] = []
   let document: Record<string, unknown> | undefined
   routes.push(
@@ -369,6 +389,7 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     ...deliveryRoutes(ctx),
     ...agentRoutes(ctx),
     ...adminRoutes(ctx),
+    ...consoleMount.routes,
   )
   for (const def of routes) mount(app, def, def.auth === 'none' ? undefined : authenticate(def.auth), callers)
 

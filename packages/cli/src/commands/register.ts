@@ -1,10 +1,10 @@
 import { resolve } from 'node:path'
 import type { AgentProfile } from '@agent-comm/protocol'
+import { TRANSPORT_KINDS } from '@agent-comm/protocol/vocabulary'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { jsonFlag } from '../flags.js'
 import { agentLine } from '../format.js'
-import { TRANSPORT_KINDS } from '../vocabulary.js'
 
 /** `--json` output of `register`. */
 export interface RegisterResult {
