@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { a2aPlugin } from '@agent-comm/a2a'
+import { type A2AStore, a2aPlugin } from '@agent-comm/a2a'
 import type { Clock } from '@agent-comm/protocol'
 import { parseOrThrow, ValidationError } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
@@ -94,6 +94,13 @@ export interface RelayDeps {
    * any earlier, a request still inside the window could be replayed.
    */
   nonces: NonceStore
+  /**
+   * Readiness: resolves while the database answers (default: one indexed read through the spool's store).
+   * `GET /api/v1/health/ready` answers 503 when it rejects, so a load balancer takes the replica out.
+   */
+  ready?: () => Promise<void>
+  /** The A2A endpoint's store; needed when the spool is not on SQLite (`PostgresA2AStore`). */
+  a2aStore?: A2AStore
   /** The relay's time for auth windows and nonce expiry (default: the spool's clock). */
   clock?: Clock
   /** A pino logger (see `createRelayLogger`); none by default. */
@@ -360,6 +367,11 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     clock,
     metrics,
     shutdown: closing.signal,
+    ready:
+      deps.ready ??
+      (async () => {
+        await deps.spool.store.hasClaimable({ recipient: 'relay.health-probe', now: deps.spool.clock.now() })
+      }),
     settings: { streamKeepAliveMs: options.streamKeepAliveMs, version: RELAY_VERSION },
     fanOut: {
       maxRecipientsPerMessage: options.maxRecipientsPerMessage,
@@ -399,6 +411,7 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     clock,
     version: RELAY_VERSION,
     ...(deps.logger === undefined ? {} : { logger: deps.logger }),
+    ...(deps.a2aStore === undefined ? {} : { store: deps.a2aStore }),
   })
 
   app.get('/metrics', async (request, reply) => {

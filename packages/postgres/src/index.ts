@@ -18,6 +18,17 @@ export type { OpenPostgresOptions, PostgresDatabase } from './open-postgres.js'
 export { openPostgres } from './open-postgres.js'
 export type { PostgresRegistryStoreOptions } from './registry-store.js'
 export { PostgresRegistryStore } from './registry-store.js'
+export type { PostgresNonceStoreOptions } from './relay/nonce-store.js'
+export { PostgresNonceStore } from './relay/nonce-store.js'
+export type { OpenPostgresRelayStoresOptions, PostgresRelayStores } from './relay/open-relay-stores.js'
+export { openPostgresRelayStores } from './relay/open-relay-stores.js'
+export type {
+  PostgresIssuedSecret,
+  PostgresSecretInfo,
+  PostgresSecretStoreOptions,
+} from './relay/secret-store.js'
+export { PostgresSecretStore } from './relay/secret-store.js'
+export { RelaySecretsKey } from './relay/secrets-key.js'
 export { DEFAULT_SCHEMA } from './schema.js'
 export { ServerClock } from './server-clock.js'
 export type { PostgresSpoolStoreOptions } from './store.js'

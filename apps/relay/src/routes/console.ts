@@ -180,7 +180,10 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
           identity = sessions.redeemLoginToken(body.token)
         } else {
           const admin = body.agentId === access.adminId
-          const valid = [...ctx.secrets.secretsFor(body.agentId), ...(admin ? access.adminSecrets : [])]
+          const valid = [
+            ...(await ctx.secrets.secretsFor(body.agentId)),
+            ...(admin ? access.adminSecrets : []),
+          ]
           if (valid.length > 0 && ConsoleSessions.secretMatches(body.secret, valid)) {
             const profile = admin ? undefined : await registry.get(body.agentId)
             if (admin || (profile !== undefined && isHuman(profile)))

@@ -44,8 +44,10 @@ Transports: sqlite (default) shares this database; http reaches an agent through
       options: [...TRANSPORT_KINDS],
     }),
     'relay-url': Flags.string({
-      description: 'relay base URL (required with --transport-type http)',
+      description:
+        'relay base URL (required with --transport-type http); repeat it, or comma-separate, for replicas without one address in front',
       helpValue: '<url>',
+      multiple: true,
     }),
     'inbox-dir': Flags.string({
       description: 'folder the agent reads its messages from (required with --transport-type file)',
@@ -91,7 +93,7 @@ Transports: sqlite (default) shares this database; http reaches an agent through
       ...(flags['transport-type'] === undefined
         ? {}
         : { transport: flags['transport-type'] as AgentProfile['transport'] }),
-      ...(flags['relay-url'] === undefined ? {} : { relayUrl: flags['relay-url'] }),
+      ...(flags['relay-url'] === undefined ? {} : { relayUrl: flags['relay-url'].join(',') }),
       ...(flags['inbox-dir'] === undefined ? {} : { inboxDir: resolve(flags['inbox-dir']) }),
       ...(metadata === undefined ? {} : { metadata }),
     })
