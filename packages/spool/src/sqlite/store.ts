@@ -20,6 +20,7 @@ import type {
   HoldMessageParams,
   InsertMessagesOutcome,
   InsertMessagesParams,
+  InsertResult,
   MessageRecord,
   ReleaseHeldParams,
   ReleaseOutcome,
@@ -130,10 +131,31 @@ export class SqliteSpoolStore implements SpoolStore {
     this.#messageSender = sqlite
       .prepare<[string], string>('SELECT from_agent FROM messages WHERE id = ?')
       .pluck()
+    const claimKey = sqlite.prepare<[string, string, string, number, number, number]>(
+      // Takes the key if it is new or its window is over; a live key of the sender is left as it is.
+      `INSERT INTO idempotency_keys (sender, key, message_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (sender, key) DO UPDATE SET message_id = excluded.message_id,
+          created_at = excluded.created_at, expires_at = excluded.expires_at
+        WHERE idempotency_keys.expires_at <= ?`,
+    )
+    const keyOwner = sqlite
+      .prepare<[string, string], string>(
+        'SELECT message_id FROM idempotency_keys WHERE sender = ? AND key = ?',
+      )
+      .pluck()
     this.#insertMany = sqlite.transaction((sends: readonly StoredSend[], now: number) => {
-      const results: { duplicate: boolean; deliveries: number }[] = []
+      const results: InsertResult[] = []
       for (let i = 0; i < sends.length; i++) {
-        const result = this.#insertRows(sends[i]!, now)
+        const send = sends[i]!
+        if (send.idempotency !== undefined) {
+          const { key, expiresAt } = send.idempotency
+          const sender = send.message.fromAgent
+          if (claimKey.run(sender, key, send.message.id, now, expiresAt, now).changes === 0) {
+            results.push({ duplicate: true, deliveries: 0, originalId: keyOwner.get(sender, key)! })
+            continue
+          }
+        }
+        const result = this.#insertRows(send, now)
         if (result === undefined) throw new Rollback<InsertMessagesOutcome>({ ok: false, foreignIdAt: i })
         results.push(result)
       }
