@@ -48,8 +48,8 @@ import { type DatabaseFileOptions, openConnection, prepareDatabaseFile, toStorag
 import { catchUpFullTextIndex } from './full-text.js'
 import { releaseHeldMessages } from './held.js'
 import { applyMigrations } from './migrate.js'
-import { prepareReplyStatements, type ReplyStatements } from './replies.js'
 import type { QueryBuilder } from './query-builder.js'
+import { prepareReplyStatements, type ReplyStatements } from './replies.js'
 import {
   type ClaimedRow,
   type HotStatements,
