@@ -130,7 +130,10 @@ function consumerCycles(coord, autoAck = false) {
 function importRound() {
   const time = (args) => {
     const t = now()
-    const out = execFileSync(process.execPath, args, { cwd: new URL('..', import.meta.url), encoding: 'utf8' })
+    const out = execFileSync(process.execPath, args, {
+      cwd: new URL('..', import.meta.url),
+      encoding: 'utf8',
+    })
     return { ms: now() - t, out }
   }
   const bare = time(['-e', '0'])
