@@ -173,15 +173,23 @@ export function debugEnabled(): boolean {
 }
 
 /** What the `bridge` command asks for: a command line already split into words, or a webhook URL. */
-export type BridgeSpec = { argv: string[] } | { webhook: string }
+export type BridgeSpec = { argv: string[] } | { webhook: string } | { a2aCardUrl: string }
 
 /**
  * Builds the bridge for `agent-comm bridge`. Here, in the composition root, the command gets the
  * environment it runs with (this process's, so PATH and the user's variables reach it).
  */
 export async function buildBridge(spec: BridgeSpec): Promise<import('@agent-comm/bridge').Bridge> {
-  const { CommandBridge, HttpBridge } = await loadRuntime()
+  const { A2ABridge, CommandBridge, HttpBridge } = await loadRuntime()
   if ('webhook' in spec) return new HttpBridge({ url: spec.webhook })
+  if ('a2aCardUrl' in spec) {
+    // The remote agent's bearer token, if it needs one, comes from the environment, never from a flag.
+    const token = process.env.AGENT_COMM_A2A_TOKEN?.trim()
+    return new A2ABridge({
+      cardUrl: spec.a2aCardUrl,
+      ...(token === undefined || token === '' ? {} : { token }),
+    })
+  }
   const [command, ...args] = spec.argv
   return new CommandBridge({ command: command!, args, env: process.env })
 }

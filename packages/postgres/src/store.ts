@@ -7,12 +7,15 @@ import {
   silentLogger,
 } from '@agent-comm/protocol'
 import type {
+  AckAndClaimOutcome,
+  AckAndClaimParams,
   AckManyOutcome,
   AckManyParams,
   ChangeOutcome,
   ClaimedRecord,
   ClaimOutcome,
   ClaimParams,
+  ClaimReplyParams,
   CleanupReport,
   ConversationSummary,
   DeliveryParams,
@@ -44,6 +47,7 @@ import { claimIdempotencyKey, type IdempotencyStatements, idempotencyStatements 
 import { insertBatch, insertSend } from './insert.js'
 import { Inspector } from './inspect.js'
 import { validateSchemaName } from './migrate.js'
+import { type ReplyStatements, replyStatements } from './replies.js'
 import type { Row } from './rows.js'
 import { ServerClock } from './server-clock.js'
 import { type WriteStatements, writeStatements } from './statements.js'
@@ -126,6 +130,7 @@ export class PostgresSpoolStore implements SpoolStore {
   readonly #logger: Logger
   readonly #sql: WriteStatements
   readonly #keySql: IdempotencyStatements
+  readonly #replySql: ReplyStatements
   readonly #inspect: Inspector
   readonly #channel: string
   readonly #feed: ChangeFeed
@@ -141,6 +146,7 @@ export class PostgresSpoolStore implements SpoolStore {
     this.#logger = options.logger ?? silentLogger
     this.#sql = writeStatements(this.schema)
     this.#keySql = idempotencyStatements(this.schema)
+    this.#replySql = replyStatements(this.schema)
     this.#inspect = new Inspector(this.schema)
     this.#channel = notifyChannel(this.schema)
     this.#feed = new ChangeFeed(this.#client, this.#channel, this.location, this.#logger)
@@ -225,24 +231,69 @@ export class PostgresSpoolStore implements SpoolStore {
   }
 
   async claim<T>(params: ClaimParams<T>): Promise<ClaimOutcome<T>> {
+    // The claim statement runs on its own, with no transaction around it: one round trip instead of three
+    // (BEGIN, claim, COMMIT), which bench/store.bench.mjs measures on every batched claim. The statement
+    // alone is atomic (it leases what it returns, SKIP LOCKED, and fails the recipient's exhausted leases:
+    // see `claim` in statements.ts). See `#claimIn` for a row `decode` refuses or throws on.
+    return this.#read((db) => this.#claimIn(db, params))
+  }
+
+  async ackAndClaim<T>(params: AckAndClaimParams<T>): Promise<AckAndClaimOutcome<T>> {
+    return this.#transaction(async (tx): Promise<AckAndClaimOutcome<T>> => {
+      const { items, now } = params.acks
+      const alreadyAcked: boolean[] = []
+      // Item by item (a consumer settles one or a few): the first refused ack rolls everything back.
+      for (let index = 0; index < items.length; index++) {
+        const item = items[index]!
+        const rows = await tx.query(this.#sql.ack, [item.messageId, item.recipient, item.receipt, now])
+        if (rows.length > 0) {
+          alreadyAcked.push(false)
+          continue
+        }
+        const state = await this.#state(tx, item.messageId, item.recipient)
+        if (state?.status !== 'acked')
+          throw new Rollback<AckAndClaimOutcome<T>>({ ok: false, refusedAt: index, state })
+        alreadyAcked.push(true)
+      }
+      return { ok: true, alreadyAcked, ...(await this.#claimIn(tx, params.claim)) }
+    })
+  }
+
+  /**
+   * One claim on `db`: alone (`claim`, one atomic statement per round) or inside `ackAndClaim`'s transaction.
+   * A row `decode` refuses — written by hand or by another program, never by a spool — is dead-lettered by a
+   * statement of its own right after, and the claim takes more in its place until it is full or nothing
+   * claimable is left; each round leases or dead-letters every row it takes, so the loop ends. When `decode`
+   * throws (a bug), the rows this call took are put back as they were (`restoreClaimed`), as a rolled-back
+   * transaction would have left them. Were the process to die in between, they would stay leased until
+   * their lease ran out, as if their consumer had crashed.
+   */
+  async #claimIn<T>(db: SqlQueryable, params: ClaimParams<T>): Promise<ClaimOutcome<T>> {
     const { recipient, now, leaseUntil, limit, receipt } = params
-    return this.#transaction(async (tx) => {
-      // Each round also fails the recipient's leases exhausted by now (see `claim` in statements.ts).
-      const claimed: ClaimedRecord<T>[] = []
-      const deadLettered: { messageId: string; reason: string }[] = []
-      // A row `decode` refuses is dead-lettered and the claim takes more in its place, in this transaction,
-      // until it is full or nothing claimable is left. Each round leases or dead-letters every row it
-      // takes, so the loop ends.
+    const claimed: ClaimedRecord<T>[] = []
+    const deadLettered: { messageId: string; reason: string }[] = []
+    const taken: { id: number; fence: string | null; previous: string }[] = []
+    try {
       while (claimed.length < limit) {
-        const rows = await tx.query<
-          Row<MessageRecord & { deliveryId: number; attempt: number; maxAttempts: number; receipt: string }>
+        const rows = await db.query<
+          Row<
+            MessageRecord & {
+              deliveryId: number
+              attempt: number
+              maxAttempts: number
+              receipt: string
+              previous: string
+            }
+          >
         >(this.#sql.claim, [recipient, now, limit - claimed.length, leaseUntil, receipt])
         if (rows.length === 0) break
+        for (const row of rows) taken.push({ id: row.deliveryId, fence: row.receipt, previous: row.previous })
         let refused = 0
         for (const row of rows) {
           const decoded = callerCode(() => params.decode(row))
           if ('unreadable' in decoded) {
-            await tx.query(this.#sql.deadLetterClaimed, [row.deliveryId, now, decoded.unreadable])
+            await db.query(this.#sql.deadLetterClaimed, [row.deliveryId, now, decoded.unreadable])
+            taken.find((t) => t.id === row.deliveryId)!.fence = null
             deadLettered.push({ messageId: row.id, reason: decoded.unreadable })
             refused++
             continue
@@ -257,8 +308,17 @@ export class PostgresSpoolStore implements SpoolStore {
         }
         if (refused === 0) break
       }
-      return { claimed, deadLettered }
-    })
+    } catch (error) {
+      if (error instanceof CallerError && taken.length > 0) {
+        await db.query(this.#sql.restoreClaimed, [
+          taken.map((t) => t.id),
+          taken.map((t) => t.fence),
+          taken.map((t) => t.previous),
+        ])
+      }
+      throw error
+    }
+    return { claimed, deadLettered }
   }
 
   async ack(params: DeliveryParams): Promise<ChangeOutcome> {
@@ -390,6 +450,46 @@ export class PostgresSpoolStore implements SpoolStore {
     })
   }
 
+  async claimReply<T>(params: ClaimReplyParams<T>): Promise<ClaimOutcome<T>> {
+    const { recipient, replyTo, now, leaseUntil, receipt } = params
+    return this.#transaction(async (tx) => {
+      const claimed: ClaimedRecord<T>[] = []
+      const deadLettered: { messageId: string; reason: string }[] = []
+      // An unreadable reply is dead-lettered and the next one taken, as a claim does.
+      while (claimed.length === 0) {
+        const [row] = await tx.query<
+          Row<MessageRecord & { deliveryId: number; attempt: number; maxAttempts: number; receipt: string }>
+        >(this.#replySql.claimReply, [recipient, replyTo, now, leaseUntil, receipt])
+        if (row === undefined) break
+        const decoded = callerCode(() => params.decode(row))
+        if ('unreadable' in decoded) {
+          await tx.query(this.#sql.deadLetterClaimed, [row.deliveryId, now, decoded.unreadable])
+          deadLettered.push({ messageId: row.id, reason: decoded.unreadable })
+          continue
+        }
+        claimed.push({
+          value: decoded.value,
+          deliveryId: row.deliveryId,
+          attempt: row.attempt,
+          maxAttempts: row.maxAttempts,
+          receipt: row.receipt,
+        })
+      }
+      return { claimed, deadLettered }
+    })
+  }
+
+  async hasReply(params: { recipient: string; replyTo: string; now: number }): Promise<boolean> {
+    return this.#read(async (db) => {
+      const [row] = await db.query<{ found: boolean }>(this.#replySql.hasReply, [
+        params.recipient,
+        params.replyTo,
+        params.now,
+      ])
+      return row!.found
+    })
+  }
+
   async hasClaimable(params: { recipient: string; now: number }): Promise<boolean> {
     return this.#read(async (db) => {
       const [row] = await db.query<{ claimable: boolean }>(this.#sql.hasClaimable, [
@@ -438,6 +538,10 @@ export class PostgresSpoolStore implements SpoolStore {
   }
 
   async search(params: StoreSearchParams): Promise<MessageV2[]> {
+    // Index what was sent since the last pass first, so the search reads the GIN index rather than
+    // computing documents (see `searchPending` in schema.ts); the search itself finds every message
+    // either way, so a role that may only read searches all the same.
+    if (params.text !== undefined) await this.#indexPending()
     return this.#read((db) => this.#inspect.search(db, params))
   }
 
@@ -466,12 +570,27 @@ export class PostgresSpoolStore implements SpoolStore {
   }
 
   async cleanup(params: { dryRun: boolean; ackedOlderThanMs?: number; now: number }): Promise<CleanupReport> {
-    return this.#transaction(async (tx) => {
+    const report = await this.#transaction(async (tx) => {
       const report = await this.#inspect.cleanup(tx, params)
       // Keys past their window answer nothing any more: a send with one takes it over anyway.
       if (!params.dryRun) await tx.query(this.#keySql.deleteExpired, [params.now])
       return report
     })
+    // Routine maintenance also brings the full-text index up to date, so a spool nobody searches does not
+    // pile up messages for its first search to index.
+    if (!params.dryRun) await this.#indexPending()
+    return report
+  }
+
+  /** Indexes the messages sent since the last pass; with no right to write, leaves it to a writer. */
+  async #indexPending(): Promise<void> {
+    try {
+      await this.#read((db) => this.#inspect.indexPending(db))
+    } catch (error) {
+      const reason = error instanceof StorageError ? error.details?.reason : undefined
+      if (reason === 'permission-denied' || reason === 'read-only') return
+      throw error
+    }
   }
 
   async close(): Promise<void> {
@@ -540,6 +659,7 @@ export class PostgresSpoolStore implements SpoolStore {
     try {
       return await fn(this.#client)
     } catch (error) {
+      if (error instanceof CallerError) throw error.error
       throw toStorageError(error, this.location)
     }
   }
