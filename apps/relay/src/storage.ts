@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { A2AStore } from '@agent-comm/a2a'
 import { openPostgres, openPostgresRelayStores, RelaySecretsKey } from '@agent-comm/postgres'
 import { type Clock, ConfigError, type Logger } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
@@ -19,6 +20,8 @@ export interface RelayStorage {
   registry: Registry
   secrets: RelaySecrets & Pick<SecretStore, 'generate' | 'rotate' | 'revoke' | 'list'>
   nonces: NonceStore
+  /** Where A2A tasks live on PostgreSQL (none: the A2A endpoint keeps them in the SQLite file). */
+  a2aStore?: A2AStore
   /** Where the data is, safe to print: the data folder, or the URL without its password. */
   location: string
   /** Resolves when the database answers; rejects when it does not (readiness). */
@@ -152,6 +155,7 @@ async function openPostgresStorage(
       registry: database.registry,
       secrets: stores.secrets,
       nonces: stores.nonces,
+      a2aStore: stores.a2a,
       location: database.location,
       ping: () => stores.ping(),
       close: async () => {

@@ -375,3 +375,37 @@ export async function startMcpServer(
 function stderrLogger(runtime: Runtime, level: LogLevel): Logger {
   return runtime.createLineLogger({ level, write: (line) => process.stderr.write(line) })
 }
+
+/** A local console running over this machine's database (see `startLocalConsole` in @agent-comm/relay). */
+export type RunningConsole = import('@agent-comm/relay').LocalConsole
+
+/**
+ * Starts the human console over the database of `--db` / AGENT_COMM_DB_PATH on 127.0.0.1:`port`: the
+ * relay's API and page, in this process, with a one-time login token for `as` (the operator when absent).
+ * @agent-comm/relay (fastify) is imported here, at run time, so no other command loads it.
+ */
+export async function startConsole(options: {
+  db?: string | undefined
+  port: number
+  as?: string | undefined
+}): Promise<RunningConsole> {
+  const runtime = await loadRuntime()
+  const { startLocalConsole, createRelayLogger } = await import('@agent-comm/relay')
+  const cwd = process.cwd()
+  const config = runtime.loadConfig(environment(), {
+    cwd,
+    overrides:
+      options.db === undefined
+        ? {}
+        : { dbPath: runtime.isPostgresUrl(options.db) ? options.db : resolve(cwd, options.db) },
+  })
+  return startLocalConsole({
+    path: config.dbPath,
+    port: options.port,
+    ...(options.as === undefined ? {} : { as: options.as }),
+    logger: createRelayLogger({
+      level: config.logLevel === 'debug' ? 'debug' : 'warn',
+      destination: process.stderr,
+    }),
+  })
+}

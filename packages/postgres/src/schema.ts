@@ -106,6 +106,23 @@ export const deliveries = spoolSchema.table(
 )
 
 /**
+ * Idempotency keys: one enqueue per (sender, key) until `expires_at`; the same as the SQLite spool's table.
+ * A send naming a live key of its sender stores nothing and reports `message_id`; an expired row is taken
+ * over by the next send with that key.
+ */
+export const idempotencyKeys = spoolSchema.table(
+  'idempotency_keys',
+  {
+    sender: text('sender').notNull(),
+    key: text('key').notNull(),
+    messageId: text('message_id').notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sender, t.key] }), index('idempotency_keys_expires_idx').on(t.expiresAt)],
+)
+
+/**
  * One row per registered agent: the registry's `agents` table, the same columns as on SQLite. Presence is
  * derived from `last_seen` and `offline_at` when a profile is read, never stored. `last_seen` has no index:
  * `touch` rewrites it on every send, poll and ack, and a registry holds agents by the thousand.

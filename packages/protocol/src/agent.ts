@@ -3,8 +3,9 @@ import { AgentIdSchema } from './identifiers.js'
 import { Limits } from './limits.js'
 import { JsonObjectSchema } from './payload.js'
 
-/** How an agent is reached. */
-export const TRANSPORT_KINDS = ['sqlite', 'http', 'file'] as const
+import { AGENT_STATUSES, TRANSPORT_KINDS } from './vocabulary.js'
+
+export { AGENT_STATUSES, TRANSPORT_KINDS } from './vocabulary.js'
 
 /** How an agent is reached. */
 export type TransportKind = (typeof TRANSPORT_KINDS)[number]
@@ -13,9 +14,6 @@ export type TransportKind = (typeof TRANSPORT_KINDS)[number]
 export const TransportKindSchema = z.enum(TRANSPORT_KINDS, {
   error: () => `must be one of ${TRANSPORT_KINDS.join(', ')}`,
 })
-
-/** Presence of an agent, derived from when it was last seen. */
-export const AGENT_STATUSES = ['active', 'inactive', 'offline'] as const
 
 /** Presence of an agent. */
 export type AgentStatus = (typeof AGENT_STATUSES)[number]

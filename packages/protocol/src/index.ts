@@ -40,6 +40,7 @@ export {
   AgentNotFoundError,
   ClosedError,
   ConfigError,
+  ConflictError,
   DeliveryNotFoundError,
   ErrorCode,
   InvalidStateError,
@@ -48,6 +49,7 @@ export {
   MessageNotFoundError,
   NoRecipientsError,
   parseOrThrow,
+  RequestTimeoutError,
   SchemaVersionError,
   StorageError,
   toValidationError,
@@ -59,6 +61,7 @@ export {
   BROADCAST_TARGET,
   CAPABILITY_TARGET_PREFIX,
   ConversationIdSchema,
+  IdempotencyKeySchema,
   MessageIdSchema,
   RecipientSchema,
 } from './identifiers.js'

@@ -178,6 +178,7 @@ const ITEM_ERROR_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   ErrorCode.LEASE_LOST,
   ErrorCode.INVALID_STATE,
   ErrorCode.SCHEMA_VERSION,
+  ErrorCode.CONFLICT,
 ])
 
 function isItemError(error: unknown): boolean {
