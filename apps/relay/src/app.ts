@@ -94,13 +94,13 @@ export interface RelayDeps {
    * any earlier, a request still inside the window could be replayed.
    */
   nonces: NonceStore
-  /** Where the A2A endpoint keeps tasks and tokens (default: the spool's SQLite file; required on PostgreSQL). */
-  a2aStore?: A2AStore
   /**
    * Readiness: resolves while the database answers (default: one indexed read through the spool's store).
    * `GET /api/v1/health/ready` answers 503 when it rejects, so a load balancer takes the replica out.
    */
   ready?: () => Promise<void>
+  /** The A2A endpoint's store; needed when the spool is not on SQLite (`PostgresA2AStore`). */
+  a2aStore?: A2AStore
   /** The relay's time for auth windows and nonce expiry (default: the spool's clock). */
   clock?: Clock
   /** A pino logger (see `createRelayLogger`); none by default. */
@@ -407,11 +407,11 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
 
   await app.register(a2aPlugin, {
     spool: deps.spool,
-    ...(deps.a2aStore === undefined ? {} : { store: deps.a2aStore }),
     registry: deps.registry,
     clock,
     version: RELAY_VERSION,
     ...(deps.logger === undefined ? {} : { logger: deps.logger }),
+    ...(deps.a2aStore === undefined ? {} : { store: deps.a2aStore }),
   })
 
   app.get('/metrics', async (request, reply) => {

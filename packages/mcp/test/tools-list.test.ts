@@ -28,6 +28,8 @@ const BEHAVIOUR: Record<string, [boolean, boolean, boolean]> = {
   comm_heartbeat: [false, false, true],
   comm_send: [false, false, false],
   comm_reply: [false, false, false],
+  comm_request: [false, false, false],
+  comm_await_reply: [false, false, false],
   comm_poll: [false, false, false],
   comm_ack: [false, false, true],
   comm_nack: [false, true, false],
@@ -42,12 +44,12 @@ const BEHAVIOUR: Record<string, [boolean, boolean, boolean]> = {
 }
 
 describe('tools/list', () => {
-  it('lists the 14 seed tools and the 3 added ones, each with input and output schemas and annotations', async () => {
+  it('lists the 14 seed tools and the 5 added ones, each with input and output schemas and annotations', async () => {
     const client = await connect(await openCoordinator())
     const { tools } = await client.listTools()
     const names = tools.map((t) => t.name)
     expect(names).toEqual([...TOOL_NAMES])
-    expect(names).toHaveLength(17)
+    expect(names).toHaveLength(19)
     for (const seed of SEED_TOOLS) expect(names).toContain(seed)
     expect(names).toEqual(expect.arrayContaining(['comm_reply', 'comm_search', 'comm_list_conversations']))
 

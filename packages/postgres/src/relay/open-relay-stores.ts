@@ -1,5 +1,4 @@
 import type { Clock, Logger } from '@agent-comm/protocol'
-import { PostgresA2AStore } from '../a2a-store.js'
 import { connectFromUrl } from '../connect.js'
 import { toStorageError } from '../drivers/driver-errors.js'
 import { applyPostgresMigrations, validateSchemaName } from '../migrate.js'
@@ -28,8 +27,6 @@ export interface OpenPostgresRelayStoresOptions {
 export interface PostgresRelayStores {
   nonces: PostgresNonceStore
   secrets: PostgresSecretStore
-  /** The relay's A2A tasks, tokens and push outbox, shared by the replicas. */
-  a2a: PostgresA2AStore
   /** Where they are: the URL without its password. */
   location: string
   /** Resolves when the database answers a trivial query; rejects (`StorageError`) when it does not. */
@@ -68,13 +65,11 @@ export async function openPostgresRelayStores(
       ...common,
       ...(options.windowMs === undefined ? {} : { windowMs: options.windowMs }),
     })
-    const a2a = await PostgresA2AStore.open({ client, schema, location })
     const opened = secrets
     let closed: Promise<void> | undefined
     return {
       nonces,
       secrets: opened,
-      a2a,
       location,
       async ping() {
         try {
@@ -86,7 +81,6 @@ export async function openPostgresRelayStores(
       close() {
         closed ??= nonces
           .close()
-          .then(() => a2a.close())
           .then(() => opened.close())
           .finally(() => client.end())
         return closed
