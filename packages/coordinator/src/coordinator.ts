@@ -660,7 +660,10 @@ export class Coordinator {
       return targets
     }
     const profile = await this.registry.get(to)
-    if (profile === undefined && !allowUnregistered) throw new AgentNotFoundError(to)
+    // `a2a:<caller>` is an external A2A caller (its inbox is read by the relay's A2A endpoint): no agent can
+    // register that name, so a reply to it is routed like one to an unregistered agent.
+    if (profile === undefined && !allowUnregistered && !to.startsWith('a2a:'))
+      throw new AgentNotFoundError(to)
     return [{ agentId: to, profile }]
   }
 

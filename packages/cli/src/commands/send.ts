@@ -1,5 +1,6 @@
 import type { SendOptions, SendReport } from '@agent-comm/coordinator'
 import type { MessageInput, MessageV2 } from '@agent-comm/protocol'
+import { PAYLOAD_TYPES, PRIORITY_INPUTS } from '@agent-comm/protocol/vocabulary'
 import { Args, Errors, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import type { ContextOptions } from '../context.js'
@@ -7,7 +8,6 @@ import { ExitCode } from '../errors.js'
 import { jsonFlag, positiveNumberFlag, secondsFlag } from '../flags.js'
 import { readStdin, readTextInput } from '../input.js'
 import { safeLine } from '../terminal-text.js'
-import { PAYLOAD_TYPES, PRIORITY_INPUTS } from '../vocabulary.js'
 
 /** `--json` output of `send`. */
 export interface SendResult {
