@@ -95,7 +95,7 @@ describe('errors', () => {
     })
   })
 
-  it('names a relay command as typed in the usage hint; a relay command\'s --db takes only a postgres URL', async () => {
+  it("names a relay command as typed in the usage hint; a relay command's --db takes only a postgres URL", async () => {
     const run = await runCli(['relay', 'start', '--colour'], { cwd: tempDir(), env: cleanEnv() })
     expect(run.code).toBe(2)
     expect(run.stderr).toBe(
