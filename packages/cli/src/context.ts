@@ -257,7 +257,16 @@ export type McpServerSpec =
  */
 export async function startMcpServer(
   spec: McpServerSpec,
-  options: { db?: string | undefined; relayDataDir?: string | undefined },
+  options: {
+    db?: string | undefined
+    relayDataDir?: string | undefined
+    agent?: string | undefined
+    allowOtherAgents?: boolean | undefined
+    tools?: string | undefined
+    channel?: boolean | undefined
+    sessionTtlMs?: number | undefined
+    token?: string | undefined
+  },
 ): Promise<RunningServer | RunningHttpServer> {
   const { startHttpServer, startStdioServer } = await import('@agent-comm/mcp')
   const { isPostgresUrl } = await loadRuntime()
@@ -271,11 +280,17 @@ export async function startMcpServer(
       ? {}
       : { dbPath: isPostgresUrl(options.db) ? options.db : resolve(cwd, options.db) }),
     ...(options.relayDataDir === undefined ? {} : { relayDataDir: resolve(cwd, options.relayDataDir) }),
+    ...(options.agent === undefined ? {} : { agent: options.agent }),
+    ...(options.allowOtherAgents === true ? { allowOtherAgents: true } : {}),
+    ...(options.tools === undefined ? {} : { tools: options.tools }),
+    ...(options.channel === true ? { channel: true } : {}),
   }
   return spec.transport === 'http'
     ? startHttpServer({
         ...common,
         port: spec.port,
+        ...(options.sessionTtlMs === undefined ? {} : { sessionTtlMs: options.sessionTtlMs }),
+        ...(options.token === undefined ? {} : { token: options.token }),
         ...(spec.host === undefined ? {} : { host: spec.host }),
       })
     : startStdioServer(common)

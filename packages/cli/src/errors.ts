@@ -36,6 +36,7 @@ const AGENT_COMM_CODES: ReadonlySet<string> = new Set([
   'STORAGE',
   'CLOSED',
   'CONFIG',
+  'FORBIDDEN',
 ])
 
 /** The exit code for an agent-comm error code. */

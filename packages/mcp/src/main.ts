@@ -18,7 +18,19 @@ Options:
   --db <file|url>         SQLite file, or a PostgreSQL URL such as postgres://user:password@host:5432/agents
                           (default: AGENT_COMM_DB_PATH)
   --relay-data-dir <dir>  relay data folder whose secrets the relay tools manage
-                          (default: AGENT_COMM_RELAY_DATA_DIR)
+                          (default: AGENT_COMM_RELAY_DATA_DIR; without it those tools are hidden)
+  --agent <id>            act as this agent: registered and heartbeated on connect, the default
+                          from_agent/agent_id, and the only agent the session may act as
+                          (default: AGENT_COMM_AGENT; over HTTP also the X-Agent-Comm-Agent header)
+  --allow-any-agent       operator switch: with --agent, still let the session act as agents it names
+  --tools <profile|list>  core, messaging, admin, all (default) or a comma list of tool names
+                          (default: AGENT_COMM_MCP_TOOLS)
+  --channel               Claude Code channel: announce new mail for --agent as
+                          notifications/claude/channel (AGENT_COMM_MCP_CHANNEL=1)
+  --session-ttl <s>       HTTP: close sessions idle this many seconds (default 1800)
+  --token <token>         HTTP: require Authorization: Bearer <token> (default: AGENT_COMM_MCP_TOKEN;
+                          required with a --host other than loopback)
+  --allowed-origin <o>    HTTP: a browser Origin allowed besides loopback ones (repeatable)
   -h, --help              show this help
   -v, --version           show the version
 
@@ -79,10 +91,22 @@ export async function main(io: MainIo): Promise<number> {
     io.printError(`${(error as Error).message}\n`)
     return 2
   }
+  let sessionTtlSeconds: number | undefined
+  if (flags['session-ttl'] !== undefined) {
+    sessionTtlSeconds = Number(flags['session-ttl'])
+    if (!Number.isFinite(sessionTtlSeconds) || sessionTtlSeconds <= 0) {
+      io.printError(`--session-ttl must be a positive number of seconds (got '${flags['session-ttl']}')\n`)
+      return 2
+    }
+  }
   const common = {
     env: io.env,
     ...(flags.db === undefined ? {} : { dbPath: flags.db }),
     ...(flags['relay-data-dir'] === undefined ? {} : { relayDataDir: flags['relay-data-dir'] }),
+    ...(flags.agent === undefined ? {} : { agent: flags.agent }),
+    ...(flags['allow-any-agent'] === true ? { allowOtherAgents: true } : {}),
+    ...(flags.tools === undefined ? {} : { tools: flags.tools }),
+    ...(flags.channel === true ? { channel: true } : {}),
   }
   try {
     const running =
@@ -91,6 +115,9 @@ export async function main(io: MainIo): Promise<number> {
             ...common,
             port,
             ...(flags.host === undefined ? {} : { host: flags.host }),
+            ...(sessionTtlSeconds === undefined ? {} : { sessionTtlMs: sessionTtlSeconds * 1000 }),
+            ...(flags.token === undefined ? {} : { token: flags.token }),
+            ...(flags['allowed-origin'] === undefined ? {} : { allowedOrigins: flags['allowed-origin'] }),
           })
         : await startStdioServer(common)
     const stop = (): void => {
@@ -126,6 +153,13 @@ function parse(argv: string[]) {
       host: { type: 'string' },
       db: { type: 'string' },
       'relay-data-dir': { type: 'string' },
+      agent: { type: 'string' },
+      'allow-any-agent': { type: 'boolean' },
+      tools: { type: 'string' },
+      channel: { type: 'boolean' },
+      'session-ttl': { type: 'string' },
+      token: { type: 'string' },
+      'allowed-origin': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },

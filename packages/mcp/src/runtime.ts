@@ -1,6 +1,6 @@
 // The composition root shared by the stdio and HTTP servers: the one module that reads the environment,
 // turns it into a configuration and opens the coordinator and the relay secret store.
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import {
   type Coordinator,
   createCoordinator,
@@ -10,9 +10,11 @@ import {
 } from '@agent-comm/coordinator'
 import type { Logger } from '@agent-comm/protocol'
 import { HttpTransport, secretFromEnv } from '@agent-comm/transport-http'
+import { MailFeed } from './feed.js'
 import { stderrLogger } from './logger.js'
 import type { RelaySecrets } from './relay-secrets.js'
 import { openRelaySecrets } from './relay-store.js'
+import type { McpServerOptions } from './server.js'
 
 /** Where a started server gets its coordinator, relay secrets and logger. Everything is optional. */
 export interface StartOptions {
@@ -42,7 +44,20 @@ export interface StartOptions {
   logger?: Logger
   /** See `McpServerOptions.inboxCheckIntervalMs`. */
   inboxCheckIntervalMs?: number
+  /** The agent every session acts as; wins over `AGENT_COMM_AGENT`. See `McpServerOptions.agent`. */
+  agent?: string | undefined
+  /** Operator switch `--allow-any-agent`: see `McpServerOptions.allowOtherAgents`. */
+  allowOtherAgents?: boolean | undefined
+  /** Tool profile or list; wins over `AGENT_COMM_MCP_TOOLS`. See `McpServerOptions.tools`. */
+  tools?: string | undefined
+  /** Claude Code channel (`--channel`, or `AGENT_COMM_MCP_CHANNEL=1`). See `McpServerOptions.channel`. */
+  channel?: McpServerOptions['channel']
+  /** See `McpServerOptions.callWaitCapMs`. */
+  callWaitCapMs?: number | undefined
 }
+
+/** What every session of a server is built with, beside its coordinator. */
+export type SessionOptions = Omit<McpServerOptions, 'coordinator'>
 
 /** What a server runs on, and how to release what was opened for it. */
 export interface Runtime {
@@ -50,6 +65,8 @@ export interface Runtime {
   relaySecrets: RelaySecrets | undefined
   logger: Logger
   inboxCheckIntervalMs: number | undefined
+  /** The options of each session's `createMcpServer` (one change feed shared by all). */
+  session: SessionOptions
   /** Closes the coordinator if this runtime opened it. */
   close(): Promise<void>
 }
@@ -121,10 +138,23 @@ export async function openRuntime(options: StartOptions = {}): Promise<Runtime> 
         'setup',
       )
     }
+    const channelEnv = nonEmpty(env.AGENT_COMM_MCP_CHANNEL)
+    const session: SessionOptions = {
+      logger,
+      feed: new MailFeed(coordinator.spool, options.inboxCheckIntervalMs),
+      agent: nonEmpty(options.agent) ?? nonEmpty(env.AGENT_COMM_AGENT),
+      allowOtherAgents: options.allowOtherAgents === true,
+      tools: nonEmpty(options.tools) ?? nonEmpty(env.AGENT_COMM_MCP_TOOLS),
+      channel: options.channel ?? (channelEnv !== undefined && channelEnv !== '0' && channelEnv !== 'false'),
+      ...(relaySecrets === undefined ? {} : { relaySecrets }),
+      ...(dataDir === undefined ? {} : { relaySecretOutputDir: join(resolve(cwd, dataDir), 'issued') }),
+      ...(options.callWaitCapMs === undefined ? {} : { callWaitCapMs: options.callWaitCapMs }),
+    }
     return {
       coordinator,
       relaySecrets,
       logger,
+      session,
       inboxCheckIntervalMs: options.inboxCheckIntervalMs,
       close: async () => {
         if (owned) await coordinator.close()

@@ -28,14 +28,13 @@ export async function startStdioServer(options: StdioServerOptions = {}): Promis
   const runtime = await openRuntime(options)
   const stdin = options.stdin ?? process.stdin
   const stdout = options.stdout ?? process.stdout
-  const server = createMcpServer({
-    coordinator: runtime.coordinator,
-    logger: runtime.logger,
-    ...(runtime.relaySecrets === undefined ? {} : { relaySecrets: runtime.relaySecrets }),
-    ...(runtime.inboxCheckIntervalMs === undefined
-      ? {}
-      : { inboxCheckIntervalMs: runtime.inboxCheckIntervalMs }),
-  })
+  let server: ReturnType<typeof createMcpServer>
+  try {
+    server = createMcpServer({ coordinator: runtime.coordinator, ...runtime.session })
+  } catch (error) {
+    await runtime.close()
+    throw error
+  }
   const transport = new StdioServerTransport(stdin, stdout)
 
   let resolveClosed: () => void = () => {}
@@ -45,6 +44,8 @@ export async function startStdioServer(options: StdioServerOptions = {}): Promis
   let closing: Promise<void> | undefined
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      // Past the first await, so the transport's onclose (fired by server.close()) finds `closing` set.
+      await Promise.resolve()
       stdin.off('end', onEnd)
       stdout.off('error', onStdoutError)
       try {
@@ -66,6 +67,14 @@ export async function startStdioServer(options: StdioServerOptions = {}): Promis
     void close()
   }
   server.server.onerror = (error) => runtime.logger.warn({ error: error.message }, 'protocol error')
+  // The transport closing for any other reason (an oversized line, a read error) stops the server too,
+  // closing the database, instead of leaving a process with nothing to read and nothing to finish.
+  const previousOnclose = server.server.onclose
+  server.server.onclose = () => {
+    previousOnclose?.()
+    runtime.logger.debug({}, 'transport closed; stopping')
+    void close()
+  }
   stdin.on('end', onEnd)
   stdout.on('error', onStdoutError)
   try {

@@ -42,6 +42,7 @@ export {
   ConfigError,
   DeliveryNotFoundError,
   ErrorCode,
+  ForbiddenError,
   InvalidStateError,
   isAgentCommError,
   LeaseLostError,
