@@ -269,7 +269,9 @@ export async function startMcpServer(
   },
 ): Promise<RunningServer | RunningHttpServer> {
   const { startHttpServer, startStdioServer } = await import('@agent-comm/mcp')
-  const { isPostgresUrl } = await loadRuntime()
+  // Not from the runtime bundle: loading it here would undo the server's lazy start (it answers
+  // initialize before it imports the coordinator).
+  const isPostgresUrl = (database: string): boolean => /^postgres(ql)?:\/\//i.test(database)
   const cwd = process.cwd()
   const common = {
     env: process.env,

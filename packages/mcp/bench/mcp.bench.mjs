@@ -67,7 +67,7 @@ try {
     nodes.push(await bare())
   }
   console.log(
-    `start-up: initialize answered in ${median(starts).toFixed(0)} ms (bare node ${median(nodes).toFixed(0)} ms, same run), peak RSS ${median(rss).toFixed(0)} MB`,
+    `start-up: initialize answered in ${median(starts).toFixed(0)} ms (bare node ${median(nodes).toFixed(0)} ms, same run), peak RSS by then ${median(rss).toFixed(0)} MB (the database opens after the answer)`,
   )
 
   const coordinator = await createCoordinator(

@@ -13,15 +13,16 @@ export const FEED_SAFETY_INTERVAL_MS = 15_000
  * stops it with the last, so an idle server watches nothing.
  */
 export class MailFeed {
-  readonly #spool: Spool
+  readonly #spool: () => Spool
   readonly #safetyIntervalMs: number
   readonly #listeners = new Set<() => void>()
   #stopWatch: (() => void) | undefined
   #safety: NodeJS.Timeout | undefined
   #scheduled = false
 
-  constructor(spool: Spool, safetyIntervalMs = FEED_SAFETY_INTERVAL_MS) {
-    this.#spool = spool
+  /** `spool` may be a function returning it, for a server whose database opens after start-up. */
+  constructor(spool: Spool | (() => Spool), safetyIntervalMs = FEED_SAFETY_INTERVAL_MS) {
+    this.#spool = typeof spool === 'function' ? spool : () => spool
     this.#safetyIntervalMs = safetyIntervalMs
   }
 
@@ -29,7 +30,7 @@ export class MailFeed {
   listen(listener: () => void): () => void {
     this.#listeners.add(listener)
     if (this.#listeners.size === 1) {
-      this.#stopWatch = this.#spool.store.watch(() => this.notify())
+      this.#stopWatch = this.#spool().store.watch(() => this.notify())
       this.#safety = setInterval(() => this.notify(), this.#safetyIntervalMs)
       this.#safety.unref()
     }

@@ -37,7 +37,7 @@ export type NotifyUpdated = (uri: string) => Promise<void>
  * or the feed's slow safety tick. An inbox that already holds mail is woken like an empty one.
  */
 export class InboxSubscriptions {
-  readonly #spool: Spool
+  readonly #spool: () => Spool
   readonly #feed: MailFeed
   readonly #notify: NotifyUpdated
   readonly #logger: Logger
@@ -45,7 +45,7 @@ export class InboxSubscriptions {
   #stopListening: (() => void) | undefined
   #closed = false
 
-  constructor(spool: Spool, feed: MailFeed, notify: NotifyUpdated, logger: Logger) {
+  constructor(spool: () => Spool, feed: MailFeed, notify: NotifyUpdated, logger: Logger) {
     this.#spool = spool
     this.#feed = feed
     this.#notify = notify
@@ -88,7 +88,7 @@ export class InboxSubscriptions {
   }
 
   async #newest(agentId: string): Promise<string | undefined> {
-    return (await this.#spool.search({ to: agentId, limit: 1 }))[0]?.id
+    return (await this.#spool().search({ to: agentId, limit: 1 }))[0]?.id
   }
 
   #checkAll(): void {

@@ -1,12 +1,14 @@
 // The `agent-comm-mcp` command: parses its flags and starts the stdio or HTTP server. Only bin/ calls it.
 import { parseArgs } from 'node:util'
-import { CONFIG_VARIABLES } from '@agent-comm/coordinator'
 import { isAgentCommError } from '@agent-comm/protocol'
-import { startHttpServer } from './http.js'
+import type { RunningHttpServer } from './http.js'
 import { packageVersion } from './server.js'
-import { startStdioServer } from './stdio.js'
+import type { RunningServer } from './stdio.js'
 
-const USAGE = `Usage: agent-comm-mcp [options]
+async function usage(): Promise<string> {
+  // Only help needs the coordinator's variable list: serving must not wait for that import.
+  const { CONFIG_VARIABLES } = await import('@agent-comm/coordinator')
+  return `Usage: agent-comm-mcp [options]
 
 Serves agent-comm as MCP tools and resources. By default over stdio (for MCP clients that launch it);
 with --http over Streamable HTTP.
@@ -41,6 +43,7 @@ ${Object.entries(CONFIG_VARIABLES)
   AGENT_COMM_RELAY_DATA_DIR  relay data folder (secrets.json) for comm_relay_gen_secret / comm_relay_list_secrets
   AGENT_COMM_SECRET_<AGENT>  relay secret of an agent registered with transport http (agent-b: AGENT_COMM_SECRET_AGENT_B)
 `
+}
 
 /** Default port of `--http`, next to the relay's 8420. */
 export const DEFAULT_HTTP_PORT = 8421
@@ -73,11 +76,11 @@ export async function main(io: MainIo): Promise<number> {
   try {
     flags = parse(io.argv)
   } catch (error) {
-    io.printError(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`)
+    io.printError(`${error instanceof Error ? error.message : String(error)}\n\n${await usage()}`)
     return 2
   }
   if (flags.help === true) {
-    io.print(USAGE)
+    io.print(await usage())
     return 0
   }
   if (flags.version === true) {
@@ -109,9 +112,10 @@ export async function main(io: MainIo): Promise<number> {
     ...(flags.channel === true ? { channel: true } : {}),
   }
   try {
-    const running =
+    // Each transport's module is loaded only when used: stdio must answer initialize fast.
+    const running: RunningServer | RunningHttpServer =
       flags.http === true
-        ? await startHttpServer({
+        ? await (await import('./http.js')).startHttpServer({
             ...common,
             port,
             ...(flags.host === undefined ? {} : { host: flags.host }),
@@ -119,7 +123,7 @@ export async function main(io: MainIo): Promise<number> {
             ...(flags.token === undefined ? {} : { token: flags.token }),
             ...(flags['allowed-origin'] === undefined ? {} : { allowedOrigins: flags['allowed-origin'] }),
           })
-        : await startStdioServer(common)
+        : await (await import('./stdio.js')).startStdioServer(common)
     const stop = (): void => {
       void running.close()
     }

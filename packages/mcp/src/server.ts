@@ -60,6 +60,13 @@ export interface McpServerOptions {
   callWaitCapMs?: number | undefined
   /** Lease ends are read against this (default: the system clock). */
   clock?: Clock
+  /**
+   * Resolves once `coordinator` can be used. A server started before its database is open answers
+   * `initialize` and `tools/list` at once; tool calls, resource reads and subscriptions wait for this.
+   */
+  ready?: Promise<unknown>
+  /** Offer the relay secret tools although `relaySecrets` is not given yet (it arrives with `ready`). */
+  relaySecretsConfigured?: boolean
 }
 
 /** The name this server reports to clients. */
@@ -94,6 +101,22 @@ const INSTRUCTIONS = `agent-comm lets you exchange messages with other AI agents
 - Follow threads with comm_get_conversation and comm_list_conversations; find old messages with comm_search; check a delivery with comm_message_status.
 Resources: ${INBOX_URI_TEMPLATE} peeks at an agent's waiting messages (subscribe to hear of new ones) and agent-comm://conversation/{id} holds a thread.`
 
+type AnyHandler = (request: unknown, extra: unknown) => Promise<unknown>
+
+/** Makes the handlers of `methods` wait for `ready` (the database) before they run. */
+function awaitReady(server: McpServer, ready: Promise<unknown>, methods: string[]): void {
+  const handlers = (server.server as unknown as { _requestHandlers: Map<string, AnyHandler> })
+    ._requestHandlers
+  for (const method of methods) {
+    const handler = handlers.get(method)
+    if (handler === undefined) continue
+    handlers.set(method, async (request, extra) => {
+      await ready
+      return handler(request, extra)
+    })
+  }
+}
+
 let version: string | undefined
 
 /** This package's version, as reported to clients. */
@@ -124,7 +147,10 @@ export function createMcpServer(options: McpServerOptions): McpServer {
   }
   const selected = selectTools(options.tools, TOOL_NAMES)
   const offered = (name: string): boolean =>
-    selected(name) && (!RELAY_SECRET_TOOLS.has(name) || options.relaySecrets !== undefined)
+    selected(name) &&
+    (!RELAY_SECRET_TOOLS.has(name) ||
+      options.relaySecrets !== undefined ||
+      options.relaySecretsConfigured === true)
   const server = new McpServer(
     { name: SERVER_NAME, title: 'agent-comm', version: packageVersion() },
     {
@@ -142,9 +168,12 @@ export function createMcpServer(options: McpServerOptions): McpServer {
 This session acts as agent '${identity.agent}': leave from_agent / agent_id out, they default to it.`,
     },
   )
-  const feed = options.feed ?? new MailFeed(options.coordinator.spool, options.inboxCheckIntervalMs)
+  const ready = options.ready ?? Promise.resolve()
+  // Read when first used, not now: the coordinator may still be opening.
+  const spool = () => options.coordinator.spool
+  const feed = options.feed ?? new MailFeed(spool, options.inboxCheckIntervalMs)
   const inboxes = new InboxSubscriptions(
-    options.coordinator.spool,
+    spool,
     feed,
     (uri) => server.server.sendResourceUpdated({ uri }),
     logger,
@@ -157,6 +186,7 @@ This session acts as agent '${identity.agent}': leave from_agent / agent_id out,
     identity,
     clock: options.clock ?? systemClock,
     callWaitCapMs: options.callWaitCapMs,
+    ready,
     secretOutputDir: options.relaySecretOutputDir,
   }
   const schemas = installToolGate(server, context, identity, offered)
@@ -186,8 +216,8 @@ This session acts as agent '${identity.agent}': leave from_agent / agent_id out,
   // A bound session registers and heartbeats its agent as soon as the client is initialized, and the
   // channel starts listening then.
   server.server.oninitialized = () => {
-    identity
-      .start()
+    ready
+      .then(() => identity.start())
       .then(() => announcer?.start())
       .catch((error: unknown) =>
         logger.warn(
@@ -213,6 +243,8 @@ This session acts as agent '${identity.agent}': leave from_agent / agent_id out,
     inboxes.unsubscribe(request.params.uri)
     return {}
   })
+
+  awaitReady(server, ready, ['resources/list', 'resources/read', 'resources/subscribe'])
 
   // The connection ending (client gone, transport closed) ends its watches. Chained, so a composition
   // root may still set its own onclose before or after.

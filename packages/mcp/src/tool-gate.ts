@@ -145,6 +145,8 @@ export function finishToolGate(server: McpServer, context: ToolContext, schemas:
         )
       }
     }
+    // A server answers initialize and tools/list before its database is open; calls wait for it.
+    await context.ready
     return call(request, extra)
   })
 }

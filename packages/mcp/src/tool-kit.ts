@@ -23,6 +23,8 @@ export interface ToolContext {
   identity: SessionIdentity
   /** Reads lease ends against this. */
   clock: Clock
+  /** Resolves once the coordinator can be used; tool calls wait for it. */
+  ready: Promise<unknown>
   /** Where comm_relay_gen_secret writes new secrets (default: a fresh private temp folder). */
   secretOutputDir?: string | undefined
   /** Longest a single long wait holds a call, in ms (default 50 000). */
