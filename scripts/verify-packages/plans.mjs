@@ -58,11 +58,23 @@ export const PLANS = {
     example: 'examples/function-bridge.ts',
     output: /^bridge handled 1 message\(s\)\narchitect got: Done: Task: Auth\n$/,
   },
+  '@agent-comm/a2a': {
+    install: ['@agent-comm/a2a', '@agent-comm/registry', '@agent-comm/spool'],
+    example: 'examples/card.ts',
+    output:
+      /^helper: 1 skill\(s\) at https:\/\/relay\.example\.com\/a2a\/helper\nacme may call helper: true\n$/,
+  },
   '@agent-comm/mcp': {
     install: ['@agent-comm/mcp', '@modelcontextprotocol/sdk'],
     example: 'examples/client.ts',
     output: /^agent-comm \d+\.\d+\.\d+\S* offers 17 tools: comm_\w+.*\nregistered builder\n$/,
     allowHeavy: ['@modelcontextprotocol/sdk'],
+  },
+  '@agent-comm/console': {
+    install: ['@agent-comm/console', 'fastify'],
+    example: 'examples/serve.ts',
+    output: /^console page: 200, scripts from self only\n$/,
+    allowHeavy: ['fastify'],
   },
   '@agent-comm/relay': {
     install: ['@agent-comm/relay'],

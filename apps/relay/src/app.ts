@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { a2aPlugin } from '@agent-comm/a2a'
 import type { Clock } from '@agent-comm/protocol'
 import { parseOrThrow, ValidationError } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
@@ -13,6 +14,7 @@ import Fastify, {
 } from 'fastify'
 import { z } from 'zod'
 import { Authenticator, AuthFailure, type Caller } from './auth.js'
+import { mountConsole, type RelayConsoleOptions } from './console-mount.js'
 import type { RelayContext, RelaySecrets } from './context.js'
 import { forbidden, HttpProblem, toErrorReply } from './http-errors.js'
 import { RelayMetrics } from './metrics.js'
@@ -72,6 +74,8 @@ export interface RelayOptions {
    * proxy's address (and shares its failed-authentication limit).
    */
   trustProxy?: boolean | string
+  /** The human console at `/console` and its API (served by default; `{ enabled: false }` for none). */
+  console?: RelayConsoleOptions
 }
 
 /** What a relay is built from: injected so tests use a fake clock, temp files and captured logs. */
@@ -90,6 +94,11 @@ export interface RelayDeps {
    * any earlier, a request still inside the window could be replayed.
    */
   nonces: NonceStore
+  /**
+   * Readiness: resolves while the database answers (default: one indexed read through the spool's store).
+   * `GET /api/v1/health/ready` answers 503 when it rejects, so a load balancer takes the replica out.
+   */
+  ready?: () => Promise<void>
   /** The relay's time for auth windows and nonce expiry (default: the spool's clock). */
   clock?: Clock
   /** A pino logger (see `createRelayLogger`); none by default. */
@@ -130,6 +139,13 @@ const RelayOptionsSchema = z
       .optional(),
     requireAudience: z.boolean().default(false),
     trustProxy: z.union([z.boolean(), z.string().min(1)]).default(false),
+    console: z
+      .object({
+        enabled: z.boolean().optional(),
+        sessionTtlMs: z.number().int().min(1000).optional(),
+        sweepIntervalMs: z.number().int().min(10).optional(),
+      })
+      .default({}),
   })
   .refine((o) => !o.requireAudience || o.audience !== undefined, {
     message: 'requireAudience needs an audience',
@@ -265,7 +281,11 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     }
     const retryAfterMs = failures?.retryAfterMs(request.ip) ?? 0
     let caller: Caller
-    if (retryAfterMs > 0) {
+    const session = consoleMount.callerOf(request)
+    if (session !== undefined) {
+      // A console page signed in with its session cookie (CSRF checked on changes); no signature to check.
+      caller = session
+    } else if (retryAfterMs > 0) {
       // An address is not a person: behind a NAT, a proxy or on a shared host, a stranger's bad requests
       // must not lock out agents that sign correctly. So over the limit a request is still checked, but
       // cheaply: malformed headers, stale timestamps and unknown agents are refused before any HMAC, and
@@ -313,7 +333,7 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
       }
     }
     // Its nonce is written before the request has any effect: a crash now cannot let it be replayed.
-    await nonces.whenDurable?.()
+    if (session === undefined) await nonces.whenDurable?.()
     callers.set(request, caller)
     // Charged here, before the body is validated: an invalid request costs the relay work too, so it
     // counts like any other (it used to slip past a limit checked after validation).
@@ -345,6 +365,11 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     clock,
     metrics,
     shutdown: closing.signal,
+    ready:
+      deps.ready ??
+      (async () => {
+        await deps.spool.store.hasClaimable({ recipient: 'relay.health-probe', now: deps.spool.clock.now() })
+      }),
     settings: { streamKeepAliveMs: options.streamKeepAliveMs, version: RELAY_VERSION },
     fanOut: {
       maxRecipientsPerMessage: options.maxRecipientsPerMessage,
@@ -357,6 +382,12 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     },
     charge,
   }
+  const consoleMount = await mountConsole(
+    app,
+    ctx,
+    { adminId: options.admin.agentId, adminSecrets: options.admin.secrets },
+    options.console,
+  )
   const routes: RouteDef[] = []
   let document: Record<string, unknown> | undefined
   routes.push(
@@ -368,8 +399,17 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     ...deliveryRoutes(ctx),
     ...agentRoutes(ctx),
     ...adminRoutes(ctx),
+    ...consoleMount.routes,
   )
   for (const def of routes) mount(app, def, def.auth === 'none' ? undefined : authenticate(def.auth), callers)
+
+  await app.register(a2aPlugin, {
+    spool: deps.spool,
+    registry: deps.registry,
+    clock,
+    version: RELAY_VERSION,
+    ...(deps.logger === undefined ? {} : { logger: deps.logger }),
+  })
 
   app.get('/metrics', async (request, reply) => {
     let queue: Awaited<ReturnType<Spool['stats']>> | undefined

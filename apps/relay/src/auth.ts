@@ -18,8 +18,11 @@ export interface Caller {
 
 /** Where the relay looks up agents' secrets (a `SecretStore` from `@agent-comm/transport-http/secrets`). */
 export interface SecretSource {
-  /** The secrets that authenticate `agentId` now; empty for an unknown or revoked agent. */
-  secretsFor(agentId: string): readonly string[]
+  /**
+   * The secrets that authenticate `agentId` now; empty for an unknown or revoked agent. The file store
+   * answers at once, a store on a database server (shared by replicas) with a promise.
+   */
+  secretsFor(agentId: string): readonly string[] | Promise<readonly string[]>
 }
 
 /** Why a request failed authentication, as counted in metrics and logged (never sent to the client). */
@@ -160,7 +163,7 @@ export class Authenticator {
         agentId,
       )
     }
-    const known = secrets.secretsFor(agentId)
+    const known = await secrets.secretsFor(agentId)
     const valid = agentId === adminId && adminSecrets.length > 0 ? [...known, ...adminSecrets] : known
     if (valid.length === 0 && options.knownAgentsOnly === true) {
       throw new AuthFailure('unknown_agent', unauthenticated(agentId), agentId)

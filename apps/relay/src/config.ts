@@ -9,8 +9,21 @@ export interface RelayConfig {
   port: number
   /** Address to listen on (127.0.0.1: this machine only; 0.0.0.0 for every interface, behind TLS). */
   host: string
-  /** Folder of the relay's database (`relay.db`) and secret store (`secrets.json`). */
+  /** Folder of the relay's database (`relay.db`) and secret store (`secrets.json`); unused on PostgreSQL. */
   dataDir: string
+  /**
+   * A `postgres://` URL: the relay runs as one replica of many on this PostgreSQL database (spool, registry,
+   * nonces and sealed secrets), instead of on `dataDir` (none: SQLite).
+   */
+  databaseUrl?: string
+  /** PostgreSQL schema holding the tables (`agent_comm`). */
+  postgresSchema?: string
+  /** Most connections of the spool's pool per replica (10). */
+  postgresPoolSize?: number
+  /** The key agents' secrets are sealed under on PostgreSQL: 32 bytes in base64 (from the environment). */
+  secretsKey?: string
+  /** A file holding that key instead (its contents: the base64 text). */
+  secretsKeyFile?: string
   /** Accepted distance between a request's timestamp and the relay's clock, in seconds (300). */
   authWindowSeconds: number
   /** Largest request body in bytes (1 MiB). */
@@ -43,6 +56,16 @@ export const RELAY_ENV_VARIABLES = {
   AGENT_COMM_RELAY_PORT: 'TCP port (default 8420; flag --port)',
   AGENT_COMM_RELAY_HOST: 'address to listen on (default 127.0.0.1; flag --host)',
   AGENT_COMM_RELAY_DATA_DIR: 'folder of relay.db and secrets.json (default ./data/relay; flag --data-dir)',
+  AGENT_COMM_RELAY_DATABASE_URL:
+    'postgres:// URL: run as a replica on PostgreSQL instead of SQLite in the data folder (default none; flag --db)',
+  AGENT_COMM_RELAY_PG_SCHEMA:
+    'PostgreSQL only: schema holding the tables (default agent_comm; flag --db-schema)',
+  AGENT_COMM_RELAY_PG_POOL_SIZE:
+    'PostgreSQL only: most connections per replica (default 10; flag --pool-size)',
+  AGENT_COMM_RELAY_SECRETS_KEY:
+    "PostgreSQL only: the key agents' secrets are encrypted under, 32 random bytes in base64, the same on every replica; environment only, never a flag",
+  AGENT_COMM_RELAY_SECRETS_KEY_FILE:
+    'PostgreSQL only: a file holding that key instead (flag --secrets-key-file)',
   AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS:
     'accepted clock distance of signed requests in seconds (default 300; flag --auth-window)',
   AGENT_COMM_RELAY_BODY_LIMIT: 'largest request body in bytes (default 1048576; flag --body-limit)',
@@ -73,6 +96,10 @@ const FLAGS = {
   port: 'AGENT_COMM_RELAY_PORT',
   host: 'AGENT_COMM_RELAY_HOST',
   'data-dir': 'AGENT_COMM_RELAY_DATA_DIR',
+  db: 'AGENT_COMM_RELAY_DATABASE_URL',
+  'db-schema': 'AGENT_COMM_RELAY_PG_SCHEMA',
+  'pool-size': 'AGENT_COMM_RELAY_PG_POOL_SIZE',
+  'secrets-key-file': 'AGENT_COMM_RELAY_SECRETS_KEY_FILE',
   'auth-window': 'AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS',
   'body-limit': 'AGENT_COMM_RELAY_BODY_LIMIT',
   'rate-limit': 'AGENT_COMM_RELAY_RATE_LIMIT',
@@ -95,11 +122,12 @@ every request signed with the agent's secret (HMAC-SHA256).
 
 Options (each also read from the environment variable shown; a flag wins):
 ${Object.entries(FLAGS)
-  .map(([flag, variable]) => `  --${flag.padEnd(14)} ${RELAY_ENV_VARIABLES[variable]}  [${variable}]`)
+  .map(([flag, variable]) => `  --${flag.padEnd(18)} ${RELAY_ENV_VARIABLES[variable]}  [${variable}]`)
   .join('\n')}
-  --help           this text
+  --help               this text
 
 AGENT_COMM_RELAY_ADMIN_SECRET sets an admin secret (environment only).
+On PostgreSQL (--db), AGENT_COMM_RELAY_SECRETS_KEY (environment only) or --secrets-key-file gives the key.
 Secrets: agent-comm relay gen-secret <agent> (or SecretStore from @agent-comm/transport-http/secrets).
 `
 
@@ -114,6 +142,17 @@ const ConfigSchema = z.object({
   AGENT_COMM_RELAY_PORT: int(0, 65_535, 'a port number').default(8420),
   AGENT_COMM_RELAY_HOST: z.string().min(1).default('127.0.0.1'),
   AGENT_COMM_RELAY_DATA_DIR: z.string().min(1).default('data/relay'),
+  AGENT_COMM_RELAY_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/i, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  AGENT_COMM_RELAY_PG_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,51}$/, 'must be a lower-case identifier (letters, digits, _; at most 52)')
+    .optional(),
+  AGENT_COMM_RELAY_PG_POOL_SIZE: int(1, 1000, 'a number of connections').optional(),
+  AGENT_COMM_RELAY_SECRETS_KEY: z.string().min(1).optional(),
+  AGENT_COMM_RELAY_SECRETS_KEY_FILE: z.string().min(1).optional(),
   AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS: int(1, 86_400, 'a number of seconds').default(300),
   AGENT_COMM_RELAY_BODY_LIMIT: int(1024, 64 * 1024 * 1024, 'a number of bytes').default(1024 * 1024),
   AGENT_COMM_RELAY_RATE_LIMIT: int(0, 100_000_000, 'a number of requests').default(6000),
@@ -146,6 +185,13 @@ const ConfigSchema = z.object({
     .enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })
     .default('info'),
 })
+
+/** Variables whose values are never shown in an error. */
+const HIDDEN = new Set([
+  'AGENT_COMM_RELAY_ADMIN_SECRET',
+  'AGENT_COMM_RELAY_SECRETS_KEY',
+  'AGENT_COMM_RELAY_DATABASE_URL',
+])
 
 /** What {@link loadRelayConfig} returns: the config, or a request for the usage text. */
 export type LoadedRelayConfig = { help: true } | { help: false; config: RelayConfig }
@@ -198,7 +244,7 @@ export function loadRelayConfig(
     const issue = result.error.issues[0]!
     const variable = String(issue.path[0])
     const name = origin[variable] ?? variable
-    const shown = variable === 'AGENT_COMM_RELAY_ADMIN_SECRET' ? '(hidden)' : `'${source[variable]}'`
+    const shown = HIDDEN.has(variable) ? '(hidden)' : `'${source[variable]}'`
     throw new ConfigError(`${name} ${issue.message} (got ${shown})`, {
       hint: `Fix ${name}. It sets the ${RELAY_ENV_VARIABLES[variable as Variable] ?? variable}.`,
       details: { variable: name },
@@ -216,6 +262,17 @@ export function loadRelayConfig(
       port: v.AGENT_COMM_RELAY_PORT,
       host: v.AGENT_COMM_RELAY_HOST,
       dataDir: resolve(options.cwd ?? '.', v.AGENT_COMM_RELAY_DATA_DIR),
+      ...(v.AGENT_COMM_RELAY_DATABASE_URL === undefined
+        ? {}
+        : { databaseUrl: v.AGENT_COMM_RELAY_DATABASE_URL }),
+      ...(v.AGENT_COMM_RELAY_PG_SCHEMA === undefined ? {} : { postgresSchema: v.AGENT_COMM_RELAY_PG_SCHEMA }),
+      ...(v.AGENT_COMM_RELAY_PG_POOL_SIZE === undefined
+        ? {}
+        : { postgresPoolSize: v.AGENT_COMM_RELAY_PG_POOL_SIZE }),
+      ...(v.AGENT_COMM_RELAY_SECRETS_KEY === undefined ? {} : { secretsKey: v.AGENT_COMM_RELAY_SECRETS_KEY }),
+      ...(v.AGENT_COMM_RELAY_SECRETS_KEY_FILE === undefined
+        ? {}
+        : { secretsKeyFile: resolve(options.cwd ?? '.', v.AGENT_COMM_RELAY_SECRETS_KEY_FILE) }),
       authWindowSeconds: v.AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS,
       bodyLimitBytes: v.AGENT_COMM_RELAY_BODY_LIMIT,
       rateLimitPerMinute: v.AGENT_COMM_RELAY_RATE_LIMIT,

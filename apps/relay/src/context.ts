@@ -40,6 +40,8 @@ export interface RelayContext {
   metrics: RelayMetrics
   /** Aborted when the relay starts closing: long polls answer and streams end. */
   shutdown: AbortSignal
+  /** Resolves while the database answers (readiness); rejects when it does not. */
+  ready(): Promise<void>
   settings: RelaySettings
   fanOut: FanOutLimits
   /**

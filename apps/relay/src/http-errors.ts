@@ -39,6 +39,7 @@ const STATUS_OF: Partial<Record<string, number>> = {
   [ErrorCode.DELIVERY_NOT_FOUND]: 404,
   [ErrorCode.LEASE_LOST]: 409,
   [ErrorCode.INVALID_STATE]: 409,
+  [ErrorCode.CONFLICT]: 409,
 }
 
 /** Fastify's own request errors, which are all the client's doing. */
@@ -64,7 +65,7 @@ export interface ErrorReply {
 
 /**
  * Maps anything a handler throws to a status and `{ error: { code, message, hint?, details? } }`. Protocol
- * errors keep their code (VALIDATION → 400, *_NOT_FOUND → 404, LEASE_LOST / INVALID_STATE → 409); a
+ * errors keep their code (VALIDATION → 400, *_NOT_FOUND → 404, LEASE_LOST / INVALID_STATE / CONFLICT → 409); a
  * closed store (shutdown) is 503; any other failure is a 500 that names the request id and nothing else.
  */
 export function toErrorReply(error: unknown, requestId: string): ErrorReply {

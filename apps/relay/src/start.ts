@@ -1,19 +1,11 @@
 import type { AddressInfo } from 'node:net'
-import { join } from 'node:path'
 import type { Clock } from '@agent-comm/protocol'
-import { Registry } from '@agent-comm/registry'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
-import { SecretStore } from '@agent-comm/transport-http/secrets'
 import type { FastifyInstance } from 'fastify'
 import type pino from 'pino'
 import { createRelay } from './app.js'
 import type { RelayConfig } from './config.js'
-import { secureDataFolder } from './data-folder.js'
 import { createRelayLogger } from './logger.js'
-import { SqliteNonceStore } from './nonces.js'
-
-/** File name of the relay's database inside its data folder. */
-export const RELAY_DB_FILE = 'relay.db'
+import { openRelayStorage, type RelayStorage } from './storage.js'
 
 /** A running relay. */
 export interface RelayHandle {
@@ -23,8 +15,8 @@ export interface RelayHandle {
   address: { host: string; port: number }
   /** Base URL for clients on this machine, e.g. `http://127.0.0.1:8420`. */
   url: string
-  /** The secret store it authenticates against (`<dataDir>/secrets.json`). */
-  secrets: SecretStore
+  /** The secret store it authenticates against (`<dataDir>/secrets.json`, or sealed in PostgreSQL). */
+  secrets: RelayStorage['secrets']
   /**
    * Stops accepting connections, ends long polls and event streams, waits for requests in flight, then
    * closes the database. Safe to call twice.
@@ -41,45 +33,24 @@ export interface StartRelayDeps {
 
 /**
  * Starts a relay from `config`: the spool and registry on `<dataDir>/relay.db`, nonces in the same file,
- * secrets in `<dataDir>/secrets.json` (the database files and the secrets created 0600), listening on `config.host:config.port`. The
- * composition root of the relay; the bin adds signal handling.
+ * secrets in `<dataDir>/secrets.json` (the database files and the secrets created 0600) — or, with
+ * `databaseUrl`, all of them on PostgreSQL as one replica of many (secrets sealed under the secrets key) —
+ * listening on `config.host:config.port`. The composition root of the relay; the bin adds signal handling.
  */
 export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {}): Promise<RelayHandle> {
   const logger = deps.logger ?? createRelayLogger({ level: config.logLevel })
-  const dbPath = join(config.dataDir, RELAY_DB_FILE)
-  secureDataFolder(config.dataDir, dbPath, logger)
   const clock = deps.clock
-  const spool = await Spool.open({
-    path: dbPath,
-    leaseSeconds: config.leaseSeconds,
-    logger,
-    ...(clock === undefined ? {} : { clock }),
-  })
+  const storage = await openRelayStorage(config, { clock, logger })
+  const { spool, registry, secrets, nonces } = storage
   let app: FastifyInstance | undefined
   try {
-    // The relay's spool holds the deliveries of every agent registered with it, whatever transport its
-    // profile names: each is given the held group messages it matches when it registers.
-    const registry = await Registry.open({
-      spool,
-      releaseHeldTo: 'all-agents',
-      ...(clock === undefined ? {} : { clock }),
-    })
-    const secrets = await SecretStore.open({
-      path: SecretStore.fileIn(config.dataDir),
-      logger,
-      ...(clock === undefined ? {} : { clock }),
-    })
-    const nonces = SqliteNonceStore.open(sqliteConnection(spool), {
-      logger,
-      windowMs: config.authWindowSeconds * 1000,
-      ...(clock === undefined ? {} : { clock }),
-    })
     app = await createRelay({
       spool,
       registry,
       secrets,
       nonces,
       logger,
+      ready: () => storage.ping(),
       ...(clock === undefined ? {} : { clock }),
       options: {
         authWindowMs: config.authWindowSeconds * 1000,
@@ -102,16 +73,12 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
       },
     })
     const running = app
-    running.addHook('onClose', async () => {
-      await nonces.close()
-      await registry.close()
-      await spool.close()
-    })
+    running.addHook('onClose', () => storage.close())
     await running.listen({ port: config.port, host: config.host })
     const address = running.server.address() as AddressInfo
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
     const url = `http://${host}:${address.port}`
-    logger.info({ url, dataDir: config.dataDir }, 'relay listening')
+    logger.info({ url, data: storage.location }, 'relay listening')
     let closed: Promise<void> | undefined
     return {
       app: running,
@@ -125,7 +92,7 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
     }
   } catch (error) {
     if (app !== undefined) await app.close()
-    else await spool.close()
+    else await storage.close()
     throw error
   }
 }

@@ -342,6 +342,17 @@ describe('system endpoints', () => {
     const down = await relay.app.inject({ method: 'GET', url: '/api/v1/health' })
     expect(down.statusCode).toBe(503)
     expect(down.json()).toMatchObject({ status: 'degraded', database: 'unreachable' })
+    // Readiness follows the database; liveness only the process.
+    const ready = await relay.app.inject({ method: 'GET', url: '/api/v1/health/ready' })
+    expect(ready.statusCode).toBe(503)
+    expect(ready.json()).toMatchObject({
+      status: 'unavailable',
+      database: 'unreachable',
+      shuttingDown: false,
+    })
+    const live = await relay.app.inject({ method: 'GET', url: '/api/v1/health/live' })
+    expect(live.statusCode).toBe(200)
+    expect(live.json()).toMatchObject({ status: 'ok' })
   })
 
   it('answers a storage failure with 500 INTERNAL and the request id, keeping the internals in its log', async () => {
@@ -397,12 +408,27 @@ describe('system endpoints', () => {
         'ackBatch',
         'adminAgents',
         'claim',
+        'consoleApprovals',
+        'consoleAudit',
+        'consoleDecide',
+        'consoleDone',
+        'consoleEvents',
+        'consoleInbox',
+        'consoleOpen',
+        'consoleOverview',
+        'consoleSearch',
+        'consoleSend',
+        'consoleSession',
+        'consoleSignIn',
+        'consoleSignOut',
         'conversation',
         'conversations',
         'deregister',
         'extendLease',
         'getAgent',
         'health',
+        'healthLive',
+        'healthReady',
         'heartbeat',
         'listAgents',
         'listFailed',

@@ -463,8 +463,8 @@ describe('authorization', () => {
     const reused = await relay.signed('reviewer', 'POST', '/api/v1/messages', {
       message: { ...original, fromAgent: 'reviewer', body: 'mine' },
     })
-    expect(reused.statusCode).toBe(400)
-    expect(errorOf(reused).code).toBe('VALIDATION')
+    expect(reused.statusCode).toBe(409)
+    expect(errorOf(reused).code).toBe('CONFLICT')
     expect(reused.body).not.toContain('architect')
     expect((await relay.spool.status(original.id)).message.body).toBe('Implement auth')
     const retried = await relay.signed('architect', 'POST', '/api/v1/messages', { message: original })

@@ -202,11 +202,11 @@ export class BridgeRunner {
     try {
       const payload = replyPayloadFor(claimed, result)
       if (result.replyText !== undefined || payload !== undefined) {
-        const reply = await this.#coordinator.reply(claimed, {
-          id: replyIdFor(message.id, this.#agent),
-          body: result.replyText ?? '',
-          ...(payload === undefined ? {} : { payload }),
-        })
+        const reply = await this.#coordinator.reply(
+          claimed,
+          { body: result.replyText ?? '', ...(payload === undefined ? {} : { payload }) },
+          { idempotencyKey: replyKeyFor(message.id) },
+        )
         this.#emit({
           type: 'replied',
           messageId: message.id,
@@ -292,8 +292,19 @@ function replyPayloadFor(claimed: ClaimedMessage, result: BridgeResult): Payload
 }
 
 /**
- * The reply to a message gets an id derived from it, so a retry after a crash between replying and acking
- * stores the same reply again — a reported duplicate — instead of a second reply.
+ * The idempotency key of the reply to a message: a retry after a crash between replying and acking — even
+ * one whose runtime answers differently — is a reported duplicate of the first reply, never a second one.
+ * Keys are per sender (the bridge's agent), so no other agent can pre-empt or probe it, as it could a
+ * derived message id.
+ */
+export function replyKeyFor(messageId: string): string {
+  return `reply:${messageId}`
+}
+
+/**
+ * A message id derived from the message answered and the answering agent. No longer used for replies: a
+ * co-recipient that learns it could take the id first (see {@link replyKeyFor}).
+ * @deprecated Replies are made idempotent with {@link replyKeyFor}.
  */
 export function replyIdFor(messageId: string, agent: string): string {
   return `re_${createHash('sha256').update(`${agent}\n${messageId}`).digest('hex').slice(0, 40)}`

@@ -1,6 +1,12 @@
 import { ManualClock } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
-import { type BridgeCoordinator, type BridgeEvent, BridgeRunner, FunctionBridge } from '../src/index.js'
+import {
+  type BridgeCoordinator,
+  type BridgeEvent,
+  BridgeRunner,
+  FunctionBridge,
+  replyKeyFor,
+} from '../src/index.js'
 import { openCoordinator } from './helpers.js'
 
 const until = (signal: AbortSignal) =>
@@ -221,6 +227,60 @@ describe('BridgeRunner with an in-process FunctionBridge', () => {
     expect((await coord.status(task.messageId)).deliveries[0]).toMatchObject({ status: 'acked', attempt: 2 })
     const thread = await coord.conversation(task.message.routing.conversationId)
     expect(thread.map((m) => m.body)).toEqual(['twice', 'the answer'])
+  })
+
+  it('sends one reply when a restarted bridge answers the same message differently', async () => {
+    const coord = await openCoordinator()
+    const task = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'once' })
+    // The first bridge replies, then dies before its ack (its lease is handed back).
+    let answer = 'first answer'
+    const dying = {
+      poll: coord.poll.bind(coord),
+      nack: coord.nack.bind(coord),
+      extendLease: coord.extendLease.bind(coord),
+      reply: coord.reply.bind(coord),
+      ack: async (...args: Parameters<typeof coord.ack>) => {
+        await coord.nack(args[0], undefined, { reason: 'crashed' })
+        throw new Error('process killed')
+      },
+    }
+    const bridge = new FunctionBridge(() => answer)
+    await new BridgeRunner({ coordinator: dying, agent: 'builder', bridge }).run({ once: true })
+    answer = 'second answer, after the restart'
+    const events: BridgeEvent[] = []
+    await new BridgeRunner({
+      coordinator: coord,
+      agent: 'builder',
+      bridge,
+      onEvent: (e) => events.push(e),
+    }).run({
+      once: true,
+    })
+    expect((await coord.status(task.messageId)).deliveries[0]).toMatchObject({ status: 'acked', attempt: 2 })
+    const thread = await coord.conversation(task.message.routing.conversationId)
+    expect(thread.map((m) => m.body)).toEqual(['once', 'first answer'])
+    const replied = events.find((e) => e.type === 'replied')
+    expect(replied).toMatchObject({ replyId: thread[1]!.id })
+  })
+
+  it('cannot be pre-empted by another agent guessing the reply: keys are per sender', async () => {
+    const coord = await openCoordinator()
+    const task = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'hello' })
+    // Another agent sends with the very key the bridge will use: its own key, not the bridge's.
+    await coord.send(
+      { fromAgent: 'mallory', toAgent: 'architect', body: 'fake answer' },
+      { allowUnregistered: true, idempotencyKey: replyKeyFor(task.messageId) },
+    )
+    await new BridgeRunner({
+      coordinator: coord,
+      agent: 'builder',
+      bridge: new FunctionBridge(() => 'the real answer'),
+    }).run({ once: true })
+    const bodies = (await coord.poll('architect', { limit: 10 })).map((c) => [
+      c.message.fromAgent,
+      c.message.body,
+    ])
+    expect(bodies).toContainEqual(['builder', 'the real answer'])
   })
 
   it('processes 5,000 messages from an echo agent, each acked once with one reply', async () => {

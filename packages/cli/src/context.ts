@@ -203,20 +203,107 @@ export function relayDataDir(flag: string | undefined): string {
   return resolve(process.cwd(), dir)
 }
 
-/**
- * Opens the relay's secret store (`<dataDir>/secrets.json`, created 0600 if missing). It comes from a chunk
- * of the runtime bundle, without fastify; warnings (a file mode that had to be repaired) go to stderr.
- */
-export async function openSecretStore(dataDir: string): Promise<{
-  store: SecretStore
+/** What the relay secret commands do with a store: the file store's operations, or the PostgreSQL one's. */
+export type RelaySecretAdmin = Pick<SecretStore, 'generate' | 'rotate' | 'revoke' | 'list'>
+
+/** Where a relay's secrets are: the flags of the secret commands. */
+export interface RelaySecretsTarget {
+  dataDir?: string | undefined
+  db?: string | undefined
+  dbSchema?: string | undefined
+  secretsKeyFile?: string | undefined
+}
+
+/** An open relay secret store and where it is (safe to print). Close it when the command is done. */
+export interface OpenedSecretStore {
+  store: RelaySecretAdmin
+  location: string
   secretEnvName: (agentId: string) => string
-}> {
-  const { SecretStore, secretEnvName } = await (await loadRuntime()).loadSecretStore()
+  close(): Promise<void>
+}
+
+/**
+ * Opens the relay's secret store: in PostgreSQL when `--db` or AGENT_COMM_RELAY_DATABASE_URL names one
+ * (sealed under the key of AGENT_COMM_RELAY_SECRETS_KEY / `--secrets-key-file`, as the replicas read it),
+ * otherwise `<dataDir>/secrets.json` (created 0600 if missing), from a chunk of the runtime bundle without
+ * fastify. Warnings (a file mode that had to be repaired) go to stderr.
+ */
+export async function openSecretStore(target: RelaySecretsTarget): Promise<OpenedSecretStore> {
+  const runtime = await loadRuntime()
+  const { SecretStore, secretEnvName } = await runtime.loadSecretStore()
+  const postgres = await relayPostgres(target)
+  if (postgres !== undefined) {
+    const { openPostgresRelayStores } = await runtime.loadPostgres()
+    const { db, config, relaySecretsKey } = postgres
+    const stores = await openPostgresRelayStores({
+      url: db,
+      ...(config.postgresSchema === undefined ? {} : { schema: config.postgresSchema }),
+      key: relaySecretsKey(config),
+      poolSize: 2,
+      logger: stderrLogger(runtime, logLevel()),
+    })
+    return { store: stores.secrets, location: stores.location, secretEnvName, close: () => stores.close() }
+  }
   const store = await SecretStore.open({
-    path: SecretStore.fileIn(dataDir),
-    logger: stderrLogger(await loadRuntime(), logLevel()),
+    path: SecretStore.fileIn(relayDataDir(target.dataDir)),
+    logger: stderrLogger(runtime, logLevel()),
   })
-  return { store, secretEnvName }
+  return { store, location: store.path, secretEnvName, close: async () => {} }
+}
+
+/**
+ * The relay's PostgreSQL database from `--db` or AGENT_COMM_RELAY_DATABASE_URL, with the relay's own
+ * reading of its schema and secrets key settings; undefined for a relay on SQLite.
+ */
+async function relayPostgres(target: RelaySecretsTarget) {
+  const fromEnv = process.env.AGENT_COMM_RELAY_DATABASE_URL?.trim()
+  const db = target.db ?? (fromEnv === '' ? undefined : fromEnv)
+  if (db === undefined) return undefined
+  const { loadRelayConfig, relaySecretsKey } = await import('@agent-comm/relay')
+  const argv = [
+    '--db',
+    db,
+    ...(target.dbSchema === undefined ? [] : ['--db-schema', target.dbSchema]),
+    ...(target.secretsKeyFile === undefined ? [] : ['--secrets-key-file', target.secretsKeyFile]),
+  ]
+  const loaded = loadRelayConfig(argv, process.env, { cwd: process.cwd() })
+  if (loaded.help) throw new Error('unreachable: no --help was passed')
+  return { db, config: loaded.config, relaySecretsKey }
+}
+
+/**
+ * `relay rotate-secrets-key`: re-encrypts every secret of the relay's PostgreSQL database under the key
+ * in `newKeyFile`, or under a new random one (returned as `newKey`, base64) when none is given.
+ */
+export async function rotateRelaySecretsKey(
+  target: Omit<RelaySecretsTarget, 'dataDir'> & { newKeyFile?: string | undefined },
+): Promise<{ reencrypted: number; keyId: string; location: string; newKey?: string }> {
+  const postgres = await relayPostgres(target)
+  if (postgres === undefined) {
+    throw new CommandFailure('CONFIG', 'rotate-secrets-key needs the PostgreSQL database of the relay', {
+      hint: 'Pass --db postgres://… (or set AGENT_COMM_RELAY_DATABASE_URL). A relay on SQLite keeps its secrets in secrets.json, readable only by its owner, and has no key to rotate.',
+      exitCode: 2,
+    })
+  }
+  const { db, config, relaySecretsKey } = postgres
+  const { openPostgresRelayStores, RelaySecretsKey } = await (await loadRuntime()).loadPostgres()
+  const current = relaySecretsKey(config)
+  const next =
+    target.newKeyFile === undefined
+      ? RelaySecretsKey.generate()
+      : relaySecretsKey({ secretsKeyFile: resolve(process.cwd(), target.newKeyFile) })
+  const stores = await openPostgresRelayStores({
+    url: db,
+    ...(config.postgresSchema === undefined ? {} : { schema: config.postgresSchema }),
+    key: current,
+    poolSize: 2,
+  })
+  const rotated = await stores.secrets.rotateKey(next).finally(() => stores.close())
+  return {
+    ...rotated,
+    location: stores.location,
+    ...(target.newKeyFile === undefined ? { newKey: next.toBase64() } : {}),
+  }
 }
 
 /** A relay configured and ready to start: `config` says where it will listen and keep its data. */
@@ -304,4 +391,38 @@ export async function startMcpServer(
  */
 function stderrLogger(runtime: Runtime, level: LogLevel): Logger {
   return runtime.createLineLogger({ level, write: (line) => process.stderr.write(line) })
+}
+
+/** A local console running over this machine's database (see `startLocalConsole` in @agent-comm/relay). */
+export type RunningConsole = import('@agent-comm/relay').LocalConsole
+
+/**
+ * Starts the human console over the database of `--db` / AGENT_COMM_DB_PATH on 127.0.0.1:`port`: the
+ * relay's API and page, in this process, with a one-time login token for `as` (the operator when absent).
+ * @agent-comm/relay (fastify) is imported here, at run time, so no other command loads it.
+ */
+export async function startConsole(options: {
+  db?: string | undefined
+  port: number
+  as?: string | undefined
+}): Promise<RunningConsole> {
+  const runtime = await loadRuntime()
+  const { startLocalConsole, createRelayLogger } = await import('@agent-comm/relay')
+  const cwd = process.cwd()
+  const config = runtime.loadConfig(environment(), {
+    cwd,
+    overrides:
+      options.db === undefined
+        ? {}
+        : { dbPath: runtime.isPostgresUrl(options.db) ? options.db : resolve(cwd, options.db) },
+  })
+  return startLocalConsole({
+    path: config.dbPath,
+    port: options.port,
+    ...(options.as === undefined ? {} : { as: options.as }),
+    logger: createRelayLogger({
+      level: config.logLevel === 'debug' ? 'debug' : 'warn',
+      destination: process.stderr,
+    }),
+  })
 }

@@ -10,7 +10,10 @@ export const ExitCode = {
   USAGE: 2,
   /** The agent, message or delivery named does not exist. */
   NOT_FOUND: 3,
-  /** The delivery is not in a state that allows it: the lease was lost, or it was acked already. */
+  /**
+   * The delivery is not in a state that allows it (the lease was lost, or it was acked already), or the
+   * message id clashes with a stored message (another sender's, or the sender's own with other content).
+   */
   CONFLICT: 4,
 } as const
 
@@ -22,6 +25,7 @@ const EXIT_BY_CODE: Readonly<Record<string, number>> = {
   DELIVERY_NOT_FOUND: ExitCode.NOT_FOUND,
   LEASE_LOST: ExitCode.CONFLICT,
   INVALID_STATE: ExitCode.CONFLICT,
+  CONFLICT: ExitCode.CONFLICT,
 }
 
 /** Every code of the protocol's `AgentCommError`s (`ErrorCode` in @agent-comm/protocol). */
@@ -37,6 +41,8 @@ const AGENT_COMM_CODES: ReadonlySet<string> = new Set([
   'CLOSED',
   'CONFIG',
   'FORBIDDEN',
+  'CONFLICT',
+  'TIMEOUT',
 ])
 
 /** The exit code for an agent-comm error code. */

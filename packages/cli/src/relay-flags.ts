@@ -11,6 +11,34 @@ export const dataDirFlag = Flags.string({
   helpValue: '<dir>',
 })
 
+/** `--db`: run on (or manage the secrets of) a relay on PostgreSQL instead of the data folder. */
+export const relayDbFlag = Flags.string({
+  description:
+    "postgres:// URL of the relay's database, shared by its replicas; instead of the data folder [AGENT_COMM_RELAY_DATABASE_URL]",
+  helpValue: '<url>',
+})
+
+/** `--db-schema`: the PostgreSQL schema of the relay's tables. */
+export const relayDbSchemaFlag = Flags.string({
+  description: 'PostgreSQL only: schema holding the tables [AGENT_COMM_RELAY_PG_SCHEMA, default agent_comm]',
+  helpValue: '<schema>',
+})
+
+/** `--secrets-key-file`: the key agents' secrets are sealed under in PostgreSQL. */
+export const secretsKeyFileFlag = Flags.string({
+  description:
+    "PostgreSQL only: file holding the key agents' secrets are encrypted under (32 bytes, base64); or set AGENT_COMM_RELAY_SECRETS_KEY [AGENT_COMM_RELAY_SECRETS_KEY_FILE]",
+  helpValue: '<file>',
+})
+
+/** The flags naming where a relay's secrets are, for `gen-secret`, `list-secrets`, `revoke-secret`. */
+export const relaySecretsFlags = {
+  'data-dir': dataDirFlag,
+  db: relayDbFlag,
+  'db-schema': relayDbSchemaFlag,
+  'secrets-key-file': secretsKeyFileFlag,
+}
+
 /** The flags `relay start` passes on to the relay, each with the variable it overrides. */
 export const relayServerFlags = {
   port: Flags.string({
@@ -23,6 +51,13 @@ export const relayServerFlags = {
     helpValue: '<address>',
   }),
   'data-dir': dataDirFlag,
+  db: relayDbFlag,
+  'db-schema': relayDbSchemaFlag,
+  'pool-size': Flags.string({
+    description: 'PostgreSQL only: most connections per replica [AGENT_COMM_RELAY_PG_POOL_SIZE, default 10]',
+    helpValue: '<connections>',
+  }),
+  'secrets-key-file': secretsKeyFileFlag,
   'auth-window': Flags.string({
     description:
       "accepted distance between a request's timestamp and the relay's clock [AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS, default 300]",

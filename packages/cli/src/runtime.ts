@@ -36,6 +36,11 @@ export function loadSecretStore(): Promise<typeof import('@agent-comm/transport-
   return import('@agent-comm/transport-http/secrets')
 }
 
+/** The A2A package (caller tokens in the relay's database): loaded only by `relay a2a-token`. */
+export function loadA2A(): Promise<typeof import('@agent-comm/a2a')> {
+  return import('@agent-comm/a2a')
+}
+
 /** The PostgreSQL package (the demo drops its temporary schema with it): loaded only on a PostgreSQL URL. */
 export function loadPostgres(): Promise<typeof import('@agent-comm/postgres')> {
   return import('@agent-comm/postgres')

@@ -28,7 +28,13 @@ const COMMANDS = [
 ]
 
 /** The commands of the `relay` topic, listed by `agent-comm relay --help`. */
-const RELAY_COMMANDS = ['relay gen-secret', 'relay list-secrets', 'relay revoke-secret', 'relay start']
+const RELAY_COMMANDS = [
+  'relay a2a-token',
+  'relay gen-secret',
+  'relay list-secrets',
+  'relay revoke-secret',
+  'relay start',
+]
 
 describe('the database location', () => {
   it('takes --db over AGENT_COMM_DB_PATH, relative to the current folder', async () => {

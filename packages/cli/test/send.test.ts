@@ -19,6 +19,29 @@ describe('send', () => {
     })
   })
 
+  it('sends once per --idempotency-key: a retry prints the first id and queues nothing', async () => {
+    const p = project()
+    await registerAgents(p, 'agent-a', 'agent-b')
+    const first = await p.json<{ messageId: string; duplicate: boolean }>([
+      'send',
+      'agent-a',
+      'agent-b',
+      'deploy',
+      '--idempotency-key',
+      'deploy-7',
+    ])
+    const retry = await p.json<{ messageId: string; duplicate: boolean; deliveries: number }>([
+      'send',
+      'agent-a',
+      'agent-b',
+      'deploy',
+      '--idempotency-key',
+      'deploy-7',
+    ])
+    expect(first.duplicate).toBe(false)
+    expect(retry).toMatchObject({ messageId: first.messageId, duplicate: true, deliveries: 0 })
+  })
+
   it('prints only the id with --quiet', async () => {
     const p = project()
     await registerAgents(p, 'agent-a', 'agent-b')

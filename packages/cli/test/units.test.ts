@@ -1,15 +1,7 @@
-import {
-  AGENT_STATUSES,
-  ConfigError,
-  ErrorCode,
-  PAYLOAD_TYPES,
-  PRIORITIES,
-  TRANSPORT_KINDS,
-} from '@agent-comm/protocol'
+import { ConfigError, ErrorCode } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
 import { parseDuration, parseSince } from '../src/durations.js'
 import { describeError, ExitCode, exitCodeFor, hasAgentCommErrorShape, listenFailure } from '../src/errors.js'
-import * as vocabulary from '../src/vocabulary.js'
 
 describe('durations', () => {
   it('reads durations with a unit', () => {
@@ -93,14 +85,5 @@ describe('exit codes', () => {
       'Ports below 1024 need privileges; choose a higher one: agent-comm relay start --port <port>',
     )
     expect(listenFailure(new Error('other'), where)).toBeUndefined()
-  })
-})
-
-describe('flag choices', () => {
-  it('match the protocol', () => {
-    expect(vocabulary.PRIORITY_INPUTS).toEqual([...PRIORITIES, 'urgent'])
-    expect(vocabulary.PAYLOAD_TYPES).toEqual(PAYLOAD_TYPES)
-    expect(vocabulary.AGENT_STATUSES).toEqual(AGENT_STATUSES)
-    expect(vocabulary.TRANSPORT_KINDS).toEqual(TRANSPORT_KINDS)
   })
 })

@@ -19,6 +19,7 @@ import {
   CAPABILITY_TARGET_PREFIX,
   ClosedError,
   createMessage,
+  IdempotencyKeySchema,
   IdGenerator,
   isAgentCommError,
   MessageNotFoundError,
@@ -95,6 +96,13 @@ export interface SendOptions {
    * nobody now is stored and held instead of refused with `AGENT_NOT_FOUND`. Refused for a direct message.
    */
   holdForFutureRecipients?: boolean
+  /**
+   * At most one enqueue per sender and key within the store's window (24 h by default): a send by the same
+   * sender with this key, whatever its message id, stores nothing and reports the first message's id with
+   * `duplicate: true`. Kept by the local spool and by relays; refused for a recipient on the file transport,
+   * which cannot keep keys.
+   */
+  idempotencyKey?: string
 }
 
 /** What a send did across every transport it used. */
@@ -195,6 +203,8 @@ export class Coordinator {
   async send(input: MessageInput | MessageV2, options: SendOptions = {}): Promise<SendReport> {
     this.#open()
     const message = this.#complete(input)
+    if (options.idempotencyKey !== undefined)
+      parseOrThrow(IdempotencyKeySchema, options.idempotencyKey, 'idempotency key')
     const hold = options.holdForFutureRecipients === true
     if (
       hold &&
@@ -229,15 +239,22 @@ export class Coordinator {
       duplicate: false,
       routes: [],
     }
+    if (options.idempotencyKey !== undefined) refuseKeyOnFileTransport(groups)
     for (const [transport, recipients] of groups) {
       const result = await transport.send(message, {
         recipients,
         ...(options.delaySeconds === undefined ? {} : { delaySeconds: options.delaySeconds }),
         ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
+        ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
       })
       report.deliveries += result.deliveries
       report.duplicate ||= result.duplicate
       report.routes.push({ transport: transport.kind, recipients })
+      if (result.messageId !== message.id) {
+        // A duplicate by idempotency key: the message the key first stored is the one that was sent.
+        report.messageId = result.messageId
+        report.message = result.message
+      }
     }
     if (hold) report.heldUntil = await this.#hold(message, targets, options.maxAttempts)
     await this.registry.touch(message.fromAgent)
@@ -594,7 +611,10 @@ export class Coordinator {
       return targets
     }
     const profile = await this.registry.get(to)
-    if (profile === undefined && !allowUnregistered) throw new AgentNotFoundError(to)
+    // `a2a:<caller>` is an external A2A caller (its inbox is read by the relay's A2A endpoint): no agent can
+    // register that name, so a reply to it is routed like one to an unregistered agent.
+    if (profile === undefined && !allowUnregistered && !to.startsWith('a2a:'))
+      throw new AgentNotFoundError(to)
     return [{ agentId: to, profile }]
   }
 
@@ -624,6 +644,20 @@ export class Coordinator {
       agentId: agent ?? ref.lease.recipient,
       receipt: receipt ?? ref.lease.receipt,
     }
+  }
+}
+
+/** An idempotency key cannot be kept by the file transport: refused rather than silently not kept. */
+function refuseKeyOnFileTransport(groups: Map<Transport, string[]>): void {
+  for (const [transport, recipients] of groups) {
+    if (transport.kind !== 'file') continue
+    throw new ValidationError(
+      `Invalid send: ${recipients.map((r) => `'${r}'`).join(', ')} receive through the file transport, which cannot keep idempotency keys`,
+      [{ path: 'idempotencyKey', message: 'not supported for recipients on the file transport' }],
+      {
+        hint: 'Send without an idempotency key (a retry with the same message id is still a duplicate there).',
+      },
+    )
   }
 }
 

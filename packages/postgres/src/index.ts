@@ -3,6 +3,9 @@
  * {@link PostgresSpoolStore} (node-postgres, prepared statements) for `Spool.open({ store })`; the
  * {@link SqlClient} seam lets it run on another driver (PGlite in tests: `@agent-comm/postgres/testing`).
  */
+
+export type { PostgresA2AStoreOptions } from './a2a-store.js'
+export { PostgresA2AStore } from './a2a-store.js'
 export type { SqlClient, SqlQueryable } from './client.js'
 export { redactUrl, type StorageFailureReason, sqlStateOf } from './drivers/driver-errors.js'
 export { createNodePostgresClient, type NodePostgresClientOptions } from './drivers/node-postgres.js'
@@ -15,6 +18,17 @@ export type { OpenPostgresOptions, PostgresDatabase } from './open-postgres.js'
 export { openPostgres } from './open-postgres.js'
 export type { PostgresRegistryStoreOptions } from './registry-store.js'
 export { PostgresRegistryStore } from './registry-store.js'
+export type { PostgresNonceStoreOptions } from './relay/nonce-store.js'
+export { PostgresNonceStore } from './relay/nonce-store.js'
+export type { OpenPostgresRelayStoresOptions, PostgresRelayStores } from './relay/open-relay-stores.js'
+export { openPostgresRelayStores } from './relay/open-relay-stores.js'
+export type {
+  PostgresIssuedSecret,
+  PostgresSecretInfo,
+  PostgresSecretStoreOptions,
+} from './relay/secret-store.js'
+export { PostgresSecretStore } from './relay/secret-store.js'
+export { RelaySecretsKey } from './relay/secrets-key.js'
 export { DEFAULT_SCHEMA } from './schema.js'
 export { ServerClock } from './server-clock.js'
 export type { PostgresSpoolStoreOptions } from './store.js'

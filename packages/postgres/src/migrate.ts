@@ -1,4 +1,5 @@
-import { dirname, resolve } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ConfigError, SchemaVersionError } from '@agent-comm/protocol'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
@@ -82,6 +83,7 @@ export async function applyPostgresMigrations(
         },
       )
     }
+    refuseEditedMigrations(name, folder, known, applied)
     const done = new Set(applied.map((row) => row.hash))
     let count = 0
     for (const migration of known) {
@@ -98,6 +100,44 @@ export async function applyPostgresMigrations(
     }
     return { applied: count, current: known.length }
   })
+}
+
+type Migration = ReturnType<typeof readMigrationFiles>[number]
+
+/**
+ * Throws {@link SchemaVersionError} when a migration this version knows was applied from other SQL: the
+ * database records its timestamp (drizzle-kit's `when`, unique per migration) under another hash, so the
+ * file was edited after it ran. Re-applying it would run its DDL a second time over the tables it already
+ * made (or, worse, succeed half way), so the database is refused instead.
+ */
+function refuseEditedMigrations(
+  schema: string,
+  folder: string,
+  known: Migration[],
+  applied: { hash: string; createdAt: number }[],
+): void {
+  const appliedAt = new Map(applied.map((row) => [Number(row.createdAt), row.hash]))
+  const edited = known.filter(
+    (m) => appliedAt.has(m.folderMillis) && appliedAt.get(m.folderMillis) !== m.hash,
+  )
+  if (edited.length === 0) return
+  const tags = migrationTags(folder)
+  const files = edited.map((m) => `${tags.get(m.folderMillis) ?? m.folderMillis}.sql`)
+  throw new SchemaVersionError(
+    `The spool schema '${schema}' in this PostgreSQL database was migrated with a different version of ${files.join(', ')} than this version of agent-comm ships: the migration was edited after it was applied, and is not applied again`,
+    {
+      hint: 'Use the agent-comm version that migrated this schema (restore the migration file as it was released), or use another schema (the schema option).',
+      details: { schema, edited: files },
+    },
+  )
+}
+
+/** The file name (tag) of each migration by its timestamp, from drizzle-kit's journal. */
+function migrationTags(folder: string): Map<number, string> {
+  const journal = JSON.parse(readFileSync(join(folder, 'meta', '_journal.json'), 'utf8')) as {
+    entries: { when: number; tag: string }[]
+  }
+  return new Map(journal.entries.map((entry) => [entry.when, entry.tag]))
 }
 
 /**

@@ -106,6 +106,23 @@ export const deliveries = spoolSchema.table(
 )
 
 /**
+ * Idempotency keys: one enqueue per (sender, key) until `expires_at`; the same as the SQLite spool's table.
+ * A send naming a live key of its sender stores nothing and reports `message_id`; an expired row is taken
+ * over by the next send with that key.
+ */
+export const idempotencyKeys = spoolSchema.table(
+  'idempotency_keys',
+  {
+    sender: text('sender').notNull(),
+    key: text('key').notNull(),
+    messageId: text('message_id').notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sender, t.key] }), index('idempotency_keys_expires_idx').on(t.expiresAt)],
+)
+
+/**
  * One row per registered agent: the registry's `agents` table, the same columns as on SQLite. Presence is
  * derived from `last_seen` and `offline_at` when a profile is read, never stored. `last_seen` has no index:
  * `touch` rewrites it on every send, poll and ack, and a registry holds agents by the thousand.
@@ -141,3 +158,53 @@ export const agentCapabilities = spoolSchema.table(
     index('agent_capabilities_capability_idx').on(t.capability, t.agentId),
   ],
 )
+
+/**
+ * The nonces of authenticated relay requests, shared by every replica of a relay: a nonce accepted by one
+ * is refused by all (the primary key, one `INSERT … ON CONFLICT DO NOTHING`) until its timestamp leaves
+ * the auth window and a sweep deletes it.
+ */
+export const relayNonces = spoolSchema.table(
+  'relay_nonces',
+  {
+    agentId: text('agent_id').notNull(),
+    nonce: text('nonce').notNull(),
+    /** When the request was signed, ms since the epoch. */
+    timestamp: bigint('timestamp', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.agentId, t.nonce] }), index('relay_nonces_timestamp_idx').on(t.timestamp)],
+)
+
+/** Small settings of the relay's replicas (`nonce_retention_ms`: the widest auth window ever served). */
+export const relayState = spoolSchema.table('relay_state', {
+  key: text('key').primaryKey(),
+  value: bigint('value', { mode: 'number' }).notNull(),
+})
+
+/**
+ * Agents' relay secrets, encrypted (AES-256-GCM) under a key the replicas hold and the database never
+ * sees. An agent has one row per working secret: two during a rotation's grace period.
+ */
+export const relaySecrets = spoolSchema.table(
+  'relay_secrets',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    agentId: text('agent_id').notNull(),
+    /** `iv.tag.ciphertext`, each base64url. */
+    sealed: text('sealed').notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    /** After a rotation, when the previous secret stops working; null while it has no end. */
+    expiresAt: bigint('expires_at', { mode: 'number' }),
+  },
+  (t) => [index('relay_secrets_agent_idx').on(t.agentId)],
+)
+
+/**
+ * One row: a known text sealed under the secrets key, so a replica started with another key finds out at
+ * once (it cannot open it) instead of refusing every agent.
+ */
+export const relaySecretsKey = spoolSchema.table('relay_secrets_key', {
+  id: integer('id').primaryKey(),
+  keyId: text('key_id').notNull(),
+  check: text('check').notNull(),
+})

@@ -23,6 +23,7 @@ import type {
   HoldMessageParams,
   InsertMessagesOutcome,
   InsertMessagesParams,
+  InsertResult,
   MessageRecord,
   MessageStatus,
   PendingDelivery,
@@ -39,6 +40,7 @@ import type {
 import { ChangeFeed } from './change-feed.js'
 import type { SqlClient, SqlQueryable } from './client.js'
 import { toStorageError } from './drivers/driver-errors.js'
+import { claimIdempotencyKey, type IdempotencyStatements, idempotencyStatements } from './idempotency.js'
 import { insertBatch, insertSend } from './insert.js'
 import { Inspector } from './inspect.js'
 import { validateSchemaName } from './migrate.js'
@@ -123,6 +125,7 @@ export class PostgresSpoolStore implements SpoolStore {
   readonly #ownsClient: boolean
   readonly #logger: Logger
   readonly #sql: WriteStatements
+  readonly #keySql: IdempotencyStatements
   readonly #inspect: Inspector
   readonly #channel: string
   readonly #feed: ChangeFeed
@@ -137,6 +140,7 @@ export class PostgresSpoolStore implements SpoolStore {
     this.#ownsClient = options.ownsClient
     this.#logger = options.logger ?? silentLogger
     this.#sql = writeStatements(this.schema)
+    this.#keySql = idempotencyStatements(this.schema)
     this.#inspect = new Inspector(this.schema)
     this.#channel = notifyChannel(this.schema)
     this.#feed = new ChangeFeed(this.#client, this.#channel, this.location, this.#logger)
@@ -144,6 +148,7 @@ export class PostgresSpoolStore implements SpoolStore {
   }
 
   async insertMessages(params: InsertMessagesParams): Promise<InsertMessagesOutcome> {
+    if (params.sends.some((send) => send.idempotency !== undefined)) return this.#insertKeyed(params)
     const ids = new Set(params.sends.map((send) => send.message.id))
     return this.#transaction(async (tx) => {
       if (ids.size === params.sends.length) {
@@ -166,6 +171,30 @@ export class PostgresSpoolStore implements SpoolStore {
       if (!outcome.ok) throw new Rollback<InsertMessagesOutcome>(outcome)
       if (outcome.results.some((r) => r.deliveries > 0)) await this.#notify(tx)
       return outcome
+    })
+  }
+
+  /**
+   * A batch with idempotency keys, message by message in one transaction: a keyed send whose sender's key
+   * is live is a duplicate of the message the key stored; any other is inserted as usual.
+   */
+  async #insertKeyed(params: InsertMessagesParams): Promise<InsertMessagesOutcome> {
+    return this.#transaction(async (tx) => {
+      const results: InsertResult[] = []
+      for (const [index, send] of params.sends.entries()) {
+        if (send.idempotency !== undefined) {
+          const originalId = await claimIdempotencyKey(tx, this.#keySql, send, params.now)
+          if (originalId !== undefined) {
+            results.push({ duplicate: true, deliveries: 0, originalId })
+            continue
+          }
+        }
+        const result = await insertSend(tx, this.#sql, send, params.now)
+        if (result === 'foreign') throw new Rollback<InsertMessagesOutcome>({ ok: false, foreignIdAt: index })
+        results.push(result)
+      }
+      if (results.some((r) => r.deliveries > 0)) await this.#notify(tx)
+      return { ok: true, results }
     })
   }
 
@@ -437,7 +466,12 @@ export class PostgresSpoolStore implements SpoolStore {
   }
 
   async cleanup(params: { dryRun: boolean; ackedOlderThanMs?: number; now: number }): Promise<CleanupReport> {
-    return this.#transaction((tx) => this.#inspect.cleanup(tx, params))
+    return this.#transaction(async (tx) => {
+      const report = await this.#inspect.cleanup(tx, params)
+      // Keys past their window answer nothing any more: a send with one takes it over anyway.
+      if (!params.dryRun) await tx.query(this.#keySql.deleteExpired, [params.now])
+      return report
+    })
   }
 
   async close(): Promise<void> {

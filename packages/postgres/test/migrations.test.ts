@@ -1,6 +1,9 @@
+import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { SchemaVersionError } from '@agent-comm/protocol'
 import { afterAll, expect, it } from 'vitest'
-import { applyPostgresMigrations } from '../src/index.js'
+import { applyPostgresMigrations, POSTGRES_MIGRATIONS_FOLDER } from '../src/index.js'
 import { createTestDatabase, openTestStore } from '../src/testing.js'
 
 const db = await createTestDatabase({ name: 'migrations' })
@@ -26,6 +29,28 @@ it('refuses a schema that a newer version migrated, with SchemaVersionError', as
   const opened = openTestStore(db, { schema: 'm_newer' })
   await expect(opened).rejects.toBeInstanceOf(SchemaVersionError)
   await expect(opened).rejects.toMatchObject({ code: 'SCHEMA_VERSION' })
+})
+
+it('refuses a schema whose applied migration was edited since, rather than applying it again', async () => {
+  const client = db.client()
+  await applyPostgresMigrations(client, 'm_edited')
+  const folder = mkdtempSync(join(tmpdir(), 'agent-comm-migrations-'))
+  try {
+    cpSync(POSTGRES_MIGRATIONS_FOLDER, folder, { recursive: true })
+    appendFileSync(join(folder, '0000_core.sql'), '\n--> statement-breakpoint\nSELECT 1;\n')
+    const opened = applyPostgresMigrations(client, 'm_edited', folder)
+    await expect(opened).rejects.toBeInstanceOf(SchemaVersionError)
+    await expect(opened).rejects.toMatchObject({
+      code: 'SCHEMA_VERSION',
+      message: expect.stringContaining('0000_core.sql'),
+      hint: expect.stringContaining('restore the migration file'),
+      details: { schema: 'm_edited', edited: ['0000_core.sql'] },
+    })
+    // Nothing was run or recorded: the shipped migrations still open it.
+    expect(await applyPostgresMigrations(client, 'm_edited')).toMatchObject({ applied: 0 })
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
 })
 
 it('refuses a schema name that is not a plain identifier, before any SQL', async () => {

@@ -3,8 +3,9 @@ import { AgentIdSchema } from './identifiers.js'
 import { Limits } from './limits.js'
 import { JsonObjectSchema } from './payload.js'
 
-/** How an agent is reached. */
-export const TRANSPORT_KINDS = ['sqlite', 'http', 'file'] as const
+import { AGENT_STATUSES, TRANSPORT_KINDS } from './vocabulary.js'
+
+export { AGENT_STATUSES, TRANSPORT_KINDS } from './vocabulary.js'
 
 /** How an agent is reached. */
 export type TransportKind = (typeof TRANSPORT_KINDS)[number]
@@ -13,9 +14,6 @@ export type TransportKind = (typeof TRANSPORT_KINDS)[number]
 export const TransportKindSchema = z.enum(TRANSPORT_KINDS, {
   error: () => `must be one of ${TRANSPORT_KINDS.join(', ')}`,
 })
-
-/** Presence of an agent, derived from when it was last seen. */
-export const AGENT_STATUSES = ['active', 'inactive', 'offline'] as const
 
 /** Presence of an agent. */
 export type AgentStatus = (typeof AGENT_STATUSES)[number]
@@ -32,6 +30,8 @@ export const CapabilitySchema = z
   .max(Limits.capabilityMaxLength, `must be at most ${Limits.capabilityMaxLength} characters`)
   .regex(/^[A-Za-z0-9._:@/-]+$/, 'may contain only letters, digits and . _ : @ / -')
 
+const HttpUrlSchema = z.url({ protocol: /^https?$/ })
+
 /** An agent as the registry knows it. */
 export const AgentProfileSchema = z.object({
   agentId: AgentIdSchema,
@@ -43,8 +43,17 @@ export const AgentProfileSchema = z.object({
   lastSeen: z.iso.datetime({ offset: true }).optional(),
   /** ISO-8601 time of first registration. */
   registeredAt: z.iso.datetime({ offset: true }).optional(),
-  /** Relay base URL, for `http` agents. */
-  relayUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  /**
+   * Relay base URL, for `http` agents; several comma-separated for a relay run as replicas without one
+   * address in front (a client moves on to the next when one cannot be reached).
+   */
+  relayUrl: z
+    .string()
+    .refine(
+      (value) => value.split(',').every((part) => HttpUrlSchema.safeParse(part.trim()).success),
+      'must be an http(s) URL, or several comma-separated',
+    )
+    .optional(),
   /**
    * Folder of the file transport a `file` agent reads from; its messages are files in
    * `<inboxDir>/inbox/<agentId>/`.

@@ -13,6 +13,8 @@ export const ErrorCode = {
   CLOSED: 'CLOSED',
   CONFIG: 'CONFIG',
   FORBIDDEN: 'FORBIDDEN',
+  CONFLICT: 'CONFLICT',
+  TIMEOUT: 'TIMEOUT',
 } as const
 
 /** One of the stable error codes in {@link ErrorCode}. */
@@ -176,6 +178,33 @@ export class ConfigError extends AgentCommError {
 export class ForbiddenError extends AgentCommError {
   constructor(message: string, options: AgentCommErrorOptions = {}) {
     super(ErrorCode.FORBIDDEN, message, options)
+  }
+}
+
+/**
+ * The write clashes with what is stored: a message id already used by another sender, or the same sender
+ * re-sending an id with different content. Nothing was written.
+ */
+export class ConflictError extends AgentCommError {
+  constructor(message: string, options: AgentCommErrorOptions = {}) {
+    super(ErrorCode.CONFLICT, message, options)
+  }
+}
+
+/**
+ * A wait for a reply ran out; the request itself was sent and stays durable, so the wait can be resumed
+ * (`awaitReply(requestId)`). `requestId` says which.
+ */
+export class RequestTimeoutError extends AgentCommError {
+  readonly requestId: string
+
+  constructor(requestId: string, timeoutMs: number, options: AgentCommErrorOptions = {}) {
+    super(ErrorCode.TIMEOUT, `No reply to request '${requestId}' within ${timeoutMs} ms`, {
+      hint: `The request stays delivered; wait again with awaitReply('${requestId}') (CLI: agent-comm request … --wait, MCP: comm_await_reply)`,
+      ...options,
+      details: { requestId, timeoutMs, ...options.details },
+    })
+    this.requestId = requestId
   }
 }
 

@@ -48,3 +48,13 @@ export const MessageIdSchema = safeIdSchema()
  * message id.
  */
 export const ConversationIdSchema = safeIdSchema()
+
+/**
+ * An idempotency key chosen by a sender (one enqueue per sender and key within the window): 1–200
+ * characters of letters, digits and `. _ : @ - / + =`, so a UUID, a hash or `task-42/attempt` all fit.
+ */
+export const IdempotencyKeySchema = z
+  .string({ error: 'must be a string' })
+  .min(1, 'must not be empty')
+  .max(200, 'must be at most 200 characters')
+  .regex(/^[A-Za-z0-9._:@/+=-]+$/, 'may contain only letters, digits and . _ : @ - / + =')

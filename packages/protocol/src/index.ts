@@ -40,6 +40,7 @@ export {
   AgentNotFoundError,
   ClosedError,
   ConfigError,
+  ConflictError,
   DeliveryNotFoundError,
   ErrorCode,
   ForbiddenError,
@@ -49,6 +50,7 @@ export {
   MessageNotFoundError,
   NoRecipientsError,
   parseOrThrow,
+  RequestTimeoutError,
   SchemaVersionError,
   StorageError,
   toValidationError,
@@ -60,6 +62,7 @@ export {
   BROADCAST_TARGET,
   CAPABILITY_TARGET_PREFIX,
   ConversationIdSchema,
+  IdempotencyKeySchema,
   MessageIdSchema,
   RecipientSchema,
 } from './identifiers.js'

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { IdempotencyKeySchema } from './identifiers.js'
 
 /** A lease length in seconds: positive, at most 7 days. */
 export const LeaseSecondsSchema = z
@@ -32,6 +33,8 @@ export const TransportSendOptionsSchema = z.object({
   recipients: z.array(z.string()).optional(),
   delaySeconds: DelaySecondsSchema.optional(),
   maxAttempts: MaxAttemptsSchema.optional(),
+  /** One enqueue per sender and key within the store's window (see `TransportSendOptions`). */
+  idempotencyKey: IdempotencyKeySchema.optional(),
 })
 
 /** Claim options: at most `limit` messages (1–1000, default 10), leased for `leaseSeconds`. */

@@ -1,23 +1,11 @@
 import { z } from 'zod'
 import { ApprovalRequestSchema, ApprovalResponseSchema } from './approval.js'
 import { JsonValueSchema } from './json-value.js'
+import { PAYLOAD_TYPES } from './vocabulary.js'
 
 export { type JsonObject, JsonObjectSchema, type JsonValue, JsonValueSchema } from './json-value.js'
 
-/** The kinds of typed payload a message can carry. */
-export const PAYLOAD_TYPES = [
-  'text',
-  'task_assignment',
-  'task_result',
-  'context_share',
-  'status_request',
-  'status_response',
-  'capability_query',
-  'capability_response',
-  'broadcast',
-  'approval_request',
-  'approval_response',
-] as const
+export { PAYLOAD_TYPES } from './vocabulary.js'
 
 /** A payload kind. */
 export type PayloadType = (typeof PAYLOAD_TYPES)[number]

@@ -1,7 +1,8 @@
 import { z } from 'zod'
 
-/** Priorities from most to least urgent. Claims hand out `critical` first (the Python original sorted it last). */
-export const PRIORITIES = ['critical', 'high', 'normal', 'low'] as const
+import { PRIORITIES, PRIORITY_INPUTS } from './vocabulary.js'
+
+export { PRIORITIES } from './vocabulary.js'
 
 /** A message priority. */
 export type Priority = (typeof PRIORITIES)[number]
@@ -13,7 +14,7 @@ export const PrioritySchema = z.enum(PRIORITIES, {
 
 /** Accepts the canonical priorities and the Python original's `urgent`, which becomes `critical`. */
 export const PriorityInput = z
-  .enum([...PRIORITIES, 'urgent'], {
+  .enum(PRIORITY_INPUTS, {
     error: () => `must be one of ${PRIORITIES.join(', ')} (or 'urgent', an alias of critical)`,
   })
   .transform((p): Priority => (p === 'urgent' ? 'critical' : p))

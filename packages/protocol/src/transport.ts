@@ -7,6 +7,12 @@ export interface TransportSendOptions {
   recipients?: readonly string[]
   delaySeconds?: number
   maxAttempts?: number
+  /**
+   * At most one enqueue per sender and key within the store's window (24 h by default): a send whose key
+   * the same sender already used returns the original message id with `duplicate: true` and delivers
+   * nothing, whatever the new message's id.
+   */
+  idempotencyKey?: string
 }
 
 /** Claim options every transport understands. */

@@ -31,3 +31,10 @@ describe('published JSON Schema', () => {
     expect(schema.properties.subject?.maxLength).toBe(1024)
   })
 })
+
+describe('@agent-comm/protocol/vocabulary', () => {
+  it('loads without zod, so a CLI can list flag choices cheaply', () => {
+    const source = readFileSync(new URL('../src/vocabulary.ts', import.meta.url), 'utf8')
+    expect(source).not.toMatch(/^import /m)
+  })
+})

@@ -22,6 +22,9 @@ import type { AgentRecord, RegistryStore } from './store.js'
  */
 const TOUCH_RESOLUTION_MS = 1000
 
+/** Most agents whose rows the registry keeps in memory; past it the memory starts over. */
+const CACHE_LIMIT = 10_000
+
 /** Attempts of a released delivery whose hold recorded none (holds record the sender's; this is the spool's default). */
 const DEFAULT_RELEASE_ATTEMPTS = 3
 
@@ -38,6 +41,12 @@ export class Registry {
   readonly #clock: Clock
   readonly #windows: PresenceWindows
   readonly #releaseToAll: boolean
+  /**
+   * Stored rows by agent id (null: not registered), valid while the store's change token is `#cacheToken`:
+   * the coordinator looks up the recipient and touches the sender on every send, poll and ack.
+   */
+  readonly #cache = new Map<string, AgentRecord | null>()
+  #cacheToken: string | number | undefined
   #closed = false
 
   private constructor(store: RegistryStore, clock: Clock, windows: PresenceWindows, releaseToAll: boolean) {
@@ -109,17 +118,19 @@ export class Registry {
     // receive through this database (transport sqlite) can claim a delivery written here — on a relay,
     // every agent registered with it (releaseHeldTo: 'all-agents').
     const release = this.#releaseToAll || profile.transport === 'sqlite'
-    const { agent } = await this.#store.upsertAgent({
-      agentId: profile.agentId,
-      device: profile.device,
-      transport: profile.transport,
-      relayUrl: profile.relayUrl ?? null,
-      inboxDir: profile.inboxDir ?? null,
-      metadata: JSON.stringify(profile.metadata),
-      capabilities: [...new Set(profile.capabilities)],
-      now,
-      releaseHeld: release ? { defaultMaxAttempts: DEFAULT_RELEASE_ATTEMPTS } : null,
-    })
+    const { agent } = await this.#written(
+      this.#store.upsertAgent({
+        agentId: profile.agentId,
+        device: profile.device,
+        transport: profile.transport,
+        relayUrl: profile.relayUrl ?? null,
+        inboxDir: profile.inboxDir ?? null,
+        metadata: JSON.stringify(profile.metadata),
+        capabilities: [...new Set(profile.capabilities)],
+        now,
+        releaseHeld: release ? { defaultMaxAttempts: DEFAULT_RELEASE_ATTEMPTS } : null,
+      }),
+    )
     return this.#profile(agent, now)
   }
 
@@ -127,15 +138,15 @@ export class Registry {
   async deregister(agentId: string): Promise<void> {
     this.#open()
     const id = parseAgentId(agentId)
-    if (!(await this.#store.deleteAgent({ agentId: id }))) throw new AgentNotFoundError(id)
+    if (!(await this.#written(this.#store.deleteAgent({ agentId: id })))) throw new AgentNotFoundError(id)
   }
 
   /** The profile of `agentId`, or `undefined` if it is not registered. */
   async get(agentId: string): Promise<AgentProfile | undefined> {
     this.#open()
     const id = parseAgentId(agentId)
-    const row = await this.#store.getAgent({ agentId: id })
-    return row === undefined ? undefined : this.#profile(row, this.#clock.now())
+    const row = await this.#record(id)
+    return row === null ? undefined : this.#profile(row, this.#clock.now())
   }
 
   /** The profile of `agentId`; throws `AgentNotFoundError` (whose hint says how to register) if unknown. */
@@ -179,7 +190,7 @@ export class Registry {
     this.#open()
     const id = parseAgentId(agentId)
     const now = this.#clock.now()
-    return this.#profile(await this.#store.heartbeat({ agentId: id, now }), now, id)
+    return this.#profile(await this.#written(this.#store.heartbeat({ agentId: id, now })), now, id)
   }
 
   /**
@@ -192,10 +203,19 @@ export class Registry {
     this.#open()
     const id = parseAgentId(agentId)
     const now = this.#clock.now()
-    const seen = await this.#store.lastSeen({ agentId: id })
+    // Seen within the resolution by the row in memory: lastSeen never moves back, so a row older than the
+    // store's is only ever earlier, and skipping the write is right. This skips even the change token; an
+    // agent deregistered by another connection may then be answered `true` for at most the resolution.
+    const held = this.#cacheToken === undefined ? undefined : this.#cache.get(id)
+    if (held !== undefined && held !== null && now - held.lastSeen < TOUCH_RESOLUTION_MS) return true
+    // With a change feed the row comes from memory (and is kept there); without one, a lastSeen read.
+    const seen =
+      this.#store.changeToken === undefined
+        ? await this.#store.lastSeen({ agentId: id })
+        : (await this.#record(id))?.lastSeen
     if (seen === undefined) return false
     if (now - seen < TOUCH_RESOLUTION_MS) return true
-    return this.#store.touch({ agentId: id, now })
+    return this.#written(this.#store.touch({ agentId: id, now }))
   }
 
   /**
@@ -206,7 +226,7 @@ export class Registry {
     this.#open()
     const id = parseAgentId(agentId)
     const now = this.#clock.now()
-    return this.#profile(await this.#store.setOffline({ agentId: id, now }), now, id)
+    return this.#profile(await this.#written(this.#store.setOffline({ agentId: id, now })), now, id)
   }
 
   /**
@@ -218,6 +238,44 @@ export class Registry {
     if (this.#closed) return
     this.#closed = true
     await this.#store.close()
+  }
+
+  /**
+   * Forgets the rows in memory once a write through this registry settled (whether it succeeded or not);
+   * the store's change token moves too, but `touch` may trust a row without asking for the token.
+   */
+  async #written<T>(write: Promise<T> | T): Promise<T> {
+    try {
+      return await write
+    } finally {
+      this.#cache.clear()
+    }
+  }
+
+  /** The row of `agentId` from memory when the store's change token vouches for it, else undefined. */
+  #cached(agentId: string): AgentRecord | null | undefined {
+    const token = this.#store.changeToken?.()
+    if (token === undefined) return undefined
+    if (token !== this.#cacheToken) {
+      this.#cache.clear()
+      this.#cacheToken = token
+      return undefined
+    }
+    return this.#cache.get(agentId)
+  }
+
+  /** The stored row of `agentId` (null: not registered), from memory while the store says nothing changed. */
+  async #record(agentId: string): Promise<AgentRecord | null> {
+    const cached = this.#cached(agentId)
+    if (cached !== undefined) return cached
+    // The token is read before the row: a change committed in between makes the next token differ.
+    const token = this.#cacheToken
+    const row = (await this.#store.getAgent({ agentId })) ?? null
+    if (token !== undefined && this.#cacheToken === token && this.#store.changeToken?.() === token) {
+      if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear()
+      this.#cache.set(agentId, row)
+    }
+    return row
   }
 
   #profile(row: AgentRecord | undefined, now: number, agentId?: string): AgentProfile {

@@ -45,6 +45,14 @@ export interface RegistryStore {
   /** Removes the agent and its capabilities; false when it was not stored. */
   deleteAgent(params: { agentId: string }): Promise<boolean>
 
+  /**
+   * Optional change feed for the registry's in-memory profiles: a token, read synchronously and cheaply,
+   * that differs from every earlier one whenever a stored agent may have changed — through this store,
+   * another store on the same database, or another process. While it stays the same the registry answers
+   * `get` and `touch` from memory; a store without it is asked every time.
+   */
+  changeToken?(): string | number
+
   /** Closes what the store opened itself (a connection it was given stays open). Safe to call twice. */
   close(): Promise<void>
 }

@@ -45,6 +45,7 @@ export type SpoolContractOptions = Pick<
   | 'maxBodyBytes'
   | 'logger'
   | 'wakeIntervalMs'
+  | 'idempotencyWindowMs'
 >
 
 /** A fresh, empty spool a store opened for one case, and a way to open more spools on the same storage. */

@@ -7,6 +7,7 @@ import { deadLetterCases } from './cases/dead-letters.js'
 import { delayAndTtlCases } from './cases/delays-and-ttl.js'
 import { deliveryStateCases } from './cases/delivery-states.js'
 import { heldMessageCases } from './cases/held-messages.js'
+import { idempotencyCases } from './cases/idempotency.js'
 import { inputLimitCases } from './cases/input-limits.js'
 import { leaseCases } from './cases/leases.js'
 import { pendingCases } from './cases/pending.js'
@@ -43,6 +44,7 @@ export function describeSpoolContract(name: string, factory: SpoolFactory): void
     describe('leases', () => leaseCases(ctx))
     describe('claim order', () => claimOrderCases(ctx))
     describe('sending', () => sendingCases(ctx))
+    describe('idempotency keys and per-sender ids', () => idempotencyCases(ctx))
     describe('input limits', () => inputLimitCases(ctx))
     describe('delays and TTL', () => delayAndTtlCases(ctx))
     describe('held group messages', () => heldMessageCases(ctx))

@@ -1,6 +1,6 @@
 export { refuseSqliteFileOptions } from './postgres-url.js'
 export type { SpoolOptions } from './spool.js'
-export { Spool } from './spool.js'
+export { DEFAULT_IDEMPOTENCY_WINDOW_MS, Spool } from './spool.js'
 export { sqliteConnection } from './sqlite/connection.js'
 export type { ConnectionOptions, DatabaseFileOptions } from './sqlite/database.js'
 export {
@@ -37,6 +37,7 @@ export type {
   HoldMessageParams,
   InsertMessagesOutcome,
   InsertMessagesParams,
+  InsertResult,
   MessageRecord,
   ReleaseHeldParams,
   ReleaseOutcome,

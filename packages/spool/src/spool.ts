@@ -3,6 +3,7 @@ import type { Clock, Logger, MessageInput, MessageV2 } from '@agent-comm/protoco
 import {
   AgentIdSchema,
   ClosedError,
+  ConflictError,
   createMessage,
   DeliveryNotFoundError,
   expiresAt,
@@ -33,7 +34,7 @@ import { isPostgresUrl, openPostgresStoreFromUrl, refuseSqliteFileOptions } from
 import { checkedMessageFromRow } from './rows.js'
 import type { DatabaseFileOptions } from './sqlite/database.js'
 import { SqliteSpoolStore } from './sqlite/store.js'
-import type { DeliveryState, MessageRecord, SpoolStore, StoredSend } from './store.js'
+import type { DeliveryState, InsertResult, MessageRecord, SpoolStore, StoredSend } from './store.js'
 import { isGroupTarget } from './targets.js'
 import type {
   AckOptions,
@@ -85,6 +86,11 @@ export interface SpoolOptions extends DatabaseFileOptions {
   busyTimeoutMs?: number
   /** Safety re-check interval of {@link Spool.waitForMessages} when change hints are missed, in ms (1 000). */
   wakeIntervalMs?: number
+  /**
+   * How long an idempotency key holds, in ms (default 24 h): within it, a send by the same sender with the
+   * same key is a duplicate of the first; after it, the key is free again.
+   */
+  idempotencyWindowMs?: number
   /** Where a claim reports a stored message it dead-lettered because it cannot be read (default: silent). */
   logger?: Logger
 }
@@ -143,7 +149,7 @@ function decodeClaimed(row: MessageRecord): { value: MessageV2 } | { unreadable:
 }
 
 /** The error of a message whose id is held by another sender's message (see the comment inside). */
-function otherSendersId(message: MessageV2): ValidationError {
+function otherSendersId(message: MessageV2): ConflictError {
   // Another sender's id. Reporting `duplicate: true` would silently drop an honest sender's message
   // (and confirm the id exists all the same); storing it is impossible (ids are unique). Refusing
   // does say the id is taken, but generated ids carry 79 random bits per millisecond, so a sender
@@ -151,11 +157,42 @@ function otherSendersId(message: MessageV2): ValidationError {
   // learns that they exist, not their sender, recipients or content. Losing a message silently is
   // the worse harm: the honest sender is told to pick a new id instead, and a retry by the same
   // sender stays an idempotent `duplicate: true`.
-  return new ValidationError(
-    `Invalid message: id: '${message.id}' is already used by another sender's message; send it with a new id (createMessage generates one)`,
-    [{ path: 'id', message: 'already used by another sender' }],
+  return new ConflictError(`Message id '${message.id}' is already used by another sender's message`, {
+    hint: 'Send it with a new id (createMessage generates one); to make retries safe, use an idempotency key.',
+    details: { messageId: message.id },
+  })
+}
+
+/**
+ * What a retry must repeat to be the same message: everything its reader sees. Metadata is left out: it
+ * carries the sender's trace context, which a retry from another span legitimately changes.
+ */
+function sameContent(a: MessageV2, b: MessageV2): boolean {
+  return (
+    a.toAgent === b.toAgent &&
+    a.subject === b.subject &&
+    a.body === b.body &&
+    a.priority === b.priority &&
+    a.routing.conversationId === b.routing.conversationId &&
+    (a.routing.replyTo ?? null) === (b.routing.replyTo ?? null) &&
+    JSON.stringify(a.payload ?? null) === JSON.stringify(b.payload ?? null)
   )
 }
+
+/** The error of a sender re-sending one of its ids with other content (see `sameContent`). */
+function changedContent(message: MessageV2): ConflictError {
+  // Reporting `duplicate: true` would tell the sender its new content was delivered when it was not.
+  return new ConflictError(
+    `Message id '${message.id}' was already sent by '${message.fromAgent}' with other content; nothing was sent`,
+    {
+      hint: 'A retry must repeat the message exactly; send new content with a new id (or the same idempotency key to make it the retry of the first).',
+      details: { messageId: message.id },
+    },
+  )
+}
+
+/** Default window of an idempotency key: 24 hours. */
+export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000
 
 const MESSAGE_NOT_LEASED =
   'is not leased by this agent, so there is nothing to ack or nack. Claim it first (poll), or see its state with status.'
@@ -177,6 +214,7 @@ export class Spool {
   readonly #maxAttempts: number
   readonly #retryDelaySeconds: (attempt: number) => number
   readonly #maxBodyBytes: number
+  readonly #idempotencyWindowMs: number
   readonly #watcher: ChangeWatcher
   #closed = false
 
@@ -190,6 +228,7 @@ export class Spool {
     this.#maxAttempts = options.maxAttempts ?? 3
     this.#retryDelaySeconds = options.retryDelaySeconds ?? (() => 0)
     this.#maxBodyBytes = Math.min(options.maxBodyBytes ?? Limits.bodyMaxBytes, Limits.bodyMaxBytes)
+    this.#idempotencyWindowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS
     this.#watcher = new ChangeWatcher(
       {
         hasClaimable: (agent) => store.hasClaimable({ recipient: agent, now: this.#clock.now() }),
@@ -259,23 +298,20 @@ export class Spool {
 
   /**
    * Stores a message and queues one delivery per recipient. A message to one agent goes to `toAgent`; a
-   * broadcast or capability target goes to `options.recipients`. Sending an id that is already stored
-   * changes nothing and reports `duplicate: true`.
+   * broadcast or capability target goes to `options.recipients`. Sending an id that the sender already
+   * stored, with the same content, changes nothing and reports `duplicate: true`; with other content it is
+   * refused (`ConflictError`), as is an id another sender used. With `options.idempotencyKey`, a send by the
+   * same sender with the same key within the window (`idempotencyWindowMs`, 24 h) is a duplicate of the
+   * first whatever its id: it reports the first message's id and stores nothing.
    */
   async send(input: MessageV2 | MessageInput, options: SendOptions = {}): Promise<SendResult> {
     this.#open()
     const prepared = this.#prepareSend(input, options)
     const outcome = await this.#store.insertMessages({ sends: [prepared], now: this.#clock.now() })
     if (!outcome.ok) throw otherSendersId(prepared.message)
-    const { duplicate, deliveries } = outcome.results[0]!
-    if (deliveries > 0) this.#watcher.notify()
-    return {
-      messageId: prepared.message.id,
-      duplicate,
-      deliveries,
-      recipients: prepared.recipients,
-      message: prepared.message,
-    }
+    const result = outcome.results[0]!
+    if (result.deliveries > 0) this.#watcher.notify()
+    return this.#sendResult(prepared, result)
   }
 
   /**
@@ -325,13 +361,9 @@ export class Spool {
       }
       const outcome = await this.#store.insertMessages({ sends: chunk, now: this.#clock.now() })
       if (!outcome.ok) throw otherSendersId(chunk[outcome.foreignIdAt]!.message)
-      let queued = false
-      for (const [j, { duplicate, deliveries }] of outcome.results.entries()) {
-        const { message, recipients } = chunk[j]!
-        if (deliveries > 0) queued = true
-        results.push({ messageId: message.id, duplicate, deliveries, recipients, message })
-      }
-      if (queued) this.#watcher.notify()
+      if (outcome.results.some((r) => r.deliveries > 0)) this.#watcher.notify()
+      for (const [j, result] of outcome.results.entries())
+        results.push(await this.#sendResult(chunk[j]!, result))
     }
     return results
   }
@@ -684,6 +716,31 @@ export class Spool {
     if (this.#closed) throw new ClosedError('This spool')
   }
 
+  /**
+   * The result of one stored send. A duplicate by key reports the message the key stored; a duplicate by
+   * id must repeat the stored content (else `ConflictError`: the new content was not delivered).
+   */
+  async #sendResult(prepared: PreparedSend, result: InsertResult): Promise<SendResult> {
+    const { message, recipients } = prepared
+    if (!result.duplicate) {
+      return { messageId: message.id, duplicate: false, deliveries: result.deliveries, recipients, message }
+    }
+    const id = result.originalId ?? message.id
+    const stored = await this.#store.status({ messageId: id, now: this.#clock.now() })
+    if (result.originalId === undefined) {
+      if (stored !== undefined && !sameContent(stored.message, message)) throw changedContent(message)
+      return { messageId: id, duplicate: true, deliveries: 0, recipients, message }
+    }
+    // The original may have been cleaned up while its key still holds: the retry is still a duplicate.
+    return {
+      messageId: id,
+      duplicate: true,
+      deliveries: 0,
+      recipients: stored === undefined ? recipients : stored.deliveries.map((d) => d.recipient),
+      message: stored?.message ?? message,
+    }
+  }
+
   #prepareSend(input: MessageV2 | MessageInput, options: SendOptions): PreparedSend {
     const message =
       'version' in input ? parseMessage(input) : createMessage(input, { clock: this.#clock, ids: this.#ids })
@@ -722,6 +779,14 @@ export class Spool {
       availableAt: Math.max(notBefore ?? 0, this.#clock.now() + Math.round((opts.delaySeconds ?? 0) * 1000)),
       maxAttempts: opts.maxAttempts ?? this.#maxAttempts,
       expiresAt: expiresAt(message),
+      ...(opts.idempotencyKey === undefined
+        ? {}
+        : {
+            idempotency: {
+              key: opts.idempotencyKey,
+              expiresAt: this.#clock.now() + this.#idempotencyWindowMs,
+            },
+          }),
     }
   }
 

@@ -37,9 +37,12 @@ export interface SpoolStore {
   readonly clock?: Clock
 
   /**
-   * Stores messages, each with its deliveries (`queued`, attempt 0), all in one transaction. An id already
-   * stored by the **same** sender is a duplicate: nothing is written for it. An id stored by **another**
-   * sender writes nothing at all (the whole transaction is rolled back) and reports that item's index.
+   * Stores messages, each with its deliveries (`queued`, attempt 0), all in one transaction. A send with
+   * an `idempotency` key its sender holds live (unexpired at `now`) is a duplicate of the message the key
+   * stored (`originalId`): nothing is written for it, its id is not even looked at. Otherwise the key is
+   * recorded (taking over an expired one) with the message. An id already stored by the **same** sender is
+   * a duplicate: nothing is written for it. An id stored by **another** sender writes nothing at all (the
+   * whole transaction is rolled back) and reports that item's index.
    */
   insertMessages(params: InsertMessagesParams): Promise<InsertMessagesOutcome>
 
@@ -174,6 +177,11 @@ export interface StoredSend {
   maxAttempts: number
   /** The message's expiry (its timestamp plus TTL). */
   expiresAt: number
+  /**
+   * The sender's idempotency key and until when it holds (ms since epoch). A live key of the same sender
+   * makes the send a duplicate of the message it first stored, whatever this message's id.
+   */
+  idempotency?: { key: string; expiresAt: number }
 }
 
 export interface InsertMessagesParams {
@@ -181,10 +189,19 @@ export interface InsertMessagesParams {
   now: number
 }
 
-/** Per send: whether it was new, and how many deliveries were queued (0 for a duplicate). */
-export type InsertMessagesOutcome =
-  | { ok: true; results: { duplicate: boolean; deliveries: number }[] }
-  | { ok: false; foreignIdAt: number }
+/**
+ * Per send: whether it was new, and how many deliveries were queued (0 for a duplicate). `originalId`: the
+ * send was a duplicate by its idempotency key, of the message with that id.
+ */
+export type InsertMessagesOutcome = { ok: true; results: InsertResult[] } | { ok: false; foreignIdAt: number }
+
+/** What one send of {@link InsertMessagesParams} did. */
+export interface InsertResult {
+  duplicate: boolean
+  deliveries: number
+  /** Present when a live idempotency key of the sender made it a duplicate: the message the key stored. */
+  originalId?: string
+}
 
 export interface HoldMessageParams {
   send: StoredSend

@@ -50,6 +50,12 @@ export interface SendOptions {
   notBefore?: number | Date
   /** Attempts before a delivery is dead-lettered (default: the spool's, 3). */
   maxAttempts?: number
+  /**
+   * At most one enqueue per sender and key within the spool's window (`idempotencyWindowMs`, 24 h): a
+   * later send by the same sender with this key stores nothing and reports the first message's id with
+   * `duplicate: true`, whatever its own id.
+   */
+  idempotencyKey?: string
 }
 
 /** Options for {@link Spool.claim}. */

@@ -1,9 +1,9 @@
-import { writeFileSync } from 'node:fs'
+import { appendFileSync, cpSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
 import { describe, expect, it } from 'vitest'
-import { SPOOL_MIGRATIONS_FOLDER, Spool, sqliteConnection } from '../src/index.js'
+import { applyMigrations, SPOOL_MIGRATIONS_FOLDER, Spool, sqliteConnection } from '../src/index.js'
 import { tempDir } from './helpers.js'
 
 const TABLE = '__agent_comm_spool_migrations'
@@ -60,6 +60,31 @@ describe('schema migrations', () => {
       message: expect.stringContaining('newer than this version'),
       hint: expect.stringContaining('Upgrade agent-comm'),
     })
+  })
+
+  it('refuses a database whose applied migration was edited since, rather than applying it again', async () => {
+    const path = join(tempDir(), 'edited.db')
+    await (await Spool.open({ path })).close()
+    const folder = join(tempDir(), 'drizzle')
+    cpSync(SPOOL_MIGRATIONS_FOLDER, folder, { recursive: true })
+    appendFileSync(join(folder, '0000_core.sql'), '\n--> statement-breakpoint\nSELECT 1;\n')
+    for (const readonly of [false, true]) {
+      const db = new Database(path, { readonly })
+      try {
+        expect(() => applyMigrations(db, { folder, table: TABLE, name: 'spool' })).toThrow(
+          expect.objectContaining({
+            code: 'SCHEMA_VERSION',
+            message: expect.stringContaining('0000_core.sql'),
+            hint: expect.stringContaining('restore the migration file'),
+          }),
+        )
+      } finally {
+        db.close()
+      }
+    }
+    // Nothing was run or recorded: the shipped migrations still open it.
+    const spool = await Spool.open({ path })
+    await spool.close()
   })
 
   it('refuses a file that is not a database with a clear storage error', async () => {

@@ -143,7 +143,7 @@ describe('the storage seam', () => {
     const items = Array.from({ length: 30 }, (_, i) => ({ message: task(`job ${i}`) }))
     const stolen = { message: { ...taken.message, fromAgent: 'intruder' } }
     await expect(spool.sendBatch([...items, stolen], { chunkDeliveries: 5 })).rejects.toMatchObject({
-      code: 'VALIDATION',
+      code: 'CONFLICT',
       message: expect.stringContaining("already used by another sender's message"),
     })
     expect((await spool.stats()).totalMessages).toBe(1)

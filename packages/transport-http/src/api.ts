@@ -7,6 +7,7 @@ import {
   ClaimedMessageSchema,
   ConversationSummarySchema,
   DelaySecondsSchema,
+  IdempotencyKeySchema,
   LeaseSecondsSchema,
   MaxAttemptsSchema,
   MessageIdSchema,
@@ -78,6 +79,11 @@ export const SendRequestSchema = z.strictObject({
    * with the relay later and match it (each gets it once; the sender never).
    */
   holdForFutureRecipients: z.boolean().optional(),
+  /**
+   * At most one enqueue per sender and key within the relay's window (24 h): a retry with the same key
+   * gets the first message's id back with `duplicate: true`, whatever its own id.
+   */
+  idempotencyKey: IdempotencyKeySchema.optional(),
 })
 
 /** Body of `POST /messages`. */

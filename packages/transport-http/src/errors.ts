@@ -4,6 +4,7 @@ import {
   AgentNotFoundError,
   ErrorCode as Codes,
   ConfigError,
+  ConflictError,
   DeliveryNotFoundError,
   type ErrorCode,
   InvalidStateError,
@@ -133,6 +134,8 @@ function protocolError(
       return new StorageError(message, options)
     case Codes.CONFIG:
       return new ConfigError(message, options)
+    case Codes.CONFLICT:
+      return new ConflictError(message, options)
     default:
       break
   }

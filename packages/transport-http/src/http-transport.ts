@@ -61,6 +61,7 @@ export class HttpTransport implements Transport {
       ...(options.recipients === undefined ? {} : { recipients: [...options.recipients] }),
       ...(options.delaySeconds === undefined ? {} : { delaySeconds: options.delaySeconds }),
       ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
+      ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
       signal: this.#closing.signal,
     })
   }

@@ -62,8 +62,13 @@ import {
 
 /** How to reach a relay and sign for agents. */
 export interface RelayClientOptions {
-  /** The relay's base URL, e.g. `http://relay.internal:8420` (a path prefix is kept and signed). */
-  baseUrl: string | URL
+  /**
+   * The relay's base URL, e.g. `http://relay.internal:8420` (a path prefix is kept and signed) — or several,
+   * as a list or comma-separated, for a relay run as replicas without one address in front: a request that
+   * cannot reach one is retried on the next (a send is never duplicated: its message id is the client's,
+   * and the relay answers a second send of it as a duplicate).
+   */
+  baseUrl: string | URL | readonly (string | URL)[]
   /**
    * The secret of an agent, or `undefined` if this process holds none for it. Composition roots usually
    * pass `(id) => secretFromEnv(process.env, id)`.
@@ -173,6 +178,7 @@ const ITEM_ERROR_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   ErrorCode.LEASE_LOST,
   ErrorCode.INVALID_STATE,
   ErrorCode.SCHEMA_VERSION,
+  ErrorCode.CONFLICT,
 ])
 
 function isItemError(error: unknown): boolean {
@@ -199,13 +205,15 @@ function isItemError(error: unknown): boolean {
  * is sent exactly as with coalescing off.
  */
 export class RelayClient {
-  /** The base URL, without a trailing slash. */
+  /** The base URL (the first, when several were given), without a trailing slash. */
   readonly baseUrl: string
-  readonly #origin: string
-  readonly #prefix: string
+  /** Every base URL given, in order; requests go to the current one and move on when it cannot be reached. */
+  readonly baseUrls: readonly string[]
+  readonly #targets: readonly RelayTarget[]
+  /** Index in `#targets` of the relay requests go to now. */
+  #current = 0
   readonly #secretFor: (agentId: string) => string | undefined
   readonly #clock: Clock
-  readonly #dispatcher: Dispatcher
   readonly #ownsDispatcher: boolean
   readonly #retries: number
   readonly #retryDelayMs: number
@@ -219,33 +227,26 @@ export class RelayClient {
   #closed = false
 
   constructor(options: RelayClientOptions) {
-    let url: URL
-    try {
-      url = new URL(String(options.baseUrl))
-    } catch {
-      throw new ConfigError(`Invalid relay URL '${String(options.baseUrl)}'`, {
-        hint: 'Give the relay base URL, e.g. http://relay.internal:8420',
-      })
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new ConfigError(`Invalid relay URL '${url.href}': must be http or https`)
-    }
-    this.#origin = url.origin
-    this.#prefix = url.pathname.replace(/\/+$/, '')
-    this.baseUrl = `${this.#origin}${this.#prefix}`
+    const urls = relayUrls(options.baseUrl)
+    this.#ownsDispatcher = options.dispatcher === undefined
+    this.#targets = urls.map((url) => ({
+      origin: url.origin,
+      prefix: url.pathname.replace(/\/+$/, ''),
+      dispatcher:
+        options.dispatcher ??
+        new Pool(url.origin, {
+          connections: options.connections ?? 64,
+          keepAliveTimeout: 30_000,
+          pipelining: 1,
+        }),
+    }))
+    this.baseUrls = this.#targets.map((t) => `${t.origin}${t.prefix}`)
+    this.baseUrl = this.baseUrls[0] as string
     this.#secretFor = options.secretFor
     this.#clock = options.clock ?? systemClock
     this.#retries = options.retries ?? 3
     this.#retryDelayMs = options.retryDelayMs ?? 50
     this.#timeoutMs = options.timeoutMs ?? 15_000
-    this.#ownsDispatcher = options.dispatcher === undefined
-    this.#dispatcher =
-      options.dispatcher ??
-      new Pool(this.#origin, {
-        connections: options.connections ?? 64,
-        keepAliveTimeout: 30_000,
-        pipelining: 1,
-      })
     this.#coalesce = options.coalesce ?? true
     this.#logger = options.logger ?? silentLogger
     if (options.audience !== undefined && !AUDIENCE_PATTERN.test(options.audience)) {
@@ -726,24 +727,33 @@ export class RelayClient {
     options: { leaseSeconds?: number; limit?: number } & CallOptions = {},
   ): AsyncGenerator<ClaimedMessage, void, undefined> {
     this.#open()
-    const path = this.#path(ApiPath.stream(agent), {
-      leaseSeconds: options.leaseSeconds,
-      limit: options.limit,
-    })
-    let response: Dispatcher.ResponseData
-    try {
-      response = await this.#dispatcher.request({
-        origin: this.#origin,
-        method: 'GET',
-        path,
-        headers: { accept: 'text/event-stream', ...this.#sign(agent, 'GET', path, '') },
-        signal: options.signal ?? null,
-        headersTimeout: this.#timeoutMs,
-        bodyTimeout: 0,
+    let response: Dispatcher.ResponseData | undefined
+    let target = this.#targets[this.#current] as RelayTarget
+    // Each relay gets one try at opening the stream; one that cannot be reached hands over to the next.
+    for (let tried = 1; response === undefined; tried++) {
+      const targetIndex = this.#current
+      target = this.#targets[targetIndex] as RelayTarget
+      const path = this.#path(target.prefix, ApiPath.stream(agent), {
+        leaseSeconds: options.leaseSeconds,
+        limit: options.limit,
       })
-    } catch (error) {
-      if (options.signal?.aborted) return
-      throw this.#networkError(error)
+      try {
+        response = await target.dispatcher.request({
+          origin: target.origin,
+          method: 'GET',
+          path,
+          headers: { accept: 'text/event-stream', ...this.#sign(agent, 'GET', path, '') },
+          signal: options.signal ?? null,
+          headersTimeout: this.#timeoutMs,
+          bodyTimeout: 0,
+        })
+      } catch (error) {
+        if (options.signal?.aborted) return
+        const code = (error as { code?: string }).code ?? ''
+        if (!CONNECT_ERRORS.has(code) || tried >= this.#targets.length)
+          throw this.#networkError(error, target)
+        if (this.#current === targetIndex) this.#current = (targetIndex + 1) % this.#targets.length
+      }
     }
     if (response.statusCode !== 200) {
       const text = await response.body.text()
@@ -761,7 +771,7 @@ export class RelayClient {
       if (options.signal?.aborted || this.#closed) return
       throw error instanceof RelayError || error instanceof ValidationError
         ? error
-        : this.#networkError(error)
+        : this.#networkError(error, target)
     } finally {
       response.body.destroy()
     }
@@ -771,20 +781,24 @@ export class RelayClient {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    if (this.#ownsDispatcher) await this.#dispatcher.destroy()
+    if (this.#ownsDispatcher) await Promise.all(this.#targets.map((t) => t.dispatcher.destroy()))
   }
 
   #open(): void {
     if (this.#closed) throw new ClosedError('This relay client')
   }
 
-  #path(path: string, query: Record<string, string | number | undefined> | undefined): string {
+  #path(
+    prefix: string,
+    path: string,
+    query: Record<string, string | number | undefined> | undefined,
+  ): string {
     const params = new URLSearchParams()
     for (const [key, value] of Object.entries(query ?? {})) {
       if (value !== undefined) params.set(key, String(value))
     }
     const search = params.toString()
-    return `${this.#prefix}${path}${search === '' ? '' : `?${search}`}`
+    return `${prefix}${path}${search === '' ? '' : `?${search}`}`
   }
 
   #sign(agent: string, method: string, path: string, body: string): Record<string, string> {
@@ -809,10 +823,15 @@ export class RelayClient {
 
   async #call<S extends z.ZodType>(spec: RequestSpec<S>): Promise<z.output<S>> {
     this.#open()
-    const path = this.#path(spec.path, spec.query)
     const body = spec.body === undefined ? '' : JSON.stringify(spec.body)
+    // With several relays, each gets a try before the retries proper: a failover costs no backoff.
+    const attempts = this.#retries + this.#targets.length
+    let failedOver = 0
     for (let attempt = 0; ; attempt++) {
       spec.signal?.throwIfAborted()
+      const targetIndex = this.#current
+      const target = this.#targets[targetIndex] as RelayTarget
+      const path = this.#path(target.prefix, spec.path, spec.query)
       // Signed afresh on every attempt: a retry is a new request with its own nonce and timestamp.
       const headers: Record<string, string> =
         spec.as === null ? {} : this.#sign(spec.as, spec.method, path, body)
@@ -820,8 +839,8 @@ export class RelayClient {
       let response: Dispatcher.ResponseData
       let text: string
       try {
-        response = await this.#dispatcher.request({
-          origin: this.#origin,
+        response = await target.dispatcher.request({
+          origin: target.origin,
           method: spec.method,
           path,
           headers,
@@ -836,14 +855,26 @@ export class RelayClient {
         if (this.#closed) throw new ClosedError('This relay client')
         const code = (error as { code?: string }).code ?? ''
         const retryable = CONNECT_ERRORS.has(code) || (spec.idempotent && CONNECTION_LOST_ERRORS.has(code))
-        if (!retryable || attempt >= this.#retries) throw this.#networkError(error)
+        if (!retryable || attempt + 1 >= attempts) throw this.#networkError(error, target)
+        if (this.#targets.length > 1) {
+          // Move on to the next relay (unless another call already did), and back off only once every
+          // relay has been tried.
+          if (this.#current === targetIndex) this.#current = (targetIndex + 1) % this.#targets.length
+          failedOver++
+          if (failedOver < this.#targets.length) continue
+          failedOver = 0
+        }
         await this.#backoff(attempt, spec.signal)
         continue
       }
       if (response.statusCode >= 200 && response.statusCode < 300) {
         return spec.schema.parse(text === '' ? undefined : JSON.parse(text))
       }
-      if (response.statusCode === 503 && spec.idempotent && attempt < this.#retries) {
+      if (response.statusCode === 503 && spec.idempotent && attempt + 1 < attempts) {
+        // A replica shutting down (or without its database) says 503: the next one may serve.
+        if (this.#targets.length > 1 && this.#current === targetIndex) {
+          this.#current = (targetIndex + 1) % this.#targets.length
+        }
         await this.#backoff(attempt, spec.signal)
         continue
       }
@@ -866,14 +897,14 @@ export class RelayClient {
     })
   }
 
-  #networkError(error: unknown): RelayError {
+  #networkError(error: unknown, target: RelayTarget): RelayError {
     const code = (error as { code?: string }).code
     const reason = error instanceof Error ? error.message : String(error)
     return new RelayError(
       'STORAGE',
       RelayErrorCode.UNAVAILABLE,
       undefined,
-      `Cannot reach the relay at ${this.baseUrl}: ${reason}`,
+      `Cannot reach the relay at ${target.origin}${target.prefix}${this.#targets.length > 1 ? ` (nor the other ${this.#targets.length - 1} given)` : ''}: ${reason}`,
       {
         hint: 'Check that the relay is running (agent-comm relay start) and that this URL and port are reachable.',
         cause: error,
@@ -881,6 +912,42 @@ export class RelayClient {
       },
     )
   }
+}
+
+/** One relay a client may talk to. */
+interface RelayTarget {
+  origin: string
+  /** Path prefix of its API, kept and signed. */
+  prefix: string
+  dispatcher: Dispatcher
+}
+
+/** The base URLs of `baseUrl`: one URL, a list, or a comma-separated string; each http(s). */
+function relayUrls(baseUrl: RelayClientOptions['baseUrl']): URL[] {
+  const given = (
+    typeof baseUrl === 'string' ? baseUrl.split(',') : Array.isArray(baseUrl) ? baseUrl : [baseUrl]
+  )
+    .map((u) => String(u).trim())
+    .filter((u) => u !== '')
+  if (given.length === 0) {
+    throw new ConfigError('No relay URL given', {
+      hint: 'Give the relay base URL, e.g. http://relay.internal:8420',
+    })
+  }
+  return given.map((text) => {
+    let url: URL
+    try {
+      url = new URL(text)
+    } catch {
+      throw new ConfigError(`Invalid relay URL '${text}'`, {
+        hint: 'Give the relay base URL, e.g. http://relay.internal:8420 (several: comma-separated)',
+      })
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new ConfigError(`Invalid relay URL '${url.href}': must be http or https`)
+    }
+    return url
+  })
 }
 
 function headerOf(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {

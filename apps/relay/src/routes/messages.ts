@@ -158,7 +158,8 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
       method: 'POST',
       url: `${API_PREFIX}/messages`,
       operationId: 'send',
-      summary: 'Store a message and queue its deliveries (sending an id again is a reported no-op)',
+      summary:
+        'Store a message and queue its deliveries (sending an id or an idempotency key again is a reported no-op)',
       description:
         "`message.fromAgent` must be the signing agent. A `*` or `capability:<name>` message without `recipients` goes to the relay's registered agents (with that capability), the sender excluded. With `holdForFutureRecipients`, such a message is also held until it expires: every agent that registers with the relay later and matches it gets it once (a target nobody matches is then stored and held).",
       tag: 'messages',
@@ -175,6 +176,7 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
           ...(recipients === undefined ? {} : { recipients }),
           ...(body.delaySeconds === undefined ? {} : { delaySeconds: body.delaySeconds }),
           ...(body.maxAttempts === undefined ? {} : { maxAttempts: body.maxAttempts }),
+          ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }),
         })
         if (body.holdForFutureRecipients === true) await holdForLater(body.message, body.maxAttempts)
         return result
@@ -208,6 +210,7 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
                 ...(recipients === undefined ? {} : { recipients }),
                 ...(item.delaySeconds === undefined ? {} : { delaySeconds: item.delaySeconds }),
                 ...(item.maxAttempts === undefined ? {} : { maxAttempts: item.maxAttempts }),
+                ...(item.idempotencyKey === undefined ? {} : { idempotencyKey: item.idempotencyKey }),
               },
             }
           }),

@@ -5,10 +5,19 @@ import { type RouteDef, route } from '../route-table.js'
 
 const startedAt = Date.now()
 
-/** The recipient the health probe asks about: no agent has it, so the answer is always a cheap `false`. */
-const HEALTH_PROBE_AGENT = 'relay.health-probe'
+const LiveResponseSchema = z.object({
+  status: z.literal('ok'),
+  uptimeSeconds: z.number(),
+  version: z.string(),
+})
+const ReadyResponseSchema = z.object({
+  status: z.enum(['ready', 'unavailable']),
+  database: z.enum(['ok', 'unreachable']),
+  /** True once the replica is shutting down: it answers in-flight requests but takes no new work. */
+  shuttingDown: z.boolean(),
+})
 
-/** Liveness and the API description: no authentication, no rate limit. */
+/** Liveness, readiness and the API description: no authentication, no rate limit. */
 export function systemRoutes(ctx: RelayContext, openapi: () => Record<string, unknown>): RouteDef[] {
   return [
     route({
@@ -23,8 +32,8 @@ export function systemRoutes(ctx: RelayContext, openapi: () => Record<string, un
       async handler({ reply }) {
         let database: 'ok' | 'unreachable' = 'ok'
         try {
-          // One indexed read through the store, whatever the store is: it fails when the database is gone.
-          await ctx.spool.store.hasClaimable({ recipient: HEALTH_PROBE_AGENT, now: ctx.spool.clock.now() })
+          // One read of the database, whatever it is: it fails when the database is gone.
+          await ctx.ready()
         } catch {
           database = 'unreachable'
           reply.code(503)
@@ -35,6 +44,46 @@ export function systemRoutes(ctx: RelayContext, openapi: () => Record<string, un
           uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
           version: ctx.settings.version,
         }
+      },
+    }),
+    route({
+      method: 'GET',
+      url: `${API_PREFIX}/health/live`,
+      operationId: 'healthLive',
+      summary:
+        'Liveness: the process answers (never reads the database; restart the replica only if this fails)',
+      tag: 'system',
+      auth: 'none',
+      response: LiveResponseSchema,
+      handler() {
+        return {
+          status: 'ok' as const,
+          uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+          version: ctx.settings.version,
+        }
+      },
+    }),
+    route({
+      method: 'GET',
+      url: `${API_PREFIX}/health/ready`,
+      operationId: 'healthReady',
+      summary:
+        'Readiness: 200 while the database answers and the replica is not shutting down, else 503 (take it out of the load balancer)',
+      tag: 'system',
+      auth: 'none',
+      response: ReadyResponseSchema,
+      errors: [503],
+      async handler({ reply }) {
+        let database: 'ok' | 'unreachable' = 'ok'
+        try {
+          await ctx.ready()
+        } catch {
+          database = 'unreachable'
+        }
+        const shuttingDown = ctx.shutdown.aborted
+        const ready = database === 'ok' && !shuttingDown
+        if (!ready) reply.code(503)
+        return { status: ready ? ('ready' as const) : ('unavailable' as const), database, shuttingDown }
       },
     }),
     route({

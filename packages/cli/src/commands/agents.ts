@@ -1,8 +1,8 @@
 import type { AgentProfile } from '@agent-comm/protocol'
+import { AGENT_STATUSES } from '@agent-comm/protocol/vocabulary'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { agentLine } from '../format.js'
-import { AGENT_STATUSES } from '../vocabulary.js'
 
 /** `--json` output of `agents`. */
 export interface AgentsResult {

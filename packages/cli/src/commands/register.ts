@@ -1,10 +1,10 @@
 import { resolve } from 'node:path'
 import type { AgentProfile } from '@agent-comm/protocol'
+import { TRANSPORT_KINDS } from '@agent-comm/protocol/vocabulary'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { jsonFlag } from '../flags.js'
 import { agentLine } from '../format.js'
-import { TRANSPORT_KINDS } from '../vocabulary.js'
 
 /** `--json` output of `register`. */
 export interface RegisterResult {
@@ -44,12 +44,25 @@ Transports: sqlite (default) shares this database; http reaches an agent through
       options: [...TRANSPORT_KINDS],
     }),
     'relay-url': Flags.string({
-      description: 'relay base URL (required with --transport-type http)',
+      description:
+        'relay base URL (required with --transport-type http); repeat it, or comma-separate, for replicas without one address in front',
       helpValue: '<url>',
+      multiple: true,
     }),
     'inbox-dir': Flags.string({
       description: 'folder the agent reads its messages from (required with --transport-type file)',
       helpValue: '<dir>',
+    }),
+    'a2a-skill': Flags.string({
+      description:
+        'offer the agent to A2A callers through the relay with this skill: id, id|Name or id|Name|tag1,tag2 (repeatable); stored in metadata.a2a',
+      multiple: true,
+      helpValue: '<id|Name|tags>',
+    }),
+    'a2a-url': Flags.string({
+      description:
+        "an external A2A agent: its Agent Card URL (e.g. https://host/.well-known/agent-card.json); an A2A bridge forwards this agent's messages",
+      helpValue: '<url>',
     }),
     metadata: jsonFlag({
       description: 'free-form JSON object stored with the profile',
@@ -62,11 +75,13 @@ Transports: sqlite (default) shares this database; http reaches an agent through
 
   async run(): Promise<RegisterResult> {
     const { flags, args } = this
-    const { JsonObjectSchema, parseOrThrow } = await this.runtime()
-    const metadata =
+    const { JsonObjectSchema, parseOrThrow, ValidationError } = await this.runtime()
+    let metadata =
       flags.metadata === undefined
         ? undefined
         : parseOrThrow(JsonObjectSchema, flags.metadata, '--metadata (a JSON object)')
+    const a2a = a2aMetadata(flags['a2a-skill'], flags['a2a-url'], ValidationError)
+    if (a2a !== undefined) metadata = { ...(metadata ?? {}), a2a }
     const coordinator = await this.coordinator()
     const agent = await coordinator.register({
       agentId: args.name,
@@ -78,11 +93,49 @@ Transports: sqlite (default) shares this database; http reaches an agent through
       ...(flags['transport-type'] === undefined
         ? {}
         : { transport: flags['transport-type'] as AgentProfile['transport'] }),
-      ...(flags['relay-url'] === undefined ? {} : { relayUrl: flags['relay-url'] }),
+      ...(flags['relay-url'] === undefined ? {} : { relayUrl: flags['relay-url'].join(',') }),
       ...(flags['inbox-dir'] === undefined ? {} : { inboxDir: resolve(flags['inbox-dir']) }),
       ...(metadata === undefined ? {} : { metadata }),
     })
     this.log(`Registered ${agentLine(agent)}`)
     return { agent }
   }
+}
+
+/**
+ * `metadata.a2a` from the flags: skills as `id|Name|tag1,tag2`, or the card URL of an external agent.
+ * Parsed here, without loading the A2A package (it is checked again where it is used).
+ */
+function a2aMetadata(
+  skills: string[] | undefined,
+  url: string | undefined,
+  ValidationError: typeof import('@agent-comm/protocol').ValidationError,
+): { skills: { id: string; name?: string; tags: string[] }[]; url?: string } | undefined {
+  if ((skills === undefined || skills.length === 0) && url === undefined) return undefined
+  const parsed = (skills ?? []).map((value) => {
+    const [id = '', name, tags] = value.split('|').map((s) => s.trim())
+    if (!/^[A-Za-z0-9._:-]{1,128}$/.test(id)) {
+      throw new ValidationError(
+        `Invalid --a2a-skill '${value}': the id must be 1-128 letters, digits and . _ : -`,
+        [{ path: 'a2a-skill', message: 'bad skill id' }],
+        { hint: 'Give id, id|Name or id|Name|tag1,tag2, e.g. --a2a-skill "answer|Answer questions|qa"' },
+      )
+    }
+    return {
+      id,
+      ...(name === undefined || name === '' ? {} : { name }),
+      tags: (tags ?? '')
+        .split(',')
+        .map((t) => t.trim())
+        .filter((t) => t !== ''),
+    }
+  })
+  if (url !== undefined && !/^https?:\/\/\S+$/.test(url)) {
+    throw new ValidationError(
+      `Invalid --a2a-url '${url}': it must be an http(s) URL`,
+      [{ path: 'a2a-url', message: 'must be an http(s) URL' }],
+      { hint: 'Give the agent card URL, e.g. https://host/.well-known/agent-card.json' },
+    )
+  }
+  return { skills: parsed, ...(url === undefined ? {} : { url }) }
 }

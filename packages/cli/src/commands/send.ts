@@ -1,5 +1,6 @@
 import type { SendOptions, SendReport } from '@agent-comm/coordinator'
 import type { MessageInput, MessageV2 } from '@agent-comm/protocol'
+import { PAYLOAD_TYPES, PRIORITY_INPUTS } from '@agent-comm/protocol/vocabulary'
 import { Args, Errors, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import type { ContextOptions } from '../context.js'
@@ -7,7 +8,6 @@ import { ExitCode } from '../errors.js'
 import { jsonFlag, positiveNumberFlag, secondsFlag } from '../flags.js'
 import { readStdin, readTextInput } from '../input.js'
 import { safeLine } from '../terminal-text.js'
-import { PAYLOAD_TYPES, PRIORITY_INPUTS } from '../vocabulary.js'
 
 /** `--json` output of `send`. */
 export interface SendResult {
@@ -33,6 +33,8 @@ export default class Send extends BaseCommand<typeof Send> {
 
 <to> is an agent id, * for every registered agent, or capability:<name> for every agent with that capability. The recipient must be registered unless --allow-unregistered is given. A * or capability:<name> that matches no agent (other than the sender) is refused, unless --queue keeps the message for agents that register later: with --queue the agents matching now get it at once, and each agent that registers matching it before the message expires (--ttl-hours) gets it once.
 
+With --idempotency-key, sending again with the same key (same sender, within 24 hours) sends nothing and prints the first message's id: a script that retries after a timeout never sends twice.
+
 With --reply-to the message joins the conversation of the message it answers (and its subject defaults to "Re: <subject>").`
   static override examples = [
     '<%= config.bin %> <%= command.id %> agent-a agent-b "Hello from A!" -s Greeting',
@@ -42,6 +44,7 @@ With --reply-to the message joins the conversation of the message it answers (an
     '<%= config.bin %> <%= command.id %> builder architect "Done: PR #456" --reply-to msg_01M89DRRW2B6KBSY53CM0E5VMM',
     '<%= config.bin %> <%= command.id %> architect capability:review "Please review PR #456" --payload-type task_assignment --payload \'{"pr":456}\'',
     '<%= config.bin %> <%= command.id %> architect capability:security "Audit the auth module" --queue --ttl-hours 72',
+    '<%= config.bin %> <%= command.id %> architect builder "Deploy v2" --idempotency-key deploy-v2',
   ]
   static override args = {
     from: Args.string({ description: 'sending agent id', required: true }),
@@ -84,6 +87,11 @@ With --reply-to the message joins the conversation of the message it answers (an
     queue: Flags.boolean({
       description:
         'for * or capability:<name>: also hold it for agents that register later, until it expires (each gets it once)',
+    }),
+    'idempotency-key': Flags.string({
+      description:
+        'at most one message per sender and key within 24 h: a retry with the same key prints the first message id and sends nothing',
+      helpValue: '<key>',
     }),
     quiet: Flags.boolean({ char: 'q', description: 'print only the message id' }),
   }
@@ -134,6 +142,7 @@ With --reply-to the message joins the conversation of the message it answers (an
       ...(flags.delay === undefined ? {} : { delaySeconds: flags.delay }),
       ...(flags['allow-unregistered'] ? { allowUnregistered: true } : {}),
       ...(flags.queue ? { holdForFutureRecipients: true } : {}),
+      ...(flags['idempotency-key'] === undefined ? {} : { idempotencyKey: flags['idempotency-key'] }),
     }
     const ttl = flags['ttl-hours'] === undefined ? {} : { ttlHours: flags['ttl-hours'] }
     const coordinator = await this.coordinator()

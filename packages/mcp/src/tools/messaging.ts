@@ -1,6 +1,7 @@
 import type { SendOptions, SendReport } from '@agent-comm/coordinator'
 import {
   AgentIdSchema,
+  IdempotencyKeySchema,
   JsonObjectSchema,
   JsonValueSchema,
   MessageIdSchema,
@@ -54,8 +55,10 @@ function sendOptions(args: {
   delay_seconds?: number
   allow_unregistered?: boolean
   queue_for_future_recipients?: boolean
+  idempotency_key?: string
 }): SendOptions {
   return {
+    ...(args.idempotency_key === undefined ? {} : { idempotencyKey: args.idempotency_key }),
     ...(args.delay_seconds === undefined ? {} : { delaySeconds: args.delay_seconds }),
     ...(args.allow_unregistered === true ? { allowUnregistered: true } : {}),
     ...(args.queue_for_future_recipients === true ? { holdForFutureRecipients: true } : {}),
@@ -69,7 +72,7 @@ function sentOutcome(report: SendReport, verb: string): ToolOutcome<Record<strin
       ? `'${message.toAgent}'`
       : `${message.toAgent} (${report.recipients.length === 0 ? 'no recipients matched' : report.recipients.join(', ')})`
   const text = report.duplicate
-    ? `Message ${message.id} was already sent; nothing was sent again.`
+    ? `Message ${message.id} was already sent (same id or idempotency key); nothing was sent again.`
     : [
         `${verb} ${message.id} to ${to} in conversation ${message.routing.conversationId}.`,
         ...(report.heldUntil === undefined
@@ -130,6 +133,9 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
           .describe(
             'for "*" or "capability:<name>": also keep the message, until it expires, for agents that register later with a match (each gets it once); without it, a target nobody matches is refused',
           ),
+        idempotency_key: IdempotencyKeySchema.optional().describe(
+          'make a retry safe: a second comm_send by the same sender with the same key within 24 h sends nothing and returns the first message id',
+        ),
       },
       outputSchema: SendOutputShape,
       annotations: { title: 'Send a message', ...Behaviour.adds },

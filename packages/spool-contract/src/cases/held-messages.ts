@@ -49,7 +49,7 @@ export function heldMessageCases(ctx: SpoolContractContext): void {
     expect((await spool.stats()).totalMessages).toBe(0)
     const held = await spool.hold({ fromAgent: 'boss', toAgent: '*', body: 'x' })
     await expect(spool.hold({ ...held.message, fromAgent: 'mallory' })).rejects.toMatchObject({
-      code: 'VALIDATION',
+      code: 'CONFLICT',
     })
   })
 

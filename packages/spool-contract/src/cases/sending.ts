@@ -33,10 +33,10 @@ export function sendingCases(ctx: SpoolContractContext): void {
     await spool.send(original)
     const impostor = { ...original, fromAgent: 'reviewer', body: 'a different message' }
     await expect(spool.send(impostor)).rejects.toMatchObject({
-      code: 'VALIDATION',
-      message: expect.stringContaining('new id'),
+      code: 'CONFLICT',
+      hint: expect.stringContaining('new id'),
     })
-    await expect(spool.sendBatch([{ message: impostor }])).rejects.toMatchObject({ code: 'VALIDATION' })
+    await expect(spool.sendBatch([{ message: impostor }])).rejects.toMatchObject({ code: 'CONFLICT' })
     expect((await spool.status(original.id)).message).toEqual(original)
     // The original sender's retry is still an idempotent duplicate.
     expect(await spool.send(original)).toMatchObject({ duplicate: true, deliveries: 0 })

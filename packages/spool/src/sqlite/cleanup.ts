@@ -37,6 +37,8 @@ export function cleanup(
       }
       if (!options.dryRun) {
         sqlite.prepare(`DELETE FROM messages WHERE ${where}`).run(params)
+        // Keys past their window answer nothing any more: a send with one takes it over anyway.
+        sqlite.prepare('DELETE FROM idempotency_keys WHERE expires_at <= @now').run({ now })
         lowerFullTextWatermark(sqlite)
       }
       return report

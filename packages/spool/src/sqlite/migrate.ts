@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { SchemaVersionError, StorageError } from '@agent-comm/protocol'
 import type BetterSqlite3 from 'better-sqlite3'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
@@ -57,6 +59,7 @@ export function applyMigrations(
       createdAt: number
     }[]
     refuseNewerSchema(set, known, applied)
+    refuseEditedMigrations(set, known, applied)
     const done = new Set(applied.map((row) => row.hash))
     let count = 0
     for (const migration of known) {
@@ -96,6 +99,36 @@ function refuseNewerSchema(
 }
 
 /**
+ * Throws {@link SchemaVersionError} when a migration of `known` was applied from other SQL: the database
+ * records its timestamp (drizzle-kit's `when`, unique per migration) under another hash, so the file was
+ * edited after it ran. Applying it again would run its DDL twice over the tables it made, so the database
+ * is refused instead.
+ */
+function refuseEditedMigrations(
+  set: MigrationSet,
+  known: Migration[],
+  applied: { hash: string; createdAt: number }[],
+): void {
+  const appliedAt = new Map(applied.map((row) => [Number(row.createdAt), row.hash]))
+  const edited = known.filter(
+    (m) => appliedAt.has(m.folderMillis) && appliedAt.get(m.folderMillis) !== m.hash,
+  )
+  if (edited.length === 0) return
+  const journal = JSON.parse(readFileSync(join(set.folder, 'meta', '_journal.json'), 'utf8')) as {
+    entries: { when: number; tag: string }[]
+  }
+  const tags = new Map(journal.entries.map((entry) => [entry.when, entry.tag]))
+  const files = edited.map((m) => `${tags.get(m.folderMillis) ?? m.folderMillis}.sql`)
+  throw new SchemaVersionError(
+    `The ${set.name} database was migrated with a different version of ${files.join(', ')} than this version of agent-comm ships: the migration was edited after it was applied, and is not applied again`,
+    {
+      hint: 'Use the agent-comm version that migrated this database (restore the migration file as it was released), or point it at another database file.',
+      details: { edited: files },
+    },
+  )
+}
+
+/**
  * What {@link applyMigrations} does on a read-only connection: nothing is written, so a schema this
  * version does not match exactly is refused — a newer one as always, an older one (or none) because it
  * cannot be upgraded by a user who may not write it.
@@ -117,6 +150,7 @@ function checkMigrations(
       }[])
     : []
   refuseNewerSchema(set, known, applied)
+  refuseEditedMigrations(set, known, applied)
   const done = new Set(applied.map((row) => row.hash))
   const missing = known.filter((migration) => !done.has(migration.hash)).length
   if (missing > 0) {

@@ -99,3 +99,24 @@ export const spoolState = sqliteTable('spool_state', {
   key: text('key').primaryKey(),
   value: integer('value').notNull(),
 })
+
+/**
+ * Idempotency keys: one enqueue per (sender, key) until `expires_at`. A send naming a live key of its
+ * sender stores nothing and reports the message the key first stored (`message_id`); an expired row is
+ * taken over by the next send with that key. Keys are per sender, so no agent can pre-empt or probe
+ * another's.
+ */
+export const idempotencyKeys = sqliteTable(
+  'idempotency_keys',
+  {
+    sender: text('sender').notNull(),
+    key: text('key').notNull(),
+    messageId: text('message_id').notNull(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('idempotency_keys_sender_key_unique').on(t.sender, t.key),
+    index('idempotency_keys_expires_idx').on(t.expiresAt),
+  ],
+)

@@ -137,25 +137,49 @@ export interface ClaimedRow {
   maxAttempts: number
 }
 
+/** Most claim limits whose statements are kept prepared per recipient (limits are usually one or two). */
+const LIMITS_KEPT = 8
+
 /** The queued-only claim statements of one recipient. */
 export interface RecipientClaims {
+  /** Leases the first claimable delivery (`= (subquery)`). */
   claimOne: BetterSqlite3.Statement
-  claim: BetterSqlite3.Statement
+  /** Up to `limit` claimable delivery ids, without leasing them: the cheap look before the IN form. */
+  queuedIds(limit: number): BetterSqlite3.Statement
+  /** Leases up to `limit` claimable deliveries (`IN (subquery)`). */
+  claim(limit: number): BetterSqlite3.Statement
 }
 
 /**
- * Prepares the common claim statements with the recipient written into the SQL as a literal. Measured on
- * SQLite 3.5x: the same UPDATE … WHERE id = (subquery) takes about 13 µs with a literal recipient and
- * about 36 µs with it bound as a parameter, although the query plans print the same. The spool caches
- * these per recipient. Agent ids are validated (letters, digits and . _ : @ -), and quotes are escaped
- * anyway, so the literal cannot change the statement.
+ * Prepares the common claim statements with the recipient — and the limit — written into the SQL as
+ * literals. Measured on SQLite 3.5x: the same UPDATE … WHERE id = (subquery) takes about 13 µs with a
+ * literal recipient and about 36 µs with it bound as a parameter, although the query plans print the same;
+ * and a bound `LIMIT @limit` costs the IN form and a plain SELECT of ids 5–15 times what a literal limit
+ * does (about 150 µs against 20–30 µs for an IN claim finding nothing). The spool caches these per recipient
+ * (and per limit, a few limits each). Agent ids are validated (letters, digits and . _ : @ -), and quotes are
+ * escaped anyway, so the literal cannot change the statement; limits are whole numbers.
  */
 export function prepareRecipientClaims(sqlite: BetterSqlite3.Database, recipient: string): RecipientClaims {
   const literal = `'${recipient.replaceAll("'", "''")}'`
-  const queued = `SELECT id FROM deliveries WHERE recipient = ${literal} AND status = 'queued'
-      AND available_at <= @now AND expires_at > @now ORDER BY priority, id LIMIT @limit`
+  const queued = (
+    limit: number,
+  ) => `SELECT id FROM deliveries WHERE recipient = ${literal} AND status = 'queued'
+      AND available_at <= @now AND expires_at > @now ORDER BY priority, id LIMIT ${Math.trunc(limit)}`
+  const byLimit = (build: (limit: number) => BetterSqlite3.Statement) => {
+    const kept = new Map<number, BetterSqlite3.Statement>()
+    return (limit: number): BetterSqlite3.Statement => {
+      let statement = kept.get(limit)
+      if (statement === undefined) {
+        if (kept.size >= LIMITS_KEPT) kept.clear()
+        statement = build(limit)
+        kept.set(limit, statement)
+      }
+      return statement
+    }
+  }
   return {
-    claimOne: sqlite.prepare(claimSql(`= (${queued.replace('@limit', '1')})`, false)),
-    claim: sqlite.prepare(claimSql(`IN (${queued})`, false)),
+    claimOne: sqlite.prepare(claimSql(`= (${queued(1)})`, false)),
+    queuedIds: byLimit((limit) => sqlite.prepare(queued(limit)).pluck()),
+    claim: byLimit((limit) => sqlite.prepare(claimSql(`IN (${queued(limit)})`, false))),
   }
 }

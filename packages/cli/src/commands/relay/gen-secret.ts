@@ -1,9 +1,9 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
-import { openSecretStore, relayDataDir } from '../../context.js'
+import { openSecretStore, type RelaySecretAdmin } from '../../context.js'
 import { missingRelaySecret } from '../../errors.js'
 import { secondsFlag } from '../../flags.js'
-import { dataDirFlag } from '../../relay-flags.js'
+import { relaySecretsFlags } from '../../relay-flags.js'
 
 /** `--json` output of `relay gen-secret`: the only time the secret is shown. */
 export interface GenSecretResult {
@@ -37,10 +37,10 @@ An agent that has a secret keeps it unless --rotate (a new secret; the old one k
   static override args = {
     agent: Args.string({ description: 'agent id the secret is for', required: true }),
   }
-  // The relay has no coordinator database: no --db.
+  // The relay's own --db (its PostgreSQL database), not the coordinator's.
   static override baseFlags = {}
   static override flags = {
-    'data-dir': dataDirFlag,
+    ...relaySecretsFlags,
     rotate: Flags.boolean({
       description: 'give an agent that has a secret a new one; the old one keeps working for a grace period',
       exclusive: ['replace'],
@@ -56,21 +56,19 @@ An agent that has a secret keeps it unless --rotate (a new secret; the old one k
   }
 
   async run(): Promise<GenSecretResult> {
-    const { args, flags } = this
-    const { store, secretEnvName } = await openSecretStore(relayDataDir(flags['data-dir']))
-    const issued = flags.rotate
-      ? await store
-          .rotate(
-            args.agent,
-            flags['grace-seconds'] === undefined ? {} : { graceSeconds: flags['grace-seconds'] },
-          )
-          .catch((error: unknown) => Promise.reject(missingRelaySecret(error, args.agent, store.path)))
-      : await store.generate(args.agent, flags.replace ? { replace: true } : {})
+    const { flags } = this
+    const { store, location, secretEnvName, close } = await openSecretStore({
+      dataDir: flags['data-dir'],
+      db: flags.db,
+      dbSchema: flags['db-schema'],
+      secretsKeyFile: flags['secrets-key-file'],
+    })
+    const issued = await this.#issue(store, location).finally(close)
     const result: GenSecretResult = { ...issued, envVar: secretEnvName(issued.agentId) }
     if (!this.jsonEnabled()) {
       // Notes on stderr, the export line alone on stdout: `eval "$(agent-comm relay gen-secret x)"` works.
       process.stderr.write(
-        `Relay secret for ${result.agentId} created ${result.createdAt} in ${store.path}.\n${
+        `Relay secret for ${result.agentId} created ${result.createdAt} in ${location}.\n${
           result.previousValidUntil === undefined
             ? ''
             : `The previous secret keeps working until ${result.previousValidUntil}.\n`
@@ -92,5 +90,18 @@ An agent that has a secret keeps it unless --rotate (a new secret; the old one k
       this.log(`export ${result.envVar}=${result.secret}`)
     }
     return result
+  }
+
+  /** Generates, replaces or rotates the secret, as the flags say. */
+  #issue(store: RelaySecretAdmin, location: string): ReturnType<RelaySecretAdmin['generate']> {
+    const { args, flags } = this
+    return flags.rotate
+      ? store
+          .rotate(
+            args.agent,
+            flags['grace-seconds'] === undefined ? {} : { graceSeconds: flags['grace-seconds'] },
+          )
+          .catch((error: unknown) => Promise.reject(missingRelaySecret(error, args.agent, location)))
+      : store.generate(args.agent, flags.replace ? { replace: true } : {})
   }
 }

@@ -1,7 +1,7 @@
 import type { SecretInfo } from '@agent-comm/transport-http/secrets'
 import { BaseCommand } from '../../base-command.js'
-import { openSecretStore, relayDataDir } from '../../context.js'
-import { dataDirFlag } from '../../relay-flags.js'
+import { openSecretStore } from '../../context.js'
+import { relaySecretsFlags } from '../../relay-flags.js'
 
 /** `--json` output of `relay list-secrets`: never a secret. */
 export interface ListSecretsResult {
@@ -18,18 +18,27 @@ export default class RelayListSecrets extends BaseCommand<typeof RelayListSecret
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --data-dir /var/lib/agent-comm-relay --json',
   ]
-  // The relay has no coordinator database: no --db.
+  // The relay's own --db (its PostgreSQL database), not the coordinator's.
   static override baseFlags = {}
-  static override flags = { 'data-dir': dataDirFlag }
+  static override flags = relaySecretsFlags
 
   async run(): Promise<ListSecretsResult> {
-    const { store, secretEnvName } = await openSecretStore(relayDataDir(this.flags['data-dir']))
-    const secrets = (await store.list()).map((info) => ({ ...info, envVar: secretEnvName(info.agentId) }))
+    const { flags } = this
+    const { store, location, secretEnvName, close } = await openSecretStore({
+      dataDir: flags['data-dir'],
+      db: flags.db,
+      dbSchema: flags['db-schema'],
+      secretsKeyFile: flags['secrets-key-file'],
+    })
+    const secrets = (await store.list().finally(close)).map((info) => ({
+      ...info,
+      envVar: secretEnvName(info.agentId),
+    }))
     if (secrets.length === 0) {
-      this.log(`No relay secrets in ${store.path}. Create one: agent-comm relay gen-secret <agent>`)
+      this.log(`No relay secrets in ${location}. Create one: agent-comm relay gen-secret <agent>`)
     } else {
       const width = Math.max(...secrets.map((s) => s.agentId.length))
-      this.log(`Relay secrets in ${store.path} (${secrets.length}):`)
+      this.log(`Relay secrets in ${location} (${secrets.length}):`)
       for (const s of secrets) {
         const rotation =
           s.previousValidUntil === undefined

@@ -1,8 +1,8 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
-import { openSecretStore, relayDataDir } from '../../context.js'
+import { openSecretStore } from '../../context.js'
 import { missingRelaySecret } from '../../errors.js'
-import { dataDirFlag } from '../../relay-flags.js'
+import { relaySecretsFlags } from '../../relay-flags.js'
 
 /** `--json` output of `relay revoke-secret`. */
 export interface RevokeSecretResult {
@@ -23,15 +23,22 @@ export default class RelayRevokeSecret extends BaseCommand<typeof RelayRevokeSec
   static override args = {
     agent: Args.string({ description: 'agent whose secret to revoke', required: true }),
   }
-  // The relay has no coordinator database: no --db.
+  // The relay's own --db (its PostgreSQL database), not the coordinator's.
   static override baseFlags = {}
-  static override flags = { 'data-dir': dataDirFlag }
+  static override flags = relaySecretsFlags
 
   async run(): Promise<RevokeSecretResult> {
-    const { store } = await openSecretStore(relayDataDir(this.flags['data-dir']))
+    const { flags } = this
+    const { store, location, close } = await openSecretStore({
+      dataDir: flags['data-dir'],
+      db: flags.db,
+      dbSchema: flags['db-schema'],
+      secretsKeyFile: flags['secrets-key-file'],
+    })
     const result = await store
       .revoke(this.args.agent)
-      .catch((error: unknown) => Promise.reject(missingRelaySecret(error, this.args.agent, store.path)))
+      .catch((error: unknown) => Promise.reject(missingRelaySecret(error, this.args.agent, location)))
+      .finally(close)
     this.log(
       `Revoked the relay secret${result.revoked === 1 ? '' : `s (${result.revoked})`} of ${result.agentId}: the relay refuses its requests from now on.`,
     )

@@ -1,0 +1,107 @@
+import type { AddressInfo } from 'node:net'
+import type { Clock } from '@agent-comm/protocol'
+import { Registry } from '@agent-comm/registry'
+import { Spool } from '@agent-comm/spool'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import { createRelay } from './app.js'
+import type { RelayConsoleOptions } from './console-mount.js'
+import { issueConsoleLoginToken } from './console-mount.js'
+import type { NonceStore } from './nonces.js'
+
+/** What {@link startLocalConsole} serves. */
+export interface LocalConsoleOptions {
+  /**
+   * The local database: a SQLite file or PostgreSQL URL, opened here and closed with the console (the
+   * same `AGENT_COMM_DB_PATH` the CLI uses). Or give `spool` and `registry`, which stay open for their owner.
+   */
+  path?: string
+  spool?: Spool
+  registry?: Registry
+  /** Port on 127.0.0.1 (0: any free one). */
+  port: number
+  /** Who the one-time token signs in as: a human agent, or (default) the operator `admin`. */
+  as?: string
+  clock?: Clock
+  logger?: FastifyBaseLogger
+  console?: RelayConsoleOptions
+}
+
+/** A running local console. */
+export interface LocalConsole {
+  app: FastifyInstance
+  /** The page's address with a one-time login token in its fragment (never sent to a server log). */
+  loginUrl: string
+  /** Base URL, e.g. `http://127.0.0.1:8421`. */
+  url: string
+  /** A further one-time login URL (each works once). */
+  newLoginUrl(): string
+  close(): Promise<void>
+}
+
+// The local console signs nothing: no agent has a secret, so no signed request can pass, and no nonce is kept.
+const NO_NONCES: NonceStore = {
+  remember: () => false,
+  prune: () => 0,
+  flush: () => undefined,
+  close: () => undefined,
+}
+
+/**
+ * The console over a local database: the relay's API and page on 127.0.0.1 only, with no agent secrets
+ * (nothing can sign in but the holder of a one-time token), the same API as a relay's console.
+ */
+export async function startLocalConsole(options: LocalConsoleOptions): Promise<LocalConsole> {
+  const asAgent = options.as ?? 'admin'
+  const owned = options.spool === undefined
+  let spool = options.spool
+  if (spool === undefined) {
+    if (options.path === undefined) throw new Error('startLocalConsole needs a path or a spool and registry')
+    spool = await Spool.open({
+      path: options.path,
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+    })
+  }
+  let registry = options.registry
+  try {
+    registry ??= await Registry.open({
+      spool,
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+    })
+  } catch (error) {
+    if (owned) await spool.close()
+    throw error
+  }
+  const app = await createRelay({
+    spool,
+    registry,
+    secrets: { secretsFor: () => [] },
+    nonces: NO_NONCES,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+    options: {
+      // Signed in as a human agent, nobody is the operator: the admin id is one no agent can have.
+      admin: { agentId: options.as === undefined ? 'admin' : 'console:no-operator' },
+      rateLimit: false,
+      ...(options.console === undefined ? {} : { console: options.console }),
+    },
+  })
+  if (owned) {
+    const openedSpool = spool
+    const openedRegistry = registry
+    app.addHook('onClose', async () => {
+      await openedRegistry.close()
+      await openedSpool.close()
+    })
+  }
+  try {
+    await app.listen({ host: '127.0.0.1', port: options.port })
+  } catch (error) {
+    await app.close()
+    throw error
+  }
+  const port = (app.server.address() as AddressInfo).port
+  const url = `http://127.0.0.1:${port}`
+  const newLoginUrl = () =>
+    `${url}/console/#token=${issueConsoleLoginToken(app, asAgent, options.as === undefined)}`
+  return { app, url, loginUrl: newLoginUrl(), newLoginUrl, close: () => app.close() }
+}

@@ -1,0 +1,531 @@
+import {
+  AgentIdSchema,
+  AgentProfileSchema,
+  ApprovalRequestSchema,
+  ApprovalResponseSchema,
+  CAPABILITY_TARGET_PREFIX,
+  createMessage,
+  JsonObjectSchema,
+  MessageDeliverySchema,
+  MessageIdSchema,
+  MessageNotFoundError,
+  MessageV2Schema,
+  PrioritySchema,
+  RecipientSchema,
+  SendResultSchema,
+  SpoolStatsSchema,
+  ValidationError,
+} from '@agent-comm/protocol'
+import { API_PREFIX } from '@agent-comm/transport-http'
+import { z } from 'zod'
+import type { Caller } from '../auth.js'
+import type { Approvals } from '../console-approvals.js'
+import { ConsoleSessions, SESSION_COOKIE } from '../console-sessions.js'
+import { connectionSignal, type RelayContext } from '../context.js'
+import { forbidden, HttpProblem } from '../http-errors.js'
+import { type RouteDef, route } from '../route-table.js'
+import { WindowLimiter } from '../window-limiter.js'
+
+const PREFIX = `${API_PREFIX}/console`
+
+/** How the console decides who may sign in with an agent's secret. */
+export interface ConsoleAccess {
+  sessions: ConsoleSessions
+  /** The admin's id (the operator role) and its secrets given to the relay directly. */
+  adminId: string
+  adminSecrets: readonly string[]
+  /** Approval requests and decisions over the relay's spool. */
+  approvals: Approvals
+}
+
+const SignInSchema = z.union([
+  z.strictObject({ agentId: AgentIdSchema, secret: z.string().min(1).max(512) }),
+  z.strictObject({ token: z.string().min(1).max(512) }),
+])
+
+const SessionSchema = z.object({
+  agentId: z.string(),
+  admin: z.boolean(),
+  csrfToken: z.string(),
+  expiresAt: z.string(),
+})
+
+const ComposeSchema = z.strictObject({
+  /** An agent id, or `capability:<name>`. */
+  to: RecipientSchema.optional(),
+  subject: z.string().max(200).default(''),
+  body: z.string().min(1).max(65_536),
+  priority: PrioritySchema.default('normal'),
+  /** Reply in the thread of this message (to its sender unless `to` is given). */
+  replyTo: MessageIdSchema.optional(),
+})
+
+const DecisionSchema = z.strictObject({
+  decision: z.string().min(1).max(64),
+  comment: z.string().max(4096).optional(),
+  arguments: JsonObjectSchema.optional(),
+})
+
+const PendingApprovalSchema = z.object({
+  requestId: z.string(),
+  message: MessageV2Schema,
+  request: ApprovalRequestSchema,
+})
+
+const AuditEntrySchema = z.object({
+  requestId: z.string(),
+  responseId: z.string(),
+  requester: z.string(),
+  question: z.string(),
+  action: z.string().optional(),
+  decision: z.string(),
+  comment: z.string().optional(),
+  decidedBy: z.string(),
+  decidedAt: z.string(),
+  arguments: z.record(z.string(), z.unknown()).optional(),
+  expired: z.boolean(),
+})
+
+const MessageParams = z.strictObject({ messageId: MessageIdSchema })
+
+/** The seed's alert thresholds for the key metrics, highlighted by the console's overview. */
+export const CONSOLE_THRESHOLDS = {
+  /** Oldest queued delivery older than 5 minutes: consumers are behind. */
+  oldestQueuedAgeMs: 300_000,
+  /** Oldest lease older than 10 minutes: a consumer is stuck. */
+  oldestLeaseAgeMs: 600_000,
+  /** More than 5 % of finished deliveries failed. */
+  failedRate: 0.05,
+  /** More than 1000 queued deliveries. */
+  queued: 1000,
+}
+
+/** True for a person allowed to sign in to the console: registered with `kind: human` or `human-review`. */
+function isHuman(profile: z.output<typeof AgentProfileSchema>): boolean {
+  return profile.metadata.kind === 'human' || profile.capabilities.includes('human-review')
+}
+
+/**
+ * The console's part of the API: sessions (sign in with a human agent's secret or a local one-time
+ * token), the inbox with open / done, composing and replying, approvals and their audit log, search,
+ * the overview, and one event stream telling the page when to refresh.
+ */
+export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDef[] {
+  const { spool, registry, clock } = ctx
+  const { sessions, approvals } = access
+  // Sign-in guesses are limited per client address (20 failures a minute), whatever the relay's other limits.
+  const signInFailures = new WindowLimiter({ max: 20, timeWindowMs: 60_000 }, clock)
+
+  /** Leases `messageId` for `agentId`: claims its waiting messages until that one is leased to it. */
+  const open = async (agentId: string, messageId: string): Promise<void> => {
+    const status = await spool.status(messageId)
+    const delivery = status.deliveries.find((d) => d.recipient === agentId)
+    if (delivery === undefined) throw new MessageNotFoundError(messageId)
+    if (delivery.status === 'leased') return
+    if (delivery.status !== 'queued') return
+    // Claims hand out the most urgent first; a person opening one message leases the ones before it too
+    // (for an hour), which only marks them opened: each is still done one by one.
+    for (let round = 0; round < 20; round++) {
+      const claimed = await spool.claim(agentId, { limit: 100, leaseSeconds: 3600 })
+      if (claimed.some((c) => c.message.id === messageId) || claimed.length === 0) return
+    }
+  }
+
+  const visibleMessages = async (caller: Caller, query: { text?: string; limit: number }) => {
+    if (caller.admin) return spool.search(query)
+    const [sent, received] = await Promise.all([
+      spool.search({ ...query, from: caller.agentId }),
+      spool.search({ ...query, to: caller.agentId }),
+    ])
+    const seen = new Map([...sent, ...received].map((m) => [m.id, m]))
+    return [...seen.values()].sort((a, b) => b.timestamp.localeCompare(a.timestamp)).slice(0, query.limit)
+  }
+
+  const requireApproval = async (caller: Caller, messageId: string) => {
+    const status = await spool.status(messageId)
+    const mine = status.deliveries.some((d) => d.recipient === caller.agentId)
+    if (!caller.admin && !mine) throw new MessageNotFoundError(messageId)
+    return status.message
+  }
+
+  return [
+    route({
+      method: 'POST',
+      url: `${PREFIX}/session`,
+      operationId: 'consoleSignIn',
+      summary: 'Sign in to the console: a human agent with its relay secret, or a one-time login token',
+      description:
+        'Only the admin and agents registered with `metadata.kind: "human"` or the capability `human-review` may sign in. Sets the HttpOnly, SameSite=Strict session cookie (Secure behind TLS) and returns the CSRF token every state change must send in X-CSRF-Token.',
+      tag: 'console',
+      auth: 'none',
+      body: SignInSchema,
+      response: SessionSchema,
+      errors: [401, 429],
+      async handler({ body, request, reply }) {
+        const waitMs = signInFailures.retryAfterMs(request.ip)
+        if (waitMs > 0) {
+          const seconds = Math.ceil(waitMs / 1000)
+          throw new HttpProblem(
+            429,
+            'RATE_LIMITED',
+            `Too many failed sign-ins from this address; wait ${seconds} s`,
+            {
+              hint: 'Check the agent id and its relay secret, then sign in again after the wait.',
+              headers: { 'retry-after': String(seconds) },
+            },
+          )
+        }
+        let identity: { agentId: string; admin: boolean } | undefined
+        if ('token' in body) {
+          identity = sessions.redeemLoginToken(body.token)
+        } else {
+          const admin = body.agentId === access.adminId
+          const valid = [
+            ...(await ctx.secrets.secretsFor(body.agentId)),
+            ...(admin ? access.adminSecrets : []),
+          ]
+          if (valid.length > 0 && ConsoleSessions.secretMatches(body.secret, valid)) {
+            const profile = admin ? undefined : await registry.get(body.agentId)
+            if (admin || (profile !== undefined && isHuman(profile)))
+              identity = { agentId: body.agentId, admin }
+          }
+        }
+        if (identity === undefined) {
+          signInFailures.fail(request.ip)
+          throw new HttpProblem(
+            401,
+            'UNAUTHENTICATED',
+            'Sign-in refused: unknown agent, wrong secret, a used or unknown token, or an agent that is not a person',
+            {
+              hint: 'Sign in as the admin or as an agent registered with metadata kind "human" or capability human-review, with its relay secret.',
+            },
+          )
+        }
+        const { cookie, session } = sessions.create(identity.agentId, identity.admin)
+        reply.setCookie(SESSION_COOKIE, cookie, {
+          httpOnly: true,
+          sameSite: 'strict',
+          secure: request.protocol === 'https',
+          path: '/',
+          maxAge: Math.floor(sessions.ttlMs / 1000),
+        })
+        return { ...session, expiresAt: new Date(session.expiresAt).toISOString() }
+      },
+    }),
+    route({
+      method: 'GET',
+      url: `${PREFIX}/session`,
+      operationId: 'consoleSession',
+      summary: 'The signed-in console session: who, whether operator, and its CSRF token',
+      tag: 'console',
+      auth: 'agent',
+      response: SessionSchema,
+      handler({ request }) {
+        const session = sessions.find(request.cookies[SESSION_COOKIE])
+        if (session === undefined) throw forbidden('This request has no console session', 'Sign in first.')
+        return { ...session, expiresAt: new Date(session.expiresAt).toISOString() }
+      },
+    }),
+    route({
+      method: 'DELETE',
+      url: `${PREFIX}/session`,
+      operationId: 'consoleSignOut',
+      summary: 'Sign out: ends the session and clears its cookie',
+      tag: 'console',
+      auth: 'agent',
+      handler({ request, reply }) {
+        sessions.destroy(request.cookies[SESSION_COOKIE])
+        reply.clearCookie(SESSION_COOKIE, { path: '/' })
+        return undefined
+      },
+    }),
+    route({
+      method: 'GET',
+      url: `${PREFIX}/inbox`,
+      operationId: 'consoleInbox',
+      summary:
+        "The signed-in agent's waiting messages (approval requests excepted), most urgent then newest first",
+      tag: 'console',
+      auth: 'agent',
+      response: z.object({ items: z.array(MessageDeliverySchema) }),
+      async handler({ caller }) {
+        const pending = await spool.pending(caller.agentId, { limit: 500 })
+        const rank = { urgent: 0, high: 1, normal: 2, low: 3 } as Record<string, number>
+        const items = pending
+          .filter((p) => p.message.payload?.type !== 'approval_request')
+          .sort(
+            (a, b) =>
+              (rank[a.message.priority] ?? 2) - (rank[b.message.priority] ?? 2) ||
+              b.message.timestamp.localeCompare(a.message.timestamp),
+          )
+        return { items }
+      },
+    }),
+    route({
+      method: 'POST',
+      url: `${PREFIX}/inbox/:messageId/open`,
+      operationId: 'consoleOpen',
+      summary: 'Open a message: lease it to the signed-in agent (for an hour) so no one else works on it',
+      tag: 'console',
+      auth: 'agent',
+      params: MessageParams,
+      errors: [404],
+      async handler({ params, caller }) {
+        await open(caller.agentId, params.messageId)
+        return undefined
+      },
+    }),
+    route({
+      method: 'POST',
+      url: `${PREFIX}/inbox/:messageId/done`,
+      operationId: 'consoleDone',
+      summary: 'Mark a message done: opens it if needed, then acks it',
+      tag: 'console',
+      auth: 'agent',
+      params: MessageParams,
+      errors: [404, 409],
+      async handler({ params, caller }) {
+        await open(caller.agentId, params.messageId)
+        await spool.ack(params.messageId, caller.agentId)
+        return undefined
+      },
+    }),
+    route({
+      method: 'POST',
+      url: `${PREFIX}/messages`,
+      operationId: 'consoleSend',
+      summary:
+        'Send a message as the signed-in agent: to an agent or `capability:<name>`, or as a reply in a thread',
+      tag: 'console',
+      auth: 'agent',
+      body: ComposeSchema,
+      response: SendResultSchema,
+      errors: [404],
+      async handler({ body, caller }) {
+        let to = body.to
+        let routing: { replyTo?: string; conversationId?: string } = {}
+        let subject = body.subject
+        if (body.replyTo !== undefined) {
+          const original = await spool.status(body.replyTo)
+          const involved =
+            caller.admin ||
+            original.message.fromAgent === caller.agentId ||
+            original.deliveries.some((d) => d.recipient === caller.agentId)
+          if (!involved) throw new MessageNotFoundError(body.replyTo)
+          to ??= original.message.fromAgent
+          routing = {
+            replyTo: original.message.id,
+            ...(original.message.routing.conversationId === undefined
+              ? {}
+              : { conversationId: original.message.routing.conversationId }),
+          }
+          if (subject === '') subject = `Re: ${original.message.subject}`.slice(0, 200)
+        }
+        if (to === undefined) {
+          throw new ValidationError('Invalid message: give a recipient (to) or a message to reply to', [
+            { path: 'to', message: 'required without replyTo' },
+          ])
+        }
+        const message = createMessage(
+          {
+            fromAgent: caller.agentId,
+            toAgent: to,
+            subject,
+            body: body.body,
+            priority: body.priority,
+            routing,
+          },
+          { clock },
+        )
+        let recipients: string[] | undefined
+        if (to.startsWith(CAPABILITY_TARGET_PREFIX)) {
+          const capability = to.slice(CAPABILITY_TARGET_PREFIX.length)
+          recipients = (await registry.findByCapability(capability))
+            .map((p) => p.agentId)
+            .filter((id) => id !== caller.agentId)
+          if (recipients.length === 0) {
+            throw new HttpProblem(404, 'AGENT_NOT_FOUND', `No agent has the capability '${capability}'`, {
+              hint: 'Check the capability on the Agents page.',
+            })
+          }
+        }
+        return spool.send(message, recipients === undefined ? {} : { recipients })
+      },
+    }),
+    route({
+      method: 'GET',
+      url: `${PREFIX}/stream`,
+      operationId: 'consoleEvents',
+      summary:
+        "Server-sent events: a `change` event whenever the signed-in agent's inbox or approvals (the whole relay's queue, for the operator) change",
+      tag: 'console',
+      auth: 'agent',
+      stream: true,
+      async handler({ caller, request, reply }) {
+        const signal = connectionSignal(reply, ctx.shutdown)
+        reply.hijack()
+        const res = reply.raw
+        res.writeHead(200, {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache, no-transform',
+          connection: 'keep-alive',
+          'x-accel-buffering': 'no',
+        })
+        res.write(': connected\n\n')
+        // The fingerprint is re-read at least every half second: the spool's wake-up is a hint, the read
+        // is the truth (a message claimed elsewhere changes the inbox without waking anyone).
+        const fingerprint = async (): Promise<string> => {
+          const pending = await spool.pending(caller.agentId, { limit: 500 })
+          const open = await approvals.pending(caller.admin ? undefined : caller.agentId)
+          // Open approvals too: a decision made elsewhere or by a deadline leaves the person's delivery queued.
+          const mine = [
+            ...pending.map((p) => `${p.message.id}:${p.delivery.status}`),
+            ...open.map((a) => `approval:${a.message.id}`),
+          ].join(',')
+          if (!caller.admin) return mine
+          const stats = await spool.stats()
+          return `${mine}|${JSON.stringify(stats.deliveries)}|${stats.totalMessages}`
+        }
+        let last = ''
+        let idle = 0
+        try {
+          while (!signal.aborted) {
+            const now = await fingerprint()
+            if (now !== last) {
+              last = now
+              res.write(`event: change\ndata: {}\n\n`)
+            } else if (++idle % 30 === 0) {
+              res.write(': keep-alive\n\n')
+            }
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, 500)
+              signal.addEventListener(
+                'abort',
+                () => {
+                  clearTimeout(timer)
+                  resolve()
+                },
+                { once: true },
+              )
+            })
+          }
+        } catch (error) {
+          if (!signal.aborted) request.log.error({ err: error }, 'console event stream failed')
+        } finally {
+          res.end(() => {
+            if (ctx.shutdown.aborted) res.socket?.destroy()
+          })
+        }
+        return undefined
+      },
+    }),
+    route({
+      method: 'GET',
+      url: `${PREFIX}/approvals`,
+      operationId: 'consoleApprovals',
+      summary: "Open approval requests, oldest first: the signed-in agent's, or every one for the operator",
+      tag: 'console',
+      auth: 'agent',
+      response: z.object({ approvals: z.array(PendingApprovalSchema) }),
+      async handler({ caller }) {
+        return { approvals: await approvals.pending(caller.admin ? undefined : caller.agentId) }
+      },
+    }),
+    route({
+      method: 'POST',
+      url: `${PREFIX}/approvals/:messageId/decision`,
+      operationId: 'consoleDecide',
+      summary:
+        'Decide an approval request as the signed-in agent; the first decision wins (a later one returns it with first: false)',
+      description:
+        'The decision is sent to the requester as an `approval_response` reply (routing.replyTo = the request id) with decidedBy set to the verified identity.',
+      tag: 'console',
+      auth: 'agent',
+      params: MessageParams,
+      body: DecisionSchema,
+      response: z.object({ response: ApprovalResponseSchema, first: z.boolean() }),
+      errors: [404],
+      async handler({ params, body, caller, request }) {
+        const message = await requireApproval(caller, params.messageId)
+        const result = await approvals.decide(message, body, caller.agentId)
+        // The person's own delivery of the request is done once it is decided.
+        try {
+          await open(caller.agentId, message.id)
+          await spool.ack(message.id, caller.agentId)
+        } catch (error) {
+          request.log.warn({ err: error, messageId: message.id }, 'could not mark the decided request done')
+        }
+        return result
+      },
+    }),
+    route({
+      method: 'GET',
+      url: `${PREFIX}/approvals/audit`,
+      operationId: 'consoleAudit',
+      summary:
+        'The audit log of approval decisions, oldest first: who decided what and when (all for the operator)',
+      tag: 'console',
+      auth: 'agent',
+      response: z.object({ entries: z.array(AuditEntrySchema) }),
+      async handler({ caller }) {
+        return { entries: await approvals.audit(caller.admin ? undefined : caller.agentId) }
+      },
+    }),
+    route({
+      method: 'GET',
+      url: `${PREFIX}/search`,
+      operationId: 'consoleSearch',
+      summary:
+        'Full-text search over the messages the signed-in agent sent or received (all for the operator)',
+      tag: 'console',
+      auth: 'agent',
+      query: z.strictObject({
+        text: z.string().max(1024).optional(),
+        limit: z.coerce.number().int().min(1).max(500).optional(),
+      }),
+      response: z.object({ messages: z.array(MessageV2Schema) }),
+      async handler({ query, caller }) {
+        const messages = await visibleMessages(caller, {
+          ...(query.text === undefined || query.text.trim() === '' ? {} : { text: query.text }),
+          limit: query.limit ?? 100,
+        })
+        return { messages }
+      },
+    }),
+    route({
+      method: 'GET',
+      url: `${PREFIX}/overview`,
+      operationId: 'consoleOverview',
+      summary:
+        'Key metrics for the operator: queue by status, messages sent per 5 minutes over the last hour, ages, failure rate and alert thresholds',
+      tag: 'console',
+      auth: 'admin',
+      response: z.object({
+        stats: SpoolStatsSchema,
+        throughput: z.array(z.object({ start: z.string(), messages: z.number().int() })),
+        thresholds: z.record(z.string(), z.number()),
+        agents: z.array(AgentProfileSchema),
+      }),
+      async handler() {
+        const now = clock.now()
+        const bucketMs = 300_000
+        const start = now - 12 * bucketMs
+        const recent = await spool.search({ since: start, limit: 1000 })
+        const counts = new Array<number>(12).fill(0)
+        for (const message of recent) {
+          const index = Math.floor((Date.parse(message.timestamp) - start) / bucketMs)
+          if (index >= 0 && index < 12) counts[index] = (counts[index] ?? 0) + 1
+        }
+        return {
+          stats: await spool.stats(),
+          throughput: counts.map((messages, i) => ({
+            start: new Date(start + i * bucketMs).toISOString(),
+            messages,
+          })),
+          thresholds: CONSOLE_THRESHOLDS,
+          agents: await registry.list(),
+        }
+      },
+    }),
+  ]
+}

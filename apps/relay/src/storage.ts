@@ -1,0 +1,166 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { openPostgres, openPostgresRelayStores, RelaySecretsKey } from '@agent-comm/postgres'
+import { type Clock, ConfigError, type Logger } from '@agent-comm/protocol'
+import { Registry } from '@agent-comm/registry'
+import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { SecretStore } from '@agent-comm/transport-http/secrets'
+import type { RelayConfig } from './config.js'
+import type { RelaySecrets } from './context.js'
+import { secureDataFolder } from './data-folder.js'
+import { type NonceStore, SqliteNonceStore } from './nonces.js'
+
+/** File name of the relay's database inside its data folder. */
+export const RELAY_DB_FILE = 'relay.db'
+
+/** Everything a relay keeps, on one SQLite file or on a PostgreSQL database its replicas share. */
+export interface RelayStorage {
+  spool: Spool
+  registry: Registry
+  secrets: RelaySecrets & Pick<SecretStore, 'generate' | 'rotate' | 'revoke' | 'list'>
+  nonces: NonceStore
+  /** Where the data is, safe to print: the data folder, or the URL without its password. */
+  location: string
+  /** Resolves when the database answers; rejects when it does not (readiness). */
+  ping(): Promise<void>
+  /** Closes the stores (nonces, registry, secrets, spool). */
+  close(): Promise<void>
+}
+
+/**
+ * Opens the relay's storage from its config: on PostgreSQL when `databaseUrl` is set (the secrets key is
+ * then required), otherwise `<dataDir>/relay.db` and `<dataDir>/secrets.json`.
+ */
+export async function openRelayStorage(
+  config: RelayConfig,
+  deps: { clock?: Clock | undefined; logger: Logger },
+): Promise<RelayStorage> {
+  return config.databaseUrl === undefined
+    ? openSqliteStorage(config, deps)
+    : openPostgresStorage(config, config.databaseUrl, deps)
+}
+
+/**
+ * The key agents' secrets are sealed under, from `AGENT_COMM_RELAY_SECRETS_KEY` or `--secrets-key-file`;
+ * a `ConfigError` saying what to set when there is none or it is not 32 bytes of base64.
+ */
+export function relaySecretsKey(config: Pick<RelayConfig, 'secretsKey' | 'secretsKeyFile'>): RelaySecretsKey {
+  if (config.secretsKey !== undefined) {
+    return RelaySecretsKey.fromBase64(config.secretsKey, 'AGENT_COMM_RELAY_SECRETS_KEY')
+  }
+  if (config.secretsKeyFile !== undefined) {
+    let text: string
+    try {
+      text = readFileSync(config.secretsKeyFile, 'utf8')
+    } catch (error) {
+      throw new ConfigError(
+        `Cannot read the secrets key file ${config.secretsKeyFile}: ${(error as Error).message}`,
+        { hint: 'Check the path given to --secrets-key-file (AGENT_COMM_RELAY_SECRETS_KEY_FILE).' },
+      )
+    }
+    return RelaySecretsKey.fromBase64(text, `The secrets key file ${config.secretsKeyFile}`)
+  }
+  throw new ConfigError(
+    "A relay on PostgreSQL needs the key that encrypts agents' secrets in the database, and none was given",
+    {
+      hint: 'Set AGENT_COMM_RELAY_SECRETS_KEY to 32 random bytes in base64 (openssl rand -base64 32), the same on every replica and for the relay commands, or pass --secrets-key-file <file>.',
+    },
+  )
+}
+
+async function openSqliteStorage(
+  config: RelayConfig,
+  deps: { clock?: Clock | undefined; logger: Logger },
+): Promise<RelayStorage> {
+  const { clock, logger } = deps
+  const dbPath = join(config.dataDir, RELAY_DB_FILE)
+  secureDataFolder(config.dataDir, dbPath, logger)
+  const spool = await Spool.open({
+    path: dbPath,
+    leaseSeconds: config.leaseSeconds,
+    logger,
+    ...(clock === undefined ? {} : { clock }),
+  })
+  try {
+    // The relay's spool holds the deliveries of every agent registered with it, whatever transport its
+    // profile names: each is given the held group messages it matches when it registers.
+    const registry = await Registry.open({
+      spool,
+      releaseHeldTo: 'all-agents',
+      ...(clock === undefined ? {} : { clock }),
+    })
+    const secrets = await SecretStore.open({
+      path: SecretStore.fileIn(config.dataDir),
+      logger,
+      ...(clock === undefined ? {} : { clock }),
+    })
+    const nonces = SqliteNonceStore.open(sqliteConnection(spool), {
+      logger,
+      windowMs: config.authWindowSeconds * 1000,
+      ...(clock === undefined ? {} : { clock }),
+    })
+    return {
+      spool,
+      registry,
+      secrets,
+      nonces,
+      location: config.dataDir,
+      ping: async () => {
+        await spool.store.hasClaimable({ recipient: 'relay.health-probe', now: spool.clock.now() })
+      },
+      close: async () => {
+        await nonces.close()
+        await registry.close()
+        await spool.close()
+      },
+    }
+  } catch (error) {
+    await spool.close()
+    throw error
+  }
+}
+
+async function openPostgresStorage(
+  config: RelayConfig,
+  url: string,
+  deps: { clock?: Clock | undefined; logger: Logger },
+): Promise<RelayStorage> {
+  const { clock, logger } = deps
+  // The key first: a replica without it refuses to start before touching the database.
+  const key = relaySecretsKey(config)
+  const database = await openPostgres({
+    url,
+    ...(config.postgresSchema === undefined ? {} : { schema: config.postgresSchema }),
+    ...(config.postgresPoolSize === undefined ? {} : { poolSize: config.postgresPoolSize }),
+    logger,
+    ...(clock === undefined ? {} : { clock }),
+    spool: { leaseSeconds: config.leaseSeconds },
+    registry: { releaseHeldTo: 'all-agents' },
+  })
+  try {
+    const stores = await openPostgresRelayStores({
+      url,
+      ...(config.postgresSchema === undefined ? {} : { schema: config.postgresSchema }),
+      key,
+      windowMs: config.authWindowSeconds * 1000,
+      logger,
+      // Nonce expiry and rotation grace on the spool's clock: the server's time unless a clock is injected.
+      clock: clock ?? database.spool.clock,
+    })
+    return {
+      spool: database.spool,
+      registry: database.registry,
+      secrets: stores.secrets,
+      nonces: stores.nonces,
+      location: database.location,
+      ping: () => stores.ping(),
+      close: async () => {
+        await stores.close()
+        await database.close()
+      },
+    }
+  } catch (error) {
+    await database.close()
+    throw error
+  }
+}

@@ -1,0 +1,391 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { type Message, Role, TaskState } from '@a2a-js/sdk'
+import { type Client, ClientFactory, JsonRpcTransportFactory } from '@a2a-js/sdk/client'
+import { A2ATokens, callerAgentId, SqliteA2AStore } from '@agent-comm/a2a'
+import { BridgeRunner, FunctionBridge } from '@agent-comm/bridge'
+import { createCoordinator, loadConfig } from '@agent-comm/coordinator'
+import type { JsonObject } from '@agent-comm/protocol'
+import { Registry } from '@agent-comm/registry'
+import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { describe, expect, it } from 'vitest'
+import { RELAY_DB_FILE, relayConfig, startRelay } from '../src/index.js'
+import { onCleanup, tempDir } from './helpers.js'
+
+/** A relay on an ephemeral port, an agent `helper` that opted in to A2A, and a token for caller `acme`. */
+async function setUp(dataDir = tempDir()) {
+  const relay = await startRelay(relayConfig({ dataDir, port: 0, logLevel: 'silent' }))
+  onCleanup(() => relay.close())
+  // The agent's side: the relay's own database, as a local agent-comm consumer sees it.
+  const spool = await Spool.open({ path: join(dataDir, RELAY_DB_FILE) })
+  onCleanup(() => spool.close())
+  const registry = await Registry.open({ spool })
+  await registry.register({
+    agentId: 'helper',
+    capabilities: ['answer'],
+    metadata: { a2a: { skills: [{ id: 'answer', name: 'Answer questions', tags: ['qa'] }] } },
+  })
+  const tokens = new A2ATokens(SqliteA2AStore.open(sqliteConnection(spool)))
+  const { token } = await tokens.create('acme')
+  return { relay, spool, registry, tokens, token, dataDir }
+}
+
+async function clientFor(url: string, agent: string, token: string): Promise<Client> {
+  const fetchImpl: typeof fetch = (input, init) => {
+    const headers = new Headers(init?.headers)
+    headers.set('authorization', `Bearer ${token}`)
+    return fetch(input, { ...init, headers })
+  }
+  const factory = new ClientFactory({ transports: [new JsonRpcTransportFactory({ fetchImpl })] })
+  return factory.createFromUrl(`${url}/a2a/${agent}/`)
+}
+
+function userMessage(text: string, extra: Partial<Message> = {}): Message {
+  return {
+    messageId: crypto.randomUUID(),
+    contextId: '',
+    taskId: '',
+    role: Role.ROLE_USER,
+    parts: [{ content: { $case: 'text', value: text }, metadata: undefined, filename: '', mediaType: '' }],
+    metadata: undefined,
+    extensions: [],
+    referenceTaskIds: [],
+    ...extra,
+  }
+}
+
+/** The agent's loop: claims its next message and answers it with `answer(body)`. */
+async function answerOnce(
+  spool: Spool,
+  answer: (body: string) => { body: string; metadata?: JsonObject },
+): Promise<string> {
+  for (;;) {
+    const [claimed] = await spool.claim('helper', { limit: 1 })
+    if (claimed === undefined) {
+      await spool.waitForMessages('helper', { timeoutMs: 200 })
+      continue
+    }
+    const { message, lease } = claimed
+    const reply = answer(message.body)
+    await spool.send({
+      fromAgent: 'helper',
+      toAgent: message.fromAgent,
+      body: reply.body,
+      routing: { replyTo: message.id, conversationId: message.routing.conversationId },
+      ...(reply.metadata === undefined ? {} : { metadata: reply.metadata }),
+    })
+    await spool.ack(message.id, 'helper', { receipt: lease.receipt })
+    return message.id
+  }
+}
+
+interface CardJson {
+  name: string
+  skills: { id: string; name: string; tags: string[] }[]
+  supportedInterfaces: { url: string; protocolBinding: string; protocolVersion: string }[]
+  securitySchemes: Record<string, unknown>
+}
+
+async function rpc(url: string, body: unknown, headers: Record<string, string>) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  })
+  return {
+    status: response.status,
+    body: (await response.json()) as { error?: { code: number }; result?: unknown },
+  }
+}
+
+describe('A2A on the relay', () => {
+  it('serves the agent card and the directory card', async () => {
+    const { relay } = await setUp()
+    const card = (await (
+      await fetch(`${relay.url}/a2a/helper/.well-known/agent-card.json`)
+    ).json()) as CardJson
+    expect(card.name).toBe('helper')
+    expect(card.skills[0]).toMatchObject({ id: 'answer', name: 'Answer questions', tags: ['qa'] })
+    expect(card.supportedInterfaces[0]).toMatchObject({
+      url: `${relay.url}/a2a/helper`,
+      protocolBinding: 'JSONRPC',
+      protocolVersion: '1.0',
+    })
+    expect(Object.keys(card.securitySchemes)).toEqual(['a2aToken'])
+    const directory = (await (await fetch(`${relay.url}/.well-known/agent-card.json`)).json()) as CardJson
+    expect(directory.skills.map((s: { id: string }) => s.id)).toEqual(['helper'])
+    expect((await fetch(`${relay.url}/a2a/nobody/.well-known/agent-card.json`)).status).toBe(404)
+  })
+
+  it('completes a task with the agent-comm agent reply as its artifact', async () => {
+    const { relay, spool, token } = await setUp()
+    const client = await clientFor(relay.url, 'helper', token)
+    const answering = answerOnce(spool, (body) => ({ body: `echo: ${body}` }))
+    const result = await client.sendMessage({
+      tenant: '',
+      message: userMessage('hello'),
+      configuration: undefined,
+      metadata: undefined,
+    })
+    await answering
+    expect('id' in result).toBe(true)
+    const task = await client.getTask({ tenant: '', id: (result as { id: string }).id })
+    expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED)
+    expect(task.artifacts[0]?.parts[0]?.content).toEqual({ $case: 'text', value: 'echo: hello' })
+    // The caller is a2a:acme in the spool, never an agent-comm agent.
+    const [sent] = await spool.search({ from: callerAgentId('acme') })
+    expect(sent?.fromAgent).toBe('a2a:acme')
+  })
+
+  it('completes a task answered by a bridge on the coordinator', async () => {
+    const { relay, dataDir, token } = await setUp()
+    const coordinator = await createCoordinator(
+      loadConfig({ AGENT_COMM_DB_PATH: join(dataDir, RELAY_DB_FILE) }),
+    )
+    onCleanup(() => coordinator.close())
+    const client = await clientFor(relay.url, 'helper', token)
+    const sent = (await client.sendMessage({
+      tenant: '',
+      message: userMessage('via bridge'),
+      configuration: {
+        acceptedOutputModes: [],
+        taskPushNotificationConfig: undefined,
+        returnImmediately: true,
+      },
+      metadata: undefined,
+    })) as { id: string }
+    const bridge = new FunctionBridge(async (message) => `bridged: ${message.body}`)
+    const summary = await new BridgeRunner({ coordinator, agent: 'helper', bridge }).run({ once: true })
+    expect(summary).toMatchObject({ processed: 1, succeeded: 1 })
+    await expect
+      .poll(async () => (await client.getTask({ tenant: '', id: sent.id })).status?.state)
+      .toBe(TaskState.TASK_STATE_COMPLETED)
+    const task = await client.getTask({ tenant: '', id: sent.id })
+    expect(task.artifacts[0]?.parts[0]?.content).toEqual({ $case: 'text', value: 'bridged: via bridge' })
+  })
+
+  it('resumes a stream after the last event id it saw', async () => {
+    const { relay, spool, token } = await setUp()
+    const client = await clientFor(relay.url, 'helper', token)
+    const answering = answerOnce(spool, () => ({ body: 'resumed' }))
+    const sent = (await client.sendMessage({
+      tenant: '',
+      message: userMessage('resume me'),
+      configuration: undefined,
+      metadata: undefined,
+    })) as { id: string }
+    await answering
+    const response = await fetch(`${relay.url}/a2a/helper`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${token}`,
+        'a2a-version': '1.0',
+        'last-event-id': '1',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'SubscribeToTask', params: { id: sent.id } }),
+    })
+    expect(response.headers.get('content-type')).toContain('text/event-stream')
+    const text = await response.text()
+    const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))
+    // Event 1 (the task) was seen; the rest follow in order, ending with completed.
+    expect(ids[0]).toBe(2)
+    expect(ids).toEqual([...ids].sort((a, b) => a - b))
+    expect(text).toContain('TASK_STATE_COMPLETED')
+  })
+
+  it('streams submitted, working, the artifact and completed in order', async () => {
+    const { relay, spool, token } = await setUp()
+    const client = await clientFor(relay.url, 'helper', token)
+    const answering = answerOnce(spool, () => ({ body: 'done' }))
+    const kinds: string[] = []
+    for await (const event of client.sendMessageStream({
+      tenant: '',
+      message: userMessage('stream please'),
+      configuration: undefined,
+      metadata: undefined,
+    })) {
+      const payload = event.payload
+      if (payload?.$case === 'statusUpdate') kinds.push(`status:${payload.value.status?.state}`)
+      else kinds.push(payload?.$case ?? 'none')
+    }
+    await answering
+    expect(kinds[0]).toBe('task')
+    expect(kinds.slice(-2)).toEqual(['artifactUpdate', `status:${TaskState.TASK_STATE_COMPLETED}`])
+  })
+
+  it('cancels a task the agent has not answered', async () => {
+    const { relay, token } = await setUp()
+    const client = await clientFor(relay.url, 'helper', token)
+    const sent = await client.sendMessage({
+      tenant: '',
+      message: userMessage('never answered'),
+      configuration: {
+        acceptedOutputModes: [],
+        taskPushNotificationConfig: undefined,
+        returnImmediately: true,
+      },
+      metadata: undefined,
+    })
+    const id = (sent as { id: string }).id
+    const canceled = await client.cancelTask({ tenant: '', id, metadata: undefined })
+    expect(canceled.status?.state).toBe(TaskState.TASK_STATE_CANCELED)
+    await expect(client.cancelTask({ tenant: '', id, metadata: undefined })).rejects.toThrow()
+  })
+
+  it('continues an input-required task with the next message in its context', async () => {
+    const { relay, spool, token } = await setUp()
+    const client = await clientFor(relay.url, 'helper', token)
+    const asking = answerOnce(spool, () => ({
+      body: 'Which city?',
+      metadata: { a2a: { state: 'input-required' } },
+    }))
+    const first = (await client.sendMessage({
+      tenant: '',
+      message: userMessage('weather please'),
+      configuration: undefined,
+      metadata: undefined,
+    })) as { id: string; contextId: string; status?: { state: TaskState } }
+    await asking
+    expect(first.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED)
+    const answering = answerOnce(spool, (body) => ({ body: `sunny in ${body}` }))
+    const second = (await client.sendMessage({
+      tenant: '',
+      message: userMessage('Paris', { contextId: first.contextId, taskId: first.id }),
+      configuration: undefined,
+      metadata: undefined,
+    })) as { id: string; status?: { state: TaskState }; artifacts: { parts: { content?: unknown }[] }[] }
+    await answering
+    expect(second.id).toBe(first.id)
+    expect(second.status?.state).toBe(TaskState.TASK_STATE_COMPLETED)
+    expect(second.artifacts[0]?.parts[0]?.content).toEqual({ $case: 'text', value: 'sunny in Paris' })
+  })
+
+  it('answers GetTask and SubscribeToTask the same after a restart mid-task', async () => {
+    const dataDir = tempDir()
+    const first = await setUp(dataDir)
+    let client = await clientFor(first.relay.url, 'helper', first.token)
+    const sent = (await client.sendMessage({
+      tenant: '',
+      message: userMessage('survive a restart'),
+      configuration: {
+        acceptedOutputModes: [],
+        taskPushNotificationConfig: undefined,
+        returnImmediately: true,
+      },
+      metadata: undefined,
+    })) as { id: string }
+    await first.relay.close()
+    const relay = await startRelay(relayConfig({ dataDir, port: 0, logLevel: 'silent' }))
+    onCleanup(() => relay.close())
+    client = await clientFor(relay.url, 'helper', first.token)
+    expect((await client.getTask({ tenant: '', id: sent.id })).status?.state).toBe(
+      TaskState.TASK_STATE_SUBMITTED,
+    )
+    const answering = answerOnce(first.spool, () => ({ body: 'after restart' }))
+    const states: number[] = []
+    for await (const event of client.resubscribeTask({ tenant: '', id: sent.id })) {
+      if (event.payload?.$case === 'statusUpdate') states.push(event.payload.value.status?.state ?? 0)
+    }
+    await answering
+    expect(states.at(-1)).toBe(TaskState.TASK_STATE_COMPLETED)
+    expect((await client.getTask({ tenant: '', id: sent.id })).status?.state).toBe(
+      TaskState.TASK_STATE_COMPLETED,
+    )
+  })
+
+  it('pushes the task events to the caller webhook in order, with its token, retrying a failure', async () => {
+    const { relay, spool, token } = await setUp()
+    const received: { token: string | undefined; body: string }[] = []
+    let requests = 0
+    const webhook = createServer((request, response) => {
+      let body = ''
+      request.on('data', (chunk) => {
+        body += chunk
+      })
+      request.on('end', () => {
+        requests++
+        // The first attempt fails: the outbox retries it, and later events wait for it.
+        if (requests === 1) return response.writeHead(503).end()
+        received.push({ token: request.headers['x-a2a-notification-token'] as string | undefined, body })
+        response.writeHead(200).end()
+      })
+    })
+    await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve))
+    onCleanup(() => new Promise<void>((resolve) => webhook.close(() => resolve())))
+    const hook = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook`
+    const client = await clientFor(relay.url, 'helper', token)
+    const answering = answerOnce(spool, () => ({ body: 'pushed' }))
+    await client.sendMessage({
+      tenant: '',
+      message: userMessage('push please'),
+      configuration: {
+        acceptedOutputModes: [],
+        taskPushNotificationConfig: {
+          tenant: '',
+          id: '',
+          taskId: '',
+          url: hook,
+          token: 'hook-secret',
+          authentication: undefined,
+        },
+        returnImmediately: true,
+      },
+      metadata: undefined,
+    })
+    await answering
+    await expect.poll(() => received.at(-1)?.body ?? '').toContain('TASK_STATE_COMPLETED')
+    expect(requests).toBe(received.length + 1)
+    expect(received.every((r) => r.token === 'hook-secret')).toBe(true)
+    expect(Object.keys(JSON.parse(received[0]!.body))).toEqual(['task'])
+  })
+
+  it('answers bad requests with the spec JSON-RPC errors, never a 500', async () => {
+    const { relay, tokens, token } = await setUp()
+    const url = `${relay.url}/a2a/helper`
+    const auth = { authorization: `Bearer ${token}`, 'a2a-version': '1.0' }
+    const get = { jsonrpc: '2.0', id: 1, method: 'GetTask', params: { id: 'nope' } }
+    expect((await rpc(url, get, { authorization: `Bearer ${token}` })).body.error?.code).toBe(-32009)
+    expect((await rpc(url, get, { ...auth, 'a2a-version': '9.9' })).body.error?.code).toBe(-32009)
+    expect((await rpc(url, get, auth)).body.error?.code).toBe(-32001)
+    expect((await rpc(url, { ...get, method: 'Nope' }, auth)).body.error?.code).toBe(-32601)
+    expect((await rpc(url, '{not json', auth)).body.error?.code).toBe(-32700)
+    const badParts = {
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'SendMessage',
+      params: { message: { messageId: 'm', role: 'ROLE_USER', parts: [{}] } },
+    }
+    expect((await rpc(url, badParts, auth)).body.error?.code).toBe(-32602)
+    const huge = {
+      ...badParts,
+      params: { message: { messageId: 'm', role: 'ROLE_USER', parts: [{ text: 'x'.repeat(2_000_000) }] } },
+    }
+    const oversized = await rpc(url, huge, auth)
+    expect(oversized.status).toBe(413)
+    expect(oversized.body.error?.code).toBe(-32600)
+    expect((await rpc(url, get, { 'a2a-version': '1.0' })).status).toBe(401)
+    // Another caller cannot see acme's task.
+    const client = await clientFor(relay.url, 'helper', token)
+    const sent = (await client.sendMessage({
+      tenant: '',
+      message: userMessage('private'),
+      configuration: {
+        acceptedOutputModes: [],
+        taskPushNotificationConfig: undefined,
+        returnImmediately: true,
+      },
+      metadata: undefined,
+    })) as { id: string }
+    const other = await tokens.create('other')
+    const theirs = await rpc(
+      url,
+      { ...get, params: { id: sent.id } },
+      { ...auth, authorization: `Bearer ${other.token}` },
+    )
+    expect(theirs.body.error?.code).toBe(-32001)
+    await tokens.revoke('acme')
+    expect((await rpc(url, get, auth)).status).toBe(401)
+  })
+})

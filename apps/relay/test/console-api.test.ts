@@ -1,0 +1,208 @@
+import type { MessageV2 } from '@agent-comm/protocol'
+import { createMessage } from '@agent-comm/protocol'
+import { describe, expect, it } from 'vitest'
+import { startTestRelay, type TestRelay } from './helpers.js'
+
+/** Signs `agentId` in with its secret through `inject`; returns the cookie and CSRF token. */
+async function signIn(relay: TestRelay, agentId: string): Promise<{ cookie: string; csrf: string }> {
+  const response = await relay.app.inject({
+    method: 'POST',
+    url: '/api/v1/console/session',
+    payload: { agentId, secret: relay.secrets[agentId] },
+  })
+  expect(response.statusCode).toBe(200)
+  const setCookie = String(response.headers['set-cookie'])
+  expect(setCookie).toMatch(/HttpOnly/)
+  expect(setCookie).toMatch(/SameSite=Strict/)
+  return { cookie: setCookie.split(';')[0]!, csrf: response.json().csrfToken }
+}
+
+function asSession(relay: TestRelay, who: { cookie: string; csrf?: string }) {
+  return (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown) =>
+    relay.app.inject({
+      method,
+      url,
+      headers: { cookie: who.cookie, ...(who.csrf === undefined ? {} : { 'x-csrf-token': who.csrf }) },
+      ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
+    })
+}
+
+async function humans(relay: TestRelay): Promise<void> {
+  await relay.registry.register({ agentId: 'lead', metadata: { kind: 'human' } })
+  await relay.registry.register({ agentId: 'reviewer', capabilities: ['human-review'] })
+  await relay.registry.register({ agentId: 'builder', capabilities: ['code'] })
+}
+
+function approvalRequest(relay: TestRelay, to: string, data: Record<string, unknown>): MessageV2 {
+  return createMessage(
+    {
+      fromAgent: 'builder',
+      toAgent: to,
+      subject: 'Deploy?',
+      body: 'May I deploy?',
+      payload: { type: 'approval_request', data: { question: 'Deploy v2 to production?', ...data } },
+    },
+    { clock: relay.clock },
+  )
+}
+
+describe('the console API', () => {
+  it('signs in only people: human agents and the admin, never an agent that is not one', async () => {
+    const relay = await startTestRelay()
+    await humans(relay)
+    await signIn(relay, 'lead')
+    await signIn(relay, 'reviewer')
+    await signIn(relay, 'admin')
+    const refused = await relay.app.inject({
+      method: 'POST',
+      url: '/api/v1/console/session',
+      payload: { agentId: 'builder', secret: relay.secrets.builder },
+    })
+    expect(refused.statusCode).toBe(401)
+    const wrong = await relay.app.inject({
+      method: 'POST',
+      url: '/api/v1/console/session',
+      payload: { agentId: 'lead', secret: 'not-the-secret-of-lead' },
+    })
+    expect(wrong.statusCode).toBe(401)
+  })
+
+  it('limits failed sign-ins per address: after 20, even the right secret waits', async () => {
+    const relay = await startTestRelay()
+    await humans(relay)
+    const attempt = (secret: string) =>
+      relay.app.inject({
+        method: 'POST',
+        url: '/api/v1/console/session',
+        payload: { agentId: 'lead', secret },
+      })
+    for (let i = 0; i < 20; i++) expect((await attempt(`wrong-secret-${i}`)).statusCode).toBe(401)
+    const limited = await attempt(relay.secrets.lead!)
+    expect(limited.statusCode).toBe(429)
+    expect(limited.headers['retry-after']).toBeDefined()
+    relay.clock.advance(61_000)
+    expect((await attempt(relay.secrets.lead!)).statusCode).toBe(200)
+  })
+
+  it('refuses a state change without the session CSRF token, and signs out', async () => {
+    const relay = await startTestRelay()
+    await humans(relay)
+    const lead = await signIn(relay, 'lead')
+    const withoutToken = await asSession(relay, { cookie: lead.cookie })('POST', '/api/v1/console/messages', {
+      to: 'builder',
+      body: 'hello',
+    })
+    expect(withoutToken.statusCode).toBe(403)
+    expect(withoutToken.json().error.code).toBe('CSRF_REJECTED')
+    const withToken = await asSession(relay, lead)('POST', '/api/v1/console/messages', {
+      to: 'builder',
+      body: 'hello',
+    })
+    expect(withToken.statusCode).toBe(200)
+    expect((await relay.spool.pending('builder')).map((p) => p.message.body)).toEqual(['hello'])
+    expect((await asSession(relay, lead)('DELETE', '/api/v1/console/session')).statusCode).toBe(204)
+    expect((await asSession(relay, lead)('GET', '/api/v1/console/inbox')).statusCode).toBe(401)
+  })
+
+  it("shows a human its own inbox only, and never another human's messages", async () => {
+    const relay = await startTestRelay()
+    await humans(relay)
+    const forLead = createMessage({ fromAgent: 'builder', toAgent: 'lead', body: 'for lead only' })
+    await relay.spool.send(forLead)
+    const reviewer = asSession(relay, await signIn(relay, 'reviewer'))
+    expect((await reviewer('GET', '/api/v1/console/inbox')).json().items).toEqual([])
+    expect((await reviewer('GET', `/api/v1/messages/${forLead.id}`)).statusCode).toBe(404)
+    expect((await reviewer('GET', '/api/v1/console/search?text=lead')).json().messages).toEqual([])
+    const lead = asSession(relay, await signIn(relay, 'lead'))
+    expect((await lead('GET', '/api/v1/console/inbox')).json().items).toHaveLength(1)
+  })
+
+  it('decides an approval once: the first decision wins and goes back to the requester as a reply', async () => {
+    const relay = await startTestRelay()
+    await humans(relay)
+    const request = approvalRequest(relay, 'lead', { action: { name: 'deploy', arguments: { env: 'prod' } } })
+    await relay.spool.send(request)
+    const lead = signIn(relay, 'lead')
+    const session = asSession(relay, await lead)
+    const listed = (await session('GET', '/api/v1/console/approvals')).json().approvals
+    expect(listed.map((a: { requestId: string }) => a.requestId)).toEqual([request.id])
+    const first = await session('POST', `/api/v1/console/approvals/${request.id}/decision`, {
+      decision: 'approve',
+      comment: 'go ahead',
+      arguments: { env: 'staging' },
+    })
+    expect(first.json()).toMatchObject({ first: true, response: { decision: 'approve', decidedBy: 'lead' } })
+    const admin = asSession(relay, await signIn(relay, 'admin'))
+    const second = await admin('POST', `/api/v1/console/approvals/${request.id}/decision`, {
+      decision: 'deny',
+    })
+    expect(second.json()).toMatchObject({
+      first: false,
+      response: { decision: 'approve', decidedBy: 'lead' },
+    })
+    const [reply] = await relay.spool.claim('builder')
+    expect(reply?.message.routing.replyTo).toBe(request.id)
+    expect(reply?.message.payload).toMatchObject({
+      type: 'approval_response',
+      data: { decision: 'approve', comment: 'go ahead', decidedBy: 'lead', arguments: { env: 'staging' } },
+    })
+    expect((await session('GET', '/api/v1/console/approvals')).json().approvals).toEqual([])
+    const audit = (await admin('GET', '/api/v1/console/approvals/audit')).json().entries
+    expect(audit).toMatchObject([
+      { requestId: request.id, decision: 'approve', decidedBy: 'lead', question: 'Deploy v2 to production?' },
+    ])
+  })
+
+  it('applies expiry policies when deadlines pass: deny, approve, and escalate to another human', async () => {
+    const relay = await startTestRelay({ options: { console: { sweepIntervalMs: 20 } } })
+    await humans(relay)
+    const deadline = new Date(relay.clock.now() + 60_000).toISOString()
+    const deny = approvalRequest(relay, 'lead', { deadline, onExpiry: 'deny' })
+    const approve = approvalRequest(relay, 'lead', { deadline, onExpiry: 'approve' })
+    const escalate = approvalRequest(relay, 'lead', { deadline, onExpiry: { escalateTo: 'reviewer' } })
+    for (const m of [deny, approve, escalate]) await relay.spool.send(m)
+    relay.clock.advance(61_000)
+    const decisions = new Map<string, unknown>()
+    await expect
+      .poll(async () => {
+        for (const c of await relay.spool.claim('builder', { limit: 10 })) {
+          decisions.set(c.message.routing.replyTo ?? '', c.message.payload?.data)
+          await relay.spool.ack(c.message.id, 'builder')
+        }
+        return decisions.size
+      })
+      .toBe(2)
+    expect(decisions.get(deny.id)).toMatchObject({
+      decision: 'deny',
+      decidedBy: 'system:expiry',
+      expired: true,
+    })
+    expect(decisions.get(approve.id)).toMatchObject({
+      decision: 'approve',
+      decidedBy: 'system:expiry',
+      expired: true,
+    })
+    const reviewer = asSession(relay, await signIn(relay, 'reviewer'))
+    await expect
+      .poll(async () => (await reviewer('GET', '/api/v1/console/approvals')).json().approvals.length)
+      .toBe(1)
+    const [escalated] = (await reviewer('GET', '/api/v1/console/approvals')).json().approvals
+    expect(escalated.requestId).toBe(escalate.id)
+    const decided = await reviewer('POST', `/api/v1/console/approvals/${escalated.message.id}/decision`, {
+      decision: 'approve',
+    })
+    expect(decided.json().first).toBe(true)
+    const [reply] = await relay.spool.claim('builder')
+    expect(reply?.message.routing.replyTo).toBe(escalate.id)
+    expect(reply?.message.payload?.data).toMatchObject({ decision: 'approve', decidedBy: 'reviewer' })
+  })
+
+  it('serves the page with a strict Content-Security-Policy', async () => {
+    const relay = await startTestRelay()
+    const page = await relay.app.inject({ method: 'GET', url: '/console/' })
+    expect(page.statusCode).toBe(200)
+    expect(page.headers['content-security-policy']).toMatch(/script-src 'self'/)
+    expect(page.headers['content-security-policy']).not.toMatch(/unsafe-inline/)
+    expect(page.headers['x-frame-options']).toBeDefined()
+  })
+})

@@ -1,0 +1,36 @@
+// The public surface of @agent-comm/a2a: the relay's A2A endpoint (plugin), its parts for other hosts,
+// and the token store the CLI manages.
+export { A2A_VERSION, agentCard, agentEndpoint, directoryCard, SECURITY_SCHEME } from './card.js'
+export type { CallState } from './handler.js'
+export { SpoolRequestHandler } from './handler.js'
+export type { ReplyOutcome } from './parts.js'
+export { replyOutcome } from './parts.js'
+export type { A2APluginOptions } from './plugin.js'
+export { a2aPlugin } from './plugin.js'
+export type { A2AProfile, A2ASkill } from './profile.js'
+export {
+  A2AProfileSchema,
+  A2ASkillSchema,
+  a2aProfileOf,
+  callerAgentId,
+  isA2AAgent,
+  parseSkillFlag,
+} from './profile.js'
+export type { A2APushesOptions } from './push.js'
+export { A2APushes } from './push.js'
+export { A2A_MIGRATIONS_FOLDER, A2A_MIGRATIONS_TABLE, SqliteA2AStore } from './sqlite/store.js'
+export type {
+  A2AStore,
+  DuePush,
+  EventRecord,
+  MaybePromise,
+  PushConfigRecord,
+  StoredTaskState,
+  TaskRecord,
+  TokenRecord,
+  TransitionParams,
+} from './store.js'
+export type { A2ACaller, A2ATasksDeps, SequencedEvent } from './tasks.js'
+export { A2ATasks } from './tasks.js'
+export type { IssuedToken, TokenInfo } from './tokens.js'
+export { A2ATokens, CallerNameSchema, hashToken, openRelayTokens } from './tokens.js'

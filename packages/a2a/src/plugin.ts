@@ -1,0 +1,288 @@
+import { type AgentCard, AgentCard as AgentCardJson } from '@a2a-js/sdk'
+import { A2A_ERROR_CODE } from '@a2a-js/sdk/errors'
+import { JsonRpcTransportHandler, ServerCallContext, validateVersion } from '@a2a-js/sdk/server'
+import type { Clock, Logger } from '@agent-comm/protocol'
+import { ConfigError, silentLogger } from '@agent-comm/protocol'
+import type { Registry } from '@agent-comm/registry'
+import type { Spool } from '@agent-comm/spool'
+import { sqliteConnection } from '@agent-comm/spool'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { agentCard, directoryCard } from './card.js'
+import { SpoolRequestHandler, withCallState } from './handler.js'
+import { isA2AAgent } from './profile.js'
+import { A2APushes } from './push.js'
+import { SqliteA2AStore } from './sqlite/store.js'
+import type { A2AStore } from './store.js'
+import { A2ATasks } from './tasks.js'
+import { A2ATokens } from './tokens.js'
+
+/** What the relay hands the A2A plugin. */
+export interface A2APluginOptions {
+  spool: Spool
+  registry: Registry
+  /** Where tasks and tokens live (default: a `SqliteA2AStore` on the spool's SQLite connection). */
+  store?: A2AStore
+  clock?: Clock
+  logger?: Logger
+  /** The relay's public base URL for cards (default: from each request's Host header). */
+  baseUrl?: string
+  /** Version shown on cards. */
+  version?: string
+  /** Largest JSON-RPC request, in bytes (1 MiB). */
+  bodyLimitBytes?: number
+  /** Largest caller message (its parts as JSON), in bytes (512 KiB). */
+  maxMessageBytes?: number
+  /** How often open tasks are compared with their deliveries, in ms (250). */
+  pollIntervalMs?: number
+  /** SSE keep-alive comment interval, in ms (15 000). */
+  keepAliveMs?: number
+  /** Push notifications: how they are sent and retried (defaults of {@link A2APushes}). */
+  push?: { fetch?: typeof fetch; retryBaseMs?: number; maxAttempts?: number; timeoutMs?: number }
+}
+
+interface RpcError {
+  code: number
+  message: string
+}
+
+/**
+ * The relay's A2A endpoint as a fastify plugin: `GET /.well-known/agent-card.json` (the directory),
+ * `GET /a2a/{agent}/.well-known/agent-card.json` and `POST /a2a/{agent}` (JSON-RPC, A2A 1.0) for every
+ * registered agent whose profile lists A2A skills. Register it unwrapped so its parsers and error handler
+ * stay in its own scope: `app.register(a2aPlugin, { spool, registry })`.
+ */
+export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions): Promise<void> {
+  const clock = options.clock ?? options.spool.clock
+  const logger = options.logger ?? silentLogger
+  if (options.store === undefined && options.spool.store.kind !== 'sqlite') {
+    throw new ConfigError(`The A2A endpoint needs a store for a spool on ${options.spool.store.kind}`, {
+      hint: 'Pass { store: await PostgresA2AStore.open({ client, schema }) } from @agent-comm/postgres.',
+    })
+  }
+  const store = options.store ?? SqliteA2AStore.open(sqliteConnection(options.spool))
+  const tokens = new A2ATokens(store, { clock })
+  const pushes = new A2APushes({ store, clock, logger, ...options.push })
+  const tasks = new A2ATasks({
+    pushes,
+    spool: options.spool,
+    registry: options.registry,
+    store,
+    clock,
+    logger,
+    ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
+    ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+  })
+  const transport = new JsonRpcTransportHandler(new SpoolRequestHandler(tasks))
+  const version = options.version ?? '0.1.0'
+  const keepAliveMs = options.keepAliveMs ?? 15_000
+  const closing = new AbortController()
+
+  app.addHook('onReady', async () => tasks.start())
+  app.addHook('preClose', async () => {
+    closing.abort()
+    await tasks.stop()
+  })
+  app.addHook('onClose', async () => {
+    if (options.store === undefined) await store.close()
+  })
+
+  // Bodies stay bytes (as in the rest of the relay): parse errors must become JSON-RPC -32700, not 400.
+  app.addContentTypeParser('application/a2a+json', { parseAs: 'buffer' }, (_request, body, done) =>
+    done(null, body),
+  )
+
+  app.setErrorHandler((error, request, reply) => {
+    const code = (error as { code?: unknown }).code
+    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send(
+        rpcError(null, {
+          code: A2A_ERROR_CODE.INVALID_REQUEST,
+          message: `Request over ${options.bodyLimitBytes ?? 1048576} bytes`,
+        }),
+      )
+    }
+    const status = (error as { statusCode?: unknown }).statusCode
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return reply.code(status).send(
+        rpcError(null, {
+          code: A2A_ERROR_CODE.INVALID_REQUEST,
+          message: error instanceof Error ? error.message : 'Bad request',
+        }),
+      )
+    }
+    request.log.error({ err: error }, 'a2a request failed')
+    return reply.code(500).send(
+      rpcError(null, {
+        code: A2A_ERROR_CODE.INTERNAL_ERROR,
+        message: `Internal error (request id ${request.id})`,
+      }),
+    )
+  })
+
+  const baseUrl = (request: FastifyRequest): string =>
+    options.baseUrl ?? `${request.protocol}://${request.host}`
+
+  const optedIn = async (agent: string) => {
+    const profile = await options.registry.get(agent)
+    return profile !== undefined && isA2AAgent(profile) ? profile : undefined
+  }
+
+  app.get('/.well-known/agent-card.json', async (request, reply) => {
+    const profiles = (await options.registry.list()).filter(isA2AAgent)
+    return reply.send(cardJson(directoryCard(profiles, { baseUrl: baseUrl(request), version })))
+  })
+
+  app.get<{ Params: { agent: string } }>(
+    '/a2a/:agent/.well-known/agent-card.json',
+    async (request, reply) => {
+      const profile = await optedIn(request.params.agent)
+      if (profile === undefined) return notAnAgent(reply, request.params.agent)
+      return reply.send(cardJson(agentCard(profile, { baseUrl: baseUrl(request), version })))
+    },
+  )
+
+  app.post<{ Params: { agent: string } }>(
+    '/a2a/:agent',
+    { bodyLimit: options.bodyLimitBytes ?? 1024 * 1024 },
+    async (request, reply) => {
+      const header = request.headers.authorization
+      const bearer =
+        typeof header === 'string' && /^Bearer\s+/i.test(header)
+          ? header.replace(/^Bearer\s+/i, '').trim()
+          : ''
+      const token = bearer === '' ? undefined : await tokens.verify(bearer)
+      if (token === undefined) {
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer realm="agent-comm relay"')
+          .send(
+            rpcError(null, {
+              code: A2A_ERROR_CODE.INVALID_REQUEST,
+              message:
+                'A bearer token is required: ask the relay operator for one (agent-comm relay a2a-token create NAME)',
+            }),
+          )
+      }
+      const agent = request.params.agent
+      const profile = await optedIn(agent)
+      if (profile === undefined) return notAnAgent(reply, agent)
+      if (token.agents !== undefined && !token.agents.includes(agent)) {
+        return reply.code(403).send(
+          rpcError(null, {
+            code: A2A_ERROR_CODE.INVALID_REQUEST,
+            message: `Caller '${token.name}' may not call agent '${agent}'`,
+          }),
+        )
+      }
+      const card = agentCard(profile, { baseUrl: baseUrl(request), version })
+      const versionHeader = request.headers['a2a-version']
+      // A request without the header speaks 0.3 (spec §3.6.2); this endpoint speaks 1.0 only.
+      const requestedVersion =
+        typeof versionHeader === 'string' && versionHeader.trim() !== '' ? versionHeader.trim() : '0.3'
+      let body: unknown
+      try {
+        body = JSON.parse(
+          Buffer.isBuffer(request.body) ? request.body.toString('utf8') : String(request.body ?? ''),
+        )
+      } catch {
+        return reply.send(
+          rpcError(null, { code: A2A_ERROR_CODE.PARSE_ERROR, message: 'Parse error: the body is not JSON' }),
+        )
+      }
+      const id = requestId(body)
+      try {
+        validateVersion(requestedVersion, card, 'JSONRPC')
+      } catch (error) {
+        return reply.send(rpcError(id, JsonRpcTransportHandler.mapToJSONRPCError(error)))
+      }
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+        return reply.send(
+          rpcError(id, {
+            code: A2A_ERROR_CODE.INVALID_REQUEST,
+            message: 'A JSON-RPC request is an object (batches are not supported)',
+          }),
+        )
+      }
+      const disconnect = new AbortController()
+      request.raw.on('close', () => disconnect.abort())
+      reply.raw.on('close', () => disconnect.abort())
+      const lastEventHeader = request.headers['last-event-id']
+      const lastEventId =
+        typeof lastEventHeader === 'string' && /^\d+$/.test(lastEventHeader)
+          ? Number(lastEventHeader)
+          : undefined
+      const seqs: number[] = []
+      const context = withCallState(new ServerCallContext({ requestedVersion, state: new Map() }), {
+        caller: { name: token.name, agents: token.agents },
+        agent,
+        card,
+        seqs,
+        lastEventId,
+        signal: AbortSignal.any([disconnect.signal, closing.signal]),
+      })
+      const result = await transport.handle(body as Record<string, unknown>, context)
+      if (!(Symbol.asyncIterator in result)) return reply.send(result)
+      const iterator = result[Symbol.asyncIterator]()
+      const first = await iterator.next()
+      // An error before the first event (unknown task, bad params) is an ordinary JSON-RPC answer.
+      if (!first.done && 'error' in first.value && first.value.error !== undefined) {
+        await iterator.return?.(undefined)
+        return reply.send(first.value)
+      }
+      reply.hijack()
+      const raw = reply.raw
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      })
+      const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), keepAliveMs)
+      const write = (event: unknown): void => {
+        const seq = seqs.shift()
+        raw.write(`${seq === undefined ? '' : `id: ${seq}\n`}data: ${JSON.stringify(event)}\n\n`)
+      }
+      try {
+        if (!first.done) write(first.value)
+        for (;;) {
+          const next = await iterator.next()
+          if (next.done) break
+          write(next.value)
+        }
+      } catch (error) {
+        logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'a2a stream failed')
+        raw.write(
+          `data: ${JSON.stringify(rpcError(id, JsonRpcTransportHandler.mapToJSONRPCError(error)))}\n\n`,
+        )
+      } finally {
+        clearInterval(keepAlive)
+        raw.end()
+      }
+      return reply
+    },
+  )
+}
+
+function cardJson(card: AgentCard): unknown {
+  // The SDK's codec writes the card in its JSON form (camelCase, oneofs flattened).
+  return AgentCardJson.toJSON(card)
+}
+
+function notAnAgent(reply: FastifyReply, agent: string) {
+  return reply.code(404).send(
+    rpcError(null, {
+      code: A2A_ERROR_CODE.INVALID_REQUEST,
+      message: `No A2A agent '${agent}' on this relay: it is not registered or lists no A2A skill (agent-comm register ${agent} … --a2a-skill ID)`,
+    }),
+  )
+}
+
+function rpcError(id: string | number | null, error: RpcError) {
+  return { jsonrpc: '2.0', id, error }
+}
+
+function requestId(body: unknown): string | number | null {
+  if (typeof body !== 'object' || body === null || !('id' in body)) return null
+  const id = (body as { id: unknown }).id
+  return typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id)) ? id : null
+}

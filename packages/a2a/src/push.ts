@@ -1,0 +1,112 @@
+import { AuthenticationInfo, TaskPushNotificationConfig } from '@a2a-js/sdk'
+import type { Clock, Logger } from '@agent-comm/protocol'
+import { silentLogger } from '@agent-comm/protocol'
+import type { A2AStore, DuePush } from './store.js'
+
+/** Options of {@link A2APushes}. */
+export interface A2APushesOptions {
+  store: A2AStore
+  clock: Clock
+  logger?: Logger
+  /** How a push is sent (global `fetch`); tests and proxies inject their own. */
+  fetch?: typeof fetch
+  /** First retry delay in ms (1000); it doubles with each attempt, up to five minutes. */
+  retryBaseMs?: number
+  /** Attempts before a push is given up (8). */
+  maxAttempts?: number
+  /** How long one POST may take, in ms (10 000). */
+  timeoutMs?: number
+}
+
+/**
+ * Delivers the push outbox: each due row is POSTed to its config's URL as the A2A `StreamResponse` JSON
+ * (`application/a2a+json`), with the config's token in `X-A2A-Notification-Token` and its
+ * authentication (scheme and credentials) in `Authorization`, as A2A 1.0 describes. A failure is retried
+ * with exponential backoff; the outbox lives in the database, so a restart or another replica goes on.
+ */
+export class A2APushes {
+  readonly #store: A2AStore
+  readonly #clock: Clock
+  readonly #logger: Logger
+  readonly #fetch: typeof fetch
+  readonly #retryBaseMs: number
+  readonly #maxAttempts: number
+  readonly #timeoutMs: number
+
+  constructor(options: A2APushesOptions) {
+    this.#store = options.store
+    this.#clock = options.clock
+    this.#logger = options.logger ?? silentLogger
+    this.#fetch = options.fetch ?? fetch
+    this.#retryBaseMs = options.retryBaseMs ?? 1000
+    this.#maxAttempts = options.maxAttempts ?? 8
+    this.#timeoutMs = options.timeoutMs ?? 10_000
+  }
+
+  /** Sends every push due now, in order per task; returns how many were delivered. */
+  async deliverDue(limit = 50): Promise<number> {
+    const due = await this.#store.duePushes(this.#clock.now(), limit)
+    const blocked = new Set<string>()
+    let delivered = 0
+    for (const push of due) {
+      const key = `${push.taskId}\n${push.configId}`
+      // Events of one task reach a webhook in order: after a failure, its later events wait their turn.
+      if (blocked.has(key)) continue
+      const now = this.#clock.now()
+      if (!(await this.#store.claimPush(push.id, push.nextAt, now + this.#timeoutMs * 2))) continue
+      const error = await this.#send(push)
+      const attempts = push.attempts + 1
+      if (error === undefined) {
+        delivered++
+        await this.#store.recordPush({
+          id: push.id,
+          attempts,
+          done: true,
+          nextAt: now,
+          at: this.#clock.now(),
+        })
+        continue
+      }
+      blocked.add(key)
+      const givesUp = attempts >= this.#maxAttempts
+      const delay = Math.min(this.#retryBaseMs * 2 ** (attempts - 1), 300_000)
+      await this.#store.recordPush({
+        id: push.id,
+        attempts,
+        done: givesUp,
+        nextAt: this.#clock.now() + delay,
+        error,
+        at: this.#clock.now(),
+      })
+      this.#logger.warn(
+        { taskId: push.taskId, configId: push.configId, attempts, error, givesUp },
+        'a2a push failed',
+      )
+    }
+    return delivered
+  }
+
+  async #send(push: DuePush): Promise<string | undefined> {
+    const config = TaskPushNotificationConfig.fromJSON(push.config)
+    const headers: Record<string, string> = { 'content-type': 'application/a2a+json' }
+    if (config.token !== '') headers['x-a2a-notification-token'] = config.token
+    const auth =
+      config.authentication === undefined ? undefined : AuthenticationInfo.toJSON(config.authentication)
+    if (config.authentication?.scheme && config.authentication.credentials && auth !== undefined) {
+      headers.authorization = `${config.authentication.scheme} ${config.authentication.credentials}`
+    }
+    try {
+      const response = await this.#fetch(config.url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(push.event),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+        redirect: 'error',
+      })
+      await response.body?.cancel()
+      return response.ok ? undefined : `HTTP ${response.status}`
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error)
+    }
+  }
+}

@@ -1,0 +1,385 @@
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ValidationError } from '@agent-comm/protocol'
+import { applyMigrations, toStorageError } from '@agent-comm/spool'
+import type BetterSqlite3 from 'better-sqlite3'
+import type {
+  A2AStore,
+  DuePush,
+  EventRecord,
+  PushConfigRecord,
+  StoredTaskState,
+  TaskRecord,
+  TokenRecord,
+  TransitionParams,
+} from '../store.js'
+
+/** Folder of this package's drizzle-kit migrations (shipped beside `dist/`). */
+export const A2A_MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '../../drizzle')
+
+/** Table recording which A2A migrations a database has; apart from the spool's, registry's and relay's. */
+export const A2A_MIGRATIONS_TABLE = '__agent_comm_a2a_migrations'
+
+interface TaskRow {
+  id: string
+  caller: string
+  agent: string
+  context_id: string
+  message_id: string
+  state: string
+  task: string
+  created_at: number
+  updated_at: number
+}
+
+interface TokenRow {
+  name: string
+  token_hash: string
+  agents: string | null
+  created_at: number
+  revoked_at: number | null
+}
+
+/**
+ * The A2A store on the spool's SQLite file (a connection such as `sqliteConnection(spool)`, which the
+ * store does not close). Every method answers synchronously; writes of one transition are one transaction.
+ */
+export class SqliteA2AStore implements A2AStore {
+  readonly #db: BetterSqlite3.Database
+  readonly #transition: BetterSqlite3.Transaction<(params: TransitionParams) => boolean>
+  readonly #insertTask: BetterSqlite3.Transaction<
+    (record: TaskRecord, events: Record<string, unknown>[], push?: PushConfigRecord) => void
+  >
+
+  private constructor(db: BetterSqlite3.Database) {
+    this.#db = db
+    const appendEvents = (taskId: string, events: Record<string, unknown>[], at: number): void => {
+      const last = db
+        .prepare('SELECT coalesce(max(seq), 0) FROM a2a_events WHERE task_id = ?')
+        .pluck()
+        .get(taskId) as number
+      const insert = db.prepare(
+        'INSERT INTO a2a_events (task_id, seq, event, created_at) VALUES (?, ?, ?, ?)',
+      )
+      // The pushes of an event are written with it: a crash cannot store one without the other.
+      const queue = db.prepare(
+        'INSERT INTO a2a_push_outbox (task_id, config_id, seq, next_at) SELECT task_id, id, ?, ? FROM a2a_push_configs WHERE task_id = ?',
+      )
+      for (const [i, event] of events.entries()) {
+        insert.run(taskId, last + i + 1, JSON.stringify(event), at)
+        queue.run(last + i + 1, at, taskId)
+      }
+    }
+    this.#insertTask = db.transaction(
+      (record: TaskRecord, events: Record<string, unknown>[], push?: PushConfigRecord) => {
+        db.prepare(
+          `INSERT INTO a2a_tasks (id, caller, agent, context_id, message_id, state, task, created_at, updated_at)
+         VALUES (@id, @caller, @agent, @contextId, @messageId, @state, @task, @createdAt, @updatedAt)`,
+        ).run({ ...record, task: JSON.stringify(record.task) })
+        db.prepare('INSERT INTO a2a_task_messages (message_id, task_id) VALUES (?, ?)').run(
+          record.messageId,
+          record.id,
+        )
+        if (push !== undefined) this.#savePush(push, record.createdAt)
+        appendEvents(record.id, events, record.createdAt)
+      },
+    )
+    this.#transition = db.transaction((params: TransitionParams): boolean => {
+      const from = typeof params.from === 'string' ? [params.from] : [...params.from]
+      const changed = db
+        .prepare(
+          `UPDATE a2a_tasks SET state = ?, task = ?, updated_at = ?, message_id = coalesce(?, message_id)
+           WHERE id = ? AND state IN (${from.map(() => '?').join(', ')})`,
+        )
+        .run(
+          params.state,
+          JSON.stringify(params.task),
+          params.at,
+          params.messageId ?? null,
+          params.taskId,
+          ...from,
+        ).changes
+      if (changed === 0) return false
+      if (params.messageId !== undefined) {
+        db.prepare('INSERT OR IGNORE INTO a2a_task_messages (message_id, task_id) VALUES (?, ?)').run(
+          params.messageId,
+          params.taskId,
+        )
+      }
+      appendEvents(params.taskId, params.events, params.at)
+      return true
+    })
+  }
+
+  /** Creates the A2A tables on `sqlite` if needed (the spool's connection: one file, one backup). */
+  static open(sqlite: BetterSqlite3.Database): SqliteA2AStore {
+    try {
+      applyMigrations(sqlite, { folder: A2A_MIGRATIONS_FOLDER, table: A2A_MIGRATIONS_TABLE, name: 'a2a' })
+    } catch (error) {
+      throw toStorageError(error, sqlite.name)
+    }
+    return new SqliteA2AStore(sqlite)
+  }
+
+  insertToken(record: TokenRecord): void {
+    this.#run(() => {
+      const existing = this.#db
+        .prepare('SELECT revoked_at FROM a2a_tokens WHERE name = ?')
+        .get(record.name) as { revoked_at: number | null } | undefined
+      if (existing !== undefined && existing.revoked_at === null) {
+        throw new ValidationError(
+          `A2A caller '${record.name}' already has a token`,
+          [{ path: 'name', message: 'has a live token' }],
+          { hint: `Revoke it first: agent-comm relay a2a-token revoke ${record.name}` },
+        )
+      }
+      this.#db
+        .prepare(
+          `INSERT INTO a2a_tokens (name, token_hash, agents, created_at, revoked_at) VALUES (?, ?, ?, ?, NULL)
+           ON CONFLICT (name) DO UPDATE SET token_hash = excluded.token_hash, agents = excluded.agents,
+             created_at = excluded.created_at, revoked_at = NULL`,
+        )
+        .run(
+          record.name,
+          record.tokenHash,
+          record.agents === undefined ? null : JSON.stringify(record.agents),
+          record.createdAt,
+        )
+    })
+  }
+
+  listTokens(): TokenRecord[] {
+    return this.#run(() =>
+      (this.#db.prepare('SELECT * FROM a2a_tokens ORDER BY name').all() as TokenRow[]).map(toToken),
+    )
+  }
+
+  revokeToken(name: string, at: number): boolean {
+    return this.#run(
+      () =>
+        this.#db
+          .prepare('UPDATE a2a_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL')
+          .run(at, name).changes > 0,
+    )
+  }
+
+  tokenByHash(tokenHash: string): TokenRecord | undefined {
+    return this.#run(() => {
+      const row = this.#db
+        .prepare('SELECT * FROM a2a_tokens WHERE token_hash = ? AND revoked_at IS NULL')
+        .get(tokenHash) as TokenRow | undefined
+      return row === undefined ? undefined : toToken(row)
+    })
+  }
+
+  insertTask(record: TaskRecord, events: Record<string, unknown>[], push?: PushConfigRecord): void {
+    this.#run(() => this.#insertTask.immediate(record, events, push))
+  }
+
+  savePushConfig(record: PushConfigRecord, at: number): void {
+    this.#run(() => this.#savePush(record, at))
+  }
+
+  pushConfigs(taskId: string): PushConfigRecord[] {
+    return this.#run(() =>
+      (
+        this.#db
+          .prepare('SELECT id, config FROM a2a_push_configs WHERE task_id = ? ORDER BY created_at, id')
+          .all(taskId) as { id: string; config: string }[]
+      ).map((row) => ({ taskId, id: row.id, config: JSON.parse(row.config) as Record<string, unknown> })),
+    )
+  }
+
+  deletePushConfig(taskId: string, id: string): boolean {
+    return this.#run(() =>
+      this.#db
+        .transaction(() => {
+          this.#db
+            .prepare('DELETE FROM a2a_push_outbox WHERE task_id = ? AND config_id = ? AND done_at IS NULL')
+            .run(taskId, id)
+          return (
+            this.#db.prepare('DELETE FROM a2a_push_configs WHERE task_id = ? AND id = ?').run(taskId, id)
+              .changes > 0
+          )
+        })
+        .immediate(),
+    )
+  }
+
+  duePushes(now: number, limit: number): DuePush[] {
+    return this.#run(() =>
+      (
+        this.#db
+          .prepare(
+            `SELECT o.id, o.task_id, o.config_id, o.seq, o.attempts, o.next_at, e.event, c.config
+             FROM a2a_push_outbox o
+             JOIN a2a_events e ON e.task_id = o.task_id AND e.seq = o.seq
+             JOIN a2a_push_configs c ON c.task_id = o.task_id AND c.id = o.config_id
+             WHERE o.done_at IS NULL AND o.next_at <= ?
+               -- In order per webhook: a push waits while an earlier one to the same config is pending.
+               AND NOT EXISTS (SELECT 1 FROM a2a_push_outbox p WHERE p.task_id = o.task_id
+                 AND p.config_id = o.config_id AND p.done_at IS NULL AND p.seq < o.seq)
+             ORDER BY o.id LIMIT ?`,
+          )
+          .all(now, limit) as {
+          id: number
+          task_id: string
+          config_id: string
+          seq: number
+          attempts: number
+          next_at: number
+          event: string
+          config: string
+        }[]
+      ).map((row) => ({
+        id: row.id,
+        taskId: row.task_id,
+        configId: row.config_id,
+        seq: row.seq,
+        attempts: row.attempts,
+        nextAt: row.next_at,
+        event: JSON.parse(row.event) as Record<string, unknown>,
+        config: JSON.parse(row.config) as Record<string, unknown>,
+      })),
+    )
+  }
+
+  claimPush(id: number, nextAt: number, until: number): boolean {
+    return this.#run(
+      () =>
+        this.#db
+          .prepare('UPDATE a2a_push_outbox SET next_at = ? WHERE id = ? AND next_at = ? AND done_at IS NULL')
+          .run(until, id, nextAt).changes > 0,
+    )
+  }
+
+  recordPush(params: {
+    id: number
+    attempts: number
+    done: boolean
+    nextAt: number
+    error?: string
+    at: number
+  }): void {
+    this.#run(() =>
+      this.#db
+        .prepare(
+          'UPDATE a2a_push_outbox SET attempts = ?, next_at = ?, last_error = ?, done_at = ? WHERE id = ?',
+        )
+        .run(params.attempts, params.nextAt, params.error ?? null, params.done ? params.at : null, params.id),
+    )
+  }
+
+  #savePush(record: PushConfigRecord, at: number): void {
+    this.#db
+      .prepare(
+        `INSERT INTO a2a_push_configs (task_id, id, config, created_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (task_id, id) DO UPDATE SET config = excluded.config`,
+      )
+      .run(record.taskId, record.id, JSON.stringify(record.config), at)
+  }
+
+  getTask(id: string): TaskRecord | undefined {
+    return this.#run(() => {
+      const row = this.#db.prepare('SELECT * FROM a2a_tasks WHERE id = ?').get(id) as TaskRow | undefined
+      return row === undefined ? undefined : toTask(row)
+    })
+  }
+
+  taskIdForMessage(messageId: string): string | undefined {
+    return this.#run(
+      () =>
+        this.#db
+          .prepare('SELECT task_id FROM a2a_task_messages WHERE message_id = ?')
+          .pluck()
+          .get(messageId) as string | undefined,
+    )
+  }
+
+  openTasks(limit: number): TaskRecord[] {
+    return this.#run(() =>
+      (
+        this.#db
+          .prepare(
+            "SELECT * FROM a2a_tasks WHERE state IN ('submitted', 'working') ORDER BY updated_at LIMIT ?",
+          )
+          .all(limit) as TaskRow[]
+      ).map(toTask),
+    )
+  }
+
+  latestInContext(caller: string, contextId: string): TaskRecord | undefined {
+    return this.#run(() => {
+      const row = this.#db
+        .prepare(
+          'SELECT * FROM a2a_tasks WHERE caller = ? AND context_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1',
+        )
+        .get(caller, contextId) as TaskRow | undefined
+      return row === undefined ? undefined : toTask(row)
+    })
+  }
+
+  listTasks(caller: string, params: { contextId?: string; limit: number }): TaskRecord[] {
+    return this.#run(() =>
+      (params.contextId === undefined
+        ? (this.#db
+            .prepare('SELECT * FROM a2a_tasks WHERE caller = ? ORDER BY updated_at DESC LIMIT ?')
+            .all(caller, params.limit) as TaskRow[])
+        : (this.#db
+            .prepare(
+              'SELECT * FROM a2a_tasks WHERE caller = ? AND context_id = ? ORDER BY updated_at DESC LIMIT ?',
+            )
+            .all(caller, params.contextId, params.limit) as TaskRow[])
+      ).map(toTask),
+    )
+  }
+
+  transition(params: TransitionParams): boolean {
+    return this.#run(() => this.#transition.immediate(params))
+  }
+
+  events(taskId: string, afterSeq: number): EventRecord[] {
+    return this.#run(() =>
+      (
+        this.#db
+          .prepare('SELECT seq, event FROM a2a_events WHERE task_id = ? AND seq > ? ORDER BY seq')
+          .all(taskId, afterSeq) as { seq: number; event: string }[]
+      ).map((row) => ({ taskId, seq: row.seq, event: JSON.parse(row.event) as Record<string, unknown> })),
+    )
+  }
+
+  close(): void {}
+
+  #run<T>(fn: () => T): T {
+    try {
+      return fn()
+    } catch (error) {
+      if (error instanceof ValidationError) throw error
+      throw toStorageError(error, this.#db.name)
+    }
+  }
+}
+
+function toToken(row: TokenRow): TokenRecord {
+  return {
+    name: row.name,
+    tokenHash: row.token_hash,
+    agents: row.agents === null ? undefined : (JSON.parse(row.agents) as string[]),
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at ?? undefined,
+  }
+}
+
+function toTask(row: TaskRow): TaskRecord {
+  return {
+    id: row.id,
+    caller: row.caller,
+    agent: row.agent,
+    contextId: row.context_id,
+    messageId: row.message_id,
+    state: row.state as StoredTaskState,
+    task: JSON.parse(row.task) as Record<string, unknown>,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  }
+}

@@ -1,0 +1,132 @@
+/** A value a store may answer at once (SQLite) or later (a database server). */
+export type MaybePromise<T> = T | Promise<T>
+
+/** An external caller's bearer token, as stored (the token itself is never kept, only its hash). */
+export interface TokenRecord {
+  name: string
+  tokenHash: string
+  /** The agents the caller may reach; undefined: every agent that opted in. */
+  agents: string[] | undefined
+  createdAt: number
+  revokedAt: number | undefined
+}
+
+/** The task states of A2A 1.0 as stored (the JSON names without the `TASK_STATE_` prefix, lower-case). */
+export type StoredTaskState =
+  | 'submitted'
+  | 'working'
+  | 'input-required'
+  | 'completed'
+  | 'failed'
+  | 'canceled'
+  | 'rejected'
+
+/** A task row. `task` is the whole A2A Task as JSON (status, history, artifacts). */
+export interface TaskRecord {
+  id: string
+  caller: string
+  agent: string
+  contextId: string
+  /** The spool message the task now waits on (the caller's latest turn). */
+  messageId: string
+  state: StoredTaskState
+  task: Record<string, unknown>
+  createdAt: number
+  updatedAt: number
+}
+
+/** One stored stream event of a task (an A2A `StreamResponse` as JSON), numbered from 1. */
+export interface EventRecord {
+  taskId: string
+  seq: number
+  event: Record<string, unknown>
+}
+
+/** A change of a task: its new row and the events it produced, written in one transaction. */
+export interface TransitionParams {
+  taskId: string
+  /** The state the task must still be in (compare-and-set: another replica may have moved it first). */
+  from: StoredTaskState | readonly StoredTaskState[]
+  state: StoredTaskState
+  task: Record<string, unknown>
+  /** A new spool message the task now waits on (a continued turn). */
+  messageId?: string
+  events: Record<string, unknown>[]
+  at: number
+}
+
+/** A push-notification config of a task, as A2A JSON (`TaskPushNotificationConfig`). */
+export interface PushConfigRecord {
+  taskId: string
+  id: string
+  config: Record<string, unknown>
+}
+
+/** A push due for delivery: the outbox row, its event and its config. */
+export interface DuePush {
+  id: number
+  taskId: string
+  configId: string
+  seq: number
+  attempts: number
+  nextAt: number
+  event: Record<string, unknown>
+  config: Record<string, unknown>
+}
+
+/**
+ * Where the A2A endpoint keeps what the spool does not: tokens, tasks and their spool messages, stream
+ * events. One method per query, each answering synchronously (SQLite) or with a promise (PostgreSQL),
+ * in the spool's own database.
+ */
+export interface A2AStore {
+  /** Stores a new token; throws a `ValidationError` when `name` already has a live one. */
+  insertToken(record: TokenRecord): MaybePromise<void>
+  listTokens(): MaybePromise<TokenRecord[]>
+  /** Marks the live token of `name` revoked; false when there was none. */
+  revokeToken(name: string, at: number): MaybePromise<boolean>
+  /** The live (not revoked) token with this hash. */
+  tokenByHash(tokenHash: string): MaybePromise<TokenRecord | undefined>
+  /** Stores a new task, its first spool message, its push config if any, and its first events (and their pushes). */
+  insertTask(
+    record: TaskRecord,
+    events: Record<string, unknown>[],
+    pushConfig?: PushConfigRecord,
+  ): MaybePromise<void>
+  getTask(id: string): MaybePromise<TaskRecord | undefined>
+  /** The task that sent spool message `messageId`. */
+  taskIdForMessage(messageId: string): MaybePromise<string | undefined>
+  /** Tasks waiting on the spool: submitted or working. */
+  openTasks(limit: number): MaybePromise<TaskRecord[]>
+  /** The caller's newest task in `contextId` (to continue an input-required one). */
+  latestInContext(caller: string, contextId: string): MaybePromise<TaskRecord | undefined>
+  /** Tasks of `caller`, newest first. */
+  listTasks(caller: string, params: { contextId?: string; limit: number }): MaybePromise<TaskRecord[]>
+  /** Applies a transition if the task is still in `from`, queuing its events' pushes; false when it was not (nothing written). */
+  transition(params: TransitionParams): MaybePromise<boolean>
+  /** Events of `taskId` after sequence number `afterSeq`, in order. */
+  events(taskId: string, afterSeq: number): MaybePromise<EventRecord[]>
+  /** Stores (or replaces) a push config; pushes start with the task's next event. */
+  savePushConfig(record: PushConfigRecord, at: number): MaybePromise<void>
+  pushConfigs(taskId: string): MaybePromise<PushConfigRecord[]>
+  /** Deletes a push config and its undelivered pushes; false when there was none. */
+  deletePushConfig(taskId: string, id: string): MaybePromise<boolean>
+  /** Pushes due at `now` (not delivered, not given up), oldest first. */
+  duePushes(now: number, limit: number): MaybePromise<DuePush[]>
+  /**
+   * Claims a due push until `until` (compare-and-set on its `nextAt`, so two replicas never both send
+   * it in the same window); false when another claimed it first.
+   */
+  claimPush(id: number, nextAt: number, until: number): MaybePromise<boolean>
+  /** Records an attempt: delivered (`done`), or failed with `error`, retried at `nextAt` or given up. */
+  recordPush(params: {
+    id: number
+    attempts: number
+    done: boolean
+    nextAt: number
+    error?: string
+    at: number
+  }): MaybePromise<void>
+  /** Releases what the store holds; a connection it was given stays open. */
+  close(): MaybePromise<void>
+}

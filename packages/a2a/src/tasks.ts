@@ -1,0 +1,557 @@
+import { randomUUID } from 'node:crypto'
+import { EventEmitter, on } from 'node:events'
+import {
+  type Message,
+  Message as MessageCodec,
+  TaskPushNotificationConfig as PushConfigCodec,
+  Role,
+  type SendMessageRequest,
+  StreamResponse,
+  type Task,
+  Task as TaskCodec,
+  type TaskPushNotificationConfig,
+  TaskState,
+  type TaskStatus,
+} from '@a2a-js/sdk'
+import { TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors'
+import type { Clock, Logger, MessageV2 } from '@agent-comm/protocol'
+import { createMessage, silentLogger, utf8Length } from '@agent-comm/protocol'
+import type { Registry } from '@agent-comm/registry'
+import type { Spool } from '@agent-comm/spool'
+import { invalidParams, partsText, partsToJson, replyOutcome, requireValidParts } from './parts.js'
+import { callerAgentId } from './profile.js'
+import type { A2APushes } from './push.js'
+import type { A2AStore, StoredTaskState, TaskRecord } from './store.js'
+
+/** States after which a task never changes again. */
+const TERMINAL: readonly StoredTaskState[] = ['completed', 'failed', 'canceled', 'rejected']
+/** States in which a stream ends: terminal, or waiting for the caller. */
+const STREAM_END: readonly StoredTaskState[] = [...TERMINAL, 'input-required']
+
+const STATE_OF: Record<StoredTaskState, TaskState> = {
+  submitted: TaskState.TASK_STATE_SUBMITTED,
+  working: TaskState.TASK_STATE_WORKING,
+  'input-required': TaskState.TASK_STATE_INPUT_REQUIRED,
+  completed: TaskState.TASK_STATE_COMPLETED,
+  failed: TaskState.TASK_STATE_FAILED,
+  canceled: TaskState.TASK_STATE_CANCELED,
+  rejected: TaskState.TASK_STATE_REJECTED,
+}
+
+/** Who is asking: the token's caller name and the agents it may reach (undefined: all). */
+export interface A2ACaller {
+  name: string
+  agents: readonly string[] | undefined
+}
+
+/** What {@link A2ATasks} is built from. */
+export interface A2ATasksDeps {
+  spool: Spool
+  registry: Registry
+  store: A2AStore
+  clock: Clock
+  logger?: Logger
+  /** Largest caller message (its parts as JSON), in bytes (512 KiB): over it, invalid params. */
+  maxMessageBytes?: number
+  /** How often open tasks are compared with their spool deliveries, in ms (250). */
+  pollIntervalMs?: number
+  /** Delivers push notifications on each tick (none: pushes stay queued). */
+  pushes?: A2APushes
+}
+
+/** One event of a task's stream, with its sequence number (the SSE event id, for resuming). */
+export interface SequencedEvent {
+  seq: number
+  event: StreamResponse
+}
+
+/**
+ * A2A tasks on the spool. Sending a message stores a spool `task_assignment` to the agent and a task
+ * whose state then follows the delivery: queued → submitted, leased → working, the agent's reply →
+ * completed (its parts as the artifact) or input-required, dead-lettered → failed. Everything a caller
+ * can ask for is read back from the store, so any relay on the same database answers the same.
+ */
+export class A2ATasks {
+  readonly #spool: Spool
+  readonly #registry: Registry
+  readonly #store: A2AStore
+  readonly #clock: Clock
+  readonly #logger: Logger
+  readonly #maxMessageBytes: number
+  readonly #pollIntervalMs: number
+  readonly #pushes: A2APushes | undefined
+  /** Wakes streams of this process when a task changed here (other replicas' changes are polled). */
+  readonly #changes = new EventEmitter({ captureRejections: false })
+  #timer: NodeJS.Timeout | undefined
+  #ticking: Promise<void> | undefined
+  #stopped = false
+
+  constructor(deps: A2ATasksDeps) {
+    this.#spool = deps.spool
+    this.#registry = deps.registry
+    this.#store = deps.store
+    this.#clock = deps.clock
+    this.#logger = deps.logger ?? silentLogger
+    this.#maxMessageBytes = deps.maxMessageBytes ?? 512 * 1024
+    this.#pollIntervalMs = deps.pollIntervalMs ?? 250
+    this.#pushes = deps.pushes
+    this.#changes.setMaxListeners(0)
+  }
+
+  /** Starts following open tasks' deliveries. */
+  start(): void {
+    this.#stopped = false
+    const loop = (): void => {
+      if (this.#stopped) return
+      this.#ticking = this.tick()
+        .catch((error: unknown) =>
+          this.#logger.warn(
+            { error: error instanceof Error ? error.message : String(error) },
+            'a2a tick failed',
+          ),
+        )
+        .finally(() => {
+          this.#ticking = undefined
+          if (!this.#stopped) this.#timer = setTimeout(loop, this.#pollIntervalMs)
+        })
+    }
+    loop()
+  }
+
+  /** Stops following deliveries and ends open streams of this process. */
+  async stop(): Promise<void> {
+    this.#stopped = true
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    await this.#ticking
+    this.#changes.emit('stop')
+  }
+
+  /** SendMessage: a new task, or the next turn of an input-required one. */
+  async send(caller: A2ACaller, agent: string, request: SendMessageRequest): Promise<TaskRecord> {
+    const message = request.message
+    const parts = requireValidParts(message)
+    if (message === undefined) throw invalidParams('params.message is required')
+    const partsJson = partsToJson(parts)
+    if (utf8Length(JSON.stringify(partsJson)) > this.#maxMessageBytes) {
+      throw invalidParams(`params.message is over ${this.#maxMessageBytes} bytes`)
+    }
+    const now = this.#clock.now()
+    let existing: TaskRecord | undefined
+    if (message.taskId !== '') {
+      existing = await this.#owned(caller, agent, message.taskId)
+      if (existing.state !== 'input-required') {
+        throw new UnsupportedOperationError(
+          `Task ${existing.id} is ${existing.state}: only an input-required task takes another message`,
+        )
+      }
+    } else if (message.contextId !== '') {
+      const latest = await this.#store.latestInContext(caller.name, message.contextId)
+      if (latest !== undefined && latest.agent === agent && latest.state === 'input-required')
+        existing = latest
+    }
+    const from = callerAgentId(caller.name)
+    const taskId = existing?.id ?? randomUUID()
+    const contextId = existing?.contextId ?? (message.contextId || randomUUID())
+    const userMessage: Message = { ...message, taskId, contextId, role: Role.ROLE_USER }
+    let routing: { replyTo?: string; conversationId?: string } = {}
+    if (existing !== undefined) {
+      const question = (TaskCodec.fromJSON(existing.task).status?.message?.metadata ?? {}) as Record<
+        string,
+        unknown
+      >
+      const asked = typeof question.agentCommMessageId === 'string' ? question.agentCommMessageId : undefined
+      const previous = await this.#spool.status(existing.messageId)
+      routing = {
+        ...(asked === undefined ? {} : { replyTo: asked }),
+        conversationId: previous.message.routing.conversationId,
+      }
+    }
+    const spoolMessage = createMessage(
+      {
+        fromAgent: from,
+        toAgent: agent,
+        subject: `A2A task ${taskId}`,
+        body: partsText(parts) || '(no text)',
+        payload: {
+          type: 'task_assignment',
+          data: { a2a: { taskId, contextId, messageId: message.messageId, parts: partsJson } },
+        },
+        ...(Object.keys(routing).length === 0 ? {} : { routing }),
+      },
+      { clock: this.#clock },
+    )
+    if (existing === undefined) {
+      const status = this.#status('submitted')
+      const task: Task = {
+        id: taskId,
+        contextId,
+        status,
+        artifacts: [],
+        history: [userMessage],
+        metadata: undefined,
+      }
+      const record: TaskRecord = {
+        id: taskId,
+        caller: caller.name,
+        agent,
+        contextId,
+        messageId: spoolMessage.id,
+        state: 'submitted',
+        task: TaskCodec.toJSON(task) as Record<string, unknown>,
+        createdAt: now,
+        updatedAt: now,
+      }
+      const push = request.configuration?.taskPushNotificationConfig
+      const pushConfig = push === undefined ? undefined : pushConfigFor(taskId, push)
+      // The task is stored before the spool message: a reply can never arrive for a task not yet written.
+      await this.#store.insertTask(
+        record,
+        [this.#eventJson({ $case: 'task', value: task })],
+        pushConfig === undefined
+          ? undefined
+          : {
+              taskId,
+              id: pushConfig.id,
+              config: PushConfigCodec.toJSON(pushConfig) as Record<string, unknown>,
+            },
+      )
+      await this.#spool.send(spoolMessage)
+      this.#changed(taskId)
+      return record
+    }
+    const task = TaskCodec.fromJSON(existing.task)
+    task.history.push(userMessage)
+    task.status = this.#status('submitted')
+    const moved = await this.#store.transition({
+      taskId,
+      from: 'input-required',
+      state: 'submitted',
+      task: TaskCodec.toJSON(task) as Record<string, unknown>,
+      messageId: spoolMessage.id,
+      events: [this.#statusEvent(task, false)],
+      at: now,
+    })
+    if (!moved) throw new UnsupportedOperationError(`Task ${taskId} changed meanwhile; get it and retry`)
+    await this.#spool.send(spoolMessage)
+    this.#changed(taskId)
+    return (await this.#store.getTask(taskId)) as TaskRecord
+  }
+
+  /** GetTask, for its caller only (another caller's task is not found). */
+  async get(caller: A2ACaller, agent: string, taskId: string, historyLength?: number): Promise<Task> {
+    const task = TaskCodec.fromJSON((await this.#owned(caller, agent, taskId)).task)
+    if (historyLength !== undefined)
+      task.history = historyLength <= 0 ? [] : task.history.slice(-historyLength)
+    return task
+  }
+
+  /** ListTasks of this caller with this agent, newest first. */
+  async list(
+    caller: A2ACaller,
+    agent: string,
+    contextId: string | undefined,
+    limit: number,
+  ): Promise<Task[]> {
+    const records = await this.#store.listTasks(caller.name, {
+      ...(contextId === undefined || contextId === '' ? {} : { contextId }),
+      limit,
+    })
+    return records.filter((r) => r.agent === agent).map((r) => TaskCodec.fromJSON(r.task))
+  }
+
+  /**
+   * CancelTask: a task not yet finished is canceled. The spool delivery stays (the agent may still see
+   * it); its reply is then discarded.
+   */
+  async cancel(caller: A2ACaller, agent: string, taskId: string): Promise<Task> {
+    for (;;) {
+      const record = await this.#owned(caller, agent, taskId)
+      if (TERMINAL.includes(record.state)) {
+        throw new TaskNotCancelableError(`Task ${taskId} is already ${record.state}`)
+      }
+      const task = TaskCodec.fromJSON(record.task)
+      task.status = this.#status('canceled')
+      const moved = await this.#store.transition({
+        taskId,
+        from: record.state,
+        state: 'canceled',
+        task: TaskCodec.toJSON(task) as Record<string, unknown>,
+        events: [this.#statusEvent(task, true)],
+        at: this.#clock.now(),
+      })
+      if (moved) {
+        this.#changed(taskId)
+        return task
+      }
+    }
+  }
+
+  /**
+   * The events of a task after `afterSeq`, then each new one as it is stored, until the task ends or
+   * waits for input (or `signal` aborts). With `snapshot`, starts with the task as it is now (what
+   * SubscribeToTask sends first) and continues after the latest stored event.
+   */
+  async *events(
+    caller: A2ACaller,
+    agent: string,
+    taskId: string,
+    options: { afterSeq?: number; snapshot?: boolean; signal?: AbortSignal },
+  ): AsyncGenerator<SequencedEvent> {
+    const record = await this.#owned(caller, agent, taskId)
+    let seq = options.afterSeq ?? 0
+    if (options.snapshot === true) {
+      if (TERMINAL.includes(record.state)) {
+        throw new UnsupportedOperationError(
+          `Task ${taskId} is ${record.state}: there is nothing to subscribe to`,
+        )
+      }
+      const stored = await this.#store.events(taskId, 0)
+      seq = stored.at(-1)?.seq ?? 0
+      yield { seq, event: { payload: { $case: 'task', value: TaskCodec.fromJSON(record.task) } } }
+      if (STREAM_END.includes(record.state)) return
+    }
+    const wake = new AbortController()
+    const onStop = (): void => wake.abort()
+    options.signal?.addEventListener('abort', onStop)
+    this.#changes.once('stop', onStop)
+    const changes = on(this.#changes, taskId, { signal: wake.signal })
+    try {
+      for (;;) {
+        for (const stored of await this.#store.events(taskId, seq)) {
+          seq = stored.seq
+          const event = StreamResponse.fromJSON(stored.event)
+          yield { seq, event }
+          if (endsStream(event)) return
+        }
+        if (wake.signal.aborted) return
+        // A change here wakes us at once; one on another replica is seen on the next poll.
+        await Promise.race([
+          changes.next().catch(() => undefined),
+          delay(this.#pollIntervalMs * 4, wake.signal),
+        ])
+        if (wake.signal.aborted) return
+      }
+    } finally {
+      options.signal?.removeEventListener('abort', onStop)
+      this.#changes.off('stop', onStop)
+      wake.abort()
+    }
+  }
+
+  /** One pass: moves open tasks along their deliveries and takes the agents' replies. */
+  async tick(): Promise<void> {
+    const open = await this.#store.openTasks(500)
+    const callers = new Set<string>()
+    for (const record of open) {
+      callers.add(record.caller)
+      await this.#follow(record)
+    }
+    for (const caller of callers) await this.#takeReplies(callerAgentId(caller))
+    await this.#pushes?.deliverDue()
+  }
+
+  /** CreateTaskPushNotificationConfig: the task's events from now on are pushed to `config.url`. */
+  async setPushConfig(
+    caller: A2ACaller,
+    agent: string,
+    config: TaskPushNotificationConfig,
+  ): Promise<TaskPushNotificationConfig> {
+    await this.#owned(caller, agent, config.taskId)
+    const saved = pushConfigFor(config.taskId, config)
+    await this.#store.savePushConfig(
+      {
+        taskId: saved.taskId,
+        id: saved.id,
+        config: PushConfigCodec.toJSON(saved) as Record<string, unknown>,
+      },
+      this.#clock.now(),
+    )
+    return saved
+  }
+
+  async pushConfigs(caller: A2ACaller, agent: string, taskId: string): Promise<TaskPushNotificationConfig[]> {
+    await this.#owned(caller, agent, taskId)
+    return (await this.#store.pushConfigs(taskId)).map((r) => PushConfigCodec.fromJSON(r.config))
+  }
+
+  async deletePushConfig(caller: A2ACaller, agent: string, taskId: string, id: string): Promise<boolean> {
+    await this.#owned(caller, agent, taskId)
+    return this.#store.deletePushConfig(taskId, id)
+  }
+
+  async #follow(record: TaskRecord): Promise<void> {
+    let delivery: { status: string; lastError: string | null } | undefined
+    try {
+      const status = await this.#spool.status(record.messageId)
+      delivery = status.deliveries.find((d) => d.recipient === record.agent)
+    } catch (error) {
+      this.#logger.warn({ taskId: record.id, error: String(error) }, 'a2a task lost its spool message')
+      return
+    }
+    if (delivery === undefined) return
+    const task = TaskCodec.fromJSON(record.task)
+    if (delivery.status === 'leased' && record.state === 'submitted') {
+      task.status = this.#status('working')
+      await this.#move(record, 'working', task, [this.#statusEvent(task, false)])
+    } else if (delivery.status === 'failed' || delivery.status === 'expired') {
+      const reason = delivery.lastError ?? `the delivery ${delivery.status}`
+      task.status = this.#status(
+        'failed',
+        this.#agentMessage(task, [{ text: `Delivery to ${record.agent} failed: ${reason}` }]),
+      )
+      await this.#move(record, 'failed', task, [this.#statusEvent(task, true)])
+    }
+  }
+
+  async #takeReplies(inbox: string): Promise<void> {
+    const claimed = await this.#spool.claim(inbox, { limit: 50 })
+    for (const { message, lease } of claimed) {
+      try {
+        await this.#applyReply(message)
+      } finally {
+        await this.#spool.ack(message.id, inbox, { receipt: lease.receipt })
+      }
+    }
+  }
+
+  async #applyReply(reply: MessageV2): Promise<void> {
+    const replyTo = reply.routing.replyTo
+    const taskId = replyTo === undefined ? undefined : await this.#store.taskIdForMessage(replyTo)
+    const record = taskId === undefined ? undefined : await this.#store.getTask(taskId)
+    if (record === undefined || !['submitted', 'working'].includes(record.state)) {
+      this.#logger.info({ messageId: reply.id, replyTo }, 'a2a reply for no open task: discarded')
+      return
+    }
+    const outcome = replyOutcome(reply)
+    const task = TaskCodec.fromJSON(record.task)
+    const agentMessage = this.#agentMessage(task, [], reply.id)
+    agentMessage.parts = outcome.parts
+    task.history.push(agentMessage)
+    if (outcome.state === 'completed') {
+      const artifact = {
+        artifactId: reply.id,
+        name: 'reply',
+        description: `${record.agent}'s reply`,
+        parts: outcome.parts,
+        metadata: undefined,
+        extensions: [],
+      }
+      task.artifacts.push(artifact)
+      task.status = this.#status('completed')
+      await this.#move(record, 'completed', task, [
+        this.#eventJson({
+          $case: 'artifactUpdate',
+          value: {
+            taskId: task.id,
+            contextId: task.contextId,
+            artifact,
+            append: false,
+            lastChunk: true,
+            metadata: undefined,
+          },
+        }),
+        this.#statusEvent(task, true),
+      ])
+    } else {
+      task.status = this.#status(outcome.state, agentMessage)
+      await this.#move(record, outcome.state, task, [
+        this.#statusEvent(task, outcome.state !== 'input-required'),
+      ])
+    }
+  }
+
+  async #move(
+    record: TaskRecord,
+    state: StoredTaskState,
+    task: Task,
+    events: Record<string, unknown>[],
+  ): Promise<void> {
+    const moved = await this.#store.transition({
+      taskId: record.id,
+      from: record.state,
+      state,
+      task: TaskCodec.toJSON(task) as Record<string, unknown>,
+      events,
+      at: this.#clock.now(),
+    })
+    if (moved) this.#changed(record.id)
+  }
+
+  async #owned(caller: A2ACaller, agent: string, taskId: string): Promise<TaskRecord> {
+    const record = taskId === '' ? undefined : await this.#store.getTask(taskId)
+    // Another caller's task, or another agent's, is answered exactly like one that does not exist.
+    if (record === undefined || record.caller !== caller.name || record.agent !== agent) {
+      throw new TaskNotFoundError(`Task '${taskId}' not found`)
+    }
+    return record
+  }
+
+  #status(state: StoredTaskState, message?: Message): TaskStatus {
+    return { state: STATE_OF[state], message, timestamp: new Date(this.#clock.now()).toISOString() }
+  }
+
+  #agentMessage(task: Task, parts: Record<string, unknown>[], agentCommMessageId?: string): Message {
+    return MessageCodec.fromJSON({
+      messageId: randomUUID(),
+      contextId: task.contextId,
+      taskId: task.id,
+      role: 'ROLE_AGENT',
+      parts,
+      ...(agentCommMessageId === undefined ? {} : { metadata: { agentCommMessageId } }),
+    })
+  }
+
+  #statusEvent(task: Task, _final: boolean): Record<string, unknown> {
+    return this.#eventJson({
+      $case: 'statusUpdate',
+      value: { taskId: task.id, contextId: task.contextId, status: task.status, metadata: undefined },
+    })
+  }
+
+  #eventJson(payload: NonNullable<StreamResponse['payload']>): Record<string, unknown> {
+    return StreamResponse.toJSON({ payload }) as Record<string, unknown>
+  }
+
+  #changed(taskId: string): void {
+    this.#changes.emit(taskId)
+  }
+}
+
+/** A caller's push config, checked (an http(s) URL) and given the task id and an id if it has none. */
+function pushConfigFor(taskId: string, config: TaskPushNotificationConfig): TaskPushNotificationConfig {
+  let url: URL
+  try {
+    url = new URL(config.url)
+  } catch {
+    throw invalidParams('the push notification config needs a url')
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw invalidParams('the push notification url must be http(s)')
+  }
+  return { ...config, taskId, id: config.id === '' ? randomUUID() : config.id, tenant: '' }
+}
+
+function endsStream(event: StreamResponse): boolean {
+  const payload = event.payload
+  if (payload?.$case !== 'statusUpdate') return false
+  const state = payload.value.status?.state
+  return (
+    state === TaskState.TASK_STATE_COMPLETED ||
+    state === TaskState.TASK_STATE_FAILED ||
+    state === TaskState.TASK_STATE_CANCELED ||
+    state === TaskState.TASK_STATE_REJECTED ||
+    state === TaskState.TASK_STATE_INPUT_REQUIRED
+  )
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms)
+    function done(): void {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done)
+  })
+}

@@ -1,0 +1,173 @@
+import { deepStrictEqual, ok, rejects, strictEqual } from 'node:assert/strict'
+import type { A2AStore, TaskRecord } from './store.js'
+
+/** One behaviour every {@link A2AStore} must have, as a named check (throws on failure). */
+export interface StoreCheck {
+  name: string
+  run(): Promise<void>
+}
+
+function task(id: string, overrides: Partial<TaskRecord> = {}): TaskRecord {
+  return {
+    id,
+    caller: 'acme',
+    agent: 'helper',
+    contextId: `ctx-${id}`,
+    messageId: `msg-${id}`,
+    state: 'submitted',
+    task: { id },
+    createdAt: 1000,
+    updatedAt: 1000,
+    ...overrides,
+  }
+}
+
+/**
+ * The A2A store contract: the same checks for the SQLite and the PostgreSQL store, so both answer every
+ * replica alike. `open` gives a fresh, empty store for each check. Register them with your runner:
+ * `for (const check of a2aStoreChecks(open)) it(check.name, check.run)`.
+ */
+export function a2aStoreChecks(open: () => Promise<A2AStore>): StoreCheck[] {
+  return [
+    {
+      name: 'keeps token hashes, finds live ones, refuses a second live token and revokes',
+      run: async () => {
+        const store = await open()
+        await store.insertToken({
+          name: 'acme',
+          tokenHash: 'h1',
+          agents: ['helper'],
+          createdAt: 1,
+          revokedAt: undefined,
+        })
+        deepStrictEqual((await store.tokenByHash('h1'))?.agents, ['helper'])
+        await rejects(
+          Promise.resolve().then(() =>
+            store.insertToken({
+              name: 'acme',
+              tokenHash: 'h2',
+              agents: undefined,
+              createdAt: 2,
+              revokedAt: undefined,
+            }),
+          ),
+          (error: { code?: string }) => error.code === 'VALIDATION',
+        )
+        strictEqual(await store.revokeToken('acme', 3), true)
+        strictEqual(await store.revokeToken('acme', 4), false)
+        strictEqual(await store.tokenByHash('h1'), undefined)
+        await store.insertToken({
+          name: 'acme',
+          tokenHash: 'h3',
+          agents: undefined,
+          createdAt: 5,
+          revokedAt: undefined,
+        })
+        deepStrictEqual(
+          (await store.listTokens()).map((t) => [t.name, t.tokenHash, t.agents, t.revokedAt]),
+          [['acme', 'h3', undefined, undefined]],
+        )
+      },
+    },
+    {
+      name: 'moves a task only from the state it is in, numbering its events in order',
+      run: async () => {
+        const store = await open()
+        await store.insertTask(task('t1'), [{ n: 1 }])
+        strictEqual(await store.taskIdForMessage('msg-t1'), 't1')
+        const moved = await store.transition({
+          taskId: 't1',
+          from: 'submitted',
+          state: 'working',
+          task: { id: 't1', w: true },
+          events: [{ n: 2 }, { n: 3 }],
+          at: 2000,
+        })
+        strictEqual(moved, true)
+        const lost = await store.transition({
+          taskId: 't1',
+          from: 'submitted',
+          state: 'canceled',
+          task: {},
+          events: [{ n: 9 }],
+          at: 2001,
+        })
+        strictEqual(lost, false)
+        const record = await store.getTask('t1')
+        strictEqual(record?.state, 'working')
+        deepStrictEqual(record?.task, { id: 't1', w: true })
+        deepStrictEqual(
+          (await store.events('t1', 0)).map((e) => [e.seq, e.event.n]),
+          [
+            [1, 1],
+            [2, 2],
+            [3, 3],
+          ],
+        )
+        deepStrictEqual(
+          (await store.events('t1', 2)).map((e) => e.seq),
+          [3],
+        )
+        deepStrictEqual(
+          (await store.openTasks(10)).map((t) => t.id),
+          ['t1'],
+        )
+        await store.transition({
+          taskId: 't1',
+          from: ['submitted', 'working'],
+          state: 'input-required',
+          task: {},
+          messageId: 'msg-t1b',
+          events: [],
+          at: 3000,
+        })
+        strictEqual(await store.taskIdForMessage('msg-t1b'), 't1')
+        strictEqual((await store.getTask('t1'))?.messageId, 'msg-t1b')
+        deepStrictEqual((await store.openTasks(10)).length, 0)
+        strictEqual((await store.latestInContext('acme', 'ctx-t1'))?.id, 't1')
+        strictEqual(await store.latestInContext('other', 'ctx-t1'), undefined)
+        deepStrictEqual(
+          (await store.listTasks('acme', { limit: 10 })).map((t) => t.id),
+          ['t1'],
+        )
+      },
+    },
+    {
+      name: 'queues a push per event and config, in order, claimed once',
+      run: async () => {
+        const store = await open()
+        const push = { taskId: 't2', id: 'c1', config: { url: 'https://hook.test' } }
+        await store.insertTask(task('t2'), [{ n: 1 }], push)
+        await store.transition({
+          taskId: 't2',
+          from: 'submitted',
+          state: 'working',
+          task: {},
+          events: [{ n: 2 }],
+          at: 1500,
+        })
+        const due = await store.duePushes(2000, 10)
+        // Only the first: the second waits until the first is delivered or given up.
+        deepStrictEqual(
+          due.map((d) => [d.seq, d.event.n, d.config.url]),
+          [[1, 1, 'https://hook.test']],
+        )
+        const first = due[0]!
+        strictEqual(await store.claimPush(first.id, first.nextAt, 9000), true)
+        strictEqual(await store.claimPush(first.id, first.nextAt, 9000), false)
+        await store.recordPush({ id: first.id, attempts: 1, done: true, nextAt: 2000, at: 2000 })
+        deepStrictEqual(
+          (await store.duePushes(2000, 10)).map((d) => d.seq),
+          [2],
+        )
+        deepStrictEqual(
+          (await store.pushConfigs('t2')).map((c) => c.id),
+          ['c1'],
+        )
+        strictEqual(await store.deletePushConfig('t2', 'c1'), true)
+        deepStrictEqual(await store.duePushes(2000, 10), [])
+        ok((await store.pushConfigs('t2')).length === 0)
+      },
+    },
+  ]
+}

@@ -1,0 +1,80 @@
+import { ConfigError } from '@agent-comm/protocol'
+import { z } from 'zod'
+
+/**
+ * The part of an A2A 1.0 Agent Card the bridge relies on, checked before any message is sent: a name and
+ * at least one JSON-RPC interface with an http(s) URL. Other fields pass through untouched.
+ */
+export const RemoteAgentCardSchema = z
+  .object({
+    name: z.string().min(1),
+    supportedInterfaces: z
+      .array(
+        z
+          .object({
+            url: z.url({ protocol: /^https?$/ }),
+            protocolBinding: z.string().min(1),
+            protocolVersion: z.string().optional(),
+          })
+          .loose(),
+      )
+      .min(1),
+  })
+  .loose()
+  .refine((card) => card.supportedInterfaces.some((i) => i.protocolBinding === 'JSONRPC'), {
+    message: 'has no JSONRPC interface',
+    path: ['supportedInterfaces'],
+  })
+
+/** A remote Agent Card that passed {@link RemoteAgentCardSchema}. */
+export type RemoteAgentCard = z.output<typeof RemoteAgentCardSchema>
+
+/**
+ * Fetches and validates the Agent Card at `url`. Throws `ConfigError` naming the URL and what is wrong:
+ * unreachable, not JSON, or not a card this bridge can use.
+ */
+export async function fetchAgentCard(
+  url: string,
+  options: { fetch?: typeof fetch; signal?: AbortSignal; headers?: Record<string, string> } = {},
+): Promise<RemoteAgentCard> {
+  const doFetch = options.fetch ?? fetch
+  let response: Response
+  try {
+    response = await doFetch(url, {
+      headers: { accept: 'application/json', ...options.headers },
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    })
+  } catch (error) {
+    throw new ConfigError(
+      `The A2A agent card at ${url} is unreachable: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        hint: 'Check the --a2a-url given to agent-comm register, and that the agent is up.',
+      },
+    )
+  }
+  if (!response.ok) {
+    await response.body?.cancel()
+    throw new ConfigError(`The A2A agent card at ${url} answered HTTP ${response.status}`, {
+      hint: 'Check the --a2a-url given to agent-comm register (usually …/.well-known/agent-card.json).',
+    })
+  }
+  let json: unknown
+  try {
+    json = await response.json()
+  } catch {
+    throw new ConfigError(`The A2A agent card at ${url} is not JSON`, {
+      hint: 'The URL must serve the agent card itself, usually …/.well-known/agent-card.json.',
+    })
+  }
+  const parsed = RemoteAgentCardSchema.safeParse(json)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    throw new ConfigError(
+      `The A2A agent card at ${url} is invalid: ${issue === undefined ? 'unknown problem' : `${issue.path.join('.') || '(root)'} ${issue.message}`}`,
+      {
+        hint: 'The bridge speaks A2A 1.0 over JSON-RPC: the card needs a name and a JSONRPC supportedInterfaces entry.',
+      },
+    )
+  }
+  return parsed.data
+}

@@ -1,0 +1,362 @@
+// The human console in a real browser (Debian's Chromium driven by playwright-core), against a real relay
+// on an ephemeral port and the real local console (`agent-comm console`, a child process). With
+// SCREENSHOTS=1 the main pages are also saved to packages/console/docs/ for its README.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { type ApprovalRequestInput, createMessage, ManualClock } from '@agent-comm/protocol'
+import { Registry } from '@agent-comm/registry'
+import { createRelay, SqliteNonceStore } from '@agent-comm/relay'
+import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { RelayClient } from '@agent-comm/transport-http'
+import { SecretStore } from '@agent-comm/transport-http/secrets'
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { exited, firstLine, project, spawnCli } from './helpers.js'
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const SHOTS = process.env.SCREENSHOTS === '1'
+const SHOT_DIR = fileURLToPath(new URL('../../console/docs/', import.meta.url))
+// Generous: a fully loaded 2-core machine renders slowly. Tests wait for what they expect, never for time.
+const WAIT = { timeout: 120_000 }
+
+let browser: Browser
+
+beforeAll(async () => {
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+  })
+  if (SHOTS) mkdirSync(SHOT_DIR, { recursive: true })
+})
+
+afterAll(async () => {
+  await browser?.close()
+})
+
+async function newPage(
+  options: { width?: number; dark?: boolean } = {},
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({
+    viewport: { width: options.width ?? 1200, height: 860 },
+    colorScheme: options.dark === true ? 'dark' : 'light',
+  })
+  const page = await context.newPage()
+  page.setDefaultTimeout(WAIT.timeout)
+  return { context, page }
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  if (SHOTS) await page.screenshot({ path: join(SHOT_DIR, `${name}.png`), fullPage: false })
+}
+
+/** A relay with its console, on a temp folder, with a clock the test moves. */
+interface E2eRelay {
+  app: Awaited<ReturnType<typeof createRelay>>
+  url: string
+  clock: ManualClock
+  spool: Spool
+  registry: Registry
+  secrets: Record<string, string>
+  client: RelayClient
+  close(): Promise<void>
+}
+
+async function startRelay(): Promise<E2eRelay> {
+  // Kept for the whole describe block (the helpers' temp folders go after each test).
+  const dir = mkdtempSync(join(tmpdir(), 'agent-comm-console-e2e-'))
+  const clock = new ManualClock(Date.now())
+  const spool = await Spool.open({ path: join(dir, 'relay.db'), clock })
+  const registry = await Registry.open({ spool, clock, releaseHeldTo: 'all-agents' })
+  const store = await SecretStore.open({ path: SecretStore.fileIn(dir), clock })
+  const secrets: Record<string, string> = {}
+  for (const agent of ['lead', 'reviewer', 'builder', 'admin'])
+    secrets[agent] = (await store.generate(agent)).secret
+  const nonces = SqliteNonceStore.open(sqliteConnection(spool), { clock })
+  const app = await createRelay({
+    spool,
+    registry,
+    secrets: store,
+    nonces,
+    clock,
+    options: { rateLimit: false, console: { sweepIntervalMs: 100 } },
+  })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  const client = new RelayClient({ baseUrl: url, secretFor: (id) => secrets[id], clock })
+  await registry.register({ agentId: 'lead', capabilities: ['approve'], metadata: { kind: 'human' } })
+  await registry.register({ agentId: 'reviewer', capabilities: ['human-review'] })
+  await registry.register({ agentId: 'builder', capabilities: ['code'] })
+  return {
+    app,
+    url,
+    clock,
+    spool,
+    registry,
+    secrets,
+    client,
+    close: async () => {
+      await client.close()
+      await app.close()
+      await nonces.close()
+      await registry.close()
+      await spool.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+async function signIn(page: Page, relay: E2eRelay, agentId: string): Promise<void> {
+  await page.goto(`${relay.url}/console/`)
+  await page.getByLabel('Agent id').fill(agentId)
+  await page.getByLabel('Relay secret').fill(relay.secrets[agentId]!)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByTestId('who').filter({ hasText: agentId }).waitFor(WAIT)
+}
+
+/** Sends an approval request from builder to `to` through the relay, as an agent would. */
+async function askApproval(relay: E2eRelay, to: string, data: ApprovalRequestInput, subject: string) {
+  const message = createMessage(
+    {
+      fromAgent: 'builder',
+      toAgent: to,
+      subject,
+      body: 'Waiting for a human decision',
+      payload: { type: 'approval_request', data },
+    },
+    { clock: relay.clock },
+  )
+  await relay.client.send(message)
+  return message
+}
+
+/** Waits (long-polling the relay) for builder's reply to `requestId`; acks and returns it. */
+async function replyTo(relay: E2eRelay, requestId: string) {
+  for (;;) {
+    const claimed = await relay.client.claim('builder', { limit: 10, waitMs: 5000 })
+    for (const { message, lease } of claimed) {
+      await relay.client.ack(message.id, 'builder', { receipt: lease.receipt })
+      if (message.routing.replyTo === requestId) return message
+    }
+  }
+}
+
+describe('the console on a relay', () => {
+  let relay: E2eRelay
+  beforeAll(async () => {
+    relay = await startRelay()
+  })
+  afterAll(async () => {
+    await relay?.close()
+  })
+
+  it('approves a request with a comment and edited arguments; the agent receives the decision', async () => {
+    const request = await askApproval(
+      relay,
+      'lead',
+      {
+        question: 'Deploy v2.4 to production?',
+        action: { name: 'deploy', arguments: { env: 'production', version: '2.4.0' } },
+        deadline: new Date(relay.clock.now() + 3_600_000).toISOString(),
+      },
+      'Deploy v2.4',
+    )
+    const { context, page } = await newPage()
+    await signIn(page, relay, 'lead')
+    await page.getByRole('link', { name: 'Approvals' }).click()
+    const card = page.locator(`[data-request-id="${request.id}"]`)
+    await card.getByText('Deploy v2.4 to production?').waitFor(WAIT)
+    await card.getByText(/deadline/).waitFor(WAIT)
+    await shot(page, 'approvals')
+    await card.getByLabel(/arguments/).fill('{"env": "staging", "version": "2.4.0"}')
+    await card.getByLabel(/Comment/).fill('Staging first, please')
+    await card.getByRole('button', { name: 'Approve' }).click()
+    await card.waitFor({ state: 'detached', ...WAIT })
+    const reply = await replyTo(relay, request.id)
+    expect(reply.payload).toMatchObject({
+      type: 'approval_response',
+      data: {
+        decision: 'approve',
+        comment: 'Staging first, please',
+        decidedBy: 'lead',
+        arguments: { env: 'staging', version: '2.4.0' },
+      },
+    })
+    await page.getByRole('table', { name: 'Audit log' }).getByText('Staging first, please').waitFor(WAIT)
+    await context.close()
+  })
+
+  it('denies a request with a comment that goes back to the agent', async () => {
+    const request = await askApproval(relay, 'lead', { question: 'Drop the staging database?' }, 'Drop db')
+    const { context, page } = await newPage()
+    await signIn(page, relay, 'lead')
+    await page.getByRole('link', { name: 'Approvals' }).click()
+    const card = page.locator(`[data-request-id="${request.id}"]`)
+    await card.getByLabel(/Comment/).fill('No: it holds the demo data')
+    await card.getByRole('button', { name: 'Deny' }).click()
+    await card.waitFor({ state: 'detached', ...WAIT })
+    const reply = await replyTo(relay, request.id)
+    expect(reply.payload?.data).toMatchObject({
+      decision: 'deny',
+      comment: 'No: it holds the demo data',
+      decidedBy: 'lead',
+    })
+    await context.close()
+  })
+
+  it('applies the expiry policy when a deadline passes with nobody deciding', async () => {
+    const deadline = new Date(relay.clock.now() + 60_000).toISOString()
+    const request = await askApproval(
+      relay,
+      'lead',
+      { question: 'Rotate the keys?', deadline, onExpiry: 'approve' },
+      'Keys',
+    )
+    const { context, page } = await newPage()
+    await signIn(page, relay, 'lead')
+    await page.getByRole('link', { name: 'Approvals' }).click()
+    const card = page.locator(`[data-request-id="${request.id}"]`)
+    await card.waitFor(WAIT)
+    relay.clock.advance(61_000)
+    const reply = await replyTo(relay, request.id)
+    expect(reply.payload?.data).toMatchObject({
+      decision: 'approve',
+      decidedBy: 'system:expiry',
+      expired: true,
+    })
+    // The page follows the relay's event stream: the expired request leaves the queue without a reload.
+    await card.waitFor({ state: 'detached', ...WAIT })
+    await context.close()
+  })
+
+  it('retries a dead letter from the operator page, showing its last error', async () => {
+    const message = createMessage(
+      { fromAgent: 'lead', toAgent: 'builder', subject: 'Build', body: 'build it' },
+      { clock: relay.clock },
+    )
+    await relay.spool.send(message)
+    const [claimed] = await relay.spool.claim('builder')
+    await relay.spool.nack(message.id, 'builder', {
+      receipt: claimed!.lease.receipt,
+      reason: 'compiler crashed',
+      deadLetter: true,
+    })
+    const { context, page } = await newPage()
+    await signIn(page, relay, 'admin')
+    await page.getByRole('link', { name: 'Dead letters' }).click()
+    const card = page.locator(`[data-message-id="${message.id}"]`)
+    await card.getByText('compiler crashed').waitFor(WAIT)
+    await shot(page, 'dead-letters')
+    await card.getByRole('button', { name: 'Retry' }).click()
+    await card.waitFor({ state: 'detached', ...WAIT })
+    const pending = await relay.spool.pending('builder')
+    expect(pending.map((p) => [p.message.id, p.delivery.status])).toContainEqual([message.id, 'queued'])
+    await page.getByRole('link', { name: 'Overview' }).click()
+    await page.getByText('Failure rate').waitFor(WAIT)
+    await shot(page, 'overview')
+    await page.getByRole('link', { name: 'Agents' }).click()
+    await page.getByRole('table', { name: 'Agents' }).getByText('human-review').waitFor(WAIT)
+    await shot(page, 'agents')
+    await context.close()
+  })
+
+  it('refuses a state change without the CSRF token, and keeps one human out of another’s inbox', async () => {
+    await relay.spool.send(
+      createMessage({ fromAgent: 'builder', toAgent: 'lead', subject: 'Private', body: 'for lead only' }),
+    )
+    const { context, page } = await newPage()
+    await signIn(page, relay, 'reviewer')
+    const forged = await page.evaluate(async () => {
+      const response = await fetch('/api/v1/console/messages', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ to: 'builder', body: 'forged' }),
+      })
+      return { status: response.status, body: (await response.json()) as { error: { code: string } } }
+    })
+    expect(forged.status).toBe(403)
+    expect(forged.body.error.code).toBe('CSRF_REJECTED')
+    const inbox = await page.evaluate(
+      async () => (await (await fetch('/api/v1/console/inbox')).json()) as unknown,
+    )
+    expect(inbox).toEqual({ items: [] })
+    await page.getByRole('heading', { name: 'Inbox' }).waitFor(WAIT)
+    expect(await page.getByText('for lead only').count()).toBe(0)
+    await context.close()
+  })
+})
+
+describe('the local console (agent-comm console)', () => {
+  it('signs in with the one-time link, shows a CLI message live, replies to the agent, and renders hostile bodies inert', async () => {
+    const p = project()
+    await p.ok(['register', 'lead', '-c', 'human-review', '-d', 'local', '--create'])
+    await p.ok(['register', 'builder', '-c', 'code', '-d', 'local'])
+    const child = spawnCli(['console', '--port', '0', '--as', 'lead', '--json'], { cwd: p.dir, env: p.env })
+    try {
+      const { loginUrl } = JSON.parse(await firstLine(child)) as { url: string; loginUrl: string }
+      const { context, page } = await newPage()
+      await page.goto(loginUrl)
+      await page.getByTestId('who').filter({ hasText: 'lead' }).waitFor(WAIT)
+      // The token works once: a second browser with the same link is not signed in.
+      const other = await newPage()
+      await other.page.goto(loginUrl)
+      await other.page.getByRole('button', { name: 'Sign in' }).waitFor(WAIT)
+      await other.context.close()
+
+      // A message sent with the CLI appears without a reload.
+      await p.ok(['send', 'builder', 'lead', 'The build is green: ship it?', '-s', 'Build 812'])
+      const card = page.locator('article.message', { hasText: 'Build 812' })
+      await card.waitFor(WAIT)
+      // Hostile bodies are text: no element is created, no script runs, no link is followed.
+      await p.ok([
+        'send',
+        'builder',
+        'lead',
+        '<img src=x onerror="window.__xss=1"><a href="javascript:window.__xss=2">click me</a>',
+        '-s',
+        'Hostile',
+      ])
+      const hostile = page.locator('article.message', { hasText: 'Hostile' })
+      await hostile.getByText('<img src=x onerror="window.__xss=1">', { exact: false }).waitFor(WAIT)
+      expect(await hostile.locator('img, a').count()).toBe(0)
+      expect(await page.evaluate('typeof window.__xss')).toBe('undefined')
+      await shot(page, 'inbox')
+
+      // Open, reply, done: the reply reaches the agent's poll.
+      await card.getByRole('button', { name: 'Open' }).click()
+      await card.getByRole('textbox', { name: 'Reply' }).fill('Ship it after lunch')
+      await card.getByRole('button', { name: 'Send reply' }).click()
+      await card.getByRole('button', { name: 'Done' }).click()
+      await card.waitFor({ state: 'detached', ...WAIT })
+      const polled = JSON.parse((await p.ok(['poll', 'builder', '--json'])).stdout) as unknown
+      expect(JSON.stringify(polled)).toContain('Ship it after lunch')
+
+      // Threads and search.
+      await page.getByRole('link', { name: 'Threads' }).click()
+      await page.getByLabel('Search messages').fill('green')
+      await page.getByRole('button', { name: 'Search' }).click()
+      await page.getByRole('list', { name: 'Search results' }).getByText('Build 812').waitFor(WAIT)
+      await shot(page, 'threads')
+      if (SHOTS) {
+        // The same session on a phone-width screen in dark mode.
+        const phone = await context.newPage()
+        await phone.setViewportSize({ width: 390, height: 800 })
+        await phone.emulateMedia({ colorScheme: 'dark' })
+        await phone.goto(page.url().replace(/#.*$/, '#/inbox'))
+        await phone.getByRole('heading', { name: 'Inbox' }).waitFor(WAIT)
+        await shot(phone, 'inbox-phone-dark')
+      }
+      await context.close()
+    } finally {
+      child.kill('SIGTERM')
+      await exited(child)
+    }
+  })
+})
+
+if (!existsSync(CHROMIUM)) {
+  throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install -y chromium (.ci/run does it)`)
+}

@@ -1,0 +1,56 @@
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { cleanEnv, runCli, tempDir } from './helpers.js'
+
+describe('agent-comm relay a2a-token', () => {
+  it('creates a token shown once, lists callers without tokens, refuses a second one and revokes', async () => {
+    const dir = tempDir()
+    const env = cleanEnv({ AGENT_COMM_RELAY_DATA_DIR: join(dir, 'relay') })
+    const run = (args: readonly string[]) => runCli(['relay', 'a2a-token', ...args], { cwd: dir, env })
+    const created = await run(['create', 'acme', '--agents', 'helper,reviewer'])
+    expect(created.code).toBe(0)
+    const token = created.stdout.trim()
+    expect(token).toMatch(/^a2a_[A-Za-z0-9_-]{43}$/)
+    expect(created.stderr).toContain('a2a:acme')
+    const list = await run(['list', '--json'])
+    expect(list.stdout).not.toContain(token)
+    expect(JSON.parse(list.stdout).tokens).toMatchObject([{ name: 'acme', agents: ['helper', 'reviewer'] }])
+    const again = await run(['create', 'acme'])
+    expect(again.code).not.toBe(0)
+    expect(again.stderr).toContain('agent-comm relay a2a-token revoke acme')
+    expect(JSON.parse((await run(['revoke', 'acme', '--json'])).stdout)).toEqual({
+      action: 'revoke',
+      revoked: true,
+    })
+    expect((await run(['create'])).code).toBe(2)
+  })
+
+  it('opts an agent in to A2A with --a2a-skill and refuses a bad skill id', async () => {
+    const dir = tempDir()
+    const env = cleanEnv()
+    const ok = await runCli(
+      [
+        'register',
+        'helper',
+        '-c',
+        'answer',
+        '-d',
+        'here',
+        '--a2a-skill',
+        'answer|Answer questions|qa,faq',
+        '--json',
+      ],
+      { cwd: dir, env },
+    )
+    expect(ok.code).toBe(0)
+    expect(JSON.parse(ok.stdout).agent.metadata.a2a).toEqual({
+      skills: [{ id: 'answer', name: 'Answer questions', tags: ['qa', 'faq'] }],
+    })
+    const bad = await runCli(['register', 'helper', '-c', 'x', '-d', 'here', '--a2a-skill', 'no spaces'], {
+      cwd: dir,
+      env,
+    })
+    expect(bad.code).not.toBe(0)
+    expect(bad.stderr).toContain('--a2a-skill')
+  })
+})

@@ -1,0 +1,184 @@
+// Coordinator benchmark: `pnpm bench` (from the repo root or packages/coordinator). Prints the machine's raw
+// baseline first — hand-written better-sqlite3 doing the writes one delivery needs — then every figure as a
+// ratio to it, measured in the same run, in interleaved rounds (so drift in machine load touches every
+// figure alike), medians. Compare ratios, not absolute times, across machines.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { openConnection, Spool } from '@agent-comm/spool'
+import { createCoordinator, loadConfig } from '../dist/index.js'
+
+const QUICK = process.argv.includes('--quick')
+const ROUNDS = QUICK ? 5 : 9
+const CYCLES = QUICK ? 500 : 1_500
+const dir = mkdtempSync(join(tmpdir(), 'agent-comm-coordinator-bench-'))
+const now = () => performance.now()
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+const fmt = (n, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+const body = 'Please implement user authentication with JWT tokens. Requirements: refresh tokens, revocation.'
+
+/** The writes of one delivery as raw SQL in autocommit on the spool's schema (as in the spool's bench). */
+async function rawBaseline(path) {
+  await (await Spool.open({ path })).close()
+  const db = openConnection(path)
+  const insertMessage = db.prepare(`INSERT INTO messages (id, from_agent, to_agent, subject, body, priority,
+    conversation_id, reply_to, ttl_hours, payload, metadata, created_at, expires_at)
+    VALUES (?, 'architect', 'builder', 'Task', ?, 2, ?, NULL, 24, NULL, NULL, ?, ?)`)
+  const insertDelivery = db.prepare(`INSERT INTO deliveries (message_seq, recipient, status, priority,
+    attempt, max_attempts, available_at, expires_at, created_at, updated_at)
+    VALUES (?, 'builder', 'queued', 2, 0, 3, ?, ?, ?, ?)`)
+  const insert = db.transaction((id, t) => {
+    const { lastInsertRowid } = insertMessage.run(id, body, `conv_${id}`, t, t + 86_400_000)
+    insertDelivery.run(lastInsertRowid, t, t + 86_400_000, t, t)
+  })
+  const claim =
+    db.prepare(`UPDATE deliveries SET status = 'leased', attempt = attempt + 1, available_at = @lease,
+    lease_until = @lease, receipt = @receipt, updated_at = @now
+    WHERE id = (SELECT id FROM deliveries WHERE recipient = 'builder' AND status = 'queued' AND available_at <= @now
+      AND expires_at > @now ORDER BY priority, id LIMIT 1)
+    RETURNING id, message_seq, attempt, max_attempts`)
+  const ack =
+    db.prepare(`UPDATE deliveries SET status = 'acked', acked_at = @now, updated_at = @now, lease_until = NULL
+    WHERE message_seq = (SELECT seq FROM messages WHERE id = @id) AND recipient = 'builder' AND status = 'leased'
+      AND receipt = @receipt`)
+  let n = 0
+  return {
+    async cycles(count) {
+      const t = now()
+      for (let i = 0; i < count; i++) {
+        const at = Date.now()
+        const id = `raw_${n++}`
+        insert(id, at)
+        claim.get({ lease: at + 60_000, receipt: 'r', now: at })
+        ack.run({ now: at, id, receipt: 'r' })
+      }
+      return count / ((now() - t) / 1000)
+    },
+    close: () => db.close(),
+  }
+}
+
+async function openCoordinator(name) {
+  const root = join(dir, name)
+  const coord = await createCoordinator(loadConfig({ AGENT_COMM_PROJECT_ROOT: root }))
+  await coord.register({ agentId: 'architect', capabilities: ['planning'] })
+  await coord.register({ agentId: 'builder', capabilities: ['code'] })
+  return coord
+}
+
+/** Coordinator send → poll → ack, one message at a time, at claim limit `limit`. */
+function coordinatorCycles(coord, limit) {
+  return async (count) => {
+    const t = now()
+    for (let i = 0; i < count; i++) {
+      await coord.send({ fromAgent: 'architect', toAgent: 'builder', subject: 'Task', body })
+      const [claimed] = await coord.poll('builder', { limit })
+      await coord.ack(claimed)
+    }
+    return count / ((now() - t) / 1000)
+  }
+}
+
+/** Spool send → claim → ack at claim limit `limit` (the default limit of a poll is 10). */
+function spoolCycles(spool, limit) {
+  return async (count) => {
+    const t = now()
+    for (let i = 0; i < count; i++) {
+      await spool.send({ fromAgent: 'architect', toAgent: 'builder', subject: 'Task', body })
+      const [claimed] = await spool.claim('builder', { limit })
+      await spool.ack(claimed.message.id, 'builder', { receipt: claimed.lease.receipt })
+    }
+    return count / ((now() - t) / 1000)
+  }
+}
+
+/**
+ * A `for await` consumer: `count` messages sent up front (outside the timing), then consumed one by one
+ * with `for await (const msg of coord.messages('builder')) await coord.ack(msg)`.
+ */
+function consumerCycles(coord) {
+  return async (count) => {
+    for (let i = 0; i < count; i++) {
+      await coord.send({ fromAgent: 'architect', toAgent: 'builder', subject: 'Task', body })
+    }
+    const stop = new AbortController()
+    let seen = 0
+    const t = now()
+    for await (const message of coord.messages('builder', { signal: stop.signal })) {
+      await coord.ack(message)
+      if (++seen === count) stop.abort()
+    }
+    return count / ((now() - t) / 1000)
+  }
+}
+
+const lines = []
+const report = (label, figure, ratio, target = '') => {
+  lines.push([label, figure, ratio, target])
+  process.stdout.write(`${label.padEnd(56)} ${figure.padStart(16)}   ${ratio.padEnd(20)} ${target}\n`)
+}
+
+try {
+  process.stdout.write(
+    `agent-comm coordinator benchmark — node ${process.version}, ${QUICK ? 'quick' : 'full'} run, medians of ${ROUNDS} interleaved rounds\n\n`,
+  )
+  const raw = await rawBaseline(join(dir, 'raw.db'))
+  const coord1 = await openCoordinator('c1')
+  const coord10 = await openCoordinator('c10')
+  const consumer = await openCoordinator('consumer')
+  const spool1 = await Spool.open({ path: join(dir, 's1.db') })
+  const spool10 = await Spool.open({ path: join(dir, 's10.db') })
+  const runs = {
+    raw: raw.cycles,
+    coord1: coordinatorCycles(coord1, 1),
+    coord10: coordinatorCycles(coord10, 10),
+    spool1: spoolCycles(spool1, 1),
+    spool10: spoolCycles(spool10, 10),
+    consumer: consumerCycles(consumer),
+  }
+  const rounds = Object.fromEntries(Object.keys(runs).map((k) => [k, []]))
+  for (const run of Object.values(runs)) await run(200) // warm-up
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [name, run] of Object.entries(runs)) rounds[name].push(await run(CYCLES))
+  }
+  const m = Object.fromEntries(Object.entries(rounds).map(([k, v]) => [k, median(v)]))
+  const spread = (k) => {
+    const v = rounds[k].map((x) => x / median(rounds.raw))
+    return `${fmt(Math.min(...v), 2)}–${fmt(Math.max(...v), 2)}x`
+  }
+  report('baseline: raw SQL insert, claim, ack (autocommit)', `${fmt(m.raw)} cycles/s`, '1.00x')
+  report(
+    'coordinator send -> poll -> ack, limit 1',
+    `${fmt(m.coord1)} cycles/s`,
+    `${fmt(m.coord1 / m.raw, 2)}x (${spread('coord1')})`,
+    'target >= 0.60x',
+  )
+  report(
+    'coordinator send -> poll -> ack, default limit 10',
+    `${fmt(m.coord10)} cycles/s`,
+    `${fmt(m.coord10 / m.raw, 2)}x (${spread('coord10')})`,
+    'target >= 0.60x',
+  )
+  report('spool send -> claim -> ack, limit 1', `${fmt(m.spool1)} cycles/s`, `${fmt(m.spool1 / m.raw, 2)}x`)
+  report(
+    'spool send -> claim -> ack, limit 10',
+    `${fmt(m.spool10)} cycles/s`,
+    `${fmt(m.spool10 / m.raw, 2)}x; ${fmt(m.spool10 / m.spool1, 2)}x of limit 1`,
+    'target >= 0.90x of limit 1',
+  )
+  report(
+    'for await consumer: messages() + ack',
+    `${fmt(m.consumer)} msgs/s`,
+    `${fmt(m.consumer / m.raw, 2)}x`,
+  )
+  raw.close()
+  for (const c of [coord1, coord10, consumer]) await c.close()
+  await spool1.close()
+  await spool10.close()
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}

@@ -1,0 +1,431 @@
+import type {
+  A2AStore,
+  DuePush,
+  EventRecord,
+  PushConfigRecord,
+  StoredTaskState,
+  TaskRecord,
+  TokenRecord,
+  TransitionParams,
+} from '@agent-comm/a2a'
+import { ValidationError } from '@agent-comm/protocol'
+import type { SqlClient, SqlQueryable } from './client.js'
+import { toStorageError } from './drivers/driver-errors.js'
+import { validateSchemaName } from './migrate.js'
+
+/** What a {@link PostgresA2AStore} is built from. */
+export interface PostgresA2AStoreOptions {
+  /** The client of the spool's pool (the store never ends it). */
+  client: SqlClient
+  /** The spool's schema (default `agent_comm`): the A2A tables sit beside the spool's. */
+  schema?: string
+  /** Where the data is, safe to show (the URL without its password). */
+  location?: string
+}
+
+/** The A2A tables, version by version; each list runs once per schema, in one transaction. */
+const MIGRATIONS: readonly ((s: string) => string[])[] = [
+  (s) => [
+    `CREATE TABLE IF NOT EXISTS ${s}.a2a_tokens (name text PRIMARY KEY, token_hash text NOT NULL UNIQUE,
+       agents text, created_at bigint NOT NULL, revoked_at bigint)`,
+    `CREATE TABLE IF NOT EXISTS ${s}.a2a_tasks (id text PRIMARY KEY, caller text NOT NULL, agent text NOT NULL,
+       context_id text NOT NULL, message_id text NOT NULL, state text NOT NULL, task text NOT NULL,
+       created_at bigint NOT NULL, updated_at bigint NOT NULL, position bigserial)`,
+    `CREATE INDEX IF NOT EXISTS a2a_tasks_state ON ${s}.a2a_tasks (state)`,
+    `CREATE INDEX IF NOT EXISTS a2a_tasks_context ON ${s}.a2a_tasks (caller, context_id)`,
+    `CREATE TABLE IF NOT EXISTS ${s}.a2a_task_messages (message_id text PRIMARY KEY, task_id text NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${s}.a2a_events (task_id text NOT NULL, seq integer NOT NULL, event text NOT NULL,
+       created_at bigint NOT NULL, PRIMARY KEY (task_id, seq))`,
+    `CREATE TABLE IF NOT EXISTS ${s}.a2a_push_configs (task_id text NOT NULL, id text NOT NULL, config text NOT NULL,
+       created_at bigint NOT NULL, PRIMARY KEY (task_id, id))`,
+    `CREATE TABLE IF NOT EXISTS ${s}.a2a_push_outbox (id bigserial PRIMARY KEY, task_id text NOT NULL,
+       config_id text NOT NULL, seq integer NOT NULL, attempts integer NOT NULL DEFAULT 0, next_at bigint NOT NULL,
+       last_error text, done_at bigint)`,
+    `CREATE INDEX IF NOT EXISTS a2a_push_outbox_due ON ${s}.a2a_push_outbox (done_at, next_at)`,
+  ],
+]
+
+type TaskRow = {
+  id: string
+  caller: string
+  agent: string
+  context_id: string
+  message_id: string
+  state: string
+  task: string
+  created_at: number | string
+  updated_at: number | string
+}
+
+type TokenRow = {
+  name: string
+  token_hash: string
+  agents: string | null
+  created_at: number | string
+  revoked_at: number | string | null
+}
+
+/**
+ * The A2A store on PostgreSQL, in the spool's schema, with the SQLite store's semantics: a transition is
+ * a compare-and-set on the task's state whose row lock also serialises its event numbering, and the
+ * events and their pushes are written in that transaction, so every replica reads the same history.
+ */
+export class PostgresA2AStore implements A2AStore {
+  readonly #client: SqlClient
+  readonly #s: string
+  readonly #location: string
+
+  private constructor(client: SqlClient, schema: string, location: string) {
+    this.#client = client
+    this.#s = `"${schema}"`
+    this.#location = location
+  }
+
+  /** Creates the A2A tables (under an advisory lock, once per version) and opens the store. */
+  static async open(options: PostgresA2AStoreOptions): Promise<PostgresA2AStore> {
+    const schema = validateSchemaName(options.schema ?? 'agent_comm')
+    const location = options.location ?? 'postgres'
+    const s = `"${schema}"`
+    try {
+      await options.client.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`agent_comm.a2a.migrate.${schema}`])
+        await tx.query(`CREATE SCHEMA IF NOT EXISTS ${s}`)
+        await tx.query(
+          `CREATE TABLE IF NOT EXISTS ${s}.__agent_comm_a2a_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)`,
+        )
+        const [row] = await tx.query<{ v: number | null }>(
+          `SELECT max(version) AS v FROM ${s}.__agent_comm_a2a_migrations`,
+        )
+        const current = Number(row?.v ?? 0)
+        for (let version = current + 1; version <= MIGRATIONS.length; version++) {
+          for (const statement of MIGRATIONS[version - 1]!(s)) await tx.query(statement)
+          await tx.query(
+            `INSERT INTO ${s}.__agent_comm_a2a_migrations (version, applied_at) VALUES ($1, $2)`,
+            [version, Date.now()],
+          )
+        }
+      })
+    } catch (error) {
+      throw toStorageError(error, location)
+    }
+    return new PostgresA2AStore(options.client, schema, location)
+  }
+
+  async insertToken(record: TokenRecord): Promise<void> {
+    await this.#tx(async (tx) => {
+      const [existing] = await tx.query<{ revoked_at: string | null }>(
+        `SELECT revoked_at FROM ${this.#s}.a2a_tokens WHERE name = $1 FOR UPDATE`,
+        [record.name],
+      )
+      if (existing !== undefined && existing.revoked_at === null) {
+        throw new ValidationError(
+          `A2A caller '${record.name}' already has a token`,
+          [{ path: 'name', message: 'has a live token' }],
+          { hint: `Revoke it first: agent-comm relay a2a-token revoke ${record.name}` },
+        )
+      }
+      await tx.query(
+        `INSERT INTO ${this.#s}.a2a_tokens (name, token_hash, agents, created_at, revoked_at) VALUES ($1, $2, $3, $4, NULL)
+         ON CONFLICT (name) DO UPDATE SET token_hash = excluded.token_hash, agents = excluded.agents,
+           created_at = excluded.created_at, revoked_at = NULL`,
+        [
+          record.name,
+          record.tokenHash,
+          record.agents === undefined ? null : JSON.stringify(record.agents),
+          record.createdAt,
+        ],
+      )
+    })
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return (await this.#query<TokenRow>(`SELECT * FROM ${this.#s}.a2a_tokens ORDER BY name`)).map(toToken)
+  }
+
+  async revokeToken(name: string, at: number): Promise<boolean> {
+    const rows = await this.#query(
+      `UPDATE ${this.#s}.a2a_tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL RETURNING name`,
+      [at, name],
+    )
+    return rows.length > 0
+  }
+
+  async tokenByHash(tokenHash: string): Promise<TokenRecord | undefined> {
+    const [row] = await this.#query<TokenRow>(
+      `SELECT * FROM ${this.#s}.a2a_tokens WHERE token_hash = $1 AND revoked_at IS NULL`,
+      [tokenHash],
+    )
+    return row === undefined ? undefined : toToken(row)
+  }
+
+  async insertTask(
+    record: TaskRecord,
+    events: Record<string, unknown>[],
+    push?: PushConfigRecord,
+  ): Promise<void> {
+    await this.#tx(async (tx) => {
+      await tx.query(
+        `INSERT INTO ${this.#s}.a2a_tasks (id, caller, agent, context_id, message_id, state, task, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [
+          record.id,
+          record.caller,
+          record.agent,
+          record.contextId,
+          record.messageId,
+          record.state,
+          JSON.stringify(record.task),
+          record.createdAt,
+          record.updatedAt,
+        ],
+      )
+      await tx.query(`INSERT INTO ${this.#s}.a2a_task_messages (message_id, task_id) VALUES ($1, $2)`, [
+        record.messageId,
+        record.id,
+      ])
+      if (push !== undefined) await this.#savePush(tx, push, record.createdAt)
+      await this.#appendEvents(tx, record.id, events, record.createdAt)
+    })
+  }
+
+  async getTask(id: string): Promise<TaskRecord | undefined> {
+    const [row] = await this.#query<TaskRow>(`SELECT * FROM ${this.#s}.a2a_tasks WHERE id = $1`, [id])
+    return row === undefined ? undefined : toTask(row)
+  }
+
+  async taskIdForMessage(messageId: string): Promise<string | undefined> {
+    const [row] = await this.#query<{ task_id: string }>(
+      `SELECT task_id FROM ${this.#s}.a2a_task_messages WHERE message_id = $1`,
+      [messageId],
+    )
+    return row?.task_id
+  }
+
+  async openTasks(limit: number): Promise<TaskRecord[]> {
+    return (
+      await this.#query<TaskRow>(
+        `SELECT * FROM ${this.#s}.a2a_tasks WHERE state IN ('submitted', 'working') ORDER BY updated_at LIMIT $1`,
+        [limit],
+      )
+    ).map(toTask)
+  }
+
+  async latestInContext(caller: string, contextId: string): Promise<TaskRecord | undefined> {
+    const [row] = await this.#query<TaskRow>(
+      `SELECT * FROM ${this.#s}.a2a_tasks WHERE caller = $1 AND context_id = $2 ORDER BY created_at DESC, position DESC LIMIT 1`,
+      [caller, contextId],
+    )
+    return row === undefined ? undefined : toTask(row)
+  }
+
+  async listTasks(caller: string, params: { contextId?: string; limit: number }): Promise<TaskRecord[]> {
+    const rows =
+      params.contextId === undefined
+        ? await this.#query<TaskRow>(
+            `SELECT * FROM ${this.#s}.a2a_tasks WHERE caller = $1 ORDER BY updated_at DESC LIMIT $2`,
+            [caller, params.limit],
+          )
+        : await this.#query<TaskRow>(
+            `SELECT * FROM ${this.#s}.a2a_tasks WHERE caller = $1 AND context_id = $2 ORDER BY updated_at DESC LIMIT $3`,
+            [caller, params.contextId, params.limit],
+          )
+    return rows.map(toTask)
+  }
+
+  async transition(params: TransitionParams): Promise<boolean> {
+    const from: StoredTaskState[] = typeof params.from === 'string' ? [params.from] : [...params.from]
+    return this.#tx(async (tx) => {
+      // The UPDATE takes the task's row lock: concurrent transitions of one task (two replicas) queue here,
+      // and the loser finds the state changed and writes nothing.
+      const moved = await tx.query(
+        `UPDATE ${this.#s}.a2a_tasks SET state = $1, task = $2, updated_at = $3, message_id = coalesce($4, message_id)
+         WHERE id = $5 AND state = ANY($6::text[]) RETURNING id`,
+        [params.state, JSON.stringify(params.task), params.at, params.messageId ?? null, params.taskId, from],
+      )
+      if (moved.length === 0) return false
+      if (params.messageId !== undefined) {
+        await tx.query(
+          `INSERT INTO ${this.#s}.a2a_task_messages (message_id, task_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+          [params.messageId, params.taskId],
+        )
+      }
+      await this.#appendEvents(tx, params.taskId, params.events, params.at)
+      return true
+    })
+  }
+
+  async events(taskId: string, afterSeq: number): Promise<EventRecord[]> {
+    const rows = await this.#query<{ seq: number; event: string }>(
+      `SELECT seq, event FROM ${this.#s}.a2a_events WHERE task_id = $1 AND seq > $2 ORDER BY seq`,
+      [taskId, afterSeq],
+    )
+    return rows.map((row) => ({
+      taskId,
+      seq: Number(row.seq),
+      event: JSON.parse(row.event) as Record<string, unknown>,
+    }))
+  }
+
+  async savePushConfig(record: PushConfigRecord, at: number): Promise<void> {
+    await this.#tx((tx) => this.#savePush(tx, record, at))
+  }
+
+  async pushConfigs(taskId: string): Promise<PushConfigRecord[]> {
+    const rows = await this.#query<{ id: string; config: string }>(
+      `SELECT id, config FROM ${this.#s}.a2a_push_configs WHERE task_id = $1 ORDER BY created_at, id`,
+      [taskId],
+    )
+    return rows.map((row) => ({
+      taskId,
+      id: row.id,
+      config: JSON.parse(row.config) as Record<string, unknown>,
+    }))
+  }
+
+  async deletePushConfig(taskId: string, id: string): Promise<boolean> {
+    return this.#tx(async (tx) => {
+      await tx.query(
+        `DELETE FROM ${this.#s}.a2a_push_outbox WHERE task_id = $1 AND config_id = $2 AND done_at IS NULL`,
+        [taskId, id],
+      )
+      const rows = await tx.query(
+        `DELETE FROM ${this.#s}.a2a_push_configs WHERE task_id = $1 AND id = $2 RETURNING id`,
+        [taskId, id],
+      )
+      return rows.length > 0
+    })
+  }
+
+  async duePushes(now: number, limit: number): Promise<DuePush[]> {
+    const rows = await this.#query<{
+      id: number | string
+      task_id: string
+      config_id: string
+      seq: number
+      attempts: number
+      next_at: number | string
+      event: string
+      config: string
+    }>(
+      `SELECT o.id, o.task_id, o.config_id, o.seq, o.attempts, o.next_at, e.event, c.config
+       FROM ${this.#s}.a2a_push_outbox o
+       JOIN ${this.#s}.a2a_events e ON e.task_id = o.task_id AND e.seq = o.seq
+       JOIN ${this.#s}.a2a_push_configs c ON c.task_id = o.task_id AND c.id = o.config_id
+       WHERE o.done_at IS NULL AND o.next_at <= $1
+         AND NOT EXISTS (SELECT 1 FROM ${this.#s}.a2a_push_outbox p WHERE p.task_id = o.task_id
+           AND p.config_id = o.config_id AND p.done_at IS NULL AND p.seq < o.seq)
+       ORDER BY o.id LIMIT $2`,
+      [now, limit],
+    )
+    return rows.map((row) => ({
+      id: Number(row.id),
+      taskId: row.task_id,
+      configId: row.config_id,
+      seq: Number(row.seq),
+      attempts: Number(row.attempts),
+      nextAt: Number(row.next_at),
+      event: JSON.parse(row.event) as Record<string, unknown>,
+      config: JSON.parse(row.config) as Record<string, unknown>,
+    }))
+  }
+
+  async claimPush(id: number, nextAt: number, until: number): Promise<boolean> {
+    const rows = await this.#query(
+      `UPDATE ${this.#s}.a2a_push_outbox SET next_at = $1 WHERE id = $2 AND next_at = $3 AND done_at IS NULL RETURNING id`,
+      [until, id, nextAt],
+    )
+    return rows.length > 0
+  }
+
+  async recordPush(params: {
+    id: number
+    attempts: number
+    done: boolean
+    nextAt: number
+    error?: string
+    at: number
+  }): Promise<void> {
+    await this.#query(
+      `UPDATE ${this.#s}.a2a_push_outbox SET attempts = $1, next_at = $2, last_error = $3, done_at = $4 WHERE id = $5`,
+      [params.attempts, params.nextAt, params.error ?? null, params.done ? params.at : null, params.id],
+    )
+  }
+
+  /** The spool owns the pool: nothing to release here. */
+  async close(): Promise<void> {}
+
+  async #appendEvents(
+    tx: SqlQueryable,
+    taskId: string,
+    events: Record<string, unknown>[],
+    at: number,
+  ): Promise<void> {
+    if (events.length === 0) return
+    const [row] = await tx.query<{ last: number | string }>(
+      `SELECT coalesce(max(seq), 0) AS last FROM ${this.#s}.a2a_events WHERE task_id = $1`,
+      [taskId],
+    )
+    const last = Number(row?.last ?? 0)
+    for (const [i, event] of events.entries()) {
+      await tx.query(
+        `INSERT INTO ${this.#s}.a2a_events (task_id, seq, event, created_at) VALUES ($1, $2, $3, $4)`,
+        [taskId, last + i + 1, JSON.stringify(event), at],
+      )
+      // The pushes of an event are written with it: a crash cannot store one without the other.
+      await tx.query(
+        `INSERT INTO ${this.#s}.a2a_push_outbox (task_id, config_id, seq, next_at)
+         SELECT task_id, id, $1, $2 FROM ${this.#s}.a2a_push_configs WHERE task_id = $3`,
+        [last + i + 1, at, taskId],
+      )
+    }
+  }
+
+  async #savePush(tx: SqlQueryable, record: PushConfigRecord, at: number): Promise<void> {
+    await tx.query(
+      `INSERT INTO ${this.#s}.a2a_push_configs (task_id, id, config, created_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (task_id, id) DO UPDATE SET config = excluded.config`,
+      [record.taskId, record.id, JSON.stringify(record.config), at],
+    )
+  }
+
+  async #query<R extends Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]> {
+    try {
+      return await this.#client.query<R>(text, params)
+    } catch (error) {
+      throw toStorageError(error, this.#location)
+    }
+  }
+
+  async #tx<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
+    try {
+      return await this.#client.transaction(fn)
+    } catch (error) {
+      if (error instanceof ValidationError) throw error
+      throw toStorageError(error, this.#location)
+    }
+  }
+}
+
+function toToken(row: TokenRow): TokenRecord {
+  return {
+    name: row.name,
+    tokenHash: row.token_hash,
+    agents: row.agents === null ? undefined : (JSON.parse(row.agents) as string[]),
+    createdAt: Number(row.created_at),
+    revokedAt: row.revoked_at === null ? undefined : Number(row.revoked_at),
+  }
+}
+
+function toTask(row: TaskRow): TaskRecord {
+  return {
+    id: row.id,
+    caller: row.caller,
+    agent: row.agent,
+    contextId: row.context_id,
+    messageId: row.message_id,
+    state: row.state as StoredTaskState,
+    task: JSON.parse(row.task) as Record<string, unknown>,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  }
+}

@@ -1,0 +1,116 @@
+import { ManualClock } from '@agent-comm/protocol'
+import { afterAll, describe, expect, it } from 'vitest'
+import { openPostgresRelayStores, type PostgresRelayStores, RelaySecretsKey } from '../src/index.js'
+import { createTestDatabase, type TestDatabase } from '../src/testing.js'
+
+const START = Date.UTC(2026, 5, 1, 9, 0)
+
+const db: TestDatabase = await createTestDatabase({ name: 'relay_stores' })
+afterAll(async () => {
+  await db.drop()
+})
+
+// Two "replicas" of one relay: two store sets on one database, as two processes would open them.
+const describeServer = describe.skipIf(db.kind !== 'server')
+
+describeServer('the relay stores on PostgreSQL', () => {
+  let schemaCount = 0
+  async function replicas(
+    key: RelaySecretsKey,
+    clock = new ManualClock(START),
+  ): Promise<{ a: PostgresRelayStores; b: PostgresRelayStores; clock: ManualClock; schema: string }> {
+    const schema = `relay_t${schemaCount++}`
+    const a = await openPostgresRelayStores({ url: db.url, schema, key, clock, windowMs: 60_000 })
+    const b = await openPostgresRelayStores({ url: db.url, schema, key, clock, windowMs: 60_000 })
+    return { a, b, clock, schema }
+  }
+
+  it('refuses on every replica a nonce accepted by one, until it leaves the window and is swept', async () => {
+    const { a, b, clock } = await replicas(RelaySecretsKey.generate())
+    try {
+      expect(await a.nonces.remember('agent-a', 'n1', START)).toBe(true)
+      expect(await b.nonces.remember('agent-a', 'n1', START)).toBe(false)
+      expect(await a.nonces.remember('agent-a', 'n1', START)).toBe(false)
+      expect(await b.nonces.remember('agent-b', 'n1', START)).toBe(true)
+      // Both at once: exactly one wins.
+      const raced = await Promise.all([
+        a.nonces.remember('agent-a', 'n2', START),
+        b.nonces.remember('agent-a', 'n2', START),
+      ])
+      expect(raced.filter(Boolean)).toHaveLength(1)
+      clock.advance(61_000)
+      expect(await a.nonces.prune(clock.now() - 60_000)).toBe(3)
+      expect(await b.nonces.remember('agent-a', 'n1', START)).toBe(true)
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+
+  it('keeps secrets sealed, rotates with a grace period, and a revocation reaches the other replica', async () => {
+    const key = RelaySecretsKey.generate()
+    const { a, b, clock, schema } = await replicas(key)
+    try {
+      const issued = await a.secrets.generate('agent-a')
+      expect(await b.secrets.secretsFor('agent-a')).toEqual([issued.secret])
+      await expect(a.secrets.generate('agent-a')).rejects.toMatchObject({ code: 'INVALID_STATE' })
+      const rows = await db.client().query<{ sealed: string }>(`SELECT sealed FROM "${schema}".relay_secrets`)
+      expect(rows).toHaveLength(1)
+      expect(rows[0]!.sealed).not.toContain(issued.secret.slice(4, 20))
+
+      const rotated = await b.secrets.rotate('agent-a', { graceSeconds: 10 })
+      expect(new Set(await a.secrets.secretsFor('agent-a'))).toEqual(new Set([issued.secret, rotated.secret]))
+      expect(await a.secrets.list()).toEqual([
+        expect.objectContaining({
+          agentId: 'agent-a',
+          activeSecrets: 2,
+          previousValidUntil: rotated.previousValidUntil,
+        }),
+      ])
+      clock.advance(11_000)
+      expect(await a.secrets.secretsFor('agent-a')).toEqual([rotated.secret])
+
+      // Cached on b; the revocation on a reaches it through the notification.
+      expect(await b.secrets.secretsFor('agent-a')).toEqual([rotated.secret])
+      await a.secrets.revoke('agent-a')
+      await expect.poll(() => b.secrets.secretsFor('agent-a'), { timeout: 20_000 }).toEqual([])
+      await expect(a.secrets.revoke('agent-a')).rejects.toMatchObject({ code: 'AGENT_NOT_FOUND' })
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+
+  it('refuses a wrong key with a hint, and re-encrypts every secret when the key is rotated', async () => {
+    const key = RelaySecretsKey.generate()
+    const { a, b, schema } = await replicas(key)
+    const issued = await a.secrets.generate('agent-a')
+    await a.close()
+    await b.close()
+    const wrong = RelaySecretsKey.generate()
+    await expect(openPostgresRelayStores({ url: db.url, schema, key: wrong })).rejects.toMatchObject({
+      code: 'CONFIG',
+      hint: expect.stringContaining('AGENT_COMM_RELAY_SECRETS_KEY'),
+    })
+    const old = await openPostgresRelayStores({ url: db.url, schema, key })
+    expect(await old.secrets.rotateKey(wrong)).toMatchObject({ reencrypted: 1, keyId: wrong.id })
+    await old.close()
+    await expect(openPostgresRelayStores({ url: db.url, schema, key })).rejects.toMatchObject({
+      code: 'CONFIG',
+    })
+    const renewed = await openPostgresRelayStores({ url: db.url, schema, key: wrong })
+    try {
+      expect(await renewed.secrets.secretsFor('agent-a')).toEqual([issued.secret])
+    } finally {
+      await renewed.close()
+    }
+  })
+
+  it('reads a key only when it is 32 bytes of base64', () => {
+    const key = RelaySecretsKey.generate()
+    expect(RelaySecretsKey.fromBase64(key.toBase64(), 'X').id).toBe(key.id)
+    expect(() => RelaySecretsKey.fromBase64('short', 'AGENT_COMM_RELAY_SECRETS_KEY')).toThrow(
+      /AGENT_COMM_RELAY_SECRETS_KEY is not a relay secrets key/,
+    )
+  })
+})

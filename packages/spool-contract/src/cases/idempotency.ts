@@ -1,0 +1,123 @@
+import { createMessage } from '@agent-comm/protocol'
+import { expect, it } from 'vitest'
+import { type SpoolContractContext, task } from '../context.js'
+
+/** Idempotency keys and per-sender message ids: at most one enqueue per sender and key within the window. */
+export function idempotencyCases(ctx: SpoolContractContext): void {
+  it('reports a second send with the same key as a duplicate of the first, whatever its id', async () => {
+    const { spool } = await ctx.open()
+    const first = await spool.send(task(), { idempotencyKey: 'order-42' })
+    expect(first).toMatchObject({ duplicate: false, deliveries: 1 })
+    const retry = await spool.send(createMessage({ ...task(), body: 'the same request, rebuilt' }), {
+      idempotencyKey: 'order-42',
+    })
+    expect(retry).toMatchObject({ messageId: first.messageId, duplicate: true, deliveries: 0 })
+    expect(retry.message).toEqual(first.message)
+    expect(await spool.claim('builder', { limit: 10 })).toHaveLength(1)
+    expect((await spool.stats()).totalMessages).toBe(1)
+  })
+
+  it('keeps keys apart per sender: the same key from another sender is a new message', async () => {
+    const { spool } = await ctx.open()
+    const a = await spool.send(task(), { idempotencyKey: 'k' })
+    const b = await spool.send({ ...task(), fromAgent: 'reviewer' }, { idempotencyKey: 'k' })
+    expect(b).toMatchObject({ duplicate: false, deliveries: 1 })
+    expect(b.messageId).not.toBe(a.messageId)
+    expect(await spool.claim('builder', { limit: 10 })).toHaveLength(2)
+  })
+
+  it('frees a key once its window is over', async () => {
+    const { spool, clock } = await ctx.open({ idempotencyWindowMs: 60_000 })
+    const first = await spool.send(task(), { idempotencyKey: 'k' })
+    clock.advance(59_999)
+    expect(await spool.send(task(), { idempotencyKey: 'k' })).toMatchObject({
+      messageId: first.messageId,
+      duplicate: true,
+    })
+    clock.advance(1)
+    const later = await spool.send(task(), { idempotencyKey: 'k' })
+    expect(later).toMatchObject({ duplicate: false, deliveries: 1 })
+    expect(later.messageId).not.toBe(first.messageId)
+    // The key now belongs to the later message, for a window of its own.
+    expect(await spool.send(task(), { idempotencyKey: 'k' })).toMatchObject({ messageId: later.messageId })
+  })
+
+  it('defaults the window to 24 hours', async () => {
+    const { spool, clock } = await ctx.open()
+    const first = await spool.send(task(), { idempotencyKey: 'k' })
+    clock.advance(24 * 3_600_000 - 1)
+    expect(await spool.send(task(), { idempotencyKey: 'k' })).toMatchObject({ messageId: first.messageId })
+    clock.advance(1)
+    expect(await spool.send(task(), { idempotencyKey: 'k' })).toMatchObject({ duplicate: false })
+  })
+
+  it('applies keys inside a batch, and to a batch retried whole', async () => {
+    const { spool } = await ctx.open()
+    const items = [
+      { message: task(), options: { idempotencyKey: 'a' } },
+      { message: task(), options: { idempotencyKey: 'a' } },
+      { message: task(), options: { idempotencyKey: 'b' } },
+    ]
+    const results = await spool.sendBatch(items)
+    expect(results.map((r) => r.duplicate)).toEqual([false, true, false])
+    expect(results[1]!.messageId).toBe(results[0]!.messageId)
+    const again = await spool.sendBatch(items.map((i) => ({ ...i, message: task() })))
+    expect(again.map((r) => r.messageId)).toEqual(results.map((r) => r.messageId))
+    expect(again.every((r) => r.duplicate && r.deliveries === 0)).toBe(true)
+    expect(await spool.claim('builder', { limit: 10 })).toHaveLength(2)
+  })
+
+  it('lets a key win over another sender’s id: the keyed retry never reaches the id check', async () => {
+    const { spool } = await ctx.open()
+    const first = await spool.send(task(), { idempotencyKey: 'k' })
+    const taken = await spool.send({ ...task(), fromAgent: 'mallory', toAgent: 'boss' })
+    // A retry of the keyed send under an id another sender now holds is still its own duplicate.
+    const retry = await spool.send(createMessage({ ...task(), id: taken.messageId }), { idempotencyKey: 'k' })
+    expect(retry).toMatchObject({ messageId: first.messageId, duplicate: true })
+  })
+
+  it('refuses another sender’s id with CONFLICT and writes nothing, key included', async () => {
+    const { spool } = await ctx.open()
+    const original = await spool.send(task())
+    const impostor = createMessage({ ...task(), id: original.messageId, fromAgent: 'mallory' })
+    await expect(spool.send(impostor, { idempotencyKey: 'm' })).rejects.toMatchObject({ code: 'CONFLICT' })
+    // The refused send took no key: the same key with a fresh id goes through.
+    const fresh = await spool.send({ ...task(), fromAgent: 'mallory' }, { idempotencyKey: 'm' })
+    expect(fresh).toMatchObject({ duplicate: false, deliveries: 1 })
+  })
+
+  it('refuses the same sender re-sending an id with other content with CONFLICT', async () => {
+    const { spool } = await ctx.open()
+    const message = createMessage(task())
+    await spool.send(message)
+    await expect(spool.send({ ...message, body: 'changed' })).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringContaining('other content'),
+    })
+    await expect(spool.sendBatch([{ message: { ...message, subject: 'changed' } }])).rejects.toMatchObject({
+      code: 'CONFLICT',
+    })
+    // Metadata (trace context) may differ on a retry: still the same message.
+    expect(await spool.send({ ...message, metadata: { traceparent: 'x' } })).toMatchObject({
+      duplicate: true,
+    })
+    expect((await spool.status(message.id)).message).toEqual(message)
+  })
+
+  it('refuses an invalid key', async () => {
+    const { spool } = await ctx.open()
+    for (const idempotencyKey of ['', 'has space', 'x'.repeat(201)]) {
+      await expect(spool.send(task(), { idempotencyKey })).rejects.toMatchObject({ code: 'VALIDATION' })
+    }
+  })
+
+  it('keeps a key across spools on the same storage', async () => {
+    const { spool, openAnother } = await ctx.open()
+    const other = await openAnother()
+    const first = await spool.send(task(), { idempotencyKey: 'shared' })
+    expect(await other.send(task(), { idempotencyKey: 'shared' })).toMatchObject({
+      messageId: first.messageId,
+      duplicate: true,
+    })
+  })
+}
