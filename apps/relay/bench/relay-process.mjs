@@ -30,7 +30,7 @@ export async function startRelayProcess(dataDir, port, flags = []) {
       await probe.health()
       break
     } catch (error) {
-      if (i > 200) throw error
+      if (i > 2400) throw error
       await pause(25)
     }
   }

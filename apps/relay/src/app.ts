@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { a2aPlugin } from '@agent-comm/a2a'
+import { type A2AStore, a2aPlugin } from '@agent-comm/a2a'
 import type { Clock } from '@agent-comm/protocol'
 import { parseOrThrow, ValidationError } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
@@ -99,6 +99,8 @@ export interface RelayDeps {
    * `GET /api/v1/health/ready` answers 503 when it rejects, so a load balancer takes the replica out.
    */
   ready?: () => Promise<void>
+  /** The A2A endpoint's store; needed when the spool is not on SQLite (`PostgresA2AStore`). */
+  a2aStore?: A2AStore
   /** The relay's time for auth windows and nonce expiry (default: the spool's clock). */
   clock?: Clock
   /** A pino logger (see `createRelayLogger`); none by default. */
@@ -409,6 +411,7 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     clock,
     version: RELAY_VERSION,
     ...(deps.logger === undefined ? {} : { logger: deps.logger }),
+    ...(deps.a2aStore === undefined ? {} : { store: deps.a2aStore }),
   })
 
   app.get('/metrics', async (request, reply) => {

@@ -15,6 +15,8 @@ export interface LocalConsoleOptions {
    * same `AGENT_COMM_DB_PATH` the CLI uses). Or give `spool` and `registry`, which stay open for their owner.
    */
   path?: string
+  /** Create a missing database file at `path` (false: a missing one is a StorageError, reason `missing`). */
+  create?: boolean
   spool?: Spool
   registry?: Registry
   /** Port on 127.0.0.1 (0: any free one). */
@@ -58,6 +60,7 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
     if (options.path === undefined) throw new Error('startLocalConsole needs a path or a spool and registry')
     spool = await Spool.open({
       path: options.path,
+      create: options.create ?? false,
       ...(options.clock === undefined ? {} : { clock: options.clock }),
     })
   }

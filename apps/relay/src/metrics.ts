@@ -29,6 +29,7 @@ export class RelayMetrics {
   readonly #latency = new Map<string, Histogram>()
   readonly #authFailures = new Map<string, number>()
   #openStreams = 0
+  #parkedPolls = 0
   readonly #startedAt = Date.now()
 
   /** Counts one finished request and its duration. */
@@ -51,6 +52,15 @@ export class RelayMetrics {
   /** Counts one refused authentication. */
   authFailure(reason: string): void {
     this.#authFailures.set(reason, (this.#authFailures.get(reason) ?? 0) + 1)
+  }
+
+  /** Tracks the long-poll claims waiting for a message. */
+  longPollParked(): void {
+    this.#parkedPolls++
+  }
+
+  longPollEnded(): void {
+    this.#parkedPolls--
   }
 
   /** Tracks the number of open event streams. */
@@ -106,6 +116,8 @@ export class RelayMetrics {
     }
     family('agent_comm_relay_event_streams', 'gauge', 'Open server-sent event streams.')
     out.push(`agent_comm_relay_event_streams ${this.#openStreams}`)
+    family('agent_comm_relay_long_polls', 'gauge', 'Long-poll claims waiting for a message.')
+    out.push(`agent_comm_relay_long_polls ${this.#parkedPolls}`)
     family('agent_comm_relay_up', 'gauge', '1 when the relay can read its database.')
     out.push(`agent_comm_relay_up ${queue === undefined ? 0 : 1}`)
     family('agent_comm_relay_uptime_seconds', 'gauge', 'Seconds since the relay started.')

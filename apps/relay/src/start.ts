@@ -51,6 +51,7 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
       nonces,
       logger,
       ready: () => storage.ping(),
+      ...(storage.a2a === undefined ? {} : { a2aStore: storage.a2a }),
       ...(clock === undefined ? {} : { clock }),
       options: {
         authWindowMs: config.authWindowSeconds * 1000,

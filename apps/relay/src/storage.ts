@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { openPostgres, openPostgresRelayStores, RelaySecretsKey } from '@agent-comm/postgres'
+import type { A2AStore } from '@agent-comm/a2a'
+import {
+  openPostgres,
+  openPostgresRelayStores,
+  PostgresA2AStore,
+  RelaySecretsKey,
+} from '@agent-comm/postgres'
 import { type Clock, ConfigError, type Logger } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
@@ -19,6 +25,8 @@ export interface RelayStorage {
   registry: Registry
   secrets: RelaySecrets & Pick<SecretStore, 'generate' | 'rotate' | 'revoke' | 'list'>
   nonces: NonceStore
+  /** The A2A endpoint's store when the spool is not SQLite (on SQLite it shares the spool's file). */
+  a2a?: A2AStore
   /** Where the data is, safe to print: the data folder, or the URL without its password. */
   location: string
   /** Resolves when the database answers; rejects when it does not (readiness). */
@@ -137,7 +145,14 @@ async function openPostgresStorage(
     spool: { leaseSeconds: config.leaseSeconds },
     registry: { releaseHeldTo: 'all-agents' },
   })
+  const cleanup: (() => Promise<void>)[] = []
   try {
+    const a2a = await PostgresA2AStore.connect({
+      url,
+      ...(config.postgresSchema === undefined ? {} : { schema: config.postgresSchema }),
+      logger,
+    })
+    cleanup.push(() => a2a.close())
     const stores = await openPostgresRelayStores({
       url,
       ...(config.postgresSchema === undefined ? {} : { schema: config.postgresSchema }),
@@ -152,14 +167,17 @@ async function openPostgresStorage(
       registry: database.registry,
       secrets: stores.secrets,
       nonces: stores.nonces,
+      a2a,
       location: database.location,
       ping: () => stores.ping(),
       close: async () => {
+        await a2a.close()
         await stores.close()
         await database.close()
       },
     }
   } catch (error) {
+    for (const undo of cleanup) await undo()
     await database.close()
     throw error
   }

@@ -341,6 +341,62 @@ describe('A2A on the relay', () => {
     expect(Object.keys(JSON.parse(received[0]!.body))).toEqual(['task'])
   })
 
+  it('creates, lists, gets and deletes push configs of its own tasks only', async () => {
+    const { relay, tokens, token } = await setUp()
+    const client = await clientFor(relay.url, 'helper', token)
+    const sent = (await client.sendMessage({
+      tenant: '',
+      message: userMessage('configure me'),
+      configuration: {
+        acceptedOutputModes: [],
+        taskPushNotificationConfig: undefined,
+        returnImmediately: true,
+      },
+      metadata: undefined,
+    })) as { id: string }
+    const config = {
+      tenant: '',
+      id: 'hook-1',
+      taskId: sent.id,
+      url: 'https://hooks.test/a2a',
+      token: 't',
+      authentication: undefined,
+    }
+    expect(await client.createTaskPushNotificationConfig(config)).toMatchObject({
+      id: 'hook-1',
+      taskId: sent.id,
+    })
+    expect(
+      (
+        await client.listTaskPushNotificationConfig({
+          tenant: '',
+          taskId: sent.id,
+          pageSize: 0,
+          pageToken: '',
+        })
+      ).configs,
+    ).toHaveLength(1)
+    expect(
+      await client.getTaskPushNotificationConfig({ tenant: '', taskId: sent.id, id: 'hook-1' }),
+    ).toMatchObject({
+      url: 'https://hooks.test/a2a',
+    })
+    await client.deleteTaskPushNotificationConfig({ tenant: '', taskId: sent.id, id: 'hook-1' })
+    expect(
+      (
+        await client.listTaskPushNotificationConfig({
+          tenant: '',
+          taskId: sent.id,
+          pageSize: 0,
+          pageToken: '',
+        })
+      ).configs,
+    ).toHaveLength(0)
+    await expect(client.createTaskPushNotificationConfig({ ...config, url: 'ftp://nope' })).rejects.toThrow()
+    const other = await clientFor(relay.url, 'helper', (await tokens.create('other')).token)
+    await expect(other.createTaskPushNotificationConfig(config)).rejects.toThrow(/not found/i)
+  })
+
   it('answers bad requests with the spec JSON-RPC errors, never a 500', async () => {
     const { relay, tokens, token } = await setUp()
     const url = `${relay.url}/a2a/helper`

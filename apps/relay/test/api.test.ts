@@ -408,6 +408,7 @@ describe('system endpoints', () => {
         'ackBatch',
         'adminAgents',
         'claim',
+        'claimReply',
         'consoleApprovals',
         'consoleAudit',
         'consoleDecide',

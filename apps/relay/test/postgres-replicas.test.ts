@@ -119,8 +119,12 @@ describe.skipIf(db.kind !== 'server')('relay replicas on PostgreSQL', () => {
     const onA = clientOf(a!, secrets)
     const onB = clientOf(b!, secrets)
     const parked = onA.claim('builder', { waitMs: 25_000 })
-    // Once the poll is parked (it found nothing yet), the send goes to the other replica.
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    // Once the poll is parked on A (its gauge says so), the send goes to the other replica.
+    await expect
+      .poll(async () =>
+        /^agent_comm_relay_long_polls 1$/m.test(await (await fetch(`${a!.url}/metrics`)).text()),
+      )
+      .toBe(true)
     const message = createMessage({ fromAgent: 'architect', toAgent: 'builder', subject: 'Wake', body: 'up' })
     await onB.send(message)
     const [claimed] = await parked

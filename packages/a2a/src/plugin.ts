@@ -2,7 +2,7 @@ import { type AgentCard, AgentCard as AgentCardJson } from '@a2a-js/sdk'
 import { A2A_ERROR_CODE } from '@a2a-js/sdk/errors'
 import { JsonRpcTransportHandler, ServerCallContext, validateVersion } from '@a2a-js/sdk/server'
 import type { Clock, Logger } from '@agent-comm/protocol'
-import { ConfigError, silentLogger } from '@agent-comm/protocol'
+import { silentLogger } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
 import type { Spool } from '@agent-comm/spool'
 import { sqliteConnection } from '@agent-comm/spool'
@@ -55,9 +55,13 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
   const clock = options.clock ?? options.spool.clock
   const logger = options.logger ?? silentLogger
   if (options.store === undefined && options.spool.store.kind !== 'sqlite') {
-    throw new ConfigError(`The A2A endpoint needs a store for a spool on ${options.spool.store.kind}`, {
-      hint: 'Pass { store: await PostgresA2AStore.open({ client, schema }) } from @agent-comm/postgres.',
-    })
+    // Without a store of its own a spool elsewhere than SQLite gets no A2A endpoint (the rest of the
+    // relay still serves); a relay on PostgreSQL passes a PostgresA2AStore.
+    ;(options.logger ?? silentLogger).warn(
+      { spool: options.spool.store.kind },
+      'A2A endpoint off: no A2A store for this spool (pass { store: PostgresA2AStore } from @agent-comm/postgres)',
+    )
+    return
   }
   const store = options.store ?? SqliteA2AStore.open(sqliteConnection(options.spool))
   const tokens = new A2ATokens(store, { clock })

@@ -173,15 +173,23 @@ export function debugEnabled(): boolean {
 }
 
 /** What the `bridge` command asks for: a command line already split into words, or a webhook URL. */
-export type BridgeSpec = { argv: string[] } | { webhook: string }
+export type BridgeSpec = { argv: string[] } | { webhook: string } | { a2aCardUrl: string }
 
 /**
  * Builds the bridge for `agent-comm bridge`. Here, in the composition root, the command gets the
  * environment it runs with (this process's, so PATH and the user's variables reach it).
  */
 export async function buildBridge(spec: BridgeSpec): Promise<import('@agent-comm/bridge').Bridge> {
-  const { CommandBridge, HttpBridge } = await loadRuntime()
+  const { A2ABridge, CommandBridge, HttpBridge } = await loadRuntime()
   if ('webhook' in spec) return new HttpBridge({ url: spec.webhook })
+  if ('a2aCardUrl' in spec) {
+    // The remote agent's bearer token, if it needs one, comes from the environment, never from a flag.
+    const token = process.env.AGENT_COMM_A2A_TOKEN?.trim()
+    return new A2ABridge({
+      cardUrl: spec.a2aCardUrl,
+      ...(token === undefined || token === '' ? {} : { token }),
+    })
+  }
   const [command, ...args] = spec.argv
   return new CommandBridge({ command: command!, args, env: process.env })
 }
@@ -405,6 +413,8 @@ export async function startConsole(options: {
   db?: string | undefined
   port: number
   as?: string | undefined
+  /** Create a missing database (`--create`); otherwise a missing one is refused, as by every command but register. */
+  create?: boolean | undefined
 }): Promise<RunningConsole> {
   const runtime = await loadRuntime()
   const { startLocalConsole, createRelayLogger } = await import('@agent-comm/relay')
@@ -416,13 +426,18 @@ export async function startConsole(options: {
         ? {}
         : { dbPath: runtime.isPostgresUrl(options.db) ? options.db : resolve(cwd, options.db) },
   })
-  return startLocalConsole({
+  const start = startLocalConsole({
     path: config.dbPath,
+    create: options.create === true,
     port: options.port,
     ...(options.as === undefined ? {} : { as: options.as }),
     logger: createRelayLogger({
       level: config.logLevel === 'debug' ? 'debug' : 'warn',
       destination: process.stderr,
     }),
+  })
+  // A missing or unwritable database gets the same message as from any other command.
+  return start.catch((error: unknown) => {
+    throw databaseOpenFailure(error, config.dbPath)
   })
 }

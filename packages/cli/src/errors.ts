@@ -15,6 +15,8 @@ export const ExitCode = {
    * message id clashes with a stored message (another sender's, or the sender's own with other content).
    */
   CONFLICT: 4,
+  /** `request`: no reply came within --wait (the request stays delivered; the error names its id). */
+  TIMEOUT: 5,
 } as const
 
 const EXIT_BY_CODE: Readonly<Record<string, number>> = {
@@ -26,6 +28,7 @@ const EXIT_BY_CODE: Readonly<Record<string, number>> = {
   LEASE_LOST: ExitCode.CONFLICT,
   INVALID_STATE: ExitCode.CONFLICT,
   CONFLICT: ExitCode.CONFLICT,
+  TIMEOUT: ExitCode.TIMEOUT,
 }
 
 /** Every code of the protocol's `AgentCommError`s (`ErrorCode` in @agent-comm/protocol). */

@@ -334,8 +334,11 @@ describe('the local console (agent-comm console)', () => {
       const polled = JSON.parse((await p.ok(['poll', 'builder', '--json'])).stdout) as unknown
       expect(JSON.stringify(polled)).toContain('Ship it after lunch')
 
-      // Threads and search.
-      await page.getByRole('link', { name: 'Threads' }).click()
+      // Threads and search, reached with the keyboard (g then t).
+      await page.locator('body').focus()
+      await page.keyboard.press('g')
+      await page.keyboard.press('t')
+      await page.getByRole('heading', { name: 'Threads' }).waitFor(WAIT)
       await page.getByLabel('Search messages').fill('green')
       await page.getByRole('button', { name: 'Search' }).click()
       await page.getByRole('list', { name: 'Search results' }).getByText('Build 812').waitFor(WAIT)

@@ -8,6 +8,7 @@ const COMMANDS = [
   'agents',
   'bridge',
   'cleanup',
+  'console',
   'conversation',
   'conversations',
   'demo',

@@ -54,3 +54,20 @@ describe('agent-comm relay a2a-token', () => {
     expect(bad.stderr).toContain('--a2a-skill')
   })
 })
+
+describe('agent-comm bridge --a2a', () => {
+  it('takes the card URL from register --a2a-url, and says how to set it when missing', async () => {
+    const dir = tempDir()
+    const env = cleanEnv()
+    const url = 'http://127.0.0.1:9/.well-known/agent-card.json'
+    expect(
+      (await runCli(['register', 'partner', '-c', 'x', '-d', 'y', '--a2a-url', url], { cwd: dir, env })).code,
+    ).toBe(0)
+    const check = await runCli(['bridge', 'partner', '--a2a', '--check'], { cwd: dir, env })
+    expect(check.code).toBe(1)
+    expect(check.stdout).toContain(`a2a ${url}: NOT reachable`)
+    const missing = await runCli(['bridge', 'other', '--a2a', '--check'], { cwd: dir, env })
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toContain('--a2a-url')
+  })
+})

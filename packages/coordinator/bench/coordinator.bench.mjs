@@ -2,6 +2,7 @@
 // baseline first — hand-written better-sqlite3 doing the writes one delivery needs — then every figure as a
 // ratio to it, measured in the same run, in interleaved rounds (so drift in machine load touches every
 // figure alike), medians. Compare ratios, not absolute times, across machines.
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -100,7 +101,7 @@ function spoolCycles(spool, limit) {
  * A `for await` consumer: `count` messages sent up front (outside the timing), then consumed one by one
  * with `for await (const msg of coord.messages('builder')) await coord.ack(msg)`.
  */
-function consumerCycles(coord) {
+function consumerCycles(coord, autoAck = false) {
   return async (count) => {
     for (let i = 0; i < count; i++) {
       await coord.send({ fromAgent: 'architect', toAgent: 'builder', subject: 'Task', body })
@@ -108,12 +109,39 @@ function consumerCycles(coord) {
     const stop = new AbortController()
     let seen = 0
     const t = now()
-    for await (const message of coord.messages('builder', { signal: stop.signal })) {
-      await coord.ack(message)
-      if (++seen === count) stop.abort()
+    if (autoAck) {
+      for await (const _ of coord.messages('builder', { signal: stop.signal, autoAck })) {
+        if (++seen === count) stop.abort()
+      }
+    } else {
+      for await (const message of coord.messages('builder', { signal: stop.signal })) {
+        await coord.ack(message)
+        if (++seen === count) stop.abort()
+      }
     }
     return count / ((now() - t) / 1000)
   }
+}
+
+/**
+ * A fresh process importing the coordinator, against a bare `node -e 0` started the same way: wall time of
+ * the whole process (ms) and, for the import, the RSS it ends with (MiB).
+ */
+function importRound() {
+  const time = (args) => {
+    const t = now()
+    const out = execFileSync(process.execPath, args, {
+      cwd: new URL('..', import.meta.url),
+      encoding: 'utf8',
+    })
+    return { ms: now() - t, out }
+  }
+  const bare = time(['-e', '0'])
+  const imported = time([
+    '-e',
+    "await import('@agent-comm/coordinator'); process.stdout.write(String(process.memoryUsage().rss))",
+  ])
+  return { bare: bare.ms, import: imported.ms, rss: Number(imported.out) / 2 ** 20 }
 }
 
 const lines = []
@@ -130,6 +158,7 @@ try {
   const coord1 = await openCoordinator('c1')
   const coord10 = await openCoordinator('c10')
   const consumer = await openCoordinator('consumer')
+  const settling = await openCoordinator('settling')
   const spool1 = await Spool.open({ path: join(dir, 's1.db') })
   const spool10 = await Spool.open({ path: join(dir, 's10.db') })
   const runs = {
@@ -139,6 +168,7 @@ try {
     spool1: spoolCycles(spool1, 1),
     spool10: spoolCycles(spool10, 10),
     consumer: consumerCycles(consumer),
+    settling: consumerCycles(settling, true),
   }
   const rounds = Object.fromEntries(Object.keys(runs).map((k) => [k, []]))
   for (const run of Object.values(runs)) await run(200) // warm-up
@@ -150,7 +180,23 @@ try {
     const v = rounds[k].map((x) => x / median(rounds.raw))
     return `${fmt(Math.min(...v), 2)}–${fmt(Math.max(...v), 2)}x`
   }
+  const imports = Array.from({ length: ROUNDS }, importRound)
+  const bareMs = median(imports.map((r) => r.bare))
+  const importMs = median(imports.map((r) => r.import))
   report('baseline: raw SQL insert, claim, ack (autocommit)', `${fmt(m.raw)} cycles/s`, '1.00x')
+  report('baseline: node -e 0, whole process', `${fmt(bareMs)} ms`, '1.00x')
+  report(
+    "import('@agent-comm/coordinator'), whole process",
+    `${fmt(importMs)} ms`,
+    `${fmt(importMs / bareMs, 2)}x of node -e 0`,
+    'target <= 150 ms',
+  )
+  report(
+    "import('@agent-comm/coordinator'), RSS after",
+    `${fmt(median(imports.map((r) => r.rss)))} MiB`,
+    '',
+    'target <= 80 MiB',
+  )
   report(
     'coordinator send -> poll -> ack, limit 1',
     `${fmt(m.coord1)} cycles/s`,
@@ -175,8 +221,14 @@ try {
     `${fmt(m.consumer)} msgs/s`,
     `${fmt(m.consumer / m.raw, 2)}x`,
   )
+  report(
+    'for await consumer: messages({ autoAck }), settle-and-claim',
+    `${fmt(m.settling)} msgs/s`,
+    `${fmt(m.settling / m.raw, 2)}x; ${fmt(m.settling / m.consumer, 2)}x of ack + claim`,
+    'target >= 1.40x of ack + claim',
+  )
   raw.close()
-  for (const c of [coord1, coord10, consumer]) await c.close()
+  for (const c of [coord1, coord10, consumer, settling]) await c.close()
   await spool1.close()
   await spool10.close()
 } finally {

@@ -43,6 +43,7 @@ import type {
   VerifyReport,
 } from '@agent-comm/spool'
 import { z } from 'zod'
+import { type AwaitReplyOptions, takeReply } from './request.js'
 import {
   type DefaultRoute,
   TransportRouter as Router,
@@ -134,6 +135,9 @@ export type ReplyFields = Omit<MessageInput, 'toAgent' | 'fromAgent' | 'routing'
   routing?: { ttlHours?: number }
 }
 
+/** Options of {@link Coordinator.request}: how to send the request, and how long to wait for its reply. */
+export type RequestOptions = SendOptions & AwaitReplyOptions
+
 /** A message to act on: a claimed message (its lease gives agent and receipt) or an id. */
 export type MessageRef = ClaimedMessage | string
 
@@ -158,6 +162,13 @@ export class Coordinator {
   readonly #settings: CoordinatorSettings
   readonly #onClose: (() => Promise<void>) | undefined
   readonly #registrationDefaults: Pick<AgentProfileInput, 'transport' | 'inboxDir'>
+  /**
+   * The transport each message handed out by `poll` was claimed through: its ack, nack or extension goes
+   * back there without looking the agent up again (and to where the lease is, even if the agent has moved).
+   */
+  readonly #claimedThrough = new WeakMap<ClaimedMessage, Transport>()
+  /** Messages from `poll` acked or nacked already: a `messages` loop with `autoAck` leaves them alone. */
+  readonly #settled = new WeakSet<ClaimedMessage>()
   #closed = false
 
   constructor(deps: CoordinatorDeps) {
@@ -302,6 +313,51 @@ export class Coordinator {
   }
 
   /**
+   * Sends `input` as a request and resolves with its reply: the first message addressed to the requester
+   * (`fromAgent`) whose `routing.replyTo` is the request's id, claimed and acked on the requester's behalf.
+   * Only that reply is taken: the requester's other messages, replies to its other requests included, stay
+   * in its inbox. On timeout (`timeoutMs`, 60 s) it rejects with a `RequestTimeoutError` (`TIMEOUT`) whose
+   * `requestId` resumes the wait with {@link awaitReply}; the request is an ordinary durable message, so a
+   * requester that crashed can do the same after a restart. An `approval_request` payload resolves with the
+   * `approval_response` reply. Works whichever transport carries the request and the reply.
+   */
+  async request(input: MessageInput | MessageV2, options: RequestOptions = {}): Promise<MessageV2> {
+    this.#open()
+    const { timeoutMs, signal, leaseSeconds, ...sendOptions } = options
+    const sent = await this.send(input, sendOptions)
+    return this.awaitReply(sent.messageId, {
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      ...(signal === undefined ? {} : { signal }),
+      ...(leaseSeconds === undefined ? {} : { leaseSeconds }),
+      requester: sent.message.fromAgent,
+    })
+  }
+
+  /**
+   * Waits again for the reply to a request sent earlier (by {@link request}, or by this process before a
+   * restart), claims only it and acks it for the requester (the request's sender, or `requester`). A reply
+   * that arrived while nobody waited is taken at once. Rejects with `TIMEOUT` (carrying `requestId`) when
+   * none comes within `timeoutMs` (60 s).
+   */
+  async awaitReply(
+    requestId: string,
+    options: AwaitReplyOptions & { requester?: string } = {},
+  ): Promise<MessageV2> {
+    this.#open()
+    const requester =
+      options.requester === undefined
+        ? (await this.status(requestId)).message.fromAgent
+        : parseOrThrow(AgentIdSchema, options.requester, 'requester agent id')
+    const transport = await this.#transportOf(requester)
+    const reply = await takeReply(transport, requester, requestId, {
+      ...options,
+      leaseSeconds: options.leaseSeconds ?? this.#settings.leaseSeconds,
+    })
+    await this.registry.touch(requester)
+    return reply.message
+  }
+
+  /**
    * Claims up to `limit` messages for `agent` (leased for `leaseSeconds`). With `waitMs`, waits that long
    * for the first message when none is waiting. Ack each message after handling it.
    *
@@ -327,6 +383,7 @@ export class Coordinator {
       })
       if (found) claimed = await transport.claim(agentId, claim)
     }
+    for (const message of claimed) this.#claimedThrough.set(message, transport)
     await this.registry.touch(agentId)
     return claimed
   }
@@ -335,46 +392,102 @@ export class Coordinator {
    * Yields messages for `agent` as they arrive, until `signal` aborts:
    * `for await (const msg of coord.messages('builder')) { …; await coord.ack(msg) }`.
    * Messages claimed but not yet yielded when the loop stops are handed back (nacked) at once.
+   *
+   * With `autoAck: true` the loop body does not ack: each message is acked once the loop asks for the next
+   * one — on the SQLite transport in the same transaction that leases the next (settle-and-claim: one
+   * commit where ack then claim pay two), and also when the loop ends after finishing a message. A message
+   * whose body throws or `break`s out is not acked (ack it yourself before a `break` if it is done); one the
+   * body acked or nacked itself is left alone. An ack refused because the lease was lost ends the loop with
+   * the `LeaseLostError`, having claimed nothing.
    */
   async *messages(
     agent: string,
-    options: { signal?: AbortSignal; limit?: number; leaseSeconds?: number } = {},
+    options: { signal?: AbortSignal; limit?: number; leaseSeconds?: number; autoAck?: boolean } = {},
   ): AsyncGenerator<ClaimedMessage, void, undefined> {
     const agentId = parseOrThrow(AgentIdSchema, agent, 'agent id')
     const signal = options.signal
-    while (!signal?.aborted && !this.#closed) {
-      const batch = await this.poll(agentId, {
-        limit: options.limit ?? 1,
-        ...(options.leaseSeconds === undefined ? {} : { leaseSeconds: options.leaseSeconds }),
-      })
-      if (batch.length === 0) {
-        const transport = await this.#transportOf(agentId, true)
-        await transport.waitForMessages(agentId, {
-          timeoutMs: 30_000,
-          ...(signal === undefined ? {} : { signal }),
-        })
-        continue
-      }
-      let next = 0
-      try {
-        for (; next < batch.length; next++) yield batch[next]!
-      } finally {
-        // The consumer stopped early: give back what it never saw instead of letting leases run out.
-        for (const unseen of batch.slice(next + 1)) {
-          await this.nack(unseen, undefined, { reason: 'consumer stopped before handling it' }).catch(
-            () => {},
-          )
+    const claim = {
+      limit: options.limit ?? 1,
+      ...(options.leaseSeconds === undefined ? {} : { leaseSeconds: options.leaseSeconds }),
+    }
+    /** Messages the loop body finished (autoAck), acked with the next claim. */
+    const handled: ClaimedMessage[] = []
+    try {
+      while (!signal?.aborted && !this.#closed) {
+        const batch =
+          handled.length === 0
+            ? await this.poll(agentId, claim)
+            : await this.#settleAndPoll(agentId, handled.splice(0), claim)
+        if (batch.length === 0) {
+          const transport = await this.#transportOf(agentId, true)
+          await transport.waitForMessages(agentId, {
+            timeoutMs: 30_000,
+            ...(signal === undefined ? {} : { signal }),
+          })
+          continue
+        }
+        let next = 0
+        try {
+          for (; next < batch.length; next++) {
+            yield batch[next]!
+            if (options.autoAck === true) handled.push(batch[next]!)
+          }
+        } finally {
+          // The consumer stopped early: give back what it never saw instead of letting leases run out.
+          for (const unseen of batch.slice(next + 1)) {
+            await this.nack(unseen, undefined, { reason: 'consumer stopped before handling it' }).catch(
+              () => {},
+            )
+          }
         }
       }
+    } finally {
+      // Finished before the loop ended (aborted, or stopped after the body completed): acked now.
+      for (const message of handled.splice(0)) {
+        if (!this.#settled.has(message) && !this.#closed) await this.ack(message)
+      }
     }
+  }
+
+  /**
+   * Acks what a `messages` loop finished and polls for the next, in one transaction when the transport
+   * offers settle-and-claim and every ack goes through it.
+   */
+  async #settleAndPoll(
+    agentId: string,
+    finished: ClaimedMessage[],
+    claim: { limit: number; leaseSeconds?: number },
+  ): Promise<ClaimedMessage[]> {
+    this.#open()
+    const acks = finished.filter((m) => !this.#settled.has(m))
+    const profile = await this.registry.get(agentId)
+    const transport = this.#router.for(profile)
+    if (
+      acks.length === 0 ||
+      transport.ackAndClaim === undefined ||
+      acks.some((m) => this.#claimedThrough.get(m) !== transport)
+    ) {
+      for (const message of acks) await this.ack(message)
+      return this.poll(agentId, claim)
+    }
+    const claimed = await transport.ackAndClaim(
+      acks.map((m) => ({ messageId: m.message.id, agent: m.lease.recipient, receipt: m.lease.receipt })),
+      agentId,
+      { limit: claim.limit, leaseSeconds: claim.leaseSeconds ?? this.#settings.leaseSeconds },
+    )
+    for (const message of acks) this.#settled.add(message)
+    for (const message of claimed) this.#claimedThrough.set(message, transport)
+    await this.registry.touch(agentId)
+    return claimed
   }
 
   /** Marks a message handled. Pass the claimed message (its receipt guards against a lost lease) or an id. */
   async ack(ref: MessageRef, agent?: string, options: { receipt?: string } = {}): Promise<AckResult> {
     this.#open()
     const { messageId, agentId, receipt } = this.#target(ref, agent, options.receipt)
-    const transport = await this.#transportOf(agentId)
+    const transport = await this.#settleThrough(ref, agent, agentId)
     const result = await transport.ack(messageId, agentId, receipt === undefined ? {} : { receipt })
+    if (typeof ref !== 'string') this.#settled.add(ref)
     await this.registry.touch(agentId)
     return result
   }
@@ -390,13 +503,14 @@ export class Coordinator {
   ): Promise<NackResult> {
     this.#open()
     const { messageId, agentId, receipt } = this.#target(ref, agent, options.receipt)
-    const transport = await this.#transportOf(agentId)
+    const transport = await this.#settleThrough(ref, agent, agentId)
     const result = await transport.nack(messageId, agentId, {
       ...(options.reason === undefined ? {} : { reason: options.reason }),
       ...(options.delaySeconds === undefined ? {} : { delaySeconds: options.delaySeconds }),
       ...(receipt === undefined ? {} : { receipt }),
       ...(options.deadLetter === undefined ? {} : { deadLetter: options.deadLetter }),
     })
+    if (typeof ref !== 'string') this.#settled.add(ref)
     await this.registry.touch(agentId)
     return result
   }
@@ -409,7 +523,7 @@ export class Coordinator {
   ) {
     this.#open()
     const { messageId, agentId, receipt } = this.#target(ref, agent, options.receipt)
-    const transport = await this.#transportOf(agentId)
+    const transport = await this.#settleThrough(ref, agent, agentId)
     return transport.extendLease(messageId, agentId, {
       leaseSeconds: options.leaseSeconds ?? this.#settings.leaseSeconds,
       ...(receipt === undefined ? {} : { receipt }),
@@ -628,6 +742,15 @@ export class Coordinator {
     if (profile === undefined && strict && !this.#settings.allowUnregistered)
       throw new AgentNotFoundError(agentId)
     return this.#router.for(profile)
+  }
+
+  /** Where to settle `ref`: the transport a message from `poll` came through, else the agent's own. */
+  async #settleThrough(ref: MessageRef, agent: string | undefined, agentId: string): Promise<Transport> {
+    const claimedThrough =
+      typeof ref === 'string' || (agent !== undefined && agent !== ref.lease.recipient)
+        ? undefined
+        : this.#claimedThrough.get(ref)
+    return claimedThrough ?? this.#transportOf(agentId)
   }
 
   #target(ref: MessageRef, agent: string | undefined, receipt: string | undefined) {

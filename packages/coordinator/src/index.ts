@@ -6,6 +6,7 @@ export type {
   MessageRef,
   PollOptions,
   ReplyFields,
+  RequestOptions,
   SendOptions,
   SendReport,
 } from './coordinator.js'
@@ -13,6 +14,8 @@ export { Coordinator } from './coordinator.js'
 export { describeDatabase, isPostgresUrl } from './database-url.js'
 export type { CreateCoordinatorOptions } from './open.js'
 export { createCoordinator } from './open.js'
+export type { AwaitReplyOptions } from './request.js'
+export { DEFAULT_REPLY_TIMEOUT_MS } from './request.js'
 export type { DefaultRoute, TransportFactory, TransportSet } from './routing.js'
 export { TransportRouter } from './routing.js'
 export { describeAgentTransports } from './setup-summary.js'

@@ -58,6 +58,7 @@ export async function fakeHttpTransport(
     extendLease: (id, agent, options) => inner.extendLease(id, agent, options),
     status: (id) => inner.status(id),
     waitForMessages: (agent, options) => inner.waitForMessages(agent, options),
+    claimReply: (agent, requestId, options) => inner.claimReply(agent, requestId, options),
     close: async () => {},
   }
   return { transport, sends }

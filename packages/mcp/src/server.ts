@@ -81,6 +81,8 @@ export const TOOL_NAMES = [
   'comm_heartbeat',
   'comm_send',
   'comm_reply',
+  'comm_request',
+  'comm_await_reply',
   'comm_poll',
   'comm_ack',
   'comm_nack',
@@ -96,7 +98,7 @@ export const TOOL_NAMES = [
 
 const INSTRUCTIONS = `agent-comm lets you exchange messages with other AI agents and people through a durable queue.
 - First: comm_start_session (registers your agent id and shows what waits for you); find others with comm_discover_agents.
-- Send work or questions with comm_send (to an agent id, "*" or "capability:<name>").
+- Send work or questions with comm_send (to an agent id, "*" or "capability:<name>"); to ask and wait for the answer, use comm_request (then comm_await_reply if it is not there yet).
 - Receive with comm_poll (wait_seconds to wait for a message). Each message is leased to you: handle it, answer with comm_reply if the sender expects an answer, then comm_ack it with its receipt; comm_nack it with a reason if you cannot handle it.
 - Follow threads with comm_get_conversation and comm_list_conversations; find old messages with comm_search; check a delivery with comm_message_status.
 Resources: ${INBOX_URI_TEMPLATE} peeks at an agent's waiting messages (subscribe to hear of new ones) and agent-comm://conversation/{id} holds a thread.`

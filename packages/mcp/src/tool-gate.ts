@@ -18,6 +18,7 @@ import { toolError } from './tool-result.js'
 const ACTING: Record<string, { parameter: string; registered: boolean; derived?: boolean }> = {
   comm_send: { parameter: 'from_agent', registered: true },
   comm_reply: { parameter: 'from_agent', registered: true, derived: true },
+  comm_request: { parameter: 'from_agent', registered: true },
   comm_poll: { parameter: 'agent_id', registered: false },
   comm_ack: { parameter: 'agent_id', registered: false },
   comm_nack: { parameter: 'agent_id', registered: false },

@@ -99,7 +99,7 @@ describe('agent-comm-mcp over stdio', () => {
     }
     const byId = new Map(frames.filter((f) => 'id' in f).map((f) => [f.id, f]))
     expect([...byId.keys()].sort()).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
-    expect((byId.get(2)!.result as { tools: unknown[] }).tools).toHaveLength(16)
+    expect((byId.get(2)!.result as { tools: unknown[] }).tools).toHaveLength(18)
     expect(byId.get(3)!.result).toMatchObject({ structuredContent: { agent: { agentId: 'builder' } } })
     expect(byId.get(4)!.result).toMatchObject({ isError: true })
     expect(byId.get(5)!.result).toMatchObject({ isError: true })
@@ -114,7 +114,7 @@ describe('agent-comm-mcp over stdio', () => {
     const dir = tempDir()
     const dbPath = join(dir, 'spool.db')
     const { client } = await stdioClient({ AGENT_COMM_DB_PATH: dbPath })
-    expect((await client.listTools()).tools).toHaveLength(16)
+    expect((await client.listTools()).tools).toHaveLength(18)
     await ok(client, 'comm_register_agent', { agent_id: 'builder', capabilities: ['code'] })
 
     // Another process on the same spool file: the architect, sending with the library.

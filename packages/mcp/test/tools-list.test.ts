@@ -29,6 +29,8 @@ const BEHAVIOUR: Record<string, [boolean, boolean, boolean]> = {
   comm_heartbeat: [false, false, true],
   comm_send: [false, false, false],
   comm_reply: [false, false, false],
+  comm_request: [false, false, false],
+  comm_await_reply: [false, false, false],
   comm_poll: [false, false, false],
   comm_ack: [false, false, true],
   comm_nack: [false, true, false],
@@ -48,7 +50,7 @@ describe('tools/list', () => {
     const { tools } = await client.listTools()
     const names = tools.map((t) => t.name)
     expect(names).toEqual([...TOOL_NAMES])
-    expect(names).toHaveLength(18)
+    expect(names).toHaveLength(20)
     for (const seed of SEED_TOOLS) expect(names).toContain(seed)
     expect(names).toEqual(expect.arrayContaining(['comm_reply', 'comm_search', 'comm_list_conversations']))
 

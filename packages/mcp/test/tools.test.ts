@@ -1,5 +1,6 @@
 import { ManualClock } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
+import { TOOL_NAMES } from '../src/index.js'
 import { type Claimed, call, connect, fails, ok, openCoordinator, textOf } from './helpers.js'
 
 async function setup(clock?: ManualClock) {
@@ -450,7 +451,7 @@ describe('comm_spool_stats and comm_cleanup', () => {
     await coordinator.close()
     expect(await fails(client, 'comm_spool_stats')).toMatch(/^CLOSED: /)
     // The server still answers.
-    expect((await client.listTools()).tools).toHaveLength(16)
+    expect((await client.listTools()).tools).toHaveLength(TOOL_NAMES.length - 2)
   })
 
   it('counts expired messages on a dry run and removes them otherwise', async () => {

@@ -8,8 +8,9 @@ import type {
   TokenRecord,
   TransitionParams,
 } from '@agent-comm/a2a'
-import { ValidationError } from '@agent-comm/protocol'
+import { type Logger, ValidationError } from '@agent-comm/protocol'
 import type { SqlClient, SqlQueryable } from './client.js'
+import { connectFromUrl } from './connect.js'
 import { toStorageError } from './drivers/driver-errors.js'
 import { validateSchemaName } from './migrate.js'
 
@@ -74,11 +75,39 @@ export class PostgresA2AStore implements A2AStore {
   readonly #client: SqlClient
   readonly #s: string
   readonly #location: string
+  readonly #ownsClient: boolean
 
-  private constructor(client: SqlClient, schema: string, location: string) {
+  private constructor(client: SqlClient, schema: string, location: string, ownsClient = false) {
     this.#client = client
     this.#s = `"${schema}"`
     this.#location = location
+    this.#ownsClient = ownsClient
+  }
+
+  /**
+   * Connects to `url` with a small pool of its own (closed by `close()`), creates the A2A tables in
+   * `schema` (the spool's, default `agent_comm`) and opens the store: what a relay replica on PostgreSQL
+   * mounts its A2A endpoint on.
+   */
+  static async connect(options: {
+    url: string
+    schema?: string
+    poolSize?: number
+    logger?: Logger
+  }): Promise<PostgresA2AStore> {
+    const { client, location } = connectFromUrl({
+      url: options.url,
+      poolSize: options.poolSize ?? 4,
+      logger: options.logger,
+    })
+    try {
+      const schema = options.schema ?? 'agent_comm'
+      await PostgresA2AStore.open({ client, location, schema })
+      return new PostgresA2AStore(client, validateSchemaName(schema), location, true)
+    } catch (error) {
+      await client.end()
+      throw error
+    }
   }
 
   /** Creates the A2A tables (under an advisory lock, once per version) and opens the store. */
@@ -351,8 +380,10 @@ export class PostgresA2AStore implements A2AStore {
     )
   }
 
-  /** The spool owns the pool: nothing to release here. */
-  async close(): Promise<void> {}
+  /** Ends the pool if {@link PostgresA2AStore.connect} made it; a client given to `open` stays open. */
+  async close(): Promise<void> {
+    if (this.#ownsClient) await this.#client.end()
+  }
 
   async #appendEvents(
     tx: SqlQueryable,

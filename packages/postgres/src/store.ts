@@ -7,12 +7,15 @@ import {
   silentLogger,
 } from '@agent-comm/protocol'
 import type {
+  AckAndClaimOutcome,
+  AckAndClaimParams,
   AckManyOutcome,
   AckManyParams,
   ChangeOutcome,
   ClaimedRecord,
   ClaimOutcome,
   ClaimParams,
+  ClaimReplyParams,
   CleanupReport,
   ConversationSummary,
   DeliveryParams,
@@ -44,6 +47,7 @@ import { claimIdempotencyKey, type IdempotencyStatements, idempotencyStatements 
 import { insertBatch, insertSend } from './insert.js'
 import { Inspector } from './inspect.js'
 import { validateSchemaName } from './migrate.js'
+import { type ReplyStatements, replyStatements } from './replies.js'
 import type { Row } from './rows.js'
 import { ServerClock } from './server-clock.js'
 import { type WriteStatements, writeStatements } from './statements.js'
@@ -126,6 +130,7 @@ export class PostgresSpoolStore implements SpoolStore {
   readonly #logger: Logger
   readonly #sql: WriteStatements
   readonly #keySql: IdempotencyStatements
+  readonly #replySql: ReplyStatements
   readonly #inspect: Inspector
   readonly #channel: string
   readonly #feed: ChangeFeed
@@ -141,6 +146,7 @@ export class PostgresSpoolStore implements SpoolStore {
     this.#logger = options.logger ?? silentLogger
     this.#sql = writeStatements(this.schema)
     this.#keySql = idempotencyStatements(this.schema)
+    this.#replySql = replyStatements(this.schema)
     this.#inspect = new Inspector(this.schema)
     this.#channel = notifyChannel(this.schema)
     this.#feed = new ChangeFeed(this.#client, this.#channel, this.location, this.#logger)
@@ -225,40 +231,64 @@ export class PostgresSpoolStore implements SpoolStore {
   }
 
   async claim<T>(params: ClaimParams<T>): Promise<ClaimOutcome<T>> {
-    const { recipient, now, leaseUntil, limit, receipt } = params
-    return this.#transaction(async (tx) => {
-      // Each round also fails the recipient's leases exhausted by now (see `claim` in statements.ts).
-      const claimed: ClaimedRecord<T>[] = []
-      const deadLettered: { messageId: string; reason: string }[] = []
-      // A row `decode` refuses is dead-lettered and the claim takes more in its place, in this transaction,
-      // until it is full or nothing claimable is left. Each round leases or dead-letters every row it
-      // takes, so the loop ends.
-      while (claimed.length < limit) {
-        const rows = await tx.query<
-          Row<MessageRecord & { deliveryId: number; attempt: number; maxAttempts: number; receipt: string }>
-        >(this.#sql.claim, [recipient, now, limit - claimed.length, leaseUntil, receipt])
-        if (rows.length === 0) break
-        let refused = 0
-        for (const row of rows) {
-          const decoded = callerCode(() => params.decode(row))
-          if ('unreadable' in decoded) {
-            await tx.query(this.#sql.deadLetterClaimed, [row.deliveryId, now, decoded.unreadable])
-            deadLettered.push({ messageId: row.id, reason: decoded.unreadable })
-            refused++
-            continue
-          }
-          claimed.push({
-            value: decoded.value,
-            deliveryId: row.deliveryId,
-            attempt: row.attempt,
-            maxAttempts: row.maxAttempts,
-            receipt: row.receipt,
-          })
+    return this.#transaction((tx) => this.#claimIn(tx, params))
+  }
+
+  async ackAndClaim<T>(params: AckAndClaimParams<T>): Promise<AckAndClaimOutcome<T>> {
+    return this.#transaction(async (tx): Promise<AckAndClaimOutcome<T>> => {
+      const { items, now } = params.acks
+      const alreadyAcked: boolean[] = []
+      // Item by item (a consumer settles one or a few): the first refused ack rolls everything back.
+      for (let index = 0; index < items.length; index++) {
+        const item = items[index]!
+        const rows = await tx.query(this.#sql.ack, [item.messageId, item.recipient, item.receipt, now])
+        if (rows.length > 0) {
+          alreadyAcked.push(false)
+          continue
         }
-        if (refused === 0) break
+        const state = await this.#state(tx, item.messageId, item.recipient)
+        if (state?.status !== 'acked')
+          throw new Rollback<AckAndClaimOutcome<T>>({ ok: false, refusedAt: index, state })
+        alreadyAcked.push(true)
       }
-      return { claimed, deadLettered }
+      return { ok: true, alreadyAcked, ...(await this.#claimIn(tx, params.claim)) }
     })
+  }
+
+  /** One claim inside the transaction `tx` (see `SpoolStore.claim`). */
+  async #claimIn<T>(tx: SqlQueryable, params: ClaimParams<T>): Promise<ClaimOutcome<T>> {
+    const { recipient, now, leaseUntil, limit, receipt } = params
+    // Each round also fails the recipient's leases exhausted by now (see `claim` in statements.ts).
+    const claimed: ClaimedRecord<T>[] = []
+    const deadLettered: { messageId: string; reason: string }[] = []
+    // A row `decode` refuses is dead-lettered and the claim takes more in its place, in this transaction,
+    // until it is full or nothing claimable is left. Each round leases or dead-letters every row it
+    // takes, so the loop ends.
+    while (claimed.length < limit) {
+      const rows = await tx.query<
+        Row<MessageRecord & { deliveryId: number; attempt: number; maxAttempts: number; receipt: string }>
+      >(this.#sql.claim, [recipient, now, limit - claimed.length, leaseUntil, receipt])
+      if (rows.length === 0) break
+      let refused = 0
+      for (const row of rows) {
+        const decoded = callerCode(() => params.decode(row))
+        if ('unreadable' in decoded) {
+          await tx.query(this.#sql.deadLetterClaimed, [row.deliveryId, now, decoded.unreadable])
+          deadLettered.push({ messageId: row.id, reason: decoded.unreadable })
+          refused++
+          continue
+        }
+        claimed.push({
+          value: decoded.value,
+          deliveryId: row.deliveryId,
+          attempt: row.attempt,
+          maxAttempts: row.maxAttempts,
+          receipt: row.receipt,
+        })
+      }
+      if (refused === 0) break
+    }
+    return { claimed, deadLettered }
   }
 
   async ack(params: DeliveryParams): Promise<ChangeOutcome> {
@@ -387,6 +417,46 @@ export class PostgresSpoolStore implements SpoolStore {
       const state =
         params.recipient === undefined ? null : await this.#state(tx, params.messageId, params.recipient)
       return { requeued: 0, messageExists: exists!.exists, state }
+    })
+  }
+
+  async claimReply<T>(params: ClaimReplyParams<T>): Promise<ClaimOutcome<T>> {
+    const { recipient, replyTo, now, leaseUntil, receipt } = params
+    return this.#transaction(async (tx) => {
+      const claimed: ClaimedRecord<T>[] = []
+      const deadLettered: { messageId: string; reason: string }[] = []
+      // An unreadable reply is dead-lettered and the next one taken, as a claim does.
+      while (claimed.length === 0) {
+        const [row] = await tx.query<
+          Row<MessageRecord & { deliveryId: number; attempt: number; maxAttempts: number; receipt: string }>
+        >(this.#replySql.claimReply, [recipient, replyTo, now, leaseUntil, receipt])
+        if (row === undefined) break
+        const decoded = callerCode(() => params.decode(row))
+        if ('unreadable' in decoded) {
+          await tx.query(this.#sql.deadLetterClaimed, [row.deliveryId, now, decoded.unreadable])
+          deadLettered.push({ messageId: row.id, reason: decoded.unreadable })
+          continue
+        }
+        claimed.push({
+          value: decoded.value,
+          deliveryId: row.deliveryId,
+          attempt: row.attempt,
+          maxAttempts: row.maxAttempts,
+          receipt: row.receipt,
+        })
+      }
+      return { claimed, deadLettered }
+    })
+  }
+
+  async hasReply(params: { recipient: string; replyTo: string; now: number }): Promise<boolean> {
+    return this.#read(async (db) => {
+      const [row] = await db.query<{ found: boolean }>(this.#replySql.hasReply, [
+        params.recipient,
+        params.replyTo,
+        params.now,
+      ])
+      return row!.found
     })
   }
 

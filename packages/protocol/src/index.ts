@@ -123,4 +123,9 @@ export {
 } from './queries.js'
 export type { RoutingInfo } from './routing.js'
 export { DEFAULT_TTL_HOURS, RoutingInfoSchema } from './routing.js'
-export type { Transport, TransportClaimOptions, TransportSendOptions } from './transport.js'
+export type {
+  Transport,
+  TransportClaimOptions,
+  TransportClaimReplyOptions,
+  TransportSendOptions,
+} from './transport.js'

@@ -38,6 +38,16 @@ export interface Transport {
   /** Marks a leased delivery done; with a stale receipt fails with `LEASE_LOST`. */
   ack(messageId: string, agent: string, options?: { receipt?: string }): Promise<AckResult>
   /**
+   * Optional settle-and-claim: acks `acks` and leases the next messages of `agent` in one transaction (one
+   * commit instead of two), claiming nothing if an ack is refused. A transport without it is asked to
+   * `ack`, then to `claim`.
+   */
+  ackAndClaim?(
+    acks: ReadonlyArray<{ messageId: string; agent: string; receipt?: string }>,
+    agent: string,
+    options?: TransportClaimOptions,
+  ): Promise<ClaimedMessage[]>
+  /**
    * Returns a leased delivery for a retry, or dead-letters it when out of attempts — or at once with
    * `deadLetter: true`, for failures a retry cannot fix.
    */
@@ -56,6 +66,24 @@ export interface Transport {
   status(messageId: string): Promise<MessageStatus>
   /** Resolves true as soon as `agent` has a claimable message, false on timeout or abort. */
   waitForMessages(agent: string, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<boolean>
+  /**
+   * Leases for `agent` the oldest claimable reply to `requestId` (a message delivered to it with
+   * `routing.replyTo` equal to that id) and nothing else, waiting up to `waitMs` for one; undefined when
+   * none came. A transport without it cannot serve request/reply waits.
+   */
+  claimReply?(
+    agent: string,
+    requestId: string,
+    options?: TransportClaimReplyOptions,
+  ): Promise<ClaimedMessage | undefined>
   /** Releases connections, watchers and timers. */
   close(): Promise<void>
+}
+
+/** Options of {@link Transport.claimReply}. */
+export interface TransportClaimReplyOptions {
+  leaseSeconds?: number
+  /** When no reply is waiting, wait this long for one (ms; a remote transport may cap it, e.g. 30 s). */
+  waitMs?: number
+  signal?: AbortSignal
 }

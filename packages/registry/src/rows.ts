@@ -1,25 +1,8 @@
 import type { AgentProfile } from '@agent-comm/protocol'
 import { JsonObjectSchema, StorageError } from '@agent-comm/protocol'
-import { getTableColumns, sql } from 'drizzle-orm'
 import { z } from 'zod'
-import { type AgentRow, agents } from './schema.js'
 import { deriveStatus, type PresenceWindows } from './status.js'
 import type { AgentRecord } from './store.js'
-
-/**
- * What every profile read selects: the agent row, plus its capabilities gathered in listed order into one
- * JSON array, so a profile (or a list of a thousand) is one query with no second round trip.
- */
-export const PROFILE_COLUMNS = {
-  ...getTableColumns(agents),
-  // Spelt out rather than interpolated: drizzle would render both sides of the correlation as a bare
-  // "agent_id", which inside the subquery means agent_capabilities.agent_id on both sides.
-  capabilities: sql<string>`(SELECT json_group_array(c.capability ORDER BY c.position)
-    FROM agent_capabilities c WHERE c.agent_id = agents.agent_id)`,
-}
-
-/** A row read with {@link PROFILE_COLUMNS}. */
-export type ProfileRow = AgentRow & { capabilities: string }
 
 const StoredCapabilitiesSchema = z.array(z.string())
 
@@ -49,18 +32,30 @@ function damaged(agentId: string, column: string, cause: unknown): StorageError 
   })
 }
 
+/**
+ * Rows whose JSON columns were checked already: a row kept in the registry's memory is rebuilt into a
+ * profile on every read, and its text was validated the first time.
+ */
+const checkedRows = new WeakSet<AgentRecord>()
+
 /** Rebuilds the protocol profile from its row, with the status derived at `now`. */
 export function profileFromRow(row: AgentRecord, now: number, windows: PresenceWindows): AgentProfile {
+  const checked = checkedRows.has(row)
   const profile: AgentProfile = {
     agentId: row.agentId,
-    capabilities: parseStored(StoredCapabilitiesSchema, row.capabilities, 'capabilities', row.agentId),
+    capabilities: checked
+      ? (JSON.parse(row.capabilities) as string[])
+      : parseStored(StoredCapabilitiesSchema, row.capabilities, 'capabilities', row.agentId),
     device: row.device,
     transport: row.transport,
     status: deriveStatus(row, now, windows),
     lastSeen: new Date(row.lastSeen).toISOString(),
     registeredAt: new Date(row.registeredAt).toISOString(),
-    metadata: parseStored(JsonObjectSchema, row.metadata, 'metadata', row.agentId),
+    metadata: checked
+      ? (JSON.parse(row.metadata) as AgentProfile['metadata'])
+      : parseStored(JsonObjectSchema, row.metadata, 'metadata', row.agentId),
   }
+  checkedRows.add(row)
   if (row.relayUrl !== null) profile.relayUrl = row.relayUrl
   if (row.inboxDir !== null) profile.inboxDir = row.inboxDir
   return profile

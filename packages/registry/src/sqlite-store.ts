@@ -8,13 +8,8 @@ import {
   toStorageError,
 } from '@agent-comm/spool'
 import type BetterSqlite3 from 'better-sqlite3'
-import { and, eq, inArray, type SQL, sql } from 'drizzle-orm'
-import { drizzle } from 'drizzle-orm/better-sqlite3'
 import { migrateRegistry } from './migrations.js'
-import { PROFILE_COLUMNS, type ProfileRow } from './rows.js'
-import * as schema from './schema.js'
-import { agentCapabilities, agents } from './schema.js'
-import { prepareStatements, type RegistryDatabase, type RegistryStatements } from './statements.js'
+import { PROFILE_COLUMNS, prepareStatements, type RegistryStatements } from './statements.js'
 import { statusCondition } from './status.js'
 import type { AgentRecord, ListAgentsParams, RegistryStore, UpsertAgentParams } from './store.js'
 
@@ -45,20 +40,16 @@ export class SqliteRegistryStore implements RegistryStore {
   /** The database file's absolute path, or `:memory:`. */
   readonly location: string
   readonly #sqlite: BetterSqlite3.Database
-  readonly #db: RegistryDatabase
   readonly #stmt: RegistryStatements
   readonly #ownsConnection: boolean
-  readonly #dataVersion: BetterSqlite3.Statement
   readonly #writes: { count: number }
   #closed = false
 
   private constructor(sqlite: BetterSqlite3.Database, ownsConnection: boolean) {
     this.#sqlite = sqlite
     this.location = sqlite.name
-    this.#db = drizzle({ client: sqlite, schema })
-    this.#stmt = prepareStatements(this.#db)
+    this.#stmt = prepareStatements(sqlite)
     this.#ownsConnection = ownsConnection
-    this.#dataVersion = sqlite.prepare('PRAGMA data_version').pluck()
     const writes = localWrites.get(sqlite) ?? { count: 0 }
     localWrites.set(sqlite, writes)
     this.#writes = writes
@@ -99,30 +90,20 @@ export class SqliteRegistryStore implements RegistryStore {
   async upsertAgent(params: UpsertAgentParams): Promise<{ agent: AgentRecord; released: number }> {
     const { agentId, capabilities, now } = params
     return this.#write(() => {
-      const fields = {
+      this.#stmt.upsert.run({
+        agentId,
         device: params.device,
         transport: params.transport,
         relayUrl: params.relayUrl,
         inboxDir: params.inboxDir,
         metadata: params.metadata,
-      }
-      this.#db
-        .insert(agents)
-        .values({ agentId, ...fields, registeredAt: now, lastSeen: now, offlineAt: null })
-        .onConflictDoUpdate({
-          target: agents.agentId,
-          // registered_at is left alone; last_seen never moves back, whichever process's clock wrote it.
-          set: { ...fields, lastSeen: sql`max(${agents.lastSeen}, ${now})`, offlineAt: null },
-        })
-        .run()
+        now,
+      })
       // The profile and its capability rows change in one transaction, so no reader (and no concurrent
       // registration of the same agent) ever sees one writer's profile with another's capabilities.
-      this.#db.delete(agentCapabilities).where(eq(agentCapabilities.agentId, agentId)).run()
-      if (capabilities.length > 0) {
-        this.#db
-          .insert(agentCapabilities)
-          .values(capabilities.map((capability, position) => ({ agentId, capability, position })))
-          .run()
+      this.#stmt.deleteCapabilities.run(agentId)
+      for (let position = 0; position < capabilities.length; position++) {
+        this.#stmt.insertCapability.run(agentId, capabilities[position], position)
       }
       // In the registration's transaction: a send that holds a message and re-reads the registry
       // afterwards cannot miss the agent.
@@ -147,68 +128,62 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async listAgents(params: ListAgentsParams): Promise<AgentRecord[]> {
     return this.#read(() => {
-      const conditions: SQL[] = []
+      const conditions: string[] = []
+      const values: Record<string, unknown> = {}
       if (params.capability !== undefined) {
         // Served by agent_capabilities_capability_idx, then one primary-key lookup per matching agent.
-        const holders = this.#db
-          .select({ agentId: agentCapabilities.agentId })
-          .from(agentCapabilities)
-          .where(eq(agentCapabilities.capability, params.capability))
-        conditions.push(inArray(agents.agentId, holders))
+        conditions.push(
+          'agents.agent_id IN (SELECT agent_id FROM agent_capabilities WHERE capability = @capability)',
+        )
+        values.capability = params.capability
       }
-      if (params.status !== undefined) conditions.push(statusCondition(params.status))
-      if (params.device !== undefined) conditions.push(eq(agents.device, params.device))
-      if (params.transport !== undefined) conditions.push(eq(agents.transport, params.transport))
-      return this.#db
-        .select(PROFILE_COLUMNS)
-        .from(agents)
-        .where(and(...conditions))
-        .orderBy(agents.agentId)
-        .all()
+      if (params.status !== undefined) {
+        conditions.push(statusCondition(params.status.status))
+        values.activeSince = params.status.activeSince
+        values.offlineBefore = params.status.offlineBefore
+      }
+      if (params.device !== undefined) {
+        conditions.push('agents.device = @device')
+        values.device = params.device
+      }
+      if (params.transport !== undefined) {
+        conditions.push('agents.transport = @transport')
+        values.transport = params.transport
+      }
+      const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`
+      // A list is rare next to get and touch: prepared on each call, never cached per filter combination.
+      return this.#sqlite
+        .prepare(`SELECT ${PROFILE_COLUMNS} FROM agents ${where} ORDER BY agents.agent_id`)
+        .all(values) as AgentRecord[]
     })
   }
 
   async heartbeat(params: { agentId: string; now: number }): Promise<AgentRecord | undefined> {
     return this.#write(() => {
-      this.#db
-        .update(agents)
-        .set({ lastSeen: sql`max(${agents.lastSeen}, ${params.now})`, offlineAt: null })
-        .where(eq(agents.agentId, params.agentId))
-        .run()
+      this.#stmt.heartbeat.run(params)
       return this.#row(params.agentId)
     })
   }
 
   async lastSeen(params: { agentId: string }): Promise<number | undefined> {
-    return this.#read(
-      () =>
-        (this.#stmt.lastSeenById.get({ agentId: params.agentId }) as { lastSeen: number } | undefined)
-          ?.lastSeen,
-    )
+    return this.#read(() => this.#stmt.lastSeenById.get(params.agentId) as number | undefined)
   }
 
   async touch(params: { agentId: string; now: number }): Promise<boolean> {
-    return this.#write(() => {
-      const { changes } = this.#db
-        .update(agents)
-        .set({ lastSeen: sql`max(${agents.lastSeen}, ${params.now})` })
-        .where(eq(agents.agentId, params.agentId))
-        .run()
-      return changes > 0
-    })
+    return this.#write(() => this.#stmt.touch.run(params).changes > 0)
   }
 
   async setOffline(params: { agentId: string; now: number }): Promise<AgentRecord | undefined> {
     return this.#write(() => {
-      this.#db.update(agents).set({ offlineAt: params.now }).where(eq(agents.agentId, params.agentId)).run()
+      this.#stmt.setOffline.run(params)
       return this.#row(params.agentId)
     })
   }
 
   async deleteAgent(params: { agentId: string }): Promise<boolean> {
     return this.#write(() => {
-      this.#db.delete(agentCapabilities).where(eq(agentCapabilities.agentId, params.agentId)).run()
-      return this.#db.delete(agents).where(eq(agents.agentId, params.agentId)).run().changes > 0
+      this.#stmt.deleteCapabilities.run(params.agentId)
+      return this.#stmt.deleteAgent.run(params.agentId).changes > 0
     })
   }
 
@@ -219,7 +194,7 @@ export class SqliteRegistryStore implements RegistryStore {
    */
   changeToken(): string {
     try {
-      return `${this.#dataVersion.get() as number}:${this.#writes.count}`
+      return `${this.#stmt.dataVersion.get() as number}:${this.#writes.count}`
     } catch (error) {
       throw toStorageError(error, this.location)
     }
@@ -232,7 +207,7 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   #row(agentId: string): AgentRecord | undefined {
-    return this.#stmt.profileById.get({ agentId }) as ProfileRow | undefined
+    return this.#stmt.profileById.get(agentId) as AgentRecord | undefined
   }
 
   #read<T>(fn: () => T): T {

@@ -1,6 +1,4 @@
 import type { AgentStatus } from '@agent-comm/protocol'
-import { type SQL, sql } from 'drizzle-orm'
-import { agents } from './schema.js'
 
 /** The two thresholds that turn "last seen" into a status. */
 export interface PresenceWindows {
@@ -31,20 +29,15 @@ export function statusThresholds(status: AgentStatus, now: number, windows: Pres
 /**
  * The SQL twin of {@link deriveStatus} (SQLite): a condition true exactly for the agents whose derived
  * status is `status` at the thresholds given, so `list({ status })` filters in the database and agrees with
- * the profiles it returns.
+ * the profiles it returns. The thresholds are bound as `@activeSince` and `@offlineBefore`.
  */
-export function statusCondition(filter: {
-  status: AgentStatus
-  activeSince: number
-  offlineBefore: number
-}): SQL {
-  const { activeSince, offlineBefore } = filter
-  switch (filter.status) {
+export function statusCondition(status: AgentStatus): string {
+  switch (status) {
     case 'active':
-      return sql`(${agents.offlineAt} IS NULL AND ${agents.lastSeen} > ${activeSince})`
+      return '(agents.offline_at IS NULL AND agents.last_seen > @activeSince)'
     case 'inactive':
-      return sql`(${agents.offlineAt} IS NULL AND ${agents.lastSeen} <= ${activeSince} AND ${agents.lastSeen} > ${offlineBefore})`
+      return '(agents.offline_at IS NULL AND agents.last_seen <= @activeSince AND agents.last_seen > @offlineBefore)'
     case 'offline':
-      return sql`(${agents.offlineAt} IS NOT NULL OR ${agents.lastSeen} <= ${offlineBefore})`
+      return '(agents.offline_at IS NOT NULL OR agents.last_seen <= @offlineBefore)'
   }
 }

@@ -11,8 +11,10 @@ import { idempotencyCases } from './cases/idempotency.js'
 import { inputLimitCases } from './cases/input-limits.js'
 import { leaseCases } from './cases/leases.js'
 import { pendingCases } from './cases/pending.js'
+import { replyCases } from './cases/replies.js'
 import { searchCases } from './cases/search.js'
 import { sendingCases } from './cases/sending.js'
+import { settleAndClaimCases } from './cases/settle-and-claim.js'
 import { sharedStorageCases } from './cases/shared-storage.js'
 import { statsCases } from './cases/stats.js'
 import { statusCases } from './cases/status.js'
@@ -43,8 +45,10 @@ export function describeSpoolContract(name: string, factory: SpoolFactory): void
     describe('dead letters', () => deadLetterCases(ctx))
     describe('leases', () => leaseCases(ctx))
     describe('claim order', () => claimOrderCases(ctx))
+    describe('settle-and-claim', () => settleAndClaimCases(ctx))
     describe('sending', () => sendingCases(ctx))
     describe('idempotency keys and per-sender ids', () => idempotencyCases(ctx))
+    describe('claiming replies', () => replyCases(ctx))
     describe('input limits', () => inputLimitCases(ctx))
     describe('delays and TTL', () => delayAndTtlCases(ctx))
     describe('held group messages', () => heldMessageCases(ctx))

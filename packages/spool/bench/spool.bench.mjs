@@ -98,12 +98,12 @@ function minimalQueue(path) {
   }
 }
 
-/** (b) The spool's own send → claim → ack, one message at a time. */
-async function spoolCycles(spool, n) {
+/** (b) The spool's own send → claim → ack, one message at a time, claiming with `limit` (1, or a poll's 10). */
+async function spoolCycles(spool, n, limit = 1) {
   const t = now()
   for (let i = 0; i < n; i++) {
     await spool.send({ fromAgent: 'architect', toAgent: 'builder', subject: 'Task', body })
-    const [claimed] = await spool.claim('builder', { limit: 1 })
+    const [claimed] = await spool.claim('builder', { limit })
     await spool.ack(claimed.message.id, 'builder', { receipt: claimed.lease.receipt })
   }
   return n / ((now() - t) / 1000)
@@ -184,16 +184,20 @@ try {
   const raw = await rawBaseline(join(dir, 'raw.db'))
   const minimal = minimalQueue(join(dir, 'minimal.db'))
   const spool = await Spool.open({ path: join(dir, 'spool.db') })
+  const spool10 = await Spool.open({ path: join(dir, 'spool10.db') })
   raw.cycles(500)
   minimal.cycles(500)
   await spoolCycles(spool, 500)
+  await spoolCycles(spool10, 500, 10)
   const rawRounds = []
+  const limit10Rounds = []
   const minimalRounds = []
   const spoolRounds = []
   // Interleaved rounds, so drift in machine load touches every figure alike.
   for (let r = 0; r < ROUNDS; r++) {
     rawRounds.push(raw.cycles(CYCLES))
     spoolRounds.push(await spoolCycles(spool, CYCLES))
+    limit10Rounds.push(await spoolCycles(spool10, CYCLES, 10))
     minimalRounds.push(minimal.cycles(CYCLES))
   }
   raw.close()
@@ -214,6 +218,14 @@ try {
     `${fmt(b / a, 2)}x of (a)`,
     'target >= 0.60x',
   )
+  const b10 = median(limit10Rounds)
+  report(
+    "(b) the same claiming with a poll's default limit 10",
+    `${fmt(b10)} cycles/s`,
+    `${fmt(b10 / a, 2)}x of (a); ${fmt(b10 / b, 2)}x of (b)`,
+    'target >= 0.90x of (b)',
+  )
+  await spool10.close()
 
   const batchRounds = []
   for (let r = 0; r < ROUNDS; r++) batchRounds.push(await batched(spool, QUICK ? 10_000 : 20_000))

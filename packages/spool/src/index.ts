@@ -16,17 +16,20 @@ export type { ReleaseParams } from './sqlite/held.js'
 export { releaseHeldMessages } from './sqlite/held.js'
 export type { MigrateOptions, MigrationResult, MigrationSet } from './sqlite/migrate.js'
 export { applyMigrations } from './sqlite/migrate.js'
+export type { SpoolDatabase } from './sqlite/query-builder.js'
 export type { DeliveryRow, MessageRow } from './sqlite/schema.js'
-export { deliveries, messages } from './sqlite/schema.js'
-export type { SpoolDatabase, SqliteStoreOptions } from './sqlite/store.js'
+export type { SqliteStoreOptions } from './sqlite/store.js'
 export { SPOOL_MIGRATIONS_FOLDER, SqliteSpoolStore } from './sqlite/store.js'
 export type {
+  AckAndClaimOutcome,
+  AckAndClaimParams,
   AckManyOutcome,
   AckManyParams,
   ChangeOutcome,
   ClaimedRecord,
   ClaimOutcome,
   ClaimParams,
+  ClaimReplyParams,
   ConversationParams,
   ConversationsParams,
   DeliveryParams,

@@ -11,6 +11,7 @@ import {
   InvalidStateError,
   LeaseLostError,
   Limits,
+  MessageIdSchema,
   MessageNotFoundError,
   parseMessage,
   parseOrThrow,
@@ -34,7 +35,14 @@ import { isPostgresUrl, openPostgresStoreFromUrl, refuseSqliteFileOptions } from
 import { checkedMessageFromRow } from './rows.js'
 import type { DatabaseFileOptions } from './sqlite/database.js'
 import { SqliteSpoolStore } from './sqlite/store.js'
-import type { DeliveryState, InsertResult, MessageRecord, SpoolStore, StoredSend } from './store.js'
+import type {
+  ClaimOutcome,
+  DeliveryState,
+  InsertResult,
+  MessageRecord,
+  SpoolStore,
+  StoredSend,
+} from './store.js'
 import { isGroupTarget } from './targets.js'
 import type {
   AckOptions,
@@ -216,6 +224,8 @@ export class Spool {
   readonly #maxBodyBytes: number
   readonly #idempotencyWindowMs: number
   readonly #watcher: ChangeWatcher
+  /** Waits for one reply: its keys are `${agent}\u0000${replyTo}` (see `waitForReply`). */
+  readonly #replyWatcher: ChangeWatcher
   #closed = false
 
   private constructor(store: SpoolStore, options: SpoolOptions) {
@@ -233,6 +243,19 @@ export class Spool {
       {
         hasClaimable: (agent) => store.hasClaimable({ recipient: agent, now: this.#clock.now() }),
         nextAvailableAt: (agent) => store.nextAvailableAt({ recipient: agent, now: this.#clock.now() }),
+        watch: (onChange) => store.watch(onChange),
+        now: () => this.#clock.now(),
+      },
+      options.wakeIntervalMs ?? 1000,
+    )
+    this.#replyWatcher = new ChangeWatcher(
+      {
+        hasClaimable: (key) => {
+          const [recipient, replyTo] = key.split('\u0000') as [string, string]
+          return store.hasReply({ recipient, replyTo, now: this.#clock.now() })
+        },
+        // A delayed reply, or one whose lease runs out, is found by the safety tick (`wakeIntervalMs`).
+        nextAvailableAt: async () => null,
         watch: (onChange) => store.watch(onChange),
         now: () => this.#clock.now(),
       },
@@ -310,7 +333,7 @@ export class Spool {
     const outcome = await this.#store.insertMessages({ sends: [prepared], now: this.#clock.now() })
     if (!outcome.ok) throw otherSendersId(prepared.message)
     const result = outcome.results[0]!
-    if (result.deliveries > 0) this.#watcher.notify()
+    if (result.deliveries > 0) this.#notify()
     return this.#sendResult(prepared, result)
   }
 
@@ -361,7 +384,7 @@ export class Spool {
       }
       const outcome = await this.#store.insertMessages({ sends: chunk, now: this.#clock.now() })
       if (!outcome.ok) throw otherSendersId(chunk[outcome.foreignIdAt]!.message)
-      if (outcome.results.some((r) => r.deliveries > 0)) this.#watcher.notify()
+      if (outcome.results.some((r) => r.deliveries > 0)) this.#notify()
       for (const [j, result] of outcome.results.entries())
         results.push(await this.#sendResult(chunk[j]!, result))
     }
@@ -413,7 +436,7 @@ export class Spool {
       now: this.#clock.now(),
       defaultMaxAttempts: this.#maxAttempts,
     })
-    if (released > 0) this.#watcher.notify()
+    if (released > 0) this.#notify()
     return { released }
   }
 
@@ -424,17 +447,60 @@ export class Spool {
   async claim(agent: string, options: ClaimOptions = {}): Promise<ClaimedMessage[]> {
     this.#open()
     const recipient = parseOrThrow(AgentIdSchema, agent, 'agent id')
+    const params = this.#claimParams(recipient, options)
+    return this.#claimed(recipient, params.leaseUntil, await this.#store.claim(params))
+  }
+
+  /**
+   * Settle-and-claim: acks `acks` (as `ackBatch`) and claims for `agent` (as `claim`) in one transaction, so
+   * a consumer that settles what it handled and leases what comes next pays one commit, not two. Fails as
+   * a whole, claiming nothing, if any ack is refused (the same errors as `ack`).
+   */
+  async ackAndClaim(
+    acks: ReadonlyArray<{ messageId: string; agent: string; receipt?: string }>,
+    agent: string,
+    options: ClaimOptions = {},
+  ): Promise<ClaimedMessage[]> {
+    this.#open()
+    const recipient = parseOrThrow(AgentIdSchema, agent, 'agent id')
+    const claim = this.#claimParams(recipient, options)
+    const outcome = await this.#store.ackAndClaim({
+      acks: {
+        items: acks.map(({ messageId, agent, receipt }) => ({
+          messageId,
+          recipient: agent,
+          receipt: receipt ?? null,
+        })),
+        now: claim.now,
+      },
+      claim,
+    })
+    if (!outcome.ok) {
+      const { messageId, agent, receipt } = acks[outcome.refusedAt]!
+      const state = this.#requireDelivery(outcome.state, messageId, agent)
+      throw this.#notLeased(messageId, agent, state.status, receipt ?? null)
+    }
+    return this.#claimed(recipient, claim.leaseUntil, outcome)
+  }
+
+  #claimParams(recipient: string, options: ClaimOptions) {
     const { limit, leaseSeconds } = parseOrThrow(ClaimOptionsSchema, options, 'claim options')
     const now = this.#clock.now()
-    const leaseUntil = now + Math.round((leaseSeconds ?? this.#leaseSeconds) * 1000)
-    const { claimed, deadLettered } = await this.#store.claim({
+    return {
       recipient,
       now,
-      leaseUntil,
+      leaseUntil: now + Math.round((leaseSeconds ?? this.#leaseSeconds) * 1000),
       limit,
       receipt: randomBytes(12).toString('hex'),
       decode: decodeClaimed,
-    })
+    }
+  }
+
+  #claimed(
+    recipient: string,
+    leaseUntil: number,
+    { claimed, deadLettered }: ClaimOutcome<MessageV2>,
+  ): ClaimedMessage[] {
     // Reported once the transaction is done: a logger is never called with the write lock held.
     for (const { messageId, reason } of deadLettered) {
       this.#logger.warn(
@@ -458,6 +524,63 @@ export class Spool {
       }
     }
     return messages
+  }
+
+  /**
+   * Leases, for `agent`, the oldest claimable reply to `requestId` — a message with `routing.replyTo` equal
+   * to it, delivered to `agent` — and nothing else: the agent's other messages, replies to its other
+   * requests included, stay where they are. Undefined when no reply is waiting. Ack it as any claim.
+   */
+  async claimReply(
+    agent: string,
+    requestId: string,
+    options: { leaseSeconds?: number } = {},
+  ): Promise<ClaimedMessage | undefined> {
+    this.#open()
+    const recipient = parseOrThrow(AgentIdSchema, agent, 'agent id')
+    const replyTo = parseOrThrow(MessageIdSchema, requestId, 'request id')
+    const { leaseSeconds } = parseOrThrow(ClaimOptionsSchema, options, 'claim options')
+    const now = this.#clock.now()
+    const leaseUntil = now + Math.round((leaseSeconds ?? this.#leaseSeconds) * 1000)
+    const { claimed, deadLettered } = await this.#store.claimReply({
+      recipient,
+      replyTo,
+      now,
+      leaseUntil,
+      receipt: randomBytes(12).toString('hex'),
+      decode: decodeClaimed,
+    })
+    for (const { messageId, reason } of deadLettered) {
+      this.#logger.warn(
+        { messageId, agent: recipient, reason },
+        `${reason}. Its delivery to ${recipient} was dead-lettered: it is listed by listFailed (agent-comm failed).`,
+      )
+    }
+    const c = claimed[0]
+    if (c === undefined) return undefined
+    return {
+      message: c.value,
+      lease: {
+        recipient,
+        attempt: c.attempt,
+        maxAttempts: c.maxAttempts,
+        leaseUntil: new Date(leaseUntil).toISOString(),
+        receipt: c.receipt,
+      },
+    }
+  }
+
+  /**
+   * Resolves `true` as soon as `agent` has a claimable reply to `requestId` (including one another process
+   * committed), `false` on timeout or abort. Other messages of `agent` do not wake it. It does not claim:
+   * call {@link claimReply} next.
+   */
+  async waitForReply(agent: string, requestId: string, options: WaitOptions = {}): Promise<boolean> {
+    this.#open()
+    const recipient = parseOrThrow(AgentIdSchema, agent, 'agent id')
+    const replyTo = parseOrThrow(MessageIdSchema, requestId, 'request id')
+    const { timeoutMs, signal } = parseOrThrow(WaitOptionsSchema, options, 'wait options')
+    return this.#replyWatcher.wait(`${recipient}\u0000${replyTo}`, timeoutMs, signal)
   }
 
   /**
@@ -533,7 +656,7 @@ export class Spool {
       }
       throw this.#notLeased(messageId, agent, found.status, receipt ?? null)
     }
-    if (outcome.status === 'queued') this.#watcher.notify()
+    if (outcome.status === 'queued') this.#notify()
     return {
       messageId,
       recipient: agent,
@@ -683,7 +806,7 @@ export class Spool {
         `Message '${messageId}' for '${agent}' is ${state.status}, not failed; only failed deliveries can be retried`,
       )
     }
-    this.#watcher.notify()
+    this.#notify()
     return { requeued: outcome.requeued }
   }
 
@@ -709,11 +832,18 @@ export class Spool {
     if (this.#closed) return
     this.#closed = true
     this.#watcher.close()
+    this.#replyWatcher.close()
     await this.#store.close()
   }
 
   #open(): void {
     if (this.#closed) throw new ClosedError('This spool')
+  }
+
+  /** Wakes this process's waiters after a commit that may have made a delivery claimable. */
+  #notify(): void {
+    this.#watcher.notify()
+    this.#replyWatcher.notify()
   }
 
   /**

@@ -71,6 +71,17 @@ export interface SpoolStore {
    */
   claim<T>(params: ClaimParams<T>): Promise<ClaimOutcome<T>>
 
+  /**
+   * Claims, like {@link claim} with `limit` 1, only the oldest claimable delivery to `recipient` of a
+   * message whose `replyTo` is `params.replyTo`: the reply a requester waits for. Every other delivery of
+   * the recipient is left as it is. One transaction; an undecodable row is dead-lettered and the next
+   * reply taken in its place.
+   */
+  claimReply<T>(params: ClaimReplyParams<T>): Promise<ClaimOutcome<T>>
+
+  /** Whether `recipient` has a claimable reply to `replyTo` at `now` (see {@link claimReply}). */
+  hasReply(params: { recipient: string; replyTo: string; now: number }): Promise<boolean>
+
   /** Acks a leased delivery (fenced by `receipt` when given). Reads its state only when nothing changed. */
   ack(params: DeliveryParams): Promise<ChangeOutcome>
 
@@ -79,6 +90,14 @@ export interface SpoolStore {
    * (missing, or in another state), the whole transaction is rolled back and that item is reported.
    */
   ackMany(params: AckManyParams): Promise<AckManyOutcome>
+
+  /**
+   * Settle-and-claim: acks `acks` as `ackMany` does, then claims as `claim` does, in **one transaction** — a
+   * consumer that settles what it handled and leases what comes next pays one commit instead of two. All
+   * or nothing, as `ackMany`: when an ack changes nothing and its delivery is not `acked`, nothing is acked
+   * or claimed and that item is reported.
+   */
+  ackAndClaim<T>(params: AckAndClaimParams<T>): Promise<AckAndClaimOutcome<T>>
 
   /**
    * Releases a leased delivery (fenced by `receipt`), in one transaction: reads its attempt, asks
@@ -228,6 +247,12 @@ export interface ClaimParams<T> {
   decode: (row: MessageRecord) => { value: T } | { unreadable: string }
 }
 
+/** Parameters of {@link SpoolStore.claimReply}: a claim of one, limited to replies to `replyTo`. */
+export interface ClaimReplyParams<T> extends Omit<ClaimParams<T>, 'limit'> {
+  /** The id of the request whose reply is claimed. */
+  replyTo: string
+}
+
 /** One leased delivery of a claim. */
 export interface ClaimedRecord<T> {
   value: T
@@ -270,6 +295,16 @@ export interface AckManyParams {
 
 export type AckManyOutcome =
   | { ok: true; alreadyAcked: boolean[] }
+  | { ok: false; refusedAt: number; state: DeliveryState | null }
+
+export interface AckAndClaimParams<T> {
+  /** What to ack first (may be empty: then this is a claim). */
+  acks: AckManyParams
+  claim: ClaimParams<T>
+}
+
+export type AckAndClaimOutcome<T> =
+  | ({ ok: true; alreadyAcked: boolean[] } & ClaimOutcome<T>)
   | { ok: false; refusedAt: number; state: DeliveryState | null }
 
 export interface ReleaseParams extends DeliveryParams {

@@ -48,6 +48,8 @@ export const ApiPath = {
   agent: (agentId: string) => `${API_PREFIX}/agents/${enc(agentId)}`,
   heartbeat: (agentId: string) => `${API_PREFIX}/agents/${enc(agentId)}/heartbeat`,
   claim: (agentId: string) => `${API_PREFIX}/agents/${enc(agentId)}/claim`,
+  claimReply: (agentId: string, requestId: string) =>
+    `${API_PREFIX}/agents/${enc(agentId)}/replies/${enc(requestId)}/claim`,
   wait: (agentId: string) => `${API_PREFIX}/agents/${enc(agentId)}/wait`,
   stream: (agentId: string) => `${API_PREFIX}/agents/${enc(agentId)}/stream`,
   ackBatch: (agentId: string) => `${API_PREFIX}/agents/${enc(agentId)}/ack`,
@@ -132,6 +134,24 @@ export type ClaimRequest = z.input<typeof ClaimRequestSchema>
 
 /** Response of a claim. */
 export const ClaimResponseSchema = z.object({ messages: z.array(ClaimedMessageSchema) })
+
+/** Body of `POST /agents/{agentId}/replies/{requestId}/claim`. */
+export const ClaimReplyRequestSchema = z.strictObject({
+  leaseSeconds: LeaseSecondsSchema.optional(),
+  /** When no reply is waiting, hold the request up to this many ms and answer the moment one arrives (0–30 000). */
+  waitMs: z
+    .number()
+    .int('must be a whole number of milliseconds')
+    .min(0, 'must not be negative')
+    .max(MAX_WAIT_MS, `must be at most ${MAX_WAIT_MS}`)
+    .default(0),
+})
+
+/** Body of `POST /agents/{agentId}/replies/{requestId}/claim`. */
+export type ClaimReplyRequest = z.input<typeof ClaimReplyRequestSchema>
+
+/** Response of a reply claim: the reply, leased, or null when none came. */
+export const ClaimReplyResponseSchema = z.object({ message: ClaimedMessageSchema.nullable() })
 
 const QueryInt = (min: number, max: number) =>
   z

@@ -8,6 +8,7 @@ import type {
   SendResult,
   Transport,
   TransportClaimOptions,
+  TransportClaimReplyOptions,
   TransportSendOptions,
 } from '@agent-comm/protocol'
 import { ClosedError, ConfigError, isAgentCommError, MessageNotFoundError } from '@agent-comm/protocol'
@@ -70,6 +71,27 @@ export class HttpTransport implements Transport {
     this.#open()
     this.#used(agent)
     return this.client.claim(agent, { ...options, signal: this.#closing.signal })
+  }
+
+  /** The reply to `requestId` for `agent`, the relay waiting up to `waitMs` (capped at 30 s) for it. */
+  async claimReply(
+    agent: string,
+    requestId: string,
+    options: TransportClaimReplyOptions = {},
+  ): Promise<ClaimedMessage | undefined> {
+    this.#open()
+    this.#used(agent)
+    const signal =
+      options.signal === undefined
+        ? this.#closing.signal
+        : AbortSignal.any([options.signal, this.#closing.signal])
+    return this.client.claimReply(agent, requestId, {
+      ...(options.leaseSeconds === undefined ? {} : { leaseSeconds: options.leaseSeconds }),
+      ...(options.waitMs === undefined
+        ? {}
+        : { waitMs: Math.min(Math.max(0, Math.round(options.waitMs)), MAX_WAIT_MS) }),
+      signal,
+    })
   }
 
   async ack(messageId: string, agent: string, options: { receipt?: string } = {}): Promise<AckResult> {

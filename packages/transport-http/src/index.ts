@@ -13,6 +13,8 @@ export {
   AgentListResponseSchema,
   API_PREFIX,
   ApiPath,
+  ClaimReplyRequestSchema,
+  ClaimReplyResponseSchema,
   ClaimRequestSchema,
   ClaimResponseSchema,
   ConversationResponseSchema,

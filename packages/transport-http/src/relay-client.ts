@@ -140,6 +140,9 @@ interface RequestSpec<S extends z.ZodType> {
   holdMs?: number
 }
 
+/** A reply claim's response, its message read apart (see `readDelivery`). */
+const ClaimReplyEnvelopeSchema = z.object({ message: z.unknown() })
+
 /** Errors that mean the request never reached the relay: safe to retry any call. */
 const CONNECT_ERRORS = new Set([
   'ECONNREFUSED',
@@ -378,6 +381,33 @@ export class RelayClient {
       ...(body.leaseSeconds === undefined ? {} : { leaseSeconds: body.leaseSeconds }),
     }
     return this.#claims.add(`${agent}\n${body.leaseSeconds ?? ''}`, input, signal)
+  }
+
+  /**
+   * Leases for `agent` the oldest claimable reply to `requestId` and nothing else, the relay holding the
+   * request up to `waitMs` (at most 30 s) when none is waiting; undefined when none came. Signed as `agent`.
+   */
+  async claimReply(
+    agent: string,
+    requestId: string,
+    options: { leaseSeconds?: number; waitMs?: number } & CallOptions = {},
+  ): Promise<ClaimedMessage | undefined> {
+    const { signal, ...body } = options
+    const response = await this.#call({
+      method: 'POST',
+      path: ApiPath.claimReply(agent, requestId),
+      as: agent,
+      body,
+      idempotent: false,
+      schema: ClaimReplyEnvelopeSchema,
+      signal,
+      holdMs: body.waitMs ?? 0,
+    })
+    if (response.message === null) return undefined
+    const read = readDelivery(response.message)
+    if (read.ok) return read.claimed
+    await this.#deadLetterUnreadable(agent, read.unreadable)
+    return undefined
   }
 
   async #claimOne(
@@ -870,8 +900,9 @@ export class RelayClient {
       if (response.statusCode >= 200 && response.statusCode < 300) {
         return spec.schema.parse(text === '' ? undefined : JSON.parse(text))
       }
-      if (response.statusCode === 503 && spec.idempotent && attempt + 1 < attempts) {
-        // A replica shutting down (or without its database) says 503: the next one may serve.
+      if (RETRY_STATUSES.has(response.statusCode) && spec.idempotent && attempt + 1 < attempts) {
+        // A replica shutting down (or without its database) says 503, a proxy whose replica died under
+        // the request 502 or 504: the next one may serve. An idempotent call is safe to send again.
         if (this.#targets.length > 1 && this.#current === targetIndex) {
           this.#current = (targetIndex + 1) % this.#targets.length
         }
@@ -913,6 +944,9 @@ export class RelayClient {
     )
   }
 }
+
+/** Answers after which an idempotent call is sent again: the relay, or the proxy in front, is unavailable. */
+const RETRY_STATUSES = new Set([502, 503, 504])
 
 /** One relay a client may talk to. */
 interface RelayTarget {

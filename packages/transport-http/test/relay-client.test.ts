@@ -112,10 +112,11 @@ describe('RelayClient', () => {
       ],
       [401, { error: { code: 'UNAUTHENTICATED', message: 'who are you' } }],
       [429, { error: { code: 'RATE_LIMITED', message: 'slow down' } }],
+      // A proxy's 502 is retried (an ack is idempotent), then reported: answered to every retry.
       [502, '<html>bad gateway</html>'],
     ]
     const relay = await fakeRelay((_req, res, count) => {
-      const [status, body] = answers[count - 1]!
+      const [status, body] = answers[Math.min(count, answers.length) - 1]!
       if (typeof body === 'string') {
         res.writeHead(status)
         res.end(body)

@@ -8,6 +8,7 @@ import type {
   SendResult,
   Transport,
   TransportClaimOptions,
+  TransportClaimReplyOptions,
   TransportSendOptions,
 } from '@agent-comm/protocol'
 import { Spool, type SpoolOptions } from '@agent-comm/spool'
@@ -44,6 +45,31 @@ export class SqliteTransport implements Transport {
 
   claim(agent: string, options: TransportClaimOptions = {}): Promise<ClaimedMessage[]> {
     return this.spool.claim(agent, options)
+  }
+
+  /** The reply to `requestId` for `agent`, waiting up to `waitMs` for it (see `Transport.claimReply`). */
+  async claimReply(
+    agent: string,
+    requestId: string,
+    options: TransportClaimReplyOptions = {},
+  ): Promise<ClaimedMessage | undefined> {
+    const lease = options.leaseSeconds === undefined ? {} : { leaseSeconds: options.leaseSeconds }
+    const claimed = await this.spool.claimReply(agent, requestId, lease)
+    if (claimed !== undefined || (options.waitMs ?? 0) <= 0) return claimed
+    const found = await this.spool.waitForReply(agent, requestId, {
+      timeoutMs: options.waitMs,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    })
+    return found ? this.spool.claimReply(agent, requestId, lease) : undefined
+  }
+
+  /** Acks and claims in one transaction of the spool (see `Spool.ackAndClaim`). */
+  ackAndClaim(
+    acks: ReadonlyArray<{ messageId: string; agent: string; receipt?: string }>,
+    agent: string,
+    options: TransportClaimOptions = {},
+  ): Promise<ClaimedMessage[]> {
+    return this.spool.ackAndClaim(acks, agent, options)
   }
 
   ack(messageId: string, agent: string, options: { receipt?: string } = {}): Promise<AckResult> {

@@ -12,6 +12,8 @@ import {
   AckBatchResponseSchema,
   AckRequestSchema,
   API_PREFIX,
+  ClaimReplyRequestSchema,
+  ClaimReplyResponseSchema,
   ClaimRequestSchema,
   ClaimResponseSchema,
   ExtendRequestSchema,
@@ -26,6 +28,7 @@ import { type RouteDef, route } from '../route-table.js'
 
 const AgentParams = z.strictObject({ agentId: AgentIdSchema })
 const DeliveryParams = z.strictObject({ agentId: AgentIdSchema, messageId: MessageIdSchema })
+const ReplyParams = z.strictObject({ agentId: AgentIdSchema, requestId: MessageIdSchema })
 
 /** Claim, wait, stream, ack, nack and extend: what an agent does with its own deliveries. */
 export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
@@ -53,15 +56,51 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
         if (messages.length === 0 && body.waitMs > 0) {
           const signal = connectionSignal(reply, ctx.shutdown)
           const deadline = Date.now() + body.waitMs
-          // Another consumer may win the claim after a wake-up: wait again until the deadline.
-          while (messages.length === 0 && !signal.aborted) {
-            const timeoutMs = deadline - Date.now()
-            if (timeoutMs <= 0) break
-            if (!(await spool.waitForMessages(params.agentId, { timeoutMs, signal }))) break
-            messages = await spool.claim(params.agentId, options)
+          ctx.metrics.longPollParked()
+          try {
+            // Another consumer may win the claim after a wake-up: wait again until the deadline.
+            while (messages.length === 0 && !signal.aborted) {
+              const timeoutMs = deadline - Date.now()
+              if (timeoutMs <= 0) break
+              if (!(await spool.waitForMessages(params.agentId, { timeoutMs, signal }))) break
+              messages = await spool.claim(params.agentId, options)
+            }
+          } finally {
+            ctx.metrics.longPollEnded()
           }
         }
         return { messages }
+      },
+    }),
+    route({
+      method: 'POST',
+      url: `${API_PREFIX}/agents/:agentId/replies/:requestId/claim`,
+      operationId: 'claimReply',
+      summary:
+        'Lease the oldest reply to one request (a message with `routing.replyTo` = requestId) and nothing else',
+      description:
+        "The agent's other messages, replies to its other requests included, are left queued. With `waitMs`, when no reply is waiting the request is held (at most 30 s) and answered the moment one arrives; `message` is null when none came. Only the agent itself may claim.",
+      tag: 'deliveries',
+      auth: 'agent',
+      params: ReplyParams,
+      body: ClaimReplyRequestSchema,
+      response: ClaimReplyResponseSchema,
+      async handler({ params, body, caller, reply }) {
+        requireSelf(caller, params.agentId, 'claim the replies')
+        const lease = body.leaseSeconds === undefined ? {} : { leaseSeconds: body.leaseSeconds }
+        let message = await spool.claimReply(params.agentId, params.requestId, lease)
+        if (message === undefined && body.waitMs > 0) {
+          const signal = connectionSignal(reply, ctx.shutdown)
+          const deadline = Date.now() + body.waitMs
+          // Another claimer may win the reply after a wake-up: wait again until the deadline.
+          while (message === undefined && !signal.aborted) {
+            const timeoutMs = deadline - Date.now()
+            if (timeoutMs <= 0) break
+            if (!(await spool.waitForReply(params.agentId, params.requestId, { timeoutMs, signal }))) break
+            message = await spool.claimReply(params.agentId, params.requestId, lease)
+          }
+        }
+        return { message: message ?? null }
       },
     }),
     route({

@@ -41,12 +41,15 @@ export default class Bridge extends BaseCommand<typeof Bridge> {
 
 --webhook POSTs {"message": …, "attempt": n} to the URL; the response body is the reply. 5xx and connection errors are retried, other 4xx dead-lettered.
 
+--a2a forwards each message to the external A2A agent the agent stands for (registered with agent-comm register <agent> --a2a-url <card URL>) with an A2A client: the task's artifacts are the reply. A bearer token for the remote agent is read from AGENT_COMM_A2A_TOKEN.
+
 Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in progress finishes or goes back to the queue. Events are logged to stderr. With --json, stdout is NDJSON to the end: one JSON event per line ({"type":"received"|"forwarded"|"replied"|"acked"|"nacked"|"error", "messageId", …}), then {"type":"stopped", agent, bridge, processed, succeeded, failed} — or an {"error": …} line — as the last line.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> builder --command "node ./agents/builder.js"',
     '<%= config.bin %> <%= command.id %> builder --command "python3 agent.py --model small" --concurrency 2 --timeout 600',
     '<%= config.bin %> <%= command.id %> reviewer --webhook https://hooks.example.com/review --once',
     '<%= config.bin %> <%= command.id %> builder --command "./agent.sh" --check',
+    '<%= config.bin %> <%= command.id %> partner --a2a   # registered with --a2a-url',
     '<%= config.bin %> <%= command.id %> builder --command "./agent.sh" --json | jq -c \'select(.type == "nacked")\'',
   ]
   static override args = {
@@ -57,9 +60,13 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
       char: 'c',
       description: 'program (and arguments) to run per message',
       helpValue: '"cmd args…"',
-      exactlyOne: ['command', 'webhook'],
+      exactlyOne: ['command', 'webhook', 'a2a'],
     }),
     webhook: Flags.string({ description: 'URL to POST each message to', helpValue: '<url>' }),
+    a2a: Flags.boolean({
+      description:
+        "forward to the external A2A agent of the agent's profile (register --a2a-url); token from AGENT_COMM_A2A_TOKEN",
+    }),
     once: Flags.boolean({
       description: 'process one batch of waiting messages and exit (exit 1 if any failed)',
     }),
@@ -81,6 +88,19 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
       min: 1,
       max: MAX_LEASE_SECONDS,
     }),
+  }
+
+  /** The card URL the agent was registered with (`register --a2a-url`), or a usage error saying how to set it. */
+  async #a2aCardUrl(agent: string): Promise<string> {
+    const profile = await (await this.coordinator()).registry.get(agent)
+    const url = profile === undefined ? undefined : cardUrlOf(profile.metadata)
+    if (url === undefined) {
+      throw new Errors.CLIError(
+        `Agent '${agent}' has no A2A agent card URL. Register it: agent-comm register ${agent} -c … -d … --a2a-url https://host/.well-known/agent-card.json`,
+        { exit: ExitCode.USAGE },
+      )
+    }
+    return url
   }
 
   protected override runsUntilStopped(): boolean {
@@ -107,7 +127,13 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
         exit: ExitCode.USAGE,
       })
     }
-    const bridge = await buildBridge(argv === undefined ? { webhook: flags.webhook! } : { argv })
+    const bridge = await buildBridge(
+      flags.a2a
+        ? { a2aCardUrl: await this.#a2aCardUrl(args.agent) }
+        : argv === undefined
+          ? { webhook: flags.webhook! }
+          : { argv },
+    )
     if (flags.check) {
       if (!this.jsonEnabled()) process.stderr.write(`Checking ${bridge.name} (Ctrl-C to stop)...\n`)
       // Ctrl-C ends a health check that hangs at once, not after its own time limit.
@@ -161,6 +187,14 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
     }
     return result
   }
+}
+
+/** The part of a profile's metadata that names an external A2A agent's card. */
+function cardUrlOf(metadata: Record<string, unknown>): string | undefined {
+  const a2a = metadata.a2a
+  if (typeof a2a !== 'object' || a2a === null) return undefined
+  const url = (a2a as { url?: unknown }).url
+  return typeof url === 'string' && /^https?:\/\/[^/]/.test(url) ? url : undefined
 }
 
 function describeEvent(event: BridgeEvent): string {

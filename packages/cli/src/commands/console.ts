@@ -56,7 +56,12 @@ It prints a URL with a one-time login token (like a notebook server): open it in
     const stop = this.stopSignal()
     let running: Awaited<ReturnType<typeof startConsole>>
     try {
-      running = await startConsole({ db: this.flags.db, port: this.flags.port, as: this.flags.as })
+      running = await startConsole({
+        db: this.flags.db,
+        port: this.flags.port,
+        as: this.flags.as,
+        create: this.flags.create === true,
+      })
     } catch (error) {
       throw (
         listenFailure(error, {

@@ -2,19 +2,22 @@ import type { SendOptions, SendReport } from '@agent-comm/coordinator'
 import {
   AgentIdSchema,
   IdempotencyKeySchema,
+  isAgentCommError,
   JsonObjectSchema,
   JsonValueSchema,
   MessageIdSchema,
   type MessageInput,
+  type MessageV2,
   type Payload,
   PayloadTypeSchema,
   PriorityInput,
   RecipientSchema,
+  RequestTimeoutError,
   ValidationError,
 } from '@agent-comm/protocol'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
-import { SendOutputShape } from '../schemas.js'
+import { MessageOutputSchema, SendOutputShape } from '../schemas.js'
 import { Behaviour, handler, type ToolContext } from '../tool-kit.js'
 import type { ToolOutcome } from '../tool-result.js'
 
@@ -93,6 +96,43 @@ function sentOutcome(report: SendReport, verb: string): ToolOutcome<Record<strin
       // Ids and status only: the model wrote the body, echoing it back costs its tokens again.
       ...(report.heldUntil === undefined ? {} : { heldUntil: report.heldUntil }),
     },
+  }
+}
+
+/** Longest a request tool waits (s): MCP clients commonly give up on a call after 60 s. */
+const MAX_REQUEST_WAIT_SECONDS = 50
+
+/** What comm_request and comm_await_reply report. */
+const RequestOutputShape = {
+  requestId: MessageIdSchema,
+  replied: z.boolean().describe('false when no reply came within the wait: call comm_await_reply'),
+  reply: MessageOutputSchema.optional(),
+}
+
+const waitSeconds = z
+  .number()
+  .min(0)
+  .max(MAX_REQUEST_WAIT_SECONDS)
+  .optional()
+  .describe(`seconds to wait for the reply (default and at most ${MAX_REQUEST_WAIT_SECONDS})`)
+
+/** The outcome of a wait for a reply: the reply, or the request id and what to call next. */
+async function replyOutcome(
+  requestId: string,
+  wait: () => Promise<MessageV2>,
+): Promise<ToolOutcome<Record<string, unknown>>> {
+  try {
+    const reply = await wait()
+    return {
+      text: `Reply to ${requestId} from '${reply.fromAgent}' (message ${reply.id}, already acked):\n${reply.body}`,
+      data: { requestId, replied: true, reply },
+    }
+  } catch (error) {
+    if (!(error instanceof RequestTimeoutError) && !isAgentCommError(error, 'TIMEOUT')) throw error
+    return {
+      text: `No reply to ${requestId} yet; the request stays delivered. Call comm_await_reply with request_id '${requestId}' to wait again.`,
+      data: { requestId, replied: false },
+    }
   }
 }
 
@@ -204,5 +244,76 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
       context.inboxes.poke()
       return sentOutcome(report, `Replied to ${args.message_id} with`)
     }),
+  )
+
+  server.registerTool(
+    'comm_request',
+    {
+      title: 'Ask and wait for the answer',
+      description:
+        'Send a request to another agent and wait for its reply (at most wait_seconds, 50 by default): the ' +
+        'first message to from_agent answering it. The reply is taken from your inbox and acked for you; ' +
+        'your other messages stay. If the answer takes longer, you get the request id back: call ' +
+        'comm_await_reply with it to wait again (the request stays delivered, and a late reply waits in ' +
+        'your inbox).',
+      inputSchema: {
+        from_agent: AgentIdSchema.describe('your agent id (the reply comes to you)'),
+        to_agent: AgentIdSchema.describe('the agent that answers'),
+        ...contentFields,
+        idempotency_key: IdempotencyKeySchema.optional().describe(
+          'make a retry safe: the same key again within 24 h sends nothing new and waits for the first request’s reply',
+        ),
+        wait_seconds: waitSeconds,
+      },
+      outputSchema: RequestOutputShape,
+      annotations: { title: 'Ask and wait for the answer', ...Behaviour.adds },
+    },
+    handler('comm_request', context, async (args) => {
+      const payload = payloadOf(args)
+      const sent = await coordinator.send(
+        {
+          fromAgent: args.from_agent,
+          toAgent: args.to_agent,
+          body: args.body,
+          ...(args.subject === undefined ? {} : { subject: args.subject }),
+          ...(args.priority === undefined ? {} : { priority: args.priority }),
+          ...(payload === undefined ? {} : { payload }),
+          ...(args.metadata === undefined ? {} : { metadata: args.metadata }),
+          ...(args.ttl_hours === undefined ? {} : { routing: { ttlHours: args.ttl_hours } }),
+        },
+        sendOptions(args),
+      )
+      context.inboxes.poke()
+      return replyOutcome(sent.messageId, () =>
+        coordinator.awaitReply(sent.messageId, {
+          requester: args.from_agent,
+          timeoutMs: Math.round((args.wait_seconds ?? MAX_REQUEST_WAIT_SECONDS) * 1000),
+        }),
+      )
+    }),
+  )
+
+  server.registerTool(
+    'comm_await_reply',
+    {
+      title: 'Wait for the reply to a request',
+      description:
+        'Wait again (at most wait_seconds, 50 by default) for the reply to a request sent with comm_request ' +
+        '(or comm_send). Returns the reply, taken from your inbox and acked, or the request id again if it ' +
+        'has not come yet.',
+      inputSchema: {
+        request_id: MessageIdSchema.describe('the id comm_request returned'),
+        wait_seconds: waitSeconds,
+      },
+      outputSchema: RequestOutputShape,
+      annotations: { title: 'Wait for the reply to a request', ...Behaviour.adds },
+    },
+    handler('comm_await_reply', context, async (args) =>
+      replyOutcome(args.request_id, () =>
+        coordinator.awaitReply(args.request_id, {
+          timeoutMs: Math.round((args.wait_seconds ?? MAX_REQUEST_WAIT_SECONDS) * 1000),
+        }),
+      ),
+    ),
   )
 }

@@ -1,9 +1,44 @@
-import { readFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SchemaVersionError, StorageError } from '@agent-comm/protocol'
 import type BetterSqlite3 from 'better-sqlite3'
-import { readMigrationFiles } from 'drizzle-orm/migrator'
 import { FOREIGN_DATABASE } from './database.js'
+
+/** One migration as drizzle-kit wrote it: its statements, its journal time and the hash of its file. */
+interface MigrationFile {
+  sql: string[]
+  folderMillis: number
+  hash: string
+}
+
+/**
+ * Reads a drizzle-kit migrations folder as drizzle's own migrator does — the journal's entries in order,
+ * each `<tag>.sql` split at `--> statement-breakpoint`, the SHA-256 of the file's text as its hash, the
+ * journal's `when` as its time — so databases migrated before keep matching. Done here rather than with
+ * `drizzle-orm/migrator` so that opening a database never loads drizzle (see `openQueryBuilder`).
+ */
+function readMigrationFiles({ migrationsFolder }: { migrationsFolder: string }): MigrationFile[] {
+  const journalPath = join(migrationsFolder, 'meta', '_journal.json')
+  if (!existsSync(journalPath)) throw new Error(`Can't find meta/_journal.json file in ${migrationsFolder}`)
+  const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as {
+    entries: { tag: string; when: number }[]
+  }
+  return journal.entries.map((entry) => {
+    const path = join(migrationsFolder, `${entry.tag}.sql`)
+    let query: string
+    try {
+      query = readFileSync(path).toString()
+    } catch (error) {
+      throw new Error(`No file ${path} found in ${migrationsFolder} folder`, { cause: error })
+    }
+    return {
+      sql: query.split('--> statement-breakpoint'),
+      folderMillis: entry.when,
+      hash: createHash('sha256').update(query).digest('hex'),
+    }
+  })
+}
 
 /** Where a set of drizzle-kit migrations lives and which table records them. */
 export interface MigrationSet {

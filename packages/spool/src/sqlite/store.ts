@@ -2,15 +2,17 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { MessageV2 } from '@agent-comm/protocol'
 import type BetterSqlite3 from 'better-sqlite3'
-import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3'
 import { messageColumnValues } from '../rows.js'
 import type {
+  AckAndClaimOutcome,
+  AckAndClaimParams,
   AckManyOutcome,
   AckManyParams,
   ChangeOutcome,
   ClaimedRecord,
   ClaimOutcome,
   ClaimParams,
+  ClaimReplyParams,
   ConversationParams,
   ConversationsParams,
   DeliveryParams,
@@ -45,19 +47,9 @@ import { cleanup } from './cleanup.js'
 import { type DatabaseFileOptions, openConnection, prepareDatabaseFile, toStorageError } from './database.js'
 import { catchUpFullTextIndex } from './full-text.js'
 import { releaseHeldMessages } from './held.js'
-import {
-  conversation,
-  conversations,
-  listFailed,
-  listPending,
-  retryFailed,
-  search,
-  stats,
-  status,
-  verify,
-} from './inspect.js'
 import { applyMigrations } from './migrate.js'
-import * as schema from './schema.js'
+import type { QueryBuilder } from './query-builder.js'
+import { prepareReplyStatements, type ReplyStatements } from './replies.js'
 import {
   type ClaimedRow,
   type HotStatements,
@@ -68,9 +60,6 @@ import {
 
 /** Folder of this package's drizzle-kit migrations (shipped beside `dist/`). */
 export const SPOOL_MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '../../drizzle')
-
-/** The spool's drizzle database. */
-export type SpoolDatabase = BetterSQLite3Database<typeof schema>
 
 /** How to open the SQLite store: the file and how it may be opened. */
 export interface SqliteStoreOptions extends DatabaseFileOptions {
@@ -104,7 +93,8 @@ export class SqliteSpoolStore implements SpoolStore {
   /** The file's absolute path, or `:memory:`. */
   readonly location: string
   readonly #sqlite: BetterSqlite3.Database
-  readonly #db: SpoolDatabase
+  /** drizzle and the report queries, loaded on first use (see `openQueryBuilder`). */
+  #queries: Promise<QueryBuilder> | undefined
   readonly #stmt: HotStatements
   /** Who sent the message with an id, asked only when an insert finds the id taken. */
   readonly #messageSender: BetterSqlite3.Statement<[string], string>
@@ -115,9 +105,15 @@ export class SqliteSpoolStore implements SpoolStore {
   readonly #hold: BetterSqlite3.Transaction<(params: HoldMessageParams) => { foreignId: boolean }>
   readonly #releaseHeld: BetterSqlite3.Transaction<(params: ReleaseHeldParams) => number>
   readonly #claim: BetterSqlite3.Transaction<(params: ClaimParams<unknown>) => ClaimOutcome<unknown>>
+  readonly #replies: ReplyStatements
+  readonly #claimReply: BetterSqlite3.Transaction<
+    (params: ClaimReplyParams<unknown>) => ClaimOutcome<unknown>
+  >
   readonly #ackMany: BetterSqlite3.Transaction<(params: AckManyParams) => AckManyOutcome>
+  readonly #ackAndClaim: BetterSqlite3.Transaction<
+    (params: AckAndClaimParams<unknown>) => AckAndClaimOutcome<unknown>
+  >
   readonly #release: BetterSqlite3.Transaction<(params: ReleaseParams) => ReleaseOutcome>
-  readonly #requeue: BetterSqlite3.Transaction<(params: RequeueFailedParams) => RequeueFailedOutcome>
   readonly #recipientClaims = new Map<string, RecipientClaims>()
   #lastSweep = Number.NEGATIVE_INFINITY
   #lastLeaseLook = Number.NEGATIVE_INFINITY
@@ -126,7 +122,6 @@ export class SqliteSpoolStore implements SpoolStore {
   private constructor(sqlite: BetterSqlite3.Database, location: string) {
     this.#sqlite = sqlite
     this.location = location
-    this.#db = drizzle({ client: sqlite, schema })
     this.#stmt = prepareHotStatements(sqlite)
     this.#messageSender = sqlite
       .prepare<[string], string>('SELECT from_agent FROM messages WHERE id = ?')
@@ -171,22 +166,29 @@ export class SqliteSpoolStore implements SpoolStore {
     })
     this.#releaseHeld = sqlite.transaction((params: ReleaseHeldParams) => releaseHeldMessages(sqlite, params))
     this.#claim = sqlite.transaction((params: ClaimParams<unknown>) => this.#claimRounds(params))
-    this.#ackMany = sqlite.transaction(({ items, now }: AckManyParams): AckManyOutcome => {
-      const alreadyAcked: boolean[] = []
-      for (let i = 0; i < items.length; i++) {
-        const { messageId, recipient, receipt } = items[i]!
-        if (this.#stmt.ack.run({ messageId, recipient, receipt, now }).changes === 1) {
-          alreadyAcked.push(false)
-          continue
-        }
-        const state = this.#state(messageId, recipient)
-        if (state?.status !== 'acked') {
-          throw new Rollback<AckManyOutcome>({ ok: false, refusedAt: i, state })
-        }
-        alreadyAcked.push(true)
+    this.#replies = prepareReplyStatements(sqlite)
+    this.#claimReply = sqlite.transaction((params: ClaimReplyParams<unknown>) => {
+      const { recipient, replyTo, now, leaseUntil, receipt } = params
+      this.#sweep(now, false)
+      const claimed: ClaimedRecord<unknown>[] = []
+      const deadLettered: { messageId: string; reason: string }[] = []
+      // An unreadable reply is dead-lettered and the next one taken, as a claim does.
+      while (claimed.length === 0) {
+        const row = this.#replies.claimReply.get({ recipient, replyTo, now, leaseUntil, receipt }) as
+          | ClaimedRow
+          | undefined
+        if (row === undefined) break
+        this.#decodeRows([row], { ...params, limit: 1 }, claimed, deadLettered)
       }
-      return { ok: true, alreadyAcked }
+      return { claimed, deadLettered }
     })
+    this.#ackMany = sqlite.transaction((params: AckManyParams): AckManyOutcome => this.#ackItems(params))
+    this.#ackAndClaim = sqlite.transaction(
+      (params: AckAndClaimParams<unknown>): AckAndClaimOutcome<unknown> => {
+        const { alreadyAcked } = this.#ackItems(params.acks)
+        return { ok: true, alreadyAcked, ...this.#claimRounds(params.claim) }
+      },
+    )
     this.#release = sqlite.transaction((params: ReleaseParams): ReleaseOutcome => {
       const { messageId, recipient } = params
       const current = this.#stmt.delivery.get(messageId, recipient) as DeliveryStateRow | undefined
@@ -204,15 +206,6 @@ export class SqliteSpoolStore implements SpoolStore {
         | undefined
       if (row === undefined) return { changed: false, state: stateOf(current) }
       return { changed: true, ...row }
-    })
-    this.#requeue = sqlite.transaction((params: RequeueFailedParams): RequeueFailedOutcome => {
-      const requeued = retryFailed(this.#db, params.messageId, params.recipient, params.now)
-      if (requeued > 0) return { requeued, messageExists: true, state: null }
-      return {
-        requeued,
-        messageExists: this.#stmt.messageExists.get(params.messageId) !== undefined,
-        state: params.recipient === undefined ? null : this.#state(params.messageId, params.recipient),
-      }
     })
   }
 
@@ -277,6 +270,22 @@ export class SqliteSpoolStore implements SpoolStore {
     }
   }
 
+  async claimReply<T>(params: ClaimReplyParams<T>): Promise<ClaimOutcome<T>> {
+    try {
+      return this.#claimReply.immediate(params as ClaimReplyParams<unknown>) as ClaimOutcome<T>
+    } catch (error) {
+      return this.#failed(error)
+    }
+  }
+
+  async hasReply(params: { recipient: string; replyTo: string; now: number }): Promise<boolean> {
+    try {
+      return this.#replies.hasReply.get(params) === 1
+    } catch (error) {
+      return this.#failed(error)
+    }
+  }
+
   async ack({ messageId, recipient, receipt, now }: DeliveryParams): Promise<ChangeOutcome> {
     try {
       if (this.#stmt.ack.run({ messageId, recipient, receipt, now }).changes === 1) return CHANGED
@@ -289,6 +298,14 @@ export class SqliteSpoolStore implements SpoolStore {
   async ackMany(params: AckManyParams): Promise<AckManyOutcome> {
     try {
       return this.#ackMany.immediate(params)
+    } catch (error) {
+      return this.#failed(error)
+    }
+  }
+
+  async ackAndClaim<T>(params: AckAndClaimParams<T>): Promise<AckAndClaimOutcome<T>> {
+    try {
+      return this.#ackAndClaim.immediate(params as AckAndClaimParams<unknown>) as AckAndClaimOutcome<T>
     } catch (error) {
       return this.#failed(error)
     }
@@ -314,7 +331,20 @@ export class SqliteSpoolStore implements SpoolStore {
   }
 
   async requeueFailed(params: RequeueFailedParams): Promise<RequeueFailedOutcome> {
-    return this.#write(() => this.#requeue.immediate(params))
+    const { db, inspect } = await this.#builder()
+    return this.#write(() =>
+      this.#sqlite
+        .transaction((): RequeueFailedOutcome => {
+          const requeued = inspect.retryFailed(db, params.messageId, params.recipient, params.now)
+          if (requeued > 0) return { requeued, messageExists: true, state: null }
+          return {
+            requeued,
+            messageExists: this.#stmt.messageExists.get(params.messageId) !== undefined,
+            state: params.recipient === undefined ? null : this.#state(params.messageId, params.recipient),
+          }
+        })
+        .immediate(),
+    )
   }
 
   async hasClaimable({ recipient, now }: { recipient: string; now: number }): Promise<boolean> {
@@ -336,40 +366,48 @@ export class SqliteSpoolStore implements SpoolStore {
   }
 
   async status({ messageId, now }: { messageId: string; now: number }): Promise<MessageStatus | undefined> {
-    return this.#write(() => status(this.#db, messageId, now))
+    const { db, inspect } = await this.#builder()
+    return this.#write(() => inspect.status(db, messageId, now))
   }
 
   async conversation(params: ConversationParams): Promise<MessageV2[]> {
-    return this.#write(() => conversation(this.#db, params))
+    const { db, inspect } = await this.#builder()
+    return this.#write(() => inspect.conversation(db, params))
   }
 
   async conversations(params: ConversationsParams): Promise<ConversationSummary[]> {
-    return this.#write(() => conversations(this.#sqlite, params))
+    const { inspect } = await this.#builder()
+    return this.#write(() => inspect.conversations(this.#sqlite, params))
   }
 
   async search(params: StoreSearchParams): Promise<MessageV2[]> {
+    const { db, inspect } = await this.#builder()
     return this.#write(() => {
       if (params.text !== undefined) catchUpFullTextIndex(this.#sqlite)
-      return search(this.#db, params, this.#sqlite.readonly)
+      return inspect.search(db, params, this.#sqlite.readonly)
     })
   }
 
   async stats({ now }: { now: number }): Promise<SpoolStats> {
-    return this.#write(() => stats(this.#sqlite, now))
+    const { inspect } = await this.#builder()
+    return this.#write(() => inspect.stats(this.#sqlite, now))
   }
 
   async pending(params: { recipient: string; limit: number; now: number }): Promise<PendingDelivery[]> {
-    return this.#write(() => listPending(this.#db, params.recipient, params.limit, params.now))
+    const { db, inspect } = await this.#builder()
+    return this.#write(() => inspect.listPending(db, params.recipient, params.limit, params.now))
   }
 
   async listFailed(params: { agent?: string; limit: number; now: number }): Promise<FailedDelivery[]> {
-    return this.#write(() => listFailed(this.#db, params, params.now))
+    const { db, inspect } = await this.#builder()
+    return this.#write(() => inspect.listFailed(db, params, params.now))
   }
 
   async verify(): Promise<VerifyReport> {
+    const { inspect } = await this.#builder()
     return this.#write(() => {
       catchUpFullTextIndex(this.#sqlite)
-      return verify(this.#sqlite)
+      return inspect.verify(this.#sqlite)
     })
   }
 
@@ -383,6 +421,14 @@ export class SqliteSpoolStore implements SpoolStore {
     if (this.#closed) return
     this.#closed = true
     this.#sqlite.close()
+  }
+
+  /** drizzle and the report queries, imported on the first report (see `openQueryBuilder`). */
+  #builder(): Promise<QueryBuilder> {
+    this.#queries ??= import('./query-builder.js').then(({ openQueryBuilder }) =>
+      openQueryBuilder(this.#sqlite),
+    )
+    return this.#queries
   }
 
   #write<T>(fn: () => T): T {
@@ -413,6 +459,27 @@ export class SqliteSpoolStore implements SpoolStore {
     if (this.#sqlite.readonly || (!force && now - this.#lastSweep < 1000 && now >= this.#lastSweep)) return 0
     this.#lastSweep = now
     return this.#stmt.failExhaustedLeases.run({ now }).changes
+  }
+
+  /**
+   * The acks of `ackMany`, inside a transaction: the first refused one (changed nothing, delivery not
+   * `acked`) rolls the whole transaction back through `Rollback`.
+   */
+  #ackItems({ items, now }: AckManyParams): { ok: true; alreadyAcked: boolean[] } {
+    const alreadyAcked: boolean[] = []
+    for (let i = 0; i < items.length; i++) {
+      const { messageId, recipient, receipt } = items[i]!
+      if (this.#stmt.ack.run({ messageId, recipient, receipt, now }).changes === 1) {
+        alreadyAcked.push(false)
+        continue
+      }
+      const state = this.#state(messageId, recipient)
+      if (state?.status !== 'acked') {
+        throw new Rollback<AckManyOutcome>({ ok: false, refusedAt: i, state })
+      }
+      alreadyAcked.push(true)
+    }
+    return { ok: true, alreadyAcked }
   }
 
   /** One claim, inside its transaction (see `SpoolStore.claim`). */

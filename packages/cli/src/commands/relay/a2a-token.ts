@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { relayDataDir } from '../../context.js'
-import { dataDirFlag } from '../../relay-flags.js'
+import { dataDirFlag, relayDbFlag, relayDbSchemaFlag } from '../../relay-flags.js'
 
 /** `--json` output of `relay a2a-token`: the token only from `create`, and only that once. */
 export interface A2ATokenResult {
@@ -19,7 +19,7 @@ export interface A2ATokenResult {
 export default class RelayA2AToken extends BaseCommand<typeof RelayA2AToken> {
   static override summary = 'Create, list or revoke the bearer token of an external A2A caller.'
   static override description =
-    `Run it on the relay's machine. External agents (A2A clients of other vendors) call the relay's A2A endpoint with "Authorization: Bearer <token>". create prints a new token once (only its SHA-256 is stored, in the relay's relay.db); the caller then appears in agent-comm as a2a:<NAME>, may reach the agents given with --agents (default: every agent with A2A skills) and sees only its own tasks. revoke stops the token at the caller's next request.`
+    `Run it on the relay's machine. External agents (A2A clients of other vendors) call the relay's A2A endpoint with "Authorization: Bearer <token>". create prints a new token once (only its SHA-256 is stored, in the relay's relay.db, or its PostgreSQL database with --db); the caller then appears in agent-comm as a2a:<NAME>, may reach the agents given with --agents (default: every agent with A2A skills) and sees only its own tasks. revoke stops the token at the caller's next request.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> create acme --agents helper,reviewer',
     '<%= config.bin %> <%= command.id %> list --json',
@@ -37,9 +37,29 @@ export default class RelayA2AToken extends BaseCommand<typeof RelayA2AToken> {
   static override baseFlags = {}
   static override flags = {
     'data-dir': dataDirFlag,
+    db: relayDbFlag,
+    'db-schema': relayDbSchemaFlag,
     agents: Flags.string({
       description: 'with create: comma-separated agents the caller may call (default: all)',
     }),
+  }
+
+  /** The tokens of the relay on PostgreSQL (--db or AGENT_COMM_RELAY_DATABASE_URL), else in its data folder. */
+  async #openTokens() {
+    const runtime = await this.runtime()
+    const { A2ATokens, openRelayTokens } = await runtime.loadA2A()
+    const fromEnv = process.env.AGENT_COMM_RELAY_DATABASE_URL?.trim()
+    const db = this.flags.db ?? (fromEnv === '' ? undefined : fromEnv)
+    if (db === undefined) return openRelayTokens(join(relayDataDir(this.flags['data-dir']), 'relay.db'))
+    const schemaEnv = process.env.AGENT_COMM_RELAY_PG_SCHEMA?.trim()
+    const schema = this.flags['db-schema'] ?? (schemaEnv === '' ? undefined : schemaEnv)
+    const { PostgresA2AStore } = await runtime.loadPostgres()
+    const store = await PostgresA2AStore.connect({
+      url: db,
+      poolSize: 2,
+      ...(schema === undefined ? {} : { schema }),
+    })
+    return { tokens: new A2ATokens(store), close: () => store.close() }
   }
 
   async run(): Promise<A2ATokenResult> {
@@ -47,8 +67,7 @@ export default class RelayA2AToken extends BaseCommand<typeof RelayA2AToken> {
     const action = args.action as A2ATokenResult['action']
     if (action !== 'list' && args.name === undefined)
       this.error(`relay a2a-token ${action} needs a caller NAME`, { exit: 2 })
-    const { openRelayTokens } = await (await this.runtime()).loadA2A()
-    const { tokens, close } = await openRelayTokens(join(relayDataDir(flags['data-dir']), 'relay.db'))
+    const { tokens, close } = await this.#openTokens()
     try {
       if (action === 'create') {
         const agents = flags.agents

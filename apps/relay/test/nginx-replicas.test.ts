@@ -1,0 +1,317 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { RelaySecretsKey } from '@agent-comm/postgres'
+import { createTestDatabase, serverTestsCanRun, type TestDatabase } from '@agent-comm/postgres/testing'
+import { createMessage } from '@agent-comm/protocol'
+import { HttpTransport, RelayClient, signRequest } from '@agent-comm/transport-http'
+import { afterAll, describe, expect, it } from 'vitest'
+import { onCleanup, tempDir } from './helpers.js'
+
+// Two relay replicas (real processes) on one fresh PostgreSQL database, behind a real nginx on loopback
+// configured with deploy/nginx/relay-proxy.conf, the file the deployment guide ships.
+
+const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
+const PROXY_CONF = fileURLToPath(new URL('../deploy/nginx/relay-proxy.conf', import.meta.url))
+
+/** nginx on this machine, installed from Debian's packages when missing and we may (root); else undefined. */
+function findNginx(): string | undefined {
+  const which = () =>
+    spawnSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx 2>/dev/null'], { encoding: 'utf8' })
+  let found = which().stdout.trim().split('\n')[0]
+  if ((found === undefined || found === '') && process.getuid?.() === 0) {
+    spawnSync(
+      'sh',
+      ['-c', 'apt-get install -y -qq nginx || (apt-get update -qq && apt-get install -y -qq nginx)'],
+      {
+        stdio: 'ignore',
+      },
+    )
+    found = which().stdout.trim().split('\n')[0]
+  }
+  return found === undefined || found === '' ? undefined : found
+}
+
+const skipped = {
+  warn: (_fields: unknown, message: string) => process.stderr.write(`nginx-replicas: ${message}\n`),
+}
+const nginx = findNginx()
+if (nginx === undefined && process.env.CI === 'true')
+  throw new Error('nginx is missing and could not be installed')
+const canRun = nginx !== undefined && (await serverTestsCanRun(skipped))
+const db: TestDatabase | undefined = canRun ? await createTestDatabase({ name: 'relay_nginx' }) : undefined
+afterAll(async () => {
+  await db?.drop()
+})
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+/** A replica process; killed after the test if still running. Resolves with its URL once it listens. */
+async function startReplica(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [BIN, '--port', '0', '--log-level', 'info'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  })
+  onCleanup(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    let err = ''
+    child.stderr?.on('data', (chunk) => {
+      err += chunk
+    })
+    child.stdout?.on('data', (chunk) => {
+      out += chunk
+      for (const line of out.split('\n')) {
+        if (line.includes('"relay listening"')) resolve((JSON.parse(line) as { url: string }).url)
+      }
+    })
+    child.on('exit', (code) => reject(new Error(`replica exited with ${code} before listening: ${err}`)))
+  })
+  // Keep reading its log, so a full pipe never blocks it.
+  child.stdout?.resume()
+  return { child, url }
+}
+
+/** nginx in the foreground on a loopback port, with its own prefix, pid file, logs and temp folders. */
+async function startNginx(upstreams: string[]): Promise<string> {
+  const prefix = tempDir()
+  for (const dir of ['logs', 'tmp']) mkdirSync(join(prefix, dir), { recursive: true })
+  const port = await freePort()
+  const conf = join(prefix, 'nginx.conf')
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/logs/error.log warn;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/tmp/body;
+  proxy_temp_path ${prefix}/tmp/proxy;
+  fastcgi_temp_path ${prefix}/tmp/fastcgi;
+  uwsgi_temp_path ${prefix}/tmp/uwsgi;
+  scgi_temp_path ${prefix}/tmp/scgi;
+  upstream agent_comm_relay {
+${upstreams.map((u) => `    server ${new URL(u).host} max_fails=1 fail_timeout=5s;`).join('\n')}
+    keepalive 16;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://agent_comm_relay;
+      include ${PROXY_CONF};
+      # For the test only: which replica answered.
+      add_header X-Upstream $upstream_addr always;
+    }
+  }
+}
+`,
+  )
+  const child = spawn(nginx as string, ['-p', prefix, '-c', conf, '-g', 'daemon off;'], { stdio: 'ignore' })
+  onCleanup(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    const gone = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGQUIT')
+    await gone
+  })
+  const url = `http://127.0.0.1:${port}`
+  await expect
+    .poll(
+      () =>
+        fetch(`${url}/api/v1/health/live`).then(
+          (r) => r.status,
+          () => 0,
+        ),
+      { timeout: 60_000 },
+    )
+    .toBe(200)
+  return url
+}
+
+describe.skipIf(!canRun)('two relay replicas on PostgreSQL behind nginx', () => {
+  it('serves agents through the proxy, refuses replays across replicas, wakes long polls across them, and loses no acknowledged send when one is SIGKILLed under load', async () => {
+    const key = RelaySecretsKey.generate()
+    const env = {
+      AGENT_COMM_RELAY_DATABASE_URL: (db as TestDatabase).url,
+      AGENT_COMM_RELAY_SECRETS_KEY: key.toBase64(),
+      AGENT_COMM_RELAY_TRUST_PROXY: '127.0.0.1',
+      AGENT_COMM_RELAY_RATE_LIMIT: '0',
+    }
+    const a = await startReplica(env)
+    const b = await startReplica(env)
+    const proxy = await startNginx([a.url, b.url])
+
+    // Secrets made through the relay's own store on the same database (as `relay gen-secret --db` does).
+    const { openPostgresRelayStores } = await import('@agent-comm/postgres')
+    const stores = await openPostgresRelayStores({ url: (db as TestDatabase).url, key })
+    const secrets: Record<string, string> = {}
+    for (const id of ['architect', 'builder', 'w0', 'w1', 'w2', 'w3', 'sink'])
+      secrets[id] = (await stores.secrets.generate(id)).secret
+    await stores.close()
+    const secretFor = (id: string) => secrets[id]
+
+    // The Quick Test's exchange, over http agents through the proxy: register, send, claim, ack, status.
+    const architect = new HttpTransport({ baseUrl: proxy, secretFor, identity: 'architect', retries: 5 })
+    const builder = new RelayClient({ baseUrl: proxy, secretFor, retries: 5 })
+    onCleanup(() => architect.close())
+    onCleanup(() => builder.close())
+    await builder.register({ agentId: 'architect', capabilities: ['plan'] })
+    await builder.register({ agentId: 'builder', capabilities: ['code'] })
+    const task = createMessage({
+      fromAgent: 'architect',
+      toAgent: 'builder',
+      subject: 'Build it',
+      body: 'go',
+    })
+    await architect.client.send(task)
+    const [claimed] = await builder.claim('builder')
+    expect(claimed?.message.subject).toBe('Build it')
+    await builder.ack(task.id, 'builder')
+    expect((await architect.client.status(task.id, { as: 'architect' })).deliveries[0]?.status).toBe('acked')
+
+    // A signed request passes through unchanged (query string included); replayed straight to either
+    // replica it is refused, whichever one served it.
+    const path = '/api/v1/agents/builder/wait?timeoutMs=0'
+    const headers = signRequest(secrets.builder!, {
+      method: 'GET',
+      path,
+      body: '',
+      agentId: 'builder',
+      timestamp: Date.now(),
+    })
+    expect((await fetch(`${proxy}${path}`, { headers })).status).toBe(200)
+    for (const replica of [a, b]) expect((await fetch(`${replica.url}${path}`, { headers })).status).toBe(409)
+
+    // A long poll parked on one replica (through nginx) is woken by a send made straight to the other.
+    let crossed = false
+    for (let round = 0; round < 6 && !crossed; round++) {
+      const parked = fetchClaim(proxy, secrets.builder!)
+      // Sent once the poll is parked on one of the replicas (its gauge says so), not after a guessed delay.
+      await expect
+        .poll(async () => (await longPolls(a.url)) + (await longPolls(b.url)), { timeout: 60_000 })
+        .toBe(1)
+      const target = round % 2 === 0 ? a : b
+      const sender = new RelayClient({ baseUrl: target.url, secretFor, retries: 3 })
+      const wake = createMessage({
+        fromAgent: 'architect',
+        toAgent: 'builder',
+        subject: `wake ${round}`,
+        body: '.',
+      })
+      await sender.send(wake)
+      await sender.close()
+      const { upstream, ids } = await parked
+      expect(ids).toContain(wake.id)
+      crossed = upstream !== new URL(target.url).host
+    }
+    expect(crossed).toBe(true)
+
+    // Four clients send through nginx; one replica is SIGKILLed midway. Every send answered 2xx must be
+    // stored exactly once, and the clients finish through the survivor.
+    const acknowledged: string[] = []
+    const perClient = 40
+    let sent = 0
+    let killed: Promise<unknown> | undefined
+    const workers = [0, 1, 2, 3].map(async (w) => {
+      const client = new RelayClient({ baseUrl: proxy, secretFor, retries: 8, retryDelayMs: 100 })
+      try {
+        for (let i = 0; i < perClient; i++) {
+          const message = createMessage({
+            fromAgent: `w${w}`,
+            toAgent: 'sink',
+            subject: `${w}-${i}`,
+            body: 'load',
+          })
+          // The client retries a send that met a dead replica; on failure the worker sends it again itself,
+          // by the same id, until some replica answers.
+          for (;;) {
+            try {
+              await client.send(message)
+              acknowledged.push(message.id)
+              break
+            } catch {
+              await new Promise((resolve) => setTimeout(resolve, 100))
+            }
+          }
+          sent++
+          if (sent === perClient && killed === undefined) {
+            a.child.kill('SIGKILL')
+            killed = new Promise((resolve) => a.child.once('exit', resolve))
+          }
+        }
+      } finally {
+        await client.close()
+      }
+    })
+    await Promise.all(workers)
+    await killed
+    expect(acknowledged).toHaveLength(4 * perClient)
+
+    const sink = new RelayClient({ baseUrl: proxy, secretFor, retries: 8 })
+    onCleanup(() => sink.close())
+    const seen = new Map<string, number>()
+    for (;;) {
+      const batch = await sink.claim('sink', { limit: 100 })
+      if (batch.length === 0) break
+      for (const c of batch) seen.set(c.message.id, (seen.get(c.message.id) ?? 0) + 1)
+      await sink.ackBatch(
+        'sink',
+        batch.map((c) => ({ messageId: c.message.id })),
+      )
+    }
+    for (const id of acknowledged) expect(seen.get(id), id).toBe(1)
+    expect(seen.size).toBe(acknowledged.length)
+  })
+})
+
+/** The replica's parked long polls, from its /metrics. */
+async function longPolls(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  return Number(/^agent_comm_relay_long_polls (\d+)$/m.exec(text)?.[1] ?? 'NaN')
+}
+
+/** A claim with a 20 s long poll through `url`, saying which upstream answered. */
+async function fetchClaim(url: string, secret: string): Promise<{ upstream: string; ids: string[] }> {
+  const path = '/api/v1/agents/builder/claim'
+  const body = JSON.stringify({ limit: 10, waitMs: 20_000 })
+  const response = await fetch(`${url}${path}`, {
+    method: 'POST',
+    body,
+    headers: {
+      'content-type': 'application/json',
+      ...signRequest(secret, { method: 'POST', path, body, agentId: 'builder', timestamp: Date.now() }),
+    },
+  })
+  const json = (await response.json()) as { messages: { message: { id: string } }[] }
+  const ids = json.messages.map((m) => m.message.id)
+  // Acked so the next round starts from an empty queue.
+  for (const id of ids) {
+    const ackPath = `/api/v1/agents/builder/ack`
+    const ackBody = JSON.stringify({ items: [{ messageId: id }] })
+    await fetch(`${url}${ackPath}`, {
+      method: 'POST',
+      body: ackBody,
+      headers: {
+        'content-type': 'application/json',
+        ...signRequest(secret, {
+          method: 'POST',
+          path: ackPath,
+          body: ackBody,
+          agentId: 'builder',
+          timestamp: Date.now(),
+        }),
+      },
+    })
+  }
+  return { upstream: response.headers.get('x-upstream') ?? '', ids }
+}

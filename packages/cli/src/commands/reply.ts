@@ -1,0 +1,65 @@
+import type { SendReport } from '@agent-comm/coordinator'
+import { Args, Flags } from '@oclif/core'
+import { BaseCommand } from '../base-command.js'
+import type { ContextOptions } from '../context.js'
+import { safeLine } from '../terminal-text.js'
+
+/** `--json` output of `reply`. */
+export interface ReplyResult {
+  messageId: string
+  replyTo: string
+  conversationId: string
+  duplicate: boolean
+  routes: SendReport['routes']
+}
+
+/** `agent-comm reply`: answers a message, from a terminal. */
+export default class Reply extends BaseCommand<typeof Reply> {
+  static override summary = 'Answer a message: the reply goes to its sender, in its conversation.'
+  static override description =
+    'Sends <body> from <agent> to the sender of <message-id>, with replyTo set, in the same conversation and with the subject "Re: …": what a waiting agent-comm request (or coordinator.request) resolves with. Use it to answer a request, or an approval request, by hand. Prints the reply id (--json: the details).'
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> msg_01M89DRRW2B6KBSY53CM0E5VMM builder "Done: PR #456"',
+    '<%= config.bin %> <%= command.id %> "$id" human "approved" --json',
+  ]
+  static override args = {
+    'message-id': Args.string({ description: 'id of the message answered', required: true }),
+    agent: Args.string({ description: 'agent that replies (a recipient of the message)', required: true }),
+    body: Args.string({ description: 'the answer', required: true }),
+  }
+  static override flags = {
+    subject: Flags.string({ char: 's', description: 'subject line (default "Re: <subject>")' }),
+    'idempotency-key': Flags.string({
+      description: 'reply at most once per key (24 h): a retry prints the first reply id',
+      helpValue: '<key>',
+    }),
+  }
+
+  /** A relay is asked about the message as the replying agent, one of its recipients. */
+  protected override contextOptions(): ContextOptions {
+    return { ...super.contextOptions(), actingAgent: this.args.agent }
+  }
+
+  async run(): Promise<ReplyResult> {
+    const { args, flags } = this
+    const coordinator = await this.coordinator()
+    const report = await coordinator.reply(
+      args['message-id'],
+      {
+        body: args.body,
+        fromAgent: args.agent,
+        ...(flags.subject === undefined ? {} : { subject: flags.subject }),
+      },
+      flags['idempotency-key'] === undefined ? {} : { idempotencyKey: flags['idempotency-key'] },
+    )
+    const result: ReplyResult = {
+      messageId: report.messageId,
+      replyTo: args['message-id'],
+      conversationId: report.message.routing.conversationId,
+      duplicate: report.duplicate,
+      routes: report.routes,
+    }
+    if (!this.jsonEnabled()) this.log(safeLine(result.messageId))
+    return result
+  }
+}

@@ -1,0 +1,69 @@
+import type { MessageV2 } from '@agent-comm/protocol'
+import { Args, Flags } from '@oclif/core'
+import { BaseCommand } from '../base-command.js'
+import type { ContextOptions } from '../context.js'
+import { MAX_TIMEOUT_SECONDS, secondsFlag } from '../flags.js'
+import { safeBlock } from '../terminal-text.js'
+
+/** `--json` output of `request`: the request's id and the reply. */
+export interface RequestResult {
+  requestId: string
+  reply: MessageV2
+}
+
+/** `agent-comm request`: sends a message and waits for its reply. */
+export default class RequestCommand extends BaseCommand<typeof RequestCommand> {
+  static override summary = 'Send a request and print the reply when it comes.'
+  static override description =
+    `Sends <body> from <from> to <to> and waits (--wait, default 60 seconds) for the reply: the first message to <from> that answers it (replyTo). Only that reply is taken from <from>'s inbox, and it is acknowledged; other messages stay. A bridged agent (agent-comm bridge) answers with a reply, so this returns its answer.
+
+Prints the reply's body (--json: {requestId, reply}). When no reply comes in time it exits with code 5 (TIMEOUT) and the error names the request id: the request stays delivered, and a later reply stays in <from>'s inbox (agent-comm poll <from> shows it).`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> architect builder "Implement JWT auth" -s "Task: Auth"',
+    'answer=$(<%= config.bin %> <%= command.id %> architect reviewer "Is PR #456 ready?" --wait 600)',
+    '<%= config.bin %> <%= command.id %> architect builder "Summarise the diff" --json',
+  ]
+  static override args = {
+    from: Args.string({ description: 'requesting agent id (the reply comes to it)', required: true }),
+    to: Args.string({ description: 'agent that answers', required: true }),
+    body: Args.string({ description: 'the request', required: true }),
+  }
+  static override flags = {
+    subject: Flags.string({ char: 's', description: 'subject line' }),
+    wait: secondsFlag({
+      description: `seconds to wait for the reply, at most ${MAX_TIMEOUT_SECONDS} (default 60); exit code 5 when none came`,
+      min: 0,
+      max: MAX_TIMEOUT_SECONDS,
+    }),
+    'idempotency-key': Flags.string({
+      description:
+        'send the request at most once per key (24 h): a retry waits for the first request’s reply',
+      helpValue: '<key>',
+    }),
+  }
+
+  /** A relay is asked as the requester. */
+  protected override contextOptions(): ContextOptions {
+    return { ...super.contextOptions(), actingAgent: this.args.from }
+  }
+
+  async run(): Promise<RequestResult> {
+    const { args, flags } = this
+    const coordinator = await this.coordinator()
+    const reply = await coordinator.request(
+      {
+        fromAgent: args.from,
+        toAgent: args.to,
+        body: args.body,
+        ...(flags.subject === undefined ? {} : { subject: flags.subject }),
+      },
+      {
+        timeoutMs: Math.round((flags.wait ?? 60) * 1000),
+        ...(flags['idempotency-key'] === undefined ? {} : { idempotencyKey: flags['idempotency-key'] }),
+      },
+    )
+    const requestId = reply.routing.replyTo ?? ''
+    if (!this.jsonEnabled()) this.log(safeBlock(reply.body))
+    return { requestId, reply }
+  }
+}

@@ -1,0 +1,40 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { cleanEnv, exited, firstLine, project, runCli, spawnCli, tempDir } from './helpers.js'
+
+describe('agent-comm console', () => {
+  it('refuses a missing database like every command but register, and creates nothing', async () => {
+    const dir = tempDir()
+    const db = join(dir, 'typo', 'coordination.db')
+    const run = await runCli(['console', '--port', '0', '--db', db], { cwd: dir, env: cleanEnv() })
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain(`Error: No agent-comm database at ${db}`)
+    expect(existsSync(join(dir, 'typo'))).toBe(false)
+  })
+
+  it('prints its URL and a one-time login link on 127.0.0.1, serves the page, and stops on SIGTERM', async () => {
+    const p = project()
+    await p.ok(['stats', '--create'])
+    const child = spawnCli(['console', '--port', '0', '--json'], { cwd: p.dir, env: p.env })
+    const { url, loginUrl } = JSON.parse(await firstLine(child)) as { url: string; loginUrl: string }
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    expect(loginUrl).toMatch(new RegExp(`^${url}/console/#token=[\\w-]{20,}$`))
+    const page = await fetch(`${url}/console/`)
+    expect(page.status).toBe(200)
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'")
+    const token = loginUrl.split('#token=')[1]!
+    const signIn = (body: unknown) =>
+      fetch(`${url}/api/v1/console/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+    const first = await signIn({ token })
+    expect(first.status).toBe(200)
+    expect(await first.json()).toMatchObject({ agentId: 'admin', admin: true })
+    expect((await signIn({ token })).status).toBe(401)
+    child.kill('SIGTERM')
+    expect(await exited(child)).toBe(0)
+  })
+})

@@ -1,0 +1,59 @@
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { project, registerAgents } from './helpers.js'
+
+const agent = fileURLToPath(new URL('./fixtures/answer.mjs', import.meta.url))
+const command = [process.execPath, agent].map((w) => `'${w}'`).join(' ')
+
+/** Polls until `agent` has a pending message; its id. */
+async function pendingId(p: ReturnType<typeof project>, agentId: string): Promise<string> {
+  for (;;) {
+    const { pending } = await p.json<{ pending: { message: { id: string } }[] }>(['inbox', agentId])
+    if (pending.length > 0) return pending[0]!.message.id
+  }
+}
+
+describe('agent-comm request / reply', () => {
+  it('prints the reply a human gives with agent-comm reply', async () => {
+    const p = project()
+    await registerAgents(p, 'architect', 'human')
+    const waiting = p.run(['request', 'architect', 'human', 'May I deploy?', '-s', 'Deploy', '--wait', '120'])
+    const id = await pendingId(p, 'human')
+    const replied = await p.json<{ messageId: string; replyTo: string }>(['reply', id, 'human', 'yes, go'])
+    expect(replied.replyTo).toBe(id)
+    const run = await waiting
+    expect(run.code).toBe(0)
+    expect(run.stdout).toBe('yes, go\n')
+  })
+
+  it('exits 5 (TIMEOUT) naming the request id when no reply comes in time', async () => {
+    const p = project()
+    await registerAgents(p, 'architect', 'builder')
+    const run = await p.run(['request', 'architect', 'builder', 'anyone?', '--wait', '0.2', '--json'])
+    expect(run.code).toBe(5)
+    const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string } }
+    expect(error.code).toBe('TIMEOUT')
+    const id = /'(msg_[0-9A-Z]+)'/.exec(error.message)?.[1]
+    const status = await p.json<{ message: { body: string } }>(['status', id!])
+    expect(status.message.body).toBe('anyone?')
+  })
+
+  it('returns the answer of a bridged agent', async () => {
+    const p = project()
+    await registerAgents(p, 'architect', 'builder')
+    const waiting = p.json<{ requestId: string; reply: { body: string; fromAgent: string } }>([
+      'request',
+      'architect',
+      'builder',
+      'build it',
+      '--wait',
+      '120',
+    ])
+    await pendingId(p, 'builder')
+    expect((await p.run(['bridge', 'builder', '--command', command, '--once'])).code).toBe(0)
+    const { requestId, reply } = await waiting
+    expect(reply.fromAgent).toBe('builder')
+    expect(JSON.parse(reply.body)).toMatchObject({ body: 'build it', from: 'architect' })
+    expect(requestId).toMatch(/^msg_/)
+  })
+})

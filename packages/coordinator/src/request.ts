@@ -1,0 +1,70 @@
+import type { ClaimedMessage, Transport } from '@agent-comm/protocol'
+import { RequestTimeoutError, ValidationError } from '@agent-comm/protocol'
+
+/** Default time {@link Coordinator.request} and `awaitReply` wait for a reply: 60 s. */
+export const DEFAULT_REPLY_TIMEOUT_MS = 60_000
+
+/** Longest single wait handed to a transport; the loop waits again until the deadline. */
+const WAIT_SLICE_MS = 30_000
+
+/** Options of `Coordinator.awaitReply` (and the wait of `Coordinator.request`). */
+export interface AwaitReplyOptions {
+  /** Give up after this many ms with a `TIMEOUT` error carrying the request id (default 60 000). */
+  timeoutMs?: number
+  /** Stops the wait: rejects with the signal's reason. The request and any reply stay stored. */
+  signal?: AbortSignal
+  /** Lease of the reply while it is acked (seconds, default: the coordinator's). */
+  leaseSeconds?: number
+}
+
+/**
+ * Waits on `transport` until `requester` has a reply to `requestId`, claims only that reply and acks it:
+ * replies to the requester's other requests and its ordinary messages are never touched. Real time bounds
+ * the wait (an injected clock does not move timers); a timeout rejects with {@link RequestTimeoutError}.
+ */
+export async function takeReply(
+  transport: Transport,
+  requester: string,
+  requestId: string,
+  options: AwaitReplyOptions & { leaseSeconds: number },
+): Promise<ClaimedMessage> {
+  const claimReply = transport.claimReply?.bind(transport)
+  if (claimReply === undefined) {
+    throw new ValidationError(
+      `Agent '${requester}' receives through the ${transport.kind} transport, which cannot wait for one reply`,
+      [{ path: 'fromAgent', message: `a requester on the ${transport.kind} transport cannot await replies` }],
+      { hint: 'Send the request from an agent on the sqlite or http transport, or poll for the reply.' },
+    )
+  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS
+  const timer = new AbortController()
+  const handle = setTimeout(() => timer.abort(), timeoutMs)
+  const signal = options.signal === undefined ? timer.signal : AbortSignal.any([timer.signal, options.signal])
+  const started = performance.now()
+  try {
+    for (;;) {
+      options.signal?.throwIfAborted()
+      if (timer.signal.aborted) throw new RequestTimeoutError(requestId, timeoutMs)
+      const waitMs = Math.max(0, Math.min(WAIT_SLICE_MS, timeoutMs - (performance.now() - started)))
+      let claimed: ClaimedMessage | undefined
+      try {
+        claimed = await claimReply(requester, requestId, {
+          leaseSeconds: options.leaseSeconds,
+          waitMs,
+          signal,
+        })
+      } catch (error) {
+        // The wait was cut short by our own timer or the caller: say which, not "aborted".
+        if (!signal.aborted) throw error
+        continue
+      }
+      if (claimed !== undefined) {
+        await transport.ack(claimed.message.id, requester, { receipt: claimed.lease.receipt })
+        return claimed
+      }
+      if (waitMs === 0) throw new RequestTimeoutError(requestId, timeoutMs)
+    }
+  } finally {
+    clearTimeout(handle)
+  }
+}

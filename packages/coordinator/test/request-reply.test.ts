@@ -1,0 +1,171 @@
+import {
+  type ApprovalResponse,
+  isAgentCommError,
+  ManualClock,
+  RequestTimeoutError,
+} from '@agent-comm/protocol'
+import { describe, expect, it } from 'vitest'
+import type { Coordinator } from '../src/index.js'
+import { fakeHttpTransport, openCoordinator } from './helpers.js'
+
+/** Answers every message `agent` receives with `answer(body)`, until `signal` aborts. */
+async function respond(
+  coord: Coordinator,
+  agent: string,
+  answer: (body: string) => string,
+  signal: AbortSignal,
+) {
+  for await (const claimed of coord.messages(agent, { signal })) {
+    await coord.reply(claimed, { body: answer(claimed.message.body) })
+    await coord.ack(claimed)
+  }
+}
+
+async function setup(options: Parameters<typeof openCoordinator>[0] = {}) {
+  const opened = await openCoordinator(options)
+  await opened.coord.register({ agentId: 'architect' })
+  await opened.coord.register({ agentId: 'builder' })
+  return opened
+}
+
+describe('request / reply', () => {
+  it('resolves with the reply, claimed and acked for the requester', async () => {
+    const { coord } = await setup()
+    const stop = new AbortController()
+    const responder = respond(coord, 'builder', (b) => `done: ${b}`, stop.signal)
+    const reply = await coord.request(
+      { fromAgent: 'architect', toAgent: 'builder', body: 'build it' },
+      { timeoutMs: 30_000 },
+    )
+    stop.abort()
+    await responder
+    expect(reply).toMatchObject({ fromAgent: 'builder', toAgent: 'architect', body: 'done: build it' })
+    expect((await coord.status(reply.id)).deliveries[0]?.status).toBe('acked')
+  })
+
+  it('takes only its own reply: ordinary messages and replies to other requests stay in the inbox', async () => {
+    const { coord } = await setup()
+    const first = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'first' })
+    const second = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'second' })
+    await coord.send({ fromAgent: 'builder', toAgent: 'architect', body: 'by the way' })
+    await coord.reply(second.message, { body: 'answer to second' })
+    const waiting = coord.awaitReply(first.messageId, { timeoutMs: 30_000 })
+    await coord.reply(first.message, { body: 'answer to first' })
+    expect((await waiting).body).toBe('answer to first')
+    const left = await coord.pending('architect')
+    expect(left.map((p) => p.message.body)).toEqual(['by the way', 'answer to second'])
+    expect((await coord.awaitReply(second.messageId, { timeoutMs: 1_000 })).body).toBe('answer to second')
+  })
+
+  it('rejects with TIMEOUT carrying the request id, and awaitReply picks the wait up later', async () => {
+    const { coord } = await setup()
+    const error = await coord
+      .request({ fromAgent: 'architect', toAgent: 'builder', body: 'slow' }, { timeoutMs: 20 })
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(RequestTimeoutError)
+    expect(isAgentCommError(error, 'TIMEOUT')).toBe(true)
+    const requestId = (error as RequestTimeoutError).requestId
+    const [task] = await coord.poll('builder')
+    expect(task?.message.id).toBe(requestId)
+    await coord.reply(task!, { body: 'late answer' })
+    // The reply arrived while nobody waited: it is in the inbox, and awaitReply takes it at once.
+    expect((await coord.pending('architect')).map((p) => p.message.body)).toEqual(['late answer'])
+    expect((await coord.awaitReply(requestId, { timeoutMs: 1_000 })).body).toBe('late answer')
+  })
+
+  it('resumes a wait in a new coordinator on the same project (a restarted requester)', async () => {
+    const { coord, root, clock } = await setup()
+    const requestId = await coord
+      .request({ fromAgent: 'architect', toAgent: 'builder', body: 'q' }, { timeoutMs: 1 })
+      .then(
+        () => 'unexpected reply',
+        (e: RequestTimeoutError) => e.requestId,
+      )
+    await coord.close()
+    const restarted = (await openCoordinator({ clock, env: { AGENT_COMM_PROJECT_ROOT: root } })).coord
+    const waiting = restarted.awaitReply(requestId, { timeoutMs: 30_000 })
+    const [task] = await restarted.poll('builder')
+    await restarted.reply(task!, { body: 'after the restart' })
+    expect((await waiting).body).toBe('after the restart')
+  })
+
+  it('keeps concurrent requests of one agent apart', async () => {
+    const { coord } = await setup()
+    const stop = new AbortController()
+    const responder = respond(coord, 'builder', (b) => `re ${b}`, stop.signal)
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        coord.request({ fromAgent: 'architect', toAgent: 'builder', body: `n${i}` }, { timeoutMs: 60_000 }),
+      ),
+    )
+    stop.abort()
+    await responder
+    expect(replies.map((r) => r.body)).toEqual(Array.from({ length: 20 }, (_, i) => `re n${i}`))
+  })
+
+  it('resolves an approval_request with its approval_response', async () => {
+    const { coord } = await setup()
+    await coord.register({ agentId: 'human' })
+    const waiting = coord.request(
+      {
+        fromAgent: 'architect',
+        toAgent: 'human',
+        body: 'May I deploy?',
+        payload: { type: 'approval_request', data: { question: 'Deploy v2 to production?' } },
+      },
+      { timeoutMs: 30_000 },
+    )
+    const [asked] = await coord.poll('human', { waitMs: 10_000 })
+    const decision: ApprovalResponse = {
+      decision: 'approve',
+      decidedBy: 'human',
+      decidedAt: new Date(0).toISOString(),
+      comment: 'go',
+    }
+    await coord.reply(asked!, { body: 'approved', payload: { type: 'approval_response', data: decision } })
+    const reply = await waiting
+    expect(reply.payload).toEqual({ type: 'approval_response', data: decision })
+  })
+
+  it('works with the requester behind a relay and the responder local', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 1, 3, 14, 30))
+    const http = await fakeHttpTransport(clock)
+    const { coord } = await setup({ clock, http: () => http.transport })
+    await coord.register({ agentId: 'remote', transport: 'http', relayUrl: 'http://b:8420' })
+    const waiting = coord.request(
+      { fromAgent: 'remote', toAgent: 'builder', body: 'hi' },
+      { timeoutMs: 30_000 },
+    )
+    const [task] = await coord.poll('builder', { waitMs: 10_000 })
+    await coord.reply(task!, { body: 'hello remote' })
+    expect((await waiting).body).toBe('hello remote')
+    expect(http.sends).toEqual([['remote']])
+  })
+
+  it('works with the requester local and the responder behind a relay', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 1, 3, 14, 30))
+    const http = await fakeHttpTransport(clock)
+    const { coord } = await setup({ clock, http: () => http.transport })
+    await coord.register({ agentId: 'remote', transport: 'http', relayUrl: 'http://b:8420' })
+    const waiting = coord.request(
+      { fromAgent: 'architect', toAgent: 'remote', body: 'hi' },
+      { timeoutMs: 30_000 },
+    )
+    const [task] = await coord.poll('remote', { waitMs: 10_000 })
+    await coord.reply(task!, { body: 'hello local' })
+    expect((await waiting).body).toBe('hello local')
+    expect(http.sends).toEqual([['remote']])
+  })
+
+  it('rejects with the signal’s reason when aborted, leaving the request stored', async () => {
+    const { coord } = await setup()
+    const stop = new AbortController()
+    const waiting = coord.request(
+      { fromAgent: 'architect', toAgent: 'builder', body: 'x' },
+      { signal: stop.signal },
+    )
+    stop.abort(new Error('user cancelled'))
+    await expect(waiting).rejects.toThrow('user cancelled')
+    expect(await coord.pending('builder')).toHaveLength(1)
+  })
+})

@@ -1,0 +1,31 @@
+import { MESSAGE_COLUMNS } from './statements.js'
+
+/**
+ * The statements that find a reply (`SpoolStore.claimReply` / `hasReply`), apart from the claim path's own:
+ * the delivery to $1 of a message whose `reply_to` is $2, claimable at $3 (queued and due, or leased with
+ * the lease run out and attempts left; not expired), oldest first. Only that delivery is locked and leased:
+ * a requester waiting for one reply never takes its other messages.
+ */
+export function replyStatements(schema: string) {
+  const messages = `"${schema}".messages`
+  const deliveries = `"${schema}".deliveries`
+  const candidate = `SELECT d.id FROM ${deliveries} d JOIN ${messages} m ON m.seq = d.message_seq
+      WHERE d.recipient = $1 AND m.reply_to = $2 AND d.available_at <= $3 AND d.expires_at > $3
+        AND (d.status = 'queued' OR (d.status = 'leased' AND d.attempt < d.max_attempts))
+      ORDER BY d.id LIMIT 1`
+  return {
+    claimReply: `WITH picked AS (${candidate} FOR UPDATE OF d SKIP LOCKED), leased AS (
+        UPDATE ${deliveries} d SET status = 'leased', attempt = d.attempt + 1, available_at = $4, lease_until = $4,
+          receipt = $5::text || '.' || d.id, updated_at = $3
+        FROM picked WHERE d.id = picked.id
+        RETURNING d.id, d.message_seq, d.attempt, d.max_attempts, d.receipt
+      )
+      SELECT l.id AS "deliveryId", l.attempt AS "attempt", l.max_attempts AS "maxAttempts", l.receipt AS "receipt",
+        ${MESSAGE_COLUMNS}
+      FROM leased l JOIN ${messages} m ON m.seq = l.message_seq`,
+    hasReply: `SELECT EXISTS (${candidate}) AS "found"`,
+  }
+}
+
+/** The statements {@link replyStatements} makes. */
+export type ReplyStatements = ReturnType<typeof replyStatements>

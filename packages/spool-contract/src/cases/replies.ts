@@ -1,0 +1,67 @@
+import { expect, it } from 'vitest'
+import { type SpoolContractContext, task } from '../context.js'
+
+/** claimReply / waitForReply: a requester takes the reply to one request and nothing else. */
+export function replyCases(ctx: SpoolContractContext): void {
+  const reply = (requestId: string, body: string, from = 'builder') => ({
+    fromAgent: from,
+    toAgent: 'architect',
+    body,
+    routing: { replyTo: requestId },
+  })
+
+  it('claims only the reply to the named request, leaving other replies and ordinary messages queued', async () => {
+    const { spool } = await ctx.open()
+    const one = await spool.send(task('one'))
+    const two = await spool.send(task('two'))
+    await spool.send({ fromAgent: 'lead', toAgent: 'architect', body: 'unrelated' })
+    await spool.send(reply(two.messageId, 'answer to two'))
+    expect(await spool.claimReply('architect', one.messageId)).toBeUndefined()
+    await spool.send(reply(one.messageId, 'answer to one'))
+    const claimed = await spool.claimReply('architect', one.messageId)
+    expect(claimed?.message.body).toBe('answer to one')
+    expect(claimed?.lease).toMatchObject({ recipient: 'architect', attempt: 1 })
+    await spool.ack(claimed!.message.id, 'architect', { receipt: claimed!.lease.receipt })
+    // A leased or acked reply is not handed out twice.
+    expect(await spool.claimReply('architect', one.messageId)).toBeUndefined()
+    const rest = await spool.pending('architect')
+    expect(rest.map((p) => [p.message.body, p.delivery.status])).toEqual([
+      ['unrelated', 'queued'],
+      ['answer to two', 'queued'],
+    ])
+  })
+
+  it('takes replies oldest first, and a reply whose lease ran out again', async () => {
+    const { spool, clock } = await ctx.open()
+    const request = await spool.send(task())
+    await spool.send(reply(request.messageId, 'first'))
+    clock.advance(1)
+    await spool.send(reply(request.messageId, 'second', 'reviewer'))
+    const first = await spool.claimReply('architect', request.messageId, { leaseSeconds: 10 })
+    expect(first?.message.body).toBe('first')
+    clock.advance(10_001)
+    const again = await spool.claimReply('architect', request.messageId)
+    expect(again?.message.body).toBe('first')
+    expect(again?.lease.attempt).toBe(2)
+  })
+
+  it('does not hand another agent the reply', async () => {
+    const { spool } = await ctx.open()
+    const request = await spool.send(task())
+    await spool.send(reply(request.messageId, 'for architect'))
+    expect(await spool.claimReply('lead', request.messageId)).toBeUndefined()
+    expect(await spool.claimReply('architect', request.messageId)).toBeDefined()
+  })
+
+  it('wakes a reply waiter for its reply, sent by another spool on the same storage, and not for other mail', async () => {
+    const { spool, openAnother } = await ctx.open()
+    const other = await openAnother()
+    const request = await spool.send(task())
+    await other.send({ fromAgent: 'lead', toAgent: 'architect', body: 'not the reply' })
+    expect(await spool.waitForReply('architect', request.messageId, { timeoutMs: 50 })).toBe(false)
+    const waiting = spool.waitForReply('architect', request.messageId, { timeoutMs: 60_000 })
+    await other.send(reply(request.messageId, 'here'))
+    expect(await waiting).toBe(true)
+    expect((await spool.claimReply('architect', request.messageId))?.message.body).toBe('here')
+  })
+}
