@@ -95,7 +95,7 @@ describe('errors', () => {
     })
   })
 
-  it('names a relay command as typed in the usage hint; relay commands take no --db', async () => {
+  it("names a relay command as typed in the usage hint; a relay command's --db takes only a postgres URL", async () => {
     const run = await runCli(['relay', 'start', '--colour'], { cwd: tempDir(), env: cleanEnv() })
     expect(run.code).toBe(2)
     expect(run.stderr).toBe(
@@ -103,7 +103,7 @@ describe('errors', () => {
     )
     const db = await runCli(['relay', 'list-secrets', '--db', 'x.db'], { cwd: tempDir(), env: cleanEnv() })
     expect(db.code).toBe(2)
-    expect(db.stderr).toMatch(/^Error: Nonexistent flag: --db\n/)
+    expect(db.stderr).toMatch(/^Error: --db must be a postgres:\/\/ or postgresql:\/\/ URL/)
   })
 
   it('exits 2 for a missing argument', async () => {

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm'
 import {
   bigint,
+  customType,
   doublePrecision,
   index,
   integer,
@@ -18,13 +19,13 @@ import {
 export const DEFAULT_SCHEMA = 'agent_comm'
 
 /**
- * The full-text document of a message: subject and body, the first 131,072 characters of them. PostgreSQL
- * refuses a tsvector over 1 MB, which a 1 MiB body of distinct words exceeds (the send would fail); 2^17
- * characters keep the worst case (one-character words of four-byte characters) near 650 KB. Words past
- * that point are not found by a search. The search query repeats this exact expression, so the GIN index
- * serves it.
+ * The full-text document of a message (alias `m`): subject and body, the first 131,072 characters of them.
+ * PostgreSQL refuses a tsvector over 1 MB, which a 1 MiB body of distinct words exceeds (the indexing
+ * would fail); 2^17 characters keep the worst case (one-character words of four-byte characters) near
+ * 650 KB. Words past that point are not found by a search. Used both to index a message and to search the
+ * messages not indexed yet, so the two always agree.
  */
-export const SEARCH_DOCUMENT = "to_tsvector('simple', left(subject || ' ' || body, 131072))"
+export const SEARCH_DOCUMENT = "to_tsvector('simple', left(m.subject || ' ' || m.body, 131072))"
 
 /** Every table lives in a PostgreSQL schema of its own, never in `public`. */
 export const spoolSchema = pgSchema(DEFAULT_SCHEMA)
@@ -62,13 +63,42 @@ export const messages = spoolSchema.table(
     uniqueIndex('messages_id_unique').on(t.id),
     index('messages_conversation_idx').on(t.conversationId, t.seq),
     index('messages_held_idx').on(t.heldUntil).where(sql`held_until IS NOT NULL`),
-    // Full-text search over subject and body. An expression index rather than a stored tsvector column:
-    // a send writes nothing extra but the index entry, and the search query repeats the same expression.
-    // The 'simple' configuration (no stemming, no stop words) matches words the way the SQLite store's
-    // unicode61 tokenizer does.
-    index('messages_search_idx').using('gin', sql.raw(SEARCH_DOCUMENT)),
   ],
 )
+
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' })
+
+/**
+ * The full-text index, filled after the send rather than in it: a send only records the range of `seq`
+ * it wrote in {@link searchPending}, and indexing runs later, in bulk (before a search, and in cleanup).
+ * Computing and GIN-indexing the tsvector of each message was about half the time of a batched send
+ * (bench/store.bench.mjs); a queue mostly sent to and claimed from pays it only when someone searches.
+ * No foreign key: a row whose message is gone is never joined to anything (cleanup deletes it too), and an
+ * index pass racing a cleanup must not fail on one.
+ */
+export const searchDocuments = spoolSchema.table(
+  'search_documents',
+  {
+    messageSeq: bigint('message_seq', { mode: 'number' }).primaryKey(),
+    /** `to_tsvector('simple', …)` of subject and body ({@link SEARCH_DOCUMENT}); 'simple' (no stemming, no
+     * stop words) matches words the way the SQLite store's unicode61 tokenizer does. */
+    document: tsvector('document').notNull(),
+  },
+  (t) => [index('search_documents_idx').using('gin', t.document)],
+)
+
+/**
+ * Messages not in {@link searchDocuments} yet, as ranges of `seq`: one row per send statement (its
+ * lowest and highest new `seq`), written in the send's transaction. Ranges, not a watermark, because
+ * sequence values commit out of order: a range may span `seq`s of a concurrent send, which its own row
+ * covers too (indexing is idempotent), and a `seq` in no committed range belongs to no committed message.
+ * No index: the table holds only what was sent since the last index pass, which reads it whole. A search
+ * scans the messages of these ranges directly, so it finds every message sent, indexed or not.
+ */
+export const searchPending = spoolSchema.table('search_pending', {
+  lo: bigint('lo', { mode: 'number' }).notNull(),
+  hi: bigint('hi', { mode: 'number' }).notNull(),
+})
 
 /**
  * One row per (message, recipient): the delivery state machine. As on SQLite, `available_at` is the one

@@ -15,26 +15,37 @@ export const DELIVERY_COLUMNS = `d.recipient AS "recipient", d.status AS "status
   d.expires_at AS "expiresAt", d.last_error AS "lastError", d.created_at AS "createdAt",
   d.updated_at AS "updatedAt", d.acked_at AS "ackedAt"`
 
+/** A claimed delivery's columns as they were before the claim (see `restoreClaimed`). */
+const PREVIOUS = 'id, priority, status, attempt, available_at, lease_until, receipt, last_error, updated_at'
+
 /** The write statements of one schema. */
 export function writeStatements(schema: string) {
   const s = `"${schema}"`
   const messages = `${s}.messages`
   const deliveries = `${s}.deliveries`
+  const pending = `${s}.search_pending`
   const seqOf = (param: string) => `(SELECT seq FROM ${messages} WHERE id = ${param})`
   // The fence every change of a leased delivery shares: this message, this recipient, leased, and — when a
   // receipt is given — leased by that claim ($3).
   const leasedBy = `message_seq = ${seqOf('$1')} AND recipient = $2 AND status = 'leased'
       AND ($3::text IS NULL OR receipt = $3::text)`
   return {
-    insertMessage: `INSERT INTO ${messages}
-        (id, from_agent, to_agent, subject, body, priority, conversation_id, reply_to, ttl_hours, payload, metadata, created_at, expires_at)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-      ON CONFLICT (id) DO NOTHING RETURNING seq`,
+    // The message, and its seq in the full-text queue (see `searchPending` in schema.ts).
+    insertMessage: `WITH msg AS (
+        INSERT INTO ${messages}
+          (id, from_agent, to_agent, subject, body, priority, conversation_id, reply_to, ttl_hours, payload, metadata, created_at, expires_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+        ON CONFLICT (id) DO NOTHING RETURNING seq
+      ), pend AS (
+        INSERT INTO ${pending} (lo, hi) SELECT seq, seq FROM msg
+      )
+      SELECT seq FROM msg`,
     /**
      * A batch of sends with distinct ids in one statement: the messages (parallel arrays $1–$13, one element
      * per message, inserted in batch order, so `seq` — and with it claim order — follows the batch), the
      * deliveries of those it inserted (parallel arrays $14–$19, one element per recipient, naming its message
-     * by id, in batch order), and — when a delivery was queued — the wake-up on channel $21, all in the
+     * by id, in batch order), the range of their seqs in the full-text queue (one row for the whole batch:
+     * see `searchPending` in schema.ts), and — when a delivery was queued — the wake-up on channel $21, all in the
      * caller's transaction. Returns one row per inserted message with its count of new deliveries, and one
      * row with a null id (the notification's). An id already taken is in no row: the store asks who sent it.
      */
@@ -48,6 +59,8 @@ export function writeStatements(schema: string) {
             payload, metadata, created_at, expires_at, n)
         ORDER BY n
         ON CONFLICT (id) DO NOTHING RETURNING seq, id
+      ), pend AS (
+        INSERT INTO ${pending} (lo, hi) SELECT min(seq), max(seq) FROM msg HAVING count(*) > 0
       ), dl AS (
         INSERT INTO ${deliveries}
           (message_seq, recipient, status, priority, attempt, max_attempts, available_at, expires_at, created_at, updated_at)
@@ -114,27 +127,29 @@ export function writeStatements(schema: string) {
         WHERE recipient = $1 AND status = 'leased' AND available_at <= $2 AND attempt >= max_attempts
         RETURNING 1
       ), queued AS (
-        SELECT id, priority FROM ${deliveries}
+        SELECT ${PREVIOUS} FROM ${deliveries}
         WHERE recipient = $1 AND status = 'queued' AND available_at <= $2 AND expires_at > $2
         ORDER BY priority, id LIMIT $3 FOR UPDATE SKIP LOCKED
       ), expired AS (
-        SELECT id, priority FROM ${deliveries}
+        SELECT ${PREVIOUS} FROM ${deliveries}
         WHERE recipient = $1 AND status = 'leased' AND available_at <= $2 AND expires_at > $2
           AND attempt < max_attempts
         ORDER BY priority, id LIMIT $3 FOR UPDATE SKIP LOCKED
       ), picked AS (
         -- Rows locked by a half but not picked stay locked (skipped by other claimers) only until commit.
-        SELECT id FROM (SELECT * FROM queued UNION ALL SELECT * FROM expired) c ORDER BY priority, id LIMIT $3
+        SELECT * FROM (SELECT * FROM queued UNION ALL SELECT * FROM expired) c ORDER BY priority, id LIMIT $3
       ), leased AS (
         UPDATE ${deliveries} d SET status = 'leased', attempt = d.attempt + 1, available_at = $4, lease_until = $4,
           receipt = $5::text || '.' || d.id, updated_at = $2,
           last_error = CASE WHEN d.status = 'leased'
             THEN 'lease expired without an ack on attempt ' || d.attempt ELSE d.last_error END
         FROM picked WHERE d.id = picked.id
-        RETURNING d.id, d.message_seq, d.priority, d.attempt, d.max_attempts, d.receipt
+        RETURNING d.id, d.message_seq, d.priority, d.attempt, d.max_attempts, d.receipt,
+          json_build_array(picked.status, picked.attempt, picked.available_at, picked.lease_until, picked.receipt,
+            picked.last_error, picked.updated_at)::text AS previous
       )
       SELECT l.id AS "deliveryId", l.attempt AS "attempt", l.max_attempts AS "maxAttempts", l.receipt AS "receipt",
-        ${MESSAGE_COLUMNS}
+        l.previous AS "previous", ${MESSAGE_COLUMNS}
       FROM leased l JOIN ${messages} m ON m.seq = l.message_seq
       ORDER BY l.priority, l.id`,
     /**
@@ -157,6 +172,15 @@ export function writeStatements(schema: string) {
         RETURNING 1
       )
       SELECT count(*)::int AS n FROM acked`,
+    /**
+     * Puts deliveries a claim took back as they were before it (`previous`: the JSON array the claim
+     * returned for each), when the caller's `decode` threw: what rolling a claim's transaction back did.
+     * Fenced by the receipt the claim gave ($2; null for a row it dead-lettered).
+     */
+    restoreClaimed: `UPDATE ${deliveries} d SET status = p->>0, attempt = (p->>1)::int, available_at = (p->>2)::bigint,
+        lease_until = (p->>3)::bigint, receipt = p->>4, last_error = p->>5, updated_at = (p->>6)::bigint
+      FROM unnest($1::bigint[], $2::text[], $3::json[]) AS r(id, fence, p)
+      WHERE d.id = r.id AND d.receipt IS NOT DISTINCT FROM r.fence`,
     deadLetterClaimed: `UPDATE ${deliveries} SET status = 'failed', lease_until = NULL, receipt = NULL,
         available_at = $2, last_error = $3, updated_at = $2 WHERE id = $1`,
     ack: `UPDATE ${deliveries} SET status = 'acked', acked_at = $4, updated_at = $4, lease_until = NULL

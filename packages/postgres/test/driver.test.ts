@@ -168,6 +168,7 @@ it('lets an error thrown by the caller’s decode through unchanged, and rolls t
   try {
     const s = send({ toAgent: 'b' })
     await store.insertMessages({ sends: [s], now: T0 })
+    const before = await store.status({ messageId: s.message.id, now: T0 })
     const bug = new TypeError('a bug in decode')
     const claim = store.claim({
       ...claimAt('b', T0),
@@ -177,6 +178,8 @@ it('lets an error thrown by the caller’s decode through unchanged, and rolls t
     })
     await expect(claim).rejects.toBe(bug)
     expect(await store.hasClaimable({ recipient: 'b', now: T0 })).toBe(true)
+    // Exactly as it was: not leased, no attempt used.
+    expect(await store.status({ messageId: s.message.id, now: T0 })).toEqual(before)
   } finally {
     await store.close()
   }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { PostgresSpoolStore } from '../src/index.js'
+import { openPostgresSpoolStore } from '../src/index.js'
 import { SEARCH_DOCUMENT } from '../src/schema.js'
 import { createTestDatabase, openTestStore } from '../src/testing.js'
 import { send, T0 } from './sends.js'
@@ -81,13 +82,56 @@ it('stores a 1 MiB body of distinct words (beyond tsvector’s 1 MB limit) and f
   expect(await ids('huge')).toEqual([big.message.id])
 })
 
-it('matches the expression of the GIN index, so a search can use it', async () => {
+it('finds messages sent after the last index pass, also where it cannot run one (read-only)', async () => {
+  const late = send({ subject: 'Latecomer', body: 'zeppelin arrives' }, { now: T0 + 4000 })
+  await store.insertMessages({ sends: [late], now: T0 })
+  const client = db.client()
+  const [pending] = await client.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM agent_comm.search_pending',
+  )
+  expect(pending!.n).toBe(1)
+  // What a search sees before any pass: the message through its pending range, not the index.
+  const found = await client.query<{ id: string }>(
+    `SELECT m.id FROM agent_comm.messages m JOIN agent_comm.search_pending p ON m.seq BETWEEN p.lo AND p.hi
+     WHERE ${SEARCH_DOCUMENT} @@ to_tsquery('simple', $1::text)`,
+    ["'zeppelin':*"],
+  )
+  expect(found.map((row) => row.id)).toEqual([late.message.id])
+  if (db.kind === 'server') {
+    // A session whose transactions are read-only (a standby, a reader role) cannot index: it still finds it.
+    const url = new URL(db.url)
+    url.searchParams.set('options', '-c default_transaction_read_only=on')
+    const reader = await openPostgresSpoolStore({ url: url.toString() })
+    try {
+      expect((await reader.search({ text: 'zeppelin', limit: 5 })).map((m) => m.id)).toEqual([
+        late.message.id,
+      ])
+    } finally {
+      await reader.close()
+    }
+    const [still] = await client.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM agent_comm.search_pending',
+    )
+    expect(still!.n).toBe(1)
+  }
+  expect(await ids('zeppelin')).toEqual([late.message.id])
+  // The search indexed it: nothing pending, the document in the GIN-indexed table.
+  const [after] = await client.query<{ pending: number; indexed: number }>(
+    `SELECT (SELECT count(*)::int FROM agent_comm.search_pending) AS pending,
+       (SELECT count(*)::int FROM agent_comm.search_documents d JOIN agent_comm.messages m ON m.seq = d.message_seq
+        WHERE m.id = $1) AS indexed`,
+    [late.message.id],
+  )
+  expect(after).toEqual({ pending: 0, indexed: 1 })
+})
+
+it('reads indexed messages through the GIN index', async () => {
   const plan = await db.client().transaction(async (tx) => {
     await tx.query('SET LOCAL enable_seqscan = off')
     return tx.query(
-      `EXPLAIN SELECT seq FROM agent_comm.messages WHERE ${SEARCH_DOCUMENT} @@ to_tsquery('simple', $1::text)`,
+      `EXPLAIN SELECT message_seq FROM agent_comm.search_documents WHERE document @@ to_tsquery('simple', $1::text)`,
       ["'auth':*"],
     )
   })
-  expect(plan.map((row) => Object.values(row).join(' ')).join('\n')).toContain('messages_search_idx')
+  expect(plan.map((row) => Object.values(row).join(' ')).join('\n')).toContain('search_documents_idx')
 })
