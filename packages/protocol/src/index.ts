@@ -43,6 +43,7 @@ export {
   ConflictError,
   DeliveryNotFoundError,
   ErrorCode,
+  ForbiddenError,
   InvalidStateError,
   isAgentCommError,
   LeaseLostError,
