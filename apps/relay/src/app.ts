@@ -76,6 +76,12 @@ export interface RelayOptions {
   trustProxy?: boolean | string
   /** The human console at `/console` and its API (served by default; `{ enabled: false }` for none). */
   console?: RelayConsoleOptions
+  /**
+   * A2A push webhooks: by default only public addresses get pushes (no loopback, private, link-local,
+   * unspecified or multicast address). `pushAllowHosts` allows those hosts whatever they resolve to;
+   * `pushAllowPrivate` allows every address (tests, a relay inside a trusted network).
+   */
+  a2a?: { pushAllowPrivate?: boolean; pushAllowHosts?: readonly string[] }
 }
 
 /** What a relay is built from: injected so tests use a fake clock, temp files and captured logs. */
@@ -141,6 +147,14 @@ const RelayOptionsSchema = z
       .optional(),
     requireAudience: z.boolean().default(false),
     trustProxy: z.union([z.boolean(), z.string().min(1)]).default(false),
+    a2a: z
+      .object({
+        /** Push webhooks on loopback/private/link-local addresses allowed (tests, trusted networks). */
+        pushAllowPrivate: z.boolean().default(false),
+        /** Push webhook hosts allowed whatever they resolve to. */
+        pushAllowHosts: z.array(z.string().min(1)).default([]),
+      })
+      .default({ pushAllowPrivate: false, pushAllowHosts: [] }),
     console: z
       .object({
         enabled: z.boolean().optional(),
@@ -410,6 +424,9 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     registry: deps.registry,
     clock,
     version: RELAY_VERSION,
+    push: {
+      policy: { allowPrivate: options.a2a.pushAllowPrivate, allowHosts: options.a2a.pushAllowHosts },
+    },
     ...(deps.logger === undefined ? {} : { logger: deps.logger }),
     ...(deps.a2aStore === undefined ? {} : { store: deps.a2aStore }),
   })

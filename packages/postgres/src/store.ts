@@ -39,6 +39,7 @@ import type {
   StoreReleaseParams,
   StoreSearchParams,
   VerifyReport,
+  WithdrawParams,
 } from '@agent-comm/spool'
 import { ChangeFeed } from './change-feed.js'
 import type { SqlClient, SqlQueryable } from './client.js'
@@ -380,6 +381,19 @@ export class PostgresSpoolStore implements SpoolStore {
         alreadyAcked[index] = true
       }
       return { ok: true, alreadyAcked }
+    })
+  }
+
+  async withdraw(params: WithdrawParams): Promise<ChangeOutcome> {
+    return this.#read(async (db) => {
+      const rows = await db.query(this.#sql.withdraw, [
+        params.messageId,
+        params.recipient,
+        params.reason,
+        params.now,
+      ])
+      if (rows.length > 0) return { changed: true }
+      return { changed: false, state: await this.#state(db, params.messageId, params.recipient) }
     })
   }
 

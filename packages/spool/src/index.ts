@@ -50,6 +50,7 @@ export type {
   SpoolStore,
   StoredSend,
   StoreSearchParams,
+  WithdrawParams,
 } from './store.js'
 export { isGroupTarget } from './targets.js'
 export type {

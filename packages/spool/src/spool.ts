@@ -667,6 +667,25 @@ export class Spool {
     }
   }
 
+  /**
+   * Takes a message back from `agent` before it is done with it (its sender's side gave it up): a queued
+   * or leased delivery becomes `failed` with `reason`, so no claim gets it any more and the ack of a
+   * consumer still holding it is refused. `false` when there was nothing to take back (already acked or
+   * failed); an unknown message or recipient is refused as `ack` refuses it.
+   */
+  async withdraw(messageId: string, agent: string, options: { reason: string }): Promise<boolean> {
+    this.#open()
+    const outcome = await this.#store.withdraw({
+      messageId,
+      recipient: agent,
+      reason: options.reason,
+      now: this.#clock.now(),
+    })
+    if (outcome.changed) return true
+    this.#requireDelivery(outcome.state, messageId, agent)
+    return false
+  }
+
   /** Pushes the lease of a message being worked on out to `leaseSeconds` from now. */
   async extendLease(
     messageId: string,

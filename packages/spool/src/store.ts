@@ -110,6 +110,13 @@ export interface SpoolStore {
   extendLease(params: ExtendLeaseParams): Promise<ExtendLeaseOutcome>
 
   /**
+   * Takes a queued or leased delivery back from its recipient (no receipt fence: the sender's side
+   * withdraws it): it becomes `failed` with `reason`, so no claim gets it and a holder's ack is refused.
+   * Reads its state only when nothing changed (acked, failed, or missing).
+   */
+  withdraw(params: WithdrawParams): Promise<ChangeOutcome>
+
+  /**
    * Moves every lease that ran out (at `now`) on its last attempt to `failed`; returns how many. A read-only
    * store does nothing and returns 0.
    */
@@ -286,6 +293,14 @@ export interface DeliveryParams {
 }
 
 /** `changed`: the operation applied. Otherwise `state` is the delivery's state, or null when there is none. */
+/** Parameters of {@link SpoolStore.withdraw}. */
+export interface WithdrawParams {
+  messageId: string
+  recipient: string
+  reason: string
+  now: number
+}
+
 export type ChangeOutcome = { changed: true } | { changed: false; state: DeliveryState | null }
 
 export interface AckManyParams {

@@ -32,6 +32,7 @@ import type {
   SpoolStore,
   StoredSend,
   StoreSearchParams,
+  WithdrawParams,
 } from '../store.js'
 import type {
   CleanupReport,
@@ -313,6 +314,13 @@ export class SqliteSpoolStore implements SpoolStore {
 
   async release(params: ReleaseParams): Promise<ReleaseOutcome> {
     return this.#write(() => this.#release.immediate(params))
+  }
+
+  async withdraw({ messageId, recipient, reason, now }: WithdrawParams): Promise<ChangeOutcome> {
+    return this.#write(() => {
+      if (this.#stmt.withdraw.run({ messageId, recipient, reason, now }).changes === 1) return CHANGED
+      return { changed: false, state: this.#state(messageId, recipient) }
+    })
   }
 
   async extendLease(params: ExtendLeaseParams): Promise<ExtendLeaseOutcome> {
