@@ -234,7 +234,7 @@ export class Coordinator {
     return inSpan(
       'agent-comm send',
       SpanKind.PRODUCER,
-      messageAttributes(completed),
+      () => messageAttributes(completed),
       async (span) => {
         const report = await this.#send(withTraceMetadata(completed, span), options)
         span.setAttribute('agent_comm.deliveries', report.deliveries)
@@ -355,17 +355,22 @@ export class Coordinator {
     this.#open()
     const { timeoutMs, signal, leaseSeconds, ...sendOptions } = options
     const message = this.#complete(input)
-    return inSpan('agent-comm request', SpanKind.CLIENT, messageAttributes(message), async (span, ctx) => {
-      const sent = await this.#tracedSend(message, sendOptions, ctx)
-      const reply = await this.awaitReply(sent.messageId, {
-        ...(timeoutMs === undefined ? {} : { timeoutMs }),
-        ...(signal === undefined ? {} : { signal }),
-        ...(leaseSeconds === undefined ? {} : { leaseSeconds }),
-        requester: sent.message.fromAgent,
-      })
-      span.setAttribute('agent_comm.reply_id', reply.id)
-      return reply
-    })
+    return inSpan(
+      'agent-comm request',
+      SpanKind.CLIENT,
+      () => messageAttributes(message),
+      async (span, ctx) => {
+        const sent = await this.#tracedSend(message, sendOptions, ctx)
+        const reply = await this.awaitReply(sent.messageId, {
+          ...(timeoutMs === undefined ? {} : { timeoutMs }),
+          ...(signal === undefined ? {} : { signal }),
+          ...(leaseSeconds === undefined ? {} : { leaseSeconds }),
+          requester: sent.message.fromAgent,
+        })
+        span.setAttribute('agent_comm.reply_id', reply.id)
+        return reply
+      },
+    )
   }
 
   /**
@@ -407,11 +412,12 @@ export class Coordinator {
     return inSpan(
       'agent-comm claim',
       SpanKind.CONSUMER,
-      { 'messaging.system': 'agent-comm', 'agent_comm.agent': agentId },
+      () => ({ 'messaging.system': 'agent-comm', 'agent_comm.agent': agentId }),
       async (span) => {
         const claimed = await this.#poll(agentId, opts, options.signal)
         span.setAttribute('messaging.batch.message_count', claimed.length)
-        if (claimed.length === 1) span.setAttributes(claimedAttributes(claimed[0] as ClaimedMessage))
+        if (claimed.length === 1 && span.isRecording())
+          span.setAttributes(claimedAttributes(claimed[0] as ClaimedMessage))
         for (const message of claimed) recordReceive(message)
         return claimed
       },
@@ -542,7 +548,7 @@ export class Coordinator {
     return inSpan(
       'agent-comm ack',
       SpanKind.INTERNAL,
-      settleAttributes(ref, messageId, agentId),
+      () => settleAttributes(ref, messageId, agentId),
       async () => {
         const transport = await this.#settleThrough(ref, agent, agentId)
         const result = await transport.ack(messageId, agentId, receipt === undefined ? {} : { receipt })
@@ -568,7 +574,7 @@ export class Coordinator {
     return inSpan(
       'agent-comm nack',
       SpanKind.INTERNAL,
-      settleAttributes(ref, messageId, agentId),
+      () => settleAttributes(ref, messageId, agentId),
       async (span) => {
         const transport = await this.#settleThrough(ref, agent, agentId)
         const result = await transport.nack(messageId, agentId, {

@@ -92,17 +92,20 @@ export function withTraceMetadata(message: MessageV2, span: Span): MessageV2 {
 
 /**
  * Runs `fn` in a span `name` (a child of `parent`, default the active context), ended when `fn` settles;
+ * `attributes` is called only when the span records.
  * a rejection is recorded on the span and rethrown. `fn` gets the span and the context holding it, so
  * callers can pass it on without relying on a context manager.
  */
 export function inSpan<T>(
   name: string,
   kind: SpanKind,
-  attributes: Attributes,
+  attributes: () => Attributes,
   fn: (span: Span, ctx: Context) => Promise<T>,
   parent: Context = context.active(),
 ): Promise<T> {
-  const span = tracer.startSpan(name, { kind, attributes }, parent)
+  const span = tracer.startSpan(name, { kind }, parent)
+  // Attributes are built only for a span that records: a no-op tracer costs no allocations for them.
+  if (span.isRecording()) span.setAttributes(attributes())
   const ctx = trace.setSpan(parent, span)
   return context
     .with(ctx, () => fn(span, ctx))
@@ -123,11 +126,11 @@ export function inSpan<T>(
 /** Records that `claimed` was received, as a short span in the trace its sender started. */
 export function recordReceive(claimed: ClaimedMessage): void {
   if (claimed.message.metadata === undefined || !(TRACE_METADATA_KEY in claimed.message.metadata)) return
-  tracer
-    .startSpan(
-      'agent-comm receive',
-      { kind: SpanKind.CONSUMER, attributes: claimedAttributes(claimed) },
-      messageTraceContext(claimed.message),
-    )
-    .end()
+  const span = tracer.startSpan(
+    'agent-comm receive',
+    { kind: SpanKind.CONSUMER },
+    messageTraceContext(claimed.message),
+  )
+  if (span.isRecording()) span.setAttributes(claimedAttributes(claimed))
+  span.end()
 }
