@@ -26,6 +26,7 @@ import { agentRoutes } from './routes/agents.js'
 import { deliveryRoutes } from './routes/deliveries.js'
 import { messageRoutes } from './routes/messages.js'
 import { systemRoutes } from './routes/system.js'
+import { registerTracing } from './tracing.js'
 import { RELAY_VERSION } from './version.js'
 import { WindowLimiter } from './window-limiter.js'
 import { type ZodTypeProvider, zodValidatorCompiler } from './zod-type-provider.js'
@@ -254,6 +255,7 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     if (closing.signal.aborted) reply.header('connection', 'close')
     done(null, payload)
   })
+  registerTracing(app)
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched'
     metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000)
