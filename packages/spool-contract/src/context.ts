@@ -14,6 +14,7 @@ export type ContractSpool = Pick<
   | 'releaseHeld'
   | 'claim'
   | 'claimReply'
+  | 'claimMessage'
   | 'waitForReply'
   | 'ack'
   | 'ackBatch'

@@ -571,6 +571,50 @@ export class Spool {
   }
 
   /**
+   * Leases, for `agent`, its delivery of the message `messageId` — and nothing else, whatever its place in
+   * claim order (a person opening one message of an inbox). Undefined when that delivery is not claimable
+   * (missing, already leased, done, failed, expired or not yet due). Ack it as any claim.
+   */
+  async claimMessage(
+    agent: string,
+    messageId: string,
+    options: { leaseSeconds?: number } = {},
+  ): Promise<ClaimedMessage | undefined> {
+    this.#open()
+    const recipient = parseOrThrow(AgentIdSchema, agent, 'agent id')
+    const id = parseOrThrow(MessageIdSchema, messageId, 'message id')
+    const { leaseSeconds } = parseOrThrow(ClaimOptionsSchema, options, 'claim options')
+    const now = this.#clock.now()
+    const leaseUntil = now + Math.round((leaseSeconds ?? this.#leaseSeconds) * 1000)
+    const { claimed, deadLettered } = await this.#store.claimMessage({
+      recipient,
+      messageId: id,
+      now,
+      leaseUntil,
+      receipt: randomBytes(12).toString('hex'),
+      decode: decodeClaimed,
+    })
+    for (const { messageId: failedId, reason } of deadLettered) {
+      this.#logger.warn(
+        { messageId: failedId, agent: recipient, reason },
+        `${reason}. Its delivery to ${recipient} was dead-lettered: it is listed by listFailed (agent-comm failed).`,
+      )
+    }
+    const c = claimed[0]
+    if (c === undefined) return undefined
+    return {
+      message: c.value,
+      lease: {
+        recipient,
+        attempt: c.attempt,
+        maxAttempts: c.maxAttempts,
+        leaseUntil: new Date(leaseUntil).toISOString(),
+        receipt: c.receipt,
+      },
+    }
+  }
+
+  /**
    * Resolves `true` as soon as `agent` has a claimable reply to `requestId` (including one another process
    * committed), `false` on timeout or abort. Other messages of `agent` do not wake it. It does not claim:
    * call {@link claimReply} next.

@@ -100,6 +100,9 @@ export const CONSOLE_THRESHOLDS = {
   queued: 1000,
 }
 
+/** How long opening a message in the console leases it: a person reading and answering, not a worker. */
+const OPEN_LEASE_SECONDS = 600
+
 /** True for a person allowed to sign in to the console: registered with `kind: human` or `human-review`. */
 function isHuman(profile: z.output<typeof AgentProfileSchema>): boolean {
   return profile.metadata.kind === 'human' || profile.capabilities.includes('human-review')
@@ -116,19 +119,17 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
   // Sign-in guesses are limited per client address (20 failures a minute), whatever the relay's other limits.
   const signInFailures = new WindowLimiter({ max: 20, timeWindowMs: 60_000 }, clock)
 
-  /** Leases `messageId` for `agentId`: claims its waiting messages until that one is leased to it. */
+  /**
+   * Leases `messageId` — that message only — to `agentId` for {@link OPEN_LEASE_SECONDS}: "Done" acks it;
+   * closing the page without it lets the lease run out, and the message is claimable again.
+   */
   const open = async (agentId: string, messageId: string): Promise<void> => {
     const status = await spool.status(messageId)
     const delivery = status.deliveries.find((d) => d.recipient === agentId)
     if (delivery === undefined) throw new MessageNotFoundError(messageId)
-    if (delivery.status === 'leased') return
-    if (delivery.status !== 'queued') return
-    // Claims hand out the most urgent first; a person opening one message leases the ones before it too
-    // (for an hour), which only marks them opened: each is still done one by one.
-    for (let round = 0; round < 20; round++) {
-      const claimed = await spool.claim(agentId, { limit: 100, leaseSeconds: 3600 })
-      if (claimed.some((c) => c.message.id === messageId) || claimed.length === 0) return
-    }
+    if (delivery.status !== 'queued' && delivery.status !== 'leased') return
+    // Undefined when it is leased (already open) and its lease still runs: nothing to do.
+    await spool.claimMessage(agentId, messageId, { leaseSeconds: OPEN_LEASE_SECONDS })
   }
 
   const visibleMessages = async (caller: Caller, query: { text?: string; limit: number }) => {
@@ -265,7 +266,8 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       method: 'POST',
       url: `${PREFIX}/inbox/:messageId/open`,
       operationId: 'consoleOpen',
-      summary: 'Open a message: lease it to the signed-in agent (for an hour) so no one else works on it',
+      summary:
+        'Open a message: lease it (and only it) to the signed-in agent for 10 minutes so no one else works on it',
       tag: 'console',
       auth: 'agent',
       params: MessageParams,
