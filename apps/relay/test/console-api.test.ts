@@ -150,6 +150,35 @@ describe('the console API', () => {
     expect(await statuses()).toEqual({ urgent: 'queued', wanted: 'leased' })
   })
 
+  it('sends a change event on the stream when a message arrives for the signed-in person', async () => {
+    const relay = await startTestRelay()
+    await humans(relay)
+    const lead = await signIn(relay, 'lead')
+    const abort = new AbortController()
+    const response = await fetch(`${relay.url}/api/v1/console/stream`, {
+      headers: { cookie: lead.cookie },
+      signal: abort.signal,
+    })
+    expect(response.headers.get('content-type')).toMatch(/text\/event-stream/)
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
+    let text = ''
+    const changes = () => text.split('event: change').length - 1
+    const readUntil = async (count: number) => {
+      while (changes() < count) {
+        const { value, done } = await reader.read()
+        if (done) throw new Error('the stream ended')
+        text += value
+      }
+    }
+    // Each message for lead changes its inbox: the relay's own write wakes the stream.
+    await relay.spool.send(createMessage({ fromAgent: 'builder', toAgent: 'lead', body: 'first' }))
+    await readUntil(1)
+    await relay.spool.send(createMessage({ fromAgent: 'builder', toAgent: 'lead', body: 'second' }))
+    await readUntil(2)
+    abort.abort()
+    await reader.cancel().catch(() => undefined)
+  })
+
   it('decides an approval once: the first decision wins and goes back to the requester as a reply', async () => {
     const relay = await startTestRelay()
     await humans(relay)

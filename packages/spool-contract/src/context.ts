@@ -22,6 +22,7 @@ export type ContractSpool = Pick<
   | 'nack'
   | 'extendLease'
   | 'waitForMessages'
+  | 'waitForChange'
   | 'status'
   | 'conversation'
   | 'conversations'

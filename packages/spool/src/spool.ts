@@ -21,6 +21,7 @@ import {
   utf8Length,
   ValidationError,
 } from '@agent-comm/protocol'
+import { ChangeSignal } from './change-signal.js'
 import {
   ClaimOptionsSchema,
   CleanupOptionsSchema,
@@ -226,6 +227,8 @@ export class Spool {
   readonly #watcher: ChangeWatcher
   /** Waits for one reply: its keys are `${agent}\u0000${replyTo}` (see `waitForReply`). */
   readonly #replyWatcher: ChangeWatcher
+  /** Wakes `waitForChange` callers at any write (see {@link ChangeSignal}). */
+  readonly #changes: ChangeSignal
   #closed = false
 
   private constructor(store: SpoolStore, options: SpoolOptions) {
@@ -248,6 +251,7 @@ export class Spool {
       },
       options.wakeIntervalMs ?? 1000,
     )
+    this.#changes = new ChangeSignal(store)
     this.#replyWatcher = new ChangeWatcher(
       {
         hasClaimable: (key) => {
@@ -448,7 +452,9 @@ export class Spool {
     this.#open()
     const recipient = parseOrThrow(AgentIdSchema, agent, 'agent id')
     const params = this.#claimParams(recipient, options)
-    return this.#claimed(recipient, params.leaseUntil, await this.#store.claim(params))
+    const claimed = this.#claimed(recipient, params.leaseUntil, await this.#store.claim(params))
+    if (claimed.length > 0) this.#changes.fire()
+    return claimed
   }
 
   /**
@@ -558,6 +564,7 @@ export class Spool {
     }
     const c = claimed[0]
     if (c === undefined) return undefined
+    this.#changes.fire()
     return {
       message: c.value,
       lease: {
@@ -602,6 +609,7 @@ export class Spool {
     }
     const c = claimed[0]
     if (c === undefined) return undefined
+    this.#changes.fire()
     return {
       message: c.value,
       lease: {
@@ -636,6 +644,7 @@ export class Spool {
     this.#open()
     const receipt = options.receipt ?? null
     const outcome = await this.#store.ack({ messageId, recipient: agent, receipt, now: this.#clock.now() })
+    if (outcome.changed) this.#changes.fire()
     if (outcome.changed) return { messageId, recipient: agent, status: 'acked', alreadyAcked: false }
     const state = this.#requireDelivery(outcome.state, messageId, agent)
     if (state.status === 'acked') return { messageId, recipient: agent, status: 'acked', alreadyAcked: true }
@@ -660,6 +669,7 @@ export class Spool {
       const state = this.#requireDelivery(outcome.state, messageId, agent)
       throw this.#notLeased(messageId, agent, state.status, receipt ?? null)
     }
+    this.#changes.fire()
     return items.map(({ messageId, agent }, i) => ({
       messageId,
       recipient: agent,
@@ -732,6 +742,18 @@ export class Spool {
       throw this.#notLeased(messageId, agent, found.status, receipt ?? null)
     }
     return { messageId, recipient: agent, leaseUntil: new Date(outcome.leaseUntil).toISOString() }
+  }
+
+  /**
+   * Resolves `true` at the next write to the spool's storage — a send, claim, ack, nack or retry of this
+   * spool, or a commit another process made that the store's change feed reports — and `false` after
+   * `timeoutMs` or on abort. A hint to read again (a live view's refresh), not a diff: keep a slow poll
+   * beside it, since delays and leases run out without any write.
+   */
+  async waitForChange(options: WaitOptions = {}): Promise<boolean> {
+    this.#open()
+    const { timeoutMs, signal } = parseOrThrow(WaitOptionsSchema, options, 'wait options')
+    return this.#changes.wait(timeoutMs, signal)
   }
 
   /**
@@ -877,6 +899,7 @@ export class Spool {
     this.#closed = true
     this.#watcher.close()
     this.#replyWatcher.close()
+    this.#changes.close()
     await this.#store.close()
   }
 
@@ -888,6 +911,7 @@ export class Spool {
   #notify(): void {
     this.#watcher.notify()
     this.#replyWatcher.notify()
+    this.#changes.fire()
   }
 
   /**
