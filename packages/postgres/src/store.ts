@@ -13,6 +13,7 @@ import type {
   AckManyParams,
   ChangeOutcome,
   ClaimedRecord,
+  ClaimMessageParams,
   ClaimOutcome,
   ClaimParams,
   ClaimReplyParams,
@@ -481,6 +482,32 @@ export class PostgresSpoolStore implements SpoolStore {
           deadLettered.push({ messageId: row.id, reason: decoded.unreadable })
           continue
         }
+        claimed.push({
+          value: decoded.value,
+          deliveryId: row.deliveryId,
+          attempt: row.attempt,
+          maxAttempts: row.maxAttempts,
+          receipt: row.receipt,
+        })
+      }
+      return { claimed, deadLettered }
+    })
+  }
+
+  async claimMessage<T>(params: ClaimMessageParams<T>): Promise<ClaimOutcome<T>> {
+    const { recipient, messageId, now, leaseUntil, receipt } = params
+    return this.#transaction(async (tx) => {
+      const claimed: ClaimedRecord<T>[] = []
+      const deadLettered: { messageId: string; reason: string }[] = []
+      const [row] = await tx.query<
+        Row<MessageRecord & { deliveryId: number; attempt: number; maxAttempts: number; receipt: string }>
+      >(this.#replySql.claimMessage, [recipient, messageId, now, leaseUntil, receipt])
+      if (row === undefined) return { claimed, deadLettered }
+      const decoded = callerCode(() => params.decode(row))
+      if ('unreadable' in decoded) {
+        await tx.query(this.#sql.deadLetterClaimed, [row.deliveryId, now, decoded.unreadable])
+        deadLettered.push({ messageId: row.id, reason: decoded.unreadable })
+      } else {
         claimed.push({
           value: decoded.value,
           deliveryId: row.deliveryId,

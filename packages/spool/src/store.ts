@@ -79,6 +79,13 @@ export interface SpoolStore {
    */
   claimReply<T>(params: ClaimReplyParams<T>): Promise<ClaimOutcome<T>>
 
+  /**
+   * Claims, like {@link claim} with `limit` 1, only the delivery of message `params.messageId` to
+   * `recipient`, when it is claimable; every other delivery is left as it is. An undecodable row is
+   * dead-lettered and nothing is claimed.
+   */
+  claimMessage<T>(params: ClaimMessageParams<T>): Promise<ClaimOutcome<T>>
+
   /** Whether `recipient` has a claimable reply to `replyTo` at `now` (see {@link claimReply}). */
   hasReply(params: { recipient: string; replyTo: string; now: number }): Promise<boolean>
 
@@ -258,6 +265,12 @@ export interface ClaimParams<T> {
 export interface ClaimReplyParams<T> extends Omit<ClaimParams<T>, 'limit'> {
   /** The id of the request whose reply is claimed. */
   replyTo: string
+}
+
+/** Parameters of {@link SpoolStore.claimMessage}: a claim of one named message. */
+export interface ClaimMessageParams<T> extends Omit<ClaimParams<T>, 'limit'> {
+  /** The id of the message whose delivery to `recipient` is claimed. */
+  messageId: string
 }
 
 /** One leased delivery of a claim. */

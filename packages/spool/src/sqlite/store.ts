@@ -10,6 +10,7 @@ import type {
   AckManyParams,
   ChangeOutcome,
   ClaimedRecord,
+  ClaimMessageParams,
   ClaimOutcome,
   ClaimParams,
   ClaimReplyParams,
@@ -110,6 +111,9 @@ export class SqliteSpoolStore implements SpoolStore {
   readonly #claimReply: BetterSqlite3.Transaction<
     (params: ClaimReplyParams<unknown>) => ClaimOutcome<unknown>
   >
+  readonly #claimMessage: BetterSqlite3.Transaction<
+    (params: ClaimMessageParams<unknown>) => ClaimOutcome<unknown>
+  >
   readonly #ackMany: BetterSqlite3.Transaction<(params: AckManyParams) => AckManyOutcome>
   readonly #ackAndClaim: BetterSqlite3.Transaction<
     (params: AckAndClaimParams<unknown>) => AckAndClaimOutcome<unknown>
@@ -181,6 +185,17 @@ export class SqliteSpoolStore implements SpoolStore {
         if (row === undefined) break
         this.#decodeRows([row], { ...params, limit: 1 }, claimed, deadLettered)
       }
+      return { claimed, deadLettered }
+    })
+    this.#claimMessage = sqlite.transaction((params: ClaimMessageParams<unknown>) => {
+      const { recipient, messageId, now, leaseUntil, receipt } = params
+      this.#sweep(now, false)
+      const claimed: ClaimedRecord<unknown>[] = []
+      const deadLettered: { messageId: string; reason: string }[] = []
+      const row = this.#replies.claimMessage.get({ recipient, messageId, now, leaseUntil, receipt }) as
+        | ClaimedRow
+        | undefined
+      if (row !== undefined) this.#decodeRows([row], { ...params, limit: 1 }, claimed, deadLettered)
       return { claimed, deadLettered }
     })
     this.#ackMany = sqlite.transaction((params: AckManyParams): AckManyOutcome => this.#ackItems(params))
@@ -274,6 +289,14 @@ export class SqliteSpoolStore implements SpoolStore {
   async claimReply<T>(params: ClaimReplyParams<T>): Promise<ClaimOutcome<T>> {
     try {
       return this.#claimReply.immediate(params as ClaimReplyParams<unknown>) as ClaimOutcome<T>
+    } catch (error) {
+      return this.#failed(error)
+    }
+  }
+
+  async claimMessage<T>(params: ClaimMessageParams<T>): Promise<ClaimOutcome<T>> {
+    try {
+      return this.#claimMessage.immediate(params as ClaimMessageParams<unknown>) as ClaimOutcome<T>
     } catch (error) {
       return this.#failed(error)
     }
