@@ -53,7 +53,12 @@ try {
     execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.memoryUsage().rss))']),
   )
   const self = fileURLToPath(import.meta.url)
-  const out = execFileSync(process.execPath, [self, '--consume', dir, String(COUNT)], { encoding: 'utf8' })
+  // `--child-flag=--max-semi-space-size=4` and the like: Node flags for the consumer process only.
+  const childFlags = process.argv.filter((a) => a.startsWith('--child-flag=')).map((a) => a.slice(13))
+  const out = execFileSync(process.execPath, [...childFlags, self, '--consume', dir, String(COUNT)], {
+    encoding: 'utf8',
+  })
+  if (childFlags.length > 0) console.log(`consumer run with: node ${childFlags.join(' ')}`)
   const samples = JSON.parse(out.trim().split('\n').at(-1))
   const last = samples.at(-1)
   console.log(`baseline: bare node process RSS ${fmt(bare)}`)
