@@ -26,6 +26,7 @@ import { agentRoutes } from './routes/agents.js'
 import { deliveryRoutes } from './routes/deliveries.js'
 import { messageRoutes } from './routes/messages.js'
 import { systemRoutes } from './routes/system.js'
+import { registerTracing } from './tracing.js'
 import { RELAY_VERSION } from './version.js'
 import { WindowLimiter } from './window-limiter.js'
 import { type ZodTypeProvider, zodValidatorCompiler } from './zod-type-provider.js'
@@ -76,6 +77,12 @@ export interface RelayOptions {
   trustProxy?: boolean | string
   /** The human console at `/console` and its API (served by default; `{ enabled: false }` for none). */
   console?: RelayConsoleOptions
+  /**
+   * A2A push webhooks: by default only public addresses get pushes (no loopback, private, link-local,
+   * unspecified or multicast address). `pushAllowHosts` allows those hosts whatever they resolve to;
+   * `pushAllowPrivate` allows every address (tests, a relay inside a trusted network).
+   */
+  a2a?: { pushAllowPrivate?: boolean; pushAllowHosts?: readonly string[] }
 }
 
 /** What a relay is built from: injected so tests use a fake clock, temp files and captured logs. */
@@ -141,6 +148,14 @@ const RelayOptionsSchema = z
       .optional(),
     requireAudience: z.boolean().default(false),
     trustProxy: z.union([z.boolean(), z.string().min(1)]).default(false),
+    a2a: z
+      .object({
+        /** Push webhooks on loopback/private/link-local addresses allowed (tests, trusted networks). */
+        pushAllowPrivate: z.boolean().default(false),
+        /** Push webhook hosts allowed whatever they resolve to. */
+        pushAllowHosts: z.array(z.string().min(1)).default([]),
+      })
+      .default({ pushAllowPrivate: false, pushAllowHosts: [] }),
     console: z
       .object({
         enabled: z.boolean().optional(),
@@ -240,6 +255,7 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     if (closing.signal.aborted) reply.header('connection', 'close')
     done(null, payload)
   })
+  registerTracing(app)
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched'
     metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000)
@@ -410,6 +426,9 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     registry: deps.registry,
     clock,
     version: RELAY_VERSION,
+    push: {
+      policy: { allowPrivate: options.a2a.pushAllowPrivate, allowHosts: options.a2a.pushAllowHosts },
+    },
     ...(deps.logger === undefined ? {} : { logger: deps.logger }),
     ...(deps.a2aStore === undefined ? {} : { store: deps.a2aStore }),
   })

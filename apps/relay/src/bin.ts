@@ -16,6 +16,7 @@ async function main(): Promise<void> {
   const { loadRelayConfig, RELAY_USAGE } = await import('./config.js')
   const { createRelayLogger } = await import('./logger.js')
   const { startRelay } = await import('./start.js')
+  const { startTracingFromEnv } = await import('./otel.js')
   const loaded = loadRelayConfig(process.argv.slice(2), process.env, { cwd: process.cwd() })
   if (loaded.help) {
     process.stdout.write(RELAY_USAGE)
@@ -23,6 +24,8 @@ async function main(): Promise<void> {
   }
   const { config } = loaded
   const logger = createRelayLogger({ level: config.logLevel })
+  const tracing = await startTracingFromEnv(process.env)
+  if (tracing !== undefined) logger.info({ url: tracing.url }, 'exporting traces over OTLP')
   const handle: RelayHandle = await startRelay(config, { logger })
   let stopping = false
   const stop = (signal: NodeJS.Signals): void => {
@@ -32,13 +35,16 @@ async function main(): Promise<void> {
     }
     stopping = true
     logger.info({ signal }, 'stopping: no new connections, finishing requests in flight')
-    handle.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'relay did not stop cleanly')
-        process.exit(1)
-      },
-    )
+    handle
+      .close()
+      .then(() => tracing?.shutdown())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'relay did not stop cleanly')
+          process.exit(1)
+        },
+      )
   }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)

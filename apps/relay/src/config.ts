@@ -48,6 +48,11 @@ export interface RelayConfig {
   adminSecret?: string
   /** Default lease of claims that name none, in seconds (60). */
   leaseSeconds: number
+  /**
+   * A2A push webhooks: hosts allowed even on loopback/private addresses (none), or `true` for every
+   * address (tests, a relay inside a trusted network). By default only public addresses get pushes.
+   */
+  a2aPushAllow?: readonly string[] | true
   logLevel: LogLevel
 }
 

@@ -63,6 +63,10 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
         trustProxy: config.trustProxy,
         ...(config.audience === undefined ? {} : { audience: config.audience }),
         requireAudience: config.requireAudience,
+        a2a: {
+          pushAllowPrivate: config.a2aPushAllow === true,
+          pushAllowHosts: config.a2aPushAllow === true ? [] : [...(config.a2aPushAllow ?? [])],
+        },
         authFailureLimit:
           config.authFailuresPerMinute === 0
             ? false

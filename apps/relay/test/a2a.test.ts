@@ -10,12 +10,12 @@ import type { JsonObject } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
 import { describe, expect, it } from 'vitest'
-import { RELAY_DB_FILE, relayConfig, startRelay } from '../src/index.js'
+import { RELAY_DB_FILE, type RelayConfig, relayConfig, startRelay } from '../src/index.js'
 import { onCleanup, tempDir } from './helpers.js'
 
 /** A relay on an ephemeral port, an agent `helper` that opted in to A2A, and a token for caller `acme`. */
-async function setUp(dataDir = tempDir()) {
-  const relay = await startRelay(relayConfig({ dataDir, port: 0, logLevel: 'silent' }))
+async function setUp(dataDir = tempDir(), fields: Partial<RelayConfig> = {}) {
+  const relay = await startRelay(relayConfig({ dataDir, port: 0, logLevel: 'silent', ...fields }))
   onCleanup(() => relay.close())
   // The agent's side: the relay's own database, as a local agent-comm consumer sees it.
   const spool = await Spool.open({ path: join(dataDir, RELAY_DB_FILE) })
@@ -215,8 +215,8 @@ describe('A2A on the relay', () => {
     expect(kinds.slice(-2)).toEqual(['artifactUpdate', `status:${TaskState.TASK_STATE_COMPLETED}`])
   })
 
-  it('cancels a task the agent has not answered', async () => {
-    const { relay, token } = await setUp()
+  it('cancels a task the agent has not answered, taking its message back from the agent queue', async () => {
+    const { relay, spool, token } = await setUp()
     const client = await clientFor(relay.url, 'helper', token)
     const sent = await client.sendMessage({
       tenant: '',
@@ -232,6 +232,35 @@ describe('A2A on the relay', () => {
     const canceled = await client.cancelTask({ tenant: '', id, metadata: undefined })
     expect(canceled.status?.state).toBe(TaskState.TASK_STATE_CANCELED)
     await expect(client.cancelTask({ tenant: '', id, metadata: undefined })).rejects.toThrow()
+    // The queued delivery is gone from the agent's queue: dead-lettered with the reason.
+    expect(await spool.claim('helper', { limit: 10 })).toEqual([])
+    const [failed] = await spool.listFailed({ agent: 'helper' })
+    expect(failed?.delivery.lastError).toMatch(/canceled by its caller/)
+  })
+
+  it('refuses the ack of an agent that held the message of a task canceled meanwhile', async () => {
+    const { relay, spool, token } = await setUp()
+    const client = await clientFor(relay.url, 'helper', token)
+    const sent = (await client.sendMessage({
+      tenant: '',
+      message: userMessage('slow work'),
+      configuration: {
+        acceptedOutputModes: [],
+        taskPushNotificationConfig: undefined,
+        returnImmediately: true,
+      },
+      metadata: undefined,
+    })) as { id: string }
+    const [claimed] = await spool.claim('helper', { limit: 1 })
+    expect(claimed).toBeDefined()
+    await client.cancelTask({ tenant: '', id: sent.id, metadata: undefined })
+    await expect(
+      spool.ack(claimed!.message.id, 'helper', { receipt: claimed!.lease.receipt }),
+    ).rejects.toThrow()
+    const status = await spool.status(claimed!.message.id)
+    expect(status.deliveries.find((d) => d.recipient === 'helper')?.status).toBe('failed')
+    const task = await client.getTask({ tenant: '', id: sent.id, historyLength: undefined })
+    expect(task.status?.state).toBe(TaskState.TASK_STATE_CANCELED)
   })
 
   it('continues an input-required task with the next message in its context', async () => {
@@ -296,7 +325,8 @@ describe('A2A on the relay', () => {
   })
 
   it('pushes the task events to the caller webhook in order, with its token, retrying a failure', async () => {
-    const { relay, spool, token } = await setUp()
+    // The webhook is on loopback, which the relay refuses unless its operator allows it.
+    const { relay, spool, token } = await setUp(tempDir(), { a2aPushAllow: true })
     const received: { token: string | undefined; body: string }[] = []
     let requests = 0
     const webhook = createServer((request, response) => {
@@ -339,6 +369,70 @@ describe('A2A on the relay', () => {
     expect(requests).toBe(received.length + 1)
     expect(received.every((r) => r.token === 'hook-secret')).toBe(true)
     expect(Object.keys(JSON.parse(received[0]!.body))).toEqual(['task'])
+  })
+
+  it('refuses push webhooks on internal addresses or other schemes, unless the operator allows the host', async () => {
+    const { relay, token } = await setUp()
+    const send = (url: string) =>
+      fetch(`${relay.url}/a2a/helper`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'a2a-version': '1.0',
+          authorization: `Bearer ${token}`,
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'SendMessage',
+          params: {
+            message: { messageId: 'm1', role: 'ROLE_USER', parts: [{ text: 'hi' }] },
+            configuration: { returnImmediately: true, taskPushNotificationConfig: { url, token: 't' } },
+          },
+        }),
+      }).then((r) => r.json() as Promise<{ error?: { code: number; message: string }; result?: unknown }>)
+    for (const url of [
+      'http://127.0.0.1:9/hook',
+      'http://localhost/hook',
+      'http://169.254.169.254/latest/meta-data',
+      'http://10.1.2.3/hook',
+      'http://192.168.0.1/hook',
+      'http://[::1]/hook',
+      'http://[fe80::1]/hook',
+      'http://[fd00::1]/hook',
+      'http://0.0.0.0/hook',
+      'http://224.0.0.1/hook',
+    ]) {
+      const answer = await send(url)
+      expect(answer.error?.code, url).toBe(-32602)
+      expect(answer.error?.message, url).toMatch(/loopback, private, link-local/)
+    }
+    expect((await send('file:///etc/passwd')).error?.message).toMatch(/must be http\(s\)/)
+    // A public address is taken (an IP literal: no DNS needed).
+    expect((await send('https://203.0.113.7/hook')).result).toBeDefined()
+
+    const allowing = await setUp(tempDir(), { a2aPushAllow: ['127.0.0.1'] })
+    const allowed = await fetch(`${allowing.relay.url}/a2a/helper`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'a2a-version': '1.0',
+        authorization: `Bearer ${allowing.token}`,
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'SendMessage',
+        params: {
+          message: { messageId: 'm2', role: 'ROLE_USER', parts: [{ text: 'hi' }] },
+          configuration: {
+            returnImmediately: true,
+            taskPushNotificationConfig: { url: 'http://127.0.0.1:9/hook', token: 't' },
+          },
+        },
+      }),
+    }).then((r) => r.json() as Promise<{ result?: unknown; error?: unknown }>)
+    expect(allowed.error).toBeUndefined()
   })
 
   it('creates, lists, gets and deletes push configs of its own tasks only', async () => {

@@ -117,6 +117,68 @@ describe('the console API', () => {
     expect((await lead('GET', '/api/v1/console/inbox')).json().items).toHaveLength(1)
   })
 
+  it('opens one message only, leases it for minutes, and acks it when done', async () => {
+    const relay = await startTestRelay()
+    await humans(relay)
+    const urgent = createMessage({
+      fromAgent: 'builder',
+      toAgent: 'lead',
+      body: 'urgent',
+      priority: 'urgent',
+    })
+    const older = createMessage({ fromAgent: 'builder', toAgent: 'lead', body: 'older' })
+    const wanted = createMessage({ fromAgent: 'builder', toAgent: 'lead', body: 'wanted' })
+    for (const m of [urgent, older, wanted]) await relay.spool.send(m)
+    const lead = asSession(relay, await signIn(relay, 'lead'))
+    expect((await lead('POST', `/api/v1/console/inbox/${wanted.id}/open`)).statusCode).toBeLessThan(300)
+    const statuses = async () =>
+      Object.fromEntries((await relay.spool.pending('lead')).map((p) => [p.message.body, p.delivery.status]))
+    // The messages ahead of it in claim order stay queued: opening one leases that one only.
+    expect(await statuses()).toEqual({ urgent: 'queued', older: 'queued', wanted: 'leased' })
+    const [leased] = (await relay.spool.status(wanted.id)).deliveries
+    const leaseMs = Date.parse(String(leased?.leaseUntil)) - relay.clock.now()
+    expect(leaseMs).toBeGreaterThan(60_000)
+    expect(leaseMs).toBeLessThanOrEqual(15 * 60_000)
+    // Closed without "done": the lease runs out and the message can be opened again.
+    relay.clock.advance(leaseMs + 1)
+    expect((await lead('POST', `/api/v1/console/inbox/${wanted.id}/open`)).statusCode).toBeLessThan(300)
+    expect((await relay.spool.status(wanted.id)).deliveries[0]).toMatchObject({
+      status: 'leased',
+      attempt: 2,
+    })
+    expect((await lead('POST', `/api/v1/console/inbox/${older.id}/done`)).statusCode).toBeLessThan(300)
+    expect(await statuses()).toEqual({ urgent: 'queued', wanted: 'leased' })
+  })
+
+  it('sends a change event on the stream when a message arrives for the signed-in person', async () => {
+    const relay = await startTestRelay()
+    await humans(relay)
+    const lead = await signIn(relay, 'lead')
+    const abort = new AbortController()
+    const response = await fetch(`${relay.url}/api/v1/console/stream`, {
+      headers: { cookie: lead.cookie },
+      signal: abort.signal,
+    })
+    expect(response.headers.get('content-type')).toMatch(/text\/event-stream/)
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
+    let text = ''
+    const changes = () => text.split('event: change').length - 1
+    const readUntil = async (count: number) => {
+      while (changes() < count) {
+        const { value, done } = await reader.read()
+        if (done) throw new Error('the stream ended')
+        text += value
+      }
+    }
+    // Each message for lead changes its inbox: the relay's own write wakes the stream.
+    await relay.spool.send(createMessage({ fromAgent: 'builder', toAgent: 'lead', body: 'first' }))
+    await readUntil(1)
+    await relay.spool.send(createMessage({ fromAgent: 'builder', toAgent: 'lead', body: 'second' }))
+    await readUntil(2)
+    abort.abort()
+    await reader.cancel().catch(() => undefined)
+  })
+
   it('decides an approval once: the first decision wins and goes back to the requester as a reply', async () => {
     const relay = await startTestRelay()
     await humans(relay)

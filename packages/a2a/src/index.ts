@@ -18,6 +18,8 @@ export {
 } from './profile.js'
 export type { A2APushesOptions } from './push.js'
 export { A2APushes } from './push.js'
+export type { HostLookup, PushUrlPolicy } from './push-url.js'
+export { isForbiddenAddress, pushUrlProblem } from './push-url.js'
 export { A2A_MIGRATIONS_FOLDER, A2A_MIGRATIONS_TABLE, SqliteA2AStore } from './sqlite/store.js'
 export type {
   A2AStore,

@@ -11,6 +11,7 @@ import { agentCard, directoryCard } from './card.js'
 import { SpoolRequestHandler, withCallState } from './handler.js'
 import { isA2AAgent } from './profile.js'
 import { A2APushes } from './push.js'
+import type { HostLookup, PushUrlPolicy } from './push-url.js'
 import { SqliteA2AStore } from './sqlite/store.js'
 import type { A2AStore } from './store.js'
 import { A2ATasks } from './tasks.js'
@@ -37,7 +38,19 @@ export interface A2APluginOptions {
   /** SSE keep-alive comment interval, in ms (15 000). */
   keepAliveMs?: number
   /** Push notifications: how they are sent and retried (defaults of {@link A2APushes}). */
-  push?: { fetch?: typeof fetch; retryBaseMs?: number; maxAttempts?: number; timeoutMs?: number }
+  push?: {
+    fetch?: typeof fetch
+    retryBaseMs?: number
+    maxAttempts?: number
+    timeoutMs?: number
+    /**
+     * Webhooks on loopback, private, link-local, unspecified or multicast addresses are refused unless
+     * allowed here: `allowHosts` (host names or IP literals) or `allowPrivate` (every address).
+     */
+    policy?: PushUrlPolicy
+    /** How webhook hosts are resolved for that check (default `dns.lookup`). */
+    lookup?: HostLookup
+  }
 }
 
 interface RpcError {

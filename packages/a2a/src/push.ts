@@ -1,6 +1,7 @@
 import { AuthenticationInfo, TaskPushNotificationConfig } from '@a2a-js/sdk'
 import type { Clock, Logger } from '@agent-comm/protocol'
 import { silentLogger } from '@agent-comm/protocol'
+import { type HostLookup, type PushUrlPolicy, pushUrlProblem } from './push-url.js'
 import type { A2AStore, DuePush } from './store.js'
 
 /** Options of {@link A2APushes}. */
@@ -16,6 +17,10 @@ export interface A2APushesOptions {
   maxAttempts?: number
   /** How long one POST may take, in ms (10 000). */
   timeoutMs?: number
+  /** Which webhook addresses are allowed (default: public addresses only, see {@link PushUrlPolicy}). */
+  policy?: PushUrlPolicy
+  /** How host names are resolved for that check (default `dns.lookup`). */
+  lookup?: HostLookup
 }
 
 /**
@@ -32,6 +37,8 @@ export class A2APushes {
   readonly #retryBaseMs: number
   readonly #maxAttempts: number
   readonly #timeoutMs: number
+  readonly #policy: PushUrlPolicy
+  readonly #lookup: HostLookup | undefined
 
   constructor(options: A2APushesOptions) {
     this.#store = options.store
@@ -41,6 +48,17 @@ export class A2APushes {
     this.#retryBaseMs = options.retryBaseMs ?? 1000
     this.#maxAttempts = options.maxAttempts ?? 8
     this.#timeoutMs = options.timeoutMs ?? 10_000
+    this.#policy = options.policy ?? {}
+    this.#lookup = options.lookup
+  }
+
+  /**
+   * Why pushes may not go to `url`, or undefined when they may: a scheme other than http(s), or a host
+   * that resolves to a loopback, private, link-local, unspecified or multicast address (unless the policy
+   * allows it). `unresolved` when the host does not resolve now.
+   */
+  async urlProblem(url: string): Promise<{ reason: string; unresolved?: boolean } | undefined> {
+    return pushUrlProblem(url, this.#policy, this.#lookup)
   }
 
   /** Sends every push due now, in order per task; returns how many were delivered. */
@@ -54,7 +72,9 @@ export class A2APushes {
       if (blocked.has(key)) continue
       const now = this.#clock.now()
       if (!(await this.#store.claimPush(push.id, push.nextAt, now + this.#timeoutMs * 2))) continue
-      const error = await this.#send(push)
+      // Checked again at each delivery: the host may resolve elsewhere than when the config was set.
+      const problem = await this.urlProblem(TaskPushNotificationConfig.fromJSON(push.config).url)
+      const error = problem === undefined ? await this.#send(push) : problem.reason
       const attempts = push.attempts + 1
       if (error === undefined) {
         delivered++
@@ -68,7 +88,8 @@ export class A2APushes {
         continue
       }
       blocked.add(key)
-      const givesUp = attempts >= this.#maxAttempts
+      // A forbidden address is given up at once; a host that does not resolve is retried.
+      const givesUp = attempts >= this.#maxAttempts || (problem !== undefined && problem.unresolved !== true)
       const delay = Math.min(this.#retryBaseMs * 2 ** (attempts - 1), 300_000)
       await this.#store.recordPush({
         id: push.id,

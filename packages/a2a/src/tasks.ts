@@ -203,6 +203,7 @@ export class A2ATasks {
       }
       const push = request.configuration?.taskPushNotificationConfig
       const pushConfig = push === undefined ? undefined : pushConfigFor(taskId, push)
+      if (pushConfig !== undefined) await this.#checkPushUrl(pushConfig.url)
       // The task is stored before the spool message: a reply can never arrive for a task not yet written.
       await this.#store.insertTask(
         record,
@@ -260,8 +261,9 @@ export class A2ATasks {
   }
 
   /**
-   * CancelTask: a task not yet finished is canceled. The spool delivery stays (the agent may still see
-   * it); its reply is then discarded.
+   * CancelTask: a task not yet finished is canceled, and its spool delivery taken back from the agent
+   * (dead-lettered with the reason): a queued one is no longer claimable, a leased one's ack is refused;
+   * a reply the agent still sends is discarded.
    */
   async cancel(caller: A2ACaller, agent: string, taskId: string): Promise<Task> {
     for (;;) {
@@ -280,6 +282,7 @@ export class A2ATasks {
         at: this.#clock.now(),
       })
       if (moved) {
+        await this.#withdraw(record)
         this.#changed(taskId)
         return task
       }
@@ -358,6 +361,7 @@ export class A2ATasks {
   ): Promise<TaskPushNotificationConfig> {
     await this.#owned(caller, agent, config.taskId)
     const saved = pushConfigFor(config.taskId, config)
+    await this.#checkPushUrl(saved.url)
     await this.#store.savePushConfig(
       {
         taskId: saved.taskId,
@@ -377,6 +381,29 @@ export class A2ATasks {
   async deletePushConfig(caller: A2ACaller, agent: string, taskId: string, id: string): Promise<boolean> {
     await this.#owned(caller, agent, taskId)
     return this.#store.deletePushConfig(taskId, id)
+  }
+
+  /**
+   * Refuses (invalid params) a push URL the relay will not POST to. A host that does not resolve yet is
+   * accepted: each delivery checks it again.
+   */
+  async #checkPushUrl(url: string): Promise<void> {
+    const problem = await this.#pushes?.urlProblem(url)
+    if (problem !== undefined && problem.unresolved !== true) throw invalidParams(problem.reason)
+  }
+
+  /** Takes the task's current turn back from the agent's queue (best effort: the task is canceled anyway). */
+  async #withdraw(record: TaskRecord): Promise<void> {
+    try {
+      await this.#spool.withdraw(record.messageId, record.agent, {
+        reason: `A2A task ${record.id} was canceled by its caller`,
+      })
+    } catch (error) {
+      this.#logger.warn(
+        { taskId: record.id, error: error instanceof Error ? error.message : String(error) },
+        'a2a cancel could not take the delivery back',
+      )
+    }
   }
 
   async #follow(record: TaskRecord): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Logger, MessageV2, Payload } from '@agent-comm/protocol'
+import type { Logger, MessageV2, Payload, TraceMetadata } from '@agent-comm/protocol'
 
 /** What a bridge gets besides the message. */
 export interface BridgeContext {
@@ -7,6 +7,12 @@ export interface BridgeContext {
   logger: Logger
   /** Which attempt at this message this is, from 1. */
   attempt: number
+  /**
+   * The W3C trace context of the bridge's forward span, when the message is part of a trace: pass it on
+   * to the runtime (the command bridge sets `TRACEPARENT`/`TRACESTATE`, the webhook bridge sends the
+   * `traceparent`/`tracestate` headers) so its work joins the trace.
+   */
+  trace?: TraceMetadata
 }
 
 /** The outcome of forwarding one message. */

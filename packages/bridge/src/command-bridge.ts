@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
 import { delimiter, join } from 'node:path'
-import type { MessageV2 } from '@agent-comm/protocol'
+import type { MessageV2, TraceMetadata } from '@agent-comm/protocol'
 import {
   type Bridge,
   type BridgeContext,
@@ -19,7 +19,8 @@ export interface CommandBridgeOptions {
   cwd?: string
   /**
    * The environment the command starts with (pass `process.env` from your composition root). The bridge
-   * adds `AGENT_COMM_MESSAGE_ID`, `_FROM`, `_TO`, `_SUBJECT`, `_CONVERSATION_ID`, `_PRIORITY`, `_ATTEMPT`.
+   * adds `AGENT_COMM_MESSAGE_ID`, `_FROM`, `_TO`, `_SUBJECT`, `_CONVERSATION_ID`, `_PRIORITY`, `_ATTEMPT`,
+   * and for a traced message the W3C `TRACEPARENT` (and `TRACESTATE`) of the bridge's forward span.
    */
   env?: Record<string, string | undefined>
   /**
@@ -83,6 +84,7 @@ export class CommandBridge implements Bridge {
       AGENT_COMM_CONVERSATION_ID: message.routing.conversationId,
       AGENT_COMM_PRIORITY: message.priority,
       AGENT_COMM_ATTEMPT: String(context.attempt),
+      ...(context.trace === undefined ? {} : traceEnv(context.trace)),
     }
     const outcome = await this.#run(this.#options.args, env, `${JSON.stringify(message)}\n`, context.signal)
     if (outcome.spawnError !== undefined) {
@@ -227,4 +229,11 @@ export function commandExists(command: string, pathVariable: string | undefined)
       return false
     }
   })
+}
+
+/** The W3C trace context as the environment variables OpenTelemetry SDKs read (`TRACEPARENT`, `TRACESTATE`). */
+function traceEnv(trace: TraceMetadata): Record<string, string> {
+  return trace.tracestate === undefined
+    ? { TRACEPARENT: trace.traceparent }
+    : { TRACEPARENT: trace.traceparent, TRACESTATE: trace.tracestate }
 }

@@ -60,6 +60,8 @@ export class HttpBridge implements Bridge {
           'content-type': 'application/json',
           accept: 'application/json, text/plain',
           ...this.#options.headers,
+          ...(context.trace === undefined ? {} : { traceparent: context.trace.traceparent }),
+          ...(context.trace?.tracestate === undefined ? {} : { tracestate: context.trace.tracestate }),
         },
         body: JSON.stringify({ message, attempt: context.attempt }),
         signal: context.signal,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Coordinator } from '@agent-comm/coordinator'
-import type { ClaimedMessage, Clock, Logger, Payload } from '@agent-comm/protocol'
+import { messageTraceContext, traceMetadataOfContext } from '@agent-comm/coordinator'
+import type { ClaimedMessage, Clock, Logger, Payload, TraceMetadata } from '@agent-comm/protocol'
 import {
   AgentIdSchema,
   isAgentCommError,
@@ -9,8 +10,11 @@ import {
   silentLogger,
   systemClock,
 } from '@agent-comm/protocol'
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { z } from 'zod'
 import { type Bridge, type BridgeResult, describeError } from './bridge.js'
+
+const tracer = trace.getTracer('@agent-comm/bridge')
 
 /** The part of a coordinator a bridge runner uses. */
 export type BridgeCoordinator = Pick<Coordinator, 'poll' | 'ack' | 'nack' | 'extendLease' | 'reply'>
@@ -155,8 +159,51 @@ export class BridgeRunner {
     await Promise.all(Array.from({ length: Math.min(this.#opts.concurrency, batch.length) }, worker))
   }
 
-  /** Forwards one message and settles it; true when it was acked. */
-  async #handle(claimed: ClaimedMessage, stop: AbortSignal): Promise<boolean> {
+  /**
+   * Forwards one message and settles it in an `agent-comm bridge forward` span, a child of the trace the
+   * message carries: the runtime gets the span's trace context, and the reply continues it. True when acked.
+   */
+  #handle(claimed: ClaimedMessage, stop: AbortSignal): Promise<boolean> {
+    const parent = messageTraceContext(claimed.message)
+    const span = tracer.startSpan(
+      'agent-comm bridge forward',
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.system': 'agent-comm',
+          'messaging.message.id': claimed.message.id,
+          'agent_comm.from_agent': claimed.message.fromAgent,
+          'agent_comm.to_agent': claimed.message.toAgent,
+          'agent_comm.agent': claimed.lease.recipient,
+          'agent_comm.attempt': claimed.lease.attempt,
+          'agent_comm.bridge': this.#bridge.name,
+        },
+      },
+      parent,
+    )
+    const ctx = trace.setSpan(parent, span)
+    return context
+      .with(ctx, () => this.#forwardAndSettle(claimed, stop, traceMetadataOfContext(ctx)))
+      .then(
+        (acked) => {
+          span.setAttribute('agent_comm.acked', acked)
+          if (!acked) span.setStatus({ code: SpanStatusCode.ERROR, message: 'not acked' })
+          span.end()
+          return acked
+        },
+        (error: unknown) => {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: describeError(error) })
+          span.end()
+          throw error
+        },
+      )
+  }
+
+  async #forwardAndSettle(
+    claimed: ClaimedMessage,
+    stop: AbortSignal,
+    traced: TraceMetadata | undefined,
+  ): Promise<boolean> {
     const { message, lease } = claimed
     const started = this.#clock.now()
     this.#emit({ type: 'received', messageId: message.id, attempt: lease.attempt })
@@ -166,7 +213,12 @@ export class BridgeRunner {
     const keeper = this.#keepLease(claimed, leaseLost)
     let result: BridgeResult
     try {
-      result = await this.#bridge.forward(message, { signal, logger: this.#log, attempt: lease.attempt })
+      result = await this.#bridge.forward(message, {
+        signal,
+        logger: this.#log,
+        attempt: lease.attempt,
+        ...(traced === undefined ? {} : { trace: traced }),
+      })
     } catch (error) {
       result = { success: false, error: describeError(error), retryable: true }
     } finally {

@@ -67,6 +67,22 @@ describe('CommandBridge with a real child-process agent', () => {
     })
   })
 
+  it("gives the command the message's W3C trace context in TRACEPARENT and TRACESTATE", async () => {
+    const coord = await openCoordinator()
+    const trace = {
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      tracestate: 'v=1',
+    }
+    await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'x', metadata: { trace } })
+    await new BridgeRunner({ coordinator: coord, agent: 'builder', bridge: command('trace') }).run({
+      once: true,
+    })
+    const [reply] = await coord.poll('architect')
+    // No SDK is registered: the no-op forward span carries the message's own context on.
+    expect(JSON.parse(reply!.message.body)).toEqual(trace)
+    expect(reply!.message.metadata?.trace).toEqual(trace)
+  })
+
   it('nacks with stderr when the command exits 1, retries, then dead-letters after max attempts', async () => {
     const coord = await openCoordinator()
     const task = await coord.send(

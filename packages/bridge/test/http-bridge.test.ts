@@ -55,6 +55,26 @@ describe('HttpBridge', () => {
     expect((await coord.status(task.messageId)).deliveries[0]?.status).toBe('acked')
   })
 
+  it('sends the message trace context as traceparent and tracestate headers', async () => {
+    const coord = await openCoordinator()
+    const headers: (string | string[] | undefined)[] = []
+    const hook = await webhook((_body, req) => {
+      headers.push(req.headers.traceparent, req.headers.tracestate)
+      return { status: 200, body: 'ok' }
+    })
+    const trace = {
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      tracestate: 'v=1',
+    }
+    await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'x', metadata: { trace } })
+    await new BridgeRunner({
+      coordinator: coord,
+      agent: 'builder',
+      bridge: new HttpBridge({ url: hook.url }),
+    }).run({ once: true })
+    expect(headers).toEqual([trace.traceparent, trace.tracestate])
+  })
+
   it('takes replyText and replyPayload from a JSON answer', async () => {
     const coord = await openCoordinator()
     const hook = await webhook(() => ({

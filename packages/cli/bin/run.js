@@ -15,6 +15,17 @@ if (unsupported !== undefined) {
 // Node keeps the compiled code of the CLI between runs (in the OS temp folder): every command starts
 // about 25 ms sooner. NODE_DISABLE_COMPILE_CACHE=1 turns it off. It must be on before anything loads.
 module.enableCompileCache?.()
+// The hook command (`inbox AGENT --new`) runs on every prompt of an assistant: it skips oclif entirely.
+const argv = process.argv.slice(2)
+if (argv[0] === 'inbox' && argv.includes('--new')) {
+  const { runHookInbox } = await import('../dist/hook-inbox.js')
+  const result = runHookInbox(argv.slice(1), process.env, process.cwd())
+  if (result !== undefined) {
+    const stream = result.code === 0 ? process.stdout : process.stderr
+    stream.write(result.output, () => process.exit(result.code))
+    await new Promise(() => {})
+  }
+}
 // A closed stdout (`agent-comm poll --follow | head -1`) ends the command, as SIGPIPE ends other Unix tools.
 process.stdout.on('error', (error) => {
   if (error.code === 'EPIPE') process.exit(0)

@@ -352,10 +352,21 @@ export type McpServerSpec =
  */
 export async function startMcpServer(
   spec: McpServerSpec,
-  options: { db?: string | undefined; relayDataDir?: string | undefined },
+  options: {
+    db?: string | undefined
+    relayDataDir?: string | undefined
+    agent?: string | undefined
+    allowOtherAgents?: boolean | undefined
+    tools?: string | undefined
+    channel?: boolean | undefined
+    sessionTtlMs?: number | undefined
+    token?: string | undefined
+  },
 ): Promise<RunningServer | RunningHttpServer> {
   const { startHttpServer, startStdioServer } = await import('@agent-comm/mcp')
-  const { isPostgresUrl } = await loadRuntime()
+  // Not from the runtime bundle: loading it here would undo the server's lazy start (it answers
+  // initialize before it imports the coordinator).
+  const isPostgresUrl = (database: string): boolean => /^postgres(ql)?:\/\//i.test(database)
   const cwd = process.cwd()
   const common = {
     env: process.env,
@@ -366,11 +377,17 @@ export async function startMcpServer(
       ? {}
       : { dbPath: isPostgresUrl(options.db) ? options.db : resolve(cwd, options.db) }),
     ...(options.relayDataDir === undefined ? {} : { relayDataDir: resolve(cwd, options.relayDataDir) }),
+    ...(options.agent === undefined ? {} : { agent: options.agent }),
+    ...(options.allowOtherAgents === true ? { allowOtherAgents: true } : {}),
+    ...(options.tools === undefined ? {} : { tools: options.tools }),
+    ...(options.channel === true ? { channel: true } : {}),
   }
   return spec.transport === 'http'
     ? startHttpServer({
         ...common,
         port: spec.port,
+        ...(options.sessionTtlMs === undefined ? {} : { sessionTtlMs: options.sessionTtlMs }),
+        ...(options.token === undefined ? {} : { token: options.token }),
         ...(spec.host === undefined ? {} : { host: spec.host }),
       })
     : startStdioServer(common)

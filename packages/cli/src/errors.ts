@@ -43,6 +43,7 @@ const AGENT_COMM_CODES: ReadonlySet<string> = new Set([
   'STORAGE',
   'CLOSED',
   'CONFIG',
+  'FORBIDDEN',
   'CONFLICT',
   'TIMEOUT',
 ])

@@ -6,11 +6,12 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { createCoordinator, loadConfig } from '@agent-comm/coordinator'
 import { type ApprovalRequestInput, createMessage, ManualClock } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { createRelay, SqliteNonceStore } from '@agent-comm/relay'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
-import { RelayClient } from '@agent-comm/transport-http'
+import { HttpTransport, RelayClient } from '@agent-comm/transport-http'
 import { SecretStore } from '@agent-comm/transport-http/secrets'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -153,40 +154,70 @@ describe('the console on a relay', () => {
     await relay?.close()
   })
 
-  it('approves a request with a comment and edited arguments; the agent receives the decision', async () => {
-    const request = await askApproval(
-      relay,
-      'lead',
+  it("approves a request with a comment and edited arguments; the agent's request() resolves with the decision", async () => {
+    // The agent is behind the relay: its own coordinator (own database) reaches builder and lead over HTTP,
+    // and waits with request(), which long-polls the relay's reply-claim route for this request's reply.
+    const agentDir = mkdtempSync(join(tmpdir(), 'agent-comm-console-agent-'))
+    const agent = await createCoordinator(
+      loadConfig({}, { overrides: { dbPath: join(agentDir, 'agent.db') } }),
       {
-        question: 'Deploy v2.4 to production?',
-        action: { name: 'deploy', arguments: { env: 'production', version: '2.4.0' } },
-        deadline: new Date(relay.clock.now() + 3_600_000).toISOString(),
+        clock: relay.clock,
+        http: () => new HttpTransport({ client: relay.client }),
       },
-      'Deploy v2.4',
     )
-    const { context, page } = await newPage()
-    await signIn(page, relay, 'lead')
-    await page.getByRole('link', { name: 'Approvals' }).click()
-    const card = page.locator(`[data-request-id="${request.id}"]`)
-    await card.getByText('Deploy v2.4 to production?').waitFor(WAIT)
-    await card.getByText(/deadline/).waitFor(WAIT)
-    await shot(page, 'approvals')
-    await card.getByLabel(/arguments/).fill('{"env": "staging", "version": "2.4.0"}')
-    await card.getByLabel(/Comment/).fill('Staging first, please')
-    await card.getByRole('button', { name: 'Approve' }).click()
-    await card.waitFor({ state: 'detached', ...WAIT })
-    const reply = await replyTo(relay, request.id)
-    expect(reply.payload).toMatchObject({
-      type: 'approval_response',
-      data: {
-        decision: 'approve',
-        comment: 'Staging first, please',
-        decidedBy: 'lead',
-        arguments: { env: 'staging', version: '2.4.0' },
-      },
-    })
-    await page.getByRole('table', { name: 'Audit log' }).getByText('Staging first, please').waitFor(WAIT)
-    await context.close()
+    try {
+      for (const agentId of ['builder', 'lead'])
+        await agent.register({ agentId, transport: 'http', relayUrl: relay.url })
+      const request = createMessage(
+        {
+          fromAgent: 'builder',
+          toAgent: 'lead',
+          subject: 'Deploy v2.4',
+          body: 'Waiting for a human decision',
+          payload: {
+            type: 'approval_request',
+            data: {
+              question: 'Deploy v2.4 to production?',
+              action: { name: 'deploy', arguments: { env: 'production', version: '2.4.0' } },
+              deadline: new Date(relay.clock.now() + 3_600_000).toISOString(),
+            },
+          },
+        },
+        { clock: relay.clock },
+      )
+      const answered = agent.request(request, { timeoutMs: WAIT.timeout * 2 })
+      // Observed now so a rejection while the page works is not reported as unhandled.
+      answered.catch(() => undefined)
+      const { context, page } = await newPage()
+      await signIn(page, relay, 'lead')
+      await page.getByRole('link', { name: 'Approvals' }).click()
+      const card = page.locator(`[data-request-id="${request.id}"]`)
+      await card.getByText('Deploy v2.4 to production?').waitFor(WAIT)
+      await card.getByText(/deadline/).waitFor(WAIT)
+      await shot(page, 'approvals')
+      await card.getByLabel(/arguments/).fill('{"env": "staging", "version": "2.4.0"}')
+      await card.getByLabel(/Comment/).fill('Staging first, please')
+      await card.getByRole('button', { name: 'Approve' }).click()
+      await card.waitFor({ state: 'detached', ...WAIT })
+      const reply = await answered
+      expect(reply.routing.replyTo).toBe(request.id)
+      expect(reply.payload).toMatchObject({
+        type: 'approval_response',
+        data: {
+          decision: 'approve',
+          comment: 'Staging first, please',
+          decidedBy: 'lead',
+          arguments: { env: 'staging', version: '2.4.0' },
+        },
+      })
+      // request() acked the reply it took: nothing of it is left for builder.
+      expect((await relay.spool.pending('builder')).map((p) => p.message.id)).not.toContain(reply.id)
+      await page.getByRole('table', { name: 'Audit log' }).getByText('Staging first, please').waitFor(WAIT)
+      await context.close()
+    } finally {
+      await agent.close()
+      rmSync(agentDir, { recursive: true, force: true })
+    }
   })
 
   it('denies a request with a comment that goes back to the agent', async () => {

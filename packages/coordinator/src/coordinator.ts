@@ -42,6 +42,7 @@ import type {
   SpoolStats,
   VerifyReport,
 } from '@agent-comm/spool'
+import { type Context, context, trace } from '@opentelemetry/api'
 import { z } from 'zod'
 import { type AwaitReplyOptions, takeReply } from './request.js'
 import {
@@ -50,6 +51,15 @@ import {
   type TransportRouter,
   type TransportSet,
 } from './routing.js'
+import {
+  claimedAttributes,
+  inSpan,
+  messageAttributes,
+  messageTraceContext,
+  recordReceive,
+  SpanKind,
+  withTraceMetadata,
+} from './tracing.js'
 
 /** Behaviour settings of a {@link Coordinator}. */
 export interface CoordinatorSettings {
@@ -213,7 +223,29 @@ export class Coordinator {
    */
   async send(input: MessageInput | MessageV2, options: SendOptions = {}): Promise<SendReport> {
     this.#open()
-    const message = this.#complete(input)
+    return this.#tracedSend(this.#complete(input), options, context.active())
+  }
+
+  /**
+   * Sends in a `agent-comm send` span, a child of `parent`: the message carries the span's trace context in
+   * `metadata.trace` (when there is a trace), so its recipients continue the trace.
+   */
+  #tracedSend(completed: MessageV2, options: SendOptions, parent: Context): Promise<SendReport> {
+    return inSpan(
+      'agent-comm send',
+      SpanKind.PRODUCER,
+      () => messageAttributes(completed),
+      async (span) => {
+        const report = await this.#send(withTraceMetadata(completed, span), options)
+        span.setAttribute('agent_comm.deliveries', report.deliveries)
+        if (report.duplicate) span.setAttribute('agent_comm.duplicate', true)
+        return report
+      },
+      parent,
+    )
+  }
+
+  async #send(message: MessageV2, options: SendOptions): Promise<SendReport> {
     if (options.idempotencyKey !== undefined)
       parseOrThrow(IdempotencyKeySchema, options.idempotencyKey, 'idempotency key')
     const hold = options.holdForFutureRecipients === true
@@ -296,20 +328,18 @@ export class Coordinator {
     }
     const subject =
       fields.subject ?? (/^re:/i.test(source.subject) ? source.subject : `Re: ${source.subject}`)
-    return this.send(
-      {
-        ...fields,
-        fromAgent,
-        toAgent: source.fromAgent,
-        subject,
-        routing: {
-          replyTo: source.id,
-          conversationId: source.routing.conversationId,
-          ...(fields.routing?.ttlHours === undefined ? {} : { ttlHours: fields.routing.ttlHours }),
-        },
+    const message = this.#complete({
+      ...fields,
+      fromAgent,
+      toAgent: source.fromAgent,
+      subject,
+      routing: {
+        replyTo: source.id,
+        conversationId: source.routing.conversationId,
+        ...(fields.routing?.ttlHours === undefined ? {} : { ttlHours: fields.routing.ttlHours }),
       },
-      options,
-    )
+    })
+    return this.#tracedSend(message, options, replyParent(source))
   }
 
   /**
@@ -324,13 +354,23 @@ export class Coordinator {
   async request(input: MessageInput | MessageV2, options: RequestOptions = {}): Promise<MessageV2> {
     this.#open()
     const { timeoutMs, signal, leaseSeconds, ...sendOptions } = options
-    const sent = await this.send(input, sendOptions)
-    return this.awaitReply(sent.messageId, {
-      ...(timeoutMs === undefined ? {} : { timeoutMs }),
-      ...(signal === undefined ? {} : { signal }),
-      ...(leaseSeconds === undefined ? {} : { leaseSeconds }),
-      requester: sent.message.fromAgent,
-    })
+    const message = this.#complete(input)
+    return inSpan(
+      'agent-comm request',
+      SpanKind.CLIENT,
+      () => messageAttributes(message),
+      async (span, ctx) => {
+        const sent = await this.#tracedSend(message, sendOptions, ctx)
+        const reply = await this.awaitReply(sent.messageId, {
+          ...(timeoutMs === undefined ? {} : { timeoutMs }),
+          ...(signal === undefined ? {} : { signal }),
+          ...(leaseSeconds === undefined ? {} : { leaseSeconds }),
+          requester: sent.message.fromAgent,
+        })
+        span.setAttribute('agent_comm.reply_id', reply.id)
+        return reply
+      },
+    )
   }
 
   /**
@@ -369,6 +409,26 @@ export class Coordinator {
     this.#open()
     const agentId = parseOrThrow(AgentIdSchema, agent, 'agent id')
     const opts = parseOrThrow(PollSchema, options, 'poll options')
+    return inSpan(
+      'agent-comm claim',
+      SpanKind.CONSUMER,
+      () => ({ 'messaging.system': 'agent-comm', 'agent_comm.agent': agentId }),
+      async (span) => {
+        const claimed = await this.#poll(agentId, opts, options.signal)
+        span.setAttribute('messaging.batch.message_count', claimed.length)
+        if (claimed.length === 1 && span.isRecording())
+          span.setAttributes(claimedAttributes(claimed[0] as ClaimedMessage))
+        for (const message of claimed) recordReceive(message)
+        return claimed
+      },
+    )
+  }
+
+  async #poll(
+    agentId: string,
+    opts: z.output<typeof PollSchema>,
+    signal: AbortSignal | undefined,
+  ): Promise<ClaimedMessage[]> {
     const profile = await this.registry.get(agentId)
     const transport = this.#router.for(profile)
     const claim = { limit: opts.limit ?? 10, leaseSeconds: opts.leaseSeconds ?? this.#settings.leaseSeconds }
@@ -379,7 +439,7 @@ export class Coordinator {
     if (claimed.length === 0 && opts.waitMs !== undefined && opts.waitMs > 0) {
       const found = await transport.waitForMessages(agentId, {
         timeoutMs: opts.waitMs,
-        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        ...(signal === undefined ? {} : { signal }),
       })
       if (found) claimed = await transport.claim(agentId, claim)
     }
@@ -485,11 +545,19 @@ export class Coordinator {
   async ack(ref: MessageRef, agent?: string, options: { receipt?: string } = {}): Promise<AckResult> {
     this.#open()
     const { messageId, agentId, receipt } = this.#target(ref, agent, options.receipt)
-    const transport = await this.#settleThrough(ref, agent, agentId)
-    const result = await transport.ack(messageId, agentId, receipt === undefined ? {} : { receipt })
-    if (typeof ref !== 'string') this.#settled.add(ref)
-    await this.registry.touch(agentId)
-    return result
+    return inSpan(
+      'agent-comm ack',
+      SpanKind.INTERNAL,
+      () => settleAttributes(ref, messageId, agentId),
+      async () => {
+        const transport = await this.#settleThrough(ref, agent, agentId)
+        const result = await transport.ack(messageId, agentId, receipt === undefined ? {} : { receipt })
+        if (typeof ref !== 'string') this.#settled.add(ref)
+        await this.registry.touch(agentId)
+        return result
+      },
+      settleParent(ref),
+    )
   }
 
   /**
@@ -503,16 +571,25 @@ export class Coordinator {
   ): Promise<NackResult> {
     this.#open()
     const { messageId, agentId, receipt } = this.#target(ref, agent, options.receipt)
-    const transport = await this.#settleThrough(ref, agent, agentId)
-    const result = await transport.nack(messageId, agentId, {
-      ...(options.reason === undefined ? {} : { reason: options.reason }),
-      ...(options.delaySeconds === undefined ? {} : { delaySeconds: options.delaySeconds }),
-      ...(receipt === undefined ? {} : { receipt }),
-      ...(options.deadLetter === undefined ? {} : { deadLetter: options.deadLetter }),
-    })
-    if (typeof ref !== 'string') this.#settled.add(ref)
-    await this.registry.touch(agentId)
-    return result
+    return inSpan(
+      'agent-comm nack',
+      SpanKind.INTERNAL,
+      () => settleAttributes(ref, messageId, agentId),
+      async (span) => {
+        const transport = await this.#settleThrough(ref, agent, agentId)
+        const result = await transport.nack(messageId, agentId, {
+          ...(options.reason === undefined ? {} : { reason: options.reason }),
+          ...(options.delaySeconds === undefined ? {} : { delaySeconds: options.delaySeconds }),
+          ...(receipt === undefined ? {} : { receipt }),
+          ...(options.deadLetter === undefined ? {} : { deadLetter: options.deadLetter }),
+        })
+        if (typeof ref !== 'string') this.#settled.add(ref)
+        if (result.status === 'failed') span.setAttribute('agent_comm.dead_lettered', true)
+        await this.registry.touch(agentId)
+        return result
+      },
+      settleParent(ref),
+    )
   }
 
   /** Keeps the lease of a message still being worked on. */
@@ -768,6 +845,33 @@ export class Coordinator {
       receipt: receipt ?? ref.lease.receipt,
     }
   }
+}
+
+/**
+ * The parent of a reply's send span: the active span when it is in the request's trace already (a bridge
+ * forward, a request span), else the trace the request carries, so the reply is a child of the request.
+ */
+function replyParent(source: MessageV2): Context {
+  const active = context.active()
+  const carried = messageTraceContext(source, active)
+  if (carried === active) return active
+  const activeIds = trace.getSpanContext(active)
+  return activeIds !== undefined && activeIds.traceId === trace.getSpanContext(carried)?.traceId
+    ? active
+    : carried
+}
+
+/** Where an ack or nack span goes: under the active span, or else in the trace of the claimed message. */
+function settleParent(ref: MessageRef): Context {
+  const active = context.active()
+  if (typeof ref === 'string' || trace.getSpan(active) !== undefined) return active
+  return messageTraceContext(ref.message, active)
+}
+
+function settleAttributes(ref: MessageRef, messageId: string, agentId: string) {
+  return typeof ref === 'string'
+    ? { 'messaging.system': 'agent-comm', 'messaging.message.id': messageId, 'agent_comm.agent': agentId }
+    : { ...claimedAttributes(ref), 'agent_comm.agent': agentId }
 }
 
 /** An idempotency key cannot be kept by the file transport: refused rather than silently not kept. */

@@ -19,3 +19,8 @@ export { DEFAULT_REPLY_TIMEOUT_MS } from './request.js'
 export type { DefaultRoute, TransportFactory, TransportSet } from './routing.js'
 export { TransportRouter } from './routing.js'
 export { describeAgentTransports } from './setup-summary.js'
+export {
+  contextFromTraceMetadata,
+  messageTraceContext,
+  traceMetadataOfContext,
+} from './tracing.js'

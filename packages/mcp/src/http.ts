@@ -1,6 +1,7 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { type Clock, ConfigError, systemClock } from '@agent-comm/protocol'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js'
@@ -16,7 +17,24 @@ export interface HttpServerOptions extends StartOptions {
   host?: string
   /** Path of the MCP endpoint (default `/mcp`). */
   path?: string
+  /** Sessions idle (no request) this long are closed, in ms (default 30 minutes). */
+  sessionTtlMs?: number
+  /**
+   * Bearer token every request must carry (`Authorization: Bearer <token>`); wins over
+   * `AGENT_COMM_MCP_TOKEN`. Required when binding anything but loopback.
+   */
+  token?: string
+  /** Browser origins allowed besides loopback ones (e.g. `https://console.example`). */
+  allowedOrigins?: string[]
+  /** Idle times are measured on this clock (default: the system clock). */
+  clock?: Clock
 }
+
+/** Header naming the agent an HTTP session acts as (read on its initialize request). */
+export const AGENT_HEADER = 'x-agent-comm-agent'
+
+/** Default idle time after which a session is closed. */
+export const DEFAULT_SESSION_TTL_MS = 30 * 60_000
 
 /** A running Streamable HTTP server. */
 export interface RunningHttpServer extends RunningServer {
@@ -24,6 +42,10 @@ export interface RunningHttpServer extends RunningServer {
   readonly url: string
   readonly host: string
   readonly port: number
+  /** Open MCP sessions. */
+  readonly sessionCount: number
+  /** Closes the sessions idle longer than the TTL now (it also runs on a timer); resolves how many. */
+  evictIdle(): Promise<number>
 }
 
 /** Largest request body accepted, in bytes: a message body is at most 1 MiB, JSON escaping can double it. */
@@ -34,6 +56,30 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
 interface Session {
   transport: StreamableHTTPServerTransport
   server: McpServer
+  lastSeen: number
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest()
+}
+
+/** True when `req` carries the bearer token (compared in constant time). */
+function authorized(req: IncomingMessage, token: Buffer): boolean {
+  const header = req.headers.authorization
+  const match = header === undefined ? null : /^Bearer\s+(.+)$/i.exec(header)
+  return match !== null && timingSafeEqual(digest(match[1]!.trim()), token)
+}
+
+/** True for no Origin (not a browser), a loopback origin, or one the operator allowed. */
+function originAllowed(req: IncomingMessage, allowed: ReadonlySet<string>): boolean {
+  const origin = req.headers.origin
+  if (origin === undefined) return true
+  if (allowed.has(origin)) return true
+  try {
+    return LOOPBACK_HOSTS.has(new URL(origin).hostname)
+  } catch {
+    return false
+  }
 }
 
 function sendJsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
@@ -82,15 +128,24 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
   const path = options.path ?? '/mcp'
   const loopbackOnly = LOOPBACK_HOSTS.has(host)
   const sessions = new Map<string, Session>()
+  const clock = options.clock ?? systemClock
+  const ttlMs = options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS
+  const env = options.env ?? process.env
+  const tokenText = options.token ?? env.AGENT_COMM_MCP_TOKEN
+  const token = tokenText === undefined || tokenText === '' ? undefined : digest(tokenText)
+  const allowedOrigins = new Set(options.allowedOrigins ?? [])
+  if (!loopbackOnly && token === undefined) {
+    await runtime.close()
+    throw new ConfigError(`Refusing to serve the MCP tools on ${host} without a bearer token`, {
+      hint: 'Pass --token <secret> (or AGENT_COMM_MCP_TOKEN) so clients must send Authorization: Bearer <secret>, or bind 127.0.0.1.',
+    })
+  }
 
-  const newSession = (): Session => {
+  const newSession = (agent: string | undefined): Session => {
     const server = createMcpServer({
       coordinator: runtime.coordinator,
-      logger,
-      ...(runtime.relaySecrets === undefined ? {} : { relaySecrets: runtime.relaySecrets }),
-      ...(runtime.inboxCheckIntervalMs === undefined
-        ? {}
-        : { inboxCheckIntervalMs: runtime.inboxCheckIntervalMs }),
+      ...runtime.session,
+      ...(agent === undefined ? {} : { agent }),
     })
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
@@ -99,7 +154,7 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
         logger.debug({ session: id }, 'MCP session started')
       },
     })
-    const session: Session = { transport, server }
+    const session: Session = { transport, server, lastSeen: clock.now() }
     transport.onclose = () => {
       const id = transport.sessionId
       if (id !== undefined && sessions.get(id) === session) {
@@ -118,6 +173,16 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
     }
     if (loopbackOnly && !hostAllowed(req)) {
       sendJsonRpcError(res, 403, -32000, `Invalid Host header: ${req.headers.host ?? '(none)'}`)
+      return
+    }
+    // A web page may not drive the tools from the user's browser (the Streamable HTTP spec's Origin rule).
+    if (!originAllowed(req, allowedOrigins)) {
+      sendJsonRpcError(res, 403, -32000, `Origin not allowed: ${req.headers.origin}`)
+      return
+    }
+    if (token !== undefined && !authorized(req, token)) {
+      res.setHeader('www-authenticate', 'Bearer')
+      sendJsonRpcError(res, 401, -32000, 'Unauthorized: send Authorization: Bearer <the server token>')
       return
     }
     const sessionHeader = req.headers['mcp-session-id']
@@ -143,11 +208,35 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
         sendJsonRpcError(res, 404, -32001, 'Session not found: start a new one with an initialize request')
         return
       }
+      session.lastSeen = clock.now()
       await session.transport.handleRequest(req, res, body)
       return
     }
     if (req.method === 'POST' && isInitializeRequest(body)) {
-      const session = newSession()
+      const header = req.headers[AGENT_HEADER]
+      const requested = (Array.isArray(header) ? header[0] : header)?.trim() || undefined
+      const fixed = runtime.session.agent
+      if (
+        requested !== undefined &&
+        fixed !== undefined &&
+        requested !== fixed &&
+        runtime.session.allowOtherAgents !== true
+      ) {
+        sendJsonRpcError(
+          res,
+          403,
+          -32000,
+          `FORBIDDEN: this server acts as '${fixed}' only; drop the ${AGENT_HEADER} header`,
+        )
+        return
+      }
+      let session: Session
+      try {
+        session = newSession(requested)
+      } catch (error) {
+        sendJsonRpcError(res, 400, -32602, error instanceof Error ? error.message : String(error))
+        return
+      }
       await session.server.connect(session.transport)
       await session.transport.handleRequest(req, res, body)
       return
@@ -193,9 +282,21 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
   const closed = new Promise<void>((resolve) => {
     resolveClosed = resolve
   })
+  // Clients that go away without DELETE leave their session behind: close the idle ones.
+  const evictIdle = async (): Promise<number> => {
+    const cutoff = clock.now() - ttlMs
+    const idle = [...sessions.entries()].filter(([, s]) => s.lastSeen <= cutoff)
+    for (const [id] of idle) sessions.delete(id)
+    await Promise.allSettled(idle.map(([, s]) => s.server.close()))
+    if (idle.length > 0) logger.debug({ sessions: idle.length }, 'idle MCP sessions closed')
+    return idle.length
+  }
+  const sweeper = setInterval(() => void evictIdle(), Math.max(1000, Math.min(ttlMs / 4, 60_000)))
+  sweeper.unref()
   let closing: Promise<void> | undefined
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      clearInterval(sweeper)
       const open = [...sessions.values()]
       sessions.clear()
       await Promise.allSettled(open.map((s) => s.server.close()))
@@ -206,5 +307,15 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
     })()
     return closing
   }
-  return { url, host: address.address, port: address.port, close, closed }
+  return {
+    url,
+    host: address.address,
+    port: address.port,
+    get sessionCount() {
+      return sessions.size
+    },
+    evictIdle,
+    close,
+    closed,
+  }
 }

@@ -1,5 +1,6 @@
 import type { Coordinator } from '@agent-comm/coordinator'
 import type { DeliveryInfo, Logger, MessageV2 } from '@agent-comm/protocol'
+import type { MailFeed } from './feed.js'
 
 type Spool = Coordinator['spool']
 
@@ -19,9 +20,9 @@ export async function peekInbox(spool: Spool, agentId: string, limit = 50): Prom
 
 interface Subscription {
   readonly agentId: string
-  readonly abort: AbortController
-  /** Ends the current slow re-check early (after a send from this server). */
-  wake: (() => void) | undefined
+  last: string | undefined
+  checking: boolean
+  again: boolean
 }
 
 /** Where {@link InboxSubscriptions} tells the client that an inbox changed. */
@@ -29,27 +30,26 @@ export type NotifyUpdated = (uri: string) => Promise<void>
 
 /**
  * Watches the inboxes a client subscribed to and tells it (`notifications/resources/updated`) when a new
- * message arrives in one. One watch per subscribed URI, started on subscribe and stopped on unsubscribe or
- * close.
+ * message arrives in one, until unsubscribe or close.
  *
- * A new arrival is seen as a change of the newest message addressed to the agent. While the inbox holds no
- * claimable message the watch sleeps in the spool's `waitForMessages`, which wakes on a commit from any
- * process without polling. Once claimable messages wait, that call would return at once, so the watch
- * re-checks on a slow timer instead (and at once after a send through this server).
+ * A new arrival is seen as a change of the newest message addressed to the agent, re-read whenever the
+ * {@link MailFeed} wakes: the store's change feed (commits by any process), a send through this server,
+ * or the feed's slow safety tick. An inbox that already holds mail is woken like an empty one.
  */
 export class InboxSubscriptions {
-  readonly #spool: Spool
+  readonly #spool: () => Spool
+  readonly #feed: MailFeed
   readonly #notify: NotifyUpdated
   readonly #logger: Logger
-  readonly #intervalMs: number
   readonly #subscriptions = new Map<string, Subscription>()
+  #stopListening: (() => void) | undefined
   #closed = false
 
-  constructor(spool: Spool, notify: NotifyUpdated, logger: Logger, intervalMs: number) {
+  constructor(spool: () => Spool, feed: MailFeed, notify: NotifyUpdated, logger: Logger) {
     this.#spool = spool
+    this.#feed = feed
     this.#notify = notify
     this.#logger = logger
-    this.#intervalMs = intervalMs
   }
 
   /** The URIs being watched. */
@@ -60,24 +60,25 @@ export class InboxSubscriptions {
   /** Starts watching `agentId`'s inbox for `uri`; subscribing twice is a no-op. */
   async subscribe(uri: string, agentId: string): Promise<void> {
     if (this.#closed || this.#subscriptions.has(uri)) return
-    const subscription: Subscription = { agentId, abort: new AbortController(), wake: undefined }
+    const subscription: Subscription = { agentId, last: undefined, checking: true, again: false }
     this.#subscriptions.set(uri, subscription)
     // The newest message now is the baseline: only messages after the subscription count as news.
-    const baseline = await this.#newest(agentId)
-    void this.#watch(uri, subscription, baseline)
+    subscription.last = await this.#newest(agentId)
+    subscription.checking = false
+    this.#stopListening ??= this.#feed.listen(() => this.#checkAll())
+    if (subscription.again) void this.#check(uri, subscription)
   }
 
   /** Stops the watch of `uri`, if any. */
   unsubscribe(uri: string): void {
-    const subscription = this.#subscriptions.get(uri)
-    if (subscription === undefined) return
-    this.#subscriptions.delete(uri)
-    subscription.abort.abort()
+    if (!this.#subscriptions.delete(uri) || this.#subscriptions.size > 0) return
+    this.#stopListening?.()
+    this.#stopListening = undefined
   }
 
   /** Re-checks the watched inboxes now: called after this server sent a message. */
   poke(): void {
-    for (const subscription of this.#subscriptions.values()) subscription.wake?.()
+    this.#feed.notify()
   }
 
   /** Stops every watch. */
@@ -87,49 +88,39 @@ export class InboxSubscriptions {
   }
 
   async #newest(agentId: string): Promise<string | undefined> {
-    return (await this.#spool.search({ to: agentId, limit: 1 }))[0]?.id
+    return (await this.#spool().search({ to: agentId, limit: 1 }))[0]?.id
   }
 
-  async #watch(uri: string, subscription: Subscription, baseline: string | undefined): Promise<void> {
-    const { agentId, abort } = subscription
-    const signal = abort.signal
-    let last = baseline
+  #checkAll(): void {
+    for (const [uri, subscription] of this.#subscriptions) void this.#check(uri, subscription)
+  }
+
+  /** One check at a time per inbox; a wake during a check runs it once more afterwards. */
+  async #check(uri: string, subscription: Subscription): Promise<void> {
+    if (subscription.checking) {
+      subscription.again = true
+      return
+    }
+    subscription.checking = true
     try {
-      while (!signal.aborted) {
-        const claimable = await this.#spool.waitForMessages(agentId, { timeoutMs: 0 })
-        if (claimable) await this.#sleep(subscription)
-        else await this.#spool.waitForMessages(agentId, { signal })
-        if (signal.aborted) break
-        const newest = await this.#newest(agentId)
-        if (newest !== undefined && newest !== last) {
-          last = newest
+      do {
+        subscription.again = false
+        const newest = await this.#newest(subscription.agentId)
+        if (this.#subscriptions.get(uri) !== subscription) return
+        if (newest !== undefined && newest !== subscription.last) {
+          subscription.last = newest
           await this.#notify(uri)
         }
-      }
+      } while (subscription.again)
     } catch (error) {
       // The spool was closed or the client went away: the watch ends, the server goes on.
-      if (!signal.aborted) {
-        this.#logger.warn(
-          { uri, error: error instanceof Error ? error.message : String(error) },
-          'inbox watch stopped',
-        )
-        this.unsubscribe(uri)
-      }
+      this.#logger.warn(
+        { uri, error: error instanceof Error ? error.message : String(error) },
+        'inbox watch stopped',
+      )
+      this.unsubscribe(uri)
+    } finally {
+      subscription.checking = false
     }
-  }
-
-  #sleep(subscription: Subscription): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer)
-        subscription.wake = undefined
-        subscription.abort.signal.removeEventListener('abort', done)
-        resolve()
-      }
-      const timer = setTimeout(done, this.#intervalMs)
-      timer.unref()
-      subscription.wake = done
-      subscription.abort.signal.addEventListener('abort', done, { once: true })
-    })
   }
 }

@@ -1,12 +1,14 @@
 // The `agent-comm-mcp` command: parses its flags and starts the stdio or HTTP server. Only bin/ calls it.
 import { parseArgs } from 'node:util'
-import { CONFIG_VARIABLES } from '@agent-comm/coordinator'
 import { isAgentCommError } from '@agent-comm/protocol'
-import { startHttpServer } from './http.js'
+import type { RunningHttpServer } from './http.js'
 import { packageVersion } from './server.js'
-import { startStdioServer } from './stdio.js'
+import type { RunningServer } from './stdio.js'
 
-const USAGE = `Usage: agent-comm-mcp [options]
+async function usage(): Promise<string> {
+  // Only help needs the coordinator's variable list: serving must not wait for that import.
+  const { CONFIG_VARIABLES } = await import('@agent-comm/coordinator')
+  return `Usage: agent-comm-mcp [options]
 
 Serves agent-comm as MCP tools and resources. By default over stdio (for MCP clients that launch it);
 with --http over Streamable HTTP.
@@ -18,7 +20,19 @@ Options:
   --db <file|url>         SQLite file, or a PostgreSQL URL such as postgres://user:password@host:5432/agents
                           (default: AGENT_COMM_DB_PATH)
   --relay-data-dir <dir>  relay data folder whose secrets the relay tools manage
-                          (default: AGENT_COMM_RELAY_DATA_DIR)
+                          (default: AGENT_COMM_RELAY_DATA_DIR; without it those tools are hidden)
+  --agent <id>            act as this agent: registered and heartbeated on connect, the default
+                          from_agent/agent_id, and the only agent the session may act as
+                          (default: AGENT_COMM_AGENT; over HTTP also the X-Agent-Comm-Agent header)
+  --allow-any-agent       operator switch: with --agent, still let the session act as agents it names
+  --tools <profile|list>  core, messaging, admin, all (default) or a comma list of tool names
+                          (default: AGENT_COMM_MCP_TOOLS)
+  --channel               Claude Code channel: announce new mail for --agent as
+                          notifications/claude/channel (AGENT_COMM_MCP_CHANNEL=1)
+  --session-ttl <s>       HTTP: close sessions idle this many seconds (default 1800)
+  --token <token>         HTTP: require Authorization: Bearer <token> (default: AGENT_COMM_MCP_TOKEN;
+                          required with a --host other than loopback)
+  --allowed-origin <o>    HTTP: a browser Origin allowed besides loopback ones (repeatable)
   -h, --help              show this help
   -v, --version           show the version
 
@@ -29,6 +43,7 @@ ${Object.entries(CONFIG_VARIABLES)
   AGENT_COMM_RELAY_DATA_DIR  relay data folder (secrets.json) for comm_relay_gen_secret / comm_relay_list_secrets
   AGENT_COMM_SECRET_<AGENT>  relay secret of an agent registered with transport http (agent-b: AGENT_COMM_SECRET_AGENT_B)
 `
+}
 
 /** Default port of `--http`, next to the relay's 8420. */
 export const DEFAULT_HTTP_PORT = 8421
@@ -61,11 +76,11 @@ export async function main(io: MainIo): Promise<number> {
   try {
     flags = parse(io.argv)
   } catch (error) {
-    io.printError(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`)
+    io.printError(`${error instanceof Error ? error.message : String(error)}\n\n${await usage()}`)
     return 2
   }
   if (flags.help === true) {
-    io.print(USAGE)
+    io.print(await usage())
     return 0
   }
   if (flags.version === true) {
@@ -79,20 +94,36 @@ export async function main(io: MainIo): Promise<number> {
     io.printError(`${(error as Error).message}\n`)
     return 2
   }
+  let sessionTtlSeconds: number | undefined
+  if (flags['session-ttl'] !== undefined) {
+    sessionTtlSeconds = Number(flags['session-ttl'])
+    if (!Number.isFinite(sessionTtlSeconds) || sessionTtlSeconds <= 0) {
+      io.printError(`--session-ttl must be a positive number of seconds (got '${flags['session-ttl']}')\n`)
+      return 2
+    }
+  }
   const common = {
     env: io.env,
     ...(flags.db === undefined ? {} : { dbPath: flags.db }),
     ...(flags['relay-data-dir'] === undefined ? {} : { relayDataDir: flags['relay-data-dir'] }),
+    ...(flags.agent === undefined ? {} : { agent: flags.agent }),
+    ...(flags['allow-any-agent'] === true ? { allowOtherAgents: true } : {}),
+    ...(flags.tools === undefined ? {} : { tools: flags.tools }),
+    ...(flags.channel === true ? { channel: true } : {}),
   }
   try {
-    const running =
+    // Each transport's module is loaded only when used: stdio must answer initialize fast.
+    const running: RunningServer | RunningHttpServer =
       flags.http === true
-        ? await startHttpServer({
+        ? await (await import('./http.js')).startHttpServer({
             ...common,
             port,
             ...(flags.host === undefined ? {} : { host: flags.host }),
+            ...(sessionTtlSeconds === undefined ? {} : { sessionTtlMs: sessionTtlSeconds * 1000 }),
+            ...(flags.token === undefined ? {} : { token: flags.token }),
+            ...(flags['allowed-origin'] === undefined ? {} : { allowedOrigins: flags['allowed-origin'] }),
           })
-        : await startStdioServer(common)
+        : await (await import('./stdio.js')).startStdioServer(common)
     const stop = (): void => {
       void running.close()
     }
@@ -126,6 +157,13 @@ function parse(argv: string[]) {
       host: { type: 'string' },
       db: { type: 'string' },
       'relay-data-dir': { type: 'string' },
+      agent: { type: 'string' },
+      'allow-any-agent': { type: 'boolean' },
+      tools: { type: 'string' },
+      channel: { type: 'boolean' },
+      'session-ttl': { type: 'string' },
+      token: { type: 'string' },
+      'allowed-origin': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },

@@ -3,6 +3,7 @@ import { AgentIdSchema } from '@agent-comm/protocol'
 import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js'
 import type { Variables } from '@modelcontextprotocol/sdk/shared/uriTemplate.js'
 import { ErrorCode, McpError, type ReadResourceResult } from '@modelcontextprotocol/sdk/types.js'
+import { DEFAULT_READ_BODY_CHARS, trimmed } from './budget.js'
 import { plural } from './format.js'
 import { peekInbox } from './inbox.js'
 
@@ -94,7 +95,8 @@ export function registerResources(server: McpServer, coordinator: Coordinator): 
         registered: profile !== undefined,
         count: pending.length,
         messages: pending.map(({ message, delivery }) => ({
-          message,
+          // A peek for orientation: long bodies are trimmed (the marker names the tool that reads them).
+          message: trimmed(message, { include_bodies: true, max_body_chars: DEFAULT_READ_BODY_CHARS }),
           delivery: {
             status: delivery.status,
             attempt: delivery.attempt,

@@ -1,18 +1,14 @@
 // The composition root shared by the stdio and HTTP servers: the one module that reads the environment,
 // turns it into a configuration and opens the coordinator and the relay secret store.
-import { resolve } from 'node:path'
-import {
-  type Coordinator,
-  createCoordinator,
-  describeAgentTransports,
-  isPostgresUrl,
-  loadConfig,
-} from '@agent-comm/coordinator'
-import type { Logger } from '@agent-comm/protocol'
-import { HttpTransport, secretFromEnv } from '@agent-comm/transport-http'
+import { join, resolve } from 'node:path'
+// Types only: the coordinator (and drizzle under it) and the HTTP transport are imported when the
+// database is opened, so a server answers `initialize` before paying for them.
+import type { Coordinator } from '@agent-comm/coordinator'
+import { LOG_LEVELS, type Logger, type LogLevel } from '@agent-comm/protocol'
+import { MailFeed } from './feed.js'
 import { stderrLogger } from './logger.js'
 import type { RelaySecrets } from './relay-secrets.js'
-import { openRelaySecrets } from './relay-store.js'
+import type { McpServerOptions } from './server.js'
 
 /** Where a started server gets its coordinator, relay secrets and logger. Everything is optional. */
 export interface StartOptions {
@@ -42,6 +38,61 @@ export interface StartOptions {
   logger?: Logger
   /** See `McpServerOptions.inboxCheckIntervalMs`. */
   inboxCheckIntervalMs?: number
+  /** The agent every session acts as; wins over `AGENT_COMM_AGENT`. See `McpServerOptions.agent`. */
+  agent?: string | undefined
+  /** Operator switch `--allow-any-agent`: see `McpServerOptions.allowOtherAgents`. */
+  allowOtherAgents?: boolean | undefined
+  /** Tool profile or list; wins over `AGENT_COMM_MCP_TOOLS`. See `McpServerOptions.tools`. */
+  tools?: string | undefined
+  /** Claude Code channel (`--channel`, or `AGENT_COMM_MCP_CHANNEL=1`). See `McpServerOptions.channel`. */
+  channel?: McpServerOptions['channel']
+  /** See `McpServerOptions.callWaitCapMs`. */
+  callWaitCapMs?: number | undefined
+}
+
+/** What every session of a server is built with, beside its coordinator. */
+export type SessionOptions = Omit<McpServerOptions, 'coordinator'>
+
+/** What a server knows from its options and environment alone, before the database is open. */
+export interface Settings {
+  logger: Logger
+  /** The relay data folder, absolute, if one is configured. */
+  relayDataDir: string | undefined
+  /** Session options without those that need the open database (feed, relay secrets). */
+  session: Omit<SessionOptions, 'feed' | 'relaySecrets'>
+}
+
+function logLevelOf(value: string | undefined): LogLevel {
+  const level = value?.trim().toLowerCase()
+  // An invalid value is reported when the configuration is loaded; until then, warn.
+  return (LOG_LEVELS as readonly string[]).includes(level ?? '') ? (level as LogLevel) : 'warn'
+}
+
+/** Reads the settings that need no database: identity, tools, channel, logging, relay folder. Cheap. */
+export function readSettings(options: StartOptions = {}): Settings {
+  const env = options.env ?? process.env
+  const cwd = options.cwd ?? process.cwd()
+  const logger = options.logger ?? stderrLogger(logLevelOf(env.AGENT_COMM_LOG_LEVEL))
+  const dataDir = nonEmpty(options.relayDataDir) ?? nonEmpty(env.AGENT_COMM_RELAY_DATA_DIR)
+  const relayDataDir = dataDir === undefined ? undefined : resolve(cwd, dataDir)
+  const channelEnv = nonEmpty(env.AGENT_COMM_MCP_CHANNEL)
+  return {
+    logger,
+    relayDataDir,
+    session: {
+      logger,
+      agent: nonEmpty(options.agent) ?? nonEmpty(env.AGENT_COMM_AGENT),
+      allowOtherAgents: options.allowOtherAgents === true,
+      tools: nonEmpty(options.tools) ?? nonEmpty(env.AGENT_COMM_MCP_TOOLS),
+      channel: options.channel ?? (channelEnv !== undefined && channelEnv !== '0' && channelEnv !== 'false'),
+      relaySecretsConfigured: options.relaySecrets !== undefined || relayDataDir !== undefined,
+      ...(relayDataDir === undefined ? {} : { relaySecretOutputDir: join(relayDataDir, 'issued') }),
+      ...(options.callWaitCapMs === undefined ? {} : { callWaitCapMs: options.callWaitCapMs }),
+      ...(options.inboxCheckIntervalMs === undefined
+        ? {}
+        : { inboxCheckIntervalMs: options.inboxCheckIntervalMs }),
+    },
+  }
 }
 
 /** What a server runs on, and how to release what was opened for it. */
@@ -50,6 +101,8 @@ export interface Runtime {
   relaySecrets: RelaySecrets | undefined
   logger: Logger
   inboxCheckIntervalMs: number | undefined
+  /** The options of each session's `createMcpServer` (one change feed shared by all). */
+  session: SessionOptions
   /** Closes the coordinator if this runtime opened it. */
   close(): Promise<void>
 }
@@ -64,9 +117,16 @@ function nonEmpty(value: string | undefined): string | undefined {
  * and, with a relay data folder, the relay's secret store. Throws `ConfigError` for a bad variable and
  * `StorageError` for an unusable database or secret file.
  */
-export async function openRuntime(options: StartOptions = {}): Promise<Runtime> {
+export async function openRuntime(
+  options: StartOptions = {},
+  settings = readSettings(options),
+): Promise<Runtime> {
   const env = options.env ?? process.env
   const cwd = options.cwd ?? process.cwd()
+  const [
+    { createCoordinator, describeAgentTransports, isPostgresUrl, loadConfig },
+    { HttpTransport, secretFromEnv },
+  ] = await Promise.all([import('@agent-comm/coordinator'), import('@agent-comm/transport-http')])
   const level = env.AGENT_COMM_LOG_LEVEL
   // The seed documents upper-case levels (DEBUG); the library's schema takes lower case.
   const config = loadConfig(
@@ -83,7 +143,11 @@ export async function openRuntime(options: StartOptions = {}): Promise<Runtime> 
           }),
     },
   )
-  const logger = options.logger ?? stderrLogger(config.logLevel)
+  const logger =
+    options.logger ??
+    (config.logLevel === logLevelOf(env.AGENT_COMM_LOG_LEVEL)
+      ? settings.logger
+      : stderrLogger(config.logLevel))
   const owned = options.coordinator === undefined
   const coordinator =
     options.coordinator ??
@@ -102,10 +166,12 @@ export async function openRuntime(options: StartOptions = {}): Promise<Runtime> 
         }),
     }))
   try {
-    const dataDir = nonEmpty(options.relayDataDir) ?? nonEmpty(env.AGENT_COMM_RELAY_DATA_DIR)
+    const dataDir = settings.relayDataDir
     const relaySecrets =
       options.relaySecrets ??
-      (dataDir === undefined ? undefined : await openRelaySecrets(resolve(cwd, dataDir), logger))
+      (dataDir === undefined
+        ? undefined
+        : await (await import('./relay-store.js')).openRelaySecrets(dataDir, logger))
     if (config.logLevel === 'debug') {
       // What the server actually works with, as `agent-comm <command>` says it at debug level; the agent
       // list is read only then. Relay URLs lose user info and query, so no secret is printed.
@@ -116,15 +182,22 @@ export async function openRuntime(options: StartOptions = {}): Promise<Runtime> 
           projectRoot: config.projectRoot,
           agents: describeAgentTransports(await coordinator.discover()),
           unregisteredTransport: config.defaultTransport,
-          relayDataDir: dataDir === undefined ? null : resolve(cwd, dataDir),
+          relayDataDir: dataDir ?? null,
         },
         'setup',
       )
+    }
+    const session: SessionOptions = {
+      ...settings.session,
+      logger,
+      feed: new MailFeed(() => coordinator.spool, options.inboxCheckIntervalMs),
+      ...(relaySecrets === undefined ? {} : { relaySecrets }),
     }
     return {
       coordinator,
       relaySecrets,
       logger,
+      session,
       inboxCheckIntervalMs: options.inboxCheckIntervalMs,
       close: async () => {
         if (owned) await coordinator.close()

@@ -38,7 +38,7 @@ export const SendOutputShape = {
   recipients: z.array(z.string()).describe('agents a delivery was queued for'),
   deliveries: z.number().int(),
   duplicate: z.boolean().describe('true when a message with this id was already stored; nothing was sent'),
-  message: MessageOutputSchema,
+  heldUntil: z.string().optional().describe('for a held group message: until when later agents get it'),
 }
 
 /** What comm_poll returns. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { Coordinator } from '@agent-comm/coordinator'
-import { type Logger, silentLogger } from '@agent-comm/protocol'
+import { type Clock, ConfigError, type Logger, silentLogger, systemClock } from '@agent-comm/protocol'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import {
   ErrorCode,
@@ -8,9 +8,14 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js'
+import { CHANNEL_CAPABILITY, CHANNEL_METHOD, ChannelAnnouncer } from './channel.js'
+import { MailFeed } from './feed.js'
+import { SessionIdentity } from './identity.js'
 import { InboxSubscriptions } from './inbox.js'
+import { RELAY_SECRET_TOOLS, selectTools } from './profiles.js'
 import type { RelaySecrets } from './relay-secrets.js'
 import { INBOX_URI_TEMPLATE, inboxAgentOf, registerResources } from './resources.js'
+import { finishToolGate, installToolGate } from './tool-gate.js'
 import type { ToolContext } from './tool-kit.js'
 import { registerAgentTools } from './tools/agents.js'
 import { registerDeliveryTools } from './tools/delivery.js'
@@ -18,6 +23,7 @@ import { registerHistoryTools } from './tools/history.js'
 import { registerMaintenanceTools } from './tools/maintenance.js'
 import { registerMessagingTools } from './tools/messaging.js'
 import { registerRelayTools } from './tools/relay.js'
+import { registerSessionTools } from './tools/session.js'
 
 /** What {@link createMcpServer} is built from. */
 export interface McpServerOptions {
@@ -28,10 +34,39 @@ export interface McpServerOptions {
   /** Where the server reports failures and dropped subscriptions (never secrets). Default: silent. */
   logger?: Logger
   /**
-   * How often a subscribed inbox that already holds claimable messages is re-checked for new ones, in ms
-   * (1 000). An empty inbox is woken by the spool at once, without a timer.
+   * Safety re-check of subscribed inboxes and the channel, in ms (15 000), for stores whose change hints
+   * can be missed. Inboxes are woken by the store's change feed and by sends through this server.
    */
   inboxCheckIntervalMs?: number
+  /** The change feed to share between the sessions of one server (default: one of its own). */
+  feed?: MailFeed
+  /**
+   * The agent this session acts as (`--agent`, `AGENT_COMM_AGENT`, an HTTP session's header): registered
+   * and heartbeated, the default `from_agent` / `agent_id`, and the only agent the session may act as.
+   */
+  agent?: string | undefined
+  /** Operator switch: a bound session may act as other agents it names (`--allow-any-agent`). */
+  allowOtherAgents?: boolean | undefined
+  /** Which tools to offer: `all` (default), `core`, `messaging`, `admin` or a comma list (see `TOOL_PROFILES`). */
+  tools?: string | undefined
+  /**
+   * Claude Code channel: announce new mail for `agent` as `notifications/claude/channel` (needs `agent`).
+   * `intervalMs` is the least time between two announcements (2 000).
+   */
+  channel?: boolean | { intervalMs?: number } | undefined
+  /** Where comm_relay_gen_secret writes new secrets, never into the transcript (default: a private temp folder). */
+  relaySecretOutputDir?: string | undefined
+  /** Longest a single long wait (comm_poll wait_seconds) holds a call, in ms (50 000). */
+  callWaitCapMs?: number | undefined
+  /** Lease ends are read against this (default: the system clock). */
+  clock?: Clock
+  /**
+   * Resolves once `coordinator` can be used. A server started before its database is open answers
+   * `initialize` and `tools/list` at once; tool calls, resource reads and subscriptions wait for this.
+   */
+  ready?: Promise<unknown>
+  /** Offer the relay secret tools although `relaySecrets` is not given yet (it arrives with `ready`). */
+  relaySecretsConfigured?: boolean
 }
 
 /** The name this server reports to clients. */
@@ -39,6 +74,7 @@ export const SERVER_NAME = 'agent-comm'
 
 /** Every tool the server offers, in the order `tools/list` returns them. */
 export const TOOL_NAMES = [
+  'comm_start_session',
   'comm_register_agent',
   'comm_discover_agents',
   'comm_deregister',
@@ -61,11 +97,27 @@ export const TOOL_NAMES = [
 ] as const
 
 const INSTRUCTIONS = `agent-comm lets you exchange messages with other AI agents and people through a durable queue.
-- Once: register your agent id with comm_register_agent (find others with comm_discover_agents).
+- First: comm_start_session (registers your agent id and shows what waits for you); find others with comm_discover_agents.
 - Send work or questions with comm_send (to an agent id, "*" or "capability:<name>"); to ask and wait for the answer, use comm_request (then comm_await_reply if it is not there yet).
 - Receive with comm_poll (wait_seconds to wait for a message). Each message is leased to you: handle it, answer with comm_reply if the sender expects an answer, then comm_ack it with its receipt; comm_nack it with a reason if you cannot handle it.
 - Follow threads with comm_get_conversation and comm_list_conversations; find old messages with comm_search; check a delivery with comm_message_status.
 Resources: ${INBOX_URI_TEMPLATE} peeks at an agent's waiting messages (subscribe to hear of new ones) and agent-comm://conversation/{id} holds a thread.`
+
+type AnyHandler = (request: unknown, extra: unknown) => Promise<unknown>
+
+/** Makes the handlers of `methods` wait for `ready` (the database) before they run. */
+function awaitReady(server: McpServer, ready: Promise<unknown>, methods: string[]): void {
+  const handlers = (server.server as unknown as { _requestHandlers: Map<string, AnyHandler> })
+    ._requestHandlers
+  for (const method of methods) {
+    const handler = handlers.get(method)
+    if (handler === undefined) continue
+    handlers.set(method, async (request, extra) => {
+      await ready
+      return handler(request, extra)
+    })
+  }
+}
 
 let version: string | undefined
 
@@ -85,35 +137,97 @@ export function packageVersion(): string {
  */
 export function createMcpServer(options: McpServerOptions): McpServer {
   const logger = options.logger ?? silentLogger
+  const identity = new SessionIdentity(options.coordinator, {
+    agent: options.agent,
+    allowOtherAgents: options.allowOtherAgents,
+  })
+  const channel = options.channel === undefined || options.channel === false ? undefined : options.channel
+  if (channel !== undefined && identity.agent === undefined) {
+    throw new ConfigError('The Claude Code channel needs the agent whose mail it announces', {
+      hint: 'Start the server with --agent <id> (or AGENT_COMM_AGENT) together with --channel.',
+    })
+  }
+  const selected = selectTools(options.tools, TOOL_NAMES)
+  const offered = (name: string): boolean =>
+    selected(name) &&
+    (!RELAY_SECRET_TOOLS.has(name) ||
+      options.relaySecrets !== undefined ||
+      options.relaySecretsConfigured === true)
   const server = new McpServer(
     { name: SERVER_NAME, title: 'agent-comm', version: packageVersion() },
     {
       capabilities: {
         tools: { listChanged: true },
-        resources: { subscribe: true, listChanged: true },
+        // Inboxes and conversations come and go with every registration and message: clients list them
+        // when they need them rather than being told of each change.
+        resources: { subscribe: true },
+        ...(channel === undefined ? {} : { experimental: { [CHANNEL_CAPABILITY]: {} } }),
       },
-      instructions: INSTRUCTIONS,
+      instructions:
+        identity.agent === undefined
+          ? INSTRUCTIONS
+          : `${INSTRUCTIONS}
+This session acts as agent '${identity.agent}': leave from_agent / agent_id out, they default to it.`,
     },
   )
+  const ready = options.ready ?? Promise.resolve()
+  // Read when first used, not now: the coordinator may still be opening.
+  const spool = () => options.coordinator.spool
+  const feed = options.feed ?? new MailFeed(spool, options.inboxCheckIntervalMs)
   const inboxes = new InboxSubscriptions(
-    options.coordinator.spool,
+    spool,
+    feed,
     (uri) => server.server.sendResourceUpdated({ uri }),
     logger,
-    options.inboxCheckIntervalMs ?? 1000,
   )
   const context: ToolContext = {
     coordinator: options.coordinator,
     relaySecrets: options.relaySecrets,
     logger,
     inboxes,
+    identity,
+    clock: options.clock ?? systemClock,
+    callWaitCapMs: options.callWaitCapMs,
+    ready,
+    secretOutputDir: options.relaySecretOutputDir,
   }
+  const schemas = installToolGate(server, context, identity, offered)
+  registerSessionTools(server, context)
   registerAgentTools(server, context)
   registerMessagingTools(server, context)
   registerDeliveryTools(server, context)
   registerHistoryTools(server, context)
   registerMaintenanceTools(server, context)
   registerRelayTools(server, context)
+  finishToolGate(server, context, schemas)
   registerResources(server, options.coordinator)
+
+  const announcer =
+    channel === undefined || identity.agent === undefined
+      ? undefined
+      : new ChannelAnnouncer({
+          coordinator: options.coordinator,
+          feed,
+          agent: identity.agent,
+          logger,
+          send: (event) => server.server.notification({ method: CHANNEL_METHOD, params: { ...event } }),
+          ...(typeof channel === 'object' && channel.intervalMs !== undefined
+            ? { intervalMs: channel.intervalMs }
+            : {}),
+        })
+  // A bound session registers and heartbeats its agent as soon as the client is initialized, and the
+  // channel starts listening then.
+  server.server.oninitialized = () => {
+    ready
+      .then(() => identity.start())
+      .then(() => announcer?.start())
+      .catch((error: unknown) =>
+        logger.warn(
+          { agent: identity.agent, error: error instanceof Error ? error.message : String(error) },
+          'session start failed',
+        ),
+      )
+  }
 
   server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
     const uri = request.params.uri
@@ -132,11 +246,15 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     return {}
   })
 
+  awaitReady(server, ready, ['resources/list', 'resources/read', 'resources/subscribe'])
+
   // The connection ending (client gone, transport closed) ends its watches. Chained, so a composition
   // root may still set its own onclose before or after.
   const previous = server.server.onclose
   server.server.onclose = () => {
     inboxes.close()
+    announcer?.close()
+    identity.close()
     previous?.()
   }
   return server

@@ -1,6 +1,11 @@
 import type { Readable, Writable } from 'node:stream'
+import type { Coordinator } from '@agent-comm/coordinator'
+import { ClosedError } from '@agent-comm/protocol'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
-import { openRuntime, type StartOptions } from './runtime.js'
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
+import { MailFeed } from './feed.js'
+import type { RelaySecrets } from './relay-secrets.js'
+import { openRuntime, type Runtime, readSettings, type StartOptions } from './runtime.js'
 import { createMcpServer } from './server.js'
 
 /** Options of {@link startStdioServer}. */
@@ -15,8 +20,39 @@ export interface StdioServerOptions extends StartOptions {
 export interface RunningServer {
   /** Closes the connection and what the server opened. Safe to call twice. */
   close(): Promise<void>
-  /** Resolves once the server stopped: closed, or its client disconnected (stdin ended). */
+  /**
+   * Resolves once the server stopped: closed, or its client disconnected (stdin ended). Rejects when the
+   * database could not be opened (a stdio server answers `initialize` before it opens the database).
+   */
   readonly closed: Promise<void>
+}
+
+/** When the client has said nothing this long after start, the database is opened anyway (ms). */
+const IDLE_OPEN_MS = 250
+
+/** Stands for the coordinator until it is open; every use waits for `ready` first (see McpServerOptions). */
+function deferredCoordinator(get: () => Coordinator | undefined): Coordinator {
+  return new Proxy({} as Coordinator, {
+    get(_target, property) {
+      const real = get()
+      if (real === undefined) throw new ClosedError('The coordinator (still opening)')
+      const value: unknown = Reflect.get(real, property, real)
+      return typeof value === 'function' ? value.bind(real) : value
+    },
+  })
+}
+
+/** The relay secret store, once the runtime has opened it. */
+function deferredRelaySecrets(runtime: Promise<Runtime>): RelaySecrets {
+  const store = async (): Promise<RelaySecrets> => {
+    const secrets = (await runtime).relaySecrets
+    if (secrets === undefined) throw new ClosedError('The relay secret store')
+    return secrets
+  }
+  return {
+    generate: async (agentId, options) => (await store()).generate(agentId, options),
+    list: async () => (await store()).list(),
+  }
 }
 
 /**
@@ -25,33 +61,83 @@ export interface RunningServer {
  * when stdin ends; the returned `closed` resolves then.
  */
 export async function startStdioServer(options: StdioServerOptions = {}): Promise<RunningServer> {
-  const runtime = await openRuntime(options)
+  // The client is answered first: `initialize` and `tools/list` need no database, and opening it imports
+  // the coordinator and drizzle (most of the start-up time). Calls wait until it is open.
+  const settings = readSettings(options)
+  let open: Runtime | undefined
+  // Opened once the client has its initialize answer (its `initialized` notification, or any request
+  // after initialize): importing the coordinator blocks the event loop, so it must not start before.
+  let started = false
+  let startOpening: () => void = () => {}
+  const opening = new Promise<void>((resolve) => {
+    startOpening = () => {
+      started = true
+      resolve()
+    }
+  })
+    .then(() => openRuntime(options, settings))
+    .then((runtime) => {
+      open = runtime
+      return runtime
+    })
+  // Reported through `closed`; every other waiter sees the same rejection.
+  opening.catch(() => {})
   const stdin = options.stdin ?? process.stdin
   const stdout = options.stdout ?? process.stdout
-  const server = createMcpServer({
-    coordinator: runtime.coordinator,
-    logger: runtime.logger,
-    ...(runtime.relaySecrets === undefined ? {} : { relaySecrets: runtime.relaySecrets }),
-    ...(runtime.inboxCheckIntervalMs === undefined
-      ? {}
-      : { inboxCheckIntervalMs: runtime.inboxCheckIntervalMs }),
-  })
+  const runtime = {
+    logger: settings.logger,
+    close: async () => {
+      // Never started: nothing was opened (and nothing will be).
+      if (!started) return
+      const opened = await opening.catch(() => undefined)
+      await opened?.close()
+    },
+  }
+  let server: ReturnType<typeof createMcpServer>
+  try {
+    server = createMcpServer({
+      coordinator: options.coordinator ?? deferredCoordinator(() => open?.coordinator),
+      ...settings.session,
+      feed: new MailFeed(
+        () => (options.coordinator ?? open!.coordinator).spool,
+        options.inboxCheckIntervalMs,
+      ),
+      ...(settings.session.relaySecretsConfigured === true
+        ? { relaySecrets: options.relaySecrets ?? deferredRelaySecrets(opening) }
+        : {}),
+      ready: opening,
+    })
+  } catch (error) {
+    await runtime.close()
+    throw error
+  }
   const transport = new StdioServerTransport(stdin, stdout)
 
   let resolveClosed: () => void = () => {}
-  const closed = new Promise<void>((resolve) => {
+  let rejectClosed: (error: unknown) => void = () => {}
+  const closed = new Promise<void>((resolve, reject) => {
     resolveClosed = resolve
+    rejectClosed = reject
+  })
+  let failure: { error: unknown } | undefined
+  opening.catch((error: unknown) => {
+    // No database, no server: stop, and let whoever waits on `closed` report why.
+    failure = { error }
+    void close()
   })
   let closing: Promise<void> | undefined
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      // Past the first await, so the transport's onclose (fired by server.close()) finds `closing` set.
+      await Promise.resolve()
       stdin.off('end', onEnd)
       stdout.off('error', onStdoutError)
       try {
         await server.close()
       } finally {
         await runtime.close()
-        resolveClosed()
+        if (failure === undefined) resolveClosed()
+        else rejectClosed(failure.error)
       }
     })()
     return closing
@@ -66,14 +152,39 @@ export async function startStdioServer(options: StdioServerOptions = {}): Promis
     void close()
   }
   server.server.onerror = (error) => runtime.logger.warn({ error: error.message }, 'protocol error')
+  // The transport closing for any other reason (an oversized line, a read error) stops the server too,
+  // closing the database, instead of leaving a process with nothing to read and nothing to finish.
+  const previousOnclose = server.server.onclose
+  server.server.onclose = () => {
+    previousOnclose?.()
+    runtime.logger.debug({}, 'transport closed; stopping')
+    void close()
+  }
   stdin.on('end', onEnd)
   stdout.on('error', onStdoutError)
   try {
     await server.connect(transport)
   } catch (error) {
+    startOpening()
     await close()
     throw error
   }
+  // The database opens once initialize is answered, on any later message, when stdin ends (so a bad
+  // configuration is still reported), or shortly after start when the client says nothing.
+  let initializeId: string | number | undefined
+  const onmessage = transport.onmessage
+  transport.onmessage = (message: JSONRPCMessage) => {
+    if ('method' in message && message.method === 'initialize' && 'id' in message) initializeId = message.id
+    else startOpening()
+    onmessage?.(message)
+  }
+  const send = transport.send.bind(transport)
+  transport.send = async (message: JSONRPCMessage) => {
+    await send(message)
+    if ('id' in message && message.id === initializeId && !('method' in message)) startOpening()
+  }
+  stdin.once('end', startOpening)
+  setTimeout(startOpening, IDLE_OPEN_MS).unref()
   runtime.logger.info({}, 'agent-comm MCP server ready on stdio')
   return { close, closed }
 }

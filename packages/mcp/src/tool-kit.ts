@@ -1,5 +1,5 @@
 import type { Coordinator } from '@agent-comm/coordinator'
-import type { Logger } from '@agent-comm/protocol'
+import type { Clock, Logger } from '@agent-comm/protocol'
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js'
 import type {
   CallToolResult,
@@ -7,6 +7,7 @@ import type {
   ServerRequest,
   ToolAnnotations,
 } from '@modelcontextprotocol/sdk/types.js'
+import type { SessionIdentity } from './identity.js'
 import type { InboxSubscriptions } from './inbox.js'
 import type { RelaySecrets } from './relay-secrets.js'
 import { type ToolOutcome, toolError, toolResult } from './tool-result.js'
@@ -18,6 +19,16 @@ export interface ToolContext {
   logger: Logger
   /** Poked after a send, so subscribed inboxes notice at once. */
   inboxes: InboxSubscriptions
+  /** The agent this session acts as (if bound). */
+  identity: SessionIdentity
+  /** Reads lease ends against this. */
+  clock: Clock
+  /** Resolves once the coordinator can be used; tool calls wait for it. */
+  ready: Promise<unknown>
+  /** Where comm_relay_gen_secret writes new secrets (default: a fresh private temp folder). */
+  secretOutputDir?: string | undefined
+  /** Longest a single long wait holds a call, in ms (default 50 000). */
+  callWaitCapMs?: number | undefined
 }
 
 /** The per-request extras the SDK hands a tool (abort signal, progress token, notifications). */

@@ -9,7 +9,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { afterEach, expect } from 'vitest'
-import { createMcpServer, type McpServerOptions } from '../src/index.js'
+import { createMcpServer, type McpServerOptions, type RelaySecrets } from '../src/index.js'
 
 const cleanups: (() => Promise<void> | void)[] = []
 
@@ -134,4 +134,12 @@ export async function stdioClient(
   await client.connect(transport)
   onCleanup(() => client.close())
   return { client, stderr: () => stderr }
+}
+
+/** A relay secret store in memory, for tests that need the relay tools offered. */
+export function fakeRelaySecrets(): RelaySecrets {
+  return {
+    generate: async (agentId) => ({ agentId, secret: 'x'.repeat(43), createdAt: new Date(0).toISOString() }),
+    list: async () => [],
+  }
 }

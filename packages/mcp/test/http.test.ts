@@ -71,7 +71,7 @@ describe('agent-comm-mcp over Streamable HTTP', () => {
     expect(client.getServerVersion()).toMatchObject({ name: 'agent-comm' })
     expect(client.getServerCapabilities()).toMatchObject({ tools: {}, resources: { subscribe: true } })
     const { tools } = await client.listTools()
-    expect(tools).toHaveLength(19)
+    expect(tools).toHaveLength(18)
     await ok(client, 'comm_register_agent', { agent_id: 'builder' })
     await client.close()
 

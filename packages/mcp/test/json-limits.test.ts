@@ -19,9 +19,9 @@ describe('JSON arguments nested too deep', () => {
       // The tool's input schema refuses it, before the tool runs: no stack overflow on the way.
       const error = await fails(client, 'comm_send', { ...send, ...extra })
       expect(error).toMatch(
-        /Invalid arguments for tool comm_send: is nested more than 64 levels deep .*jsonMaxDepth/,
+        /^VALIDATION: Invalid arguments for comm_send: .*is nested more than 64 levels deep .*jsonMaxDepth/,
       )
-      expect(error).toContain(`at ${parameter}`)
+      expect(error).toContain(`${parameter}: is nested`)
     }
     await ok(client, 'comm_send', { ...send, metadata: nested(64) })
   })

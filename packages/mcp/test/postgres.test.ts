@@ -46,7 +46,9 @@ describe.skipIf(!hasServer)('agent-comm-mcp on a PostgreSQL URL (needs a Postgre
       agent_id: 'builder',
       receipt: claimed!.lease.receipt,
     })
-    const [answer] = await architect.poll('architect')
+    // Waits rather than peeks: the two processes' server-clock estimates may differ by a few hundred ms,
+    // so the reply can be claimable for the architect a moment after it was sent.
+    const [answer] = await architect.poll('architect', { waitMs: 10_000 })
     expect(answer!.message).toMatchObject({ body: 'got it', subject: 'Re: Task' })
     expect((await architect.status(claimed!.message.id)).deliveries[0]!.status).toBe('acked')
     expect(architect.spool.store.kind).toBe('postgres')

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { silentLogger } from '@agent-comm/protocol'
@@ -14,15 +15,20 @@ describe('relay secret tools', () => {
     const generated = await call(client, 'comm_relay_gen_secret', { agent_id: 'remote-builder' })
     const issued = generated.structuredContent as {
       agentId: string
-      secret: string
+      file: string
       envVar: string
       createdAt: string
     }
     expect(issued.agentId).toBe('remote-builder')
-    expect(issued.secret.length).toBeGreaterThanOrEqual(32)
     expect(issued.envVar).toBe('AGENT_COMM_SECRET_REMOTE_BUILDER')
-    expect(textOf(generated)).toContain(issued.secret)
-    expect(textOf(generated)).toContain('AGENT_COMM_SECRET_REMOTE_BUILDER=')
+    // The secret goes to a private file, never into the transcript.
+    const line = readFileSync(issued.file, 'utf8').trim()
+    expect(line).toMatch(/^AGENT_COMM_SECRET_REMOTE_BUILDER=.{32,}$/)
+    const secret = line.split('=')[1]!
+    expect((await stat(issued.file)).mode & 0o077).toBe(0)
+    expect(JSON.stringify(generated)).not.toContain(secret)
+    expect(textOf(generated)).toContain(issued.file)
+    const issuedSecret = secret
     // The store is the relay's file, private to its owner.
     expect((await stat(join(dataDir, 'secrets.json'))).mode & 0o077).toBe(0)
 
@@ -31,30 +37,29 @@ describe('relay secret tools', () => {
       count: 1,
       secrets: [{ agentId: 'remote-builder', createdAt: issued.createdAt, activeSecrets: 1 }],
     })
-    expect(JSON.stringify(listed)).not.toContain(issued.secret)
+    expect(JSON.stringify(listed)).not.toContain(issuedSecret)
   })
 
   it('refuses a second secret unless told to replace it', async () => {
     const relaySecrets = await openRelaySecrets(join(tempDir(), 'relay'), silentLogger)
     const client = await connect(await openCoordinator(), { relaySecrets })
-    const first = await ok<{ secret: string }>(client, 'comm_relay_gen_secret', { agent_id: 'builder' })
+    const first = await ok<{ file: string }>(client, 'comm_relay_gen_secret', { agent_id: 'builder' })
+    const firstSecret = readFileSync(first.file, 'utf8')
     const error = await fails(client, 'comm_relay_gen_secret', { agent_id: 'builder' })
     expect(error).toMatch(/^INVALID_STATE: Agent 'builder' already has a relay secret/)
     expect(error).toContain('replace: true')
-    expect(error).not.toContain(first.secret)
-    const second = await ok<{ secret: string }>(client, 'comm_relay_gen_secret', {
+    expect(error).not.toContain(firstSecret.split('=')[1]!.trim())
+    const second = await ok<{ file: string }>(client, 'comm_relay_gen_secret', {
       agent_id: 'builder',
       replace: true,
     })
-    expect(second.secret).not.toBe(first.secret)
+    expect(readFileSync(second.file, 'utf8')).not.toBe(firstSecret)
   })
 
-  it('explains how to configure a store when none was given', async () => {
+  it('hides the relay secret tools when no relay data folder or database is configured', async () => {
     const client = await connect(await openCoordinator())
-    for (const tool of ['comm_relay_gen_secret', 'comm_relay_list_secrets']) {
-      const error = await fails(client, tool, tool === 'comm_relay_gen_secret' ? { agent_id: 'builder' } : {})
-      expect(error).toMatch(/^CONFIG: /)
-      expect(error).toContain('AGENT_COMM_RELAY_DATA_DIR=')
-    }
+    const names = (await client.listTools()).tools.map((t) => t.name)
+    expect(names).not.toContain('comm_relay_gen_secret')
+    expect(names).not.toContain('comm_relay_list_secrets')
   })
 })

@@ -99,7 +99,7 @@ describe('agent-comm-mcp over stdio', () => {
     }
     const byId = new Map(frames.filter((f) => 'id' in f).map((f) => [f.id, f]))
     expect([...byId.keys()].sort()).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
-    expect((byId.get(2)!.result as { tools: unknown[] }).tools).toHaveLength(19)
+    expect((byId.get(2)!.result as { tools: unknown[] }).tools).toHaveLength(18)
     expect(byId.get(3)!.result).toMatchObject({ structuredContent: { agent: { agentId: 'builder' } } })
     expect(byId.get(4)!.result).toMatchObject({ isError: true })
     expect(byId.get(5)!.result).toMatchObject({ isError: true })
@@ -114,7 +114,7 @@ describe('agent-comm-mcp over stdio', () => {
     const dir = tempDir()
     const dbPath = join(dir, 'spool.db')
     const { client } = await stdioClient({ AGENT_COMM_DB_PATH: dbPath })
-    expect((await client.listTools()).tools).toHaveLength(19)
+    expect((await client.listTools()).tools).toHaveLength(18)
     await ok(client, 'comm_register_agent', { agent_id: 'builder', capabilities: ['code'] })
 
     // Another process on the same spool file: the architect, sending with the library.
@@ -161,6 +161,51 @@ describe('agent-comm-mcp over stdio', () => {
     const listed = await call(client, 'comm_relay_list_secrets')
     expect(textOf(listed)).toContain('builder')
     expect(JSON.stringify(listed)).not.toContain(issued.secret)
+  })
+
+  it('closes cleanly, with the database intact, when an oversized line closes its transport', async () => {
+    const dir = tempDir()
+    const db = join(dir, 'spool.db')
+    const run = spawnBin([], { AGENT_COMM_DB_PATH: db })
+    const stdin = run.child.stdin!
+    stdin.on('error', () => {
+      // The server stops reading once the line is too long: the rest of the write may fail.
+    })
+    stdin.write(
+      frame({
+        id: 1,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-06-18',
+          capabilities: {},
+          clientInfo: { name: 'raw', version: '1' },
+        },
+      }),
+    )
+    stdin.write(frame({ method: 'notifications/initialized' }))
+    stdin.write(
+      frame({
+        id: 2,
+        method: 'tools/call',
+        params: { name: 'comm_register_agent', arguments: { agent_id: 'builder', capabilities: ['code'] } },
+      }),
+    )
+    await new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (!run.stdout().includes('"id":2')) return
+        run.child.stdout!.off('data', check)
+        resolve()
+      }
+      run.child.stdout!.on('data', check)
+      check()
+    })
+    // More than the SDK's 10 MB line buffer, without a newline.
+    const chunk = 'x'.repeat(1024 * 1024)
+    for (let i = 0; i < 12; i++) stdin.write(chunk)
+    expect(await run.exited).toBe(0)
+    const coordinator = await createCoordinator(loadConfig({ AGENT_COMM_DB_PATH: db }))
+    onCleanup(() => coordinator.close())
+    expect((await coordinator.registry.get('builder'))?.capabilities).toEqual(['code'])
   })
 
   it('prints help, and refuses unknown flags with exit code 2', async () => {

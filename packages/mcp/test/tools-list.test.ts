@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { TOOL_NAMES } from '../src/index.js'
-import { connect, openCoordinator } from './helpers.js'
+import { connect, fakeRelaySecrets, openCoordinator } from './helpers.js'
 
 /** The seed's 14 tools, by their exact names. */
 const SEED_TOOLS = [
@@ -22,6 +22,7 @@ const SEED_TOOLS = [
 
 /** readOnly / destructive / idempotent, as each tool really behaves. */
 const BEHAVIOUR: Record<string, [boolean, boolean, boolean]> = {
+  comm_start_session: [false, false, true],
   comm_register_agent: [false, false, true],
   comm_discover_agents: [true, false, true],
   comm_deregister: [false, true, true],
@@ -44,12 +45,12 @@ const BEHAVIOUR: Record<string, [boolean, boolean, boolean]> = {
 }
 
 describe('tools/list', () => {
-  it('lists the 14 seed tools and the 5 added ones, each with input and output schemas and annotations', async () => {
-    const client = await connect(await openCoordinator())
+  it('lists the 14 seed tools and the added ones, each with input and output schemas and annotations', async () => {
+    const client = await connect(await openCoordinator(), { relaySecrets: fakeRelaySecrets() })
     const { tools } = await client.listTools()
     const names = tools.map((t) => t.name)
     expect(names).toEqual([...TOOL_NAMES])
-    expect(names).toHaveLength(19)
+    expect(names).toHaveLength(20)
     for (const seed of SEED_TOOLS) expect(names).toContain(seed)
     expect(names).toEqual(expect.arrayContaining(['comm_reply', 'comm_search', 'comm_list_conversations']))
 
@@ -90,13 +91,20 @@ describe('tools/list', () => {
       ]),
     )
     expect(tool('comm_send').inputSchema.required).toEqual(['from_agent', 'to_agent', 'body'])
-    expect(params('comm_poll')).toEqual(['agent_id', 'limit', 'lease_seconds', 'wait_seconds'])
+    expect(params('comm_poll')).toEqual([
+      'agent_id',
+      'limit',
+      'lease_seconds',
+      'wait_seconds',
+      'include_bodies',
+      'max_body_chars',
+    ])
     expect(tool('comm_poll').inputSchema.properties?.limit).toMatchObject({
       minimum: 1,
       maximum: 100,
       default: 10,
     })
-    expect(tool('comm_poll').inputSchema.properties?.wait_seconds).toMatchObject({ maximum: 60 })
+    expect(tool('comm_poll').inputSchema.properties?.wait_seconds).toMatchObject({ maximum: 3600 })
     expect(params('comm_ack')).toEqual(['message_id', 'agent_id', 'receipt'])
     expect(params('comm_nack')).toEqual(
       expect.arrayContaining(['message_id', 'agent_id', 'reason', 'delay_seconds', 'dead_letter']),

@@ -183,6 +183,10 @@ export function writeStatements(schema: string) {
       WHERE d.id = r.id AND d.receipt IS NOT DISTINCT FROM r.fence`,
     deadLetterClaimed: `UPDATE ${deliveries} SET status = 'failed', lease_until = NULL, receipt = NULL,
         available_at = $2, last_error = $3, updated_at = $2 WHERE id = $1`,
+    /** Takes a queued or leased delivery back from its recipient (no receipt fence), as `failed`. */
+    withdraw: `UPDATE ${deliveries} SET status = 'failed', lease_until = NULL, receipt = NULL, last_error = $3,
+        updated_at = $4
+      WHERE message_seq = ${seqOf('$1')} AND recipient = $2 AND status IN ('queued', 'leased') RETURNING id`,
     ack: `UPDATE ${deliveries} SET status = 'acked', acked_at = $4, updated_at = $4, lease_until = NULL
       WHERE ${leasedBy} RETURNING id`,
     /**

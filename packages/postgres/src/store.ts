@@ -13,6 +13,7 @@ import type {
   AckManyParams,
   ChangeOutcome,
   ClaimedRecord,
+  ClaimMessageParams,
   ClaimOutcome,
   ClaimParams,
   ClaimReplyParams,
@@ -39,6 +40,7 @@ import type {
   StoreReleaseParams,
   StoreSearchParams,
   VerifyReport,
+  WithdrawParams,
 } from '@agent-comm/spool'
 import { ChangeFeed } from './change-feed.js'
 import type { SqlClient, SqlQueryable } from './client.js'
@@ -383,6 +385,19 @@ export class PostgresSpoolStore implements SpoolStore {
     })
   }
 
+  async withdraw(params: WithdrawParams): Promise<ChangeOutcome> {
+    return this.#read(async (db) => {
+      const rows = await db.query(this.#sql.withdraw, [
+        params.messageId,
+        params.recipient,
+        params.reason,
+        params.now,
+      ])
+      if (rows.length > 0) return { changed: true }
+      return { changed: false, state: await this.#state(db, params.messageId, params.recipient) }
+    })
+  }
+
   async release(params: StoreReleaseParams): Promise<ReleaseOutcome> {
     return this.#transaction(async (tx) => {
       // Locked until the transaction ends: the attempt the backoff is computed from is the one changed.
@@ -467,6 +482,32 @@ export class PostgresSpoolStore implements SpoolStore {
           deadLettered.push({ messageId: row.id, reason: decoded.unreadable })
           continue
         }
+        claimed.push({
+          value: decoded.value,
+          deliveryId: row.deliveryId,
+          attempt: row.attempt,
+          maxAttempts: row.maxAttempts,
+          receipt: row.receipt,
+        })
+      }
+      return { claimed, deadLettered }
+    })
+  }
+
+  async claimMessage<T>(params: ClaimMessageParams<T>): Promise<ClaimOutcome<T>> {
+    const { recipient, messageId, now, leaseUntil, receipt } = params
+    return this.#transaction(async (tx) => {
+      const claimed: ClaimedRecord<T>[] = []
+      const deadLettered: { messageId: string; reason: string }[] = []
+      const [row] = await tx.query<
+        Row<MessageRecord & { deliveryId: number; attempt: number; maxAttempts: number; receipt: string }>
+      >(this.#replySql.claimMessage, [recipient, messageId, now, leaseUntil, receipt])
+      if (row === undefined) return { claimed, deadLettered }
+      const decoded = callerCode(() => params.decode(row))
+      if ('unreadable' in decoded) {
+        await tx.query(this.#sql.deadLetterClaimed, [row.deliveryId, now, decoded.unreadable])
+        deadLettered.push({ messageId: row.id, reason: decoded.unreadable })
+      } else {
         claimed.push({
           value: decoded.value,
           deliveryId: row.deliveryId,

@@ -41,6 +41,41 @@ it('reads this machine’s own time while the server’s agrees within measuring
   }
 })
 
+it('takes an offset within half a slow round trip as 0, and measures with the fastest of three readings', async () => {
+  // A loaded machine: each reading takes 1.2 s, and the server answers at the start of it, so one reading
+  // alone suggests the server is 600 ms behind — noise that two processes would each measure differently.
+  const slow: SqlQueryable = {
+    async query<R>() {
+      const now = local.now()
+      local.advance(1_200)
+      return [{ now }] as R[]
+    },
+  }
+  const clock = await ServerClock.start(slow, { local })
+  try {
+    expect(clock.offsetMs).toBe(0)
+  } finally {
+    clock.stop()
+  }
+  // Round trips of 2 s, 20 ms and 2 s to a server 10 s ahead: the 20 ms reading decides.
+  const trips = [2_000, 20, 2_000]
+  const varied: SqlQueryable = {
+    async query<R>() {
+      const trip = trips.shift() ?? 20
+      local.advance(trip / 2)
+      const now = local.now() + 10_000 + (trip === 20 ? 0 : 700)
+      local.advance(trip / 2)
+      return [{ now }] as R[]
+    },
+  }
+  const ahead = await ServerClock.start(varied, { local })
+  try {
+    expect(ahead.offsetMs).toBe(10_000)
+  } finally {
+    ahead.stop()
+  }
+})
+
 it('keeps its last offset when measuring again fails', async () => {
   const server = skewedServer(-90_000)
   const clock = await ServerClock.start(server.db, { local })

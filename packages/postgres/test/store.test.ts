@@ -193,6 +193,27 @@ describe('PostgresSpoolStore', () => {
     expect(out).toMatchObject({ changed: true, status: 'failed', attempt: 1 })
   })
 
+  it('withdraws a queued or a leased delivery as failed, so no claim gets it, and leaves an acked one', async () => {
+    const to = agent('builder')
+    const queued = send({ toAgent: to })
+    await store.insertMessages({ sends: [queued], now: T0 })
+    const withdraw = (messageId: string) =>
+      store.withdraw({ messageId, recipient: to, reason: 'canceled', now: T0 })
+    expect(await withdraw(queued.message.id)).toEqual({ changed: true })
+    expect((await store.claim(claimAt(to, T0))).claimed).toEqual([])
+    const leased = send({ toAgent: to })
+    await store.insertMessages({ sends: [leased], now: T0 })
+    const [c] = (await store.claim(claimAt(to, T0))).claimed
+    expect(await withdraw(leased.message.id)).toEqual({ changed: true })
+    expect(
+      await store.ack({ messageId: leased.message.id, recipient: to, receipt: c!.receipt, now: T0 }),
+    ).toMatchObject({ changed: false, state: { status: 'failed' } })
+    expect(
+      (await store.listFailed({ agent: to, limit: 10, now: T0 })).map((f) => f.delivery.lastError),
+    ).toEqual(['canceled', 'canceled'])
+    expect(await withdraw(queued.message.id)).toMatchObject({ changed: false, state: { status: 'failed' } })
+  })
+
   it('reclaims an expired lease with the attempt counted, and sweeps a last-attempt lease to failed', async () => {
     const to = agent('builder')
     const s = send({ toAgent: to }, { maxAttempts: 2 })

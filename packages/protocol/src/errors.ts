@@ -12,6 +12,7 @@ export const ErrorCode = {
   STORAGE: 'STORAGE',
   CLOSED: 'CLOSED',
   CONFIG: 'CONFIG',
+  FORBIDDEN: 'FORBIDDEN',
   CONFLICT: 'CONFLICT',
   TIMEOUT: 'TIMEOUT',
 } as const
@@ -170,6 +171,13 @@ export class ClosedError extends AgentCommError {
 export class ConfigError extends AgentCommError {
   constructor(message: string, options: AgentCommErrorOptions = {}) {
     super(ErrorCode.CONFIG, message, options)
+  }
+}
+
+/** The caller may not act as the agent it named (e.g. an MCP session bound to another agent). */
+export class ForbiddenError extends AgentCommError {
+  constructor(message: string, options: AgentCommErrorOptions = {}) {
+    super(ErrorCode.FORBIDDEN, message, options)
   }
 }
 

@@ -43,6 +43,7 @@ export {
   ConflictError,
   DeliveryNotFoundError,
   ErrorCode,
+  ForbiddenError,
   InvalidStateError,
   isAgentCommError,
   LeaseLostError,
@@ -122,6 +123,14 @@ export {
 } from './queries.js'
 export type { RoutingInfo } from './routing.js'
 export { DEFAULT_TTL_HOURS, RoutingInfoSchema } from './routing.js'
+export type { TraceMetadata, TraceparentFields } from './trace-context.js'
+export {
+  formatTraceparent,
+  parseTraceparent,
+  TRACE_METADATA_KEY,
+  TraceMetadataSchema,
+  traceMetadataOf,
+} from './trace-context.js'
 export type {
   Transport,
   TransportClaimOptions,

@@ -1,4 +1,6 @@
 import { afterAll, afterEach, describe } from 'vitest'
+import { changeWaitCases } from './cases/change-waits.js'
+import { claimMessageCases } from './cases/claim-message.js'
 import { claimOrderCases } from './cases/claim-order.js'
 import { cleanupCases } from './cases/cleanup.js'
 import { closingCases } from './cases/closing.js'
@@ -49,6 +51,8 @@ export function describeSpoolContract(name: string, factory: SpoolFactory): void
     describe('sending', () => sendingCases(ctx))
     describe('idempotency keys and per-sender ids', () => idempotencyCases(ctx))
     describe('claiming replies', () => replyCases(ctx))
+    describe('claiming one message', () => claimMessageCases(ctx))
+    describe('waiting for changes', () => changeWaitCases(ctx))
     describe('input limits', () => inputLimitCases(ctx))
     describe('delays and TTL', () => delayAndTtlCases(ctx))
     describe('held group messages', () => heldMessageCases(ctx))

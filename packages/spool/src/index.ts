@@ -27,6 +27,7 @@ export type {
   AckManyParams,
   ChangeOutcome,
   ClaimedRecord,
+  ClaimMessageParams,
   ClaimOutcome,
   ClaimParams,
   ClaimReplyParams,
@@ -50,6 +51,7 @@ export type {
   SpoolStore,
   StoredSend,
   StoreSearchParams,
+  WithdrawParams,
 } from './store.js'
 export { isGroupTarget } from './targets.js'
 export type {

@@ -21,6 +21,7 @@ import {
   utf8Length,
   ValidationError,
 } from '@agent-comm/protocol'
+import { ChangeSignal } from './change-signal.js'
 import {
   ClaimOptionsSchema,
   CleanupOptionsSchema,
@@ -226,6 +227,8 @@ export class Spool {
   readonly #watcher: ChangeWatcher
   /** Waits for one reply: its keys are `${agent}\u0000${replyTo}` (see `waitForReply`). */
   readonly #replyWatcher: ChangeWatcher
+  /** Wakes `waitForChange` callers at any write (see {@link ChangeSignal}). */
+  readonly #changes: ChangeSignal
   #closed = false
 
   private constructor(store: SpoolStore, options: SpoolOptions) {
@@ -248,6 +251,7 @@ export class Spool {
       },
       options.wakeIntervalMs ?? 1000,
     )
+    this.#changes = new ChangeSignal(store)
     this.#replyWatcher = new ChangeWatcher(
       {
         hasClaimable: (key) => {
@@ -448,7 +452,9 @@ export class Spool {
     this.#open()
     const recipient = parseOrThrow(AgentIdSchema, agent, 'agent id')
     const params = this.#claimParams(recipient, options)
-    return this.#claimed(recipient, params.leaseUntil, await this.#store.claim(params))
+    const claimed = this.#claimed(recipient, params.leaseUntil, await this.#store.claim(params))
+    if (claimed.length > 0) this.#changes.fire()
+    return claimed
   }
 
   /**
@@ -558,6 +564,52 @@ export class Spool {
     }
     const c = claimed[0]
     if (c === undefined) return undefined
+    this.#changes.fire()
+    return {
+      message: c.value,
+      lease: {
+        recipient,
+        attempt: c.attempt,
+        maxAttempts: c.maxAttempts,
+        leaseUntil: new Date(leaseUntil).toISOString(),
+        receipt: c.receipt,
+      },
+    }
+  }
+
+  /**
+   * Leases, for `agent`, its delivery of the message `messageId` — and nothing else, whatever its place in
+   * claim order (a person opening one message of an inbox). Undefined when that delivery is not claimable
+   * (missing, already leased, done, failed, expired or not yet due). Ack it as any claim.
+   */
+  async claimMessage(
+    agent: string,
+    messageId: string,
+    options: { leaseSeconds?: number } = {},
+  ): Promise<ClaimedMessage | undefined> {
+    this.#open()
+    const recipient = parseOrThrow(AgentIdSchema, agent, 'agent id')
+    const id = parseOrThrow(MessageIdSchema, messageId, 'message id')
+    const { leaseSeconds } = parseOrThrow(ClaimOptionsSchema, options, 'claim options')
+    const now = this.#clock.now()
+    const leaseUntil = now + Math.round((leaseSeconds ?? this.#leaseSeconds) * 1000)
+    const { claimed, deadLettered } = await this.#store.claimMessage({
+      recipient,
+      messageId: id,
+      now,
+      leaseUntil,
+      receipt: randomBytes(12).toString('hex'),
+      decode: decodeClaimed,
+    })
+    for (const { messageId: failedId, reason } of deadLettered) {
+      this.#logger.warn(
+        { messageId: failedId, agent: recipient, reason },
+        `${reason}. Its delivery to ${recipient} was dead-lettered: it is listed by listFailed (agent-comm failed).`,
+      )
+    }
+    const c = claimed[0]
+    if (c === undefined) return undefined
+    this.#changes.fire()
     return {
       message: c.value,
       lease: {
@@ -592,6 +644,7 @@ export class Spool {
     this.#open()
     const receipt = options.receipt ?? null
     const outcome = await this.#store.ack({ messageId, recipient: agent, receipt, now: this.#clock.now() })
+    if (outcome.changed) this.#changes.fire()
     if (outcome.changed) return { messageId, recipient: agent, status: 'acked', alreadyAcked: false }
     const state = this.#requireDelivery(outcome.state, messageId, agent)
     if (state.status === 'acked') return { messageId, recipient: agent, status: 'acked', alreadyAcked: true }
@@ -616,6 +669,7 @@ export class Spool {
       const state = this.#requireDelivery(outcome.state, messageId, agent)
       throw this.#notLeased(messageId, agent, state.status, receipt ?? null)
     }
+    this.#changes.fire()
     return items.map(({ messageId, agent }, i) => ({
       messageId,
       recipient: agent,
@@ -667,6 +721,25 @@ export class Spool {
     }
   }
 
+  /**
+   * Takes a message back from `agent` before it is done with it (its sender's side gave it up): a queued
+   * or leased delivery becomes `failed` with `reason`, so no claim gets it any more and the ack of a
+   * consumer still holding it is refused. `false` when there was nothing to take back (already acked or
+   * failed); an unknown message or recipient is refused as `ack` refuses it.
+   */
+  async withdraw(messageId: string, agent: string, options: { reason: string }): Promise<boolean> {
+    this.#open()
+    const outcome = await this.#store.withdraw({
+      messageId,
+      recipient: agent,
+      reason: options.reason,
+      now: this.#clock.now(),
+    })
+    if (outcome.changed) return true
+    this.#requireDelivery(outcome.state, messageId, agent)
+    return false
+  }
+
   /** Pushes the lease of a message being worked on out to `leaseSeconds` from now. */
   async extendLease(
     messageId: string,
@@ -688,6 +761,18 @@ export class Spool {
       throw this.#notLeased(messageId, agent, found.status, receipt ?? null)
     }
     return { messageId, recipient: agent, leaseUntil: new Date(outcome.leaseUntil).toISOString() }
+  }
+
+  /**
+   * Resolves `true` at the next write to the spool's storage — a send, claim, ack, nack or retry of this
+   * spool, or a commit another process made that the store's change feed reports — and `false` after
+   * `timeoutMs` or on abort. A hint to read again (a live view's refresh), not a diff: keep a slow poll
+   * beside it, since delays and leases run out without any write.
+   */
+  async waitForChange(options: WaitOptions = {}): Promise<boolean> {
+    this.#open()
+    const { timeoutMs, signal } = parseOrThrow(WaitOptionsSchema, options, 'wait options')
+    return this.#changes.wait(timeoutMs, signal)
   }
 
   /**
@@ -833,6 +918,7 @@ export class Spool {
     this.#closed = true
     this.#watcher.close()
     this.#replyWatcher.close()
+    this.#changes.close()
     await this.#store.close()
   }
 
@@ -844,6 +930,7 @@ export class Spool {
   #notify(): void {
     this.#watcher.notify()
     this.#replyWatcher.notify()
+    this.#changes.fire()
   }
 
   /**

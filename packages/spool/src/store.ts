@@ -79,6 +79,13 @@ export interface SpoolStore {
    */
   claimReply<T>(params: ClaimReplyParams<T>): Promise<ClaimOutcome<T>>
 
+  /**
+   * Claims, like {@link claim} with `limit` 1, only the delivery of message `params.messageId` to
+   * `recipient`, when it is claimable; every other delivery is left as it is. An undecodable row is
+   * dead-lettered and nothing is claimed.
+   */
+  claimMessage<T>(params: ClaimMessageParams<T>): Promise<ClaimOutcome<T>>
+
   /** Whether `recipient` has a claimable reply to `replyTo` at `now` (see {@link claimReply}). */
   hasReply(params: { recipient: string; replyTo: string; now: number }): Promise<boolean>
 
@@ -108,6 +115,13 @@ export interface SpoolStore {
 
   /** Moves the lease end of a leased delivery (fenced by `receipt`) to `leaseUntil`. */
   extendLease(params: ExtendLeaseParams): Promise<ExtendLeaseOutcome>
+
+  /**
+   * Takes a queued or leased delivery back from its recipient (no receipt fence: the sender's side
+   * withdraws it): it becomes `failed` with `reason`, so no claim gets it and a holder's ack is refused.
+   * Reads its state only when nothing changed (acked, failed, or missing).
+   */
+  withdraw(params: WithdrawParams): Promise<ChangeOutcome>
 
   /**
    * Moves every lease that ran out (at `now`) on its last attempt to `failed`; returns how many. A read-only
@@ -253,6 +267,12 @@ export interface ClaimReplyParams<T> extends Omit<ClaimParams<T>, 'limit'> {
   replyTo: string
 }
 
+/** Parameters of {@link SpoolStore.claimMessage}: a claim of one named message. */
+export interface ClaimMessageParams<T> extends Omit<ClaimParams<T>, 'limit'> {
+  /** The id of the message whose delivery to `recipient` is claimed. */
+  messageId: string
+}
+
 /** One leased delivery of a claim. */
 export interface ClaimedRecord<T> {
   value: T
@@ -286,6 +306,14 @@ export interface DeliveryParams {
 }
 
 /** `changed`: the operation applied. Otherwise `state` is the delivery's state, or null when there is none. */
+/** Parameters of {@link SpoolStore.withdraw}. */
+export interface WithdrawParams {
+  messageId: string
+  recipient: string
+  reason: string
+  now: number
+}
+
 export type ChangeOutcome = { changed: true } | { changed: false; state: DeliveryState | null }
 
 export interface AckManyParams {

@@ -41,6 +41,7 @@ function forwardingStore(inner: SqliteSpoolStore): {
     'ackMany',
     'release',
     'extendLease',
+    'withdraw',
     'sweepExhaustedLeases',
     'requeueFailed',
     'hasClaimable',

@@ -10,6 +10,7 @@ import type {
   MessageV2,
   NackResult,
   SendResult,
+  TraceMetadata,
 } from '@agent-comm/protocol'
 import {
   AckResultSchema,
@@ -26,6 +27,7 @@ import {
   SendResultSchema,
   silentLogger,
   systemClock,
+  traceMetadataOf,
   ValidationError,
 } from '@agent-comm/protocol'
 import { type Dispatcher, Pool } from 'undici'
@@ -52,6 +54,7 @@ import { secretEnvName } from './env.js'
 import { errorFromResponse, RelayError } from './errors.js'
 import { AUDIENCE_PATTERN, signRequest } from './hmac.js'
 import { parseServerSentEvents } from './sse.js'
+import { traceHeaders } from './trace-headers.js'
 import {
   ClaimEnvelopeSchema,
   type ReadDelivery,
@@ -138,6 +141,8 @@ interface RequestSpec<S extends z.ZodType> {
   signal?: AbortSignal | undefined
   /** Extra time the relay may hold the request (long poll), in ms. */
   holdMs?: number
+  /** The trace context to send (a message's); default: the active OpenTelemetry span's, if any. */
+  trace?: TraceMetadata | undefined
 }
 
 /** A reply claim's response, its message read apart (see `readDelivery`). */
@@ -298,6 +303,7 @@ export class RelayClient {
       as: item.message.fromAgent,
       body: item,
       idempotent: true,
+      trace: traceMetadataOf(item.message.metadata),
       schema: SendResultSchema,
       signal,
     })
@@ -866,6 +872,8 @@ export class RelayClient {
       const headers: Record<string, string> =
         spec.as === null ? {} : this.#sign(spec.as, spec.method, path, body)
       if (body !== '') headers['content-type'] = 'application/json'
+      const traced = traceHeaders(spec.trace)
+      if (traced !== undefined) Object.assign(headers, traced)
       let response: Dispatcher.ResponseData
       let text: string
       try {

@@ -100,6 +100,30 @@ export const CONSOLE_THRESHOLDS = {
   queued: 1000,
 }
 
+/** How long opening a message in the console leases it: a person reading and answering, not a worker. */
+const OPEN_LEASE_SECONDS = 600
+
+/** The console stream's slow re-read when nothing wakes it: expired leases and deadlines write nothing. */
+const STREAM_SAFETY_POLL_MS = 5000
+
+/** At most one re-read of the console stream per this many ms, however often the spool is written. */
+const STREAM_COALESCE_MS = 200
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms)
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer)
+        resolve()
+      },
+      { once: true },
+    )
+  })
+}
+
 /** True for a person allowed to sign in to the console: registered with `kind: human` or `human-review`. */
 function isHuman(profile: z.output<typeof AgentProfileSchema>): boolean {
   return profile.metadata.kind === 'human' || profile.capabilities.includes('human-review')
@@ -116,19 +140,17 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
   // Sign-in guesses are limited per client address (20 failures a minute), whatever the relay's other limits.
   const signInFailures = new WindowLimiter({ max: 20, timeWindowMs: 60_000 }, clock)
 
-  /** Leases `messageId` for `agentId`: claims its waiting messages until that one is leased to it. */
+  /**
+   * Leases `messageId` — that message only — to `agentId` for {@link OPEN_LEASE_SECONDS}: "Done" acks it;
+   * closing the page without it lets the lease run out, and the message is claimable again.
+   */
   const open = async (agentId: string, messageId: string): Promise<void> => {
     const status = await spool.status(messageId)
     const delivery = status.deliveries.find((d) => d.recipient === agentId)
     if (delivery === undefined) throw new MessageNotFoundError(messageId)
-    if (delivery.status === 'leased') return
-    if (delivery.status !== 'queued') return
-    // Claims hand out the most urgent first; a person opening one message leases the ones before it too
-    // (for an hour), which only marks them opened: each is still done one by one.
-    for (let round = 0; round < 20; round++) {
-      const claimed = await spool.claim(agentId, { limit: 100, leaseSeconds: 3600 })
-      if (claimed.some((c) => c.message.id === messageId) || claimed.length === 0) return
-    }
+    if (delivery.status !== 'queued' && delivery.status !== 'leased') return
+    // Undefined when it is leased (already open) and its lease still runs: nothing to do.
+    await spool.claimMessage(agentId, messageId, { leaseSeconds: OPEN_LEASE_SECONDS })
   }
 
   const visibleMessages = async (caller: Caller, query: { text?: string; limit: number }) => {
@@ -265,7 +287,8 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       method: 'POST',
       url: `${PREFIX}/inbox/:messageId/open`,
       operationId: 'consoleOpen',
-      summary: 'Open a message: lease it to the signed-in agent (for an hour) so no one else works on it',
+      summary:
+        'Open a message: lease it (and only it) to the signed-in agent for 10 minutes so no one else works on it',
       tag: 'console',
       auth: 'agent',
       params: MessageParams,
@@ -372,8 +395,9 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
           'x-accel-buffering': 'no',
         })
         res.write(': connected\n\n')
-        // The fingerprint is re-read at least every half second: the spool's wake-up is a hint, the read
-        // is the truth (a message claimed elsewhere changes the inbox without waking anyone).
+        // The fingerprint is re-read when the spool reports a change (a write of the relay, or another
+        // process's commit seen by the store's change feed) and at least every STREAM_SAFETY_POLL_MS: the
+        // wake-up is a hint, the read is the truth (leases and deadlines run out without any write).
         const fingerprint = async (): Promise<string> => {
           const pending = await spool.pending(caller.agentId, { limit: 500 })
           const open = await approvals.pending(caller.admin ? undefined : caller.agentId)
@@ -390,24 +414,17 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
         let idle = 0
         try {
           while (!signal.aborted) {
+            // Waiting starts before the read, so a change committed while reading still wakes the loop.
+            const changed = spool.waitForChange({ timeoutMs: STREAM_SAFETY_POLL_MS, signal })
             const now = await fingerprint()
             if (now !== last) {
               last = now
               res.write(`event: change\ndata: {}\n\n`)
-            } else if (++idle % 30 === 0) {
+            } else if (++idle % 3 === 0) {
               res.write(': keep-alive\n\n')
             }
-            await new Promise<void>((resolve) => {
-              const timer = setTimeout(resolve, 500)
-              signal.addEventListener(
-                'abort',
-                () => {
-                  clearTimeout(timer)
-                  resolve()
-                },
-                { once: true },
-              )
-            })
+            // A busy relay writes often: changes within STREAM_COALESCE_MS are read together.
+            if ((await changed) && !signal.aborted) await pause(STREAM_COALESCE_MS, signal)
           }
         } catch (error) {
           if (!signal.aborted) request.log.error({ err: error }, 'console event stream failed')

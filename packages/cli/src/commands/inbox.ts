@@ -1,8 +1,9 @@
 import type { Coordinator } from '@agent-comm/coordinator'
-import { Args } from '@oclif/core'
+import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { limitFlag } from '../flags.js'
 import { messageLine } from '../format.js'
+import { runHookInbox } from '../hook-inbox.js'
 
 type Pending = Awaited<ReturnType<Coordinator['pending']>>
 
@@ -25,6 +26,7 @@ export default class Inbox extends BaseCommand<typeof Inbox> {
 Only agents on the local spool (transport sqlite) can be looked at this way; for a file or http agent it exits 2.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> builder',
+    '<%= config.bin %> <%= command.id %> builder --new --since-cursor --client claude-code --format hook-json   # for hooks',
     '<%= config.bin %> <%= command.id %> builder --limit 5 --json',
   ]
   static override args = {
@@ -32,9 +34,38 @@ Only agents on the local spool (transport sqlite) can be looked at this way; for
   }
   static override flags = {
     limit: limitFlag({ description: 'show at most this many (1-1000, default 50)', max: 1000 }),
+    new: Flags.boolean({
+      description:
+        'for assistant hooks: one short line of the unclaimed mail (nothing when there is none), fast (SQLite only)',
+    }),
+    'since-cursor': Flags.boolean({
+      description: "with --new: only mail newer than this client's stored cursor, then move the cursor",
+      dependsOn: ['new'],
+    }),
+    format: Flags.string({
+      description: 'with --new: text, or hook-json ({"hookSpecificOutput":{"additionalContext":…}})',
+      options: ['text', 'hook-json'],
+      dependsOn: ['new'],
+    }),
+    client: Flags.string({
+      description: 'with --since-cursor: whose cursor (e.g. claude-code, codex; default "default")',
+      dependsOn: ['new'],
+    }),
+    event: Flags.string({
+      description: 'with --format hook-json: the hook event named in the output (default UserPromptSubmit)',
+      dependsOn: ['new'],
+    }),
   }
 
   async run(): Promise<InboxResult> {
+    if (this.flags.new) {
+      // bin/run.js normally answers --new before oclif loads; this is the same command for everything else.
+      const result = runHookInbox(process.argv.slice(3), process.env, process.cwd())
+      if (result === undefined) this.error('inbox --new reads a SQLite database only', { exit: 2 })
+      ;(result.code === 0 ? process.stdout : process.stderr).write(result.output)
+      process.exitCode = result.code
+      return { agent: this.args.agent, count: 0, pending: [] }
+    }
     const coordinator = await this.coordinator()
     const { agent } = this.args
     const pending = await coordinator.pending(agent, {

@@ -43,6 +43,33 @@ Client configuration (.mcp.json): {"mcpServers": {"agent-comm": {"command": "age
       helpValue: '<address>',
       dependsOn: ['http'],
     }),
+    agent: Flags.string({
+      description:
+        'act as this agent: registered and heartbeated on connect, the default from_agent/agent_id, and the only agent the session may act as (default: AGENT_COMM_AGENT)',
+      helpValue: '<id>',
+    }),
+    'allow-any-agent': Flags.boolean({
+      description: 'operator switch: with --agent, still let the session act as other agents it names',
+    }),
+    tools: Flags.string({
+      description:
+        'tool profile: core, messaging, admin, all (default) or a comma list (default: AGENT_COMM_MCP_TOOLS)',
+      helpValue: '<profile|list>',
+    }),
+    channel: Flags.boolean({
+      description:
+        'Claude Code channel: announce new mail for --agent as notifications/claude/channel (start Claude Code with --dangerously-load-development-channels server:agent-comm)',
+    }),
+    'session-ttl': Flags.integer({
+      description: 'with --http: close sessions idle this many seconds (default 1800)',
+      min: 1,
+      dependsOn: ['http'],
+    }),
+    token: Flags.string({
+      description:
+        'with --http: require Authorization: Bearer <token> (default AGENT_COMM_MCP_TOKEN; required beyond loopback)',
+      dependsOn: ['http'],
+    }),
     'relay-data-dir': Flags.string({
       description:
         'relay data folder whose secrets.json the comm_relay_* tools manage (default: AGENT_COMM_RELAY_DATA_DIR; without either they are unavailable)',
@@ -57,7 +84,16 @@ Client configuration (.mcp.json): {"mcpServers": {"agent-comm": {"command": "age
   async run(): Promise<undefined> {
     const { flags } = this
     const json = this.jsonEnabled()
-    const options = { db: flags.db, relayDataDir: flags['relay-data-dir'] }
+    const options = {
+      db: flags.db,
+      relayDataDir: flags['relay-data-dir'],
+      agent: flags.agent,
+      allowOtherAgents: flags['allow-any-agent'],
+      tools: flags.tools,
+      channel: flags.channel,
+      sessionTtlMs: flags['session-ttl'] === undefined ? undefined : flags['session-ttl'] * 1000,
+      token: flags.token,
+    }
     const port = flags.port ?? DEFAULT_MCP_PORT
     let running: Awaited<ReturnType<typeof startMcpServer>>
     try {

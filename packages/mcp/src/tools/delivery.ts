@@ -1,12 +1,19 @@
-import { AgentIdSchema, MessageIdSchema } from '@agent-comm/protocol'
+import { AgentIdSchema, InvalidStateError, isAgentCommError, MessageIdSchema } from '@agent-comm/protocol'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
+import { budgetShape, DEFAULT_CLAIM_BODY_CHARS, trimmed } from '../budget.js'
 import { formatClaimed, formatDelivery, formatMessage, plural } from '../format.js'
 import { AckOutputShape, NackOutputShape, PollOutputShape, StatusOutputShape } from '../schemas.js'
 import { Behaviour, handler, type ToolContext, type ToolExtra } from '../tool-kit.js'
 
-/** Longest wait comm_poll accepts: most clients time a request out after 60 s. */
-export const MAX_POLL_WAIT_SECONDS = 60
+/** Longest wait comm_poll accepts in total; each call waits at most {@link CALL_WAIT_CAP_MS}. */
+export const MAX_POLL_WAIT_SECONDS = 3600
+
+/**
+ * Longest a single call waits: clients time a request out after 60 s (the SDK's default, Codex's
+ * `tool_timeout_sec`), so a longer wait returns after 50 s with the seconds left, to call again.
+ */
+export const CALL_WAIT_CAP_MS = 50_000
 
 /** How often a waiting comm_poll reports progress to a client that asked for it (keeps its timeout alive). */
 const PROGRESS_INTERVAL_MS = 10_000
@@ -35,6 +42,37 @@ function reportProgress(extra: ToolExtra, agentId: string, waitSeconds: number):
   }, PROGRESS_INTERVAL_MS)
   timer.unref()
   return () => clearInterval(timer)
+}
+
+/**
+ * Runs an ack or nack. The spool reports any receipt that does not match as a lost lease; when the
+ * delivery is in fact still leased to this agent and live, the receipt was simply wrong (a typo, or one
+ * from an earlier claim), and the model should retry with the right one rather than give the work up.
+ */
+async function wrongReceipt<T>(
+  context: ToolContext,
+  args: { message_id: string; agent_id: string; receipt?: string | undefined },
+  run: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await run()
+  } catch (error) {
+    if (!isAgentCommError(error, 'LEASE_LOST') || args.receipt === undefined) throw error
+    const status = await context.coordinator.status(args.message_id).catch(() => undefined)
+    const delivery = status?.deliveries.find((d) => d.recipient === args.agent_id)
+    const live =
+      delivery?.status === 'leased' &&
+      delivery.leaseUntil !== null &&
+      Date.parse(delivery.leaseUntil) > context.clock.now()
+    if (!live) throw error
+    throw new InvalidStateError(
+      `Wrong receipt for message '${args.message_id}': '${args.agent_id}' holds a live lease on it (attempt ${delivery.attempt}, until ${delivery.leaseUntil}), but not with receipt '${args.receipt}'`,
+      {
+        hint: `Pass the receipt comm_poll returned with attempt ${delivery.attempt} of this message (receipts of earlier claims are stale); the lease is still yours.`,
+        details: { messageId: args.message_id, agentId: args.agent_id, reason: 'WRONG_RECEIPT' },
+      },
+    )
+  }
 }
 
 /** comm_poll, comm_ack, comm_nack, comm_message_status. */
@@ -73,13 +111,26 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
           .min(0)
           .max(MAX_POLL_WAIT_SECONDS)
           .optional()
-          .describe('wait up to this many seconds (max 60) for a first message when none is waiting'),
+          .describe(
+            'wait up to this many seconds for a first message when none is waiting; one call waits at most 50 s and then returns continue_wait_seconds to call again with',
+          ),
+        ...budgetShape(DEFAULT_CLAIM_BODY_CHARS),
       },
-      outputSchema: PollOutputShape,
+      outputSchema: {
+        ...PollOutputShape,
+        continueWaitSeconds: z
+          .number()
+          .optional()
+          .describe(
+            'the wait was cut at the per-call cap: call again with this wait_seconds to keep waiting',
+          ),
+      },
       annotations: { title: 'Receive messages', ...Behaviour.adds },
     },
     handler('comm_poll', context, async (args, extra) => {
-      const waitSeconds = args.wait_seconds ?? 0
+      const asked = args.wait_seconds ?? 0
+      const capMs = context.callWaitCapMs ?? CALL_WAIT_CAP_MS
+      const waitSeconds = Math.min(asked, capMs / 1000)
       const stopProgress = waitSeconds > 0 ? reportProgress(extra, args.agent_id, waitSeconds) : () => {}
       let messages: Awaited<ReturnType<typeof coordinator.poll>>
       try {
@@ -92,14 +143,29 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
         stopProgress()
       }
       const agent = args.agent_id
+      const shown = messages.map((claimed) => ({ ...claimed, message: trimmed(claimed.message, args) }))
+      const left = Math.round((asked - waitSeconds) * 1000) / 1000
+      const continueWait = messages.length === 0 && left > 0 && !extra.signal.aborted ? left : undefined
       const text =
         messages.length === 0
-          ? `No messages waiting for '${agent}'${waitSeconds > 0 ? ` (waited ${waitSeconds} s)` : ''}. Poll again later, or pass wait_seconds (up to ${MAX_POLL_WAIT_SECONDS}) to wait for one.`
+          ? `No messages waiting for '${agent}'${waitSeconds > 0 ? ` (waited ${waitSeconds} s)` : ''}. ${
+              continueWait === undefined
+                ? 'Poll again later, or pass wait_seconds to wait for one.'
+                : `To keep waiting, call comm_poll again with wait_seconds: ${continueWait}.`
+            }`
           : [
               `Claimed ${plural(messages.length, 'message')} for '${agent}'. Handle each one, reply with comm_reply if the sender expects an answer, then ack it with comm_ack (message_id, agent_id: '${agent}', receipt) before its lease ends; nack it with comm_nack (with a reason) if you cannot handle it.`,
-              ...messages.map((claimed, index) => formatClaimed(claimed, index, messages.length)),
+              ...shown.map((claimed, index) => formatClaimed(claimed, index, messages.length)),
             ].join('\n\n')
-      return { text, data: { agentId: agent, count: messages.length, messages } }
+      return {
+        text,
+        data: {
+          agentId: agent,
+          count: messages.length,
+          messages: shown,
+          ...(continueWait === undefined ? {} : { continueWaitSeconds: continueWait }),
+        },
+      }
     }),
   )
 
@@ -121,10 +187,12 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
       annotations: { title: 'Acknowledge a message', ...Behaviour.upserts },
     },
     handler('comm_ack', context, async (args) => {
-      const result = await coordinator.ack(
-        args.message_id,
-        args.agent_id,
-        args.receipt === undefined ? {} : { receipt: args.receipt },
+      const result = await wrongReceipt(context, args, () =>
+        coordinator.ack(
+          args.message_id,
+          args.agent_id,
+          args.receipt === undefined ? {} : { receipt: args.receipt },
+        ),
       )
       const text = result.alreadyAcked
         ? `Message ${result.messageId} was already acknowledged by '${result.recipient}'; nothing changed.`
@@ -158,12 +226,14 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
       annotations: { title: 'Hand a message back', ...Behaviour.changes },
     },
     handler('comm_nack', context, async (args) => {
-      const result = await coordinator.nack(args.message_id, args.agent_id, {
-        reason: args.reason,
-        ...(args.delay_seconds === undefined ? {} : { delaySeconds: args.delay_seconds }),
-        ...(args.dead_letter === undefined ? {} : { deadLetter: args.dead_letter }),
-        ...(args.receipt === undefined ? {} : { receipt: args.receipt }),
-      })
+      const result = await wrongReceipt(context, args, () =>
+        coordinator.nack(args.message_id, args.agent_id, {
+          reason: args.reason,
+          ...(args.delay_seconds === undefined ? {} : { delaySeconds: args.delay_seconds }),
+          ...(args.dead_letter === undefined ? {} : { deadLetter: args.dead_letter }),
+          ...(args.receipt === undefined ? {} : { receipt: args.receipt }),
+        }),
+      )
       const text =
         result.status === 'failed'
           ? `Message ${result.messageId} for '${result.recipient}' is dead-lettered (failed after attempt ${result.attempt} of ${result.maxAttempts}); it will not be delivered again.`

@@ -6,6 +6,7 @@ import {
 } from '@agent-comm/protocol'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
+import { before, budgetShape, DEFAULT_READ_BODY_CHARS, trimmed } from '../budget.js'
 import { formatMessage, plural } from '../format.js'
 import { MessageOutputSchema } from '../schemas.js'
 import { Behaviour, handler, type ToolContext } from '../tool-kit.js'
@@ -28,11 +29,27 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
       inputSchema: {
         conversation_id: ConversationIdSchema.optional().describe('the conversation id (conv_…)'),
         message_id: MessageIdSchema.optional().describe('or: any message of the conversation'),
+        limit: z
+          .number()
+          .int()
+          .min(1)
+          .max(1000)
+          .default(20)
+          .describe('at most this many messages, the newest ones (default 20)'),
+        before: MessageIdSchema.optional().describe(
+          'page back: only messages older than this message id (the next_before of the previous page)',
+        ),
+        ...budgetShape(DEFAULT_READ_BODY_CHARS),
       },
       outputSchema: {
         conversationId: z.string(),
+        total: z.number().int().describe('messages in the whole conversation'),
         count: z.number().int(),
         messages: z.array(MessageOutputSchema),
+        nextBefore: z
+          .string()
+          .optional()
+          .describe('pass as before to read the older messages; absent when this page reaches the start'),
       },
       annotations: { title: 'Read a conversation', ...Behaviour.reads },
     },
@@ -44,15 +61,48 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
       }
       const conversationId =
         args.conversation_id ?? (await coordinator.status(args.message_id!)).message.routing.conversationId
-      const messages = await coordinator.conversation(conversationId)
+      const all = await coordinator.conversation(conversationId)
+      let older = all
+      if (args.before !== undefined) {
+        const cursor = all.find((m) => m.id === args.before)
+        if (cursor === undefined) {
+          throw new ValidationError(
+            `Invalid arguments: before '${args.before}' is not in conversation '${conversationId}'`,
+            [
+              {
+                path: 'before',
+                message: 'must be a message id of this conversation (next_before of the previous page)',
+              },
+            ],
+          )
+        }
+        older = all.filter((m) => before(m, cursor))
+      }
+      const page = older.slice(Math.max(0, older.length - args.limit))
+      const messages = page.map((m) => trimmed(m, args))
+      const nextBefore = page.length < older.length ? page[0]?.id : undefined
       const text =
-        messages.length === 0
+        all.length === 0
           ? `No messages in conversation '${conversationId}'. Check the id with comm_list_conversations; expired and cleaned-up messages are gone.`
           : [
-              `Conversation ${conversationId}: ${plural(messages.length, 'message')}, oldest first.`,
-              ...messages.map((m, i) => `--- ${i + 1} of ${messages.length} ---\n${formatMessage(m)}`),
+              `Conversation ${conversationId}: ${plural(all.length, 'message')}; showing ${page.length}, oldest first.${
+                nextBefore === undefined ? '' : ` Older ones: call again with before: '${nextBefore}'.`
+              }`,
+              ...messages.map(
+                (m, i) =>
+                  `--- ${older.length - page.length + i + 1} of ${all.length} ---\n${formatMessage(m)}`,
+              ),
             ].join('\n\n')
-      return { text, data: { conversationId, count: messages.length, messages } }
+      return {
+        text,
+        data: {
+          conversationId,
+          total: all.length,
+          count: messages.length,
+          messages,
+          ...(nextBefore === undefined ? {} : { nextBefore }),
+        },
+      }
     }),
   )
 
@@ -108,27 +158,46 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
           .optional()
           .describe('sent at or after this ISO-8601 time, e.g. 2026-01-31T09:00:00Z'),
         limit: z.number().int().min(1).max(1000).default(20).describe('at most this many (default 20)'),
+        before: MessageIdSchema.optional().describe(
+          'page on: only messages older than this message id (the next_before of the previous page)',
+        ),
+        ...budgetShape(DEFAULT_READ_BODY_CHARS),
       },
-      outputSchema: { count: z.number().int(), messages: z.array(MessageOutputSchema) },
+      outputSchema: {
+        count: z.number().int(),
+        messages: z.array(MessageOutputSchema),
+        nextBefore: z.string().optional().describe('pass as before for the next (older) page'),
+      },
       annotations: { title: 'Search messages', ...Behaviour.reads },
     },
     handler('comm_search', context, async (args) => {
-      const messages = await coordinator.search({
-        limit: args.limit,
+      const cursor = args.before === undefined ? undefined : (await coordinator.status(args.before)).message
+      const found = await coordinator.search({
+        // With a cursor the newer matches are skipped here, so ask for the most the library gives.
+        limit: cursor === undefined ? args.limit + 1 : 1000,
         ...(args.text === undefined ? {} : { text: args.text }),
         ...(args.from_agent === undefined ? {} : { from: args.from_agent }),
         ...(args.to_agent === undefined ? {} : { to: args.to_agent }),
         ...(args.conversation_id === undefined ? {} : { conversationId: args.conversation_id }),
         ...(args.since === undefined ? {} : { since: args.since }),
       })
+      const matching = cursor === undefined ? found : found.filter((m) => before(m, cursor))
+      const page = matching.slice(0, args.limit)
+      const messages = page.map((m) => trimmed(m, args))
+      const nextBefore = matching.length > page.length ? page.at(-1)?.id : undefined
       const text =
         messages.length === 0
           ? 'No messages match.'
           : [
-              `${plural(messages.length, 'message')} found, newest first:`,
+              `${plural(messages.length, 'message')} found, newest first.${
+                nextBefore === undefined ? '' : ` More: call again with before: '${nextBefore}'.`
+              }`,
               ...messages.map((m) => formatMessage(m)),
             ].join('\n\n')
-      return { text, data: { count: messages.length, messages } }
+      return {
+        text,
+        data: { count: messages.length, messages, ...(nextBefore === undefined ? {} : { nextBefore }) },
+      }
     }),
   )
 }

@@ -93,7 +93,8 @@ function sentOutcome(report: SendReport, verb: string): ToolOutcome<Record<strin
       recipients: report.recipients,
       deliveries: report.deliveries,
       duplicate: report.duplicate,
-      message,
+      // Ids and status only: the model wrote the body, echoing it back costs its tokens again.
+      ...(report.heldUntil === undefined ? {} : { heldUntil: report.heldUntil }),
     },
   }
 }

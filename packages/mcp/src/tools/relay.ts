@@ -1,3 +1,6 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { AgentIdSchema, ConfigError, InvalidStateError, isAgentCommError } from '@agent-comm/protocol'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
@@ -24,9 +27,9 @@ export function registerRelayTools(server: McpServer, context: ToolContext): voi
       description:
         'Generate the HMAC secret an agent uses to authenticate to the agent-comm HTTP relay (for agents on ' +
         'other machines, registered with transport http). The result is the only time the secret is shown: ' +
-        "give it to the agent's operator to set as the named environment variable on the agent's machine, " +
-        'and do not repeat it elsewhere. An agent that has a secret is refused unless replace is true, which ' +
-        'revokes the old one at once.',
+        'the secret is written to a file readable only by this user (never into this conversation): give ' +
+        "the file to the agent's operator, who sets the named environment variable from it. An agent that " +
+        'has a secret is refused unless replace is true, which revokes the old one at once.',
       inputSchema: {
         agent_id: AgentIdSchema.describe('the agent the secret is for'),
         replace: z
@@ -36,7 +39,7 @@ export function registerRelayTools(server: McpServer, context: ToolContext): voi
       },
       outputSchema: {
         agentId: z.string(),
-        secret: z.string(),
+        file: z.string().describe('where the secret was written (mode 0600), as NAME=secret'),
         createdAt: z.string(),
         envVar: z.string().optional(),
       },
@@ -56,18 +59,20 @@ export function registerRelayTools(server: McpServer, context: ToolContext): voi
         }
         throw error
       }
+      // The secret never enters the model's context: it goes to a private file for the operator.
+      const dir = context.secretOutputDir ?? (await mkdtemp(join(tmpdir(), 'agent-comm-secret-')))
+      await mkdir(dir, { recursive: true, mode: 0o700 })
+      const file = join(dir, `${issued.agentId}.env`)
+      const name = issued.envVar ?? 'AGENT_COMM_SECRET'
+      await writeFile(file, `${name}=${issued.secret}\n`, { mode: 0o600 })
       const data = {
         agentId: issued.agentId,
-        secret: issued.secret,
+        file,
         createdAt: issued.createdAt,
         ...(issued.envVar === undefined ? {} : { envVar: issued.envVar }),
       }
-      const where =
-        issued.envVar === undefined
-          ? "Set it on the agent's machine as its relay secret."
-          : `Set it on the agent's machine: ${issued.envVar}=<the secret>.`
       return {
-        text: `Relay secret for '${issued.agentId}' (shown only this once): ${issued.secret}\n${where} Keep it out of messages and logs.`,
+        text: `Created the relay secret of '${issued.agentId}' and wrote it to ${file} (readable by this user only; not shown here). The agent's operator sets ${name} from it on the agent's machine (e.g. \`set -a; . ${file}; set +a\`), then deletes the file.`,
         data,
       }
     }),

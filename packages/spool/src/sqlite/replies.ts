@@ -12,12 +12,22 @@ const CANDIDATE = `SELECT d.id FROM deliveries d JOIN messages m ON m.seq = d.me
     AND (d.status = 'queued' OR (d.status = 'leased' AND d.attempt < d.max_attempts))
   ORDER BY d.id LIMIT 1`
 
+/**
+ * The delivery of message `@messageId` to `@recipient`, claimable at `@now` (same conditions as above): a
+ * person opening one message in the console leases that one and none of the messages ahead of it.
+ */
+const MESSAGE_CANDIDATE = `SELECT d.id FROM deliveries d JOIN messages m ON m.seq = d.message_seq
+  WHERE m.id = @messageId AND d.recipient = @recipient AND d.available_at <= @now AND d.expires_at > @now
+    AND (d.status = 'queued' OR (d.status = 'leased' AND d.attempt < d.max_attempts))`
+
 /** The prepared reply statements of one connection. */
 export interface ReplyStatements {
   /** Leases the oldest claimable reply (as the claim does); RETURNING its row, or nothing. */
   claimReply: BetterSqlite3.Statement
   /** 1 when a claimable reply is waiting, else 0. */
   hasReply: BetterSqlite3.Statement
+  /** Leases one named message's delivery when claimable; RETURNING its row, or nothing. */
+  claimMessage: BetterSqlite3.Statement
 }
 
 /** Prepares the reply statements on `sqlite`. */
@@ -29,5 +39,10 @@ export function prepareReplyStatements(sqlite: BetterSqlite3.Database): ReplySta
       WHERE id = (${CANDIDATE})
       RETURNING id, message_seq AS messageSeq, attempt, max_attempts AS maxAttempts`),
     hasReply: sqlite.prepare(`SELECT EXISTS (${CANDIDATE})`).pluck(),
+    claimMessage: sqlite.prepare(`UPDATE deliveries SET
+        status = 'leased', attempt = attempt + 1, available_at = @leaseUntil, lease_until = @leaseUntil,
+        receipt = @receipt || '.' || id, updated_at = @now
+      WHERE id = (${MESSAGE_CANDIDATE})
+      RETURNING id, message_seq AS messageSeq, attempt, max_attempts AS maxAttempts`),
   }
 }

@@ -33,6 +33,7 @@ type HotStatementName =
   | 'failExhaustedLeases'
   | 'ack'
   | 'nack'
+  | 'withdraw'
   | 'extendLease'
   | 'delivery'
   | 'messageExists'
@@ -95,6 +96,10 @@ export function prepareHotStatements(
     ack: sqlite.prepare(`UPDATE deliveries SET status = 'acked', acked_at = @now, updated_at = @now, lease_until = NULL
       WHERE message_seq = (SELECT seq FROM messages WHERE id = @messageId) AND recipient = @recipient AND status = 'leased'
         AND (@receipt IS NULL OR receipt = @receipt)`),
+    withdraw: sqlite.prepare(`UPDATE deliveries SET status = 'failed', lease_until = NULL, receipt = NULL,
+        last_error = @reason, updated_at = @now
+      WHERE message_seq = (SELECT seq FROM messages WHERE id = @messageId) AND recipient = @recipient
+        AND status IN ('queued', 'leased')`),
     nack: sqlite.prepare(`UPDATE deliveries SET
         status = CASE WHEN @deadLetter = 1 OR attempt >= max_attempts THEN 'failed' ELSE 'queued' END,
         available_at = @availableAt, lease_until = NULL, receipt = NULL, last_error = @reason, updated_at = @now

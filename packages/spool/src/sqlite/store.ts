@@ -10,6 +10,7 @@ import type {
   AckManyParams,
   ChangeOutcome,
   ClaimedRecord,
+  ClaimMessageParams,
   ClaimOutcome,
   ClaimParams,
   ClaimReplyParams,
@@ -32,6 +33,7 @@ import type {
   SpoolStore,
   StoredSend,
   StoreSearchParams,
+  WithdrawParams,
 } from '../store.js'
 import type {
   CleanupReport,
@@ -109,6 +111,9 @@ export class SqliteSpoolStore implements SpoolStore {
   readonly #claimReply: BetterSqlite3.Transaction<
     (params: ClaimReplyParams<unknown>) => ClaimOutcome<unknown>
   >
+  readonly #claimMessage: BetterSqlite3.Transaction<
+    (params: ClaimMessageParams<unknown>) => ClaimOutcome<unknown>
+  >
   readonly #ackMany: BetterSqlite3.Transaction<(params: AckManyParams) => AckManyOutcome>
   readonly #ackAndClaim: BetterSqlite3.Transaction<
     (params: AckAndClaimParams<unknown>) => AckAndClaimOutcome<unknown>
@@ -180,6 +185,17 @@ export class SqliteSpoolStore implements SpoolStore {
         if (row === undefined) break
         this.#decodeRows([row], { ...params, limit: 1 }, claimed, deadLettered)
       }
+      return { claimed, deadLettered }
+    })
+    this.#claimMessage = sqlite.transaction((params: ClaimMessageParams<unknown>) => {
+      const { recipient, messageId, now, leaseUntil, receipt } = params
+      this.#sweep(now, false)
+      const claimed: ClaimedRecord<unknown>[] = []
+      const deadLettered: { messageId: string; reason: string }[] = []
+      const row = this.#replies.claimMessage.get({ recipient, messageId, now, leaseUntil, receipt }) as
+        | ClaimedRow
+        | undefined
+      if (row !== undefined) this.#decodeRows([row], { ...params, limit: 1 }, claimed, deadLettered)
       return { claimed, deadLettered }
     })
     this.#ackMany = sqlite.transaction((params: AckManyParams): AckManyOutcome => this.#ackItems(params))
@@ -278,6 +294,14 @@ export class SqliteSpoolStore implements SpoolStore {
     }
   }
 
+  async claimMessage<T>(params: ClaimMessageParams<T>): Promise<ClaimOutcome<T>> {
+    try {
+      return this.#claimMessage.immediate(params as ClaimMessageParams<unknown>) as ClaimOutcome<T>
+    } catch (error) {
+      return this.#failed(error)
+    }
+  }
+
   async hasReply(params: { recipient: string; replyTo: string; now: number }): Promise<boolean> {
     try {
       return this.#replies.hasReply.get(params) === 1
@@ -313,6 +337,13 @@ export class SqliteSpoolStore implements SpoolStore {
 
   async release(params: ReleaseParams): Promise<ReleaseOutcome> {
     return this.#write(() => this.#release.immediate(params))
+  }
+
+  async withdraw({ messageId, recipient, reason, now }: WithdrawParams): Promise<ChangeOutcome> {
+    return this.#write(() => {
+      if (this.#stmt.withdraw.run({ messageId, recipient, reason, now }).changes === 1) return CHANGED
+      return { changed: false, state: this.#state(messageId, recipient) }
+    })
   }
 
   async extendLease(params: ExtendLeaseParams): Promise<ExtendLeaseOutcome> {

@@ -1,0 +1,88 @@
+import { ConfigError } from '@agent-comm/protocol'
+
+/** What {@link startTracingFromEnv} turned on: call `shutdown` before exiting to flush the last spans. */
+export interface TracingHandle {
+  /** Where spans go (the OTLP/HTTP traces URL). */
+  url: string
+  shutdown(): Promise<void>
+}
+
+/**
+ * The OTLP/HTTP traces URL the standard variables ask for, or `undefined` when they turn no exporter on:
+ * `OTEL_TRACES_EXPORTER=otlp` (or unset, with an endpoint set), `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces` (default `http://localhost:4318`); `OTEL_SDK_DISABLED=true`
+ * and `OTEL_TRACES_EXPORTER=none` turn it off. Any other exporter name, or the grpc protocol, is a `ConfigError`.
+ */
+export function otlpTracesUrl(env: Record<string, string | undefined>): string | undefined {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return undefined
+  const exporters = (env.OTEL_TRACES_EXPORTER ?? '')
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter((name) => name !== '')
+  const tracesEndpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() || undefined
+  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || undefined
+  if (exporters.length === 0 && tracesEndpoint === undefined && endpoint === undefined) return undefined
+  if (exporters.includes('none')) return undefined
+  const unsupported = exporters.filter((name) => name !== 'otlp')
+  if (unsupported.length > 0) {
+    throw new ConfigError(
+      `OTEL_TRACES_EXPORTER '${unsupported.join(',')}' is not supported by agent-comm-relay`,
+      {
+        hint: 'Use OTEL_TRACES_EXPORTER=otlp (OTLP over HTTP/protobuf or JSON) or none.',
+      },
+    )
+  }
+  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL)?.trim()
+  // The exporter speaks OTLP over HTTP (JSON bodies), which every collector's HTTP port (4318) takes.
+  if (protocol === 'grpc') {
+    throw new ConfigError('OTEL_EXPORTER_OTLP_PROTOCOL grpc is not supported by agent-comm-relay', {
+      hint: "It exports OTLP over HTTP: unset it or set http/json, and point the endpoint at the collector's HTTP port (4318).",
+    })
+  }
+  if (tracesEndpoint !== undefined) return tracesEndpoint
+  return `${(endpoint ?? 'http://localhost:4318').replace(/\/+$/, '')}/v1/traces`
+}
+
+/**
+ * Registers an OpenTelemetry tracer provider exporting to OTLP/HTTP when the standard `OTEL_*` variables
+ * ask for one (see {@link otlpTracesUrl}); `undefined` when they do not. The SDK packages are optional
+ * dependencies of the relay, loaded only then: without them this fails with a `ConfigError` saying what to
+ * install. `OTEL_SERVICE_NAME` / `OTEL_RESOURCE_ATTRIBUTES` name the service (default `agent-comm-relay`).
+ */
+export async function startTracingFromEnv(
+  env: Record<string, string | undefined>,
+  serviceName = 'agent-comm-relay',
+): Promise<TracingHandle | undefined> {
+  const url = otlpTracesUrl(env)
+  if (url === undefined) return undefined
+  let sdk: [
+    typeof import('@opentelemetry/sdk-trace-node'),
+    typeof import('@opentelemetry/exporter-trace-otlp-http'),
+    typeof import('@opentelemetry/resources'),
+  ]
+  try {
+    sdk = await Promise.all([
+      import('@opentelemetry/sdk-trace-node'),
+      import('@opentelemetry/exporter-trace-otlp-http'),
+      import('@opentelemetry/resources'),
+    ])
+  } catch (error) {
+    throw new ConfigError(
+      `OpenTelemetry export was asked for (OTEL_* variables) but its SDK is not installed: ${(error as Error).message}`,
+      {
+        hint: 'Install the optional dependencies: npm install @opentelemetry/sdk-trace-node @opentelemetry/exporter-trace-otlp-http @opentelemetry/resources — or unset OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_ENDPOINT.',
+      },
+    )
+  }
+  const [{ BatchSpanProcessor, NodeTracerProvider }, { OTLPTraceExporter }, resources] = sdk
+  const resource = resources
+    .resourceFromAttributes({ 'service.name': serviceName })
+    .merge(resources.detectResources({ detectors: [resources.envDetector] }))
+  const provider = new NodeTracerProvider({
+    resource,
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url }))],
+  })
+  // Registers the provider, the AsyncLocalStorage context manager and the W3C propagator globally.
+  provider.register()
+  return { url, shutdown: () => provider.shutdown() }
+}

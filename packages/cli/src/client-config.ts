@@ -1,0 +1,260 @@
+// Where each MCP client keeps its server list and hooks, and how to merge agent-comm into them without
+// touching anything else. Pure planning plus small file helpers, so tests run it against a temporary home.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+
+/** The clients `agent-comm mcp install` configures. */
+export const CLIENTS = ['claude-code', 'claude-desktop', 'codex', 'cursor', 'vscode', 'gemini'] as const
+export type ClientName = (typeof CLIENTS)[number]
+export type Scope = 'project' | 'user'
+
+/** The server entry's name in every client's configuration. */
+export const SERVER_KEY = 'agent-comm'
+
+/** Where the configuration of `client` lives, for a home folder, a project folder and a platform. */
+export interface Places {
+  home: string
+  cwd: string
+  platform: NodeJS.Platform
+  /** `%APPDATA%` on Windows. */
+  appData?: string | undefined
+}
+
+/** What the server entry says. */
+export interface ServerSpec {
+  command: string
+  args: string[]
+  env: Record<string, string>
+}
+
+/** The config file of `client` at `scope`; `undefined` when the client has no such scope. */
+export function configFile(client: ClientName, scope: Scope, places: Places): string | undefined {
+  const { home, cwd } = places
+  switch (client) {
+    case 'claude-code':
+      return scope === 'project' ? join(cwd, '.mcp.json') : join(home, '.claude.json')
+    case 'claude-desktop': {
+      if (scope === 'project') return undefined
+      if (places.platform === 'darwin')
+        return join(home, 'Library', 'Application Support', 'Claude', 'claude_desktop_config.json')
+      if (places.platform === 'win32')
+        return join(
+          places.appData ?? join(home, 'AppData', 'Roaming'),
+          'Claude',
+          'claude_desktop_config.json',
+        )
+      return join(home, '.config', 'Claude', 'claude_desktop_config.json')
+    }
+    case 'codex':
+      return scope === 'project' ? join(cwd, '.codex', 'config.toml') : join(home, '.codex', 'config.toml')
+    case 'cursor':
+      return scope === 'project' ? join(cwd, '.cursor', 'mcp.json') : join(home, '.cursor', 'mcp.json')
+    case 'vscode': {
+      if (scope === 'project') return join(cwd, '.vscode', 'mcp.json')
+      if (places.platform === 'darwin')
+        return join(home, 'Library', 'Application Support', 'Code', 'User', 'mcp.json')
+      if (places.platform === 'win32')
+        return join(places.appData ?? join(home, 'AppData', 'Roaming'), 'Code', 'User', 'mcp.json')
+      return join(home, '.config', 'Code', 'User', 'mcp.json')
+    }
+    case 'gemini':
+      return scope === 'project'
+        ? join(cwd, '.gemini', 'settings.json')
+        : join(home, '.gemini', 'settings.json')
+  }
+}
+
+/** Seconds Codex gives a server to start, and a tool call to answer (above the 50 s long-wait cap). */
+export const CODEX_STARTUP_TIMEOUT_SEC = 30
+export const CODEX_TOOL_TIMEOUT_SEC = 70
+
+/** The JSON entry of `client` (all JSON clients but VS Code use `mcpServers`). */
+export function jsonEntry(client: ClientName, spec: ServerSpec): Record<string, unknown> {
+  const base = { command: spec.command, args: spec.args, env: spec.env }
+  if (client === 'vscode') return { type: 'stdio', ...base }
+  // Gemini CLI's per-server request timeout, in ms: more than one long wait.
+  if (client === 'gemini') return { ...base, timeout: CODEX_TOOL_TIMEOUT_SEC * 1000 }
+  if (client === 'claude-code') return { type: 'stdio', ...base }
+  return base
+}
+
+function serversKey(client: ClientName): string {
+  return client === 'vscode' ? 'servers' : 'mcpServers'
+}
+
+type Json = Record<string, unknown>
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** Reads a JSON object file; `{}` when missing. Throws, naming the file, when it is not a JSON object. */
+export function readJsonObject(file: string): Json {
+  if (!existsSync(file)) return {}
+  const text = readFileSync(file, 'utf8')
+  if (text.trim() === '') return {}
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (error) {
+    throw new Error(
+      `${file} is not valid JSON (${(error as Error).message}); fix it or move it away, nothing was changed`,
+    )
+  }
+  if (!isObject(parsed)) throw new Error(`${file} does not hold a JSON object; nothing was changed`)
+  return parsed
+}
+
+/** `config` with agent-comm's server entry set, every other key and server kept. */
+export function mergeJsonServer(client: ClientName, config: Json, spec: ServerSpec): Json {
+  const key = serversKey(client)
+  const servers = isObject(config[key]) ? config[key] : {}
+  return { ...config, [key]: { ...servers, [SERVER_KEY]: jsonEntry(client, spec) } }
+}
+
+/** The agent-comm server entry in a parsed JSON config, if any. */
+export function jsonServer(client: ClientName, config: Json): Json | undefined {
+  const servers = config[serversKey(client)]
+  const entry = isObject(servers) ? servers[SERVER_KEY] : undefined
+  return isObject(entry) ? entry : undefined
+}
+
+function tomlString(value: string): string {
+  return JSON.stringify(value)
+}
+
+function tomlKey(key: string): string {
+  return /^[A-Za-z0-9_-]+$/.test(key) ? key : tomlString(key)
+}
+
+/** The TOML tables of agent-comm's Codex entry. */
+export function codexTables(spec: ServerSpec): string {
+  const lines = [
+    `[mcp_servers.${SERVER_KEY}]`,
+    `command = ${tomlString(spec.command)}`,
+    `args = [${spec.args.map(tomlString).join(', ')}]`,
+    `startup_timeout_sec = ${CODEX_STARTUP_TIMEOUT_SEC}`,
+    `tool_timeout_sec = ${CODEX_TOOL_TIMEOUT_SEC}`,
+  ]
+  if (Object.keys(spec.env).length > 0) {
+    lines.push('', `[mcp_servers.${SERVER_KEY}.env]`)
+    for (const [name, value] of Object.entries(spec.env))
+      lines.push(`${tomlKey(name)} = ${tomlString(value)}`)
+  }
+  return `${lines.join('\n')}\n`
+}
+
+const TABLE_HEADER = /^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$/
+
+/**
+ * `toml` without the tables under `prefix` (e.g. `mcp_servers.agent-comm` and its `.env`), every other
+ * line, comment and table kept as written.
+ */
+export function removeTomlTables(toml: string, prefix: string): string {
+  const out: string[] = []
+  let skipping = false
+  for (const line of toml.split('\n')) {
+    const header = TABLE_HEADER.exec(line)
+    if (header !== null) {
+      const name = header[1]!.replace(/"/g, '')
+      skipping = name === prefix || name.startsWith(`${prefix}.`)
+    }
+    if (!skipping) out.push(line)
+  }
+  return out.join('\n').replace(/\n{3,}/g, '\n\n')
+}
+
+/** A Codex config.toml with agent-comm's entry replaced or added. */
+export function mergeCodexToml(existing: string, spec: ServerSpec): string {
+  const kept = removeTomlTables(existing, `mcp_servers.${SERVER_KEY}`).trimEnd()
+  return `${kept === '' ? '' : `${kept}\n\n`}${codexTables(spec)}`
+}
+
+/** Codex's hooks need `[features] codex_hooks = true`: added when missing, other features kept. */
+export function enableCodexHooks(toml: string): string {
+  if (/^\s*codex_hooks\s*=\s*true\s*$/m.test(toml)) return toml
+  const lines = toml.split('\n')
+  const at = lines.findIndex((line) => /^\s*\[features\]\s*$/.test(line))
+  if (at === -1) return `${toml.trimEnd()}${toml.trim() === '' ? '' : '\n\n'}[features]\ncodex_hooks = true\n`
+  const rest = lines.slice(at + 1).filter((line) => !/^\s*codex_hooks\s*=/.test(line))
+  return [...lines.slice(0, at + 1), 'codex_hooks = true', ...rest].join('\n')
+}
+
+/** Writes `text` to `file` atomically, creating its folder. */
+export function writeFileAtomic(file: string, text: string): void {
+  mkdirSync(dirname(file), { recursive: true })
+  const temporary = `${file}.agent-comm-${process.pid}.tmp`
+  writeFileSync(temporary, text)
+  renameSync(temporary, file)
+}
+
+/** The hook events agent-comm adds, with the `inbox` flags of each. */
+export const HOOK_EVENTS: Record<string, string[]> = {
+  SessionStart: ['--event', 'SessionStart'],
+  UserPromptSubmit: ['--since-cursor', '--event', 'UserPromptSubmit'],
+}
+
+/** Where the hooks of `client` live. */
+export function hooksFile(client: 'claude-code' | 'codex', scope: Scope, places: Places): string {
+  if (client === 'codex')
+    return scope === 'project'
+      ? join(places.cwd, '.codex', 'hooks.json')
+      : join(places.home, '.codex', 'hooks.json')
+  return scope === 'project'
+    ? join(places.cwd, '.claude', 'settings.json')
+    : join(places.home, '.claude', 'settings.json')
+}
+
+function quote(arg: string): string {
+  return /^[A-Za-z0-9_./:@=-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`
+}
+
+/** The hook command line for `event`. */
+export function hookCommand(
+  client: 'claude-code' | 'codex',
+  base: string[],
+  agent: string,
+  database: string,
+  event: string,
+): string {
+  // `inbox` comes first after the program, so bin/run.js answers it without loading oclif.
+  return [
+    ...base,
+    'inbox',
+    agent,
+    '--new',
+    '--format',
+    'hook-json',
+    '--client',
+    client,
+    '--db',
+    database,
+    ...(HOOK_EVENTS[event] ?? []),
+  ]
+    .map(quote)
+    .join(' ')
+}
+
+/** `settings` with agent-comm's hooks (replacing earlier ones of agent-comm), every other hook kept. */
+export function mergeHooks(settings: Json, commands: Record<string, string>): Json {
+  const hooks = isObject(settings.hooks) ? { ...settings.hooks } : {}
+  for (const [event, command] of Object.entries(commands)) {
+    const groups = Array.isArray(hooks[event]) ? (hooks[event] as unknown[]) : []
+    const others = groups
+      .map((group) => {
+        if (!isObject(group) || !Array.isArray(group.hooks)) return group
+        const kept = group.hooks.filter(
+          (hook) =>
+            !(
+              isObject(hook) &&
+              typeof hook.command === 'string' &&
+              / inbox \S+ --new --format hook-json --client /.test(hook.command)
+            ),
+        )
+        return kept.length === 0 ? undefined : { ...group, hooks: kept }
+      })
+      .filter((group) => group !== undefined)
+    hooks[event] = [...others, { hooks: [{ type: 'command', command, timeout: 10 }] }]
+  }
+  return { ...settings, hooks }
+}

@@ -1,0 +1,61 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../../base-command.js'
+import {
+  applyOrPrint,
+  cliCommand,
+  currentPlaces,
+  databaseOf,
+  type PlannedFile,
+  planHooks,
+} from '../../install-plan.js'
+
+/** `--json` output of `hooks install`. */
+export interface HooksInstallResult {
+  dryRun: boolean
+  files: PlannedFile[]
+}
+
+/** `agent-comm hooks install`: the hooks that put new mail into the assistant's context. */
+export default class HooksInstall extends BaseCommand<typeof HooksInstall> {
+  static override summary = "Add hooks that show an agent's new mail to Claude Code or Codex on every prompt."
+  static override description =
+    `Writes SessionStart and UserPromptSubmit hooks that run "agent-comm inbox AGENT --new --format hook-json": at the start of a session the assistant sees the unclaimed mail waiting for AGENT, and before each prompt what arrived since (a cursor per agent and client, beside the database). A few hundred characters at most, nothing when nothing is new. Existing hooks are kept; earlier agent-comm hooks are replaced.
+
+Claude Code: .claude/settings.json (--scope project, the default) or ~/.claude/settings.json (--scope user). Codex: .codex/hooks.json or ~/.codex/hooks.json, and [features] codex_hooks = true in the config.toml beside it.`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --client claude-code --agent builder',
+    '<%= config.bin %> <%= command.id %> --client codex --agent builder --scope user --dry-run',
+  ]
+  static override flags = {
+    client: Flags.string({ description: 'the assistant', options: ['claude-code', 'codex'], required: true }),
+    agent: Flags.string({
+      description: 'the agent whose mail to show (default: AGENT_COMM_AGENT)',
+      helpValue: '<id>',
+    }),
+    scope: Flags.string({
+      description: 'project folder or your user settings',
+      options: ['project', 'user'],
+      default: 'project',
+    }),
+    'dry-run': Flags.boolean({ description: 'print what would be written, write nothing' }),
+  }
+
+  async run(): Promise<HooksInstallResult> {
+    const { flags } = this
+    const agent = flags.agent ?? process.env.AGENT_COMM_AGENT
+    if (agent === undefined || agent === '')
+      this.error('Say whose mail the hooks show: --agent <id>', { exit: 2 })
+    const places = currentPlaces()
+    const database = databaseOf(flags.db, process.env, places.cwd)
+    const files = planHooks(
+      flags.client as 'claude-code' | 'codex',
+      flags.scope as 'project' | 'user',
+      places,
+      cliCommand(),
+      agent,
+      database,
+    )
+    applyOrPrint(this, files, flags['dry-run'])
+    return { dryRun: flags['dry-run'], files }
+  }
+}

@@ -1,0 +1,172 @@
+import { spawn } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../../base-command.js'
+import { CLIENTS, configFile, jsonServer, readJsonObject, SERVER_KEY } from '../../client-config.js'
+import { cliCommand, currentPlaces } from '../../install-plan.js'
+
+/** One installed agent-comm entry and what is wrong with it. */
+export interface DoctorEntry {
+  client: string
+  scope: 'project' | 'user'
+  file: string
+  command: string
+  args: string[]
+  database: string | null
+  agent: string | null
+  problems: string[]
+}
+
+/** `--json` output of `mcp doctor`. */
+export interface DoctorResult {
+  entries: DoctorEntry[]
+  ok: boolean
+}
+
+/** The command, args and env of agent-comm's entry in a TOML file (the keys `mcp install` writes). */
+function codexEntry(
+  text: string,
+): { command?: string; args: string[]; env: Record<string, string> } | undefined {
+  const start = text.indexOf(`[mcp_servers.${SERVER_KEY}]`)
+  if (start === -1) return undefined
+  const section = text.slice(start)
+  const command = /^command\s*=\s*("(?:[^"\\]|\\.)*")/m.exec(section)?.[1]
+  const args = /^args\s*=\s*(\[.*\])/m.exec(section)?.[1]
+  const db = /^AGENT_COMM_DB_PATH\s*=\s*("(?:[^"\\]|\\.)*")/m.exec(section)?.[1]
+  return {
+    ...(command === undefined ? {} : { command: JSON.parse(command) as string }),
+    args: args === undefined ? [] : (JSON.parse(args) as string[]),
+    env: db === undefined ? {} : { AGENT_COMM_DB_PATH: JSON.parse(db) as string },
+  }
+}
+
+/** Starts the server as the client would and waits for its answer to initialize. */
+function starts(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    const done = (problem: string | undefined): void => {
+      clearTimeout(timer)
+      child.kill()
+      resolve(problem)
+    }
+    const timer = setTimeout(
+      () => done(`the server did not answer initialize within ${timeoutMs / 1000} s`),
+      timeoutMs,
+    )
+    child.once('error', (error) => done(`the server does not start: ${error.message}`))
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString('utf8')
+    })
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8')
+      if (out.includes('"id":1'))
+        done(out.includes('"result"') ? undefined : `initialize failed: ${out.trim()}`)
+    })
+    child.once('exit', (code) =>
+      done(`the server exited (${code}) before answering: ${err.trim().split('\n').at(-1) ?? ''}`),
+    )
+    child.stdin.write(
+      `${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'agent-comm-doctor', version: '1' } } })}\n`,
+    )
+  })
+}
+
+/** `agent-comm mcp doctor`: what is installed where, and what drifted. */
+export default class McpDoctor extends BaseCommand<typeof McpDoctor> {
+  static override summary =
+    'Report where agent-comm is configured as an MCP server and what is wrong with each entry.'
+  static override description =
+    'Looks in the project and user configuration of every client `mcp install` knows (Claude Code, Claude Desktop, Codex, Cursor, VS Code, Gemini CLI) and reports each agent-comm entry: a command or script path that no longer exists, a missing database, a different agent than --agent, and (unless --no-start) a server that does not answer initialize. Exits 1 when something is wrong.'
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --agent builder --no-start --json',
+  ]
+  static override flags = {
+    agent: Flags.string({ description: 'the agent every entry should be bound to', helpValue: '<id>' }),
+    start: Flags.boolean({
+      description: 'start each server once to check it answers (default on)',
+      default: true,
+      allowNo: true,
+    }),
+  }
+
+  async run(): Promise<DoctorResult> {
+    const places = currentPlaces()
+    const entries: DoctorEntry[] = []
+    const seen = new Set<string>()
+    for (const client of CLIENTS) {
+      for (const scope of ['project', 'user'] as const) {
+        const file = configFile(client, scope, places)
+        if (file === undefined || seen.has(file) || !existsSync(file)) continue
+        seen.add(file)
+        let found: { command?: unknown; args?: unknown; env?: unknown } | undefined
+        try {
+          found =
+            client === 'codex'
+              ? codexEntry(readFileSync(file, 'utf8'))
+              : jsonServer(client, readJsonObject(file))
+        } catch (error) {
+          entries.push({
+            client,
+            scope,
+            file,
+            command: '',
+            args: [],
+            database: null,
+            agent: null,
+            problems: [(error as Error).message],
+          })
+          continue
+        }
+        if (found === undefined) continue
+        const command = typeof found.command === 'string' ? found.command : ''
+        const args = Array.isArray(found.args) ? found.args.map(String) : []
+        const env = (typeof found.env === 'object' && found.env !== null ? found.env : {}) as Record<
+          string,
+          string
+        >
+        const database = env.AGENT_COMM_DB_PATH ?? null
+        const agentAt = args.indexOf('--agent')
+        const agent = agentAt === -1 ? null : (args[agentAt + 1] ?? null)
+        const problems: string[] = []
+        if (command === '' || (command.includes('/') && !existsSync(command)))
+          problems.push(`stale command: ${command}`)
+        const script = args.find((a) => a.endsWith('.js'))
+        if (script !== undefined && !existsSync(script)) problems.push(`stale path: ${script}`)
+        if (database === null)
+          problems.push(
+            'no AGENT_COMM_DB_PATH: the server uses ./data/coordination.db of whatever folder the client starts it in',
+          )
+        else if (!/^postgres(ql)?:/.test(database) && !existsSync(database))
+          problems.push(`missing database: ${database}`)
+        if (this.flags.agent !== undefined && agent !== this.flags.agent)
+          problems.push(`wrong agent: ${agent ?? '(none)'} instead of ${this.flags.agent}`)
+        if (this.flags.start && problems.length === 0) {
+          const failure = await starts(command, args, env, 20_000)
+          if (failure !== undefined) problems.push(failure)
+        }
+        entries.push({ client, scope, file, command, args, database, agent, problems })
+      }
+    }
+    if (entries.length === 0) {
+      this.log(
+        `agent-comm is not configured in any client. Add it: ${cliCommand().join(' ')} mcp install --client claude-code`,
+      )
+    }
+    for (const entry of entries) {
+      this.log(
+        `${entry.problems.length === 0 ? 'ok  ' : 'FAIL'} ${entry.client} (${entry.scope}) ${entry.file}${entry.agent === null ? '' : ` agent ${entry.agent}`}${entry.problems.map((p) => `\n       - ${p}`).join('')}`,
+      )
+    }
+    const ok = entries.every((e) => e.problems.length === 0)
+    if (!ok) process.exitCode = 1
+    return { entries, ok }
+  }
+}

@@ -1,0 +1,128 @@
+// What `mcp install` and `hooks install` write: the plans of both commands, built from their flags and
+// the places of the client's files; the commands print or apply them.
+import { existsSync, readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import {
+  type ClientName,
+  configFile,
+  enableCodexHooks,
+  HOOK_EVENTS,
+  hookCommand,
+  hooksFile,
+  mergeCodexToml,
+  mergeHooks,
+  mergeJsonServer,
+  type Places,
+  readJsonObject,
+  type Scope,
+  type ServerSpec,
+  writeFileAtomic,
+} from './client-config.js'
+import { defaultDbPath } from './hook-inbox.js'
+
+/** One file a plan writes. */
+export interface PlannedFile {
+  path: string
+  /** `create` for a new file, `update` to merge into an existing one. */
+  action: 'create' | 'update'
+  content: string
+}
+
+/** The folders a plan works from (the real ones unless a test says otherwise). */
+export function currentPlaces(env: Record<string, string | undefined> = process.env): Places {
+  return { home: env.HOME ?? homedir(), cwd: process.cwd(), platform: process.platform, appData: env.APPDATA }
+}
+
+/** How to start agent-comm from the client: this Node and this CLI, by absolute path (works from a checkout). */
+export function cliCommand(): string[] {
+  return [process.execPath, fileURLToPath(new URL('../bin/run.js', import.meta.url))]
+}
+
+/** The absolute database path: --db, AGENT_COMM_DB_PATH, then the project's default; a URL as it is. */
+export function databaseOf(
+  db: string | undefined,
+  env: Record<string, string | undefined>,
+  cwd: string,
+): string {
+  const given = db ?? env.AGENT_COMM_DB_PATH
+  if (given !== undefined && /^postgres(ql)?:\/\//.test(given)) return given
+  return db === undefined ? defaultDbPath(env, cwd) : resolve(cwd, db)
+}
+
+function read(path: string): string {
+  return existsSync(path) ? readFileSync(path, 'utf8') : ''
+}
+
+function planned(path: string, content: string): PlannedFile {
+  return { path, action: existsSync(path) ? 'update' : 'create', content }
+}
+
+/** The server entry for `client`. */
+export function serverSpec(options: {
+  base: string[]
+  database: string
+  agent?: string | undefined
+  channel?: boolean | undefined
+  tools?: string | undefined
+}): ServerSpec {
+  return {
+    command: options.base[0]!,
+    args: [
+      ...options.base.slice(1),
+      'mcp',
+      ...(options.agent === undefined ? [] : ['--agent', options.agent]),
+      ...(options.tools === undefined ? [] : ['--tools', options.tools]),
+      ...(options.channel === true ? ['--channel'] : []),
+    ],
+    env: { AGENT_COMM_DB_PATH: options.database },
+  }
+}
+
+/** The MCP server entry of `client`, merged into its config file at `scope`. */
+export function planServer(client: ClientName, scope: Scope, places: Places, spec: ServerSpec): PlannedFile {
+  const path = configFile(client, scope, places)
+  if (path === undefined) throw new Error(`${client} has no ${scope} configuration; use --scope user`)
+  if (client === 'codex') return planned(path, mergeCodexToml(read(path), spec))
+  return planned(path, `${JSON.stringify(mergeJsonServer(client, readJsonObject(path), spec), null, 2)}\n`)
+}
+
+/** The hook entries of `client` (Claude Code or Codex), and for Codex the feature flag they need. */
+export function planHooks(
+  client: 'claude-code' | 'codex',
+  scope: Scope,
+  places: Places,
+  base: string[],
+  agent: string,
+  database: string,
+): PlannedFile[] {
+  const path = hooksFile(client, scope, places)
+  const commands: Record<string, string> = {}
+  for (const event of Object.keys(HOOK_EVENTS)) {
+    // The hook runs in the client's environment: the database is named on the command line.
+    commands[event] = hookCommand(client, base, agent, database, event)
+  }
+  const files = [planned(path, `${JSON.stringify(mergeHooks(readJsonObject(path), commands), null, 2)}\n`)]
+  if (client === 'codex') {
+    const config = configFile('codex', scope, places)!
+    files.push(planned(config, enableCodexHooks(read(config))))
+  }
+  return files
+}
+
+/** Writes the planned files (or prints them on a dry run), saying what it did. */
+export function applyOrPrint(
+  command: { log(text: string): void },
+  files: PlannedFile[],
+  dryRun: boolean,
+): void {
+  for (const file of files) {
+    if (dryRun) {
+      command.log(`would ${file.action} ${file.path}:\n${file.content}`)
+    } else {
+      writeFileAtomic(file.path, file.content)
+      command.log(`${file.action === 'create' ? 'created' : 'updated'} ${file.path}`)
+    }
+  }
+}

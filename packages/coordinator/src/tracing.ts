@@ -1,0 +1,136 @@
+import type { ClaimedMessage, MessageV2, TraceMetadata } from '@agent-comm/protocol'
+import { parseTraceparent, TRACE_METADATA_KEY, traceMetadataOf } from '@agent-comm/protocol'
+import {
+  type Attributes,
+  type Context,
+  context,
+  createTraceState,
+  isSpanContextValid,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api'
+
+/**
+ * Spans go through `@opentelemetry/api` only: without a tracer provider registered by the application they
+ * are no-op spans, and a message gets `metadata.trace` only when a valid span context is active (an
+ * incoming `traceparent`, or a recording span), so untraced sends serialize nothing.
+ */
+const tracer = trace.getTracer('@agent-comm/coordinator')
+
+export { SpanKind }
+
+/** The span attributes of a message: its id and the agents it is between. */
+export function messageAttributes(message: MessageV2): Attributes {
+  return {
+    'messaging.system': 'agent-comm',
+    'messaging.message.id': message.id,
+    'messaging.message.conversation_id': message.routing.conversationId,
+    'agent_comm.from_agent': message.fromAgent,
+    'agent_comm.to_agent': message.toAgent,
+  }
+}
+
+/** The span attributes of a claimed message: the message's, with the recipient and attempt. */
+export function claimedAttributes(claimed: ClaimedMessage): Attributes {
+  return {
+    ...messageAttributes(claimed.message),
+    'agent_comm.agent': claimed.lease.recipient,
+    'agent_comm.attempt': claimed.lease.attempt,
+  }
+}
+
+/**
+ * The context a message's `metadata.trace` continues, on top of `base` (the active context): what a reply,
+ * a bridge forward or a receive span is a child of. `base` itself when the message carries no trace.
+ */
+export function messageTraceContext(message: MessageV2, base: Context = context.active()): Context {
+  const carried = traceMetadataOf(message.metadata)
+  if (carried === undefined) return base
+  return contextFromTraceMetadata(carried, base)
+}
+
+/** `base` with the remote span context a `traceparent` (and `tracestate`) names; `base` if malformed. */
+export function contextFromTraceMetadata(carried: Partial<TraceMetadata>, base: Context = context.active()) {
+  const ids = parseTraceparent(carried.traceparent)
+  if (ids === undefined) return base
+  return trace.setSpanContext(base, {
+    ...ids,
+    isRemote: true,
+    ...(carried.tracestate === undefined ? {} : { traceState: createTraceState(carried.tracestate) }),
+  })
+}
+
+/** The W3C trace context of `ctx` (default: the active one), or `undefined` outside any valid trace. */
+export function traceMetadataOfContext(ctx: Context = context.active()): TraceMetadata | undefined {
+  return traceMetadataOfSpan(trace.getSpan(ctx))
+}
+
+/** The W3C trace context of a span, or `undefined` for a no-op span outside any trace. */
+export function traceMetadataOfSpan(span: Span | undefined): TraceMetadata | undefined {
+  const spanContext = span?.spanContext()
+  if (spanContext === undefined || !isSpanContextValid(spanContext)) return undefined
+  const tracestate = spanContext.traceState?.serialize()
+  const flags = (spanContext.traceFlags & 0xff).toString(16).padStart(2, '0')
+  return {
+    traceparent: `00-${spanContext.traceId}-${spanContext.spanId}-${flags}`,
+    ...(tracestate === undefined || tracestate === '' ? {} : { tracestate }),
+  }
+}
+
+/**
+ * `message` with the trace context of `span` in `metadata.trace` — unless it carries one already (a
+ * message passed on keeps its trace) or the span is outside any trace (the message is returned as is).
+ */
+export function withTraceMetadata(message: MessageV2, span: Span): MessageV2 {
+  if (message.metadata !== undefined && TRACE_METADATA_KEY in message.metadata) return message
+  const carried = traceMetadataOfSpan(span)
+  if (carried === undefined) return message
+  return { ...message, metadata: { ...message.metadata, [TRACE_METADATA_KEY]: carried } }
+}
+
+/**
+ * Runs `fn` in a span `name` (a child of `parent`, default the active context), ended when `fn` settles;
+ * `attributes` is called only when the span records.
+ * a rejection is recorded on the span and rethrown. `fn` gets the span and the context holding it, so
+ * callers can pass it on without relying on a context manager.
+ */
+export function inSpan<T>(
+  name: string,
+  kind: SpanKind,
+  attributes: () => Attributes,
+  fn: (span: Span, ctx: Context) => Promise<T>,
+  parent: Context = context.active(),
+): Promise<T> {
+  const span = tracer.startSpan(name, { kind }, parent)
+  // Attributes are built only for a span that records: a no-op tracer costs no allocations for them.
+  if (span.isRecording()) span.setAttributes(attributes())
+  const ctx = trace.setSpan(parent, span)
+  return context
+    .with(ctx, () => fn(span, ctx))
+    .then(
+      (value) => {
+        span.end()
+        return value
+      },
+      (error: unknown) => {
+        span.recordException(error instanceof Error ? error : String(error))
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message ?? String(error) })
+        span.end()
+        throw error
+      },
+    )
+}
+
+/** Records that `claimed` was received, as a short span in the trace its sender started. */
+export function recordReceive(claimed: ClaimedMessage): void {
+  if (claimed.message.metadata === undefined || !(TRACE_METADATA_KEY in claimed.message.metadata)) return
+  const span = tracer.startSpan(
+    'agent-comm receive',
+    { kind: SpanKind.CONSUMER },
+    messageTraceContext(claimed.message),
+  )
+  if (span.isRecording()) span.setAttributes(claimedAttributes(claimed))
+  span.end()
+}

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest'
+import { type Claimed, connect, fails, ok, openCoordinator } from './helpers.js'
+
+describe('one identity per session', () => {
+  it('registers the bound agent on connect and makes it the default sender and poller', async () => {
+    const coordinator = await openCoordinator()
+    await coordinator.register({ agentId: 'architect', capabilities: ['plan'] })
+    const builder = await connect(coordinator, { agent: 'builder' })
+    const architect = await connect(coordinator, { agent: 'architect' })
+    // The session registers its agent itself: no comm_register_agent needed.
+    const session = await ok<{ agentId: string; waiting: { total: number } }>(builder, 'comm_start_session')
+    expect(session.agentId).toBe('builder')
+    expect(await coordinator.registry.get('builder')).toBeDefined()
+
+    const sent = await ok<{ messageId: string }>(architect, 'comm_send', { to_agent: 'builder', body: 'go' })
+    const polled = await ok<{ messages: Claimed[] }>(builder, 'comm_poll')
+    expect(polled.messages[0]!.message.id).toBe(sent.messageId)
+    expect(polled.messages[0]!.message.fromAgent).toBe('architect')
+    await ok(builder, 'comm_ack', { message_id: sent.messageId, receipt: polled.messages[0]!.lease.receipt })
+    await ok(builder, 'comm_reply', { message_id: sent.messageId, body: 'done' })
+    const back = await ok<{ messages: Claimed[] }>(architect, 'comm_poll')
+    expect(back.messages[0]!.message.fromAgent).toBe('builder')
+  })
+
+  it('refuses to send, reply, poll, ack or nack as another agent', async () => {
+    const coordinator = await openCoordinator()
+    await coordinator.register({ agentId: 'architect', capabilities: [] })
+    const client = await connect(coordinator, { agent: 'builder' })
+    const attempts: [string, Record<string, unknown>][] = [
+      ['comm_send', { from_agent: 'architect', to_agent: 'builder', body: 'x' }],
+      ['comm_reply', { from_agent: 'architect', message_id: 'msg_01J0000000000000000000000', body: 'x' }],
+      ['comm_poll', { agent_id: 'architect' }],
+      ['comm_ack', { agent_id: 'architect', message_id: 'msg_01J0000000000000000000000' }],
+      ['comm_nack', { agent_id: 'architect', message_id: 'msg_01J0000000000000000000000', reason: 'r' }],
+    ]
+    for (const [tool, args] of attempts) {
+      const result = await client.callTool({ name: tool, arguments: args })
+      expect(result.isError, tool).toBe(true)
+      const text = (result.content as { text: string }[])[0]!.text
+      expect(text, tool).toMatch(/^FORBIDDEN: This session acts as 'builder'/)
+      expect(text, tool).toContain('--allow-any-agent')
+      expect(result._meta?.['agent-comm/error']).toMatchObject({ code: 'FORBIDDEN' })
+    }
+  })
+
+  it('lets an operator-started session act as others it names', async () => {
+    const coordinator = await openCoordinator()
+    await coordinator.register({ agentId: 'architect', capabilities: [] })
+    const client = await connect(coordinator, { agent: 'builder', allowOtherAgents: true })
+    await ok(client, 'comm_send', { from_agent: 'architect', to_agent: 'builder', body: 'x' })
+  })
+
+  it('without --agent, refuses an unregistered sender and asks for the agent parameter', async () => {
+    const coordinator = await openCoordinator()
+    await coordinator.register({ agentId: 'builder', capabilities: [] })
+    const client = await connect(coordinator)
+    expect(await fails(client, 'comm_send', { from_agent: 'ghost', to_agent: 'builder', body: 'x' })).toMatch(
+      /^AGENT_NOT_FOUND: Agent 'ghost'/,
+    )
+    expect(await fails(client, 'comm_poll', {})).toMatch(/agent_id/)
+  })
+
+  it('digests the inbox at session start: counts by priority, oldest waiting, threads awaiting a reply', async () => {
+    const coordinator = await openCoordinator()
+    await coordinator.register({ agentId: 'architect', capabilities: [] })
+    await coordinator.register({ agentId: 'builder', capabilities: [] })
+    const first = await coordinator.send({
+      fromAgent: 'architect',
+      toAgent: 'builder',
+      body: 'a',
+      subject: 'one',
+      priority: 'high',
+    })
+    await coordinator.send({ fromAgent: 'architect', toAgent: 'builder', body: 'b', priority: 'low' })
+    const client = await connect(coordinator, { agent: 'builder' })
+    const digest = await ok<{
+      waiting: Record<string, number>
+      oldestWaiting: { messageId: string }
+      awaitingReply: { messageId: string }[]
+      cursor: string
+    }>(client, 'comm_start_session')
+    expect(digest.waiting).toEqual({ total: 2, critical: 0, high: 1, normal: 0, low: 1 })
+    expect(digest.oldestWaiting.messageId).toBe(first.messageId)
+    expect(digest.awaitingReply).toHaveLength(2)
+    expect(digest.cursor).toBeDefined()
+  })
+})
