@@ -180,7 +180,12 @@ for (const { dir, pkg } of selected) {
   const folder = pkg.name.split('/')[1]
   let installed
   await check(`${pkg.name}: npm install in a scratch app`, async () => {
-    const extra = plan.install.filter((name) => name !== pkg.name && pkg.dependencies?.[name] === undefined)
+    const extra = plan.install.filter(
+      (name) =>
+        name !== pkg.name &&
+        pkg.dependencies?.[name] === undefined &&
+        pkg.peerDependencies?.[name] === undefined,
+    )
     if (extra.length > 0)
       return [`the plan installs ${extra.join(', ')}, which ${pkg.name} does not depend on`]
     installed = await installApp({

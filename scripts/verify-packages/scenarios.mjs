@@ -139,10 +139,11 @@ export async function cliScenario({ env, workspaceRoot, work }) {
   const sendLoaded = loadedPackages(send.resolutions)
   if (!sendLoaded.has('better-sqlite3'))
     problems.push('the module recorder saw no better-sqlite3 in send: is it working?')
-  // drizzle-orm reaches send only inside the CLI's runtime bundle: not finding it means bundledIn no longer
-  // sees into the bundle (esbuild's module comments gone?), and would miss undici in a chunk as well.
-  if (!sendLoaded.get('drizzle-orm')?.startsWith(' (bundled into @agent-comm/cli/'))
-    problems.push('found no drizzle-orm bundled into the CLI in send: can bundledIn still read the bundle?')
+  // The coordinator reaches send only inside the CLI's runtime bundle (drizzle-orm no longer does: the spool
+  // loads it only for its read side): not finding it means bundledIn no longer sees into the bundle
+  // (esbuild's module comments gone?), and would miss undici in a chunk as well.
+  if (!sendLoaded.get('@agent-comm/coordinator')?.startsWith(' (bundled into @agent-comm/cli/'))
+    problems.push('found no coordinator bundled into the CLI in send: can bundledIn still read the bundle?')
   for (const name of NOT_FOR_SEND) {
     if (sendLoaded.has(name)) problems.push(`agent-comm send loaded ${name}${sendLoaded.get(name)}`)
   }

@@ -47,7 +47,7 @@ export function checkMetadata({ dir, pkg }, workspace) {
   const need = (condition, message) => {
     if (!condition) problems.push(message)
   }
-  need(/^@agent-comm\/[a-z-]+$/.test(pkg.name ?? ''), `name '${pkg.name}' is not @agent-comm/<name>`)
+  need(/^@agent-comm\/[a-z0-9-]+$/.test(pkg.name ?? ''), `name '${pkg.name}' is not @agent-comm/<name>`)
   need(
     /^\d+\.\d+\.\d+(-[\w.]+)?$/.test(pkg.version ?? ''),
     `version '${pkg.version}' is not a semver version`,

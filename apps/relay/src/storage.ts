@@ -1,12 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { A2AStore } from '@agent-comm/a2a'
-import {
-  openPostgres,
-  openPostgresRelayStores,
-  PostgresA2AStore,
-  RelaySecretsKey,
-} from '@agent-comm/postgres'
+import { openPostgres, openPostgresRelayStores, RelaySecretsKey } from '@agent-comm/postgres'
+import { PostgresA2AStore } from '@agent-comm/postgres/a2a'
 import { type Clock, ConfigError, type Logger } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { Spool, sqliteConnection } from '@agent-comm/spool'

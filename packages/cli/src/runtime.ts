@@ -45,3 +45,8 @@ export function loadA2A(): Promise<typeof import('@agent-comm/a2a')> {
 export function loadPostgres(): Promise<typeof import('@agent-comm/postgres')> {
   return import('@agent-comm/postgres')
 }
+
+/** The PostgreSQL A2A store (`@agent-comm/postgres/a2a`), loaded only by the relay's A2A commands. */
+export function loadPostgresA2A(): Promise<typeof import('@agent-comm/postgres/a2a')> {
+  return import('@agent-comm/postgres/a2a')
+}

@@ -4,8 +4,6 @@
  * {@link SqlClient} seam lets it run on another driver (PGlite in tests: `@agent-comm/postgres/testing`).
  */
 
-export type { PostgresA2AStoreOptions } from './a2a-store.js'
-export { PostgresA2AStore } from './a2a-store.js'
 export type { SqlClient, SqlQueryable } from './client.js'
 export { redactUrl, type StorageFailureReason, sqlStateOf } from './drivers/driver-errors.js'
 export { createNodePostgresClient, type NodePostgresClientOptions } from './drivers/node-postgres.js'

@@ -1,6 +1,6 @@
 import { a2aStoreChecks } from '@agent-comm/a2a/testing'
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { PostgresA2AStore } from '../src/index.js'
+import { PostgresA2AStore } from '../src/a2a.js'
 import { createTestDatabase, type TestDatabase } from '../src/testing.js'
 
 let db: TestDatabase | undefined

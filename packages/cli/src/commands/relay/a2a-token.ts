@@ -53,7 +53,7 @@ export default class RelayA2AToken extends BaseCommand<typeof RelayA2AToken> {
     if (db === undefined) return openRelayTokens(join(relayDataDir(this.flags['data-dir']), 'relay.db'))
     const schemaEnv = process.env.AGENT_COMM_RELAY_PG_SCHEMA?.trim()
     const schema = this.flags['db-schema'] ?? (schemaEnv === '' ? undefined : schemaEnv)
-    const { PostgresA2AStore } = await runtime.loadPostgres()
+    const { PostgresA2AStore } = await runtime.loadPostgresA2A()
     const store = await PostgresA2AStore.connect({
       url: db,
       poolSize: 2,
