@@ -7,8 +7,8 @@ import type { Coordinator, CoordinatorConfig } from '@agent-comm/coordinator'
 import type { RunningHttpServer, RunningServer } from '@agent-comm/mcp'
 import type { Logger, LogLevel } from '@agent-comm/protocol'
 import type { RelayConfig, RelayHandle } from '@agent-comm/relay'
+import type { RelaySecretStore } from '@agent-comm/secrets'
 import type { DatabaseFileOptions } from '@agent-comm/spool'
-import type { SecretStore } from '@agent-comm/transport-http/secrets'
 import { CommandFailure, databaseOpenFailure, exitCodeFor, mayOnlyRead } from './errors.js'
 
 /** What a command runs against. Close it when the command is done. */
@@ -212,7 +212,7 @@ export function relayDataDir(flag: string | undefined): string {
 }
 
 /** What the relay secret commands do with a store: the file store's operations, or the PostgreSQL one's. */
-export type RelaySecretAdmin = Pick<SecretStore, 'generate' | 'rotate' | 'revoke' | 'list'>
+export type RelaySecretAdmin = Pick<RelaySecretStore, 'generate' | 'rotate' | 'revoke' | 'list'>
 
 /** Where a relay's secrets are: the flags of the secret commands. */
 export interface RelaySecretsTarget {
@@ -238,7 +238,11 @@ export interface OpenedSecretStore {
  */
 export async function openSecretStore(target: RelaySecretsTarget): Promise<OpenedSecretStore> {
   const runtime = await loadRuntime()
-  const { SecretStore, secretEnvName } = await runtime.loadSecretStore()
+  // The variable each agent reads its secret from is the HTTP client's rule (`@agent-comm/transport-http`).
+  const [{ SecretStore }, { secretEnvName }] = await Promise.all([
+    runtime.loadSecretStore(),
+    runtime.loadTransportHttp(),
+  ])
   const postgres = await relayPostgres(target)
   if (postgres !== undefined) {
     const { openPostgresRelayStores } = await runtime.loadPostgres()
