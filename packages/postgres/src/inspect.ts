@@ -270,7 +270,7 @@ export class Inspector {
     })
   }
 
-  /** PostgreSQL's view of the schema (tables, valid indexes, foreign keys) and the spool's invariants. */
+  /** PostgreSQL's view of the schema (tables, valid indexes), orphan deliveries and the spool's invariants. */
   async verify(db: SqlQueryable, schema: string): Promise<VerifyReport> {
     const problems: string[] = []
     const checks: string[] = []
