@@ -173,22 +173,20 @@ export function debugEnabled(): boolean {
 }
 
 /** What the `bridge` command asks for: a command line already split into words, or a webhook URL. */
-export type BridgeSpec = { argv: string[] } | { webhook: string } | { a2aCardUrl: string }
+export type BridgeSpec = { argv: string[] } | { webhook: string } | { a2aCardUrl: string; agent: string }
 
 /**
  * Builds the bridge for `agent-comm bridge`. Here, in the composition root, the command gets the
  * environment it runs with (this process's, so PATH and the user's variables reach it).
  */
 export async function buildBridge(spec: BridgeSpec): Promise<import('@agent-comm/bridge').Bridge> {
-  const { A2ABridge, CommandBridge, HttpBridge } = await loadRuntime()
+  const { A2ABridge, a2aTokenFromEnv, CommandBridge, HttpBridge } = await loadRuntime()
   if ('webhook' in spec) return new HttpBridge({ url: spec.webhook })
   if ('a2aCardUrl' in spec) {
-    // The remote agent's bearer token, if it needs one, comes from the environment, never from a flag.
-    const token = process.env.AGENT_COMM_A2A_TOKEN?.trim()
-    return new A2ABridge({
-      cardUrl: spec.a2aCardUrl,
-      ...(token === undefined || token === '' ? {} : { token }),
-    })
+    // The remote agent's bearer token, if it needs one, comes from the environment, never from a flag:
+    // its own AGENT_COMM_A2A_TOKEN_<AGENT>, else the shared AGENT_COMM_A2A_TOKEN.
+    const token = a2aTokenFromEnv(process.env, spec.agent)
+    return new A2ABridge({ cardUrl: spec.a2aCardUrl, ...(token === undefined ? {} : { token }) })
   }
   const [command, ...args] = spec.argv
   return new CommandBridge({ command: command!, args, env: process.env })
