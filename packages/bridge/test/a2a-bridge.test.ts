@@ -300,7 +300,7 @@ describe('A2ABridge', () => {
       const agent = await externalAgent({ asks: true, streaming })
       const coord = await openCoordinator()
       await coord.register({ agentId: 'shouter' })
-      const sent = await coord.send({
+      await coord.send({
         fromAgent: 'architect',
         toAgent: 'shouter',
         subject: 'Loud',
