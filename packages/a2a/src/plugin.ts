@@ -51,6 +51,8 @@ export interface A2APluginOptions {
     policy?: PushUrlPolicy
     /** How webhook hosts are resolved for that check (default `dns.lookup`). */
     lookup?: HostLookup
+    /** CAs trusted for https webhooks instead of Node's (PEM), e.g. an internal CA. */
+    ca?: string | readonly string[]
     /**
      * Sign every push (JWS, ES256) with a key pair kept in the store, its private key sealed by
      * `sealer` (the relay's secrets key), and publish the public keys at `/.well-known/jwks.json`.

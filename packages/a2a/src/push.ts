@@ -26,6 +26,11 @@ export interface A2APushesOptions {
   fetch?: typeof fetch
   /** Signs each push (a JWT in `Authorization: Bearer` and `X-A2A-Notification-Signature`); none: unsigned. */
   signer?: PushSigner
+  /**
+   * Certificate authorities trusted for https webhooks instead of Node's defaults (PEM): webhooks behind an
+   * internal CA. Only for the default client (not a `fetch` of your own).
+   */
+  ca?: string | readonly string[]
   /** First retry delay in ms (1000); it doubles with each attempt, up to five minutes. */
   retryBaseMs?: number
   /** Attempts before a push is given up (8). */
@@ -50,6 +55,7 @@ export class A2APushes {
   readonly #logger: Logger
   readonly #fetch: typeof fetch | undefined
   readonly #signer: PushSigner | undefined
+  readonly #ca: string | readonly string[] | undefined
   readonly #retryBaseMs: number
   readonly #maxAttempts: number
   readonly #timeoutMs: number
@@ -62,6 +68,7 @@ export class A2APushes {
     this.#logger = options.logger ?? silentLogger
     this.#fetch = options.fetch
     this.#signer = options.signer
+    this.#ca = options.ca
     this.#retryBaseMs = options.retryBaseMs ?? 1000
     this.#maxAttempts = options.maxAttempts ?? 8
     this.#timeoutMs = options.timeoutMs ?? 10_000
@@ -177,6 +184,7 @@ export class A2APushes {
     const agent = new Agent({
       connect: {
         timeout: this.#timeoutMs,
+        ...(this.#ca === undefined ? {} : { ca: typeof this.#ca === 'string' ? this.#ca : [...this.#ca] }),
         lookup: (_host: string, options: LookupOneOptions | LookupAllOptions, callback: PinnedCallback) => {
           if ((options as LookupAllOptions).all === true) {
             ;(callback as (e: null, a: LookupAddress[]) => void)(null, [...addresses])

@@ -1,8 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { TLSSocket } from 'node:tls'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
@@ -191,5 +194,70 @@ describe('push notification URLs', () => {
     task('t2', `http://hook.test:${port}/hook`)
     expect(await allowed.deliverDue()).toBe(1)
     expect(hosts).toEqual([`hook.test:${port}`])
+  })
+  it('keeps the webhook host as the TLS server name when it connects to the pinned address', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agent-comm-a2a-tls-'))
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+    // A certificate for hook.test only: the POST to the pinned 127.0.0.1 verifies only if it asks for
+    // hook.test (SNI) and checks the certificate against that name.
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=hook.test',
+        '-addext',
+        'subjectAltName=DNS:hook.test',
+      ],
+      { stdio: 'ignore' },
+    )
+    const cert = readFileSync(join(dir, 'cert.pem'), 'utf8')
+    const names: (string | false | null)[] = []
+    const server = createTlsServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (request, response) => {
+      names.push((request.socket as TLSSocket).servername)
+      response.writeHead(200).end()
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    const port = (server.address() as AddressInfo).port
+    const spool = await Spool.open({ path: join(dir, 'relay.db') })
+    cleanups.push(() => spool.close())
+    const store = SqliteA2AStore.open(sqliteConnection(spool))
+    store.insertTask(
+      {
+        id: 't1',
+        caller: 'acme',
+        agent: 'helper',
+        contextId: 'c1',
+        messageId: 'm1',
+        state: 'submitted',
+        task: { id: 't1' },
+        createdAt: 1000,
+        updatedAt: 1000,
+      },
+      [{ task: { id: 't1' } }],
+      { taskId: 't1', id: 'h', config: { taskId: 't1', id: 'h', url: `https://hook.test:${port}/hook` } },
+    )
+    const pushes = new A2APushes({
+      store,
+      clock: { now: () => 5000 },
+      lookup: resolver({ 'hook.test': ['127.0.0.1'] }),
+      policy: { allowHosts: ['127.0.0.1/32'] },
+      ca: cert,
+    })
+    expect(await pushes.deliverDue()).toBe(1)
+    expect(names).toEqual(['hook.test'])
   })
 })
