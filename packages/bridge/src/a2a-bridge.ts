@@ -300,7 +300,8 @@ function outcome(json: Record<string, unknown>): BridgeResult {
       error: `the A2A task ended ${state.slice(11).toLowerCase()}${text === '' ? '' : `: ${text}`}`,
     }
   }
-  const a2aState = state === 'TASK_STATE_INPUT_REQUIRED' ? 'input-required' : 'completed'
+  // Both waiting states ask the sender something: its next message in the conversation answers.
+  const a2aState = WAITING_STATES.has(state ?? '') ? 'input-required' : 'completed'
   return {
     success: true,
     replyText: text === '' ? `(the A2A agent answered ${state ?? 'a message'} without text)` : text,

@@ -1,3 +1,5 @@
+import type { MessageV2 } from '@agent-comm/protocol'
+
 /** Where an agent-comm conversation stands with a remote A2A agent. */
 export interface A2ARemoteTask {
   /** The remote context the conversation's messages go to. */
@@ -35,6 +37,44 @@ export class InMemoryA2ASessions implements A2ASessions {
     this.#map.set(conversationId, task)
     if (this.#map.size > this.#limit) this.#map.delete(this.#map.keys().next().value as string)
   }
+}
+
+/**
+ * {@link A2ASessions} read from the conversation itself, so they survive restarts of the bridge (and
+ * `bridge --once` runs): the bridge's replies carry the remote task in `payload.data.a2a` (`contextId`,
+ * `taskId`, `state`), and the newest reply of the bridged `agent` in the conversation says where it
+ * stands. `set` writes nothing: the reply the bridge sends next records it.
+ */
+export class ConversationA2ASessions implements A2ASessions {
+  readonly #conversation: (conversationId: string) => Promise<readonly MessageV2[]>
+  readonly #agent: string
+
+  constructor(options: {
+    /** Every message of a conversation, oldest first (`Coordinator.conversation`). */
+    conversation: (conversationId: string) => Promise<readonly MessageV2[]>
+    /** The agent the bridge answers for: its replies are the bridge's. */
+    agent: string
+  }) {
+    this.#conversation = options.conversation
+    this.#agent = options.agent
+  }
+
+  async get(conversationId: string): Promise<A2ARemoteTask | undefined> {
+    const messages = await this.#conversation(conversationId)
+    for (let i = messages.length - 1; i >= 0; i--) {
+      const message = messages[i]!
+      if (message.fromAgent !== this.#agent) continue
+      const data = message.payload?.data
+      if (typeof data !== 'object' || data === null || Array.isArray(data)) continue
+      const a2a = (data as { a2a?: { contextId?: unknown; taskId?: unknown; state?: unknown } }).a2a
+      if (typeof a2a?.contextId !== 'string' || a2a.contextId === '') continue
+      const waiting = a2a.state === 'input-required' && typeof a2a.taskId === 'string' && a2a.taskId !== ''
+      return { contextId: a2a.contextId, ...(waiting ? { taskId: a2a.taskId as string } : {}) }
+    }
+    return undefined
+  }
+
+  set(): void {}
 }
 
 /** Prefix of the variables holding bearer tokens for remote A2A agents. */

@@ -7,6 +7,7 @@ export {
   A2A_TOKEN_ENV,
   a2aTokenEnvName,
   a2aTokenFromEnv,
+  ConversationA2ASessions,
   InMemoryA2ASessions,
 } from './a2a-sessions.js'
 export type { Bridge, BridgeContext, BridgeResult } from './bridge.js'

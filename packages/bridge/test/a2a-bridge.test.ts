@@ -11,7 +11,14 @@ import {
   ServerCallContext,
 } from '@a2a-js/sdk/server'
 import { afterEach, describe, expect, it } from 'vitest'
-import { A2ABridge, a2aTokenEnvName, a2aTokenFromEnv, BridgeRunner, fetchAgentCard } from '../src/index.js'
+import {
+  A2ABridge,
+  a2aTokenEnvName,
+  a2aTokenFromEnv,
+  BridgeRunner,
+  ConversationA2ASessions,
+  fetchAgentCard,
+} from '../src/index.js'
 import { openCoordinator } from './helpers.js'
 
 const servers: Server[] = []
@@ -296,7 +303,9 @@ describe('A2ABridge', () => {
   })
 
   for (const streaming of [false, true]) {
-    it(`continues a remote input-required task with the next message of the conversation (${streaming ? 'streaming' : 'polling'})`, async () => {
+    // Polling: the remote task is found again in the conversation by a new bridge (a restart);
+    // streaming: one bridge remembers it in memory.
+    it(`continues a remote input-required task with the next message of the conversation (${streaming ? 'streaming, in memory' : 'polling, after a restart'})`, async () => {
       const agent = await externalAgent({ asks: true, streaming })
       const coord = await openCoordinator()
       await coord.register({ agentId: 'shouter' })
@@ -306,8 +315,21 @@ describe('A2ABridge', () => {
         subject: 'Loud',
         body: 'hello',
       })
-      const bridge = new A2ABridge({ cardUrl: agent.cardUrl, pollIntervalMs: 10 })
-      const runner = new BridgeRunner({ coordinator: coord, agent: 'shouter', bridge })
+      const newBridge = () =>
+        new A2ABridge({
+          cardUrl: agent.cardUrl,
+          pollIntervalMs: 10,
+          ...(streaming
+            ? {}
+            : {
+                sessions: new ConversationA2ASessions({
+                  conversation: (id) => coord.conversation(id),
+                  agent: 'shouter',
+                }),
+              }),
+        })
+      const bridge = newBridge()
+      let runner = new BridgeRunner({ coordinator: coord, agent: 'shouter', bridge })
       await runner.run({ once: true })
       const [question] = await coord.poll('architect')
       expect(question?.message.body).toBe('how loud?')
@@ -321,6 +343,7 @@ describe('A2ABridge', () => {
         body: 'very',
         routing: { replyTo: question!.message.id, conversationId: question!.message.routing.conversationId },
       })
+      if (!streaming) runner = new BridgeRunner({ coordinator: coord, agent: 'shouter', bridge: newBridge() })
       await runner.run({ once: true })
       const [answer] = await coord.poll('architect')
       expect(answer?.message.body).toMatch(/HELLO \(very\)$/)

@@ -7,6 +7,7 @@ export {
   a2aTokenFromEnv,
   BridgeRunner,
   CommandBridge,
+  ConversationA2ASessions,
   FunctionBridge,
   HttpBridge,
 } from '@agent-comm/bridge'

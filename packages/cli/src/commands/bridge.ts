@@ -129,7 +129,11 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
     }
     const bridge = await buildBridge(
       flags.a2a
-        ? { a2aCardUrl: await this.#a2aCardUrl(args.agent), agent: args.agent }
+        ? {
+            a2aCardUrl: await this.#a2aCardUrl(args.agent),
+            agent: args.agent,
+            conversation: async (id: string) => (await this.coordinator()).conversation(id),
+          }
         : argv === undefined
           ? { webhook: flags.webhook! }
           : { argv },
