@@ -160,7 +160,10 @@ export class A2ASigningKeys implements PushSigner {
       const now = this.#options.clock.now()
       const current = (await this.#options.store.signingKeys()).find((r) => r.retiredAt === undefined)
       if (current !== undefined && now - current.createdAt < this.#rotateAfterMs) {
-        return { record: current, key: await this.#privateKey(current), loadedAt: now }
+        // The same key as before is not opened again: after the secrets key was rotated (the private key
+        // re-sealed under the new one), a replica not yet restarted goes on signing with what it holds.
+        const held = this.#current?.record.kid === current.kid ? this.#current.key : undefined
+        return { record: current, key: held ?? (await this.#privateKey(current)), loadedAt: now }
       }
       // None yet, or due for rotation: whoever replaces it first wins, the others read the winner's.
       await this.#replace(current?.kid)
