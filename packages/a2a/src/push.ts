@@ -2,7 +2,6 @@ import type { LookupAddress, LookupAllOptions, LookupOneOptions } from 'node:dns
 import { TaskPushNotificationConfig } from '@a2a-js/sdk'
 import type { Clock, Logger } from '@agent-comm/protocol'
 import { silentLogger } from '@agent-comm/protocol'
-import { Agent, request } from 'undici'
 import {
   type CheckedPushUrl,
   checkPushUrl,
@@ -181,6 +180,8 @@ export class A2APushes {
     body: string,
   ): Promise<string | undefined> {
     const addresses = checked.addresses
+    // Loaded on the first push: the CLI's token commands load this package and never send one.
+    const { Agent, request } = await import('undici')
     const agent = new Agent({
       connect: {
         timeout: this.#timeoutMs,
