@@ -179,7 +179,7 @@ describe('agent-comm mcp doctor, server start', () => {
     expect(missing.entries[0].problems).toEqual([
       expect.stringMatching(/^the server does not start: .*ENOENT/),
     ])
-  }, 120_000)
+  })
 })
 
 describe('agent-comm inbox --new', () => {

@@ -119,5 +119,5 @@ describe.each([
     })
     expect(events[0]!.content).toContain('Review the parser')
     expect(events[0]!.content).not.toContain('from another process')
-  }, 120_000)
+  })
 })
