@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net'
+import { openPostgresConsoleStore } from '@agent-comm/postgres'
 import type { Clock } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { Spool } from '@agent-comm/spool'
@@ -6,6 +7,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { createRelay } from './app.js'
 import type { RelayConsoleOptions } from './console-mount.js'
 import { issueConsoleLoginToken } from './console-mount.js'
+import type { ConsoleStore } from './console-store.js'
 import type { NonceStore } from './nonces.js'
 
 /** What {@link startLocalConsole} serves. */
@@ -19,6 +21,11 @@ export interface LocalConsoleOptions {
   create?: boolean
   spool?: Spool
   registry?: Registry
+  /**
+   * The console's sessions and audit log, for a `spool` given on PostgreSQL (closed with the console).
+   * Opened here for a PostgreSQL `path`; on SQLite they share the spool's file.
+   */
+  consoleStore?: ConsoleStore
   /** Port on 127.0.0.1 (0: any free one). */
   port: number
   /** Who the one-time token signs in as: a human agent, or (default) the operator `admin`. */
@@ -74,11 +81,28 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
     if (owned) await spool.close()
     throw error
   }
+  let consoleStore = options.consoleStore
+  if (consoleStore === undefined && spool.store.kind === 'postgres' && options.path !== undefined) {
+    try {
+      const schema = (spool.store as { schema?: unknown }).schema
+      consoleStore = await openPostgresConsoleStore({
+        url: options.path,
+        ...(typeof schema === 'string' ? { schema } : {}),
+      })
+    } catch (error) {
+      if (owned) {
+        await registry.close()
+        await spool.close()
+      }
+      throw error
+    }
+  }
   const app = await createRelay({
     spool,
     registry,
     secrets: { secretsFor: () => [] },
     nonces: NO_NONCES,
+    ...(consoleStore === undefined ? {} : { consoleStore }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     options: {

@@ -19,7 +19,7 @@ import {
 import { API_PREFIX } from '@agent-comm/transport-http'
 import { z } from 'zod'
 import type { Caller } from '../auth.js'
-import type { Approvals } from '../console-approvals.js'
+import { type Approvals, MAX_PAGE } from '../console-approvals.js'
 import { ConsoleSessions, SESSION_COOKIE } from '../console-sessions.js'
 import { connectionSignal, type RelayContext } from '../context.js'
 import { forbidden, HttpProblem } from '../http-errors.js'
@@ -73,6 +73,7 @@ const PendingApprovalSchema = z.object({
 })
 
 const AuditEntrySchema = z.object({
+  seq: z.number().int(),
   requestId: z.string(),
   responseId: z.string(),
   requester: z.string(),
@@ -84,6 +85,12 @@ const AuditEntrySchema = z.object({
   decidedAt: z.string(),
   arguments: z.record(z.string(), z.unknown()).optional(),
   expired: z.boolean(),
+})
+
+const PageQuery = z.strictObject({
+  /** The `next` of the page before. */
+  cursor: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE).optional(),
 })
 
 const MessageParams = z.strictObject({ messageId: MessageIdSchema })
@@ -223,7 +230,12 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
             },
           )
         }
-        const { cookie, session } = sessions.create(identity.agentId, identity.admin)
+        // @fastify/csrf-protection makes the session's CSRF secret (kept with the session) and a token of it.
+        request.session = {}
+        const csrfToken = reply.generateCsrf()
+        const csrfSecret = request.session._csrf
+        if (csrfSecret === undefined) throw new Error('@fastify/csrf-protection made no CSRF secret')
+        const { cookie, session } = await sessions.create(identity.agentId, identity.admin, csrfSecret)
         reply.setCookie(SESSION_COOKIE, cookie, {
           httpOnly: true,
           sameSite: 'strict',
@@ -231,7 +243,12 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
           path: '/',
           maxAge: Math.floor(sessions.ttlMs / 1000),
         })
-        return { ...session, expiresAt: new Date(session.expiresAt).toISOString() }
+        return {
+          agentId: session.agentId,
+          admin: session.admin,
+          csrfToken,
+          expiresAt: new Date(session.expiresAt).toISOString(),
+        }
       },
     }),
     route({
@@ -242,10 +259,16 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       tag: 'console',
       auth: 'agent',
       response: SessionSchema,
-      handler({ request }) {
-        const session = sessions.find(request.cookies[SESSION_COOKIE])
+      async handler({ request, reply }) {
+        const session = await sessions.find(request.cookies[SESSION_COOKIE])
         if (session === undefined) throw forbidden('This request has no console session', 'Sign in first.')
-        return { ...session, expiresAt: new Date(session.expiresAt).toISOString() }
+        return {
+          agentId: session.agentId,
+          admin: session.admin,
+          // A fresh token of the session's secret (each token is salted; any of them is valid).
+          csrfToken: reply.generateCsrf(),
+          expiresAt: new Date(session.expiresAt).toISOString(),
+        }
       },
     }),
     route({
@@ -255,8 +278,8 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       summary: 'Sign out: ends the session and clears its cookie',
       tag: 'console',
       auth: 'agent',
-      handler({ request, reply }) {
-        sessions.destroy(request.cookies[SESSION_COOKIE])
+      async handler({ request, reply }) {
+        await sessions.destroy(request.cookies[SESSION_COOKIE])
         reply.clearCookie(SESSION_COOKIE, { path: '/' })
         return undefined
       },
@@ -400,7 +423,9 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
         // wake-up is a hint, the read is the truth (leases and deadlines run out without any write).
         const fingerprint = async (): Promise<string> => {
           const pending = await spool.pending(caller.agentId, { limit: 500 })
-          const open = await approvals.pending(caller.admin ? undefined : caller.agentId)
+          const open = (
+            await approvals.pending(caller.admin ? undefined : caller.agentId, { limit: MAX_PAGE })
+          ).items
           // Open approvals too: a decision made elsewhere or by a deadline leaves the person's delivery queued.
           const mine = [
             ...pending.map((p) => `${p.message.id}:${p.delivery.status}`),
@@ -440,12 +465,17 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       method: 'GET',
       url: `${PREFIX}/approvals`,
       operationId: 'consoleApprovals',
-      summary: "Open approval requests, oldest first: the signed-in agent's, or every one for the operator",
+      summary:
+        "Open approval requests, oldest first, a page at a time: the signed-in agent's, or every one for the operator",
+      description:
+        'Pass the `next` of a page as `cursor` for the following page; a page without `next` is the last.',
       tag: 'console',
       auth: 'agent',
-      response: z.object({ approvals: z.array(PendingApprovalSchema) }),
-      async handler({ caller }) {
-        return { approvals: await approvals.pending(caller.admin ? undefined : caller.agentId) }
+      query: PageQuery,
+      response: z.object({ approvals: z.array(PendingApprovalSchema), next: z.string().optional() }),
+      async handler({ caller, query }) {
+        const page = await approvals.pending(caller.admin ? undefined : caller.agentId, query)
+        return { approvals: page.items, ...(page.next === undefined ? {} : { next: page.next }) }
       },
     }),
     route({
@@ -480,12 +510,16 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       url: `${PREFIX}/approvals/audit`,
       operationId: 'consoleAudit',
       summary:
-        'The audit log of approval decisions, oldest first: who decided what and when (all for the operator)',
+        'The audit log of approval decisions, oldest first, a page at a time: who decided what and when (all for the operator)',
+      description:
+        'Read from the append-only audit table, which outlives the messages (cleanup never removes it). Pass the `next` of a page as `cursor` for the following page.',
       tag: 'console',
       auth: 'agent',
-      response: z.object({ entries: z.array(AuditEntrySchema) }),
-      async handler({ caller }) {
-        return { entries: await approvals.audit(caller.admin ? undefined : caller.agentId) }
+      query: PageQuery,
+      response: z.object({ entries: z.array(AuditEntrySchema), next: z.string().optional() }),
+      async handler({ caller, query }) {
+        const page = await approvals.audit(caller.admin ? undefined : caller.agentId, query)
+        return { entries: page.items, ...(page.next === undefined ? {} : { next: page.next }) }
       },
     }),
     route({
