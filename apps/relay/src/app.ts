@@ -168,6 +168,7 @@ const RelayOptionsSchema = z
         enabled: z.boolean().optional(),
         sessionTtlMs: z.number().int().min(1000).optional(),
         sweepIntervalMs: z.number().int().min(10).optional(),
+        streamSafetyPollMs: z.number().int().min(100).optional(),
       })
       .default({}),
   })

@@ -25,6 +25,11 @@ export interface RelayConsoleOptions {
    * the relay closes it.
    */
   store?: ConsoleStore
+  /**
+   * How often a console page's event stream re-reads when nothing woke it, in ms (5000): the floor under
+   * the change feed, for what writes nothing (a lease or a deadline running out).
+   */
+  streamSafetyPollMs?: number
   /** How often approval deadlines are checked, in ms of real time (5000); the deadline is read from the relay's clock. */
   sweepIntervalMs?: number
 }
@@ -123,7 +128,13 @@ export async function mountConsole(
   app.addHook('onClose', async () => clearInterval(timer))
 
   return {
-    routes: consoleRoutes(ctx, { sessions, approvals, ...admin }),
+    routes: consoleRoutes(ctx, {
+      sessions,
+      approvals,
+      ...admin,
+      ...(options.streamSafetyPollMs === undefined ? {} : { streamSafetyPollMs: options.streamSafetyPollMs }),
+      ...(store.notifyChange === undefined ? {} : { notifyChange: () => owned.notifyChange!() }),
+    }),
     callerOf: (request) => sessions.callerOf(request),
   }
 }

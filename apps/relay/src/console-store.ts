@@ -79,6 +79,13 @@ export interface ConsoleStore {
     after?: { createdAt: number; seq: number }
     limit: number
   }): Promise<PendingApprovalRef[]>
+  /**
+   * Tells every process watching the spool that the console changed a delivery (a person opened or
+   * finished a message), where the store's change feed would not: PostgreSQL notifies only writes that make
+   * a delivery claimable, so without this a claim or ack on one replica reaches the pages served by another
+   * only at their slow re-read. Optional: a store whose processes see every commit needs none.
+   */
+  notifyChange?(): Promise<void>
   /** Releases what the store holds; a connection it was given stays open for its owner. */
   close(): Promise<void>
 }

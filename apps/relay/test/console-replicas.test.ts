@@ -2,8 +2,16 @@ import { RelaySecretsKey } from '@agent-comm/postgres'
 import { createTestDatabase, type TestDatabase } from '@agent-comm/postgres/testing'
 import { createMessage } from '@agent-comm/protocol'
 import { RelayClient } from '@agent-comm/transport-http'
+import type { FastifyInstance } from 'fastify'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { createRelayLogger, type RelayHandle, relayConfig, startRelay } from '../src/index.js'
+import {
+  createRelay,
+  createRelayLogger,
+  openRelayStorage,
+  type RelayHandle,
+  relayConfig,
+  startRelay,
+} from '../src/index.js'
 import { tempDir } from './helpers.js'
 
 const db: TestDatabase = await createTestDatabase({ name: 'console_replicas' })
@@ -123,5 +131,91 @@ describe.skipIf(db.kind !== 'server')('console sessions shared by relay replicas
     expect(((await audit.json()) as { entries: unknown[] }).entries).toMatchObject([
       { requestId: request.id, decision: 'approve', decidedBy: 'admin', requester: 'builder' },
     ])
+  })
+
+  it("wakes a page served by B at once when a person opens a message on A (no wait for B's re-read)", async () => {
+    const key = RelaySecretsKey.generate().toBase64()
+    const config = relayConfig({
+      dataDir: tempDir(),
+      port: 0,
+      databaseUrl: db.url,
+      postgresSchema: 'console_rep3',
+      secretsKey: key,
+      rateLimitPerMinute: 0,
+      adminSecret: ADMIN_SECRET,
+    })
+    const logger = createRelayLogger({ level: 'silent' })
+    const apps: FastifyInstance[] = []
+    const closers: (() => Promise<void>)[] = []
+    const build = async () => {
+      const storage = await openRelayStorage(config, { logger })
+      const app = await createRelay({
+        ...storage,
+        ...(storage.console === undefined ? {} : { consoleStore: storage.console }),
+        logger,
+        options: {
+          rateLimit: false,
+          admin: { agentId: 'admin', secrets: [ADMIN_SECRET] },
+          // Longer than the test may run: a change event can only come from a notification.
+          console: { streamSafetyPollMs: 600_000 },
+        },
+      })
+      await app.listen({ port: 0, host: '127.0.0.1' })
+      apps.push(app)
+      closers.push(async () => {
+        await app.close()
+        await storage.close()
+      })
+      return { app, storage, url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` }
+    }
+    try {
+      const a = await build()
+      const b = await build()
+      await a.storage.registry.register({ agentId: 'lead', metadata: { kind: 'human' } })
+      const leadSecret = (await a.storage.secrets.generate('lead')).secret
+      await a.storage.spool.send({
+        fromAgent: 'builder',
+        toAgent: 'lead',
+        subject: 'Task',
+        body: 'review this',
+      })
+      const [waiting] = await a.storage.spool.pending('lead')
+      const sessionOn = async (url: string, agentId: string, secret: string) => {
+        const response = await fetch(`${url}/api/v1/console/session`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ agentId, secret }),
+        })
+        const { csrfToken } = (await response.json()) as { csrfToken: string }
+        return { cookie: response.headers.get('set-cookie')!.split(';')[0]!, csrf: csrfToken }
+      }
+      const operator = await sessionOn(b.url, 'admin', ADMIN_SECRET)
+      const abort = new AbortController()
+      const stream = await fetch(`${b.url}/api/v1/console/stream`, {
+        headers: { cookie: operator.cookie },
+        signal: abort.signal,
+      })
+      const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader()
+      let text = ''
+      const readUntil = async (count: number) => {
+        while (text.split('event: change').length - 1 < count) {
+          const { value, done } = await reader.read()
+          if (done) throw new Error('the stream ended')
+          text += value
+        }
+      }
+      await readUntil(1)
+      const lead = await sessionOn(a.url, 'lead', leadSecret)
+      const opened = await fetch(`${a.url}/api/v1/console/inbox/${waiting!.message.id}/open`, {
+        method: 'POST',
+        headers: { cookie: lead.cookie, 'x-csrf-token': lead.csrf },
+      })
+      expect(opened.status).toBe(204)
+      await readUntil(2)
+      abort.abort()
+      await reader.cancel().catch(() => undefined)
+    } finally {
+      for (const close of closers.reverse()) await close()
+    }
   })
 })

@@ -36,6 +36,10 @@ export interface ConsoleAccess {
   adminSecrets: readonly string[]
   /** Approval requests and decisions over the relay's spool. */
   approvals: Approvals
+  /** Wakes other processes' console streams after a person's claim or ack (the store's notifyChange). */
+  notifyChange?: () => Promise<void>
+  /** The stream's slow re-read when nothing wakes it, in ms ({@link STREAM_SAFETY_POLL_MS}). */
+  streamSafetyPollMs?: number
 }
 
 const SignInSchema = z.union([
@@ -144,6 +148,7 @@ function isHuman(profile: z.output<typeof AgentProfileSchema>): boolean {
 export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDef[] {
   const { spool, registry, clock } = ctx
   const { sessions, approvals } = access
+  const safetyPollMs = access.streamSafetyPollMs ?? STREAM_SAFETY_POLL_MS
   // Sign-in guesses are limited per client address (20 failures a minute), whatever the relay's other limits.
   const signInFailures = new WindowLimiter({ max: 20, timeWindowMs: 60_000 }, clock)
 
@@ -157,7 +162,13 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
     if (delivery === undefined) throw new MessageNotFoundError(messageId)
     if (delivery.status !== 'queued' && delivery.status !== 'leased') return
     // Undefined when it is leased (already open) and its lease still runs: nothing to do.
-    await spool.claimMessage(agentId, messageId, { leaseSeconds: OPEN_LEASE_SECONDS })
+    const claimed = await spool.claimMessage(agentId, messageId, { leaseSeconds: OPEN_LEASE_SECONDS })
+    if (claimed !== undefined) await announce()
+  }
+
+  /** Wakes the console pages of other processes sharing the database (see ConsoleStore.notifyChange). */
+  const announce = async (): Promise<void> => {
+    await access.notifyChange?.()
   }
 
   const visibleMessages = async (caller: Caller, query: { text?: string; limit: number }) => {
@@ -333,6 +344,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       async handler({ params, caller }) {
         await open(caller.agentId, params.messageId)
         await spool.ack(params.messageId, caller.agentId)
+        await announce()
         return undefined
       },
     }),
@@ -440,7 +452,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
         try {
           while (!signal.aborted) {
             // Waiting starts before the read, so a change committed while reading still wakes the loop.
-            const changed = spool.waitForChange({ timeoutMs: STREAM_SAFETY_POLL_MS, signal })
+            const changed = spool.waitForChange({ timeoutMs: safetyPollMs, signal })
             const now = await fingerprint()
             if (now !== last) {
               last = now
@@ -499,6 +511,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
         try {
           await open(caller.agentId, message.id)
           await spool.ack(message.id, caller.agentId)
+          await announce()
         } catch (error) {
           request.log.warn({ err: error, messageId: message.id }, 'could not mark the decided request done')
         }

@@ -4,6 +4,7 @@ import { connectFromUrl } from '../connect.js'
 import { toStorageError } from '../drivers/driver-errors.js'
 import { applyPostgresMigrations, validateSchemaName } from '../migrate.js'
 import { DEFAULT_SCHEMA } from '../schema.js'
+import { notifyChannel } from '../store.js'
 
 /** A console sign-in as stored (see `console_sessions`). */
 export interface PostgresConsoleSession {
@@ -48,13 +49,16 @@ export class PostgresConsoleStore {
   readonly #location: string
   readonly #ownsClient: boolean
   readonly #sql: Record<string, string>
+  readonly #channel: string
   #closed: Promise<void> | undefined
 
   constructor(options: { client: SqlClient; schema: string; location: string; ownsClient?: boolean }) {
     this.#client = options.client
     this.#location = options.location
     this.#ownsClient = options.ownsClient ?? false
-    const s = `"${validateSchemaName(options.schema)}"`
+    const schema = validateSchemaName(options.schema)
+    const s = `"${schema}"`
+    this.#channel = notifyChannel(schema)
     const pending = (recipient: boolean) => `
       SELECT m.id AS id, m.created_at AS "createdAt", m.seq AS seq FROM ${s}.messages m
       WHERE m.seq IN (SELECT d.message_seq FROM ${s}.deliveries d
@@ -208,6 +212,15 @@ export class PostgresConsoleStore {
       params.recipient === undefined ? bound : [...bound, params.recipient],
     )
     return rows.map((r) => ({ id: r.id, createdAt: Number(r.createdAt), seq: Number(r.seq) }))
+  }
+
+  /**
+   * Sends the spool's notification (the channel every replica's spool listens on), so the console pages of
+   * other replicas re-read now after a person's claim or ack, which the spool store does not announce. At a
+   * person's pace, never on an agent's hot path; a spurious wake-up only costs a waiting consumer a re-check.
+   */
+  async notifyChange(): Promise<void> {
+    await this.#query('SELECT pg_notify($1, $2)', [this.#channel, ''])
   }
 
   /** Ends the pool when the store opened it (see {@link openPostgresConsoleStore}). Safe to call twice. */
