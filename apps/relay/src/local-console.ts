@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net'
-import { openPostgresConsoleStore } from '@agent-comm/postgres'
+import { openPostgres, openPostgresConsoleStore, type PostgresDatabase } from '@agent-comm/postgres'
 import type { Clock } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { Spool } from '@agent-comm/spool'
@@ -17,6 +17,8 @@ export interface LocalConsoleOptions {
    * same `AGENT_COMM_DB_PATH` the CLI uses). Or give `spool` and `registry`, which stay open for their owner.
    */
   path?: string
+  /** On PostgreSQL: the schema holding the tables (`agent_comm`), as `AGENT_COMM_PG_SCHEMA` gives it. */
+  postgresSchema?: string
   /** Create a missing database file at `path` (false: a missing one is a StorageError, reason `missing`). */
   create?: boolean
   spool?: Spool
@@ -63,15 +65,35 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
   const asAgent = options.as ?? 'admin'
   const owned = options.spool === undefined
   let spool = options.spool
+  let registry = options.registry
+  let consoleStore = options.consoleStore
+  let postgres: PostgresDatabase | undefined
   if (spool === undefined) {
     if (options.path === undefined) throw new Error('startLocalConsole needs a path or a spool and registry')
-    spool = await Spool.open({
-      path: options.path,
-      create: options.create ?? false,
-      ...(options.clock === undefined ? {} : { clock: options.clock }),
-    })
+    if (/^postgres(ql)?:\/\//i.test(options.path)) {
+      // The spool, the registry and the console's tables in one schema of that database.
+      const schema = options.postgresSchema === undefined ? {} : { schema: options.postgresSchema }
+      postgres = await openPostgres({
+        url: options.path,
+        ...schema,
+        ...(options.clock === undefined ? {} : { clock: options.clock }),
+      })
+      spool = postgres.spool
+      registry ??= postgres.registry
+      try {
+        consoleStore ??= await openPostgresConsoleStore({ url: options.path, ...schema })
+      } catch (error) {
+        await postgres.close()
+        throw error
+      }
+    } else {
+      spool = await Spool.open({
+        path: options.path,
+        create: options.create ?? false,
+        ...(options.clock === undefined ? {} : { clock: options.clock }),
+      })
+    }
   }
-  let registry = options.registry
   try {
     registry ??= await Registry.open({
       spool,
@@ -80,22 +102,6 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
   } catch (error) {
     if (owned) await spool.close()
     throw error
-  }
-  let consoleStore = options.consoleStore
-  if (consoleStore === undefined && spool.store.kind === 'postgres' && options.path !== undefined) {
-    try {
-      const schema = (spool.store as { schema?: unknown }).schema
-      consoleStore = await openPostgresConsoleStore({
-        url: options.path,
-        ...(typeof schema === 'string' ? { schema } : {}),
-      })
-    } catch (error) {
-      if (owned) {
-        await registry.close()
-        await spool.close()
-      }
-      throw error
-    }
   }
   const app = await createRelay({
     spool,
@@ -115,7 +121,12 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
   if (owned) {
     const openedSpool = spool
     const openedRegistry = registry
+    const openedPostgres = postgres
     app.addHook('onClose', async () => {
+      if (openedPostgres !== undefined) {
+        await openedPostgres.close()
+        return
+      }
       await openedRegistry.close()
       await openedSpool.close()
     })

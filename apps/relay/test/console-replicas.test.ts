@@ -10,6 +10,7 @@ import {
   openRelayStorage,
   type RelayHandle,
   relayConfig,
+  startLocalConsole,
   startRelay,
 } from '../src/index.js'
 import { tempDir } from './helpers.js'
@@ -216,6 +217,29 @@ describe.skipIf(db.kind !== 'server')('console sessions shared by relay replicas
       await reader.cancel().catch(() => undefined)
     } finally {
       for (const close of closers.reverse()) await close()
+    }
+  })
+
+  it('serves the local console over a PostgreSQL URL, its sessions and audit in that database', async () => {
+    const local = await startLocalConsole({ path: db.url, create: true, port: 0 })
+    try {
+      const token = local.loginUrl.split('#token=')[1]!
+      const signIn = await fetch(`${local.url}/api/v1/console/session`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token }),
+      })
+      expect(signIn.status).toBe(200)
+      const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!
+      const audit = await fetch(`${local.url}/api/v1/console/approvals/audit`, { headers: { cookie } })
+      expect(await audit.json()).toEqual({ entries: [] })
+      const client = db.client()
+      const rows = await client.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM agent_comm.console_sessions',
+      )
+      expect(rows[0]?.n).toBe(1)
+    } finally {
+      await local.close()
     }
   })
 })

@@ -33,7 +33,9 @@ const browser = await chromium.launch({
 try {
   await registry.register({ agentId: 'lead', metadata: { kind: 'human' } })
   for (let i = 0; i < 200; i++) {
-    await spool.send(createMessage({ fromAgent: 'builder', toAgent: 'lead', subject: `Task ${i}`, body: `Do ${i}` }))
+    await spool.send(
+      createMessage({ fromAgent: 'builder', toAgent: 'lead', subject: `Task ${i}`, body: `Do ${i}` }),
+    )
   }
   await app.listen({ port: 0, host: '127.0.0.1' })
   const url = `http://127.0.0.1:${app.server.address().port}`
