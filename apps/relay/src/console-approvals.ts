@@ -44,8 +44,8 @@ export interface AuditEntry {
   expired: boolean
 }
 
-// Deterministic ids make the spool's unique message id the referee: the first decision stored wins, a
-// second one is a reported duplicate, on one relay or several sharing a database.
+// Deterministic ids: sending a decision's message again (the outbox after a crash) is a reported duplicate,
+// and an escalation happens once. Which decision wins is the audit table's unique request id.
 const responseIdOf = (requestId: string) => `${requestId}.decision`
 const escalationIdOf = (requestId: string) => `${requestId}.escalated`
 
@@ -143,17 +143,6 @@ export class Approvals {
     this.#registry = deps.registry
     this.#clock = deps.clock
     this.#store = deps.store
-  }
-
-  /** Whether an approval request is still open: neither decided nor escalated. */
-  async isOpen(message: MessageV2): Promise<boolean> {
-    const requestId = originalId(message)
-    if ((await this.#store.decision(requestId)) !== undefined) return false
-    // A decision made before the audit table existed is only a message.
-    if (await exists(this.#spool, responseIdOf(requestId))) return false
-    // An original handed on by its expiry policy waits in its escalated copy, not here.
-    if (message.id === requestId && (await exists(this.#spool, escalationIdOf(requestId)))) return false
-    return true
   }
 
   /**
