@@ -59,16 +59,20 @@ export class PostgresConsoleStore {
     const schema = validateSchemaName(options.schema)
     const s = `"${schema}"`
     this.#channel = notifyChannel(schema)
-    const pending = (recipient: boolean) => `
+    // One arm per status, each matching a partial index of the spool's, so acked history is never read.
+    const pending = (recipient: boolean) => {
+      const live = (status: string) =>
+        `SELECT d.message_seq FROM ${s}.deliveries d WHERE d.status = '${status}'${recipient ? ' AND d.recipient = $4' : ''}`
+      return `
       SELECT m.id AS id, m.created_at AS "createdAt", m.seq AS seq FROM ${s}.messages m
-      WHERE m.seq IN (SELECT d.message_seq FROM ${s}.deliveries d
-                      WHERE d.status IN ('queued', 'leased') ${recipient ? 'AND d.recipient = $4' : ''})
+      WHERE m.seq IN (${live('queued')} UNION ALL ${live('leased')})
         AND m.payload LIKE '%"type":"approval_request"%'
         AND (m.created_at, m.seq) > ($1::bigint, $2::bigint)
         AND NOT EXISTS (SELECT 1 FROM ${s}.console_audit a WHERE a.request_id = ${ORIGINAL_ID})
         AND NOT EXISTS (SELECT 1 FROM ${s}.messages r WHERE r.id = ${ORIGINAL_ID} || '.decision')
         AND NOT EXISTS (SELECT 1 FROM ${s}.messages e WHERE e.id = m.id || '.escalated')
       ORDER BY m.created_at, m.seq LIMIT $3`
+    }
     this.#sql = {
       createSession: `INSERT INTO ${s}.console_sessions (id_hash, agent_id, admin, csrf_secret, created_at, expires_at)
         VALUES ($1, $2, $3, $4, $5, $6)`,
