@@ -9,8 +9,8 @@ import { join } from 'node:path'
 import { createMessage } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { createRelay, SqliteNonceStore } from '@agent-comm/relay'
+import { SecretStore } from '@agent-comm/secrets'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
-import { SecretStore } from '@agent-comm/transport-http/secrets'
 import { chromium } from 'playwright-core'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15)
