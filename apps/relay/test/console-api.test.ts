@@ -304,6 +304,15 @@ describe('the console API', () => {
     )
     expect(sent.statusCode).toBe(200)
     expect(await relay.spool.pending('builder')).toHaveLength(1)
+    // Signed out, the cookie and its tokens are worth nothing.
+    expect((await asSession(relay, lead)('DELETE', '/api/v1/console/session')).statusCode).toBe(204)
+    const afterwards = await asSession(relay, { cookie: lead.cookie, csrf: fresh })(
+      'POST',
+      '/api/v1/console/messages',
+      { to: 'builder', body: 'after sign-out' },
+    )
+    expect(afterwards.statusCode).toBe(401)
+    expect(await relay.spool.pending('builder')).toHaveLength(1)
   })
 
   it('ends a session when its time runs out on the relay clock', async () => {
