@@ -132,6 +132,7 @@ export async function mountConsole(
       sessions,
       approvals,
       ...admin,
+      throughput: (params) => owned.throughput(params),
       ...(options.streamSafetyPollMs === undefined ? {} : { streamSafetyPollMs: options.streamSafetyPollMs }),
       ...(store.notifyChange === undefined ? {} : { notifyChange: () => owned.notifyChange!() }),
     }),

@@ -36,7 +36,8 @@ export class SqliteConsoleStore implements ConsoleStore {
     | 'auditAll'
     | 'auditOf'
     | 'pendingAll'
-    | 'pendingOf',
+    | 'pendingOf'
+    | 'throughput',
     BetterSqlite3.Statement
   >
   readonly #record: BetterSqlite3.Transaction<
@@ -92,6 +93,15 @@ export class SqliteConsoleStore implements ConsoleStore {
       auditOf: db.prepare(
         `SELECT ${AUDIT_COLUMNS} FROM console_audit
          WHERE seq > @after AND (decided_by = @agent OR requester = @agent) ORDER BY seq LIMIT @limit`,
+      ),
+      // better-sqlite3 binds numbers as REAL: the bucket is cast back to a whole number.
+      // Messages arrive in about created_at order: the backward search from the newest row stops at the
+      // first one created before the window, and the count reads the rows after it by primary key.
+      throughput: db.prepare(
+        `SELECT CAST((created_at - @start) / @bucket AS INTEGER) AS bucket, count(*) AS n FROM messages
+         WHERE seq > coalesce((SELECT seq FROM messages WHERE created_at < @start ORDER BY seq DESC LIMIT 1), 0)
+           AND created_at >= @start AND created_at < @end
+         GROUP BY bucket`,
       ),
       pendingAll: db.prepare(pending(false)),
       pendingOf: db.prepare(pending(true)),
@@ -220,6 +230,27 @@ export class SqliteConsoleStore implements ConsoleStore {
     })
   }
 
+  throughput(params: { start: number; bucketMs: number; buckets: number }): Promise<number[]> {
+    return this.#run(() => {
+      const rows = this.#stmt.throughput.all({
+        start: params.start,
+        bucket: params.bucketMs,
+        end: params.start + params.bucketMs * params.buckets,
+      }) as { bucket: number; n: number }[]
+      return countsOf(rows, params.buckets)
+    })
+  }
+
   /** Nothing to release: the connection belongs to the spool. */
   async close(): Promise<void> {}
+}
+
+/** Counts by bucket index as a dense array of `buckets` numbers. */
+function countsOf(rows: { bucket: number; n: number }[], buckets: number): number[] {
+  const counts = new Array<number>(buckets).fill(0)
+  for (const row of rows) {
+    const index = Number(row.bucket)
+    if (index >= 0 && index < buckets) counts[index] = Number(row.n)
+  }
+  return counts
 }

@@ -80,6 +80,12 @@ export interface ConsoleStore {
     limit: number
   }): Promise<PendingApprovalRef[]>
   /**
+   * Messages created in each of `buckets` windows of `bucketMs` from `start`, counted in the database
+   * (every message of the window, not a sample). Reads the messages sent since the newest one created
+   * before `start`: the last window's worth, whatever the table's size.
+   */
+  throughput(params: { start: number; bucketMs: number; buckets: number }): Promise<number[]>
+  /**
    * Tells every process watching the spool that the console changed a delivery (a person opened or
    * finished a message), where the store's change feed would not: PostgreSQL notifies only writes that make
    * a delivery claimable, so without this a claim or ack on one replica reaches the pages served by another

@@ -203,6 +203,36 @@ describe.each(Object.keys(backends))('the console store on %s', (kind) => {
     },
   )
 
+  it.skipIf(skip)(
+    'counts every message of the last hour by 5-minute window, past 1,000 of them',
+    async () => {
+      const { store, spool, clock } = await backends[kind]!()
+      const start = clock.now()
+      // An hour before the window: not counted.
+      await spool.send(createMessage({ fromAgent: 'a', toAgent: 'b', body: 'old' }, { clock }))
+      clock.advance(3_600_000)
+      const windowStart = clock.now()
+      // 100 messages in each of 12 windows of 5 minutes: 1,200.
+      for (let w = 0; w < 12; w++) {
+        const items = []
+        for (let i = 0; i < 100; i++) {
+          items.push({
+            message: createMessage({ fromAgent: 'a', toAgent: 'b', body: `m ${w}.${i}` }, { clock }),
+          })
+          clock.advance(2_999)
+        }
+        await spool.sendBatch(items)
+        clock.advance(300_000 - 100 * 2_999)
+      }
+      expect(clock.now() - start).toBe(2 * 3_600_000)
+      const counts = await store.throughput({ start: windowStart, bucketMs: 300_000, buckets: 12 })
+      expect(counts).toEqual(new Array(12).fill(100))
+      expect(
+        await store.throughput({ start: windowStart + 1_800_000, bucketMs: 300_000, buckets: 12 }),
+      ).toEqual([...new Array(6).fill(100), ...new Array(6).fill(0)])
+    },
+  )
+
   it.skipIf(skip)('ends sessions when they expire on the injected clock, and on sign-out', async () => {
     const { store, clock } = await backends[kind]!()
     const sessions = new ConsoleSessions({ store, clock, ttlMs: 60_000 })

@@ -36,6 +36,8 @@ export interface ConsoleAccess {
   adminSecrets: readonly string[]
   /** Approval requests and decisions over the relay's spool. */
   approvals: Approvals
+  /** Messages per window over the last hour, counted by the console's store (see ConsoleStore.throughput). */
+  throughput: (params: { start: number; bucketMs: number; buckets: number }) => Promise<number[]>
   /** Wakes other processes' console streams after a person's claim or ack (the store's notifyChange). */
   notifyChange?: () => Promise<void>
   /** The stream's slow re-read when nothing wakes it, in ms ({@link STREAM_SAFETY_POLL_MS}). */
@@ -574,12 +576,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
         const now = clock.now()
         const bucketMs = 300_000
         const start = now - 12 * bucketMs
-        const recent = await spool.search({ since: start, limit: 1000 })
-        const counts = new Array<number>(12).fill(0)
-        for (const message of recent) {
-          const index = Math.floor((Date.parse(message.timestamp) - start) / bucketMs)
-          if (index >= 0 && index < 12) counts[index] = (counts[index] ?? 0) + 1
-        }
+        const counts = await access.throughput({ start, bucketMs, buckets: 12 })
         return {
           stats: await spool.stats(),
           throughput: counts.map((messages, i) => ({

@@ -91,6 +91,10 @@ export class PostgresConsoleStore {
       auditAll: `SELECT ${AUDIT_COLUMNS} FROM ${s}.console_audit WHERE seq > $1 ORDER BY seq LIMIT $2`,
       auditOf: `SELECT ${AUDIT_COLUMNS} FROM ${s}.console_audit
         WHERE seq > $1 AND (decided_by = $3 OR requester = $3) ORDER BY seq LIMIT $2`,
+      throughput: `SELECT (created_at - $1) / $2 AS bucket, count(*)::int AS n FROM ${s}.messages
+        WHERE seq > coalesce((SELECT seq FROM ${s}.messages WHERE created_at < $1 ORDER BY seq DESC LIMIT 1), 0)
+          AND created_at >= $1 AND created_at < $3
+        GROUP BY bucket`,
       pendingAll: pending(false),
       pendingOf: pending(true),
     }
@@ -216,6 +220,25 @@ export class PostgresConsoleStore {
       params.recipient === undefined ? bound : [...bound, params.recipient],
     )
     return rows.map((r) => ({ id: r.id, createdAt: Number(r.createdAt), seq: Number(r.seq) }))
+  }
+
+  /**
+   * Messages created in each of `buckets` windows of `bucketMs` from `start`, counted by the database.
+   * Messages arrive in about created_at order: the backward search from the newest row stops at the first
+   * one created before the window, and the count reads the rows after it by primary key.
+   */
+  async throughput(params: { start: number; bucketMs: number; buckets: number }): Promise<number[]> {
+    const rows = await this.#query<{ bucket: number; n: number }>(this.#sql.throughput!, [
+      params.start,
+      params.bucketMs,
+      params.start + params.bucketMs * params.buckets,
+    ])
+    const counts = new Array<number>(params.buckets).fill(0)
+    for (const row of rows) {
+      const index = Number(row.bucket)
+      if (index >= 0 && index < params.buckets) counts[index] = Number(row.n)
+    }
+    return counts
   }
 
   /**
