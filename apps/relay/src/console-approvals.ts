@@ -29,7 +29,7 @@ export interface PendingApproval {
 
 /** One entry of the audit log: a decision and the request it answered. */
 export interface AuditEntry {
-  /** Position in the log: pass the last one seen as `after` for the next page. */
+  /** Position in the log (the audit table's sequence); pages are asked for with the `next` cursor. */
   seq: number
   requestId: string
   responseId: string
