@@ -3,7 +3,7 @@ import { spoolSchema } from './schema.js'
 
 // The A2A endpoint's tables (`PostgresA2AStore`), in the spool's schema beside its tables: the same
 // tables as the SQLite store's (`@agent-comm/a2a`), with bigint times. Made by the migration
-// `0005_a2a`, which also adopts the tables an earlier version created by hand (same names and columns).
+// `0006_a2a`, which also adopts the tables an earlier version created by hand (same names and columns).
 
 /** Bearer tokens of external A2A callers: only the SHA-256 of a token is kept. */
 export const a2aTokens = spoolSchema.table('a2a_tokens', {

@@ -90,7 +90,7 @@ export class PostgresA2AStore implements A2AStore {
   }
 
   /**
-   * Applies the schema's migrations (the A2A tables are among them: `0005_a2a`, which also adopts the
+   * Applies the schema's migrations (the A2A tables are among them: `0006_a2a`, which also adopts the
    * tables earlier versions made by hand) and opens the store.
    */
   static async open(options: PostgresA2AStoreOptions): Promise<PostgresA2AStore> {

@@ -34,13 +34,13 @@ const LEGACY_A2A_DDL = (s: string) => [
   `INSERT INTO ${s}.__agent_comm_a2a_migrations VALUES (1, 1)`,
 ]
 
-/** The migrations as released before `0005_a2a` (every one before it). */
+/** The migrations as released before `0006_a2a` (every one before it). */
 function foldersBeforeA2A(): string {
   const folder = mkdtempSync(join(tmpdir(), 'agent-comm-pre-a2a-'))
   cpSync(POSTGRES_MIGRATIONS_FOLDER, folder, { recursive: true })
   const journalPath = join(folder, 'meta', '_journal.json')
   const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: { tag: string }[] }
-  const at = journal.entries.findIndex((e) => e.tag === '0005_a2a')
+  const at = journal.entries.findIndex((e) => e.tag === '0006_a2a')
   expect(at).toBeGreaterThan(0)
   journal.entries = journal.entries.slice(0, at)
   writeFileSync(journalPath, JSON.stringify(journal))

@@ -218,7 +218,7 @@ export class PostgresSecretStore implements RelaySecretStore {
         await tx.query(`UPDATE ${this.#table} SET sealed = $2 WHERE id = $1`, [row.id, next.seal(plain)])
       }
       // The A2A push-signing keys are sealed under the same key: re-sealed with the secrets, or a replica
-      // restarted with the new key could not sign (the table is in every schema since migration 0005).
+      // restarted with the new key could not sign (the table is in every schema since migration 0006).
       const signingKeys = await tx.query<{ kid: string; sealed: string }>(
         `SELECT kid, sealed_private_jwk AS sealed FROM "${this.#schema}".a2a_signing_keys ORDER BY kid`,
       )
