@@ -9,6 +9,7 @@
 // drizzle migrations) get it rewritten to a copy of their package under dist/vendor/<name>/, where their
 // published non-code files are copied, so they find the same files at the same relative paths.
 import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
@@ -87,3 +88,25 @@ for (const [name, { dir, pkg }] of vendored) {
     cpSync(join(dir, entry), join(vendor, name, entry), { recursive: true })
   }
 }
+
+// oclif itself as one CommonJS file, dist/oclif-core.bundle.cjs, which bin/run.js makes every
+// `import '@oclif/core'` resolve to (ours and oclif's plugins' alike: one copy). Loaded file by file it is
+// about 150 modules (semver, minimatch, tinyglobby, ejs…) and the largest part of a command's start-up.
+// The entry names oclif's exports one by one so Node's ES module loader sees them as named exports.
+const requireFromCli = createRequire(join(root, 'package.json'))
+const oclifExports = Object.keys(requireFromCli('@oclif/core')).filter((name) => name !== '__esModule')
+await build({
+  stdin: {
+    contents: `export { ${oclifExports.join(', ')} } from '@oclif/core'`,
+    resolveDir: root,
+    loader: 'js',
+  },
+  outfile: join(dist, 'oclif-core.bundle.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node22',
+  // oclif asks for TypeScript only in development mode, from the user's own install.
+  external: ['typescript'],
+  logLevel: 'warning',
+})
