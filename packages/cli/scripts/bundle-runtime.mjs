@@ -94,6 +94,26 @@ for (const [name, { dir, pkg }] of vendored) {
 // about 150 modules (semver, minimatch, tinyglobby, ejs…) and the largest part of a command's start-up.
 // The entry names oclif's exports one by one so Node's ES module loader sees them as named exports.
 const requireFromCli = createRequire(join(root, 'package.json'))
+
+// fdir (under tinyglobby, under oclif) probes for picomatch with `require.resolve('picomatch')` before it
+// requires it. The bundle holds picomatch, but the probe still asks Node to find a package named picomatch
+// next to the installed CLI, which does not declare it: in an npm install it finds the hoisted copy (a
+// run-time import of an undeclared package, which `pnpm verify:packages` rejects), under pnpm it finds
+// nothing and fdir goes without. The probe is dropped, so the bundled copy is always the one used; the
+// build fails if fdir no longer probes this way, so a changed fdir is looked at again.
+const PICOMATCH_PROBE = 'require.resolve("picomatch");'
+let picomatchProbes = 0
+const dropPicomatchProbe = {
+  name: 'drop-picomatch-probe',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]fdir[\\/].*\.c?js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8')
+      if (!source.includes(PICOMATCH_PROBE)) return undefined
+      picomatchProbes += 1
+      return { contents: source.replaceAll(PICOMATCH_PROBE, ''), loader: 'js' }
+    })
+  },
+}
 const oclifExports = Object.keys(requireFromCli('@oclif/core')).filter((name) => name !== '__esModule')
 await build({
   stdin: {
@@ -109,4 +129,10 @@ await build({
   // oclif asks for TypeScript only in development mode, from the user's own install.
   external: ['typescript'],
   logLevel: 'warning',
+  plugins: [dropPicomatchProbe],
 })
+if (picomatchProbes !== 1) {
+  throw new Error(
+    `expected fdir's picomatch probe once in the oclif bundle, found it ${picomatchProbes} times: see dropPicomatchProbe`,
+  )
+}
