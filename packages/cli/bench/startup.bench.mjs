@@ -43,6 +43,8 @@ try {
   const cases = {
     'node -e 0': ['-e', '0'],
     'agent-comm send': [bin, 'send', 'a', 'b', 'hi', '--db', db],
+    // The same send through oclif: --ttl-hours has a parser of its own, so send's fast path leaves it to oclif.
+    'agent-comm send, through oclif': [bin, 'send', 'a', 'b', 'hi', '--db', db, '--ttl-hours', '24'],
     'agent-comm --help': [bin, '--help'],
   }
   const samples = Object.fromEntries(Object.keys(cases).map((name) => [name, { wall: [], cpu: [] }]))

@@ -40,13 +40,6 @@ module.registerHooks?.({
     return nextResolve(specifier, context)
   },
 })
-// oclif compares the Node version with its own engines through semver (about 50 modules) when loaded;
-// the check above already did that job. The variable is put back as it was, for child processes.
-const engineWarning = process.env.OCLIF_DISABLE_ENGINE_WARNING
-process.env.OCLIF_DISABLE_ENGINE_WARNING = 'true'
-const { execute } = await import('@oclif/core')
-if (engineWarning === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING
-else process.env.OCLIF_DISABLE_ENGINE_WARNING = engineWarning
 // Global flags may come before the command (`agent-comm --db x.db agents`); oclif wants them after it.
 const { hoistGlobalFlags } = await import('../dist/argv.js')
 const { readFileSync } = await import('node:fs')
@@ -57,4 +50,18 @@ const args = hoistGlobalFlags(
   new Set(Object.keys(oclif.topics ?? {})),
   new Set(Object.keys(manifest.commands)),
 )
-await execute({ args, dir: import.meta.url })
+// `send`, what scripts and agents run most, skips oclif when its line is a plain one (dist/send-fast-path.js
+// says which); --help, usage errors and every other line go to oclif below.
+const sent =
+  args[0] === 'send' &&
+  (await (await import('../dist/send-fast-path.js')).runSendFastPath(args.slice(1), manifest.commands.send))
+if (!sent) {
+  // oclif compares the Node version with its own engines through semver (about 50 modules) when loaded;
+  // the check above already did that job. The variable is put back as it was, for child processes.
+  const engineWarning = process.env.OCLIF_DISABLE_ENGINE_WARNING
+  process.env.OCLIF_DISABLE_ENGINE_WARNING = 'true'
+  const { execute } = await import('@oclif/core')
+  if (engineWarning === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING
+  else process.env.OCLIF_DISABLE_ENGINE_WARNING = engineWarning
+  await execute({ args, dir: import.meta.url })
+}

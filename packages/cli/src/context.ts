@@ -180,7 +180,7 @@ export type BridgeSpec = { argv: string[] } | { webhook: string } | { a2aCardUrl
  * environment it runs with (this process's, so PATH and the user's variables reach it).
  */
 export async function buildBridge(spec: BridgeSpec): Promise<import('@agent-comm/bridge').Bridge> {
-  const { A2ABridge, CommandBridge, HttpBridge } = await loadRuntime()
+  const { A2ABridge, CommandBridge, HttpBridge } = await (await loadRuntime()).loadBridges()
   if ('webhook' in spec) return new HttpBridge({ url: spec.webhook })
   if ('a2aCardUrl' in spec) {
     // The remote agent's bearer token, if it needs one, comes from the environment, never from a flag.
