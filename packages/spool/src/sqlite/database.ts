@@ -249,8 +249,9 @@ function connect(path: string, options: ConnectionOptions): BetterSqlite3.Databa
     sqlite.pragma('synchronous = NORMAL')
     // 8 MiB of page cache per connection (the default is 2 MiB): the claim and unique indexes of a busy
     // spool stay hot. It is native memory outside the JS heap that a long-lived consumer fills as it reads
-    // (a coordinator holds two connections): 32 MiB each lifted a consumer to 142 MiB RSS after 100k
-    // messages (bench/consumer-rss.bench.mjs in the coordinator).
+    // (a coordinator's spool and registry share one connection): 32 MiB lifted a consumer to 142 MiB RSS
+    // after 100k messages (bench/consumer-rss.bench.mjs in the coordinator), with 8 MiB a claim among 1M
+    // queued took 1.21x one among 1k (the spool's bench, one run on a loaded machine; its target is 2x).
     sqlite.pragma('cache_size = -8192')
     sqlite.pragma('foreign_keys = ON')
     // The first read is where SQLite finds it cannot open a WAL database's -shm in a read-only folder.
