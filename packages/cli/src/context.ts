@@ -437,6 +437,7 @@ export async function startConsole(options: {
   })
   const start = startLocalConsole({
     path: config.dbPath,
+    ...(config.postgresSchema === undefined ? {} : { postgresSchema: config.postgresSchema }),
     create: options.create === true,
     port: options.port,
     ...(options.as === undefined ? {} : { as: options.as }),
