@@ -1,10 +1,11 @@
 // `agent-comm send` without oclif: loading oclif, its configuration and its plugins costs about as much as
 // the send itself, and `send` is what scripts and agents run most. bin/run.js hands the command line here
 // first; a line this parser takes exactly as oclif would (plain string and boolean flags, the arguments
-// given, nothing oclif would refuse) is sent from here, with oclif's output and our error reporting; any
-// other line — --help, a flag with a parser of its own, anything oclif would answer with an error — returns
-// false untouched and goes to oclif, so help and usage errors stay oclif's own. The parser reads the flag
-// definitions from oclif.manifest.json, which oclif writes from the command class.
+// given, nothing oclif would refuse) is sent from here, with oclif's output and our error reporting. Any
+// other line — --help, a flag with a parser of its own, anything oclif would answer with an error — and any
+// run asking for debug output or OTLP export returns false untouched and goes to oclif, so help and usage
+// errors stay oclif's own. The parser reads the flag definitions from oclif.manifest.json, which oclif
+// writes from the command class.
 import type { Coordinator } from '@agent-comm/coordinator'
 import { type CommandContext, debugEnabled, loadRuntime, openContext } from './context.js'
 import { describeError, errorJson, formatErrorText } from './errors.js'
@@ -166,6 +167,8 @@ export async function runSendFastPath(
   // and oclif's JSON switch are the command class's to give.
   if (debugEnabled() || env.DEBUG !== undefined || env.AGENT_COMM_DEBUG !== undefined) return false
   if (env.AGENT_COMM_CONTENT_TYPE !== undefined) return false
+  // OTLP trace export (any OTEL_* variable) is started and flushed by the command class (BaseCommand).
+  if (Object.keys(env).some((name) => name.startsWith('OTEL_'))) return false
   const line = parsePlainLine(argv, command, SEND_PLAIN_FLAGS)
   if (line === undefined) return false
   const args = line.args as unknown as SendArgs

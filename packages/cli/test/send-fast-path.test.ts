@@ -4,7 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Flags, type Interfaces, Parser } from '@oclif/core'
 import { describe, expect, it } from 'vitest'
 import Send from '../src/commands/send.js'
-import { type ManifestCommand, parsePlainLine } from '../src/send-fast-path.js'
+import { type ManifestCommand, parsePlainLine, runSendFastPath } from '../src/send-fast-path.js'
 import { project, registerAgents, runCli } from './helpers.js'
 
 const manifest = JSON.parse(
@@ -127,6 +127,16 @@ describe('send without oclif', () => {
     expect(missing.stderr).toBe(
       `Error: cannot read --body-file ${join(p.dir, 'none.md')}: no such file\nSee the usage: agent-comm send --help\n`,
     )
+  })
+
+  it('leaves a send with OTLP export or debug output asked for to the command class', async () => {
+    for (const env of [
+      { OTEL_SERVICE_NAME: 'x' },
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' },
+      { DEBUG: '*' },
+    ]) {
+      expect(await runSendFastPath(['a', 'b', 'hi'], SEND, env)).toBe(false)
+    }
   })
 
   it('leaves --help to oclif', async () => {
