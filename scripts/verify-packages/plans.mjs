@@ -48,6 +48,11 @@ export const PLANS = {
     example: 'examples/signing.ts',
     output: /^signed by agent-b: true\nforged: false\n$/,
   },
+  '@agent-comm/secrets': {
+    install: ['@agent-comm/secrets'],
+    example: 'examples/rotate.ts',
+    output: /^old works: true, new works: true\nbuilder: 2 active secrets\nafter revoke: false\n$/,
+  },
   '@agent-comm/coordinator': {
     install: ['@agent-comm/coordinator'],
     example: 'examples/coordinator.ts',
@@ -70,6 +75,8 @@ export const PLANS = {
     example: 'examples/client.ts',
     output: /^agent-comm \d+\.\d+\.\d+\S* offers \d+ tools: comm_\w+.*\nregistered builder\n$/,
     allowHeavy: ['@modelcontextprotocol/sdk'],
+    // The bin's bundle (scripts/bundle-bin.mjs): built from dist/main.js, it has no source of its own.
+    generated: /^dist\/(main\.bundle|bundle\.chunk\.)/,
   },
   '@agent-comm/console': {
     install: ['@agent-comm/console', 'fastify'],

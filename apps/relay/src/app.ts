@@ -15,6 +15,7 @@ import Fastify, {
 import { z } from 'zod'
 import { Authenticator, AuthFailure, type Caller } from './auth.js'
 import { mountConsole, type RelayConsoleOptions } from './console-mount.js'
+import type { ConsoleStore } from './console-store.js'
 import type { RelayContext, RelaySecrets } from './context.js'
 import { forbidden, HttpProblem, toErrorReply } from './http-errors.js'
 import { RelayMetrics } from './metrics.js'
@@ -93,7 +94,7 @@ export interface RelayDeps {
    * 'all-agents' })`, so every agent registering with the relay gets the held messages it matches).
    */
   registry: Registry
-  /** Agents' secrets: a `SecretStore` from `@agent-comm/transport-http/secrets`. */
+  /** Agents' secrets: a `SecretStore` from `@agent-comm/secrets`. */
   secrets: RelaySecrets
   /**
    * Where nonces are kept, built by the composition root (`startRelay` uses a `SqliteNonceStore` on
@@ -108,6 +109,12 @@ export interface RelayDeps {
   ready?: () => Promise<void>
   /** The A2A endpoint's store; needed when the spool is not on SQLite (`PostgresA2AStore`). */
   a2aStore?: A2AStore
+  /**
+   * Where the console keeps sessions and its audit log when the spool is not on SQLite (on SQLite, its
+   * tables go in the spool's file): `openPostgresConsoleStore(…)` of `@agent-comm/postgres`. The relay
+   * closes it.
+   */
+  consoleStore?: ConsoleStore
   /** The relay's time for auth windows and nonce expiry (default: the spool's clock). */
   clock?: Clock
   /** A pino logger (see `createRelayLogger`); none by default. */
@@ -161,6 +168,7 @@ const RelayOptionsSchema = z
         enabled: z.boolean().optional(),
         sessionTtlMs: z.number().int().min(1000).optional(),
         sweepIntervalMs: z.number().int().min(10).optional(),
+        streamSafetyPollMs: z.number().int().min(100).optional(),
       })
       .default({}),
   })
@@ -299,7 +307,7 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     }
     const retryAfterMs = failures?.retryAfterMs(request.ip) ?? 0
     let caller: Caller
-    const session = consoleMount.callerOf(request)
+    const session = await consoleMount.callerOf(request)
     if (session !== undefined) {
       // A console page signed in with its session cookie (CSRF checked on changes); no signature to check.
       caller = session
@@ -404,7 +412,7 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     app,
     ctx,
     { adminId: options.admin.agentId, adminSecrets: options.admin.secrets },
-    options.console,
+    { ...options.console, ...(deps.consoleStore === undefined ? {} : { store: deps.consoleStore }) },
   )
   const routes: RouteDef[] = []
   let document: Record<string, unknown> | undefined

@@ -1,13 +1,19 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { A2AStore } from '@agent-comm/a2a'
-import { openPostgres, openPostgresRelayStores, RelaySecretsKey } from '@agent-comm/postgres'
+import {
+  openPostgres,
+  openPostgresConsoleStore,
+  openPostgresRelayStores,
+  RelaySecretsKey,
+} from '@agent-comm/postgres'
 import { PostgresA2AStore } from '@agent-comm/postgres/a2a'
 import { type Clock, ConfigError, type Logger } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
+import { type RelaySecretStore, SecretStore } from '@agent-comm/secrets'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
-import { SecretStore } from '@agent-comm/transport-http/secrets'
 import type { RelayConfig } from './config.js'
+import type { ConsoleStore } from './console-store.js'
 import type { RelaySecrets } from './context.js'
 import { secureDataFolder } from './data-folder.js'
 import { type NonceStore, SqliteNonceStore } from './nonces.js'
@@ -19,10 +25,12 @@ export const RELAY_DB_FILE = 'relay.db'
 export interface RelayStorage {
   spool: Spool
   registry: Registry
-  secrets: RelaySecrets & Pick<SecretStore, 'generate' | 'rotate' | 'revoke' | 'list'>
+  secrets: RelaySecrets & Pick<RelaySecretStore, 'generate' | 'rotate' | 'revoke' | 'list'>
   nonces: NonceStore
   /** The A2A endpoint's store when the spool is not SQLite (on SQLite it shares the spool's file). */
   a2a?: A2AStore
+  /** The console's sessions and audit log when the spool is not SQLite (on SQLite they share its file). */
+  console?: ConsoleStore
   /** Where the data is, safe to print: the data folder, or the URL without its password. */
   location: string
   /** Resolves when the database answers; rejects when it does not (readiness). */
@@ -149,6 +157,13 @@ async function openPostgresStorage(
       logger,
     })
     cleanup.push(() => a2a.close())
+    const consoleStore = await openPostgresConsoleStore({
+      url,
+      ...(config.postgresSchema === undefined ? {} : { schema: config.postgresSchema }),
+      logger,
+    })
+    // Closed by the relay's console (onClose); this undo is for a failure before the relay exists.
+    cleanup.push(() => consoleStore.close())
     const stores = await openPostgresRelayStores({
       url,
       ...(config.postgresSchema === undefined ? {} : { schema: config.postgresSchema }),
@@ -164,10 +179,12 @@ async function openPostgresStorage(
       secrets: stores.secrets,
       nonces: stores.nonces,
       a2a,
+      console: consoleStore,
       location: database.location,
       ping: () => stores.ping(),
       close: async () => {
         await a2a.close()
+        await consoleStore.close()
         await stores.close()
         await database.close()
       },

@@ -1,4 +1,5 @@
 import type { Coordinator } from '@agent-comm/coordinator'
+import { type CaughtStopSignals, catchStopSignals } from '@agent-comm/protocol/stop-signals'
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import {
   type CommandContext,
@@ -55,8 +56,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Every positional argument, in order: with `strict = false`, also those after the declared ones. */
   protected positionals!: string[]
   #context: CommandContext | undefined
-  #stop: AbortController | undefined
-  #onStopSignal: ((signal: NodeJS.Signals) => void) | undefined
+  #stop: CaughtStopSignals | undefined
   /** OTLP export, when `OTEL_*` variables ask for it: flushed when the command ends. */
   #tracing: { url: string; shutdown(): Promise<void> } | undefined
 
@@ -103,14 +103,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   #catchStopSignals(): void {
-    const stop = new AbortController()
-    this.#stop = stop
-    this.#onStopSignal = (signal) => {
-      if (stop.signal.aborted) process.exit(ExitCode.FAILURE)
-      stop.abort(signal)
-    }
-    process.on('SIGINT', this.#onStopSignal)
-    process.on('SIGTERM', this.#onStopSignal)
+    this.#stop = catchStopSignals({ onSecondSignal: () => process.exit(ExitCode.FAILURE) })
     // From here a signal stops the command cleanly; said for AGENT_COMM_LOG_LEVEL=debug (and the tests).
     if (debugEnabled())
       process.stderr.write(`[debug] ${this.id ?? 'command'}: SIGINT and SIGTERM now stop it cleanly\n`)
@@ -198,10 +191,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   override async finally(error: Error | undefined): Promise<void> {
-    if (this.#onStopSignal !== undefined) {
-      process.off('SIGINT', this.#onStopSignal)
-      process.off('SIGTERM', this.#onStopSignal)
-    }
+    this.#stop?.release()
     const context = this.#context
     this.#context = undefined
     try {
