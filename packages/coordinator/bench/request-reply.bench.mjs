@@ -12,8 +12,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { SecretStore } from '@agent-comm/secrets'
 import { HttpTransport, RelayClient } from '@agent-comm/transport-http'
-import { SecretStore } from '@agent-comm/transport-http/secrets'
 import { createCoordinator, loadConfig } from '../dist/index.js'
 
 const QUICK = process.argv.includes('--quick')
