@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { type A2AStore, a2aPlugin } from '@agent-comm/a2a'
+import { type A2AStore, a2aPlugin, type Sealer } from '@agent-comm/a2a'
 import type { Clock } from '@agent-comm/protocol'
 import { parseOrThrow, ValidationError } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
@@ -80,8 +80,9 @@ export interface RelayOptions {
   console?: RelayConsoleOptions
   /**
    * A2A push webhooks: by default only public addresses get pushes (no loopback, private, link-local,
-   * unspecified or multicast address). `pushAllowHosts` allows those hosts whatever they resolve to;
-   * `pushAllowPrivate` allows every address (tests, a relay inside a trusted network).
+   * unspecified or multicast address). `pushAllowHosts` allows those hosts whatever they resolve to, and
+   * the addresses in its CIDR ranges and IP literals; `pushAllowPrivate` allows every address (tests, a
+   * relay inside a trusted network).
    */
   a2a?: { pushAllowPrivate?: boolean; pushAllowHosts?: readonly string[] }
 }
@@ -109,6 +110,11 @@ export interface RelayDeps {
   ready?: () => Promise<void>
   /** The A2A endpoint's store; needed when the spool is not on SQLite (`PostgresA2AStore`). */
   a2aStore?: A2AStore
+  /**
+   * Seals the A2A push-signing key in the database (the relay's secrets key). Given, pushes are signed
+   * (JWS, ES256) and the public keys are served at `/.well-known/jwks.json`; without it, unsigned.
+   */
+  a2aSealer?: Sealer
   /**
    * Where the console keeps sessions and its audit log when the spool is not on SQLite (on SQLite, its
    * tables go in the spool's file): `openPostgresConsoleStore(…)` of `@agent-comm/postgres`. The relay
@@ -436,6 +442,7 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     version: RELAY_VERSION,
     push: {
       policy: { allowPrivate: options.a2a.pushAllowPrivate, allowHosts: options.a2a.pushAllowHosts },
+      ...(deps.a2aSealer === undefined ? {} : { signing: { sealer: deps.a2aSealer } }),
     },
     ...(deps.logger === undefined ? {} : { logger: deps.logger }),
     ...(deps.a2aStore === undefined ? {} : { store: deps.a2aStore }),
