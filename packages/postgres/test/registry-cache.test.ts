@@ -79,8 +79,10 @@ describe.skipIf(!onServer)('the registry cache on PostgreSQL', () => {
     expect(await registry.touch('builder')).toBe(true)
     expect(profileReads()).toBe(before + 1)
     // A write through this registry forgets memory at once, before its notification comes back.
+    const second = store.nextChange()
     await registry.register({ agentId: 'builder', capabilities: ['code', 'review'] })
     expect((await registry.get('builder'))?.capabilities).toEqual(['code', 'review'])
+    await second // its notification heard here, so it cannot stand in for the next test's
   })
 
   it('sees a registration made by another process in the next get once its notification is heard', async () => {
@@ -101,6 +103,33 @@ describe.skipIf(!onServer)('the registry cache on PostgreSQL', () => {
     expect(seen?.capabilities).toEqual(['security'])
     expect(seen?.device).toBe('other-process')
     expect(profileReads()).toBe(reads + 1)
+  })
+
+  it('finds an agent another process registered at once, without waiting for its notification', async () => {
+    // A store that never hears a notification: only what the registry keeps in memory can go stale here.
+    const base = createNodePostgresClient({ url: db.url, poolSize: 1 })
+    const deaf: SqlClient = {
+      ...base,
+      listen: (channel, _onNotify, onReconnect) => base.listen(channel, () => {}, onReconnect),
+    }
+    const deafStore = new PostgresRegistryStore({
+      client: deaf,
+      schema: 'agent_comm',
+      location: 'test',
+      ownsClient: true,
+    })
+    const deafRegistry = await Registry.open({ store: deafStore })
+    try {
+      await deafStore.nextChange() // listening: from here the token holds still
+      // Looked up while absent: an absent agent is never kept in memory.
+      expect(await deafRegistry.get('newcomer')).toBeUndefined()
+      const other = startFixture('register.mjs', [db.url, 'newcomer', 'docs'])
+      const [code] = await once(other.child, 'close')
+      expect(code).toBe(0)
+      expect((await deafRegistry.get('newcomer'))?.capabilities).toEqual(['docs'])
+    } finally {
+      await deafRegistry.close()
+    }
   })
 
   it('hands out a new token on every call until the LISTEN took effect', async () => {

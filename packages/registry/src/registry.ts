@@ -271,7 +271,14 @@ export class Registry {
     // The token is read before the row: a change committed in between makes the next token differ.
     const token = this.#cacheToken
     const row = (await this.#store.getAgent({ agentId })) ?? null
-    if (token !== undefined && this.#cacheToken === token && this.#store.changeToken?.() === token) {
+    // An absent agent is never kept: on a store whose token moves when another process's notification
+    // arrives (PostgreSQL), a registration made elsewhere must be found at once, not after the notification.
+    if (
+      row !== null &&
+      token !== undefined &&
+      this.#cacheToken === token &&
+      this.#store.changeToken?.() === token
+    ) {
       if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear()
       this.#cache.set(agentId, row)
     }
