@@ -20,6 +20,11 @@ export interface RelayConfig {
   postgresSchema?: string
   /** Most connections of the spool's pool per replica (10). */
   postgresPoolSize?: number
+  /**
+   * Whether a request's nonce waits for PostgreSQL's WAL flush (`durable`) or not (`relaxed`, the default;
+   * see `PostgresNonceStore` in @agent-comm/postgres for what it keeps). Unused on SQLite.
+   */
+  postgresNonceCommit?: 'relaxed' | 'durable'
   /** The key agents' secrets are sealed under on PostgreSQL: 32 bytes in base64 (from the environment). */
   secretsKey?: string
   /** A file holding that key instead (its contents: the base64 text). */
@@ -67,6 +72,8 @@ export const RELAY_ENV_VARIABLES = {
     'PostgreSQL only: schema holding the tables (default agent_comm; flag --db-schema)',
   AGENT_COMM_RELAY_PG_POOL_SIZE:
     'PostgreSQL only: most connections per replica (default 10; flag --pool-size)',
+  AGENT_COMM_RELAY_PG_NONCE_COMMIT:
+    "PostgreSQL only: relaxed (a request's nonce is committed without waiting for the WAL flush; its effects always wait) or durable (default relaxed; environment only)",
   AGENT_COMM_RELAY_SECRETS_KEY:
     "PostgreSQL only: the key agents' secrets are encrypted under, 32 random bytes in base64, the same on every replica; environment only, never a flag",
   AGENT_COMM_RELAY_SECRETS_KEY_FILE:
@@ -132,6 +139,7 @@ ${Object.entries(FLAGS)
   --help               this text
 
 AGENT_COMM_RELAY_ADMIN_SECRET sets an admin secret (environment only).
+AGENT_COMM_RELAY_PG_NONCE_COMMIT=durable makes each nonce wait for PostgreSQL's WAL flush (environment only).
 On PostgreSQL (--db), AGENT_COMM_RELAY_SECRETS_KEY (environment only) or --secrets-key-file gives the key.
 Secrets: agent-comm relay gen-secret <agent> (or SecretStore from @agent-comm/transport-http/secrets).
 `
@@ -156,6 +164,9 @@ const ConfigSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]{0,51}$/, 'must be a lower-case identifier (letters, digits, _; at most 52)')
     .optional(),
   AGENT_COMM_RELAY_PG_POOL_SIZE: int(1, 1000, 'a number of connections').optional(),
+  AGENT_COMM_RELAY_PG_NONCE_COMMIT: z
+    .enum(['relaxed', 'durable'], { error: 'must be relaxed or durable' })
+    .optional(),
   AGENT_COMM_RELAY_SECRETS_KEY: z.string().min(1).optional(),
   AGENT_COMM_RELAY_SECRETS_KEY_FILE: z.string().min(1).optional(),
   AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS: int(1, 86_400, 'a number of seconds').default(300),
@@ -274,6 +285,9 @@ export function loadRelayConfig(
       ...(v.AGENT_COMM_RELAY_PG_POOL_SIZE === undefined
         ? {}
         : { postgresPoolSize: v.AGENT_COMM_RELAY_PG_POOL_SIZE }),
+      ...(v.AGENT_COMM_RELAY_PG_NONCE_COMMIT === undefined
+        ? {}
+        : { postgresNonceCommit: v.AGENT_COMM_RELAY_PG_NONCE_COMMIT }),
       ...(v.AGENT_COMM_RELAY_SECRETS_KEY === undefined ? {} : { secretsKey: v.AGENT_COMM_RELAY_SECRETS_KEY }),
       ...(v.AGENT_COMM_RELAY_SECRETS_KEY_FILE === undefined
         ? {}
