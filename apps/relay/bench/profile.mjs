@@ -40,7 +40,9 @@ if (pg) {
   const store = await SecretStore.open({ path: SecretStore.fileIn(join(dir, 'data')) })
   for (const id of AGENTS) secrets[id] = (await store.generate(id)).secret
 }
-process.env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${profDir}`
+/** `--no-prof`: only the CPU figure, without the profiler's own cost. */
+const PROFILE = !process.argv.includes('--no-prof')
+if (PROFILE) process.env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${profDir}`
 const relay = await startRelayProcess(join(dir, 'data'), await freePort(), flags)
 delete process.env.NODE_OPTIONS
 const clients = Array.from(
@@ -110,6 +112,7 @@ for (const c of [...clients, ...consumers]) await c.close()
 relay.child.kill('SIGTERM')
 await new Promise((r) => relay.child.once('exit', r))
 await db?.drop()
+if (!PROFILE) process.exit(0)
 const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'))
 const profile = JSON.parse(readFileSync(join(profDir, file), 'utf8'))
 const self = new Map()
