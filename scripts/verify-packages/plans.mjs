@@ -48,6 +48,11 @@ export const PLANS = {
     example: 'examples/signing.ts',
     output: /^signed by agent-b: true\nforged: false\n$/,
   },
+  '@agent-comm/secrets': {
+    install: ['@agent-comm/secrets'],
+    example: 'examples/rotate.ts',
+    output: /^old works: true, new works: true\nbuilder: 2 active secrets\nafter revoke: false\n$/,
+  },
   '@agent-comm/coordinator': {
     install: ['@agent-comm/coordinator'],
     example: 'examples/coordinator.ts',

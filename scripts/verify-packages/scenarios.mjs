@@ -19,6 +19,7 @@ const NOT_FOR_SEND = [
   '@agent-comm/mcp',
   '@modelcontextprotocol/sdk',
   '@agent-comm/transport-http',
+  '@agent-comm/secrets',
   'undici',
   // PostgreSQL: only for a postgres:// database, never for the default SQLite one.
   '@agent-comm/postgres',

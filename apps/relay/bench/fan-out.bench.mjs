@@ -10,8 +10,8 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
 import { createMessage, IdGenerator } from '@agent-comm/protocol'
+import { SecretStore } from '@agent-comm/secrets'
 import { RelayClient } from '@agent-comm/transport-http'
-import { SecretStore } from '@agent-comm/transport-http/secrets'
 import { freePort, startRelayProcess } from './relay-process.mjs'
 
 const QUICK = process.argv.includes('--quick')

@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createMessage, IdGenerator } from '@agent-comm/protocol'
+import { SecretStore } from '@agent-comm/secrets'
 import { Spool } from '@agent-comm/spool'
 import { RelayClient } from '@agent-comm/transport-http'
-import { SecretStore } from '@agent-comm/transport-http/secrets'
 import { freePort, startRelayProcess } from './relay-process.mjs'
 
 const QUICK = process.argv.includes('--quick')

@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url'
 import { openPostgresRelayStores, RelaySecretsKey } from '@agent-comm/postgres'
 import { createTestDatabase } from '@agent-comm/postgres/testing'
 import { createMessage, IdGenerator } from '@agent-comm/protocol'
+import { SecretStore } from '@agent-comm/secrets'
 import { RelayClient } from '@agent-comm/transport-http'
-import { SecretStore } from '@agent-comm/transport-http/secrets'
 import { freePort, startRelayProcess } from './relay-process.mjs'
 
 const QUICK = process.argv.includes('--quick')

@@ -94,7 +94,7 @@ export interface RelayDeps {
    * 'all-agents' })`, so every agent registering with the relay gets the held messages it matches).
    */
   registry: Registry
-  /** Agents' secrets: a `SecretStore` from `@agent-comm/transport-http/secrets`. */
+  /** Agents' secrets: a `SecretStore` from `@agent-comm/secrets`. */
   secrets: RelaySecrets
   /**
    * Where nonces are kept, built by the composition root (`startRelay` uses a `SqliteNonceStore` on

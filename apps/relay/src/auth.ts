@@ -1,4 +1,5 @@
 import type { Clock } from '@agent-comm/protocol'
+import type { SecretLookup } from '@agent-comm/secrets'
 import {
   bodyDigest,
   canonicalRequest,
@@ -16,14 +17,8 @@ export interface Caller {
   admin: boolean
 }
 
-/** Where the relay looks up agents' secrets (a `SecretStore` from `@agent-comm/transport-http/secrets`). */
-export interface SecretSource {
-  /**
-   * The secrets that authenticate `agentId` now; empty for an unknown or revoked agent. The file store
-   * answers at once, a store on a database server (shared by replicas) with a promise.
-   */
-  secretsFor(agentId: string): readonly string[] | Promise<readonly string[]>
-}
+/** Where the relay looks up agents' secrets: any relay secret store of `@agent-comm/secrets` (file, PostgreSQL). */
+export type SecretSource = SecretLookup
 
 /** Why a request failed authentication, as counted in metrics and logged (never sent to the client). */
 export type AuthFailureReason =

@@ -17,6 +17,7 @@ async function main(): Promise<void> {
   const { createRelayLogger } = await import('./logger.js')
   const { startRelay } = await import('./start.js')
   const { startTracingFromEnv } = await import('./otel.js')
+  const { catchStopSignals } = await import('@agent-comm/protocol/stop-signals')
   const loaded = loadRelayConfig(process.argv.slice(2), process.env, { cwd: process.cwd() })
   if (loaded.help) {
     process.stdout.write(RELAY_USAGE)
@@ -27,27 +28,32 @@ async function main(): Promise<void> {
   const tracing = await startTracingFromEnv(process.env)
   if (tracing !== undefined) logger.info({ url: tracing.url }, 'exporting traces over OTLP')
   const handle: RelayHandle = await startRelay(config, { logger })
-  let stopping = false
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
+  const stop = catchStopSignals({
+    onSecondSignal: (signal) => {
       logger.warn({ signal }, 'second signal: exiting without waiting')
       process.exit(1)
-    }
-    stopping = true
-    logger.info({ signal }, 'stopping: no new connections, finishing requests in flight')
-    handle
-      .close()
-      .then(() => tracing?.shutdown())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'relay did not stop cleanly')
-          process.exit(1)
-        },
+    },
+  })
+  stop.signal.addEventListener(
+    'abort',
+    () => {
+      logger.info(
+        { signal: stop.signal.reason },
+        'stopping: no new connections, finishing requests in flight',
       )
-  }
-  process.on('SIGTERM', stop)
-  process.on('SIGINT', stop)
+      handle
+        .close()
+        .then(() => tracing?.shutdown())
+        .then(
+          () => process.exit(0),
+          (error: unknown) => {
+            logger.error({ err: error }, 'relay did not stop cleanly')
+            process.exit(1)
+          },
+        )
+    },
+    { once: true },
+  )
 }
 
 main().catch((error: unknown) => {

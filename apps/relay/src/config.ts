@@ -141,7 +141,7 @@ ${Object.entries(FLAGS)
 AGENT_COMM_RELAY_ADMIN_SECRET sets an admin secret (environment only).
 AGENT_COMM_RELAY_PG_NONCE_COMMIT=durable makes each nonce wait for PostgreSQL's WAL flush (environment only).
 On PostgreSQL (--db), AGENT_COMM_RELAY_SECRETS_KEY (environment only) or --secrets-key-file gives the key.
-Secrets: agent-comm relay gen-secret <agent> (or SecretStore from @agent-comm/transport-http/secrets).
+Secrets: agent-comm relay gen-secret <agent> (or SecretStore from @agent-comm/secrets).
 `
 
 const int = (min: number, max: number, what: string) =>

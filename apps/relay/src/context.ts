@@ -1,7 +1,7 @@
 import type { Clock } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
+import type { SecretInfo } from '@agent-comm/secrets'
 import type { Spool } from '@agent-comm/spool'
-import type { SecretInfo } from '@agent-comm/transport-http/secrets'
 import type { FastifyReply } from 'fastify'
 import type { Caller, SecretSource } from './auth.js'
 import { forbidden } from './http-errors.js'

@@ -1,7 +1,13 @@
 // The secret store the CLI's `relay gen-secret / list-secrets / revoke-secret` commands use, re-exported so
-// a relay operator needs one import; it lives in @agent-comm/transport-http/secrets, free of fastify.
-export type { IssuedSecret, SecretInfo, SecretStoreOptions } from '@agent-comm/transport-http/secrets'
-export { SECRETS_FILE_NAME, SecretStore } from '@agent-comm/transport-http/secrets'
+// a relay operator needs one import; it lives in @agent-comm/secrets, free of fastify.
+export type {
+  IssuedSecret,
+  RelaySecretStore,
+  SecretInfo,
+  SecretLookup,
+  SecretStoreOptions,
+} from '@agent-comm/secrets'
+export { SECRETS_FILE_NAME, SecretStore } from '@agent-comm/secrets'
 export type { RelayDeps, RelayOptions } from './app.js'
 export { createRelay } from './app.js'
 export type { AuthFailureReason, Caller, SecretSource } from './auth.js'

@@ -5,8 +5,8 @@ import { openPostgres, openPostgresRelayStores, RelaySecretsKey } from '@agent-c
 import { PostgresA2AStore } from '@agent-comm/postgres/a2a'
 import { type Clock, ConfigError, type Logger } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
+import { type RelaySecretStore, SecretStore } from '@agent-comm/secrets'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
-import { SecretStore } from '@agent-comm/transport-http/secrets'
 import type { RelayConfig } from './config.js'
 import type { RelaySecrets } from './context.js'
 import { secureDataFolder } from './data-folder.js'
@@ -19,7 +19,7 @@ export const RELAY_DB_FILE = 'relay.db'
 export interface RelayStorage {
   spool: Spool
   registry: Registry
-  secrets: RelaySecrets & Pick<SecretStore, 'generate' | 'rotate' | 'revoke' | 'list'>
+  secrets: RelaySecrets & Pick<RelaySecretStore, 'generate' | 'rotate' | 'revoke' | 'list'>
   nonces: NonceStore
   /** The A2A endpoint's store when the spool is not SQLite (on SQLite it shares the spool's file). */
   a2a?: A2AStore

@@ -1,8 +1,8 @@
 import { statSync } from 'node:fs'
 import { createMessage, ManualClock } from '@agent-comm/protocol'
+import { SecretStore } from '@agent-comm/secrets'
 import { sqliteConnection } from '@agent-comm/spool'
 import { signRequest } from '@agent-comm/transport-http'
-import { SecretStore } from '@agent-comm/transport-http/secrets'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { capturedLogs, errorOf, sentCredentials, startTestRelay, T0, tempDir } from './helpers.js'
 

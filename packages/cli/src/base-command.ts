@@ -1,4 +1,5 @@
 import type { Coordinator } from '@agent-comm/coordinator'
+import { type CaughtStopSignals, catchStopSignals } from '@agent-comm/protocol/stop-signals'
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import {
   type CommandContext,
@@ -9,6 +10,7 @@ import {
   type Runtime,
 } from './context.js'
 import { describeError, ExitCode, errorJson, formatErrorText } from './errors.js'
+import { startTracing } from './otel.js'
 
 /** The global flags of the commands that work on the coordinator's database: all but `relay …`. */
 const databaseFlags = {
@@ -54,8 +56,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Every positional argument, in order: with `strict = false`, also those after the declared ones. */
   protected positionals!: string[]
   #context: CommandContext | undefined
-  #stop: AbortController | undefined
-  #onStopSignal: ((signal: NodeJS.Signals) => void) | undefined
+  #stop: CaughtStopSignals | undefined
+  /** OTLP export, when `OTEL_*` variables ask for it: flushed when the command ends. */
+  #tracing: { url: string; shutdown(): Promise<void> } | undefined
 
   override async init(): Promise<void> {
     await super.init()
@@ -70,6 +73,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.args = args as CommandArgs<T>
     this.positionals = argv as string[]
     if (this.runsUntilStopped()) this.#catchStopSignals()
+    // Before the coordinator (or the relay) opens, so its spans are recorded from the first one.
+    this.#tracing = await startTracing(process.env, this.tracingServiceName())
+    if (this.#tracing !== undefined && debugEnabled())
+      process.stderr.write(`[debug] exporting traces over OTLP to ${this.#tracing.url}\n`)
+  }
+
+  /** The `service.name` of this command's spans when OTLP export is on (`OTEL_SERVICE_NAME` wins). */
+  protected tracingServiceName(): string {
+    return 'agent-comm'
   }
 
   /**
@@ -91,14 +103,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   #catchStopSignals(): void {
-    const stop = new AbortController()
-    this.#stop = stop
-    this.#onStopSignal = (signal) => {
-      if (stop.signal.aborted) process.exit(ExitCode.FAILURE)
-      stop.abort(signal)
-    }
-    process.on('SIGINT', this.#onStopSignal)
-    process.on('SIGTERM', this.#onStopSignal)
+    this.#stop = catchStopSignals({ onSecondSignal: () => process.exit(ExitCode.FAILURE) })
     // From here a signal stops the command cleanly; said for AGENT_COMM_LOG_LEVEL=debug (and the tests).
     if (debugEnabled())
       process.stderr.write(`[debug] ${this.id ?? 'command'}: SIGINT and SIGTERM now stop it cleanly\n`)
@@ -186,16 +191,23 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   override async finally(error: Error | undefined): Promise<void> {
-    if (this.#onStopSignal !== undefined) {
-      process.off('SIGINT', this.#onStopSignal)
-      process.off('SIGTERM', this.#onStopSignal)
-    }
+    this.#stop?.release()
     const context = this.#context
     this.#context = undefined
     try {
       await context?.close()
     } catch (closeError) {
       process.stderr.write(`Warning: closing the database failed: ${(closeError as Error).message}\n`)
+    }
+    // After the database closed: every span has ended and is sent now.
+    const tracing = this.#tracing
+    this.#tracing = undefined
+    try {
+      await tracing?.shutdown()
+    } catch (exportError) {
+      process.stderr.write(
+        `Warning: sending the traces to ${tracing?.url} failed: ${(exportError as Error).message}\n`,
+      )
     }
     await super.finally(error)
   }

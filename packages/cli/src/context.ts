@@ -7,8 +7,8 @@ import type { Coordinator, CoordinatorConfig } from '@agent-comm/coordinator'
 import type { RunningHttpServer, RunningServer } from '@agent-comm/mcp'
 import type { Logger, LogLevel } from '@agent-comm/protocol'
 import type { RelayConfig, RelayHandle } from '@agent-comm/relay'
+import type { RelaySecretStore } from '@agent-comm/secrets'
 import type { DatabaseFileOptions } from '@agent-comm/spool'
-import type { SecretStore } from '@agent-comm/transport-http/secrets'
 import { CommandFailure, databaseOpenFailure, exitCodeFor, mayOnlyRead } from './errors.js'
 
 /** What a command runs against. Close it when the command is done. */
@@ -62,12 +62,6 @@ export function loadRuntime(): Promise<Runtime> {
   return runtime
 }
 
-/** The environment as the library's `loadConfig` reads it, with the seed's upper-case log levels accepted. */
-function environment(): Record<string, string | undefined> {
-  const level = process.env.AGENT_COMM_LOG_LEVEL
-  return level === undefined ? process.env : { ...process.env, AGENT_COMM_LOG_LEVEL: level.toLowerCase() }
-}
-
 /**
  * Reads the configuration (flags over AGENT_COMM_* variables over defaults) and opens the coordinator on
  * it. Throws `ConfigError` for a bad variable and `StorageError` for an unusable database.
@@ -76,7 +70,8 @@ export async function openContext(options: ContextOptions = {}): Promise<Command
   const runtime = await loadRuntime()
   const { createCoordinator, DeferredTransport, isPostgresUrl, loadConfig, loadTransportHttp } = runtime
   const cwd = process.cwd()
-  const configured = loadConfig(environment(), {
+  // loadConfig reads AGENT_COMM_LOG_LEVEL as logLevel() does (upper case accepted) and refuses a bad one.
+  const configured = loadConfig(process.env, {
     cwd,
     overrides: {
       ...(options.projectRoot === undefined ? {} : { projectRoot: resolve(cwd, options.projectRoot) }),
@@ -169,7 +164,7 @@ export async function openContext(options: ContextOptions = {}): Promise<Command
 
 /** True when AGENT_COMM_LOG_LEVEL is `debug`: errors then show their stack and cause. */
 export function debugEnabled(): boolean {
-  return process.env.AGENT_COMM_LOG_LEVEL?.trim().toLowerCase() === 'debug'
+  return logLevel() === 'debug'
 }
 
 /** What the `bridge` command asks for: a command line already split into words, or a webhook URL. */
@@ -194,10 +189,20 @@ export async function buildBridge(spec: BridgeSpec): Promise<import('@agent-comm
   return new CommandBridge({ command: command!, args, env: process.env })
 }
 
-/** AGENT_COMM_LOG_LEVEL as a level (upper case accepted), `warn` when unset or not a level. */
+/** The log levels, checked against the protocol's `LogLevel` by the compiler (its zod stays unloaded here). */
+const LOG_LEVELS = { debug: true, info: true, warn: true, error: true, silent: true } satisfies Record<
+  LogLevel,
+  true
+>
+
+/**
+ * AGENT_COMM_LOG_LEVEL as a level, the one reading of it in the CLI (trimmed, upper case accepted, as the
+ * library's `loadConfig` reads it): `warn` when unset or not a level. What runs without a loaded config
+ * uses it: error output, `--debug` traces, the secret commands' logger.
+ */
 function logLevel(): LogLevel {
   const level = process.env.AGENT_COMM_LOG_LEVEL?.trim().toLowerCase()
-  return level === 'debug' || level === 'info' || level === 'error' || level === 'silent' ? level : 'warn'
+  return level !== undefined && Object.hasOwn(LOG_LEVELS, level) ? (level as LogLevel) : 'warn'
 }
 
 /**
@@ -212,7 +217,7 @@ export function relayDataDir(flag: string | undefined): string {
 }
 
 /** What the relay secret commands do with a store: the file store's operations, or the PostgreSQL one's. */
-export type RelaySecretAdmin = Pick<SecretStore, 'generate' | 'rotate' | 'revoke' | 'list'>
+export type RelaySecretAdmin = Pick<RelaySecretStore, 'generate' | 'rotate' | 'revoke' | 'list'>
 
 /** Where a relay's secrets are: the flags of the secret commands. */
 export interface RelaySecretsTarget {
@@ -238,7 +243,11 @@ export interface OpenedSecretStore {
  */
 export async function openSecretStore(target: RelaySecretsTarget): Promise<OpenedSecretStore> {
   const runtime = await loadRuntime()
-  const { SecretStore, secretEnvName } = await runtime.loadSecretStore()
+  // The variable each agent reads its secret from is the HTTP client's rule (`@agent-comm/transport-http`).
+  const [{ SecretStore }, { secretEnvName }] = await Promise.all([
+    runtime.loadSecretStore(),
+    runtime.loadTransportHttp(),
+  ])
   const postgres = await relayPostgres(target)
   if (postgres !== undefined) {
     const { openPostgresRelayStores } = await runtime.loadPostgres()
@@ -419,7 +428,7 @@ export async function startConsole(options: {
   const runtime = await loadRuntime()
   const { startLocalConsole, createRelayLogger } = await import('@agent-comm/relay')
   const cwd = process.cwd()
-  const config = runtime.loadConfig(environment(), {
+  const config = runtime.loadConfig(process.env, {
     cwd,
     overrides:
       options.db === undefined

@@ -32,8 +32,8 @@ export function loadTransportHttp(): Promise<typeof import('@agent-comm/transpor
 }
 
 /** The relay's secret store (no fastify): loaded by `relay gen-secret`, `list-secrets`, `revoke-secret`. */
-export function loadSecretStore(): Promise<typeof import('@agent-comm/transport-http/secrets')> {
-  return import('@agent-comm/transport-http/secrets')
+export function loadSecretStore(): Promise<typeof import('@agent-comm/secrets')> {
+  return import('@agent-comm/secrets')
 }
 
 /** The A2A package (caller tokens in the relay's database): loaded only by `relay a2a-token`. */

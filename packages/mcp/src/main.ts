@@ -1,6 +1,7 @@
 // The `agent-comm-mcp` command: parses its flags and starts the stdio or HTTP server. Only bin/ calls it.
 import { parseArgs } from 'node:util'
 import { isAgentCommError } from '@agent-comm/protocol'
+import { catchStopSignals } from '@agent-comm/protocol/stop-signals'
 import type { RunningHttpServer } from './http.js'
 import { packageVersion } from './server.js'
 import type { RunningServer } from './stdio.js'
@@ -124,17 +125,13 @@ export async function main(io: MainIo): Promise<number> {
             ...(flags['allowed-origin'] === undefined ? {} : { allowedOrigins: flags['allowed-origin'] }),
           })
         : await (await import('./stdio.js')).startStdioServer(common)
-    const stop = (): void => {
-      void running.close()
-    }
     // Before the listening line: whoever waits for it may stop the server at once, and a signal without a
     // listener kills the process instead of closing it.
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
+    const stop = catchStopSignals()
+    stop.signal.addEventListener('abort', () => void running.close(), { once: true })
     if ('url' in running) io.printError(`agent-comm MCP server listening on ${running.url}\n`)
     await running.closed
-    process.off('SIGINT', stop)
-    process.off('SIGTERM', stop)
+    stop.release()
     return 0
   } catch (error) {
     if (isAgentCommError(error)) {

@@ -21,7 +21,7 @@ export interface RelaySecretInfo {
 
 /**
  * The relay secret store the relay tools manage. Structural, so the relay's `SecretStore`
- * (`@agent-comm/transport-http/secrets`) fits as it is; the bin wraps it to add `envVar`.
+ * (`@agent-comm/secrets`, file or PostgreSQL) fits as it is; the bin wraps it to add `envVar`.
  */
 export interface RelaySecrets {
   /** Generates a secret for `agentId`; refuses an agent that has one unless `replace` is set. */

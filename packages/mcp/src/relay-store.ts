@@ -1,5 +1,5 @@
 import type { Logger } from '@agent-comm/protocol'
-import { SecretStore, secretEnvName } from '@agent-comm/transport-http/secrets'
+import { SecretStore } from '@agent-comm/secrets'
 import type { RelaySecrets } from './relay-secrets.js'
 
 /**
@@ -7,7 +7,11 @@ import type { RelaySecrets } from './relay-secrets.js'
  * tools use it: each generated secret comes with the environment variable its agent reads it from.
  */
 export async function openRelaySecrets(dataDir: string, logger: Logger): Promise<RelaySecrets> {
-  const store = await SecretStore.open({ path: SecretStore.fileIn(dataDir), logger })
+  // The variable is the HTTP client's rule; loaded here, so importing this package loads no HTTP client.
+  const [store, { secretEnvName }] = await Promise.all([
+    SecretStore.open({ path: SecretStore.fileIn(dataDir), logger }),
+    import('@agent-comm/transport-http'),
+  ])
   return {
     async generate(agentId, options) {
       const issued = await store.generate(agentId, options?.replace === true ? { replace: true } : {})

@@ -38,6 +38,7 @@ import type { DatabaseFileOptions } from './sqlite/database.js'
 import { SqliteSpoolStore } from './sqlite/store.js'
 import type {
   ClaimOutcome,
+  ClaimParams,
   DeliveryState,
   InsertResult,
   MessageRecord,
@@ -489,14 +490,18 @@ export class Spool {
     return this.#claimed(recipient, claim.leaseUntil, outcome)
   }
 
-  #claimParams(recipient: string, options: ClaimOptions) {
+  #claimParams(recipient: string, options: ClaimOptions): ClaimParams<MessageV2> {
     const { limit, leaseSeconds } = parseOrThrow(ClaimOptionsSchema, options, 'claim options')
+    return { ...this.#lease(recipient, leaseSeconds), limit }
+  }
+
+  /** A claim's lease: from now for `leaseSeconds` (the spool's default when unset), with a fresh receipt. */
+  #lease(recipient: string, leaseSeconds: number | undefined): Omit<ClaimParams<MessageV2>, 'limit'> {
     const now = this.#clock.now()
     return {
       recipient,
       now,
       leaseUntil: now + Math.round((leaseSeconds ?? this.#leaseSeconds) * 1000),
-      limit,
       receipt: randomBytes(12).toString('hex'),
       decode: decodeClaimed,
     }
@@ -545,36 +550,7 @@ export class Spool {
     this.#open()
     const recipient = parseOrThrow(AgentIdSchema, agent, 'agent id')
     const replyTo = parseOrThrow(MessageIdSchema, requestId, 'request id')
-    const { leaseSeconds } = parseOrThrow(ClaimOptionsSchema, options, 'claim options')
-    const now = this.#clock.now()
-    const leaseUntil = now + Math.round((leaseSeconds ?? this.#leaseSeconds) * 1000)
-    const { claimed, deadLettered } = await this.#store.claimReply({
-      recipient,
-      replyTo,
-      now,
-      leaseUntil,
-      receipt: randomBytes(12).toString('hex'),
-      decode: decodeClaimed,
-    })
-    for (const { messageId, reason } of deadLettered) {
-      this.#logger.warn(
-        { messageId, agent: recipient, reason },
-        `${reason}. Its delivery to ${recipient} was dead-lettered: it is listed by listFailed (agent-comm failed).`,
-      )
-    }
-    const c = claimed[0]
-    if (c === undefined) return undefined
-    this.#changes.fire()
-    return {
-      message: c.value,
-      lease: {
-        recipient,
-        attempt: c.attempt,
-        maxAttempts: c.maxAttempts,
-        leaseUntil: new Date(leaseUntil).toISOString(),
-        receipt: c.receipt,
-      },
-    }
+    return this.#claimOne(recipient, options, (lease) => this.#store.claimReply({ ...lease, replyTo }))
   }
 
   /**
@@ -590,36 +566,26 @@ export class Spool {
     this.#open()
     const recipient = parseOrThrow(AgentIdSchema, agent, 'agent id')
     const id = parseOrThrow(MessageIdSchema, messageId, 'message id')
+    return this.#claimOne(recipient, options, (lease) =>
+      this.#store.claimMessage({ ...lease, messageId: id }),
+    )
+  }
+
+  /**
+   * A claim of at most one delivery (`claimReply`, `claimMessage`): runs the store's `claim` with a lease
+   * for `options.leaseSeconds`, and reports what it dead-lettered and what it leased as `claim` does.
+   */
+  async #claimOne(
+    recipient: string,
+    options: { leaseSeconds?: number },
+    claim: (lease: Omit<ClaimParams<MessageV2>, 'limit'>) => Promise<ClaimOutcome<MessageV2>>,
+  ): Promise<ClaimedMessage | undefined> {
     const { leaseSeconds } = parseOrThrow(ClaimOptionsSchema, options, 'claim options')
-    const now = this.#clock.now()
-    const leaseUntil = now + Math.round((leaseSeconds ?? this.#leaseSeconds) * 1000)
-    const { claimed, deadLettered } = await this.#store.claimMessage({
-      recipient,
-      messageId: id,
-      now,
-      leaseUntil,
-      receipt: randomBytes(12).toString('hex'),
-      decode: decodeClaimed,
-    })
-    for (const { messageId: failedId, reason } of deadLettered) {
-      this.#logger.warn(
-        { messageId: failedId, agent: recipient, reason },
-        `${reason}. Its delivery to ${recipient} was dead-lettered: it is listed by listFailed (agent-comm failed).`,
-      )
-    }
-    const c = claimed[0]
-    if (c === undefined) return undefined
+    const lease = this.#lease(recipient, leaseSeconds)
+    const [claimed] = this.#claimed(recipient, lease.leaseUntil, await claim(lease))
+    if (claimed === undefined) return undefined
     this.#changes.fire()
-    return {
-      message: c.value,
-      lease: {
-        recipient,
-        attempt: c.attempt,
-        maxAttempts: c.maxAttempts,
-        leaseUntil: new Date(leaseUntil).toISOString(),
-        receipt: c.receipt,
-      },
-    }
+    return claimed
   }
 
   /**

@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import {
   bodyDigest,
   canonicalRequest,
@@ -8,11 +5,9 @@ import {
   signRequest,
   verifySignature,
 } from '@agent-comm/transport-http'
-import { SecretStore } from '@agent-comm/transport-http/secrets'
 
-// On the relay: issue agent-b a secret (what `agent-comm relay gen-secret agent-b` does).
-const store = await SecretStore.open({ path: SecretStore.fileIn(mkdtempSync(join(tmpdir(), 'relay-'))) })
-const { secret } = await store.generate('agent-b')
+// agent-b's secret, issued on the relay (`agent-comm relay gen-secret agent-b`, @agent-comm/secrets).
+const secret = 'acs_example-secret-of-agent-b'
 
 // On agent-b's machine: sign a request with it (HttpTransport does this for every call).
 const body = JSON.stringify({ limit: 10 })
@@ -23,7 +18,7 @@ const headers = signRequest(secret, { ...request, agentId: 'agent-b', timestamp:
 const auth = readAuthHeaders(headers)
 if (!auth.ok) throw new Error(`${auth.problem.header}: ${auth.problem.problem}`)
 const signed = (bodySha256: string) => canonicalRequest({ ...request, ...auth.value, bodySha256 })
-const secrets = store.secretsFor(auth.value.agentId)
+const secrets = [secret] // the relay: the secrets its store holds for auth.value.agentId
 console.log(
   `signed by ${auth.value.agentId}: ${verifySignature(secrets, signed(bodyDigest(body)), auth.value.signature)}`,
 )

@@ -1,45 +1,38 @@
-import { randomBytes } from 'node:crypto'
 import {
-  AgentCommError,
   AgentIdSchema,
   type Clock,
   ConfigError,
-  ErrorCode,
-  InvalidStateError,
   type Logger,
   parseOrThrow,
   silentLogger,
   systemClock,
 } from '@agent-comm/protocol'
-import { z } from 'zod'
+import {
+  alreadyHasSecret,
+  type IssuedSecret,
+  isActive,
+  newSecret,
+  noSecret,
+  type RelaySecretStore,
+  type RevokedSecrets,
+  rotationGraceMs,
+  type SecretInfo,
+  secretInfo,
+} from '@agent-comm/secrets'
 import type { SqlClient, SqlQueryable } from '../client.js'
 import { toStorageError } from '../drivers/driver-errors.js'
 import type { RelaySecretsKey } from './secrets-key.js'
 
-/** How long the previous secret keeps working after a rotation, by default: a day (as the file store). */
-const DEFAULT_GRACE_SECONDS = 86_400
-/** Prefix of generated secrets (the same as the relay's file store: scanners recognise one). */
-const SECRET_PREFIX = 'acs_'
 /** How long a replica trusts what it read about an agent's secrets when no notification came: a floor. */
 const CACHE_MS = 30_000
 /** How long "this agent has no secret" is remembered: a stranger's flood costs one query a second per id. */
 const MISSING_CACHE_MS = 1_000
 
-/** A secret just generated: the only time it is handed out (the shape of the file store's). */
-export interface PostgresIssuedSecret {
-  agentId: string
-  secret: string
-  createdAt: string
-  previousValidUntil?: string
-}
+/** A secret just generated: the only time it is handed out (`IssuedSecret` of `@agent-comm/secrets`). */
+export type PostgresIssuedSecret = IssuedSecret
 
-/** What `list` says about an agent's secrets, never the secrets (the shape of the file store's). */
-export interface PostgresSecretInfo {
-  agentId: string
-  createdAt: string
-  activeSecrets: number
-  previousValidUntil?: string
-}
+/** What `list` says about an agent's secrets, never the secrets (`SecretInfo` of `@agent-comm/secrets`). */
+export type PostgresSecretInfo = SecretInfo
 
 /** Options of {@link PostgresSecretStore.open}. */
 export interface PostgresSecretStoreOptions {
@@ -61,10 +54,10 @@ interface Entry {
 /**
  * Agents' relay secrets in PostgreSQL, shared by a relay's replicas and the CLI, sealed with AES-256-GCM
  * under a {@link RelaySecretsKey} that never enters the database. The same operations and rotation rules as
- * the relay's file store. Lookups are cached per replica; every change sends a notification in its
+ * the relay's file store (`RelaySecretStore` of `@agent-comm/secrets`). Lookups are cached per replica; every change sends a notification in its
  * transaction, so a revocation reaches every replica on commit (with a 30 s floor if notifications are lost).
  */
-export class PostgresSecretStore {
+export class PostgresSecretStore implements RelaySecretStore {
   /** Where the secrets are: the URL without its password. */
   readonly location: string
   readonly #client: SqlClient
@@ -110,12 +103,7 @@ export class PostgresSecretStore {
     const id = parseOrThrow(AgentIdSchema, agentId, 'agent id')
     return this.#change(id, async (tx, now) => {
       const active = await this.#activeCount(tx, id, now)
-      if (active > 0 && options.replace !== true) {
-        throw new InvalidStateError(`Agent '${id}' already has a relay secret`, {
-          hint: `Rotate it (the old one keeps working for a grace period), or replace it: agent-comm relay gen-secret ${id} --replace`,
-          details: { agentId: id },
-        })
-      }
+      if (active > 0 && options.replace !== true) throw alreadyHasSecret(id)
       await tx.query(`DELETE FROM ${this.#table} WHERE agent_id = $1`, [id])
       const secret = newSecret()
       await this.#insert(tx, id, secret, now)
@@ -126,17 +114,10 @@ export class PostgresSecretStore {
   /** A new secret for `agentId`; the ones it had keep working for `graceSeconds` (a day). */
   async rotate(agentId: string, options: { graceSeconds?: number } = {}): Promise<PostgresIssuedSecret> {
     const id = parseOrThrow(AgentIdSchema, agentId, 'agent id')
-    const grace = parseOrThrow(
-      z
-        .number()
-        .min(0, 'must not be negative')
-        .max(86_400 * 365, 'must be at most a year'),
-      options.graceSeconds ?? DEFAULT_GRACE_SECONDS,
-      'grace period',
-    )
+    const graceMs = rotationGraceMs(options.graceSeconds)
     return this.#change(id, async (tx, now) => {
-      if ((await this.#activeCount(tx, id, now)) === 0) throw noSecret(id)
-      const until = now + Math.round(grace * 1000)
+      if ((await this.#activeCount(tx, id, now)) === 0) throw noSecret(id, generateHint(id))
+      const until = now + graceMs
       await tx.query(
         `UPDATE ${this.#table} SET expires_at = least(coalesce(expires_at, $2), $2) WHERE agent_id = $1`,
         [id, until],
@@ -149,12 +130,12 @@ export class PostgresSecretStore {
   }
 
   /** Removes every secret of `agentId`; `AGENT_NOT_FOUND` if it had none. */
-  async revoke(agentId: string): Promise<{ agentId: string; revoked: number }> {
+  async revoke(agentId: string): Promise<RevokedSecrets> {
     const id = parseOrThrow(AgentIdSchema, agentId, 'agent id')
     return this.#change(id, async (tx, now) => {
       const active = await this.#activeCount(tx, id, now)
       await tx.query(`DELETE FROM ${this.#table} WHERE agent_id = $1`, [id])
-      if (active === 0) throw noSecret(id)
+      if (active === 0) throw noSecret(id, generateHint(id))
       return { agentId: id, revoked: active }
     })
   }
@@ -178,15 +159,7 @@ export class PostgresSecretStore {
       })
       byAgent.set(row.agentId, list)
     }
-    return [...byAgent].map(([agentId, entries]) => {
-      const expiring = entries.flatMap((e) => (e.expiresAt === null ? [] : [e.expiresAt]))
-      return {
-        agentId,
-        createdAt: iso(Math.max(...entries.map((e) => e.createdAt))),
-        activeSecrets: entries.length,
-        ...(expiring.length === 0 ? {} : { previousValidUntil: iso(Math.max(...expiring)) }),
-      }
-    })
+    return [...byAgent].map(([agentId, entries]) => secretInfo(agentId, entries))
   }
 
   /** The secrets that authenticate `agentId` now (none for an unknown or revoked agent; two in a rotation). */
@@ -212,7 +185,7 @@ export class PostgresSecretStore {
       cached = { entries, until: now + (entries.length === 0 ? MISSING_CACHE_MS : CACHE_MS) }
       this.#cache.set(agentId, cached)
     }
-    return cached.entries.filter((e) => e.expiresAt === null || e.expiresAt > now).map((e) => e.secret)
+    return cached.entries.filter((e) => isActive(e, now)).map((e) => e.secret)
   }
 
   /** True when `agentId` has a working secret. */
@@ -342,17 +315,10 @@ export class PostgresSecretStore {
   }
 }
 
-function newSecret(): string {
-  return `${SECRET_PREFIX}${randomBytes(32).toString('base64url')}`
-}
-
 function iso(ms: number): string {
   return new Date(ms).toISOString()
 }
 
-function noSecret(agentId: string): AgentCommError {
-  return new AgentCommError(ErrorCode.AGENT_NOT_FOUND, `Agent '${agentId}' has no relay secret`, {
-    hint: `Generate one: agent-comm relay gen-secret ${agentId} --db <the relay's database URL>`,
-    details: { agentId },
-  })
+function generateHint(agentId: string): string {
+  return `Generate one: agent-comm relay gen-secret ${agentId} --db <the relay's database URL>`
 }

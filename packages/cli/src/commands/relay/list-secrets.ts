@@ -1,4 +1,4 @@
-import type { SecretInfo } from '@agent-comm/transport-http/secrets'
+import type { SecretInfo } from '@agent-comm/secrets'
 import { BaseCommand } from '../../base-command.js'
 import { openSecretStore } from '../../context.js'
 import { relaySecretsFlags } from '../../relay-flags.js'

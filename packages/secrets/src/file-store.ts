@@ -14,26 +14,21 @@ import {
 } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { Clock, Logger } from '@agent-comm/protocol'
-import {
-  AgentCommError,
-  AgentIdSchema,
-  ErrorCode,
-  InvalidStateError,
-  parseOrThrow,
-  StorageError,
-  silentLogger,
-  systemClock,
-} from '@agent-comm/protocol'
+import { AgentIdSchema, parseOrThrow, StorageError, silentLogger, systemClock } from '@agent-comm/protocol'
 import { z } from 'zod'
+import {
+  alreadyHasSecret,
+  isActive,
+  iso,
+  newSecret,
+  noSecret,
+  rotationGraceMs,
+  secretInfo,
+} from './rotation.js'
+import type { IssuedSecret, RelaySecretStore, RevokedSecrets, SecretInfo } from './types.js'
 
 /** File name of the secret store inside a relay's data folder. */
 export const SECRETS_FILE_NAME = 'secrets.json'
-
-/** How long the previous secret keeps working after a rotation, by default: a day. */
-export const DEFAULT_ROTATION_GRACE_SECONDS = 86_400
-
-/** Prefix of generated secrets, so secret scanners and people recognise one. */
-export const SECRET_PREFIX = 'acs_'
 
 const FILE_MODE = 0o600
 const LOCK_STALE_MS = 30_000
@@ -64,27 +59,6 @@ export interface SecretStoreOptions {
   lockTimeoutMs?: number
 }
 
-/** A secret just generated; the only time the secret itself is handed out. */
-export interface IssuedSecret {
-  agentId: string
-  secret: string
-  /** ISO time it was created. */
-  createdAt: string
-  /** After a rotation: ISO time until which the previous secret keeps working. */
-  previousValidUntil?: string
-}
-
-/** What {@link SecretStore.list} says about an agent's secrets: never the secrets themselves. */
-export interface SecretInfo {
-  agentId: string
-  /** ISO time the newest secret was created. */
-  createdAt: string
-  /** How many secrets work now (2 during a rotation's grace period). */
-  activeSecrets: number
-  /** During a rotation: ISO time the previous secret stops working. */
-  previousValidUntil?: string
-}
-
 /**
  * The relay's per-agent HMAC secrets, in one JSON file that only its owner may read (mode 0600: created so,
  * checked and repaired on every load). Secrets are 32 random bytes from `node:crypto`. Rotation keeps the
@@ -94,7 +68,7 @@ export interface SecretInfo {
  * the file atomically (write, fsync, rename); {@link secretsFor} notices a changed file and re-reads it, so
  * a secret revoked from the CLI stops working on a running relay at its next request.
  */
-export class SecretStore {
+export class SecretStore implements RelaySecretStore {
   readonly path: string
   readonly #clock: Clock
   readonly #logger: Logger
@@ -146,12 +120,7 @@ export class SecretStore {
     const id = parseOrThrow(AgentIdSchema, agentId, 'agent id')
     return this.#mutate((state, now) => {
       const current = activeEntries(state.agents[id], now)
-      if (current.length > 0 && options.replace !== true) {
-        throw new InvalidStateError(`Agent '${id}' already has a relay secret`, {
-          hint: `Rotate it (the old one keeps working for a grace period), or replace it: agent-comm relay gen-secret ${id} --replace`,
-          details: { agentId: id },
-        })
-      }
+      if (current.length > 0 && options.replace !== true) throw alreadyHasSecret(id)
       const entry = { secret: newSecret(), createdAt: now, expiresAt: null }
       state.agents[id] = [entry]
       return { agentId: id, secret: entry.secret, createdAt: iso(now) }
@@ -164,18 +133,11 @@ export class SecretStore {
    */
   async rotate(agentId: string, options: { graceSeconds?: number } = {}): Promise<IssuedSecret> {
     const id = parseOrThrow(AgentIdSchema, agentId, 'agent id')
-    const grace = parseOrThrow(
-      z
-        .number()
-        .min(0, 'must not be negative')
-        .max(86_400 * 365, 'must be at most a year'),
-      options.graceSeconds ?? DEFAULT_ROTATION_GRACE_SECONDS,
-      'grace period',
-    )
+    const graceMs = rotationGraceMs(options.graceSeconds)
     return this.#mutate((state, now) => {
       const current = activeEntries(state.agents[id], now)
-      if (current.length === 0) throw noSecret(id)
-      const until = now + Math.round(grace * 1000)
+      if (current.length === 0) throw noSecret(id, generateHint(id))
+      const until = now + graceMs
       const previous = current.map((e) => ({ ...e, expiresAt: Math.min(e.expiresAt ?? until, until) }))
       const entry = { secret: newSecret(), createdAt: now, expiresAt: null }
       state.agents[id] = [entry, ...previous.filter((e) => e.expiresAt > now)]
@@ -184,12 +146,12 @@ export class SecretStore {
   }
 
   /** Removes every secret of `agentId`: its requests fail from now on. Throws `AGENT_NOT_FOUND` if it had none. */
-  async revoke(agentId: string): Promise<{ agentId: string; revoked: number }> {
+  async revoke(agentId: string): Promise<RevokedSecrets> {
     const id = parseOrThrow(AgentIdSchema, agentId, 'agent id')
     return this.#mutate((state, now) => {
       const current = activeEntries(state.agents[id], now)
       delete state.agents[id]
-      if (current.length === 0) throw noSecret(id)
+      if (current.length === 0) throw noSecret(id, generateHint(id))
       return { agentId: id, revoked: current.length }
     })
   }
@@ -202,16 +164,7 @@ export class SecretStore {
       .map(([agentId, entries]) => ({ agentId, entries: activeEntries(entries, now) }))
       .filter(({ entries }) => entries.length > 0)
       .sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0))
-      .map(({ agentId, entries }) => {
-        const newest = entries.reduce((a, b) => (b.createdAt > a.createdAt ? b : a))
-        const expiring = entries.filter((e) => e.expiresAt !== null).map((e) => e.expiresAt as number)
-        return {
-          agentId,
-          createdAt: iso(newest.createdAt),
-          activeSecrets: entries.length,
-          ...(expiring.length === 0 ? {} : { previousValidUntil: iso(Math.max(...expiring)) }),
-        }
-      })
+      .map(({ agentId, entries }) => secretInfo(agentId, entries))
   }
 
   /**
@@ -389,26 +342,15 @@ function activeEntries(
   entries: SecretFile['agents'][string] | undefined,
   now: number,
 ): SecretFile['agents'][string] {
-  return (entries ?? []).filter((e) => e.expiresAt === null || e.expiresAt > now)
-}
-
-function newSecret(): string {
-  return `${SECRET_PREFIX}${randomBytes(32).toString('base64url')}`
+  return (entries ?? []).filter((e) => isActive(e, now))
 }
 
 function serialize(state: SecretFile): string {
   return `${JSON.stringify(state, null, 2)}\n`
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString()
-}
-
-function noSecret(agentId: string): AgentCommError {
-  return new AgentCommError(ErrorCode.AGENT_NOT_FOUND, `Agent '${agentId}' has no relay secret`, {
-    hint: `Generate one on the relay's machine: agent-comm relay gen-secret ${agentId}`,
-    details: { agentId },
-  })
+function generateHint(agentId: string): string {
+  return `Generate one on the relay's machine: agent-comm relay gen-secret ${agentId}`
 }
 
 function storageError(message: string, cause: unknown): StorageError {

@@ -2,7 +2,7 @@ import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:f
 import { join } from 'node:path'
 import { type Logger, ManualClock } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
-import { SecretStore } from '../src/secrets/index.js'
+import { SecretStore } from '../src/index.js'
 import { tempDir } from './helpers.js'
 
 const T0 = Date.UTC(2026, 1, 3, 14, 30)

@@ -1,0 +1,39 @@
+// What the test suites of the agent-comm packages share: cleanups run after each test, temp folders.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach } from 'vitest'
+
+/** A cleanup: closes, stops or removes what a test opened. */
+export type Cleanup = () => Promise<void> | void
+
+/** What {@link testCleanups} gives a test file. */
+export interface TestCleanups {
+  /** Runs `fn` after the current test; cleanups run in reverse order of registration. */
+  onCleanup(fn: Cleanup): void
+  /** A fresh temporary folder named `<prefix>…`, removed after the test. */
+  tempDir(prefix?: string): string
+}
+
+/**
+ * Cleanups for the test file that calls it (from its helpers module, at load): registers one `afterEach`
+ * that runs, in reverse order, everything registered during the test, so a failing assertion leaks nothing.
+ * `prefix` names the temp folders (`agent-comm-spool-test-`), so a leaked one says whose it is.
+ */
+export function testCleanups(prefix: string): TestCleanups {
+  const cleanups: Cleanup[] = []
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  })
+  const onCleanup = (fn: Cleanup): void => {
+    cleanups.push(fn)
+  }
+  return {
+    onCleanup,
+    tempDir(folderPrefix = prefix) {
+      const dir = mkdtempSync(join(tmpdir(), folderPrefix))
+      onCleanup(() => rmSync(dir, { recursive: true, force: true }))
+      return dir
+    },
+  }
+}
