@@ -10,7 +10,7 @@ import { createMessage, IdGenerator } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
 import { signRequest } from '@agent-comm/transport-http'
-import { SecretStore } from '@agent-comm/transport-http/secrets'
+import { SecretStore } from '@agent-comm/secrets'
 import { createRelay, SqliteNonceStore } from '../dist/index.js'
 
 const arg = (name, fallback) =>

@@ -11,7 +11,7 @@ import { openPostgresRelayStores, RelaySecretsKey } from '@agent-comm/postgres'
 import { createTestDatabase } from '@agent-comm/postgres/testing'
 import { createMessage, IdGenerator } from '@agent-comm/protocol'
 import { RelayClient } from '@agent-comm/transport-http'
-import { SecretStore } from '@agent-comm/transport-http/secrets'
+import { SecretStore } from '@agent-comm/secrets'
 import { freePort, startRelayProcess } from './relay-process.mjs'
 
 const arg = (name, fallback) =>
