@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createMessage, IdGenerator } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
+import { SecretStore } from '@agent-comm/secrets'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
 import { signRequest } from '@agent-comm/transport-http'
-import { SecretStore } from '@agent-comm/secrets'
 import { createRelay, SqliteNonceStore } from '../dist/index.js'
 
 const arg = (name, fallback) =>

@@ -10,8 +10,8 @@ import { join } from 'node:path'
 import { openPostgresRelayStores, RelaySecretsKey } from '@agent-comm/postgres'
 import { createTestDatabase } from '@agent-comm/postgres/testing'
 import { createMessage, IdGenerator } from '@agent-comm/protocol'
-import { RelayClient } from '@agent-comm/transport-http'
 import { SecretStore } from '@agent-comm/secrets'
+import { RelayClient } from '@agent-comm/transport-http'
 import { freePort, startRelayProcess } from './relay-process.mjs'
 
 const arg = (name, fallback) =>
