@@ -20,6 +20,14 @@ const BATCHES = QUICK ? 10 : 20
 const LATENCY_SAMPLES = QUICK ? 50 : 200
 const CONCURRENCY = 8
 const WIDE = 32
+/** Clients of the many-clients figure and consumers of the parked long-poll figure. */
+const MANY = 16
+const PARKED_ROUNDS = QUICK ? 20 : 60
+/** `--only=many,parked` runs only those figures (names: the keys of `result` below). */
+const ONLY = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',')
 const body = 'Please implement user authentication with JWT tokens. Requirements: refresh tokens, revocation.'
 
 const now = () => performance.now()
@@ -38,6 +46,7 @@ const pause = (ms) => new Promise((r) => setTimeout(r, ms))
 const ids = new IdGenerator()
 const message = (to = 'builder') =>
   createMessage({ fromAgent: 'architect', toAgent: to, subject: 'Task', body }, { ids })
+const workers = Array.from({ length: MANY }, (_, i) => `worker-${i}`)
 
 // --- in-process spool -------------------------------------------------------------------------------
 
@@ -168,9 +177,60 @@ async function relayFigures(url, secrets) {
     }
     return samples
   }
+  /**
+   * MANY clients — separate RelayClients, as separate agent processes would be, one request per call — each
+   * running sequential cycles to its own worker agent: the relay's total throughput under independent load.
+   */
+  const manyClients = Array.from(
+    { length: MANY },
+    () => new RelayClient({ baseUrl: url, secretFor: (id) => secrets[id], coalesce: false }),
+  )
+  const many = async (count) => {
+    const t = now()
+    let left = count
+    await Promise.all(
+      manyClients.map(async (c, i) => {
+        while (left-- > 0) {
+          const m = message(workers[i])
+          await c.send(m)
+          const [claimed] = await c.claim(workers[i], { limit: 1 })
+          await c.ack(claimed.message.id, workers[i], { receipt: claimed.lease.receipt })
+        }
+      }),
+    )
+    return count / ((now() - t) / 1000)
+  }
+  /**
+   * MANY consumers, each its own client, parked on a long-poll claim; then MANY sends at once (one to
+   * each, from one client with every request in flight). Each sample: from the sends' start to one
+   * consumer's answer.
+   */
+  const parked = async () => {
+    const samples = []
+    for (let r = 0; r < PARKED_ROUNDS; r++) {
+      const arrived = []
+      const waits = manyClients.map((c, i) =>
+        c.claim(workers[i], { limit: 1, waitMs: 5_000 }).then((claimed) => {
+          arrived[i] = now()
+          return claimed
+        }),
+      )
+      await pause(5)
+      const t = now()
+      await Promise.all(workers.map((w) => solo.send(message(w))))
+      const claimed = await Promise.all(waits)
+      for (const a of arrived) samples.push(a - t)
+      await Promise.all(
+        claimed.map(([c], i) => manyClients[i].ack(c.message.id, workers[i], { receipt: c.lease.receipt })),
+      )
+    }
+    return samples
+  }
+  const wanted = (name) => ONLY === undefined || ONLY.includes(name)
   // Warm up: connections, JIT, statement caches.
   await cycles(300, CONCURRENCY)
   await cycles(300, CONCURRENCY, solo)
+  await many(300)
   const result = {
     sequential: [],
     unshared: [],
@@ -180,18 +240,31 @@ async function relayFigures(url, secrets) {
     batched: [],
     p50: [],
     p99: [],
+    many: [],
+    parkedP50: [],
+    parkedP99: [],
   }
   for (let r = 0; r < ROUNDS; r++) {
+    // The one-client figure the many-clients one is a ratio to is always measured, in the same round.
     result.sequential.push(await cycles(CYCLES / 2, 1))
-    result.unshared.push(await cycles(CYCLES, CONCURRENCY, solo))
-    result.concurrent.push(await cycles(CYCLES, CONCURRENCY))
-    result.wide.push(await cycles(CYCLES, WIDE))
-    result.streamed.push(await streamed(CYCLES))
-    result.batched.push(await batched())
-    const samples = await latency()
-    result.p50.push(pct(samples, 50))
-    result.p99.push(pct(samples, 99))
+    if (wanted('unshared')) result.unshared.push(await cycles(CYCLES, CONCURRENCY, solo))
+    if (wanted('concurrent')) result.concurrent.push(await cycles(CYCLES, CONCURRENCY))
+    if (wanted('wide')) result.wide.push(await cycles(CYCLES, WIDE))
+    if (wanted('streamed')) result.streamed.push(await streamed(CYCLES))
+    if (wanted('batched')) result.batched.push(await batched())
+    if (wanted('latency')) {
+      const samples = await latency()
+      result.p50.push(pct(samples, 50))
+      result.p99.push(pct(samples, 99))
+    }
+    if (wanted('many')) result.many.push(await many(CYCLES))
+    if (wanted('parked')) {
+      const samples = await parked()
+      result.parkedP50.push(pct(samples, 50))
+      result.parkedP99.push(pct(samples, 99))
+    }
   }
+  for (const c of manyClients) await c.close()
   await client.close()
   await solo.close()
   await other.close()
@@ -207,10 +280,11 @@ try {
     architect: (await store.generate('architect')).secret,
     builder: (await store.generate('builder')).secret,
   }
+  for (const w of workers) secrets[w] = (await store.generate(w)).secret
   const load = loadavg()[0]
   relay = await startRelayProcess(dataDir, await freePort(), ['--rate-limit', '0'])
   const http = await relayFigures(relay.url, secrets)
-  const local = await spoolFigures(dir)
+  const local = ONLY === undefined ? await spoolFigures(dir) : { cycles: [0] }
   const row = (what, httpValue, localValue, unit, digits = 0) =>
     console.log(
       `${what.padEnd(52)} ${fmt(httpValue, digits).padStart(9)} ${unit.padEnd(10)} in-process spool: ${fmt(localValue, digits).padStart(9)} ${unit}`,
@@ -218,40 +292,56 @@ try {
   console.log(
     `\nagent-comm relay benchmark — Node ${process.version}, ${cpus().length} cores, load ${load.toFixed(2)} before the run; medians of ${ROUNDS} rounds`,
   )
+  const ran = (xs) => xs.length > 0
   row(
     'send→claim→ack cycles, one client, sequential',
     median(http.sequential),
     median(local.cycles),
     'cycles/s',
   )
-  row(
-    `cycles, one client, ${CONCURRENCY} in flight, one request per call`,
-    median(http.unshared),
-    median(local.cycles),
-    'cycles/s',
-  )
-  row(
-    `send→claim→ack cycles, one client, ${CONCURRENCY} in flight`,
-    median(http.concurrent),
-    median(local.cycles),
-    'cycles/s',
-  )
-  row(
-    `send→claim→ack cycles, one client, ${WIDE} in flight`,
-    median(http.wide),
-    median(local.cycles),
-    'cycles/s',
-  )
-  row(
-    `send ${CONCURRENCY} in flight, claim ≤50 + batch ack, one client`,
-    median(http.streamed),
-    median(local.cycles),
-    'cycles/s',
-  )
-  row(`batched sends (${BATCH} per request)`, median(http.batched), median(local.batched), 'msgs/s')
-  row('long-poll delivery latency p50', median(http.p50), median(local.p50), 'ms', 2)
-  row('long-poll delivery latency p99', median(http.p99), median(local.p99), 'ms', 2)
-  console.log(`load after the run: ${loadavg()[0].toFixed(2)}`)
+  if (ran(http.many)) {
+    // Ratios of each round's figures, then their median: the two were measured one after the other.
+    const ratios = http.many.map((m, i) => m / http.sequential[i])
+    console.log(
+      `${`cycles, ${MANY} clients (each sequential), total`.padEnd(52)} ${fmt(median(http.many)).padStart(9)} cycles/s   ${median(ratios).toFixed(2)}× one client (rounds: ${ratios.map((x) => x.toFixed(2)).join(', ')})`,
+    )
+  }
+  if (ran(http.parkedP50)) {
+    console.log(
+      `${`long poll, ${MANY} parked, ${MANY} sends at once: p50 / p99`.padEnd(52)} ${fmt(median(http.parkedP50), 2).padStart(9)} / ${fmt(median(http.parkedP99), 2)} ms`,
+    )
+  }
+  if (ONLY !== undefined) console.log(`load after the run: ${loadavg()[0].toFixed(2)}`)
+  else {
+    row(
+      `cycles, one client, ${CONCURRENCY} in flight, one request per call`,
+      median(http.unshared),
+      median(local.cycles),
+      'cycles/s',
+    )
+    row(
+      `send→claim→ack cycles, one client, ${CONCURRENCY} in flight`,
+      median(http.concurrent),
+      median(local.cycles),
+      'cycles/s',
+    )
+    row(
+      `send→claim→ack cycles, one client, ${WIDE} in flight`,
+      median(http.wide),
+      median(local.cycles),
+      'cycles/s',
+    )
+    row(
+      `send ${CONCURRENCY} in flight, claim ≤50 + batch ack, one client`,
+      median(http.streamed),
+      median(local.cycles),
+      'cycles/s',
+    )
+    row(`batched sends (${BATCH} per request)`, median(http.batched), median(local.batched), 'msgs/s')
+    row('long-poll delivery latency p50', median(http.p50), median(local.p50), 'ms', 2)
+    row('long-poll delivery latency p99', median(http.p99), median(local.p99), 'ms', 2)
+    console.log(`load after the run: ${loadavg()[0].toFixed(2)}`)
+  }
 } finally {
   relay?.child.kill('SIGTERM')
   await new Promise((r) => (relay === undefined ? r() : relay.child.once('exit', r)))

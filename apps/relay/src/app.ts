@@ -21,6 +21,7 @@ import { forbidden, HttpProblem, toErrorReply } from './http-errors.js'
 import { RelayMetrics } from './metrics.js'
 import type { NonceStore } from './nonces.js'
 import { openApiDocument } from './openapi.js'
+import { ParkedPolls } from './parked-polls.js'
 import { type AuthLevel, parseJsonBody, type RouteDef } from './route-table.js'
 import { adminRoutes } from './routes/admin.js'
 import { agentRoutes } from './routes/agents.js'
@@ -397,6 +398,7 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     clock,
     metrics,
     shutdown: closing.signal,
+    parked: new ParkedPolls(deps.spool),
     ready:
       deps.ready ??
       (async () => {

@@ -22,6 +22,11 @@ export interface RelayConfig {
   /** Most connections of the spool's pool per replica (10). */
   postgresPoolSize?: number
   /**
+   * Whether a request's nonce waits for PostgreSQL's WAL flush (`durable`) or not (`relaxed`, the default;
+   * see `PostgresNonceStore` in @agent-comm/postgres for what it keeps). Unused on SQLite.
+   */
+  postgresNonceCommit?: 'relaxed' | 'durable'
+  /**
    * The key secrets are sealed under in the database, 32 bytes in base64 (from the environment): on
    * PostgreSQL agents' secrets and the A2A push-signing key; on SQLite the A2A push-signing key (none
    * given: `<dataDir>/secrets.key`, made on first start).
@@ -73,6 +78,8 @@ export const RELAY_ENV_VARIABLES = {
     'PostgreSQL only: schema holding the tables (default agent_comm; flag --db-schema)',
   AGENT_COMM_RELAY_PG_POOL_SIZE:
     'PostgreSQL only: most connections per replica (default 10; flag --pool-size)',
+  AGENT_COMM_RELAY_PG_NONCE_COMMIT:
+    "PostgreSQL only: relaxed (a request's nonce is committed without waiting for the WAL flush; its effects always wait) or durable (default relaxed; environment only)",
   AGENT_COMM_RELAY_SECRETS_KEY:
     "the key secrets are encrypted under in the database, 32 random bytes in base64, the same on every replica: on PostgreSQL (required) agents' secrets and the A2A push-signing key, on SQLite the A2A push-signing key (default there: <data-dir>/secrets.key, made on first start); environment only, never a flag",
   AGENT_COMM_RELAY_SECRETS_KEY_FILE: 'a file holding that key instead (flag --secrets-key-file)',
@@ -140,6 +147,7 @@ ${Object.entries(FLAGS)
   --help               this text
 
 AGENT_COMM_RELAY_ADMIN_SECRET sets an admin secret (environment only).
+AGENT_COMM_RELAY_PG_NONCE_COMMIT=durable makes each nonce wait for PostgreSQL's WAL flush (environment only).
 On PostgreSQL (--db), AGENT_COMM_RELAY_SECRETS_KEY (environment only) or --secrets-key-file gives the key.
 Secrets: agent-comm relay gen-secret <agent> (or SecretStore from @agent-comm/secrets).
 `
@@ -164,6 +172,9 @@ const ConfigSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]{0,51}$/, 'must be a lower-case identifier (letters, digits, _; at most 52)')
     .optional(),
   AGENT_COMM_RELAY_PG_POOL_SIZE: int(1, 1000, 'a number of connections').optional(),
+  AGENT_COMM_RELAY_PG_NONCE_COMMIT: z
+    .enum(['relaxed', 'durable'], { error: 'must be relaxed or durable' })
+    .optional(),
   AGENT_COMM_RELAY_SECRETS_KEY: z.string().min(1).optional(),
   AGENT_COMM_RELAY_SECRETS_KEY_FILE: z.string().min(1).optional(),
   AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS: int(1, 86_400, 'a number of seconds').default(300),
@@ -297,6 +308,9 @@ export function loadRelayConfig(
       ...(v.AGENT_COMM_RELAY_PG_POOL_SIZE === undefined
         ? {}
         : { postgresPoolSize: v.AGENT_COMM_RELAY_PG_POOL_SIZE }),
+      ...(v.AGENT_COMM_RELAY_PG_NONCE_COMMIT === undefined
+        ? {}
+        : { postgresNonceCommit: v.AGENT_COMM_RELAY_PG_NONCE_COMMIT }),
       ...(v.AGENT_COMM_RELAY_SECRETS_KEY === undefined ? {} : { secretsKey: v.AGENT_COMM_RELAY_SECRETS_KEY }),
       ...(v.AGENT_COMM_RELAY_SECRETS_KEY_FILE === undefined
         ? {}

@@ -6,6 +6,7 @@ import type { FastifyReply } from 'fastify'
 import type { Caller, SecretSource } from './auth.js'
 import { forbidden } from './http-errors.js'
 import type { RelayMetrics } from './metrics.js'
+import type { ParkedPolls } from './parked-polls.js'
 
 /** The secret store as the relay uses it: lookups for auth, and a listing for the admin. */
 export interface RelaySecrets extends SecretSource {
@@ -40,6 +41,8 @@ export interface RelayContext {
   metrics: RelayMetrics
   /** Aborted when the relay starts closing: long polls answer and streams end. */
   shutdown: AbortSignal
+  /** Long polls and streams parked here, woken by the sends this relay stores. */
+  parked: ParkedPolls
   /** Resolves while the database answers (readiness); rejects when it does not. */
   ready(): Promise<void>
   settings: RelaySettings

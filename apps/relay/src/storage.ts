@@ -195,6 +195,7 @@ async function openPostgresStorage(
       ...(config.postgresSchema === undefined ? {} : { schema: config.postgresSchema }),
       key,
       windowMs: config.authWindowSeconds * 1000,
+      ...(config.postgresNonceCommit === undefined ? {} : { nonceCommit: config.postgresNonceCommit }),
       logger,
       // Nonce expiry and rotation grace on the spool's clock: the server's time unless a clock is injected.
       clock: clock ?? database.spool.clock,

@@ -67,6 +67,11 @@ describe('relay configuration', () => {
     expect(() => config(['--trust-proxy', 'yes please'])).toThrow(
       /--trust-proxy must be true, false, or the proxies' addresses/,
     )
+    expect(config([], { AGENT_COMM_RELAY_PG_NONCE_COMMIT: 'durable' }).postgresNonceCommit).toBe('durable')
+    expect(config([]).postgresNonceCommit).toBeUndefined()
+    expect(() => config([], { AGENT_COMM_RELAY_PG_NONCE_COMMIT: 'never' })).toThrow(
+      /AGENT_COMM_RELAY_PG_NONCE_COMMIT must be relaxed or durable/,
+    )
     expect(() => config([], { AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT: 'many' })).toThrow(
       /AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT must be a number of requests/,
     )

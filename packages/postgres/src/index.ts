@@ -22,7 +22,7 @@ export type {
   PostgresConsoleSession,
 } from './relay/console-store.js'
 export { openPostgresConsoleStore, PostgresConsoleStore } from './relay/console-store.js'
-export type { PostgresNonceStoreOptions } from './relay/nonce-store.js'
+export type { NonceCommit, PostgresNonceStoreOptions } from './relay/nonce-store.js'
 export { PostgresNonceStore } from './relay/nonce-store.js'
 export type { OpenPostgresRelayStoresOptions, PostgresRelayStores } from './relay/open-relay-stores.js'
 export { openPostgresRelayStores } from './relay/open-relay-stores.js'

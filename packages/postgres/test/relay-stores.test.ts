@@ -1,6 +1,12 @@
 import { ManualClock } from '@agent-comm/protocol'
 import { afterAll, describe, expect, it } from 'vitest'
-import { openPostgresRelayStores, type PostgresRelayStores, RelaySecretsKey } from '../src/index.js'
+import {
+  createNodePostgresClient,
+  openPostgresRelayStores,
+  PostgresNonceStore,
+  type PostgresRelayStores,
+  RelaySecretsKey,
+} from '../src/index.js'
 import { createTestDatabase, type TestDatabase } from '../src/testing.js'
 
 const START = Date.UTC(2026, 5, 1, 9, 0)
@@ -47,6 +53,105 @@ describeServer('the relay stores on PostgreSQL', () => {
     }
   })
 
+  it('writes nonces arriving together as one batch, refusing every replay within it and across replicas', async () => {
+    const { a, b } = await replicas(RelaySecretsKey.generate())
+    try {
+      // 40 requests at once on each replica, every nonce sent twice on one of them and once on the other.
+      const nonces = Array.from({ length: 40 }, (_, i) => `batch-${i}`)
+      const answers = await Promise.all([
+        ...nonces.map((n) => a.nonces.remember('agent-a', n, START)),
+        ...nonces.map((n) => a.nonces.remember('agent-a', n, START)),
+        ...nonces.map((n) => b.nonces.remember('agent-a', n, START)),
+      ])
+      for (let i = 0; i < nonces.length; i++) {
+        const forNonce = [answers[i], answers[i + nonces.length], answers[i + 2 * nonces.length]]
+        expect(forNonce.filter(Boolean)).toHaveLength(1)
+      }
+      // The same nonce of another agent is another key.
+      expect(await b.nonces.remember('agent-b', 'batch-0', START)).toBe(true)
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+
+  for (const [commit, expected] of [
+    [undefined, 'off'],
+    ['relaxed', 'off'],
+    ['durable', 'on'],
+  ] as const) {
+    it(`commits a nonce with synchronous_commit ${expected} when the mode is ${commit ?? 'left out'}, for that statement alone`, async () => {
+      const key = RelaySecretsKey.generate()
+      const { a, b, schema } = await replicas(key)
+      await a.close()
+      await b.close()
+      // One connection, so the statement after the nonce's runs where the nonce's ran.
+      const client = createNodePostgresClient({ url: db.url, poolSize: 1 })
+      try {
+        const nonces = await PostgresNonceStore.open({
+          client,
+          schema,
+          location: 'test',
+          ...(commit === undefined ? {} : { commit }),
+        })
+        // A trigger records the setting in force while the nonce's own statement runs.
+        await client.query(`CREATE TABLE "${schema}".seen (setting text)`)
+        await client.query(
+          `CREATE FUNCTION "${schema}".record_setting() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN INSERT INTO "${schema}".seen VALUES (current_setting('synchronous_commit')); RETURN NEW; END $$`,
+        )
+        await client.query(
+          `CREATE TRIGGER record_setting BEFORE INSERT ON "${schema}".relay_nonces
+           FOR EACH ROW EXECUTE FUNCTION "${schema}".record_setting()`,
+        )
+        expect(await nonces.remember('agent-a', 'mode', Date.now())).toBe(true)
+        const seen = await client.query<{ setting: string }>(`SELECT setting FROM "${schema}".seen`)
+        expect(seen.map((r) => r.setting)).toEqual([expected])
+        // Local to that statement: the next one on the same connection has the default again.
+        const [after] = await client.query<{ setting: string }>(
+          "SELECT current_setting('synchronous_commit') AS setting",
+        )
+        expect(after?.setting).toBe('on')
+        await nonces.close()
+        // The relay's opener passes the mode on.
+        const stores = await openPostgresRelayStores({
+          url: db.url,
+          schema,
+          key,
+          ...(commit === undefined ? {} : { nonceCommit: commit }),
+        })
+        expect(await stores.nonces.remember('agent-a', 'mode-2', Date.now())).toBe(true)
+        await stores.close()
+        const both = await client.query<{ setting: string }>(`SELECT setting FROM "${schema}".seen`)
+        expect(both.map((r) => r.setting)).toEqual([expected, expected])
+      } finally {
+        await client.end()
+      }
+    })
+  }
+
+  it('rejects every request of a batch PostgreSQL could not write, and writes the next batch', async () => {
+    const { a, b, schema } = await replicas(RelaySecretsKey.generate())
+    const client = db.client()
+    try {
+      await client.query(`ALTER TABLE "${schema}".relay_nonces RENAME TO relay_nonces_away`)
+      const failed = await Promise.allSettled([
+        a.nonces.remember('agent-a', 'lost-1', START),
+        a.nonces.remember('agent-a', 'lost-2', START),
+      ])
+      for (const result of failed) {
+        expect(result).toMatchObject({ status: 'rejected', reason: { code: 'STORAGE' } })
+      }
+      await client.query(`ALTER TABLE "${schema}".relay_nonces_away RENAME TO relay_nonces`)
+      // Nothing was recorded for the refused requests: signed again, they pass once.
+      expect(await a.nonces.remember('agent-a', 'lost-1', START)).toBe(true)
+      expect(await b.nonces.remember('agent-a', 'lost-1', START)).toBe(false)
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+
   it('keeps secrets sealed, rotates with a grace period, and a revocation reaches the other replica', async () => {
     const key = RelaySecretsKey.generate()
     const { a, b, clock, schema } = await replicas(key)
@@ -75,6 +180,24 @@ describeServer('the relay stores on PostgreSQL', () => {
       await a.secrets.revoke('agent-a')
       await expect.poll(() => b.secrets.secretsFor('agent-a'), { timeout: 20_000 }).toEqual([])
       await expect(a.secrets.revoke('agent-a')).rejects.toMatchObject({ code: 'AGENT_NOT_FOUND' })
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+
+  it('stops honouring a secret removed without a notification within 30 s of clock time', async () => {
+    const { a, b, clock, schema } = await replicas(RelaySecretsKey.generate())
+    try {
+      const issued = await a.secrets.generate('agent-a')
+      expect(await b.secrets.secretsFor('agent-a')).toEqual([issued.secret])
+      // Deleted behind the stores' backs (a lost notification looks the same): b answers from its cache…
+      await db.client().query(`DELETE FROM "${schema}".relay_secrets WHERE agent_id = 'agent-a'`)
+      clock.advance(29_000)
+      expect(await b.secrets.secretsFor('agent-a')).toEqual([issued.secret])
+      // …until the floor: then it reads again.
+      clock.advance(1_000)
+      expect(await b.secrets.secretsFor('agent-a')).toEqual([])
     } finally {
       await a.close()
       await b.close()

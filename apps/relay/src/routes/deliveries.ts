@@ -62,7 +62,7 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
             while (messages.length === 0 && !signal.aborted) {
               const timeoutMs = deadline - Date.now()
               if (timeoutMs <= 0) break
-              if (!(await spool.waitForMessages(params.agentId, { timeoutMs, signal }))) break
+              if (!(await ctx.parked.wait(params.agentId, timeoutMs, signal))) break
               messages = await spool.claim(params.agentId, options)
             }
           } finally {
@@ -164,10 +164,7 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
             const batch = await spool.claim(params.agentId, options)
             for (const claimed of batch) await send(claimed)
             if (batch.length === 0) {
-              const found = await spool.waitForMessages(params.agentId, {
-                timeoutMs: ctx.settings.streamKeepAliveMs,
-                signal,
-              })
+              const found = await ctx.parked.wait(params.agentId, ctx.settings.streamKeepAliveMs, signal)
               if (!found && !signal.aborted) res.write(': keep-alive\n\n')
             }
           }

@@ -178,6 +178,7 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
           ...(body.maxAttempts === undefined ? {} : { maxAttempts: body.maxAttempts }),
           ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }),
         })
+        if (result.deliveries > 0 && (body.delaySeconds ?? 0) === 0) ctx.parked.wake(result.recipients)
         if (body.holdForFutureRecipients === true) await holdForLater(body.message, body.maxAttempts)
         return result
       },
@@ -217,6 +218,11 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
         )
         admitFanOut(caller, deliveries)
         const results = await spool.sendBatch(items, { chunkDeliveries: ctx.fanOut.chunkDeliveries })
+        for (const [i, result] of results.entries()) {
+          if (result.deliveries > 0 && (body.items[i]?.delaySeconds ?? 0) === 0) {
+            ctx.parked.wake(result.recipients)
+          }
+        }
         for (const item of body.items) {
           if (item.holdForFutureRecipients === true) await holdForLater(item.message, item.maxAttempts)
         }

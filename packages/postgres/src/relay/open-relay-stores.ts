@@ -3,7 +3,7 @@ import { connectFromUrl } from '../connect.js'
 import { toStorageError } from '../drivers/driver-errors.js'
 import { applyPostgresMigrations, validateSchemaName } from '../migrate.js'
 import { DEFAULT_SCHEMA } from '../schema.js'
-import { PostgresNonceStore } from './nonce-store.js'
+import { type NonceCommit, PostgresNonceStore } from './nonce-store.js'
 import { PostgresSecretStore } from './secret-store.js'
 import type { RelaySecretsKey } from './secrets-key.js'
 
@@ -19,6 +19,11 @@ export interface OpenPostgresRelayStoresOptions {
   key: RelaySecretsKey
   /** The relay's auth window in ms (300 000): how long nonces are kept. */
   windowMs?: number
+  /**
+   * Whether recording a nonce waits for the WAL flush (`durable`) or not (`relaxed`, the default): see
+   * `PostgresNonceStore` for exactly what `relaxed` keeps. Replays are refused across replicas either way.
+   */
+  nonceCommit?: NonceCommit
   clock?: Clock
   logger?: Logger
 }
@@ -64,6 +69,7 @@ export async function openPostgresRelayStores(
     const nonces = await PostgresNonceStore.open({
       ...common,
       ...(options.windowMs === undefined ? {} : { windowMs: options.windowMs }),
+      ...(options.nonceCommit === undefined ? {} : { commit: options.nonceCommit }),
     })
     const opened = secrets
     let closed: Promise<void> | undefined

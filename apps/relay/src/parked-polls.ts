@@ -1,0 +1,64 @@
+import type { Spool } from '@agent-comm/spool'
+
+/**
+ * The long polls and event streams parked on this relay, by agent, so that a send this relay stored wakes
+ * them the moment its transaction returns: the poll claims at once, in the same turn of the event loop as
+ * the send, rather than after the spool's change watcher has scheduled a check and asked the store, agent
+ * by agent, whether each has something to claim (on PostgreSQL, after the notification's round trip too).
+ * Sixteen consumers woken by sixteen sends are then all claiming while the sends are answered, instead of
+ * one after another once every send is done.
+ *
+ * A hint, as the spool's own wake-ups are: a woken poll claims, and waits again when another consumer won.
+ * The spool's wait stays armed beside it for everything this relay did not do itself — a send through
+ * another replica, a delayed message coming due, a lease running out.
+ */
+export class ParkedPolls {
+  readonly #spool: Pick<Spool, 'waitForMessages'>
+  readonly #byAgent = new Map<string, Set<() => void>>()
+
+  constructor(spool: Pick<Spool, 'waitForMessages'>) {
+    this.#spool = spool
+  }
+
+  /**
+   * Resolves true as soon as `agent` may have a claimable message — this relay queued one for it, or the
+   * spool says so — and false on timeout or when `signal` aborts.
+   */
+  async wait(agent: string, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return false
+    const woken = new AbortController()
+    let parked = this.#byAgent.get(agent)
+    if (parked === undefined) {
+      parked = new Set()
+      this.#byAgent.set(agent, parked)
+    }
+    const wake = (): void => woken.abort()
+    parked.add(wake)
+    try {
+      const found = await this.#spool.waitForMessages(agent, {
+        timeoutMs,
+        signal: AbortSignal.any([signal, woken.signal]),
+      })
+      return found || (woken.signal.aborted && !signal.aborted)
+    } finally {
+      parked.delete(wake)
+      if (parked.size === 0 && this.#byAgent.get(agent) === parked) this.#byAgent.delete(agent)
+    }
+  }
+
+  /** Wakes the polls and streams parked for each of `agents` (their messages were just queued here). */
+  wake(agents: Iterable<string>): void {
+    if (this.#byAgent.size === 0) return
+    for (const agent of agents) {
+      const parked = this.#byAgent.get(agent)
+      if (parked !== undefined) for (const wake of [...parked]) wake()
+    }
+  }
+
+  /** How many polls and streams are parked (for tests and metrics). */
+  get size(): number {
+    let n = 0
+    for (const parked of this.#byAgent.values()) n += parked.size
+    return n
+  }
+}
