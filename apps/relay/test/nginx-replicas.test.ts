@@ -231,42 +231,12 @@ describe.skipIf(!canRun)('two relay replicas on PostgreSQL behind nginx', () => 
 
     // Four clients send through nginx; one replica is SIGKILLed midway. Every send answered 2xx must be
     // stored exactly once, and the clients finish through the survivor.
-    const acknowledged: string[] = []
     const perClient = 40
-    let sent = 0
     let killed: Promise<unknown> | undefined
-    const workers = [0, 1, 2, 3].map(async (w) => {
-      const client = new RelayClient({ baseUrl: proxy, secretFor, retries: 8, retryDelayMs: 100 })
-      try {
-        for (let i = 0; i < perClient; i++) {
-          const message = createMessage({
-            fromAgent: `w${w}`,
-            toAgent: 'sink',
-            subject: `${w}-${i}`,
-            body: 'load',
-          })
-          // The client retries a send that met a dead replica; on failure the worker sends it again itself,
-          // by the same id, until some replica answers.
-          for (;;) {
-            try {
-              await client.send(message)
-              acknowledged.push(message.id)
-              break
-            } catch {
-              await new Promise((resolve) => setTimeout(resolve, 100))
-            }
-          }
-          sent++
-          if (sent === perClient && killed === undefined) {
-            a.child.kill('SIGKILL')
-            killed = new Promise((resolve) => a.child.once('exit', resolve))
-          }
-        }
-      } finally {
-        await client.close()
-      }
+    const acknowledged = await sendLoad(proxy, secretFor, perClient, () => {
+      a.child.kill('SIGKILL')
+      killed = new Promise((resolve) => a.child.once('exit', resolve))
     })
-    await Promise.all(workers)
     await killed
     expect(acknowledged).toHaveLength(4 * perClient)
 
@@ -349,49 +319,25 @@ describe.skipIf(!canRun)('two relay replicas on PostgreSQL behind nginx', () => 
     })()
 
     const perClient = 40
-    let sent = 0
     let stopped: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined
     let parkedOnA: ReturnType<typeof fetchClaim> | undefined
-    const workers = [0, 1, 2, 3].map(async (w) => {
-      const client = new RelayClient({ baseUrl: proxy, secretFor, retries: 8, retryDelayMs: 100 })
-      try {
-        for (let i = 0; i < perClient; i++) {
-          const message = createMessage({
-            fromAgent: `w${w}`,
-            toAgent: 'sink',
-            subject: `${w}-${i}`,
-            body: 'load',
-          })
-          // A send refused by the draining replica is sent again by the same id until one answers 2xx.
-          for (;;) {
-            try {
-              await client.send(message)
-              acknowledged.push(message.id)
-              break
-            } catch {
-              await new Promise((resolve) => setTimeout(resolve, 100))
-            }
-          }
-          sent++
-          if (sent === perClient && stopped === undefined) {
-            stopped = new Promise((resolve) =>
-              a.child.once('exit', (code, signal) => resolve({ code, signal })),
-            )
-            // A long poll parked straight on replica a when it is told to stop: it must be answered, not cut.
-            parkedOnA = fetchClaim(a.url, secrets.builder!)
-            await expect.poll(() => longPolls(a.url), { timeout: 60_000 }).toBeGreaterThanOrEqual(1)
-            a.child.kill('SIGTERM')
-          }
-        }
-      } finally {
-        await client.close()
-      }
-    })
-    await Promise.all(workers)
+    await sendLoad(
+      proxy,
+      secretFor,
+      perClient,
+      async () => {
+        stopped = new Promise((resolve) => a.child.once('exit', (code, signal) => resolve({ code, signal })))
+        // A long poll parked straight on replica a when it is told to stop: it must be answered, not cut.
+        parkedOnA = fetchClaim(a.url, secrets.builder!)
+        await expect.poll(() => longPolls(a.url), { timeout: 60_000 }).toBeGreaterThanOrEqual(1)
+        a.child.kill('SIGTERM')
+      },
+      acknowledged,
+    )
     sending = false
     // Replica a stopped by itself, cleanly, and its parked long poll got an answer (empty) before it did.
     expect(await stopped).toEqual({ code: 0, signal: null })
-    // Answered while draining (the relay then closes the connection of each answer), long before its 20 s.
+    // Answered while draining: once stopping, the relay closes the connection of every answer it gives.
     const answered = await (parkedOnA as ReturnType<typeof fetchClaim>)
     expect(answered).toMatchObject({ status: 200, ids: [], connection: 'close' })
 
@@ -411,6 +357,54 @@ describe.skipIf(!canRun)('two relay replicas on PostgreSQL behind nginx', () => 
     expect(woken.upstream).toBe(new URL(b.url).host)
   })
 })
+
+/**
+ * Four clients, w0 to w3, each sending `perClient` messages to `sink` through `proxy`; `midway` runs once,
+ * after the first `perClient` sends, while they go on. The client retries a send that met a dead or
+ * draining replica; on failure the worker sends it again itself, by the same id, until some replica
+ * answers. Resolves `acknowledged`: the id of every send answered 2xx, pushed as it was answered.
+ */
+async function sendLoad(
+  proxy: string,
+  secretFor: (id: string) => string | undefined,
+  perClient: number,
+  midway: () => Promise<void> | void,
+  acknowledged: string[] = [],
+): Promise<string[]> {
+  let sent = 0
+  let midwayRun = false
+  const workers = [0, 1, 2, 3].map(async (w) => {
+    const client = new RelayClient({ baseUrl: proxy, secretFor, retries: 8, retryDelayMs: 100 })
+    try {
+      for (let i = 0; i < perClient; i++) {
+        const message = createMessage({
+          fromAgent: `w${w}`,
+          toAgent: 'sink',
+          subject: `${w}-${i}`,
+          body: 'load',
+        })
+        for (;;) {
+          try {
+            await client.send(message)
+            acknowledged.push(message.id)
+            break
+          } catch {
+            await new Promise((resolve) => setTimeout(resolve, 100))
+          }
+        }
+        sent++
+        if (sent === perClient && !midwayRun) {
+          midwayRun = true
+          await midway()
+        }
+      }
+    } finally {
+      await client.close()
+    }
+  })
+  await Promise.all(workers)
+  return acknowledged
+}
 
 /** The replica's parked long polls, from its /metrics. */
 async function longPolls(url: string): Promise<number> {
