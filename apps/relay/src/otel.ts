@@ -11,9 +11,13 @@ export interface TracingHandle {
  * The OTLP/HTTP traces URL the standard variables ask for, or `undefined` when they turn no exporter on:
  * `OTEL_TRACES_EXPORTER=otlp` (or unset, with an endpoint set), `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or
  * `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces` (default `http://localhost:4318`); `OTEL_SDK_DISABLED=true`
- * and `OTEL_TRACES_EXPORTER=none` turn it off. Any other exporter name, or the grpc protocol, is a `ConfigError`.
+ * and `OTEL_TRACES_EXPORTER=none` turn it off. Any other exporter name, or the grpc protocol, is a `ConfigError`
+ * naming `program` (the executable that read the variables).
  */
-export function otlpTracesUrl(env: Record<string, string | undefined>): string | undefined {
+export function otlpTracesUrl(
+  env: Record<string, string | undefined>,
+  program = 'agent-comm-relay',
+): string | undefined {
   if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return undefined
   const exporters = (env.OTEL_TRACES_EXPORTER ?? '')
     .split(',')
@@ -25,17 +29,14 @@ export function otlpTracesUrl(env: Record<string, string | undefined>): string |
   if (exporters.includes('none')) return undefined
   const unsupported = exporters.filter((name) => name !== 'otlp')
   if (unsupported.length > 0) {
-    throw new ConfigError(
-      `OTEL_TRACES_EXPORTER '${unsupported.join(',')}' is not supported by agent-comm-relay`,
-      {
-        hint: 'Use OTEL_TRACES_EXPORTER=otlp (OTLP over HTTP/protobuf or JSON) or none.',
-      },
-    )
+    throw new ConfigError(`OTEL_TRACES_EXPORTER '${unsupported.join(',')}' is not supported by ${program}`, {
+      hint: 'Use OTEL_TRACES_EXPORTER=otlp (OTLP over HTTP/protobuf or JSON) or none.',
+    })
   }
   const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL)?.trim()
   // The exporter speaks OTLP over HTTP (JSON bodies), which every collector's HTTP port (4318) takes.
   if (protocol === 'grpc') {
-    throw new ConfigError('OTEL_EXPORTER_OTLP_PROTOCOL grpc is not supported by agent-comm-relay', {
+    throw new ConfigError(`OTEL_EXPORTER_OTLP_PROTOCOL grpc is not supported by ${program}`, {
       hint: "It exports OTLP over HTTP: unset it or set http/json, and point the endpoint at the collector's HTTP port (4318).",
     })
   }
@@ -47,13 +48,15 @@ export function otlpTracesUrl(env: Record<string, string | undefined>): string |
  * Registers an OpenTelemetry tracer provider exporting to OTLP/HTTP when the standard `OTEL_*` variables
  * ask for one (see {@link otlpTracesUrl}); `undefined` when they do not. The SDK packages are optional
  * dependencies of the relay, loaded only then: without them this fails with a `ConfigError` saying what to
- * install. `OTEL_SERVICE_NAME` / `OTEL_RESOURCE_ATTRIBUTES` name the service (default `agent-comm-relay`).
+ * install. `OTEL_SERVICE_NAME` / `OTEL_RESOURCE_ATTRIBUTES` name the service (default `serviceName`,
+ * `agent-comm-relay`; the `agent-comm` CLI passes its own name). Also published as the subpath
+ * `@agent-comm/relay/otel`, which loads nothing else of the relay (no fastify), for the CLI's commands.
  */
 export async function startTracingFromEnv(
   env: Record<string, string | undefined>,
   serviceName = 'agent-comm-relay',
 ): Promise<TracingHandle | undefined> {
-  const url = otlpTracesUrl(env)
+  const url = otlpTracesUrl(env, serviceName)
   if (url === undefined) return undefined
   let sdk: [
     typeof import('@opentelemetry/sdk-trace-node'),

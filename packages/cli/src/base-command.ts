@@ -10,6 +10,7 @@ import {
   type Runtime,
 } from './context.js'
 import { describeError, ExitCode, errorJson, formatErrorText } from './errors.js'
+import { startTracing } from './otel.js'
 
 /** The global flags of the commands that work on the coordinator's database: all but `relay …`. */
 const databaseFlags = {
@@ -56,6 +57,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected positionals!: string[]
   #context: CommandContext | undefined
   #stop: CaughtStopSignals | undefined
+  /** OTLP export, when `OTEL_*` variables ask for it: flushed when the command ends. */
+  #tracing: { url: string; shutdown(): Promise<void> } | undefined
 
   override async init(): Promise<void> {
     await super.init()
@@ -70,6 +73,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.args = args as CommandArgs<T>
     this.positionals = argv as string[]
     if (this.runsUntilStopped()) this.#catchStopSignals()
+    // Before the coordinator (or the relay) opens, so its spans are recorded from the first one.
+    this.#tracing = await startTracing(process.env, this.tracingServiceName())
+    if (this.#tracing !== undefined && debugEnabled())
+      process.stderr.write(`[debug] exporting traces over OTLP to ${this.#tracing.url}\n`)
+  }
+
+  /** The `service.name` of this command's spans when OTLP export is on (`OTEL_SERVICE_NAME` wins). */
+  protected tracingServiceName(): string {
+    return 'agent-comm'
   }
 
   /**
@@ -186,6 +198,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       await context?.close()
     } catch (closeError) {
       process.stderr.write(`Warning: closing the database failed: ${(closeError as Error).message}\n`)
+    }
+    // After the database closed: every span has ended and is sent now.
+    const tracing = this.#tracing
+    this.#tracing = undefined
+    try {
+      await tracing?.shutdown()
+    } catch (exportError) {
+      process.stderr.write(
+        `Warning: sending the traces to ${tracing?.url} failed: ${(exportError as Error).message}\n`,
+      )
     }
     await super.finally(error)
   }

@@ -53,11 +53,13 @@ import {
 } from './routing.js'
 import {
   claimedAttributes,
+  inAckSpans,
   inSpan,
   messageAttributes,
   messageTraceContext,
   recordReceive,
   SpanKind,
+  settleParentOf,
   withTraceMetadata,
 } from './tracing.js'
 
@@ -530,15 +532,40 @@ export class Coordinator {
       for (const message of acks) await this.ack(message)
       return this.poll(agentId, claim)
     }
-    const claimed = await transport.ackAndClaim(
-      acks.map((m) => ({ messageId: m.message.id, agent: m.lease.recipient, receipt: m.lease.receipt })),
-      agentId,
-      { limit: claim.limit, leaseSeconds: claim.leaseSeconds ?? this.#settings.leaseSeconds },
+    const ackAndClaim = transport.ackAndClaim.bind(transport)
+    // The same trail as an ack then a poll: an `agent-comm ack` span per settled message, and one
+    // `agent-comm claim` span (with a receive span per message) for what the transaction leased.
+    // The ack spans are not children of the claim span: each goes where a separate ack's would.
+    return inAckSpans(acks, () =>
+      inSpan(
+        'agent-comm claim',
+        SpanKind.CONSUMER,
+        () => ({
+          'messaging.system': 'agent-comm',
+          'agent_comm.agent': agentId,
+          'agent_comm.acked': acks.length,
+        }),
+        async (span) => {
+          const claimed = await ackAndClaim(
+            acks.map((m) => ({
+              messageId: m.message.id,
+              agent: m.lease.recipient,
+              receipt: m.lease.receipt,
+            })),
+            agentId,
+            { limit: claim.limit, leaseSeconds: claim.leaseSeconds ?? this.#settings.leaseSeconds },
+          )
+          for (const message of acks) this.#settled.add(message)
+          for (const message of claimed) this.#claimedThrough.set(message, transport)
+          span.setAttribute('messaging.batch.message_count', claimed.length)
+          if (claimed.length === 1 && span.isRecording())
+            span.setAttributes(claimedAttributes(claimed[0] as ClaimedMessage))
+          for (const message of claimed) recordReceive(message)
+          await this.registry.touch(agentId)
+          return claimed
+        },
+      ),
     )
-    for (const message of acks) this.#settled.add(message)
-    for (const message of claimed) this.#claimedThrough.set(message, transport)
-    await this.registry.touch(agentId)
-    return claimed
   }
 
   /** Marks a message handled. Pass the claimed message (its receipt guards against a lost lease) or an id. */
@@ -863,9 +890,7 @@ function replyParent(source: MessageV2): Context {
 
 /** Where an ack or nack span goes: under the active span, or else in the trace of the claimed message. */
 function settleParent(ref: MessageRef): Context {
-  const active = context.active()
-  if (typeof ref === 'string' || trace.getSpan(active) !== undefined) return active
-  return messageTraceContext(ref.message, active)
+  return typeof ref === 'string' ? context.active() : settleParentOf(ref.message)
 }
 
 function settleAttributes(ref: MessageRef, messageId: string, agentId: string) {

@@ -1,5 +1,6 @@
 import type { ClaimedMessage, Transport } from '@agent-comm/protocol'
 import { RequestTimeoutError, ValidationError } from '@agent-comm/protocol'
+import { claimedAttributes, inSpan, recordReceive, SpanKind, settleParentOf } from './tracing.js'
 
 /** Default time {@link Coordinator.request} and `awaitReply` wait for a reply: 60 s. */
 export const DEFAULT_REPLY_TIMEOUT_MS = 60_000
@@ -48,18 +49,46 @@ export async function takeReply(
       const waitMs = Math.max(0, Math.min(WAIT_SLICE_MS, timeoutMs - (performance.now() - started)))
       let claimed: ClaimedMessage | undefined
       try {
-        claimed = await claimReply(requester, requestId, {
-          leaseSeconds: options.leaseSeconds,
-          waitMs,
-          signal,
-        })
+        // One claim span per wait slice (a wait cut short by the timer or the caller ends it unclaimed).
+        claimed = await inSpan(
+          'agent-comm claim',
+          SpanKind.CONSUMER,
+          () => ({
+            'messaging.system': 'agent-comm',
+            'agent_comm.agent': requester,
+            'agent_comm.reply_to': requestId,
+          }),
+          async (span) => {
+            const found = await claimReply(requester, requestId, {
+              leaseSeconds: options.leaseSeconds,
+              waitMs,
+              signal,
+            }).catch((error: unknown) => {
+              if (signal.aborted) return undefined
+              throw error
+            })
+            span.setAttribute('messaging.batch.message_count', found === undefined ? 0 : 1)
+            if (found !== undefined) {
+              if (span.isRecording()) span.setAttributes(claimedAttributes(found))
+              recordReceive(found)
+            }
+            return found
+          },
+        )
       } catch (error) {
         // The wait was cut short by our own timer or the caller: say which, not "aborted".
         if (!signal.aborted) throw error
         continue
       }
       if (claimed !== undefined) {
-        await transport.ack(claimed.message.id, requester, { receipt: claimed.lease.receipt })
+        const reply = claimed
+        await inSpan(
+          'agent-comm ack',
+          SpanKind.INTERNAL,
+          () => claimedAttributes(reply),
+          () => transport.ack(reply.message.id, requester, { receipt: reply.lease.receipt }),
+          settleParentOf(reply.message),
+        )
         return claimed
       }
       if (waitMs === 0) throw new RequestTimeoutError(requestId, timeoutMs)

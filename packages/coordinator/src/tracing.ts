@@ -134,3 +134,42 @@ export function recordReceive(claimed: ClaimedMessage): void {
   if (span.isRecording()) span.setAttributes(claimedAttributes(claimed))
   span.end()
 }
+
+/**
+ * Where an ack or nack span of `message` goes: under the active span, or else (a consumer outside any span)
+ * in the trace the message carries.
+ */
+export function settleParentOf(message: MessageV2): Context {
+  const active = context.active()
+  if (trace.getSpan(active) !== undefined) return active
+  return messageTraceContext(message, active)
+}
+
+/**
+ * Runs `fn`, which acks every message of `acked` at once (one transaction), inside one `agent-comm ack`
+ * span per message — each in its own place (see {@link settleParentOf}), as a separate ack would be — so
+ * a batched settle leaves the same trail as one ack at a time. A rejection is recorded on each span.
+ */
+export async function inAckSpans<T>(acked: readonly ClaimedMessage[], fn: () => Promise<T>): Promise<T> {
+  const spans = acked.map((claimed) => {
+    const span = tracer.startSpan(
+      'agent-comm ack',
+      { kind: SpanKind.INTERNAL },
+      settleParentOf(claimed.message),
+    )
+    if (span.isRecording()) span.setAttributes(claimedAttributes(claimed))
+    return span
+  })
+  try {
+    const value = await fn()
+    for (const span of spans) span.end()
+    return value
+  } catch (error) {
+    for (const span of spans) {
+      span.recordException(error instanceof Error ? error : String(error))
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message ?? String(error) })
+      span.end()
+    }
+    throw error
+  }
+}

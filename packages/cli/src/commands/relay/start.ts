@@ -31,6 +31,11 @@ Once listening it prints the URL to stderr (with --json, {"url", "dataDir"} as o
   static override baseFlags = {}
   static override flags = relayServerFlags
 
+  // Its spans are the relay's, named as agent-comm-relay names them.
+  protected override tracingServiceName(): string {
+    return 'agent-comm-relay'
+  }
+
   // Stop signals are caught from init on (BaseCommand): one during startup ends it cleanly, not with 143.
   protected override runsUntilStopped(): boolean {
     return true

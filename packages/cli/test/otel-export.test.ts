@@ -1,0 +1,144 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { cleanEnv, exited, firstLine, project, registerAgents, runCli, spawnCli, tempDir } from './helpers.js'
+
+/** One span as the OTLP/HTTP JSON exporter sends it, with the service that sent it. */
+interface ExportedSpan {
+  service: string
+  name: string
+  traceId: string
+  attributes: Record<string, unknown>
+}
+
+interface OtlpAttribute {
+  key: string
+  value: { stringValue?: string; intValue?: string | number; boolValue?: boolean }
+}
+interface OtlpBody {
+  resourceSpans?: {
+    resource?: { attributes?: OtlpAttribute[] }
+    scopeSpans?: { spans?: { name: string; traceId: string; attributes?: OtlpAttribute[] }[] }[]
+  }[]
+}
+
+const attributesOf = (list: OtlpAttribute[] = []) =>
+  Object.fromEntries(
+    list.map((a) => [a.key, a.value.stringValue ?? a.value.intValue ?? a.value.boolValue]),
+  ) as Record<string, unknown>
+
+const servers: Server[] = []
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))))
+})
+
+/** A local OTLP/HTTP collector: records the spans POSTed to /v1/traces. */
+async function collector(): Promise<{ endpoint: string; spans: ExportedSpan[]; posts: string[] }> {
+  const spans: ExportedSpan[] = []
+  const posts: string[] = []
+  const server = createServer((req, res) => {
+    let body = ''
+    req.setEncoding('utf8').on('data', (chunk: string) => {
+      body += chunk
+    })
+    req.on('end', () => {
+      posts.push(`${req.method} ${req.url}`)
+      for (const resourceSpans of (JSON.parse(body) as OtlpBody).resourceSpans ?? []) {
+        const service = String(attributesOf(resourceSpans.resource?.attributes)['service.name'])
+        for (const scope of resourceSpans.scopeSpans ?? []) {
+          for (const span of scope.spans ?? []) {
+            spans.push({
+              service,
+              name: span.name,
+              traceId: span.traceId,
+              attributes: attributesOf(span.attributes),
+            })
+          }
+        }
+      }
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end('{}')
+    })
+  })
+  servers.push(server)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, posts }
+}
+
+describe('OTLP export from the CLI by the OTEL_* variables', () => {
+  it("exports a command's spans (agent-comm send) to the collector, as service agent-comm", async () => {
+    const otlp = await collector()
+    const p = project()
+    await registerAgents(p, 'architect', 'builder')
+    const sent = await runCli(['send', 'architect', 'builder', 'hello', '--json'], {
+      cwd: p.dir,
+      env: { ...p.env, OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint },
+    })
+    expect(sent.code).toBe(0)
+    const { messageId } = JSON.parse(sent.stdout) as { messageId: string }
+    // The spans were flushed before the command exited.
+    expect(otlp.posts).toContain('POST /v1/traces')
+    const send = otlp.spans.find((s) => s.name === 'agent-comm send')
+    expect(send).toMatchObject({
+      service: 'agent-comm',
+      attributes: {
+        'messaging.message.id': messageId,
+        'agent_comm.from_agent': 'architect',
+        'agent_comm.to_agent': 'builder',
+      },
+    })
+    // The message carries the exported trace, so its recipient continues it.
+    const polled = await p.json<{
+      messages: { message: { metadata?: { trace?: { traceparent: string } } } }[]
+    }>(['poll', 'builder'])
+    expect(polled.messages[0]?.message.metadata?.trace?.traceparent).toContain(send!.traceId)
+  })
+
+  it('exports nothing without the variables, or with OTEL_TRACES_EXPORTER=none', async () => {
+    const otlp = await collector()
+    const p = project()
+    await registerAgents(p, 'architect', 'builder')
+    await p.ok(['send', 'architect', 'builder', 'untraced'])
+    const none = await runCli(['send', 'architect', 'builder', 'untraced'], {
+      cwd: p.dir,
+      env: { ...p.env, OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint },
+    })
+    expect(none.code).toBe(0)
+    expect(otlp.posts).toEqual([])
+    // Sent outside any trace: no trace context is stored with the messages.
+    const polled = await p.json<{ messages: { message: { metadata?: { trace?: unknown } } }[] }>([
+      'poll',
+      'builder',
+    ])
+    expect(polled.messages.map((m) => m.message.metadata?.trace)).toEqual([undefined, undefined])
+  })
+
+  it('refuses an exporter it cannot run with a CONFIG error naming agent-comm', async () => {
+    const p = project()
+    await registerAgents(p, 'architect')
+    const result = await runCli(['agents', '--json'], {
+      cwd: p.dir,
+      env: { ...p.env, OTEL_TRACES_EXPORTER: 'zipkin' },
+    })
+    expect(result.code).not.toBe(0)
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      error: { code: 'CONFIG', message: expect.stringContaining('not supported by agent-comm') },
+    })
+  })
+
+  it("exports the relay's request spans from agent-comm relay start, flushed when it stops", async () => {
+    const otlp = await collector()
+    const child = spawnCli(['relay', 'start', '--port', '0', '--json'], {
+      cwd: tempDir(),
+      env: cleanEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint }),
+    })
+    const { url } = JSON.parse(await firstLine(child)) as { url: string }
+    expect((await fetch(`${url}/api/v1/health`)).status).toBe(200)
+    child.kill('SIGTERM')
+    expect(await exited(child)).toBe(0)
+    const relaySpans = otlp.spans.filter((s) => s.name.startsWith('agent-comm relay '))
+    expect(relaySpans.length).toBeGreaterThan(0)
+    expect(relaySpans.every((s) => s.service === 'agent-comm-relay')).toBe(true)
+    expect(relaySpans.map((s) => s.attributes['http.route'])).toContain('/api/v1/health')
+  })
+})
