@@ -75,6 +75,8 @@ export const PLANS = {
     example: 'examples/client.ts',
     output: /^agent-comm \d+\.\d+\.\d+\S* offers \d+ tools: comm_\w+.*\nregistered builder\n$/,
     allowHeavy: ['@modelcontextprotocol/sdk'],
+    // The bin's bundle (scripts/bundle-bin.mjs): built from dist/main.js, it has no source of its own.
+    generated: /^dist\/(main\.bundle|bundle\.chunk\.)/,
   },
   '@agent-comm/console': {
     install: ['@agent-comm/console', 'fastify'],

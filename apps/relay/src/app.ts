@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { type A2AStore, a2aPlugin } from '@agent-comm/a2a'
+import { type A2AStore, a2aPlugin, type Sealer } from '@agent-comm/a2a'
 import type { Clock } from '@agent-comm/protocol'
 import { parseOrThrow, ValidationError } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
@@ -15,6 +15,7 @@ import Fastify, {
 import { z } from 'zod'
 import { Authenticator, AuthFailure, type Caller } from './auth.js'
 import { mountConsole, type RelayConsoleOptions } from './console-mount.js'
+import type { ConsoleStore } from './console-store.js'
 import type { RelayContext, RelaySecrets } from './context.js'
 import { forbidden, HttpProblem, toErrorReply } from './http-errors.js'
 import { RelayMetrics } from './metrics.js'
@@ -79,8 +80,9 @@ export interface RelayOptions {
   console?: RelayConsoleOptions
   /**
    * A2A push webhooks: by default only public addresses get pushes (no loopback, private, link-local,
-   * unspecified or multicast address). `pushAllowHosts` allows those hosts whatever they resolve to;
-   * `pushAllowPrivate` allows every address (tests, a relay inside a trusted network).
+   * unspecified or multicast address). `pushAllowHosts` allows those hosts whatever they resolve to, and
+   * the addresses in its CIDR ranges and IP literals; `pushAllowPrivate` allows every address (tests, a
+   * relay inside a trusted network).
    */
   a2a?: { pushAllowPrivate?: boolean; pushAllowHosts?: readonly string[] }
 }
@@ -108,6 +110,17 @@ export interface RelayDeps {
   ready?: () => Promise<void>
   /** The A2A endpoint's store; needed when the spool is not on SQLite (`PostgresA2AStore`). */
   a2aStore?: A2AStore
+  /**
+   * Seals the A2A push-signing key in the database (the relay's secrets key). Given, pushes are signed
+   * (JWS, ES256) and the public keys are served at `/.well-known/jwks.json`; without it, unsigned.
+   */
+  a2aSealer?: Sealer
+  /**
+   * Where the console keeps sessions and its audit log when the spool is not on SQLite (on SQLite, its
+   * tables go in the spool's file): `openPostgresConsoleStore(…)` of `@agent-comm/postgres`. The relay
+   * closes it.
+   */
+  consoleStore?: ConsoleStore
   /** The relay's time for auth windows and nonce expiry (default: the spool's clock). */
   clock?: Clock
   /** A pino logger (see `createRelayLogger`); none by default. */
@@ -161,6 +174,7 @@ const RelayOptionsSchema = z
         enabled: z.boolean().optional(),
         sessionTtlMs: z.number().int().min(1000).optional(),
         sweepIntervalMs: z.number().int().min(10).optional(),
+        streamSafetyPollMs: z.number().int().min(100).optional(),
       })
       .default({}),
   })
@@ -299,7 +313,7 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     }
     const retryAfterMs = failures?.retryAfterMs(request.ip) ?? 0
     let caller: Caller
-    const session = consoleMount.callerOf(request)
+    const session = await consoleMount.callerOf(request)
     if (session !== undefined) {
       // A console page signed in with its session cookie (CSRF checked on changes); no signature to check.
       caller = session
@@ -404,7 +418,7 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     app,
     ctx,
     { adminId: options.admin.agentId, adminSecrets: options.admin.secrets },
-    options.console,
+    { ...options.console, ...(deps.consoleStore === undefined ? {} : { store: deps.consoleStore }) },
   )
   const routes: RouteDef[] = []
   let document: Record<string, unknown> | undefined
@@ -428,6 +442,7 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     version: RELAY_VERSION,
     push: {
       policy: { allowPrivate: options.a2a.pushAllowPrivate, allowHosts: options.a2a.pushAllowHosts },
+      ...(deps.a2aSealer === undefined ? {} : { signing: { sealer: deps.a2aSealer } }),
     },
     ...(deps.logger === undefined ? {} : { logger: deps.logger }),
     ...(deps.a2aStore === undefined ? {} : { store: deps.a2aStore }),

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { PushAllowEntrySchema } from '@agent-comm/a2a'
 import { ConfigError, LOG_LEVELS, type LogLevel } from '@agent-comm/protocol'
 import { z } from 'zod'
 
@@ -20,7 +21,11 @@ export interface RelayConfig {
   postgresSchema?: string
   /** Most connections of the spool's pool per replica (10). */
   postgresPoolSize?: number
-  /** The key agents' secrets are sealed under on PostgreSQL: 32 bytes in base64 (from the environment). */
+  /**
+   * The key secrets are sealed under in the database, 32 bytes in base64 (from the environment): on
+   * PostgreSQL agents' secrets and the A2A push-signing key; on SQLite the A2A push-signing key (none
+   * given: `<dataDir>/secrets.key`, made on first start).
+   */
   secretsKey?: string
   /** A file holding that key instead (its contents: the base64 text). */
   secretsKeyFile?: string
@@ -49,8 +54,9 @@ export interface RelayConfig {
   /** Default lease of claims that name none, in seconds (60). */
   leaseSeconds: number
   /**
-   * A2A push webhooks: hosts allowed even on loopback/private addresses (none), or `true` for every
-   * address (tests, a relay inside a trusted network). By default only public addresses get pushes.
+   * A2A push webhooks: CIDR ranges, IP addresses or host names allowed even on loopback/private
+   * addresses (none), or `true` for every address (`*`: tests, a relay inside a trusted network). By
+   * default only public addresses get pushes.
    */
   a2aPushAllow?: readonly string[] | true
   logLevel: LogLevel
@@ -68,9 +74,8 @@ export const RELAY_ENV_VARIABLES = {
   AGENT_COMM_RELAY_PG_POOL_SIZE:
     'PostgreSQL only: most connections per replica (default 10; flag --pool-size)',
   AGENT_COMM_RELAY_SECRETS_KEY:
-    "PostgreSQL only: the key agents' secrets are encrypted under, 32 random bytes in base64, the same on every replica; environment only, never a flag",
-  AGENT_COMM_RELAY_SECRETS_KEY_FILE:
-    'PostgreSQL only: a file holding that key instead (flag --secrets-key-file)',
+    "the key secrets are encrypted under in the database, 32 random bytes in base64, the same on every replica: on PostgreSQL (required) agents' secrets and the A2A push-signing key, on SQLite the A2A push-signing key (default there: <data-dir>/secrets.key, made on first start); environment only, never a flag",
+  AGENT_COMM_RELAY_SECRETS_KEY_FILE: 'a file holding that key instead (flag --secrets-key-file)',
   AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS:
     'accepted clock distance of signed requests in seconds (default 300; flag --auth-window)',
   AGENT_COMM_RELAY_BODY_LIMIT: 'largest request body in bytes (default 1048576; flag --body-limit)',
@@ -91,6 +96,8 @@ export const RELAY_ENV_VARIABLES = {
   AGENT_COMM_RELAY_ADMIN_ID: "the operator's agent id (default admin; flag --admin-id)",
   AGENT_COMM_RELAY_ADMIN_SECRET: 'an admin secret (at least 16 characters); environment only, never a flag',
   AGENT_COMM_RELAY_LEASE_SECONDS: 'default lease of claims in seconds (default 60; flag --lease-seconds)',
+  AGENT_COMM_RELAY_A2A_PUSH_ALLOW:
+    'A2A push webhooks allowed on internal addresses: CIDR ranges, IP addresses or host names, comma-separated, or * for every address (default none: public addresses only; flag --a2a-push-allow, repeatable)',
   AGENT_COMM_RELAY_LOG_LEVEL: `log level: ${LOG_LEVELS.join(', ')} (default info; flag --log-level)`,
 } as const
 
@@ -116,6 +123,7 @@ const FLAGS = {
   'require-audience': 'AGENT_COMM_RELAY_REQUIRE_AUDIENCE',
   'admin-id': 'AGENT_COMM_RELAY_ADMIN_ID',
   'lease-seconds': 'AGENT_COMM_RELAY_LEASE_SECONDS',
+  'a2a-push-allow': 'AGENT_COMM_RELAY_A2A_PUSH_ALLOW',
   'log-level': 'AGENT_COMM_RELAY_LOG_LEVEL',
 } as const satisfies Record<string, Variable>
 
@@ -186,6 +194,16 @@ const ConfigSchema = z.object({
     .default('admin'),
   AGENT_COMM_RELAY_ADMIN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   AGENT_COMM_RELAY_LEASE_SECONDS: int(1, 86_400 * 7, 'a number of seconds').default(60),
+  AGENT_COMM_RELAY_A2A_PUSH_ALLOW: z
+    .string()
+    .transform((value) => value.split(',').map((entry) => entry.trim()))
+    .pipe(
+      z.union([
+        z.tuple([z.literal('*')]).transform((): true => true),
+        z.array(PushAllowEntrySchema.refine((entry) => entry !== '*', 'must be alone when it is *')),
+      ]),
+    )
+    .optional(),
   AGENT_COMM_RELAY_LOG_LEVEL: z
     .enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })
     .default('info'),
@@ -211,12 +229,16 @@ export function loadRelayConfig(
   env: Readonly<Record<string, string | undefined>>,
   options: { cwd?: string } = {},
 ): LoadedRelayConfig {
-  let parsed: ReturnType<typeof parseArgs<{ options: Record<string, { type: 'string' | 'boolean' }> }>>
+  let parsed: ReturnType<
+    typeof parseArgs<{ options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> }>
+  >
   try {
     parsed = parseArgs({
       args: [...argv],
       options: {
         ...Object.fromEntries(Object.keys(FLAGS).map((flag) => [flag, { type: 'string' as const }])),
+        // Repeatable: each occurrence adds entries (themselves comma-separated, like the variable).
+        'a2a-push-allow': { type: 'string', multiple: true },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -239,8 +261,9 @@ export function loadRelayConfig(
   }
   for (const [flag, variable] of Object.entries(FLAGS)) {
     const value = parsed.values[flag]
-    if (typeof value === 'string') {
-      source[variable] = value.trim()
+    if (typeof value === 'string' || Array.isArray(value)) {
+      source[variable] =
+        typeof value === 'string' ? value.trim() : value.map((v) => String(v).trim()).join(',')
       origin[variable] = `--${flag}`
     }
   }
@@ -292,6 +315,9 @@ export function loadRelayConfig(
         ? {}
         : { adminSecret: v.AGENT_COMM_RELAY_ADMIN_SECRET }),
       leaseSeconds: v.AGENT_COMM_RELAY_LEASE_SECONDS,
+      ...(v.AGENT_COMM_RELAY_A2A_PUSH_ALLOW === undefined
+        ? {}
+        : { a2aPushAllow: v.AGENT_COMM_RELAY_A2A_PUSH_ALLOW }),
       logLevel: v.AGENT_COMM_RELAY_LOG_LEVEL,
     },
   }

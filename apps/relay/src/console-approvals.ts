@@ -5,12 +5,16 @@ import {
   ApprovalResponseSchema,
   CAPABILITY_TARGET_PREFIX,
   type Clock,
+  createMessage,
   isAgentCommError,
+  JsonObjectSchema,
   type MessageV2,
+  MessageV2Schema,
   ValidationError,
 } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
 import type { Spool } from '@agent-comm/spool'
+import type { AuditRecord, ConsoleStore } from './console-store.js'
 
 /** `decidedBy` of a decision made by a request's expiry policy. */
 export const EXPIRY_DECIDER = 'system:expiry'
@@ -25,6 +29,8 @@ export interface PendingApproval {
 
 /** One entry of the audit log: a decision and the request it answered. */
 export interface AuditEntry {
+  /** Position in the log (the audit table's sequence); pages are asked for with the `next` cursor. */
+  seq: number
   requestId: string
   responseId: string
   requester: string
@@ -38,8 +44,8 @@ export interface AuditEntry {
   expired: boolean
 }
 
-// Deterministic ids make the spool's unique message id the referee: the first decision stored wins, a
-// second one is a reported duplicate, on one relay or several sharing a database.
+// Deterministic ids: sending a decision's message again (the outbox after a crash) is a reported duplicate,
+// and an escalation happens once. Which decision wins is the audit table's unique request id.
 const responseIdOf = (requestId: string) => `${requestId}.decision`
 const escalationIdOf = (requestId: string) => `${requestId}.escalated`
 
@@ -65,48 +71,126 @@ async function exists(spool: Spool, messageId: string): Promise<boolean> {
   }
 }
 
+/** A page of a list: its items, and the cursor of the next page when there may be one. */
+export interface Page<T> {
+  items: T[]
+  next?: string
+}
+
+/** Most rows one page of approvals or audit entries holds. */
+export const MAX_PAGE = 200
+
+const cursorOf = (createdAt: number, seq: number) => `${createdAt}.${seq}`
+
+function parseCursor(cursor: string | undefined): { createdAt: number; seq: number } | undefined {
+  if (cursor === undefined) return undefined
+  const match = /^(-?\d{1,16})\.(\d{1,16})$/.exec(cursor)
+  if (match === null) {
+    throw new ValidationError(`Invalid cursor '${cursor}'`, [
+      { path: 'cursor', message: 'must be the `next` of a previous page' },
+    ])
+  }
+  return { createdAt: Number(match[1]), seq: Number(match[2]) }
+}
+
+function entryOf(record: AuditRecord): AuditEntry {
+  const args =
+    record.arguments === null ? undefined : JsonObjectSchema.safeParse(JSON.parse(record.arguments))
+  return {
+    seq: record.seq,
+    requestId: record.requestId,
+    responseId: record.responseId,
+    requester: record.requester,
+    question: record.question,
+    ...(record.action === null ? {} : { action: record.action }),
+    decision: record.decision,
+    ...(record.comment === null ? {} : { comment: record.comment }),
+    decidedBy: record.decidedBy,
+    decidedAt: new Date(record.decidedAt).toISOString(),
+    ...(args?.success === true ? { arguments: args.data } : {}),
+    expired: record.expired,
+  }
+}
+
+function responseOf(record: AuditRecord): ApprovalResponse {
+  const entry = entryOf(record)
+  return ApprovalResponseSchema.parse({
+    decision: entry.decision,
+    ...(entry.comment === undefined ? {} : { comment: entry.comment }),
+    decidedBy: entry.decidedBy,
+    decidedAt: entry.decidedAt,
+    ...(entry.arguments === undefined ? {} : { arguments: entry.arguments }),
+    ...(entry.expired ? { expired: true } : {}),
+  })
+}
+
 /**
- * Approval requests and their decisions over a spool: which wait for whom, deciding (first decision wins),
- * the audit log, and the deadline policies applied when a request expires. Decisions are
- * `approval_response` messages sent as replies to the request (routing.replyTo), so an agent waiting with
- * `request()` or polling its inbox gets them like any reply.
+ * Approval requests and their decisions: which wait for whom (a paged query of the console's store over
+ * the spool's tables), deciding (first decision wins), the audit log, and the deadline policies applied
+ * when a request expires. A decision is a row of the console's append-only audit table, written in one
+ * transaction with its `approval_response` message in an outbox; the message is then sent as a reply to the
+ * request (routing.replyTo), so an agent waiting with `request()` or polling its inbox gets it like any
+ * reply. The audit lives apart from the messages: `cleanup` of the spool leaves it whole.
  */
 export class Approvals {
   readonly #spool: Spool
   readonly #registry: Registry
   readonly #clock: Clock
+  readonly #store: ConsoleStore
 
-  constructor(deps: { spool: Spool; registry: Registry; clock: Clock }) {
+  constructor(deps: { spool: Spool; registry: Registry; clock: Clock; store: ConsoleStore }) {
     this.#spool = deps.spool
     this.#registry = deps.registry
     this.#clock = deps.clock
-  }
-
-  /** Whether an approval request is still open: neither decided nor escalated. */
-  async isOpen(message: MessageV2): Promise<boolean> {
-    const requestId = originalId(message)
-    if (await exists(this.#spool, responseIdOf(requestId))) return false
-    // An original handed on by its expiry policy waits in its escalated copy, not here.
-    if (message.id === requestId && (await exists(this.#spool, escalationIdOf(requestId)))) return false
-    return true
+    this.#store = deps.store
   }
 
   /**
-   * Open approval requests, oldest first: those delivered to `agentId` (still pending for it), or every one
-   * the spool holds among its newest 1000 messages when `agentId` is undefined (the operator).
+   * One page of open approval requests, oldest first: those with a delivery still pending for `agentId`,
+   * or for anyone when `agentId` is undefined (the operator). `cursor` is the `next` of the page before.
    */
-  async pending(agentId: string | undefined): Promise<PendingApproval[]> {
-    const messages =
-      agentId === undefined
-        ? await this.#spool.search({ limit: 1000 })
-        : (await this.#spool.pending(agentId, { limit: 1000 })).map((d) => d.message)
-    const open: PendingApproval[] = []
-    for (const message of messages) {
+  async pending(
+    agentId: string | undefined,
+    page: { cursor?: string; limit?: number } = {},
+  ): Promise<Page<PendingApproval>> {
+    const limit = Math.min(Math.max(page.limit ?? 50, 1), MAX_PAGE)
+    const after = parseCursor(page.cursor)
+    const refs = await this.#store.pendingApprovals({
+      ...(agentId === undefined ? {} : { recipient: agentId }),
+      ...(after === undefined ? {} : { after }),
+      limit,
+    })
+    const items: PendingApproval[] = []
+    for (const ref of refs) {
+      let message: MessageV2
+      try {
+        message = (await this.#spool.status(ref.id)).message
+      } catch (error) {
+        // Removed by a cleanup between the query and this read: no longer pending.
+        if (isAgentCommError(error) && error.code === 'MESSAGE_NOT_FOUND') continue
+        throw error
+      }
       const request = approvalOf(message)
-      if (request === undefined || !(await this.isOpen(message))) continue
-      open.push({ requestId: originalId(message), message, request })
+      if (request !== undefined) items.push({ requestId: originalId(message), message, request })
     }
-    return open.sort((a, b) => a.message.timestamp.localeCompare(b.message.timestamp))
+    const last = refs.at(-1)
+    return {
+      items,
+      ...(refs.length === limit && last !== undefined ? { next: cursorOf(last.createdAt, last.seq) } : {}),
+    }
+  }
+
+  /** Every open approval request, page by page (the deadline sweep). */
+  async *allPending(): AsyncGenerator<PendingApproval> {
+    let cursor: string | undefined
+    do {
+      const page = await this.pending(undefined, {
+        ...(cursor === undefined ? {} : { cursor }),
+        limit: MAX_PAGE,
+      })
+      yield* page.items
+      cursor = page.next
+    } while (cursor !== undefined)
   }
 
   /**
@@ -132,18 +216,19 @@ export class Approvals {
       )
     }
     const requestId = originalId(message)
+    const legacy = await this.#legacyDecision(requestId)
+    if (legacy !== undefined) return { response: legacy, first: false }
+    const now = this.#clock.now()
     const response = ApprovalResponseSchema.parse({
       decision: decision.decision,
       ...(decision.comment === undefined || decision.comment === '' ? {} : { comment: decision.comment }),
       decidedBy,
-      decidedAt: new Date(this.#clock.now()).toISOString(),
+      decidedAt: new Date(now).toISOString(),
       ...(decision.arguments === undefined ? {} : { arguments: decision.arguments }),
       ...(expired ? { expired: true } : {}),
     })
-    const decided = await this.#decision(requestId)
-    if (decided !== undefined) return { response: decided, first: false }
-    const sent = await this.#spool
-      .send({
+    const reply = createMessage(
+      {
         id: responseIdOf(requestId),
         fromAgent: decidedBy,
         toAgent: message.fromAgent,
@@ -156,73 +241,103 @@ export class Approvals {
             : { conversationId: message.routing.conversationId }),
         },
         payload: { type: 'approval_response', data: response },
-      })
-      .catch(async (error: unknown) => {
-        // Another decider stored its decision between the read above and this send: theirs stands.
-        if ((await this.#decision(requestId)) !== undefined) return { duplicate: true }
-        throw error
-      })
-    if (!sent.duplicate) return { response, first: true }
-    const stored = await this.#decision(requestId)
-    if (stored === undefined) throw new Error(`The decision on '${requestId}' vanished`)
-    return { response: stored, first: false }
+      },
+      { clock: this.#clock },
+    )
+    // The audit row is the decision: its unique request id makes the first one stored win, on one relay
+    // or several sharing a database, and the response message rides in the same transaction (outbox).
+    const { first, record } = await this.#store.recordDecision(
+      {
+        requestId,
+        responseId: reply.id,
+        requester: message.fromAgent,
+        question: request.question,
+        action: request.action?.name ?? null,
+        decision: response.decision,
+        comment: response.comment ?? null,
+        decidedBy,
+        decidedAt: now,
+        arguments: response.arguments === undefined ? null : JSON.stringify(response.arguments),
+        expired,
+      },
+      JSON.stringify(reply),
+      now,
+    )
+    if (!first) return { response: responseOf(record), first: false }
+    await this.#deliver(requestId, reply)
+    return { response, first: true }
   }
 
-  /** The decision stored for a request, if any. */
-  async #decision(requestId: string): Promise<ApprovalResponse | undefined> {
+  /** Sends a recorded response message (a duplicate of one already sent is fine) and clears its outbox row. */
+  async #deliver(requestId: string, reply: MessageV2): Promise<void> {
+    await this.#spool.send(reply)
+    await this.#store.outboxSent(requestId)
+  }
+
+  /** Sends the response messages of decisions recorded but not sent (a process died in between). */
+  async flushOutbox(): Promise<number> {
+    let sent = 0
+    for (const row of await this.#store.outbox(100)) {
+      await this.#deliver(row.requestId, MessageV2Schema.parse(JSON.parse(row.message)))
+      sent += 1
+    }
+    return sent
+  }
+
+  /** A decision stored only as a message (made before the audit table existed), if any. */
+  async #legacyDecision(requestId: string): Promise<ApprovalResponse | undefined> {
     if (!(await exists(this.#spool, responseIdOf(requestId)))) return undefined
+    if ((await this.#store.decision(requestId)) !== undefined) return undefined
     const stored = await this.#spool.status(responseIdOf(requestId))
     return ApprovalResponseSchema.parse(stored.message.payload?.data)
   }
 
-  /** The audit log: every decision stored, oldest first, optionally only those visible to `agentId`. */
-  async audit(agentId?: string): Promise<AuditEntry[]> {
-    const messages = await this.#spool.search({ limit: 1000 })
-    const entries: AuditEntry[] = []
-    for (const message of messages) {
-      if (message.payload?.type !== 'approval_response') continue
-      const parsed = ApprovalResponseSchema.safeParse(message.payload.data)
-      if (!parsed.success) continue
-      const response = parsed.data
-      const requestId = message.routing.replyTo ?? ''
-      if (agentId !== undefined && response.decidedBy !== agentId && message.toAgent !== agentId) continue
-      let question = ''
-      let action: string | undefined
-      try {
-        const original = approvalOf((await this.#spool.status(requestId)).message)
-        question = original?.question ?? ''
-        action = original?.action?.name
-      } catch (error) {
-        if (!isAgentCommError(error)) throw error
+  /**
+   * One page of the audit log, oldest first, read from the audit table (not the messages): every decision,
+   * or those `agentId` made or asked for. `cursor` is the `next` of the page before.
+   */
+  async audit(
+    agentId: string | undefined,
+    page: { cursor?: string; limit?: number } = {},
+  ): Promise<Page<AuditEntry>> {
+    const limit = Math.min(Math.max(page.limit ?? 100, 1), MAX_PAGE)
+    let afterSeq: number | undefined
+    if (page.cursor !== undefined) {
+      if (!/^\d{1,16}$/.test(page.cursor)) {
+        throw new ValidationError(`Invalid cursor '${page.cursor}'`, [
+          { path: 'cursor', message: 'must be the `next` of a previous page' },
+        ])
       }
-      entries.push({
-        requestId,
-        responseId: message.id,
-        requester: message.toAgent,
-        question,
-        ...(action === undefined ? {} : { action }),
-        decision: response.decision,
-        ...(response.comment === undefined ? {} : { comment: response.comment }),
-        decidedBy: response.decidedBy,
-        decidedAt: response.decidedAt,
-        ...(response.arguments === undefined ? {} : { arguments: response.arguments }),
-        expired: response.expired === true,
-      })
+      afterSeq = Number(page.cursor)
     }
-    return entries.sort((a, b) => a.decidedAt.localeCompare(b.decidedAt))
+    const records = await this.#store.audit({
+      ...(agentId === undefined ? {} : { agentId }),
+      ...(afterSeq === undefined ? {} : { afterSeq }),
+      limit,
+    })
+    const last = records.at(-1)
+    return {
+      items: records.map(entryOf),
+      ...(records.length === limit && last !== undefined ? { next: String(last.seq) } : {}),
+    }
   }
 
   /**
-   * Applies the expiry policy of every open request whose deadline has passed: deny or approve in the
-   * name of `system:expiry`, or send an escalated copy to another human or capability (with a new
-   * deadline as long as the first, and `deny` on its expiry). Returns how many it handled.
+   * Sends what the outbox holds, then applies the expiry policy of every open request whose deadline has
+   * passed: deny or approve in the name of `system:expiry`, or send an escalated copy to another human or
+   * capability (with a new deadline as long as the first, and `deny` on its expiry). Returns how many
+   * requests it handled.
    */
   async sweep(): Promise<number> {
+    await this.flushOutbox()
     const now = this.#clock.now()
+    const due: PendingApproval[] = []
+    for await (const open of this.allPending()) {
+      if (open.request.deadline !== undefined && Date.parse(open.request.deadline) <= now) due.push(open)
+    }
     let handled = 0
-    for (const open of await this.pending(undefined)) {
+    for (const open of due) {
       const { request, message } = open
-      if (request.deadline === undefined || Date.parse(request.deadline) > now) continue
       const policy = request.onExpiry
       if (typeof policy === 'string') {
         await this.decide(message, { decision: policy }, EXPIRY_DECIDER, true)

@@ -1,9 +1,14 @@
 import { consolePlugin } from '@agent-comm/console'
+import { ValidationError } from '@agent-comm/protocol'
+import { sqliteConnection } from '@agent-comm/spool'
 import fastifyCookie from '@fastify/cookie'
+import fastifyCsrfProtection from '@fastify/csrf-protection'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Caller } from './auth.js'
 import { Approvals } from './console-approvals.js'
-import { ConsoleSessions } from './console-sessions.js'
+import { ConsoleSessions, CSRF_HEADER } from './console-sessions.js'
+import { SqliteConsoleStore } from './console-sqlite-store.js'
+import type { ConsoleStore } from './console-store.js'
 import type { RelayContext } from './context.js'
 import type { RouteDef } from './route-table.js'
 import { consoleRoutes } from './routes/console.js'
@@ -14,6 +19,17 @@ export interface RelayConsoleOptions {
   enabled?: boolean
   /** How long a sign-in lasts, in ms (8 hours). */
   sessionTtlMs?: number
+  /**
+   * Where sessions and the audit log are kept. Default: the console's tables in the spool's SQLite file.
+   * A relay on PostgreSQL passes `openPostgresConsoleStore(…)` of `@agent-comm/postgres` (its storage does);
+   * the relay closes it.
+   */
+  store?: ConsoleStore
+  /**
+   * How often a console page's event stream re-reads when nothing woke it, in ms (5000): the floor under
+   * the change feed, for what writes nothing (a lease or a deadline running out).
+   */
+  streamSafetyPollMs?: number
   /** How often approval deadlines are checked, in ms of real time (5000); the deadline is read from the relay's clock. */
   sweepIntervalMs?: number
 }
@@ -22,8 +38,10 @@ export interface RelayConsoleOptions {
 export interface MountedConsole {
   routes: RouteDef[]
   /** The caller of a request signed in with a console session cookie, or undefined (then HMAC applies). */
-  callerOf(request: FastifyRequest): Caller | undefined
+  callerOf(request: FastifyRequest): Promise<Caller | undefined>
 }
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 const mounted = new WeakMap<FastifyInstance, ConsoleSessions>()
 
@@ -47,14 +65,48 @@ export async function mountConsole(
   admin: { adminId: string; adminSecrets: readonly string[] },
   options: RelayConsoleOptions = {},
 ): Promise<MountedConsole> {
-  if (options.enabled === false) return { routes: [], callerOf: () => undefined }
+  if (options.enabled === false) {
+    await options.store?.close()
+    return { routes: [], callerOf: async () => undefined }
+  }
+  let store = options.store
+  if (store === undefined) {
+    if (ctx.spool.store.kind !== 'sqlite') {
+      throw new ValidationError(
+        `The console needs a store for its sessions and audit log on this ${ctx.spool.store.kind} spool`,
+        [{ path: 'console.store', message: 'required when the spool is not on SQLite' }],
+      )
+    }
+    store = SqliteConsoleStore.open(sqliteConnection(ctx.spool))
+  }
+  const owned = store
+  app.addHook('onClose', async () => owned.close())
   await app.register(fastifyCookie)
+  // CSRF tokens by @fastify/csrf-protection, in its session mode: the secret is the console session's own
+  // (in the database, so every replica checks it), read from `request.session` where callerOf puts it.
+  app.decorateRequest('session', null)
+  await app.register(fastifyCsrfProtection, {
+    sessionPlugin: '@fastify/session',
+    getToken: (request) => {
+      const token = request.headers[CSRF_HEADER]
+      return typeof token === 'string' ? token : undefined
+    },
+  })
+  // Every state change of a request signed in with a console session carries its token (API routes too).
+  app.addHook('preHandler', (request, reply, done) => {
+    if (request.session === null || SAFE_METHODS.has(request.method)) {
+      done()
+      return
+    }
+    app.csrfProtection(request, reply, done)
+  })
   const sessions = new ConsoleSessions({
+    store,
     clock: ctx.clock,
     ...(options.sessionTtlMs === undefined ? {} : { ttlMs: options.sessionTtlMs }),
   })
   mounted.set(app, sessions)
-  const approvals = new Approvals({ spool: ctx.spool, registry: ctx.registry, clock: ctx.clock })
+  const approvals = new Approvals({ spool: ctx.spool, registry: ctx.registry, clock: ctx.clock, store })
   await app.register(consolePlugin, { prefix: '/console' })
 
   // Deadlines are applied by the relay, not by any page being open. One sweep at a time.
@@ -76,7 +128,14 @@ export async function mountConsole(
   app.addHook('onClose', async () => clearInterval(timer))
 
   return {
-    routes: consoleRoutes(ctx, { sessions, approvals, ...admin }),
+    routes: consoleRoutes(ctx, {
+      sessions,
+      approvals,
+      ...admin,
+      throughput: (params) => owned.throughput(params),
+      ...(options.streamSafetyPollMs === undefined ? {} : { streamSafetyPollMs: options.streamSafetyPollMs }),
+      ...(store.notifyChange === undefined ? {} : { notifyChange: () => owned.notifyChange!() }),
+    }),
     callerOf: (request) => sessions.callerOf(request),
   }
 }

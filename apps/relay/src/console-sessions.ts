@@ -3,6 +3,7 @@ import type { Clock } from '@agent-comm/protocol'
 import { RelayErrorCode } from '@agent-comm/transport-http'
 import type { FastifyRequest } from 'fastify'
 import type { Caller } from './auth.js'
+import type { ConsoleSessionRecord, ConsoleStore } from './console-store.js'
 import { HttpProblem } from './http-errors.js'
 
 /** Name of the console's session cookie. */
@@ -11,52 +12,54 @@ export const SESSION_COOKIE = 'agent_comm_session'
 /** Header that carries a session's CSRF token on every state-changing request. */
 export const CSRF_HEADER = 'x-csrf-token'
 
-/** One signed-in person: who the relay verified, and the token their page must echo on changes. */
-export interface ConsoleSession {
-  agentId: string
-  admin: boolean
-  csrfToken: string
-  expiresAt: number
+/**
+ * What @fastify/csrf-protection reads (its `@fastify/session` mode reads `request.session._csrf`): the
+ * CSRF secret of the console session a request was signed in with, set by {@link ConsoleSessions.callerOf}.
+ */
+export interface CsrfSessionSlot {
+  _csrf?: string
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The console session's CSRF secret slot, or null for a request without a console session. */
+    session: CsrfSessionSlot | null
+  }
 }
 
 /** Options of {@link ConsoleSessions}. */
 export interface ConsoleSessionsOptions {
+  store: ConsoleStore
   clock: Clock
   /** How long a session lasts after sign-in, in ms (8 hours). */
   ttlMs?: number
-  /** Most sessions kept at once; the oldest go first (10 000). */
-  maxSessions?: number
 }
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 function digest(value: string): string {
   return createHash('sha256').update(value).digest('hex')
 }
 
 function sameText(a: string, b: string): boolean {
-  const left = Buffer.from(digest(a))
-  const right = Buffer.from(digest(b))
-  return timingSafeEqual(left, right)
+  return timingSafeEqual(Buffer.from(digest(a)), Buffer.from(digest(b)))
 }
 
 /**
- * The console's sign-in sessions, in memory: the cookie holds a random session id (stored here only as its
- * SHA-256, so a memory dump holds no usable cookie), each session a CSRF token of its own (synchroniser
- * token: a state change must echo it in `X-CSRF-Token`, which a cross-site form or image cannot), and the
- * one-time login tokens of a local console. A relay restart signs everybody out.
+ * The console's sign-in sessions, in the database every replica of the relay shares: the cookie holds a
+ * random session id, stored only as its SHA-256 (a copy of the database holds no usable cookie); expiry is
+ * read on the relay's clock; signing out deletes the row, so it ends the session on every replica. Each
+ * session has the secret its CSRF tokens are derived from (by @fastify/csrf-protection). The one-time
+ * login tokens of a local console stay in memory: that console is one process.
  */
 export class ConsoleSessions {
+  readonly #store: ConsoleStore
   readonly #clock: Clock
   readonly #ttlMs: number
-  readonly #max: number
-  readonly #sessions = new Map<string, ConsoleSession>()
   readonly #loginTokens = new Map<string, { agentId: string; admin: boolean }>()
 
   constructor(options: ConsoleSessionsOptions) {
+    this.#store = options.store
     this.#clock = options.clock
     this.#ttlMs = options.ttlMs ?? 8 * 3_600_000
-    this.#max = options.maxSessions ?? 10_000
   }
 
   /** Session lifetime in ms. */
@@ -79,69 +82,56 @@ export class ConsoleSessions {
     return found
   }
 
-  /** Starts a session; returns the cookie value and the session. */
-  create(agentId: string, admin: boolean): { cookie: string; session: ConsoleSession } {
-    if (this.#sessions.size >= this.#max) {
-      const oldest = this.#sessions.keys().next().value
-      if (oldest !== undefined) this.#sessions.delete(oldest)
-    }
+  /** Starts a session with the CSRF secret made for it; returns the cookie value and the session. */
+  async create(
+    agentId: string,
+    admin: boolean,
+    csrfSecret: string,
+  ): Promise<{ cookie: string; session: ConsoleSessionRecord }> {
+    const now = this.#clock.now()
+    // Expired sessions go when new ones come: an indexed range delete, so the table holds live ones.
+    await this.#store.pruneSessions(now)
     const cookie = randomBytes(32).toString('base64url')
-    const session: ConsoleSession = {
+    const session: ConsoleSessionRecord = {
+      idHash: digest(cookie),
       agentId,
       admin,
-      csrfToken: randomBytes(24).toString('base64url'),
-      expiresAt: this.#clock.now() + this.#ttlMs,
+      csrfSecret,
+      createdAt: now,
+      expiresAt: now + this.#ttlMs,
     }
-    this.#sessions.set(digest(cookie), session)
+    await this.#store.createSession(session)
     return { cookie, session }
   }
 
   /** The live session of a cookie value, or `undefined` (unknown, signed out or expired). */
-  find(cookie: string | undefined): ConsoleSession | undefined {
+  async find(cookie: string | undefined): Promise<ConsoleSessionRecord | undefined> {
     if (cookie === undefined || cookie === '') return undefined
-    const key = digest(cookie)
-    const session = this.#sessions.get(key)
-    if (session === undefined) return undefined
-    if (session.expiresAt <= this.#clock.now()) {
-      this.#sessions.delete(key)
-      return undefined
-    }
-    return session
+    return this.#store.findSession(digest(cookie), this.#clock.now())
   }
 
-  /** Ends the session of a cookie value (signing out twice is harmless). */
-  destroy(cookie: string | undefined): void {
-    if (cookie !== undefined) this.#sessions.delete(digest(cookie))
+  /** Ends the session of a cookie value, on every replica (signing out twice is harmless). */
+  async destroy(cookie: string | undefined): Promise<void> {
+    if (cookie !== undefined && cookie !== '') await this.#store.deleteSession(digest(cookie))
   }
 
   /**
    * The caller of a request that carries a session cookie and no signature, or `undefined` when it has no
-   * session cookie (then the HMAC check applies). A cookie that names no live session is 401; a state
-   * change without the session's CSRF token is 403 CSRF_REJECTED.
+   * session cookie (then the HMAC check applies). A cookie that names no live session is 401. The
+   * session's CSRF secret is put where @fastify/csrf-protection reads it; its hook refuses a state change
+   * without a valid token.
    */
-  callerOf(request: FastifyRequest): Caller | undefined {
+  async callerOf(request: FastifyRequest): Promise<Caller | undefined> {
     if (request.headers['x-agent-id'] !== undefined) return undefined
     const cookie = request.cookies?.[SESSION_COOKIE]
     if (cookie === undefined || cookie === '') return undefined
-    const session = this.find(cookie)
+    const session = await this.find(cookie)
     if (session === undefined) {
       throw new HttpProblem(401, RelayErrorCode.UNAUTHENTICATED, 'The console session expired or was ended', {
         hint: 'Sign in to the console again.',
       })
     }
-    if (!SAFE_METHODS.has(request.method)) {
-      const sent = request.headers[CSRF_HEADER]
-      if (typeof sent !== 'string' || !sameText(sent, session.csrfToken)) {
-        throw new HttpProblem(
-          403,
-          'CSRF_REJECTED',
-          'This change was refused: it does not carry the session’s CSRF token',
-          {
-            hint: 'Send the X-CSRF-Token header with the csrfToken from GET /api/v1/console/session (the console page does).',
-          },
-        )
-      }
-    }
+    request.session = { _csrf: session.csrfSecret }
     return { agentId: session.agentId, admin: session.admin }
   }
 

@@ -53,6 +53,18 @@ const FRAMEWORK_ERRORS: Record<string, { status: number; code: string; message?:
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: ErrorCode.VALIDATION },
   FST_ERR_CTP_INVALID_CONTENT_TYPE: { status: 415, code: RelayErrorCode.UNSUPPORTED_MEDIA_TYPE },
   FST_ERR_BAD_URL: { status: 400, code: ErrorCode.VALIDATION, message: 'The request URL is malformed' },
+  // @fastify/csrf-protection refusing a console session's state change (see console-mount.ts).
+  FST_CSRF_INVALID_TOKEN: {
+    status: 403,
+    code: 'CSRF_REJECTED',
+    message:
+      'This change was refused: it does not carry the session’s CSRF token (X-CSRF-Token, from GET /api/v1/console/session)',
+  },
+  FST_CSRF_MISSING_SECRET: {
+    status: 403,
+    code: 'CSRF_REJECTED',
+    message: 'This change was refused: the console session has no CSRF secret; sign in again',
+  },
 }
 
 /** What an error becomes on the wire, and whether it is the relay's fault (to log as an error). */

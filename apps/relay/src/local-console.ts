@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net'
+import { openPostgres, openPostgresConsoleStore, type PostgresDatabase } from '@agent-comm/postgres'
 import type { Clock } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { Spool } from '@agent-comm/spool'
@@ -6,6 +7,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { createRelay } from './app.js'
 import type { RelayConsoleOptions } from './console-mount.js'
 import { issueConsoleLoginToken } from './console-mount.js'
+import type { ConsoleStore } from './console-store.js'
 import type { NonceStore } from './nonces.js'
 
 /** What {@link startLocalConsole} serves. */
@@ -15,10 +17,17 @@ export interface LocalConsoleOptions {
    * same `AGENT_COMM_DB_PATH` the CLI uses). Or give `spool` and `registry`, which stay open for their owner.
    */
   path?: string
+  /** On PostgreSQL: the schema holding the tables (`agent_comm`), as `AGENT_COMM_PG_SCHEMA` gives it. */
+  postgresSchema?: string
   /** Create a missing database file at `path` (false: a missing one is a StorageError, reason `missing`). */
   create?: boolean
   spool?: Spool
   registry?: Registry
+  /**
+   * The console's sessions and audit log, for a `spool` given on PostgreSQL (closed with the console).
+   * Opened here for a PostgreSQL `path`; on SQLite they share the spool's file.
+   */
+  consoleStore?: ConsoleStore
   /** Port on 127.0.0.1 (0: any free one). */
   port: number
   /** Who the one-time token signs in as: a human agent, or (default) the operator `admin`. */
@@ -56,15 +65,35 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
   const asAgent = options.as ?? 'admin'
   const owned = options.spool === undefined
   let spool = options.spool
+  let registry = options.registry
+  let consoleStore = options.consoleStore
+  let postgres: PostgresDatabase | undefined
   if (spool === undefined) {
     if (options.path === undefined) throw new Error('startLocalConsole needs a path or a spool and registry')
-    spool = await Spool.open({
-      path: options.path,
-      create: options.create ?? false,
-      ...(options.clock === undefined ? {} : { clock: options.clock }),
-    })
+    if (/^postgres(ql)?:\/\//i.test(options.path)) {
+      // The spool, the registry and the console's tables in one schema of that database.
+      const schema = options.postgresSchema === undefined ? {} : { schema: options.postgresSchema }
+      postgres = await openPostgres({
+        url: options.path,
+        ...schema,
+        ...(options.clock === undefined ? {} : { clock: options.clock }),
+      })
+      spool = postgres.spool
+      registry ??= postgres.registry
+      try {
+        consoleStore ??= await openPostgresConsoleStore({ url: options.path, ...schema })
+      } catch (error) {
+        await postgres.close()
+        throw error
+      }
+    } else {
+      spool = await Spool.open({
+        path: options.path,
+        create: options.create ?? false,
+        ...(options.clock === undefined ? {} : { clock: options.clock }),
+      })
+    }
   }
-  let registry = options.registry
   try {
     registry ??= await Registry.open({
       spool,
@@ -79,6 +108,7 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
     registry,
     secrets: { secretsFor: () => [] },
     nonces: NO_NONCES,
+    ...(consoleStore === undefined ? {} : { consoleStore }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     options: {
@@ -91,7 +121,12 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
   if (owned) {
     const openedSpool = spool
     const openedRegistry = registry
+    const openedPostgres = postgres
     app.addHook('onClose', async () => {
+      if (openedPostgres !== undefined) {
+        await openedPostgres.close()
+        return
+      }
       await openedRegistry.close()
       await openedSpool.close()
     })

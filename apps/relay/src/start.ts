@@ -52,6 +52,8 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
       logger,
       ready: () => storage.ping(),
       ...(storage.a2a === undefined ? {} : { a2aStore: storage.a2a }),
+      a2aSealer: storage.a2aSealer,
+      ...(storage.console === undefined ? {} : { consoleStore: storage.console }),
       ...(clock === undefined ? {} : { clock }),
       options: {
         authWindowMs: config.authWindowSeconds * 1000,

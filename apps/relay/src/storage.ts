@@ -1,19 +1,28 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { A2AStore } from '@agent-comm/a2a'
-import { openPostgres, openPostgresRelayStores, RelaySecretsKey } from '@agent-comm/postgres'
+import type { A2AStore, Sealer } from '@agent-comm/a2a'
+import {
+  openPostgres,
+  openPostgresConsoleStore,
+  openPostgresRelayStores,
+  RelaySecretsKey,
+} from '@agent-comm/postgres'
 import { PostgresA2AStore } from '@agent-comm/postgres/a2a'
 import { type Clock, ConfigError, type Logger } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { type RelaySecretStore, SecretStore } from '@agent-comm/secrets'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
 import type { RelayConfig } from './config.js'
+import type { ConsoleStore } from './console-store.js'
 import type { RelaySecrets } from './context.js'
 import { secureDataFolder } from './data-folder.js'
 import { type NonceStore, SqliteNonceStore } from './nonces.js'
 
 /** File name of the relay's database inside its data folder. */
 export const RELAY_DB_FILE = 'relay.db'
+
+/** File of the secrets key a relay on SQLite makes for itself when none is given (in its data folder). */
+export const RELAY_SECRETS_KEY_FILE = 'secrets.key'
 
 /** Everything a relay keeps, on one SQLite file or on a PostgreSQL database its replicas share. */
 export interface RelayStorage {
@@ -23,6 +32,10 @@ export interface RelayStorage {
   nonces: NonceStore
   /** The A2A endpoint's store when the spool is not SQLite (on SQLite it shares the spool's file). */
   a2a?: A2AStore
+  /** Seals the A2A push-signing private key in the database: the relay's secrets key. */
+  a2aSealer: Sealer
+  /** The console's sessions and audit log when the spool is not SQLite (on SQLite they share its file). */
+  console?: ConsoleStore
   /** Where the data is, safe to print: the data folder, or the URL without its password. */
   location: string
   /** Resolves when the database answers; rejects when it does not (readiness). */
@@ -72,6 +85,25 @@ export function relaySecretsKey(config: Pick<RelayConfig, 'secretsKey' | 'secret
   )
 }
 
+/**
+ * The secrets key of a relay on SQLite, which seals its A2A push-signing key in `relay.db`: the one
+ * given (`AGENT_COMM_RELAY_SECRETS_KEY`, `--secrets-key-file`), else `<dataDir>/secrets.key`, made (0600)
+ * on first start. Kept apart from the database, so a copy of `relay.db` alone cannot sign as the relay.
+ */
+export function sqliteRelaySecretsKey(
+  config: Pick<RelayConfig, 'secretsKey' | 'secretsKeyFile' | 'dataDir'>,
+): RelaySecretsKey {
+  if (config.secretsKey !== undefined || config.secretsKeyFile !== undefined) return relaySecretsKey(config)
+  const file = join(config.dataDir, RELAY_SECRETS_KEY_FILE)
+  try {
+    // 'wx': two relays starting on one folder at once cannot both write one; the loser reads the winner's.
+    writeFileSync(file, `${RelaySecretsKey.generate().toBase64()}\n`, { mode: 0o600, flag: 'wx' })
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'EEXIST') throw error
+  }
+  return relaySecretsKey({ secretsKeyFile: file })
+}
+
 async function openSqliteStorage(
   config: RelayConfig,
   deps: { clock?: Clock | undefined; logger: Logger },
@@ -79,6 +111,7 @@ async function openSqliteStorage(
   const { clock, logger } = deps
   const dbPath = join(config.dataDir, RELAY_DB_FILE)
   secureDataFolder(config.dataDir, dbPath, logger)
+  const a2aSealer = sqliteRelaySecretsKey(config)
   const spool = await Spool.open({
     path: dbPath,
     leaseSeconds: config.leaseSeconds,
@@ -108,6 +141,7 @@ async function openSqliteStorage(
       registry,
       secrets,
       nonces,
+      a2aSealer,
       location: config.dataDir,
       ping: async () => {
         await spool.store.hasClaimable({ recipient: 'relay.health-probe', now: spool.clock.now() })
@@ -149,6 +183,13 @@ async function openPostgresStorage(
       logger,
     })
     cleanup.push(() => a2a.close())
+    const consoleStore = await openPostgresConsoleStore({
+      url,
+      ...(config.postgresSchema === undefined ? {} : { schema: config.postgresSchema }),
+      logger,
+    })
+    // Closed by the relay's console (onClose); this undo is for a failure before the relay exists.
+    cleanup.push(() => consoleStore.close())
     const stores = await openPostgresRelayStores({
       url,
       ...(config.postgresSchema === undefined ? {} : { schema: config.postgresSchema }),
@@ -164,10 +205,13 @@ async function openPostgresStorage(
       secrets: stores.secrets,
       nonces: stores.nonces,
       a2a,
+      a2aSealer: key,
+      console: consoleStore,
       location: database.location,
       ping: () => stores.ping(),
       close: async () => {
         await a2a.close()
+        await consoleStore.close()
         await stores.close()
         await database.close()
       },

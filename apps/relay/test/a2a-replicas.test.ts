@@ -1,9 +1,12 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { type Message, Role, TaskState } from '@a2a-js/sdk'
 import { ClientFactory, JsonRpcTransportFactory } from '@a2a-js/sdk/client'
 import { A2ATokens } from '@agent-comm/a2a'
 import { openPostgres, RelaySecretsKey } from '@agent-comm/postgres'
 import { PostgresA2AStore } from '@agent-comm/postgres/a2a'
 import { createTestDatabase, type TestDatabase } from '@agent-comm/postgres/testing'
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { createRelayLogger, type RelayHandle, relayConfig, startRelay } from '../src/index.js'
 import { tempDir } from './helpers.js'
@@ -20,7 +23,7 @@ afterEach(async () => {
 
 const key = RelaySecretsKey.generate().toBase64()
 
-async function replica(schema: string): Promise<RelayHandle> {
+async function replica(schema: string, a2aPushAllow?: string[]): Promise<RelayHandle> {
   const relay = await startRelay(
     relayConfig({
       dataDir: tempDir(),
@@ -28,6 +31,7 @@ async function replica(schema: string): Promise<RelayHandle> {
       databaseUrl: db.url,
       postgresSchema: schema,
       secretsKey: key,
+      ...(a2aPushAllow === undefined ? {} : { a2aPushAllow }),
     }),
     { logger: createRelayLogger({ level: 'silent' }) },
   )
@@ -117,5 +121,65 @@ describe.skipIf(db.kind !== 'server')('A2A on relay replicas on PostgreSQL', () 
     expect(fromA.status?.state).toBe(TaskState.TASK_STATE_COMPLETED)
     expect(fromB.artifacts).toEqual(fromA.artifacts)
     expect(fromB.artifacts[0]?.parts[0]?.content).toEqual({ $case: 'text', value: 'hello from one database' })
+  })
+
+  it("signs pushes with one key shared by every replica, verified against either replica's JWKS", async () => {
+    const schema = 'relay_a2a_keys'
+    // Started together on a fresh schema: both would generate the first key, one wins.
+    const [a, b] = await Promise.all([replica(schema, ['127.0.0.1']), replica(schema, ['127.0.0.1'])])
+    const jwks = async (relay: RelayHandle) =>
+      (await (await fetch(`${relay.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }
+    const keysA = await jwks(a)
+    expect(keysA.keys).toHaveLength(1)
+    expect(await jwks(b)).toEqual(keysA)
+
+    const database = await openPostgres({ url: db.url, schema })
+    cleanups.push(() => database.close())
+    await database.registry.register({ agentId: 'helper', metadata: { a2a: { skills: [{ id: 'answer' }] } } })
+    const store = await PostgresA2AStore.connect({ url: db.url, schema })
+    cleanups.push(() => store.close())
+    const { token } = await new A2ATokens(store).create('acme')
+    const received: { jwt: string; body: string }[] = []
+    const webhook = createServer((request, response) => {
+      let body = ''
+      request.on('data', (chunk) => {
+        body += chunk
+      })
+      request.on('end', () => {
+        received.push({ jwt: String(request.headers['x-a2a-notification-signature']), body })
+        response.writeHead(200).end()
+      })
+    })
+    await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve))
+    cleanups.push(() => new Promise<void>((resolve) => webhook.close(() => resolve())))
+    const hook = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook`
+    const viaA = await client(a.url, token)
+    await viaA.sendMessage({
+      tenant: '',
+      message: userMessage('push me'),
+      configuration: {
+        acceptedOutputModes: [],
+        taskPushNotificationConfig: {
+          tenant: '',
+          id: '',
+          taskId: '',
+          url: hook,
+          token: 't',
+          authentication: undefined,
+        },
+        returnImmediately: true,
+      },
+      metadata: undefined,
+    })
+    await expect.poll(() => received.length, { timeout: 30_000 }).toBeGreaterThan(0)
+    // Whichever replica delivered it, the other's JWKS verifies it.
+    for (const relay of [a, b]) {
+      const keys = createRemoteJWKSet(new URL(`${relay.url}/.well-known/jwks.json`))
+      await expect(jwtVerify(received[0]!.jwt, keys, { audience: hook })).resolves.toBeDefined()
+    }
+    expect(decodeProtectedHeader(received[0]!.jwt).kid).toBe(keysA.keys[0]!.kid)
+    // A replica started later (a restart) signs with the same key.
+    const c = await replica(schema, ['127.0.0.1'])
+    expect(await jwks(c)).toEqual(keysA)
   })
 })

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -9,6 +10,7 @@ import { createCoordinator, loadConfig } from '@agent-comm/coordinator'
 import type { JsonObject } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { createLocalJWKSet, createRemoteJWKSet, jwtVerify } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { RELAY_DB_FILE, type RelayConfig, relayConfig, startRelay } from '../src/index.js'
 import { onCleanup, tempDir } from './helpers.js'
@@ -326,8 +328,8 @@ describe('A2A on the relay', () => {
 
   it('pushes the task events to the caller webhook in order, with its token, retrying a failure', async () => {
     // The webhook is on loopback, which the relay refuses unless its operator allows it.
-    const { relay, spool, token } = await setUp(tempDir(), { a2aPushAllow: true })
-    const received: { token: string | undefined; body: string }[] = []
+    const { relay, spool, token, dataDir } = await setUp(tempDir(), { a2aPushAllow: true })
+    const received: { token: string | undefined; body: string; jwt: string }[] = []
     let requests = 0
     const webhook = createServer((request, response) => {
       let body = ''
@@ -338,7 +340,11 @@ describe('A2A on the relay', () => {
         requests++
         // The first attempt fails: the outbox retries it, and later events wait for it.
         if (requests === 1) return response.writeHead(503).end()
-        received.push({ token: request.headers['x-a2a-notification-token'] as string | undefined, body })
+        received.push({
+          token: request.headers['x-a2a-notification-token'] as string | undefined,
+          body,
+          jwt: String(request.headers['x-a2a-notification-signature']),
+        })
         response.writeHead(200).end()
       })
     })
@@ -369,6 +375,23 @@ describe('A2A on the relay', () => {
     expect(requests).toBe(received.length + 1)
     expect(received.every((r) => r.token === 'hook-secret')).toBe(true)
     expect(Object.keys(JSON.parse(received[0]!.body))).toEqual(['task'])
+    // Each push is signed; the webhook verifies it against the JWKS the relay publishes.
+    const jwksUrl = new URL(`${relay.url}/.well-known/jwks.json`)
+    const keys = createRemoteJWKSet(jwksUrl)
+    for (const push of received) {
+      const { payload } = await jwtVerify(push.jwt, keys, { audience: hook, maxTokenAge: '5m' })
+      expect(payload.request_body_sha256).toBe(createHash('sha256').update(push.body).digest('hex'))
+    }
+    // The key survives a restart: its private half sealed in relay.db under <data-dir>/secrets.key.
+    const published = await (await fetch(jwksUrl)).json()
+    await relay.close()
+    const restarted = await startRelay(relayConfig({ dataDir, port: 0, logLevel: 'silent' }))
+    onCleanup(() => restarted.close())
+    const again = await (await fetch(`${restarted.url}/.well-known/jwks.json`)).json()
+    expect(again).toEqual(published)
+    await expect(
+      jwtVerify(received[0]!.jwt, createLocalJWKSet(again as { keys: [] }), { audience: hook }),
+    ).resolves.toBeDefined()
   })
 
   it('refuses push webhooks on internal addresses or other schemes, unless the operator allows the host', async () => {

@@ -81,6 +81,35 @@ describe('relay configuration', () => {
     expect(() => loadRelayConfig(['--nope'], {})).toThrow(expect.objectContaining({ code: 'CONFIG' }))
   })
 
+  it('reads the A2A push allow-list from a repeatable flag or a comma-separated variable', () => {
+    const config = (argv: string[], env: Record<string, string> = {}) => {
+      const loaded = loadRelayConfig(argv, env)
+      if (loaded.help) throw new Error('unexpected help')
+      return loaded.config
+    }
+    expect(config([]).a2aPushAllow).toBeUndefined()
+    expect(
+      config(['--a2a-push-allow', '10.20.0.0/16', '--a2a-push-allow', 'hooks.internal, fd00::/8'])
+        .a2aPushAllow,
+    ).toEqual(['10.20.0.0/16', 'hooks.internal', 'fd00::/8'])
+    expect(config([], { AGENT_COMM_RELAY_A2A_PUSH_ALLOW: '127.0.0.1,192.168.0.0/16' }).a2aPushAllow).toEqual([
+      '127.0.0.1',
+      '192.168.0.0/16',
+    ])
+    // The flag wins over the variable.
+    expect(
+      config(['--a2a-push-allow', '10.0.0.1'], { AGENT_COMM_RELAY_A2A_PUSH_ALLOW: '10.0.0.2' }).a2aPushAllow,
+    ).toEqual(['10.0.0.1'])
+    expect(config(['--a2a-push-allow', '*']).a2aPushAllow).toBe(true)
+    expect(() => config(['--a2a-push-allow', '10.0.0.0/40'])).toThrow(
+      /--a2a-push-allow .*CIDR range \(10\.0\.0\.0\/8\), an IP address or a host name/,
+    )
+    expect(() => config([], { AGENT_COMM_RELAY_A2A_PUSH_ALLOW: 'a b' })).toThrow(
+      /AGENT_COMM_RELAY_A2A_PUSH_ALLOW/,
+    )
+    expect(() => config(['--a2a-push-allow', '*,10.0.0.1'])).toThrow(/--a2a-push-allow/)
+  })
+
   it('asks for the usage with --help', () => {
     expect(loadRelayConfig(['--help'], {})).toEqual({ help: true })
   })

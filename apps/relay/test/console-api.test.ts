@@ -259,6 +259,74 @@ describe('the console API', () => {
     expect(reply?.message.payload?.data).toMatchObject({ decision: 'approve', decidedBy: 'reviewer' })
   })
 
+  it('marks the session cookie Secure behind TLS (a trusted proxy saying https), and only then', async () => {
+    const relay = await startTestRelay({ options: { trustProxy: true } })
+    await humans(relay)
+    const signInOver = (headers: Record<string, string>) =>
+      relay.app.inject({
+        method: 'POST',
+        url: '/api/v1/console/session',
+        headers,
+        payload: { agentId: 'lead', secret: relay.secrets.lead },
+      })
+    const overTls = await signInOver({ 'x-forwarded-proto': 'https' })
+    expect(overTls.statusCode).toBe(200)
+    const secureCookie = String(overTls.headers['set-cookie'])
+    expect(secureCookie).toMatch(/agent_comm_session=[^;]+;.*Secure/)
+    expect(secureCookie).toMatch(/HttpOnly/)
+    expect(secureCookie).toMatch(/SameSite=Strict/)
+    const plain = await signInOver({})
+    expect(String(plain.headers['set-cookie'])).not.toMatch(/Secure/)
+  })
+
+  it('refuses the CSRF token of another session, and a token after sign-out', async () => {
+    const relay = await startTestRelay()
+    await humans(relay)
+    const lead = await signIn(relay, 'lead')
+    const reviewer = await signIn(relay, 'reviewer')
+    const crossed = await asSession(relay, { cookie: lead.cookie, csrf: reviewer.csrf })(
+      'POST',
+      '/api/v1/console/messages',
+      { to: 'builder', body: 'forged' },
+    )
+    expect(crossed.statusCode).toBe(403)
+    expect(crossed.json().error.code).toBe('CSRF_REJECTED')
+    // GET /session hands out a fresh token of the same session's secret: both are valid.
+    const fresh = (await asSession(relay, lead)('GET', '/api/v1/console/session')).json().csrfToken
+    expect(fresh).not.toBe(lead.csrf)
+    const sent = await asSession(relay, { cookie: lead.cookie, csrf: fresh })(
+      'POST',
+      '/api/v1/console/messages',
+      {
+        to: 'builder',
+        body: 'with a fresh token',
+      },
+    )
+    expect(sent.statusCode).toBe(200)
+    expect(await relay.spool.pending('builder')).toHaveLength(1)
+    // Signed out, the cookie and its tokens are worth nothing.
+    expect((await asSession(relay, lead)('DELETE', '/api/v1/console/session')).statusCode).toBe(204)
+    const afterwards = await asSession(relay, { cookie: lead.cookie, csrf: fresh })(
+      'POST',
+      '/api/v1/console/messages',
+      { to: 'builder', body: 'after sign-out' },
+    )
+    expect(afterwards.statusCode).toBe(401)
+    expect(await relay.spool.pending('builder')).toHaveLength(1)
+  })
+
+  it('ends a session when its time runs out on the relay clock', async () => {
+    const relay = await startTestRelay({ options: { console: { sessionTtlMs: 60_000 } } })
+    await humans(relay)
+    const lead = asSession(relay, await signIn(relay, 'lead'))
+    relay.clock.advance(59_000)
+    expect((await lead('GET', '/api/v1/console/inbox')).statusCode).toBe(200)
+    relay.clock.advance(1_000)
+    const expired = await lead('GET', '/api/v1/console/inbox')
+    expect(expired.statusCode).toBe(401)
+    expect(expired.json().error.message).toMatch(/expired or was ended/)
+  })
+
   it('serves the page with a strict Content-Security-Policy', async () => {
     const relay = await startTestRelay()
     const page = await relay.app.inject({ method: 'GET', url: '/console/' })

@@ -18,8 +18,10 @@ export {
 } from './profile.js'
 export type { A2APushesOptions } from './push.js'
 export { A2APushes } from './push.js'
-export type { HostLookup, PushUrlPolicy } from './push-url.js'
-export { isForbiddenAddress, pushUrlProblem } from './push-url.js'
+export type { CheckedPushUrl, HostLookup, PushUrlPolicy, PushUrlRefusal } from './push-url.js'
+export { checkPushUrl, isForbiddenAddress, PushAllowEntrySchema, pushUrlProblem } from './push-url.js'
+export type { A2ASigningKeysOptions, PushClaims, PushSigner, Sealer } from './signing-keys.js'
+export { A2ASigningKeys, JWKS_PATH, PUSH_SIGNING_ALG } from './signing-keys.js'
 export { A2A_MIGRATIONS_FOLDER, A2A_MIGRATIONS_TABLE, SqliteA2AStore } from './sqlite/store.js'
 export type {
   A2AStore,
@@ -27,6 +29,7 @@ export type {
   EventRecord,
   MaybePromise,
   PushConfigRecord,
+  SigningKeyRecord,
   StoredTaskState,
   TaskRecord,
   TokenRecord,

@@ -12,6 +12,7 @@ import { SpoolRequestHandler, withCallState } from './handler.js'
 import { isA2AAgent } from './profile.js'
 import { A2APushes } from './push.js'
 import type { HostLookup, PushUrlPolicy } from './push-url.js'
+import { A2ASigningKeys, JWKS_PATH, type Sealer } from './signing-keys.js'
 import { SqliteA2AStore } from './sqlite/store.js'
 import type { A2AStore } from './store.js'
 import { A2ATasks } from './tasks.js'
@@ -50,6 +51,22 @@ export interface A2APluginOptions {
     policy?: PushUrlPolicy
     /** How webhook hosts are resolved for that check (default `dns.lookup`). */
     lookup?: HostLookup
+    /** CAs trusted for https webhooks instead of Node's (PEM), e.g. an internal CA. */
+    ca?: string | readonly string[]
+    /**
+     * Sign every push (JWS, ES256) with a key pair kept in the store, its private key sealed by
+     * `sealer` (the relay's secrets key), and publish the public keys at `/.well-known/jwks.json`.
+     * Without it pushes are unsigned and there is no JWKS.
+     */
+    signing?: {
+      sealer: Sealer
+      /** The `iss` claim (default: `baseUrl`). */
+      issuer?: string
+      /** Age at which the key is replaced, in ms (30 days). */
+      rotateAfterMs?: number
+      /** How long a replaced key stays in the JWKS, in ms (7 days). */
+      graceMs?: number
+    }
   }
 }
 
@@ -78,7 +95,26 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
   }
   const store = options.store ?? SqliteA2AStore.open(sqliteConnection(options.spool))
   const tokens = new A2ATokens(store, { clock })
-  const pushes = new A2APushes({ store, clock, logger, ...options.push })
+  const { signing, ...push } = options.push ?? {}
+  const issuer = signing?.issuer ?? options.baseUrl
+  const signer =
+    signing === undefined
+      ? undefined
+      : await A2ASigningKeys.open({
+          store,
+          clock,
+          sealer: signing.sealer,
+          ...(issuer === undefined ? {} : { issuer }),
+          ...(signing.rotateAfterMs === undefined ? {} : { rotateAfterMs: signing.rotateAfterMs }),
+          ...(signing.graceMs === undefined ? {} : { graceMs: signing.graceMs }),
+        })
+  const pushes = new A2APushes({
+    store,
+    clock,
+    logger,
+    ...push,
+    ...(signer === undefined ? {} : { signer }),
+  })
   const tasks = new A2ATasks({
     pushes,
     spool: options.spool,
@@ -142,6 +178,13 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
   const optedIn = async (agent: string) => {
     const profile = await options.registry.get(agent)
     return profile !== undefined && isA2AAgent(profile) ? profile : undefined
+  }
+
+  if (signer !== undefined) {
+    // The public keys of push signatures: receivers fetch them (and cache them) to verify a push's JWT.
+    app.get(JWKS_PATH, async (_request, reply) =>
+      reply.header('cache-control', 'public, max-age=300').send(await signer.jwks()),
+    )
   }
 
   app.get('/.well-known/agent-card.json', async (request, reply) => {

@@ -1,5 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns/promises'
 import { BlockList, isIP } from 'node:net'
+import { z } from 'zod'
 
 /**
  * Where push notifications may go. By default only public addresses: a caller must not make the relay
@@ -8,8 +9,46 @@ import { BlockList, isIP } from 'node:net'
 export interface PushUrlPolicy {
   /** Allow every address, private and loopback included (tests, a relay inside a trusted network). */
   allowPrivate?: boolean
-  /** Host names or IP literals allowed whatever they resolve to (exact, case-insensitive). */
+  /**
+   * What is allowed although internal: host names (exact, case-insensitive: allowed whatever they
+   * resolve to), IP literals, and CIDR ranges (`10.20.0.0/16`, `fd00::/8`: every address inside).
+   */
   allowHosts?: readonly string[]
+}
+
+/**
+ * One entry of a push allow-list: a CIDR range, an IP literal or a host name, as given to
+ * `--a2a-push-allow` or `AGENT_COMM_RELAY_A2A_PUSH_ALLOW`.
+ */
+export const PushAllowEntrySchema = z
+  .string()
+  .trim()
+  .min(1)
+  .refine((entry) => parseCidr(entry) !== undefined || isIP(entry) !== 0 || HOST_NAME.test(entry), {
+    message: 'must be a CIDR range (10.0.0.0/8), an IP address or a host name',
+  })
+
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?$/
+
+/** `net/prefix` as a network and prefix length, or undefined when `entry` is not a valid CIDR range. */
+function parseCidr(entry: string): { net: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
+  const match = /^([^/]+)\/(\d{1,3})$/.exec(entry)
+  if (match === null) return undefined
+  const family = isIP(match[1]!)
+  const prefix = Number(match[2])
+  if (family === 0 || prefix > (family === 4 ? 32 : 128)) return undefined
+  return { net: match[1]!, prefix, family: family === 4 ? 'ipv4' : 'ipv6' }
+}
+
+/** The addresses an allow-list lets through by IP (its IP literals and CIDR ranges). */
+function allowedNetworks(entries: readonly string[]): BlockList {
+  const list = new BlockList()
+  for (const entry of entries) {
+    const cidr = parseCidr(entry)
+    if (cidr !== undefined) list.addSubnet(cidr.net, cidr.prefix, cidr.family)
+    else if (isIP(entry) !== 0) list.addAddress(entry, isIP(entry) === 4 ? 'ipv4' : 'ipv6')
+  }
+  return list
 }
 
 /** Resolves a host name to all its addresses (`dns.lookup` with `all: true`); tests inject their own. */
@@ -60,6 +99,20 @@ export function isForbiddenAddress(address: string): boolean {
   return FORBIDDEN.check(address, family === 4 ? 'ipv4' : 'ipv6')
 }
 
+/** Why a push URL is refused; `unresolved` when its host does not resolve now (retry later). */
+export interface PushUrlRefusal {
+  reason: string
+  unresolved?: boolean
+}
+
+/** A push URL that passed the check, with the addresses it was checked at (connect to these only). */
+export interface CheckedPushUrl {
+  url: URL
+  /** The host without IPv6 brackets, lower-case. */
+  host: string
+  addresses: readonly { address: string; family: number }[]
+}
+
 /**
  * Why `url` may not receive pushes under `policy`, or undefined when it may. The scheme must be http(s);
  * unless the host is allowed, it is resolved and every address must be public. A host that does not
@@ -69,7 +122,21 @@ export async function pushUrlProblem(
   url: string,
   policy: PushUrlPolicy = {},
   lookup: HostLookup = defaultLookup,
-): Promise<{ reason: string; unresolved?: boolean } | undefined> {
+): Promise<PushUrlRefusal | undefined> {
+  const checked = await checkPushUrl(url, policy, lookup)
+  return 'reason' in checked ? checked : undefined
+}
+
+/**
+ * Resolves `url`'s host once and checks it as {@link pushUrlProblem} does, returning the addresses it
+ * checked: the POST must connect to exactly these (a second lookup could answer differently — DNS
+ * rebinding). A host allowed by name is resolved too, so that its POST is pinned as well.
+ */
+export async function checkPushUrl(
+  url: string,
+  policy: PushUrlPolicy = {},
+  lookup: HostLookup = defaultLookup,
+): Promise<CheckedPushUrl | PushUrlRefusal> {
   let parsed: URL
   try {
     parsed = new URL(url)
@@ -79,12 +146,12 @@ export async function pushUrlProblem(
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
     return { reason: `the push notification url must be http(s), not ${parsed.protocol.replace(/:$/, '')}` }
   }
-  if (policy.allowPrivate === true) return undefined
   // URL keeps IPv6 literals in brackets.
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase()
-  if ((policy.allowHosts ?? []).some((allowed) => allowed.toLowerCase() === host)) return undefined
-  let addresses: readonly { address: string }[]
-  if (isIP(host) !== 0) addresses = [{ address: host }]
+  const allowList = policy.allowHosts ?? []
+  const allowedByName = policy.allowPrivate === true || allowList.some((a) => a.toLowerCase() === host)
+  let addresses: readonly { address: string; family: number }[]
+  if (isIP(host) !== 0) addresses = [{ address: host, family: isIP(host) }]
   else {
     try {
       addresses = await lookup(host)
@@ -99,9 +166,13 @@ export async function pushUrlProblem(
       return { reason: `the push notification host '${host}' has no address`, unresolved: true }
     }
   }
-  const bad = addresses.find((a) => isForbiddenAddress(a.address))
-  if (bad === undefined) return undefined
+  if (allowedByName) return { url: parsed, host, addresses }
+  const networks = allowedNetworks(allowList)
+  const bad = addresses.find(
+    (a) => isForbiddenAddress(a.address) && !networks.check(a.address, a.family === 6 ? 'ipv6' : 'ipv4'),
+  )
+  if (bad === undefined) return { url: parsed, host, addresses }
   return {
-    reason: `the push notification url's host '${host}' is ${bad.address === host ? '' : `at ${bad.address}, `}a loopback, private, link-local, unspecified or multicast address, which the relay does not POST to; the relay operator can allow it (a2a push allowHosts / allowPrivate)`,
+    reason: `the push notification url's host '${host}' is ${bad.address === host ? '' : `at ${bad.address}, `}a loopback, private, link-local, unspecified or multicast address, which the relay does not POST to; the relay operator can allow it (--a2a-push-allow <CIDR|host>)`,
   }
 }

@@ -1,7 +1,15 @@
-import { AuthenticationInfo, TaskPushNotificationConfig } from '@a2a-js/sdk'
+import type { LookupAddress, LookupAllOptions, LookupOneOptions } from 'node:dns'
+import { TaskPushNotificationConfig } from '@a2a-js/sdk'
 import type { Clock, Logger } from '@agent-comm/protocol'
 import { silentLogger } from '@agent-comm/protocol'
-import { type HostLookup, type PushUrlPolicy, pushUrlProblem } from './push-url.js'
+import {
+  type CheckedPushUrl,
+  checkPushUrl,
+  type HostLookup,
+  type PushUrlPolicy,
+  type PushUrlRefusal,
+} from './push-url.js'
+import type { PushSigner } from './signing-keys.js'
 import type { A2AStore, DuePush } from './store.js'
 
 /** Options of {@link A2APushes}. */
@@ -9,8 +17,19 @@ export interface A2APushesOptions {
   store: A2AStore
   clock: Clock
   logger?: Logger
-  /** How a push is sent (global `fetch`); tests and proxies inject their own. */
+  /**
+   * How a push is sent. By default an HTTP client that connects to exactly the address the URL was
+   * checked at (no second DNS lookup); a `fetch` given here (an egress proxy) is used as it is, and then
+   * the proxy must enforce the address rules itself.
+   */
   fetch?: typeof fetch
+  /** Signs each push (a JWT in `Authorization: Bearer` and `X-A2A-Notification-Signature`); none: unsigned. */
+  signer?: PushSigner
+  /**
+   * Certificate authorities trusted for https webhooks instead of Node's defaults (PEM): webhooks behind an
+   * internal CA. Only for the default client (not a `fetch` of your own).
+   */
+  ca?: string | readonly string[]
   /** First retry delay in ms (1000); it doubles with each attempt, up to five minutes. */
   retryBaseMs?: number
   /** Attempts before a push is given up (8). */
@@ -33,7 +52,9 @@ export class A2APushes {
   readonly #store: A2AStore
   readonly #clock: Clock
   readonly #logger: Logger
-  readonly #fetch: typeof fetch
+  readonly #fetch: typeof fetch | undefined
+  readonly #signer: PushSigner | undefined
+  readonly #ca: string | readonly string[] | undefined
   readonly #retryBaseMs: number
   readonly #maxAttempts: number
   readonly #timeoutMs: number
@@ -44,7 +65,9 @@ export class A2APushes {
     this.#store = options.store
     this.#clock = options.clock
     this.#logger = options.logger ?? silentLogger
-    this.#fetch = options.fetch ?? fetch
+    this.#fetch = options.fetch
+    this.#signer = options.signer
+    this.#ca = options.ca
     this.#retryBaseMs = options.retryBaseMs ?? 1000
     this.#maxAttempts = options.maxAttempts ?? 8
     this.#timeoutMs = options.timeoutMs ?? 10_000
@@ -57,8 +80,9 @@ export class A2APushes {
    * that resolves to a loopback, private, link-local, unspecified or multicast address (unless the policy
    * allows it). `unresolved` when the host does not resolve now.
    */
-  async urlProblem(url: string): Promise<{ reason: string; unresolved?: boolean } | undefined> {
-    return pushUrlProblem(url, this.#policy, this.#lookup)
+  async urlProblem(url: string): Promise<PushUrlRefusal | undefined> {
+    const checked = await checkPushUrl(url, this.#policy, this.#lookup)
+    return 'reason' in checked ? checked : undefined
   }
 
   /** Sends every push due now, in order per task; returns how many were delivered. */
@@ -72,9 +96,15 @@ export class A2APushes {
       if (blocked.has(key)) continue
       const now = this.#clock.now()
       if (!(await this.#store.claimPush(push.id, push.nextAt, now + this.#timeoutMs * 2))) continue
-      // Checked again at each delivery: the host may resolve elsewhere than when the config was set.
-      const problem = await this.urlProblem(TaskPushNotificationConfig.fromJSON(push.config).url)
-      const error = problem === undefined ? await this.#send(push) : problem.reason
+      // Checked again at each delivery: the host may resolve elsewhere than when the config was set. The
+      // POST then connects to the addresses checked here, never to what a second lookup would answer.
+      const checked = await checkPushUrl(
+        TaskPushNotificationConfig.fromJSON(push.config).url,
+        this.#policy,
+        this.#lookup,
+      )
+      const problem = 'reason' in checked ? checked : undefined
+      const error = 'reason' in checked ? checked.reason : await this.#send(push, checked)
       const attempts = push.attempts + 1
       if (error === undefined) {
         delivered++
@@ -107,27 +137,83 @@ export class A2APushes {
     return delivered
   }
 
-  async #send(push: DuePush): Promise<string | undefined> {
+  async #send(push: DuePush, checked: CheckedPushUrl): Promise<string | undefined> {
     const config = TaskPushNotificationConfig.fromJSON(push.config)
+    const body = JSON.stringify(push.event)
     const headers: Record<string, string> = { 'content-type': 'application/a2a+json' }
     if (config.token !== '') headers['x-a2a-notification-token'] = config.token
-    const auth =
-      config.authentication === undefined ? undefined : AuthenticationInfo.toJSON(config.authentication)
-    if (config.authentication?.scheme && config.authentication.credentials && auth !== undefined) {
-      headers.authorization = `${config.authentication.scheme} ${config.authentication.credentials}`
-    }
+    const scheme = config.authentication?.scheme ?? ''
+    const credentials = config.authentication?.credentials ?? ''
+    if (scheme !== '' && credentials !== '') headers.authorization = `${scheme} ${credentials}`
     try {
-      const response = await this.#fetch(config.url, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify(push.event),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-        redirect: 'error',
-      })
-      await response.body?.cancel()
-      return response.ok ? undefined : `HTTP ${response.status}`
+      if (this.#signer !== undefined) {
+        const jwt = await this.#signer.sign({ body, taskId: push.taskId, audience: config.url })
+        headers['x-a2a-notification-signature'] = jwt
+        // The caller's own credentials keep Authorization; otherwise it carries the signature too.
+        headers.authorization ??= `Bearer ${jwt}`
+      }
+      if (this.#fetch !== undefined) {
+        const response = await this.#fetch(config.url, {
+          method: 'POST',
+          headers,
+          body,
+          signal: AbortSignal.timeout(this.#timeoutMs),
+          redirect: 'error',
+        })
+        await response.body?.cancel()
+        return response.ok ? undefined : `HTTP ${response.status}`
+      }
+      return await this.#post(checked, headers, body)
     } catch (error) {
       return error instanceof Error ? error.message : String(error)
     }
   }
+
+  /**
+   * POSTs to the URL through a connection to one of the checked addresses: the host name stays in the
+   * URL (so the Host header and the TLS server name are the webhook's), only the lookup is pinned.
+   * Redirects are not followed.
+   */
+  async #post(
+    checked: CheckedPushUrl,
+    headers: Record<string, string>,
+    body: string,
+  ): Promise<string | undefined> {
+    const addresses = checked.addresses
+    // Loaded on the first push: the CLI's token commands load this package and never send one.
+    const { Agent, request } = await import('undici')
+    const agent = new Agent({
+      connect: {
+        timeout: this.#timeoutMs,
+        ...(this.#ca === undefined ? {} : { ca: typeof this.#ca === 'string' ? this.#ca : [...this.#ca] }),
+        lookup: (_host: string, options: LookupOneOptions | LookupAllOptions, callback: PinnedCallback) => {
+          if ((options as LookupAllOptions).all === true) {
+            ;(callback as (e: null, a: LookupAddress[]) => void)(null, [...addresses])
+          } else {
+            const first = addresses[0]!
+            ;(callback as (e: null, a: string, f: number) => void)(null, first.address, first.family)
+          }
+        },
+      },
+    })
+    try {
+      const response = await request(checked.url, {
+        method: 'POST',
+        headers,
+        body,
+        dispatcher: agent,
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      })
+      await response.body.dump()
+      return response.statusCode >= 200 && response.statusCode < 300
+        ? undefined
+        : `HTTP ${response.statusCode}`
+    } finally {
+      await agent.destroy()
+    }
+  }
 }
+
+type PinnedCallback =
+  | ((error: null, address: string, family: number) => void)
+  | ((error: null, addresses: LookupAddress[]) => void)

@@ -75,6 +75,26 @@ export interface DuePush {
 }
 
 /**
+ * A key pair the relay signs push notifications with. The private key is stored sealed (AES-256-GCM
+ * under the relay's secrets key): the database alone does not give it away.
+ */
+export interface SigningKeyRecord {
+  /** The key id (`kid`): the RFC 7638 thumbprint of the public key. */
+  kid: string
+  /** The JWS algorithm (`ES256`). */
+  alg: string
+  /** The public key as a JWK (JSON text). */
+  publicJwk: string
+  /** The private key as a JWK, sealed. */
+  sealedPrivateJwk: string
+  createdAt: number
+  /** When a newer key replaced it (it no longer signs); undefined for the current key. */
+  retiredAt: number | undefined
+  /** When it leaves the JWKS (its grace period's end); undefined for the current key. */
+  expiresAt: number | undefined
+}
+
+/**
  * Where the A2A endpoint keeps what the spool does not: tokens, tasks and their spool messages, stream
  * events. One method per query, each answering synchronously (SQLite) or with a promise (PostgreSQL),
  * in the spool's own database.
@@ -127,6 +147,18 @@ export interface A2AStore {
     error?: string
     at: number
   }): MaybePromise<void>
+  /** Every signing key, the current one (not retired) first, then the newest retired ones. */
+  signingKeys(): MaybePromise<SigningKeyRecord[]>
+  /**
+   * Makes `record` the current signing key if the current one is still `expectedKid` (undefined: there
+   * is none yet) — compare-and-set, so replicas starting or rotating at once agree on one key. The old
+   * key is retired at `record.createdAt` and expires at `graceUntil`. False when another won.
+   */
+  replaceSigningKey(
+    record: SigningKeyRecord,
+    expectedKid: string | undefined,
+    graceUntil: number,
+  ): MaybePromise<boolean>
   /** Releases what the store holds; a connection it was given stays open. */
   close(): MaybePromise<void>
 }

@@ -1,10 +1,22 @@
 import { deepStrictEqual, ok, rejects, strictEqual } from 'node:assert/strict'
-import type { A2AStore, TaskRecord } from './store.js'
+import type { A2AStore, SigningKeyRecord, TaskRecord } from './store.js'
 
 /** One behaviour every {@link A2AStore} must have, as a named check (throws on failure). */
 export interface StoreCheck {
   name: string
   run(): Promise<void>
+}
+
+function signingKey(kid: string, createdAt: number): SigningKeyRecord {
+  return {
+    kid,
+    alg: 'ES256',
+    publicJwk: `{"kty":"EC","x":"${kid}"}`,
+    sealedPrivateJwk: `sealed-${kid}`,
+    createdAt,
+    retiredAt: undefined,
+    expiresAt: undefined,
+  }
 }
 
 function task(id: string, overrides: Partial<TaskRecord> = {}): TaskRecord {
@@ -167,6 +179,32 @@ export function a2aStoreChecks(open: () => Promise<A2AStore>): StoreCheck[] {
         strictEqual(await store.deletePushConfig('t2', 'c1'), true)
         deepStrictEqual(await store.duePushes(2000, 10), [])
         ok((await store.pushConfigs('t2')).length === 0)
+      },
+    },
+    {
+      name: 'keeps one current signing key, replaced by compare-and-set, the old one retired with its grace',
+      run: async () => {
+        const store = await open()
+        deepStrictEqual(await store.signingKeys(), [])
+        strictEqual(await store.replaceSigningKey(signingKey('k1', 100), undefined, 0), true)
+        // A second replica starting at the same time expected no key either: it loses.
+        strictEqual(await store.replaceSigningKey(signingKey('k1b', 101), undefined, 0), false)
+        deepStrictEqual(await store.signingKeys(), [signingKey('k1', 100)])
+        strictEqual(await store.replaceSigningKey(signingKey('k2', 200), 'k1b', 900), false)
+        strictEqual(await store.replaceSigningKey(signingKey('k2', 200), 'k1', 900), true)
+        deepStrictEqual(await store.signingKeys(), [
+          signingKey('k2', 200),
+          { ...signingKey('k1', 100), retiredAt: 200, expiresAt: 900 },
+        ])
+        // A rotation after k1's grace removes it.
+        strictEqual(await store.replaceSigningKey(signingKey('k3', 1000), 'k2', 2000), true)
+        deepStrictEqual(
+          (await store.signingKeys()).map((k) => [k.kid, k.retiredAt ?? null]),
+          [
+            ['k3', null],
+            ['k2', 1000],
+          ],
+        )
       },
     },
   ]

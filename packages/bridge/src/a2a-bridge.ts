@@ -1,6 +1,7 @@
 import type { JsonValue, MessageV2 } from '@agent-comm/protocol'
 import { ConfigError } from '@agent-comm/protocol'
 import { fetchAgentCard, type RemoteAgentCard } from './a2a-card.js'
+import { type A2ASessions, InMemoryA2ASessions } from './a2a-sessions.js'
 import type { Bridge, BridgeContext, BridgeResult } from './bridge.js'
 import { describeError } from './bridge.js'
 
@@ -12,13 +13,34 @@ export interface A2ABridgeOptions {
   token?: string
   /** The fetch to use (default: the global one). */
   fetch?: typeof fetch
-  /** How often a task still running is polled, in ms (1000). */
+  /** How often a task still running is polled, in ms (1000), when the agent does not stream. */
   pollIntervalMs?: number
+  /**
+   * Stream the task (`SendStreamingMessage`) when the agent's card says it streams (default true);
+   * false: always send and poll.
+   */
+  streaming?: boolean
+  /**
+   * Per conversation, the remote context and the task waiting for input, so that a later message of the
+   * conversation continues it (default: in this process's memory).
+   */
+  sessions?: A2ASessions
 }
 
 /** The SDK's client module, loaded on first use so installing the bridge does not bring it. */
 type SdkClient = typeof import('@a2a-js/sdk/client')
 type Sdk = typeof import('@a2a-js/sdk')
+type Client = Awaited<ReturnType<InstanceType<SdkClient['ClientFactory']>['createFromAgentCard']>>
+type SendRequest = ReturnType<Sdk['SendMessageRequest']['fromJSON']>
+
+/** A task as A2A JSON, as far as the bridge reads it. */
+interface TaskJson {
+  id: string
+  contextId?: string
+  status?: { state?: string; message?: { parts?: JsonPart[] } }
+  artifacts?: { artifactId?: string; parts?: JsonPart[] }[]
+  [key: string]: unknown
+}
 
 const FINAL_STATES = new Set([
   'TASK_STATE_COMPLETED',
@@ -30,15 +52,18 @@ const WAITING_STATES = new Set(['TASK_STATE_INPUT_REQUIRED', 'TASK_STATE_AUTH_RE
 
 /**
  * Forwards an agent's messages to an external A2A 1.0 agent with the A2A SDK's client (`@a2a-js/sdk`, an
- * optional peer dependency): the message becomes a `SendMessage` (its A2A parts if it carries some, else
- * its body as text, in a context named after its conversation), the task is followed until it ends, and
- * its artifacts (or the agent's message) come back as the reply, so `request` works against the agent.
- * A failed or rejected task is dead-lettered with the agent's reason; an unreachable agent is retried.
+ * optional peer dependency): the message becomes a `SendStreamingMessage` when the agent's card says it
+ * streams, else a `SendMessage` whose task is polled (its A2A parts if it carries some, else its body as
+ * text, in the conversation's remote context); its artifacts (or the agent's message) come back as the
+ * reply, so `request` works against the agent. A task that asks for input (input-required) is answered
+ * with its question, and the next message of the same conversation continues that task. A failed or
+ * rejected task is dead-lettered with the agent's reason; an unreachable agent is retried.
  */
 export class A2ABridge implements Bridge {
   readonly name: string
   readonly #options: A2ABridgeOptions
   readonly #fetch: typeof fetch
+  readonly #sessions: A2ASessions
   #card: RemoteAgentCard | undefined
 
   constructor(options: A2ABridgeOptions) {
@@ -56,6 +81,7 @@ export class A2ABridge implements Bridge {
             headers.set('authorization', `Bearer ${options.token}`)
             return base(input, { ...init, headers })
           }
+    this.#sessions = options.sessions ?? new InMemoryA2ASessions()
     this.name = `a2a ${url.origin}${url.pathname}`
   }
 
@@ -66,51 +92,132 @@ export class A2ABridge implements Bridge {
     } catch (error) {
       return { success: false, retryable: false, error: describeError(error) }
     }
-    let client: Awaited<ReturnType<InstanceType<SdkClient['ClientFactory']>['createFromAgentCard']>>
+    let client: Client
+    let card: RemoteAgentCard
     try {
-      this.#card ??= await fetchAgentCard(this.#options.cardUrl, {
+      card = this.#card ??= await fetchAgentCard(this.#options.cardUrl, {
         fetch: this.#fetch,
         signal: context.signal,
       })
       const factory = new sdk.client.ClientFactory({
         transports: [new sdk.client.JsonRpcTransportFactory({ fetchImpl: this.#fetch })],
       })
-      client = await factory.createFromAgentCard(sdk.types.AgentCard.fromJSON(this.#card))
+      client = await factory.createFromAgentCard(sdk.types.AgentCard.fromJSON(card))
     } catch (error) {
       // A card that does not validate will not get better on retry; an unreachable agent may.
       const unreachable = /unreachable|HTTP 5\d\d/.test(describeError(error))
       return { success: false, retryable: unreachable, error: describeError(error) }
     }
+    const conversation = message.routing.conversationId
+    const remote = await this.#sessions.get(conversation)
     const request = sdk.types.SendMessageRequest.fromJSON({
       message: {
         messageId: message.id,
-        contextId: message.routing.conversationId,
+        contextId: remote?.contextId ?? conversation,
+        ...(remote?.taskId === undefined ? {} : { taskId: remote.taskId }),
         role: 'ROLE_USER',
         parts: partsOf(message),
         metadata: { agentCommMessageId: message.id, fromAgent: message.fromAgent, subject: message.subject },
       },
     })
     try {
-      const result = await client.sendMessage(request, { signal: context.signal })
-      let json = (
-        'id' in result ? sdk.types.Task.toJSON(result) : sdk.types.Message.toJSON(result)
-      ) as Record<string, unknown>
-      if ('id' in result) {
-        let task = result
-        while (!isDone(sdk.types.taskStateToJSON(task.status?.state ?? 0))) {
-          await delay(this.#options.pollIntervalMs ?? 1000, context.signal)
-          if (context.signal.aborted) return { success: false, error: 'aborted while the A2A task ran' }
-          task = await client.getTask({ tenant: '', id: task.id }, { signal: context.signal })
-        }
-        json = sdk.types.Task.toJSON(task) as Record<string, unknown>
-      }
-      return outcome(json)
+      const streams = this.#options.streaming !== false && card.capabilities?.streaming === true
+      const json = streams
+        ? await this.#stream(sdk, client, request, context.signal)
+        : await this.#send(sdk, client, request, context.signal)
+      if (json === undefined) return { success: false, error: 'aborted while the A2A task ran' }
+      if ('messageId' in json) return outcome(json)
+      const task = json as TaskJson
+      // The conversation keeps its remote context; a task waiting for input is continued by the next message.
+      await this.#sessions.set(conversation, {
+        contextId: task.contextId ?? remote?.contextId ?? conversation,
+        ...(WAITING_STATES.has(task.status?.state ?? '') ? { taskId: task.id } : {}),
+      })
+      return outcome(task)
     } catch (error) {
       return {
         success: false,
         error: `A2A agent ${this.#card?.name ?? this.#options.cardUrl}: ${describeError(error)}`,
       }
     }
+  }
+
+  /** `SendMessage`, then `GetTask` every `pollIntervalMs` until the task ends or waits for input. */
+  async #send(
+    sdk: { types: Sdk },
+    client: Client,
+    request: SendRequest,
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown> | undefined> {
+    const result = await client.sendMessage(request, { signal })
+    if (!('id' in result)) return sdk.types.Message.toJSON(result) as Record<string, unknown>
+    return this.#poll(sdk, client, sdk.types.Task.toJSON(result) as TaskJson, signal)
+  }
+
+  async #poll(
+    sdk: { types: Sdk },
+    client: Client,
+    task: TaskJson,
+    signal: AbortSignal,
+  ): Promise<TaskJson | undefined> {
+    let current = task
+    while (!isDone(current.status?.state ?? '')) {
+      await delay(this.#options.pollIntervalMs ?? 1000, signal)
+      if (signal.aborted) return undefined
+      current = sdk.types.Task.toJSON(
+        await client.getTask({ tenant: '', id: current.id }, { signal }),
+      ) as TaskJson
+    }
+    return current
+  }
+
+  /**
+   * `SendStreamingMessage`: the task is built from its events (the task, status updates, artifact chunks)
+   * until it ends or waits for input. A stream that ends before that is followed by polling.
+   */
+  async #stream(
+    sdk: { types: Sdk },
+    client: Client,
+    request: SendRequest,
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown> | undefined> {
+    let task: TaskJson | undefined
+    for await (const event of client.sendMessageStream(request, { signal })) {
+      const json = sdk.types.StreamResponse.toJSON(event) as {
+        task?: TaskJson
+        message?: Record<string, unknown>
+        statusUpdate?: { taskId: string; contextId?: string; status?: TaskJson['status'] }
+        artifactUpdate?: {
+          taskId: string
+          contextId?: string
+          artifact?: { artifactId?: string; parts?: JsonPart[] }
+          append?: boolean
+        }
+      }
+      if (json.message !== undefined) return json.message
+      if (json.task !== undefined) task = { ...json.task }
+      const update = json.statusUpdate ?? json.artifactUpdate
+      if (update !== undefined) {
+        task ??= {
+          id: update.taskId,
+          ...(update.contextId === undefined ? {} : { contextId: update.contextId }),
+        }
+      }
+      if (json.statusUpdate?.status !== undefined && task !== undefined)
+        task.status = json.statusUpdate.status
+      if (json.artifactUpdate?.artifact !== undefined && task !== undefined) {
+        task.artifacts = mergeArtifact(
+          task.artifacts ?? [],
+          json.artifactUpdate.artifact,
+          json.artifactUpdate.append,
+        )
+      }
+      if (task !== undefined && isDone(task.status?.state ?? '')) return task
+    }
+    if (signal.aborted) return undefined
+    if (task === undefined) throw new Error('the stream ended without a task or a message')
+    // The stream ended early (a proxy cut it): the task's state is read until it ends.
+    return this.#poll(sdk, client, task, signal)
   }
 
   async isAvailable(signal?: AbortSignal): Promise<boolean> {
@@ -134,6 +241,21 @@ async function loadSdk(): Promise<{ client: SdkClient; types: Sdk }> {
       hint: '@a2a-js/sdk is an optional peer dependency of @agent-comm/bridge.',
     })
   }
+}
+
+/** An artifact chunk added to the task's artifacts: appended to the one with its id, or replacing it. */
+function mergeArtifact(
+  artifacts: NonNullable<TaskJson['artifacts']>,
+  chunk: { artifactId?: string; parts?: JsonPart[] },
+  append: boolean | undefined,
+): NonNullable<TaskJson['artifacts']> {
+  const at = artifacts.findIndex((a) => a.artifactId === chunk.artifactId)
+  if (at === -1) return [...artifacts, chunk]
+  const merged =
+    append === true
+      ? { ...artifacts[at], parts: [...(artifacts[at]!.parts ?? []), ...(chunk.parts ?? [])] }
+      : chunk
+  return artifacts.map((a, i) => (i === at ? merged : a))
 }
 
 function isDone(state: string): boolean {
@@ -178,7 +300,8 @@ function outcome(json: Record<string, unknown>): BridgeResult {
       error: `the A2A task ended ${state.slice(11).toLowerCase()}${text === '' ? '' : `: ${text}`}`,
     }
   }
-  const a2aState = state === 'TASK_STATE_INPUT_REQUIRED' ? 'input-required' : 'completed'
+  // Both waiting states ask the sender something: its next message in the conversation answers.
+  const a2aState = WAITING_STATES.has(state ?? '') ? 'input-required' : 'completed'
   return {
     success: true,
     replyText: text === '' ? `(the A2A agent answered ${state ?? 'a message'} without text)` : text,
@@ -189,6 +312,9 @@ function outcome(json: Record<string, unknown>): BridgeResult {
           state: a2aState,
           parts: parts as JsonValue[],
           ...('id' in json ? { taskId: String(json.id) } : {}),
+          ...(typeof json.contextId === 'string' && json.contextId !== ''
+            ? { contextId: json.contextId }
+            : {}),
         },
       },
     },

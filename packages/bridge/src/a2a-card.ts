@@ -19,6 +19,7 @@ export const RemoteAgentCardSchema = z
           .loose(),
       )
       .min(1),
+    capabilities: z.object({ streaming: z.boolean().optional() }).loose().optional(),
   })
   .loose()
   .refine((card) => card.supportedInterfaces.some((i) => i.protocolBinding === 'JSONRPC'), {

@@ -2,6 +2,14 @@ export type { A2ABridgeOptions } from './a2a-bridge.js'
 export { A2ABridge } from './a2a-bridge.js'
 export type { RemoteAgentCard } from './a2a-card.js'
 export { fetchAgentCard, RemoteAgentCardSchema } from './a2a-card.js'
+export type { A2ARemoteTask, A2ASessions } from './a2a-sessions.js'
+export {
+  A2A_TOKEN_ENV,
+  a2aTokenEnvName,
+  a2aTokenFromEnv,
+  ConversationA2ASessions,
+  InMemoryA2ASessions,
+} from './a2a-sessions.js'
 export type { Bridge, BridgeContext, BridgeResult } from './bridge.js'
 export { DEFAULT_MAX_REPLY_BYTES, describeError } from './bridge.js'
 export type { CommandBridgeOptions } from './command-bridge.js'

@@ -11,7 +11,14 @@ import {
   ServerCallContext,
 } from '@a2a-js/sdk/server'
 import { afterEach, describe, expect, it } from 'vitest'
-import { A2ABridge, BridgeRunner, fetchAgentCard } from '../src/index.js'
+import {
+  A2ABridge,
+  a2aTokenEnvName,
+  a2aTokenFromEnv,
+  BridgeRunner,
+  ConversationA2ASessions,
+  fetchAgentCard,
+} from '../src/index.js'
 import { openCoordinator } from './helpers.js'
 
 const servers: Server[] = []
@@ -20,8 +27,19 @@ afterEach(async () => {
 })
 
 /** An external A2A agent made with the SDK's own server: it answers `shout: <TEXT>` and checks a bearer token. */
-async function externalAgent(options: { token?: string; fail?: boolean } = {}) {
+async function externalAgent(
+  options: {
+    token?: string
+    fail?: boolean
+    /** The card says it streams; the artifact comes in two chunks. */
+    streaming?: boolean
+    /** The first turn asks for the volume (input-required); the next message on the task answers. */
+    asks?: boolean
+  } = {},
+) {
   const seenAuth: (string | undefined)[] = []
+  /** Each JSON-RPC call: its method and the task id its message names (a continued task). */
+  const calls: { method: string; taskId: string | undefined }[] = []
   const server = createServer()
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   servers.push(server)
@@ -34,7 +52,7 @@ async function externalAgent(options: { token?: string; fail?: boolean } = {}) {
     ],
     provider: undefined,
     version: '1.0.0',
-    capabilities: { streaming: false, pushNotifications: false, extensions: [] },
+    capabilities: { streaming: options.streaming === true, pushNotifications: false, extensions: [] },
     securitySchemes: {},
     securityRequirements: [],
     defaultInputModes: ['text/plain'],
@@ -48,6 +66,12 @@ async function externalAgent(options: { token?: string; fail?: boolean } = {}) {
         .map((p) => (p.content?.$case === 'text' ? p.content.value : ''))
         .join('')
       const base = { taskId: context.taskId, contextId: context.contextId, metadata: undefined }
+      const textPart = (value: string) => ({
+        content: { $case: 'text' as const, value },
+        metadata: undefined,
+        filename: '',
+        mediaType: '',
+      })
       bus.publish(
         AgentEvent.task({
           id: context.taskId,
@@ -58,10 +82,69 @@ async function externalAgent(options: { token?: string; fail?: boolean } = {}) {
             timestamp: new Date().toISOString(),
           },
           artifacts: [],
-          history: [context.userMessage],
+          history: [...(context.task?.history ?? []), context.userMessage],
           metadata: undefined,
         }),
       )
+      if (options.asks === true && context.task === undefined) {
+        bus.publish(
+          AgentEvent.statusUpdate({
+            ...base,
+            status: {
+              state: TaskState.TASK_STATE_INPUT_REQUIRED,
+              message: {
+                messageId: randomUUID(),
+                contextId: context.contextId,
+                taskId: context.taskId,
+                role: Role.ROLE_AGENT,
+                parts: [textPart('how loud?')],
+                metadata: undefined,
+                extensions: [],
+                referenceTaskIds: [],
+              },
+              timestamp: new Date().toISOString(),
+            },
+          }),
+        )
+        bus.finished()
+        return
+      }
+      // A continued task shouts its first message at the volume given now.
+      const first = context.task?.history[0]?.parts
+        .map((p) => (p.content?.$case === 'text' ? p.content.value : ''))
+        .join('')
+      const shout = first === undefined ? text.toUpperCase() : `${first.toUpperCase()} (${text})`
+      if (options.streaming === true && options.fail !== true) {
+        for (const [i, chunk] of ['shout:', shout].entries()) {
+          bus.publish(
+            AgentEvent.artifactUpdate({
+              ...base,
+              artifact: {
+                artifactId: 'a1',
+                name: 'shout',
+                description: '',
+                parts: [textPart(chunk)],
+                metadata: undefined,
+                extensions: [],
+              },
+              append: i > 0,
+              lastChunk: i > 0,
+            }),
+          )
+        }
+        bus.publish(
+          AgentEvent.statusUpdate({
+            ...base,
+            status: {
+              state: TaskState.TASK_STATE_COMPLETED,
+              message: undefined,
+              timestamp: new Date().toISOString(),
+            },
+          }),
+        )
+        bus.finished()
+        return
+      }
       if (options.fail === true) {
         bus.publish(
           AgentEvent.statusUpdate({
@@ -99,7 +182,7 @@ async function externalAgent(options: { token?: string; fail?: boolean } = {}) {
               description: '',
               parts: [
                 {
-                  content: { $case: 'text', value: `shout: ${text.toUpperCase()}` },
+                  content: { $case: 'text', value: `shout: ${shout}` },
                   metadata: undefined,
                   filename: '',
                   mediaType: '',
@@ -151,14 +234,23 @@ async function externalAgent(options: { token?: string; fail?: boolean } = {}) {
         response.writeHead(401).end()
         return
       }
+      const rpc = JSON.parse(body) as { method: string; params?: { message?: { taskId?: string } } }
+      calls.push({ method: rpc.method, taskId: rpc.params?.message?.taskId || undefined })
       const result = await transport.handle(
         body,
         new ServerCallContext({ requestedVersion: String(request.headers['a2a-version'] ?? '0.3') }),
       )
+      if (Symbol.asyncIterator in result) {
+        // SendStreamingMessage: the events as server-sent events.
+        response.writeHead(200, { 'content-type': 'text/event-stream' })
+        for await (const event of result) response.write(`data: ${JSON.stringify(event)}\n\n`)
+        response.end()
+        return
+      }
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result))
     })
   })
-  return { cardUrl: `${base}/.well-known/agent-card.json`, base, seenAuth }
+  return { cardUrl: `${base}/.well-known/agent-card.json`, base, seenAuth, calls }
 }
 
 describe('A2ABridge', () => {
@@ -186,6 +278,104 @@ describe('A2ABridge', () => {
       data: { a2a: { state: 'completed' } },
     })
     expect(agent.seenAuth.every((a) => a === 'Bearer remote-secret')).toBe(true)
+    // The card does not say it streams: sent, then polled.
+    expect(agent.calls.map((c) => c.method)).toContain('SendMessage')
+    expect(agent.calls.map((c) => c.method)).not.toContain('SendStreamingMessage')
+  })
+
+  it('streams the task from an agent whose card says it streams, its artifact chunks joined', async () => {
+    const agent = await externalAgent({ streaming: true })
+    const coord = await openCoordinator()
+    await coord.register({ agentId: 'shouter' })
+    await coord.send({ fromAgent: 'architect', toAgent: 'shouter', subject: 'Loud', body: 'hello' })
+    const bridge = new A2ABridge({ cardUrl: agent.cardUrl, pollIntervalMs: 10 })
+    const summary = await new BridgeRunner({ coordinator: coord, agent: 'shouter', bridge }).run({
+      once: true,
+    })
+    expect(summary).toMatchObject({ processed: 1, succeeded: 1 })
+    const [reply] = await coord.poll('architect')
+    expect(reply?.message.body).toBe('shout:\n\nHELLO')
+    expect(reply?.message.payload).toMatchObject({
+      data: { a2a: { state: 'completed', parts: [{ text: 'shout:' }, { text: 'HELLO' }] } },
+    })
+    // One streaming call, no polling.
+    expect(agent.calls.map((c) => c.method)).toEqual(['SendStreamingMessage'])
+  })
+
+  for (const streaming of [false, true]) {
+    // Polling: the remote task is found again in the conversation by a new bridge (a restart);
+    // streaming: one bridge remembers it in memory.
+    it(`continues a remote input-required task with the next message of the conversation (${streaming ? 'streaming, in memory' : 'polling, after a restart'})`, async () => {
+      const agent = await externalAgent({ asks: true, streaming })
+      const coord = await openCoordinator()
+      await coord.register({ agentId: 'shouter' })
+      await coord.send({
+        fromAgent: 'architect',
+        toAgent: 'shouter',
+        subject: 'Loud',
+        body: 'hello',
+      })
+      const newBridge = () =>
+        new A2ABridge({
+          cardUrl: agent.cardUrl,
+          pollIntervalMs: 10,
+          ...(streaming
+            ? {}
+            : {
+                sessions: new ConversationA2ASessions({
+                  conversation: (id) => coord.conversation(id),
+                  agent: 'shouter',
+                }),
+              }),
+        })
+      const bridge = newBridge()
+      let runner = new BridgeRunner({ coordinator: coord, agent: 'shouter', bridge })
+      await runner.run({ once: true })
+      const [question] = await coord.poll('architect')
+      expect(question?.message.body).toBe('how loud?')
+      expect(question?.message.payload).toMatchObject({ data: { a2a: { state: 'input-required' } } })
+      await coord.ack(question!.message.id, 'architect', { receipt: question!.lease.receipt })
+      // The answer, in the same conversation, goes to the same remote task.
+      await coord.send({
+        fromAgent: 'architect',
+        toAgent: 'shouter',
+        subject: 'Re: Loud',
+        body: 'very',
+        routing: { replyTo: question!.message.id, conversationId: question!.message.routing.conversationId },
+      })
+      if (!streaming) runner = new BridgeRunner({ coordinator: coord, agent: 'shouter', bridge: newBridge() })
+      await runner.run({ once: true })
+      const [answer] = await coord.poll('architect')
+      expect(answer?.message.body).toMatch(/HELLO \(very\)$/)
+      const sends = agent.calls.filter((c) => c.method !== 'GetTask')
+      expect(sends).toHaveLength(2)
+      expect(sends[0]?.taskId).toBeUndefined()
+      expect(sends[1]?.taskId).toEqual(expect.any(String))
+      // A new message after the task completed starts a new remote task (in the same remote context).
+      await coord.send({
+        fromAgent: 'architect',
+        toAgent: 'shouter',
+        subject: 'Again',
+        body: 'again',
+        routing: { conversationId: question!.message.routing.conversationId },
+      })
+      await runner.run({ once: true })
+      expect(agent.calls.filter((c) => c.method !== 'GetTask').at(-1)?.taskId).toBeUndefined()
+    })
+  }
+
+  it('reads a token per remote agent from the environment, the shared one otherwise', () => {
+    const env = {
+      AGENT_COMM_A2A_TOKEN: 'shared',
+      AGENT_COMM_A2A_TOKEN_PARTNER_B: 'for-partner-b',
+      [a2aTokenEnvName('Partner.B')]: 'for-Partner.B',
+    }
+    expect(a2aTokenEnvName('partner-b')).toBe('AGENT_COMM_A2A_TOKEN_PARTNER_B')
+    expect(a2aTokenEnvName('Partner.B')).toMatch(/^AGENT_COMM_A2A_TOKEN__[0-9A-F]+$/)
+    expect(a2aTokenFromEnv(env, 'partner-b')).toBe('for-partner-b')
+    expect(a2aTokenFromEnv(env, 'Partner.B')).toBe('for-Partner.B')
+    expect(a2aTokenFromEnv(env, 'other')).toBe('shared')
+    expect(a2aTokenFromEnv({ AGENT_COMM_A2A_TOKEN_OTHER: ' ' }, 'other')).toBeUndefined()
   })
 
   it("dead-letters a message whose A2A task failed, with the agent's reason", async () => {

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
 import type { Coordinator, CoordinatorConfig } from '@agent-comm/coordinator'
 import type { RunningHttpServer, RunningServer } from '@agent-comm/mcp'
-import type { Logger, LogLevel } from '@agent-comm/protocol'
+import type { Logger, LogLevel, MessageV2 } from '@agent-comm/protocol'
 import { LOG_LEVELS } from '@agent-comm/protocol/vocabulary'
 import type { RelayConfig, RelayHandle } from '@agent-comm/relay'
 import type { RelaySecretStore } from '@agent-comm/secrets'
@@ -169,21 +169,33 @@ export function debugEnabled(): boolean {
 }
 
 /** What the `bridge` command asks for: a command line already split into words, or a webhook URL. */
-export type BridgeSpec = { argv: string[] } | { webhook: string } | { a2aCardUrl: string }
+export type BridgeSpec =
+  | { argv: string[] }
+  | { webhook: string }
+  | {
+      a2aCardUrl: string
+      agent: string
+      /** The conversation's messages (the coordinator's), where the bridge finds a remote task again. */
+      conversation: (conversationId: string) => Promise<readonly MessageV2[]>
+    }
 
 /**
  * Builds the bridge for `agent-comm bridge`. Here, in the composition root, the command gets the
  * environment it runs with (this process's, so PATH and the user's variables reach it).
  */
 export async function buildBridge(spec: BridgeSpec): Promise<import('@agent-comm/bridge').Bridge> {
-  const { A2ABridge, CommandBridge, HttpBridge } = await loadRuntime()
+  const { A2ABridge, a2aTokenFromEnv, CommandBridge, ConversationA2ASessions, HttpBridge } =
+    await loadRuntime()
   if ('webhook' in spec) return new HttpBridge({ url: spec.webhook })
   if ('a2aCardUrl' in spec) {
-    // The remote agent's bearer token, if it needs one, comes from the environment, never from a flag.
-    const token = process.env.AGENT_COMM_A2A_TOKEN?.trim()
+    // The remote agent's bearer token, if it needs one, comes from the environment, never from a flag:
+    // its own AGENT_COMM_A2A_TOKEN_<AGENT>, else the shared AGENT_COMM_A2A_TOKEN.
+    const token = a2aTokenFromEnv(process.env, spec.agent)
     return new A2ABridge({
       cardUrl: spec.a2aCardUrl,
-      ...(token === undefined || token === '' ? {} : { token }),
+      ...(token === undefined ? {} : { token }),
+      // A remote task waiting for input is found again in the conversation: `--once` runs continue it too.
+      sessions: new ConversationA2ASessions({ conversation: spec.conversation, agent: spec.agent }),
     })
   }
   const [command, ...args] = spec.argv
@@ -432,6 +444,7 @@ export async function startConsole(options: {
   })
   const start = startLocalConsole({
     path: config.dbPath,
+    ...(config.postgresSchema === undefined ? {} : { postgresSchema: config.postgresSchema }),
     create: options.create === true,
     port: options.port,
     ...(options.as === undefined ? {} : { as: options.as }),

@@ -115,12 +115,21 @@ export const relayServerFlags = {
       'debug, info, warn, error or silent; JSON log lines go to stderr [AGENT_COMM_RELAY_LOG_LEVEL, default info]',
     helpValue: '<level>',
   }),
+  'a2a-push-allow': Flags.string({
+    description:
+      'A2A push webhooks allowed on internal addresses: a CIDR range, IP address or host name (repeatable, or comma-separated), or * for every address [AGENT_COMM_RELAY_A2A_PUSH_ALLOW, default none: public addresses only]',
+    helpValue: '<CIDR|host>',
+    multiple: true,
+  }),
 }
 
 /** The relay's own command line for the flags given (those not given come from its variables). */
-export function relayArgv(flags: Partial<Record<keyof typeof relayServerFlags, string>>): string[] {
+export function relayArgv(
+  flags: Partial<Record<keyof typeof relayServerFlags, string | readonly string[]>>,
+): string[] {
   return Object.keys(relayServerFlags).flatMap((name) => {
     const value = flags[name as keyof typeof relayServerFlags]
-    return value === undefined ? [] : [`--${name}`, value]
+    if (value === undefined) return []
+    return typeof value === 'string' ? [`--${name}`, value] : value.flatMap((v) => [`--${name}`, v])
   })
 }

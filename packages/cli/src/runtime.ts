@@ -2,7 +2,15 @@
 // bundles into dist/runtime.bundle.js (see scripts/bundle-runtime.mjs and the README's "Startup time").
 // Commands load it lazily, through the composition root, so `--help` never pays for it.
 
-export { A2ABridge, BridgeRunner, CommandBridge, FunctionBridge, HttpBridge } from '@agent-comm/bridge'
+export {
+  A2ABridge,
+  a2aTokenFromEnv,
+  BridgeRunner,
+  CommandBridge,
+  ConversationA2ASessions,
+  FunctionBridge,
+  HttpBridge,
+} from '@agent-comm/bridge'
 export {
   createCoordinator,
   describeAgentTransports,

@@ -129,6 +129,59 @@ describe('agent-comm mcp install', () => {
   })
 })
 
+describe('agent-comm mcp doctor, server start', () => {
+  it('reports a server that fails to start, and passes one that answers initialize', async () => {
+    const s = sandbox()
+    expect((await s.run(['register', 'builder', '-c', 'code', '-d', 'local'])).code).toBe(0)
+    // The real server, as mcp install writes it (user scope of Cursor).
+    expect(
+      (await s.run(['mcp', 'install', '--client', 'cursor', '--scope', 'user', '--agent', 'builder'])).code,
+    ).toBe(0)
+    // A server whose script exists but dies before answering (as a broken build or a bad flag would).
+    const crash = join(s.cwd, 'crash.js')
+    writeFileSync(crash, "process.stderr.write('cannot load the database driver\\n'); process.exit(3)\n")
+    writeFileSync(
+      join(s.cwd, '.mcp.json'),
+      JSON.stringify({
+        mcpServers: {
+          'agent-comm': {
+            command: process.execPath,
+            args: [crash, '--agent', 'builder'],
+            env: { AGENT_COMM_DB_PATH: s.db },
+          },
+        },
+      }),
+    )
+    const doctor = await s.run(['mcp', 'doctor', '--json'])
+    expect(doctor.code, doctor.stderr).toBe(1)
+    const report = JSON.parse(doctor.stdout)
+    const entry = (client: string) =>
+      report.entries.find((e: { client: string }) => e.client === client) as { problems: string[] }
+    expect(entry('claude-code').problems).toEqual([
+      'the server exited (3) before answering: cannot load the database driver',
+    ])
+    expect(entry('cursor').problems).toEqual([])
+
+    // A command that is not there at all.
+    writeFileSync(
+      join(s.cwd, '.mcp.json'),
+      JSON.stringify({
+        mcpServers: {
+          'agent-comm': {
+            command: 'agent-comm-no-such-command',
+            args: [],
+            env: { AGENT_COMM_DB_PATH: s.db },
+          },
+        },
+      }),
+    )
+    const missing = JSON.parse((await s.run(['mcp', 'doctor', '--json'])).stdout)
+    expect(missing.entries[0].problems).toEqual([
+      expect.stringMatching(/^the server does not start: .*ENOENT/),
+    ])
+  })
+})
+
 describe('agent-comm inbox --new', () => {
   it('shows only unclaimed mail new since the cursor of this client, briefly, then nothing', async () => {
     const p = project()

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cleanEnv, exited, firstLine, project, runCli, spawnCli, tempDir } from './helpers.js'
@@ -34,6 +34,26 @@ describe('agent-comm console', () => {
     expect(first.status).toBe(200)
     expect(await first.json()).toMatchObject({ agentId: 'admin', admin: true })
     expect((await signIn({ token })).status).toBe(401)
+    child.kill('SIGTERM')
+    expect(await exited(child)).toBe(0)
+  })
+
+  it('opens the one-time login link in the browser with --open ($BROWSER here)', async () => {
+    const p = project()
+    await p.ok(['stats', '--create'])
+    // A stand-in browser: writes the URL it was given to a file.
+    const opened = join(p.dir, 'opened.txt')
+    const browser = join(p.dir, 'fake-browser.sh')
+    writeFileSync(browser, `#!/bin/sh\nprintf '%s' "$1" > '${opened}'\n`)
+    chmodSync(browser, 0o755)
+    const child = spawnCli(['console', '--port', '0', '--open', '--json'], {
+      cwd: p.dir,
+      env: { ...p.env, BROWSER: browser },
+    })
+    const { loginUrl } = JSON.parse(await firstLine(child)) as { loginUrl: string }
+    await expect
+      .poll(() => (existsSync(opened) ? readFileSync(opened, 'utf8') : ''), { timeout: 60_000 })
+      .toBe(loginUrl)
     child.kill('SIGTERM')
     expect(await exited(child)).toBe(0)
   })

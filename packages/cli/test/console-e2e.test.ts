@@ -1,7 +1,7 @@
 // The human console in a real browser (Debian's Chromium driven by playwright-core), against a real relay
 // on an ephemeral port and the real local console (`agent-comm console`, a child process). With
 // SCREENSHOTS=1 the main pages are also saved to packages/console/docs/ for its README.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -316,6 +316,106 @@ describe('the console on a relay', () => {
     expect(inbox).toEqual({ items: [] })
     await page.getByRole('heading', { name: 'Inbox' }).waitFor(WAIT)
     expect(await page.getByText('for lead only').count()).toBe(0)
+    await context.close()
+  })
+
+  it('retries several dead letters at once with "Retry selected"', async () => {
+    const ids: string[] = []
+    for (const subject of ['Lint', 'Package']) {
+      const message = createMessage(
+        { fromAgent: 'lead', toAgent: 'builder', subject, body: `${subject} it` },
+        { clock: relay.clock },
+      )
+      await relay.spool.send(message)
+      const claimed = await relay.spool.claimMessage('builder', message.id)
+      await relay.spool.nack(message.id, 'builder', {
+        receipt: claimed!.lease.receipt,
+        reason: `${subject} tool missing`,
+        deadLetter: true,
+      })
+      ids.push(message.id)
+    }
+    const { context, page } = await newPage()
+    await signIn(page, relay, 'admin')
+    await page.getByRole('link', { name: 'Dead letters' }).click()
+    for (const id of ids) {
+      const card = page.locator(`[data-message-id="${id}"]`)
+      await card.getByText('tool missing', { exact: false }).waitFor(WAIT)
+      await card.getByRole('checkbox').check()
+    }
+    await page.getByRole('button', { name: 'Retry selected (2)' }).click()
+    for (const id of ids)
+      await page.locator(`[data-message-id="${id}"]`).waitFor({ state: 'detached', ...WAIT })
+    const pending = await relay.spool.pending('builder')
+    for (const id of ids) {
+      expect(pending.map((p) => [p.message.id, p.delivery.status])).toContainEqual([id, 'queued'])
+    }
+    await context.close()
+  })
+
+  it('sends a new message from the New-message form', async () => {
+    const { context, page } = await newPage()
+    await signIn(page, relay, 'lead')
+    const form = page.getByRole('form', { name: 'New message' })
+    await form.getByLabel('To (agent id or capability:name)').fill('builder')
+    await form.getByLabel('Subject').fill('Release notes')
+    await form.getByLabel('Message').fill('Please draft the release notes for v2')
+    await form.getByRole('button', { name: 'Send' }).click()
+    await expect
+      .poll(async () => (await relay.spool.pending('builder')).map((p) => p.message), WAIT)
+      .toContainEqual(
+        expect.objectContaining({
+          fromAgent: 'lead',
+          subject: 'Release notes',
+          body: 'Please draft the release notes for v2',
+        }),
+      )
+    await context.close()
+  })
+
+  it('exports the audit log as JSON: every decision, with who made it', async () => {
+    const request = await askApproval(relay, 'lead', { question: 'Rotate the keys?' }, 'Keys')
+    const { context, page } = await newPage()
+    await signIn(page, relay, 'lead')
+    await page.getByRole('link', { name: 'Approvals' }).click()
+    const card = page.locator(`[data-request-id="${request.id}"]`)
+    await card.getByRole('button', { name: 'Deny' }).click()
+    await page.getByRole('table', { name: 'Audit log' }).getByText('Rotate the keys?').waitFor(WAIT)
+    const [download] = await Promise.all([
+      page.waitForEvent('download', WAIT),
+      page.getByRole('button', { name: 'Export JSON' }).click(),
+    ])
+    expect(download.suggestedFilename()).toBe('approval-audit.json')
+    const path = await download.path()
+    const entries = JSON.parse(readFileSync(path, 'utf8')) as { requestId: string; decidedBy: string }[]
+    expect(entries).toContainEqual(
+      expect.objectContaining({
+        requestId: request.id,
+        decision: 'deny',
+        decidedBy: 'lead',
+        requester: 'builder',
+      }),
+    )
+    await context.close()
+  })
+
+  // Last in this block: it moves the relay's clock past the oldest-queued threshold.
+  it('highlights the metrics over their alert thresholds on the Overview', async () => {
+    await relay.spool.send(
+      createMessage(
+        { fromAgent: 'lead', toAgent: 'builder', subject: 'Waiting', body: 'still queued' },
+        { clock: relay.clock },
+      ),
+    )
+    const { context, page } = await newPage()
+    await signIn(page, relay, 'admin')
+    relay.clock.advance(6 * 60_000)
+    await page.getByRole('link', { name: 'Overview' }).click()
+    const oldest = page.locator('[data-metric="Oldest queued"]')
+    await oldest.getByText('over threshold').waitFor(WAIT)
+    expect(await oldest.getAttribute('class')).toContain('alert')
+    // A metric under its threshold is not highlighted.
+    expect(await page.locator('[data-metric="Leased"]').getAttribute('class')).not.toContain('alert')
     await context.close()
   })
 })

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { RELAY_ENV_VARIABLES } from '@agent-comm/relay'
+import { loadRelayConfig, RELAY_ENV_VARIABLES } from '@agent-comm/relay'
 import { describe, expect, it } from 'vitest'
-import { relayServerFlags } from '../src/relay-flags.js'
+import { relayArgv, relayServerFlags } from '../src/relay-flags.js'
 import { cleanEnv, exited, firstLine, runCli, spawnCli, tempDir } from './helpers.js'
 
 /** Starts `agent-comm relay start --port 0 --json` in a fresh folder and resolves once it listens. */
@@ -19,14 +19,29 @@ async function startRelay(extra: string[] = []) {
 describe('agent-comm relay start', () => {
   it('offers exactly the flags of agent-comm-relay, each naming the variable it overrides', () => {
     const relayFlags = Object.values(RELAY_ENV_VARIABLES).flatMap(
-      (description) => /flag --([a-z-]+)/.exec(description)?.[1] ?? [],
+      (description) => /flag --([a-z0-9-]+)/.exec(description)?.[1] ?? [],
     )
     expect(Object.keys(relayServerFlags).sort()).toEqual(relayFlags.sort())
     for (const [variable, description] of Object.entries(RELAY_ENV_VARIABLES)) {
-      const flag = /flag --([a-z-]+)/.exec(description)?.[1]
+      const flag = /flag --([a-z0-9-]+)/.exec(description)?.[1]
       if (flag === undefined) continue
       expect(relayServerFlags[flag as keyof typeof relayServerFlags].description).toContain(variable)
     }
+  })
+
+  it('passes each --a2a-push-allow to the relay, which allows those webhooks', () => {
+    const argv = relayArgv({ port: '0', 'a2a-push-allow': ['10.20.0.0/16', 'hooks.internal,127.0.0.1'] })
+    expect(argv).toEqual([
+      '--port',
+      '0',
+      '--a2a-push-allow',
+      '10.20.0.0/16',
+      '--a2a-push-allow',
+      'hooks.internal,127.0.0.1',
+    ])
+    expect(loadRelayConfig(argv, {})).toMatchObject({
+      config: { a2aPushAllow: ['10.20.0.0/16', 'hooks.internal', '127.0.0.1'] },
+    })
   })
 
   it('prints {url, dataDir} once listening, answers /api/v1/health, and stops with exit 0 on SIGTERM', async () => {

@@ -1,10 +1,10 @@
 // The figures of the MCP server that matter to assistants: start-up (time to answer `initialize`, and
 // memory), the size of `tools/list` per tool profile, and the cost of reading a 200-message thread at the
 // default budget. Tokens are estimated as characters / 4. Medians of several runs; run with `pnpm bench`.
-import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createCoordinator, loadConfig } from '@agent-comm/coordinator'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
@@ -12,6 +12,8 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
 import { createMcpServer } from '../dist/index.js'
 
 const BIN = fileURLToPath(new URL('../bin/agent-comm-mcp.js', import.meta.url))
+// The hook command lives in the CLI; measured here because it is what assistants run on every prompt.
+const CLI = fileURLToPath(new URL('../../cli/bin/run.js', import.meta.url))
 const RUNS = Number(process.env.BENCH_RUNS ?? 7)
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 const tokens = (value) => Math.round(JSON.stringify(value).length / 4)
@@ -53,6 +55,47 @@ function bare() {
   })
 }
 
+/**
+ * `agent-comm inbox AGENT --new --format hook-json` as a whole process, with hyperfine, against `node -e 0`
+ * in the same run. Skipped when hyperfine or the CLI is missing.
+ */
+function hookCommand(db) {
+  if (!existsSync(CLI) || spawnSync('hyperfine', ['--version']).status !== 0) {
+    console.log('hook command: skipped (needs hyperfine and a built packages/cli)')
+    return
+  }
+  const env = { ...process.env, AGENT_COMM_DB_PATH: db }
+  spawnSync(process.execPath, [CLI, 'register', 'builder', '-c', 'code', '-d', 'local'], { env })
+  spawnSync(process.execPath, [CLI, 'register', 'architect', '-c', 'plan', '-d', 'local'], { env })
+  for (let i = 0; i < 20; i++) {
+    spawnSync(process.execPath, [CLI, 'send', 'architect', 'builder', `task ${i}`, '-s', `Task ${i}`], {
+      env,
+    })
+  }
+  const out = join(dirname(db), 'hyperfine.json')
+  const hook = `${process.execPath} ${CLI} inbox builder --new --format hook-json --client bench`
+  const run = spawnSync(
+    'hyperfine',
+    [
+      '-N',
+      '--warmup',
+      '3',
+      '--runs',
+      String(RUNS * 3),
+      '--export-json',
+      out,
+      `${process.execPath} -e 0`,
+      hook,
+    ],
+    { env, encoding: 'utf8' },
+  )
+  if (run.status !== 0) throw new Error(`hyperfine failed: ${run.stderr}`)
+  const [bare, measured] = JSON.parse(readFileSync(out, 'utf8')).results.map((r) => r.median * 1000)
+  console.log(
+    `hook command (inbox --new, whole process, hyperfine): ${measured.toFixed(0)} ms (node -e 0 ${bare.toFixed(0)} ms, same run: ${(measured / bare).toFixed(1)}x)`,
+  )
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'agent-comm-mcp-bench-'))
 try {
   const db = join(dir, 'spool.db')
@@ -67,8 +110,9 @@ try {
     nodes.push(await bare())
   }
   console.log(
-    `start-up: initialize answered in ${median(starts).toFixed(0)} ms (bare node ${median(nodes).toFixed(0)} ms, same run), peak RSS by then ${median(rss).toFixed(0)} MB (the database opens after the answer)`,
+    `start-up: initialize answered in ${median(starts).toFixed(0)} ms (bare node ${median(nodes).toFixed(0)} ms, same run: ${(median(starts) / median(nodes)).toFixed(1)}x), peak RSS by then ${median(rss).toFixed(0)} MB (the database opens after the answer)`,
   )
+  hookCommand(db)
 
   const coordinator = await createCoordinator(
     loadConfig({ AGENT_COMM_PROJECT_ROOT: dir, AGENT_COMM_DB_PATH: join(dir, 'thread.db') }),

@@ -3,7 +3,7 @@
 // resource-update notifications. Short lines only (sender, subject, priority, id), never bodies; a burst
 // is one notification with a count, at most one per interval, and a message is announced once.
 import type { Coordinator } from '@agent-comm/coordinator'
-import type { Logger, MessageV2 } from '@agent-comm/protocol'
+import { type Clock, type Logger, type MessageV2, systemClock } from '@agent-comm/protocol'
 import type { MailFeed } from './feed.js'
 
 /** The notification method Claude Code listens to. */
@@ -25,6 +25,15 @@ export interface ChannelEvent {
   meta: Record<string, string>
 }
 
+/** Runs `run` once after `ms` (unref'd); returns the function that cancels it. */
+export type ScheduleTimer = (run: () => void, ms: number) => () => void
+
+const realTimer: ScheduleTimer = (run, ms) => {
+  const timer = setTimeout(run, ms)
+  timer.unref()
+  return () => clearTimeout(timer)
+}
+
 /** What {@link ChannelAnnouncer} needs. */
 export interface ChannelOptions {
   coordinator: Coordinator
@@ -34,6 +43,10 @@ export interface ChannelOptions {
   logger: Logger
   /** Least time between announcements (default 2 000 ms). */
   intervalMs?: number
+  /** The interval is measured on this clock (default: the system clock). */
+  clock?: Clock
+  /** How a deferred announcement waits out the interval (default: an unref'd `setTimeout`). */
+  setTimer?: ScheduleTimer
 }
 
 const RANK: Record<string, number> = { critical: 0, high: 1, normal: 2, low: 3 }
@@ -75,9 +88,11 @@ export function channelEvent(agent: string, messages: MessageV2[]): ChannelEvent
 export class ChannelAnnouncer {
   readonly #options: ChannelOptions
   readonly #intervalMs: number
+  readonly #clock: Clock
+  readonly #setTimer: ScheduleTimer
   readonly #announced = new Set<string>()
   #stop: (() => void) | undefined
-  #timer: NodeJS.Timeout | undefined
+  #cancelTimer: (() => void) | undefined
   #lastSentAt = Number.NEGATIVE_INFINITY
   #checking = false
   #again = false
@@ -86,6 +101,8 @@ export class ChannelAnnouncer {
   constructor(options: ChannelOptions) {
     this.#options = options
     this.#intervalMs = options.intervalMs ?? DEFAULT_CHANNEL_INTERVAL_MS
+    this.#clock = options.clock ?? systemClock
+    this.#setTimer = options.setTimer ?? realTimer
   }
 
   /** Takes what waits now as already known, then listens to the feed. */
@@ -98,7 +115,7 @@ export class ChannelAnnouncer {
   close(): void {
     this.#closed = true
     this.#stop?.()
-    clearTimeout(this.#timer)
+    this.#cancelTimer?.()
   }
 
   async #waitingIds(): Promise<string[]> {
@@ -116,17 +133,16 @@ export class ChannelAnnouncer {
 
   /** A wake: announce now, or when the interval since the last announcement has passed. */
   #schedule(): void {
-    if (this.#closed || this.#timer !== undefined) return
-    const wait = Math.max(0, this.#lastSentAt + this.#intervalMs - performance.now())
+    if (this.#closed || this.#cancelTimer !== undefined) return
+    const wait = Math.max(0, this.#lastSentAt + this.#intervalMs - this.#clock.now())
     if (wait === 0) {
       void this.#check()
       return
     }
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined
+    this.#cancelTimer = this.#setTimer(() => {
+      this.#cancelTimer = undefined
       void this.#check()
     }, wait)
-    this.#timer.unref()
   }
 
   async #check(): Promise<void> {
@@ -144,7 +160,7 @@ export class ChannelAnnouncer {
         .map((p) => p.message)
       if (fresh.length === 0 || this.#closed) return
       for (const m of fresh) this.#remember(m.id)
-      this.#lastSentAt = performance.now()
+      this.#lastSentAt = this.#clock.now()
       await this.#options.send(channelEvent(this.#options.agent, fresh))
     } catch (error) {
       this.#options.logger.warn(

@@ -76,6 +76,24 @@ export class SessionIdentity {
   }
 
   /**
+   * Refuses, in a bound session, to wait for the reply to a request another agent sent (`requester`):
+   * the reply would be taken from that agent's inbox and acked. Unbound sessions and operator-started ones
+   * (`--allow-any-agent`) may wait for any request.
+   */
+  async assertOwnRequest(requestId: string, requester: string): Promise<void> {
+    const bound = this.agent
+    if (bound === undefined || requester === bound || this.allowOtherAgents) return
+    await this.start()
+    throw new ForbiddenError(
+      `This session acts as '${bound}': request '${requestId}' was sent by '${requester}', so its reply is not this session's to take`,
+      {
+        hint: `Wait only for replies to requests this session sent (comm_request returns their request_id); read the thread with comm_get_conversation (message_id: '${requestId}') instead. Acting as other agents needs a server started with --allow-any-agent by its operator.`,
+        details: { requestId, agentId: requester, sessionAgent: bound },
+      },
+    )
+  }
+
+  /**
    * The agent a call acts as, given what the model passed as `parameter` (`from_agent` or `agent_id`).
    * Bound: the session's agent when absent or equal, `FORBIDDEN` for another one (unless the operator
    * allowed it). Unbound: the given agent, or a validation error naming the parameter when absent.

@@ -22,6 +22,25 @@ function collapseNullable(node: Json): Json {
   return { ...rest, ...other, type: [other.type, 'null'] }
 }
 
+/** The protocol's marker of a free-form JSON value's limits (depth, size, keys), see `boundedJson`. */
+const JSON_LIMITS_KEY = 'x-agent-comm-json-limits'
+
+/**
+ * A free-form JSON parameter with its limits said in its description too: models read descriptions, and
+ * JSON Schema has no keyword for a total depth, size or key count.
+ */
+function withJsonLimits(node: Json): Json {
+  const limits = node[JSON_LIMITS_KEY]
+  if (!isObject(limits) || typeof node.description !== 'string' || node.description.includes('levels')) {
+    return node
+  }
+  const { maxDepth, maxBytes, maxKeys } = limits
+  return {
+    ...node,
+    description: `${node.description}; at most ${maxDepth} levels of nested arrays and objects, ${maxBytes} bytes as compact JSON, ${maxKeys} keys in all`,
+  }
+}
+
 /**
  * What an output schema does not need: the server produces the values, so checks on them only cost the
  * model's tokens (a date-time regex alone is 300 characters). Types, enums and descriptions stay.
@@ -71,7 +90,7 @@ export function leanJsonSchema(schema: unknown, limits: Record<string, Json> = {
       }
       out[key] = visit(child)
     }
-    return collapseNullable(out)
+    return collapseNullable(output ? out : withJsonLimits(out))
   }
   return visit(schema)
 }

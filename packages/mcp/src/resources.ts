@@ -1,8 +1,9 @@
 import type { Coordinator } from '@agent-comm/coordinator'
-import { AgentIdSchema } from '@agent-comm/protocol'
+import { AgentIdSchema, MessageIdSchema } from '@agent-comm/protocol'
 import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js'
 import type { Variables } from '@modelcontextprotocol/sdk/shared/uriTemplate.js'
 import { ErrorCode, McpError, type ReadResourceResult } from '@modelcontextprotocol/sdk/types.js'
+import { z } from 'zod'
 import { DEFAULT_READ_BODY_CHARS, trimmed } from './budget.js'
 import { plural } from './format.js'
 import { peekInbox } from './inbox.js'
@@ -54,8 +55,48 @@ function json(uri: URL, body: unknown): ReadResourceResult {
   return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(body, null, 2) }] }
 }
 
-/** How many pending messages an inbox read shows at most. */
+/** How many pending messages an inbox read shows by default, and at most. */
 const INBOX_READ_LIMIT = 50
+const INBOX_READ_MAX = 100
+/** How far into an inbox a `before` cursor can reach (the spool's largest pending read). */
+const INBOX_SCAN_MAX = 1000
+
+/** The query an inbox read takes: `?limit=N&before=<message id>`. Unknown keys are refused. */
+const InboxQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(INBOX_READ_MAX).default(INBOX_READ_LIMIT),
+  before: MessageIdSchema.optional(),
+})
+
+/** Splits the `{agent}` variable of an inbox URI into the agent and its query (`builder?limit=5`). */
+function inboxRequest(
+  uri: URL,
+  raw: string | undefined,
+): { agentId: string; query: z.infer<typeof InboxQuerySchema> } {
+  const at = raw?.indexOf('?') ?? -1
+  const agentId = decode(at === -1 ? (raw ?? '') : raw!.slice(0, at))
+  if (agentId === undefined || !AgentIdSchema.safeParse(agentId).success) {
+    throw new McpError(
+      ErrorCode.InvalidParams,
+      `Invalid inbox URI ${uri.href}: expected ${INBOX_URI_TEMPLATE} with an agent id (letters, digits and . _ : @ -)`,
+    )
+  }
+  const parsed = InboxQuerySchema.safeParse(
+    Object.fromEntries(new URLSearchParams(at === -1 ? '' : raw!.slice(at + 1))),
+  )
+  if (!parsed.success) {
+    throw new McpError(
+      ErrorCode.InvalidParams,
+      `Invalid inbox URI ${uri.href}: ${parsed.error.issues
+        .map((i) =>
+          i.code === 'unrecognized_keys'
+            ? `unknown parameter ${i.keys.join(', ')}`
+            : `${i.path.join('.')}: ${i.message}`,
+        )
+        .join('; ')} (it takes ?limit=1-${INBOX_READ_MAX}&before=<nextBefore of the previous page>)`,
+    )
+  }
+  return { agentId, query: parsed.data }
+}
 
 /** Registers the inbox and conversation resources. */
 export function registerResources(server: McpServer, coordinator: Coordinator): void {
@@ -75,21 +116,29 @@ export function registerResources(server: McpServer, coordinator: Coordinator): 
       title: 'Agent inbox',
       description:
         'The messages waiting for an agent (queued or leased), most urgent first: a read-only peek that ' +
-        'claims nothing. Subscribe to be notified when a new message arrives; claim messages with comm_poll.',
+        'claims nothing. Append ?limit=N (1-100, default 50) for a shorter page and &before=<nextBefore> ' +
+        'for the next one. Subscribe to be notified when a new message arrives; claim messages with comm_poll.',
       mimeType: 'application/json',
     },
     async (uri, variables) => {
-      const agentId = variable(variables, 'agent')
-      if (agentId === undefined || !AgentIdSchema.safeParse(agentId).success) {
-        throw new McpError(
-          ErrorCode.InvalidParams,
-          `Invalid inbox URI ${uri.href}: expected ${INBOX_URI_TEMPLATE} with an agent id (letters, digits and . _ : @ -)`,
-        )
-      }
-      const [profile, pending] = await Promise.all([
+      const value = variables.agent
+      const { agentId, query } = inboxRequest(uri, Array.isArray(value) ? value.join(',') : value)
+      const [profile, waiting] = await Promise.all([
         coordinator.registry.get(agentId),
-        peekInbox(coordinator.spool, agentId, INBOX_READ_LIMIT),
+        peekInbox(coordinator.spool, agentId, query.before === undefined ? query.limit + 1 : INBOX_SCAN_MAX),
       ])
+      let start = 0
+      if (query.before !== undefined) {
+        start = waiting.findIndex((entry) => entry.message.id === query.before) + 1
+        if (start === 0) {
+          throw new McpError(
+            ErrorCode.InvalidParams,
+            `Message '${query.before}' is no longer waiting for '${agentId}' (acked, expired or failed since): read ${inboxUri(agentId)} again from the start`,
+          )
+        }
+      }
+      const pending = waiting.slice(start, start + query.limit)
+      const nextBefore = waiting.length > start + pending.length ? pending.at(-1)?.message.id : undefined
       return json(uri, {
         agentId,
         registered: profile !== undefined,
@@ -106,10 +155,15 @@ export function registerResources(server: McpServer, coordinator: Coordinator): 
             lastError: delivery.lastError,
           },
         })),
+        ...(nextBefore === undefined ? {} : { nextBefore }),
         note:
           profile === undefined
             ? `Agent '${agentId}' is not registered: register it with comm_register_agent to receive messages.`
-            : `A peek: nothing was claimed. Claim these with comm_poll (agent_id: '${agentId}'), then ack each with comm_ack.`,
+            : `A peek: nothing was claimed. Claim these with comm_poll (agent_id: '${agentId}'), then ack each with comm_ack.${
+                nextBefore === undefined
+                  ? ''
+                  : ` More wait after these: read ${inboxUri(agentId)}?limit=${query.limit}&before=${nextBefore}.`
+              }`,
       })
     },
   )

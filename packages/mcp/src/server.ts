@@ -180,6 +180,7 @@ This session acts as agent '${identity.agent}': leave from_agent / agent_id out,
     (uri) => server.server.sendResourceUpdated({ uri }),
     logger,
   )
+  let sessionStart: Promise<void> | undefined
   const context: ToolContext = {
     coordinator: options.coordinator,
     relaySecrets: options.relaySecrets,
@@ -189,6 +190,7 @@ This session acts as agent '${identity.agent}': leave from_agent / agent_id out,
     clock: options.clock ?? systemClock,
     callWaitCapMs: options.callWaitCapMs,
     ready,
+    started: async () => sessionStart,
     secretOutputDir: options.relaySecretOutputDir,
   }
   const schemas = installToolGate(server, context, identity, offered)
@@ -216,9 +218,9 @@ This session acts as agent '${identity.agent}': leave from_agent / agent_id out,
             : {}),
         })
   // A bound session registers and heartbeats its agent as soon as the client is initialized, and the
-  // channel starts listening then.
+  // channel starts listening then; tool calls wait for both (context.started).
   server.server.oninitialized = () => {
-    ready
+    sessionStart = ready
       .then(() => identity.start())
       .then(() => announcer?.start())
       .catch((error: unknown) =>

@@ -148,6 +148,7 @@ export function finishToolGate(server: McpServer, context: ToolContext, schemas:
     }
     // A server answers initialize and tools/list before its database is open; calls wait for it.
     await context.ready
+    await context.started?.()
     return call(request, extra)
   })
 }

@@ -25,6 +25,12 @@ export interface ToolContext {
   clock: Clock
   /** Resolves once the coordinator can be used; tool calls wait for it. */
   ready: Promise<unknown>
+  /**
+   * Resolves once the session has started (its agent registered, its channel listening), or at once
+   * before the client is initialized. Tool calls wait for it, so mail sent after any call returns is
+   * announced. Never rejects (a failed start is logged).
+   */
+  started?: () => Promise<void>
   /** Where comm_relay_gen_secret writes new secrets (default: a fresh private temp folder). */
   secretOutputDir?: string | undefined
   /** Longest a single long wait holds a call, in ms (default 50 000). */

@@ -1,6 +1,9 @@
+import { queryObjects } from 'node:v8'
 import { ManualClock } from '@agent-comm/protocol'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { describe, expect, it } from 'vitest'
 import { AGENT_HEADER, startHttpServer } from '../src/index.js'
 import { ok, onCleanup, openCoordinator } from './helpers.js'
@@ -28,6 +31,14 @@ function initialize(url: string, headers: Record<string, string> = {}): Promise<
   })
 }
 
+/** Live instances of each session's objects on the heap (v8.queryObjects collects garbage first). */
+function liveSessionObjects(): { servers: number; transports: number } {
+  return {
+    servers: queryObjects(McpServer, { format: 'count' }),
+    transports: queryObjects(StreamableHTTPServerTransport, { format: 'count' }),
+  }
+}
+
 describe('MCP over HTTP: sessions, origins and tokens', () => {
   it('closes abandoned sessions once they are idle past the TTL', async () => {
     const clock = new ManualClock(Date.parse('2026-01-01T00:00:00Z'))
@@ -37,6 +48,7 @@ describe('MCP over HTTP: sessions, origins and tokens', () => {
       sessionTtlMs: 60_000,
     })
     onCleanup(() => running.close())
+    const before = liveSessionObjects()
     const abandoned = 600
     for (let started = 0; started < abandoned; started += 20) {
       await Promise.all(
@@ -48,11 +60,18 @@ describe('MCP over HTTP: sessions, origins and tokens', () => {
       )
     }
     expect(running.sessionCount).toBe(abandoned)
+    // Each session holds its own server and transport until it is evicted...
+    expect(liveSessionObjects()).toEqual({
+      servers: before.servers + abandoned,
+      transports: before.transports + abandoned,
+    })
     clock.advance(30_000)
     expect(await running.evictIdle()).toBe(0)
     clock.advance(30_000)
     expect(await running.evictIdle()).toBe(abandoned)
     expect(running.sessionCount).toBe(0)
+    // ...and none of them is reachable afterwards: memory returns to what it was, not 600 sessions more.
+    expect(liveSessionObjects()).toEqual(before)
   })
 
   it('refuses a foreign Origin, and requires the bearer token when one is set', async () => {

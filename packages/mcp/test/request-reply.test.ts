@@ -46,6 +46,45 @@ describe('comm_request / comm_await_reply', () => {
     expect(again).toMatchObject({ replied: true, reply: { body: 'slow answer' } })
   })
 
+  it("in a bound session, refuses to await the reply to another agent's request", async () => {
+    const { coordinator } = await setup()
+    const architect = await connect(coordinator, { agent: 'architect' })
+    const builder = await connect(coordinator, { agent: 'builder' })
+    const mine = await ok<{ requestId: string }>(architect, 'comm_request', {
+      to_agent: 'builder',
+      body: 'a question',
+      wait_seconds: 0,
+    })
+    const result = await builder.callTool({
+      name: 'comm_await_reply',
+      arguments: { request_id: mine.requestId, wait_seconds: 0 },
+    })
+    expect(result.isError).toBe(true)
+    const text = (result.content as { text: string }[])[0]!.text
+    expect(text).toMatch(
+      new RegExp(
+        `^FORBIDDEN: This session acts as 'builder': request '${mine.requestId}' was sent by 'architect'`,
+      ),
+    )
+    expect(text).toContain('comm_get_conversation')
+    expect(result._meta?.['agent-comm/error']).toMatchObject({ code: 'FORBIDDEN' })
+    // The requester itself may wait for it; an operator-started session may too.
+    const own = await ok<{ replied: boolean }>(architect, 'comm_await_reply', {
+      request_id: mine.requestId,
+      wait_seconds: 0,
+    })
+    expect(own.replied).toBe(false)
+    const operator = await connect(coordinator, { agent: 'builder', allowOtherAgents: true })
+    expect(
+      (
+        await ok<{ replied: boolean }>(operator, 'comm_await_reply', {
+          request_id: mine.requestId,
+          wait_seconds: 0,
+        })
+      ).replied,
+    ).toBe(false)
+  })
+
   it('comm_send with an idempotency_key sends once', async () => {
     const { client } = await setup()
     const args = { from_agent: 'architect', to_agent: 'builder', body: 'once', idempotency_key: 'k-1' }

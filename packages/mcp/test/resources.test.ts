@@ -86,6 +86,57 @@ describe('inbox resource', () => {
     expect((await readJson<Inbox>(bob, 'agent-comm://inbox/builder')).count).toBe(1)
   })
 
+  it('pages with ?limit and &before=<nextBefore>, in claim order, and refuses a bad query', async () => {
+    const { alice, bob } = await twoAgents()
+    const ids: string[] = []
+    for (let i = 0; i < 5; i++) {
+      const sent = await ok<{ messageId: string }>(alice, 'comm_send', {
+        from_agent: 'architect',
+        to_agent: 'builder',
+        body: `task ${i}`,
+      })
+      ids.push(sent.messageId)
+    }
+    const seen: string[] = []
+    let uri = 'agent-comm://inbox/builder?limit=2'
+    for (let page = 0; page < 3; page++) {
+      const inbox = await readJson<Inbox & { nextBefore?: string }>(bob, uri)
+      expect(inbox.count).toBe(page < 2 ? 2 : 1)
+      seen.push(...inbox.messages.map((m) => m.message.id))
+      if (page < 2) {
+        expect(inbox.nextBefore).toBe(inbox.messages.at(-1)!.message.id)
+        expect(inbox.note).toContain(`before=${inbox.nextBefore}`)
+        uri = `agent-comm://inbox/builder?limit=2&before=${inbox.nextBefore}`
+      } else {
+        expect(inbox.nextBefore).toBeUndefined()
+      }
+    }
+    expect(seen).toEqual(ids)
+    // The default page still holds all five, with no cursor.
+    const all = await readJson<Inbox & { nextBefore?: string }>(bob, 'agent-comm://inbox/builder')
+    expect(all.count).toBe(5)
+    expect(all.nextBefore).toBeUndefined()
+
+    await expect(bob.readResource({ uri: 'agent-comm://inbox/builder?limit=0' })).rejects.toThrow(/limit/)
+    await expect(bob.readResource({ uri: 'agent-comm://inbox/builder?limit=101' })).rejects.toThrow(/limit/)
+    await expect(bob.readResource({ uri: 'agent-comm://inbox/builder?page=2' })).rejects.toThrow(
+      /unknown parameter page/,
+    )
+    // A cursor that is no longer waiting (acked since) says to read from the start.
+    const [first] = await ok<{ messages: Claimed[] }>(bob, 'comm_poll', {
+      agent_id: 'builder',
+      limit: 1,
+    }).then((r) => r.messages)
+    await ok(bob, 'comm_ack', {
+      message_id: first!.message.id,
+      agent_id: 'builder',
+      receipt: first!.lease.receipt,
+    })
+    await expect(
+      bob.readResource({ uri: `agent-comm://inbox/builder?before=${first!.message.id}` }),
+    ).rejects.toThrow(/no longer waiting.*from the start/)
+  })
+
   it('says when the agent is not registered, and refuses a malformed agent id', async () => {
     const { bob } = await twoAgents()
     const inbox = await readJson<Inbox>(bob, 'agent-comm://inbox/ghost')

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { TOOL_NAMES } from '../src/index.js'
-import { connect, fakeRelaySecrets, openCoordinator } from './helpers.js'
+import { call, connect, fakeRelaySecrets, openCoordinator, textOf } from './helpers.js'
 
 /** The seed's 14 tools, by their exact names. */
 const SEED_TOOLS = [
@@ -123,6 +123,42 @@ describe('tools/list', () => {
       expect.arrayContaining(['message_id', 'from_agent', 'body', 'subject', 'payload_type', 'payload_data']),
     )
     expect(params('comm_cleanup')).toEqual(['dry_run', 'acked_older_than_hours'])
+  })
+
+  it('shows the ttl_hours bounds and the JSON nesting limits the library enforces', async () => {
+    const coordinator = await openCoordinator()
+    await coordinator.register({ agentId: 'a', capabilities: [] })
+    const client = await connect(coordinator)
+    const { tools } = await client.listTools()
+    const property = (tool: string, name: string) =>
+      tools.find((t) => t.name === tool)!.inputSchema.properties?.[name] as Record<string, unknown>
+    for (const tool of ['comm_send', 'comm_reply', 'comm_request']) {
+      expect(property(tool, 'ttl_hours'), tool).toMatchObject({ exclusiveMinimum: 0, maximum: 87_600 })
+      for (const json of ['payload_data', 'metadata']) {
+        expect(property(tool, json), `${tool} ${json}`).toMatchObject({
+          'x-agent-comm-json-limits': { maxDepth: 64, maxBytes: 1_048_576, maxKeys: 10_000 },
+          description: expect.stringContaining('at most 64 levels of nested arrays and objects'),
+        })
+      }
+    }
+    expect(property('comm_register_agent', 'metadata').description).toContain('64 levels')
+    // What the schema says is what a call gets: past either bound it is refused, naming the parameter.
+    const tooLong = await call(client, 'comm_send', {
+      from_agent: 'a',
+      to_agent: 'a',
+      body: 'x',
+      ttl_hours: 87_601,
+    })
+    expect(textOf(tooLong)).toMatch(/^VALIDATION: .*ttl_hours/)
+    let deep: unknown = {}
+    for (let i = 0; i < 64; i++) deep = { d: deep }
+    const tooDeep = await call(client, 'comm_send', {
+      from_agent: 'a',
+      to_agent: 'a',
+      body: 'x',
+      metadata: deep,
+    })
+    expect(textOf(tooDeep)).toMatch(/^VALIDATION: .*metadata.*nested more than 64 levels/)
   })
 
   it('tells the model what to do next in the descriptions of the receive loop', async () => {

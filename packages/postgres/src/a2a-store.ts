@@ -3,6 +3,7 @@ import type {
   DuePush,
   EventRecord,
   PushConfigRecord,
+  SigningKeyRecord,
   StoredTaskState,
   TaskRecord,
   TokenRecord,
@@ -12,7 +13,7 @@ import { type Logger, ValidationError } from '@agent-comm/protocol'
 import type { SqlClient, SqlQueryable } from './client.js'
 import { connectFromUrl } from './connect.js'
 import { toStorageError } from './drivers/driver-errors.js'
-import { validateSchemaName } from './migrate.js'
+import { applyPostgresMigrations, validateSchemaName } from './migrate.js'
 
 /** What a {@link PostgresA2AStore} is built from. */
 export interface PostgresA2AStoreOptions {
@@ -23,28 +24,6 @@ export interface PostgresA2AStoreOptions {
   /** Where the data is, safe to show (the URL without its password). */
   location?: string
 }
-
-/** The A2A tables, version by version; each list runs once per schema, in one transaction. */
-const MIGRATIONS: readonly ((s: string) => string[])[] = [
-  (s) => [
-    `CREATE TABLE IF NOT EXISTS ${s}.a2a_tokens (name text PRIMARY KEY, token_hash text NOT NULL UNIQUE,
-       agents text, created_at bigint NOT NULL, revoked_at bigint)`,
-    `CREATE TABLE IF NOT EXISTS ${s}.a2a_tasks (id text PRIMARY KEY, caller text NOT NULL, agent text NOT NULL,
-       context_id text NOT NULL, message_id text NOT NULL, state text NOT NULL, task text NOT NULL,
-       created_at bigint NOT NULL, updated_at bigint NOT NULL, position bigserial)`,
-    `CREATE INDEX IF NOT EXISTS a2a_tasks_state ON ${s}.a2a_tasks (state)`,
-    `CREATE INDEX IF NOT EXISTS a2a_tasks_context ON ${s}.a2a_tasks (caller, context_id)`,
-    `CREATE TABLE IF NOT EXISTS ${s}.a2a_task_messages (message_id text PRIMARY KEY, task_id text NOT NULL)`,
-    `CREATE TABLE IF NOT EXISTS ${s}.a2a_events (task_id text NOT NULL, seq integer NOT NULL, event text NOT NULL,
-       created_at bigint NOT NULL, PRIMARY KEY (task_id, seq))`,
-    `CREATE TABLE IF NOT EXISTS ${s}.a2a_push_configs (task_id text NOT NULL, id text NOT NULL, config text NOT NULL,
-       created_at bigint NOT NULL, PRIMARY KEY (task_id, id))`,
-    `CREATE TABLE IF NOT EXISTS ${s}.a2a_push_outbox (id bigserial PRIMARY KEY, task_id text NOT NULL,
-       config_id text NOT NULL, seq integer NOT NULL, attempts integer NOT NULL DEFAULT 0, next_at bigint NOT NULL,
-       last_error text, done_at bigint)`,
-    `CREATE INDEX IF NOT EXISTS a2a_push_outbox_due ON ${s}.a2a_push_outbox (done_at, next_at)`,
-  ],
-]
 
 type TaskRow = {
   id: string
@@ -110,30 +89,15 @@ export class PostgresA2AStore implements A2AStore {
     }
   }
 
-  /** Creates the A2A tables (under an advisory lock, once per version) and opens the store. */
+  /**
+   * Applies the schema's migrations (the A2A tables are among them: `0006_a2a`, which also adopts the
+   * tables earlier versions made by hand) and opens the store.
+   */
   static async open(options: PostgresA2AStoreOptions): Promise<PostgresA2AStore> {
     const schema = validateSchemaName(options.schema ?? 'agent_comm')
     const location = options.location ?? 'postgres'
-    const s = `"${schema}"`
     try {
-      await options.client.transaction(async (tx) => {
-        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`agent_comm.a2a.migrate.${schema}`])
-        await tx.query(`CREATE SCHEMA IF NOT EXISTS ${s}`)
-        await tx.query(
-          `CREATE TABLE IF NOT EXISTS ${s}.__agent_comm_a2a_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)`,
-        )
-        const [row] = await tx.query<{ v: number | null }>(
-          `SELECT max(version) AS v FROM ${s}.__agent_comm_a2a_migrations`,
-        )
-        const current = Number(row?.v ?? 0)
-        for (let version = current + 1; version <= MIGRATIONS.length; version++) {
-          for (const statement of MIGRATIONS[version - 1]!(s)) await tx.query(statement)
-          await tx.query(
-            `INSERT INTO ${s}.__agent_comm_a2a_migrations (version, applied_at) VALUES ($1, $2)`,
-            [version, Date.now()],
-          )
-        }
-      })
+      await applyPostgresMigrations(options.client, schema)
     } catch (error) {
       throw toStorageError(error, location)
     }
@@ -380,6 +344,44 @@ export class PostgresA2AStore implements A2AStore {
     )
   }
 
+  async signingKeys(): Promise<SigningKeyRecord[]> {
+    const rows = await this.#query<SigningKeyRow>(
+      `SELECT * FROM ${this.#s}.a2a_signing_keys ORDER BY retired_at IS NOT NULL, retired_at DESC, created_at DESC`,
+    )
+    return rows.map(toSigningKey)
+  }
+
+  async replaceSigningKey(
+    record: SigningKeyRecord,
+    expectedKid: string | undefined,
+    graceUntil: number,
+  ): Promise<boolean> {
+    return this.#tx(async (tx) => {
+      // Replicas starting (or rotating) at once queue here: the first replaces the key, the others find
+      // it changed and use the winner's. A row lock cannot serve, there may be no row yet.
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`agent_comm.a2a.signing.${this.#s}`])
+      const [current] = await tx.query<{ kid: string }>(
+        `SELECT kid FROM ${this.#s}.a2a_signing_keys WHERE retired_at IS NULL`,
+      )
+      if (current?.kid !== expectedKid) return false
+      await tx.query(
+        `UPDATE ${this.#s}.a2a_signing_keys SET retired_at = $1, expires_at = $2 WHERE retired_at IS NULL`,
+        [record.createdAt, graceUntil],
+      )
+      await tx.query(
+        `INSERT INTO ${this.#s}.a2a_signing_keys (kid, alg, public_jwk, sealed_private_jwk, created_at, retired_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, NULL, NULL)`,
+        [record.kid, record.alg, record.publicJwk, record.sealedPrivateJwk, record.createdAt],
+      )
+      // Keys past their grace period are of no use to anyone: removed with the rotation that follows.
+      await tx.query(
+        `DELETE FROM ${this.#s}.a2a_signing_keys WHERE expires_at IS NOT NULL AND expires_at < $1`,
+        [record.createdAt],
+      )
+      return true
+    })
+  }
+
   /** Ends the pool if {@link PostgresA2AStore.connect} made it; a client given to `open` stays open. */
   async close(): Promise<void> {
     if (this.#ownsClient) await this.#client.end()
@@ -434,6 +436,28 @@ export class PostgresA2AStore implements A2AStore {
       if (error instanceof ValidationError) throw error
       throw toStorageError(error, this.#location)
     }
+  }
+}
+
+type SigningKeyRow = {
+  kid: string
+  alg: string
+  public_jwk: string
+  sealed_private_jwk: string
+  created_at: number | string
+  retired_at: number | string | null
+  expires_at: number | string | null
+}
+
+function toSigningKey(row: SigningKeyRow): SigningKeyRecord {
+  return {
+    kid: row.kid,
+    alg: row.alg,
+    publicJwk: row.public_jwk,
+    sealedPrivateJwk: row.sealed_private_jwk,
+    createdAt: Number(row.created_at),
+    retiredAt: row.retired_at === null ? undefined : Number(row.retired_at),
+    expiresAt: row.expires_at === null ? undefined : Number(row.expires_at),
   }
 }
 

@@ -16,6 +16,12 @@ export type { OpenPostgresOptions, PostgresDatabase } from './open-postgres.js'
 export { openPostgres } from './open-postgres.js'
 export type { PostgresRegistryStoreOptions } from './registry-store.js'
 export { PostgresRegistryStore } from './registry-store.js'
+export type {
+  OpenPostgresConsoleStoreOptions,
+  PostgresAuditRecord,
+  PostgresConsoleSession,
+} from './relay/console-store.js'
+export { openPostgresConsoleStore, PostgresConsoleStore } from './relay/console-store.js'
 export type { PostgresNonceStoreOptions } from './relay/nonce-store.js'
 export { PostgresNonceStore } from './relay/nonce-store.js'
 export type { OpenPostgresRelayStoresOptions, PostgresRelayStores } from './relay/open-relay-stores.js'

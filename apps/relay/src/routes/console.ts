@@ -19,7 +19,7 @@ import {
 import { API_PREFIX } from '@agent-comm/transport-http'
 import { z } from 'zod'
 import type { Caller } from '../auth.js'
-import type { Approvals } from '../console-approvals.js'
+import { type Approvals, MAX_PAGE } from '../console-approvals.js'
 import { ConsoleSessions, SESSION_COOKIE } from '../console-sessions.js'
 import { connectionSignal, type RelayContext } from '../context.js'
 import { forbidden, HttpProblem } from '../http-errors.js'
@@ -36,6 +36,12 @@ export interface ConsoleAccess {
   adminSecrets: readonly string[]
   /** Approval requests and decisions over the relay's spool. */
   approvals: Approvals
+  /** Messages per window over the last hour, counted by the console's store (see ConsoleStore.throughput). */
+  throughput: (params: { start: number; bucketMs: number; buckets: number }) => Promise<number[]>
+  /** Wakes other processes' console streams after a person's claim or ack (the store's notifyChange). */
+  notifyChange?: () => Promise<void>
+  /** The stream's slow re-read when nothing wakes it, in ms ({@link STREAM_SAFETY_POLL_MS}). */
+  streamSafetyPollMs?: number
 }
 
 const SignInSchema = z.union([
@@ -73,6 +79,7 @@ const PendingApprovalSchema = z.object({
 })
 
 const AuditEntrySchema = z.object({
+  seq: z.number().int(),
   requestId: z.string(),
   responseId: z.string(),
   requester: z.string(),
@@ -84,6 +91,12 @@ const AuditEntrySchema = z.object({
   decidedAt: z.string(),
   arguments: z.record(z.string(), z.unknown()).optional(),
   expired: z.boolean(),
+})
+
+const PageQuery = z.strictObject({
+  /** The `next` of the page before. */
+  cursor: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE).optional(),
 })
 
 const MessageParams = z.strictObject({ messageId: MessageIdSchema })
@@ -137,6 +150,7 @@ function isHuman(profile: z.output<typeof AgentProfileSchema>): boolean {
 export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDef[] {
   const { spool, registry, clock } = ctx
   const { sessions, approvals } = access
+  const safetyPollMs = access.streamSafetyPollMs ?? STREAM_SAFETY_POLL_MS
   // Sign-in guesses are limited per client address (20 failures a minute), whatever the relay's other limits.
   const signInFailures = new WindowLimiter({ max: 20, timeWindowMs: 60_000 }, clock)
 
@@ -150,7 +164,13 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
     if (delivery === undefined) throw new MessageNotFoundError(messageId)
     if (delivery.status !== 'queued' && delivery.status !== 'leased') return
     // Undefined when it is leased (already open) and its lease still runs: nothing to do.
-    await spool.claimMessage(agentId, messageId, { leaseSeconds: OPEN_LEASE_SECONDS })
+    const claimed = await spool.claimMessage(agentId, messageId, { leaseSeconds: OPEN_LEASE_SECONDS })
+    if (claimed !== undefined) await announce()
+  }
+
+  /** Wakes the console pages of other processes sharing the database (see ConsoleStore.notifyChange). */
+  const announce = async (): Promise<void> => {
+    await access.notifyChange?.()
   }
 
   const visibleMessages = async (caller: Caller, query: { text?: string; limit: number }) => {
@@ -223,7 +243,12 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
             },
           )
         }
-        const { cookie, session } = sessions.create(identity.agentId, identity.admin)
+        // @fastify/csrf-protection makes the session's CSRF secret (kept with the session) and a token of it.
+        request.session = {}
+        const csrfToken = reply.generateCsrf()
+        const csrfSecret = request.session._csrf
+        if (csrfSecret === undefined) throw new Error('@fastify/csrf-protection made no CSRF secret')
+        const { cookie, session } = await sessions.create(identity.agentId, identity.admin, csrfSecret)
         reply.setCookie(SESSION_COOKIE, cookie, {
           httpOnly: true,
           sameSite: 'strict',
@@ -231,7 +256,12 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
           path: '/',
           maxAge: Math.floor(sessions.ttlMs / 1000),
         })
-        return { ...session, expiresAt: new Date(session.expiresAt).toISOString() }
+        return {
+          agentId: session.agentId,
+          admin: session.admin,
+          csrfToken,
+          expiresAt: new Date(session.expiresAt).toISOString(),
+        }
       },
     }),
     route({
@@ -242,10 +272,16 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       tag: 'console',
       auth: 'agent',
       response: SessionSchema,
-      handler({ request }) {
-        const session = sessions.find(request.cookies[SESSION_COOKIE])
+      async handler({ request, reply }) {
+        const session = await sessions.find(request.cookies[SESSION_COOKIE])
         if (session === undefined) throw forbidden('This request has no console session', 'Sign in first.')
-        return { ...session, expiresAt: new Date(session.expiresAt).toISOString() }
+        return {
+          agentId: session.agentId,
+          admin: session.admin,
+          // A fresh token of the session's secret (each token is salted; any of them is valid).
+          csrfToken: reply.generateCsrf(),
+          expiresAt: new Date(session.expiresAt).toISOString(),
+        }
       },
     }),
     route({
@@ -255,8 +291,8 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       summary: 'Sign out: ends the session and clears its cookie',
       tag: 'console',
       auth: 'agent',
-      handler({ request, reply }) {
-        sessions.destroy(request.cookies[SESSION_COOKIE])
+      async handler({ request, reply }) {
+        await sessions.destroy(request.cookies[SESSION_COOKIE])
         reply.clearCookie(SESSION_COOKIE, { path: '/' })
         return undefined
       },
@@ -310,6 +346,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       async handler({ params, caller }) {
         await open(caller.agentId, params.messageId)
         await spool.ack(params.messageId, caller.agentId)
+        await announce()
         return undefined
       },
     }),
@@ -400,7 +437,9 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
         // wake-up is a hint, the read is the truth (leases and deadlines run out without any write).
         const fingerprint = async (): Promise<string> => {
           const pending = await spool.pending(caller.agentId, { limit: 500 })
-          const open = await approvals.pending(caller.admin ? undefined : caller.agentId)
+          const open = (
+            await approvals.pending(caller.admin ? undefined : caller.agentId, { limit: MAX_PAGE })
+          ).items
           // Open approvals too: a decision made elsewhere or by a deadline leaves the person's delivery queued.
           const mine = [
             ...pending.map((p) => `${p.message.id}:${p.delivery.status}`),
@@ -415,7 +454,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
         try {
           while (!signal.aborted) {
             // Waiting starts before the read, so a change committed while reading still wakes the loop.
-            const changed = spool.waitForChange({ timeoutMs: STREAM_SAFETY_POLL_MS, signal })
+            const changed = spool.waitForChange({ timeoutMs: safetyPollMs, signal })
             const now = await fingerprint()
             if (now !== last) {
               last = now
@@ -440,12 +479,17 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       method: 'GET',
       url: `${PREFIX}/approvals`,
       operationId: 'consoleApprovals',
-      summary: "Open approval requests, oldest first: the signed-in agent's, or every one for the operator",
+      summary:
+        "Open approval requests, oldest first, a page at a time: the signed-in agent's, or every one for the operator",
+      description:
+        'Pass the `next` of a page as `cursor` for the following page; a page without `next` is the last.',
       tag: 'console',
       auth: 'agent',
-      response: z.object({ approvals: z.array(PendingApprovalSchema) }),
-      async handler({ caller }) {
-        return { approvals: await approvals.pending(caller.admin ? undefined : caller.agentId) }
+      query: PageQuery,
+      response: z.object({ approvals: z.array(PendingApprovalSchema), next: z.string().optional() }),
+      async handler({ caller, query }) {
+        const page = await approvals.pending(caller.admin ? undefined : caller.agentId, query)
+        return { approvals: page.items, ...(page.next === undefined ? {} : { next: page.next }) }
       },
     }),
     route({
@@ -469,6 +513,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
         try {
           await open(caller.agentId, message.id)
           await spool.ack(message.id, caller.agentId)
+          await announce()
         } catch (error) {
           request.log.warn({ err: error, messageId: message.id }, 'could not mark the decided request done')
         }
@@ -480,12 +525,16 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       url: `${PREFIX}/approvals/audit`,
       operationId: 'consoleAudit',
       summary:
-        'The audit log of approval decisions, oldest first: who decided what and when (all for the operator)',
+        'The audit log of approval decisions, oldest first, a page at a time: who decided what and when (all for the operator)',
+      description:
+        'Read from the append-only audit table, which outlives the messages (cleanup never removes it). Pass the `next` of a page as `cursor` for the following page.',
       tag: 'console',
       auth: 'agent',
-      response: z.object({ entries: z.array(AuditEntrySchema) }),
-      async handler({ caller }) {
-        return { entries: await approvals.audit(caller.admin ? undefined : caller.agentId) }
+      query: PageQuery,
+      response: z.object({ entries: z.array(AuditEntrySchema), next: z.string().optional() }),
+      async handler({ caller, query }) {
+        const page = await approvals.audit(caller.admin ? undefined : caller.agentId, query)
+        return { entries: page.items, ...(page.next === undefined ? {} : { next: page.next }) }
       },
     }),
     route({
@@ -527,12 +576,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
         const now = clock.now()
         const bucketMs = 300_000
         const start = now - 12 * bucketMs
-        const recent = await spool.search({ since: start, limit: 1000 })
-        const counts = new Array<number>(12).fill(0)
-        for (const message of recent) {
-          const index = Math.floor((Date.parse(message.timestamp) - start) / bucketMs)
-          if (index >= 0 && index < 12) counts[index] = (counts[index] ?? 0) + 1
-        }
+        const counts = await access.throughput({ start, bucketMs, buckets: 12 })
         return {
           stats: await spool.stats(),
           throughput: counts.map((messages, i) => ({

@@ -86,3 +86,22 @@ export const a2aPushOutbox = sqliteTable(
   },
   (t) => [index('a2a_push_outbox_due').on(t.doneAt, t.nextAt)],
 )
+
+/**
+ * The key pairs push notifications are signed with (JWS, ES256): the current one (`retired_at` NULL)
+ * signs, retired ones stay in the JWKS until `expires_at`. The private key is sealed under the relay's
+ * secrets key (AES-256-GCM); every replica reads the same pair.
+ */
+export const a2aSigningKeys = sqliteTable(
+  'a2a_signing_keys',
+  {
+    kid: text('kid').primaryKey(),
+    alg: text('alg').notNull(),
+    publicJwk: text('public_jwk').notNull(),
+    sealedPrivateJwk: text('sealed_private_jwk').notNull(),
+    createdAt: integer('created_at').notNull(),
+    retiredAt: integer('retired_at'),
+    expiresAt: integer('expires_at'),
+  },
+  (t) => [index('a2a_signing_keys_retired').on(t.retiredAt)],
+)

@@ -8,6 +8,7 @@ import type {
   DuePush,
   EventRecord,
   PushConfigRecord,
+  SigningKeyRecord,
   StoredTaskState,
   TaskRecord,
   TokenRecord,
@@ -348,6 +349,47 @@ export class SqliteA2AStore implements A2AStore {
     )
   }
 
+  signingKeys(): SigningKeyRecord[] {
+    return this.#run(() =>
+      (
+        this.#db
+          .prepare(
+            'SELECT * FROM a2a_signing_keys ORDER BY retired_at IS NOT NULL, retired_at DESC, created_at DESC',
+          )
+          .all() as SigningKeyRow[]
+      ).map(toSigningKey),
+    )
+  }
+
+  replaceSigningKey(record: SigningKeyRecord, expectedKid: string | undefined, graceUntil: number): boolean {
+    return this.#run(() =>
+      this.#db
+        .transaction(() => {
+          // IMMEDIATE: the write lock is taken before the read, so two processes cannot both see no key.
+          const current = this.#db
+            .prepare('SELECT kid FROM a2a_signing_keys WHERE retired_at IS NULL')
+            .pluck()
+            .get() as string | undefined
+          if (current !== expectedKid) return false
+          this.#db
+            .prepare('UPDATE a2a_signing_keys SET retired_at = ?, expires_at = ? WHERE retired_at IS NULL')
+            .run(record.createdAt, graceUntil)
+          this.#db
+            .prepare(
+              `INSERT INTO a2a_signing_keys (kid, alg, public_jwk, sealed_private_jwk, created_at, retired_at, expires_at)
+               VALUES (?, ?, ?, ?, ?, NULL, NULL)`,
+            )
+            .run(record.kid, record.alg, record.publicJwk, record.sealedPrivateJwk, record.createdAt)
+          // Keys past their grace period are of no use to anyone: removed with the rotation that follows.
+          this.#db
+            .prepare('DELETE FROM a2a_signing_keys WHERE expires_at IS NOT NULL AND expires_at < ?')
+            .run(record.createdAt)
+          return true
+        })
+        .immediate(),
+    )
+  }
+
   close(): void {}
 
   #run<T>(fn: () => T): T {
@@ -357,6 +399,28 @@ export class SqliteA2AStore implements A2AStore {
       if (error instanceof ValidationError) throw error
       throw toStorageError(error, this.#db.name)
     }
+  }
+}
+
+interface SigningKeyRow {
+  kid: string
+  alg: string
+  public_jwk: string
+  sealed_private_jwk: string
+  created_at: number
+  retired_at: number | null
+  expires_at: number | null
+}
+
+function toSigningKey(row: SigningKeyRow): SigningKeyRecord {
+  return {
+    kid: row.kid,
+    alg: row.alg,
+    publicJwk: row.public_jwk,
+    sealedPrivateJwk: row.sealed_private_jwk,
+    createdAt: Number(row.created_at),
+    retiredAt: row.retired_at === null ? undefined : Number(row.retired_at),
+    expiresAt: row.expires_at === null ? undefined : Number(row.expires_at),
   }
 }
 

@@ -41,7 +41,7 @@ export default class Bridge extends BaseCommand<typeof Bridge> {
 
 --webhook POSTs {"message": …, "attempt": n} to the URL; the response body is the reply. 5xx and connection errors are retried, other 4xx dead-lettered.
 
---a2a forwards each message to the external A2A agent the agent stands for (registered with agent-comm register <agent> --a2a-url <card URL>) with an A2A client: the task's artifacts are the reply. A bearer token for the remote agent is read from AGENT_COMM_A2A_TOKEN.
+--a2a forwards each message to the external A2A agent the agent stands for (registered with agent-comm register <agent> --a2a-url <card URL>) with an A2A client: the task's artifacts are the reply. A bearer token for the remote agent is read from AGENT_COMM_A2A_TOKEN_<AGENT> (the agent id upper-cased, - as _, e.g. AGENT_COMM_A2A_TOKEN_PARTNER_B), else from AGENT_COMM_A2A_TOKEN. When the agent's card says it streams, the task is streamed (else polled); a task that asks for input is answered with its question, and the next message of the same conversation continues it.
 
 Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in progress finishes or goes back to the queue. Events are logged to stderr. With --json, stdout is NDJSON to the end: one JSON event per line ({"type":"received"|"forwarded"|"replied"|"acked"|"nacked"|"error", "messageId", …}), then {"type":"stopped", agent, bridge, processed, succeeded, failed} — or an {"error": …} line — as the last line.`
   static override examples = [
@@ -65,7 +65,7 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
     webhook: Flags.string({ description: 'URL to POST each message to', helpValue: '<url>' }),
     a2a: Flags.boolean({
       description:
-        "forward to the external A2A agent of the agent's profile (register --a2a-url); token from AGENT_COMM_A2A_TOKEN",
+        "forward to the external A2A agent of the agent's profile (register --a2a-url); token from AGENT_COMM_A2A_TOKEN_<AGENT> or AGENT_COMM_A2A_TOKEN",
     }),
     once: Flags.boolean({
       description: 'process one batch of waiting messages and exit (exit 1 if any failed)',
@@ -129,7 +129,11 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
     }
     const bridge = await buildBridge(
       flags.a2a
-        ? { a2aCardUrl: await this.#a2aCardUrl(args.agent) }
+        ? {
+            a2aCardUrl: await this.#a2aCardUrl(args.agent),
+            agent: args.agent,
+            conversation: async (id: string) => (await this.coordinator()).conversation(id),
+          }
         : argv === undefined
           ? { webhook: flags.webhook! }
           : { argv },

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { startConsole } from '../context.js'
 import { listenFailure } from '../errors.js'
+import { openBrowser } from '../open-browser.js'
 
 /** `--json` output of `console`, printed once it listens. */
 export interface ConsoleResult {
@@ -10,19 +10,6 @@ export interface ConsoleResult {
   url: string
   /** The page with a one-time login token (works once). */
   loginUrl: string
-}
-
-/** Opens `url` in the desktop's browser when there is one; says nothing when there is none. */
-function openBrowser(url: string): void {
-  const command =
-    process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer.exe' : 'xdg-open'
-  try {
-    const child = spawn(command, [url], { stdio: 'ignore', detached: true })
-    child.on('error', () => undefined)
-    child.unref()
-  } catch {
-    // No browser launcher on this machine (a server): the printed URL is the way in.
-  }
 }
 
 /** `agent-comm console`: the human console over the local database, on 127.0.0.1. */
@@ -44,7 +31,10 @@ It prints a URL with a one-time login token (like a notebook server): open it in
       min: 0,
       max: 65535,
     }),
-    open: Flags.boolean({ description: 'open the page in the desktop browser, when there is one' }),
+    open: Flags.boolean({
+      description:
+        'open the page in the desktop browser, when there is one ($BROWSER if set, else the desktop launcher)',
+    }),
     as: Flags.string({ description: 'sign in as this agent instead of the operator' }),
   }
 
@@ -79,7 +69,7 @@ It prints a URL with a one-time login token (like a notebook server): open it in
         `Console on ${running.url}/console/ — open this link once to sign in:\n\n    ${running.loginUrl}\n\nCtrl-C to stop.\n`,
       )
     }
-    if (this.flags.open) openBrowser(running.loginUrl)
+    if (this.flags.open) openBrowser(running.loginUrl, { browser: process.env.BROWSER })
     if (!stop.aborted) {
       await new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }))
     }

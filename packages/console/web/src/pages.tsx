@@ -35,6 +35,30 @@ function useLoad<T>(
   return { data, error, reload: () => setCount((c) => c + 1) }
 }
 
+/**
+ * The first `pages` pages of a paged list (`next` is the cursor of the page after), or every page when
+ * `pages` is Infinity; `more` tells whether a further page exists.
+ */
+async function loadPages<T>(
+  path: string,
+  key: string,
+  pages: number,
+): Promise<{ items: T[]; more: boolean }> {
+  const items: T[] = []
+  let cursor: string | undefined
+  for (let page = 0; page < pages; page++) {
+    const sep = path.includes('?') ? '&' : '?'
+    const data = await api<Record<string, unknown> & { next?: string }>(
+      'GET',
+      cursor === undefined ? path : `${path}${sep}cursor=${encodeURIComponent(cursor)}`,
+    )
+    items.push(...((data[key] as T[] | undefined) ?? []))
+    cursor = data.next
+    if (cursor === undefined) return { items, more: false }
+  }
+  return { items, more: true }
+}
+
 function when(iso: string | undefined): string {
   if (iso === undefined) return '—'
   const date = new Date(iso)
@@ -299,26 +323,39 @@ interface AuditEntry {
 }
 
 export function Approvals(props: { session: Session; tick: number }) {
+  const [approvalPages, setApprovalPages] = useState(1)
+  const [auditPages, setAuditPages] = useState(1)
   const { data, error, reload } = useLoad(
-    () => api<{ approvals: PendingApproval[] }>('GET', '/console/approvals'),
-    [props.tick],
+    () => loadPages<PendingApproval>('/console/approvals?limit=50', 'approvals', approvalPages),
+    [props.tick, approvalPages],
   )
-  const audit = useLoad(() => api<{ entries: AuditEntry[] }>('GET', '/console/approvals/audit'), [props.tick])
-  const exportJson = () => {
-    const blob = new Blob([JSON.stringify(audit.data?.entries ?? [], null, 2)], { type: 'application/json' })
-    const link = document.createElement('a')
-    link.href = URL.createObjectURL(blob)
-    link.download = 'approval-audit.json'
-    link.click()
-    URL.revokeObjectURL(link.href)
+  const audit = useLoad(
+    () => loadPages<AuditEntry>('/console/approvals/audit?limit=100', 'entries', auditPages),
+    [props.tick, auditPages],
+  )
+  const [exportError, setExportError] = useState('')
+  // The whole log, page by page, from the audit table (it outlives the messages).
+  const exportJson = async () => {
+    try {
+      const all = await loadPages<AuditEntry>('/console/approvals/audit?limit=200', 'entries', Infinity)
+      const blob = new Blob([JSON.stringify(all.items, null, 2)], { type: 'application/json' })
+      const link = document.createElement('a')
+      link.href = URL.createObjectURL(blob)
+      link.download = 'approval-audit.json'
+      link.click()
+      URL.revokeObjectURL(link.href)
+      setExportError('')
+    } catch (e) {
+      setExportError(e instanceof Error ? e.message : String(e))
+    }
   }
   return (
     <section aria-labelledby="approvals-title">
       <h2 id="approvals-title">Approvals</h2>
       <Problem text={error} />
-      {data?.approvals.length === 0 ? <p class="muted">No request is waiting for a decision.</p> : null}
+      {data?.items.length === 0 ? <p class="muted">No request is waiting for a decision.</p> : null}
       <ul class="list" aria-label="Waiting approvals">
-        {data?.approvals.map((item) => (
+        {data?.items.map((item) => (
           <li key={item.message.id}>
             <ApprovalCard
               item={item}
@@ -330,12 +367,18 @@ export function Approvals(props: { session: Session; tick: number }) {
           </li>
         ))}
       </ul>
+      {data?.more === true ? (
+        <button type="button" onClick={() => setApprovalPages((n) => n + 1)}>
+          More requests
+        </button>
+      ) : null}
       <h2>
         Audit log{' '}
-        <button type="button" class="link" onClick={exportJson}>
+        <button type="button" class="link" onClick={() => void exportJson()}>
           Export JSON
         </button>
       </h2>
+      <Problem text={audit.error || exportError} />
       <div class="scroll">
         <table aria-label="Audit log">
           <thead>
@@ -349,7 +392,7 @@ export function Approvals(props: { session: Session; tick: number }) {
             </tr>
           </thead>
           <tbody>
-            {audit.data?.entries.map((e) => (
+            {audit.data?.items.map((e) => (
               <tr key={e.requestId}>
                 <td>{when(e.decidedAt)}</td>
                 <td>{e.decidedBy}</td>
@@ -365,6 +408,11 @@ export function Approvals(props: { session: Session; tick: number }) {
           </tbody>
         </table>
       </div>
+      {audit.data?.more === true ? (
+        <button type="button" onClick={() => setAuditPages((n) => n + 1)}>
+          More entries
+        </button>
+      ) : null}
     </section>
   )
 }

@@ -1,6 +1,7 @@
 import type { SendOptions, SendReport } from '@agent-comm/coordinator'
 import {
   AgentIdSchema,
+  DEFAULT_TTL_HOURS,
   IdempotencyKeySchema,
   isAgentCommError,
   JsonObjectSchema,
@@ -13,6 +14,7 @@ import {
   PriorityInput,
   RecipientSchema,
   RequestTimeoutError,
+  RoutingInfoSchema,
   ValidationError,
 } from '@agent-comm/protocol'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
@@ -20,6 +22,10 @@ import { z } from 'zod'
 import { MessageOutputSchema, SendOutputShape } from '../schemas.js'
 import { Behaviour, handler, type ToolContext } from '../tool-kit.js'
 import type { ToolOutcome } from '../tool-result.js'
+
+/** The message lifetime the protocol accepts (more than 0, at most ten years). */
+const TtlHoursSchema = RoutingInfoSchema.shape.ttlHours.unwrap()
+const MAX_TTL_HOURS = TtlHoursSchema.maxValue
 
 /** The fields of a message both comm_send and comm_reply take. */
 const contentFields = {
@@ -37,7 +43,10 @@ const contentFields = {
   payload_data: JsonValueSchema.optional().describe(
     'structured JSON data for the recipient (needs payload_type)',
   ),
-  ttl_hours: z.number().positive().optional().describe('hours until the message expires (default 24)'),
+  // The protocol's bound (positive, at most ten years), so the model sees it in tools/list before it calls.
+  ttl_hours: TtlHoursSchema.optional().describe(
+    `hours until the message expires (default ${DEFAULT_TTL_HOURS}, more than 0, at most ${MAX_TTL_HOURS})`,
+  ),
   delay_seconds: z.number().min(0).optional().describe('keep the message invisible for this many seconds'),
   metadata: JsonObjectSchema.optional().describe('free-form JSON object stored with the message'),
 }
@@ -300,7 +309,7 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
       description:
         'Wait again (at most wait_seconds, 50 by default) for the reply to a request sent with comm_request ' +
         '(or comm_send). Returns the reply, taken from your inbox and acked, or the request id again if it ' +
-        'has not come yet.',
+        'has not come yet. Only for requests you sent (a session bound with --agent refuses others).',
       inputSchema: {
         request_id: MessageIdSchema.describe('the id comm_request returned'),
         wait_seconds: waitSeconds,
@@ -308,12 +317,17 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
       outputSchema: RequestOutputShape,
       annotations: { title: 'Wait for the reply to a request', ...Behaviour.adds },
     },
-    handler('comm_await_reply', context, async (args) =>
-      replyOutcome(args.request_id, () =>
+    handler('comm_await_reply', context, async (args) => {
+      // A bound session takes only replies to its own requests: the reply is acked from the requester's inbox.
+      if (context.identity.agent !== undefined) {
+        const requester = (await coordinator.status(args.request_id)).message.fromAgent
+        await context.identity.assertOwnRequest(args.request_id, requester)
+      }
+      return replyOutcome(args.request_id, () =>
         coordinator.awaitReply(args.request_id, {
           timeoutMs: Math.round((args.wait_seconds ?? MAX_REQUEST_WAIT_SECONDS) * 1000),
         }),
-      ),
-    ),
+      )
+    }),
   )
 }

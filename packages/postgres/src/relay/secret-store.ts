@@ -194,7 +194,8 @@ export class PostgresSecretStore implements RelaySecretStore {
   }
 
   /**
-   * Re-encrypts every secret under `next` and replaces the key check, in one transaction: replicas still
+   * Re-encrypts every secret (and the A2A push-signing keys) under `next` and replaces the key check, in
+   * one transaction: replicas still
    * holding the old key refuse to start from then on, so restart each with the new key. Returns how many
    * secrets were re-encrypted. This store keeps the old key: close it afterwards.
    */
@@ -215,6 +216,24 @@ export class PostgresSecretStore implements RelaySecretStore {
           )
         }
         await tx.query(`UPDATE ${this.#table} SET sealed = $2 WHERE id = $1`, [row.id, next.seal(plain)])
+      }
+      // The A2A push-signing keys are sealed under the same key: re-sealed with the secrets, or a replica
+      // restarted with the new key could not sign (the table is in every schema since migration 0006).
+      const signingKeys = await tx.query<{ kid: string; sealed: string }>(
+        `SELECT kid, sealed_private_jwk AS sealed FROM "${this.#schema}".a2a_signing_keys ORDER BY kid`,
+      )
+      for (const row of signingKeys) {
+        const plain = this.#key.open(row.sealed)
+        if (plain === undefined) {
+          throw new ConfigError(
+            `The A2A push-signing key ${row.kid} does not open with the current key; nothing was re-encrypted`,
+            { hint: 'Delete that row of a2a_signing_keys (the relay makes a new key), then rotate again.' },
+          )
+        }
+        await tx.query(
+          `UPDATE "${this.#schema}".a2a_signing_keys SET sealed_private_jwk = $2 WHERE kid = $1`,
+          [row.kid, next.seal(plain)],
+        )
       }
       await tx.query(`UPDATE ${this.#keyTable} SET key_id = $1, "check" = $2 WHERE id = 1`, [
         next.id,
