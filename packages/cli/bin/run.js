@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The agent-comm executable. Commands are listed in oclif.manifest.json, so only the one run is loaded.
+// The agent-comm executable. Commands are listed in oclif.manifest.json, so only the one run is loaded,
+// and oclif itself is one bundled file (below): start-up is what `pnpm bench` in packages/cli measures.
 import module from 'node:module'
 import { unsupportedNodeMessage } from '@agent-comm/spool/node-support'
 
@@ -29,7 +30,16 @@ if (argv[0] === 'inbox' && argv.includes('--new')) {
 process.stdout.on('error', (error) => {
   if (error.code === 'EPIPE') process.exit(0)
 })
-const { execute } = await import('@oclif/core')
+// oclif as one bundled file (dist/oclif-core.bundle.cjs, built by scripts/bundle-runtime.mjs) for every
+// importer — our commands and oclif's plugins alike, so there is one copy of it: loading it file by file
+// (about 200 modules with semver, minimatch, tinyglobby, ejs…) was the largest part of start-up.
+const oclifBundle = new URL('../dist/oclif-core.bundle.cjs', import.meta.url).href
+module.registerHooks?.({
+  resolve(specifier, context, nextResolve) {
+    if (specifier === '@oclif/core') return { url: oclifBundle, format: 'commonjs', shortCircuit: true }
+    return nextResolve(specifier, context)
+  },
+})
 // Global flags may come before the command (`agent-comm --db x.db agents`); oclif wants them after it.
 const { hoistGlobalFlags } = await import('../dist/argv.js')
 const { readFileSync } = await import('node:fs')
@@ -40,4 +50,18 @@ const args = hoistGlobalFlags(
   new Set(Object.keys(oclif.topics ?? {})),
   new Set(Object.keys(manifest.commands)),
 )
-await execute({ args, dir: import.meta.url })
+// `send`, what scripts and agents run most, skips oclif when its line is a plain one (dist/send-fast-path.js
+// says which); --help, usage errors and every other line go to oclif below.
+const sent =
+  args[0] === 'send' &&
+  (await (await import('../dist/send-fast-path.js')).runSendFastPath(args.slice(1), manifest.commands.send))
+if (!sent) {
+  // oclif compares the Node version with its own engines through semver (about 50 modules) when loaded;
+  // the check above already did that job. The variable is put back as it was, for child processes.
+  const engineWarning = process.env.OCLIF_DISABLE_ENGINE_WARNING
+  process.env.OCLIF_DISABLE_ENGINE_WARNING = 'true'
+  const { execute } = await import('@oclif/core')
+  if (engineWarning === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING
+  else process.env.OCLIF_DISABLE_ENGINE_WARNING = engineWarning
+  await execute({ args, dir: import.meta.url })
+}

@@ -9,6 +9,7 @@
 // drizzle migrations) get it rewritten to a copy of their package under dist/vendor/<name>/, where their
 // published non-code files are copied, so they find the same files at the same relative paths.
 import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
@@ -86,4 +87,52 @@ for (const [name, { dir, pkg }] of vendored) {
     if (entry === 'dist' || entry.startsWith('!') || entry.endsWith('.md')) continue
     cpSync(join(dir, entry), join(vendor, name, entry), { recursive: true })
   }
+}
+
+// oclif itself as one CommonJS file, dist/oclif-core.bundle.cjs, which bin/run.js makes every
+// `import '@oclif/core'` resolve to (ours and oclif's plugins' alike: one copy). Loaded file by file it is
+// about 150 modules (semver, minimatch, tinyglobby, ejs…) and the largest part of a command's start-up.
+// The entry names oclif's exports one by one so Node's ES module loader sees them as named exports.
+const requireFromCli = createRequire(join(root, 'package.json'))
+
+// fdir (under tinyglobby, under oclif) probes for picomatch with `require.resolve('picomatch')` before it
+// requires it. The bundle holds picomatch, but the probe still asks Node to find a package named picomatch
+// next to the installed CLI, which does not declare it: in an npm install it finds the hoisted copy (a
+// run-time import of an undeclared package, which `pnpm verify:packages` rejects), under pnpm it finds
+// nothing and fdir goes without. The probe is dropped, so the bundled copy is always the one used; the
+// build fails if fdir no longer probes this way, so a changed fdir is looked at again.
+const PICOMATCH_PROBE = 'require.resolve("picomatch");'
+let picomatchProbes = 0
+const dropPicomatchProbe = {
+  name: 'drop-picomatch-probe',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]fdir[\\/].*\.c?js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8')
+      if (!source.includes(PICOMATCH_PROBE)) return undefined
+      picomatchProbes += 1
+      return { contents: source.replaceAll(PICOMATCH_PROBE, ''), loader: 'js' }
+    })
+  },
+}
+const oclifExports = Object.keys(requireFromCli('@oclif/core')).filter((name) => name !== '__esModule')
+await build({
+  stdin: {
+    contents: `export { ${oclifExports.join(', ')} } from '@oclif/core'`,
+    resolveDir: root,
+    loader: 'js',
+  },
+  outfile: join(dist, 'oclif-core.bundle.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node22',
+  // oclif asks for TypeScript only in development mode, from the user's own install.
+  external: ['typescript'],
+  logLevel: 'warning',
+  plugins: [dropPicomatchProbe],
+})
+if (picomatchProbes !== 1) {
+  throw new Error(
+    `expected fdir's picomatch probe once in the oclif bundle, found it ${picomatchProbes} times: see dropPicomatchProbe`,
+  )
 }

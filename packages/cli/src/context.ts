@@ -184,8 +184,9 @@ export type BridgeSpec =
  * environment it runs with (this process's, so PATH and the user's variables reach it).
  */
 export async function buildBridge(spec: BridgeSpec): Promise<import('@agent-comm/bridge').Bridge> {
-  const { A2ABridge, a2aTokenFromEnv, CommandBridge, ConversationA2ASessions, HttpBridge } =
+  const { A2ABridge, a2aTokenFromEnv, CommandBridge, ConversationA2ASessions, HttpBridge } = await (
     await loadRuntime()
+  ).loadBridges()
   if ('webhook' in spec) return new HttpBridge({ url: spec.webhook })
   if ('a2aCardUrl' in spec) {
     // The remote agent's bearer token, if it needs one, comes from the environment, never from a flag:

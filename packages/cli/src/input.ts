@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises'
-import { Errors } from '@oclif/core'
 import { debugEnabled } from './context.js'
 import { ExitCode } from './errors.js'
 
@@ -26,6 +25,8 @@ export async function readTextInput(path: string, flag: string): Promise<string>
   } catch (error) {
     const { code, message } = error as NodeJS.ErrnoException
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : message
+    // Loaded here, not at the top: `send`'s fast path (send-fast-path.ts) reads files without oclif.
+    const { Errors } = await import('@oclif/core')
     throw new Errors.CLIError(`cannot read ${flag} ${path}: ${why}`, { exit: ExitCode.USAGE })
   }
 }

@@ -3,15 +3,6 @@
 // Commands load it lazily, through the composition root, so `--help` never pays for it.
 
 export {
-  A2ABridge,
-  a2aTokenFromEnv,
-  BridgeRunner,
-  CommandBridge,
-  ConversationA2ASessions,
-  FunctionBridge,
-  HttpBridge,
-} from '@agent-comm/bridge'
-export {
   createCoordinator,
   describeAgentTransports,
   isPostgresUrl,
@@ -30,9 +21,14 @@ export {
 } from '@agent-comm/protocol'
 export { DeferredTransport } from './deferred-transport.js'
 
-// The two below are split into chunks of their own (esbuild's code splitting) and loaded on first call, so
-// a `send` to a local agent never parses undici. They share the bundle's copy of protocol (and zod), so
-// their errors are the classes `isAgentCommError` above knows.
+// The packages below are split into chunks of their own (esbuild's code splitting) and loaded on first
+// call, so a `send` to a local agent never parses undici or the bridges. They share the bundle's copy of
+// protocol (and zod), so their errors are the classes `isAgentCommError` above knows.
+
+/** The bridges (with node:child_process): loaded by `bridge` and the demo, never by `send` or `poll`. */
+export function loadBridges(): Promise<typeof import('@agent-comm/bridge')> {
+  return import('@agent-comm/bridge')
+}
 
 /** The HTTP transport (with undici): loaded when a command reaches an agent registered as `http`. */
 export function loadTransportHttp(): Promise<typeof import('@agent-comm/transport-http')> {

@@ -30,8 +30,8 @@ describe('startup', () => {
     await p.ok(['register', 'a', '-c', 'x', '-d', 'l'])
     await p.ok(['register', 'b', '-c', 'x', '-d', 'l'])
     const files = await modulesLoadedBy(p, ['send', 'a', 'b', 'hello'])
-    // The recorder saw the run: the CLI's own files and its runtime bundle.
-    expect(files.some((f) => f.endsWith(join('dist', 'commands', 'send.js')))).toBe(true)
+    // The recorder saw the run: the CLI's own files (send's fast path) and its runtime bundle.
+    expect(files.some((f) => f.endsWith(join('dist', 'send-fast-path.js')))).toBe(true)
     expect(files.some((f) => f.endsWith('runtime.bundle.js'))).toBe(true)
     for (const name of [
       'fastify',

@@ -156,7 +156,7 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
       }
       return { agent: args.agent, bridge: bridge.name, available }
     }
-    const { BridgeRunner } = await this.runtime()
+    const { BridgeRunner } = await (await this.runtime()).loadBridges()
     const coordinator = await this.coordinator()
     const json = this.jsonEnabled()
     const runner = new BridgeRunner({

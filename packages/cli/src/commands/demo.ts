@@ -79,7 +79,7 @@ It uses its own temporary database and removes it afterwards: it leaves nothing 
     // The builder is an in-process agent behind a FunctionBridge: the bridge runner claims the task,
     // the handler answers it, and the runner replies in the conversation and acks, as `agent-comm bridge`
     // does for an external program.
-    const { BridgeRunner, FunctionBridge } = await this.runtime()
+    const { BridgeRunner, FunctionBridge } = await (await this.runtime()).loadBridges()
     const builderAgent = new FunctionBridge(
       () => ({
         success: true,

@@ -1,29 +1,11 @@
-import type { SendOptions, SendReport } from '@agent-comm/coordinator'
-import type { MessageInput, MessageV2 } from '@agent-comm/protocol'
 import { PAYLOAD_TYPES, PRIORITY_INPUTS } from '@agent-comm/protocol/vocabulary'
-import { Args, Errors, Flags } from '@oclif/core'
+import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import type { ContextOptions } from '../context.js'
-import { ExitCode } from '../errors.js'
 import { jsonFlag, positiveNumberFlag, secondsFlag } from '../flags.js'
-import { readStdin, readTextInput } from '../input.js'
-import { safeLine } from '../terminal-text.js'
+import { type SendResult, sendMessage } from '../send-message.js'
 
-/** `--json` output of `send`. */
-export interface SendResult {
-  messageId: string
-  conversationId: string
-  /** The agents it was delivered to (several for `*` and `capability:<name>`). */
-  recipients: string[]
-  /** Deliveries created: 0 when a message with this id was already stored. */
-  deliveries: number
-  duplicate: boolean
-  /** Which transport carried which recipients. */
-  routes: SendReport['routes']
-  /** With --queue: until when agents that register later matching <to> get it too (ISO 8601). */
-  heldUntil?: string
-  message: MessageV2
-}
+export type { SendResult } from '../send-message.js'
 
 /** `agent-comm send`: sends a message and prints its id (only the id when piped). */
 export default class Send extends BaseCommand<typeof Send> {
@@ -102,111 +84,10 @@ With --reply-to the message joins the conversation of the message it answers (an
   }
 
   async run(): Promise<SendResult> {
-    const { args, flags } = this
-    const { JsonObjectSchema, JsonValueSchema, parseOrThrow, ValidationError } = await this.runtime()
-    if (flags.payload !== undefined && flags['payload-type'] === undefined) {
-      throw new ValidationError(
-        'Invalid flags: --payload needs --payload-type (e.g. --payload-type task_assignment)',
-      )
-    }
-    if ((args.body === undefined) === (flags['body-file'] === undefined)) {
-      // A usage error (exit 2, with oclif's "See the usage" hint). A missing body is not read from stdin
-      // unasked: only `-` or `--body-file -` read it, to its end (see input.ts).
-      throw new Errors.CLIError(
-        `Give the body as the <body> argument (- reads stdin) or with --body-file, exactly one of them${args.body === undefined ? ': it is missing' : ''}`,
-        { exit: ExitCode.USAGE },
-      )
-    }
-    const body =
-      flags['body-file'] !== undefined
-        ? await readTextInput(flags['body-file'], '--body-file')
-        : args.body === '-'
-          ? await readStdin()
-          : args.body!
-    const metadata =
-      flags.metadata === undefined
-        ? undefined
-        : parseOrThrow(JsonObjectSchema, flags.metadata, '--metadata (a JSON object)')
-    const payloadData =
-      flags.payload === undefined ? null : parseOrThrow(JsonValueSchema, flags.payload, '--payload')
-    const fields = {
-      body,
-      priority: flags.priority as MessageInput['priority'],
-      ...(flags.subject === undefined ? {} : { subject: flags.subject }),
-      ...(flags['payload-type'] === undefined
-        ? {}
-        : { payload: { type: flags['payload-type'] as (typeof PAYLOAD_TYPES)[number], data: payloadData } }),
-      ...(metadata === undefined ? {} : { metadata }),
-    }
-    const options: SendOptions = {
-      ...(flags.delay === undefined ? {} : { delaySeconds: flags.delay }),
-      ...(flags['allow-unregistered'] ? { allowUnregistered: true } : {}),
-      ...(flags.queue ? { holdForFutureRecipients: true } : {}),
-      ...(flags['idempotency-key'] === undefined ? {} : { idempotencyKey: flags['idempotency-key'] }),
-    }
-    const ttl = flags['ttl-hours'] === undefined ? {} : { ttlHours: flags['ttl-hours'] }
-    const coordinator = await this.coordinator()
-
-    let report: SendReport
-    const replyTo = flags['reply-to']
-    if (replyTo === undefined) {
-      report = await coordinator.send(
-        {
-          ...fields,
-          fromAgent: args.from,
-          toAgent: args.to,
-          routing: {
-            ...ttl,
-            ...(flags.conversation === undefined ? {} : { conversationId: flags.conversation }),
-          },
-        },
-        options,
-      )
-    } else {
-      const original = (await coordinator.status(replyTo)).message
-      report =
-        original.fromAgent === args.to
-          ? await coordinator.reply(original, { ...fields, fromAgent: args.from, routing: ttl }, options)
-          : // Answering to someone other than the original sender: still thread it into that conversation.
-            await coordinator.send(
-              {
-                ...fields,
-                subject:
-                  fields.subject ??
-                  (/^re:/i.test(original.subject) ? original.subject : `Re: ${original.subject}`),
-                fromAgent: args.from,
-                toAgent: args.to,
-                routing: { ...ttl, replyTo: original.id, conversationId: original.routing.conversationId },
-              },
-              options,
-            )
-    }
-
-    const result: SendResult = {
-      messageId: report.messageId,
-      conversationId: report.message.routing.conversationId,
-      recipients: report.recipients,
-      deliveries: report.deliveries,
-      duplicate: report.duplicate,
-      routes: report.routes,
-      ...(report.heldUntil === undefined ? {} : { heldUntil: report.heldUntil }),
-      message: report.message,
-    }
-    if (flags.quiet || !process.stdout.isTTY) {
-      this.log(result.messageId)
-    } else {
-      const to = result.recipients.length === 1 ? result.recipients[0] : `${result.recipients.length} agents`
-      const note =
-        (report.duplicate ? ', already stored: nothing new queued' : '') +
-        (report.heldUntil === undefined
-          ? ''
-          : `, held for agents that register later until ${report.heldUntil}`)
-      this.log(
-        safeLine(
-          `Message sent: ${result.messageId} (to ${to}, conversation ${result.conversationId}, ${result.deliveries} ${result.deliveries === 1 ? 'delivery' : 'deliveries'}${note})`,
-        ),
-      )
-    }
-    return result
+    return sendMessage(this.args, this.flags, {
+      runtime: () => this.runtime(),
+      coordinator: () => this.coordinator(),
+      log: (line) => this.log(line),
+    })
   }
 }
