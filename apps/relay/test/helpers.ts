@@ -1,15 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { ManualClock } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { SecretStore } from '@agent-comm/secrets'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { testCleanups } from '@agent-comm/test-support'
 import { DEFAULT_AUTH_WINDOW_MS, HttpTransport, RelayClient, signRequest } from '@agent-comm/transport-http'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { afterEach } from 'vitest'
 import {
   createRelay,
   createRelayLogger,
@@ -18,23 +16,8 @@ import {
   SqliteNonceStore,
 } from '../src/index.js'
 
-const cleanups: (() => Promise<void> | void)[] = []
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-/** Registers a cleanup to run after the current test. */
-export function onCleanup(fn: () => Promise<void> | void): void {
-  cleanups.push(fn)
-}
-
-/** A fresh temporary folder, removed after the test. */
-export function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-comm-relay-test-'))
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
+/** Cleanups after each test, and temporary folders removed with them. */
+export const { onCleanup, tempDir } = testCleanups('agent-comm-relay-test-')
 
 /** The start of the tests' fake time. */
 export const T0 = Date.UTC(2026, 1, 3, 14, 30)
@@ -162,7 +145,7 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
     await registry.close()
     await spool.close()
   }
-  cleanups.push(close)
+  onCleanup(close)
   return {
     app,
     url,

@@ -1,13 +1,14 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { RelaySecretsKey } from '@agent-comm/postgres'
-import { createTestDatabase, serverTestsCanRun, type TestDatabase } from '@agent-comm/postgres/testing'
+import { createTestDatabase, serverTestsCanRun } from '@agent-comm/postgres/testing'
 import { createMessage } from '@agent-comm/protocol'
 import { HttpTransport, RelayClient, signRequest } from '@agent-comm/transport-http'
-import { afterAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { onCleanup, tempDir } from './helpers.js'
 
 // Two relay replicas (real processes) on one fresh PostgreSQL database, behind a real nginx on loopback
@@ -15,6 +16,9 @@ import { onCleanup, tempDir } from './helpers.js'
 
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
 const PROXY_CONF = fileURLToPath(new URL('../deploy/nginx/relay-proxy.conf', import.meta.url))
+// The CLI's Quick Test and the CLI that runs it (built by the workspace's `prepare`, as every package).
+const QUICK_TEST = fileURLToPath(new URL('../../../packages/cli/test/quick-test.sh', import.meta.url))
+const CLI = fileURLToPath(new URL('../../../packages/cli/bin/run.js', import.meta.url))
 
 /** nginx on this machine, installed from Debian's packages when missing and we may (root); else undefined. */
 function findNginx(): string | undefined {
@@ -41,10 +45,6 @@ const nginx = findNginx()
 if (nginx === undefined && process.env.CI === 'true')
   throw new Error('nginx is missing and could not be installed')
 const canRun = nginx !== undefined && (await serverTestsCanRun(skipped))
-const db: TestDatabase | undefined = canRun ? await createTestDatabase({ name: 'relay_nginx' }) : undefined
-afterAll(async () => {
-  await db?.drop()
-})
 
 async function freePort(): Promise<number> {
   const server = createServer()
@@ -138,26 +138,39 @@ ${upstreams.map((u) => `    server ${new URL(u).host} max_fails=1 fail_timeout=5
   return url
 }
 
+/**
+ * Two replicas on a fresh database (dropped after the test), sharing a secrets key, behind nginx; with
+ * `secretsFor(ids)` issuing secrets through the relay's own store there (as `relay gen-secret --db` does).
+ */
+async function replicasBehindNginx(name: string) {
+  const db = await createTestDatabase({ name })
+  // Registered first, so it runs last: after the replicas and nginx are stopped.
+  onCleanup(() => db.drop())
+  const key = RelaySecretsKey.generate()
+  const env = {
+    AGENT_COMM_RELAY_DATABASE_URL: db.url,
+    AGENT_COMM_RELAY_SECRETS_KEY: key.toBase64(),
+    AGENT_COMM_RELAY_TRUST_PROXY: '127.0.0.1',
+    AGENT_COMM_RELAY_RATE_LIMIT: '0',
+  }
+  const a = await startReplica(env)
+  const b = await startReplica(env)
+  const proxy = await startNginx([a.url, b.url])
+  const secretsFor = async (ids: readonly string[]): Promise<Record<string, string>> => {
+    const { openPostgresRelayStores } = await import('@agent-comm/postgres')
+    const stores = await openPostgresRelayStores({ url: db.url, key })
+    const secrets: Record<string, string> = {}
+    for (const id of ids) secrets[id] = (await stores.secrets.generate(id)).secret
+    await stores.close()
+    return secrets
+  }
+  return { db, env, a, b, proxy, secretsFor }
+}
+
 describe.skipIf(!canRun)('two relay replicas on PostgreSQL behind nginx', () => {
   it('serves agents through the proxy, refuses replays across replicas, wakes long polls across them, and loses no acknowledged send when one is SIGKILLed under load', async () => {
-    const key = RelaySecretsKey.generate()
-    const env = {
-      AGENT_COMM_RELAY_DATABASE_URL: (db as TestDatabase).url,
-      AGENT_COMM_RELAY_SECRETS_KEY: key.toBase64(),
-      AGENT_COMM_RELAY_TRUST_PROXY: '127.0.0.1',
-      AGENT_COMM_RELAY_RATE_LIMIT: '0',
-    }
-    const a = await startReplica(env)
-    const b = await startReplica(env)
-    const proxy = await startNginx([a.url, b.url])
-
-    // Secrets made through the relay's own store on the same database (as `relay gen-secret --db` does).
-    const { openPostgresRelayStores } = await import('@agent-comm/postgres')
-    const stores = await openPostgresRelayStores({ url: (db as TestDatabase).url, key })
-    const secrets: Record<string, string> = {}
-    for (const id of ['architect', 'builder', 'w0', 'w1', 'w2', 'w3', 'sink'])
-      secrets[id] = (await stores.secrets.generate(id)).secret
-    await stores.close()
+    const { a, b, proxy, secretsFor } = await replicasBehindNginx('relay_nginx')
+    const secrets = await secretsFor(['architect', 'builder', 'w0', 'w1', 'w2', 'w3', 'sink'])
     const secretFor = (id: string) => secrets[id]
 
     // The Quick Test's exchange, over http agents through the proxy: register, send, claim, ack, status.
@@ -218,42 +231,12 @@ describe.skipIf(!canRun)('two relay replicas on PostgreSQL behind nginx', () => 
 
     // Four clients send through nginx; one replica is SIGKILLed midway. Every send answered 2xx must be
     // stored exactly once, and the clients finish through the survivor.
-    const acknowledged: string[] = []
     const perClient = 40
-    let sent = 0
     let killed: Promise<unknown> | undefined
-    const workers = [0, 1, 2, 3].map(async (w) => {
-      const client = new RelayClient({ baseUrl: proxy, secretFor, retries: 8, retryDelayMs: 100 })
-      try {
-        for (let i = 0; i < perClient; i++) {
-          const message = createMessage({
-            fromAgent: `w${w}`,
-            toAgent: 'sink',
-            subject: `${w}-${i}`,
-            body: 'load',
-          })
-          // The client retries a send that met a dead replica; on failure the worker sends it again itself,
-          // by the same id, until some replica answers.
-          for (;;) {
-            try {
-              await client.send(message)
-              acknowledged.push(message.id)
-              break
-            } catch {
-              await new Promise((resolve) => setTimeout(resolve, 100))
-            }
-          }
-          sent++
-          if (sent === perClient && killed === undefined) {
-            a.child.kill('SIGKILL')
-            killed = new Promise((resolve) => a.child.once('exit', resolve))
-          }
-        }
-      } finally {
-        await client.close()
-      }
+    const acknowledged = await sendLoad(proxy, secretFor, perClient, () => {
+      a.child.kill('SIGKILL')
+      killed = new Promise((resolve) => a.child.once('exit', resolve))
     })
-    await Promise.all(workers)
     await killed
     expect(acknowledged).toHaveLength(4 * perClient)
 
@@ -272,7 +255,156 @@ describe.skipIf(!canRun)('two relay replicas on PostgreSQL behind nginx', () => 
     for (const id of acknowledged) expect(seen.get(id), id).toBe(1)
     expect(seen.size).toBe(acknowledged.length)
   })
+
+  it("runs the CLI's Quick Test with http agents through nginx: register, send, poll, ack and status", async () => {
+    const { db, env, proxy } = await replicasBehindNginx('relay_nginx_quick')
+    const home = tempDir()
+    // The environment of a user's shell: none of the test runner's AGENT_COMM_* variables.
+    const shell: NodeJS.ProcessEnv = { NO_COLOR: '1', AGENT_COMM_DB_PATH: join(home, 'agents.db') }
+    for (const [name, value] of Object.entries(process.env))
+      if (!name.startsWith('AGENT_COMM_')) shell[name] = value
+    const run = promisify(execFile)
+
+    // Each agent's secret, issued by the CLI on the replicas' database, in the variable it names.
+    for (const agent of ['agent-a', 'agent-b']) {
+      const { stdout } = await run(
+        process.execPath,
+        [CLI, 'relay', 'gen-secret', agent, '--db', db.url, '--json'],
+        { cwd: home, env: { ...shell, AGENT_COMM_RELAY_SECRETS_KEY: env.AGENT_COMM_RELAY_SECRETS_KEY } },
+      )
+      const { secret, envVar } = JSON.parse(stdout) as { secret: string; envVar: string }
+      shell[envVar] = secret
+    }
+
+    const quick = await run('bash', [QUICK_TEST], {
+      cwd: home,
+      env: {
+        ...shell,
+        AGENT_COMM: CLI,
+        QUICK_TEST_REGISTER_FLAGS: `--transport-type http --relay-url ${proxy}`,
+      },
+    })
+    expect(quick.stdout).toContain('Found 1 message(s) for agent-b:')
+    expect(quick.stdout).toContain('Subject: Greeting')
+    expect(quick.stdout).toContain('quick test passed')
+    // The message went through the relay: the agents' own database never held it.
+    const stats = await run(process.execPath, [CLI, 'stats', '--json'], { cwd: home, env: shell })
+    expect((JSON.parse(stats.stdout) as { totalMessages: number }).totalMessages).toBe(0)
+  })
+
+  it('drains a replica on SIGTERM under load: requests in flight finish, its long polls end and clients go on through the other, it exits 0, and no acknowledged send is lost', async () => {
+    const { a, b, proxy, secretsFor } = await replicasBehindNginx('relay_nginx_drain')
+    const secrets = await secretsFor(['builder', 'w0', 'w1', 'w2', 'w3', 'sink'])
+    const secretFor = (id: string) => secrets[id]
+
+    // The sink consumes through nginx with long polls (some park on a) while four clients send; leases
+    // outlast the test, so a message is seen twice only if it was stored twice.
+    const acknowledged: string[] = []
+    const seen = new Map<string, number>()
+    let sending = true
+    const sink = new RelayClient({ baseUrl: proxy, secretFor, retries: 8, retryDelayMs: 100 })
+    onCleanup(() => sink.close())
+    const consumer = (async () => {
+      while (sending || acknowledged.some((id) => !seen.has(id))) {
+        let batch: Awaited<ReturnType<RelayClient['claim']>>
+        try {
+          batch = await sink.claim('sink', { limit: 100, leaseSeconds: 3600, waitMs: 2_000 })
+        } catch {
+          // A claim refused (503) by the replica that is draining was never run: ask again.
+          await new Promise((resolve) => setTimeout(resolve, 100))
+          continue
+        }
+        for (const c of batch) seen.set(c.message.id, (seen.get(c.message.id) ?? 0) + 1)
+      }
+    })()
+
+    const perClient = 40
+    let stopped: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined
+    let parkedOnA: ReturnType<typeof fetchClaim> | undefined
+    await sendLoad(
+      proxy,
+      secretFor,
+      perClient,
+      async () => {
+        stopped = new Promise((resolve) => a.child.once('exit', (code, signal) => resolve({ code, signal })))
+        // A long poll parked straight on replica a when it is told to stop: it must be answered, not cut.
+        parkedOnA = fetchClaim(a.url, secrets.builder!)
+        await expect.poll(() => longPolls(a.url), { timeout: 60_000 }).toBeGreaterThanOrEqual(1)
+        a.child.kill('SIGTERM')
+      },
+      acknowledged,
+    )
+    sending = false
+    // Replica a stopped by itself, cleanly, and its parked long poll got an answer (empty) before it did.
+    expect(await stopped).toEqual({ code: 0, signal: null })
+    // Answered while draining: once stopping, the relay closes the connection of every answer it gives.
+    const answered = await (parkedOnA as ReturnType<typeof fetchClaim>)
+    expect(answered).toMatchObject({ status: 200, ids: [], connection: 'close' })
+
+    await consumer
+    expect(acknowledged).toHaveLength(4 * perClient)
+    for (const id of acknowledged) expect(seen.get(id), id).toBe(1)
+    expect(seen.size).toBe(acknowledged.length)
+    // The survivor serves on: a long poll through nginx now parks on b.
+    const after = fetchClaim(proxy, secrets.builder!)
+    await expect.poll(() => longPolls(b.url), { timeout: 60_000 }).toBe(1)
+    const wake = createMessage({ fromAgent: 'w0', toAgent: 'builder', subject: 'after', body: '.' })
+    const sender = new RelayClient({ baseUrl: proxy, secretFor, retries: 8 })
+    onCleanup(() => sender.close())
+    await sender.send(wake)
+    const woken = await after
+    expect(woken.ids).toEqual([wake.id])
+    expect(woken.upstream).toBe(new URL(b.url).host)
+  })
 })
+
+/**
+ * Four clients, w0 to w3, each sending `perClient` messages to `sink` through `proxy`; `midway` runs once,
+ * after the first `perClient` sends, while they go on. The client retries a send that met a dead or
+ * draining replica; on failure the worker sends it again itself, by the same id, until some replica
+ * answers. Resolves `acknowledged`: the id of every send answered 2xx, pushed as it was answered.
+ */
+async function sendLoad(
+  proxy: string,
+  secretFor: (id: string) => string | undefined,
+  perClient: number,
+  midway: () => Promise<void> | void,
+  acknowledged: string[] = [],
+): Promise<string[]> {
+  let sent = 0
+  let midwayRun = false
+  const workers = [0, 1, 2, 3].map(async (w) => {
+    const client = new RelayClient({ baseUrl: proxy, secretFor, retries: 8, retryDelayMs: 100 })
+    try {
+      for (let i = 0; i < perClient; i++) {
+        const message = createMessage({
+          fromAgent: `w${w}`,
+          toAgent: 'sink',
+          subject: `${w}-${i}`,
+          body: 'load',
+        })
+        for (;;) {
+          try {
+            await client.send(message)
+            acknowledged.push(message.id)
+            break
+          } catch {
+            await new Promise((resolve) => setTimeout(resolve, 100))
+          }
+        }
+        sent++
+        if (sent === perClient && !midwayRun) {
+          midwayRun = true
+          await midway()
+        }
+      }
+    } finally {
+      await client.close()
+    }
+  })
+  await Promise.all(workers)
+  return acknowledged
+}
 
 /** The replica's parked long polls, from its /metrics. */
 async function longPolls(url: string): Promise<number> {
@@ -280,8 +412,11 @@ async function longPolls(url: string): Promise<number> {
   return Number(/^agent_comm_relay_long_polls (\d+)$/m.exec(text)?.[1] ?? 'NaN')
 }
 
-/** A claim with a 20 s long poll through `url`, saying which upstream answered. */
-async function fetchClaim(url: string, secret: string): Promise<{ upstream: string; ids: string[] }> {
+/** A claim with a 20 s long poll through `url`, saying which upstream answered and how. */
+async function fetchClaim(
+  url: string,
+  secret: string,
+): Promise<{ status: number; upstream: string; ids: string[]; connection: string | null }> {
   const path = '/api/v1/agents/builder/claim'
   const body = JSON.stringify({ limit: 10, waitMs: 20_000 })
   const response = await fetch(`${url}${path}`, {
@@ -292,8 +427,8 @@ async function fetchClaim(url: string, secret: string): Promise<{ upstream: stri
       ...signRequest(secret, { method: 'POST', path, body, agentId: 'builder', timestamp: Date.now() }),
     },
   })
-  const json = (await response.json()) as { messages: { message: { id: string } }[] }
-  const ids = json.messages.map((m) => m.message.id)
+  const json = (await response.json()) as { messages?: { message: { id: string } }[] }
+  const ids = (json.messages ?? []).map((m) => m.message.id)
   // Acked so the next round starts from an empty queue.
   for (const id of ids) {
     const ackPath = `/api/v1/agents/builder/ack`
@@ -313,5 +448,10 @@ async function fetchClaim(url: string, secret: string): Promise<{ upstream: stri
       },
     })
   }
-  return { upstream: response.headers.get('x-upstream') ?? '', ids }
+  return {
+    status: response.status,
+    upstream: response.headers.get('x-upstream') ?? '',
+    ids,
+    connection: response.headers.get('connection'),
+  }
 }

@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
   type Coordinator,
@@ -8,25 +5,15 @@ import {
   createCoordinator,
   loadConfig,
 } from '@agent-comm/coordinator'
-import { afterEach } from 'vitest'
+import { testCleanups } from '@agent-comm/test-support'
 
-const cleanups: (() => Promise<void> | void)[] = []
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-/** A fresh temporary folder, removed after the test. */
-export function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-comm-bridge-test-'))
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
+/** Cleanups after each test, and temporary folders removed with them. */
+export const { onCleanup, tempDir } = testCleanups('agent-comm-bridge-test-')
 
 /** A coordinator on a fresh database with `architect` and `builder` registered. */
 export async function openCoordinator(options: CreateCoordinatorOptions = {}): Promise<Coordinator> {
   const coord = await createCoordinator(loadConfig({ AGENT_COMM_PROJECT_ROOT: tempDir() }), options)
-  cleanups.push(() => coord.close())
+  onCleanup(() => coord.close())
   await coord.register({ agentId: 'architect' })
   await coord.register({ agentId: 'builder' })
   return coord

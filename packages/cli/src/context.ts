@@ -6,6 +6,7 @@ import { resolve } from 'node:path'
 import type { Coordinator, CoordinatorConfig } from '@agent-comm/coordinator'
 import type { RunningHttpServer, RunningServer } from '@agent-comm/mcp'
 import type { Logger, LogLevel, MessageV2 } from '@agent-comm/protocol'
+import { LOG_LEVELS } from '@agent-comm/protocol/vocabulary'
 import type { RelayConfig, RelayHandle } from '@agent-comm/relay'
 import type { RelaySecretStore } from '@agent-comm/secrets'
 import type { DatabaseFileOptions } from '@agent-comm/spool'
@@ -202,12 +203,6 @@ export async function buildBridge(spec: BridgeSpec): Promise<import('@agent-comm
   return new CommandBridge({ command: command!, args, env: process.env })
 }
 
-/** The log levels, checked against the protocol's `LogLevel` by the compiler (its zod stays unloaded here). */
-const LOG_LEVELS = { debug: true, info: true, warn: true, error: true, silent: true } satisfies Record<
-  LogLevel,
-  true
->
-
 /**
  * AGENT_COMM_LOG_LEVEL as a level, the one reading of it in the CLI (trimmed, upper case accepted, as the
  * library's `loadConfig` reads it): `warn` when unset or not a level. What runs without a loaded config
@@ -215,7 +210,7 @@ const LOG_LEVELS = { debug: true, info: true, warn: true, error: true, silent: t
  */
 function logLevel(): LogLevel {
   const level = process.env.AGENT_COMM_LOG_LEVEL?.trim().toLowerCase()
-  return level !== undefined && Object.hasOwn(LOG_LEVELS, level) ? (level as LogLevel) : 'warn'
+  return LOG_LEVELS.find((known) => known === level) ?? 'warn'
 }
 
 /**

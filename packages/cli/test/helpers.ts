@@ -1,28 +1,24 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { testCleanups } from '@agent-comm/test-support'
 import { afterEach } from 'vitest'
 
 /** The built executable under test. */
 export const BIN = fileURLToPath(new URL('../bin/run.js', import.meta.url))
 
-const cleanups: (() => void)[] = []
+/** Cleanups after each test, and temporary folders removed with them. */
+export const { onCleanup, tempDir } = testCleanups('agent-comm-cli-test-')
+
 const children = new Set<ChildProcess>()
 
+// Registered after testCleanups' hook, so it runs before it (vitest runs after-hooks as a stack): children
+// still running are killed before their folders are removed.
 afterEach(() => {
   for (const child of children) child.kill('SIGKILL')
   children.clear()
-  for (const cleanup of cleanups.splice(0).reverse()) cleanup()
 })
-
-/** A fresh temporary folder, removed after the test. */
-export function tempDir(prefix = 'agent-comm-cli-test-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix))
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
 
 /** The test process's environment without any AGENT_COMM_* variable, so only what a test sets counts. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {

@@ -10,9 +10,14 @@ if [ -n "${AGENT_COMM:-}" ]; then
   agent-comm() { node "$AGENT_COMM" "$@"; }
 fi
 
+# QUICK_TEST_REGISTER_FLAGS, if set, is added to both registrations: the relay's tests run this very
+# sequence with http agents ("--transport-type http --relay-url URL") through nginx in front of two replicas
+# (apps/relay/test/nginx-replicas.test.ts), with AGENT_COMM_SECRET_AGENT_A and _AGENT_B set.
+read -r -a register_flags <<< "${QUICK_TEST_REGISTER_FLAGS:-}"
+
 # Register two agents
-agent-comm register agent-a -c "send,receive" -d local
-agent-comm register agent-b -c "send,receive" -d local
+agent-comm register agent-a -c "send,receive" -d local "${register_flags[@]}"
+agent-comm register agent-b -c "send,receive" -d local "${register_flags[@]}"
 
 # Send a message (stdout is not a terminal here, so send prints only the id)
 id=$(agent-comm send agent-a agent-b "Hello from A!" -s "Greeting")

@@ -1,9 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ManualClock, type Transport } from '@agent-comm/protocol'
+import { testCleanups } from '@agent-comm/test-support'
 import { SqliteTransport } from '@agent-comm/transport-sqlite'
-import { afterEach } from 'vitest'
 import {
   type Coordinator,
   type CreateCoordinatorOptions,
@@ -11,18 +9,8 @@ import {
   loadConfig,
 } from '../src/index.js'
 
-const cleanups: (() => Promise<void> | void)[] = []
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-/** A fresh temporary folder, removed after the test. */
-export function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-comm-coordinator-test-'))
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
+/** Cleanups after each test, and temporary folders removed with them. */
+export const { onCleanup, tempDir } = testCleanups('agent-comm-coordinator-test-')
 
 /** A coordinator on a fresh project folder with a manual clock, closed after the test. */
 export async function openCoordinator(
@@ -32,7 +20,7 @@ export async function openCoordinator(
   const clock = (options.clock as ManualClock | undefined) ?? new ManualClock(Date.UTC(2026, 1, 3, 14, 30))
   const config = loadConfig({ AGENT_COMM_PROJECT_ROOT: root, ...options.env })
   const coord = await createCoordinator(config, { ...options, clock })
-  cleanups.push(() => coord.close())
+  onCleanup(() => coord.close())
   return { coord, clock, root }
 }
 
@@ -44,7 +32,7 @@ export async function fakeHttpTransport(
   clock: ManualClock,
 ): Promise<{ transport: Transport; sends: string[][] }> {
   const inner = await SqliteTransport.open({ path: join(tempDir(), 'relay.db'), clock })
-  cleanups.push(() => inner.close())
+  onCleanup(() => inner.close())
   const sends: string[][] = []
   const transport: Transport = {
     kind: 'http',

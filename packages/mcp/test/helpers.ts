@@ -1,33 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Coordinator, createCoordinator, loadConfig } from '@agent-comm/coordinator'
 import type { Clock } from '@agent-comm/protocol'
+import { testCleanups } from '@agent-comm/test-support'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
-import { afterEach, expect } from 'vitest'
+import { expect } from 'vitest'
 import { createMcpServer, type McpServerOptions, type RelaySecrets } from '../src/index.js'
 
-const cleanups: (() => Promise<void> | void)[] = []
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-/** Runs `fn` after the current test, in reverse order of registration. */
-export function onCleanup(fn: () => Promise<void> | void): void {
-  cleanups.push(fn)
-}
-
-/** A fresh temporary folder, removed after the test. */
-export function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-comm-mcp-test-'))
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
+/** Cleanups after each test, and temporary folders removed with them. */
+export const { onCleanup, tempDir } = testCleanups('agent-comm-mcp-test-')
 
 /** A coordinator on a fresh SQLite file in a temp folder, closed after the test. */
 export async function openCoordinator(clock?: Clock): Promise<Coordinator> {
@@ -35,7 +18,7 @@ export async function openCoordinator(clock?: Clock): Promise<Coordinator> {
     loadConfig({ AGENT_COMM_PROJECT_ROOT: tempDir() }),
     clock === undefined ? {} : { clock },
   )
-  cleanups.push(() => coordinator.close())
+  onCleanup(() => coordinator.close())
   return coordinator
 }
 
@@ -49,7 +32,7 @@ export async function connect(
   await server.connect(serverSide)
   const client = new Client({ name: 'agent-comm-mcp-test', version: '1.0.0' })
   await client.connect(clientSide)
-  cleanups.push(async () => {
+  onCleanup(async () => {
     await client.close()
     await server.close()
   })

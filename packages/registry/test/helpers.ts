@@ -1,28 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ManualClock } from '@agent-comm/protocol'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
-import { afterEach } from 'vitest'
+import { testCleanups } from '@agent-comm/test-support'
 import { Registry, type RegistryOptions } from '../src/index.js'
 
-const cleanups: (() => Promise<void> | void)[] = []
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-/** Registers a cleanup to run after the current test. */
-export function onCleanup(fn: () => Promise<void> | void): void {
-  cleanups.push(fn)
-}
-
-/** A fresh temporary folder, removed after the test. */
-export function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-comm-registry-test-'))
-  onCleanup(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
+/** Cleanups after each test, and temporary folders removed with them. */
+export const { onCleanup, tempDir } = testCleanups('agent-comm-registry-test-')
 
 /** The moment every test clock starts at. */
 export const START = Date.UTC(2026, 1, 3, 14, 30)

@@ -1,22 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ManualClock } from '@agent-comm/protocol'
-import { afterEach } from 'vitest'
+import { testCleanups } from '@agent-comm/test-support'
 import { Spool, type SpoolOptions } from '../src/index.js'
 
-const cleanups: (() => Promise<void> | void)[] = []
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-/** A fresh temporary folder, removed after the test. */
-export function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-comm-spool-test-'))
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
+/** Cleanups after each test, and temporary folders removed with them. */
+export const { onCleanup, tempDir } = testCleanups('agent-comm-spool-test-')
 
 /** A spool on a fresh file with a manual clock, closed after the test. */
 export async function openSpool(
@@ -25,13 +13,8 @@ export async function openSpool(
   const clock = (options.clock as ManualClock | undefined) ?? new ManualClock(Date.UTC(2026, 1, 3, 14, 30))
   const path = options.path ?? join(tempDir(), 'coordination.db')
   const spool = await Spool.open({ ...options, path, clock })
-  cleanups.push(() => spool.close())
+  onCleanup(() => spool.close())
   return { spool, clock, path }
-}
-
-/** Registers a cleanup to run after the current test. */
-export function onCleanup(fn: () => Promise<void> | void): void {
-  cleanups.push(fn)
 }
 
 /** A plain message from architect to builder. */

@@ -1,5 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import {
   createMessage,
@@ -8,26 +7,11 @@ import {
   type MessageInput,
   type MessageV2,
 } from '@agent-comm/protocol'
-import { afterEach } from 'vitest'
+import { testCleanups } from '@agent-comm/test-support'
 import { FileTransport, type FileTransportOptions } from '../src/index.js'
 
-const cleanups: (() => Promise<void> | void)[] = []
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
-
-/** Registers a cleanup to run after the current test. */
-export function onCleanup(fn: () => Promise<void> | void): void {
-  cleanups.push(fn)
-}
-
-/** A fresh temporary folder, removed after the test. */
-export function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-comm-file-test-'))
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-  return dir
-}
+/** Cleanups after each test, and temporary folders removed with them. */
+export const { onCleanup, tempDir } = testCleanups('agent-comm-file-test-')
 
 /** A file transport on a fresh folder with a manual clock, closed after the test. */
 export function openTransport(options: Partial<FileTransportOptions> = {}): {
@@ -39,7 +23,7 @@ export function openTransport(options: Partial<FileTransportOptions> = {}): {
   const clock = (options.clock as ManualClock | undefined) ?? new ManualClock(Date.UTC(2026, 1, 3, 14, 30))
   const root = options.root ?? join(tempDir(), 'queue')
   const transport = new FileTransport({ ...options, root, clock })
-  cleanups.push(() => transport.close())
+  onCleanup(() => transport.close())
   const ids = new IdGenerator(clock)
   const message = (fields: Partial<MessageInput> = {}): MessageV2 =>
     createMessage(
