@@ -26,6 +26,7 @@ import {
   NoRecipientsError,
   parseMessage,
   parseOrThrow,
+  replyThread,
   silentLogger,
   systemClock,
   ValidationError,
@@ -338,16 +339,14 @@ export class Coordinator {
         [{ path: 'fromAgent', message: 'required when replying to a group message' }],
       )
     }
-    const subject =
-      fields.subject ?? (/^re:/i.test(source.subject) ? source.subject : `Re: ${source.subject}`)
+    const thread = replyThread(source)
     const message = this.#complete({
       ...fields,
       fromAgent,
       toAgent: source.fromAgent,
-      subject,
+      subject: fields.subject ?? thread.subject,
       routing: {
-        replyTo: source.id,
-        conversationId: source.routing.conversationId,
+        ...thread.routing,
         ...(fields.routing?.ttlHours === undefined ? {} : { ttlHours: fields.routing.ttlHours }),
       },
     })
