@@ -158,6 +158,14 @@ export async function runBatched({ ours, quick = false, asyncCommit = false } = 
         fmt(m(o, 'all') / m(base, 'all'), 2),
       ]),
     )
+    for (const o of opened.slice(2)) {
+      const ratio = m(o, 'all') / m(base, 'all')
+      console.log(
+        `\n=> ${o.q.name} / pg-boss, end to end: ${fmt(ratio, 2)}× (send ${fmt(m(o, 'send') / m(base, 'send'), 2)}×, claim+ack ${fmt(m(o, 'drain') / m(base, 'drain'), 2)}×; raw SQL ${fmt(m(opened[0], 'all') / m(base, 'all'), 2)}×) — target ≥ 2×: ${ratio >= 2 ? 'met' : 'not met'}${asyncCommit ? ' (synchronous_commit off, not the headline)' : ''}`,
+      )
+      // Every round's ratio (rounds are interleaved, so round r of each contender ran close in time).
+      console.log(`   per round: ${o.results.map((x, r) => fmt(x.all / base.results[r].all, 2)).join(', ')}`)
+    }
     return opened
       .slice(2)
       .map((o) => [

@@ -136,12 +136,14 @@ async function unbatched() {
 /** The store through the Spool API as pgboss.bench.mjs's BatchedQueue. */
 async function oursBatched(url) {
   const { spool, close } = await openStoreSpool(url, { poolSize: 1 })
+  let n = 0
   return {
     name: 'PostgresSpoolStore via Spool',
     async sendBatch(count) {
+      // A body of its own per message, as raw SQL and pg-boss are given (pgboss.bench.mjs).
       await spool.sendBatch(
         Array.from({ length: count }, () => ({
-          message: { fromAgent: 'architect', toAgent: 'batch', subject: 'Task', body },
+          message: { fromAgent: 'architect', toAgent: 'batch', subject: 'Task', body: `${body} (m_${n++})` },
         })),
       )
     },

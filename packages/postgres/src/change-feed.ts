@@ -34,6 +34,8 @@ export class ChangeFeed {
   #failures = 0
   #closed = false
   readonly #lingerMs: number
+  /** Which notifications concern this feed's watchers (the channel also carries the registry's). */
+  readonly #accept: (payload: string) => boolean
   #idle: NodeJS.Timeout | undefined
 
   constructor(
@@ -41,13 +43,14 @@ export class ChangeFeed {
     channel: string,
     location: string,
     logger: Logger,
-    options: { lingerMs?: number } = {},
+    options: { lingerMs?: number; accept?: (payload: string) => boolean } = {},
   ) {
     this.#client = client
     this.#channel = channel
     this.#location = location
     this.#logger = logger
     this.#lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS
+    this.#accept = options.accept ?? (() => true)
   }
 
   /** Adds a watcher; returns the function that removes it. */
@@ -84,7 +87,9 @@ export class ChangeFeed {
     this.#client
       .listen(
         this.#channel,
-        () => this.#changed(),
+        (payload) => {
+          if (this.#accept(payload)) this.#changed()
+        },
         () => this.#changed(),
       )
       .then(

@@ -1,8 +1,159 @@
 import { priorityRank } from '@agent-comm/protocol'
 import type { InsertMessagesOutcome, StoredSend } from '@agent-comm/spool'
 import { messageColumnValues } from '@agent-comm/spool/store'
+import { numberArrayLiteral, textArrayLiteral } from './array-literal.js'
 import type { SqlQueryable } from './client.js'
+import { sqlStateOf } from './drivers/driver-errors.js'
 import type { WriteStatements } from './statements.js'
+
+/** SQLSTATE of a unique violation. */
+const UNIQUE_VIOLATION = '23505'
+
+/**
+ * The statement parameters of a batch: the message columns, then one element per delivery, each as an array
+ * literal (see array-literal.ts), then now and the channel.
+ */
+function batchParams(sends: readonly StoredSend[], now: number, channel: string): unknown[] {
+  const n = sends.length
+  // Column arrays filled in one pass (the batch is a thousand sends; a pass per column cost more).
+  const ids = new Array<string>(n)
+  const from = new Array<string>(n)
+  const to = new Array<string>(n)
+  const subjects = new Array<string>(n)
+  const bodies = new Array<string>(n)
+  const priorities = new Array<number>(n)
+  const conversations = new Array<string>(n)
+  const replyTo = new Array<string | null>(n)
+  const ttl = new Array<number>(n)
+  const payloads = new Array<string | null>(n)
+  const metadata = new Array<string | null>(n)
+  const created = new Array<number>(n)
+  const expires = new Array<number>(n)
+  const dMessage: string[] = []
+  const dRecipient: string[] = []
+  const dPriority: number[] = []
+  const dMaxAttempts: number[] = []
+  const dAvailableAt: number[] = []
+  const dExpiresAt: number[] = []
+  // Most batches repeat one timestamp and one priority: parse and rank each distinct value once.
+  let lastTimestamp = ''
+  let lastCreated = 0
+  let lastPriority: string | undefined
+  let lastRank = 0
+  for (let i = 0; i < n; i++) {
+    const send = sends[i]!
+    const m = send.message
+    if (m.priority !== lastPriority) {
+      lastPriority = m.priority
+      lastRank = priorityRank(m.priority)
+    }
+    if (m.timestamp !== lastTimestamp) {
+      lastTimestamp = m.timestamp
+      lastCreated = Date.parse(m.timestamp)
+    }
+    ids[i] = m.id
+    from[i] = m.fromAgent
+    to[i] = m.toAgent
+    subjects[i] = m.subject
+    bodies[i] = m.body
+    priorities[i] = lastRank
+    conversations[i] = m.routing.conversationId
+    replyTo[i] = m.routing.replyTo ?? null
+    ttl[i] = m.routing.ttlHours
+    payloads[i] = m.payload === undefined ? null : JSON.stringify(m.payload)
+    metadata[i] = m.metadata === undefined ? null : JSON.stringify(m.metadata)
+    created[i] = lastCreated
+    expires[i] = send.expiresAt
+    for (const recipient of send.recipients) {
+      dMessage.push(m.id)
+      dRecipient.push(recipient)
+      dPriority.push(lastRank)
+      dMaxAttempts.push(send.maxAttempts)
+      dAvailableAt.push(send.availableAt)
+      dExpiresAt.push(send.expiresAt)
+    }
+  }
+  // Parameters in BATCH order (statements.ts): each column as an array literal, or — the same value all
+  // through the batch — an empty array and that value once.
+  const messageColumns = [
+    textColumn(ids, false),
+    textColumn(from),
+    textColumn(to),
+    textColumn(subjects),
+    textColumn(bodies),
+    numberColumn(priorities),
+    textColumn(conversations),
+    textColumn(replyTo),
+    numberColumn(ttl),
+    textColumn(payloads),
+    textColumn(metadata),
+    numberColumn(created),
+    numberColumn(expires),
+  ]
+  // One recipient per message, in order: the delivery's message ids are the message ids (null says so).
+  const oneEach = dMessage.length === n && sends.every((send) => send.recipients.length === 1)
+  const deliveryColumns = [
+    oneEach ? NOT_SHARED(null) : textColumn(dMessage, false),
+    textColumn(dRecipient),
+    numberColumn(dPriority),
+    numberColumn(dMaxAttempts),
+    numberColumn(dAvailableAt),
+    numberColumn(dExpiresAt),
+  ]
+  return [
+    ...messageColumns.map((c) => c[0]),
+    ...messageColumns.map((c) => c[1]),
+    ...deliveryColumns.map((c) => c[0]),
+    ...deliveryColumns.map((c) => c[1]),
+    now,
+    channel,
+  ]
+}
+
+/** A column's two parameters: its array literal (or `{}`), and its one shared value (or null). */
+type ColumnParams = readonly [string | null, string | number | null]
+
+const NOT_SHARED = (literal: string | null): ColumnParams => [literal, null]
+
+/** Whether every value equals the first (and there is one). */
+function allSame<V>(values: readonly V[]): boolean {
+  if (values.length === 0) return false
+  const first = values[0]
+  for (let i = 1; i < values.length; i++) if (values[i] !== first) return false
+  return true
+}
+
+function textColumn(values: readonly (string | null)[], sharable = true): ColumnParams {
+  if (sharable && allSame(values) && values[0] !== null) return ['{}', values[0]!]
+  return NOT_SHARED(textArrayLiteral(values))
+}
+
+function numberColumn(values: readonly number[]): ColumnParams {
+  if (allSame(values)) return ['{}', values[0]!]
+  return NOT_SHARED(numberArrayLiteral(values))
+}
+
+/**
+ * The fast path of a batch of new sends (distinct ids, no key): `insertNewSendBatch`, one statement on `db`
+ * outside any transaction. `'conflict'` when an id (or a delivery) was already there: the statement then
+ * wrote nothing, and the caller takes {@link insertBatch}'s path in a transaction.
+ */
+export async function insertNewBatch(
+  db: SqlQueryable,
+  sql: WriteStatements,
+  sends: readonly StoredSend[],
+  now: number,
+  channel: string,
+): Promise<InsertMessagesOutcome | 'conflict'> {
+  try {
+    await db.query(sql.insertNewSendBatch, batchParams(sends, now, channel))
+  } catch (error) {
+    if (sqlStateOf(error) === UNIQUE_VIOLATION) return 'conflict'
+    throw error
+  }
+  // Every message and every delivery was inserted (anything else failed the statement).
+  return { ok: true, results: sends.map((s) => ({ duplicate: false, deliveries: s.recipients.length })) }
+}
 
 /**
  * Inserts a batch of sends with distinct ids, their deliveries and — when a delivery was queued — the
@@ -16,37 +167,10 @@ export async function insertBatch(
   now: number,
   channel: string,
 ): Promise<InsertMessagesOutcome> {
-  const column = <V>(pick: (send: StoredSend) => V): V[] => sends.map(pick)
-  const priorities = column((s) => priorityRank(s.message.priority))
-  const delivery: [string[], string[], number[], number[], number[], number[]] = [[], [], [], [], [], []]
-  for (const [i, send] of sends.entries()) {
-    for (const recipient of send.recipients) {
-      delivery[0].push(send.message.id)
-      delivery[1].push(recipient)
-      delivery[2].push(priorities[i]!)
-      delivery[3].push(send.maxAttempts)
-      delivery[4].push(send.availableAt)
-      delivery[5].push(send.expiresAt)
-    }
-  }
-  const rows = await tx.query<{ id: string | null; deliveries: number }>(sql.insertSendBatch, [
-    column((s) => s.message.id),
-    column((s) => s.message.fromAgent),
-    column((s) => s.message.toAgent),
-    column((s) => s.message.subject),
-    column((s) => s.message.body),
-    priorities,
-    column((s) => s.message.routing.conversationId),
-    column((s) => s.message.routing.replyTo ?? null),
-    column((s) => s.message.routing.ttlHours),
-    column((s) => (s.message.payload === undefined ? null : JSON.stringify(s.message.payload))),
-    column((s) => (s.message.metadata === undefined ? null : JSON.stringify(s.message.metadata))),
-    column((s) => Date.parse(s.message.timestamp)),
-    column((s) => s.expiresAt),
-    ...delivery,
-    now,
-    channel,
-  ])
+  const rows = await tx.query<{ id: string | null; deliveries: number }>(
+    sql.insertSendBatch,
+    batchParams(sends, now, channel),
+  )
   const inserted = new Map<string, number>()
   for (const row of rows) if (row.id !== null) inserted.set(row.id, row.deliveries)
   if (inserted.size < sends.length) {

@@ -270,7 +270,7 @@ export class Inspector {
     })
   }
 
-  /** PostgreSQL's view of the schema (tables, valid indexes, foreign keys) and the spool's invariants. */
+  /** PostgreSQL's view of the schema (tables, valid indexes), orphan deliveries and the spool's invariants. */
   async verify(db: SqlQueryable, schema: string): Promise<VerifyReport> {
     const problems: string[] = []
     const checks: string[] = []
@@ -297,12 +297,16 @@ export class Inspector {
       [schema],
     )
     if (search!.n === 0) problems.push('the full-text index search_documents_idx is missing')
-    checks.push('foreign key: every delivery references a message')
+    // No foreign key enforces this (see `deliveries` in schema.ts): the writes keep it, and this checks it.
+    checks.push('every delivery references a stored message (no orphan deliveries)')
     const [orphans] = await db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM ${this.#deliveries} d
        WHERE NOT EXISTS (SELECT 1 FROM ${this.#messages} m WHERE m.seq = d.message_seq)`,
     )
-    if (orphans!.n > 0) problems.push(`${orphans!.n} rows reference a missing message`)
+    if (orphans!.n > 0)
+      problems.push(
+        `${orphans!.n} orphan deliveries reference a missing message (remove them: DELETE FROM ${this.#deliveries} d WHERE NOT EXISTS (SELECT 1 FROM ${this.#messages} m WHERE m.seq = d.message_seq))`,
+      )
     const invariants: [string, string][] = [
       [
         'leased deliveries have a lease expiry and a receipt',
@@ -328,9 +332,12 @@ export class Inspector {
 
   /**
    * Deletes messages past their TTL and, when `ackedOlderThanMs` is given, messages every recipient acked
-   * longer ago than that (unless still held); deliveries go with them (cascade). The messages are chosen
-   * and locked (FOR UPDATE) by one statement, counted, then deleted by their `seq`: the report is exactly
-   * what was removed, whatever commits meanwhile (a delivery released to a locked message waits for us).
+   * longer ago than that (unless still held), with their deliveries. The messages are chosen and locked
+   * (FOR UPDATE) by one statement, then their deliveries are counted and deleted, then the messages, by
+   * their `seq`: the report is exactly what was removed, whatever commits meanwhile. Deliveries have no
+   * foreign key, so this is what keeps them from outliving their message: `releaseHeld` locks a message it
+   * adds a delivery to (FOR KEY SHARE), so it either committed before our lock — and the statements after
+   * it, each with a fresh snapshot, see its delivery — or waits for us and then finds the message gone.
    */
   async cleanup(
     db: SqlQueryable,
@@ -356,6 +363,7 @@ export class Inspector {
       [seqs],
     )
     if (!options.dryRun && seqs.length > 0) {
+      await db.query(`DELETE FROM ${this.#deliveries} WHERE message_seq = ANY($1::bigint[])`, [seqs])
       await db.query(`DELETE FROM ${this.#messages} WHERE seq = ANY($1::bigint[])`, [seqs])
       await db.query(`DELETE FROM ${this.#documents} WHERE message_seq = ANY($1::bigint[])`, [seqs])
     }

@@ -32,9 +32,16 @@ export function registryStatements(schema: string) {
       SELECT $1, c, n - 1 FROM unnest($2::text[]) WITH ORDINALITY AS t(c, n)`,
     heartbeat: `UPDATE ${agents} SET last_seen = greatest(last_seen, $2), offline_at = NULL WHERE agent_id = $1`,
     lastSeen: `SELECT last_seen AS "lastSeen" FROM ${agents} WHERE agent_id = $1`,
-    touch: `UPDATE ${agents} SET last_seen = greatest(last_seen, $2) WHERE agent_id = $1 RETURNING 1 AS "n"`,
+    // The registry's change notification ($3, payload $4) rides in the same statement when a row changed.
+    touch: `WITH touched AS (
+        UPDATE ${agents} SET last_seen = greatest(last_seen, $2) WHERE agent_id = $1 RETURNING 1
+      ), told AS (SELECT pg_notify($3, $4) FROM touched)
+      SELECT 1 AS "n" FROM touched, (SELECT count(*) FROM told) t`,
     setOffline: `UPDATE ${agents} SET offline_at = $2 WHERE agent_id = $1`,
-    deleteAgent: `DELETE FROM ${agents} WHERE agent_id = $1 RETURNING 1 AS "n"`,
+    deleteAgent: `WITH deleted AS (DELETE FROM ${agents} WHERE agent_id = $1 RETURNING 1),
+        told AS (SELECT pg_notify($2, $3) FROM deleted)
+      SELECT 1 AS "n" FROM deleted, (SELECT count(*) FROM told) t`,
+    changed: 'SELECT pg_notify($1, $2)',
     capabilityHolders: `a.agent_id IN (SELECT agent_id FROM ${capabilities} WHERE capability = $`,
   }
 }

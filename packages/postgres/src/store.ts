@@ -46,7 +46,7 @@ import { ChangeFeed } from './change-feed.js'
 import type { SqlClient, SqlQueryable } from './client.js'
 import { toStorageError } from './drivers/driver-errors.js'
 import { claimIdempotencyKey, type IdempotencyStatements, idempotencyStatements } from './idempotency.js'
-import { insertBatch, insertSend } from './insert.js'
+import { insertBatch, insertNewBatch, insertSend } from './insert.js'
 import { Inspector } from './inspect.js'
 import { validateSchemaName } from './migrate.js'
 import { type ReplyStatements, replyStatements } from './replies.js'
@@ -83,6 +83,12 @@ export const HOLDS_LOCK_SQL = {
   exclusive: 'SELECT pg_advisory_xact_lock(hashtext($1))',
   key: (schema: string): string => `agent_comm.holds.${schema}`,
 } as const
+
+/**
+ * The payload of a notification on the schema's channel that says the registry changed (the spool's own
+ * wake-ups have an empty payload): heard by registry stores, ignored by the spool's change feed.
+ */
+export const REGISTRY_CHANGED = 'registry'
 
 /** The notification channel of a schema's spool: one per schema, so two spools never wake each other. */
 export function notifyChannel(schema: string): string {
@@ -151,13 +157,24 @@ export class PostgresSpoolStore implements SpoolStore {
     this.#replySql = replyStatements(this.schema)
     this.#inspect = new Inspector(this.schema)
     this.#channel = notifyChannel(this.schema)
-    this.#feed = new ChangeFeed(this.#client, this.#channel, this.location, this.#logger)
+    // The registry's change notifications share the channel: they wake no claimer.
+    this.#feed = new ChangeFeed(this.#client, this.#channel, this.location, this.#logger, {
+      accept: (payload) => payload !== REGISTRY_CHANGED,
+    })
     this.clock = options.clock
   }
 
   async insertMessages(params: InsertMessagesParams): Promise<InsertMessagesOutcome> {
     if (params.sends.some((send) => send.idempotency !== undefined)) return this.#insertKeyed(params)
     const ids = new Set(params.sends.map((send) => send.message.id))
+    if (ids.size === params.sends.length) {
+      // New ids, the usual case: one statement, no transaction (see insertNewBatch). A taken id falls
+      // through to the transaction below, which tells a duplicate from another sender's id.
+      const fast = await this.#read((db) =>
+        insertNewBatch(db, this.#sql, params.sends, params.now, this.#channel),
+      )
+      if (fast !== 'conflict') return fast
+    }
     return this.#transaction(async (tx) => {
       if (ids.size === params.sends.length) {
         // One statement, the wake-up included (see insertBatch).
@@ -339,13 +356,17 @@ export class PostgresSpoolStore implements SpoolStore {
     if (keys.size === items.length && items.length > 0) {
       // All or nothing in one statement outside a transaction: the usual batch, every ack applying.
       const acked = await this.#read(async (db) => {
-        const [row] = await db.query<{ n: number }>(this.#sql.ackAll, [
-          items.map((i) => i.messageId),
-          items.map((i) => i.recipient),
-          items.map((i) => i.receipt),
-          now,
-          items.length,
-        ])
+        const byReceipt = items.every((i) => i.receipt !== null)
+        const [row] = await db.query<{ n: number }>(
+          byReceipt ? this.#sql.ackAllByReceipt : this.#sql.ackAll,
+          [
+            items.map((i) => i.messageId),
+            items.map((i) => i.recipient),
+            items.map((i) => i.receipt),
+            now,
+            items.length,
+          ],
+        )
         return row!.n
       })
       if (acked === items.length) return { ok: true, alreadyAcked: new Array(items.length).fill(false) }

@@ -108,6 +108,19 @@ export interface SpoolOptions extends DatabaseFileOptions {
 /** A validated send, ready to store. */
 type PreparedSend = StoredSend & { recipients: string[] }
 
+/** The moment a send (or a whole batch) is prepared at: one clock reading, and the ids to make. */
+interface SendMoment {
+  now: number
+  clock: Clock
+  ids: IdGenerator
+}
+
+/** The result of a send that stored its message. */
+function newSendResult(prepared: PreparedSend, result: InsertResult): SendResult {
+  const { message, recipients } = prepared
+  return { messageId: message.id, duplicate: false, deliveries: result.deliveries, recipients, message }
+}
+
 const NO_SEND_OPTIONS: SendOptions = {}
 
 function isEmpty(object: object): boolean {
@@ -355,13 +368,20 @@ export class Spool {
     batch: { chunkDeliveries?: number } = {},
   ): Promise<SendResult[]> {
     this.#open()
-    const prepared: PreparedSend[] = []
-    for (const [i, item] of items.entries()) {
+    const prepared: PreparedSend[] = new Array(items.length)
+    // One clock reading for the whole batch (its messages are sent at once): timestamps, delays and key
+    // windows all count from it, and each message's expiry is derived from it rather than re-parsed.
+    let at = this.#at(this.#clock.now())
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!
       // Validating a message costs about as much as writing a few deliveries: a chunked batch yields
       // during validation too, so no stretch of it holds the event loop longer than a chunk does.
-      if (batch.chunkDeliveries !== undefined && i > 0 && i % PREPARE_CHUNK === 0) await yieldToEventLoop()
+      if (batch.chunkDeliveries !== undefined && i > 0 && i % PREPARE_CHUNK === 0) {
+        await yieldToEventLoop()
+        at = this.#at(this.#clock.now())
+      }
       try {
-        prepared.push(this.#prepareSend(item.message, item.options ?? {}))
+        prepared[i] = this.#prepareSend(item.message, item.options ?? NO_SEND_OPTIONS, at)
       } catch (error) {
         if (error instanceof ValidationError) {
           throw new ValidationError(`Batch item ${i}: ${error.message}`, error.issues)
@@ -389,9 +409,16 @@ export class Spool {
       }
       const outcome = await this.#store.insertMessages({ sends: chunk, now: this.#clock.now() })
       if (!outcome.ok) throw otherSendersId(chunk[outcome.foreignIdAt]!.message)
-      if (outcome.results.some((r) => r.deliveries > 0)) this.#notify()
-      for (const [j, result] of outcome.results.entries())
-        results.push(await this.#sendResult(chunk[j]!, result))
+      let queued = false
+      for (let j = 0; j < outcome.results.length; j++) {
+        const result = outcome.results[j]!
+        if (result.deliveries > 0) queued = true
+        // A new message's result needs no read: built here, without a promise per message.
+        results.push(
+          result.duplicate ? await this.#sendResult(chunk[j]!, result) : newSendResult(chunk[j]!, result),
+        )
+      }
+      if (queued) this.#notify()
     }
     return results
   }
@@ -905,9 +932,7 @@ export class Spool {
    */
   async #sendResult(prepared: PreparedSend, result: InsertResult): Promise<SendResult> {
     const { message, recipients } = prepared
-    if (!result.duplicate) {
-      return { messageId: message.id, duplicate: false, deliveries: result.deliveries, recipients, message }
-    }
+    if (!result.duplicate) return newSendResult(prepared, result)
     const id = result.originalId ?? message.id
     const stored = await this.#store.status({ messageId: id, now: this.#clock.now() })
     if (result.originalId === undefined) {
@@ -924,12 +949,25 @@ export class Spool {
     }
   }
 
-  #prepareSend(input: MessageV2 | MessageInput, options: SendOptions): PreparedSend {
-    const message =
-      'version' in input ? parseMessage(input) : createMessage(input, { clock: this.#clock, ids: this.#ids })
+  /** One clock reading as {@link SendMoment}: a batch prepares every message against one. */
+  #at(now: number): SendMoment {
+    return { now, clock: { now: () => now }, ids: this.#ids }
+  }
+
+  #prepareSend(
+    input: MessageV2 | MessageInput,
+    options: SendOptions,
+    at: SendMoment = this.#at(this.#clock.now()),
+  ): PreparedSend {
+    const created = !('version' in input)
+    const message = created ? createMessage(input, at) : parseMessage(input)
     // Most sends pass no options: skip validating an empty object on this hot path.
-    const opts = isEmpty(options) ? NO_SEND_OPTIONS : parseOrThrow(SendOptionsSchema, options, 'send options')
-    if (utf8Length(message.body) > this.#maxBodyBytes) {
+    const opts =
+      options === NO_SEND_OPTIONS || isEmpty(options)
+        ? NO_SEND_OPTIONS
+        : parseOrThrow(SendOptionsSchema, options, 'send options')
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: a body that short needs no count.
+    if (message.body.length * 3 > this.#maxBodyBytes && utf8Length(message.body) > this.#maxBodyBytes) {
       throw new ValidationError(`Invalid message: body: must be at most ${this.#maxBodyBytes} bytes`, [
         { path: 'body', message: `must be at most ${this.#maxBodyBytes} bytes` },
       ])
@@ -955,22 +993,25 @@ export class Spool {
     } else {
       recipients = [message.toAgent]
     }
+    const { now } = at
     const notBefore = opts.notBefore instanceof Date ? opts.notBefore.getTime() : opts.notBefore
-    return {
+    const prepared: PreparedSend = {
       message,
       recipients,
-      availableAt: Math.max(notBefore ?? 0, this.#clock.now() + Math.round((opts.delaySeconds ?? 0) * 1000)),
+      availableAt:
+        opts.delaySeconds === undefined && notBefore === undefined
+          ? now
+          : Math.max(notBefore ?? 0, now + Math.round((opts.delaySeconds ?? 0) * 1000)),
       maxAttempts: opts.maxAttempts ?? this.#maxAttempts,
-      expiresAt: expiresAt(message),
-      ...(opts.idempotencyKey === undefined
-        ? {}
-        : {
-            idempotency: {
-              key: opts.idempotencyKey,
-              expiresAt: this.#clock.now() + this.#idempotencyWindowMs,
-            },
-          }),
+      // A timestamp createMessage wrote is `now` to the millisecond: no need to parse it back.
+      expiresAt:
+        created && (input as MessageInput).timestamp === undefined
+          ? now + Math.round(message.routing.ttlHours * 3_600_000)
+          : expiresAt(message),
     }
+    if (opts.idempotencyKey !== undefined)
+      prepared.idempotency = { key: opts.idempotencyKey, expiresAt: now + this.#idempotencyWindowMs }
+    return prepared
   }
 
   /** The state a store reported, or `DeliveryNotFoundError` when there is none. */
