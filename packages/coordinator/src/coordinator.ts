@@ -861,12 +861,7 @@ export class Coordinator {
 
   /** The registered agents a `*` or `capability:<name>` message is for, its sender excluded. */
   async #groupMembers(message: MessageV2): Promise<AgentProfile[]> {
-    const to = message.toAgent
-    const agents =
-      to === BROADCAST_TARGET
-        ? await this.#registry.list()
-        : await this.#registry.findByCapability(to.slice(CAPABILITY_TARGET_PREFIX.length))
-    return agents.filter((a) => a.agentId !== message.fromAgent)
+    return (await this.#registry.groupMembers(message.toAgent, message.fromAgent)) ?? []
   }
 
   async #recipients(
