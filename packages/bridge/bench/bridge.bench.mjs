@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createCoordinator, loadConfig } from '@agent-comm/coordinator'
+import { Spool } from '@agent-comm/spool'
 import { BridgeRunner, FunctionBridge } from '../dist/index.js'
 
 const N = process.argv.includes('--quick') ? 2_000 : 5_000
@@ -16,11 +17,14 @@ async function fresh() {
   const coord = await createCoordinator(loadConfig({ AGENT_COMM_PROJECT_ROOT: root }))
   await coord.register({ agentId: 'architect' })
   await coord.register({ agentId: 'builder' })
-  await coord.spool.sendBatch(
+  // Loaded in one transaction straight into the coordinator's database, as a backlog would be.
+  const spool = await Spool.open({ path: coord.storage.path })
+  await spool.sendBatch(
     Array.from({ length: N }, (_, i) => ({
       message: { fromAgent: 'architect', toAgent: 'builder', body: `task ${i}` },
     })),
   )
+  await spool.close()
   return {
     coord,
     done: async () => {

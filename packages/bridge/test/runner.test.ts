@@ -1,4 +1,5 @@
 import { ManualClock } from '@agent-comm/protocol'
+import { Spool } from '@agent-comm/spool'
 import { describe, expect, it } from 'vitest'
 import {
   type BridgeCoordinator,
@@ -135,7 +136,7 @@ describe('BridgeRunner with an in-process FunctionBridge', () => {
       await nextExtension()
       // Past the first one-second term: only the extension made at +600 ms keeps the message leased.
       clock.advance(600)
-      stolen = (await coord.spool.claim('builder')).length
+      stolen = (await coord.poll('builder')).length
       return 'finished'
     })
     const events: BridgeEvent[] = []
@@ -285,11 +286,17 @@ describe('BridgeRunner with an in-process FunctionBridge', () => {
 
   it('processes 5,000 messages from an echo agent, each acked once with one reply', async () => {
     const coord = await openCoordinator()
-    await coord.spool.sendBatch(
-      Array.from({ length: 5_000 }, (_, i) => ({
-        message: { fromAgent: 'architect', toAgent: 'builder', body: `n${i}` },
-      })),
-    )
+    // Loaded in one transaction straight into the coordinator's database: 5,000 sends would be slow.
+    const spool = await Spool.open({ path: coord.storage.path })
+    try {
+      await spool.sendBatch(
+        Array.from({ length: 5_000 }, (_, i) => ({
+          message: { fromAgent: 'architect', toAgent: 'builder', body: `n${i}` },
+        })),
+      )
+    } finally {
+      await spool.close()
+    }
     const runner = new BridgeRunner({
       coordinator: coord,
       agent: 'builder',

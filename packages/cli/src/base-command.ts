@@ -145,7 +145,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       config.defaultTransport === 'file' ? `file (under ${config.fileRoot})` : 'sqlite (the database)'
     const agents = describeAgentTransports(await coordinator.discover())
     // The spool's path is its store's location: a SQLite file, or a URL without its password.
-    return `[debug] database ${coordinator.spool.path} (${readOnly ? 'read-only' : 'read-write'}), project root ${config.projectRoot}; ${agents}; unregistered recipients and new agents use ${unregistered}\n`
+    return `[debug] database ${coordinator.storage.path} (${readOnly ? 'read-only' : 'read-write'}), project root ${config.projectRoot}; ${agents}; unregistered recipients and new agents use ${unregistered}\n`
   }
 
   /** Library helpers (schemas, error classes), loaded on first use. */

@@ -1,5 +1,6 @@
 import type { Coordinator, SendOptions, SendReport } from '@agent-comm/coordinator'
 import type { MessageInput, MessageV2 } from '@agent-comm/protocol'
+import { replyThread } from '@agent-comm/protocol'
 import type { PAYLOAD_TYPES } from '@agent-comm/protocol/vocabulary'
 import type { Runtime } from './context.js'
 import { ExitCode } from './errors.js'
@@ -134,12 +135,10 @@ export async function sendMessage(
           await coordinator.send(
             {
               ...fields,
-              subject:
-                fields.subject ??
-                (/^re:/i.test(original.subject) ? original.subject : `Re: ${original.subject}`),
+              subject: fields.subject ?? replyThread(original).subject,
               fromAgent: args.from,
               toAgent: args.to,
-              routing: { ...ttl, replyTo: original.id, conversationId: original.routing.conversationId },
+              routing: { ...ttl, ...replyThread(original).routing },
             },
             options,
           )

@@ -26,11 +26,12 @@ import {
   NoRecipientsError,
   parseMessage,
   parseOrThrow,
+  replyThread,
   silentLogger,
   systemClock,
   ValidationError,
 } from '@agent-comm/protocol'
-import type { Registry } from '@agent-comm/registry'
+import type { ListFilter, Registry } from '@agent-comm/registry'
 import type {
   CleanupOptions,
   CleanupReport,
@@ -159,14 +160,24 @@ const PollSchema = z.object({
   waitMs: z.number().min(0, 'must not be negative').max(3_600_000, 'must be at most an hour').optional(),
 })
 
+/** Where a coordinator's local stores keep their data: see {@link Coordinator.storage}. */
+export interface CoordinatorStorage {
+  /** The spool's location: a SQLite file path, or a PostgreSQL URL without its password. */
+  path: string
+  /** The spool store's kind, `sqlite` or `postgres`. */
+  spool: string
+  /** The registry store's kind, `sqlite` or `postgres`. */
+  registry: string
+}
+
 /**
  * The façade apps embed: agents, messages and threads over whichever transport reaches each agent.
  * Built from injected parts (see {@link CoordinatorDeps}); `createCoordinator` assembles the default
  * local setup from a config.
  */
 export class Coordinator {
-  readonly registry: Registry
-  readonly spool: Spool
+  readonly #registry: Registry
+  readonly #spool: Spool
   readonly #router: TransportRouter
   readonly #clock: Clock
   readonly #ids: IdGenerator
@@ -184,8 +195,8 @@ export class Coordinator {
   #closed = false
 
   constructor(deps: CoordinatorDeps) {
-    this.registry = deps.registry
-    this.spool = deps.spool
+    this.#registry = deps.registry
+    this.#spool = deps.spool
     this.#clock = deps.clock ?? systemClock
     this.#ids = deps.ids ?? new IdGenerator(this.#clock)
     this.#log = deps.logger ?? silentLogger
@@ -201,7 +212,7 @@ export class Coordinator {
   /** Registers an agent or updates its profile; a profile without a transport gets the default one. */
   async register(profile: AgentProfileInput): Promise<AgentProfile> {
     this.#open()
-    return this.registry.register(
+    return this.#registry.register(
       profile.transport === undefined
         ? { ...this.#registrationDefaults, ...withoutUndefined(profile) }
         : profile,
@@ -211,7 +222,7 @@ export class Coordinator {
   /** Registered agents, optionally only those with a capability. */
   async discover(capability?: string): Promise<AgentProfile[]> {
     this.#open()
-    return capability === undefined ? this.registry.list() : this.registry.findByCapability(capability)
+    return capability === undefined ? this.#registry.list() : this.#registry.findByCapability(capability)
   }
 
   /**
@@ -302,7 +313,7 @@ export class Coordinator {
       }
     }
     if (hold) report.heldUntil = await this.#hold(message, targets, options.maxAttempts)
-    await this.registry.touch(message.fromAgent)
+    await this.#registry.touch(message.fromAgent)
     this.#log.debug(
       { messageId: message.id, from: message.fromAgent, to: message.toAgent, deliveries: report.deliveries },
       'message sent',
@@ -328,16 +339,14 @@ export class Coordinator {
         [{ path: 'fromAgent', message: 'required when replying to a group message' }],
       )
     }
-    const subject =
-      fields.subject ?? (/^re:/i.test(source.subject) ? source.subject : `Re: ${source.subject}`)
+    const thread = replyThread(source)
     const message = this.#complete({
       ...fields,
       fromAgent,
       toAgent: source.fromAgent,
-      subject,
+      subject: fields.subject ?? thread.subject,
       routing: {
-        replyTo: source.id,
-        conversationId: source.routing.conversationId,
+        ...thread.routing,
         ...(fields.routing?.ttlHours === undefined ? {} : { ttlHours: fields.routing.ttlHours }),
       },
     })
@@ -395,7 +404,7 @@ export class Coordinator {
       ...options,
       leaseSeconds: options.leaseSeconds ?? this.#settings.leaseSeconds,
     })
-    await this.registry.touch(requester)
+    await this.#registry.touch(requester)
     return reply.message
   }
 
@@ -431,7 +440,7 @@ export class Coordinator {
     opts: z.output<typeof PollSchema>,
     signal: AbortSignal | undefined,
   ): Promise<ClaimedMessage[]> {
-    const profile = await this.registry.get(agentId)
+    const profile = await this.#registry.get(agentId)
     const transport = this.#router.for(profile)
     const claim = { limit: opts.limit ?? 10, leaseSeconds: opts.leaseSeconds ?? this.#settings.leaseSeconds }
     let claimed = await transport.claim(agentId, claim)
@@ -446,7 +455,7 @@ export class Coordinator {
       if (found) claimed = await transport.claim(agentId, claim)
     }
     for (const message of claimed) this.#claimedThrough.set(message, transport)
-    await this.registry.touch(agentId)
+    await this.#registry.touch(agentId)
     return claimed
   }
 
@@ -522,7 +531,7 @@ export class Coordinator {
   ): Promise<ClaimedMessage[]> {
     this.#open()
     const acks = finished.filter((m) => !this.#settled.has(m))
-    const profile = await this.registry.get(agentId)
+    const profile = await this.#registry.get(agentId)
     const transport = this.#router.for(profile)
     if (
       acks.length === 0 ||
@@ -561,7 +570,7 @@ export class Coordinator {
           if (claimed.length === 1 && span.isRecording())
             span.setAttributes(claimedAttributes(claimed[0] as ClaimedMessage))
           for (const message of claimed) recordReceive(message)
-          await this.registry.touch(agentId)
+          await this.#registry.touch(agentId)
           return claimed
         },
       ),
@@ -580,7 +589,7 @@ export class Coordinator {
         const transport = await this.#settleThrough(ref, agent, agentId)
         const result = await transport.ack(messageId, agentId, receipt === undefined ? {} : { receipt })
         if (typeof ref !== 'string') this.#settled.add(ref)
-        await this.registry.touch(agentId)
+        await this.#registry.touch(agentId)
         return result
       },
       settleParent(ref),
@@ -612,7 +621,7 @@ export class Coordinator {
         })
         if (typeof ref !== 'string') this.#settled.add(ref)
         if (result.status === 'failed') span.setAttribute('agent_comm.dead_lettered', true)
-        await this.registry.touch(agentId)
+        await this.#registry.touch(agentId)
         return result
       },
       settleParent(ref),
@@ -664,7 +673,7 @@ export class Coordinator {
     }
     // Not in any transport used so far: a fresh process has not opened the relays and file folders of
     // remote agents yet, so look through the transport of every registered agent that is not local.
-    for (const profile of await this.registry.list()) {
+    for (const profile of await this.#registry.list()) {
       if (profile.transport === 'sqlite') continue
       let transport: Transport
       try {
@@ -685,25 +694,25 @@ export class Coordinator {
   /** Every message of a conversation, oldest first. */
   async conversation(conversationId: string): Promise<MessageV2[]> {
     this.#open()
-    return this.spool.conversation(conversationId)
+    return this.#spool.conversation(conversationId)
   }
 
   /** Threads with participants, message count and last activity, most recent first. */
   async conversations(options: { limit?: number; agent?: string } = {}): Promise<ConversationSummary[]> {
     this.#open()
-    return this.spool.conversations(options)
+    return this.#spool.conversations(options)
   }
 
   /** Messages by words, sender, recipient, conversation and time. */
   async search(query: SearchQuery = {}): Promise<MessageV2[]> {
     this.#open()
-    return this.spool.search(query)
+    return this.#spool.search(query)
   }
 
   /** Spool statistics with the registry's agent presence. */
   async stats(): Promise<SpoolStats & { registeredAgents: Record<AgentProfile['status'], number> }> {
     this.#open()
-    const [stats, agents] = await Promise.all([this.spool.stats(), this.registry.list()])
+    const [stats, agents] = await Promise.all([this.#spool.stats(), this.#registry.list()])
     const registeredAgents = { active: 0, inactive: 0, offline: 0 }
     for (const agent of agents) registeredAgents[agent.status]++
     return { ...stats, registeredAgents }
@@ -712,7 +721,7 @@ export class Coordinator {
   /** Removes expired (and optionally long-acked) messages. */
   async cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
     this.#open()
-    return this.spool.cleanup(options)
+    return this.#spool.cleanup(options)
   }
 
   /**
@@ -723,7 +732,7 @@ export class Coordinator {
   async pending(agent: string, options: { limit?: number } = {}): Promise<PendingDelivery[]> {
     this.#open()
     const agentId = parseOrThrow(AgentIdSchema, agent, 'agent id')
-    const profile = await this.registry.get(agentId)
+    const profile = await this.#registry.get(agentId)
     if (profile !== undefined && profile.transport !== 'sqlite') {
       throw new ValidationError(
         `Agent '${agentId}' receives through the ${profile.transport} transport, whose inbox cannot be read without claiming`,
@@ -731,7 +740,7 @@ export class Coordinator {
         { hint: `Claim its messages instead: agent-comm poll ${agentId}` },
       )
     }
-    const pending = await this.spool.pending(agentId, options)
+    const pending = await this.#spool.pending(agentId, options)
     // As poll: an unregistered name with nothing waiting is more likely a typo than a newcomer.
     if (profile === undefined && pending.length === 0 && !this.#settings.allowUnregistered) {
       throw new AgentNotFoundError(agentId)
@@ -742,19 +751,71 @@ export class Coordinator {
   /** Dead-lettered deliveries. */
   async listFailed(options: { agent?: string; limit?: number } = {}): Promise<FailedDelivery[]> {
     this.#open()
-    return this.spool.listFailed(options)
+    return this.#spool.listFailed(options)
   }
 
   /** Requeues dead-lettered deliveries with fresh attempts. */
   async retryFailed(messageId: string, agent?: string): Promise<{ requeued: number }> {
     this.#open()
-    return this.spool.retryFailed(messageId, agent)
+    return this.#spool.retryFailed(messageId, agent)
+  }
+
+  /**
+   * Where the local spool and the registry keep their data: the kind of each store and the location of the
+   * spool's (a SQLite file, or a PostgreSQL URL without its password — safe to print).
+   */
+  get storage(): CoordinatorStorage {
+    return { path: this.#spool.path, spool: this.#spool.store.kind, registry: this.#registry.store.kind }
+  }
+
+  /** The profile of a registered agent, or `undefined` for a name nobody registered. */
+  async agent(agentId: string): Promise<AgentProfile | undefined> {
+    this.#open()
+    return this.#registry.get(agentId)
+  }
+
+  /** Registered agents, filtered by capability, status or device (see `ListFilter`). */
+  async agents(filter: ListFilter = {}): Promise<AgentProfile[]> {
+    this.#open()
+    return this.#registry.list(filter)
+  }
+
+  /** Records that a registered agent is alive; fails with `AGENT_NOT_FOUND` for an unknown one. */
+  async heartbeat(agentId: string): Promise<AgentProfile> {
+    this.#open()
+    return this.#registry.heartbeat(agentId)
+  }
+
+  /** Removes an agent's profile; its queued messages stay in the spool. */
+  async deregister(agentId: string): Promise<void> {
+    this.#open()
+    await this.#registry.deregister(agentId)
+  }
+
+  /**
+   * The local spool's pending (queued or leased) deliveries to `agent`, most urgent first, at most `limit`
+   * (50), claiming nothing. Unlike {@link Coordinator.pending} it neither looks the agent up nor refuses
+   * an unknown name: for watchers (MCP channels, inbox resources) that peek often and check identity
+   * elsewhere. Agents on the file or http transport have nothing here.
+   */
+  async peek(agent: string, options: { limit?: number } = {}): Promise<PendingDelivery[]> {
+    this.#open()
+    return this.#spool.pending(agent, options)
+  }
+
+  /**
+   * Calls `onChange` when another process (or connection) may have committed to the local store: a hint,
+   * read again to see what changed. Returns the function that stops watching.
+   */
+  watch(onChange: () => void): () => void {
+    this.#open()
+    return this.#spool.store.watch(onChange)
   }
 
   /** Integrity and invariant checks of the local database. */
   async verify(): Promise<VerifyReport> {
     this.#open()
-    return this.spool.verify()
+    return this.#spool.verify()
   }
 
   /** Closes the transports the coordinator created, then whatever the composition root asked it to. */
@@ -789,23 +850,18 @@ export class Coordinator {
     targets: { agentId: string }[],
     maxAttempts: number | undefined,
   ): Promise<string> {
-    const { heldUntil } = await this.spool.hold(message, maxAttempts === undefined ? {} : { maxAttempts })
+    const { heldUntil } = await this.#spool.hold(message, maxAttempts === undefined ? {} : { maxAttempts })
     const reached = new Set(targets.map((t) => t.agentId))
     for (const profile of await this.#groupMembers(message)) {
       if (reached.has(profile.agentId) || profile.transport !== 'sqlite') continue
-      await this.spool.releaseHeld(profile.agentId, profile.capabilities)
+      await this.#spool.releaseHeld(profile.agentId, profile.capabilities)
     }
     return heldUntil
   }
 
   /** The registered agents a `*` or `capability:<name>` message is for, its sender excluded. */
   async #groupMembers(message: MessageV2): Promise<AgentProfile[]> {
-    const to = message.toAgent
-    const agents =
-      to === BROADCAST_TARGET
-        ? await this.registry.list()
-        : await this.registry.findByCapability(to.slice(CAPABILITY_TARGET_PREFIX.length))
-    return agents.filter((a) => a.agentId !== message.fromAgent)
+    return (await this.#registry.groupMembers(message.toAgent, message.fromAgent)) ?? []
   }
 
   async #recipients(
@@ -828,7 +884,7 @@ export class Coordinator {
       }
       return targets
     }
-    const profile = await this.registry.get(to)
+    const profile = await this.#registry.get(to)
     // `a2a:<caller>` is an external A2A caller (its inbox is read by the relay's A2A endpoint): no agent can
     // register that name, so a reply to it is routed like one to an unregistered agent.
     if (profile === undefined && !allowUnregistered && !to.startsWith('a2a:'))
@@ -842,7 +898,7 @@ export class Coordinator {
    * rather than finding nothing.
    */
   async #transportOf(agentId: string, strict = false): Promise<Transport> {
-    const profile = await this.registry.get(agentId)
+    const profile = await this.#registry.get(agentId)
     if (profile === undefined && strict && !this.#settings.allowUnregistered)
       throw new AgentNotFoundError(agentId)
     return this.#router.for(profile)

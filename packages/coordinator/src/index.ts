@@ -3,6 +3,7 @@ export { CONFIG_VARIABLES, loadConfig } from './config.js'
 export type {
   CoordinatorDeps,
   CoordinatorSettings,
+  CoordinatorStorage,
   MessageRef,
   PollOptions,
   ReplyFields,

@@ -1,8 +1,13 @@
 import { ManualClock } from '@agent-comm/protocol'
-import { describe, expect, it } from 'vitest'
+import { Registry } from '@agent-comm/registry'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { fakeHttpTransport, openCoordinator } from './helpers.js'
 
 describe('group sends held for future recipients', () => {
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
   it('without the option, a capability nobody has is still refused and nothing is stored', async () => {
     const { coord } = await openCoordinator()
     await expect(
@@ -80,13 +85,13 @@ describe('group sends held for future recipients', () => {
     await coord.register({ agentId: 'first' })
     // The newcomer registers after the send read the registry and before the hold is stored: its own
     // registration finds nothing held, so the send must pick it up.
-    const list = coord.registry.list.bind(coord.registry)
+    const list = Registry.prototype.list
     let calls = 0
-    coord.registry.list = async (filter) => {
-      const agents = await list(filter)
+    vi.spyOn(Registry.prototype, 'list').mockImplementation(async function (this: Registry, filter) {
+      const agents = await list.call(this, filter)
       if (calls++ === 0) await coord.register({ agentId: 'newcomer' })
       return agents
-    }
+    })
     const sent = await coord.send(
       { fromAgent: 'boss', toAgent: '*', body: 'x' },
       { holdForFutureRecipients: true },

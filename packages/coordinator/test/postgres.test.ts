@@ -30,10 +30,10 @@ describe.skipIf(!hasServer)('a coordinator on a PostgreSQL URL (needs a PostgreS
     const config = loadConfig({ AGENT_COMM_DB_PATH: db.url, AGENT_COMM_PG_SCHEMA: 'walkthrough' })
     const coord = await createCoordinator(config)
     try {
-      expect(coord.spool.store.kind).toBe('postgres')
-      expect(coord.registry.store.kind).toBe('postgres')
-      await coord.registry.register({ agentId: 'architect', capabilities: ['design'] })
-      await coord.registry.register({ agentId: 'builder', capabilities: ['code'] })
+      expect(coord.storage.spool).toBe('postgres')
+      expect(coord.storage.registry).toBe('postgres')
+      await coord.register({ agentId: 'architect', capabilities: ['design'] })
+      await coord.register({ agentId: 'builder', capabilities: ['code'] })
       const { messageId } = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'build it' })
       const [got] = await coord.poll('builder')
       expect(got?.message.id).toBe(messageId)
@@ -55,12 +55,12 @@ describe.skipIf(!hasServer)('a coordinator on a PostgreSQL URL (needs a PostgreS
     const first = await createCoordinator(config)
     const second = await createCoordinator(config)
     try {
-      await first.registry.register({ agentId: 'boss' })
+      await first.register({ agentId: 'boss' })
       await first.send(
         { fromAgent: 'boss', toAgent: 'capability:review', body: 'review please' },
         { holdForFutureRecipients: true },
       )
-      await second.registry.register({ agentId: 'reviewer', capabilities: ['review'] })
+      await second.register({ agentId: 'reviewer', capabilities: ['review'] })
       const [got] = await first.poll('reviewer')
       expect(got?.message.body).toBe('review please')
     } finally {
@@ -73,8 +73,8 @@ describe.skipIf(!hasServer)('a coordinator on a PostgreSQL URL (needs a PostgreS
     const consumer = await createCoordinator(loadConfig(env))
     const controller = new AbortController()
     try {
-      await consumer.registry.register({ agentId: 'sender' })
-      await consumer.registry.register({ agentId: 'listener' })
+      await consumer.register({ agentId: 'sender' })
+      await consumer.register({ agentId: 'listener' })
       const iterator = consumer.messages('listener', { signal: controller.signal })
       // The loop starts on an empty inbox; the message comes from another process, on its own pool.
       const first = iterator.next()

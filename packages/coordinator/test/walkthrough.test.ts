@@ -6,13 +6,13 @@ import { openCoordinator } from './helpers.js'
 describe('the original guide’s Python API walk-through', () => {
   it('registers two agents, sends, polls, replies, acks and lists the conversation', async () => {
     const { coord } = await openCoordinator()
-    await coord.registry.register({
+    await coord.register({
       agentId: 'architect',
       capabilities: ['design', 'review'],
       device: 'workstation',
     })
-    await coord.registry.register({ agentId: 'builder', capabilities: ['code', 'bash'], device: 'server' })
-    expect((await coord.registry.findByCapability('code')).map((a) => a.agentId)).toEqual(['builder'])
+    await coord.register({ agentId: 'builder', capabilities: ['code', 'bash'], device: 'server' })
+    expect((await coord.discover('code')).map((a) => a.agentId)).toEqual(['builder'])
 
     const { messageId } = await coord.send({
       fromAgent: 'architect',

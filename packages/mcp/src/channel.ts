@@ -119,7 +119,7 @@ export class ChannelAnnouncer {
   }
 
   async #waitingIds(): Promise<string[]> {
-    const pending = await this.#options.coordinator.spool.pending(this.#options.agent, { limit: SCAN_LIMIT })
+    const pending = await this.#options.coordinator.peek(this.#options.agent, { limit: SCAN_LIMIT })
     return pending.filter((p) => p.delivery.status === 'queued').map((p) => p.message.id)
   }
 
@@ -152,7 +152,7 @@ export class ChannelAnnouncer {
     }
     this.#checking = true
     try {
-      const pending = await this.#options.coordinator.spool.pending(this.#options.agent, {
+      const pending = await this.#options.coordinator.peek(this.#options.agent, {
         limit: SCAN_LIMIT,
       })
       const fresh = pending

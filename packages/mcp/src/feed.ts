@@ -1,9 +1,10 @@
 // One change feed per spool, shared by every session of a server: the store's cross-process hints
-// (`SpoolStore.watch`), sends made through this server, and a slow safety tick for stores whose hints
+// (`Coordinator.watch`), sends made through this server, and a slow safety tick for stores whose hints
 // can be missed. Listeners are called after any of them, coalesced: they re-read what they care about.
 import type { Coordinator } from '@agent-comm/coordinator'
 
-type Spool = Coordinator['spool']
+/** What a feed watches: a coordinator, or anything with its `watch`. */
+export type ChangeSource = Pick<Coordinator, 'watch'>
 
 /** Safety re-check when the store's hints are missed (a network filesystem), in ms. */
 export const FEED_SAFETY_INTERVAL_MS = 15_000
@@ -13,16 +14,16 @@ export const FEED_SAFETY_INTERVAL_MS = 15_000
  * stops it with the last, so an idle server watches nothing.
  */
 export class MailFeed {
-  readonly #spool: () => Spool
+  readonly #source: () => ChangeSource
   readonly #safetyIntervalMs: number
   readonly #listeners = new Set<() => void>()
   #stopWatch: (() => void) | undefined
   #safety: NodeJS.Timeout | undefined
   #scheduled = false
 
-  /** `spool` may be a function returning it, for a server whose database opens after start-up. */
-  constructor(spool: Spool | (() => Spool), safetyIntervalMs = FEED_SAFETY_INTERVAL_MS) {
-    this.#spool = typeof spool === 'function' ? spool : () => spool
+  /** `source` may be a function returning it, for a server whose database opens after start-up. */
+  constructor(source: ChangeSource | (() => ChangeSource), safetyIntervalMs = FEED_SAFETY_INTERVAL_MS) {
+    this.#source = typeof source === 'function' ? source : () => source
     this.#safetyIntervalMs = safetyIntervalMs
   }
 
@@ -30,7 +31,7 @@ export class MailFeed {
   listen(listener: () => void): () => void {
     this.#listeners.add(listener)
     if (this.#listeners.size === 1) {
-      this.#stopWatch = this.#spool().store.watch(() => this.notify())
+      this.#stopWatch = this.#source().watch(() => this.notify())
       this.#safety = setInterval(() => this.notify(), this.#safetyIntervalMs)
       this.#safety.unref()
     }

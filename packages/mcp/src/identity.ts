@@ -54,15 +54,15 @@ export class SessionIdentity {
   async #start(): Promise<void> {
     const agent = this.agent
     if (agent === undefined || this.#closed) return
-    const registry = this.#coordinator.registry
+    const coordinator = this.#coordinator
     // An existing profile keeps its capabilities and transport: only presence is recorded.
-    if ((await registry.get(agent)) === undefined) {
+    if ((await coordinator.agent(agent)) === undefined) {
       await this.#coordinator.register({ agentId: agent, capabilities: [] })
     }
-    await registry.heartbeat(agent)
+    await coordinator.heartbeat(agent)
     if (this.#closed) return
     this.#timer = setInterval(() => {
-      registry.heartbeat(agent).catch(() => {
+      coordinator.heartbeat(agent).catch(() => {
         // A deregistered agent or a closed store: presence is a hint, the next call reports the problem.
       })
     }, HEARTBEAT_INTERVAL_MS)
@@ -121,7 +121,7 @@ export class SessionIdentity {
       ])
     }
     const agent = given
-    if (mustBeRegistered && (await this.#coordinator.registry.get(agent)) === undefined) {
+    if (mustBeRegistered && (await this.#coordinator.agent(agent)) === undefined) {
       throw new AgentNotFoundError(agent)
     }
     return agent

@@ -2,8 +2,6 @@ import type { Coordinator } from '@agent-comm/coordinator'
 import type { DeliveryInfo, Logger, MessageV2 } from '@agent-comm/protocol'
 import type { MailFeed } from './feed.js'
 
-type Spool = Coordinator['spool']
-
 /** A message waiting in an agent's inbox, with where its delivery stands. */
 export interface InboxEntry {
   message: MessageV2
@@ -14,8 +12,12 @@ export interface InboxEntry {
  * The pending (queued or leased) messages of `agentId` in the local spool, in the order a claim hands them
  * out (most urgent first, then oldest), without claiming anything.
  */
-export async function peekInbox(spool: Spool, agentId: string, limit = 50): Promise<InboxEntry[]> {
-  return spool.pending(agentId, { limit })
+export async function peekInbox(
+  coordinator: Coordinator,
+  agentId: string,
+  limit = 50,
+): Promise<InboxEntry[]> {
+  return coordinator.peek(agentId, { limit })
 }
 
 interface Subscription {
@@ -37,7 +39,7 @@ export type NotifyUpdated = (uri: string) => Promise<void>
  * or the feed's slow safety tick. An inbox that already holds mail is woken like an empty one.
  */
 export class InboxSubscriptions {
-  readonly #spool: () => Spool
+  readonly #coordinator: () => Coordinator
   readonly #feed: MailFeed
   readonly #notify: NotifyUpdated
   readonly #logger: Logger
@@ -45,8 +47,8 @@ export class InboxSubscriptions {
   #stopListening: (() => void) | undefined
   #closed = false
 
-  constructor(spool: () => Spool, feed: MailFeed, notify: NotifyUpdated, logger: Logger) {
-    this.#spool = spool
+  constructor(coordinator: () => Coordinator, feed: MailFeed, notify: NotifyUpdated, logger: Logger) {
+    this.#coordinator = coordinator
     this.#feed = feed
     this.#notify = notify
     this.#logger = logger
@@ -88,7 +90,7 @@ export class InboxSubscriptions {
   }
 
   async #newest(agentId: string): Promise<string | undefined> {
-    return (await this.#spool().search({ to: agentId, limit: 1 }))[0]?.id
+    return (await this.#coordinator().search({ to: agentId, limit: 1 }))[0]?.id
   }
 
   #checkAll(): void {

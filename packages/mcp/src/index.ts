@@ -1,5 +1,6 @@
 export type { ChannelEvent } from './channel.js'
 export { CHANNEL_CAPABILITY, CHANNEL_METHOD, channelEvent } from './channel.js'
+export type { ChangeSource } from './feed.js'
 export { MailFeed } from './feed.js'
 export type { HttpServerOptions, RunningHttpServer } from './http.js'
 export { AGENT_HEADER, DEFAULT_SESSION_TTL_MS, startHttpServer } from './http.js'

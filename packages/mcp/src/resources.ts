@@ -104,7 +104,7 @@ export function registerResources(server: McpServer, coordinator: Coordinator): 
     'inbox',
     new ResourceTemplate(INBOX_URI_TEMPLATE, {
       list: async () => ({
-        resources: (await coordinator.registry.list()).map((agent) => ({
+        resources: (await coordinator.agents()).map((agent) => ({
           uri: inboxUri(agent.agentId),
           name: `inbox of ${agent.agentId}`,
           title: `Inbox of ${agent.agentId}`,
@@ -124,8 +124,8 @@ export function registerResources(server: McpServer, coordinator: Coordinator): 
       const value = variables.agent
       const { agentId, query } = inboxRequest(uri, Array.isArray(value) ? value.join(',') : value)
       const [profile, waiting] = await Promise.all([
-        coordinator.registry.get(agentId),
-        peekInbox(coordinator.spool, agentId, query.before === undefined ? query.limit + 1 : INBOX_SCAN_MAX),
+        coordinator.agent(agentId),
+        peekInbox(coordinator, agentId, query.before === undefined ? query.limit + 1 : INBOX_SCAN_MAX),
       ])
       let start = 0
       if (query.before !== undefined) {

@@ -177,8 +177,8 @@ export async function openRuntime(
       // list is read only then. Relay URLs lose user info and query, so no secret is printed.
       logger.debug(
         {
-          // The spool's path is its store's location: a SQLite file, or a URL without its password.
-          database: owned ? coordinator.spool.path : '(a coordinator given by the caller)',
+          // The spool's location: a SQLite file, or a URL without its password.
+          database: owned ? coordinator.storage.path : '(a coordinator given by the caller)',
           projectRoot: config.projectRoot,
           agents: describeAgentTransports(await coordinator.discover()),
           unregisteredTransport: config.defaultTransport,
@@ -190,7 +190,7 @@ export async function openRuntime(
     const session: SessionOptions = {
       ...settings.session,
       logger,
-      feed: new MailFeed(() => coordinator.spool, options.inboxCheckIntervalMs),
+      feed: new MailFeed(() => coordinator, options.inboxCheckIntervalMs),
       ...(relaySecrets === undefined ? {} : { relaySecrets }),
     }
     return {

@@ -172,10 +172,10 @@ This session acts as agent '${identity.agent}': leave from_agent / agent_id out,
   )
   const ready = options.ready ?? Promise.resolve()
   // Read when first used, not now: the coordinator may still be opening.
-  const spool = () => options.coordinator.spool
-  const feed = options.feed ?? new MailFeed(spool, options.inboxCheckIntervalMs)
+  const coordinator = () => options.coordinator
+  const feed = options.feed ?? new MailFeed(coordinator, options.inboxCheckIntervalMs)
   const inboxes = new InboxSubscriptions(
-    spool,
+    coordinator,
     feed,
     (uri) => server.server.sendResourceUpdated({ uri }),
     logger,

@@ -98,10 +98,7 @@ export async function startStdioServer(options: StdioServerOptions = {}): Promis
     server = createMcpServer({
       coordinator: options.coordinator ?? deferredCoordinator(() => open?.coordinator),
       ...settings.session,
-      feed: new MailFeed(
-        () => (options.coordinator ?? open!.coordinator).spool,
-        options.inboxCheckIntervalMs,
-      ),
+      feed: new MailFeed(() => options.coordinator ?? open!.coordinator, options.inboxCheckIntervalMs),
       ...(settings.session.relaySecretsConfigured === true
         ? { relaySecrets: options.relaySecrets ?? deferredRelaySecrets(opening) }
         : {}),

@@ -27,10 +27,7 @@ describe('channel rate limit', () => {
     const clock = new ManualClock()
     const timers = manualTimers()
     // Woken only by the test (no store hints, no safety tick), so each wake is one the test made.
-    const feed = new MailFeed(
-      () => ({ store: { watch: () => () => {} } }) as unknown as typeof coordinator.spool,
-      3_600_000,
-    )
+    const feed = new MailFeed(() => ({ watch: () => () => {} }), 3_600_000)
     const events: ChannelEvent[] = []
     const waiters: (() => void)[] = []
     const announcer = new ChannelAnnouncer({

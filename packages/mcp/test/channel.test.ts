@@ -13,7 +13,7 @@ describe('Claude Code channel', () => {
   it('declares the capability and announces a burst once, with a count, never re-announcing', async () => {
     const coordinator = await openCoordinator()
     await coordinator.register({ agentId: 'architect', capabilities: [] })
-    const feed = new MailFeed(coordinator.spool)
+    const feed = new MailFeed(coordinator)
     const client = await connect(coordinator, { agent: 'builder', channel: { intervalMs: 0 }, feed })
     expect(client.getServerCapabilities()?.experimental).toHaveProperty(['claude/channel'])
     const events: Event[] = []

@@ -1,7 +1,12 @@
-import { describe, expect, it, vi } from 'vitest'
+import { Spool } from '@agent-comm/spool'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type Claimed, call, connect, ok, openCoordinator, textOf } from './helpers.js'
 
 describe('two assistants exchanging messages', () => {
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
   it('registers both, sends a task, polls, replies, acks and reads the conversation', async () => {
     const coordinator = await openCoordinator()
     // Each assistant has its own MCP connection to the same spool, as two Claude sessions would.
@@ -75,7 +80,7 @@ describe('two assistants exchanging messages', () => {
 
     // Sends only once the poll is waiting (its spool wait has begun), so the send has to wake it; the
     // longest wait the tool allows, so an answer with the message shows the wake, however slow the machine.
-    const waits = vi.spyOn(coordinator.spool, 'waitForMessages')
+    const waits = vi.spyOn(Spool.prototype, 'waitForMessages')
     let returned = false
     const polling = call(bob, 'comm_poll', { agent_id: 'builder', wait_seconds: 60 }).then((result) => {
       returned = true

@@ -10,7 +10,7 @@ describe('one identity per session', () => {
     // The session registers its agent itself: no comm_register_agent needed.
     const session = await ok<{ agentId: string; waiting: { total: number } }>(builder, 'comm_start_session')
     expect(session.agentId).toBe('builder')
-    expect(await coordinator.registry.get('builder')).toBeDefined()
+    expect(await coordinator.agent('builder')).toBeDefined()
 
     const sent = await ok<{ messageId: string }>(architect, 'comm_send', { to_agent: 'builder', body: 'go' })
     const polled = await ok<{ messages: Claimed[] }>(builder, 'comm_poll')

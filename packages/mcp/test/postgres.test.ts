@@ -51,7 +51,7 @@ describe.skipIf(!hasServer)('agent-comm-mcp on a PostgreSQL URL (needs a Postgre
     const [answer] = await architect.poll('architect', { waitMs: 10_000 })
     expect(answer!.message).toMatchObject({ body: 'got it', subject: 'Re: Task' })
     expect((await architect.status(claimed!.message.id)).deliveries[0]!.status).toBe('acked')
-    expect(architect.spool.store.kind).toBe('postgres')
+    expect(architect.storage.spool).toBe('postgres')
 
     // The debug setup line names the database without its password.
     await expect.poll(() => stderr()).toContain(db.url)

@@ -205,7 +205,7 @@ describe('agent-comm-mcp over stdio', () => {
     expect(await run.exited).toBe(0)
     const coordinator = await createCoordinator(loadConfig({ AGENT_COMM_DB_PATH: db }))
     onCleanup(() => coordinator.close())
-    expect((await coordinator.registry.get('builder'))?.capabilities).toEqual(['code'])
+    expect((await coordinator.agent('builder'))?.capabilities).toEqual(['code'])
   })
 
   it('prints help, and refuses unknown flags with exit code 2', async () => {

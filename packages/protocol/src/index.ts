@@ -121,8 +121,8 @@ export {
   MessageDeliverySchema,
   SpoolStatsSchema,
 } from './queries.js'
-export type { RoutingInfo } from './routing.js'
-export { DEFAULT_TTL_HOURS, RoutingInfoSchema } from './routing.js'
+export type { ReplyableMessage, ReplyThread, RoutingInfo } from './routing.js'
+export { DEFAULT_TTL_HOURS, RoutingInfoSchema, replyThread } from './routing.js'
 export type { TraceMetadata, TraceparentFields } from './trace-context.js'
 export {
   formatTraceparent,

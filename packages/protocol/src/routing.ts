@@ -20,3 +20,29 @@ export const RoutingInfoSchema = z.object({
 
 /** Threading and lifetime of a message. */
 export type RoutingInfo = z.infer<typeof RoutingInfoSchema>
+
+/** A message a reply can thread under: its id, subject and conversation. */
+export interface ReplyableMessage {
+  id: string
+  subject: string
+  routing: Pick<RoutingInfo, 'conversationId'>
+}
+
+/** How a reply threads under the message it answers: see {@link replyThread}. */
+export interface ReplyThread {
+  /** The original subject prefixed `Re: `, unless it already starts with `Re:` (any case). */
+  subject: string
+  routing: { replyTo: string; conversationId: string }
+}
+
+/**
+ * The reply rule, in one place for the coordinator, the CLI and the MCP server: a reply points at the
+ * message it answers (`replyTo`), stays in its conversation, and takes its subject with one `Re: ` in
+ * front (never `Re: Re: `). Callers let an explicit subject or conversation override these defaults.
+ */
+export function replyThread(original: ReplyableMessage): ReplyThread {
+  return {
+    subject: /^re:/i.test(original.subject) ? original.subject : `Re: ${original.subject}`,
+    routing: { replyTo: original.id, conversationId: original.routing.conversationId },
+  }
+}

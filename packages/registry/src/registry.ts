@@ -3,6 +3,8 @@ import {
   AgentIdSchema,
   AgentNotFoundError,
   AgentRegistrationSchema,
+  BROADCAST_TARGET,
+  CAPABILITY_TARGET_PREFIX,
   CapabilitySchema,
   ClosedError,
   parseOrThrow,
@@ -180,6 +182,20 @@ export class Registry {
   async findByCapability(capability: string): Promise<AgentProfile[]> {
     const parsed = parseOrThrow(CapabilitySchema, capability, 'capability')
     return this.list({ capability: parsed })
+  }
+
+  /**
+   * The recipients of a group address, `sender` excluded: every registered agent for `*`, every agent with
+   * the capability for `capability:<name>` (whatever its status: a group message queues for agents that are
+   * away). `undefined` when `to` names one agent. The one lookup of a group's members for every sender.
+   */
+  async groupMembers(to: string, sender: string): Promise<AgentProfile[] | undefined> {
+    let agents: AgentProfile[]
+    if (to === BROADCAST_TARGET) agents = await this.list()
+    else if (to.startsWith(CAPABILITY_TARGET_PREFIX))
+      agents = await this.findByCapability(to.slice(CAPABILITY_TARGET_PREFIX.length))
+    else return undefined
+    return agents.filter((agent) => agent.agentId !== sender)
   }
 
   /**

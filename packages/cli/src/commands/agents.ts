@@ -29,7 +29,7 @@ export default class Agents extends BaseCommand<typeof Agents> {
 
   async run(): Promise<AgentsResult> {
     const coordinator = await this.coordinator()
-    const agents = await coordinator.registry.list({
+    const agents = await coordinator.agents({
       ...(this.flags.capability === undefined ? {} : { capability: this.flags.capability }),
       ...(this.flags.status === undefined ? {} : { status: this.flags.status as AgentProfile['status'] }),
     })

@@ -92,7 +92,7 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
 
   /** The card URL the agent was registered with (`register --a2a-url`), or a usage error saying how to set it. */
   async #a2aCardUrl(agent: string): Promise<string> {
-    const profile = await (await this.coordinator()).registry.get(agent)
+    const profile = await (await this.coordinator()).agent(agent)
     const url = profile === undefined ? undefined : cardUrlOf(profile.metadata)
     if (url === undefined) {
       throw new Errors.CLIError(

@@ -20,7 +20,7 @@ export default class Deregister extends BaseCommand<typeof Deregister> {
 
   async run(): Promise<DeregisterResult> {
     const coordinator = await this.coordinator()
-    await coordinator.registry.deregister(this.args.name)
+    await coordinator.deregister(this.args.name)
     this.log(safeLine(`Deregistered ${this.args.name}`))
     return { agentId: this.args.name, deregistered: true }
   }

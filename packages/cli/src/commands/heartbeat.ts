@@ -20,7 +20,7 @@ export default class Heartbeat extends BaseCommand<typeof Heartbeat> {
 
   async run(): Promise<HeartbeatResult> {
     const coordinator = await this.coordinator()
-    const agent = await coordinator.registry.heartbeat(this.args.name)
+    const agent = await coordinator.heartbeat(this.args.name)
     this.log(`Heartbeat: ${agentLine(agent)} last seen ${agent.lastSeen ?? 'now'}`)
     return { agent }
   }

@@ -83,7 +83,7 @@ export function registerAgentTools(server: McpServer, context: ToolContext): voi
       annotations: { title: 'Find agents', ...Behaviour.reads },
     },
     handler('comm_discover_agents', context, async (args) => {
-      const agents = await coordinator.registry.list({
+      const agents = await coordinator.agents({
         ...(args.capability === undefined ? {} : { capability: args.capability }),
         ...(args.status === undefined ? {} : { status: args.status }),
       })
@@ -113,7 +113,7 @@ export function registerAgentTools(server: McpServer, context: ToolContext): voi
       annotations: { title: 'Remove an agent', ...Behaviour.removes },
     },
     handler('comm_deregister', context, async (args) => {
-      await coordinator.registry.deregister(args.agent_id)
+      await coordinator.deregister(args.agent_id)
       return {
         text: `Removed agent '${args.agent_id}' from the registry.`,
         data: { agentId: args.agent_id, removed: true },
@@ -134,7 +134,7 @@ export function registerAgentTools(server: McpServer, context: ToolContext): voi
       annotations: { title: 'Mark an agent alive', ...Behaviour.upserts },
     },
     handler('comm_heartbeat', context, async (args) => {
-      const agent = await coordinator.registry.heartbeat(args.agent_id)
+      const agent = await coordinator.heartbeat(args.agent_id)
       return { text: `Heartbeat recorded.\n${formatAgent(agent)}`, data: { agent } }
     }),
   )

@@ -15,6 +15,7 @@ import {
   RecipientSchema,
   RequestTimeoutError,
   RoutingInfoSchema,
+  replyThread,
   ValidationError,
 } from '@agent-comm/protocol'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
@@ -194,9 +195,9 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
       let subject = args.subject
       let conversationId = args.conversation_id
       if (args.reply_to !== undefined) {
-        const original = (await coordinator.status(args.reply_to)).message
-        conversationId ??= original.routing.conversationId
-        subject ??= /^re:/i.test(original.subject) ? original.subject : `Re: ${original.subject}`
+        const thread = replyThread((await coordinator.status(args.reply_to)).message)
+        conversationId ??= thread.routing.conversationId
+        subject ??= thread.subject
       }
       const input: MessageInput = {
         fromAgent: args.from_agent,

@@ -61,11 +61,11 @@ export function registerSessionTools(server: McpServer, context: ToolContext): v
     },
     handler('comm_start_session', context, async (args) => {
       const agent = args.agent_id
-      if ((await coordinator.registry.get(agent)) === undefined) {
+      if ((await coordinator.agent(agent)) === undefined) {
         await coordinator.register({ agentId: agent, capabilities: [] })
       }
-      await coordinator.registry.heartbeat(agent)
-      const pending = await coordinator.spool.pending(agent, { limit: WAITING_SCAN })
+      await coordinator.heartbeat(agent)
+      const pending = await coordinator.peek(agent, { limit: WAITING_SCAN })
       const waiting = { total: pending.length, critical: 0, high: 0, normal: 0, low: 0 }
       for (const { message } of pending) waiting[message.priority] += 1
       const oldest = pending.map((p) => p.message).sort((a, b) => a.timestamp.localeCompare(b.timestamp))[0]
