@@ -10,6 +10,7 @@ import {
   JsonObjectSchema,
   type MessageV2,
   MessageV2Schema,
+  replyThread,
   ValidationError,
 } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
@@ -232,14 +233,8 @@ export class Approvals {
         id: responseIdOf(requestId),
         fromAgent: decidedBy,
         toAgent: message.fromAgent,
-        subject: `Re: ${message.subject}`.slice(0, 200),
+        ...replyThread({ id: requestId, subject: message.subject, routing: message.routing }),
         body: `${response.decision}${response.comment === undefined ? '' : `: ${response.comment}`}`,
-        routing: {
-          replyTo: requestId,
-          ...(message.routing.conversationId === undefined
-            ? {}
-            : { conversationId: message.routing.conversationId }),
-        },
         payload: { type: 'approval_response', data: response },
       },
       { clock: this.#clock },

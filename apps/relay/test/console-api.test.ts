@@ -215,6 +215,33 @@ describe('the console API', () => {
     ])
   })
 
+  it('threads a reply from the composer or an approval decision with one Re: prefix, never Re: Re:', async () => {
+    const relay = await startTestRelay()
+    await humans(relay)
+    const request = { ...approvalRequest(relay, 'lead', {}), subject: 'Re: Deploy?' }
+    const question = createMessage({ fromAgent: 'builder', toAgent: 'lead', subject: 'Ready', body: '?' })
+    for (const m of [request, question]) await relay.spool.send(m)
+    const lead = asSession(relay, await signIn(relay, 'lead'))
+    const decided = await lead('POST', `/api/v1/console/approvals/${request.id}/decision`, {
+      decision: 'approve',
+    })
+    expect(decided.statusCode).toBe(200)
+    const composed = await lead('POST', '/api/v1/console/messages', { replyTo: question.id, body: 'yes' })
+    expect(composed.statusCode).toBeLessThan(300)
+    const replies = (await relay.spool.claim('builder', { limit: 10 })).map((c) => ({
+      subject: c.message.subject,
+      replyTo: c.message.routing.replyTo,
+      conversationId: c.message.routing.conversationId,
+    }))
+    expect(replies).toEqual(
+      expect.arrayContaining([
+        { subject: 'Re: Deploy?', replyTo: request.id, conversationId: request.routing.conversationId },
+        { subject: 'Re: Ready', replyTo: question.id, conversationId: question.routing.conversationId },
+      ]),
+    )
+    expect(replies).toHaveLength(2)
+  })
+
   it('applies expiry policies when deadlines pass: deny, approve, and escalate to another human', async () => {
     const relay = await startTestRelay({ options: { console: { sweepIntervalMs: 20 } } })
     await humans(relay)

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { ConversationIdSchema, MessageIdSchema } from './identifiers.js'
+import { Limits, utf8Length } from './limits.js'
 
 /** Default time-to-live of a message, in hours. */
 export const DEFAULT_TTL_HOURS = 24
@@ -30,7 +31,10 @@ export interface ReplyableMessage {
 
 /** How a reply threads under the message it answers: see {@link replyThread}. */
 export interface ReplyThread {
-  /** The original subject prefixed `Re: `, unless it already starts with `Re:` (any case). */
+  /**
+   * The original subject prefixed `Re: `, unless it already starts with `Re:` (any case); its end is cut
+   * (whole characters) if the prefix would take it over `Limits.subjectMaxBytes`.
+   */
   subject: string
   routing: { replyTo: string; conversationId: string }
 }
@@ -42,7 +46,22 @@ export interface ReplyThread {
  */
 export function replyThread(original: ReplyableMessage): ReplyThread {
   return {
-    subject: /^re:/i.test(original.subject) ? original.subject : `Re: ${original.subject}`,
+    subject: /^re:/i.test(original.subject)
+      ? original.subject
+      : withinSubjectLimit(`Re: ${original.subject}`),
     routing: { replyTo: original.id, conversationId: original.routing.conversationId },
   }
+}
+
+/** `subject` cut to at most `Limits.subjectMaxBytes` UTF-8 bytes, never inside a character. */
+function withinSubjectLimit(subject: string): string {
+  if (utf8Length(subject) <= Limits.subjectMaxBytes) return subject
+  let kept = ''
+  let bytes = 0
+  for (const char of subject) {
+    bytes += utf8Length(char)
+    if (bytes > Limits.subjectMaxBytes) break
+    kept += char
+  }
+  return kept
 }

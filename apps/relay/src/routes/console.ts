@@ -12,6 +12,7 @@ import {
   MessageV2Schema,
   PrioritySchema,
   RecipientSchema,
+  replyThread,
   SendResultSchema,
   SpoolStatsSchema,
   ValidationError,
@@ -373,13 +374,9 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
             original.deliveries.some((d) => d.recipient === caller.agentId)
           if (!involved) throw new MessageNotFoundError(body.replyTo)
           to ??= original.message.fromAgent
-          routing = {
-            replyTo: original.message.id,
-            ...(original.message.routing.conversationId === undefined
-              ? {}
-              : { conversationId: original.message.routing.conversationId }),
-          }
-          if (subject === '') subject = `Re: ${original.message.subject}`.slice(0, 200)
+          const thread = replyThread(original.message)
+          routing = thread.routing
+          if (subject === '') subject = thread.subject
         }
         if (to === undefined) {
           throw new ValidationError('Invalid message: give a recipient (to) or a message to reply to', [

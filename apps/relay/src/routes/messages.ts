@@ -40,25 +40,21 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
   }
 
   /**
-   * Recipients of `*` and `capability:<name>` when the sender gave none: the relay's registered agents,
-   * sender excluded. `resolved` memoises the registry's answer per target for the request (a batch of 1000
-   * broadcasts reads the registry once).
+   * Recipients of `*` and `capability:<name>` when the sender gave none: the registry's group members,
+   * sender excluded (`undefined` for a direct message). `resolved` memoises the answer per target and sender
+   * for the request (a batch of 1000 broadcasts reads the registry once).
    */
   const groupRecipients = async (
     message: MessageV2,
-    resolved: Map<string, Promise<{ agentId: string }[]>>,
+    resolved: Map<string, Promise<{ agentId: string }[] | undefined>>,
   ): Promise<string[] | undefined> => {
-    const to = message.toAgent
-    if (to !== BROADCAST_TARGET && !to.startsWith(CAPABILITY_TARGET_PREFIX)) return undefined
-    let agents = resolved.get(to)
-    if (agents === undefined) {
-      agents =
-        to === BROADCAST_TARGET
-          ? registry.list()
-          : registry.findByCapability(to.slice(CAPABILITY_TARGET_PREFIX.length))
-      resolved.set(to, agents)
+    const key = `${message.toAgent}\u0000${message.fromAgent}`
+    let members = resolved.get(key)
+    if (members === undefined) {
+      members = registry.groupMembers(message.toAgent, message.fromAgent)
+      resolved.set(key, members)
     }
-    return (await agents).map((a) => a.agentId).filter((id) => id !== message.fromAgent)
+    return (await members)?.map((a) => a.agentId)
   }
 
   /**
@@ -198,7 +194,7 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
           requireSender(caller, item.message, `items.${i}.message.fromAgent`)
           requireGroupForHold(item, `items.${i}.holdForFutureRecipients`)
         }
-        const resolved = new Map<string, Promise<{ agentId: string }[]>>()
+        const resolved = new Map<string, Promise<{ agentId: string }[] | undefined>>()
         let deliveries = 0
         const items = await Promise.all(
           body.items.map(async (item, i) => {
