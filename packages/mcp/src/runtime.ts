@@ -127,22 +127,18 @@ export async function openRuntime(
     { createCoordinator, describeAgentTransports, isPostgresUrl, loadConfig },
     { HttpTransport, secretFromEnv },
   ] = await Promise.all([import('@agent-comm/coordinator'), import('@agent-comm/transport-http')])
-  const level = env.AGENT_COMM_LOG_LEVEL
-  // The seed documents upper-case levels (DEBUG); the library's schema takes lower case.
-  const config = loadConfig(
-    level === undefined ? env : { ...env, AGENT_COMM_LOG_LEVEL: level.toLowerCase() },
-    {
-      cwd,
-      ...(options.dbPath === undefined
-        ? {}
-        : // A URL names a server: it is never resolved as a path.
-          {
-            overrides: {
-              dbPath: isPostgresUrl(options.dbPath) ? options.dbPath : resolve(cwd, options.dbPath),
-            },
-          }),
-    },
-  )
+  // loadConfig trims and lower-cases AGENT_COMM_LOG_LEVEL (the seed documents DEBUG), as logLevelOf does.
+  const config = loadConfig(env, {
+    cwd,
+    ...(options.dbPath === undefined
+      ? {}
+      : // A URL names a server: it is never resolved as a path.
+        {
+          overrides: {
+            dbPath: isPostgresUrl(options.dbPath) ? options.dbPath : resolve(cwd, options.dbPath),
+          },
+        }),
+  })
   const logger =
     options.logger ??
     (config.logLevel === logLevelOf(env.AGENT_COMM_LOG_LEVEL)
