@@ -43,6 +43,7 @@ import type {
   SpoolStats,
   VerifyReport,
 } from '@agent-comm/spool'
+import { claimThenWait } from '@agent-comm/spool'
 import { type Context, context, trace } from '@opentelemetry/api'
 import { z } from 'zod'
 import { type AwaitReplyOptions, takeReply } from './request.js'
@@ -443,20 +444,34 @@ export class Coordinator {
     const profile = await this.#registry.get(agentId)
     const transport = this.#router.for(profile)
     const claim = { limit: opts.limit ?? 10, leaseSeconds: opts.leaseSeconds ?? this.#settings.leaseSeconds }
-    let claimed = await transport.claim(agentId, claim)
-    if (profile === undefined && claimed.length === 0 && !this.#settings.allowUnregistered) {
-      throw new AgentNotFoundError(agentId)
-    }
-    if (claimed.length === 0 && opts.waitMs !== undefined && opts.waitMs > 0) {
-      const found = await transport.waitForMessages(agentId, {
-        timeoutMs: opts.waitMs,
-        ...(signal === undefined ? {} : { signal }),
-      })
-      if (found) claimed = await transport.claim(agentId, claim)
-    }
+    const claimed =
+      (await claimThenWait(
+        {
+          claim: async () => {
+            const batch = await transport.claim(agentId, claim)
+            // Nothing for a name nobody registered: more likely a typo than a newcomer (see `poll`).
+            if (batch.length === 0 && profile === undefined && !this.#settings.allowUnregistered) {
+              throw new AgentNotFoundError(agentId)
+            }
+            return batch.length === 0 ? undefined : batch
+          },
+          wait: (timeoutMs, waitSignal) => this.#waitForMessages(transport, agentId, timeoutMs, waitSignal),
+        },
+        { timeoutMs: opts.waitMs ?? 0, signal },
+      )) ?? []
     for (const message of claimed) this.#claimedThrough.set(message, transport)
     await this.#registry.touch(agentId)
     return claimed
+  }
+
+  /** Waits on `transport` for a message `agentId` can claim (see `Transport.waitForMessages`). */
+  #waitForMessages(
+    transport: Transport,
+    agentId: string,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
+    return transport.waitForMessages(agentId, { timeoutMs, ...(signal === undefined ? {} : { signal }) })
   }
 
   /**
@@ -485,18 +500,23 @@ export class Coordinator {
     const handled: ClaimedMessage[] = []
     try {
       while (!signal?.aborted && !this.#closed) {
-        const batch =
-          handled.length === 0
-            ? await this.poll(agentId, claim)
-            : await this.#settleAndPoll(agentId, handled.splice(0), claim)
-        if (batch.length === 0) {
-          const transport = await this.#transportOf(agentId, true)
-          await transport.waitForMessages(agentId, {
-            timeoutMs: 30_000,
-            ...(signal === undefined ? {} : { signal }),
-          })
-          continue
-        }
+        const batch = await claimThenWait(
+          {
+            claim: async () => {
+              // Closed or aborted during the wait: the while ends the loop, nothing more is claimed.
+              if (this.#closed || signal?.aborted) return undefined
+              const claimed =
+                handled.length === 0
+                  ? await this.poll(agentId, claim)
+                  : await this.#settleAndPoll(agentId, handled.splice(0), claim)
+              return claimed.length === 0 ? undefined : claimed
+            },
+            wait: async (timeoutMs, waitSignal) =>
+              this.#waitForMessages(await this.#transportOf(agentId, true), agentId, timeoutMs, waitSignal),
+          },
+          { timeoutMs: 30_000, signal },
+        )
+        if (batch === undefined) continue
         let next = 0
         try {
           for (; next < batch.length; next++) {

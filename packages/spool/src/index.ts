@@ -1,3 +1,5 @@
+export type { ClaimThenWaitOptions, ClaimThenWaitSteps } from './claim-wait.js'
+export { claimThenWait } from './claim-wait.js'
 export { refuseSqliteFileOptions } from './postgres-url.js'
 export type { SpoolOptions } from './spool.js'
 export { DEFAULT_IDEMPOTENCY_WINDOW_MS, Spool } from './spool.js'

@@ -11,7 +11,7 @@ import type {
   TransportClaimReplyOptions,
   TransportSendOptions,
 } from '@agent-comm/protocol'
-import { Spool, type SpoolOptions } from '@agent-comm/spool'
+import { claimThenWait, Spool, type SpoolOptions } from '@agent-comm/spool'
 
 /** Options of {@link SqliteTransport}. */
 export interface SqliteTransportOptions {
@@ -54,13 +54,17 @@ export class SqliteTransport implements Transport {
     options: TransportClaimReplyOptions = {},
   ): Promise<ClaimedMessage | undefined> {
     const lease = options.leaseSeconds === undefined ? {} : { leaseSeconds: options.leaseSeconds }
-    const claimed = await this.spool.claimReply(agent, requestId, lease)
-    if (claimed !== undefined || (options.waitMs ?? 0) <= 0) return claimed
-    const found = await this.spool.waitForReply(agent, requestId, {
-      timeoutMs: options.waitMs,
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    })
-    return found ? this.spool.claimReply(agent, requestId, lease) : undefined
+    return claimThenWait(
+      {
+        claim: () => this.spool.claimReply(agent, requestId, lease),
+        wait: (timeoutMs, signal) =>
+          this.spool.waitForReply(agent, requestId, {
+            timeoutMs,
+            ...(signal === undefined ? {} : { signal }),
+          }),
+      },
+      { timeoutMs: options.waitMs ?? 0, signal: options.signal },
+    )
   }
 
   /** Acks and claims in one transaction of the spool (see `Spool.ackAndClaim`). */
