@@ -6,8 +6,9 @@ import { A2ATokens } from '@agent-comm/a2a'
 import { openPostgres, RelaySecretsKey } from '@agent-comm/postgres'
 import { PostgresA2AStore } from '@agent-comm/postgres/a2a'
 import { createTestDatabase, type TestDatabase } from '@agent-comm/postgres/testing'
+import { testCleanups } from '@agent-comm/test-support'
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { createRelayLogger, type RelayHandle, relayConfig, startRelay } from '../src/index.js'
 import { tempDir } from './helpers.js'
 
@@ -16,10 +17,7 @@ afterAll(async () => {
   await db.drop()
 })
 
-const cleanups: (() => Promise<void>)[] = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
+const { onCleanup } = testCleanups('agent-comm-relay-test-')
 
 const key = RelaySecretsKey.generate().toBase64()
 
@@ -35,7 +33,7 @@ async function replica(schema: string, a2aPushAllow?: string[]): Promise<RelayHa
     }),
     { logger: createRelayLogger({ level: 'silent' }) },
   )
-  cleanups.push(() => relay.close())
+  onCleanup(() => relay.close())
   return relay
 }
 
@@ -69,10 +67,10 @@ describe.skipIf(db.kind !== 'server')('A2A on relay replicas on PostgreSQL', () 
     const [a, b] = [await replica(schema), await replica(schema)]
     // The agent's side and the operator's token, on the same database.
     const database = await openPostgres({ url: db.url, schema })
-    cleanups.push(() => database.close())
+    onCleanup(() => database.close())
     await database.registry.register({ agentId: 'helper', metadata: { a2a: { skills: [{ id: 'answer' }] } } })
     const store = await PostgresA2AStore.connect({ url: db.url, schema })
-    cleanups.push(() => store.close())
+    onCleanup(() => store.close())
     const { token } = await new A2ATokens(store).create('acme')
 
     const viaA = await client(a.url, token)
@@ -134,10 +132,10 @@ describe.skipIf(db.kind !== 'server')('A2A on relay replicas on PostgreSQL', () 
     expect(await jwks(b)).toEqual(keysA)
 
     const database = await openPostgres({ url: db.url, schema })
-    cleanups.push(() => database.close())
+    onCleanup(() => database.close())
     await database.registry.register({ agentId: 'helper', metadata: { a2a: { skills: [{ id: 'answer' }] } } })
     const store = await PostgresA2AStore.connect({ url: db.url, schema })
-    cleanups.push(() => store.close())
+    onCleanup(() => store.close())
     const { token } = await new A2ATokens(store).create('acme')
     const received: { jwt: string; body: string }[] = []
     const webhook = createServer((request, response) => {
@@ -151,7 +149,7 @@ describe.skipIf(db.kind !== 'server')('A2A on relay replicas on PostgreSQL', () 
       })
     })
     await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve))
-    cleanups.push(() => new Promise<void>((resolve) => webhook.close(() => resolve())))
+    onCleanup(() => new Promise<void>((resolve) => webhook.close(() => resolve())))
     const hook = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook`
     const viaA = await client(a.url, token)
     await viaA.sendMessage({

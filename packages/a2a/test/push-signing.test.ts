@@ -1,18 +1,14 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { testCleanups } from '@agent-comm/test-support'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { A2APushes, A2ASigningKeys, type Sealer, SqliteA2AStore } from '../src/index.js'
 
-const cleanups: (() => Promise<void> | void)[] = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
+const { onCleanup, tempDir } = testCleanups('agent-comm-a2a-test-')
 
 /**
  * A test sealer (AES-256-GCM under a random key). The relay passes its `RelaySecretsKey` from
@@ -46,10 +42,9 @@ function testSealer(): Sealer {
 }
 
 async function openStore() {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-comm-a2a-sign-'))
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  const dir = tempDir('agent-comm-a2a-sign-')
   const spool = await Spool.open({ path: join(dir, 'relay.db') })
-  cleanups.push(() => spool.close())
+  onCleanup(() => spool.close())
   return { spool, store: SqliteA2AStore.open(sqliteConnection(spool)) }
 }
 
@@ -94,7 +89,7 @@ describe('signed push notifications', () => {
       })
     })
     await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve))
-    cleanups.push(() => new Promise<void>((resolve) => webhook.close(() => resolve())))
+    onCleanup(() => new Promise<void>((resolve) => webhook.close(() => resolve())))
     const url = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook`
     store.insertTask(
       {

@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TLSSocket } from 'node:tls'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
-import { afterEach, describe, expect, it } from 'vitest'
+import { testCleanups } from '@agent-comm/test-support'
+import { describe, expect, it } from 'vitest'
 import {
   A2APushes,
   type HostLookup,
@@ -17,10 +17,7 @@ import {
   SqliteA2AStore,
 } from '../src/index.js'
 
-const cleanups: (() => Promise<void> | void)[] = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
+const { onCleanup, tempDir } = testCleanups('agent-comm-a2a-test-')
 
 /** A resolver that answers from a table (the test's DNS). */
 function resolver(table: Record<string, string[]>): HostLookup {
@@ -71,10 +68,9 @@ describe('push notification URLs', () => {
   })
 
   it('checks the address again at delivery: a host that now resolves inside is given up, never POSTed', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'agent-comm-a2a-push-'))
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+    const dir = tempDir('agent-comm-a2a-push-')
     const spool = await Spool.open({ path: join(dir, 'relay.db') })
-    cleanups.push(() => spool.close())
+    onCleanup(() => spool.close())
     const store = SqliteA2AStore.open(sqliteConnection(spool))
     const table: Record<string, string[]> = { 'hook.test': ['203.0.113.9'] }
     let posts = 0
@@ -131,10 +127,9 @@ describe('push notification URLs', () => {
   })
 
   it('connects to the address it checked: a resolver answering a public address, then loopback, is never followed', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'agent-comm-a2a-pin-'))
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+    const dir = tempDir('agent-comm-a2a-pin-')
     const spool = await Spool.open({ path: join(dir, 'relay.db') })
-    cleanups.push(() => spool.close())
+    onCleanup(() => spool.close())
     const store = SqliteA2AStore.open(sqliteConnection(spool))
     // The webhook an attacker wants reached: on this machine's loopback.
     const hosts: string[] = []
@@ -143,7 +138,7 @@ describe('push notification URLs', () => {
       response.writeHead(200).end()
     })
     await new Promise<void>((resolve) => inside.listen(0, '127.0.0.1', resolve))
-    cleanups.push(() => new Promise<void>((resolve) => inside.close(() => resolve())))
+    onCleanup(() => new Promise<void>((resolve) => inside.close(() => resolve())))
     const port = (inside.address() as AddressInfo).port
     // A rebinding resolver: public at the check, loopback for whoever asks again.
     let lookups = 0
@@ -196,8 +191,7 @@ describe('push notification URLs', () => {
     expect(hosts).toEqual([`hook.test:${port}`])
   })
   it('keeps the webhook host as the TLS server name when it connects to the pinned address', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'agent-comm-a2a-tls-'))
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+    const dir = tempDir('agent-comm-a2a-tls-')
     // A certificate for hook.test only: the POST to the pinned 127.0.0.1 verifies only if it asks for
     // hook.test (SNI) and checks the certificate against that name.
     execFileSync(
@@ -230,10 +224,10 @@ describe('push notification URLs', () => {
       response.writeHead(200).end()
     })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    onCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())))
     const port = (server.address() as AddressInfo).port
     const spool = await Spool.open({ path: join(dir, 'relay.db') })
-    cleanups.push(() => spool.close())
+    onCleanup(() => spool.close())
     const store = SqliteA2AStore.open(sqliteConnection(spool))
     store.insertTask(
       {

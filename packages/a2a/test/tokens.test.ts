@@ -1,23 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ManualClock } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
-import { afterEach, describe, expect, it } from 'vitest'
+import { testCleanups } from '@agent-comm/test-support'
+import { describe, expect, it } from 'vitest'
 import { A2ATokens, agentCard, hashToken, isA2AAgent, parseSkillFlag, SqliteA2AStore } from '../src/index.js'
 
-const cleanups: (() => Promise<void> | void)[] = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
+const { onCleanup, tempDir } = testCleanups('agent-comm-a2a-test-')
 
 async function openStore() {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-comm-a2a-'))
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  const dir = tempDir('agent-comm-a2a-')
   const clock = new ManualClock(Date.UTC(2026, 10, 1))
   const spool = await Spool.open({ path: join(dir, 'relay.db'), clock })
-  cleanups.push(() => spool.close())
+  onCleanup(() => spool.close())
   return { spool, clock, store: SqliteA2AStore.open(sqliteConnection(spool)) }
 }
 
@@ -50,7 +45,7 @@ describe('agent cards', () => {
   it('opts an agent in with skills and builds its card from the profile', async () => {
     const { spool } = await openStore()
     const registry = await Registry.open({ spool })
-    cleanups.push(() => registry.close())
+    onCleanup(() => registry.close())
     const skill = parseSkillFlag('answer|Answer questions|qa,faq')
     const helper = await registry.register({ agentId: 'helper', metadata: { a2a: { skills: [skill] } } })
     const plain = await registry.register({ agentId: 'plain' })

@@ -1,10 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ManualClock } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { testCleanups } from '@agent-comm/test-support'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   applyPostgresMigrations,
   dropPostgresSchema,
@@ -30,10 +29,7 @@ interface Pair {
 
 type Opener = () => Promise<Pair>
 
-const cleanups: (() => Promise<void> | void)[] = []
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-})
+const { onCleanup, tempDir } = testCleanups('agent-comm-postgres-test-')
 
 let db: TestDatabase | undefined
 let schemas = 0
@@ -45,21 +41,20 @@ afterAll(async () => {
 })
 
 const openSqlite: Opener = async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-comm-registry-store-'))
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  const dir = tempDir('agent-comm-registry-store-')
   const clock = new ManualClock(START)
   const path = join(dir, 'coordination.db')
   const spool = await Spool.open({ path, clock, wakeIntervalMs: 600_000 })
-  cleanups.push(() => spool.close())
+  onCleanup(() => spool.close())
   const registry = await Registry.open({ sqlite: sqliteConnection(spool), clock })
-  cleanups.push(() => registry.close())
+  onCleanup(() => registry.close())
   return {
     spool,
     registry,
     clock,
     async another() {
       const other = await Registry.open({ path, clock })
-      cleanups.push(() => other.close())
+      onCleanup(() => other.close())
       return other
     },
   }
@@ -73,12 +68,12 @@ const openPostgresPair: Opener = async () => {
   const spoolStore = new PostgresSpoolStore({ client, schema, location: 'test', ownsClient: false })
   await applyPostgresMigrations(client, schema)
   const spool = await Spool.open({ store: spoolStore, clock, wakeIntervalMs: 600_000 })
-  cleanups.push(() => spool.close())
+  onCleanup(() => spool.close())
   const registry = await Registry.open({
     store: new PostgresRegistryStore({ client, schema, location: 'test', ownsClient: false }),
     clock,
   })
-  cleanups.push(() => registry.close())
+  onCleanup(() => registry.close())
   return {
     spool,
     registry,
@@ -93,7 +88,7 @@ const openPostgresPair: Opener = async () => {
         }),
         clock,
       })
-      cleanups.push(() => other.close())
+      onCleanup(() => other.close())
       return other
     },
   }
@@ -255,7 +250,7 @@ describe.skipIf(process.env.CI !== 'true' && !(await serverAvailable()))(
         store: new PostgresRegistryStore({ client, schema, location: 'test', ownsClient: true }),
         clock: new ManualClock(START),
       })
-      cleanups.push(() => registry.close())
+      onCleanup(() => registry.close())
       let registration: Promise<unknown> | undefined
       // A hold in flight: its lock taken, its message written, not yet committed. Without the lock the
       // registration's release would run now, miss the message, and the agent would never get it.
