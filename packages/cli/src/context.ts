@@ -331,6 +331,93 @@ export async function rotateRelaySecretsKey(
   }
 }
 
+/** One push-signing key of the relay's A2A endpoint, as `relay a2a-key` prints it (never the private key). */
+export interface A2ASigningKeyInfo {
+  kid: string
+  /** True for the key that signs now; the others are kept in the JWKS for their grace period. */
+  current: boolean
+}
+
+/**
+ * `relay a2a-key list|rotate`: the relay's A2A push-signing keys, in its PostgreSQL database (`--db` or
+ * AGENT_COMM_RELAY_DATABASE_URL) or in `<dataDir>/relay.db`, opened with the secrets key the relay seals
+ * them with (AGENT_COMM_RELAY_SECRETS_KEY / `--secrets-key-file`, on SQLite else `<dataDir>/secrets.key`).
+ * `rotate` makes a new key current at once; the replaced one stays in the JWKS for its grace period, so
+ * pushes signed just before still verify. Running replicas re-read the current key within a minute.
+ */
+export async function relayA2ASigningKeys(
+  target: RelaySecretsTarget,
+  action: 'list' | 'rotate',
+): Promise<{ keys: A2ASigningKeyInfo[]; location: string; rotatedTo?: string }> {
+  const runtime = await loadRuntime()
+  const [{ A2ASigningKeys, SqliteA2AStore }, { systemClock }] = await Promise.all([
+    runtime.loadA2A(),
+    import('@agent-comm/protocol'),
+  ])
+  const postgres = await relayPostgres(target)
+  let opened: {
+    store: import('@agent-comm/a2a').A2AStore
+    sealer: import('@agent-comm/a2a').Sealer
+    location: string
+    close(): Promise<void>
+  }
+  if (postgres !== undefined) {
+    const { db, config, relaySecretsKey } = postgres
+    const [{ PostgresA2AStore }, { redactUrl }] = await Promise.all([
+      runtime.loadPostgresA2A(),
+      runtime.loadPostgres(),
+    ])
+    const sealer = relaySecretsKey(config)
+    const store = await PostgresA2AStore.connect({
+      url: db,
+      poolSize: 2,
+      ...(config.postgresSchema === undefined ? {} : { schema: config.postgresSchema }),
+    })
+    opened = { store, sealer, location: redactUrl(db), close: () => store.close() }
+  } else {
+    const { existsSync } = await import('node:fs')
+    const { join } = await import('node:path')
+    const dataDir = relayDataDir(target.dataDir)
+    const dbPath = join(dataDir, 'relay.db')
+    if (!existsSync(dbPath)) {
+      throw new CommandFailure('CONFIG', `No relay data in ${dataDir}`, {
+        hint: 'Pass the --data-dir the relay runs with (or --db for a relay on PostgreSQL); the relay makes its first signing key when it starts.',
+        exitCode: 2,
+      })
+    }
+    const { loadRelayConfig, sqliteRelaySecretsKey } = await import('@agent-comm/relay')
+    const argv = [
+      '--data-dir',
+      dataDir,
+      ...(target.secretsKeyFile === undefined ? [] : ['--secrets-key-file', target.secretsKeyFile]),
+    ]
+    const loaded = loadRelayConfig(argv, process.env, { cwd: process.cwd() })
+    if (loaded.help) throw new Error('unreachable: no --help was passed')
+    const sealer = sqliteRelaySecretsKey(loaded.config)
+    const { Spool, sqliteConnection } = await import('@agent-comm/spool')
+    const spool = await Spool.open({ path: dbPath })
+    opened = {
+      store: SqliteA2AStore.open(sqliteConnection(spool)),
+      sealer,
+      location: dbPath,
+      close: () => spool.close(),
+    }
+  }
+  try {
+    const keys = await A2ASigningKeys.open({ store: opened.store, sealer: opened.sealer, clock: systemClock })
+    const rotatedTo = action === 'rotate' ? await keys.rotate() : undefined
+    const current = await keys.currentKid()
+    const published = (await keys.jwks()).keys
+    return {
+      keys: published.map((k) => ({ kid: String(k.kid), current: k.kid === current })),
+      location: opened.location,
+      ...(rotatedTo === undefined ? {} : { rotatedTo }),
+    }
+  } finally {
+    await opened.close()
+  }
+}
+
 /** A relay configured and ready to start: `config` says where it will listen and keep its data. */
 export interface PreparedRelay {
   config: RelayConfig

@@ -25,6 +25,39 @@ describe('agent-comm relay a2a-token', () => {
     expect((await run(['create'])).code).toBe(2)
   })
 
+  it('lists and rotates the push-signing key (relay a2a-key): ids only, the old key kept for its grace period', async () => {
+    const dir = tempDir()
+    const env = cleanEnv({ AGENT_COMM_RELAY_DATA_DIR: join(dir, 'relay') })
+    const key = (args: readonly string[], extra: Record<string, string> = {}) =>
+      runCli(['relay', 'a2a-key', ...args], { cwd: dir, env: { ...env, ...extra } })
+    const none = await key(['list'])
+    expect(none.code).toBe(2)
+    expect(none.stderr).toContain('No relay data')
+    expect((await runCli(['relay', 'a2a-token', 'create', 'acme'], { cwd: dir, env })).code).toBe(0)
+    const first = JSON.parse((await key(['list', '--json'])).stdout)
+    expect(first.keys).toEqual([{ kid: expect.any(String), current: true }])
+    const rotated = await key(['rotate', '--json'])
+    expect(rotated.code).toBe(0)
+    const result = JSON.parse(rotated.stdout)
+    expect(result.rotatedTo).not.toBe(first.keys[0].kid)
+    expect(result.keys).toEqual(
+      expect.arrayContaining([
+        { kid: result.rotatedTo, current: true },
+        { kid: first.keys[0].kid, current: false },
+      ]),
+    )
+    expect(rotated.stdout).not.toMatch(/"d"|PRIVATE/)
+    const text = await key(['list'])
+    expect(text.stdout).toContain(`${result.rotatedTo}  (current)`)
+    expect(text.stdout).toContain(`${first.keys[0].kid}  (grace period)`)
+    // Another secrets key cannot open the sealed private key: refused, nothing replaced.
+    const wrong = await key(['rotate'], {
+      AGENT_COMM_RELAY_SECRETS_KEY: Buffer.alloc(32, 7).toString('base64'),
+    })
+    expect(wrong.code).not.toBe(0)
+    expect(JSON.parse((await key(['list', '--json'])).stdout).keys).toHaveLength(2)
+  })
+
   it('opts an agent in to A2A with --a2a-skill and refuses a bad skill id', async () => {
     const dir = tempDir()
     const env = cleanEnv()
