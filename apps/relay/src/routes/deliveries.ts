@@ -7,6 +7,7 @@ import {
   MessageIdSchema,
   NackResultSchema,
 } from '@agent-comm/protocol'
+import { claimThenWait } from '@agent-comm/spool'
 import {
   AckBatchRequestSchema,
   AckBatchResponseSchema,
@@ -52,24 +53,29 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
           limit: body.limit,
           ...(body.leaseSeconds === undefined ? {} : { leaseSeconds: body.leaseSeconds }),
         }
-        let messages = await spool.claim(params.agentId, options)
-        if (messages.length === 0 && body.waitMs > 0) {
-          const signal = connectionSignal(reply, ctx.shutdown)
-          const deadline = Date.now() + body.waitMs
-          ctx.metrics.longPollParked()
-          try {
-            // Another consumer may win the claim after a wake-up: wait again until the deadline.
-            while (messages.length === 0 && !signal.aborted) {
-              const timeoutMs = deadline - Date.now()
-              if (timeoutMs <= 0) break
-              if (!(await ctx.parked.wait(params.agentId, timeoutMs, signal))) break
-              messages = await spool.claim(params.agentId, options)
-            }
-          } finally {
-            ctx.metrics.longPollEnded()
-          }
+        let parked: AbortSignal | undefined
+        try {
+          // Another consumer may win the claim after a wake-up: wait again until the deadline.
+          const messages = await claimThenWait(
+            {
+              claim: async () => {
+                const claimed = await spool.claim(params.agentId, options)
+                return claimed.length === 0 ? undefined : claimed
+              },
+              wait: (timeoutMs) => {
+                if (parked === undefined) {
+                  parked = connectionSignal(reply, ctx.shutdown)
+                  ctx.metrics.longPollParked()
+                }
+                return ctx.parked.wait(params.agentId, timeoutMs, parked)
+              },
+            },
+            { timeoutMs: body.waitMs, waitAgain: true },
+          )
+          return { messages: messages ?? [] }
+        } finally {
+          if (parked !== undefined) ctx.metrics.longPollEnded()
         }
-        return { messages }
       },
     }),
     route({
@@ -88,18 +94,18 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
       async handler({ params, body, caller, reply }) {
         requireSelf(caller, params.agentId, 'claim the replies')
         const lease = body.leaseSeconds === undefined ? {} : { leaseSeconds: body.leaseSeconds }
-        let message = await spool.claimReply(params.agentId, params.requestId, lease)
-        if (message === undefined && body.waitMs > 0) {
-          const signal = connectionSignal(reply, ctx.shutdown)
-          const deadline = Date.now() + body.waitMs
-          // Another claimer may win the reply after a wake-up: wait again until the deadline.
-          while (message === undefined && !signal.aborted) {
-            const timeoutMs = deadline - Date.now()
-            if (timeoutMs <= 0) break
-            if (!(await spool.waitForReply(params.agentId, params.requestId, { timeoutMs, signal }))) break
-            message = await spool.claimReply(params.agentId, params.requestId, lease)
-          }
-        }
+        let signal: AbortSignal | undefined
+        // Another claimer may win the reply after a wake-up: wait again until the deadline.
+        const message = await claimThenWait(
+          {
+            claim: () => spool.claimReply(params.agentId, params.requestId, lease),
+            wait: (timeoutMs) => {
+              signal ??= connectionSignal(reply, ctx.shutdown)
+              return spool.waitForReply(params.agentId, params.requestId, { timeoutMs, signal })
+            },
+          },
+          { timeoutMs: body.waitMs, waitAgain: true },
+        )
         return { message: message ?? null }
       },
     }),
