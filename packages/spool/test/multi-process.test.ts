@@ -32,10 +32,17 @@ describe('many processes on one database file', { timeout: MULTI_PROCESS_TIMEOUT
           ids.push(...results.map((r) => r.messageId))
         }
       }
-      const children = Array.from({ length: 4 }, () => startFixture('worker.mjs', [path, 'builder', '4000']))
+      const children = Array.from({ length: 4 }, () =>
+        startFixture('worker.mjs', [path, 'builder', '4000'], { input: true }),
+      )
       const workers = children.map((child) => firstJsonLine<{ acked?: string[]; error?: string }>(child))
       await Promise.all(children.map((child) => readyOn(child)))
+      // Each worker holds its first claim until all four hold one: on a loaded machine the first to wake
+      // could otherwise drain the queue alone, and the test would not show them sharing the work.
+      const claimedAll = Promise.all(children.map((child) => readyOn(child, 'claimed')))
       await sendHalf(0)
+      await claimedAll
+      for (const child of children) child.stdin?.write('go\n')
       await sendHalf(2000)
       const reports = await Promise.all(workers)
 
@@ -97,13 +104,13 @@ describe('many processes on one database file', { timeout: MULTI_PROCESS_TIMEOUT
 })
 
 /** Resolves when the worker says on stderr that it is connected and waiting. */
-function readyOn(child: ChildProcess): Promise<void> {
+function readyOn(child: ChildProcess, word = 'ready'): Promise<void> {
   return new Promise((resolve, reject) => {
     let err = ''
     child.stderr?.on('data', (chunk) => {
       err += chunk
-      if (err.includes('ready\n')) resolve()
+      if (err.includes(`${word}\n`)) resolve()
     })
-    child.on('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready: ${err}`)))
+    child.on('exit', (code) => reject(new Error(`worker exited with ${code} before it was ${word}: ${err}`)))
   })
 }
