@@ -393,11 +393,27 @@ export async function relayA2ASigningKeys(
     ]
     const loaded = loadRelayConfig(argv, process.env, { cwd: process.cwd() })
     if (loaded.help) throw new Error('unreachable: no --help was passed')
-    const sealer = sqliteRelaySecretsKey(loaded.config)
     const { Spool, sqliteConnection } = await import('@agent-comm/spool')
     const spool = await Spool.open({ path: dbPath })
+    const store = SqliteA2AStore.open(sqliteConnection(spool))
+    const { config } = loaded
+    const keyGiven = config.secretsKey !== undefined || config.secretsKeyFile !== undefined
+    // Without a key given, `<data-dir>/secrets.key` is made only where the relay's first start would make
+    // it: a key sealed already means the relay runs with a key this command was not given.
+    if (!keyGiven && !existsSync(join(dataDir, 'secrets.key')) && (await store.signingKeys()).length > 0) {
+      await spool.close()
+      throw new CommandFailure(
+        'CONFIG',
+        `The signing keys in ${dbPath} are sealed with a secrets key not given here`,
+        {
+          hint: 'Set AGENT_COMM_RELAY_SECRETS_KEY (or pass --secrets-key-file) as the relay has it.',
+          exitCode: 2,
+        },
+      )
+    }
+    const sealer = sqliteRelaySecretsKey(config)
     opened = {
-      store: SqliteA2AStore.open(sqliteConnection(spool)),
+      store,
       sealer,
       location: dbPath,
       close: () => spool.close(),

@@ -1,3 +1,4 @@
+import { existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cleanEnv, runCli, tempDir } from './helpers.js'
@@ -56,6 +57,12 @@ describe('agent-comm relay a2a-token', () => {
     })
     expect(wrong.code).not.toBe(0)
     expect(JSON.parse((await key(['list', '--json'])).stdout).keys).toHaveLength(2)
+    // A relay run with its key in the environment: without that key the command refuses, making no key file.
+    rmSync(join(dir, 'relay', 'secrets.key'))
+    const keyless = await key(['list'])
+    expect(keyless.code).toBe(2)
+    expect(keyless.stderr).toContain('AGENT_COMM_RELAY_SECRETS_KEY')
+    expect(existsSync(join(dir, 'relay', 'secrets.key'))).toBe(false)
   })
 
   it('opts an agent in to A2A with --a2a-skill and refuses a bad skill id', async () => {

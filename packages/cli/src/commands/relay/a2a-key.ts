@@ -1,7 +1,7 @@
-import { Args } from '@oclif/core'
+import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { type A2ASigningKeyInfo, relayA2ASigningKeys } from '../../context.js'
-import { dataDirFlag, relayDbFlag, relayDbSchemaFlag, secretsKeyFileFlag } from '../../relay-flags.js'
+import { dataDirFlag, relayDbFlag, relayDbSchemaFlag } from '../../relay-flags.js'
 
 /** `--json` output of `relay a2a-key`. */
 export interface A2AKeyResult {
@@ -30,7 +30,11 @@ export default class RelayA2AKey extends BaseCommand<typeof RelayA2AKey> {
     'data-dir': dataDirFlag,
     db: relayDbFlag,
     'db-schema': relayDbSchemaFlag,
-    'secrets-key-file': secretsKeyFileFlag,
+    'secrets-key-file': Flags.string({
+      description:
+        "file holding the relay's secrets key (32 bytes, base64) that seals the signing keys; or set AGENT_COMM_RELAY_SECRETS_KEY. On SQLite without either, <data-dir>/secrets.key [AGENT_COMM_RELAY_SECRETS_KEY_FILE]",
+      helpValue: '<file>',
+    }),
   }
 
   async run(): Promise<A2AKeyResult> {
