@@ -1,5 +1,5 @@
 import { RelayErrorCode } from '@agent-comm/transport-http'
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { type Authenticator, AuthFailure, type Caller, type SignedRequest } from '../auth.js'
 import { HttpProblem } from '../http-errors.js'

@@ -1,6 +1,6 @@
 import type { Clock } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
-import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify'
+import type { FastifyBaseLogger } from 'fastify'
 import fp from 'fastify-plugin'
 import { forbidden } from '../http-errors.js'
 import { callerOf } from './authentication.js'
