@@ -23,6 +23,7 @@ import {
   WaitQuerySchema,
   WaitResponseSchema,
 } from '@agent-comm/transport-http'
+import type { FastifyReply } from 'fastify'
 import { z } from 'zod'
 import { connectionSignal, openEventStream, type RelayContext, requireSelf } from '../context.js'
 import { type RouteDef, routesOf } from '../route-table.js'
@@ -64,6 +65,33 @@ function deliveryChange<B extends z.ZodType, R extends z.ZodType>(change: {
   })
 }
 
+/**
+ * A long-poll claim: claims at once and, while nothing was claimed and `waitMs` lasts, waits for a wake-up
+ * and claims again; another consumer may win the claim after a wake-up, so it waits again until the
+ * deadline. The wait's signal (made on the first wait) aborts when the client goes or the relay shuts down.
+ */
+function longPoll<T>(
+  reply: FastifyReply,
+  shutdown: AbortSignal,
+  waitMs: number,
+  steps: {
+    claim(): Promise<T | undefined>
+    wait(timeoutMs: number, signal: AbortSignal): Promise<boolean>
+  },
+): Promise<T | undefined> {
+  let signal: AbortSignal | undefined
+  return claimThenWait(
+    {
+      claim: steps.claim,
+      wait: (timeoutMs) => {
+        signal ??= connectionSignal(reply, shutdown)
+        return steps.wait(timeoutMs, signal)
+      },
+    },
+    { timeoutMs: waitMs, waitAgain: true },
+  )
+}
+
 /** Claim, wait, stream, ack, nack and extend: what an agent does with its own deliveries. */
 export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
   const { spool } = ctx
@@ -84,28 +112,22 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
           limit: body.limit,
           ...(body.leaseSeconds === undefined ? {} : { leaseSeconds: body.leaseSeconds }),
         }
-        let parked: AbortSignal | undefined
+        let parked = false
         try {
-          // Another consumer may win the claim after a wake-up: wait again until the deadline.
-          const messages = await claimThenWait(
-            {
-              claim: async () => {
-                const claimed = await spool.claim(params.agentId, options)
-                return claimed.length === 0 ? undefined : claimed
-              },
-              wait: (timeoutMs) => {
-                if (parked === undefined) {
-                  parked = connectionSignal(reply, ctx.shutdown)
-                  ctx.metrics.longPollParked()
-                }
-                return ctx.parked.wait(params.agentId, timeoutMs, parked)
-              },
+          const messages = await longPoll(reply, ctx.shutdown, body.waitMs, {
+            claim: async () => {
+              const claimed = await spool.claim(params.agentId, options)
+              return claimed.length === 0 ? undefined : claimed
             },
-            { timeoutMs: body.waitMs, waitAgain: true },
-          )
+            wait: (timeoutMs, signal) => {
+              if (!parked) ctx.metrics.longPollParked()
+              parked = true
+              return ctx.parked.wait(params.agentId, timeoutMs, signal)
+            },
+          })
           return { messages: messages ?? [] }
         } finally {
-          if (parked !== undefined) ctx.metrics.longPollEnded()
+          if (parked) ctx.metrics.longPollEnded()
         }
       },
     }),
@@ -123,18 +145,11 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
       async handler({ params, body, caller, reply }) {
         requireSelf(caller, params.agentId, 'claim the replies')
         const lease = body.leaseSeconds === undefined ? {} : { leaseSeconds: body.leaseSeconds }
-        let signal: AbortSignal | undefined
-        // Another claimer may win the reply after a wake-up: wait again until the deadline.
-        const message = await claimThenWait(
-          {
-            claim: () => spool.claimReply(params.agentId, params.requestId, lease),
-            wait: (timeoutMs) => {
-              signal ??= connectionSignal(reply, ctx.shutdown)
-              return spool.waitForReply(params.agentId, params.requestId, { timeoutMs, signal })
-            },
-          },
-          { timeoutMs: body.waitMs, waitAgain: true },
-        )
+        const message = await longPoll(reply, ctx.shutdown, body.waitMs, {
+          claim: () => spool.claimReply(params.agentId, params.requestId, lease),
+          wait: (timeoutMs, signal) =>
+            spool.waitForReply(params.agentId, params.requestId, { timeoutMs, signal }),
+        })
         return { message: message ?? null }
       },
     }),
