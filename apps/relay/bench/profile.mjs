@@ -2,10 +2,11 @@
 // [--cycles=N] [--clients=N]` (from apps/relay, after a build). Starts the relay bin with `--cpu-prof`, runs
 // send → claim → ack cycles from this process, stops the relay, and prints the relay's CPU per cycle and the
 // functions with the most self time (by file), so the cost of each layer of the request path is visible.
-// With `--parked`, a cycle is one of 16 long polls woken by one of 16 sends at once, and its ack.
+// With `--parked`, a cycle is one of 16 long polls woken by one of 16 sends at once, and its ack. The client
+// side's CPU per cycle (this process: RelayClient signing, undici, parsing) is printed beside the relay's.
 // The .cpuprofile is kept (its path is printed) for a flame graph in Chrome DevTools.
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openPostgresRelayStores, RelaySecretsKey } from '@agent-comm/postgres'
 import { createTestDatabase } from '@agent-comm/postgres/testing'
@@ -101,12 +102,15 @@ const cpu = () => {
   return (Number(f[11]) + Number(f[12])) / 100
 }
 const before = cpu()
+const clientBefore = process.cpuUsage()
 const t = performance.now()
 await run(CYCLES)
 const seconds = (performance.now() - t) / 1000
 const used = cpu() - before
+const clientUsage = process.cpuUsage(clientBefore)
+const clientUs = (clientUsage.user + clientUsage.system) / CYCLES
 console.log(
-  `${pg ? 'PostgreSQL' : 'SQLite'}, ${CLIENTS} client(s): ${(CYCLES / seconds).toFixed(0)} cycles/s, relay CPU ${((used / CYCLES) * 1e6).toFixed(0)} µs per cycle (${(used / seconds).toFixed(2)} s/s)`,
+  `${pg ? 'PostgreSQL' : 'SQLite'}, ${CLIENTS} client(s): ${(CYCLES / seconds).toFixed(0)} cycles/s, relay CPU ${((used / CYCLES) * 1e6).toFixed(0)} µs per cycle (${(used / seconds).toFixed(2)} s/s), client CPU ${clientUs.toFixed(0)} µs per cycle (this process, load ${loadavg()[0].toFixed(1)})`,
 )
 for (const c of [...clients, ...consumers]) await c.close()
 relay.child.kill('SIGTERM')

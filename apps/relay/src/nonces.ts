@@ -55,13 +55,14 @@ export interface SqliteNonceStoreOptions {
  * Nonces in the relay's SQLite database (usually the spool's file), so a restart does not reopen the replay
  * window.
  *
- * Writes are group-committed: a new nonce is checked against the batch not yet written (in memory) and the
- * table (a primary-key read), then joins the batch, which one transaction writes at the end of the current
- * event-loop turn. So a busy relay pays one commit for every request that arrived in the same turn rather
- * than one each, and the check-then-record is atomic because everything here runs on the one JavaScript
- * thread. A batch not yet written is held in memory, which is what a replay inside the same process is
- * checked against; `close()` writes it. The relay handles a request only once `whenDurable()` says its
- * nonce is written, so a crash can lose nonces only of requests that had no effect yet.
+ * Writes are group-committed: a new nonce is checked against the batch not yet written (in memory), then
+ * joins the batch, which one transaction writes at the end of the current event-loop turn with `INSERT OR
+ * IGNORE`; the primary key is the check against the table (a row that was already there inserts nothing,
+ * and that request is a replay), so no read precedes the write. A busy relay pays one commit for every
+ * request that arrived in the same turn rather than one each, and the check-then-record is atomic because
+ * everything here runs on the one JavaScript thread. `remember` answers once its nonce is written, so the
+ * relay handles a request only when a crash can no longer reopen its replay. A batch whose write failed
+ * stays in memory (still refusing replays inside this process) and goes with the next one; `close()` writes it.
  */
 export class SqliteNonceStore implements NonceStore {
   readonly #clock: Clock
@@ -70,15 +71,13 @@ export class SqliteNonceStore implements NonceStore {
   /** How long nonces are kept: the widest auth window this database has been served with, this one included. */
   readonly #retentionMs: number
   readonly #sqlite: BetterSqlite3.Database
-  readonly #exists: BetterSqlite3.Statement
   readonly #insert: BetterSqlite3.Statement
   readonly #delete: BetterSqlite3.Statement
-  readonly #writeBatch: BetterSqlite3.Transaction<(rows: [number, string, string][]) => void>
+  /** Writes a batch; for each row, whether it was new (false: the table had it, a replay). */
+  readonly #writeBatch: BetterSqlite3.Transaction<(rows: PendingNonce[]) => boolean[]>
   /** Nonces accepted but not yet written, by `timestamp \n agent \n nonce`. */
-  #pending = new Map<string, [number, string, string]>()
+  #pending = new Map<string, PendingNonce>()
   #flushScheduled: NodeJS.Immediate | undefined
-  /** Callers of `whenDurable` waiting for the batch now pending. */
-  #waiting: Waiters | undefined
   #lastPrune = Number.NEGATIVE_INFINITY
   #closed = false
 
@@ -88,16 +87,13 @@ export class SqliteNonceStore implements NonceStore {
     this.#logger = options.logger ?? silentLogger
     this.#pruneIntervalMs = options.pruneIntervalMs ?? 60_000
     this.#retentionMs = widestWindow(sqlite, options.windowMs ?? 300_000)
-    this.#exists = sqlite
-      .prepare('SELECT 1 FROM relay_nonces WHERE timestamp = ? AND agent_id = ? AND nonce = ?')
-      .pluck()
     this.#insert = sqlite.prepare(
       'INSERT OR IGNORE INTO relay_nonces (timestamp, agent_id, nonce) VALUES (?, ?, ?)',
     )
     this.#delete = sqlite.prepare('DELETE FROM relay_nonces WHERE timestamp < ?')
-    this.#writeBatch = sqlite.transaction((rows: [number, string, string][]) => {
-      for (const row of rows) this.#insert.run(row)
-    })
+    this.#writeBatch = sqlite.transaction((rows: PendingNonce[]) =>
+      rows.map((row) => this.#insert.run(row.timestamp, row.agentId, row.nonce).changes > 0),
+    )
   }
 
   /**
@@ -119,26 +115,23 @@ export class SqliteNonceStore implements NonceStore {
     return store
   }
 
-  remember(agentId: string, nonce: string, timestamp: number): boolean {
+  /**
+   * False at once for a nonce of the batch not yet written; otherwise answers when the batch is written:
+   * true for a new nonce, false for one the table already had. Rejects when the batch cannot be written.
+   */
+  remember(agentId: string, nonce: string, timestamp: number): boolean | Promise<boolean> {
     const key = `${timestamp}\n${agentId}\n${nonce}`
     if (this.#pending.has(key)) return false
-    try {
-      if (this.#exists.get(timestamp, agentId, nonce) !== undefined) return false
-    } catch (error) {
-      throw toStorageError(error, this.#sqlite.name)
-    }
-    this.#pending.set(key, [timestamp, agentId, nonce])
+    const row: PendingNonce = { key, timestamp, agentId, nonce, answer: undefined }
+    const answer = new Promise<boolean>((resolve, reject) => {
+      row.answer = { resolve, reject }
+    })
+    this.#pending.set(key, row)
     this.#flushScheduled ??= setImmediate(() => {
       this.#flushScheduled = undefined
       this.#flushSafely()
     })
-    return true
-  }
-
-  whenDurable(): Promise<void> {
-    if (this.#pending.size === 0) return Promise.resolve()
-    this.#waiting ??= waiters()
-    return this.#waiting.promise
+    return answer
   }
 
   prune(before: number): number {
@@ -154,27 +147,26 @@ export class SqliteNonceStore implements NonceStore {
     this.#flushScheduled = undefined
     if (!this.#sqlite.open) {
       // Its owner closed the database under us: nothing can be made durable, so nobody may proceed.
-      this.#waiting?.reject(new ClosedError('The relay database'))
-      this.#waiting = undefined
+      this.#answerPending((answer) => answer.reject(new ClosedError('The relay database')))
       return
     }
     if (this.#pending.size > 0) {
       const rows = [...this.#pending.values()]
-      const waiting = this.#waiting
-      this.#waiting = undefined
+      let inserted: boolean[]
       try {
-        this.#writeBatch.immediate(rows)
+        inserted = this.#writeBatch.immediate(rows)
       } catch (error) {
         const failure = toStorageError(error, this.#sqlite.name)
         // The nonces stay pending (still refusing replays) and go with the next batch; the requests that
         // waited for them fail instead of running without a durable nonce.
-        waiting?.reject(failure)
+        this.#answerPending((answer) => answer.reject(failure))
         throw failure
       }
       // Only what was written leaves memory: a nonce accepted meanwhile stays pending.
-      for (const [timestamp, agentId, nonce] of rows)
-        this.#pending.delete(`${timestamp}\n${agentId}\n${nonce}`)
-      waiting?.resolve()
+      rows.forEach((row, i) => {
+        this.#pending.delete(row.key)
+        row.answer?.resolve(inserted[i] === true)
+      })
     }
     const now = this.#clock.now()
     if (now - this.#lastPrune >= this.#pruneIntervalMs || now < this.#lastPrune) this.#pruneExpired(now)
@@ -195,6 +187,14 @@ export class SqliteNonceStore implements NonceStore {
   #pruneExpired(now: number): void {
     this.#lastPrune = now
     this.prune(now - this.#retentionMs)
+  }
+
+  /** Gives every request waiting on the pending batch its answer (once; the rows stay pending). */
+  #answerPending(give: (answer: Answer) => void): void {
+    for (const row of this.#pending.values()) {
+      if (row.answer !== undefined) give(row.answer)
+      row.answer = undefined
+    }
   }
 
   #flushSafely(): void {
@@ -228,18 +228,17 @@ function widestWindow(sqlite: BetterSqlite3.Database, windowMs: number): number 
   }
 }
 
-interface Waiters {
-  promise: Promise<void>
-  resolve(): void
+/** How the request that remembered a nonce is told whether it was new. */
+interface Answer {
+  resolve(isNew: boolean): void
   reject(error: Error): void
 }
 
-function waiters(): Waiters {
-  let resolve!: () => void
-  let reject!: (error: Error) => void
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res
-    reject = rej
-  })
-  return { promise, resolve, reject }
+/** A nonce accepted but not yet written, and who waits for it (nobody once it was answered with a failure). */
+interface PendingNonce {
+  key: string
+  timestamp: number
+  agentId: string
+  nonce: string
+  answer: Answer | undefined
 }

@@ -333,6 +333,7 @@ export class RequestPipeline {
 }
 
 function pathWithQuery(prefix: string, path: string, query: Query | undefined): string {
+  if (query === undefined) return `${prefix}${path}`
   const params = new URLSearchParams()
   for (const [key, value] of Object.entries(query ?? {})) {
     if (value !== undefined) params.set(key, String(value))
