@@ -97,6 +97,21 @@ function spoolCycles(spool, limit) {
   }
 }
 
+/** Sends issued together: each call sends `CONCURRENT` messages, awaited together or one after another. */
+const CONCURRENT = 16
+function sendCycles(coord, together) {
+  const one = () => coord.send({ fromAgent: 'architect', toAgent: 'builder', subject: 'Task', body })
+  return async (count) => {
+    const rounds = Math.ceil(count / CONCURRENT)
+    const t = now()
+    for (let i = 0; i < rounds; i++) {
+      if (together) await Promise.all(Array.from({ length: CONCURRENT }, one))
+      else for (let j = 0; j < CONCURRENT; j++) await one()
+    }
+    return (rounds * CONCURRENT) / ((now() - t) / 1000)
+  }
+}
+
 /**
  * A `for await` consumer: `count` messages sent up front (outside the timing), then consumed one by one
  * with `for await (const msg of coord.messages('builder')) await coord.ack(msg)`.
@@ -159,6 +174,7 @@ try {
   const coord10 = await openCoordinator('c10')
   const consumer = await openCoordinator('consumer')
   const settling = await openCoordinator('settling')
+  const sender = await openCoordinator('sender')
   const spool1 = await Spool.open({ path: join(dir, 's1.db') })
   const spool10 = await Spool.open({ path: join(dir, 's10.db') })
   const runs = {
@@ -169,6 +185,8 @@ try {
     spool10: spoolCycles(spool10, 10),
     consumer: consumerCycles(consumer),
     settling: consumerCycles(settling, true),
+    sequential: sendCycles(sender, false),
+    together: sendCycles(sender, true),
   }
   const rounds = Object.fromEntries(Object.keys(runs).map((k) => [k, []]))
   for (const run of Object.values(runs)) await run(200) // warm-up
@@ -227,8 +245,18 @@ try {
     `${fmt(m.settling / m.raw, 2)}x; ${fmt(m.settling / m.consumer, 2)}x of ack + claim`,
     'target >= 1.40x of ack + claim',
   )
+  report(
+    `coordinator.send, ${CONCURRENT} awaited one by one`,
+    `${fmt(m.sequential)} msgs/s`,
+    `${fmt(m.sequential / m.raw, 2)}x`,
+  )
+  report(
+    `coordinator.send, ${CONCURRENT} issued together (group commit)`,
+    `${fmt(m.together)} msgs/s`,
+    `${fmt(m.together / m.raw, 2)}x; ${fmt(m.together / m.sequential, 2)}x of one by one`,
+  )
   raw.close()
-  for (const c of [coord1, coord10, consumer, settling]) await c.close()
+  for (const c of [coord1, coord10, consumer, settling, sender]) await c.close()
   await spool1.close()
   await spool10.close()
 } finally {
