@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import type { Clock, Logger, MessageInput, MessageV2 } from '@agent-comm/protocol'
 import {
   AgentIdSchema,
@@ -15,6 +14,7 @@ import {
   MessageNotFoundError,
   parseMessage,
   parseOrThrow,
+  RandomPool,
   StorageError,
   silentLogger,
   systemClock,
@@ -252,6 +252,8 @@ export class Spool {
   readonly #clock: Clock
   readonly #logger: Logger
   readonly #ids: IdGenerator
+  /** Where lease receipts get their randomness. */
+  readonly #random = new RandomPool()
   readonly #leaseSeconds: number
   readonly #maxAttempts: number
   readonly #retryDelaySeconds: (attempt: number) => number
@@ -607,7 +609,7 @@ export class Spool {
       recipient,
       now,
       leaseUntil: now + Math.round((leaseSeconds ?? this.#leaseSeconds) * 1000),
-      receipt: randomBytes(12).toString('hex'),
+      receipt: this.#random.hex(12),
       decode: decodeClaimed,
     }
   }
