@@ -1,5 +1,5 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
-import { AgentIdSchema } from '@agent-comm/protocol'
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
+import { AgentIdSchema, RandomPool } from '@agent-comm/protocol'
 
 /** Name of the signing scheme; the first line of every canonical request, so a signature made for another scheme never verifies. */
 export const AUTH_SCHEME = 'AGENT-COMM-HMAC-SHA256'
@@ -83,23 +83,12 @@ export function computeSignature(secret: string, canonical: string): string {
   return createHmac('sha256', secret).update(canonical).digest('hex')
 }
 
-/** Bytes of randomness in a nonce (128 bits). */
-const NONCE_BYTES = 16
-/**
- * Random bytes drawn from `node:crypto` 4 KiB at a time and handed out 16 at a time, each once, as
- * `crypto.randomUUID` does with its cache: a request then pays no call into OpenSSL and no buffer of its own.
- */
-const noncePool = { bytes: Buffer.alloc(0), offset: 0 }
+/** Where nonces come from: `node:crypto` bytes drawn 4 KiB at a time, each handed out once. */
+const nonceRandom = new RandomPool()
 
 /** A fresh 128-bit nonce from `node:crypto`, base64url. */
 export function newNonce(): string {
-  if (noncePool.offset + NONCE_BYTES > noncePool.bytes.length) {
-    noncePool.bytes = randomBytes(256 * NONCE_BYTES)
-    noncePool.offset = 0
-  }
-  const start = noncePool.offset
-  noncePool.offset += NONCE_BYTES
-  return noncePool.bytes.toString('base64url', start, start + NONCE_BYTES)
+  return nonceRandom.bytes(16).toString('base64url')
 }
 
 /** What {@link signRequest} needs besides the secret. */
