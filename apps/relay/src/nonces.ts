@@ -120,6 +120,9 @@ export class SqliteNonceStore implements NonceStore {
    * true for a new nonce, false for one the table already had. Rejects when the batch cannot be written.
    */
   remember(agentId: string, nonce: string, timestamp: number): boolean | Promise<boolean> {
+    // Its owner closed the database: a storage failure of this request (500), as a read of the table would be.
+    if (!this.#sqlite.open)
+      throw toStorageError(new Error('The database connection is not open'), this.#sqlite.name)
     const key = `${timestamp}\n${agentId}\n${nonce}`
     if (this.#pending.has(key)) return false
     const row: PendingNonce = { key, timestamp, agentId, nonce, answer: undefined }
