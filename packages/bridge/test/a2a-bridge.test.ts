@@ -86,26 +86,47 @@ async function externalAgent(
           metadata: undefined,
         }),
       )
-      if (options.asks === true && context.task === undefined) {
+      const publishStatus = (state: TaskState, says?: string) =>
         bus.publish(
           AgentEvent.statusUpdate({
             ...base,
             status: {
-              state: TaskState.TASK_STATE_INPUT_REQUIRED,
-              message: {
-                messageId: randomUUID(),
-                contextId: context.contextId,
-                taskId: context.taskId,
-                role: Role.ROLE_AGENT,
-                parts: [textPart('how loud?')],
-                metadata: undefined,
-                extensions: [],
-                referenceTaskIds: [],
-              },
+              state,
+              message:
+                says === undefined
+                  ? undefined
+                  : {
+                      messageId: randomUUID(),
+                      contextId: context.contextId,
+                      taskId: context.taskId,
+                      role: Role.ROLE_AGENT,
+                      parts: [textPart(says)],
+                      metadata: undefined,
+                      extensions: [],
+                      referenceTaskIds: [],
+                    },
               timestamp: new Date().toISOString(),
             },
           }),
         )
+      const publishArtifact = (value: string, append: boolean, lastChunk: boolean) =>
+        bus.publish(
+          AgentEvent.artifactUpdate({
+            ...base,
+            artifact: {
+              artifactId: 'a1',
+              name: 'shout',
+              description: '',
+              parts: [textPart(value)],
+              metadata: undefined,
+              extensions: [],
+            },
+            append,
+            lastChunk,
+          }),
+        )
+      if (options.asks === true && context.task === undefined) {
+        publishStatus(TaskState.TASK_STATE_INPUT_REQUIRED, 'how loud?')
         bus.finished()
         return
       }
@@ -115,96 +136,16 @@ async function externalAgent(
         .join('')
       const shout = first === undefined ? text.toUpperCase() : `${first.toUpperCase()} (${text})`
       if (options.streaming === true && options.fail !== true) {
-        for (const [i, chunk] of ['shout:', shout].entries()) {
-          bus.publish(
-            AgentEvent.artifactUpdate({
-              ...base,
-              artifact: {
-                artifactId: 'a1',
-                name: 'shout',
-                description: '',
-                parts: [textPart(chunk)],
-                metadata: undefined,
-                extensions: [],
-              },
-              append: i > 0,
-              lastChunk: i > 0,
-            }),
-          )
-        }
-        bus.publish(
-          AgentEvent.statusUpdate({
-            ...base,
-            status: {
-              state: TaskState.TASK_STATE_COMPLETED,
-              message: undefined,
-              timestamp: new Date().toISOString(),
-            },
-          }),
-        )
+        for (const [i, chunk] of ['shout:', shout].entries()) publishArtifact(chunk, i > 0, i > 0)
+        publishStatus(TaskState.TASK_STATE_COMPLETED)
         bus.finished()
         return
       }
       if (options.fail === true) {
-        bus.publish(
-          AgentEvent.statusUpdate({
-            ...base,
-            status: {
-              state: TaskState.TASK_STATE_FAILED,
-              message: {
-                messageId: randomUUID(),
-                contextId: context.contextId,
-                taskId: context.taskId,
-                role: Role.ROLE_AGENT,
-                parts: [
-                  {
-                    content: { $case: 'text', value: 'cannot shout today' },
-                    metadata: undefined,
-                    filename: '',
-                    mediaType: '',
-                  },
-                ],
-                metadata: undefined,
-                extensions: [],
-                referenceTaskIds: [],
-              },
-              timestamp: new Date().toISOString(),
-            },
-          }),
-        )
+        publishStatus(TaskState.TASK_STATE_FAILED, 'cannot shout today')
       } else {
-        bus.publish(
-          AgentEvent.artifactUpdate({
-            ...base,
-            artifact: {
-              artifactId: 'a1',
-              name: 'shout',
-              description: '',
-              parts: [
-                {
-                  content: { $case: 'text', value: `shout: ${shout}` },
-                  metadata: undefined,
-                  filename: '',
-                  mediaType: '',
-                },
-              ],
-              metadata: undefined,
-              extensions: [],
-            },
-            append: false,
-            lastChunk: true,
-          }),
-        )
-        bus.publish(
-          AgentEvent.statusUpdate({
-            ...base,
-            status: {
-              state: TaskState.TASK_STATE_COMPLETED,
-              message: undefined,
-              timestamp: new Date().toISOString(),
-            },
-          }),
-        )
+        publishArtifact(`shout: ${shout}`, false, true)
+        publishStatus(TaskState.TASK_STATE_COMPLETED)
       }
       bus.finished()
     },

@@ -1,18 +1,30 @@
-import type {
-  A2AStore,
-  DuePush,
-  EventRecord,
-  PushConfigRecord,
-  SigningKeyRecord,
-  StoredTaskState,
-  TaskRecord,
-  TokenRecord,
-  TransitionParams,
-} from '@agent-comm/a2a'
-import { type Logger, ValidationError } from '@agent-comm/protocol'
+import {
+  type A2AStore,
+  type DuePush,
+  type DuePushRow,
+  duePushFromRow,
+  type EventRecord,
+  eventFromRow,
+  liveTokenError,
+  type PushConfigRecord,
+  pushConfigFromRow,
+  type RecordPushParams,
+  type SigningKeyRecord,
+  type SigningKeyRow,
+  type StoredTaskState,
+  signingKeyFromRow,
+  type TaskRecord,
+  type TaskRow,
+  type TokenRecord,
+  type TokenRow,
+  type TransitionParams,
+  taskFromRow,
+  tokenFromRow,
+} from '@agent-comm/a2a/store'
+import type { Logger } from '@agent-comm/protocol'
 import type { SqlClient, SqlQueryable } from './client.js'
 import { connectFromUrl } from './connect.js'
-import { toStorageError } from './drivers/driver-errors.js'
+import { toStorageError, withStorageErrors } from './drivers/driver-errors.js'
 import { applyPostgresMigrations, validateSchemaName } from './migrate.js'
 
 /** What a {@link PostgresA2AStore} is built from. */
@@ -23,26 +35,6 @@ export interface PostgresA2AStoreOptions {
   schema?: string
   /** Where the data is, safe to show (the URL without its password). */
   location?: string
-}
-
-type TaskRow = {
-  id: string
-  caller: string
-  agent: string
-  context_id: string
-  message_id: string
-  state: string
-  task: string
-  created_at: number | string
-  updated_at: number | string
-}
-
-type TokenRow = {
-  name: string
-  token_hash: string
-  agents: string | null
-  created_at: number | string
-  revoked_at: number | string | null
 }
 
 /**
@@ -111,11 +103,7 @@ export class PostgresA2AStore implements A2AStore {
         [record.name],
       )
       if (existing !== undefined && existing.revoked_at === null) {
-        throw new ValidationError(
-          `A2A caller '${record.name}' already has a token`,
-          [{ path: 'name', message: 'has a live token' }],
-          { hint: `Revoke it first: agent-comm relay a2a-token revoke ${record.name}` },
-        )
+        throw liveTokenError(record.name)
       }
       await tx.query(
         `INSERT INTO ${this.#s}.a2a_tokens (name, token_hash, agents, created_at, revoked_at) VALUES ($1, $2, $3, $4, NULL)
@@ -132,7 +120,9 @@ export class PostgresA2AStore implements A2AStore {
   }
 
   async listTokens(): Promise<TokenRecord[]> {
-    return (await this.#query<TokenRow>(`SELECT * FROM ${this.#s}.a2a_tokens ORDER BY name`)).map(toToken)
+    return (await this.#query<TokenRow>(`SELECT * FROM ${this.#s}.a2a_tokens ORDER BY name`)).map(
+      tokenFromRow,
+    )
   }
 
   async revokeToken(name: string, at: number): Promise<boolean> {
@@ -148,7 +138,7 @@ export class PostgresA2AStore implements A2AStore {
       `SELECT * FROM ${this.#s}.a2a_tokens WHERE token_hash = $1 AND revoked_at IS NULL`,
       [tokenHash],
     )
-    return row === undefined ? undefined : toToken(row)
+    return row === undefined ? undefined : tokenFromRow(row)
   }
 
   async insertTask(
@@ -183,7 +173,7 @@ export class PostgresA2AStore implements A2AStore {
 
   async getTask(id: string): Promise<TaskRecord | undefined> {
     const [row] = await this.#query<TaskRow>(`SELECT * FROM ${this.#s}.a2a_tasks WHERE id = $1`, [id])
-    return row === undefined ? undefined : toTask(row)
+    return row === undefined ? undefined : taskFromRow(row)
   }
 
   async taskIdForMessage(messageId: string): Promise<string | undefined> {
@@ -200,7 +190,7 @@ export class PostgresA2AStore implements A2AStore {
         `SELECT * FROM ${this.#s}.a2a_tasks WHERE state IN ('submitted', 'working') ORDER BY updated_at LIMIT $1`,
         [limit],
       )
-    ).map(toTask)
+    ).map(taskFromRow)
   }
 
   async latestInContext(caller: string, contextId: string): Promise<TaskRecord | undefined> {
@@ -208,7 +198,7 @@ export class PostgresA2AStore implements A2AStore {
       `SELECT * FROM ${this.#s}.a2a_tasks WHERE caller = $1 AND context_id = $2 ORDER BY created_at DESC, position DESC LIMIT 1`,
       [caller, contextId],
     )
-    return row === undefined ? undefined : toTask(row)
+    return row === undefined ? undefined : taskFromRow(row)
   }
 
   async listTasks(caller: string, params: { contextId?: string; limit: number }): Promise<TaskRecord[]> {
@@ -222,7 +212,7 @@ export class PostgresA2AStore implements A2AStore {
             `SELECT * FROM ${this.#s}.a2a_tasks WHERE caller = $1 AND context_id = $2 ORDER BY updated_at DESC LIMIT $3`,
             [caller, params.contextId, params.limit],
           )
-    return rows.map(toTask)
+    return rows.map(taskFromRow)
   }
 
   async transition(params: TransitionParams): Promise<boolean> {
@@ -252,11 +242,7 @@ export class PostgresA2AStore implements A2AStore {
       `SELECT seq, event FROM ${this.#s}.a2a_events WHERE task_id = $1 AND seq > $2 ORDER BY seq`,
       [taskId, afterSeq],
     )
-    return rows.map((row) => ({
-      taskId,
-      seq: Number(row.seq),
-      event: JSON.parse(row.event) as Record<string, unknown>,
-    }))
+    return rows.map((row) => eventFromRow(taskId, row))
   }
 
   async savePushConfig(record: PushConfigRecord, at: number): Promise<void> {
@@ -268,11 +254,7 @@ export class PostgresA2AStore implements A2AStore {
       `SELECT id, config FROM ${this.#s}.a2a_push_configs WHERE task_id = $1 ORDER BY created_at, id`,
       [taskId],
     )
-    return rows.map((row) => ({
-      taskId,
-      id: row.id,
-      config: JSON.parse(row.config) as Record<string, unknown>,
-    }))
+    return rows.map((row) => pushConfigFromRow(taskId, row))
   }
 
   async deletePushConfig(taskId: string, id: string): Promise<boolean> {
@@ -290,16 +272,7 @@ export class PostgresA2AStore implements A2AStore {
   }
 
   async duePushes(now: number, limit: number): Promise<DuePush[]> {
-    const rows = await this.#query<{
-      id: number | string
-      task_id: string
-      config_id: string
-      seq: number
-      attempts: number
-      next_at: number | string
-      event: string
-      config: string
-    }>(
+    const rows = await this.#query<DuePushRow & Record<string, unknown>>(
       `SELECT o.id, o.task_id, o.config_id, o.seq, o.attempts, o.next_at, e.event, c.config
        FROM ${this.#s}.a2a_push_outbox o
        JOIN ${this.#s}.a2a_events e ON e.task_id = o.task_id AND e.seq = o.seq
@@ -310,16 +283,7 @@ export class PostgresA2AStore implements A2AStore {
        ORDER BY o.id LIMIT $2`,
       [now, limit],
     )
-    return rows.map((row) => ({
-      id: Number(row.id),
-      taskId: row.task_id,
-      configId: row.config_id,
-      seq: Number(row.seq),
-      attempts: Number(row.attempts),
-      nextAt: Number(row.next_at),
-      event: JSON.parse(row.event) as Record<string, unknown>,
-      config: JSON.parse(row.config) as Record<string, unknown>,
-    }))
+    return rows.map(duePushFromRow)
   }
 
   async claimPush(id: number, nextAt: number, until: number): Promise<boolean> {
@@ -330,14 +294,7 @@ export class PostgresA2AStore implements A2AStore {
     return rows.length > 0
   }
 
-  async recordPush(params: {
-    id: number
-    attempts: number
-    done: boolean
-    nextAt: number
-    error?: string
-    at: number
-  }): Promise<void> {
+  async recordPush(params: RecordPushParams): Promise<void> {
     await this.#query(
       `UPDATE ${this.#s}.a2a_push_outbox SET attempts = $1, next_at = $2, last_error = $3, done_at = $4 WHERE id = $5`,
       [params.attempts, params.nextAt, params.error ?? null, params.done ? params.at : null, params.id],
@@ -348,7 +305,7 @@ export class PostgresA2AStore implements A2AStore {
     const rows = await this.#query<SigningKeyRow>(
       `SELECT * FROM ${this.#s}.a2a_signing_keys ORDER BY retired_at IS NOT NULL, retired_at DESC, created_at DESC`,
     )
-    return rows.map(toSigningKey)
+    return rows.map(signingKeyFromRow)
   }
 
   async replaceSigningKey(
@@ -421,66 +378,12 @@ export class PostgresA2AStore implements A2AStore {
     )
   }
 
-  async #query<R extends Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]> {
-    try {
-      return await this.#client.query<R>(text, params)
-    } catch (error) {
-      throw toStorageError(error, this.#location)
-    }
+  #query<R extends Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]> {
+    return withStorageErrors(this.#location, () => this.#client.query<R>(text, params))
   }
 
-  async #tx<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
-    try {
-      return await this.#client.transaction(fn)
-    } catch (error) {
-      if (error instanceof ValidationError) throw error
-      throw toStorageError(error, this.#location)
-    }
-  }
-}
-
-type SigningKeyRow = {
-  kid: string
-  alg: string
-  public_jwk: string
-  sealed_private_jwk: string
-  created_at: number | string
-  retired_at: number | string | null
-  expires_at: number | string | null
-}
-
-function toSigningKey(row: SigningKeyRow): SigningKeyRecord {
-  return {
-    kid: row.kid,
-    alg: row.alg,
-    publicJwk: row.public_jwk,
-    sealedPrivateJwk: row.sealed_private_jwk,
-    createdAt: Number(row.created_at),
-    retiredAt: row.retired_at === null ? undefined : Number(row.retired_at),
-    expiresAt: row.expires_at === null ? undefined : Number(row.expires_at),
-  }
-}
-
-function toToken(row: TokenRow): TokenRecord {
-  return {
-    name: row.name,
-    tokenHash: row.token_hash,
-    agents: row.agents === null ? undefined : (JSON.parse(row.agents) as string[]),
-    createdAt: Number(row.created_at),
-    revokedAt: row.revoked_at === null ? undefined : Number(row.revoked_at),
-  }
-}
-
-function toTask(row: TaskRow): TaskRecord {
-  return {
-    id: row.id,
-    caller: row.caller,
-    agent: row.agent,
-    contextId: row.context_id,
-    messageId: row.message_id,
-    state: row.state as StoredTaskState,
-    task: JSON.parse(row.task) as Record<string, unknown>,
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
+  #tx<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
+    // A ValidationError thrown inside (a live token) passes through as it is.
+    return withStorageErrors(this.#location, () => this.#client.transaction(fn))
   }
 }
