@@ -11,16 +11,5 @@ export {
   taskFromRow,
   tokenFromRow,
 } from './rows.js'
-export type {
-  A2AStore,
-  DuePush,
-  EventRecord,
-  MaybePromise,
-  PushConfigRecord,
-  RecordPushParams,
-  SigningKeyRecord,
-  StoredTaskState,
-  TaskRecord,
-  TokenRecord,
-  TransitionParams,
-} from './store.js'
+// Every type of the seam, as `store.ts` declares them: an implementer needs them all.
+export type * from './store.js'

@@ -1,16 +1,9 @@
-import { randomUUID } from 'node:crypto'
-import { createServer, type Server } from 'node:http'
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { type AgentCard, AgentCard as AgentCardCodec, Role, TaskState } from '@a2a-js/sdk'
-import {
-  AgentEvent,
-  type AgentExecutor,
-  DefaultRequestHandler,
-  InMemoryTaskStore,
-  JsonRpcTransportHandler,
-  ServerCallContext,
-} from '@a2a-js/sdk/server'
-import { afterEach, describe, expect, it } from 'vitest'
+import { TaskState } from '@a2a-js/sdk'
+import { AgentEvent, type AgentExecutor } from '@a2a-js/sdk/server'
+import { agentMessage, startA2AAgent, textPart } from '@agent-comm/test-support/a2a-agent'
+import { describe, expect, it } from 'vitest'
 import {
   A2ABridge,
   a2aTokenEnvName,
@@ -19,15 +12,10 @@ import {
   ConversationA2ASessions,
   fetchAgentCard,
 } from '../src/index.js'
-import { openCoordinator } from './helpers.js'
-
-const servers: Server[] = []
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))))
-})
+import { onCleanup, openCoordinator } from './helpers.js'
 
 /** An external A2A agent made with the SDK's own server: it answers `shout: <TEXT>` and checks a bearer token. */
-async function externalAgent(
+function externalAgent(
   options: {
     token?: string
     fail?: boolean
@@ -37,41 +25,12 @@ async function externalAgent(
     asks?: boolean
   } = {},
 ) {
-  const seenAuth: (string | undefined)[] = []
-  /** Each JSON-RPC call: its method and the task id its message names (a continued task). */
-  const calls: { method: string; taskId: string | undefined }[] = []
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  servers.push(server)
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  const card: AgentCard = {
-    name: 'shouter',
-    description: 'Shouts back',
-    supportedInterfaces: [
-      { url: `${base}/rpc`, protocolBinding: 'JSONRPC', protocolVersion: '1.0', tenant: '' },
-    ],
-    provider: undefined,
-    version: '1.0.0',
-    capabilities: { streaming: options.streaming === true, pushNotifications: false, extensions: [] },
-    securitySchemes: {},
-    securityRequirements: [],
-    defaultInputModes: ['text/plain'],
-    defaultOutputModes: ['text/plain'],
-    skills: [],
-    signatures: [],
-  }
   const executor: AgentExecutor = {
     async execute(context, bus) {
       const text = context.userMessage.parts
         .map((p) => (p.content?.$case === 'text' ? p.content.value : ''))
         .join('')
       const base = { taskId: context.taskId, contextId: context.contextId, metadata: undefined }
-      const textPart = (value: string) => ({
-        content: { $case: 'text' as const, value },
-        metadata: undefined,
-        filename: '',
-        mediaType: '',
-      })
       bus.publish(
         AgentEvent.task({
           id: context.taskId,
@@ -92,19 +51,7 @@ async function externalAgent(
             ...base,
             status: {
               state,
-              message:
-                says === undefined
-                  ? undefined
-                  : {
-                      messageId: randomUUID(),
-                      contextId: context.contextId,
-                      taskId: context.taskId,
-                      role: Role.ROLE_AGENT,
-                      parts: [textPart(says)],
-                      metadata: undefined,
-                      extensions: [],
-                      referenceTaskIds: [],
-                    },
+              message: says === undefined ? undefined : agentMessage(context, says),
               timestamp: new Date().toISOString(),
             },
           }),
@@ -151,47 +98,14 @@ async function externalAgent(
     },
     async cancelTask() {},
   }
-  const transport = new JsonRpcTransportHandler(
-    new DefaultRequestHandler(card, new InMemoryTaskStore(), executor),
-  )
-  server.on('request', (request, response) => {
-    let body = ''
-    request.on('data', (chunk) => {
-      body += chunk
-    })
-    request.on('end', async () => {
-      if (request.method === 'GET' && request.url === '/.well-known/agent-card.json') {
-        response
-          .writeHead(200, { 'content-type': 'application/json' })
-          .end(JSON.stringify(AgentCardCodec.toJSON(card)))
-        return
-      }
-      if (request.method !== 'POST' || request.url !== '/rpc') {
-        response.writeHead(404).end()
-        return
-      }
-      seenAuth.push(request.headers.authorization)
-      if (options.token !== undefined && request.headers.authorization !== `Bearer ${options.token}`) {
-        response.writeHead(401).end()
-        return
-      }
-      const rpc = JSON.parse(body) as { method: string; params?: { message?: { taskId?: string } } }
-      calls.push({ method: rpc.method, taskId: rpc.params?.message?.taskId || undefined })
-      const result = await transport.handle(
-        body,
-        new ServerCallContext({ requestedVersion: String(request.headers['a2a-version'] ?? '0.3') }),
-      )
-      if (Symbol.asyncIterator in result) {
-        // SendStreamingMessage: the events as server-sent events.
-        response.writeHead(200, { 'content-type': 'text/event-stream' })
-        for await (const event of result) response.write(`data: ${JSON.stringify(event)}\n\n`)
-        response.end()
-        return
-      }
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result))
-    })
+  return startA2AAgent({
+    name: 'shouter',
+    description: 'Shouts back',
+    executor,
+    ...(options.streaming === undefined ? {} : { streaming: options.streaming }),
+    ...(options.token === undefined ? {} : { token: options.token }),
+    onCleanup,
   })
-  return { cardUrl: `${base}/.well-known/agent-card.json`, base, seenAuth, calls }
 }
 
 describe('A2ABridge', () => {
@@ -343,7 +257,7 @@ describe('A2ABridge', () => {
         .end('{"name":"x","supportedInterfaces":[]}')
     })
     await new Promise<void>((resolve) => bad.listen(0, '127.0.0.1', resolve))
-    servers.push(bad)
+    onCleanup(() => new Promise<void>((resolve) => bad.close(() => resolve())))
     await expect(
       fetchAgentCard(`http://127.0.0.1:${(bad.address() as AddressInfo).port}/card.json`),
     ).rejects.toThrow(/invalid: supportedInterfaces/)

@@ -1,26 +1,4 @@
-import {
-  type A2AStore,
-  type DuePush,
-  type DuePushRow,
-  duePushFromRow,
-  type EventRecord,
-  eventFromRow,
-  liveTokenError,
-  type PushConfigRecord,
-  pushConfigFromRow,
-  type RecordPushParams,
-  type SigningKeyRecord,
-  type SigningKeyRow,
-  type StoredTaskState,
-  signingKeyFromRow,
-  type TaskRecord,
-  type TaskRow,
-  type TokenRecord,
-  type TokenRow,
-  type TransitionParams,
-  taskFromRow,
-  tokenFromRow,
-} from '@agent-comm/a2a/store'
+import * as A2A from '@agent-comm/a2a/store'
 import type { Logger } from '@agent-comm/protocol'
 import type { SqlClient, SqlQueryable } from './client.js'
 import { connectFromUrl } from './connect.js'
@@ -42,7 +20,7 @@ export interface PostgresA2AStoreOptions {
  * a compare-and-set on the task's state whose row lock also serialises its event numbering, and the
  * events and their pushes are written in that transaction, so every replica reads the same history.
  */
-export class PostgresA2AStore implements A2AStore {
+export class PostgresA2AStore implements A2A.A2AStore {
   readonly #client: SqlClient
   readonly #s: string
   readonly #location: string
@@ -96,14 +74,14 @@ export class PostgresA2AStore implements A2AStore {
     return new PostgresA2AStore(options.client, schema, location)
   }
 
-  async insertToken(record: TokenRecord): Promise<void> {
+  async insertToken(record: A2A.TokenRecord): Promise<void> {
     await this.#tx(async (tx) => {
       const [existing] = await tx.query<{ revoked_at: string | null }>(
         `SELECT revoked_at FROM ${this.#s}.a2a_tokens WHERE name = $1 FOR UPDATE`,
         [record.name],
       )
       if (existing !== undefined && existing.revoked_at === null) {
-        throw liveTokenError(record.name)
+        throw A2A.liveTokenError(record.name)
       }
       await tx.query(
         `INSERT INTO ${this.#s}.a2a_tokens (name, token_hash, agents, created_at, revoked_at) VALUES ($1, $2, $3, $4, NULL)
@@ -119,9 +97,9 @@ export class PostgresA2AStore implements A2AStore {
     })
   }
 
-  async listTokens(): Promise<TokenRecord[]> {
-    return (await this.#query<TokenRow>(`SELECT * FROM ${this.#s}.a2a_tokens ORDER BY name`)).map(
-      tokenFromRow,
+  async listTokens(): Promise<A2A.TokenRecord[]> {
+    return (await this.#query<A2A.TokenRow>(`SELECT * FROM ${this.#s}.a2a_tokens ORDER BY name`)).map(
+      A2A.tokenFromRow,
     )
   }
 
@@ -133,18 +111,18 @@ export class PostgresA2AStore implements A2AStore {
     return rows.length > 0
   }
 
-  async tokenByHash(tokenHash: string): Promise<TokenRecord | undefined> {
-    const [row] = await this.#query<TokenRow>(
+  async tokenByHash(tokenHash: string): Promise<A2A.TokenRecord | undefined> {
+    const [row] = await this.#query<A2A.TokenRow>(
       `SELECT * FROM ${this.#s}.a2a_tokens WHERE token_hash = $1 AND revoked_at IS NULL`,
       [tokenHash],
     )
-    return row === undefined ? undefined : tokenFromRow(row)
+    return row === undefined ? undefined : A2A.tokenFromRow(row)
   }
 
   async insertTask(
-    record: TaskRecord,
+    record: A2A.TaskRecord,
     events: Record<string, unknown>[],
-    push?: PushConfigRecord,
+    push?: A2A.PushConfigRecord,
   ): Promise<void> {
     await this.#tx(async (tx) => {
       await tx.query(
@@ -171,9 +149,9 @@ export class PostgresA2AStore implements A2AStore {
     })
   }
 
-  async getTask(id: string): Promise<TaskRecord | undefined> {
-    const [row] = await this.#query<TaskRow>(`SELECT * FROM ${this.#s}.a2a_tasks WHERE id = $1`, [id])
-    return row === undefined ? undefined : taskFromRow(row)
+  async getTask(id: string): Promise<A2A.TaskRecord | undefined> {
+    const [row] = await this.#query<A2A.TaskRow>(`SELECT * FROM ${this.#s}.a2a_tasks WHERE id = $1`, [id])
+    return row === undefined ? undefined : A2A.taskFromRow(row)
   }
 
   async taskIdForMessage(messageId: string): Promise<string | undefined> {
@@ -184,39 +162,39 @@ export class PostgresA2AStore implements A2AStore {
     return row?.task_id
   }
 
-  async openTasks(limit: number): Promise<TaskRecord[]> {
+  async openTasks(limit: number): Promise<A2A.TaskRecord[]> {
     return (
-      await this.#query<TaskRow>(
+      await this.#query<A2A.TaskRow>(
         `SELECT * FROM ${this.#s}.a2a_tasks WHERE state IN ('submitted', 'working') ORDER BY updated_at LIMIT $1`,
         [limit],
       )
-    ).map(taskFromRow)
+    ).map(A2A.taskFromRow)
   }
 
-  async latestInContext(caller: string, contextId: string): Promise<TaskRecord | undefined> {
-    const [row] = await this.#query<TaskRow>(
+  async latestInContext(caller: string, contextId: string): Promise<A2A.TaskRecord | undefined> {
+    const [row] = await this.#query<A2A.TaskRow>(
       `SELECT * FROM ${this.#s}.a2a_tasks WHERE caller = $1 AND context_id = $2 ORDER BY created_at DESC, position DESC LIMIT 1`,
       [caller, contextId],
     )
-    return row === undefined ? undefined : taskFromRow(row)
+    return row === undefined ? undefined : A2A.taskFromRow(row)
   }
 
-  async listTasks(caller: string, params: { contextId?: string; limit: number }): Promise<TaskRecord[]> {
+  async listTasks(caller: string, params: { contextId?: string; limit: number }): Promise<A2A.TaskRecord[]> {
     const rows =
       params.contextId === undefined
-        ? await this.#query<TaskRow>(
+        ? await this.#query<A2A.TaskRow>(
             `SELECT * FROM ${this.#s}.a2a_tasks WHERE caller = $1 ORDER BY updated_at DESC LIMIT $2`,
             [caller, params.limit],
           )
-        : await this.#query<TaskRow>(
+        : await this.#query<A2A.TaskRow>(
             `SELECT * FROM ${this.#s}.a2a_tasks WHERE caller = $1 AND context_id = $2 ORDER BY updated_at DESC LIMIT $3`,
             [caller, params.contextId, params.limit],
           )
-    return rows.map(taskFromRow)
+    return rows.map(A2A.taskFromRow)
   }
 
-  async transition(params: TransitionParams): Promise<boolean> {
-    const from: StoredTaskState[] = typeof params.from === 'string' ? [params.from] : [...params.from]
+  async transition(params: A2A.TransitionParams): Promise<boolean> {
+    const from: A2A.StoredTaskState[] = typeof params.from === 'string' ? [params.from] : [...params.from]
     return this.#tx(async (tx) => {
       // The UPDATE takes the task's row lock: concurrent transitions of one task (two replicas) queue here,
       // and the loser finds the state changed and writes nothing.
@@ -237,24 +215,24 @@ export class PostgresA2AStore implements A2AStore {
     })
   }
 
-  async events(taskId: string, afterSeq: number): Promise<EventRecord[]> {
+  async events(taskId: string, afterSeq: number): Promise<A2A.EventRecord[]> {
     const rows = await this.#query<{ seq: number; event: string }>(
       `SELECT seq, event FROM ${this.#s}.a2a_events WHERE task_id = $1 AND seq > $2 ORDER BY seq`,
       [taskId, afterSeq],
     )
-    return rows.map((row) => eventFromRow(taskId, row))
+    return rows.map((row) => A2A.eventFromRow(taskId, row))
   }
 
-  async savePushConfig(record: PushConfigRecord, at: number): Promise<void> {
+  async savePushConfig(record: A2A.PushConfigRecord, at: number): Promise<void> {
     await this.#tx((tx) => this.#savePush(tx, record, at))
   }
 
-  async pushConfigs(taskId: string): Promise<PushConfigRecord[]> {
+  async pushConfigs(taskId: string): Promise<A2A.PushConfigRecord[]> {
     const rows = await this.#query<{ id: string; config: string }>(
       `SELECT id, config FROM ${this.#s}.a2a_push_configs WHERE task_id = $1 ORDER BY created_at, id`,
       [taskId],
     )
-    return rows.map((row) => pushConfigFromRow(taskId, row))
+    return rows.map((row) => A2A.pushConfigFromRow(taskId, row))
   }
 
   async deletePushConfig(taskId: string, id: string): Promise<boolean> {
@@ -271,8 +249,8 @@ export class PostgresA2AStore implements A2AStore {
     })
   }
 
-  async duePushes(now: number, limit: number): Promise<DuePush[]> {
-    const rows = await this.#query<DuePushRow & Record<string, unknown>>(
+  async duePushes(now: number, limit: number): Promise<A2A.DuePush[]> {
+    const rows = await this.#query<A2A.DuePushRow & Record<string, unknown>>(
       `SELECT o.id, o.task_id, o.config_id, o.seq, o.attempts, o.next_at, e.event, c.config
        FROM ${this.#s}.a2a_push_outbox o
        JOIN ${this.#s}.a2a_events e ON e.task_id = o.task_id AND e.seq = o.seq
@@ -283,7 +261,7 @@ export class PostgresA2AStore implements A2AStore {
        ORDER BY o.id LIMIT $2`,
       [now, limit],
     )
-    return rows.map(duePushFromRow)
+    return rows.map(A2A.duePushFromRow)
   }
 
   async claimPush(id: number, nextAt: number, until: number): Promise<boolean> {
@@ -294,22 +272,22 @@ export class PostgresA2AStore implements A2AStore {
     return rows.length > 0
   }
 
-  async recordPush(params: RecordPushParams): Promise<void> {
+  async recordPush(params: A2A.RecordPushParams): Promise<void> {
     await this.#query(
       `UPDATE ${this.#s}.a2a_push_outbox SET attempts = $1, next_at = $2, last_error = $3, done_at = $4 WHERE id = $5`,
       [params.attempts, params.nextAt, params.error ?? null, params.done ? params.at : null, params.id],
     )
   }
 
-  async signingKeys(): Promise<SigningKeyRecord[]> {
-    const rows = await this.#query<SigningKeyRow>(
+  async signingKeys(): Promise<A2A.SigningKeyRecord[]> {
+    const rows = await this.#query<A2A.SigningKeyRow>(
       `SELECT * FROM ${this.#s}.a2a_signing_keys ORDER BY retired_at IS NOT NULL, retired_at DESC, created_at DESC`,
     )
-    return rows.map(signingKeyFromRow)
+    return rows.map(A2A.signingKeyFromRow)
   }
 
   async replaceSigningKey(
-    record: SigningKeyRecord,
+    record: A2A.SigningKeyRecord,
     expectedKid: string | undefined,
     graceUntil: number,
   ): Promise<boolean> {
@@ -370,7 +348,7 @@ export class PostgresA2AStore implements A2AStore {
     }
   }
 
-  async #savePush(tx: SqlQueryable, record: PushConfigRecord, at: number): Promise<void> {
+  async #savePush(tx: SqlQueryable, record: A2A.PushConfigRecord, at: number): Promise<void> {
     await tx.query(
       `INSERT INTO ${this.#s}.a2a_push_configs (task_id, id, config, created_at) VALUES ($1, $2, $3, $4)
        ON CONFLICT (task_id, id) DO UPDATE SET config = excluded.config`,
