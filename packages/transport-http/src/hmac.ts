@@ -64,25 +64,16 @@ export function bodyDigest(body: string | Uint8Array | undefined): string {
  * (the relay checks each header's shape first), so no two requests share a canonical string.
  */
 export function canonicalRequest(parts: SignedRequestParts): string {
-  if (parts.audience !== undefined) {
-    return [
-      AUTH_SCHEME_V2,
-      parts.method.toUpperCase(),
-      parts.path,
-      String(parts.timestamp),
-      parts.nonce,
-      parts.agentId,
-      parts.audience,
-      parts.bodySha256,
-    ].join('\n')
-  }
+  // The second scheme adds the audience, before the body hash; the first has no such line.
+  const v2 = parts.audience !== undefined
   return [
-    AUTH_SCHEME,
+    v2 ? AUTH_SCHEME_V2 : AUTH_SCHEME,
     parts.method.toUpperCase(),
     parts.path,
     String(parts.timestamp),
     parts.nonce,
     parts.agentId,
+    ...(v2 ? [parts.audience] : []),
     parts.bodySha256,
   ].join('\n')
 }
