@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { jsonLine } from '@agent-comm/test-support'
 import { onCleanup } from './helpers.js'
 
 /** The relay's executable, as built. */
@@ -18,19 +19,7 @@ export function spawnRelay(args: string[], env: NodeJS.ProcessEnv): ChildProcess
 }
 
 /** Resolves with the relay's URL from its `relay listening` log line; rejects when it exits before. */
-export function listening(child: ChildProcess, what = 'relay'): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = ''
-    let err = ''
-    child.stderr?.on('data', (chunk) => {
-      err += chunk
-    })
-    child.stdout?.on('data', (chunk) => {
-      out += chunk
-      for (const line of out.split('\n')) {
-        if (line.includes('"relay listening"')) resolve((JSON.parse(line) as { url: string }).url)
-      }
-    })
-    child.on('exit', (code) => reject(new Error(`${what} exited with ${code} before listening: ${err}`)))
-  })
+export async function listening(child: ChildProcess, what = 'relay'): Promise<string> {
+  const line = await jsonLine<{ msg?: string; url: string }>(child, (l) => l.msg === 'relay listening', what)
+  return line.url
 }

@@ -108,6 +108,16 @@ function externalAgent(
   })
 }
 
+/** architect sends 'hello' to shouter, and one pass of a bridge to the agent at `cardUrl` forwards it. */
+async function bridgeHelloOnce(cardUrl: string) {
+  const coord = await openCoordinator()
+  await coord.register({ agentId: 'shouter' })
+  await coord.send({ fromAgent: 'architect', toAgent: 'shouter', subject: 'Loud', body: 'hello' })
+  const bridge = new A2ABridge({ cardUrl, pollIntervalMs: 10 })
+  const summary = await new BridgeRunner({ coordinator: coord, agent: 'shouter', bridge }).run({ once: true })
+  return { coord, summary }
+}
+
 describe('A2ABridge', () => {
   it("forwards a message to an external A2A agent and sends its artifact back as the reply, with the agent's token", async () => {
     const agent = await externalAgent({ token: 'remote-secret' })
@@ -140,13 +150,7 @@ describe('A2ABridge', () => {
 
   it('streams the task from an agent whose card says it streams, its artifact chunks joined', async () => {
     const agent = await externalAgent({ streaming: true })
-    const coord = await openCoordinator()
-    await coord.register({ agentId: 'shouter' })
-    await coord.send({ fromAgent: 'architect', toAgent: 'shouter', subject: 'Loud', body: 'hello' })
-    const bridge = new A2ABridge({ cardUrl: agent.cardUrl, pollIntervalMs: 10 })
-    const summary = await new BridgeRunner({ coordinator: coord, agent: 'shouter', bridge }).run({
-      once: true,
-    })
+    const { coord, summary } = await bridgeHelloOnce(agent.cardUrl)
     expect(summary).toMatchObject({ processed: 1, succeeded: 1 })
     const [reply] = await coord.poll('architect')
     expect(reply?.message.body).toBe('shout:\n\nHELLO')
@@ -235,13 +239,7 @@ describe('A2ABridge', () => {
 
   it("dead-letters a message whose A2A task failed, with the agent's reason", async () => {
     const agent = await externalAgent({ fail: true })
-    const coord = await openCoordinator()
-    await coord.register({ agentId: 'shouter' })
-    await coord.send({ fromAgent: 'architect', toAgent: 'shouter', subject: 'Loud', body: 'hello' })
-    const bridge = new A2ABridge({ cardUrl: agent.cardUrl, pollIntervalMs: 10 })
-    const summary = await new BridgeRunner({ coordinator: coord, agent: 'shouter', bridge }).run({
-      once: true,
-    })
+    const { coord, summary } = await bridgeHelloOnce(agent.cardUrl)
     expect(summary).toMatchObject({ processed: 1, succeeded: 0 })
     const [failed] = await coord.listFailed({ agent: 'shouter' })
     expect(JSON.stringify(failed)).toContain('cannot shout today')
