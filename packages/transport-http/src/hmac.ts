@@ -64,7 +64,6 @@ export function bodyDigest(body: string | Uint8Array | undefined): string {
  * (the relay checks each header's shape first), so no two requests share a canonical string.
  */
 export function canonicalRequest(parts: SignedRequestParts): string {
-  // The second scheme adds the audience, before the body hash; the first has no such line.
   const v2 = parts.audience !== undefined
   return [
     v2 ? AUTH_SCHEME_V2 : AUTH_SCHEME,
@@ -73,6 +72,7 @@ export function canonicalRequest(parts: SignedRequestParts): string {
     String(parts.timestamp),
     parts.nonce,
     parts.agentId,
+    // Version 2 binds the request to one relay: its audience comes before the body hash.
     ...(v2 ? [parts.audience] : []),
     parts.bodySha256,
   ].join('\n')
