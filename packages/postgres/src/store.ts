@@ -52,7 +52,7 @@ import { validateSchemaName } from './migrate.js'
 import { type ReplyStatements, replyStatements } from './replies.js'
 import type { Row } from './rows.js'
 import { ServerClock } from './server-clock.js'
-import { type WriteStatements, writeStatements } from './statements.js'
+import { type ClaimCommit, type WriteStatements, writeStatements } from './statements.js'
 
 /** What a {@link PostgresSpoolStore} is built from (see `openPostgresSpoolStore`, which also migrates). */
 export interface PostgresSpoolStoreOptions {
@@ -69,6 +69,12 @@ export interface PostgresSpoolStoreOptions {
    * ({@link ServerClock}), which the store stops on `close()`.
    */
   clock?: Clock
+  /**
+   * How claims and acks commit: `durable` (default) waits for the WAL flush, `relaxed` does not, so a
+   * crash of the PostgreSQL server may forget the last leases and acks — a redelivery, never a lost
+   * message; sends always wait. See {@link ClaimCommit}.
+   */
+  claimCommit?: ClaimCommit
 }
 
 /**
@@ -152,9 +158,9 @@ export class PostgresSpoolStore implements SpoolStore {
     this.#client = options.client
     this.#ownsClient = options.ownsClient
     this.#logger = options.logger ?? silentLogger
-    this.#sql = writeStatements(this.schema)
+    this.#sql = writeStatements(this.schema, options.claimCommit)
     this.#keySql = idempotencyStatements(this.schema)
-    this.#replySql = replyStatements(this.schema)
+    this.#replySql = replyStatements(this.schema, options.claimCommit)
     this.#inspect = new Inspector(this.schema)
     this.#channel = notifyChannel(this.schema)
     // The registry's change notifications share the channel: they wake no claimer.
