@@ -42,6 +42,7 @@ import type {
   VerifyReport,
   WithdrawParams,
 } from '@agent-comm/spool'
+import { textArrayLiteral } from './array-literal.js'
 import { ChangeFeed } from './change-feed.js'
 import type { SqlClient, SqlQueryable } from './client.js'
 import { toStorageError } from './drivers/driver-errors.js'
@@ -365,10 +366,12 @@ export class PostgresSpoolStore implements SpoolStore {
         const byReceipt = items.every((i) => i.receipt !== null)
         const [row] = await db.query<{ n: number }>(
           byReceipt ? this.#sql.ackAllByReceipt : this.#sql.ackAll,
+          // Array literals built in one pass rather than arrays node-postgres serializes element by
+          // element (see array-literal.ts): three arrays of a batch's size on every `ackBatch`.
           [
-            items.map((i) => i.messageId),
-            items.map((i) => i.recipient),
-            items.map((i) => i.receipt),
+            textArrayLiteral(items.map((i) => i.messageId)),
+            textArrayLiteral(items.map((i) => i.recipient)),
+            textArrayLiteral(items.map((i) => i.receipt)),
             now,
             items.length,
           ],
