@@ -16,7 +16,7 @@ export type {
 } from './approval.js'
 export { ApprovalExpiryPolicySchema, ApprovalRequestSchema, ApprovalResponseSchema } from './approval.js'
 export type { Clock } from './clock.js'
-export { ManualClock, systemClock } from './clock.js'
+export { delay, ManualClock, systemClock } from './clock.js'
 export type {
   AckResult,
   DeliveryInfo,
@@ -121,6 +121,7 @@ export {
   MessageDeliverySchema,
   SpoolStatsSchema,
 } from './queries.js'
+export { RandomPool } from './random.js'
 export type { ReplyableMessage, ReplyThread, RoutingInfo } from './routing.js'
 export { DEFAULT_TTL_HOURS, RoutingInfoSchema, replyThread } from './routing.js'
 export type { TraceMetadata, TraceparentFields } from './trace-context.js'
