@@ -1,4 +1,4 @@
-import { MESSAGE_COLUMNS } from './statements.js'
+import { type ClaimCommit, commitCondition, MESSAGE_COLUMNS } from './statements.js'
 
 /**
  * The statements that find a reply (`SpoolStore.claimReply` / `hasReply`), apart from the claim path's own:
@@ -6,7 +6,8 @@ import { MESSAGE_COLUMNS } from './statements.js'
  * the lease run out and attempts left; not expired), oldest first. Only that delivery is locked and leased:
  * a requester waiting for one reply never takes its other messages.
  */
-export function replyStatements(schema: string) {
+export function replyStatements(schema: string, claimCommit: ClaimCommit = 'durable') {
+  const commit = commitCondition(claimCommit)
   const messages = `"${schema}".messages`
   const deliveries = `"${schema}".deliveries`
   const candidate = `SELECT d.id FROM ${deliveries} d JOIN ${messages} m ON m.seq = d.message_seq
@@ -17,7 +18,7 @@ export function replyStatements(schema: string) {
   const lease = (picked: string) => `WITH picked AS (${picked}), leased AS (
         UPDATE ${deliveries} d SET status = 'leased', attempt = d.attempt + 1, available_at = $4, lease_until = $4,
           receipt = $5::text || '.' || d.id, updated_at = $3
-        FROM picked WHERE d.id = picked.id
+        FROM picked WHERE d.id = picked.id ${commit}
         RETURNING d.id, d.message_seq, d.attempt, d.max_attempts, d.receipt
       )
       SELECT l.id AS "deliveryId", l.attempt AS "attempt", l.max_attempts AS "maxAttempts", l.receipt AS "receipt",

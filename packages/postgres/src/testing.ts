@@ -6,6 +6,7 @@ import { redactUrl, toStorageError } from './drivers/driver-errors.js'
 import { createNodePostgresClient } from './drivers/node-postgres.js'
 import { type PgliteLike, wrapPglite } from './drivers/pglite.js'
 import { openPostgresSpoolStore } from './open.js'
+import type { ClaimCommit } from './statements.js'
 import type { PostgresSpoolStore } from './store.js'
 
 export { createPgliteClient, type PgliteClientOptions, type PgliteLike } from './drivers/pglite.js'
@@ -217,6 +218,8 @@ export interface TestStoreOptions {
   /** Pool size on a server (ignored on PGlite, a single connection). */
   poolSize?: number
   logger?: Logger
+  /** How claims and acks commit (default `durable`). */
+  claimCommit?: ClaimCommit
 }
 
 /**
@@ -228,6 +231,7 @@ export function openTestStore(db: TestDatabase, options: TestStoreOptions = {}):
   const common = {
     ...(options.schema === undefined ? {} : { schema: options.schema }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.claimCommit === undefined ? {} : { claimCommit: options.claimCommit }),
   }
   if (db.kind === 'server') {
     return openPostgresSpoolStore({
