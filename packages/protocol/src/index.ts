@@ -121,6 +121,7 @@ export {
   MessageDeliverySchema,
   SpoolStatsSchema,
 } from './queries.js'
+export { RandomPool } from './random.js'
 export type { ReplyableMessage, ReplyThread, RoutingInfo } from './routing.js'
 export { DEFAULT_TTL_HOURS, RoutingInfoSchema, replyThread } from './routing.js'
 export type { TraceMetadata, TraceparentFields } from './trace-context.js'
