@@ -170,6 +170,7 @@ async function openPostgresStorage(
     url,
     ...(config.postgresSchema === undefined ? {} : { schema: config.postgresSchema }),
     ...(config.postgresPoolSize === undefined ? {} : { poolSize: config.postgresPoolSize }),
+    ...(config.postgresClaimCommit === undefined ? {} : { claimCommit: config.postgresClaimCommit }),
     logger,
     ...(clock === undefined ? {} : { clock }),
     spool: { leaseSeconds: config.leaseSeconds },

@@ -16,7 +16,7 @@ export type {
 } from './approval.js'
 export { ApprovalExpiryPolicySchema, ApprovalRequestSchema, ApprovalResponseSchema } from './approval.js'
 export type { Clock } from './clock.js'
-export { ManualClock, systemClock } from './clock.js'
+export { delay, ManualClock, systemClock } from './clock.js'
 export type {
   AckResult,
   DeliveryInfo,
