@@ -15,13 +15,16 @@ export async function freePort() {
   return port
 }
 
-/** Starts the relay bin on 127.0.0.1:`port` over `dataDir` with `flags`, and waits until it answers. */
-export async function startRelayProcess(dataDir, port, flags = []) {
+/**
+ * Starts the relay bin on 127.0.0.1:`port` over `dataDir` with `flags` (and `env` added to this process's
+ * environment), and waits until it answers.
+ */
+export async function startRelayProcess(dataDir, port, flags = [], env = {}) {
   const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
   const child = spawn(
     process.execPath,
     [bin, '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn', ...flags],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
+    { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env } },
   )
   const url = `http://127.0.0.1:${port}`
   const probe = new RelayClient({ baseUrl: url, secretFor: () => undefined, retries: 0 })

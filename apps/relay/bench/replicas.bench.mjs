@@ -187,6 +187,7 @@ async function main() {
   if (db.kind !== 'server')
     throw new Error('This benchmark needs a PostgreSQL server (AGENT_COMM_TEST_PG_URL).')
   const children = []
+  const dropAfter = []
   try {
     // The single relay on SQLite.
     const store = await SecretStore.open({ path: SecretStore.fileIn(join(dir, 'sqlite')) })
@@ -208,7 +209,21 @@ async function main() {
     const pgFlags = ['--db', db.url, '--rate-limit', '0', '--trust-proxy', '127.0.0.1']
     const one = await startRelayProcess(join(dir, 'pg1'), await freePort(), pgFlags)
     const two = await startRelayProcess(join(dir, 'pg2'), await freePort(), pgFlags)
-    children.push(one.child, two.child)
+    // The same replica with claims and acks committed without waiting for the WAL flush (sends stay durable;
+    // see "Claims and acks on PostgreSQL" in the README): its own schema, so the rounds do not mix.
+    const relaxedDb = await createTestDatabase({ name: 'relay_bench_relaxed' })
+    const relaxedStores = await openPostgresRelayStores({ url: relaxedDb.url, key })
+    const relaxedSecrets = {}
+    for (const id of AGENTS) relaxedSecrets[id] = (await relaxedStores.secrets.generate(id)).secret
+    await relaxedStores.close()
+    const relaxed = await startRelayProcess(
+      join(dir, 'pg-relaxed'),
+      await freePort(),
+      ['--db', relaxedDb.url, '--rate-limit', '0'],
+      { AGENT_COMM_RELAY_PG_CLAIM_COMMIT: 'relaxed' },
+    )
+    dropAfter.push(relaxedDb)
+    children.push(one.child, two.child, relaxed.child)
     const proxy = await startNginx(join(dir, 'nginx'), [one.url, two.url])
     if (proxy !== undefined) children.push(proxy.child)
 
@@ -223,6 +238,11 @@ async function main() {
         // Its long polls are woken by a send to the same replica (LISTEN/NOTIFY round trip included).
         run: await figures(one.url, one.url, one.url, pgSecrets),
         pids: { replica: one.child.pid },
+      },
+      {
+        name: 'PostgreSQL, 1 replica, relaxed claims/acks',
+        run: await figures(relaxed.url, relaxed.url, relaxed.url, relaxedSecrets),
+        pids: { replica: relaxed.child.pid },
       },
     ]
     if (proxy !== undefined) {
@@ -283,6 +303,7 @@ async function main() {
     for (const child of children) child.kill('SIGTERM')
     await pause(500)
     await db.drop()
+    for (const other of dropAfter) await other.drop()
     rmSync(dir, { recursive: true, force: true })
   }
 }
