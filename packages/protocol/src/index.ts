@@ -15,6 +15,24 @@ export type {
   ApprovalResponse,
 } from './approval.js'
 export { ApprovalExpiryPolicySchema, ApprovalRequestSchema, ApprovalResponseSchema } from './approval.js'
+export {
+  DEFAULT_CLAIM_LIMIT,
+  DEFAULT_LEASE_SECONDS,
+  DEFAULT_LIST_LIMIT,
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_POOL_SIZE,
+  DEFAULT_REPLY_TIMEOUT_MS,
+  DEFAULT_TTL_HOURS,
+  MAX_CLAIM_LIMIT,
+  MAX_DELAY_SECONDS,
+  MAX_DELIVERY_ATTEMPTS,
+  MAX_LEASE_SECONDS,
+  MAX_LIST_LIMIT,
+  MAX_POLL_WAIT_MS,
+  MAX_POOL_SIZE,
+  MAX_TIMER_MS,
+  MAX_TTL_HOURS,
+} from './bounds.js'
 export type { Clock } from './clock.js'
 export { ManualClock, systemClock } from './clock.js'
 export type {
@@ -94,13 +112,17 @@ export {
 } from './message.js'
 export {
   AckOptionsSchema,
+  ClaimLimitSchema,
   ClaimOptionsSchema,
   DelaySecondsSchema,
   ExtendLeaseOptionsSchema,
   LeaseSecondsSchema,
+  ListLimitOptionSchema,
+  ListLimitSchema,
   MaxAttemptsSchema,
   NackOptionsSchema,
   NackReasonSchema,
+  PollWaitMsSchema,
   TransportSendOptionsSchema,
   WaitOptionsSchema,
 } from './operation-options.js'
@@ -122,7 +144,7 @@ export {
   SpoolStatsSchema,
 } from './queries.js'
 export type { ReplyableMessage, ReplyThread, RoutingInfo } from './routing.js'
-export { DEFAULT_TTL_HOURS, RoutingInfoSchema, replyThread } from './routing.js'
+export { RoutingInfoSchema, replyThread, TtlHoursSchema } from './routing.js'
 export type { TraceMetadata, TraceparentFields } from './trace-context.js'
 export {
   formatTraceparent,

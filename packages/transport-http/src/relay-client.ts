@@ -19,6 +19,7 @@ import {
   AgentProfileSchema,
   ClosedError,
   ConfigError,
+  DEFAULT_CLAIM_LIMIT,
   ErrorCode,
   ExtendLeaseResultSchema,
   MessageStatusSchema,
@@ -372,7 +373,7 @@ export class RelayClient {
     options: { limit?: number; leaseSeconds?: number; waitMs?: number } & CallOptions = {},
   ): Promise<ClaimedMessage[]> {
     const { signal, ...body } = options
-    const limit = body.limit ?? 10
+    const limit = body.limit ?? DEFAULT_CLAIM_LIMIT
     const shareable =
       this.#coalesce &&
       (body.waitMs === undefined || body.waitMs === 0) &&
