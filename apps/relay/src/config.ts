@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { PushAllowEntrySchema } from '@agent-comm/a2a'
-import { ConfigError, DEFAULT_POOL_SIZE, LOG_LEVELS, type LogLevel } from '@agent-comm/protocol'
+import { ConfigError, Limits, LOG_LEVELS, type LogLevel } from '@agent-comm/protocol'
 import { z } from 'zod'
 import { RELAY_DEFAULTS as D } from './defaults.js'
 
@@ -77,7 +77,7 @@ export const RELAY_ENV_VARIABLES = {
     'postgres:// URL: run as a replica on PostgreSQL instead of SQLite in the data folder (default none; flag --db)',
   AGENT_COMM_RELAY_PG_SCHEMA:
     'PostgreSQL only: schema holding the tables (default agent_comm; flag --db-schema)',
-  AGENT_COMM_RELAY_PG_POOL_SIZE: `PostgreSQL only: most connections per replica (default ${DEFAULT_POOL_SIZE}; flag --pool-size)`,
+  AGENT_COMM_RELAY_PG_POOL_SIZE: `PostgreSQL only: most connections per replica (default ${D.poolSize}; flag --pool-size)`,
   AGENT_COMM_RELAY_PG_NONCE_COMMIT:
     "PostgreSQL only: relaxed (a request's nonce is committed without waiting for the WAL flush; its effects always wait) or durable (default relaxed; environment only)",
   AGENT_COMM_RELAY_SECRETS_KEY:
@@ -206,7 +206,7 @@ const ConfigSchema = z.object({
     .default(false),
   AGENT_COMM_RELAY_ADMIN_ID: z
     .string()
-    .regex(new RegExp(`^[A-Za-z0-9._:@-]{1,${D.adminIdMaxLength}}$`), 'must be an agent id')
+    .regex(new RegExp(`^[A-Za-z0-9._:@-]{1,${Limits.agentIdMaxLength}}$`), 'must be an agent id')
     .default(D.adminId),
   AGENT_COMM_RELAY_ADMIN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   AGENT_COMM_RELAY_LEASE_SECONDS: int(1, D.maxLeaseSeconds, 'a number of seconds').default(D.leaseSeconds),

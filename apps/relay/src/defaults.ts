@@ -1,9 +1,15 @@
-import { DEFAULT_LEASE_SECONDS, Limits, MAX_LEASE_SECONDS, MAX_POOL_SIZE } from '@agent-comm/protocol'
-import { DEFAULT_AUTH_WINDOW_MS } from '@agent-comm/transport-http'
+import {
+  DEFAULT_AUTH_WINDOW_MS,
+  DEFAULT_LEASE_SECONDS,
+  DEFAULT_POOL_SIZE,
+  MAX_LEASE_SECONDS,
+  MAX_POOL_SIZE,
+} from '@agent-comm/protocol/bounds'
 
 /**
- * The relay's defaults and bounds, in one place: `createRelay`'s options and the bin's configuration
- * (flags and environment variables, `loadRelayConfig` and `relayConfig`) are both built from these.
+ * The relay's defaults and bounds, in one place: `createRelay`'s options, the bin's configuration (flags
+ * and environment variables, `loadRelayConfig` and `relayConfig`) and the CLI's `relay start` help are all
+ * built from these. Free of zod (`@agent-comm/relay/defaults`), so a command line can print them cheaply.
  */
 export const RELAY_DEFAULTS = {
   port: 8420,
@@ -23,9 +29,9 @@ export const RELAY_DEFAULTS = {
   maxDeliveriesLimit: 1_000_000,
   authFailuresPerMinute: 100,
   adminId: 'admin',
-  adminIdMaxLength: Limits.agentIdMaxLength,
   leaseSeconds: DEFAULT_LEASE_SECONDS,
   maxLeaseSeconds: MAX_LEASE_SECONDS,
+  poolSize: DEFAULT_POOL_SIZE,
   maxPoolSize: MAX_POOL_SIZE,
   logLevel: 'info',
 } as const

@@ -45,6 +45,9 @@ export const MAX_TIMER_MS = 2 ** 31 - 1
 /** How long a request waits for its reply when it names no time limit, in ms. */
 export const DEFAULT_REPLY_TIMEOUT_MS = 60_000
 
+/** How far a signed request's timestamp may be from the relay's clock, either way, by default: five minutes. */
+export const DEFAULT_AUTH_WINDOW_MS = 5 * 60_000
+
 /** Connections of a PostgreSQL pool that names no size. */
 export const DEFAULT_POOL_SIZE = 10
 

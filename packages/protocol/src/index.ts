@@ -16,6 +16,7 @@ export type {
 } from './approval.js'
 export { ApprovalExpiryPolicySchema, ApprovalRequestSchema, ApprovalResponseSchema } from './approval.js'
 export {
+  DEFAULT_AUTH_WINDOW_MS,
   DEFAULT_CLAIM_LIMIT,
   DEFAULT_LEASE_SECONDS,
   DEFAULT_LIST_LIMIT,

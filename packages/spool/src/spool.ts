@@ -859,11 +859,11 @@ export class Spool {
     return this.#store.pending({ recipient, limit, now })
   }
 
-  /** Dead-lettered deliveries, newest first. */
+  /** Dead-lettered deliveries, newest first: at most `limit` (50, up to 1000). */
   async listFailed(options: { agent?: string; limit?: number } = {}): Promise<FailedDelivery[]> {
     this.#open()
     const now = this.#clock.now()
-    const limit = Math.min(Math.max(Math.floor(options.limit ?? 100), 1), MAX_LIST_LIMIT)
+    const limit = Math.min(Math.max(Math.floor(options.limit ?? DEFAULT_LIST_LIMIT), 1), MAX_LIST_LIMIT)
     await this.#store.sweepExhaustedLeases({ now })
     return this.#store.listFailed(
       options.agent === undefined ? { limit, now } : { agent: options.agent, limit, now },
