@@ -1,38 +1,42 @@
 import { randomUUID } from 'node:crypto'
-import { type A2AStore, a2aPlugin, type Sealer } from '@agent-comm/a2a'
+import { type A2APluginOptions, type A2AStore, a2aPlugin, type Sealer } from '@agent-comm/a2a'
 import type { Clock } from '@agent-comm/protocol'
-import { parseOrThrow, ValidationError } from '@agent-comm/protocol'
+import { parseOrThrow } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
 import type { Spool } from '@agent-comm/spool'
-import { AUDIENCE_PATTERN, DEFAULT_AUTH_WINDOW_MS, RelayErrorCode } from '@agent-comm/transport-http'
+import { AUDIENCE_PATTERN, DEFAULT_AUTH_WINDOW_MS } from '@agent-comm/transport-http'
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
-  type FastifyRequest,
+  type FastifyServerOptions,
   LogController,
 } from 'fastify'
 import { z } from 'zod'
-import { Authenticator, AuthFailure, type Caller } from './auth.js'
+import { Authenticator } from './auth.js'
 import { mountConsole, type RelayConsoleOptions } from './console-mount.js'
 import type { ConsoleStore } from './console-store.js'
 import type { RelayContext, RelaySecrets } from './context.js'
 import { RELAY_DEFAULTS } from './defaults.js'
-import { forbidden, HttpProblem, toErrorReply } from './http-errors.js'
+import { toErrorReply } from './http-errors.js'
+import { RelayLimits } from './limits.js'
 import { RelayMetrics } from './metrics.js'
 import type { NonceStore } from './nonces.js'
-import { openApiDocument } from './openapi.js'
 import { ParkedPolls } from './parked-polls.js'
-import { type AuthLevel, parseJsonBody, type RouteDef } from './route-table.js'
+import { authenticationPlugin } from './plugins/authentication.js'
+import { authorizationPlugin } from './plugins/authorization.js'
+import { lifecyclePlugin } from './plugins/lifecycle.js'
+import { limitsPlugin } from './plugins/limits.js'
+import { metricsPlugin } from './plugins/metrics.js'
+import { RouteTable, routeGroup } from './plugins/route-group.js'
+import { wirePlugin } from './plugins/wire.js'
 import { adminRoutes } from './routes/admin.js'
 import { agentRoutes } from './routes/agents.js'
 import { deliveryRoutes } from './routes/deliveries.js'
 import { messageRoutes } from './routes/messages.js'
 import { systemRoutes } from './routes/system.js'
-import { registerTracing } from './tracing.js'
+import { tracingPlugin } from './tracing.js'
 import { RELAY_VERSION } from './version.js'
-import { WindowLimiter } from './window-limiter.js'
-import { type ZodTypeProvider, zodValidatorCompiler } from './zod-type-provider.js'
 
 /** Tunables of a relay; every one has a default. */
 export interface RelayOptions {
@@ -130,7 +134,7 @@ export interface RelayDeps {
   options?: RelayOptions
 }
 
-/** A count per window, or `false` for no limit. */
+/** A count per window, or `false` for no limit (`WindowLimit` of limits.ts). */
 const LimitSchema = z.union([
   z.literal(false),
   z.object({ max: z.number().int().min(1), timeWindowMs: z.number().int().min(1) }),
@@ -203,7 +207,7 @@ const RelayOptionsSchema = z
     path: ['requireAudience'],
   })
 
-const ANONYMOUS: Caller = { agentId: '', admin: false }
+type ParsedOptions = z.output<typeof RelayOptionsSchema>
 
 /**
  * Builds the relay: a fastify instance serving `/api/v1` over the injected spool, registry and secrets,
@@ -213,50 +217,48 @@ const ANONYMOUS: Caller = { agentId: '', admin: false }
 export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
   const options = parseOrThrow(RelayOptionsSchema, deps.options ?? {}, 'relay options')
   const clock = deps.clock ?? deps.spool.clock
-  const nonces = deps.nonces
-  const metrics = new RelayMetrics()
-  const failures =
-    options.authFailureLimit === false ? undefined : new WindowLimiter(options.authFailureLimit, clock)
-  const perAgent = options.rateLimit === false ? undefined : new WindowLimiter(options.rateLimit, clock)
-  /** Charges `units` of `caller`'s rate limit, or throws 429. */
-  const charge = (caller: Caller, units: number): void => {
-    if (perAgent === undefined || units <= 0) return
-    const retryAfterMs = perAgent.take(`agent:${caller.agentId}`, units)
-    if (retryAfterMs === 0) return
-    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000))
-    const { max, timeWindowMs } = perAgent.limit
-    throw new HttpProblem(
-      429,
-      RelayErrorCode.RATE_LIMITED,
-      `Too many requests from this agent: at most ${max} units per ${Math.round(timeWindowMs / 1000)} s (a request is one, a send one per delivery); this one needs ${units} more`,
-      {
-        hint: `Retry after ${seconds} s; batch acks, long-poll instead of polling, and send broadcasts less often.`,
-        headers: { 'retry-after': String(seconds) },
-        details: { limit: max, timeWindowMs, units },
-      },
-    )
-  }
   const closing = new AbortController()
-  const callers = new WeakMap<FastifyRequest, Caller>()
-  const authenticator = new Authenticator({
-    secrets: deps.secrets,
-    nonces,
-    clock,
-    windowMs: options.authWindowMs,
-    adminId: options.admin.agentId,
-    adminSecrets: options.admin.secrets,
-    ...(options.audience === undefined ? {} : { audience: options.audience }),
-    requireAudience: options.requireAudience,
+  const limits = new RelayLimits(options, clock)
+  const ctx = relayContext(deps, options, { clock, shutdown: closing.signal, limits })
+  const app = Fastify(serverOptions(deps, options)) as unknown as FastifyInstance
+  await app.register(wirePlugin)
+  await app.register(lifecyclePlugin, { closing, nonces: deps.nonces })
+  await app.register(tracingPlugin)
+  await app.register(metricsPlugin, { metrics: ctx.metrics, spool: deps.spool })
+  const consoleMount = await mountConsole(app, ctx, adminOf(options), {
+    ...options.console,
+    ...(deps.consoleStore === undefined ? {} : { store: deps.consoleStore }),
   })
+  await app.register(authenticationPlugin, {
+    authenticator: authenticatorOf(deps, options, clock),
+    nonces: deps.nonces,
+    limits,
+    metrics: ctx.metrics,
+    sessionCaller: consoleMount.callerOf,
+  })
+  await app.register(limitsPlugin, { limits })
+  await app.register(authorizationPlugin, { registry: deps.registry, clock })
+  const table = new RouteTable()
+  await app.register(routeGroup, { table, routes: systemRoutes(ctx, () => table.openApi()) })
+  await app.register(routeGroup, { table, routes: messageRoutes(ctx) })
+  await app.register(routeGroup, { table, routes: deliveryRoutes(ctx) })
+  await app.register(routeGroup, { table, routes: agentRoutes(ctx) })
+  await app.register(routeGroup, { table, routes: adminRoutes(ctx) })
+  await app.register(routeGroup, { table, routes: consoleMount.routes })
+  await app.register(a2aPlugin, a2aOptions(deps, options, clock))
+  return app
+}
 
-  const app = Fastify({
+/** The fastify server's own settings. */
+function serverOptions(deps: RelayDeps, options: ParsedOptions): FastifyServerOptions {
+  return {
     ...(deps.logger === undefined ? { logger: false } : { loggerInstance: deps.logger }),
     bodyLimit: options.bodyLimitBytes,
     // Ids may be 128 characters, and a client may percent-encode each (':' and '@' become three):
     // fastify's default of 100 would answer a long but valid id with 414. The schemas bound them exactly.
     routerOptions: { maxParamLength: 1024 },
     trustProxy: options.trustProxy,
-    // One line per request, written by the onResponse hook below with the route and agent.
+    // One line per request, written by the metrics plugin's onResponse hook with the route and agent.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
     return503OnClosing: true,
@@ -264,159 +266,38 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
       const mapped = toErrorReply(error, String(request.id))
       ;(reply as FastifyReply).code(mapped.status).send(mapped.body)
     },
-  }) as unknown as FastifyInstance
-
-  // Bodies are kept as raw bytes: the signature covers their exact SHA-256, and JSON is parsed only after
-  // the request proved who sent it. Anything but JSON is 415.
-  app.setValidatorCompiler(zodValidatorCompiler)
-  app.removeAllContentTypeParsers()
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) =>
-    done(null, body),
-  )
-
-  app.addHook('preClose', (done) => {
-    closing.abort()
-    done()
-  })
-  // After the last request: nonces still waiting for their group commit are written before the database closes.
-  app.addHook('onClose', async () => {
-    await nonces.flush()
-  })
-  app.addHook('onSend', (request, reply, payload, done) => {
-    reply.header('x-request-id', request.id)
-    // While shutting down, answers in flight close their connection: a keep-alive socket left idle would
-    // hold the server open until the client happened to drop it.
-    if (closing.signal.aborted) reply.header('connection', 'close')
-    done(null, payload)
-  })
-  registerTracing(app)
-  app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched'
-    metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000)
-    const caller = callers.get(request)
-    request.log.info(
-      {
-        method: request.method,
-        route,
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime * 10) / 10,
-        ...(caller === undefined ? {} : { agentId: caller.agentId }),
-      },
-      'request completed',
-    )
-    done()
-  })
-
-  app.setErrorHandler((error, request, reply) => {
-    const mapped = toErrorReply(error, String(request.id))
-    if (mapped.serverFault) request.log.error({ err: error }, 'request failed')
-    if (mapped.headers !== undefined) reply.headers(mapped.headers)
-    return reply.code(mapped.status).send(mapped.body)
-  })
-  app.setNotFoundHandler((request, reply) => {
-    const path = (request.raw.url ?? '').split('?')[0]
-    return reply.code(404).send({
-      error: {
-        code: RelayErrorCode.NOT_FOUND,
-        message: `No endpoint ${request.method} ${path}`,
-        hint: 'The API is under /api/v1; GET /api/v1/openapi.json lists every endpoint.',
-      },
-    })
-  })
-
-  const authenticate = (level: AuthLevel) => async (request: FastifyRequest) => {
-    const signed = {
-      method: request.method,
-      url: request.raw.url ?? request.url,
-      headers: request.headers,
-      body: Buffer.isBuffer(request.body) ? request.body : undefined,
-    }
-    const retryAfterMs = failures?.retryAfterMs(request.ip) ?? 0
-    let caller: Caller
-    const session = await consoleMount.callerOf(request)
-    if (session !== undefined) {
-      // A console page signed in with its session cookie (CSRF checked on changes); no signature to check.
-      caller = session
-    } else if (retryAfterMs > 0) {
-      // An address is not a person: behind a NAT, a proxy or on a shared host, a stranger's bad requests
-      // must not lock out agents that sign correctly. So over the limit a request is still checked, but
-      // cheaply: malformed headers, stale timestamps and unknown agents are refused before any HMAC, and
-      // only a request naming a real agent costs a verification. Failures are neither logged nor counted
-      // again (the address is already refused), so the flood costs no log lines.
-      try {
-        caller = await authenticator.authenticate(signed, { knownAgentsOnly: true })
-      } catch (error) {
-        if (!(error instanceof AuthFailure)) throw error
-        metrics.authFailure('blocked')
-        const seconds = Math.ceil(retryAfterMs / 1000)
-        throw new HttpProblem(
-          429,
-          RelayErrorCode.RATE_LIMITED,
-          `Too many failed authentications from this address: unsigned or wrongly signed requests are refused for ${seconds} s`,
-          {
-            hint: "Check the agent's secret (agent-comm relay gen-secret) and this machine's clock, then retry.",
-            headers: { 'retry-after': String(seconds) },
-          },
-        )
-      }
-    } else {
-      try {
-        caller = await authenticator.authenticate(signed)
-      } catch (error) {
-        if (error instanceof AuthFailure) {
-          metrics.authFailure(error.reason)
-          if (failures?.fail(request.ip) === true) {
-            request.log.warn(
-              { ip: request.ip, ...failures.limit },
-              'too many failed authentications: address refused until its window ends',
-            )
-          }
-          request.log.warn(
-            {
-              reason: error.reason,
-              agentId: error.claimedAgent,
-              route: request.routeOptions.url,
-              ip: request.ip,
-            },
-            'authentication failed',
-          )
-        }
-        throw error
-      }
-    }
-    // Its nonce is written before the request has any effect: a crash now cannot let it be replayed.
-    if (session === undefined) await nonces.whenDurable?.()
-    callers.set(request, caller)
-    // Charged here, before the body is validated: an invalid request costs the relay work too, so it
-    // counts like any other (it used to slip past a limit checked after validation).
-    charge(caller, 1)
-    if (level === 'admin' && !caller.admin) {
-      throw forbidden(`Only the relay's admin may call ${request.method} ${request.routeOptions.url}`)
-    }
-    if (!caller.admin) touch(caller.agentId, request)
   }
+}
 
-  // Presence: every authenticated request is a sign of life. The registry writes lastSeen at most once a
-  // second anyway; remembering when we last asked spares it the read on every request of a busy agent.
-  const lastTouched = new Map<string, number>()
-  const touch = (agentId: string, request: FastifyRequest): void => {
-    const now = clock.now()
-    const last = lastTouched.get(agentId)
-    if (last !== undefined && now - last < 1000 && now >= last) return
-    if (lastTouched.size > 10_000) lastTouched.clear()
-    lastTouched.set(agentId, now)
-    deps.registry.touch(agentId).catch((error: unknown) => {
-      request.log.warn({ err: error, agentId }, 'could not record presence')
-    })
-  }
+function adminOf(options: ParsedOptions): { adminId: string; adminSecrets: readonly string[] } {
+  return { adminId: options.admin.agentId, adminSecrets: options.admin.secrets }
+}
 
-  const ctx: RelayContext = {
+function authenticatorOf(deps: RelayDeps, options: ParsedOptions, clock: Clock): Authenticator {
+  return new Authenticator({
+    secrets: deps.secrets,
+    nonces: deps.nonces,
+    clock,
+    windowMs: options.authWindowMs,
+    ...adminOf(options),
+    ...(options.audience === undefined ? {} : { audience: options.audience }),
+    requireAudience: options.requireAudience,
+  })
+}
+
+/** Everything the route handlers work with. */
+function relayContext(
+  deps: RelayDeps,
+  options: ParsedOptions,
+  parts: { clock: Clock; shutdown: AbortSignal; limits: RelayLimits },
+): RelayContext {
+  return {
     spool: deps.spool,
     registry: deps.registry,
     secrets: deps.secrets,
-    clock,
-    metrics,
-    shutdown: closing.signal,
+    clock: parts.clock,
+    metrics: new RelayMetrics(),
+    shutdown: parts.shutdown,
     parked: new ParkedPolls(deps.spool),
     ready:
       deps.ready ??
@@ -433,30 +314,13 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
           : Math.min(options.maxDeliveriesPerRequest, options.rateLimit.max),
       chunkDeliveries: options.chunkDeliveries,
     },
-    charge,
+    charge: (caller, units) => parts.limits.charge(caller, units),
   }
-  const consoleMount = await mountConsole(
-    app,
-    ctx,
-    { adminId: options.admin.agentId, adminSecrets: options.admin.secrets },
-    { ...options.console, ...(deps.consoleStore === undefined ? {} : { store: deps.consoleStore }) },
-  )
-  const routes: RouteDef[] = []
-  let document: Record<string, unknown> | undefined
-  routes.push(
-    ...systemRoutes(ctx, () => {
-      document ??= openApiDocument(routes, { version: RELAY_VERSION })
-      return document
-    }),
-    ...messageRoutes(ctx),
-    ...deliveryRoutes(ctx),
-    ...agentRoutes(ctx),
-    ...adminRoutes(ctx),
-    ...consoleMount.routes,
-  )
-  for (const def of routes) mount(app, def, def.auth === 'none' ? undefined : authenticate(def.auth), callers)
+}
 
-  await app.register(a2aPlugin, {
+/** The A2A endpoint's options: the relay's spool, registry and clock, its push policy and signing key. */
+function a2aOptions(deps: RelayDeps, options: ParsedOptions, clock: Clock): A2APluginOptions {
+  return {
     spool: deps.spool,
     registry: deps.registry,
     clock,
@@ -467,59 +331,5 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
     },
     ...(deps.logger === undefined ? {} : { logger: deps.logger }),
     ...(deps.a2aStore === undefined ? {} : { store: deps.a2aStore }),
-  })
-
-  app.get('/metrics', async (request, reply) => {
-    let queue: Awaited<ReturnType<Spool['stats']>> | undefined
-    try {
-      queue = await deps.spool.stats()
-    } catch (error) {
-      request.log.warn({ err: error }, 'metrics could not read the spool')
-    }
-    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render(queue))
-  })
-
-  return app
-}
-
-function mount(
-  app: FastifyInstance,
-  def: RouteDef,
-  authenticate: ((request: FastifyRequest) => Promise<void>) | undefined,
-  callers: WeakMap<FastifyRequest, Caller>,
-): void {
-  app.withTypeProvider<ZodTypeProvider>().route({
-    method: def.method,
-    url: def.url,
-    // Validated by fastify with the route's zod schemas (zodValidatorCompiler), after preValidation below.
-    schema: {
-      ...(def.params === undefined ? {} : { params: def.params }),
-      ...(def.query === undefined ? {} : { querystring: def.query }),
-      ...(def.body === undefined ? {} : { body: def.body }),
-    },
-    // Who is asking first, then the body: JSON is parsed only once the signature over its raw bytes holds.
-    preValidation: async (request) => {
-      if (authenticate !== undefined) await authenticate(request)
-      const body = parseJsonBody(request.body)
-      if (def.body === undefined && body !== undefined) {
-        throw new ValidationError('Invalid request body: this endpoint takes no body', [
-          { path: '(root)', message: 'must be empty' },
-        ])
-      }
-      request.body = body
-    },
-    handler: async (request, reply) => {
-      const result = await def.handler({
-        params: request.params,
-        query: request.query,
-        body: request.body,
-        caller: callers.get(request) ?? ANONYMOUS,
-        request,
-        reply,
-      })
-      if (def.stream) return reply
-      if (reply.statusCode === 200) reply.code(def.status ?? (def.response === undefined ? 204 : 200))
-      return def.response === undefined ? reply.send() : reply.send(result)
-    },
-  })
+  }
 }

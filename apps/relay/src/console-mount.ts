@@ -43,16 +43,16 @@ export interface MountedConsole {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
-const mounted = new WeakMap<FastifyInstance, ConsoleSessions>()
+/** The instance decorator holding the console's sessions, for {@link issueConsoleLoginToken}. */
+const SESSIONS = 'consoleSessions'
 
 /**
  * Issues a one-time login token for `agentId` on a relay built with its console (the local
  * `agent-comm console` prints it in its URL); `admin` gives the operator role.
  */
 export function issueConsoleLoginToken(app: FastifyInstance, agentId: string, admin: boolean): string {
-  const sessions = mounted.get(app)
-  if (sessions === undefined) throw new Error('This relay was built without its console')
-  return sessions.issueLoginToken(agentId, admin)
+  if (!app.hasDecorator(SESSIONS)) throw new Error('This relay was built without its console')
+  return app.getDecorator<ConsoleSessions>(SESSIONS).issueLoginToken(agentId, admin)
 }
 
 /**
@@ -105,7 +105,7 @@ export async function mountConsole(
     clock: ctx.clock,
     ...(options.sessionTtlMs === undefined ? {} : { ttlMs: options.sessionTtlMs }),
   })
-  mounted.set(app, sessions)
+  app.decorate(SESSIONS, sessions)
   const approvals = new Approvals({ spool: ctx.spool, registry: ctx.registry, clock: ctx.clock, store })
   await app.register(consolePlugin, { prefix: '/console' })
 

@@ -1,8 +1,9 @@
+import type { ServerResponse } from 'node:http'
 import type { Clock } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
 import type { SecretInfo } from '@agent-comm/secrets'
 import type { Spool } from '@agent-comm/spool'
-import type { FastifyReply } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Caller, SecretSource } from './auth.js'
 import { forbidden } from './http-errors.js'
 import type { RelayMetrics } from './metrics.js'
@@ -82,4 +83,55 @@ export function connectionSignal(reply: FastifyReply, shutdown: AbortSignal): Ab
   const gone = new AbortController()
   reply.raw.once('close', () => gone.abort())
   return AbortSignal.any([gone.signal, shutdown])
+}
+
+/** A server-sent event stream a route handler writes itself (see {@link openEventStream}). */
+export interface EventStream {
+  res: ServerResponse
+  /** Aborts when the client goes away or the relay shuts down. */
+  signal: AbortSignal
+  /** Ends the response; on shutdown its socket too, or its keep-alive would hold the server open. */
+  end(): void
+}
+
+/**
+ * Takes `reply` over for a `text/event-stream` answer: its headers (no caching, no buffering by a proxy in
+ * front), a first comment so the client sees the stream open, and the signal it stops on.
+ */
+export function openEventStream(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  shutdown: AbortSignal,
+): EventStream {
+  const signal = connectionSignal(reply, shutdown)
+  reply.hijack()
+  const res = reply.raw
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    'x-request-id': String(request.id),
+  })
+  res.write(': connected\n\n')
+  const end = () =>
+    res.end(() => {
+      if (shutdown.aborted) res.socket?.destroy()
+    })
+  return { res, signal, end }
+}
+
+/**
+ * Whether `caller` may see a message: the admin, its sender, or an agent it was delivered to. To anyone
+ * else it does not exist (404 MESSAGE_NOT_FOUND), so ids cannot be probed.
+ */
+export function mayRead(
+  caller: Caller,
+  status: { message: { fromAgent: string }; deliveries: readonly { recipient: string }[] },
+): boolean {
+  return (
+    caller.admin ||
+    status.message.fromAgent === caller.agentId ||
+    status.deliveries.some((d) => d.recipient === caller.agentId)
+  )
 }

@@ -59,6 +59,24 @@ export function route<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodT
   return def as unknown as RouteDef
 }
 
+/** A route of a group: its tag, auth level and path prefix are the group's (the auth level unless it gives one). */
+export type GroupRouteDef<
+  P extends z.ZodType,
+  Q extends z.ZodType,
+  B extends z.ZodType,
+  R extends z.ZodType,
+> = Omit<RouteDef<P, Q, B, R>, 'tag' | 'auth'> & { auth?: AuthLevel }
+
+/**
+ * Declares the routes of one group (`tag`, e.g. `agents`): each gets the group's tag and auth level, and
+ * its `url` is taken below `prefix`.
+ */
+export function routesOf(group: { tag: string; auth: AuthLevel; prefix: string }) {
+  return <P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType>(
+    def: GroupRouteDef<P, Q, B, R>,
+  ): RouteDef => route({ tag: group.tag, auth: group.auth, ...def, url: `${group.prefix}${def.url}` })
+}
+
 /** Parses a raw JSON body safely: `__proto__` and `constructor.prototype` keys are refused, not merged. */
 export function parseJsonBody(raw: unknown): unknown {
   if (raw === undefined || raw === null) return undefined

@@ -9,70 +9,78 @@ import {
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
 
 const tracer = trace.getTracer('@agent-comm/relay')
+
+/** The request decorator holding the request's server span while it runs. */
+const SPAN = 'traceSpan'
 
 /**
  * One `agent-comm relay <METHOD> <route>` server span per request, a child of the request's W3C
  * `traceparent` (and `tracestate`) header when it has one, so a message's hops through the relay are in
  * its sender's trace. Through `@opentelemetry/api` only: no-op spans unless the process registers a
- * tracer provider (the relay's bin does with `OTEL_*` variables set).
+ * tracer provider (the relay's bin does with `OTEL_*` variables set). The span is kept in the request's
+ * `traceSpan` decorator until the request ends.
  */
-export function registerTracing(app: FastifyInstance): void {
-  const spans = new WeakMap<FastifyRequest, Span>()
-  app.addHook('onRequest', (request, _reply, done) => {
-    const ids = parseTraceparent(request.headers.traceparent)
-    const tracestate = request.headers.tracestate
-    const parent =
-      ids === undefined
-        ? context.active()
-        : trace.setSpanContext(ROOT_CONTEXT, {
-            ...ids,
-            isRemote: true,
-            ...(typeof tracestate === 'string' && tracestate !== ''
-              ? { traceState: createTraceState(tracestate) }
-              : {}),
-          })
-    const route = request.routeOptions.url ?? 'unmatched'
-    const attributes: Attributes = {
-      'messaging.system': 'agent-comm',
-      'http.request.method': request.method,
-      'http.route': route,
+export const tracingPlugin = fp(
+  async (app) => {
+    app.decorateRequest(SPAN, null)
+    app.addHook('onRequest', (request, _reply, done) => {
+      const ids = parseTraceparent(request.headers.traceparent)
+      const tracestate = request.headers.tracestate
+      const parent =
+        ids === undefined
+          ? context.active()
+          : trace.setSpanContext(ROOT_CONTEXT, {
+              ...ids,
+              isRemote: true,
+              ...(typeof tracestate === 'string' && tracestate !== ''
+                ? { traceState: createTraceState(tracestate) }
+                : {}),
+            })
+      const route = request.routeOptions.url ?? 'unmatched'
+      const attributes: Attributes = {
+        'messaging.system': 'agent-comm',
+        'http.request.method': request.method,
+        'http.route': route,
+      }
+      const params = request.params as Record<string, string | undefined> | undefined
+      if (params?.agentId !== undefined) attributes['agent_comm.agent'] = params.agentId
+      if (params?.messageId !== undefined) attributes['messaging.message.id'] = params.messageId
+      const caller = request.headers['x-agent-id']
+      if (typeof caller === 'string') attributes['agent_comm.caller'] = caller
+      request.setDecorator(
+        SPAN,
+        tracer.startSpan(
+          `agent-comm relay ${request.method} ${route}`,
+          { kind: SpanKind.SERVER, attributes },
+          parent,
+        ),
+      )
+      done()
+    })
+    const end = (request: FastifyRequest, status: number | undefined): void => {
+      const span = request.getDecorator<Span | null>(SPAN)
+      if (span === null) return
+      request.setDecorator(SPAN, null)
+      if (status === undefined) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: 'client closed the request' })
+      } else {
+        span.setAttribute('http.response.status_code', status)
+        if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR })
+      }
+      span.end()
     }
-    const params = request.params as Record<string, string | undefined> | undefined
-    if (params?.agentId !== undefined) attributes['agent_comm.agent'] = params.agentId
-    if (params?.messageId !== undefined) attributes['messaging.message.id'] = params.messageId
-    const caller = request.headers['x-agent-id']
-    if (typeof caller === 'string') attributes['agent_comm.caller'] = caller
-    spans.set(
-      request,
-      tracer.startSpan(
-        `agent-comm relay ${request.method} ${route}`,
-        { kind: SpanKind.SERVER, attributes },
-        parent,
-      ),
-    )
-    done()
-  })
-  const end = (request: FastifyRequest, status: number | undefined): void => {
-    const span = spans.get(request)
-    if (span === undefined) return
-    spans.delete(request)
-    if (status === undefined) {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: 'client closed the request' })
-    } else {
-      span.setAttribute('http.response.status_code', status)
-      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR })
-    }
-    span.end()
-  }
-  app.addHook('onResponse', (request, reply, done) => {
-    end(request, reply.statusCode)
-    done()
-  })
-  app.addHook('onRequestAbort', (request, done) => {
-    end(request, undefined)
-    done()
-  })
-}
+    app.addHook('onResponse', (request, reply, done) => {
+      end(request, reply.statusCode)
+      done()
+    })
+    app.addHook('onRequestAbort', (request, done) => {
+      end(request, undefined)
+      done()
+    })
+  },
+  { name: 'agent-comm-tracing' },
+)

@@ -106,6 +106,9 @@ export function inSpan<T>(
   const span = tracer.startSpan(name, { kind }, parent)
   // Attributes are built only for a span that records: a no-op tracer costs no allocations for them.
   if (span.isRecording()) span.setAttributes(attributes())
+  // No SDK and no trace to continue: the span is an invalid no-op, so children started under it or under
+  // `parent` are alike. Skip the context and the extra promise, which every send, claim and ack would pay.
+  else if (!isSpanContextValid(span.spanContext())) return fn(span, parent)
   const ctx = trace.setSpan(parent, span)
   return context
     .with(ctx, () => fn(span, ctx))

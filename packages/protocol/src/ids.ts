@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto'
 import type { Clock } from './clock.js'
 import { systemClock } from './clock.js'
+import { RandomPool } from './random.js'
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ'
 
@@ -21,6 +21,7 @@ function encodeTime(ms: number): string {
  */
 export class IdGenerator {
   readonly #clock: Clock
+  readonly #random = new RandomPool()
   #lastMs = -1
   #lastRandom: number[] = []
   #lastTime = ''
@@ -38,7 +39,7 @@ export class IdGenerator {
     } else {
       this.#lastMs = ms
       this.#lastTime = encodeTime(ms)
-      const bytes = randomBytes(16)
+      const bytes = this.#random.bytes(16)
       this.#lastRandom = Array.from(bytes, (b) => b & 31)
       // Leave headroom so incrementing within a millisecond cannot overflow in practice.
       this.#lastRandom[0] = this.#lastRandom[0]! & 15

@@ -144,6 +144,7 @@ export {
   MessageDeliverySchema,
   SpoolStatsSchema,
 } from './queries.js'
+export { RandomPool } from './random.js'
 export type { ReplyableMessage, ReplyThread, RoutingInfo } from './routing.js'
 export { RoutingInfoSchema, replyThread, TtlHoursSchema } from './routing.js'
 export type { TraceMetadata, TraceparentFields } from './trace-context.js'

@@ -147,7 +147,8 @@ export class Registry {
   async get(agentId: string): Promise<AgentProfile | undefined> {
     this.#open()
     const id = parseAgentId(agentId)
-    const row = await this.#record(id)
+    // From memory without a turn of the event loop: the coordinator asks on every send and poll.
+    const row = this.#cached(id) ?? (await this.#fetch(id))
     return row === null ? undefined : this.#profile(row, this.#clock.now())
   }
 
@@ -282,9 +283,13 @@ export class Registry {
 
   /** The stored row of `agentId` (null: not registered), from memory while the store says nothing changed. */
   async #record(agentId: string): Promise<AgentRecord | null> {
-    const cached = this.#cached(agentId)
-    if (cached !== undefined) return cached
-    // The token is read before the row: a change committed in between makes the next token differ.
+    return this.#cached(agentId) ?? this.#fetch(agentId)
+  }
+
+  /** The stored row of `agentId` (null: not registered) read from the store, kept in memory if it may be. */
+  async #fetch(agentId: string): Promise<AgentRecord | null> {
+    // The token is read before the row (by `#cached`, always called just before): a change committed in
+    // between makes the next token differ.
     const token = this.#cacheToken
     const row = (await this.#store.getAgent({ agentId })) ?? null
     // An absent agent is never kept: on a store whose token moves when another process's notification

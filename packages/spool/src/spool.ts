@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import type { Clock, Logger, MessageInput, MessageV2 } from '@agent-comm/protocol'
 import {
   AgentIdSchema,
@@ -19,6 +18,7 @@ import {
   MessageNotFoundError,
   parseMessage,
   parseOrThrow,
+  RandomPool,
   StorageError,
   silentLogger,
   systemClock,
@@ -132,6 +132,25 @@ function isEmpty(object: object): boolean {
   return true
 }
 
+/**
+ * Most sends one group commit stores in its transaction; more sends issued together take several. Bounds
+ * how long one commit holds the write lock and how much one refused send makes the others redo alone.
+ */
+const GROUP_COMMIT_MAX_SENDS = 256
+
+/** A send waiting in a group commit, and how to settle its caller's promise. */
+interface QueuedSend {
+  prepared: PreparedSend
+  resolve: (result: InsertResult) => void
+  reject: (error: unknown) => void
+}
+
+/** The sends of one group commit; `started` once its transaction was begun (by its microtask or `close`). */
+interface SendGroup {
+  sends: QueuedSend[]
+  started: boolean
+}
+
 /** Messages validated between two yields of a chunked batch. */
 const PREPARE_CHUNK = 200
 
@@ -237,6 +256,8 @@ export class Spool {
   readonly #clock: Clock
   readonly #logger: Logger
   readonly #ids: IdGenerator
+  /** Where lease receipts get their randomness. */
+  readonly #random = new RandomPool()
   readonly #leaseSeconds: number
   readonly #maxAttempts: number
   readonly #retryDelaySeconds: (attempt: number) => number
@@ -247,6 +268,10 @@ export class Spool {
   readonly #replyWatcher: ChangeWatcher
   /** Wakes `waitForChange` callers at any write (see {@link ChangeSignal}). */
   readonly #changes: ChangeSignal
+  /** The sends the next group commit stores together (see `send`), until it starts or fills up. */
+  #queuedSends: SendGroup | undefined
+  /** The group commits under way: `close` waits for them before closing the store. */
+  readonly #groupCommits = new Set<Promise<void>>()
   #closed = false
 
   private constructor(store: SpoolStore, options: SpoolOptions) {
@@ -348,15 +373,70 @@ export class Spool {
    * refused (`ConflictError`), as is an id another sender used. With `options.idempotencyKey`, a send by the
    * same sender with the same key within the window (`idempotencyWindowMs`, 24 h) is a duplicate of the
    * first whatever its id: it reports the first message's id and stores nothing.
+   *
+   * Sends issued together — before the current run of promise callbacks ends, as concurrent callers'
+   * sends are — share one transaction (group commit): each resolves once that commit is done, with the
+   * result it would have had alone. One refused send (another sender's id) or a failed commit makes each
+   * of them try again in a transaction of its own, so no send fails for another's sake.
    */
   async send(input: MessageV2 | MessageInput, options: SendOptions = {}): Promise<SendResult> {
     this.#open()
     const prepared = this.#prepareSend(input, options)
-    const outcome = await this.#store.insertMessages({ sends: [prepared], now: this.#clock.now() })
-    if (!outcome.ok) throw otherSendersId(prepared.message)
-    const result = outcome.results[0]!
-    if (result.deliveries > 0) this.#notify()
-    return this.#sendResult(prepared, result)
+    return this.#sendResult(prepared, await this.#storeTogether(prepared))
+  }
+
+  /** Queues `prepared` for the next group commit, which starts after the promise callbacks queued now. */
+  #storeTogether(prepared: PreparedSend): Promise<InsertResult> {
+    return new Promise((resolve, reject) => {
+      let group = this.#queuedSends
+      if (group === undefined) {
+        const fresh: SendGroup = { sends: [], started: false }
+        this.#queuedSends = group = fresh
+        queueMicrotask(() => this.#startGroupCommit(fresh))
+      }
+      group.sends.push({ prepared, resolve, reject })
+      if (group.sends.length >= GROUP_COMMIT_MAX_SENDS) this.#queuedSends = undefined
+    })
+  }
+
+  #startGroupCommit(group: SendGroup): void {
+    if (group.started) return
+    group.started = true
+    if (this.#queuedSends === group) this.#queuedSends = undefined
+    const commit = this.#groupCommit(group.sends).finally(() => this.#groupCommits.delete(commit))
+    this.#groupCommits.add(commit)
+  }
+
+  /** Stores the queued sends in one transaction, or, if that fails, each in its own. Never rejects. */
+  async #groupCommit(queue: QueuedSend[]): Promise<void> {
+    if (queue.length > 1) {
+      try {
+        const outcome = await this.#store.insertMessages({
+          sends: queue.map((q) => q.prepared),
+          now: this.#clock.now(),
+        })
+        if (outcome.ok) {
+          this.#settleStored(queue, outcome.results)
+          return
+        }
+      } catch {
+        // Retried one by one below, where each send gets its own outcome or error.
+      }
+    }
+    for (const queued of queue) {
+      try {
+        const outcome = await this.#store.insertMessages({ sends: [queued.prepared], now: this.#clock.now() })
+        if (outcome.ok) this.#settleStored([queued], outcome.results)
+        else queued.reject(otherSendersId(queued.prepared.message))
+      } catch (error) {
+        queued.reject(error)
+      }
+    }
+  }
+
+  #settleStored(queue: QueuedSend[], results: InsertResult[]): void {
+    if (results.some((r) => r.deliveries > 0)) this.#notify()
+    for (let i = 0; i < queue.length; i++) queue[i]!.resolve(results[i]!)
   }
 
   /**
@@ -533,7 +613,7 @@ export class Spool {
       recipient,
       now,
       leaseUntil: now + Math.round((leaseSeconds ?? this.#leaseSeconds) * 1000),
-      receipt: randomBytes(12).toString('hex'),
+      receipt: this.#random.hex(12),
       decode: decodeClaimed,
     }
   }
@@ -913,6 +993,9 @@ export class Spool {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    // Sends accepted before the close are stored (or fail) first.
+    if (this.#queuedSends !== undefined) this.#startGroupCommit(this.#queuedSends)
+    await Promise.all(this.#groupCommits)
     this.#watcher.close()
     this.#replyWatcher.close()
     this.#changes.close()

@@ -113,6 +113,14 @@ export type SendSummary = z.output<typeof SendSummarySchema>
 /** Response of `POST /messages/batch`, in the order of the request's items. */
 export const SendBatchResponseSchema = z.object({ results: z.array(SendSummarySchema) })
 
+/** How long a long poll may hold the request, in ms (0–30 000; 0: answer at once). */
+const WaitMsSchema = z
+  .number()
+  .int('must be a whole number of milliseconds')
+  .min(0, 'must not be negative')
+  .max(MAX_WAIT_MS, `must be at most ${MAX_WAIT_MS}`)
+  .default(0)
+
 /** Body of `POST /agents/{agentId}/claim`. */
 export const ClaimRequestSchema = z.strictObject({
   /** At most this many messages, 1–100 (10). */
@@ -124,12 +132,7 @@ export const ClaimRequestSchema = z.strictObject({
     .default(DEFAULT_CLAIM_LIMIT),
   leaseSeconds: LeaseSecondsSchema.optional(),
   /** When nothing is waiting, hold the request up to this many ms and answer the moment a message arrives (0–30 000). */
-  waitMs: z
-    .number()
-    .int('must be a whole number of milliseconds')
-    .min(0, 'must not be negative')
-    .max(MAX_WAIT_MS, `must be at most ${MAX_WAIT_MS}`)
-    .default(0),
+  waitMs: WaitMsSchema,
 })
 
 /** Body of `POST /agents/{agentId}/claim`. */
@@ -142,12 +145,7 @@ export const ClaimResponseSchema = z.object({ messages: z.array(ClaimedMessageSc
 export const ClaimReplyRequestSchema = z.strictObject({
   leaseSeconds: LeaseSecondsSchema.optional(),
   /** When no reply is waiting, hold the request up to this many ms and answer the moment one arrives (0–30 000). */
-  waitMs: z
-    .number()
-    .int('must be a whole number of milliseconds')
-    .min(0, 'must not be negative')
-    .max(MAX_WAIT_MS, `must be at most ${MAX_WAIT_MS}`)
-    .default(0),
+  waitMs: WaitMsSchema,
 })
 
 /** Body of `POST /agents/{agentId}/replies/{requestId}/claim`. */

@@ -141,3 +141,25 @@ function protocolError(
   }
   return new AgentCommError(code, message, options)
 }
+
+/**
+ * Errors a batch request can get because of one of its items: the calls are then sent one by one, so only
+ * that item's caller sees its error. Anything else (authentication, rate limits, an unreachable relay) is
+ * the same for every call of the group.
+ */
+const ITEM_ERROR_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  Codes.VALIDATION,
+  Codes.AGENT_NOT_FOUND,
+  Codes.MESSAGE_NOT_FOUND,
+  Codes.DELIVERY_NOT_FOUND,
+  Codes.LEASE_LOST,
+  Codes.INVALID_STATE,
+  Codes.SCHEMA_VERSION,
+  Codes.CONFLICT,
+])
+
+/** Whether a coalesced batch failed because of one of its items (see {@link ITEM_ERROR_CODES}). */
+export function isItemError(error: unknown): boolean {
+  if (error instanceof RelayError) return error.relayCode === RelayErrorCode.PAYLOAD_TOO_LARGE
+  return error instanceof AgentCommError && ITEM_ERROR_CODES.has(error.code)
+}

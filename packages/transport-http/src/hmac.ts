@@ -64,25 +64,16 @@ export function bodyDigest(body: string | Uint8Array | undefined): string {
  * (the relay checks each header's shape first), so no two requests share a canonical string.
  */
 export function canonicalRequest(parts: SignedRequestParts): string {
-  if (parts.audience !== undefined) {
-    return [
-      AUTH_SCHEME_V2,
-      parts.method.toUpperCase(),
-      parts.path,
-      String(parts.timestamp),
-      parts.nonce,
-      parts.agentId,
-      parts.audience,
-      parts.bodySha256,
-    ].join('\n')
-  }
+  const v2 = parts.audience !== undefined
   return [
-    AUTH_SCHEME,
+    v2 ? AUTH_SCHEME_V2 : AUTH_SCHEME,
     parts.method.toUpperCase(),
     parts.path,
     String(parts.timestamp),
     parts.nonce,
     parts.agentId,
+    // Version 2 binds the request to one relay: its audience comes before the body hash.
+    ...(v2 ? [parts.audience] : []),
     parts.bodySha256,
   ].join('\n')
 }

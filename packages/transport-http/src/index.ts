@@ -40,6 +40,10 @@ export {
   WaitQuerySchema,
   WaitResponseSchema,
 } from './api.js'
+// The option and result types of RelayClient's calls (CallOptions, AsAgentOptions, ClaimOptions,
+// NackOptions, ExtendOptions, AgentListOptions, BatchItem, RelayHealth, RelayConversation): that file holds
+// nothing else.
+export type * from './endpoints/call-options.js'
 export { hasPlainSecretEnvName, SECRET_ENV_PREFIX, secretEnvName, secretFromEnv } from './env.js'
 export { errorFromResponse, RelayError } from './errors.js'
 export type { AuthHeaderProblem, AuthHeaders, SignedRequestParts, SignRequestInput } from './hmac.js'
@@ -59,14 +63,7 @@ export {
 } from './hmac.js'
 export type { HttpTransportOptions } from './http-transport.js'
 export { HttpTransport } from './http-transport.js'
-export type {
-  AsAgentOptions,
-  BatchItem,
-  CallOptions,
-  RelayClientOptions,
-  RelayConversation,
-  RelayHealth,
-} from './relay-client.js'
+export type { RelayClientOptions } from './relay-client.js'
 export { RelayClient } from './relay-client.js'
 export type { ServerSentEvent } from './sse.js'
 export { parseServerSentEvents } from './sse.js'

@@ -7,7 +7,7 @@ import {
 import { API_PREFIX, FailedQuerySchema, RetryRequestSchema } from '@agent-comm/transport-http'
 import { z } from 'zod'
 import type { RelayContext } from '../context.js'
-import { type RouteDef, route } from '../route-table.js'
+import { type RouteDef, routesOf } from '../route-table.js'
 
 const FailedResponseSchema = z.object({ failed: z.array(MessageDeliverySchema) })
 
@@ -27,17 +27,17 @@ const AdminAgentsResponseSchema = z.object({
   ),
 })
 
+const route = routesOf({ tag: 'admin', auth: 'admin', prefix: API_PREFIX })
+
 /** Operator endpoints, for the admin id only. */
 export function adminRoutes(ctx: RelayContext): RouteDef[] {
   const { spool, registry, secrets } = ctx
   return [
     route({
       method: 'GET',
-      url: `${API_PREFIX}/admin/stats`,
+      url: '/admin/stats',
       operationId: 'stats',
       summary: 'Counts by delivery status, queue ages, failure rate and per-agent depth',
-      tag: 'admin',
-      auth: 'admin',
       response: SpoolStatsSchema,
       async handler() {
         return spool.stats()
@@ -45,11 +45,9 @@ export function adminRoutes(ctx: RelayContext): RouteDef[] {
     }),
     route({
       method: 'GET',
-      url: `${API_PREFIX}/admin/failed`,
+      url: '/admin/failed',
       operationId: 'listFailed',
       summary: 'Dead-lettered deliveries, most recently failed first',
-      tag: 'admin',
-      auth: 'admin',
       query: FailedQuerySchema,
       response: FailedResponseSchema,
       async handler({ query }) {
@@ -58,12 +56,10 @@ export function adminRoutes(ctx: RelayContext): RouteDef[] {
     }),
     route({
       method: 'POST',
-      url: `${API_PREFIX}/admin/failed/:messageId/retry`,
+      url: '/admin/failed/:messageId/retry',
       operationId: 'retryFailed',
       summary:
         'Requeue the dead-lettered deliveries of a message (for one agent, or all) with fresh attempts',
-      tag: 'admin',
-      auth: 'admin',
       params: z.strictObject({ messageId: MessageIdSchema }),
       body: RetryRequestSchema,
       response: z.object({ requeued: z.number().int() }),
@@ -74,12 +70,10 @@ export function adminRoutes(ctx: RelayContext): RouteDef[] {
     }),
     route({
       method: 'GET',
-      url: `${API_PREFIX}/admin/agents`,
+      url: '/admin/agents',
       operationId: 'adminAgents',
       summary:
         'Every agent the relay knows, registered or holding a secret, with secret dates (never secrets)',
-      tag: 'admin',
-      auth: 'admin',
       response: AdminAgentsResponseSchema,
       async handler() {
         const profiles = new Map((await registry.list()).map((p) => [p.agentId, p]))

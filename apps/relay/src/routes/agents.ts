@@ -7,9 +7,11 @@ import {
 } from '@agent-comm/transport-http'
 import { z } from 'zod'
 import { type RelayContext, requireSelfOrAdmin } from '../context.js'
-import { type RouteDef, route } from '../route-table.js'
+import { type RouteDef, routesOf } from '../route-table.js'
 
 const AgentParams = z.strictObject({ agentId: AgentIdSchema })
+
+const route = routesOf({ tag: 'agents', auth: 'agent', prefix: API_PREFIX })
 
 /** The relay's registry: agents register and heartbeat themselves; anyone authenticated can discover them. */
 export function agentRoutes(ctx: RelayContext): RouteDef[] {
@@ -17,11 +19,9 @@ export function agentRoutes(ctx: RelayContext): RouteDef[] {
   return [
     route({
       method: 'GET',
-      url: `${API_PREFIX}/agents`,
+      url: '/agents',
       operationId: 'listAgents',
       summary: 'Registered agents matching every given filter, by id',
-      tag: 'agents',
-      auth: 'agent',
       query: AgentListQuerySchema,
       response: AgentListResponseSchema,
       async handler({ query }) {
@@ -30,11 +30,9 @@ export function agentRoutes(ctx: RelayContext): RouteDef[] {
     }),
     route({
       method: 'GET',
-      url: `${API_PREFIX}/agents/:agentId`,
+      url: '/agents/:agentId',
       operationId: 'getAgent',
       summary: "One agent's profile",
-      tag: 'agents',
-      auth: 'agent',
       params: AgentParams,
       response: AgentProfileSchema,
       errors: [404],
@@ -44,11 +42,9 @@ export function agentRoutes(ctx: RelayContext): RouteDef[] {
     }),
     route({
       method: 'PUT',
-      url: `${API_PREFIX}/agents/:agentId`,
+      url: '/agents/:agentId',
       operationId: 'register',
       summary: 'Register an agent or update its profile (itself, or any agent as the admin)',
-      tag: 'agents',
-      auth: 'agent',
       params: AgentParams,
       body: RegisterRequestSchema,
       response: AgentProfileSchema,
@@ -59,11 +55,9 @@ export function agentRoutes(ctx: RelayContext): RouteDef[] {
     }),
     route({
       method: 'POST',
-      url: `${API_PREFIX}/agents/:agentId/heartbeat`,
+      url: '/agents/:agentId/heartbeat',
       operationId: 'heartbeat',
       summary: 'Record that the agent is alive',
-      tag: 'agents',
-      auth: 'agent',
       params: AgentParams,
       response: AgentProfileSchema,
       errors: [404],
@@ -74,12 +68,10 @@ export function agentRoutes(ctx: RelayContext): RouteDef[] {
     }),
     route({
       method: 'DELETE',
-      url: `${API_PREFIX}/agents/:agentId`,
+      url: '/agents/:agentId',
       operationId: 'deregister',
       summary:
         'Remove an agent from the registry (itself, or any agent as the admin); its secret stays until revoked',
-      tag: 'agents',
-      auth: 'agent',
       params: AgentParams,
       errors: [404],
       async handler({ params, caller }) {

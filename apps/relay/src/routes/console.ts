@@ -22,9 +22,9 @@ import { z } from 'zod'
 import type { Caller } from '../auth.js'
 import { type Approvals, MAX_PAGE } from '../console-approvals.js'
 import { ConsoleSessions, SESSION_COOKIE } from '../console-sessions.js'
-import { connectionSignal, type RelayContext } from '../context.js'
+import { mayRead, openEventStream, type RelayContext } from '../context.js'
 import { forbidden, HttpProblem } from '../http-errors.js'
-import { type RouteDef, route } from '../route-table.js'
+import { type RouteDef, routesOf } from '../route-table.js'
 import { WindowLimiter } from '../window-limiter.js'
 
 const PREFIX = `${API_PREFIX}/console`
@@ -143,6 +143,8 @@ function isHuman(profile: z.output<typeof AgentProfileSchema>): boolean {
   return profile.metadata.kind === 'human' || profile.capabilities.includes('human-review')
 }
 
+const route = routesOf({ tag: 'console', auth: 'agent', prefix: PREFIX })
+
 /**
  * The console's part of the API: sessions (sign in with a human agent's secret or a local one-time
  * token), the inbox with open / done, composing and replying, approvals and their audit log, search,
@@ -194,12 +196,11 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
   return [
     route({
       method: 'POST',
-      url: `${PREFIX}/session`,
+      url: '/session',
       operationId: 'consoleSignIn',
       summary: 'Sign in to the console: a human agent with its relay secret, or a one-time login token',
       description:
         'Only the admin and agents registered with `metadata.kind: "human"` or the capability `human-review` may sign in. Sets the HttpOnly, SameSite=Strict session cookie (Secure behind TLS) and returns the CSRF token every state change must send in X-CSRF-Token.',
-      tag: 'console',
       auth: 'none',
       body: SignInSchema,
       response: SessionSchema,
@@ -267,11 +268,9 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
     }),
     route({
       method: 'GET',
-      url: `${PREFIX}/session`,
+      url: '/session',
       operationId: 'consoleSession',
       summary: 'The signed-in console session: who, whether operator, and its CSRF token',
-      tag: 'console',
-      auth: 'agent',
       response: SessionSchema,
       async handler({ request, reply }) {
         const session = await sessions.find(request.cookies[SESSION_COOKIE])
@@ -287,11 +286,9 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
     }),
     route({
       method: 'DELETE',
-      url: `${PREFIX}/session`,
+      url: '/session',
       operationId: 'consoleSignOut',
       summary: 'Sign out: ends the session and clears its cookie',
-      tag: 'console',
-      auth: 'agent',
       async handler({ request, reply }) {
         await sessions.destroy(request.cookies[SESSION_COOKIE])
         reply.clearCookie(SESSION_COOKIE, { path: '/' })
@@ -300,12 +297,10 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
     }),
     route({
       method: 'GET',
-      url: `${PREFIX}/inbox`,
+      url: '/inbox',
       operationId: 'consoleInbox',
       summary:
         "The signed-in agent's waiting messages (approval requests excepted), most urgent then newest first",
-      tag: 'console',
-      auth: 'agent',
       response: z.object({ items: z.array(MessageDeliverySchema) }),
       async handler({ caller }) {
         const pending = await spool.pending(caller.agentId, { limit: 500 })
@@ -322,12 +317,10 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
     }),
     route({
       method: 'POST',
-      url: `${PREFIX}/inbox/:messageId/open`,
+      url: '/inbox/:messageId/open',
       operationId: 'consoleOpen',
       summary:
         'Open a message: lease it (and only it) to the signed-in agent for 10 minutes so no one else works on it',
-      tag: 'console',
-      auth: 'agent',
       params: MessageParams,
       errors: [404],
       async handler({ params, caller }) {
@@ -337,11 +330,9 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
     }),
     route({
       method: 'POST',
-      url: `${PREFIX}/inbox/:messageId/done`,
+      url: '/inbox/:messageId/done',
       operationId: 'consoleDone',
       summary: 'Mark a message done: opens it if needed, then acks it',
-      tag: 'console',
-      auth: 'agent',
       params: MessageParams,
       errors: [404, 409],
       async handler({ params, caller }) {
@@ -353,12 +344,10 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
     }),
     route({
       method: 'POST',
-      url: `${PREFIX}/messages`,
+      url: '/messages',
       operationId: 'consoleSend',
       summary:
         'Send a message as the signed-in agent: to an agent or `capability:<name>`, or as a reply in a thread',
-      tag: 'console',
-      auth: 'agent',
       body: ComposeSchema,
       response: SendResultSchema,
       errors: [404],
@@ -368,11 +357,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
         let subject = body.subject
         if (body.replyTo !== undefined) {
           const original = await spool.status(body.replyTo)
-          const involved =
-            caller.admin ||
-            original.message.fromAgent === caller.agentId ||
-            original.deliveries.some((d) => d.recipient === caller.agentId)
-          if (!involved) throw new MessageNotFoundError(body.replyTo)
+          if (!mayRead(caller, original)) throw new MessageNotFoundError(body.replyTo)
           to ??= original.message.fromAgent
           const thread = replyThread(original.message)
           routing = thread.routing
@@ -411,24 +396,13 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
     }),
     route({
       method: 'GET',
-      url: `${PREFIX}/stream`,
+      url: '/stream',
       operationId: 'consoleEvents',
       summary:
         "Server-sent events: a `change` event whenever the signed-in agent's inbox or approvals (the whole relay's queue, for the operator) change",
-      tag: 'console',
-      auth: 'agent',
       stream: true,
       async handler({ caller, request, reply }) {
-        const signal = connectionSignal(reply, ctx.shutdown)
-        reply.hijack()
-        const res = reply.raw
-        res.writeHead(200, {
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-cache, no-transform',
-          connection: 'keep-alive',
-          'x-accel-buffering': 'no',
-        })
-        res.write(': connected\n\n')
+        const { res, signal, end } = openEventStream(request, reply, ctx.shutdown)
         // The fingerprint is re-read when the spool reports a change (a write of the relay, or another
         // process's commit seen by the store's change feed) and at least every STREAM_SAFETY_POLL_MS: the
         // wake-up is a hint, the read is the truth (leases and deadlines run out without any write).
@@ -465,23 +439,19 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
         } catch (error) {
           if (!signal.aborted) request.log.error({ err: error }, 'console event stream failed')
         } finally {
-          res.end(() => {
-            if (ctx.shutdown.aborted) res.socket?.destroy()
-          })
+          end()
         }
         return undefined
       },
     }),
     route({
       method: 'GET',
-      url: `${PREFIX}/approvals`,
+      url: '/approvals',
       operationId: 'consoleApprovals',
       summary:
         "Open approval requests, oldest first, a page at a time: the signed-in agent's, or every one for the operator",
       description:
         'Pass the `next` of a page as `cursor` for the following page; a page without `next` is the last.',
-      tag: 'console',
-      auth: 'agent',
       query: PageQuery,
       response: z.object({ approvals: z.array(PendingApprovalSchema), next: z.string().optional() }),
       async handler({ caller, query }) {
@@ -491,14 +461,12 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
     }),
     route({
       method: 'POST',
-      url: `${PREFIX}/approvals/:messageId/decision`,
+      url: '/approvals/:messageId/decision',
       operationId: 'consoleDecide',
       summary:
         'Decide an approval request as the signed-in agent; the first decision wins (a later one returns it with first: false)',
       description:
         'The decision is sent to the requester as an `approval_response` reply (routing.replyTo = the request id) with decidedBy set to the verified identity.',
-      tag: 'console',
-      auth: 'agent',
       params: MessageParams,
       body: DecisionSchema,
       response: z.object({ response: ApprovalResponseSchema, first: z.boolean() }),
@@ -519,14 +487,12 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
     }),
     route({
       method: 'GET',
-      url: `${PREFIX}/approvals/audit`,
+      url: '/approvals/audit',
       operationId: 'consoleAudit',
       summary:
         'The audit log of approval decisions, oldest first, a page at a time: who decided what and when (all for the operator)',
       description:
         'Read from the append-only audit table, which outlives the messages (cleanup never removes it). Pass the `next` of a page as `cursor` for the following page.',
-      tag: 'console',
-      auth: 'agent',
       query: PageQuery,
       response: z.object({ entries: z.array(AuditEntrySchema), next: z.string().optional() }),
       async handler({ caller, query }) {
@@ -536,12 +502,10 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
     }),
     route({
       method: 'GET',
-      url: `${PREFIX}/search`,
+      url: '/search',
       operationId: 'consoleSearch',
       summary:
         'Full-text search over the messages the signed-in agent sent or received (all for the operator)',
-      tag: 'console',
-      auth: 'agent',
       query: z.strictObject({
         text: z.string().max(1024).optional(),
         limit: z.coerce.number().int().min(1).max(500).optional(),
@@ -557,11 +521,10 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
     }),
     route({
       method: 'GET',
-      url: `${PREFIX}/overview`,
+      url: '/overview',
       operationId: 'consoleOverview',
       summary:
         'Key metrics for the operator: queue by status, messages sent per 5 minutes over the last hour, ages, failure rate and alert thresholds',
-      tag: 'console',
       auth: 'admin',
       response: z.object({
         stats: SpoolStatsSchema,

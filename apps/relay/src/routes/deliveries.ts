@@ -24,13 +24,74 @@ import {
   WaitQuerySchema,
   WaitResponseSchema,
 } from '@agent-comm/transport-http'
+import type { FastifyReply } from 'fastify'
 import { z } from 'zod'
-import { connectionSignal, type RelayContext, requireSelf } from '../context.js'
-import { type RouteDef, route } from '../route-table.js'
+import { connectionSignal, openEventStream, type RelayContext, requireSelf } from '../context.js'
+import { type RouteDef, routesOf } from '../route-table.js'
 
 const AgentParams = z.strictObject({ agentId: AgentIdSchema })
 const DeliveryParams = z.strictObject({ agentId: AgentIdSchema, messageId: MessageIdSchema })
 const ReplyParams = z.strictObject({ agentId: AgentIdSchema, requestId: MessageIdSchema })
+
+const route = routesOf({ tag: 'deliveries', auth: 'agent', prefix: API_PREFIX })
+
+/**
+ * `POST /agents/:agentId/messages/:messageId/<verb>`: a change to one leased delivery (ack, nack, extend),
+ * which only the agent itself may make; 404 without the delivery, 409 when its lease was lost.
+ */
+function deliveryChange<B extends z.ZodType, R extends z.ZodType>(change: {
+  verb: 'ack' | 'nack' | 'extend'
+  operationId: string
+  summary: string
+  body: B
+  response: R
+  apply(messageId: string, agentId: string, body: z.output<B>): Promise<z.input<R>>
+}): RouteDef {
+  const what = { ack: 'ack the deliveries', nack: 'nack the deliveries', extend: 'extend the leases' }[
+    change.verb
+  ]
+  return route({
+    method: 'POST',
+    url: `/agents/:agentId/messages/:messageId/${change.verb}`,
+    operationId: change.operationId,
+    summary: change.summary,
+    params: DeliveryParams,
+    body: change.body,
+    response: change.response,
+    errors: [404, 409],
+    async handler({ params, body, caller }) {
+      requireSelf(caller, params.agentId, what)
+      return change.apply(params.messageId, params.agentId, body)
+    },
+  })
+}
+
+/**
+ * A long-poll claim: claims at once and, while nothing was claimed and `waitMs` lasts, waits for a wake-up
+ * and claims again; another consumer may win the claim after a wake-up, so it waits again until the
+ * deadline. The wait's signal (made on the first wait) aborts when the client goes or the relay shuts down.
+ */
+function longPoll<T>(
+  reply: FastifyReply,
+  shutdown: AbortSignal,
+  waitMs: number,
+  steps: {
+    claim(): Promise<T | undefined>
+    wait(timeoutMs: number, signal: AbortSignal): Promise<boolean>
+  },
+): Promise<T | undefined> {
+  let signal: AbortSignal | undefined
+  return claimThenWait(
+    {
+      claim: steps.claim,
+      wait: (timeoutMs) => {
+        signal ??= connectionSignal(reply, shutdown)
+        return steps.wait(timeoutMs, signal)
+      },
+    },
+    { timeoutMs: waitMs, waitAgain: true },
+  )
+}
 
 /** Claim, wait, stream, ack, nack and extend: what an agent does with its own deliveries. */
 export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
@@ -38,13 +99,11 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
   return [
     route({
       method: 'POST',
-      url: `${API_PREFIX}/agents/:agentId/claim`,
+      url: '/agents/:agentId/claim',
       operationId: 'claim',
       summary: "Lease up to `limit` of the agent's messages, most urgent first, then oldest",
       description:
         'With `waitMs`, when nothing is waiting the request is held (long poll, at most 30 s) and answered the moment a message arrives. Only the agent itself may claim.',
-      tag: 'deliveries',
-      auth: 'agent',
       params: AgentParams,
       body: ClaimRequestSchema,
       response: ClaimResponseSchema,
@@ -54,70 +113,53 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
           limit: body.limit,
           ...(body.leaseSeconds === undefined ? {} : { leaseSeconds: body.leaseSeconds }),
         }
-        let parked: AbortSignal | undefined
+        let parked = false
         try {
-          // Another consumer may win the claim after a wake-up: wait again until the deadline.
-          const messages = await claimThenWait(
-            {
-              claim: async () => {
-                const claimed = await spool.claim(params.agentId, options)
-                return claimed.length === 0 ? undefined : claimed
-              },
-              wait: (timeoutMs) => {
-                if (parked === undefined) {
-                  parked = connectionSignal(reply, ctx.shutdown)
-                  ctx.metrics.longPollParked()
-                }
-                return ctx.parked.wait(params.agentId, timeoutMs, parked)
-              },
+          const messages = await longPoll(reply, ctx.shutdown, body.waitMs, {
+            claim: async () => {
+              const claimed = await spool.claim(params.agentId, options)
+              return claimed.length === 0 ? undefined : claimed
             },
-            { timeoutMs: body.waitMs, waitAgain: true },
-          )
+            wait: (timeoutMs, signal) => {
+              if (!parked) ctx.metrics.longPollParked()
+              parked = true
+              return ctx.parked.wait(params.agentId, timeoutMs, signal)
+            },
+          })
           return { messages: messages ?? [] }
         } finally {
-          if (parked !== undefined) ctx.metrics.longPollEnded()
+          if (parked) ctx.metrics.longPollEnded()
         }
       },
     }),
     route({
       method: 'POST',
-      url: `${API_PREFIX}/agents/:agentId/replies/:requestId/claim`,
+      url: '/agents/:agentId/replies/:requestId/claim',
       operationId: 'claimReply',
       summary:
         'Lease the oldest reply to one request (a message with `routing.replyTo` = requestId) and nothing else',
       description:
         "The agent's other messages, replies to its other requests included, are left queued. With `waitMs`, when no reply is waiting the request is held (at most 30 s) and answered the moment one arrives; `message` is null when none came. Only the agent itself may claim.",
-      tag: 'deliveries',
-      auth: 'agent',
       params: ReplyParams,
       body: ClaimReplyRequestSchema,
       response: ClaimReplyResponseSchema,
       async handler({ params, body, caller, reply }) {
         requireSelf(caller, params.agentId, 'claim the replies')
         const lease = body.leaseSeconds === undefined ? {} : { leaseSeconds: body.leaseSeconds }
-        let signal: AbortSignal | undefined
-        // Another claimer may win the reply after a wake-up: wait again until the deadline.
-        const message = await claimThenWait(
-          {
-            claim: () => spool.claimReply(params.agentId, params.requestId, lease),
-            wait: (timeoutMs) => {
-              signal ??= connectionSignal(reply, ctx.shutdown)
-              return spool.waitForReply(params.agentId, params.requestId, { timeoutMs, signal })
-            },
-          },
-          { timeoutMs: body.waitMs, waitAgain: true },
-        )
+        const message = await longPoll(reply, ctx.shutdown, body.waitMs, {
+          claim: () => spool.claimReply(params.agentId, params.requestId, lease),
+          wait: (timeoutMs, signal) =>
+            spool.waitForReply(params.agentId, params.requestId, { timeoutMs, signal }),
+        })
         return { message: message ?? null }
       },
     }),
     route({
       method: 'GET',
-      url: `${API_PREFIX}/agents/:agentId/wait`,
+      url: '/agents/:agentId/wait',
       operationId: 'wait',
       summary:
         'Whether the agent has a claimable message, waiting up to `timeoutMs` for one (claims nothing)',
-      tag: 'deliveries',
-      auth: 'agent',
       params: AgentParams,
       query: WaitQuerySchema,
       response: WaitResponseSchema,
@@ -134,13 +176,11 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
     }),
     route({
       method: 'GET',
-      url: `${API_PREFIX}/agents/:agentId/stream`,
+      url: '/agents/:agentId/stream',
       operationId: 'stream',
       summary: "Server-sent events: the agent's messages, claimed and leased as they arrive, in claim order",
       description:
         'Each `message` event is a ClaimedMessage; ack it as usual. A message claimed but not acked before its lease runs out (e.g. the stream broke) is delivered again.',
-      tag: 'deliveries',
-      auth: 'agent',
       params: AgentParams,
       query: StreamQuerySchema,
       stream: true,
@@ -150,17 +190,7 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
           limit: query.limit ?? DEFAULT_CLAIM_LIMIT,
           ...(query.leaseSeconds === undefined ? {} : { leaseSeconds: query.leaseSeconds }),
         }
-        const signal = connectionSignal(reply, ctx.shutdown)
-        reply.hijack()
-        const res = reply.raw
-        res.writeHead(200, {
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-cache, no-transform',
-          connection: 'keep-alive',
-          'x-accel-buffering': 'no',
-          'x-request-id': String(request.id),
-        })
-        res.write(': connected\n\n')
+        const { res, signal, end } = openEventStream(request, reply, ctx.shutdown)
         ctx.metrics.streamOpened()
         const send = async (claimed: ClaimedMessage): Promise<void> => {
           const event = `id: ${claimed.message.id}\nevent: message\ndata: ${JSON.stringify(claimed)}\n\n`
@@ -184,37 +214,24 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
           }
         } finally {
           ctx.metrics.streamClosed()
-          // On shutdown the socket goes too, or its keep-alive would hold the server open.
-          res.end(() => {
-            if (ctx.shutdown.aborted) res.socket?.destroy()
-          })
+          end()
         }
         return undefined
       },
     }),
-    route({
-      method: 'POST',
-      url: `${API_PREFIX}/agents/:agentId/messages/:messageId/ack`,
+    deliveryChange({
+      verb: 'ack',
       operationId: 'ack',
       summary: 'Mark a leased delivery done (a second ack is a no-op reported as alreadyAcked)',
-      tag: 'deliveries',
-      auth: 'agent',
-      params: DeliveryParams,
       body: AckRequestSchema,
       response: AckResultSchema,
-      errors: [404, 409],
-      async handler({ params, body, caller }) {
-        requireSelf(caller, params.agentId, 'ack the deliveries')
-        return spool.ack(params.messageId, params.agentId, body)
-      },
+      apply: (messageId, agentId, body) => spool.ack(messageId, agentId, body),
     }),
     route({
       method: 'POST',
-      url: `${API_PREFIX}/agents/:agentId/ack`,
+      url: '/agents/:agentId/ack',
       operationId: 'ackBatch',
       summary: 'Ack many deliveries in one transaction; refused as a whole if any ack is',
-      tag: 'deliveries',
-      auth: 'agent',
       params: AgentParams,
       body: AckBatchRequestSchema,
       response: AckBatchResponseSchema,
@@ -231,38 +248,22 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
         return { results }
       },
     }),
-    route({
-      method: 'POST',
-      url: `${API_PREFIX}/agents/:agentId/messages/:messageId/nack`,
+    deliveryChange({
+      verb: 'nack',
       operationId: 'nack',
       summary:
         'Give a leased delivery back for a retry, or dead-letter it (out of attempts, or `deadLetter`)',
-      tag: 'deliveries',
-      auth: 'agent',
-      params: DeliveryParams,
       body: NackRequestSchema,
       response: NackResultSchema,
-      errors: [404, 409],
-      async handler({ params, body, caller }) {
-        requireSelf(caller, params.agentId, 'nack the deliveries')
-        return spool.nack(params.messageId, params.agentId, body)
-      },
+      apply: (messageId, agentId, body) => spool.nack(messageId, agentId, body),
     }),
-    route({
-      method: 'POST',
-      url: `${API_PREFIX}/agents/:agentId/messages/:messageId/extend`,
+    deliveryChange({
+      verb: 'extend',
       operationId: 'extendLease',
       summary: 'Push a lease out to `leaseSeconds` from now while the agent is still working',
-      tag: 'deliveries',
-      auth: 'agent',
-      params: DeliveryParams,
       body: ExtendRequestSchema,
       response: ExtendLeaseResultSchema,
-      errors: [404, 409],
-      async handler({ params, body, caller }) {
-        requireSelf(caller, params.agentId, 'extend the leases')
-        return spool.extendLease(params.messageId, params.agentId, body)
-      },
+      apply: (messageId, agentId, body) => spool.extendLease(messageId, agentId, body),
     }),
   ]
 }

@@ -21,9 +21,11 @@ import {
 } from '@agent-comm/transport-http'
 import { z } from 'zod'
 import type { Caller } from '../auth.js'
-import type { RelayContext } from '../context.js'
+import { mayRead, type RelayContext } from '../context.js'
 import { forbidden, HttpProblem } from '../http-errors.js'
-import { type RouteDef, route } from '../route-table.js'
+import { type RouteDef, routesOf } from '../route-table.js'
+
+const route = routesOf({ tag: 'messages', auth: 'agent', prefix: API_PREFIX })
 
 /** Sending, message status and threads. */
 export function messageRoutes(ctx: RelayContext): RouteDef[] {
@@ -143,23 +145,15 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
     ctx.charge(caller, deliveries - 1)
   }
 
-  /** Whether `agentId` sent or received `message` (a delivery to it exists). */
-  const involved = (caller: Caller, status: { message: MessageV2; deliveries: { recipient: string }[] }) =>
-    caller.admin ||
-    status.message.fromAgent === caller.agentId ||
-    status.deliveries.some((d) => d.recipient === caller.agentId)
-
   return [
     route({
       method: 'POST',
-      url: `${API_PREFIX}/messages`,
+      url: '/messages',
       operationId: 'send',
       summary:
         'Store a message and queue its deliveries (sending an id or an idempotency key again is a reported no-op)',
       description:
         "`message.fromAgent` must be the signing agent. A `*` or `capability:<name>` message without `recipients` goes to the relay's registered agents (with that capability), the sender excluded. With `holdForFutureRecipients`, such a message is also held until it expires: every agent that registers with the relay later and matches it gets it once (a target nobody matches is then stored and held).",
-      tag: 'messages',
-      auth: 'agent',
       body: SendRequestSchema,
       response: SendResultSchema,
       async handler({ body, caller }) {
@@ -181,12 +175,10 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
     }),
     route({
       method: 'POST',
-      url: `${API_PREFIX}/messages/batch`,
+      url: '/messages/batch',
       operationId: 'sendBatch',
       summary:
         'Store up to 1000 messages: all or none when valid (a batch of more than `chunkDeliveries` deliveries is written in several transactions)',
-      tag: 'messages',
-      auth: 'agent',
       body: SendBatchRequestSchema,
       response: SendBatchResponseSchema,
       async handler({ body, caller }) {
@@ -234,30 +226,26 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
     }),
     route({
       method: 'GET',
-      url: `${API_PREFIX}/messages/:messageId`,
+      url: '/messages/:messageId',
       operationId: 'status',
       summary: 'A message and every delivery of it',
       description:
         'Visible to its sender, its recipients and the admin; to anyone else it does not exist (404 MESSAGE_NOT_FOUND), so ids cannot be probed.',
-      tag: 'messages',
-      auth: 'agent',
       params: z.strictObject({ messageId: MessageIdSchema }),
       response: MessageStatusSchema,
       errors: [404],
       async handler({ params, caller }) {
         const status = await spool.status(params.messageId)
-        if (!involved(caller, status)) throw new MessageNotFoundError(params.messageId)
+        if (!mayRead(caller, status)) throw new MessageNotFoundError(params.messageId)
         return status
       },
     }),
     route({
       method: 'GET',
-      url: `${API_PREFIX}/conversations`,
+      url: '/conversations',
       operationId: 'conversations',
       summary:
         'Threads the signing agent took part in, most recently active first, each summarised over the messages it sent or received (all threads, whole, for the admin)',
-      tag: 'messages',
-      auth: 'agent',
       query: ConversationsQuerySchema,
       response: ConversationsResponseSchema,
       async handler({ query, caller }) {
@@ -272,11 +260,9 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
     }),
     route({
       method: 'GET',
-      url: `${API_PREFIX}/conversations/:conversationId`,
+      url: '/conversations/:conversationId',
       operationId: 'conversation',
       summary: 'The messages of a thread that the signing agent sent or received, oldest first',
-      tag: 'messages',
-      auth: 'agent',
       params: z.strictObject({ conversationId: z.string().min(1).max(128) }),
       response: ConversationResponseSchema,
       async handler({ params, caller }) {

@@ -1,7 +1,7 @@
 import { API_PREFIX, HealthResponseSchema } from '@agent-comm/transport-http'
 import { z } from 'zod'
 import type { RelayContext } from '../context.js'
-import { type RouteDef, route } from '../route-table.js'
+import { type RouteDef, routesOf } from '../route-table.js'
 
 const startedAt = Date.now()
 
@@ -17,69 +17,58 @@ const ReadyResponseSchema = z.object({
   shuttingDown: z.boolean(),
 })
 
+const route = routesOf({ tag: 'system', auth: 'none', prefix: API_PREFIX })
+
 /** Liveness, readiness and the API description: no authentication, no rate limit. */
 export function systemRoutes(ctx: RelayContext, openapi: () => Record<string, unknown>): RouteDef[] {
+  /** One read of the database, whatever it is: it fails when the database is gone. */
+  const databaseState = async (): Promise<'ok' | 'unreachable'> => {
+    try {
+      await ctx.ready()
+      return 'ok'
+    } catch {
+      return 'unreachable'
+    }
+  }
+  const alive = () => ({
+    uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+    version: ctx.settings.version,
+  })
   return [
     route({
       method: 'GET',
-      url: `${API_PREFIX}/health`,
+      url: '/health',
       operationId: 'health',
       summary: 'Liveness and database reachability (503 when the database cannot be read)',
-      tag: 'system',
-      auth: 'none',
       response: HealthResponseSchema,
       errors: [503],
       async handler({ reply }) {
-        let database: 'ok' | 'unreachable' = 'ok'
-        try {
-          // One read of the database, whatever it is: it fails when the database is gone.
-          await ctx.ready()
-        } catch {
-          database = 'unreachable'
-          reply.code(503)
-        }
-        return {
-          status: database === 'ok' ? ('ok' as const) : ('degraded' as const),
-          database,
-          uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-          version: ctx.settings.version,
-        }
+        const database = await databaseState()
+        if (database === 'unreachable') reply.code(503)
+        return { status: database === 'ok' ? ('ok' as const) : ('degraded' as const), database, ...alive() }
       },
     }),
     route({
       method: 'GET',
-      url: `${API_PREFIX}/health/live`,
+      url: '/health/live',
       operationId: 'healthLive',
       summary:
         'Liveness: the process answers (never reads the database; restart the replica only if this fails)',
-      tag: 'system',
-      auth: 'none',
       response: LiveResponseSchema,
       handler() {
-        return {
-          status: 'ok' as const,
-          uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-          version: ctx.settings.version,
-        }
+        return { status: 'ok' as const, ...alive() }
       },
     }),
     route({
       method: 'GET',
-      url: `${API_PREFIX}/health/ready`,
+      url: '/health/ready',
       operationId: 'healthReady',
       summary:
         'Readiness: 200 while the database answers and the replica is not shutting down, else 503 (take it out of the load balancer)',
-      tag: 'system',
-      auth: 'none',
       response: ReadyResponseSchema,
       errors: [503],
       async handler({ reply }) {
-        let database: 'ok' | 'unreachable' = 'ok'
-        try {
-          await ctx.ready()
-        } catch {
-          database = 'unreachable'
-        }
+        const database = await databaseState()
         const shuttingDown = ctx.shutdown.aborted
         const ready = database === 'ok' && !shuttingDown
         if (!ready) reply.code(503)
@@ -88,11 +77,9 @@ export function systemRoutes(ctx: RelayContext, openapi: () => Record<string, un
     }),
     route({
       method: 'GET',
-      url: `${API_PREFIX}/openapi.json`,
+      url: '/openapi.json',
       operationId: 'openapi',
       summary: 'This API as an OpenAPI 3.1 document',
-      tag: 'system',
-      auth: 'none',
       response: z.record(z.string(), z.unknown()),
       handler() {
         return openapi()

@@ -74,6 +74,12 @@ export interface SqliteStoreOptions extends DatabaseFileOptions {
 /** How many recipients' claim statements a store keeps prepared. */
 const RECIPIENT_CLAIMS_CACHED = 256
 
+/**
+ * How far ahead a look for run-out leases also looks: finding no lease of a recipient that runs out within
+ * it, claims skip the look until then (or until another connection commits, or this one leases earlier).
+ */
+const LEASE_LOOKAHEAD_MS = 1000
+
 /** Thrown inside a write transaction to roll it back, then turned into the outcome it carries. */
 class Rollback<T> {
   readonly outcome: T
@@ -121,7 +127,14 @@ export class SqliteSpoolStore implements SpoolStore {
   readonly #release: BetterSqlite3.Transaction<(params: ReleaseParams) => ReleaseOutcome>
   readonly #recipientClaims = new Map<string, RecipientClaims>()
   #lastSweep = Number.NEGATIVE_INFINITY
-  #lastLeaseLook = Number.NEGATIVE_INFINITY
+  /**
+   * Per recipient, a time no lease of it runs out at or before (every leased `available_at` is later), as
+   * known at `PRAGMA data_version` `#leaseFloorsVersion`: a claim skips the look for run-out leases while
+   * `now` is at or before it. Another connection's commit (in this process or another) moves the version and
+   * forgets them all; this connection's own leases lower the floor of their recipient.
+   */
+  readonly #leaseFloors = new Map<string, number>()
+  #leaseFloorsVersion = -1
   #closed = false
 
   private constructor(sqlite: BetterSqlite3.Database, location: string) {
@@ -183,6 +196,7 @@ export class SqliteSpoolStore implements SpoolStore {
           | ClaimedRow
           | undefined
         if (row === undefined) break
+        this.#leased(recipient, leaseUntil)
         this.#decodeRows([row], { ...params, limit: 1 }, claimed, deadLettered)
       }
       return { claimed, deadLettered }
@@ -195,7 +209,10 @@ export class SqliteSpoolStore implements SpoolStore {
       const row = this.#replies.claimMessage.get({ recipient, messageId, now, leaseUntil, receipt }) as
         | ClaimedRow
         | undefined
-      if (row !== undefined) this.#decodeRows([row], { ...params, limit: 1 }, claimed, deadLettered)
+      if (row !== undefined) {
+        this.#leased(recipient, leaseUntil)
+        this.#decodeRows([row], { ...params, limit: 1 }, claimed, deadLettered)
+      }
       return { claimed, deadLettered }
     })
     this.#ackMany = sqlite.transaction((params: AckManyParams): AckManyOutcome => this.#ackItems(params))
@@ -352,8 +369,10 @@ export class SqliteSpoolStore implements SpoolStore {
       const row = this.#stmt.extendLease.get({ messageId, recipient, receipt, leaseUntil, now }) as
         | { leaseUntil: number }
         | undefined
-      if (row !== undefined) return { changed: true, leaseUntil: row.leaseUntil }
-      return { changed: false, state: this.#state(messageId, recipient) }
+      if (row === undefined) return { changed: false, state: this.#state(messageId, recipient) }
+      // A shorter lease than the one it replaces runs out earlier: claims must look for it then.
+      this.#leased(recipient, row.leaseUntil)
+      return { changed: true, leaseUntil: row.leaseUntil }
     })
   }
 
@@ -517,22 +536,20 @@ export class SqliteSpoolStore implements SpoolStore {
   #claimRounds(params: ClaimParams<unknown>): ClaimOutcome<unknown> {
     const { recipient, now, leaseUntil, receipt, limit } = params
     this.#sweep(now, false)
-    // Looking for run-out leases costs a query per claim, so a claim that fills its limit from the queue
-    // looks at most every 250 ms; one that comes up short always looks.
-    const lookNow = now - this.#lastLeaseLook >= 250 || now < this.#lastLeaseLook
-    if (lookNow) this.#lastLeaseLook = now
+    // Whether a run-out lease waits, asked once, in the first round: a cheap answer while none can have.
+    let expired: boolean | undefined = this.#leaseMayHaveRunOut(recipient, now)
     const claimed: ClaimedRecord<unknown>[] = []
     const deadLettered: { messageId: string; reason: string }[] = []
     // A message that cannot be read is dead-lettered, so the claim takes more in its place, in the same
     // transaction, until it is full or nothing claimable is left: good messages waiting behind an
     // unreadable one are returned now, not on a later claim. Each round dead-letters or returns every row
     // it takes, so the loop ends.
-    let first = true
     while (claimed.length < limit) {
       const round = { recipient, now, leaseUntil, limit: limit - claimed.length, receipt }
-      const rows = this.#claimRows(round, first && lookNow)
-      first = false
+      const rows = this.#claimRows(round, expired)
+      expired = undefined
       if (rows.length === 0) break
+      this.#leased(recipient, leaseUntil)
       const before = deadLettered.length
       this.#decodeRows(rows, params, claimed, deadLettered)
       if (deadLettered.length === before) break
@@ -542,14 +559,14 @@ export class SqliteSpoolStore implements SpoolStore {
 
   /**
    * Leases up to `params.limit` claimable deliveries of `params.recipient` and returns their rows.
-   * `lookForExpired` asks first whether a run-out lease is waiting.
+   * `expired` says whether a run-out lease is waiting; when not known (undefined), a claim that comes back
+   * short asks (see `#leaseMayHaveRunOut`).
    */
   #claimRows(
     params: { recipient: string; now: number; leaseUntil: number; limit: number; receipt: string },
-    lookForExpired: boolean,
+    expired: boolean | undefined,
   ): ClaimedRow[] {
     const { limit } = params
-    const expired = lookForExpired && this.#stmt.hasExpiredLease.get(params) === 1
     const own = this.#claimsFor(params.recipient)
     let rows: ClaimedRow[]
     if (expired) {
@@ -565,12 +582,46 @@ export class SqliteSpoolStore implements SpoolStore {
         rows = rows.concat(own.claim(limit - 1).all(params) as ClaimedRow[])
       }
     }
-    if (!lookForExpired && rows.length < limit && this.#stmt.hasExpiredLease.get(params) === 1) {
+    if (
+      expired === undefined &&
+      rows.length < limit &&
+      this.#leaseMayHaveRunOut(params.recipient, params.now)
+    ) {
       rows = rows.concat(
         this.#stmt.claimWithExpired.all({ ...params, limit: limit - rows.length }) as ClaimedRow[],
       )
     }
     return rows
+  }
+
+  /**
+   * Whether a lease of `recipient` may have run out by `now`, so that a claim must look for one: false
+   * without a query while `now` is at or before the recipient's floor (see `#leaseFloors`); otherwise one
+   * indexed probe `LEASE_LOOKAHEAD_MS` ahead, which finding nothing raises the floor to the end of the
+   * look-ahead, and finding a lease that far is followed by the look itself. Inside the claim's
+   * transaction, so the data version read is the one its writes build on.
+   */
+  #leaseMayHaveRunOut(recipient: string, now: number): boolean {
+    const version = this.#stmt.dataVersion.get() as number
+    if (version !== this.#leaseFloorsVersion) {
+      this.#leaseFloors.clear()
+      this.#leaseFloorsVersion = version
+    }
+    const floor = this.#leaseFloors.get(recipient)
+    if (floor !== undefined && now <= floor) return false
+    const horizon = now + LEASE_LOOKAHEAD_MS
+    if (this.#stmt.hasExpiredLease.get({ recipient, now: horizon }) === 0) {
+      if (this.#leaseFloors.size >= RECIPIENT_CLAIMS_CACHED) this.#leaseFloors.clear()
+      this.#leaseFloors.set(recipient, horizon)
+      return false
+    }
+    return this.#stmt.hasExpiredLease.get({ recipient, now }) === 1
+  }
+
+  /** A lease of `recipient` until `leaseUntil` was just taken on this connection: lowers its floor. */
+  #leased(recipient: string, leaseUntil: number): void {
+    const floor = this.#leaseFloors.get(recipient)
+    if (floor !== undefined && leaseUntil <= floor) this.#leaseFloors.set(recipient, leaseUntil - 1)
   }
 
   /**

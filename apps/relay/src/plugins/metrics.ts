@@ -1,0 +1,40 @@
+import type { Spool } from '@agent-comm/spool'
+import fp from 'fastify-plugin'
+import type { RelayMetrics } from '../metrics.js'
+import { callerOf } from './authentication.js'
+
+/**
+ * Observes every answer (its route, status and time, in `metrics`, and one log line with the agent) and
+ * serves the Prometheus text at `GET /metrics`, with the spool's queue figures when it can read them.
+ */
+export const metricsPlugin = fp<{ metrics: RelayMetrics; spool: Spool }>(
+  async (app, { metrics, spool }) => {
+    app.addHook('onResponse', (request, reply, done) => {
+      const route = request.routeOptions.url ?? 'unmatched'
+      metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000)
+      const caller = callerOf(request)
+      request.log.info(
+        {
+          method: request.method,
+          route,
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 10) / 10,
+          ...(caller === undefined ? {} : { agentId: caller.agentId }),
+        },
+        'request completed',
+      )
+      done()
+    })
+
+    app.get('/metrics', async (request, reply) => {
+      let queue: Awaited<ReturnType<Spool['stats']>> | undefined
+      try {
+        queue = await spool.stats()
+      } catch (error) {
+        request.log.warn({ err: error }, 'metrics could not read the spool')
+      }
+      return reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render(queue))
+    })
+  },
+  { name: 'agent-comm-metrics' },
+)

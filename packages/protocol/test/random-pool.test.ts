@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest'
+import { RandomPool } from '../src/index.js'
+
+describe('RandomPool', () => {
+  it('hands out each byte once, across refills of its buffer', () => {
+    const pool = new RandomPool()
+    const seen = new Set<string>()
+    // 12-byte receipts: 1,000 of them span three refills of the 4 KiB buffer.
+    for (let i = 0; i < 1000; i++) {
+      const hex = pool.hex(12)
+      expect(hex).toMatch(/^[0-9a-f]{24}$/)
+      seen.add(hex)
+    }
+    expect(seen.size).toBe(1000)
+  })
+
+  it('gives bytes in a buffer of their own, which later draws do not change', () => {
+    const pool = new RandomPool()
+    const first = pool.bytes(16)
+    const copy = Buffer.from(first)
+    for (let i = 0; i < 600; i++) pool.bytes(16)
+    expect(first.equals(copy)).toBe(true)
+    expect(pool.bytes(10_000)).toHaveLength(10_000)
+    expect(pool.hex(5_000)).toHaveLength(10_000)
+  })
+})

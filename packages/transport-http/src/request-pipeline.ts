@@ -1,0 +1,375 @@
+import type { Clock, TraceMetadata } from '@agent-comm/protocol'
+import { AgentIdSchema, ClosedError, ConfigError, parseOrThrow, ValidationError } from '@agent-comm/protocol'
+import { type Dispatcher, Pool } from 'undici'
+import type { z } from 'zod'
+import { RelayErrorCode } from './api.js'
+import { secretEnvName } from './env.js'
+import { errorFromResponse, RelayError } from './errors.js'
+import { AUDIENCE_PATTERN, signRequest } from './hmac.js'
+import { parseServerSentEvents, type ServerSentEvent } from './sse.js'
+import { traceHeaders } from './trace-headers.js'
+
+/** How the pipeline reaches the relay and signs for agents (see `RelayClientOptions`). */
+export interface PipelineOptions {
+  baseUrl: string | URL | readonly (string | URL)[]
+  secretFor: (agentId: string) => string | undefined
+  clock: Clock
+  connections?: number | undefined
+  retries?: number | undefined
+  retryDelayMs?: number | undefined
+  timeoutMs?: number | undefined
+  dispatcher?: Dispatcher | undefined
+  audience?: string | undefined
+}
+
+/** Query parameters of a request; undefined ones are left out. */
+export type Query = Record<string, string | number | undefined>
+
+/** One request to the relay, as an endpoint describes it. */
+export interface RequestSpec<S extends z.ZodType> {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE'
+  path: string
+  query?: Query | undefined
+  /** The agent whose secret signs the request; `null` for the unauthenticated endpoints. */
+  as: string | null
+  body?: unknown
+  /** Safe to send twice: retried on any connection failure, not only a failure to connect. */
+  idempotent: boolean
+  schema: S
+  signal?: AbortSignal | undefined
+  /** Extra time the relay may hold the request (long poll), in ms. */
+  holdMs?: number | undefined
+  /** The trace context to send (a message's); default: the active OpenTelemetry span's, if any. */
+  trace?: TraceMetadata | undefined
+}
+
+/** Errors that mean the request never reached the relay: safe to retry any call. */
+const CONNECT_ERRORS = new Set([
+  'ECONNREFUSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+])
+
+/** Errors after which the request may or may not have been handled: retried for idempotent calls only. */
+const CONNECTION_LOST_ERRORS = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+])
+
+/** Answers after which an idempotent call is sent again: the relay, or the proxy in front, is unavailable. */
+const RETRY_STATUSES = new Set([502, 503, 504])
+
+/** One relay a client may talk to. */
+interface RelayTarget {
+  origin: string
+  /** Path prefix of its API, kept and signed. */
+  prefix: string
+  dispatcher: Dispatcher
+}
+
+/**
+ * The request pipeline under every `RelayClient` call: signing (afresh on every attempt), keep-alive
+ * connections to one or several relays, failover between them, retries with exponential backoff and
+ * jitter, and error responses mapped to the typed errors the local transports throw.
+ */
+export class RequestPipeline {
+  /** Every base URL given, in order, without a trailing slash. */
+  readonly baseUrls: readonly string[]
+  readonly #targets: readonly RelayTarget[]
+  /** Index in `#targets` of the relay requests go to now. */
+  #current = 0
+  readonly #secretFor: (agentId: string) => string | undefined
+  readonly #clock: Clock
+  readonly #ownsDispatcher: boolean
+  readonly #retries: number
+  readonly #retryDelayMs: number
+  readonly #timeoutMs: number
+  readonly #audience: string | undefined
+  #closed = false
+
+  constructor(options: PipelineOptions) {
+    const urls = relayUrls(options.baseUrl)
+    this.#ownsDispatcher = options.dispatcher === undefined
+    this.#targets = urls.map((url) => ({
+      origin: url.origin,
+      prefix: url.pathname.replace(/\/+$/, ''),
+      dispatcher:
+        options.dispatcher ??
+        new Pool(url.origin, {
+          connections: options.connections ?? 64,
+          keepAliveTimeout: 30_000,
+          pipelining: 1,
+        }),
+    }))
+    this.baseUrls = this.#targets.map((t) => `${t.origin}${t.prefix}`)
+    this.#secretFor = options.secretFor
+    this.#clock = options.clock
+    this.#retries = options.retries ?? 3
+    this.#retryDelayMs = options.retryDelayMs ?? 50
+    this.#timeoutMs = options.timeoutMs ?? 15_000
+    if (options.audience !== undefined && !AUDIENCE_PATTERN.test(options.audience)) {
+      throw new ConfigError(`Invalid relay audience '${options.audience}'`, {
+        hint: "Give the relay's --audience: 1-256 printable characters without spaces.",
+      })
+    }
+    this.#audience = options.audience
+  }
+
+  /** True once {@link close} was called. */
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /** Throws `CLOSED` once the pipeline is closed. */
+  ensureOpen(): void {
+    if (this.#closed) throw new ClosedError('This relay client')
+  }
+
+  /** Closes the keep-alive connections (a dispatcher passed in stays open). */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#ownsDispatcher) await Promise.all(this.#targets.map((t) => t.dispatcher.destroy()))
+  }
+
+  /** Sends one request (retried and failed over as its spec allows) and parses its answer with `spec.schema`. */
+  async call<S extends z.ZodType>(spec: RequestSpec<S>): Promise<z.output<S>> {
+    this.ensureOpen()
+    const body = spec.body === undefined ? '' : JSON.stringify(spec.body)
+    // With several relays, each gets a try before the retries proper: a failover costs no backoff.
+    const attempts = this.#retries + this.#targets.length
+    let failedOver = 0
+    for (let attempt = 0; ; attempt++) {
+      spec.signal?.throwIfAborted()
+      const targetIndex = this.#current
+      const target = this.#targets[targetIndex] as RelayTarget
+      const path = pathWithQuery(target.prefix, spec.path, spec.query)
+      // Signed afresh on every attempt: a retry is a new request with its own nonce and timestamp.
+      const headers: Record<string, string> =
+        spec.as === null ? {} : this.#sign(spec.as, spec.method, path, body)
+      if (body !== '') headers['content-type'] = 'application/json'
+      const traced = traceHeaders(spec.trace)
+      if (traced !== undefined) Object.assign(headers, traced)
+      let response: Dispatcher.ResponseData
+      let text: string
+      try {
+        response = await target.dispatcher.request({
+          origin: target.origin,
+          method: spec.method,
+          path,
+          headers,
+          body: body === '' ? null : body,
+          signal: spec.signal ?? null,
+          headersTimeout: this.#timeoutMs + (spec.holdMs ?? 0),
+          bodyTimeout: this.#timeoutMs,
+        })
+        text = await response.body.text()
+      } catch (error) {
+        if (spec.signal?.aborted) throw spec.signal.reason
+        if (this.#closed) throw new ClosedError('This relay client')
+        const code = (error as { code?: string }).code ?? ''
+        const retryable = CONNECT_ERRORS.has(code) || (spec.idempotent && CONNECTION_LOST_ERRORS.has(code))
+        if (!retryable || attempt + 1 >= attempts) throw this.#networkError(error, target)
+        if (this.#targets.length > 1) {
+          // Move on to the next relay (unless another call already did), and back off only once every
+          // relay has been tried.
+          this.#failOver(targetIndex)
+          failedOver++
+          if (failedOver < this.#targets.length) continue
+          failedOver = 0
+        }
+        await this.#backoff(attempt, spec.signal)
+        continue
+      }
+      if (response.statusCode >= 200 && response.statusCode < 300) {
+        return spec.schema.parse(text === '' ? undefined : JSON.parse(text))
+      }
+      if (RETRY_STATUSES.has(response.statusCode) && spec.idempotent && attempt + 1 < attempts) {
+        // A replica shutting down (or without its database) says 503, a proxy whose replica died under
+        // the request 502 or 504: the next one may serve. An idempotent call is safe to send again.
+        this.#failOver(targetIndex)
+        await this.#backoff(attempt, spec.signal)
+        continue
+      }
+      throw errorFromResponse(response.statusCode, text, headerOf(response.headers, 'x-request-id'))
+    }
+  }
+
+  /** An idempotent `GET`, signed as `as` (`null`: unsigned), its answer parsed with `schema`. */
+  read<S extends z.ZodType>(
+    path: string,
+    as: string | null,
+    schema: S,
+    options: { query?: Query; signal?: AbortSignal | undefined } = {},
+  ): Promise<z.output<S>> {
+    return this.call({
+      method: 'GET',
+      path,
+      as,
+      idempotent: true,
+      schema,
+      query: options.query,
+      signal: options.signal,
+    })
+  }
+
+  /**
+   * A signed `GET` of a server-sent event stream, as `agent`: its events in order, until the relay ends it
+   * or `signal` aborts (then it just ends). Each relay gets one try at opening it; an `error` event is
+   * thrown as the relay's error.
+   */
+  async *events(
+    agent: string,
+    path: string,
+    query: Query,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<ServerSentEvent, void, undefined> {
+    this.ensureOpen()
+    let response: Dispatcher.ResponseData | undefined
+    let target = this.#targets[this.#current] as RelayTarget
+    for (let tried = 1; response === undefined; tried++) {
+      const targetIndex = this.#current
+      target = this.#targets[targetIndex] as RelayTarget
+      const signed = pathWithQuery(target.prefix, path, query)
+      try {
+        response = await target.dispatcher.request({
+          origin: target.origin,
+          method: 'GET',
+          path: signed,
+          headers: { accept: 'text/event-stream', ...this.#sign(agent, 'GET', signed, '') },
+          signal: signal ?? null,
+          headersTimeout: this.#timeoutMs,
+          bodyTimeout: 0,
+        })
+      } catch (error) {
+        if (signal?.aborted) return
+        const code = (error as { code?: string }).code ?? ''
+        if (!CONNECT_ERRORS.has(code) || tried >= this.#targets.length)
+          throw this.#networkError(error, target)
+        this.#failOver(targetIndex)
+      }
+    }
+    if (response.statusCode !== 200) {
+      const text = await response.body.text()
+      throw errorFromResponse(response.statusCode, text, headerOf(response.headers, 'x-request-id'))
+    }
+    try {
+      for await (const event of parseServerSentEvents(response.body)) {
+        if (event.event === 'error') throw errorFromResponse(503, event.data)
+        yield event
+      }
+    } catch (error) {
+      if (signal?.aborted || this.#closed) return
+      throw error instanceof RelayError || error instanceof ValidationError
+        ? error
+        : this.#networkError(error, target)
+    } finally {
+      response.body.destroy()
+    }
+  }
+
+  /** Moves on from the relay at `from` to the next one, unless another call already did. */
+  #failOver(from: number): void {
+    if (this.#targets.length > 1 && this.#current === from) this.#current = (from + 1) % this.#targets.length
+  }
+
+  #sign(agent: string, method: string, path: string, body: string): Record<string, string> {
+    // A malformed id is the caller's input error, not a missing secret: say so before looking one up.
+    parseOrThrow(AgentIdSchema, agent, 'agent id')
+    const secret = this.#secretFor(agent)
+    if (secret === undefined || secret === '') {
+      throw new ConfigError(`No relay secret for agent '${agent}'`, {
+        hint: `Set ${secretEnvName(agent)} to the secret printed by 'agent-comm relay gen-secret ${agent}' on the relay.`,
+        details: { agentId: agent, variable: secretEnvName(agent) },
+      })
+    }
+    return signRequest(secret, {
+      method,
+      path,
+      body,
+      agentId: agent,
+      timestamp: this.#clock.now(),
+      ...(this.#audience === undefined ? {} : { audience: this.#audience }),
+    })
+  }
+
+  async #backoff(attempt: number, signal: AbortSignal | undefined): Promise<void> {
+    const delay = Math.min(this.#retryDelayMs * 2 ** attempt, 2_000) * (0.5 + Math.random() / 2)
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        clearTimeout(timer)
+        reject(signal?.reason)
+      }
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort)
+        resolve()
+      }, delay)
+      signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  #networkError(error: unknown, target: RelayTarget): RelayError {
+    const code = (error as { code?: string }).code
+    const reason = error instanceof Error ? error.message : String(error)
+    return new RelayError(
+      'STORAGE',
+      RelayErrorCode.UNAVAILABLE,
+      undefined,
+      `Cannot reach the relay at ${target.origin}${target.prefix}${this.#targets.length > 1 ? ` (nor the other ${this.#targets.length - 1} given)` : ''}: ${reason}`,
+      {
+        hint: 'Check that the relay is running (agent-comm relay start) and that this URL and port are reachable.',
+        cause: error,
+        ...(code === undefined ? {} : { details: { networkCode: code } }),
+      },
+    )
+  }
+}
+
+function pathWithQuery(prefix: string, path: string, query: Query | undefined): string {
+  const params = new URLSearchParams()
+  for (const [key, value] of Object.entries(query ?? {})) {
+    if (value !== undefined) params.set(key, String(value))
+  }
+  const search = params.toString()
+  return `${prefix}${path}${search === '' ? '' : `?${search}`}`
+}
+
+/** The base URLs of `baseUrl`: one URL, a list, or a comma-separated string; each http(s). */
+function relayUrls(baseUrl: PipelineOptions['baseUrl']): URL[] {
+  const given = (
+    typeof baseUrl === 'string' ? baseUrl.split(',') : Array.isArray(baseUrl) ? baseUrl : [baseUrl]
+  )
+    .map((u) => String(u).trim())
+    .filter((u) => u !== '')
+  if (given.length === 0) {
+    throw new ConfigError('No relay URL given', {
+      hint: 'Give the relay base URL, e.g. http://relay.internal:8420',
+    })
+  }
+  return given.map((text) => {
+    let url: URL
+    try {
+      url = new URL(text)
+    } catch {
+      throw new ConfigError(`Invalid relay URL '${text}'`, {
+        hint: 'Give the relay base URL, e.g. http://relay.internal:8420 (several: comma-separated)',
+      })
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new ConfigError(`Invalid relay URL '${url.href}': must be http or https`)
+    }
+    return url
+  })
+}
+
+function headerOf(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const value = headers[name]
+  return typeof value === 'string' ? value : undefined
+}
