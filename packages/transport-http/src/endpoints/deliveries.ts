@@ -1,5 +1,10 @@
 import type { AckResult, ClaimedMessage, ExtendLeaseResult, Logger, NackResult } from '@agent-comm/protocol'
-import { AckResultSchema, DEFAULT_CLAIM_LIMIT, ExtendLeaseResultSchema, NackResultSchema } from '@agent-comm/protocol'
+import {
+  AckResultSchema,
+  DEFAULT_CLAIM_LIMIT,
+  ExtendLeaseResultSchema,
+  NackResultSchema,
+} from '@agent-comm/protocol'
 import { z } from 'zod'
 import { AckBatchResponseSchema, ApiPath, MAX_CLAIM_LIMIT, MAX_WAIT_MS, WaitResponseSchema } from '../api.js'
 import { type CoalescedCall as Coalesced, Coalescer, type Outcome, settle } from '../coalesce.js'
