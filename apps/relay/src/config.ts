@@ -28,6 +28,12 @@ export interface RelayConfig {
    */
   postgresNonceCommit?: 'relaxed' | 'durable'
   /**
+   * Whether claims and acks wait for PostgreSQL's WAL flush (`durable`, the default) or not (`relaxed`: a
+   * crash of the PostgreSQL server may forget the last leases and acks, which means redeliveries, never a
+   * lost message; see `ClaimCommit` in @agent-comm/postgres). Unused on SQLite.
+   */
+  postgresClaimCommit?: 'relaxed' | 'durable'
+  /**
    * The key secrets are sealed under in the database, 32 bytes in base64 (from the environment): on
    * PostgreSQL agents' secrets and the A2A push-signing key; on SQLite the A2A push-signing key (none
    * given: `<dataDir>/secrets.key`, made on first start).
@@ -80,6 +86,8 @@ export const RELAY_ENV_VARIABLES = {
   AGENT_COMM_RELAY_PG_POOL_SIZE: `PostgreSQL only: most connections per replica (default ${D.poolSize}; flag --pool-size)`,
   AGENT_COMM_RELAY_PG_NONCE_COMMIT:
     "PostgreSQL only: relaxed (a request's nonce is committed without waiting for the WAL flush; its effects always wait) or durable (default relaxed; environment only)",
+  AGENT_COMM_RELAY_PG_CLAIM_COMMIT:
+    'PostgreSQL only: durable (claims and acks wait for the WAL flush) or relaxed (they do not: a PostgreSQL crash may forget the last leases and acks, so those messages are delivered again; sends always wait) (default durable; environment only)',
   AGENT_COMM_RELAY_SECRETS_KEY:
     "the key secrets are encrypted under in the database, 32 random bytes in base64, the same on every replica: on PostgreSQL (required) agents' secrets and the A2A push-signing key, on SQLite the A2A push-signing key (default there: <data-dir>/secrets.key, made on first start); environment only, never a flag",
   AGENT_COMM_RELAY_SECRETS_KEY_FILE: 'a file holding that key instead (flag --secrets-key-file)',
@@ -143,6 +151,7 @@ ${Object.entries(FLAGS)
 
 AGENT_COMM_RELAY_ADMIN_SECRET sets an admin secret (environment only).
 AGENT_COMM_RELAY_PG_NONCE_COMMIT=durable makes each nonce wait for PostgreSQL's WAL flush (environment only).
+AGENT_COMM_RELAY_PG_CLAIM_COMMIT=relaxed lets claims and acks skip it: a redelivery after a PostgreSQL crash (environment only).
 On PostgreSQL (--db), AGENT_COMM_RELAY_SECRETS_KEY (environment only) or --secrets-key-file gives the key.
 Secrets: agent-comm relay gen-secret <agent> (or SecretStore from @agent-comm/secrets).
 `
@@ -169,6 +178,9 @@ const ConfigSchema = z.object({
   AGENT_COMM_RELAY_PG_POOL_SIZE: int(1, D.maxPoolSize, 'a number of connections').optional(),
   AGENT_COMM_RELAY_PG_NONCE_COMMIT: z
     .enum(['relaxed', 'durable'], { error: 'must be relaxed or durable' })
+    .optional(),
+  AGENT_COMM_RELAY_PG_CLAIM_COMMIT: z
+    .enum(['durable', 'relaxed'], { error: 'must be durable or relaxed' })
     .optional(),
   AGENT_COMM_RELAY_SECRETS_KEY: z.string().min(1).optional(),
   AGENT_COMM_RELAY_SECRETS_KEY_FILE: z.string().min(1).optional(),
@@ -316,6 +328,9 @@ export function loadRelayConfig(
       ...(v.AGENT_COMM_RELAY_PG_NONCE_COMMIT === undefined
         ? {}
         : { postgresNonceCommit: v.AGENT_COMM_RELAY_PG_NONCE_COMMIT }),
+      ...(v.AGENT_COMM_RELAY_PG_CLAIM_COMMIT === undefined
+        ? {}
+        : { postgresClaimCommit: v.AGENT_COMM_RELAY_PG_CLAIM_COMMIT }),
       ...(v.AGENT_COMM_RELAY_SECRETS_KEY === undefined ? {} : { secretsKey: v.AGENT_COMM_RELAY_SECRETS_KEY }),
       ...(v.AGENT_COMM_RELAY_SECRETS_KEY_FILE === undefined
         ? {}

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net'
-import { openPostgres, openPostgresConsoleStore, type PostgresDatabase } from '@agent-comm/postgres'
+import type { PostgresDatabase } from '@agent-comm/postgres'
 import type { Clock } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { Spool } from '@agent-comm/spool'
@@ -73,6 +73,8 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
     if (/^postgres(ql)?:\/\//i.test(options.path)) {
       // The spool, the registry and the console's tables in one schema of that database.
       const schema = options.postgresSchema === undefined ? {} : { schema: options.postgresSchema }
+      // Loaded here only: drizzle-orm and pg are not for a console over a SQLite file.
+      const { openPostgres, openPostgresConsoleStore } = await import('@agent-comm/postgres')
       postgres = await openPostgres({
         url: options.path,
         ...schema,

@@ -1,13 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { A2AStore, Sealer } from '@agent-comm/a2a'
-import {
-  openPostgres,
-  openPostgresConsoleStore,
-  openPostgresRelayStores,
-  RelaySecretsKey,
-} from '@agent-comm/postgres'
-import { PostgresA2AStore } from '@agent-comm/postgres/a2a'
+// Only the secrets key is needed on SQLite: the rest of @agent-comm/postgres (drizzle-orm, pg — about 120
+// modules, seconds of start-up on a busy machine) is imported when the relay opens a PostgreSQL database.
+import { RelaySecretsKey } from '@agent-comm/postgres/secrets-key'
 import { type Clock, ConfigError, type Logger } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { type RelaySecretStore, SecretStore } from '@agent-comm/secrets'
@@ -166,10 +162,13 @@ async function openPostgresStorage(
   const { clock, logger } = deps
   // The key first: a replica without it refuses to start before touching the database.
   const key = relaySecretsKey(config)
+  const [{ openPostgres, openPostgresConsoleStore, openPostgresRelayStores }, { PostgresA2AStore }] =
+    await Promise.all([import('@agent-comm/postgres'), import('@agent-comm/postgres/a2a')])
   const database = await openPostgres({
     url,
     ...(config.postgresSchema === undefined ? {} : { schema: config.postgresSchema }),
     ...(config.postgresPoolSize === undefined ? {} : { poolSize: config.postgresPoolSize }),
+    ...(config.postgresClaimCommit === undefined ? {} : { claimCommit: config.postgresClaimCommit }),
     logger,
     ...(clock === undefined ? {} : { clock }),
     spool: { leaseSeconds: config.leaseSeconds },

@@ -72,6 +72,11 @@ describe('relay configuration', () => {
     expect(() => config([], { AGENT_COMM_RELAY_PG_NONCE_COMMIT: 'never' })).toThrow(
       /AGENT_COMM_RELAY_PG_NONCE_COMMIT must be relaxed or durable/,
     )
+    expect(config([], { AGENT_COMM_RELAY_PG_CLAIM_COMMIT: 'relaxed' }).postgresClaimCommit).toBe('relaxed')
+    expect(config([]).postgresClaimCommit).toBeUndefined()
+    expect(() => config([], { AGENT_COMM_RELAY_PG_CLAIM_COMMIT: 'fast' })).toThrow(
+      /AGENT_COMM_RELAY_PG_CLAIM_COMMIT must be durable or relaxed/,
+    )
     expect(() => config([], { AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT: 'many' })).toThrow(
       /AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT must be a number of requests/,
     )

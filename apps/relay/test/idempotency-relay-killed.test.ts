@@ -1,41 +1,21 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { createServer, request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { createMessage } from '@agent-comm/protocol'
 import { SecretStore } from '@agent-comm/secrets'
 import { RelayClient } from '@agent-comm/transport-http'
 import { describe, expect, it } from 'vitest'
 import { onCleanup, tempDir } from './helpers.js'
-
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
+import { listening, spawnRelay } from './relay-bin.js'
 
 /** Starts the relay bin on `dataDir` and resolves with it and its URL once it listens. */
 async function startRelayProcess(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    [BIN, '--port', '0', '--data-dir', dataDir, '--rate-limit', '0', '--log-level', 'info'],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } },
+  const child = spawnRelay(
+    ['--port', '0', '--data-dir', dataDir, '--rate-limit', '0', '--log-level', 'info'],
+    { PATH: process.env.PATH ?? '' },
   )
-  onCleanup(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    let err = ''
-    child.stderr?.on('data', (chunk) => {
-      err += chunk
-    })
-    child.stdout?.on('data', (chunk) => {
-      out += chunk
-      for (const line of out.split('\n')) {
-        if (line.includes('"relay listening"')) resolve((JSON.parse(line) as { url: string }).url)
-      }
-    })
-    child.on('exit', (code) => reject(new Error(`relay exited with ${code} before listening: ${err}`)))
-  })
-  return { child, url }
+  return { child, url: await listening(child) }
 }
 
 const exited = (child: ChildProcess) =>

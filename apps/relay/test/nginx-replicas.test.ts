@@ -10,11 +10,11 @@ import { createMessage } from '@agent-comm/protocol'
 import { HttpTransport, RelayClient, signRequest } from '@agent-comm/transport-http'
 import { describe, expect, it } from 'vitest'
 import { onCleanup, tempDir } from './helpers.js'
+import { listening, spawnRelay } from './relay-bin.js'
 
 // Two relay replicas (real processes) on one fresh PostgreSQL database, behind a real nginx on loopback
 // configured with deploy/nginx/relay-proxy.conf, the file the deployment guide ships.
 
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
 const PROXY_CONF = fileURLToPath(new URL('../deploy/nginx/relay-proxy.conf', import.meta.url))
 // The CLI's Quick Test and the CLI that runs it (built by the workspace's `prepare`, as every package).
 const QUICK_TEST = fileURLToPath(new URL('../../../packages/cli/test/quick-test.sh', import.meta.url))
@@ -56,27 +56,8 @@ async function freePort(): Promise<number> {
 
 /** A replica process; killed after the test if still running. Resolves with its URL once it listens. */
 async function startReplica(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BIN, '--port', '0', '--log-level', 'info'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  })
-  onCleanup(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    let err = ''
-    child.stderr?.on('data', (chunk) => {
-      err += chunk
-    })
-    child.stdout?.on('data', (chunk) => {
-      out += chunk
-      for (const line of out.split('\n')) {
-        if (line.includes('"relay listening"')) resolve((JSON.parse(line) as { url: string }).url)
-      }
-    })
-    child.on('exit', (code) => reject(new Error(`replica exited with ${code} before listening: ${err}`)))
-  })
+  const child = spawnRelay(['--port', '0', '--log-level', 'info'], { ...process.env, ...env })
+  const url = await listening(child, 'replica')
   // Keep reading its log, so a full pipe never blocks it.
   child.stdout?.resume()
   return { child, url }

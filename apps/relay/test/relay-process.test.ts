@@ -1,42 +1,15 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { createMessage, IdGenerator } from '@agent-comm/protocol'
 import { SecretStore } from '@agent-comm/secrets'
 import { RelayClient } from '@agent-comm/transport-http'
 import { describe, expect, it } from 'vitest'
-import { onCleanup, tempDir } from './helpers.js'
+import { tempDir } from './helpers.js'
+import { listening, spawnRelay } from './relay-bin.js'
 
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
-
-/** Starts the relay bin; killed after the test if still running. */
-function spawnRelay(args: string[], env: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  })
-  onCleanup(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  })
-  return child
-}
-
-/** Resolves with the relay's URL from its `relay listening` log line. */
-function listening(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = ''
-    let err = ''
-    child.stderr?.on('data', (chunk) => {
-      err += chunk
-    })
-    child.stdout?.on('data', (chunk) => {
-      out += chunk
-      for (const line of out.split('\n')) {
-        if (line.includes('"relay listening"')) resolve((JSON.parse(line) as { url: string }).url)
-      }
-    })
-    child.on('exit', (code) => reject(new Error(`relay exited with ${code} before listening: ${err}`)))
-  })
+/** Starts the relay bin with this process's environment and `env`; killed after the test if still running. */
+function spawnRelayWith(args: string[], env: Record<string, string> = {}): ChildProcess {
+  return spawnRelay(args, { ...process.env, ...env })
 }
 
 const exited = (child: ChildProcess) =>
@@ -68,7 +41,7 @@ describe('the relay process', () => {
       builder: (await store.generate('builder')).secret,
     }
     const args = ['--port', '0', '--data-dir', dataDir, '--rate-limit', '0', '--log-level', 'info']
-    const first = spawnRelay(args)
+    const first = spawnRelayWith(args)
     const url = await listening(first)
     const client = new RelayClient({ baseUrl: url, secretFor: (id) => secrets[id], retries: 0 })
     const ids = new IdGenerator()
@@ -94,7 +67,7 @@ describe('the relay process', () => {
     await Promise.all(senders)
     await client.close()
 
-    const second = spawnRelay(args)
+    const second = spawnRelayWith(args)
     const restartedUrl = await listening(second)
     const reader = new RelayClient({ baseUrl: restartedUrl, secretFor: (id) => secrets[id] })
     const claimed = new Set<string>()
@@ -113,18 +86,18 @@ describe('the relay process', () => {
   })
 
   it('prints its usage with --help', async () => {
-    const result = await output(spawnRelay(['--help']))
+    const result = await output(spawnRelayWith(['--help']))
     expect(result.code).toBe(0)
     expect(result.stdout).toContain('--data-dir')
     expect(result.stdout).toContain('AGENT_COMM_RELAY_PORT')
   })
 
   it('refuses an invalid setting with exit code 2, naming it', async () => {
-    const flag = await output(spawnRelay(['--port', 'eighty', '--data-dir', tempDir()]))
+    const flag = await output(spawnRelayWith(['--port', 'eighty', '--data-dir', tempDir()]))
     expect(flag.code).toBe(2)
     expect(flag.stderr).toContain('--port must be a port number')
     const env = await output(
-      spawnRelay(['--data-dir', tempDir()], { AGENT_COMM_RELAY_ADMIN_SECRET: 'short' }),
+      spawnRelayWith(['--data-dir', tempDir()], { AGENT_COMM_RELAY_ADMIN_SECRET: 'short' }),
     )
     expect(env.code).toBe(2)
     expect(env.stderr).toContain('AGENT_COMM_RELAY_ADMIN_SECRET')

@@ -1,29 +1,11 @@
 import { BridgeRunner, CommandBridge } from '@agent-comm/bridge'
 import { createCoordinator, loadConfig } from '@agent-comm/coordinator'
-import { context, trace } from '@opentelemetry/api'
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { recordSpans } from '@agent-comm/test-support/spans'
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
+import { describe, expect, it, vi } from 'vitest'
 import { onCleanup, startTestRelay, tempDir } from './helpers.js'
 
-const exporter = new InMemorySpanExporter()
-
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
-  trace.setGlobalTracerProvider(
-    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-  )
-})
-
-afterAll(() => {
-  trace.disable()
-  context.disable()
-})
+const exporter = recordSpans()
 
 /** Prints the TRACEPARENT its bridge gave it, after reading the message on stdin. */
 const PRINT_TRACEPARENT =

@@ -62,6 +62,18 @@ export interface PushConfigRecord {
   config: Record<string, unknown>
 }
 
+/** An attempt to deliver a push, as {@link A2AStore.recordPush} records it. */
+export interface RecordPushParams {
+  id: number
+  attempts: number
+  /** Delivered: the push is done. */
+  done: boolean
+  /** When to try again (ignored when `done`). */
+  nextAt: number
+  error?: string
+  at: number
+}
+
 /** A push due for delivery: the outbox row, its event and its config. */
 export interface DuePush {
   id: number
@@ -139,14 +151,7 @@ export interface A2AStore {
    */
   claimPush(id: number, nextAt: number, until: number): MaybePromise<boolean>
   /** Records an attempt: delivered (`done`), or failed with `error`, retried at `nextAt` or given up. */
-  recordPush(params: {
-    id: number
-    attempts: number
-    done: boolean
-    nextAt: number
-    error?: string
-    at: number
-  }): MaybePromise<void>
+  recordPush(params: RecordPushParams): MaybePromise<void>
   /** Every signing key, the current one (not retired) first, then the newest retired ones. */
   signingKeys(): MaybePromise<SigningKeyRecord[]>
   /**

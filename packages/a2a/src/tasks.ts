@@ -15,7 +15,7 @@ import {
 } from '@a2a-js/sdk'
 import { TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors'
 import type { Clock, Logger, MessageV2 } from '@agent-comm/protocol'
-import { createMessage, silentLogger, utf8Length } from '@agent-comm/protocol'
+import { createMessage, delay, silentLogger, utf8Length } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
 import type { Spool } from '@agent-comm/spool'
 import { invalidParams, partsText, partsToJson, replyOutcome, requireValidParts } from './parts.js'
@@ -569,16 +569,4 @@ function endsStream(event: StreamResponse): boolean {
     state === TaskState.TASK_STATE_REJECTED ||
     state === TaskState.TASK_STATE_INPUT_REQUIRED
   )
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    function done(): void {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done)
-  })
 }

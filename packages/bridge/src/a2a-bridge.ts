@@ -1,5 +1,5 @@
 import type { JsonValue, MessageV2 } from '@agent-comm/protocol'
-import { ConfigError } from '@agent-comm/protocol'
+import { ConfigError, delay } from '@agent-comm/protocol'
 import { fetchAgentCard, type RemoteAgentCard } from './a2a-card.js'
 import { type A2ASessions, InMemoryA2ASessions } from './a2a-sessions.js'
 import type { Bridge, BridgeContext, BridgeResult } from './bridge.js'
@@ -319,16 +319,4 @@ function outcome(json: Record<string, unknown>): BridgeResult {
       },
     },
   }
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    function done(): void {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done)
-  })
 }

@@ -2,13 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
 import { delimiter, join } from 'node:path'
 import type { MessageV2, TraceMetadata } from '@agent-comm/protocol'
-import {
-  type Bridge,
-  type BridgeContext,
-  type BridgeResult,
-  DEFAULT_MAX_REPLY_BYTES,
-  describeError,
-} from './bridge.js'
+import type { Bridge, BridgeContext, BridgeResult } from './bridge.js'
+import { DEFAULT_MAX_REPLY_BYTES, describeError } from './bridge.js'
 
 /** Options of {@link CommandBridge}. */
 export interface CommandBridgeOptions {

@@ -1,12 +1,7 @@
 import type { MessageV2, Payload } from '@agent-comm/protocol'
 import { PayloadSchema } from '@agent-comm/protocol'
-import {
-  type Bridge,
-  type BridgeContext,
-  type BridgeResult,
-  DEFAULT_MAX_REPLY_BYTES,
-  describeError,
-} from './bridge.js'
+import type { Bridge, BridgeContext, BridgeResult } from './bridge.js'
+import { DEFAULT_MAX_REPLY_BYTES, describeError } from './bridge.js'
 
 /** Options of {@link HttpBridge}. */
 export interface HttpBridgeOptions {

@@ -1,16 +1,9 @@
-import { randomUUID } from 'node:crypto'
-import { createServer, type Server } from 'node:http'
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { type AgentCard, AgentCard as AgentCardCodec, Role, TaskState } from '@a2a-js/sdk'
-import {
-  AgentEvent,
-  type AgentExecutor,
-  DefaultRequestHandler,
-  InMemoryTaskStore,
-  JsonRpcTransportHandler,
-  ServerCallContext,
-} from '@a2a-js/sdk/server'
-import { afterEach, describe, expect, it } from 'vitest'
+import { TaskState } from '@a2a-js/sdk'
+import { AgentEvent, type AgentExecutor } from '@a2a-js/sdk/server'
+import { agentMessage, startA2AAgent, textPart } from '@agent-comm/test-support/a2a-agent'
+import { describe, expect, it } from 'vitest'
 import {
   A2ABridge,
   a2aTokenEnvName,
@@ -19,15 +12,10 @@ import {
   ConversationA2ASessions,
   fetchAgentCard,
 } from '../src/index.js'
-import { openCoordinator } from './helpers.js'
-
-const servers: Server[] = []
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))))
-})
+import { onCleanup, openCoordinator } from './helpers.js'
 
 /** An external A2A agent made with the SDK's own server: it answers `shout: <TEXT>` and checks a bearer token. */
-async function externalAgent(
+function externalAgent(
   options: {
     token?: string
     fail?: boolean
@@ -37,41 +25,12 @@ async function externalAgent(
     asks?: boolean
   } = {},
 ) {
-  const seenAuth: (string | undefined)[] = []
-  /** Each JSON-RPC call: its method and the task id its message names (a continued task). */
-  const calls: { method: string; taskId: string | undefined }[] = []
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  servers.push(server)
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  const card: AgentCard = {
-    name: 'shouter',
-    description: 'Shouts back',
-    supportedInterfaces: [
-      { url: `${base}/rpc`, protocolBinding: 'JSONRPC', protocolVersion: '1.0', tenant: '' },
-    ],
-    provider: undefined,
-    version: '1.0.0',
-    capabilities: { streaming: options.streaming === true, pushNotifications: false, extensions: [] },
-    securitySchemes: {},
-    securityRequirements: [],
-    defaultInputModes: ['text/plain'],
-    defaultOutputModes: ['text/plain'],
-    skills: [],
-    signatures: [],
-  }
   const executor: AgentExecutor = {
     async execute(context, bus) {
       const text = context.userMessage.parts
         .map((p) => (p.content?.$case === 'text' ? p.content.value : ''))
         .join('')
       const base = { taskId: context.taskId, contextId: context.contextId, metadata: undefined }
-      const textPart = (value: string) => ({
-        content: { $case: 'text' as const, value },
-        metadata: undefined,
-        filename: '',
-        mediaType: '',
-      })
       bus.publish(
         AgentEvent.task({
           id: context.taskId,
@@ -86,26 +45,35 @@ async function externalAgent(
           metadata: undefined,
         }),
       )
-      if (options.asks === true && context.task === undefined) {
+      const publishStatus = (state: TaskState, says?: string) =>
         bus.publish(
           AgentEvent.statusUpdate({
             ...base,
             status: {
-              state: TaskState.TASK_STATE_INPUT_REQUIRED,
-              message: {
-                messageId: randomUUID(),
-                contextId: context.contextId,
-                taskId: context.taskId,
-                role: Role.ROLE_AGENT,
-                parts: [textPart('how loud?')],
-                metadata: undefined,
-                extensions: [],
-                referenceTaskIds: [],
-              },
+              state,
+              message: says === undefined ? undefined : agentMessage(context, says),
               timestamp: new Date().toISOString(),
             },
           }),
         )
+      const publishArtifact = (value: string, append: boolean, lastChunk: boolean) =>
+        bus.publish(
+          AgentEvent.artifactUpdate({
+            ...base,
+            artifact: {
+              artifactId: 'a1',
+              name: 'shout',
+              description: '',
+              parts: [textPart(value)],
+              metadata: undefined,
+              extensions: [],
+            },
+            append,
+            lastChunk,
+          }),
+        )
+      if (options.asks === true && context.task === undefined) {
+        publishStatus(TaskState.TASK_STATE_INPUT_REQUIRED, 'how loud?')
         bus.finished()
         return
       }
@@ -115,142 +83,39 @@ async function externalAgent(
         .join('')
       const shout = first === undefined ? text.toUpperCase() : `${first.toUpperCase()} (${text})`
       if (options.streaming === true && options.fail !== true) {
-        for (const [i, chunk] of ['shout:', shout].entries()) {
-          bus.publish(
-            AgentEvent.artifactUpdate({
-              ...base,
-              artifact: {
-                artifactId: 'a1',
-                name: 'shout',
-                description: '',
-                parts: [textPart(chunk)],
-                metadata: undefined,
-                extensions: [],
-              },
-              append: i > 0,
-              lastChunk: i > 0,
-            }),
-          )
-        }
-        bus.publish(
-          AgentEvent.statusUpdate({
-            ...base,
-            status: {
-              state: TaskState.TASK_STATE_COMPLETED,
-              message: undefined,
-              timestamp: new Date().toISOString(),
-            },
-          }),
-        )
+        for (const [i, chunk] of ['shout:', shout].entries()) publishArtifact(chunk, i > 0, i > 0)
+        publishStatus(TaskState.TASK_STATE_COMPLETED)
         bus.finished()
         return
       }
       if (options.fail === true) {
-        bus.publish(
-          AgentEvent.statusUpdate({
-            ...base,
-            status: {
-              state: TaskState.TASK_STATE_FAILED,
-              message: {
-                messageId: randomUUID(),
-                contextId: context.contextId,
-                taskId: context.taskId,
-                role: Role.ROLE_AGENT,
-                parts: [
-                  {
-                    content: { $case: 'text', value: 'cannot shout today' },
-                    metadata: undefined,
-                    filename: '',
-                    mediaType: '',
-                  },
-                ],
-                metadata: undefined,
-                extensions: [],
-                referenceTaskIds: [],
-              },
-              timestamp: new Date().toISOString(),
-            },
-          }),
-        )
+        publishStatus(TaskState.TASK_STATE_FAILED, 'cannot shout today')
       } else {
-        bus.publish(
-          AgentEvent.artifactUpdate({
-            ...base,
-            artifact: {
-              artifactId: 'a1',
-              name: 'shout',
-              description: '',
-              parts: [
-                {
-                  content: { $case: 'text', value: `shout: ${shout}` },
-                  metadata: undefined,
-                  filename: '',
-                  mediaType: '',
-                },
-              ],
-              metadata: undefined,
-              extensions: [],
-            },
-            append: false,
-            lastChunk: true,
-          }),
-        )
-        bus.publish(
-          AgentEvent.statusUpdate({
-            ...base,
-            status: {
-              state: TaskState.TASK_STATE_COMPLETED,
-              message: undefined,
-              timestamp: new Date().toISOString(),
-            },
-          }),
-        )
+        publishArtifact(`shout: ${shout}`, false, true)
+        publishStatus(TaskState.TASK_STATE_COMPLETED)
       }
       bus.finished()
     },
     async cancelTask() {},
   }
-  const transport = new JsonRpcTransportHandler(
-    new DefaultRequestHandler(card, new InMemoryTaskStore(), executor),
-  )
-  server.on('request', (request, response) => {
-    let body = ''
-    request.on('data', (chunk) => {
-      body += chunk
-    })
-    request.on('end', async () => {
-      if (request.method === 'GET' && request.url === '/.well-known/agent-card.json') {
-        response
-          .writeHead(200, { 'content-type': 'application/json' })
-          .end(JSON.stringify(AgentCardCodec.toJSON(card)))
-        return
-      }
-      if (request.method !== 'POST' || request.url !== '/rpc') {
-        response.writeHead(404).end()
-        return
-      }
-      seenAuth.push(request.headers.authorization)
-      if (options.token !== undefined && request.headers.authorization !== `Bearer ${options.token}`) {
-        response.writeHead(401).end()
-        return
-      }
-      const rpc = JSON.parse(body) as { method: string; params?: { message?: { taskId?: string } } }
-      calls.push({ method: rpc.method, taskId: rpc.params?.message?.taskId || undefined })
-      const result = await transport.handle(
-        body,
-        new ServerCallContext({ requestedVersion: String(request.headers['a2a-version'] ?? '0.3') }),
-      )
-      if (Symbol.asyncIterator in result) {
-        // SendStreamingMessage: the events as server-sent events.
-        response.writeHead(200, { 'content-type': 'text/event-stream' })
-        for await (const event of result) response.write(`data: ${JSON.stringify(event)}\n\n`)
-        response.end()
-        return
-      }
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result))
-    })
+  return startA2AAgent({
+    name: 'shouter',
+    description: 'Shouts back',
+    executor,
+    ...(options.streaming === undefined ? {} : { streaming: options.streaming }),
+    ...(options.token === undefined ? {} : { token: options.token }),
+    onCleanup,
   })
-  return { cardUrl: `${base}/.well-known/agent-card.json`, base, seenAuth, calls }
+}
+
+/** architect sends 'hello' to shouter, and one pass of a bridge to the agent at `cardUrl` forwards it. */
+async function bridgeHelloOnce(cardUrl: string) {
+  const coord = await openCoordinator()
+  await coord.register({ agentId: 'shouter' })
+  await coord.send({ fromAgent: 'architect', toAgent: 'shouter', subject: 'Loud', body: 'hello' })
+  const bridge = new A2ABridge({ cardUrl, pollIntervalMs: 10 })
+  const summary = await new BridgeRunner({ coordinator: coord, agent: 'shouter', bridge }).run({ once: true })
+  return { coord, summary }
 }
 
 describe('A2ABridge', () => {
@@ -285,13 +150,7 @@ describe('A2ABridge', () => {
 
   it('streams the task from an agent whose card says it streams, its artifact chunks joined', async () => {
     const agent = await externalAgent({ streaming: true })
-    const coord = await openCoordinator()
-    await coord.register({ agentId: 'shouter' })
-    await coord.send({ fromAgent: 'architect', toAgent: 'shouter', subject: 'Loud', body: 'hello' })
-    const bridge = new A2ABridge({ cardUrl: agent.cardUrl, pollIntervalMs: 10 })
-    const summary = await new BridgeRunner({ coordinator: coord, agent: 'shouter', bridge }).run({
-      once: true,
-    })
+    const { coord, summary } = await bridgeHelloOnce(agent.cardUrl)
     expect(summary).toMatchObject({ processed: 1, succeeded: 1 })
     const [reply] = await coord.poll('architect')
     expect(reply?.message.body).toBe('shout:\n\nHELLO')
@@ -380,13 +239,7 @@ describe('A2ABridge', () => {
 
   it("dead-letters a message whose A2A task failed, with the agent's reason", async () => {
     const agent = await externalAgent({ fail: true })
-    const coord = await openCoordinator()
-    await coord.register({ agentId: 'shouter' })
-    await coord.send({ fromAgent: 'architect', toAgent: 'shouter', subject: 'Loud', body: 'hello' })
-    const bridge = new A2ABridge({ cardUrl: agent.cardUrl, pollIntervalMs: 10 })
-    const summary = await new BridgeRunner({ coordinator: coord, agent: 'shouter', bridge }).run({
-      once: true,
-    })
+    const { coord, summary } = await bridgeHelloOnce(agent.cardUrl)
     expect(summary).toMatchObject({ processed: 1, succeeded: 0 })
     const [failed] = await coord.listFailed({ agent: 'shouter' })
     expect(JSON.stringify(failed)).toContain('cannot shout today')
@@ -402,7 +255,7 @@ describe('A2ABridge', () => {
         .end('{"name":"x","supportedInterfaces":[]}')
     })
     await new Promise<void>((resolve) => bad.listen(0, '127.0.0.1', resolve))
-    servers.push(bad)
+    onCleanup(() => new Promise<void>((resolve) => bad.close(() => resolve())))
     await expect(
       fetchAgentCard(`http://127.0.0.1:${(bad.address() as AddressInfo).port}/card.json`),
     ).rejects.toThrow(/invalid: supportedInterfaces/)

@@ -55,6 +55,22 @@ const relocateImportMetaUrl = {
   },
 }
 
+// zod re-exports all its locales (`z.locales`, 64 files, about 340 KB of source, more than the rest of zod)
+// from its main entry; esbuild cannot leave a namespace re-export out, so every command would parse them.
+// Nothing here reads `z.locales` and zod's messages are English (it imports en.js itself), so the bundle's
+// copy of the locale index names English only. The build fails if zod's index is no longer found, so a
+// changed zod is looked at again.
+let zodLocaleIndexes = 0
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => {
+      zodLocaleIndexes += 1
+      return { contents: 'export { default as en } from "./en.js"', loader: 'js' }
+    })
+  },
+}
+
 rmSync(vendor, { recursive: true, force: true })
 for (const file of readdirSync(dist)) {
   if (file.startsWith('runtime.chunk.')) rmSync(join(dist, file))
@@ -79,8 +95,13 @@ await build({
     js: "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);",
   },
   logLevel: 'warning',
-  plugins: [relocateImportMetaUrl],
+  plugins: [relocateImportMetaUrl, zodEnglishOnly],
 })
+if (zodLocaleIndexes !== 1) {
+  throw new Error(
+    `expected zod's locale index once in the runtime bundle, found it ${zodLocaleIndexes} times: see zodEnglishOnly`,
+  )
+}
 for (const [name, { dir, pkg }] of vendored) {
   for (const entry of pkg.files ?? []) {
     // dist is the bundle's own input; `!…` entries exclude files from the tarball, there is nothing to copy.

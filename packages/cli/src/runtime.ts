@@ -16,6 +16,7 @@ export {
   JsonObjectSchema,
   JsonValueSchema,
   parseOrThrow,
+  replyThread,
   StorageError,
   ValidationError,
 } from '@agent-comm/protocol'

@@ -1,6 +1,5 @@
 import type { Coordinator, SendOptions, SendReport } from '@agent-comm/coordinator'
 import type { MessageInput, MessageV2 } from '@agent-comm/protocol'
-import { replyThread } from '@agent-comm/protocol'
 import type { PAYLOAD_TYPES } from '@agent-comm/protocol/vocabulary'
 import type { Runtime } from './context.js'
 import { ExitCode } from './errors.js'
@@ -66,7 +65,8 @@ export async function sendMessage(
   flags: SendFlags,
   environment: SendEnvironment,
 ): Promise<SendResult> {
-  const { JsonObjectSchema, JsonValueSchema, parseOrThrow, ValidationError } = await environment.runtime()
+  const { JsonObjectSchema, JsonValueSchema, parseOrThrow, replyThread, ValidationError } =
+    await environment.runtime()
   if (flags.payload !== undefined && flags['payload-type'] === undefined) {
     throw new ValidationError(
       'Invalid flags: --payload needs --payload-type (e.g. --payload-type task_assignment)',

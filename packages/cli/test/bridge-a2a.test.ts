@@ -1,69 +1,19 @@
-import { randomUUID } from 'node:crypto'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { type AgentCard, AgentCard as AgentCardCodec, Role, TaskState } from '@a2a-js/sdk'
-import {
-  AgentEvent,
-  type AgentExecutor,
-  DefaultRequestHandler,
-  InMemoryTaskStore,
-  JsonRpcTransportHandler,
-  ServerCallContext,
-} from '@a2a-js/sdk/server'
-import { afterEach, describe, expect, it } from 'vitest'
-import { project, registerAgents, runCli } from './helpers.js'
-
-const stops: (() => Promise<void>)[] = []
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop()
-})
+import { TaskState } from '@a2a-js/sdk'
+import { AgentEvent, type AgentExecutor } from '@a2a-js/sdk/server'
+import { agentMessage, startA2AAgent, textPart } from '@agent-comm/test-support/a2a-agent'
+import { describe, expect, it } from 'vitest'
+import { onCleanup, project, registerAgents, runCli } from './helpers.js'
 
 /**
  * An external A2A agent (the SDK's own server), only for `Bearer <token>`: it echoes, except `ask`, whose
  * task asks "which color?" (input-required) and completes with the answer to it.
  */
 async function echoAgent(token: string): Promise<string> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  const card: AgentCard = {
-    name: 'echo',
-    description: 'Echoes',
-    supportedInterfaces: [
-      { url: `${base}/rpc`, protocolBinding: 'JSONRPC', protocolVersion: '1.0', tenant: '' },
-    ],
-    provider: undefined,
-    version: '1.0.0',
-    capabilities: { streaming: false, pushNotifications: false, extensions: [] },
-    securitySchemes: {},
-    securityRequirements: [],
-    defaultInputModes: ['text/plain'],
-    defaultOutputModes: ['text/plain'],
-    skills: [],
-    signatures: [],
-  }
   const executor: AgentExecutor = {
     async execute(context, bus) {
       const text = context.userMessage.parts
         .map((p) => (p.content?.$case === 'text' ? p.content.value : ''))
         .join('')
-      const part = (value: string) => ({
-        content: { $case: 'text' as const, value },
-        metadata: undefined,
-        filename: '',
-        mediaType: '',
-      })
-      const agentMessage = (value: string) => ({
-        messageId: randomUUID(),
-        contextId: context.contextId,
-        taskId: context.taskId,
-        role: Role.ROLE_AGENT,
-        parts: [part(value)],
-        metadata: undefined,
-        extensions: [],
-        referenceTaskIds: [],
-      })
       if (text === 'ask' || context.task !== undefined) {
         const answered = context.task !== undefined
         bus.publish(
@@ -72,7 +22,7 @@ async function echoAgent(token: string): Promise<string> {
             contextId: context.contextId,
             status: {
               state: answered ? TaskState.TASK_STATE_COMPLETED : TaskState.TASK_STATE_INPUT_REQUIRED,
-              message: answered ? undefined : agentMessage('which color?'),
+              message: answered ? undefined : agentMessage(context, 'which color?'),
               timestamp: new Date().toISOString(),
             },
             artifacts: answered
@@ -81,7 +31,7 @@ async function echoAgent(token: string): Promise<string> {
                     artifactId: 'a1',
                     name: 'paint',
                     description: '',
-                    parts: [part(`painted ${text} (task ${context.taskId})`)],
+                    parts: [textPart(`painted ${text} (task ${context.taskId})`)],
                     metadata: undefined,
                     extensions: [],
                   },
@@ -95,55 +45,14 @@ async function echoAgent(token: string): Promise<string> {
         return
       }
       bus.publish(
-        AgentEvent.message({
-          messageId: randomUUID(),
-          contextId: context.contextId,
-          taskId: '',
-          role: Role.ROLE_AGENT,
-          parts: [
-            {
-              content: { $case: 'text', value: `echo: ${text}` },
-              metadata: undefined,
-              filename: '',
-              mediaType: '',
-            },
-          ],
-          metadata: undefined,
-          extensions: [],
-          referenceTaskIds: [],
-        }),
+        AgentEvent.message(agentMessage({ contextId: context.contextId, taskId: '' }, `echo: ${text}`)),
       )
       bus.finished()
     },
     async cancelTask() {},
   }
-  const transport = new JsonRpcTransportHandler(
-    new DefaultRequestHandler(card, new InMemoryTaskStore(), executor),
-  )
-  server.on('request', (request, response) => {
-    let body = ''
-    request.on('data', (chunk) => {
-      body += chunk
-    })
-    request.on('end', async () => {
-      if (request.method === 'GET') {
-        response
-          .writeHead(200, { 'content-type': 'application/json' })
-          .end(JSON.stringify(AgentCardCodec.toJSON(card)))
-        return
-      }
-      if (request.headers.authorization !== `Bearer ${token}`) {
-        response.writeHead(401).end()
-        return
-      }
-      const result = await transport.handle(
-        body,
-        new ServerCallContext({ requestedVersion: String(request.headers['a2a-version'] ?? '0.3') }),
-      )
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result))
-    })
-  })
-  return `${base}/.well-known/agent-card.json`
+  const agent = await startA2AAgent({ name: 'echo', description: 'Echoes', executor, token, onCleanup })
+  return agent.cardUrl
 }
 
 describe('agent-comm bridge --a2a', () => {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, sep } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { project, runCli } from './helpers.js'
@@ -43,6 +43,10 @@ describe('startup', () => {
     ]) {
       expect(files.filter((f) => f.includes(name))).toEqual([])
     }
+    // protocol and zod come from the runtime bundle only: a second copy of them, loaded file by file
+    // beside the bundle's, once made send take more than twice as long.
+    expect(files.filter((f) => f.includes(`${sep}zod${sep}`))).toEqual([])
+    expect(files.filter((f) => f.endsWith(join('protocol', 'dist', 'index.js')))).toEqual([])
     // undici is bundled into a chunk of its own: no file this run loaded holds it.
     for (const file of files.filter((f) => f.includes(`${join('cli', 'dist')}`))) {
       expect(readFileSync(file, 'utf8').includes('undici'), file).toBe(false)

@@ -2,7 +2,6 @@
 // baseline first — hand-written better-sqlite3 doing the writes one delivery needs — then every figure as a
 // ratio to it, measured in the same run, in interleaved rounds (so drift in machine load touches every
 // figure alike), medians. Compare ratios, not absolute times, across machines.
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -142,27 +141,6 @@ function consumerCycles(coord, autoAck = false) {
   }
 }
 
-/**
- * A fresh process importing the coordinator, against a bare `node -e 0` started the same way: wall time of
- * the whole process (ms) and, for the import, the RSS it ends with (MiB).
- */
-function importRound() {
-  const time = (args) => {
-    const t = now()
-    const out = execFileSync(process.execPath, args, {
-      cwd: new URL('..', import.meta.url),
-      encoding: 'utf8',
-    })
-    return { ms: now() - t, out }
-  }
-  const bare = time(['-e', '0'])
-  const imported = time([
-    '-e',
-    "await import('@agent-comm/coordinator'); process.stdout.write(String(process.memoryUsage().rss))",
-  ])
-  return { bare: bare.ms, import: imported.ms, rss: Number(imported.out) / 2 ** 20 }
-}
-
 const lines = []
 const report = (label, figure, ratio, target = '') => {
   lines.push([label, figure, ratio, target])
@@ -214,24 +192,8 @@ try {
     const v = rounds[k].map((x) => x / median(rounds.raw))
     return `${fmt(Math.min(...v), 2)}–${fmt(Math.max(...v), 2)}x`
   }
-  const imports = Array.from({ length: ROUNDS }, importRound)
-  const bareMs = median(imports.map((r) => r.bare))
-  const importMs = median(imports.map((r) => r.import))
   report('baseline: raw SQL insert, claim, ack (autocommit)', `${fmt(m.raw)} cycles/s`, '1.00x')
   report('baseline: the same, CPU time per cycle', `${fmt(cpu.raw, 1)} µs`, '1.00x')
-  report('baseline: node -e 0, whole process', `${fmt(bareMs)} ms`, '1.00x')
-  report(
-    "import('@agent-comm/coordinator'), whole process",
-    `${fmt(importMs)} ms`,
-    `${fmt(importMs / bareMs, 2)}x of node -e 0`,
-    'target <= 150 ms',
-  )
-  report(
-    "import('@agent-comm/coordinator'), RSS after",
-    `${fmt(median(imports.map((r) => r.rss)))} MiB`,
-    '',
-    'target <= 80 MiB',
-  )
   report(
     'coordinator send -> poll -> ack, limit 1',
     `${fmt(m.coord1)} cycles/s`,

@@ -1,29 +1,11 @@
-import { context, trace } from '@opentelemetry/api'
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { recordSpans } from '@agent-comm/test-support/spans'
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
+import { beforeEach, describe, expect, it } from 'vitest'
 import type { Coordinator } from '../src/index.js'
 import { openCoordinator } from './helpers.js'
 
 // A real SDK with the in-memory exporter: what the coordinator's spans record, not only that they exist.
-const exporter = new InMemorySpanExporter()
-
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
-  trace.setGlobalTracerProvider(
-    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-  )
-})
-
-afterAll(() => {
-  trace.disable()
-  context.disable()
-})
+const exporter = recordSpans()
 
 beforeEach(() => exporter.reset())
 

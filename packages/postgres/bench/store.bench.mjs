@@ -133,12 +133,15 @@ async function unbatched() {
   }
 }
 
-/** The store through the Spool API as pgboss.bench.mjs's BatchedQueue. */
-async function oursBatched(url) {
-  const { spool, close } = await openStoreSpool(url, { poolSize: 1 })
+/**
+ * The store through the Spool API as pgboss.bench.mjs's BatchedQueue; `claimCommit: 'relaxed'` for the
+ * variant whose claims and acks do not wait for the WAL flush (its sends still do).
+ */
+async function oursBatched(url, { claimCommit } = {}) {
+  const { spool, close } = await openStoreSpool(url, { poolSize: 1, claimCommit })
   let n = 0
   return {
-    name: 'PostgresSpoolStore via Spool',
+    name: claimCommit === 'relaxed' ? "the same, claimCommit: 'relaxed'" : 'PostgresSpoolStore via Spool',
     async sendBatch(count) {
       // A body of its own per message, as raw SQL and pg-boss are given (pgboss.bench.mjs).
       await spool.sendBatch(
@@ -314,7 +317,10 @@ console.log(
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7)
 if (!only || only === '1') await unbatched()
 if (!only || only === '2') {
-  summary.push(...(await runBatched({ ours: oursBatched, quick: QUICK })))
+  // Beside it, the store with relaxed claim and ack commits (an option, not the default): what skipping two
+  // of the three flushes per 100 messages buys when every other write stays durable.
+  const relaxed = (url) => oursBatched(url, { claimCommit: 'relaxed' })
+  summary.push(...(await runBatched({ ours: [oursBatched, relaxed], quick: QUICK })))
   // The same with commits that do not wait for the WAL flush, on every side alike: what the statements and
   // the code around them cost once the disk is out of the way. Not the headline figure.
   summary.push(...(await runBatched({ ours: oursBatched, quick: QUICK, asyncCommit: true })))

@@ -1,18 +1,8 @@
-import type {
-  A2AStore,
-  DuePush,
-  EventRecord,
-  PushConfigRecord,
-  SigningKeyRecord,
-  StoredTaskState,
-  TaskRecord,
-  TokenRecord,
-  TransitionParams,
-} from '@agent-comm/a2a'
-import { type Logger, ValidationError } from '@agent-comm/protocol'
+import * as A2A from '@agent-comm/a2a/store'
+import type { Logger } from '@agent-comm/protocol'
 import type { SqlClient, SqlQueryable } from './client.js'
 import { connectFromUrl } from './connect.js'
-import { toStorageError } from './drivers/driver-errors.js'
+import { toStorageError, withStorageErrors } from './drivers/driver-errors.js'
 import { applyPostgresMigrations, validateSchemaName } from './migrate.js'
 
 /** What a {@link PostgresA2AStore} is built from. */
@@ -25,32 +15,12 @@ export interface PostgresA2AStoreOptions {
   location?: string
 }
 
-type TaskRow = {
-  id: string
-  caller: string
-  agent: string
-  context_id: string
-  message_id: string
-  state: string
-  task: string
-  created_at: number | string
-  updated_at: number | string
-}
-
-type TokenRow = {
-  name: string
-  token_hash: string
-  agents: string | null
-  created_at: number | string
-  revoked_at: number | string | null
-}
-
 /**
  * The A2A store on PostgreSQL, in the spool's schema, with the SQLite store's semantics: a transition is
  * a compare-and-set on the task's state whose row lock also serialises its event numbering, and the
  * events and their pushes are written in that transaction, so every replica reads the same history.
  */
-export class PostgresA2AStore implements A2AStore {
+export class PostgresA2AStore implements A2A.A2AStore {
   readonly #client: SqlClient
   readonly #s: string
   readonly #location: string
@@ -104,18 +74,14 @@ export class PostgresA2AStore implements A2AStore {
     return new PostgresA2AStore(options.client, schema, location)
   }
 
-  async insertToken(record: TokenRecord): Promise<void> {
+  async insertToken(record: A2A.TokenRecord): Promise<void> {
     await this.#tx(async (tx) => {
       const [existing] = await tx.query<{ revoked_at: string | null }>(
         `SELECT revoked_at FROM ${this.#s}.a2a_tokens WHERE name = $1 FOR UPDATE`,
         [record.name],
       )
       if (existing !== undefined && existing.revoked_at === null) {
-        throw new ValidationError(
-          `A2A caller '${record.name}' already has a token`,
-          [{ path: 'name', message: 'has a live token' }],
-          { hint: `Revoke it first: agent-comm relay a2a-token revoke ${record.name}` },
-        )
+        throw A2A.liveTokenError(record.name)
       }
       await tx.query(
         `INSERT INTO ${this.#s}.a2a_tokens (name, token_hash, agents, created_at, revoked_at) VALUES ($1, $2, $3, $4, NULL)
@@ -131,8 +97,10 @@ export class PostgresA2AStore implements A2AStore {
     })
   }
 
-  async listTokens(): Promise<TokenRecord[]> {
-    return (await this.#query<TokenRow>(`SELECT * FROM ${this.#s}.a2a_tokens ORDER BY name`)).map(toToken)
+  async listTokens(): Promise<A2A.TokenRecord[]> {
+    return (await this.#query<A2A.TokenRow>(`SELECT * FROM ${this.#s}.a2a_tokens ORDER BY name`)).map(
+      A2A.tokenFromRow,
+    )
   }
 
   async revokeToken(name: string, at: number): Promise<boolean> {
@@ -143,18 +111,18 @@ export class PostgresA2AStore implements A2AStore {
     return rows.length > 0
   }
 
-  async tokenByHash(tokenHash: string): Promise<TokenRecord | undefined> {
-    const [row] = await this.#query<TokenRow>(
+  async tokenByHash(tokenHash: string): Promise<A2A.TokenRecord | undefined> {
+    const [row] = await this.#query<A2A.TokenRow>(
       `SELECT * FROM ${this.#s}.a2a_tokens WHERE token_hash = $1 AND revoked_at IS NULL`,
       [tokenHash],
     )
-    return row === undefined ? undefined : toToken(row)
+    return row === undefined ? undefined : A2A.tokenFromRow(row)
   }
 
   async insertTask(
-    record: TaskRecord,
+    record: A2A.TaskRecord,
     events: Record<string, unknown>[],
-    push?: PushConfigRecord,
+    push?: A2A.PushConfigRecord,
   ): Promise<void> {
     await this.#tx(async (tx) => {
       await tx.query(
@@ -181,9 +149,9 @@ export class PostgresA2AStore implements A2AStore {
     })
   }
 
-  async getTask(id: string): Promise<TaskRecord | undefined> {
-    const [row] = await this.#query<TaskRow>(`SELECT * FROM ${this.#s}.a2a_tasks WHERE id = $1`, [id])
-    return row === undefined ? undefined : toTask(row)
+  async getTask(id: string): Promise<A2A.TaskRecord | undefined> {
+    const [row] = await this.#query<A2A.TaskRow>(`SELECT * FROM ${this.#s}.a2a_tasks WHERE id = $1`, [id])
+    return row === undefined ? undefined : A2A.taskFromRow(row)
   }
 
   async taskIdForMessage(messageId: string): Promise<string | undefined> {
@@ -194,39 +162,39 @@ export class PostgresA2AStore implements A2AStore {
     return row?.task_id
   }
 
-  async openTasks(limit: number): Promise<TaskRecord[]> {
+  async openTasks(limit: number): Promise<A2A.TaskRecord[]> {
     return (
-      await this.#query<TaskRow>(
+      await this.#query<A2A.TaskRow>(
         `SELECT * FROM ${this.#s}.a2a_tasks WHERE state IN ('submitted', 'working') ORDER BY updated_at LIMIT $1`,
         [limit],
       )
-    ).map(toTask)
+    ).map(A2A.taskFromRow)
   }
 
-  async latestInContext(caller: string, contextId: string): Promise<TaskRecord | undefined> {
-    const [row] = await this.#query<TaskRow>(
+  async latestInContext(caller: string, contextId: string): Promise<A2A.TaskRecord | undefined> {
+    const [row] = await this.#query<A2A.TaskRow>(
       `SELECT * FROM ${this.#s}.a2a_tasks WHERE caller = $1 AND context_id = $2 ORDER BY created_at DESC, position DESC LIMIT 1`,
       [caller, contextId],
     )
-    return row === undefined ? undefined : toTask(row)
+    return row === undefined ? undefined : A2A.taskFromRow(row)
   }
 
-  async listTasks(caller: string, params: { contextId?: string; limit: number }): Promise<TaskRecord[]> {
+  async listTasks(caller: string, params: { contextId?: string; limit: number }): Promise<A2A.TaskRecord[]> {
     const rows =
       params.contextId === undefined
-        ? await this.#query<TaskRow>(
+        ? await this.#query<A2A.TaskRow>(
             `SELECT * FROM ${this.#s}.a2a_tasks WHERE caller = $1 ORDER BY updated_at DESC LIMIT $2`,
             [caller, params.limit],
           )
-        : await this.#query<TaskRow>(
+        : await this.#query<A2A.TaskRow>(
             `SELECT * FROM ${this.#s}.a2a_tasks WHERE caller = $1 AND context_id = $2 ORDER BY updated_at DESC LIMIT $3`,
             [caller, params.contextId, params.limit],
           )
-    return rows.map(toTask)
+    return rows.map(A2A.taskFromRow)
   }
 
-  async transition(params: TransitionParams): Promise<boolean> {
-    const from: StoredTaskState[] = typeof params.from === 'string' ? [params.from] : [...params.from]
+  async transition(params: A2A.TransitionParams): Promise<boolean> {
+    const from: A2A.StoredTaskState[] = typeof params.from === 'string' ? [params.from] : [...params.from]
     return this.#tx(async (tx) => {
       // The UPDATE takes the task's row lock: concurrent transitions of one task (two replicas) queue here,
       // and the loser finds the state changed and writes nothing.
@@ -247,32 +215,24 @@ export class PostgresA2AStore implements A2AStore {
     })
   }
 
-  async events(taskId: string, afterSeq: number): Promise<EventRecord[]> {
+  async events(taskId: string, afterSeq: number): Promise<A2A.EventRecord[]> {
     const rows = await this.#query<{ seq: number; event: string }>(
       `SELECT seq, event FROM ${this.#s}.a2a_events WHERE task_id = $1 AND seq > $2 ORDER BY seq`,
       [taskId, afterSeq],
     )
-    return rows.map((row) => ({
-      taskId,
-      seq: Number(row.seq),
-      event: JSON.parse(row.event) as Record<string, unknown>,
-    }))
+    return rows.map((row) => A2A.eventFromRow(taskId, row))
   }
 
-  async savePushConfig(record: PushConfigRecord, at: number): Promise<void> {
+  async savePushConfig(record: A2A.PushConfigRecord, at: number): Promise<void> {
     await this.#tx((tx) => this.#savePush(tx, record, at))
   }
 
-  async pushConfigs(taskId: string): Promise<PushConfigRecord[]> {
+  async pushConfigs(taskId: string): Promise<A2A.PushConfigRecord[]> {
     const rows = await this.#query<{ id: string; config: string }>(
       `SELECT id, config FROM ${this.#s}.a2a_push_configs WHERE task_id = $1 ORDER BY created_at, id`,
       [taskId],
     )
-    return rows.map((row) => ({
-      taskId,
-      id: row.id,
-      config: JSON.parse(row.config) as Record<string, unknown>,
-    }))
+    return rows.map((row) => A2A.pushConfigFromRow(taskId, row))
   }
 
   async deletePushConfig(taskId: string, id: string): Promise<boolean> {
@@ -289,17 +249,8 @@ export class PostgresA2AStore implements A2AStore {
     })
   }
 
-  async duePushes(now: number, limit: number): Promise<DuePush[]> {
-    const rows = await this.#query<{
-      id: number | string
-      task_id: string
-      config_id: string
-      seq: number
-      attempts: number
-      next_at: number | string
-      event: string
-      config: string
-    }>(
+  async duePushes(now: number, limit: number): Promise<A2A.DuePush[]> {
+    const rows = await this.#query<A2A.DuePushRow & Record<string, unknown>>(
       `SELECT o.id, o.task_id, o.config_id, o.seq, o.attempts, o.next_at, e.event, c.config
        FROM ${this.#s}.a2a_push_outbox o
        JOIN ${this.#s}.a2a_events e ON e.task_id = o.task_id AND e.seq = o.seq
@@ -310,16 +261,7 @@ export class PostgresA2AStore implements A2AStore {
        ORDER BY o.id LIMIT $2`,
       [now, limit],
     )
-    return rows.map((row) => ({
-      id: Number(row.id),
-      taskId: row.task_id,
-      configId: row.config_id,
-      seq: Number(row.seq),
-      attempts: Number(row.attempts),
-      nextAt: Number(row.next_at),
-      event: JSON.parse(row.event) as Record<string, unknown>,
-      config: JSON.parse(row.config) as Record<string, unknown>,
-    }))
+    return rows.map(A2A.duePushFromRow)
   }
 
   async claimPush(id: number, nextAt: number, until: number): Promise<boolean> {
@@ -330,29 +272,22 @@ export class PostgresA2AStore implements A2AStore {
     return rows.length > 0
   }
 
-  async recordPush(params: {
-    id: number
-    attempts: number
-    done: boolean
-    nextAt: number
-    error?: string
-    at: number
-  }): Promise<void> {
+  async recordPush(params: A2A.RecordPushParams): Promise<void> {
     await this.#query(
       `UPDATE ${this.#s}.a2a_push_outbox SET attempts = $1, next_at = $2, last_error = $3, done_at = $4 WHERE id = $5`,
       [params.attempts, params.nextAt, params.error ?? null, params.done ? params.at : null, params.id],
     )
   }
 
-  async signingKeys(): Promise<SigningKeyRecord[]> {
-    const rows = await this.#query<SigningKeyRow>(
+  async signingKeys(): Promise<A2A.SigningKeyRecord[]> {
+    const rows = await this.#query<A2A.SigningKeyRow>(
       `SELECT * FROM ${this.#s}.a2a_signing_keys ORDER BY retired_at IS NOT NULL, retired_at DESC, created_at DESC`,
     )
-    return rows.map(toSigningKey)
+    return rows.map(A2A.signingKeyFromRow)
   }
 
   async replaceSigningKey(
-    record: SigningKeyRecord,
+    record: A2A.SigningKeyRecord,
     expectedKid: string | undefined,
     graceUntil: number,
   ): Promise<boolean> {
@@ -413,7 +348,7 @@ export class PostgresA2AStore implements A2AStore {
     }
   }
 
-  async #savePush(tx: SqlQueryable, record: PushConfigRecord, at: number): Promise<void> {
+  async #savePush(tx: SqlQueryable, record: A2A.PushConfigRecord, at: number): Promise<void> {
     await tx.query(
       `INSERT INTO ${this.#s}.a2a_push_configs (task_id, id, config, created_at) VALUES ($1, $2, $3, $4)
        ON CONFLICT (task_id, id) DO UPDATE SET config = excluded.config`,
@@ -421,66 +356,12 @@ export class PostgresA2AStore implements A2AStore {
     )
   }
 
-  async #query<R extends Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]> {
-    try {
-      return await this.#client.query<R>(text, params)
-    } catch (error) {
-      throw toStorageError(error, this.#location)
-    }
+  #query<R extends Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]> {
+    return withStorageErrors(this.#location, () => this.#client.query<R>(text, params))
   }
 
-  async #tx<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
-    try {
-      return await this.#client.transaction(fn)
-    } catch (error) {
-      if (error instanceof ValidationError) throw error
-      throw toStorageError(error, this.#location)
-    }
-  }
-}
-
-type SigningKeyRow = {
-  kid: string
-  alg: string
-  public_jwk: string
-  sealed_private_jwk: string
-  created_at: number | string
-  retired_at: number | string | null
-  expires_at: number | string | null
-}
-
-function toSigningKey(row: SigningKeyRow): SigningKeyRecord {
-  return {
-    kid: row.kid,
-    alg: row.alg,
-    publicJwk: row.public_jwk,
-    sealedPrivateJwk: row.sealed_private_jwk,
-    createdAt: Number(row.created_at),
-    retiredAt: row.retired_at === null ? undefined : Number(row.retired_at),
-    expiresAt: row.expires_at === null ? undefined : Number(row.expires_at),
-  }
-}
-
-function toToken(row: TokenRow): TokenRecord {
-  return {
-    name: row.name,
-    tokenHash: row.token_hash,
-    agents: row.agents === null ? undefined : (JSON.parse(row.agents) as string[]),
-    createdAt: Number(row.created_at),
-    revokedAt: row.revoked_at === null ? undefined : Number(row.revoked_at),
-  }
-}
-
-function toTask(row: TaskRow): TaskRecord {
-  return {
-    id: row.id,
-    caller: row.caller,
-    agent: row.agent,
-    contextId: row.context_id,
-    messageId: row.message_id,
-    state: row.state as StoredTaskState,
-    task: JSON.parse(row.task) as Record<string, unknown>,
-    createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
+  #tx<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
+    // A ValidationError thrown inside (a live token) passes through as it is.
+    return withStorageErrors(this.#location, () => this.#client.transaction(fn))
   }
 }

@@ -10,7 +10,8 @@ import type {
   VerifyReport,
 } from '@agent-comm/spool'
 import {
-  conversationSummaryFromRecord,
+  type ConversationRow,
+  conversationSummaryFromRow,
   type DeliveryRecord,
   deliveryFromRow,
   statsFromCounts,
@@ -107,15 +108,7 @@ export class Inspector {
     db: SqlQueryable,
     options: { limit: number; agent?: string; visibleTo?: string },
   ): Promise<ConversationSummary[]> {
-    const rows = await db.query<{
-      conversationId: string
-      messageCount: number
-      firstAt: number
-      lastAt: number
-      senders: string
-      receivers: string
-      subject: string
-    }>(
+    const rows = await db.query<ConversationRow>(
       // Sender and addressee lists as JSON text: every driver returns text alike, whatever it does with arrays.
       `WITH visible AS NOT MATERIALIZED (
          SELECT m.seq, m.conversation_id, m.from_agent, m.to_agent, m.subject, m.created_at
@@ -131,13 +124,7 @@ export class Inspector {
        GROUP BY v.conversation_id ORDER BY max(v.seq) DESC LIMIT $2`,
       [options.agent ?? null, options.limit, options.visibleTo ?? null],
     )
-    return rows.map((row) =>
-      conversationSummaryFromRecord({
-        ...row,
-        senders: JSON.parse(row.senders) as string[],
-        receivers: JSON.parse(row.receivers) as string[],
-      }),
-    )
+    return rows.map(conversationSummaryFromRow)
   }
 
   /**

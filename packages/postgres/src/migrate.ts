@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ConfigError, SchemaVersionError } from '@agent-comm/protocol'
+import { editedMigrationFiles } from '@agent-comm/spool/store'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
 import type { SqlClient } from './client.js'
 import { DEFAULT_SCHEMA } from './schema.js'
@@ -116,13 +116,8 @@ function refuseEditedMigrations(
   known: Migration[],
   applied: { hash: string; createdAt: number }[],
 ): void {
-  const appliedAt = new Map(applied.map((row) => [Number(row.createdAt), row.hash]))
-  const edited = known.filter(
-    (m) => appliedAt.has(m.folderMillis) && appliedAt.get(m.folderMillis) !== m.hash,
-  )
-  if (edited.length === 0) return
-  const tags = migrationTags(folder)
-  const files = edited.map((m) => `${tags.get(m.folderMillis) ?? m.folderMillis}.sql`)
+  const files = editedMigrationFiles(folder, known, applied)
+  if (files.length === 0) return
   throw new SchemaVersionError(
     `The spool schema '${schema}' in this PostgreSQL database was migrated with a different version of ${files.join(', ')} than this version of agent-comm ships: the migration was edited after it was applied, and is not applied again`,
     {
@@ -130,14 +125,6 @@ function refuseEditedMigrations(
       details: { schema, edited: files },
     },
   )
-}
-
-/** The file name (tag) of each migration by its timestamp, from drizzle-kit's journal. */
-function migrationTags(folder: string): Map<number, string> {
-  const journal = JSON.parse(readFileSync(join(folder, 'meta', '_journal.json'), 'utf8')) as {
-    entries: { when: number; tag: string }[]
-  }
-  return new Map(journal.entries.map((entry) => [entry.when, entry.tag]))
 }
 
 /**

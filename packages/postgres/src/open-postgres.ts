@@ -6,6 +6,7 @@ import { applyPostgresMigrations } from './migrate.js'
 import { PostgresRegistryStore } from './registry-store.js'
 import { DEFAULT_SCHEMA } from './schema.js'
 import { ServerClock } from './server-clock.js'
+import type { ClaimCommit } from './statements.js'
 import { PostgresSpoolStore } from './store.js'
 
 /** Options of {@link openPostgres}. */
@@ -17,6 +18,8 @@ export interface OpenPostgresOptions {
   /** Most connections of the one pool the spool and the registry share (10). */
   poolSize?: number
   logger?: Logger
+  /** How claims and acks commit: `durable` (default) or `relaxed` (see {@link ClaimCommit}). */
+  claimCommit?: ClaimCommit
   /** One clock for the spool and the registry (the system clock). */
   clock?: Clock
   /** The spool's options besides its store (lease length, attempts, retry delays…). */
@@ -67,6 +70,7 @@ export async function openPostgres(options: OpenPostgresOptions): Promise<Postgr
       ownsClient: true,
       ...(serverClock === undefined ? {} : { clock: serverClock }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
+      ...(options.claimCommit === undefined ? {} : { claimCommit: options.claimCommit }),
     })
     await applyPostgresMigrations(client, spoolStore.schema)
     const registryStore = new PostgresRegistryStore({ client, schema, location, ownsClient: false })

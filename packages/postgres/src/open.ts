@@ -4,6 +4,7 @@ import { connectFromUrl } from './connect.js'
 import { applyPostgresMigrations } from './migrate.js'
 import { DEFAULT_SCHEMA } from './schema.js'
 import { ServerClock } from './server-clock.js'
+import type { ClaimCommit } from './statements.js'
 import { PostgresSpoolStore } from './store.js'
 
 /**
@@ -33,6 +34,8 @@ export type OpenPostgresSpoolStoreOptions = (
   /** The PostgreSQL schema for the spool's tables (default `agent_comm`); created if missing. */
   schema?: string
   logger?: Logger
+  /** How claims and acks commit: `durable` (default) or `relaxed` (see {@link ClaimCommit}). */
+  claimCommit?: ClaimCommit
 }
 
 /**
@@ -70,6 +73,7 @@ export async function openPostgresSpoolStore(
       ownsClient,
       clock,
       ...(options.logger === undefined ? {} : { logger: options.logger }),
+      ...(options.claimCommit === undefined ? {} : { claimCommit: options.claimCommit }),
     })
     await applyPostgresMigrations(client, store.schema)
     return store

@@ -2,7 +2,7 @@ import { BROADCAST_TARGET, CAPABILITY_TARGET_PREFIX, silentLogger } from '@agent
 import type { AgentRecord, ListAgentsParams, RegistryStore, UpsertAgentParams } from '@agent-comm/registry'
 import { ChangeFeed } from './change-feed.js'
 import type { SqlClient, SqlQueryable } from './client.js'
-import { toStorageError } from './drivers/driver-errors.js'
+import { withStorageErrors } from './drivers/driver-errors.js'
 import { validateSchemaName } from './migrate.js'
 import { type RegistryStatements, registryStatements } from './registry-statements.js'
 import { type WriteStatements, writeStatements } from './statements.js'
@@ -228,19 +228,11 @@ export class PostgresRegistryStore implements RegistryStore {
     }))
   }
 
-  async #transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
-    try {
-      return await this.#client.transaction(fn)
-    } catch (error) {
-      throw toStorageError(error, this.location)
-    }
+  #transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
+    return withStorageErrors(this.location, () => this.#client.transaction(fn))
   }
 
-  async #read<T>(fn: (db: SqlQueryable) => Promise<T>): Promise<T> {
-    try {
-      return await fn(this.#client)
-    } catch (error) {
-      throw toStorageError(error, this.location)
-    }
+  #read<T>(fn: (db: SqlQueryable) => Promise<T>): Promise<T> {
+    return withStorageErrors(this.location, () => fn(this.#client))
   }
 }

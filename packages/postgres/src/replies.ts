@@ -1,4 +1,4 @@
-import { MESSAGE_COLUMNS } from './statements.js'
+import { type ClaimCommit, commitCondition, MESSAGE_COLUMNS } from './statements.js'
 
 /**
  * The statements that find a reply (`SpoolStore.claimReply` / `hasReply`), apart from the claim path's own:
@@ -6,39 +6,33 @@ import { MESSAGE_COLUMNS } from './statements.js'
  * the lease run out and attempts left; not expired), oldest first. Only that delivery is locked and leased:
  * a requester waiting for one reply never takes its other messages.
  */
-export function replyStatements(schema: string) {
+export function replyStatements(schema: string, claimCommit: ClaimCommit = 'durable') {
+  const commit = commitCondition(claimCommit)
   const messages = `"${schema}".messages`
   const deliveries = `"${schema}".deliveries`
   const candidate = `SELECT d.id FROM ${deliveries} d JOIN ${messages} m ON m.seq = d.message_seq
       WHERE d.recipient = $1 AND m.reply_to = $2 AND d.available_at <= $3 AND d.expires_at > $3
         AND (d.status = 'queued' OR (d.status = 'leased' AND d.attempt < d.max_attempts))
       ORDER BY d.id LIMIT 1`
-  return {
-    claimReply: `WITH picked AS (${candidate} FOR UPDATE OF d SKIP LOCKED), leased AS (
+  // Leases the one delivery `picked` selects (and locks) and reads it back with its message.
+  const lease = (picked: string) => `WITH picked AS (${picked}), leased AS (
         UPDATE ${deliveries} d SET status = 'leased', attempt = d.attempt + 1, available_at = $4, lease_until = $4,
           receipt = $5::text || '.' || d.id, updated_at = $3
-        FROM picked WHERE d.id = picked.id
+        FROM picked WHERE d.id = picked.id ${commit}
         RETURNING d.id, d.message_seq, d.attempt, d.max_attempts, d.receipt
       )
       SELECT l.id AS "deliveryId", l.attempt AS "attempt", l.max_attempts AS "maxAttempts", l.receipt AS "receipt",
         ${MESSAGE_COLUMNS}
-      FROM leased l JOIN ${messages} m ON m.seq = l.message_seq`,
+      FROM leased l JOIN ${messages} m ON m.seq = l.message_seq`
+  return {
+    claimReply: lease(`${candidate} FOR UPDATE OF d SKIP LOCKED`),
     hasReply: `SELECT EXISTS (${candidate}) AS "found"`,
     // The delivery of message $2 to $1, claimable at $3: a person opening one message leases only that one.
-    claimMessage: `WITH picked AS (
+    claimMessage: lease(`
         SELECT d.id FROM ${deliveries} d JOIN ${messages} m ON m.seq = d.message_seq
         WHERE m.id = $2 AND d.recipient = $1 AND d.available_at <= $3 AND d.expires_at > $3
           AND (d.status = 'queued' OR (d.status = 'leased' AND d.attempt < d.max_attempts))
-        FOR UPDATE OF d SKIP LOCKED
-      ), leased AS (
-        UPDATE ${deliveries} d SET status = 'leased', attempt = d.attempt + 1, available_at = $4, lease_until = $4,
-          receipt = $5::text || '.' || d.id, updated_at = $3
-        FROM picked WHERE d.id = picked.id
-        RETURNING d.id, d.message_seq, d.attempt, d.max_attempts, d.receipt
-      )
-      SELECT l.id AS "deliveryId", l.attempt AS "attempt", l.max_attempts AS "maxAttempts", l.receipt AS "receipt",
-        ${MESSAGE_COLUMNS}
-      FROM leased l JOIN ${messages} m ON m.seq = l.message_seq`,
+        FOR UPDATE OF d SKIP LOCKED`),
   }
 }
 

@@ -114,8 +114,29 @@ function batchDeliveries(deliveries: string, conflict: string): string {
         ${conflict} RETURNING message_seq`
 }
 
-/** The write statements of one schema. */
-export function writeStatements(schema: string) {
+/**
+ * How the commit of a claim or an ack is made durable: `durable` (the default) waits for PostgreSQL's WAL
+ * flush as every other write does; `relaxed` sets `synchronous_commit = off` for that statement's own
+ * transaction, so it answers without waiting for the disk. A crash of the PostgreSQL server can then forget
+ * the last fraction of a second of leases and acks: a forgotten lease is a delivery claimable again, a
+ * forgotten ack a redelivery — never a lost message, since sends always wait for the flush.
+ */
+export type ClaimCommit = 'durable' | 'relaxed'
+
+/**
+ * The condition that relaxes a statement's commit: an uncorrelated subquery, so PostgreSQL runs
+ * `set_config` once, before the first row it checks is changed, and `true` makes the setting local to the
+ * statement's transaction (the next statement on the connection has the server's default again). Written
+ * into the UPDATE's own WHERE, not a CTE of its own, which PostgreSQL would not run unless read.
+ */
+export function commitCondition(claimCommit: ClaimCommit): string {
+  return claimCommit === 'relaxed' ? "AND (SELECT set_config('synchronous_commit', 'off', true)) = 'off'" : ''
+}
+
+/** The write statements of one schema; `claimCommit` is how claims and acks commit (see {@link ClaimCommit}). */
+export function writeStatements(schema: string, claimCommit: ClaimCommit = 'durable') {
+  // Appended to the WHERE of every UPDATE that leases or acks a delivery.
+  const commit = commitCondition(claimCommit)
   const s = `"${schema}"`
   const messages = `${s}.messages`
   const deliveries = `${s}.deliveries`
@@ -241,7 +262,7 @@ export function writeStatements(schema: string) {
           receipt = $5::text || '.' || d.id, updated_at = $2,
           last_error = CASE WHEN d.status = 'leased'
             THEN 'lease expired without an ack on attempt ' || d.attempt ELSE d.last_error END
-        FROM picked WHERE d.id = picked.id
+        FROM picked WHERE d.id = picked.id ${commit}
         RETURNING d.id, d.message_seq, d.priority, d.attempt, d.max_attempts, d.receipt,
           json_build_array(picked.status, picked.attempt, picked.available_at, picked.lease_until, picked.receipt,
             picked.last_error, picked.updated_at)::text AS previous
@@ -266,7 +287,7 @@ export function writeStatements(schema: string) {
         FOR UPDATE OF d
       ), acked AS (
         UPDATE ${deliveries} d SET status = 'acked', acked_at = $4, updated_at = $4, lease_until = NULL
-        FROM target WHERE d.id = target.id AND (SELECT count(*) FROM target) = $5
+        FROM target WHERE d.id = target.id AND (SELECT count(*) FROM target) = $5 ${commit}
         RETURNING 1
       )
       SELECT count(*)::int AS n FROM acked`,
@@ -292,7 +313,7 @@ export function writeStatements(schema: string) {
       ), acked AS (
         UPDATE ${deliveries} d SET status = 'acked', acked_at = $4, updated_at = $4, lease_until = NULL
         FROM target WHERE d.id = target.id AND target.status = 'leased'
-          AND (SELECT count(*) FROM target WHERE target.status = 'leased') = $5
+          AND (SELECT count(*) FROM target WHERE target.status = 'leased') = $5 ${commit}
         RETURNING 1
       )
       SELECT count(*)::int AS n FROM acked`,
@@ -312,7 +333,7 @@ export function writeStatements(schema: string) {
         updated_at = $4
       WHERE message_seq = ${seqOf('$1')} AND recipient = $2 AND status IN ('queued', 'leased') RETURNING id`,
     ack: `UPDATE ${deliveries} SET status = 'acked', acked_at = $4, updated_at = $4, lease_until = NULL
-      WHERE ${leasedBy} RETURNING id`,
+      WHERE ${leasedBy} ${commit} RETURNING id`,
     /**
      * Many acks in one statement: parallel arrays of message id, recipient and receipt (null: any lease),
      * each item fenced as `ack` fences one. Returns the position (1-based) of each item it acked; the others
@@ -324,7 +345,7 @@ export function writeStatements(schema: string) {
         UPDATE ${deliveries} d SET status = 'acked', acked_at = $4, updated_at = $4, lease_until = NULL
         FROM items i JOIN ${messages} m ON m.id = i.message_id
         WHERE d.message_seq = m.seq AND d.recipient = i.recipient AND d.status = 'leased'
-          AND (i.receipt IS NULL OR d.receipt = i.receipt)
+          AND (i.receipt IS NULL OR d.receipt = i.receipt) ${commit}
         RETURNING i.n
       )
       SELECT n::int AS n FROM acked`,

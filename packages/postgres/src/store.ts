@@ -42,6 +42,7 @@ import type {
   VerifyReport,
   WithdrawParams,
 } from '@agent-comm/spool'
+import { textArrayLiteral } from './array-literal.js'
 import { ChangeFeed } from './change-feed.js'
 import type { SqlClient, SqlQueryable } from './client.js'
 import { toStorageError } from './drivers/driver-errors.js'
@@ -52,7 +53,7 @@ import { validateSchemaName } from './migrate.js'
 import { type ReplyStatements, replyStatements } from './replies.js'
 import type { Row } from './rows.js'
 import { ServerClock } from './server-clock.js'
-import { type WriteStatements, writeStatements } from './statements.js'
+import { type ClaimCommit, type WriteStatements, writeStatements } from './statements.js'
 
 /** What a {@link PostgresSpoolStore} is built from (see `openPostgresSpoolStore`, which also migrates). */
 export interface PostgresSpoolStoreOptions {
@@ -69,6 +70,12 @@ export interface PostgresSpoolStoreOptions {
    * ({@link ServerClock}), which the store stops on `close()`.
    */
   clock?: Clock
+  /**
+   * How claims and acks commit: `durable` (default) waits for the WAL flush, `relaxed` does not, so a
+   * crash of the PostgreSQL server may forget the last leases and acks — a redelivery, never a lost
+   * message; sends always wait. See {@link ClaimCommit}.
+   */
+  claimCommit?: ClaimCommit
 }
 
 /**
@@ -152,9 +159,9 @@ export class PostgresSpoolStore implements SpoolStore {
     this.#client = options.client
     this.#ownsClient = options.ownsClient
     this.#logger = options.logger ?? silentLogger
-    this.#sql = writeStatements(this.schema)
+    this.#sql = writeStatements(this.schema, options.claimCommit)
     this.#keySql = idempotencyStatements(this.schema)
-    this.#replySql = replyStatements(this.schema)
+    this.#replySql = replyStatements(this.schema, options.claimCommit)
     this.#inspect = new Inspector(this.schema)
     this.#channel = notifyChannel(this.schema)
     // The registry's change notifications share the channel: they wake no claimer.
@@ -359,10 +366,12 @@ export class PostgresSpoolStore implements SpoolStore {
         const byReceipt = items.every((i) => i.receipt !== null)
         const [row] = await db.query<{ n: number }>(
           byReceipt ? this.#sql.ackAllByReceipt : this.#sql.ackAll,
+          // Array literals built in one pass rather than arrays node-postgres serializes element by
+          // element (see array-literal.ts): three arrays of a batch's size on every `ackBatch`.
           [
-            items.map((i) => i.messageId),
-            items.map((i) => i.recipient),
-            items.map((i) => i.receipt),
+            textArrayLiteral(items.map((i) => i.messageId)),
+            textArrayLiteral(items.map((i) => i.recipient)),
+            textArrayLiteral(items.map((i) => i.receipt)),
             now,
             items.length,
           ],

@@ -6,6 +6,7 @@ import { redactUrl, toStorageError } from './drivers/driver-errors.js'
 import { createNodePostgresClient } from './drivers/node-postgres.js'
 import { type PgliteLike, wrapPglite } from './drivers/pglite.js'
 import { openPostgresSpoolStore } from './open.js'
+import type { ClaimCommit } from './statements.js'
 import type { PostgresSpoolStore } from './store.js'
 
 export { createPgliteClient, type PgliteClientOptions, type PgliteLike } from './drivers/pglite.js'
@@ -141,13 +142,27 @@ async function serverDatabase(adminUrl: string, name: string | undefined): Promi
   const url = new URL(adminUrl)
   url.pathname = `/${database}`
   const dbUrl = url.toString()
-  const clients: SqlClient[] = []
-  let dropped = false
   return {
     kind: 'server',
     url: dbUrl,
+    ...clientsEndedOnDrop(
+      () => createNodePostgresClient({ url: dbUrl }),
+      // FORCE ends the connections a test left open (a child process, a client it forgot to end).
+      () => admin(adminUrl, `DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`),
+    ),
+  }
+}
+
+/** `client()` and `drop()` of a test database: the first `drop()` ends every client made, then `release`s. */
+function clientsEndedOnDrop(
+  make: () => SqlClient,
+  release: () => Promise<void>,
+): Pick<TestDatabase, 'client' | 'drop'> {
+  const clients: SqlClient[] = []
+  let dropped = false
+  return {
     client() {
-      const client = createNodePostgresClient({ url: dbUrl })
+      const client = make()
       clients.push(client)
       return client
     },
@@ -155,8 +170,7 @@ async function serverDatabase(adminUrl: string, name: string | undefined): Promi
       if (dropped) return
       dropped = true
       await Promise.all(clients.map((c) => c.end()))
-      // FORCE ends the connections a test left open (a child process, a client it forgot to end).
-      await admin(adminUrl, `DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`)
+      await release()
     },
   }
 }
@@ -186,23 +200,14 @@ async function pgliteDatabase(reason: string): Promise<TestDatabase> {
     })
   }
   const instance = (await PGlite.create()) as unknown as PgliteLike
-  const clients: SqlClient[] = []
-  let dropped = false
   return {
     kind: 'pglite',
     url: 'pglite://memory',
     reason,
-    client() {
-      const client = wrapPglite(instance, false)
-      clients.push(client)
-      return client
-    },
-    async drop() {
-      if (dropped) return
-      dropped = true
-      await Promise.all(clients.map((c) => c.end()))
-      await instance.close()
-    },
+    ...clientsEndedOnDrop(
+      () => wrapPglite(instance, false),
+      () => instance.close(),
+    ),
   }
 }
 
@@ -213,6 +218,8 @@ export interface TestStoreOptions {
   /** Pool size on a server (ignored on PGlite, a single connection). */
   poolSize?: number
   logger?: Logger
+  /** How claims and acks commit (default `durable`). */
+  claimCommit?: ClaimCommit
 }
 
 /**
@@ -224,6 +231,7 @@ export function openTestStore(db: TestDatabase, options: TestStoreOptions = {}):
   const common = {
     ...(options.schema === undefined ? {} : { schema: options.schema }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.claimCommit === undefined ? {} : { claimCommit: options.claimCommit }),
   }
   if (db.kind === 'server') {
     return openPostgresSpoolStore({

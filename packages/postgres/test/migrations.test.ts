@@ -17,6 +17,21 @@ it('records each migration once and applies nothing on a second open', async () 
   expect(await applyPostgresMigrations(client, 'm_once')).toEqual({ applied: 0, current: first.current })
 })
 
+it('vacuums deliveries after 1 % of its rows are dead, not the default 20 %', async () => {
+  const client = db.client()
+  await applyPostgresMigrations(client, 'm_vacuum')
+  const [row] = await client.query<{ options: string[] }>(
+    `SELECT reloptions AS options FROM pg_class WHERE oid = 'm_vacuum.deliveries'::regclass`,
+  )
+  expect(row?.options).toEqual(
+    expect.arrayContaining([
+      'autovacuum_vacuum_scale_factor=0.01',
+      'autovacuum_vacuum_threshold=1000',
+      'autovacuum_analyze_scale_factor=0.02',
+    ]),
+  )
+})
+
 it('refuses a schema that a newer version migrated, with SchemaVersionError', async () => {
   const store = await openTestStore(db, { schema: 'm_newer' })
   await store.close()

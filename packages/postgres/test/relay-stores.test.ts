@@ -187,9 +187,15 @@ describeServer('the relay stores on PostgreSQL', () => {
   })
 
   it('stops honouring a secret removed without a notification within 30 s of clock time', async () => {
-    const { a, b, clock, schema } = await replicas(RelaySecretsKey.generate())
+    const key = RelaySecretsKey.generate()
+    const clock = new ManualClock(START)
+    const schema = `relay_t${schemaCount++}`
+    const a = await openPostgresRelayStores({ url: db.url, schema, key, clock, windowMs: 60_000 })
+    const issued = await a.secrets.generate('agent-a')
+    // b starts listening only after the secret was made: a late notification of that change would clear
+    // its cache and make it read again before the floor (seen on a loaded machine).
+    const b = await openPostgresRelayStores({ url: db.url, schema, key, clock, windowMs: 60_000 })
     try {
-      const issued = await a.secrets.generate('agent-a')
       expect(await b.secrets.secretsFor('agent-a')).toEqual([issued.secret])
       // Deleted behind the stores' backs (a lost notification looks the same): b answers from its cache…
       await db.client().query(`DELETE FROM "${schema}".relay_secrets WHERE agent_id = 'agent-a'`)

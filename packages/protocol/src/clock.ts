@@ -30,3 +30,19 @@ export class ManualClock implements Clock {
     this.#now = typeof at === 'number' ? at : at.getTime()
   }
 }
+
+/**
+ * Waits `ms` of real time, or until `signal` aborts, whichever comes first; never rejects. For the pause
+ * between two polls, which a stop must cut short.
+ */
+export function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms)
+    function done(): void {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done)
+  })
+}

@@ -54,6 +54,18 @@ export class AgentCommError extends Error {
   }
 }
 
+/**
+ * The base of an error class whose constructor takes a message and options and whose `code` is fixed: each
+ * such class below is `class XError extends withCode(ErrorCode.X) {}`.
+ */
+function withCode(code: ErrorCode) {
+  return class extends AgentCommError {
+    constructor(message: string, options: AgentCommErrorOptions = {}) {
+      super(code, message, options)
+    }
+  }
+}
+
 /** Input failed validation; `issues` lists each problem with its path. */
 export class ValidationError extends AgentCommError {
   readonly issues: ReadonlyArray<{ path: string; message: string }>
@@ -140,25 +152,13 @@ export class LeaseLostError extends AgentCommError {
 }
 
 /** The operation does not apply in the delivery's current state (e.g. nack of an acked message). */
-export class InvalidStateError extends AgentCommError {
-  constructor(message: string, options: AgentCommErrorOptions = {}) {
-    super(ErrorCode.INVALID_STATE, message, options)
-  }
-}
+export class InvalidStateError extends withCode(ErrorCode.INVALID_STATE) {}
 
 /** The database was written by a newer agent-comm than this one. */
-export class SchemaVersionError extends AgentCommError {
-  constructor(message: string, options: AgentCommErrorOptions = {}) {
-    super(ErrorCode.SCHEMA_VERSION, message, options)
-  }
-}
+export class SchemaVersionError extends withCode(ErrorCode.SCHEMA_VERSION) {}
 
 /** The storage layer failed (locked, corrupt, unreadable file). */
-export class StorageError extends AgentCommError {
-  constructor(message: string, options: AgentCommErrorOptions = {}) {
-    super(ErrorCode.STORAGE, message, options)
-  }
-}
+export class StorageError extends withCode(ErrorCode.STORAGE) {}
 
 /** The object was used after `close()`. */
 export class ClosedError extends AgentCommError {
@@ -168,28 +168,16 @@ export class ClosedError extends AgentCommError {
 }
 
 /** A configuration value (often an environment variable) is invalid. */
-export class ConfigError extends AgentCommError {
-  constructor(message: string, options: AgentCommErrorOptions = {}) {
-    super(ErrorCode.CONFIG, message, options)
-  }
-}
+export class ConfigError extends withCode(ErrorCode.CONFIG) {}
 
 /** The caller may not act as the agent it named (e.g. an MCP session bound to another agent). */
-export class ForbiddenError extends AgentCommError {
-  constructor(message: string, options: AgentCommErrorOptions = {}) {
-    super(ErrorCode.FORBIDDEN, message, options)
-  }
-}
+export class ForbiddenError extends withCode(ErrorCode.FORBIDDEN) {}
 
 /**
  * The write clashes with what is stored: a message id already used by another sender, or the same sender
  * re-sending an id with different content. Nothing was written.
  */
-export class ConflictError extends AgentCommError {
-  constructor(message: string, options: AgentCommErrorOptions = {}) {
-    super(ErrorCode.CONFLICT, message, options)
-  }
-}
+export class ConflictError extends withCode(ErrorCode.CONFLICT) {}
 
 /**
  * A wait for a reply ran out; the request itself was sent and stays durable, so the wait can be resumed

@@ -35,7 +35,7 @@ export {
   MAX_TTL_HOURS,
 } from './bounds.js'
 export type { Clock } from './clock.js'
-export { ManualClock, systemClock } from './clock.js'
+export { delay, ManualClock, systemClock } from './clock.js'
 export type {
   AckResult,
   DeliveryInfo,

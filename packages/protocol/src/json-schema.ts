@@ -19,39 +19,46 @@ const GENERATOR_OPTIONS: Parameters<typeof z.toJSONSchema>[1] = {
   },
 }
 
+/** The JSON Schema document of `schema`, published as `https://agent-comm.dev/schemas/<file>.schema.json`. */
+function schemaDocument(
+  file: string,
+  title: string,
+  schema: z.ZodType,
+  description?: string,
+): Record<string, unknown> {
+  return {
+    $id: `https://agent-comm.dev/schemas/${file}.schema.json`,
+    title,
+    ...(description === undefined ? {} : { description }),
+    ...z.toJSONSchema(schema, GENERATOR_OPTIONS),
+  }
+}
+
 /** JSON Schema (draft 2020-12) of a MessageV2 as accepted on the wire, generated from the zod schema. */
 export function messageV2JsonSchema(): Record<string, unknown> {
-  return {
-    $id: 'https://agent-comm.dev/schemas/message-v2.schema.json',
-    title: 'agent-comm MessageV2',
-    description: 'A message of the agent-comm protocol, version 2.0.',
-    ...z.toJSONSchema(MessageV2Schema, GENERATOR_OPTIONS),
-  }
+  return schemaDocument(
+    'message-v2',
+    'agent-comm MessageV2',
+    MessageV2Schema,
+    'A message of the agent-comm protocol, version 2.0.',
+  )
 }
 
 /** JSON Schema (draft 2020-12) of an AgentProfile as accepted on the wire. */
 export function agentProfileJsonSchema(): Record<string, unknown> {
-  return {
-    $id: 'https://agent-comm.dev/schemas/agent-profile.schema.json',
-    title: 'agent-comm AgentProfile',
-    ...z.toJSONSchema(AgentProfileSchema, GENERATOR_OPTIONS),
-  }
+  return schemaDocument('agent-profile', 'agent-comm AgentProfile', AgentProfileSchema)
 }
 
 /** JSON Schema (draft 2020-12) of the `data` of an `approval_request` payload. */
 export function approvalRequestJsonSchema(): Record<string, unknown> {
-  return {
-    $id: 'https://agent-comm.dev/schemas/approval-request.schema.json',
-    title: 'agent-comm approval_request payload data',
-    ...z.toJSONSchema(ApprovalRequestSchema, GENERATOR_OPTIONS),
-  }
+  return schemaDocument('approval-request', 'agent-comm approval_request payload data', ApprovalRequestSchema)
 }
 
 /** JSON Schema (draft 2020-12) of the `data` of an `approval_response` payload. */
 export function approvalResponseJsonSchema(): Record<string, unknown> {
-  return {
-    $id: 'https://agent-comm.dev/schemas/approval-response.schema.json',
-    title: 'agent-comm approval_response payload data',
-    ...z.toJSONSchema(ApprovalResponseSchema, GENERATOR_OPTIONS),
-  }
+  return schemaDocument(
+    'approval-response',
+    'agent-comm approval_response payload data',
+    ApprovalResponseSchema,
+  )
 }

@@ -10,4 +10,10 @@ export type { SqliteRegistryStoreOptions } from './sqlite-store.js'
 export { SqliteRegistryStore } from './sqlite-store.js'
 export type { PresenceWindows } from './status.js'
 export { deriveStatus } from './status.js'
-export type { AgentRecord, ListAgentsParams, RegistryStore, UpsertAgentParams } from './store.js'
+export type {
+  AgentColumns,
+  AgentRecord,
+  ListAgentsParams,
+  RegistryStore,
+  UpsertAgentParams,
+} from './store.js'

@@ -57,8 +57,8 @@ export interface RegistryStore {
   close(): Promise<void>
 }
 
-/** The fields of a registration as the registry stores them (validated, deduplicated). */
-export interface UpsertAgentParams {
+/** The columns of an agent's row that a registration writes and every read returns. */
+export interface AgentColumns {
   agentId: string
   device: string
   transport: TransportKind
@@ -66,6 +66,10 @@ export interface UpsertAgentParams {
   inboxDir: string | null
   /** JSON text of the metadata object. */
   metadata: string
+}
+
+/** The fields of a registration as the registry stores them (validated, deduplicated). */
+export interface UpsertAgentParams extends AgentColumns {
   /** In the agent's order, without duplicates. */
   capabilities: readonly string[]
   now: number
@@ -92,13 +96,7 @@ export interface ListAgentsParams {
  * (the capabilities a JSON array in the agent's order), so the registry reports a damaged row the same way
  * on every store.
  */
-export interface AgentRecord {
-  agentId: string
-  device: string
-  transport: TransportKind
-  relayUrl: string | null
-  inboxDir: string | null
-  metadata: string
+export interface AgentRecord extends AgentColumns {
   capabilities: string
   registeredAt: number
   lastSeen: number

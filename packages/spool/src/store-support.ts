@@ -10,33 +10,11 @@ export {
   messageColumnValues,
   storedMessageFromRow,
 } from './rows.js'
-export type {
-  AckManyOutcome,
-  AckManyParams,
-  ChangeOutcome,
-  ClaimedRecord,
-  ClaimOutcome,
-  ClaimParams,
-  DeliveryParams,
-  DeliveryRecord,
-  DeliveryState,
-  ExtendLeaseOutcome,
-  ExtendLeaseParams,
-  HoldMessageParams,
-  InsertMessagesOutcome,
-  InsertMessagesParams,
-  MessageRecord,
-  ReleaseHeldParams,
-  ReleaseOutcome,
-  ReleaseParams,
-  RequeueFailedOutcome,
-  RequeueFailedParams,
-  SpoolStore,
-  StoredSend,
-  StoreSearchParams,
-} from './store.js'
-export type { ConversationRecord, StatsCounts } from './summaries.js'
-export { conversationSummaryFromRecord, statsFromCounts } from './summaries.js'
+export { editedMigrationFiles } from './sqlite/migrate.js'
+// Every type of the seam, as `store.ts` declares them: an implementer needs them all.
+export type * from './store.js'
+export type { ConversationRecord, ConversationRow, StatsCounts } from './summaries.js'
+export { conversationSummaryFromRecord, conversationSummaryFromRow, statsFromCounts } from './summaries.js'
 export { isGroupTarget } from './targets.js'
 export type {
   CleanupReport,

@@ -63,3 +63,18 @@ export function conversationSummaryFromRecord(record: ConversationRecord): Conve
     lastActivity: new Date(record.lastAt).toISOString(),
   }
 }
+
+/** One conversation as a store's grouping query returns it: senders and addressees as JSON arrays (text). */
+export type ConversationRow = Omit<ConversationRecord, 'senders' | 'receivers'> & {
+  senders: string
+  receivers: string
+}
+
+/** The public summary of a {@link ConversationRow}. */
+export function conversationSummaryFromRow(row: ConversationRow): ConversationSummary {
+  return conversationSummaryFromRecord({
+    ...row,
+    senders: JSON.parse(row.senders) as string[],
+    receivers: JSON.parse(row.receivers) as string[],
+  })
+}

@@ -35,6 +35,59 @@ describe('schema migrations', () => {
     }
   })
 
+  it('moves idempotency keys onto their messages when upgrading, losing no live key', async () => {
+    const path = join(tempDir(), 'keys.db')
+    const migrations = readMigrationFiles({ migrationsFolder: SPOOL_MIGRATIONS_FOLDER })
+    const keysAt = migrations.findIndex((m) =>
+      m.sql.some((s) => s.includes('CREATE TABLE `idempotency_keys`')),
+    )
+    const old = new Database(path)
+    old.exec(`CREATE TABLE ${TABLE} (id INTEGER PRIMARY KEY, hash TEXT NOT NULL, created_at NUMERIC)`)
+    for (const migration of migrations.slice(0, keysAt + 1)) {
+      for (const statement of migration.sql) old.exec(statement)
+      old
+        .prepare(`INSERT INTO ${TABLE} (hash, created_at) VALUES (?, ?)`)
+        .run(migration.hash, migration.folderMillis)
+    }
+    const now = Date.now()
+    const insertMessage = old.prepare(
+      `INSERT INTO messages (id, from_agent, to_agent, subject, body, priority, conversation_id, ttl_hours, created_at, expires_at)
+       VALUES (?, 'architect', 'builder', 'Task', 'sent with a key', 2, ?, 24, ?, ?)`,
+    )
+    const insertKey = old.prepare(
+      'INSERT INTO idempotency_keys (sender, key, message_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+    )
+    insertMessage.run('msg_one', 'conv_one', now, now + 86_400_000)
+    insertMessage.run('msg_two', 'conv_two', now, now + 86_400_000)
+    insertKey.run('architect', 'one', 'msg_one', now, now + 3_600_000)
+    // Two keys of one message (a resend under a new key), and a key whose message was cleaned up.
+    insertKey.run('architect', 'two-a', 'msg_two', now, now + 3_600_000)
+    insertKey.run('architect', 'two-b', 'msg_two', now, now + 3_600_000)
+    insertKey.run('architect', 'gone', 'msg_gone', now, now + 3_600_000)
+    old.close()
+
+    const spool = await Spool.open({ path })
+    try {
+      const sqlite = sqliteConnection(spool)
+      expect(sqlite.prepare(`SELECT idempotency_key FROM messages WHERE id = 'msg_one'`).pluck().get()).toBe(
+        'one',
+      )
+      expect(sqlite.prepare('SELECT COUNT(*) FROM idempotency_keys').pluck().get()).toBe(2)
+      const expected = { one: 'msg_one', 'two-a': 'msg_two', 'two-b': 'msg_two', gone: 'msg_gone' }
+      for (const [idempotencyKey, messageId] of Object.entries(expected)) {
+        const retry = await spool.send(
+          { fromAgent: 'architect', toAgent: 'builder', body: 'retry' },
+          { idempotencyKey },
+        )
+        expect(retry).toMatchObject({ messageId, duplicate: true, deliveries: 0 })
+      }
+      expect((await spool.stats()).totalMessages).toBe(2)
+      expect((await spool.verify()).ok).toBe(true)
+    } finally {
+      await spool.close()
+    }
+  })
+
   it('reopens an up-to-date database without applying anything twice', async () => {
     const path = join(tempDir(), 'twice.db')
     await (await Spool.open({ path })).close()

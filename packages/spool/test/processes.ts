@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { jsonLine } from '@agent-comm/test-support'
 import { onCleanup } from './helpers.js'
 
 /** Path of a fixture script. */
@@ -20,21 +21,7 @@ export function startFixture(name: string, args: string[], options: { input?: bo
 
 /** Resolves with the first JSON line the child prints on stdout. */
 export function firstJsonLine<T>(child: ChildProcess): Promise<T> {
-  return new Promise((resolve, reject) => {
-    let out = ''
-    let err = ''
-    child.stderr?.on('data', (chunk) => {
-      err += chunk
-    })
-    child.stdout?.on('data', (chunk) => {
-      out += chunk
-      const newline = out.indexOf('\n')
-      if (newline >= 0) resolve(JSON.parse(out.slice(0, newline)) as T)
-    })
-    child.on('exit', (code) => {
-      if (!out.includes('\n')) reject(new Error(`fixture exited with ${code} before reporting: ${err}`))
-    })
-  })
+  return jsonLine<T>(child, () => true, 'fixture')
 }
 
 /** Runs a fixture to completion and returns its first JSON line. */

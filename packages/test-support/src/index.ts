@@ -1,4 +1,6 @@
-// What the test suites of the agent-comm packages share: cleanups run after each test, temp folders.
+// What the test suites of the agent-comm packages share: cleanups run after each test, temp folders, the
+// JSON lines a child process reports.
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -36,4 +38,40 @@ export function testCleanups(prefix: string): TestCleanups {
       return dir
     },
   }
+}
+
+/**
+ * Resolves with the first JSON object line `child` prints on stdout that `accept`s (a line not starting with
+ * `{` is passed over); rejects with its stderr when it exits before. `what` names the child in that error.
+ */
+export function jsonLine<T>(
+  child: ChildProcess,
+  accept: (line: T) => boolean = () => true,
+  what = 'child process',
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let out = ''
+    let err = ''
+    let done = false
+    child.stderr?.on('data', (chunk) => {
+      err += chunk
+    })
+    child.stdout?.on('data', (chunk) => {
+      out += chunk
+      let newline = out.indexOf('\n')
+      while (!done && newline >= 0) {
+        const text = out.slice(0, newline)
+        out = out.slice(newline + 1)
+        const line = text.startsWith('{') ? (JSON.parse(text) as T) : undefined
+        if (line !== undefined && accept(line)) {
+          done = true
+          resolve(line)
+        }
+        newline = out.indexOf('\n')
+      }
+    })
+    child.on('exit', (code, signal) => {
+      if (!done) reject(new Error(`${what} exited (${code ?? signal}) before reporting: ${err}`))
+    })
+  })
 }

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { jsonLine as childJsonLine } from '@agent-comm/test-support'
 import { onCleanup } from './helpers.js'
 
 /** Path of a fixture script. Fixtures import `../../dist/index.js`: build the package before running them. */
@@ -16,30 +17,7 @@ export function startFixture(name: string, args: string[]): ChildProcess {
 
 /** Resolves with the first JSON line the child prints on stdout that `accept`s. */
 export function jsonLine<T>(child: ChildProcess, accept: (line: T) => boolean = () => true): Promise<T> {
-  return new Promise((resolve, reject) => {
-    let out = ''
-    let err = ''
-    let done = false
-    child.stderr?.on('data', (chunk) => {
-      err += chunk
-    })
-    child.stdout?.on('data', (chunk) => {
-      out += chunk
-      let newline = out.indexOf('\n')
-      while (!done && newline >= 0) {
-        const line = JSON.parse(out.slice(0, newline)) as T
-        out = out.slice(newline + 1)
-        if (accept(line)) {
-          done = true
-          resolve(line)
-        }
-        newline = out.indexOf('\n')
-      }
-    })
-    child.on('exit', (code, signal) => {
-      if (!done) reject(new Error(`fixture exited (${code ?? signal}) before reporting: ${err}`))
-    })
-  })
+  return childJsonLine(child, accept, 'fixture')
 }
 
 /** Runs a fixture to completion and returns its first JSON line. */

@@ -3,43 +3,34 @@ import { fileURLToPath } from 'node:url'
 import { ValidationError } from '@agent-comm/protocol'
 import { applyMigrations, toStorageError } from '@agent-comm/spool'
 import type BetterSqlite3 from 'better-sqlite3'
-import type {
-  A2AStore,
-  DuePush,
-  EventRecord,
-  PushConfigRecord,
-  SigningKeyRecord,
-  StoredTaskState,
-  TaskRecord,
-  TokenRecord,
-  TransitionParams,
-} from '../store.js'
+import {
+  type A2AStore,
+  type DuePush,
+  type DuePushRow,
+  duePushFromRow,
+  type EventRecord,
+  eventFromRow,
+  liveTokenError,
+  type PushConfigRecord,
+  pushConfigFromRow,
+  type RecordPushParams,
+  type SigningKeyRecord,
+  type SigningKeyRow,
+  signingKeyFromRow,
+  type TaskRecord,
+  type TaskRow,
+  type TokenRecord,
+  type TokenRow,
+  type TransitionParams,
+  taskFromRow,
+  tokenFromRow,
+} from '../store-support.js'
 
 /** Folder of this package's drizzle-kit migrations (shipped beside `dist/`). */
 export const A2A_MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '../../drizzle')
 
 /** Table recording which A2A migrations a database has; apart from the spool's, registry's and relay's. */
 export const A2A_MIGRATIONS_TABLE = '__agent_comm_a2a_migrations'
-
-interface TaskRow {
-  id: string
-  caller: string
-  agent: string
-  context_id: string
-  message_id: string
-  state: string
-  task: string
-  created_at: number
-  updated_at: number
-}
-
-interface TokenRow {
-  name: string
-  token_hash: string
-  agents: string | null
-  created_at: number
-  revoked_at: number | null
-}
 
 /**
  * The A2A store on the spool's SQLite file (a connection such as `sqliteConnection(spool)`, which the
@@ -128,11 +119,7 @@ export class SqliteA2AStore implements A2AStore {
         .prepare('SELECT revoked_at FROM a2a_tokens WHERE name = ?')
         .get(record.name) as { revoked_at: number | null } | undefined
       if (existing !== undefined && existing.revoked_at === null) {
-        throw new ValidationError(
-          `A2A caller '${record.name}' already has a token`,
-          [{ path: 'name', message: 'has a live token' }],
-          { hint: `Revoke it first: agent-comm relay a2a-token revoke ${record.name}` },
-        )
+        throw liveTokenError(record.name)
       }
       this.#db
         .prepare(
@@ -151,7 +138,7 @@ export class SqliteA2AStore implements A2AStore {
 
   listTokens(): TokenRecord[] {
     return this.#run(() =>
-      (this.#db.prepare('SELECT * FROM a2a_tokens ORDER BY name').all() as TokenRow[]).map(toToken),
+      (this.#db.prepare('SELECT * FROM a2a_tokens ORDER BY name').all() as TokenRow[]).map(tokenFromRow),
     )
   }
 
@@ -169,7 +156,7 @@ export class SqliteA2AStore implements A2AStore {
       const row = this.#db
         .prepare('SELECT * FROM a2a_tokens WHERE token_hash = ? AND revoked_at IS NULL')
         .get(tokenHash) as TokenRow | undefined
-      return row === undefined ? undefined : toToken(row)
+      return row === undefined ? undefined : tokenFromRow(row)
     })
   }
 
@@ -187,7 +174,7 @@ export class SqliteA2AStore implements A2AStore {
         this.#db
           .prepare('SELECT id, config FROM a2a_push_configs WHERE task_id = ? ORDER BY created_at, id')
           .all(taskId) as { id: string; config: string }[]
-      ).map((row) => ({ taskId, id: row.id, config: JSON.parse(row.config) as Record<string, unknown> })),
+      ).map((row) => pushConfigFromRow(taskId, row)),
     )
   }
 
@@ -222,26 +209,8 @@ export class SqliteA2AStore implements A2AStore {
                  AND p.config_id = o.config_id AND p.done_at IS NULL AND p.seq < o.seq)
              ORDER BY o.id LIMIT ?`,
           )
-          .all(now, limit) as {
-          id: number
-          task_id: string
-          config_id: string
-          seq: number
-          attempts: number
-          next_at: number
-          event: string
-          config: string
-        }[]
-      ).map((row) => ({
-        id: row.id,
-        taskId: row.task_id,
-        configId: row.config_id,
-        seq: row.seq,
-        attempts: row.attempts,
-        nextAt: row.next_at,
-        event: JSON.parse(row.event) as Record<string, unknown>,
-        config: JSON.parse(row.config) as Record<string, unknown>,
-      })),
+          .all(now, limit) as DuePushRow[]
+      ).map(duePushFromRow),
     )
   }
 
@@ -254,14 +223,7 @@ export class SqliteA2AStore implements A2AStore {
     )
   }
 
-  recordPush(params: {
-    id: number
-    attempts: number
-    done: boolean
-    nextAt: number
-    error?: string
-    at: number
-  }): void {
+  recordPush(params: RecordPushParams): void {
     this.#run(() =>
       this.#db
         .prepare(
@@ -283,7 +245,7 @@ export class SqliteA2AStore implements A2AStore {
   getTask(id: string): TaskRecord | undefined {
     return this.#run(() => {
       const row = this.#db.prepare('SELECT * FROM a2a_tasks WHERE id = ?').get(id) as TaskRow | undefined
-      return row === undefined ? undefined : toTask(row)
+      return row === undefined ? undefined : taskFromRow(row)
     })
   }
 
@@ -305,7 +267,7 @@ export class SqliteA2AStore implements A2AStore {
             "SELECT * FROM a2a_tasks WHERE state IN ('submitted', 'working') ORDER BY updated_at LIMIT ?",
           )
           .all(limit) as TaskRow[]
-      ).map(toTask),
+      ).map(taskFromRow),
     )
   }
 
@@ -316,7 +278,7 @@ export class SqliteA2AStore implements A2AStore {
           'SELECT * FROM a2a_tasks WHERE caller = ? AND context_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1',
         )
         .get(caller, contextId) as TaskRow | undefined
-      return row === undefined ? undefined : toTask(row)
+      return row === undefined ? undefined : taskFromRow(row)
     })
   }
 
@@ -331,7 +293,7 @@ export class SqliteA2AStore implements A2AStore {
               'SELECT * FROM a2a_tasks WHERE caller = ? AND context_id = ? ORDER BY updated_at DESC LIMIT ?',
             )
             .all(caller, params.contextId, params.limit) as TaskRow[])
-      ).map(toTask),
+      ).map(taskFromRow),
     )
   }
 
@@ -345,7 +307,7 @@ export class SqliteA2AStore implements A2AStore {
         this.#db
           .prepare('SELECT seq, event FROM a2a_events WHERE task_id = ? AND seq > ? ORDER BY seq')
           .all(taskId, afterSeq) as { seq: number; event: string }[]
-      ).map((row) => ({ taskId, seq: row.seq, event: JSON.parse(row.event) as Record<string, unknown> })),
+      ).map((row) => eventFromRow(taskId, row)),
     )
   }
 
@@ -357,7 +319,7 @@ export class SqliteA2AStore implements A2AStore {
             'SELECT * FROM a2a_signing_keys ORDER BY retired_at IS NOT NULL, retired_at DESC, created_at DESC',
           )
           .all() as SigningKeyRow[]
-      ).map(toSigningKey),
+      ).map(signingKeyFromRow),
     )
   }
 
@@ -399,51 +361,5 @@ export class SqliteA2AStore implements A2AStore {
       if (error instanceof ValidationError) throw error
       throw toStorageError(error, this.#db.name)
     }
-  }
-}
-
-interface SigningKeyRow {
-  kid: string
-  alg: string
-  public_jwk: string
-  sealed_private_jwk: string
-  created_at: number
-  retired_at: number | null
-  expires_at: number | null
-}
-
-function toSigningKey(row: SigningKeyRow): SigningKeyRecord {
-  return {
-    kid: row.kid,
-    alg: row.alg,
-    publicJwk: row.public_jwk,
-    sealedPrivateJwk: row.sealed_private_jwk,
-    createdAt: Number(row.created_at),
-    retiredAt: row.retired_at === null ? undefined : Number(row.retired_at),
-    expiresAt: row.expires_at === null ? undefined : Number(row.expires_at),
-  }
-}
-
-function toToken(row: TokenRow): TokenRecord {
-  return {
-    name: row.name,
-    tokenHash: row.token_hash,
-    agents: row.agents === null ? undefined : (JSON.parse(row.agents) as string[]),
-    createdAt: row.created_at,
-    revokedAt: row.revoked_at ?? undefined,
-  }
-}
-
-function toTask(row: TaskRow): TaskRecord {
-  return {
-    id: row.id,
-    caller: row.caller,
-    agent: row.agent,
-    contextId: row.context_id,
-    messageId: row.message_id,
-    state: row.state as StoredTaskState,
-    task: JSON.parse(row.task) as Record<string, unknown>,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
   }
 }

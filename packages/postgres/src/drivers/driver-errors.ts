@@ -153,3 +153,16 @@ function sanitizedCause(error: unknown, password: string): Error {
   if (error.stack !== undefined) copy.stack = scrub(error.stack)
   return copy
 }
+
+/**
+ * Runs one storage call (a statement, a transaction) and maps what the driver throws with
+ * {@link toStorageError}, so a store's methods reject with a `StorageError` naming `location` (an
+ * `AgentCommError` the call threw passes through unchanged).
+ */
+export async function withStorageErrors<T>(location: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call()
+  } catch (error) {
+    throw toStorageError(error, location)
+  }
+}

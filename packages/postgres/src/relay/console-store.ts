@@ -1,36 +1,22 @@
 import type { Logger } from '@agent-comm/protocol'
+import type {
+  AuditRecord,
+  ConsoleSessionRecord,
+  ConsoleStore,
+  PendingApprovalRef,
+} from '@agent-comm/spool/console-store'
 import type { SqlClient } from '../client.js'
 import { connectFromUrl } from '../connect.js'
-import { toStorageError } from '../drivers/driver-errors.js'
+import { toStorageError, withStorageErrors } from '../drivers/driver-errors.js'
 import { applyPostgresMigrations, validateSchemaName } from '../migrate.js'
 import { DEFAULT_SCHEMA } from '../schema.js'
 import { notifyChannel } from '../store.js'
 
-/** A console sign-in as stored (see `console_sessions`). */
-export interface PostgresConsoleSession {
-  idHash: string
-  agentId: string
-  admin: boolean
-  csrfSecret: string
-  createdAt: number
-  expiresAt: number
-}
+/** A console sign-in as stored (see `console_sessions`): the record of `@agent-comm/spool/console-store`. */
+export type PostgresConsoleSession = ConsoleSessionRecord
 
-/** One row of the console's audit log (see `console_audit`). */
-export interface PostgresAuditRecord {
-  seq: number
-  requestId: string
-  responseId: string
-  requester: string
-  question: string
-  action: string | null
-  decision: string
-  comment: string | null
-  decidedBy: string
-  decidedAt: number
-  arguments: string | null
-  expired: boolean
-}
+/** One row of the console's audit log (see `console_audit`): the record of `@agent-comm/spool/console-store`. */
+export type PostgresAuditRecord = AuditRecord
 
 const AUDIT_COLUMNS = `seq, request_id AS "requestId", response_id AS "responseId", requester, question, action,
   decision, comment, decided_by AS "decidedBy", decided_at AS "decidedAt", arguments, expired`
@@ -44,7 +30,7 @@ const ORIGINAL_ID = `coalesce(substring(m.metadata from '"approvalFor":"([^"]+)"
  * query for pending approval requests over the spool's tables in the same schema. Each method is one
  * statement or one transaction; "first decision wins" is the unique `request_id` of `console_audit`.
  */
-export class PostgresConsoleStore {
+export class PostgresConsoleStore implements ConsoleStore {
   readonly #client: SqlClient
   readonly #location: string
   readonly #ownsClient: boolean
@@ -100,15 +86,11 @@ export class PostgresConsoleStore {
     }
   }
 
-  async #query<R extends Record<string, unknown>>(text: string, params: unknown[]): Promise<R[]> {
-    try {
-      return await this.#client.query<R>(text, params)
-    } catch (error) {
-      throw toStorageError(error, this.#location)
-    }
+  #query<R extends Record<string, unknown>>(text: string, params: unknown[]): Promise<R[]> {
+    return withStorageErrors(this.#location, () => this.#client.query<R>(text, params))
   }
 
-  async createSession(session: PostgresConsoleSession): Promise<void> {
+  async createSession(session: ConsoleSessionRecord): Promise<void> {
     await this.#query(this.#sql.createSession!, [
       session.idHash,
       session.agentId,
@@ -119,11 +101,10 @@ export class PostgresConsoleStore {
     ])
   }
 
-  async findSession(idHash: string, now: number): Promise<PostgresConsoleSession | undefined> {
-    const [row] = await this.#query<PostgresConsoleSession & Record<string, unknown>>(
-      this.#sql.findSession!,
-      [idHash],
-    )
+  async findSession(idHash: string, now: number): Promise<ConsoleSessionRecord | undefined> {
+    const [row] = await this.#query<ConsoleSessionRecord & Record<string, unknown>>(this.#sql.findSession!, [
+      idHash,
+    ])
     if (row === undefined) return undefined
     if (Number(row.expiresAt) <= now) {
       await this.deleteSession(idHash)
@@ -141,14 +122,14 @@ export class PostgresConsoleStore {
   }
 
   async recordDecision(
-    entry: Omit<PostgresAuditRecord, 'seq'>,
+    entry: Omit<AuditRecord, 'seq'>,
     outboxMessage: string,
     now: number,
-  ): Promise<{ first: boolean; record: PostgresAuditRecord }> {
-    let inserted: PostgresAuditRecord | undefined
+  ): Promise<{ first: boolean; record: AuditRecord }> {
+    let inserted: AuditRecord | undefined
     try {
       inserted = await this.#client.transaction(async (tx) => {
-        const [row] = await tx.query<PostgresAuditRecord & Record<string, unknown>>(this.#sql.insertAudit!, [
+        const [row] = await tx.query<AuditRecord & Record<string, unknown>>(this.#sql.insertAudit!, [
           entry.requestId,
           entry.responseId,
           entry.requester,
@@ -174,10 +155,8 @@ export class PostgresConsoleStore {
     return { first: false, record: stored }
   }
 
-  async decision(requestId: string): Promise<PostgresAuditRecord | undefined> {
-    const [row] = await this.#query<PostgresAuditRecord & Record<string, unknown>>(this.#sql.decision!, [
-      requestId,
-    ])
+  async decision(requestId: string): Promise<AuditRecord | undefined> {
+    const [row] = await this.#query<AuditRecord & Record<string, unknown>>(this.#sql.decision!, [requestId])
     return row === undefined ? undefined : auditOf(row)
   }
 
@@ -189,19 +168,12 @@ export class PostgresConsoleStore {
     await this.#query(this.#sql.outboxSent!, [requestId])
   }
 
-  async audit(params: {
-    agentId?: string
-    afterSeq?: number
-    limit: number
-  }): Promise<PostgresAuditRecord[]> {
+  async audit(params: { agentId?: string; afterSeq?: number; limit: number }): Promise<AuditRecord[]> {
     const after = params.afterSeq ?? 0
     const rows =
       params.agentId === undefined
-        ? await this.#query<PostgresAuditRecord & Record<string, unknown>>(this.#sql.auditAll!, [
-            after,
-            params.limit,
-          ])
-        : await this.#query<PostgresAuditRecord & Record<string, unknown>>(this.#sql.auditOf!, [
+        ? await this.#query<AuditRecord & Record<string, unknown>>(this.#sql.auditAll!, [after, params.limit])
+        : await this.#query<AuditRecord & Record<string, unknown>>(this.#sql.auditOf!, [
             after,
             params.limit,
             params.agentId,
@@ -213,9 +185,9 @@ export class PostgresConsoleStore {
     recipient?: string
     after?: { createdAt: number; seq: number }
     limit: number
-  }): Promise<{ id: string; createdAt: number; seq: number }[]> {
+  }): Promise<PendingApprovalRef[]> {
     const bound = [params.after?.createdAt ?? Number.MIN_SAFE_INTEGER, params.after?.seq ?? 0, params.limit]
-    const rows = await this.#query<{ id: string; createdAt: number; seq: number }>(
+    const rows = await this.#query<PendingApprovalRef & Record<string, unknown>>(
       params.recipient === undefined ? this.#sql.pendingAll! : this.#sql.pendingOf!,
       params.recipient === undefined ? bound : [...bound, params.recipient],
     )
@@ -257,7 +229,7 @@ export class PostgresConsoleStore {
   }
 }
 
-function auditOf(row: PostgresAuditRecord): PostgresAuditRecord {
+function auditOf(row: AuditRecord): AuditRecord {
   return { ...row, seq: Number(row.seq), decidedAt: Number(row.decidedAt) }
 }
 

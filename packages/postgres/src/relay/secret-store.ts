@@ -20,7 +20,7 @@ import {
   secretInfo,
 } from '@agent-comm/secrets'
 import type { SqlClient, SqlQueryable } from '../client.js'
-import { toStorageError } from '../drivers/driver-errors.js'
+import { toStorageError, withStorageErrors } from '../drivers/driver-errors.js'
 import type { RelaySecretsKey } from './secrets-key.js'
 
 /** How long a replica trusts what it read about an agent's secrets when no notification came: a floor. */
@@ -317,20 +317,12 @@ export class PostgresSecretStore implements RelaySecretStore {
     else this.#cache.delete(agentId)
   }
 
-  async #transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
-    try {
-      return await this.#client.transaction(fn)
-    } catch (error) {
-      throw toStorageError(error, this.location)
-    }
+  #transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
+    return withStorageErrors(this.location, () => this.#client.transaction(fn))
   }
 
-  async #read<T>(fn: (db: SqlQueryable) => Promise<T>): Promise<T> {
-    try {
-      return await fn(this.#client)
-    } catch (error) {
-      throw toStorageError(error, this.location)
-    }
+  #read<T>(fn: (db: SqlQueryable) => Promise<T>): Promise<T> {
+    return withStorageErrors(this.location, () => fn(this.#client))
   }
 }
 

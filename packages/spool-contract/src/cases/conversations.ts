@@ -2,6 +2,23 @@ import { ConversationSummarySchema } from '@agent-comm/protocol'
 import { expect, it } from 'vitest'
 import { type SpoolContractContext, task } from '../context.js'
 
+/** A message from `fromAgent` to `toAgent` in conversation `conversationId`. */
+function inThread(
+  conversationId: string,
+  fromAgent: string,
+  toAgent: string,
+  body: string,
+  subject?: string,
+) {
+  return {
+    fromAgent,
+    toAgent,
+    body,
+    ...(subject === undefined ? {} : { subject }),
+    routing: { conversationId },
+  }
+}
+
 /** conversation(id) and conversations(): threads in send order, and their summaries. */
 export function conversationCases(ctx: SpoolContractContext): void {
   it('lists a conversation in the order its messages were sent', async () => {
@@ -27,20 +44,9 @@ export function conversationCases(ctx: SpoolContractContext): void {
     const { spool, clock } = await ctx.open()
     await spool.send(task('a', { subject: 'Auth', routing: { conversationId: 'c1' } }))
     clock.advance(5000)
-    await spool.send({
-      fromAgent: 'builder',
-      toAgent: 'architect',
-      body: 'b',
-      routing: { conversationId: 'c1' },
-    })
+    await spool.send(inThread('c1', 'builder', 'architect', 'b'))
     clock.advance(5000)
-    await spool.send({
-      fromAgent: 'x',
-      toAgent: 'y',
-      subject: 'Other',
-      body: 'c',
-      routing: { conversationId: 'c2' },
-    })
+    await spool.send(inThread('c2', 'x', 'y', 'c', 'Other'))
     const list = await spool.conversations()
     expect(list.map((c) => c.conversationId)).toEqual(['c2', 'c1'])
     expect(list[1]).toMatchObject({
@@ -59,31 +65,14 @@ export function conversationCases(ctx: SpoolContractContext): void {
     const { spool, clock } = await ctx.open()
     await spool.send(task('start', { subject: 'Secret plan', routing: { conversationId: 'cx' } }))
     clock.advance(1000)
-    await spool.send({
-      fromAgent: 'builder',
-      toAgent: 'architect',
-      body: 'done',
-      routing: { conversationId: 'cx' },
-    })
+    await spool.send(inThread('cx', 'builder', 'architect', 'done'))
     clock.advance(1000)
     // A broadcast names no recipient: the tester sees it through its delivery.
-    await spool.send(
-      {
-        fromAgent: 'architect',
-        toAgent: '*',
-        subject: 'All hands',
-        body: 'all',
-        routing: { conversationId: 'cx' },
-      },
-      { recipients: ['builder', 'tester'] },
-    )
-    clock.advance(1000)
-    await spool.send({
-      fromAgent: 'architect',
-      toAgent: 'reviewer',
-      body: 'review',
-      routing: { conversationId: 'cx' },
+    await spool.send(inThread('cx', 'architect', '*', 'all', 'All hands'), {
+      recipients: ['builder', 'tester'],
     })
+    clock.advance(1000)
+    await spool.send(inThread('cx', 'architect', 'reviewer', 'review'))
     await spool.send({ fromAgent: 'x', toAgent: 'y', body: 'elsewhere', routing: { conversationId: 'cy' } })
 
     const bodies = async (visibleTo: string) =>

@@ -86,6 +86,66 @@ export function idempotencyCases(ctx: SpoolContractContext): void {
     expect(fresh).toMatchObject({ duplicate: false, deliveries: 1 })
   })
 
+  it('refuses another sender’s id with CONFLICT even when both sends carry the same key', async () => {
+    const { spool } = await ctx.open()
+    const theirs = await spool.send({ ...task(), fromAgent: 'mallory' }, { idempotencyKey: 'k' })
+    const mine = createMessage({ ...task(), id: theirs.messageId })
+    // Keys are per sender: mallory's key is no duplicate of architect's send, and the id stays mallory's.
+    await expect(spool.send(mine, { idempotencyKey: 'k' })).rejects.toMatchObject({ code: 'CONFLICT' })
+    const fresh = await spool.send(task(), { idempotencyKey: 'k' })
+    expect(fresh).toMatchObject({ duplicate: false, deliveries: 1 })
+    expect(fresh.messageId).not.toBe(theirs.messageId)
+  })
+
+  it('keeps a key through a cleanup that removes its message, until its window is over', async () => {
+    const { spool, clock } = await ctx.open()
+    const first = await spool.send(task('short-lived', { routing: { ttlHours: 1 } }), {
+      idempotencyKey: 'k',
+    })
+    await spool.send(task('unkeyed', { routing: { ttlHours: 1 } }))
+    clock.advance(2 * 3_600_000)
+    expect(await spool.cleanup()).toMatchObject({ expiredMessages: 2 })
+    expect((await spool.stats()).totalMessages).toBe(0)
+    // The message is gone, its key still holds: the retry is its duplicate and stores nothing.
+    const retry = await spool.send(task('retried'), { idempotencyKey: 'k' })
+    expect(retry).toMatchObject({ messageId: first.messageId, duplicate: true, deliveries: 0 })
+    expect((await spool.stats()).totalMessages).toBe(0)
+    await spool.cleanup()
+    expect(await spool.send(task(), { idempotencyKey: 'k' })).toMatchObject({ messageId: first.messageId })
+    clock.advance(22 * 3_600_000)
+    await spool.cleanup()
+    const later = await spool.send(task('after the window'), { idempotencyKey: 'k' })
+    expect(later).toMatchObject({ duplicate: false, deliveries: 1 })
+    expect(await spool.send(task(), { idempotencyKey: 'k' })).toMatchObject({ messageId: later.messageId })
+  })
+
+  it('gives a new key on a resent id to the sender’s stored message', async () => {
+    const { spool, clock } = await ctx.open({ idempotencyWindowMs: 60_000 })
+    const message = createMessage(task())
+    await spool.send(message, { idempotencyKey: 'first' })
+    // The same message again under another key: a duplicate by id, and the new key now names it too.
+    expect(await spool.send(message, { idempotencyKey: 'second' })).toMatchObject({
+      messageId: message.id,
+      duplicate: true,
+    })
+    for (const idempotencyKey of ['first', 'second']) {
+      expect(await spool.send(task(), { idempotencyKey })).toMatchObject({
+        messageId: message.id,
+        duplicate: true,
+      })
+    }
+    // Past the window, the same message under its old key: still a duplicate by id, with the key renewed.
+    clock.advance(60_000)
+    expect(await spool.send(message, { idempotencyKey: 'first' })).toMatchObject({
+      messageId: message.id,
+      duplicate: true,
+    })
+    expect(await spool.send(task(), { idempotencyKey: 'first' })).toMatchObject({ messageId: message.id })
+    const other = await spool.send(task(), { idempotencyKey: 'second' })
+    expect(other).toMatchObject({ duplicate: false, deliveries: 1 })
+    expect((await spool.stats()).totalMessages).toBe(2)
+  })
+
   it('refuses the same sender re-sending an id with other content with CONFLICT', async () => {
     const { spool } = await ctx.open()
     const message = createMessage(task())

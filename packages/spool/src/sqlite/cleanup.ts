@@ -36,9 +36,20 @@ export function cleanup(
           .get(params) as number,
       }
       if (!options.dryRun) {
-        sqlite.prepare(`DELETE FROM messages WHERE ${where}`).run(params)
         // Keys past their window answer nothing any more: a send with one takes it over anyway.
         sqlite.prepare('DELETE FROM idempotency_keys WHERE expires_at <= @now').run({ now })
+        // A key still in its window outlives its message: it moves aside (see `idempotencyKeys`), so a
+        // retry after the cleanup is still the duplicate it is.
+        sqlite
+          .prepare(
+            `INSERT INTO idempotency_keys (sender, key, message_id, created_at, expires_at)
+              SELECT from_agent, idempotency_key, id, created_at, idempotency_expires_at FROM messages
+              WHERE (${where}) AND idempotency_key IS NOT NULL AND idempotency_expires_at > @now
+              ON CONFLICT (sender, key) DO UPDATE SET message_id = excluded.message_id,
+                created_at = excluded.created_at, expires_at = excluded.expires_at`,
+          )
+          .run(params)
+        sqlite.prepare(`DELETE FROM messages WHERE ${where}`).run(params)
         lowerFullTextWatermark(sqlite)
       }
       return report

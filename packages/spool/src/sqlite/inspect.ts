@@ -4,7 +4,7 @@ import { and, asc, desc, eq, gt, gte, inArray, or, type SQL, sql } from 'drizzle
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { deliveryFromRow, storedMessageFromRow } from '../rows.js'
 import type { ConversationParams, ConversationsParams } from '../store.js'
-import { conversationSummaryFromRecord, statsFromCounts } from '../summaries.js'
+import { type ConversationRow, conversationSummaryFromRow, statsFromCounts } from '../summaries.js'
 import type {
   ConversationSummary,
   FailedDelivery,
@@ -95,22 +95,8 @@ export function conversations(
          (SELECT conversation_id FROM visible WHERE from_agent = @agent OR to_agent = @agent)
        GROUP BY conversation_id ORDER BY MAX(seq) DESC LIMIT @limit`,
     )
-    .all({ agent: options.agent ?? null, visibleTo: options.visibleTo ?? null, limit }) as {
-    conversationId: string
-    messageCount: number
-    firstAt: number
-    lastAt: number
-    senders: string
-    receivers: string
-    subject: string
-  }[]
-  return rows.map((row) =>
-    conversationSummaryFromRecord({
-      ...row,
-      senders: JSON.parse(row.senders) as string[],
-      receivers: JSON.parse(row.receivers) as string[],
-    }),
-  )
+    .all({ agent: options.agent ?? null, visibleTo: options.visibleTo ?? null, limit }) as ConversationRow[]
+  return rows.map(conversationSummaryFromRow)
 }
 
 /** Turns free text into an FTS5 query that matches every word, so user input is never FTS syntax. */

@@ -144,16 +144,8 @@ function refuseEditedMigrations(
   known: Migration[],
   applied: { hash: string; createdAt: number }[],
 ): void {
-  const appliedAt = new Map(applied.map((row) => [Number(row.createdAt), row.hash]))
-  const edited = known.filter(
-    (m) => appliedAt.has(m.folderMillis) && appliedAt.get(m.folderMillis) !== m.hash,
-  )
-  if (edited.length === 0) return
-  const journal = JSON.parse(readFileSync(join(set.folder, 'meta', '_journal.json'), 'utf8')) as {
-    entries: { when: number; tag: string }[]
-  }
-  const tags = new Map(journal.entries.map((entry) => [entry.when, entry.tag]))
-  const files = edited.map((m) => `${tags.get(m.folderMillis) ?? m.folderMillis}.sql`)
+  const files = editedMigrationFiles(set.folder, known, applied)
+  if (files.length === 0) return
   throw new SchemaVersionError(
     `The ${set.name} database was migrated with a different version of ${files.join(', ')} than this version of agent-comm ships: the migration was edited after it was applied, and is not applied again`,
     {
@@ -218,4 +210,26 @@ function refuseForeignFile(sqlite: BetterSqlite3.Database): void {
       details: { reason: FOREIGN_DATABASE, tables },
     },
   )
+}
+
+/**
+ * The files (`<tag>.sql`, named by the journal of `folder`) of the migrations of `known` that `applied`
+ * records under another hash: edited after they ran. Empty when none was. Every store's migrator refuses a
+ * database for which this is not empty.
+ */
+export function editedMigrationFiles(
+  folder: string,
+  known: readonly { folderMillis: number; hash: string }[],
+  applied: readonly { hash: string; createdAt: number | string }[],
+): string[] {
+  const appliedAt = new Map(applied.map((row) => [Number(row.createdAt), row.hash]))
+  const edited = known.filter(
+    (m) => appliedAt.has(m.folderMillis) && appliedAt.get(m.folderMillis) !== m.hash,
+  )
+  if (edited.length === 0) return []
+  const journal = JSON.parse(readFileSync(join(folder, 'meta', '_journal.json'), 'utf8')) as {
+    entries: { when: number; tag: string }[]
+  }
+  const tags = new Map(journal.entries.map((entry) => [entry.when, entry.tag]))
+  return edited.map((m) => `${tags.get(m.folderMillis) ?? m.folderMillis}.sql`)
 }

@@ -34,12 +34,23 @@ export const messages = sqliteTable(
     heldUntil: integer('held_until'),
     /** Attempts of the deliveries a hold hands out later (the sender's `maxAttempts`). */
     heldMaxAttempts: integer('held_max_attempts'),
+    /**
+     * The sender's idempotency key this message was sent with, or null. Kept on the message row, so a keyed
+     * send writes one index entry more than a plain one, not a row of its own (see `idempotencyKeys`).
+     */
+    idempotencyKey: text('idempotency_key'),
+    /** Until when (ms since epoch) `idempotency_key` holds; null with it. */
+    idempotencyExpiresAt: integer('idempotency_expires_at'),
   },
   (t) => [
     uniqueIndex('messages_id_unique').on(t.id),
     index('messages_conversation_idx').on(t.conversationId, t.seq),
     // Held messages are few: a registration finds them without scanning the message table.
     index('messages_held_idx').on(t.heldUntil).where(sql`held_until IS NOT NULL`),
+    // One message per sender and key; plain sends (no key) are not indexed, so they pay nothing for it.
+    uniqueIndex('messages_idempotency_key_unique')
+      .on(t.fromAgent, t.idempotencyKey)
+      .where(sql`idempotency_key IS NOT NULL`),
   ],
 )
 
@@ -101,10 +112,12 @@ export const spoolState = sqliteTable('spool_state', {
 })
 
 /**
- * Idempotency keys: one enqueue per (sender, key) until `expires_at`. A send naming a live key of its
- * sender stores nothing and reports the message the key first stored (`message_id`); an expired row is
- * taken over by the next send with that key. Keys are per sender, so no agent can pre-empt or probe
- * another's.
+ * Idempotency keys that outlive their message's row: one enqueue per (sender, key) until `expires_at`. A
+ * key normally lives on its message (`messages.idempotency_key`); it is kept here when cleanup deletes the
+ * message inside the key's window, or when the key names a message that already holds another key (a
+ * resend of the same id with a new key). A send naming a live key of its sender, in either place, stores
+ * nothing and reports the message the key first stored (`message_id`); an expired key is taken over by the
+ * next send with that key. Keys are per sender, so no agent can pre-empt or probe another's.
  */
 export const idempotencyKeys = sqliteTable(
   'idempotency_keys',

@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { MessageV2 } from '@agent-comm/protocol'
+import { type MessageV2, priorityRank } from '@agent-comm/protocol'
 import type BetterSqlite3 from 'better-sqlite3'
 import { messageColumnValues } from '../rows.js'
 import type {
@@ -49,6 +49,7 @@ import { cleanup } from './cleanup.js'
 import { type DatabaseFileOptions, openConnection, prepareDatabaseFile, toStorageError } from './database.js'
 import { catchUpFullTextIndex } from './full-text.js'
 import { releaseHeldMessages } from './held.js'
+import { keepKeyAside, prepareKeyStatements, storeKeyedMessage } from './idempotency.js'
 import { applyMigrations } from './migrate.js'
 import type { QueryBuilder } from './query-builder.js'
 import { prepareReplyStatements, type ReplyStatements } from './replies.js'
@@ -144,29 +145,29 @@ export class SqliteSpoolStore implements SpoolStore {
     this.#messageSender = sqlite
       .prepare<[string], string>('SELECT from_agent FROM messages WHERE id = ?')
       .pluck()
-    const claimKey = sqlite.prepare<[string, string, string, number, number, number]>(
-      // Takes the key if it is new or its window is over; a live key of the sender is left as it is.
-      `INSERT INTO idempotency_keys (sender, key, message_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT (sender, key) DO UPDATE SET message_id = excluded.message_id,
-          created_at = excluded.created_at, expires_at = excluded.expires_at
-        WHERE idempotency_keys.expires_at <= ?`,
-    )
-    const keyOwner = sqlite
-      .prepare<[string, string], string>(
-        'SELECT message_id FROM idempotency_keys WHERE sender = ? AND key = ?',
-      )
-      .pluck()
+    const keys = prepareKeyStatements(sqlite)
     this.#insertMany = sqlite.transaction((sends: readonly StoredSend[], now: number) => {
       const results: InsertResult[] = []
       for (let i = 0; i < sends.length; i++) {
         const send = sends[i]!
         if (send.idempotency !== undefined) {
-          const { key, expiresAt } = send.idempotency
-          const sender = send.message.fromAgent
-          if (claimKey.run(sender, key, send.message.id, now, expiresAt, now).changes === 0) {
-            results.push({ duplicate: true, deliveries: 0, originalId: keyOwner.get(sender, key)! })
-            continue
+          const keyed = storeKeyedMessage(keys, send, now)
+          if (keyed === 'id-taken') {
+            // Refused if the id is another sender's, else a duplicate of the sender's own that the key names.
+            if (this.#foreignId(send))
+              throw new Rollback<InsertMessagesOutcome>({ ok: false, foreignIdAt: i })
+            keepKeyAside(keys, send, now)
+            results.push(DUPLICATE)
+          } else if ('originalId' in keyed) {
+            results.push({ duplicate: true, deliveries: 0, originalId: keyed.originalId })
+          } else {
+            const priority = priorityRank(send.message.priority)
+            results.push({
+              duplicate: false,
+              deliveries: this.#insertDeliveries(send, keyed.seq, priority, now),
+            })
           }
+          continue
         }
         const result = this.#insertRows(send, now)
         if (result === undefined) throw new Rollback<InsertMessagesOutcome>({ ok: false, foreignIdAt: i })
@@ -699,19 +700,27 @@ export class SqliteSpoolStore implements SpoolStore {
    * is another sender's (nothing written for it).
    */
   #insertRows(send: StoredSend, now: number): { duplicate: boolean; deliveries: number } | undefined {
-    const { message } = send
     const values = messageColumnValues(send)
-    const priority = values[5]
     const inserted = this.#stmt.insertMessage.run(...values)
-    if (inserted.changes === 0) {
-      const sender = this.#messageSender.get(message.id)
-      if (sender !== undefined && sender !== message.fromAgent) return undefined
-      return DUPLICATE
+    if (inserted.changes === 0) return this.#foreignId(send) ? undefined : DUPLICATE
+    return {
+      duplicate: false,
+      deliveries: this.#insertDeliveries(send, inserted.lastInsertRowid, values[5], now),
     }
+  }
+
+  /** Whether the id of a send whose message row was not inserted is another sender's. */
+  #foreignId({ message }: StoredSend): boolean {
+    const sender = this.#messageSender.get(message.id)
+    return sender !== undefined && sender !== message.fromAgent
+  }
+
+  /** Queues the deliveries of a message just stored at `seq` (its priority rank given); returns how many. */
+  #insertDeliveries(send: StoredSend, seq: number | bigint, priority: number, now: number): number {
     let deliveries = 0
     for (const recipient of send.recipients) {
       deliveries += this.#stmt.insertDelivery.run(
-        inserted.lastInsertRowid,
+        seq,
         recipient,
         priority,
         send.maxAttempts,
@@ -721,7 +730,7 @@ export class SqliteSpoolStore implements SpoolStore {
         now,
       ).changes
     }
-    return { duplicate: false, deliveries }
+    return deliveries
   }
 }
 

@@ -1,0 +1,101 @@
+// The relay console's storage seam: what a console store keeps and the records it returns. It lives below
+// the relay and `@agent-comm/postgres` (subpath `@agent-comm/spool/console-store`, types only) so the
+// relay's SQLite store and the PostgreSQL store implement one interface over one set of record types.
+
+/** A console sign-in as stored: the SHA-256 of the cookie's id, who, and until when. */
+export interface ConsoleSessionRecord {
+  idHash: string
+  agentId: string
+  admin: boolean
+  /** The secret @fastify/csrf-protection derives this session's CSRF tokens from. */
+  csrfSecret: string
+  /** ms since the epoch. */
+  createdAt: number
+  expiresAt: number
+}
+
+/** One row of the audit log of approval decisions. */
+export interface AuditRecord {
+  /** Position in the log: the paging cursor. */
+  seq: number
+  requestId: string
+  responseId: string
+  requester: string
+  question: string
+  action: string | null
+  decision: string
+  comment: string | null
+  decidedBy: string
+  /** ms since the epoch. */
+  decidedAt: number
+  /** JSON text of the edited arguments, or null. */
+  arguments: string | null
+  expired: boolean
+}
+
+/** A pending approval request found by {@link ConsoleStore.pendingApprovals}: its id and paging key. */
+export interface PendingApprovalRef {
+  id: string
+  createdAt: number
+  seq: number
+}
+
+/**
+ * Where the console keeps what must outlive a relay process and be shared by its replicas: sign-in
+ * sessions, the audit log of approval decisions (with the outbox of their response messages), and the
+ * query for pending approval requests. One implementation per store: SQLite (`SqliteConsoleStore`, in the
+ * relay) and PostgreSQL (`PostgresConsoleStore` of `@agent-comm/postgres`), each with its own SQL.
+ */
+export interface ConsoleStore {
+  createSession(session: ConsoleSessionRecord): Promise<void>
+  /** The session with this id hash, unless it expired at `now` (an expired one is deleted). */
+  findSession(idHash: string, now: number): Promise<ConsoleSessionRecord | undefined>
+  deleteSession(idHash: string): Promise<void>
+  /** Deletes sessions expired at `now`; returns how many. */
+  pruneSessions(now: number): Promise<number>
+  /**
+   * Records a decision and, in the same transaction, its response message in the outbox — unless the
+   * request is decided already: then nothing is written and the stored decision is returned (`first: false`).
+   */
+  recordDecision(
+    entry: Omit<AuditRecord, 'seq'>,
+    outboxMessage: string,
+    now: number,
+  ): Promise<{ first: boolean; record: AuditRecord }>
+  /** The decision recorded for a request, if any. */
+  decision(requestId: string): Promise<AuditRecord | undefined>
+  /** Response messages recorded but not yet marked sent, oldest first. */
+  outbox(limit: number): Promise<{ requestId: string; message: string }[]>
+  /** Marks the outbox entry of a request sent (removes it). */
+  outboxSent(requestId: string): Promise<void>
+  /**
+   * The audit log in order, `limit` rows after `afterSeq`: every row, or those decided by or requested by
+   * `agentId`.
+   */
+  audit(params: { agentId?: string; afterSeq?: number; limit: number }): Promise<AuditRecord[]>
+  /**
+   * Approval requests not decided, not handed on to an escalated copy, with a queued or leased delivery
+   * (to `recipient`, or to anyone), oldest first, `limit` after the key `after`. Read from the spool's
+   * tables, which this store shares a database with.
+   */
+  pendingApprovals(params: {
+    recipient?: string
+    after?: { createdAt: number; seq: number }
+    limit: number
+  }): Promise<PendingApprovalRef[]>
+  /**
+   * Messages created in each of `buckets` windows of `bucketMs` from `start`, counted in the database
+   * (every message of the window, not a sample). Reads the messages sent since the newest one created
+   * before `start`: the last window's worth, whatever the table's size.
+   */
+  throughput(params: { start: number; bucketMs: number; buckets: number }): Promise<number[]>
+  /**
+   * Tells every process watching the spool that the console changed a delivery (a person opened or
+   * finished a message), where the store's change feed would not: PostgreSQL notifies only writes that make
+   * a delivery claimable, so without this a claim or ack on one replica reaches the pages served by another
+   * only at their slow re-read. Optional: a store whose processes see every commit needs none.
+   */
+  notifyChange?(): Promise<void>
+  /** Releases what the store holds; a connection it was given stays open for its owner. */
+  close(): Promise<void>
+}
