@@ -17,6 +17,7 @@ import { Authenticator } from './auth.js'
 import { mountConsole, type RelayConsoleOptions } from './console-mount.js'
 import type { ConsoleStore } from './console-store.js'
 import type { RelayContext, RelaySecrets } from './context.js'
+import { RELAY_DEFAULTS } from './defaults.js'
 import { toErrorReply } from './http-errors.js'
 import { RelayLimits } from './limits.js'
 import { RelayMetrics } from './metrics.js'
@@ -141,24 +142,42 @@ const LimitSchema = z.union([
 
 const RelayOptionsSchema = z
   .object({
-    authWindowMs: z.number().int().min(1_000).max(86_400_000).default(DEFAULT_AUTH_WINDOW_MS),
+    authWindowMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .max(RELAY_DEFAULTS.maxAuthWindowSeconds * 1000)
+      .default(DEFAULT_AUTH_WINDOW_MS),
     bodyLimitBytes: z
       .number()
       .int()
-      .min(1024)
-      .max(64 * 1024 * 1024)
-      .default(1024 * 1024),
-    rateLimit: LimitSchema.default({ max: 6000, timeWindowMs: 60_000 }),
-    authFailureLimit: LimitSchema.default({ max: 100, timeWindowMs: 60_000 }),
-    maxRecipientsPerMessage: z.number().int().min(1).max(100_000).default(1000),
-    maxDeliveriesPerRequest: z.number().int().min(1).max(1_000_000).default(5000),
+      .min(RELAY_DEFAULTS.minBodyLimitBytes)
+      .max(RELAY_DEFAULTS.maxBodyLimitBytes)
+      .default(RELAY_DEFAULTS.bodyLimitBytes),
+    rateLimit: LimitSchema.default({ max: RELAY_DEFAULTS.rateLimitPerMinute, timeWindowMs: 60_000 }),
+    authFailureLimit: LimitSchema.default({
+      max: RELAY_DEFAULTS.authFailuresPerMinute,
+      timeWindowMs: 60_000,
+    }),
+    maxRecipientsPerMessage: z
+      .number()
+      .int()
+      .min(1)
+      .max(RELAY_DEFAULTS.maxRecipientsLimit)
+      .default(RELAY_DEFAULTS.maxRecipientsPerMessage),
+    maxDeliveriesPerRequest: z
+      .number()
+      .int()
+      .min(1)
+      .max(RELAY_DEFAULTS.maxDeliveriesLimit)
+      .default(RELAY_DEFAULTS.maxDeliveriesPerRequest),
     chunkDeliveries: z.number().int().min(1).max(100_000).default(500),
     admin: z
       .object({
-        agentId: z.string().min(1).default('admin'),
+        agentId: z.string().min(1).default(RELAY_DEFAULTS.adminId),
         secrets: z.array(z.string().min(16, 'must be at least 16 characters')).default([]),
       })
-      .default({ agentId: 'admin', secrets: [] }),
+      .default({ agentId: RELAY_DEFAULTS.adminId, secrets: [] }),
     streamKeepAliveMs: z.number().int().min(10).default(15_000),
     audience: z
       .string()

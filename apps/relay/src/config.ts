@@ -1,8 +1,9 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { PushAllowEntrySchema } from '@agent-comm/a2a'
-import { ConfigError, LOG_LEVELS, type LogLevel } from '@agent-comm/protocol'
+import { ConfigError, Limits, LOG_LEVELS, type LogLevel } from '@agent-comm/protocol'
 import { z } from 'zod'
+import { RELAY_DEFAULTS as D } from './defaults.js'
 
 /** Everything `startRelay` needs; `loadRelayConfig` reads it from flags and environment variables. */
 export interface RelayConfig {
@@ -75,15 +76,14 @@ export interface RelayConfig {
 
 /** The relay's environment variables and what each sets; a flag given on the command line wins. */
 export const RELAY_ENV_VARIABLES = {
-  AGENT_COMM_RELAY_PORT: 'TCP port (default 8420; flag --port)',
-  AGENT_COMM_RELAY_HOST: 'address to listen on (default 127.0.0.1; flag --host)',
+  AGENT_COMM_RELAY_PORT: `TCP port (default ${D.port}; flag --port)`,
+  AGENT_COMM_RELAY_HOST: `address to listen on (default ${D.host}; flag --host)`,
   AGENT_COMM_RELAY_DATA_DIR: 'folder of relay.db and secrets.json (default ./data/relay; flag --data-dir)',
   AGENT_COMM_RELAY_DATABASE_URL:
     'postgres:// URL: run as a replica on PostgreSQL instead of SQLite in the data folder (default none; flag --db)',
   AGENT_COMM_RELAY_PG_SCHEMA:
     'PostgreSQL only: schema holding the tables (default agent_comm; flag --db-schema)',
-  AGENT_COMM_RELAY_PG_POOL_SIZE:
-    'PostgreSQL only: most connections per replica (default 10; flag --pool-size)',
+  AGENT_COMM_RELAY_PG_POOL_SIZE: `PostgreSQL only: most connections per replica (default ${D.poolSize}; flag --pool-size)`,
   AGENT_COMM_RELAY_PG_NONCE_COMMIT:
     "PostgreSQL only: relaxed (a request's nonce is committed without waiting for the WAL flush; its effects always wait) or durable (default relaxed; environment only)",
   AGENT_COMM_RELAY_PG_CLAIM_COMMIT:
@@ -91,29 +91,24 @@ export const RELAY_ENV_VARIABLES = {
   AGENT_COMM_RELAY_SECRETS_KEY:
     "the key secrets are encrypted under in the database, 32 random bytes in base64, the same on every replica: on PostgreSQL (required) agents' secrets and the A2A push-signing key, on SQLite the A2A push-signing key (default there: <data-dir>/secrets.key, made on first start); environment only, never a flag",
   AGENT_COMM_RELAY_SECRETS_KEY_FILE: 'a file holding that key instead (flag --secrets-key-file)',
-  AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS:
-    'accepted clock distance of signed requests in seconds (default 300; flag --auth-window)',
-  AGENT_COMM_RELAY_BODY_LIMIT: 'largest request body in bytes (default 1048576; flag --body-limit)',
-  AGENT_COMM_RELAY_RATE_LIMIT:
-    'work units per agent per minute — a request is one, a send one per delivery — 0 for no limit (default 6000; flag --rate-limit)',
-  AGENT_COMM_RELAY_MAX_RECIPIENTS:
-    'most distinct recipients of one message, given or resolved from * / capability: (default 1000; flag --max-recipients)',
-  AGENT_COMM_RELAY_MAX_DELIVERIES:
-    'most deliveries one send request may create (default 5000, at most the rate limit; flag --max-deliveries)',
-  AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT:
-    'failed authentications per client address per minute before it is refused, 0 for no limit (default 100; flag --auth-failure-limit)',
+  AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS: `accepted clock distance of signed requests in seconds (default ${D.authWindowSeconds}; flag --auth-window)`,
+  AGENT_COMM_RELAY_BODY_LIMIT: `largest request body in bytes (default ${D.bodyLimitBytes}; flag --body-limit)`,
+  AGENT_COMM_RELAY_RATE_LIMIT: `work units per agent per minute — a request is one, a send one per delivery — 0 for no limit (default ${D.rateLimitPerMinute}; flag --rate-limit)`,
+  AGENT_COMM_RELAY_MAX_RECIPIENTS: `most distinct recipients of one message, given or resolved from * / capability: (default ${D.maxRecipientsPerMessage}; flag --max-recipients)`,
+  AGENT_COMM_RELAY_MAX_DELIVERIES: `most deliveries one send request may create (default ${D.maxDeliveriesPerRequest}, at most the rate limit; flag --max-deliveries)`,
+  AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT: `failed authentications per client address per minute before it is refused, 0 for no limit (default ${D.authFailuresPerMinute}; flag --auth-failure-limit)`,
   AGENT_COMM_RELAY_TRUST_PROXY:
     "behind a reverse proxy: true (any proxy), or the proxies' addresses/CIDRs comma-separated, to take client addresses from X-Forwarded-For (default false; flag --trust-proxy)",
   AGENT_COMM_RELAY_AUDIENCE:
     "this relay's name in version 2 signatures, the same on every replica; clients set it as their audience (default none; flag --audience)",
   AGENT_COMM_RELAY_REQUIRE_AUDIENCE:
     'true: refuse version 1 signatures, which are not bound to a relay (needs an audience; default false; flag --require-audience)',
-  AGENT_COMM_RELAY_ADMIN_ID: "the operator's agent id (default admin; flag --admin-id)",
+  AGENT_COMM_RELAY_ADMIN_ID: `the operator's agent id (default ${D.adminId}; flag --admin-id)`,
   AGENT_COMM_RELAY_ADMIN_SECRET: 'an admin secret (at least 16 characters); environment only, never a flag',
-  AGENT_COMM_RELAY_LEASE_SECONDS: 'default lease of claims in seconds (default 60; flag --lease-seconds)',
+  AGENT_COMM_RELAY_LEASE_SECONDS: `default lease of claims in seconds (default ${D.leaseSeconds}; flag --lease-seconds)`,
   AGENT_COMM_RELAY_A2A_PUSH_ALLOW:
     'A2A push webhooks allowed on internal addresses: CIDR ranges, IP addresses or host names, comma-separated, or * for every address (default none: public addresses only; flag --a2a-push-allow, repeatable)',
-  AGENT_COMM_RELAY_LOG_LEVEL: `log level: ${LOG_LEVELS.join(', ')} (default info; flag --log-level)`,
+  AGENT_COMM_RELAY_LOG_LEVEL: `log level: ${LOG_LEVELS.join(', ')} (default ${D.logLevel}; flag --log-level)`,
 } as const
 
 type Variable = keyof typeof RELAY_ENV_VARIABLES
@@ -169,8 +164,8 @@ const int = (min: number, max: number, what: string) =>
     .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
 
 const ConfigSchema = z.object({
-  AGENT_COMM_RELAY_PORT: int(0, 65_535, 'a port number').default(8420),
-  AGENT_COMM_RELAY_HOST: z.string().min(1).default('127.0.0.1'),
+  AGENT_COMM_RELAY_PORT: int(0, 65_535, 'a port number').default(D.port),
+  AGENT_COMM_RELAY_HOST: z.string().min(1).default(D.host),
   AGENT_COMM_RELAY_DATA_DIR: z.string().min(1).default('data/relay'),
   AGENT_COMM_RELAY_DATABASE_URL: z
     .string()
@@ -180,7 +175,7 @@ const ConfigSchema = z.object({
     .string()
     .regex(/^[a-z_][a-z0-9_]{0,51}$/, 'must be a lower-case identifier (letters, digits, _; at most 52)')
     .optional(),
-  AGENT_COMM_RELAY_PG_POOL_SIZE: int(1, 1000, 'a number of connections').optional(),
+  AGENT_COMM_RELAY_PG_POOL_SIZE: int(1, D.maxPoolSize, 'a number of connections').optional(),
   AGENT_COMM_RELAY_PG_NONCE_COMMIT: z
     .enum(['relaxed', 'durable'], { error: 'must be relaxed or durable' })
     .optional(),
@@ -189,12 +184,22 @@ const ConfigSchema = z.object({
     .optional(),
   AGENT_COMM_RELAY_SECRETS_KEY: z.string().min(1).optional(),
   AGENT_COMM_RELAY_SECRETS_KEY_FILE: z.string().min(1).optional(),
-  AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS: int(1, 86_400, 'a number of seconds').default(300),
-  AGENT_COMM_RELAY_BODY_LIMIT: int(1024, 64 * 1024 * 1024, 'a number of bytes').default(1024 * 1024),
-  AGENT_COMM_RELAY_RATE_LIMIT: int(0, 100_000_000, 'a number of requests').default(6000),
-  AGENT_COMM_RELAY_MAX_RECIPIENTS: int(1, 100_000, 'a number of recipients').default(1000),
-  AGENT_COMM_RELAY_MAX_DELIVERIES: int(1, 1_000_000, 'a number of deliveries').default(5000),
-  AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT: int(0, 100_000_000, 'a number of requests').default(100),
+  AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS: int(1, D.maxAuthWindowSeconds, 'a number of seconds').default(
+    D.authWindowSeconds,
+  ),
+  AGENT_COMM_RELAY_BODY_LIMIT: int(D.minBodyLimitBytes, D.maxBodyLimitBytes, 'a number of bytes').default(
+    D.bodyLimitBytes,
+  ),
+  AGENT_COMM_RELAY_RATE_LIMIT: int(0, 100_000_000, 'a number of requests').default(D.rateLimitPerMinute),
+  AGENT_COMM_RELAY_MAX_RECIPIENTS: int(1, D.maxRecipientsLimit, 'a number of recipients').default(
+    D.maxRecipientsPerMessage,
+  ),
+  AGENT_COMM_RELAY_MAX_DELIVERIES: int(1, D.maxDeliveriesLimit, 'a number of deliveries').default(
+    D.maxDeliveriesPerRequest,
+  ),
+  AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT: int(0, 100_000_000, 'a number of requests').default(
+    D.authFailuresPerMinute,
+  ),
   AGENT_COMM_RELAY_TRUST_PROXY: z
     .string()
     .regex(
@@ -213,10 +218,10 @@ const ConfigSchema = z.object({
     .default(false),
   AGENT_COMM_RELAY_ADMIN_ID: z
     .string()
-    .regex(/^[A-Za-z0-9._:@-]{1,128}$/, 'must be an agent id')
-    .default('admin'),
+    .regex(new RegExp(`^[A-Za-z0-9._:@-]{1,${Limits.agentIdMaxLength}}$`), 'must be an agent id')
+    .default(D.adminId),
   AGENT_COMM_RELAY_ADMIN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
-  AGENT_COMM_RELAY_LEASE_SECONDS: int(1, 86_400 * 7, 'a number of seconds').default(60),
+  AGENT_COMM_RELAY_LEASE_SECONDS: int(1, D.maxLeaseSeconds, 'a number of seconds').default(D.leaseSeconds),
   AGENT_COMM_RELAY_A2A_PUSH_ALLOW: z
     .string()
     .transform((value) => value.split(',').map((entry) => entry.trim()))
@@ -229,7 +234,7 @@ const ConfigSchema = z.object({
     .optional(),
   AGENT_COMM_RELAY_LOG_LEVEL: z
     .enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })
-    .default('info'),
+    .default(D.logLevel),
 })
 
 /** Variables whose values are never shown in an error. */
@@ -355,19 +360,19 @@ export function loadRelayConfig(
 /** The config with every default, for callers (the CLI, tests) that set only a few fields. */
 export function relayConfig(fields: Partial<RelayConfig> & { dataDir: string }): RelayConfig {
   return {
-    port: 8420,
-    host: '127.0.0.1',
-    authWindowSeconds: 300,
-    bodyLimitBytes: 1024 * 1024,
-    rateLimitPerMinute: 6000,
-    maxRecipientsPerMessage: 1000,
-    maxDeliveriesPerRequest: 5000,
-    authFailuresPerMinute: 100,
+    port: D.port,
+    host: D.host,
+    authWindowSeconds: D.authWindowSeconds,
+    bodyLimitBytes: D.bodyLimitBytes,
+    rateLimitPerMinute: D.rateLimitPerMinute,
+    maxRecipientsPerMessage: D.maxRecipientsPerMessage,
+    maxDeliveriesPerRequest: D.maxDeliveriesPerRequest,
+    authFailuresPerMinute: D.authFailuresPerMinute,
     trustProxy: false,
     requireAudience: false,
-    adminId: 'admin',
-    leaseSeconds: 60,
-    logLevel: 'info',
+    adminId: D.adminId,
+    leaseSeconds: D.leaseSeconds,
+    logLevel: D.logLevel,
     ...fields,
     dataDir: resolve(fields.dataDir),
   }

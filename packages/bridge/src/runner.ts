@@ -4,8 +4,13 @@ import { messageTraceContext, traceMetadataOfContext } from '@agent-comm/coordin
 import type { ClaimedMessage, Clock, Logger, Payload, TraceMetadata } from '@agent-comm/protocol'
 import {
   AgentIdSchema,
+  ClaimLimitSchema,
+  DEFAULT_CLAIM_LIMIT,
+  DEFAULT_LEASE_SECONDS,
   isAgentCommError,
   LeaseSecondsSchema,
+  MAX_POLL_WAIT_MS,
+  MAX_TIMER_MS,
   parseOrThrow,
   silentLogger,
   systemClock,
@@ -28,26 +33,16 @@ export type BridgeEvent =
   | { type: 'nacked'; messageId: string; durationMs: number; reason: string; deadLettered: boolean }
   | { type: 'error'; messageId: string; error: string }
 
-/** Options of {@link BridgeRunner}. */
-export interface BridgeRunnerOptions {
+/** Options of {@link BridgeRunner}: what it runs, and the numbers of `OptionsSchema` (checked when it starts). */
+export type BridgeRunnerOptions = {
   coordinator: BridgeCoordinator
   /** The agent whose messages the bridge answers. */
   agent: string
   bridge: Bridge
-  /** Messages claimed per poll (10). */
-  maxMessages?: number
-  /** Messages forwarded at the same time (1). */
-  concurrency?: number
-  /** Lease per message in seconds (60); renewed while a forward is still running. */
-  leaseSeconds?: number
-  /** Per-message time limit in ms (5 minutes); the forward is aborted and the message nacked. */
-  timeoutMs?: number
-  /** Longest wait for new messages in one poll, in ms (30 000; must be positive); push wakes it earlier. */
-  intervalMs?: number
   logger?: Logger
   clock?: Clock
   onEvent?: (event: BridgeEvent) => void
-}
+} & z.input<typeof OptionsSchema>
 
 /** What a run did. */
 export interface RunSummary {
@@ -57,21 +52,30 @@ export interface RunSummary {
 }
 
 /** Longest `timeoutMs` of a {@link BridgeRunner}: the longest delay Node's timers can hold (2^31-1 ms). */
-export const MAX_TIMER_MS = 2 ** 31 - 1
+export { MAX_TIMER_MS } from '@agent-comm/protocol'
 
 /** Longest `intervalMs` of a {@link BridgeRunner}: an hour, as `poll --wait` allows. */
-export const MAX_INTERVAL_MS = 3_600_000
+export const MAX_INTERVAL_MS = MAX_POLL_WAIT_MS
 
 const OptionsSchema = z.object({
-  maxMessages: z.number().int().min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(10),
+  /** Messages claimed per poll (10). */
+  maxMessages: ClaimLimitSchema.default(DEFAULT_CLAIM_LIMIT),
+  /** Messages forwarded at the same time (1). */
   concurrency: z.number().int().min(1, 'must be at least 1').max(256, 'must be at most 256').default(1),
-  leaseSeconds: z.number().min(1, 'must be at least 1 second').pipe(LeaseSecondsSchema).default(60),
+  /** Lease per message in seconds (60); renewed while a forward is still running. */
+  leaseSeconds: z
+    .number()
+    .min(1, 'must be at least 1 second')
+    .pipe(LeaseSecondsSchema)
+    .default(DEFAULT_LEASE_SECONDS),
+  /** Per-message time limit in ms (5 minutes); the forward is aborted and the message nacked. */
   // Node's timers hold at most 2^31-1 ms; a longer timeout would fire at once and fail every message.
   timeoutMs: z
     .number()
     .min(1, 'must be positive')
     .max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms`)
     .default(300_000),
+  /** Longest wait for new messages in one poll, in ms (30 000; must be positive); push wakes it earlier. */
   // 0 would make every poll return at once: a loop that spins a core between messages.
   intervalMs: z
     .number()

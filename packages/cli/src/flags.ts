@@ -1,20 +1,28 @@
+import {
+  DEFAULT_CLAIM_LIMIT,
+  DEFAULT_LIST_LIMIT,
+  MAX_CLAIM_LIMIT,
+  MAX_LIST_LIMIT,
+  MAX_POLL_WAIT_MS,
+  MAX_TIMER_MS,
+} from '@agent-comm/protocol/bounds'
 import { Errors, Flags } from '@oclif/core'
 import { parseDuration, parseSince } from './durations.js'
 
 // Custom flags validate their value while oclif parses, so a bad value is a usage error (exit 2) that
 // names the flag, before any database is opened.
 
-// The largest values, here because flags are parsed before the library is loaded (startup time); a test
-// (numeric-bounds.test.ts) checks that they match the library's own limits.
+// The bounds come from the protocol's zod-free subpath, so flags are checked before the library (and zod)
+// is loaded (startup time); numeric-bounds.test.ts checks that they match the library's own limits.
 
 /** Longest lease, in seconds: the protocol's LeaseSecondsSchema maximum (7 days). */
-export const MAX_LEASE_SECONDS = 7 * 86_400
+export { DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS } from '@agent-comm/protocol/bounds'
 
 /** Longest time limit, in seconds: Node's timers hold at most 2^31-1 ms (bridge's MAX_TIMER_MS). */
-export const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000)
+export const MAX_TIMEOUT_SECONDS = Math.floor(MAX_TIMER_MS / 1000)
 
 /** Longest wait of one poll, in seconds (`poll --wait`, `bridge --interval`; bridge's MAX_INTERVAL_MS). */
-export const MAX_WAIT_SECONDS = 3600
+export const MAX_WAIT_SECONDS = MAX_POLL_WAIT_MS / 1000
 
 /** A number of seconds, fractions allowed, at least `min` (default 0) and at most `max` (if given). */
 export function secondsFlag(options: {
@@ -111,4 +119,26 @@ export function limitFlag(options: { description: string; max: number; default?:
     max: options.max,
     ...(options.default === undefined ? {} : { default: options.default }),
   })
+}
+
+/** `--limit` of a claim: 1 to 1000, the library's 10 when absent; `what` starts the description. */
+export function claimLimitFlag(what: string) {
+  return limitFlag({
+    description: `${what} (1-${MAX_CLAIM_LIMIT}, default ${DEFAULT_CLAIM_LIMIT})`,
+    max: MAX_CLAIM_LIMIT,
+  })
+}
+
+/**
+ * `--limit` of a listing: 1 to 1000, the library's 50 when absent; `what` starts the description, which
+ * names the range too with `showRange`.
+ */
+export function listLimitFlag(what: string, options: { showRange?: boolean } = {}) {
+  const range = options.showRange === true ? `1-${MAX_LIST_LIMIT}, ` : ''
+  return limitFlag({ description: `${what} (${range}default ${DEFAULT_LIST_LIMIT})`, max: MAX_LIST_LIMIT })
+}
+
+/** `--idempotency-key`: what a retry with the same key does is the command's `description`. */
+export function idempotencyKeyFlag(description: string) {
+  return Flags.string({ description, helpValue: '<key>' })
 }

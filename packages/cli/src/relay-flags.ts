@@ -1,4 +1,6 @@
+import { RELAY_DEFAULTS as D } from '@agent-comm/relay/defaults'
 import { Flags } from '@oclif/core'
+import type { RelaySecretsTarget } from './context.js'
 
 // Flags shared by the `relay` commands. The relay's settings are validated by @agent-comm/relay's own
 // `loadRelayConfig` (so `relay start` and `agent-comm-relay` accept exactly the same values); here they
@@ -39,52 +41,61 @@ export const relaySecretsFlags = {
   'secrets-key-file': secretsKeyFileFlag,
 }
 
+/** Where {@link relaySecretsFlags} say the relay's stores are, as `openSecretStore` and the key commands take it. */
+export function relaySecretsTarget(flags: {
+  'data-dir'?: string | undefined
+  db?: string | undefined
+  'db-schema'?: string | undefined
+  'secrets-key-file'?: string | undefined
+}): RelaySecretsTarget {
+  return {
+    dataDir: flags['data-dir'],
+    db: flags.db,
+    dbSchema: flags['db-schema'],
+    secretsKeyFile: flags['secrets-key-file'],
+  }
+}
+
 /** The flags `relay start` passes on to the relay, each with the variable it overrides. */
 export const relayServerFlags = {
   port: Flags.string({
-    description: 'TCP port; 0 picks a free one [AGENT_COMM_RELAY_PORT, default 8420]',
+    description: `TCP port; 0 picks a free one [AGENT_COMM_RELAY_PORT, default ${D.port}]`,
     helpValue: '<port>',
   }),
   host: Flags.string({
-    description:
-      'address to listen on; 0.0.0.0 serves other machines (put TLS in front) [AGENT_COMM_RELAY_HOST, default 127.0.0.1]',
+    description: `address to listen on; 0.0.0.0 serves other machines (put TLS in front) [AGENT_COMM_RELAY_HOST, default ${D.host}]`,
     helpValue: '<address>',
   }),
   'data-dir': dataDirFlag,
   db: relayDbFlag,
   'db-schema': relayDbSchemaFlag,
   'pool-size': Flags.string({
-    description: 'PostgreSQL only: most connections per replica [AGENT_COMM_RELAY_PG_POOL_SIZE, default 10]',
+    description: `PostgreSQL only: most connections per replica [AGENT_COMM_RELAY_PG_POOL_SIZE, default ${D.poolSize}]`,
     helpValue: '<connections>',
   }),
   'secrets-key-file': secretsKeyFileFlag,
   'auth-window': Flags.string({
-    description:
-      "accepted distance between a request's timestamp and the relay's clock [AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS, default 300]",
+    description: `accepted distance between a request's timestamp and the relay's clock [AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS, default ${D.authWindowSeconds}]`,
     helpValue: '<seconds>',
   }),
   'body-limit': Flags.string({
-    description: 'largest request body [AGENT_COMM_RELAY_BODY_LIMIT, default 1048576]',
+    description: `largest request body [AGENT_COMM_RELAY_BODY_LIMIT, default ${D.bodyLimitBytes}]`,
     helpValue: '<bytes>',
   }),
   'rate-limit': Flags.string({
-    description:
-      'work units per agent per minute (a request is one, a send one per delivery), 0 for no limit [AGENT_COMM_RELAY_RATE_LIMIT, default 6000]',
+    description: `work units per agent per minute (a request is one, a send one per delivery), 0 for no limit [AGENT_COMM_RELAY_RATE_LIMIT, default ${D.rateLimitPerMinute}]`,
     helpValue: '<units>',
   }),
   'max-recipients': Flags.string({
-    description:
-      'most distinct recipients of one message, given or resolved from * / capability: [AGENT_COMM_RELAY_MAX_RECIPIENTS, default 1000]',
+    description: `most distinct recipients of one message, given or resolved from * / capability: [AGENT_COMM_RELAY_MAX_RECIPIENTS, default ${D.maxRecipientsPerMessage}]`,
     helpValue: '<recipients>',
   }),
   'max-deliveries': Flags.string({
-    description:
-      'most deliveries one send request may create (413 beyond) [AGENT_COMM_RELAY_MAX_DELIVERIES, default 5000]',
+    description: `most deliveries one send request may create (413 beyond) [AGENT_COMM_RELAY_MAX_DELIVERIES, default ${D.maxDeliveriesPerRequest}]`,
     helpValue: '<deliveries>',
   }),
   'auth-failure-limit': Flags.string({
-    description:
-      'failed authentications per client address per minute before it is refused (429), 0 for no limit [AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT, default 100]',
+    description: `failed authentications per client address per minute before it is refused (429), 0 for no limit [AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT, default ${D.authFailuresPerMinute}]`,
     helpValue: '<requests>',
   }),
   'trust-proxy': Flags.string({
@@ -103,16 +114,15 @@ export const relayServerFlags = {
     helpValue: '<true|false>',
   }),
   'admin-id': Flags.string({
-    description: "the operator's agent id [AGENT_COMM_RELAY_ADMIN_ID, default admin]",
+    description: `the operator's agent id [AGENT_COMM_RELAY_ADMIN_ID, default ${D.adminId}]`,
     helpValue: '<agent>',
   }),
   'lease-seconds': Flags.string({
-    description: 'lease of claims that name none [AGENT_COMM_RELAY_LEASE_SECONDS, default 60]',
+    description: `lease of claims that name none [AGENT_COMM_RELAY_LEASE_SECONDS, default ${D.leaseSeconds}]`,
     helpValue: '<seconds>',
   }),
   'log-level': Flags.string({
-    description:
-      'debug, info, warn, error or silent; JSON log lines go to stderr [AGENT_COMM_RELAY_LOG_LEVEL, default info]',
+    description: `debug, info, warn, error or silent; JSON log lines go to stderr [AGENT_COMM_RELAY_LOG_LEVEL, default ${D.logLevel}]`,
     helpValue: '<level>',
   }),
   'a2a-push-allow': Flags.string({

@@ -1,5 +1,15 @@
 import { isAbsolute, resolve } from 'node:path'
-import { ConfigError, LeaseSecondsSchema, LOG_LEVELS, type LogLevel } from '@agent-comm/protocol'
+import {
+  ConfigError,
+  DEFAULT_LEASE_SECONDS,
+  DEFAULT_POOL_SIZE,
+  DEFAULT_TTL_HOURS,
+  LeaseSecondsSchema,
+  LOG_LEVELS,
+  type LogLevel,
+  MAX_POOL_SIZE,
+  TtlHoursSchema,
+} from '@agent-comm/protocol'
 import { z } from 'zod'
 import { isPostgresUrl } from './database-url.js'
 
@@ -33,15 +43,14 @@ export const CONFIG_VARIABLES = {
   AGENT_COMM_DB_PATH:
     'SQLite file or postgres:// URL, e.g. postgres://user:password@host:5432/agents (default: <project root>/data/coordination.db)',
   AGENT_COMM_PG_SCHEMA: 'PostgreSQL only: schema holding the tables (default: agent_comm)',
-  AGENT_COMM_PG_POOL_SIZE: 'PostgreSQL only: most connections per process (default: 10)',
+  AGENT_COMM_PG_POOL_SIZE: `PostgreSQL only: most connections per process (default: ${DEFAULT_POOL_SIZE})`,
   AGENT_COMM_TRANSPORT: 'default transport, sqlite or file (default: sqlite)',
-  AGENT_COMM_TTL_HOURS: 'default message time-to-live in hours (default: 24)',
-  AGENT_COMM_LEASE_SECONDS: 'default lease in seconds (default: 60)',
+  AGENT_COMM_TTL_HOURS: `default message time-to-live in hours (default: ${DEFAULT_TTL_HOURS})`,
+  AGENT_COMM_LEASE_SECONDS: `default lease in seconds (default: ${DEFAULT_LEASE_SECONDS})`,
   AGENT_COMM_LOG_LEVEL: `log level: ${LOG_LEVELS.join(', ')} (default: warn)`,
 } as const
 
-const positive = (what: string) =>
-  z.coerce.number({ error: `must be ${what}` }).refine((n) => Number.isFinite(n) && n > 0, `must be ${what}`)
+const POOL_SIZE_RANGE = `must be a whole number from 1 to ${MAX_POOL_SIZE}`
 
 const EnvSchema = z.object({
   AGENT_COMM_PROJECT_ROOT: z.string().min(1, 'must not be empty').optional(),
@@ -51,13 +60,16 @@ const EnvSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]{0,51}$/, 'must be a lower-case identifier (letters, digits, _; at most 52)')
     .optional(),
   AGENT_COMM_PG_POOL_SIZE: z.coerce
-    .number({ error: 'must be a whole number from 1 to 1000' })
-    .int('must be a whole number from 1 to 1000')
-    .min(1, 'must be a whole number from 1 to 1000')
-    .max(1000, 'must be a whole number from 1 to 1000')
+    .number({ error: POOL_SIZE_RANGE })
+    .int(POOL_SIZE_RANGE)
+    .min(1, POOL_SIZE_RANGE)
+    .max(MAX_POOL_SIZE, POOL_SIZE_RANGE)
     .optional(),
   AGENT_COMM_TRANSPORT: z.enum(['sqlite', 'file'], { error: 'must be sqlite or file' }).optional(),
-  AGENT_COMM_TTL_HOURS: positive('a positive number of hours').optional(),
+  AGENT_COMM_TTL_HOURS: z.coerce
+    .number({ error: 'must be a positive number of hours' })
+    .pipe(TtlHoursSchema)
+    .optional(),
   // Bounded as every lease is (the protocol's LeaseSecondsSchema): a bad value fails at startup, naming
   // the variable, not at the first claim.
   AGENT_COMM_LEASE_SECONDS: z.coerce
@@ -104,8 +116,8 @@ export function loadConfig(
     ...(postgresPoolSize === undefined ? {} : { postgresPoolSize }),
     defaultTransport: options.overrides?.defaultTransport ?? vars.AGENT_COMM_TRANSPORT ?? 'sqlite',
     fileRoot: inRoot(options.overrides?.fileRoot ?? 'data/file-transport'),
-    ttlHours: options.overrides?.ttlHours ?? vars.AGENT_COMM_TTL_HOURS ?? 24,
-    leaseSeconds: options.overrides?.leaseSeconds ?? vars.AGENT_COMM_LEASE_SECONDS ?? 60,
+    ttlHours: options.overrides?.ttlHours ?? vars.AGENT_COMM_TTL_HOURS ?? DEFAULT_TTL_HOURS,
+    leaseSeconds: options.overrides?.leaseSeconds ?? vars.AGENT_COMM_LEASE_SECONDS ?? DEFAULT_LEASE_SECONDS,
     logLevel: options.overrides?.logLevel ?? vars.AGENT_COMM_LOG_LEVEL ?? 'warn',
   }
 }

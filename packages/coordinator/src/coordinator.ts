@@ -17,13 +17,19 @@ import {
   AgentNotFoundError,
   BROADCAST_TARGET,
   CAPABILITY_TARGET_PREFIX,
+  ClaimLimitSchema,
   ClosedError,
   createMessage,
+  DEFAULT_CLAIM_LIMIT,
+  DEFAULT_LEASE_SECONDS,
+  DEFAULT_TTL_HOURS,
   IdempotencyKeySchema,
   IdGenerator,
   isAgentCommError,
+  LeaseSecondsSchema,
   MessageNotFoundError,
   NoRecipientsError,
+  PollWaitMsSchema,
   parseMessage,
   parseOrThrow,
   replyThread,
@@ -134,14 +140,8 @@ export interface SendReport {
   heldUntil?: string
 }
 
-/** Options of {@link Coordinator.poll}. */
-export interface PollOptions {
-  limit?: number
-  leaseSeconds?: number
-  /** Wait up to this many ms for the first message when none is waiting (long poll). */
-  waitMs?: number
-  signal?: AbortSignal
-}
+/** Options of {@link Coordinator.poll}: `signal` ends a long poll early. */
+export type PollOptions = z.input<typeof PollSchema> & { signal?: AbortSignal }
 
 /** Fields of a reply; the rest comes from the message it answers. */
 export type ReplyFields = Omit<MessageInput, 'toAgent' | 'fromAgent' | 'routing'> & {
@@ -156,9 +156,12 @@ export type RequestOptions = SendOptions & AwaitReplyOptions
 export type MessageRef = ClaimedMessage | string
 
 const PollSchema = z.object({
-  limit: z.number().int().min(1, 'must be at least 1').max(1000, 'must be at most 1000').optional(),
-  leaseSeconds: z.number().positive('must be a positive number of seconds').optional(),
-  waitMs: z.number().min(0, 'must not be negative').max(3_600_000, 'must be at most an hour').optional(),
+  /** At most this many messages (1–1000, default 10). */
+  limit: ClaimLimitSchema.default(DEFAULT_CLAIM_LIMIT),
+  /** Lease length in seconds (default: the coordinator's). */
+  leaseSeconds: LeaseSecondsSchema.optional(),
+  /** Wait up to this many ms for the first message when none is waiting (long poll; at most an hour). */
+  waitMs: PollWaitMsSchema.optional(),
 })
 
 /** Where a coordinator's local stores keep their data: see {@link Coordinator.storage}. */
@@ -201,7 +204,12 @@ export class Coordinator {
     this.#clock = deps.clock ?? systemClock
     this.#ids = deps.ids ?? new IdGenerator(this.#clock)
     this.#log = deps.logger ?? silentLogger
-    this.#settings = { ttlHours: 24, leaseSeconds: 60, allowUnregistered: false, ...deps.settings }
+    this.#settings = {
+      ttlHours: DEFAULT_TTL_HOURS,
+      leaseSeconds: DEFAULT_LEASE_SECONDS,
+      allowUnregistered: false,
+      ...deps.settings,
+    }
     this.#router = new Router(
       deps.transports,
       deps.defaultRoute ?? { kind: 'sqlite', transport: deps.transports.sqlite },
@@ -443,7 +451,7 @@ export class Coordinator {
   ): Promise<ClaimedMessage[]> {
     const profile = await this.#registry.get(agentId)
     const transport = this.#router.for(profile)
-    const claim = { limit: opts.limit ?? 10, leaseSeconds: opts.leaseSeconds ?? this.#settings.leaseSeconds }
+    const claim = { limit: opts.limit, leaseSeconds: opts.leaseSeconds ?? this.#settings.leaseSeconds }
     const claimed =
       (await claimThenWait(
         {

@@ -1,9 +1,9 @@
 import type { ClaimedMessage, Transport } from '@agent-comm/protocol'
-import { RequestTimeoutError, ValidationError } from '@agent-comm/protocol'
+import { DEFAULT_REPLY_TIMEOUT_MS, RequestTimeoutError, ValidationError } from '@agent-comm/protocol'
 import { claimedAttributes, inSpan, recordReceive, SpanKind, settleParentOf } from './tracing.js'
 
-/** Default time {@link Coordinator.request} and `awaitReply` wait for a reply: 60 s. */
-export const DEFAULT_REPLY_TIMEOUT_MS = 60_000
+/** Default time {@link Coordinator.request} and `awaitReply` wait for a reply: 60 s (the protocol's). */
+export { DEFAULT_REPLY_TIMEOUT_MS } from '@agent-comm/protocol'
 
 /** Longest single wait handed to a transport; the loop waits again until the deadline. */
 const WAIT_SLICE_MS = 30_000

@@ -119,7 +119,7 @@ function hostAllowed(req: IncomingMessage): boolean {
 /**
  * Serves agent-comm over MCP Streamable HTTP at `http://host:port/mcp`, one MCP session (and server) per
  * client, all on one coordinator. Binds 127.0.0.1 by default and then accepts only loopback Host headers.
- * Opens the coordinator from the environment unless one is given.
+ * Opens the coordinator from `env` (the bins pass `process.env`) unless one is given.
  */
 export async function startHttpServer(options: HttpServerOptions = {}): Promise<RunningHttpServer> {
   const runtime = await openRuntime(options)
@@ -130,7 +130,7 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
   const sessions = new Map<string, Session>()
   const clock = options.clock ?? systemClock
   const ttlMs = options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS
-  const env = options.env ?? process.env
+  const env = options.env ?? {}
   const tokenText = options.token ?? env.AGENT_COMM_MCP_TOKEN
   const token = tokenText === undefined || tokenText === '' ? undefined : digest(tokenText)
   const allowedOrigins = new Set(options.allowedOrigins ?? [])

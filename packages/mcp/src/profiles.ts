@@ -2,57 +2,57 @@
 // fewer tokens in every prompt; an assistant that only talks to others needs the core set.
 import { ValidationError } from '@agent-comm/protocol'
 
+type Profile = 'core' | 'messaging' | 'admin'
+
 /**
- * The named profiles. `core` is what an assistant needs to talk with others; `messaging` adds looking
- * around (agents, threads, search); `admin` is the operator's set. Names a later version adds to the
- * messaging tools (`comm_request`, `comm_await_reply`) are listed so profiles pick them up.
+ * Every tool the server offers, in the order `tools/list` returns them, with the profiles that include it:
+ * the one home of both lists. `core` is what an assistant needs to talk with others; `messaging` adds
+ * looking around (agents, threads, search); `admin` is the operator's set.
  */
-export const TOOL_PROFILES = {
-  core: [
-    'comm_start_session',
-    'comm_send',
-    'comm_reply',
-    'comm_request',
-    'comm_await_reply',
-    'comm_poll',
-    'comm_ack',
-    'comm_nack',
-    'comm_message_status',
-    'comm_get_conversation',
-  ],
-  messaging: [
-    'comm_start_session',
-    'comm_register_agent',
-    'comm_discover_agents',
-    'comm_heartbeat',
-    'comm_send',
-    'comm_reply',
-    'comm_request',
-    'comm_await_reply',
-    'comm_poll',
-    'comm_ack',
-    'comm_nack',
-    'comm_message_status',
-    'comm_get_conversation',
-    'comm_list_conversations',
-    'comm_search',
-  ],
-  admin: [
-    'comm_start_session',
-    'comm_register_agent',
-    'comm_discover_agents',
-    'comm_deregister',
-    'comm_heartbeat',
-    'comm_message_status',
-    'comm_spool_stats',
-    'comm_cleanup',
-    'comm_relay_gen_secret',
-    'comm_relay_list_secrets',
-  ],
-} as const satisfies Record<string, readonly string[]>
+const TOOLS = {
+  comm_start_session: ['core', 'messaging', 'admin'],
+  comm_register_agent: ['messaging', 'admin'],
+  comm_discover_agents: ['messaging', 'admin'],
+  comm_deregister: ['admin'],
+  comm_heartbeat: ['messaging', 'admin'],
+  comm_send: ['core', 'messaging'],
+  comm_reply: ['core', 'messaging'],
+  comm_request: ['core', 'messaging'],
+  comm_await_reply: ['core', 'messaging'],
+  comm_poll: ['core', 'messaging'],
+  comm_ack: ['core', 'messaging'],
+  comm_nack: ['core', 'messaging'],
+  comm_message_status: ['core', 'messaging', 'admin'],
+  comm_get_conversation: ['core', 'messaging'],
+  comm_list_conversations: ['messaging'],
+  comm_search: ['messaging'],
+  comm_spool_stats: ['admin'],
+  comm_cleanup: ['admin'],
+  comm_relay_gen_secret: ['admin'],
+  comm_relay_list_secrets: ['admin'],
+} as const satisfies Record<string, readonly Profile[]>
+
+/** A tool's name. */
+export type ToolName = keyof typeof TOOLS
+
+/** Every tool the server offers, in the order `tools/list` returns them. */
+export const TOOL_NAMES = Object.keys(TOOLS) as readonly ToolName[]
+
+const inProfile = (profile: Profile): readonly ToolName[] =>
+  TOOL_NAMES.filter((name) => (TOOLS[name] as readonly Profile[]).includes(profile))
+
+/** The named profiles, each a list of tool names in `tools/list` order (see `TOOLS` above). */
+export const TOOL_PROFILES: Readonly<Record<Profile, readonly ToolName[]>> = {
+  core: inProfile('core'),
+  messaging: inProfile('messaging'),
+  admin: inProfile('admin'),
+}
 
 /** Tools that manage relay secrets: offered only when the server has a relay data folder or database. */
-export const RELAY_SECRET_TOOLS = new Set(['comm_relay_gen_secret', 'comm_relay_list_secrets'])
+export const RELAY_SECRET_TOOLS: ReadonlySet<string> = new Set<ToolName>([
+  'comm_relay_gen_secret',
+  'comm_relay_list_secrets',
+])
 
 /**
  * Which tools a `--tools` value selects: `all` (default), a profile name, or a comma list mixing profile

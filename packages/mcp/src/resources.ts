@@ -1,5 +1,5 @@
 import type { Coordinator } from '@agent-comm/coordinator'
-import { AgentIdSchema, MessageIdSchema } from '@agent-comm/protocol'
+import { AgentIdSchema, MAX_LIST_LIMIT, MessageIdSchema } from '@agent-comm/protocol'
 import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js'
 import type { Variables } from '@modelcontextprotocol/sdk/shared/uriTemplate.js'
 import { ErrorCode, McpError, type ReadResourceResult } from '@modelcontextprotocol/sdk/types.js'
@@ -59,7 +59,7 @@ function json(uri: URL, body: unknown): ReadResourceResult {
 const INBOX_READ_LIMIT = 50
 const INBOX_READ_MAX = 100
 /** How far into an inbox a `before` cursor can reach (the spool's largest pending read). */
-const INBOX_SCAN_MAX = 1000
+const INBOX_SCAN_MAX = MAX_LIST_LIMIT
 
 /** The query an inbox read takes: `?limit=N&before=<message id>`. Unknown keys are refused. */
 const InboxQuerySchema = z.strictObject({

@@ -13,7 +13,8 @@ import type { McpServerOptions } from './server.js'
 /** Where a started server gets its coordinator, relay secrets and logger. Everything is optional. */
 export interface StartOptions {
   /**
-   * Environment read for `AGENT_COMM_*` settings (default `process.env`): `AGENT_COMM_DB_PATH` (a SQLite
+   * Environment read for `AGENT_COMM_*` settings (default: none; the bins pass `process.env`, library code
+   * never reads it): `AGENT_COMM_DB_PATH` (a SQLite
    * file or a `postgres://` URL), `AGENT_COMM_PG_SCHEMA`, `AGENT_COMM_PG_POOL_SIZE`,
    * `AGENT_COMM_PROJECT_ROOT`, `AGENT_COMM_TRANSPORT`, `AGENT_COMM_TTL_HOURS`, `AGENT_COMM_LEASE_SECONDS`,
    * `AGENT_COMM_LOG_LEVEL` and `AGENT_COMM_RELAY_DATA_DIR`; and `AGENT_COMM_SECRET_<AGENT>`, the relay
@@ -70,7 +71,7 @@ function logLevelOf(value: string | undefined): LogLevel {
 
 /** Reads the settings that need no database: identity, tools, channel, logging, relay folder. Cheap. */
 export function readSettings(options: StartOptions = {}): Settings {
-  const env = options.env ?? process.env
+  const env = options.env ?? {}
   const cwd = options.cwd ?? process.cwd()
   const logger = options.logger ?? stderrLogger(logLevelOf(env.AGENT_COMM_LOG_LEVEL))
   const dataDir = nonEmpty(options.relayDataDir) ?? nonEmpty(env.AGENT_COMM_RELAY_DATA_DIR)
@@ -121,7 +122,7 @@ export async function openRuntime(
   options: StartOptions = {},
   settings = readSettings(options),
 ): Promise<Runtime> {
-  const env = options.env ?? process.env
+  const env = options.env ?? {}
   const cwd = options.cwd ?? process.cwd()
   const [
     { createCoordinator, describeAgentTransports, isPostgresUrl, loadConfig },

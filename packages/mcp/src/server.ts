@@ -12,7 +12,7 @@ import { CHANNEL_CAPABILITY, CHANNEL_METHOD, ChannelAnnouncer } from './channel.
 import { MailFeed } from './feed.js'
 import { SessionIdentity } from './identity.js'
 import { InboxSubscriptions } from './inbox.js'
-import { RELAY_SECRET_TOOLS, selectTools } from './profiles.js'
+import { RELAY_SECRET_TOOLS, selectTools, TOOL_NAMES } from './profiles.js'
 import type { RelaySecrets } from './relay-secrets.js'
 import { INBOX_URI_TEMPLATE, inboxAgentOf, registerResources } from './resources.js'
 import { finishToolGate, installToolGate } from './tool-gate.js'
@@ -72,29 +72,8 @@ export interface McpServerOptions {
 /** The name this server reports to clients. */
 export const SERVER_NAME = 'agent-comm'
 
-/** Every tool the server offers, in the order `tools/list` returns them. */
-export const TOOL_NAMES = [
-  'comm_start_session',
-  'comm_register_agent',
-  'comm_discover_agents',
-  'comm_deregister',
-  'comm_heartbeat',
-  'comm_send',
-  'comm_reply',
-  'comm_request',
-  'comm_await_reply',
-  'comm_poll',
-  'comm_ack',
-  'comm_nack',
-  'comm_message_status',
-  'comm_get_conversation',
-  'comm_list_conversations',
-  'comm_search',
-  'comm_spool_stats',
-  'comm_cleanup',
-  'comm_relay_gen_secret',
-  'comm_relay_list_secrets',
-] as const
+/** Every tool the server offers, in the order `tools/list` returns them (their profiles: `profiles.ts`). */
+export { TOOL_NAMES } from './profiles.js'
 
 const INSTRUCTIONS = `agent-comm lets you exchange messages with other AI agents and people through a durable queue.
 - First: comm_start_session (registers your agent id and shows what waits for you); find others with comm_discover_agents.

@@ -57,7 +57,7 @@ function deferredRelaySecrets(runtime: Promise<Runtime>): RelaySecrets {
 
 /**
  * Serves agent-comm over stdio, the way MCP clients launch local servers: JSON-RPC frames on stdin and
- * stdout, logs on stderr. Opens the coordinator from the environment unless one is given. The server stops
+ * stdout, logs on stderr. Opens the coordinator from `env` unless one is given. The server stops
  * when stdin ends; the returned `closed` resolves then.
  */
 export async function startStdioServer(options: StdioServerOptions = {}): Promise<RunningServer> {

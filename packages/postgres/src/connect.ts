@@ -1,4 +1,4 @@
-import { ConfigError, type Logger } from '@agent-comm/protocol'
+import { ConfigError, DEFAULT_POOL_SIZE, type Logger, MAX_POOL_SIZE } from '@agent-comm/protocol'
 import { z } from 'zod'
 import type { SqlClient } from './client.js'
 import { redactUrl } from './drivers/driver-errors.js'
@@ -8,7 +8,7 @@ const UrlSchema = z
   .string()
   .refine((url) => /^postgres(ql)?:\/\//i.test(url), 'must be a postgres:// or postgresql:// URL')
 
-const PoolSizeSchema = z.number().int().min(1).max(1000).optional()
+const PoolSizeSchema = z.number().int().min(1).max(MAX_POOL_SIZE).optional()
 
 /** How the openers connect from a URL. */
 export interface ConnectOptions {
@@ -33,9 +33,9 @@ export function connectFromUrl(options: ConnectOptions): { client: SqlClient; lo
   const poolSize = PoolSizeSchema.safeParse(options.poolSize)
   if (!poolSize.success) {
     throw new ConfigError(
-      `Invalid poolSize ${String(options.poolSize)}: must be a whole number from 1 to 1000`,
+      `Invalid poolSize ${String(options.poolSize)}: must be a whole number from 1 to ${MAX_POOL_SIZE}`,
       {
-        hint: 'Leave it out for 10 connections, or pass e.g. poolSize: 4.',
+        hint: `Leave it out for ${DEFAULT_POOL_SIZE} connections, or pass e.g. poolSize: 4.`,
       },
     )
   }

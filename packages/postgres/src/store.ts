@@ -604,8 +604,8 @@ export class PostgresSpoolStore implements SpoolStore {
     visibleTo?: string
   }): Promise<ConversationSummary[]> {
     // Bounded as the SQLite store bounds it.
-    const limit = Math.min(Math.max(Math.floor(params.limit), 1), 1000)
-    return this.#read((db) => this.#inspect.conversations(db, { ...params, limit }))
+    // The spool bounded the limit (1..MAX_LIST_LIMIT) before the store was called.
+    return this.#read((db) => this.#inspect.conversations(db, params))
   }
 
   async search(params: StoreSearchParams): Promise<MessageV2[]> {
@@ -629,8 +629,7 @@ export class PostgresSpoolStore implements SpoolStore {
   }
 
   async listFailed(params: { agent?: string; limit: number; now: number }): Promise<FailedDelivery[]> {
-    const limit = Math.min(Math.max(Math.floor(params.limit), 1), 1000)
-    return this.#read((db) => this.#inspect.listFailed(db, params.agent, limit, params.now))
+    return this.#read((db) => this.#inspect.listFailed(db, params.agent, params.limit, params.now))
   }
 
   async verify(): Promise<VerifyReport> {

@@ -35,7 +35,7 @@ function safeIdSchema() {
   return z
     .string({ error: 'must be a string' })
     .min(1, 'must not be empty')
-    .max(128, 'must be at most 128 characters')
+    .max(Limits.idMaxLength, `must be at most ${Limits.idMaxLength} characters`)
     .regex(/^[A-Za-z0-9._:@-]+$/, 'may contain only letters, digits and . _ : @ -')
     .refine((id) => !/^\.+$/.test(id), 'must not be made of dots only')
 }

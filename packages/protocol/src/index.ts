@@ -15,6 +15,25 @@ export type {
   ApprovalResponse,
 } from './approval.js'
 export { ApprovalExpiryPolicySchema, ApprovalRequestSchema, ApprovalResponseSchema } from './approval.js'
+export {
+  DEFAULT_AUTH_WINDOW_MS,
+  DEFAULT_CLAIM_LIMIT,
+  DEFAULT_LEASE_SECONDS,
+  DEFAULT_LIST_LIMIT,
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_POOL_SIZE,
+  DEFAULT_REPLY_TIMEOUT_MS,
+  DEFAULT_TTL_HOURS,
+  MAX_CLAIM_LIMIT,
+  MAX_DELAY_SECONDS,
+  MAX_DELIVERY_ATTEMPTS,
+  MAX_LEASE_SECONDS,
+  MAX_LIST_LIMIT,
+  MAX_POLL_WAIT_MS,
+  MAX_POOL_SIZE,
+  MAX_TIMER_MS,
+  MAX_TTL_HOURS,
+} from './bounds.js'
 export type { Clock } from './clock.js'
 export { delay, ManualClock, systemClock } from './clock.js'
 export type {
@@ -94,13 +113,17 @@ export {
 } from './message.js'
 export {
   AckOptionsSchema,
+  ClaimLimitSchema,
   ClaimOptionsSchema,
   DelaySecondsSchema,
   ExtendLeaseOptionsSchema,
   LeaseSecondsSchema,
+  ListLimitOptionSchema,
+  ListLimitSchema,
   MaxAttemptsSchema,
   NackOptionsSchema,
   NackReasonSchema,
+  PollWaitMsSchema,
   TransportSendOptionsSchema,
   WaitOptionsSchema,
 } from './operation-options.js'
@@ -123,7 +146,7 @@ export {
 } from './queries.js'
 export { RandomPool } from './random.js'
 export type { ReplyableMessage, ReplyThread, RoutingInfo } from './routing.js'
-export { DEFAULT_TTL_HOURS, RoutingInfoSchema, replyThread } from './routing.js'
+export { RoutingInfoSchema, replyThread, TtlHoursSchema } from './routing.js'
 export type { TraceMetadata, TraceparentFields } from './trace-context.js'
 export {
   formatTraceparent,

@@ -1,6 +1,8 @@
 /** Size limits of the protocol. Bodies can be allowed larger by a spool option; the rest are fixed. */
 export const Limits = {
   agentIdMaxLength: 128,
+  /** Longest message or conversation id, in characters. */
+  idMaxLength: 128,
   subjectMaxBytes: 1024,
   bodyMaxBytes: 1024 * 1024,
   capabilityMaxLength: 64,

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DEFAULT_TTL_HOURS } from './bounds.js'
 import type { Clock } from './clock.js'
 import { systemClock } from './clock.js'
 import { DeliveryInfoSchema, LeaseSchema } from './delivery.js'
@@ -9,7 +10,7 @@ import { newConversationId, newMessageId } from './ids.js'
 import { Limits, utf8Length } from './limits.js'
 import { JsonObjectSchema, PayloadSchema } from './payload.js'
 import { PriorityInput } from './priority.js'
-import { DEFAULT_TTL_HOURS, RoutingInfoSchema } from './routing.js'
+import { RoutingInfoSchema } from './routing.js'
 
 /** The protocol version this package speaks. */
 export const PROTOCOL_VERSION = '2.0'

@@ -1,24 +1,48 @@
 import { z } from 'zod'
+import * as bounds from './bounds.js'
 import { IdempotencyKeySchema } from './identifiers.js'
 
 /** A lease length in seconds: positive, at most 7 days. */
 export const LeaseSecondsSchema = z
   .number()
   .positive('must be a positive number of seconds')
-  .max(86_400 * 7, 'must be at most 7 days')
+  .max(bounds.MAX_LEASE_SECONDS, 'must be at most 7 days')
 
 /** A delivery delay in seconds: from 0 to a year. */
 export const DelaySecondsSchema = z
   .number()
   .min(0, 'must not be negative')
-  .max(86_400 * 365, 'must be at most a year')
+  .max(bounds.MAX_DELAY_SECONDS, 'must be at most a year')
 
 /** Delivery attempts before a delivery is dead-lettered: 1–1000. */
 export const MaxAttemptsSchema = z
   .number()
   .int('must be a whole number')
   .min(1, 'must be at least 1')
-  .max(1000)
+  .max(bounds.MAX_DELIVERY_ATTEMPTS)
+
+/** How many messages one claim takes: 1–1000. */
+export const ClaimLimitSchema = z
+  .number()
+  .int('must be a whole number')
+  .min(1, 'must be at least 1')
+  .max(bounds.MAX_CLAIM_LIMIT, `must be at most ${bounds.MAX_CLAIM_LIMIT}`)
+
+/** How many rows one listing (search, pending, conversations, failed deliveries) returns: 1–1000. */
+export const ListLimitSchema = z
+  .number()
+  .int('must be a whole number')
+  .min(1, 'must be at least 1')
+  .max(bounds.MAX_LIST_LIMIT, `must be at most ${bounds.MAX_LIST_LIMIT}`)
+
+/** A listing's limit, `DEFAULT_LIST_LIMIT` (50) when absent. */
+export const ListLimitOptionSchema = ListLimitSchema.default(bounds.DEFAULT_LIST_LIMIT)
+
+/** How long one poll waits for a first message, in ms: 0 to an hour. */
+export const PollWaitMsSchema = z
+  .number()
+  .min(0, 'must not be negative')
+  .max(bounds.MAX_POLL_WAIT_MS, 'must be at most an hour')
 
 /** Why a delivery was nacked, kept with it: at most 64 KiB. */
 export const NackReasonSchema = z.string().max(64 * 1024, 'must be at most 64 KiB')
@@ -39,12 +63,7 @@ export const TransportSendOptionsSchema = z.object({
 
 /** Claim options: at most `limit` messages (1–1000, default 10), leased for `leaseSeconds`. */
 export const ClaimOptionsSchema = z.object({
-  limit: z
-    .number()
-    .int('must be a whole number')
-    .min(1, 'must be at least 1')
-    .max(1000, 'must be at most 1000')
-    .default(10),
+  limit: ClaimLimitSchema.default(bounds.DEFAULT_CLAIM_LIMIT),
   leaseSeconds: LeaseSecondsSchema.optional(),
 })
 

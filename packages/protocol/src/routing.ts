@@ -1,9 +1,13 @@
 import { z } from 'zod'
+import { DEFAULT_TTL_HOURS, MAX_TTL_HOURS } from './bounds.js'
 import { ConversationIdSchema, MessageIdSchema } from './identifiers.js'
 import { Limits, utf8Length } from './limits.js'
 
-/** Default time-to-live of a message, in hours. */
-export const DEFAULT_TTL_HOURS = 24
+/** A message's time-to-live in hours: more than 0, at most ten years. */
+export const TtlHoursSchema = z
+  .number()
+  .positive('must be a positive number of hours')
+  .max(MAX_TTL_HOURS, 'must be at most ten years')
 
 /** Threading and lifetime of a message. */
 export const RoutingInfoSchema = z.object({
@@ -12,11 +16,7 @@ export const RoutingInfoSchema = z.object({
   /** Shared by every message of one thread; minted for a new thread, inherited by replies. */
   conversationId: ConversationIdSchema,
   /** Hours after `timestamp` when the message stops being delivered. */
-  ttlHours: z
-    .number()
-    .positive('must be a positive number of hours')
-    .max(24 * 365 * 10, 'must be at most ten years')
-    .default(DEFAULT_TTL_HOURS),
+  ttlHours: TtlHoursSchema.default(DEFAULT_TTL_HOURS),
 })
 
 /** Threading and lifetime of a message. */

@@ -1,5 +1,7 @@
+import type { z } from 'zod'
 import type { AckResult, ExtendLeaseResult, NackResult } from './delivery.js'
 import type { ClaimedMessage, MessageStatus, MessageV2, SendResult } from './message.js'
+import type { ClaimOptionsSchema, ExtendLeaseOptionsSchema, NackOptionsSchema } from './operation-options.js'
 
 /** Send options every transport understands. */
 export interface TransportSendOptions {
@@ -15,13 +17,8 @@ export interface TransportSendOptions {
   idempotencyKey?: string
 }
 
-/** Claim options every transport understands. */
-export interface TransportClaimOptions {
-  /** At most this many messages (default 10). */
-  limit?: number
-  /** Lease length in seconds. */
-  leaseSeconds?: number
-}
+/** Claim options every transport understands: at most `limit` messages (default 10), leased `leaseSeconds`. */
+export type TransportClaimOptions = z.input<typeof ClaimOptionsSchema>
 
 /**
  * One way to move messages: the local SQLite spool, a folder of JSON files, or a remote relay over HTTP.
@@ -51,16 +48,12 @@ export interface Transport {
    * Returns a leased delivery for a retry, or dead-letters it when out of attempts — or at once with
    * `deadLetter: true`, for failures a retry cannot fix.
    */
-  nack(
-    messageId: string,
-    agent: string,
-    options?: { reason?: string; receipt?: string; delaySeconds?: number; deadLetter?: boolean },
-  ): Promise<NackResult>
+  nack(messageId: string, agent: string, options?: z.input<typeof NackOptionsSchema>): Promise<NackResult>
   /** Keeps a lease alive while the consumer is still working. */
   extendLease(
     messageId: string,
     agent: string,
-    options?: { receipt?: string; leaseSeconds?: number },
+    options?: z.input<typeof ExtendLeaseOptionsSchema>,
   ): Promise<ExtendLeaseResult>
   /** A message and every delivery of it. */
   status(messageId: string): Promise<MessageStatus>

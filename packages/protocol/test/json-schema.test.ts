@@ -38,3 +38,10 @@ describe('@agent-comm/protocol/vocabulary', () => {
     expect(source).not.toMatch(/^import /m)
   })
 })
+
+describe('@agent-comm/protocol/bounds', () => {
+  it('loads without zod, so a CLI can check flag bounds cheaply', () => {
+    const source = readFileSync(new URL('../src/bounds.ts', import.meta.url), 'utf8')
+    expect(source).not.toMatch(/^import /m)
+  })
+})

@@ -1,8 +1,9 @@
-import { TransportSendOptionsSchema } from '@agent-comm/protocol'
+import { ListLimitOptionSchema, TransportSendOptionsSchema } from '@agent-comm/protocol'
 import { z } from 'zod'
 
 // The options every transport shares (claim, nack, extend, wait) are the protocol's; these are the spool's own.
 export {
+  AckOptionsSchema,
   ClaimOptionsSchema,
   ExtendLeaseOptionsSchema,
   NackOptionsSchema,
@@ -14,25 +15,23 @@ export const SendOptionsSchema = TransportSendOptionsSchema.extend({
   notBefore: z.union([z.number(), z.date()]).optional(),
 })
 
+/** Filters of a search: every given one must match. */
 export const SearchQuerySchema = z.object({
+  /** Full-text query over subject and body (words; FTS5 syntax is not required). */
   text: z.string().max(1024).optional(),
   from: z.string().optional(),
   to: z.string().optional(),
   conversationId: z.string().optional(),
+  /** Only messages created at or after this time. */
   since: z.union([z.number(), z.date(), z.iso.datetime({ offset: true })]).optional(),
-  limit: z.number().int().min(1).max(1000).default(50),
+  limit: ListLimitOptionSchema,
 })
 
-export const PendingOptionsSchema = z.object({
-  limit: z
-    .number()
-    .int('must be a whole number')
-    .min(1, 'must be at least 1')
-    .max(1000, 'must be at most 1000')
-    .default(50),
-})
+export const PendingOptionsSchema = z.object({ limit: ListLimitOptionSchema })
 
 export const CleanupOptionsSchema = z.object({
+  /** Report what would be removed without removing it. */
   dryRun: z.boolean().default(false),
+  /** Also remove messages whose deliveries were all acked more than this many ms ago. */
   ackedOlderThanMs: z.number().min(0, 'must not be negative').optional(),
 })

@@ -4,12 +4,16 @@ import {
   ClosedError,
   ConflictError,
   createMessage,
+  DEFAULT_LEASE_SECONDS,
+  DEFAULT_LIST_LIMIT,
+  DEFAULT_MAX_ATTEMPTS,
   DeliveryNotFoundError,
   expiresAt,
   IdGenerator,
   InvalidStateError,
   LeaseLostError,
   Limits,
+  MAX_LIST_LIMIT,
   MessageIdSchema,
   MessageNotFoundError,
   parseMessage,
@@ -276,8 +280,8 @@ export class Spool {
     this.#clock = options.clock ?? store.clock ?? systemClock
     this.#logger = options.logger ?? silentLogger
     this.#ids = options.ids ?? new IdGenerator(this.#clock)
-    this.#leaseSeconds = options.leaseSeconds ?? 60
-    this.#maxAttempts = options.maxAttempts ?? 3
+    this.#leaseSeconds = options.leaseSeconds ?? DEFAULT_LEASE_SECONDS
+    this.#maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS
     this.#retryDelaySeconds = options.retryDelaySeconds ?? (() => 0)
     this.#maxBodyBytes = Math.min(options.maxBodyBytes ?? Limits.bodyMaxBytes, Limits.bodyMaxBytes)
     this.#idempotencyWindowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS
@@ -890,7 +894,7 @@ export class Spool {
     options: { limit?: number; agent?: string; visibleTo?: string } = {},
   ): Promise<ConversationSummary[]> {
     this.#open()
-    const limit = Math.min(Math.max(Math.floor(options.limit ?? 50), 1), 1000)
+    const limit = Math.min(Math.max(Math.floor(options.limit ?? DEFAULT_LIST_LIMIT), 1), MAX_LIST_LIMIT)
     const visibleTo =
       options.visibleTo === undefined
         ? undefined
@@ -935,11 +939,11 @@ export class Spool {
     return this.#store.pending({ recipient, limit, now })
   }
 
-  /** Dead-lettered deliveries, newest first. */
+  /** Dead-lettered deliveries, newest first: at most `limit` (50, up to 1000). */
   async listFailed(options: { agent?: string; limit?: number } = {}): Promise<FailedDelivery[]> {
     this.#open()
     const now = this.#clock.now()
-    const limit = Math.min(Math.max(Math.floor(options.limit ?? 100), 1), 1000)
+    const limit = Math.min(Math.max(Math.floor(options.limit ?? DEFAULT_LIST_LIMIT), 1), MAX_LIST_LIMIT)
     await this.#store.sweepExhaustedLeases({ now })
     return this.#store.listFailed(
       options.agent === undefined ? { limit, now } : { agent: options.agent, limit, now },

@@ -9,6 +9,16 @@ import type {
   MessageStatus as ProtocolMessageStatus,
   SendResult,
 } from '@agent-comm/protocol'
+import type { z } from 'zod'
+import type {
+  AckOptionsSchema,
+  ClaimOptionsSchema,
+  CleanupOptionsSchema,
+  ExtendLeaseOptionsSchema,
+  NackOptionsSchema,
+  SearchQuerySchema,
+  WaitOptionsSchema,
+} from './options.js'
 
 export type { AckResult, ClaimedMessage, DeliveryInfo, Lease, NackResult, SendResult }
 
@@ -58,48 +68,24 @@ export interface SendOptions {
   idempotencyKey?: string
 }
 
-/** Options for {@link Spool.claim}. */
-export interface ClaimOptions {
-  /** At most this many messages (1–1000, default 10). */
-  limit?: number
-  /** Lease length in seconds (default: the spool's, 60). */
-  leaseSeconds?: number
-}
+/** Options for {@link Spool.claim}: at most `limit` messages (1–1000, default 10), leased for `leaseSeconds` (default: the spool's). */
+export type ClaimOptions = z.input<typeof ClaimOptionsSchema>
 
-/** Options for {@link Spool.ack}. */
-export interface AckOptions {
-  receipt?: string
-}
+/** Options for {@link Spool.ack}: the receipt of the claim being acked. */
+export type AckOptions = z.input<typeof AckOptionsSchema>
 
-/** Options for {@link Spool.nack}. */
-export interface NackOptions {
-  /** Dead-letter it now instead of retrying: for failures a retry cannot fix. */
-  deadLetter?: boolean
-  reason?: string
-  receipt?: string
-  /** Keep the message invisible this long before redelivery (default: the spool's backoff). */
-  delaySeconds?: number
-}
+/**
+ * Options for {@link Spool.nack}: `deadLetter` now instead of retrying (for failures a retry cannot fix),
+ * the `reason` kept with the delivery, the claim's `receipt`, and `delaySeconds` before redelivery (default:
+ * the spool's backoff).
+ */
+export type NackOptions = z.input<typeof NackOptionsSchema>
 
-/** Options for {@link Spool.extendLease}. */
-export interface ExtendLeaseOptions {
-  receipt?: string
-  /** New lease length from now, in seconds (default: the spool's lease). */
-  leaseSeconds?: number
-}
+/** Options for {@link Spool.extendLease}: the claim's `receipt` and the new lease length from now (default: the spool's lease). */
+export type ExtendLeaseOptions = z.input<typeof ExtendLeaseOptionsSchema>
 
-/** Filters for {@link Spool.search}. */
-export interface SearchQuery {
-  /** Full-text query over subject and body (words; FTS5 syntax is not required). */
-  text?: string
-  from?: string
-  to?: string
-  conversationId?: string
-  /** Only messages created at or after this time. */
-  since?: number | Date | string
-  /** At most this many (default 50, at most 1000). */
-  limit?: number
-}
+/** Filters for {@link Spool.search}: every given one must match; at most `limit` (default 50, at most 1000). */
+export type SearchQuery = z.input<typeof SearchQuerySchema>
 
 /** Result of {@link Spool.verify}. */
 export interface VerifyReport {
@@ -108,13 +94,8 @@ export interface VerifyReport {
   checks: string[]
 }
 
-/** Options for {@link Spool.cleanup}. */
-export interface CleanupOptions {
-  /** Report what would be removed without removing it. */
-  dryRun?: boolean
-  /** Also remove messages whose deliveries were all acked more than this many ms ago. */
-  ackedOlderThanMs?: number
-}
+/** Options for {@link Spool.cleanup}: `dryRun` reports without removing; `ackedOlderThanMs` also removes messages acked that long ago. */
+export type CleanupOptions = z.input<typeof CleanupOptionsSchema>
 
 export type { CleanupReport, ConversationSummary, SpoolStats } from '@agent-comm/protocol'
 
@@ -124,9 +105,5 @@ export type FailedDelivery = MessageDelivery
 /** A delivery still to be done: queued (due or delayed) or leased. */
 export type PendingDelivery = MessageDelivery
 
-/** Options for {@link Spool.waitForMessages}. */
-export interface WaitOptions {
-  /** Give up after this many ms and resolve `false` (default: wait until a message or the signal). */
-  timeoutMs?: number
-  signal?: AbortSignal
-}
+/** Options for {@link Spool.waitForMessages}: give up after `timeoutMs` and resolve `false` (default: wait until a message or the signal). */
+export type WaitOptions = z.input<typeof WaitOptionsSchema>

@@ -6,9 +6,12 @@ import {
   CapabilitySchema,
   ClaimedMessageSchema,
   ConversationSummarySchema,
+  DEFAULT_CLAIM_LIMIT,
   DelaySecondsSchema,
   IdempotencyKeySchema,
   LeaseSecondsSchema,
+  MAX_LEASE_SECONDS,
+  MAX_LIST_LIMIT,
   MaxAttemptsSchema,
   MessageIdSchema,
   MessageV2Schema,
@@ -126,7 +129,7 @@ export const ClaimRequestSchema = z.strictObject({
     .int('must be a whole number')
     .min(1, 'must be at least 1')
     .max(MAX_CLAIM_LIMIT, `must be at most ${MAX_CLAIM_LIMIT}`)
-    .default(10),
+    .default(DEFAULT_CLAIM_LIMIT),
   leaseSeconds: LeaseSecondsSchema.optional(),
   /** When nothing is waiting, hold the request up to this many ms and answer the moment a message arrives (0–30 000). */
   waitMs: WaitMsSchema,
@@ -169,7 +172,7 @@ export const WaitResponseSchema = z.object({ available: z.boolean() })
 
 /** Query of `GET /agents/{agentId}/stream`. */
 export const StreamQuerySchema = z.strictObject({
-  leaseSeconds: QueryInt(1, 86_400 * 7).optional(),
+  leaseSeconds: QueryInt(1, MAX_LEASE_SECONDS).optional(),
   /** Messages claimed per round (10). */
   limit: QueryInt(1, MAX_CLAIM_LIMIT).optional(),
 })
@@ -225,7 +228,7 @@ export const AgentListQuerySchema = z.strictObject({
 export const AgentListResponseSchema = z.object({ agents: z.array(AgentProfileSchema) })
 
 /** Query of `GET /conversations`. */
-export const ConversationsQuerySchema = z.strictObject({ limit: QueryInt(1, 1000).optional() })
+export const ConversationsQuerySchema = z.strictObject({ limit: QueryInt(1, MAX_LIST_LIMIT).optional() })
 
 /** A thread as listed by `GET /conversations` (the protocol's `ConversationSummarySchema`). */
 export { ConversationSummarySchema }
@@ -239,7 +242,7 @@ export const ConversationResponseSchema = z.object({ messages: z.array(MessageV2
 /** Query of `GET /admin/failed`. */
 export const FailedQuerySchema = z.strictObject({
   agent: AgentIdSchema.optional(),
-  limit: QueryInt(1, 1000).optional(),
+  limit: QueryInt(1, MAX_LIST_LIMIT).optional(),
 })
 
 /** Body of `POST /admin/failed/{messageId}/retry`. */

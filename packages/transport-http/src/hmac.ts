@@ -21,8 +21,8 @@ export const AuthHeader = {
   signature: 'x-signature',
 } as const
 
-/** How far a request's timestamp may be from the relay's clock, either way, by default: five minutes. */
-export const DEFAULT_AUTH_WINDOW_MS = 5 * 60_000
+/** How far a request's timestamp may be from the relay's clock, either way, by default: five minutes (the protocol's). */
+export { DEFAULT_AUTH_WINDOW_MS } from '@agent-comm/protocol'
 
 const NONCE_PATTERN = /^[A-Za-z0-9_-]{16,128}$/
 const SIGNATURE_PATTERN = /^[0-9a-f]{64}$/

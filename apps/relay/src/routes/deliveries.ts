@@ -3,6 +3,7 @@ import type { ClaimedMessage } from '@agent-comm/protocol'
 import {
   AckResultSchema,
   AgentIdSchema,
+  DEFAULT_CLAIM_LIMIT,
   ExtendLeaseResultSchema,
   MessageIdSchema,
   NackResultSchema,
@@ -186,7 +187,7 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
       async handler({ params, query, caller, request, reply }) {
         requireSelf(caller, params.agentId, 'stream the messages')
         const options = {
-          limit: query.limit ?? 10,
+          limit: query.limit ?? DEFAULT_CLAIM_LIMIT,
           ...(query.leaseSeconds === undefined ? {} : { leaseSeconds: query.leaseSeconds }),
         }
         const { res, signal, end } = openEventStream(request, reply, ctx.shutdown)

@@ -5,6 +5,8 @@ import { BaseCommand } from '../base-command.js'
 import { buildBridge } from '../context.js'
 import { CommandFailure, ExitCode } from '../errors.js'
 import {
+  claimLimitFlag,
+  DEFAULT_LEASE_SECONDS,
   limitFlag,
   MAX_LEASE_SECONDS,
   MAX_TIMEOUT_SECONDS,
@@ -76,7 +78,7 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
       min: 0.1,
       max: MAX_WAIT_SECONDS,
     }),
-    'max-messages': limitFlag({ description: 'messages claimed per poll (1-1000, default 10)', max: 1000 }),
+    'max-messages': claimLimitFlag('messages claimed per poll'),
     concurrency: limitFlag({ description: 'messages handled at the same time (1-256, default 1)', max: 256 }),
     timeout: positiveNumberFlag({
       description: `time limit per message, at most ${MAX_TIMEOUT_SECONDS} (default 300)`,
@@ -84,7 +86,7 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
       max: MAX_TIMEOUT_SECONDS,
     }),
     'lease-seconds': secondsFlag({
-      description: `lease per message, renewed while it runs, from 1 to ${MAX_LEASE_SECONDS} (default 60)`,
+      description: `lease per message, renewed while it runs, from 1 to ${MAX_LEASE_SECONDS} (default ${DEFAULT_LEASE_SECONDS})`,
       min: 1,
       max: MAX_LEASE_SECONDS,
     }),

@@ -1,7 +1,7 @@
 import type { Coordinator } from '@agent-comm/coordinator'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { limitFlag } from '../flags.js'
+import { listLimitFlag } from '../flags.js'
 import { conversationsText } from '../format.js'
 
 /** `--json` output of `conversations`. */
@@ -24,14 +24,14 @@ export default class Conversations extends BaseCommand<typeof Conversations> {
   ]
   static override flags = {
     agent: Flags.string({ description: 'only conversations this agent took part in' }),
-    limit: limitFlag({ description: 'at most this many conversations (default 50)', max: 1000 }),
+    limit: listLimitFlag('at most this many conversations'),
   }
 
   async run(): Promise<ConversationsResult> {
     const coordinator = await this.coordinator()
     const conversations = await coordinator.conversations({
-      ...(this.flags.agent === undefined ? {} : { agent: this.flags.agent }),
-      ...(this.flags.limit === undefined ? {} : { limit: this.flags.limit }),
+      agent: this.flags.agent,
+      limit: this.flags.limit,
     })
     this.log(conversationsText(conversations))
     return { count: conversations.length, conversations }

@@ -1,13 +1,13 @@
 import type { ExtendLeaseResult } from '@agent-comm/protocol'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { MAX_LEASE_SECONDS, secondsFlag } from '../flags.js'
+import { DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS, secondsFlag } from '../flags.js'
 
 /** `agent-comm extend`: extends the lease of a message still being worked on. */
 export default class Extend extends BaseCommand<typeof Extend> {
   static override summary = 'Extend the lease of a claimed message: more time before it is delivered again.'
   static override description =
-    `For work that takes longer than the lease poll gave: the lease is renewed to --lease-seconds from now (default: AGENT_COMM_LEASE_SECONDS or 60), so the message is not delivered to anyone else meanwhile. With --receipt (from poll's output) it is refused with exit code 4 if the lease was already lost; a message that is not leased to the agent (queued, acked) also exits 4.`
+    `For work that takes longer than the lease poll gave: the lease is renewed to --lease-seconds from now (default: AGENT_COMM_LEASE_SECONDS or ${DEFAULT_LEASE_SECONDS}), so the message is not delivered to anyone else meanwhile. With --receipt (from poll's output) it is refused with exit code 4 if the lease was already lost; a message that is not leased to the agent (queued, acked) also exits 4.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> msg_01M89DRRW2B6KBSY53CM0E5VMM builder --lease-seconds 600',
     '<%= config.bin %> <%= command.id %> "$id" builder --receipt "$receipt" --json',
@@ -18,7 +18,7 @@ export default class Extend extends BaseCommand<typeof Extend> {
   }
   static override flags = {
     'lease-seconds': secondsFlag({
-      description: `new lease length from now, from 1 to ${MAX_LEASE_SECONDS} (default 60)`,
+      description: `new lease length from now, from 1 to ${MAX_LEASE_SECONDS} (default ${DEFAULT_LEASE_SECONDS})`,
       min: 1,
       max: MAX_LEASE_SECONDS,
     }),

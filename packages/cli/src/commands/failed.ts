@@ -1,7 +1,7 @@
 import type { Coordinator } from '@agent-comm/coordinator'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { limitFlag } from '../flags.js'
+import { listLimitFlag } from '../flags.js'
 import { failedText } from '../format.js'
 
 /** `--json` output of `failed`. */
@@ -23,15 +23,12 @@ export default class Failed extends BaseCommand<typeof Failed> {
   ]
   static override flags = {
     agent: Flags.string({ description: 'only deliveries to this agent' }),
-    limit: limitFlag({ description: 'at most this many (default 50)', max: 1000 }),
+    limit: listLimitFlag('at most this many'),
   }
 
   async run(): Promise<FailedResult> {
     const coordinator = await this.coordinator()
-    const failed = await coordinator.listFailed({
-      ...(this.flags.agent === undefined ? {} : { agent: this.flags.agent }),
-      ...(this.flags.limit === undefined ? {} : { limit: this.flags.limit }),
-    })
+    const failed = await coordinator.listFailed({ agent: this.flags.agent, limit: this.flags.limit })
     this.log(failedText(failed))
     return { count: failed.length, failed }
   }

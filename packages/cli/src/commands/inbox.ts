@@ -1,7 +1,7 @@
 import type { Coordinator } from '@agent-comm/coordinator'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { limitFlag } from '../flags.js'
+import { listLimitFlag } from '../flags.js'
 import { messageLine } from '../format.js'
 import { runHookInbox } from '../hook-inbox.js'
 
@@ -33,7 +33,7 @@ Only agents on the local spool (transport sqlite) can be looked at this way; for
     agent: Args.string({ description: 'agent whose waiting messages to show', required: true }),
   }
   static override flags = {
-    limit: limitFlag({ description: 'show at most this many (1-1000, default 50)', max: 1000 }),
+    limit: listLimitFlag('show at most this many', { showRange: true }),
     new: Flags.boolean({
       description:
         'for assistant hooks: one short line of the unclaimed mail (nothing when there is none), fast (SQLite only)',
@@ -68,9 +68,7 @@ Only agents on the local spool (transport sqlite) can be looked at this way; for
     }
     const coordinator = await this.coordinator()
     const { agent } = this.args
-    const pending = await coordinator.pending(agent, {
-      ...(this.flags.limit === undefined ? {} : { limit: this.flags.limit }),
-    })
+    const pending = await coordinator.pending(agent, { limit: this.flags.limit })
     this.log(inboxText(agent, pending))
     return { agent, count: pending.length, pending }
   }

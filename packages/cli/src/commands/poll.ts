@@ -1,7 +1,14 @@
 import type { ClaimedMessage } from '@agent-comm/protocol'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { limitFlag, MAX_LEASE_SECONDS, MAX_WAIT_SECONDS, positiveNumberFlag, secondsFlag } from '../flags.js'
+import {
+  claimLimitFlag,
+  DEFAULT_LEASE_SECONDS,
+  MAX_LEASE_SECONDS,
+  MAX_WAIT_SECONDS,
+  positiveNumberFlag,
+  secondsFlag,
+} from '../flags.js'
 import { messageBlock, pollText } from '../format.js'
 
 /** `--json` output of `poll` (without --follow). */
@@ -31,9 +38,9 @@ export default class Poll extends BaseCommand<typeof Poll> {
     agent: Args.string({ description: 'agent id to claim messages for', required: true }),
   }
   static override flags = {
-    limit: limitFlag({ description: 'claim at most this many messages (1-1000, default 10)', max: 1000 }),
+    limit: claimLimitFlag('claim at most this many messages'),
     'lease-seconds': positiveNumberFlag({
-      description: `lease length, at most ${MAX_LEASE_SECONDS} (7 days; default: AGENT_COMM_LEASE_SECONDS or 60)`,
+      description: `lease length, at most ${MAX_LEASE_SECONDS} (7 days; default: AGENT_COMM_LEASE_SECONDS or ${DEFAULT_LEASE_SECONDS})`,
       helpValue: '<seconds>',
       max: MAX_LEASE_SECONDS,
     }),
@@ -59,15 +66,11 @@ export default class Poll extends BaseCommand<typeof Poll> {
   async run(): Promise<PollResult | undefined> {
     const { args, flags } = this
     const coordinator = await this.coordinator()
-    const lease = flags['lease-seconds'] === undefined ? {} : { leaseSeconds: flags['lease-seconds'] }
+    const claim = { leaseSeconds: flags['lease-seconds'], limit: flags.limit }
     if (flags.follow) {
-      await this.#follow(args.agent, {
-        ...lease,
-        ...(flags.limit === undefined ? {} : { limit: flags.limit }),
-      })
+      await this.#follow(args.agent, claim)
       return undefined
     }
-    const claim = { ...lease, ...(flags.limit === undefined ? {} : { limit: flags.limit }) }
     let messages = await coordinator.poll(args.agent, claim)
     if (messages.length === 0 && flags.wait !== undefined && flags.wait > 0) {
       if (!this.jsonEnabled())

@@ -2,6 +2,7 @@ import type { SendReport } from '@agent-comm/coordinator'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import type { ContextOptions } from '../context.js'
+import { idempotencyKeyFlag } from '../flags.js'
 import { safeLine } from '../terminal-text.js'
 
 /** `--json` output of `reply`. */
@@ -29,10 +30,9 @@ export default class Reply extends BaseCommand<typeof Reply> {
   }
   static override flags = {
     subject: Flags.string({ char: 's', description: 'subject line (default "Re: <subject>")' }),
-    'idempotency-key': Flags.string({
-      description: 'reply at most once per key (24 h): a retry prints the first reply id',
-      helpValue: '<key>',
-    }),
+    'idempotency-key': idempotencyKeyFlag(
+      'reply at most once per key (24 h): a retry prints the first reply id',
+    ),
   }
 
   /** A relay is asked about the message as the replying agent, one of its recipients. */

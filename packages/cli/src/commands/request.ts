@@ -1,8 +1,9 @@
 import type { MessageV2 } from '@agent-comm/protocol'
+import { DEFAULT_REPLY_TIMEOUT_MS } from '@agent-comm/protocol/bounds'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import type { ContextOptions } from '../context.js'
-import { MAX_TIMEOUT_SECONDS, secondsFlag } from '../flags.js'
+import { idempotencyKeyFlag, MAX_TIMEOUT_SECONDS, secondsFlag } from '../flags.js'
 import { safeBlock } from '../terminal-text.js'
 
 /** `--json` output of `request`: the request's id and the reply. */
@@ -15,7 +16,7 @@ export interface RequestResult {
 export default class RequestCommand extends BaseCommand<typeof RequestCommand> {
   static override summary = 'Send a request and print the reply when it comes.'
   static override description =
-    `Sends <body> from <from> to <to> and waits (--wait, default 60 seconds) for the reply: the first message to <from> that answers it (replyTo). Only that reply is taken from <from>'s inbox, and it is acknowledged; other messages stay. A bridged agent (agent-comm bridge) answers with a reply, so this returns its answer.
+    `Sends <body> from <from> to <to> and waits (--wait, default ${DEFAULT_REPLY_TIMEOUT_MS / 1000} seconds) for the reply: the first message to <from> that answers it (replyTo). Only that reply is taken from <from>'s inbox, and it is acknowledged; other messages stay. A bridged agent (agent-comm bridge) answers with a reply, so this returns its answer.
 
 Prints the reply's body (--json: {requestId, reply}). When no reply comes in time it exits with code 5 (TIMEOUT) and the error names the request id: the request stays delivered, and a later reply stays in <from>'s inbox (agent-comm poll <from> shows it).`
   static override examples = [
@@ -31,15 +32,13 @@ Prints the reply's body (--json: {requestId, reply}). When no reply comes in tim
   static override flags = {
     subject: Flags.string({ char: 's', description: 'subject line' }),
     wait: secondsFlag({
-      description: `seconds to wait for the reply, at most ${MAX_TIMEOUT_SECONDS} (default 60); exit code 5 when none came`,
+      description: `seconds to wait for the reply, at most ${MAX_TIMEOUT_SECONDS} (default ${DEFAULT_REPLY_TIMEOUT_MS / 1000}); exit code 5 when none came`,
       min: 0,
       max: MAX_TIMEOUT_SECONDS,
     }),
-    'idempotency-key': Flags.string({
-      description:
-        'send the request at most once per key (24 h): a retry waits for the first request’s reply',
-      helpValue: '<key>',
-    }),
+    'idempotency-key': idempotencyKeyFlag(
+      'send the request at most once per key (24 h): a retry waits for the first request’s reply',
+    ),
   }
 
   /** A relay is asked as the requester. */
@@ -58,7 +57,7 @@ Prints the reply's body (--json: {requestId, reply}). When no reply comes in tim
         ...(flags.subject === undefined ? {} : { subject: flags.subject }),
       },
       {
-        timeoutMs: Math.round((flags.wait ?? 60) * 1000),
+        ...(flags.wait === undefined ? {} : { timeoutMs: Math.round(flags.wait * 1000) }),
         ...(flags['idempotency-key'] === undefined ? {} : { idempotencyKey: flags['idempotency-key'] }),
       },
     )

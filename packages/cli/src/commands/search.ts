@@ -1,7 +1,7 @@
 import type { MessageV2 } from '@agent-comm/protocol'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { limitFlag, sinceFlag } from '../flags.js'
+import { listLimitFlag, sinceFlag } from '../flags.js'
 import { searchText } from '../format.js'
 
 /** `--json` output of `search`. */
@@ -35,7 +35,7 @@ export default class Search extends BaseCommand<typeof Search> {
     since: sinceFlag({
       description: 'sent at or after this time: ISO time, or a duration ago like 2h, 30m, 7d',
     }),
-    limit: limitFlag({ description: 'at most this many messages (default 50)', max: 1000 }),
+    limit: listLimitFlag('at most this many messages'),
   }
 
   async run(): Promise<SearchResult> {
@@ -43,11 +43,11 @@ export default class Search extends BaseCommand<typeof Search> {
     const coordinator = await this.coordinator()
     const messages = await coordinator.search({
       ...(args.text === undefined || args.text.trim() === '' ? {} : { text: args.text }),
-      ...(flags.from === undefined ? {} : { from: flags.from }),
-      ...(flags.to === undefined ? {} : { to: flags.to }),
-      ...(flags.conversation === undefined ? {} : { conversationId: flags.conversation }),
-      ...(flags.since === undefined ? {} : { since: flags.since }),
-      ...(flags.limit === undefined ? {} : { limit: flags.limit }),
+      from: flags.from,
+      to: flags.to,
+      conversationId: flags.conversation,
+      since: flags.since,
+      limit: flags.limit,
     })
     this.log(searchText(messages))
     return { count: messages.length, messages }

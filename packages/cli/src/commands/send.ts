@@ -2,7 +2,7 @@ import { PAYLOAD_TYPES, PRIORITY_INPUTS } from '@agent-comm/protocol/vocabulary'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import type { ContextOptions } from '../context.js'
-import { jsonFlag, positiveNumberFlag, secondsFlag } from '../flags.js'
+import { idempotencyKeyFlag, jsonFlag, positiveNumberFlag, secondsFlag } from '../flags.js'
 import { type SendResult, sendMessage } from '../send-message.js'
 
 export type { SendResult } from '../send-message.js'
@@ -70,11 +70,9 @@ With --reply-to the message joins the conversation of the message it answers (an
       description:
         'for * or capability:<name>: also hold it for agents that register later, until it expires (each gets it once)',
     }),
-    'idempotency-key': Flags.string({
-      description:
-        'at most one message per sender and key within 24 h: a retry with the same key prints the first message id and sends nothing',
-      helpValue: '<key>',
-    }),
+    'idempotency-key': idempotencyKeyFlag(
+      'at most one message per sender and key within 24 h: a retry with the same key prints the first message id and sends nothing',
+    ),
     quiet: Flags.boolean({ char: 'q', description: 'print only the message id' }),
   }
 

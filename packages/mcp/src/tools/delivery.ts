@@ -1,10 +1,22 @@
-import { AgentIdSchema, InvalidStateError, isAgentCommError, MessageIdSchema } from '@agent-comm/protocol'
+import {
+  AgentIdSchema,
+  ClaimLimitSchema,
+  DEFAULT_CLAIM_LIMIT,
+  DEFAULT_LEASE_SECONDS,
+  InvalidStateError,
+  isAgentCommError,
+  LeaseSecondsSchema,
+  MessageIdSchema,
+} from '@agent-comm/protocol'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
 import { budgetShape, DEFAULT_CLAIM_BODY_CHARS, trimmed } from '../budget.js'
 import { formatClaimed, formatDelivery, formatMessage, plural } from '../format.js'
 import { AckOutputShape, NackOutputShape, PollOutputShape, StatusOutputShape } from '../schemas.js'
 import { Behaviour, handler, type ToolContext, type ToolExtra } from '../tool-kit.js'
+
+/** Most messages one comm_poll claims: fewer than the library's 1000, each message costs the model tokens. */
+const MAX_TOOL_CLAIM_LIMIT = 100
 
 /** Longest wait comm_poll accepts in total; each call waits at most {@link CALL_WAIT_CAP_MS}. */
 export const MAX_POLL_WAIT_SECONDS = 3600
@@ -93,19 +105,12 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
         'with comm_nack if you cannot handle it.',
       inputSchema: {
         agent_id: AgentIdSchema.describe('your agent id (the recipient)'),
-        limit: z
-          .number()
-          .int()
-          .min(1)
-          .max(100)
-          .default(10)
-          .describe('claim at most this many (1-100, default 10)'),
-        lease_seconds: z
-          .number()
-          .positive()
-          .max(86_400)
-          .optional()
-          .describe('how long you have to ack each message before it is redelivered (default 60)'),
+        limit: ClaimLimitSchema.max(MAX_TOOL_CLAIM_LIMIT)
+          .default(DEFAULT_CLAIM_LIMIT)
+          .describe(`claim at most this many (1-${MAX_TOOL_CLAIM_LIMIT}, default ${DEFAULT_CLAIM_LIMIT})`),
+        lease_seconds: LeaseSecondsSchema.optional().describe(
+          `how long you have to ack each message before it is redelivered (default ${DEFAULT_LEASE_SECONDS})`,
+        ),
         wait_seconds: z
           .number()
           .min(0)

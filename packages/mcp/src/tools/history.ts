@@ -1,6 +1,9 @@
 import {
   AgentIdSchema,
   ConversationSummarySchema,
+  Limits,
+  ListLimitSchema,
+  MAX_LIST_LIMIT,
   MessageIdSchema,
   ValidationError,
 } from '@agent-comm/protocol'
@@ -11,7 +14,14 @@ import { formatMessage, plural } from '../format.js'
 import { MessageOutputSchema } from '../schemas.js'
 import { Behaviour, handler, type ToolContext } from '../tool-kit.js'
 
-const ConversationIdSchema = z.string().min(1).max(128)
+const ConversationIdSchema = z.string().min(1).max(Limits.idMaxLength)
+
+/** Rows a history tool returns when it names no limit: fewer than the library's, to spare tokens. */
+const DEFAULT_TOOL_LIST_LIMIT = 20
+
+const toolListLimit = ListLimitSchema.default(DEFAULT_TOOL_LIST_LIMIT).describe(
+  `at most this many (default ${DEFAULT_TOOL_LIST_LIMIT})`,
+)
 
 /** comm_get_conversation, comm_list_conversations, comm_search. */
 export function registerHistoryTools(server: McpServer, context: ToolContext): void {
@@ -29,13 +39,9 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
       inputSchema: {
         conversation_id: ConversationIdSchema.optional().describe('the conversation id (conv_…)'),
         message_id: MessageIdSchema.optional().describe('or: any message of the conversation'),
-        limit: z
-          .number()
-          .int()
-          .min(1)
-          .max(1000)
-          .default(20)
-          .describe('at most this many messages, the newest ones (default 20)'),
+        limit: ListLimitSchema.default(DEFAULT_TOOL_LIST_LIMIT).describe(
+          `at most this many messages, the newest ones (default ${DEFAULT_TOOL_LIST_LIMIT})`,
+        ),
         before: MessageIdSchema.optional().describe(
           'page back: only messages older than this message id (the next_before of the previous page)',
         ),
@@ -116,7 +122,7 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
         'comm_get_conversation.',
       inputSchema: {
         agent_id: AgentIdSchema.optional().describe('only conversations this agent took part in'),
-        limit: z.number().int().min(1).max(1000).default(20).describe('at most this many (default 20)'),
+        limit: toolListLimit,
       },
       outputSchema: { count: z.number().int(), conversations: z.array(ConversationSummarySchema) },
       annotations: { title: 'List conversations', ...Behaviour.reads },
@@ -157,7 +163,7 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
           .datetime({ offset: true })
           .optional()
           .describe('sent at or after this ISO-8601 time, e.g. 2026-01-31T09:00:00Z'),
-        limit: z.number().int().min(1).max(1000).default(20).describe('at most this many (default 20)'),
+        limit: toolListLimit,
         before: MessageIdSchema.optional().describe(
           'page on: only messages older than this message id (the next_before of the previous page)',
         ),
@@ -174,7 +180,7 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
       const cursor = args.before === undefined ? undefined : (await coordinator.status(args.before)).message
       const found = await coordinator.search({
         // With a cursor the newer matches are skipped here, so ask for the most the library gives.
-        limit: cursor === undefined ? args.limit + 1 : 1000,
+        limit: cursor === undefined ? Math.min(args.limit + 1, MAX_LIST_LIMIT) : MAX_LIST_LIMIT,
         ...(args.text === undefined ? {} : { text: args.text }),
         ...(args.from_agent === undefined ? {} : { from: args.from_agent }),
         ...(args.to_agent === undefined ? {} : { to: args.to_agent }),

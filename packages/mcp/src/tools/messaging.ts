@@ -6,6 +6,8 @@ import {
   isAgentCommError,
   JsonObjectSchema,
   JsonValueSchema,
+  Limits,
+  MAX_TTL_HOURS,
   MessageIdSchema,
   type MessageInput,
   type MessageV2,
@@ -14,8 +16,8 @@ import {
   PriorityInput,
   RecipientSchema,
   RequestTimeoutError,
-  RoutingInfoSchema,
   replyThread,
+  TtlHoursSchema,
   ValidationError,
 } from '@agent-comm/protocol'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
@@ -23,10 +25,6 @@ import { z } from 'zod'
 import { MessageOutputSchema, SendOutputShape } from '../schemas.js'
 import { Behaviour, handler, type ToolContext } from '../tool-kit.js'
 import type { ToolOutcome } from '../tool-result.js'
-
-/** The message lifetime the protocol accepts (more than 0, at most ten years). */
-const TtlHoursSchema = RoutingInfoSchema.shape.ttlHours.unwrap()
-const MAX_TTL_HOURS = TtlHoursSchema.maxValue
 
 /** The fields of a message both comm_send and comm_reply take. */
 const contentFields = {
@@ -62,6 +60,25 @@ function payloadOf(args: { payload_type?: Payload['type']; payload_data?: unknow
     return undefined
   }
   return { type: args.payload_type, data: (args.payload_data ?? null) as Payload['data'] }
+}
+
+/** The message fields of {@link contentFields} as the coordinator takes them. */
+function contentOf(args: {
+  body: string
+  subject?: string | undefined
+  priority?: MessageInput['priority']
+  payload_type?: Payload['type']
+  payload_data?: unknown
+  metadata?: MessageInput['metadata']
+}): Pick<MessageInput, 'body' | 'subject' | 'priority' | 'payload' | 'metadata'> {
+  const payload = payloadOf(args)
+  return {
+    body: args.body,
+    ...(args.subject === undefined ? {} : { subject: args.subject }),
+    ...(args.priority === undefined ? {} : { priority: args.priority }),
+    ...(payload === undefined ? {} : { payload }),
+    ...(args.metadata === undefined ? {} : { metadata: args.metadata }),
+  }
 }
 
 function sendOptions(args: {
@@ -170,7 +187,7 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
         conversation_id: z
           .string()
           .min(1)
-          .max(128)
+          .max(Limits.idMaxLength)
           .optional()
           .describe('conversation to send in (default: a new conversation, or that of reply_to)'),
         allow_unregistered: z
@@ -191,7 +208,7 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
       annotations: { title: 'Send a message', ...Behaviour.adds },
     },
     handler('comm_send', context, async (args) => {
-      const payload = payloadOf(args)
+      const content = contentOf(args)
       let subject = args.subject
       let conversationId = args.conversation_id
       if (args.reply_to !== undefined) {
@@ -202,11 +219,8 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
       const input: MessageInput = {
         fromAgent: args.from_agent,
         toAgent: args.to_agent,
-        body: args.body,
+        ...content,
         ...(subject === undefined ? {} : { subject }),
-        ...(args.priority === undefined ? {} : { priority: args.priority }),
-        ...(payload === undefined ? {} : { payload }),
-        ...(args.metadata === undefined ? {} : { metadata: args.metadata }),
         routing: {
           ...(args.reply_to === undefined ? {} : { replyTo: args.reply_to }),
           ...(conversationId === undefined ? {} : { conversationId }),
@@ -237,16 +251,11 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
       annotations: { title: 'Reply to a message', ...Behaviour.adds },
     },
     handler('comm_reply', context, async (args) => {
-      const payload = payloadOf(args)
       const report = await coordinator.reply(
         args.message_id,
         {
-          body: args.body,
+          ...contentOf(args),
           ...(args.from_agent === undefined ? {} : { fromAgent: args.from_agent }),
-          ...(args.subject === undefined ? {} : { subject: args.subject }),
-          ...(args.priority === undefined ? {} : { priority: args.priority }),
-          ...(payload === undefined ? {} : { payload }),
-          ...(args.metadata === undefined ? {} : { metadata: args.metadata }),
           ...(args.ttl_hours === undefined ? {} : { routing: { ttlHours: args.ttl_hours } }),
         },
         sendOptions(args),
@@ -279,16 +288,11 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
       annotations: { title: 'Ask and wait for the answer', ...Behaviour.adds },
     },
     handler('comm_request', context, async (args) => {
-      const payload = payloadOf(args)
       const sent = await coordinator.send(
         {
           fromAgent: args.from_agent,
           toAgent: args.to_agent,
-          body: args.body,
-          ...(args.subject === undefined ? {} : { subject: args.subject }),
-          ...(args.priority === undefined ? {} : { priority: args.priority }),
-          ...(payload === undefined ? {} : { payload }),
-          ...(args.metadata === undefined ? {} : { metadata: args.metadata }),
+          ...contentOf(args),
           ...(args.ttl_hours === undefined ? {} : { routing: { ttlHours: args.ttl_hours } }),
         },
         sendOptions(args),

@@ -1,4 +1,4 @@
-import { AgentIdSchema, type MessageV2 } from '@agent-comm/protocol'
+import { AgentIdSchema, MAX_LIST_LIMIT, type MessageV2 } from '@agent-comm/protocol'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
 import { plural } from '../format.js'
@@ -77,7 +77,7 @@ export function registerSessionTools(server: McpServer, context: ToolContext): v
           awaitingReply.push({ ...brief(last), conversationId: thread.conversationId })
         }
       }
-      const failedSent = (await coordinator.listFailed({ limit: 1000 })).filter(
+      const failedSent = (await coordinator.listFailed({ limit: MAX_LIST_LIMIT })).filter(
         (f) => f.message.fromAgent === agent,
       ).length
       const cursor = (await coordinator.search({ to: agent, limit: 1 }))[0]?.id

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { ClosedError, type Logger } from '@agent-comm/protocol'
+import { ClosedError, DEFAULT_POOL_SIZE, type Logger } from '@agent-comm/protocol'
 import pg from 'pg'
 import type { SqlClient, SqlQueryable } from '../client.js'
 import { redactUrl, type StorageFailureReason, toStorageError } from './driver-errors.js'
@@ -56,7 +56,7 @@ export function createNodePostgresClient(options: NodePostgresClientOptions): Sq
   const connectionTimeoutMillis = options.connectTimeoutMs ?? 30_000
   const pool = new pg.Pool({
     connectionString: url,
-    max: options.poolSize ?? 10,
+    max: options.poolSize ?? DEFAULT_POOL_SIZE,
     connectionTimeoutMillis,
     types,
   })

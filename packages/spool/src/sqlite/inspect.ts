@@ -79,7 +79,8 @@ export function conversations(
   sqlite: BetterSqlite3.Database,
   options: ConversationsParams,
 ): ConversationSummary[] {
-  const limit = Math.min(Math.max(Math.floor(options.limit), 1), 1000)
+  // The spool bounded the limit (1..MAX_LIST_LIMIT) before the store was called.
+  const limit = options.limit
   const rows = sqlite
     .prepare(
       // NOT MATERIALIZED: without `visibleTo` the CTE is the table itself and must keep using its indexes.
@@ -214,10 +215,11 @@ function messageDeliveries(
 /** Dead-lettered deliveries with their messages, most recently failed first. */
 export function listFailed(
   db: Db,
-  options: { agent?: string; limit?: number },
+  options: { agent?: string; limit: number },
   now: number,
 ): FailedDelivery[] {
-  const limit = Math.min(Math.max(Math.floor(options.limit ?? 100), 1), 1000)
+  // The spool bounded the limit (1..MAX_LIST_LIMIT) before the store was called.
+  const { limit } = options
   const where = and(
     eq(deliveries.status, 'failed'),
     options.agent === undefined ? undefined : eq(deliveries.recipient, options.agent),

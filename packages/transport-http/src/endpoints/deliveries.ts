@@ -1,5 +1,10 @@
 import type { AckResult, ClaimedMessage, ExtendLeaseResult, Logger, NackResult } from '@agent-comm/protocol'
-import { AckResultSchema, ExtendLeaseResultSchema, NackResultSchema } from '@agent-comm/protocol'
+import {
+  AckResultSchema,
+  DEFAULT_CLAIM_LIMIT,
+  ExtendLeaseResultSchema,
+  NackResultSchema,
+} from '@agent-comm/protocol'
 import { z } from 'zod'
 import { AckBatchResponseSchema, ApiPath, MAX_CLAIM_LIMIT, MAX_WAIT_MS, WaitResponseSchema } from '../api.js'
 import { type CoalescedCall as Coalesced, Coalescer, type Outcome, settle } from '../coalesce.js'
@@ -48,7 +53,7 @@ export class DeliveryEndpoints {
 
   async claim(agent: string, options: ClaimOptions = {}): Promise<ClaimedMessage[]> {
     const { signal, ...body } = options
-    const limit = body.limit ?? 10
+    const limit = body.limit ?? DEFAULT_CLAIM_LIMIT
     const shareable =
       this.#claims !== undefined &&
       (body.waitMs === undefined || body.waitMs === 0) &&

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { type A2ASigningKeyInfo, relayA2ASigningKeys } from '../../context.js'
-import { dataDirFlag, relayDbFlag, relayDbSchemaFlag } from '../../relay-flags.js'
+import { dataDirFlag, relayDbFlag, relayDbSchemaFlag, relaySecretsTarget } from '../../relay-flags.js'
 
 /** `--json` output of `relay a2a-key`. */
 export interface A2AKeyResult {
@@ -40,15 +40,7 @@ export default class RelayA2AKey extends BaseCommand<typeof RelayA2AKey> {
   async run(): Promise<A2AKeyResult> {
     const { args, flags } = this
     const action = args.action as A2AKeyResult['action']
-    const { keys, location, rotatedTo } = await relayA2ASigningKeys(
-      {
-        dataDir: flags['data-dir'],
-        db: flags.db,
-        dbSchema: flags['db-schema'],
-        secretsKeyFile: flags['secrets-key-file'],
-      },
-      action,
-    )
+    const { keys, location, rotatedTo } = await relayA2ASigningKeys(relaySecretsTarget(flags), action)
     if (!this.jsonEnabled()) {
       if (rotatedTo !== undefined)
         process.stderr.write(

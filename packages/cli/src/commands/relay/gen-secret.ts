@@ -3,7 +3,7 @@ import { BaseCommand } from '../../base-command.js'
 import { openSecretStore, type RelaySecretAdmin } from '../../context.js'
 import { missingRelaySecret } from '../../errors.js'
 import { secondsFlag } from '../../flags.js'
-import { relaySecretsFlags } from '../../relay-flags.js'
+import { relaySecretsFlags, relaySecretsTarget } from '../../relay-flags.js'
 
 /** `--json` output of `relay gen-secret`: the only time the secret is shown. */
 export interface GenSecretResult {
@@ -57,12 +57,7 @@ An agent that has a secret keeps it unless --rotate (a new secret; the old one k
 
   async run(): Promise<GenSecretResult> {
     const { flags } = this
-    const { store, location, secretEnvName, close } = await openSecretStore({
-      dataDir: flags['data-dir'],
-      db: flags.db,
-      dbSchema: flags['db-schema'],
-      secretsKeyFile: flags['secrets-key-file'],
-    })
+    const { store, location, secretEnvName, close } = await openSecretStore(relaySecretsTarget(flags))
     const issued = await this.#issue(store, location).finally(close)
     const result: GenSecretResult = { ...issued, envVar: secretEnvName(issued.agentId) }
     if (!this.jsonEnabled()) {

@@ -1,7 +1,7 @@
 import type { SecretInfo } from '@agent-comm/secrets'
 import { BaseCommand } from '../../base-command.js'
 import { openSecretStore } from '../../context.js'
-import { relaySecretsFlags } from '../../relay-flags.js'
+import { relaySecretsFlags, relaySecretsTarget } from '../../relay-flags.js'
 
 /** `--json` output of `relay list-secrets`: never a secret. */
 export interface ListSecretsResult {
@@ -24,12 +24,7 @@ export default class RelayListSecrets extends BaseCommand<typeof RelayListSecret
 
   async run(): Promise<ListSecretsResult> {
     const { flags } = this
-    const { store, location, secretEnvName, close } = await openSecretStore({
-      dataDir: flags['data-dir'],
-      db: flags.db,
-      dbSchema: flags['db-schema'],
-      secretsKeyFile: flags['secrets-key-file'],
-    })
+    const { store, location, secretEnvName, close } = await openSecretStore(relaySecretsTarget(flags))
     const secrets = (await store.list().finally(close)).map((info) => ({
       ...info,
       envVar: secretEnvName(info.agentId),

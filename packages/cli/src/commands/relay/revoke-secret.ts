@@ -2,7 +2,7 @@ import { Args } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { openSecretStore } from '../../context.js'
 import { missingRelaySecret } from '../../errors.js'
-import { relaySecretsFlags } from '../../relay-flags.js'
+import { relaySecretsFlags, relaySecretsTarget } from '../../relay-flags.js'
 
 /** `--json` output of `relay revoke-secret`. */
 export interface RevokeSecretResult {
@@ -29,12 +29,7 @@ export default class RelayRevokeSecret extends BaseCommand<typeof RelayRevokeSec
 
   async run(): Promise<RevokeSecretResult> {
     const { flags } = this
-    const { store, location, close } = await openSecretStore({
-      dataDir: flags['data-dir'],
-      db: flags.db,
-      dbSchema: flags['db-schema'],
-      secretsKeyFile: flags['secrets-key-file'],
-    })
+    const { store, location, close } = await openSecretStore(relaySecretsTarget(flags))
     const result = await store
       .revoke(this.args.agent)
       .catch((error: unknown) => Promise.reject(missingRelaySecret(error, this.args.agent, location)))
