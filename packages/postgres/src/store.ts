@@ -55,6 +55,11 @@ import type { Row } from './rows.js'
 import { ServerClock } from './server-clock.js'
 import { type ClaimCommit, type WriteStatements, writeStatements } from './statements.js'
 
+/** A row a reply or message claim leased: the message with its delivery's lease. */
+type ClaimedRow = Row<
+  MessageRecord & { deliveryId: number; attempt: number; maxAttempts: number; receipt: string }
+>
+
 /** What a {@link PostgresSpoolStore} is built from (see `openPostgresSpoolStore`, which also migrates). */
 export interface PostgresSpoolStoreOptions {
   client: SqlClient
@@ -498,55 +503,62 @@ export class PostgresSpoolStore implements SpoolStore {
   async claimReply<T>(params: ClaimReplyParams<T>): Promise<ClaimOutcome<T>> {
     const { recipient, replyTo, now, leaseUntil, receipt } = params
     return this.#transaction(async (tx) => {
-      const claimed: ClaimedRecord<T>[] = []
-      const deadLettered: { messageId: string; reason: string }[] = []
+      const outcome: ClaimOutcome<T> = { claimed: [], deadLettered: [] }
       // An unreadable reply is dead-lettered and the next one taken, as a claim does.
-      while (claimed.length === 0) {
-        const [row] = await tx.query<
-          Row<MessageRecord & { deliveryId: number; attempt: number; maxAttempts: number; receipt: string }>
-        >(this.#replySql.claimReply, [recipient, replyTo, now, leaseUntil, receipt])
+      while (outcome.claimed.length === 0) {
+        const [row] = await tx.query<ClaimedRow>(this.#replySql.claimReply, [
+          recipient,
+          replyTo,
+          now,
+          leaseUntil,
+          receipt,
+        ])
         if (row === undefined) break
-        const decoded = callerCode(() => params.decode(row))
-        if ('unreadable' in decoded) {
-          await tx.query(this.#sql.deadLetterClaimed, [row.deliveryId, now, decoded.unreadable])
-          deadLettered.push({ messageId: row.id, reason: decoded.unreadable })
-          continue
-        }
-        claimed.push({
-          value: decoded.value,
-          deliveryId: row.deliveryId,
-          attempt: row.attempt,
-          maxAttempts: row.maxAttempts,
-          receipt: row.receipt,
-        })
+        await this.#settleClaimedRow(tx, row, params.decode, now, outcome)
       }
-      return { claimed, deadLettered }
+      return outcome
     })
   }
 
   async claimMessage<T>(params: ClaimMessageParams<T>): Promise<ClaimOutcome<T>> {
     const { recipient, messageId, now, leaseUntil, receipt } = params
     return this.#transaction(async (tx) => {
-      const claimed: ClaimedRecord<T>[] = []
-      const deadLettered: { messageId: string; reason: string }[] = []
-      const [row] = await tx.query<
-        Row<MessageRecord & { deliveryId: number; attempt: number; maxAttempts: number; receipt: string }>
-      >(this.#replySql.claimMessage, [recipient, messageId, now, leaseUntil, receipt])
-      if (row === undefined) return { claimed, deadLettered }
-      const decoded = callerCode(() => params.decode(row))
-      if ('unreadable' in decoded) {
-        await tx.query(this.#sql.deadLetterClaimed, [row.deliveryId, now, decoded.unreadable])
-        deadLettered.push({ messageId: row.id, reason: decoded.unreadable })
-      } else {
-        claimed.push({
-          value: decoded.value,
-          deliveryId: row.deliveryId,
-          attempt: row.attempt,
-          maxAttempts: row.maxAttempts,
-          receipt: row.receipt,
-        })
-      }
-      return { claimed, deadLettered }
+      const outcome: ClaimOutcome<T> = { claimed: [], deadLettered: [] }
+      const [row] = await tx.query<ClaimedRow>(this.#replySql.claimMessage, [
+        recipient,
+        messageId,
+        now,
+        leaseUntil,
+        receipt,
+      ])
+      if (row !== undefined) await this.#settleClaimedRow(tx, row, params.decode, now, outcome)
+      return outcome
+    })
+  }
+
+  /**
+   * One row leased by a reply or message claim, into `outcome`: decoded and kept, or — when `decode`
+   * refuses it — dead-lettered by a statement of its own in the same transaction.
+   */
+  async #settleClaimedRow<T>(
+    tx: SqlQueryable,
+    row: ClaimedRow,
+    decode: ClaimParams<T>['decode'],
+    now: number,
+    outcome: ClaimOutcome<T>,
+  ): Promise<void> {
+    const decoded = callerCode(() => decode(row))
+    if ('unreadable' in decoded) {
+      await tx.query(this.#sql.deadLetterClaimed, [row.deliveryId, now, decoded.unreadable])
+      outcome.deadLettered.push({ messageId: row.id, reason: decoded.unreadable })
+      return
+    }
+    outcome.claimed.push({
+      value: decoded.value,
+      deliveryId: row.deliveryId,
+      attempt: row.attempt,
+      maxAttempts: row.maxAttempts,
+      receipt: row.receipt,
     })
   }
 

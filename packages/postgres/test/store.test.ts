@@ -1,3 +1,5 @@
+import type { MessageInput } from '@agent-comm/protocol'
+import type { MessageRecord } from '@agent-comm/spool'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PostgresSpoolStore } from '../src/index.js'
 import { createTestDatabase, openTestStore } from '../src/testing.js'
@@ -316,6 +318,43 @@ describe('PostgresSpoolStore', () => {
     expect(failed.map((f) => [f.message.id, f.delivery.lastError, f.delivery.attempt])).toEqual([
       [bad.message.id, 'damaged', 1],
     ])
+  })
+
+  it('dead-letters a reply or a named message decode refuses, in the claim’s transaction', async () => {
+    const to = agent('decode-one')
+    const request = send({ fromAgent: to, toAgent: 'builder', subject: 'Question' })
+    const badReply = send({
+      fromAgent: 'builder',
+      toAgent: to,
+      subject: 'bad',
+      priority: 'critical',
+      routing: { replyTo: request.message.id },
+    } as Partial<MessageInput>)
+    const goodReply = send({
+      fromAgent: 'builder',
+      toAgent: to,
+      subject: 'good',
+      routing: { replyTo: request.message.id },
+    } as Partial<MessageInput>)
+    const named = send({ toAgent: to, subject: 'bad' })
+    await store.insertMessages({ sends: [request, badReply, goodReply, named], now: T0 })
+    const refuseBad = (row: MessageRecord) =>
+      row.subject === 'bad' ? { unreadable: 'damaged' } : { value: row.subject }
+    const { limit: _limit, ...params } = claimAt(to, T0)
+    // The reply claim dead-letters the unreadable reply and takes the next one.
+    const replies = await store.claimReply({ ...params, replyTo: request.message.id, decode: refuseBad })
+    expect(replies.claimed.map((c) => c.value)).toEqual(['good'])
+    expect(replies.deadLettered).toEqual([{ messageId: badReply.message.id, reason: 'damaged' }])
+    // The claim of one named message dead-letters it and claims nothing.
+    const one = await store.claimMessage({ ...params, messageId: named.message.id, decode: refuseBad })
+    expect(one).toEqual({ claimed: [], deadLettered: [{ messageId: named.message.id, reason: 'damaged' }] })
+    const failed = await store.listFailed({ agent: to, limit: 10, now: T0 })
+    expect(failed.map((f) => [f.message.id, f.delivery.lastError]).sort()).toEqual(
+      [
+        [badReply.message.id, 'damaged'],
+        [named.message.id, 'damaged'],
+      ].sort(),
+    )
   })
 
   it('acks many in one transaction, and rolls all back when one is refused', async () => {
