@@ -1,5 +1,5 @@
 import { RelaySecretsKey } from '@agent-comm/postgres'
-import { createTestDatabase, type TestDatabase } from '@agent-comm/postgres/testing'
+import { createTestDatabase, recordCommitSettings, type TestDatabase } from '@agent-comm/postgres/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createRelayLogger, openRelayStorage, relayConfig } from '../src/index.js'
 import { tempDir } from './helpers.js'
@@ -29,22 +29,11 @@ describe.skipIf(db.kind !== 'server')('AGENT_COMM_RELAY_PG_CLAIM_COMMIT on a rep
       const client = db.client()
       try {
         // A trigger records the setting in force while each statement writing a delivery runs.
-        await client.query(`CREATE TABLE "${schema}".seen (status text, setting text)`)
-        await client.query(
-          `CREATE FUNCTION "${schema}".record_setting() RETURNS trigger LANGUAGE plpgsql AS $$
-           BEGIN INSERT INTO "${schema}".seen VALUES (NEW.status, current_setting('synchronous_commit')); RETURN NEW; END $$`,
-        )
-        await client.query(
-          `CREATE TRIGGER record_setting BEFORE INSERT OR UPDATE ON "${schema}".deliveries
-           FOR EACH ROW EXECUTE FUNCTION "${schema}".record_setting()`,
-        )
+        const recorded = await recordCommitSettings(client, schema, { inserts: true })
         await storage.spool.send({ fromAgent: 'a', toAgent: 'w', body: 'hi' })
         const [claimed] = await storage.spool.claim('w')
         await storage.spool.ack(claimed!.message.id, 'w', { receipt: claimed!.lease.receipt })
-        const seen = await client.query<{ status: string; setting: string }>(
-          `SELECT status, setting FROM "${schema}".seen`,
-        )
-        expect(seen).toEqual([
+        expect(await recorded()).toEqual([
           { status: 'queued', setting: 'on' },
           { status: 'leased', setting: expected },
           { status: 'acked', setting: expected },

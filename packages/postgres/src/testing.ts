@@ -254,3 +254,33 @@ export function reportSkipped(what: string): Pick<Logger, 'warn'> {
     },
   }
 }
+
+/** A row {@link recordCommitSettings} recorded: a delivery's new status and the setting in force. */
+export type RecordedCommitSetting = {
+  status: string
+  setting: string
+}
+
+/**
+ * For tests of how claims and acks commit: a trigger on `schema`'s deliveries records, for each row a
+ * statement updates (and inserts, with `inserts: true`), the new status and the `synchronous_commit` in
+ * force while that statement runs. Returns a reader of what was recorded, in order.
+ */
+export async function recordCommitSettings(
+  client: SqlClient,
+  schema: string,
+  options: { inserts?: boolean } = {},
+): Promise<() => Promise<RecordedCommitSetting[]>> {
+  const s = `"${schema}"`
+  await client.query(`CREATE TABLE ${s}.seen (n serial, status text, setting text)`)
+  await client.query(
+    `CREATE FUNCTION ${s}.record_setting() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN INSERT INTO ${s}.seen (status, setting) VALUES (NEW.status, current_setting('synchronous_commit'));
+     RETURN NEW; END $$`,
+  )
+  await client.query(
+    `CREATE TRIGGER record_setting BEFORE ${options.inserts === true ? 'INSERT OR UPDATE' : 'UPDATE'}
+     ON ${s}.deliveries FOR EACH ROW EXECUTE FUNCTION ${s}.record_setting()`,
+  )
+  return () => client.query<RecordedCommitSetting>(`SELECT status, setting FROM ${s}.seen ORDER BY n`)
+}

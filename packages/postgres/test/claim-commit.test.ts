@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { createNodePostgresClient, openPostgres, openPostgresSpoolStore } from '../src/index.js'
-import { createTestDatabase, reportSkipped } from '../src/testing.js'
+import { createTestDatabase, recordCommitSettings, reportSkipped } from '../src/testing.js'
 import { claimAt, send, T0 } from './sends.js'
 
 const db = await createTestDatabase({
@@ -10,25 +10,6 @@ const db = await createTestDatabase({
 afterAll(() => db.drop())
 
 let n = 0
-
-/**
- * A trigger on `schema`'s deliveries that records, for each row a statement changes, the new status and
- * the `synchronous_commit` in force while that statement runs.
- */
-async function recordSettings(
-  client: { query(sql: string): Promise<unknown> },
-  schema: string,
-): Promise<void> {
-  await client.query(`CREATE TABLE "${schema}".seen (status text, setting text)`)
-  await client.query(
-    `CREATE FUNCTION "${schema}".record_setting() RETURNS trigger LANGUAGE plpgsql AS $$
-     BEGIN INSERT INTO "${schema}".seen VALUES (NEW.status, current_setting('synchronous_commit')); RETURN NEW; END $$`,
-  )
-  await client.query(
-    `CREATE TRIGGER record_setting BEFORE UPDATE ON "${schema}".deliveries
-     FOR EACH ROW EXECUTE FUNCTION "${schema}".record_setting()`,
-  )
-}
 
 describe.skipIf(db.kind !== 'server')('claim commit mode', () => {
   for (const [claimCommit, expected] of [
@@ -46,7 +27,7 @@ describe.skipIf(db.kind !== 'server')('claim commit mode', () => {
           schema,
           ...(claimCommit === undefined ? {} : { claimCommit }),
         })
-        await recordSettings(client, schema)
+        const recorded = await recordCommitSettings(client, schema)
         const sends = [send({ toAgent: 'w' }), send({ toAgent: 'w' }), send({ toAgent: 'w' })]
         await store.insertMessages({ sends, now: T0 })
         const { claimed } = await store.claim(claimAt('w', T0, { limit: 3 }))
@@ -65,7 +46,7 @@ describe.skipIf(db.kind !== 'server')('claim commit mode', () => {
         expect(
           (await store.claimReply({ ...claimAt('w', T0), replyTo: one!.value.id })).claimed,
         ).toHaveLength(1)
-        const seen = await client.query<{ status: string; setting: string }>(`SELECT * FROM "${schema}".seen`)
+        const seen = await recorded()
         expect(seen.map((r) => r.status)).toEqual([
           'leased',
           'leased',
@@ -93,18 +74,11 @@ describe.skipIf(db.kind !== 'server')('claim commit mode', () => {
     const database = await openPostgres({ url: db.url, schema, claimCommit: 'relaxed' })
     const client = createNodePostgresClient({ url: db.url, poolSize: 1 })
     try {
-      await recordSettings(client, schema)
-      await client.query(
-        `CREATE TRIGGER record_insert BEFORE INSERT ON "${schema}".deliveries
-         FOR EACH ROW EXECUTE FUNCTION "${schema}".record_setting()`,
-      )
+      const recorded = await recordCommitSettings(client, schema, { inserts: true })
       await database.spool.send({ fromAgent: 'a', toAgent: 'w', body: 'hi' })
       const [claimed] = await database.spool.claim('w')
       await database.spool.ack(claimed!.message.id, 'w', { receipt: claimed!.lease.receipt })
-      const seen = await client.query<{ status: string; setting: string }>(
-        `SELECT status, setting FROM "${schema}".seen`,
-      )
-      expect(seen).toEqual([
+      expect(await recorded()).toEqual([
         { status: 'queued', setting: 'on' },
         { status: 'leased', setting: 'off' },
         { status: 'acked', setting: 'off' },
