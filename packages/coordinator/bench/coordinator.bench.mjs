@@ -227,12 +227,12 @@ try {
     [10, 'consumer10', 'settling10'],
   ]) {
     report(
-      `for await consumer: messages({ limit: ${limit} }) + ack`,
+      `for await consumer, limit ${limit}: messages() + ack`,
       `${fmt(m[plain])} msgs/s`,
       `${fmt(m[plain] / m.raw, 2)}x`,
     )
     report(
-      `for await consumer: messages({ limit: ${limit}, autoAck }), settle-and-claim`,
+      `for await consumer, limit ${limit}: autoAck (settle-and-claim)`,
       `${fmt(m[settled])} msgs/s`,
       `${fmt(m[settled] / m.raw, 2)}x; ${fmt(m[settled] / m[plain], 2)}x of ack + claim; CPU ${fmt(cpu[plain] / cpu[settled], 2)}x`,
       'target >= 1.40x of ack + claim',
