@@ -159,5 +159,6 @@ export type {
   Transport,
   TransportClaimOptions,
   TransportClaimReplyOptions,
+  TransportNackOptions,
   TransportSendOptions,
 } from './transport.js'

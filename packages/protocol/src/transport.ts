@@ -20,6 +20,9 @@ export interface TransportSendOptions {
 /** Claim options every transport understands: at most `limit` messages (default 10), leased `leaseSeconds`. */
 export type TransportClaimOptions = z.input<typeof ClaimOptionsSchema>
 
+/** Nack options every transport understands: the reason, the receipt, a retry delay, or dead-letter at once. */
+export type TransportNackOptions = z.input<typeof NackOptionsSchema>
+
 /**
  * One way to move messages: the local SQLite spool, a folder of JSON files, or a remote relay over HTTP.
  * Every implementation has the same delivery semantics (at-least-once, leases with receipts, retries up
@@ -48,7 +51,7 @@ export interface Transport {
    * Returns a leased delivery for a retry, or dead-letters it when out of attempts — or at once with
    * `deadLetter: true`, for failures a retry cannot fix.
    */
-  nack(messageId: string, agent: string, options?: z.input<typeof NackOptionsSchema>): Promise<NackResult>
+  nack(messageId: string, agent: string, options?: TransportNackOptions): Promise<NackResult>
   /** Keeps a lease alive while the consumer is still working. */
   extendLease(
     messageId: string,

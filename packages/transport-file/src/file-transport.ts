@@ -1,18 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import type {
-  AckResult,
-  ClaimedMessage,
-  Clock,
-  ExtendLeaseResult,
-  MessageStatus,
-  MessageV2,
-  NackResult,
-  SendResult,
-  Transport,
-  TransportClaimOptions,
-  TransportSendOptions,
-} from '@agent-comm/protocol'
+import type * as Proto from '@agent-comm/protocol'
 import {
   AckOptionsSchema,
   ClaimOptionsSchema,
@@ -56,12 +44,12 @@ const pause = (ms: number): Promise<void> => new Promise((done) => setTimeout(do
  * `failed/` by atomic renames, so several processes can share one root: a claim is a rename, and only one
  * process can rename a given file. Use the SQLite transport for real work.
  */
-export class FileTransport implements Transport {
+export class FileTransport implements Proto.Transport {
   readonly kind = 'file' as const
   /** Absolute path of the folder holding everything. */
   readonly root: string
   readonly #files: DeliveryFiles
-  readonly #clock: Clock
+  readonly #clock: Proto.Clock
   readonly #leaseSeconds: number
   readonly #maxAttempts: number
   readonly #watcher: InboxWatcher
@@ -104,7 +92,7 @@ export class FileTransport implements Transport {
    * broadcast or capability target goes to `options.recipients`, a plain message to `toAgent`. Sending an
    * id that is already stored changes nothing and reports `duplicate: true`.
    */
-  async send(message: MessageV2, options: TransportSendOptions = {}): Promise<SendResult> {
+  async send(message: Proto.MessageV2, options: Proto.TransportSendOptions = {}): Promise<Proto.SendResult> {
     this.#open()
     const parsed = parseMessage(message)
     const opts = parseOrThrow(SendOptionsSchema, options, 'send options')
@@ -131,14 +119,14 @@ export class FileTransport implements Transport {
    * Leases up to `limit` claimable messages of `agent`, most urgent first, then oldest: each is renamed from
    * `inbox/` (or from a lease that ran out) to `leased/<agent>/<id>~<leaseUntil>~<receipt>.json`.
    */
-  async claim(agent: string, options: TransportClaimOptions = {}): Promise<ClaimedMessage[]> {
+  async claim(agent: string, options: Proto.TransportClaimOptions = {}): Promise<Proto.ClaimedMessage[]> {
     this.#open()
     const recipient = agentFolder(agent)
     const { limit, leaseSeconds } = parseOrThrow(ClaimOptionsSchema, options, 'claim options')
     const leaseMs = Math.round((leaseSeconds ?? this.#leaseSeconds) * 1000)
     return this.#storage(() => {
       const now = this.#clock.now()
-      const claimed: ClaimedMessage[] = []
+      const claimed: Proto.ClaimedMessage[] = []
       for (const candidate of this.#files.sweep(recipient, now).ready) {
         if (claimed.length >= limit) break
         const one = this.#files.take(recipient, candidate, now, now + leaseMs)
@@ -153,10 +141,10 @@ export class FileTransport implements Transport {
    * consumer whose lease ran out and was claimed again fails with `LeaseLostError`. Acking twice is a
    * harmless no-op reported as `alreadyAcked`.
    */
-  async ack(messageId: string, agent: string, options: { receipt?: string } = {}): Promise<AckResult> {
+  async ack(messageId: string, agent: string, options: { receipt?: string } = {}): Promise<Proto.AckResult> {
     this.#open()
     const { receipt } = parseOrThrow(AckOptionsSchema, options, 'ack options')
-    return this.#onLease<AckResult>(messageId, agent, receipt, {
+    return this.#onLease<Proto.AckResult>(messageId, agent, receipt, {
       other: (found, id, recipient) => {
         if (found.folder === 'acked') return { messageId: id, recipient, status: 'acked', alreadyAcked: true }
         throw notLeasedError(this.#files, id, recipient, found.folder, receipt)
@@ -176,15 +164,15 @@ export class FileTransport implements Transport {
   async nack(
     messageId: string,
     agent: string,
-    options: { reason?: string; receipt?: string; delaySeconds?: number; deadLetter?: boolean } = {},
-  ): Promise<NackResult> {
+    options: Proto.TransportNackOptions = {},
+  ): Promise<Proto.NackResult> {
     this.#open()
     const { reason, receipt, delaySeconds, deadLetter } = parseOrThrow(
       NackOptionsSchema,
       options,
       'nack options',
     )
-    return this.#onLease<NackResult>(messageId, agent, receipt, {
+    return this.#onLease<Proto.NackResult>(messageId, agent, receipt, {
       other: (found, id, recipient) => {
         if (found.folder === 'acked') throw alreadyAckedError(id, recipient)
         throw notLeasedError(this.#files, id, recipient, found.folder, receipt)
@@ -214,11 +202,11 @@ export class FileTransport implements Transport {
     messageId: string,
     agent: string,
     options: { receipt?: string; leaseSeconds?: number } = {},
-  ): Promise<ExtendLeaseResult> {
+  ): Promise<Proto.ExtendLeaseResult> {
     this.#open()
     const { receipt, leaseSeconds } = parseOrThrow(ExtendLeaseOptionsSchema, options, 'lease options')
     const leaseMs = Math.round((leaseSeconds ?? this.#leaseSeconds) * 1000)
-    return this.#onLease<ExtendLeaseResult>(messageId, agent, receipt, {
+    return this.#onLease<Proto.ExtendLeaseResult>(messageId, agent, receipt, {
       other: (found, id, recipient) => {
         throw notLeasedError(this.#files, id, recipient, found.folder, receipt)
       },
@@ -230,7 +218,7 @@ export class FileTransport implements Transport {
   }
 
   /** The message (from `messages/<id>.json`) and the state of its delivery to every recipient. */
-  async status(messageId: string): Promise<MessageStatus> {
+  async status(messageId: string): Promise<Proto.MessageStatus> {
     this.#open()
     const id = messageFileId(messageId)
     return this.#storage(async () => {
@@ -283,7 +271,7 @@ export class FileTransport implements Transport {
     }
   }
 
-  #recipients(message: MessageV2, requested: readonly string[] | undefined): string[] {
+  #recipients(message: Proto.MessageV2, requested: readonly string[] | undefined): string[] {
     if (requested !== undefined) return [...new Set(requested.map((r) => agentFolder(r)))]
     if (message.toAgent === '*' || message.toAgent.startsWith('capability:')) {
       throw new ValidationError(
@@ -328,7 +316,7 @@ export class FileTransport implements Transport {
   }
 }
 
-function nackResult(messageId: string, recipient: string, state: DeliveryState): NackResult {
+function nackResult(messageId: string, recipient: string, state: DeliveryState): Proto.NackResult {
   if (state.status === 'queued') {
     const { attempt, maxAttempts, availableAt } = state
     return { messageId, recipient, status: 'queued', attempt, maxAttempts, availableAt }

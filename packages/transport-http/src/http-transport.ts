@@ -1,16 +1,4 @@
-import type {
-  AckResult,
-  ClaimedMessage,
-  ExtendLeaseResult,
-  MessageStatus,
-  MessageV2,
-  NackResult,
-  SendResult,
-  Transport,
-  TransportClaimOptions,
-  TransportClaimReplyOptions,
-  TransportSendOptions,
-} from '@agent-comm/protocol'
+import type * as Proto from '@agent-comm/protocol'
 import { ClosedError, ConfigError, isAgentCommError, MessageNotFoundError } from '@agent-comm/protocol'
 import { MAX_WAIT_MS } from './api.js'
 import { RelayClient, type RelayClientOptions } from './relay-client.js'
@@ -35,7 +23,7 @@ const RECENT_AGENTS = 8
  * Same delivery semantics as the local transports — the relay runs the same spool — proven by the shared
  * contract suite.
  */
-export class HttpTransport implements Transport {
+export class HttpTransport implements Proto.Transport {
   readonly kind = 'http' as const
   readonly client: RelayClient
   readonly #ownsClient: boolean
@@ -55,7 +43,7 @@ export class HttpTransport implements Transport {
     this.#identity = options.identity
   }
 
-  async send(message: MessageV2, options: TransportSendOptions = {}): Promise<SendResult> {
+  async send(message: Proto.MessageV2, options: Proto.TransportSendOptions = {}): Promise<Proto.SendResult> {
     this.#open()
     this.#used(message.fromAgent)
     return this.client.send(message, {
@@ -67,7 +55,7 @@ export class HttpTransport implements Transport {
     })
   }
 
-  async claim(agent: string, options: TransportClaimOptions = {}): Promise<ClaimedMessage[]> {
+  async claim(agent: string, options: Proto.TransportClaimOptions = {}): Promise<Proto.ClaimedMessage[]> {
     this.#open()
     this.#used(agent)
     return this.client.claim(agent, { ...options, signal: this.#closing.signal })
@@ -77,8 +65,8 @@ export class HttpTransport implements Transport {
   async claimReply(
     agent: string,
     requestId: string,
-    options: TransportClaimReplyOptions = {},
-  ): Promise<ClaimedMessage | undefined> {
+    options: Proto.TransportClaimReplyOptions = {},
+  ): Promise<Proto.ClaimedMessage | undefined> {
     this.#open()
     this.#used(agent)
     const signal =
@@ -95,7 +83,7 @@ export class HttpTransport implements Transport {
     })
   }
 
-  async ack(messageId: string, agent: string, options: { receipt?: string } = {}): Promise<AckResult> {
+  async ack(messageId: string, agent: string, options: { receipt?: string } = {}): Promise<Proto.AckResult> {
     this.#open()
     return this.client.ack(messageId, agent, { ...options, signal: this.#closing.signal })
   }
@@ -103,8 +91,8 @@ export class HttpTransport implements Transport {
   async nack(
     messageId: string,
     agent: string,
-    options: { reason?: string; receipt?: string; delaySeconds?: number; deadLetter?: boolean } = {},
-  ): Promise<NackResult> {
+    options: Proto.TransportNackOptions = {},
+  ): Promise<Proto.NackResult> {
     this.#open()
     return this.client.nack(messageId, agent, { ...options, signal: this.#closing.signal })
   }
@@ -113,12 +101,12 @@ export class HttpTransport implements Transport {
     messageId: string,
     agent: string,
     options: { receipt?: string; leaseSeconds?: number } = {},
-  ): Promise<ExtendLeaseResult> {
+  ): Promise<Proto.ExtendLeaseResult> {
     this.#open()
     return this.client.extendLease(messageId, agent, { ...options, signal: this.#closing.signal })
   }
 
-  async status(messageId: string): Promise<MessageStatus> {
+  async status(messageId: string): Promise<Proto.MessageStatus> {
     this.#open()
     const candidates = this.#identity === undefined ? [...this.#recent] : [this.#identity]
     if (candidates.length === 0) {

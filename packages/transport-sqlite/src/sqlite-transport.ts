@@ -1,16 +1,4 @@
-import type {
-  AckResult,
-  ClaimedMessage,
-  ExtendLeaseResult,
-  MessageStatus,
-  MessageV2,
-  NackResult,
-  SendResult,
-  Transport,
-  TransportClaimOptions,
-  TransportClaimReplyOptions,
-  TransportSendOptions,
-} from '@agent-comm/protocol'
+import type * as Proto from '@agent-comm/protocol'
 import { claimThenWait, Spool, type SpoolOptions } from '@agent-comm/spool'
 
 /** Options of {@link SqliteTransport}. */
@@ -23,7 +11,7 @@ export interface SqliteTransportOptions {
  * The local transport: agents on one machine exchange messages through a spool on a shared SQLite file.
  * A thin adapter — the spool already has the delivery semantics every transport promises.
  */
-export class SqliteTransport implements Transport {
+export class SqliteTransport implements Proto.Transport {
   readonly kind = 'sqlite' as const
   readonly spool: Spool
   readonly #closeSpool: boolean
@@ -39,20 +27,20 @@ export class SqliteTransport implements Transport {
     return new SqliteTransport(await Spool.open(options), { closeSpool: true })
   }
 
-  send(message: MessageV2, options: TransportSendOptions = {}): Promise<SendResult> {
+  send(message: Proto.MessageV2, options: Proto.TransportSendOptions = {}): Promise<Proto.SendResult> {
     return this.spool.send(message, options)
   }
 
-  claim(agent: string, options: TransportClaimOptions = {}): Promise<ClaimedMessage[]> {
+  claim(agent: string, options: Proto.TransportClaimOptions = {}): Promise<Proto.ClaimedMessage[]> {
     return this.spool.claim(agent, options)
   }
 
-  /** The reply to `requestId` for `agent`, waiting up to `waitMs` for it (see `Transport.claimReply`). */
+  /** The reply to `requestId` for `agent`, waiting up to `waitMs` for it (see `Proto.Transport.claimReply`). */
   async claimReply(
     agent: string,
     requestId: string,
-    options: TransportClaimReplyOptions = {},
-  ): Promise<ClaimedMessage | undefined> {
+    options: Proto.TransportClaimReplyOptions = {},
+  ): Promise<Proto.ClaimedMessage | undefined> {
     return claimThenWait(
       {
         claim: () => this.spool.claimReply(agent, requestId, { leaseSeconds: options.leaseSeconds }),
@@ -66,20 +54,20 @@ export class SqliteTransport implements Transport {
   ackAndClaim(
     acks: ReadonlyArray<{ messageId: string; agent: string; receipt?: string }>,
     agent: string,
-    options: TransportClaimOptions = {},
-  ): Promise<ClaimedMessage[]> {
+    options: Proto.TransportClaimOptions = {},
+  ): Promise<Proto.ClaimedMessage[]> {
     return this.spool.ackAndClaim(acks, agent, options)
   }
 
-  ack(messageId: string, agent: string, options: { receipt?: string } = {}): Promise<AckResult> {
+  ack(messageId: string, agent: string, options: { receipt?: string } = {}): Promise<Proto.AckResult> {
     return this.spool.ack(messageId, agent, options)
   }
 
   nack(
     messageId: string,
     agent: string,
-    options: { reason?: string; receipt?: string; delaySeconds?: number; deadLetter?: boolean } = {},
-  ): Promise<NackResult> {
+    options: Proto.TransportNackOptions = {},
+  ): Promise<Proto.NackResult> {
     return this.spool.nack(messageId, agent, options)
   }
 
@@ -87,11 +75,11 @@ export class SqliteTransport implements Transport {
     messageId: string,
     agent: string,
     options: { receipt?: string; leaseSeconds?: number } = {},
-  ): Promise<ExtendLeaseResult> {
+  ): Promise<Proto.ExtendLeaseResult> {
     return this.spool.extendLease(messageId, agent, options)
   }
 
-  status(messageId: string): Promise<MessageStatus> {
+  status(messageId: string): Promise<Proto.MessageStatus> {
     return this.spool.status(messageId)
   }
 
