@@ -36,7 +36,7 @@ export function secondsFlag(options: {
   return Flags.custom<number>({
     description: options.description,
     helpValue: '<seconds>',
-    ...(options.dependsOn === undefined ? {} : { dependsOn: options.dependsOn }),
+    dependsOn: options.dependsOn,
     parse: async (input) => {
       const value = Number(input)
       if (input.trim() === '' || !Number.isFinite(value) || value < min || value > max) {
@@ -117,7 +117,7 @@ export function limitFlag(options: { description: string; max: number; default?:
     description: options.description,
     min: 1,
     max: options.max,
-    ...(options.default === undefined ? {} : { default: options.default }),
+    default: options.default,
   })
 }
 

@@ -94,6 +94,6 @@ Files: claude-code .mcp.json (project) or ~/.claude.json (user); claude-desktop 
       ? `claude --dangerously-load-development-channels server:${SERVER_KEY}`
       : undefined
     if (launch !== undefined) this.log(`Start Claude Code with the channel: ${launch}`)
-    return { client, dryRun: flags['dry-run'], files, ...(launch === undefined ? {} : { launch }) }
+    return { client, dryRun: flags['dry-run'], files, launch }
   }
 }
