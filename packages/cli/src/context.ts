@@ -378,11 +378,7 @@ export async function relayA2ASigningKeys(
       runtime.loadPostgres(),
     ])
     const sealer = relaySecretsKey(config)
-    const store = await PostgresA2AStore.connect({
-      url: db,
-      poolSize: 2,
-      schema: config.postgresSchema,
-    })
+    const store = await PostgresA2AStore.connect({ url: db, poolSize: 2, schema: config.postgresSchema })
     opened = { store, sealer, location: redactUrl(db), close: () => store.close() }
   } else {
     const { existsSync } = await import('node:fs')

@@ -83,10 +83,7 @@ export function registerAgentTools(server: McpServer, context: ToolContext): voi
       annotations: { title: 'Find agents', ...Behaviour.reads },
     },
     handler('comm_discover_agents', context, async (args) => {
-      const agents = await coordinator.agents({
-        capability: args.capability,
-        status: args.status,
-      })
+      const agents = await coordinator.agents({ capability: args.capability, status: args.status })
       const filter = [
         args.capability === undefined ? undefined : `capability '${args.capability}'`,
         args.status === undefined ? undefined : `status ${args.status}`,

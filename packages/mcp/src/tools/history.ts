@@ -128,10 +128,7 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
       annotations: { title: 'List conversations', ...Behaviour.reads },
     },
     handler('comm_list_conversations', context, async (args) => {
-      const conversations = await coordinator.conversations({
-        limit: args.limit,
-        agent: args.agent_id,
-      })
+      const conversations = await coordinator.conversations({ limit: args.limit, agent: args.agent_id })
       const text =
         conversations.length === 0
           ? 'No conversations yet. Start one with comm_send.'
