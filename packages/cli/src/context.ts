@@ -64,6 +64,19 @@ export function loadRuntime(): Promise<Runtime> {
 }
 
 /**
+ * The database of `--db`, absolute: a URL names a server and is never resolved as a path (that would open
+ * an empty SQLite file named after the URL, password and all). Undefined without `--db`.
+ */
+function databasePath(
+  db: string | undefined,
+  cwd: string,
+  isPostgresUrl: (database: string) => boolean,
+): string | undefined {
+  if (db === undefined) return undefined
+  return isPostgresUrl(db) ? db : resolve(cwd, db)
+}
+
+/**
  * Reads the configuration (flags over AGENT_COMM_* variables over defaults) and opens the coordinator on
  * it. Throws `ConfigError` for a bad variable and `StorageError` for an unusable database.
  */
@@ -75,11 +88,8 @@ export async function openContext(options: ContextOptions = {}): Promise<Command
   const configured = loadConfig(process.env, {
     cwd,
     overrides: {
-      ...(options.projectRoot === undefined ? {} : { projectRoot: resolve(cwd, options.projectRoot) }),
-      // A URL names a server: it is never resolved as a path.
-      ...(options.db === undefined
-        ? {}
-        : { dbPath: isPostgresUrl(options.db) ? options.db : resolve(cwd, options.db) }),
+      projectRoot: options.projectRoot === undefined ? undefined : resolve(cwd, options.projectRoot),
+      dbPath: databasePath(options.db, cwd, isPostgresUrl),
     },
   })
   let config = configured
@@ -194,7 +204,7 @@ export async function buildBridge(spec: BridgeSpec): Promise<import('@agent-comm
     const token = a2aTokenFromEnv(process.env, spec.agent)
     return new A2ABridge({
       cardUrl: spec.a2aCardUrl,
-      ...(token === undefined ? {} : { token }),
+      token,
       // A remote task waiting for input is found again in the conversation: `--once` runs continue it too.
       sessions: new ConversationA2ASessions({ conversation: spec.conversation, agent: spec.agent }),
     })
@@ -262,7 +272,7 @@ export async function openSecretStore(target: RelaySecretsTarget): Promise<Opene
     const { db, config, relaySecretsKey } = postgres
     const stores = await openPostgresRelayStores({
       url: db,
-      ...(config.postgresSchema === undefined ? {} : { schema: config.postgresSchema }),
+      schema: config.postgresSchema,
       key: relaySecretsKey(config),
       poolSize: 2,
       logger: stderrLogger(runtime, logLevel()),
@@ -319,7 +329,7 @@ export async function rotateRelaySecretsKey(
       : relaySecretsKey({ secretsKeyFile: resolve(process.cwd(), target.newKeyFile) })
   const stores = await openPostgresRelayStores({
     url: db,
-    ...(config.postgresSchema === undefined ? {} : { schema: config.postgresSchema }),
+    schema: config.postgresSchema,
     key: current,
     poolSize: 2,
   })
@@ -368,11 +378,7 @@ export async function relayA2ASigningKeys(
       runtime.loadPostgres(),
     ])
     const sealer = relaySecretsKey(config)
-    const store = await PostgresA2AStore.connect({
-      url: db,
-      poolSize: 2,
-      ...(config.postgresSchema === undefined ? {} : { schema: config.postgresSchema }),
-    })
+    const store = await PostgresA2AStore.connect({ url: db, poolSize: 2, schema: config.postgresSchema })
     opened = { store, sealer, location: redactUrl(db), close: () => store.close() }
   } else {
     const { existsSync } = await import('node:fs')
@@ -427,7 +433,7 @@ export async function relayA2ASigningKeys(
     return {
       keys: published.map((k) => ({ kid: String(k.kid), current: k.kid === current })),
       location: opened.location,
-      ...(rotatedTo === undefined ? {} : { rotatedTo }),
+      rotatedTo,
     }
   } finally {
     await opened.close()
@@ -491,24 +497,20 @@ export async function startMcpServer(
   const common = {
     env: process.env,
     cwd,
-    // A URL names a server: it is never resolved as a path (that would open an empty SQLite file named
-    // after the URL, password and all).
-    ...(options.db === undefined
-      ? {}
-      : { dbPath: isPostgresUrl(options.db) ? options.db : resolve(cwd, options.db) }),
-    ...(options.relayDataDir === undefined ? {} : { relayDataDir: resolve(cwd, options.relayDataDir) }),
-    ...(options.agent === undefined ? {} : { agent: options.agent }),
+    dbPath: databasePath(options.db, cwd, isPostgresUrl),
+    relayDataDir: options.relayDataDir === undefined ? undefined : resolve(cwd, options.relayDataDir),
+    agent: options.agent,
     ...(options.allowOtherAgents === true ? { allowOtherAgents: true } : {}),
-    ...(options.tools === undefined ? {} : { tools: options.tools }),
+    tools: options.tools,
     ...(options.channel === true ? { channel: true } : {}),
   }
   return spec.transport === 'http'
     ? startHttpServer({
         ...common,
         port: spec.port,
-        ...(options.sessionTtlMs === undefined ? {} : { sessionTtlMs: options.sessionTtlMs }),
-        ...(options.token === undefined ? {} : { token: options.token }),
-        ...(spec.host === undefined ? {} : { host: spec.host }),
+        sessionTtlMs: options.sessionTtlMs,
+        token: options.token,
+        host: spec.host,
       })
     : startStdioServer(common)
 }
@@ -541,17 +543,14 @@ export async function startConsole(options: {
   const cwd = process.cwd()
   const config = runtime.loadConfig(process.env, {
     cwd,
-    overrides:
-      options.db === undefined
-        ? {}
-        : { dbPath: runtime.isPostgresUrl(options.db) ? options.db : resolve(cwd, options.db) },
+    overrides: { dbPath: databasePath(options.db, cwd, runtime.isPostgresUrl) },
   })
   const start = startLocalConsole({
     path: config.dbPath,
-    ...(config.postgresSchema === undefined ? {} : { postgresSchema: config.postgresSchema }),
+    postgresSchema: config.postgresSchema,
     create: options.create === true,
     port: options.port,
-    ...(options.as === undefined ? {} : { as: options.as }),
+    as: options.as,
     logger: createRelayLogger({
       level: config.logLevel === 'debug' ? 'debug' : 'warn',
       destination: process.stderr,

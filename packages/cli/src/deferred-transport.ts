@@ -1,16 +1,4 @@
-import type {
-  AckResult,
-  ClaimedMessage,
-  ExtendLeaseResult,
-  MessageStatus,
-  MessageV2,
-  NackResult,
-  SendResult,
-  Transport,
-  TransportClaimOptions,
-  TransportSendOptions,
-} from '@agent-comm/protocol'
-import { ClosedError } from '@agent-comm/protocol'
+import { ClosedError, type Transport } from '@agent-comm/protocol'
 
 /**
  * A transport built on first use. The coordinator asks for a transport synchronously, but the one for
@@ -29,42 +17,15 @@ export class DeferredTransport implements Transport {
     this.#build = build
   }
 
-  send(message: MessageV2, options?: TransportSendOptions): Promise<SendResult> {
-    return this.#use((t) => t.send(message, options))
-  }
-
-  claim(agent: string, options?: TransportClaimOptions): Promise<ClaimedMessage[]> {
-    return this.#use((t) => t.claim(agent, options))
-  }
-
-  ack(messageId: string, agent: string, options?: { receipt?: string }): Promise<AckResult> {
-    return this.#use((t) => t.ack(messageId, agent, options))
-  }
-
-  nack(
-    messageId: string,
-    agent: string,
-    options?: { reason?: string; receipt?: string; delaySeconds?: number; deadLetter?: boolean },
-  ): Promise<NackResult> {
-    return this.#use((t) => t.nack(messageId, agent, options))
-  }
-
-  extendLease(
-    messageId: string,
-    agent: string,
-    options?: { receipt?: string; leaseSeconds?: number },
-  ): Promise<ExtendLeaseResult> {
-    return this.#use((t) => t.extendLease(messageId, agent, options))
-  }
-
-  status(messageId: string): Promise<MessageStatus> {
-    return this.#use((t) => t.status(messageId))
-  }
-
-  waitForMessages(agent: string, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<boolean> {
-    if (this.#closed) return Promise.resolve(false)
-    return this.#use((t) => t.waitForMessages(agent, options))
-  }
+  // Each method takes its signature from the contract and forwards to the transport, built on first use.
+  readonly send: Transport['send'] = (...args) => this.#use((t) => t.send(...args))
+  readonly claim: Transport['claim'] = (...args) => this.#use((t) => t.claim(...args))
+  readonly ack: Transport['ack'] = (...args) => this.#use((t) => t.ack(...args))
+  readonly nack: Transport['nack'] = (...args) => this.#use((t) => t.nack(...args))
+  readonly extendLease: Transport['extendLease'] = (...args) => this.#use((t) => t.extendLease(...args))
+  readonly status: Transport['status'] = (...args) => this.#use((t) => t.status(...args))
+  readonly waitForMessages: Transport['waitForMessages'] = (...args) =>
+    this.#closed ? Promise.resolve(false) : this.#use((t) => t.waitForMessages(...args))
 
   async close(): Promise<void> {
     if (this.#closed) return

@@ -24,6 +24,24 @@ export const MAX_TIMEOUT_SECONDS = Math.floor(MAX_TIMER_MS / 1000)
 /** Longest wait of one poll, in seconds (`poll --wait`, `bridge --interval`; bridge's MAX_INTERVAL_MS). */
 export const MAX_WAIT_SECONDS = MAX_POLL_WAIT_MS / 1000
 
+/**
+ * A flag's `parse`: `read` turns the input into a value, or into undefined when it is bad, which oclif then
+ * reports as a usage error naming the flag, "expected <expected>, got '<input>'".
+ */
+function checked<T>(expected: string, read: (input: string) => T | undefined): (input: string) => Promise<T> {
+  return async (input) => {
+    const value = read(input)
+    if (value === undefined) throw new Errors.CLIError(`expected ${expected}, got '${input}'`)
+    return value
+  }
+}
+
+/** `input` as a finite number that `accepts` takes, else undefined (an empty input is not 0). */
+function numberWithin(input: string, accepts: (value: number) => boolean): number | undefined {
+  const value = Number(input)
+  return input.trim() === '' || !Number.isFinite(value) || !accepts(value) ? undefined : value
+}
+
 /** A number of seconds, fractions allowed, at least `min` (default 0) and at most `max` (if given). */
 export function secondsFlag(options: {
   description: string
@@ -33,35 +51,27 @@ export function secondsFlag(options: {
 }) {
   const min = options.min ?? 0
   const max = options.max ?? Number.POSITIVE_INFINITY
+  const range = max === Number.POSITIVE_INFINITY ? `≥ ${min}` : `from ${min} to ${max}`
   return Flags.custom<number>({
     description: options.description,
     helpValue: '<seconds>',
-    ...(options.dependsOn === undefined ? {} : { dependsOn: options.dependsOn }),
-    parse: async (input) => {
-      const value = Number(input)
-      if (input.trim() === '' || !Number.isFinite(value) || value < min || value > max) {
-        const range = max === Number.POSITIVE_INFINITY ? `≥ ${min}` : `from ${min} to ${max}`
-        throw new Errors.CLIError(`expected a number of seconds ${range}, got '${input}'`)
-      }
-      return value
-    },
+    dependsOn: options.dependsOn,
+    parse: checked(`a number of seconds ${range}`, (input) =>
+      numberWithin(input, (value) => value >= min && value <= max),
+    ),
   })()
 }
 
 /** A number greater than zero and at most `max` (if given), e.g. hours for --ttl-hours. */
 export function positiveNumberFlag(options: { description: string; helpValue: string; max?: number }) {
   const max = options.max ?? Number.POSITIVE_INFINITY
+  const range = max === Number.POSITIVE_INFINITY ? '' : ` up to ${max}`
   return Flags.custom<number>({
     description: options.description,
     helpValue: options.helpValue,
-    parse: async (input) => {
-      const value = Number(input)
-      if (input.trim() === '' || !Number.isFinite(value) || value <= 0 || value > max) {
-        const range = max === Number.POSITIVE_INFINITY ? '' : ` up to ${max}`
-        throw new Errors.CLIError(`expected a positive number${range}, got '${input}'`)
-      }
-      return value
-    },
+    parse: checked(`a positive number${range}`, (input) =>
+      numberWithin(input, (value) => value > 0 && value <= max),
+    ),
   })()
 }
 
@@ -70,12 +80,7 @@ export function durationFlag(options: { description: string }) {
   return Flags.custom<number>({
     description: options.description,
     helpValue: '<duration>',
-    parse: async (input) => {
-      const ms = parseDuration(input)
-      if (ms === undefined)
-        throw new Errors.CLIError(`expected a duration like 30m, 12h or 7d, got '${input}'`)
-      return ms
-    },
+    parse: checked('a duration like 30m, 12h or 7d', parseDuration),
   })()
 }
 
@@ -84,15 +89,9 @@ export function sinceFlag(options: { description: string }) {
   return Flags.custom<Date>({
     description: options.description,
     helpValue: '<time|duration>',
-    parse: async (input) => {
-      const since = parseSince(input, Date.now())
-      if (since === undefined) {
-        throw new Errors.CLIError(
-          `expected an ISO time (2026-02-03T14:30:00Z) or a duration ago (2h, 30m, 7d), got '${input}'`,
-        )
-      }
-      return since
-    },
+    parse: checked('an ISO time (2026-02-03T14:30:00Z) or a duration ago (2h, 30m, 7d)', (input) =>
+      parseSince(input, Date.now()),
+    ),
   })()
 }
 
@@ -117,7 +116,7 @@ export function limitFlag(options: { description: string; max: number; default?:
     description: options.description,
     min: 1,
     max: options.max,
-    ...(options.default === undefined ? {} : { default: options.default }),
+    default: options.default,
   })
 }
 

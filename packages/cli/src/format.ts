@@ -32,6 +32,14 @@ function indentRest(text: string, indent: string): string {
   return safeBlock(text).replaceAll('\n', `\n${indent}`)
 }
 
+/** Where a message sits in its thread: its conversation and, for a reply, the message it answers. */
+function threadLines(message: MessageV2): string[] {
+  return [
+    `  Conversation: ${message.routing.conversationId}`,
+    ...(message.routing.replyTo === undefined ? [] : [`  Reply to: ${message.routing.replyTo}`]),
+  ]
+}
+
 /** One claimed message as the `poll` block: ID, From, Subject, …, Body. */
 export function messageBlock(claimed: ClaimedMessage): string {
   const { message, lease } = claimed
@@ -40,8 +48,7 @@ export function messageBlock(claimed: ClaimedMessage): string {
     `  From: ${message.fromAgent}`,
     `  Subject: ${message.subject}`,
     `  Priority: ${message.priority}`,
-    `  Conversation: ${message.routing.conversationId}`,
-    ...(message.routing.replyTo === undefined ? [] : [`  Reply to: ${message.routing.replyTo}`]),
+    ...threadLines(message),
     `  Attempt: ${lease.attempt}/${lease.maxAttempts}`,
     `  Lease until: ${lease.leaseUntil}`,
     `  Receipt: ${lease.receipt}`,
@@ -83,8 +90,7 @@ export function statusText(status: MessageStatus): string {
     `  Subject: ${message.subject}`,
     `  Priority: ${message.priority}`,
     `  Sent: ${message.timestamp}`,
-    `  Conversation: ${message.routing.conversationId}`,
-    ...(message.routing.replyTo === undefined ? [] : [`  Reply to: ${message.routing.replyTo}`]),
+    ...threadLines(message),
     `  TTL: ${message.routing.ttlHours}h`,
     ...(message.payload === undefined ? [] : [`  Payload: ${message.payload.type}`]),
     `Deliveries (${deliveries.length}):`,

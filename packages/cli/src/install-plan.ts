@@ -40,12 +40,17 @@ export function cliCommand(): string[] {
   return [process.execPath, fileURLToPath(new URL('../bin/run.js', import.meta.url))]
 }
 
+/**
+ * What both install commands plan from: the real places, the database (`db` is --db) and the command that
+ * starts this CLI.
+ */
+export function installTarget(db: string | undefined): { places: Places; database: string; base: string[] } {
+  const places = currentPlaces()
+  return { places, database: databaseOf(db, process.env, places.cwd), base: cliCommand() }
+}
+
 /** The absolute database path: --db, AGENT_COMM_DB_PATH, then the project's default; a URL as it is. */
-export function databaseOf(
-  db: string | undefined,
-  env: Record<string, string | undefined>,
-  cwd: string,
-): string {
+function databaseOf(db: string | undefined, env: Record<string, string | undefined>, cwd: string): string {
   const given = db ?? env.AGENT_COMM_DB_PATH
   if (given !== undefined && /^postgres(ql)?:\/\//.test(given)) return given
   return db === undefined ? defaultDbPath(env, cwd) : resolve(cwd, db)

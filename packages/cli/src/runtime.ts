@@ -27,31 +27,19 @@ export { DeferredTransport } from './deferred-transport.js'
 // protocol (and zod), so their errors are the classes `isAgentCommError` above knows.
 
 /** The bridges (with node:child_process): loaded by `bridge` and the demo, never by `send` or `poll`. */
-export function loadBridges(): Promise<typeof import('@agent-comm/bridge')> {
-  return import('@agent-comm/bridge')
-}
+export const loadBridges = () => import('@agent-comm/bridge')
 
 /** The HTTP transport (with undici): loaded when a command reaches an agent registered as `http`. */
-export function loadTransportHttp(): Promise<typeof import('@agent-comm/transport-http')> {
-  return import('@agent-comm/transport-http')
-}
+export const loadTransportHttp = () => import('@agent-comm/transport-http')
 
 /** The relay's secret store (no fastify): loaded by `relay gen-secret`, `list-secrets`, `revoke-secret`. */
-export function loadSecretStore(): Promise<typeof import('@agent-comm/secrets')> {
-  return import('@agent-comm/secrets')
-}
+export const loadSecretStore = () => import('@agent-comm/secrets')
 
 /** The A2A package (caller tokens in the relay's database): loaded only by `relay a2a-token`. */
-export function loadA2A(): Promise<typeof import('@agent-comm/a2a')> {
-  return import('@agent-comm/a2a')
-}
+export const loadA2A = () => import('@agent-comm/a2a')
 
 /** The PostgreSQL package (the demo drops its temporary schema with it): loaded only on a PostgreSQL URL. */
-export function loadPostgres(): Promise<typeof import('@agent-comm/postgres')> {
-  return import('@agent-comm/postgres')
-}
+export const loadPostgres = () => import('@agent-comm/postgres')
 
 /** The PostgreSQL A2A store (`@agent-comm/postgres/a2a`), loaded only by the relay's A2A commands. */
-export function loadPostgresA2A(): Promise<typeof import('@agent-comm/postgres/a2a')> {
-  return import('@agent-comm/postgres/a2a')
-}
+export const loadPostgresA2A = () => import('@agent-comm/postgres/a2a')

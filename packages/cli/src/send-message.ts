@@ -96,19 +96,20 @@ export async function sendMessage(
   const fields = {
     body,
     priority: flags.priority as MessageInput['priority'],
-    ...(flags.subject === undefined ? {} : { subject: flags.subject }),
-    ...(flags['payload-type'] === undefined
-      ? {}
-      : { payload: { type: flags['payload-type'] as (typeof PAYLOAD_TYPES)[number], data: payloadData } }),
-    ...(metadata === undefined ? {} : { metadata }),
+    subject: flags.subject,
+    payload:
+      flags['payload-type'] === undefined
+        ? undefined
+        : { type: flags['payload-type'] as (typeof PAYLOAD_TYPES)[number], data: payloadData },
+    metadata,
   }
   const options: SendOptions = {
-    ...(flags.delay === undefined ? {} : { delaySeconds: flags.delay }),
+    delaySeconds: flags.delay,
     ...(flags['allow-unregistered'] ? { allowUnregistered: true } : {}),
     ...(flags.queue ? { holdForFutureRecipients: true } : {}),
-    ...(flags['idempotency-key'] === undefined ? {} : { idempotencyKey: flags['idempotency-key'] }),
+    idempotencyKey: flags['idempotency-key'],
   }
-  const ttl = flags['ttl-hours'] === undefined ? {} : { ttlHours: flags['ttl-hours'] }
+  const ttl = { ttlHours: flags['ttl-hours'] }
   const coordinator = await environment.coordinator()
 
   let report: SendReport
@@ -121,7 +122,7 @@ export async function sendMessage(
         toAgent: args.to,
         routing: {
           ...ttl,
-          ...(flags.conversation === undefined ? {} : { conversationId: flags.conversation }),
+          conversationId: flags.conversation,
         },
       },
       options,
@@ -151,7 +152,7 @@ export async function sendMessage(
     deliveries: report.deliveries,
     duplicate: report.duplicate,
     routes: report.routes,
-    ...(report.heldUntil === undefined ? {} : { heldUntil: report.heldUntil }),
+    heldUntil: report.heldUntil,
     message: report.message,
   }
   if (flags.quiet || !process.stdout.isTTY) {

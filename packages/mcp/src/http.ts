@@ -145,6 +145,7 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
     const server = createMcpServer({
       coordinator: runtime.coordinator,
       ...runtime.session,
+      // Over the session's defaults: an undefined agent must not erase AGENT_COMM_AGENT / --agent.
       ...(agent === undefined ? {} : { agent }),
     })
     const transport = new StreamableHTTPServerTransport({

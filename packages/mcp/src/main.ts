@@ -105,11 +105,11 @@ export async function main(io: MainIo): Promise<number> {
   }
   const common = {
     env: io.env,
-    ...(flags.db === undefined ? {} : { dbPath: flags.db }),
-    ...(flags['relay-data-dir'] === undefined ? {} : { relayDataDir: flags['relay-data-dir'] }),
-    ...(flags.agent === undefined ? {} : { agent: flags.agent }),
+    dbPath: flags.db,
+    relayDataDir: flags['relay-data-dir'],
+    agent: flags.agent,
     ...(flags['allow-any-agent'] === true ? { allowOtherAgents: true } : {}),
-    ...(flags.tools === undefined ? {} : { tools: flags.tools }),
+    tools: flags.tools,
     ...(flags.channel === true ? { channel: true } : {}),
   }
   try {
@@ -119,10 +119,10 @@ export async function main(io: MainIo): Promise<number> {
         ? await (await import('./http.js')).startHttpServer({
             ...common,
             port,
-            ...(flags.host === undefined ? {} : { host: flags.host }),
-            ...(sessionTtlSeconds === undefined ? {} : { sessionTtlMs: sessionTtlSeconds * 1000 }),
-            ...(flags.token === undefined ? {} : { token: flags.token }),
-            ...(flags['allowed-origin'] === undefined ? {} : { allowedOrigins: flags['allowed-origin'] }),
+            host: flags.host,
+            sessionTtlMs: sessionTtlSeconds === undefined ? undefined : sessionTtlSeconds * 1000,
+            token: flags.token,
+            allowedOrigins: flags['allowed-origin'],
           })
         : await (await import('./stdio.js')).startStdioServer(common)
     // Before the listening line: whoever waits for it may stop the server at once, and a signal without a

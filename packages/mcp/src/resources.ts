@@ -155,7 +155,7 @@ export function registerResources(server: McpServer, coordinator: Coordinator): 
             lastError: delivery.lastError,
           },
         })),
-        ...(nextBefore === undefined ? {} : { nextBefore }),
+        nextBefore,
         note:
           profile === undefined
             ? `Agent '${agentId}' is not registered: register it with comm_register_agent to receive messages.`

@@ -87,11 +87,9 @@ export function readSettings(options: StartOptions = {}): Settings {
       tools: nonEmpty(options.tools) ?? nonEmpty(env.AGENT_COMM_MCP_TOOLS),
       channel: options.channel ?? (channelEnv !== undefined && channelEnv !== '0' && channelEnv !== 'false'),
       relaySecretsConfigured: options.relaySecrets !== undefined || relayDataDir !== undefined,
-      ...(relayDataDir === undefined ? {} : { relaySecretOutputDir: join(relayDataDir, 'issued') }),
-      ...(options.callWaitCapMs === undefined ? {} : { callWaitCapMs: options.callWaitCapMs }),
-      ...(options.inboxCheckIntervalMs === undefined
-        ? {}
-        : { inboxCheckIntervalMs: options.inboxCheckIntervalMs }),
+      relaySecretOutputDir: relayDataDir === undefined ? undefined : join(relayDataDir, 'issued'),
+      callWaitCapMs: options.callWaitCapMs,
+      inboxCheckIntervalMs: options.inboxCheckIntervalMs,
     },
   }
 }
@@ -131,14 +129,13 @@ export async function openRuntime(
   // loadConfig trims and lower-cases AGENT_COMM_LOG_LEVEL (the seed documents DEBUG), as logLevelOf does.
   const config = loadConfig(env, {
     cwd,
-    ...(options.dbPath === undefined
-      ? {}
-      : // A URL names a server: it is never resolved as a path.
-        {
-          overrides: {
-            dbPath: isPostgresUrl(options.dbPath) ? options.dbPath : resolve(cwd, options.dbPath),
-          },
-        }),
+    overrides: {
+      // A URL names a server: it is never resolved as a path.
+      dbPath:
+        options.dbPath === undefined || isPostgresUrl(options.dbPath)
+          ? options.dbPath
+          : resolve(cwd, options.dbPath),
+    },
   })
   const logger =
     options.logger ??
@@ -188,7 +185,7 @@ export async function openRuntime(
       ...settings.session,
       logger,
       feed: new MailFeed(() => coordinator, options.inboxCheckIntervalMs),
-      ...(relaySecrets === undefined ? {} : { relaySecrets }),
+      relaySecrets,
     }
     return {
       coordinator,

@@ -140,7 +140,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
         // Inboxes and conversations come and go with every registration and message: clients list them
         // when they need them rather than being told of each change.
         resources: { subscribe: true },
-        ...(channel === undefined ? {} : { experimental: { [CHANNEL_CAPABILITY]: {} } }),
+        experimental: channel === undefined ? undefined : { [CHANNEL_CAPABILITY]: {} },
       },
       instructions:
         identity.agent === undefined

@@ -159,9 +159,10 @@ function leanToolsList(result: ListToolsResult): ListToolsResult {
     tools: result.tools.map((tool) => ({
       ...tool,
       inputSchema: leanJsonSchema(tool.inputSchema, PARAMETER_LIMITS) as typeof tool.inputSchema,
-      ...(tool.outputSchema === undefined
-        ? {}
-        : { outputSchema: leanJsonSchema(tool.outputSchema, {}, true) as typeof tool.outputSchema }),
+      outputSchema:
+        tool.outputSchema === undefined
+          ? undefined
+          : (leanJsonSchema(tool.outputSchema, {}, true) as typeof tool.outputSchema),
     })),
   }
 }

@@ -92,7 +92,7 @@ export function toolError(error: unknown, tool: string, logger: Logger): CallToo
     return {
       isError: true,
       content: [{ type: 'text', text: `${error.code}: ${message}${hint === undefined ? '' : `\n${hint}`}` }],
-      _meta: { 'agent-comm/error': { code: error.code, ...(hint === undefined ? {} : { hint }) } },
+      _meta: { 'agent-comm/error': { code: error.code, hint } },
     }
   }
   const message = error instanceof Error ? error.message : String(error)

@@ -111,9 +111,7 @@ More message ids after the agent are acked too, all for that agent (without --re
       )
     }
     const coordinator = await this.coordinator()
-    const result = await coordinator.ack(messageId, agent, {
-      ...(this.flags.receipt === undefined ? {} : { receipt: this.flags.receipt }),
-    })
+    const result = await coordinator.ack(messageId, agent, { receipt: this.flags.receipt })
     this.log(ackLine(result))
     return result
   }

@@ -30,8 +30,8 @@ export default class Agents extends BaseCommand<typeof Agents> {
   async run(): Promise<AgentsResult> {
     const coordinator = await this.coordinator()
     const agents = await coordinator.agents({
-      ...(this.flags.capability === undefined ? {} : { capability: this.flags.capability }),
-      ...(this.flags.status === undefined ? {} : { status: this.flags.status as AgentProfile['status'] }),
+      capability: this.flags.capability,
+      status: this.flags.status as AgentProfile['status'] | undefined,
     })
     const filtered = this.flags.capability !== undefined || this.flags.status !== undefined
     if (agents.length === 0) this.log(filtered ? 'No registered agents match.' : 'No agents registered.')

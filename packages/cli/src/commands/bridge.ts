@@ -165,11 +165,11 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
       coordinator,
       agent: args.agent,
       bridge,
-      ...(flags['max-messages'] === undefined ? {} : { maxMessages: flags['max-messages'] }),
-      ...(flags.concurrency === undefined ? {} : { concurrency: flags.concurrency }),
-      ...(flags.timeout === undefined ? {} : { timeoutMs: Math.ceil(flags.timeout * 1000) }),
-      ...(flags.interval === undefined ? {} : { intervalMs: Math.round(flags.interval * 1000) }),
-      ...(flags['lease-seconds'] === undefined ? {} : { leaseSeconds: flags['lease-seconds'] }),
+      maxMessages: flags['max-messages'],
+      concurrency: flags.concurrency,
+      timeoutMs: flags.timeout === undefined ? undefined : Math.ceil(flags.timeout * 1000),
+      intervalMs: flags.interval === undefined ? undefined : Math.round(flags.interval * 1000),
+      leaseSeconds: flags['lease-seconds'],
       onEvent: (event) =>
         json && !flags.once ? this.logJsonLine(event) : process.stderr.write(describeEvent(event)),
     })

@@ -27,9 +27,7 @@ export default class Cleanup extends BaseCommand<typeof Cleanup> {
     const coordinator = await this.coordinator()
     const report = await coordinator.cleanup({
       ...(this.flags['dry-run'] ? { dryRun: true } : {}),
-      ...(this.flags['acked-older-than'] === undefined
-        ? {}
-        : { ackedOlderThanMs: this.flags['acked-older-than'] }),
+      ackedOlderThanMs: this.flags['acked-older-than'],
     })
     const verb = report.dryRun ? 'Would remove' : 'Removed'
     this.log(

@@ -30,8 +30,8 @@ export default class Extend extends BaseCommand<typeof Extend> {
     const { 'message-id': messageId, agent } = this.args
     const { flags } = this
     const result = await coordinator.extendLease(messageId, agent, {
-      ...(flags['lease-seconds'] === undefined ? {} : { leaseSeconds: flags['lease-seconds'] }),
-      ...(flags.receipt === undefined ? {} : { receipt: flags.receipt }),
+      leaseSeconds: flags['lease-seconds'],
+      receipt: flags.receipt,
     })
     this.log(`Lease of ${messageId} for ${agent} extended until ${result.leaseUntil}`)
     return result

@@ -33,8 +33,8 @@ export default class Nack extends BaseCommand<typeof Nack> {
     const { flags } = this
     const result = await coordinator.nack(messageId, agent, {
       reason: flags.reason,
-      ...(flags.delay === undefined ? {} : { delaySeconds: flags.delay }),
-      ...(flags.receipt === undefined ? {} : { receipt: flags.receipt }),
+      delaySeconds: flags.delay,
+      receipt: flags.receipt,
       ...(flags['dead-letter'] ? { deadLetter: true } : {}),
     })
     this.log(

@@ -90,12 +90,10 @@ Transports: sqlite (default) shares this database; http reaches an agent through
         .map((c) => c.trim())
         .filter((c) => c !== ''),
       device: flags.device,
-      ...(flags['transport-type'] === undefined
-        ? {}
-        : { transport: flags['transport-type'] as AgentProfile['transport'] }),
-      ...(flags['relay-url'] === undefined ? {} : { relayUrl: flags['relay-url'].join(',') }),
-      ...(flags['inbox-dir'] === undefined ? {} : { inboxDir: resolve(flags['inbox-dir']) }),
-      ...(metadata === undefined ? {} : { metadata }),
+      transport: flags['transport-type'] as AgentProfile['transport'] | undefined,
+      relayUrl: flags['relay-url']?.join(','),
+      inboxDir: flags['inbox-dir'] === undefined ? undefined : resolve(flags['inbox-dir']),
+      metadata,
     })
     this.log(`Registered ${agentLine(agent)}`)
     return { agent }
@@ -123,6 +121,7 @@ function a2aMetadata(
     }
     return {
       id,
+      // Absent, not undefined: metadata must be JSON, which has no undefined (z.json() refuses it).
       ...(name === undefined || name === '' ? {} : { name }),
       tags: (tags ?? '')
         .split(',')
@@ -137,5 +136,6 @@ function a2aMetadata(
       { hint: 'Give the agent card URL, e.g. https://host/.well-known/agent-card.json' },
     )
   }
+  // Absent for the same reason as `name` above.
   return { skills: parsed, ...(url === undefined ? {} : { url }) }
 }

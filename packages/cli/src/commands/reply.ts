@@ -48,9 +48,9 @@ export default class Reply extends BaseCommand<typeof Reply> {
       {
         body: args.body,
         fromAgent: args.agent,
-        ...(flags.subject === undefined ? {} : { subject: flags.subject }),
+        subject: flags.subject,
       },
-      flags['idempotency-key'] === undefined ? {} : { idempotencyKey: flags['idempotency-key'] },
+      { idempotencyKey: flags['idempotency-key'] },
     )
     const result: ReplyResult = {
       messageId: report.messageId,

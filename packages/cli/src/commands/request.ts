@@ -54,11 +54,11 @@ Prints the reply's body (--json: {requestId, reply}). When no reply comes in tim
         fromAgent: args.from,
         toAgent: args.to,
         body: args.body,
-        ...(flags.subject === undefined ? {} : { subject: flags.subject }),
+        subject: flags.subject,
       },
       {
-        ...(flags.wait === undefined ? {} : { timeoutMs: Math.round(flags.wait * 1000) }),
-        ...(flags['idempotency-key'] === undefined ? {} : { idempotencyKey: flags['idempotency-key'] }),
+        timeoutMs: flags.wait === undefined ? undefined : Math.round(flags.wait * 1000),
+        idempotencyKey: flags['idempotency-key'],
       },
     )
     const requestId = reply.routing.replyTo ?? ''

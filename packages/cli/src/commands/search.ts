@@ -42,7 +42,7 @@ export default class Search extends BaseCommand<typeof Search> {
     const { args, flags } = this
     const coordinator = await this.coordinator()
     const messages = await coordinator.search({
-      ...(args.text === undefined || args.text.trim() === '' ? {} : { text: args.text }),
+      text: args.text?.trim() === '' ? undefined : args.text,
       from: flags.from,
       to: flags.to,
       conversationId: flags.conversation,

@@ -54,11 +54,11 @@ export function registerAgentTools(server: McpServer, context: ToolContext): voi
       const agent = await coordinator.register({
         agentId: args.agent_id,
         capabilities: args.capabilities,
-        ...(args.device === undefined ? {} : { device: args.device }),
-        ...(args.transport === undefined ? {} : { transport: args.transport }),
-        ...(args.relay_url === undefined ? {} : { relayUrl: args.relay_url }),
-        ...(args.inbox_dir === undefined ? {} : { inboxDir: args.inbox_dir }),
-        ...(args.metadata === undefined ? {} : { metadata: args.metadata }),
+        device: args.device,
+        transport: args.transport,
+        relayUrl: args.relay_url,
+        inboxDir: args.inbox_dir,
+        metadata: args.metadata,
       })
       return {
         text: `Registered agent '${agent.agentId}'.\n${formatAgent(agent)}\nNext: receive messages with comm_poll (agent_id: '${agent.agentId}'); send with comm_send (from_agent: '${agent.agentId}').`,
@@ -83,10 +83,7 @@ export function registerAgentTools(server: McpServer, context: ToolContext): voi
       annotations: { title: 'Find agents', ...Behaviour.reads },
     },
     handler('comm_discover_agents', context, async (args) => {
-      const agents = await coordinator.agents({
-        ...(args.capability === undefined ? {} : { capability: args.capability }),
-        ...(args.status === undefined ? {} : { status: args.status }),
-      })
+      const agents = await coordinator.agents({ capability: args.capability, status: args.status })
       const filter = [
         args.capability === undefined ? undefined : `capability '${args.capability}'`,
         args.status === undefined ? undefined : `status ${args.status}`,

@@ -141,7 +141,7 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
       try {
         messages = await coordinator.poll(args.agent_id, {
           limit: args.limit,
-          ...(args.lease_seconds === undefined ? {} : { leaseSeconds: args.lease_seconds }),
+          leaseSeconds: args.lease_seconds,
           ...(waitSeconds > 0 ? { waitMs: Math.round(waitSeconds * 1000), signal: extra.signal } : {}),
         })
       } finally {
@@ -168,7 +168,7 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
           agentId: agent,
           count: messages.length,
           messages: shown,
-          ...(continueWait === undefined ? {} : { continueWaitSeconds: continueWait }),
+          continueWaitSeconds: continueWait,
         },
       }
     }),
@@ -193,11 +193,7 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
     },
     handler('comm_ack', context, async (args) => {
       const result = await wrongReceipt(context, args, () =>
-        coordinator.ack(
-          args.message_id,
-          args.agent_id,
-          args.receipt === undefined ? {} : { receipt: args.receipt },
-        ),
+        coordinator.ack(args.message_id, args.agent_id, { receipt: args.receipt }),
       )
       const text = result.alreadyAcked
         ? `Message ${result.messageId} was already acknowledged by '${result.recipient}'; nothing changed.`
@@ -234,9 +230,9 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
       const result = await wrongReceipt(context, args, () =>
         coordinator.nack(args.message_id, args.agent_id, {
           reason: args.reason,
-          ...(args.delay_seconds === undefined ? {} : { delaySeconds: args.delay_seconds }),
-          ...(args.dead_letter === undefined ? {} : { deadLetter: args.dead_letter }),
-          ...(args.receipt === undefined ? {} : { receipt: args.receipt }),
+          delaySeconds: args.delay_seconds,
+          deadLetter: args.dead_letter,
+          receipt: args.receipt,
         }),
       )
       const text =

@@ -106,7 +106,7 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
           total: all.length,
           count: messages.length,
           messages,
-          ...(nextBefore === undefined ? {} : { nextBefore }),
+          nextBefore,
         },
       }
     }),
@@ -128,10 +128,7 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
       annotations: { title: 'List conversations', ...Behaviour.reads },
     },
     handler('comm_list_conversations', context, async (args) => {
-      const conversations = await coordinator.conversations({
-        limit: args.limit,
-        ...(args.agent_id === undefined ? {} : { agent: args.agent_id }),
-      })
+      const conversations = await coordinator.conversations({ limit: args.limit, agent: args.agent_id })
       const text =
         conversations.length === 0
           ? 'No conversations yet. Start one with comm_send.'
@@ -181,11 +178,11 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
       const found = await coordinator.search({
         // With a cursor the newer matches are skipped here, so ask for the most the library gives.
         limit: cursor === undefined ? Math.min(args.limit + 1, MAX_LIST_LIMIT) : MAX_LIST_LIMIT,
-        ...(args.text === undefined ? {} : { text: args.text }),
-        ...(args.from_agent === undefined ? {} : { from: args.from_agent }),
-        ...(args.to_agent === undefined ? {} : { to: args.to_agent }),
-        ...(args.conversation_id === undefined ? {} : { conversationId: args.conversation_id }),
-        ...(args.since === undefined ? {} : { since: args.since }),
+        text: args.text,
+        from: args.from_agent,
+        to: args.to_agent,
+        conversationId: args.conversation_id,
+        since: args.since,
       })
       const matching = cursor === undefined ? found : found.filter((m) => before(m, cursor))
       const page = matching.slice(0, args.limit)
@@ -202,7 +199,7 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
             ].join('\n\n')
       return {
         text,
-        data: { count: messages.length, messages, ...(nextBefore === undefined ? {} : { nextBefore }) },
+        data: { count: messages.length, messages, nextBefore },
       }
     }),
   )

@@ -69,9 +69,10 @@ export function registerMaintenanceTools(server: McpServer, context: ToolContext
     handler('comm_cleanup', context, async (args) => {
       const report = await coordinator.cleanup({
         dryRun: args.dry_run,
-        ...(args.acked_older_than_hours === undefined
-          ? {}
-          : { ackedOlderThanMs: Math.round(args.acked_older_than_hours * 3_600_000) }),
+        ackedOlderThanMs:
+          args.acked_older_than_hours === undefined
+            ? undefined
+            : Math.round(args.acked_older_than_hours * 3_600_000),
       })
       const verb = report.dryRun ? 'Would remove' : 'Removed'
       const text = `${verb} ${report.expiredMessages} expired and ${report.ackedMessages} acked messages (${report.deliveries} deliveries).${

@@ -74,10 +74,10 @@ function contentOf(args: {
   const payload = payloadOf(args)
   return {
     body: args.body,
-    ...(args.subject === undefined ? {} : { subject: args.subject }),
-    ...(args.priority === undefined ? {} : { priority: args.priority }),
-    ...(payload === undefined ? {} : { payload }),
-    ...(args.metadata === undefined ? {} : { metadata: args.metadata }),
+    subject: args.subject,
+    priority: args.priority,
+    payload,
+    metadata: args.metadata,
   }
 }
 
@@ -88,8 +88,8 @@ function sendOptions(args: {
   idempotency_key?: string
 }): SendOptions {
   return {
-    ...(args.idempotency_key === undefined ? {} : { idempotencyKey: args.idempotency_key }),
-    ...(args.delay_seconds === undefined ? {} : { delaySeconds: args.delay_seconds }),
+    idempotencyKey: args.idempotency_key,
+    delaySeconds: args.delay_seconds,
     ...(args.allow_unregistered === true ? { allowUnregistered: true } : {}),
     ...(args.queue_for_future_recipients === true ? { holdForFutureRecipients: true } : {}),
   }
@@ -121,7 +121,7 @@ function sentOutcome(report: SendReport, verb: string): ToolOutcome<Record<strin
       deliveries: report.deliveries,
       duplicate: report.duplicate,
       // Ids and status only: the model wrote the body, echoing it back costs its tokens again.
-      ...(report.heldUntil === undefined ? {} : { heldUntil: report.heldUntil }),
+      heldUntil: report.heldUntil,
     },
   }
 }
@@ -220,12 +220,8 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
         fromAgent: args.from_agent,
         toAgent: args.to_agent,
         ...content,
-        ...(subject === undefined ? {} : { subject }),
-        routing: {
-          ...(args.reply_to === undefined ? {} : { replyTo: args.reply_to }),
-          ...(conversationId === undefined ? {} : { conversationId }),
-          ...(args.ttl_hours === undefined ? {} : { ttlHours: args.ttl_hours }),
-        },
+        subject,
+        routing: { replyTo: args.reply_to, conversationId, ttlHours: args.ttl_hours },
       }
       const report = await coordinator.send(input, sendOptions(args))
       context.inboxes.poke()
@@ -255,8 +251,8 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
         args.message_id,
         {
           ...contentOf(args),
-          ...(args.from_agent === undefined ? {} : { fromAgent: args.from_agent }),
-          ...(args.ttl_hours === undefined ? {} : { routing: { ttlHours: args.ttl_hours } }),
+          fromAgent: args.from_agent,
+          routing: { ttlHours: args.ttl_hours },
         },
         sendOptions(args),
       )
@@ -293,7 +289,7 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
           fromAgent: args.from_agent,
           toAgent: args.to_agent,
           ...contentOf(args),
-          ...(args.ttl_hours === undefined ? {} : { routing: { ttlHours: args.ttl_hours } }),
+          routing: { ttlHours: args.ttl_hours },
         },
         sendOptions(args),
       )

@@ -69,7 +69,7 @@ export function registerRelayTools(server: McpServer, context: ToolContext): voi
         agentId: issued.agentId,
         file,
         createdAt: issued.createdAt,
-        ...(issued.envVar === undefined ? {} : { envVar: issued.envVar }),
+        envVar: issued.envVar,
       }
       return {
         text: `Created the relay secret of '${issued.agentId}' and wrote it to ${file} (readable by this user only; not shown here). The agent's operator sets ${name} from it on the agent's machine (e.g. \`set -a; . ${file}; set +a\`), then deletes the file.`,
@@ -96,8 +96,8 @@ export function registerRelayTools(server: McpServer, context: ToolContext): voi
       const secrets = (await store.list()).map((info) => ({
         agentId: info.agentId,
         createdAt: info.createdAt,
-        ...(info.activeSecrets === undefined ? {} : { activeSecrets: info.activeSecrets }),
-        ...(info.previousValidUntil === undefined ? {} : { previousValidUntil: info.previousValidUntil }),
+        activeSecrets: info.activeSecrets,
+        previousValidUntil: info.previousValidUntil,
       }))
       const text =
         secrets.length === 0

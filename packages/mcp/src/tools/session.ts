@@ -106,10 +106,10 @@ export function registerSessionTools(server: McpServer, context: ToolContext): v
         data: {
           agentId: agent,
           waiting,
-          ...(oldest === undefined ? {} : { oldestWaiting: brief(oldest) }),
+          oldestWaiting: oldest === undefined ? undefined : brief(oldest),
           awaitingReply,
           failedSent,
-          ...(cursor === undefined ? {} : { cursor }),
+          cursor,
         },
       }
     }),

@@ -1,13 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
-import {
-  applyOrPrint,
-  cliCommand,
-  currentPlaces,
-  databaseOf,
-  type PlannedFile,
-  planHooks,
-} from '../../install-plan.js'
+import { applyOrPrint, installTarget, type PlannedFile, planHooks } from '../../install-plan.js'
 
 /** `--json` output of `hooks install`. */
 export interface HooksInstallResult {
@@ -45,13 +38,12 @@ Claude Code: .claude/settings.json (--scope project, the default) or ~/.claude/s
     const agent = flags.agent ?? process.env.AGENT_COMM_AGENT
     if (agent === undefined || agent === '')
       this.error('Say whose mail the hooks show: --agent <id>', { exit: 2 })
-    const places = currentPlaces()
-    const database = databaseOf(flags.db, process.env, places.cwd)
+    const { places, database, base } = installTarget(flags.db)
     const files = planHooks(
       flags.client as 'claude-code' | 'codex',
       flags.scope as 'project' | 'user',
       places,
-      cliCommand(),
+      base,
       agent,
       database,
     )

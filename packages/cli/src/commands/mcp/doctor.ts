@@ -34,8 +34,9 @@ function codexEntry(
   const args = /^args\s*=\s*(\[.*\])/m.exec(section)?.[1]
   const db = /^AGENT_COMM_DB_PATH\s*=\s*("(?:[^"\\]|\\.)*")/m.exec(section)?.[1]
   return {
-    ...(command === undefined ? {} : { command: JSON.parse(command) as string }),
+    command: command === undefined ? undefined : (JSON.parse(command) as string),
     args: args === undefined ? [] : (JSON.parse(args) as string[]),
+    // An environment for the child: no variable at all rather than one set to undefined.
     env: db === undefined ? {} : { AGENT_COMM_DB_PATH: JSON.parse(db) as string },
   }
 }

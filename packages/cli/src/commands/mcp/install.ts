@@ -3,9 +3,7 @@ import { BaseCommand } from '../../base-command.js'
 import { CLIENTS, type ClientName, SERVER_KEY } from '../../client-config.js'
 import {
   applyOrPrint,
-  cliCommand,
-  currentPlaces,
-  databaseOf,
+  installTarget,
   type PlannedFile,
   planHooks,
   planServer,
@@ -70,9 +68,7 @@ Files: claude-code .mcp.json (project) or ~/.claude.json (user); claude-desktop 
     if (flags.hooks && client !== 'claude-code' && client !== 'codex') {
       this.error('--hooks: only Claude Code and Codex run hooks that add context', { exit: 2 })
     }
-    const places = currentPlaces()
-    const database = databaseOf(flags.db, process.env, places.cwd)
-    const base = cliCommand()
+    const { places, database, base } = installTarget(flags.db)
     let files: PlannedFile[]
     try {
       files = [
@@ -94,6 +90,6 @@ Files: claude-code .mcp.json (project) or ~/.claude.json (user); claude-desktop 
       ? `claude --dangerously-load-development-channels server:${SERVER_KEY}`
       : undefined
     if (launch !== undefined) this.log(`Start Claude Code with the channel: ${launch}`)
-    return { client, dryRun: flags['dry-run'], files, ...(launch === undefined ? {} : { launch }) }
+    return { client, dryRun: flags['dry-run'], files, launch }
   }
 }

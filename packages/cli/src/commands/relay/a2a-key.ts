@@ -48,6 +48,6 @@ export default class RelayA2AKey extends BaseCommand<typeof RelayA2AKey> {
         )
       for (const key of keys) this.log(`${key.kid}${key.current ? '  (current)' : '  (grace period)'}`)
     }
-    return { action, keys, ...(rotatedTo === undefined ? {} : { rotatedTo }) }
+    return { action, keys, rotatedTo }
   }
 }

@@ -57,7 +57,7 @@ export default class RelayA2AToken extends BaseCommand<typeof RelayA2AToken> {
     const store = await PostgresA2AStore.connect({
       url: db,
       poolSize: 2,
-      ...(schema === undefined ? {} : { schema }),
+      schema,
     })
     return { tokens: new A2ATokens(store), close: () => store.close() }
   }
@@ -74,7 +74,7 @@ export default class RelayA2AToken extends BaseCommand<typeof RelayA2AToken> {
           ?.split(',')
           .map((a) => a.trim())
           .filter((a) => a !== '')
-        const issued = await tokens.create(args.name as string, agents === undefined ? {} : { agents })
+        const issued = await tokens.create(args.name as string, { agents })
         if (!this.jsonEnabled()) {
           process.stderr.write(
             `A2A token for caller a2a:${issued.name} (agents: ${issued.agents?.join(', ') ?? 'all with A2A skills'}). It is shown only this once; the caller sends it as "Authorization: Bearer <token>":\n`,

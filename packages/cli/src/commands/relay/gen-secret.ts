@@ -92,10 +92,7 @@ An agent that has a secret keeps it unless --rotate (a new secret; the old one k
     const { args, flags } = this
     return flags.rotate
       ? store
-          .rotate(
-            args.agent,
-            flags['grace-seconds'] === undefined ? {} : { graceSeconds: flags['grace-seconds'] },
-          )
+          .rotate(args.agent, { graceSeconds: flags['grace-seconds'] })
           .catch((error: unknown) => Promise.reject(missingRelaySecret(error, args.agent, location)))
       : store.generate(args.agent, flags.replace ? { replace: true } : {})
   }
