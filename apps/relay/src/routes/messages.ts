@@ -28,19 +28,16 @@ import { type RouteDef, routesOf } from '../route-table.js'
 
 const route = routesOf({ tag: 'messages', auth: 'agent', prefix: API_PREFIX })
 
-/**
- * The spool's options for one message of a send request, to its resolved recipients. Options not given
- * are left out, not undefined: `spool.send` validates no empty object, the fast path of a plain direct send.
- */
+/** The spool's options for one message of a send request (or batch item), to its resolved recipients. */
 function sendOptions(
   recipients: string[] | undefined,
   item: { delaySeconds?: number; maxAttempts?: number; idempotencyKey?: string },
 ): SendOptions {
   return {
-    ...(recipients === undefined ? {} : { recipients }),
-    ...(item.delaySeconds === undefined ? {} : { delaySeconds: item.delaySeconds }),
-    ...(item.maxAttempts === undefined ? {} : { maxAttempts: item.maxAttempts }),
-    ...(item.idempotencyKey === undefined ? {} : { idempotencyKey: item.idempotencyKey }),
+    recipients,
+    delaySeconds: item.delaySeconds,
+    maxAttempts: item.maxAttempts,
+    idempotencyKey: item.idempotencyKey,
   }
 }
 
