@@ -32,26 +32,27 @@ function useLiveTick(session: Session | undefined): number {
   return tick
 }
 
-/** A labelled, required input of the sign-in form. */
+/** A labelled, required input of the sign-in form (`secret`: a password field). */
 function Field(props: {
   label: string
   name: string
-  type?: string
+  secret?: boolean
   autoComplete: string
   value: string
   onValue: (value: string) => void
 }) {
+  const input = {
+    name: props.name,
+    autoComplete: props.autoComplete,
+    value: props.value,
+    onInput: (e: { currentTarget: HTMLInputElement }) => props.onValue(e.currentTarget.value),
+    required: true,
+  }
   return (
+    // biome-ignore lint/a11y/noLabelWithoutControl: the input is inside the label, in either branch
     <label>
       {props.label}
-      <input
-        name={props.name}
-        type={props.type}
-        autoComplete={props.autoComplete}
-        value={props.value}
-        onInput={(e) => props.onValue(e.currentTarget.value)}
-        required
-      />
+      {props.secret ? <input type="password" {...input} /> : <input {...input} />}
     </label>
   )
 }
@@ -76,7 +77,7 @@ function SignIn(props: { onSignedIn: (s: Session) => void; problem: string }) {
         <Field
           label="Relay secret"
           name="secret"
-          type="password"
+          secret
           autoComplete="current-password"
           value={secret}
           onValue={setSecret}
