@@ -227,7 +227,7 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
   await app.register(metricsPlugin, { metrics: ctx.metrics, spool: deps.spool })
   const consoleMount = await mountConsole(app, ctx, adminOf(options), {
     ...options.console,
-    ...(deps.consoleStore === undefined ? {} : { store: deps.consoleStore }),
+    store: deps.consoleStore,
   })
   await app.register(authenticationPlugin, {
     authenticator: authenticatorOf(deps, options, clock),
@@ -280,7 +280,7 @@ function authenticatorOf(deps: RelayDeps, options: ParsedOptions, clock: Clock):
     clock,
     windowMs: options.authWindowMs,
     ...adminOf(options),
-    ...(options.audience === undefined ? {} : { audience: options.audience }),
+    audience: options.audience,
     requireAudience: options.requireAudience,
   })
 }
@@ -327,9 +327,9 @@ function a2aOptions(deps: RelayDeps, options: ParsedOptions, clock: Clock): A2AP
     version: RELAY_VERSION,
     push: {
       policy: { allowPrivate: options.a2a.pushAllowPrivate, allowHosts: options.a2a.pushAllowHosts },
-      ...(deps.a2aSealer === undefined ? {} : { signing: { sealer: deps.a2aSealer } }),
+      signing: deps.a2aSealer === undefined ? undefined : { sealer: deps.a2aSealer },
     },
-    ...(deps.logger === undefined ? {} : { logger: deps.logger }),
-    ...(deps.a2aStore === undefined ? {} : { store: deps.a2aStore }),
+    logger: deps.logger,
+    store: deps.a2aStore,
   }
 }

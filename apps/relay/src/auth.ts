@@ -34,10 +34,7 @@ export class AuthFailure extends HttpProblem {
   readonly claimedAgent: string | undefined
 
   constructor(reason: AuthFailureReason, problem: HttpProblem, claimedAgent: string | undefined) {
-    super(problem.status, problem.code, problem.message, {
-      ...(problem.hint === undefined ? {} : { hint: problem.hint }),
-      details: problem.details,
-    })
+    super(problem.status, problem.code, problem.message, { hint: problem.hint, details: problem.details })
     this.reason = reason
     this.claimedAgent = claimedAgent
   }
@@ -170,7 +167,7 @@ export class Authenticator {
       timestamp,
       nonce,
       agentId,
-      ...(version === 2 && audience !== undefined ? { audience } : {}),
+      audience: version === 2 ? audience : undefined,
     })
     const matched = verifySignature(valid.length > 0 ? valid : DECOY_SECRETS, canonical, signature)
     if (!matched || valid.length === 0) {

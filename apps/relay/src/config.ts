@@ -312,29 +312,23 @@ export function loadRelayConfig(
       hint: 'Set --audience (AGENT_COMM_RELAY_AUDIENCE) to the name clients sign for.',
     })
   }
+  const cwd = options.cwd ?? '.'
   return {
     help: false,
     config: {
       port: v.AGENT_COMM_RELAY_PORT,
       host: v.AGENT_COMM_RELAY_HOST,
-      dataDir: resolve(options.cwd ?? '.', v.AGENT_COMM_RELAY_DATA_DIR),
-      ...(v.AGENT_COMM_RELAY_DATABASE_URL === undefined
-        ? {}
-        : { databaseUrl: v.AGENT_COMM_RELAY_DATABASE_URL }),
-      ...(v.AGENT_COMM_RELAY_PG_SCHEMA === undefined ? {} : { postgresSchema: v.AGENT_COMM_RELAY_PG_SCHEMA }),
-      ...(v.AGENT_COMM_RELAY_PG_POOL_SIZE === undefined
-        ? {}
-        : { postgresPoolSize: v.AGENT_COMM_RELAY_PG_POOL_SIZE }),
-      ...(v.AGENT_COMM_RELAY_PG_NONCE_COMMIT === undefined
-        ? {}
-        : { postgresNonceCommit: v.AGENT_COMM_RELAY_PG_NONCE_COMMIT }),
-      ...(v.AGENT_COMM_RELAY_PG_CLAIM_COMMIT === undefined
-        ? {}
-        : { postgresClaimCommit: v.AGENT_COMM_RELAY_PG_CLAIM_COMMIT }),
-      ...(v.AGENT_COMM_RELAY_SECRETS_KEY === undefined ? {} : { secretsKey: v.AGENT_COMM_RELAY_SECRETS_KEY }),
-      ...(v.AGENT_COMM_RELAY_SECRETS_KEY_FILE === undefined
-        ? {}
-        : { secretsKeyFile: resolve(options.cwd ?? '.', v.AGENT_COMM_RELAY_SECRETS_KEY_FILE) }),
+      dataDir: resolve(cwd, v.AGENT_COMM_RELAY_DATA_DIR),
+      databaseUrl: v.AGENT_COMM_RELAY_DATABASE_URL,
+      postgresSchema: v.AGENT_COMM_RELAY_PG_SCHEMA,
+      postgresPoolSize: v.AGENT_COMM_RELAY_PG_POOL_SIZE,
+      postgresNonceCommit: v.AGENT_COMM_RELAY_PG_NONCE_COMMIT,
+      postgresClaimCommit: v.AGENT_COMM_RELAY_PG_CLAIM_COMMIT,
+      secretsKey: v.AGENT_COMM_RELAY_SECRETS_KEY,
+      secretsKeyFile:
+        v.AGENT_COMM_RELAY_SECRETS_KEY_FILE === undefined
+          ? undefined
+          : resolve(cwd, v.AGENT_COMM_RELAY_SECRETS_KEY_FILE),
       authWindowSeconds: v.AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS,
       bodyLimitBytes: v.AGENT_COMM_RELAY_BODY_LIMIT,
       rateLimitPerMinute: v.AGENT_COMM_RELAY_RATE_LIMIT,
@@ -342,16 +336,12 @@ export function loadRelayConfig(
       maxDeliveriesPerRequest: v.AGENT_COMM_RELAY_MAX_DELIVERIES,
       authFailuresPerMinute: v.AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT,
       trustProxy: v.AGENT_COMM_RELAY_TRUST_PROXY,
-      ...(v.AGENT_COMM_RELAY_AUDIENCE === undefined ? {} : { audience: v.AGENT_COMM_RELAY_AUDIENCE }),
+      audience: v.AGENT_COMM_RELAY_AUDIENCE,
       requireAudience: v.AGENT_COMM_RELAY_REQUIRE_AUDIENCE,
       adminId: v.AGENT_COMM_RELAY_ADMIN_ID,
-      ...(v.AGENT_COMM_RELAY_ADMIN_SECRET === undefined
-        ? {}
-        : { adminSecret: v.AGENT_COMM_RELAY_ADMIN_SECRET }),
+      adminSecret: v.AGENT_COMM_RELAY_ADMIN_SECRET,
       leaseSeconds: v.AGENT_COMM_RELAY_LEASE_SECONDS,
-      ...(v.AGENT_COMM_RELAY_A2A_PUSH_ALLOW === undefined
-        ? {}
-        : { a2aPushAllow: v.AGENT_COMM_RELAY_A2A_PUSH_ALLOW }),
+      a2aPushAllow: v.AGENT_COMM_RELAY_A2A_PUSH_ALLOW,
       logLevel: v.AGENT_COMM_RELAY_LOG_LEVEL,
     },
   }

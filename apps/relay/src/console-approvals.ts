@@ -103,12 +103,12 @@ function entryOf(record: AuditRecord): AuditEntry {
     responseId: record.responseId,
     requester: record.requester,
     question: record.question,
-    ...(record.action === null ? {} : { action: record.action }),
+    action: record.action ?? undefined,
     decision: record.decision,
-    ...(record.comment === null ? {} : { comment: record.comment }),
+    comment: record.comment ?? undefined,
     decidedBy: record.decidedBy,
     decidedAt: new Date(record.decidedAt).toISOString(),
-    ...(args?.success === true ? { arguments: args.data } : {}),
+    arguments: args?.success === true ? args.data : undefined,
     expired: record.expired,
   }
 }
@@ -117,10 +117,11 @@ function responseOf(record: AuditRecord): ApprovalResponse {
   const entry = entryOf(record)
   return ApprovalResponseSchema.parse({
     decision: entry.decision,
-    ...(entry.comment === undefined ? {} : { comment: entry.comment }),
+    comment: entry.comment,
     decidedBy: entry.decidedBy,
     decidedAt: entry.decidedAt,
-    ...(entry.arguments === undefined ? {} : { arguments: entry.arguments }),
+    arguments: entry.arguments,
+    // Only a decision by expiry says so (no `expired: false`), as in `decide`.
     ...(entry.expired ? { expired: true } : {}),
   })
 }
@@ -156,11 +157,7 @@ export class Approvals {
   ): Promise<Page<PendingApproval>> {
     const limit = Math.min(Math.max(page.limit ?? 50, 1), MAX_PAGE)
     const after = parseCursor(page.cursor)
-    const refs = await this.#store.pendingApprovals({
-      ...(agentId === undefined ? {} : { recipient: agentId }),
-      ...(after === undefined ? {} : { after }),
-      limit,
-    })
+    const refs = await this.#store.pendingApprovals({ recipient: agentId, after, limit })
     const items: PendingApproval[] = []
     for (const ref of refs) {
       let message: MessageV2
@@ -177,7 +174,7 @@ export class Approvals {
     const last = refs.at(-1)
     return {
       items,
-      ...(refs.length === limit && last !== undefined ? { next: cursorOf(last.createdAt, last.seq) } : {}),
+      next: refs.length === limit && last !== undefined ? cursorOf(last.createdAt, last.seq) : undefined,
     }
   }
 
@@ -185,10 +182,7 @@ export class Approvals {
   async *allPending(): AsyncGenerator<PendingApproval> {
     let cursor: string | undefined
     do {
-      const page = await this.pending(undefined, {
-        ...(cursor === undefined ? {} : { cursor }),
-        limit: MAX_PAGE,
-      })
+      const page = await this.pending(undefined, { cursor, limit: MAX_PAGE })
       yield* page.items
       cursor = page.next
     } while (cursor !== undefined)
@@ -220,6 +214,7 @@ export class Approvals {
     const legacy = await this.#legacyDecision(requestId)
     if (legacy !== undefined) return { response: legacy, first: false }
     const now = this.#clock.now()
+    // Keys left out, not undefined: the response rides in a message payload, JSON that refuses undefined.
     const response = ApprovalResponseSchema.parse({
       decision: decision.decision,
       ...(decision.comment === undefined || decision.comment === '' ? {} : { comment: decision.comment }),
@@ -305,15 +300,11 @@ export class Approvals {
       }
       afterSeq = Number(page.cursor)
     }
-    const records = await this.#store.audit({
-      ...(agentId === undefined ? {} : { agentId }),
-      ...(afterSeq === undefined ? {} : { afterSeq }),
-      limit,
-    })
+    const records = await this.#store.audit({ agentId, afterSeq, limit })
     const last = records.at(-1)
     return {
       items: records.map(entryOf),
-      ...(records.length === limit && last !== undefined ? { next: String(last.seq) } : {}),
+      next: records.length === limit && last !== undefined ? String(last.seq) : undefined,
     }
   }
 
@@ -361,11 +352,7 @@ export class Approvals {
         subject: message.subject,
         body: message.body,
         priority: message.priority,
-        routing: {
-          ...(message.routing.conversationId === undefined
-            ? {}
-            : { conversationId: message.routing.conversationId }),
-        },
+        routing: { conversationId: message.routing.conversationId },
         payload: {
           type: 'approval_request',
           data: { ...request, deadline: new Date(now + window).toISOString(), onExpiry: 'deny' },
@@ -376,7 +363,7 @@ export class Approvals {
           escalatedFrom: message.toAgent,
         },
       },
-      recipients === undefined ? {} : { recipients },
+      { recipients },
     )
   }
 }

@@ -100,11 +100,7 @@ export async function mountConsole(
     }
     app.csrfProtection(request, reply, done)
   })
-  const sessions = new ConsoleSessions({
-    store,
-    clock: ctx.clock,
-    ...(options.sessionTtlMs === undefined ? {} : { ttlMs: options.sessionTtlMs }),
-  })
+  const sessions = new ConsoleSessions({ store, clock: ctx.clock, ttlMs: options.sessionTtlMs })
   app.decorate(SESSIONS, sessions)
   const approvals = new Approvals({ spool: ctx.spool, registry: ctx.registry, clock: ctx.clock, store })
   await app.register(consolePlugin, { prefix: '/console' })
@@ -133,8 +129,8 @@ export async function mountConsole(
       approvals,
       ...admin,
       throughput: (params) => owned.throughput(params),
-      ...(options.streamSafetyPollMs === undefined ? {} : { streamSafetyPollMs: options.streamSafetyPollMs }),
-      ...(store.notifyChange === undefined ? {} : { notifyChange: () => owned.notifyChange!() }),
+      streamSafetyPollMs: options.streamSafetyPollMs,
+      notifyChange: store.notifyChange === undefined ? undefined : () => owned.notifyChange!(),
     }),
     callerOf: (request) => sessions.callerOf(request),
   }

@@ -28,7 +28,7 @@ export class HttpProblem extends Error {
 
 /** 403: the authenticated agent may not do this. */
 export function forbidden(message: string, hint?: string): HttpProblem {
-  return new HttpProblem(403, RelayErrorCode.FORBIDDEN, message, hint === undefined ? {} : { hint })
+  return new HttpProblem(403, RelayErrorCode.FORBIDDEN, message, { hint })
 }
 
 /** HTTP status of each protocol error code; a code not listed is the relay's failure (500). */
@@ -85,7 +85,7 @@ export function toErrorReply(error: unknown, requestId: string): ErrorReply {
     return {
       status: error.status,
       serverFault: error.status >= 500,
-      ...(error.headers === undefined ? {} : { headers: error.headers }),
+      headers: error.headers,
       body: { error: compact(error.code, error.message, error.hint, error.details) },
     }
   }
@@ -149,10 +149,11 @@ function compact(
   hint?: string,
   details?: Record<string, unknown>,
 ): ErrorResponse['error'] {
+  // Sent only as JSON, where an undefined key is left out.
   return {
     code,
     message,
-    ...(hint === undefined ? {} : { hint }),
-    ...(details === undefined || Object.keys(details).length === 0 ? {} : { details }),
+    hint,
+    details: details === undefined || Object.keys(details).length === 0 ? undefined : details,
   }
 }

@@ -71,36 +71,25 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
   if (spool === undefined) {
     if (options.path === undefined) throw new Error('startLocalConsole needs a path or a spool and registry')
     if (/^postgres(ql)?:\/\//i.test(options.path)) {
-      // The spool, the registry and the console's tables in one schema of that database.
-      const schema = options.postgresSchema === undefined ? {} : { schema: options.postgresSchema }
       // Loaded here only: drizzle-orm and pg are not for a console over a SQLite file.
       const { openPostgres, openPostgresConsoleStore } = await import('@agent-comm/postgres')
-      postgres = await openPostgres({
-        url: options.path,
-        ...schema,
-        ...(options.clock === undefined ? {} : { clock: options.clock }),
-      })
+      // The spool, the registry and the console's tables in one schema of that database.
+      const schema = options.postgresSchema
+      postgres = await openPostgres({ url: options.path, schema, clock: options.clock })
       spool = postgres.spool
       registry ??= postgres.registry
       try {
-        consoleStore ??= await openPostgresConsoleStore({ url: options.path, ...schema })
+        consoleStore ??= await openPostgresConsoleStore({ url: options.path, schema })
       } catch (error) {
         await postgres.close()
         throw error
       }
     } else {
-      spool = await Spool.open({
-        path: options.path,
-        create: options.create ?? false,
-        ...(options.clock === undefined ? {} : { clock: options.clock }),
-      })
+      spool = await Spool.open({ path: options.path, create: options.create ?? false, clock: options.clock })
     }
   }
   try {
-    registry ??= await Registry.open({
-      spool,
-      ...(options.clock === undefined ? {} : { clock: options.clock }),
-    })
+    registry ??= await Registry.open({ spool, clock: options.clock })
   } catch (error) {
     if (owned) await spool.close()
     throw error
@@ -110,14 +99,14 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
     registry,
     secrets: { secretsFor: () => [] },
     nonces: NO_NONCES,
-    ...(consoleStore === undefined ? {} : { consoleStore }),
-    ...(options.clock === undefined ? {} : { clock: options.clock }),
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
+    consoleStore,
+    clock: options.clock,
+    logger: options.logger,
     options: {
       // Signed in as a human agent, nobody is the operator: the admin id is one no agent can have.
       admin: { agentId: options.as === undefined ? 'admin' : 'console:no-operator' },
       rateLimit: false,
-      ...(options.console === undefined ? {} : { console: options.console }),
+      console: options.console,
     },
   })
   if (owned) {

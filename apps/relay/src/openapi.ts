@@ -23,7 +23,7 @@ function parameters(schema: z.ZodType | undefined, location: 'path' | 'query'): 
     name,
     in: location,
     required: location === 'path' || required.has(name),
-    ...(typeof property.description === 'string' ? { description: property.description } : {}),
+    description: typeof property.description === 'string' ? property.description : undefined,
     schema: property,
   }))
 }
@@ -43,7 +43,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 
 /**
  * The OpenAPI 3.1 document of the relay's API, generated from the route table's zod schemas (JSON Schema
- * 2020-12, which OpenAPI 3.1 uses as is).
+ * 2020-12, which OpenAPI 3.1 uses as is). Served as JSON, which leaves out the undefined keys.
  */
 export function openApiDocument(routes: readonly RouteDef[], info: { version: string }): JsonSchema {
   const paths: Record<string, Record<string, JsonSchema>> = {}
@@ -79,18 +79,14 @@ export function openApiDocument(routes: readonly RouteDef[], info: { version: st
     paths[path][def.method.toLowerCase()] = {
       operationId: def.operationId,
       summary: def.summary,
-      ...(def.description === undefined ? {} : { description: def.description }),
+      description: def.description,
       tags: [def.tag],
       security: def.auth === 'none' ? [] : [{ agentId: [], timestamp: [], nonce: [], signature: [] }],
       parameters: [...parameters(def.params, 'path'), ...parameters(def.query, 'query')],
-      ...(def.body === undefined
-        ? {}
-        : {
-            requestBody: {
-              required: true,
-              content: { 'application/json': { schema: jsonSchema(def.body, 'input') } },
-            },
-          }),
+      requestBody:
+        def.body === undefined
+          ? undefined
+          : { required: true, content: { 'application/json': { schema: jsonSchema(def.body, 'input') } } },
       responses,
     }
   }

@@ -51,10 +51,10 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
       nonces,
       logger,
       ready: () => storage.ping(),
-      ...(storage.a2a === undefined ? {} : { a2aStore: storage.a2a }),
+      a2aStore: storage.a2a,
       a2aSealer: storage.a2aSealer,
-      ...(storage.console === undefined ? {} : { consoleStore: storage.console }),
-      ...(clock === undefined ? {} : { clock }),
+      consoleStore: storage.console,
+      clock,
       options: {
         authWindowMs: config.authWindowSeconds * 1000,
         bodyLimitBytes: config.bodyLimitBytes,
@@ -63,7 +63,7 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
         maxRecipientsPerMessage: config.maxRecipientsPerMessage,
         maxDeliveriesPerRequest: config.maxDeliveriesPerRequest,
         trustProxy: config.trustProxy,
-        ...(config.audience === undefined ? {} : { audience: config.audience }),
+        audience: config.audience,
         requireAudience: config.requireAudience,
         a2a: {
           pushAllowPrivate: config.a2aPushAllow === true,

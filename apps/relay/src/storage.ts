@@ -46,7 +46,7 @@ export interface RelayStorage {
  */
 export async function openRelayStorage(
   config: RelayConfig,
-  deps: { clock?: Clock | undefined; logger: Logger },
+  deps: { clock?: Clock; logger: Logger },
 ): Promise<RelayStorage> {
   return config.databaseUrl === undefined
     ? openSqliteStorage(config, deps)
@@ -102,35 +102,22 @@ export function sqliteRelaySecretsKey(
 
 async function openSqliteStorage(
   config: RelayConfig,
-  deps: { clock?: Clock | undefined; logger: Logger },
+  deps: { clock?: Clock; logger: Logger },
 ): Promise<RelayStorage> {
   const { clock, logger } = deps
   const dbPath = join(config.dataDir, RELAY_DB_FILE)
   secureDataFolder(config.dataDir, dbPath, logger)
   const a2aSealer = sqliteRelaySecretsKey(config)
-  const spool = await Spool.open({
-    path: dbPath,
-    leaseSeconds: config.leaseSeconds,
-    logger,
-    ...(clock === undefined ? {} : { clock }),
-  })
+  const spool = await Spool.open({ path: dbPath, leaseSeconds: config.leaseSeconds, logger, clock })
   try {
     // The relay's spool holds the deliveries of every agent registered with it, whatever transport its
     // profile names: each is given the held group messages it matches when it registers.
-    const registry = await Registry.open({
-      spool,
-      releaseHeldTo: 'all-agents',
-      ...(clock === undefined ? {} : { clock }),
-    })
-    const secrets = await SecretStore.open({
-      path: SecretStore.fileIn(config.dataDir),
-      logger,
-      ...(clock === undefined ? {} : { clock }),
-    })
+    const registry = await Registry.open({ spool, releaseHeldTo: 'all-agents', clock })
+    const secrets = await SecretStore.open({ path: SecretStore.fileIn(config.dataDir), logger, clock })
     const nonces = SqliteNonceStore.open(sqliteConnection(spool), {
       logger,
       windowMs: config.authWindowSeconds * 1000,
-      ...(clock === undefined ? {} : { clock }),
+      clock,
     })
     return {
       spool,
@@ -157,44 +144,37 @@ async function openSqliteStorage(
 async function openPostgresStorage(
   config: RelayConfig,
   url: string,
-  deps: { clock?: Clock | undefined; logger: Logger },
+  deps: { clock?: Clock; logger: Logger },
 ): Promise<RelayStorage> {
   const { clock, logger } = deps
   // The key first: a replica without it refuses to start before touching the database.
   const key = relaySecretsKey(config)
   const [{ openPostgres, openPostgresConsoleStore, openPostgresRelayStores }, { PostgresA2AStore }] =
     await Promise.all([import('@agent-comm/postgres'), import('@agent-comm/postgres/a2a')])
+  const schema = config.postgresSchema
   const database = await openPostgres({
     url,
-    ...(config.postgresSchema === undefined ? {} : { schema: config.postgresSchema }),
-    ...(config.postgresPoolSize === undefined ? {} : { poolSize: config.postgresPoolSize }),
-    ...(config.postgresClaimCommit === undefined ? {} : { claimCommit: config.postgresClaimCommit }),
+    schema,
+    poolSize: config.postgresPoolSize,
+    claimCommit: config.postgresClaimCommit,
     logger,
-    ...(clock === undefined ? {} : { clock }),
+    clock,
     spool: { leaseSeconds: config.leaseSeconds },
     registry: { releaseHeldTo: 'all-agents' },
   })
   const cleanup: (() => Promise<void>)[] = []
   try {
-    const a2a = await PostgresA2AStore.connect({
-      url,
-      ...(config.postgresSchema === undefined ? {} : { schema: config.postgresSchema }),
-      logger,
-    })
+    const a2a = await PostgresA2AStore.connect({ url, schema, logger })
     cleanup.push(() => a2a.close())
-    const consoleStore = await openPostgresConsoleStore({
-      url,
-      ...(config.postgresSchema === undefined ? {} : { schema: config.postgresSchema }),
-      logger,
-    })
+    const consoleStore = await openPostgresConsoleStore({ url, schema, logger })
     // Closed by the relay's console (onClose); this undo is for a failure before the relay exists.
     cleanup.push(() => consoleStore.close())
     const stores = await openPostgresRelayStores({
       url,
-      ...(config.postgresSchema === undefined ? {} : { schema: config.postgresSchema }),
+      schema,
       key,
       windowMs: config.authWindowSeconds * 1000,
-      ...(config.postgresNonceCommit === undefined ? {} : { nonceCommit: config.postgresNonceCommit }),
+      nonceCommit: config.postgresNonceCommit,
       logger,
       // Nonce expiry and rotation grace on the spool's clock: the server's time unless a clock is injected.
       clock: clock ?? database.spool.clock,

@@ -52,9 +52,10 @@ export const tracingPlugin = fp(
           : trace.setSpanContext(ROOT_CONTEXT, {
               ...ids,
               isRemote: true,
-              ...(typeof tracestate === 'string' && tracestate !== ''
-                ? { traceState: createTraceState(tracestate) }
-                : {}),
+              traceState:
+                typeof tracestate === 'string' && tracestate !== ''
+                  ? createTraceState(tracestate)
+                  : undefined,
             })
       const route = request.routeOptions.url ?? 'unmatched'
       const attributes: Attributes = {

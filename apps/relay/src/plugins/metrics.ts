@@ -19,7 +19,7 @@ export const metricsPlugin = fp<{ metrics: RelayMetrics; spool: Spool }>(
           route,
           status: reply.statusCode,
           ms: Math.round(reply.elapsedTime * 10) / 10,
-          ...(caller === undefined ? {} : { agentId: caller.agentId }),
+          agentId: caller?.agentId,
         },
         'request completed',
       )

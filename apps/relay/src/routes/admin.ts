@@ -91,9 +91,7 @@ export function adminRoutes(ctx: RelayContext): RouteDef[] {
                   : {
                       createdAt: info.createdAt,
                       activeSecrets: info.activeSecrets,
-                      ...(info.previousValidUntil === undefined
-                        ? {}
-                        : { previousValidUntil: info.previousValidUntil }),
+                      previousValidUntil: info.previousValidUntil,
                     },
             }
           }),

@@ -20,7 +20,7 @@ import {
 import { API_PREFIX } from '@agent-comm/transport-http'
 import { z } from 'zod'
 import type { Caller } from '../auth.js'
-import { type Approvals, MAX_PAGE } from '../console-approvals.js'
+import { type Approvals, MAX_PAGE, type Page } from '../console-approvals.js'
 import { ConsoleSessions, SESSION_COOKIE } from '../console-sessions.js'
 import { mayRead, openEventStream, type RelayContext } from '../context.js'
 import { forbidden, HttpProblem } from '../http-errors.js'
@@ -144,6 +144,35 @@ function isHuman(profile: z.output<typeof AgentProfileSchema>): boolean {
 }
 
 const route = routesOf({ tag: 'console', auth: 'agent', prefix: PREFIX })
+
+/**
+ * `GET` of one page of a list, `PageQuery` in: the signed-in agent's part (`agentId`), or all of it for the
+ * operator (undefined). The answer holds the page's items under `key` and, when there may be a following
+ * page, its cursor as `next`.
+ */
+function pagedRoute<T extends z.ZodType>(def: {
+  url: string
+  operationId: string
+  summary: string
+  description: string
+  key: string
+  item: T
+  page(agentId: string | undefined, query: z.output<typeof PageQuery>): Promise<Page<z.input<T>>>
+}): RouteDef {
+  return route({
+    method: 'GET',
+    url: def.url,
+    operationId: def.operationId,
+    summary: def.summary,
+    description: def.description,
+    query: PageQuery,
+    response: z.object({ [def.key]: z.array(def.item), next: z.string().optional() }),
+    async handler({ caller, query }) {
+      const page = await def.page(caller.admin ? undefined : caller.agentId, query)
+      return { [def.key]: page.items, next: page.next }
+    },
+  })
+}
 
 /**
  * The console's part of the API: sessions (sign in with a human agent's secret or a local one-time
@@ -391,7 +420,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
             })
           }
         }
-        return spool.send(message, recipients === undefined ? {} : { recipients })
+        return spool.send(message, { recipients })
       },
     }),
     route({
@@ -444,20 +473,16 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
         return undefined
       },
     }),
-    route({
-      method: 'GET',
+    pagedRoute({
       url: '/approvals',
       operationId: 'consoleApprovals',
       summary:
         "Open approval requests, oldest first, a page at a time: the signed-in agent's, or every one for the operator",
       description:
         'Pass the `next` of a page as `cursor` for the following page; a page without `next` is the last.',
-      query: PageQuery,
-      response: z.object({ approvals: z.array(PendingApprovalSchema), next: z.string().optional() }),
-      async handler({ caller, query }) {
-        const page = await approvals.pending(caller.admin ? undefined : caller.agentId, query)
-        return { approvals: page.items, ...(page.next === undefined ? {} : { next: page.next }) }
-      },
+      key: 'approvals',
+      item: PendingApprovalSchema,
+      page: (agentId, query) => approvals.pending(agentId, query),
     }),
     route({
       method: 'POST',
@@ -485,20 +510,16 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
         return result
       },
     }),
-    route({
-      method: 'GET',
+    pagedRoute({
       url: '/approvals/audit',
       operationId: 'consoleAudit',
       summary:
         'The audit log of approval decisions, oldest first, a page at a time: who decided what and when (all for the operator)',
       description:
         'Read from the append-only audit table, which outlives the messages (cleanup never removes it). Pass the `next` of a page as `cursor` for the following page.',
-      query: PageQuery,
-      response: z.object({ entries: z.array(AuditEntrySchema), next: z.string().optional() }),
-      async handler({ caller, query }) {
-        const page = await approvals.audit(caller.admin ? undefined : caller.agentId, query)
-        return { entries: page.items, ...(page.next === undefined ? {} : { next: page.next }) }
-      },
+      key: 'entries',
+      item: AuditEntrySchema,
+      page: (agentId, query) => approvals.audit(agentId, query),
     }),
     route({
       method: 'GET',
@@ -513,7 +534,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       response: z.object({ messages: z.array(MessageV2Schema) }),
       async handler({ query, caller }) {
         const messages = await visibleMessages(caller, {
-          ...(query.text === undefined || query.text.trim() === '' ? {} : { text: query.text }),
+          text: query.text?.trim() === '' ? undefined : query.text,
           limit: query.limit ?? 100,
         })
         return { messages }

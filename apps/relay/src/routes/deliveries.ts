@@ -109,10 +109,7 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
       response: ClaimResponseSchema,
       async handler({ params, body, caller, reply }) {
         requireSelf(caller, params.agentId, 'claim the messages')
-        const options = {
-          limit: body.limit,
-          ...(body.leaseSeconds === undefined ? {} : { leaseSeconds: body.leaseSeconds }),
-        }
+        const options = { limit: body.limit, leaseSeconds: body.leaseSeconds }
         let parked = false
         try {
           const messages = await longPoll(reply, ctx.shutdown, body.waitMs, {
@@ -145,9 +142,9 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
       response: ClaimReplyResponseSchema,
       async handler({ params, body, caller, reply }) {
         requireSelf(caller, params.agentId, 'claim the replies')
-        const lease = body.leaseSeconds === undefined ? {} : { leaseSeconds: body.leaseSeconds }
         const message = await longPoll(reply, ctx.shutdown, body.waitMs, {
-          claim: () => spool.claimReply(params.agentId, params.requestId, lease),
+          claim: () =>
+            spool.claimReply(params.agentId, params.requestId, { leaseSeconds: body.leaseSeconds }),
           wait: (timeoutMs, signal) =>
             spool.waitForReply(params.agentId, params.requestId, { timeoutMs, signal }),
         })
@@ -167,10 +164,7 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
         requireSelf(caller, params.agentId, 'wait for the messages')
         const timeoutMs = query.timeoutMs ?? 0
         const signal = timeoutMs > 0 ? connectionSignal(reply, ctx.shutdown) : undefined
-        const available = await spool.waitForMessages(params.agentId, {
-          timeoutMs,
-          ...(signal === undefined ? {} : { signal }),
-        })
+        const available = await spool.waitForMessages(params.agentId, { timeoutMs, signal })
         return { available }
       },
     }),
@@ -186,10 +180,7 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
       stream: true,
       async handler({ params, query, caller, request, reply }) {
         requireSelf(caller, params.agentId, 'stream the messages')
-        const options = {
-          limit: query.limit ?? DEFAULT_CLAIM_LIMIT,
-          ...(query.leaseSeconds === undefined ? {} : { leaseSeconds: query.leaseSeconds }),
-        }
+        const options = { limit: query.limit ?? DEFAULT_CLAIM_LIMIT, leaseSeconds: query.leaseSeconds }
         const { res, signal, end } = openEventStream(request, reply, ctx.shutdown)
         ctx.metrics.streamOpened()
         const send = async (claimed: ClaimedMessage): Promise<void> => {
@@ -242,7 +233,7 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
           body.items.map((item) => ({
             messageId: item.messageId,
             agent: params.agentId,
-            ...(item.receipt === undefined ? {} : { receipt: item.receipt }),
+            receipt: item.receipt,
           })),
         )
         return { results }

@@ -10,6 +10,7 @@ import {
   SendResultSchema,
   ValidationError,
 } from '@agent-comm/protocol'
+import type { SendOptions } from '@agent-comm/spool'
 import {
   API_PREFIX,
   ConversationResponseSchema,
@@ -26,6 +27,19 @@ import { forbidden, HttpProblem } from '../http-errors.js'
 import { type RouteDef, routesOf } from '../route-table.js'
 
 const route = routesOf({ tag: 'messages', auth: 'agent', prefix: API_PREFIX })
+
+/** The spool's options for one message of a send request (or batch item), to its resolved recipients. */
+function sendOptions(
+  recipients: string[] | undefined,
+  item: { delaySeconds?: number; maxAttempts?: number; idempotencyKey?: string },
+): SendOptions {
+  return {
+    recipients,
+    delaySeconds: item.delaySeconds,
+    maxAttempts: item.maxAttempts,
+    idempotencyKey: item.idempotencyKey,
+  }
+}
 
 /** Sending, message status and threads. */
 export function messageRoutes(ctx: RelayContext): RouteDef[] {
@@ -77,7 +91,7 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
 
   /** Refuses (400) a hold on a message that is not addressed to `*` or `capability:<name>`, before anything is stored. */
   const requireGroupForHold = (
-    item: { message: MessageV2; holdForFutureRecipients?: boolean | undefined },
+    item: { message: MessageV2; holdForFutureRecipients?: boolean },
     path: string,
   ) => {
     const to = item.message.toAgent
@@ -101,7 +115,7 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
    * overlapping releases add nothing.
    */
   const holdForLater = async (message: MessageV2, maxAttempts: number | undefined): Promise<void> => {
-    await spool.hold(message, maxAttempts === undefined ? {} : { maxAttempts })
+    await spool.hold(message, { maxAttempts })
     const to = message.toAgent
     const capabilities = to === BROADCAST_TARGET ? [] : [to.slice(CAPABILITY_TARGET_PREFIX.length)]
     for (const agentId of (await groupRecipients(message, new Map())) ?? []) {
@@ -162,12 +176,7 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
         const recipients = body.recipients ?? (await groupRecipients(body.message, new Map()))
         requireSomeone(body.message, recipients, body.holdForFutureRecipients)
         admitFanOut(caller, deliveriesOf(recipients, 'recipients'))
-        const result = await spool.send(body.message, {
-          ...(recipients === undefined ? {} : { recipients }),
-          ...(body.delaySeconds === undefined ? {} : { delaySeconds: body.delaySeconds }),
-          ...(body.maxAttempts === undefined ? {} : { maxAttempts: body.maxAttempts }),
-          ...(body.idempotencyKey === undefined ? {} : { idempotencyKey: body.idempotencyKey }),
-        })
+        const result = await spool.send(body.message, sendOptions(recipients, body))
         if (result.deliveries > 0 && (body.delaySeconds ?? 0) === 0) ctx.parked.wake(result.recipients)
         if (body.holdForFutureRecipients === true) await holdForLater(body.message, body.maxAttempts)
         return result
@@ -193,15 +202,7 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
             const recipients = item.recipients ?? (await groupRecipients(item.message, resolved))
             requireSomeone(item.message, recipients, item.holdForFutureRecipients)
             deliveries += deliveriesOf(recipients, `items.${i}.recipients`)
-            return {
-              message: item.message,
-              options: {
-                ...(recipients === undefined ? {} : { recipients }),
-                ...(item.delaySeconds === undefined ? {} : { delaySeconds: item.delaySeconds }),
-                ...(item.maxAttempts === undefined ? {} : { maxAttempts: item.maxAttempts }),
-                ...(item.idempotencyKey === undefined ? {} : { idempotencyKey: item.idempotencyKey }),
-              },
-            }
+            return { message: item.message, options: sendOptions(recipients, item) }
           }),
         )
         admitFanOut(caller, deliveries)
@@ -252,8 +253,8 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
         // An agent sees a thread only through the messages it sent or received; the admin sees every thread whole.
         return {
           conversations: await spool.conversations({
-            ...(query.limit === undefined ? {} : { limit: query.limit }),
-            ...(caller.admin ? {} : { visibleTo: caller.agentId }),
+            limit: query.limit,
+            visibleTo: caller.admin ? undefined : caller.agentId,
           }),
         }
       },
@@ -267,10 +268,9 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
       response: ConversationResponseSchema,
       async handler({ params, caller }) {
         // One query however long the thread: the spool filters to what the caller may see.
-        const messages = await spool.conversation(
-          params.conversationId,
-          caller.admin ? {} : { visibleTo: caller.agentId },
-        )
+        const messages = await spool.conversation(params.conversationId, {
+          visibleTo: caller.admin ? undefined : caller.agentId,
+        })
         return { messages }
       },
     }),
