@@ -54,7 +54,7 @@ const PACKAGE = '@agent-comm/postgres'
  */
 export async function openPostgresStoreFromUrl(url: string, logger?: Logger): Promise<SpoolStore> {
   const module = await loadPostgresModule()
-  return module.openPostgresSpoolStore({ url, ...(logger === undefined ? {} : { logger }) })
+  return module.openPostgresSpoolStore({ url, logger })
 }
 
 async function loadPostgresModule(): Promise<PostgresModule> {

@@ -71,6 +71,7 @@ function unreadable(messageId: string, column: string, why: string, cause: unkno
   return new StorageError(`Stored message '${id}' cannot be read: its ${column} ${why}`, {
     hint: 'It was written by an older agent-comm or changed by hand. A claim dead-letters it; delete it or fix the row.',
     details: { messageId, column },
+    // An Error given `cause: undefined` has a `cause` property all the same: absent rather than undefined.
     ...(cause === undefined ? {} : { cause }),
   })
 }

@@ -343,10 +343,10 @@ export class Spool {
     }
     const store = await SqliteSpoolStore.open({
       path: options.path,
-      ...(options.create === undefined ? {} : { create: options.create }),
-      ...(options.allowForeignTables === undefined ? {} : { allowForeignTables: options.allowForeignTables }),
-      ...(options.readonly === undefined ? {} : { readonly: options.readonly }),
-      ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
+      create: options.create,
+      allowForeignTables: options.allowForeignTables,
+      readonly: options.readonly,
+      busyTimeoutMs: options.busyTimeoutMs,
     })
     return new Spool(store, options)
   }
@@ -526,10 +526,7 @@ export class Spool {
         [{ path: 'toAgent', message: "must be '*' or 'capability:<name>' to hold" }],
       )
     }
-    const prepared = this.#prepareSend(input, {
-      recipients: [],
-      ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
-    })
+    const prepared = this.#prepareSend(input, { recipients: [], maxAttempts: options.maxAttempts })
     const { message } = prepared
     const heldUntil = expiresAt(message)
     const { foreignId } = await this.#store.holdMessage({ send: prepared, heldUntil, now: this.#clock.now() })
@@ -899,11 +896,7 @@ export class Spool {
       options.visibleTo === undefined
         ? undefined
         : parseOrThrow(AgentIdSchema, options.visibleTo, 'visibleTo agent id')
-    return this.#store.conversations({
-      limit,
-      ...(options.agent === undefined ? {} : { agent: options.agent }),
-      ...(visibleTo === undefined ? {} : { visibleTo }),
-    })
+    return this.#store.conversations({ limit, agent: options.agent, visibleTo })
   }
 
   /** Messages matching every given filter, newest first; `text` searches subject and body. */
@@ -982,11 +975,7 @@ export class Spool {
   async cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
     this.#open()
     const { dryRun, ackedOlderThanMs } = parseOrThrow(CleanupOptionsSchema, options, 'cleanup options')
-    return this.#store.cleanup({
-      dryRun,
-      ...(ackedOlderThanMs === undefined ? {} : { ackedOlderThanMs }),
-      now: this.#clock.now(),
-    })
+    return this.#store.cleanup({ dryRun, ackedOlderThanMs, now: this.#clock.now() })
   }
 
   /** Closes the store; pending waits resolve `false`. Safe to call twice. */

@@ -3,47 +3,8 @@ import { fileURLToPath } from 'node:url'
 import { type MessageV2, priorityRank } from '@agent-comm/protocol'
 import type BetterSqlite3 from 'better-sqlite3'
 import { messageColumnValues } from '../rows.js'
-import type {
-  AckAndClaimOutcome,
-  AckAndClaimParams,
-  AckManyOutcome,
-  AckManyParams,
-  ChangeOutcome,
-  ClaimedRecord,
-  ClaimMessageParams,
-  ClaimOutcome,
-  ClaimParams,
-  ClaimReplyParams,
-  ConversationParams,
-  ConversationsParams,
-  DeliveryParams,
-  DeliveryState,
-  ExtendLeaseOutcome,
-  ExtendLeaseParams,
-  HoldMessageParams,
-  InsertMessagesOutcome,
-  InsertMessagesParams,
-  InsertResult,
-  MessageRecord,
-  ReleaseHeldParams,
-  ReleaseOutcome,
-  ReleaseParams,
-  RequeueFailedOutcome,
-  RequeueFailedParams,
-  SpoolStore,
-  StoredSend,
-  StoreSearchParams,
-  WithdrawParams,
-} from '../store.js'
-import type {
-  CleanupReport,
-  ConversationSummary,
-  FailedDelivery,
-  MessageStatus,
-  PendingDelivery,
-  SpoolStats,
-  VerifyReport,
-} from '../types.js'
+import type * as Seam from '../store.js'
+import type * as Reports from '../types.js'
 import { watchDatabaseFile } from './change-feed.js'
 import { cleanup } from './cleanup.js'
 import { type DatabaseFileOptions, openConnection, prepareDatabaseFile, toStorageError } from './database.js'
@@ -89,7 +50,7 @@ class Rollback<T> {
   }
 }
 
-type DeliveryStateRow = DeliveryState & { leaseUntil: number | null }
+type DeliveryStateRow = Seam.DeliveryState & { leaseUntil: number | null }
 
 /**
  * The SQLite store of the spool: one file that many processes may share (WAL), hand-written statements on
@@ -97,7 +58,7 @@ type DeliveryStateRow = DeliveryState & { leaseUntil: number | null }
  * file's WAL events confirmed with `PRAGMA data_version`. Writes are short synchronous better-sqlite3
  * transactions (BEGIN IMMEDIATE), so the async methods resolve once the work is committed.
  */
-export class SqliteSpoolStore implements SpoolStore {
+export class SqliteSpoolStore implements Seam.SpoolStore {
   readonly kind = 'sqlite'
   /** The file's absolute path, or `:memory:`. */
   readonly location: string
@@ -109,23 +70,25 @@ export class SqliteSpoolStore implements SpoolStore {
   readonly #messageSender: BetterSqlite3.Statement<[string], string>
   // Transaction wrappers are built once: better-sqlite3 compiles BEGIN/COMMIT for each wrapper it creates.
   readonly #insertMany: BetterSqlite3.Transaction<
-    (sends: readonly StoredSend[], now: number) => InsertMessagesOutcome
+    (sends: readonly Seam.StoredSend[], now: number) => Seam.InsertMessagesOutcome
   >
-  readonly #hold: BetterSqlite3.Transaction<(params: HoldMessageParams) => { foreignId: boolean }>
-  readonly #releaseHeld: BetterSqlite3.Transaction<(params: ReleaseHeldParams) => number>
-  readonly #claim: BetterSqlite3.Transaction<(params: ClaimParams<unknown>) => ClaimOutcome<unknown>>
+  readonly #hold: BetterSqlite3.Transaction<(params: Seam.HoldMessageParams) => { foreignId: boolean }>
+  readonly #releaseHeld: BetterSqlite3.Transaction<(params: Seam.ReleaseHeldParams) => number>
+  readonly #claim: BetterSqlite3.Transaction<
+    (params: Seam.ClaimParams<unknown>) => Seam.ClaimOutcome<unknown>
+  >
   readonly #replies: ReplyStatements
   readonly #claimReply: BetterSqlite3.Transaction<
-    (params: ClaimReplyParams<unknown>) => ClaimOutcome<unknown>
+    (params: Seam.ClaimReplyParams<unknown>) => Seam.ClaimOutcome<unknown>
   >
   readonly #claimMessage: BetterSqlite3.Transaction<
-    (params: ClaimMessageParams<unknown>) => ClaimOutcome<unknown>
+    (params: Seam.ClaimMessageParams<unknown>) => Seam.ClaimOutcome<unknown>
   >
-  readonly #ackMany: BetterSqlite3.Transaction<(params: AckManyParams) => AckManyOutcome>
+  readonly #ackMany: BetterSqlite3.Transaction<(params: Seam.AckManyParams) => Seam.AckManyOutcome>
   readonly #ackAndClaim: BetterSqlite3.Transaction<
-    (params: AckAndClaimParams<unknown>) => AckAndClaimOutcome<unknown>
+    (params: Seam.AckAndClaimParams<unknown>) => Seam.AckAndClaimOutcome<unknown>
   >
-  readonly #release: BetterSqlite3.Transaction<(params: ReleaseParams) => ReleaseOutcome>
+  readonly #release: BetterSqlite3.Transaction<(params: Seam.ReleaseParams) => Seam.ReleaseOutcome>
   readonly #recipientClaims = new Map<string, RecipientClaims>()
   #lastSweep = Number.NEGATIVE_INFINITY
   /**
@@ -146,8 +109,8 @@ export class SqliteSpoolStore implements SpoolStore {
       .prepare<[string], string>('SELECT from_agent FROM messages WHERE id = ?')
       .pluck()
     const keys = prepareKeyStatements(sqlite)
-    this.#insertMany = sqlite.transaction((sends: readonly StoredSend[], now: number) => {
-      const results: InsertResult[] = []
+    this.#insertMany = sqlite.transaction((sends: readonly Seam.StoredSend[], now: number) => {
+      const results: Seam.InsertResult[] = []
       for (let i = 0; i < sends.length; i++) {
         const send = sends[i]!
         if (send.idempotency !== undefined) {
@@ -155,7 +118,7 @@ export class SqliteSpoolStore implements SpoolStore {
           if (keyed === 'id-taken') {
             // Refused if the id is another sender's, else a duplicate of the sender's own that the key names.
             if (this.#foreignId(send))
-              throw new Rollback<InsertMessagesOutcome>({ ok: false, foreignIdAt: i })
+              throw new Rollback<Seam.InsertMessagesOutcome>({ ok: false, foreignIdAt: i })
             keepKeyAside(keys, send, now)
             results.push(DUPLICATE)
           } else if ('originalId' in keyed) {
@@ -170,26 +133,29 @@ export class SqliteSpoolStore implements SpoolStore {
           continue
         }
         const result = this.#insertRows(send, now)
-        if (result === undefined) throw new Rollback<InsertMessagesOutcome>({ ok: false, foreignIdAt: i })
+        if (result === undefined)
+          throw new Rollback<Seam.InsertMessagesOutcome>({ ok: false, foreignIdAt: i })
         results.push(result)
       }
       return { ok: true, results }
     })
     const setHold = sqlite.prepare('UPDATE messages SET held_until = ?, held_max_attempts = ? WHERE id = ?')
-    this.#hold = sqlite.transaction(({ send, heldUntil, now }: HoldMessageParams) => {
+    this.#hold = sqlite.transaction(({ send, heldUntil, now }: Seam.HoldMessageParams) => {
       // Stored if new (with no deliveries), or already stored by the send that reached the current
       // holders; either way the hold is set on the sender's own message only.
       if (this.#insertRows(send, now) === undefined) return { foreignId: true }
       setHold.run(heldUntil, send.maxAttempts, send.message.id)
       return { foreignId: false }
     })
-    this.#releaseHeld = sqlite.transaction((params: ReleaseHeldParams) => releaseHeldMessages(sqlite, params))
-    this.#claim = sqlite.transaction((params: ClaimParams<unknown>) => this.#claimRounds(params))
+    this.#releaseHeld = sqlite.transaction((params: Seam.ReleaseHeldParams) =>
+      releaseHeldMessages(sqlite, params),
+    )
+    this.#claim = sqlite.transaction((params: Seam.ClaimParams<unknown>) => this.#claimRounds(params))
     this.#replies = prepareReplyStatements(sqlite)
-    this.#claimReply = sqlite.transaction((params: ClaimReplyParams<unknown>) => {
+    this.#claimReply = sqlite.transaction((params: Seam.ClaimReplyParams<unknown>) => {
       const { recipient, replyTo, now, leaseUntil, receipt } = params
       this.#sweep(now, false)
-      const claimed: ClaimedRecord<unknown>[] = []
+      const claimed: Seam.ClaimedRecord<unknown>[] = []
       const deadLettered: { messageId: string; reason: string }[] = []
       // An unreadable reply is dead-lettered and the next one taken, as a claim does.
       while (claimed.length === 0) {
@@ -202,10 +168,10 @@ export class SqliteSpoolStore implements SpoolStore {
       }
       return { claimed, deadLettered }
     })
-    this.#claimMessage = sqlite.transaction((params: ClaimMessageParams<unknown>) => {
+    this.#claimMessage = sqlite.transaction((params: Seam.ClaimMessageParams<unknown>) => {
       const { recipient, messageId, now, leaseUntil, receipt } = params
       this.#sweep(now, false)
-      const claimed: ClaimedRecord<unknown>[] = []
+      const claimed: Seam.ClaimedRecord<unknown>[] = []
       const deadLettered: { messageId: string; reason: string }[] = []
       const row = this.#replies.claimMessage.get({ recipient, messageId, now, leaseUntil, receipt }) as
         | ClaimedRow
@@ -216,14 +182,16 @@ export class SqliteSpoolStore implements SpoolStore {
       }
       return { claimed, deadLettered }
     })
-    this.#ackMany = sqlite.transaction((params: AckManyParams): AckManyOutcome => this.#ackItems(params))
+    this.#ackMany = sqlite.transaction(
+      (params: Seam.AckManyParams): Seam.AckManyOutcome => this.#ackItems(params),
+    )
     this.#ackAndClaim = sqlite.transaction(
-      (params: AckAndClaimParams<unknown>): AckAndClaimOutcome<unknown> => {
+      (params: Seam.AckAndClaimParams<unknown>): Seam.AckAndClaimOutcome<unknown> => {
         const { alreadyAcked } = this.#ackItems(params.acks)
         return { ok: true, alreadyAcked, ...this.#claimRounds(params.claim) }
       },
     )
-    this.#release = sqlite.transaction((params: ReleaseParams): ReleaseOutcome => {
+    this.#release = sqlite.transaction((params: Seam.ReleaseParams): Seam.ReleaseOutcome => {
       const { messageId, recipient } = params
       const current = this.#stmt.delivery.get(messageId, recipient) as DeliveryStateRow | undefined
       if (current === undefined) return { changed: false, state: null }
@@ -280,7 +248,7 @@ export class SqliteSpoolStore implements SpoolStore {
   }
 
   // The hot path (insert, claim, ack) catches inline rather than through #write: no closure per call.
-  async insertMessages({ sends, now }: InsertMessagesParams): Promise<InsertMessagesOutcome> {
+  async insertMessages({ sends, now }: Seam.InsertMessagesParams): Promise<Seam.InsertMessagesOutcome> {
     try {
       return this.#insertMany.immediate(sends, now)
     } catch (error) {
@@ -288,33 +256,33 @@ export class SqliteSpoolStore implements SpoolStore {
     }
   }
 
-  async holdMessage(params: HoldMessageParams): Promise<{ foreignId: boolean }> {
+  async holdMessage(params: Seam.HoldMessageParams): Promise<{ foreignId: boolean }> {
     return this.#write(() => this.#hold.immediate(params))
   }
 
-  async releaseHeld(params: ReleaseHeldParams): Promise<number> {
+  async releaseHeld(params: Seam.ReleaseHeldParams): Promise<number> {
     return this.#write(() => this.#releaseHeld.immediate(params))
   }
 
-  async claim<T>(params: ClaimParams<T>): Promise<ClaimOutcome<T>> {
+  async claim<T>(params: Seam.ClaimParams<T>): Promise<Seam.ClaimOutcome<T>> {
     try {
-      return this.#claim.immediate(params as ClaimParams<unknown>) as ClaimOutcome<T>
+      return this.#claim.immediate(params as Seam.ClaimParams<unknown>) as Seam.ClaimOutcome<T>
     } catch (error) {
       return this.#failed(error)
     }
   }
 
-  async claimReply<T>(params: ClaimReplyParams<T>): Promise<ClaimOutcome<T>> {
+  async claimReply<T>(params: Seam.ClaimReplyParams<T>): Promise<Seam.ClaimOutcome<T>> {
     try {
-      return this.#claimReply.immediate(params as ClaimReplyParams<unknown>) as ClaimOutcome<T>
+      return this.#claimReply.immediate(params as Seam.ClaimReplyParams<unknown>) as Seam.ClaimOutcome<T>
     } catch (error) {
       return this.#failed(error)
     }
   }
 
-  async claimMessage<T>(params: ClaimMessageParams<T>): Promise<ClaimOutcome<T>> {
+  async claimMessage<T>(params: Seam.ClaimMessageParams<T>): Promise<Seam.ClaimOutcome<T>> {
     try {
-      return this.#claimMessage.immediate(params as ClaimMessageParams<unknown>) as ClaimOutcome<T>
+      return this.#claimMessage.immediate(params as Seam.ClaimMessageParams<unknown>) as Seam.ClaimOutcome<T>
     } catch (error) {
       return this.#failed(error)
     }
@@ -328,7 +296,7 @@ export class SqliteSpoolStore implements SpoolStore {
     }
   }
 
-  async ack({ messageId, recipient, receipt, now }: DeliveryParams): Promise<ChangeOutcome> {
+  async ack({ messageId, recipient, receipt, now }: Seam.DeliveryParams): Promise<Seam.ChangeOutcome> {
     try {
       if (this.#stmt.ack.run({ messageId, recipient, receipt, now }).changes === 1) return CHANGED
       return { changed: false, state: this.#state(messageId, recipient) }
@@ -337,7 +305,7 @@ export class SqliteSpoolStore implements SpoolStore {
     }
   }
 
-  async ackMany(params: AckManyParams): Promise<AckManyOutcome> {
+  async ackMany(params: Seam.AckManyParams): Promise<Seam.AckManyOutcome> {
     try {
       return this.#ackMany.immediate(params)
     } catch (error) {
@@ -345,26 +313,28 @@ export class SqliteSpoolStore implements SpoolStore {
     }
   }
 
-  async ackAndClaim<T>(params: AckAndClaimParams<T>): Promise<AckAndClaimOutcome<T>> {
+  async ackAndClaim<T>(params: Seam.AckAndClaimParams<T>): Promise<Seam.AckAndClaimOutcome<T>> {
     try {
-      return this.#ackAndClaim.immediate(params as AckAndClaimParams<unknown>) as AckAndClaimOutcome<T>
+      return this.#ackAndClaim.immediate(
+        params as Seam.AckAndClaimParams<unknown>,
+      ) as Seam.AckAndClaimOutcome<T>
     } catch (error) {
       return this.#failed(error)
     }
   }
 
-  async release(params: ReleaseParams): Promise<ReleaseOutcome> {
+  async release(params: Seam.ReleaseParams): Promise<Seam.ReleaseOutcome> {
     return this.#write(() => this.#release.immediate(params))
   }
 
-  async withdraw({ messageId, recipient, reason, now }: WithdrawParams): Promise<ChangeOutcome> {
+  async withdraw({ messageId, recipient, reason, now }: Seam.WithdrawParams): Promise<Seam.ChangeOutcome> {
     return this.#write(() => {
       if (this.#stmt.withdraw.run({ messageId, recipient, reason, now }).changes === 1) return CHANGED
       return { changed: false, state: this.#state(messageId, recipient) }
     })
   }
 
-  async extendLease(params: ExtendLeaseParams): Promise<ExtendLeaseOutcome> {
+  async extendLease(params: Seam.ExtendLeaseParams): Promise<Seam.ExtendLeaseOutcome> {
     const { messageId, recipient, receipt, leaseUntil, now } = params
     return this.#write(() => {
       const row = this.#stmt.extendLease.get({ messageId, recipient, receipt, leaseUntil, now }) as
@@ -381,11 +351,11 @@ export class SqliteSpoolStore implements SpoolStore {
     return this.#write(() => this.#sweep(now, true))
   }
 
-  async requeueFailed(params: RequeueFailedParams): Promise<RequeueFailedOutcome> {
+  async requeueFailed(params: Seam.RequeueFailedParams): Promise<Seam.RequeueFailedOutcome> {
     const { db, inspect } = await this.#builder()
     return this.#write(() =>
       this.#sqlite
-        .transaction((): RequeueFailedOutcome => {
+        .transaction((): Seam.RequeueFailedOutcome => {
           const requeued = inspect.retryFailed(db, params.messageId, params.recipient, params.now)
           if (requeued > 0) return { requeued, messageExists: true, state: null }
           return {
@@ -416,22 +386,28 @@ export class SqliteSpoolStore implements SpoolStore {
     return watchDatabaseFile(this.location, () => dataVersion.get() as number, onChange)
   }
 
-  async status({ messageId, now }: { messageId: string; now: number }): Promise<MessageStatus | undefined> {
+  async status({
+    messageId,
+    now,
+  }: {
+    messageId: string
+    now: number
+  }): Promise<Reports.MessageStatus | undefined> {
     const { db, inspect } = await this.#builder()
     return this.#write(() => inspect.status(db, messageId, now))
   }
 
-  async conversation(params: ConversationParams): Promise<MessageV2[]> {
+  async conversation(params: Seam.ConversationParams): Promise<MessageV2[]> {
     const { db, inspect } = await this.#builder()
     return this.#write(() => inspect.conversation(db, params))
   }
 
-  async conversations(params: ConversationsParams): Promise<ConversationSummary[]> {
+  async conversations(params: Seam.ConversationsParams): Promise<Reports.ConversationSummary[]> {
     const { inspect } = await this.#builder()
     return this.#write(() => inspect.conversations(this.#sqlite, params))
   }
 
-  async search(params: StoreSearchParams): Promise<MessageV2[]> {
+  async search(params: Seam.StoreSearchParams): Promise<MessageV2[]> {
     const { db, inspect } = await this.#builder()
     return this.#write(() => {
       if (params.text !== undefined) catchUpFullTextIndex(this.#sqlite)
@@ -439,22 +415,30 @@ export class SqliteSpoolStore implements SpoolStore {
     })
   }
 
-  async stats({ now }: { now: number }): Promise<SpoolStats> {
+  async stats({ now }: { now: number }): Promise<Reports.SpoolStats> {
     const { inspect } = await this.#builder()
     return this.#write(() => inspect.stats(this.#sqlite, now))
   }
 
-  async pending(params: { recipient: string; limit: number; now: number }): Promise<PendingDelivery[]> {
+  async pending(params: {
+    recipient: string
+    limit: number
+    now: number
+  }): Promise<Reports.PendingDelivery[]> {
     const { db, inspect } = await this.#builder()
     return this.#write(() => inspect.listPending(db, params.recipient, params.limit, params.now))
   }
 
-  async listFailed(params: { agent?: string; limit: number; now: number }): Promise<FailedDelivery[]> {
+  async listFailed(params: {
+    agent?: string
+    limit: number
+    now: number
+  }): Promise<Reports.FailedDelivery[]> {
     const { db, inspect } = await this.#builder()
     return this.#write(() => inspect.listFailed(db, params, params.now))
   }
 
-  async verify(): Promise<VerifyReport> {
+  async verify(): Promise<Reports.VerifyReport> {
     const { inspect } = await this.#builder()
     return this.#write(() => {
       catchUpFullTextIndex(this.#sqlite)
@@ -462,7 +446,11 @@ export class SqliteSpoolStore implements SpoolStore {
     })
   }
 
-  async cleanup(params: { dryRun: boolean; ackedOlderThanMs?: number; now: number }): Promise<CleanupReport> {
+  async cleanup(params: {
+    dryRun: boolean
+    ackedOlderThanMs?: number
+    now: number
+  }): Promise<Reports.CleanupReport> {
     return this.#write(() =>
       cleanup(this.#sqlite, { dryRun: params.dryRun, ackedOlderThanMs: params.ackedOlderThanMs }, params.now),
     )
@@ -496,7 +484,7 @@ export class SqliteSpoolStore implements SpoolStore {
     throw toStorageError(error, this.location)
   }
 
-  #state(messageId: string, recipient: string): DeliveryState | null {
+  #state(messageId: string, recipient: string): Seam.DeliveryState | null {
     const row = this.#stmt.delivery.get(messageId, recipient) as DeliveryStateRow | undefined
     return row === undefined ? null : stateOf(row)
   }
@@ -516,7 +504,7 @@ export class SqliteSpoolStore implements SpoolStore {
    * The acks of `ackMany`, inside a transaction: the first refused one (changed nothing, delivery not
    * `acked`) rolls the whole transaction back through `Rollback`.
    */
-  #ackItems({ items, now }: AckManyParams): { ok: true; alreadyAcked: boolean[] } {
+  #ackItems({ items, now }: Seam.AckManyParams): { ok: true; alreadyAcked: boolean[] } {
     const alreadyAcked: boolean[] = []
     for (let i = 0; i < items.length; i++) {
       const { messageId, recipient, receipt } = items[i]!
@@ -526,20 +514,20 @@ export class SqliteSpoolStore implements SpoolStore {
       }
       const state = this.#state(messageId, recipient)
       if (state?.status !== 'acked') {
-        throw new Rollback<AckManyOutcome>({ ok: false, refusedAt: i, state })
+        throw new Rollback<Seam.AckManyOutcome>({ ok: false, refusedAt: i, state })
       }
       alreadyAcked.push(true)
     }
     return { ok: true, alreadyAcked }
   }
 
-  /** One claim, inside its transaction (see `SpoolStore.claim`). */
-  #claimRounds(params: ClaimParams<unknown>): ClaimOutcome<unknown> {
+  /** One claim, inside its transaction (see `Seam.SpoolStore.claim`). */
+  #claimRounds(params: Seam.ClaimParams<unknown>): Seam.ClaimOutcome<unknown> {
     const { recipient, now, leaseUntil, receipt, limit } = params
     this.#sweep(now, false)
     // Whether a run-out lease waits, asked once, in the first round: a cheap answer while none can have.
     let expired: boolean | undefined = this.#leaseMayHaveRunOut(recipient, now)
-    const claimed: ClaimedRecord<unknown>[] = []
+    const claimed: Seam.ClaimedRecord<unknown>[] = []
     const deadLettered: { messageId: string; reason: string }[] = []
     // A message that cannot be read is dead-lettered, so the claim takes more in its place, in the same
     // transaction, until it is full or nothing claimable is left: good messages waiting behind an
@@ -632,8 +620,8 @@ export class SqliteSpoolStore implements SpoolStore {
    */
   #decodeRows(
     rows: ClaimedRow[],
-    params: ClaimParams<unknown>,
-    claimed: ClaimedRecord<unknown>[],
+    params: Seam.ClaimParams<unknown>,
+    claimed: Seam.ClaimedRecord<unknown>[],
     deadLettered: { messageId: string; reason: string }[],
   ): void {
     const { recipient, now, receipt, decode } = params
@@ -641,8 +629,8 @@ export class SqliteSpoolStore implements SpoolStore {
       rows.length === 1
         ? this.#stmt.messageBySeq.all(rows[0]!.messageSeq)
         : this.#stmt.messagesBySeq.all(JSON.stringify(rows.map((r) => r.messageSeq)))
-    ) as MessageRecord[]
-    const bySeq = new Map<number, MessageRecord>()
+    ) as Seam.MessageRecord[]
+    const bySeq = new Map<number, Seam.MessageRecord>()
     for (const row of messageRows) bySeq.set(row.seq, row)
     // RETURNING order is unspecified: restore the claim order (priority, then arrival).
     if (rows.length > 1) {
@@ -699,7 +687,7 @@ export class SqliteSpoolStore implements SpoolStore {
    * Inserts a message and its deliveries; the caller holds the write transaction. Undefined when the id
    * is another sender's (nothing written for it).
    */
-  #insertRows(send: StoredSend, now: number): { duplicate: boolean; deliveries: number } | undefined {
+  #insertRows(send: Seam.StoredSend, now: number): { duplicate: boolean; deliveries: number } | undefined {
     const values = messageColumnValues(send)
     const inserted = this.#stmt.insertMessage.run(...values)
     if (inserted.changes === 0) return this.#foreignId(send) ? undefined : DUPLICATE
@@ -710,13 +698,13 @@ export class SqliteSpoolStore implements SpoolStore {
   }
 
   /** Whether the id of a send whose message row was not inserted is another sender's. */
-  #foreignId({ message }: StoredSend): boolean {
+  #foreignId({ message }: Seam.StoredSend): boolean {
     const sender = this.#messageSender.get(message.id)
     return sender !== undefined && sender !== message.fromAgent
   }
 
   /** Queues the deliveries of a message just stored at `seq` (its priority rank given); returns how many. */
-  #insertDeliveries(send: StoredSend, seq: number | bigint, priority: number, now: number): number {
+  #insertDeliveries(send: Seam.StoredSend, seq: number | bigint, priority: number, now: number): number {
     let deliveries = 0
     for (const recipient of send.recipients) {
       deliveries += this.#stmt.insertDelivery.run(
@@ -734,9 +722,9 @@ export class SqliteSpoolStore implements SpoolStore {
   }
 }
 
-const CHANGED: ChangeOutcome = Object.freeze({ changed: true }) as ChangeOutcome
+const CHANGED: Seam.ChangeOutcome = Object.freeze({ changed: true }) as Seam.ChangeOutcome
 const DUPLICATE = Object.freeze({ duplicate: true, deliveries: 0 })
 
-function stateOf(row: DeliveryStateRow): DeliveryState {
+function stateOf(row: DeliveryStateRow): Seam.DeliveryState {
   return { status: row.status, attempt: row.attempt, maxAttempts: row.maxAttempts, receipt: row.receipt }
 }
