@@ -71,6 +71,30 @@ const zodEnglishOnly = {
   },
 }
 
+// The coordinator loads @opentelemetry/api and @agent-comm/transport-file on first use, with `require`
+// from its own folder (src/deferred-imports.ts), which esbuild cannot follow and which would not find
+// those packages next to the installed CLI. In the bundle, where every module is one file anyway, that
+// module imports both statically instead. The build fails if it is no longer found, so a moved file is
+// looked at again.
+let coordinatorDeferredImports = 0
+const coordinatorStaticImports = {
+  name: 'coordinator-static-imports',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]coordinator[\\/]dist[\\/]deferred-imports\.js$/ }, () => {
+      coordinatorDeferredImports += 1
+      return {
+        contents: [
+          "import * as openTelemetryApi from '@opentelemetry/api'",
+          "import * as fileTransport from '@agent-comm/transport-file'",
+          'export const loadOpenTelemetryApi = () => openTelemetryApi',
+          'export const loadFileTransport = () => fileTransport',
+        ].join('\n'),
+        loader: 'js',
+      }
+    })
+  },
+}
+
 rmSync(vendor, { recursive: true, force: true })
 for (const file of readdirSync(dist)) {
   if (file.startsWith('runtime.chunk.')) rmSync(join(dist, file))
@@ -95,8 +119,13 @@ await build({
     js: "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);",
   },
   logLevel: 'warning',
-  plugins: [relocateImportMetaUrl, zodEnglishOnly],
+  plugins: [coordinatorStaticImports, relocateImportMetaUrl, zodEnglishOnly],
 })
+if (coordinatorDeferredImports !== 1) {
+  throw new Error(
+    `expected the coordinator's deferred-imports.js once in the runtime bundle, found it ${coordinatorDeferredImports} times: see coordinatorStaticImports`,
+  )
+}
 if (zodLocaleIndexes !== 1) {
   throw new Error(
     `expected zod's locale index once in the runtime bundle, found it ${zodLocaleIndexes} times: see zodEnglishOnly`,

@@ -50,7 +50,7 @@ import type {
   VerifyReport,
 } from '@agent-comm/spool'
 import { claimThenWait } from '@agent-comm/spool'
-import { type Context, context, trace } from '@opentelemetry/api'
+import type { Context } from '@opentelemetry/api'
 import { z } from 'zod'
 import { type AwaitReplyOptions, takeReply } from './request.js'
 import {
@@ -60,6 +60,7 @@ import {
   type TransportSet,
 } from './routing.js'
 import {
+  activeContext,
   claimedAttributes,
   inAckSpans,
   inSpan,
@@ -68,6 +69,7 @@ import {
   recordReceive,
   SpanKind,
   settleParentOf,
+  spanContextOf,
   withTraceMetadata,
 } from './tracing.js'
 
@@ -245,7 +247,7 @@ export class Coordinator {
    */
   async send(input: MessageInput | MessageV2, options: SendOptions = {}): Promise<SendReport> {
     this.#open()
-    return this.#tracedSend(this.#complete(input), options, context.active())
+    return this.#tracedSend(this.#complete(input), options, activeContext())
   }
 
   /**
@@ -1009,18 +1011,16 @@ export class Coordinator {
  * forward, a request span), else the trace the request carries, so the reply is a child of the request.
  */
 function replyParent(source: MessageV2): Context {
-  const active = context.active()
+  const active = activeContext()
   const carried = messageTraceContext(source, active)
   if (carried === active) return active
-  const activeIds = trace.getSpanContext(active)
-  return activeIds !== undefined && activeIds.traceId === trace.getSpanContext(carried)?.traceId
-    ? active
-    : carried
+  const activeIds = spanContextOf(active)
+  return activeIds !== undefined && activeIds.traceId === spanContextOf(carried)?.traceId ? active : carried
 }
 
 /** Where an ack or nack span goes: under the active span, or else in the trace of the claimed message. */
 function settleParent(ref: MessageRef): Context {
-  return typeof ref === 'string' ? context.active() : settleParentOf(ref.message)
+  return typeof ref === 'string' ? activeContext() : settleParentOf(ref.message)
 }
 
 function settleAttributes(ref: MessageRef, messageId: string, agentId: string) {

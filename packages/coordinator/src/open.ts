@@ -2,11 +2,11 @@ import { mkdirSync } from 'node:fs'
 import type { Clock, Logger } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { type DatabaseFileOptions, refuseSqliteFileOptions, Spool } from '@agent-comm/spool'
-import { FileTransport } from '@agent-comm/transport-file'
 import { SqliteTransport } from '@agent-comm/transport-sqlite'
 import type { CoordinatorConfig } from './config.js'
 import { Coordinator, type CoordinatorSettings } from './coordinator.js'
 import { isPostgresUrl } from './database-url.js'
+import { loadFileTransport } from './deferred-imports.js'
 import type { TransportFactory } from './routing.js'
 
 /** Extra parts for {@link createCoordinator}; everything has a default. */
@@ -43,6 +43,8 @@ export async function createCoordinator(
     const sqlite = new SqliteTransport(spool)
     const fileTransport = (root: string) => {
       mkdirSync(root, { recursive: true })
+      // Loaded here, on first use: a coordinator whose agents all receive through SQLite never needs it.
+      const { FileTransport } = loadFileTransport()
       return new FileTransport({
         root,
         leaseSeconds: config.leaseSeconds,

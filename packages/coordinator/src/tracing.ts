@@ -1,25 +1,48 @@
 import type { ClaimedMessage, MessageV2, TraceMetadata } from '@agent-comm/protocol'
 import { parseTraceparent, TRACE_METADATA_KEY, traceMetadataOf } from '@agent-comm/protocol'
-import {
-  type Attributes,
-  type Context,
-  context,
-  createTraceState,
-  isSpanContextValid,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-} from '@opentelemetry/api'
+import type * as OpenTelemetryApi from '@opentelemetry/api'
+import type { Attributes, Context, SpanKind as OtelSpanKind, Span } from '@opentelemetry/api'
+import { loadOpenTelemetryApi } from './deferred-imports.js'
 
 /**
  * Spans go through `@opentelemetry/api` only: without a tracer provider registered by the application they
  * are no-op spans, and a message gets `metadata.trace` only when a valid span context is active (an
  * incoming `traceparent`, or a recording span), so untraced sends serialize nothing.
+ *
+ * The API is loaded on first use (the first operation that makes a span), not when the coordinator is
+ * imported: its 51 module files were about a tenth of the import's CPU time (see `deferred-imports.ts`).
  */
-const tracer = trace.getTracer('@agent-comm/coordinator')
+let api: typeof OpenTelemetryApi | undefined
 
-export { SpanKind }
+function otel(): typeof OpenTelemetryApi {
+  api ??= loadOpenTelemetryApi()
+  return api
+}
+
+let tracerOnce: OpenTelemetryApi.Tracer | undefined
+
+/** The coordinator's tracer (a proxy: it follows a tracer provider registered later). */
+function tracer(): OpenTelemetryApi.Tracer {
+  tracerOnce ??= otel().trace.getTracer('@agent-comm/coordinator')
+  return tracerOnce
+}
+
+/** `@opentelemetry/api`'s `SpanKind` values, without loading the API to name them. */
+export const SpanKind = {
+  INTERNAL: 0,
+  SERVER: 1,
+  CLIENT: 2,
+  PRODUCER: 3,
+  CONSUMER: 4,
+} as const satisfies Record<string, OtelSpanKind>
+
+/** `SpanStatusCode.ERROR` of `@opentelemetry/api`. */
+const SPAN_STATUS_ERROR = 2 satisfies OpenTelemetryApi.SpanStatusCode
+
+/** The active context (`context.active()` of `@opentelemetry/api`). */
+export function activeContext(): Context {
+  return otel().context.active()
+}
 
 /** The span attributes of a message: its id and the agents it is between. */
 export function messageAttributes(message: MessageV2): Attributes {
@@ -45,16 +68,17 @@ export function claimedAttributes(claimed: ClaimedMessage): Attributes {
  * The context a message's `metadata.trace` continues, on top of `base` (the active context): what a reply,
  * a bridge forward or a receive span is a child of. `base` itself when the message carries no trace.
  */
-export function messageTraceContext(message: MessageV2, base: Context = context.active()): Context {
+export function messageTraceContext(message: MessageV2, base: Context = activeContext()): Context {
   const carried = traceMetadataOf(message.metadata)
   if (carried === undefined) return base
   return contextFromTraceMetadata(carried, base)
 }
 
 /** `base` with the remote span context a `traceparent` (and `tracestate`) names; `base` if malformed. */
-export function contextFromTraceMetadata(carried: Partial<TraceMetadata>, base: Context = context.active()) {
+export function contextFromTraceMetadata(carried: Partial<TraceMetadata>, base: Context = activeContext()) {
   const ids = parseTraceparent(carried.traceparent)
   if (ids === undefined) return base
+  const { createTraceState, trace } = otel()
   return trace.setSpanContext(base, {
     ...ids,
     isRemote: true,
@@ -62,15 +86,20 @@ export function contextFromTraceMetadata(carried: Partial<TraceMetadata>, base: 
   })
 }
 
+/** The span context active in `ctx` (`trace.getSpanContext`), or `undefined` if it holds no span. */
+export function spanContextOf(ctx: Context): OpenTelemetryApi.SpanContext | undefined {
+  return otel().trace.getSpanContext(ctx)
+}
+
 /** The W3C trace context of `ctx` (default: the active one), or `undefined` outside any valid trace. */
-export function traceMetadataOfContext(ctx: Context = context.active()): TraceMetadata | undefined {
-  return traceMetadataOfSpan(trace.getSpan(ctx))
+export function traceMetadataOfContext(ctx: Context = activeContext()): TraceMetadata | undefined {
+  return traceMetadataOfSpan(otel().trace.getSpan(ctx))
 }
 
 /** The W3C trace context of a span, or `undefined` for a no-op span outside any trace. */
 export function traceMetadataOfSpan(span: Span | undefined): TraceMetadata | undefined {
   const spanContext = span?.spanContext()
-  if (spanContext === undefined || !isSpanContextValid(spanContext)) return undefined
+  if (spanContext === undefined || !otel().isSpanContextValid(spanContext)) return undefined
   const tracestate = spanContext.traceState?.serialize()
   const flags = (spanContext.traceFlags & 0xff).toString(16).padStart(2, '0')
   return {
@@ -98,17 +127,18 @@ export function withTraceMetadata(message: MessageV2, span: Span): MessageV2 {
  */
 export function inSpan<T>(
   name: string,
-  kind: SpanKind,
+  kind: OtelSpanKind,
   attributes: () => Attributes,
   fn: (span: Span, ctx: Context) => Promise<T>,
-  parent: Context = context.active(),
+  parent: Context = activeContext(),
 ): Promise<T> {
-  const span = tracer.startSpan(name, { kind }, parent)
+  const span = tracer().startSpan(name, { kind }, parent)
   // Attributes are built only for a span that records: a no-op tracer costs no allocations for them.
   if (span.isRecording()) span.setAttributes(attributes())
   // No SDK and no trace to continue: the span is an invalid no-op, so children started under it or under
   // `parent` are alike. Skip the context and the extra promise, which every send, claim and ack would pay.
-  else if (!isSpanContextValid(span.spanContext())) return fn(span, parent)
+  else if (!otel().isSpanContextValid(span.spanContext())) return fn(span, parent)
+  const { context, trace } = otel()
   const ctx = trace.setSpan(parent, span)
   return context
     .with(ctx, () => fn(span, ctx))
@@ -119,7 +149,7 @@ export function inSpan<T>(
       },
       (error: unknown) => {
         span.recordException(error instanceof Error ? error : String(error))
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message ?? String(error) })
+        span.setStatus({ code: SPAN_STATUS_ERROR, message: (error as Error)?.message ?? String(error) })
         span.end()
         throw error
       },
@@ -129,7 +159,7 @@ export function inSpan<T>(
 /** Records that `claimed` was received, as a short span in the trace its sender started. */
 export function recordReceive(claimed: ClaimedMessage): void {
   if (claimed.message.metadata === undefined || !(TRACE_METADATA_KEY in claimed.message.metadata)) return
-  const span = tracer.startSpan(
+  const span = tracer().startSpan(
     'agent-comm receive',
     { kind: SpanKind.CONSUMER },
     messageTraceContext(claimed.message),
@@ -143,8 +173,8 @@ export function recordReceive(claimed: ClaimedMessage): void {
  * in the trace the message carries.
  */
 export function settleParentOf(message: MessageV2): Context {
-  const active = context.active()
-  if (trace.getSpan(active) !== undefined) return active
+  const active = activeContext()
+  if (otel().trace.getSpan(active) !== undefined) return active
   return messageTraceContext(message, active)
 }
 
@@ -155,7 +185,7 @@ export function settleParentOf(message: MessageV2): Context {
  */
 export async function inAckSpans<T>(acked: readonly ClaimedMessage[], fn: () => Promise<T>): Promise<T> {
   const spans = acked.map((claimed) => {
-    const span = tracer.startSpan(
+    const span = tracer().startSpan(
       'agent-comm ack',
       { kind: SpanKind.INTERNAL },
       settleParentOf(claimed.message),
@@ -170,7 +200,7 @@ export async function inAckSpans<T>(acked: readonly ClaimedMessage[], fn: () => 
   } catch (error) {
     for (const span of spans) {
       span.recordException(error instanceof Error ? error : String(error))
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message ?? String(error) })
+      span.setStatus({ code: SPAN_STATUS_ERROR, message: (error as Error)?.message ?? String(error) })
       span.end()
     }
     throw error

@@ -8,11 +8,23 @@ import {
   rmSync,
   statSync,
 } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { AgentCommError, StorageError } from '@agent-comm/protocol'
 import type BetterSqlite3 from 'better-sqlite3'
-import Database from 'better-sqlite3'
+
+let Database: typeof BetterSqlite3 | undefined
+
+/**
+ * better-sqlite3, loaded when the first connection opens rather than when the spool is imported: a process
+ * on PostgreSQL never needs it, and its 15 module files were part of every import of the coordinator. It is
+ * CommonJS, so `require` returns the same module an `import` of it would.
+ */
+function betterSqlite3(): typeof BetterSqlite3 {
+  Database ??= createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3
+  return Database
+}
 
 /** Connection settings shared by every agent-comm process that opens the same file. */
 export interface ConnectionOptions {
@@ -233,6 +245,7 @@ function fingerprint(path: string): string {
 
 /** Opens `path` and applies the shared settings; a read-only connection is probed, as SQLite opens lazily. */
 function connect(path: string, options: ConnectionOptions): BetterSqlite3.Database {
+  const Database = betterSqlite3()
   let sqlite: BetterSqlite3.Database
   try {
     sqlite = new Database(path, {
