@@ -112,8 +112,8 @@ export function loadConfig(
     projectRoot,
     // A URL names a server, never a file: it is not resolved against the project root.
     dbPath: isPostgresUrl(database) ? database : inRoot(database),
-    ...(postgresSchema === undefined ? {} : { postgresSchema }),
-    ...(postgresPoolSize === undefined ? {} : { postgresPoolSize }),
+    postgresSchema,
+    postgresPoolSize,
     defaultTransport: options.overrides?.defaultTransport ?? vars.AGENT_COMM_TRANSPORT ?? 'sqlite',
     fileRoot: inRoot(options.overrides?.fileRoot ?? 'data/file-transport'),
     ttlHours: options.overrides?.ttlHours ?? vars.AGENT_COMM_TTL_HOURS ?? DEFAULT_TTL_HOURS,

@@ -310,9 +310,9 @@ export class Coordinator {
     for (const [transport, recipients] of groups) {
       const result = await transport.send(message, {
         recipients,
-        ...(options.delaySeconds === undefined ? {} : { delaySeconds: options.delaySeconds }),
-        ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
-        ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
+        delaySeconds: options.delaySeconds,
+        maxAttempts: options.maxAttempts,
+        idempotencyKey: options.idempotencyKey,
       })
       report.deliveries += result.deliveries
       report.duplicate ||= result.duplicate
@@ -358,6 +358,7 @@ export class Coordinator {
       subject: fields.subject ?? thread.subject,
       routing: {
         ...thread.routing,
+        // Spread over the thread's routing: an absent ttlHours keeps the thread's.
         ...(fields.routing?.ttlHours === undefined ? {} : { ttlHours: fields.routing.ttlHours }),
       },
     })
@@ -384,9 +385,9 @@ export class Coordinator {
       async (span, ctx) => {
         const sent = await this.#tracedSend(message, sendOptions, ctx)
         const reply = await this.awaitReply(sent.messageId, {
-          ...(timeoutMs === undefined ? {} : { timeoutMs }),
-          ...(signal === undefined ? {} : { signal }),
-          ...(leaseSeconds === undefined ? {} : { leaseSeconds }),
+          timeoutMs,
+          signal,
+          leaseSeconds,
           requester: sent.message.fromAgent,
         })
         span.setAttribute('agent_comm.reply_id', reply.id)
@@ -481,7 +482,7 @@ export class Coordinator {
     timeoutMs: number,
     signal: AbortSignal | undefined,
   ): Promise<boolean> {
-    return transport.waitForMessages(agentId, { timeoutMs, ...(signal === undefined ? {} : { signal }) })
+    return transport.waitForMessages(agentId, { timeoutMs, signal })
   }
 
   /**
@@ -507,7 +508,7 @@ export class Coordinator {
     const signal = options.signal
     const claim = {
       limit: options.limit ?? 1,
-      ...(options.leaseSeconds === undefined ? {} : { leaseSeconds: options.leaseSeconds }),
+      leaseSeconds: options.leaseSeconds,
     }
     const leaseSeconds = options.leaseSeconds ?? this.#settings.leaseSeconds
     const leaseMs = leaseSeconds * 1000
@@ -663,7 +664,7 @@ export class Coordinator {
       () => settleAttributes(ref, messageId, agentId),
       async () => {
         const transport = await this.#settleThrough(ref, agent, agentId)
-        const result = await transport.ack(messageId, agentId, receipt === undefined ? {} : { receipt })
+        const result = await transport.ack(messageId, agentId, { receipt })
         if (typeof ref !== 'string') this.#settled.add(ref)
         await this.#registry.touch(agentId)
         return result
@@ -690,10 +691,10 @@ export class Coordinator {
       async (span) => {
         const transport = await this.#settleThrough(ref, agent, agentId)
         const result = await transport.nack(messageId, agentId, {
-          ...(options.reason === undefined ? {} : { reason: options.reason }),
-          ...(options.delaySeconds === undefined ? {} : { delaySeconds: options.delaySeconds }),
-          ...(receipt === undefined ? {} : { receipt }),
-          ...(options.deadLetter === undefined ? {} : { deadLetter: options.deadLetter }),
+          reason: options.reason,
+          delaySeconds: options.delaySeconds,
+          receipt,
+          deadLetter: options.deadLetter,
         })
         if (typeof ref !== 'string') this.#settled.add(ref)
         if (result.status === 'failed') span.setAttribute('agent_comm.dead_lettered', true)
@@ -715,7 +716,7 @@ export class Coordinator {
     const transport = await this.#settleThrough(ref, agent, agentId)
     return transport.extendLease(messageId, agentId, {
       leaseSeconds: options.leaseSeconds ?? this.#settings.leaseSeconds,
-      ...(receipt === undefined ? {} : { receipt }),
+      receipt,
     }) as Promise<ExtendLeaseResult>
   }
 
@@ -926,7 +927,7 @@ export class Coordinator {
     targets: { agentId: string }[],
     maxAttempts: number | undefined,
   ): Promise<string> {
-    const { heldUntil } = await this.#spool.hold(message, maxAttempts === undefined ? {} : { maxAttempts })
+    const { heldUntil } = await this.#spool.hold(message, { maxAttempts })
     const reached = new Set(targets.map((t) => t.agentId))
     for (const profile of await this.#groupMembers(message)) {
       if (reached.has(profile.agentId) || profile.transport !== 'sqlite') continue

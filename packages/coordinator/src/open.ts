@@ -60,7 +60,7 @@ export async function createCoordinator(
       transports: {
         sqlite,
         file: (profile) => fileTransport(profile.inboxDir ?? config.fileRoot),
-        ...(options.http === undefined ? {} : { http: options.http }),
+        http: options.http,
       },
       ...(defaultFile === undefined
         ? {}
@@ -117,8 +117,8 @@ async function openOnPostgres(
   const { openPostgres } = await import('@agent-comm/postgres')
   const { spool, registry } = await openPostgres({
     url: config.dbPath,
-    ...(config.postgresSchema === undefined ? {} : { schema: config.postgresSchema }),
-    ...(config.postgresPoolSize === undefined ? {} : { poolSize: config.postgresPoolSize }),
+    schema: config.postgresSchema,
+    poolSize: config.postgresPoolSize,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
     spool: { leaseSeconds: config.leaseSeconds },

@@ -82,7 +82,7 @@ export function contextFromTraceMetadata(carried: Partial<TraceMetadata>, base: 
   return trace.setSpanContext(base, {
     ...ids,
     isRemote: true,
-    ...(carried.tracestate === undefined ? {} : { traceState: createTraceState(carried.tracestate) }),
+    traceState: carried.tracestate === undefined ? undefined : createTraceState(carried.tracestate),
   })
 }
 
@@ -104,6 +104,7 @@ export function traceMetadataOfSpan(span: Span | undefined): TraceMetadata | und
   const flags = (spanContext.traceFlags & 0xff).toString(16).padStart(2, '0')
   return {
     traceparent: `00-${spanContext.traceId}-${spanContext.spanId}-${flags}`,
+    // Absent rather than undefined: it goes into message metadata, whose JSON refuses undefined values.
     ...(tracestate === undefined || tracestate === '' ? {} : { tracestate }),
   }
 }
