@@ -41,9 +41,9 @@ export function connectFromUrl(options: ConnectOptions): { client: SqlClient; lo
   }
   const client = createNodePostgresClient({
     url: url.data,
-    ...(poolSize.data === undefined ? {} : { poolSize: poolSize.data }),
-    ...(options.prepare === undefined ? {} : { prepare: options.prepare }),
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
+    poolSize: poolSize.data,
+    prepare: options.prepare,
+    logger: options.logger,
   })
   return { client, location: redactUrl(url.data) }
 }

@@ -58,19 +58,16 @@ export async function openPostgres(options: OpenPostgresOptions): Promise<Postgr
   try {
     // Without a clock of the caller's, the spool and the registry read the server's (see ServerClock).
     if (options.clock === undefined) {
-      serverClock = await ServerClock.start(
-        client,
-        options.logger === undefined ? {} : { logger: options.logger },
-      )
+      serverClock = await ServerClock.start(client, { logger: options.logger })
     }
     spoolStore = new PostgresSpoolStore({
       client,
       schema,
       location,
       ownsClient: true,
-      ...(serverClock === undefined ? {} : { clock: serverClock }),
-      ...(options.logger === undefined ? {} : { logger: options.logger }),
-      ...(options.claimCommit === undefined ? {} : { claimCommit: options.claimCommit }),
+      clock: serverClock,
+      logger: options.logger,
+      claimCommit: options.claimCommit,
     })
     await applyPostgresMigrations(client, spoolStore.schema)
     const registryStore = new PostgresRegistryStore({ client, schema, location, ownsClient: false })
@@ -78,6 +75,7 @@ export async function openPostgres(options: OpenPostgresOptions): Promise<Postgr
     const spool = await Spool.open({
       ...options.spool,
       ...clock,
+      // Spread over the caller's spool options: an absent logger keeps theirs.
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       store: spoolStore,
     })

@@ -65,15 +65,15 @@ export async function openPostgresSpoolStore(
   let clock: ServerClock | undefined
   try {
     // The server's time for a spool given no clock of its own (see ServerClock).
-    clock = await ServerClock.start(client, options.logger === undefined ? {} : { logger: options.logger })
+    clock = await ServerClock.start(client, { logger: options.logger })
     const store = new PostgresSpoolStore({
       client,
       schema,
       location,
       ownsClient,
       clock,
-      ...(options.logger === undefined ? {} : { logger: options.logger }),
-      ...(options.claimCommit === undefined ? {} : { claimCommit: options.claimCommit }),
+      logger: options.logger,
+      claimCommit: options.claimCommit,
     })
     await applyPostgresMigrations(client, store.schema)
     return store

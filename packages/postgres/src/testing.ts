@@ -229,14 +229,14 @@ export interface TestStoreOptions {
  */
 export function openTestStore(db: TestDatabase, options: TestStoreOptions = {}): Promise<PostgresSpoolStore> {
   const common = {
-    ...(options.schema === undefined ? {} : { schema: options.schema }),
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
-    ...(options.claimCommit === undefined ? {} : { claimCommit: options.claimCommit }),
+    schema: options.schema,
+    logger: options.logger,
+    claimCommit: options.claimCommit,
   }
   if (db.kind === 'server') {
     return openPostgresSpoolStore({
       url: db.url,
-      ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
+      poolSize: options.poolSize,
       ...common,
     })
   }

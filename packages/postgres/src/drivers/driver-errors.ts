@@ -128,6 +128,7 @@ export function toStorageError(error: unknown, url: string, doing = 'statement')
   if (password !== '') text = text.split(password).join('***')
   return new StorageError(`PostgreSQL ${doing} failed at ${where}: ${text}`, {
     hint: HINTS[reason](where),
+    // Absent rather than undefined: details are printed as they are (--json, logs).
     details: { reason, server: where, ...(sqlState === undefined ? {} : { sqlState }) },
     cause: sanitizedCause(error, password),
   })

@@ -49,6 +49,7 @@ const turns = new WeakMap<PgliteLike, { tail: Promise<unknown> }>()
 export async function createPgliteClient(options: PgliteClientOptions = {}): Promise<SqlClient> {
   if (options.pglite !== undefined) return wrapPglite(options.pglite, false)
   const { PGlite } = await import('@electric-sql/pglite')
+  // PGlite's own options: an absent dataDir (in memory) is not promised to equal an undefined one.
   const instance = await PGlite.create(options.dataDir === undefined ? {} : { dataDir: options.dataDir })
   return wrapPglite(instance as unknown as PgliteLike, true)
 }

@@ -59,8 +59,8 @@ export async function openPostgresRelayStores(
     client,
     schema,
     location,
-    ...(options.clock === undefined ? {} : { clock: options.clock }),
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
+    clock: options.clock,
+    logger: options.logger,
   }
   let secrets: PostgresSecretStore | undefined
   try {
@@ -68,8 +68,8 @@ export async function openPostgresRelayStores(
     secrets = await PostgresSecretStore.open({ ...common, key: options.key })
     const nonces = await PostgresNonceStore.open({
       ...common,
-      ...(options.windowMs === undefined ? {} : { windowMs: options.windowMs }),
-      ...(options.nonceCommit === undefined ? {} : { commit: options.nonceCommit }),
+      windowMs: options.windowMs,
+      commit: options.nonceCommit,
     })
     const opened = secrets
     let closed: Promise<void> | undefined
