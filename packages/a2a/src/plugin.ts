@@ -104,16 +104,16 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
           store,
           clock,
           sealer: signing.sealer,
-          ...(issuer === undefined ? {} : { issuer }),
-          ...(signing.rotateAfterMs === undefined ? {} : { rotateAfterMs: signing.rotateAfterMs }),
-          ...(signing.graceMs === undefined ? {} : { graceMs: signing.graceMs }),
+          issuer,
+          rotateAfterMs: signing.rotateAfterMs,
+          graceMs: signing.graceMs,
         })
   const pushes = new A2APushes({
     store,
     clock,
     logger,
     ...push,
-    ...(signer === undefined ? {} : { signer }),
+    signer,
   })
   const tasks = new A2ATasks({
     pushes,
@@ -122,8 +122,8 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
     store,
     clock,
     logger,
-    ...(options.maxMessageBytes === undefined ? {} : { maxMessageBytes: options.maxMessageBytes }),
-    ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+    maxMessageBytes: options.maxMessageBytes,
+    pollIntervalMs: options.pollIntervalMs,
   })
   const transport = new JsonRpcTransportHandler(new SpoolRequestHandler(tasks))
   const version = options.version ?? '0.1.0'

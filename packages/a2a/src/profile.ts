@@ -57,6 +57,7 @@ export function parseSkillFlag(value: string): A2ASkill {
   const [id = '', name, tags] = value.split('|')
   return A2ASkillSchema.parse({
     id: id.trim(),
+    // Stored in the profile's metadata, whose JSON schema refuses an undefined value.
     ...(name === undefined || name.trim() === '' ? {} : { name: name.trim() }),
     tags:
       tags === undefined

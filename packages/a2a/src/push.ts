@@ -185,6 +185,7 @@ export class A2APushes {
     const agent = new Agent({
       connect: {
         timeout: this.#timeoutMs,
+        // TLS options: only a given `ca` replaces Node's roots.
         ...(this.#ca === undefined ? {} : { ca: typeof this.#ca === 'string' ? this.#ca : [...this.#ca] }),
         lookup: (_host: string, options: LookupOneOptions | LookupAllOptions, callback: PinnedCallback) => {
           if ((options as LookupAllOptions).all === true) {

@@ -153,7 +153,7 @@ export class A2ATasks {
     const taskId = existing?.id ?? randomUUID()
     const contextId = existing?.contextId ?? (message.contextId || randomUUID())
     const userMessage: Message = { ...message, taskId, contextId, role: Role.ROLE_USER }
-    let routing: { replyTo?: string; conversationId?: string } = {}
+    let routing: { replyTo?: string; conversationId?: string } | undefined
     if (existing !== undefined) {
       const question = (TaskCodec.fromJSON(existing.task).status?.message?.metadata ?? {}) as Record<
         string,
@@ -161,10 +161,7 @@ export class A2ATasks {
       >
       const asked = typeof question.agentCommMessageId === 'string' ? question.agentCommMessageId : undefined
       const previous = await this.#spool.status(existing.messageId)
-      routing = {
-        ...(asked === undefined ? {} : { replyTo: asked }),
-        conversationId: previous.message.routing.conversationId,
-      }
+      routing = { replyTo: asked, conversationId: previous.message.routing.conversationId }
     }
     const spoolMessage = createMessage(
       {
@@ -176,7 +173,7 @@ export class A2ATasks {
           type: 'task_assignment',
           data: { a2a: { taskId, contextId, messageId: message.messageId, parts: partsJson } },
         },
-        ...(Object.keys(routing).length === 0 ? {} : { routing }),
+        routing,
       },
       { clock: this.#clock },
     )
@@ -253,10 +250,7 @@ export class A2ATasks {
     contextId: string | undefined,
     limit: number,
   ): Promise<Task[]> {
-    const records = await this.#store.listTasks(caller.name, {
-      ...(contextId === undefined || contextId === '' ? {} : { contextId }),
-      limit,
-    })
+    const records = await this.#store.listTasks(caller.name, { contextId: contextId || undefined, limit })
     return records.filter((r) => r.agent === agent).map((r) => TaskCodec.fromJSON(r.task))
   }
 
@@ -524,7 +518,7 @@ export class A2ATasks {
       taskId: task.id,
       role: 'ROLE_AGENT',
       parts,
-      ...(agentCommMessageId === undefined ? {} : { metadata: { agentCommMessageId } }),
+      metadata: agentCommMessageId === undefined ? undefined : { agentCommMessageId },
     })
   }
 

@@ -99,7 +99,7 @@ export async function openRelayTokens(
 ): Promise<{ tokens: A2ATokens; close(): Promise<void> }> {
   const { Spool, sqliteConnection } = await import('@agent-comm/spool')
   const { SqliteA2AStore } = await import('./sqlite/store.js')
-  const spool = await Spool.open({ path, ...(options.clock === undefined ? {} : { clock: options.clock }) })
+  const spool = await Spool.open({ path, clock: options.clock })
   try {
     const tokens = new A2ATokens(SqliteA2AStore.open(sqliteConnection(spool)), options)
     return { tokens, close: () => spool.close() }

@@ -114,7 +114,7 @@ export class A2ABridge implements Bridge {
       message: {
         messageId: message.id,
         contextId: remote?.contextId ?? conversation,
-        ...(remote?.taskId === undefined ? {} : { taskId: remote.taskId }),
+        taskId: remote?.taskId,
         role: 'ROLE_USER',
         parts: partsOf(message),
         metadata: { agentCommMessageId: message.id, fromAgent: message.fromAgent, subject: message.subject },
@@ -198,10 +198,7 @@ export class A2ABridge implements Bridge {
       if (json.task !== undefined) task = { ...json.task }
       const update = json.statusUpdate ?? json.artifactUpdate
       if (update !== undefined) {
-        task ??= {
-          id: update.taskId,
-          ...(update.contextId === undefined ? {} : { contextId: update.contextId }),
-        }
+        task ??= { id: update.taskId, contextId: update.contextId }
       }
       if (json.statusUpdate?.status !== undefined && task !== undefined)
         task.status = json.statusUpdate.status
@@ -222,10 +219,7 @@ export class A2ABridge implements Bridge {
 
   async isAvailable(signal?: AbortSignal): Promise<boolean> {
     try {
-      this.#card = await fetchAgentCard(this.#options.cardUrl, {
-        fetch: this.#fetch,
-        ...(signal === undefined ? {} : { signal }),
-      })
+      this.#card = await fetchAgentCard(this.#options.cardUrl, { fetch: this.#fetch, signal })
       return true
     } catch {
       return false

@@ -43,7 +43,7 @@ export async function fetchAgentCard(
   try {
     response = await doFetch(url, {
       headers: { accept: 'application/json', ...options.headers },
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      signal: options.signal,
     })
   } catch (error) {
     throw new ConfigError(

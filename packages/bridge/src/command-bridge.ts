@@ -187,7 +187,7 @@ export class CommandBridge implements Bridge {
           stdout: Buffer.concat(out).toString('utf8'),
           stderr: Buffer.concat(err).toString('utf8'),
           overflow,
-          ...(spawnError === undefined ? {} : { spawnError }),
+          spawnError,
         })
       })
     })

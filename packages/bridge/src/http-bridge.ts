@@ -55,6 +55,7 @@ export class HttpBridge implements Bridge {
           'content-type': 'application/json',
           accept: 'application/json, text/plain',
           ...this.#options.headers,
+          // Headers: an undefined value would be sent as the text "undefined".
           ...(context.trace === undefined ? {} : { traceparent: context.trace.traceparent }),
           ...(context.trace?.tracestate === undefined ? {} : { tracestate: context.trace.tracestate }),
         },
@@ -160,5 +161,5 @@ function replyFrom(text: string, contentType: string | null): { replyText?: stri
       // Not JSON after all: the body text is the reply.
     }
   }
-  return text === '' ? {} : { replyText: text }
+  return { replyText: text === '' ? undefined : text }
 }

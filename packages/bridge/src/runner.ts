@@ -132,6 +132,7 @@ export class BridgeRunner {
       const batch = await this.#coordinator.poll(this.#agent, {
         limit: this.#opts.maxMessages,
         leaseSeconds: this.#opts.leaseSeconds,
+        // A single poll (`once`) neither waits nor hands the run's signal to the claim.
         ...(options.once ? {} : { waitMs: this.#opts.intervalMs, signal }),
       })
       if (batch.length > 0) await this.#processBatch(batch, signal, summary)
@@ -221,7 +222,7 @@ export class BridgeRunner {
         signal,
         logger: this.#log,
         attempt: lease.attempt,
-        ...(traced === undefined ? {} : { trace: traced }),
+        trace: traced,
       })
     } catch (error) {
       result = { success: false, error: describeError(error), retryable: true }
@@ -260,7 +261,7 @@ export class BridgeRunner {
       if (result.replyText !== undefined || payload !== undefined) {
         const reply = await this.#coordinator.reply(
           claimed,
-          { body: result.replyText ?? '', ...(payload === undefined ? {} : { payload }) },
+          { body: result.replyText ?? '', payload },
           { idempotencyKey: replyKeyFor(message.id) },
         )
         this.#emit({

@@ -113,9 +113,10 @@ function sendCycles(coord, together) {
 
 /**
  * A `for await` consumer: `count` messages sent up front (outside the timing), then consumed one by one
- * with `for await (const msg of coord.messages('builder')) await coord.ack(msg)`.
+ * with `for await (const msg of coord.messages('builder', { limit })) await coord.ack(msg)`, or with
+ * `autoAck` and no ack in the body. Both loops of a comparison claim at the same `limit`.
  */
-function consumerCycles(coord, autoAck = false) {
+function consumerCycles(coord, { autoAck = false, limit = 1 } = {}) {
   return async (count) => {
     for (let i = 0; i < count; i++) {
       await coord.send({ fromAgent: 'architect', toAgent: 'builder', subject: 'Task', body })
@@ -125,11 +126,11 @@ function consumerCycles(coord, autoAck = false) {
     const cpuBefore = process.cpuUsage()
     const t = now()
     if (autoAck) {
-      for await (const _ of coord.messages('builder', { signal: stop.signal, autoAck })) {
+      for await (const _ of coord.messages('builder', { signal: stop.signal, limit, autoAck })) {
         if (++seen === count) stop.abort()
       }
     } else {
-      for await (const message of coord.messages('builder', { signal: stop.signal })) {
+      for await (const message of coord.messages('builder', { signal: stop.signal, limit })) {
         await coord.ack(message)
         if (++seen === count) stop.abort()
       }
@@ -156,6 +157,8 @@ try {
   const coord10 = await openCoordinator('c10')
   const consumer = await openCoordinator('consumer')
   const settling = await openCoordinator('settling')
+  const consumer10 = await openCoordinator('consumer10')
+  const settling10 = await openCoordinator('settling10')
   const sender = await openCoordinator('sender')
   const spool1 = await Spool.open({ path: join(dir, 's1.db') })
   const spool10 = await Spool.open({ path: join(dir, 's10.db') })
@@ -166,7 +169,9 @@ try {
     spool1: spoolCycles(spool1, 1),
     spool10: spoolCycles(spool10, 10),
     consumer: consumerCycles(consumer),
-    settling: consumerCycles(settling, true),
+    settling: consumerCycles(settling, { autoAck: true }),
+    consumer10: consumerCycles(consumer10, { limit: 10 }),
+    settling10: consumerCycles(settling10, { autoAck: true, limit: 10 }),
     sequential: sendCycles(sender, false),
     together: sendCycles(sender, true),
   }
@@ -217,17 +222,22 @@ try {
     `${fmt(m.spool10 / m.raw, 2)}x; ${fmt(m.spool10 / m.spool1, 2)}x of limit 1; CPU ${fmt(cpu.spool1 / cpu.spool10, 2)}x`,
     'target >= 0.90x of limit 1',
   )
-  report(
-    'for await consumer: messages() + ack',
-    `${fmt(m.consumer)} msgs/s`,
-    `${fmt(m.consumer / m.raw, 2)}x`,
-  )
-  report(
-    'for await consumer: messages({ autoAck }), settle-and-claim',
-    `${fmt(m.settling)} msgs/s`,
-    `${fmt(m.settling / m.raw, 2)}x; ${fmt(m.settling / m.consumer, 2)}x of ack + claim; CPU ${fmt(cpu.consumer / cpu.settling, 2)}x`,
-    'target >= 1.40x of ack + claim',
-  )
+  for (const [limit, plain, settled] of [
+    [1, 'consumer', 'settling'],
+    [10, 'consumer10', 'settling10'],
+  ]) {
+    report(
+      `for await consumer, limit ${limit}: messages() + ack`,
+      `${fmt(m[plain])} msgs/s`,
+      `${fmt(m[plain] / m.raw, 2)}x`,
+    )
+    report(
+      `for await consumer, limit ${limit}: autoAck (settle-and-claim)`,
+      `${fmt(m[settled])} msgs/s`,
+      `${fmt(m[settled] / m.raw, 2)}x; ${fmt(m[settled] / m[plain], 2)}x of ack + claim; CPU ${fmt(cpu[plain] / cpu[settled], 2)}x`,
+      'target >= 1.40x of ack + claim',
+    )
+  }
   report(
     `coordinator.send, ${CONCURRENT} awaited one by one`,
     `${fmt(m.sequential)} msgs/s`,
@@ -239,7 +249,7 @@ try {
     `${fmt(m.together / m.raw, 2)}x; ${fmt(m.together / m.sequential, 2)}x of one by one; CPU ${fmt(cpu.sequential / cpu.together, 2)}x`,
   )
   raw.close()
-  for (const c of [coord1, coord10, consumer, settling, sender]) await c.close()
+  for (const c of [coord1, coord10, consumer, settling, consumer10, settling10, sender]) await c.close()
   await spool1.close()
   await spool10.close()
 } finally {

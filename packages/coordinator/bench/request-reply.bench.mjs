@@ -4,10 +4,13 @@
 //   - the round trip of `coordinator.request` with the responder in another process on the same SQLite
 //     file (targets: p50 <= 5 ms), and with requester and responder each reaching the other through a
 //     relay process (p50 <= 20 ms) — p50 and p99 of each round's requests, one request at a time;
-//   - `coordinator.send` with an idempotency key (a fresh key per send) against the same sends without
-//     one, each on its own database (target: keys cost <= 10 % of the throughput).
+//   - `coordinator.send` with an idempotency key (a fresh key per send: bench-0, bench-1, …) against the
+//     same sends without one, each on its own database (target: keys cost <= 10 % of the throughput), by
+//     wall clock and by this process's CPU time; and, beside them, the same with random (UUID) keys.
+//     `--sends-only` runs these alone, in 15 rounds.
 // The relay is the workspace's own bin (apps/relay/dist/bin.js): build it first.
 import { fork, spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,7 +20,9 @@ import { HttpTransport, RelayClient } from '@agent-comm/transport-http'
 import { createCoordinator, loadConfig } from '../dist/index.js'
 
 const QUICK = process.argv.includes('--quick')
-const ROUNDS = QUICK ? 3 : 7
+// Only the sends with and without a key, in more rounds: the figure to take on a busy machine.
+const SENDS_ONLY = process.argv.includes('--sends-only')
+const ROUNDS = QUICK ? 3 : SENDS_ONLY ? 15 : 7
 const REQUESTS = QUICK ? 50 : 200
 const SENDS = QUICK ? 300 : 1_000
 const RELAY_BIN = fileURLToPath(new URL('../../../apps/relay/dist/bin.js', import.meta.url))
@@ -80,18 +85,25 @@ async function roundTrip(coord) {
   return now() - t
 }
 
-/** `count` sends, with a fresh idempotency key each when `keyed`; the time they took in ms. */
-function sends(coord, keyed) {
+/**
+ * `count` sends, with a fresh idempotency key each when `keys` says how to make one (`counter`: bench-0,
+ * bench-1, …; `random`: a UUID); the time they took in ms, wall clock and this process's CPU time (user +
+ * system: on a shared machine, waiting for a core shows in the first only).
+ */
+function sends(coord, keys) {
   let n = 0
+  const key = { counter: () => `bench-${n++}`, random: () => randomUUID() }[keys]
   return async (count) => {
     const t = now()
+    const cpu = process.cpuUsage()
     for (let i = 0; i < count; i++) {
       await coord.send(
         { fromAgent: 'architect', toAgent: 'sink', body },
-        keyed ? { idempotencyKey: `bench-${n++}` } : {},
+        key === undefined ? {} : { idempotencyKey: key() },
       )
     }
-    return now() - t
+    const used = process.cpuUsage(cpu)
+    return { wall: now() - t, cpu: (used.user + used.system) / 1000 }
   }
 }
 
@@ -136,25 +148,33 @@ const report = (label, figure, ratio, target = '') =>
 try {
   const [load1] = loadavg()
   process.stdout.write(
-    `agent-comm request/reply benchmark — node ${process.version}, ${QUICK ? 'quick' : 'full'} run, medians of ${ROUNDS} interleaved rounds, load average ${fmt(load1, 1)} at the start\n\n`,
+    `agent-comm request/reply benchmark — node ${process.version}, ${QUICK ? 'quick' : 'full'}${SENDS_ONLY ? ' sends-only' : ''} run, medians of ${ROUNDS} interleaved rounds, load average ${fmt(load1, 1)} at the start\n\n`,
   )
-  const local = await localSetup()
-  const viaRelay = await relaySetup()
+  const local = SENDS_ONLY ? undefined : await localSetup()
+  const viaRelay = SENDS_ONLY ? undefined : await relaySetup()
+  const requesters = SENDS_ONLY ? [] : [local, viaRelay]
   const plain = await sendSetup('plain')
   const keyed = await sendSetup('keyed')
-  const sendRuns = { plain: sends(plain, false), keyed: sends(keyed, true) }
+  const uuidKeyed = await sendSetup('uuid-keyed')
+  const sendRuns = {
+    plain: sends(plain),
+    keyed: sends(keyed, 'counter'),
+    uuid: sends(uuidKeyed, 'random'),
+  }
   // Warm-up: JIT, connections, the relay's caches.
-  for (let i = 0; i < 20; i++) for (const coord of [local, viaRelay]) await roundTrip(coord)
+  for (let i = 0; i < 20; i++) for (const coord of requesters) await roundTrip(coord)
   for (const run of Object.values(sendRuns)) await run(100)
   const p = { local: { p50: [], p99: [] }, relay: { p50: [], p99: [] } }
-  const rates = { plain: [], keyed: [] }
+  const SIDES = ['plain', 'keyed', 'uuid']
+  const rates = { plain: [], keyed: [], uuid: [] }
+  const cpuRates = { plain: [], keyed: [], uuid: [] }
   // Interleaved finely, so a burst of load elsewhere on the machine touches both sides of each comparison:
   // requests go in blocks of 25 back to back, local and relay alternating (one request each, alternating,
   // measured a local p50 about 7x higher at load 17-25: each side's processes were idle, descheduled, when
-  // its turn came), and sends in chunks of 50, plain and keyed alternating.
+  // its turn came), and sends in chunks of 50, plain, keyed and UUID-keyed rotating.
   for (let r = 0; r < ROUNDS; r++) {
     const latencies = { local: [], relay: [] }
-    for (let block = 0; block < REQUESTS / 25; block++) {
+    for (let block = 0; block < (SENDS_ONLY ? 0 : REQUESTS / 25); block++) {
       for (const [name, coord] of [
         ['local', local],
         ['relay', viaRelay],
@@ -162,32 +182,63 @@ try {
         for (let i = 0; i < 25; i++) latencies[name].push(await roundTrip(coord))
       }
     }
-    for (const name of ['local', 'relay']) {
+    for (const name of SENDS_ONLY ? [] : ['local', 'relay']) {
       p[name].p50.push(percentile(latencies[name], 0.5))
       p[name].p99.push(percentile(latencies[name], 0.99))
     }
-    const spent = { plain: 0, keyed: 0 }
+    const spent = { plain: 0, keyed: 0, uuid: 0 }
+    const cpuSpent = { plain: 0, keyed: 0, uuid: 0 }
     for (let chunk = 0; chunk < SENDS / 50; chunk++) {
-      const order = chunk % 2 === 0 ? ['plain', 'keyed'] : ['keyed', 'plain']
-      for (const name of order) spent[name] += await sendRuns[name](50)
+      const order = SIDES.map((_, i) => SIDES[(i + chunk) % SIDES.length])
+      for (const name of order) {
+        const { wall, cpu } = await sendRuns[name](50)
+        spent[name] += wall
+        cpuSpent[name] += cpu
+      }
     }
-    for (const name of ['plain', 'keyed']) rates[name].push(SENDS / (spent[name] / 1000))
+    for (const name of SIDES) {
+      rates[name].push(SENDS / (spent[name] / 1000))
+      cpuRates[name].push(SENDS / (cpuSpent[name] / 1000))
+    }
   }
   const range = (xs, digits = 1) => `${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)}`
   const plainRate = median(rates.plain)
-  const keyedRate = median(rates.keyed)
-  const perRound = rates.keyed.map((k, i) => k / rates.plain[i])
+  const cpuPlain = median(cpuRates.plain)
   report('baseline: coordinator.send without a key', `${fmt(plainRate)} sends/s`, '1.00x')
-  report(
-    'coordinator.send with an idempotency key',
-    `${fmt(keyedRate)} sends/s`,
-    `${fmt(keyedRate / plainRate, 2)}x (rounds ${range(perRound, 2)}x)`,
-    `cost ${fmt((1 - keyedRate / plainRate) * 100, 1)} %; target <= 10 %`,
-  )
   for (const [name, label, target] of [
-    ['local', 'request round trip, responder process, SQLite', 'target p50 <= 5 ms'],
-    ['relay', 'request round trip through a relay process', 'target p50 <= 20 ms'],
+    ['keyed', 'coordinator.send with an idempotency key', `; target <= 10 %`],
+    ['uuid', '  the same with random (UUID) keys', ''],
   ]) {
+    const rate = median(rates[name])
+    const perRound = rates[name].map((k, i) => k / rates.plain[i])
+    report(
+      label,
+      `${fmt(rate)} sends/s`,
+      `${fmt(rate / plainRate, 2)}x (rounds ${range(perRound, 2)}x)`,
+      `cost ${fmt((1 - rate / plainRate) * 100, 1)} %${target}`,
+    )
+  }
+  // The same sends by CPU time (sends per CPU second): what a busy machine's queue does not move.
+  report('CPU time: send without a key', `${fmt(1e6 / cpuPlain, 1)} µs/send`, '1.00x')
+  for (const [name, label] of [
+    ['keyed', 'CPU time: send with an idempotency key'],
+    ['uuid', '  the same with random (UUID) keys'],
+  ]) {
+    const rate = median(cpuRates[name])
+    const perRound = cpuRates[name].map((k, i) => k / cpuRates.plain[i])
+    report(
+      label,
+      `${fmt(1e6 / rate, 1)} µs/send`,
+      `${fmt(rate / cpuPlain, 2)}x (rounds ${range(perRound, 2)}x)`,
+      `cost ${fmt((1 - rate / cpuPlain) * 100, 1)} %`,
+    )
+  }
+  for (const [name, label, target] of SENDS_ONLY
+    ? []
+    : [
+        ['local', 'request round trip, responder process, SQLite', 'target p50 <= 5 ms'],
+        ['relay', 'request round trip through a relay process', 'target p50 <= 20 ms'],
+      ]) {
     report(
       label,
       `p50 ${fmt(median(p[name].p50), 2)} ms, p99 ${fmt(median(p[name].p99), 1)} ms`,
@@ -200,7 +251,7 @@ try {
       .map((l) => fmt(l, 1))
       .join(', ')} at the end\n`,
   )
-  for (const coord of [local, viaRelay, plain, keyed]) await coord.close()
+  for (const coord of [...requesters, plain, keyed, uuidKeyed]) await coord.close()
 } finally {
   const ended = (child) =>
     new Promise((resolve) => {

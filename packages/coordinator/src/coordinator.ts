@@ -485,7 +485,10 @@ export class Coordinator {
   /**
    * Yields messages for `agent` as they arrive, until `signal` aborts:
    * `for await (const msg of coord.messages('builder')) { …; await coord.ack(msg) }`.
-   * Messages claimed but not yet yielded when the loop stops are handed back (nacked) at once.
+   * Messages claimed but not yet yielded when the loop stops are handed back (nacked) at once. With a
+   * `limit` above 1 a claim leases a batch ahead of the body: once half of its lease has gone, the leases
+   * of the messages not yet yielded are extended before the next is yielded (one whose lease was lost
+   * meanwhile is skipped, with a warning), and with `autoAck` the finished ones are acked then.
    *
    * With `autoAck: true` the loop body does not ack: each message is acked once the loop asks for the next
    * one — on the SQLite transport in the same transaction that leases the next (settle-and-claim: one
@@ -504,6 +507,8 @@ export class Coordinator {
       limit: options.limit ?? 1,
       ...(options.leaseSeconds === undefined ? {} : { leaseSeconds: options.leaseSeconds }),
     }
+    const leaseSeconds = options.leaseSeconds ?? this.#settings.leaseSeconds
+    const leaseMs = leaseSeconds * 1000
     /** Messages the loop body finished (autoAck), acked with the next claim. */
     const handled: ClaimedMessage[] = []
     try {
@@ -526,14 +531,23 @@ export class Coordinator {
         )
         if (batch === undefined) continue
         let next = 0
+        // A batch shares one lease: past half of it, what the loop still holds is settled or kept alive
+        // before the next message is yielded, so no claimed message's lease runs out unnoticed.
+        let renewAt = batch.length > 1 ? halfLease(batch[0]!, leaseMs) : Number.POSITIVE_INFINITY
         try {
-          for (; next < batch.length; next++) {
-            yield batch[next]!
-            if (options.autoAck === true) handled.push(batch[next]!)
+          while (next < batch.length) {
+            if (next > 0 && this.#clock.now() >= renewAt) {
+              await this.#keepBatch(batch, next, handled, leaseSeconds)
+              if (next === batch.length) break
+              renewAt = halfLease(batch[next]!, leaseMs)
+            }
+            const message = batch[next++]!
+            yield message
+            if (options.autoAck === true) handled.push(message)
           }
         } finally {
           // The consumer stopped early: give back what it never saw instead of letting leases run out.
-          for (const unseen of batch.slice(next + 1)) {
+          for (const unseen of batch.slice(next)) {
             await this.nack(unseen, undefined, { reason: 'consumer stopped before handling it' }).catch(
               () => {},
             )
@@ -546,6 +560,38 @@ export class Coordinator {
         if (!this.#settled.has(message) && !this.#closed) await this.ack(message)
       }
     }
+  }
+
+  /**
+   * Before a `messages` loop yields `batch[next]` with half of the batch's lease gone: acks what the body
+   * finished (autoAck; its lease would run out before the batch's settle-and-claim) and extends the leases
+   * of the messages not yet yielded. One whose lease was lost meanwhile (it ran out and another consumer
+   * claimed it, or it was dead-lettered) is dropped from the batch rather than yielded without a lease.
+   */
+  async #keepBatch(
+    batch: ClaimedMessage[],
+    next: number,
+    handled: ClaimedMessage[],
+    leaseSeconds: number,
+  ): Promise<void> {
+    for (const message of handled.splice(0)) {
+      if (!this.#settled.has(message)) await this.ack(message)
+    }
+    const kept: ClaimedMessage[] = []
+    for (const message of batch.slice(next)) {
+      try {
+        const { leaseUntil } = await this.extendLease(message, undefined, { leaseSeconds })
+        message.lease.leaseUntil = leaseUntil
+        kept.push(message)
+      } catch (error) {
+        if (!isAgentCommError(error, 'LEASE_LOST') && !isAgentCommError(error, 'INVALID_STATE')) throw error
+        this.#log.warn(
+          { messageId: message.message.id, agent: message.lease.recipient },
+          `The lease of a message claimed ahead by a messages() loop was lost before the loop reached it; it is not yielded (${(error as Error).message})`,
+        )
+      }
+    }
+    batch.splice(next, batch.length - next, ...kept)
   }
 
   /**
@@ -1002,4 +1048,9 @@ function withoutUndefined(profile: AgentProfileInput): AgentProfileInput {
   return Object.fromEntries(
     Object.entries(profile).filter(([, value]) => value !== undefined),
   ) as AgentProfileInput
+}
+
+/** When half the lease of a claimed message is gone (`leaseMs` being its full length). */
+function halfLease(claimed: ClaimedMessage, leaseMs: number): number {
+  return Date.parse(claimed.lease.leaseUntil) - leaseMs / 2
 }

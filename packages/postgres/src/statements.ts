@@ -146,6 +146,61 @@ export function writeStatements(schema: string, claimCommit: ClaimCommit = 'dura
   // receipt is given — leased by that claim ($3).
   const leasedBy = `message_seq = ${seqOf('$1')} AND recipient = $2 AND status = 'leased'
       AND ($3::text IS NULL OR receipt = $3::text)`
+  /**
+   * The CTEs of a claim (see `claim`): `gate`, when given, is a condition both halves must meet to take a
+   * row, and `leasedGate` one every leased row it changes must meet too (the run-out leases it fails or
+   * takes again).
+   */
+  const claimCtes = (gate: string, leasedGate = '') => `exhausted AS (
+        UPDATE ${deliveries} SET status = 'failed', lease_until = NULL, receipt = NULL,
+          last_error = 'lease expired without an ack on the last attempt (' || attempt || ' of ' || max_attempts || ')',
+          updated_at = $2
+        WHERE recipient = $1 AND status = 'leased' AND available_at <= $2 AND attempt >= max_attempts ${leasedGate}
+        RETURNING 1
+      ), queued AS (
+        SELECT ${PREVIOUS} FROM ${deliveries}
+        WHERE recipient = $1 AND status = 'queued' AND available_at <= $2 AND expires_at > $2 ${gate}
+        ORDER BY priority, id LIMIT $3 FOR UPDATE SKIP LOCKED
+      ), expired AS (
+        SELECT ${PREVIOUS} FROM ${deliveries}
+        WHERE recipient = $1 AND status = 'leased' AND available_at <= $2 AND expires_at > $2
+          AND attempt < max_attempts ${gate} ${leasedGate}
+        ORDER BY priority, id LIMIT $3 FOR UPDATE SKIP LOCKED
+      ), picked AS (
+        -- Rows locked by a half but not picked stay locked (skipped by other claimers) only until commit.
+        SELECT * FROM (SELECT * FROM queued UNION ALL SELECT * FROM expired) c ORDER BY priority, id LIMIT $3
+      ), leased AS (
+        UPDATE ${deliveries} d SET status = 'leased', attempt = d.attempt + 1, available_at = $4, lease_until = $4,
+          receipt = $5::text || '.' || d.id, updated_at = $2,
+          last_error = CASE WHEN d.status = 'leased'
+            THEN 'lease expired without an ack on attempt ' || d.attempt ELSE d.last_error END
+        FROM picked WHERE d.id = picked.id ${commit}
+        RETURNING d.id, d.message_seq, d.priority, d.attempt, d.max_attempts, d.receipt,
+          json_build_array(picked.status, picked.attempt, picked.available_at, picked.lease_until, picked.receipt,
+            picked.last_error, picked.updated_at)::text AS previous
+      )`
+  /** The CTEs of `ackAllByReceipt`, with its parameters where `p` says (one statement may hold a claim too). */
+  const ackByReceiptCtes = (p: {
+    messageIds: string
+    recipients: string
+    receipts: string
+    now: string
+    count: string
+  }) => `items AS (
+        SELECT * FROM unnest(${p.messageIds}::text[], ${p.recipients}::text[], ${p.receipts}::text[]) AS t(message_id, recipient, receipt)
+      ), target AS (
+        SELECT d.id, d.status FROM items i
+          JOIN ${deliveries} d ON d.id = substring(i.receipt from '[.]([0-9]{1,18})$')::bigint
+          JOIN ${messages} m ON m.seq = d.message_seq
+        WHERE m.id = i.message_id AND d.recipient = i.recipient AND d.receipt = i.receipt
+          AND d.lease_until IS NOT NULL
+        FOR UPDATE OF d
+      ), acked AS (
+        UPDATE ${deliveries} d SET status = 'acked', acked_at = ${p.now}, updated_at = ${p.now}, lease_until = NULL
+        FROM target WHERE d.id = target.id AND target.status = 'leased'
+          AND (SELECT count(*) FROM target WHERE target.status = 'leased') = ${p.count} ${commit}
+        RETURNING 1
+      )`
   return {
     // The message, and its seq in the full-text queue (see `searchPending` in schema.ts).
     insertMessage: `WITH msg AS (
@@ -239,34 +294,7 @@ export function writeStatements(schema: string, claimCommit: ClaimCommit = 'dura
     // for `$1`, in the `exhausted` CTE): a data-modifying CTE always runs, and it touches only rows the
     // claim's halves never take (attempt >= max_attempts), so one statement does both — one round trip
     // less per claim, which bench/store.bench.mjs measures.
-    claim: `WITH exhausted AS (
-        UPDATE ${deliveries} SET status = 'failed', lease_until = NULL, receipt = NULL,
-          last_error = 'lease expired without an ack on the last attempt (' || attempt || ' of ' || max_attempts || ')',
-          updated_at = $2
-        WHERE recipient = $1 AND status = 'leased' AND available_at <= $2 AND attempt >= max_attempts
-        RETURNING 1
-      ), queued AS (
-        SELECT ${PREVIOUS} FROM ${deliveries}
-        WHERE recipient = $1 AND status = 'queued' AND available_at <= $2 AND expires_at > $2
-        ORDER BY priority, id LIMIT $3 FOR UPDATE SKIP LOCKED
-      ), expired AS (
-        SELECT ${PREVIOUS} FROM ${deliveries}
-        WHERE recipient = $1 AND status = 'leased' AND available_at <= $2 AND expires_at > $2
-          AND attempt < max_attempts
-        ORDER BY priority, id LIMIT $3 FOR UPDATE SKIP LOCKED
-      ), picked AS (
-        -- Rows locked by a half but not picked stay locked (skipped by other claimers) only until commit.
-        SELECT * FROM (SELECT * FROM queued UNION ALL SELECT * FROM expired) c ORDER BY priority, id LIMIT $3
-      ), leased AS (
-        UPDATE ${deliveries} d SET status = 'leased', attempt = d.attempt + 1, available_at = $4, lease_until = $4,
-          receipt = $5::text || '.' || d.id, updated_at = $2,
-          last_error = CASE WHEN d.status = 'leased'
-            THEN 'lease expired without an ack on attempt ' || d.attempt ELSE d.last_error END
-        FROM picked WHERE d.id = picked.id ${commit}
-        RETURNING d.id, d.message_seq, d.priority, d.attempt, d.max_attempts, d.receipt,
-          json_build_array(picked.status, picked.attempt, picked.available_at, picked.lease_until, picked.receipt,
-            picked.last_error, picked.updated_at)::text AS previous
-      )
+    claim: `WITH ${claimCtes('')}
       SELECT l.id AS "deliveryId", l.attempt AS "attempt", l.max_attempts AS "maxAttempts", l.receipt AS "receipt",
         l.previous AS "previous", ${MESSAGE_COLUMNS}
       FROM leased l JOIN ${messages} m ON m.seq = l.message_seq
@@ -301,22 +329,28 @@ export function writeStatements(schema: string, claimCommit: ClaimCommit = 'dura
      * 6 ms by primary key; EXPLAIN ANALYZE, bench/store.bench.mjs's batched figure). A receipt not of that
      * form finds nothing, and the store takes the item-by-item path.
      */
-    ackAllByReceipt: `WITH items AS (
-        SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS t(message_id, recipient, receipt)
-      ), target AS (
-        SELECT d.id, d.status FROM items i
-          JOIN ${deliveries} d ON d.id = substring(i.receipt from '[.]([0-9]{1,18})$')::bigint
-          JOIN ${messages} m ON m.seq = d.message_seq
-        WHERE m.id = i.message_id AND d.recipient = i.recipient AND d.receipt = i.receipt
-          AND d.lease_until IS NOT NULL
-        FOR UPDATE OF d
-      ), acked AS (
-        UPDATE ${deliveries} d SET status = 'acked', acked_at = $4, updated_at = $4, lease_until = NULL
-        FROM target WHERE d.id = target.id AND target.status = 'leased'
-          AND (SELECT count(*) FROM target WHERE target.status = 'leased') = $5 ${commit}
-        RETURNING 1
-      )
+    ackAllByReceipt: `WITH ${ackByReceiptCtes({ messageIds: '$1', recipients: '$2', receipts: '$3', now: '$4', count: '$5' })}
       SELECT count(*)::int AS n FROM acked`,
+    /**
+     * Settle-and-claim in one statement, for acks that all carry a receipt (as `ackAllByReceipt`, its
+     * arrays `$6`–`$8` and count `$9`, `now` shared as `$2`) and the claim of `claim` (`$1`–`$5`): the claim's
+     * halves take nothing unless every ack applied, so the statement either acks them all and claims, or
+     * changes nothing but the recipient's exhausted leases (which any claim fails). One round trip and one
+     * commit where a transaction takes four round trips. Always one row at least: `acked` on every row
+     * (the store falls back to the transaction when it is not `$9`), the claimed columns null when nothing
+     * was claimed.
+     */
+    ackAllByReceiptAndClaim: `WITH ${ackByReceiptCtes({ messageIds: '$6', recipients: '$7', receipts: '$8', now: '$2', count: '$9' })},
+      ${claimCtes(
+        'AND (SELECT count(*) FROM acked) = $9',
+        // A lease run out but acked by this statement is neither failed nor taken again by it: one change a row.
+        'AND id NOT IN (SELECT id FROM target)',
+      )}
+      SELECT a.n AS "acked", l.id AS "deliveryId", l.attempt AS "attempt", l.max_attempts AS "maxAttempts", l.receipt AS "receipt",
+        l.previous AS "previous", ${MESSAGE_COLUMNS}
+      FROM (SELECT count(*)::int AS n FROM acked) a
+        LEFT JOIN (leased l JOIN ${messages} m ON m.seq = l.message_seq) ON true
+      ORDER BY l.priority, l.id`,
     /**
      * Puts deliveries a claim took back as they were before it (`previous`: the JSON array the claim
      * returned for each), when the caller's `decode` threw: what rolling a claim's transaction back did.

@@ -107,6 +107,9 @@ export function notifyChannel(schema: string): string {
   return `agent_comm_${schema}`
 }
 
+/** A row a claim statement returns (see `claim` in statements.ts): with the delivery as it was before. */
+type LeasedRow = ClaimedRow & { previous: string }
+
 /** An error thrown by the caller's own callback (`decode`, `availableAt`): it passes through unchanged. */
 class CallerError {
   readonly error: unknown
@@ -270,6 +273,8 @@ export class PostgresSpoolStore implements SpoolStore {
   }
 
   async ackAndClaim<T>(params: AckAndClaimParams<T>): Promise<AckAndClaimOutcome<T>> {
+    const fast = await this.#ackAllAndClaim(params)
+    if (fast !== undefined) return fast
     return this.#transaction(async (tx): Promise<AckAndClaimOutcome<T>> => {
       const { items, now } = params.acks
       const alreadyAcked: boolean[] = []
@@ -291,6 +296,39 @@ export class PostgresSpoolStore implements SpoolStore {
   }
 
   /**
+   * The usual settle-and-claim — acks that all carry a receipt, each naming another delivery — as one
+   * statement with no transaction around it (`ackAllByReceiptAndClaim`: one round trip and one commit).
+   * Undefined when it does not apply or an ack did not (the statement then changed nothing the transaction
+   * path would not): the caller takes the transaction path, which tells refused acks from done ones.
+   */
+  async #ackAllAndClaim<T>(params: AckAndClaimParams<T>): Promise<AckAndClaimOutcome<T> | undefined> {
+    const { items, now } = params.acks
+    const claim = params.claim
+    if (items.length === 0 || now !== claim.now || items.some((i) => i.receipt === null)) return undefined
+    if (new Set(items.map((i) => i.receipt)).size !== items.length) return undefined
+    return this.#read(async (db) => {
+      const rows = await db.query<LeasedRow & { acked: number }>(this.#sql.ackAllByReceiptAndClaim, [
+        claim.recipient,
+        claim.now,
+        claim.limit,
+        claim.leaseUntil,
+        claim.receipt,
+        textArrayLiteral(items.map((i) => i.messageId)),
+        textArrayLiteral(items.map((i) => i.recipient)),
+        textArrayLiteral(items.map((i) => i.receipt)),
+        items.length,
+      ])
+      if (rows[0]?.acked !== items.length) return undefined
+      const claimed = rows.filter((row) => row.deliveryId !== null)
+      return {
+        ok: true,
+        alreadyAcked: new Array<boolean>(items.length).fill(false),
+        ...(await this.#claimIn(db, claim, claimed)),
+      }
+    })
+  }
+
+  /**
    * One claim on `db`: alone (`claim`, one atomic statement per round) or inside `ackAndClaim`'s transaction.
    * A row `decode` refuses — written by hand or by another program, never by a spool — is dead-lettered by a
    * statement of its own right after, and the claim takes more in its place until it is full or nothing
@@ -299,24 +337,25 @@ export class PostgresSpoolStore implements SpoolStore {
    * transaction would have left them. Were the process to die in between, they would stay leased until
    * their lease ran out, as if their consumer had crashed.
    */
-  async #claimIn<T>(db: SqlQueryable, params: ClaimParams<T>): Promise<ClaimOutcome<T>> {
+  async #claimIn<T>(db: SqlQueryable, params: ClaimParams<T>, first?: LeasedRow[]): Promise<ClaimOutcome<T>> {
     const { recipient, now, leaseUntil, limit, receipt } = params
     const claimed: ClaimedRecord<T>[] = []
     const deadLettered: { messageId: string; reason: string }[] = []
     const taken: { id: number; fence: string | null; previous: string }[] = []
     try {
+      let given = first
       while (claimed.length < limit) {
-        const rows = await db.query<
-          Row<
-            MessageRecord & {
-              deliveryId: number
-              attempt: number
-              maxAttempts: number
-              receipt: string
-              previous: string
-            }
-          >
-        >(this.#sql.claim, [recipient, now, limit - claimed.length, leaseUntil, receipt])
+        // The rows a settle-and-claim statement already leased come first (see `#ackAllAndClaim`).
+        const rows =
+          given ??
+          (await db.query<LeasedRow>(this.#sql.claim, [
+            recipient,
+            now,
+            limit - claimed.length,
+            leaseUntil,
+            receipt,
+          ]))
+        given = undefined
         if (rows.length === 0) break
         for (const row of rows) taken.push({ id: row.deliveryId, fence: row.receipt, previous: row.previous })
         let refused = 0

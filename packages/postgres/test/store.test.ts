@@ -320,6 +320,34 @@ describe('PostgresSpoolStore', () => {
     ])
   })
 
+  it('settles and claims in one call, dead-lettering a row decode refuses and filling the claim with the next', async () => {
+    const to = agent('settle')
+    const handled = send({ toAgent: to, priority: 'critical', subject: 'handled' })
+    await store.insertMessages({ sends: [handled], now: T0 })
+    const [lease] = (await store.claim(claimAt(to, T0, { limit: 1 }))).claimed
+    const bad = send({ toAgent: to, priority: 'high', subject: 'bad' })
+    const good = send({ toAgent: to, subject: 'good' })
+    await store.insertMessages({ sends: [bad, good], now: T0 })
+    const out = await store.ackAndClaim({
+      acks: {
+        items: [{ messageId: handled.message.id, recipient: to, receipt: lease!.receipt }],
+        now: T0 + 1,
+      },
+      claim: {
+        ...claimAt(to, T0 + 1, { limit: 1 }),
+        decode: (row) => (row.subject === 'bad' ? { unreadable: 'damaged' } : { value: row.subject }),
+      },
+    })
+    expect(out).toMatchObject({
+      ok: true,
+      alreadyAcked: [false],
+      deadLettered: [{ messageId: bad.message.id }],
+    })
+    expect(out.ok && out.claimed.map((c) => c.value)).toEqual(['good'])
+    const status = await store.status({ messageId: handled.message.id, now: T0 + 1 })
+    expect(status?.deliveries.map((d) => d.status)).toEqual(['acked'])
+  })
+
   it('dead-letters a reply or a named message decode refuses, in the claim’s transaction', async () => {
     const to = agent('decode-one')
     const request = send({ fromAgent: to, toAgent: 'builder', subject: 'Question' })

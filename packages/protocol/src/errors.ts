@@ -108,6 +108,7 @@ export class NoRecipientsError extends AgentCommError {
             ? 'Register the recipients first (agent-comm register <name> -c <capabilities> -d <device>), or hold the message for agents that register later (send --queue)'
             : `List who can do what with: agent-comm agents. Register an agent with it (agent-comm register <name> -c ${capability} -d <device>), or hold the message for agents that register later (send --queue)`,
         ...options,
+        // No key rather than an undefined one: `toJSON` and the relay leave out empty details.
         details: { ...(capability === undefined ? {} : { capability }), ...options.details },
       },
     )

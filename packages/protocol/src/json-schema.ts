@@ -29,7 +29,7 @@ function schemaDocument(
   return {
     $id: `https://agent-comm.dev/schemas/${file}.schema.json`,
     title,
-    ...(description === undefined ? {} : { description }),
+    description,
     ...z.toJSONSchema(schema, GENERATOR_OPTIONS),
   }
 }

@@ -91,6 +91,7 @@ export function createMessage(input: MessageInput, deps: MessageFactoryDeps = {}
     body: fields.body,
     timestamp: fields.timestamp ?? new Date(clock.now()).toISOString(),
     priority: fields.priority,
+    // The wire message: no key for an absent field, as in a message parsed back from JSON.
     routing: {
       ...(fields.routing?.replyTo === undefined ? {} : { replyTo: fields.routing.replyTo }),
       conversationId: fields.routing?.conversationId ?? newConversationId(deps.ids),

@@ -168,10 +168,10 @@ export class Registry {
     const { capability, status, device, transport } = parseOrThrow(ListFilterSchema, filter, 'agent filter')
     const now = this.#clock.now()
     const rows = await this.#store.listAgents({
-      ...(capability === undefined ? {} : { capability }),
-      ...(device === undefined ? {} : { device }),
-      ...(transport === undefined ? {} : { transport }),
-      ...(status === undefined ? {} : { status: statusThresholds(status, now, this.#windows) }),
+      capability,
+      device,
+      transport,
+      status: status === undefined ? undefined : statusThresholds(status, now, this.#windows),
     })
     return rows.map((row) => this.#profile(row, now))
   }

@@ -50,7 +50,7 @@ export function secretInfo(agentId: string, active: readonly SecretDates[]): Sec
     agentId,
     createdAt: iso(Math.max(...active.map((e) => e.createdAt))),
     activeSecrets: active.length,
-    ...(expiring.length === 0 ? {} : { previousValidUntil: iso(Math.max(...expiring)) }),
+    previousValidUntil: expiring.length === 0 ? undefined : iso(Math.max(...expiring)),
   }
 }
 

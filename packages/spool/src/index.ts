@@ -22,63 +22,10 @@ export type { SpoolDatabase } from './sqlite/query-builder.js'
 export type { DeliveryRow, MessageRow } from './sqlite/schema.js'
 export type { SqliteStoreOptions } from './sqlite/store.js'
 export { SPOOL_MIGRATIONS_FOLDER, SqliteSpoolStore } from './sqlite/store.js'
-export type {
-  AckAndClaimOutcome,
-  AckAndClaimParams,
-  AckManyOutcome,
-  AckManyParams,
-  ChangeOutcome,
-  ClaimedRecord,
-  ClaimMessageParams,
-  ClaimOutcome,
-  ClaimParams,
-  ClaimReplyParams,
-  ConversationParams,
-  ConversationsParams,
-  DeliveryParams,
-  DeliveryRecord,
-  DeliveryState,
-  ExtendLeaseOutcome,
-  ExtendLeaseParams,
-  HoldMessageParams,
-  InsertMessagesOutcome,
-  InsertMessagesParams,
-  InsertResult,
-  MessageRecord,
-  ReleaseHeldParams,
-  ReleaseOutcome,
-  ReleaseParams as StoreReleaseParams,
-  RequeueFailedOutcome,
-  RequeueFailedParams,
-  SpoolStore,
-  StoredSend,
-  StoreSearchParams,
-  WithdrawParams,
-} from './store.js'
+// The store seam whole: `SpoolStore` and the params and outcomes of its methods, for store implementations.
+// Its `ReleaseParams` is `StoreReleaseParams` here (the name is `releaseHeldMessages`'s, above).
+export type * from './store.js'
+export type { ReleaseParams as StoreReleaseParams } from './store.js'
 export { isGroupTarget } from './targets.js'
-export type {
-  AckOptions,
-  AckResult,
-  ClaimedMessage,
-  ClaimOptions,
-  CleanupOptions,
-  CleanupReport,
-  ConversationSummary,
-  DeliveryInfo,
-  ExtendLeaseOptions,
-  FailedDelivery,
-  Lease,
-  MessageDelivery,
-  MessageStatus,
-  NackOptions,
-  NackResult,
-  PendingDelivery,
-  SearchQuery,
-  SendOptions,
-  SendResult,
-  SpoolStats,
-  StoredMessage,
-  UnreadableColumn,
-  VerifyReport,
-  WaitOptions,
-} from './types.js'
+// The spool's option and result types, every one public.
+export type * from './types.js'

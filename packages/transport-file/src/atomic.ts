@@ -146,8 +146,9 @@ export function toStorageError(error: unknown, root: string): AgentCommError {
         ? 'The disk is full: free space, then retry.'
         : undefined
   return new StorageError(`File transport at ${root} failed: ${message}`, {
-    ...(hint === undefined ? {} : { hint }),
+    hint,
     cause: error,
+    // Details are shown key by key (inspect, --json): no key rather than an undefined one.
     details: { root, ...(code === undefined ? {} : { code }) },
   })
 }

@@ -37,6 +37,7 @@ export class RelayError extends AgentCommError {
   ) {
     super(code, message, {
       ...options,
+      // Details are shown key by key (inspect, --json): no key rather than an undefined one.
       details: { relayCode, ...(status === undefined ? {} : { status }), ...options.details },
     })
     this.relayCode = relayCode
@@ -85,7 +86,7 @@ export function errorFromResponse(status: number, text: string, requestId?: stri
   }
   const { code, message, hint, details = {} } = parsed.data.error
   const options: AgentCommErrorOptions = {
-    ...(hint === undefined ? {} : { hint }),
+    hint,
     details: { ...details, ...(requestId === undefined ? {} : { requestId }) },
   }
   if (code === Codes.VALIDATION) {

@@ -116,7 +116,7 @@ export function signRequest(secret: string, input: SignRequestInput): Record<str
       timestamp: input.timestamp,
       nonce,
       agentId: input.agentId,
-      ...(input.audience === undefined ? {} : { audience: input.audience }),
+      audience: input.audience,
     }),
   )
   return {

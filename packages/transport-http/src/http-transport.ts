@@ -59,10 +59,10 @@ export class HttpTransport implements Transport {
     this.#open()
     this.#used(message.fromAgent)
     return this.client.send(message, {
-      ...(options.recipients === undefined ? {} : { recipients: [...options.recipients] }),
-      ...(options.delaySeconds === undefined ? {} : { delaySeconds: options.delaySeconds }),
-      ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
-      ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
+      recipients: options.recipients === undefined ? undefined : [...options.recipients],
+      delaySeconds: options.delaySeconds,
+      maxAttempts: options.maxAttempts,
+      idempotencyKey: options.idempotencyKey,
       signal: this.#closing.signal,
     })
   }
@@ -86,10 +86,11 @@ export class HttpTransport implements Transport {
         ? this.#closing.signal
         : AbortSignal.any([options.signal, this.#closing.signal])
     return this.client.claimReply(agent, requestId, {
-      ...(options.leaseSeconds === undefined ? {} : { leaseSeconds: options.leaseSeconds }),
-      ...(options.waitMs === undefined
-        ? {}
-        : { waitMs: Math.min(Math.max(0, Math.round(options.waitMs)), MAX_WAIT_MS) }),
+      leaseSeconds: options.leaseSeconds,
+      waitMs:
+        options.waitMs === undefined
+          ? undefined
+          : Math.min(Math.max(0, Math.round(options.waitMs)), MAX_WAIT_MS),
       signal,
     })
   }

@@ -296,7 +296,7 @@ export class RequestPipeline {
       body,
       agentId: agent,
       timestamp: this.#clock.now(),
-      ...(this.#audience === undefined ? {} : { audience: this.#audience }),
+      audience: this.#audience,
     })
   }
 
@@ -326,7 +326,7 @@ export class RequestPipeline {
       {
         hint: 'Check that the relay is running (agent-comm relay start) and that this URL and port are reachable.',
         cause: error,
-        ...(code === undefined ? {} : { details: { networkCode: code } }),
+        details: code === undefined ? undefined : { networkCode: code },
       },
     )
   }

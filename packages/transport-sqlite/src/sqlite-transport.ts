@@ -53,15 +53,10 @@ export class SqliteTransport implements Transport {
     requestId: string,
     options: TransportClaimReplyOptions = {},
   ): Promise<ClaimedMessage | undefined> {
-    const lease = options.leaseSeconds === undefined ? {} : { leaseSeconds: options.leaseSeconds }
     return claimThenWait(
       {
-        claim: () => this.spool.claimReply(agent, requestId, lease),
-        wait: (timeoutMs, signal) =>
-          this.spool.waitForReply(agent, requestId, {
-            timeoutMs,
-            ...(signal === undefined ? {} : { signal }),
-          }),
+        claim: () => this.spool.claimReply(agent, requestId, { leaseSeconds: options.leaseSeconds }),
+        wait: (timeoutMs, signal) => this.spool.waitForReply(agent, requestId, { timeoutMs, signal }),
       },
       { timeoutMs: options.waitMs ?? 0, signal: options.signal },
     )

@@ -89,7 +89,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     method,
     headers,
     credentials: 'same-origin',
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    body: body === undefined ? undefined : JSON.stringify(body),
   })
   if (response.status === 204) return undefined as T
   const data = (await response.json().catch(() => ({}))) as {

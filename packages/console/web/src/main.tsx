@@ -32,6 +32,31 @@ function useLiveTick(session: Session | undefined): number {
   return tick
 }
 
+/** A labelled, required input of the sign-in form (`secret`: a password field). */
+function Field(props: {
+  label: string
+  name: string
+  secret?: boolean
+  autoComplete: string
+  value: string
+  onValue: (value: string) => void
+}) {
+  const input = {
+    name: props.name,
+    autoComplete: props.autoComplete,
+    value: props.value,
+    onInput: (e: { currentTarget: HTMLInputElement }) => props.onValue(e.currentTarget.value),
+    required: true,
+  }
+  return (
+    // biome-ignore lint/a11y/noLabelWithoutControl: the input is inside the label, in either branch
+    <label>
+      {props.label}
+      {props.secret ? <input type="password" {...input} /> : <input {...input} />}
+    </label>
+  )
+}
+
 function SignIn(props: { onSignedIn: (s: Session) => void; problem: string }) {
   const [agentId, setAgentId] = useState('')
   const [secret, setSecret] = useState('')
@@ -48,27 +73,15 @@ function SignIn(props: { onSignedIn: (s: Session) => void; problem: string }) {
     <main class="signin">
       <h1>agent-comm console</h1>
       <form onSubmit={submit} aria-label="Sign in">
-        <label>
-          Agent id
-          <input
-            name="agentId"
-            autoComplete="username"
-            value={agentId}
-            onInput={(e) => setAgentId(e.currentTarget.value)}
-            required
-          />
-        </label>
-        <label>
-          Relay secret
-          <input
-            name="secret"
-            type="password"
-            autoComplete="current-password"
-            value={secret}
-            onInput={(e) => setSecret(e.currentTarget.value)}
-            required
-          />
-        </label>
+        <Field label="Agent id" name="agentId" autoComplete="username" value={agentId} onValue={setAgentId} />
+        <Field
+          label="Relay secret"
+          name="secret"
+          secret
+          autoComplete="current-password"
+          value={secret}
+          onValue={setSecret}
+        />
         <button type="submit">Sign in</button>
         {error === '' ? null : (
           <p role="alert" class="error">

@@ -255,8 +255,9 @@ function ApprovalCard(props: { item: PendingApproval; onDecided: () => void }) {
     const ok = await run(() =>
       api('POST', `/console/approvals/${encodeURIComponent(item.message.id)}/decision`, {
         decision,
-        ...(comment.trim() === '' ? {} : { comment }),
-        ...(edited === undefined ? {} : { arguments: edited }),
+        // A JSON body: an undefined field is left out of it.
+        comment: comment.trim() === '' ? undefined : comment,
+        arguments: edited,
       }),
     )
     if (ok) props.onDecided()

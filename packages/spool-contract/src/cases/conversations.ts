@@ -10,13 +10,7 @@ function inThread(
   body: string,
   subject?: string,
 ) {
-  return {
-    fromAgent,
-    toAgent,
-    body,
-    ...(subject === undefined ? {} : { subject }),
-    routing: { conversationId },
-  }
+  return { fromAgent, toAgent, body, subject, routing: { conversationId } }
 }
 
 /** conversation(id) and conversations(): threads in send order, and their summaries. */

@@ -50,4 +50,48 @@ export function settleAndClaimCases(ctx: SpoolContractContext): void {
     )
     expect(again?.message.id).toBe(waiting.messageId)
   })
+
+  it('acks a batch and leases the next batch in one call, in claim order', async () => {
+    const { spool } = await ctx.open()
+    const sent = []
+    for (let i = 0; i < 5; i++) sent.push((await spool.send(task(`task ${i}`))).messageId)
+    const first = await spool.claim('builder', { limit: 3 })
+    const next = await spool.ackAndClaim(
+      first.map((c) => ({ messageId: c.message.id, agent: 'builder', receipt: c.lease.receipt })),
+      'builder',
+      { limit: 3 },
+    )
+    expect(next.map((c) => c.message.id)).toEqual(sent.slice(3))
+    for (const id of sent.slice(0, 3)) expect((await spool.status(id)).deliveries[0]?.status).toBe('acked')
+  })
+
+  it('acks a lease that ran out and nobody took back, rather than taking it back or failing it', async () => {
+    const { spool, clock } = await ctx.open()
+    // One lease with attempts left (a claim would take it back) and one on its last attempt (a claim
+    // would fail it): both still held under their receipts, so the acks apply first.
+    const retry = await spool.send(task('attempts left'))
+    const last = await spool.send(task('last attempt'), { maxAttempts: 1 })
+    const held = await spool.claim('builder', { limit: 2, leaseSeconds: 5 })
+    expect(held).toHaveLength(2)
+    const waiting = await spool.send(task('waiting'))
+    clock.advance(6_000)
+    const next = await spool.ackAndClaim(
+      held.map((c) => ({ messageId: c.message.id, agent: 'builder', receipt: c.lease.receipt })),
+      'builder',
+    )
+    expect(next.map((c) => c.message.id)).toEqual([waiting.messageId])
+    expect((await spool.status(retry.messageId)).deliveries[0]?.status).toBe('acked')
+    expect((await spool.status(last.messageId)).deliveries[0]?.status).toBe('acked')
+  })
+
+  it('reports an ack already made as done, and still claims', async () => {
+    const { spool } = await ctx.open()
+    const { messageId } = await spool.send(task())
+    const waiting = await spool.send(task('waiting'))
+    const [claimed] = await spool.claim('builder', { limit: 1 })
+    const ack = { messageId, agent: 'builder', receipt: claimed!.lease.receipt }
+    await spool.ack(messageId, 'builder', { receipt: claimed!.lease.receipt })
+    const next = await spool.ackAndClaim([ack], 'builder')
+    expect(next.map((c) => c.message.id)).toEqual([waiting.messageId])
+  })
 }

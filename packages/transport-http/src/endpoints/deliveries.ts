@@ -62,11 +62,7 @@ export class DeliveryEndpoints {
       limit <= MAX_CLAIM_LIMIT
     if (!shareable || this.#claims === undefined) return this.#claimOne(agent, body, signal)
     this.#pipeline.ensureOpen()
-    const input = {
-      agent,
-      limit,
-      ...(body.leaseSeconds === undefined ? {} : { leaseSeconds: body.leaseSeconds }),
-    }
+    const input = { agent, limit, leaseSeconds: body.leaseSeconds }
     return this.#claims.add(`${agent}\n${body.leaseSeconds ?? ''}`, input, signal)
   }
 
@@ -138,7 +134,7 @@ export class DeliveryEndpoints {
       await this.nack(messageId, agent, {
         deadLetter: true,
         reason: `The recipient's client cannot read this message: ${reason}`,
-        ...(receipt === undefined ? {} : { receipt }),
+        receipt,
       })
       this.#logger.warn(fields, 'dead-lettered a claimed delivery this client cannot read')
     } catch (error) {
@@ -153,7 +149,7 @@ export class DeliveryEndpoints {
   async #flushClaims(calls: Coalesced<ClaimInput>[]): Promise<Outcome<ClaimedMessage[]>[]> {
     const first = (calls[0] as (typeof calls)[number]).input
     const limit = calls.reduce((sum, call) => sum + call.input.limit, 0)
-    const body = { limit, ...(first.leaseSeconds === undefined ? {} : { leaseSeconds: first.leaseSeconds }) }
+    const body = { limit, leaseSeconds: first.leaseSeconds }
     const messages = await this.#claimOne(
       first.agent,
       body,
