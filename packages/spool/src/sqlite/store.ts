@@ -52,6 +52,14 @@ class Rollback<T> {
 
 type DeliveryStateRow = Seam.DeliveryState & { leaseUntil: number | null }
 
+/** A hot-path write waiting for its group's commit (see `SqliteSpoolStore.#together`). */
+interface GroupedWrite {
+  inGroup: () => unknown
+  alone: () => unknown
+  resolve: (outcome: unknown) => void
+  reject: (error: unknown) => void
+}
+
 /**
  * The SQLite store of the spool: one file that many processes may share (WAL), hand-written statements on
  * the hot path (send, claim, ack), drizzle elsewhere, lazy FTS5 full-text search, and a change feed from the
@@ -89,6 +97,10 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
     (params: Seam.AckAndClaimParams<unknown>) => Seam.AckAndClaimOutcome<unknown>
   >
   readonly #release: BetterSqlite3.Transaction<(params: Seam.ReleaseParams) => Seam.ReleaseOutcome>
+  /** Runs a write group's writes in one transaction; each write's outcome, in order. */
+  readonly #writeGroup: BetterSqlite3.Transaction<(writes: readonly GroupedWrite[]) => unknown[]>
+  /** Hot-path writes issued in the current run of promise callbacks, waiting for their shared commit. */
+  #queuedWrites: GroupedWrite[] | undefined
   readonly #recipientClaims = new Map<string, RecipientClaims>()
   #lastSweep = Number.NEGATIVE_INFINITY
   /**
@@ -191,6 +203,18 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
         return { ok: true, alreadyAcked, ...this.#claimRounds(params.claim) }
       },
     )
+    this.#writeGroup = sqlite.transaction((writes: readonly GroupedWrite[]) =>
+      writes.map((write) => {
+        try {
+          return write.inGroup()
+        } catch (error) {
+          // A refusal rolled back that write's own savepoint only; it is that write's outcome. Anything
+          // else rolls the whole group back, and each write is then tried alone.
+          if (error instanceof Rollback) return error.outcome
+          throw error
+        }
+      }),
+    )
     this.#release = sqlite.transaction((params: Seam.ReleaseParams): Seam.ReleaseOutcome => {
       const { messageId, recipient } = params
       const current = this.#stmt.delivery.get(messageId, recipient) as DeliveryStateRow | undefined
@@ -248,12 +272,11 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
   }
 
   // The hot path (insert, claim, ack) catches inline rather than through #write: no closure per call.
-  async insertMessages({ sends, now }: Seam.InsertMessagesParams): Promise<Seam.InsertMessagesOutcome> {
-    try {
-      return this.#insertMany.immediate(sends, now)
-    } catch (error) {
-      return this.#failed(error)
-    }
+  insertMessages({ sends, now }: Seam.InsertMessagesParams): Promise<Seam.InsertMessagesOutcome> {
+    return this.#together(
+      () => this.#insertMany(sends, now),
+      () => this.#insertMany.immediate(sends, now),
+    )
   }
 
   async holdMessage(params: Seam.HoldMessageParams): Promise<{ foreignId: boolean }> {
@@ -264,12 +287,12 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
     return this.#write(() => this.#releaseHeld.immediate(params))
   }
 
-  async claim<T>(params: Seam.ClaimParams<T>): Promise<Seam.ClaimOutcome<T>> {
-    try {
-      return this.#claim.immediate(params as Seam.ClaimParams<unknown>) as Seam.ClaimOutcome<T>
-    } catch (error) {
-      return this.#failed(error)
-    }
+  claim<T>(params: Seam.ClaimParams<T>): Promise<Seam.ClaimOutcome<T>> {
+    const p = params as Seam.ClaimParams<unknown>
+    return this.#together(
+      () => this.#claim(p),
+      () => this.#claim.immediate(p),
+    ) as Promise<Seam.ClaimOutcome<T>>
   }
 
   async claimReply<T>(params: Seam.ClaimReplyParams<T>): Promise<Seam.ClaimOutcome<T>> {
@@ -296,13 +319,12 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
     }
   }
 
-  async ack({ messageId, recipient, receipt, now }: Seam.DeliveryParams): Promise<Seam.ChangeOutcome> {
-    try {
+  ack({ messageId, recipient, receipt, now }: Seam.DeliveryParams): Promise<Seam.ChangeOutcome> {
+    const ack = (): Seam.ChangeOutcome => {
       if (this.#stmt.ack.run({ messageId, recipient, receipt, now }).changes === 1) return CHANGED
       return { changed: false, state: this.#state(messageId, recipient) }
-    } catch (error) {
-      return this.#failed(error)
     }
+    return this.#together(ack, ack)
   }
 
   async ackMany(params: Seam.AckManyParams): Promise<Seam.AckManyOutcome> {
@@ -459,7 +481,53 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    // Writes issued just before closing are committed first, as they would have been alone.
+    if (this.#queuedWrites !== undefined) this.#commitGroup(this.#queuedWrites)
     this.#sqlite.close()
+  }
+
+  /**
+   * Group commit of the hot path (insert, claim, ack): writes issued in the same run of promise callbacks
+   * — the requests a relay lets through together once their nonces are durable — share one transaction,
+   * each in a savepoint of its own, instead of paying a commit each. Each resolves once that commit is
+   * done, with the outcome it would have had alone (the writes run in the order they were issued); if the
+   * group's transaction fails, each is tried again in a transaction of its own, so no write fails for
+   * another's sake. `inGroup` is the write inside the group's transaction, `alone` in one of its own.
+   */
+  #together<T>(inGroup: () => T, alone: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let group = this.#queuedWrites
+      if (group === undefined) {
+        const fresh: GroupedWrite[] = []
+        this.#queuedWrites = group = fresh
+        queueMicrotask(() => this.#commitGroup(fresh))
+      }
+      group.push({ inGroup, alone, resolve: resolve as (outcome: unknown) => void, reject })
+    })
+  }
+
+  #commitGroup(group: GroupedWrite[]): void {
+    if (this.#queuedWrites !== group) return
+    this.#queuedWrites = undefined
+    if (group.length > 1) {
+      let outcomes: unknown[] | undefined
+      try {
+        outcomes = this.#writeGroup.immediate(group)
+      } catch {
+        // Retried one by one below, where each write gets its own outcome or error.
+      }
+      if (outcomes !== undefined) {
+        for (let i = 0; i < group.length; i++) group[i]!.resolve(outcomes[i])
+        return
+      }
+    }
+    for (const write of group) {
+      try {
+        write.resolve(this.#write(write.alone))
+      } catch (error) {
+        write.reject(error)
+      }
+    }
   }
 
   /** drizzle and the report queries, imported on the first report (see `openQueryBuilder`). */
