@@ -285,6 +285,8 @@ export class Spool {
     this.#retryDelaySeconds = options.retryDelaySeconds ?? (() => 0)
     this.#maxBodyBytes = Math.min(options.maxBodyBytes ?? Limits.bodyMaxBytes, Limits.bodyMaxBytes)
     this.#idempotencyWindowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS
+    // The safety tick of both watchers: leases and delays run out without a write to wake anyone.
+    const wakeIntervalMs = options.wakeIntervalMs ?? 1000
     this.#watcher = new ChangeWatcher(
       {
         hasClaimable: (agent) => store.hasClaimable({ recipient: agent, now: this.#clock.now() }),
@@ -292,7 +294,7 @@ export class Spool {
         watch: (onChange) => store.watch(onChange),
         now: () => this.#clock.now(),
       },
-      options.wakeIntervalMs ?? 1000,
+      wakeIntervalMs,
     )
     this.#changes = new ChangeSignal(store)
     this.#replyWatcher = new ChangeWatcher(
@@ -306,7 +308,7 @@ export class Spool {
         watch: (onChange) => store.watch(onChange),
         now: () => this.#clock.now(),
       },
-      options.wakeIntervalMs ?? 1000,
+      wakeIntervalMs,
     )
   }
 
