@@ -145,7 +145,7 @@ export class Registry {
   /** The profile of `agentId`, or `undefined` if it is not registered. */
   async get(agentId: string): Promise<AgentProfile | undefined> {
     this.#open()
-    const id = parseAgentId(agentId)
+    const id = this.#validId(agentId)
     // From memory without a turn of the event loop: the coordinator asks on every send and poll.
     const row = this.#cached(id) ?? (await this.#fetch(id))
     return row === null ? undefined : this.#profile(row, this.#clock.now())
@@ -217,7 +217,7 @@ export class Registry {
    */
   async touch(agentId: string): Promise<boolean> {
     this.#open()
-    const id = parseAgentId(agentId)
+    const id = this.#validId(agentId)
     const now = this.#clock.now()
     // Seen within the resolution by the row in memory: lastSeen never moves back, so a row older than the
     // store's is only ever earlier, and skipping the write is right. This skips even the change token; an
@@ -303,6 +303,14 @@ export class Registry {
       this.#cache.set(agentId, row)
     }
     return row
+  }
+
+  /**
+   * `agentId` checked against the protocol's schema — skipped for an id held in memory, which was checked
+   * on its way in (the schema only checks, it changes nothing): the coordinator asks on every operation.
+   */
+  #validId(agentId: string): string {
+    return this.#cache.has(agentId) ? agentId : parseAgentId(agentId)
   }
 
   #profile(row: AgentRecord | undefined, now: number, agentId?: string): AgentProfile {

@@ -114,14 +114,25 @@ function storedPayload(text: string, messageId: string): Payload {
   return { type: type.data, data: withinLimits(value.data ?? null, 'payload', messageId) as Payload['data'] }
 }
 
-/** The id fields of a row with the protocol schema each must match, as a recipient's client checks them. */
+/**
+ * The id fields of a row with the protocol schema each must match, as a recipient's client checks them,
+ * and whether its values repeat from row to row (senders, recipients and threads do; message ids do not).
+ */
 const ID_FIELDS = [
-  ['id', 'id', MessageIdSchema],
-  ['fromAgent', 'from_agent', AgentIdSchema],
-  ['toAgent', 'to_agent', RecipientSchema],
-  ['conversationId', 'conversation_id', ConversationIdSchema],
-  ['replyTo', 'reply_to', MessageIdSchema],
+  ['id', 'id', MessageIdSchema, false],
+  ['fromAgent', 'from_agent', AgentIdSchema, true],
+  ['toAgent', 'to_agent', RecipientSchema, true],
+  ['conversationId', 'conversation_id', ConversationIdSchema, true],
+  ['replyTo', 'reply_to', MessageIdSchema, false],
 ] as const
+
+/**
+ * Values of the repeating id fields that their schema accepted already, per column: a schema only checks
+ * (it changes nothing), so a value seen before passes again without a parse. Bounded: past the limit the
+ * memory starts over.
+ */
+const accepted = new Map<string, Set<string>>(ID_FIELDS.filter((f) => f[3]).map((f) => [f[1], new Set()]))
+const ACCEPTED_LIMIT = 4096
 
 /**
  * Rebuilds the protocol message from its row for a consumer, checking what a send checked and a recipient's
@@ -135,6 +146,8 @@ export function checkedMessageFromRow(row: MessageRecord): MessageV2 {
   for (const [field, column, schema] of ID_FIELDS) {
     const value = row[field]
     if (value === null) continue
+    const seen = accepted.get(column)
+    if (seen?.has(value) === true) continue
     const result = schema.safeParse(value)
     if (!result.success) {
       throw unreadable(
@@ -144,6 +157,9 @@ export function checkedMessageFromRow(row: MessageRecord): MessageV2 {
         undefined,
       )
     }
+    if (seen === undefined) continue
+    if (seen.size >= ACCEPTED_LIMIT) seen.clear()
+    seen.add(value)
   }
   const message = envelopeFromRow(row)
   if (row.payload !== null) message.payload = storedPayload(row.payload, row.id)
