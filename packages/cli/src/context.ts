@@ -306,13 +306,25 @@ async function relayPostgres(target: RelaySecretsTarget) {
   return { db, config: loaded.config, relaySecretsKey }
 }
 
+/** What {@link rotateRelaySecretsKey} did: `relay rotate-secrets-key --json` prints it without `location`. */
+export interface RotatedSecretsKey {
+  /** How many agent secrets were re-encrypted. */
+  reencrypted: number
+  /** Fingerprint of the new key (never the key). */
+  keyId: string
+  /** The new key, base64, when it was generated here (no `newKeyFile`); shown only this once. */
+  newKey?: string
+  /** Where the secrets are (safe to print). */
+  location: string
+}
+
 /**
  * `relay rotate-secrets-key`: re-encrypts every secret of the relay's PostgreSQL database under the key
  * in `newKeyFile`, or under a new random one (returned as `newKey`, base64) when none is given.
  */
 export async function rotateRelaySecretsKey(
   target: Omit<RelaySecretsTarget, 'dataDir'> & { newKeyFile?: string | undefined },
-): Promise<{ reencrypted: number; keyId: string; location: string; newKey?: string }> {
+): Promise<RotatedSecretsKey> {
   const postgres = await relayPostgres(target)
   if (postgres === undefined) {
     throw new CommandFailure('CONFIG', 'rotate-secrets-key needs the PostgreSQL database of the relay', {

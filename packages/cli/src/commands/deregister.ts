@@ -1,5 +1,5 @@
-import { Args } from '@oclif/core'
-import { BaseCommand } from '../base-command.js'
+import type { Coordinator } from '@agent-comm/coordinator'
+import { AgentIdCommand } from '../agent-id-command.js'
 import { safeLine } from '../terminal-text.js'
 
 /** `--json` output of `deregister`. */
@@ -9,19 +9,14 @@ export interface DeregisterResult {
 }
 
 /** `agent-comm deregister`: removes an agent from the registry. */
-export default class Deregister extends BaseCommand<typeof Deregister> {
+export default class Deregister extends AgentIdCommand<typeof Deregister> {
   static override summary = 'Remove an agent from the registry.'
   static override description =
     'Messages already queued for the agent stay in the database (see `failed`, `cleanup`); new sends to it fail until it registers again.'
-  static override examples = ['<%= config.bin %> <%= command.id %> agent-a']
-  static override args = {
-    name: Args.string({ description: 'agent id', required: true }),
-  }
 
-  async run(): Promise<DeregisterResult> {
-    const coordinator = await this.coordinator()
-    await coordinator.deregister(this.args.name)
-    this.log(safeLine(`Deregistered ${this.args.name}`))
-    return { agentId: this.args.name, deregistered: true }
+  protected override async act(coordinator: Coordinator, agentId: string): Promise<DeregisterResult> {
+    await coordinator.deregister(agentId)
+    this.log(safeLine(`Deregistered ${agentId}`))
+    return { agentId, deregistered: true }
   }
 }

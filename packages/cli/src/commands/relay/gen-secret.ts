@@ -1,3 +1,4 @@
+import type { IssuedSecret } from '@agent-comm/secrets'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { openSecretStore, type RelaySecretAdmin } from '../../context.js'
@@ -5,16 +6,10 @@ import { missingRelaySecret } from '../../errors.js'
 import { secondsFlag } from '../../flags.js'
 import { relaySecretsFlags, relaySecretsTarget } from '../../relay-flags.js'
 
-/** `--json` output of `relay gen-secret`: the only time the secret is shown. */
-export interface GenSecretResult {
-  agentId: string
-  secret: string
-  /** ISO time the secret was created. */
-  createdAt: string
+/** `--json` output of `relay gen-secret`: the issued secret (the only time it is shown) and its variable. */
+export interface GenSecretResult extends IssuedSecret {
   /** The variable the agent's machine reads it from, e.g. `AGENT_COMM_SECRET_AGENT_B`. */
   envVar: string
-  /** With --rotate: ISO time until which the previous secret keeps working. */
-  previousValidUntil?: string
 }
 
 /** `agent-comm relay gen-secret`: creates (or rotates) an agent's relay secret and shows it once. */

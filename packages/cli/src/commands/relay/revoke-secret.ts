@@ -1,15 +1,12 @@
+import type { RevokedSecrets } from '@agent-comm/secrets'
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { openSecretStore } from '../../context.js'
 import { missingRelaySecret } from '../../errors.js'
 import { relaySecretsFlags, relaySecretsTarget } from '../../relay-flags.js'
 
-/** `--json` output of `relay revoke-secret`. */
-export interface RevokeSecretResult {
-  agentId: string
-  /** How many secrets stopped working (2 during a rotation's grace period). */
-  revoked: number
-}
+/** `--json` output of `relay revoke-secret`: the agent and how many secrets stopped working. */
+export type RevokeSecretResult = RevokedSecrets
 
 /** `agent-comm relay revoke-secret`: removes an agent's relay secrets, locking it out of the relay. */
 export default class RelayRevokeSecret extends BaseCommand<typeof RelayRevokeSecret> {

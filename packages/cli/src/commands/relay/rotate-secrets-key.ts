@@ -1,17 +1,10 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
-import { rotateRelaySecretsKey } from '../../context.js'
+import { type RotatedSecretsKey, rotateRelaySecretsKey } from '../../context.js'
 import { relayDbFlag, relayDbSchemaFlag, secretsKeyFileFlag } from '../../relay-flags.js'
 
 /** `--json` output of `relay rotate-secrets-key`. */
-export interface RotateSecretsKeyResult {
-  /** How many agent secrets were re-encrypted. */
-  reencrypted: number
-  /** Fingerprint of the new key (never the key). */
-  keyId: string
-  /** The new key, base64, when this command generated it (no --new-key-file); shown only this once. */
-  newKey?: string
-}
+export type RotateSecretsKeyResult = Omit<RotatedSecretsKey, 'location'>
 
 /** `agent-comm relay rotate-secrets-key`: re-encrypts every agent secret in PostgreSQL under a new key. */
 export default class RelayRotateSecretsKey extends BaseCommand<typeof RelayRotateSecretsKey> {
