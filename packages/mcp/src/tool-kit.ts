@@ -1,5 +1,7 @@
 import type { Coordinator } from '@agent-comm/coordinator'
 import type { Clock, Logger } from '@agent-comm/protocol'
+import type { McpServer, RegisteredTool, ToolCallback } from '@modelcontextprotocol/sdk/server/mcp.js'
+import type { ShapeOutput, ZodRawShapeCompat } from '@modelcontextprotocol/sdk/server/zod-compat.js'
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js'
 import type {
   CallToolResult,
@@ -41,24 +43,6 @@ export interface ToolContext {
 export type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>
 
 /**
- * Wraps a tool's logic: its outcome becomes text plus `structuredContent`, anything it throws becomes a
- * tool error the model can act on (never a crash, never a protocol error).
- */
-export function handler<A>(
-  name: string,
-  context: ToolContext,
-  run: (args: A, extra: ToolExtra) => Promise<ToolOutcome<Record<string, unknown>>>,
-): (args: A, extra: ToolExtra) => Promise<CallToolResult> {
-  return async (args, extra) => {
-    try {
-      return toolResult(await run(args, extra))
-    } catch (error) {
-      return toolError(error, name, context.logger)
-    }
-  }
-}
-
-/**
  * Tool annotations by behaviour. None of the tools reach outside the agent-comm spool and registry
  * (`openWorldHint: false`); the relay tools write only the relay's secret file.
  */
@@ -74,3 +58,50 @@ export const Behaviour = {
   /** Removes data; repeating it removes nothing more. */
   removes: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
 } as const satisfies Record<string, ToolAnnotations>
+
+/** How a tool behaves: one of {@link Behaviour}, which becomes its annotations. */
+export type ToolBehaviour = (typeof Behaviour)[keyof typeof Behaviour]
+
+/** What `tools/list` says about a tool, with its behaviour in place of annotations. */
+export interface ToolSpec<Input extends ZodRawShapeCompat, Output extends ZodRawShapeCompat> {
+  /** Shown to people; also the annotations' title. */
+  title: string
+  description: string
+  inputSchema: Input
+  outputSchema: Output
+  behaviour: ToolBehaviour
+}
+
+/** A tool's logic: its arguments as parsed by its input schema, and the outcome to report. */
+export type ToolRun<Input extends ZodRawShapeCompat> = (
+  args: ShapeOutput<Input>,
+  extra: ToolExtra,
+) => Promise<ToolOutcome<Record<string, unknown>>>
+
+/**
+ * Registers tool `name` on `server`: the title also titles its annotations, which its behaviour fills in.
+ * `run`'s outcome becomes text plus `structuredContent`, and anything it throws becomes a tool error the
+ * model can act on (never a crash, never a protocol error).
+ */
+export function registerTool<Input extends ZodRawShapeCompat, Output extends ZodRawShapeCompat>(
+  server: McpServer,
+  context: ToolContext,
+  name: string,
+  { title, description, inputSchema, outputSchema, behaviour }: ToolSpec<Input, Output>,
+  run: ToolRun<Input>,
+): RegisteredTool {
+  const callback = async (args: ShapeOutput<Input>, extra: ToolExtra): Promise<CallToolResult> => {
+    try {
+      return toolResult(await run(args, extra))
+    } catch (error) {
+      return toolError(error, name, context.logger)
+    }
+  }
+  // ToolCallback<Input> is a conditional type TypeScript cannot resolve while Input is generic; for any
+  // shape it is exactly the type of `callback`.
+  return server.registerTool(
+    name,
+    { title, description, inputSchema, outputSchema, annotations: { title, ...behaviour } },
+    callback as ToolCallback<Input>,
+  )
+}

@@ -9,13 +9,15 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
 import { formatAgent, plural } from '../format.js'
 import { AgentOutputSchema } from '../schemas.js'
-import { Behaviour, handler, type ToolContext } from '../tool-kit.js'
+import { Behaviour, registerTool, type ToolContext } from '../tool-kit.js'
 
 /** comm_register_agent, comm_discover_agents, comm_deregister, comm_heartbeat. */
 export function registerAgentTools(server: McpServer, context: ToolContext): void {
   const { coordinator } = context
 
-  server.registerTool(
+  registerTool(
+    server,
+    context,
     'comm_register_agent',
     {
       title: 'Register an agent',
@@ -48,9 +50,9 @@ export function registerAgentTools(server: McpServer, context: ToolContext): voi
         metadata: JsonObjectSchema.optional().describe('free-form JSON object stored with the profile'),
       },
       outputSchema: { agent: AgentOutputSchema },
-      annotations: { title: 'Register an agent', ...Behaviour.upserts },
+      behaviour: Behaviour.upserts,
     },
-    handler('comm_register_agent', context, async (args) => {
+    async (args) => {
       const agent = await coordinator.register({
         agentId: args.agent_id,
         capabilities: args.capabilities,
@@ -64,10 +66,12 @@ export function registerAgentTools(server: McpServer, context: ToolContext): voi
         text: `Registered agent '${agent.agentId}'.\n${formatAgent(agent)}\nNext: receive messages with comm_poll (agent_id: '${agent.agentId}'); send with comm_send (from_agent: '${agent.agentId}').`,
         data: { agent },
       }
-    }),
+    },
   )
 
-  server.registerTool(
+  registerTool(
+    server,
+    context,
     'comm_discover_agents',
     {
       title: 'Find agents',
@@ -80,9 +84,9 @@ export function registerAgentTools(server: McpServer, context: ToolContext): voi
         status: AgentStatusSchema.optional().describe('only agents with this presence'),
       },
       outputSchema: { count: z.number().int(), agents: z.array(AgentOutputSchema) },
-      annotations: { title: 'Find agents', ...Behaviour.reads },
+      behaviour: Behaviour.reads,
     },
-    handler('comm_discover_agents', context, async (args) => {
+    async (args) => {
       const agents = await coordinator.agents({ capability: args.capability, status: args.status })
       const filter = [
         args.capability === undefined ? undefined : `capability '${args.capability}'`,
@@ -94,10 +98,12 @@ export function registerAgentTools(server: McpServer, context: ToolContext): voi
           ? `${heading}. Register one with comm_register_agent.`
           : `${heading}:\n${agents.map(formatAgent).join('\n')}`
       return { text, data: { count: agents.length, agents } }
-    }),
+    },
   )
 
-  server.registerTool(
+  registerTool(
+    server,
+    context,
     'comm_deregister',
     {
       title: 'Remove an agent',
@@ -107,18 +113,20 @@ export function registerAgentTools(server: McpServer, context: ToolContext): voi
         'agent is retired; to only mark it away, stop sending heartbeats instead.',
       inputSchema: { agent_id: AgentIdSchema.describe('the agent to remove') },
       outputSchema: { agentId: z.string(), removed: z.boolean() },
-      annotations: { title: 'Remove an agent', ...Behaviour.removes },
+      behaviour: Behaviour.removes,
     },
-    handler('comm_deregister', context, async (args) => {
+    async (args) => {
       await coordinator.deregister(args.agent_id)
       return {
         text: `Removed agent '${args.agent_id}' from the registry.`,
         data: { agentId: args.agent_id, removed: true },
       }
-    }),
+    },
   )
 
-  server.registerTool(
+  registerTool(
+    server,
+    context,
     'comm_heartbeat',
     {
       title: 'Mark an agent alive',
@@ -128,11 +136,11 @@ export function registerAgentTools(server: McpServer, context: ToolContext): voi
         'between them.',
       inputSchema: { agent_id: AgentIdSchema.describe('the agent that is alive') },
       outputSchema: { agent: AgentOutputSchema },
-      annotations: { title: 'Mark an agent alive', ...Behaviour.upserts },
+      behaviour: Behaviour.upserts,
     },
-    handler('comm_heartbeat', context, async (args) => {
+    async (args) => {
       const agent = await coordinator.heartbeat(args.agent_id)
       return { text: `Heartbeat recorded.\n${formatAgent(agent)}`, data: { agent } }
-    }),
+    },
   )
 }

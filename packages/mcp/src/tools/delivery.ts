@@ -13,7 +13,7 @@ import { z } from 'zod'
 import { budgetShape, DEFAULT_CLAIM_BODY_CHARS, trimmed } from '../budget.js'
 import { formatClaimed, formatDelivery, formatMessage, plural } from '../format.js'
 import { AckOutputShape, NackOutputShape, PollOutputShape, StatusOutputShape } from '../schemas.js'
-import { Behaviour, handler, type ToolContext, type ToolExtra } from '../tool-kit.js'
+import { Behaviour, registerTool, type ToolContext, type ToolExtra } from '../tool-kit.js'
 
 /** Most messages one comm_poll claims: fewer than the library's 1000, each message costs the model tokens. */
 const MAX_TOOL_CLAIM_LIMIT = 100
@@ -91,7 +91,9 @@ async function wrongReceipt<T>(
 export function registerDeliveryTools(server: McpServer, context: ToolContext): void {
   const { coordinator } = context
 
-  server.registerTool(
+  registerTool(
+    server,
+    context,
     'comm_poll',
     {
       title: 'Receive messages',
@@ -130,9 +132,9 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
             'the wait was cut at the per-call cap: call again with this wait_seconds to keep waiting',
           ),
       },
-      annotations: { title: 'Receive messages', ...Behaviour.adds },
+      behaviour: Behaviour.adds,
     },
-    handler('comm_poll', context, async (args, extra) => {
+    async (args, extra) => {
       const asked = args.wait_seconds ?? 0
       const capMs = context.callWaitCapMs ?? CALL_WAIT_CAP_MS
       const waitSeconds = Math.min(asked, capMs / 1000)
@@ -171,10 +173,12 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
           continueWaitSeconds: continueWait,
         },
       }
-    }),
+    },
   )
 
-  server.registerTool(
+  registerTool(
+    server,
+    context,
     'comm_ack',
     {
       title: 'Acknowledge a message',
@@ -189,9 +193,9 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
         receipt: z.string().min(1).optional().describe('the receipt comm_poll returned with the message'),
       },
       outputSchema: AckOutputShape,
-      annotations: { title: 'Acknowledge a message', ...Behaviour.upserts },
+      behaviour: Behaviour.upserts,
     },
-    handler('comm_ack', context, async (args) => {
+    async (args) => {
       const result = await wrongReceipt(context, args, () =>
         coordinator.ack(args.message_id, args.agent_id, { receipt: args.receipt }),
       )
@@ -199,10 +203,12 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
         ? `Message ${result.messageId} was already acknowledged by '${result.recipient}'; nothing changed.`
         : `Acknowledged message ${result.messageId} for '${result.recipient}': it will not be delivered again.`
       return { text, data: result }
-    }),
+    },
   )
 
-  server.registerTool(
+  registerTool(
+    server,
+    context,
     'comm_nack',
     {
       title: 'Hand a message back',
@@ -224,9 +230,9 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
         receipt: z.string().min(1).optional().describe('the receipt comm_poll returned with the message'),
       },
       outputSchema: NackOutputShape,
-      annotations: { title: 'Hand a message back', ...Behaviour.changes },
+      behaviour: Behaviour.changes,
     },
-    handler('comm_nack', context, async (args) => {
+    async (args) => {
       const result = await wrongReceipt(context, args, () =>
         coordinator.nack(args.message_id, args.agent_id, {
           reason: args.reason,
@@ -242,10 +248,12 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
               result.availableAt === undefined ? '' : `, visible from ${result.availableAt}`
             }.`
       return { text, data: result }
-    }),
+    },
   )
 
-  server.registerTool(
+  registerTool(
+    server,
+    context,
     'comm_message_status',
     {
       title: 'Check a message',
@@ -255,9 +263,9 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
         'up on a message you sent, or to inspect one before acking or nacking it.',
       inputSchema: { message_id: MessageIdSchema.describe('id of the message') },
       outputSchema: StatusOutputShape,
-      annotations: { title: 'Check a message', ...Behaviour.reads },
+      behaviour: Behaviour.reads,
     },
-    handler('comm_message_status', context, async (args) => {
+    async (args) => {
       const status = await coordinator.status(args.message_id)
       const text = [
         formatMessage(status.message),
@@ -265,6 +273,6 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
         ...status.deliveries.map(formatDelivery),
       ].join('\n')
       return { text, data: status }
-    }),
+    },
   )
 }

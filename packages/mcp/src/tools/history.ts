@@ -12,7 +12,7 @@ import { z } from 'zod'
 import { before, budgetShape, DEFAULT_READ_BODY_CHARS, trimmed } from '../budget.js'
 import { formatMessage, plural } from '../format.js'
 import { MessageOutputSchema } from '../schemas.js'
-import { Behaviour, handler, type ToolContext } from '../tool-kit.js'
+import { Behaviour, registerTool, type ToolContext } from '../tool-kit.js'
 
 const ConversationIdSchema = z.string().min(1).max(Limits.idMaxLength)
 
@@ -27,7 +27,9 @@ const toolListLimit = ListLimitSchema.default(DEFAULT_TOOL_LIST_LIMIT).describe(
 export function registerHistoryTools(server: McpServer, context: ToolContext): void {
   const { coordinator } = context
 
-  server.registerTool(
+  registerTool(
+    server,
+    context,
     'comm_get_conversation',
     {
       title: 'Read a conversation',
@@ -57,9 +59,9 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
           .optional()
           .describe('pass as before to read the older messages; absent when this page reaches the start'),
       },
-      annotations: { title: 'Read a conversation', ...Behaviour.reads },
+      behaviour: Behaviour.reads,
     },
-    handler('comm_get_conversation', context, async (args) => {
+    async (args) => {
       if ((args.conversation_id === undefined) === (args.message_id === undefined)) {
         throw new ValidationError('Invalid arguments: give either conversation_id or message_id', [
           { path: 'conversation_id', message: 'give exactly one of conversation_id and message_id' },
@@ -109,10 +111,12 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
           nextBefore,
         },
       }
-    }),
+    },
   )
 
-  server.registerTool(
+  registerTool(
+    server,
+    context,
     'comm_list_conversations',
     {
       title: 'List conversations',
@@ -125,9 +129,9 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
         limit: toolListLimit,
       },
       outputSchema: { count: z.number().int(), conversations: z.array(ConversationSummarySchema) },
-      annotations: { title: 'List conversations', ...Behaviour.reads },
+      behaviour: Behaviour.reads,
     },
-    handler('comm_list_conversations', context, async (args) => {
+    async (args) => {
       const conversations = await coordinator.conversations({ limit: args.limit, agent: args.agent_id })
       const text =
         conversations.length === 0
@@ -140,10 +144,12 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
               ),
             ].join('\n')
       return { text, data: { count: conversations.length, conversations } }
-    }),
+    },
   )
 
-  server.registerTool(
+  registerTool(
+    server,
+    context,
     'comm_search',
     {
       title: 'Search messages',
@@ -171,9 +177,9 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
         messages: z.array(MessageOutputSchema),
         nextBefore: z.string().optional().describe('pass as before for the next (older) page'),
       },
-      annotations: { title: 'Search messages', ...Behaviour.reads },
+      behaviour: Behaviour.reads,
     },
-    handler('comm_search', context, async (args) => {
+    async (args) => {
       const cursor = args.before === undefined ? undefined : (await coordinator.status(args.before)).message
       const found = await coordinator.search({
         // With a cursor the newer matches are skipped here, so ask for the most the library gives.
@@ -201,6 +207,6 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
         text,
         data: { count: messages.length, messages, nextBefore },
       }
-    }),
+    },
   )
 }

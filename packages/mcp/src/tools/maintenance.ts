@@ -2,7 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
 import { plural } from '../format.js'
 import { CleanupOutputShape, StatsOutputShape } from '../schemas.js'
-import { Behaviour, handler, type ToolContext } from '../tool-kit.js'
+import { Behaviour, registerTool, type ToolContext } from '../tool-kit.js'
 
 function age(ms: number | null): string {
   if (ms === null) return 'none'
@@ -16,7 +16,9 @@ function age(ms: number | null): string {
 export function registerMaintenanceTools(server: McpServer, context: ToolContext): void {
   const { coordinator } = context
 
-  server.registerTool(
+  registerTool(
+    server,
+    context,
     'comm_spool_stats',
     {
       title: 'Queue statistics',
@@ -27,9 +29,9 @@ export function registerMaintenanceTools(server: McpServer, context: ToolContext
         'queue) or failing messages; comm_cleanup removes expired ones.',
       inputSchema: {},
       outputSchema: StatsOutputShape,
-      annotations: { title: 'Queue statistics', ...Behaviour.reads },
+      behaviour: Behaviour.reads,
     },
-    handler('comm_spool_stats', context, async () => {
+    async () => {
       const stats = await coordinator.stats()
       const d = stats.deliveries
       const backlog = Object.entries(stats.agents)
@@ -44,10 +46,12 @@ export function registerMaintenanceTools(server: McpServer, context: ToolContext
         ...(backlog.length === 0 ? ['No agent has a backlog.'] : ['Backlog by agent:', ...backlog]),
       ].join('\n')
       return { text, data: { ...stats } }
-    }),
+    },
   )
 
-  server.registerTool(
+  registerTool(
+    server,
+    context,
     'comm_cleanup',
     {
       title: 'Remove expired messages',
@@ -64,9 +68,9 @@ export function registerMaintenanceTools(server: McpServer, context: ToolContext
           .describe('also remove fully acked messages older than this many hours'),
       },
       outputSchema: CleanupOutputShape,
-      annotations: { title: 'Remove expired messages', ...Behaviour.removes },
+      behaviour: Behaviour.removes,
     },
-    handler('comm_cleanup', context, async (args) => {
+    async (args) => {
       const report = await coordinator.cleanup({
         dryRun: args.dry_run,
         ackedOlderThanMs:
@@ -79,6 +83,6 @@ export function registerMaintenanceTools(server: McpServer, context: ToolContext
         report.dryRun ? ' Nothing was deleted: call again without dry_run to remove them.' : ''
       }`
       return { text, data: { ...report } }
-    }),
+    },
   )
 }

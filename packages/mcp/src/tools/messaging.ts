@@ -23,7 +23,7 @@ import {
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
 import { MessageOutputSchema, SendOutputShape } from '../schemas.js'
-import { Behaviour, handler, type ToolContext } from '../tool-kit.js'
+import { Behaviour, registerTool, type ToolContext } from '../tool-kit.js'
 import type { ToolOutcome } from '../tool-result.js'
 
 /** The fields of a message both comm_send and comm_reply take. */
@@ -167,7 +167,9 @@ async function replyOutcome(
 export function registerMessagingTools(server: McpServer, context: ToolContext): void {
   const { coordinator } = context
 
-  server.registerTool(
+  registerTool(
+    server,
+    context,
     'comm_send',
     {
       title: 'Send a message',
@@ -205,9 +207,9 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
         ),
       },
       outputSchema: SendOutputShape,
-      annotations: { title: 'Send a message', ...Behaviour.adds },
+      behaviour: Behaviour.adds,
     },
-    handler('comm_send', context, async (args) => {
+    async (args) => {
       const content = contentOf(args)
       let subject = args.subject
       let conversationId = args.conversation_id
@@ -226,10 +228,12 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
       const report = await coordinator.send(input, sendOptions(args))
       context.inboxes.poke()
       return sentOutcome(report, 'Sent')
-    }),
+    },
   )
 
-  server.registerTool(
+  registerTool(
+    server,
+    context,
     'comm_reply',
     {
       title: 'Reply to a message',
@@ -244,9 +248,9 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
         ...contentFields,
       },
       outputSchema: SendOutputShape,
-      annotations: { title: 'Reply to a message', ...Behaviour.adds },
+      behaviour: Behaviour.adds,
     },
-    handler('comm_reply', context, async (args) => {
+    async (args) => {
       const report = await coordinator.reply(
         args.message_id,
         {
@@ -258,10 +262,12 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
       )
       context.inboxes.poke()
       return sentOutcome(report, `Replied to ${args.message_id} with`)
-    }),
+    },
   )
 
-  server.registerTool(
+  registerTool(
+    server,
+    context,
     'comm_request',
     {
       title: 'Ask and wait for the answer',
@@ -281,9 +287,9 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
         wait_seconds: waitSeconds,
       },
       outputSchema: RequestOutputShape,
-      annotations: { title: 'Ask and wait for the answer', ...Behaviour.adds },
+      behaviour: Behaviour.adds,
     },
-    handler('comm_request', context, async (args) => {
+    async (args) => {
       const sent = await coordinator.send(
         {
           fromAgent: args.from_agent,
@@ -300,10 +306,12 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
           timeoutMs: Math.round((args.wait_seconds ?? MAX_REQUEST_WAIT_SECONDS) * 1000),
         }),
       )
-    }),
+    },
   )
 
-  server.registerTool(
+  registerTool(
+    server,
+    context,
     'comm_await_reply',
     {
       title: 'Wait for the reply to a request',
@@ -316,9 +324,9 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
         wait_seconds: waitSeconds,
       },
       outputSchema: RequestOutputShape,
-      annotations: { title: 'Wait for the reply to a request', ...Behaviour.adds },
+      behaviour: Behaviour.adds,
     },
-    handler('comm_await_reply', context, async (args) => {
+    async (args) => {
       // A bound session takes only replies to its own requests: the reply is acked from the requester's inbox.
       if (context.identity.agent !== undefined) {
         const requester = (await coordinator.status(args.request_id)).message.fromAgent
@@ -329,6 +337,6 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
           timeoutMs: Math.round((args.wait_seconds ?? MAX_REQUEST_WAIT_SECONDS) * 1000),
         }),
       )
-    }),
+    },
   )
 }

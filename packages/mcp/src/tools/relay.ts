@@ -7,7 +7,7 @@ import { z } from 'zod'
 import { plural } from '../format.js'
 import type { RelaySecrets } from '../relay-secrets.js'
 import { RelaySecretInfoSchema } from '../schemas.js'
-import { Behaviour, handler, type ToolContext } from '../tool-kit.js'
+import { Behaviour, registerTool, type ToolContext } from '../tool-kit.js'
 
 function requireStore(store: RelaySecrets | undefined): RelaySecrets {
   if (store === undefined) {
@@ -20,7 +20,9 @@ function requireStore(store: RelaySecrets | undefined): RelaySecrets {
 
 /** comm_relay_gen_secret and comm_relay_list_secrets. */
 export function registerRelayTools(server: McpServer, context: ToolContext): void {
-  server.registerTool(
+  registerTool(
+    server,
+    context,
     'comm_relay_gen_secret',
     {
       title: 'Create a relay secret',
@@ -43,9 +45,9 @@ export function registerRelayTools(server: McpServer, context: ToolContext): voi
         createdAt: z.string(),
         envVar: z.string().optional(),
       },
-      annotations: { title: 'Create a relay secret', ...Behaviour.changes },
+      behaviour: Behaviour.changes,
     },
-    handler('comm_relay_gen_secret', context, async (args) => {
+    async (args) => {
       const store = requireStore(context.relaySecrets)
       let issued: Awaited<ReturnType<RelaySecrets['generate']>>
       try {
@@ -75,10 +77,12 @@ export function registerRelayTools(server: McpServer, context: ToolContext): voi
         text: `Created the relay secret of '${issued.agentId}' and wrote it to ${file} (readable by this user only; not shown here). The agent's operator sets ${name} from it on the agent's machine (e.g. \`set -a; . ${file}; set +a\`), then deletes the file.`,
         data,
       }
-    }),
+    },
   )
 
-  server.registerTool(
+  registerTool(
+    server,
+    context,
     'comm_relay_list_secrets',
     {
       title: 'List relay secrets',
@@ -88,9 +92,9 @@ export function registerRelayTools(server: McpServer, context: ToolContext): voi
         'it; create a missing one with comm_relay_gen_secret.',
       inputSchema: {},
       outputSchema: { count: z.number().int(), secrets: z.array(RelaySecretInfoSchema) },
-      annotations: { title: 'List relay secrets', ...Behaviour.reads },
+      behaviour: Behaviour.reads,
     },
-    handler('comm_relay_list_secrets', context, async () => {
+    async () => {
       const store = requireStore(context.relaySecrets)
       // Copy only the public facts, whatever else a store implementation returns.
       const secrets = (await store.list()).map((info) => ({
@@ -114,6 +118,6 @@ export function registerRelayTools(server: McpServer, context: ToolContext): voi
               ),
             ].join('\n')
       return { text, data: { count: secrets.length, secrets } }
-    }),
+    },
   )
 }

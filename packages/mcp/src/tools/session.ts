@@ -2,7 +2,7 @@ import { AgentIdSchema, MAX_LIST_LIMIT, type MessageV2 } from '@agent-comm/proto
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
 import { plural } from '../format.js'
-import { Behaviour, handler, type ToolContext } from '../tool-kit.js'
+import { Behaviour, registerTool, type ToolContext } from '../tool-kit.js'
 
 /** Threads looked at for "awaiting my reply". */
 const RECENT_THREADS = 10
@@ -31,7 +31,9 @@ function brief(message: MessageV2): z.output<typeof Brief> {
 export function registerSessionTools(server: McpServer, context: ToolContext): void {
   const { coordinator } = context
 
-  server.registerTool(
+  registerTool(
+    server,
+    context,
     'comm_start_session',
     {
       title: 'Start a session',
@@ -57,9 +59,9 @@ export function registerSessionTools(server: McpServer, context: ToolContext): v
         failedSent: z.number().int().describe('messages you sent whose delivery was dead-lettered'),
         cursor: z.string().optional().describe('id of the newest message addressed to you'),
       },
-      annotations: { title: 'Start a session', ...Behaviour.upserts },
+      behaviour: Behaviour.upserts,
     },
-    handler('comm_start_session', context, async (args) => {
+    async (args) => {
       const agent = args.agent_id
       if ((await coordinator.agent(agent)) === undefined) {
         await coordinator.register({ agentId: agent, capabilities: [] })
@@ -112,6 +114,6 @@ export function registerSessionTools(server: McpServer, context: ToolContext): v
           cursor,
         },
       }
-    }),
+    },
   )
 }
