@@ -13,3 +13,12 @@ export {
 } from './rows.js'
 // Every type of the seam, as `store.ts` declares them: an implementer needs them all.
 export type * from './store.js'
+export {
+  a2aEventsTable,
+  a2aPushConfigsTable,
+  a2aPushOutboxTable,
+  a2aSigningKeysTable,
+  a2aTaskMessagesTable,
+  a2aTasksTable,
+  a2aTokensTable,
+} from './tables.js'
