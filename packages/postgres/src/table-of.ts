@@ -60,18 +60,31 @@ export type PgColumnOf<C extends ColumnDescription> = WithDefault<
   C
 >
 
-function columnOf(c: ColumnDescription) {
-  let column
-  if (c.kind === 'text') column = c.enum ? text(c.name, { enum: [...c.enum] }) : text(c.name)
-  else if (c.kind === 'integer') column = integer(c.name)
-  else if (c.kind === 'boolean') column = boolean(c.name)
-  else if (c.kind === 'serial') column = bigserial(c.name, { mode: 'number' })
-  else column = bigint(c.name, { mode: 'number' })
+/** The builder calls a description makes, whatever the kind (the exact types are `PgColumnOf`'s). */
+interface Builder {
+  notNull(): Builder
+  primaryKey(): Builder
+  generatedAlwaysAsIdentity(): Builder
+  unique(): Builder
+  default(value: number): Builder
+}
+
+function baseOf(c: ColumnDescription): Builder {
+  if (c.kind === 'text')
+    return (c.enum ? text(c.name, { enum: [...c.enum] }) : text(c.name)) as unknown as Builder
+  if (c.kind === 'integer') return integer(c.name) as unknown as Builder
+  if (c.kind === 'boolean') return boolean(c.name) as unknown as Builder
+  if (c.kind === 'serial') return bigserial(c.name, { mode: 'number' }) as unknown as Builder
+  return bigint(c.name, { mode: 'number' }) as unknown as Builder
+}
+
+function columnOf(c: ColumnDescription): Builder {
+  let column = baseOf(c)
   if (c.notNull) column = column.notNull()
   if (c.primaryKey || c.kind === 'serial' || c.kind === 'rowid') column = column.primaryKey()
-  if (c.kind === 'rowid') column = (column as PgBigInt53BuilderInitial<string>).generatedAlwaysAsIdentity()
+  if (c.kind === 'rowid') column = column.generatedAlwaysAsIdentity()
   if (c.unique) column = column.unique()
-  if (c.default !== undefined) column = (column as PgIntegerBuilderInitial<string>).default(c.default)
+  if (c.default !== undefined) column = column.default(c.default)
   return column
 }
 

@@ -21,6 +21,7 @@ export interface ColumnDescription {
   readonly notNull?: true
   readonly primaryKey?: true
   readonly unique?: true
+  /** The default of a numeric column. */
   readonly default?: number
 }
 

@@ -46,17 +46,28 @@ export type SqliteColumnOf<C extends ColumnDescription> = WithDefault<
   C
 >
 
-function columnOf(c: ColumnDescription) {
-  let column
-  if (c.kind === 'text') column = c.enum ? text(c.name, { enum: [...c.enum] }) : text(c.name)
-  else if (c.kind === 'boolean') column = integer(c.name, { mode: 'boolean' })
-  else column = integer(c.name)
+/** The builder calls a description makes, whatever the kind (the exact types are `SqliteColumnOf`'s). */
+interface Builder {
+  notNull(): Builder
+  primaryKey(config?: { autoIncrement?: boolean }): Builder
+  unique(): Builder
+  default(value: number): Builder
+}
+
+function baseOf(c: ColumnDescription): Builder {
+  if (c.kind === 'text')
+    return (c.enum ? text(c.name, { enum: [...c.enum] }) : text(c.name)) as unknown as Builder
+  if (c.kind === 'boolean') return integer(c.name, { mode: 'boolean' }) as unknown as Builder
+  return integer(c.name) as unknown as Builder
+}
+
+function columnOf(c: ColumnDescription): Builder {
+  let column = baseOf(c)
   if (c.notNull) column = column.notNull()
-  if (c.kind === 'serial')
-    column = (column as SQLiteIntegerBuilderInitial<string>).primaryKey({ autoIncrement: true })
+  if (c.kind === 'serial') column = column.primaryKey({ autoIncrement: true })
   else if (c.primaryKey || c.kind === 'rowid') column = column.primaryKey()
   if (c.unique) column = column.unique()
-  if (c.default !== undefined) column = (column as SQLiteIntegerBuilderInitial<string>).default(c.default)
+  if (c.default !== undefined) column = column.default(c.default)
   return column
 }
 
