@@ -1,3 +1,4 @@
+export { agentsTable } from './agents-table.js'
 export { REGISTRY_MIGRATIONS_FOLDER, REGISTRY_MIGRATIONS_TABLE } from './migrations.js'
 export type { ListFilter, RegistryOptions } from './options.js'
 export {
