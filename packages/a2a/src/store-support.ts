@@ -13,12 +13,4 @@ export {
 } from './rows.js'
 // Every type of the seam, as `store.ts` declares them: an implementer needs them all.
 export type * from './store.js'
-export {
-  a2aEventsTable,
-  a2aPushConfigsTable,
-  a2aPushOutboxTable,
-  a2aSigningKeysTable,
-  a2aTaskMessagesTable,
-  a2aTasksTable,
-  a2aTokensTable,
-} from './tables.js'
+export { a2aTables } from './tables.js'

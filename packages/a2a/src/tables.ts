@@ -9,7 +9,7 @@ import { describeTable } from '@agent-comm/spool/store'
  * leak working credentials. `agents` is a JSON array of the agents the caller may reach, or NULL for all
  * agents that opted in.
  */
-export const a2aTokensTable = describeTable({
+const tokens = describeTable({
   name: 'a2a_tokens',
   columns: {
     name: { name: 'name', kind: 'text', primaryKey: true },
@@ -25,7 +25,7 @@ export const a2aTokensTable = describeTable({
  * the task now waits on, and the task as A2A JSON (status, history, artifacts). The spool holds the
  * delivery; this row holds what the spool does not (the A2A view, cancellation).
  */
-export const a2aTasksTable = describeTable({
+const tasks = describeTable({
   name: 'a2a_tasks',
   columns: {
     id: { name: 'id', kind: 'text', primaryKey: true },
@@ -42,7 +42,7 @@ export const a2aTasksTable = describeTable({
 })
 
 /** Every spool message a task sent (one per turn): a reply names one of them in `replyTo`. */
-export const a2aTaskMessagesTable = describeTable({
+const taskMessages = describeTable({
   name: 'a2a_task_messages',
   columns: {
     messageId: { name: 'message_id', kind: 'text', primaryKey: true },
@@ -54,7 +54,7 @@ export const a2aTaskMessagesTable = describeTable({
  * Each task's stream events (A2A `StreamResponse` JSON) in order: a stream that reconnects, on this
  * relay or another replica, replays them from the sequence number it last saw.
  */
-export const a2aEventsTable = describeTable({
+const events = describeTable({
   name: 'a2a_events',
   columns: {
     taskId: { name: 'task_id', kind: 'text', notNull: true },
@@ -66,7 +66,7 @@ export const a2aEventsTable = describeTable({
 })
 
 /** Push-notification configs of tasks (A2A `TaskPushNotificationConfig` JSON), per task and config id. */
-export const a2aPushConfigsTable = describeTable({
+const pushConfigs = describeTable({
   name: 'a2a_push_configs',
   columns: {
     taskId: { name: 'task_id', kind: 'text', notNull: true },
@@ -82,7 +82,7 @@ export const a2aPushConfigsTable = describeTable({
  * no event is stored without its pushes. A row is due at `next_at`; it is retried with backoff until
  * delivered or out of attempts (`done_at` set either way, `last_error` says why it gave up).
  */
-export const a2aPushOutboxTable = describeTable({
+const pushOutbox = describeTable({
   name: 'a2a_push_outbox',
   columns: {
     id: { name: 'id', kind: 'serial' },
@@ -102,7 +102,7 @@ export const a2aPushOutboxTable = describeTable({
  * signs, retired ones stay in the JWKS until `expires_at`. The private key is sealed under the relay's
  * secrets key (AES-256-GCM); every replica reads the same pair.
  */
-export const a2aSigningKeysTable = describeTable({
+const signingKeys = describeTable({
   name: 'a2a_signing_keys',
   columns: {
     kid: { name: 'kid', kind: 'text', primaryKey: true },
@@ -115,3 +115,6 @@ export const a2aSigningKeysTable = describeTable({
   },
   indexes: { a2a_signing_keys_retired: ['retiredAt'] },
 })
+
+/** The A2A endpoint's tables, described once for both dialects. */
+export const a2aTables = { tokens, tasks, taskMessages, events, pushConfigs, pushOutbox, signingKeys }

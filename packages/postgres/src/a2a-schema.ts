@@ -1,12 +1,4 @@
-import {
-  a2aEventsTable,
-  a2aPushConfigsTable,
-  a2aPushOutboxTable,
-  a2aSigningKeysTable,
-  a2aTaskMessagesTable,
-  a2aTasksTable,
-  a2aTokensTable,
-} from '@agent-comm/a2a/store'
+import { a2aTables } from '@agent-comm/a2a/store'
 import { bigserial } from 'drizzle-orm/pg-core'
 import { spoolSchema } from './schema.js'
 import { pgTableOf } from './table-of.js'
@@ -17,25 +9,27 @@ import { pgTableOf } from './table-of.js'
 // columns).
 
 /** Bearer tokens of external A2A callers: only the SHA-256 of a token is kept. */
-export const a2aTokens = pgTableOf(spoolSchema, a2aTokensTable)
+export const a2aTokens = pgTableOf(spoolSchema, a2aTables.tokens)
 
 /** A2A tasks: caller, agent, context, the spool message waited on, and the task as A2A JSON. */
-export const a2aTasks = pgTableOf(spoolSchema, a2aTasksTable, {
-  /** Insertion order: breaks ties between tasks created in the same millisecond. */
-  position: bigserial('position', { mode: 'number' }),
+export const a2aTasks = pgTableOf(spoolSchema, a2aTables.tasks, {
+  extra: {
+    /** Insertion order: breaks ties between tasks created in the same millisecond. */
+    position: bigserial('position', { mode: 'number' }),
+  },
 })
 
 /** Every spool message a task sent (one per turn): a reply names one of them in `replyTo`. */
-export const a2aTaskMessages = pgTableOf(spoolSchema, a2aTaskMessagesTable)
+export const a2aTaskMessages = pgTableOf(spoolSchema, a2aTables.taskMessages)
 
 /** Each task's stream events in order, replayed to a stream that reconnects on any replica. */
-export const a2aEvents = pgTableOf(spoolSchema, a2aEventsTable)
+export const a2aEvents = pgTableOf(spoolSchema, a2aTables.events)
 
 /** Push-notification configs of tasks (A2A `TaskPushNotificationConfig` JSON). */
-export const a2aPushConfigs = pgTableOf(spoolSchema, a2aPushConfigsTable)
+export const a2aPushConfigs = pgTableOf(spoolSchema, a2aTables.pushConfigs)
 
 /** The push outbox: one row per event and config, written with the event, retried until done. */
-export const a2aPushOutbox = pgTableOf(spoolSchema, a2aPushOutboxTable)
+export const a2aPushOutbox = pgTableOf(spoolSchema, a2aTables.pushOutbox)
 
 /** The key pairs pushes are signed with (ES256); the private key is sealed under the relay's secrets key. */
-export const a2aSigningKeys = pgTableOf(spoolSchema, a2aSigningKeysTable)
+export const a2aSigningKeys = pgTableOf(spoolSchema, a2aTables.signingKeys)

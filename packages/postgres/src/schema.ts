@@ -1,4 +1,4 @@
-import { agentsTable } from '@agent-comm/registry'
+import { registryTables } from '@agent-comm/registry'
 import { sql } from 'drizzle-orm'
 import {
   bigint,
@@ -159,27 +159,13 @@ export const idempotencyKeys = spoolSchema.table(
   (t) => [primaryKey({ columns: [t.sender, t.key] }), index('idempotency_keys_expires_idx').on(t.expiresAt)],
 )
 
-/** The registry's `agents` table, built from the description the SQLite registry's is built from. */
-export const agents = pgTableOf(spoolSchema, agentsTable)
+/** The registry's tables, built from the descriptions the SQLite registry's are built from. */
+export const agents = pgTableOf(spoolSchema, registryTables.agents)
 
-/**
- * The capabilities of each agent, one row per (agent, capability), so "who can review?" is an index
- * lookup; `position` keeps the order the agent listed them in.
- */
-export const agentCapabilities = spoolSchema.table(
-  'agent_capabilities',
-  {
-    agentId: text('agent_id')
-      .notNull()
-      .references(() => agents.agentId, { onDelete: 'cascade' }),
-    capability: text('capability').notNull(),
-    position: integer('position').notNull(),
-  },
-  (t) => [
-    primaryKey({ columns: [t.agentId, t.capability] }),
-    index('agent_capabilities_capability_idx').on(t.capability, t.agentId),
-  ],
-)
+/** The capabilities of each agent, one row per (agent, capability), in the order the agent listed them. */
+export const agentCapabilities = pgTableOf(spoolSchema, registryTables.agentCapabilities, {
+  referenced: { agents },
+})
 
 /**
  * The nonces of authenticated relay requests, shared by every replica of a relay: a nonce accepted by one

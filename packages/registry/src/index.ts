@@ -1,4 +1,3 @@
-export { agentsTable } from './agents-table.js'
 export { REGISTRY_MIGRATIONS_FOLDER, REGISTRY_MIGRATIONS_TABLE } from './migrations.js'
 export type { ListFilter, RegistryOptions } from './options.js'
 export {
@@ -18,3 +17,4 @@ export type {
   RegistryStore,
   UpsertAgentParams,
 } from './store.js'
+export { registryTables } from './tables.js'

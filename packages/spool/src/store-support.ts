@@ -17,8 +17,16 @@ export { sqliteTableOf } from './sqlite/table-of.js'
 export type * from './store.js'
 export type { ConversationRecord, ConversationRow, StatsCounts } from './summaries.js'
 export { conversationSummaryFromRecord, conversationSummaryFromRow, statsFromCounts } from './summaries.js'
-export type { ColumnDescription, ColumnKind, TableDescription } from './table-description.js'
-export { describeTable } from './table-description.js'
+export type {
+  ColumnDescription,
+  ColumnKind,
+  DescribedColumn,
+  DescribedColumnBuilder,
+  EnumValues,
+  TableDescription,
+  TableDialect,
+} from './table-description.js'
+export { describedTable, describeTable } from './table-description.js'
 export { isGroupTarget } from './targets.js'
 export type {
   CleanupReport,

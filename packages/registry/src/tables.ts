@@ -1,9 +1,11 @@
 import { TRANSPORT_KINDS } from '@agent-comm/protocol'
 import { describeTable } from '@agent-comm/spool/store'
 
+// The registry's tables, described once: the SQLite registry builds them with `sqliteTableOf`
+// (`schema.ts`), the PostgreSQL one of `@agent-comm/postgres` with `pgTableOf`, in the spool's schema.
+
 /**
- * The registry's `agents` table, described once for the SQLite registry (`schema.ts`) and the PostgreSQL
- * one of `@agent-comm/postgres`: one row per registered agent. Presence is not stored as a status: it is
+ * One row per registered agent. Presence is not stored as a status: it is
  * derived from `last_seen` (and `offline_at`) whenever a profile is read, so it can never go stale.
  * `metadata` is the JSON of the metadata object, kept as written; `registered_at` the first registration
  * (kept when the agent registers again), `last_seen` the last sign of life (register, heartbeat, touch),
@@ -14,7 +16,7 @@ import { describeTable } from '@agent-comm/spool/store'
  * holds agents by the thousand, not the million, so a status filter reads the table faster than every
  * touch would pay to keep an index current.
  */
-export const agentsTable = describeTable({
+const agents = describeTable({
   name: 'agents',
   columns: {
     agentId: { name: 'agent_id', kind: 'text', primaryKey: true },
@@ -28,3 +30,27 @@ export const agentsTable = describeTable({
     offlineAt: { name: 'offline_at', kind: 'epochMs' },
   },
 })
+
+/**
+ * The capabilities of each agent, one row per (agent, capability), so that "who can review?" is an index
+ * lookup on `capability` rather than a scan of every profile. `position` keeps the order the agent listed
+ * them in. The capability index covers the lookup entirely: the agent ids come straight out of it.
+ */
+const agentCapabilities = describeTable({
+  name: 'agent_capabilities',
+  columns: {
+    agentId: {
+      name: 'agent_id',
+      kind: 'text',
+      notNull: true,
+      references: { table: 'agents', column: 'agentId', onDelete: 'cascade' },
+    },
+    capability: { name: 'capability', kind: 'text', notNull: true },
+    position: { name: 'position', kind: 'integer', notNull: true },
+  },
+  primaryKey: ['agentId', 'capability'],
+  indexes: { agent_capabilities_capability_idx: ['capability', 'agentId'] },
+})
+
+/** The registry's tables, described once for both dialects. */
+export const registryTables = { agents, agentCapabilities }
