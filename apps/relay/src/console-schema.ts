@@ -1,5 +1,5 @@
 import { consoleAuditTable, consoleOutboxTable, consoleSessionsTable } from '@agent-comm/spool/console-store'
-import { sqliteTableOf } from '@agent-comm/spool/store'
+import { sqliteTableOf } from '@agent-comm/spool/sqlite-table'
 
 // The console's SQLite tables, built from the description the PostgreSQL store's tables are built from
 // (`@agent-comm/spool/console-store`).

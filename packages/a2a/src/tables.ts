@@ -1,4 +1,4 @@
-import { describeTable } from '@agent-comm/spool/store'
+import { describeTable } from '@agent-comm/spool/table-description'
 
 // The A2A endpoint's tables, described once: the SQLite store builds them with `sqliteTableOf`
 // (`src/sqlite/schema.ts`), the PostgreSQL store of `@agent-comm/postgres/a2a` with `pgTableOf`, in the

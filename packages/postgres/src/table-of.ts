@@ -3,8 +3,12 @@ import type {
   DescribedColumn,
   EnumValues,
   TableDescription,
-} from '@agent-comm/spool/store'
-import { type DescribedColumnBuilder, describedTable, type TableDialect } from '@agent-comm/spool/store'
+} from '@agent-comm/spool/table-description'
+import {
+  type DescribedColumnBuilder,
+  describedTable,
+  type TableDialect,
+} from '@agent-comm/spool/table-description'
 import {
   bigint,
   bigserial,

@@ -1,4 +1,4 @@
-import { sqliteTableOf } from '@agent-comm/spool/store'
+import { sqliteTableOf } from '@agent-comm/spool/sqlite-table'
 import { registryTables } from './tables.js'
 
 // The SQLite registry's tables, built from the descriptions both dialects share (`tables.ts`).

@@ -1,5 +1,5 @@
 import { TRANSPORT_KINDS } from '@agent-comm/protocol'
-import { describeTable } from '@agent-comm/spool/store'
+import { describeTable } from '@agent-comm/spool/table-description'
 
 // The registry's tables, described once: the SQLite registry builds them with `sqliteTableOf`
 // (`schema.ts`), the PostgreSQL one of `@agent-comm/postgres` with `pgTableOf`, in the spool's schema.

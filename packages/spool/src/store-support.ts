@@ -11,22 +11,10 @@ export {
   storedMessageFromRow,
 } from './rows.js'
 export { editedMigrationFiles } from './sqlite/migrate.js'
-export type { SqliteColumnOf } from './sqlite/table-of.js'
-export { sqliteTableOf } from './sqlite/table-of.js'
 // Every type of the seam, as `store.ts` declares them: an implementer needs them all.
 export type * from './store.js'
 export type { ConversationRecord, ConversationRow, StatsCounts } from './summaries.js'
 export { conversationSummaryFromRecord, conversationSummaryFromRow, statsFromCounts } from './summaries.js'
-export type {
-  ColumnDescription,
-  ColumnKind,
-  DescribedColumn,
-  DescribedColumnBuilder,
-  EnumValues,
-  TableDescription,
-  TableDialect,
-} from './table-description.js'
-export { describedTable, describeTable } from './table-description.js'
 export { isGroupTarget } from './targets.js'
 export type {
   CleanupReport,

@@ -1,4 +1,4 @@
-import { sqliteTableOf } from '@agent-comm/spool/store'
+import { sqliteTableOf } from '@agent-comm/spool/sqlite-table'
 import { a2aTables } from '../tables.js'
 
 // The SQLite store's tables, built from the descriptions both dialects share (`../tables.ts`).
