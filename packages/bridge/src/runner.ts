@@ -304,9 +304,19 @@ export class BridgeRunner {
     }, every)
   }
 
-  async #nack(claimed: ClaimedMessage, reason: string, deadLetter: boolean, started: number): Promise<void> {
+  async #nack(
+    claimed: ClaimedMessage,
+    reason: string,
+    deadLetter: boolean,
+    started: number,
+    handBack = false,
+  ): Promise<void> {
     try {
-      const result = await this.#coordinator.nack(claimed, undefined, { reason, deadLetter })
+      const result = await this.#coordinator.nack(
+        claimed,
+        undefined,
+        handBack ? { handBack } : { reason, deadLetter },
+      )
       this.#emit({
         type: 'nacked',
         messageId: claimed.message.id,
@@ -324,8 +334,9 @@ export class BridgeRunner {
     }
   }
 
+  /** A message claimed but never started: handed back with the attempt its claim counted. */
   async #giveBack(claimed: ClaimedMessage, reason: string): Promise<void> {
-    await this.#nack(claimed, reason, false, this.#clock.now())
+    await this.#nack(claimed, reason, false, this.#clock.now(), true)
   }
 
   #emit(event: BridgeEvent): void {

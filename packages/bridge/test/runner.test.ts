@@ -175,9 +175,15 @@ describe('BridgeRunner with an in-process FunctionBridge', () => {
     controller.abort()
     const summary = await run
     expect(summary.succeeded).toBe(0)
-    for (const id of [first.messageId, second.messageId]) {
-      expect((await coord.status(id)).deliveries[0]?.status).toBe('queued')
-    }
+    // The interrupted forward used its attempt; the one claimed with it but never started is handed back.
+    expect((await coord.status(first.messageId)).deliveries[0]).toMatchObject({
+      status: 'queued',
+      attempt: 1,
+    })
+    expect((await coord.status(second.messageId)).deliveries[0]).toMatchObject({
+      status: 'queued',
+      attempt: 0,
+    })
     expect((await coord.poll('builder', { limit: 5 })).map((c) => c.message.body)).toEqual([
       'long',
       'not started',

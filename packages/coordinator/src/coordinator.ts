@@ -11,6 +11,7 @@ import type {
   MessageV2,
   NackResult,
   Transport,
+  TransportNackOptions,
 } from '@agent-comm/protocol'
 import {
   AgentIdSchema,
@@ -488,7 +489,8 @@ export class Coordinator {
   /**
    * Yields messages for `agent` as they arrive, until `signal` aborts:
    * `for await (const msg of coord.messages('builder')) { …; await coord.ack(msg) }`.
-   * Messages claimed but not yet yielded when the loop stops are handed back (nacked) at once. With a
+   * Messages claimed but not yet yielded when the loop stops are handed back at once (a nack with
+   * `handBack`: the attempt their claim counted is given back, so they never dead-letter for it). With a
    * `limit` above 1 a claim leases a batch ahead of the body: once half of its lease has gone, the leases
    * of the messages not yet yielded are extended before the next is yielded (one whose lease was lost
    * meanwhile is skipped, with a warning), and with `autoAck` the finished ones are acked then.
@@ -549,11 +551,10 @@ export class Coordinator {
             if (options.autoAck === true) handled.push(message)
           }
         } finally {
-          // The consumer stopped early: give back what it never saw instead of letting leases run out.
+          // The consumer stopped early: hand back what it never saw instead of letting leases run out; the
+          // attempts their claim counted are given back, so a loop that breaks often dead-letters nothing.
           for (const unseen of batch.slice(next)) {
-            await this.nack(unseen, undefined, { reason: 'consumer stopped before handling it' }).catch(
-              () => {},
-            )
+            await this.nack(unseen, undefined, { handBack: true }).catch(() => {})
           }
         }
       }
@@ -675,13 +676,10 @@ export class Coordinator {
 
   /**
    * Hands a message back for a retry, with a reason; it is dead-lettered when out of attempts, or at once
-   * with `deadLetter: true`.
+   * with `deadLetter: true`. With `handBack: true` (the consumer never began on it) the attempt its claim
+   * counted is given back and it is visible again at once.
    */
-  async nack(
-    ref: MessageRef,
-    agent?: string,
-    options: { reason?: string; delaySeconds?: number; receipt?: string; deadLetter?: boolean } = {},
-  ): Promise<NackResult> {
+  async nack(ref: MessageRef, agent?: string, options: TransportNackOptions = {}): Promise<NackResult> {
     this.#open()
     const { messageId, agentId, receipt } = this.#target(ref, agent, options.receipt)
     return inSpan(
@@ -690,12 +688,7 @@ export class Coordinator {
       () => settleAttributes(ref, messageId, agentId),
       async (span) => {
         const transport = await this.#settleThrough(ref, agent, agentId)
-        const result = await transport.nack(messageId, agentId, {
-          reason: options.reason,
-          delaySeconds: options.delaySeconds,
-          receipt,
-          deadLetter: options.deadLetter,
-        })
+        const result = await transport.nack(messageId, agentId, { ...options, receipt })
         if (typeof ref !== 'string') this.#settled.add(ref)
         if (result.status === 'failed') span.setAttribute('agent_comm.dead_lettered', true)
         await this.#registry.touch(agentId)

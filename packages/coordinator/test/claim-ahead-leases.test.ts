@@ -89,4 +89,27 @@ describe('coordinator.messages() with a limit above 1 (messages claimed ahead)',
     // The loop neither yielded nor handed back the other consumer's message: its ack still holds.
     await expect(coord.ack(other[0]!)).resolves.toMatchObject({ alreadyAcked: false })
   })
+
+  it('hands back the messages claimed ahead but never yielded without using up their attempts', async () => {
+    const { coord } = await withMessages(3)
+    // Each loop claims all three and stops after the first: far more loops than the attempts (3) allow.
+    for (let loop = 0; loop < 5; loop++) {
+      for await (const msg of coord.messages('builder', { limit: 3 })) {
+        expect(msg.lease.attempt).toBe(1)
+        // The body itself gives the one it was handed back untouched, and stops the loop.
+        await coord.nack(msg, undefined, { handBack: true })
+        break
+      }
+    }
+    const stats = await coord.stats()
+    expect(stats.deliveries).toMatchObject({ queued: 3, failed: 0, leased: 0 })
+    const received: string[] = []
+    for await (const msg of coord.messages('builder', { limit: 3 })) {
+      received.push(msg.message.body)
+      expect(msg.lease.attempt).toBe(1)
+      await coord.ack(msg)
+      if (received.length === 3) break
+    }
+    expect(received).toEqual(['0', '1', '2'])
+  })
 })

@@ -388,8 +388,10 @@ export function writeStatements(schema: string, claimCommit: ClaimCommit = 'dura
     // Locks the delivery for the rest of a release, so the attempt it reads is the one it changes.
     lockDelivery: `SELECT attempt FROM ${deliveries} WHERE message_seq = ${seqOf('$1')} AND recipient = $2 FOR UPDATE`,
     release: `UPDATE ${deliveries} SET
-        status = CASE WHEN $5::boolean OR attempt >= max_attempts THEN 'failed' ELSE 'queued' END,
-        available_at = $6, lease_until = NULL, receipt = NULL, last_error = $7, updated_at = $4
+        status = CASE WHEN NOT $8::boolean AND ($5::boolean OR attempt >= max_attempts) THEN 'failed' ELSE 'queued' END,
+        attempt = CASE WHEN $8::boolean THEN greatest(attempt - 1, 0) ELSE attempt END,
+        last_error = CASE WHEN $8::boolean THEN last_error ELSE $7 END,
+        available_at = $6, lease_until = NULL, receipt = NULL, updated_at = $4
       WHERE ${leasedBy}
       RETURNING status, attempt, max_attempts AS "maxAttempts", available_at AS "availableAt"`,
     extendLease: `UPDATE ${deliveries} SET lease_until = $5, available_at = $5, updated_at = $4

@@ -486,7 +486,13 @@ export class PostgresSpoolStore implements SpoolStore {
         attempt: number
         maxAttempts: number
         availableAt: number
-      }>(this.#sql.release, [...this.#fence(params), params.deadLetter, availableAt, params.reason])
+      }>(this.#sql.release, [
+        ...this.#fence(params),
+        params.deadLetter,
+        availableAt,
+        params.reason,
+        params.handBack,
+      ])
       if (row === undefined)
         return { changed: false, state: await this.#state(tx, params.messageId, params.recipient) }
       if (row.status === 'queued') await this.#notify(tx)

@@ -89,6 +89,7 @@ it('notifies once per write that queues a delivery, and not for claims, acks or 
     recipient: 'n1',
     now: T0,
     reason: 'again',
+    handBack: false,
     availableAt: () => T0,
   }
   await store.release({ ...release, receipt: c!.receipt, deadLetter: false })

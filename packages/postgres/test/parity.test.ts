@@ -106,6 +106,7 @@ it('answers every read exactly as the SQLite spool does for the same history', a
     now: clock.now(),
     reason: 'not now',
     deadLetter: false,
+    handBack: false,
     availableAt: () => clock.now(),
   })
   await claimBoth('tester', 1, 10)

@@ -110,7 +110,13 @@ describe('PostgresSpoolStore', () => {
       state: leased,
     })
     expect(
-      await store.release({ ...stale, reason: 'x', deadLetter: false, availableAt: () => T0 + 2000 }),
+      await store.release({
+        ...stale,
+        reason: 'x',
+        deadLetter: false,
+        handBack: false,
+        availableAt: () => T0 + 2000,
+      }),
     ).toEqual({ changed: false, state: leased })
     const valid = { ...stale, receipt: current!.receipt }
     expect(await store.extendLease({ ...valid, leaseUntil: T0 + 9000 })).toEqual({
@@ -138,6 +144,7 @@ describe('PostgresSpoolStore', () => {
         now,
         reason: `boom ${c!.attempt}`,
         deadLetter: false,
+        handBack: false,
         availableAt: (attempt) => {
           seen.push(attempt)
           return now + 5000
@@ -190,6 +197,7 @@ describe('PostgresSpoolStore', () => {
       now: T0,
       reason: 'poison',
       deadLetter: true,
+      handBack: false,
       availableAt: () => T0,
     })
     expect(out).toMatchObject({ changed: true, status: 'failed', attempt: 1 })

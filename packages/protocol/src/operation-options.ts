@@ -70,13 +70,25 @@ export const ClaimOptionsSchema = z.object({
 /** Ack options: the receipt of the claim being acked. */
 export const AckOptionsSchema = z.object({ receipt: z.string().optional() })
 
-/** Nack options: dead-letter at once, the reason kept with the delivery, the claim's receipt, a retry delay. */
-export const NackOptionsSchema = z.object({
-  deadLetter: z.boolean().optional(),
-  reason: NackReasonSchema.optional(),
-  receipt: z.string().optional(),
-  delaySeconds: DelaySecondsSchema.optional(),
-})
+/**
+ * Nack options: dead-letter at once, the reason kept with the delivery, the claim's receipt, a retry delay —
+ * or `handBack`: the consumer never began on the message (a loop that stopped before reaching a message it
+ * had claimed ahead), so the attempt its claim counted is given back and it is visible again at once, with
+ * its last error as it was. A hand-back never dead-letters, so it takes neither `deadLetter` nor a delay.
+ */
+export const NackOptionsSchema = z
+  .object({
+    deadLetter: z.boolean().optional(),
+    reason: NackReasonSchema.optional(),
+    receipt: z.string().optional(),
+    delaySeconds: DelaySecondsSchema.optional(),
+    handBack: z.boolean().optional(),
+  })
+  .refine((o) => o.handBack !== true || (o.deadLetter !== true && o.delaySeconds === undefined), {
+    message:
+      'handBack gives the message back at once with its attempt: it takes neither deadLetter nor delaySeconds',
+    path: ['handBack'],
+  })
 
 /** Extend-lease options: the claim's receipt and the new lease length from now. */
 export const ExtendLeaseOptionsSchema = z.object({

@@ -11,6 +11,7 @@ import {
   systemClock,
   ValidationError,
 } from '@agent-comm/protocol'
+import { DEFAULT_MAX_ATTEMPTS } from '@agent-comm/protocol/bounds'
 import { sqliteConnection } from '@agent-comm/spool'
 import { type ListFilter, ListFilterSchema, type RegistryOptions, RegistryTimingSchema } from './options.js'
 import { profileFromRow } from './rows.js'
@@ -26,9 +27,6 @@ const TOUCH_RESOLUTION_MS = 1000
 
 /** Most agents whose rows the registry keeps in memory; past it the memory starts over. */
 const CACHE_LIMIT = 10_000
-
-/** Attempts of a released delivery whose hold recorded none (holds record the sender's; this is the spool's default). */
-const DEFAULT_RELEASE_ATTEMPTS = 3
 
 /**
  * The agents that share one agent-comm database: their profiles, capabilities and presence, durable in a
@@ -130,7 +128,8 @@ export class Registry {
         metadata: JSON.stringify(profile.metadata),
         capabilities: [...new Set(profile.capabilities)],
         now,
-        releaseHeld: release ? { defaultMaxAttempts: DEFAULT_RELEASE_ATTEMPTS } : null,
+        // A hold that recorded no attempts (holds record the sender's) releases with the spool's default.
+        releaseHeld: release ? { defaultMaxAttempts: DEFAULT_MAX_ATTEMPTS } : null,
       }),
     )
     return this.#profile(agent, now)

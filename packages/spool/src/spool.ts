@@ -285,6 +285,8 @@ export class Spool {
     this.#retryDelaySeconds = options.retryDelaySeconds ?? (() => 0)
     this.#maxBodyBytes = Math.min(options.maxBodyBytes ?? Limits.bodyMaxBytes, Limits.bodyMaxBytes)
     this.#idempotencyWindowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS
+    // The safety tick of both watchers: leases and delays run out without a write to wake anyone.
+    const wakeIntervalMs = options.wakeIntervalMs ?? 1000
     this.#watcher = new ChangeWatcher(
       {
         hasClaimable: (agent) => store.hasClaimable({ recipient: agent, now: this.#clock.now() }),
@@ -292,7 +294,7 @@ export class Spool {
         watch: (onChange) => store.watch(onChange),
         now: () => this.#clock.now(),
       },
-      options.wakeIntervalMs ?? 1000,
+      wakeIntervalMs,
     )
     this.#changes = new ChangeSignal(store)
     this.#replyWatcher = new ChangeWatcher(
@@ -306,7 +308,7 @@ export class Spool {
         watch: (onChange) => store.watch(onChange),
         now: () => this.#clock.now(),
       },
-      options.wakeIntervalMs ?? 1000,
+      wakeIntervalMs,
     )
   }
 
@@ -754,12 +756,13 @@ export class Spool {
 
   /**
    * Gives a leased message back: it is queued again (visible after the delay) or, when its attempts are
-   * used up or `deadLetter` is set, dead-lettered as `failed` with the reason. Only a leased delivery can be nacked: an acked
-   * message is never resurrected.
+   * used up or `deadLetter` is set, dead-lettered as `failed` with the reason. With `handBack` (the consumer
+   * never began on it) the claim's attempt is given back and it is visible again at once. Only a leased
+   * delivery can be nacked: an acked message is never resurrected.
    */
   async nack(messageId: string, agent: string, options: NackOptions = {}): Promise<NackResult> {
     this.#open()
-    const { reason, receipt, delaySeconds, deadLetter } = parseOrThrow(
+    const { reason, receipt, delaySeconds, deadLetter, handBack } = parseOrThrow(
       NackOptionsSchema,
       options,
       'nack options',
@@ -771,8 +774,10 @@ export class Spool {
       receipt: receipt ?? null,
       reason: reason ?? 'nacked',
       deadLetter: deadLetter === true,
+      handBack: handBack === true,
       now,
-      availableAt: (attempt) => now + Math.round((delaySeconds ?? this.#retryDelaySeconds(attempt)) * 1000),
+      availableAt: (attempt) =>
+        handBack === true ? now : now + Math.round((delaySeconds ?? this.#retryDelaySeconds(attempt)) * 1000),
     })
     if (!outcome.changed) {
       const found = this.#requireDelivery(outcome.state, messageId, agent)

@@ -109,7 +109,8 @@ export interface SpoolStore {
   /**
    * Releases a leased delivery (fenced by `receipt`), in one transaction: reads its attempt, asks
    * `availableAt(attempt)` when it is due again, then sets it `queued` — or `failed` when `deadLetter` or
-   * its attempts are used up — with `reason` as the last error.
+   * its attempts are used up — with `reason` as the last error. With `handBack` it is `queued` with its
+   * attempt one lower and its last error kept.
    */
   release(params: ReleaseParams): Promise<ReleaseOutcome>
 
@@ -338,6 +339,11 @@ export type AckAndClaimOutcome<T> =
 export interface ReleaseParams extends DeliveryParams {
   reason: string
   deadLetter: boolean
+  /**
+   * A hand-back: the attempt the claim counted is given back (never below 0), the delivery is `queued`
+   * whatever its attempts, and its last error stays as it was (`reason` is not recorded).
+   */
+  handBack: boolean
   /** When the delivery is due again, given its current attempt number. */
   availableAt: (attempt: number) => number
 }

@@ -229,7 +229,8 @@ export class DeliveryFiles {
   /**
    * Puts a leased delivery back in the inbox, visible at `availableAt`; undefined if another process moved
    * it first. It goes through a private lease (a fresh receipt nobody else knows) and is rewritten there,
-   * so a claimer never sees it in the inbox before its new content is in place.
+   * so a claimer never sees it in the inbox before its new content is in place. A hand-back (the consumer
+   * never began on it) gives the claim's attempt back and keeps the last error as it was.
    */
   requeue(
     agent: string,
@@ -237,6 +238,7 @@ export class DeliveryFiles {
     lastError: string,
     availableAt: number,
     now: number,
+    handBack = false,
   ): DeliveryState | undefined {
     const hold: LeaseName = {
       messageId: found.lease.messageId,
@@ -246,11 +248,13 @@ export class DeliveryFiles {
     const held = this.layout.leaseFile(agent, hold)
     const state = this.#finish(found, held, (record) => ({
       status: 'queued',
-      attempt: leaseAttempt(record, found.lease),
+      attempt: handBack
+        ? Math.max(leaseAttempt(record, found.lease) - 1, 0)
+        : leaseAttempt(record, found.lease),
       availableAt: iso(availableAt),
       leaseUntil: null,
       receipt: null,
-      lastError,
+      lastError: handBack ? record.delivery.lastError : lastError,
       updatedAt: iso(now),
     }))
     if (state !== undefined) tryRename(held, this.layout.deliveryFile('inbox', agent, found.lease.messageId))

@@ -159,13 +159,14 @@ export class FileTransport implements Proto.Transport {
   /**
    * Gives a leased message back: to `inbox/` for a retry (visible after the delay), or to `failed/` with the
    * reason once its attempts are used up or at once with `deadLetter` (for failures a retry cannot fix).
-   * Only a leased delivery can be nacked: an acked one never comes back.
+   * With `handBack` it goes back to `inbox/` at once with its claim's attempt given back. Only a leased
+   * delivery can be nacked: an acked one never comes back.
    */
   async nack(
     ...[messageId, agent, options = {}]: Parameters<Proto.Transport['nack']>
   ): Promise<Proto.NackResult> {
     this.#open()
-    const { reason, receipt, delaySeconds, deadLetter } = parseOrThrow(
+    const { reason, receipt, delaySeconds, deadLetter, handBack } = parseOrThrow(
       NackOptionsSchema,
       options,
       'nack options',
@@ -179,7 +180,7 @@ export class FileTransport implements Proto.Transport {
         const lastError = reason ?? 'nacked'
         const outOfAttempts = leaseAttempt(found.record, found.lease) >= found.record.delivery.maxAttempts
         const state =
-          deadLetter === true || outOfAttempts
+          handBack !== true && (deadLetter === true || outOfAttempts)
             ? this.#files.fail(recipient, found, lastError, now)
             : this.#files.requeue(
                 recipient,
@@ -187,6 +188,7 @@ export class FileTransport implements Proto.Transport {
                 lastError,
                 now + Math.round((delaySeconds ?? 0) * 1000),
                 now,
+                handBack === true,
               )
         if (state === undefined) return undefined
         if (state.status === 'queued') this.#watcher.notify(recipient)

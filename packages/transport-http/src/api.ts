@@ -197,6 +197,8 @@ export const NackRequestSchema = z.strictObject({
   receipt: ReceiptSchema.optional(),
   delaySeconds: DelaySecondsSchema.optional(),
   deadLetter: z.boolean().optional(),
+  /** The consumer never began on it: its claim's attempt is given back and it is visible again at once. */
+  handBack: z.boolean().optional(),
 })
 
 /** Body of an extend-lease. */

@@ -52,4 +52,51 @@ export function deadLetterCases(ctx: SpoolContractContext): void {
     expect(await spool.claim('builder')).toEqual([])
     expect((await spool.listFailed())[0]?.delivery.lastError).toBe('malformed task')
   })
+
+  it('gives the attempt back on a hand-back, so a message handed back again and again is never dead-lettered', async () => {
+    const { spool, clock } = await ctx.open({ retryDelaySeconds: () => 60 })
+    const { messageId } = await spool.send(task(), { maxAttempts: 2 })
+    await spool.claim('builder')
+    await spool.nack(messageId, 'builder', { reason: 'flaky' })
+    clock.advance(60_000)
+    for (let round = 0; round < 5; round++) {
+      const [claimed] = await spool.claim('builder')
+      expect(claimed?.lease.attempt).toBe(2)
+      expect(
+        await spool.nack(messageId, 'builder', { receipt: claimed!.lease.receipt, handBack: true }),
+      ).toMatchObject({ status: 'queued', attempt: 1, maxAttempts: 2 })
+    }
+    // Visible again at once, whatever the retry backoff says, and the last real failure is kept.
+    expect((await spool.status(messageId)).deliveries[0]).toMatchObject({
+      status: 'queued',
+      attempt: 1,
+      lastError: 'flaky',
+    })
+    const [last] = await spool.claim('builder')
+    expect(await spool.nack(messageId, 'builder', { receipt: last!.lease.receipt })).toMatchObject({
+      status: 'failed',
+      attempt: 2,
+    })
+  })
+
+  it('refuses a hand-back without the live lease, or with a dead-letter or a delay', async () => {
+    const { spool } = await ctx.open()
+    const { messageId } = await spool.send(task())
+    const [claimed] = await spool.claim('builder')
+    await expect(
+      spool.nack(messageId, 'builder', { receipt: 'not-the-receipt', handBack: true }),
+    ).rejects.toMatchObject({
+      code: 'LEASE_LOST',
+    })
+    for (const bad of [{ deadLetter: true }, { delaySeconds: 5 }]) {
+      await expect(
+        spool.nack(messageId, 'builder', { receipt: claimed!.lease.receipt, handBack: true, ...bad }),
+      ).rejects.toMatchObject({ code: 'VALIDATION' })
+    }
+    expect((await spool.status(messageId)).deliveries[0]).toMatchObject({ status: 'leased', attempt: 1 })
+    await spool.ack(messageId, 'builder', { receipt: claimed!.lease.receipt })
+    await expect(spool.nack(messageId, 'builder', { handBack: true })).rejects.toMatchObject({
+      code: 'INVALID_STATE',
+    })
+  })
 }

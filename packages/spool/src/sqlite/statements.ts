@@ -101,8 +101,10 @@ export function prepareHotStatements(
       WHERE message_seq = (SELECT seq FROM messages WHERE id = @messageId) AND recipient = @recipient
         AND status IN ('queued', 'leased')`),
     nack: sqlite.prepare(`UPDATE deliveries SET
-        status = CASE WHEN @deadLetter = 1 OR attempt >= max_attempts THEN 'failed' ELSE 'queued' END,
-        available_at = @availableAt, lease_until = NULL, receipt = NULL, last_error = @reason, updated_at = @now
+        status = CASE WHEN @handBack = 0 AND (@deadLetter = 1 OR attempt >= max_attempts) THEN 'failed' ELSE 'queued' END,
+        attempt = CASE WHEN @handBack = 1 THEN max(attempt - 1, 0) ELSE attempt END,
+        last_error = CASE WHEN @handBack = 1 THEN last_error ELSE @reason END,
+        available_at = @availableAt, lease_until = NULL, receipt = NULL, updated_at = @now
       WHERE message_seq = (SELECT seq FROM messages WHERE id = @messageId) AND recipient = @recipient AND status = 'leased'
         AND (@receipt IS NULL OR receipt = @receipt)
       RETURNING status, attempt, max_attempts AS maxAttempts, available_at AS availableAt`),

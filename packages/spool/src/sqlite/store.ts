@@ -226,6 +226,7 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
         reason: params.reason,
         availableAt: params.availableAt(current.attempt),
         deadLetter: params.deadLetter ? 1 : 0,
+        handBack: params.handBack ? 1 : 0,
         now: params.now,
       }) as
         | { status: 'queued' | 'failed'; attempt: number; maxAttempts: number; availableAt: number }
@@ -718,6 +719,7 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
           recipient,
           receipt: deliveryReceipt,
           deadLetter: 1,
+          handBack: 0,
           availableAt: now,
           reason: decoded.unreadable,
           now,

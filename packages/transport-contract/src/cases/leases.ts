@@ -57,6 +57,23 @@ export function leaseCases(ctx: ContractContext): void {
     expect((await t.status(messageId)).deliveries[0]).toMatchObject({ status: 'queued' })
   })
 
+  it('takes a message handed back unseen with its attempt given back, visible again at once', async () => {
+    const t = ctx.transport
+    const { messageId } = await ctx.send({}, { maxAttempts: 1 })
+    for (let round = 0; round < 3; round++) {
+      const [claimed] = await t.claim('builder')
+      expect(claimed?.lease.attempt).toBe(1)
+      expect(
+        await t.nack(messageId, 'builder', { receipt: claimed!.lease.receipt, handBack: true }),
+      ).toMatchObject({ status: 'queued', attempt: 0 })
+    }
+    expect((await t.status(messageId)).deliveries[0]).toMatchObject({ status: 'queued', attempt: 0 })
+    const [last] = await t.claim('builder')
+    expect(await t.nack(messageId, 'builder', { receipt: last!.lease.receipt })).toMatchObject({
+      status: 'failed',
+    })
+  })
+
   it('accepts a late ack when nobody re-claimed the message', async () => {
     const t = ctx.transport
     const { messageId } = await ctx.send()

@@ -25,12 +25,16 @@ export type RelayConversation = z.output<typeof ConversationSummarySchema>
 /** Options of a claim: at most `limit` (1–100, 10) messages, their lease, and a long poll of `waitMs`. */
 export type ClaimOptions = { limit?: number; leaseSeconds?: number; waitMs?: number } & CallOptions
 
-/** Options of a nack: why, the lease's receipt, a delay before the retry, or straight to dead letters. */
+/**
+ * Options of a nack: why, the lease's receipt, a delay before the retry, straight to dead letters — or a
+ * hand-back of a message the consumer never began on (its claim's attempt given back).
+ */
 export type NackOptions = {
   reason?: string
   receipt?: string
   delaySeconds?: number
   deadLetter?: boolean
+  handBack?: boolean
 } & CallOptions
 
 /** Options of a lease extension: the lease's receipt and its new length from now. */
