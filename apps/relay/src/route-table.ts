@@ -77,6 +77,17 @@ export function routesOf(group: { tag: string; auth: AuthLevel; prefix: string }
   ): RouteDef => route({ tag: group.tag, auth: group.auth, ...def, url: `${group.prefix}${def.url}` })
 }
 
+/**
+ * The handler of a list endpoint: what `list` finds for the validated query, answered under the list's
+ * name (`{ agents: [...] }`).
+ */
+export function listHandler<K extends string, Q, T>(
+  key: K,
+  list: (query: Q) => Promise<T[]>,
+): (ctx: { query: Q }) => Promise<Record<K, T[]>> {
+  return async ({ query }) => ({ [key]: await list(query) }) as Record<K, T[]>
+}
+
 /** Parses a raw JSON body safely: `__proto__` and `constructor.prototype` keys are refused, not merged. */
 export function parseJsonBody(raw: unknown): unknown {
   if (raw === undefined || raw === null) return undefined

@@ -13,3 +13,4 @@ export {
 } from './rows.js'
 // Every type of the seam, as `store.ts` declares them: an implementer needs them all.
 export type * from './store.js'
+export { a2aTables } from './tables.js'

@@ -1,3 +1,4 @@
+import { registryTables } from '@agent-comm/registry'
 import { sql } from 'drizzle-orm'
 import {
   bigint,
@@ -11,6 +12,7 @@ import {
   text,
   uniqueIndex,
 } from 'drizzle-orm/pg-core'
+import { pgTableOf } from './table-of.js'
 
 /**
  * The schema name the migrations in `drizzle/` are generated for. The migration applier writes the
@@ -157,42 +159,13 @@ export const idempotencyKeys = spoolSchema.table(
   (t) => [primaryKey({ columns: [t.sender, t.key] }), index('idempotency_keys_expires_idx').on(t.expiresAt)],
 )
 
-/**
- * One row per registered agent: the registry's `agents` table, the same columns as on SQLite. Presence is
- * derived from `last_seen` and `offline_at` when a profile is read, never stored. `last_seen` has no index:
- * `touch` rewrites it on every send, poll and ack, and a registry holds agents by the thousand.
- */
-export const agents = spoolSchema.table('agents', {
-  agentId: text('agent_id').primaryKey(),
-  device: text('device').notNull(),
-  transport: text('transport').notNull(),
-  relayUrl: text('relay_url'),
-  inboxDir: text('inbox_dir'),
-  /** JSON text of the metadata object, kept as written (like the spool's JSON columns). */
-  metadata: text('metadata').notNull(),
-  registeredAt: bigint('registered_at', { mode: 'number' }).notNull(),
-  lastSeen: bigint('last_seen', { mode: 'number' }).notNull(),
-  offlineAt: bigint('offline_at', { mode: 'number' }),
-})
+/** The registry's tables, built from the descriptions the SQLite registry's are built from. */
+export const agents = pgTableOf(spoolSchema, registryTables.agents)
 
-/**
- * The capabilities of each agent, one row per (agent, capability), so "who can review?" is an index
- * lookup; `position` keeps the order the agent listed them in.
- */
-export const agentCapabilities = spoolSchema.table(
-  'agent_capabilities',
-  {
-    agentId: text('agent_id')
-      .notNull()
-      .references(() => agents.agentId, { onDelete: 'cascade' }),
-    capability: text('capability').notNull(),
-    position: integer('position').notNull(),
-  },
-  (t) => [
-    primaryKey({ columns: [t.agentId, t.capability] }),
-    index('agent_capabilities_capability_idx').on(t.capability, t.agentId),
-  ],
-)
+/** The capabilities of each agent, one row per (agent, capability), in the order the agent listed them. */
+export const agentCapabilities = pgTableOf(spoolSchema, registryTables.agentCapabilities, {
+  referenced: { agents },
+})
 
 /**
  * The nonces of authenticated relay requests, shared by every replica of a relay: a nonce accepted by one

@@ -17,3 +17,4 @@ export type {
   RegistryStore,
   UpsertAgentParams,
 } from './store.js'
+export { registryTables } from './tables.js'

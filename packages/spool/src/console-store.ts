@@ -1,6 +1,9 @@
-// The relay console's storage seam: what a console store keeps and the records it returns. It lives below
-// the relay and `@agent-comm/postgres` (subpath `@agent-comm/spool/console-store`, types only) so the
-// relay's SQLite store and the PostgreSQL store implement one interface over one set of record types.
+// The relay console's storage seam: what a console store keeps, the records it returns, and its tables'
+// description. It lives below the relay and `@agent-comm/postgres` (subpath `@agent-comm/spool/console-store`)
+// so the relay's SQLite store and the PostgreSQL store implement one interface over one set of record types
+// and build their tables from one description.
+
+import { describeTable } from './table-description.js'
 
 /** A console sign-in as stored: the SHA-256 of the cookie's id, who, and until when. */
 export interface ConsoleSessionRecord {
@@ -99,3 +102,66 @@ export interface ConsoleStore {
   /** Releases what the store holds; a connection it was given stays open for its owner. */
   close(): Promise<void>
 }
+
+/**
+ * Console sign-ins, shared by every process (or relay replica) on the database: a session made on one works
+ * on all, and signing out on one ends it on all. The cookie holds a random id; only its SHA-256 is stored
+ * (`id_hash`), so a copy of the database holds no usable cookie. `csrf_secret` is the secret
+ * @fastify/csrf-protection derives the session's CSRF tokens from. Times are ms since the epoch, on the
+ * relay's clock.
+ */
+export const consoleSessionsTable = describeTable({
+  name: 'console_sessions',
+  columns: {
+    idHash: { name: 'id_hash', kind: 'text', primaryKey: true },
+    agentId: { name: 'agent_id', kind: 'text', notNull: true },
+    admin: { name: 'admin', kind: 'boolean', notNull: true },
+    csrfSecret: { name: 'csrf_secret', kind: 'text', notNull: true },
+    createdAt: { name: 'created_at', kind: 'epochMs', notNull: true },
+    expiresAt: { name: 'expires_at', kind: 'epochMs', notNull: true },
+  },
+  indexes: { console_sessions_expires_idx: ['expiresAt'] },
+})
+
+/**
+ * The audit log of approval decisions: append-only (nothing updates or deletes a row, `cleanup` of the
+ * spool included), one row per decided request. The unique `request_id` is the referee of "first decision
+ * wins": of two deciders, on one process or several, exactly one insert lands. `decided_by` is the verified
+ * identity that decided (or `system:expiry`); `arguments` the JSON of the edited arguments, or null.
+ */
+export const consoleAuditTable = describeTable({
+  name: 'console_audit',
+  columns: {
+    seq: { name: 'seq', kind: 'rowid' },
+    requestId: { name: 'request_id', kind: 'text', notNull: true, unique: true },
+    responseId: { name: 'response_id', kind: 'text', notNull: true },
+    requester: { name: 'requester', kind: 'text', notNull: true },
+    question: { name: 'question', kind: 'text', notNull: true },
+    action: { name: 'action', kind: 'text' },
+    decision: { name: 'decision', kind: 'text', notNull: true },
+    comment: { name: 'comment', kind: 'text' },
+    decidedBy: { name: 'decided_by', kind: 'text', notNull: true },
+    decidedAt: { name: 'decided_at', kind: 'epochMs', notNull: true },
+    arguments: { name: 'arguments', kind: 'text' },
+    expired: { name: 'expired', kind: 'boolean', notNull: true },
+  },
+  indexes: {
+    console_audit_decided_by_idx: ['decidedBy', 'seq'],
+    console_audit_requester_idx: ['requester', 'seq'],
+  },
+})
+
+/**
+ * Decisions recorded but whose `approval_response` message is not yet in the spool (a transactional
+ * outbox): written in the audit row's transaction, deleted once the message is sent. A process that died
+ * in between leaves a row here, which the next deadline sweep sends (the message id is deterministic, so a
+ * second send is a reported duplicate). `message` is the JSON of the response message.
+ */
+export const consoleOutboxTable = describeTable({
+  name: 'console_outbox',
+  columns: {
+    requestId: { name: 'request_id', kind: 'text', primaryKey: true },
+    message: { name: 'message', kind: 'text', notNull: true },
+    createdAt: { name: 'created_at', kind: 'epochMs', notNull: true },
+  },
+})

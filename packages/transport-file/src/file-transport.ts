@@ -163,9 +163,7 @@ export class FileTransport implements Proto.Transport {
    * delivery can be nacked: an acked one never comes back.
    */
   async nack(
-    messageId: string,
-    agent: string,
-    options: Proto.TransportNackOptions = {},
+    ...[messageId, agent, options = {}]: Parameters<Proto.Transport['nack']>
   ): Promise<Proto.NackResult> {
     this.#open()
     const { reason, receipt, delaySeconds, deadLetter, handBack } = parseOrThrow(
@@ -201,9 +199,7 @@ export class FileTransport implements Proto.Transport {
 
   /** Pushes the lease of a message being worked on out to `leaseSeconds` from now (a rename to the new end). */
   async extendLease(
-    messageId: string,
-    agent: string,
-    options: { receipt?: string; leaseSeconds?: number } = {},
+    ...[messageId, agent, options = {}]: Parameters<Proto.Transport['extendLease']>
   ): Promise<Proto.ExtendLeaseResult> {
     this.#open()
     const { receipt, leaseSeconds } = parseOrThrow(ExtendLeaseOptionsSchema, options, 'lease options')

@@ -89,18 +89,14 @@ export class HttpTransport implements Proto.Transport {
   }
 
   async nack(
-    messageId: string,
-    agent: string,
-    options: Proto.TransportNackOptions = {},
+    ...[messageId, agent, options = {}]: Parameters<Proto.Transport['nack']>
   ): Promise<Proto.NackResult> {
     this.#open()
     return this.client.nack(messageId, agent, { ...options, signal: this.#closing.signal })
   }
 
   async extendLease(
-    messageId: string,
-    agent: string,
-    options: { receipt?: string; leaseSeconds?: number } = {},
+    ...[messageId, agent, options = {}]: Parameters<Proto.Transport['extendLease']>
   ): Promise<Proto.ExtendLeaseResult> {
     this.#open()
     return this.client.extendLease(messageId, agent, { ...options, signal: this.#closing.signal })

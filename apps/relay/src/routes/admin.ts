@@ -7,7 +7,7 @@ import {
 import { API_PREFIX, FailedQuerySchema, RetryRequestSchema } from '@agent-comm/transport-http'
 import { z } from 'zod'
 import type { RelayContext } from '../context.js'
-import { type RouteDef, routesOf } from '../route-table.js'
+import { listHandler, type RouteDef, routesOf } from '../route-table.js'
 
 const FailedResponseSchema = z.object({ failed: z.array(MessageDeliverySchema) })
 
@@ -50,9 +50,7 @@ export function adminRoutes(ctx: RelayContext): RouteDef[] {
       summary: 'Dead-lettered deliveries, most recently failed first',
       query: FailedQuerySchema,
       response: FailedResponseSchema,
-      async handler({ query }) {
-        return { failed: await spool.listFailed(query) }
-      },
+      handler: listHandler('failed', (query) => spool.listFailed(query)),
     }),
     route({
       method: 'POST',

@@ -7,7 +7,7 @@ import {
 } from '@agent-comm/transport-http'
 import { z } from 'zod'
 import { type RelayContext, requireSelfOrAdmin } from '../context.js'
-import { type RouteDef, routesOf } from '../route-table.js'
+import { listHandler, type RouteDef, routesOf } from '../route-table.js'
 
 const AgentParams = z.strictObject({ agentId: AgentIdSchema })
 
@@ -24,9 +24,7 @@ export function agentRoutes(ctx: RelayContext): RouteDef[] {
       summary: 'Registered agents matching every given filter, by id',
       query: AgentListQuerySchema,
       response: AgentListResponseSchema,
-      async handler({ query }) {
-        return { agents: await registry.list(query) }
-      },
+      handler: listHandler('agents', (query) => registry.list(query)),
     }),
     route({
       method: 'GET',

@@ -27,13 +27,32 @@ import {
 import type { FastifyReply } from 'fastify'
 import { z } from 'zod'
 import { connectionSignal, openEventStream, type RelayContext, requireSelf } from '../context.js'
-import { type RouteDef, routesOf } from '../route-table.js'
+import { type GroupRouteDef, type RouteDef, routesOf } from '../route-table.js'
 
 const AgentParams = z.strictObject({ agentId: AgentIdSchema })
 const DeliveryParams = z.strictObject({ agentId: AgentIdSchema, messageId: MessageIdSchema })
 const ReplyParams = z.strictObject({ agentId: AgentIdSchema, requestId: MessageIdSchema })
 
 const route = routesOf({ tag: 'deliveries', auth: 'agent', prefix: API_PREFIX })
+
+/**
+ * A route on an agent's own deliveries: only the agent named by `:agentId` may call it; anyone else is
+ * refused (403) before the handler runs, told it may not do `what`.
+ */
+function ownRoute<
+  P extends z.ZodType<{ agentId: string }>,
+  Q extends z.ZodType,
+  B extends z.ZodType,
+  R extends z.ZodType,
+>(what: string, def: GroupRouteDef<P, Q, B, R>): RouteDef {
+  return route({
+    ...def,
+    async handler(ctx) {
+      requireSelf(ctx.caller, ctx.params.agentId, what)
+      return def.handler(ctx)
+    },
+  })
+}
 
 /**
  * `POST /agents/:agentId/messages/:messageId/<verb>`: a change to one leased delivery (ack, nack, extend),
@@ -50,7 +69,7 @@ function deliveryChange<B extends z.ZodType, R extends z.ZodType>(change: {
   const what = { ack: 'ack the deliveries', nack: 'nack the deliveries', extend: 'extend the leases' }[
     change.verb
   ]
-  return route({
+  return ownRoute(what, {
     method: 'POST',
     url: `/agents/:agentId/messages/:messageId/${change.verb}`,
     operationId: change.operationId,
@@ -59,8 +78,7 @@ function deliveryChange<B extends z.ZodType, R extends z.ZodType>(change: {
     body: change.body,
     response: change.response,
     errors: [404, 409],
-    async handler({ params, body, caller }) {
-      requireSelf(caller, params.agentId, what)
+    handler({ params, body }) {
       return change.apply(params.messageId, params.agentId, body)
     },
   })
@@ -97,7 +115,7 @@ function longPoll<T>(
 export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
   const { spool } = ctx
   return [
-    route({
+    ownRoute('claim the messages', {
       method: 'POST',
       url: '/agents/:agentId/claim',
       operationId: 'claim',
@@ -107,8 +125,7 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
       params: AgentParams,
       body: ClaimRequestSchema,
       response: ClaimResponseSchema,
-      async handler({ params, body, caller, reply }) {
-        requireSelf(caller, params.agentId, 'claim the messages')
+      async handler({ params, body, reply }) {
         const options = { limit: body.limit, leaseSeconds: body.leaseSeconds }
         let parked = false
         try {
@@ -129,7 +146,7 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
         }
       },
     }),
-    route({
+    ownRoute('claim the replies', {
       method: 'POST',
       url: '/agents/:agentId/replies/:requestId/claim',
       operationId: 'claimReply',
@@ -140,8 +157,7 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
       params: ReplyParams,
       body: ClaimReplyRequestSchema,
       response: ClaimReplyResponseSchema,
-      async handler({ params, body, caller, reply }) {
-        requireSelf(caller, params.agentId, 'claim the replies')
+      async handler({ params, body, reply }) {
         const message = await longPoll(reply, ctx.shutdown, body.waitMs, {
           claim: () =>
             spool.claimReply(params.agentId, params.requestId, { leaseSeconds: body.leaseSeconds }),
@@ -151,7 +167,7 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
         return { message: message ?? null }
       },
     }),
-    route({
+    ownRoute('wait for the messages', {
       method: 'GET',
       url: '/agents/:agentId/wait',
       operationId: 'wait',
@@ -160,15 +176,14 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
       params: AgentParams,
       query: WaitQuerySchema,
       response: WaitResponseSchema,
-      async handler({ params, query, caller, reply }) {
-        requireSelf(caller, params.agentId, 'wait for the messages')
+      async handler({ params, query, reply }) {
         const timeoutMs = query.timeoutMs ?? 0
         const signal = timeoutMs > 0 ? connectionSignal(reply, ctx.shutdown) : undefined
         const available = await spool.waitForMessages(params.agentId, { timeoutMs, signal })
         return { available }
       },
     }),
-    route({
+    ownRoute('stream the messages', {
       method: 'GET',
       url: '/agents/:agentId/stream',
       operationId: 'stream',
@@ -178,8 +193,7 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
       params: AgentParams,
       query: StreamQuerySchema,
       stream: true,
-      async handler({ params, query, caller, request, reply }) {
-        requireSelf(caller, params.agentId, 'stream the messages')
+      async handler({ params, query, request, reply }) {
         const options = { limit: query.limit ?? DEFAULT_CLAIM_LIMIT, leaseSeconds: query.leaseSeconds }
         const { res, signal, end } = openEventStream(request, reply, ctx.shutdown)
         ctx.metrics.streamOpened()
@@ -218,7 +232,7 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
       response: AckResultSchema,
       apply: (messageId, agentId, body) => spool.ack(messageId, agentId, body),
     }),
-    route({
+    ownRoute('ack the deliveries', {
       method: 'POST',
       url: '/agents/:agentId/ack',
       operationId: 'ackBatch',
@@ -227,8 +241,7 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
       body: AckBatchRequestSchema,
       response: AckBatchResponseSchema,
       errors: [404, 409],
-      async handler({ params, body, caller }) {
-        requireSelf(caller, params.agentId, 'ack the deliveries')
+      async handler({ params, body }) {
         const results = await spool.ackBatch(
           body.items.map((item) => ({
             messageId: item.messageId,
