@@ -127,6 +127,29 @@ describe('event stream', () => {
     expect((await relay.client.claim('builder')).map((c) => c.lease.attempt)).toEqual([2])
   })
 
+  it('hands back, unseen, the messages it claimed but had not written when the stream closed', async () => {
+    const relay = await startTestRelay()
+    const message = messages(relay)
+    // 40 bodies of about 1 MB: far more than the sockets buffer, so the relay is still writing the batch
+    // (waiting for the slow reader to drain) when the reader goes.
+    const body = 'x'.repeat(1_000_000)
+    for (let i = 0; i < 40; i++) await relay.spool.send(message({ body }))
+    const controller = new AbortController()
+    for await (const _ of relay.client.stream('builder', { signal: controller.signal, limit: 40 })) {
+      controller.abort()
+    }
+    await expect
+      .poll(async () => (await relay.app.inject({ url: '/metrics' })).body, { timeout: 120_000 })
+      .toMatch(/^agent_comm_relay_event_streams 0$/m)
+    const deliveries = (await relay.spool.pending('builder', { limit: 100 })).map((p) => p.delivery)
+    const handedBack = deliveries.filter((d) => d.status === 'queued')
+    const written = deliveries.filter((d) => d.status === 'leased')
+    expect(handedBack.length).toBeGreaterThan(0)
+    expect(handedBack.length + written.length).toBe(40)
+    for (const d of handedBack) expect(d.attempt).toBe(0)
+    for (const d of written) expect(d.attempt).toBe(1)
+  })
+
   it('ends the stream when the relay shuts down', async () => {
     const relay = await startTestRelay({ options: { streamKeepAliveMs: 50 } })
     const parked = watchParking(relay)

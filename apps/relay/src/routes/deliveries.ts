@@ -189,7 +189,7 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
       operationId: 'stream',
       summary: "Server-sent events: the agent's messages, claimed and leased as they arrive, in claim order",
       description:
-        'Each `message` event is a ClaimedMessage; ack it as usual. A message claimed but not acked before its lease runs out (e.g. the stream broke) is delivered again.',
+        'Each `message` event is a ClaimedMessage; ack it as usual. A message claimed but not acked before its lease runs out (e.g. the stream broke) is delivered again; one claimed but not yet written when the stream closed is handed back at once, its attempt not counted.',
       params: AgentParams,
       query: StreamQuerySchema,
       stream: true,
@@ -204,7 +204,19 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
         try {
           while (!signal.aborted) {
             const batch = await spool.claim(params.agentId, options)
-            for (const claimed of batch) await send(claimed)
+            let next = 0
+            try {
+              while (next < batch.length) await send(batch[next++]!)
+            } finally {
+              // The stream closed before these were written: they go back to the queue at once, with
+              // the attempt their claim counted given back. One written (even if it waited to drain)
+              // may have arrived and keeps its lease.
+              for (const unsent of batch.slice(next)) {
+                await spool
+                  .nack(unsent.message.id, params.agentId, { receipt: unsent.lease.receipt, handBack: true })
+                  .catch(() => {})
+              }
+            }
             if (batch.length === 0) {
               const found = await ctx.parked.wait(params.agentId, ctx.settings.streamKeepAliveMs, signal)
               if (!found && !signal.aborted) res.write(': keep-alive\n\n')
