@@ -248,7 +248,10 @@ export class RelayClient {
    * `agent`'s messages as server-sent events: each is claimed (leased for `leaseSeconds`) as it arrives and
    * yielded in order. Ack each one; a message whose lease runs out unacked is delivered again. A message
    * this client cannot read is dead-lettered and reported to the logger, and the stream goes on. Ends when
-   * `signal` aborts, the client closes or the relay shuts down.
+   * `signal` aborts, the client closes or the relay shuts down. A reader that stops early (`break`, or
+   * `signal` aborting) gets nothing more: the messages that had arrived but were not yielded are handed back
+   * (`nack` with `handBack`), visible again at once with their attempts given back, as the relay does with
+   * those it had not written yet.
    */
   stream(
     agent: string,

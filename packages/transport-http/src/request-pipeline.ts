@@ -6,7 +6,7 @@ import { RelayErrorCode } from './api.js'
 import { secretEnvName } from './env.js'
 import { errorFromResponse, RelayError } from './errors.js'
 import { AUDIENCE_PATTERN, signRequest } from './hmac.js'
-import { parseServerSentEvents, type ServerSentEvent } from './sse.js'
+import { type ServerSentEvent, ServerSentEventParser } from './sse.js'
 import { traceHeaders } from './trace-headers.js'
 
 /** How the pipeline reaches the relay and signs for agents (see `RelayClientOptions`). */
@@ -222,14 +222,16 @@ export class RequestPipeline {
 
   /**
    * A signed `GET` of a server-sent event stream, as `agent`: its events in order, until the relay ends it
-   * or `signal` aborts (then it just ends). Each relay gets one try at opening it; an `error` event is
-   * thrown as the relay's error.
+   * or `signal` aborts (then it just ends, yielding nothing more). Each relay gets one try at opening it; an
+   * `error` event is thrown as the relay's error. When it ends early (the reader stopped, `signal` aborted)
+   * with events that had arrived but were not yielded, `unread` is given them.
    */
   async *events(
     agent: string,
     path: string,
     query: Query,
     signal: AbortSignal | undefined,
+    unread?: (events: ServerSentEvent[]) => void,
   ): AsyncGenerator<ServerSentEvent, void, undefined> {
     this.ensureOpen()
     let response: Dispatcher.ResponseData | undefined
@@ -260,10 +262,18 @@ export class RequestPipeline {
       const text = await response.body.text()
       throw errorFromResponse(response.statusCode, text, headerOf(response.headers, 'x-request-id'))
     }
+    const parser = new ServerSentEventParser()
+    // The events of the last chunk, not yet yielded.
+    let arrived: ServerSentEvent[] = []
     try {
-      for await (const event of parseServerSentEvents(response.body)) {
-        if (event.event === 'error') throw errorFromResponse(503, event.data)
-        yield event
+      for await (const chunk of response.body) {
+        arrived = parser.push(chunk)
+        while (arrived.length > 0 && signal?.aborted !== true) {
+          const event = arrived.shift() as ServerSentEvent
+          if (event.event === 'error') throw errorFromResponse(503, event.data)
+          yield event
+        }
+        if (signal?.aborted) return
       }
     } catch (error) {
       if (signal?.aborted || this.#closed) return
@@ -272,6 +282,7 @@ export class RequestPipeline {
         : this.#networkError(error, target)
     } finally {
       response.body.destroy()
+      if (arrived.length > 0) unread?.(arrived)
     }
   }
 

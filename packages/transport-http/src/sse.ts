@@ -8,30 +8,38 @@ export interface ServerSentEvent {
 }
 
 /**
- * Parses a `text/event-stream` body into events, as the HTML standard's EventSource does: events end at a
+ * Reads a `text/event-stream` body chunk by chunk, as the HTML standard's EventSource does: events end at a
  * blank line, `:` lines are comments (keep-alives), multi-line data is joined with `\n`, CR LF and CR
- * count as line ends.
+ * count as line ends. Each {@link push} returns the events its chunk completed, so a reader knows which
+ * events had arrived when it stopped (the event stream hands back the messages among them it never yielded).
  */
-export async function* parseServerSentEvents(
-  chunks: AsyncIterable<Uint8Array | string>,
-): AsyncGenerator<ServerSentEvent, void, undefined> {
-  const decoder = new TextDecoder()
-  let buffer = ''
-  let event = ''
-  let data: string[] = []
-  let id: string | undefined
-  for await (const chunk of chunks) {
-    buffer += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true })
+export class ServerSentEventParser {
+  readonly #decoder = new TextDecoder()
+  #buffer = ''
+  #event = ''
+  #data: string[] = []
+  #id: string | undefined
+
+  /** Takes the next chunk of the body; returns the events it completed, in order. */
+  push(chunk: Uint8Array | string): ServerSentEvent[] {
+    const events: ServerSentEvent[] = []
+    this.#buffer += typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true })
     for (;;) {
-      const end = buffer.search(/\r\n|\r|\n/)
+      const end = this.#buffer.search(/\r\n|\r|\n/)
       // A lone CR at the end of the buffer may be the first half of CR LF: wait for the next chunk.
-      if (end < 0 || (buffer[end] === '\r' && end === buffer.length - 1)) break
-      const line = buffer.slice(0, end)
-      buffer = buffer.slice(end + (buffer.startsWith('\r\n', end) ? 2 : 1))
+      if (end < 0 || (this.#buffer[end] === '\r' && end === this.#buffer.length - 1)) break
+      const line = this.#buffer.slice(0, end)
+      this.#buffer = this.#buffer.slice(end + (this.#buffer.startsWith('\r\n', end) ? 2 : 1))
       if (line === '') {
-        if (data.length > 0) yield { event: event === '' ? 'message' : event, data: data.join('\n'), id }
-        event = ''
-        data = []
+        if (this.#data.length > 0) {
+          events.push({
+            event: this.#event === '' ? 'message' : this.#event,
+            data: this.#data.join('\n'),
+            id: this.#id,
+          })
+        }
+        this.#event = ''
+        this.#data = []
         continue
       }
       if (line.startsWith(':')) continue
@@ -39,9 +47,18 @@ export async function* parseServerSentEvents(
       const field = colon < 0 ? line : line.slice(0, colon)
       let value = colon < 0 ? '' : line.slice(colon + 1)
       if (value.startsWith(' ')) value = value.slice(1)
-      if (field === 'event') event = value
-      else if (field === 'data') data.push(value)
-      else if (field === 'id') id = value
+      if (field === 'event') this.#event = value
+      else if (field === 'data') this.#data.push(value)
+      else if (field === 'id') this.#id = value
     }
+    return events
   }
+}
+
+/** Parses a `text/event-stream` body into events (see {@link ServerSentEventParser}). */
+export async function* parseServerSentEvents(
+  chunks: AsyncIterable<Uint8Array | string>,
+): AsyncGenerator<ServerSentEvent, void, undefined> {
+  const parser = new ServerSentEventParser()
+  for await (const chunk of chunks) yield* parser.push(chunk)
 }

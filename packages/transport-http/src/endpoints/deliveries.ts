@@ -10,6 +10,7 @@ import { AckBatchResponseSchema, ApiPath, MAX_CLAIM_LIMIT, MAX_WAIT_MS, WaitResp
 import { type CoalescedCall as Coalesced, Coalescer, type Outcome, settle } from '../coalesce.js'
 import { isItemError } from '../errors.js'
 import type { RequestPipeline } from '../request-pipeline.js'
+import type { ServerSentEvent } from '../sse.js'
 import {
   ClaimEnvelopeSchema,
   type ReadDelivery,
@@ -275,11 +276,42 @@ export class DeliveryEndpoints {
     options: { leaseSeconds?: number; limit?: number } & CallOptions = {},
   ): AsyncGenerator<ClaimedMessage, void, undefined> {
     const query = { leaseSeconds: options.leaseSeconds, limit: options.limit }
-    for await (const event of this.#pipeline.events(agent, ApiPath.stream(agent), query, options.signal)) {
-      if (event.event !== 'message') continue
-      const read: ReadDelivery = readDeliveryText(event.data, event.id)
-      if (read.ok) yield read.claimed
-      else await this.#deadLetterUnreadable(agent, read.unreadable)
+    let unread: ServerSentEvent[] = []
+    const events = this.#pipeline.events(agent, ApiPath.stream(agent), query, options.signal, (rest) => {
+      unread = rest
+    })
+    try {
+      for await (const event of events) {
+        if (event.event !== 'message') continue
+        const read: ReadDelivery = readDeliveryText(event.data, event.id)
+        if (read.ok) yield read.claimed
+        else await this.#deadLetterUnreadable(agent, read.unreadable)
+      }
+    } finally {
+      // The reader stopped (or the signal aborted) with deliveries that had arrived but were never yielded:
+      // handed back at once, their attempts given back, instead of waiting out their leases.
+      for (const event of this.#pipeline.closed ? [] : unread) {
+        if (event.event === 'message')
+          await this.#handBackUnread(agent, readDeliveryText(event.data, event.id))
+      }
+    }
+  }
+
+  /** Hands back an arrived delivery the reader never saw; an unreadable one is dead-lettered as ever. */
+  async #handBackUnread(agent: string, read: ReadDelivery): Promise<void> {
+    if (!read.ok) return this.#deadLetterUnreadable(agent, read.unreadable)
+    const { message, lease } = read.claimed
+    try {
+      await this.nack(message.id, agent, { handBack: true, receipt: lease.receipt })
+    } catch (error) {
+      this.#logger.warn(
+        {
+          agentId: agent,
+          messageId: message.id,
+          error: error instanceof Error ? error.message : String(error),
+        },
+        'could not hand back a streamed delivery the reader never saw: it returns when its lease runs out',
+      )
     }
   }
 }
