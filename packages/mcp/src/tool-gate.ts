@@ -8,23 +8,8 @@ import type { CallToolRequest, CallToolResult, ListToolsResult } from '@modelcon
 import { type ZodRawShape, type ZodType, z } from 'zod'
 import type { SessionIdentity } from './identity.js'
 import { leanJsonSchema } from './lean-schema.js'
-import type { ToolContext } from './tool-kit.js'
+import type { ActingParameter, ToolContext } from './tool-kit.js'
 import { toolError } from './tool-result.js'
-
-/**
- * The parameter naming the agent each tool acts as: bound sessions fill it in and refuse any other;
- * `registered` tools also refuse an unregistered agent; `derived` ones may leave it to the library.
- */
-const ACTING: Record<string, { parameter: string; registered: boolean; derived?: boolean }> = {
-  comm_send: { parameter: 'from_agent', registered: true },
-  comm_reply: { parameter: 'from_agent', registered: true, derived: true },
-  comm_request: { parameter: 'from_agent', registered: true },
-  comm_poll: { parameter: 'agent_id', registered: false },
-  comm_ack: { parameter: 'agent_id', registered: false },
-  comm_nack: { parameter: 'agent_id', registered: false },
-  comm_heartbeat: { parameter: 'agent_id', registered: false },
-  comm_start_session: { parameter: 'agent_id', registered: false },
-}
 
 type Handler = (request: CallToolRequest, extra: unknown) => Promise<unknown>
 
@@ -54,10 +39,14 @@ export function installToolGate(
   const register = server.registerTool.bind(server)
   const gated = (
     name: string,
-    config: { inputSchema?: ZodRawShape } & Record<string, unknown>,
+    {
+      actsAs,
+      ...config
+    }: { inputSchema?: ZodRawShape; actsAs?: ActingParameter | null } & Record<string, unknown>,
     callback: (args: Record<string, unknown>, extra: unknown) => Promise<CallToolResult>,
   ): RegisteredTool => {
-    const acting = ACTING[name]
+    if (actsAs === undefined) throw new Error(`Tool ${name} says nothing of the agent it acts as (actsAs)`)
+    const acting = actsAs ?? undefined
     const shape = { ...(config.inputSchema ?? {}) } as Record<string, ZodType>
     if (acting !== undefined && shape[acting.parameter] !== undefined) {
       const field = shape[acting.parameter] as ZodType

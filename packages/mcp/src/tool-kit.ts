@@ -62,6 +62,17 @@ export const Behaviour = {
 /** How a tool behaves: one of {@link Behaviour}, which becomes its annotations. */
 export type ToolBehaviour = (typeof Behaviour)[keyof typeof Behaviour]
 
+/**
+ * The parameter naming the agent a tool acts as, or on: a session bound to an agent (`--agent`) fills it in
+ * and refuses any other agent with `FORBIDDEN` (see `SessionIdentity.actingAs`). `registered` also refuses
+ * an unregistered agent; `derived` lets an unbound session leave it out for the library to derive.
+ */
+export interface ActingParameter {
+  parameter: 'from_agent' | 'agent_id'
+  registered: boolean
+  derived?: boolean
+}
+
 /** What `tools/list` says about a tool, with its behaviour in place of annotations. */
 export interface ToolSpec<Input extends ZodRawShapeCompat, Output extends ZodRawShapeCompat> {
   /** Shown to people; also the annotations' title. */
@@ -70,6 +81,11 @@ export interface ToolSpec<Input extends ZodRawShapeCompat, Output extends ZodRaw
   inputSchema: Input
   outputSchema: Output
   behaviour: ToolBehaviour
+  /**
+   * The agent the tool acts as or on, or `null` for none. Required, so that no tool acting for an agent
+   * can be added without a bound session's check (the tool gate applies it).
+   */
+  actsAs: ActingParameter | null
 }
 
 /** A tool's logic: its arguments as parsed by its input schema, and the outcome to report. */
@@ -87,7 +103,7 @@ export function registerTool<Input extends ZodRawShapeCompat, Output extends Zod
   server: McpServer,
   context: ToolContext,
   name: string,
-  { title, description, inputSchema, outputSchema, behaviour }: ToolSpec<Input, Output>,
+  { title, description, inputSchema, outputSchema, behaviour, actsAs }: ToolSpec<Input, Output>,
   run: ToolRun<Input>,
 ): RegisteredTool {
   const callback = async (args: ShapeOutput<Input>, extra: ToolExtra): Promise<CallToolResult> => {
@@ -98,10 +114,7 @@ export function registerTool<Input extends ZodRawShapeCompat, Output extends Zod
     }
   }
   // ToolCallback<Input> is a conditional type TypeScript cannot resolve while Input is generic; for any
-  // shape it is exactly the type of `callback`.
-  return server.registerTool(
-    name,
-    { title, description, inputSchema, outputSchema, annotations: { title, ...behaviour } },
-    callback as ToolCallback<Input>,
-  )
+  // shape it is exactly the type of `callback`. `actsAs` is for the tool gate, which takes it out.
+  const config = { title, description, inputSchema, outputSchema, annotations: { title, ...behaviour } }
+  return server.registerTool(name, { ...config, actsAs } as typeof config, callback as ToolCallback<Input>)
 }

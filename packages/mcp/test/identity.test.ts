@@ -1,5 +1,8 @@
+import { join } from 'node:path'
+import { silentLogger } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
-import { type Claimed, connect, fails, ok, openCoordinator } from './helpers.js'
+import { openRelaySecrets } from '../src/index.js'
+import { type Claimed, connect, fails, ok, openCoordinator, tempDir } from './helpers.js'
 
 describe('one identity per session', () => {
   it('registers the bound agent on connect and makes it the default sender and poller', async () => {
@@ -41,6 +44,33 @@ describe('one identity per session', () => {
       expect(text, tool).toContain('--allow-any-agent')
       expect(result._meta?.['agent-comm/error']).toMatchObject({ code: 'FORBIDDEN' })
     }
+  })
+
+  it('refuses to register, deregister or make a relay secret for another agent, and does its own', async () => {
+    const coordinator = await openCoordinator()
+    await coordinator.register({ agentId: 'architect', capabilities: ['plan'] })
+    const relaySecrets = await openRelaySecrets(join(tempDir(), 'relay'), silentLogger)
+    const client = await connect(coordinator, { agent: 'builder', relaySecrets, secretOutputDir: tempDir() })
+    // Each would take the other agent's mail: a profile pointing at another inbox or relay, its removal, or
+    // a relay secret to sign as it with.
+    const attempts: [string, Record<string, unknown>][] = [
+      ['comm_register_agent', { agent_id: 'architect', transport: 'file', inbox_dir: tempDir() }],
+      ['comm_deregister', { agent_id: 'architect' }],
+      ['comm_relay_gen_secret', { agent_id: 'architect' }],
+    ]
+    for (const [tool, args] of attempts) {
+      expect(await fails(client, tool, args), tool).toMatch(/^FORBIDDEN: This session acts as 'builder'/)
+    }
+    expect(await coordinator.agent('architect')).toMatchObject({
+      transport: 'sqlite',
+      capabilities: ['plan'],
+    })
+    expect(await relaySecrets.list()).toEqual([])
+    // Its own profile and secret, with agent_id left out.
+    await ok(client, 'comm_register_agent', { capabilities: ['code'] })
+    expect(await coordinator.agent('builder')).toMatchObject({ capabilities: ['code'] })
+    await ok(client, 'comm_relay_gen_secret', {})
+    expect((await relaySecrets.list()).map((s) => s.agentId)).toEqual(['builder'])
   })
 
   it('lets an operator-started session act as others it names', async () => {

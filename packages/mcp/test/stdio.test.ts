@@ -71,6 +71,8 @@ describe('agent-comm-mcp over stdio', () => {
     stdin.write(frame({ id: 5, method: 'tools/call', params: { name: 'comm_no_such_tool', arguments: {} } }))
     stdin.write(frame({ id: 6, method: 'no/such/method' }))
     stdin.write(frame({ id: 7, method: 'resources/read', params: { uri: 'agent-comm://inbox/builder' } }))
+    // Calls in flight together may finish in any order: the send goes once the registration is answered.
+    await expect.poll(() => run.stdout().includes('"id":3}') || run.stdout().includes('"id":3,')).toBe(true)
     stdin.write(
       frame({
         id: 8,

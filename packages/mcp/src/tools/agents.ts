@@ -22,7 +22,8 @@ export function registerAgentTools(server: McpServer, context: ToolContext): voi
     {
       title: 'Register an agent',
       description:
-        'Register an agent (yourself or another) so others can message it, or update its profile. ' +
+        'Register an agent (yourself, or another unless this session is bound to one agent) so others can ' +
+        'message it, or update its profile. ' +
         'Call this once before sending or polling as a new agent_id; registering again replaces the ' +
         'capabilities, device, transport and metadata. Capabilities are what the agent can do (e.g. "code", ' +
         '"review"); others find it by them with comm_discover_agents and can address all holders of one ' +
@@ -51,6 +52,7 @@ export function registerAgentTools(server: McpServer, context: ToolContext): voi
       },
       outputSchema: { agent: AgentOutputSchema },
       behaviour: Behaviour.upserts,
+      actsAs: { parameter: 'agent_id', registered: false },
     },
     async (args) => {
       const agent = await coordinator.register({
@@ -85,6 +87,7 @@ export function registerAgentTools(server: McpServer, context: ToolContext): voi
       },
       outputSchema: { count: z.number().int(), agents: z.array(AgentOutputSchema) },
       behaviour: Behaviour.reads,
+      actsAs: null,
     },
     async (args) => {
       const agents = await coordinator.agents({ capability: args.capability, status: args.status })
@@ -114,6 +117,7 @@ export function registerAgentTools(server: McpServer, context: ToolContext): voi
       inputSchema: { agent_id: AgentIdSchema.describe('the agent to remove') },
       outputSchema: { agentId: z.string(), removed: z.boolean() },
       behaviour: Behaviour.removes,
+      actsAs: { parameter: 'agent_id', registered: false },
     },
     async (args) => {
       await coordinator.deregister(args.agent_id)
@@ -137,6 +141,7 @@ export function registerAgentTools(server: McpServer, context: ToolContext): voi
       inputSchema: { agent_id: AgentIdSchema.describe('the agent that is alive') },
       outputSchema: { agent: AgentOutputSchema },
       behaviour: Behaviour.upserts,
+      actsAs: { parameter: 'agent_id', registered: false },
     },
     async (args) => {
       const agent = await coordinator.heartbeat(args.agent_id)

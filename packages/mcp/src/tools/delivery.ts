@@ -133,6 +133,7 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
           ),
       },
       behaviour: Behaviour.adds,
+      actsAs: { parameter: 'agent_id', registered: false },
     },
     async (args, extra) => {
       const asked = args.wait_seconds ?? 0
@@ -194,6 +195,7 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
       },
       outputSchema: AckOutputShape,
       behaviour: Behaviour.upserts,
+      actsAs: { parameter: 'agent_id', registered: false },
     },
     async (args) => {
       const result = await wrongReceipt(context, args, () =>
@@ -231,6 +233,7 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
       },
       outputSchema: NackOutputShape,
       behaviour: Behaviour.changes,
+      actsAs: { parameter: 'agent_id', registered: false },
     },
     async (args) => {
       const result = await wrongReceipt(context, args, () =>
@@ -264,6 +267,7 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
       inputSchema: { message_id: MessageIdSchema.describe('id of the message') },
       outputSchema: StatusOutputShape,
       behaviour: Behaviour.reads,
+      actsAs: null,
     },
     async (args) => {
       const status = await coordinator.status(args.message_id)

@@ -60,6 +60,7 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
           .describe('pass as before to read the older messages; absent when this page reaches the start'),
       },
       behaviour: Behaviour.reads,
+      actsAs: null,
     },
     async (args) => {
       if ((args.conversation_id === undefined) === (args.message_id === undefined)) {
@@ -130,6 +131,7 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
       },
       outputSchema: { count: z.number().int(), conversations: z.array(ConversationSummarySchema) },
       behaviour: Behaviour.reads,
+      actsAs: null,
     },
     async (args) => {
       const conversations = await coordinator.conversations({ limit: args.limit, agent: args.agent_id })
@@ -178,6 +180,7 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
         nextBefore: z.string().optional().describe('pass as before for the next (older) page'),
       },
       behaviour: Behaviour.reads,
+      actsAs: null,
     },
     async (args) => {
       const cursor = args.before === undefined ? undefined : (await coordinator.status(args.before)).message

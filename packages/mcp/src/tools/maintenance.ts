@@ -30,6 +30,7 @@ export function registerMaintenanceTools(server: McpServer, context: ToolContext
       inputSchema: {},
       outputSchema: StatsOutputShape,
       behaviour: Behaviour.reads,
+      actsAs: null,
     },
     async () => {
       const stats = await coordinator.stats()
@@ -69,6 +70,7 @@ export function registerMaintenanceTools(server: McpServer, context: ToolContext
       },
       outputSchema: CleanupOutputShape,
       behaviour: Behaviour.removes,
+      actsAs: null,
     },
     async (args) => {
       const report = await coordinator.cleanup({

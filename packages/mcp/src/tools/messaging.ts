@@ -208,6 +208,7 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
       },
       outputSchema: SendOutputShape,
       behaviour: Behaviour.adds,
+      actsAs: { parameter: 'from_agent', registered: true },
     },
     async (args) => {
       const content = contentOf(args)
@@ -249,6 +250,7 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
       },
       outputSchema: SendOutputShape,
       behaviour: Behaviour.adds,
+      actsAs: { parameter: 'from_agent', registered: true, derived: true },
     },
     async (args) => {
       const report = await coordinator.reply(
@@ -288,6 +290,7 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
       },
       outputSchema: RequestOutputShape,
       behaviour: Behaviour.adds,
+      actsAs: { parameter: 'from_agent', registered: true },
     },
     async (args) => {
       const sent = await coordinator.send(
@@ -325,6 +328,7 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
       },
       outputSchema: RequestOutputShape,
       behaviour: Behaviour.adds,
+      actsAs: null,
     },
     async (args) => {
       // A bound session takes only replies to its own requests: the reply is acked from the requester's inbox.

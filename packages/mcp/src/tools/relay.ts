@@ -46,6 +46,7 @@ export function registerRelayTools(server: McpServer, context: ToolContext): voi
         envVar: z.string().optional(),
       },
       behaviour: Behaviour.changes,
+      actsAs: { parameter: 'agent_id', registered: false },
     },
     async (args) => {
       const store = requireStore(context.relaySecrets)
@@ -93,6 +94,7 @@ export function registerRelayTools(server: McpServer, context: ToolContext): voi
       inputSchema: {},
       outputSchema: { count: z.number().int(), secrets: z.array(RelaySecretInfoSchema) },
       behaviour: Behaviour.reads,
+      actsAs: null,
     },
     async () => {
       const store = requireStore(context.relaySecrets)

@@ -60,6 +60,7 @@ export function registerSessionTools(server: McpServer, context: ToolContext): v
         cursor: z.string().optional().describe('id of the newest message addressed to you'),
       },
       behaviour: Behaviour.upserts,
+      actsAs: { parameter: 'agent_id', registered: false },
     },
     async (args) => {
       const agent = args.agent_id
