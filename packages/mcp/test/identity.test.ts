@@ -50,7 +50,11 @@ describe('one identity per session', () => {
     const coordinator = await openCoordinator()
     await coordinator.register({ agentId: 'architect', capabilities: ['plan'] })
     const relaySecrets = await openRelaySecrets(join(tempDir(), 'relay'), silentLogger)
-    const client = await connect(coordinator, { agent: 'builder', relaySecrets, secretOutputDir: tempDir() })
+    const client = await connect(coordinator, {
+      agent: 'builder',
+      relaySecrets,
+      relaySecretOutputDir: tempDir(),
+    })
     // Each would take the other agent's mail: a profile pointing at another inbox or relay, its removal, or
     // a relay secret to sign as it with.
     const attempts: [string, Record<string, unknown>][] = [
