@@ -108,6 +108,22 @@ export function parseMessage(value: unknown): MessageV2 {
   return parseOrThrow(MessageV2Schema, value, 'message')
 }
 
+/**
+ * Why `message` may not be accepted as sent, when it is an `approval_response` claiming a decision by
+ * someone other than its sender (`payload.data.decidedBy` ≠ `fromAgent`); `undefined` otherwise. A decision
+ * is sent by whoever made it — the person the console authenticated, or its expiry decider — so a client
+ * cannot answer an approval request in a human's name. Checked when a message is sent, not when a stored
+ * one is read.
+ */
+export function decidedBySenderProblem(
+  message: Pick<MessageV2, 'fromAgent' | 'payload'>,
+): string | undefined {
+  if (message.payload?.type !== 'approval_response') return undefined
+  const decidedBy = (message.payload.data as { decidedBy?: unknown } | null)?.decidedBy
+  if (decidedBy === message.fromAgent) return undefined
+  return `payload.data.decidedBy must be the sender ('${message.fromAgent}'): an approval is answered by the one who decides it`
+}
+
 /** True for a message addressed to every agent: `toAgent: "*"` or a `broadcast` payload. */
 export function isBroadcast(message: Pick<MessageV2, 'toAgent' | 'payload'>): boolean {
   return message.toAgent === '*' || message.payload?.type === 'broadcast'

@@ -8,7 +8,9 @@ import {
   DEFAULT_LIST_LIMIT,
   DEFAULT_MAX_ATTEMPTS,
   DeliveryNotFoundError,
+  decidedBySenderProblem,
   expiresAt,
+  ForbiddenError,
   IdGenerator,
   InvalidStateError,
   LeaseLostError,
@@ -1042,6 +1044,13 @@ export class Spool {
   ): PreparedSend {
     const created = !('version' in input)
     const message = created ? createMessage(input, at) : parseMessage(input)
+    const notTheDecider = decidedBySenderProblem(message)
+    if (notTheDecider !== undefined) {
+      throw new ForbiddenError(`Refused: ${notTheDecider}`, {
+        hint: 'Set decidedBy to the sending agent: a person decides in the console, which sends the decision as them.',
+        details: { messageId: message.id, fromAgent: message.fromAgent },
+      })
+    }
     // Most sends pass no options: skip validating an empty object on this hot path.
     const opts =
       options === NO_SEND_OPTIONS || isEmpty(options)
