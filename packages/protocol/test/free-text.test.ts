@@ -33,6 +33,14 @@ describe('NUL characters in free text', () => {
       { path: 'body', message: NUL_ISSUE },
     ])
     expect(error.message).toBe(`Invalid message: subject: ${NUL_ISSUE}; body: ${NUL_ISSUE}`)
+    // NUL inside JSON is kept: payload data and metadata are stored as JSON text, which escapes it.
+    const message = createMessage({
+      ...base,
+      payload: { type: 'text', data: { raw: 'a\u0000b' } },
+      metadata: { note: '\u0000' },
+    })
+    expect(message.payload?.data).toEqual({ raw: 'a\u0000b' })
+    expect(message.metadata).toEqual({ note: '\u0000' })
   })
 
   it('are refused in a nack reason, an agent device and an approval comment', () => {
@@ -46,16 +54,6 @@ describe('NUL characters in free text', () => {
     expect(() =>
       parseOrThrow(ApprovalResponseSchema, { ...response, comment: 'ok\u0000' }, 'approval'),
     ).toThrow(`comment: ${NUL_ISSUE}`)
-  })
-
-  it('are kept inside JSON payload data and metadata, which are stored as escaped JSON text', () => {
-    const message = createMessage({
-      ...base,
-      payload: { type: 'text', data: { raw: 'a\u0000b' } },
-      metadata: { note: '\u0000' },
-    })
-    expect(message.payload?.data).toEqual({ raw: 'a\u0000b' })
-    expect(message.metadata).toEqual({ note: '\u0000' })
   })
 })
 
@@ -75,15 +73,13 @@ describe('validation errors', () => {
     const error = validationErrorOf(() => createMessage({ ...base, fromAgent: '', body: 'x\u0000' }))
     expect(error.hint).toBe('Change fromAgent, body as the error says and try again.')
     expect(error.toJSON().hint).toBe(error.hint)
+    // A hint the thrower gave is kept.
+    const own = new ValidationError('Invalid x', [{ path: 'x', message: 'bad' }], { hint: 'Use y.' })
+    expect(own.hint).toBe('Use y.')
   })
 
   it('carry a hint about the whole input when the issue is at its root', () => {
     const error = validationErrorOf(() => createMessage(42 as never))
     expect(error.hint).toBe('Change the input as the error says and try again.')
-  })
-
-  it('keep a hint their thrower gave', () => {
-    const error = new ValidationError('Invalid x', [{ path: 'x', message: 'bad' }], { hint: 'Use y.' })
-    expect(error.hint).toBe('Use y.')
   })
 })
