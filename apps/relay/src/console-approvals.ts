@@ -6,6 +6,7 @@ import {
   CAPABILITY_TARGET_PREFIX,
   type Clock,
   createMessage,
+  EXPIRY_DECIDER,
   isAgentCommError,
   JsonObjectSchema,
   type MessageV2,
@@ -16,9 +17,6 @@ import {
 import type { Registry } from '@agent-comm/registry'
 import type { Spool } from '@agent-comm/spool'
 import type { AuditRecord, ConsoleStore } from './console-store.js'
-
-/** `decidedBy` of a decision made by a request's expiry policy. */
-export const EXPIRY_DECIDER = 'system:expiry'
 
 /** A pending approval request as the console lists it. */
 export interface PendingApproval {

@@ -121,6 +121,80 @@ describe.skipIf(db.kind !== 'server')('A2A on relay replicas on PostgreSQL', () 
     expect(fromB.artifacts[0]?.parts[0]?.content).toEqual({ $case: 'text', value: 'hello from one database' })
   })
 
+  it('completes a task only with its agent reply, and answers caller mistakes with JSON-RPC errors', async () => {
+    const schema = 'relay_a2a_mistakes'
+    const relay = await replica(schema)
+    const database = await openPostgres({ url: db.url, schema })
+    onCleanup(() => database.close())
+    await database.registry.register({ agentId: 'helper', metadata: { a2a: { skills: [{ id: 'answer' }] } } })
+    await database.registry.register({ agentId: 'alice' })
+    const store = await PostgresA2AStore.connect({ url: db.url, schema })
+    onCleanup(() => store.close())
+    const { token } = await new A2ATokens(store).create('acme')
+    const rpc = async (body: string) =>
+      (await (
+        await fetch(`${relay.url}/a2a/helper`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'a2a-version': '1.0',
+            authorization: `Bearer ${token}`,
+          },
+          body,
+        })
+      ).json()) as { error?: { code: number; message: string } }
+    expect(
+      (await rpc('{"jsonrpc":"2.0","id":1,"method":"SubscribeToTask","params":{"id":"nope"}}')).error?.code,
+    ).toBe(-32001)
+    const deep = `${'{"a":'.repeat(50_000)}1${'}'.repeat(50_000)}`
+    const refused = await rpc(
+      `{"jsonrpc":"2.0","id":2,"method":"SendMessage","params":{"message":{"messageId":"m","role":"ROLE_USER","parts":[{"text":"hi"}],"metadata":${deep}}}}`,
+    )
+    expect(refused.error).toMatchObject({
+      code: -32602,
+      message: expect.stringMatching(/^params\.message\.metadata is nested/),
+    })
+
+    const viaRelay = await client(relay.url, token)
+    const sent = (await viaRelay.sendMessage({
+      tenant: '',
+      message: userMessage('for helper only'),
+      configuration: {
+        acceptedOutputModes: [],
+        taskPushNotificationConfig: undefined,
+        returnImmediately: true,
+      },
+      metadata: undefined,
+    })) as { id: string }
+    const [claimed] = await database.spool.claim('helper', { limit: 1 })
+    const assignment = claimed!.message
+    const forged = await database.spool.send({
+      fromAgent: 'alice',
+      toAgent: assignment.fromAgent,
+      body: 'forged answer',
+      routing: { replyTo: assignment.id },
+    })
+    await expect
+      .poll(async () => (await database.spool.status(forged.messageId)).deliveries[0]?.status)
+      .toBe('acked')
+    const untouched = await viaRelay.getTask({ tenant: '', id: sent.id })
+    expect(untouched.status?.state).toBe(TaskState.TASK_STATE_WORKING)
+    expect(JSON.stringify(untouched)).not.toContain('forged answer')
+    await database.spool.send({
+      fromAgent: 'helper',
+      toAgent: assignment.fromAgent,
+      body: 'the real answer',
+      routing: { replyTo: assignment.id },
+    })
+    await expect
+      .poll(async () => (await viaRelay.getTask({ tenant: '', id: sent.id })).status?.state)
+      .toBe(TaskState.TASK_STATE_COMPLETED)
+    const task = await viaRelay.getTask({ tenant: '', id: sent.id })
+    expect(task.artifacts.map((a) => a.parts[0]?.content)).toEqual([
+      { $case: 'text', value: 'the real answer' },
+    ])
+  })
+
   it("signs pushes with one key shared by every replica, verified against either replica's JWKS", async () => {
     const schema = 'relay_a2a_keys'
     // Started together on a fresh schema: both would generate the first key, one wins.

@@ -585,4 +585,133 @@ describe('A2A on the relay', () => {
     await tokens.revoke('acme')
     expect((await rpc(url, get, auth)).status).toBe(401)
   })
+
+  it('answers SubscribeToTask and SendStreamingMessage for unknown, foreign or missing task ids with -32001, never a 500', async () => {
+    const { relay, tokens, token } = await setUp()
+    const url = `${relay.url}/a2a/helper`
+    const auth = { authorization: `Bearer ${token}`, 'a2a-version': '1.0' }
+    const client = await clientFor(relay.url, 'helper', token)
+    const sent = (await client.sendMessage({
+      tenant: '',
+      message: userMessage('mine'),
+      configuration: {
+        acceptedOutputModes: [],
+        taskPushNotificationConfig: undefined,
+        returnImmediately: true,
+      },
+      metadata: undefined,
+    })) as { id: string }
+    const other = { ...auth, authorization: `Bearer ${(await tokens.create('other')).token}` }
+    const subscribe = (params: unknown) => ({ jsonrpc: '2.0', id: 3, method: 'SubscribeToTask', params })
+    const continueTask = (taskId: string) => ({
+      jsonrpc: '2.0',
+      id: 4,
+      method: 'SendStreamingMessage',
+      params: { message: { messageId: 'm', role: 'ROLE_USER', taskId, parts: [{ text: 'more' }] } },
+    })
+    for (const [request, headers] of [
+      [subscribe({ id: 'nope' }), auth],
+      [subscribe({}), auth],
+      [subscribe({ id: sent.id }), other],
+      [continueTask('nope'), auth],
+      [continueTask(sent.id), other],
+    ] as const) {
+      const answer = await rpc(url, request, headers)
+      expect(answer.status, JSON.stringify(request)).toBe(200)
+      expect(answer.body).toMatchObject({ id: request.id, error: { code: -32001 } })
+    }
+  })
+
+  it('refuses free-form JSON over the protocol limits with invalid params, before decoding it', async () => {
+    const { relay, spool, token } = await setUp()
+    const url = `${relay.url}/a2a/helper`
+    const auth = { authorization: `Bearer ${token}`, 'a2a-version': '1.0' }
+    // As text: a value this deep is more than JSON.stringify can write.
+    const nested = (levels: number) => `${'{"a":'.repeat(levels)}"bottom"${'}'.repeat(levels)}`
+    const manyKeys = JSON.stringify(
+      Object.fromEntries(Array.from({ length: 10_001 }, (_, i) => [`k${i}`, i])),
+    )
+    /** A SendMessage whose message has these fields (JSON text) after its id and role. */
+    const send = (fields: string) =>
+      `{"jsonrpc":"2.0","id":5,"method":"SendMessage","params":{"configuration":{"returnImmediately":true},"message":{"messageId":"m","role":"ROLE_USER",${fields}}}}`
+    const text = '"parts":[{"text":"hi"}]'
+    const refusals: [string, RegExp][] = [
+      [`"parts":[{"data":${nested(100_000)}}]`, /^params\.message\.parts\[0\]\.data is nested more than 64/],
+      [`${text},"metadata":${nested(50_000)}`, /^params\.message\.metadata is nested more than 64 levels/],
+      [`${text},"metadata":${nested(1000)}`, /^params\.message\.metadata is nested more than 64 levels/],
+      [`${text},"extensions":${nested(100_000)}`, /^The request is nested more than 72 levels/],
+      [
+        `"parts":[{"text":${nested(100_000).replaceAll('{"a":', '[').replaceAll('}', ']')}}]`,
+        /^The request is nested/,
+      ],
+      [`${text},"metadata":${nested(65)}`, /^params\.message\.metadata is nested more than 64 levels/],
+      [
+        `"parts":[{"text":"hi","metadata":${nested(65)}}]`,
+        /^params\.message\.parts\[0\]\.metadata is nested/,
+      ],
+      [`"parts":[{"data":${nested(70)}}]`, /^params\.message\.parts\[0\]\.data is nested more than 64/],
+      // The agent receives the parts four levels down (payload.data.a2a.parts[0].data): 61 is one too many.
+      [`"parts":[{"data":${nested(61)}}]`, /^params\.message\.parts, as the agent receives them/],
+      [`${text},"metadata":${manyKeys}`, /more than 10000 object keys/],
+    ]
+    for (const [fields, why] of refusals) {
+      const answer = await rpc(url, send(fields), auth)
+      expect(answer.status).toBe(200)
+      expect(answer.body).toMatchObject({
+        id: 5,
+        error: { code: -32602, message: expect.stringMatching(why) },
+      })
+    }
+    expect(await spool.claim('helper', { limit: 10 })).toEqual([])
+    // At the limits the message is taken.
+    const taken = await rpc(url, send(`"parts":[{"data":${nested(60)}}],"metadata":${nested(64)}`), auth)
+    expect(taken.body.error).toBeUndefined()
+    const [claimed] = await spool.claim('helper', { limit: 1 })
+    expect(claimed?.message.payload?.type).toBe('task_assignment')
+  })
+
+  it('completes a task only with the reply of the agent it was sent to', async () => {
+    const { relay, spool, registry, token } = await setUp()
+    await registry.register({ agentId: 'alice', capabilities: ['chat'] })
+    const client = await clientFor(relay.url, 'helper', token)
+    const sent = (await client.sendMessage({
+      tenant: '',
+      message: userMessage('for helper only'),
+      configuration: {
+        acceptedOutputModes: [],
+        taskPushNotificationConfig: undefined,
+        returnImmediately: true,
+      },
+      metadata: undefined,
+    })) as { id: string }
+    const [claimed] = await spool.claim('helper', { limit: 1 })
+    const assignment = claimed!.message
+    // alice learned the assignment's id and answers it in helper's place.
+    const forged = await spool.send({
+      fromAgent: 'alice',
+      toAgent: assignment.fromAgent,
+      body: 'forged answer',
+      routing: { replyTo: assignment.id },
+    })
+    // The relay takes (acks) every message to the caller's inbox; alice's is then behind it.
+    await expect.poll(async () => (await spool.status(forged.messageId)).deliveries[0]?.status).toBe('acked')
+    const untouched = await client.getTask({ tenant: '', id: sent.id })
+    expect(untouched.status?.state).toBe(TaskState.TASK_STATE_WORKING)
+    expect(untouched.artifacts).toEqual([])
+    expect(JSON.stringify(untouched)).not.toContain('forged answer')
+    await spool.send({
+      fromAgent: 'helper',
+      toAgent: assignment.fromAgent,
+      body: 'the real answer',
+      routing: { replyTo: assignment.id },
+    })
+    await spool.ack(assignment.id, 'helper', { receipt: claimed!.lease.receipt })
+    await expect
+      .poll(async () => (await client.getTask({ tenant: '', id: sent.id })).status?.state)
+      .toBe(TaskState.TASK_STATE_COMPLETED)
+    const task = await client.getTask({ tenant: '', id: sent.id })
+    expect(task.artifacts.map((a) => a.parts[0]?.content)).toEqual([
+      { $case: 'text', value: 'the real answer' },
+    ])
+  })
 })

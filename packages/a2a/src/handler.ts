@@ -16,16 +16,19 @@ import type {
   Task,
   TaskPushNotificationConfig,
 } from '@a2a-js/sdk'
-import { ExtendedAgentCardNotConfiguredError, TaskNotFoundError } from '@a2a-js/sdk/errors'
+import { A2AError, ExtendedAgentCardNotConfiguredError, TaskNotFoundError } from '@a2a-js/sdk/errors'
 import type { A2ARequestHandler, ServerCallContext } from '@a2a-js/sdk/server'
+import { type Logger, silentLogger } from '@agent-comm/protocol'
 import { TaskCodecs } from './codecs.js'
-import type { A2ACaller, A2ATasks } from './tasks.js'
+import type { A2ACaller, A2ATasks, SequencedEvent } from './tasks.js'
 
 /** What the fastify adapter puts in a call's `ServerCallContext.state`. */
 export interface CallState {
   caller: A2ACaller
   agent: string
   card: AgentCard
+  /** The HTTP request's id: named in an internal error's answer and logged with its cause. */
+  requestId: string
   /** Sequence numbers of the stream events yielded so far, in order (the adapter's SSE ids). */
   seqs: number[]
   /** The SSE `Last-Event-ID` of a reconnecting stream. */
@@ -51,9 +54,12 @@ function callState(context: ServerCallContext): CallState {
  */
 export class SpoolRequestHandler implements A2ARequestHandler {
   readonly #tasks: A2ATasks
+  readonly #logger: Logger
 
-  constructor(tasks: A2ATasks) {
+  /** `logger` receives every internal error (its cause never reaches the caller). */
+  constructor(tasks: A2ATasks, options: { logger?: Logger } = {}) {
     this.#tasks = tasks
+    this.#logger = options.logger ?? silentLogger
   }
 
   async getAgentCard(): Promise<AgentCard> {
@@ -68,16 +74,18 @@ export class SpoolRequestHandler implements A2ARequestHandler {
   }
 
   async sendMessage(params: SendMessageRequest, context: ServerCallContext): Promise<Message | Task> {
-    const { caller, agent, signal } = callState(context)
-    const record = await this.#tasks.send(caller, agent, params)
-    if (params.configuration?.returnImmediately === true) return TaskCodecs.task(record.task)
-    // By default SendMessage answers once the task ends or waits for input (A2A 1.0, returnImmediately).
-    const options =
-      record.createdAt === record.updatedAt ? { afterSeq: 0, signal } : { snapshot: true, signal }
-    for await (const _ of this.#tasks.events(caller, agent, record.id, options)) {
-      // Only waiting for the stream to end.
-    }
-    return this.#tasks.get(caller, agent, record.id, params.configuration?.historyLength)
+    return this.#guarded(context, async () => {
+      const { caller, agent, signal } = callState(context)
+      const record = await this.#tasks.send(caller, agent, params)
+      if (params.configuration?.returnImmediately === true) return TaskCodecs.task(record.task)
+      // By default SendMessage answers once the task ends or waits for input (A2A 1.0, returnImmediately).
+      const options =
+        record.createdAt === record.updatedAt ? { afterSeq: 0, signal } : { snapshot: true, signal }
+      for await (const _ of this.#tasks.events(caller, agent, record.id, options)) {
+        // Only waiting for the stream to end.
+      }
+      return this.#tasks.get(caller, agent, record.id, params.configuration?.historyLength)
+    })
   }
 
   async *sendMessageStream(
@@ -85,23 +93,26 @@ export class SpoolRequestHandler implements A2ARequestHandler {
     context: ServerCallContext,
   ): AsyncGenerator<StreamResponse> {
     const state = callState(context)
-    const record = await this.#tasks.send(state.caller, state.agent, params)
-    // A new task's first stored event is the task itself; a continued one starts from a snapshot.
-    const options =
-      record.createdAt === record.updatedAt
-        ? { afterSeq: 0, signal: state.signal }
-        : { snapshot: true, signal: state.signal }
-    yield* this.#sequenced(state, this.#tasks.events(state.caller, state.agent, record.id, options))
+    const events = async function* (tasks: A2ATasks): AsyncGenerator<SequencedEvent> {
+      const record = await tasks.send(state.caller, state.agent, params)
+      // A new task's first stored event is the task itself; a continued one starts from a snapshot.
+      const options =
+        record.createdAt === record.updatedAt
+          ? { afterSeq: 0, signal: state.signal }
+          : { snapshot: true, signal: state.signal }
+      yield* tasks.events(state.caller, state.agent, record.id, options)
+    }
+    yield* this.#sequenced(state, events(this.#tasks))
   }
 
   async getTask(params: GetTaskRequest, context: ServerCallContext): Promise<Task> {
     const { caller, agent } = callState(context)
-    return this.#tasks.get(caller, agent, params.id, params.historyLength)
+    return this.#guarded(context, () => this.#tasks.get(caller, agent, params.id, params.historyLength))
   }
 
   async cancelTask(params: CancelTaskRequest, context: ServerCallContext): Promise<Task> {
     const { caller, agent } = callState(context)
-    return this.#tasks.cancel(caller, agent, params.id)
+    return this.#guarded(context, () => this.#tasks.cancel(caller, agent, params.id))
   }
 
   async *resubscribe(
@@ -119,8 +130,10 @@ export class SpoolRequestHandler implements A2ARequestHandler {
   async listTasks(params: ListTasksRequest, context: ServerCallContext): Promise<ListTasksResponse> {
     const { caller, agent } = callState(context)
     const pageSize = Math.min(Math.max(params.pageSize ?? 50, 1), 100)
-    const tasks = await this.#tasks.list(caller, agent, params.contextId, pageSize)
-    return { tasks, nextPageToken: '', pageSize, totalSize: tasks.length }
+    return this.#guarded(context, async () => {
+      const tasks = await this.#tasks.list(caller, agent, params.contextId, pageSize)
+      return { tasks, nextPageToken: '', pageSize, totalSize: tasks.length }
+    })
   }
 
   async createTaskPushNotificationConfig(
@@ -128,7 +141,7 @@ export class SpoolRequestHandler implements A2ARequestHandler {
     context: ServerCallContext,
   ): Promise<TaskPushNotificationConfig> {
     const { caller, agent } = callState(context)
-    return this.#tasks.setPushConfig(caller, agent, params)
+    return this.#guarded(context, () => this.#tasks.setPushConfig(caller, agent, params))
   }
 
   async getTaskPushNotificationConfig(
@@ -136,9 +149,9 @@ export class SpoolRequestHandler implements A2ARequestHandler {
     context: ServerCallContext,
   ): Promise<TaskPushNotificationConfig> {
     const { caller, agent } = callState(context)
-    const found = (await this.#tasks.pushConfigs(caller, agent, params.taskId)).find(
-      (c) => c.id === params.id,
-    )
+    const found = (
+      await this.#guarded(context, () => this.#tasks.pushConfigs(caller, agent, params.taskId))
+    ).find((c) => c.id === params.id)
     if (found === undefined)
       throw new TaskNotFoundError(`No push notification config '${params.id}' on task '${params.taskId}'`)
     return found
@@ -149,7 +162,8 @@ export class SpoolRequestHandler implements A2ARequestHandler {
     context: ServerCallContext,
   ): Promise<ListTaskPushNotificationConfigsResponse> {
     const { caller, agent } = callState(context)
-    return { configs: await this.#tasks.pushConfigs(caller, agent, params.taskId), nextPageToken: '' }
+    const configs = await this.#guarded(context, () => this.#tasks.pushConfigs(caller, agent, params.taskId))
+    return { configs, nextPageToken: '' }
   }
 
   async deleteTaskPushNotificationConfig(
@@ -157,18 +171,64 @@ export class SpoolRequestHandler implements A2ARequestHandler {
     context: ServerCallContext,
   ): Promise<void> {
     const { caller, agent } = callState(context)
-    if (!(await this.#tasks.deletePushConfig(caller, agent, params.taskId, params.id))) {
+    const deleted = await this.#guarded(context, () =>
+      this.#tasks.deletePushConfig(caller, agent, params.taskId, params.id),
+    )
+    if (!deleted) {
       throw new TaskNotFoundError(`No push notification config '${params.id}' on task '${params.taskId}'`)
     }
   }
 
+  /** Runs `work`, answering an error the caller did not cause as {@link InternalRequestError}. */
+  async #guarded<T>(context: ServerCallContext, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work()
+    } catch (error) {
+      throw this.#answerable(error, callState(context))
+    }
+  }
+
+  /**
+   * The error to answer with: an A2A error (the caller's mistake, or the task's state) as it is; anything
+   * else — a bug, the database — logged with its cause and the request id, and answered as a generic
+   * internal error naming only the request id (its text can hold paths or driver details).
+   */
+  #answerable(error: unknown, state: CallState): Error {
+    if (error instanceof A2AError) return error
+    this.#logger.error(
+      {
+        requestId: state.requestId,
+        agent: state.agent,
+        caller: state.caller.name,
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      },
+      'a2a request failed',
+    )
+    return new InternalRequestError(state.requestId)
+  }
+
   async *#sequenced(
     state: CallState,
-    events: AsyncGenerator<{ seq: number; event: StreamResponse }>,
+    events: AsyncGenerator<SequencedEvent>,
   ): AsyncGenerator<StreamResponse> {
-    for await (const { seq, event } of events) {
-      state.seqs.push(seq)
-      yield event
+    try {
+      for await (const { seq, event } of events) {
+        state.seqs.push(seq)
+        yield event
+      }
+    } catch (error) {
+      throw this.#answerable(error, state)
     }
+  }
+}
+
+/**
+ * An internal error as the caller sees it: not an A2A error, so the SDK answers it as -32603 with this
+ * message alone (the cause is in the server's log under the same request id).
+ */
+class InternalRequestError extends Error {
+  constructor(requestId: string) {
+    super(`Internal error (request id ${requestId})`)
+    this.name = 'InternalRequestError'
   }
 }

@@ -12,6 +12,7 @@ import { SpoolRequestHandler, withCallState } from './handler.js'
 import { isA2AAgent } from './profile.js'
 import { A2APushes } from './push.js'
 import type { HostLookup, PushUrlPolicy } from './push-url.js'
+import { requestJsonProblem } from './request-limits.js'
 import { A2ASigningKeys, JWKS_PATH, type Sealer } from './signing-keys.js'
 import { SqliteA2AStore } from './sqlite/store.js'
 import type { A2AStore } from './store.js'
@@ -125,7 +126,7 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
     maxMessageBytes: options.maxMessageBytes,
     pollIntervalMs: options.pollIntervalMs,
   })
-  const transport = new JsonRpcTransportHandler(new SpoolRequestHandler(tasks))
+  const transport = new JsonRpcTransportHandler(new SpoolRequestHandler(tasks, { logger }))
   const version = options.version ?? '0.1.0'
   const keepAliveMs = options.keepAliveMs ?? 15_000
   const closing = new AbortController()
@@ -263,6 +264,11 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
           }),
         )
       }
+      // Free-form JSON within the protocol's limits, and no deeper nesting anywhere, before the SDK decodes it.
+      const jsonProblem = requestJsonProblem(body)
+      if (jsonProblem !== undefined) {
+        return reply.send(rpcError(id, { code: A2A_ERROR_CODE.INVALID_PARAMS, message: jsonProblem }))
+      }
       const disconnect = new AbortController()
       request.raw.on('close', () => disconnect.abort())
       reply.raw.on('close', () => disconnect.abort())
@@ -276,6 +282,7 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
         caller: { name: token.name, agents: token.agents },
         agent,
         card,
+        requestId: String(request.id),
         seqs,
         lastEventId,
         signal: AbortSignal.any([disconnect.signal, closing.signal]),
@@ -283,8 +290,13 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
       const result = await transport.handle(body as Record<string, unknown>, context)
       if (!(Symbol.asyncIterator in result)) return reply.send(result)
       const iterator = result[Symbol.asyncIterator]()
-      const first = await iterator.next()
       // An error before the first event (unknown task, bad params) is an ordinary JSON-RPC answer.
+      let first: Awaited<ReturnType<typeof iterator.next>>
+      try {
+        first = await iterator.next()
+      } catch (error) {
+        return reply.send(rpcError(id, JsonRpcTransportHandler.mapToJSONRPCError(error)))
+      }
       if (!first.done && 'error' in first.value && first.value.error !== undefined) {
         await iterator.return?.(undefined)
         return reply.send(first.value)

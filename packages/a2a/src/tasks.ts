@@ -15,7 +15,7 @@ import {
 } from '@a2a-js/sdk'
 import { TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors'
 import type { Clock, Logger, MessageV2 } from '@agent-comm/protocol'
-import { createMessage, delay, silentLogger, utf8Length } from '@agent-comm/protocol'
+import { checkJsonLimits, createMessage, delay, silentLogger, utf8Length } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
 import type { Spool } from '@agent-comm/spool'
 import {
@@ -172,16 +172,21 @@ export class A2ATasks {
       const previous = await this.#spool.status(existing.messageId)
       routing = { replyTo: asked, conversationId: previous.message.routing.conversationId }
     }
+    const data = { a2a: { taskId, contextId, messageId: message.messageId, parts: partsJson } }
+    // The parts reach the agent four levels down (payload.data.a2a.parts[i]): the payload's limits are theirs.
+    const breach = checkJsonLimits(data)
+    if (breach !== undefined) {
+      throw invalidParams(
+        `params.message.parts, as the agent receives them in payload.data.a2a.parts, ${breach.message}`,
+      )
+    }
     const spoolMessage = createMessage(
       {
         fromAgent: from,
         toAgent: agent,
         subject: `A2A task ${taskId}`,
         body: partsText(parts) || '(no text)',
-        payload: {
-          type: 'task_assignment',
-          data: { a2a: { taskId, contextId, messageId: message.messageId, parts: partsJson } },
-        },
+        payload: { type: 'task_assignment', data },
         routing,
       },
       { clock: this.#clock },
@@ -452,6 +457,14 @@ export class A2ATasks {
     const record = taskId === undefined ? undefined : await this.#store.getTask(taskId)
     if (record === undefined || !['submitted', 'working'].includes(record.state)) {
       this.#logger.info({ messageId: reply.id, replyTo }, 'a2a reply for no open task: discarded')
+      return
+    }
+    // Only the agent the task was sent to answers it: anyone else who learns the message id is ignored.
+    if (reply.fromAgent !== record.agent) {
+      this.#logger.warn(
+        { messageId: reply.id, replyTo, taskId: record.id, fromAgent: reply.fromAgent, agent: record.agent },
+        'a2a reply from an agent other than the task agent: discarded',
+      )
       return
     }
     const outcome = replyOutcome(reply)

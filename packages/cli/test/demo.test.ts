@@ -1,8 +1,24 @@
 import { readdirSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { cleanEnv, runCli, tempDir } from './helpers.js'
+import { cleanEnv, runCli, stopDemoAfterFirstStep, tempDir } from './helpers.js'
 
 describe('demo', () => {
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)(
+    'removes its temporary folder when stopped with %s, then exits %i',
+    async (signal, code) => {
+      const tmp = tempDir()
+      const env = cleanEnv({ TMPDIR: tmp, NODE_DISABLE_COMPILE_CACHE: '1' })
+      const run = await stopDemoAfterFirstStep(signal, { cwd: tempDir(), env })
+      // Killed by the signal, the process would have left its folder (and reported the signal, not a code).
+      expect(run.code).toBe(run.finished ? 0 : code)
+      expect(readdirSync(tmp)).toEqual([])
+    },
+    60_000,
+  )
+
   it('runs the two-agent walkthrough, printing each step, and leaves no files behind', async () => {
     const cwd = tempDir()
     const tmp = tempDir()

@@ -88,6 +88,29 @@ export function exited(child: ChildProcess): Promise<number | string | null> {
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)))
 }
 
+/**
+ * Runs `agent-comm demo` and sends it `signal` as soon as it printed its first step (the temporary database
+ * is open then). Resolves its exit code, its output, and whether the walkthrough had finished anyway
+ * (a fast demo may end before the signal is handled, and then exits 0).
+ */
+export function stopDemoAfterFirstStep(
+  signal: 'SIGINT' | 'SIGTERM',
+  options: RunOptions = {},
+): Promise<{ code: number | string | null; stdout: string; finished: boolean }> {
+  const child = spawnCli(['demo'], options)
+  let stdout = ''
+  let sent = false
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk
+    if (!sent && stdout.includes('[1] architect registers')) {
+      sent = true
+      child.kill(signal)
+    }
+  })
+  child.stderr?.resume()
+  return exited(child).then((code) => ({ code, stdout, finished: /Conversation conv_/.test(stdout) }))
+}
+
 /** Runs the CLI to completion and collects its output. */
 export function runCli(args: readonly string[], options: RunOptions = {}): Promise<Run> {
   const child = spawnCli(args, options)

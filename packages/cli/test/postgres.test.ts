@@ -5,7 +5,7 @@ import { createTestDatabase, pgServerAvailable, type TestDatabase } from '@agent
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BIN, cleanEnv, exited, runCli, spawnCli, tempDir } from './helpers.js'
+import { BIN, cleanEnv, exited, runCli, spawnCli, stopDemoAfterFirstStep, tempDir } from './helpers.js'
 
 // The CLI opens a PostgreSQL URL with node-postgres, so these tests need a server: with none, and not in
 // CI, they are skipped (PGlite has no URL a child process could open); in CI a missing server fails them.
@@ -197,4 +197,18 @@ describe.skipIf(!hasServer)('the CLI on a PostgreSQL URL (needs a PostgreSQL ser
     )
     expect(schemas).toEqual([])
   })
+
+  it('drops the temporary schema of a demo stopped with SIGINT, then exits 130', async () => {
+    const tmp = tempDir()
+    const env = cleanEnv({ AGENT_COMM_DB_PATH: url, TMPDIR: tmp, NODE_DISABLE_COMPILE_CACHE: '1' })
+    const run = await stopDemoAfterFirstStep('SIGINT', { cwd: tempDir(), env })
+    expect(run.code).toBe(run.finished ? 0 : 130)
+    const schemas = await db
+      .client()
+      .query<{ name: string }>(
+        "SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE 'agent_comm_demo_%'",
+      )
+    expect(schemas).toEqual([])
+    expect(readdirSync(tmp)).toEqual([])
+  }, 60_000)
 })

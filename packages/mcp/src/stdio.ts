@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream'
 import type { Coordinator } from '@agent-comm/coordinator'
-import { ClosedError } from '@agent-comm/protocol'
+import { AgentCommError, ClosedError, isAgentCommError } from '@agent-comm/protocol'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
 import { MailFeed } from './feed.js'
@@ -21,8 +21,9 @@ export interface RunningServer {
   /** Closes the connection and what the server opened. Safe to call twice. */
   close(): Promise<void>
   /**
-   * Resolves once the server stopped: closed, or its client disconnected (stdin ended). Rejects when the
-   * database could not be opened (a stdio server answers `initialize` before it opens the database).
+   * Resolves once the server stopped: closed, or its client disconnected (stdin ended). Rejects, when it
+   * stops, if the database could not be opened (a stdio server answers `initialize` before it opens the
+   * database, and then answers every tool call with that failure until it stops).
    */
   readonly closed: Promise<void>
 }
@@ -39,6 +40,21 @@ function deferredCoordinator(get: () => Coordinator | undefined): Coordinator {
       const value: unknown = Reflect.get(real, property, real)
       return typeof value === 'function' ? value.bind(real) : value
     },
+  })
+}
+
+/**
+ * What each tool call answers when the configuration or the database could not be opened: the failure's
+ * own code, message and hint, saying that the server must be restarted once it is fixed (it opens once).
+ */
+function openFailure(error: unknown): unknown {
+  if (!isAgentCommError(error)) return error
+  const restart =
+    'Then restart this MCP server (reconnect it in the client): it opens the database once, at start.'
+  return new AgentCommError(error.code, `Could not open the database: ${error.message}`, {
+    hint: error.hint === undefined ? restart : `${error.hint} ${restart}`,
+    details: error.details,
+    cause: error,
   })
 }
 
@@ -76,6 +92,9 @@ export async function startStdioServer(options: StdioServerOptions = {}): Promis
     }
   })
     .then(() => openRuntime(options, settings))
+    .catch((error: unknown) => {
+      throw openFailure(error)
+    })
     .then((runtime) => {
       open = runtime
       return runtime
@@ -118,9 +137,18 @@ export async function startStdioServer(options: StdioServerOptions = {}): Promis
   })
   let failure: { error: unknown } | undefined
   opening.catch((error: unknown) => {
-    // No database, no server: stop, and let whoever waits on `closed` report why.
+    // The client is connected and may be mid-session: the server stays up, and every call answers this
+    // failure as a tool error (tool-gate awaits `ready`). Opened once, not retried: a bound session's
+    // registration and channel start with the open. `closed` reports it when the server stops.
     failure = { error }
-    void close()
+    const hint = isAgentCommError(error) ? error.hint : undefined
+    runtime.logger.error(
+      {
+        error: error instanceof Error ? error.message : String(error),
+        ...(hint === undefined ? {} : { hint }),
+      },
+      'could not open the database: every tool call answers this error; fix it, then restart the server',
+    )
   })
   let closing: Promise<void> | undefined
   const close = (): Promise<void> => {

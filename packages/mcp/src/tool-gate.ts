@@ -135,8 +135,13 @@ export function finishToolGate(server: McpServer, context: ToolContext, schemas:
         )
       }
     }
-    // A server answers initialize and tools/list before its database is open; calls wait for it.
-    await context.ready
+    // A server answers initialize and tools/list before its database is open; calls wait for it. One that
+    // could not open answers each call with why, as a tool error: the server stays up.
+    try {
+      await context.ready
+    } catch (error) {
+      return toolError(error, request.params.name, context.logger)
+    }
     await context.started?.()
     return call(request, extra)
   })

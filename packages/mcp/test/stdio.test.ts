@@ -40,6 +40,26 @@ function frame(message: Record<string, unknown>): string {
 }
 
 describe('agent-comm-mcp over stdio', () => {
+  it('answers every tool call with the open failure as a tool error, and stays up, when the database cannot be opened', async () => {
+    // Nothing listens on port 1: connecting is refused at once.
+    const { client, stderr } = await stdioClient({
+      AGENT_COMM_DB_PATH: 'postgres://postgres:pw@127.0.0.1:1/x',
+    })
+    for (const tool of ['comm_discover_agents', 'comm_send', 'comm_discover_agents']) {
+      const args = tool === 'comm_send' ? { from_agent: 'a', to_agent: 'b', body: 'hi' } : {}
+      const result = await call(client, tool, args)
+      expect(result.isError).toBe(true)
+      expect(textOf(result)).toMatch(/^STORAGE: Could not open the database: PostgreSQL/)
+      expect(textOf(result)).toContain('Check that PostgreSQL is running')
+      expect(textOf(result)).toContain('restart this MCP server')
+      expect(textOf(result)).not.toContain(':pw@')
+      expect(result._meta?.['agent-comm/error']).toMatchObject({ code: 'STORAGE' })
+    }
+    // Still serving: the connection was never closed.
+    expect((await client.listTools()).tools.length).toBeGreaterThan(0)
+    expect(stderr()).toContain('could not open the database')
+  })
+
   it('writes nothing but JSON-RPC frames to stdout, even with debug logs and bad input, and exits when stdin ends', async () => {
     const dir = tempDir()
     const run = spawnBin([], { AGENT_COMM_DB_PATH: join(dir, 'spool.db'), AGENT_COMM_LOG_LEVEL: 'DEBUG' })
@@ -221,8 +241,9 @@ describe('agent-comm-mcp over stdio', () => {
     expect(bad.stdout()).toBe('')
   })
 
-  it('fails to start with the variable named when the configuration is invalid', async () => {
+  it('names the variable and exits 1 when stdin ends, if the configuration is invalid', async () => {
     const run = spawnBin([], { AGENT_COMM_TTL_HOURS: 'soon' })
+    run.child.stdin!.end()
     expect(await run.exited).toBe(1)
     expect(run.stderr()).toContain('AGENT_COMM_TTL_HOURS')
     expect(run.stdout()).toBe('')

@@ -2,7 +2,7 @@ import { ConfigError, DEFAULT_POOL_SIZE, type Logger, MAX_POOL_SIZE } from '@age
 import { z } from 'zod'
 import type { SqlClient } from './client.js'
 import { redactUrl } from './drivers/driver-errors.js'
-import { createNodePostgresClient } from './drivers/node-postgres.js'
+import { checkNodePostgresUrl, createNodePostgresClient } from './drivers/node-postgres.js'
 
 const UrlSchema = z
   .string()
@@ -19,8 +19,8 @@ export interface ConnectOptions {
 }
 
 /**
- * The one place a URL becomes a connection pool: checks the URL and the pool size (`ConfigError` with a
- * hint for either), builds the node-postgres pool and says where it points without the password. Nothing
+ * The one place a URL becomes a connection pool: checks the URL (a postgres:// URL node-postgres can
+ * parse) and the pool size (`ConfigError` with a hint for either), builds the node-postgres pool and says where it points without the password. Nothing
  * connects yet: the first query does.
  */
 export function connectFromUrl(options: ConnectOptions): { client: SqlClient; location: string } {
@@ -30,6 +30,7 @@ export function connectFromUrl(options: ConnectOptions): { client: SqlClient; lo
       hint: 'Pass url: postgres://user:password@host:5432/database',
     })
   }
+  checkNodePostgresUrl(url.data)
   const poolSize = PoolSizeSchema.safeParse(options.poolSize)
   if (!poolSize.success) {
     throw new ConfigError(

@@ -1,13 +1,14 @@
 import { ValidationError } from '@agent-comm/protocol'
+import { connectFromUrl } from './connect.js'
 import { toStorageError } from './drivers/driver-errors.js'
-import { createNodePostgresClient } from './drivers/node-postgres.js'
 import { validateSchemaName } from './migrate.js'
 
 /**
  * Drops `schema` and everything in it (`DROP SCHEMA … CASCADE`) from the database at `url`: for a
  * throwaway schema such as `agent-comm demo` makes on a PostgreSQL URL. The name is validated first, and
- * the default schema (and `public`) is refused with `ValidationError`, so a slip cannot drop a team's messages. Throws `StorageError` when the
- * server cannot be reached.
+ * the default schema (and `public`) is refused with `ValidationError`, so a slip cannot drop a team's
+ * messages; a system schema (`pg_*`, `information_schema`) or a malformed URL is a `ConfigError`. Throws
+ * `StorageError` when the server cannot be reached.
  */
 export async function dropPostgresSchema(options: { url: string; schema: string }): Promise<void> {
   const schema = validateSchemaName(options.schema)
@@ -16,7 +17,7 @@ export async function dropPostgresSchema(options: { url: string; schema: string 
       { path: 'schema', message: 'must not be agent_comm or public' },
     ])
   }
-  const client = createNodePostgresClient({ url: options.url, poolSize: 1 })
+  const { client } = connectFromUrl({ url: options.url, poolSize: 1 })
   try {
     await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
   } catch (error) {

@@ -14,17 +14,25 @@ const MIGRATIONS_TABLE = '__agent_comm_spool_migrations'
 
 /**
  * A schema name the store accepts: a lower-case unquoted identifier, short enough that the notification
- * channel `agent_comm_<schema>` stays within PostgreSQL's 63-byte identifier limit. Checked before it is
- * written into any statement, so the substitution into the migrations cannot change what they do.
+ * channel `agent_comm_<schema>` stays within PostgreSQL's 63-byte identifier limit, and none of
+ * PostgreSQL's system schemas (`pg_*`, `information_schema`): tables there are skipped by pg_dump, and
+ * dropping one breaks the database. Checked before it is written into any statement, so the substitution
+ * into the migrations cannot change what they do.
  */
 export function validateSchemaName(schema: string): string {
-  if (!/^[a-z_][a-z0-9_]{0,51}$/.test(schema) || schema.startsWith('pg_')) {
+  if (!/^[a-z_][a-z0-9_]{0,51}$/.test(schema) || isSystemSchema(schema)) {
     throw new ConfigError(
-      `Invalid PostgreSQL schema name ${JSON.stringify(schema)}: use lower-case letters, digits and _ (at most 52, not starting with a digit or pg_)`,
+      `Invalid PostgreSQL schema name ${JSON.stringify(schema)}: use lower-case letters, digits and _ (at most 52, not starting with a digit or pg_, not information_schema)`,
       { hint: `Pass a plain identifier such as '${DEFAULT_SCHEMA}' or 'team_a'.` },
     )
   }
   return schema
+}
+
+// Compared case-insensitively: an unquoted identifier is folded to lower case by PostgreSQL.
+function isSystemSchema(schema: string): boolean {
+  const name = schema.toLowerCase()
+  return name.startsWith('pg_') || name === 'information_schema'
 }
 
 /** The outcome of {@link applyPostgresMigrations}. */

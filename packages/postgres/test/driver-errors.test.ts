@@ -38,6 +38,38 @@ it.each([
   if (/^[0-9A-Z]{5}$/.test(code) && !code.startsWith('E')) expect(sqlStateOf(error)).toBe(code)
 })
 
+it.each([
+  ['SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string', 'auth-failed', 'must carry one'],
+  ['SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a non-empty string', 'auth-failed', 'password'],
+  ['The server does not support SSL connections', 'ssl-failed', 'sslmode'],
+  ['There was an error establishing an SSL connection', 'ssl-failed', 'sslmode'],
+])('maps the driver error "%s" (not a PostgreSQL rejection) to reason %s', (message, reason, hint) => {
+  const error = toStorageError(new Error(message), URL_WITH_PASSWORD, 'connect')
+  expect(error).toMatchObject({ code: 'STORAGE', details: { reason }, hint: expect.stringContaining(hint) })
+  expect(error.details).not.toHaveProperty('sqlState')
+})
+
+it('maps an untrusted server certificate to reason ssl-failed', () => {
+  const error = toStorageError(
+    driverError('DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate'),
+    URL_WITH_PASSWORD,
+  )
+  expect(error).toMatchObject({
+    details: { reason: 'ssl-failed' },
+    hint: expect.stringContaining('sslrootcert'),
+  })
+})
+
+it('maps a URL the driver cannot parse to a ConfigError saying it is malformed, without the password', () => {
+  const url = 'postgres://agent:Pa55-w0rd@db.example:notaport/spool'
+  const error = toStorageError(driverError('ERR_INVALID_URL', 'Invalid URL'), url, 'connect')
+  expect(error).toMatchObject({
+    code: 'CONFIG',
+    message: expect.stringContaining('Malformed PostgreSQL URL'),
+  })
+  expect([error.message, error.hint, JSON.stringify(error.toJSON())].join('\n')).not.toContain('Pa55-w0rd')
+})
+
 it('blanks the password out of a driver message, the hint, the details and the cause', () => {
   const error = toStorageError(
     driverError('28P01', 'password authentication failed for "agent" (Pa55-w0rd)'),

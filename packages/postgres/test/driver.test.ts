@@ -67,6 +67,24 @@ it('refuses a bad URL or pool size with ConfigError before connecting', async ()
   }
 })
 
+it.each([
+  ['a port that is not a number', 'postgres://agent:s3cret-pw@127.0.0.1:notaport/db'],
+  ['a port above 65535', 'postgres://agent:s3cret-pw@127.0.0.1:99999/db'],
+  ['an IPv6 host with no closing bracket', 'postgres://agent:s3cret-pw@[::1/db'],
+  ['a password holding an unencoded @', 'postgres://agent:s3cret@pw@127.0.0.1:notaport/db'],
+])(
+  'refuses a malformed URL (%s) with a ConfigError before connecting, never showing the password',
+  async (_, url) => {
+    const error = await openPostgresSpoolStore({ url }).catch((e: unknown) => e)
+    expect(error).toMatchObject({
+      code: 'CONFIG',
+      message: expect.stringContaining('Malformed PostgreSQL URL'),
+      hint: expect.stringContaining('postgres://user:password@host:5432/database'),
+    })
+    expect(printed(error)).not.toMatch(/s3cret|pw@/)
+  },
+)
+
 it('removes passwords from URLs entirely, including a password query parameter', () => {
   expect(redactUrl('postgres://u:p@h:5432/db')).toBe('postgres://u@h:5432/db')
   expect(redactUrl('postgres://h/db?password=x&sslmode=require')).toBe('postgres://h/db?sslmode=require')

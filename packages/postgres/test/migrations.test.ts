@@ -73,3 +73,24 @@ it('refuses a schema name that is not a plain identifier, before any SQL', async
     await expect(openTestStore(db, { schema })).rejects.toMatchObject({ code: 'CONFIG' })
   }
 })
+
+it('refuses PostgreSQL system schemas (pg_*, information_schema, in any case) as the spool schema', async () => {
+  for (const schema of [
+    'information_schema',
+    'INFORMATION_SCHEMA',
+    'Information_Schema',
+    'pg_toast',
+    'PG_x',
+  ]) {
+    await expect(openTestStore(db, { schema })).rejects.toMatchObject({
+      code: 'CONFIG',
+      hint: expect.stringContaining('team_a'),
+    })
+  }
+  const tables = await db
+    .client()
+    .query(
+      "SELECT 1 FROM information_schema.tables WHERE table_schema = 'information_schema' AND table_name = 'deliveries'",
+    )
+  expect(tables).toEqual([])
+})

@@ -337,6 +337,14 @@ describe.skipIf(process.env.CI !== 'true' && !(await serverAvailable()))('openPo
     }
   })
 
+  it('refuses to drop a system schema (information_schema, pg_catalog) and leaves it in place', async () => {
+    for (const schema of ['information_schema', 'pg_catalog']) {
+      await expect(dropPostgresSchema({ url: db!.url, schema })).rejects.toMatchObject({ code: 'CONFIG' })
+    }
+    const rows = await db!.client().query("SELECT 1 FROM pg_namespace WHERE nspname = 'information_schema'")
+    expect(rows).toHaveLength(1)
+  })
+
   it('refuses a URL that is not postgres:// with a ConfigError', async () => {
     await expect(openPostgres({ url: 'mysql://x' })).rejects.toMatchObject({ code: 'CONFIG' })
   })

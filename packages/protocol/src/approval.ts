@@ -43,10 +43,14 @@ export type ApprovalRequestInput = z.input<typeof ApprovalRequestSchema>
 /** `data` of an `approval_request` payload, with defaults applied. */
 export type ApprovalRequest = z.output<typeof ApprovalRequestSchema>
 
+/** `decidedBy` (and sender) of a decision made by an approval request's expiry policy, not by a person. */
+export const EXPIRY_DECIDER = 'system:expiry'
+
 /**
  * `data` of an `approval_response` payload, sent as the reply (`routing.replyTo`) to the request.
  * `decidedBy` is the verified identity that decided (or `system:expiry` when a deadline policy applied),
- * set by the component that authenticated the human, never taken from what a client claims.
+ * set by the component that authenticated the human, never taken from what a client claims: a message
+ * carrying one is accepted only from that agent (see `decidedBySenderProblem`).
  */
 export const ApprovalResponseSchema = z.strictObject({
   /** One of the request's `options` (`approve` / `deny` by default). */
@@ -54,7 +58,7 @@ export const ApprovalResponseSchema = z.strictObject({
   /** The human's comment, returned to the agent. */
   comment: freeText().max(4096).optional(),
   /** The verified identity that made the decision. */
-  decidedBy: AgentIdSchema.or(z.literal('system:expiry')),
+  decidedBy: AgentIdSchema.or(z.literal(EXPIRY_DECIDER)),
   /** When the decision was made. */
   decidedAt: IsoTime,
   /** The action's arguments as edited by the human before approving, when they were changed. */

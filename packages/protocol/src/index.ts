@@ -14,7 +14,12 @@ export type {
   ApprovalRequestInput,
   ApprovalResponse,
 } from './approval.js'
-export { ApprovalExpiryPolicySchema, ApprovalRequestSchema, ApprovalResponseSchema } from './approval.js'
+export {
+  ApprovalExpiryPolicySchema,
+  ApprovalRequestSchema,
+  ApprovalResponseSchema,
+  EXPIRY_DECIDER,
+} from './approval.js'
 export {
   DEFAULT_AUTH_WINDOW_MS,
   DEFAULT_CLAIM_LIMIT,
@@ -102,6 +107,7 @@ export type {
 export {
   ClaimedMessageSchema,
   createMessage,
+  decidedBySenderProblem,
   expiresAt,
   isBroadcast,
   MessageInputSchema,
@@ -110,6 +116,7 @@ export {
   PROTOCOL_VERSION,
   parseMessage,
   SendResultSchema,
+  sentOrReceivedBy,
 } from './message.js'
 export {
   AckOptionsSchema,

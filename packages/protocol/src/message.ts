@@ -109,6 +109,22 @@ export function parseMessage(value: unknown): MessageV2 {
   return parseOrThrow(MessageV2Schema, value, 'message')
 }
 
+/**
+ * Why `message` may not be accepted as sent, when it is an `approval_response` claiming a decision by
+ * someone other than its sender (`payload.data.decidedBy` ≠ `fromAgent`); `undefined` otherwise. A decision
+ * is sent by whoever made it — the person the console authenticated, or its expiry decider — so a client
+ * cannot answer an approval request in a human's name. Checked when a message is sent, not when a stored
+ * one is read.
+ */
+export function decidedBySenderProblem(
+  message: Pick<MessageV2, 'fromAgent' | 'payload'>,
+): string | undefined {
+  if (message.payload?.type !== 'approval_response') return undefined
+  const decidedBy = (message.payload.data as { decidedBy?: unknown } | null)?.decidedBy
+  if (decidedBy === message.fromAgent) return undefined
+  return `payload.data.decidedBy must be the sender ('${message.fromAgent}'): an approval is answered by the one who decides it`
+}
+
 /** True for a message addressed to every agent: `toAgent: "*"` or a `broadcast` payload. */
 export function isBroadcast(message: Pick<MessageV2, 'toAgent' | 'payload'>): boolean {
   return message.toAgent === '*' || message.payload?.type === 'broadcast'
@@ -133,6 +149,18 @@ export const MessageStatusSchema = z.object({
 
 /** A message and all its deliveries. */
 export type MessageStatus = z.output<typeof MessageStatusSchema>
+
+/**
+ * Whether `agent` may see the message of `status`: it sent it, or it was delivered to it. A caller reading
+ * as one agent (a relay agent, a console person, a bound MCP session) is told any other message does not
+ * exist, so ids cannot be probed.
+ */
+export function sentOrReceivedBy(
+  status: { message: { fromAgent: string }; deliveries: readonly { recipient: string }[] },
+  agent: string,
+): boolean {
+  return status.message.fromAgent === agent || status.deliveries.some((d) => d.recipient === agent)
+}
 
 /** What a send did. */
 export const SendResultSchema = z.object({

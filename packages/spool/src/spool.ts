@@ -9,7 +9,9 @@ import {
   DEFAULT_LIST_LIMIT,
   DEFAULT_MAX_ATTEMPTS,
   DeliveryNotFoundError,
+  decidedBySenderProblem,
   expiresAt,
+  ForbiddenError,
   IdGenerator,
   InvalidStateError,
   LeaseLostError,
@@ -915,12 +917,28 @@ export class Spool {
   /** Messages matching every given filter, newest first; `text` searches subject and body. */
   async search(query: SearchQuery = {}): Promise<MessageV2[]> {
     this.#open()
-    const { since, ...parsed } = parseOrThrow(SearchQuerySchema, query, 'search query')
-    if (since === undefined) return this.#store.search(parsed)
-    return this.#store.search({
-      ...parsed,
-      since: since instanceof Date ? since.getTime() : typeof since === 'string' ? Date.parse(since) : since,
-    })
+    const { since, visibleTo, ...parsed } = parseOrThrow(SearchQuerySchema, query, 'search query')
+    const params =
+      since === undefined
+        ? parsed
+        : {
+            ...parsed,
+            since:
+              since instanceof Date ? since.getTime() : typeof since === 'string' ? Date.parse(since) : since,
+          }
+    if (visibleTo === undefined) return this.#store.search(params)
+    // What the agent sent, and what was addressed or delivered to it (`to` covers both): each half only
+    // when the query's own `from` / `to` leaves room for it, merged newest first.
+    const [sent, received] = await Promise.all([
+      params.from === undefined || params.from === visibleTo
+        ? this.#store.search({ ...params, from: visibleTo })
+        : [],
+      params.to === undefined || params.to === visibleTo
+        ? this.#store.search({ ...params, to: visibleTo })
+        : [],
+    ])
+    const byId = new Map([...sent, ...received].map((m) => [m.id, m]))
+    return [...byId.values()].sort((a, b) => b.timestamp.localeCompare(a.timestamp)).slice(0, params.limit)
   }
 
   /** Counts by status, queue ages, failure rate and per-agent depth. */
@@ -1050,6 +1068,13 @@ export class Spool {
   ): PreparedSend {
     const created = !('version' in input)
     const message = created ? createMessage(input, at) : parseMessage(input)
+    const notTheDecider = decidedBySenderProblem(message)
+    if (notTheDecider !== undefined) {
+      throw new ForbiddenError(`Refused: ${notTheDecider}`, {
+        hint: 'Set decidedBy to the sending agent: a person decides in the console, which sends the decision as them.',
+        details: { messageId: message.id, fromAgent: message.fromAgent },
+      })
+    }
     // Most sends pass no options: skip validating an empty object on this hot path.
     const opts =
       options === NO_SEND_OPTIONS || isEmpty(options)

@@ -1,5 +1,7 @@
-import { existsSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { FOREIGN_DATABASE, MISSING_DATABASE, Spool } from '../src/index.js'
@@ -16,6 +18,59 @@ async function failure(
   }
   throw new Error('expected the open to fail')
 }
+
+const DIST = fileURLToPath(new URL('../dist/index.js', import.meta.url))
+
+/**
+ * Opens a spool at `path` in a child process and resolves what it printed: the error's JSON, or `opened`.
+ * In a child because the failure this guards against was a synchronous loop that never returns; the child
+ * is killed after `boundMs`, which then resolves `hung`.
+ */
+function openInChild(path: string, boundMs = 60_000): Promise<string> {
+  const script = `import { Spool } from ${JSON.stringify(DIST)}
+try { await (await Spool.open({ path: ${JSON.stringify(path)} })).close(); console.log('opened') }
+catch (error) { console.log(JSON.stringify({ code: error.code, hint: error.hint, details: error.details })) }`
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let out = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk
+  })
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), boundMs)
+    child.once('exit', (_, signal) => {
+      clearTimeout(timer)
+      resolve(signal === 'SIGKILL' ? 'hung' : out.trim())
+    })
+  })
+}
+
+describe('creating the folder of a database', () => {
+  it('refuses a path through a file with a StorageError naming that file', async () => {
+    const file = join(tempDir(), 'plain-file')
+    writeFileSync(file, 'not a folder')
+    const error = await failure(Spool.open({ path: join(file, 'sub', 'coordination.db') }))
+    expect(error).toMatchObject({
+      code: 'STORAGE',
+      details: { reason: 'folder', folder: file, systemCode: 'ENOTDIR' },
+    })
+  })
+
+  it.skipIf(!existsSync('/proc/self'))(
+    'fails at once, with the folder named, under a folder that refuses new entries (/proc), instead of spinning',
+    async () => {
+      const printed = await openInChild('/proc/nonexistent/x.db')
+      expect(printed).not.toBe('hung')
+      expect(JSON.parse(printed)).toMatchObject({
+        code: 'STORAGE',
+        hint: expect.stringContaining('ls -ld /proc'),
+        details: { reason: 'folder', path: '/proc/nonexistent/x.db', folder: '/proc/nonexistent' },
+      })
+    },
+    90_000,
+  )
+})
 
 describe('opening a database file', () => {
   it('refuses a missing file with create: false, and creates nothing', async () => {

@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Coordinator } from '@agent-comm/coordinator'
 import type { MessageV2 } from '@agent-comm/protocol'
+import {
+  type CaughtStopSignals,
+  catchStopSignals,
+  type StopSignalName,
+} from '@agent-comm/protocol/stop-signals'
 import { BaseCommand } from '../base-command.js'
 import type { ContextOptions } from '../context.js'
 import { agentLine, conversationText, messageBlock } from '../format.js'
@@ -28,7 +34,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
   static override description =
     `An architect and a builder register; the architect assigns a task (a task_assignment payload); the builder — an in-process agent behind a FunctionBridge, as \`agent-comm bridge\` runs external ones — claims it, replies in the same conversation (task_result) and acks; the architect polls the reply and acks; then the conversation is printed. Every step is printed as it happens.
 
-It uses its own temporary database and removes it afterwards: it leaves nothing behind. When AGENT_COMM_DB_PATH is a PostgreSQL URL, that is a temporary schema (agent_comm_demo_<random>) in that database, dropped at the end; otherwise a temporary SQLite file, whatever AGENT_COMM_DB_PATH says.`
+It uses its own temporary database and removes it afterwards: it leaves nothing behind. When AGENT_COMM_DB_PATH is a PostgreSQL URL, that is a temporary schema (agent_comm_demo_<random>) in that database, dropped at the end; otherwise a temporary SQLite file, whatever AGENT_COMM_DB_PATH says. Stopped with Ctrl-C (SIGINT) or SIGTERM, it removes them too, then exits with 130 or 143 (a second signal exits at once).`
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --json',
@@ -38,12 +44,49 @@ It uses its own temporary database and removes it afterwards: it leaves nothing 
   static override baseFlags = {} as (typeof BaseCommand)['baseFlags']
 
   readonly #dir = mkdtempSync(join(tmpdir(), 'agent-comm-demo-'))
+  /** SIGINT and SIGTERM, caught for the whole command: the temporary database is removed before it exits. */
+  #signals: CaughtStopSignals | undefined
+  /** The coordinator being opened, so a stop waits for it and then closes (and drops) what it opened. */
+  #opening: Promise<Coordinator> | undefined
 
   protected override contextOptions(): ContextOptions {
     return { projectRoot: this.#dir, temporary: { file: join(this.#dir, 'coordination.db') } }
   }
 
+  override async init(): Promise<void> {
+    // Before anything else: the folder above exists already, and a signal must not kill the process
+    // between here and its removal. A second signal exits at once, for a stop that hangs.
+    this.#signals = catchStopSignals({ onSecondSignal: (signal) => process.exit(signalExitCode(signal)) })
+    await super.init()
+  }
+
+  protected override coordinator(): Promise<Coordinator> {
+    this.#opening ??= super.coordinator()
+    return this.#opening
+  }
+
   async run(): Promise<DemoResult> {
+    const stop = this.#signals!.signal
+    // The walkthrough is abandoned at the signal: the command then goes on to catch() and finally(),
+    // which close and remove the temporary database while its last call may still be pending.
+    const walkthrough = this.#walkthrough()
+    const stopped = new Promise<never>((_, reject) => {
+      const onAbort = () => reject(new DemoStopped(stop.reason as StopSignalName))
+      if (stop.aborted) onAbort()
+      else stop.addEventListener('abort', onAbort, { once: true })
+    })
+    walkthrough.catch(() => {})
+    stopped.catch(() => {})
+    return Promise.race([walkthrough, stopped])
+  }
+
+  override async catch(error: Error): Promise<void> {
+    // Stopped by a signal: no error report, the shell's exit code for it (finally() still cleans up).
+    if (error instanceof DemoStopped) this.exit(signalExitCode(error.signal))
+    return super.catch(error)
+  }
+
+  async #walkthrough(): Promise<DemoResult> {
     const coordinator = await this.coordinator()
     const steps: DemoStep[] = []
     const say = (actor: DemoStep['actor'], action: string, detail: string): void => {
@@ -124,11 +167,30 @@ It uses its own temporary database and removes it afterwards: it leaves nothing 
   }
 
   override async finally(error: Error | undefined): Promise<void> {
+    // A stop may come while the database is still opening: wait for it, so what it opens is closed (and a
+    // temporary PostgreSQL schema dropped) rather than left behind.
+    await this.#opening?.catch(() => undefined)
     // Close the database first (the base class does), then remove it with its folder.
     try {
       await super.finally(error)
     } finally {
       rmSync(this.#dir, { recursive: true, force: true })
+      this.#signals?.release()
     }
   }
+}
+
+/** The demo was stopped by SIGINT or SIGTERM. */
+class DemoStopped extends Error {
+  readonly signal: StopSignalName
+
+  constructor(signal: StopSignalName) {
+    super(`demo stopped by ${signal}`)
+    this.signal = signal
+  }
+}
+
+/** The exit code a shell gives a process a signal ended: 128 + the signal's number (SIGINT 130, SIGTERM 143). */
+function signalExitCode(signal: StopSignalName): number {
+  return signal === 'SIGINT' ? 130 : 143
 }

@@ -1,4 +1,4 @@
-import { AgentCommError, StorageError } from '@agent-comm/protocol'
+import { AgentCommError, ConfigError, StorageError } from '@agent-comm/protocol'
 
 /** Why a PostgreSQL operation failed, as `StorageError.details.reason`. */
 export type StorageFailureReason =
@@ -10,6 +10,7 @@ export type StorageFailureReason =
   | 'read-only'
   | 'full'
   | 'conflict'
+  | 'ssl-failed'
   | 'query-failed'
 
 /**
@@ -23,9 +24,18 @@ export function redactUrl(url: string): string {
     for (const key of [...parsed.searchParams.keys()]) if (/pass/i.test(key)) parsed.searchParams.delete(key)
     return parsed.toString()
   } catch {
-    // Not a URL the WHATWG parser accepts: drop anything between "//user:" and "@", and any password=….
-    return url.replace(/(\/\/[^:/@]*):[^@]*@/, '$1@').replace(/([?&][^=&]*pass[^=&]*=)[^&]*/gi, '$1')
+    // Not a URL the WHATWG parser accepts: drop anything between "//user:" and the last "@" before the
+    // query (a password may hold an unencoded @), and any password=….
+    return url.replace(/(\/\/[^:/@?#]*):[^?#]*@/, '$1@').replace(/([?&][^=&]*pass[^=&]*=)[^&]*/gi, '$1')
   }
+}
+
+/** The `ConfigError` for a URL the driver cannot parse (`cause`: its parser's error, `ERR_INVALID_URL`). */
+export function malformedUrl(url: string, cause?: unknown): ConfigError {
+  const reason = cause instanceof Error ? `: ${cause.message}` : ''
+  return new ConfigError(`Malformed PostgreSQL URL ${redactUrl(url)}${reason}`, {
+    hint: 'Write it as postgres://user:password@host:5432/database: the port a number from 1 to 65535, an IPv6 host in brackets ([::1]), and @ : / # ? in the user name or password percent-encoded (encodeURIComponent).',
+  })
 }
 
 // Node socket errors meaning "nobody answered there".
@@ -38,6 +48,20 @@ const UNREACHABLE_CODES = new Set([
   'EAI_AGAIN',
   'ENOENT', // a Unix socket path with no server behind it
 ])
+// TLS failures: the server has no SSL (node-postgres's own messages) or its certificate is not trusted
+// (Node's codes for a certificate it cannot verify).
+const SSL_MESSAGE = /does not support SSL connections|error establishing an SSL connection/i
+const SSL_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+])
+// node-postgres's SCRAM exchange when the URL carries no password (or an empty one) and the server asks.
+const NO_PASSWORD_MESSAGE = /client password must be a (non-empty )?string/i
 // Node socket errors meaning "a connection we had went away".
 const LOST_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED'])
 
@@ -82,6 +106,9 @@ function classify(error: unknown): { reason: StorageFailureReason; sqlState?: st
     if (sqlState === '40P01' || sqlState === '40001') return { reason: 'conflict', sqlState }
     return { reason: 'query-failed', sqlState }
   }
+  if (NO_PASSWORD_MESSAGE.test(message)) return { reason: 'auth-failed' }
+  if ((code !== undefined && SSL_CODES.has(code)) || SSL_MESSAGE.test(message))
+    return { reason: 'ssl-failed' }
   if (code !== undefined && UNREACHABLE_CODES.has(code)) return { reason: 'unreachable' }
   if (code !== undefined && LOST_CODES.has(code)) return { reason: 'connection-lost' }
   if (/timeout exceeded when trying to connect|connect ECONNREFUSED/i.test(message))
@@ -100,7 +127,8 @@ const HINTS: Record<StorageFailureReason, (where: string) => string> = {
   unreachable: (where) => `Check that PostgreSQL is running and accepts connections at ${where}.`,
   'connection-lost': (where) =>
     `The connection to ${where} was closed by the server or the network; the next call reconnects. Retry it.`,
-  'auth-failed': (where) => `Check the user name and password in the connection URL (${where}).`,
+  'auth-failed': (where) =>
+    `Check the user name and password in the connection URL (${where}): the server asks for a password, so the URL must carry one (postgres://user:password@host/database).`,
   'database-missing': (where) => `Create the database named in ${where}, or fix the URL.`,
   'permission-denied': (where) =>
     `The user of ${where} lacks a right the spool needs: grant it USAGE and CREATE on the spool's schema and rights on its tables, or connect as their owner.`,
@@ -110,17 +138,22 @@ const HINTS: Record<StorageFailureReason, (where: string) => string> = {
     `${where} is out of disk space or memory: free space on the server, or remove old messages (agent-comm cleanup).`,
   conflict: () =>
     'PostgreSQL rolled the operation back because it collided with another one (a deadlock or serialization failure); nothing of it was applied. Retry it.',
+  'ssl-failed': (where) =>
+    `The SSL/TLS connection to ${where} failed: if the server does not use SSL, drop sslmode from the URL (or set sslmode=disable); if its certificate is not trusted, point sslrootcert=<file> at the CA that signed it.`,
   'query-failed': () => 'The statement was rejected by PostgreSQL: see details.sqlState and the message.',
 }
 
 /**
  * Maps a driver error to a {@link StorageError} whose `details.reason` says what kind of failure it was and
- * whose hint names the server by its URL without the password. An `AgentCommError` (a `StorageError` an
+ * whose hint names the server by its URL without the password (a URL the driver cannot parse is a
+ * `ConfigError` instead). An `AgentCommError` (a `StorageError` an
  * adapter already mapped) passes through unchanged. The message is the driver's own text with any
  * occurrence of the password blanked out; `doing` names the operation (`query`, `connect`, `LISTEN`…).
  */
 export function toStorageError(error: unknown, url: string, doing = 'statement'): AgentCommError {
   if (error instanceof AgentCommError) return error
+  // The driver could not even parse the URL: a configuration mistake, not a storage failure.
+  if (stringField(error, 'code') === 'ERR_INVALID_URL') return malformedUrl(url, error)
   const { reason, sqlState } = classify(error)
   const where = redactUrl(url)
   let text = error instanceof Error ? error.message : String(error)

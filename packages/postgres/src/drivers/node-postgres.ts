@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { ClosedError, DEFAULT_POOL_SIZE, type Logger } from '@agent-comm/protocol'
 import pg from 'pg'
 import type { SqlClient, SqlQueryable } from '../client.js'
-import { redactUrl, type StorageFailureReason, toStorageError } from './driver-errors.js'
+import { malformedUrl, redactUrl, type StorageFailureReason, toStorageError } from './driver-errors.js'
 
 /** Options of {@link createNodePostgresClient}. */
 export interface NodePostgresClientOptions {
@@ -43,11 +43,25 @@ function quoteIdent(name: string): string {
 }
 
 /**
+ * Throws `ConfigError` when node-postgres cannot parse `url` (a port that is not a number from 1 to 65535,
+ * an unclosed IPv6 bracket…), which it would otherwise report only at the first query, as `Invalid URL`.
+ * Parsed by node-postgres's own parser (building a client connects nothing), so exactly the URLs it
+ * accepts pass. The message shows the URL without its password.
+ */
+export function checkNodePostgresUrl(url: string): void {
+  try {
+    new pg.Client({ connectionString: url })
+  } catch (error) {
+    throw malformedUrl(url, error)
+  }
+}
+
+/**
  * A {@link SqlClient} on node-postgres (`pg`): a `pg.Pool` for queries and transactions, and one dedicated
  * `pg.Client` per `listen` that reconnects with backoff and LISTENs again after it is lost. Driver failures
  * become `StorageError`s with `details.reason` (a {@link StorageFailureReason}: `unreachable`,
  * `connection-lost`, `auth-failed`, `database-missing`, `permission-denied`, `read-only`, `full`,
- * `query-failed`) and `details.sqlState`; a lost pooled connection is dropped, so the
+ * `conflict`, `ssl-failed`, `query-failed`) and `details.sqlState`; a lost pooled connection is dropped, so the
  * next call opens a new one.
  */
 export function createNodePostgresClient(options: NodePostgresClientOptions): SqlClient {

@@ -1,3 +1,4 @@
+import { EXPIRY_DECIDER } from '@agent-comm/protocol'
 import { expect, it } from 'vitest'
 import { type SpoolContractContext, task } from '../context.js'
 
@@ -43,6 +44,28 @@ export function replyCases(ctx: SpoolContractContext): void {
     const again = await spool.claimReply('architect', request.messageId)
     expect(again?.message.body).toBe('first')
     expect(again?.lease.attempt).toBe(2)
+  })
+
+  it('refuses an approval response sent in the name of someone other than its sender', async () => {
+    const { spool } = await ctx.open()
+    const request = await spool.send(task())
+    const decision = (decidedBy: string) => ({
+      ...reply(request.messageId, 'approve'),
+      payload: {
+        type: 'approval_response' as const,
+        data: { decision: 'approve', decidedBy, decidedAt: '2026-02-03T10:00:00.000Z' },
+      },
+    })
+    await expect(spool.send(decision('human1'))).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      message: expect.stringMatching(/decidedBy must be the sender \('builder'\)/),
+    })
+    await expect(spool.send(decision(EXPIRY_DECIDER))).rejects.toMatchObject({ code: 'FORBIDDEN' })
+    expect(await spool.claimReply('architect', request.messageId)).toBeUndefined()
+    await spool.send(decision('builder'))
+    expect((await spool.claimReply('architect', request.messageId))?.message.payload?.data).toMatchObject({
+      decidedBy: 'builder',
+    })
   })
 
   it('does not hand another agent the reply', async () => {

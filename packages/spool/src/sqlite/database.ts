@@ -1,18 +1,10 @@
-import {
-  accessSync,
-  constants,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  rmSync,
-  statSync,
-} from 'node:fs'
+import { accessSync, constants, copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { AgentCommError, StorageError } from '@agent-comm/protocol'
 import type BetterSqlite3 from 'better-sqlite3'
+import { createFolder, FolderError } from './create-folder.js'
 
 let Database: typeof BetterSqlite3 | undefined
 
@@ -80,15 +72,17 @@ export function prepareDatabaseFile(path: string, options: DatabaseFileOptions =
   }
   if (options.readonly !== true && (options.create ?? true)) {
     try {
-      mkdirSync(dirname(path), { recursive: true })
+      createFolder(dirname(path))
     } catch (error) {
-      // EACCES, EROFS, ENOTDIR…: the machine's refusal, reported with the folder it concerns.
+      // EACCES, EROFS, ENOTDIR, ENOENT under /proc…: the machine's refusal, with the folder it concerns.
+      const folder = error instanceof FolderError ? error.folder : dirname(path)
+      const systemCode = error instanceof FolderError ? error.systemCode : (error as { code?: string }).code
       throw new StorageError(
         `Cannot create the folder of the database ${path}: ${(error as Error).message}`,
         {
-          hint: 'Check that this user may create and write that folder (ls -ld), or choose another path.',
+          hint: `Check ${folder} and the folder above it (ls -ld ${dirname(folder)}): this user must be able to create folders there. Or choose another path.`,
           cause: error,
-          details: { reason: 'folder', path, systemCode: (error as { code?: string }).code },
+          details: { reason: 'folder', path, folder, systemCode },
         },
       )
     }
