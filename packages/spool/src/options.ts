@@ -1,4 +1,9 @@
-import { AgentIdSchema, freeText, ListLimitOptionSchema, TransportSendOptionsSchema } from '@agent-comm/protocol'
+import {
+  AgentIdSchema,
+  freeText,
+  ListLimitOptionSchema,
+  TransportSendOptionsSchema,
+} from '@agent-comm/protocol'
 import { z } from 'zod'
 
 // The options every transport shares (claim, nack, extend, wait) are the protocol's; these are the spool's own.
