@@ -517,6 +517,30 @@ describe('A2A on the relay', () => {
     await expect(other.createTaskPushNotificationConfig(config)).rejects.toThrow(/not found/i)
   })
 
+  it('refuses NUL in a text part, a context id or a task id with invalid params, as on every store', async () => {
+    const { relay, spool, token } = await setUp()
+    const url = `${relay.url}/a2a/helper`
+    const auth = { authorization: `Bearer ${token}`, 'a2a-version': '1.0' }
+    const send = (message: Record<string, unknown>) =>
+      rpc(url, { jsonrpc: '2.0', id: 1, method: 'SendMessage', params: { message } }, auth)
+    const message = { messageId: 'm', role: 'ROLE_USER', parts: [{ text: 'hello' }] }
+    const cases = [
+      { ...message, parts: [{ text: 'a\u0000b' }] },
+      { ...message, contextId: 'c\u0000' },
+      { ...message, taskId: 't\u0000' },
+    ]
+    for (const bad of cases) {
+      const answer = await send(bad)
+      expect(answer.body.error?.code, JSON.stringify(bad)).toBe(-32602)
+      expect((answer.body.error as { message?: string }).message).toMatch(
+        /must not contain NUL characters \(U\+0000\)/,
+      )
+    }
+    const get = { jsonrpc: '2.0', id: 2, method: 'GetTask', params: { id: 'x\u0000' } }
+    expect((await rpc(url, get, auth)).body.error?.code).toBe(-32602)
+    expect((await spool.stats()).totalMessages).toBe(0)
+  })
+
   it('answers bad requests with the spec JSON-RPC errors, never a 500', async () => {
     const { relay, tokens, token } = await setUp()
     const url = `${relay.url}/a2a/helper`

@@ -1,6 +1,7 @@
 import { type Message, type Part, Part as PartCodec } from '@a2a-js/sdk'
 import { JsonRpcRequestMalformedError } from '@a2a-js/sdk/errors'
 import type { JsonValue, MessageV2 } from '@agent-comm/protocol'
+import { freeText, NUL_CHARACTER_MESSAGE } from '@agent-comm/protocol'
 import { z } from 'zod'
 
 /** JSON-RPC "invalid params" (-32602), the spec's answer to a malformed message. */
@@ -9,16 +10,31 @@ export function invalidParams(message: string): Error {
 }
 
 /**
+ * Refuses (invalid params) a caller's string that would be stored as text and holds NUL: the protocol's
+ * rule for free text ({@link freeText}), so an A2A call fails the same way on SQLite and PostgreSQL.
+ */
+export function requireFreeText(value: string, field: string): void {
+  if (!freeText().safeParse(value).success) throw invalidParams(`${field} ${NUL_CHARACTER_MESSAGE}`)
+}
+
+/**
  * Checks the parts of a caller's message: at least one, each with content (text, a file by URL or bytes,
- * or JSON data). Throws invalid params naming the first bad part.
+ * or JSON data), and no NUL in what becomes the spool message's body (text, url, file name, media type).
+ * Throws invalid params naming the first bad part.
  */
 export function requireValidParts(message: Message | undefined): Part[] {
   if (message === undefined) throw invalidParams('params.message is required')
   if (message.parts.length === 0) throw invalidParams('params.message.parts must not be empty')
   message.parts.forEach((part, i) => {
-    if (part.content === undefined) {
+    const content = part.content
+    if (content === undefined) {
       throw invalidParams(`params.message.parts[${i}] has no content: give text, url, raw or data`)
     }
+    if (content.$case === 'text' || content.$case === 'url') {
+      requireFreeText(content.value, `params.message.parts[${i}].${content.$case}`)
+    }
+    requireFreeText(part.filename, `params.message.parts[${i}].filename`)
+    requireFreeText(part.mediaType, `params.message.parts[${i}].mediaType`)
   })
   return message.parts
 }

@@ -18,7 +18,14 @@ import type { Clock, Logger, MessageV2 } from '@agent-comm/protocol'
 import { checkJsonLimits, createMessage, delay, silentLogger, utf8Length } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
 import type { Spool } from '@agent-comm/spool'
-import { invalidParams, partsText, partsToJson, replyOutcome, requireValidParts } from './parts.js'
+import {
+  invalidParams,
+  partsText,
+  partsToJson,
+  replyOutcome,
+  requireFreeText,
+  requireValidParts,
+} from './parts.js'
 import { callerAgentId } from './profile.js'
 import type { A2APushes } from './push.js'
 import type { A2AStore, StoredTaskState, TaskRecord } from './store.js'
@@ -131,6 +138,8 @@ export class A2ATasks {
     const message = request.message
     const parts = requireValidParts(message)
     if (message === undefined) throw invalidParams('params.message is required')
+    requireFreeText(message.taskId, 'params.message.taskId')
+    requireFreeText(message.contextId, 'params.message.contextId')
     const partsJson = partsToJson(parts)
     if (utf8Length(JSON.stringify(partsJson)) > this.#maxMessageBytes) {
       throw invalidParams(`params.message is over ${this.#maxMessageBytes} bytes`)
@@ -255,6 +264,7 @@ export class A2ATasks {
     contextId: string | undefined,
     limit: number,
   ): Promise<Task[]> {
+    requireFreeText(contextId ?? '', 'params.contextId')
     const records = await this.#store.listTasks(caller.name, { contextId: contextId || undefined, limit })
     return records.filter((r) => r.agent === agent).map((r) => TaskCodec.fromJSON(r.task))
   }
@@ -379,6 +389,7 @@ export class A2ATasks {
 
   async deletePushConfig(caller: A2ACaller, agent: string, taskId: string, id: string): Promise<boolean> {
     await this.#owned(caller, agent, taskId)
+    requireFreeText(id, 'the push notification config id')
     return this.#store.deletePushConfig(taskId, id)
   }
 
@@ -512,6 +523,7 @@ export class A2ATasks {
   }
 
   async #owned(caller: A2ACaller, agent: string, taskId: string): Promise<TaskRecord> {
+    requireFreeText(taskId, 'the task id')
     const record = taskId === '' ? undefined : await this.#store.getTask(taskId)
     // Another caller's task, or another agent's, is answered exactly like one that does not exist.
     if (record === undefined || record.caller !== caller.name || record.agent !== agent) {
@@ -562,6 +574,7 @@ function pushConfigFor(taskId: string, config: TaskPushNotificationConfig): Task
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw invalidParams('the push notification url must be http(s)')
   }
+  requireFreeText(config.id, 'the push notification config id')
   return { ...config, taskId, id: config.id === '' ? randomUUID() : config.id, tenant: '' }
 }
 

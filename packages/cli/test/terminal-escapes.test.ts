@@ -90,7 +90,7 @@ describe('text output of remote content', () => {
   it('escapes control characters in an error message', async () => {
     const p = project()
     await registerAgents(p, 'agent-a')
-    const run = await p.run(['conversation', `conv${CLEAR}`])
+    const run = await p.run(['status', `msg${CLEAR}`])
     expect(run.code).not.toBe(0)
     expect(run.stderr).toContain('\\x1b[2J')
     expectInert(run.stderr)

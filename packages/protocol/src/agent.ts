@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { AgentIdSchema } from './identifiers.js'
 import { Limits } from './limits.js'
 import { JsonObjectSchema } from './payload.js'
+import { freeText } from './text.js'
 
 import { AGENT_STATUSES, TRANSPORT_KINDS } from './vocabulary.js'
 
@@ -36,7 +37,7 @@ const HttpUrlSchema = z.url({ protocol: /^https?$/ })
 export const AgentProfileSchema = z.object({
   agentId: AgentIdSchema,
   capabilities: z.array(CapabilitySchema).default([]),
-  device: z.string().min(1, 'must not be empty').max(256).default('local'),
+  device: freeText().min(1, 'must not be empty').max(256).default('local'),
   transport: TransportKindSchema.default('sqlite'),
   status: AgentStatusSchema.default('active'),
   /** ISO-8601 time of the agent's last activity. */
@@ -47,8 +48,7 @@ export const AgentProfileSchema = z.object({
    * Relay base URL, for `http` agents; several comma-separated for a relay run as replicas without one
    * address in front (a client moves on to the next when one cannot be reached).
    */
-  relayUrl: z
-    .string()
+  relayUrl: freeText()
     .refine(
       (value) => value.split(',').every((part) => HttpUrlSchema.safeParse(part.trim()).success),
       'must be an http(s) URL, or several comma-separated',
@@ -58,7 +58,7 @@ export const AgentProfileSchema = z.object({
    * Folder of the file transport a `file` agent reads from; its messages are files in
    * `<inboxDir>/inbox/<agentId>/`.
    */
-  inboxDir: z.string().min(1).optional(),
+  inboxDir: freeText().min(1).optional(),
   metadata: JsonObjectSchema.default({}),
 })
 

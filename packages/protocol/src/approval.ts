@@ -1,9 +1,10 @@
 import { z } from 'zod'
 import { AgentIdSchema } from './identifiers.js'
 import { JsonObjectSchema, JsonValueSchema } from './json-value.js'
+import { freeText } from './text.js'
 
 const IsoTime = z.iso.datetime({ offset: true, error: 'must be an ISO-8601 date-time' })
-const Text = (max: number) => z.string().trim().min(1).max(max)
+const Text = (max: number) => freeText().trim().min(1).max(max)
 
 /**
  * What happens to an approval request whose deadline passes with no decision: deny it, approve it, or
@@ -55,7 +56,7 @@ export const ApprovalResponseSchema = z.strictObject({
   /** One of the request's `options` (`approve` / `deny` by default). */
   decision: Text(64),
   /** The human's comment, returned to the agent. */
-  comment: z.string().max(4096).optional(),
+  comment: freeText().max(4096).optional(),
   /** The verified identity that made the decision. */
   decidedBy: AgentIdSchema.or(z.literal(EXPIRY_DECIDER)),
   /** When the decision was made. */

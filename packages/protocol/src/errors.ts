@@ -66,7 +66,22 @@ function withCode(code: ErrorCode) {
   }
 }
 
-/** Input failed validation; `issues` lists each problem with its path. */
+/**
+ * What to do about `issues` when the thrower gave no hint: change the fields they name (or the whole input,
+ * for issues at its root). `undefined` without issues.
+ */
+function issuesHint(issues: ReadonlyArray<{ path: string }>): string | undefined {
+  if (issues.length === 0) return undefined
+  const fields = [...new Set(issues.map((i) => i.path).filter((p) => p !== '(root)'))]
+  return fields.length === 0
+    ? 'Change the input as the error says and try again.'
+    : `Change ${fields.join(', ')} as the error says and try again.`
+}
+
+/**
+ * Input failed validation; `issues` lists each problem with its path. Without a `hint` of its own, one
+ * naming the fields of `issues` is given.
+ */
 export class ValidationError extends AgentCommError {
   readonly issues: ReadonlyArray<{ path: string; message: string }>
 
@@ -75,7 +90,11 @@ export class ValidationError extends AgentCommError {
     issues: ReadonlyArray<{ path: string; message: string }> = [],
     options: AgentCommErrorOptions = {},
   ) {
-    super(ErrorCode.VALIDATION, message, { ...options, details: { ...options.details, issues } })
+    super(ErrorCode.VALIDATION, message, {
+      ...options,
+      hint: options.hint ?? issuesHint(issues),
+      details: { ...options.details, issues },
+    })
     this.issues = issues
   }
 }
@@ -206,7 +225,10 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return path.length === 0 ? '(root)' : path.map((p) => String(p)).join('.')
 }
 
-/** Turns a zod error into a {@link ValidationError} whose message lists every issue with its path. */
+/**
+ * Turns a zod error into a {@link ValidationError} whose message lists every issue with its path, and whose
+ * hint names the fields to change.
+ */
 export function toValidationError(error: z.ZodError, what: string): ValidationError {
   const issues = error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }))
   const summary = issues.map((i) => (i.path === '(root)' ? i.message : `${i.path}: ${i.message}`)).join('; ')

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import * as bounds from './bounds.js'
 import { IdempotencyKeySchema } from './identifiers.js'
+import { freeText } from './text.js'
 
 /** A lease length in seconds: positive, at most 7 days. */
 export const LeaseSecondsSchema = z
@@ -45,7 +46,7 @@ export const PollWaitMsSchema = z
   .max(bounds.MAX_POLL_WAIT_MS, 'must be at most an hour')
 
 /** Why a delivery was nacked, kept with it: at most 64 KiB. */
-export const NackReasonSchema = z.string().max(64 * 1024, 'must be at most 64 KiB')
+export const NackReasonSchema = freeText().max(64 * 1024, 'must be at most 64 KiB')
 
 /**
  * The options of the delivery operations every transport takes (send, claim, ack, nack, extend a lease,
@@ -54,7 +55,7 @@ export const NackReasonSchema = z.string().max(64 * 1024, 'must be at most 64 Ki
  */
 export const TransportSendOptionsSchema = z.object({
   /** Recipients of a broadcast or capability target, resolved by the caller (the coordinator). */
-  recipients: z.array(z.string()).optional(),
+  recipients: z.array(freeText()).optional(),
   delaySeconds: DelaySecondsSchema.optional(),
   maxAttempts: MaxAttemptsSchema.optional(),
   /** One enqueue per sender and key within the store's window (see `TransportSendOptions`). */
@@ -68,7 +69,7 @@ export const ClaimOptionsSchema = z.object({
 })
 
 /** Ack options: the receipt of the claim being acked. */
-export const AckOptionsSchema = z.object({ receipt: z.string().optional() })
+export const AckOptionsSchema = z.object({ receipt: freeText().optional() })
 
 /**
  * Nack options: dead-letter at once, the reason kept with the delivery, the claim's receipt, a retry delay —
@@ -80,7 +81,7 @@ export const NackOptionsSchema = z
   .object({
     deadLetter: z.boolean().optional(),
     reason: NackReasonSchema.optional(),
-    receipt: z.string().optional(),
+    receipt: freeText().optional(),
     delaySeconds: DelaySecondsSchema.optional(),
     handBack: z.boolean().optional(),
   })
@@ -92,7 +93,7 @@ export const NackOptionsSchema = z
 
 /** Extend-lease options: the claim's receipt and the new lease length from now. */
 export const ExtendLeaseOptionsSchema = z.object({
-  receipt: z.string().optional(),
+  receipt: freeText().optional(),
   leaseSeconds: LeaseSecondsSchema.optional(),
 })
 

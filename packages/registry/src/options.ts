@@ -1,5 +1,5 @@
 import type { Clock } from '@agent-comm/protocol'
-import { AgentStatusSchema, CapabilitySchema, TransportKindSchema } from '@agent-comm/protocol'
+import { AgentStatusSchema, CapabilitySchema, freeText, TransportKindSchema } from '@agent-comm/protocol'
 import type { DatabaseFileOptions, Spool } from '@agent-comm/spool'
 import type BetterSqlite3 from 'better-sqlite3'
 import { z } from 'zod'
@@ -74,7 +74,7 @@ export const ListFilterSchema = z.strictObject({
   /** Only agents whose derived status is this. */
   status: AgentStatusSchema.optional(),
   /** Only agents on this device. */
-  device: z.string().min(1, 'must not be empty').optional(),
+  device: freeText().min(1, 'must not be empty').optional(),
   /** Only agents reached over this transport. */
   transport: TransportKindSchema.optional(),
 })

@@ -1,4 +1,9 @@
-import { AgentIdSchema, ListLimitOptionSchema, TransportSendOptionsSchema } from '@agent-comm/protocol'
+import {
+  AgentIdSchema,
+  freeText,
+  ListLimitOptionSchema,
+  TransportSendOptionsSchema,
+} from '@agent-comm/protocol'
 import { z } from 'zod'
 
 // The options every transport shares (claim, nack, extend, wait) are the protocol's; these are the spool's own.
@@ -18,10 +23,10 @@ export const SendOptionsSchema = TransportSendOptionsSchema.extend({
 /** Filters of a search: every given one must match. */
 export const SearchQuerySchema = z.object({
   /** Full-text query over subject and body (words; FTS5 syntax is not required). */
-  text: z.string().max(1024).optional(),
-  from: z.string().optional(),
-  to: z.string().optional(),
-  conversationId: z.string().optional(),
+  text: freeText().max(1024).optional(),
+  from: freeText().optional(),
+  to: freeText().optional(),
+  conversationId: freeText().optional(),
   /** Only messages created at or after this time. */
   since: z.union([z.number(), z.date(), z.iso.datetime({ offset: true })]).optional(),
   limit: ListLimitOptionSchema,

@@ -3,6 +3,7 @@ import {
   AgentIdSchema,
   ClosedError,
   ConflictError,
+  ConversationIdSchema,
   createMessage,
   DEFAULT_LEASE_SECONDS,
   DEFAULT_LIST_LIMIT,
@@ -29,6 +30,7 @@ import {
 } from '@agent-comm/protocol'
 import { ChangeSignal } from './change-signal.js'
 import {
+  AckOptionsSchema,
   ClaimOptionsSchema,
   CleanupOptionsSchema,
   ExtendLeaseOptionsSchema,
@@ -720,7 +722,9 @@ export class Spool {
    */
   async ack(messageId: string, agent: string, options: AckOptions = {}): Promise<AckResult> {
     this.#open()
-    const receipt = options.receipt ?? null
+    // Most acks carry a receipt the spool minted; one a caller made up (NUL included) is refused here.
+    const receipt =
+      options.receipt === undefined ? null : parseOrThrow(AckOptionsSchema, options, 'ack options').receipt!
     const outcome = await this.#store.ack({ messageId, recipient: agent, receipt, now: this.#clock.now() })
     if (outcome.changed) this.#changes.fire()
     if (outcome.changed) return { messageId, recipient: agent, status: 'acked', alreadyAcked: false }
@@ -735,10 +739,13 @@ export class Spool {
   ): Promise<AckResult[]> {
     this.#open()
     const outcome = await this.#store.ackMany({
-      items: items.map(({ messageId, agent, receipt }) => ({
+      items: items.map(({ messageId, agent, receipt }, i) => ({
         messageId,
         recipient: agent,
-        receipt: receipt ?? null,
+        receipt:
+          receipt === undefined
+            ? null
+            : parseOrThrow(AckOptionsSchema, { receipt }, `ack options of item ${i}`).receipt!,
       })),
       now: this.#clock.now(),
     })
@@ -883,9 +890,10 @@ export class Spool {
    */
   async conversation(conversationId: string, options: { visibleTo?: string } = {}): Promise<MessageV2[]> {
     this.#open()
-    if (options.visibleTo === undefined) return this.#store.conversation({ conversationId })
+    const id = parseOrThrow(ConversationIdSchema, conversationId, 'conversation id')
+    if (options.visibleTo === undefined) return this.#store.conversation({ conversationId: id })
     const visibleTo = parseOrThrow(AgentIdSchema, options.visibleTo, 'visibleTo agent id')
-    return this.#store.conversation({ conversationId, visibleTo })
+    return this.#store.conversation({ conversationId: id, visibleTo })
   }
 
   /**

@@ -8,6 +8,7 @@ import {
   ConversationSummarySchema,
   DEFAULT_CLAIM_LIMIT,
   DelaySecondsSchema,
+  freeText,
   IdempotencyKeySchema,
   LeaseSecondsSchema,
   MAX_LEASE_SECONDS,
@@ -70,7 +71,7 @@ export const ApiPath = {
   adminAgents: `${API_PREFIX}/admin/agents`,
 } as const
 
-const ReceiptSchema = z.string().min(1).max(256)
+const ReceiptSchema = freeText().min(1).max(256)
 
 /** Body of `POST /messages`: a complete message and how to deliver it. */
 export const SendRequestSchema = z.strictObject({
@@ -222,7 +223,7 @@ export type RegisterRequest = z.input<typeof RegisterRequestSchema>
 export const AgentListQuerySchema = z.strictObject({
   capability: CapabilitySchema.optional(),
   status: AgentStatusSchema.optional(),
-  device: z.string().min(1).max(256).optional(),
+  device: AgentProfileSchema.shape.device.unwrap().optional(),
   transport: TransportKindSchema.optional(),
 })
 

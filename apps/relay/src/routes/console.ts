@@ -5,6 +5,7 @@ import {
   ApprovalResponseSchema,
   CAPABILITY_TARGET_PREFIX,
   createMessage,
+  freeText,
   JsonObjectSchema,
   MessageDeliverySchema,
   MessageIdSchema,
@@ -60,16 +61,16 @@ const SessionSchema = z.object({
 const ComposeSchema = z.strictObject({
   /** An agent id, or `capability:<name>`. */
   to: RecipientSchema.optional(),
-  subject: z.string().max(200).default(''),
-  body: z.string().min(1).max(65_536),
+  subject: freeText().max(200).default(''),
+  body: freeText().min(1).max(65_536),
   priority: PrioritySchema.default('normal'),
   /** Reply in the thread of this message (to its sender unless `to` is given). */
   replyTo: MessageIdSchema.optional(),
 })
 
 const DecisionSchema = z.strictObject({
-  decision: z.string().min(1).max(64),
-  comment: z.string().max(4096).optional(),
+  decision: freeText().min(1).max(64),
+  comment: freeText().max(4096).optional(),
   arguments: JsonObjectSchema.optional(),
 })
 
@@ -521,7 +522,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       summary:
         'Full-text search over the messages the signed-in agent sent or received (all for the operator)',
       query: z.strictObject({
-        text: z.string().max(1024).optional(),
+        text: freeText().max(1024).optional(),
         limit: z.coerce.number().int().min(1).max(500).optional(),
       }),
       response: z.object({ messages: z.array(MessageV2Schema) }),

@@ -2,6 +2,7 @@ import type { MessageV2 } from '@agent-comm/protocol'
 import {
   BROADCAST_TARGET,
   CAPABILITY_TARGET_PREFIX,
+  ConversationIdSchema,
   ErrorCode,
   MessageIdSchema,
   MessageNotFoundError,
@@ -264,7 +265,7 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
       url: '/conversations/:conversationId',
       operationId: 'conversation',
       summary: 'The messages of a thread that the signing agent sent or received, oldest first',
-      params: z.strictObject({ conversationId: z.string().min(1).max(128) }),
+      params: z.strictObject({ conversationId: ConversationIdSchema }),
       response: ConversationResponseSchema,
       async handler({ params, caller }) {
         // One query however long the thread: the spool filters to what the caller may see.

@@ -1,7 +1,7 @@
 import {
   AgentIdSchema,
+  ConversationIdSchema,
   ConversationSummarySchema,
-  Limits,
   ListLimitSchema,
   MAX_LIST_LIMIT,
   MessageIdSchema,
@@ -14,8 +14,6 @@ import { before, budgetShape, DEFAULT_READ_BODY_CHARS, trimmed } from '../budget
 import { formatMessage, plural } from '../format.js'
 import { MessageOutputSchema } from '../schemas.js'
 import { Behaviour, registerTool, type ToolContext } from '../tool-kit.js'
-
-const ConversationIdSchema = z.string().min(1).max(Limits.idMaxLength)
 
 /** Rows a history tool returns when it names no limit: fewer than the library's, to spare tokens. */
 const DEFAULT_TOOL_LIST_LIMIT = 20

@@ -164,6 +164,8 @@ export class PostgresSecretStore implements RelaySecretStore {
 
   /** The secrets that authenticate `agentId` now (none for an unknown or revoked agent; two in a rotation). */
   async secretsFor(agentId: string): Promise<readonly string[]> {
+    // No secret is stored under an invalid id, and one holding NUL could not even be looked up in PostgreSQL.
+    if (!AgentIdSchema.safeParse(agentId).success) return []
     const now = this.#clock.now()
     let cached = this.#cache.get(agentId)
     if (cached === undefined || cached.until <= now || now < cached.until - CACHE_MS) {

@@ -1,3 +1,4 @@
+import { createMessage } from '@agent-comm/protocol'
 import { expect, it } from 'vitest'
 import { type SpoolContractContext, task } from '../context.js'
 
@@ -55,5 +56,50 @@ export function inputLimitCases(ctx: SpoolContractContext): void {
     const { messageId } = await spool.send(task(body, { subject: 'it\'s "odd" \\ 🚀' }))
     const [claimed] = await spool.claim('builder')
     expect(claimed?.message).toMatchObject({ id: messageId, body, subject: 'it\'s "odd" \\ 🚀' })
+  })
+
+  // PostgreSQL's `text` cannot hold NUL and SQLite's can: every store refuses it the same way, up front.
+  it('refuses NUL in a body or subject with a VALIDATION error naming the field, and stores nothing', async () => {
+    const { spool } = await ctx.open()
+    const nul = /must not contain NUL characters \(U\+0000\)/
+    await expect(spool.send(task('a\u0000b'))).rejects.toMatchObject({
+      code: 'VALIDATION',
+      issues: [{ path: 'body', message: expect.stringMatching(nul) }],
+    })
+    const made = { ...createMessage(task()), subject: 'x\u0000' }
+    await expect(spool.send(made)).rejects.toMatchObject({
+      code: 'VALIDATION',
+      issues: [{ path: 'subject', message: expect.stringMatching(nul) }],
+    })
+    await expect(
+      spool.sendBatch([{ message: task('fine') }, { message: task('\u0000') }]),
+    ).rejects.toMatchObject({
+      code: 'VALIDATION',
+      message: expect.stringMatching(/^Batch item 1: .*body: must not contain NUL/),
+    })
+    expect((await spool.stats()).totalMessages).toBe(0)
+  })
+
+  it('refuses NUL in a nack reason, a receipt, a conversation id and search filters with a VALIDATION error', async () => {
+    const { spool } = await ctx.open()
+    const { messageId } = await spool.send(task())
+    await spool.claim('builder')
+    await expect(spool.nack(messageId, 'builder', { reason: 'bad\u0000input' })).rejects.toMatchObject({
+      code: 'VALIDATION',
+      issues: [{ path: 'reason', message: expect.stringContaining('NUL') }],
+    })
+    await expect(spool.ack(messageId, 'builder', { receipt: 'r\u0000' })).rejects.toMatchObject({
+      code: 'VALIDATION',
+    })
+    await expect(spool.ackBatch([{ messageId, agent: 'builder', receipt: 'r\u0000' }])).rejects.toMatchObject(
+      {
+        code: 'VALIDATION',
+      },
+    )
+    await expect(spool.conversation('abc\u0000def')).rejects.toMatchObject({ code: 'VALIDATION' })
+    await expect(spool.search({ from: 'a\u0000' })).rejects.toMatchObject({ code: 'VALIDATION' })
+    await expect(spool.search({ text: 'a\u0000' })).rejects.toMatchObject({ code: 'VALIDATION' })
+    // The delivery is still leased, its nack refused before anything changed.
+    expect((await spool.status(messageId)).deliveries[0]).toMatchObject({ status: 'leased' })
   })
 }

@@ -1,0 +1,20 @@
+import { z } from 'zod'
+
+/** What a free-text field says when it holds NUL, and what to do about it. */
+export const NUL_CHARACTER_MESSAGE =
+  'must not contain NUL characters (U+0000): remove them, or encode binary data (e.g. as base64)'
+
+/** A string without NUL; a pattern rather than a refinement, so JSON Schema and OpenAPI show the rule. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is the one character this pattern refuses.
+const NO_NUL = /^[^\u0000]*$/
+
+/**
+ * A string of free text that agent-comm stores (a message body or subject, a nack reason, an agent's
+ * device): any characters but NUL (U+0000). PostgreSQL's `text` cannot hold NUL and SQLite can, so it is
+ * refused up front, the same on every store and at every edge, as a `VALIDATION` error naming the field —
+ * never a `STORAGE` error on PostgreSQL only. JSON values (payload data, metadata) are stored as JSON text,
+ * where NUL is escaped, so they may hold it.
+ */
+export function freeText(params?: Parameters<typeof z.string>[0]): z.ZodString {
+  return z.string(params).regex(NO_NUL, NUL_CHARACTER_MESSAGE)
+}
