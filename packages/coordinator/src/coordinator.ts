@@ -53,6 +53,7 @@ import type {
 import { claimThenWait } from '@agent-comm/spool'
 import type { Context } from '@opentelemetry/api'
 import { z } from 'zod'
+import { diagnoseReceipt } from './lease-diagnosis.js'
 import { type AwaitReplyOptions, takeReply } from './request.js'
 import {
   type DefaultRoute,
@@ -665,7 +666,10 @@ export class Coordinator {
       () => settleAttributes(ref, messageId, agentId),
       async () => {
         const transport = await this.#settleThrough(ref, agent, agentId)
-        const result = await transport.ack(messageId, agentId, { receipt })
+        const result = await this.#fenced(
+          { messageId, agentId, receipt, byHand: typeof ref === 'string' },
+          () => transport.ack(messageId, agentId, { receipt }),
+        )
         if (typeof ref !== 'string') this.#settled.add(ref)
         await this.#registry.touch(agentId)
         return result
@@ -688,7 +692,10 @@ export class Coordinator {
       () => settleAttributes(ref, messageId, agentId),
       async (span) => {
         const transport = await this.#settleThrough(ref, agent, agentId)
-        const result = await transport.nack(messageId, agentId, { ...options, receipt })
+        const result = await this.#fenced(
+          { messageId, agentId, receipt, byHand: typeof ref === 'string' },
+          () => transport.nack(messageId, agentId, { ...options, receipt }),
+        )
         if (typeof ref !== 'string') this.#settled.add(ref)
         if (result.status === 'failed') span.setAttribute('agent_comm.dead_lettered', true)
         await this.#registry.touch(agentId)
@@ -707,10 +714,39 @@ export class Coordinator {
     this.#open()
     const { messageId, agentId, receipt } = this.#target(ref, agent, options.receipt)
     const transport = await this.#settleThrough(ref, agent, agentId)
-    return transport.extendLease(messageId, agentId, {
-      leaseSeconds: options.leaseSeconds ?? this.#settings.leaseSeconds,
-      receipt,
-    }) as Promise<ExtendLeaseResult>
+    return this.#fenced({ messageId, agentId, receipt, byHand: typeof ref === 'string' }, () =>
+      transport.extendLease(messageId, agentId, {
+        leaseSeconds: options.leaseSeconds ?? this.#settings.leaseSeconds,
+        receipt,
+      }),
+    ) as Promise<ExtendLeaseResult>
+  }
+
+  /**
+   * Runs an ack, nack or lease extension fenced by `receipt`, and turns a `LEASE_LOST` for a receipt given
+   * by hand that was in fact a wrong receipt on a live lease, or one for a message never claimed, into what
+   * it was (see
+   * {@link diagnoseReceipt}), looking the delivery up wherever the message is held.
+   */
+  async #fenced<T>(
+    use: { messageId: string; agentId: string; receipt: string | undefined; byHand: boolean },
+    run: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await run()
+    } catch (error) {
+      const { receipt } = use
+      if (!use.byHand || receipt === undefined || !isAgentCommError(error, 'LEASE_LOST')) throw error
+      // The lost lease stands if the delivery cannot be looked up: it is the transport's own answer.
+      const status = await this.status(use.messageId).catch(() => undefined)
+      const delivery = status?.deliveries.find((d) => d.recipient === use.agentId)
+      throw diagnoseReceipt(
+        error,
+        { messageId: use.messageId, agentId: use.agentId, receipt },
+        delivery,
+        this.#clock.now(),
+      )
+    }
   }
 
   /**

@@ -121,6 +121,7 @@ export {
   AckOptionsSchema,
   ClaimLimitSchema,
   ClaimOptionsSchema,
+  claimLimitSchema,
   DelaySecondsSchema,
   ExtendLeaseOptionsSchema,
   LeaseSecondsSchema,
