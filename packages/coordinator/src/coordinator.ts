@@ -24,6 +24,7 @@ import {
   DEFAULT_CLAIM_LIMIT,
   DEFAULT_LEASE_SECONDS,
   DEFAULT_TTL_HOURS,
+  ForbiddenError,
   IdempotencyKeySchema,
   IdGenerator,
   isAgentCommError,
@@ -336,15 +337,14 @@ export class Coordinator {
 
   /**
    * Answers a message: to its sender, in its conversation, with `replyTo` set and the subject prefixed
-   * `Re: `. The reply comes from the original recipient unless `fields.fromAgent` says otherwise.
+   * `Re: `. The reply comes from the original recipient unless `fields.fromAgent` says otherwise; an agent
+   * that did not receive the message may not reply to it (`FORBIDDEN`).
    */
   async reply(original: MessageV2 | ClaimedMessage | string, fields: ReplyFields, options: SendOptions = {}) {
     this.#open()
     const claimed = typeof original !== 'string' && 'lease' in original ? original : undefined
-    const source =
-      typeof original === 'string'
-        ? (await this.status(original)).message
-        : (claimed?.message ?? (original as MessageV2))
+    const status = typeof original === 'string' ? await this.status(original) : undefined
+    const source = status?.message ?? claimed?.message ?? (original as MessageV2)
     const fromAgent = fields.fromAgent ?? claimed?.lease.recipient ?? source.toAgent
     if (fromAgent === BROADCAST_TARGET || fromAgent.startsWith(CAPABILITY_TARGET_PREFIX)) {
       throw new ValidationError(
@@ -352,6 +352,7 @@ export class Coordinator {
         [{ path: 'fromAgent', message: 'required when replying to a group message' }],
       )
     }
+    await this.#requireRecipient(source, fromAgent, claimed, status)
     const thread = replyThread(source)
     const message = this.#complete({
       ...fields,
@@ -365,6 +366,30 @@ export class Coordinator {
       },
     })
     return this.#tracedSend(message, options, replyParent(source))
+  }
+
+  /**
+   * Only a recipient of a message answers it: else any agent (the requester itself, a stranger) could put
+   * words in a recipient's place and resolve a waiting `request`. A claimed message was received by its
+   * claimer and a direct message by the agent it names; otherwise the message's deliveries tell, looked up
+   * wherever it is held (a relay too). The refusal does not say who the recipients are.
+   */
+  async #requireRecipient(
+    source: MessageV2,
+    fromAgent: string,
+    claimed: ClaimedMessage | undefined,
+    status: MessageStatus | undefined,
+  ): Promise<void> {
+    if (claimed?.lease.recipient === fromAgent || source.toAgent === fromAgent) return
+    const deliveries = (status ?? (await this.status(source.id))).deliveries
+    if (deliveries.some((d) => d.recipient === fromAgent)) return
+    throw new ForbiddenError(
+      `Agent '${fromAgent}' may not reply to message '${source.id}': it did not receive it`,
+      {
+        hint: 'Only a recipient of a message can reply to it: reply as the agent it was delivered to, or send a new message instead.',
+        details: { messageId: source.id, agentId: fromAgent },
+      },
+    )
   }
 
   /**
