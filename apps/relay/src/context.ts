@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import type { Clock } from '@agent-comm/protocol'
+import { type Clock, sentOrReceivedBy } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
 import type { SecretInfo } from '@agent-comm/secrets'
 import type { Spool } from '@agent-comm/spool'
@@ -129,9 +129,5 @@ export function mayRead(
   caller: Caller,
   status: { message: { fromAgent: string }; deliveries: readonly { recipient: string }[] },
 ): boolean {
-  return (
-    caller.admin ||
-    status.message.fromAgent === caller.agentId ||
-    status.deliveries.some((d) => d.recipient === caller.agentId)
-  )
+  return caller.admin || sentOrReceivedBy(status, caller.agentId)
 }

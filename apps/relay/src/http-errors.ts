@@ -40,6 +40,7 @@ const STATUS_OF: Partial<Record<string, number>> = {
   [ErrorCode.LEASE_LOST]: 409,
   [ErrorCode.INVALID_STATE]: 409,
   [ErrorCode.CONFLICT]: 409,
+  [ErrorCode.FORBIDDEN]: 403,
 }
 
 /** Fastify's own request errors, which are all the client's doing. */

@@ -131,6 +131,29 @@ describe('messages', () => {
     expect(metrics).toMatch(/requests_total\{method="POST",route="\/api\/v1\/messages",status="200"\} 2/)
   })
 
+  it('refuses an approval response its sender sends in the name of someone else (403 FORBIDDEN)', async () => {
+    const relay = await startTestRelay()
+    const message = messages(relay)
+    const request = message({ toAgent: 'builder' })
+    await relay.client.send(request)
+    const decision = (decidedBy: string) =>
+      createMessage(
+        {
+          fromAgent: 'architect',
+          toAgent: 'builder',
+          body: 'approve',
+          routing: { replyTo: request.id },
+          payload: {
+            type: 'approval_response',
+            data: { decision: 'approve', decidedBy, decidedAt: new Date(T0).toISOString() },
+          },
+        },
+        { clock: relay.clock },
+      )
+    await expect(relay.client.send(decision('human1'))).rejects.toMatchObject({ code: 'FORBIDDEN' })
+    await expect(relay.client.send(decision('architect'))).resolves.toMatchObject({ recipients: ['builder'] })
+  })
+
   it("sends a broadcast without recipients to the relay's registered agents, sender excluded", async () => {
     const relay = await startTestRelay()
     const message = messages(relay)

@@ -16,13 +16,17 @@ if (unsupported !== undefined) {
 // about 25 ms sooner. NODE_DISABLE_COMPILE_CACHE=1 turns it off. It must be on before anything loads.
 module.enableCompileCache?.()
 // The hook command (`inbox AGENT --new`) runs on every prompt of an assistant: it skips oclif entirely.
-const argv = process.argv.slice(2)
+// Global flags may come before it (`agent-comm --db x.db inbox builder --new`): moved after it first, as
+// below for every command (no topic or command list needed: `inbox` is neither a topic nor `help`).
+let argv = process.argv.slice(2)
+if (argv[0]?.startsWith('-') && argv.includes('--new')) {
+  argv = (await import('../dist/argv.js')).hoistGlobalFlags(argv, new Set())
+}
 if (argv[0] === 'inbox' && argv.includes('--new')) {
   const { runHookInbox } = await import('../dist/hook-inbox.js')
   const result = runHookInbox(argv.slice(1), process.env, process.cwd())
   if (result !== undefined) {
-    const stream = result.code === 0 ? process.stdout : process.stderr
-    stream.write(result.output, () => process.exit(result.code))
+    process[result.stream].write(result.output, () => process.exit(result.code))
     await new Promise(() => {})
   }
 }

@@ -822,19 +822,27 @@ export class Coordinator {
     })
   }
 
-  /** Every message of a conversation, oldest first. */
-  async conversation(conversationId: string): Promise<MessageV2[]> {
+  /**
+   * Every message of a conversation, oldest first. With `visibleTo`, only the messages that agent sent or
+   * was addressed or delivered (a caller reading as one agent).
+   */
+  async conversation(conversationId: string, options: { visibleTo?: string } = {}): Promise<MessageV2[]> {
     this.#open()
-    return this.#spool.conversation(conversationId)
+    return this.#spool.conversation(conversationId, options)
   }
 
-  /** Threads with participants, message count and last activity, most recent first. */
-  async conversations(options: { limit?: number; agent?: string } = {}): Promise<ConversationSummary[]> {
+  /**
+   * Threads with participants, message count and last activity, most recent first; with `visibleTo`, only
+   * the threads that agent may see a message of, each summarised over those messages.
+   */
+  async conversations(
+    options: { limit?: number; agent?: string; visibleTo?: string } = {},
+  ): Promise<ConversationSummary[]> {
     this.#open()
     return this.#spool.conversations(options)
   }
 
-  /** Messages by words, sender, recipient, conversation and time. */
+  /** Messages by words, sender, recipient, conversation and time (only those `visibleTo` may see, if given). */
   async search(query: SearchQuery = {}): Promise<MessageV2[]> {
     this.#open()
     return this.#spool.search(query)

@@ -5,7 +5,10 @@ import {
   AgentIdSchema,
   AgentNotFoundError,
   ForbiddenError,
+  MessageNotFoundError,
+  type MessageStatus,
   parseOrThrow,
+  sentOrReceivedBy,
   ValidationError,
 } from '@agent-comm/protocol'
 
@@ -73,6 +76,24 @@ export class SessionIdentity {
   close(): void {
     this.#closed = true
     clearInterval(this.#timer)
+  }
+
+  /**
+   * The agent whose view this session's reads are limited to — history, search, message status and the
+   * inbox and conversation resources show only what it sent or received — in a bound session (unless the
+   * operator allowed acting as others). Undefined for an unbound session, which reads everything, as the
+   * CLI does.
+   */
+  get readsAs(): string | undefined {
+    return this.allowOtherAgents ? undefined : this.agent
+  }
+
+  /** Refuses, as not found (ids cannot be probed), a message this session's agent neither sent nor received. */
+  assertMayRead(status: MessageStatus): void {
+    const reader = this.readsAs
+    if (reader !== undefined && !sentOrReceivedBy(status, reader)) {
+      throw new MessageNotFoundError(status.message.id)
+    }
   }
 
   /**

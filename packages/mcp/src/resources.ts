@@ -11,6 +11,7 @@ import {
 import { z } from 'zod'
 import { DEFAULT_READ_BODY_CHARS, trimmed } from './budget.js'
 import { plural } from './format.js'
+import type { SessionIdentity } from './identity.js'
 import { peekInbox } from './inbox.js'
 
 /** URI template of an agent's inbox: a read-only peek at the messages waiting for it. */
@@ -104,17 +105,24 @@ function inboxRequest(
 }
 
 /** Registers the inbox and conversation resources. */
-export function registerResources(server: McpServer, coordinator: Coordinator): void {
+export function registerResources(
+  server: McpServer,
+  coordinator: Coordinator,
+  identity: SessionIdentity,
+): void {
   server.registerResource(
     'inbox',
     new ResourceTemplate(INBOX_URI_TEMPLATE, {
+      // A bound session lists, and reads, its own agent's inbox only.
       list: async () => ({
-        resources: (await coordinator.agents()).map((agent) => ({
-          uri: inboxUri(agent.agentId),
-          name: `inbox of ${agent.agentId}`,
-          title: `Inbox of ${agent.agentId}`,
-          mimeType: 'application/json',
-        })),
+        resources: (await coordinator.agents())
+          .filter((agent) => identity.readsAs === undefined || agent.agentId === identity.readsAs)
+          .map((agent) => ({
+            uri: inboxUri(agent.agentId),
+            name: `inbox of ${agent.agentId}`,
+            title: `Inbox of ${agent.agentId}`,
+            mimeType: 'application/json',
+          })),
       }),
     }),
     {
@@ -128,6 +136,12 @@ export function registerResources(server: McpServer, coordinator: Coordinator): 
     async (uri, variables) => {
       const value = variables.agent
       const { agentId, query } = inboxRequest(uri, Array.isArray(value) ? value.join(',') : value)
+      if (identity.readsAs !== undefined && agentId !== identity.readsAs) {
+        throw new McpError(
+          ErrorCode.InvalidParams,
+          `This session acts as '${identity.readsAs}': the inbox of '${agentId}' is not its to read (read ${inboxUri(identity.readsAs)})`,
+        )
+      }
       const [profile, waiting] = await Promise.all([
         coordinator.agent(agentId),
         peekInbox(coordinator, agentId, query.before === undefined ? query.limit + 1 : INBOX_SCAN_MAX),
@@ -177,7 +191,7 @@ export function registerResources(server: McpServer, coordinator: Coordinator): 
     'conversation',
     new ResourceTemplate(CONVERSATION_URI_TEMPLATE, {
       list: async () => ({
-        resources: (await coordinator.conversations({ limit: 50 })).map((c) => ({
+        resources: (await coordinator.conversations({ limit: 50, visibleTo: identity.readsAs })).map((c) => ({
           uri: conversationUri(c.conversationId),
           name: `conversation ${c.conversationId}`,
           title: c.subject === '' ? `Conversation ${c.conversationId}` : c.subject,
@@ -199,7 +213,7 @@ export function registerResources(server: McpServer, coordinator: Coordinator): 
           `Invalid conversation URI ${uri.href}: expected ${CONVERSATION_URI_TEMPLATE}`,
         )
       }
-      const messages = await coordinator.conversation(conversationId)
+      const messages = await coordinator.conversation(conversationId, { visibleTo: identity.readsAs })
       if (messages.length === 0) {
         throw new McpError(
           ErrorCode.InvalidParams,

@@ -181,7 +181,7 @@ This session acts as agent '${identity.agent}': leave from_agent / agent_id out,
   registerMaintenanceTools(server, context)
   registerRelayTools(server, context)
   finishToolGate(server, context, schemas)
-  registerResources(server, options.coordinator)
+  registerResources(server, options.coordinator, identity)
 
   const announcer =
     channel === undefined || identity.agent === undefined

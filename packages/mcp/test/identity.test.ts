@@ -93,6 +93,61 @@ describe('one identity per session', () => {
     expect((await relaySecrets.list()).map((s) => s.agentId)).toEqual(['builder'])
   })
 
+  it('reads only what its agent sent or received: threads, search, status and inboxes', async () => {
+    const coordinator = await openCoordinator()
+    for (const agentId of ['architect', 'builder', 'reviewer']) await coordinator.register({ agentId })
+    const mine = await coordinator.send({
+      fromAgent: 'architect',
+      toAgent: 'builder',
+      body: 'build the parser',
+    })
+    const theirs = await coordinator.send({
+      fromAgent: 'architect',
+      toAgent: 'reviewer',
+      body: 'review the parser',
+    })
+    const everyone = await coordinator.send({
+      fromAgent: 'reviewer',
+      toAgent: '*',
+      body: 'parser standup at 10',
+    })
+    const builder = await connect(coordinator, { agent: 'builder' })
+    const ids = (messages: { id: string }[]) => messages.map((m) => m.id).sort()
+
+    const found = await ok<{ messages: { id: string }[] }>(builder, 'comm_search', { text: 'parser' })
+    expect(ids(found.messages)).toEqual([mine.messageId, everyone.messageId].sort())
+    expect(await fails(builder, 'comm_message_status', { message_id: theirs.messageId })).toMatch(
+      /^MESSAGE_NOT_FOUND/,
+    )
+    await ok(builder, 'comm_message_status', { message_id: everyone.messageId })
+    expect(await fails(builder, 'comm_get_conversation', { message_id: theirs.messageId })).toMatch(
+      /^MESSAGE_NOT_FOUND/,
+    )
+    const theirThread = (await coordinator.status(theirs.messageId)).message.routing.conversationId
+    const read = await ok<{ total: number }>(builder, 'comm_get_conversation', {
+      conversation_id: theirThread,
+    })
+    expect(read.total).toBe(0)
+    const threads = await ok<{ conversations: { conversationId: string }[] }>(
+      builder,
+      'comm_list_conversations',
+    )
+    expect(threads.conversations.map((c) => c.conversationId)).not.toContain(theirThread)
+    expect(threads.conversations).toHaveLength(2)
+    await expect(builder.readResource({ uri: 'agent-comm://inbox/reviewer' })).rejects.toThrow(
+      /acts as 'builder': the inbox of 'reviewer' is not its to read/,
+    )
+    await builder.readResource({ uri: 'agent-comm://inbox/builder' })
+    const listed = await builder.listResources()
+    expect(listed.resources.map((r) => r.uri)).toContain('agent-comm://inbox/builder')
+    expect(listed.resources.map((r) => r.uri)).not.toContain('agent-comm://inbox/reviewer')
+
+    // An operator-started session, like an unbound one, reads everything.
+    const operator = await connect(coordinator, { agent: 'builder', allowOtherAgents: true })
+    const all = await ok<{ messages: { id: string }[] }>(operator, 'comm_search', { text: 'parser' })
+    expect(all.messages).toHaveLength(3)
+  })
+
   it('lets an operator-started session act as others it names', async () => {
     const coordinator = await openCoordinator()
     await coordinator.register({ agentId: 'architect', capabilities: [] })

@@ -116,6 +116,7 @@ export {
   PROTOCOL_VERSION,
   parseMessage,
   SendResultSchema,
+  sentOrReceivedBy,
 } from './message.js'
 export {
   AckOptionsSchema,

@@ -149,6 +149,18 @@ export const MessageStatusSchema = z.object({
 /** A message and all its deliveries. */
 export type MessageStatus = z.output<typeof MessageStatusSchema>
 
+/**
+ * Whether `agent` may see the message of `status`: it sent it, or it was delivered to it. A caller reading
+ * as one agent (a relay agent, a console person, a bound MCP session) is told any other message does not
+ * exist, so ids cannot be probed.
+ */
+export function sentOrReceivedBy(
+  status: { message: { fromAgent: string }; deliveries: readonly { recipient: string }[] },
+  agent: string,
+): boolean {
+  return status.message.fromAgent === agent || status.deliveries.some((d) => d.recipient === agent)
+}
+
 /** What a send did. */
 export const SendResultSchema = z.object({
   messageId: z.string(),

@@ -1,4 +1,4 @@
-import { ListLimitOptionSchema, TransportSendOptionsSchema } from '@agent-comm/protocol'
+import { AgentIdSchema, ListLimitOptionSchema, TransportSendOptionsSchema } from '@agent-comm/protocol'
 import { z } from 'zod'
 
 // The options every transport shares (claim, nack, extend, wait) are the protocol's; these are the spool's own.
@@ -25,6 +25,12 @@ export const SearchQuerySchema = z.object({
   /** Only messages created at or after this time. */
   since: z.union([z.number(), z.date(), z.iso.datetime({ offset: true })]).optional(),
   limit: ListLimitOptionSchema,
+  /**
+   * Only the messages this agent may see: those it sent, and those addressed or delivered to it (as
+   * `conversation`'s `visibleTo`). For a caller reading as one agent: a relay agent, a console person, a
+   * bound MCP session.
+   */
+  visibleTo: AgentIdSchema.optional(),
 })
 
 export const PendingOptionsSchema = z.object({ limit: ListLimitOptionSchema })

@@ -909,12 +909,28 @@ export class Spool {
   /** Messages matching every given filter, newest first; `text` searches subject and body. */
   async search(query: SearchQuery = {}): Promise<MessageV2[]> {
     this.#open()
-    const { since, ...parsed } = parseOrThrow(SearchQuerySchema, query, 'search query')
-    if (since === undefined) return this.#store.search(parsed)
-    return this.#store.search({
-      ...parsed,
-      since: since instanceof Date ? since.getTime() : typeof since === 'string' ? Date.parse(since) : since,
-    })
+    const { since, visibleTo, ...parsed } = parseOrThrow(SearchQuerySchema, query, 'search query')
+    const params =
+      since === undefined
+        ? parsed
+        : {
+            ...parsed,
+            since:
+              since instanceof Date ? since.getTime() : typeof since === 'string' ? Date.parse(since) : since,
+          }
+    if (visibleTo === undefined) return this.#store.search(params)
+    // What the agent sent, and what was addressed or delivered to it (`to` covers both): each half only
+    // when the query's own `from` / `to` leaves room for it, merged newest first.
+    const [sent, received] = await Promise.all([
+      params.from === undefined || params.from === visibleTo
+        ? this.#store.search({ ...params, from: visibleTo })
+        : [],
+      params.to === undefined || params.to === visibleTo
+        ? this.#store.search({ ...params, to: visibleTo })
+        : [],
+    ])
+    const byId = new Map([...sent, ...received].map((m) => [m.id, m]))
+    return [...byId.values()].sort((a, b) => b.timestamp.localeCompare(a.timestamp)).slice(0, params.limit)
   }
 
   /** Counts by status, queue ages, failure rate and per-agent depth. */

@@ -205,15 +205,8 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
     await access.notifyChange?.()
   }
 
-  const visibleMessages = async (caller: Caller, query: { text?: string; limit: number }) => {
-    if (caller.admin) return spool.search(query)
-    const [sent, received] = await Promise.all([
-      spool.search({ ...query, from: caller.agentId }),
-      spool.search({ ...query, to: caller.agentId }),
-    ])
-    const seen = new Map([...sent, ...received].map((m) => [m.id, m]))
-    return [...seen.values()].sort((a, b) => b.timestamp.localeCompare(a.timestamp)).slice(0, query.limit)
-  }
+  const visibleMessages = (caller: Caller, query: { text?: string; limit: number }) =>
+    spool.search(caller.admin ? query : { ...query, visibleTo: caller.agentId })
 
   const requireApproval = async (caller: Caller, messageId: string) => {
     const status = await spool.status(messageId)

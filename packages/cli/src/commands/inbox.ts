@@ -1,9 +1,10 @@
 import type { Coordinator } from '@agent-comm/coordinator'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
+import { errorJson, formatErrorText } from '../errors.js'
 import { listLimitFlag } from '../flags.js'
 import { messageLine } from '../format.js'
-import { runHookInbox } from '../hook-inbox.js'
+import { HookInboxError, type HookInboxResult, isPostgres, runHook } from '../hook-inbox.js'
 
 type Pending = Awaited<ReturnType<Coordinator['pending']>>
 
@@ -57,14 +58,38 @@ Only agents on the local spool (transport sqlite) can be looked at this way; for
     }),
   }
 
-  async run(): Promise<InboxResult> {
+  async run(): Promise<InboxResult | HookInboxResult> {
     if (this.flags.new) {
-      // bin/run.js normally answers --new before oclif loads; this is the same command for everything else.
-      const result = runHookInbox(process.argv.slice(3), process.env, process.cwd())
-      if (result === undefined) this.error('inbox --new reads a SQLite database only', { exit: 2 })
-      ;(result.code === 0 ? process.stdout : process.stderr).write(result.output)
-      process.exitCode = result.code
-      return { agent: this.args.agent, count: 0, pending: [] }
+      // bin/run.js normally answers --new before oclif loads; this is the same command for every other line.
+      const flags = {
+        agent: this.args.agent,
+        db: this.flags.db,
+        client: this.flags.client,
+        format: this.flags.format,
+        event: this.flags.event,
+        sinceCursor: this.flags['since-cursor'],
+        json: this.flags.json,
+      }
+      if (isPostgres(flags, process.env)) {
+        this.error(
+          'inbox --new reads a SQLite database only; for a PostgreSQL database run inbox without --new',
+          {
+            exit: 2,
+          },
+        )
+      }
+      let hook: ReturnType<typeof runHook>
+      try {
+        hook = runHook(flags, process.env, process.cwd())
+      } catch (error) {
+        if (!(error instanceof HookInboxError)) throw error
+        if (this.jsonEnabled()) this.logJson(errorJson(error.report))
+        else process.stderr.write(formatErrorText(error.report))
+        this.exit(error.report.exitCode)
+      }
+      // With --json oclif prints the document returned.
+      if (!this.jsonEnabled()) process.stdout.write(hook.output)
+      return hook.result
     }
     const coordinator = await this.coordinator()
     const { agent } = this.args

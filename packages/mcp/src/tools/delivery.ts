@@ -235,6 +235,7 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
     },
     async (args) => {
       const status = await coordinator.status(args.message_id)
+      context.identity.assertMayRead(status)
       const text = [
         formatMessage(status.message),
         `deliveries (${status.deliveries.length}):`,

@@ -5,6 +5,7 @@ import {
   ListLimitSchema,
   MAX_LIST_LIMIT,
   MessageIdSchema,
+  type MessageV2,
   ValidationError,
 } from '@agent-comm/protocol'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
@@ -68,9 +69,15 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
           { path: 'conversation_id', message: 'give exactly one of conversation_id and message_id' },
         ])
       }
-      const conversationId =
-        args.conversation_id ?? (await coordinator.status(args.message_id!)).message.routing.conversationId
-      const all = await coordinator.conversation(conversationId)
+      const readsAs = context.identity.readsAs
+      let conversationId = args.conversation_id
+      if (conversationId === undefined) {
+        const status = await coordinator.status(args.message_id!)
+        context.identity.assertMayRead(status)
+        conversationId = status.message.routing.conversationId
+      }
+      // A bound session reads a thread through its own agent's messages only.
+      const all = await coordinator.conversation(conversationId, { visibleTo: readsAs })
       let older = all
       if (args.before !== undefined) {
         const cursor = all.find((m) => m.id === args.before)
@@ -134,7 +141,11 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
       actsAs: null,
     },
     async (args) => {
-      const conversations = await coordinator.conversations({ limit: args.limit, agent: args.agent_id })
+      const conversations = await coordinator.conversations({
+        limit: args.limit,
+        agent: args.agent_id,
+        visibleTo: context.identity.readsAs,
+      })
       const text =
         conversations.length === 0
           ? 'No conversations yet. Start one with comm_send.'
@@ -183,8 +194,14 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
       actsAs: null,
     },
     async (args) => {
-      const cursor = args.before === undefined ? undefined : (await coordinator.status(args.before)).message
+      let cursor: MessageV2 | undefined
+      if (args.before !== undefined) {
+        const status = await coordinator.status(args.before)
+        context.identity.assertMayRead(status)
+        cursor = status.message
+      }
       const found = await coordinator.search({
+        visibleTo: context.identity.readsAs,
         // With a cursor the newer matches are skipped here, so ask for the most the library gives.
         limit: cursor === undefined ? Math.min(args.limit + 1, MAX_LIST_LIMIT) : MAX_LIST_LIMIT,
         text: args.text,

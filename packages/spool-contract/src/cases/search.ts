@@ -75,6 +75,34 @@ export function searchCases(ctx: SpoolContractContext): void {
     expect(await bodies({ limit: 1 })).toHaveLength(1)
   })
 
+  it('finds, for visibleTo, only what that agent sent or was addressed or delivered, within the filters', async () => {
+    const { spool, clock } = await ctx.open()
+    const sent = await spool.send(task('parser plan', { fromAgent: 'builder', toAgent: 'architect' }))
+    clock.advance(1)
+    const received = await spool.send(task('parser task'))
+    clock.advance(1)
+    await spool.send(task('parser review', { toAgent: 'reviewer' }))
+    clock.advance(1)
+    const broadcast = await spool.send(task('parser standup', { toAgent: '*' }), {
+      recipients: ['builder', 'reviewer'],
+    })
+    const ids = async (query: Parameters<typeof spool.search>[0]) =>
+      (await spool.search(query)).map((m) => m.id)
+    // Newest first, as every search.
+    expect(await ids({ text: 'parser', visibleTo: 'builder' })).toEqual([
+      broadcast.messageId,
+      received.messageId,
+      sent.messageId,
+    ])
+    expect(await ids({ text: 'parser', visibleTo: 'builder', from: 'architect' })).toEqual([
+      broadcast.messageId,
+      received.messageId,
+    ])
+    expect(await ids({ visibleTo: 'builder', to: 'architect' })).toEqual([sent.messageId])
+    expect(await ids({ visibleTo: 'builder', from: 'reviewer' })).toEqual([])
+    expect(await ids({ text: 'parser', visibleTo: 'builder', limit: 1 })).toEqual([broadcast.messageId])
+  })
+
   it('searches with any user text without FTS syntax errors', async () => {
     const { spool } = await ctx.open()
     await spool.send(task('quote " and paren ( and AND OR NOT * and col:on'))
