@@ -314,9 +314,12 @@ describe('A2A on the relay', () => {
     expect((await client.getTask({ tenant: '', id: sent.id })).status?.state).toBe(
       TaskState.TASK_STATE_SUBMITTED,
     )
-    const answering = answerOnce(first.spool, () => ({ body: 'after restart' }))
+    let answering: Promise<string> | undefined
     const states: number[] = []
     for await (const event of client.resubscribeTask({ tenant: '', id: sent.id })) {
+      // Answered once the subscription is open (its first event is the task as it stands): answered
+      // before, a loaded machine could complete the task ahead of the subscribe, leaving nothing to follow.
+      answering ??= answerOnce(first.spool, () => ({ body: 'after restart' }))
       if (event.payload?.$case === 'statusUpdate') states.push(event.payload.value.status?.state ?? 0)
     }
     await answering

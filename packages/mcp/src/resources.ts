@@ -104,6 +104,17 @@ function inboxRequest(
   return { agentId, query: parsed.data }
 }
 
+/** Refuses, in a session bound to an agent, to read or subscribe to another agent's inbox. */
+export function assertOwnInbox(identity: SessionIdentity, agentId: string): void {
+  const own = identity.readsAs
+  if (own !== undefined && agentId !== own) {
+    throw new McpError(
+      ErrorCode.InvalidParams,
+      `This session acts as '${own}': the inbox of '${agentId}' is not its to read (read ${inboxUri(own)})`,
+    )
+  }
+}
+
 /** Registers the inbox and conversation resources. */
 export function registerResources(
   server: McpServer,
@@ -136,12 +147,7 @@ export function registerResources(
     async (uri, variables) => {
       const value = variables.agent
       const { agentId, query } = inboxRequest(uri, Array.isArray(value) ? value.join(',') : value)
-      if (identity.readsAs !== undefined && agentId !== identity.readsAs) {
-        throw new McpError(
-          ErrorCode.InvalidParams,
-          `This session acts as '${identity.readsAs}': the inbox of '${agentId}' is not its to read (read ${inboxUri(identity.readsAs)})`,
-        )
-      }
+      assertOwnInbox(identity, agentId)
       const [profile, waiting] = await Promise.all([
         coordinator.agent(agentId),
         peekInbox(coordinator, agentId, query.before === undefined ? query.limit + 1 : INBOX_SCAN_MAX),

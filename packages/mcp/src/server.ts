@@ -14,7 +14,7 @@ import { SessionIdentity } from './identity.js'
 import { InboxSubscriptions } from './inbox.js'
 import { RELAY_SECRET_TOOLS, selectTools, TOOL_NAMES } from './profiles.js'
 import type { RelaySecrets } from './relay-secrets.js'
-import { INBOX_URI_TEMPLATE, inboxAgentOf, registerResources } from './resources.js'
+import { assertOwnInbox, INBOX_URI_TEMPLATE, inboxAgentOf, registerResources } from './resources.js'
 import { finishToolGate, installToolGate } from './tool-gate.js'
 import type { ToolContext } from './tool-kit.js'
 import { registerAgentTools } from './tools/agents.js'
@@ -219,6 +219,7 @@ This session acts as agent '${identity.agent}': leave from_agent / agent_id out,
         `Cannot subscribe to ${uri}: only inboxes (${INBOX_URI_TEMPLATE}) send update notifications.`,
       )
     }
+    assertOwnInbox(identity, agentId)
     await inboxes.subscribe(uri, agentId)
     return {}
   })

@@ -137,6 +137,10 @@ describe('one identity per session', () => {
     await expect(builder.readResource({ uri: 'agent-comm://inbox/reviewer' })).rejects.toThrow(
       /acts as 'builder': the inbox of 'reviewer' is not its to read/,
     )
+    await expect(builder.subscribeResource({ uri: 'agent-comm://inbox/reviewer' })).rejects.toThrow(
+      /the inbox of 'reviewer' is not its to read/,
+    )
+    await builder.subscribeResource({ uri: 'agent-comm://inbox/builder' })
     await builder.readResource({ uri: 'agent-comm://inbox/builder' })
     const listed = await builder.listResources()
     expect(listed.resources.map((r) => r.uri)).toContain('agent-comm://inbox/builder')
