@@ -10,7 +10,7 @@ import { LOG_LEVELS } from '@agent-comm/protocol/vocabulary'
 import type { RelayConfig, RelayHandle } from '@agent-comm/relay'
 import type { RelaySecretStore } from '@agent-comm/secrets'
 import type { DatabaseFileOptions } from '@agent-comm/spool'
-import { CommandFailure, databaseOpenFailure, exitCodeFor, mayOnlyRead } from './errors.js'
+import { CommandFailure, databaseOpenFailure, ExitCode, exitCodeFor, mayOnlyRead } from './errors.js'
 
 /** What a command runs against. Close it when the command is done. */
 export interface CommandContext {
@@ -73,6 +73,13 @@ function databasePath(
   isPostgresUrl: (database: string) => boolean,
 ): string | undefined {
   if (db === undefined) return undefined
+  // An empty path would resolve to the current folder: say so rather than try to open a folder.
+  if (db.trim() === '') {
+    throw new CommandFailure('CONFIG', '--db is empty: it needs a database file or a PostgreSQL URL', {
+      hint: 'Name the SQLite file (e.g. --db data/coordination.db) or leave --db out for the default.',
+      exitCode: ExitCode.USAGE,
+    })
+  }
   return isPostgresUrl(db) ? db : resolve(cwd, db)
 }
 

@@ -59,7 +59,7 @@ describe('ack', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ error: { code: 'DELIVERY_NOT_FOUND' } })
   })
 
-  it('fails with exit code 4 for a stale receipt (the lease was lost and the message claimed again)', async () => {
+  it('fails with exit code 4 for a stale receipt, naming the live lease it does not match', async () => {
     const p = project()
     const first = await claimOne(p)
     await p.ok(['nack', first.message.id, 'agent-b', '--reason', 'retry', '--delay', '0'])
@@ -67,10 +67,46 @@ describe('ack', () => {
     expect(again.messages[0]?.lease.attempt).toBe(2)
     const run = await p.run(['ack', first.message.id, 'agent-b', '--receipt', first.lease.receipt])
     expect(run.code).toBe(4)
-    expect(run.stderr).toMatch(/^Error: Lease on message '.*' for agent 'agent-b' was lost/)
+    expect(run.stderr).toMatch(
+      /^Error: Wrong receipt for message '.*': 'agent-b' holds a live lease on it \(attempt 2/,
+    )
+    expect(run.stderr).toContain('A receipt of an earlier attempt is stale')
     const json = await p.run(['ack', first.message.id, 'agent-b', '--receipt', first.lease.receipt, '--json'])
     expect(json.code).toBe(4)
-    expect(JSON.parse(json.stdout).error.code).toBe('LEASE_LOST')
+    expect(JSON.parse(json.stdout).error.code).toBe('INVALID_STATE')
+  })
+
+  it('says a wrong receipt is wrong while the lease is live, for ack, nack and extend alike', async () => {
+    const p = project()
+    const claimed = await claimOne(p)
+    for (const command of [['ack'], ['nack', '--reason', 'x'], ['extend']]) {
+      const [name, ...flags] = command
+      const run = await p.run([
+        name!,
+        claimed.message.id,
+        'agent-b',
+        ...flags,
+        '--receipt',
+        'wrong.1',
+        '--json',
+      ])
+      expect(run.code).toBe(4)
+      expect(JSON.parse(run.stdout).error).toMatchObject({
+        code: 'INVALID_STATE',
+        message: expect.stringMatching(/^Wrong receipt .*'agent-b' holds a live lease on it \(attempt 1/),
+      })
+    }
+    // The lease was not touched: its own receipt still acks the message.
+    await p.ok(['ack', claimed.message.id, 'agent-b', '--receipt', claimed.lease.receipt])
+  })
+
+  it('says a receipt cannot match a message that was never claimed', async () => {
+    const p = project()
+    await registerAgents(p, 'agent-a', 'agent-b')
+    const id = (await p.ok(['send', 'agent-a', 'agent-b', 'work'])).stdout.trim()
+    const run = await p.run(['ack', id, 'agent-b', '--receipt', 'wrong.1'])
+    expect(run.code).toBe(4)
+    expect(run.stderr).toContain('is queued and has never been claimed')
   })
 })
 

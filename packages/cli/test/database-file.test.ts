@@ -56,6 +56,33 @@ describe('a missing database', () => {
   })
 })
 
+describe('a database path that is not a file', () => {
+  it('is a directory: every command says so and names a file inside it', async () => {
+    const dir = tempDir()
+    for (const args of [['register', 'z', '-c', 'a', '-d', 'b'], ...NO_CREATE]) {
+      const run = await runCli([...args, '--db', dir, '--json'], { cwd: dir, env: cleanEnv() })
+      expect(run.code, args.join(' ')).toBe(1)
+      expect(JSON.parse(run.stdout).error, args.join(' ')).toMatchObject({
+        code: 'STORAGE',
+        message: `The database path ${dir} is a directory, not a database file`,
+        hint: `Name a file inside it, e.g. ${join(dir, 'coordination.db')}.`,
+      })
+    }
+  })
+
+  it('is empty: a usage error rather than the current folder', async () => {
+    const dir = tempDir()
+    for (const args of [
+      ['agents', '--db='],
+      ['register', 'z', '-c', 'a', '-d', 'b', '--db', ''],
+    ]) {
+      const run = await runCli(args, { cwd: dir, env: cleanEnv() })
+      expect(run.code, args.join(' ')).toBe(2)
+      expect(run.stderr).toContain('Error: --db is empty: it needs a database file or a PostgreSQL URL')
+    }
+  })
+})
+
 describe("another application's SQLite file", () => {
   it('is refused unless --allow-foreign-tables is given', async () => {
     const dir = tempDir()

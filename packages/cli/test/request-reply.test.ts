@@ -26,6 +26,22 @@ describe('agent-comm request / reply', () => {
     expect(run.stdout).toBe('yes, go\n')
   })
 
+  it('refuses a reply from an agent that did not receive the message, the requester included', async () => {
+    const p = project()
+    await registerAgents(p, 'architect', 'human')
+    const id = (await p.ok(['send', 'architect', 'human', 'May I deploy?'])).stdout.trim()
+    for (const replier of ['architect', 'stranger']) {
+      const run = await p.run(['reply', id, replier, 'yes', '--json'])
+      expect(run.code).toBe(1)
+      const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string; hint: string } }
+      expect(error.code).toBe('FORBIDDEN')
+      expect(error.message).toBe(`Agent '${replier}' may not reply to message '${id}': it did not receive it`)
+      expect(error.hint).toContain('Only a recipient of a message can reply to it')
+    }
+    const { pending } = await p.json<{ pending: unknown[] }>(['inbox', 'architect'])
+    expect(pending).toHaveLength(0)
+  })
+
   it('exits 5 (TIMEOUT) naming the request id when no reply comes in time', async () => {
     const p = project()
     await registerAgents(p, 'architect', 'builder')

@@ -24,6 +24,7 @@ import {
   DEFAULT_CLAIM_LIMIT,
   DEFAULT_LEASE_SECONDS,
   DEFAULT_TTL_HOURS,
+  ForbiddenError,
   IdempotencyKeySchema,
   IdGenerator,
   isAgentCommError,
@@ -53,6 +54,7 @@ import type {
 import { claimThenWait } from '@agent-comm/spool'
 import type { Context } from '@opentelemetry/api'
 import { z } from 'zod'
+import { diagnoseReceipt } from './lease-diagnosis.js'
 import { type AwaitReplyOptions, takeReply } from './request.js'
 import {
   type DefaultRoute,
@@ -335,15 +337,14 @@ export class Coordinator {
 
   /**
    * Answers a message: to its sender, in its conversation, with `replyTo` set and the subject prefixed
-   * `Re: `. The reply comes from the original recipient unless `fields.fromAgent` says otherwise.
+   * `Re: `. The reply comes from the original recipient unless `fields.fromAgent` says otherwise; an agent
+   * that did not receive the message may not reply to it (`FORBIDDEN`).
    */
   async reply(original: MessageV2 | ClaimedMessage | string, fields: ReplyFields, options: SendOptions = {}) {
     this.#open()
     const claimed = typeof original !== 'string' && 'lease' in original ? original : undefined
-    const source =
-      typeof original === 'string'
-        ? (await this.status(original)).message
-        : (claimed?.message ?? (original as MessageV2))
+    const status = typeof original === 'string' ? await this.status(original) : undefined
+    const source = status?.message ?? claimed?.message ?? (original as MessageV2)
     const fromAgent = fields.fromAgent ?? claimed?.lease.recipient ?? source.toAgent
     if (fromAgent === BROADCAST_TARGET || fromAgent.startsWith(CAPABILITY_TARGET_PREFIX)) {
       throw new ValidationError(
@@ -351,6 +352,7 @@ export class Coordinator {
         [{ path: 'fromAgent', message: 'required when replying to a group message' }],
       )
     }
+    await this.#requireRecipient(source, fromAgent, claimed, status)
     const thread = replyThread(source)
     const message = this.#complete({
       ...fields,
@@ -364,6 +366,30 @@ export class Coordinator {
       },
     })
     return this.#tracedSend(message, options, replyParent(source))
+  }
+
+  /**
+   * Only a recipient of a message answers it: else any agent (the requester itself, a stranger) could put
+   * words in a recipient's place and resolve a waiting `request`. A claimed message was received by its
+   * claimer and a direct message by the agent it names; otherwise the message's deliveries tell, looked up
+   * wherever it is held (a relay too). The refusal does not say who the recipients are.
+   */
+  async #requireRecipient(
+    source: MessageV2,
+    fromAgent: string,
+    claimed: ClaimedMessage | undefined,
+    status: MessageStatus | undefined,
+  ): Promise<void> {
+    if (claimed?.lease.recipient === fromAgent || source.toAgent === fromAgent) return
+    const deliveries = (status ?? (await this.status(source.id))).deliveries
+    if (deliveries.some((d) => d.recipient === fromAgent)) return
+    throw new ForbiddenError(
+      `Agent '${fromAgent}' may not reply to message '${source.id}': it did not receive it`,
+      {
+        hint: 'Only a recipient of a message can reply to it: reply as the agent it was delivered to, or send a new message instead.',
+        details: { messageId: source.id, agentId: fromAgent },
+      },
+    )
   }
 
   /**
@@ -665,7 +691,10 @@ export class Coordinator {
       () => settleAttributes(ref, messageId, agentId),
       async () => {
         const transport = await this.#settleThrough(ref, agent, agentId)
-        const result = await transport.ack(messageId, agentId, { receipt })
+        const result = await this.#fenced(
+          { messageId, agentId, receipt, byHand: typeof ref === 'string' },
+          () => transport.ack(messageId, agentId, { receipt }),
+        )
         if (typeof ref !== 'string') this.#settled.add(ref)
         await this.#registry.touch(agentId)
         return result
@@ -688,7 +717,10 @@ export class Coordinator {
       () => settleAttributes(ref, messageId, agentId),
       async (span) => {
         const transport = await this.#settleThrough(ref, agent, agentId)
-        const result = await transport.nack(messageId, agentId, { ...options, receipt })
+        const result = await this.#fenced(
+          { messageId, agentId, receipt, byHand: typeof ref === 'string' },
+          () => transport.nack(messageId, agentId, { ...options, receipt }),
+        )
         if (typeof ref !== 'string') this.#settled.add(ref)
         if (result.status === 'failed') span.setAttribute('agent_comm.dead_lettered', true)
         await this.#registry.touch(agentId)
@@ -707,10 +739,39 @@ export class Coordinator {
     this.#open()
     const { messageId, agentId, receipt } = this.#target(ref, agent, options.receipt)
     const transport = await this.#settleThrough(ref, agent, agentId)
-    return transport.extendLease(messageId, agentId, {
-      leaseSeconds: options.leaseSeconds ?? this.#settings.leaseSeconds,
-      receipt,
-    }) as Promise<ExtendLeaseResult>
+    return this.#fenced({ messageId, agentId, receipt, byHand: typeof ref === 'string' }, () =>
+      transport.extendLease(messageId, agentId, {
+        leaseSeconds: options.leaseSeconds ?? this.#settings.leaseSeconds,
+        receipt,
+      }),
+    ) as Promise<ExtendLeaseResult>
+  }
+
+  /**
+   * Runs an ack, nack or lease extension fenced by `receipt`, and turns a `LEASE_LOST` for a receipt given
+   * by hand that was in fact a wrong receipt on a live lease, or one for a message never claimed, into what
+   * it was (see
+   * {@link diagnoseReceipt}), looking the delivery up wherever the message is held.
+   */
+  async #fenced<T>(
+    use: { messageId: string; agentId: string; receipt: string | undefined; byHand: boolean },
+    run: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await run()
+    } catch (error) {
+      const { receipt } = use
+      if (!use.byHand || receipt === undefined || !isAgentCommError(error, 'LEASE_LOST')) throw error
+      // The lost lease stands if the delivery cannot be looked up: it is the transport's own answer.
+      const status = await this.status(use.messageId).catch(() => undefined)
+      const delivery = status?.deliveries.find((d) => d.recipient === use.agentId)
+      throw diagnoseReceipt(
+        error,
+        { messageId: use.messageId, agentId: use.agentId, receipt },
+        delivery,
+        this.#clock.now(),
+      )
+    }
   }
 
   /**

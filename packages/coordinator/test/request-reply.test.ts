@@ -169,3 +169,57 @@ describe('request / reply', () => {
     expect(await coord.pending('builder')).toHaveLength(1)
   })
 })
+
+describe('who may reply', () => {
+  it('refuses a reply from the requester itself, and the waiting request takes the recipient’s', async () => {
+    const { coord } = await setup()
+    const waiting = coord.request(
+      { fromAgent: 'architect', toAgent: 'builder', body: 'q' },
+      { timeoutMs: 30_000 },
+    )
+    const [task] = await coord.poll('builder', { waitMs: 10_000 })
+    await expect(
+      coord.reply(task!.message.id, { fromAgent: 'architect', body: 'self' }),
+    ).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      message: expect.stringContaining("Agent 'architect' may not reply"),
+      hint: expect.stringContaining('Only a recipient of a message can reply to it'),
+    })
+    await coord.reply(task!, { body: 'real' })
+    expect((await waiting).body).toBe('real')
+  })
+
+  it('refuses a reply from an agent that did not receive the message, without naming who did', async () => {
+    const { coord } = await setup()
+    const { messageId } = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'q' })
+    const refused = coord.reply(messageId, { fromAgent: 'stranger', body: 'hi' })
+    await expect(refused).rejects.toMatchObject({ code: 'FORBIDDEN' })
+    await expect(coord.reply(messageId, { fromAgent: 'stranger', body: 'hi' })).rejects.not.toThrow(/builder/)
+    const [claimed] = await coord.poll('builder')
+    await expect(coord.reply(claimed!, { fromAgent: 'stranger', body: 'hi' })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    })
+    expect(await coord.pending('architect')).toHaveLength(0)
+  })
+
+  it('lets each recipient of a broadcast reply to it by id', async () => {
+    const { coord } = await setup()
+    await coord.register({ agentId: 'tester' })
+    const { messageId } = await coord.send({ fromAgent: 'architect', toAgent: '*', body: 'all' })
+    await coord.reply(messageId, { fromAgent: 'tester', body: 'seen' })
+    expect((await coord.pending('architect')).map((m) => m.message.body)).toEqual(['seen'])
+  })
+
+  it('looks the recipients up behind a relay', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 1, 3, 14, 30))
+    const http = await fakeHttpTransport(clock)
+    const { coord } = await setup({ clock, http: () => http.transport })
+    await coord.register({ agentId: 'remote', transport: 'http', relayUrl: 'http://b:8420' })
+    const { messageId } = await coord.send({ fromAgent: 'architect', toAgent: 'remote', body: 'q' })
+    await expect(coord.reply(messageId, { fromAgent: 'builder', body: 'x' })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    })
+    await coord.reply(messageId, { body: 'from remote' })
+    expect((await coord.pending('architect')).map((m) => m.message.body)).toEqual(['from remote'])
+  })
+})

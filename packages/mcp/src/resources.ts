@@ -2,7 +2,12 @@ import type { Coordinator } from '@agent-comm/coordinator'
 import { AgentIdSchema, MAX_LIST_LIMIT, MessageIdSchema } from '@agent-comm/protocol'
 import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js'
 import type { Variables } from '@modelcontextprotocol/sdk/shared/uriTemplate.js'
-import { ErrorCode, McpError, type ReadResourceResult } from '@modelcontextprotocol/sdk/types.js'
+import {
+  ErrorCode,
+  McpError,
+  type ReadResourceResult,
+  type ServerCapabilities,
+} from '@modelcontextprotocol/sdk/types.js'
 import { z } from 'zod'
 import { DEFAULT_READ_BODY_CHARS, trimmed } from './budget.js'
 import { plural } from './format.js'
@@ -224,4 +229,18 @@ export function registerResources(
       return json(uri, { conversationId, count: messages.length, messages })
     },
   )
+  withdrawResourceListChanged(server)
+}
+
+/**
+ * Takes back the `resources.listChanged` the SDK declares when a resource is registered: the lists (an inbox
+ * per registered agent, the recent conversations) change with every registration and message and the server
+ * sends no `notifications/resources/list_changed` for them, so declaring it would tell a client it may cache
+ * the list until told otherwise. Clients list again when they need to (see the README). The SDK keeps the
+ * capabilities it answers `initialize` with behind a method TypeScript calls private; resources.test
+ * checks `initialize`, so an SDK that moves it fails there.
+ */
+function withdrawResourceListChanged(server: McpServer): void {
+  const declared = (server.server as unknown as { getCapabilities(): ServerCapabilities }).getCapabilities()
+  if (declared.resources !== undefined) delete declared.resources.listChanged
 }

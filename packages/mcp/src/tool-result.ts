@@ -38,6 +38,9 @@ function toolHint(error: AgentCommError): string | undefined {
     case ErrorCode.LEASE_LOST:
       return 'Another consumer now owns it: do not act on it again. Poll with comm_poll for new work; use a longer lease_seconds for slow work.'
     case ErrorCode.INVALID_STATE:
+      if (details.reason === 'WRONG_RECEIPT') {
+        return `Pass the receipt comm_poll returned with attempt ${String(details.attempt)} of this message (receipts of earlier claims are stale); if that claim was yours, the lease is still yours.`
+      }
       if (error.message.includes('is not leased by this agent')) {
         return 'Claim it first with comm_poll, or see its state with comm_message_status.'
       }

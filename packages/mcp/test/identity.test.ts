@@ -25,6 +25,22 @@ describe('one identity per session', () => {
     expect(back.messages[0]!.message.fromAgent).toBe('builder')
   })
 
+  it('refuses a reply to a message the bound agent did not receive', async () => {
+    const coordinator = await openCoordinator()
+    await coordinator.register({ agentId: 'architect', capabilities: [] })
+    await coordinator.register({ agentId: 'boss', capabilities: [] })
+    const { messageId } = await coordinator.send({
+      fromAgent: 'architect',
+      toAgent: 'boss',
+      body: 'for boss',
+    })
+    const evil = await connect(coordinator, { agent: 'evil' })
+    const error = await fails(evil, 'comm_reply', { message_id: messageId, body: 'approved' })
+    expect(error).toMatch(/^FORBIDDEN: Agent 'evil' may not reply to message/)
+    expect(error).toContain('Only a recipient of a message can reply to it')
+    expect(await coordinator.pending('architect')).toHaveLength(0)
+  })
+
   it('refuses to send, reply, poll, ack or nack as another agent', async () => {
     const coordinator = await openCoordinator()
     await coordinator.register({ agentId: 'architect', capabilities: [] })

@@ -168,6 +168,12 @@ describe('inbox resource', () => {
     ])
   })
 
+  it('declares subscriptions but not list changes, which it never announces', async () => {
+    const { alice } = await twoAgents()
+    const resources = alice.getServerCapabilities()?.resources
+    expect(resources).toEqual({ subscribe: true })
+  })
+
   it('round-trips agent ids through URIs', () => {
     expect(inboxAgentOf(inboxUri('team:lead@host'))).toBe('team:lead@host')
     expect(inboxAgentOf('agent-comm://inbox/team:lead@host')).toBe('team:lead@host')

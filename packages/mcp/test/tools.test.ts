@@ -264,6 +264,13 @@ describe('comm_poll', () => {
     )
   })
 
+  it("names one ceiling for a limit far past it, not the library's as well", async () => {
+    const { client } = await setup()
+    const error = await fails(client, 'comm_poll', { agent_id: 'builder', limit: 100_000 })
+    expect(error).toContain('limit: must be at most 100')
+    expect(error).not.toContain('1000')
+  })
+
   it('tells an unregistered agent to register', async () => {
     const { client } = await setup()
     expect(await fails(client, 'comm_poll', { agent_id: 'ghost' })).toContain('comm_register_agent')

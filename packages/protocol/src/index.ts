@@ -122,6 +122,7 @@ export {
   AckOptionsSchema,
   ClaimLimitSchema,
   ClaimOptionsSchema,
+  claimLimitSchema,
   DelaySecondsSchema,
   ExtendLeaseOptionsSchema,
   LeaseSecondsSchema,

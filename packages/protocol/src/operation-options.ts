@@ -22,12 +22,21 @@ export const MaxAttemptsSchema = z
   .min(1, 'must be at least 1')
   .max(bounds.MAX_DELIVERY_ATTEMPTS)
 
+/**
+ * How many messages one claim takes: 1 to `max` (the library's 1000 unless a caller lowers it, as the MCP
+ * poll tool does). One bound, one message: a lower ceiling is not chained onto the library's, which would
+ * report two contradictory maxima for one value.
+ */
+export function claimLimitSchema(max: number = bounds.MAX_CLAIM_LIMIT) {
+  return z
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(Math.min(max, bounds.MAX_CLAIM_LIMIT), `must be at most ${Math.min(max, bounds.MAX_CLAIM_LIMIT)}`)
+}
+
 /** How many messages one claim takes: 1–1000. */
-export const ClaimLimitSchema = z
-  .number()
-  .int('must be a whole number')
-  .min(1, 'must be at least 1')
-  .max(bounds.MAX_CLAIM_LIMIT, `must be at most ${bounds.MAX_CLAIM_LIMIT}`)
+export const ClaimLimitSchema = claimLimitSchema()
 
 /** How many rows one listing (search, pending, conversations, failed deliveries) returns: 1–1000. */
 export const ListLimitSchema = z

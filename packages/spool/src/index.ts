@@ -6,6 +6,7 @@ export { DEFAULT_IDEMPOTENCY_WINDOW_MS, Spool } from './spool.js'
 export { sqliteConnection } from './sqlite/connection.js'
 export type { ConnectionOptions, DatabaseFileOptions } from './sqlite/database.js'
 export {
+  DIRECTORY_PATH,
   FOREIGN_DATABASE,
   MISSING_DATABASE,
   openConnection,

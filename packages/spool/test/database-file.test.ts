@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
-import { FOREIGN_DATABASE, MISSING_DATABASE, Spool } from '../src/index.js'
+import { DIRECTORY_PATH, FOREIGN_DATABASE, MISSING_DATABASE, Spool } from '../src/index.js'
 import { tempDir } from './helpers.js'
 
 /** The error `promise` rejects with. */
@@ -79,6 +79,24 @@ describe('opening a database file', () => {
     expect(error.code).toBe('STORAGE')
     expect(error.details.reason).toBe(MISSING_DATABASE)
     expect(existsSync(join(path, '..'))).toBe(false)
+  })
+
+  it('refuses a directory as the database, for writing and reading alike, naming a file inside it', async () => {
+    const dir = tempDir()
+    for (const options of [{}, { create: false }, { readonly: true }]) {
+      const error = (await failure(Spool.open({ path: dir, ...options }))) as {
+        code: string
+        message?: string
+        hint?: string
+        details: Record<string, unknown>
+      }
+      expect(error).toMatchObject({
+        code: 'STORAGE',
+        message: `The database path ${dir} is a directory, not a database file`,
+        details: { reason: DIRECTORY_PATH, path: dir },
+      })
+      expect(error.hint).toContain(join(dir, 'coordination.db'))
+    }
   })
 
   it('opens an existing database with create: false', async () => {

@@ -1,10 +1,8 @@
 import {
   AgentIdSchema,
-  ClaimLimitSchema,
+  claimLimitSchema,
   DEFAULT_CLAIM_LIMIT,
   DEFAULT_LEASE_SECONDS,
-  InvalidStateError,
-  isAgentCommError,
   LeaseSecondsSchema,
   MessageIdSchema,
 } from '@agent-comm/protocol'
@@ -56,37 +54,6 @@ function reportProgress(extra: ToolExtra, agentId: string, waitSeconds: number):
   return () => clearInterval(timer)
 }
 
-/**
- * Runs an ack or nack. The spool reports any receipt that does not match as a lost lease; when the
- * delivery is in fact still leased to this agent and live, the receipt was simply wrong (a typo, or one
- * from an earlier claim), and the model should retry with the right one rather than give the work up.
- */
-async function wrongReceipt<T>(
-  context: ToolContext,
-  args: { message_id: string; agent_id: string; receipt?: string | undefined },
-  run: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await run()
-  } catch (error) {
-    if (!isAgentCommError(error, 'LEASE_LOST') || args.receipt === undefined) throw error
-    const status = await context.coordinator.status(args.message_id).catch(() => undefined)
-    const delivery = status?.deliveries.find((d) => d.recipient === args.agent_id)
-    const live =
-      delivery?.status === 'leased' &&
-      delivery.leaseUntil !== null &&
-      Date.parse(delivery.leaseUntil) > context.clock.now()
-    if (!live) throw error
-    throw new InvalidStateError(
-      `Wrong receipt for message '${args.message_id}': '${args.agent_id}' holds a live lease on it (attempt ${delivery.attempt}, until ${delivery.leaseUntil}), but not with receipt '${args.receipt}'`,
-      {
-        hint: `Pass the receipt comm_poll returned with attempt ${delivery.attempt} of this message (receipts of earlier claims are stale); the lease is still yours.`,
-        details: { messageId: args.message_id, agentId: args.agent_id, reason: 'WRONG_RECEIPT' },
-      },
-    )
-  }
-}
-
 /** comm_poll, comm_ack, comm_nack, comm_message_status. */
 export function registerDeliveryTools(server: McpServer, context: ToolContext): void {
   const { coordinator } = context
@@ -107,7 +74,7 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
         'with comm_nack if you cannot handle it.',
       inputSchema: {
         agent_id: AgentIdSchema.describe('your agent id (the recipient)'),
-        limit: ClaimLimitSchema.max(MAX_TOOL_CLAIM_LIMIT)
+        limit: claimLimitSchema(MAX_TOOL_CLAIM_LIMIT)
           .default(DEFAULT_CLAIM_LIMIT)
           .describe(`claim at most this many (1-${MAX_TOOL_CLAIM_LIMIT}, default ${DEFAULT_CLAIM_LIMIT})`),
         lease_seconds: LeaseSecondsSchema.optional().describe(
@@ -198,9 +165,8 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
       actsAs: { parameter: 'agent_id', registered: false },
     },
     async (args) => {
-      const result = await wrongReceipt(context, args, () =>
-        coordinator.ack(args.message_id, args.agent_id, { receipt: args.receipt }),
-      )
+      // A wrong receipt on a live lease comes back as INVALID_STATE, not LEASE_LOST: the coordinator tells.
+      const result = await coordinator.ack(args.message_id, args.agent_id, { receipt: args.receipt })
       const text = result.alreadyAcked
         ? `Message ${result.messageId} was already acknowledged by '${result.recipient}'; nothing changed.`
         : `Acknowledged message ${result.messageId} for '${result.recipient}': it will not be delivered again.`
@@ -236,14 +202,12 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
       actsAs: { parameter: 'agent_id', registered: false },
     },
     async (args) => {
-      const result = await wrongReceipt(context, args, () =>
-        coordinator.nack(args.message_id, args.agent_id, {
-          reason: args.reason,
-          delaySeconds: args.delay_seconds,
-          deadLetter: args.dead_letter,
-          receipt: args.receipt,
-        }),
-      )
+      const result = await coordinator.nack(args.message_id, args.agent_id, {
+        reason: args.reason,
+        delaySeconds: args.delay_seconds,
+        deadLetter: args.dead_letter,
+        receipt: args.receipt,
+      })
       const text =
         result.status === 'failed'
           ? `Message ${result.messageId} for '${result.recipient}' is dead-lettered (failed after attempt ${result.attempt} of ${result.maxAttempts}); it will not be delivered again.`

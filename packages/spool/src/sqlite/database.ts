@@ -57,6 +57,9 @@ export const FOREIGN_DATABASE = 'foreign-tables'
 /** `StorageError.details.reason` of a write refused because this user may only read the database. */
 export const READ_ONLY_DATABASE = 'read-only'
 
+/** `details.reason` of the `StorageError` for a database path that names a directory. */
+export const DIRECTORY_PATH = 'directory'
+
 /**
  * Makes sure `path` may be opened as asked: creates its folder when the file may be created, or throws a
  * `StorageError` (reason {@link MISSING_DATABASE}) when it is missing and may not be. `:memory:` passes.
@@ -69,6 +72,14 @@ export function prepareDatabaseFile(path: string, options: DatabaseFileOptions =
       })
     }
     return
+  }
+  // SQLite cannot open a folder, and says so as "disk I/O error" or, through the write check, as a
+  // read-only file: named here, for writers and readers alike.
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true) {
+    throw new StorageError(`The database path ${path} is a directory, not a database file`, {
+      hint: `Name a file inside it, e.g. ${join(path, 'coordination.db')}.`,
+      details: { reason: DIRECTORY_PATH, path },
+    })
   }
   if (options.readonly !== true && (options.create ?? true)) {
     try {
