@@ -51,7 +51,9 @@ function openFailure(error: unknown): unknown {
   if (!isAgentCommError(error)) return error
   const restart =
     'Then restart this MCP server (reconnect it in the client): it opens the database once, at start.'
-  return new AgentCommError(error.code, `Could not open the database: ${error.message}`, {
+  // A setting the environment got wrong is no database failure: say which it is.
+  const what = error.code === 'CONFIG' ? 'Could not start' : 'Could not open the database'
+  return new AgentCommError(error.code, `${what}: ${error.message}`, {
     hint: error.hint === undefined ? restart : `${error.hint} ${restart}`,
     details: error.details,
     cause: error,
@@ -147,7 +149,7 @@ export async function startStdioServer(options: StdioServerOptions = {}): Promis
         error: error instanceof Error ? error.message : String(error),
         ...(hint === undefined ? {} : { hint }),
       },
-      'could not open the database: every tool call answers this error; fix it, then restart the server',
+      'could not start: every tool call answers this error; fix it, then restart the server',
     )
   })
   let closing: Promise<void> | undefined
