@@ -149,7 +149,7 @@ export async function startStdioServer(options: StdioServerOptions = {}): Promis
         error: error instanceof Error ? error.message : String(error),
         ...(hint === undefined ? {} : { hint }),
       },
-      'could not start: every tool call answers this error; fix it, then restart the server',
+      'cannot serve tool calls: every tool call answers this error; fix it, then restart the server',
     )
   })
   let closing: Promise<void> | undefined

@@ -57,7 +57,8 @@ describe('agent-comm-mcp over stdio', () => {
     }
     // Still serving: the connection was never closed.
     expect((await client.listTools()).tools.length).toBeGreaterThan(0)
-    expect(stderr()).toContain('could not open the database')
+    expect(stderr()).toContain('cannot serve tool calls')
+    expect(stderr()).toContain('Could not open the database: PostgreSQL')
   })
 
   it('writes nothing but JSON-RPC frames to stdout, even with debug logs and bad input, and exits when stdin ends', async () => {
