@@ -123,17 +123,22 @@ export async function openContext(options: ContextOptions = {}): Promise<Command
       // with the acting agent's AGENT_COMM_SECRET_<AGENT>. A missing secret fails the call that needs it
       // with a ConfigError naming the variable and `agent-comm relay gen-secret`.
       http: (profile) =>
-        new DeferredTransport('http', async () => {
-          const { HttpTransport, secretFromEnv } = await loadTransportHttp()
-          return new HttpTransport({
-            // The registry refuses an http agent without a relay URL.
-            baseUrl: profile.relayUrl!,
-            secretFor: (agentId) => secretFromEnv(process.env, agentId),
-            identity: options.actingAgent ?? profile.agentId,
-            // Claimed messages it cannot read (dead-lettered alone) are reported here.
-            logger,
-          })
-        }),
+        new DeferredTransport(
+          'http',
+          async () => {
+            const { HttpTransport, secretFromEnv } = await loadTransportHttp()
+            return new HttpTransport({
+              // The registry refuses an http agent without a relay URL.
+              baseUrl: profile.relayUrl!,
+              secretFor: (agentId) => secretFromEnv(process.env, agentId),
+              identity: options.actingAgent ?? profile.agentId,
+              // Claimed messages it cannot read (dead-lettered alone) are reported here.
+              logger,
+            })
+            // HttpTransport claims one reply (the relay's replies route): `request` can wait through it.
+          },
+          { claimsReplies: true },
+        ),
     })
   const allowForeignTables = options.allowForeignTables ?? false
   const onServer = isPostgresUrl(config.dbPath)

@@ -12,9 +12,24 @@ export class DeferredTransport implements Transport {
   #transport: Promise<Transport> | undefined
   #closed = false
 
-  constructor(kind: Transport['kind'], build: () => Promise<Transport>) {
+  /**
+   * Claims the one reply to a request, when the transport it stands for can (`claimsReplies`): the
+   * coordinator reads its presence as whether a requester on this transport can wait for a reply, before
+   * the real transport is built.
+   */
+  readonly claimReply?: Transport['claimReply']
+
+  constructor(
+    kind: Transport['kind'],
+    build: () => Promise<Transport>,
+    options: { claimsReplies?: boolean } = {},
+  ) {
     this.kind = kind
     this.#build = build
+    if (options.claimsReplies === true) {
+      this.claimReply = (...args) =>
+        this.#use((t) => (t.claimReply as NonNullable<Transport['claimReply']>).call(t, ...args))
+    }
   }
 
   // Each method takes its signature from the contract and forwards to the transport, built on first use.

@@ -141,6 +141,26 @@ describe('cross-device messaging through the relay', () => {
     expect(await exited(relay)).toBe(0)
   })
 
+  it('waits through the relay for the reply to a request an http agent sent (request, then reply)', async () => {
+    const { relay, url, secrets, onA } = await crossDevice()
+    const http = ['-c', 'work', '-d', 'elsewhere', '--transport-type', 'http', '--relay-url', url]
+    for (const agent of ['agent-a', 'agent-b']) expect((await onA(['register', agent, ...http])).code).toBe(0)
+    const requesting = onA(
+      ['request', 'agent-a', 'agent-b', 'ready to ship?', '--wait', '300', '--json'],
+      secrets,
+    )
+    const poll = await onA(['poll', 'agent-b', '--wait', '300', '--json'], secrets)
+    const [asked] = (JSON.parse(poll.stdout) as { messages: Claimed[] }).messages
+    expect(asked?.message.body).toBe('ready to ship?')
+    const reply = await onA(['reply', asked!.message.id, 'agent-b', 'ship it'], secrets)
+    expect(reply.code, reply.stderr).toBe(0)
+    const answered = await requesting
+    expect(answered.code, answered.stderr).toBe(0)
+    expect(JSON.parse(answered.stdout)).toMatchObject({ reply: { body: 'ship it', fromAgent: 'agent-b' } })
+    relay.kill('SIGTERM')
+    expect(await exited(relay)).toBe(0)
+  })
+
   it('follows an http agent: a message sent later arrives through the relay, and SIGTERM stops it', async () => {
     const { url, secrets, db, onA } = await crossDevice()
     await onA([

@@ -55,7 +55,7 @@ import { claimThenWait } from '@agent-comm/spool'
 import type { Context } from '@opentelemetry/api'
 import { z } from 'zod'
 import { diagnoseReceipt } from './lease-diagnosis.js'
-import { type AwaitReplyOptions, takeReply } from './request.js'
+import { type AwaitReplyOptions, assertAwaitsReplies, takeReply } from './request.js'
 import {
   type DefaultRoute,
   TransportRouter as Router,
@@ -405,6 +405,8 @@ export class Coordinator {
     this.#open()
     const { timeoutMs, signal, leaseSeconds, ...sendOptions } = options
     const message = this.#complete(input)
+    // A requester that cannot wait for its reply is refused before anything is sent.
+    assertAwaitsReplies(await this.#transportOf(message.fromAgent), message.fromAgent)
     return inSpan(
       'agent-comm request',
       SpanKind.CLIENT,

@@ -19,6 +19,21 @@ export interface AwaitReplyOptions {
 }
 
 /**
+ * Refuses a requester whose transport cannot claim one reply (the file transport): checked before a
+ * request is sent, so a refused request is never left behind unanswered.
+ */
+export function assertAwaitsReplies(transport: Transport, requester: string): void {
+  if (transport.claimReply !== undefined) return
+  throw new ValidationError(
+    `Agent '${requester}' receives through the ${transport.kind} transport, which cannot wait for one reply`,
+    [{ path: 'fromAgent', message: `a requester on the ${transport.kind} transport cannot await replies` }],
+    {
+      hint: 'Send the request from an agent on the sqlite or http transport, or send it and poll for the reply.',
+    },
+  )
+}
+
+/**
  * Waits on `transport` until `requester` has a reply to `requestId`, claims only that reply and acks it:
  * replies to the requester's other requests and its ordinary messages are never touched. Real time bounds
  * the wait (an injected clock does not move timers); a timeout rejects with {@link RequestTimeoutError}.
@@ -29,14 +44,8 @@ export async function takeReply(
   requestId: string,
   options: AwaitReplyOptions & { leaseSeconds: number },
 ): Promise<ClaimedMessage> {
-  const claimReply = transport.claimReply?.bind(transport)
-  if (claimReply === undefined) {
-    throw new ValidationError(
-      `Agent '${requester}' receives through the ${transport.kind} transport, which cannot wait for one reply`,
-      [{ path: 'fromAgent', message: `a requester on the ${transport.kind} transport cannot await replies` }],
-      { hint: 'Send the request from an agent on the sqlite or http transport, or poll for the reply.' },
-    )
-  }
+  assertAwaitsReplies(transport, requester)
+  const claimReply = (transport.claimReply as NonNullable<Transport['claimReply']>).bind(transport)
   const timeoutMs = options.timeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS
   const timer = new AbortController()
   const handle = setTimeout(() => timer.abort(), timeoutMs)
