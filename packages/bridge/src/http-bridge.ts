@@ -1,11 +1,14 @@
-import type { MessageV2, Payload } from '@agent-comm/protocol'
-import { PayloadSchema } from '@agent-comm/protocol'
+import type { Logger, MessageV2, Payload } from '@agent-comm/protocol'
+import { ConfigError, PayloadSchema, toValidationError } from '@agent-comm/protocol'
 import type { Bridge, BridgeContext, BridgeResult } from './bridge.js'
 import { DEFAULT_MAX_REPLY_BYTES, describeError } from './bridge.js'
 
 /** Options of {@link HttpBridge}. */
 export interface HttpBridgeOptions {
-  /** The webhook: each message is POSTed here as JSON. */
+  /**
+   * The webhook: each message is POSTed here as JSON. A URL with credentials (`https://user:pw@host/…`) is
+   * refused: fetch cannot send it, and the credentials would show in errors; put them in `headers`.
+   */
   url: string
   /** Checked by `isAvailable` with a GET (default: `url`). */
   healthUrl?: string
@@ -25,8 +28,9 @@ const RETRYABLE_STATUSES = new Set([408, 425, 429])
 
 /**
  * POSTs each message to a webhook as `{ "message": MessageV2, "attempt": n }` and takes the response body
- * as the reply — or, for a JSON object answer, its `replyText` (and optional `replyPayload`). A 2xx is
- * success; 5xx, 408, 429 and connection errors are retried; any other 4xx is dead-lettered.
+ * as the reply — or, for a JSON object answer, its `replyText` and `replyPayload`. A 2xx is success (one
+ * whose reply fields are malformed is dead-lettered); 5xx, 408, 429 and connection errors are retried; any
+ * other 4xx is dead-lettered.
  */
 export class HttpBridge implements Bridge {
   readonly name: string
@@ -38,15 +42,24 @@ export class HttpBridge implements Bridge {
     const url = new URL(options.url)
     if (url.protocol !== 'http:' && url.protocol !== 'https:')
       throw new TypeError('HttpBridge needs an http(s) URL')
+    refuseCredentials('url', url)
+    if (options.healthUrl !== undefined) refuseCredentials('healthUrl', new URL(options.healthUrl))
     this.#options = options
     this.#fetch = options.fetch ?? fetch
     this.#maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_REPLY_BYTES
     if (!Number.isInteger(this.#maxBytes) || this.#maxBytes < 1)
       throw new TypeError('HttpBridge maxResponseBytes must be a positive integer')
-    this.name = `webhook ${url.origin}${url.pathname}`
+    this.name = `webhook ${redactUrl(url)}`
   }
 
   async forward(message: MessageV2, context: BridgeContext): Promise<BridgeResult> {
+    const result = await this.#forward(message, context)
+    // The reason becomes the delivery's lastError, which the sender reads (`status`, the relay): a URL in
+    // it, from fetch or from the webhook's own answer, loses its credentials and query first.
+    return result.error === undefined ? result : { ...result, error: redactUrlsIn(result.error) }
+  }
+
+  async #forward(message: MessageV2, context: BridgeContext): Promise<BridgeResult> {
     let response: Response
     try {
       response = await this.#fetch(this.#options.url, {
@@ -93,7 +106,16 @@ export class HttpBridge implements Bridge {
         retryable: false,
       }
     }
-    return { success: true, ...replyFrom(text, response.headers.get('content-type')) }
+    const reply = replyFrom(text, response.headers.get('content-type'))
+    if ('malformed' in reply) return this.#malformed(reply.malformed, context.logger)
+    return { success: true, ...reply }
+  }
+
+  /** A 2xx answer whose reply fields are wrong: the webhook's error, and it would answer the same again. */
+  #malformed(problem: string, logger: Logger): BridgeResult {
+    const error = `${this.name} answered 2xx with a malformed reply: ${problem}`
+    logger.warn({ bridge: this.name, problem }, 'webhook reply is malformed; dead-lettering the message')
+    return { success: false, error, retryable: false }
   }
 
   async isAvailable(signal?: AbortSignal): Promise<boolean> {
@@ -145,21 +167,74 @@ async function readCapped(
   return { text: Buffer.concat(chunks).toString('utf8'), overflow: false }
 }
 
-function replyFrom(text: string, contentType: string | null): { replyText?: string; replyPayload?: Payload } {
+/** The reply fields of a 2xx answer, or what is wrong with them. */
+type WebhookReply = { replyText?: string; replyPayload?: Payload } | { malformed: string }
+
+/**
+ * The reply in a 2xx answer: a JSON object with `replyText` or `replyPayload` is a structured answer whose
+ * fields must be right (a string; a valid payload); any other body is the reply text, an empty one none.
+ */
+function replyFrom(text: string, contentType: string | null): WebhookReply {
   if (contentType?.includes('json')) {
+    let body: unknown
     try {
-      const body = JSON.parse(text) as unknown
-      if (typeof body === 'object' && body !== null && 'replyText' in body) {
-        const { replyText, replyPayload } = body as { replyText: unknown; replyPayload?: unknown }
-        const payload = PayloadSchema.safeParse(replyPayload)
-        return {
-          ...(typeof replyText === 'string' ? { replyText } : {}),
-          ...(replyPayload !== undefined && payload.success ? { replyPayload: payload.data } : {}),
-        }
-      }
+      body = JSON.parse(text)
     } catch {
-      // Not JSON after all: the body text is the reply.
+      body = undefined // Not JSON after all: the body text is the reply.
+    }
+    if (typeof body === 'object' && body !== null && ('replyText' in body || 'replyPayload' in body)) {
+      const { replyText, replyPayload } = body as { replyText?: unknown; replyPayload?: unknown }
+      if (replyText !== undefined && typeof replyText !== 'string')
+        return {
+          malformed: `replyText must be a string (leave it out for no reply text), got ${describeJson(replyText)}`,
+        }
+      if (replyPayload === undefined) return replyText === undefined ? {} : { replyText }
+      const payload = PayloadSchema.safeParse(replyPayload)
+      if (!payload.success)
+        return {
+          malformed: `replyPayload must be a valid agent-comm payload ({ type, data }): ${toValidationError(payload.error, 'replyPayload').message}`,
+        }
+      return { ...(replyText === undefined ? {} : { replyText }), replyPayload: payload.data }
     }
   }
   return { replyText: text === '' ? undefined : text }
+}
+
+function describeJson(value: unknown): string {
+  const json = JSON.stringify(value)
+  return json.length > 100 ? `${json.slice(0, 100)}…` : json
+}
+
+/** Throws a {@link ConfigError} for a webhook URL that carries credentials (user info). */
+function refuseCredentials(option: 'url' | 'healthUrl', url: URL): void {
+  if (url.username === '' && url.password === '') return
+  throw new ConfigError(
+    `HttpBridge ${option} must not contain credentials (user:password@): ${redactUrl(url)}`,
+    {
+      hint: "Send them in a header instead: the `headers` option, e.g. headers: { authorization: 'Basic <base64 of user:password>' }. Where no header can be set (agent-comm bridge --webhook), put a token in the URL's path or query, or use a proxy that adds the header.",
+      details: { option },
+    },
+  )
+}
+
+/** A URL as the bridge shows it: without user info, query or fragment, which may hold secrets. */
+function redactUrl(url: URL): string {
+  const shown = new URL(url.href)
+  shown.username = ''
+  shown.password = ''
+  shown.search = ''
+  shown.hash = ''
+  return shown.href
+}
+
+/** `text` with every URL in it shown as {@link redactUrl} does. */
+function redactUrlsIn(text: string): string {
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>]+/gi, (match) => {
+    try {
+      return redactUrl(new URL(match))
+    } catch {
+      // Not a URL the parser takes: at least its user info goes.
+      return match.replace(/\/\/[^/@\s]*@/, '//')
+    }
+  })
 }

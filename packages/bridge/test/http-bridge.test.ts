@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { isAgentCommError, type Logger } from '@agent-comm/protocol'
 import { afterEach, describe, expect, it } from 'vitest'
 import { BridgeRunner, HttpBridge } from '../src/index.js'
 import { openCoordinator } from './helpers.js'
@@ -262,5 +263,98 @@ describe('HttpBridge', () => {
     expect(await new HttpBridge({ url: up.url, healthUrl: sick.url }).isAvailable()).toBe(false)
     await new Promise((resolve) => servers.pop()!.close(resolve))
     expect(await new HttpBridge({ url: sick.url }).isAvailable()).toBe(false)
+  })
+
+  it('refuses a webhook URL with credentials when it is created, pointing to the headers option', async () => {
+    const hook = await webhook(() => ({ status: 200, body: 'ok' }))
+    const withCredentials = hook.url.replace('http://', 'http://user:s3cretpw@')
+    for (const options of [{ url: withCredentials }, { url: hook.url, healthUrl: withCredentials }]) {
+      let refused: unknown
+      try {
+        new HttpBridge(options)
+      } catch (error) {
+        refused = error
+      }
+      expect(isAgentCommError(refused, 'CONFIG')).toBe(true)
+      const { message, hint } = refused as { message: string; hint: string }
+      expect(message).toMatch(/must not contain credentials/)
+      expect(message).not.toContain('s3cretpw')
+      expect(hint).toMatch(/`headers` option.*authorization/)
+    }
+  })
+
+  it('keeps credentials and query strings of URLs out of the failure reason', async () => {
+    const coord = await openCoordinator()
+    const hook = await webhook(() => ({
+      status: 502,
+      body: 'upstream https://svc:hunter2@10.0.0.7/run?token=abc123 failed',
+    }))
+    const task = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'x' })
+    await new BridgeRunner({
+      coordinator: coord,
+      agent: 'builder',
+      bridge: new HttpBridge({ url: `${hook.url}?key=k3y` }),
+    }).run({ once: true })
+    const { lastError } = (await coord.status(task.messageId)).deliveries[0]!
+    expect(lastError).toMatch(/answered 502: upstream https:\/\/10\.0\.0\.7\/run failed/)
+    expect(lastError).not.toMatch(/hunter2|abc123|k3y/)
+  })
+
+  for (const [answer, field] of [
+    [{ replyText: 42 }, /replyText must be a string.*got 42/],
+    [{ replyText: 'ok', replyPayload: { type: 'no_such_type', data: 1 } }, /replyPayload must be a valid/],
+    [{ replyPayload: 'not an object' }, /replyPayload must be a valid/],
+  ] as const) {
+    it(`dead-letters a 2xx answer ${JSON.stringify(answer)} with a warning naming the malformed field`, async () => {
+      const coord = await openCoordinator()
+      const hook = await webhook(() => ({
+        status: 200,
+        type: 'application/json',
+        body: JSON.stringify(answer),
+      }))
+      const task = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'x' })
+      const warnings: string[] = []
+      const noop = () => {}
+      const logger: Logger = { debug: noop, info: noop, error: noop, warn: (_f, m) => warnings.push(m) }
+      await new BridgeRunner({
+        coordinator: coord,
+        agent: 'builder',
+        bridge: new HttpBridge({ url: hook.url }),
+        logger,
+      }).run({ once: true })
+      const delivery = (await coord.status(task.messageId)).deliveries[0]
+      expect(delivery).toMatchObject({ status: 'failed', attempt: 1 })
+      expect(delivery?.lastError).toMatch(field)
+      expect(warnings).toEqual([expect.stringMatching(/malformed/)])
+      expect(await coord.poll('architect')).toEqual([])
+    })
+  }
+
+  it('takes a JSON answer with only replyPayload, a plain-text answer and an empty body as documented', async () => {
+    const coord = await openCoordinator()
+    const answers = [
+      {
+        type: 'application/json',
+        body: JSON.stringify({ replyPayload: { type: 'status_response', data: 1 } }),
+      },
+      { type: 'text/plain', body: 'plain' },
+      { type: 'application/json', body: '' },
+    ]
+    const hook = await webhook(() => ({ status: 200, ...answers.shift()! }))
+    for (let i = 0; i < 3; i++) await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'x' })
+    const summary = await new BridgeRunner({
+      coordinator: coord,
+      agent: 'builder',
+      bridge: new HttpBridge({ url: hook.url }),
+    }).run({ once: true })
+    expect(summary).toMatchObject({ processed: 3, succeeded: 3, failed: 0 })
+    const replies = (await coord.poll('architect')).map((r) => ({
+      body: r.message.body,
+      payload: r.message.payload,
+    }))
+    expect(replies).toEqual([
+      { body: '', payload: { type: 'status_response', data: 1 } },
+      { body: 'plain', payload: undefined },
+    ])
   })
 })

@@ -78,6 +78,16 @@ describe('agent-comm bridge', () => {
     const badUrl = await p.run(['bridge', 'builder', '--webhook', 'ftp://h', '--once'])
     expect(badUrl.code).toBe(2)
     expect(badUrl.stderr).toContain('--webhook must be an http(s) URL')
+    const credentials = await p.run([
+      'bridge',
+      'builder',
+      '--webhook',
+      'http://user:s3cretpw@127.0.0.1:9/ok',
+      '--once',
+    ])
+    expect(credentials.code).toBe(2)
+    expect(credentials.stderr).toContain('must not contain credentials')
+    expect(credentials.stderr).toMatch(/token in the URL's path or query/)
     const quote = await p.run(['bridge', 'builder', '--command', '"unclosed', '--once'])
     expect(quote.code).toBe(2)
     expect(quote.stderr).toContain('unclosed " quote')
