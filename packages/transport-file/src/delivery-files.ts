@@ -36,6 +36,9 @@ const LOCATE_PAUSE_MS = 2
 /** How long a nack holds the delivery under a private lease while it rewrites it (only matters after a crash). */
 const NACK_HOLD_MS = 30_000
 
+/** Why a rename onto an unreadable entry kept in `failed/` fails: it is a directory, or this one is and it is not. */
+const ASIDE_TAKEN_CODES = new Set(['EISDIR', 'ENOTDIR', 'ENOTEMPTY', 'EEXIST'])
+
 const pause = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms))
 
 /** A fresh claim receipt: 24 hex digits from `node:crypto`. */
@@ -155,14 +158,24 @@ export class DeliveryFiles {
 
   /**
    * Dead-letters an inbox file that cannot be read, as a nack to `failed/` would: the file is moved aside
-   * to `failed/<agent>/<id>.unreadable` (kept for a person to inspect; never read as a delivery) and, from
+   * to `failed/<agent>/<id>.unreadable` (kept for a person to inspect, whatever its type; never read as a
+   * delivery; `<id>.<random>.unreadable` when an entry kept before under that name cannot be replaced) and, from
    * the message as sent (`messages/<id>.json`), `failed/<agent>/<id>.json` is written with the reason as its
    * last error, so the sender's status reads `failed` instead of `queued` forever. Returns false when
    * another process moved the file first.
    */
   failUnreadable(agent: string, file: UnreadableFile, now: number): boolean {
-    const aside = join(this.layout.folder('failed', agent), `${file.messageId}.unreadable`)
-    if (!tryRename(file.path, aside)) return false
+    const failed = this.layout.folder('failed', agent)
+    let aside = join(failed, `${file.messageId}.unreadable`)
+    try {
+      if (!tryRename(file.path, aside)) return false
+    } catch (error) {
+      // An entry kept there before that a rename cannot replace (a directory, or a file where this is a
+      // directory): keep both, under a name of its own, rather than fail the claim of every other message.
+      if (!ASIDE_TAKEN_CODES.has(errorCode(error) as string)) throw error
+      aside = join(failed, `${file.messageId}.${randomBytes(6).toString('hex')}.unreadable`)
+      if (!tryRename(file.path, aside)) return false
+    }
     let stored: MessageRecord | undefined
     try {
       stored = this.readMessage(file.messageId)

@@ -88,15 +88,21 @@ export class RecordCache {
       if (messageId === undefined) continue
       const path = join(folder, name)
       // stat before read: if the file is replaced in between, the stored stamp is the old one, so the next
-      // listing reads it again.
-      const stat = statSync(path, { bigint: true, throwIfNoEntry: false })
-      if (stat === undefined) continue
-      const stamp = `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`
+      // listing reads it again. A symlink loop fails here already, and is read (refused) like any bad entry.
+      let stamp: string
+      try {
+        const stat = statSync(path, { bigint: true, throwIfNoEntry: false })
+        if (stat === undefined) continue
+        stamp = `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`
+      } catch (error) {
+        stamp = `unreachable:${errorCode(error)}`
+      }
       let cached = before?.get(name)
       if (cached?.stamp !== stamp) {
         let record: DeliveryRecord | StorageError
         try {
-          // Read with its size checked first: a file larger than any valid delivery is refused unread.
+          // Read with its type and size checked first: a directory, FIFO, socket or device file, or a file
+          // larger than any valid delivery, is refused unread.
           const text = readTextIfExists(path)
           if (text === undefined) continue
           record = readRecord(path, text, messageId)

@@ -1,9 +1,11 @@
-import { readFileSync, truncateSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Logger } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
 import { MAX_FILE_BYTES } from '../src/atomic.js'
-import { listFiles, openTransport } from './helpers.js'
+import { listFiles, openTransport, tempDir } from './helpers.js'
+import { jsonLine, startFixture } from './processes.js'
 
 /** A logger that keeps what it is told. */
 function recordingLogger() {
@@ -83,5 +85,105 @@ describe('a delivery file that cannot be read', () => {
       status: 'failed',
       lastError: expect.stringMatching(/it was not read/),
     })
+  })
+})
+
+/**
+ * Claims once in a child process, which is killed if it is still running after `boundMs`: a claim that
+ * blocks on a FIFO blocks its whole process, so the bound has to come from outside.
+ */
+async function claimInChild(root: string, now: number, boundMs = 60_000): Promise<string[]> {
+  const child = startFixture('claim.mjs', [root, 'builder', String(now)])
+  const bound = setTimeout(() => child.kill('SIGKILL'), boundMs)
+  try {
+    return (await jsonLine<{ subjects: string[] }>(child)).subjects
+  } finally {
+    clearTimeout(bound)
+  }
+}
+
+describe('an inbox entry that is not a regular file', () => {
+  it('is dead-lettered when it is a directory, with a damaged file of the same pass, and the other messages are delivered', async () => {
+    const { logger, entries } = recordingLogger()
+    const { transport, root, message } = openTransport({ logger })
+    const ids: string[] = []
+    for (const subject of ['first', 'folder', 'damaged', 'second']) {
+      ids.push((await transport.send(message({ subject }))).messageId)
+    }
+    const folder = join(root, 'inbox/builder', `${ids[1]}.json`)
+    rmSync(folder)
+    mkdirSync(folder)
+    writeFileSync(join(folder, 'note.txt'), 'made by hand')
+    writeFileSync(join(root, 'inbox/builder', `${ids[2]}.json`), '{ "delivery": ')
+
+    const claimed = await transport.claim('builder', { limit: 10 })
+    expect(claimed.map((c) => c.message.subject)).toEqual(['first', 'second'])
+    expect(entries.map((e) => e.fields.reason)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/is a directory, not a regular file; it was not read/)]),
+    )
+    // Moved aside whole, as it was, like any unreadable entry; the damaged file of the same pass too.
+    expect(lstatSync(join(root, 'failed/builder', `${ids[1]}.unreadable`)).isDirectory()).toBe(true)
+    expect(listFiles(root)).toEqual(
+      expect.arrayContaining([
+        `failed/builder/${ids[1]}.unreadable/note.txt`,
+        `failed/builder/${ids[2]}.unreadable`,
+      ]),
+    )
+    expect((await transport.status(ids[1] as string)).deliveries[0]).toMatchObject({
+      status: 'failed',
+      lastError: expect.stringMatching(/is a directory/),
+    })
+    expect((await transport.status(ids[2] as string)).deliveries[0]).toMatchObject({ status: 'failed' })
+  })
+
+  it('is kept under a name of its own when an entry kept before holds its name in failed/', async () => {
+    const { transport, root, message } = openTransport()
+    const ids: string[] = []
+    for (const subject of ['first', 'folder', 'second']) {
+      ids.push((await transport.send(message({ subject }))).messageId)
+    }
+    const kept = join(root, 'failed/builder', `${ids[1]}.unreadable`)
+    mkdirSync(kept, { recursive: true })
+    writeFileSync(join(kept, 'note.txt'), 'kept before')
+    const folder = join(root, 'inbox/builder', `${ids[1]}.json`)
+    rmSync(folder)
+    mkdirSync(folder)
+    writeFileSync(join(folder, 'note.txt'), 'made by hand')
+
+    const claimed = await transport.claim('builder', { limit: 10 })
+    expect(claimed.map((c) => c.message.subject)).toEqual(['first', 'second'])
+    const aside = listFiles(root).filter((f) => f.startsWith(`failed/builder/${ids[1]}.`))
+    expect(aside).toEqual([
+      expect.stringMatching(new RegExp(`^failed/builder/${ids[1]}\\.[0-9a-f]{12}\\.unreadable/note\\.txt$`)),
+      `failed/builder/${ids[1]}.json`,
+      `failed/builder/${ids[1]}.unreadable/note.txt`,
+    ])
+  })
+
+  it.each([
+    ['a FIFO', (_outside: string, path: string) => execFileSync('mkfifo', [path])],
+    [
+      'a symlink to a FIFO',
+      (outside: string, path: string) => {
+        execFileSync('mkfifo', [outside])
+        symlinkSync(outside, path)
+      },
+    ],
+  ])('is dead-lettered without blocking the claim when it is %s', async (_kind, make) => {
+    const { transport, clock, root, message } = openTransport()
+    const ids: string[] = []
+    for (const subject of ['first', 'pipe', 'second']) {
+      ids.push((await transport.send(message({ subject }))).messageId)
+    }
+    const path = join(root, 'inbox/builder', `${ids[1]}.json`)
+    rmSync(path)
+    make(join(tempDir(), 'pipe'), path)
+
+    expect(await claimInChild(root, clock.now())).toEqual(['first', 'second'])
+    expect((await transport.status(ids[1] as string)).deliveries[0]).toMatchObject({
+      status: 'failed',
+      lastError: expect.stringMatching(/is a FIFO, not a regular file/),
+    })
+    expect(lstatSync(join(root, 'failed/builder', `${ids[1]}.unreadable`)).isFile()).toBe(false)
   })
 })
