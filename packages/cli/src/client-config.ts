@@ -119,67 +119,6 @@ export function jsonServer(client: ClientName, config: Json): Json | undefined {
   return isObject(entry) ? entry : undefined
 }
 
-function tomlString(value: string): string {
-  return JSON.stringify(value)
-}
-
-function tomlKey(key: string): string {
-  return /^[A-Za-z0-9_-]+$/.test(key) ? key : tomlString(key)
-}
-
-/** The TOML tables of agent-comm's Codex entry. */
-export function codexTables(spec: ServerSpec): string {
-  const lines = [
-    `[mcp_servers.${SERVER_KEY}]`,
-    `command = ${tomlString(spec.command)}`,
-    `args = [${spec.args.map(tomlString).join(', ')}]`,
-    `startup_timeout_sec = ${CODEX_STARTUP_TIMEOUT_SEC}`,
-    `tool_timeout_sec = ${CODEX_TOOL_TIMEOUT_SEC}`,
-  ]
-  if (Object.keys(spec.env).length > 0) {
-    lines.push('', `[mcp_servers.${SERVER_KEY}.env]`)
-    for (const [name, value] of Object.entries(spec.env))
-      lines.push(`${tomlKey(name)} = ${tomlString(value)}`)
-  }
-  return `${lines.join('\n')}\n`
-}
-
-const TABLE_HEADER = /^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$/
-
-/**
- * `toml` without the tables under `prefix` (e.g. `mcp_servers.agent-comm` and its `.env`), every other
- * line, comment and table kept as written.
- */
-export function removeTomlTables(toml: string, prefix: string): string {
-  const out: string[] = []
-  let skipping = false
-  for (const line of toml.split('\n')) {
-    const header = TABLE_HEADER.exec(line)
-    if (header !== null) {
-      const name = header[1]!.replace(/"/g, '')
-      skipping = name === prefix || name.startsWith(`${prefix}.`)
-    }
-    if (!skipping) out.push(line)
-  }
-  return out.join('\n').replace(/\n{3,}/g, '\n\n')
-}
-
-/** A Codex config.toml with agent-comm's entry replaced or added. */
-export function mergeCodexToml(existing: string, spec: ServerSpec): string {
-  const kept = removeTomlTables(existing, `mcp_servers.${SERVER_KEY}`).trimEnd()
-  return `${kept === '' ? '' : `${kept}\n\n`}${codexTables(spec)}`
-}
-
-/** Codex's hooks need `[features] codex_hooks = true`: added when missing, other features kept. */
-export function enableCodexHooks(toml: string): string {
-  if (/^\s*codex_hooks\s*=\s*true\s*$/m.test(toml)) return toml
-  const lines = toml.split('\n')
-  const at = lines.findIndex((line) => /^\s*\[features\]\s*$/.test(line))
-  if (at === -1) return `${toml.trimEnd()}${toml.trim() === '' ? '' : '\n\n'}[features]\ncodex_hooks = true\n`
-  const rest = lines.slice(at + 1).filter((line) => !/^\s*codex_hooks\s*=/.test(line))
-  return [...lines.slice(0, at + 1), 'codex_hooks = true', ...rest].join('\n')
-}
-
 /** Writes `text` to `file` atomically, creating its folder. */
 export function writeFileAtomic(file: string, text: string): void {
   mkdirSync(dirname(file), { recursive: true })
@@ -235,6 +174,9 @@ export function hookCommand(
     .join(' ')
 }
 
+/** How agent-comm's own hook commands are recognised (the agent is the first group). */
+export const AGENT_COMM_HOOK = / inbox (\S+) --new --format hook-json --client /
+
 /** `settings` with agent-comm's hooks (replacing earlier ones of agent-comm), every other hook kept. */
 export function mergeHooks(settings: Json, commands: Record<string, string>): Json {
   const hooks = isObject(settings.hooks) ? { ...settings.hooks } : {}
@@ -245,11 +187,7 @@ export function mergeHooks(settings: Json, commands: Record<string, string>): Js
         if (!isObject(group) || !Array.isArray(group.hooks)) return group
         const kept = group.hooks.filter(
           (hook) =>
-            !(
-              isObject(hook) &&
-              typeof hook.command === 'string' &&
-              / inbox \S+ --new --format hook-json --client /.test(hook.command)
-            ),
+            !(isObject(hook) && typeof hook.command === 'string' && AGENT_COMM_HOOK.test(hook.command)),
         )
         return kept.length === 0 ? undefined : { ...group, hooks: kept }
       })

@@ -7,11 +7,9 @@ import { fileURLToPath } from 'node:url'
 import {
   type ClientName,
   configFile,
-  enableCodexHooks,
   HOOK_EVENTS,
   hookCommand,
   hooksFile,
-  mergeCodexToml,
   mergeHooks,
   mergeJsonServer,
   type Places,
@@ -20,6 +18,7 @@ import {
   type ServerSpec,
   writeFileAtomic,
 } from './client-config.js'
+import { enableCodexHooks, mergeCodexToml } from './codex-config.js'
 import { defaultDbPath } from './hook-inbox.js'
 
 /** One file a plan writes. */
@@ -89,11 +88,15 @@ export function serverSpec(options: {
 export function planServer(client: ClientName, scope: Scope, places: Places, spec: ServerSpec): PlannedFile {
   const path = configFile(client, scope, places)
   if (path === undefined) throw new Error(`${client} has no ${scope} configuration; use --scope user`)
-  if (client === 'codex') return planned(path, mergeCodexToml(read(path), spec))
+  if (client === 'codex') return planned(path, mergeCodexToml(path, read(path), spec))
   return planned(path, `${JSON.stringify(mergeJsonServer(client, readJsonObject(path), spec), null, 2)}\n`)
 }
 
-/** The hook entries of `client` (Claude Code or Codex), and for Codex the feature flag they need. */
+/**
+ * The hook entries of `client` (Claude Code or Codex), and for Codex the feature flag they need. `drafts` are
+ * files planned before (the server entry of `mcp install --hooks`): the flag is added to their content, not
+ * to the file on disk, so the one file written holds both.
+ */
 export function planHooks(
   client: 'claude-code' | 'codex',
   scope: Scope,
@@ -101,6 +104,7 @@ export function planHooks(
   base: string[],
   agent: string,
   database: string,
+  drafts: PlannedFile[] = [],
 ): PlannedFile[] {
   const path = hooksFile(client, scope, places)
   const commands: Record<string, string> = {}
@@ -111,9 +115,16 @@ export function planHooks(
   const files = [planned(path, `${JSON.stringify(mergeHooks(readJsonObject(path), commands), null, 2)}\n`)]
   if (client === 'codex') {
     const config = configFile('codex', scope, places)!
-    files.push(planned(config, enableCodexHooks(read(config))))
+    const draft = drafts.find((file) => file.path === config)
+    files.push(planned(config, enableCodexHooks(config, draft?.content ?? read(config))))
   }
   return files
+}
+
+/** `drafts` followed by `later`, a later plan of the same file replacing the draft it was built on. */
+export function combinePlans(drafts: PlannedFile[], later: PlannedFile[]): PlannedFile[] {
+  const replaced = new Set(later.map((file) => file.path))
+  return [...drafts.filter((file) => !replaced.has(file.path)), ...later]
 }
 
 /** Writes the planned files (or prints them on a dry run), saying what it did. */

@@ -10,6 +10,7 @@ export {
 } from '@agent-comm/coordinator'
 export {
   AgentCommError,
+  AgentIdSchema,
   ClaimedMessageSchema,
   createLineLogger,
   isAgentCommError,

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse as parseToml } from 'smol-toml'
 import { describe, expect, it } from 'vitest'
@@ -212,5 +212,100 @@ describe('agent-comm inbox --new', () => {
     )
     await p.ok(['poll', 'builder', '--limit', '10'])
     expect((await p.ok(['inbox', 'builder', '--new'])).stdout).toBe('')
+  })
+})
+
+describe('agent-comm mcp install, Codex config.toml', () => {
+  const codexConfig = (dir: string) => join(dir, '.codex', 'config.toml')
+  const toml = (path: string): Doc => parseToml(readFileSync(path, 'utf8'))
+
+  it('keeps its server entry beside the hooks feature flag with --hooks, in project and user config', async () => {
+    const s = sandbox()
+    mkdirSync(join(s.cwd, '.codex'), { recursive: true })
+    writeFileSync(codexConfig(s.cwd), '[mcp_servers.other]\ncommand = "foo"\n')
+    const project = await s.run(['mcp', 'install', '--client', 'codex', '--agent', 'builder', '--hooks'])
+    expect(project.code, project.stderr).toBe(0)
+    const user = await s.run([
+      ...['mcp', 'install', '--client', 'codex', '--agent', 'builder', '--hooks', '--scope', 'user'],
+    ])
+    expect(user.code, user.stderr).toBe(0)
+    for (const config of [toml(codexConfig(s.cwd)), toml(codexConfig(s.home))]) {
+      expect(config.mcp_servers['agent-comm'].args.slice(-3)).toEqual(['mcp', '--agent', 'builder'])
+      expect(config.features.codex_hooks).toBe(true)
+    }
+    expect(toml(codexConfig(s.cwd)).mcp_servers.other).toEqual({ command: 'foo' })
+  })
+
+  it('replaces its own inline-table entry, keeping comments and other servers, and leaves valid TOML', async () => {
+    const s = sandbox()
+    mkdirSync(join(s.cwd, '.codex'), { recursive: true })
+    writeFileSync(
+      codexConfig(s.cwd),
+      '# my servers\n[mcp_servers]\nagent-comm = { command = "old" }\nother = { command = "foo" } # keep me\n',
+    )
+    const run = await s.run(['mcp', 'install', '--client', 'codex', '--agent', 'builder'])
+    expect(run.code, run.stderr).toBe(0)
+    const text = readFileSync(codexConfig(s.cwd), 'utf8')
+    expect(text).toContain('# my servers')
+    expect(text).toContain('# keep me')
+    const config = parseToml(text) as Doc
+    expect(config.mcp_servers.other).toEqual({ command: 'foo' })
+    expect(config.mcp_servers['agent-comm'].command).toBe(process.execPath)
+  })
+
+  it('refuses a config.toml that is not valid TOML, changing nothing, and doctor reports it', async () => {
+    const s = sandbox()
+    mkdirSync(join(s.cwd, '.codex'), { recursive: true })
+    const broken = 'model = "o3\nname = = 2\n'
+    writeFileSync(codexConfig(s.cwd), broken)
+    for (const args of [
+      ['mcp', 'install', '--client', 'codex', '--agent', 'builder'],
+      ['hooks', 'install', '--client', 'codex', '--agent', 'builder'],
+    ]) {
+      const run = await s.run(args)
+      expect(run.code).toBe(2)
+      expect(run.stderr).toMatch(
+        /config\.toml is not valid TOML \(.*\); fix it or move it away, nothing was changed/,
+      )
+    }
+    expect(readFileSync(codexConfig(s.cwd), 'utf8')).toBe(broken)
+    const doctor = await s.run(['mcp', 'doctor', '--no-start', '--json'])
+    expect(doctor.code).toBe(1)
+    expect(JSON.parse(doctor.stdout).entries[0].problems[0]).toMatch(/is not valid TOML/)
+  })
+})
+
+describe('agent-comm mcp doctor, hooks', () => {
+  it('reports inbox hooks installed for a client that has no agent-comm server', async () => {
+    const s = sandbox()
+    expect((await s.run(['hooks', 'install', '--client', 'codex', '--agent', 'builder'])).code).toBe(0)
+    const doctor = await s.run(['mcp', 'doctor', '--no-start', '--json'])
+    expect(doctor.code).toBe(1)
+    const [entry] = JSON.parse(doctor.stdout).entries
+    expect(entry).toMatchObject({ client: 'codex', scope: 'project', agent: 'builder' })
+    expect(entry.problems[0]).toMatch(
+      /hooks for builder are installed but agent-comm's MCP server is not configured/,
+    )
+  })
+})
+
+describe('agent-comm mcp install and hooks install, agent ids', () => {
+  it('refuses an agent id that register refuses, for every client and on a dry run, writing nothing', async () => {
+    const s = sandbox()
+    const invalid = ['a b', '', '../evil', 'x;rm -rf /']
+    const runs = [
+      ...['claude-code', 'claude-desktop', 'codex', 'cursor', 'vscode', 'gemini'].map((client, i) => [
+        ...['mcp', 'install', '--client', client, `--agent=${invalid[i % invalid.length]}`],
+        ...(i % 2 === 0 ? ['--dry-run'] : []),
+      ]),
+      ...invalid.map((agent) => ['hooks', 'install', '--client', 'codex', `--agent=${agent}`]),
+    ]
+    for (const args of runs) {
+      const run = await s.run(args)
+      expect(run.code, args.join(' ')).toBe(2)
+      expect(run.stdout).toBe('')
+    }
+    expect(readdirSync(s.cwd)).toEqual([])
+    expect(readdirSync(s.home)).toEqual([])
   })
 })

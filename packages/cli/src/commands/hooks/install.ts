@@ -38,15 +38,23 @@ Claude Code: .claude/settings.json (--scope project, the default) or ~/.claude/s
     const agent = flags.agent ?? process.env.AGENT_COMM_AGENT
     if (agent === undefined || agent === '')
       this.error('Say whose mail the hooks show: --agent <id>', { exit: 2 })
+    // The same rule as `register`: the id lands in the hook's command line and in the cursor's file name.
+    const { AgentIdSchema, parseOrThrow } = await this.runtime()
+    parseOrThrow(AgentIdSchema, agent, '--agent')
     const { places, database, base } = installTarget(flags.db)
-    const files = planHooks(
-      flags.client as 'claude-code' | 'codex',
-      flags.scope as 'project' | 'user',
-      places,
-      base,
-      agent,
-      database,
-    )
+    let files: PlannedFile[]
+    try {
+      files = planHooks(
+        flags.client as 'claude-code' | 'codex',
+        flags.scope as 'project' | 'user',
+        places,
+        base,
+        agent,
+        database,
+      )
+    } catch (error) {
+      this.error(error instanceof Error ? error.message : String(error), { exit: 2 })
+    }
     applyOrPrint(this, files, flags['dry-run'])
     return { dryRun: flags['dry-run'], files }
   }

@@ -2,7 +2,15 @@ import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
-import { CLIENTS, configFile, jsonServer, readJsonObject, SERVER_KEY } from '../../client-config.js'
+import {
+  AGENT_COMM_HOOK,
+  CLIENTS,
+  configFile,
+  hooksFile,
+  jsonServer,
+  readJsonObject,
+} from '../../client-config.js'
+import { codexServer, parseCodexToml } from '../../codex-config.js'
 import { cliCommand, currentPlaces } from '../../install-plan.js'
 
 /** One installed agent-comm entry and what is wrong with it. */
@@ -23,22 +31,12 @@ export interface DoctorResult {
   ok: boolean
 }
 
-/** The command, args and env of agent-comm's entry in a TOML file (the keys `mcp install` writes). */
-function codexEntry(
-  text: string,
-): { command?: string; args: string[]; env: Record<string, string> } | undefined {
-  const start = text.indexOf(`[mcp_servers.${SERVER_KEY}]`)
-  if (start === -1) return undefined
-  const section = text.slice(start)
-  const command = /^command\s*=\s*("(?:[^"\\]|\\.)*")/m.exec(section)?.[1]
-  const args = /^args\s*=\s*(\[.*\])/m.exec(section)?.[1]
-  const db = /^AGENT_COMM_DB_PATH\s*=\s*("(?:[^"\\]|\\.)*")/m.exec(section)?.[1]
-  return {
-    command: command === undefined ? undefined : (JSON.parse(command) as string),
-    args: args === undefined ? [] : (JSON.parse(args) as string[]),
-    // An environment for the child: no variable at all rather than one set to undefined.
-    env: db === undefined ? {} : { AGENT_COMM_DB_PATH: JSON.parse(db) as string },
-  }
+/** The agents whose inbox hooks agent-comm installed in a hooks file (`hooks install`). */
+function hookAgents(settings: Record<string, unknown>): string[] {
+  const agents = new Set<string>()
+  const text = JSON.stringify(settings.hooks ?? {})
+  for (const match of text.matchAll(new RegExp(AGENT_COMM_HOOK.source, 'g'))) agents.add(match[1]!)
+  return [...agents]
 }
 
 /** Starts the server as the client would and waits for its answer to initialize. */
@@ -111,7 +109,7 @@ export default class McpDoctor extends BaseCommand<typeof McpDoctor> {
         try {
           found =
             client === 'codex'
-              ? codexEntry(readFileSync(file, 'utf8'))
+              ? codexServer(parseCodexToml(file, readFileSync(file, 'utf8')))
               : jsonServer(client, readJsonObject(file))
         } catch (error) {
           entries.push({
@@ -156,6 +154,7 @@ export default class McpDoctor extends BaseCommand<typeof McpDoctor> {
         entries.push({ client, scope, file, command, args, database, agent, problems })
       }
     }
+    entries.push(...this.#hooksWithoutServer(entries))
     if (entries.length === 0) {
       this.log(
         `agent-comm is not configured in any client. Add it: ${cliCommand().join(' ')} mcp install --client claude-code`,
@@ -170,4 +169,42 @@ export default class McpDoctor extends BaseCommand<typeof McpDoctor> {
     if (!ok) process.exitCode = 1
     return { entries, ok }
   }
+
+  /**
+   * Inbox hooks of a client that has no agent-comm server entry: the assistant sees the mail but has no
+   * tools to answer it (typically a server entry lost or removed after `mcp install --hooks`).
+   */
+  #hooksWithoutServer(entries: DoctorEntry[]): DoctorEntry[] {
+    const places = currentPlaces()
+    const found: DoctorEntry[] = []
+    for (const client of ['claude-code', 'codex'] as const) {
+      if (entries.some((entry) => entry.client === client)) continue
+      for (const scope of ['project', 'user'] as const) {
+        const file = hooksFile(client, scope, places)
+        if (!existsSync(file)) continue
+        let agents: string[]
+        try {
+          agents = hookAgents(readJsonObject(file))
+        } catch (error) {
+          agents = []
+          found.push({ ...blank(client, scope, file), problems: [(error as Error).message] })
+        }
+        for (const agent of agents) {
+          const install = `${cliCommand().join(' ')} mcp install --client ${client} --agent ${agent}${scope === 'user' ? ' --scope user' : ''}`
+          found.push({
+            ...blank(client, scope, file),
+            agent,
+            problems: [
+              `inbox hooks for ${agent} are installed but agent-comm's MCP server is not configured for ${client}; add it: ${install}`,
+            ],
+          })
+        }
+      }
+    }
+    return found
+  }
+}
+
+function blank(client: string, scope: 'project' | 'user', file: string): DoctorEntry {
+  return { client, scope, file, command: '', args: [], database: null, agent: null, problems: [] }
 }

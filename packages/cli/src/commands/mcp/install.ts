@@ -3,6 +3,7 @@ import { BaseCommand } from '../../base-command.js'
 import { CLIENTS, type ClientName, SERVER_KEY } from '../../client-config.js'
 import {
   applyOrPrint,
+  combinePlans,
   installTarget,
   type PlannedFile,
   planHooks,
@@ -60,6 +61,11 @@ Files: claude-code .mcp.json (project) or ~/.claude.json (user); claude-desktop 
     const { flags } = this
     const client = flags.client as ClientName
     const scope = (flags.scope ?? (client === 'claude-desktop' ? 'user' : 'project')) as 'project' | 'user'
+    if (flags.agent !== undefined) {
+      // The same rule as `register`: the id lands in the client's command lines and in file names.
+      const { AgentIdSchema, parseOrThrow } = await this.runtime()
+      parseOrThrow(AgentIdSchema, flags.agent, '--agent')
+    }
     if (flags.channel && client !== 'claude-code')
       this.error('--channel is a Claude Code feature', { exit: 2 })
     if ((flags.channel || flags.hooks) && flags.agent === undefined) {
@@ -71,17 +77,20 @@ Files: claude-code .mcp.json (project) or ~/.claude.json (user); claude-desktop 
     const { places, database, base } = installTarget(flags.db)
     let files: PlannedFile[]
     try {
-      files = [
-        planServer(
-          client,
-          scope,
-          places,
-          serverSpec({ base, database, agent: flags.agent, channel: flags.channel, tools: flags.tools }),
-        ),
-        ...(flags.hooks
-          ? planHooks(client as 'claude-code' | 'codex', scope, places, base, flags.agent!, database)
-          : []),
-      ]
+      const server = planServer(
+        client,
+        scope,
+        places,
+        serverSpec({ base, database, agent: flags.agent, channel: flags.channel, tools: flags.tools }),
+      )
+      files = flags.hooks
+        ? combinePlans(
+            [server],
+            planHooks(client as 'claude-code' | 'codex', scope, places, base, flags.agent!, database, [
+              server,
+            ]),
+          )
+        : [server]
     } catch (error) {
       this.error(error instanceof Error ? error.message : String(error), { exit: 2 })
     }
