@@ -155,7 +155,7 @@ export {
 export { RandomPool } from './random.js'
 export type { ReplyableMessage, ReplyThread, RoutingInfo } from './routing.js'
 export { RoutingInfoSchema, replyThread, TtlHoursSchema } from './routing.js'
-export { freeText, NUL_CHARACTER_MESSAGE } from './text.js'
+export { assertNoNul, freeText, NUL_CHARACTER_MESSAGE } from './text.js'
 export type { TraceMetadata, TraceparentFields } from './trace-context.js'
 export {
   formatTraceparent,

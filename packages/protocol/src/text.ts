@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { ValidationError } from './errors.js'
 
 /** What a free-text field says when it holds NUL, and what to do about it. */
 export const NUL_CHARACTER_MESSAGE =
@@ -17,4 +18,16 @@ const NO_NUL = /^[^\u0000]*$/
  */
 export function freeText(params?: Parameters<typeof z.string>[0]): z.ZodString {
   return z.string(params).regex(NO_NUL, NUL_CHARACTER_MESSAGE)
+}
+
+/**
+ * Refuses `value` when it holds NUL, with {@link freeText}'s message and no schema: for a hot path that
+ * takes text it did not parse (an ack's receipt), where building and running a schema per call would cost.
+ */
+export function assertNoNul(value: string, field: string): void {
+  if (value.includes('\u0000')) {
+    throw new ValidationError(`Invalid ${field}: ${NUL_CHARACTER_MESSAGE}`, [
+      { path: field, message: NUL_CHARACTER_MESSAGE },
+    ])
+  }
 }
