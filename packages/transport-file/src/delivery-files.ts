@@ -3,8 +3,9 @@ import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ClaimedMessage, MessageV2 } from '@agent-comm/protocol'
 import { StorageError } from '@agent-comm/protocol'
-import { createFileExclusive, errorCode, readTextIfExists, tryRename, writeFileAtomic } from './atomic.js'
+import { createFileExclusive, errorCode, tryRename, writeFileAtomic } from './atomic.js'
 import { type Layout, type LeaseName, parseLeaseFileName } from './layout.js'
+import { readTextIfExists } from './read-file.js'
 import {
   type DeliveryRecord,
   type DeliveryState,

@@ -1,9 +1,10 @@
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { priorityRank, StorageError } from '@agent-comm/protocol'
-import { errorCode, readTextIfExists } from './atomic.js'
+import { errorCode } from './atomic.js'
 import type { LeaseName } from './layout.js'
 import { type Layout, messageIdOfFile, parseLeaseFileName } from './layout.js'
+import { readTextIfExists } from './read-file.js'
 import { type DeliveryRecord, isExpired, isSettled, leaseAttempt, parseDeliveryRecord } from './record.js'
 
 /**

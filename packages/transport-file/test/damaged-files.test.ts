@@ -3,7 +3,7 @@ import { lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, 
 import { join } from 'node:path'
 import type { Logger } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
-import { MAX_FILE_BYTES } from '../src/atomic.js'
+import { MAX_FILE_BYTES } from '../src/read-file.js'
 import { listFiles, openTransport, tempDir } from './helpers.js'
 import { jsonLine, startFixture } from './processes.js'
 
