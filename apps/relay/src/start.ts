@@ -18,8 +18,8 @@ export interface RelayHandle {
   /** The secret store it authenticates against (`<dataDir>/secrets.json`, or sealed in PostgreSQL). */
   secrets: RelayStorage['secrets']
   /**
-   * Stops accepting connections, ends long polls and event streams, waits for requests in flight, then
-   * closes the database. Safe to call twice.
+   * Stops accepting connections, ends long polls and event streams, waits for requests in flight — at
+   * most `shutdownGraceMs`, then the connections left are cut — and closes the database. Safe to call twice.
    */
   close(): Promise<void>
 }
@@ -29,7 +29,16 @@ export interface StartRelayDeps {
   clock?: Clock
   /** A pino logger (default: JSON lines on stdout at `config.logLevel`, secrets redacted). */
   logger?: pino.Logger
+  /**
+   * How long `close` waits for requests in flight before cutting the connections left (20 000 ms): a
+   * client that never finishes sending its request (headers trickled in, a body that never comes) must
+   * not hold a stopping relay up.
+   */
+  shutdownGraceMs?: number
 }
+
+/** Default of {@link StartRelayDeps.shutdownGraceMs}: well inside the 30 s supervisors usually wait. */
+const SHUTDOWN_GRACE_MS = 20_000
 
 /**
  * Starts a relay from `config`: the spool and registry on `<dataDir>/relay.db`, nonces in the same file,
@@ -40,6 +49,7 @@ export interface StartRelayDeps {
 export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {}): Promise<RelayHandle> {
   const logger = deps.logger ?? createRelayLogger({ level: config.logLevel })
   const clock = deps.clock
+  const graceMs = deps.shutdownGraceMs ?? SHUTDOWN_GRACE_MS
   const storage = await openRelayStorage(config, { clock, logger })
   const { spool, registry, secrets, nonces } = storage
   let app: FastifyInstance | undefined
@@ -93,7 +103,19 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
       url,
       secrets,
       close: () => {
-        closed ??= running.close().then(() => logger.info({ url }, 'relay stopped'))
+        closed ??= (async () => {
+          // Real time, not the injected clock: this bounds how long a stop may take.
+          const cut = setTimeout(() => {
+            logger.warn({ graceMs }, 'requests still unfinished after the grace period: connections cut')
+            running.server.closeAllConnections()
+          }, graceMs)
+          try {
+            await running.close()
+          } finally {
+            clearTimeout(cut)
+          }
+          logger.info({ url }, 'relay stopped')
+        })()
         return closed
       },
     }

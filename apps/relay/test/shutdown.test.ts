@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import { createMessage } from '@agent-comm/protocol'
 import { Spool } from '@agent-comm/spool'
@@ -73,5 +74,25 @@ describe('graceful shutdown', () => {
     const reopened = await Spool.open({ path: join(dir, RELAY_DB_FILE) })
     expect((await reopened.status(message.id)).deliveries.map((d) => d.status)).toEqual(['queued'])
     await reopened.close()
+  })
+
+  it('cuts, after its grace period, a client that never finishes sending its request', async () => {
+    const relay = await startRelay(relayConfig({ dataDir: tempDir(), port: 0 }), {
+      logger: createRelayLogger({ level: 'silent' }),
+      shutdownGraceMs: 200,
+    })
+    // Headers begun and never ended: Node's own header timeout is a minute away.
+    const socket = connect(relay.address.port, '127.0.0.1')
+    let answered = ''
+    socket.on('data', (chunk) => {
+      answered += String(chunk)
+    })
+    const cut = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
+    socket.write('GET /api/v1/health HTTP/1.1\r\nHost: relay\r\nX-Slow: ')
+    await relay.close()
+    await cut
+    // Cut by the relay's grace period, not answered by Node's header timeout (408) a minute later.
+    expect(answered).toBe('')
   })
 })
