@@ -208,7 +208,7 @@ export class RequestTimeoutError extends AgentCommError {
 
   constructor(requestId: string, timeoutMs: number, options: AgentCommErrorOptions = {}) {
     super(ErrorCode.TIMEOUT, `No reply to request '${requestId}' within ${timeoutMs} ms`, {
-      hint: `The request stays delivered; wait again with awaitReply('${requestId}') (CLI: agent-comm request … --wait, MCP: comm_await_reply)`,
+      hint: `The request stays delivered; wait again with awaitReply('${requestId}') (MCP: comm_await_reply; CLI: run the same agent-comm request again with the same --idempotency-key, which sends nothing new and waits again — without one it sends a second request)`,
       ...options,
       details: { requestId, timeoutMs, ...options.details },
     })
