@@ -21,6 +21,7 @@ export {
   StorageError,
   ValidationError,
 } from '@agent-comm/protocol'
+export { assertRegistrableAgentId } from '@agent-comm/registry'
 export { DeferredTransport } from './deferred-transport.js'
 
 // The packages below are split into chunks of their own (esbuild's code splitting) and loaded on first

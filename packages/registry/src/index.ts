@@ -5,7 +5,7 @@ export {
   DEFAULT_OFFLINE_AFTER_MS,
   ListFilterSchema,
 } from './options.js'
-export { RESERVED_AGENT_ID_PREFIXES, Registry } from './registry.js'
+export { assertRegistrableAgentId, RESERVED_AGENT_ID_PREFIXES, Registry } from './registry.js'
 export type { SqliteRegistryStoreOptions } from './sqlite-store.js'
 export { SqliteRegistryStore } from './sqlite-store.js'
 export type { PresenceWindows } from './status.js'

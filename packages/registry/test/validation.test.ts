@@ -31,14 +31,27 @@ describe('validating registrations', () => {
 
   it('refuses agent ids that start with a reserved address prefix', async () => {
     const { registry } = await openRegistry()
-    for (const agentId of ['capability:review', 'Capability:x', 'human:ada', 'a2a:peer']) {
+    for (const agentId of ['capability:review', 'Capability:x', 'human:ada', 'a2a:peer', 'system:expiry']) {
       const error = await rejection(registry.register({ agentId }))
       expect(error.issues.map((i) => i.path)).toEqual(['agentId'])
-      expect(error.message).toMatch(/agentId: must not start with '(capability|human|a2a):': it is reserved/)
+      expect(error.message).toMatch(
+        /agentId: must not start with '(capability|human|a2a|system):': it is reserved/,
+      )
     }
     expect(await registry.list()).toEqual([])
     // The prefix anywhere else is fine.
     expect((await registry.register({ agentId: 'review-capability:1' })).agentId).toBe('review-capability:1')
+  })
+
+  it('refuses an agent id that would read as an option on a command line', async () => {
+    const { registry } = await openRegistry()
+    const error = await rejection(registry.register({ agentId: '-x' }))
+    expect(error.message).toBe(
+      "Invalid agent profile: agentId: must not start with '-': it would read as an option",
+    )
+    expect(error.hint).toBe("Choose another name, e.g. 'x'.")
+    // A dash anywhere else is fine.
+    expect((await registry.register({ agentId: 'agent-x' })).agentId).toBe('agent-x')
   })
 
   it('refuses an empty or missing agent id', async () => {

@@ -39,8 +39,8 @@ Claude Code: .claude/settings.json (--scope project, the default) or ~/.claude/s
     if (agent === undefined || agent === '')
       this.error('Say whose mail the hooks show: --agent <id>', { exit: 2 })
     // The same rule as `register`: the id lands in the hook's command line and in the cursor's file name.
-    const { AgentIdSchema, parseOrThrow } = await this.runtime()
-    parseOrThrow(AgentIdSchema, agent, '--agent')
+    const { AgentIdSchema, assertRegistrableAgentId, parseOrThrow } = await this.runtime()
+    assertRegistrableAgentId(parseOrThrow(AgentIdSchema, agent, '--agent'))
     const { places, database, base } = installTarget(flags.db)
     let files: PlannedFile[]
     try {

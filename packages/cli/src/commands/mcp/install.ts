@@ -63,8 +63,8 @@ Files: claude-code .mcp.json (project) or ~/.claude.json (user); claude-desktop 
     const scope = (flags.scope ?? (client === 'claude-desktop' ? 'user' : 'project')) as 'project' | 'user'
     if (flags.agent !== undefined) {
       // The same rule as `register`: the id lands in the client's command lines and in file names.
-      const { AgentIdSchema, parseOrThrow } = await this.runtime()
-      parseOrThrow(AgentIdSchema, flags.agent, '--agent')
+      const { AgentIdSchema, assertRegistrableAgentId, parseOrThrow } = await this.runtime()
+      assertRegistrableAgentId(parseOrThrow(AgentIdSchema, flags.agent, '--agent'))
     }
     if (flags.channel && client !== 'claude-code')
       this.error('--channel is a Claude Code feature', { exit: 2 })
