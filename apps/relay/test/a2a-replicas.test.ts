@@ -10,7 +10,7 @@ import { testCleanups } from '@agent-comm/test-support'
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createRelayLogger, type RelayHandle, relayConfig, startRelay } from '../src/index.js'
-import { tempDir } from './helpers.js'
+import { submit, tempDir } from './helpers.js'
 
 const db: TestDatabase = await createTestDatabase({ name: 'relay_a2a' })
 afterAll(async () => {
@@ -75,16 +75,7 @@ describe.skipIf(db.kind !== 'server')('A2A on relay replicas on PostgreSQL', () 
 
     const viaA = await client(a.url, token)
     const viaB = await client(b.url, token)
-    const sent = (await viaA.sendMessage({
-      tenant: '',
-      message: userMessage('hello replicas'),
-      configuration: {
-        acceptedOutputModes: [],
-        taskPushNotificationConfig: undefined,
-        returnImmediately: true,
-      },
-      metadata: undefined,
-    })) as { id: string }
+    const sent = (await submit(viaA, userMessage('hello replicas'))) as { id: string }
     expect((await viaB.getTask({ tenant: '', id: sent.id })).status?.state).toBe(
       TaskState.TASK_STATE_SUBMITTED,
     )
@@ -156,16 +147,7 @@ describe.skipIf(db.kind !== 'server')('A2A on relay replicas on PostgreSQL', () 
     })
 
     const viaRelay = await client(relay.url, token)
-    const sent = (await viaRelay.sendMessage({
-      tenant: '',
-      message: userMessage('for helper only'),
-      configuration: {
-        acceptedOutputModes: [],
-        taskPushNotificationConfig: undefined,
-        returnImmediately: true,
-      },
-      metadata: undefined,
-    })) as { id: string }
+    const sent = (await submit(viaRelay, userMessage('for helper only'))) as { id: string }
     const [claimed] = await database.spool.claim('helper', { limit: 1 })
     const assignment = claimed!.message
     const forged = await database.spool.send({

@@ -13,7 +13,7 @@ import { Spool, sqliteConnection } from '@agent-comm/spool'
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { RELAY_DB_FILE, type RelayConfig, relayConfig, startRelay } from '../src/index.js'
-import { onCleanup, tempDir } from './helpers.js'
+import { onCleanup, submit, tempDir } from './helpers.js'
 
 /** A relay on an ephemeral port, an agent `helper` that opted in to A2A, and a token for caller `acme`. */
 async function setUp(dataDir = tempDir(), fields: Partial<RelayConfig> = {}) {
@@ -147,16 +147,7 @@ describe('A2A on the relay', () => {
     )
     onCleanup(() => coordinator.close())
     const client = await clientFor(relay.url, 'helper', token)
-    const sent = (await client.sendMessage({
-      tenant: '',
-      message: userMessage('via bridge'),
-      configuration: {
-        acceptedOutputModes: [],
-        taskPushNotificationConfig: undefined,
-        returnImmediately: true,
-      },
-      metadata: undefined,
-    })) as { id: string }
+    const sent = (await submit(client, userMessage('via bridge'))) as { id: string }
     const bridge = new FunctionBridge(async (message) => `bridged: ${message.body}`)
     const summary = await new BridgeRunner({ coordinator, agent: 'helper', bridge }).run({ once: true })
     expect(summary).toMatchObject({ processed: 1, succeeded: 1 })
@@ -220,16 +211,7 @@ describe('A2A on the relay', () => {
   it('cancels a task the agent has not answered, taking its message back from the agent queue', async () => {
     const { relay, spool, token } = await setUp()
     const client = await clientFor(relay.url, 'helper', token)
-    const sent = await client.sendMessage({
-      tenant: '',
-      message: userMessage('never answered'),
-      configuration: {
-        acceptedOutputModes: [],
-        taskPushNotificationConfig: undefined,
-        returnImmediately: true,
-      },
-      metadata: undefined,
-    })
+    const sent = await submit(client, userMessage('never answered'))
     const id = (sent as { id: string }).id
     const canceled = await client.cancelTask({ tenant: '', id, metadata: undefined })
     expect(canceled.status?.state).toBe(TaskState.TASK_STATE_CANCELED)
@@ -243,16 +225,7 @@ describe('A2A on the relay', () => {
   it('refuses the ack of an agent that held the message of a task canceled meanwhile', async () => {
     const { relay, spool, token } = await setUp()
     const client = await clientFor(relay.url, 'helper', token)
-    const sent = (await client.sendMessage({
-      tenant: '',
-      message: userMessage('slow work'),
-      configuration: {
-        acceptedOutputModes: [],
-        taskPushNotificationConfig: undefined,
-        returnImmediately: true,
-      },
-      metadata: undefined,
-    })) as { id: string }
+    const sent = (await submit(client, userMessage('slow work'))) as { id: string }
     const [claimed] = await spool.claim('helper', { limit: 1 })
     expect(claimed).toBeDefined()
     await client.cancelTask({ tenant: '', id: sent.id, metadata: undefined })
@@ -297,16 +270,7 @@ describe('A2A on the relay', () => {
     const dataDir = tempDir()
     const first = await setUp(dataDir)
     let client = await clientFor(first.relay.url, 'helper', first.token)
-    const sent = (await client.sendMessage({
-      tenant: '',
-      message: userMessage('survive a restart'),
-      configuration: {
-        acceptedOutputModes: [],
-        taskPushNotificationConfig: undefined,
-        returnImmediately: true,
-      },
-      metadata: undefined,
-    })) as { id: string }
+    const sent = (await submit(client, userMessage('survive a restart'))) as { id: string }
     await first.relay.close()
     const relay = await startRelay(relayConfig({ dataDir, port: 0, logLevel: 'silent' }))
     onCleanup(() => relay.close())
@@ -464,16 +428,7 @@ describe('A2A on the relay', () => {
   it('creates, lists, gets and deletes push configs of its own tasks only', async () => {
     const { relay, tokens, token } = await setUp()
     const client = await clientFor(relay.url, 'helper', token)
-    const sent = (await client.sendMessage({
-      tenant: '',
-      message: userMessage('configure me'),
-      configuration: {
-        acceptedOutputModes: [],
-        taskPushNotificationConfig: undefined,
-        returnImmediately: true,
-      },
-      metadata: undefined,
-    })) as { id: string }
+    const sent = (await submit(client, userMessage('configure me'))) as { id: string }
     const config = {
       tenant: '',
       id: 'hook-1',
@@ -568,16 +523,7 @@ describe('A2A on the relay', () => {
     expect((await rpc(url, get, { 'a2a-version': '1.0' })).status).toBe(401)
     // Another caller cannot see acme's task.
     const client = await clientFor(relay.url, 'helper', token)
-    const sent = (await client.sendMessage({
-      tenant: '',
-      message: userMessage('private'),
-      configuration: {
-        acceptedOutputModes: [],
-        taskPushNotificationConfig: undefined,
-        returnImmediately: true,
-      },
-      metadata: undefined,
-    })) as { id: string }
+    const sent = (await submit(client, userMessage('private'))) as { id: string }
     const other = await tokens.create('other')
     const theirs = await rpc(
       url,
@@ -594,16 +540,7 @@ describe('A2A on the relay', () => {
     const url = `${relay.url}/a2a/helper`
     const auth = { authorization: `Bearer ${token}`, 'a2a-version': '1.0' }
     const client = await clientFor(relay.url, 'helper', token)
-    const sent = (await client.sendMessage({
-      tenant: '',
-      message: userMessage('mine'),
-      configuration: {
-        acceptedOutputModes: [],
-        taskPushNotificationConfig: undefined,
-        returnImmediately: true,
-      },
-      metadata: undefined,
-    })) as { id: string }
+    const sent = (await submit(client, userMessage('mine'))) as { id: string }
     const other = { ...auth, authorization: `Bearer ${(await tokens.create('other')).token}` }
     const subscribe = (params: unknown) => ({ jsonrpc: '2.0', id: 3, method: 'SubscribeToTask', params })
     const continueTask = (taskId: string) => ({
@@ -677,16 +614,7 @@ describe('A2A on the relay', () => {
     const { relay, spool, registry, token } = await setUp()
     await registry.register({ agentId: 'alice', capabilities: ['chat'] })
     const client = await clientFor(relay.url, 'helper', token)
-    const sent = (await client.sendMessage({
-      tenant: '',
-      message: userMessage('for helper only'),
-      configuration: {
-        acceptedOutputModes: [],
-        taskPushNotificationConfig: undefined,
-        returnImmediately: true,
-      },
-      metadata: undefined,
-    })) as { id: string }
+    const sent = (await submit(client, userMessage('for helper only'))) as { id: string }
     const [claimed] = await spool.claim('helper', { limit: 1 })
     const assignment = claimed!.message
     // alice learned the assignment's id and answers it in helper's place.

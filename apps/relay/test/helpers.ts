@@ -1,6 +1,8 @@
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
+import type { Message } from '@a2a-js/sdk'
+import type { Client } from '@a2a-js/sdk/client'
 import { ManualClock } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { SecretStore } from '@agent-comm/secrets'
@@ -198,4 +200,21 @@ export function errorOf(response: LightMyRequestResponse): {
   details?: unknown
 } {
   return (response.json() as { error: { code: string; message: string } }).error
+}
+
+/**
+ * Sends `message` to an A2A agent the way a caller that does not wait does (`returnImmediately`): the
+ * answer is the task as submitted.
+ */
+export function submit(client: Client, message: Message) {
+  return client.sendMessage({
+    tenant: '',
+    message,
+    configuration: {
+      acceptedOutputModes: [],
+      taskPushNotificationConfig: undefined,
+      returnImmediately: true,
+    },
+    metadata: undefined,
+  })
 }
