@@ -24,6 +24,7 @@ import {
   DEFAULT_CLAIM_LIMIT,
   DEFAULT_LEASE_SECONDS,
   DEFAULT_TTL_HOURS,
+  EXPIRY_DECIDER,
   ForbiddenError,
   IdempotencyKeySchema,
   IdGenerator,
@@ -413,11 +414,16 @@ export class Coordinator {
       () => messageAttributes(message),
       async (span, ctx) => {
         const sent = await this.#tracedSend(message, sendOptions, ctx)
-        const reply = await this.awaitReply(sent.messageId, {
+        // The agents it went to answer it; a duplicate's or a held request's recipients are read as they
+        // are stored (agents registering later join a held one).
+        const known = !sent.duplicate && sent.heldUntil === undefined && sent.recipients.length > 0
+        const reply = await this.#awaitReply(sent.messageId, sent.message.fromAgent, {
           timeoutMs,
           signal,
           leaseSeconds,
-          requester: sent.message.fromAgent,
+          repliers: known
+            ? async () => repliersOf(sent.message, sent.recipients)
+            : async () => this.#repliersNow(sent.messageId),
         })
         span.setAttribute('agent_comm.reply_id', reply.id)
         return reply
@@ -436,10 +442,23 @@ export class Coordinator {
     options: AwaitReplyOptions & { requester?: string } = {},
   ): Promise<MessageV2> {
     this.#open()
-    const requester =
-      options.requester === undefined
-        ? (await this.status(requestId)).message.fromAgent
-        : parseOrThrow(AgentIdSchema, options.requester, 'requester agent id')
+    const { requester, ...wait } = options
+    const request = await this.status(requestId)
+    return this.#awaitReply(
+      requestId,
+      requester === undefined
+        ? request.message.fromAgent
+        : parseOrThrow(AgentIdSchema, requester, 'requester agent id'),
+      { ...wait, repliers: async () => this.#repliersNow(requestId) },
+    )
+  }
+
+  /** The wait of `request` and `awaitReply`: takes the reply `requester` gets from one of `repliers`. */
+  async #awaitReply(
+    requestId: string,
+    requester: string,
+    options: AwaitReplyOptions & { repliers: () => Promise<readonly string[]> },
+  ): Promise<MessageV2> {
     const transport = await this.#transportOf(requester)
     const reply = await takeReply(transport, requester, requestId, {
       ...options,
@@ -447,6 +466,15 @@ export class Coordinator {
     })
     await this.#registry.touch(requester)
     return reply.message
+  }
+
+  /** The agents whose reply to `requestId` counts, as its deliveries stand now (see {@link repliersOf}). */
+  async #repliersNow(requestId: string): Promise<readonly string[]> {
+    const { message, deliveries } = await this.status(requestId)
+    return repliersOf(
+      message,
+      deliveries.map((d) => d.recipient),
+    )
   }
 
   /**
@@ -1092,6 +1120,15 @@ function settleAttributes(ref: MessageRef, messageId: string, agentId: string) {
   return typeof ref === 'string'
     ? { 'messaging.system': 'agent-comm', 'messaging.message.id': messageId, 'agent_comm.agent': agentId }
     : { ...claimedAttributes(ref), 'agent_comm.agent': agentId }
+}
+
+/**
+ * The agents whose reply resolves a request: those it was delivered to — another agent that learnt its id
+ * cannot answer in their place — and, for an `approval_request`, the expiry decider that answers one whose
+ * deadline passed (the spool accepts its decision from nobody else).
+ */
+function repliersOf(request: MessageV2, recipients: readonly string[]): readonly string[] {
+  return request.payload?.type === 'approval_request' ? [...recipients, EXPIRY_DECIDER] : recipients
 }
 
 /** An idempotency key cannot be kept by the file transport: refused rather than silently not kept. */

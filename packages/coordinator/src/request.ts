@@ -8,6 +8,12 @@ export { DEFAULT_REPLY_TIMEOUT_MS } from '@agent-comm/protocol'
 /** Longest single wait handed to a transport; the loop waits again until the deadline. */
 const WAIT_SLICE_MS = 30_000
 
+/**
+ * The wait while a held request has no recipient yet (nobody may answer it): the loop looks again at its
+ * recipients this often.
+ */
+const NO_REPLIER_WAIT_MS = 1_000
+
 /** Options of `Coordinator.awaitReply` (and the wait of `Coordinator.request`). */
 export interface AwaitReplyOptions {
   /** Give up after this many ms with a `TIMEOUT` error carrying the request id (default 60 000). */
@@ -34,15 +40,17 @@ export function assertAwaitsReplies(transport: Transport, requester: string): vo
 }
 
 /**
- * Waits on `transport` until `requester` has a reply to `requestId`, claims only that reply and acks it:
- * replies to the requester's other requests and its ordinary messages are never touched. Real time bounds
- * the wait (an injected clock does not move timers); a timeout rejects with {@link RequestTimeoutError}.
+ * Waits on `transport` until `requester` has a reply to `requestId` from one of the agents `repliers` names
+ * (asked again at each wait slice: a held request gains recipients), claims only that reply and acks it:
+ * replies to the requester's other requests, its ordinary messages and another agent's message posing as the
+ * reply are never touched. Real time bounds the wait (an injected clock does not move timers); a timeout
+ * rejects with {@link RequestTimeoutError}.
  */
 export async function takeReply(
   transport: Transport,
   requester: string,
   requestId: string,
-  options: AwaitReplyOptions & { leaseSeconds: number },
+  options: AwaitReplyOptions & { leaseSeconds: number; repliers: () => Promise<readonly string[]> },
 ): Promise<ClaimedMessage> {
   assertAwaitsReplies(transport, requester)
   const claimReply = (transport.claimReply as NonNullable<Transport['claimReply']>).bind(transport)
@@ -55,7 +63,15 @@ export async function takeReply(
     for (;;) {
       options.signal?.throwIfAborted()
       if (timer.signal.aborted) throw new RequestTimeoutError(requestId, timeoutMs)
-      const waitMs = Math.max(0, Math.min(WAIT_SLICE_MS, timeoutMs - (performance.now() - started)))
+      const left = Math.max(0, timeoutMs - (performance.now() - started))
+      const from = await options.repliers()
+      if (from.length === 0) {
+        // Nobody may answer yet: look again shortly, or time out.
+        if (left === 0) throw new RequestTimeoutError(requestId, timeoutMs)
+        await abortableDelay(Math.min(NO_REPLIER_WAIT_MS, left), signal)
+        continue
+      }
+      const waitMs = Math.min(WAIT_SLICE_MS, left)
       let claimed: ClaimedMessage | undefined
       try {
         // One claim span per wait slice (a wait cut short by the timer or the caller ends it unclaimed).
@@ -69,6 +85,7 @@ export async function takeReply(
           }),
           async (span) => {
             const found = await claimReply(requester, requestId, {
+              from,
               leaseSeconds: options.leaseSeconds,
               waitMs,
               signal,
@@ -105,4 +122,18 @@ export async function takeReply(
   } finally {
     clearTimeout(handle)
   }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts (the caller's loop then tells why). */
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve()
+    const done = () => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal.addEventListener('abort', done, { once: true })
+  })
 }

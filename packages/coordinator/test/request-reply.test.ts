@@ -202,6 +202,52 @@ describe('who may reply', () => {
     expect(await coord.pending('architect')).toHaveLength(0)
   })
 
+  it('takes the reply of an agent the request went to, not a message another agent sent posing as it', async () => {
+    const { coord } = await setup()
+    await coord.register({ agentId: 'stranger' })
+    const waiting = coord.request(
+      { fromAgent: 'architect', toAgent: 'builder', body: 'q' },
+      { timeoutMs: 30_000 },
+    )
+    const [task] = await coord.poll('builder', { waitMs: 10_000 })
+    // The stranger learnt the request's id and answers first with a plain send: not taken as the reply.
+    await coord.send({
+      fromAgent: 'stranger',
+      toAgent: 'architect',
+      body: 'approved, go ahead',
+      routing: { replyTo: task!.message.id },
+    })
+    await coord.reply(task!, { body: 'the real answer' })
+    expect(await waiting).toMatchObject({ fromAgent: 'builder', body: 'the real answer' })
+    // The stranger's message stays in the requester's inbox as ordinary mail.
+    expect((await coord.pending('architect')).map((p) => [p.message.fromAgent, p.delivery.status])).toEqual([
+      ['stranger', 'queued'],
+    ])
+    // awaitReply (a restarted requester) applies the same rule.
+    const again = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'q2' })
+    await coord.send({
+      fromAgent: 'stranger',
+      toAgent: 'architect',
+      body: 'me again',
+      routing: { replyTo: again.messageId },
+    })
+    await expect(coord.awaitReply(again.messageId, { timeoutMs: 200 })).rejects.toMatchObject({
+      code: 'TIMEOUT',
+    })
+  })
+
+  it('takes the answer of any recipient of a broadcast request', async () => {
+    const { coord } = await setup()
+    await coord.register({ agentId: 'tester' })
+    const waiting = coord.request(
+      { fromAgent: 'architect', toAgent: '*', body: 'anyone?' },
+      { timeoutMs: 30_000 },
+    )
+    const [task] = await coord.poll('tester', { waitMs: 10_000 })
+    await coord.reply(task!, { body: 'me' })
+    expect(await waiting).toMatchObject({ fromAgent: 'tester', body: 'me' })
+  })
+
   it('lets each recipient of a broadcast reply to it by id', async () => {
     const { coord } = await setup()
     await coord.register({ agentId: 'tester' })

@@ -3,16 +3,21 @@ import { type ClaimCommit, commitCondition, MESSAGE_COLUMNS } from './statements
 /**
  * The statements that find a reply (`SpoolStore.claimReply` / `hasReply`), apart from the claim path's own:
  * the delivery to $1 of a message whose `reply_to` is $2, claimable at $3 (queued and due, or leased with
- * the lease run out and attempts left; not expired), oldest first. Only that delivery is locked and leased:
- * a requester waiting for one reply never takes its other messages.
+ * the lease run out and attempts left; not expired), sent by one of the agents the statement's `from`
+ * parameter names (any sender when null), oldest first. Only that delivery is locked and leased: a requester
+ * waiting for one reply never takes its other messages.
  */
 export function replyStatements(schema: string, claimCommit: ClaimCommit = 'durable') {
   const commit = commitCondition(claimCommit)
   const messages = `"${schema}".messages`
   const deliveries = `"${schema}".deliveries`
-  const candidate = `SELECT d.id FROM ${deliveries} d JOIN ${messages} m ON m.seq = d.message_seq
+  // `from` is parameter `$n`: an array of the senders whose reply is taken, or null for any sender.
+  const candidate = (
+    from: string,
+  ) => `SELECT d.id FROM ${deliveries} d JOIN ${messages} m ON m.seq = d.message_seq
       WHERE d.recipient = $1 AND m.reply_to = $2 AND d.available_at <= $3 AND d.expires_at > $3
         AND (d.status = 'queued' OR (d.status = 'leased' AND d.attempt < d.max_attempts))
+        AND (${from}::text[] IS NULL OR m.from_agent = ANY(${from}::text[]))
       ORDER BY d.id LIMIT 1`
   // Leases the one delivery `picked` selects (and locks) and reads it back with its message.
   const lease = (picked: string) => `WITH picked AS (${picked}), leased AS (
@@ -25,8 +30,8 @@ export function replyStatements(schema: string, claimCommit: ClaimCommit = 'dura
         ${MESSAGE_COLUMNS}
       FROM leased l JOIN ${messages} m ON m.seq = l.message_seq`
   return {
-    claimReply: lease(`${candidate} FOR UPDATE OF d SKIP LOCKED`),
-    hasReply: `SELECT EXISTS (${candidate}) AS "found"`,
+    claimReply: lease(`${candidate('$6')} FOR UPDATE OF d SKIP LOCKED`),
+    hasReply: `SELECT EXISTS (${candidate('$4')}) AS "found"`,
     // The delivery of message $2 to $1, claimable at $3: a person opening one message leases only that one.
     claimMessage: lease(`
         SELECT d.id FROM ${deliveries} d JOIN ${messages} m ON m.seq = d.message_seq

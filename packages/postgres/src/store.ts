@@ -33,6 +33,7 @@ import type {
   PendingDelivery,
   ReleaseHeldParams,
   ReleaseOutcome,
+  ReplyQuery,
   RequeueFailedOutcome,
   RequeueFailedParams,
   SpoolStats,
@@ -546,7 +547,7 @@ export class PostgresSpoolStore implements SpoolStore {
   }
 
   async claimReply<T>(params: ClaimReplyParams<T>): Promise<ClaimOutcome<T>> {
-    const { recipient, replyTo, now, leaseUntil, receipt } = params
+    const { recipient, replyTo, from, now, leaseUntil, receipt } = params
     return this.#transaction(async (tx) => {
       const outcome: ClaimOutcome<T> = { claimed: [], deadLettered: [] }
       // An unreadable reply is dead-lettered and the next one taken, as a claim does.
@@ -557,6 +558,7 @@ export class PostgresSpoolStore implements SpoolStore {
           now,
           leaseUntil,
           receipt,
+          from ?? null,
         ])
         if (row === undefined) break
         await this.#settleClaimedRow(tx, row, params.decode, now, outcome)
@@ -607,12 +609,13 @@ export class PostgresSpoolStore implements SpoolStore {
     })
   }
 
-  async hasReply(params: { recipient: string; replyTo: string; now: number }): Promise<boolean> {
+  async hasReply(params: ReplyQuery & { now: number }): Promise<boolean> {
     return this.#read(async (db) => {
       const [row] = await db.query<{ found: boolean }>(this.#replySql.hasReply, [
         params.recipient,
         params.replyTo,
         params.now,
+        params.from ?? null,
       ])
       return row!.found
     })

@@ -122,6 +122,7 @@ export {
   AckOptionsSchema,
   ClaimLimitSchema,
   ClaimOptionsSchema,
+  ClaimReplyOptionsSchema,
   claimLimitSchema,
   DelaySecondsSchema,
   ExtendLeaseOptionsSchema,
@@ -132,6 +133,7 @@ export {
   NackOptionsSchema,
   NackReasonSchema,
   PollWaitMsSchema,
+  ReplySendersSchema,
   TransportSendOptionsSchema,
   WaitOptionsSchema,
 } from './operation-options.js'

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import * as bounds from './bounds.js'
-import { IdempotencyKeySchema } from './identifiers.js'
+import { AgentIdSchema, IdempotencyKeySchema } from './identifiers.js'
 import { freeText } from './text.js'
 
 /** A lease length in seconds: positive, at most 7 days. */
@@ -69,6 +69,23 @@ export const TransportSendOptionsSchema = z.object({
   maxAttempts: MaxAttemptsSchema.optional(),
   /** One enqueue per sender and key within the store's window (see `TransportSendOptions`). */
   idempotencyKey: IdempotencyKeySchema.optional(),
+})
+
+/**
+ * The agents a reply may come from (`claimReply`'s `from`): a waiting requester takes only a reply sent by
+ * one of the agents its request went to, so an agent that learnt the request's id cannot answer in their
+ * place. 1 to 10,000 agent ids.
+ */
+export const ReplySendersSchema = z
+  .array(AgentIdSchema)
+  .min(1, 'must name at least one agent')
+  .max(10_000, 'must name at most 10,000 agents')
+  .readonly()
+
+/** Reply-claim options: the lease, and the agents whose reply is taken (any sender when absent). */
+export const ClaimReplyOptionsSchema = z.object({
+  leaseSeconds: LeaseSecondsSchema.optional(),
+  from: ReplySendersSchema.optional(),
 })
 
 /** Claim options: at most `limit` messages (1–1000, default 10), leased for `leaseSeconds`. */

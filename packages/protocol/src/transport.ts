@@ -81,5 +81,10 @@ export interface TransportClaimReplyOptions {
   leaseSeconds?: number
   /** When no reply is waiting, wait this long for one (ms; a remote transport may cap it, e.g. 30 s). */
   waitMs?: number
+  /**
+   * Take only a reply sent by one of these agents (the request's recipients): another agent's message with
+   * the same `replyTo` is not taken and stays in the inbox. Any sender's when absent.
+   */
+  from?: readonly string[]
   signal?: AbortSignal
 }

@@ -10,8 +10,10 @@ import { z } from 'zod'
 export {
   AckOptionsSchema,
   ClaimOptionsSchema,
+  ClaimReplyOptionsSchema,
   ExtendLeaseOptionsSchema,
   NackOptionsSchema,
+  ReplySendersSchema,
   WaitOptionsSchema,
 } from '@agent-comm/protocol'
 

@@ -32,10 +32,12 @@ import {
 import { ChangeSignal } from './change-signal.js'
 import {
   ClaimOptionsSchema,
+  ClaimReplyOptionsSchema,
   CleanupOptionsSchema,
   ExtendLeaseOptionsSchema,
   NackOptionsSchema,
   PendingOptionsSchema,
+  ReplySendersSchema,
   SearchQuerySchema,
   SendOptionsSchema,
   WaitOptionsSchema,
@@ -59,6 +61,7 @@ import type {
   AckResult,
   ClaimedMessage,
   ClaimOptions,
+  ClaimReplyOptions,
   CleanupOptions,
   CleanupReport,
   ConversationSummary,
@@ -304,8 +307,8 @@ export class Spool {
     this.#replyWatcher = new ChangeWatcher(
       {
         hasClaimable: (key) => {
-          const [recipient, replyTo] = key.split('\u0000') as [string, string]
-          return store.hasReply({ recipient, replyTo, now: this.#clock.now() })
+          const [recipient, replyTo, from] = JSON.parse(key) as [string, string, string[] | null]
+          return store.hasReply({ recipient, replyTo, from: from ?? undefined, now: this.#clock.now() })
         },
         // A delayed reply, or one whose lease runs out, is found by the safety tick (`wakeIntervalMs`).
         nextAvailableAt: async () => null,
@@ -654,17 +657,22 @@ export class Spool {
   /**
    * Leases, for `agent`, the oldest claimable reply to `requestId` — a message with `routing.replyTo` equal
    * to it, delivered to `agent` — and nothing else: the agent's other messages, replies to its other
-   * requests included, stay where they are. Undefined when no reply is waiting. Ack it as any claim.
+   * requests included, stay where they are. With `from`, only a reply sent by one of those agents (the
+   * request's recipients): another agent's message with the same `replyTo` stays in the inbox. Undefined
+   * when no reply is waiting. Ack it as any claim.
    */
   async claimReply(
     agent: string,
     requestId: string,
-    options: { leaseSeconds?: number } = {},
+    options: ClaimReplyOptions = {},
   ): Promise<ClaimedMessage | undefined> {
     this.#open()
     const recipient = parseOrThrow(AgentIdSchema, agent, 'agent id')
     const replyTo = parseOrThrow(MessageIdSchema, requestId, 'request id')
-    return this.#claimOne(recipient, options, (lease) => this.#store.claimReply({ ...lease, replyTo }))
+    const { leaseSeconds, from } = parseOrThrow(ClaimReplyOptionsSchema, options, 'reply claim options')
+    return this.#claimOne(recipient, { leaseSeconds }, (lease) =>
+      this.#store.claimReply({ ...lease, replyTo, from }),
+    )
   }
 
   /**
@@ -707,12 +715,18 @@ export class Spool {
    * committed), `false` on timeout or abort. Other messages of `agent` do not wake it. It does not claim:
    * call {@link claimReply} next.
    */
-  async waitForReply(agent: string, requestId: string, options: WaitOptions = {}): Promise<boolean> {
+  async waitForReply(
+    agent: string,
+    requestId: string,
+    options: WaitOptions & { from?: readonly string[] } = {},
+  ): Promise<boolean> {
     this.#open()
     const recipient = parseOrThrow(AgentIdSchema, agent, 'agent id')
     const replyTo = parseOrThrow(MessageIdSchema, requestId, 'request id')
-    const { timeoutMs, signal } = parseOrThrow(WaitOptionsSchema, options, 'wait options')
-    return this.#replyWatcher.wait(`${recipient}\u0000${replyTo}`, timeoutMs, signal)
+    const { from, ...wait } = options
+    const { timeoutMs, signal } = parseOrThrow(WaitOptionsSchema, wait, 'wait options')
+    const senders = from === undefined ? null : parseOrThrow(ReplySendersSchema, from, 'reply senders')
+    return this.#replyWatcher.wait(JSON.stringify([recipient, replyTo, senders]), timeoutMs, signal)
   }
 
   /**

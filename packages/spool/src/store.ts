@@ -87,7 +87,7 @@ export interface SpoolStore {
   claimMessage<T>(params: ClaimMessageParams<T>): Promise<ClaimOutcome<T>>
 
   /** Whether `recipient` has a claimable reply to `replyTo` at `now` (see {@link claimReply}). */
-  hasReply(params: { recipient: string; replyTo: string; now: number }): Promise<boolean>
+  hasReply(params: ReplyQuery & { now: number }): Promise<boolean>
 
   /** Acks a leased delivery (fenced by `receipt` when given). Reads its state only when nothing changed. */
   ack(params: DeliveryParams): Promise<ChangeOutcome>
@@ -262,11 +262,20 @@ export interface ClaimParams<T> {
   decode: (row: MessageRecord) => { value: T } | { unreadable: string }
 }
 
-/** Parameters of {@link SpoolStore.claimReply}: a claim of one, limited to replies to `replyTo`. */
-export interface ClaimReplyParams<T> extends Omit<ClaimParams<T>, 'limit'> {
+/** Which reply a requester waits for: to `replyTo`, delivered to `recipient`, sent by one of `from`. */
+export interface ReplyQuery {
+  recipient: string
   /** The id of the request whose reply is claimed. */
   replyTo: string
+  /**
+   * Only a reply whose sender is one of these agents (the request's recipients); any sender's when absent.
+   * Another agent's message with the same `replyTo` is left as it is.
+   */
+  from?: readonly string[] | undefined
 }
+
+/** Parameters of {@link SpoolStore.claimReply}: a claim of one, limited to replies to `replyTo`. */
+export interface ClaimReplyParams<T> extends Omit<ClaimParams<T>, 'limit'>, ReplyQuery {}
 
 /** Parameters of {@link SpoolStore.claimMessage}: a claim of one named message. */
 export interface ClaimMessageParams<T> extends Omit<ClaimParams<T>, 'limit'> {

@@ -13,6 +13,7 @@ import type { z } from 'zod'
 import type {
   AckOptionsSchema,
   ClaimOptionsSchema,
+  ClaimReplyOptionsSchema,
   CleanupOptionsSchema,
   ExtendLeaseOptionsSchema,
   NackOptionsSchema,
@@ -70,6 +71,12 @@ export interface SendOptions {
 
 /** Options for {@link Spool.claim}: at most `limit` messages (1–1000, default 10), leased for `leaseSeconds` (default: the spool's). */
 export type ClaimOptions = z.input<typeof ClaimOptionsSchema>
+
+/**
+ * Options for {@link Spool.claimReply}: the lease (default: the spool's), and `from`, the agents whose
+ * reply is taken (any sender's when absent).
+ */
+export type ClaimReplyOptions = z.input<typeof ClaimReplyOptionsSchema>
 
 /** Options for {@link Spool.ack}: the receipt of the claim being acked. */
 export type AckOptions = z.input<typeof AckOptionsSchema>

@@ -17,6 +17,7 @@ import {
   MessageIdSchema,
   MessageV2Schema,
   NackReasonSchema,
+  ReplySendersSchema,
   TransportKindSchema,
 } from '@agent-comm/protocol'
 import { z } from 'zod'
@@ -147,6 +148,8 @@ export const ClaimReplyRequestSchema = z.strictObject({
   leaseSeconds: LeaseSecondsSchema.optional(),
   /** When no reply is waiting, hold the request up to this many ms and answer the moment one arrives (0–30 000). */
   waitMs: WaitMsSchema,
+  /** Only a reply sent by one of these agents (the request's recipients); any sender's when absent. */
+  from: ReplySendersSchema.optional(),
 })
 
 /** Body of `POST /agents/{agentId}/replies/{requestId}/claim`. */

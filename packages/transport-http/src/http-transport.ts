@@ -75,6 +75,7 @@ export class HttpTransport implements Proto.Transport {
         : AbortSignal.any([options.signal, this.#closing.signal])
     return this.client.claimReply(agent, requestId, {
       leaseSeconds: options.leaseSeconds,
+      from: options.from,
       waitMs:
         options.waitMs === undefined
           ? undefined

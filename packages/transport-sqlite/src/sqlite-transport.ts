@@ -43,8 +43,10 @@ export class SqliteTransport implements Proto.Transport {
   ): Promise<Proto.ClaimedMessage | undefined> {
     return claimThenWait(
       {
-        claim: () => this.spool.claimReply(agent, requestId, { leaseSeconds: options.leaseSeconds }),
-        wait: (timeoutMs, signal) => this.spool.waitForReply(agent, requestId, { timeoutMs, signal }),
+        claim: () =>
+          this.spool.claimReply(agent, requestId, { leaseSeconds: options.leaseSeconds, from: options.from }),
+        wait: (timeoutMs, signal) =>
+          this.spool.waitForReply(agent, requestId, { timeoutMs, signal, from: options.from }),
       },
       { timeoutMs: options.waitMs ?? 0, signal: options.signal },
     )

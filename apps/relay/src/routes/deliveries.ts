@@ -153,16 +153,19 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
       summary:
         'Lease the oldest reply to one request (a message with `routing.replyTo` = requestId) and nothing else',
       description:
-        "The agent's other messages, replies to its other requests included, are left queued. With `waitMs`, when no reply is waiting the request is held (at most 30 s) and answered the moment one arrives; `message` is null when none came. Only the agent itself may claim.",
+        "The agent's other messages, replies to its other requests included, are left queued. With `from`, only a reply sent by one of those agents is taken (another agent's message with the same `replyTo` stays queued). With `waitMs`, when no reply is waiting the request is held (at most 30 s) and answered the moment one arrives; `message` is null when none came. Only the agent itself may claim.",
       params: ReplyParams,
       body: ClaimReplyRequestSchema,
       response: ClaimReplyResponseSchema,
       async handler({ params, body, reply }) {
         const message = await longPoll(reply, ctx.shutdown, body.waitMs, {
           claim: () =>
-            spool.claimReply(params.agentId, params.requestId, { leaseSeconds: body.leaseSeconds }),
+            spool.claimReply(params.agentId, params.requestId, {
+              leaseSeconds: body.leaseSeconds,
+              from: body.from,
+            }),
           wait: (timeoutMs, signal) =>
-            spool.waitForReply(params.agentId, params.requestId, { timeoutMs, signal }),
+            spool.waitForReply(params.agentId, params.requestId, { timeoutMs, signal, from: body.from }),
         })
         return { message: message ?? null }
       },

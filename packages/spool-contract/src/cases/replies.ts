@@ -68,6 +68,38 @@ export function replyCases(ctx: SpoolContractContext): void {
     })
   })
 
+  it('with `from`, takes only a reply sent by one of those agents, and wakes only for one', async () => {
+    const { spool } = await ctx.open()
+    const request = await spool.send(task())
+    await spool.send(reply(request.messageId, 'posing as the reply', 'stranger'))
+    const from = ['builder', 'reviewer']
+    expect(await spool.claimReply('architect', request.messageId, { from })).toBeUndefined()
+    expect(await spool.waitForReply('architect', request.messageId, { from, timeoutMs: 0 })).toBe(false)
+    // Without `from`, the stranger's message is a reply like any other.
+    expect(await spool.waitForReply('architect', request.messageId, { timeoutMs: 0 })).toBe(true)
+    const waiting = spool.waitForReply('architect', request.messageId, { from, timeoutMs: 60_000 })
+    await spool.send(reply(request.messageId, 'the answer', 'reviewer'))
+    expect(await waiting).toBe(true)
+    const claimed = await spool.claimReply('architect', request.messageId, { from })
+    expect(claimed?.message).toMatchObject({ fromAgent: 'reviewer', body: 'the answer' })
+    // The stranger's message is still in the inbox, for whoever reads it.
+    expect((await spool.pending('architect')).map((p) => [p.message.body, p.delivery.status])).toEqual([
+      ['posing as the reply', 'queued'],
+      ['the answer', 'leased'],
+    ])
+  })
+
+  it('refuses a reply claim naming no agent, or an invalid one, in `from`', async () => {
+    const { spool } = await ctx.open()
+    const request = await spool.send(task())
+    await expect(spool.claimReply('architect', request.messageId, { from: [] })).rejects.toMatchObject({
+      code: 'VALIDATION',
+    })
+    await expect(
+      spool.waitForReply('architect', request.messageId, { from: ['no spaces'], timeoutMs: 0 }),
+    ).rejects.toMatchObject({ code: 'VALIDATION' })
+  })
+
   it('does not hand another agent the reply', async () => {
     const { spool } = await ctx.open()
     const request = await spool.send(task())

@@ -5,10 +5,12 @@ import type BetterSqlite3 from 'better-sqlite3'
  * `@replyTo`, claimable at `@now` (queued and due, or leased with the lease run out and attempts left; the
  * message not expired), oldest first. Only that delivery is touched: a requester waiting for one reply
  * never leases its other messages. The message side is found through `reply_to`; an agent's replies to one
- * request are few, so the join on the recipient's deliveries stays small.
+ * request are few, so the join on the recipient's deliveries stays small. `@from`, a JSON array of agent
+ * ids or null, limits the senders whose reply is taken (see {@link replyBindings}).
  */
 const CANDIDATE = `SELECT d.id FROM deliveries d JOIN messages m ON m.seq = d.message_seq
   WHERE d.recipient = @recipient AND m.reply_to = @replyTo AND d.available_at <= @now AND d.expires_at > @now
+    AND (@from IS NULL OR m.from_agent IN (SELECT value FROM json_each(@from)))
     AND (d.status = 'queued' OR (d.status = 'leased' AND d.attempt < d.max_attempts))
   ORDER BY d.id LIMIT 1`
 
@@ -44,5 +46,18 @@ export function prepareReplyStatements(sqlite: BetterSqlite3.Database): ReplySta
         receipt = @receipt || '.' || id, updated_at = @now
       WHERE id = (${MESSAGE_CANDIDATE})
       RETURNING id, message_seq AS messageSeq, attempt, max_attempts AS maxAttempts`),
+  }
+}
+
+/** The bindings of a reply statement: `from` as the JSON array the statements read, or null for any sender. */
+export function replyBindings(query: {
+  recipient: string
+  replyTo: string
+  from?: readonly string[] | undefined
+}) {
+  return {
+    recipient: query.recipient,
+    replyTo: query.replyTo,
+    from: query.from === undefined ? null : JSON.stringify(query.from),
   }
 }

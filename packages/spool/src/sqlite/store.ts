@@ -13,7 +13,7 @@ import { releaseHeldMessages } from './held.js'
 import { keepKeyAside, prepareKeyStatements, storeKeyedMessage } from './idempotency.js'
 import { applyMigrations } from './migrate.js'
 import type { QueryBuilder } from './query-builder.js'
-import { prepareReplyStatements, type ReplyStatements } from './replies.js'
+import { prepareReplyStatements, type ReplyStatements, replyBindings } from './replies.js'
 import {
   type ClaimedRow,
   type HotStatements,
@@ -165,15 +165,14 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
     this.#claim = sqlite.transaction((params: Seam.ClaimParams<unknown>) => this.#claimRounds(params))
     this.#replies = prepareReplyStatements(sqlite)
     this.#claimReply = sqlite.transaction((params: Seam.ClaimReplyParams<unknown>) => {
-      const { recipient, replyTo, now, leaseUntil, receipt } = params
+      const { recipient, now, leaseUntil, receipt } = params
       this.#sweep(now, false)
       const claimed: Seam.ClaimedRecord<unknown>[] = []
       const deadLettered: { messageId: string; reason: string }[] = []
+      const bindings = { ...replyBindings(params), now, leaseUntil, receipt }
       // An unreadable reply is dead-lettered and the next one taken, as a claim does.
       while (claimed.length === 0) {
-        const row = this.#replies.claimReply.get({ recipient, replyTo, now, leaseUntil, receipt }) as
-          | ClaimedRow
-          | undefined
+        const row = this.#replies.claimReply.get(bindings) as ClaimedRow | undefined
         if (row === undefined) break
         this.#leased(recipient, leaseUntil)
         this.#decodeRows([row], { ...params, limit: 1 }, claimed, deadLettered)
@@ -312,9 +311,9 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
     }
   }
 
-  async hasReply(params: { recipient: string; replyTo: string; now: number }): Promise<boolean> {
+  async hasReply(params: Seam.ReplyQuery & { now: number }): Promise<boolean> {
     try {
-      return this.#replies.hasReply.get(params) === 1
+      return this.#replies.hasReply.get({ ...replyBindings(params), now: params.now }) === 1
     } catch (error) {
       return this.#failed(error)
     }

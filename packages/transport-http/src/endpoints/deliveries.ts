@@ -70,7 +70,7 @@ export class DeliveryEndpoints {
   async claimReply(
     agent: string,
     requestId: string,
-    options: { leaseSeconds?: number; waitMs?: number } & CallOptions = {},
+    options: { leaseSeconds?: number; waitMs?: number; from?: readonly string[] } & CallOptions = {},
   ): Promise<ClaimedMessage | undefined> {
     const { signal, ...body } = options
     const response = await this.#pipeline.call({
