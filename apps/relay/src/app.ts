@@ -304,7 +304,11 @@ function relayContext(
       (async () => {
         await deps.spool.store.hasClaimable({ recipient: 'relay.health-probe', now: deps.spool.clock.now() })
       }),
-    settings: { streamKeepAliveMs: options.streamKeepAliveMs, version: RELAY_VERSION },
+    settings: {
+      streamKeepAliveMs: options.streamKeepAliveMs,
+      version: RELAY_VERSION,
+      adminId: options.admin.agentId,
+    },
     fanOut: {
       maxRecipientsPerMessage: options.maxRecipientsPerMessage,
       // A request over the whole rate limit could never pass: say so as a size limit instead of a 429 forever.

@@ -21,6 +21,8 @@ export interface RelaySettings {
   streamKeepAliveMs: number
   /** Reported by health and the OpenAPI document. */
   version: string
+  /** The operator's agent id (`--admin-id`): it may decide any approval request in the console. */
+  adminId: string
 }
 
 /** Bounds on a send's fan-out (see `RelayOptions`). */

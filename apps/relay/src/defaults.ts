@@ -1,6 +1,7 @@
 import {
   DEFAULT_AUTH_WINDOW_MS,
   DEFAULT_LEASE_SECONDS,
+  DEFAULT_OPERATOR_ID,
   DEFAULT_POOL_SIZE,
   MAX_LEASE_SECONDS,
   MAX_POOL_SIZE,
@@ -28,7 +29,7 @@ export const RELAY_DEFAULTS = {
   /** Highest `maxDeliveriesPerRequest` accepted. */
   maxDeliveriesLimit: 1_000_000,
   authFailuresPerMinute: 100,
-  adminId: 'admin',
+  adminId: DEFAULT_OPERATOR_ID,
   leaseSeconds: DEFAULT_LEASE_SECONDS,
   maxLeaseSeconds: MAX_LEASE_SECONDS,
   poolSize: DEFAULT_POOL_SIZE,

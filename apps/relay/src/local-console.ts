@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import type { PostgresDatabase } from '@agent-comm/postgres'
-import type { Clock } from '@agent-comm/protocol'
+import { type Clock, DEFAULT_OPERATOR_ID } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { Spool } from '@agent-comm/spool'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
@@ -62,7 +62,7 @@ const NO_NONCES: NonceStore = {
  * (nothing can sign in but the holder of a one-time token), the same API as a relay's console.
  */
 export async function startLocalConsole(options: LocalConsoleOptions): Promise<LocalConsole> {
-  const asAgent = options.as ?? 'admin'
+  const asAgent = options.as ?? DEFAULT_OPERATOR_ID
   const owned = options.spool === undefined
   let spool = options.spool
   let registry = options.registry
@@ -104,7 +104,7 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
     logger: options.logger,
     options: {
       // Signed in as a human agent, nobody is the operator: the admin id is one no agent can have.
-      admin: { agentId: options.as === undefined ? 'admin' : 'console:no-operator' },
+      admin: { agentId: options.as === undefined ? DEFAULT_OPERATOR_ID : 'console:no-operator' },
       rateLimit: false,
       console: options.console,
     },

@@ -1,4 +1,4 @@
-import { createMessage, IdGenerator } from '@agent-comm/protocol'
+import { createMessage, EXPIRY_DECIDER, IdGenerator } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
 import { errorOf, startTestRelay } from './helpers.js'
 
@@ -21,6 +21,41 @@ describe('claiming the reply to a request', () => {
     expect(reply?.message).toMatchObject({ fromAgent: 'builder', body: 'two remarks' })
     const left = await relay.client.claim('architect')
     expect(left.map((c) => c.message.fromAgent)).toEqual(['reviewer'])
+  })
+
+  it('takes the decision of its operator (admin id) for an approval wait, which names the expiry decider', async () => {
+    const relay = await startTestRelay({ options: { admin: { agentId: 'ops', secrets: [] } } })
+    const ids = new IdGenerator(relay.clock)
+    const request = createMessage(
+      {
+        fromAgent: 'architect',
+        toAgent: 'builder',
+        body: 'Deploy?',
+        payload: { type: 'approval_request', data: { question: 'Deploy?' } },
+      },
+      { clock: relay.clock, ids },
+    )
+    await relay.client.send(request)
+    const decision = createMessage(
+      {
+        fromAgent: 'ops',
+        toAgent: 'architect',
+        body: 'approve',
+        routing: { replyTo: request.id },
+        payload: {
+          type: 'approval_response',
+          data: { decision: 'approve', decidedBy: 'ops', decidedAt: new Date(0).toISOString() },
+        },
+      },
+      { clock: relay.clock, ids },
+    )
+    await relay.spool.send(decision)
+    // An ordinary wait does not take the operator's message; an approval wait does.
+    expect(await relay.client.claimReply('architect', request.id, { from: ['builder'] })).toBeUndefined()
+    const taken = await relay.client.claimReply('architect', request.id, {
+      from: ['builder', EXPIRY_DECIDER],
+    })
+    expect(taken?.message).toMatchObject({ fromAgent: 'ops' })
   })
 
   it('refuses an empty or invalid `from` with VALIDATION', async () => {

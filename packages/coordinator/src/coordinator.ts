@@ -16,6 +16,7 @@ import type {
 import {
   AgentIdSchema,
   AgentNotFoundError,
+  APPROVAL_DECIDERS,
   BROADCAST_TARGET,
   CAPABILITY_TARGET_PREFIX,
   ClaimLimitSchema,
@@ -24,7 +25,6 @@ import {
   DEFAULT_CLAIM_LIMIT,
   DEFAULT_LEASE_SECONDS,
   DEFAULT_TTL_HOURS,
-  EXPIRY_DECIDER,
   ForbiddenError,
   IdempotencyKeySchema,
   IdGenerator,
@@ -1125,10 +1125,12 @@ function settleAttributes(ref: MessageRef, messageId: string, agentId: string) {
 /**
  * The agents whose reply resolves a request: those it was delivered to — another agent that learnt its id
  * cannot answer in their place — and, for an `approval_request`, the expiry decider that answers one whose
- * deadline passed (the spool accepts its decision from nobody else).
+ * deadline passed and the operator, who may decide any approval in the console (`APPROVAL_DECIDERS`; a
+ * relay adds its own operator when its admin id is another). The spool accepts a decision only from the
+ * agent it names as `decidedBy`.
  */
 function repliersOf(request: MessageV2, recipients: readonly string[]): readonly string[] {
-  return request.payload?.type === 'approval_request' ? [...recipients, EXPIRY_DECIDER] : recipients
+  return request.payload?.type === 'approval_request' ? [...recipients, ...APPROVAL_DECIDERS] : recipients
 }
 
 /** An idempotency key cannot be kept by the file transport: refused rather than silently not kept. */

@@ -236,6 +236,38 @@ describe('who may reply', () => {
     })
   })
 
+  it('takes an approval decision from the recipient or the operator (console), not from another agent', async () => {
+    const { coord } = await setup()
+    await coord.register({ agentId: 'human' })
+    await coord.register({ agentId: 'stranger' })
+    const decision = (by: string, replyTo: string) => ({
+      fromAgent: by,
+      toAgent: 'architect',
+      body: 'approve',
+      routing: { replyTo },
+      payload: {
+        type: 'approval_response' as const,
+        data: { decision: 'approve', decidedBy: by, decidedAt: new Date(0).toISOString() },
+      },
+    })
+    const ask = (body: string) =>
+      coord.request(
+        {
+          fromAgent: 'architect',
+          toAgent: 'human',
+          body,
+          payload: { type: 'approval_request', data: { question: body } },
+        },
+        { timeoutMs: 30_000 },
+      )
+    const waiting = ask('Deploy?')
+    const [asked] = await coord.poll('human', { waitMs: 10_000 })
+    await coord.send(decision('stranger', asked!.message.id))
+    await coord.send(decision('admin', asked!.message.id), { allowUnregistered: true })
+    expect((await waiting).payload?.data).toMatchObject({ decidedBy: 'admin' })
+    expect((await coord.pending('architect')).map((p) => p.message.fromAgent)).toEqual(['stranger'])
+  })
+
   it('takes the answer of any recipient of a broadcast request', async () => {
     const { coord } = await setup()
     await coord.register({ agentId: 'tester' })

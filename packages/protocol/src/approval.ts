@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DEFAULT_OPERATOR_ID } from './bounds.js'
 import { AgentIdSchema } from './identifiers.js'
 import { JsonObjectSchema, JsonValueSchema } from './json-value.js'
 import { freeText } from './text.js'
@@ -45,6 +46,12 @@ export type ApprovalRequest = z.output<typeof ApprovalRequestSchema>
 
 /** `decidedBy` (and sender) of a decision made by an approval request's expiry policy, not by a person. */
 export const EXPIRY_DECIDER = 'system:expiry'
+
+/**
+ * The agents whose `approval_response` a waiting approval request takes, beside its recipients: the expiry
+ * decider and the operator.
+ */
+export const APPROVAL_DECIDERS: readonly string[] = [EXPIRY_DECIDER, DEFAULT_OPERATOR_ID]
 
 /**
  * `data` of an `approval_response` payload, sent as the reply (`routing.replyTo`) to the request.

@@ -1,4 +1,4 @@
-// The protocol's numeric defaults and bounds, free of zod so that a command-line tool can print them in
+// The protocol's defaults and bounds, free of zod so that a command-line tool can print them in
 // its flags' help and check them while parsing without loading a schema library
 // (`@agent-comm/protocol/bounds`). The schemas of `operation-options.ts` and `routing.ts` are built from
 // these; every package imports them from here rather than writing the number again.
@@ -53,3 +53,10 @@ export const DEFAULT_POOL_SIZE = 10
 
 /** Most connections of one PostgreSQL pool. */
 export const MAX_POOL_SIZE = 1000
+
+/**
+ * The operator's agent id by default: who signs in to `agent-comm console` without `--as`, and a relay's
+ * admin unless `--admin-id` names another. The operator may decide any approval request in the console, so
+ * a waiting `request` takes its decision as it takes a recipient's (see `APPROVAL_DECIDERS`).
+ */
+export const DEFAULT_OPERATOR_ID = 'admin'

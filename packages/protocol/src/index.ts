@@ -15,6 +15,7 @@ export type {
   ApprovalResponse,
 } from './approval.js'
 export {
+  APPROVAL_DECIDERS,
   ApprovalExpiryPolicySchema,
   ApprovalRequestSchema,
   ApprovalResponseSchema,
@@ -26,6 +27,7 @@ export {
   DEFAULT_LEASE_SECONDS,
   DEFAULT_LIST_LIMIT,
   DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_OPERATOR_ID,
   DEFAULT_POOL_SIZE,
   DEFAULT_REPLY_TIMEOUT_MS,
   DEFAULT_TTL_HOURS,
