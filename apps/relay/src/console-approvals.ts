@@ -4,8 +4,8 @@ import {
   ApprovalRequestSchema,
   type ApprovalResponse,
   ApprovalResponseSchema,
-  CapabilitySchema,
   CAPABILITY_TARGET_PREFIX,
+  CapabilitySchema,
   type Clock,
   createMessage,
   EXPIRY_DECIDER,
@@ -123,7 +123,13 @@ export class Approvals {
   readonly #store: ConsoleStore
   readonly #logger: Logger | undefined
 
-  constructor(deps: { spool: Spool; registry: Registry; clock: Clock; store: ConsoleStore; logger?: Logger }) {
+  constructor(deps: {
+    spool: Spool
+    registry: Registry
+    clock: Clock
+    store: ConsoleStore
+    logger?: Logger
+  }) {
     this.#spool = deps.spool
     this.#registry = deps.registry
     this.#clock = deps.clock

@@ -301,7 +301,11 @@ describe('the console API', () => {
           routing: { replyTo: request.id },
           payload: {
             type: 'approval_response',
-            data: { decision: 'approve', decidedBy: 'nobody', decidedAt: new Date(relay.clock.now()).toISOString() },
+            data: {
+              decision: 'approve',
+              decidedBy: 'nobody',
+              decidedAt: new Date(relay.clock.now()).toISOString(),
+            },
           },
         },
         { clock: relay.clock },
@@ -319,7 +323,9 @@ describe('the console API', () => {
     }
     expect((await relay.spool.stats()).totalMessages).toBe(1)
     const lead = asSession(relay, await signIn(relay, 'lead'))
-    const decided = await lead('POST', `/api/v1/console/approvals/${request.id}/decision`, { decision: 'deny' })
+    const decided = await lead('POST', `/api/v1/console/approvals/${request.id}/decision`, {
+      decision: 'deny',
+    })
     expect(decided.json()).toMatchObject({ first: true, response: { decision: 'deny', decidedBy: 'lead' } })
     const [reply] = await relay.spool.claim('builder')
     expect(reply?.message.payload?.data).toMatchObject({ decision: 'deny', decidedBy: 'lead' })
@@ -347,14 +353,19 @@ describe('the console API', () => {
   })
 
   it("applies the request's expiry policy to a decision sent after its deadline", async () => {
-    const relay = await startTestRelay({ listen: false, options: { console: { sweepIntervalMs: 3_600_000 } } })
+    const relay = await startTestRelay({
+      listen: false,
+      options: { console: { sweepIntervalMs: 3_600_000 } },
+    })
     await humans(relay)
     const deadline = new Date(relay.clock.now() + 300).toISOString()
     const request = approvalRequest(relay, 'lead', { deadline, onExpiry: 'deny' })
     await relay.spool.send(request)
     relay.clock.advance(600)
     const lead = asSession(relay, await signIn(relay, 'lead'))
-    const late = await lead('POST', `/api/v1/console/approvals/${request.id}/decision`, { decision: 'approve' })
+    const late = await lead('POST', `/api/v1/console/approvals/${request.id}/decision`, {
+      decision: 'approve',
+    })
     expect(late.statusCode).toBe(200)
     expect(late.json()).toMatchObject({
       first: false,

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { openPostgres, openPostgresConsoleStore } from '@agent-comm/postgres'
 import { createTestDatabase, type TestDatabase } from '@agent-comm/postgres/testing'
-import { createMessage, ManualClock, type MessageV2 } from '@agent-comm/protocol'
+import { type ApprovalExpiryPolicy, createMessage, ManualClock, type MessageV2 } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
@@ -78,7 +78,7 @@ function deadlineRequest(
   to: string,
   question: string,
   inMs: number,
-  onExpiry: unknown,
+  onExpiry: ApprovalExpiryPolicy,
   from = 'builder',
 ): MessageV2 {
   return createMessage(
@@ -345,7 +345,11 @@ describe.each(Object.keys(backends))('the console store on %s', (kind) => {
             routing: { replyTo: request.id },
             payload: {
               type: 'approval_response',
-              data: { decision: 'approve', decidedBy: 'mallory', decidedAt: new Date(clock.now()).toISOString() },
+              data: {
+                decision: 'approve',
+                decidedBy: 'mallory',
+                decidedAt: new Date(clock.now()).toISOString(),
+              },
             },
           },
           { clock },
@@ -418,7 +422,9 @@ describe.each(Object.keys(backends))('the console store on %s', (kind) => {
         error() {},
       }
       const approvals = new Approvals({ spool, registry, clock, store, logger })
-      const toCapability = deadlineRequest(clock, 'lead', 'Deploy?', 1000, { escalateTo: 'capability:oncall' })
+      const toCapability = deadlineRequest(clock, 'lead', 'Deploy?', 1000, {
+        escalateTo: 'capability:oncall',
+      })
       const toAgent = deadlineRequest(clock, 'lead', 'Restart?', 1000, { escalateTo: 'ghost' })
       for (const m of [toCapability, toAgent]) await spool.send(m)
       clock.advance(1000)
