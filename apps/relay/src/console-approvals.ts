@@ -306,10 +306,21 @@ export class Approvals {
   ): Promise<{ response: ApprovalResponse; first: boolean }> {
     const stored = await this.#store.decision(open.requestId)
     if (stored !== undefined) return { response: responseOf(stored), first: false }
-    const applied = await this.#applyExpiry(open, now)
-    if (applied !== undefined) return { response: applied, first: false }
     const policy = open.request.onExpiry
-    const target = typeof policy === 'string' ? undefined : policy.escalateTo
+    if (typeof policy === 'string') {
+      // `decide` returns the decision already recorded should the sweep record one meanwhile.
+      const { response } = await this.decide(open.message, { decision: policy }, EXPIRY_DECIDER, true)
+      return { response, first: false }
+    }
+    // Not handed on yet: hand it on now (or, with nobody to hand it to, deny it). Handed on already (the
+    // sweep escalated it): whoever holds the copy decides.
+    if (await this.awaitsDecision(open.message)) {
+      const applied = await this.#escalate(open, policy.escalateTo, now)
+      if (applied !== undefined) return { response: applied, first: false }
+    }
+    const raced = await this.#store.decision(open.requestId)
+    if (raced !== undefined) return { response: responseOf(raced), first: false }
+    const target = policy.escalateTo
     throw new InvalidStateError(
       `Approval request '${open.requestId}' reached its deadline (${open.request.deadline}) before this decision and was handed on to ${target}, as its onExpiry asks; this decision was not recorded`,
       {

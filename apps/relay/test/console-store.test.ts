@@ -397,6 +397,10 @@ describe.each(Object.keys(backends))('the console store on %s', (kind) => {
         code: 'INVALID_STATE',
         message: expect.stringMatching(/deadline.*cap:human-review/),
       })
+      // Asked again (here by the operator): handed on already, so refused again, and no second copy.
+      await expect(approvals.decide(escalate, { decision: 'deny' }, 'admin')).rejects.toMatchObject({
+        code: 'INVALID_STATE',
+      })
       // The escalated copy went out; its decider decides in time.
       const [copy] = (await approvals.pending('reviewer')).items
       expect(copy?.requestId).toBe(escalate.id)
