@@ -237,7 +237,7 @@ export class SecretStore implements RelaySecretStore {
     try {
       json = JSON.parse(text)
     } catch (error) {
-      throw storageError(`The secret store ${this.path} is not valid JSON`, error)
+      throw damagedFileError(this.path, error)
     }
     const parsed = SecretFileSchema.safeParse(json)
     if (!parsed.success) {
@@ -360,6 +360,26 @@ function serialize(state: SecretFile): string {
 
 function generateHint(agentId: string): string {
   return `Generate one on the relay's machine: agent-comm relay gen-secret ${agentId}`
+}
+
+/**
+ * A secret store that is not valid JSON. The parser's own message quotes the text around the damage —
+ * part of a stored secret — so only the position it names is kept, never the message or the error itself.
+ */
+function damagedFileError(path: string, cause: unknown): StorageError {
+  const position = jsonErrorPosition(cause instanceof Error ? cause.message : '')
+  const where = position ? ` (near line ${position.line}, column ${position.column})` : ''
+  return new StorageError(`The secret store ${path} is damaged: it is not valid JSON${where}`, {
+    hint: 'Restore the file from a backup, or move it aside and issue the secrets again (agent-comm relay gen-secret <agent>); agents then need their new secret.',
+    details: position ? { line: position.line, column: position.column } : {},
+  })
+}
+
+/** The line and column V8's JSON.parse names in its message, if it names one (it does not always). */
+function jsonErrorPosition(message: string): { line: number; column: number } | undefined {
+  const lineColumn = /\(line (\d+) column (\d+)\)/.exec(message)
+  if (lineColumn) return { line: Number(lineColumn[1]), column: Number(lineColumn[2]) }
+  return undefined
 }
 
 function storageError(message: string, cause: unknown): StorageError {

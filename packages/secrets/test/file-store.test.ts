@@ -131,6 +131,24 @@ describe('the secret store', () => {
     expect(store.secretsFor('builder')).toEqual([])
   })
 
+  it('says a damaged file is damaged and where, without quoting any of it', async () => {
+    const path = join(tempDir(), 'secrets.json')
+    const { secret } = await (await SecretStore.open({ path })).generate('builder')
+    // One lost quote before the secret: V8's own message would quote the text around it.
+    writeFileSync(path, readFileSync(path, 'utf8').replace('"secret": "', '"secret": '), { mode: 0o600 })
+    const error = await SecretStore.open({ path }).catch((e: unknown) => e)
+    const shown = JSON.stringify(error) + String((error as Error).message) + String((error as Error).stack)
+    expect(error).toMatchObject({ code: 'STORAGE', message: expect.stringContaining('is damaged') })
+    expect((error as { hint: string }).hint).toContain('backup')
+    expect(shown).not.toContain(secret.slice(0, 6))
+    expect((error as Error).cause).toBeUndefined()
+    // Where V8 names the place, so does the error.
+    writeFileSync(path, '{\n"version": 1\n,}', { mode: 0o600 })
+    await expect(SecretStore.open({ path })).rejects.toMatchObject({
+      message: expect.stringContaining('near line 3, column 2'),
+    })
+  })
+
   it('refuses a file that is not a secret store', async () => {
     const path = join(tempDir(), 'secrets.json')
     writeFileSync(path, JSON.stringify({ hello: 'world' }), { mode: 0o600 })
