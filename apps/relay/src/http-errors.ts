@@ -1,4 +1,9 @@
-import { type AgentCommError, ErrorCode, isAgentCommError } from '@agent-comm/protocol'
+import {
+  type AgentCommError,
+  ErrorCode,
+  isAgentCommError,
+  isTransientStorageError,
+} from '@agent-comm/protocol'
 import { type ErrorResponse, RelayErrorCode } from '@agent-comm/transport-http'
 
 /** A refusal the relay decides itself (auth, authorization, limits), with its status and stable code. */
@@ -79,7 +84,9 @@ export interface ErrorReply {
 /**
  * Maps anything a handler throws to a status and `{ error: { code, message, hint?, details? } }`. Protocol
  * errors keep their code (VALIDATION → 400, *_NOT_FOUND → 404, LEASE_LOST / INVALID_STATE / CONFLICT → 409); a
- * closed store (shutdown) is 503; any other failure is a 500 that names the request id and nothing else.
+ * closed store (shutdown) and a database that is unavailable for now (unreachable, connection lost, disk
+ * full, locked: a transient `StorageError`) are 503 with `Retry-After`, so clients retry and fail over; any
+ * other failure is a 500 that names the request id and nothing else.
  */
 export function toErrorReply(error: unknown, requestId: string): ErrorReply {
   if (error instanceof HttpProblem) {
@@ -120,12 +127,34 @@ function fromAgentCommError(error: AgentCommError, requestId: string): ErrorRepl
       },
     }
   }
+  if (isTransientStorageError(error)) return databaseUnavailable(requestId)
   const status = STATUS_OF[error.code]
   if (status === undefined) return internal(requestId)
   return {
     status,
     serverFault: false,
     body: { error: compact(error.code, error.message, error.hint, error.details) },
+  }
+}
+
+/**
+ * 503 for a database the relay cannot use right now. Logged as the relay's fault (the operator has a
+ * database to look at), but told to the client as retryable: another replica, or this one a moment later,
+ * may serve. Nothing of the driver's text is sent.
+ */
+function databaseUnavailable(requestId: string): ErrorReply {
+  return {
+    status: 503,
+    serverFault: true,
+    headers: { 'retry-after': '1' },
+    body: {
+      error: compact(
+        RelayErrorCode.UNAVAILABLE,
+        `The relay's database is unavailable right now (request id ${requestId})`,
+        "Retry in a moment (a send retried with the same id is stored once). If it lasts, the operator finds the cause in the relay's log under this request id.",
+        { requestId },
+      ),
+    },
   }
 }
 

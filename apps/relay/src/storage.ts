@@ -1,10 +1,10 @@
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, statfsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { A2AStore, Sealer } from '@agent-comm/a2a'
 // Only the secrets key is needed on SQLite: the rest of @agent-comm/postgres (drizzle-orm, pg — about 120
 // modules, seconds of start-up on a busy machine) is imported when the relay opens a PostgreSQL database.
 import { RelaySecretsKey } from '@agent-comm/postgres/secrets-key'
-import { type Clock, ConfigError, type Logger } from '@agent-comm/protocol'
+import { type Clock, ConfigError, type Logger, StorageError } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { type RelaySecretStore, SecretStore } from '@agent-comm/secrets'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
@@ -100,6 +100,29 @@ export function sqliteRelaySecretsKey(
   return relaySecretsKey({ secretsKeyFile: file })
 }
 
+/**
+ * Readiness of a relay on SQLite also needs room to write: a full disk still answers reads, but sends and
+ * acks fail. Room for the largest body the relay accepts is the bar (one statfs, cheap enough for every
+ * probe); below it the replica is reported unavailable, as the requests it would get are answered 503.
+ */
+function assertRoomFor(folder: string, bytes: number): void {
+  let free: number
+  try {
+    const stats = statfsSync(folder)
+    free = stats.bavail * stats.bsize
+  } catch {
+    // A filesystem that cannot say: the read above is the probe.
+    return
+  }
+  if (free < bytes) {
+    throw new StorageError(`The disk holding ${folder} is full (${free} bytes free)`, {
+      hint: 'Free space on it, or remove old messages (agent-comm cleanup).',
+      details: { reason: 'full', freeBytes: free },
+      transient: true,
+    })
+  }
+}
+
 async function openSqliteStorage(
   config: RelayConfig,
   deps: { clock?: Clock; logger: Logger },
@@ -128,6 +151,7 @@ async function openSqliteStorage(
       location: config.dataDir,
       ping: async () => {
         await spool.store.hasClaimable({ recipient: 'relay.health-probe', now: spool.clock.now() })
+        assertRoomFor(config.dataDir, config.bodyLimitBytes)
       },
       close: async () => {
         await nonces.close()

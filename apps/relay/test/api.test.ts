@@ -1,6 +1,6 @@
-import { createMessage, IdGenerator, type MessageV2 } from '@agent-comm/protocol'
+import { createMessage, IdGenerator, type MessageV2, StorageError } from '@agent-comm/protocol'
 import { ApiPath, HttpTransport } from '@agent-comm/transport-http'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
 import { capturedLogs, errorOf, startTestRelay, T0, type TestRelay } from './helpers.js'
 
@@ -396,6 +396,35 @@ describe('system endpoints', () => {
         (line) => line.includes('request failed') && line.includes(String(res.headers['x-request-id'])),
       ),
     ).toBe(true)
+  })
+
+  it('answers a database that is unavailable for now with 503 and Retry-After, and the client retries', async () => {
+    const relay = await startTestRelay()
+    // What the drivers throw for a lost connection, a server refusing connections, a full disk, a lock.
+    const outage = () =>
+      new StorageError('PostgreSQL query failed at postgres://relay@db/x: terminating connection', {
+        transient: true,
+      })
+    const insert = vi.spyOn(relay.spool.store, 'insertMessages').mockRejectedValue(outage())
+    const res = await relay.signed('architect', 'POST', '/api/v1/messages', { message: messages(relay)() })
+    expect(res.statusCode).toBe(503)
+    expect(res.headers['retry-after']).toBe('1')
+    const error = errorOf(res)
+    expect(error).toMatchObject({ code: 'UNAVAILABLE', hint: expect.stringContaining('Retry') })
+    expect(JSON.stringify(error)).not.toContain('terminating connection')
+    // A genuine failure stays a 500.
+    insert.mockRejectedValue(new StorageError('a statement the relay got wrong'))
+    const failed = await relay.signed('architect', 'POST', '/api/v1/messages', { message: messages(relay)() })
+    expect(failed.statusCode).toBe(500)
+    // The client retries an idempotent call on 503: one outage, then the database is back.
+    insert.mockReset().mockRejectedValueOnce(outage()).mockImplementation((params) =>
+      (Object.getPrototypeOf(relay.spool.store) as typeof relay.spool.store).insertMessages.call(
+        relay.spool.store,
+        params,
+      ),
+    )
+    await expect(relay.client.send(messages(relay)())).resolves.toMatchObject({ duplicate: false })
+    expect(insert).toHaveBeenCalledTimes(2)
   })
 
   it('exposes Prometheus metrics: requests by route, latency, queue depth', async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { type Logger, StorageError } from '@agent-comm/protocol'
+import { type AgentCommError, type Logger, StorageError } from '@agent-comm/protocol'
 import pg from 'pg'
 import type { SqlClient } from './client.js'
 import { redactUrl, toStorageError } from './drivers/driver-errors.js'
@@ -46,7 +46,7 @@ function serverUrl(env: Readonly<Record<string, string | undefined>>): string {
   return url === undefined || url === '' ? DEFAULT_TEST_PG_URL : url
 }
 
-async function probe(url: string): Promise<StorageError | undefined> {
+async function probe(url: string): Promise<AgentCommError | undefined> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 })
   client.on('error', () => undefined) // the failure is reported by connect() below
   try {

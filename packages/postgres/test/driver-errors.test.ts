@@ -19,7 +19,7 @@ it.each([
   ['25006', 'read-only', 'primary'],
   ['53100', 'full', 'disk space'],
   ['53200', 'full', 'memory'],
-  ['53300', 'unreachable', 'running'],
+  ['53300', 'too-many-connections', 'AGENT_COMM_PG_POOL_SIZE'],
   ['28P01', 'auth-failed', 'password'],
   ['3D000', 'database-missing', 'Create the database'],
   ['57P01', 'connection-lost', 'Retry'],
@@ -28,7 +28,9 @@ it.each([
   ['ECONNRESET', 'connection-lost', 'Retry'],
   ['40P01', 'conflict', 'Retry'],
   ['40001', 'conflict', 'Retry'],
-  ['42P01', 'query-failed', 'sqlState'],
+  ['55P03', 'timeout', 'retry it'],
+  ['57014', 'timeout', 'retry it'],
+  ['42P01', 'query-failed', 'PostgreSQL Error Codes'],
 ])('maps %s to reason %s with a hint that says what to do', (code, reason, hint) => {
   const error = toStorageError(driverError(code), URL_WITH_PASSWORD, 'query')
   expect(error).toBeInstanceOf(StorageError)
@@ -36,6 +38,39 @@ it.each([
   expect(error.hint).toContain(hint)
   expect(error.message).toContain('postgres://agent@db.example:5432/spool')
   if (/^[0-9A-Z]{5}$/.test(code) && !code.startsWith('E')) expect(sqlStateOf(error)).toBe(code)
+})
+
+it('says a role that does not exist does not exist, rather than asking for a password', () => {
+  const error = toStorageError(
+    driverError('28000', 'role "nouser_zz" does not exist'),
+    URL_WITH_PASSWORD,
+    'connect',
+  )
+  expect(error).toMatchObject({ details: { reason: 'role-missing' } })
+  expect(error.hint).toContain('does not exist')
+  expect(error.hint).not.toContain('password')
+})
+
+it('puts the SQLSTATE of a rejected statement in the message, where every output shows it', () => {
+  const error = toStorageError(driverError('42P01', 'relation "x" does not exist'), URL_WITH_PASSWORD, 'query')
+  expect(error.message).toContain('(SQLSTATE 42P01)')
+})
+
+it.each([
+  ['ECONNREFUSED', true],
+  ['57P01', true],
+  ['53300', true],
+  ['55P03', true],
+  ['57014', true],
+  ['53100', true],
+  ['40P01', true],
+  ['42501', false],
+  ['28P01', false],
+  ['3D000', false],
+  ['42P01', false],
+])('marks %s as transient: %s', (code, transient) => {
+  const error = toStorageError(driverError(code), URL_WITH_PASSWORD, 'query')
+  expect((error as StorageError).transient).toBe(transient)
 })
 
 it.each([

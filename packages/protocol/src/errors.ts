@@ -177,8 +177,32 @@ export class InvalidStateError extends withCode(ErrorCode.INVALID_STATE) {}
 /** The database was written by a newer agent-comm than this one. */
 export class SchemaVersionError extends withCode(ErrorCode.SCHEMA_VERSION) {}
 
+/** Options of a {@link StorageError}: those of every error, and whether the failure is transient. */
+export interface StorageErrorOptions extends AgentCommErrorOptions {
+  /**
+   * The database could not be used right now but the same call may succeed later, unchanged: the server is
+   * unreachable or dropped the connection, the disk is full, a lock or a timeout stopped it. False (the
+   * default) for what needs a person: a damaged file, a missing right, a rejected statement.
+   */
+  transient?: boolean
+}
+
 /** The storage layer failed (locked, corrupt, unreadable file). */
-export class StorageError extends withCode(ErrorCode.STORAGE) {}
+export class StorageError extends AgentCommError {
+  /** True when the database is unavailable for now and the same call may succeed later (see {@link StorageErrorOptions}). */
+  readonly transient: boolean
+
+  constructor(message: string, options: StorageErrorOptions = {}) {
+    const { transient = false, ...rest } = options
+    super(ErrorCode.STORAGE, message, rest)
+    this.transient = transient
+  }
+}
+
+/** True when `error` is a {@link StorageError} for a database that is unavailable for now (worth retrying). */
+export function isTransientStorageError(error: unknown): error is StorageError {
+  return error instanceof StorageError && error.transient
+}
 
 /** The object was used after `close()`. */
 export class ClosedError extends AgentCommError {

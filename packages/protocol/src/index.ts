@@ -73,6 +73,7 @@ export {
   ForbiddenError,
   InvalidStateError,
   isAgentCommError,
+  isTransientStorageError,
   LeaseLostError,
   MessageNotFoundError,
   NoRecipientsError,
@@ -80,6 +81,7 @@ export {
   RequestTimeoutError,
   SchemaVersionError,
   StorageError,
+  type StorageErrorOptions,
   toValidationError,
   ValidationError,
 } from './errors.js'

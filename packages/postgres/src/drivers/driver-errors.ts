@@ -3,8 +3,11 @@ import { AgentCommError, ConfigError, StorageError } from '@agent-comm/protocol'
 /** Why a PostgreSQL operation failed, as `StorageError.details.reason`. */
 export type StorageFailureReason =
   | 'unreachable'
+  | 'too-many-connections'
   | 'connection-lost'
+  | 'timeout'
   | 'auth-failed'
+  | 'role-missing'
   | 'database-missing'
   | 'permission-denied'
   | 'read-only'
@@ -96,7 +99,11 @@ function classify(error: unknown): { reason: StorageFailureReason; sqlState?: st
     // 53100 disk full, 53200 out of memory; the rest of class 53 (53300 too many connections) and 57P03
     // (starting up) mean the server cannot take us now.
     if (sqlState === '53100' || sqlState === '53200') return { reason: 'full', sqlState }
+    // 53300 too many connections (the server's max_connections or the role's CONNECTION LIMIT).
+    if (sqlState === '53300') return { reason: 'too-many-connections', sqlState }
     if (sqlState === '57P03' || sqlState.startsWith('53')) return { reason: 'unreachable', sqlState }
+    // 28000 is also what a role that does not exist gets (under trust authentication as well).
+    if (sqlState === '28000' && /role .* does not exist/i.test(message)) return { reason: 'role-missing', sqlState }
     if (sqlState === '28P01' || sqlState === '28000') return { reason: 'auth-failed', sqlState }
     if (sqlState === '3D000') return { reason: 'database-missing', sqlState }
     if (sqlState === '42501') return { reason: 'permission-denied', sqlState }
@@ -104,6 +111,9 @@ function classify(error: unknown): { reason: StorageFailureReason; sqlState?: st
     if (sqlState === '25006') return { reason: 'read-only', sqlState }
     // 40P01 deadlock detected, 40001 serialization failure: transient, the transaction was rolled back.
     if (sqlState === '40P01' || sqlState === '40001') return { reason: 'conflict', sqlState }
+    // 55P03 lock_not_available (lock_timeout), 57014 query_canceled (statement_timeout): another session
+    // held what the statement needed for too long; the statement was rolled back.
+    if (sqlState === '55P03' || sqlState === '57014') return { reason: 'timeout', sqlState }
     return { reason: 'query-failed', sqlState }
   }
   if (NO_PASSWORD_MESSAGE.test(message)) return { reason: 'auth-failed' }
@@ -123,12 +133,31 @@ function classify(error: unknown): { reason: StorageFailureReason; sqlState?: st
   return { reason: 'query-failed' }
 }
 
+/**
+ * Failures after which the same call may succeed unchanged: the server cannot take us now, dropped the
+ * connection, is out of space, or rolled the statement back for a collision or a timeout.
+ */
+const TRANSIENT = new Set<StorageFailureReason>([
+  'unreachable',
+  'too-many-connections',
+  'connection-lost',
+  'timeout',
+  'full',
+  'conflict',
+])
+
 const HINTS: Record<StorageFailureReason, (where: string) => string> = {
   unreachable: (where) => `Check that PostgreSQL is running and accepts connections at ${where}.`,
+  'too-many-connections': (where) =>
+    `${where} has no connection left for this user: retry in a moment; if it keeps happening, run fewer agent-comm processes at once, lower AGENT_COMM_PG_POOL_SIZE, or raise the role's CONNECTION LIMIT or the server's max_connections.`,
+  timeout: () =>
+    'PostgreSQL cancelled the statement after its lock_timeout or statement_timeout: another session held a lock it needed. Nothing of it was applied; retry it, and if it keeps happening look for a long transaction (pg_stat_activity).',
   'connection-lost': (where) =>
     `The connection to ${where} was closed by the server or the network; the next call reconnects. Retry it.`,
   'auth-failed': (where) =>
     `Check the user name and password in the connection URL (${where}): the server asks for a password, so the URL must carry one (postgres://user:password@host/database).`,
+  'role-missing': (where) =>
+    `The user named in ${where} does not exist on that server: fix the user name in the URL, or create the role (CREATE ROLE … LOGIN).`,
   'database-missing': (where) => `Create the database named in ${where}, or fix the URL.`,
   'permission-denied': (where) =>
     `The user of ${where} lacks a right the spool needs: grant it USAGE and CREATE on the spool's schema and rights on its tables, or connect as their owner.`,
@@ -140,7 +169,8 @@ const HINTS: Record<StorageFailureReason, (where: string) => string> = {
     'PostgreSQL rolled the operation back because it collided with another one (a deadlock or serialization failure); nothing of it was applied. Retry it.',
   'ssl-failed': (where) =>
     `The SSL/TLS connection to ${where} failed: if the server does not use SSL, drop sslmode from the URL (or set sslmode=disable); if its certificate is not trusted, point sslrootcert=<file> at the CA that signed it.`,
-  'query-failed': () => 'The statement was rejected by PostgreSQL: see details.sqlState and the message.',
+  'query-failed': () =>
+    'PostgreSQL rejected the statement for the reason in the message; its SQLSTATE code is explained in the PostgreSQL manual (appendix "PostgreSQL Error Codes").',
 }
 
 /**
@@ -159,10 +189,13 @@ export function toStorageError(error: unknown, url: string, doing = 'statement')
   let text = error instanceof Error ? error.message : String(error)
   const password = passwordOf(url)
   if (password !== '') text = text.split(password).join('***')
-  return new StorageError(`PostgreSQL ${doing} failed at ${where}: ${text}`, {
+  // The SQLSTATE of a rejected statement is in the message itself: details are not shown everywhere.
+  const state = reason === 'query-failed' && sqlState !== undefined ? ` (SQLSTATE ${sqlState})` : ''
+  return new StorageError(`PostgreSQL ${doing} failed at ${where}: ${text}${state}`, {
     hint: HINTS[reason](where),
     // Absent rather than undefined: details are printed as they are (--json, logs).
     details: { reason, server: where, ...(sqlState === undefined ? {} : { sqlState }) },
+    transient: TRANSIENT.has(reason),
     cause: sanitizedCause(error, password),
   })
 }

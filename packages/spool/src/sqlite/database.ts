@@ -313,6 +313,7 @@ export function toStorageError(error: unknown, path: string): AgentCommError {
       hint: `Check for a process holding a long transaction on it (lsof ${path}), or raise the busy timeout.`,
       cause: error,
       details: { sqliteCode: code },
+      transient: true,
     })
   }
   if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') {
@@ -336,6 +337,8 @@ export function toStorageError(error: unknown, path: string): AgentCommError {
     return new StorageError(`The disk holding ${path} is full`, {
       hint: 'Free space, then retry.',
       cause: error,
+      details: { sqliteCode: code, reason: 'full' },
+      transient: true,
     })
   }
   return new StorageError(`Database error on ${path}: ${message}`, {
