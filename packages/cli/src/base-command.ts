@@ -1,4 +1,5 @@
 import type { Coordinator } from '@agent-comm/coordinator'
+import type { Logger } from '@agent-comm/protocol'
 import { type CaughtStopSignals, catchStopSignals } from '@agent-comm/protocol/stop-signals'
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import {
@@ -132,6 +133,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       if (debugEnabled()) process.stderr.write(await this.#describeSetup(this.#context))
     }
     return this.#context.coordinator
+  }
+
+  /** The logger the coordinator logs to (stderr, at AGENT_COMM_LOG_LEVEL); opens the coordinator first. */
+  protected async logger(): Promise<Logger> {
+    await this.coordinator()
+    return this.#context!.logger
   }
 
   /**

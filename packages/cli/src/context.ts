@@ -10,7 +10,14 @@ import { LOG_LEVELS } from '@agent-comm/protocol/vocabulary'
 import type { RelayConfig, RelayHandle } from '@agent-comm/relay'
 import type { RelaySecretStore } from '@agent-comm/secrets'
 import type { DatabaseFileOptions } from '@agent-comm/spool'
-import { CommandFailure, databaseOpenFailure, ExitCode, exitCodeFor, mayOnlyRead } from './errors.js'
+import {
+  CommandFailure,
+  databaseOpenFailure,
+  ExitCode,
+  exitCodeFor,
+  mayOnlyRead,
+  missingSchemaFailure,
+} from './errors.js'
 
 /** What a command runs against. Close it when the command is done. */
 export interface CommandContext {
@@ -18,6 +25,8 @@ export interface CommandContext {
   readonly config: CoordinatorConfig
   /** True when the database was opened read-only (a read command on a file this user may not write). */
   readonly readOnly: boolean
+  /** The command's logger (stderr, at AGENT_COMM_LOG_LEVEL), the one the coordinator logs to. */
+  readonly logger: Logger
   close(): Promise<void>
 }
 
@@ -159,7 +168,7 @@ export async function openContext(options: ContextOptions = {}): Promise<Command
   } catch (error) {
     await dropTemporarySchema()
     // A server's errors are its own (its role's rights): no SQLite file checks, no read-only reopening.
-    if (onServer) throw error
+    if (onServer) throw missingSchemaFailure(error)
     // Opening for writing comes first, so a database the user may write is used (and migrated) as always.
     if (options.readsOnly !== true || !mayOnlyRead(error, config.dbPath)) {
       throw databaseOpenFailure(error, config.dbPath)
@@ -175,6 +184,7 @@ export async function openContext(options: ContextOptions = {}): Promise<Command
     coordinator,
     config,
     readOnly,
+    logger,
     close: async () => {
       try {
         await coordinator.close()

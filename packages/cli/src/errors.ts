@@ -344,6 +344,20 @@ export function mayOnlyRead(error: unknown, dbPath: string): boolean {
 }
 
 /**
+ * On PostgreSQL, a schema without agent-comm's tables opened by a command that may not create it: said in
+ * the CLI's words (its flags and variables), the server named as the error names it (without a password).
+ * Any other error is returned as it is.
+ */
+export function missingSchemaFailure(error: unknown): unknown {
+  if (!hasAgentCommErrorShape(error) || error.code !== 'STORAGE') return error
+  if ((error as { details?: { reason?: unknown } }).details?.reason !== 'missing') return error
+  return new CommandFailure('STORAGE', error.message, {
+    hint: 'Create one with `agent-comm register <name> -c <capabilities> -d <device>`, or pass --create. If you expected one here, check --db, AGENT_COMM_DB_PATH and AGENT_COMM_PG_SCHEMA.',
+    cause: error,
+  })
+}
+
+/**
  * The failure to report when the database could not be opened as asked: a missing file (read commands do
  * not create one) or another application's SQLite file, said in the CLI's words (its flags); any other
  * error is returned as it is.
@@ -352,10 +366,15 @@ export function databaseOpenFailure(error: unknown, dbPath: string): unknown {
   if (!hasAgentCommErrorShape(error) || error.code !== 'STORAGE') return error
   const reason = (error as { details?: { reason?: unknown } }).details?.reason
   if (reason === 'missing') {
-    return new CommandFailure('STORAGE', `No agent-comm database at ${dbPath}`, {
-      hint: 'Create one with `agent-comm register <name> -c <capabilities> -d <device>`, or pass --create. If you expected one here, check --db, AGENT_COMM_DB_PATH and AGENT_COMM_PROJECT_ROOT.',
-      cause: error,
-    })
+    const empty = (error as { details?: { empty?: unknown } }).details?.empty === true
+    return new CommandFailure(
+      'STORAGE',
+      `No agent-comm database at ${dbPath}${empty ? ': the file is empty' : ''}`,
+      {
+        hint: `${empty ? 'If it was a database, restore it from a backup. To start a new one there, c' : 'C'}reate one with \`agent-comm register <name> -c <capabilities> -d <device>\`, or pass --create. If you expected one here, check --db, AGENT_COMM_DB_PATH and AGENT_COMM_PROJECT_ROOT.`,
+        cause: error,
+      },
+    )
   }
   if (mayOnlyRead(error, dbPath)) {
     return new CommandFailure('STORAGE', `The database at ${dbPath} is read-only for this user`, {

@@ -14,6 +14,7 @@ export {
   ClaimedMessageSchema,
   createLineLogger,
   isAgentCommError,
+  isTransientStorageError,
   JsonObjectSchema,
   JsonValueSchema,
   parseOrThrow,

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { describe, expect, it } from 'vitest'
@@ -38,6 +38,22 @@ describe('a missing database', () => {
     })
     expect(root.code).toBe(1)
     expect(root.stderr).toContain(`No agent-comm database at ${join(dir, 'nope', 'data', 'coordination.db')}`)
+  })
+
+  it('is what an empty (0-byte) file holds: read commands refuse it and leave it empty', async () => {
+    const dir = tempDir()
+    const db = join(dir, 'truncated.db')
+    writeFileSync(db, '')
+    for (const args of [['stats'], ['agents'], ['inbox', 'b']]) {
+      const run = await runCli([...args, '--db', db], { cwd: dir, env: cleanEnv() })
+      expect(run.code, args.join(' ')).toBe(1)
+      expect(run.stderr).toContain(`Error: No agent-comm database at ${db}: the file is empty`)
+      expect(run.stderr).toContain('restore it from a backup')
+      expect(statSync(db).size, args.join(' ')).toBe(0)
+    }
+    // register (or --create) still starts a database there.
+    expect((await runCli(['register', 'a', '-c', 'x', '-d', 'here', '--db', db], { cwd: dir })).code).toBe(0)
+    expect(statSync(db).size).toBeGreaterThan(0)
   })
 
   it('is created by register, or by any command given --create', async () => {

@@ -171,6 +171,73 @@ describe.skipIf(!hasServer)('the CLI on a PostgreSQL URL (needs a PostgreSQL ser
     }
   })
 
+  it('refuses a schema without a database (a mistyped AGENT_COMM_PG_SCHEMA) for read commands, creating nothing', async () => {
+    const cwd = tempDir()
+    const env = cleanEnv({ AGENT_COMM_DB_PATH: url, AGENT_COMM_PG_SCHEMA: 'typo_schema' })
+    for (const args of [['stats'], ['agents']]) {
+      const run = await runCli(args, { cwd, env })
+      expect(run.code, args.join(' ')).toBe(1)
+      expect(run.stderr).toContain('No agent-comm database in schema "typo_schema" at postgres://')
+      expect(run.stderr).toContain('AGENT_COMM_PG_SCHEMA')
+      expect(run.stderr).not.toContain(password)
+    }
+    const [row] = await db
+      .client()
+      .query<{ n: number }>("SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'typo_schema'")
+    expect(row!.n).toBe(0)
+    // --create (or register) creates it.
+    expect((await runCli(['stats', '--create'], { cwd, env })).code).toBe(0)
+  })
+
+  it('keeps poll --follow running through a connection lost during its claim, and delivers after it', async () => {
+    const cwd = tempDir()
+    const env = cleanEnv({ AGENT_COMM_DB_PATH: url, AGENT_COMM_PG_SCHEMA: 'follow_lost' })
+    for (const name of ['p', 'q']) {
+      expect((await runCli(['register', name, '-c', 'x', '-d', 'l'], { cwd, env })).code).toBe(0)
+    }
+    const admin = db.client()
+    const locker = db.client()
+    // Another session holds the deliveries table, so the follower's first claim waits on it: its
+    // connection is then the one to cut, during the claim (as a failover or a network blip would).
+    let release: () => void = () => {}
+    const released = new Promise<void>((resolve) => (release = resolve))
+    let locked: () => void = () => {}
+    const isLocked = new Promise<void>((resolve) => (locked = resolve))
+    const lock = locker.transaction(async (tx) => {
+      await tx.query('LOCK TABLE follow_lost.deliveries IN ACCESS EXCLUSIVE MODE')
+      locked()
+      await released
+    })
+    await isLocked
+    const follow = spawnCli(['poll', 'q', '--follow', '--json'], { cwd, env })
+    let stdout = ''
+    let stderr = ''
+    follow.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    follow.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    let terminated = 0
+    while (terminated === 0) {
+      const [row] = await admin.query<{ n: number }>(
+        `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+      )
+      terminated = row!.n
+      if (follow.exitCode !== null) throw new Error(`the follower exited early: ${stderr}`)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    release()
+    await lock
+    const sent = await runCli(['send', 'p', 'q', 'after the loss', '-q'], { cwd, env })
+    expect(sent.code).toBe(0)
+    while (!stdout.includes('after the loss') && follow.exitCode === null) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    expect(follow.exitCode).toBeNull()
+    expect(stdout).toContain(sent.stdout.trim())
+    expect(stderr).toContain('the database is unavailable for now; retrying')
+    follow.kill('SIGTERM')
+    expect(await exited(follow)).toBe(0)
+  })
+
   it('refuses --allow-foreign-tables with a PostgreSQL URL, naming the flag', async () => {
     const run = await runCli(['stats', '--db', url, '--allow-foreign-tables'], {
       cwd: tempDir(),

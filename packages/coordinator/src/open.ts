@@ -18,8 +18,9 @@ export interface CreateCoordinatorOptions {
   settings?: Partial<Pick<CoordinatorSettings, 'allowUnregistered'>>
   /**
    * How the database file may be opened: `create: false` refuses a missing file instead of creating an
-   * empty one (what read commands want); `allowForeignTables` accepts a file of another application. With
-   * a PostgreSQL URL, `readonly: true` and `allowForeignTables: true` are refused with a `ValidationError`.
+   * empty one (what read commands want; on PostgreSQL a schema without agent-comm's tables);
+   * `allowForeignTables` accepts a file of another application. With a PostgreSQL URL, `readonly: true`
+   * and `allowForeignTables: true` are refused with a `ValidationError`.
    */
   database?: DatabaseFileOptions
 }
@@ -107,7 +108,8 @@ async function openOnSqlite(
 
 /**
  * The SQLite file options do not apply to a server: `readonly: true` and `allowForeignTables: true` are
- * refused (`ValidationError`) rather than ignored; `create` is moot (the migrations create the schema).
+ * refused (`ValidationError`) rather than ignored; `create: false` refuses a schema that holds no
+ * agent-comm database instead of creating it.
  */
 async function openOnPostgres(
   config: CoordinatorConfig,
@@ -119,6 +121,7 @@ async function openOnPostgres(
     url: config.dbPath,
     schema: config.postgresSchema,
     poolSize: config.postgresPoolSize,
+    ...(options.database?.create === false ? { create: false } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
     spool: { leaseSeconds: config.leaseSeconds },

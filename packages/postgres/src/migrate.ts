@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ConfigError, SchemaVersionError } from '@agent-comm/protocol'
+import { ConfigError, SchemaVersionError, StorageError } from '@agent-comm/protocol'
 import { editedMigrationFiles } from '@agent-comm/spool/store'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
 import type { SqlClient } from './client.js'
@@ -51,6 +51,27 @@ export interface PostgresMigrationResult {
  * recording a migration this version does not know, newer than the newest it knows, was written by a
  * newer version: it is refused with `SchemaVersionError` rather than misread.
  */
+/**
+ * Throws a `StorageError` (`details.reason` `'missing'`) when `schema` holds no agent-comm database (no
+ * migrations table): for callers that may not create one, so a mistyped schema name is never a new,
+ * empty database. Reads only.
+ */
+export async function assertPostgresDatabaseExists(
+  client: SqlClient,
+  schema: string,
+  location: string,
+): Promise<void> {
+  const name = validateSchemaName(schema)
+  const [row] = await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [
+    `"${name}".${MIGRATIONS_TABLE}`,
+  ])
+  if (row?.found === true) return
+  throw new StorageError(`No agent-comm database in schema "${name}" at ${location}`, {
+    hint: 'Check the schema name and the URL (a typo opens nothing); open it with create: true to start a new database there.',
+    details: { reason: 'missing', schema: name, server: location },
+  })
+}
+
 export async function applyPostgresMigrations(
   client: SqlClient,
   schema: string,

@@ -2,7 +2,7 @@ import type { Clock, IdGenerator, Logger } from '@agent-comm/protocol'
 import { Registry, type RegistryOptions } from '@agent-comm/registry'
 import { Spool, type SpoolOptions } from '@agent-comm/spool'
 import { connectFromUrl } from './connect.js'
-import { applyPostgresMigrations } from './migrate.js'
+import { applyPostgresMigrations, assertPostgresDatabaseExists } from './migrate.js'
 import { PostgresRegistryStore } from './registry-store.js'
 import { DEFAULT_SCHEMA } from './schema.js'
 import { ServerClock } from './server-clock.js'
@@ -13,8 +13,14 @@ import { PostgresSpoolStore } from './store.js'
 export interface OpenPostgresOptions {
   /** `postgres://user:password@host:5432/database` (or `postgresql://`). Its password is never shown. */
   url: string
-  /** The PostgreSQL schema holding every table (default `agent_comm`); created if missing. */
+  /** The PostgreSQL schema holding every table (default `agent_comm`); created if missing (see `create`). */
   schema?: string
+  /**
+   * Create the schema and its tables when the schema holds no agent-comm database (default true). With
+   * false that is a `StorageError` whose `details.reason` is `'missing'`, so a mistyped schema name is
+   * never a new, empty database (what read commands want); an existing one is still migrated.
+   */
+  create?: boolean
   /** Most connections of the one pool the spool and the registry share (10). */
   poolSize?: number
   logger?: Logger
@@ -69,6 +75,7 @@ export async function openPostgres(options: OpenPostgresOptions): Promise<Postgr
       logger: options.logger,
       claimCommit: options.claimCommit,
     })
+    if (options.create === false) await assertPostgresDatabaseExists(client, spoolStore.schema, location)
     await applyPostgresMigrations(client, spoolStore.schema)
     const registryStore = new PostgresRegistryStore({ client, schema, location, ownsClient: false })
     const clock = { clock: options.clock ?? (serverClock as ServerClock) }

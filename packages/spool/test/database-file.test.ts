@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { existsSync, writeFileSync } from 'node:fs'
+import { existsSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
@@ -79,6 +79,21 @@ describe('opening a database file', () => {
     expect(error.code).toBe('STORAGE')
     expect(error.details.reason).toBe(MISSING_DATABASE)
     expect(existsSync(join(path, '..'))).toBe(false)
+  })
+
+  it('refuses an empty (0-byte) file with create: false or readonly, and leaves it empty', async () => {
+    const path = join(tempDir(), 'coordination.db')
+    writeFileSync(path, '')
+    for (const options of [{ create: false }, { readonly: true }]) {
+      const error = await failure(Spool.open({ path, ...options }))
+      expect(error.code).toBe('STORAGE')
+      expect(error.details).toMatchObject({ reason: MISSING_DATABASE, empty: true })
+      expect(statSync(path).size).toBe(0)
+    }
+    // Allowed to create, it starts a database there as before.
+    const spool = await Spool.open({ path })
+    await spool.close()
+    expect(statSync(path).size).toBeGreaterThan(0)
   })
 
   it('refuses a directory as the database, for writing and reading alike, naming a file inside it', async () => {

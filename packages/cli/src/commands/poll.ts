@@ -85,14 +85,55 @@ export default class Poll extends BaseCommand<typeof Poll> {
     return { agent: args.agent, count: messages.length, messages }
   }
 
-  /** Prints messages as they arrive until SIGINT or SIGTERM; unprinted claims are handed back. */
+  /**
+   * Prints messages as they arrive until SIGINT or SIGTERM; unprinted claims are handed back. A database
+   * that is unavailable for now (a lost or refused connection, a full disk, a lock) is waited out: logged,
+   * then the loop starts again after a backoff, since a long-running consumer must outlive a network blip
+   * or a failover. Any other failure ends it.
+   */
   async #follow(agent: string, options: { limit?: number; leaseSeconds?: number }): Promise<void> {
     const coordinator = await this.coordinator()
+    const logger = await this.logger()
+    const { isTransientStorageError } = await this.runtime()
+    const signal = this.stopSignal()
     const json = this.jsonEnabled()
     if (!json) process.stderr.write(`Following messages for ${agent} (Ctrl-C to stop)...\n`)
-    for await (const claimed of coordinator.messages(agent, { ...options, signal: this.stopSignal() })) {
-      if (json) this.logJsonLine(claimed)
-      else this.log(`${messageBlock(claimed)}\n`)
+    let failures = 0
+    while (!signal.aborted) {
+      try {
+        for await (const claimed of coordinator.messages(agent, { ...options, signal })) {
+          failures = 0
+          if (json) this.logJsonLine(claimed)
+          else this.log(`${messageBlock(claimed)}\n`)
+        }
+        return
+      } catch (error) {
+        if (signal.aborted || !isTransientStorageError(error)) throw error
+        const delayMs = followRetryDelayMs(failures++)
+        logger.warn(
+          { agent, error: error.message, retryInMs: delayMs },
+          'poll --follow: the database is unavailable for now; retrying',
+        )
+        await abortableDelay(delayMs, signal)
+      }
     }
   }
+}
+
+/** Backoff of a `--follow` loop after its `failures`-th failure in a row: 250 ms doubling, at most 10 s. */
+export function followRetryDelayMs(failures: number): number {
+  return Math.min(250 * 2 ** failures, 10_000)
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts (the loop then ends). */
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms)
+    signal.addEventListener('abort', done, { once: true })
+    function done() {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+  })
 }

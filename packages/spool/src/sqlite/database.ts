@@ -105,6 +105,20 @@ export function prepareDatabaseFile(path: string, options: DatabaseFileOptions =
       details: { reason: MISSING_DATABASE, path },
     })
   }
+  // An empty file (what a crashed copy or a truncation on a full disk leaves) holds no database either:
+  // opened, SQLite would make it a fresh one, and a read would report an empty queue.
+  if (isEmptyFile(path)) {
+    throw new StorageError(`No agent-comm database at ${path}: the file is empty`, {
+      hint: 'Check the path; if the file was a database, restore it from a backup. Open it with create: true to start a new database there.',
+      details: { reason: MISSING_DATABASE, path, empty: true },
+    })
+  }
+}
+
+/** True for a 0-byte file without a -wal holding anything: no database, only its name. */
+function isEmptyFile(path: string): boolean {
+  const size = (file: string) => statSync(file, { throwIfNoEntry: false })?.size ?? 0
+  return statSync(path, { throwIfNoEntry: false })?.isFile() === true && size(path) === 0 && size(`${path}-wal`) === 0
 }
 
 /**
