@@ -42,8 +42,12 @@ export function splitCommandLine(line: string): string[] {
   return words
 }
 
+/** The global flags without a value, which may be written before the command as well as after it. */
+const BOOLEAN_GLOBALS = new Set(['--json', '--create', '--allow-foreign-tables'])
+
 /**
- * Moves the global flags written before the command (`agent-comm --db x.db --json agents`) to after it
+ * Moves the global flags written before the command (`agent-comm --db x.db --json agents`; also
+ * `--create` and `--allow-foreign-tables`) to after it
  * (`agent-comm agents --db x.db --json`), where oclif parses them. `topics` are the words that take a
  * command after them (`relay start`). Anything else before the command — `--help`, `--version`, an
  * unknown flag — leaves the line as it is, for oclif to answer. `help <command>` becomes `<command> --help`
@@ -59,7 +63,7 @@ export function hoistGlobalFlags(
   let i = 0
   for (; i < argv.length && argv[i]!.startsWith('-'); i++) {
     const word = argv[i]!
-    if (word === '--json' || word.startsWith('--db=')) globals.push(word)
+    if (BOOLEAN_GLOBALS.has(word) || word.startsWith('--db=')) globals.push(word)
     else if (word === '--db' && i + 1 < argv.length) globals.push(word, argv[++i]!)
     else return [...argv]
   }

@@ -16,6 +16,10 @@ describe('global flags before the command', () => {
     const agents = await runCli(['--json', '--db=first.db', 'agents'], { cwd: dir, env })
     expect(agents.code).toBe(0)
     expect(JSON.parse(agents.stdout)).toMatchObject({ count: 1, agents: [{ agentId: 'a' }] })
+    // --create is a global flag too: before the command as after it.
+    const created = await runCli(['--db', 'second.db', '--create', 'stats'], { cwd: dir, env })
+    expect(created.code, created.stderr).toBe(0)
+    expect(existsSync(join(dir, 'second.db'))).toBe(true)
   })
 
   it('moves them past a topic and its command, and leaves other lines alone', () => {
@@ -31,6 +35,19 @@ describe('global flags before the command', () => {
       'relay',
       'list-secrets',
       '--json',
+    ])
+    expect(hoistGlobalFlags(['--db', 'x.db', '--create', 'stats'], topics)).toEqual([
+      'stats',
+      '--db',
+      'x.db',
+      '--create',
+    ])
+    expect(hoistGlobalFlags(['--create', '--allow-foreign-tables', '--db', 'x.db', 'agents'], topics)).toEqual([
+      'agents',
+      '--create',
+      '--allow-foreign-tables',
+      '--db',
+      'x.db',
     ])
     expect(hoistGlobalFlags(['--json', '--version'], topics)).toEqual(['--json', '--version'])
     expect(hoistGlobalFlags(['--help'], topics)).toEqual(['--help'])
