@@ -15,6 +15,7 @@ import {
   databaseOpenFailure,
   ExitCode,
   exitCodeFor,
+  isDiskFull,
   mayOnlyRead,
   missingSchemaFailure,
 } from './errors.js'
@@ -170,7 +171,9 @@ export async function openContext(options: ContextOptions = {}): Promise<Command
     // A server's errors are its own (its role's rights): no SQLite file checks, no read-only reopening.
     if (onServer) throw missingSchemaFailure(error)
     // Opening for writing comes first, so a database the user may write is used (and migrated) as always.
-    if (options.readsOnly !== true || !mayOnlyRead(error, config.dbPath)) {
+    // A command that only reads also reads a database whose disk is full (opening it for writing sizes its
+    // -shm file, which a full disk refuses): the read-only open reads it without writing anything.
+    if (options.readsOnly !== true || !(mayOnlyRead(error, config.dbPath) || isDiskFull(error))) {
       throw databaseOpenFailure(error, config.dbPath)
     }
     try {

@@ -328,6 +328,12 @@ function isPermissionFailure(error: unknown): boolean {
   )
 }
 
+/** True for a `STORAGE` failure because the disk holding the database is full (`details.reason` `full`). */
+export function isDiskFull(error: unknown): boolean {
+  if (!hasAgentCommErrorShape(error) || error.code !== 'STORAGE') return false
+  return (error as { details?: { reason?: unknown } }).details?.reason === 'full'
+}
+
 /**
  * True when opening the database for writing failed because this user may not write it, while the file
  * is there and readable: a command that only reads can then open it read-only.

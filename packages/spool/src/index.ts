@@ -8,6 +8,7 @@ export type { ConnectionOptions, DatabaseFileOptions } from './sqlite/database.j
 export {
   DIRECTORY_PATH,
   FOREIGN_DATABASE,
+  DISK_FULL,
   MISSING_DATABASE,
   openConnection,
   openReadOnlyConnection,

@@ -1,4 +1,4 @@
-import { accessSync, constants, copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs'
+import { accessSync, constants, copyFileSync, existsSync, mkdtempSync, rmSync, statfsSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
@@ -181,8 +181,11 @@ export function openReadOnlyConnection(
   try {
     return connect(path, { ...options, readonly: true })
   } catch (error) {
-    const code = String((error as { details?: { sqliteCode?: unknown } }).details?.sqliteCode ?? '')
-    if (!code.startsWith('SQLITE_READONLY') && !code.startsWith('SQLITE_CANTOPEN')) throw error
+    const details = (error as { details?: { sqliteCode?: unknown; reason?: unknown } }).details
+    const code = String(details?.sqliteCode ?? '')
+    // A full disk cannot take the -shm file a WAL database is read through: the snapshot needs none.
+    const full = details?.reason === DISK_FULL
+    if (!code.startsWith('SQLITE_READONLY') && !code.startsWith('SQLITE_CANTOPEN') && !full) throw error
   }
   return openSnapshot(path, options)
 }
@@ -317,6 +320,23 @@ function enableWal(sqlite: BetterSqlite3.Database, busyTimeoutMs: number): void 
 /** Lets {@link enableWal} sleep synchronously (opening is synchronous in better-sqlite3). */
 const SLEEPER = new Int32Array(new SharedArrayBuffer(4))
 
+/** `StorageError.details.reason` of a failure because the disk holding the database is full. */
+export const DISK_FULL = 'full'
+
+/** Less free space than this beside the database, after an I/O error, means the disk was full. */
+const FULL_DISK_BYTES = 64 * 1024
+
+/** True when the filesystem holding `path` has (almost) no room left; false when it cannot say. */
+function diskIsFull(path: string): boolean {
+  if (path === ':memory:') return false
+  try {
+    const stats = statfsSync(dirname(path))
+    return stats.bavail * stats.bsize < FULL_DISK_BYTES
+  } catch {
+    return false
+  }
+}
+
 /** Maps a SQLite failure to a {@link StorageError} that says what to check. Our own errors pass through. */
 export function toStorageError(error: unknown, path: string): AgentCommError {
   if (error instanceof AgentCommError) return error
@@ -347,11 +367,13 @@ export function toStorageError(error: unknown, path: string): AgentCommError {
       details: { sqliteCode: code },
     })
   }
-  if (code === 'SQLITE_FULL') {
+  // SQLite reports a disk that cannot take the -shm file (32 KiB, sized when the database is opened in WAL
+  // mode) or a page write as an I/O error, not SQLITE_FULL: the free space says which it was.
+  if (code === 'SQLITE_FULL' || (code.startsWith('SQLITE_IOERR') && diskIsFull(path))) {
     return new StorageError(`The disk holding ${path} is full`, {
       hint: 'Free space, then retry.',
       cause: error,
-      details: { sqliteCode: code, reason: 'full' },
+      details: { sqliteCode: code, reason: DISK_FULL },
       transient: true,
     })
   }

@@ -264,8 +264,11 @@ function verifyFullTextIndex(sqlite: BetterSqlite3.Database, problems: string[])
   }
 }
 
-/** SQLite's own integrity check, the foreign keys, the full-text index, and the spool's invariants. */
-export function verify(sqlite: BetterSqlite3.Database): VerifyReport {
+/**
+ * SQLite's own integrity check, the foreign keys, the full-text index, and the spool's invariants.
+ * `skipFullText` names why the full-text index's check cannot run (it is a write), e.g. a full disk.
+ */
+export function verify(sqlite: BetterSqlite3.Database, skipFullText?: string): VerifyReport {
   const problems: string[] = []
   const checks: string[] = []
   const integrity = sqlite.pragma('integrity_check') as { integrity_check: string }[]
@@ -278,6 +281,8 @@ export function verify(sqlite: BetterSqlite3.Database): VerifyReport {
   if (sqlite.readonly) {
     // FTS5's integrity-check is an INSERT, which a read-only connection refuses.
     checks.push('full-text index integrity-check: skipped (read-only database)')
+  } else if (skipFullText !== undefined) {
+    checks.push(`full-text index integrity-check: skipped (${skipFullText})`)
   } else {
     checks.push('full-text index integrity-check')
     verifyFullTextIndex(sqlite, problems)
