@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { chmodSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ManualClock } from '@agent-comm/protocol'
 import Database from 'better-sqlite3'
@@ -91,6 +91,20 @@ describe('a spool opened read-only', () => {
     await spool.close()
     expect(readFileSync(path).equals(before)).toBe(true)
   })
+
+  // Root reads any file: the refusal is seen by another user only.
+  it.skipIf(process.getuid?.() === 0)(
+    'calls a file this user may not read unreadable, not read-only',
+    async () => {
+      const { path } = await populated()
+      chmodSync(path, 0o000)
+      onCleanup(() => chmodSync(path, 0o600))
+      const error = await failure(Spool.open({ path }))
+      expect(error).toMatchObject({ code: 'STORAGE', details: { reason: 'unreadable' } })
+      expect(error.message).toContain('cannot be read by this user')
+      expect(error.message).not.toContain('read-only')
+    },
+  )
 
   it('refuses a missing file instead of creating it', async () => {
     const path = join(tempDir(), 'absent.db')

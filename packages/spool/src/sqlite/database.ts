@@ -145,9 +145,26 @@ function refuseUnwritableFile(path: string): void {
   } catch (error) {
     const code = (error as { code?: string }).code
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      if (!isReadable(path)) {
+        // Not read-only but unreadable (mode 000, another user's file): neither read nor copied.
+        throw new StorageError(`The database at ${path} cannot be read by this user (${(error as Error).message})`, {
+          hint: `Ask its owner for read access to the file (ls -l ${path}), and write access to change it; or use another database file.`,
+          cause: error,
+          details: { reason: 'unreadable', path, systemCode: code },
+        })
+      }
       throw readOnlyError(path, (error as Error).message, error, { systemCode: code })
     }
     // ENOENT: a new file, created by the open.
+  }
+}
+
+function isReadable(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK)
+    return true
+  } catch {
+    return false
   }
 }
 
@@ -344,7 +361,7 @@ export function toStorageError(error: unknown, path: string): AgentCommError {
   const message = error instanceof Error ? error.message : String(error)
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     return new StorageError(`The database ${path} stayed locked by another process: ${message}`, {
-      hint: `Check for a process holding a long transaction on it (lsof ${path}), or raise the busy timeout.`,
+      hint: `Check for a process holding a long transaction on it (lsof ${path}), then retry.`,
       cause: error,
       details: { sqliteCode: code },
       transient: true,
