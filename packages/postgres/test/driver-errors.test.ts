@@ -51,6 +51,15 @@ it('says a role that does not exist does not exist, rather than asking for a pas
   expect(error.hint).not.toContain('password')
 })
 
+it('takes a database not accepting connections now for an unreachable one, worth retrying', () => {
+  const error = toStorageError(
+    driverError('55000', 'database "spool" is not currently accepting connections'),
+    URL_WITH_PASSWORD,
+    'connect',
+  )
+  expect(error).toMatchObject({ details: { reason: 'unreachable' }, transient: true })
+})
+
 it('puts the SQLSTATE of a rejected statement in the message, where every output shows it', () => {
   const error = toStorageError(driverError('42P01', 'relation "x" does not exist'), URL_WITH_PASSWORD, 'query')
   expect(error.message).toContain('(SQLSTATE 42P01)')

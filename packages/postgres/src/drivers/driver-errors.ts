@@ -102,6 +102,10 @@ function classify(error: unknown): { reason: StorageFailureReason; sqlState?: st
     // 53300 too many connections (the server's max_connections or the role's CONNECTION LIMIT).
     if (sqlState === '53300') return { reason: 'too-many-connections', sqlState }
     if (sqlState === '57P03' || sqlState.startsWith('53')) return { reason: 'unreachable', sqlState }
+    // 55000 for a database that does not take connections now (ALLOW_CONNECTIONS false, during maintenance).
+    if (sqlState === '55000' && /not currently accepting connections/i.test(message)) {
+      return { reason: 'unreachable', sqlState }
+    }
     // 28000 is also what a role that does not exist gets (under trust authentication as well).
     if (sqlState === '28000' && /role .* does not exist/i.test(message)) return { reason: 'role-missing', sqlState }
     if (sqlState === '28P01' || sqlState === '28000') return { reason: 'auth-failed', sqlState }
