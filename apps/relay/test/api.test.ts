@@ -417,12 +417,15 @@ describe('system endpoints', () => {
     const failed = await relay.signed('architect', 'POST', '/api/v1/messages', { message: messages(relay)() })
     expect(failed.statusCode).toBe(500)
     // The client retries an idempotent call on 503: one outage, then the database is back.
-    insert.mockReset().mockRejectedValueOnce(outage()).mockImplementation((params) =>
-      (Object.getPrototypeOf(relay.spool.store) as typeof relay.spool.store).insertMessages.call(
-        relay.spool.store,
-        params,
-      ),
-    )
+    insert
+      .mockReset()
+      .mockRejectedValueOnce(outage())
+      .mockImplementation((params) =>
+        (Object.getPrototypeOf(relay.spool.store) as typeof relay.spool.store).insertMessages.call(
+          relay.spool.store,
+          params,
+        ),
+      )
     await expect(relay.client.send(messages(relay)())).resolves.toMatchObject({ duplicate: false })
     expect(insert).toHaveBeenCalledTimes(2)
   })

@@ -42,13 +42,9 @@ describe('global flags before the command', () => {
       'x.db',
       '--create',
     ])
-    expect(hoistGlobalFlags(['--create', '--allow-foreign-tables', '--db', 'x.db', 'agents'], topics)).toEqual([
-      'agents',
-      '--create',
-      '--allow-foreign-tables',
-      '--db',
-      'x.db',
-    ])
+    expect(
+      hoistGlobalFlags(['--create', '--allow-foreign-tables', '--db', 'x.db', 'agents'], topics),
+    ).toEqual(['agents', '--create', '--allow-foreign-tables', '--db', 'x.db'])
     expect(hoistGlobalFlags(['--json', '--version'], topics)).toEqual(['--json', '--version'])
     expect(hoistGlobalFlags(['--help'], topics)).toEqual(['--help'])
     expect(hoistGlobalFlags(['send', 'a', 'b', 'hi'], topics)).toEqual(['send', 'a', 'b', 'hi'])

@@ -61,7 +61,11 @@ it('takes a database not accepting connections now for an unreachable one, worth
 })
 
 it('puts the SQLSTATE of a rejected statement in the message, where every output shows it', () => {
-  const error = toStorageError(driverError('42P01', 'relation "x" does not exist'), URL_WITH_PASSWORD, 'query')
+  const error = toStorageError(
+    driverError('42P01', 'relation "x" does not exist'),
+    URL_WITH_PASSWORD,
+    'query',
+  )
   expect(error.message).toContain('(SQLSTATE 42P01)')
 })
 

@@ -7,8 +7,8 @@ export { sqliteConnection } from './sqlite/connection.js'
 export type { ConnectionOptions, DatabaseFileOptions } from './sqlite/database.js'
 export {
   DIRECTORY_PATH,
-  FOREIGN_DATABASE,
   DISK_FULL,
+  FOREIGN_DATABASE,
   MISSING_DATABASE,
   openConnection,
   openReadOnlyConnection,

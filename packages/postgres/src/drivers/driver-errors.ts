@@ -107,7 +107,8 @@ function classify(error: unknown): { reason: StorageFailureReason; sqlState?: st
       return { reason: 'unreachable', sqlState }
     }
     // 28000 is also what a role that does not exist gets (under trust authentication as well).
-    if (sqlState === '28000' && /role .* does not exist/i.test(message)) return { reason: 'role-missing', sqlState }
+    if (sqlState === '28000' && /role .* does not exist/i.test(message))
+      return { reason: 'role-missing', sqlState }
     if (sqlState === '28P01' || sqlState === '28000') return { reason: 'auth-failed', sqlState }
     if (sqlState === '3D000') return { reason: 'database-missing', sqlState }
     if (sqlState === '42501') return { reason: 'permission-denied', sqlState }

@@ -1,4 +1,13 @@
-import { accessSync, constants, copyFileSync, existsSync, mkdtempSync, rmSync, statfsSync, statSync } from 'node:fs'
+import {
+  accessSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  rmSync,
+  statfsSync,
+  statSync,
+} from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
@@ -118,7 +127,11 @@ export function prepareDatabaseFile(path: string, options: DatabaseFileOptions =
 /** True for a 0-byte file without a -wal holding anything: no database, only its name. */
 function isEmptyFile(path: string): boolean {
   const size = (file: string) => statSync(file, { throwIfNoEntry: false })?.size ?? 0
-  return statSync(path, { throwIfNoEntry: false })?.isFile() === true && size(path) === 0 && size(`${path}-wal`) === 0
+  return (
+    statSync(path, { throwIfNoEntry: false })?.isFile() === true &&
+    size(path) === 0 &&
+    size(`${path}-wal`) === 0
+  )
 }
 
 /**
@@ -147,11 +160,14 @@ function refuseUnwritableFile(path: string): void {
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
       if (!isReadable(path)) {
         // Not read-only but unreadable (mode 000, another user's file): neither read nor copied.
-        throw new StorageError(`The database at ${path} cannot be read by this user (${(error as Error).message})`, {
-          hint: `Ask its owner for read access to the file (ls -l ${path}), and write access to change it; or use another database file.`,
-          cause: error,
-          details: { reason: 'unreadable', path, systemCode: code },
-        })
+        throw new StorageError(
+          `The database at ${path} cannot be read by this user (${(error as Error).message})`,
+          {
+            hint: `Ask its owner for read access to the file (ls -l ${path}), and write access to change it; or use another database file.`,
+            cause: error,
+            details: { reason: 'unreadable', path, systemCode: code },
+          },
+        )
       }
       throw readOnlyError(path, (error as Error).message, error, { systemCode: code })
     }

@@ -8,8 +8,8 @@ import type * as Reports from '../types.js'
 import { watchDatabaseFile } from './change-feed.js'
 import { cleanup } from './cleanup.js'
 import {
-  DISK_FULL,
   type DatabaseFileOptions,
+  DISK_FULL,
   openConnection,
   prepareDatabaseFile,
   toStorageError,
