@@ -78,6 +78,14 @@ const PARAMETER_OF: Record<string, string> = {
   delaySeconds: 'delay_seconds',
 }
 
+/**
+ * The tool parameter a library field path comes from. Own keys only: a path is what the caller sent, and
+ * `__proto__` or `constructor` must name themselves, not Object.prototype's members.
+ */
+function parameterOf(path: string): string {
+  return Object.hasOwn(PARAMETER_OF, path) ? PARAMETER_OF[path]! : path
+}
+
 function isValidationError(error: AgentCommError): error is ValidationError {
   return error.code === ErrorCode.VALIDATION && 'issues' in error && Array.isArray(error.issues)
 }
@@ -87,7 +95,7 @@ function describeIssues(error: ValidationError): string {
   if (error.issues.length === 0) return error.message
   const what = /^Invalid ([^:]+):/.exec(error.message)?.[1] ?? 'arguments'
   const issues = error.issues.map((issue) =>
-    issue.path === '(root)' ? issue.message : `${PARAMETER_OF[issue.path] ?? issue.path}: ${issue.message}`,
+    issue.path === '(root)' ? issue.message : `${parameterOf(issue.path)}: ${issue.message}`,
   )
   return `Invalid ${what}: ${[...new Set(issues)].join('; ')}`
 }
@@ -103,7 +111,12 @@ export function toolError(error: unknown, tool: string, logger: Logger): CallToo
     const message = isValidationError(error) ? describeIssues(error) : error.message
     return {
       isError: true,
-      content: [{ type: 'text', text: safeBlock(`${error.code}: ${message}${hint === undefined ? '' : `\n${hint}`}`) }],
+      content: [
+        {
+          type: 'text',
+          text: safeBlock(`${error.code}: ${message}${hint === undefined ? '' : `\n${hint}`}`),
+        },
+      ],
       _meta: { 'agent-comm/error': { code: error.code, hint } },
     }
   }

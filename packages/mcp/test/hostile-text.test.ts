@@ -51,7 +51,10 @@ describe('hostile text in what the MCP server shows', () => {
       payload_type: 'text',
       payload_data: { note: HOSTILE },
     })
-    const { messageId, conversationId } = sent.structuredContent as { messageId: string; conversationId: string }
+    const { messageId, conversationId } = sent.structuredContent as {
+      messageId: string
+      conversationId: string
+    }
 
     const polled = await tool(client, 'comm_poll', { agent_id: 'victim' })
     const text = textOf(polled)
@@ -78,7 +81,12 @@ describe('hostile text in what the MCP server shows', () => {
     await tool(client, 'comm_get_conversation', { conversation_id: conversationId })
     await tool(client, 'comm_list_conversations', {})
     await tool(client, 'comm_start_session', { agent_id: 'victim' })
-    await tool(client, 'comm_send', { from_agent: 'mallory', to_agent: 'victim', body: 'again', subject: HOSTILE })
+    await tool(client, 'comm_send', {
+      from_agent: 'mallory',
+      to_agent: 'victim',
+      body: 'again',
+      subject: HOSTILE,
+    })
     await tool(client, 'comm_start_session', { agent_id: 'victim' })
     // Errors echo what the caller passed: inert too.
     const failed = await tool(client, 'comm_message_status', { message_id: `m${HOSTILE}` })
@@ -90,7 +98,11 @@ describe('hostile text in what the MCP server shows', () => {
     const client = await connect(coordinator)
     await ok(client, 'comm_register_agent', { agent_id: 'asker' })
     await coordinator.register({ agentId: 'answerer', capabilities: [] })
-    const pending = tool(client, 'comm_request', { from_agent: 'asker', to_agent: 'answerer', body: 'question' })
+    const pending = tool(client, 'comm_request', {
+      from_agent: 'asker',
+      to_agent: 'answerer',
+      body: 'question',
+    })
     let answered = false
     while (!answered) {
       const [claimed] = await coordinator.poll('answerer')
@@ -121,7 +133,9 @@ describe('hostile text in what the MCP server shows', () => {
         expectInert('resources/list', value)
       }
     }
-    expect(resources.map((r) => r.title)).toContain('subject\\x1b[2J\\x1b[H\\x1b]0;pwned\\x07\\x1b]52;c;cm0gLXJmIH4=\\x1b\\\\x9b31m\\x7f\\u202eevil\\u2066x\\u2069\\rover')
+    expect(resources.map((r) => r.title)).toContain(
+      'subject\\x1b[2J\\x1b[H\\x1b]0;pwned\\x07\\x1b]52;c;cm0gLXJmIH4=\\x1b\\\\x9b31m\\x7f\\u202eevil\\u2066x\\u2069\\rover',
+    )
     for (const uri of [`agent-comm://conversation/${sent.conversationId}`, 'agent-comm://inbox/victim']) {
       const read = await client.readResource({ uri })
       const body = (read.contents[0] as { text: string }).text
