@@ -1,6 +1,7 @@
 import { consolePlugin } from '@agent-comm/console'
 import { ValidationError } from '@agent-comm/protocol'
 import { sqliteConnection } from '@agent-comm/spool'
+import { API_PREFIX, RelayErrorCode } from '@agent-comm/transport-http'
 import fastifyCookie from '@fastify/cookie'
 import fastifyCsrfProtection from '@fastify/csrf-protection'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
@@ -10,6 +11,7 @@ import { ConsoleSessions, CSRF_HEADER } from './console-sessions.js'
 import { SqliteConsoleStore } from './console-sqlite-store.js'
 import type { ConsoleStore } from './console-store.js'
 import type { RelayContext } from './context.js'
+import { HttpProblem } from './http-errors.js'
 import type { RouteDef } from './route-table.js'
 import { consoleRoutes } from './routes/console.js'
 
@@ -42,6 +44,21 @@ export interface MountedConsole {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/** The console's own API routes: a request to them with no credentials at all is "not signed in". */
+const CONSOLE_API = `${API_PREFIX}/console/`
+
+/**
+ * A console API request with neither a session cookie nor a signature: a page whose person is not signed
+ * in (the sign-in page checking for a session, a tab whose session ended in another). Nothing was
+ * guessed, so it is answered as such — not counted or logged as a failed authentication, and not with
+ * the signing headers' message, which means nothing to a person.
+ */
+function notSignedIn(): HttpProblem {
+  return new HttpProblem(401, RelayErrorCode.UNAUTHENTICATED, 'Not signed in to the console', {
+    hint: 'Sign in on the console page; an agent signs its requests instead (X-Agent-ID, X-Signature …).',
+  })
+}
 
 /** The instance decorator holding the console's sessions, for {@link issueConsoleLoginToken}. */
 const SESSIONS = 'consoleSessions'
@@ -132,6 +149,17 @@ export async function mountConsole(
       streamSafetyPollMs: options.streamSafetyPollMs,
       notifyChange: store.notifyChange === undefined ? undefined : () => owned.notifyChange!(),
     }),
-    callerOf: (request) => sessions.callerOf(request),
+    async callerOf(request) {
+      const caller = await sessions.callerOf(request)
+      if (
+        caller === undefined &&
+        request.headers['x-agent-id'] === undefined &&
+        request.headers['x-signature'] === undefined &&
+        request.routeOptions.url?.startsWith(CONSOLE_API) === true
+      ) {
+        throw notSignedIn()
+      }
+      return caller
+    },
   }
 }

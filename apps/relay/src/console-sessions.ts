@@ -6,8 +6,20 @@ import type { Caller } from './auth.js'
 import type { ConsoleSessionRecord, ConsoleStore } from './console-store.js'
 import { HttpProblem } from './http-errors.js'
 
-/** Name of the console's session cookie. */
+/** Name of the console's session cookie on an address without a port (`agent_comm_session_<port>` with one). */
 export const SESSION_COOKIE = 'agent_comm_session'
+
+/**
+ * The session cookie's name for the address the browser used: `agent_comm_session_<port>` when the Host
+ * has a port, else {@link SESSION_COOKIE}. Browsers scope cookies by host, not port, so a relay console and
+ * a local `agent-comm console` on one host would otherwise overwrite each other's cookie (signing each
+ * other out). This separates console instances; it does not hide the cookie from other servers of the
+ * host, which receive it all the same (see the relay README: serve the console on its own host name).
+ */
+export function sessionCookieName(request: FastifyRequest): string {
+  const port = /:(\d{1,5})$/.exec(request.host ?? '')?.[1]
+  return port === undefined ? SESSION_COOKIE : `${SESSION_COOKIE}_${port}`
+}
 
 /** Header that carries a session's CSRF token on every state-changing request. */
 export const CSRF_HEADER = 'x-csrf-token'
@@ -123,7 +135,7 @@ export class ConsoleSessions {
    */
   async callerOf(request: FastifyRequest): Promise<Caller | undefined> {
     if (request.headers['x-agent-id'] !== undefined) return undefined
-    const cookie = request.cookies?.[SESSION_COOKIE]
+    const cookie = request.cookies?.[sessionCookieName(request)]
     if (cookie === undefined || cookie === '') return undefined
     const session = await this.find(cookie)
     if (session === undefined) {

@@ -3,11 +3,15 @@ import { createMessage } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
 import { startTestRelay, type TestRelay } from './helpers.js'
 
-/** Signs `agentId` in with its secret through `inject`; returns the cookie and CSRF token. */
+/**
+ * Signs `agentId` in with its secret through `inject`, as if at the relay's address (the cookie is named
+ * after its port); returns the cookie and CSRF token.
+ */
 async function signIn(relay: TestRelay, agentId: string): Promise<{ cookie: string; csrf: string }> {
   const response = await relay.app.inject({
     method: 'POST',
     url: '/api/v1/console/session',
+    headers: { host: new URL(relay.url).host },
     payload: { agentId, secret: relay.secrets[agentId] },
   })
   expect(response.statusCode).toBe(200)
@@ -22,7 +26,11 @@ function asSession(relay: TestRelay, who: { cookie: string; csrf?: string }) {
     relay.app.inject({
       method,
       url,
-      headers: { cookie: who.cookie, ...(who.csrf === undefined ? {} : { 'x-csrf-token': who.csrf }) },
+      headers: {
+        host: new URL(relay.url).host,
+        cookie: who.cookie,
+        ...(who.csrf === undefined ? {} : { 'x-csrf-token': who.csrf }),
+      },
       ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
     })
 }
@@ -299,7 +307,7 @@ describe('the console API', () => {
     const overTls = await signInOver({ 'x-forwarded-proto': 'https' })
     expect(overTls.statusCode).toBe(200)
     const secureCookie = String(overTls.headers['set-cookie'])
-    expect(secureCookie).toMatch(/agent_comm_session=[^;]+;.*Secure/)
+    expect(secureCookie).toMatch(/agent_comm_session(_\d+)?=[^;]+;.*Secure/)
     expect(secureCookie).toMatch(/HttpOnly/)
     expect(secureCookie).toMatch(/SameSite=Strict/)
     const plain = await signInOver({})
@@ -361,5 +369,120 @@ describe('the console API', () => {
     expect(page.headers['content-security-policy']).toMatch(/script-src 'self'/)
     expect(page.headers['content-security-policy']).not.toMatch(/unsafe-inline/)
     expect(page.headers['x-frame-options']).toBeDefined()
+  })
+})
+
+describe('console sessions from the page’s side', () => {
+  it('answers a console request without any credentials as "not signed in": not counted, not the signing message', async () => {
+    const relay = await startTestRelay({ options: { authFailureLimit: { max: 3, timeWindowMs: 60_000 } } })
+    await humans(relay)
+    // The sign-in page checks for a session on every load: many loads are not failed authentications.
+    for (let i = 0; i < 10; i++) {
+      const check = await relay.app.inject({ method: 'GET', url: '/api/v1/console/session' })
+      expect(check.statusCode).toBe(401)
+      expect(check.json().error).toMatchObject({
+        code: 'UNAUTHENTICATED',
+        message: 'Not signed in to the console',
+      })
+    }
+    const inbox = await relay.app.inject({ method: 'GET', url: '/api/v1/console/inbox' })
+    expect(inbox.statusCode).toBe(401)
+    expect(inbox.json().error.message).toBe('Not signed in to the console')
+    expect(inbox.json().error.message).not.toContain('X-Agent-ID')
+    // The address was never counted (3 failures would refuse it with 429): a badly signed request is
+    // still answered as such.
+    const badlySigned = await relay.app.inject({
+      method: 'GET',
+      url: '/api/v1/agents',
+      headers: { 'x-agent-id': 'lead' },
+    })
+    expect(badlySigned.statusCode).toBe(401)
+  })
+
+  it('answers a signed-out session (another tab signed out) with the console’s message, on every console route', async () => {
+    const relay = await startTestRelay()
+    await humans(relay)
+    const lead = await signIn(relay, 'lead')
+    expect((await asSession(relay, lead)('DELETE', '/api/v1/console/session')).statusCode).toBe(204)
+    for (const [method, url] of [
+      ['GET', '/api/v1/console/session'],
+      ['GET', '/api/v1/console/inbox'],
+      ['DELETE', '/api/v1/console/session'],
+    ] as const) {
+      const stale = await asSession(relay, lead)(method, url)
+      expect(stale.statusCode).toBe(401)
+      expect(stale.json().error.message).toBe('The console session expired or was ended')
+    }
+  })
+
+  it('lets a person sign in with the right secret while a stranger at the same address guesses other ids', async () => {
+    const relay = await startTestRelay()
+    await humans(relay)
+    const attempt = (agentId: string, secret: string) =>
+      relay.app.inject({ method: 'POST', url: '/api/v1/console/session', payload: { agentId, secret } })
+    for (let i = 0; i < 25; i++) {
+      expect((await attempt('nobody', `guess-${i}`)).statusCode).toBe(i < 20 ? 401 : 429)
+    }
+    for (let i = 0; i < 5; i++) expect((await attempt(`nobody-${i}`, 'guess')).statusCode).toBe(401)
+    expect((await attempt('lead', relay.secrets.lead!)).statusCode).toBe(200)
+  })
+
+  it('names the session cookie after the port, so two consoles on one host do not sign each other out', async () => {
+    const relay = await startTestRelay()
+    await humans(relay)
+    const signInOn = async (host: string, agentId: string) => {
+      const response = await relay.app.inject({
+        method: 'POST',
+        url: '/api/v1/console/session',
+        headers: { host },
+        payload: { agentId, secret: relay.secrets[agentId] },
+      })
+      expect(response.statusCode).toBe(200)
+      return String(response.headers['set-cookie']).split(';')[0]!
+    }
+    const onRelay = await signInOn('127.0.0.1:4100', 'lead')
+    const onOther = await signInOn('127.0.0.1:4200', 'reviewer')
+    expect(onRelay).toMatch(/^agent_comm_session_4100=/)
+    expect(onOther).toMatch(/^agent_comm_session_4200=/)
+    // The browser sends both cookies to both ports: each console reads its own.
+    const both = `${onRelay}; ${onOther}`
+    const whoOn = async (host: string) =>
+      (
+        await relay.app.inject({
+          method: 'GET',
+          url: '/api/v1/console/session',
+          headers: { host, cookie: both },
+        })
+      ).json().agentId
+    expect(await whoOn('127.0.0.1:4100')).toBe('lead')
+    expect(await whoOn('127.0.0.1:4200')).toBe('reviewer')
+    // No port in the address (the default one behind a proxy): the plain name.
+    expect(await signInOn('console.example.org', 'lead')).toMatch(/^agent_comm_session=/)
+  })
+
+  it('lists the newest messages first when more wait than the inbox shows, and says it was cut', async () => {
+    const relay = await startTestRelay()
+    await humans(relay)
+    for (let i = 0; i < 505; i++) {
+      await relay.spool.send(
+        createMessage({ fromAgent: 'builder', toAgent: 'lead', body: `n${i}` }, { clock: relay.clock }),
+      )
+      relay.clock.advance(10)
+    }
+    const lead = await signIn(relay, 'lead')
+    const inbox = (await asSession(relay, lead)('GET', '/api/v1/console/inbox')).json() as {
+      items: { message: MessageV2 }[]
+      more: boolean
+    }
+    expect(inbox.items).toHaveLength(500)
+    expect(inbox.more).toBe(true)
+    expect(inbox.items.slice(0, 3).map((i) => i.message.body)).toEqual(['n504', 'n503', 'n502'])
+    const few = await startTestRelay()
+    await humans(few)
+    await few.spool.send(createMessage({ fromAgent: 'builder', toAgent: 'lead', body: 'only' }))
+    const fewLead = await signIn(few, 'lead')
+    expect((await asSession(few, fewLead)('GET', '/api/v1/console/inbox')).json()).toMatchObject({
+      more: false,
+    })
   })
 })

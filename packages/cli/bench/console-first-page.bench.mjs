@@ -50,9 +50,10 @@ try {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ agentId: 'lead', secret }),
     })
-    const value = signIn.headers.get('set-cookie').split(';')[0].split('=')[1]
+    // The cookie is named after the port (agent_comm_session_<port>).
+    const [name, value] = signIn.headers.get('set-cookie').split(';')[0].split('=')
     const context = await browser.newContext()
-    await context.addCookies([{ name: 'agent_comm_session', value, url }])
+    await context.addCookies([{ name, value, url }])
     const page = await context.newPage()
     const started = performance.now()
     await page.goto(`${url}/console/`)

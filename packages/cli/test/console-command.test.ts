@@ -57,4 +57,18 @@ describe('agent-comm console', () => {
     child.kill('SIGTERM')
     expect(await exited(child)).toBe(0)
   })
+
+  it('refuses --as with an invalid or unregistered agent id before it listens, saying what to do', async () => {
+    const p = project()
+    await p.ok(['register', 'lead', '-c', 'human-review', '-d', 'local', '--create'])
+    const invalid = await runCli(['console', '--port', '0', '--as', 'bad id!'], { cwd: p.dir, env: p.env })
+    expect(invalid.code).toBe(2)
+    expect(invalid.stderr).toContain("Invalid agent id 'bad id!'")
+    expect(invalid.stdout).not.toContain('token=')
+    const typo = await runCli(['console', '--port', '0', '--as', 'laed'], { cwd: p.dir, env: p.env })
+    expect(typo.code).toBe(3)
+    expect(typo.stderr).toContain("Agent 'laed' not registered")
+    expect(typo.stderr).toContain('agent-comm agents')
+    expect(`${typo.stdout}${typo.stderr}`).not.toContain('token=')
+  })
 })

@@ -22,7 +22,7 @@ import { API_PREFIX } from '@agent-comm/transport-http'
 import { z } from 'zod'
 import type { Caller } from '../auth.js'
 import { type Approvals, MAX_PAGE, type Page } from '../console-approvals.js'
-import { ConsoleSessions, SESSION_COOKIE } from '../console-sessions.js'
+import { ConsoleSessions, sessionCookieName } from '../console-sessions.js'
 import { mayRead, openEventStream, type RelayContext } from '../context.js'
 import { forbidden, HttpProblem } from '../http-errors.js'
 import { type RouteDef, routesOf } from '../route-table.js'
@@ -115,6 +115,9 @@ export const CONSOLE_THRESHOLDS = {
   queued: 1000,
 }
 
+/** The most messages the console's inbox lists at once. */
+const INBOX_LIMIT = 500
+
 /** How long opening a message in the console leases it: a person reading and answering, not a worker. */
 const OPEN_LEASE_SECONDS = 600
 
@@ -184,7 +187,10 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
   const { spool, registry, clock } = ctx
   const { sessions, approvals } = access
   const safetyPollMs = access.streamSafetyPollMs ?? STREAM_SAFETY_POLL_MS
-  // Sign-in guesses are limited per client address (20 failures a minute), whatever the relay's other limits.
+  // Sign-in guesses are limited per agent id and client address (20 failures a minute), whatever the
+  // relay's other limits: guessing one person's secret is slowed down, while a stranger sharing the address
+  // (NAT, proxy, same host) guessing other ids cannot keep that person from signing in. Relay secrets are
+  // random (256 bits), so the per-id limit is ample against guessing them.
   const signInFailures = new WindowLimiter({ max: 20, timeWindowMs: 60_000 }, clock)
 
   /**
@@ -229,13 +235,15 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       response: SessionSchema,
       errors: [401, 429],
       async handler({ body, request, reply }) {
-        const waitMs = signInFailures.retryAfterMs(request.ip)
+        // One-time tokens share one key per address: there is no id to tell their guessers apart.
+        const limitKey = `${'token' in body ? 'token:' : `agent:${body.agentId}`}@${request.ip}`
+        const waitMs = signInFailures.retryAfterMs(limitKey)
         if (waitMs > 0) {
           const seconds = Math.ceil(waitMs / 1000)
           throw new HttpProblem(
             429,
             'RATE_LIMITED',
-            `Too many failed sign-ins from this address; wait ${seconds} s`,
+            `Too many failed sign-ins ${'token' in body ? 'with a login token' : `as '${body.agentId}'`} from this address; wait ${seconds} s`,
             {
               hint: 'Check the agent id and its relay secret, then sign in again after the wait.',
               headers: { 'retry-after': String(seconds) },
@@ -258,7 +266,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
           }
         }
         if (identity === undefined) {
-          signInFailures.fail(request.ip)
+          signInFailures.fail(limitKey)
           throw new HttpProblem(
             401,
             'UNAUTHENTICATED',
@@ -274,7 +282,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
         const csrfSecret = request.session._csrf
         if (csrfSecret === undefined) throw new Error('@fastify/csrf-protection made no CSRF secret')
         const { cookie, session } = await sessions.create(identity.agentId, identity.admin, csrfSecret)
-        reply.setCookie(SESSION_COOKIE, cookie, {
+        reply.setCookie(sessionCookieName(request), cookie, {
           httpOnly: true,
           sameSite: 'strict',
           secure: request.protocol === 'https',
@@ -296,7 +304,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       summary: 'The signed-in console session: who, whether operator, and its CSRF token',
       response: SessionSchema,
       async handler({ request, reply }) {
-        const session = await sessions.find(request.cookies[SESSION_COOKIE])
+        const session = await sessions.find(request.cookies[sessionCookieName(request)])
         if (session === undefined) throw forbidden('This request has no console session', 'Sign in first.')
         return {
           agentId: session.agentId,
@@ -313,8 +321,8 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       operationId: 'consoleSignOut',
       summary: 'Sign out: ends the session and clears its cookie',
       async handler({ request, reply }) {
-        await sessions.destroy(request.cookies[SESSION_COOKIE])
-        reply.clearCookie(SESSION_COOKIE, { path: '/' })
+        await sessions.destroy(request.cookies[sessionCookieName(request)])
+        reply.clearCookie(sessionCookieName(request), { path: '/' })
         return undefined
       },
     }),
@@ -323,19 +331,16 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       url: '/inbox',
       operationId: 'consoleInbox',
       summary:
-        "The signed-in agent's waiting messages (approval requests excepted), most urgent then newest first",
-      response: z.object({ items: z.array(MessageDeliverySchema) }),
+        "The signed-in agent's waiting messages (approval requests excepted), most urgent then newest first, at most 500",
+      description:
+        '`more: true` says that more messages wait than the list holds: the oldest of the least urgent are left out until some are done.',
+      response: z.object({ items: z.array(MessageDeliverySchema), more: z.boolean() }),
       async handler({ caller }) {
-        const pending = await spool.pending(caller.agentId, { limit: 500 })
-        const rank = { urgent: 0, high: 1, normal: 2, low: 3 } as Record<string, number>
-        const items = pending
-          .filter((p) => p.message.payload?.type !== 'approval_request')
-          .sort(
-            (a, b) =>
-              (rank[a.message.priority] ?? 2) - (rank[b.message.priority] ?? 2) ||
-              b.message.timestamp.localeCompare(a.message.timestamp),
-          )
-        return { items }
+        // Newest first from the store, so the newest are on the page however many wait; one more than
+        // shown tells whether the list was cut.
+        const pending = await spool.pending(caller.agentId, { limit: INBOX_LIMIT + 1, newestFirst: true })
+        const items = pending.filter((p) => p.message.payload?.type !== 'approval_request')
+        return { items: items.slice(0, INBOX_LIMIT), more: pending.length > INBOX_LIMIT }
       },
     }),
     route({

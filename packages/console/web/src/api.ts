@@ -35,6 +35,21 @@ export interface Session {
   expiresAt: string
 }
 
+/** The decision of an approval request, as the relay answers a decision. */
+export interface ApprovalResponse {
+  decision: string
+  decidedBy: string
+  decidedAt: string
+  comment?: string
+  expired?: boolean
+}
+
+/** The answer to a decision: the decision that counts, and whether it was this one (`first`). */
+export interface DecisionResult {
+  response: ApprovalResponse
+  first: boolean
+}
+
 export interface ApprovalRequest {
   question: string
   options: string[]
@@ -74,6 +89,15 @@ export class ApiError extends Error {
 }
 
 let csrfToken = ''
+let sessionEnded: (() => void) | undefined
+
+/**
+ * Called when the relay answers 401 to a request of a signed-in page: the session expired, or was ended
+ * in another tab or on another replica. The page goes back to the sign-in form.
+ */
+export function onSessionEnded(listener: (() => void) | undefined): void {
+  sessionEnded = listener
+}
 
 /** Remembers the session's CSRF token for the changes that follow. */
 export function useCsrf(token: string): void {
@@ -97,6 +121,9 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   }
   if (!response.ok) {
     const error = data.error ?? { code: 'HTTP', message: `HTTP ${response.status}` }
+    // Signing in, checking the session and signing out answer 401 themselves; any other 401 means the
+    // session is gone.
+    if (response.status === 401 && path !== '/console/session') sessionEnded?.()
     throw new ApiError(response.status, error.code, error.message, error.hint)
   }
   return data as T
