@@ -22,6 +22,11 @@ export interface RelayConsoleOptions {
   /** How long a sign-in lasts, in ms (8 hours). */
   sessionTtlMs?: number
   /**
+   * The session cookie's name (`agent_comm_session`). Browsers send a host's cookies to every port of it:
+   * two consoles on one host name need different names, or they sign each other out.
+   */
+  cookieName?: string
+  /**
    * Where sessions and the audit log are kept. Default: the console's tables in the spool's SQLite file.
    * A relay on PostgreSQL passes `openPostgresConsoleStore(…)` of `@agent-comm/postgres` (its storage does);
    * the relay closes it.
@@ -117,7 +122,12 @@ export async function mountConsole(
     }
     app.csrfProtection(request, reply, done)
   })
-  const sessions = new ConsoleSessions({ store, clock: ctx.clock, ttlMs: options.sessionTtlMs })
+  const sessions = new ConsoleSessions({
+    store,
+    clock: ctx.clock,
+    ttlMs: options.sessionTtlMs,
+    cookieName: options.cookieName,
+  })
   app.decorate(SESSIONS, sessions)
   const approvals = new Approvals({ spool: ctx.spool, registry: ctx.registry, clock: ctx.clock, store })
   await app.register(consolePlugin, { prefix: '/console' })

@@ -6,20 +6,8 @@ import type { Caller } from './auth.js'
 import type { ConsoleSessionRecord, ConsoleStore } from './console-store.js'
 import { HttpProblem } from './http-errors.js'
 
-/** Name of the console's session cookie on an address without a port (`agent_comm_session_<port>` with one). */
+/** Default name of the console's session cookie (a relay's; each local console has its own). */
 export const SESSION_COOKIE = 'agent_comm_session'
-
-/**
- * The session cookie's name for the address the browser used: `agent_comm_session_<port>` when the Host
- * has a port, else {@link SESSION_COOKIE}. Browsers scope cookies by host, not port, so a relay console and
- * a local `agent-comm console` on one host would otherwise overwrite each other's cookie (signing each
- * other out). This separates console instances; it does not hide the cookie from other servers of the
- * host, which receive it all the same (see the relay README: serve the console on its own host name).
- */
-export function sessionCookieName(request: FastifyRequest): string {
-  const port = /:(\d{1,5})$/.exec(request.host ?? '')?.[1]
-  return port === undefined ? SESSION_COOKIE : `${SESSION_COOKIE}_${port}`
-}
 
 /** Header that carries a session's CSRF token on every state-changing request. */
 export const CSRF_HEADER = 'x-csrf-token'
@@ -45,6 +33,8 @@ export interface ConsoleSessionsOptions {
   clock: Clock
   /** How long a session lasts after sign-in, in ms (8 hours). */
   ttlMs?: number
+  /** The session cookie's name ({@link SESSION_COOKIE}). */
+  cookieName?: string
 }
 
 function digest(value: string): string {
@@ -66,12 +56,18 @@ export class ConsoleSessions {
   readonly #store: ConsoleStore
   readonly #clock: Clock
   readonly #ttlMs: number
+  /**
+   * The session cookie's name. Browsers scope cookies by host, not port: two consoles on one host (a relay's
+   * and `agent-comm console`) must use different names, or each sign-in overwrites the other's cookie.
+   */
+  readonly cookieName: string
   readonly #loginTokens = new Map<string, { agentId: string; admin: boolean }>()
 
   constructor(options: ConsoleSessionsOptions) {
     this.#store = options.store
     this.#clock = options.clock
     this.#ttlMs = options.ttlMs ?? 8 * 3_600_000
+    this.cookieName = options.cookieName ?? SESSION_COOKIE
   }
 
   /** Session lifetime in ms. */
@@ -135,7 +131,7 @@ export class ConsoleSessions {
    */
   async callerOf(request: FastifyRequest): Promise<Caller | undefined> {
     if (request.headers['x-agent-id'] !== undefined) return undefined
-    const cookie = request.cookies?.[sessionCookieName(request)]
+    const cookie = request.cookies?.[this.cookieName]
     if (cookie === undefined || cookie === '') return undefined
     const session = await this.find(cookie)
     if (session === undefined) {

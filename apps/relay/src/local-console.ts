@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import type { PostgresDatabase } from '@agent-comm/postgres'
 import {
@@ -141,7 +142,11 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
       // Signed in as a human agent, nobody is the operator: the admin id is one no agent can have.
       admin: { agentId: options.as === undefined ? DEFAULT_OPERATOR_ID : 'console:no-operator' },
       rateLimit: false,
-      console: options.console,
+      // A cookie name of its own: a relay console, or another local console, on this host keeps its session.
+      console: {
+        cookieName: `agent_comm_local_console_${randomBytes(6).toString('hex')}`,
+        ...options.console,
+      },
     },
   })
   if (owned) {

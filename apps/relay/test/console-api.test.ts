@@ -3,15 +3,11 @@ import { createMessage } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
 import { startTestRelay, type TestRelay } from './helpers.js'
 
-/**
- * Signs `agentId` in with its secret through `inject`, as if at the relay's address (the cookie is named
- * after its port); returns the cookie and CSRF token.
- */
+/** Signs `agentId` in with its secret through `inject`; returns the cookie and CSRF token. */
 async function signIn(relay: TestRelay, agentId: string): Promise<{ cookie: string; csrf: string }> {
   const response = await relay.app.inject({
     method: 'POST',
     url: '/api/v1/console/session',
-    headers: { host: new URL(relay.url).host },
     payload: { agentId, secret: relay.secrets[agentId] },
   })
   expect(response.statusCode).toBe(200)
@@ -26,11 +22,7 @@ function asSession(relay: TestRelay, who: { cookie: string; csrf?: string }) {
     relay.app.inject({
       method,
       url,
-      headers: {
-        host: new URL(relay.url).host,
-        cookie: who.cookie,
-        ...(who.csrf === undefined ? {} : { 'x-csrf-token': who.csrf }),
-      },
+      headers: { cookie: who.cookie, ...(who.csrf === undefined ? {} : { 'x-csrf-token': who.csrf }) },
       ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
     })
 }
@@ -307,7 +299,7 @@ describe('the console API', () => {
     const overTls = await signInOver({ 'x-forwarded-proto': 'https' })
     expect(overTls.statusCode).toBe(200)
     const secureCookie = String(overTls.headers['set-cookie'])
-    expect(secureCookie).toMatch(/agent_comm_session(_\d+)?=[^;]+;.*Secure/)
+    expect(secureCookie).toMatch(/agent_comm_session=[^;]+;.*Secure/)
     expect(secureCookie).toMatch(/HttpOnly/)
     expect(secureCookie).toMatch(/SameSite=Strict/)
     const plain = await signInOver({})
@@ -427,37 +419,27 @@ describe('console sessions from the page’s side', () => {
     expect((await attempt('lead', relay.secrets.lead!)).statusCode).toBe(200)
   })
 
-  it('names the session cookie after the port, so two consoles on one host do not sign each other out', async () => {
+  it('gives each console its own cookie name, so two consoles on one host do not sign each other out', async () => {
+    // A relay console and a local console on one host: browsers send each the other's cookie too.
     const relay = await startTestRelay()
-    await humans(relay)
-    const signInOn = async (host: string, agentId: string) => {
-      const response = await relay.app.inject({
-        method: 'POST',
-        url: '/api/v1/console/session',
-        headers: { host },
-        payload: { agentId, secret: relay.secrets[agentId] },
-      })
-      expect(response.statusCode).toBe(200)
-      return String(response.headers['set-cookie']).split(';')[0]!
-    }
-    const onRelay = await signInOn('127.0.0.1:4100', 'lead')
-    const onOther = await signInOn('127.0.0.1:4200', 'reviewer')
-    expect(onRelay).toMatch(/^agent_comm_session_4100=/)
-    expect(onOther).toMatch(/^agent_comm_session_4200=/)
-    // The browser sends both cookies to both ports: each console reads its own.
-    const both = `${onRelay}; ${onOther}`
-    const whoOn = async (host: string) =>
+    const local = await startTestRelay({
+      options: { console: { cookieName: 'agent_comm_local_console_1a2b' } },
+    })
+    for (const r of [relay, local]) await humans(r)
+    const onRelay = await signIn(relay, 'lead')
+    const onLocal = await signIn(local, 'reviewer')
+    expect(onRelay.cookie).toMatch(/^agent_comm_session=/)
+    expect(onLocal.cookie).toMatch(/^agent_comm_local_console_1a2b=/)
+    const both = `${onRelay.cookie}; ${onLocal.cookie}`
+    const who = async (r: TestRelay) =>
       (
-        await relay.app.inject({
-          method: 'GET',
-          url: '/api/v1/console/session',
-          headers: { host, cookie: both },
-        })
+        await r.app.inject({ method: 'GET', url: '/api/v1/console/session', headers: { cookie: both } })
       ).json().agentId
-    expect(await whoOn('127.0.0.1:4100')).toBe('lead')
-    expect(await whoOn('127.0.0.1:4200')).toBe('reviewer')
-    // No port in the address (the default one behind a proxy): the plain name.
-    expect(await signInOn('console.example.org', 'lead')).toMatch(/^agent_comm_session=/)
+    expect(await who(relay)).toBe('lead')
+    expect(await who(local)).toBe('reviewer')
+    await expect(startTestRelay({ options: { console: { cookieName: 'bad name;' } } })).rejects.toMatchObject(
+      { code: 'VALIDATION' },
+    )
   })
 
   it('lists the newest messages first when more wait than the inbox shows, and says it was cut', async () => {

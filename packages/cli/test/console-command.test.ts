@@ -32,6 +32,8 @@ describe('agent-comm console', () => {
       })
     const first = await signIn({ token })
     expect(first.status).toBe(200)
+    // A cookie name of its own: a relay console on this host (agent_comm_session) keeps its session.
+    expect(first.headers.get('set-cookie')).toMatch(/^agent_comm_local_console_[0-9a-f]{12}=/)
     expect(await first.json()).toMatchObject({ agentId: 'admin', admin: true })
     expect((await signIn({ token })).status).toBe(401)
     child.kill('SIGTERM')

@@ -22,7 +22,7 @@ import { API_PREFIX } from '@agent-comm/transport-http'
 import { z } from 'zod'
 import type { Caller } from '../auth.js'
 import { type Approvals, MAX_PAGE, type Page } from '../console-approvals.js'
-import { ConsoleSessions, sessionCookieName } from '../console-sessions.js'
+import { ConsoleSessions } from '../console-sessions.js'
 import { mayRead, openEventStream, type RelayContext } from '../context.js'
 import { forbidden, HttpProblem } from '../http-errors.js'
 import { type RouteDef, routesOf } from '../route-table.js'
@@ -282,7 +282,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
         const csrfSecret = request.session._csrf
         if (csrfSecret === undefined) throw new Error('@fastify/csrf-protection made no CSRF secret')
         const { cookie, session } = await sessions.create(identity.agentId, identity.admin, csrfSecret)
-        reply.setCookie(sessionCookieName(request), cookie, {
+        reply.setCookie(sessions.cookieName, cookie, {
           httpOnly: true,
           sameSite: 'strict',
           secure: request.protocol === 'https',
@@ -304,7 +304,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       summary: 'The signed-in console session: who, whether operator, and its CSRF token',
       response: SessionSchema,
       async handler({ request, reply }) {
-        const session = await sessions.find(request.cookies[sessionCookieName(request)])
+        const session = await sessions.find(request.cookies[sessions.cookieName])
         if (session === undefined) throw forbidden('This request has no console session', 'Sign in first.')
         return {
           agentId: session.agentId,
@@ -321,8 +321,8 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       operationId: 'consoleSignOut',
       summary: 'Sign out: ends the session and clears its cookie',
       async handler({ request, reply }) {
-        await sessions.destroy(request.cookies[sessionCookieName(request)])
-        reply.clearCookie(sessionCookieName(request), { path: '/' })
+        await sessions.destroy(request.cookies[sessions.cookieName])
+        reply.clearCookie(sessions.cookieName, { path: '/' })
         return undefined
       },
     }),
