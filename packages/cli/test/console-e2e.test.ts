@@ -300,18 +300,24 @@ describe('the console on a relay', () => {
     )
     const { context, page } = await newPage()
     await signIn(page, relay, 'reviewer')
-    const forged = await page.evaluate(async () => {
+    // Sent from the page itself, with the session's page key (from the origin's storage) but no CSRF token.
+    const key = String(await page.evaluate("localStorage.getItem('agent-comm-console-page-key')"))
+    const forged = await page.evaluate(async (pageKey) => {
       const response = await fetch('/api/v1/console/messages', {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', 'x-console-key': pageKey },
         body: JSON.stringify({ to: 'builder', body: 'forged' }),
       })
       return { status: response.status, body: (await response.json()) as { error: { code: string } } }
-    })
+    }, key)
     expect(forged.status).toBe(403)
     expect(forged.body.error.code).toBe('CSRF_REJECTED')
     const inbox = await page.evaluate(
-      async () => (await (await fetch('/api/v1/console/inbox')).json()) as unknown,
+      async (pageKey) =>
+        (await (
+          await fetch('/api/v1/console/inbox', { headers: { 'x-console-key': pageKey } })
+        ).json()) as unknown,
+      key,
     )
     expect(inbox).toEqual({ items: [], more: false })
     await page.getByRole('heading', { name: 'Inbox' }).waitFor(WAIT)

@@ -51,6 +51,15 @@ const SignInSchema = z.union([
   z.strictObject({ token: z.string().min(1).max(512) }),
 ])
 
+const SignedInSchema = z.object({
+  agentId: z.string(),
+  admin: z.boolean(),
+  csrfToken: z.string(),
+  expiresAt: z.string(),
+  /** Send it in X-Console-Key with every request of this session: the cookie alone is not enough. */
+  pageKey: z.string(),
+})
+
 const SessionSchema = z.object({
   agentId: z.string(),
   admin: z.boolean(),
@@ -229,10 +238,10 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       operationId: 'consoleSignIn',
       summary: 'Sign in to the console: a human agent with its relay secret, or a one-time login token',
       description:
-        'Only the admin and agents registered with `metadata.kind: "human"` or the capability `human-review` may sign in. Sets the HttpOnly, SameSite=Strict session cookie (Secure behind TLS) and returns the CSRF token every state change must send in X-CSRF-Token.',
+        'Only the admin and agents registered with `metadata.kind: "human"` or the capability `human-review` may sign in. Sets the HttpOnly, SameSite=Strict session cookie (Secure behind TLS) and returns the CSRF token every state change must send in X-CSRF-Token, and the page key every request with the cookie must send in X-Console-Key (returned only here: a server on another port of the host, which receives the cookie, cannot obtain it).',
       auth: 'none',
       body: SignInSchema,
-      response: SessionSchema,
+      response: SignedInSchema,
       errors: [401, 429],
       async handler({ body, request, reply }) {
         // One-time tokens share one key per address: there is no id to tell their guessers apart.
@@ -294,6 +303,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
           admin: session.admin,
           csrfToken,
           expiresAt: new Date(session.expiresAt).toISOString(),
+          pageKey: ConsoleSessions.pageKey(session),
         }
       },
     }),

@@ -1,6 +1,15 @@
 import { render } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
-import { ApiError, api, onSessionEnded, type Session, useCsrf } from './api.js'
+import {
+  ApiError,
+  api,
+  forgetPageKey,
+  listenForChanges,
+  onSessionEnded,
+  type Session,
+  useCsrf,
+  usePageKey,
+} from './api.js'
 import { Agents, Approvals, DeadLetters, Inbox, Overview, Threads } from './pages.js'
 import './style.css'
 
@@ -25,9 +34,9 @@ function useLiveTick(session: Session | undefined): number {
   const [tick, setTick] = useState(0)
   useEffect(() => {
     if (session === undefined) return undefined
-    const events = new EventSource('/api/v1/console/stream')
-    events.addEventListener('change', () => setTick((t) => t + 1))
-    return () => events.close()
+    const stop = new AbortController()
+    void listenForChanges(() => setTick((t) => t + 1), stop.signal)
+    return () => stop.abort()
   }, [session])
   return tick
 }
@@ -108,6 +117,8 @@ function App() {
 
   const signedIn = (s: Session) => {
     useCsrf(s.csrfToken)
+    // Only signing in hands out the page key; checking the session keeps the one stored.
+    if (s.pageKey !== undefined) usePageKey(s.pageKey)
     setProblem('')
     setSignOutError('')
     setSession(s)
@@ -116,6 +127,7 @@ function App() {
   useEffect(() => {
     // Any 401 of a signed-in page: the session expired or was ended elsewhere (another tab, a replica).
     onSessionEnded(() => {
+      forgetPageKey()
       setProblem('Your session ended, sign in again.')
       setSession(undefined)
     })
@@ -173,6 +185,7 @@ function App() {
         return
       }
     }
+    forgetPageKey()
     setProblem('')
     setSession(undefined)
   }
