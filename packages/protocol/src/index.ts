@@ -76,6 +76,7 @@ export {
   MessageNotFoundError,
   NoRecipientsError,
   parseOrThrow,
+  RequestAbortedError,
   RequestTimeoutError,
   SchemaVersionError,
   StorageError,
