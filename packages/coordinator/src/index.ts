@@ -25,3 +25,40 @@ export {
   messageTraceContext,
   traceMetadataOfContext,
 } from './tracing.js'
+/**
+ * The typed errors the coordinator throws, and the message types its methods take and return: the
+ * protocol's own (the same classes, so `instanceof` holds), re-exported so an app that installed only the
+ * coordinator can catch them without depending on `@agent-comm/protocol` itself.
+ */
+export type {
+  AckResult,
+  AgentCommErrorOptions,
+  AgentProfile,
+  AgentProfileInput,
+  ClaimedMessage,
+  Clock,
+  MessageInput,
+  MessageStatus,
+  MessageV2,
+  NackResult,
+} from '@agent-comm/protocol'
+export {
+  AgentCommError,
+  AgentNotFoundError,
+  ClosedError,
+  ConfigError,
+  ConflictError,
+  DeliveryNotFoundError,
+  ErrorCode,
+  ForbiddenError,
+  InvalidStateError,
+  isAgentCommError,
+  LeaseLostError,
+  MessageNotFoundError,
+  NoRecipientsError,
+  RequestAbortedError,
+  RequestTimeoutError,
+  SchemaVersionError,
+  StorageError,
+  ValidationError,
+} from '@agent-comm/protocol'
