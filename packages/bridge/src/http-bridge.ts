@@ -41,7 +41,8 @@ export class HttpBridge implements Bridge {
   constructor(options: HttpBridgeOptions) {
     const url = webhookUrl('url', options.url)
     refuseCredentials('url', url)
-    if (options.healthUrl !== undefined) refuseCredentials('healthUrl', webhookUrl('healthUrl', options.healthUrl))
+    if (options.healthUrl !== undefined)
+      refuseCredentials('healthUrl', webhookUrl('healthUrl', options.healthUrl))
     this.#options = options
     this.#fetch = options.fetch ?? fetch
     this.#maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_REPLY_BYTES
@@ -49,7 +50,9 @@ export class HttpBridge implements Bridge {
       throw new ValidationError(
         `Invalid HttpBridge maxResponseBytes: must be a positive integer (got ${String(options.maxResponseBytes)})`,
         [{ path: 'maxResponseBytes', message: 'must be a positive integer' }],
-        { hint: `Pass a number of bytes of at least 1, or leave it out for ${DEFAULT_MAX_REPLY_BYTES} (1 MiB).` },
+        {
+          hint: `Pass a number of bytes of at least 1, or leave it out for ${DEFAULT_MAX_REPLY_BYTES} (1 MiB).`,
+        },
       )
     }
     this.name = `webhook ${redactUrl(url)}`
@@ -215,10 +218,15 @@ function describeJson(value: unknown): string {
 function webhookUrl(option: 'url' | 'healthUrl', value: string): URL {
   const url = URL.canParse(value) ? new URL(value) : undefined
   if (url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:')) return url
-  const problem = url === undefined ? 'is not a valid URL' : `must be http or https, not ${url.protocol.slice(0, -1)}`
-  throw new ValidationError(`Invalid HttpBridge ${option}: ${problem}`, [{ path: option, message: problem }], {
-    hint: `Give ${option} as an absolute http(s) URL, e.g. https://example.com/agent-hook`,
-  })
+  const problem =
+    url === undefined ? 'is not a valid URL' : `must be http or https, not ${url.protocol.slice(0, -1)}`
+  throw new ValidationError(
+    `Invalid HttpBridge ${option}: ${problem}`,
+    [{ path: option, message: problem }],
+    {
+      hint: `Give ${option} as an absolute http(s) URL, e.g. https://example.com/agent-hook`,
+    },
+  )
 }
 
 /** Throws a {@link ConfigError} for a webhook URL that carries credentials (user info). */

@@ -112,9 +112,9 @@ export interface CoordinatorDeps {
 /** Per-send options. */
 export interface SendOptions {
   /** Allow this message to an unregistered agent even if the coordinator does not. */
-  allowUnregistered?: boolean
-  delaySeconds?: number
-  maxAttempts?: number
+  allowUnregistered?: boolean | undefined
+  delaySeconds?: number | undefined
+  maxAttempts?: number | undefined
   /**
    * For a `*` or `capability:<name>` message: also hold it for agents that register later. It goes to the
    * matching agents registered now, as always, and is kept until it expires (its `routing.ttlHours`,
@@ -122,14 +122,14 @@ export interface SendOptions {
    * `sqlite` transport, gets one delivery (never two, and never the sender). A group message that reaches
    * nobody now is stored and held instead of refused with `AGENT_NOT_FOUND`. Refused for a direct message.
    */
-  holdForFutureRecipients?: boolean
+  holdForFutureRecipients?: boolean | undefined
   /**
    * At most one enqueue per sender and key within the store's window (24 h by default): a send by the same
    * sender with this key, whatever its message id, stores nothing and reports the first message's id with
    * `duplicate: true`. Kept by the local spool and by relays; refused for a recipient on the file transport,
    * which cannot keep keys.
    */
-  idempotencyKey?: string
+  idempotencyKey?: string | undefined
 }
 
 /** What a send did across every transport it used. */
@@ -147,7 +147,7 @@ export interface SendReport {
 }
 
 /** Options of {@link Coordinator.poll}: `signal` ends a long poll early. */
-export type PollOptions = z.input<typeof PollSchema> & { signal?: AbortSignal }
+export type PollOptions = z.input<typeof PollSchema> & { signal?: AbortSignal | undefined }
 
 /** Fields of a reply; the rest comes from the message it answers. */
 export type ReplyFields = Omit<MessageInput, 'toAgent' | 'fromAgent' | 'routing'> & {
@@ -450,7 +450,7 @@ export class Coordinator {
    */
   async awaitReply(
     requestId: string,
-    options: AwaitReplyOptions & { requester?: string } = {},
+    options: AwaitReplyOptions & { requester?: string | undefined } = {},
   ): Promise<MessageV2> {
     this.#open()
     const { requester, ...wait } = options
@@ -575,7 +575,12 @@ export class Coordinator {
    */
   async *messages(
     agent: string,
-    options: { signal?: AbortSignal; limit?: number; leaseSeconds?: number; autoAck?: boolean } = {},
+    options: {
+      signal?: AbortSignal | undefined
+      limit?: number | undefined
+      leaseSeconds?: number | undefined
+      autoAck?: boolean | undefined
+    } = {},
   ): AsyncGenerator<ClaimedMessage, void, undefined> {
     this.#open()
     const agentId = parseOrThrow(AgentIdSchema, agent, 'agent id')

@@ -1,30 +1,3 @@
-export type { CoordinatorConfig } from './config.js'
-export { CONFIG_VARIABLES, loadConfig } from './config.js'
-export type {
-  CoordinatorDeps,
-  CoordinatorSettings,
-  CoordinatorStorage,
-  MessageRef,
-  PollOptions,
-  ReplyFields,
-  RequestOptions,
-  SendOptions,
-  SendReport,
-} from './coordinator.js'
-export { Coordinator } from './coordinator.js'
-export { describeDatabase, isPostgresUrl } from './database-url.js'
-export type { CreateCoordinatorOptions } from './open.js'
-export { createCoordinator } from './open.js'
-export type { AwaitReplyOptions } from './request.js'
-export { DEFAULT_REPLY_TIMEOUT_MS } from './request.js'
-export type { DefaultRoute, TransportFactory, TransportSet } from './routing.js'
-export { TransportRouter } from './routing.js'
-export { describeAgentTransports } from './setup-summary.js'
-export {
-  contextFromTraceMetadata,
-  messageTraceContext,
-  traceMetadataOfContext,
-} from './tracing.js'
 /**
  * The typed errors the coordinator throws, and the message types its methods take and return: the
  * protocol's own (the same classes, so `instanceof` holds), re-exported so an app that installed only the
@@ -62,3 +35,30 @@ export {
   StorageError,
   ValidationError,
 } from '@agent-comm/protocol'
+export type { CoordinatorConfig } from './config.js'
+export { CONFIG_VARIABLES, loadConfig } from './config.js'
+export type {
+  CoordinatorDeps,
+  CoordinatorSettings,
+  CoordinatorStorage,
+  MessageRef,
+  PollOptions,
+  ReplyFields,
+  RequestOptions,
+  SendOptions,
+  SendReport,
+} from './coordinator.js'
+export { Coordinator } from './coordinator.js'
+export { describeDatabase, isPostgresUrl } from './database-url.js'
+export type { CreateCoordinatorOptions } from './open.js'
+export { createCoordinator } from './open.js'
+export type { AwaitReplyOptions } from './request.js'
+export { DEFAULT_REPLY_TIMEOUT_MS } from './request.js'
+export type { DefaultRoute, TransportFactory, TransportSet } from './routing.js'
+export { TransportRouter } from './routing.js'
+export { describeAgentTransports } from './setup-summary.js'
+export {
+  contextFromTraceMetadata,
+  messageTraceContext,
+  traceMetadataOfContext,
+} from './tracing.js'

@@ -22,15 +22,15 @@ const NO_REPLIER_WAIT_MS = 1_000
 /** Options of `Coordinator.awaitReply` (and the wait of `Coordinator.request`). */
 export interface AwaitReplyOptions {
   /** Give up after this many ms with a `TIMEOUT` error carrying the request id (default 60 000). */
-  timeoutMs?: number
+  timeoutMs?: number | undefined
   /**
    * Stops the wait: rejects with a `RequestAbortedError` (`ABORTED`) carrying `requestId`, whose `cause` is
    * the signal's reason. The request and any reply stay stored. A `request` whose signal is aborted before
    * it is called sends nothing and rejects with the signal's reason.
    */
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
   /** Lease of the reply while it is acked (seconds, default: the coordinator's). */
-  leaseSeconds?: number
+  leaseSeconds?: number | undefined
 }
 
 /**

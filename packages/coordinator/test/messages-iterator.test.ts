@@ -8,7 +8,10 @@ async function withQueue(count: number) {
   const opened = await openCoordinator()
   await opened.coord.register({ agentId: 'builder' })
   for (let i = 0; i < count; i++)
-    await opened.coord.send({ fromAgent: 'x', toAgent: 'builder', body: `m${i}` }, { allowUnregistered: true })
+    await opened.coord.send(
+      { fromAgent: 'x', toAgent: 'builder', body: `m${i}` },
+      { allowUnregistered: true },
+    )
   return opened
 }
 

@@ -190,7 +190,10 @@ describe('request / reply', () => {
     const stop = new AbortController()
     stop.abort(new Error('cancelled before'))
     await expect(
-      coord.request({ fromAgent: 'architect', toAgent: 'builder', body: 'do the work' }, { signal: stop.signal }),
+      coord.request(
+        { fromAgent: 'architect', toAgent: 'builder', body: 'do the work' },
+        { signal: stop.signal },
+      ),
     ).rejects.toThrow('cancelled before')
     expect(await coord.pending('builder')).toEqual([])
     expect((await coord.stats()).totalMessages).toBe(0)

@@ -226,12 +226,16 @@ export class RequestAbortedError extends AgentCommError {
   readonly requestId: string
 
   constructor(requestId: string, reason: unknown, options: AgentCommErrorOptions = {}) {
-    super(ErrorCode.ABORTED, `The wait for the reply to request '${requestId}' was stopped: ${describeReason(reason)}`, {
-      hint: `The request stays delivered; wait again with awaitReply('${requestId}'), or leave its reply in the requester's inbox`,
-      cause: reason,
-      ...options,
-      details: { requestId, ...options.details },
-    })
+    super(
+      ErrorCode.ABORTED,
+      `The wait for the reply to request '${requestId}' was stopped: ${describeReason(reason)}`,
+      {
+        hint: `The request stays delivered; wait again with awaitReply('${requestId}'), or leave its reply in the requester's inbox`,
+        cause: reason,
+        ...options,
+        details: { requestId, ...options.details },
+      },
+    )
     this.requestId = requestId
   }
 }
