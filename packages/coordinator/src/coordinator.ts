@@ -674,7 +674,7 @@ export class Coordinator {
   #warnUnsettled(message: ClaimedMessage, what: string, error: unknown): void {
     this.#log.warn(
       { messageId: message.message.id, agent: message.lease.recipient },
-      `A message of a stopped messages() loop could not be ${what}; it is redelivered when its lease runs out (${(error as Error).message})`,
+      `A message claimed by a stopped messages() loop could not be ${what} (${(error as Error).message}); while its lease holds nobody else gets it, then it is redelivered`,
     )
   }
 
