@@ -39,9 +39,9 @@ export type BridgeRunnerOptions = {
   /** The agent whose messages the bridge answers. */
   agent: string
   bridge: Bridge
-  logger?: Logger
-  clock?: Clock
-  onEvent?: (event: BridgeEvent) => void
+  logger?: Logger | undefined
+  clock?: Clock | undefined
+  onEvent?: ((event: BridgeEvent) => void) | undefined
 } & z.input<typeof OptionsSchema>
 
 /** What a run did. */
@@ -124,7 +124,9 @@ export class BridgeRunner {
    * Processes messages until `signal` aborts, or one batch with `once` (an empty queue ends it at once).
    * Resolves with counts; rejects only if the coordinator itself fails (e.g. the database is unusable).
    */
-  async run(options: { signal?: AbortSignal; once?: boolean } = {}): Promise<RunSummary> {
+  async run(
+    options: { signal?: AbortSignal | undefined; once?: boolean | undefined } = {},
+  ): Promise<RunSummary> {
     const signal = options.signal ?? new AbortController().signal
     const summary: RunSummary = { processed: 0, succeeded: 0, failed: 0 }
     this.#log.info({ agent: this.#agent, bridge: this.#bridge.name }, 'bridge started')
