@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cleanEnv, exited, firstLine, project, registerAgents, runCli, spawnCli, tempDir } from './helpers.js'
 
@@ -26,6 +29,8 @@ const attributesOf = (list: OtlpAttribute[] = []) =>
   Object.fromEntries(
     list.map((a) => [a.key, a.value.stringValue ?? a.value.intValue ?? a.value.boolValue]),
   ) as Record<string, unknown>
+
+const RECORDER = pathToFileURL(fileURLToPath(new URL('./fixtures/record-modules.mjs', import.meta.url))).href
 
 const servers: Server[] = []
 afterEach(async () => {
@@ -140,5 +145,45 @@ describe('OTLP export from the CLI by the OTEL_* variables', () => {
     expect(relaySpans.length).toBeGreaterThan(0)
     expect(relaySpans.every((s) => s.service === 'agent-comm-relay')).toBe(true)
     expect(relaySpans.map((s) => s.attributes['http.route'])).toContain('/api/v1/health')
+  })
+
+  it('loads one copy of @opentelemetry/api, its ES module build, and bundles none into the CLI', async () => {
+    const otlp = await collector()
+    const p = project()
+    await registerAgents(p, 'architect', 'builder')
+    const record = join(p.dir, 'modules.txt')
+    const recorded = { NODE_OPTIONS: `--import=${RECORDER}`, RECORD_MODULES_TO: record }
+    const otel = { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint }
+    const sent = await runCli(['send', 'architect', 'builder', 'hello'], {
+      cwd: p.dir,
+      env: { ...p.env, ...otel, ...recorded },
+    })
+    expect(sent.code, sent.stderr).toBe(0)
+    const sendModules = readFileSync(record, 'utf8').split('\n')
+    const relay = spawnCli(['relay', 'start', '--port', '0', '--json'], {
+      cwd: tempDir(),
+      env: cleanEnv({ ...otel, ...recorded }),
+    })
+    const { url } = JSON.parse(await firstLine(relay)) as { url: string }
+    expect((await fetch(`${url}/api/v1/health`)).status).toBe(200)
+    relay.kill('SIGTERM')
+    expect(await exited(relay)).toBe(0)
+    const relayModules = readFileSync(record, 'utf8').split('\n')
+    for (const modules of [sendModules, relayModules]) {
+      // The SDK, the coordinator, the transports and the relay all use this one entry: a CommonJS SDK would
+      // load the CommonJS build beside it, and its provider would never reach spans made through this one.
+      expect(modules.filter((m) => /[\\/]@opentelemetry[\\/]api[\\/]dist[\\/]index\./.test(m))).toEqual([
+        expect.stringMatching(/[\\/]@opentelemetry[\\/]api[\\/]dist[\\/]index\.mjs$/),
+      ])
+      // No file of the CLI holds a copy of the API of its own (its global registry key is in every copy).
+      const cliFiles = modules.filter((m) => m.startsWith('file:') && m.includes(`${join('cli', 'dist')}`))
+      expect(cliFiles.length).toBeGreaterThan(0)
+      for (const file of cliFiles) {
+        expect(readFileSync(fileURLToPath(file), 'utf8').includes('opentelemetry.js.api'), file).toBe(false)
+      }
+    }
+    expect(otlp.spans.map((s) => s.name)).toEqual(
+      expect.arrayContaining(['agent-comm send', 'agent-comm relay GET /api/v1/health']),
+    )
   })
 })
