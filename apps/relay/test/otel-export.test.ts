@@ -7,7 +7,7 @@ import { isAgentCommError } from '@agent-comm/protocol'
 import { SecretStore } from '@agent-comm/secrets'
 import { otlpCollector } from '@agent-comm/test-support/otlp-collector'
 import { RelayClient } from '@agent-comm/transport-http'
-import { context, ProxyTracerProvider, trace } from '@opentelemetry/api'
+import { context, ProxyTracerProvider, propagation, trace } from '@opentelemetry/api'
 import { afterEach, describe, expect, it } from 'vitest'
 import { relayConfig } from '../src/config.js'
 import { otlpTracesUrl, startTracingFromEnv } from '../src/otel.js'
@@ -18,6 +18,7 @@ import { listening, spawnRelay } from './relay-bin.js'
 afterEach(() => {
   trace.disable()
   context.disable()
+  propagation.disable()
 })
 
 describe('OTLP export from OTEL_* variables', () => {
