@@ -1,14 +1,18 @@
 import {
+  AgentIdSchema,
   type ApprovalRequest,
   ApprovalRequestSchema,
   type ApprovalResponse,
   ApprovalResponseSchema,
   CAPABILITY_TARGET_PREFIX,
+  CapabilitySchema,
   type Clock,
   createMessage,
   EXPIRY_DECIDER,
+  InvalidStateError,
   isAgentCommError,
   JsonObjectSchema,
+  type Logger,
   type MessageV2,
   MessageV2Schema,
   replyThread,
@@ -16,6 +20,7 @@ import {
 } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
 import type { Spool } from '@agent-comm/spool'
+import { escalationIdOf, originalIdOf, responseIdOf } from './console-ids.js'
 import type { AuditRecord, ConsoleStore } from './console-store.js'
 
 /** A pending approval request as the console lists it. */
@@ -43,31 +48,10 @@ export interface AuditEntry {
   expired: boolean
 }
 
-// Deterministic ids: sending a decision's message again (the outbox after a crash) is a reported duplicate,
-// and an escalation happens once. Which decision wins is the audit table's unique request id.
-const responseIdOf = (requestId: string) => `${requestId}.decision`
-const escalationIdOf = (requestId: string) => `${requestId}.escalated`
-
-/** The request a message answers for: the original of an escalated copy, or the message itself. */
-function originalId(message: MessageV2): string {
-  const from = message.metadata?.approvalFor
-  return typeof from === 'string' ? from : message.id
-}
-
 function approvalOf(message: MessageV2): ApprovalRequest | undefined {
   if (message.payload?.type !== 'approval_request') return undefined
   const parsed = ApprovalRequestSchema.safeParse(message.payload.data)
   return parsed.success ? parsed.data : undefined
-}
-
-async function exists(spool: Spool, messageId: string): Promise<boolean> {
-  try {
-    await spool.status(messageId)
-    return true
-  } catch (error) {
-    if (isAgentCommError(error) && error.code === 'MESSAGE_NOT_FOUND') return false
-    throw error
-  }
 }
 
 /** A page of a list: its items, and the cursor of the next page when there may be one. */
@@ -137,12 +121,20 @@ export class Approvals {
   readonly #registry: Registry
   readonly #clock: Clock
   readonly #store: ConsoleStore
+  readonly #logger: Logger | undefined
 
-  constructor(deps: { spool: Spool; registry: Registry; clock: Clock; store: ConsoleStore }) {
+  constructor(deps: {
+    spool: Spool
+    registry: Registry
+    clock: Clock
+    store: ConsoleStore
+    logger?: Logger
+  }) {
     this.#spool = deps.spool
     this.#registry = deps.registry
     this.#clock = deps.clock
     this.#store = deps.store
+    this.#logger = deps.logger
   }
 
   /**
@@ -167,12 +159,28 @@ export class Approvals {
         throw error
       }
       const request = approvalOf(message)
-      if (request !== undefined) items.push({ requestId: originalId(message), message, request })
+      if (request !== undefined) items.push({ requestId: originalIdOf(message), message, request })
     }
     const last = refs.at(-1)
     return {
       items,
       next: refs.length === limit && last !== undefined ? cursorOf(last.createdAt, last.seq) : undefined,
+    }
+  }
+
+  /**
+   * True when `message` is an approval request still waiting for its decision: not decided, and not handed on
+   * to an escalated copy. Such a request must not be marked done without a decision.
+   */
+  async awaitsDecision(message: MessageV2): Promise<boolean> {
+    if (approvalOf(message) === undefined) return false
+    if ((await this.#store.decision(originalIdOf(message))) !== undefined) return false
+    try {
+      await this.#spool.status(escalationIdOf(message.id))
+      return false
+    } catch (error) {
+      if (isAgentCommError(error) && error.code === 'MESSAGE_NOT_FOUND') return true
+      throw error
     }
   }
 
@@ -188,7 +196,11 @@ export class Approvals {
 
   /**
    * Records a decision on `message` by `decidedBy` (a verified identity) and sends it to the requester. The
-   * first decision wins: a later one changes nothing and returns the decision already made.
+   * first decision wins: a later one changes nothing and returns the decision already made. Once the
+   * request's deadline has passed on the relay's clock, its expiry policy decided at the deadline, before
+   * any person: a person's decision then applies the policy (if the sweep has not yet) and returns its
+   * decision with `first: false`, or, when the policy hands the request on, is refused (INVALID_STATE).
+   * `expired` marks the expiry policy's own decision, which need not be among the request's options.
    */
   async decide(
     message: MessageV2,
@@ -202,16 +214,17 @@ export class Approvals {
         { path: 'messageId', message: 'must be an approval_request message' },
       ])
     }
-    if (!request.options.includes(decision.decision)) {
+    if (!expired && !request.options.includes(decision.decision)) {
       throw new ValidationError(
         `Invalid decision '${decision.decision}': this request offers ${request.options.join(', ')}`,
         [{ path: 'decision', message: `must be one of ${request.options.join(', ')}` }],
       )
     }
-    const requestId = originalId(message)
-    const legacy = await this.#legacyDecision(requestId)
-    if (legacy !== undefined) return { response: legacy, first: false }
+    const requestId = originalIdOf(message)
     const now = this.#clock.now()
+    if (!expired && request.deadline !== undefined && Date.parse(request.deadline) <= now) {
+      return this.#afterDeadline({ requestId, message, request }, now)
+    }
     // Keys left out, not undefined: the response rides in a message payload, JSON that refuses undefined.
     const response = ApprovalResponseSchema.parse({
       decision: decision.decision,
@@ -258,7 +271,17 @@ export class Approvals {
 
   /** Sends a recorded response message (a duplicate of one already sent is fine) and clears its outbox row. */
   async #deliver(requestId: string, reply: MessageV2): Promise<void> {
-    await this.#spool.send(reply)
+    try {
+      await this.#spool.send(reply)
+    } catch (error) {
+      if (!isAgentCommError(error) || error.code !== 'CONFLICT') throw error
+      // The decision id is held by another sender's message, stored before the relay refused such ids from
+      // clients. The audit row stays the decision; retrying could never succeed and would block the sweep.
+      this.#logger?.error(
+        { requestId, responseId: reply.id, decidedBy: reply.fromAgent },
+        "approval decision recorded, but its response could not be sent: another sender's message holds its id",
+      )
+    }
     await this.#store.outboxSent(requestId)
   }
 
@@ -272,12 +295,51 @@ export class Approvals {
     return sent
   }
 
-  /** A decision stored only as a message (made before the audit table existed), if any. */
-  async #legacyDecision(requestId: string): Promise<ApprovalResponse | undefined> {
-    if (!(await exists(this.#spool, responseIdOf(requestId)))) return undefined
-    if ((await this.#store.decision(requestId)) !== undefined) return undefined
-    const stored = await this.#spool.status(responseIdOf(requestId))
-    return ApprovalResponseSchema.parse(stored.message.payload?.data)
+  /**
+   * A person's decision on a request whose deadline has passed (the sweep had not got to it): the decision
+   * already recorded, else the expiry policy's, applied now; both returned as the first (`first: false`). A
+   * request handed on to someone else has no decision to return: refused, saying where it went.
+   */
+  async #afterDeadline(
+    open: PendingApproval,
+    now: number,
+  ): Promise<{ response: ApprovalResponse; first: boolean }> {
+    const stored = await this.#store.decision(open.requestId)
+    if (stored !== undefined) return { response: responseOf(stored), first: false }
+    const policy = open.request.onExpiry
+    if (typeof policy === 'string') {
+      // `decide` returns the decision already recorded should the sweep record one meanwhile.
+      const { response } = await this.decide(open.message, { decision: policy }, EXPIRY_DECIDER, true)
+      return { response, first: false }
+    }
+    // Not handed on yet: hand it on now (or, with nobody to hand it to, deny it). Handed on already (the
+    // sweep escalated it): whoever holds the copy decides.
+    if (await this.awaitsDecision(open.message)) {
+      const applied = await this.#escalate(open, policy.escalateTo, now)
+      if (applied !== undefined) return { response: applied, first: false }
+    }
+    const raced = await this.#store.decision(open.requestId)
+    if (raced !== undefined) return { response: responseOf(raced), first: false }
+    const target = policy.escalateTo
+    throw new InvalidStateError(
+      `Approval request '${open.requestId}' reached its deadline (${open.request.deadline}) before this decision and was handed on to ${target}, as its onExpiry asks; this decision was not recorded`,
+      {
+        hint: `Those it went to decide it on their Approvals page (the operator sees it there too), before its new deadline.`,
+        details: { requestId: open.requestId, deadline: open.request.deadline, escalatedTo: target },
+      },
+    )
+  }
+
+  /**
+   * Applies the expiry policy of `open`, whose deadline has passed: the decision made (deny or approve by
+   * `system:expiry`), or `undefined` when the request was handed on to someone who can decide it.
+   */
+  async #applyExpiry(open: PendingApproval, now: number): Promise<ApprovalResponse | undefined> {
+    const policy = open.request.onExpiry
+    if (typeof policy === 'string') {
+      return (await this.decide(open.message, { decision: policy }, EXPIRY_DECIDER, true)).response
+    }
+    return this.#escalate(open, policy.escalateTo, now)
   }
 
   /**
@@ -321,27 +383,40 @@ export class Approvals {
     }
     let handled = 0
     for (const open of due) {
-      const { request, message } = open
-      const policy = request.onExpiry
-      if (typeof policy === 'string') {
-        await this.decide(message, { decision: policy }, EXPIRY_DECIDER, true)
-      } else {
-        await this.#escalate(open, policy.escalateTo, now)
-      }
+      await this.#applyExpiry(open, now)
       handled += 1
     }
     return handled
   }
 
-  async #escalate(open: PendingApproval, target: string, now: number): Promise<void> {
+  /**
+   * Hands `open` on to `target` (an agent, or `cap:` / `capability:<name>`) as an escalated copy; returns
+   * `undefined`. With nobody to hand it to (no registered agent of that id, no agent with that capability),
+   * the copy would reach no one and the requester would wait forever: the copy's own policy (`deny`) is
+   * applied at once instead, logged, and its decision returned.
+   */
+  async #escalate(open: PendingApproval, target: string, now: number): Promise<ApprovalResponse | undefined> {
     const { message, request } = open
     const capability = /^(cap|capability):(.+)$/.exec(target)?.[2]
     const toAgent = capability === undefined ? target : `${CAPABILITY_TARGET_PREFIX}${capability}`
     const window = Math.max(60_000, Date.parse(request.deadline ?? '') - Date.parse(message.timestamp))
-    const recipients =
-      capability === undefined
-        ? undefined
-        : (await this.#registry.findByCapability(capability)).map((p) => p.agentId)
+    let recipients: string[] | undefined
+    let someone: boolean
+    if (capability === undefined) {
+      someone = AgentIdSchema.safeParse(target).success && (await this.#registry.get(target)) !== undefined
+    } else {
+      recipients = CapabilitySchema.safeParse(capability).success
+        ? (await this.#registry.findByCapability(capability)).map((p) => p.agentId)
+        : []
+      someone = recipients.length > 0
+    }
+    if (!someone) {
+      this.#logger?.warn(
+        { requestId: open.requestId, escalateTo: target, requester: message.fromAgent },
+        'approval request escalated to nobody (no such agent, or no agent with the capability): denied by its expiry policy',
+      )
+      return (await this.decide(message, { decision: 'deny' }, EXPIRY_DECIDER, true)).response
+    }
     await this.#spool.send(
       {
         id: escalationIdOf(open.requestId),
@@ -363,5 +438,6 @@ export class Approvals {
       },
       { recipients },
     )
+    return undefined
   }
 }

@@ -102,7 +102,13 @@ export async function mountConsole(
   })
   const sessions = new ConsoleSessions({ store, clock: ctx.clock, ttlMs: options.sessionTtlMs })
   app.decorate(SESSIONS, sessions)
-  const approvals = new Approvals({ spool: ctx.spool, registry: ctx.registry, clock: ctx.clock, store })
+  const approvals = new Approvals({
+    spool: ctx.spool,
+    registry: ctx.registry,
+    clock: ctx.clock,
+    store,
+    logger: app.log,
+  })
   await app.register(consolePlugin, { prefix: '/console' })
 
   // Deadlines are applied by the relay, not by any page being open. One sweep at a time.

@@ -12,9 +12,15 @@ const AUDIT_COLUMNS = `seq, request_id AS requestId, response_id AS responseId, 
 
 const fromAuditRow = (row: AuditRow): AuditRecord => ({ ...row, expired: row.expired === 1 })
 
-// The request a message answers for: the original named by an escalated copy's metadata, or itself. Guarded
-// by json_valid, since a row's JSON columns are stored as sent and need not parse.
-const ORIGINAL_ID = `coalesce(CASE WHEN json_valid(m.metadata) THEN json_extract(m.metadata, '$.approvalFor') END, m.id)`
+// The request a message answers for (as `originalIdOf` of console-ids.ts): the original named by the
+// relay's own escalated copy — a message whose id is `<original>.escalated`, an id no client may send, and
+// whose metadata.approvalFor names that original — or the message itself, whatever its metadata claims.
+// json_extract is guarded by json_valid (in a CASE, which SQLite evaluates lazily), since a row's JSON
+// columns are stored as sent and need not parse.
+const ESCALATED_FROM = `substr(m.id, 1, length(m.id) - length('.escalated'))`
+const ORIGINAL_ID = `(CASE WHEN substr(m.id, -length('.escalated')) = '.escalated'
+    AND (CASE WHEN json_valid(m.metadata) THEN json_extract(m.metadata, '$.approvalFor') END) = ${ESCALATED_FROM}
+  THEN ${ESCALATED_FROM} ELSE m.id END)`
 
 /**
  * The console's tables in the relay's SQLite file (usually the spool's), migrated with the relay's own
@@ -47,18 +53,19 @@ export class SqliteConsoleStore implements ConsoleStore {
   private constructor(db: BetterSqlite3.Database) {
     this.#db = db
     // One arm per status, each matching a partial index of the spool's (queued: claim order, leased:
-    // expiry), so the acked history is never read: EXPLAIN QUERY PLAN shows SEARCH … USING INDEX.
+    // expiry, failed: dead letters), so the acked history is never read: EXPLAIN QUERY PLAN shows SEARCH …
+    // USING INDEX. A dead-lettered request not decided stays open: its deciders and the operator still see
+    // it, and the deadline sweep still applies its policy (the requester is answered either way).
     const pending = (recipient: boolean) => {
       const live = (status: string) =>
         `SELECT d.message_seq FROM deliveries d WHERE d.status = '${status}'${recipient ? ' AND d.recipient = @recipient' : ''}`
       return `
       SELECT m.id AS id, m.created_at AS createdAt, m.seq AS seq FROM messages m
-      WHERE m.seq IN (${live('queued')} UNION ALL ${live('leased')})
+      WHERE m.seq IN (${live('queued')} UNION ALL ${live('leased')} UNION ALL ${live('failed')})
         AND m.payload LIKE '%approval_request%'
         AND CASE WHEN json_valid(m.payload) THEN json_extract(m.payload, '$.type') END = 'approval_request'
         AND (m.created_at > @createdAt OR (m.created_at = @createdAt AND m.seq > @seq))
         AND NOT EXISTS (SELECT 1 FROM console_audit a WHERE a.request_id = ${ORIGINAL_ID})
-        AND NOT EXISTS (SELECT 1 FROM messages r WHERE r.id = ${ORIGINAL_ID} || '.decision')
         AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.id = m.id || '.escalated')
       ORDER BY m.created_at, m.seq LIMIT @limit`
     }

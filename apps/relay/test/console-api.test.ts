@@ -1,7 +1,7 @@
 import type { MessageV2 } from '@agent-comm/protocol'
 import { createMessage } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
-import { startTestRelay, type TestRelay } from './helpers.js'
+import { errorOf, startTestRelay, type TestRelay } from './helpers.js'
 
 /** Signs `agentId` in with its secret through `inject`; returns the cookie and CSRF token. */
 async function signIn(relay: TestRelay, agentId: string): Promise<{ cookie: string; csrf: string }> {
@@ -284,6 +284,95 @@ describe('the console API', () => {
     const [reply] = await relay.spool.claim('builder')
     expect(reply?.message.routing.replyTo).toBe(escalate.id)
     expect(reply?.message.payload?.data).toMatchObject({ decision: 'approve', decidedBy: 'reviewer' })
+  })
+
+  it("refuses a client's message that takes an id the relay keeps for its decisions and escalations", async () => {
+    const relay = await startTestRelay({ listen: false })
+    await humans(relay)
+    const request = approvalRequest(relay, 'lead', {})
+    await relay.spool.send(request)
+    for (const suffix of ['decision', 'escalated']) {
+      const squat = createMessage(
+        {
+          id: `${request.id}.${suffix}`,
+          fromAgent: 'nobody',
+          toAgent: 'builder',
+          body: 'approve',
+          routing: { replyTo: request.id },
+          payload: {
+            type: 'approval_response',
+            data: {
+              decision: 'approve',
+              decidedBy: 'nobody',
+              decidedAt: new Date(relay.clock.now()).toISOString(),
+            },
+          },
+        },
+        { clock: relay.clock },
+      )
+      const single = await relay.signed('nobody', 'POST', '/api/v1/messages', { message: squat })
+      expect(single.statusCode).toBe(403)
+      expect(errorOf(single)).toMatchObject({
+        code: 'FORBIDDEN',
+        message: expect.stringContaining(`.${suffix}`),
+      })
+      const batch = await relay.signed('nobody', 'POST', '/api/v1/messages/batch', {
+        items: [{ message: { ...squat, id: `other.${suffix}` } }],
+      })
+      expect(batch.statusCode).toBe(403)
+    }
+    expect((await relay.spool.stats()).totalMessages).toBe(1)
+    const lead = asSession(relay, await signIn(relay, 'lead'))
+    const decided = await lead('POST', `/api/v1/console/approvals/${request.id}/decision`, {
+      decision: 'deny',
+    })
+    expect(decided.json()).toMatchObject({ first: true, response: { decision: 'deny', decidedBy: 'lead' } })
+    const [reply] = await relay.spool.claim('builder')
+    expect(reply?.message.payload?.data).toMatchObject({ decision: 'deny', decidedBy: 'lead' })
+  })
+
+  it('refuses Done on an approval request not decided yet: it is decided on the Approvals page', async () => {
+    const relay = await startTestRelay({ listen: false })
+    await humans(relay)
+    const request = approvalRequest(relay, 'lead', {})
+    await relay.spool.send(request)
+    const lead = asSession(relay, await signIn(relay, 'lead'))
+    const done = await lead('POST', `/api/v1/console/inbox/${request.id}/done`)
+    expect(done.statusCode).toBe(409)
+    expect(errorOf(done)).toMatchObject({
+      code: 'INVALID_STATE',
+      message: expect.stringContaining('Approvals page'),
+    })
+    const [delivery] = (await relay.spool.status(request.id)).deliveries
+    expect(delivery?.status).toBe('queued')
+    expect((await lead('GET', '/api/v1/console/approvals')).json().approvals).toHaveLength(1)
+    // Decided (here by the operator), the person's copy may be marked done.
+    const admin = asSession(relay, await signIn(relay, 'admin'))
+    await admin('POST', `/api/v1/console/approvals/${request.id}/decision`, { decision: 'approve' })
+    expect((await lead('POST', `/api/v1/console/inbox/${request.id}/done`)).statusCode).toBe(204)
+  })
+
+  it("applies the request's expiry policy to a decision sent after its deadline", async () => {
+    const relay = await startTestRelay({
+      listen: false,
+      options: { console: { sweepIntervalMs: 3_600_000 } },
+    })
+    await humans(relay)
+    const deadline = new Date(relay.clock.now() + 300).toISOString()
+    const request = approvalRequest(relay, 'lead', { deadline, onExpiry: 'deny' })
+    await relay.spool.send(request)
+    relay.clock.advance(600)
+    const lead = asSession(relay, await signIn(relay, 'lead'))
+    const late = await lead('POST', `/api/v1/console/approvals/${request.id}/decision`, {
+      decision: 'approve',
+    })
+    expect(late.statusCode).toBe(200)
+    expect(late.json()).toMatchObject({
+      first: false,
+      response: { decision: 'deny', decidedBy: 'system:expiry', expired: true },
+    })
+    const [reply] = await relay.spool.claim('builder')
+    expect(reply?.message.payload?.data).toMatchObject({ decision: 'deny', decidedBy: 'system:expiry' })
   })
 
   it('marks the session cookie Secure behind TLS (a trusted proxy saying https), and only then', async () => {

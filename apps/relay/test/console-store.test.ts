@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { openPostgres, openPostgresConsoleStore } from '@agent-comm/postgres'
 import { createTestDatabase, type TestDatabase } from '@agent-comm/postgres/testing'
-import { createMessage, ManualClock, type MessageV2 } from '@agent-comm/protocol'
+import { type ApprovalExpiryPolicy, createMessage, ManualClock, type MessageV2 } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
@@ -70,6 +70,40 @@ function approvalRequest(clock: ManualClock, to: string, question: string): Mess
     },
     { clock },
   )
+}
+
+/** An approval request from `from` to `to` with a deadline `inMs` after now and an expiry policy. */
+function deadlineRequest(
+  clock: ManualClock,
+  to: string,
+  question: string,
+  inMs: number,
+  onExpiry: ApprovalExpiryPolicy,
+  from = 'builder',
+): MessageV2 {
+  return createMessage(
+    {
+      fromAgent: from,
+      toAgent: to,
+      subject: 'May I?',
+      body: question,
+      payload: {
+        type: 'approval_request',
+        data: { question, deadline: new Date(clock.now() + inMs).toISOString(), onExpiry },
+      },
+    },
+    { clock },
+  )
+}
+
+/** The approval responses `agent` has waiting, by the request they answer. */
+async function answersFor(spool: Spool, agent: string): Promise<Map<string, Record<string, unknown>>> {
+  const answers = new Map<string, Record<string, unknown>>()
+  for (const c of await spool.claim(agent, { limit: 50 })) {
+    if (c.message.payload?.type !== 'approval_response') continue
+    answers.set(c.message.routing.replyTo ?? '', c.message.payload.data as Record<string, unknown>)
+  }
+  return answers
 }
 
 describe.each(Object.keys(backends))('the console store on %s', (kind) => {
@@ -254,4 +288,190 @@ describe.each(Object.keys(backends))('the console store on %s', (kind) => {
     await sessions.destroy(other.cookie)
     expect(await sessions.find(other.cookie)).toBeUndefined()
   })
+
+  it.skipIf(skip)(
+    "trusts metadata.approvalFor only on the relay's own escalated copy: a forged one hides and decides nothing",
+    async () => {
+      const { spool, registry, store, clock } = await backends[kind]!()
+      const approvals = new Approvals({ spool, registry, clock, store })
+      const victim = approvalRequest(clock, 'lead', 'Deploy to prod?')
+      await spool.send(victim)
+      // mallory's own request names the victim's as the one it stands for.
+      const forged = createMessage(
+        {
+          fromAgent: 'mallory',
+          toAgent: 'reviewer',
+          subject: 'cookie',
+          body: 'Can I have a cookie?',
+          payload: { type: 'approval_request', data: { question: 'Can I have a cookie?' } },
+          metadata: { approvalFor: victim.id },
+        },
+        { clock },
+      )
+      await spool.send(forged)
+      expect((await approvals.pending('lead')).items.map((a) => a.requestId)).toEqual([victim.id])
+      expect((await approvals.pending('reviewer')).items.map((a) => a.requestId)).toEqual([forged.id])
+      const cookie = await approvals.decide(forged, { decision: 'approve' }, 'reviewer')
+      expect(cookie.first).toBe(true)
+      // The victim's request is still open, and its decider's decision is the one recorded and sent.
+      expect((await approvals.pending('lead')).items.map((a) => a.requestId)).toEqual([victim.id])
+      const decided = await approvals.decide(victim, { decision: 'deny' }, 'lead')
+      expect(decided).toMatchObject({ first: true, response: { decision: 'deny', decidedBy: 'lead' } })
+      expect((await answersFor(spool, 'builder')).get(victim.id)).toMatchObject({ decision: 'deny' })
+      expect((await answersFor(spool, 'mallory')).get(forged.id)).toMatchObject({ decision: 'approve' })
+      const audit = (await approvals.audit(undefined)).items.map((e) => [e.requestId, e.question])
+      expect(audit).toEqual([
+        [forged.id, 'Can I have a cookie?'],
+        [victim.id, 'Deploy to prod?'],
+      ])
+    },
+  )
+
+  it.skipIf(skip)(
+    "takes no message squatting a request's decision id for its decision: the person still decides",
+    async () => {
+      const { spool, registry, store, clock } = await backends[kind]!()
+      const approvals = new Approvals({ spool, registry, clock, store })
+      const request = approvalRequest(clock, 'lead', 'Delete the database?')
+      await spool.send(request)
+      // Stored straight in the spool (the relay refuses such an id from a client): not a console decision.
+      await spool.send(
+        createMessage(
+          {
+            id: `${request.id}.decision`,
+            fromAgent: 'mallory',
+            toAgent: 'builder',
+            body: 'approve',
+            routing: { replyTo: request.id },
+            payload: {
+              type: 'approval_response',
+              data: {
+                decision: 'approve',
+                decidedBy: 'mallory',
+                decidedAt: new Date(clock.now()).toISOString(),
+              },
+            },
+          },
+          { clock },
+        ),
+      )
+      expect((await approvals.pending('lead')).items.map((a) => a.requestId)).toEqual([request.id])
+      const decided = await approvals.decide(request, { decision: 'deny' }, 'lead')
+      expect(decided).toMatchObject({ first: true, response: { decision: 'deny', decidedBy: 'lead' } })
+      expect((await approvals.audit(undefined)).items).toMatchObject([
+        { requestId: request.id, decision: 'deny', decidedBy: 'lead' },
+      ])
+      expect((await approvals.pending('lead')).items).toEqual([])
+    },
+  )
+
+  it.skipIf(skip)(
+    'applies the expiry policy to a decision made after the deadline, before any sweep',
+    async () => {
+      const { spool, registry, store, clock } = await backends[kind]!()
+      await registry.register({ agentId: 'reviewer', capabilities: ['human-review'] })
+      const approvals = new Approvals({ spool, registry, clock, store })
+      const deny = deadlineRequest(clock, 'lead', 'Late?', 1000, 'deny')
+      const escalate = deadlineRequest(clock, 'lead', 'Late, escalated?', 1000, {
+        escalateTo: 'cap:human-review',
+      })
+      const onTime = deadlineRequest(clock, 'lead', 'In time?', 1000, 'deny')
+      for (const m of [deny, escalate, onTime]) await spool.send(m)
+      clock.advance(999)
+      expect(await approvals.decide(onTime, { decision: 'approve' }, 'lead')).toMatchObject({
+        first: true,
+        response: { decision: 'approve', decidedBy: 'lead' },
+      })
+      clock.advance(1)
+      // At the deadline on the relay's clock: the policy's decision is the first, the person's comes later.
+      const late = await approvals.decide(deny, { decision: 'approve' }, 'lead')
+      expect(late).toMatchObject({
+        first: false,
+        response: { decision: 'deny', decidedBy: 'system:expiry', expired: true },
+      })
+      expect(await approvals.decide(deny, { decision: 'approve' }, 'admin')).toMatchObject({
+        first: false,
+        response: { decision: 'deny', decidedBy: 'system:expiry' },
+      })
+      await expect(approvals.decide(escalate, { decision: 'approve' }, 'lead')).rejects.toMatchObject({
+        code: 'INVALID_STATE',
+        message: expect.stringMatching(/deadline.*cap:human-review/),
+      })
+      // Asked again (here by the operator): handed on already, so refused again, and no second copy.
+      await expect(approvals.decide(escalate, { decision: 'deny' }, 'admin')).rejects.toMatchObject({
+        code: 'INVALID_STATE',
+      })
+      // The escalated copy went out; its decider decides in time.
+      const [copy] = (await approvals.pending('reviewer')).items
+      expect(copy?.requestId).toBe(escalate.id)
+      expect(await approvals.decide(copy!.message, { decision: 'approve' }, 'reviewer')).toMatchObject({
+        first: true,
+      })
+      const answers = await answersFor(spool, 'builder')
+      expect(answers.get(deny.id)).toMatchObject({ decision: 'deny', decidedBy: 'system:expiry' })
+      expect(answers.get(escalate.id)).toMatchObject({ decision: 'approve', decidedBy: 'reviewer' })
+      expect(answers.get(onTime.id)).toMatchObject({ decision: 'approve', decidedBy: 'lead' })
+    },
+  )
+
+  it.skipIf(skip)(
+    'answers at once a request escalated to a capability or agent nobody is: deny by system:expiry',
+    async () => {
+      const { spool, registry, store, clock } = await backends[kind]!()
+      const logged: string[] = []
+      const logger = {
+        debug() {},
+        info() {},
+        warn: (_fields: Record<string, unknown>, message: string) => void logged.push(message),
+        error() {},
+      }
+      const approvals = new Approvals({ spool, registry, clock, store, logger })
+      const toCapability = deadlineRequest(clock, 'lead', 'Deploy?', 1000, {
+        escalateTo: 'capability:oncall',
+      })
+      const toAgent = deadlineRequest(clock, 'lead', 'Restart?', 1000, { escalateTo: 'ghost' })
+      for (const m of [toCapability, toAgent]) await spool.send(m)
+      clock.advance(1000)
+      expect(await approvals.sweep()).toBe(2)
+      const answers = await answersFor(spool, 'builder')
+      for (const request of [toCapability, toAgent]) {
+        expect(answers.get(request.id)).toMatchObject({
+          decision: 'deny',
+          decidedBy: 'system:expiry',
+          expired: true,
+        })
+        await expect(spool.status(`${request.id}.escalated`)).rejects.toMatchObject({
+          code: 'MESSAGE_NOT_FOUND',
+        })
+      }
+      expect((await approvals.pending(undefined)).items).toEqual([])
+      expect((await approvals.audit(undefined)).items).toHaveLength(2)
+      expect(logged).toHaveLength(2)
+    },
+  )
+
+  it.skipIf(skip)(
+    'keeps a dead-lettered request open until decided: listed for the operator, its deadline applied',
+    async () => {
+      const { spool, registry, store, clock } = await backends[kind]!()
+      const approvals = new Approvals({ spool, registry, clock, store })
+      const request = deadlineRequest(clock, 'lead', 'Dead-lettered?', 1000, 'deny')
+      await spool.send(request)
+      const [claimed] = await spool.claim('lead')
+      await spool.nack(request.id, 'lead', {
+        receipt: claimed!.lease.receipt,
+        deadLetter: true,
+        reason: 'assistant crashed',
+      })
+      expect((await approvals.pending(undefined)).items.map((a) => a.requestId)).toEqual([request.id])
+      expect((await approvals.pending('lead')).items.map((a) => a.requestId)).toEqual([request.id])
+      clock.advance(1000)
+      expect(await approvals.sweep()).toBe(1)
+      expect((await answersFor(spool, 'builder')).get(request.id)).toMatchObject({
+        decision: 'deny',
+        decidedBy: 'system:expiry',
+      })
+      expect((await approvals.pending(undefined)).items).toEqual([])
+    },
+  )
 })

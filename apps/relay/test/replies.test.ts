@@ -1,6 +1,8 @@
+import { createCoordinator, loadConfig } from '@agent-comm/coordinator'
 import { createMessage, EXPIRY_DECIDER, IdGenerator } from '@agent-comm/protocol'
+import { HttpTransport } from '@agent-comm/transport-http'
 import { describe, expect, it } from 'vitest'
-import { errorOf, startTestRelay } from './helpers.js'
+import { errorOf, onCleanup, startTestRelay, tempDir } from './helpers.js'
 
 describe('claiming the reply to a request', () => {
   it('with `from`, takes only a reply sent by one of those agents, leaving a stranger’s message queued', async () => {
@@ -67,5 +69,49 @@ describe('claiming the reply to a request', () => {
       expect(response.statusCode).toBe(400)
       expect(errorOf(response)).toMatchObject({ code: 'VALIDATION' })
     }
+  })
+})
+
+describe('waiting again for a reply after a restart, the request held by the relay', () => {
+  it('finds the request on the relay from a fresh process (which has signed as nobody yet) and takes the reply', async () => {
+    const relay = await startTestRelay({ agents: ['architect', 'builder'] })
+    await relay.registry.register({ agentId: 'builder' })
+    const root = tempDir()
+    // Each process builds fresh transports with no identity, as the MCP server and library users do.
+    const open = async () => {
+      const coord = await createCoordinator(loadConfig({ AGENT_COMM_PROJECT_ROOT: root }), {
+        clock: relay.clock,
+        http: () =>
+          new HttpTransport({ baseUrl: relay.url, secretFor: (a) => relay.secrets[a], clock: relay.clock }),
+      })
+      onCleanup(() => coord.close())
+      return coord
+    }
+    const first = await open()
+    await first.register({ agentId: 'architect' })
+    await first.register({ agentId: 'builder', transport: 'http', relayUrl: relay.url })
+    const requestId = await first
+      .request({ fromAgent: 'architect', toAgent: 'builder', body: 'q' }, { timeoutMs: 1 })
+      .then(
+        () => 'unexpected reply',
+        (error: { requestId?: string }) => error.requestId,
+      )
+    const [task] = await first.poll('builder')
+    await first.reply(task!, { body: 'the answer' })
+    await first.close()
+
+    // With the requester named, and without: the relay is asked as the requester, or as the remote agent.
+    const restarted = await open()
+    expect((await restarted.awaitReply(requestId!, { requester: 'architect', timeoutMs: 30_000 })).body).toBe(
+      'the answer',
+    )
+    const again = await open()
+    const second = await again.send({ fromAgent: 'architect', toAgent: 'builder', body: 'q2' })
+    await again.close()
+    const third = await open()
+    const waiting = third.awaitReply(second.messageId, { timeoutMs: 30_000 })
+    const [task2] = await third.poll('builder', { waitMs: 10_000 })
+    await third.reply(task2!, { body: 'second answer' })
+    expect((await waiting).body).toBe('second answer')
   })
 })

@@ -1,7 +1,7 @@
 import { type Message, type Part, Part as PartCodec } from '@a2a-js/sdk'
 import { JsonRpcRequestMalformedError } from '@a2a-js/sdk/errors'
 import type { JsonValue, MessageV2 } from '@agent-comm/protocol'
-import { freeText, NUL_CHARACTER_MESSAGE } from '@agent-comm/protocol'
+import { freeText } from '@agent-comm/protocol'
 import { z } from 'zod'
 
 /** JSON-RPC "invalid params" (-32602), the spec's answer to a malformed message. */
@@ -10,12 +10,17 @@ export function invalidParams(message: string): Error {
 }
 
 /**
- * Refuses (invalid params) a caller's string that would be stored as text and holds NUL: the protocol's
- * rule for free text ({@link freeText}), so an A2A call fails the same way on SQLite and PostgreSQL.
+ * Refuses (invalid params) a caller's string that would be stored as text and holds NUL or a lone
+ * surrogate: the protocol's rule for free text ({@link freeText}), so an A2A call fails the same way on
+ * SQLite and PostgreSQL.
  */
 export function requireFreeText(value: string, field: string): void {
-  if (!freeText().safeParse(value).success) throw invalidParams(`${field} ${NUL_CHARACTER_MESSAGE}`)
+  const checked = FREE_TEXT.safeParse(value)
+  if (!checked.success)
+    throw invalidParams(`${field} ${checked.error.issues[0]?.message ?? 'is not valid text'}`)
 }
+
+const FREE_TEXT = freeText()
 
 /**
  * Checks the parts of a caller's message: at least one, each with content (text, a file by URL or bytes,

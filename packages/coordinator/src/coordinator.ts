@@ -423,7 +423,7 @@ export class Coordinator {
           leaseSeconds,
           repliers: known
             ? async () => repliersOf(sent.message, sent.recipients)
-            : async () => this.#repliersNow(sent.messageId),
+            : async () => this.#repliersNow(sent.messageId, sent.message.fromAgent),
         })
         span.setAttribute('agent_comm.reply_id', reply.id)
         return reply
@@ -442,15 +442,15 @@ export class Coordinator {
     options: AwaitReplyOptions & { requester?: string } = {},
   ): Promise<MessageV2> {
     this.#open()
-    const { requester, ...wait } = options
-    const request = await this.status(requestId)
-    return this.#awaitReply(
-      requestId,
-      requester === undefined
-        ? request.message.fromAgent
-        : parseOrThrow(AgentIdSchema, requester, 'requester agent id'),
-      { ...wait, repliers: async () => this.#repliersNow(requestId) },
-    )
+    const { requester: given, ...wait } = options
+    const asked = given === undefined ? undefined : parseOrThrow(AgentIdSchema, given, 'requester agent id')
+    // Looked up as the requester when known: a relay holding the request answers its sender.
+    const request = await this.status(requestId, asked === undefined ? {} : { as: asked })
+    const requester = asked ?? request.message.fromAgent
+    return this.#awaitReply(requestId, requester, {
+      ...wait,
+      repliers: async () => this.#repliersNow(requestId, requester),
+    })
   }
 
   /** The wait of `request` and `awaitReply`: takes the reply `requester` gets from one of `repliers`. */
@@ -469,8 +469,8 @@ export class Coordinator {
   }
 
   /** The agents whose reply to `requestId` counts, as its deliveries stand now (see {@link repliersOf}). */
-  async #repliersNow(requestId: string): Promise<readonly string[]> {
-    const { message, deliveries } = await this.status(requestId)
+  async #repliersNow(requestId: string, requester: string): Promise<readonly string[]> {
+    const { message, deliveries } = await this.status(requestId, { as: requester })
     return repliersOf(
       message,
       deliveries.map((d) => d.recipient),
@@ -808,17 +808,22 @@ export class Coordinator {
    * A message and every delivery of it, from whichever transport holds it: the local spool first, then
    * the relays and folders of remote agents. A remote transport that cannot be asked (a relay that is
    * down, a missing secret) does not stop the search; if no transport has the message, the
-   * `MessageNotFoundError` says which could not be asked and why.
+   * `MessageNotFoundError` says which could not be asked and why. `options.as`: an agent that may see the
+   * message (its sender or a recipient), which a relay is asked as — a fresh process has acted as nobody.
    */
-  async status(messageId: string): Promise<MessageStatus> {
+  async status(messageId: string, options: { as?: string } = {}): Promise<MessageStatus> {
     this.#open()
     const asked = new Set<Transport>()
     const unasked: string[] = []
-    const ask = async (transport: Transport, remote?: AgentProfile): Promise<MessageStatus | undefined> => {
+    const ask = async (
+      transport: Transport,
+      remote?: AgentProfile,
+      as: { as?: string } = options,
+    ): Promise<MessageStatus | undefined> => {
       if (asked.has(transport)) return undefined
       asked.add(transport)
       try {
-        return await transport.status(messageId)
+        return await transport.status(messageId, as)
       } catch (error) {
         if (isAgentCommError(error, 'MESSAGE_NOT_FOUND')) return undefined
         if (remote === undefined && transport.kind === 'sqlite') throw error
@@ -842,7 +847,8 @@ export class Coordinator {
       } catch {
         continue // no transport of that kind configured here
       }
-      const found = await ask(transport, profile)
+      // Asked as the reader given, else as that remote agent (it may have been sent the message).
+      const found = await ask(transport, profile, { as: options.as ?? profile.agentId })
       if (found !== undefined) return found
     }
     if (unasked.length === 0) throw new MessageNotFoundError(messageId)

@@ -158,6 +158,9 @@ describeServer('the relay stores on PostgreSQL', () => {
     try {
       const issued = await a.secrets.generate('agent-a')
       expect(await b.secrets.secretsFor('agent-a')).toEqual([issued.secret])
+      // No secret for a name no agent may be registered under (an A2A caller's, agent-comm's own sender).
+      for (const reserved of ['a2a:acme', 'system:expiry'])
+        await expect(a.secrets.generate(reserved)).rejects.toMatchObject({ code: 'VALIDATION' })
       await expect(a.secrets.generate('agent-a')).rejects.toMatchObject({ code: 'INVALID_STATE' })
       const rows = await db.client().query<{ sealed: string }>(`SELECT sealed FROM "${schema}".relay_secrets`)
       expect(rows).toHaveLength(1)

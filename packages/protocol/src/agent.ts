@@ -87,4 +87,23 @@ export const AgentRegistrationSchema = AgentProfileSchema.superRefine((profile, 
       message: "is required for transport 'file': give the folder the agent reads its messages from",
     })
   }
+  // A profile is read by every agent (`agents`, the relay's GET /agents): a password in it would be theirs.
+  if (profile.relayUrl?.split(',').some((part) => hasCredentials(part.trim())) === true) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['relayUrl'],
+      message:
+        'must not contain credentials (user:password@): every agent can read a profile; agents authenticate to a relay with their own secret',
+    })
+  }
 })
+
+/** Whether `url` carries a user name or password. */
+function hasCredentials(url: string): boolean {
+  try {
+    const parsed = new URL(url)
+    return parsed.username !== '' || parsed.password !== ''
+  } catch {
+    return false
+  }
+}

@@ -6,6 +6,12 @@
 /** Lease of a claim that names none, in seconds. */
 export const DEFAULT_LEASE_SECONDS = 60
 
+/**
+ * Shortest lease, in seconds: 1 ms. Leases are kept to the millisecond: a shorter one would be over before
+ * it began, so its message could never be acked and each claim would spend an attempt.
+ */
+export const MIN_LEASE_SECONDS = 0.001
+
 /** Longest lease, in seconds: 7 days. */
 export const MAX_LEASE_SECONDS = 7 * 86_400
 

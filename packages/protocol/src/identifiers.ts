@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { ValidationError } from './errors.js'
 import { Limits } from './limits.js'
 
 const AGENT_ID_PATTERN = /^[A-Za-z0-9._:@-]+$/
@@ -58,3 +59,35 @@ export const IdempotencyKeySchema = z
   .min(1, 'must not be empty')
   .max(200, 'must be at most 200 characters')
   .regex(/^[A-Za-z0-9._:@/+=-]+$/, 'may contain only letters, digits and . _ : @ - / + =')
+
+/**
+ * Prefixes an agent may not be registered under: `capability:<name>` reaches every agent with the
+ * capability, `human:` and `a2a:` are kept for people and Agent2Agent peers — an agent named so could never
+ * be told apart from the address (`*`, everyone, is already refused by the id's syntax) — and `system:`
+ * names agent-comm's own senders (`system:expiry` decides approvals whose deadline passed), whom no
+ * registered agent may pass for.
+ */
+export const RESERVED_AGENT_ID_PREFIXES = ['capability:', 'human:', 'a2a:', 'system:'] as const
+
+/**
+ * Refuses, as `register` and issuing a relay secret do, an agent id no agent may be registered under: one with a reserved prefix
+ * ({@link RESERVED_AGENT_ID_PREFIXES}) or a leading `-`. For the id's syntax, parse it with `AgentIdSchema`.
+ */
+export function assertRegistrableAgentId(agentId: string): void {
+  const prefix = RESERVED_AGENT_ID_PREFIXES.find((p) => agentId.toLowerCase().startsWith(p))
+  if (prefix !== undefined) {
+    refuseId(
+      `must not start with '${prefix}': it is reserved for addresses and agent-comm's own senders (${RESERVED_AGENT_ID_PREFIXES.join(', ')} and *)`,
+      agentId.slice(prefix.length),
+    )
+  }
+  // On a command line such a name reads as an option (`agent-comm inbox -x --new`).
+  if (agentId.startsWith('-'))
+    refuseId("must not start with '-': it would read as an option", agentId.replace(/^-+/, ''))
+}
+
+function refuseId(message: string, suggestion: string): never {
+  throw new ValidationError(`Invalid agent profile: agentId: ${message}`, [{ path: 'agentId', message }], {
+    hint: `Choose another name, e.g. '${suggestion || 'my-agent'}'.`,
+  })
+}

@@ -40,6 +40,7 @@ export {
   MAX_POOL_SIZE,
   MAX_TIMER_MS,
   MAX_TTL_HOURS,
+  MIN_LEASE_SECONDS,
 } from './bounds.js'
 export type { Clock } from './clock.js'
 export { delay, ManualClock, systemClock } from './clock.js'
@@ -85,11 +86,13 @@ export {
 export type { AgentId } from './identifiers.js'
 export {
   AgentIdSchema,
+  assertRegistrableAgentId,
   BROADCAST_TARGET,
   CAPABILITY_TARGET_PREFIX,
   ConversationIdSchema,
   IdempotencyKeySchema,
   MessageIdSchema,
+  RESERVED_AGENT_ID_PREFIXES,
   RecipientSchema,
 } from './identifiers.js'
 export { IdGenerator, newConversationId, newMessageId } from './ids.js'
@@ -159,7 +162,7 @@ export {
 export { RandomPool } from './random.js'
 export type { ReplyableMessage, ReplyThread, RoutingInfo } from './routing.js'
 export { RoutingInfoSchema, replyThread, TtlHoursSchema } from './routing.js'
-export { assertNoNul, freeText, NUL_CHARACTER_MESSAGE } from './text.js'
+export { assertNoNul, freeText, LONE_SURROGATE_MESSAGE, NUL_CHARACTER_MESSAGE } from './text.js'
 export type { TraceMetadata, TraceparentFields } from './trace-context.js'
 export {
   formatTraceparent,

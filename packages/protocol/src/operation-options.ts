@@ -3,10 +3,10 @@ import * as bounds from './bounds.js'
 import { AgentIdSchema, IdempotencyKeySchema } from './identifiers.js'
 import { freeText } from './text.js'
 
-/** A lease length in seconds: positive, at most 7 days. */
+/** A lease length in seconds: at least 1 ms (leases are kept to the millisecond), at most 7 days. */
 export const LeaseSecondsSchema = z
   .number()
-  .positive('must be a positive number of seconds')
+  .min(bounds.MIN_LEASE_SECONDS, 'must be a positive number of seconds, at least 0.001 (1 ms)')
   .max(bounds.MAX_LEASE_SECONDS, 'must be at most 7 days')
 
 /** A delivery delay in seconds: from 0 to a year. */

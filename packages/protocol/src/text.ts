@@ -11,13 +11,24 @@ const NO_NUL = /^[^\u0000]*$/
 
 /**
  * A string of free text that agent-comm stores (a message body or subject, a nack reason, an agent's
- * device): any characters but NUL (U+0000). PostgreSQL's `text` cannot hold NUL and SQLite can, so it is
+ * device): any characters but NUL (U+0000), and valid Unicode (no lone UTF-16 surrogate, which UTF-8
+ * storage silently turns into U+FFFD, so the stored text would not be what was sent). PostgreSQL's `text` cannot hold NUL and SQLite can, so it is
  * refused up front, the same on every store and at every edge, as a `VALIDATION` error naming the field —
  * never a `STORAGE` error on PostgreSQL only. JSON values (payload data, metadata) are stored as JSON text,
  * where NUL is escaped, so they may hold it.
  */
 export function freeText(params?: Parameters<typeof z.string>[0]): z.ZodString {
-  return z.string(params).regex(NO_NUL, NUL_CHARACTER_MESSAGE)
+  return z.string(params).regex(NO_NUL, NUL_CHARACTER_MESSAGE).refine(isWellFormed, LONE_SURROGATE_MESSAGE)
+}
+
+/** What a free-text field says when it holds a lone UTF-16 surrogate. */
+export const LONE_SURROGATE_MESSAGE =
+  'must be valid Unicode: it holds a lone UTF-16 surrogate (U+D800–U+DFFF), which no store keeps (it would become U+FFFD, and a retry of the same message would no longer match)'
+
+/** Whether `text` has no lone surrogate (stored as UTF-8, it would be replaced with U+FFFD). */
+function isWellFormed(text: string): boolean {
+  // ES2024's String.prototype.isWellFormed (Node ≥ 20), beyond the ES2023 library the project compiles with.
+  return (text as string & { isWellFormed(): boolean }).isWellFormed()
 }
 
 /**

@@ -58,8 +58,11 @@ export interface Transport {
     agent: string,
     options?: z.input<typeof ExtendLeaseOptionsSchema>,
   ): Promise<ExtendLeaseResult>
-  /** A message and every delivery of it. */
-  status(messageId: string): Promise<MessageStatus>
+  /**
+   * A message and every delivery of it. `options.as`: the agent the caller reads as, when it knows one
+   * that may see the message (its sender or a recipient) — a remote transport signs the lookup as it.
+   */
+  status(messageId: string, options?: { as?: string }): Promise<MessageStatus>
   /** Resolves true as soon as `agent` has a claimable message, false on timeout or abort. */
   waitForMessages(agent: string, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<boolean>
   /**

@@ -50,7 +50,16 @@ describe('the options every transport takes', () => {
     ).toEqual([{ path: 'reason', message: 'must be at most 64 KiB' }])
     expect(
       issuesOf(() => parseOrThrow(ExtendLeaseOptionsSchema, { leaseSeconds: 0 }, 'lease options')),
-    ).toEqual([{ path: 'leaseSeconds', message: 'must be a positive number of seconds' }])
+    ).toEqual([
+      { path: 'leaseSeconds', message: 'must be a positive number of seconds, at least 0.001 (1 ms)' },
+    ])
+    // A lease shorter than the millisecond leases are kept to would be over before it began.
+    expect(
+      issuesOf(() => parseOrThrow(ClaimOptionsSchema, { leaseSeconds: 1e-300 }, 'claim options')),
+    ).toEqual([
+      { path: 'leaseSeconds', message: 'must be a positive number of seconds, at least 0.001 (1 ms)' },
+    ])
+    expect(ClaimOptionsSchema.parse({ leaseSeconds: 0.001 })).toMatchObject({ leaseSeconds: 0.001 })
   })
 
   it('takes an AbortSignal to end a wait early, and nothing else in its place', () => {

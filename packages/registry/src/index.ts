@@ -1,3 +1,5 @@
+// The registrable-id rule is the protocol's (relay secrets are refused for the same ids); re-exported here.
+export { assertRegistrableAgentId, RESERVED_AGENT_ID_PREFIXES } from '@agent-comm/protocol'
 export { REGISTRY_MIGRATIONS_FOLDER, REGISTRY_MIGRATIONS_TABLE } from './migrations.js'
 export type { ListFilter, RegistryOptions } from './options.js'
 export {
@@ -5,7 +7,7 @@ export {
   DEFAULT_OFFLINE_AFTER_MS,
   ListFilterSchema,
 } from './options.js'
-export { assertRegistrableAgentId, RESERVED_AGENT_ID_PREFIXES, Registry } from './registry.js'
+export { Registry } from './registry.js'
 export type { SqliteRegistryStoreOptions } from './sqlite-store.js'
 export { SqliteRegistryStore } from './sqlite-store.js'
 export type { PresenceWindows } from './status.js'

@@ -43,6 +43,22 @@ describe('validating registrations', () => {
     expect((await registry.register({ agentId: 'review-capability:1' })).agentId).toBe('review-capability:1')
   })
 
+  it('refuses a relay URL with credentials in it, which every agent could read in the profile', async () => {
+    const { registry } = await openRegistry()
+    const error = await rejection(
+      registry.register({
+        agentId: 'remote',
+        transport: 'http',
+        relayUrl: 'https://relay-a.example.com,https://ops:hunter2@relay-b.example.com',
+      }),
+    )
+    expect(error.issues).toEqual([
+      { path: 'relayUrl', message: expect.stringContaining('must not contain credentials (user:password@)') },
+    ])
+    expect(JSON.stringify(error)).not.toContain('hunter2')
+    expect(await registry.list()).toEqual([])
+  })
+
   it('refuses an agent id that would read as an option on a command line', async () => {
     const { registry } = await openRegistry()
     const error = await rejection(registry.register({ agentId: '-x' }))

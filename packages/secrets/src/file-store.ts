@@ -14,7 +14,14 @@ import {
 } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import type { Clock, Logger } from '@agent-comm/protocol'
-import { AgentIdSchema, parseOrThrow, StorageError, silentLogger, systemClock } from '@agent-comm/protocol'
+import {
+  AgentIdSchema,
+  assertRegistrableAgentId,
+  parseOrThrow,
+  StorageError,
+  silentLogger,
+  systemClock,
+} from '@agent-comm/protocol'
 import { z } from 'zod'
 import {
   alreadyHasSecret,
@@ -118,6 +125,8 @@ export class SecretStore implements RelaySecretStore {
    */
   async generate(agentId: string, options: { replace?: boolean } = {}): Promise<IssuedSecret> {
     const id = parseOrThrow(AgentIdSchema, agentId, 'agent id')
+    // No secret for a name no agent may be registered under (`system:expiry`, an A2A caller's `a2a:…`).
+    assertRegistrableAgentId(id)
     return this.#mutate((state, now) => {
       const current = activeEntries(state.agents[id], now)
       if (current.length > 0 && options.replace !== true) throw alreadyHasSecret(id)

@@ -57,6 +57,17 @@ describe('the secret store', () => {
     expect(JSON.stringify(list)).not.toContain('acs_')
   })
 
+  it('issues no secret for a name no agent may be registered under', async () => {
+    const store = await SecretStore.open({ path: join(tempDir(), 'secrets.json') })
+    for (const agentId of ['a2a:acme', 'system:expiry', 'capability:review', '-x']) {
+      await expect(store.generate(agentId)).rejects.toMatchObject({
+        code: 'VALIDATION',
+        message: expect.stringContaining('must not start with'),
+      })
+    }
+    expect(await store.list()).toEqual([])
+  })
+
   it('refuses to overwrite a secret unless asked to replace it', async () => {
     const store = await SecretStore.open({ path: join(tempDir(), 'secrets.json') })
     const first = await store.generate('builder')

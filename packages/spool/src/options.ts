@@ -17,6 +17,9 @@ export {
   WaitOptionsSchema,
 } from '@agent-comm/protocol'
 
+/** Longest age `cleanup` takes for acked messages: 1,000 years, in ms. */
+const MAX_CLEANUP_AGE_MS = 1000 * 365.25 * 86_400_000
+
 /** Send options: the transports' own plus `notBefore`, an absolute time before which nothing is delivered. */
 export const SendOptionsSchema = TransportSendOptionsSchema.extend({
   notBefore: z.union([z.number(), z.date()]).optional(),
@@ -45,6 +48,14 @@ export const PendingOptionsSchema = z.object({ limit: ListLimitOptionSchema })
 export const CleanupOptionsSchema = z.object({
   /** Report what would be removed without removing it. */
   dryRun: z.boolean().default(false),
-  /** Also remove messages whose deliveries were all acked more than this many ms ago. */
-  ackedOlderThanMs: z.number().min(0, 'must not be negative').optional(),
+  /**
+   * Also remove messages whose deliveries were all acked more than this many ms ago (whole ms, at most
+   * 1,000 years: a cut-off before that is one no store's timestamps can hold, and means "nothing").
+   */
+  ackedOlderThanMs: z
+    .number()
+    .min(0, 'must not be negative')
+    .max(MAX_CLEANUP_AGE_MS, 'must be at most 1,000 years')
+    .transform(Math.round)
+    .optional(),
 })

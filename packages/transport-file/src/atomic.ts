@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, linkSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { AgentCommError, StorageError } from '@agent-comm/protocol'
+import { FolderError } from '@agent-comm/protocol/create-folder'
 
 /** The `code` of a Node.js system error, if any. */
 export function errorCode(error: unknown): string | undefined {
@@ -88,7 +89,7 @@ export function tryRename(from: string, to: string): boolean {
 /** Wraps a filesystem failure in a `StorageError` that names the root; agent-comm errors pass through. */
 export function toStorageError(error: unknown, root: string): AgentCommError {
   if (error instanceof AgentCommError) return error
-  const code = errorCode(error)
+  const code = error instanceof FolderError ? error.systemCode : errorCode(error)
   const message = error instanceof Error ? error.message : String(error)
   const hint =
     code === 'EACCES' || code === 'EPERM' || code === 'EROFS'

@@ -17,6 +17,7 @@ import {
   ValidationError,
   WaitOptionsSchema,
 } from '@agent-comm/protocol'
+import { createFolder } from '@agent-comm/protocol/create-folder'
 import { toStorageError } from './atomic.js'
 import { alreadyAckedError, missingDeliveryError, notLeasedError } from './delivery-errors.js'
 import { DeliveryFiles, type LeasedDelivery } from './delivery-files.js'
@@ -70,6 +71,9 @@ export class FileTransport implements Proto.Transport {
     this.#leaseSeconds = opts.leaseSeconds
     this.#maxAttempts = opts.maxAttempts
     try {
+      // The root as the spool makes its folder (not a recursive mkdir, which spins under /proc); its
+      // folders are then made inside a folder known to exist.
+      createFolder(this.root)
       for (const folder of ['inbox', 'leased', 'acked', 'failed', 'messages']) {
         mkdirSync(join(this.root, folder), { recursive: true })
       }

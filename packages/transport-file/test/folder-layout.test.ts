@@ -141,4 +141,14 @@ describe('the folder layout', () => {
       message: expect.stringContaining('recipients'),
     })
   })
+
+  it('refuses a root it cannot create, under /proc too, with a STORAGE error instead of hanging', () => {
+    // Node's recursive mkdir retries forever under /proc (ENOENT at every level), deaf to signals.
+    expect(() => new FileTransport({ root: '/proc/agent-comm-test/inboxes' })).toThrow(
+      expect.objectContaining({
+        code: 'STORAGE',
+        message: expect.stringContaining('/proc/agent-comm-test'),
+      }),
+    )
+  })
 })

@@ -217,7 +217,15 @@ export const RegisterRequestSchema = AgentProfileSchema.omit({
   status: true,
   lastSeen: true,
   registeredAt: true,
-}).strict()
+})
+  .strict()
+  // A `file` profile names a folder on the relay's machine that local processes on its database would
+  // write the agent's mail into: no caller of the relay chooses folders there.
+  .refine((profile) => profile.transport !== 'file', {
+    path: ['transport'],
+    message:
+      "must be 'sqlite' (receive at this relay) or 'http' (at another relay): a 'file' inbox is a folder on one machine, registered there with the CLI",
+  })
 
 /** Body of `PUT /agents/{agentId}`. */
 export type RegisterRequest = z.input<typeof RegisterRequestSchema>

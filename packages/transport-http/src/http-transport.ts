@@ -103,9 +103,15 @@ export class HttpTransport implements Proto.Transport {
     return this.client.extendLease(messageId, agent, { ...options, signal: this.#closing.signal })
   }
 
-  async status(messageId: string): Promise<Proto.MessageStatus> {
+  async status(messageId: string, options: { as?: string } = {}): Promise<Proto.MessageStatus> {
     this.#open()
-    const candidates = this.#identity === undefined ? [...this.#recent] : [this.#identity]
+    // The identity given, else the agent the caller reads as, then the agents this transport acted for.
+    const candidates =
+      this.#identity !== undefined
+        ? [this.#identity]
+        : options.as === undefined
+          ? [...this.#recent]
+          : [options.as, ...this.#recent.filter((agent) => agent !== options.as)]
     if (candidates.length === 0) {
       throw new ConfigError('The HTTP transport cannot read a status before it knows whom to sign as', {
         hint: 'Pass identity (an agent id, or the relay admin id) to HttpTransport.',

@@ -6,6 +6,7 @@ import {
   CAPABILITY_TARGET_PREFIX,
   createMessage,
   freeText,
+  InvalidStateError,
   JsonObjectSchema,
   MessageDeliverySchema,
   MessageIdSchema,
@@ -189,16 +190,18 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
 
   /**
    * Leases `messageId` — that message only — to `agentId` for {@link OPEN_LEASE_SECONDS}: "Done" acks it;
-   * closing the page without it lets the lease run out, and the message is claimable again.
+   * closing the page without it lets the lease run out, and the message is claimable again. False when
+   * the delivery is not waiting (acked or dead-lettered): nothing to open.
    */
-  const open = async (agentId: string, messageId: string): Promise<void> => {
+  const open = async (agentId: string, messageId: string): Promise<boolean> => {
     const status = await spool.status(messageId)
     const delivery = status.deliveries.find((d) => d.recipient === agentId)
     if (delivery === undefined) throw new MessageNotFoundError(messageId)
-    if (delivery.status !== 'queued' && delivery.status !== 'leased') return
+    if (delivery.status !== 'queued' && delivery.status !== 'leased') return false
     // Undefined when it is leased (already open) and its lease still runs: nothing to do.
     const claimed = await spool.claimMessage(agentId, messageId, { leaseSeconds: OPEN_LEASE_SECONDS })
     if (claimed !== undefined) await announce()
+    return true
   }
 
   /** Wakes the console pages of other processes sharing the database (see ConsoleStore.notifyChange). */
@@ -356,9 +359,21 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       url: '/inbox/:messageId/done',
       operationId: 'consoleDone',
       summary: 'Mark a message done: opens it if needed, then acks it',
+      description:
+        'An approval request not decided yet is refused (409 INVALID_STATE): acked without a decision it would leave every page and its requester would wait for nothing. Decide it on the Approvals page (`POST /console/approvals/{messageId}/decision`), which marks it done.',
       params: MessageParams,
       errors: [404, 409],
       async handler({ params, caller }) {
+        const status = await spool.status(params.messageId)
+        if (!status.deliveries.some((d) => d.recipient === caller.agentId)) {
+          throw new MessageNotFoundError(params.messageId)
+        }
+        if (await approvals.awaitsDecision(status.message)) {
+          throw new InvalidStateError(
+            `Message '${params.messageId}' is an approval request not decided yet: decide it on the Approvals page (marking it done would drop it without an answer to its requester)`,
+            { hint: 'Open the Approvals page and approve or deny it there; deciding marks it done.' },
+          )
+        }
         await open(caller.agentId, params.messageId)
         await spool.ack(params.messageId, caller.agentId)
         await announce()
@@ -493,11 +508,13 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       async handler({ params, body, caller, request }) {
         const message = await requireApproval(caller, params.messageId)
         const result = await approvals.decide(message, body, caller.agentId)
-        // The person's own delivery of the request is done once it is decided.
+        // The person's own delivery of the request is done once it is decided (unless it is not waiting: a
+        // dead-lettered request stays open until decided).
         try {
-          await open(caller.agentId, message.id)
-          await spool.ack(message.id, caller.agentId)
-          await announce()
+          if (await open(caller.agentId, message.id)) {
+            await spool.ack(message.id, caller.agentId)
+            await announce()
+          }
         } catch (error) {
           request.log.warn({ err: error, messageId: message.id }, 'could not mark the decided request done')
         }

@@ -23,6 +23,7 @@ import {
 } from '@agent-comm/transport-http'
 import { z } from 'zod'
 import type { Caller } from '../auth.js'
+import { requireClientMessageId } from '../console-ids.js'
 import { mayRead, type RelayContext } from '../context.js'
 import { forbidden, HttpProblem } from '../http-errors.js'
 import { type RouteDef, routesOf } from '../route-table.js'
@@ -173,6 +174,7 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
       response: SendResultSchema,
       async handler({ body, caller }) {
         requireSender(caller, body.message, 'message.fromAgent')
+        requireClientMessageId(body.message.id, 'message.id')
         requireGroupForHold(body, 'holdForFutureRecipients')
         const recipients = body.recipients ?? (await groupRecipients(body.message, new Map()))
         requireSomeone(body.message, recipients, body.holdForFutureRecipients)
@@ -194,6 +196,7 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
       async handler({ body, caller }) {
         for (const [i, item] of body.items.entries()) {
           requireSender(caller, item.message, `items.${i}.message.fromAgent`)
+          requireClientMessageId(item.message.id, `items.${i}.message.id`)
           requireGroupForHold(item, `items.${i}.holdForFutureRecipients`)
         }
         const resolved = new Map<string, Promise<{ agentId: string }[] | undefined>>()

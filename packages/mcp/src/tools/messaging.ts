@@ -332,12 +332,16 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
     },
     async (args) => {
       // A bound session takes only replies to its own requests: the reply is acked from the requester's inbox.
-      if (context.identity.agent !== undefined) {
-        const requester = (await coordinator.status(args.request_id)).message.fromAgent
+      // The request is looked up as the session's agent (a relay holding it answers its sender).
+      const bound = context.identity.agent
+      let requester: string | undefined
+      if (bound !== undefined) {
+        requester = (await coordinator.status(args.request_id, { as: bound })).message.fromAgent
         await context.identity.assertOwnRequest(args.request_id, requester)
       }
       return replyOutcome(args.request_id, () =>
         coordinator.awaitReply(args.request_id, {
+          ...(requester === undefined ? {} : { requester }),
           timeoutMs: Math.round((args.wait_seconds ?? MAX_REQUEST_WAIT_SECONDS) * 1000),
         }),
       )

@@ -21,9 +21,15 @@ export type PostgresAuditRecord = AuditRecord
 const AUDIT_COLUMNS = `seq, request_id AS "requestId", response_id AS "responseId", requester, question, action,
   decision, comment, decided_by AS "decidedBy", decided_at AS "decidedAt", arguments, expired`
 
-// The request a message answers for: an escalated copy names its original in metadata.approvalFor. Read
-// from the JSON text without casting it (a row's JSON columns are kept as sent and need not parse).
-const ORIGINAL_ID = `coalesce(substring(m.metadata from '"approvalFor":"([^"]+)"'), m.id)`
+// The request a message answers for (as the relay's `originalIdOf`): the original named by the relay's own
+// escalated copy — a message whose id is `<original>.escalated`, an id no client may send, and whose
+// metadata.approvalFor names that original — or the message itself, whatever its metadata claims.
+// approvalFor is read from the JSON text without casting it (a row's JSON columns are kept as sent and need
+// not parse).
+const ESCALATED_FROM = `left(m.id, -length('.escalated'))`
+const ORIGINAL_ID = `(CASE WHEN right(m.id, length('.escalated')) = '.escalated'
+    AND substring(m.metadata from '"approvalFor":"([^"]+)"') = ${ESCALATED_FROM}
+  THEN ${ESCALATED_FROM} ELSE m.id END)`
 
 /**
  * The relay console's sessions, audit log and outbox on PostgreSQL, shared by every replica, and the
@@ -45,17 +51,18 @@ export class PostgresConsoleStore implements ConsoleStore {
     const schema = validateSchemaName(options.schema)
     const s = `"${schema}"`
     this.#channel = notifyChannel(schema)
-    // One arm per status, each matching a partial index of the spool's, so acked history is never read.
+    // One arm per status, each matching a partial index of the spool's (queued, leased, failed), so acked
+    // history is never read. A dead-lettered request not decided stays open: its deciders and the operator
+    // still see it, and the deadline sweep still applies its policy.
     const pending = (recipient: boolean) => {
       const live = (status: string) =>
         `SELECT d.message_seq FROM ${s}.deliveries d WHERE d.status = '${status}'${recipient ? ' AND d.recipient = $4' : ''}`
       return `
       SELECT m.id AS id, m.created_at AS "createdAt", m.seq AS seq FROM ${s}.messages m
-      WHERE m.seq IN (${live('queued')} UNION ALL ${live('leased')})
+      WHERE m.seq IN (${live('queued')} UNION ALL ${live('leased')} UNION ALL ${live('failed')})
         AND m.payload LIKE '%"type":"approval_request"%'
         AND (m.created_at, m.seq) > ($1::bigint, $2::bigint)
         AND NOT EXISTS (SELECT 1 FROM ${s}.console_audit a WHERE a.request_id = ${ORIGINAL_ID})
-        AND NOT EXISTS (SELECT 1 FROM ${s}.messages r WHERE r.id = ${ORIGINAL_ID} || '.decision')
         AND NOT EXISTS (SELECT 1 FROM ${s}.messages e WHERE e.id = m.id || '.escalated')
       ORDER BY m.created_at, m.seq LIMIT $3`
     }

@@ -1,5 +1,6 @@
 import {
   AgentIdSchema,
+  assertRegistrableAgentId,
   type Clock,
   ConfigError,
   type Logger,
@@ -101,6 +102,8 @@ export class PostgresSecretStore implements RelaySecretStore {
   /** Generates a secret for `agentId`; one that has a secret is refused unless `replace`. */
   async generate(agentId: string, options: { replace?: boolean } = {}): Promise<PostgresIssuedSecret> {
     const id = parseOrThrow(AgentIdSchema, agentId, 'agent id')
+    // No secret for a name no agent may be registered under (`system:expiry`, an A2A caller's `a2a:…`).
+    assertRegistrableAgentId(id)
     return this.#change(id, async (tx, now) => {
       const active = await this.#activeCount(tx, id, now)
       if (active > 0 && options.replace !== true) throw alreadyHasSecret(id)

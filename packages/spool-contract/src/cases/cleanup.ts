@@ -56,6 +56,19 @@ export function cleanupCases(ctx: SpoolContractContext): void {
     await expect(spool.status(recent.messageId)).resolves.toBeDefined()
   })
 
+  it('takes a fractional retention, and refuses one beyond 1,000 years with VALIDATION', async () => {
+    const { spool, clock } = await ctx.open()
+    const old = await spool.send(task('old'))
+    await spool.claim('builder')
+    await spool.ack(old.messageId, 'builder')
+    clock.advance(10)
+    expect(await spool.cleanup({ ackedOlderThanMs: 2.5 })).toMatchObject({ ackedMessages: 1 })
+    await expect(spool.cleanup({ ackedOlderThanMs: 8.6e21 })).rejects.toMatchObject({
+      code: 'VALIDATION',
+      issues: [{ path: 'ackedOlderThanMs', message: 'must be at most 1,000 years' }],
+    })
+  })
+
   it('keeps acked messages when no retention is given, and queued messages whatever the retention', async () => {
     const { spool, clock } = await ctx.open()
     const acked = await spool.send(task('acked'))

@@ -80,6 +80,27 @@ export function inputLimitCases(ctx: SpoolContractContext): void {
     expect((await spool.stats()).totalMessages).toBe(0)
   })
 
+  // UTF-8 storage turns a lone UTF-16 surrogate into U+FFFD: the stored text would not be what was sent, and
+  // an exact retry of the message would be refused as a CONFLICT. Refused up front on every store.
+  it('refuses a lone surrogate in a body or subject with a VALIDATION error, and keeps pairs (emoji)', async () => {
+    const { spool } = await ctx.open()
+    const lone = /lone UTF-16 surrogate/
+    await expect(spool.send(task('half an emoji: \ud83d'))).rejects.toMatchObject({
+      code: 'VALIDATION',
+      issues: [{ path: 'body', message: expect.stringMatching(lone) }],
+    })
+    const made = { ...createMessage(task()), subject: '\udc00 first' }
+    await expect(spool.send(made)).rejects.toMatchObject({
+      code: 'VALIDATION',
+      issues: [{ path: 'subject', message: expect.stringMatching(lone) }],
+    })
+    expect((await spool.stats()).totalMessages).toBe(0)
+    const emoji = createMessage(task('a whole emoji: \ud83d\ude80'))
+    await spool.send(emoji)
+    expect(await spool.send(emoji)).toMatchObject({ duplicate: true })
+    expect((await spool.claim('builder'))[0]?.message.body).toBe('a whole emoji: 🚀')
+  })
+
   it('refuses NUL in a nack reason, a receipt, a conversation id and search filters with a VALIDATION error', async () => {
     const { spool } = await ctx.open()
     const { messageId } = await spool.send(task())

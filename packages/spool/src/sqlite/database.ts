@@ -3,8 +3,8 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { AgentCommError, StorageError } from '@agent-comm/protocol'
+import { createFolder, FolderError } from '@agent-comm/protocol/create-folder'
 import type BetterSqlite3 from 'better-sqlite3'
-import { createFolder, FolderError } from './create-folder.js'
 
 let Database: typeof BetterSqlite3 | undefined
 

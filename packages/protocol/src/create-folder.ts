@@ -1,3 +1,5 @@
+// A folder made safely on Node (`@agent-comm/protocol/create-folder`, free of zod): the one place the SQLite
+// spool and the file transport create the folders their data lives in.
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 
