@@ -1,73 +1,26 @@
 import { readFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import {
+  type CollectedSpan,
+  type OtlpCollector,
+  otlpCollector,
+} from '@agent-comm/test-support/otlp-collector'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cleanEnv, exited, firstLine, project, registerAgents, runCli, spawnCli, tempDir } from './helpers.js'
 
-/** One span as the OTLP/HTTP JSON exporter sends it, with the service that sent it. */
-interface ExportedSpan {
-  service: string
-  name: string
-  traceId: string
-  attributes: Record<string, unknown>
-}
-
-interface OtlpAttribute {
-  key: string
-  value: { stringValue?: string; intValue?: string | number; boolValue?: boolean }
-}
-interface OtlpBody {
-  resourceSpans?: {
-    resource?: { attributes?: OtlpAttribute[] }
-    scopeSpans?: { spans?: { name: string; traceId: string; attributes?: OtlpAttribute[] }[] }[]
-  }[]
-}
-
-const attributesOf = (list: OtlpAttribute[] = []) =>
-  Object.fromEntries(
-    list.map((a) => [a.key, a.value.stringValue ?? a.value.intValue ?? a.value.boolValue]),
-  ) as Record<string, unknown>
-
 const RECORDER = pathToFileURL(fileURLToPath(new URL('./fixtures/record-modules.mjs', import.meta.url))).href
 
-const servers: Server[] = []
+const collectors: OtlpCollector[] = []
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))))
+  await Promise.all(collectors.splice(0).map((c) => c.close()))
 })
 
-/** A local OTLP/HTTP collector: records the spans POSTed to /v1/traces. */
-async function collector(): Promise<{ endpoint: string; spans: ExportedSpan[]; posts: string[] }> {
-  const spans: ExportedSpan[] = []
-  const posts: string[] = []
-  const server = createServer((req, res) => {
-    let body = ''
-    req.setEncoding('utf8').on('data', (chunk: string) => {
-      body += chunk
-    })
-    req.on('end', () => {
-      posts.push(`${req.method} ${req.url}`)
-      for (const resourceSpans of (JSON.parse(body) as OtlpBody).resourceSpans ?? []) {
-        const service = String(attributesOf(resourceSpans.resource?.attributes)['service.name'])
-        for (const scope of resourceSpans.scopeSpans ?? []) {
-          for (const span of scope.spans ?? []) {
-            spans.push({
-              service,
-              name: span.name,
-              traceId: span.traceId,
-              attributes: attributesOf(span.attributes),
-            })
-          }
-        }
-      }
-      res.writeHead(200, { 'content-type': 'application/json' })
-      res.end('{}')
-    })
-  })
-  servers.push(server)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, posts }
+/** A local OTLP/HTTP collector, closed after the test: the spans POSTed to /v1/traces, and every request. */
+async function collector(): Promise<{ endpoint: string; spans: CollectedSpan[]; posts: string[] }> {
+  const otlp = await otlpCollector()
+  collectors.push(otlp)
+  return { endpoint: otlp.endpoint, spans: otlp.spans, posts: otlp.requests }
 }
 
 describe('OTLP export from the CLI by the OTEL_* variables', () => {
