@@ -19,7 +19,12 @@ import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { z } from 'zod'
 import { type Bridge, type BridgeResult, describeError } from './bridge.js'
 
-const tracer = trace.getTracer('@agent-comm/bridge')
+/**
+ * The bridge's tracer, looked up at each forward rather than kept from module load: a tracer taken before
+ * the application registers its SDK stays a no-op when the registration goes through another proxy (after
+ * `trace.disable()`, or through the CommonJS build of `@opentelemetry/api`, which CommonJS SDKs use).
+ */
+const tracer = () => trace.getTracer('@agent-comm/bridge')
 
 /** The part of a coordinator a bridge runner uses. */
 export type BridgeCoordinator = Pick<Coordinator, 'poll' | 'ack' | 'nack' | 'extendLease' | 'reply'>
@@ -172,7 +177,7 @@ export class BridgeRunner {
    */
   #handle(claimed: ClaimedMessage, stop: AbortSignal): Promise<boolean> {
     const parent = messageTraceContext(claimed.message)
-    const span = tracer.startSpan(
+    const span = tracer().startSpan(
       'agent-comm bridge forward',
       {
         kind: SpanKind.CONSUMER,
