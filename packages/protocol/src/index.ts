@@ -78,6 +78,7 @@ export {
   MessageNotFoundError,
   NoRecipientsError,
   parseOrThrow,
+  RequestAbortedError,
   RequestTimeoutError,
   SchemaVersionError,
   StorageError,

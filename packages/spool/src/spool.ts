@@ -90,30 +90,30 @@ export interface SpoolOptions extends DatabaseFileOptions {
    * `postgres://` / `postgresql://` URL (needs `@agent-comm/postgres` installed; the tables go in its
    * default schema `agent_comm`: for another schema or pool size, pass `store` from that package).
    */
-  path?: string
+  path?: string | undefined
   /** A store already open (the spool closes it on close). The SQLite file options do not apply. */
-  store?: SpoolStore
-  clock?: Clock
-  ids?: IdGenerator
+  store?: SpoolStore | undefined
+  clock?: Clock | undefined
+  ids?: IdGenerator | undefined
   /** Default lease length in seconds (60). */
-  leaseSeconds?: number
+  leaseSeconds?: number | undefined
   /** Default attempts before a delivery is dead-lettered (3). */
-  maxAttempts?: number
+  maxAttempts?: number | undefined
   /** Seconds before a nacked message is visible again, by attempt number (default: immediately). */
-  retryDelaySeconds?: (attempt: number) => number
+  retryDelaySeconds?: ((attempt: number) => number) | undefined
   /** Largest body accepted, in UTF-8 bytes (default and maximum: 1 MiB). */
-  maxBodyBytes?: number
+  maxBodyBytes?: number | undefined
   /** SQLite: how long a write waits for another process's lock, in ms (10 000). */
-  busyTimeoutMs?: number
+  busyTimeoutMs?: number | undefined
   /** Safety re-check interval of {@link Spool.waitForMessages} when change hints are missed, in ms (1 000). */
-  wakeIntervalMs?: number
+  wakeIntervalMs?: number | undefined
   /**
    * How long an idempotency key holds, in ms (default 24 h): within it, a send by the same sender with the
    * same key is a duplicate of the first; after it, the key is free again.
    */
-  idempotencyWindowMs?: number
+  idempotencyWindowMs?: number | undefined
   /** Where a claim reports a stored message it dead-lettered because it cannot be read (default: silent). */
-  logger?: Logger
+  logger?: Logger | undefined
 }
 
 /** A validated send, ready to store. */
@@ -962,16 +962,20 @@ export class Spool {
 
   /**
    * The messages waiting for `agent` — queued (due or delayed) or leased, not expired — with their
-   * deliveries, in the order claims hand them out (most urgent first, then oldest), at most `limit` (50,
-   * up to 1000). A peek: nothing is claimed or changed.
+   * deliveries, in the order claims hand them out (most urgent first, then oldest) or, with
+   * `newestFirst`, most urgent first, then newest (a person's inbox: what came last is on the first page);
+   * at most `limit` (50, up to 1000). A peek: nothing is claimed or changed.
    */
-  async pending(agent: string, options: { limit?: number } = {}): Promise<PendingDelivery[]> {
+  async pending(
+    agent: string,
+    options: { limit?: number; newestFirst?: boolean } = {},
+  ): Promise<PendingDelivery[]> {
     this.#open()
     const recipient = parseOrThrow(AgentIdSchema, agent, 'agent id')
-    const { limit } = parseOrThrow(PendingOptionsSchema, options, 'pending options')
+    const { limit, newestFirst } = parseOrThrow(PendingOptionsSchema, options, 'pending options')
     const now = this.#clock.now()
     await this.#store.sweepExhaustedLeases({ now })
-    return this.#store.pending({ recipient, limit, now })
+    return this.#store.pending({ recipient, limit, now, newestFirst })
   }
 
   /** Dead-lettered deliveries, newest first: at most `limit` (50, up to 1000). */
