@@ -256,6 +256,9 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
       sendJsonRpcError(res, 500, -32603, 'Internal error')
     })
   })
+  // An idle kept-alive connection stays open 72 s, as fastify (the relay) keeps it, not Node's 5 s: a client
+  // reusing a connection the server is closing at that moment gets ECONNRESET on its call (seen under load).
+  http.keepAliveTimeout = 72_000
   try {
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject)
