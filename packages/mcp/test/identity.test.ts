@@ -41,6 +41,22 @@ describe('one identity per session', () => {
     expect(await coordinator.pending('architect')).toHaveLength(0)
   })
 
+  it('does not thread a comm_send into a message the bound agent never saw, nor reveal its conversation', async () => {
+    const coordinator = await openCoordinator()
+    await coordinator.register({ agentId: 'architect', capabilities: [] })
+    await coordinator.register({ agentId: 'boss', capabilities: [] })
+    const secret = await coordinator.send({ fromAgent: 'architect', toAgent: 'boss', body: 'for boss' })
+    const evil = await connect(coordinator, { agent: 'evil' })
+    const error = await fails(evil, 'comm_send', {
+      to_agent: 'architect',
+      body: 'me too',
+      reply_to: secret.messageId,
+    })
+    expect(error).toMatch(/^MESSAGE_NOT_FOUND/)
+    expect(error).not.toContain(secret.message.routing.conversationId)
+    expect(await coordinator.pending('architect')).toHaveLength(0)
+  })
+
   it('refuses to send, reply, poll, ack or nack as another agent', async () => {
     const coordinator = await openCoordinator()
     await coordinator.register({ agentId: 'architect', capabilities: [] })

@@ -216,7 +216,11 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
       let subject = args.subject
       let conversationId = args.conversation_id
       if (args.reply_to !== undefined) {
-        const thread = replyThread((await coordinator.status(args.reply_to)).message)
+        // A bound session threads only into a message its agent sent or received: another's is "not found"
+        // (its conversation id is not revealed), as comm_reply and comm_message_status answer.
+        const original = await coordinator.status(args.reply_to, { as: args.from_agent })
+        context.identity.assertMayRead(original)
+        const thread = replyThread(original.message)
         conversationId ??= thread.routing.conversationId
         subject ??= thread.subject
       }
