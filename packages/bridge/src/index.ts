@@ -12,6 +12,7 @@ export {
 } from './a2a-sessions.js'
 export type { Bridge, BridgeContext, BridgeResult } from './bridge.js'
 export { DEFAULT_MAX_REPLY_BYTES, describeError } from './bridge.js'
+export { failureReason, MAX_FAILURE_REASON_LENGTH, redactUrlsIn } from './failure-reason.js'
 export type { CommandBridgeOptions } from './command-bridge.js'
 export { CommandBridge, commandExists } from './command-bridge.js'
 export type { HandlerOutput, MessageHandler } from './function-bridge.js'
