@@ -308,6 +308,7 @@ function relayContext(
       streamKeepAliveMs: options.streamKeepAliveMs,
       version: RELAY_VERSION,
       adminId: options.admin.agentId,
+      authWindowMs: options.authWindowMs,
     },
     fanOut: {
       maxRecipientsPerMessage: options.maxRecipientsPerMessage,
