@@ -11,7 +11,10 @@ import { onCleanup, startTestRelay, tempDir } from './helpers.js'
 // whose TTL has already run out, is refused with 400 VALIDATION rather than stored (to expire at once, or
 // never) — on both stores.
 
-type Answer = { status: number; body: { error?: { code: string; message: string; hint?: string; details?: unknown } } }
+type Answer = {
+  status: number
+  body: { error?: { code: string; message: string; hint?: string; details?: unknown } }
+}
 
 interface Relay {
   now(): number

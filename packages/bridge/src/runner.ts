@@ -241,7 +241,9 @@ export class BridgeRunner {
       // Any bridge's reason (a FunctionBridge's, a custom one's) is bounded and cleaned before it is shown
       // or nacked: an unbounded one would be refused by the nack and leave the message leased.
       const why = failureReason(
-        timeout.aborted ? `timed out after ${this.#opts.timeoutMs} ms` : (result.error ?? 'bridge reported failure'),
+        timeout.aborted
+          ? `timed out after ${this.#opts.timeoutMs} ms`
+          : (result.error ?? 'bridge reported failure'),
       )
       this.#emit({
         type: 'forwarded',

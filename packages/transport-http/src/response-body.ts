@@ -22,10 +22,7 @@ export class ResponseTooLargeError extends Error {
  * The body as UTF-8 text, reading at most `maxBytes`: a declared or actual length over it closes the
  * connection and throws {@link ResponseTooLargeError}.
  */
-export async function readResponseText(
-  response: Dispatcher.ResponseData,
-  maxBytes: number,
-): Promise<string> {
+export async function readResponseText(response: Dispatcher.ResponseData, maxBytes: number): Promise<string> {
   const declared = Number(response.headers['content-length'])
   if (Number.isFinite(declared) && declared > maxBytes) {
     abandon(response)

@@ -60,7 +60,9 @@ describe('a relay URL that answers something no relay sends', () => {
     const error = await failure(client(url).ack('msg_1', 'builder', { receipt: 'r1' }))
     expect(error).toMatchObject({ relayCode: 'UNAVAILABLE', status: 200 })
     expect(error.message).toMatch(
-      new RegExp(`^The relay at ${url} answered an invalid response: status 200 with JSON this client does not expect at \\w+`),
+      new RegExp(
+        `^The relay at ${url} answered an invalid response: status 200 with JSON this client does not expect at \\w+`,
+      ),
     )
   })
 
