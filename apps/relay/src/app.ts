@@ -312,7 +312,6 @@ function relayContext(
       streamKeepAliveMs: options.streamKeepAliveMs,
       version: RELAY_VERSION,
       adminId: options.admin.agentId,
-      authWindowMs: options.authWindowMs,
     },
     fanOut: {
       maxRecipientsPerMessage: options.maxRecipientsPerMessage,

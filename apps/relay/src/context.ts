@@ -23,11 +23,6 @@ export interface RelaySettings {
   version: string
   /** The operator's agent id (`--admin-id`): it may decide any approval request in the console. */
   adminId: string
-  /**
-   * Largest accepted distance between a request's timestamp and the relay's clock, in ms (`--auth-window`):
-   * also how far in the future a message's own `timestamp` may be.
-   */
-  authWindowMs: number
 }
 
 /** Bounds on a send's fan-out (see `RelayOptions`). */
