@@ -1,7 +1,7 @@
 // What the bins of the installed packages must do, run as a user runs them: through node_modules/.bin.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { isBuiltin } from 'node:module'
-import { join, relative } from 'node:path'
+import { isAbsolute, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { run, startServer } from './processes.mjs'
 import { packageName } from './static-checks.mjs'
@@ -91,7 +91,10 @@ export function undeclaredAtRuntime(resolutions) {
   for (const { parent, specifier } of resolutions) {
     const from = owner(parent)
     if (from === undefined || !from.name.startsWith('@agent-comm/')) continue
-    if (specifier.startsWith('.') || specifier.startsWith('file:') || isBuiltin(specifier)) continue
+    // A path or URL names a file already resolved (the coordinator requires the ES module entry of
+    // @opentelemetry/api by its path, after import.meta.resolve of the bare name, which is checked here).
+    if (specifier.startsWith('.') || specifier.startsWith('file:') || isAbsolute(specifier)) continue
+    if (isBuiltin(specifier)) continue
     const pkg = JSON.parse(readFileSync(join(from.dir, 'package.json'), 'utf8'))
     const name = packageName(specifier)
     const declared = [pkg.name, ...Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies })]

@@ -45,7 +45,17 @@ export async function installApp({ root, folder, install, tarballs, ranges, env 
     overrides: Object.fromEntries([...tarballs.keys()].map((name) => [name, spec(name)])),
   }
   writeFileSync(join(app, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`)
-  await run('npm', ['install'], { cwd: app, env: npmEnvironment(env), timeoutMs: 600_000 })
+  // At warning level: a peer range the install cannot meet is only an npm warning (`ERESOLVE overriding
+  // peer dependency`), which a user sees on every install and which means two packages disagree.
+  const { stderr } = await run('npm', ['install'], {
+    cwd: app,
+    env: { ...npmEnvironment(env), npm_config_loglevel: 'warn' },
+    timeoutMs: 600_000,
+  })
+  const peerWarnings = stderr.split('\n').filter((line) => /ERESOLVE|peer dep/i.test(line))
+  if (peerWarnings.length > 0) {
+    throw new Error(`npm install warned about peer dependencies:\n${stderr.trim()}`)
+  }
   const lock = JSON.parse(readFileSync(join(app, 'node_modules', '.package-lock.json'), 'utf8'))
   const names = Object.keys(lock.packages)
     .filter((path) => path.startsWith('node_modules/'))

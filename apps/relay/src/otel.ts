@@ -1,4 +1,14 @@
 import { ConfigError } from '@agent-comm/protocol'
+import { context, propagation, trace } from '@opentelemetry/api'
+
+/** The OpenTelemetry SDK packages {@link startTracingFromEnv} loads: optional dependencies of the relay. */
+const OTEL_SDK_PACKAGES = [
+  '@opentelemetry/sdk-trace',
+  '@opentelemetry/exporter-trace-otlp-http',
+  '@opentelemetry/resources',
+  '@opentelemetry/context-async-hooks',
+  '@opentelemetry/core',
+]
 
 /** What {@link startTracingFromEnv} turned on: call `shutdown` before exiting to flush the last spans. */
 export interface TracingHandle {
@@ -59,33 +69,51 @@ export async function startTracingFromEnv(
   const url = otlpTracesUrl(env, serviceName)
   if (url === undefined) return undefined
   let sdk: [
-    typeof import('@opentelemetry/sdk-trace-node'),
+    typeof import('@opentelemetry/sdk-trace'),
     typeof import('@opentelemetry/exporter-trace-otlp-http'),
     typeof import('@opentelemetry/resources'),
+    typeof import('@opentelemetry/context-async-hooks'),
+    typeof import('@opentelemetry/core'),
   ]
   try {
+    // Imported, not required: these packages' ES module builds import the ES module build of
+    // `@opentelemetry/api`, the one copy the relay, the coordinator and the transports use. A CommonJS SDK
+    // would register its provider through the CommonJS build, a second copy beside it.
     sdk = await Promise.all([
-      import('@opentelemetry/sdk-trace-node'),
+      import('@opentelemetry/sdk-trace'),
       import('@opentelemetry/exporter-trace-otlp-http'),
       import('@opentelemetry/resources'),
+      import('@opentelemetry/context-async-hooks'),
+      import('@opentelemetry/core'),
     ])
   } catch (error) {
     throw new ConfigError(
       `OpenTelemetry export was asked for (OTEL_* variables) but its SDK is not installed: ${(error as Error).message}`,
       {
-        hint: 'Install the optional dependencies: npm install @opentelemetry/sdk-trace-node @opentelemetry/exporter-trace-otlp-http @opentelemetry/resources — or unset OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_ENDPOINT.',
+        hint: `Install the optional dependencies: npm install ${OTEL_SDK_PACKAGES.join(' ')} — or unset OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_ENDPOINT.`,
       },
     )
   }
-  const [{ BatchSpanProcessor, NodeTracerProvider }, { OTLPTraceExporter }, resources] = sdk
+  const [
+    { BatchSpanProcessor, TracerProvider },
+    { OTLPTraceExporter },
+    resources,
+    { AsyncLocalStorageContextManager },
+    { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator },
+  ] = sdk
   const resource = resources
     .resourceFromAttributes({ 'service.name': serviceName })
     .merge(resources.detectResources({ detectors: [resources.envDetector] }))
-  const provider = new NodeTracerProvider({
+  const provider = new TracerProvider({
     resource,
-    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url }))],
+    spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url }) })],
   })
-  // Registers the provider, the AsyncLocalStorage context manager and the W3C propagator globally.
-  provider.register()
+  // What an SDK's register() does: the AsyncLocalStorage context manager, the W3C propagators and the
+  // provider, set globally.
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+  propagation.setGlobalPropagator(
+    new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+  )
+  trace.setGlobalTracerProvider(provider)
   return { url, shutdown: () => provider.shutdown() }
 }

@@ -8,22 +8,30 @@ import {
   type Span,
   SpanKind,
   SpanStatusCode,
+  type Tracer,
   trace,
 } from '@opentelemetry/api'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 
 const TRACER_NAME = '@agent-comm/relay'
-const tracer = trace.getTracer(TRACER_NAME)
 
 /**
- * False while the process has no tracer provider registered: every span would be a no-op then, so the
- * request is not given one at all (parsing its headers, building its attributes and name cost ~2–3% of a
- * relay's CPU per request). Asked per request, so a provider registered after the relay was built is used.
+ * The tracer of the provider registered now, or `undefined` while the process has none: every span would be
+ * a no-op then, so the request is not given one at all (parsing its headers, building its attributes and
+ * name cost ~2–3% of a relay's CPU per request).
+ *
+ * Looked up per request, never kept from module load: a tracer taken before the provider is registered
+ * stays a no-op whenever the registration goes through another proxy than the one it came from — after
+ * `trace.disable()`, or from the other build of `@opentelemetry/api` (an SDK loaded as CommonJS registers
+ * through the CommonJS build, the relay imports the ES module one; both share only the global registry).
+ * The relay's bin imports the relay before it starts tracing, and a program embedding it may do the same.
  */
-function tracing(): boolean {
+function requestTracer(): Tracer | undefined {
   const provider = trace.getTracerProvider()
-  return !(provider instanceof ProxyTracerProvider) || provider.getDelegateTracer(TRACER_NAME) !== undefined
+  if (provider instanceof ProxyTracerProvider) return provider.getDelegateTracer(TRACER_NAME)
+  // The global proxy of another build of the API: registered only together with a provider.
+  return provider.getTracer(TRACER_NAME)
 }
 
 /** The request decorator holding the request's server span while it runs. */
@@ -40,7 +48,8 @@ export const tracingPlugin = fp(
   async (app) => {
     app.decorateRequest(SPAN, null)
     app.addHook('onRequest', (request, _reply, done) => {
-      if (!tracing()) {
+      const tracer = requestTracer()
+      if (tracer === undefined) {
         done()
         return
       }

@@ -1,7 +1,7 @@
 import { BridgeRunner, CommandBridge } from '@agent-comm/bridge'
 import { createCoordinator, loadConfig } from '@agent-comm/coordinator'
 import { recordSpans } from '@agent-comm/test-support/spans'
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
+import type { ReadableSpan } from '@opentelemetry/sdk-trace'
 import { describe, expect, it, vi } from 'vitest'
 import { onCleanup, startTestRelay, tempDir } from './helpers.js'
 

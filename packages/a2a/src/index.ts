@@ -3,6 +3,13 @@
 export { A2A_VERSION, agentCard, agentEndpoint, directoryCard, SECURITY_SCHEME } from './card.js'
 export type { CallState } from './handler.js'
 export { SpoolRequestHandler } from './handler.js'
+export {
+  MAX_PUSH_CREDENTIALS_LENGTH,
+  MAX_PUSH_NAME_LENGTH,
+  MAX_PUSH_TOKEN_LENGTH,
+  MAX_PUSH_URL_LENGTH,
+  paramsProblem,
+} from './params.js'
 export type { ReplyOutcome } from './parts.js'
 export { replyOutcome } from './parts.js'
 export type { A2APluginOptions } from './plugin.js'

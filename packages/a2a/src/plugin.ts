@@ -2,13 +2,14 @@ import { type AgentCard, AgentCard as AgentCardJson } from '@a2a-js/sdk'
 import { A2A_ERROR_CODE } from '@a2a-js/sdk/errors'
 import { JsonRpcTransportHandler, ServerCallContext, validateVersion } from '@a2a-js/sdk/server'
 import type { Clock, Logger } from '@agent-comm/protocol'
-import { silentLogger } from '@agent-comm/protocol'
+import { AgentIdSchema, silentLogger } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
 import type { Spool } from '@agent-comm/spool'
 import { sqliteConnection } from '@agent-comm/spool'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { agentCard, directoryCard } from './card.js'
 import { SpoolRequestHandler, withCallState } from './handler.js'
+import { paramsProblem } from './params.js'
 import { isA2AAgent } from './profile.js'
 import { A2APushes } from './push.js'
 import type { HostLookup, PushUrlPolicy } from './push-url.js'
@@ -35,6 +36,8 @@ export interface A2APluginOptions {
   bodyLimitBytes?: number
   /** Largest caller message (its parts as JSON), in bytes (512 KiB). */
   maxMessageBytes?: number
+  /** Most push-notification configs one task may have (10). */
+  maxPushConfigsPerTask?: number
   /** How often open tasks are compared with their deliveries, in ms (250). */
   pollIntervalMs?: number
   /** SSE keep-alive comment interval, in ms (15 000). */
@@ -124,6 +127,7 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
     clock,
     logger,
     maxMessageBytes: options.maxMessageBytes,
+    maxPushConfigsPerTask: options.maxPushConfigsPerTask,
     pollIntervalMs: options.pollIntervalMs,
   })
   const transport = new JsonRpcTransportHandler(new SpoolRequestHandler(tasks, { logger }))
@@ -196,6 +200,8 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
   app.get<{ Params: { agent: string } }>(
     '/a2a/:agent/.well-known/agent-card.json',
     async (request, reply) => {
+      const invalid = agentIdProblem(request.params.agent)
+      if (invalid !== undefined) return badAgentId(reply, invalid)
       const profile = await optedIn(request.params.agent)
       if (profile === undefined) return notAnAgent(reply, request.params.agent)
       return reply.send(cardJson(agentCard(profile, { baseUrl: baseUrl(request), version })))
@@ -219,12 +225,17 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
           .send(
             rpcError(null, {
               code: A2A_ERROR_CODE.INVALID_REQUEST,
+              // Which of unknown or revoked is not said: that would tell a guesser which tokens existed.
               message:
-                'A bearer token is required: ask the relay operator for one (agent-comm relay a2a-token create NAME)',
+                bearer === ''
+                  ? 'A bearer token is required: ask the relay operator for one (agent-comm relay a2a-token create NAME)'
+                  : 'The bearer token is unknown or revoked: ask the relay operator for a new one (agent-comm relay a2a-token create NAME)',
             }),
           )
       }
       const agent = request.params.agent
+      const invalid = agentIdProblem(agent)
+      if (invalid !== undefined) return badAgentId(reply, invalid)
       const profile = await optedIn(agent)
       if (profile === undefined) return notAnAgent(reply, agent)
       if (token.agents !== undefined && !token.agents.includes(agent)) {
@@ -251,6 +262,10 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
         )
       }
       const id = requestId(body)
+      const envelope = envelopeProblem(body)
+      if (envelope !== undefined) {
+        return reply.send(rpcError(null, { code: A2A_ERROR_CODE.INVALID_REQUEST, message: envelope }))
+      }
       try {
         validateVersion(requestedVersion, card, 'JSONRPC')
       } catch (error) {
@@ -269,14 +284,28 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
       if (jsonProblem !== undefined) {
         return reply.send(rpcError(id, { code: A2A_ERROR_CODE.INVALID_PARAMS, message: jsonProblem }))
       }
+      const rpcRequest = body as { method: string; params?: unknown }
+      const paramsIssue = paramsProblem(rpcRequest.method, rpcRequest.params)
+      if (paramsIssue !== undefined) {
+        return reply.send(rpcError(id, { code: A2A_ERROR_CODE.INVALID_PARAMS, message: paramsIssue }))
+      }
+      const lastEventHeader = request.headers['last-event-id']
+      let lastEventId: number | undefined
+      if (rpcRequest.method === 'SubscribeToTask' && lastEventHeader !== undefined) {
+        lastEventId = eventId(lastEventHeader)
+        if (lastEventId === undefined) {
+          return reply.send(
+            rpcError(id, {
+              code: A2A_ERROR_CODE.INVALID_PARAMS,
+              message:
+                'The Last-Event-ID header must be the id of an event of this stream (a non-negative integer); leave it out to subscribe from now',
+            }),
+          )
+        }
+      }
       const disconnect = new AbortController()
       request.raw.on('close', () => disconnect.abort())
       reply.raw.on('close', () => disconnect.abort())
-      const lastEventHeader = request.headers['last-event-id']
-      const lastEventId =
-        typeof lastEventHeader === 'string' && /^\d+$/.test(lastEventHeader)
-          ? Number(lastEventHeader)
-          : undefined
       const seqs: number[] = []
       const context = withCallState(new ServerCallContext({ requestedVersion, state: new Map() }), {
         caller: { name: token.name, agents: token.agents },
@@ -288,6 +317,19 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
         signal: AbortSignal.any([disconnect.signal, closing.signal]),
       })
       const result = await transport.handle(body as Record<string, unknown>, context)
+      if (!('id' in body)) {
+        // A notification (no id) is carried out but never answered, not even with an error (JSON-RPC 2.0
+        // §4.1); an internal error was logged by the handler. A stream is started (its send happens on
+        // the first event) and closed.
+        if (Symbol.asyncIterator in result) {
+          const stream = result[Symbol.asyncIterator]()
+          await stream.next().then(
+            () => stream.return?.(undefined),
+            () => undefined,
+          )
+        }
+        return reply.code(204).send()
+      }
       if (!(Symbol.asyncIterator in result)) return reply.send(result)
       const iterator = result[Symbol.asyncIterator]()
       // An error before the first event (unknown task, bad params) is an ordinary JSON-RPC answer.
@@ -338,6 +380,50 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
 function cardJson(card: AgentCard): unknown {
   // The SDK's codec writes the card in its JSON form (camelCase, oneofs flattened).
   return AgentCardJson.toJSON(card)
+}
+
+/** Why `agent` (from the path) cannot be an agent id, or undefined when it can. */
+function agentIdProblem(agent: string): string | undefined {
+  const checked = AgentIdSchema.safeParse(agent)
+  return checked.success ? undefined : (checked.error.issues[0]?.message ?? 'not an agent id')
+}
+
+/** 400 for a path whose agent id no agent can have: the caller's mistake, never a 500. */
+function badAgentId(reply: FastifyReply, problem: string) {
+  return reply.code(400).send(
+    rpcError(null, {
+      code: A2A_ERROR_CODE.INVALID_REQUEST,
+      message: `Invalid agent id in the path: it ${problem}. Use the URL of the agent's card (/a2a/{agent}/.well-known/agent-card.json)`,
+    }),
+  )
+}
+
+/**
+ * What makes `body` an invalid JSON-RPC 2.0 request (-32600), or undefined: `jsonrpc` must be "2.0",
+ * `method` a string, and `id` (when given) a string, an integer or null. An integer beyond 2^53 is
+ * refused too: JSON.parse has already rounded it, so the answer could not echo the id that was sent.
+ */
+function envelopeProblem(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined
+  const request = body as Record<string, unknown>
+  if (request.jsonrpc !== '2.0') return 'Invalid Request: "jsonrpc" must be "2.0"'
+  if (typeof request.method !== 'string') return 'Invalid Request: "method" must be a string'
+  if ('id' in request) {
+    const id = request.id
+    const valid =
+      id === null || typeof id === 'string' || (typeof id === 'number' && Number.isSafeInteger(id))
+    if (!valid) {
+      return 'Invalid Request: "id" must be a string, an integer (at most 2^53 - 1 in size) or null'
+    }
+  }
+  return undefined
+}
+
+/** An SSE `Last-Event-ID` as an event sequence number: a non-negative safe integer, else undefined. */
+function eventId(header: string | string[]): number | undefined {
+  if (typeof header !== 'string' || !/^\d{1,16}$/.test(header.trim())) return undefined
+  const value = Number(header.trim())
+  return Number.isSafeInteger(value) ? value : undefined
 }
 
 function notAnAgent(reply: FastifyReply, agent: string) {

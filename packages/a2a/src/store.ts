@@ -138,8 +138,12 @@ export interface A2AStore {
   transition(params: TransitionParams): MaybePromise<boolean>
   /** Events of `taskId` after sequence number `afterSeq`, in order. */
   events(taskId: string, afterSeq: number): MaybePromise<EventRecord[]>
-  /** Stores (or replaces) a push config; pushes start with the task's next event. */
-  savePushConfig(record: PushConfigRecord, at: number): MaybePromise<void>
+  /**
+   * Stores (or replaces) a push config; pushes start with the task's next event. A new config is only
+   * stored while the task has fewer than `limit` (checked and written in one transaction, so callers
+   * racing cannot pass it); false when it was not (nothing written). Replacing one always succeeds.
+   */
+  savePushConfig(record: PushConfigRecord, at: number, limit: number): MaybePromise<boolean>
   pushConfigs(taskId: string): MaybePromise<PushConfigRecord[]>
   /** Deletes a push config and its undelivered pushes; false when there was none. */
   deletePushConfig(taskId: string, id: string): MaybePromise<boolean>

@@ -60,6 +60,8 @@ export interface A2ATasksDeps {
   logger?: Logger
   /** Largest caller message (its parts as JSON), in bytes (512 KiB): over it, invalid params. */
   maxMessageBytes?: number
+  /** Most push-notification configs one task may have (10): another one is invalid params. */
+  maxPushConfigsPerTask?: number
   /** How often open tasks are compared with their spool deliveries, in ms (250). */
   pollIntervalMs?: number
   /** Delivers push notifications on each tick (none: pushes stay queued). */
@@ -85,6 +87,7 @@ export class A2ATasks {
   readonly #clock: Clock
   readonly #logger: Logger
   readonly #maxMessageBytes: number
+  readonly #maxPushConfigs: number
   readonly #pollIntervalMs: number
   readonly #pushes: A2APushes | undefined
   /** Wakes streams of this process when a task changed here (other replicas' changes are polled). */
@@ -100,6 +103,7 @@ export class A2ATasks {
     this.#clock = deps.clock
     this.#logger = deps.logger ?? silentLogger
     this.#maxMessageBytes = deps.maxMessageBytes ?? 512 * 1024
+    this.#maxPushConfigs = deps.maxPushConfigsPerTask ?? 10
     this.#pollIntervalMs = deps.pollIntervalMs ?? 250
     this.#pushes = deps.pushes
     this.#changes.setMaxListeners(0)
@@ -148,6 +152,12 @@ export class A2ATasks {
     let existing: TaskRecord | undefined
     if (message.taskId !== '') {
       existing = await this.#owned(caller, agent, message.taskId)
+      // A2A: when both are given they name the same conversation; a mismatch is the caller's mistake.
+      if (message.contextId !== '' && message.contextId !== existing.contextId) {
+        throw invalidParams(
+          `params.message.contextId '${message.contextId}' is not the context of task ${existing.id} ('${existing.contextId}'): give that contextId or leave it out`,
+        )
+      }
       if (existing.state !== 'input-required') {
         throw new UnsupportedOperationError(
           `Task ${existing.id} is ${existing.state}: only an input-required task takes another message`,
@@ -329,12 +339,14 @@ export class A2ATasks {
     const changes = on(this.#changes, taskId, { signal: wake.signal })
     try {
       for (;;) {
-        for (const stored of await this.#store.events(taskId, seq)) {
-          seq = stored.seq
-          const event = StreamResponse.fromJSON(stored.event)
+        const stored = await this.#store.events(taskId, seq)
+        for (const { seq: next, event: json } of stored) {
+          seq = next
+          const event = StreamResponse.fromJSON(json)
           yield { seq, event }
           if (endsStream(event)) return
         }
+        if (stored.length === 0 && (await this.#ended(taskId, seq))) return
         if (wake.signal.aborted) return
         // A change here wakes us at once; one on another replica is seen on the next poll.
         await Promise.race([
@@ -348,6 +360,18 @@ export class A2ATasks {
       this.#changes.off('stop', onStop)
       wake.abort()
     }
+  }
+
+  /**
+   * Whether a stream already past `seq` has nothing more to wait for: the task has ended (or waits for
+   * input) and no event follows `seq` — a reconnect after the last event of a finished task. The state
+   * is read before the events: a transition writes both in one transaction, so a state that has ended
+   * means every event of it is already readable.
+   */
+  async #ended(taskId: string, seq: number): Promise<boolean> {
+    const record = await this.#store.getTask(taskId)
+    if (record === undefined || !STREAM_END.includes(record.state)) return false
+    return (await this.#store.events(taskId, seq)).length === 0
   }
 
   /** One pass: moves open tasks along their deliveries and takes the agents' replies. */
@@ -371,14 +395,20 @@ export class A2ATasks {
     await this.#owned(caller, agent, config.taskId)
     const saved = pushConfigFor(config.taskId, config)
     await this.#checkPushUrl(saved.url)
-    await this.#store.savePushConfig(
+    const stored = await this.#store.savePushConfig(
       {
         taskId: saved.taskId,
         id: saved.id,
         config: PushConfigCodec.toJSON(saved) as Record<string, unknown>,
       },
       this.#clock.now(),
+      this.#maxPushConfigs,
     )
+    if (!stored) {
+      throw invalidParams(
+        `A task has at most ${this.#maxPushConfigs} push notification configs, and task ${saved.taskId} has them all: delete one (DeleteTaskPushNotificationConfig) or replace one by giving its id`,
+      )
+    }
     return saved
   }
 

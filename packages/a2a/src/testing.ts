@@ -120,6 +120,10 @@ export function a2aStoreChecks(open: () => Promise<A2AStore>): StoreCheck[] {
           (await store.events('t1', 2)).map((e) => e.seq),
           [3],
         )
+        // After any sequence number a caller may send (a safe integer), even past 32 bits: none.
+        deepStrictEqual(await store.events('t1', 3), [])
+        deepStrictEqual(await store.events('t1', 3_000_000_000), [])
+        deepStrictEqual(await store.events('t1', Number.MAX_SAFE_INTEGER), [])
         deepStrictEqual(
           (await store.openTasks(10)).map((t) => t.id),
           ['t1'],
@@ -179,6 +183,32 @@ export function a2aStoreChecks(open: () => Promise<A2AStore>): StoreCheck[] {
         strictEqual(await store.deletePushConfig('t2', 'c1'), true)
         deepStrictEqual(await store.duePushes(2000, 10), [])
         ok((await store.pushConfigs('t2')).length === 0)
+      },
+    },
+    {
+      name: 'keeps at most the limit of push configs per task, replacing one at the limit',
+      run: async () => {
+        const store = await open()
+        await store.insertTask(task('t3'), [{ n: 1 }])
+        await store.insertTask(task('t4'), [{ n: 1 }])
+        const config = (taskId: string, id: string, url = 'https://hook.test') => ({
+          taskId,
+          id,
+          config: { url },
+        })
+        strictEqual(await store.savePushConfig(config('t3', 'a'), 1000, 2), true)
+        strictEqual(await store.savePushConfig(config('t3', 'b'), 1001, 2), true)
+        strictEqual(await store.savePushConfig(config('t3', 'c'), 1002, 2), false)
+        strictEqual(await store.savePushConfig(config('t3', 'b', 'https://other.test'), 1003, 2), true)
+        // Another task has its own room.
+        strictEqual(await store.savePushConfig(config('t4', 'c'), 1004, 2), true)
+        deepStrictEqual(
+          (await store.pushConfigs('t3')).map((c) => [c.id, c.config.url]),
+          [
+            ['a', 'https://hook.test'],
+            ['b', 'https://other.test'],
+          ],
+        )
       },
     },
     {

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
 import { delimiter, join } from 'node:path'
 import type { MessageV2, TraceMetadata } from '@agent-comm/protocol'
+import { ValidationError } from '@agent-comm/protocol'
 import type { Bridge, BridgeContext, BridgeResult } from './bridge.js'
 import { DEFAULT_MAX_REPLY_BYTES, describeError } from './bridge.js'
 import { failureReason } from './failure-reason.js'
@@ -55,7 +56,13 @@ export class CommandBridge implements Bridge {
 
   constructor(options: CommandBridgeOptions) {
     if (typeof options.command !== 'string' || options.command.trim() === '') {
-      throw new TypeError('CommandBridge needs a command to run')
+      throw new ValidationError(
+        'Invalid CommandBridge command: it is empty',
+        [{ path: 'command', message: 'must name the program to run' }],
+        {
+          hint: "Give command as a program name on PATH or a path to it (e.g. command: 'node'), with its arguments in args.",
+        },
+      )
     }
     this.#options = {
       command: options.command,

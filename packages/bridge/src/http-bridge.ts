@@ -1,5 +1,5 @@
 import type { Logger, MessageV2, Payload } from '@agent-comm/protocol'
-import { ConfigError, PayloadSchema, toValidationError } from '@agent-comm/protocol'
+import { ConfigError, PayloadSchema, toValidationError, ValidationError } from '@agent-comm/protocol'
 import type { Bridge, BridgeContext, BridgeResult } from './bridge.js'
 import { DEFAULT_MAX_REPLY_BYTES, describeError } from './bridge.js'
 import { failureReason, redactUrl } from './failure-reason.js'
@@ -40,16 +40,22 @@ export class HttpBridge implements Bridge {
   readonly #maxBytes: number
 
   constructor(options: HttpBridgeOptions) {
-    const url = new URL(options.url)
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      throw new TypeError('HttpBridge needs an http(s) URL')
+    const url = webhookUrl('url', options.url)
     refuseCredentials('url', url)
-    if (options.healthUrl !== undefined) refuseCredentials('healthUrl', new URL(options.healthUrl))
+    if (options.healthUrl !== undefined)
+      refuseCredentials('healthUrl', webhookUrl('healthUrl', options.healthUrl))
     this.#options = options
     this.#fetch = options.fetch ?? fetch
     this.#maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_REPLY_BYTES
-    if (!Number.isInteger(this.#maxBytes) || this.#maxBytes < 1)
-      throw new TypeError('HttpBridge maxResponseBytes must be a positive integer')
+    if (!Number.isInteger(this.#maxBytes) || this.#maxBytes < 1) {
+      throw new ValidationError(
+        `Invalid HttpBridge maxResponseBytes: must be a positive integer (got ${String(options.maxResponseBytes)})`,
+        [{ path: 'maxResponseBytes', message: 'must be a positive integer' }],
+        {
+          hint: `Pass a number of bytes of at least 1, or leave it out for ${DEFAULT_MAX_REPLY_BYTES} (1 MiB).`,
+        },
+      )
+    }
     this.name = `webhook ${redactUrl(url)}`
   }
 
@@ -231,6 +237,24 @@ function replyFrom(text: string, contentType: string | null): WebhookReply {
 function describeJson(value: unknown): string {
   const json = JSON.stringify(value)
   return json.length > 100 ? `${json.slice(0, 100)}…` : json
+}
+
+/**
+ * `value` of the `option` parsed as an http(s) URL, or a {@link ValidationError} naming the option. The value
+ * itself is not repeated: a URL that does not parse cannot be stripped of the credentials it may hold.
+ */
+function webhookUrl(option: 'url' | 'healthUrl', value: string): URL {
+  const url = URL.canParse(value) ? new URL(value) : undefined
+  if (url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:')) return url
+  const problem =
+    url === undefined ? 'is not a valid URL' : `must be http or https, not ${url.protocol.slice(0, -1)}`
+  throw new ValidationError(
+    `Invalid HttpBridge ${option}: ${problem}`,
+    [{ path: option, message: problem }],
+    {
+      hint: `Give ${option} as an absolute http(s) URL, e.g. https://example.com/agent-hook`,
+    },
+  )
 }
 
 /** Throws a {@link ConfigError} for a webhook URL that carries credentials (user info). */

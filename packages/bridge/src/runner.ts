@@ -20,7 +20,12 @@ import { z } from 'zod'
 import { type Bridge, type BridgeResult, describeError } from './bridge.js'
 import { failureReason } from './failure-reason.js'
 
-const tracer = trace.getTracer('@agent-comm/bridge')
+/**
+ * The bridge's tracer, looked up at each forward rather than kept from module load: a tracer taken before
+ * the application registers its SDK stays a no-op when the registration goes through another proxy (after
+ * `trace.disable()`, or through the CommonJS build of `@opentelemetry/api`, which CommonJS SDKs use).
+ */
+const tracer = () => trace.getTracer('@agent-comm/bridge')
 
 /** The part of a coordinator a bridge runner uses. */
 export type BridgeCoordinator = Pick<Coordinator, 'poll' | 'ack' | 'nack' | 'extendLease' | 'reply'>
@@ -40,9 +45,9 @@ export type BridgeRunnerOptions = {
   /** The agent whose messages the bridge answers. */
   agent: string
   bridge: Bridge
-  logger?: Logger
-  clock?: Clock
-  onEvent?: (event: BridgeEvent) => void
+  logger?: Logger | undefined
+  clock?: Clock | undefined
+  onEvent?: ((event: BridgeEvent) => void) | undefined
 } & z.input<typeof OptionsSchema>
 
 /** What a run did. */
@@ -125,7 +130,9 @@ export class BridgeRunner {
    * Processes messages until `signal` aborts, or one batch with `once` (an empty queue ends it at once).
    * Resolves with counts; rejects only if the coordinator itself fails (e.g. the database is unusable).
    */
-  async run(options: { signal?: AbortSignal; once?: boolean } = {}): Promise<RunSummary> {
+  async run(
+    options: { signal?: AbortSignal | undefined; once?: boolean | undefined } = {},
+  ): Promise<RunSummary> {
     const signal = options.signal ?? new AbortController().signal
     const summary: RunSummary = { processed: 0, succeeded: 0, failed: 0 }
     this.#log.info({ agent: this.#agent, bridge: this.#bridge.name }, 'bridge started')
@@ -171,7 +178,7 @@ export class BridgeRunner {
    */
   #handle(claimed: ClaimedMessage, stop: AbortSignal): Promise<boolean> {
     const parent = messageTraceContext(claimed.message)
-    const span = tracer.startSpan(
+    const span = tracer().startSpan(
       'agent-comm bridge forward',
       {
         kind: SpanKind.CONSUMER,

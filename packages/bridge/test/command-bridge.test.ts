@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { isAgentCommError } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
 import { BridgeRunner, CommandBridge } from '../src/index.js'
 import { agentScript, openCoordinator, tempDir } from './helpers.js'
@@ -15,6 +16,25 @@ const command = (
     env: { PATH: process.env.PATH },
     ...options,
   })
+
+describe('CommandBridge options', () => {
+  for (const command of ['', '   ']) {
+    it(`refuses an empty command (${JSON.stringify(command)}) with a VALIDATION error naming the option`, () => {
+      let refused: unknown
+      try {
+        new CommandBridge({ command })
+      } catch (error) {
+        refused = error
+      }
+      expect(isAgentCommError(refused, 'VALIDATION')).toBe(true)
+      expect(refused).toMatchObject({
+        message: expect.stringContaining('CommandBridge command'),
+        issues: [{ path: 'command', message: expect.any(String) }],
+        hint: expect.stringContaining('command'),
+      })
+    })
+  }
+})
 
 describe('CommandBridge with a real child-process agent', () => {
   it('sends the command’s answer back in the same conversation and acks the original', async () => {

@@ -265,6 +265,28 @@ describe('HttpBridge', () => {
     expect(await new HttpBridge({ url: sick.url }).isAvailable()).toBe(false)
   })
 
+  for (const [options, option] of [
+    [{ url: 'not a url' }, 'url'],
+    [{ url: 'ftp://example.com/hook' }, 'url'],
+    [{ url: 'http://127.0.0.1/hook', healthUrl: '::' }, 'healthUrl'],
+    [{ url: 'http://127.0.0.1/hook', maxResponseBytes: 0 }, 'maxResponseBytes'],
+  ] as const) {
+    it(`refuses an invalid ${option} when it is created with a VALIDATION error naming the option (${JSON.stringify(options)})`, () => {
+      let refused: unknown
+      try {
+        new HttpBridge(options)
+      } catch (error) {
+        refused = error
+      }
+      expect(isAgentCommError(refused, 'VALIDATION')).toBe(true)
+      expect(refused).toMatchObject({
+        message: expect.stringContaining(`HttpBridge ${option}`),
+        issues: [{ path: option, message: expect.any(String) }],
+        hint: expect.any(String),
+      })
+    })
+  }
+
   it('refuses a webhook URL with credentials when it is created, pointing to the headers option', async () => {
     const hook = await webhook(() => ({ status: 200, body: 'ok' }))
     const withCredentials = hook.url.replace('http://', 'http://user:s3cretpw@')

@@ -73,9 +73,9 @@ const zodEnglishOnly = {
 
 // The coordinator loads @opentelemetry/api and @agent-comm/transport-file on first use, with `require`
 // from its own folder (src/deferred-imports.ts), which esbuild cannot follow and which would not find
-// those packages next to the installed CLI. In the bundle, where every module is one file anyway, that
-// module imports both statically instead. The build fails if it is no longer found, so a moved file is
-// looked at again.
+// those packages next to the installed CLI. In the bundle that module imports the file transport
+// statically (every module is one file anyway) and requires the API from the CLI's own dependencies (see
+// the external list below). The build fails if it is no longer found, so a moved file is looked at again.
 let coordinatorDeferredImports = 0
 const coordinatorStaticImports = {
   name: 'coordinator-static-imports',
@@ -84,9 +84,11 @@ const coordinatorStaticImports = {
       coordinatorDeferredImports += 1
       return {
         contents: [
-          "import * as openTelemetryApi from '@opentelemetry/api'",
+          "import { fileURLToPath } from 'node:url'",
           "import * as fileTransport from '@agent-comm/transport-file'",
-          'export const loadOpenTelemetryApi = () => openTelemetryApi',
+          // `require` is the bundle's own (see the banner); the path is the API's ES module entry, so this
+          // is the instance every `import '@opentelemetry/api'` of the process gets.
+          "export const loadOpenTelemetryApi = () => require(fileURLToPath(import.meta.resolve('@opentelemetry/api')))",
           'export const loadFileTransport = () => fileTransport',
         ].join('\n'),
         loader: 'js',
@@ -112,7 +114,10 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node22',
-  external: ['better-sqlite3'],
+  // better-sqlite3 is a native addon. @opentelemetry/api must be the one copy of the process: an SDK
+  // (the relay's, or an embedding program's) registers its provider through the installed package, and
+  // a copy inlined here would have a proxy of its own that never gets it.
+  external: ['better-sqlite3', '@opentelemetry/api'],
   // undici (in the HTTP transport's chunk) is CommonJS and requires Node's built-ins; an ES module has no
   // `require`, so each output file gets one.
   banner: {

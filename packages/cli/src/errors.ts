@@ -46,6 +46,7 @@ const AGENT_COMM_CODES: ReadonlySet<string> = new Set([
   'FORBIDDEN',
   'CONFLICT',
   'TIMEOUT',
+  'ABORTED',
 ])
 
 /** The exit code for an agent-comm error code. */

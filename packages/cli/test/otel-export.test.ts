@@ -1,68 +1,26 @@
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import {
+  type CollectedSpan,
+  type OtlpCollector,
+  otlpCollector,
+} from '@agent-comm/test-support/otlp-collector'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cleanEnv, exited, firstLine, project, registerAgents, runCli, spawnCli, tempDir } from './helpers.js'
 
-/** One span as the OTLP/HTTP JSON exporter sends it, with the service that sent it. */
-interface ExportedSpan {
-  service: string
-  name: string
-  traceId: string
-  attributes: Record<string, unknown>
-}
+const RECORDER = pathToFileURL(fileURLToPath(new URL('./fixtures/record-modules.mjs', import.meta.url))).href
 
-interface OtlpAttribute {
-  key: string
-  value: { stringValue?: string; intValue?: string | number; boolValue?: boolean }
-}
-interface OtlpBody {
-  resourceSpans?: {
-    resource?: { attributes?: OtlpAttribute[] }
-    scopeSpans?: { spans?: { name: string; traceId: string; attributes?: OtlpAttribute[] }[] }[]
-  }[]
-}
-
-const attributesOf = (list: OtlpAttribute[] = []) =>
-  Object.fromEntries(
-    list.map((a) => [a.key, a.value.stringValue ?? a.value.intValue ?? a.value.boolValue]),
-  ) as Record<string, unknown>
-
-const servers: Server[] = []
+const collectors: OtlpCollector[] = []
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))))
+  await Promise.all(collectors.splice(0).map((c) => c.close()))
 })
 
-/** A local OTLP/HTTP collector: records the spans POSTed to /v1/traces. */
-async function collector(): Promise<{ endpoint: string; spans: ExportedSpan[]; posts: string[] }> {
-  const spans: ExportedSpan[] = []
-  const posts: string[] = []
-  const server = createServer((req, res) => {
-    let body = ''
-    req.setEncoding('utf8').on('data', (chunk: string) => {
-      body += chunk
-    })
-    req.on('end', () => {
-      posts.push(`${req.method} ${req.url}`)
-      for (const resourceSpans of (JSON.parse(body) as OtlpBody).resourceSpans ?? []) {
-        const service = String(attributesOf(resourceSpans.resource?.attributes)['service.name'])
-        for (const scope of resourceSpans.scopeSpans ?? []) {
-          for (const span of scope.spans ?? []) {
-            spans.push({
-              service,
-              name: span.name,
-              traceId: span.traceId,
-              attributes: attributesOf(span.attributes),
-            })
-          }
-        }
-      }
-      res.writeHead(200, { 'content-type': 'application/json' })
-      res.end('{}')
-    })
-  })
-  servers.push(server)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, posts }
+/** A local OTLP/HTTP collector, closed after the test: the spans POSTed to /v1/traces, and every request. */
+async function collector(): Promise<{ endpoint: string; spans: CollectedSpan[]; posts: string[] }> {
+  const otlp = await otlpCollector()
+  collectors.push(otlp)
+  return { endpoint: otlp.endpoint, spans: otlp.spans, posts: otlp.requests }
 }
 
 describe('OTLP export from the CLI by the OTEL_* variables', () => {
@@ -140,5 +98,45 @@ describe('OTLP export from the CLI by the OTEL_* variables', () => {
     expect(relaySpans.length).toBeGreaterThan(0)
     expect(relaySpans.every((s) => s.service === 'agent-comm-relay')).toBe(true)
     expect(relaySpans.map((s) => s.attributes['http.route'])).toContain('/api/v1/health')
+  })
+
+  it('loads one copy of @opentelemetry/api, its ES module build, and bundles none into the CLI', async () => {
+    const otlp = await collector()
+    const p = project()
+    await registerAgents(p, 'architect', 'builder')
+    const record = join(p.dir, 'modules.txt')
+    const recorded = { NODE_OPTIONS: `--import=${RECORDER}`, RECORD_MODULES_TO: record }
+    const otel = { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint }
+    const sent = await runCli(['send', 'architect', 'builder', 'hello'], {
+      cwd: p.dir,
+      env: { ...p.env, ...otel, ...recorded },
+    })
+    expect(sent.code, sent.stderr).toBe(0)
+    const sendModules = readFileSync(record, 'utf8').split('\n')
+    const relay = spawnCli(['relay', 'start', '--port', '0', '--json'], {
+      cwd: tempDir(),
+      env: cleanEnv({ ...otel, ...recorded }),
+    })
+    const { url } = JSON.parse(await firstLine(relay)) as { url: string }
+    expect((await fetch(`${url}/api/v1/health`)).status).toBe(200)
+    relay.kill('SIGTERM')
+    expect(await exited(relay)).toBe(0)
+    const relayModules = readFileSync(record, 'utf8').split('\n')
+    for (const modules of [sendModules, relayModules]) {
+      // The SDK, the coordinator, the transports and the relay all use this one entry: a CommonJS SDK would
+      // load the CommonJS build beside it, and its provider would never reach spans made through this one.
+      expect(modules.filter((m) => /[\\/]@opentelemetry[\\/]api[\\/]dist[\\/]index\./.test(m))).toEqual([
+        expect.stringMatching(/[\\/]@opentelemetry[\\/]api[\\/]dist[\\/]index\.mjs$/),
+      ])
+      // No file of the CLI holds a copy of the API of its own (its global registry key is in every copy).
+      const cliFiles = modules.filter((m) => m.startsWith('file:') && m.includes(`${join('cli', 'dist')}`))
+      expect(cliFiles.length).toBeGreaterThan(0)
+      for (const file of cliFiles) {
+        expect(readFileSync(fileURLToPath(file), 'utf8').includes('opentelemetry.js.api'), file).toBe(false)
+      }
+    }
+    expect(otlp.spans.map((s) => s.name)).toEqual(
+      expect.arrayContaining(['agent-comm send', 'agent-comm relay GET /api/v1/health']),
+    )
   })
 })

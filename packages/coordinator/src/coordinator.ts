@@ -112,9 +112,9 @@ export interface CoordinatorDeps {
 /** Per-send options. */
 export interface SendOptions {
   /** Allow this message to an unregistered agent even if the coordinator does not. */
-  allowUnregistered?: boolean
-  delaySeconds?: number
-  maxAttempts?: number
+  allowUnregistered?: boolean | undefined
+  delaySeconds?: number | undefined
+  maxAttempts?: number | undefined
   /**
    * For a `*` or `capability:<name>` message: also hold it for agents that register later. It goes to the
    * matching agents registered now, as always, and is kept until it expires (its `routing.ttlHours`,
@@ -122,14 +122,14 @@ export interface SendOptions {
    * `sqlite` transport, gets one delivery (never two, and never the sender). A group message that reaches
    * nobody now is stored and held instead of refused with `AGENT_NOT_FOUND`. Refused for a direct message.
    */
-  holdForFutureRecipients?: boolean
+  holdForFutureRecipients?: boolean | undefined
   /**
    * At most one enqueue per sender and key within the store's window (24 h by default): a send by the same
    * sender with this key, whatever its message id, stores nothing and reports the first message's id with
    * `duplicate: true`. Kept by the local spool and by relays; refused for a recipient on the file transport,
    * which cannot keep keys.
    */
-  idempotencyKey?: string
+  idempotencyKey?: string | undefined
 }
 
 /** What a send did across every transport it used. */
@@ -147,7 +147,7 @@ export interface SendReport {
 }
 
 /** Options of {@link Coordinator.poll}: `signal` ends a long poll early. */
-export type PollOptions = z.input<typeof PollSchema> & { signal?: AbortSignal }
+export type PollOptions = z.input<typeof PollSchema> & { signal?: AbortSignal | undefined }
 
 /** Fields of a reply; the rest comes from the message it answers. */
 export type ReplyFields = Omit<MessageInput, 'toAgent' | 'fromAgent' | 'routing'> & {
@@ -202,6 +202,11 @@ export class Coordinator {
   readonly #claimedThrough = new WeakMap<ClaimedMessage, Transport>()
   /** Messages from `poll` acked or nacked already: a `messages` loop with `autoAck` leaves them alone. */
   readonly #settled = new WeakSet<ClaimedMessage>()
+  /**
+   * What each running `messages` loop must settle when the coordinator closes while the loop's body runs:
+   * the loop is suspended at its `yield` then and cannot do it itself before the transports close.
+   */
+  readonly #loops = new Set<() => Promise<void>>()
   #closed = false
 
   constructor(deps: CoordinatorDeps) {
@@ -401,10 +406,16 @@ export class Coordinator {
    * `requestId` resumes the wait with {@link awaitReply}; the request is an ordinary durable message, so a
    * requester that crashed can do the same after a restart. An `approval_request` payload resolves with the
    * `approval_response` reply. Works whichever transport carries the request and the reply.
+   *
+   * `signal` already aborted: nothing is sent, it rejects with the signal's reason. Aborted once the request
+   * is sent: it rejects with a `RequestAbortedError` (`ABORTED`) carrying `requestId` (and the reason as
+   * `cause`), so the wait can be resumed with {@link awaitReply} like after a timeout.
    */
   async request(input: MessageInput | MessageV2, options: RequestOptions = {}): Promise<MessageV2> {
     this.#open()
     const { timeoutMs, signal, leaseSeconds, ...sendOptions } = options
+    // Cancelled before it began: nothing is sent, so no responder does work nobody waits for.
+    signal?.throwIfAborted()
     const message = this.#complete(input)
     // A requester that cannot wait for its reply is refused before anything is sent.
     assertAwaitsReplies(await this.#transportOf(message.fromAgent), message.fromAgent)
@@ -439,7 +450,7 @@ export class Coordinator {
    */
   async awaitReply(
     requestId: string,
-    options: AwaitReplyOptions & { requester?: string } = {},
+    options: AwaitReplyOptions & { requester?: string | undefined } = {},
   ): Promise<MessageV2> {
     this.#open()
     const { requester: given, ...wait } = options
@@ -557,11 +568,21 @@ export class Coordinator {
    * whose body throws or `break`s out is not acked (ack it yourself before a `break` if it is done); one the
    * body acked or nacked itself is left alone. An ack refused because the lease was lost ends the loop with
    * the `LeaseLostError`, having claimed nothing.
+   *
+   * Once `signal` aborts or the coordinator is closed, nothing more is yielded, even of a batch claimed
+   * ahead: {@link close} hands the messages not yet yielded back (and, with `autoAck`, acks the finished
+   * ones) before it closes the transports. Called on a closed coordinator, the loop fails with `CLOSED`.
    */
   async *messages(
     agent: string,
-    options: { signal?: AbortSignal; limit?: number; leaseSeconds?: number; autoAck?: boolean } = {},
+    options: {
+      signal?: AbortSignal | undefined
+      limit?: number | undefined
+      leaseSeconds?: number | undefined
+      autoAck?: boolean | undefined
+    } = {},
   ): AsyncGenerator<ClaimedMessage, void, undefined> {
+    this.#open()
     const agentId = parseOrThrow(AgentIdSchema, agent, 'agent id')
     const signal = options.signal
     const claim = {
@@ -572,9 +593,21 @@ export class Coordinator {
     const leaseMs = leaseSeconds * 1000
     /** Messages the loop body finished (autoAck), acked with the next claim. */
     const handled: ClaimedMessage[] = []
+    /** The batch being yielded, and the index of the next message to yield. */
+    let batch: ClaimedMessage[] = []
+    let next = 0
+    const settleOnClose = async () => {
+      const finished = handled.splice(0).filter((m) => !this.#settled.has(m))
+      const unseen = batch.splice(next)
+      for (const message of finished) {
+        await this.#ack(message).catch((error: unknown) => this.#warnUnsettled(message, 'acked', error))
+      }
+      await this.#handBack(unseen)
+    }
+    this.#loops.add(settleOnClose)
     try {
       while (!signal?.aborted && !this.#closed) {
-        const batch = await claimThenWait(
+        const claimed = await claimThenWait(
           {
             claim: async () => {
               // Closed or aborted during the wait: the while ends the loop, nothing more is claimed.
@@ -590,13 +623,16 @@ export class Coordinator {
           },
           { timeoutMs: 30_000, signal },
         )
-        if (batch === undefined) continue
-        let next = 0
+        if (claimed === undefined) continue
+        batch = claimed
+        next = 0
         // A batch shares one lease: past half of it, what the loop still holds is settled or kept alive
         // before the next message is yielded, so no claimed message's lease runs out unnoticed.
         let renewAt = batch.length > 1 ? halfLease(batch[0]!, leaseMs) : Number.POSITIVE_INFINITY
         try {
           while (next < batch.length) {
+            // Stopped while the body ran (an abort, a close): nothing more is yielded.
+            if (signal?.aborted || this.#closed) break
             if (next > 0 && this.#clock.now() >= renewAt) {
               await this.#keepBatch(batch, next, handled, leaseSeconds)
               if (next === batch.length) break
@@ -609,17 +645,37 @@ export class Coordinator {
         } finally {
           // The consumer stopped early: hand back what it never saw instead of letting leases run out; the
           // attempts their claim counted are given back, so a loop that breaks often dead-letters nothing.
-          for (const unseen of batch.slice(next)) {
-            await this.nack(unseen, undefined, { handBack: true }).catch(() => {})
-          }
+          // (After a close, `settleOnClose` has handed them back already and the batch ends at `next`.)
+          await this.#handBack(batch.splice(next))
         }
       }
     } finally {
+      this.#loops.delete(settleOnClose)
       // Finished before the loop ended (aborted, or stopped after the body completed): acked now.
       for (const message of handled.splice(0)) {
         if (!this.#settled.has(message) && !this.#closed) await this.ack(message)
       }
     }
+  }
+
+  /**
+   * Hands messages a `messages` loop claimed but never yielded back (their attempt given back, visible again
+   * at once), also while the coordinator closes. One that cannot be handed back keeps its lease until it
+   * runs out: said in a warning, and the others are still handed back.
+   */
+  async #handBack(messages: ClaimedMessage[]): Promise<void> {
+    for (const message of messages) {
+      await this.#nack(message, undefined, { handBack: true }).catch((error: unknown) =>
+        this.#warnUnsettled(message, 'handed back', error),
+      )
+    }
+  }
+
+  #warnUnsettled(message: ClaimedMessage, what: string, error: unknown): void {
+    this.#log.warn(
+      { messageId: message.message.id, agent: message.lease.recipient },
+      `A message claimed by a stopped messages() loop could not be ${what} (${(error as Error).message}); while its lease holds nobody else gets it, then it is redelivered`,
+    )
   }
 
   /**
@@ -714,6 +770,11 @@ export class Coordinator {
   /** Marks a message handled. Pass the claimed message (its receipt guards against a lost lease) or an id. */
   async ack(ref: MessageRef, agent?: string, options: { receipt?: string } = {}): Promise<AckResult> {
     this.#open()
+    return this.#ack(ref, agent, options)
+  }
+
+  /** {@link ack} without the closed check: `close` settles what running loops finished through it. */
+  async #ack(ref: MessageRef, agent?: string, options: { receipt?: string } = {}): Promise<AckResult> {
     const { messageId, agentId, receipt } = this.#target(ref, agent, options.receipt)
     return inSpan(
       'agent-comm ack',
@@ -740,6 +801,11 @@ export class Coordinator {
    */
   async nack(ref: MessageRef, agent?: string, options: TransportNackOptions = {}): Promise<NackResult> {
     this.#open()
+    return this.#nack(ref, agent, options)
+  }
+
+  /** {@link nack} without the closed check: `close` hands back what running loops claimed ahead through it. */
+  async #nack(ref: MessageRef, agent?: string, options: TransportNackOptions = {}): Promise<NackResult> {
     const { messageId, agentId, receipt } = this.#target(ref, agent, options.receipt)
     return inSpan(
       'agent-comm nack',
@@ -993,10 +1059,15 @@ export class Coordinator {
     return this.#spool.verify()
   }
 
-  /** Closes the transports the coordinator created, then whatever the composition root asked it to. */
+  /**
+   * Closes the transports the coordinator created, then whatever the composition root asked it to. Running
+   * `messages` loops yield nothing more; the messages they claimed but did not yield are handed back first
+   * (and, with `autoAck`, the ones they finished are acked), while the transports are still open.
+   */
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    for (const settle of [...this.#loops]) await settle()
     await this.#router.close()
     await this.#onClose?.()
   }

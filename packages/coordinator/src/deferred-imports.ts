@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url'
  * instance is the one an `import` of the same entry gets, so the application and the coordinator share it.
  *
  * A bundler cannot follow these calls: the CLI's runtime bundle replaces this file with one that imports
- * both packages statically (`packages/cli/scripts/bundle-runtime.mjs`). Keep the two function names.
+ * the file transport statically and requires the API's ES module entry the same way, from the CLI's own
+ * dependencies, so the process keeps one copy of the API (`packages/cli/scripts/bundle-runtime.mjs`).
+ * Keep the two function names.
  */
 const require = createRequire(import.meta.url)
 

@@ -1,3 +1,40 @@
+/**
+ * The typed errors the coordinator throws, and the message types its methods take and return: the
+ * protocol's own (the same classes, so `instanceof` holds), re-exported so an app that installed only the
+ * coordinator can catch them without depending on `@agent-comm/protocol` itself.
+ */
+export type {
+  AckResult,
+  AgentCommErrorOptions,
+  AgentProfile,
+  AgentProfileInput,
+  ClaimedMessage,
+  Clock,
+  MessageInput,
+  MessageStatus,
+  MessageV2,
+  NackResult,
+} from '@agent-comm/protocol'
+export {
+  AgentCommError,
+  AgentNotFoundError,
+  ClosedError,
+  ConfigError,
+  ConflictError,
+  DeliveryNotFoundError,
+  ErrorCode,
+  ForbiddenError,
+  InvalidStateError,
+  isAgentCommError,
+  LeaseLostError,
+  MessageNotFoundError,
+  NoRecipientsError,
+  RequestAbortedError,
+  RequestTimeoutError,
+  SchemaVersionError,
+  StorageError,
+  ValidationError,
+} from '@agent-comm/protocol'
 export type { CoordinatorConfig } from './config.js'
 export { CONFIG_VARIABLES, loadConfig } from './config.js'
 export type {

@@ -11,17 +11,17 @@ import type { TransportFactory } from './routing.js'
 
 /** Extra parts for {@link createCoordinator}; everything has a default. */
 export interface CreateCoordinatorOptions {
-  clock?: Clock
-  logger?: Logger
+  clock?: Clock | undefined
+  logger?: Logger | undefined
   /** Transport for agents registered with `transport: http` (from @agent-comm/transport-http). */
-  http?: TransportFactory
-  settings?: Partial<Pick<CoordinatorSettings, 'allowUnregistered'>>
+  http?: TransportFactory | undefined
+  settings?: Partial<Pick<CoordinatorSettings, 'allowUnregistered'>> | undefined
   /**
    * How the database file may be opened: `create: false` refuses a missing file instead of creating an
    * empty one (what read commands want); `allowForeignTables` accepts a file of another application. With
    * a PostgreSQL URL, `readonly: true` and `allowForeignTables: true` are refused with a `ValidationError`.
    */
-  database?: DatabaseFileOptions
+  database?: DatabaseFileOptions | undefined
 }
 
 /**

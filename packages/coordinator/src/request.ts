@@ -1,5 +1,10 @@
 import type { ClaimedMessage, Transport } from '@agent-comm/protocol'
-import { DEFAULT_REPLY_TIMEOUT_MS, RequestTimeoutError, ValidationError } from '@agent-comm/protocol'
+import {
+  DEFAULT_REPLY_TIMEOUT_MS,
+  RequestAbortedError,
+  RequestTimeoutError,
+  ValidationError,
+} from '@agent-comm/protocol'
 import { claimedAttributes, inSpan, recordReceive, SpanKind, settleParentOf } from './tracing.js'
 
 /** Default time {@link Coordinator.request} and `awaitReply` wait for a reply: 60 s (the protocol's). */
@@ -17,11 +22,15 @@ const NO_REPLIER_WAIT_MS = 1_000
 /** Options of `Coordinator.awaitReply` (and the wait of `Coordinator.request`). */
 export interface AwaitReplyOptions {
   /** Give up after this many ms with a `TIMEOUT` error carrying the request id (default 60 000). */
-  timeoutMs?: number
-  /** Stops the wait: rejects with the signal's reason. The request and any reply stay stored. */
-  signal?: AbortSignal
+  timeoutMs?: number | undefined
+  /**
+   * Stops the wait: rejects with a `RequestAbortedError` (`ABORTED`) carrying `requestId`, whose `cause` is
+   * the signal's reason. The request and any reply stay stored. A `request` whose signal is aborted before
+   * it is called sends nothing and rejects with the signal's reason.
+   */
+  signal?: AbortSignal | undefined
   /** Lease of the reply while it is acked (seconds, default: the coordinator's). */
-  leaseSeconds?: number
+  leaseSeconds?: number | undefined
 }
 
 /**
@@ -44,7 +53,8 @@ export function assertAwaitsReplies(transport: Transport, requester: string): vo
  * (asked again at each wait slice: a held request gains recipients), claims only that reply and acks it:
  * replies to the requester's other requests, its ordinary messages and another agent's message posing as the
  * reply are never touched. Real time bounds the wait (an injected clock does not move timers); a timeout
- * rejects with {@link RequestTimeoutError}.
+ * rejects with {@link RequestTimeoutError}, the caller's signal with {@link RequestAbortedError}: both name the
+ * request, so the caller can wait again.
  */
 export async function takeReply(
   transport: Transport,
@@ -61,7 +71,7 @@ export async function takeReply(
   const started = performance.now()
   try {
     for (;;) {
-      options.signal?.throwIfAborted()
+      if (options.signal?.aborted) throw new RequestAbortedError(requestId, options.signal.reason)
       if (timer.signal.aborted) throw new RequestTimeoutError(requestId, timeoutMs)
       const left = Math.max(0, timeoutMs - (performance.now() - started))
       const from = await options.repliers()

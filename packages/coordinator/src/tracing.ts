@@ -19,12 +19,29 @@ function otel(): typeof OpenTelemetryApi {
   return api
 }
 
-let tracerOnce: OpenTelemetryApi.Tracer | undefined
+const TRACER_NAME = '@agent-comm/coordinator'
 
-/** The coordinator's tracer (a proxy: it follows a tracer provider registered later). */
+/** A tracer that stays a no-op: from a proxy provider of its own, which no registration ever reaches. */
+let noopTracer: OpenTelemetryApi.Tracer | undefined
+
+/**
+ * The coordinator's tracer: the registered provider's, looked up at each span, or a no-op one while none is
+ * registered (its spans still carry an incoming trace context on). Never kept from an earlier call: a
+ * tracer taken before the application registers its SDK stays a no-op whenever the registration goes
+ * through another proxy than the one it came from — after `trace.disable()`, or from the CommonJS build of
+ * `@opentelemetry/api` (a CommonJS SDK such as `@opentelemetry/sdk-trace-node` registers through it; the
+ * coordinator uses the ES module build; the two share only the global registry). The lookup allocates
+ * nothing: an SDK keeps one tracer per name.
+ */
 function tracer(): OpenTelemetryApi.Tracer {
-  tracerOnce ??= otel().trace.getTracer('@agent-comm/coordinator')
-  return tracerOnce
+  const { trace, ProxyTracerProvider } = otel()
+  const provider = trace.getTracerProvider()
+  // The global proxy of another build of the API is registered only together with a provider.
+  if (!(provider instanceof ProxyTracerProvider)) return provider.getTracer(TRACER_NAME)
+  const registered = provider.getDelegateTracer(TRACER_NAME)
+  if (registered !== undefined) return registered
+  noopTracer ??= new ProxyTracerProvider().getTracer(TRACER_NAME)
+  return noopTracer
 }
 
 /** `@opentelemetry/api`'s `SpanKind` values, without loading the API to name them. */

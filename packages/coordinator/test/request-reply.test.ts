@@ -2,6 +2,7 @@ import {
   type ApprovalResponse,
   isAgentCommError,
   ManualClock,
+  RequestAbortedError,
   RequestTimeoutError,
 } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
@@ -157,16 +158,54 @@ describe('request / reply', () => {
     expect(http.sends).toEqual([['remote']])
   })
 
-  it('rejects with the signal’s reason when aborted, leaving the request stored', async () => {
+  it('rejects with ABORTED carrying the request id when aborted during the wait, and awaitReply resumes it', async () => {
     const { coord } = await setup()
     const stop = new AbortController()
+    const reason = new Error('user cancelled')
     const waiting = coord.request(
       { fromAgent: 'architect', toAgent: 'builder', body: 'x' },
-      { signal: stop.signal },
+      { signal: stop.signal, timeoutMs: 30_000 },
     )
-    stop.abort(new Error('user cancelled'))
-    await expect(waiting).rejects.toThrow('user cancelled')
-    expect(await coord.pending('builder')).toHaveLength(1)
+    const [task] = await coord.poll('builder', { waitMs: 10_000 })
+    stop.abort(reason)
+    const error = await waiting.then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(RequestAbortedError)
+    expect(error).toMatchObject({
+      code: 'ABORTED',
+      requestId: task!.message.id,
+      cause: reason,
+      message: expect.stringContaining('user cancelled'),
+      hint: expect.stringContaining(`awaitReply('${task!.message.id}')`),
+    })
+    await coord.reply(task!, { body: 'done anyway' })
+    const reply = await coord.awaitReply((error as RequestAbortedError).requestId, { timeoutMs: 10_000 })
+    expect(reply.body).toBe('done anyway')
+  })
+
+  it('sends nothing when the signal is aborted before the call, and rejects with its reason', async () => {
+    const { coord } = await setup()
+    const stop = new AbortController()
+    stop.abort(new Error('cancelled before'))
+    await expect(
+      coord.request(
+        { fromAgent: 'architect', toAgent: 'builder', body: 'do the work' },
+        { signal: stop.signal },
+      ),
+    ).rejects.toThrow('cancelled before')
+    expect(await coord.pending('builder')).toEqual([])
+    expect((await coord.stats()).totalMessages).toBe(0)
+  })
+
+  it('awaitReply stopped by its signal rejects with ABORTED naming the request', async () => {
+    const { coord } = await setup()
+    const sent = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'x' })
+    const stop = new AbortController()
+    const waiting = coord.awaitReply(sent.messageId, { signal: stop.signal, timeoutMs: 30_000 })
+    stop.abort()
+    await expect(waiting).rejects.toMatchObject({ code: 'ABORTED', requestId: sent.messageId })
   })
 })
 

@@ -1,5 +1,5 @@
 import { recordSpans } from '@agent-comm/test-support/spans'
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
+import type { ReadableSpan } from '@opentelemetry/sdk-trace'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { Coordinator } from '../src/index.js'
 import { openCoordinator } from './helpers.js'

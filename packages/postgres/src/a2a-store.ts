@@ -217,14 +217,24 @@ export class PostgresA2AStore implements A2A.A2AStore {
 
   async events(taskId: string, afterSeq: number): Promise<A2A.EventRecord[]> {
     const rows = await this.#query<{ seq: number; event: string }>(
-      `SELECT seq, event FROM ${this.#s}.a2a_events WHERE task_id = $1 AND seq > $2 ORDER BY seq`,
+      `SELECT seq, event FROM ${this.#s}.a2a_events WHERE task_id = $1 AND seq > $2::bigint ORDER BY seq`,
       [taskId, afterSeq],
     )
     return rows.map((row) => A2A.eventFromRow(taskId, row))
   }
 
-  async savePushConfig(record: A2A.PushConfigRecord, at: number): Promise<void> {
-    await this.#tx((tx) => this.#savePush(tx, record, at))
+  async savePushConfig(record: A2A.PushConfigRecord, at: number, limit: number): Promise<boolean> {
+    return this.#tx(async (tx) => {
+      // The task row is locked first: two callers adding configs to one task count one after the other.
+      await tx.query(`SELECT 1 FROM ${this.#s}.a2a_tasks WHERE id = $1 FOR UPDATE`, [record.taskId])
+      const [row] = await tx.query<{ others: number | string }>(
+        `SELECT count(*) AS others FROM ${this.#s}.a2a_push_configs WHERE task_id = $1 AND id <> $2`,
+        [record.taskId, record.id],
+      )
+      if (Number(row?.others ?? 0) >= limit) return false
+      await this.#savePush(tx, record, at)
+      return true
+    })
   }
 
   async pushConfigs(taskId: string): Promise<A2A.PushConfigRecord[]> {

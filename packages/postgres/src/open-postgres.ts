@@ -14,18 +14,18 @@ export interface OpenPostgresOptions {
   /** `postgres://user:password@host:5432/database` (or `postgresql://`). Its password is never shown. */
   url: string
   /** The PostgreSQL schema holding every table (default `agent_comm`); created if missing. */
-  schema?: string
+  schema?: string | undefined
   /** Most connections of the one pool the spool and the registry share (10). */
-  poolSize?: number
-  logger?: Logger
+  poolSize?: number | undefined
+  logger?: Logger | undefined
   /** How claims and acks commit: `durable` (default) or `relaxed` (see {@link ClaimCommit}). */
-  claimCommit?: ClaimCommit
+  claimCommit?: ClaimCommit | undefined
   /** One clock for the spool and the registry (the system clock). */
-  clock?: Clock
+  clock?: Clock | undefined
   /** The spool's options besides its store (lease length, attempts, retry delays…). */
-  spool?: Omit<SpoolOptions, 'path' | 'store' | 'clock' | 'logger'> & { ids?: IdGenerator }
+  spool?: (Omit<SpoolOptions, 'path' | 'store' | 'clock' | 'logger'> & { ids?: IdGenerator }) | undefined
   /** The registry's options besides its store (presence windows, `releaseHeldTo`). */
-  registry?: Omit<RegistryOptions, 'store' | 'sqlite' | 'path' | 'clock'>
+  registry?: Omit<RegistryOptions, 'store' | 'sqlite' | 'path' | 'clock'> | undefined
 }
 
 /** What {@link openPostgres} opens: a spool and a registry on one PostgreSQL pool. */

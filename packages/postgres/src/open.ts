@@ -17,25 +17,25 @@ export type OpenPostgresSpoolStoreOptions = (
       url: string
       client?: undefined
       /** Connections in the pool (default 10); the change feed's listening connection is one more. */
-      poolSize?: number
+      poolSize?: number | undefined
       /**
        * Prepared statements (default true: ~3× the throughput of unprepared ones on send → claim → ack,
        * bench/drivers.bench.mjs). Set false behind PgBouncer in transaction mode, which cannot keep them.
        */
-      prepare?: boolean
+      prepare?: boolean | undefined
     }
   | {
       client: SqlClient
       url?: undefined
       /** Shown as the store's `location` (never a password); default `postgresql (client supplied)`. */
-      location?: string
+      location?: string | undefined
     }
 ) & {
   /** The PostgreSQL schema for the spool's tables (default `agent_comm`); created if missing. */
-  schema?: string
-  logger?: Logger
+  schema?: string | undefined
+  logger?: Logger | undefined
   /** How claims and acks commit: `durable` (default) or `relaxed` (see {@link ClaimCommit}). */
-  claimCommit?: ClaimCommit
+  claimCommit?: ClaimCommit | undefined
 }
 
 /**

@@ -15,6 +15,7 @@ export const ErrorCode = {
   FORBIDDEN: 'FORBIDDEN',
   CONFLICT: 'CONFLICT',
   TIMEOUT: 'TIMEOUT',
+  ABORTED: 'ABORTED',
 } as const
 
 /** One of the stable error codes in {@link ErrorCode}. */
@@ -214,6 +215,34 @@ export class RequestTimeoutError extends AgentCommError {
     })
     this.requestId = requestId
   }
+}
+
+/**
+ * The caller's signal stopped the wait for a reply after the request was sent: the request stays delivered
+ * and durable, and a reply to it waits in the requester's inbox, so the wait can be resumed
+ * (`awaitReply(requestId)`). `requestId` says which request; `cause` is the signal's reason.
+ */
+export class RequestAbortedError extends AgentCommError {
+  readonly requestId: string
+
+  constructor(requestId: string, reason: unknown, options: AgentCommErrorOptions = {}) {
+    super(
+      ErrorCode.ABORTED,
+      `The wait for the reply to request '${requestId}' was stopped: ${describeReason(reason)}`,
+      {
+        hint: `The request stays delivered; wait again with awaitReply('${requestId}'), or leave its reply in the requester's inbox`,
+        cause: reason,
+        ...options,
+        details: { requestId, ...options.details },
+      },
+    )
+    this.requestId = requestId
+  }
+}
+
+/** An abort reason in a few words: an error's message, or the value itself. */
+function describeReason(reason: unknown): string {
+  return reason instanceof Error ? reason.message : String(reason)
 }
 
 /** True when `error` is an {@link AgentCommError}, optionally with the given code. */

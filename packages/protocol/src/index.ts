@@ -77,6 +77,7 @@ export {
   MessageNotFoundError,
   NoRecipientsError,
   parseOrThrow,
+  RequestAbortedError,
   RequestTimeoutError,
   SchemaVersionError,
   StorageError,

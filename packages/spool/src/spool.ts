@@ -90,30 +90,30 @@ export interface SpoolOptions extends DatabaseFileOptions {
    * `postgres://` / `postgresql://` URL (needs `@agent-comm/postgres` installed; the tables go in its
    * default schema `agent_comm`: for another schema or pool size, pass `store` from that package).
    */
-  path?: string
+  path?: string | undefined
   /** A store already open (the spool closes it on close). The SQLite file options do not apply. */
-  store?: SpoolStore
-  clock?: Clock
-  ids?: IdGenerator
+  store?: SpoolStore | undefined
+  clock?: Clock | undefined
+  ids?: IdGenerator | undefined
   /** Default lease length in seconds (60). */
-  leaseSeconds?: number
+  leaseSeconds?: number | undefined
   /** Default attempts before a delivery is dead-lettered (3). */
-  maxAttempts?: number
+  maxAttempts?: number | undefined
   /** Seconds before a nacked message is visible again, by attempt number (default: immediately). */
-  retryDelaySeconds?: (attempt: number) => number
+  retryDelaySeconds?: ((attempt: number) => number) | undefined
   /** Largest body accepted, in UTF-8 bytes (default and maximum: 1 MiB). */
-  maxBodyBytes?: number
+  maxBodyBytes?: number | undefined
   /** SQLite: how long a write waits for another process's lock, in ms (10 000). */
-  busyTimeoutMs?: number
+  busyTimeoutMs?: number | undefined
   /** Safety re-check interval of {@link Spool.waitForMessages} when change hints are missed, in ms (1 000). */
-  wakeIntervalMs?: number
+  wakeIntervalMs?: number | undefined
   /**
    * How long an idempotency key holds, in ms (default 24 h): within it, a send by the same sender with the
    * same key is a duplicate of the first; after it, the key is free again.
    */
-  idempotencyWindowMs?: number
+  idempotencyWindowMs?: number | undefined
   /** Where a claim reports a stored message it dead-lettered because it cannot be read (default: silent). */
-  logger?: Logger
+  logger?: Logger | undefined
 }
 
 /** A validated send, ready to store. */

@@ -34,7 +34,7 @@ export interface SpoolStore {
    * The time source this store prefers when the spool is given no clock: PostgreSQL's is the server's time,
    * so processes on several machines judge leases alike. Absent: the system clock.
    */
-  readonly clock?: Clock
+  readonly clock?: Clock | undefined
 
   /**
    * Stores messages, each with its deliveries (`queued`, attempt 0), all in one transaction. A send with

@@ -10,7 +10,7 @@ export type HttpTransportOptions = (RelayClientOptions | { client: RelayClient }
    * its recipients and the admin). Without it, status is asked as each agent this transport has sent or
    * claimed for, most recent first.
    */
-  identity?: string
+  identity?: string | undefined
 }
 
 /** How many recently used agents `status()` tries when no identity is configured. */

@@ -45,40 +45,40 @@ export interface RelayClientOptions {
    */
   secretFor: (agentId: string) => string | undefined
   /** Signs request timestamps; must be within the relay's window (5 minutes) of the relay's clock. */
-  clock?: Clock
+  clock?: Clock | undefined
   /** Most keep-alive connections to the relay (64). Long polls and streams each hold one while open. */
-  connections?: number
+  connections?: number | undefined
   /** Retries of a call that failed to reach the relay (3); see {@link RelayClient} for which calls retry. */
-  retries?: number
+  retries?: number | undefined
   /** First retry delay in ms, doubled each retry, with jitter (50). */
-  retryDelayMs?: number
+  retryDelayMs?: number | undefined
   /** Longest wait for a response, in ms (15 000); long polls add their own wait to it. */
-  timeoutMs?: number
+  timeoutMs?: number | undefined
   /**
    * Largest answer read from the relay, in bytes (256 MiB): a longer one (a broken or hostile server at the
    * URL) is cut off and the call fails with `UNAVAILABLE` ("answered an invalid response"), as does a 2xx
    * answer that is not JSON or not the shape this client expects.
    */
-  maxResponseBytes?: number
+  maxResponseBytes?: number | undefined
   /** A dispatcher to send through instead of the client's own keep-alive pool (not closed by {@link close}). */
-  dispatcher?: Dispatcher
+  dispatcher?: Dispatcher | undefined
   /**
    * Let concurrent calls share requests (true): sends from one agent, claims of one agent (without a long
    * poll) and acks of one agent made in the same event-loop turn go to the relay as one batch request, and
    * each caller still gets its own result or error. A lone call is sent as it is. See {@link RelayClient}.
    */
-  coalesce?: boolean
+  coalesce?: boolean | undefined
   /**
    * Where the client reports a claimed delivery it cannot read (one that breaks the protocol, e.g. written
    * to the relay's database by an older version): it is dead-lettered on its own and the claim returns the
    * others. Silent by default; the reason is also kept as the delivery's last error.
    */
-  logger?: Logger
+  logger?: Logger | undefined
   /**
    * The relay's audience (its `--audience`): requests are then signed with version 2, which binds them to
    * that relay, so another relay holding the same secret refuses them. Without it, version 1.
    */
-  audience?: string
+  audience?: string | undefined
 }
 
 /**

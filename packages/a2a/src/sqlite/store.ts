@@ -164,8 +164,21 @@ export class SqliteA2AStore implements A2AStore {
     this.#run(() => this.#insertTask.immediate(record, events, push))
   }
 
-  savePushConfig(record: PushConfigRecord, at: number): void {
-    this.#run(() => this.#savePush(record, at))
+  savePushConfig(record: PushConfigRecord, at: number, limit: number): boolean {
+    return this.#run(() =>
+      this.#db
+        .transaction(() => {
+          // IMMEDIATE: the write lock is taken before the count, so two writers cannot both see room.
+          const others = this.#db
+            .prepare('SELECT count(*) FROM a2a_push_configs WHERE task_id = ? AND id <> ?')
+            .pluck()
+            .get(record.taskId, record.id) as number
+          if (others >= limit) return false
+          this.#savePush(record, at)
+          return true
+        })
+        .immediate(),
+    )
   }
 
   pushConfigs(taskId: string): PushConfigRecord[] {

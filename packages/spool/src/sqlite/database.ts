@@ -32,12 +32,12 @@ export interface DatabaseFileOptions {
    * Create the file (and its folder) when it is missing (default true). With false a missing file is a
    * `StorageError` whose `details.reason` is `'missing'`, so a mistyped path is never a new, empty database.
    */
-  create?: boolean
+  create?: boolean | undefined
   /**
    * Accept a file that holds other applications' tables and none of agent-comm's (default false: such a
    * file is refused, `details.reason` `'foreign-tables'`, rather than having agent-comm's tables added to it).
    */
-  allowForeignTables?: boolean
+  allowForeignTables?: boolean | undefined
   /**
    * Open an existing database for reading only (default false), for a user who may read the file but not
    * write it or its folder: nothing is migrated or written, and writes fail with a `StorageError` whose
@@ -45,7 +45,7 @@ export interface DatabaseFileOptions {
    * place (its `-shm` file is missing and the folder is not writable), a private snapshot copy is opened
    * instead and removed on close: such a view does not see later writes.
    */
-  readonly?: boolean
+  readonly?: boolean | undefined
 }
 
 /** `StorageError.details.reason` of a database file that does not exist and may not be created. */

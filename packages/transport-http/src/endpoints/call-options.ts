@@ -4,7 +4,7 @@ import type { ConversationSummarySchema, HealthResponseSchema, SendRequest } fro
 
 /** Per-call options of every client method. */
 export interface CallOptions {
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
 }
 
 /** Options of calls that are signed by an agent not named in the call. */
@@ -23,7 +23,11 @@ export type RelayHealth = z.output<typeof HealthResponseSchema>
 export type RelayConversation = z.output<typeof ConversationSummarySchema>
 
 /** Options of a claim: at most `limit` (1–100, 10) messages, their lease, and a long poll of `waitMs`. */
-export type ClaimOptions = { limit?: number; leaseSeconds?: number; waitMs?: number } & CallOptions
+export type ClaimOptions = {
+  limit?: number | undefined
+  leaseSeconds?: number | undefined
+  waitMs?: number | undefined
+} & CallOptions
 
 /**
  * Options of a nack: why, the lease's receipt, a delay before the retry, straight to dead letters — or a
