@@ -255,3 +255,25 @@ describe('malformed requests', () => {
     expect(claimed?.message).toMatchObject({ subject: message.subject, body: message.body })
   })
 })
+
+describe('query numbers out of bounds', () => {
+  it.each(['-1', '0', '1001'])(
+    'answers limit=%s with the bound it breaks, not "must be a whole number"',
+    async (limit) => {
+      const relay = await startTestRelay({ listen: false })
+      const res = await relay.signed('architect', 'GET', `/api/v1/conversations?limit=${limit}`)
+      expect(res.statusCode).toBe(400)
+      expect(errorOf(res).message).toMatch(/limit: must be at (least 1|most \d+)/)
+      expect(errorOf(res).message).not.toMatch(/whole number/)
+    },
+  )
+
+  it('still says "must be a whole number" for a fraction or a word', async () => {
+    const relay = await startTestRelay({ listen: false })
+    for (const limit of ['1.5', 'ten', '--1']) {
+      const res = await relay.signed('architect', 'GET', `/api/v1/conversations?limit=${limit}`)
+      expect(res.statusCode).toBe(400)
+      expect(errorOf(res).message).toMatch(/limit: must be a whole number/)
+    }
+  })
+})

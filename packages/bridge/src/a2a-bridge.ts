@@ -4,6 +4,7 @@ import { fetchAgentCard, type RemoteAgentCard } from './a2a-card.js'
 import { type A2ASessions, InMemoryA2ASessions } from './a2a-sessions.js'
 import type { Bridge, BridgeContext, BridgeResult } from './bridge.js'
 import { describeError } from './bridge.js'
+import { failureReason } from './failure-reason.js'
 
 /** Options of {@link A2ABridge}. */
 export interface A2ABridgeOptions {
@@ -85,7 +86,7 @@ export class A2ABridge implements Bridge {
     this.name = `a2a ${url.origin}${url.pathname}`
   }
 
-  async forward(message: MessageV2, context: BridgeContext): Promise<BridgeResult> {
+  async #forward(message: MessageV2, context: BridgeContext): Promise<BridgeResult> {
     let sdk: { client: SdkClient; types: Sdk }
     try {
       sdk = await loadSdk()
@@ -215,6 +216,12 @@ export class A2ABridge implements Bridge {
     if (task === undefined) throw new Error('the stream ended without a task or a message')
     // The stream ended early (a proxy cut it): the task's state is read until it ends.
     return this.#poll(sdk, client, task, signal)
+  }
+
+  /** Forwards the message; a failure's reason is cleaned as every bridge's is ({@link failureReason}). */
+  async forward(message: MessageV2, context: BridgeContext): Promise<BridgeResult> {
+    const result = await this.#forward(message, context)
+    return result.error === undefined ? result : { ...result, error: failureReason(result.error) }
   }
 
   async isAvailable(signal?: AbortSignal): Promise<boolean> {

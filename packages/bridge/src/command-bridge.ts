@@ -5,6 +5,7 @@ import type { MessageV2, TraceMetadata } from '@agent-comm/protocol'
 import { ValidationError } from '@agent-comm/protocol'
 import type { Bridge, BridgeContext, BridgeResult } from './bridge.js'
 import { DEFAULT_MAX_REPLY_BYTES, describeError } from './bridge.js'
+import { failureReason } from './failure-reason.js'
 
 /** Options of {@link CommandBridge}. */
 export interface CommandBridgeOptions {
@@ -76,7 +77,7 @@ export class CommandBridge implements Bridge {
     this.name = `command ${[options.command, ...(options.args ?? [])].join(' ')}`
   }
 
-  async forward(message: MessageV2, context: BridgeContext): Promise<BridgeResult> {
+  async #forward(message: MessageV2, context: BridgeContext): Promise<BridgeResult> {
     const env = {
       ...this.#options.env,
       AGENT_COMM_MESSAGE_ID: message.id,
@@ -117,6 +118,12 @@ export class CommandBridge implements Bridge {
       error: outcome.stderr.trim() === '' ? `${this.name} ${how}` : outcome.stderr.trim(),
       retryable: outcome.code === null || !this.#options.nonRetryableExitCodes.includes(outcome.code),
     }
+  }
+
+  /** Forwards the message; a failure's reason is cleaned as every bridge's is ({@link failureReason}). */
+  async forward(message: MessageV2, context: BridgeContext): Promise<BridgeResult> {
+    const result = await this.#forward(message, context)
+    return result.error === undefined ? result : { ...result, error: failureReason(result.error) }
   }
 
   async isAvailable(signal?: AbortSignal): Promise<boolean> {

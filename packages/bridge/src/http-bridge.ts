@@ -2,6 +2,7 @@ import type { Logger, MessageV2, Payload } from '@agent-comm/protocol'
 import { ConfigError, PayloadSchema, toValidationError, ValidationError } from '@agent-comm/protocol'
 import type { Bridge, BridgeContext, BridgeResult } from './bridge.js'
 import { DEFAULT_MAX_REPLY_BYTES, describeError } from './bridge.js'
+import { failureReason, redactUrl } from './failure-reason.js'
 
 /** Options of {@link HttpBridge}. */
 export interface HttpBridgeOptions {
@@ -62,7 +63,7 @@ export class HttpBridge implements Bridge {
     const result = await this.#forward(message, context)
     // The reason becomes the delivery's lastError, which the sender reads (`status`, the relay): a URL in
     // it, from fetch or from the webhook's own answer, loses its credentials and query first.
-    return result.error === undefined ? result : { ...result, error: redactUrlsIn(result.error) }
+    return result.error === undefined ? result : { ...result, error: failureReason(result.error) }
   }
 
   async #forward(message: MessageV2, context: BridgeContext): Promise<BridgeResult> {
@@ -79,6 +80,9 @@ export class HttpBridge implements Bridge {
           ...(context.trace?.tracestate === undefined ? {} : { tracestate: context.trace.tracestate }),
         },
         body: JSON.stringify({ message, attempt: context.attempt }),
+        // Never followed: a redirect would re-POST the message to wherever the webhook points (an internal
+        // address, the cloud metadata service) and send that answer back to the sender as the reply.
+        redirect: 'manual',
         signal: context.signal,
       })
     } catch (error) {
@@ -87,6 +91,7 @@ export class HttpBridge implements Bridge {
         : describeError(error)
       return { success: false, error: `${this.name} unreachable: ${reason}`, retryable: true }
     }
+    if (response.status >= 300 && response.status < 400) return this.#redirected(response)
     let body: { text: string; overflow: boolean }
     try {
       body = await readCapped(response, this.#maxBytes)
@@ -117,6 +122,28 @@ export class HttpBridge implements Bridge {
     return { success: true, ...reply }
   }
 
+  /**
+   * A 3xx answer: a failure, never followed (see `redirect: 'manual'`), and not retried, since the webhook
+   * would redirect again. The reason names the status and the target's host (no path, query or user info).
+   */
+  async #redirected(response: Response): Promise<BridgeResult> {
+    await response.body?.cancel()
+    const location = response.headers.get('location')
+    let target = 'no Location'
+    if (location !== null) {
+      try {
+        target = `Location host ${new URL(location, this.#options.url).host}`
+      } catch {
+        target = 'an invalid Location'
+      }
+    }
+    return {
+      success: false,
+      error: `${this.name} answered ${response.status} (a redirect to ${target}); webhook redirects are not followed, so the message is dead-lettered without a retry: configure the URL the webhook redirects to`,
+      retryable: false,
+    }
+  }
+
   /** A 2xx answer whose reply fields are wrong: the webhook's error, and it would answer the same again. */
   #malformed(problem: string, logger: Logger): BridgeResult {
     const error = `${this.name} answered 2xx with a malformed reply: ${problem}`
@@ -130,6 +157,7 @@ export class HttpBridge implements Bridge {
       const response = await this.#fetch(this.#options.healthUrl ?? this.#options.url, {
         method: 'GET',
         headers: this.#options.headers,
+        redirect: 'manual', // a redirect is not a healthy webhook: forward would not follow it either
         signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
       })
       await response.body?.cancel()
@@ -239,26 +267,4 @@ function refuseCredentials(option: 'url' | 'healthUrl', url: URL): void {
       details: { option },
     },
   )
-}
-
-/** A URL as the bridge shows it: without user info, query or fragment, which may hold secrets. */
-function redactUrl(url: URL): string {
-  const shown = new URL(url.href)
-  shown.username = ''
-  shown.password = ''
-  shown.search = ''
-  shown.hash = ''
-  return shown.href
-}
-
-/** `text` with every URL in it shown as {@link redactUrl} does. */
-function redactUrlsIn(text: string): string {
-  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>]+/gi, (match) => {
-    try {
-      return redactUrl(new URL(match))
-    } catch {
-      // Not a URL the parser takes: at least its user info goes.
-      return match.replace(/\/\/[^/@\s]*@/, '//')
-    }
-  })
 }

@@ -18,6 +18,7 @@ import {
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { z } from 'zod'
 import { type Bridge, type BridgeResult, describeError } from './bridge.js'
+import { failureReason } from './failure-reason.js'
 
 /**
  * The bridge's tracer, looked up at each forward rather than kept from module load: a tracer taken before
@@ -244,9 +245,13 @@ export class BridgeRunner {
     // A forward that succeeded is settled even during shutdown: the work is done, only its reply and ack
     // remain. One that failed, or ran past its time limit, goes back to the queue.
     if (!result.success || timeout.aborted) {
-      const why = timeout.aborted
-        ? `timed out after ${this.#opts.timeoutMs} ms`
-        : (result.error ?? 'bridge reported failure')
+      // Any bridge's reason (a FunctionBridge's, a custom one's) is bounded and cleaned before it is shown
+      // or nacked: an unbounded one would be refused by the nack and leave the message leased.
+      const why = failureReason(
+        timeout.aborted
+          ? `timed out after ${this.#opts.timeoutMs} ms`
+          : (result.error ?? 'bridge reported failure'),
+      )
       this.#emit({
         type: 'forwarded',
         messageId: message.id,
@@ -318,6 +323,7 @@ export class BridgeRunner {
     started: number,
     handBack = false,
   ): Promise<void> {
+    reason = failureReason(reason)
     try {
       const result = await this.#coordinator.nack(
         claimed,

@@ -23,5 +23,14 @@ export function parseSince(text: string, now: number): Date | undefined {
   // Only ISO forms: Date.parse also takes loose formats whose meaning depends on the locale.
   if (!/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/i.test(text.trim())) return undefined
   const ms = Date.parse(text.trim())
-  return Number.isNaN(ms) ? undefined : new Date(ms)
+  return Number.isNaN(ms) || !isCalendarDate(text.trim()) ? undefined : new Date(ms)
+}
+
+/**
+ * Whether the date part of an ISO text names a day that exists: `Date.parse` rolls `2026-02-30` over to
+ * 2 March instead of refusing it (the relay refuses such timestamps).
+ */
+function isCalendarDate(text: string): boolean {
+  const [year, month, day] = text.slice(0, 10).split('-').map(Number) as [number, number, number]
+  return month >= 1 && month <= 12 && day >= 1 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate()
 }

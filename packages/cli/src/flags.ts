@@ -36,10 +36,17 @@ function checked<T>(expected: string, read: (input: string) => T | undefined): (
   }
 }
 
-/** `input` as a finite number that `accepts` takes, else undefined (an empty input is not 0). */
+/**
+ * A number written in decimal: digits with an optional sign, fraction and exponent. `Number` alone also
+ * takes `0x10`, `0b11` and `0o7` (so `--delay 0x10` was 16 s), which nobody means for seconds or hours.
+ */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i
+
+/** `input` as a finite decimal number that `accepts` takes, else undefined (an empty input is not 0). */
 function numberWithin(input: string, accepts: (value: number) => boolean): number | undefined {
+  if (!DECIMAL.test(input.trim())) return undefined
   const value = Number(input)
-  return input.trim() === '' || !Number.isFinite(value) || !accepts(value) ? undefined : value
+  return !Number.isFinite(value) || !accepts(value) ? undefined : value
 }
 
 /** A number of seconds, fractions allowed, at least `min` (default 0) and at most `max` (if given). */
@@ -92,6 +99,26 @@ export function sinceFlag(options: { description: string }) {
     parse: checked('an ISO time (2026-02-03T14:30:00Z) or a duration ago (2h, 30m, 7d)', (input) =>
       parseSince(input, Date.now()),
     ),
+  })()
+}
+
+/**
+ * An agent id given to filter a listing (`--agent`, `--from`; with `recipient`, also the `*` a message can
+ * be sent to, for `--to`): checked as ids are everywhere else, so a typo or a pasted control sequence is a
+ * usage error naming the flag, not an empty result that looks like "nothing there".
+ */
+export function agentIdFlag(options: { description: string; recipient?: boolean }) {
+  const expected = `an agent id (letters, digits and . _ : @ -, up to 128)${options.recipient === true ? " or '*'" : ''}`
+  return Flags.custom<string>({
+    description: options.description,
+    helpValue: '<agent>',
+    parse: async (input) => {
+      // Loaded only when the flag is given: the schemas bring zod, which start-up of other commands skips.
+      const { AgentIdSchema, RecipientSchema } = await import('@agent-comm/protocol')
+      const parsed = (options.recipient === true ? RecipientSchema : AgentIdSchema).safeParse(input)
+      if (!parsed.success) throw new Errors.CLIError(`expected ${expected}, got '${input}'`)
+      return parsed.data
+    },
   })()
 }
 

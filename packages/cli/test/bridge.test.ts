@@ -52,6 +52,30 @@ describe('agent-comm bridge', () => {
     expect(status.deliveries[0]).toMatchObject({ status: 'queued', lastError: 'cannot do: impossible' })
   })
 
+  it('shows a failing command’s stderr escaped and bounded in its progress lines, and still nacks', async () => {
+    const p = project()
+    await registerAgents(p, 'architect', 'builder')
+    const hostile = `\u001b]0;PWNED\u0007\u001b[2J${'e'.repeat(100_000)} END`
+    const { messageId } = await p.json<{ messageId: string }>(['send', 'architect', 'builder', hostile])
+    const run = await p.run(['bridge', 'builder', '--command', command('fail'), '--once'])
+    expect(run.code).toBe(1)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the test is that no control character is printed
+    expect(run.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/)
+    expect(run.stderr).not.toContain('warning')
+    expect(run.stderr).toMatch(/FAILED: \[first \d+ characters cut\] …e+ END/)
+    expect(run.stderr).toMatch(/nacked +msg_\S+: \[first \d+ characters cut\] …e+ END/)
+    expect(run.stderr.length).toBeLessThan(20_000)
+    const short = await p.json<{ messageId: string }>(['send', 'architect', 'builder', hostile.slice(0, 20)])
+    const again = await p.run(['bridge', 'builder', '--command', command('fail'), '--once'])
+    expect(again.stderr).toContain('cannot do: \\x1b]0;PWNED\\x07\\x1b[2Jeeeeee (')
+    const status = await p.json<{ deliveries: { status: string; lastError: string }[] }>([
+      'status',
+      messageId,
+    ])
+    expect(status.deliveries[0]?.status).toBe('queued')
+    expect(short.messageId).toMatch(/^msg_/)
+  })
+
   it('never runs message text through a shell', async () => {
     const p = project()
     await registerAgents(p, 'architect', 'builder')

@@ -278,12 +278,46 @@ function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return path.length === 0 ? '(root)' : path.map((p) => String(p)).join('.')
 }
 
+/** Most issues a validation error lists, and most unknown keys one issue names (the input chose how many). */
+const MAX_LISTED_ISSUES = 20
+const MAX_LISTED_KEYS = 10
+/** Longest path or key shown, in characters. */
+const MAX_SHOWN_NAME = 128
+
+function shortName(name: string): string {
+  return name.length <= MAX_SHOWN_NAME ? name : `${name.slice(0, MAX_SHOWN_NAME)}…`
+}
+
 /**
- * Turns a zod error into a {@link ValidationError} whose message lists every issue with its path, and whose
- * hint names the fields to change.
+ * An issue's message, bounded: zod lists every unknown key of an object, and an input with 80 000 of them
+ * would make an error of megabytes (twice over, with the details).
+ */
+function issueMessage(issue: z.ZodError['issues'][number]): string {
+  if (issue.code !== 'unrecognized_keys') return issue.message
+  const { keys } = issue
+  if (keys.length <= MAX_LISTED_KEYS && keys.every((key) => key.length <= MAX_SHOWN_NAME))
+    return issue.message
+  const shown = keys.slice(0, MAX_LISTED_KEYS).map((key) => JSON.stringify(shortName(key)))
+  const more = keys.length > MAX_LISTED_KEYS ? ` and ${keys.length - MAX_LISTED_KEYS} more` : ''
+  return `Unrecognized key${keys.length === 1 ? '' : 's'}: ${shown.join(', ')}${more}`
+}
+
+/**
+ * Turns a zod error into a {@link ValidationError} whose message lists the issues with their paths (the
+ * first {@link MAX_LISTED_ISSUES}, then how many more), and whose hint names the fields to change.
  */
 export function toValidationError(error: z.ZodError, what: string): ValidationError {
-  const issues = error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }))
+  const all = error.issues.map((issue) => ({
+    path: shortName(formatPath(issue.path)),
+    message: issueMessage(issue),
+  }))
+  const issues =
+    all.length <= MAX_LISTED_ISSUES
+      ? all
+      : [
+          ...all.slice(0, MAX_LISTED_ISSUES),
+          { path: '(root)', message: `and ${all.length - MAX_LISTED_ISSUES} more issues` },
+        ]
   const summary = issues.map((i) => (i.path === '(root)' ? i.message : `${i.path}: ${i.message}`)).join('; ')
   return new ValidationError(`Invalid ${what}: ${summary}`, issues)
 }

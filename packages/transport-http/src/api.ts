@@ -161,7 +161,9 @@ export const ClaimReplyResponseSchema = z.object({ message: ClaimedMessageSchema
 const QueryInt = (min: number, max: number) =>
   z
     .string()
-    .regex(/^\d+$/, 'must be a whole number')
+    // A minus sign is let through to the bound: `-1` is a whole number, and "must be at least 1" is what
+    // the caller needs to hear.
+    .regex(/^-?\d+$/, 'must be a whole number')
     .transform(Number)
     .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
 

@@ -54,6 +54,12 @@ export interface RelayClientOptions {
   retryDelayMs?: number | undefined
   /** Longest wait for a response, in ms (15 000); long polls add their own wait to it. */
   timeoutMs?: number | undefined
+  /**
+   * Largest answer read from the relay, in bytes (256 MiB): a longer one (a broken or hostile server at the
+   * URL) is cut off and the call fails with `UNAVAILABLE` ("answered an invalid response"), as does a 2xx
+   * answer that is not JSON or not the shape this client expects.
+   */
+  maxResponseBytes?: number | undefined
   /** A dispatcher to send through instead of the client's own keep-alive pool (not closed by {@link close}). */
   dispatcher?: Dispatcher | undefined
   /**

@@ -6,6 +6,7 @@ import { RelayErrorCode } from './api.js'
 import { secretEnvName } from './env.js'
 import { errorFromResponse, RelayError } from './errors.js'
 import { AUDIENCE_PATTERN, signRequest } from './hmac.js'
+import { DEFAULT_MAX_RESPONSE_BYTES, ResponseTooLargeError, readResponseText } from './response-body.js'
 import { type ServerSentEvent, ServerSentEventParser } from './sse.js'
 import { traceHeaders } from './trace-headers.js'
 
@@ -20,6 +21,7 @@ export interface PipelineOptions {
   timeoutMs?: number | undefined
   dispatcher?: Dispatcher | undefined
   audience?: string | undefined
+  maxResponseBytes?: number | undefined
 }
 
 /** Query parameters of a request; undefined ones are left out. */
@@ -92,6 +94,7 @@ export class RequestPipeline {
   readonly #retryDelayMs: number
   readonly #timeoutMs: number
   readonly #audience: string | undefined
+  readonly #maxResponseBytes: number
   #closed = false
 
   constructor(options: PipelineOptions) {
@@ -114,6 +117,12 @@ export class RequestPipeline {
     this.#retries = options.retries ?? 3
     this.#retryDelayMs = options.retryDelayMs ?? 50
     this.#timeoutMs = options.timeoutMs ?? 15_000
+    this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
+    if (!Number.isSafeInteger(this.#maxResponseBytes) || this.#maxResponseBytes < 1) {
+      throw new ConfigError(`Invalid relay client maxResponseBytes: ${this.#maxResponseBytes}`, {
+        hint: 'Give a whole number of bytes, at least 1 (default 256 MiB).',
+      })
+    }
     if (options.audience !== undefined && !AUDIENCE_PATTERN.test(options.audience)) {
       throw new ConfigError(`Invalid relay audience '${options.audience}'`, {
         hint: "Give the relay's --audience: 1-256 printable characters without spaces.",
@@ -170,9 +179,10 @@ export class RequestPipeline {
           headersTimeout: this.#timeoutMs + (spec.holdMs ?? 0),
           bodyTimeout: this.#timeoutMs,
         })
-        text = await response.body.text()
+        text = await readResponseText(response, this.#maxResponseBytes)
       } catch (error) {
         if (spec.signal?.aborted) throw spec.signal.reason
+        if (error instanceof ResponseTooLargeError) throw this.#invalidResponse(target, error.message, error)
         if (this.#closed) throw new ClosedError('This relay client')
         const code = (error as { code?: string }).code ?? ''
         const retryable = CONNECT_ERRORS.has(code) || (spec.idempotent && CONNECTION_LOST_ERRORS.has(code))
@@ -189,7 +199,7 @@ export class RequestPipeline {
         continue
       }
       if (response.statusCode >= 200 && response.statusCode < 300) {
-        return spec.schema.parse(text === '' ? undefined : JSON.parse(text))
+        return this.#parse(spec.schema, text, target, response.statusCode)
       }
       if (RETRY_STATUSES.has(response.statusCode) && spec.idempotent && attempt + 1 < attempts) {
         // A replica shutting down (or without its database) says 503, a proxy whose replica died under
@@ -259,7 +269,13 @@ export class RequestPipeline {
       }
     }
     if (response.statusCode !== 200) {
-      const text = await response.body.text()
+      let text: string
+      try {
+        text = await readResponseText(response, this.#maxResponseBytes)
+      } catch (error) {
+        if (error instanceof ResponseTooLargeError) throw this.#invalidResponse(target, error.message, error)
+        throw this.#networkError(error, target)
+      }
       throw errorFromResponse(response.statusCode, text, headerOf(response.headers, 'x-request-id'))
     }
     const parser = new ServerSentEventParser()
@@ -326,6 +342,52 @@ export class RequestPipeline {
     })
   }
 
+  /**
+   * A 2xx answer parsed with `schema`. One that is not JSON, or not the shape this client expects, is not a
+   * bug here: whatever answers at the URL is not an agent-comm relay (a proxy, a login page, another
+   * version), which {@link #invalidResponse} says.
+   */
+  #parse<S extends z.ZodType>(schema: S, text: string, target: RelayTarget, status: number): z.output<S> {
+    let json: unknown
+    try {
+      json = text === '' ? undefined : JSON.parse(text)
+    } catch (error) {
+      throw this.#invalidResponse(
+        target,
+        `status ${status} with a body that is not JSON (${describe(error)})`,
+        error,
+        status,
+      )
+    }
+    const parsed = schema.safeParse(json)
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      const where = issue === undefined || issue.path.length === 0 ? '' : ` at ${issue.path.join('.')}`
+      throw this.#invalidResponse(
+        target,
+        `status ${status} with JSON this client does not expect${where}: ${issue?.message ?? 'invalid'}`,
+        parsed.error,
+        status,
+      )
+    }
+    return parsed.data
+  }
+
+  /** The relay at `target` answered something no agent-comm relay sends: `UNAVAILABLE`, naming the URL. */
+  #invalidResponse(target: RelayTarget, what: string, cause: unknown, status?: number): RelayError {
+    return new RelayError(
+      'STORAGE',
+      RelayErrorCode.UNAVAILABLE,
+      status,
+      `The relay at ${target.origin}${target.prefix} answered an invalid response: ${what}`,
+      {
+        hint: 'Check that this URL points to an agent-comm relay of a matching version (not a proxy, a login page or another service), and look at its log.',
+        cause,
+        details: { invalidResponse: true },
+      },
+    )
+  }
+
   #networkError(error: unknown, target: RelayTarget): RelayError {
     const code = (error as { code?: string }).code
     const reason = error instanceof Error ? error.message : String(error)
@@ -384,4 +446,8 @@ function relayUrls(baseUrl: PipelineOptions['baseUrl']): URL[] {
 function headerOf(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const value = headers[name]
   return typeof value === 'string' ? value : undefined
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
 }

@@ -4,6 +4,7 @@ import {
   CAPABILITY_TARGET_PREFIX,
   ConversationIdSchema,
   ErrorCode,
+  MAX_TTL_HOURS,
   MessageIdSchema,
   MessageNotFoundError,
   MessageStatusSchema,
@@ -42,6 +43,37 @@ function sendOptions(
     idempotencyKey: item.idempotencyKey,
   }
 }
+
+/**
+ * Refuses a message whose own `timestamp` the relay cannot honour. Its TTL counts from that timestamp, which
+ * the sender sets: one whose TTL has already run out would be answered 200 and expire before anyone could
+ * claim it; one so far ahead that it would expire more than the protocol's TTL bound (ten years) from now
+ * would outlive that bound (a year-9999 message is never removed by cleanup). A sender clock that is off
+ * by less is taken as it is.
+ */
+function requireCurrentTimestamp(message: MessageV2, path: string, now: number): void {
+  const sent = Date.parse(message.timestamp)
+  const expires = sent + message.routing.ttlHours * HOUR_MS
+  const nowIso = new Date(now).toISOString()
+  const hint =
+    "Send it with the current time as its timestamp (the client libraries set it), and check this machine's clock (NTP)."
+  if (expires > now + MAX_TTL_HOURS * HOUR_MS) {
+    throw new ValidationError(
+      `Invalid send: ${path} ${message.timestamp} with ttlHours ${message.routing.ttlHours} would expire more than ${MAX_TTL_HOURS} hours (ten years) after the relay's clock (${nowIso})`,
+      [{ path, message: `with its TTL, must end within ${MAX_TTL_HOURS} hours of the relay's clock` }],
+      { hint },
+    )
+  }
+  if (expires <= now) {
+    throw new ValidationError(
+      `Invalid send: ${path} ${message.timestamp} with ttlHours ${message.routing.ttlHours} expired before it reached the relay (relay clock ${nowIso}); no one could receive it`,
+      [{ path, message: 'its TTL, counted from this timestamp, has already run out' }],
+      { hint },
+    )
+  }
+}
+
+const HOUR_MS = 3_600_000
 
 /** Sending, message status and threads. */
 export function messageRoutes(ctx: RelayContext): RouteDef[] {
@@ -175,6 +207,7 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
       async handler({ body, caller }) {
         requireSender(caller, body.message, 'message.fromAgent')
         requireClientMessageId(body.message.id, 'message.id')
+        requireCurrentTimestamp(body.message, 'message.timestamp', ctx.clock.now())
         requireGroupForHold(body, 'holdForFutureRecipients')
         const recipients = body.recipients ?? (await groupRecipients(body.message, new Map()))
         requireSomeone(body.message, recipients, body.holdForFutureRecipients)
@@ -197,6 +230,7 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
         for (const [i, item] of body.items.entries()) {
           requireSender(caller, item.message, `items.${i}.message.fromAgent`)
           requireClientMessageId(item.message.id, `items.${i}.message.id`)
+          requireCurrentTimestamp(item.message, `items.${i}.message.timestamp`, ctx.clock.now())
           requireGroupForHold(item, `items.${i}.holdForFutureRecipients`)
         }
         const resolved = new Map<string, Promise<{ agentId: string }[] | undefined>>()

@@ -14,6 +14,7 @@ import {
   positiveNumberFlag,
   secondsFlag,
 } from '../flags.js'
+import { safeLine } from '../terminal-text.js'
 
 /** `--json` output of `bridge --once` and of a stopped bridge. */
 export interface BridgeRunResult extends RunSummary {
@@ -203,19 +204,23 @@ function cardUrlOf(metadata: Record<string, unknown>): string | undefined {
   return typeof url === 'string' && /^https?:\/\/[^/]/.test(url) ? url : undefined
 }
 
+/**
+ * One progress line per event. Reasons come from the bridged program (its stderr), the webhook or the
+ * remote agent, which may echo hostile message text: they are shown escaped, on one line.
+ */
 function describeEvent(event: BridgeEvent): string {
   switch (event.type) {
     case 'received':
       return `received  ${event.messageId} (attempt ${event.attempt})\n`
     case 'forwarded':
-      return `forwarded ${event.messageId} ${event.success ? 'ok' : `FAILED: ${event.error}`} (${event.durationMs} ms)\n`
+      return `forwarded ${event.messageId} ${event.success ? 'ok' : `FAILED: ${safeLine(event.error ?? 'no reason')}`} (${event.durationMs} ms)\n`
     case 'replied':
       return `replied   ${event.messageId} -> ${event.replyId}\n`
     case 'acked':
       return `acked     ${event.messageId} (${event.durationMs} ms)\n`
     case 'nacked':
-      return `nacked    ${event.messageId}${event.deadLettered ? ' (dead-lettered)' : ''}: ${event.reason}\n`
+      return `nacked    ${event.messageId}${event.deadLettered ? ' (dead-lettered)' : ''}: ${safeLine(event.reason)}\n`
     case 'error':
-      return `warning   ${event.messageId}: ${event.error}\n`
+      return `warning   ${event.messageId}: ${safeLine(event.error)}\n`
   }
 }

@@ -1,7 +1,6 @@
 import type { Coordinator } from '@agent-comm/coordinator'
-import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { listLimitFlag } from '../flags.js'
+import { agentIdFlag, listLimitFlag } from '../flags.js'
 import { conversationsText } from '../format.js'
 
 /** `--json` output of `conversations`. */
@@ -23,7 +22,7 @@ export default class Conversations extends BaseCommand<typeof Conversations> {
     '<%= config.bin %> <%= command.id %> --agent builder --limit 5',
   ]
   static override flags = {
-    agent: Flags.string({ description: 'only conversations this agent took part in' }),
+    agent: agentIdFlag({ description: 'only conversations this agent took part in' }),
     limit: listLimitFlag('at most this many conversations'),
   }
 

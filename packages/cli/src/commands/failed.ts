@@ -1,7 +1,6 @@
 import type { Coordinator } from '@agent-comm/coordinator'
-import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { listLimitFlag } from '../flags.js'
+import { agentIdFlag, listLimitFlag } from '../flags.js'
 import { failedText } from '../format.js'
 
 /** `--json` output of `failed`. */
@@ -22,7 +21,7 @@ export default class Failed extends BaseCommand<typeof Failed> {
     '<%= config.bin %> <%= command.id %> --agent builder --json',
   ]
   static override flags = {
-    agent: Flags.string({ description: 'only deliveries to this agent' }),
+    agent: agentIdFlag({ description: 'only deliveries to this agent' }),
     limit: listLimitFlag('at most this many'),
   }
 

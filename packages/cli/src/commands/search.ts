@@ -1,7 +1,7 @@
 import type { MessageV2 } from '@agent-comm/protocol'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { listLimitFlag, sinceFlag } from '../flags.js'
+import { agentIdFlag, listLimitFlag, sinceFlag } from '../flags.js'
 import { searchText } from '../format.js'
 
 /** `--json` output of `search`. */
@@ -29,8 +29,8 @@ export default class Search extends BaseCommand<typeof Search> {
     text: Args.string({ description: 'words to look for in subject and body' }),
   }
   static override flags = {
-    from: Flags.string({ description: 'sent by this agent' }),
-    to: Flags.string({ description: 'sent to this agent' }),
+    from: agentIdFlag({ description: 'sent by this agent' }),
+    to: agentIdFlag({ description: "sent to this agent (or '*')", recipient: true }),
     conversation: Flags.string({ description: 'in this conversation', helpValue: '<id>' }),
     since: sinceFlag({
       description: 'sent at or after this time: ISO time, or a duration ago like 2h, 30m, 7d',
