@@ -259,15 +259,16 @@ export class BridgeRunner {
     try {
       const payload = replyPayloadFor(claimed, result)
       if (result.replyText !== undefined || payload !== undefined) {
-        const reply = await this.#coordinator.reply(
-          claimed,
-          { body: result.replyText ?? '', payload },
-          { idempotencyKey: replyKeyFor(message.id) },
-        )
+        const replyId = await this.#coordinator
+          .reply(claimed, { body: result.replyText ?? '', payload }, { idempotencyKey: replyKeyFor(message.id) })
+          .then(
+            (reply) => reply.messageId,
+            (error: unknown) => firstReplyOf(error, replyKeyFor(message.id)),
+          )
         this.#emit({
           type: 'replied',
           messageId: message.id,
-          replyId: reply.messageId,
+          replyId,
           durationMs: this.#clock.now() - started,
         })
       }
@@ -367,6 +368,19 @@ function replyPayloadFor(claimed: ClaimedMessage, result: BridgeResult): Payload
  */
 export function replyKeyFor(messageId: string): string {
   return `reply:${messageId}`
+}
+
+/**
+ * The id of the reply already sent under `key`, when `error` is the `CONFLICT` of a redelivered message
+ * answered differently this time (a keyed send with other content is refused, the first reply kept): the
+ * message is answered, and acking it is right. Any other error is rethrown.
+ */
+function firstReplyOf(error: unknown, key: string): string {
+  if (isAgentCommError(error, 'CONFLICT')) {
+    const details = error.details as { idempotencyKey?: unknown; originalId?: unknown } | undefined
+    if (details?.idempotencyKey === key && typeof details.originalId === 'string') return details.originalId
+  }
+  throw error
 }
 
 /**

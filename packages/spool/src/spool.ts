@@ -217,8 +217,11 @@ function otherSendersId(message: MessageV2): ConflictError {
 }
 
 /**
- * What a retry must repeat to be the same message: everything its reader sees. Metadata is left out: it
- * carries the sender's trace context, which a retry from another span legitimately changes.
+ * What a retry must repeat to be the same message: everything its reader sees — recipient, subject, body,
+ * priority, payload and the message it answers (`replyTo`). Metadata is left out: it carries the sender's
+ * trace context, which a retry from another span legitimately changes. The conversation id is compared by
+ * the id rule only (see `sameThread`): a retry under a new id (the idempotency key rule) mints a new
+ * conversation id for a new thread just as it mints a new message id.
  */
 function sameContent(a: MessageV2, b: MessageV2): boolean {
   return (
@@ -226,10 +229,14 @@ function sameContent(a: MessageV2, b: MessageV2): boolean {
     a.subject === b.subject &&
     a.body === b.body &&
     a.priority === b.priority &&
-    a.routing.conversationId === b.routing.conversationId &&
     (a.routing.replyTo ?? null) === (b.routing.replyTo ?? null) &&
     JSON.stringify(a.payload ?? null) === JSON.stringify(b.payload ?? null)
   )
+}
+
+/** Whether a message resent under its own id stays in its conversation (the id rule compares it too). */
+function sameThread(a: MessageV2, b: MessageV2): boolean {
+  return a.routing.conversationId === b.routing.conversationId
 }
 
 /** The error of a sender re-sending one of its ids with other content (see `sameContent`). */
@@ -240,6 +247,22 @@ function changedContent(message: MessageV2): ConflictError {
     {
       hint: 'A retry must repeat the message exactly; send new content with a new id (or the same idempotency key to make it the retry of the first).',
       details: { messageId: message.id },
+    },
+  )
+}
+
+/**
+ * The error of a keyed send whose content differs from the message its key first stored (see
+ * `sameContent`). The rule of a resent id, for the same reason: `duplicate: true` would tell the sender its
+ * new content was delivered — and a `request` would take the answer to the first question as the answer
+ * to the second.
+ */
+function changedKeyedContent(message: MessageV2, key: string, originalId: string): ConflictError {
+  return new ConflictError(
+    `Idempotency key '${key}' of '${message.fromAgent}' already sent message '${originalId}' with other content; the first message was kept and nothing was sent`,
+    {
+      hint: 'A retry with a key must repeat the first message exactly; send new content with a new idempotency key (or none).',
+      details: { idempotencyKey: key, originalId, messageId: message.id },
     },
   )
 }
@@ -381,7 +404,9 @@ export class Spool {
    * stored, with the same content, changes nothing and reports `duplicate: true`; with other content it is
    * refused (`ConflictError`), as is an id another sender used. With `options.idempotencyKey`, a send by the
    * same sender with the same key within the window (`idempotencyWindowMs`, 24 h) is a duplicate of the
-   * first whatever its id: it reports the first message's id and stores nothing.
+   * first whatever its id: it reports the first message's id and stores nothing; with other content than
+   * the first (recipient, subject, body, priority, payload, `replyTo`) it is refused (`ConflictError`
+   * naming the key): the first message was kept and the new content was not sent.
    *
    * Sends issued together — before the current run of promise callbacks ends, as concurrent callers'
    * sends are — share one transaction (group commit): each resolves once that commit is done, with the
@@ -1054,10 +1079,14 @@ export class Spool {
     const id = result.originalId ?? message.id
     const stored = await this.#store.status({ messageId: id, now: this.#clock.now() })
     if (result.originalId === undefined) {
-      if (stored !== undefined && !sameContent(stored.message, message)) throw changedContent(message)
+      if (stored !== undefined && !(sameContent(stored.message, message) && sameThread(stored.message, message)))
+        throw changedContent(message)
       return { messageId: id, duplicate: true, deliveries: 0, recipients, message }
     }
-    // The original may have been cleaned up while its key still holds: the retry is still a duplicate.
+    if (stored !== undefined && !sameContent(stored.message, message))
+      throw changedKeyedContent(message, prepared.idempotency!.key, id)
+    // The original may have been cleaned up while its key still holds: the retry is still a duplicate (there
+    // is nothing left to compare it with).
     return {
       messageId: id,
       duplicate: true,
