@@ -70,10 +70,16 @@ describe('idempotency keys through the relay', () => {
       { idempotencyKey: 'ask-1' },
     )
     await expect(
-      transport.send(createMessage({ fromAgent: 'architect', toAgent: 'builder', body: 'May I drop the DB?' }), {
-        idempotencyKey: 'ask-1',
-      }),
-    ).rejects.toMatchObject({ code: 'CONFLICT', details: { idempotencyKey: 'ask-1', originalId: first.messageId } })
+      transport.send(
+        createMessage({ fromAgent: 'architect', toAgent: 'builder', body: 'May I drop the DB?' }),
+        {
+          idempotencyKey: 'ask-1',
+        },
+      ),
+    ).rejects.toMatchObject({
+      code: 'CONFLICT',
+      details: { idempotencyKey: 'ask-1', originalId: first.messageId },
+    })
     const inbox = await relay.transport('builder').claim('builder', { limit: 10 })
     expect(inbox.map((c) => c.message.body)).toEqual(['May I deploy v2?'])
   })

@@ -53,7 +53,10 @@ describe('idempotency keys through the coordinator', () => {
         { fromAgent: 'architect', toAgent: 'builder', body: 'May I DROP the production database?' },
         { idempotencyKey: 'K', timeoutMs: 1_000 },
       ),
-    ).rejects.toMatchObject({ code: 'CONFLICT', details: { idempotencyKey: 'K', originalId: first.messageId } })
+    ).rejects.toMatchObject({
+      code: 'CONFLICT',
+      details: { idempotencyKey: 'K', originalId: first.messageId },
+    })
     // The same question again is the retry: it takes the first answer.
     const reply = await coord.request(
       { fromAgent: 'architect', toAgent: 'builder', body: 'May I deploy v2 to staging?' },

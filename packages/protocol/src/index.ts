@@ -73,6 +73,7 @@ export {
   ForbiddenError,
   InvalidStateError,
   isAgentCommError,
+  isUnavailableError,
   LeaseLostError,
   MessageNotFoundError,
   NoRecipientsError,

@@ -1079,7 +1079,10 @@ export class Spool {
     const id = result.originalId ?? message.id
     const stored = await this.#store.status({ messageId: id, now: this.#clock.now() })
     if (result.originalId === undefined) {
-      if (stored !== undefined && !(sameContent(stored.message, message) && sameThread(stored.message, message)))
+      if (
+        stored !== undefined &&
+        !(sameContent(stored.message, message) && sameThread(stored.message, message))
+      )
         throw changedContent(message)
       return { messageId: id, duplicate: true, deliveries: 0, recipients, message }
     }

@@ -217,5 +217,7 @@ function describeEvent(event: BridgeEvent): string {
       return `nacked    ${event.messageId}${event.deadLettered ? ' (dead-lettered)' : ''}: ${event.reason}\n`
     case 'error':
       return `warning   ${event.messageId}: ${event.error}\n`
+    case 'unavailable':
+      return `warning   ${event.error} (polling again in ${event.retryInMs} ms)\n`
   }
 }
