@@ -154,6 +154,30 @@ describe('messages', () => {
     await expect(relay.client.send(decision('architect'))).resolves.toMatchObject({ recipients: ['builder'] })
   })
 
+  it('refuses a malformed metadata.trace (400 VALIDATION naming the field), storing nothing', async () => {
+    const relay = await startTestRelay({ listen: false })
+    const good = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+    for (const trace of [
+      { traceparent: 'garbage' },
+      'not-an-object',
+      { traceparent: good, tracestate: 'a'.repeat(600) },
+    ]) {
+      const message = createMessage({
+        fromAgent: 'architect',
+        toAgent: 'builder',
+        body: 'x',
+        metadata: { trace },
+      })
+      const res = await relay.signed('architect', 'POST', '/api/v1/messages', { message })
+      expect(res.statusCode).toBe(400)
+      expect(errorOf(res)).toMatchObject({
+        code: 'VALIDATION',
+        message: expect.stringContaining('metadata.trace'),
+      })
+    }
+    expect((await relay.spool.stats()).totalMessages).toBe(0)
+  })
+
   it("sends a broadcast without recipients to the relay's registered agents, sender excluded", async () => {
     const relay = await startTestRelay()
     const message = messages(relay)

@@ -17,6 +17,7 @@ import {
   AgentIdSchema,
   AgentNotFoundError,
   APPROVAL_DECIDERS,
+  assertTraceMetadata,
   BROADCAST_TARGET,
   CAPABILITY_TARGET_PREFIX,
   ClaimLimitSchema,
@@ -1006,12 +1007,20 @@ export class Coordinator {
   }
 
   #complete(input: MessageInput | MessageV2): MessageV2 {
-    if ('version' in input) return parseMessage(input)
-    const withTtl: MessageInput = {
-      ...input,
-      routing: { ...input.routing, ttlHours: input.routing?.ttlHours ?? this.#settings.ttlHours },
-    }
-    return createMessage(withTtl, { clock: this.#clock, ids: this.#ids })
+    const message =
+      'version' in input
+        ? parseMessage(input)
+        : createMessage(
+            {
+              ...input,
+              routing: { ...input.routing, ttlHours: input.routing?.ttlHours ?? this.#settings.ttlHours },
+            },
+            { clock: this.#clock, ids: this.#ids },
+          )
+    // Refused before any transport (the file transport has no spool to refuse it): a malformed trace
+    // would be kept as the message's own and replace the sender's real context.
+    assertTraceMetadata(message.metadata)
+    return message
   }
 
   /**

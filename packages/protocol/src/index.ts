@@ -166,6 +166,7 @@ export { RoutingInfoSchema, replyThread, TtlHoursSchema } from './routing.js'
 export { assertNoNul, freeText, LONE_SURROGATE_MESSAGE, NUL_CHARACTER_MESSAGE } from './text.js'
 export type { TraceMetadata, TraceparentFields } from './trace-context.js'
 export {
+  assertTraceMetadata,
   formatTraceparent,
   parseTraceparent,
   TRACE_METADATA_KEY,

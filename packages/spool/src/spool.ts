@@ -2,6 +2,7 @@ import type { Clock, Logger, MessageInput, MessageV2 } from '@agent-comm/protoco
 import {
   AgentIdSchema,
   assertNoNul,
+  assertTraceMetadata,
   ClosedError,
   ConflictError,
   ConversationIdSchema,
@@ -1118,6 +1119,7 @@ export class Spool {
         details: { messageId: message.id, fromAgent: message.fromAgent },
       })
     }
+    assertTraceMetadata(message.metadata)
     // Most sends pass no options: skip validating an empty object on this hot path.
     const opts =
       options === NO_SEND_OPTIONS || isEmpty(options)
