@@ -17,6 +17,7 @@ import {
   AgentIdSchema,
   AgentNotFoundError,
   APPROVAL_DECIDERS,
+  assertApprovalDecision,
   assertTraceMetadata,
   BROADCAST_TARGET,
   CAPABILITY_TARGET_PREFIX,
@@ -252,7 +253,31 @@ export class Coordinator {
    */
   async send(input: MessageInput | MessageV2, options: SendOptions = {}): Promise<SendReport> {
     this.#open()
-    return this.#tracedSend(this.#complete(input), options, activeContext())
+    const message = this.#complete(input)
+    await this.#checkDecision(message)
+    return this.#tracedSend(message, options, activeContext())
+  }
+
+  /**
+   * Refuses an `approval_response` whose decision its request did not offer (`assertApprovalDecision`),
+   * when the coordinator can see the request (local, or on the relay as the responder): the waiting
+   * `request` would otherwise resolve with it. The spool checks it again for a request in its own store.
+   */
+  async #checkDecision(message: MessageV2, request?: MessageV2): Promise<void> {
+    const replyTo = message.routing.replyTo
+    if (message.payload?.type !== 'approval_response' || replyTo === undefined) return
+    const asked =
+      request ??
+      (await this.status(replyTo, { as: message.fromAgent }).then(
+        (found) => found.message,
+        // A request this coordinator cannot see (not found, or a relay refusing the lookup) is left to the
+        // store that holds it; the send itself goes on and reports its own errors.
+        (error: unknown) => {
+          if (isAgentCommError(error)) return undefined
+          throw error
+        },
+      ))
+    if (asked !== undefined) assertApprovalDecision(asked, message)
   }
 
   /**
@@ -367,6 +392,7 @@ export class Coordinator {
         ...(fields.routing?.ttlHours === undefined ? {} : { ttlHours: fields.routing.ttlHours }),
       },
     })
+    await this.#checkDecision(message, source)
     return this.#tracedSend(message, options, replyParent(source))
   }
 

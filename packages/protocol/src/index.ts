@@ -19,6 +19,8 @@ export {
   ApprovalExpiryPolicySchema,
   ApprovalRequestSchema,
   ApprovalResponseSchema,
+  approvalDecisionProblem,
+  assertApprovalDecision,
   EXPIRY_DECIDER,
 } from './approval.js'
 export {

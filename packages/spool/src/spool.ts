@@ -1,6 +1,7 @@
 import type { Clock, Logger, MessageInput, MessageV2 } from '@agent-comm/protocol'
 import {
   AgentIdSchema,
+  assertApprovalDecision,
   assertNoNul,
   assertTraceMetadata,
   ClosedError,
@@ -417,7 +418,19 @@ export class Spool {
   async send(input: MessageV2 | MessageInput, options: SendOptions = {}): Promise<SendResult> {
     this.#open()
     const prepared = this.#prepareSend(input, options)
+    await this.#checkDecision(prepared.message)
     return this.#sendResult(prepared, await this.#storeTogether(prepared))
+  }
+
+  /**
+   * Refuses an `approval_response` whose decision the request it answers did not offer, when that request
+   * is in this store (see `assertApprovalDecision`). Only approval responses pay for the lookup.
+   */
+  async #checkDecision(message: MessageV2): Promise<void> {
+    const replyTo = message.routing.replyTo
+    if (message.payload?.type !== 'approval_response' || replyTo === undefined) return
+    const request = await this.#store.status({ messageId: replyTo, now: this.#clock.now() })
+    if (request !== undefined) assertApprovalDecision(request.message, message)
   }
 
   /** Queues `prepared` for the next group commit, which starts after the promise callbacks queued now. */
@@ -505,6 +518,15 @@ export class Spool {
         if (error instanceof ValidationError) {
           throw new ValidationError(`Batch item ${i}: ${error.message}`, error.issues)
         }
+        throw error
+      }
+    }
+    for (const [i, p] of prepared.entries()) {
+      try {
+        await this.#checkDecision(p.message)
+      } catch (error) {
+        if (error instanceof ValidationError)
+          throw new ValidationError(`Batch item ${i}: ${error.message}`, error.issues)
         throw error
       }
     }
