@@ -254,7 +254,8 @@ export class Coordinator {
   async send(input: MessageInput | MessageV2, options: SendOptions = {}): Promise<SendReport> {
     this.#open()
     const message = this.#complete(input)
-    await this.#checkDecision(message)
+    // Only an approval response waits for a lookup: other sends go on in the same turn (group commit).
+    if (message.payload?.type === 'approval_response') await this.#checkDecision(message)
     return this.#tracedSend(message, options, activeContext())
   }
 
@@ -392,7 +393,7 @@ export class Coordinator {
         ...(fields.routing?.ttlHours === undefined ? {} : { ttlHours: fields.routing.ttlHours }),
       },
     })
-    await this.#checkDecision(message, source)
+    if (message.payload?.type === 'approval_response') await this.#checkDecision(message, source)
     return this.#tracedSend(message, options, replyParent(source))
   }
 

@@ -87,7 +87,7 @@ interface WithPayload {
  * Why `response` (an `approval_response`) cannot answer `request`, or `undefined` when it can (or when
  * either is not an approval message, or the request's data is not an approval request). Its `decision`
  * must be one of the request's `options` — or, for a response marked `expired`, the request's `onExpiry`
- * decision (`approve` / `deny`). A decision outside them would resolve the waiting request with an answer
+ * decision or `deny`. A decision outside them would resolve the waiting request with an answer
  * it never offered (an agent coded `if (decision !== 'deny') proceed()` would act on "maybe").
  */
 export function approvalDecisionProblem(request: WithPayload, response: WithPayload): string | undefined {
@@ -98,7 +98,9 @@ export function approvalDecisionProblem(request: WithPayload, response: WithPayl
   const { decision, expired } = (response.payload.data ?? {}) as { decision?: unknown; expired?: unknown }
   const { options, onExpiry } = asked.data
   if (typeof decision === 'string' && options.includes(decision)) return undefined
-  if (expired === true && typeof onExpiry === 'string' && decision === onExpiry) return undefined
+  // The expiry policy's own decision need not be an option: its `onExpiry`, or `deny` (the default, an
+  // escalation with nobody to take it, an escalated copy's expiry) — the outcome that proceeds with nothing.
+  if (expired === true && (decision === 'deny' || decision === onExpiry)) return undefined
   return `payload.data.decision must be one of the request's options (${options.map((o) => `'${o}'`).join(', ')}), not ${JSON.stringify(decision)}`
 }
 

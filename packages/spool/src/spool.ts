@@ -269,6 +269,11 @@ function changedKeyedContent(message: MessageV2, key: string, originalId: string
   )
 }
 
+/** Whether `message` is an approval response to a request (see `Spool.#checkDecision`). */
+function answersApproval(message: MessageV2): boolean {
+  return message.payload?.type === 'approval_response' && message.routing.replyTo !== undefined
+}
+
 /** Default window of an idempotency key: 24 hours. */
 export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000
 
@@ -418,7 +423,8 @@ export class Spool {
   async send(input: MessageV2 | MessageInput, options: SendOptions = {}): Promise<SendResult> {
     this.#open()
     const prepared = this.#prepareSend(input, options)
-    await this.#checkDecision(prepared.message)
+    // Only an approval response waits for a lookup: every other send joins the group commit at once.
+    if (answersApproval(prepared.message)) await this.#checkDecision(prepared.message)
     return this.#sendResult(prepared, await this.#storeTogether(prepared))
   }
 
@@ -428,7 +434,7 @@ export class Spool {
    */
   async #checkDecision(message: MessageV2): Promise<void> {
     const replyTo = message.routing.replyTo
-    if (message.payload?.type !== 'approval_response' || replyTo === undefined) return
+    if (replyTo === undefined) return
     const request = await this.#store.status({ messageId: replyTo, now: this.#clock.now() })
     if (request !== undefined) assertApprovalDecision(request.message, message)
   }
@@ -522,6 +528,7 @@ export class Spool {
       }
     }
     for (const [i, p] of prepared.entries()) {
+      if (!answersApproval(p.message)) continue
       try {
         await this.#checkDecision(p.message)
       } catch (error) {
