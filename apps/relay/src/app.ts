@@ -197,6 +197,10 @@ const RelayOptionsSchema = z
       .object({
         enabled: z.boolean().optional(),
         sessionTtlMs: z.number().int().min(1000).optional(),
+        cookieName: z
+          .string()
+          .regex(/^[A-Za-z0-9_]{1,64}$/, 'may contain only letters, digits and _ (at most 64)')
+          .optional(),
         sweepIntervalMs: z.number().int().min(10).optional(),
         streamSafetyPollMs: z.number().int().min(100).optional(),
       })

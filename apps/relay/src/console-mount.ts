@@ -1,6 +1,7 @@
 import { consolePlugin } from '@agent-comm/console'
 import { ValidationError } from '@agent-comm/protocol'
 import { sqliteConnection } from '@agent-comm/spool'
+import { API_PREFIX, RelayErrorCode } from '@agent-comm/transport-http'
 import fastifyCookie from '@fastify/cookie'
 import fastifyCsrfProtection from '@fastify/csrf-protection'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
@@ -10,6 +11,7 @@ import { ConsoleSessions, CSRF_HEADER } from './console-sessions.js'
 import { SqliteConsoleStore } from './console-sqlite-store.js'
 import type { ConsoleStore } from './console-store.js'
 import type { RelayContext } from './context.js'
+import { HttpProblem } from './http-errors.js'
 import type { RouteDef } from './route-table.js'
 import { consoleRoutes } from './routes/console.js'
 
@@ -19,6 +21,11 @@ export interface RelayConsoleOptions {
   enabled?: boolean
   /** How long a sign-in lasts, in ms (8 hours). */
   sessionTtlMs?: number
+  /**
+   * The session cookie's name (`agent_comm_session`). Browsers send a host's cookies to every port of it:
+   * two consoles on one host name need different names, or they sign each other out.
+   */
+  cookieName?: string
   /**
    * Where sessions and the audit log are kept. Default: the console's tables in the spool's SQLite file.
    * A relay on PostgreSQL passes `openPostgresConsoleStore(…)` of `@agent-comm/postgres` (its storage does);
@@ -42,6 +49,21 @@ export interface MountedConsole {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+/** The console's own API routes: a request to them with no credentials at all is "not signed in". */
+const CONSOLE_API = `${API_PREFIX}/console/`
+
+/**
+ * A console API request with neither a session cookie nor a signature: a page whose person is not signed
+ * in (the sign-in page checking for a session, a tab whose session ended in another). Nothing was
+ * guessed, so it is answered as such — not counted or logged as a failed authentication, and not with
+ * the signing headers' message, which means nothing to a person.
+ */
+function notSignedIn(): HttpProblem {
+  return new HttpProblem(401, RelayErrorCode.UNAUTHENTICATED, 'Not signed in to the console', {
+    hint: 'Sign in on the console page; an agent signs its requests instead (X-Agent-ID, X-Signature …).',
+  })
+}
 
 /** The instance decorator holding the console's sessions, for {@link issueConsoleLoginToken}. */
 const SESSIONS = 'consoleSessions'
@@ -100,7 +122,12 @@ export async function mountConsole(
     }
     app.csrfProtection(request, reply, done)
   })
-  const sessions = new ConsoleSessions({ store, clock: ctx.clock, ttlMs: options.sessionTtlMs })
+  const sessions = new ConsoleSessions({
+    store,
+    clock: ctx.clock,
+    ttlMs: options.sessionTtlMs,
+    cookieName: options.cookieName,
+  })
   app.decorate(SESSIONS, sessions)
   const approvals = new Approvals({
     spool: ctx.spool,
@@ -138,6 +165,17 @@ export async function mountConsole(
       streamSafetyPollMs: options.streamSafetyPollMs,
       notifyChange: store.notifyChange === undefined ? undefined : () => owned.notifyChange!(),
     }),
-    callerOf: (request) => sessions.callerOf(request),
+    async callerOf(request) {
+      const caller = await sessions.callerOf(request)
+      if (
+        caller === undefined &&
+        request.headers['x-agent-id'] === undefined &&
+        request.headers['x-signature'] === undefined &&
+        request.routeOptions.url?.startsWith(CONSOLE_API) === true
+      ) {
+        throw notSignedIn()
+      }
+      return caller
+    },
   }
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Clock } from '@agent-comm/protocol'
 import { RelayErrorCode } from '@agent-comm/transport-http'
 import type { FastifyRequest } from 'fastify'
@@ -6,11 +6,14 @@ import type { Caller } from './auth.js'
 import type { ConsoleSessionRecord, ConsoleStore } from './console-store.js'
 import { HttpProblem } from './http-errors.js'
 
-/** Name of the console's session cookie. */
+/** Default name of the console's session cookie (a relay's; each local console has its own). */
 export const SESSION_COOKIE = 'agent_comm_session'
 
 /** Header that carries a session's CSRF token on every state-changing request. */
 export const CSRF_HEADER = 'x-csrf-token'
+
+/** Header that carries the session's page key on every request made with the session cookie. */
+export const PAGE_KEY_HEADER = 'x-console-key'
 
 /**
  * What @fastify/csrf-protection reads (its `@fastify/session` mode reads `request.session._csrf`): the
@@ -33,6 +36,8 @@ export interface ConsoleSessionsOptions {
   clock: Clock
   /** How long a session lasts after sign-in, in ms (8 hours). */
   ttlMs?: number
+  /** The session cookie's name ({@link SESSION_COOKIE}). */
+  cookieName?: string
 }
 
 function digest(value: string): string {
@@ -54,12 +59,18 @@ export class ConsoleSessions {
   readonly #store: ConsoleStore
   readonly #clock: Clock
   readonly #ttlMs: number
+  /**
+   * The session cookie's name. Browsers scope cookies by host, not port: two consoles on one host (a relay's
+   * and `agent-comm console`) must use different names, or each sign-in overwrites the other's cookie.
+   */
+  readonly cookieName: string
   readonly #loginTokens = new Map<string, { agentId: string; admin: boolean }>()
 
   constructor(options: ConsoleSessionsOptions) {
     this.#store = options.store
     this.#clock = options.clock
     this.#ttlMs = options.ttlMs ?? 8 * 3_600_000
+    this.cookieName = options.cookieName ?? SESSION_COOKIE
   }
 
   /** Session lifetime in ms. */
@@ -123,7 +134,7 @@ export class ConsoleSessions {
    */
   async callerOf(request: FastifyRequest): Promise<Caller | undefined> {
     if (request.headers['x-agent-id'] !== undefined) return undefined
-    const cookie = request.cookies?.[SESSION_COOKIE]
+    const cookie = request.cookies?.[this.cookieName]
     if (cookie === undefined || cookie === '') return undefined
     const session = await this.find(cookie)
     if (session === undefined) {
@@ -131,8 +142,29 @@ export class ConsoleSessions {
         hint: 'Sign in to the console again.',
       })
     }
+    const key = request.headers[PAGE_KEY_HEADER]
+    if (typeof key !== 'string' || !sameText(key, ConsoleSessions.pageKey(session))) {
+      throw new HttpProblem(
+        401,
+        RelayErrorCode.UNAUTHENTICATED,
+        `The console session cookie came without its page key (${PAGE_KEY_HEADER})`,
+        { hint: 'Sign in to the console again: the page keeps the key it gets when signing in.' },
+      )
+    }
     request.session = { _csrf: session.csrfSecret }
     return { agentId: session.agentId, admin: session.admin }
+  }
+
+  /**
+   * The session's page key: handed to the page once, at sign-in, kept by it in the origin's storage and
+   * sent with every request. Browsers send a host's cookies to every port of it (and let any port set
+   * them), so the cookie alone must not be enough: another server on the host receives the cookie but
+   * cannot read the console origin's storage, so it cannot use the session; a cookie it plants (session
+   * fixation) does not match the page's key. Derived from the session's server-side CSRF secret, so every
+   * replica can check it and the database holds nothing new.
+   */
+  static pageKey(session: ConsoleSessionRecord): string {
+    return createHmac('sha256', session.csrfSecret).update('agent-comm console page key').digest('base64url')
   }
 
   /** Compares a presented secret with an agent's valid secrets in constant time per secret. */

@@ -1,6 +1,13 @@
+import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import type { PostgresDatabase } from '@agent-comm/postgres'
-import { type Clock, DEFAULT_OPERATOR_ID } from '@agent-comm/protocol'
+import {
+  AgentIdSchema,
+  AgentNotFoundError,
+  type Clock,
+  DEFAULT_OPERATOR_ID,
+  ValidationError,
+} from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { Spool } from '@agent-comm/spool'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
@@ -30,7 +37,10 @@ export interface LocalConsoleOptions {
   consoleStore?: ConsoleStore
   /** Port on 127.0.0.1 (0: any free one). */
   port: number
-  /** Who the one-time token signs in as: a human agent, or (default) the operator `admin`. */
+  /**
+   * Who the one-time token signs in as: a registered agent (a person), or (default) the operator `admin`.
+   * An invalid id is a ValidationError, an unregistered one an AgentNotFoundError, before anything listens.
+   */
   as?: string
   clock?: Clock
   logger?: FastifyBaseLogger
@@ -63,6 +73,17 @@ const NO_NONCES: NonceStore = {
  */
 export async function startLocalConsole(options: LocalConsoleOptions): Promise<LocalConsole> {
   const asAgent = options.as ?? DEFAULT_OPERATOR_ID
+  const asId = options.as === undefined ? undefined : AgentIdSchema.safeParse(options.as)
+  if (asId?.success === false) {
+    const problem = asId.error.issues[0]?.message ?? 'not an agent id'
+    throw new ValidationError(
+      `Invalid agent id '${options.as}' to sign in as: ${problem}`,
+      [{ path: 'as', message: problem }],
+      {
+        hint: 'Give the id of a registered person (agent-comm agents lists them), or leave --as out to sign in as the operator.',
+      },
+    )
+  }
   const owned = options.spool === undefined
   let spool = options.spool
   let registry = options.registry
@@ -90,8 +111,23 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
   }
   try {
     registry ??= await Registry.open({ spool, clock: options.clock })
+    // A typo of a person's id would open on an empty inbox with nothing saying why: refused before it listens.
+    if (options.as !== undefined && (await registry.get(options.as)) === undefined) {
+      throw new AgentNotFoundError(options.as, {
+        hint: `agent-comm agents lists the registered agents; register the person first: agent-comm register ${options.as} -c human-review -d <device>`,
+      })
+    }
   } catch (error) {
-    if (owned) await spool.close()
+    if (owned) {
+      if (postgres !== undefined) {
+        // The console store was opened here with the database (options.consoleStore is the caller's).
+        if (options.consoleStore === undefined) await consoleStore?.close()
+        await postgres.close()
+      } else {
+        if (options.registry === undefined) await registry?.close()
+        await spool.close()
+      }
+    }
     throw error
   }
   const app = await createRelay({
@@ -106,7 +142,11 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
       // Signed in as a human agent, nobody is the operator: the admin id is one no agent can have.
       admin: { agentId: options.as === undefined ? DEFAULT_OPERATOR_ID : 'console:no-operator' },
       rateLimit: false,
-      console: options.console,
+      // A cookie name of its own: a relay console, or another local console, on this host keeps its session.
+      console: {
+        cookieName: `agent_comm_local_console_${randomBytes(6).toString('hex')}`,
+        ...options.console,
+      },
     },
   })
   if (owned) {

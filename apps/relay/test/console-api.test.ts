@@ -3,8 +3,11 @@ import { createMessage } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
 import { errorOf, startTestRelay, type TestRelay } from './helpers.js'
 
-/** Signs `agentId` in with its secret through `inject`; returns the cookie and CSRF token. */
-async function signIn(relay: TestRelay, agentId: string): Promise<{ cookie: string; csrf: string }> {
+/** Signs `agentId` in with its secret through `inject`; returns the cookie, CSRF token and page key. */
+async function signIn(
+  relay: TestRelay,
+  agentId: string,
+): Promise<{ cookie: string; csrf: string; key: string }> {
   const response = await relay.app.inject({
     method: 'POST',
     url: '/api/v1/console/session',
@@ -14,15 +17,19 @@ async function signIn(relay: TestRelay, agentId: string): Promise<{ cookie: stri
   const setCookie = String(response.headers['set-cookie'])
   expect(setCookie).toMatch(/HttpOnly/)
   expect(setCookie).toMatch(/SameSite=Strict/)
-  return { cookie: setCookie.split(';')[0]!, csrf: response.json().csrfToken }
+  return { cookie: setCookie.split(';')[0]!, csrf: response.json().csrfToken, key: response.json().pageKey }
 }
 
-function asSession(relay: TestRelay, who: { cookie: string; csrf?: string }) {
+function asSession(relay: TestRelay, who: { cookie: string; csrf?: string; key?: string }) {
   return (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown) =>
     relay.app.inject({
       method,
       url,
-      headers: { cookie: who.cookie, ...(who.csrf === undefined ? {} : { 'x-csrf-token': who.csrf }) },
+      headers: {
+        cookie: who.cookie,
+        ...(who.key === undefined ? {} : { 'x-console-key': who.key }),
+        ...(who.csrf === undefined ? {} : { 'x-csrf-token': who.csrf }),
+      },
       ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
     })
 }
@@ -88,10 +95,14 @@ describe('the console API', () => {
     const relay = await startTestRelay()
     await humans(relay)
     const lead = await signIn(relay, 'lead')
-    const withoutToken = await asSession(relay, { cookie: lead.cookie })('POST', '/api/v1/console/messages', {
-      to: 'builder',
-      body: 'hello',
-    })
+    const withoutToken = await asSession(relay, { cookie: lead.cookie, key: lead.key })(
+      'POST',
+      '/api/v1/console/messages',
+      {
+        to: 'builder',
+        body: 'hello',
+      },
+    )
     expect(withoutToken.statusCode).toBe(403)
     expect(withoutToken.json().error.code).toBe('CSRF_REJECTED')
     const withToken = await asSession(relay, lead)('POST', '/api/v1/console/messages', {
@@ -156,7 +167,7 @@ describe('the console API', () => {
     const lead = await signIn(relay, 'lead')
     const abort = new AbortController()
     const response = await fetch(`${relay.url}/api/v1/console/stream`, {
-      headers: { cookie: lead.cookie },
+      headers: { cookie: lead.cookie, 'x-console-key': lead.key },
       signal: abort.signal,
     })
     expect(response.headers.get('content-type')).toMatch(/text\/event-stream/)
@@ -400,7 +411,7 @@ describe('the console API', () => {
     await humans(relay)
     const lead = await signIn(relay, 'lead')
     const reviewer = await signIn(relay, 'reviewer')
-    const crossed = await asSession(relay, { cookie: lead.cookie, csrf: reviewer.csrf })(
+    const crossed = await asSession(relay, { cookie: lead.cookie, key: lead.key, csrf: reviewer.csrf })(
       'POST',
       '/api/v1/console/messages',
       { to: 'builder', body: 'forged' },
@@ -410,7 +421,7 @@ describe('the console API', () => {
     // GET /session hands out a fresh token of the same session's secret: both are valid.
     const fresh = (await asSession(relay, lead)('GET', '/api/v1/console/session')).json().csrfToken
     expect(fresh).not.toBe(lead.csrf)
-    const sent = await asSession(relay, { cookie: lead.cookie, csrf: fresh })(
+    const sent = await asSession(relay, { cookie: lead.cookie, key: lead.key, csrf: fresh })(
       'POST',
       '/api/v1/console/messages',
       {
@@ -422,7 +433,7 @@ describe('the console API', () => {
     expect(await relay.spool.pending('builder')).toHaveLength(1)
     // Signed out, the cookie and its tokens are worth nothing.
     expect((await asSession(relay, lead)('DELETE', '/api/v1/console/session')).statusCode).toBe(204)
-    const afterwards = await asSession(relay, { cookie: lead.cookie, csrf: fresh })(
+    const afterwards = await asSession(relay, { cookie: lead.cookie, key: lead.key, csrf: fresh })(
       'POST',
       '/api/v1/console/messages',
       { to: 'builder', body: 'after sign-out' },
@@ -450,5 +461,152 @@ describe('the console API', () => {
     expect(page.headers['content-security-policy']).toMatch(/script-src 'self'/)
     expect(page.headers['content-security-policy']).not.toMatch(/unsafe-inline/)
     expect(page.headers['x-frame-options']).toBeDefined()
+  })
+})
+
+describe('console sessions from the page’s side', () => {
+  it('answers a console request without any credentials as "not signed in": not counted, not the signing message', async () => {
+    const relay = await startTestRelay({ options: { authFailureLimit: { max: 3, timeWindowMs: 60_000 } } })
+    await humans(relay)
+    // The sign-in page checks for a session on every load: many loads are not failed authentications.
+    for (let i = 0; i < 10; i++) {
+      const check = await relay.app.inject({ method: 'GET', url: '/api/v1/console/session' })
+      expect(check.statusCode).toBe(401)
+      expect(check.json().error).toMatchObject({
+        code: 'UNAUTHENTICATED',
+        message: 'Not signed in to the console',
+      })
+    }
+    const inbox = await relay.app.inject({ method: 'GET', url: '/api/v1/console/inbox' })
+    expect(inbox.statusCode).toBe(401)
+    expect(inbox.json().error.message).toBe('Not signed in to the console')
+    expect(inbox.json().error.message).not.toContain('X-Agent-ID')
+    // The address was never counted (3 failures would refuse it with 429): a badly signed request is
+    // still answered as such.
+    const badlySigned = await relay.app.inject({
+      method: 'GET',
+      url: '/api/v1/agents',
+      headers: { 'x-agent-id': 'lead' },
+    })
+    expect(badlySigned.statusCode).toBe(401)
+  })
+
+  it('answers a signed-out session (another tab signed out) with the console’s message, on every console route', async () => {
+    const relay = await startTestRelay()
+    await humans(relay)
+    const lead = await signIn(relay, 'lead')
+    expect((await asSession(relay, lead)('DELETE', '/api/v1/console/session')).statusCode).toBe(204)
+    for (const [method, url] of [
+      ['GET', '/api/v1/console/session'],
+      ['GET', '/api/v1/console/inbox'],
+      ['DELETE', '/api/v1/console/session'],
+    ] as const) {
+      const stale = await asSession(relay, lead)(method, url)
+      expect(stale.statusCode).toBe(401)
+      expect(stale.json().error.message).toBe('The console session expired or was ended')
+    }
+  })
+
+  it('lets a person sign in with the right secret while a stranger at the same address guesses other ids', async () => {
+    const relay = await startTestRelay()
+    await humans(relay)
+    const attempt = (agentId: string, secret: string) =>
+      relay.app.inject({ method: 'POST', url: '/api/v1/console/session', payload: { agentId, secret } })
+    for (let i = 0; i < 25; i++) {
+      expect((await attempt('nobody', `guess-${i}`)).statusCode).toBe(i < 20 ? 401 : 429)
+    }
+    for (let i = 0; i < 5; i++) expect((await attempt(`nobody-${i}`, 'guess')).statusCode).toBe(401)
+    expect((await attempt('lead', relay.secrets.lead!)).statusCode).toBe(200)
+  })
+
+  it('gives each console its own cookie name, so two consoles on one host do not sign each other out', async () => {
+    // A relay console and a local console on one host: browsers send each the other's cookie too.
+    const relay = await startTestRelay()
+    const local = await startTestRelay({
+      options: { console: { cookieName: 'agent_comm_local_console_1a2b' } },
+    })
+    for (const r of [relay, local]) await humans(r)
+    const onRelay = await signIn(relay, 'lead')
+    const onLocal = await signIn(local, 'reviewer')
+    expect(onRelay.cookie).toMatch(/^agent_comm_session=/)
+    expect(onLocal.cookie).toMatch(/^agent_comm_local_console_1a2b=/)
+    const both = `${onRelay.cookie}; ${onLocal.cookie}`
+    const who = async (r: TestRelay, key: string) =>
+      (
+        await r.app.inject({
+          method: 'GET',
+          url: '/api/v1/console/session',
+          headers: { cookie: both, 'x-console-key': key },
+        })
+      ).json().agentId
+    expect(await who(relay, onRelay.key)).toBe('lead')
+    expect(await who(local, onLocal.key)).toBe('reviewer')
+    await expect(startTestRelay({ options: { console: { cookieName: 'bad name;' } } })).rejects.toMatchObject(
+      { code: 'VALIDATION' },
+    )
+  })
+
+  it('binds the session to its page key: a cookie received or planted by another server of the host is useless', async () => {
+    const relay = await startTestRelay()
+    await humans(relay)
+    const lead = await signIn(relay, 'lead')
+    expect(lead.key).toMatch(/^[\w-]{40,}$/)
+    // Another port of the host receives the cookie, but not the key (the page's storage is its origin's).
+    for (const [method, url] of [
+      ['GET', '/api/v1/console/session'],
+      ['GET', '/api/v1/console/inbox'],
+      ['GET', '/api/v1/agents'],
+    ] as const) {
+      const stolen = await asSession(relay, { cookie: lead.cookie })(method, url)
+      expect(stolen.statusCode).toBe(401)
+      expect(stolen.json().error.message).toContain('without its page key')
+    }
+    const sent = await asSession(relay, { cookie: lead.cookie, csrf: lead.csrf })(
+      'POST',
+      '/api/v1/console/messages',
+      {
+        to: 'builder',
+        body: 'as lead, from another port',
+      },
+    )
+    expect(sent.statusCode).toBe(401)
+    expect(await relay.spool.pending('builder')).toEqual([])
+    // Session fixation: an attacker's own session cookie planted in the browser does not match the page's key.
+    const attacker = await signIn(relay, 'reviewer')
+    const fixated = await asSession(relay, { cookie: attacker.cookie, key: lead.key })(
+      'GET',
+      '/api/v1/console/session',
+    )
+    expect(fixated.statusCode).toBe(401)
+    // The key is handed out at sign-in only: checking the session does not return it.
+    const check = await asSession(relay, lead)('GET', '/api/v1/console/session')
+    expect(check.statusCode).toBe(200)
+    expect(check.json()).not.toHaveProperty('pageKey')
+  })
+
+  it('lists the newest messages first when more wait than the inbox shows, and says it was cut', async () => {
+    const relay = await startTestRelay()
+    await humans(relay)
+    for (let i = 0; i < 505; i++) {
+      await relay.spool.send(
+        createMessage({ fromAgent: 'builder', toAgent: 'lead', body: `n${i}` }, { clock: relay.clock }),
+      )
+      relay.clock.advance(10)
+    }
+    const lead = await signIn(relay, 'lead')
+    const inbox = (await asSession(relay, lead)('GET', '/api/v1/console/inbox')).json() as {
+      items: { message: MessageV2 }[]
+      more: boolean
+    }
+    expect(inbox.items).toHaveLength(500)
+    expect(inbox.more).toBe(true)
+    expect(inbox.items.slice(0, 3).map((i) => i.message.body)).toEqual(['n504', 'n503', 'n502'])
+    const few = await startTestRelay()
+    await humans(few)
+    await few.spool.send(createMessage({ fromAgent: 'builder', toAgent: 'lead', body: 'only' }))
+    const fewLead = await signIn(few, 'lead')
+    expect((await asSession(few, fewLead)('GET', '/api/v1/console/inbox')).json()).toMatchObject({
+      more: false,
+    })
   })
 })

@@ -58,32 +58,34 @@ describe.skipIf(db.kind !== 'server')('console sessions shared by relay replicas
       body: JSON.stringify({ agentId: 'admin', secret: ADMIN_SECRET }),
     })
     expect(signIn.status).toBe(200)
+    // The cookie with its page key, as the page sends them (the key is what no other port gets).
+    const { csrfToken, pageKey } = (await signIn.json()) as { csrfToken: string; pageKey: string }
     const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!
-    const { csrfToken } = (await signIn.json()) as { csrfToken: string }
+    const key = { 'x-console-key': pageKey }
 
-    const onB = await fetch(`${b.url}/api/v1/console/session`, { headers: { cookie } })
+    const onB = await fetch(`${b.url}/api/v1/console/session`, { headers: { cookie, ...key } })
     expect(onB.status).toBe(200)
     expect(await onB.json()).toMatchObject({ agentId: 'admin', admin: true })
     // A state change on B with the token A gave: B checks it against the session's stored secret.
     const sent = await fetch(`${b.url}/api/v1/console/messages`, {
       method: 'POST',
-      headers: { cookie, 'x-csrf-token': csrfToken, 'content-type': 'application/json' },
+      headers: { cookie, ...key, 'x-csrf-token': csrfToken, 'content-type': 'application/json' },
       body: JSON.stringify({ to: 'someone', body: 'from replica B' }),
     })
     expect(sent.status).toBe(200)
     const refused = await fetch(`${b.url}/api/v1/console/messages`, {
       method: 'POST',
-      headers: { cookie, 'content-type': 'application/json' },
+      headers: { cookie, ...key, 'content-type': 'application/json' },
       body: JSON.stringify({ to: 'someone', body: 'no token' }),
     })
     expect(refused.status).toBe(403)
 
     const signOut = await fetch(`${a.url}/api/v1/console/session`, {
       method: 'DELETE',
-      headers: { cookie, 'x-csrf-token': csrfToken },
+      headers: { cookie, ...key, 'x-csrf-token': csrfToken },
     })
     expect(signOut.status).toBe(204)
-    const afterwards = await fetch(`${b.url}/api/v1/console/inbox`, { headers: { cookie } })
+    const afterwards = await fetch(`${b.url}/api/v1/console/inbox`, { headers: { cookie, ...key } })
     expect(afterwards.status).toBe(401)
   })
 
@@ -106,14 +108,19 @@ describe.skipIf(db.kind !== 'server')('console sessions shared by relay replicas
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ agentId: 'admin', secret: ADMIN_SECRET }),
       })
-      const { csrfToken } = (await response.json()) as { csrfToken: string }
-      return { cookie: response.headers.get('set-cookie')!.split(';')[0]!, csrf: csrfToken }
+      const { csrfToken, pageKey } = (await response.json()) as { csrfToken: string; pageKey: string }
+      return { cookie: response.headers.get('set-cookie')!.split(';')[0]!, csrf: csrfToken, key: pageKey }
     }
     const decide = async (relay: RelayHandle, decision: string) => {
       const who = await sessionOn(relay)
       const response = await fetch(`${relay.url}/api/v1/console/approvals/${request.id}/decision`, {
         method: 'POST',
-        headers: { cookie: who.cookie, 'x-csrf-token': who.csrf, 'content-type': 'application/json' },
+        headers: {
+          cookie: who.cookie,
+          'x-console-key': who.key,
+          'x-csrf-token': who.csrf,
+          'content-type': 'application/json',
+        },
         body: JSON.stringify({ decision }),
       })
       expect(response.status).toBe(200)
@@ -121,14 +128,16 @@ describe.skipIf(db.kind !== 'server')('console sessions shared by relay replicas
     }
     const onB = await sessionOn(b)
     const listed = await fetch(`${b.url}/api/v1/console/approvals?limit=10`, {
-      headers: { cookie: onB.cookie },
+      headers: { cookie: onB.cookie, 'x-console-key': onB.key },
     })
     expect(
       ((await listed.json()) as { approvals: { requestId: string }[] }).approvals.map((x) => x.requestId),
     ).toEqual([request.id])
     expect(await decide(a, 'approve')).toMatchObject({ first: true, response: { decision: 'approve' } })
     expect(await decide(b, 'deny')).toMatchObject({ first: false, response: { decision: 'approve' } })
-    const audit = await fetch(`${b.url}/api/v1/console/approvals/audit`, { headers: { cookie: onB.cookie } })
+    const audit = await fetch(`${b.url}/api/v1/console/approvals/audit`, {
+      headers: { cookie: onB.cookie, 'x-console-key': onB.key },
+    })
     expect(((await audit.json()) as { entries: unknown[] }).entries).toMatchObject([
       { requestId: request.id, decision: 'approve', decidedBy: 'admin', requester: 'builder' },
     ])
@@ -187,13 +196,13 @@ describe.skipIf(db.kind !== 'server')('console sessions shared by relay replicas
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ agentId, secret }),
         })
-        const { csrfToken } = (await response.json()) as { csrfToken: string }
-        return { cookie: response.headers.get('set-cookie')!.split(';')[0]!, csrf: csrfToken }
+        const { csrfToken, pageKey } = (await response.json()) as { csrfToken: string; pageKey: string }
+        return { cookie: response.headers.get('set-cookie')!.split(';')[0]!, csrf: csrfToken, key: pageKey }
       }
       const operator = await sessionOn(b.url, 'admin', ADMIN_SECRET)
       const abort = new AbortController()
       const stream = await fetch(`${b.url}/api/v1/console/stream`, {
-        headers: { cookie: operator.cookie },
+        headers: { cookie: operator.cookie, 'x-console-key': operator.key },
         signal: abort.signal,
       })
       const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader()
@@ -209,7 +218,7 @@ describe.skipIf(db.kind !== 'server')('console sessions shared by relay replicas
       const lead = await sessionOn(a.url, 'lead', leadSecret)
       const opened = await fetch(`${a.url}/api/v1/console/inbox/${waiting!.message.id}/open`, {
         method: 'POST',
-        headers: { cookie: lead.cookie, 'x-csrf-token': lead.csrf },
+        headers: { cookie: lead.cookie, 'x-console-key': lead.key, 'x-csrf-token': lead.csrf },
       })
       expect(opened.status).toBe(204)
       await readUntil(2)
@@ -231,7 +240,10 @@ describe.skipIf(db.kind !== 'server')('console sessions shared by relay replicas
       })
       expect(signIn.status).toBe(200)
       const cookie = signIn.headers.get('set-cookie')!.split(';')[0]!
-      const audit = await fetch(`${local.url}/api/v1/console/approvals/audit`, { headers: { cookie } })
+      const { pageKey } = (await signIn.json()) as { pageKey: string }
+      const audit = await fetch(`${local.url}/api/v1/console/approvals/audit`, {
+        headers: { cookie, 'x-console-key': pageKey },
+      })
       expect(await audit.json()).toEqual({ entries: [] })
       const client = db.client()
       const rows = await client.query<{ n: number }>(

@@ -50,9 +50,12 @@ try {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ agentId: 'lead', secret }),
     })
-    const value = signIn.headers.get('set-cookie').split(';')[0].split('=')[1]
+    const [name, value] = signIn.headers.get('set-cookie').split(';')[0].split('=')
+    const { pageKey } = await signIn.json()
     const context = await browser.newContext()
-    await context.addCookies([{ name: 'agent_comm_session', value, url }])
+    await context.addCookies([{ name, value, url }])
+    // The page sends the session's page key, kept in its origin's storage when it signed in.
+    await context.addInitScript((key) => localStorage.setItem('agent-comm-console-page-key', key), pageKey)
     const page = await context.newPage()
     const started = performance.now()
     await page.goto(`${url}/console/`)

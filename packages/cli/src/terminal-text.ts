@@ -1,38 +1,4 @@
-// Text that came from elsewhere (subjects, bodies, devices, reasons, relay errors) is written to a terminal
-// that obeys control sequences: ESC [2J clears the screen, OSC 0 sets the window title, OSC 52 writes the
-// clipboard, U+202E reverses what follows. Every text output path passes such strings through here, so
-// a message can never drive the reader's terminal. `--json` output is left exact (JSON escapes C0 itself).
-
-/**
- * Characters shown escaped: C0 controls (but tab and line feed, handled per mode), DEL, C1 controls (0x9B
- * is a one-byte CSI to many terminals), the bidirectional overrides, embeddings and isolates (which make
- * text read in another order than it is stored), and the Unicode line and paragraph separators.
- */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this regex's job
-const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/gu
-
-/** `\x1b` for ESC and the other characters up to 0xFF, `\u202e` above. */
-function escapeChar(char: string): string {
-  const code = char.codePointAt(0)!
-  if (code === 0x0d) return '\\r'
-  return code <= 0xff
-    ? `\\x${code.toString(16).padStart(2, '0')}`
-    : `\\u${code.toString(16).padStart(4, '0')}`
-}
-
-/**
- * One line of output: every control character shown escaped, line breaks and tabs too (`\n`, `\t`), so
- * a subject or a device name stays on its line.
- */
-export function safeLine(text: string): string {
-  return text.replace(UNSAFE, escapeChar).replaceAll('\n', '\\n').replaceAll('\t', '\\t')
-}
-
-/**
- * A multi-line text such as a message body: line feeds (and CRLF, taken as one line feed) and tabs are
- * kept so it reads as written; every other control character is shown escaped, a lone CR included (it
- * would overwrite the start of its line).
- */
-export function safeBlock(text: string): string {
-  return text.replaceAll('\r\n', '\n').replace(UNSAFE, escapeChar)
-}
+// The CLI's text output escapes remote content with the project's one rule for hostile text, which lives
+// in `@agent-comm/protocol/terminal-text` (the MCP server uses it too). `--json` output is left exact
+// (JSON escapes C0 itself).
+export { safeBlock, safeLine } from '@agent-comm/protocol/terminal-text'

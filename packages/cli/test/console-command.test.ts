@@ -32,6 +32,8 @@ describe('agent-comm console', () => {
       })
     const first = await signIn({ token })
     expect(first.status).toBe(200)
+    // A cookie name of its own: a relay console on this host (agent_comm_session) keeps its session.
+    expect(first.headers.get('set-cookie')).toMatch(/^agent_comm_local_console_[0-9a-f]{12}=/)
     expect(await first.json()).toMatchObject({ agentId: 'admin', admin: true })
     expect((await signIn({ token })).status).toBe(401)
     child.kill('SIGTERM')
@@ -56,5 +58,19 @@ describe('agent-comm console', () => {
       .toBe(loginUrl)
     child.kill('SIGTERM')
     expect(await exited(child)).toBe(0)
+  })
+
+  it('refuses --as with an invalid or unregistered agent id before it listens, saying what to do', async () => {
+    const p = project()
+    await p.ok(['register', 'lead', '-c', 'human-review', '-d', 'local', '--create'])
+    const invalid = await runCli(['console', '--port', '0', '--as', 'bad id!'], { cwd: p.dir, env: p.env })
+    expect(invalid.code).toBe(2)
+    expect(invalid.stderr).toContain("Invalid agent id 'bad id!'")
+    expect(invalid.stdout).not.toContain('token=')
+    const typo = await runCli(['console', '--port', '0', '--as', 'laed'], { cwd: p.dir, env: p.env })
+    expect(typo.code).toBe(3)
+    expect(typo.stderr).toContain("Agent 'laed' not registered")
+    expect(typo.stderr).toContain('agent-comm agents')
+    expect(`${typo.stdout}${typo.stderr}`).not.toContain('token=')
   })
 })

@@ -300,20 +300,26 @@ describe('the console on a relay', () => {
     )
     const { context, page } = await newPage()
     await signIn(page, relay, 'reviewer')
-    const forged = await page.evaluate(async () => {
+    // Sent from the page itself, with the session's page key (from the origin's storage) but no CSRF token.
+    const key = String(await page.evaluate("localStorage.getItem('agent-comm-console-page-key')"))
+    const forged = await page.evaluate(async (pageKey) => {
       const response = await fetch('/api/v1/console/messages', {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', 'x-console-key': pageKey },
         body: JSON.stringify({ to: 'builder', body: 'forged' }),
       })
       return { status: response.status, body: (await response.json()) as { error: { code: string } } }
-    })
+    }, key)
     expect(forged.status).toBe(403)
     expect(forged.body.error.code).toBe('CSRF_REJECTED')
     const inbox = await page.evaluate(
-      async () => (await (await fetch('/api/v1/console/inbox')).json()) as unknown,
+      async (pageKey) =>
+        (await (
+          await fetch('/api/v1/console/inbox', { headers: { 'x-console-key': pageKey } })
+        ).json()) as unknown,
+      key,
     )
-    expect(inbox).toEqual({ items: [] })
+    expect(inbox).toEqual({ items: [], more: false })
     await page.getByRole('heading', { name: 'Inbox' }).waitFor(WAIT)
     expect(await page.getByText('for lead only').count()).toBe(0)
     await context.close()
@@ -396,6 +402,117 @@ describe('the console on a relay', () => {
         requester: 'builder',
       }),
     )
+    await context.close()
+  })
+
+  it('shows bidi controls as visible escapes, shows the request context, and wraps long words at 360 px', async () => {
+    const RLO = '\u202e'
+    const PDF = '\u202c'
+    await relay.spool.send(
+      createMessage(
+        {
+          fromAgent: 'builder',
+          toAgent: 'lead',
+          subject: `Invoice ${RLO}gnp.exe${PDF} ${'W'.repeat(150)}`,
+          body: `Open ${RLO}gnp.exe${PDF} now`,
+        },
+        { clock: relay.clock },
+      ),
+    )
+    const request = await askApproval(
+      relay,
+      'lead',
+      {
+        question: `Run ${RLO}gnp.exe${PDF}?`,
+        action: { name: `run${RLO}exe`, arguments: { file: `${RLO}gnp.exe${PDF}` } },
+        context: { diff: 'DIFF-MARKER -rm everything' },
+      },
+      'Run it',
+    )
+    const { context, page } = await newPage({ width: 360 })
+    await signIn(page, relay, 'lead')
+    const message = page.locator('article.message', { hasText: 'Invoice' })
+    await message.waitFor(WAIT)
+    // The stored order is what a person reads: the override is shown, not obeyed.
+    expect(await message.locator('h3').textContent()).toContain('Invoice \\u202egnp.exe\\u202c')
+    expect(await message.locator('.body').textContent()).toBe('Open \\u202egnp.exe\\u202c now')
+    // A 200-letter word wraps inside its card: the page does not scroll sideways on a phone.
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(360)
+    await page.getByRole('link', { name: 'Approvals' }).click()
+    const card = page.locator(`[data-request-id="${request.id}"]`)
+    await card.getByTestId('approval-context').getByText('DIFF-MARKER -rm everything').waitFor(WAIT)
+    expect(await card.locator('h3').textContent()).toBe('Run \\u202egnp.exe\\u202c?')
+    expect(await card.locator('code').textContent()).toBe('run\\u202eexe')
+    expect(await card.getByLabel(/arguments/).inputValue()).toContain('"\\u202egnp.exe\\u202c"')
+    // The live character is nowhere on the page (the evaluated text spells it as an escape).
+    expect(await page.evaluate("document.body.textContent.includes('\\u202e')")).toBe(false)
+    // Approved as shown: the escaped JSON is the same arguments, so none count as edited.
+    await card.getByRole('button', { name: 'Approve' }).click()
+    const reply = await replyTo(relay, request.id)
+    expect(reply.payload?.data).toMatchObject({ decision: 'approve', decidedBy: 'lead' })
+    expect(reply.payload?.data).not.toHaveProperty('arguments')
+    await context.close()
+  })
+
+  it('tells a person whose decision came second what was decided, by whom, and that theirs was not applied', async () => {
+    const request = await askApproval(relay, 'lead', { question: 'Wire $10,000?' }, 'Wire')
+    const { context, page } = await newPage()
+    // No live updates on this page: the card stays while someone else decides, as between two refreshes.
+    await page.route('**/api/v1/console/stream', (route) => route.abort())
+    await signIn(page, relay, 'lead')
+    await page.getByRole('link', { name: 'Approvals' }).click()
+    const card = page.locator(`[data-request-id="${request.id}"]`)
+    await card.waitFor(WAIT)
+    // The operator decides first, in another browser.
+    const other = await newPage()
+    await signIn(other.page, relay, 'admin')
+    await other.page.getByRole('link', { name: 'Approvals' }).click()
+    await other.page
+      .locator(`[data-request-id="${request.id}"]`)
+      .getByRole('button', { name: 'Approve' })
+      .click()
+    await other.page.getByRole('table', { name: 'Audit log' }).getByText('Wire $10,000?').waitFor(WAIT)
+    await other.context.close()
+    await card.getByRole('button', { name: 'Deny' }).click()
+    const notice = page.getByTestId('late-decision')
+    await notice.waitFor(WAIT)
+    expect(await notice.textContent()).toMatch(
+      /Already decided: approve by admin at .+; your Deny was not applied\./,
+    )
+    expect(await notice.textContent()).toContain('Wire $10,000?')
+    await card.waitFor({ state: 'detached', ...WAIT })
+    const reply = await replyTo(relay, request.id)
+    expect(reply.payload?.data).toMatchObject({ decision: 'approve', decidedBy: 'admin' })
+    await context.close()
+  })
+
+  it('returns to the sign-in form when the session ended in another tab: on any request, and on Sign out', async () => {
+    const { context, page } = await newPage()
+    const pageErrors: string[] = []
+    page.on('pageerror', (error) => pageErrors.push(error.message))
+    await signIn(page, relay, 'lead')
+    const signOutIn = async (tab: Page) => {
+      await tab.goto(`${relay.url}/console/`)
+      await tab.getByTestId('who').filter({ hasText: 'lead' }).waitFor(WAIT)
+      await tab.getByRole('button', { name: 'Sign out' }).click()
+      await tab.getByRole('button', { name: 'Sign in' }).waitFor(WAIT)
+    }
+    const second = await context.newPage()
+    await signOutIn(second)
+    // The first tab's next request finds no session: the sign-in form comes back, saying why.
+    await page.getByRole('link', { name: 'Approvals' }).click()
+    await page.getByRole('button', { name: 'Sign in' }).waitFor(WAIT)
+    await page.getByRole('alert').getByText('Your session ended, sign in again.').waitFor(WAIT)
+    // Signed in again, and out again in the other tab: Sign out here still signs out.
+    await page.getByLabel('Agent id').fill('lead')
+    await page.getByLabel('Relay secret').fill(relay.secrets.lead!)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByTestId('who').filter({ hasText: 'lead' }).waitFor(WAIT)
+    await signOutIn(second)
+    await page.getByRole('button', { name: 'Sign out' }).click()
+    await page.getByRole('button', { name: 'Sign in' }).waitFor(WAIT)
+    expect(await page.getByText('X-Agent-ID').count()).toBe(0)
+    expect(pageErrors).toEqual([])
     await context.close()
   })
 

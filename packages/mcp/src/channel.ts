@@ -4,6 +4,7 @@
 // is one notification with a count, at most one per interval, and a message is announced once.
 import type { Coordinator } from '@agent-comm/coordinator'
 import { type Clock, type Logger, type MessageV2, systemClock } from '@agent-comm/protocol'
+import { safeLine } from '@agent-comm/protocol/terminal-text'
 import type { MailFeed } from './feed.js'
 
 /** The notification method Claude Code listens to. */
@@ -51,9 +52,10 @@ export interface ChannelOptions {
 
 const RANK: Record<string, number> = { critical: 0, high: 1, normal: 2, low: 3 }
 
+/** `text` on one line, at most `max` characters before escaping; control characters shown escaped. */
 function oneLine(text: string, max: number): string {
   const flat = text.replace(/\s+/g, ' ').trim()
-  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`
+  return safeLine(flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`)
 }
 
 /** The announcement of `messages` (newest mail for `agent`, not yet announced). */

@@ -1,6 +1,10 @@
 // Text the model reads. Every id it needs for its next call (message id, receipt, conversation id) is in
-// the text, because many clients show only the text content of a tool result.
+// the text, because many clients show only the text content of a tool result. What another agent wrote
+// (subject, body, payload, device, reasons) is hostile: clients print this text in a terminal, so it goes
+// through safeLine (one line, line breaks shown as `\n`, so a subject cannot forge a `receipt:` line) or
+// safeBlock (a body keeps its lines), which show every control character escaped.
 import type { AgentProfile, ClaimedMessage, DeliveryInfo, MessageV2 } from '@agent-comm/protocol'
+import { safeBlock, safeLine } from '@agent-comm/protocol/terminal-text'
 
 /** One message, header lines then the body. */
 export function formatMessage(message: MessageV2): string {
@@ -11,11 +15,11 @@ export function formatMessage(message: MessageV2): string {
       message.routing.replyTo === undefined ? '' : `  (reply to ${message.routing.replyTo})`
     }`,
   ]
-  if (message.subject !== '') lines.push(`subject: ${message.subject}`)
+  if (message.subject !== '') lines.push(`subject: ${safeLine(message.subject)}`)
   if (message.payload !== undefined) {
-    lines.push(`payload (${message.payload.type}): ${JSON.stringify(message.payload.data)}`)
+    lines.push(`payload (${message.payload.type}): ${safeLine(JSON.stringify(message.payload.data))}`)
   }
-  lines.push('body:', message.body)
+  lines.push('body:', safeBlock(message.body))
   return lines.join('\n')
 }
 
@@ -38,7 +42,7 @@ export function formatDelivery(delivery: DeliveryInfo): string {
   if (delivery.leaseUntil !== null) parts.push(`leased until ${delivery.leaseUntil}`)
   if (delivery.availableAt !== null) parts.push(`available at ${delivery.availableAt}`)
   if (delivery.ackedAt !== null) parts.push(`acked at ${delivery.ackedAt}`)
-  if (delivery.lastError !== null) parts.push(`last error: ${delivery.lastError}`)
+  if (delivery.lastError !== null) parts.push(`last error: ${safeLine(delivery.lastError)}`)
   return `- ${parts.join(', ')}`
 }
 
@@ -46,12 +50,12 @@ export function formatDelivery(delivery: DeliveryInfo): string {
 export function formatAgent(agent: AgentProfile): string {
   const reach =
     agent.transport === 'http'
-      ? ` via ${agent.relayUrl}`
+      ? ` via ${safeLine(agent.relayUrl ?? '')}`
       : agent.transport === 'file'
-        ? ` via ${agent.inboxDir}`
+        ? ` via ${safeLine(agent.inboxDir ?? '')}`
         : ''
-  const capabilities = agent.capabilities.length === 0 ? 'none' : agent.capabilities.join(', ')
-  return `- ${agent.agentId} [${agent.status}] capabilities: ${capabilities}; device: ${agent.device}; transport: ${agent.transport}${reach}${
+  const capabilities = agent.capabilities.length === 0 ? 'none' : safeLine(agent.capabilities.join(', '))
+  return `- ${agent.agentId} [${agent.status}] capabilities: ${capabilities}; device: ${safeLine(agent.device)}; transport: ${agent.transport}${reach}${
     agent.lastSeen === undefined ? '' : `; last seen ${agent.lastSeen}`
   }`
 }

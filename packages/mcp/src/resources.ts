@@ -1,5 +1,6 @@
 import type { Coordinator } from '@agent-comm/coordinator'
 import { AgentIdSchema, MAX_LIST_LIMIT, MessageIdSchema } from '@agent-comm/protocol'
+import { safeJson, safeLine } from '@agent-comm/protocol/terminal-text'
 import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js'
 import type { Variables } from '@modelcontextprotocol/sdk/shared/uriTemplate.js'
 import {
@@ -57,8 +58,12 @@ function variable(variables: Variables, name: string): string | undefined {
   return raw === undefined ? undefined : decode(raw)
 }
 
+/**
+ * A resource's JSON. Clients may print its text as is, so no control character from a message is raw in it:
+ * `safeJson` writes the ones JSON leaves alone (C1, bidi overrides) as `\u` escapes; it parses back exact.
+ */
 function json(uri: URL, body: unknown): ReadResourceResult {
-  return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(body, null, 2) }] }
+  return { contents: [{ uri: uri.href, mimeType: 'application/json', text: safeJson(body, 2) }] }
 }
 
 /** How many pending messages an inbox read shows by default, and at most. */
@@ -95,7 +100,7 @@ function inboxRequest(
       `Invalid inbox URI ${uri.href}: ${parsed.error.issues
         .map((i) =>
           i.code === 'unrecognized_keys'
-            ? `unknown parameter ${i.keys.join(', ')}`
+            ? `unknown parameter ${safeLine(i.keys.join(', '))}`
             : `${i.path.join('.')}: ${i.message}`,
         )
         .join('; ')} (it takes ?limit=1-${INBOX_READ_MAX}&before=<nextBefore of the previous page>)`,
@@ -200,7 +205,8 @@ export function registerResources(
         resources: (await coordinator.conversations({ limit: 50, visibleTo: identity.readsAs })).map((c) => ({
           uri: conversationUri(c.conversationId),
           name: `conversation ${c.conversationId}`,
-          title: c.subject === '' ? `Conversation ${c.conversationId}` : c.subject,
+          // Titles are shown in the client's resource pickers: a subject is hostile text.
+          title: c.subject === '' ? `Conversation ${c.conversationId}` : safeLine(c.subject),
           description: `${plural(c.messageCount, 'message')} between ${c.participants.join(', ')}; last activity ${c.lastActivity}`,
           mimeType: 'application/json',
         })),
@@ -223,7 +229,7 @@ export function registerResources(
       if (messages.length === 0) {
         throw new McpError(
           ErrorCode.InvalidParams,
-          `Conversation '${conversationId}' has no messages. List conversations with comm_list_conversations; expired and cleaned-up messages are gone.`,
+          `Conversation '${safeLine(conversationId)}' has no messages. List conversations with comm_list_conversations; expired and cleaned-up messages are gone.`,
         )
       }
       return json(uri, { conversationId, count: messages.length, messages })

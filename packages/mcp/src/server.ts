@@ -14,6 +14,7 @@ import { SessionIdentity } from './identity.js'
 import { InboxSubscriptions } from './inbox.js'
 import { RELAY_SECRET_TOOLS, selectTools, TOOL_NAMES } from './profiles.js'
 import type { RelaySecrets } from './relay-secrets.js'
+import { checkRequestParams } from './request-params.js'
 import { assertOwnInbox, INBOX_URI_TEMPLATE, inboxAgentOf, registerResources } from './resources.js'
 import { finishToolGate, installToolGate } from './tool-gate.js'
 import type { ToolContext } from './tool-kit.js'
@@ -229,6 +230,8 @@ This session acts as agent '${identity.agent}': leave from_agent / agent_id out,
   })
 
   awaitReady(server, ready, ['resources/list', 'resources/read', 'resources/subscribe'])
+  // Last, so it wraps every handler above: params that do not fit their method are -32602, readable.
+  checkRequestParams(server.server)
 
   // The connection ending (client gone, transport closed) ends its watches. Chained, so a composition
   // root may still set its own onclose before or after.

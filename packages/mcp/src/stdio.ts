@@ -1,12 +1,12 @@
 import type { Readable, Writable } from 'node:stream'
 import type { Coordinator } from '@agent-comm/coordinator'
 import { AgentCommError, ClosedError, isAgentCommError } from '@agent-comm/protocol'
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
 import { MailFeed } from './feed.js'
 import type { RelaySecrets } from './relay-secrets.js'
 import { openRuntime, type Runtime, readSettings, type StartOptions } from './runtime.js'
 import { createMcpServer } from './server.js'
+import { StdioLineTransport } from './stdio-transport.js'
 
 /** Options of {@link startStdioServer}. */
 export interface StdioServerOptions extends StartOptions {
@@ -129,7 +129,7 @@ export async function startStdioServer(options: StdioServerOptions = {}): Promis
     await runtime.close()
     throw error
   }
-  const transport = new StdioServerTransport(stdin, stdout)
+  const transport = new StdioLineTransport(stdin, stdout)
 
   let resolveClosed: () => void = () => {}
   let rejectClosed: (error: unknown) => void = () => {}

@@ -5,6 +5,7 @@ import {
   type Logger,
   type ValidationError,
 } from '@agent-comm/protocol'
+import { safeBlock } from '@agent-comm/protocol/terminal-text'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 
 /** What a tool handler produces: text for the model to read and the same facts as structured data. */
@@ -13,9 +14,17 @@ export interface ToolOutcome<T extends Record<string, unknown>> {
   data: T
 }
 
-/** A successful tool result: readable text plus `structuredContent` matching the tool's output schema. */
+/**
+ * A successful tool result: readable text plus `structuredContent` matching the tool's output schema.
+ *
+ * Clients print the text in a terminal, so it leaves with every control character shown escaped
+ * (`safeBlock`; fields were already escaped where they were written, this catches any text that was not).
+ * `structuredContent` stays exact: it is the data itself (a message is a MessageV2, checked against the
+ * tool's output schema, whose length limits an escaped copy could break), the model acts on its exact
+ * values, and a client that shows it shows it as JSON, which escapes ESC, BEL, CR and the other C0 controls.
+ */
 export function toolResult<T extends Record<string, unknown>>(outcome: ToolOutcome<T>): CallToolResult {
-  return { content: [{ type: 'text', text: outcome.text }], structuredContent: outcome.data }
+  return { content: [{ type: 'text', text: safeBlock(outcome.text) }], structuredContent: outcome.data }
 }
 
 /**
@@ -69,6 +78,14 @@ const PARAMETER_OF: Record<string, string> = {
   delaySeconds: 'delay_seconds',
 }
 
+/**
+ * The tool parameter a library field path comes from. Own keys only: a path is what the caller sent, and
+ * `__proto__` or `constructor` must name themselves, not Object.prototype's members.
+ */
+function parameterOf(path: string): string {
+  return Object.hasOwn(PARAMETER_OF, path) ? PARAMETER_OF[path]! : path
+}
+
 function isValidationError(error: AgentCommError): error is ValidationError {
   return error.code === ErrorCode.VALIDATION && 'issues' in error && Array.isArray(error.issues)
 }
@@ -78,7 +95,7 @@ function describeIssues(error: ValidationError): string {
   if (error.issues.length === 0) return error.message
   const what = /^Invalid ([^:]+):/.exec(error.message)?.[1] ?? 'arguments'
   const issues = error.issues.map((issue) =>
-    issue.path === '(root)' ? issue.message : `${PARAMETER_OF[issue.path] ?? issue.path}: ${issue.message}`,
+    issue.path === '(root)' ? issue.message : `${parameterOf(issue.path)}: ${issue.message}`,
   )
   return `Invalid ${what}: ${[...new Set(issues)].join('; ')}`
 }
@@ -94,7 +111,12 @@ export function toolError(error: unknown, tool: string, logger: Logger): CallToo
     const message = isValidationError(error) ? describeIssues(error) : error.message
     return {
       isError: true,
-      content: [{ type: 'text', text: `${error.code}: ${message}${hint === undefined ? '' : `\n${hint}`}` }],
+      content: [
+        {
+          type: 'text',
+          text: safeBlock(`${error.code}: ${message}${hint === undefined ? '' : `\n${hint}`}`),
+        },
+      ],
       _meta: { 'agent-comm/error': { code: error.code, hint } },
     }
   }
@@ -105,7 +127,7 @@ export function toolError(error: unknown, tool: string, logger: Logger): CallToo
     content: [
       {
         type: 'text',
-        text: `INTERNAL: ${tool} failed: ${message}\nRetry once; if it fails again, report it.`,
+        text: safeBlock(`INTERNAL: ${tool} failed: ${message}\nRetry once; if it fails again, report it.`),
       },
     ],
   }

@@ -120,8 +120,12 @@ describe('agent-comm-mcp over stdio', () => {
       expect(f.jsonrpc).toBe('2.0')
       expect('result' in f || 'error' in f || 'method' in f).toBe(true)
     }
-    const byId = new Map(frames.filter((f) => 'id' in f).map((f) => [f.id, f]))
+    const byId = new Map(frames.filter((f) => 'id' in f && f.id !== null).map((f) => [f.id, f]))
     expect([...byId.keys()].sort()).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+    // The line that is not JSON was answered too, with id null (JSON-RPC 2.0 Parse error).
+    expect(frames.filter((f) => f.id === null)).toEqual([
+      { jsonrpc: '2.0', id: null, error: { code: -32700, message: expect.stringMatching(/^Parse error/) } },
+    ])
     expect((byId.get(2)!.result as { tools: unknown[] }).tools).toHaveLength(18)
     expect(byId.get(3)!.result).toMatchObject({ structuredContent: { agent: { agentId: 'builder' } } })
     expect(byId.get(4)!.result).toMatchObject({ isError: true })

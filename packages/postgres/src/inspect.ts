@@ -202,12 +202,21 @@ export class Inspector {
     return statsFromCounts({ byStatus, perAgent, ...ages! }, now)
   }
 
-  /** The deliveries of `recipient` still to be done (queued, delayed or leased, not expired), in claim order. */
-  pending(db: SqlQueryable, recipient: string, limit: number, now: number): Promise<MessageDelivery[]> {
+  /**
+   * The deliveries of `recipient` still to be done (queued, delayed or leased, not expired), in claim order
+   * (most urgent, then oldest) or, with `newestFirst`, most urgent, then newest.
+   */
+  pending(
+    db: SqlQueryable,
+    recipient: string,
+    limit: number,
+    now: number,
+    newestFirst = false,
+  ): Promise<MessageDelivery[]> {
     return this.#messageDeliveries(
       db,
       `d.recipient = $1 AND d.status IN ('queued', 'leased') AND d.expires_at > $2`,
-      'd.priority, d.id',
+      newestFirst ? 'd.priority, d.id DESC' : 'd.priority, d.id',
       [recipient, now],
       limit,
       now,

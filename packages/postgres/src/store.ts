@@ -684,8 +684,15 @@ export class PostgresSpoolStore implements SpoolStore {
     })
   }
 
-  async pending(params: { recipient: string; limit: number; now: number }): Promise<PendingDelivery[]> {
-    return this.#read((db) => this.#inspect.pending(db, params.recipient, params.limit, params.now))
+  async pending(params: {
+    recipient: string
+    limit: number
+    now: number
+    newestFirst?: boolean
+  }): Promise<PendingDelivery[]> {
+    return this.#read((db) =>
+      this.#inspect.pending(db, params.recipient, params.limit, params.now, params.newestFirst === true),
+    )
   }
 
   async listFailed(params: { agent?: string; limit: number; now: number }): Promise<FailedDelivery[]> {

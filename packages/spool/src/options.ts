@@ -43,7 +43,11 @@ export const SearchQuerySchema = z.object({
   visibleTo: AgentIdSchema.optional(),
 })
 
-export const PendingOptionsSchema = z.object({ limit: ListLimitOptionSchema })
+export const PendingOptionsSchema = z.object({
+  limit: ListLimitOptionSchema,
+  /** Most urgent first, then newest (a person's inbox) instead of claim order (most urgent, then oldest). */
+  newestFirst: z.boolean().default(false),
+})
 
 export const CleanupOptionsSchema = z.object({
   /** Report what would be removed without removing it. */

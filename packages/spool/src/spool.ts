@@ -1017,16 +1017,20 @@ export class Spool {
 
   /**
    * The messages waiting for `agent` — queued (due or delayed) or leased, not expired — with their
-   * deliveries, in the order claims hand them out (most urgent first, then oldest), at most `limit` (50,
-   * up to 1000). A peek: nothing is claimed or changed.
+   * deliveries, in the order claims hand them out (most urgent first, then oldest) or, with
+   * `newestFirst`, most urgent first, then newest (a person's inbox: what came last is on the first page);
+   * at most `limit` (50, up to 1000). A peek: nothing is claimed or changed.
    */
-  async pending(agent: string, options: { limit?: number } = {}): Promise<PendingDelivery[]> {
+  async pending(
+    agent: string,
+    options: { limit?: number; newestFirst?: boolean } = {},
+  ): Promise<PendingDelivery[]> {
     this.#open()
     const recipient = parseOrThrow(AgentIdSchema, agent, 'agent id')
-    const { limit } = parseOrThrow(PendingOptionsSchema, options, 'pending options')
+    const { limit, newestFirst } = parseOrThrow(PendingOptionsSchema, options, 'pending options')
     const now = this.#clock.now()
     await this.#store.sweepExhaustedLeases({ now })
-    return this.#store.pending({ recipient, limit, now })
+    return this.#store.pending({ recipient, limit, now, newestFirst })
   }
 
   /** Dead-lettered deliveries, newest first: at most `limit` (50, up to 1000). */

@@ -166,8 +166,16 @@ export interface SpoolStore {
   search(params: StoreSearchParams): Promise<MessageV2[]>
   /** Totals by status, queue ages, failure rate, per-agent depth. */
   stats(params: { now: number }): Promise<SpoolStats>
-  /** What waits for `recipient` (queued, delayed or leased, not expired), in claim order. */
-  pending(params: { recipient: string; limit: number; now: number }): Promise<PendingDelivery[]>
+  /**
+   * What waits for `recipient` (queued, delayed or leased, not expired), in claim order (most urgent, then
+   * oldest), or with `newestFirst` most urgent, then newest.
+   */
+  pending(params: {
+    recipient: string
+    limit: number
+    now: number
+    newestFirst?: boolean
+  }): Promise<PendingDelivery[]>
   /** Dead-lettered deliveries, newest first. */
   listFailed(params: { agent?: string; limit: number; now: number }): Promise<FailedDelivery[]>
   /** The store's integrity checks and the spool's invariants. */

@@ -23,7 +23,7 @@ import { API_PREFIX } from '@agent-comm/transport-http'
 import { z } from 'zod'
 import type { Caller } from '../auth.js'
 import { type Approvals, MAX_PAGE, type Page } from '../console-approvals.js'
-import { ConsoleSessions, SESSION_COOKIE } from '../console-sessions.js'
+import { ConsoleSessions } from '../console-sessions.js'
 import { mayRead, openEventStream, type RelayContext } from '../context.js'
 import { forbidden, HttpProblem } from '../http-errors.js'
 import { type RouteDef, routesOf } from '../route-table.js'
@@ -51,6 +51,15 @@ const SignInSchema = z.union([
   z.strictObject({ agentId: AgentIdSchema, secret: z.string().min(1).max(512) }),
   z.strictObject({ token: z.string().min(1).max(512) }),
 ])
+
+const SignedInSchema = z.object({
+  agentId: z.string(),
+  admin: z.boolean(),
+  csrfToken: z.string(),
+  expiresAt: z.string(),
+  /** Send it in X-Console-Key with every request of this session: the cookie alone is not enough. */
+  pageKey: z.string(),
+})
 
 const SessionSchema = z.object({
   agentId: z.string(),
@@ -115,6 +124,9 @@ export const CONSOLE_THRESHOLDS = {
   /** More than 1000 queued deliveries. */
   queued: 1000,
 }
+
+/** The most messages the console's inbox lists at once. */
+const INBOX_LIMIT = 500
 
 /** How long opening a message in the console leases it: a person reading and answering, not a worker. */
 const OPEN_LEASE_SECONDS = 600
@@ -185,7 +197,10 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
   const { spool, registry, clock } = ctx
   const { sessions, approvals } = access
   const safetyPollMs = access.streamSafetyPollMs ?? STREAM_SAFETY_POLL_MS
-  // Sign-in guesses are limited per client address (20 failures a minute), whatever the relay's other limits.
+  // Sign-in guesses are limited per agent id and client address (20 failures a minute), whatever the
+  // relay's other limits: guessing one person's secret is slowed down, while a stranger sharing the address
+  // (NAT, proxy, same host) guessing other ids cannot keep that person from signing in. Relay secrets are
+  // random (256 bits), so the per-id limit is ample against guessing them.
   const signInFailures = new WindowLimiter({ max: 20, timeWindowMs: 60_000 }, clock)
 
   /**
@@ -226,19 +241,21 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       operationId: 'consoleSignIn',
       summary: 'Sign in to the console: a human agent with its relay secret, or a one-time login token',
       description:
-        'Only the admin and agents registered with `metadata.kind: "human"` or the capability `human-review` may sign in. Sets the HttpOnly, SameSite=Strict session cookie (Secure behind TLS) and returns the CSRF token every state change must send in X-CSRF-Token.',
+        'Only the admin and agents registered with `metadata.kind: "human"` or the capability `human-review` may sign in. Sets the HttpOnly, SameSite=Strict session cookie (Secure behind TLS) and returns the CSRF token every state change must send in X-CSRF-Token, and the page key every request with the cookie must send in X-Console-Key (returned only here: a server on another port of the host, which receives the cookie, cannot obtain it).',
       auth: 'none',
       body: SignInSchema,
-      response: SessionSchema,
+      response: SignedInSchema,
       errors: [401, 429],
       async handler({ body, request, reply }) {
-        const waitMs = signInFailures.retryAfterMs(request.ip)
+        // One-time tokens share one key per address: there is no id to tell their guessers apart.
+        const limitKey = `${'token' in body ? 'token:' : `agent:${body.agentId}`}@${request.ip}`
+        const waitMs = signInFailures.retryAfterMs(limitKey)
         if (waitMs > 0) {
           const seconds = Math.ceil(waitMs / 1000)
           throw new HttpProblem(
             429,
             'RATE_LIMITED',
-            `Too many failed sign-ins from this address; wait ${seconds} s`,
+            `Too many failed sign-ins ${'token' in body ? 'with a login token' : `as '${body.agentId}'`} from this address; wait ${seconds} s`,
             {
               hint: 'Check the agent id and its relay secret, then sign in again after the wait.',
               headers: { 'retry-after': String(seconds) },
@@ -261,7 +278,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
           }
         }
         if (identity === undefined) {
-          signInFailures.fail(request.ip)
+          signInFailures.fail(limitKey)
           throw new HttpProblem(
             401,
             'UNAUTHENTICATED',
@@ -277,7 +294,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
         const csrfSecret = request.session._csrf
         if (csrfSecret === undefined) throw new Error('@fastify/csrf-protection made no CSRF secret')
         const { cookie, session } = await sessions.create(identity.agentId, identity.admin, csrfSecret)
-        reply.setCookie(SESSION_COOKIE, cookie, {
+        reply.setCookie(sessions.cookieName, cookie, {
           httpOnly: true,
           sameSite: 'strict',
           secure: request.protocol === 'https',
@@ -289,6 +306,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
           admin: session.admin,
           csrfToken,
           expiresAt: new Date(session.expiresAt).toISOString(),
+          pageKey: ConsoleSessions.pageKey(session),
         }
       },
     }),
@@ -299,7 +317,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       summary: 'The signed-in console session: who, whether operator, and its CSRF token',
       response: SessionSchema,
       async handler({ request, reply }) {
-        const session = await sessions.find(request.cookies[SESSION_COOKIE])
+        const session = await sessions.find(request.cookies[sessions.cookieName])
         if (session === undefined) throw forbidden('This request has no console session', 'Sign in first.')
         return {
           agentId: session.agentId,
@@ -316,8 +334,8 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       operationId: 'consoleSignOut',
       summary: 'Sign out: ends the session and clears its cookie',
       async handler({ request, reply }) {
-        await sessions.destroy(request.cookies[SESSION_COOKIE])
-        reply.clearCookie(SESSION_COOKIE, { path: '/' })
+        await sessions.destroy(request.cookies[sessions.cookieName])
+        reply.clearCookie(sessions.cookieName, { path: '/' })
         return undefined
       },
     }),
@@ -326,19 +344,16 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       url: '/inbox',
       operationId: 'consoleInbox',
       summary:
-        "The signed-in agent's waiting messages (approval requests excepted), most urgent then newest first",
-      response: z.object({ items: z.array(MessageDeliverySchema) }),
+        "The signed-in agent's waiting messages (approval requests excepted), most urgent then newest first, at most 500",
+      description:
+        '`more: true` says that more messages wait than the list holds: the oldest of the least urgent are left out until some are done.',
+      response: z.object({ items: z.array(MessageDeliverySchema), more: z.boolean() }),
       async handler({ caller }) {
-        const pending = await spool.pending(caller.agentId, { limit: 500 })
-        const rank = { urgent: 0, high: 1, normal: 2, low: 3 } as Record<string, number>
-        const items = pending
-          .filter((p) => p.message.payload?.type !== 'approval_request')
-          .sort(
-            (a, b) =>
-              (rank[a.message.priority] ?? 2) - (rank[b.message.priority] ?? 2) ||
-              b.message.timestamp.localeCompare(a.message.timestamp),
-          )
-        return { items }
+        // Newest first from the store, so the newest are on the page however many wait; one more than
+        // shown tells whether the list was cut.
+        const pending = await spool.pending(caller.agentId, { limit: INBOX_LIMIT + 1, newestFirst: true })
+        const items = pending.filter((p) => p.message.payload?.type !== 'approval_request')
+        return { items: items.slice(0, INBOX_LIMIT), more: pending.length > INBOX_LIMIT }
       },
     }),
     route({

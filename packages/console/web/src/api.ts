@@ -1,5 +1,8 @@
 // The page's only way to the relay: its JSON API under /api/v1, with the session cookie (sent by the
-// browser, never readable here) and the session's CSRF token on every change.
+// browser, never readable here), the session's page key on every request and its CSRF token on every
+// change. The page key comes once, from signing in, and is kept in this origin's localStorage: browsers
+// send the cookie to every port of the host, but no other origin can read this storage, so a server on
+// another port that receives the cookie still cannot use the session.
 
 /** A message as the API returns it (the fields the page shows). */
 export interface Message {
@@ -33,6 +36,23 @@ export interface Session {
   admin: boolean
   csrfToken: string
   expiresAt: string
+  /** Only in the answer to signing in. */
+  pageKey?: string
+}
+
+/** The decision of an approval request, as the relay answers a decision. */
+export interface ApprovalResponse {
+  decision: string
+  decidedBy: string
+  decidedAt: string
+  comment?: string
+  expired?: boolean
+}
+
+/** The answer to a decision: the decision that counts, and whether it was this one (`first`). */
+export interface DecisionResult {
+  response: ApprovalResponse
+  first: boolean
 }
 
 export interface ApprovalRequest {
@@ -74,6 +94,54 @@ export class ApiError extends Error {
 }
 
 let csrfToken = ''
+const PAGE_KEY_ITEM = 'agent-comm-console-page-key'
+let pageKey = readPageKey()
+
+function readPageKey(): string | null {
+  try {
+    return localStorage.getItem(PAGE_KEY_ITEM)
+  } catch {
+    // Storage refused (a privacy setting): the key lives as long as the page.
+    return null
+  }
+}
+
+/** Keeps the page key of a new session, for this page and the origin's other tabs. */
+export function usePageKey(key: string): void {
+  pageKey = key
+  try {
+    localStorage.setItem(PAGE_KEY_ITEM, key)
+  } catch {
+    // Kept in memory only (see readPageKey).
+  }
+}
+
+/**
+ * Forgets this page's key once its session ended: in storage too, unless another tab has signed in since
+ * (its key is stored now, and stays).
+ */
+export function forgetPageKey(): void {
+  try {
+    if (pageKey !== null && localStorage.getItem(PAGE_KEY_ITEM) === pageKey)
+      localStorage.removeItem(PAGE_KEY_ITEM)
+  } catch {
+    // Nothing was stored (see readPageKey).
+  }
+  pageKey = null
+}
+
+function sessionHeaders(): Record<string, string> {
+  return pageKey === null ? {} : { 'x-console-key': pageKey }
+}
+let sessionEnded: (() => void) | undefined
+
+/**
+ * Called when the relay answers 401 to a request of a signed-in page: the session expired, or was ended
+ * in another tab or on another replica. The page goes back to the sign-in form.
+ */
+export function onSessionEnded(listener: (() => void) | undefined): void {
+  sessionEnded = listener
+}
 
 /** Remembers the session's CSRF token for the changes that follow. */
 export function useCsrf(token: string): void {
@@ -82,7 +150,7 @@ export function useCsrf(token: string): void {
 
 /** Calls the API: JSON in and out, errors thrown as {@link ApiError}. */
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' }
+  const headers: Record<string, string> = { accept: 'application/json', ...sessionHeaders() }
   if (body !== undefined) headers['content-type'] = 'application/json'
   if (method !== 'GET') headers['x-csrf-token'] = csrfToken
   const response = await fetch(`/api/v1${path}`, {
@@ -97,7 +165,48 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   }
   if (!response.ok) {
     const error = data.error ?? { code: 'HTTP', message: `HTTP ${response.status}` }
+    // Signing in, checking the session and signing out answer 401 themselves; any other 401 means the
+    // session is gone.
+    if (response.status === 401 && path !== '/console/session') sessionEnded?.()
     throw new ApiError(response.status, error.code, error.message, error.hint)
   }
   return data as T
+}
+
+/**
+ * Reads the relay's server-sent events of the session (`GET /console/stream`) and calls `onChange` on each
+ * `change` event, reconnecting after a pause when the stream ends, until `signal` aborts. Read with fetch
+ * rather than EventSource, which cannot send the page key. A 401 means the session ended.
+ */
+export async function listenForChanges(onChange: () => void, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted) {
+    try {
+      const response = await fetch('/api/v1/console/stream', {
+        headers: { accept: 'text/event-stream', ...sessionHeaders() },
+        credentials: 'same-origin',
+        signal,
+      })
+      if (response.status === 401) {
+        sessionEnded?.()
+        return
+      }
+      if (response.ok && response.body !== null) {
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
+        let buffer = ''
+        for (;;) {
+          const { value, done } = await reader.read()
+          if (done) break
+          buffer += value
+          for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+            if (/^event: change$/m.test(buffer.slice(0, end))) onChange()
+            buffer = buffer.slice(end + 2)
+          }
+        }
+      }
+    } catch {
+      // The relay restarted or the network dropped: reconnect below, as EventSource would.
+    }
+    if (signal.aborted) return
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+  }
 }

@@ -1,6 +1,15 @@
 import { render } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
-import { ApiError, api, type Session, useCsrf } from './api.js'
+import {
+  ApiError,
+  api,
+  forgetPageKey,
+  listenForChanges,
+  onSessionEnded,
+  type Session,
+  useCsrf,
+  usePageKey,
+} from './api.js'
 import { Agents, Approvals, DeadLetters, Inbox, Overview, Threads } from './pages.js'
 import './style.css'
 
@@ -25,9 +34,9 @@ function useLiveTick(session: Session | undefined): number {
   const [tick, setTick] = useState(0)
   useEffect(() => {
     if (session === undefined) return undefined
-    const events = new EventSource('/api/v1/console/stream')
-    events.addEventListener('change', () => setTick((t) => t + 1))
-    return () => events.close()
+    const stop = new AbortController()
+    void listenForChanges(() => setTick((t) => t + 1), stop.signal)
+    return () => stop.abort()
   }, [session])
   return tick
 }
@@ -104,10 +113,26 @@ function App() {
   const [page, setPage] = useState<PageId>(currentPage())
   const tick = useLiveTick(session)
 
+  const [signOutError, setSignOutError] = useState('')
+
   const signedIn = (s: Session) => {
     useCsrf(s.csrfToken)
+    // Only signing in hands out the page key; checking the session keeps the one stored.
+    if (s.pageKey !== undefined) usePageKey(s.pageKey)
+    setProblem('')
+    setSignOutError('')
     setSession(s)
   }
+
+  useEffect(() => {
+    // Any 401 of a signed-in page: the session expired or was ended elsewhere (another tab, a replica).
+    onSessionEnded(() => {
+      forgetPageKey()
+      setProblem('Your session ended, sign in again.')
+      setSession(undefined)
+    })
+    return () => onSessionEnded(undefined)
+  }, [])
 
   useEffect(() => {
     const token = /token=([^&]+)/.exec(location.hash)?.[1]
@@ -151,7 +176,17 @@ function App() {
   if (session === undefined) return <SignIn onSignedIn={signedIn} problem={problem} />
 
   const signOut = async () => {
-    await api('DELETE', '/console/session')
+    try {
+      await api('DELETE', '/console/session')
+    } catch (e) {
+      // 401: the session had ended already (another tab, expiry) — signed out all the same.
+      if (!(e instanceof ApiError && e.status === 401)) {
+        setSignOutError(`Could not sign out: ${e instanceof Error ? e.message : String(e)}`)
+        return
+      }
+    }
+    forgetPageKey()
+    setProblem('')
     setSession(undefined)
   }
   const visible = PAGES.filter((p) => session.admin || !p.operatorOnly)
@@ -169,10 +204,15 @@ function App() {
         <span class="who">
           <span data-testid="who">{session.agentId}</span>
           {session.admin ? ' (operator)' : ''}{' '}
-          <button type="button" class="link" onClick={signOut}>
+          <button type="button" class="link" onClick={() => void signOut()}>
             Sign out
           </button>
         </span>
+        {signOutError === '' ? null : (
+          <p role="alert" class="error">
+            {signOutError}
+          </p>
+        )}
       </header>
       <main>
         {page === 'inbox' ? <Inbox session={session} tick={tick} /> : null}

@@ -2,12 +2,14 @@ import type { ComponentChildren } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
 import {
   api,
+  type DecisionResult,
   type Message,
   type MessageDelivery,
   type PendingApproval,
   type Profile,
   type Session,
 } from './api.js'
+import { visible, visibleJson } from './text.js'
 
 /** Loads `load()` now and whenever a dependency (the live tick) changes. */
 function useLoad<T>(
@@ -80,9 +82,9 @@ function Problem(props: { text: string }) {
   )
 }
 
-/** A message body: always text (a body is hostile input), never HTML, never a link. */
+/** A message body: always text (a body is hostile input), never HTML, never a link, no reordering. */
 function Body(props: { text: string }) {
-  return <pre class="body">{props.text}</pre>
+  return <pre class="body">{visible(props.text)}</pre>
 }
 
 function MessageCard(props: { message: Message; children?: ComponentChildren }) {
@@ -93,7 +95,7 @@ function MessageCard(props: { message: Message; children?: ComponentChildren }) 
         <span class={`priority ${m.priority}`}>{m.priority}</span> <strong>{m.fromAgent}</strong> →{' '}
         {m.toAgent} <time>{when(m.timestamp)}</time>
       </div>
-      <h3>{m.subject === '' ? '(no subject)' : m.subject}</h3>
+      <h3>{m.subject === '' ? '(no subject)' : visible(m.subject)}</h3>
       <Body text={m.body} />
       {props.children}
     </article>
@@ -171,7 +173,7 @@ function Compose(props: { replyTo?: string; onSent: () => void }) {
 
 export function Inbox(props: { session: Session; tick: number }) {
   const { data, error, reload } = useLoad(
-    () => api<{ items: MessageDelivery[] }>('GET', '/console/inbox'),
+    () => api<{ items: MessageDelivery[]; more?: boolean }>('GET', '/console/inbox'),
     [props.tick],
   )
   const [opened, setOpened] = useState<string | undefined>(undefined)
@@ -189,6 +191,12 @@ export function Inbox(props: { session: Session; tick: number }) {
       <h2 id="inbox-title">Inbox</h2>
       <Problem text={error || actionError} />
       {data?.items.length === 0 ? <p class="muted">Nothing waiting for {props.session.agentId}.</p> : null}
+      {data?.more === true ? (
+        <p class="notice" role="status">
+          Showing the {data.items.length} most urgent and newest messages; older ones are waiting too. Mark
+          some Done to see them.
+        </p>
+      ) : null}
       <ul class="list" aria-label="Messages">
         {data?.items.map(({ message, delivery }) => (
           <li key={message.id} class={delivery.status === 'leased' ? 'opened' : ''}>
@@ -234,11 +242,24 @@ function Thread(props: { conversationId: string | undefined }) {
   )
 }
 
-function ApprovalCard(props: { item: PendingApproval; onDecided: () => void }) {
+/** The label of a decision's button: Approve, Deny, or the offered option as is (shown visibly). */
+function optionLabel(option: string): string {
+  return option === 'approve' ? 'Approve' : option === 'deny' ? 'Deny' : visible(option)
+}
+
+/** What a decision that came too late tells its maker: the decision that counts, by whom and when. */
+export interface LateDecision {
+  requestId: string
+  question: string
+  mine: string
+  result: DecisionResult
+}
+
+function ApprovalCard(props: { item: PendingApproval; onDecided: (late?: LateDecision) => void }) {
   const { item } = props
   const [comment, setComment] = useState('')
   const initial = item.request.action?.arguments
-  const [args, setArgs] = useState(initial === undefined ? '' : JSON.stringify(initial, null, 2))
+  const [args, setArgs] = useState(initial === undefined ? '' : visibleJson(initial))
   const [showThread, setShowThread] = useState(false)
   const [error, run] = useAction()
   const decide = async (decision: string) => {
@@ -252,15 +273,26 @@ function ApprovalCard(props: { item: PendingApproval; onDecided: () => void }) {
       }
       if (JSON.stringify(edited) === JSON.stringify(initial)) edited = undefined
     }
-    const ok = await run(() =>
-      api('POST', `/console/approvals/${encodeURIComponent(item.message.id)}/decision`, {
-        decision,
-        // A JSON body: an undefined field is left out of it.
-        comment: comment.trim() === '' ? undefined : comment,
-        arguments: edited,
-      }),
+    let result: DecisionResult | undefined
+    const ok = await run(async () => {
+      result = await api<DecisionResult>(
+        'POST',
+        `/console/approvals/${encodeURIComponent(item.message.id)}/decision`,
+        {
+          decision,
+          // A JSON body: an undefined field is left out of it.
+          comment: comment.trim() === '' ? undefined : comment,
+          arguments: edited,
+        },
+      )
+    })
+    if (!ok) return
+    // Someone else (or the deadline) decided first: this click changed nothing, and the person must know.
+    props.onDecided(
+      result?.first === false
+        ? { requestId: item.requestId, question: item.request.question, mine: decision, result }
+        : undefined,
     )
-    if (ok) props.onDecided()
   }
   const policy = item.request.onExpiry
   return (
@@ -275,12 +307,22 @@ function ApprovalCard(props: { item: PendingApproval; onDecided: () => void }) {
           </span>
         )}
       </div>
-      <h3 class="question">{item.request.question}</h3>
+      <h3 class="question">{visible(item.request.question)}</h3>
       {item.request.action === undefined ? null : (
         <label>
-          Action <code>{item.request.action.name}</code> — arguments (JSON, editable)
+          Action <code>{visible(item.request.action.name)}</code> — arguments (JSON, editable)
           <textarea name="arguments" rows={4} value={args} onInput={(e) => setArgs(e.currentTarget.value)} />
         </label>
+      )}
+      {item.request.context === undefined ? null : (
+        <div class="context">
+          <span class="muted">Context from {item.message.fromAgent}</span>
+          <pre class="body" data-testid="approval-context">
+            {typeof item.request.context === 'string'
+              ? visible(item.request.context)
+              : visibleJson(item.request.context)}
+          </pre>
+        </div>
       )}
       <label>
         Comment (sent back to the agent)
@@ -294,7 +336,7 @@ function ApprovalCard(props: { item: PendingApproval; onDecided: () => void }) {
       <div class="actions">
         {item.request.options.map((option) => (
           <button type="button" class={option === 'deny' ? 'danger' : ''} onClick={() => decide(option)}>
-            {option === 'approve' ? 'Approve' : option === 'deny' ? 'Deny' : option}
+            {optionLabel(option)}
           </button>
         ))}
         <button
@@ -335,6 +377,7 @@ export function Approvals(props: { session: Session; tick: number }) {
     [props.tick, auditPages],
   )
   const [exportError, setExportError] = useState('')
+  const [late, setLate] = useState<LateDecision[]>([])
   // The whole log, page by page, from the audit table (it outlives the messages).
   const exportJson = async () => {
     try {
@@ -354,13 +397,36 @@ export function Approvals(props: { session: Session; tick: number }) {
     <section aria-labelledby="approvals-title">
       <h2 id="approvals-title">Approvals</h2>
       <Problem text={error} />
+      {late.map((l) => (
+        <div class="notice" role="alert" data-testid="late-decision" key={l.requestId}>
+          <p>
+            Already decided: <strong>{visible(l.result.response.decision)}</strong> by{' '}
+            {l.result.response.decidedBy}
+            {l.result.response.expired === true ? ' (deadline passed)' : ''} at{' '}
+            {when(l.result.response.decidedAt)}; your {optionLabel(l.mine)} was not applied.
+          </p>
+          <p class="muted">{visible(l.question)}</p>
+          <button
+            type="button"
+            class="link"
+            onClick={() => setLate((all) => all.filter((x) => x.requestId !== l.requestId))}
+          >
+            Dismiss
+          </button>
+        </div>
+      ))}
       {data?.items.length === 0 ? <p class="muted">No request is waiting for a decision.</p> : null}
       <ul class="list" aria-label="Waiting approvals">
         {data?.items.map((item) => (
           <li key={item.message.id}>
             <ApprovalCard
               item={item}
-              onDecided={() => {
+              onDecided={(lateDecision) => {
+                if (lateDecision !== undefined)
+                  setLate((all) => [
+                    lateDecision,
+                    ...all.filter((x) => x.requestId !== lateDecision.requestId),
+                  ])
                 reload()
                 audit.reload()
               }}
@@ -398,12 +464,12 @@ export function Approvals(props: { session: Session; tick: number }) {
                 <td>{when(e.decidedAt)}</td>
                 <td>{e.decidedBy}</td>
                 <td>
-                  {e.decision}
+                  {visible(e.decision)}
                   {e.expired ? ' (expired)' : ''}
                 </td>
                 <td>{e.requester}</td>
-                <td>{e.question}</td>
-                <td>{e.comment ?? ''}</td>
+                <td>{visible(e.question)}</td>
+                <td>{visible(e.comment ?? '')}</td>
               </tr>
             ))}
           </tbody>
@@ -540,7 +606,7 @@ export function Threads(props: { tick: number }) {
                 aria-current={selected === c.conversationId ? 'true' : undefined}
                 onClick={() => setSelected(c.conversationId)}
               >
-                {c.subject === '' ? c.conversationId : c.subject}
+                {c.subject === '' ? c.conversationId : visible(c.subject)}
               </button>
               <span class="muted">
                 {' '}
@@ -600,7 +666,7 @@ export function DeadLetters(props: { tick: number }) {
             <MessageCard message={d.message}>
               <p class="error-text">
                 To {d.delivery.recipient}:{' '}
-                <span class="last-error">{String(d.delivery.lastError ?? 'no error recorded')}</span>
+                <span class="last-error">{visible(String(d.delivery.lastError ?? 'no error recorded'))}</span>
               </p>
               <div class="actions">
                 <label class="inline">

@@ -8,6 +8,7 @@ import {
   type MessageV2,
   ValidationError,
 } from '@agent-comm/protocol'
+import { safeLine } from '@agent-comm/protocol/terminal-text'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
 import { before, budgetShape, DEFAULT_READ_BODY_CHARS, trimmed } from '../budget.js'
@@ -151,7 +152,7 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
               `${plural(conversations.length, 'conversation')}, most recent first:`,
               ...conversations.map(
                 (c) =>
-                  `- ${c.conversationId}: "${c.subject}" — ${plural(c.messageCount, 'message')} between ${c.participants.join(', ')}; last activity ${c.lastActivity}`,
+                  `- ${c.conversationId}: "${safeLine(c.subject)}" — ${plural(c.messageCount, 'message')} between ${c.participants.join(', ')}; last activity ${c.lastActivity}`,
               ),
             ].join('\n')
       return { text, data: { count: conversations.length, conversations } }

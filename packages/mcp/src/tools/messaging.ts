@@ -20,6 +20,7 @@ import {
   TtlHoursSchema,
   ValidationError,
 } from '@agent-comm/protocol'
+import { safeBlock } from '@agent-comm/protocol/terminal-text'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
 import { MessageOutputSchema, SendOutputShape } from '../schemas.js'
@@ -151,7 +152,7 @@ async function replyOutcome(
   try {
     const reply = await wait()
     return {
-      text: `Reply to ${requestId} from '${reply.fromAgent}' (message ${reply.id}, already acked):\n${reply.body}`,
+      text: `Reply to ${requestId} from '${reply.fromAgent}' (message ${reply.id}, already acked):\n${safeBlock(reply.body)}`,
       data: { requestId, replied: true, reply },
     }
   } catch (error) {

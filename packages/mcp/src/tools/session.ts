@@ -1,4 +1,5 @@
 import { AgentIdSchema, MAX_LIST_LIMIT, type MessageV2 } from '@agent-comm/protocol'
+import { safeLine } from '@agent-comm/protocol/terminal-text'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
 import { plural } from '../format.js'
@@ -89,7 +90,7 @@ export function registerSessionTools(server: McpServer, context: ToolContext): v
       ]
       if (oldest !== undefined) {
         lines.push(
-          `Oldest waiting: ${oldest.id} from ${oldest.fromAgent}, "${oldest.subject}", sent ${oldest.timestamp}.`,
+          `Oldest waiting: ${oldest.id} from ${oldest.fromAgent}, "${safeLine(oldest.subject)}", sent ${oldest.timestamp}.`,
         )
       }
       if (awaitingReply.length > 0) {

@@ -41,4 +41,30 @@ export function pendingCases(ctx: SpoolContractContext): void {
     await expect(spool.pending('builder', { limit: 0 })).rejects.toMatchObject({ code: 'VALIDATION' })
     await expect(spool.pending('Not An Id!')).rejects.toMatchObject({ code: 'VALIDATION' })
   })
+
+  it('with newestFirst, lists the most urgent first, then the newest: what came last is on the first page', async () => {
+    const { spool, clock } = await ctx.open()
+    for (const body of ['first', 'second', 'third']) {
+      await spool.send(task(body))
+      clock.advance(1000)
+    }
+    await spool.send(task('critical but old', { priority: 'critical' }))
+    clock.advance(1000)
+    await spool.send(task('newest'))
+    expect((await spool.pending('builder', { newestFirst: true })).map((p) => p.message.body)).toEqual([
+      'critical but old',
+      'newest',
+      'third',
+      'second',
+      'first',
+    ])
+    expect(
+      (await spool.pending('builder', { newestFirst: true, limit: 2 })).map((p) => p.message.body),
+    ).toEqual(['critical but old', 'newest'])
+    // Claim order is unchanged without it.
+    expect((await spool.pending('builder', { limit: 2 })).map((p) => p.message.body)).toEqual([
+      'critical but old',
+      'first',
+    ])
+  })
 }

@@ -231,13 +231,20 @@ export function listFailed(
  * The deliveries of `agent` still to be done — queued (due or delayed) or leased — of messages that have not
  * expired, in the order claims hand them out: most urgent first, then oldest.
  */
-export function listPending(db: Db, agent: string, limit: number, now: number): PendingDelivery[] {
+export function listPending(
+  db: Db,
+  agent: string,
+  limit: number,
+  now: number,
+  newestFirst = false,
+): PendingDelivery[] {
   const where = and(
     eq(deliveries.recipient, agent),
     inArray(deliveries.status, ['queued', 'leased']),
     gt(deliveries.expiresAt, now),
   )
-  return messageDeliveries(db, where, [asc(deliveries.priority), asc(deliveries.id)], limit, now)
+  const order = [asc(deliveries.priority), newestFirst ? desc(deliveries.id) : asc(deliveries.id)]
+  return messageDeliveries(db, where, order, limit, now)
 }
 
 /** Requeues failed deliveries of a message with fresh attempts; returns how many. */

@@ -446,9 +446,12 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
     recipient: string
     limit: number
     now: number
+    newestFirst?: boolean
   }): Promise<Reports.PendingDelivery[]> {
     const { db, inspect } = await this.#builder()
-    return this.#write(() => inspect.listPending(db, params.recipient, params.limit, params.now))
+    return this.#write(() =>
+      inspect.listPending(db, params.recipient, params.limit, params.now, params.newestFirst === true),
+    )
   }
 
   async listFailed(params: {
