@@ -1,4 +1,4 @@
-import { createMessage, IdGenerator, type MessageV2 } from '@agent-comm/protocol'
+import { createMessage, IdGenerator, type JsonValue, type MessageV2 } from '@agent-comm/protocol'
 import { ApiPath, HttpTransport } from '@agent-comm/transport-http'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
@@ -157,11 +157,12 @@ describe('messages', () => {
   it('refuses a malformed metadata.trace (400 VALIDATION naming the field), storing nothing', async () => {
     const relay = await startTestRelay({ listen: false })
     const good = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
-    for (const trace of [
+    const traces: JsonValue[] = [
       { traceparent: 'garbage' },
       'not-an-object',
       { traceparent: good, tracestate: 'a'.repeat(600) },
-    ]) {
+    ]
+    for (const trace of traces) {
       const message = createMessage({
         fromAgent: 'architect',
         toAgent: 'builder',

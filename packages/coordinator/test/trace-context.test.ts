@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import type { JsonValue } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
 import { openCoordinator } from './helpers.js'
 
@@ -45,7 +46,7 @@ describe('trace context in message metadata', () => {
     await coord.register({ agentId: 'architect' })
     await coord.register({ agentId: 'builder' })
     await coord.register({ agentId: 'filer', transport: 'file', inboxDir: join(root, 'files') })
-    const bad: [unknown, string][] = [
+    const bad: [JsonValue, string][] = [
       [{ traceparent: 'garbage' }, 'metadata.trace.traceparent'],
       [`${TRACEPARENT}`, 'metadata.trace'],
       [{ traceparent: TRACEPARENT.toUpperCase() }, 'metadata.trace.traceparent'],
