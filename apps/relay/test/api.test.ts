@@ -1,4 +1,10 @@
-import { createMessage, IdGenerator, type MessageV2, StorageError } from '@agent-comm/protocol'
+import {
+  createMessage,
+  IdGenerator,
+  type JsonValue,
+  type MessageV2,
+  StorageError,
+} from '@agent-comm/protocol'
 import { ApiPath, HttpTransport } from '@agent-comm/transport-http'
 import { describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
@@ -152,6 +158,31 @@ describe('messages', () => {
       )
     await expect(relay.client.send(decision('human1'))).rejects.toMatchObject({ code: 'FORBIDDEN' })
     await expect(relay.client.send(decision('architect'))).resolves.toMatchObject({ recipients: ['builder'] })
+  })
+
+  it('refuses a malformed metadata.trace (400 VALIDATION naming the field), storing nothing', async () => {
+    const relay = await startTestRelay({ listen: false })
+    const good = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+    const traces: JsonValue[] = [
+      { traceparent: 'garbage' },
+      'not-an-object',
+      { traceparent: good, tracestate: 'a'.repeat(600) },
+    ]
+    for (const trace of traces) {
+      const message = createMessage({
+        fromAgent: 'architect',
+        toAgent: 'builder',
+        body: 'x',
+        metadata: { trace },
+      })
+      const res = await relay.signed('architect', 'POST', '/api/v1/messages', { message })
+      expect(res.statusCode).toBe(400)
+      expect(errorOf(res)).toMatchObject({
+        code: 'VALIDATION',
+        message: expect.stringContaining('metadata.trace'),
+      })
+    }
+    expect((await relay.spool.stats()).totalMessages).toBe(0)
   })
 
   it("sends a broadcast without recipients to the relay's registered agents, sender excluded", async () => {

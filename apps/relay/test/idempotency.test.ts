@@ -62,6 +62,28 @@ describe('idempotency keys through the relay', () => {
     expect(await relay.transport('builder').claim('builder', { limit: 10 })).toHaveLength(1)
   })
 
+  it('refuses a key already used for other content with 409 CONFLICT naming the key, keeping the first message', async () => {
+    const relay = await startTestRelay()
+    const transport = relay.transport('architect')
+    const first = await transport.send(
+      createMessage({ fromAgent: 'architect', toAgent: 'builder', body: 'May I deploy v2?' }),
+      { idempotencyKey: 'ask-1' },
+    )
+    await expect(
+      transport.send(
+        createMessage({ fromAgent: 'architect', toAgent: 'builder', body: 'May I drop the DB?' }),
+        {
+          idempotencyKey: 'ask-1',
+        },
+      ),
+    ).rejects.toMatchObject({
+      code: 'CONFLICT',
+      details: { idempotencyKey: 'ask-1', originalId: first.messageId },
+    })
+    const inbox = await relay.transport('builder').claim('builder', { limit: 10 })
+    expect(inbox.map((c) => c.message.body)).toEqual(['May I deploy v2?'])
+  })
+
   it('refuses an invalid key with 400 VALIDATION, and another sender’s id with 409 CONFLICT', async () => {
     const relay = await startTestRelay({ listen: false })
     const message = createMessage({ fromAgent: 'architect', toAgent: 'builder', body: 'x' })

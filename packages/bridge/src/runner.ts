@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Coordinator } from '@agent-comm/coordinator'
 import { messageTraceContext, traceMetadataOfContext } from '@agent-comm/coordinator'
 import type { ClaimedMessage, Clock, Logger, Payload, TraceMetadata } from '@agent-comm/protocol'
@@ -8,6 +9,7 @@ import {
   DEFAULT_CLAIM_LIMIT,
   DEFAULT_LEASE_SECONDS,
   isAgentCommError,
+  isUnavailableError,
   LeaseSecondsSchema,
   MAX_POLL_WAIT_MS,
   MAX_TIMER_MS,
@@ -38,6 +40,8 @@ export type BridgeEvent =
   | { type: 'acked'; messageId: string; durationMs: number }
   | { type: 'nacked'; messageId: string; durationMs: number; reason: string; deadLettered: boolean }
   | { type: 'error'; messageId: string; error: string }
+  /** The relay could not be reached (restarting, stopping): the bridge polls again in `retryInMs`. */
+  | { type: 'unavailable'; error: string; retryInMs: number }
 
 /** Options of {@link BridgeRunner}: what it runs, and the numbers of `OptionsSchema` (checked when it starts). */
 export type BridgeRunnerOptions = {
@@ -62,6 +66,13 @@ export { MAX_TIMER_MS } from '@agent-comm/protocol'
 
 /** Longest `intervalMs` of a {@link BridgeRunner}: an hour, as `poll --wait` allows. */
 export const MAX_INTERVAL_MS = MAX_POLL_WAIT_MS
+
+/**
+ * Pauses between polls while the relay is out of reach: the first, doubled after each failed poll up to the
+ * second. A relay restart takes a second or two; a longer outage is polled every few seconds, not hammered.
+ */
+const OUTAGE_FIRST_PAUSE_MS = 250
+const OUTAGE_MAX_PAUSE_MS = 5_000
 
 const OptionsSchema = z.object({
   /** Messages claimed per poll (10). */
@@ -128,7 +139,9 @@ export class BridgeRunner {
 
   /**
    * Processes messages until `signal` aborts, or one batch with `once` (an empty queue ends it at once).
-   * Resolves with counts; rejects only if the coordinator itself fails (e.g. the database is unusable).
+   * Resolves with counts; rejects only if the coordinator itself fails (e.g. the database is unusable). A
+   * relay out of reach (a restart, a graceful stop) is not a failure of a long run: it emits `unavailable`
+   * and polls again with backoff until the relay is back or `signal` aborts.
    */
   async run(
     options: { signal?: AbortSignal | undefined; once?: boolean | undefined } = {},
@@ -136,13 +149,27 @@ export class BridgeRunner {
     const signal = options.signal ?? new AbortController().signal
     const summary: RunSummary = { processed: 0, succeeded: 0, failed: 0 }
     this.#log.info({ agent: this.#agent, bridge: this.#bridge.name }, 'bridge started')
+    let pauseMs = 0
     while (!signal.aborted) {
-      const batch = await this.#coordinator.poll(this.#agent, {
-        limit: this.#opts.maxMessages,
-        leaseSeconds: this.#opts.leaseSeconds,
-        // A single poll (`once`) neither waits nor hands the run's signal to the claim.
-        ...(options.once ? {} : { waitMs: this.#opts.intervalMs, signal }),
-      })
+      let batch: ClaimedMessage[]
+      try {
+        batch = await this.#coordinator.poll(this.#agent, {
+          limit: this.#opts.maxMessages,
+          leaseSeconds: this.#opts.leaseSeconds,
+          // A single poll (`once`) neither waits nor hands the run's signal to the claim.
+          ...(options.once ? {} : { waitMs: this.#opts.intervalMs, signal }),
+        })
+        pauseMs = 0
+      } catch (error) {
+        if (options.once || !isUnavailableError(error)) throw error
+        if (signal.aborted) break
+        pauseMs = pauseMs === 0 ? OUTAGE_FIRST_PAUSE_MS : Math.min(pauseMs * 2, OUTAGE_MAX_PAUSE_MS)
+        this.#emit({ type: 'unavailable', error: describeError(error), retryInMs: pauseMs })
+        await sleep(pauseMs, undefined, { signal }).catch((stopped: unknown) => {
+          if (!signal.aborted) throw stopped
+        })
+        continue
+      }
       if (batch.length > 0) await this.#processBatch(batch, signal, summary)
       if (options.once) break
       // Claims are synchronous SQLite calls, so while messages keep coming every await above may settle
@@ -271,15 +298,20 @@ export class BridgeRunner {
     try {
       const payload = replyPayloadFor(claimed, result)
       if (result.replyText !== undefined || payload !== undefined) {
-        const reply = await this.#coordinator.reply(
-          claimed,
-          { body: result.replyText ?? '', payload },
-          { idempotencyKey: replyKeyFor(message.id) },
-        )
+        const replyId = await this.#coordinator
+          .reply(
+            claimed,
+            { body: result.replyText ?? '', payload },
+            { idempotencyKey: replyKeyFor(message.id) },
+          )
+          .then(
+            (reply) => reply.messageId,
+            (error: unknown) => firstReplyOf(error, replyKeyFor(message.id)),
+          )
         this.#emit({
           type: 'replied',
           messageId: message.id,
-          replyId: reply.messageId,
+          replyId,
           durationMs: this.#clock.now() - started,
         })
       }
@@ -353,7 +385,7 @@ export class BridgeRunner {
   }
 
   #emit(event: BridgeEvent): void {
-    const level = event.type === 'error' ? 'warn' : 'debug'
+    const level = event.type === 'error' || event.type === 'unavailable' ? 'warn' : 'debug'
     this.#log[level]({ agent: this.#agent, ...event }, `bridge ${event.type}`)
     try {
       this.#onEvent(event)
@@ -380,6 +412,19 @@ function replyPayloadFor(claimed: ClaimedMessage, result: BridgeResult): Payload
  */
 export function replyKeyFor(messageId: string): string {
   return `reply:${messageId}`
+}
+
+/**
+ * The id of the reply already sent under `key`, when `error` is the `CONFLICT` of a redelivered message
+ * answered differently this time (a keyed send with other content is refused, the first reply kept): the
+ * message is answered, and acking it is right. Any other error is rethrown.
+ */
+function firstReplyOf(error: unknown, key: string): string {
+  if (isAgentCommError(error, 'CONFLICT')) {
+    const details = error.details as { idempotencyKey?: unknown; originalId?: unknown } | undefined
+    if (details?.idempotencyKey === key && typeof details.originalId === 'string') return details.originalId
+  }
+  throw error
 }
 
 /**

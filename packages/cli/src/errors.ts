@@ -62,6 +62,8 @@ export interface ErrorReport {
   /** What to do about it, or null. */
   hint: string | null
   exitCode: number
+  /** The request a failed wait for a reply was about (`request`): sent, and waiting for its reply. */
+  requestId?: string
 }
 
 /** The parts of an agent-comm error that the report needs (the protocol's `AgentCommError`). */
@@ -93,17 +95,20 @@ export class CommandFailure extends Error {
   readonly code: string
   readonly hint: string | undefined
   readonly exitCode: number
+  /** The request the failure is about, when one was sent (see {@link ErrorReport.requestId}). */
+  readonly requestId: string | undefined
 
   constructor(
     code: string,
     message: string,
-    options: { hint?: string; exitCode?: number; cause?: unknown } = {},
+    options: { hint?: string; exitCode?: number; cause?: unknown; requestId?: string } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'CommandFailure'
     this.code = code
     this.hint = options.hint
     this.exitCode = options.exitCode ?? ExitCode.FAILURE
+    this.requestId = options.requestId
   }
 }
 
@@ -199,7 +204,13 @@ export function describeError(
   command: string | undefined,
 ): ErrorReport {
   if (error instanceof CommandFailure) {
-    return { code: error.code, message: error.message, hint: error.hint ?? null, exitCode: error.exitCode }
+    const report = {
+      code: error.code,
+      message: error.message,
+      hint: error.hint ?? null,
+      exitCode: error.exitCode,
+    }
+    return error.requestId === undefined ? report : { ...report, requestId: error.requestId }
   }
   if (isAgentCommError(error) || hasAgentCommErrorShape(error)) {
     // The HTTP transport reports a relay it cannot reach as STORAGE with the relay code UNAVAILABLE: for the
@@ -249,11 +260,12 @@ export function formatErrorText(report: ErrorReport): string {
   return report.hint === null ? `Error: ${message}\n` : `Error: ${message}\n${safeBlock(report.hint)}\n`
 }
 
-/** The `--json` form of an error. */
+/** The `--json` form of an error (with `requestId` when a sent request's wait failed). */
 export function errorJson(report: ErrorReport): {
-  error: { code: string; message: string; hint: string | null }
+  error: { code: string; message: string; hint: string | null; requestId?: string }
 } {
-  return { error: { code: report.code, message: report.message, hint: report.hint } }
+  const error = { code: report.code, message: report.message, hint: report.hint }
+  return { error: report.requestId === undefined ? error : { ...error, requestId: report.requestId } }
 }
 
 /** Node's errors for an address a server cannot listen on: what each means, and what to do about it. */

@@ -47,11 +47,31 @@ describe('agent-comm request / reply', () => {
     await registerAgents(p, 'architect', 'builder')
     const run = await p.run(['request', 'architect', 'builder', 'anyone?', '--wait', '0.2', '--json'])
     expect(run.code).toBe(5)
-    const { error } = JSON.parse(run.stdout) as { error: { code: string; message: string } }
+    const { error } = JSON.parse(run.stdout) as {
+      error: { code: string; message: string; hint: string; requestId: string }
+    }
     expect(error.code).toBe('TIMEOUT')
-    const id = /'(msg_[0-9A-Z]+)'/.exec(error.message)?.[1]
-    const status = await p.json<{ message: { body: string } }>(['status', id!])
+    expect(error.message).toContain(`'${error.requestId}'`)
+    const status = await p.json<{ message: { body: string } }>(['status', error.requestId])
     expect(status.message.body).toBe('anyone?')
+    // Without a key there is none to re-run with: the hint says where the reply will be, and how to wait.
+    expect(error.hint).not.toContain('same --idempotency-key')
+    expect(error.hint).toContain('agent-comm poll architect')
+    expect(error.hint).toContain(`agent-comm status ${error.requestId}`)
+  })
+
+  it('tells a request with --idempotency-key that timed out to re-run with that key, which waits again', async () => {
+    const p = project()
+    await registerAgents(p, 'architect', 'builder')
+    const args = ['request', 'architect', 'builder', 'anyone?', '--idempotency-key', 'ask-7', '--json']
+    const run = await p.run([...args, '--wait', '0.2'])
+    expect(run.code).toBe(5)
+    const { error } = JSON.parse(run.stdout) as { error: { hint: string; requestId: string } }
+    expect(error.hint).toContain('--idempotency-key ask-7')
+    const again = await p.run([...args, '--wait', '0.2'])
+    expect((JSON.parse(again.stdout) as { error: { requestId: string } }).error.requestId).toBe(
+      error.requestId,
+    )
   })
 
   it('returns the answer of a bridged agent', async () => {

@@ -17,6 +17,8 @@ import {
   AgentIdSchema,
   AgentNotFoundError,
   APPROVAL_DECIDERS,
+  assertApprovalDecision,
+  assertTraceMetadata,
   BROADCAST_TARGET,
   CAPABILITY_TARGET_PREFIX,
   ClaimLimitSchema,
@@ -256,7 +258,32 @@ export class Coordinator {
    */
   async send(input: MessageInput | MessageV2, options: SendOptions = {}): Promise<SendReport> {
     this.#open()
-    return this.#tracedSend(this.#complete(input), options, activeContext())
+    const message = this.#complete(input)
+    // Only an approval response waits for a lookup: other sends go on in the same turn (group commit).
+    if (message.payload?.type === 'approval_response') await this.#checkDecision(message)
+    return this.#tracedSend(message, options, activeContext())
+  }
+
+  /**
+   * Refuses an `approval_response` whose decision its request did not offer (`assertApprovalDecision`),
+   * when the coordinator can see the request (local, or on the relay as the responder): the waiting
+   * `request` would otherwise resolve with it. The spool checks it again for a request in its own store.
+   */
+  async #checkDecision(message: MessageV2, request?: MessageV2): Promise<void> {
+    const replyTo = message.routing.replyTo
+    if (message.payload?.type !== 'approval_response' || replyTo === undefined) return
+    const asked =
+      request ??
+      (await this.status(replyTo, { as: message.fromAgent }).then(
+        (found) => found.message,
+        // A request this coordinator cannot see (not found, or a relay refusing the lookup) is left to the
+        // store that holds it; the send itself goes on and reports its own errors.
+        (error: unknown) => {
+          if (isAgentCommError(error)) return undefined
+          throw error
+        },
+      ))
+    if (asked !== undefined) assertApprovalDecision(asked, message)
   }
 
   /**
@@ -371,6 +398,7 @@ export class Coordinator {
         ...(fields.routing?.ttlHours === undefined ? {} : { ttlHours: fields.routing.ttlHours }),
       },
     })
+    if (message.payload?.type === 'approval_response') await this.#checkDecision(message, source)
     return this.#tracedSend(message, options, replyParent(source))
   }
 
@@ -1077,12 +1105,20 @@ export class Coordinator {
   }
 
   #complete(input: MessageInput | MessageV2): MessageV2 {
-    if ('version' in input) return parseMessage(input)
-    const withTtl: MessageInput = {
-      ...input,
-      routing: { ...input.routing, ttlHours: input.routing?.ttlHours ?? this.#settings.ttlHours },
-    }
-    return createMessage(withTtl, { clock: this.#clock, ids: this.#ids })
+    const message =
+      'version' in input
+        ? parseMessage(input)
+        : createMessage(
+            {
+              ...input,
+              routing: { ...input.routing, ttlHours: input.routing?.ttlHours ?? this.#settings.ttlHours },
+            },
+            { clock: this.#clock, ids: this.#ids },
+          )
+    // Refused before any transport (the file transport has no spool to refuse it): a malformed trace
+    // would be kept as the message's own and replace the sender's real context.
+    assertTraceMetadata(message.metadata)
+    return message
   }
 
   /**

@@ -1,6 +1,8 @@
 import type { ClaimedMessage, Transport } from '@agent-comm/protocol'
 import {
+  AgentCommError,
   DEFAULT_REPLY_TIMEOUT_MS,
+  isUnavailableError,
   RequestAbortedError,
   RequestTimeoutError,
   ValidationError,
@@ -18,6 +20,13 @@ const WAIT_SLICE_MS = 30_000
  * recipients this often.
  */
 const NO_REPLIER_WAIT_MS = 1_000
+
+/**
+ * Pauses while the relay is out of reach (a restart, a graceful stop): the first, doubled after each
+ * failed try up to the second. A restart takes a second or two; the wait outlasts it within its deadline.
+ */
+const OUTAGE_FIRST_PAUSE_MS = 200
+const OUTAGE_MAX_PAUSE_MS = 2_000
 
 /** Options of `Coordinator.awaitReply` (and the wait of `Coordinator.request`). */
 export interface AwaitReplyOptions {
@@ -69,12 +78,35 @@ export async function takeReply(
   const handle = setTimeout(() => timer.abort(), timeoutMs)
   const signal = options.signal === undefined ? timer.signal : AbortSignal.any([timer.signal, options.signal])
   const started = performance.now()
+  // The relay out of reach since the last try that reached it: the error, and the pause after it.
+  let outage: { error: unknown; pauseMs: number } | undefined
+  /** Pauses after `error` if it is a relay out of reach and time is left; otherwise throws. */
+  const outlast = async (error: unknown): Promise<void> => {
+    if (!isUnavailableError(error)) throw error
+    const left = Math.max(0, timeoutMs - (performance.now() - started))
+    if (left === 0) throw new ReplyWaitUnavailableError(requestId, error as AgentCommError)
+    const pauseMs =
+      outage === undefined ? OUTAGE_FIRST_PAUSE_MS : Math.min(outage.pauseMs * 2, OUTAGE_MAX_PAUSE_MS)
+    outage = { error, pauseMs }
+    await abortableDelay(Math.min(pauseMs, left), signal)
+  }
   try {
     for (;;) {
       if (options.signal?.aborted) throw new RequestAbortedError(requestId, options.signal.reason)
-      if (timer.signal.aborted) throw new RequestTimeoutError(requestId, timeoutMs)
+      if (timer.signal.aborted) {
+        // Still out of reach when time ran out: say so (with the request id), not "no reply".
+        if (outage !== undefined)
+          throw new ReplyWaitUnavailableError(requestId, outage.error as AgentCommError)
+        throw new RequestTimeoutError(requestId, timeoutMs)
+      }
       const left = Math.max(0, timeoutMs - (performance.now() - started))
-      const from = await options.repliers()
+      let from: readonly string[]
+      try {
+        from = await options.repliers()
+      } catch (error) {
+        await outlast(error)
+        continue
+      }
       if (from.length === 0) {
         // Nobody may answer yet: look again shortly, or time out.
         if (left === 0) throw new RequestTimeoutError(requestId, timeoutMs)
@@ -112,25 +144,57 @@ export async function takeReply(
           },
         )
       } catch (error) {
-        // The wait was cut short by our own timer or the caller: say which, not "aborted".
-        if (!signal.aborted) throw error
+        // The wait was cut short by our own timer or the caller: say which, not "aborted". A relay out of
+        // reach is waited out (the request is delivered; its reply will wait on the relay).
+        if (!signal.aborted) await outlast(error)
         continue
       }
+      outage = undefined
       if (claimed !== undefined) {
         const reply = claimed
-        await inSpan(
-          'agent-comm ack',
-          SpanKind.INTERNAL,
-          () => claimedAttributes(reply),
-          () => transport.ack(reply.message.id, requester, { receipt: reply.lease.receipt }),
-          settleParentOf(reply.message),
-        )
-        return claimed
+        for (;;) {
+          try {
+            await inSpan(
+              'agent-comm ack',
+              SpanKind.INTERNAL,
+              () => claimedAttributes(reply),
+              () => transport.ack(reply.message.id, requester, { receipt: reply.lease.receipt }),
+              settleParentOf(reply.message),
+            )
+            return claimed
+          } catch (error) {
+            // The reply is leased to us: ack it once the relay is back (a lease lost meanwhile fails here).
+            await outlast(error)
+            options.signal?.throwIfAborted()
+          }
+        }
       }
       if (waitMs === 0) throw new RequestTimeoutError(requestId, timeoutMs)
     }
   } finally {
     clearTimeout(handle)
+  }
+}
+
+/**
+ * A wait for a reply that ended with the relay out of reach (still down at the deadline): the transport's
+ * error — its code and details, so it is still told apart as unavailable — naming the request, which stays
+ * delivered, and how to wait again (as {@link RequestTimeoutError} does). `requestId` says which request.
+ */
+export class ReplyWaitUnavailableError extends AgentCommError {
+  readonly requestId: string
+
+  constructor(requestId: string, error: AgentCommError) {
+    super(
+      error.code,
+      `The wait for the reply to request '${requestId}' ended with the relay out of reach: ${error.message}`,
+      {
+        hint: `The request stays delivered and its reply will wait for the requester: once the relay is back, wait again with awaitReply('${requestId}') (MCP: comm_await_reply). ${error.hint ?? ''}`.trim(),
+        details: { ...error.details, requestId },
+        cause: error,
+      },
+    )
+    this.requestId = requestId
   }
 }
 

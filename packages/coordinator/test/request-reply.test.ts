@@ -128,6 +128,45 @@ describe('request / reply', () => {
     expect(reply.payload).toEqual({ type: 'approval_response', data: decision })
   })
 
+  it('refuses an approval_response whose decision the request did not offer; the request takes a valid one', async () => {
+    const { coord } = await setup()
+    await coord.register({ agentId: 'human' })
+    const waiting = coord.request(
+      {
+        fromAgent: 'architect',
+        toAgent: 'human',
+        body: 'May I deploy?',
+        payload: { type: 'approval_request', data: { question: 'Deploy v2?', options: ['approve', 'deny'] } },
+      },
+      { timeoutMs: 30_000 },
+    )
+    const [asked] = await coord.poll('human', { waitMs: 10_000 })
+    const maybe = {
+      type: 'approval_response' as const,
+      data: { decision: 'maybe', decidedBy: 'human', decidedAt: new Date(0).toISOString() },
+    }
+    const refused = {
+      code: 'VALIDATION',
+      message: expect.stringContaining("one of the request's options ('approve', 'deny')"),
+      issues: [expect.objectContaining({ path: 'payload.data.decision' })],
+    }
+    // Through reply, and through a plain send with replyTo (the CLI's send --reply-to, MCP comm_send).
+    await expect(coord.reply(asked!, { body: 'maybe', payload: maybe })).rejects.toMatchObject(refused)
+    await expect(
+      coord.send({
+        fromAgent: 'human',
+        toAgent: 'architect',
+        body: 'maybe',
+        payload: maybe,
+        routing: { replyTo: asked!.message.id },
+      }),
+    ).rejects.toMatchObject(refused)
+    expect(await coord.pending('architect')).toHaveLength(0)
+    const deny = { ...maybe, data: { ...maybe.data, decision: 'deny' } }
+    await coord.reply(asked!, { body: 'no', payload: deny })
+    expect((await waiting).payload).toEqual(deny)
+  })
+
   it('works with the requester behind a relay and the responder local', async () => {
     const clock = new ManualClock(Date.UTC(2026, 1, 3, 14, 30))
     const http = await fakeHttpTransport(clock)

@@ -1,3 +1,5 @@
+import { join } from 'node:path'
+import type { JsonValue } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
 import { openCoordinator } from './helpers.js'
 
@@ -39,16 +41,34 @@ describe('trace context in message metadata', () => {
     expect(reply.message.metadata?.trace).toEqual({ traceparent: TRACEPARENT, tracestate: 'vendor=1' })
   })
 
-  it('ignores malformed trace metadata instead of failing the reply', async () => {
-    const coord = await setup()
-    await coord.send({
-      fromAgent: 'architect',
-      toAgent: 'builder',
-      body: 'x',
-      metadata: { trace: { traceparent: 'not-a-traceparent' } },
-    })
-    const [claimed] = await coord.poll('builder')
-    const reply = await coord.reply(claimed!, { body: 'y' })
-    expect(reply.message.metadata?.trace).toBeUndefined()
+  it('refuses malformed trace metadata at send (VALIDATION naming the field), storing nothing', async () => {
+    const { coord, root } = await openCoordinator()
+    await coord.register({ agentId: 'architect' })
+    await coord.register({ agentId: 'builder' })
+    await coord.register({ agentId: 'filer', transport: 'file', inboxDir: join(root, 'files') })
+    const bad: [JsonValue, string][] = [
+      [{ traceparent: 'garbage' }, 'metadata.trace.traceparent'],
+      [`${TRACEPARENT}`, 'metadata.trace'],
+      [{ traceparent: TRACEPARENT.toUpperCase() }, 'metadata.trace.traceparent'],
+      [{ traceparent: `00-${'0'.repeat(32)}-00f067aa0ba902b7-01` }, 'metadata.trace.traceparent'],
+      [{ traceparent: TRACEPARENT, tracestate: 'a'.repeat(600) }, 'metadata.trace.tracestate'],
+      [{ traceparent: TRACEPARENT, tracestate: 'a=1\r\nInjected: yes' }, 'metadata.trace.tracestate'],
+    ]
+    for (const [trace, path] of bad) {
+      for (const toAgent of ['builder', 'filer']) {
+        await expect(
+          coord.send({ fromAgent: 'architect', toAgent, body: 'x', metadata: { trace } }),
+        ).rejects.toMatchObject({
+          code: 'VALIDATION',
+          issues: [expect.objectContaining({ path })],
+          hint: expect.stringContaining('Leave metadata.trace out'),
+        })
+      }
+    }
+    expect(await coord.pending('builder')).toHaveLength(0)
+    const sent = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'x' })
+    await expect(
+      coord.reply(sent.message, { body: 'y', metadata: { trace: { traceparent: 'garbage' } } }),
+    ).rejects.toMatchObject({ code: 'VALIDATION' })
   })
 })

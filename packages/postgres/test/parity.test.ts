@@ -83,7 +83,7 @@ it('answers every read exactly as the SQLite spool does for the same history', a
     toAgent: 'tester',
     subject: 'With data',
     payload: { type: 'task_assignment', data: { n: 1, list: ['a', 'b'] } },
-    metadata: { trace: 'x' },
+    metadata: { trace: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } },
     routing: { conversationId: m1.routing.conversationId, replyTo: m1.id, ttlHours: 24 },
   })
   await both(m1)

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { DEFAULT_OPERATOR_ID } from './bounds.js'
+import { ValidationError } from './errors.js'
 import { AgentIdSchema } from './identifiers.js'
 import { JsonObjectSchema, JsonValueSchema } from './json-value.js'
 import { freeText } from './text.js'
@@ -76,3 +77,46 @@ export const ApprovalResponseSchema = z.strictObject({
 
 /** `data` of an `approval_response` payload. */
 export type ApprovalResponse = z.infer<typeof ApprovalResponseSchema>
+
+/** The payload part of a message, as {@link approvalDecisionProblem} reads it. */
+interface WithPayload {
+  payload?: { type: string; data?: unknown } | undefined
+}
+
+/**
+ * Why `response` (an `approval_response`) cannot answer `request`, or `undefined` when it can (or when
+ * either is not an approval message, or the request's data is not an approval request). Its `decision`
+ * must be one of the request's `options` — or, for a response marked `expired`, the request's `onExpiry`
+ * decision or `deny`. A decision outside them would resolve the waiting request with an answer
+ * it never offered (an agent coded `if (decision !== 'deny') proceed()` would act on "maybe").
+ */
+export function approvalDecisionProblem(request: WithPayload, response: WithPayload): string | undefined {
+  if (response.payload?.type !== 'approval_response' || request.payload?.type !== 'approval_request')
+    return undefined
+  const asked = ApprovalRequestSchema.safeParse(request.payload.data)
+  if (!asked.success) return undefined
+  const { decision, expired } = (response.payload.data ?? {}) as { decision?: unknown; expired?: unknown }
+  const { options, onExpiry } = asked.data
+  if (typeof decision === 'string' && options.includes(decision)) return undefined
+  // The expiry policy's own decision need not be an option: its `onExpiry`, or `deny` (the default, an
+  // escalation with nobody to take it, an escalated copy's expiry) — the outcome that proceeds with nothing.
+  if (expired === true && (decision === 'deny' || decision === onExpiry)) return undefined
+  return `payload.data.decision must be one of the request's options (${options.map((o) => `'${o}'`).join(', ')}), not ${JSON.stringify(decision)}`
+}
+
+/**
+ * Throws a `ValidationError` (path `payload.data.decision`) when `response` cannot answer `request` (see
+ * {@link approvalDecisionProblem}): checked on send wherever the request is visible (the coordinator, and
+ * the spool for a request in its own store, so the relay too), before anything is stored.
+ */
+export function assertApprovalDecision(request: WithPayload & { id: string }, response: WithPayload): void {
+  const problem = approvalDecisionProblem(request, response)
+  if (problem === undefined) return
+  throw new ValidationError(
+    `Invalid approval response to '${request.id}': ${problem}`,
+    [{ path: 'payload.data.decision', message: problem.replace(/^payload\.data\.decision /, '') }],
+    {
+      hint: 'Answer with one of the options the request offers (agent-comm status <request id> shows them).',
+    },
+  )
+}

@@ -274,6 +274,15 @@ export function isAgentCommError(error: unknown, code?: ErrorCode): error is Age
   return error instanceof AgentCommError && (code === undefined || error.code === code)
 }
 
+/**
+ * True when `error` says a server was out of reach for now, not that the call was wrong: the HTTP
+ * transport's relay that cannot be reached or answers 503 (a restart, a graceful stop), whose errors carry
+ * `details.relayCode: 'UNAVAILABLE'`. A long-running wait or loop retries these with backoff.
+ */
+export function isUnavailableError(error: unknown): boolean {
+  return error instanceof AgentCommError && error.details.relayCode === 'UNAVAILABLE'
+}
+
 function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return path.length === 0 ? '(root)' : path.map((p) => String(p)).join('.')
 }

@@ -19,6 +19,8 @@ export {
   ApprovalExpiryPolicySchema,
   ApprovalRequestSchema,
   ApprovalResponseSchema,
+  approvalDecisionProblem,
+  assertApprovalDecision,
   EXPIRY_DECIDER,
 } from './approval.js'
 export {
@@ -74,6 +76,7 @@ export {
   InvalidStateError,
   isAgentCommError,
   isTransientStorageError,
+  isUnavailableError,
   LeaseLostError,
   MessageNotFoundError,
   NoRecipientsError,
@@ -168,6 +171,7 @@ export { RoutingInfoSchema, replyThread, TtlHoursSchema } from './routing.js'
 export { assertNoNul, freeText, LONE_SURROGATE_MESSAGE, NUL_CHARACTER_MESSAGE } from './text.js'
 export type { TraceMetadata, TraceparentFields } from './trace-context.js'
 export {
+  assertTraceMetadata,
   formatTraceparent,
   parseTraceparent,
   TRACE_METADATA_KEY,

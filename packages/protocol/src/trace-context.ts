@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { ValidationError } from './errors.js'
 
 /**
  * Where a message carries its W3C trace context: `metadata.trace = { traceparent, tracestate? }`. Set by
@@ -10,10 +11,24 @@ export const TRACE_METADATA_KEY = 'trace'
 /** The W3C `traceparent` (version 00): `00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`. */
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
 
+/** A `tracestate` value: printable ASCII (it becomes an HTTP header and an environment variable). */
+const TRACESTATE = /^[\x20-\x7e]*$/
+
 /** `metadata.trace` of a message: a W3C `traceparent` and, when there is one, its `tracestate`. */
 export const TraceMetadataSchema = z.object({
-  traceparent: z.string().regex(TRACEPARENT, 'must be a W3C traceparent (00-<trace id>-<span id>-<flags>)'),
-  tracestate: z.string().max(512).optional(),
+  traceparent: z
+    .string()
+    .regex(TRACEPARENT, 'must be a W3C traceparent (00-<trace id>-<span id>-<flags>)')
+    // All-zero ids are invalid in W3C trace context: no receiver could continue such a trace.
+    .refine(
+      (value) => !TRACEPARENT.test(value) || parseTraceparent(value) !== undefined,
+      'must not have an all-zero trace id or span id',
+    ),
+  tracestate: z
+    .string()
+    .max(512, 'must be at most 512 characters')
+    .regex(TRACESTATE, 'must be printable ASCII (no control characters)')
+    .optional(),
 })
 
 /** `metadata.trace` of a message. */
@@ -57,4 +72,27 @@ export function traceMetadataOf(metadata: Record<string, unknown> | undefined): 
     traceparent: traceparent as string,
     ...(typeof tracestate === 'string' && tracestate !== '' ? { tracestate } : {}),
   }
+}
+
+/**
+ * Refuses a message whose `metadata.trace` is there but not a {@link TraceMetadataSchema} (`ValidationError`
+ * naming `metadata.trace`): stored and forwarded, a malformed trace would replace the sender's real context
+ * (the coordinator keeps a trace a message already carries) and break the chain at every receiver. Checked
+ * on send by the coordinator and the spool (so by the relay too); a message without one is untouched.
+ */
+export function assertTraceMetadata(metadata: Record<string, unknown> | undefined): void {
+  if (metadata === undefined || !(TRACE_METADATA_KEY in metadata)) return
+  const result = TraceMetadataSchema.safeParse(metadata[TRACE_METADATA_KEY])
+  if (result.success) return
+  const issues = result.error.issues.map((issue) => ({
+    path: ['metadata', TRACE_METADATA_KEY, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }))
+  throw new ValidationError(
+    `Invalid message: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+    issues,
+    {
+      hint: `Leave metadata.${TRACE_METADATA_KEY} out (agent-comm sets it from the active OpenTelemetry context), or pass a W3C trace context: { "traceparent": "00-<32 hex>-<16 hex>-<2 hex>", "tracestate"?: "…" }.`,
+    },
+  )
 }

@@ -1,7 +1,9 @@
 import type { Clock, Logger, MessageInput, MessageV2 } from '@agent-comm/protocol'
 import {
   AgentIdSchema,
+  assertApprovalDecision,
   assertNoNul,
+  assertTraceMetadata,
   ClosedError,
   ConflictError,
   ConversationIdSchema,
@@ -217,8 +219,11 @@ function otherSendersId(message: MessageV2): ConflictError {
 }
 
 /**
- * What a retry must repeat to be the same message: everything its reader sees. Metadata is left out: it
- * carries the sender's trace context, which a retry from another span legitimately changes.
+ * What a retry must repeat to be the same message: everything its reader sees — recipient, subject, body,
+ * priority, payload and the message it answers (`replyTo`). Metadata is left out: it carries the sender's
+ * trace context, which a retry from another span legitimately changes. The conversation id is compared by
+ * the id rule only (see `sameThread`): a retry under a new id (the idempotency key rule) mints a new
+ * conversation id for a new thread just as it mints a new message id.
  */
 function sameContent(a: MessageV2, b: MessageV2): boolean {
   return (
@@ -226,10 +231,14 @@ function sameContent(a: MessageV2, b: MessageV2): boolean {
     a.subject === b.subject &&
     a.body === b.body &&
     a.priority === b.priority &&
-    a.routing.conversationId === b.routing.conversationId &&
     (a.routing.replyTo ?? null) === (b.routing.replyTo ?? null) &&
     JSON.stringify(a.payload ?? null) === JSON.stringify(b.payload ?? null)
   )
+}
+
+/** Whether a message resent under its own id stays in its conversation (the id rule compares it too). */
+function sameThread(a: MessageV2, b: MessageV2): boolean {
+  return a.routing.conversationId === b.routing.conversationId
 }
 
 /** The error of a sender re-sending one of its ids with other content (see `sameContent`). */
@@ -242,6 +251,27 @@ function changedContent(message: MessageV2): ConflictError {
       details: { messageId: message.id },
     },
   )
+}
+
+/**
+ * The error of a keyed send whose content differs from the message its key first stored (see
+ * `sameContent`). The rule of a resent id, for the same reason: `duplicate: true` would tell the sender its
+ * new content was delivered — and a `request` would take the answer to the first question as the answer
+ * to the second.
+ */
+function changedKeyedContent(message: MessageV2, key: string, originalId: string): ConflictError {
+  return new ConflictError(
+    `Idempotency key '${key}' of '${message.fromAgent}' already sent message '${originalId}' with other content; the first message was kept and nothing was sent`,
+    {
+      hint: 'A retry with a key must repeat the first message exactly; send new content with a new idempotency key (or none).',
+      details: { idempotencyKey: key, originalId, messageId: message.id },
+    },
+  )
+}
+
+/** Whether `message` is an approval response to a request (see `Spool.#checkDecision`). */
+function answersApproval(message: MessageV2): boolean {
+  return message.payload?.type === 'approval_response' && message.routing.replyTo !== undefined
 }
 
 /** Default window of an idempotency key: 24 hours. */
@@ -381,7 +411,9 @@ export class Spool {
    * stored, with the same content, changes nothing and reports `duplicate: true`; with other content it is
    * refused (`ConflictError`), as is an id another sender used. With `options.idempotencyKey`, a send by the
    * same sender with the same key within the window (`idempotencyWindowMs`, 24 h) is a duplicate of the
-   * first whatever its id: it reports the first message's id and stores nothing.
+   * first whatever its id: it reports the first message's id and stores nothing; with other content than
+   * the first (recipient, subject, body, priority, payload, `replyTo`) it is refused (`ConflictError`
+   * naming the key): the first message was kept and the new content was not sent.
    *
    * Sends issued together — before the current run of promise callbacks ends, as concurrent callers'
    * sends are — share one transaction (group commit): each resolves once that commit is done, with the
@@ -391,7 +423,20 @@ export class Spool {
   async send(input: MessageV2 | MessageInput, options: SendOptions = {}): Promise<SendResult> {
     this.#open()
     const prepared = this.#prepareSend(input, options)
+    // Only an approval response waits for a lookup: every other send joins the group commit at once.
+    if (answersApproval(prepared.message)) await this.#checkDecision(prepared.message)
     return this.#sendResult(prepared, await this.#storeTogether(prepared))
+  }
+
+  /**
+   * Refuses an `approval_response` whose decision the request it answers did not offer, when that request
+   * is in this store (see `assertApprovalDecision`). Only approval responses pay for the lookup.
+   */
+  async #checkDecision(message: MessageV2): Promise<void> {
+    const replyTo = message.routing.replyTo
+    if (replyTo === undefined) return
+    const request = await this.#store.status({ messageId: replyTo, now: this.#clock.now() })
+    if (request !== undefined) assertApprovalDecision(request.message, message)
   }
 
   /** Queues `prepared` for the next group commit, which starts after the promise callbacks queued now. */
@@ -479,6 +524,16 @@ export class Spool {
         if (error instanceof ValidationError) {
           throw new ValidationError(`Batch item ${i}: ${error.message}`, error.issues)
         }
+        throw error
+      }
+    }
+    for (const [i, p] of prepared.entries()) {
+      if (!answersApproval(p.message)) continue
+      try {
+        await this.#checkDecision(p.message)
+      } catch (error) {
+        if (error instanceof ValidationError)
+          throw new ValidationError(`Batch item ${i}: ${error.message}`, error.issues)
         throw error
       }
     }
@@ -1058,10 +1113,17 @@ export class Spool {
     const id = result.originalId ?? message.id
     const stored = await this.#store.status({ messageId: id, now: this.#clock.now() })
     if (result.originalId === undefined) {
-      if (stored !== undefined && !sameContent(stored.message, message)) throw changedContent(message)
+      if (
+        stored !== undefined &&
+        !(sameContent(stored.message, message) && sameThread(stored.message, message))
+      )
+        throw changedContent(message)
       return { messageId: id, duplicate: true, deliveries: 0, recipients, message }
     }
-    // The original may have been cleaned up while its key still holds: the retry is still a duplicate.
+    if (stored !== undefined && !sameContent(stored.message, message))
+      throw changedKeyedContent(message, prepared.idempotency!.key, id)
+    // The original may have been cleaned up while its key still holds: the retry is still a duplicate (there
+    // is nothing left to compare it with).
     return {
       messageId: id,
       duplicate: true,
@@ -1090,6 +1152,7 @@ export class Spool {
         details: { messageId: message.id, fromAgent: message.fromAgent },
       })
     }
+    assertTraceMetadata(message.metadata)
     // Most sends pass no options: skip validating an empty object on this hot path.
     const opts =
       options === NO_SEND_OPTIONS || isEmpty(options)

@@ -65,7 +65,7 @@ describe('group commit', () => {
       spool.send(once),
       spool.send(once),
       spool.send(task('keyed'), { idempotencyKey: 'k1' }),
-      spool.send(task('keyed again'), { idempotencyKey: 'k1' }),
+      spool.send(task('keyed'), { idempotencyKey: 'k1' }),
     ])
     expect([first!.duplicate, again!.duplicate]).toEqual([false, true])
     expect(keyedAgain).toMatchObject({ duplicate: true, messageId: keyed!.messageId })

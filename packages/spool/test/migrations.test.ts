@@ -76,7 +76,7 @@ describe('schema migrations', () => {
       const expected = { one: 'msg_one', 'two-a': 'msg_two', 'two-b': 'msg_two', gone: 'msg_gone' }
       for (const [idempotencyKey, messageId] of Object.entries(expected)) {
         const retry = await spool.send(
-          { fromAgent: 'architect', toAgent: 'builder', body: 'retry' },
+          { fromAgent: 'architect', toAgent: 'builder', subject: 'Task', body: 'sent with a key' },
           { idempotencyKey },
         )
         expect(retry).toMatchObject({ messageId, duplicate: true, deliveries: 0 })

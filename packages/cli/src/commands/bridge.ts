@@ -222,5 +222,7 @@ function describeEvent(event: BridgeEvent): string {
       return `nacked    ${event.messageId}${event.deadLettered ? ' (dead-lettered)' : ''}: ${safeLine(event.reason)}\n`
     case 'error':
       return `warning   ${event.messageId}: ${safeLine(event.error)}\n`
+    case 'unavailable':
+      return `warning   ${safeLine(event.error)} (polling again in ${event.retryInMs} ms)\n`
   }
 }

@@ -3,6 +3,7 @@ import { DEFAULT_REPLY_TIMEOUT_MS } from '@agent-comm/protocol/bounds'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import type { ContextOptions } from '../context.js'
+import { CommandFailure, describeError, hasAgentCommErrorShape } from '../errors.js'
 import { idempotencyKeyFlag, MAX_TIMEOUT_SECONDS, secondsFlag } from '../flags.js'
 import { safeBlock } from '../terminal-text.js'
 
@@ -49,20 +50,46 @@ Prints the reply's body (--json: {requestId, reply}). When no reply comes in tim
   async run(): Promise<RequestResult> {
     const { args, flags } = this
     const coordinator = await this.coordinator()
-    const reply = await coordinator.request(
-      {
-        fromAgent: args.from,
-        toAgent: args.to,
-        body: args.body,
-        subject: flags.subject,
-      },
-      {
-        timeoutMs: flags.wait === undefined ? undefined : Math.round(flags.wait * 1000),
-        idempotencyKey: flags['idempotency-key'],
-      },
-    )
+    const key = flags['idempotency-key']
+    const reply = await coordinator
+      .request(
+        {
+          fromAgent: args.from,
+          toAgent: args.to,
+          body: args.body,
+          subject: flags.subject,
+        },
+        {
+          timeoutMs: flags.wait === undefined ? undefined : Math.round(flags.wait * 1000),
+          idempotencyKey: key,
+        },
+      )
+      .catch((error: unknown) => {
+        throw waitEnded(error, args.from, key)
+      })
     const requestId = reply.routing.replyTo ?? ''
     if (!this.jsonEnabled()) this.log(safeBlock(reply.body))
     return { requestId, reply }
   }
+}
+
+/**
+ * A wait that ended without the reply (TIMEOUT, or the relay still out of reach): the request was sent, so
+ * the error names it (`requestId` in `--json`) and says how a CLI user waits again — which depends on
+ * whether the request had an idempotency key. Any other error is left as it is.
+ */
+function waitEnded(error: unknown, from: string, key: string | undefined): unknown {
+  const requestId = (error as { requestId?: unknown } | null)?.requestId
+  if (!(error instanceof Error) || typeof requestId !== 'string') return error
+  const report = describeError(error, hasAgentCommErrorShape, 'request')
+  const wait =
+    key === undefined
+      ? `Its reply, when it comes, waits in ${from}'s inbox: agent-comm poll ${from} takes it (agent-comm status ${requestId} shows the request). Running this command again would send a second request: give --idempotency-key next time to make a re-run wait for the same one. From code: coordinator.awaitReply('${requestId}'); MCP: comm_await_reply.`
+      : `Run the same command again with --idempotency-key ${key}: it sends nothing new and waits again for this request's reply.`
+  return new CommandFailure(report.code, report.message, {
+    hint: `The request stays delivered${report.code === 'UNAVAILABLE' ? '; once the relay is back:' : '.'} ${wait}`,
+    exitCode: report.exitCode,
+    cause: error,
+    requestId,
+  })
 }

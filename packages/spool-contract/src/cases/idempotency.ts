@@ -8,12 +8,35 @@ export function idempotencyCases(ctx: SpoolContractContext): void {
     const { spool } = await ctx.open()
     const first = await spool.send(task(), { idempotencyKey: 'order-42' })
     expect(first).toMatchObject({ duplicate: false, deliveries: 1 })
-    const retry = await spool.send(createMessage({ ...task(), body: 'the same request, rebuilt' }), {
-      idempotencyKey: 'order-42',
-    })
+    // The same request rebuilt: a new id and a new conversation id, the same content.
+    const retry = await spool.send(createMessage(task()), { idempotencyKey: 'order-42' })
     expect(retry).toMatchObject({ messageId: first.messageId, duplicate: true, deliveries: 0 })
     expect(retry.message).toEqual(first.message)
     expect(await spool.claim('builder', { limit: 10 })).toHaveLength(1)
+    expect((await spool.stats()).totalMessages).toBe(1)
+  })
+
+  it('refuses a keyed send with other content than the first with CONFLICT naming the key, and keeps the first', async () => {
+    const { spool } = await ctx.open()
+    const first = await spool.send(task('May I deploy v2 to staging?'), { idempotencyKey: 'ask-1' })
+    const others = [
+      task('May I DROP the production database?'),
+      task('May I deploy v2 to staging?', { subject: 'Other' }),
+      task('May I deploy v2 to staging?', { priority: 'high' }),
+      task('May I deploy v2 to staging?', { toAgent: 'reviewer' }),
+      task('May I deploy v2 to staging?', { payload: { type: 'task_assignment', data: { task: 'x' } } }),
+      task('May I deploy v2 to staging?', { routing: { replyTo: first.messageId } }),
+    ]
+    for (const other of others) {
+      await expect(spool.send(other, { idempotencyKey: 'ask-1' })).rejects.toMatchObject({
+        code: 'CONFLICT',
+        message: expect.stringContaining("Idempotency key 'ask-1'"),
+        hint: expect.stringContaining('new idempotency key'),
+        details: { idempotencyKey: 'ask-1', originalId: first.messageId },
+      })
+    }
+    const kept = await spool.claim('builder', { limit: 10 })
+    expect(kept.map((c) => c.message.body)).toEqual(['May I deploy v2 to staging?'])
     expect((await spool.stats()).totalMessages).toBe(1)
   })
 
@@ -106,7 +129,8 @@ export function idempotencyCases(ctx: SpoolContractContext): void {
     clock.advance(2 * 3_600_000)
     expect(await spool.cleanup()).toMatchObject({ expiredMessages: 2 })
     expect((await spool.stats()).totalMessages).toBe(0)
-    // The message is gone, its key still holds: the retry is its duplicate and stores nothing.
+    // The message is gone, its key still holds: the retry is its duplicate and stores nothing (with no
+    // message left to compare it with, whatever its content).
     const retry = await spool.send(task('retried'), { idempotencyKey: 'k' })
     expect(retry).toMatchObject({ messageId: first.messageId, duplicate: true, deliveries: 0 })
     expect((await spool.stats()).totalMessages).toBe(0)
@@ -116,7 +140,9 @@ export function idempotencyCases(ctx: SpoolContractContext): void {
     await spool.cleanup()
     const later = await spool.send(task('after the window'), { idempotencyKey: 'k' })
     expect(later).toMatchObject({ duplicate: false, deliveries: 1 })
-    expect(await spool.send(task(), { idempotencyKey: 'k' })).toMatchObject({ messageId: later.messageId })
+    expect(await spool.send(task('after the window'), { idempotencyKey: 'k' })).toMatchObject({
+      messageId: later.messageId,
+    })
   })
 
   it('gives a new key on a resent id to the sender’s stored message', async () => {

@@ -46,6 +46,38 @@ export function replyCases(ctx: SpoolContractContext): void {
     expect(again?.lease.attempt).toBe(2)
   })
 
+  it('refuses an approval response whose decision its request did not offer (its onExpiry one when expired)', async () => {
+    const { spool } = await ctx.open()
+    const request = await spool.send(
+      task('May I deploy?', {
+        payload: { type: 'approval_request', data: { question: 'Deploy?', options: ['yes', 'no'] } },
+      }),
+    )
+    const decision = (value: string, expired?: boolean) => ({
+      ...reply(request.messageId, value),
+      payload: {
+        type: 'approval_response' as const,
+        data: {
+          decision: value,
+          decidedBy: 'builder',
+          decidedAt: '2026-02-03T10:00:00.000Z',
+          ...(expired ? { expired } : {}),
+        },
+      },
+    })
+    for (const sent of [spool.send(decision('maybe')), spool.sendBatch([{ message: decision('approve') }])]) {
+      await expect(sent).rejects.toMatchObject({
+        code: 'VALIDATION',
+        issues: [expect.objectContaining({ path: 'payload.data.decision' })],
+      })
+    }
+    expect(await spool.claimReply('architect', request.messageId)).toBeUndefined()
+    await spool.send(decision('deny', true))
+    expect((await spool.claimReply('architect', request.messageId))?.message.payload?.data).toMatchObject({
+      decision: 'deny',
+    })
+  })
+
   it('refuses an approval response sent in the name of someone other than its sender', async () => {
     const { spool } = await ctx.open()
     const request = await spool.send(task())

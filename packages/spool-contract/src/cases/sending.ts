@@ -4,6 +4,26 @@ import { type SpoolContractContext, task } from '../context.js'
 
 /** Sending: what is stored, duplicates, recipients and broadcast fan-out, batches, invalid input. */
 export function sendingCases(ctx: SpoolContractContext): void {
+  it('refuses a malformed metadata.trace with VALIDATION naming the field, and keeps a valid one as sent', async () => {
+    const { spool } = await ctx.open()
+    const good = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+    for (const trace of [
+      { traceparent: 'garbage' },
+      good,
+      { traceparent: good, tracestate: 'a'.repeat(600) },
+    ]) {
+      await expect(spool.send(task('x', { metadata: { trace } }))).rejects.toMatchObject({
+        code: 'VALIDATION',
+        message: expect.stringContaining('metadata.trace'),
+      })
+    }
+    expect((await spool.stats()).totalMessages).toBe(0)
+    const sent = await spool.send(
+      task('x', { metadata: { trace: { traceparent: good, tracestate: 'v=1' } } }),
+    )
+    expect(sent.message.metadata).toEqual({ trace: { traceparent: good, tracestate: 'v=1' } })
+  })
+
   it('stores the message exactly as sent and returns it from a claim', async () => {
     const { spool } = await ctx.open()
     const message = createMessage({

@@ -1,0 +1,84 @@
+import { ManualClock, type Transport } from '@agent-comm/protocol'
+import { RelayError } from '@agent-comm/transport-http'
+import { describe, expect, it } from 'vitest'
+import { fakeHttpTransport, openCoordinator } from './helpers.js'
+
+/** The error the HTTP transport throws while the relay restarts (connection refused). */
+function relayDown(): RelayError {
+  return new RelayError(
+    'STORAGE',
+    'UNAVAILABLE',
+    undefined,
+    'Cannot reach the relay at http://b:8420: connect ECONNREFUSED',
+    {
+      hint: 'Check that the relay is running (agent-comm relay start) and that this URL and port are reachable.',
+    },
+  )
+}
+
+/** The fake relay transport, with a switch: while `down`, every call a wait makes fails as unreachable. */
+async function restartingRelay(
+  clock: ManualClock,
+): Promise<{ transport: Transport; down: { value: boolean } }> {
+  const { transport } = await fakeHttpTransport(clock)
+  const down = { value: false }
+  const guard =
+    <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> =>
+      down.value ? Promise.reject(relayDown()) : call(...args)
+  return {
+    down,
+    transport: {
+      ...transport,
+      status: guard(transport.status.bind(transport)),
+      ack: guard(transport.ack.bind(transport)),
+      claimReply: guard(transport.claimReply!.bind(transport)),
+    },
+  }
+}
+
+async function setup() {
+  const clock = new ManualClock(Date.UTC(2026, 1, 3, 14, 30))
+  const relay = await restartingRelay(clock)
+  const { coord } = await openCoordinator({ clock, http: () => relay.transport })
+  await coord.register({ agentId: 'builder' })
+  await coord.register({ agentId: 'remote', transport: 'http', relayUrl: 'http://b:8420' })
+  return { coord, down: relay.down }
+}
+
+describe('a request waiting through a relay that restarts', () => {
+  it('keeps waiting across a short relay outage and takes the reply', async () => {
+    const { coord, down } = await setup()
+    // The relay goes down once the request is sent (sends are not guarded): the wait's first claim fails.
+    down.value = true
+    const waiting = coord.request(
+      { fromAgent: 'remote', toAgent: 'builder', body: 'hi' },
+      { timeoutMs: 20_000 },
+    )
+    const [task] = await coord.poll('builder', { waitMs: 10_000 })
+    await new Promise((resolve) => setTimeout(resolve, 1_200))
+    down.value = false
+    await coord.reply(task!, { body: 'answer after the restart' })
+    expect((await waiting).body).toBe('answer after the restart')
+  })
+
+  it('fails, when the relay stays down past the deadline, naming the request and how to wait again', async () => {
+    const { coord, down } = await setup()
+    down.value = true
+    const waiting = coord.request(
+      { fromAgent: 'remote', toAgent: 'builder', body: 'hi' },
+      { timeoutMs: 1_500 },
+    )
+    const [task] = await coord.poll('builder', { waitMs: 10_000 })
+    const error = await waiting.then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toMatchObject({
+      code: 'STORAGE',
+      message: expect.stringContaining(`request '${task!.message.id}'`),
+      hint: expect.stringContaining(`awaitReply('${task!.message.id}')`),
+      details: { relayCode: 'UNAVAILABLE', requestId: task!.message.id },
+    })
+  })
+})
