@@ -77,9 +77,9 @@ describe('a relay URL that answers something no relay sends', () => {
       res.write('"')
       pump()
     })
-    const started = Date.now()
+    // The answer never ends: that the call returns at all shows the reading stopped (no clock is read,
+    // which a loaded machine would fail).
     const error = await failure(client(url, 1024 * 1024).ack('msg_1', 'builder', { receipt: 'r1' }))
-    expect(Date.now() - started).toBeLessThan(10_000)
     expect(error).toMatchObject({ relayCode: 'UNAVAILABLE' })
     expect(error.message).toBe(
       `The relay at ${url} answered an invalid response: the answer is larger than ${1024 * 1024} bytes`,
