@@ -9,6 +9,7 @@ import {
   DEFAULT_CLAIM_LIMIT,
   DEFAULT_LEASE_SECONDS,
   isAgentCommError,
+  isTransientStorageError,
   isUnavailableError,
   LeaseSecondsSchema,
   MAX_POLL_WAIT_MS,
@@ -140,8 +141,9 @@ export class BridgeRunner {
   /**
    * Processes messages until `signal` aborts, or one batch with `once` (an empty queue ends it at once).
    * Resolves with counts; rejects only if the coordinator itself fails (e.g. the database is unusable). A
-   * relay out of reach (a restart, a graceful stop) is not a failure of a long run: it emits `unavailable`
-   * and polls again with backoff until the relay is back or `signal` aborts.
+   * relay out of reach (a restart, a graceful stop), or a database unavailable for now (a PostgreSQL
+   * restart or failover, a dropped connection: a transient `StorageError`), is not a failure of a long run:
+   * it emits `unavailable` and polls again with backoff until it is back or `signal` aborts.
    */
   async run(
     options: { signal?: AbortSignal | undefined; once?: boolean | undefined } = {},
@@ -161,7 +163,7 @@ export class BridgeRunner {
         })
         pauseMs = 0
       } catch (error) {
-        if (options.once || !isUnavailableError(error)) throw error
+        if (options.once || !(isUnavailableError(error) || isTransientStorageError(error))) throw error
         if (signal.aborted) break
         pauseMs = pauseMs === 0 ? OUTAGE_FIRST_PAUSE_MS : Math.min(pauseMs * 2, OUTAGE_MAX_PAUSE_MS)
         this.#emit({ type: 'unavailable', error: describeError(error), retryInMs: pauseMs })

@@ -1,4 +1,4 @@
-import { AgentCommError } from '@agent-comm/protocol'
+import { AgentCommError, StorageError } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
 import { type BridgeEvent, BridgeRunner, FunctionBridge } from '../src/index.js'
 import { openCoordinator } from './helpers.js'
@@ -71,5 +71,45 @@ describe('a bridge whose relay restarts', () => {
       },
     }).run({ signal: stop.signal })
     await expect(running).resolves.toMatchObject({ processed: 0 })
+  })
+
+  it('waits out a database unavailable for now (a transient StorageError), and ends on one that is not', async () => {
+    const coord = await openCoordinator()
+    const fail = (transient: boolean) => () =>
+      Promise.reject(
+        new StorageError('PostgreSQL query failed at postgres://db/agents: connect ECONNREFUSED', {
+          details: { reason: transient ? 'unreachable' : 'permission-denied' },
+          transient,
+        }),
+      )
+    let failures = 2
+    const flaky = {
+      poll: (...args: Parameters<typeof coord.poll>) => (failures-- > 0 ? fail(true)() : coord.poll(...args)),
+      nack: coord.nack.bind(coord),
+      extendLease: coord.extendLease.bind(coord),
+      reply: coord.reply.bind(coord),
+      ack: coord.ack.bind(coord),
+    }
+    await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'after the restart' })
+    const events: BridgeEvent[] = []
+    const stop = new AbortController()
+    const bridge = new FunctionBridge(() => 'yes')
+    const running = new BridgeRunner({
+      coordinator: flaky,
+      agent: 'builder',
+      bridge,
+      intervalMs: 100,
+      onEvent: (e) => {
+        events.push(e)
+        if (e.type === 'acked') stop.abort()
+      },
+    }).run({ signal: stop.signal })
+    await expect(running).resolves.toMatchObject({ processed: 1, succeeded: 1 })
+    expect(events.filter((e) => e.type === 'unavailable').map((e) => e.retryInMs)).toEqual([250, 500])
+
+    const broken = { ...flaky, poll: fail(false) }
+    await expect(
+      new BridgeRunner({ coordinator: broken, agent: 'builder', bridge }).run(),
+    ).rejects.toMatchObject({ code: 'STORAGE', details: { reason: 'permission-denied' } })
   })
 })

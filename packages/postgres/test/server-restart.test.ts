@@ -1,8 +1,12 @@
 import { Spool } from '@agent-comm/spool'
+import {
+  type PrivateCluster,
+  privateClusterSkipReason,
+  startPrivateCluster,
+} from '@agent-comm/test-support/private-cluster'
 import postgres from 'postgres'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openPostgresSpoolStore } from '../src/index.js'
-import { type PrivateCluster, privateClusterUnavailable, startPrivateCluster } from './private-cluster.js'
 import { type ConsumerReport, type ProducerReport, type StorageErrorSeen, startFixture } from './processes.js'
 
 /**
@@ -10,10 +14,7 @@ import { type ConsumerReport, type ProducerReport, type StorageErrorSeen, startF
  * file starts a cluster of its own; where that is impossible it says why and skips, except in CI, where
  * a missing PostgreSQL 15 is a failure.
  */
-const unavailable = privateClusterUnavailable()
-if (unavailable !== undefined && process.env.CI === 'true') {
-  throw new Error(`The server-restart tests need a private PostgreSQL 15 cluster in CI: ${unavailable}`)
-}
+const unavailable = privateClusterSkipReason('The server-restart tests')
 
 describe.skipIf(unavailable !== undefined)(
   unavailable === undefined

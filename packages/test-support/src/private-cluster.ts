@@ -22,8 +22,11 @@ export interface PrivateCluster {
   /** `postgres://postgres@127.0.0.1:<port>/postgres`. */
   url: string
   port: number
-  /** Stops the server (`pg_ctl stop -m fast`: open sessions are ended). */
-  stop(): Promise<void>
+  /**
+   * Stops the server: `fast` (the default) ends open sessions and shuts down cleanly, `immediate` aborts
+   * every process at once, as a crash would, and the next start recovers from the WAL.
+   */
+  stop(mode?: 'fast' | 'immediate'): Promise<void>
   /** Starts the stopped server again on the same port and data. */
   start(): Promise<void>
   /** Stops the server if it runs and removes its folder. */
@@ -44,6 +47,19 @@ export function privateClusterUnavailable(): string | undefined {
   if (process.getuid?.() !== 0)
     return 'the tests do not run as root, so they cannot start a server as the postgres user'
   return undefined
+}
+
+/**
+ * The one rule for tests that need a private cluster: undefined when one can be started; otherwise the
+ * reason, for the test to skip with — except under `CI=true`, where a missing PostgreSQL 15 is a failure
+ * (thrown here, naming `what` needs it), as the rest of the suite treats a missing server.
+ */
+export function privateClusterSkipReason(what: string): string | undefined {
+  const unavailable = privateClusterUnavailable()
+  if (unavailable !== undefined && process.env.CI === 'true') {
+    throw new Error(`${what} need a private PostgreSQL 15 cluster in CI: ${unavailable}`)
+  }
+  return unavailable
 }
 
 async function asPostgres(binary: string, args: string[]): Promise<void> {
@@ -105,8 +121,8 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
     ])
     running = true
   }
-  const stop = async () => {
-    await asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', PG_CTL_WAIT_SECONDS, 'stop'])
+  const stop = async (mode: 'fast' | 'immediate' = 'fast') => {
+    await asPostgres('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', PG_CTL_WAIT_SECONDS, 'stop'])
     running = false
   }
   try {
@@ -123,7 +139,7 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
     start,
     async destroy() {
       try {
-        if (running) await stop()
+        if (running) await stop('immediate')
       } finally {
         rmSync(dir, { recursive: true, force: true })
       }
