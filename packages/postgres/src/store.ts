@@ -181,6 +181,22 @@ export class PostgresSpoolStore implements SpoolStore {
   }
 
   async insertMessages(params: InsertMessagesParams): Promise<InsertMessagesOutcome> {
+    try {
+      return await this.#insertMessagesOnce(params)
+    } catch (error) {
+      // A connection lost before the answer came leaves it unknown whether the send committed: reported
+      // as a failure, a send that was stored would be sent again as a new message by whoever retries it.
+      // A send is idempotent (the same ids, or the same keys, from the same sender are recognised as
+      // duplicates of what is stored), so it runs once more on a new connection: that stores it, or finds
+      // it stored. If that fails too, the first failure is the one reported.
+      if (!(error instanceof StorageError) || error.details.reason !== 'connection-lost') throw error
+      return this.#insertMessagesOnce(params).catch(() => {
+        throw error
+      })
+    }
+  }
+
+  async #insertMessagesOnce(params: InsertMessagesParams): Promise<InsertMessagesOutcome> {
     if (params.sends.some((send) => send.idempotency !== undefined)) return this.#insertKeyed(params)
     const ids = new Set(params.sends.map((send) => send.message.id))
     if (ids.size === params.sends.length) {
