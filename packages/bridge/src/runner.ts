@@ -9,7 +9,6 @@ import {
   DEFAULT_CLAIM_LIMIT,
   DEFAULT_LEASE_SECONDS,
   isAgentCommError,
-  isTransientStorageError,
   isUnavailableError,
   LeaseSecondsSchema,
   MAX_POLL_WAIT_MS,
@@ -163,7 +162,7 @@ export class BridgeRunner {
         })
         pauseMs = 0
       } catch (error) {
-        if (options.once || !(isUnavailableError(error) || isTransientStorageError(error))) throw error
+        if (options.once || !isUnavailableError(error)) throw error
         if (signal.aborted) break
         pauseMs = pauseMs === 0 ? OUTAGE_FIRST_PAUSE_MS : Math.min(pauseMs * 2, OUTAGE_MAX_PAUSE_MS)
         this.#emit({ type: 'unavailable', error: describeError(error), retryInMs: pauseMs })

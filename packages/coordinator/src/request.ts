@@ -78,9 +78,9 @@ export async function takeReply(
   const handle = setTimeout(() => timer.abort(), timeoutMs)
   const signal = options.signal === undefined ? timer.signal : AbortSignal.any([timer.signal, options.signal])
   const started = performance.now()
-  // The relay out of reach since the last try that reached it: the error, and the pause after it.
+  // The relay (or database) out of reach since the last try that reached it: the error, and the pause after it.
   let outage: { error: unknown; pauseMs: number } | undefined
-  /** Pauses after `error` if it is a relay out of reach and time is left; otherwise throws. */
+  /** Pauses after `error` if it is a relay or database out of reach and time is left; otherwise throws. */
   const outlast = async (error: unknown): Promise<void> => {
     if (!isUnavailableError(error)) throw error
     const left = Math.max(0, timeoutMs - (performance.now() - started))
@@ -177,8 +177,8 @@ export async function takeReply(
 }
 
 /**
- * A wait for a reply that ended with the relay out of reach (still down at the deadline): the transport's
- * error — its code and details, so it is still told apart as unavailable — naming the request, which stays
+ * A wait for a reply that ended with the relay or database out of reach (still down at the deadline): the
+ * transport's error — its code and details — naming the request, which stays
  * delivered, and how to wait again (as {@link RequestTimeoutError} does). `requestId` says which request.
  */
 export class ReplyWaitUnavailableError extends AgentCommError {
@@ -187,15 +187,20 @@ export class ReplyWaitUnavailableError extends AgentCommError {
   constructor(requestId: string, error: AgentCommError) {
     super(
       error.code,
-      `The wait for the reply to request '${requestId}' ended with the relay out of reach: ${error.message}`,
+      `The wait for the reply to request '${requestId}' ended with the ${outOfReach(error)} out of reach: ${error.message}`,
       {
-        hint: `The request stays delivered and its reply will wait for the requester: once the relay is back, wait again with awaitReply('${requestId}') (MCP: comm_await_reply). ${error.hint ?? ''}`.trim(),
+        hint: `The request stays delivered and its reply will wait for the requester: once the ${outOfReach(error)} is back, wait again with awaitReply('${requestId}') (MCP: comm_await_reply). ${error.hint ?? ''}`.trim(),
         details: { ...error.details, requestId },
         cause: error,
       },
     )
     this.requestId = requestId
   }
+}
+
+/** What an unavailable error says is out of reach: the relay (its errors carry a relay code) or the database. */
+function outOfReach(error: AgentCommError): 'relay' | 'database' {
+  return error.details.relayCode === undefined ? 'database' : 'relay'
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts (the caller's loop then tells why). */

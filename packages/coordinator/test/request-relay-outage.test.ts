@@ -1,4 +1,4 @@
-import { ManualClock, type Transport } from '@agent-comm/protocol'
+import { type AgentCommError, ManualClock, StorageError, type Transport } from '@agent-comm/protocol'
 import { RelayError } from '@agent-comm/transport-http'
 import { describe, expect, it } from 'vitest'
 import { fakeHttpTransport, openCoordinator } from './helpers.js'
@@ -16,16 +16,29 @@ function relayDown(): RelayError {
   )
 }
 
+/** What a store on PostgreSQL throws while the server restarts: a transient StorageError. */
+function databaseDown(): StorageError {
+  return new StorageError(
+    'PostgreSQL query failed at postgres://postgres@db:5432/agents: connect ECONNREFUSED',
+    {
+      hint: 'Check that PostgreSQL is running and accepts connections at postgres://postgres@db:5432/agents.',
+      details: { reason: 'unreachable' },
+      transient: true,
+    },
+  )
+}
+
 /** The fake relay transport, with a switch: while `down`, every call a wait makes fails as unreachable. */
 async function restartingRelay(
   clock: ManualClock,
+  outage: () => AgentCommError = relayDown,
 ): Promise<{ transport: Transport; down: { value: boolean } }> {
   const { transport } = await fakeHttpTransport(clock)
   const down = { value: false }
   const guard =
     <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
     (...args: A): Promise<R> =>
-      down.value ? Promise.reject(relayDown()) : call(...args)
+      down.value ? Promise.reject(outage()) : call(...args)
   return {
     down,
     transport: {
@@ -37,9 +50,9 @@ async function restartingRelay(
   }
 }
 
-async function setup() {
+async function setup(outage?: () => AgentCommError) {
   const clock = new ManualClock(Date.UTC(2026, 1, 3, 14, 30))
-  const relay = await restartingRelay(clock)
+  const relay = await restartingRelay(clock, outage)
   const { coord } = await openCoordinator({ clock, http: () => relay.transport })
   await coord.register({ agentId: 'builder' })
   await coord.register({ agentId: 'remote', transport: 'http', relayUrl: 'http://b:8420' })
@@ -79,6 +92,44 @@ describe('a request waiting through a relay that restarts', () => {
       message: expect.stringContaining(`request '${task!.message.id}'`),
       hint: expect.stringContaining(`awaitReply('${task!.message.id}')`),
       details: { relayCode: 'UNAVAILABLE', requestId: task!.message.id },
+    })
+  })
+})
+
+describe('a request waiting through a database that restarts', () => {
+  it('keeps waiting across a database outage (a transient StorageError) and takes the reply', async () => {
+    const { coord, down } = await setup(databaseDown)
+    down.value = true
+    const waiting = coord.request(
+      { fromAgent: 'remote', toAgent: 'builder', body: 'hi' },
+      { timeoutMs: 20_000 },
+    )
+    const [task] = await coord.poll('builder', { waitMs: 10_000 })
+    await new Promise((resolve) => setTimeout(resolve, 1_200))
+    down.value = false
+    await coord.reply(task!, { body: 'answer after the restart' })
+    expect((await waiting).body).toBe('answer after the restart')
+  })
+
+  it('fails, when the database stays down past the deadline, saying so and how to wait again', async () => {
+    const { coord, down } = await setup(databaseDown)
+    down.value = true
+    const waiting = coord.request(
+      { fromAgent: 'remote', toAgent: 'builder', body: 'hi' },
+      { timeoutMs: 1_500 },
+    )
+    const [task] = await coord.poll('builder', { waitMs: 10_000 })
+    const error = await waiting.then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toMatchObject({
+      code: 'STORAGE',
+      message: expect.stringContaining(`request '${task!.message.id}' ended with the database out of reach`),
+      hint: expect.stringContaining(
+        `once the database is back, wait again with awaitReply('${task!.message.id}')`,
+      ),
+      details: { reason: 'unreachable', requestId: task!.message.id },
     })
   })
 })

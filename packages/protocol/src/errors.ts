@@ -277,10 +277,15 @@ export function isAgentCommError(error: unknown, code?: ErrorCode): error is Age
 /**
  * True when `error` says a server was out of reach for now, not that the call was wrong: the HTTP
  * transport's relay that cannot be reached or answers 503 (a restart, a graceful stop), whose errors carry
- * `details.relayCode: 'UNAVAILABLE'`. A long-running wait or loop retries these with backoff.
+ * `details.relayCode: 'UNAVAILABLE'`, or a database unavailable for now (a PostgreSQL restart, crash or
+ * failover, a dropped connection: a transient {@link StorageError}). A long-running wait or loop retries
+ * these with backoff.
  */
 export function isUnavailableError(error: unknown): boolean {
-  return error instanceof AgentCommError && error.details.relayCode === 'UNAVAILABLE'
+  return (
+    isTransientStorageError(error) ||
+    (error instanceof AgentCommError && error.details.relayCode === 'UNAVAILABLE')
+  )
 }
 
 function formatPath(path: ReadonlyArray<PropertyKey>): string {
