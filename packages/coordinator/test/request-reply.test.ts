@@ -377,7 +377,7 @@ describe('who may reply', () => {
       this: SqliteTransport,
       ...args
     ) {
-      waitingFor.push(args[2].from)
+      waitingFor.push(args[2]?.from)
       inWait()
       return claimReply.apply(this, args)
     })
