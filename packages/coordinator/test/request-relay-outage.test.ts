@@ -59,10 +59,15 @@ async function setup(outage?: () => AgentCommError) {
   return { coord, down: relay.down }
 }
 
-describe('a request waiting through a relay that restarts', () => {
-  it('keeps waiting across a short relay outage and takes the reply', async () => {
-    const { coord, down } = await setup()
-    // The relay goes down once the request is sent (sends are not guarded): the wait's first claim fails.
+const outages = [
+  { what: 'relay', outage: relayDown, details: { relayCode: 'UNAVAILABLE' } },
+  { what: 'database', outage: databaseDown, details: { reason: 'unreachable' } },
+] as const
+
+describe.each(outages)('a request waiting through a $what that restarts', ({ what, outage, details }) => {
+  it(`keeps waiting across a short ${what} outage and takes the reply`, async () => {
+    const { coord, down } = await setup(outage)
+    // The server goes down once the request is sent (sends are not guarded): the wait's first claim fails.
     down.value = true
     const waiting = coord.request(
       { fromAgent: 'remote', toAgent: 'builder', body: 'hi' },
@@ -75,8 +80,8 @@ describe('a request waiting through a relay that restarts', () => {
     expect((await waiting).body).toBe('answer after the restart')
   })
 
-  it('fails, when the relay stays down past the deadline, naming the request and how to wait again', async () => {
-    const { coord, down } = await setup()
+  it(`fails, when the ${what} stays down past the deadline, saying so, naming the request and how to wait again`, async () => {
+    const { coord, down } = await setup(outage)
     down.value = true
     const waiting = coord.request(
       { fromAgent: 'remote', toAgent: 'builder', body: 'hi' },
@@ -89,47 +94,11 @@ describe('a request waiting through a relay that restarts', () => {
     )
     expect(error).toMatchObject({
       code: 'STORAGE',
-      message: expect.stringContaining(`request '${task!.message.id}'`),
-      hint: expect.stringContaining(`awaitReply('${task!.message.id}')`),
-      details: { relayCode: 'UNAVAILABLE', requestId: task!.message.id },
-    })
-  })
-})
-
-describe('a request waiting through a database that restarts', () => {
-  it('keeps waiting across a database outage (a transient StorageError) and takes the reply', async () => {
-    const { coord, down } = await setup(databaseDown)
-    down.value = true
-    const waiting = coord.request(
-      { fromAgent: 'remote', toAgent: 'builder', body: 'hi' },
-      { timeoutMs: 20_000 },
-    )
-    const [task] = await coord.poll('builder', { waitMs: 10_000 })
-    await new Promise((resolve) => setTimeout(resolve, 1_200))
-    down.value = false
-    await coord.reply(task!, { body: 'answer after the restart' })
-    expect((await waiting).body).toBe('answer after the restart')
-  })
-
-  it('fails, when the database stays down past the deadline, saying so and how to wait again', async () => {
-    const { coord, down } = await setup(databaseDown)
-    down.value = true
-    const waiting = coord.request(
-      { fromAgent: 'remote', toAgent: 'builder', body: 'hi' },
-      { timeoutMs: 1_500 },
-    )
-    const [task] = await coord.poll('builder', { waitMs: 10_000 })
-    const error = await waiting.then(
-      () => undefined,
-      (e: unknown) => e,
-    )
-    expect(error).toMatchObject({
-      code: 'STORAGE',
-      message: expect.stringContaining(`request '${task!.message.id}' ended with the database out of reach`),
+      message: expect.stringContaining(`request '${task!.message.id}' ended with the ${what} out of reach`),
       hint: expect.stringContaining(
-        `once the database is back, wait again with awaitReply('${task!.message.id}')`,
+        `once the ${what} is back, wait again with awaitReply('${task!.message.id}')`,
       ),
-      details: { reason: 'unreachable', requestId: task!.message.id },
+      details: { ...details, requestId: task!.message.id },
     })
   })
 })

@@ -4,6 +4,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe } from 'vitest'
 
 const run = promisify(execFile)
 
@@ -145,4 +146,31 @@ export async function startPrivateCluster(): Promise<PrivateCluster> {
       }
     },
   }
+}
+
+/**
+ * A `describe` whose tests share one private cluster, started before them and destroyed after them; its
+ * tests call `cluster()` for it. Where none can be started it is skipped, its title saying why — except
+ * under `CI=true`, where that is a failure (see {@link privateClusterSkipReason}).
+ */
+export function describeOnPrivateCluster(title: string, body: (cluster: () => PrivateCluster) => void): void {
+  const unavailable = privateClusterSkipReason(`The tests '${title}'`)
+  describe.skipIf(unavailable !== undefined)(
+    unavailable === undefined
+      ? title
+      : `${title} (skipped: no private PostgreSQL cluster here, ${unavailable})`,
+    () => {
+      let started: PrivateCluster | undefined
+      beforeAll(async () => {
+        started = await startPrivateCluster()
+      })
+      afterAll(async () => {
+        await started?.destroy()
+      })
+      body(() => {
+        if (started === undefined) throw new Error('The private PostgreSQL cluster did not start')
+        return started
+      })
+    },
+  )
 }
