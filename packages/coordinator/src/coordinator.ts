@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type {
   AckResult,
   AgentProfile,
@@ -31,6 +32,7 @@ import {
   IdempotencyKeySchema,
   IdGenerator,
   isAgentCommError,
+  isUnavailableError,
   LeaseSecondsSchema,
   MessageNotFoundError,
   NoRecipientsError,
@@ -78,6 +80,10 @@ import {
   spanContextOf,
   withTraceMetadata,
 } from './tracing.js'
+
+/** Pauses of a `messages` loop through an outage: the first, then doubled up to the longest. */
+const LOOP_OUTAGE_FIRST_PAUSE_MS = 250
+const LOOP_OUTAGE_MAX_PAUSE_MS = 5_000
 
 /** Behaviour settings of a {@link Coordinator}. */
 export interface CoordinatorSettings {
@@ -627,7 +633,12 @@ export class Coordinator {
     /** The batch being yielded, and the index of the next message to yield. */
     let batch: ClaimedMessage[] = []
     let next = 0
+    /** Aborted by `close()`: ends a pause of the loop through an outage at once. */
+    const closing = new AbortController()
+    const pauseSignal = signal === undefined ? closing.signal : AbortSignal.any([signal, closing.signal])
+    let outagePauseMs = 0
     const settleOnClose = async () => {
+      closing.abort()
       const finished = handled.splice(0).filter((m) => !this.#settled.has(m))
       const unseen = batch.splice(next)
       for (const message of finished) {
@@ -638,22 +649,26 @@ export class Coordinator {
     this.#loops.add(settleOnClose)
     try {
       while (!signal?.aborted && !this.#closed) {
-        const claimed = await claimThenWait(
-          {
-            claim: async () => {
-              // Closed or aborted during the wait: the while ends the loop, nothing more is claimed.
-              if (this.#closed || signal?.aborted) return undefined
-              const claimed =
-                handled.length === 0
-                  ? await this.poll(agentId, claim)
-                  : await this.#settleAndPoll(agentId, handled.splice(0), claim)
-              return claimed.length === 0 ? undefined : claimed
-            },
-            wait: async (timeoutMs, waitSignal) =>
-              this.#waitForMessages(await this.#transportOf(agentId, true), agentId, timeoutMs, waitSignal),
-          },
-          { timeoutMs: 30_000, signal },
-        )
+        let claimed: ClaimedMessage[] | undefined
+        try {
+          claimed = await this.#claimForLoop(agentId, claim, handled, signal)
+          outagePauseMs = 0
+        } catch (error) {
+          // A database or relay out of reach for now (a restart, a crash, a failover) does not end a loop
+          // meant to run until stopped: it is waited out with backoff. Messages whose ack went with the failed
+          // claim are redelivered after their lease if the ack did not commit.
+          if (!isUnavailableError(error) || signal?.aborted || this.#closed) throw error
+          outagePauseMs =
+            outagePauseMs === 0
+              ? LOOP_OUTAGE_FIRST_PAUSE_MS
+              : Math.min(outagePauseMs * 2, LOOP_OUTAGE_MAX_PAUSE_MS)
+          this.#log.warn(
+            { agent: agentId, error: (error as Error).message, retryInMs: outagePauseMs },
+            'messages(): the database or relay is unavailable for now; claiming again after a pause',
+          )
+          await sleep(outagePauseMs, undefined, { signal: pauseSignal }).catch(() => undefined)
+          continue
+        }
         if (claimed === undefined) continue
         batch = claimed
         next = 0
@@ -687,6 +702,34 @@ export class Coordinator {
         if (!this.#settled.has(message) && !this.#closed) await this.ack(message)
       }
     }
+  }
+
+  /**
+   * One claim of a `messages` loop: settles what the body finished (autoAck) and claims the next batch,
+   * waiting up to 30 s for one; undefined when nothing came or the loop was stopped meanwhile.
+   */
+  #claimForLoop(
+    agentId: string,
+    claim: { limit: number; leaseSeconds: number | undefined },
+    handled: ClaimedMessage[],
+    signal: AbortSignal | undefined,
+  ): Promise<ClaimedMessage[] | undefined> {
+    return claimThenWait(
+      {
+        claim: async () => {
+          // Closed or aborted during the wait: the while ends the loop, nothing more is claimed.
+          if (this.#closed || signal?.aborted) return undefined
+          const claimed =
+            handled.length === 0
+              ? await this.poll(agentId, claim)
+              : await this.#settleAndPoll(agentId, handled.splice(0), claim)
+          return claimed.length === 0 ? undefined : claimed
+        },
+        wait: async (timeoutMs, waitSignal) =>
+          this.#waitForMessages(await this.#transportOf(agentId, true), agentId, timeoutMs, waitSignal),
+      },
+      { timeoutMs: 30_000, signal },
+    )
   }
 
   /**

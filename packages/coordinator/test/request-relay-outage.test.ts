@@ -45,6 +45,7 @@ async function restartingRelay(
       ...transport,
       status: guard(transport.status.bind(transport)),
       ack: guard(transport.ack.bind(transport)),
+      claim: guard(transport.claim.bind(transport)),
       claimReply: guard(transport.claimReply!.bind(transport)),
     },
   }
@@ -64,7 +65,7 @@ const outages = [
   { what: 'database', outage: databaseDown, details: { reason: 'unreachable' } },
 ] as const
 
-describe.each(outages)('a request waiting through a $what that restarts', ({ what, outage, details }) => {
+describe.each(outages)('a coordinator whose $what restarts', ({ what, outage, details }) => {
   it(`keeps waiting across a short ${what} outage and takes the reply`, async () => {
     const { coord, down } = await setup(outage)
     // The server goes down once the request is sent (sends are not guarded): the wait's first claim fails.
@@ -100,5 +101,25 @@ describe.each(outages)('a request waiting through a $what that restarts', ({ wha
       ),
       details: { ...details, requestId: task!.message.id },
     })
+  })
+
+  it(`keeps a messages() loop running across a ${what} outage, and it yields what comes after`, async () => {
+    const { coord, down } = await setup(outage)
+    const stop = new AbortController()
+    const seen: string[] = []
+    const loop = (async () => {
+      for await (const m of coord.messages('remote', { signal: stop.signal, autoAck: true })) {
+        seen.push(m.message.body)
+        if (m.message.body === 'after the outage') stop.abort()
+      }
+    })()
+    await coord.send({ fromAgent: 'builder', toAgent: 'remote', body: 'before the outage' })
+    await expect.poll(() => seen).toEqual(['before the outage'])
+    down.value = true
+    await coord.send({ fromAgent: 'builder', toAgent: 'remote', body: 'after the outage' })
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    down.value = false
+    await loop
+    expect(seen).toEqual(['before the outage', 'after the outage'])
   })
 })
