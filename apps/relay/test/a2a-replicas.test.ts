@@ -62,6 +62,23 @@ function userMessage(text: string): Message {
 }
 
 describe.skipIf(db.kind !== 'server')('A2A on relay replicas on PostgreSQL', () => {
+  it('makes one task of a message sent again and again at once through both replicas', async () => {
+    const schema = 'relay_a2a_retries'
+    const [a, b] = [await replica(schema), await replica(schema)]
+    const database = await openPostgres({ url: db.url, schema })
+    onCleanup(() => database.close())
+    await database.registry.register({ agentId: 'helper', metadata: { a2a: { skills: [{ id: 'answer' }] } } })
+    const store = await PostgresA2AStore.connect({ url: db.url, schema })
+    onCleanup(() => store.close())
+    const { token } = await new A2ATokens(store).create('acme')
+    const [viaA, viaB] = [await client(a.url, token), await client(b.url, token)]
+    const message = userMessage('once on postgres')
+    const sent = await Promise.all([viaA, viaB, viaA, viaB, viaA, viaB].map((c) => submit(c, message)))
+    expect(new Set(sent.map((task) => (task as { id: string }).id)).size).toBe(1)
+    const claimed = await database.spool.claim('helper', { limit: 10 })
+    expect(claimed.map((c) => c.message.body)).toEqual(['once on postgres'])
+  })
+
   it('answers GetTask and SubscribeToTask for a task sent through the other replica', async () => {
     const schema = 'relay_a2a_1'
     const [a, b] = [await replica(schema), await replica(schema)]

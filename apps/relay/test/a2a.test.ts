@@ -208,6 +208,74 @@ describe('A2A on the relay', () => {
     expect(kinds.slice(-2)).toEqual(['artifactUpdate', `status:${TaskState.TASK_STATE_COMPLETED}`])
   })
 
+  it('answers a message sent again with the same messageId with its first task, delivering it once', async () => {
+    const { relay, spool, token } = await setUp()
+    const client = await clientFor(relay.url, 'helper', token)
+    const message = userMessage('only once')
+    const first = (await submit(client, message)) as { id: string }
+    // A client retrying after a timeout: the same task, nothing new for the agent.
+    expect(((await submit(client, message)) as { id: string }).id).toBe(first.id)
+    // Sent five times at once: still one task.
+    const raced = userMessage('raced')
+    const racing = await Promise.all([1, 2, 3, 4, 5].map(() => submit(client, raced)))
+    expect(new Set(racing.map((task) => (task as { id: string }).id)).size).toBe(1)
+    const claimed = await spool.claim('helper', { limit: 10 })
+    expect(claimed.map((c) => c.message.body).sort()).toEqual(['only once', 'raced'])
+    // The same id with other content is refused, naming what to do.
+    const reused = await rpc(
+      `${relay.url}/a2a/helper`,
+      {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'SendMessage',
+        params: {
+          message: { messageId: message.messageId, role: 'ROLE_USER', parts: [{ text: 'something else' }] },
+          configuration: { returnImmediately: true },
+        },
+      },
+      { authorization: `Bearer ${token}`, 'a2a-version': '1.0' },
+    )
+    expect(reused.body.error).toMatchObject({
+      code: -32602,
+      message: expect.stringMatching(/messageId '.+' was already used for another message/),
+    })
+    // Once the agent answered, a retry (blocking or streaming) answers with the completed task.
+    const held = claimed.find((c) => c.message.body === 'only once')!
+    await spool.send({
+      fromAgent: 'helper',
+      toAgent: held.message.fromAgent,
+      body: 'answered once',
+      routing: { replyTo: held.message.id },
+    })
+    await spool.ack(held.message.id, 'helper', { receipt: held.lease.receipt })
+    const retried = (await client.sendMessage({
+      tenant: '',
+      message,
+      configuration: undefined,
+      metadata: undefined,
+    })) as { id: string; status?: { state: TaskState }; artifacts: unknown[] }
+    expect(retried).toMatchObject({ id: first.id, status: { state: TaskState.TASK_STATE_COMPLETED } })
+    expect(retried.artifacts).toHaveLength(1)
+    const streamed: unknown[] = []
+    for await (const event of client.sendMessageStream({
+      tenant: '',
+      message,
+      configuration: undefined,
+      metadata: undefined,
+    })) {
+      streamed.push(event)
+    }
+    expect(streamed).toMatchObject([
+      {
+        payload: {
+          $case: 'task',
+          value: { id: first.id, status: { state: TaskState.TASK_STATE_COMPLETED } },
+        },
+      },
+    ])
+    expect(await spool.claim('helper', { limit: 10 })).toEqual([])
+  })
+
   it('cancels a task the agent has not answered, taking its message back from the agent queue', async () => {
     const { relay, spool, token } = await setUp()
     const client = await clientFor(relay.url, 'helper', token)

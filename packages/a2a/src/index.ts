@@ -42,7 +42,7 @@ export type {
   TokenRecord,
   TransitionParams,
 } from './store.js'
-export type { A2ACaller, A2ATasksDeps, SequencedEvent } from './tasks.js'
+export type { A2ACaller, A2ATasksDeps, SentTask, SequencedEvent } from './tasks.js'
 export { A2ATasks } from './tasks.js'
 export type { IssuedToken, TokenInfo } from './tokens.js'
 export { A2ATokens, CallerNameSchema, hashToken, openRelayTokens } from './tokens.js'

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { EventEmitter, on } from 'node:events'
 import {
   type Message,
@@ -66,6 +66,15 @@ export interface A2ATasksDeps {
   pollIntervalMs?: number
   /** Delivers push notifications on each tick (none: pushes stay queued). */
   pushes?: A2APushes
+}
+
+/**
+ * What {@link A2ATasks.send} did: made a `new` task, `continued` an input-required one, or found the
+ * message `repeated` (already sent: nothing new was delivered, `record` is the task it made then).
+ */
+export interface SentTask {
+  record: TaskRecord
+  turn: 'new' | 'continued' | 'repeated'
 }
 
 /** One event of a task's stream, with its sequence number (the SSE event id, for resuming). */
@@ -137,8 +146,12 @@ export class A2ATasks {
     this.#changes.emit('stop')
   }
 
-  /** SendMessage: a new task, or the next turn of an input-required one. */
-  async send(caller: A2ACaller, agent: string, request: SendMessageRequest): Promise<TaskRecord> {
+  /**
+   * SendMessage: a new task, or the next turn of an input-required one. A message the caller already
+   * sent (the same `messageId`: a retry after a timeout) makes nothing new and answers with the task it
+   * made then (`turn: 'repeated'`); the same id with other content is invalid params.
+   */
+  async send(caller: A2ACaller, agent: string, request: SendMessageRequest): Promise<SentTask> {
     const message = request.message
     const parts = requireValidParts(message)
     if (message === undefined) throw invalidParams('params.message is required')
@@ -149,6 +162,9 @@ export class A2ATasks {
       throw invalidParams(`params.message is over ${this.#maxMessageBytes} bytes`)
     }
     const now = this.#clock.now()
+    const digest = sentDigest(agent, message)
+    const repeated = await this.#repeated(caller, agent, message.messageId, digest)
+    if (repeated !== undefined) return repeated
     let existing: TaskRecord | undefined
     if (message.taskId !== '') {
       existing = await this.#owned(caller, agent, message.taskId)
@@ -226,7 +242,7 @@ export class A2ATasks {
       const pushConfig = push === undefined ? undefined : pushConfigFor(taskId, push)
       if (pushConfig !== undefined) await this.#checkPushUrl(pushConfig.url)
       // The task is stored before the spool message: a reply can never arrive for a task not yet written.
-      await this.#store.insertTask(
+      const inserted = await this.#store.insertTask(
         record,
         [this.#eventJson({ $case: 'task', value: task })],
         pushConfig === undefined
@@ -236,10 +252,12 @@ export class A2ATasks {
               id: pushConfig.id,
               config: PushConfigCodec.toJSON(pushConfig) as Record<string, unknown>,
             },
+        { caller: caller.name, messageId: message.messageId, taskId, digest },
       )
+      if (!inserted) return this.#raced(caller, agent, message.messageId, digest)
       await this.#spool.send(spoolMessage)
       this.#changed(taskId)
-      return record
+      return { record, turn: 'new' }
     }
     const task = TaskCodec.fromJSON(existing.task)
     task.history.push(userMessage)
@@ -250,13 +268,47 @@ export class A2ATasks {
       state: 'submitted',
       task: TaskCodec.toJSON(task) as Record<string, unknown>,
       messageId: spoolMessage.id,
+      sent: { caller: caller.name, messageId: message.messageId, taskId, digest },
       events: [this.#statusEvent(task, false)],
       at: now,
     })
-    if (!moved) throw new UnsupportedOperationError(`Task ${taskId} changed meanwhile; get it and retry`)
+    if (!moved) {
+      // Either the same message, sent again at once, took the turn first, or the task moved on.
+      const raced = await this.#repeated(caller, agent, message.messageId, digest)
+      if (raced !== undefined) return raced
+      throw new UnsupportedOperationError(`Task ${taskId} changed meanwhile; get it and retry`)
+    }
     await this.#spool.send(spoolMessage)
     this.#changed(taskId)
-    return (await this.#store.getTask(taskId)) as TaskRecord
+    return { record: (await this.#store.getTask(taskId)) as TaskRecord, turn: 'continued' }
+  }
+
+  /**
+   * The task of a message the caller already sent with this id (a retry), or undefined when it is new.
+   * The same id with other content, or to another agent, is the caller's mistake: invalid params.
+   */
+  async #repeated(
+    caller: A2ACaller,
+    agent: string,
+    messageId: string,
+    digest: string,
+  ): Promise<SentTask | undefined> {
+    const sent = await this.#store.sentMessage(caller.name, messageId)
+    if (sent === undefined) return undefined
+    const record = await this.#store.getTask(sent.taskId)
+    if (sent.digest !== digest || record === undefined || record.agent !== agent) {
+      throw invalidParams(
+        `params.message.messageId '${messageId}' was already used for another message (task ${sent.taskId}): a retry must send the same message to the same agent; give a new message its own messageId`,
+      )
+    }
+    return { record, turn: 'repeated' }
+  }
+
+  /** The task of the same message sent at the same time, which the store recorded first. */
+  async #raced(caller: A2ACaller, agent: string, messageId: string, digest: string): Promise<SentTask> {
+    const repeated = await this.#repeated(caller, agent, messageId, digest)
+    if (repeated === undefined) throw new Error(`a2a message ${messageId} neither stored nor found`)
+    return repeated
   }
 
   /** GetTask, for its caller only (another caller's task is not found). */
@@ -311,18 +363,20 @@ export class A2ATasks {
   /**
    * The events of a task after `afterSeq`, then each new one as it is stored, until the task ends or
    * waits for input (or `signal` aborts). With `snapshot`, starts with the task as it is now (what
-   * SubscribeToTask sends first) and continues after the latest stored event.
+   * SubscribeToTask sends first) and continues after the latest stored event; a task that has ended is
+   * refused (nothing to subscribe to), unless `snapshot` is `'always'` (a repeated send: its answer is
+   * the task as it is, even ended).
    */
   async *events(
     caller: A2ACaller,
     agent: string,
     taskId: string,
-    options: { afterSeq?: number; snapshot?: boolean; signal?: AbortSignal },
+    options: { afterSeq?: number; snapshot?: boolean | 'always'; signal?: AbortSignal },
   ): AsyncGenerator<SequencedEvent> {
     const record = await this.#owned(caller, agent, taskId)
     let seq = options.afterSeq ?? 0
-    if (options.snapshot === true) {
-      if (TERMINAL.includes(record.state)) {
+    if (options.snapshot !== undefined && options.snapshot !== false) {
+      if (options.snapshot !== 'always' && TERMINAL.includes(record.state)) {
         throw new UnsupportedOperationError(
           `Task ${taskId} is ${record.state}: there is nothing to subscribe to`,
         )
@@ -591,6 +645,16 @@ export class A2ATasks {
   #changed(taskId: string): void {
     this.#changes.emit(taskId)
   }
+}
+
+/**
+ * The SHA-256 of what a caller sent — the agent and the message as the SDK encodes it (a fixed field
+ * order) — to tell a retry (the same) from another message that reuses its id.
+ */
+function sentDigest(agent: string, message: Message): string {
+  return createHash('sha256')
+    .update(JSON.stringify([agent, MessageCodec.toJSON(message)]))
+    .digest('hex')
 }
 
 /** A caller's push config, checked (an http(s) URL) and given the task id and an id if it has none. */
