@@ -3,6 +3,7 @@ import { ConfigError, PayloadSchema, toValidationError, ValidationError } from '
 import type { Bridge, BridgeContext, BridgeResult } from './bridge.js'
 import { DEFAULT_MAX_REPLY_BYTES, describeError } from './bridge.js'
 import { failureReason, redactUrl } from './failure-reason.js'
+import { redirectReason } from './redirects.js'
 
 /** Options of {@link HttpBridge}. */
 export interface HttpBridgeOptions {
@@ -122,24 +123,11 @@ export class HttpBridge implements Bridge {
     return { success: true, ...reply }
   }
 
-  /**
-   * A 3xx answer: a failure, never followed (see `redirect: 'manual'`), and not retried, since the webhook
-   * would redirect again. The reason names the status and the target's host (no path, query or user info).
-   */
+  /** A 3xx answer: a failure, never followed (see `redirect: 'manual'`) and not retried ({@link redirectReason}). */
   async #redirected(response: Response): Promise<BridgeResult> {
-    await response.body?.cancel()
-    const location = response.headers.get('location')
-    let target = 'no Location'
-    if (location !== null) {
-      try {
-        target = `Location host ${new URL(location, this.#options.url).host}`
-      } catch {
-        target = 'an invalid Location'
-      }
-    }
     return {
       success: false,
-      error: `${this.name} answered ${response.status} (a redirect to ${target}); webhook redirects are not followed, so the message is dead-lettered without a retry: configure the URL the webhook redirects to`,
+      error: await redirectReason(this.name, 'webhook', response, this.#options.url),
       retryable: false,
     }
   }
