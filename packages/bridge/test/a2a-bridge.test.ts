@@ -261,11 +261,11 @@ describe('A2ABridge', () => {
       response.writeHead(200, { 'content-type': 'application/json' }).end('{"secret":"metadata"}')
     })
     const agent = await externalAgent()
-    const card = await (await fetch(agent.cardUrl)).json()
+    const card = (await (await fetch(agent.cardUrl)).json()) as { supportedInterfaces: { url: string }[] }
     const redirector = await listen((request, response) => {
       if (request.url === '/card.json') {
         const self = `http://127.0.0.1:${(request.socket.address() as AddressInfo).port}`
-        card.supportedInterfaces[0].url = `${self}/rpc`
+        card.supportedInterfaces[0]!.url = `${self}/rpc`
         response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(card))
         return
       }
