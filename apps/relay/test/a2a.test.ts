@@ -284,10 +284,18 @@ describe('A2A on the relay', () => {
     const canceled = await client.cancelTask({ tenant: '', id, metadata: undefined })
     expect(canceled.status?.state).toBe(TaskState.TASK_STATE_CANCELED)
     await expect(client.cancelTask({ tenant: '', id, metadata: undefined })).rejects.toThrow()
-    // The queued delivery is gone from the agent's queue: dead-lettered with the reason.
+    // The queued delivery is gone from the agent's queue, with the reason; settled, not a dead letter that
+    // `agent-comm failed` lists and `agent-comm retry` would hand back to the agent.
     expect(await spool.claim('helper', { limit: 10 })).toEqual([])
-    const [failed] = await spool.listFailed({ agent: 'helper' })
-    expect(failed?.delivery.lastError).toMatch(/canceled by its caller/)
+    expect(await spool.listFailed({ agent: 'helper' })).toEqual([])
+    const messageId = SqliteA2AStore.open(sqliteConnection(spool)).getTask(id)!.messageId
+    const [delivery] = (await spool.status(messageId)).deliveries
+    expect(delivery?.lastError).toMatch(/canceled by its caller/)
+    await expect(spool.retryFailed(messageId)).rejects.toMatchObject({
+      code: 'INVALID_STATE',
+      message: expect.stringMatching(/withdrawn by its sender/),
+    })
+    expect(await spool.claim('helper', { limit: 10 })).toEqual([])
   })
 
   it('refuses the ack of an agent that held the message of a task canceled meanwhile', async () => {
