@@ -276,6 +276,56 @@ describe('A2A on the relay', () => {
     expect(await spool.claim('helper', { limit: 10 })).toEqual([])
   })
 
+  it('lets a caller read, follow and cancel its tasks after their agent is deregistered, and says why a new message is refused', async () => {
+    const { relay, spool, registry, token } = await setUp()
+    const client = await clientFor(relay.url, 'helper', token)
+    const answering = answerOnce(spool, () => ({ body: 'last words' }))
+    const done = (await client.sendMessage({
+      tenant: '',
+      message: userMessage('before leaving'),
+      configuration: undefined,
+      metadata: undefined,
+    })) as { id: string }
+    await answering
+    const open = (await submit(client, userMessage('never answered'))) as { id: string }
+    await registry.deregister('helper')
+    const call = (method: string, params: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${relay.url}/a2a/helper`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${token}`,
+          'a2a-version': '1.0',
+          ...headers,
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+      })
+    // A new message: refused, saying the tasks already sent can still be read.
+    const refused = await call('SendMessage', {
+      message: { messageId: 'm-after', role: 'ROLE_USER', parts: [{ text: 'anyone?' }] },
+    })
+    expect(refused.status).toBe(404)
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(
+      /No A2A agent 'helper'.*Tasks already sent to it can still be read: GetTask/,
+    )
+    // Its tasks: read as they ended, listed, the open one canceled, the stream replayed.
+    const task = await client.getTask({ tenant: '', id: done.id, historyLength: undefined })
+    expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED)
+    expect(JSON.stringify(task.artifacts)).toContain('last words')
+    const listed = (await (await call('ListTasks', {})).json()) as { result: { tasks: { id: string }[] } }
+    expect(listed.result.tasks.map((t) => t.id).sort()).toEqual([done.id, open.id].sort())
+    const canceled = await client.cancelTask({ tenant: '', id: open.id, metadata: undefined })
+    expect(canceled.status?.state).toBe(TaskState.TASK_STATE_CANCELED)
+    const replay = await call('SubscribeToTask', { id: done.id }, { 'last-event-id': '0' })
+    expect(replay.headers.get('content-type')).toContain('text/event-stream')
+    expect(await replay.text()).toContain('TASK_STATE_COMPLETED')
+    // Another caller's task, or none, is still not found.
+    const unknown = (await (await call('GetTask', { id: 'no-such-task' })).json()) as {
+      error: { code: number }
+    }
+    expect(unknown.error.code).toBe(-32001)
+  })
+
   it('cancels a task the agent has not answered, taking its message back from the agent queue', async () => {
     const { relay, spool, token } = await setUp()
     const client = await clientFor(relay.url, 'helper', token)
