@@ -4,6 +4,7 @@ export { A2A_VERSION, agentCard, agentEndpoint, directoryCard, SECURITY_SCHEME }
 export type { CallState } from './handler.js'
 export { SpoolRequestHandler } from './handler.js'
 export {
+  MAX_MESSAGE_ID_LENGTH,
   MAX_PUSH_CREDENTIALS_LENGTH,
   MAX_PUSH_NAME_LENGTH,
   MAX_PUSH_TOKEN_LENGTH,
