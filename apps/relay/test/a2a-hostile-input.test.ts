@@ -223,8 +223,9 @@ describe.each(stores)('A2A caller limits and params on %s', (_name, open, enable
       const params = { message: atLimit, configuration: { returnImmediately: true } }
       const first = await rpc(endpoint, call('SendMessage', params))
       const again = await rpc(endpoint, call('SendMessage', params))
-      expect((first.body.result?.task as { id?: string } | undefined)?.id).toBeDefined()
-      expect(again.body.result?.task).toMatchObject({ id: (first.body.result?.task as { id: string }).id })
+      const task = first.body.result?.task as { id: string } | undefined
+      expect(task?.id).toBeDefined()
+      expect(again.body.result?.task).toMatchObject({ id: task?.id })
       expect(endpoint.errors).toEqual([])
     },
   )
