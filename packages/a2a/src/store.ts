@@ -149,8 +149,11 @@ export interface A2AStore {
   getTask(id: string): MaybePromise<TaskRecord | undefined>
   /** The task that sent spool message `messageId`. */
   taskIdForMessage(messageId: string): MaybePromise<string | undefined>
-  /** Tasks waiting on the spool: submitted or working. */
-  openTasks(limit: number): MaybePromise<TaskRecord[]>
+  /**
+   * Tasks waiting on the spool (submitted or working), in order of `updatedAt` then `id`: the first
+   * `limit`, or the first after the task `after` (a page's last), so every open task is reached in turn.
+   */
+  openTasks(limit: number, after?: { updatedAt: number; id: string }): MaybePromise<TaskRecord[]>
   /** The caller's newest task in `contextId` (to continue an input-required one). */
   latestInContext(caller: string, contextId: string): MaybePromise<TaskRecord | undefined>
   /** Tasks of `caller`, newest first. */

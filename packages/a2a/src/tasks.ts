@@ -64,6 +64,11 @@ export interface A2ATasksDeps {
   maxPushConfigsPerTask?: number
   /** How often open tasks are compared with their spool deliveries, in ms (250). */
   pollIntervalMs?: number
+  /**
+   * How many open tasks one pass follows (500); the next pass takes the next ones, so all are reached in
+   * turn however many there are.
+   */
+  openTasksPerTick?: number
   /** Delivers push notifications on each tick (none: pushes stay queued). */
   pushes?: A2APushes
 }
@@ -98,6 +103,9 @@ export class A2ATasks {
   readonly #maxMessageBytes: number
   readonly #maxPushConfigs: number
   readonly #pollIntervalMs: number
+  readonly #openTasksPerTick: number
+  /** Where the next pass starts: after the last task the previous one followed (none: from the start). */
+  #cursor: { updatedAt: number; id: string } | undefined
   readonly #pushes: A2APushes | undefined
   /** Wakes streams of this process when a task changed here (other replicas' changes are polled). */
   readonly #changes = new EventEmitter({ captureRejections: false })
@@ -114,6 +122,7 @@ export class A2ATasks {
     this.#maxMessageBytes = deps.maxMessageBytes ?? 512 * 1024
     this.#maxPushConfigs = deps.maxPushConfigsPerTask ?? 10
     this.#pollIntervalMs = deps.pollIntervalMs ?? 250
+    this.#openTasksPerTick = deps.openTasksPerTick ?? 500
     this.#pushes = deps.pushes
     this.#changes.setMaxListeners(0)
   }
@@ -428,9 +437,17 @@ export class A2ATasks {
     return (await this.#store.events(taskId, seq)).length === 0
   }
 
-  /** One pass: moves open tasks along their deliveries and takes the agents' replies. */
+  /**
+   * One pass: moves open tasks along their deliveries and takes the agents' replies. A pass takes one page
+   * of open tasks, the next pass the page after it: tasks no agent answers (one caller's flood of them)
+   * never keep the others — and their callers' replies — from being reached.
+   */
   async tick(): Promise<void> {
-    const open = await this.#store.openTasks(500)
+    const limit = this.#openTasksPerTick
+    const open = await this.#store.openTasks(limit, this.#cursor)
+    const last = open.at(-1)
+    this.#cursor =
+      open.length < limit || last === undefined ? undefined : { updatedAt: last.updatedAt, id: last.id }
     const callers = new Set<string>()
     for (const record of open) {
       callers.add(record.caller)

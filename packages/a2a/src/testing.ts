@@ -209,6 +209,26 @@ export function a2aStoreChecks(open: () => Promise<A2AStore>): StoreCheck[] {
       },
     },
     {
+      name: 'pages open tasks in order of their last change, then id, after a given task',
+      run: async () => {
+        const store = await open()
+        for (const [id, at] of [
+          ['b', 1000],
+          ['a', 1000],
+          ['c', 900],
+          ['d', 1100],
+        ] as const) {
+          await store.insertTask(task(id, { createdAt: at, updatedAt: at }), [])
+        }
+        await store.insertTask(task('done', { state: 'completed', createdAt: 800, updatedAt: 800 }), [])
+        const page = async (after?: { updatedAt: number; id: string }) =>
+          (await store.openTasks(2, after)).map((t) => t.id)
+        deepStrictEqual(await page(), ['c', 'a'])
+        deepStrictEqual(await page({ updatedAt: 1000, id: 'a' }), ['b', 'd'])
+        deepStrictEqual(await page({ updatedAt: 1100, id: 'd' }), [])
+      },
+    },
+    {
       name: 'queues a push per event and config, in order, claimed once',
       run: async () => {
         const store = await open()

@@ -190,11 +190,13 @@ export class PostgresA2AStore implements A2A.A2AStore {
     return row?.task_id
   }
 
-  async openTasks(limit: number): Promise<A2A.TaskRecord[]> {
+  async openTasks(limit: number, after?: { updatedAt: number; id: string }): Promise<A2A.TaskRecord[]> {
     return (
       await this.#query<A2A.TaskRow>(
-        `SELECT * FROM ${this.#s}.a2a_tasks WHERE state IN ('submitted', 'working') ORDER BY updated_at LIMIT $1`,
-        [limit],
+        `SELECT * FROM ${this.#s}.a2a_tasks WHERE state IN ('submitted', 'working')
+           AND (updated_at > $2::bigint OR (updated_at = $2::bigint AND id COLLATE "C" > $3::text))
+         ORDER BY updated_at, id COLLATE "C" LIMIT $1`,
+        [limit, after?.updatedAt ?? Number.MIN_SAFE_INTEGER, after?.id ?? ''],
       )
     ).map(A2A.taskFromRow)
   }

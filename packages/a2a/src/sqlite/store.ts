@@ -315,14 +315,15 @@ export class SqliteA2AStore implements A2AStore {
     )
   }
 
-  openTasks(limit: number): TaskRecord[] {
+  openTasks(limit: number, after?: { updatedAt: number; id: string }): TaskRecord[] {
     return this.#run(() =>
       (
         this.#db
           .prepare(
-            "SELECT * FROM a2a_tasks WHERE state IN ('submitted', 'working') ORDER BY updated_at LIMIT ?",
+            `SELECT * FROM a2a_tasks WHERE state IN ('submitted', 'working') AND (updated_at > @at OR (updated_at = @at AND id > @id))
+             ORDER BY updated_at, id LIMIT @limit`,
           )
-          .all(limit) as TaskRow[]
+          .all({ at: after?.updatedAt ?? Number.MIN_SAFE_INTEGER, id: after?.id ?? '', limit }) as TaskRow[]
       ).map(taskFromRow),
     )
   }

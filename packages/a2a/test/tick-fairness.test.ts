@@ -1,0 +1,62 @@
+import { join } from 'node:path'
+import { Role, type SendMessageRequest, TaskState } from '@a2a-js/sdk'
+import { ManualClock } from '@agent-comm/protocol'
+import { Registry } from '@agent-comm/registry'
+import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { testCleanups } from '@agent-comm/test-support'
+import { describe, expect, it } from 'vitest'
+import { A2ATasks, SqliteA2AStore } from '../src/index.js'
+
+const { onCleanup, tempDir } = testCleanups('agent-comm-a2a-test-')
+
+function request(text: string): SendMessageRequest {
+  return {
+    tenant: '',
+    message: {
+      messageId: crypto.randomUUID(),
+      contextId: '',
+      taskId: '',
+      role: Role.ROLE_USER,
+      parts: [{ content: { $case: 'text', value: text }, metadata: undefined, filename: '', mediaType: '' }],
+      metadata: undefined,
+      extensions: [],
+      referenceTaskIds: [],
+    },
+    configuration: undefined,
+    metadata: undefined,
+  }
+}
+
+describe('following open tasks', () => {
+  it("completes a caller's task although another caller left more unanswered tasks than one pass follows", async () => {
+    const clock = new ManualClock()
+    const spool = await Spool.open({ path: join(tempDir(), 'relay.db'), clock })
+    onCleanup(() => spool.close())
+    const registry = await Registry.open({ spool })
+    await registry.register({ agentId: 'helper', metadata: { a2a: { skills: [{ id: 'answer' }] } } })
+    const store = SqliteA2AStore.open(sqliteConnection(spool))
+    const tasks = new A2ATasks({ spool, registry, store, clock, openTasksPerTick: 3 })
+    const flood = { name: 'flood', agents: undefined }
+    for (const n of [1, 2, 3, 4]) {
+      await tasks.send(flood, 'helper', request(`ignored ${n}`))
+      clock.advance(1)
+    }
+    const { record } = await tasks.send({ name: 'acme', agents: undefined }, 'helper', request('answer me'))
+    // The agent answers acme only; the flood's tasks stay open, and older.
+    const [claimed] = (await spool.claim('helper', { limit: 10 })).filter(
+      (c) => c.message.body === 'answer me',
+    )
+    await spool.send({
+      fromAgent: 'helper',
+      toAgent: claimed!.message.fromAgent,
+      body: 'answered',
+      routing: { replyTo: claimed!.message.id },
+    })
+    await spool.ack(claimed!.message.id, 'helper', { receipt: claimed!.lease.receipt })
+    // Every open task is reached within the passes it takes to page through them all (5 tasks, 3 a pass).
+    await tasks.tick()
+    await tasks.tick()
+    const task = await tasks.get({ name: 'acme', agents: undefined }, 'helper', record.id)
+    expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED)
+  })
+})
