@@ -326,6 +326,26 @@ describe('A2A on the relay', () => {
     expect(unknown.error.code).toBe(-32001)
   })
 
+  it("lists a caller's tasks with an agent although its newer tasks with other agents fill the page", async () => {
+    const { relay, registry, token } = await setUp()
+    await registry.register({ agentId: 'other', metadata: { a2a: { skills: [{ id: 'other' }] } } })
+    const helper = await clientFor(relay.url, 'helper', token)
+    const other = await clientFor(relay.url, 'other', token)
+    const mine = (await submit(helper, userMessage('for helper'))) as { id: string }
+    for (const n of [1, 2]) await submit(other, userMessage(`for other ${n}`))
+    const listed = await helper.listTasks({
+      tenant: '',
+      contextId: '',
+      status: 0,
+      pageSize: 1,
+      pageToken: '',
+      historyLength: undefined,
+      statusTimestampAfter: undefined,
+      includeArtifacts: false,
+    } as Parameters<typeof helper.listTasks>[0])
+    expect(listed.tasks.map((t) => t.id)).toEqual([mine.id])
+  })
+
   it('cancels a task the agent has not answered, taking its message back from the agent queue', async () => {
     const { relay, spool, token } = await setUp()
     const client = await clientFor(relay.url, 'helper', token)

@@ -156,8 +156,11 @@ export interface A2AStore {
   openTasks(limit: number, after?: { updatedAt: number; id: string }): MaybePromise<TaskRecord[]>
   /** The caller's newest task in `contextId` (to continue an input-required one). */
   latestInContext(caller: string, contextId: string): MaybePromise<TaskRecord | undefined>
-  /** Tasks of `caller`, newest first. */
-  listTasks(caller: string, params: { contextId?: string; limit: number }): MaybePromise<TaskRecord[]>
+  /** Tasks of `caller` with `agent` (in `contextId` if given), newest first. */
+  listTasks(
+    caller: string,
+    params: { agent: string; contextId?: string; limit: number },
+  ): MaybePromise<TaskRecord[]>
   /**
    * Applies a transition if the task is still in `from`, queuing its events' pushes; false when it was
    * not, or when its `sent` message id was already recorded for that caller (nothing written either way).

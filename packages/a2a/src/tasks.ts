@@ -336,8 +336,13 @@ export class A2ATasks {
     limit: number,
   ): Promise<Task[]> {
     requireFreeText(contextId ?? '', 'params.contextId')
-    const records = await this.#store.listTasks(caller.name, { contextId: contextId || undefined, limit })
-    return records.filter((r) => r.agent === agent).map((r) => TaskCodec.fromJSON(r.task))
+    // The agent is part of the query: filtered after the limit, a page of another agent's tasks hid its own.
+    const records = await this.#store.listTasks(caller.name, {
+      agent,
+      contextId: contextId || undefined,
+      limit,
+    })
+    return records.map((r) => TaskCodec.fromJSON(r.task))
   }
 
   /**

@@ -143,9 +143,21 @@ export function a2aStoreChecks(open: () => Promise<A2AStore>): StoreCheck[] {
         strictEqual((await store.latestInContext('acme', 'ctx-t1'))?.id, 't1')
         strictEqual(await store.latestInContext('other', 'ctx-t1'), undefined)
         deepStrictEqual(
-          (await store.listTasks('acme', { limit: 10 })).map((t) => t.id),
+          (await store.listTasks('acme', { agent: 'helper', limit: 10 })).map((t) => t.id),
           ['t1'],
         )
+        // Newer tasks with another agent, or another caller's, take no room in the page.
+        await store.insertTask(task('t2', { agent: 'other', createdAt: 4000, updatedAt: 4000 }), [])
+        await store.insertTask(task('t3', { caller: 'other', createdAt: 4000, updatedAt: 4000 }), [])
+        deepStrictEqual(
+          (await store.listTasks('acme', { agent: 'helper', limit: 1 })).map((t) => t.id),
+          ['t1'],
+        )
+        deepStrictEqual(
+          (await store.listTasks('acme', { agent: 'other', contextId: 'ctx-t2', limit: 1 })).map((t) => t.id),
+          ['t2'],
+        )
+        deepStrictEqual(await store.listTasks('acme', { agent: 'helper', contextId: 'ctx-t2', limit: 5 }), [])
       },
     },
     {

@@ -209,17 +209,16 @@ export class PostgresA2AStore implements A2A.A2AStore {
     return row === undefined ? undefined : A2A.taskFromRow(row)
   }
 
-  async listTasks(caller: string, params: { contextId?: string; limit: number }): Promise<A2A.TaskRecord[]> {
-    const rows =
-      params.contextId === undefined
-        ? await this.#query<A2A.TaskRow>(
-            `SELECT * FROM ${this.#s}.a2a_tasks WHERE caller = $1 ORDER BY updated_at DESC LIMIT $2`,
-            [caller, params.limit],
-          )
-        : await this.#query<A2A.TaskRow>(
-            `SELECT * FROM ${this.#s}.a2a_tasks WHERE caller = $1 AND context_id = $2 ORDER BY updated_at DESC LIMIT $3`,
-            [caller, params.contextId, params.limit],
-          )
+  async listTasks(
+    caller: string,
+    params: { agent: string; contextId?: string; limit: number },
+  ): Promise<A2A.TaskRecord[]> {
+    const rows = await this.#query<A2A.TaskRow>(
+      `SELECT * FROM ${this.#s}.a2a_tasks WHERE caller = $1 AND agent = $2
+         AND ($3::text IS NULL OR context_id = $3::text)
+       ORDER BY updated_at DESC LIMIT $4`,
+      [caller, params.agent, params.contextId ?? null, params.limit],
+    )
     return rows.map(A2A.taskFromRow)
   }
 

@@ -339,17 +339,21 @@ export class SqliteA2AStore implements A2AStore {
     })
   }
 
-  listTasks(caller: string, params: { contextId?: string; limit: number }): TaskRecord[] {
+  listTasks(caller: string, params: { agent: string; contextId?: string; limit: number }): TaskRecord[] {
     return this.#run(() =>
-      (params.contextId === undefined
-        ? (this.#db
-            .prepare('SELECT * FROM a2a_tasks WHERE caller = ? ORDER BY updated_at DESC LIMIT ?')
-            .all(caller, params.limit) as TaskRow[])
-        : (this.#db
-            .prepare(
-              'SELECT * FROM a2a_tasks WHERE caller = ? AND context_id = ? ORDER BY updated_at DESC LIMIT ?',
-            )
-            .all(caller, params.contextId, params.limit) as TaskRow[])
+      (
+        this.#db
+          .prepare(
+            `SELECT * FROM a2a_tasks WHERE caller = @caller AND agent = @agent
+               AND (@contextId IS NULL OR context_id = @contextId)
+             ORDER BY updated_at DESC LIMIT @limit`,
+          )
+          .all({
+            caller,
+            agent: params.agent,
+            contextId: params.contextId ?? null,
+            limit: params.limit,
+          }) as TaskRow[]
       ).map(taskFromRow),
     )
   }
