@@ -346,6 +346,44 @@ describe('A2A on the relay', () => {
     expect(listed.tasks.map((t) => t.id)).toEqual([mine.id])
   })
 
+  it("never lets another caller's token reach a task: not by its id, not by sending the same messageId", async () => {
+    const { relay, spool, tokens, token } = await setUp()
+    const acme = await clientFor(relay.url, 'helper', token)
+    const evil = await clientFor(relay.url, 'helper', (await tokens.create('evil')).token)
+    const message = userMessage('acme only')
+    const sent = (await submit(acme, message)) as { id: string }
+    // The same message id (and content) from another caller is that caller's own message: a task of its own.
+    const copied = (await submit(evil, message)) as { id: string }
+    expect(copied.id).not.toBe(sent.id)
+    await expect(acme.getTask({ tenant: '', id: copied.id, historyLength: undefined })).rejects.toThrow(
+      /not found/i,
+    )
+    await expect(evil.cancelTask({ tenant: '', id: sent.id, metadata: undefined })).rejects.toThrow(
+      /not found/i,
+    )
+    await expect(submit(evil, userMessage('continue it', { taskId: sent.id }))).rejects.toThrow(/not found/i)
+    const streamed = evil.resubscribeTask({ tenant: '', id: sent.id })
+    await expect(streamed.next()).rejects.toThrow(/not found/i)
+    const listed = await evil.listTasks({
+      tenant: '',
+      contextId: '',
+      status: 0,
+      pageSize: 50,
+      pageToken: '',
+      historyLength: undefined,
+      statusTimestampAfter: undefined,
+      includeArtifacts: false,
+    } as Parameters<typeof evil.listTasks>[0])
+    expect(listed.tasks.map((t) => t.id)).toEqual([copied.id])
+    expect((await acme.getTask({ tenant: '', id: sent.id, historyLength: undefined })).status?.state).toBe(
+      TaskState.TASK_STATE_SUBMITTED,
+    )
+    expect((await spool.claim('helper', { limit: 10 })).map((c) => c.message.fromAgent).sort()).toEqual([
+      'a2a:acme',
+      'a2a:evil',
+    ])
+  })
+
   it('cancels a task the agent has not answered, taking its message back from the agent queue', async () => {
     const { relay, spool, token } = await setUp()
     const client = await clientFor(relay.url, 'helper', token)
