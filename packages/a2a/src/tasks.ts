@@ -15,7 +15,14 @@ import {
 } from '@a2a-js/sdk'
 import { TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors'
 import type { Clock, Logger, MessageV2 } from '@agent-comm/protocol'
-import { checkJsonLimits, createMessage, delay, silentLogger, utf8Length } from '@agent-comm/protocol'
+import {
+  checkJsonLimits,
+  createMessage,
+  delay,
+  MessageNotFoundError,
+  silentLogger,
+  utf8Length,
+} from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
 import type { Spool } from '@agent-comm/spool'
 import {
@@ -69,6 +76,12 @@ export interface A2ATasksDeps {
    * turn however many there are.
    */
   openTasksPerTick?: number
+  /**
+   * How long an open task may wait on a spool message that does not exist before it fails, in ms (60 000):
+   * a relay that stopped between storing a task and queueing its message, or a message cleaned up. A retry
+   * of the same message gets the task, so it must end rather than wait forever.
+   */
+  lostMessageAfterMs?: number
   /** Delivers push notifications on each tick (none: pushes stay queued). */
   pushes?: A2APushes
 }
@@ -104,6 +117,7 @@ export class A2ATasks {
   readonly #maxPushConfigs: number
   readonly #pollIntervalMs: number
   readonly #openTasksPerTick: number
+  readonly #lostMessageAfterMs: number
   /** Where the next pass starts: after the last task the previous one followed (none: from the start). */
   #cursor: { updatedAt: number; id: string } | undefined
   readonly #pushes: A2APushes | undefined
@@ -123,6 +137,7 @@ export class A2ATasks {
     this.#maxPushConfigs = deps.maxPushConfigsPerTask ?? 10
     this.#pollIntervalMs = deps.pollIntervalMs ?? 250
     this.#openTasksPerTick = deps.openTasksPerTick ?? 500
+    this.#lostMessageAfterMs = deps.lostMessageAfterMs ?? 60_000
     this.#pushes = deps.pushes
     this.#changes.setMaxListeners(0)
   }
@@ -528,6 +543,23 @@ export class A2ATasks {
       const status = await this.#spool.status(record.messageId)
       delivery = status.deliveries.find((d) => d.recipient === record.agent)
     } catch (error) {
+      // Just stored, its message may be on its way (another replica's send); long missing, it never comes.
+      if (
+        error instanceof MessageNotFoundError &&
+        this.#clock.now() - record.updatedAt >= this.#lostMessageAfterMs
+      ) {
+        const task = TaskCodec.fromJSON(record.task)
+        task.status = this.#status(
+          'failed',
+          this.#agentMessage(task, [
+            {
+              text: `The relay lost this task's message to ${record.agent} before delivering it (it stopped between storing the task and queueing the message, or the message was cleaned up): send the message again with a new messageId`,
+            },
+          ]),
+        )
+        await this.#move(record, 'failed', task, [this.#statusEvent(task, true)])
+        return
+      }
       this.#logger.warn({ taskId: record.id, error: String(error) }, 'a2a task lost its spool message')
       return
     }

@@ -59,4 +59,41 @@ describe('following open tasks', () => {
     const task = await tasks.get({ name: 'acme', agents: undefined }, 'helper', record.id)
     expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED)
   })
+
+  it('fails a task whose spool message never came (a relay stopped between the two), once it has waited long enough', async () => {
+    const clock = new ManualClock()
+    const spool = await Spool.open({ path: join(tempDir(), 'relay.db'), clock })
+    onCleanup(() => spool.close())
+    const registry = await Registry.open({ spool })
+    const store = SqliteA2AStore.open(sqliteConnection(spool))
+    const tasks = new A2ATasks({ spool, registry, store, clock, lostMessageAfterMs: 60_000 })
+    const now = clock.now()
+    store.insertTask(
+      {
+        id: 't-lost',
+        caller: 'acme',
+        agent: 'helper',
+        contextId: 'c1',
+        messageId: 'msg_never_sent',
+        state: 'submitted',
+        task: { id: 't-lost', contextId: 'c1', status: { state: 'TASK_STATE_SUBMITTED' } },
+        createdAt: now,
+        updatedAt: now,
+      },
+      [],
+    )
+    const acme = { name: 'acme', agents: undefined }
+    await tasks.tick()
+    clock.advance(59_999)
+    await tasks.tick()
+    // Its message may still be on its way (another replica's send): the task waits.
+    expect((await tasks.get(acme, 'helper', 't-lost')).status?.state).toBe(TaskState.TASK_STATE_SUBMITTED)
+    clock.advance(1)
+    await tasks.tick()
+    const task = await tasks.get(acme, 'helper', 't-lost')
+    expect(task.status?.state).toBe(TaskState.TASK_STATE_FAILED)
+    expect(JSON.stringify(task.status?.message)).toMatch(
+      /lost this task's message.*send the message again with a new messageId/,
+    )
+  })
 })
