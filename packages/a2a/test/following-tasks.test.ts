@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { Role, type SendMessageRequest, TaskState } from '@a2a-js/sdk'
+import { SendMessageRequest, TaskState } from '@a2a-js/sdk'
 import { ManualClock } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
@@ -10,21 +10,9 @@ import { A2ATasks, SqliteA2AStore } from '../src/index.js'
 const { onCleanup, tempDir } = testCleanups('agent-comm-a2a-test-')
 
 function request(text: string): SendMessageRequest {
-  return {
-    tenant: '',
-    message: {
-      messageId: crypto.randomUUID(),
-      contextId: '',
-      taskId: '',
-      role: Role.ROLE_USER,
-      parts: [{ content: { $case: 'text', value: text }, metadata: undefined, filename: '', mediaType: '' }],
-      metadata: undefined,
-      extensions: [],
-      referenceTaskIds: [],
-    },
-    configuration: undefined,
-    metadata: undefined,
-  }
+  return SendMessageRequest.fromJSON({
+    message: { messageId: crypto.randomUUID(), role: 'ROLE_USER', parts: [{ text }] },
+  })
 }
 
 describe('following open tasks', () => {

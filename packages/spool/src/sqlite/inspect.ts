@@ -268,14 +268,7 @@ export function retryFailed(db: Db, messageId: string, agent: string | undefined
   return db
     .update(deliveries)
     .set({ status: 'queued', attempt: 0, availableAt: now, updatedAt: now, leaseUntil: null, receipt: null })
-    .where(
-      and(
-        eq(deliveries.messageSeq, sql`(SELECT seq FROM messages WHERE id = ${messageId})`),
-        eq(deliveries.status, 'failed'),
-        isNull(deliveries.ackedAt),
-        agent === undefined ? undefined : eq(deliveries.recipient, agent),
-      ),
-    )
+    .where(failedOf(messageId, agent, { withdrawn: false }))
     .run().changes
 }
 
@@ -284,15 +277,21 @@ export function countWithdrawn(db: Db, messageId: string, agent: string | undefi
   return db
     .select({ n: count() })
     .from(deliveries)
-    .where(
-      and(
-        eq(deliveries.messageSeq, sql`(SELECT seq FROM messages WHERE id = ${messageId})`),
-        eq(deliveries.status, 'failed'),
-        isNotNull(deliveries.ackedAt),
-        agent === undefined ? undefined : eq(deliveries.recipient, agent),
-      ),
-    )
+    .where(failedOf(messageId, agent, { withdrawn: true }))
     .get()!.n
+}
+
+/**
+ * The failed deliveries of a message (to `agent`, or any): dead letters, or those withdrawn by their
+ * sender (`acked_at` set: settled).
+ */
+function failedOf(messageId: string, agent: string | undefined, options: { withdrawn: boolean }) {
+  return and(
+    eq(deliveries.messageSeq, sql`(SELECT seq FROM messages WHERE id = ${messageId})`),
+    eq(deliveries.status, 'failed'),
+    options.withdrawn ? isNotNull(deliveries.ackedAt) : isNull(deliveries.ackedAt),
+    agent === undefined ? undefined : eq(deliveries.recipient, agent),
+  )
 }
 
 /** Runs FTS5's integrity-check of the (caught-up) full-text index, adding what it finds to `problems`. */
