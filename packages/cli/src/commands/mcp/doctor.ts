@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
+import { describeDatabase } from '@agent-comm/coordinator'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import {
@@ -151,7 +152,9 @@ export default class McpDoctor extends BaseCommand<typeof McpDoctor> {
           const failure = await starts(command, args, env, 20_000)
           if (failure !== undefined) problems.push(failure)
         }
-        entries.push({ client, scope, file, command, args, database, agent, problems })
+        // Shown without a PostgreSQL URL's password, in the text and the --json output alike.
+        const shown = database === null ? null : describeDatabase(database)
+        entries.push({ client, scope, file, command, args, database: shown, agent, problems })
       }
     }
     entries.push(...this.#hooksWithoutServer(entries))
