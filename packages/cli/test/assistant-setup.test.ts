@@ -313,23 +313,14 @@ describe('agent-comm mcp install and hooks install, agent ids', () => {
 describe('agent-comm mcp install and doctor, secrets in configuration files', () => {
   const PASSWORD = 'S3cret-pa55word'
   const url = `postgres://agent:${PASSWORD}@127.0.0.1:1/coordination`
+  const install = ['mcp', 'install', '--client', 'claude-code', '--agent', 'builder', '--hooks', '--db', url]
 
   it('writes the files holding a PostgreSQL password readable by their owner only, even files that were wider', async () => {
     const s = sandbox()
     mkdirSync(join(s.cwd, '.claude'), { recursive: true })
     writeFileSync(join(s.cwd, '.claude', 'settings.json'), '{}', { mode: 0o644 })
     chmodSync(join(s.cwd, '.claude', 'settings.json'), 0o644)
-    const run = await s.run([
-      'mcp',
-      'install',
-      '--client',
-      'claude-code',
-      '--agent',
-      'builder',
-      '--hooks',
-      '--db',
-      url,
-    ])
+    const run = await s.run(install)
     expect(run.code, run.stderr).toBe(0)
     for (const file of [join(s.cwd, '.mcp.json'), join(s.cwd, '.claude', 'settings.json')]) {
       expect(readFileSync(file, 'utf8')).toContain(PASSWORD)
@@ -339,17 +330,6 @@ describe('agent-comm mcp install and doctor, secrets in configuration files', ()
 
   it('never prints the password: not in install --dry-run, install --json nor doctor --json', async () => {
     const s = sandbox()
-    const install = [
-      'mcp',
-      'install',
-      '--client',
-      'claude-code',
-      '--agent',
-      'builder',
-      '--hooks',
-      '--db',
-      url,
-    ]
     const dry = await s.run([...install, '--dry-run'])
     expect(dry.code, dry.stderr).toBe(0)
     expect(dry.stdout).toContain('postgres://agent@127.0.0.1:1/coordination')
