@@ -2,7 +2,7 @@
 // touching anything else. Pure planning plus small file helpers, so tests run it against a temporary home.
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { jsonParseErrorPosition } from '@agent-comm/protocol'
+import { jsonParseErrorPosition } from '@agent-comm/protocol/json-parse-error'
 
 /** The clients `agent-comm mcp install` configures. */
 export const CLIENTS = ['claude-code', 'claude-desktop', 'codex', 'cursor', 'vscode', 'gemini'] as const

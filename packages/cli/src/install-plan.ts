@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { redactUrlsIn } from '@agent-comm/protocol'
+import { redactUrlsIn } from '@agent-comm/protocol/redact-url'
 import {
   type ClientName,
   configFile,

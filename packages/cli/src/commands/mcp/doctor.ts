@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { describeDatabase } from '@agent-comm/coordinator'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import {
@@ -153,7 +152,7 @@ export default class McpDoctor extends BaseCommand<typeof McpDoctor> {
           if (failure !== undefined) problems.push(failure)
         }
         // Shown without a PostgreSQL URL's password, in the text and the --json output alike.
-        const shown = database === null ? null : describeDatabase(database)
+        const shown = database === null ? null : (await this.runtime()).describeDatabase(database)
         entries.push({ client, scope, file, command, args, database: shown, agent, problems })
       }
     }
