@@ -118,6 +118,14 @@ describe('a mistyped command', () => {
     })
   })
 
+  it('says a topic command takes no argument, rather than that it does not exist', async () => {
+    const run = await runCli(['mcp', 'install', 'claude-code'], { env: cleanEnv() })
+    expect(run.code).toBe(2)
+    expect(run.stderr).toBe(
+      "Error: 'mcp install' takes no argument 'claude-code'\nSee its usage and flags: agent-comm mcp install --help\n",
+    )
+  })
+
   it('suggests nothing when no command is near', () => {
     expect(closestCommand('xyzzy', ['send', 'poll', 'ack'])).toBeUndefined()
     expect(closestCommand('pol', ['send', 'poll', 'ack'])).toBe('poll')

@@ -15,14 +15,9 @@ const hook: Hook.CommandNotFound = async (options) => {
   // the first word, or the first two when the first is a topic (`relay strat`).
   const words = options.id.split(':')
   const attempted = words.slice(0, options.config.findTopic(words[0]!) ? 2 : 1).join(':')
-  const suggestion = closestCommand(attempted, ids)
-  const typed = attempted.replaceAll(':', ' ')
-  const report: ErrorReport = {
-    code: 'VALIDATION',
-    message: `'${typed}' is not an agent-comm command.${suggestion === undefined ? '' : ` Did you mean '${suggestion.replaceAll(':', ' ')}'?`}`,
-    hint: 'See the commands: agent-comm --help',
-    exitCode: ExitCode.USAGE,
-  }
+  const report = ids.includes(attempted)
+    ? unexpectedArguments(attempted, words.slice(attempted.split(':').length))
+    : notACommand(attempted, closestCommand(attempted, ids))
   if (options.argv?.includes('--json')) {
     process.stdout.write(`${JSON.stringify(errorJson(report), null, 2)}\n`)
   } else process.stderr.write(formatErrorText(report))
@@ -30,6 +25,29 @@ const hook: Hook.CommandNotFound = async (options) => {
 }
 
 export default hook
+
+function notACommand(attempted: string, suggestion: string | undefined): ErrorReport {
+  return {
+    code: 'VALIDATION',
+    message: `'${attempted.replaceAll(':', ' ')}' is not an agent-comm command.${suggestion === undefined ? '' : ` Did you mean '${suggestion.replaceAll(':', ' ')}'?`}`,
+    hint: 'See the commands: agent-comm --help',
+    exitCode: ExitCode.USAGE,
+  }
+}
+
+/**
+ * A topic command that takes no arguments given some (`mcp install claude-code`): oclif joins them into the
+ * id and finds no command, but the command exists — the words after it are what is wrong.
+ */
+function unexpectedArguments(command: string, extra: readonly string[]): ErrorReport {
+  const typed = command.replaceAll(':', ' ')
+  return {
+    code: 'VALIDATION',
+    message: `'${typed}' takes no argument ${extra.map((word) => `'${word}'`).join(' ')}`,
+    hint: `See its usage and flags: agent-comm ${typed} --help`,
+    exitCode: ExitCode.USAGE,
+  }
+}
 
 /**
  * The command id nearest to `typed` by edit distance, if it is near enough to be a typo (at most 2 edits,
