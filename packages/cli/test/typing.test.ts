@@ -118,12 +118,21 @@ describe('a mistyped command', () => {
     })
   })
 
-  it('says a topic command takes no argument, rather than that it does not exist', async () => {
-    const run = await runCli(['mcp', 'install', 'claude-code'], { env: cleanEnv() })
-    expect(run.code).toBe(2)
-    expect(run.stderr).toBe(
-      "Error: 'mcp install' takes no argument 'claude-code'\nSee its usage and flags: agent-comm mcp install --help\n",
-    )
+  it('says a command takes no argument, rather than that it does not exist', async () => {
+    for (const [argv, expected] of [
+      [
+        ['mcp', 'install', 'claude-code'],
+        'Unexpected argument: claude-code\nSee the usage: agent-comm mcp install --help',
+      ],
+      [
+        ['agents', 'extra', 'words'],
+        'Unexpected arguments: extra, words\nSee the usage: agent-comm agents --help',
+      ],
+    ] as const) {
+      const run = await runCli([...argv], { env: cleanEnv() })
+      expect(run.code).toBe(2)
+      expect(run.stderr).toBe(`Error: ${expected}\n`)
+    }
   })
 
   it('suggests nothing when no command is near', () => {

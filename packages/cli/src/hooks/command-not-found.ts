@@ -15,9 +15,14 @@ const hook: Hook.CommandNotFound = async (options) => {
   // the first word, or the first two when the first is a topic (`relay strat`).
   const words = options.id.split(':')
   const attempted = words.slice(0, options.config.findTopic(words[0]!) ? 2 : 1).join(':')
-  const report = ids.includes(attempted)
-    ? unexpectedArguments(attempted, words.slice(attempted.split(':').length))
-    : notACommand(attempted, closestCommand(attempted, ids))
+  // The longest run of leading words that names a command: the words after it are arguments it does not take.
+  const found = words.findLastIndex(
+    (_, i) => i < words.length - 1 && ids.includes(words.slice(0, i + 1).join(':')),
+  )
+  const report =
+    found >= 0
+      ? unexpectedArguments(words.slice(0, found + 1).join(':'), words.slice(found + 1))
+      : notACommand(attempted, closestCommand(attempted, ids))
   if (options.argv?.includes('--json')) {
     process.stdout.write(`${JSON.stringify(errorJson(report), null, 2)}\n`)
   } else process.stderr.write(formatErrorText(report))
@@ -36,15 +41,15 @@ function notACommand(attempted: string, suggestion: string | undefined): ErrorRe
 }
 
 /**
- * A topic command that takes no arguments given some (`mcp install claude-code`): oclif joins them into the
- * id and finds no command, but the command exists — the words after it are what is wrong.
+ * A command that takes no arguments given some (`mcp install claude-code`, `agents extra`): oclif joins the
+ * words into the id and finds no command, but the command exists — the words after it are what is wrong.
+ * Said as oclif says it of a command that takes fewer arguments than given.
  */
 function unexpectedArguments(command: string, extra: readonly string[]): ErrorReport {
-  const typed = command.replaceAll(':', ' ')
   return {
     code: 'VALIDATION',
-    message: `'${typed}' takes no argument ${extra.map((word) => `'${word}'`).join(' ')}`,
-    hint: `See its usage and flags: agent-comm ${typed} --help`,
+    message: `Unexpected argument${extra.length === 1 ? '' : 's'}: ${extra.join(', ')}`,
+    hint: `See the usage: agent-comm ${command.replaceAll(':', ' ')} --help`,
     exitCode: ExitCode.USAGE,
   }
 }
