@@ -145,7 +145,7 @@ const HINTS: Record<StorageFailureReason, (where: string) => string> = {
   timeout: () =>
     'PostgreSQL cancelled the statement after its lock_timeout or statement_timeout: another session held a lock it needed. Nothing of it was applied; retry it, and if it keeps happening look for a long transaction (pg_stat_activity).',
   'connection-lost': (where) =>
-    `The connection to ${where} was closed by the server or the network; the next call reconnects. Retry it.`,
+    `The connection to ${where} was closed by the server or the network; the next call reconnects. Retry it (a send may have been stored before the answer was lost: send with an idempotency key, or the same message id, so a retry cannot store it twice).`,
   'auth-failed': (where) =>
     `Check the user name and password in the connection URL (${where}): the server asks for a password, so the URL must carry one (postgres://user:password@host/database).`,
   'role-missing': (where) =>

@@ -61,6 +61,14 @@ export function nodePostgresUrl(url: string): string {
   return parsed.href
 }
 
+/**
+ * TCP keepalive on every connection, first probe after 10 s idle: a server that vanished without closing
+ * the connection (a host powered off, a network partition) is noticed by the kernel's probes instead of
+ * never — what an idle LISTEN connection would otherwise do. (The probes' interval and count are the
+ * system's: about 11 minutes on Linux defaults; `net.ipv4.tcp_keepalive_intvl`/`_probes` shorten it.)
+ */
+const KEEP_ALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 } as const
+
 function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`
 }
@@ -117,6 +125,7 @@ export function createNodePostgresClient(options: NodePostgresClientOptions): Sq
     connectionString: nodePostgresUrl(url),
     max: options.poolSize ?? DEFAULT_POOL_SIZE,
     connectionTimeoutMillis,
+    ...KEEP_ALIVE,
     types,
   })
   // An idle pooled connection the server closes emits 'error' on the pool; pg then discards it. Without a
@@ -292,6 +301,7 @@ class Listener {
     const client = new pg.Client({
       connectionString: nodePostgresUrl(this.o.url),
       connectionTimeoutMillis: this.o.connectionTimeoutMillis,
+      ...KEEP_ALIVE,
       types,
     })
     // Registered before connect so an early failure is never an unhandled 'error' event.
