@@ -57,7 +57,7 @@ import type {
 import { claimThenWait } from '@agent-comm/spool'
 import { z } from 'zod'
 import { diagnoseReceipt } from './lease-diagnosis.js'
-import { type AwaitReplyOptions, assertAwaitsReplies, takeReply } from './request.js'
+import { type AwaitReplyOptions, assertAwaitsReplies, type Repliers, takeReply } from './request.js'
 import {
   type DefaultRoute,
   TransportRouter as Router,
@@ -461,7 +461,7 @@ export class Coordinator {
           signal,
           leaseSeconds,
           repliers: known
-            ? async () => repliersOf(sent.message, sent.recipients)
+            ? async () => ({ from: repliersOf(sent.message, sent.recipients), held: false })
             : async () => this.#repliersNow(sent.messageId, sent.message.fromAgent),
         })
         span?.setAttribute('agent_comm.reply_id', reply.id)
@@ -496,7 +496,7 @@ export class Coordinator {
   async #awaitReply(
     requestId: string,
     requester: string,
-    options: AwaitReplyOptions & { repliers: () => Promise<readonly string[]> },
+    options: AwaitReplyOptions & { repliers: () => Promise<Repliers> },
   ): Promise<MessageV2> {
     const transport = await this.#transportOf(requester)
     const reply = await takeReply(transport, requester, requestId, {
@@ -508,12 +508,15 @@ export class Coordinator {
   }
 
   /** The agents whose reply to `requestId` counts, as its deliveries stand now (see {@link repliersOf}). */
-  async #repliersNow(requestId: string, requester: string): Promise<readonly string[]> {
-    const { message, deliveries } = await this.status(requestId, { as: requester })
-    return repliersOf(
-      message,
-      deliveries.map((d) => d.recipient),
-    )
+  async #repliersNow(requestId: string, requester: string): Promise<Repliers> {
+    const status: MessageStatus & { heldUntil?: string } = await this.status(requestId, { as: requester })
+    return {
+      from: repliersOf(
+        status.message,
+        status.deliveries.map((d) => d.recipient),
+      ),
+      held: status.heldUntil !== undefined,
+    }
   }
 
   /**

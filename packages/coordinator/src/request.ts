@@ -22,6 +22,20 @@ const WAIT_SLICE_MS = 30_000
 const NO_REPLIER_WAIT_MS = 1_000
 
 /**
+ * The wait slice of a request still held for agents that register later: the agents that may answer are
+ * read again this often, so an answer from one that registered during the wait is taken within it, not at
+ * the end of a 30 s slice.
+ */
+const HELD_WAIT_SLICE_MS = 1_000
+
+/** Who may answer a request now ({@link takeReply} asks at each wait slice). */
+export interface Repliers {
+  from: readonly string[]
+  /** The request is held: agents registering later receive it, and may answer it too. */
+  held: boolean
+}
+
+/**
  * Pauses while the relay is out of reach (a restart, a graceful stop): the first, doubled after each
  * failed try up to the second. A restart takes a second or two; the wait outlasts it within its deadline.
  */
@@ -69,7 +83,7 @@ export async function takeReply(
   transport: Transport,
   requester: string,
   requestId: string,
-  options: AwaitReplyOptions & { leaseSeconds: number; repliers: () => Promise<readonly string[]> },
+  options: AwaitReplyOptions & { leaseSeconds: number; repliers: () => Promise<Repliers> },
 ): Promise<ClaimedMessage> {
   assertAwaitsReplies(transport, requester)
   const claimReply = (transport.claimReply as NonNullable<Transport['claimReply']>).bind(transport)
@@ -101,8 +115,9 @@ export async function takeReply(
       }
       const left = Math.max(0, timeoutMs - (performance.now() - started))
       let from: readonly string[]
+      let held: boolean
       try {
-        from = await options.repliers()
+        ;({ from, held } = await options.repliers())
       } catch (error) {
         await outlast(error)
         continue
@@ -113,7 +128,7 @@ export async function takeReply(
         await abortableDelay(Math.min(NO_REPLIER_WAIT_MS, left), signal)
         continue
       }
-      const waitMs = Math.min(WAIT_SLICE_MS, left)
+      const waitMs = Math.min(held ? HELD_WAIT_SLICE_MS : WAIT_SLICE_MS, left)
       let claimed: ClaimedMessage | undefined
       try {
         // One claim span per wait slice (a wait cut short by the timer or the caller ends it unclaimed).

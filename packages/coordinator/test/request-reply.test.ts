@@ -5,7 +5,8 @@ import {
   RequestAbortedError,
   RequestTimeoutError,
 } from '@agent-comm/protocol'
-import { describe, expect, it } from 'vitest'
+import { SqliteTransport } from '@agent-comm/transport-sqlite'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { Coordinator } from '../src/index.js'
 import { fakeHttpTransport, openCoordinator } from './helpers.js'
 
@@ -249,6 +250,10 @@ describe('request / reply', () => {
 })
 
 describe('who may reply', () => {
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
   it('refuses a reply from the requester itself, and the waiting request takes the recipient’s', async () => {
     const { coord } = await setup()
     const waiting = coord.request(
@@ -356,6 +361,39 @@ describe('who may reply', () => {
     const [task] = await coord.poll('tester', { waitMs: 10_000 })
     await coord.reply(task!, { body: 'me' })
     expect(await waiting).toMatchObject({ fromAgent: 'tester', body: 'me' })
+  })
+
+  it('takes the answer of an agent that registered while the held request waited, within the wait', async () => {
+    const { coord } = await setup()
+    await coord.register({ agentId: 'r1', capabilities: ['review'] })
+    // r2 registers only once the wait is under way with r1 as the one who may answer.
+    const claimReply = SqliteTransport.prototype.claimReply
+    const waitingFor: (readonly string[] | undefined)[] = []
+    let inWait!: () => void
+    const underWay = new Promise<void>((resolve) => {
+      inWait = resolve
+    })
+    vi.spyOn(SqliteTransport.prototype, 'claimReply').mockImplementation(function (
+      this: SqliteTransport,
+      ...args
+    ) {
+      waitingFor.push(args[2]?.from)
+      inWait()
+      return claimReply.apply(this, args)
+    })
+    const waiting = coord.request(
+      { fromAgent: 'architect', toAgent: 'capability:review', body: 'review this?' },
+      // Shorter than one 30 s wait slice: the answer is taken because the wait looks again at who may
+      // answer while the request is held, not because a slice ended.
+      { timeoutMs: 20_000, holdForFutureRecipients: true },
+    )
+    expect((await coord.poll('r1', { waitMs: 10_000 })).map((c) => c.message.body)).toEqual(['review this?'])
+    await underWay
+    expect(waitingFor[0]).toEqual(['r1'])
+    await coord.register({ agentId: 'r2', capabilities: ['review'] })
+    const [task] = await coord.poll('r2', { waitMs: 10_000 })
+    await coord.reply(task!, { body: 'r2 reviewed it' })
+    expect(await waiting).toMatchObject({ fromAgent: 'r2', body: 'r2 reviewed it' })
   })
 
   it('lets each recipient of a broadcast reply to it by id', async () => {

@@ -10,6 +10,7 @@ export {
   DISK_FULL,
   FOREIGN_DATABASE,
   MISSING_DATABASE,
+  NOT_A_FILE_PATH,
   openConnection,
   openReadOnlyConnection,
   prepareDatabaseFile,

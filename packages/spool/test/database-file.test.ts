@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
-import { DIRECTORY_PATH, FOREIGN_DATABASE, MISSING_DATABASE, Spool } from '../src/index.js'
+import { DIRECTORY_PATH, FOREIGN_DATABASE, MISSING_DATABASE, NOT_A_FILE_PATH, Spool } from '../src/index.js'
 import { tempDir } from './helpers.js'
 
 /** The error `promise` rejects with. */
@@ -112,6 +112,19 @@ describe('opening a database file', () => {
       })
       expect(error.hint).toContain(join(dir, 'coordination.db'))
     }
+  })
+
+  it('refuses a device as the database, for writing and reading alike, and writes no journal beside it', async () => {
+    const journalBefore = existsSync('/dev/null-journal')
+    for (const options of [{}, { create: false }, { readonly: true }]) {
+      const error = await failure(Spool.open({ path: '/dev/null', ...options }))
+      expect(error).toMatchObject({
+        code: 'STORAGE',
+        message: 'The database path /dev/null is not a regular file (a device, pipe or socket)',
+        details: { reason: NOT_A_FILE_PATH, path: '/dev/null' },
+      })
+    }
+    expect(existsSync('/dev/null-journal')).toBe(journalBefore)
   })
 
   it('opens an existing database with create: false', async () => {

@@ -278,7 +278,8 @@ export class RequestPipeline {
       }
       throw errorFromResponse(response.statusCode, text, headerOf(response.headers, 'x-request-id'))
     }
-    const parser = new ServerSentEventParser()
+    // One event is bounded as a whole answer is: a stream that never ends a line is cut there.
+    const parser = new ServerSentEventParser({ maxEventChars: this.#maxResponseBytes })
     // The events of the last chunk, not yet yielded.
     let arrived: ServerSentEvent[] = []
     try {
@@ -293,6 +294,7 @@ export class RequestPipeline {
       }
     } catch (error) {
       if (signal?.aborted || this.#closed) return
+      if (error instanceof ResponseTooLargeError) throw this.#invalidResponse(target, error.message, error)
       throw error instanceof RelayError || error instanceof ValidationError
         ? error
         : this.#networkError(error, target)

@@ -86,6 +86,34 @@ describe('a relay URL that answers something no relay sends', () => {
     )
   })
 
+  it.each([
+    ['a line that never ends', 'data: '],
+    ['an event whose data lines never end with a blank line', ''],
+  ])('stops reading an event stream at maxResponseBytes of %s, and says so', async (_, start) => {
+    const url = await brokenRelay((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      const chunk = start === '' ? 'data: aaaaaaaaaaaaaaa\n'.repeat(4096) : 'a'.repeat(64 * 1024)
+      const pump = (): void => {
+        while (res.write(chunk)) {}
+        res.once('drain', pump)
+      }
+      res.write(': keep-alive\n\n')
+      res.write(start)
+      pump()
+    })
+    // The stream never ends an event: that the reading returns at all shows it stopped.
+    const error = await failure(
+      (async () => {
+        for await (const _claimed of client(url, 1024 * 1024).stream('builder')) {
+        }
+      })(),
+    )
+    expect(error).toMatchObject({ relayCode: 'UNAVAILABLE' })
+    expect(error.message).toBe(
+      `The relay at ${url} answered an invalid response: the answer is larger than ${1024 * 1024} bytes`,
+    )
+  })
+
   it('refuses a declared length over maxResponseBytes, and an error answer over it too', async () => {
     const url = await brokenRelay((res) => {
       res.writeHead(502, { 'content-type': 'text/html', 'content-length': String(5000) })

@@ -38,6 +38,29 @@ const types = {
   },
 } as pg.CustomTypesConfig
 
+/** `sslmode` values node-postgres 8 verifies as `verify-full`, printing a deprecation warning for each. */
+const VERIFIED_AS_FULL = new Set(['prefer', 'require', 'verify-ca'])
+
+/**
+ * The URL handed to node-postgres: `sslmode=prefer|require|verify-ca` written as `verify-full`, which is
+ * what node-postgres 8 does with them anyway (the server's certificate and host name are verified) — said
+ * in the URL, it does not print its "SECURITY WARNING" about a future change to weaker libpq semantics on
+ * every command. A URL that asks for libpq's semantics (`uselibpqcompat=true`) or is not a URL is left as
+ * it is, for node-postgres to apply or refuse.
+ */
+export function nodePostgresUrl(url: string): string {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return url
+  }
+  const mode = parsed.searchParams.get('sslmode')
+  if (mode === null || !VERIFIED_AS_FULL.has(mode) || parsed.searchParams.has('uselibpqcompat')) return url
+  parsed.searchParams.set('sslmode', 'verify-full')
+  return parsed.href
+}
+
 function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`
 }
@@ -50,7 +73,7 @@ function quoteIdent(name: string): string {
  */
 export function checkNodePostgresUrl(url: string): void {
   try {
-    new pg.Client({ connectionString: url })
+    new pg.Client({ connectionString: nodePostgresUrl(url) })
   } catch (error) {
     throw malformedUrl(url, error)
   }
@@ -69,7 +92,7 @@ export function createNodePostgresClient(options: NodePostgresClientOptions): Sq
   const where = redactUrl(url)
   const connectionTimeoutMillis = options.connectTimeoutMs ?? 30_000
   const pool = new pg.Pool({
-    connectionString: url,
+    connectionString: nodePostgresUrl(url),
     max: options.poolSize ?? DEFAULT_POOL_SIZE,
     connectionTimeoutMillis,
     types,
@@ -245,7 +268,7 @@ class Listener {
 
   private async connect(): Promise<pg.Client> {
     const client = new pg.Client({
-      connectionString: this.o.url,
+      connectionString: nodePostgresUrl(this.o.url),
       connectionTimeoutMillis: this.o.connectionTimeoutMillis,
       types,
     })

@@ -69,6 +69,9 @@ export const READ_ONLY_DATABASE = 'read-only'
 /** `details.reason` of the `StorageError` for a database path that names a directory. */
 export const DIRECTORY_PATH = 'directory'
 
+/** `details.reason` of the `StorageError` for a database path that names a device, pipe or socket. */
+export const NOT_A_FILE_PATH = 'not-a-file'
+
 /**
  * Makes sure `path` may be opened as asked: creates its folder when the file may be created, or throws a
  * `StorageError` (reason {@link MISSING_DATABASE}) when it is missing and may not be. `:memory:` passes.
@@ -84,10 +87,19 @@ export function prepareDatabaseFile(path: string, options: DatabaseFileOptions =
   }
   // SQLite cannot open a folder, and says so as "disk I/O error" or, through the write check, as a
   // read-only file: named here, for writers and readers alike.
-  if (statSync(path, { throwIfNoEntry: false })?.isDirectory() === true) {
+  const stat = statSync(path, { throwIfNoEntry: false })
+  if (stat?.isDirectory() === true) {
     throw new StorageError(`The database path ${path} is a directory, not a database file`, {
       hint: `Name a file inside it, e.g. ${join(path, 'coordination.db')}.`,
       details: { reason: DIRECTORY_PATH, path },
+    })
+  }
+  // A device (/dev/null), pipe or socket: SQLite fails on it with "disk I/O error" after creating its
+  // journal beside it (/dev/null-journal, when run as root), or waits on a pipe for a writer.
+  if (stat !== undefined && !stat.isFile()) {
+    throw new StorageError(`The database path ${path} is not a regular file (a device, pipe or socket)`, {
+      hint: 'Name a database file, e.g. ./data/coordination.db (created on first use).',
+      details: { reason: NOT_A_FILE_PATH, path },
     })
   }
   if (options.readonly !== true && (options.create ?? true)) {
