@@ -1,4 +1,4 @@
-import { ConfigError } from '@agent-comm/protocol'
+import { ConfigError, redactUrl } from '@agent-comm/protocol'
 import { context, propagation, trace } from '@opentelemetry/api'
 
 /** The OpenTelemetry SDK packages {@link startTracingFromEnv} loads: optional dependencies of the relay. */
@@ -12,7 +12,10 @@ const OTEL_SDK_PACKAGES = [
 
 /** What {@link startTracingFromEnv} turned on: call `shutdown` before exiting to flush the last spans. */
 export interface TracingHandle {
-  /** Where spans go (the OTLP/HTTP traces URL). */
+  /**
+   * Where spans go (the OTLP/HTTP traces URL), safe to print: without a password, fragment or token-like
+   * query parameter (`redactUrl`), since collectors are often reached with credentials in the URL.
+   */
   url: string
   shutdown(): Promise<void>
 }
@@ -115,5 +118,5 @@ export async function startTracingFromEnv(
     new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
   )
   trace.setGlobalTracerProvider(provider)
-  return { url, shutdown: () => provider.shutdown() }
+  return { url: redactUrl(url), shutdown: () => provider.shutdown() }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
 import { A2ATokens, SqliteA2AStore } from '@agent-comm/a2a'
@@ -197,6 +198,38 @@ describe('A2A agent ids in the path', () => {
 })
 
 describe.each(stores)('A2A caller limits and params on %s', (_name, open, enabled) => {
+  it.skipIf(!enabled)(
+    'refuses a messageId, contextId or taskId over 256 characters with -32602, never an internal error',
+    async () => {
+      const endpoint = await open()
+      // Incompressible: PostgreSQL would refuse it as an index key (over about 2.7 KB).
+      const long = randomBytes(4000).toString('base64')
+      for (const [field, extra] of [
+        ['messageId', { messageId: long }],
+        ['contextId', { contextId: long }],
+        ['taskId', { taskId: long }],
+      ] as const) {
+        const sent = await rpc(
+          endpoint,
+          call('SendMessage', { message: message(extra), configuration: { returnImmediately: true } }),
+        )
+        expect(sent.body.error, field).toMatchObject({
+          code: -32602,
+          message: expect.stringContaining(`params.message.${field} is over 256 characters`),
+        })
+      }
+      // At the limit, a message is taken (and sent again, answered with the same task).
+      const atLimit = message({ messageId: 'm'.repeat(256), contextId: '\u00e9'.repeat(256) })
+      const params = { message: atLimit, configuration: { returnImmediately: true } }
+      const first = await rpc(endpoint, call('SendMessage', params))
+      const again = await rpc(endpoint, call('SendMessage', params))
+      const task = first.body.result?.task as { id: string } | undefined
+      expect(task?.id).toBeDefined()
+      expect(again.body.result?.task).toMatchObject({ id: task?.id })
+      expect(endpoint.errors).toEqual([])
+    },
+  )
+
   it.skipIf(!enabled)(
     'keeps at most 10 push configs per task and bounds their token and credentials',
     async () => {

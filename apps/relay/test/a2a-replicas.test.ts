@@ -61,17 +61,34 @@ function userMessage(text: string): Message {
   }
 }
 
+/** The agent's side (`helper`, opted in) and the operator's token for caller `acme`, on the same database. */
+async function helperAndToken(schema: string) {
+  const database = await openPostgres({ url: db.url, schema })
+  onCleanup(() => database.close())
+  await database.registry.register({ agentId: 'helper', metadata: { a2a: { skills: [{ id: 'answer' }] } } })
+  const store = await PostgresA2AStore.connect({ url: db.url, schema })
+  onCleanup(() => store.close())
+  const { token } = await new A2ATokens(store).create('acme')
+  return { database, store, token }
+}
+
 describe.skipIf(db.kind !== 'server')('A2A on relay replicas on PostgreSQL', () => {
+  it('makes one task of a message sent again and again at once through both replicas', async () => {
+    const schema = 'relay_a2a_retries'
+    const [a, b] = [await replica(schema), await replica(schema)]
+    const { database, token } = await helperAndToken(schema)
+    const [viaA, viaB] = [await client(a.url, token), await client(b.url, token)]
+    const message = userMessage('once on postgres')
+    const sent = await Promise.all([viaA, viaB, viaA, viaB, viaA, viaB].map((c) => submit(c, message)))
+    expect(new Set(sent.map((task) => (task as { id: string }).id)).size).toBe(1)
+    const claimed = await database.spool.claim('helper', { limit: 10 })
+    expect(claimed.map((c) => c.message.body)).toEqual(['once on postgres'])
+  })
+
   it('answers GetTask and SubscribeToTask for a task sent through the other replica', async () => {
     const schema = 'relay_a2a_1'
     const [a, b] = [await replica(schema), await replica(schema)]
-    // The agent's side and the operator's token, on the same database.
-    const database = await openPostgres({ url: db.url, schema })
-    onCleanup(() => database.close())
-    await database.registry.register({ agentId: 'helper', metadata: { a2a: { skills: [{ id: 'answer' }] } } })
-    const store = await PostgresA2AStore.connect({ url: db.url, schema })
-    onCleanup(() => store.close())
-    const { token } = await new A2ATokens(store).create('acme')
+    const { database, token } = await helperAndToken(schema)
 
     const viaA = await client(a.url, token)
     const viaB = await client(b.url, token)
@@ -115,13 +132,8 @@ describe.skipIf(db.kind !== 'server')('A2A on relay replicas on PostgreSQL', () 
   it('completes a task only with its agent reply, and answers caller mistakes with JSON-RPC errors', async () => {
     const schema = 'relay_a2a_mistakes'
     const relay = await replica(schema)
-    const database = await openPostgres({ url: db.url, schema })
-    onCleanup(() => database.close())
-    await database.registry.register({ agentId: 'helper', metadata: { a2a: { skills: [{ id: 'answer' }] } } })
+    const { database, token } = await helperAndToken(schema)
     await database.registry.register({ agentId: 'alice' })
-    const store = await PostgresA2AStore.connect({ url: db.url, schema })
-    onCleanup(() => store.close())
-    const { token } = await new A2ATokens(store).create('acme')
     const rpc = async (body: string) =>
       (await (
         await fetch(`${relay.url}/a2a/helper`, {
@@ -187,12 +199,7 @@ describe.skipIf(db.kind !== 'server')('A2A on relay replicas on PostgreSQL', () 
     expect(keysA.keys).toHaveLength(1)
     expect(await jwks(b)).toEqual(keysA)
 
-    const database = await openPostgres({ url: db.url, schema })
-    onCleanup(() => database.close())
-    await database.registry.register({ agentId: 'helper', metadata: { a2a: { skills: [{ id: 'answer' }] } } })
-    const store = await PostgresA2AStore.connect({ url: db.url, schema })
-    onCleanup(() => store.close())
-    const { token } = await new A2ATokens(store).create('acme')
+    const { database, token } = await helperAndToken(schema)
     const received: { jwt: string; body: string }[] = []
     const webhook = createServer((request, response) => {
       let body = ''

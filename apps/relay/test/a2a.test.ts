@@ -208,6 +208,182 @@ describe('A2A on the relay', () => {
     expect(kinds.slice(-2)).toEqual(['artifactUpdate', `status:${TaskState.TASK_STATE_COMPLETED}`])
   })
 
+  it('answers a message sent again with the same messageId with its first task, delivering it once', async () => {
+    const { relay, spool, token } = await setUp()
+    const client = await clientFor(relay.url, 'helper', token)
+    const message = userMessage('only once')
+    const first = (await submit(client, message)) as { id: string }
+    // A client retrying after a timeout: the same task, nothing new for the agent.
+    expect(((await submit(client, message)) as { id: string }).id).toBe(first.id)
+    // Sent five times at once: still one task.
+    const raced = userMessage('raced')
+    const racing = await Promise.all([1, 2, 3, 4, 5].map(() => submit(client, raced)))
+    expect(new Set(racing.map((task) => (task as { id: string }).id)).size).toBe(1)
+    const claimed = await spool.claim('helper', { limit: 10 })
+    expect(claimed.map((c) => c.message.body).sort()).toEqual(['only once', 'raced'])
+    // The same id with other content is refused, naming what to do.
+    const reused = await rpc(
+      `${relay.url}/a2a/helper`,
+      {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'SendMessage',
+        params: {
+          message: { messageId: message.messageId, role: 'ROLE_USER', parts: [{ text: 'something else' }] },
+          configuration: { returnImmediately: true },
+        },
+      },
+      { authorization: `Bearer ${token}`, 'a2a-version': '1.0' },
+    )
+    expect(reused.body.error).toMatchObject({
+      code: -32602,
+      message: expect.stringMatching(/messageId '.+' was already used for another message/),
+    })
+    // Once the agent answered, a retry (blocking or streaming) answers with the completed task.
+    const held = claimed.find((c) => c.message.body === 'only once')!
+    await spool.send({
+      fromAgent: 'helper',
+      toAgent: held.message.fromAgent,
+      body: 'answered once',
+      routing: { replyTo: held.message.id },
+    })
+    await spool.ack(held.message.id, 'helper', { receipt: held.lease.receipt })
+    const retried = (await client.sendMessage({
+      tenant: '',
+      message,
+      configuration: undefined,
+      metadata: undefined,
+    })) as { id: string; status?: { state: TaskState }; artifacts: unknown[] }
+    expect(retried).toMatchObject({ id: first.id, status: { state: TaskState.TASK_STATE_COMPLETED } })
+    expect(retried.artifacts).toHaveLength(1)
+    const streamed: unknown[] = []
+    for await (const event of client.sendMessageStream({
+      tenant: '',
+      message,
+      configuration: undefined,
+      metadata: undefined,
+    })) {
+      streamed.push(event)
+    }
+    expect(streamed).toMatchObject([
+      {
+        payload: {
+          $case: 'task',
+          value: { id: first.id, status: { state: TaskState.TASK_STATE_COMPLETED } },
+        },
+      },
+    ])
+    expect(await spool.claim('helper', { limit: 10 })).toEqual([])
+  })
+
+  it('lets a caller read, follow and cancel its tasks after their agent is deregistered, and says why a new message is refused', async () => {
+    const { relay, spool, registry, token } = await setUp()
+    const client = await clientFor(relay.url, 'helper', token)
+    const answering = answerOnce(spool, () => ({ body: 'last words' }))
+    const done = (await client.sendMessage({
+      tenant: '',
+      message: userMessage('before leaving'),
+      configuration: undefined,
+      metadata: undefined,
+    })) as { id: string }
+    await answering
+    const open = (await submit(client, userMessage('never answered'))) as { id: string }
+    await registry.deregister('helper')
+    const call = (method: string, params: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${relay.url}/a2a/helper`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${token}`,
+          'a2a-version': '1.0',
+          ...headers,
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+      })
+    // A new message: refused, saying the tasks already sent can still be read.
+    const refused = await call('SendMessage', {
+      message: { messageId: 'm-after', role: 'ROLE_USER', parts: [{ text: 'anyone?' }] },
+    })
+    expect(refused.status).toBe(404)
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(
+      /No A2A agent 'helper'.*Tasks already sent to it can still be read: GetTask/,
+    )
+    // Its tasks: read as they ended, listed, the open one canceled, the stream replayed.
+    const task = await client.getTask({ tenant: '', id: done.id, historyLength: undefined })
+    expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED)
+    expect(JSON.stringify(task.artifacts)).toContain('last words')
+    const listed = (await (await call('ListTasks', {})).json()) as { result: { tasks: { id: string }[] } }
+    expect(listed.result.tasks.map((t) => t.id).sort()).toEqual([done.id, open.id].sort())
+    const canceled = await client.cancelTask({ tenant: '', id: open.id, metadata: undefined })
+    expect(canceled.status?.state).toBe(TaskState.TASK_STATE_CANCELED)
+    const replay = await call('SubscribeToTask', { id: done.id }, { 'last-event-id': '0' })
+    expect(replay.headers.get('content-type')).toContain('text/event-stream')
+    expect(await replay.text()).toContain('TASK_STATE_COMPLETED')
+    // Another caller's task, or none, is still not found.
+    const unknown = (await (await call('GetTask', { id: 'no-such-task' })).json()) as {
+      error: { code: number }
+    }
+    expect(unknown.error.code).toBe(-32001)
+  })
+
+  it("lists a caller's tasks with an agent although its newer tasks with other agents fill the page", async () => {
+    const { relay, registry, token } = await setUp()
+    await registry.register({ agentId: 'other', metadata: { a2a: { skills: [{ id: 'other' }] } } })
+    const helper = await clientFor(relay.url, 'helper', token)
+    const other = await clientFor(relay.url, 'other', token)
+    const mine = (await submit(helper, userMessage('for helper'))) as { id: string }
+    for (const n of [1, 2]) await submit(other, userMessage(`for other ${n}`))
+    const listed = await helper.listTasks({
+      tenant: '',
+      contextId: '',
+      status: 0,
+      pageSize: 1,
+      pageToken: '',
+      historyLength: undefined,
+      statusTimestampAfter: undefined,
+      includeArtifacts: false,
+    } as Parameters<typeof helper.listTasks>[0])
+    expect(listed.tasks.map((t) => t.id)).toEqual([mine.id])
+  })
+
+  it("never lets another caller's token reach a task: not by its id, not by sending the same messageId", async () => {
+    const { relay, spool, tokens, token } = await setUp()
+    const acme = await clientFor(relay.url, 'helper', token)
+    const evil = await clientFor(relay.url, 'helper', (await tokens.create('evil')).token)
+    const message = userMessage('acme only')
+    const sent = (await submit(acme, message)) as { id: string }
+    // The same message id (and content) from another caller is that caller's own message: a task of its own.
+    const copied = (await submit(evil, message)) as { id: string }
+    expect(copied.id).not.toBe(sent.id)
+    await expect(acme.getTask({ tenant: '', id: copied.id, historyLength: undefined })).rejects.toThrow(
+      /not found/i,
+    )
+    await expect(evil.cancelTask({ tenant: '', id: sent.id, metadata: undefined })).rejects.toThrow(
+      /not found/i,
+    )
+    await expect(submit(evil, userMessage('continue it', { taskId: sent.id }))).rejects.toThrow(/not found/i)
+    const streamed = evil.resubscribeTask({ tenant: '', id: sent.id })
+    await expect(streamed.next()).rejects.toThrow(/not found/i)
+    const listed = await evil.listTasks({
+      tenant: '',
+      contextId: '',
+      status: 0,
+      pageSize: 50,
+      pageToken: '',
+      historyLength: undefined,
+      statusTimestampAfter: undefined,
+      includeArtifacts: false,
+    } as Parameters<typeof evil.listTasks>[0])
+    expect(listed.tasks.map((t) => t.id)).toEqual([copied.id])
+    expect((await acme.getTask({ tenant: '', id: sent.id, historyLength: undefined })).status?.state).toBe(
+      TaskState.TASK_STATE_SUBMITTED,
+    )
+    expect((await spool.claim('helper', { limit: 10 })).map((c) => c.message.fromAgent).sort()).toEqual([
+      'a2a:acme',
+      'a2a:evil',
+    ])
+  })
+
   it('cancels a task the agent has not answered, taking its message back from the agent queue', async () => {
     const { relay, spool, token } = await setUp()
     const client = await clientFor(relay.url, 'helper', token)
@@ -216,10 +392,18 @@ describe('A2A on the relay', () => {
     const canceled = await client.cancelTask({ tenant: '', id, metadata: undefined })
     expect(canceled.status?.state).toBe(TaskState.TASK_STATE_CANCELED)
     await expect(client.cancelTask({ tenant: '', id, metadata: undefined })).rejects.toThrow()
-    // The queued delivery is gone from the agent's queue: dead-lettered with the reason.
+    // The queued delivery is gone from the agent's queue, with the reason; settled, not a dead letter that
+    // `agent-comm failed` lists and `agent-comm retry` would hand back to the agent.
     expect(await spool.claim('helper', { limit: 10 })).toEqual([])
-    const [failed] = await spool.listFailed({ agent: 'helper' })
-    expect(failed?.delivery.lastError).toMatch(/canceled by its caller/)
+    expect(await spool.listFailed({ agent: 'helper' })).toEqual([])
+    const messageId = SqliteA2AStore.open(sqliteConnection(spool)).getTask(id)!.messageId
+    const [delivery] = (await spool.status(messageId)).deliveries
+    expect(delivery?.lastError).toMatch(/canceled by its caller/)
+    await expect(spool.retryFailed(messageId)).rejects.toMatchObject({
+      code: 'INVALID_STATE',
+      message: expect.stringMatching(/withdrawn by its sender/),
+    })
+    expect(await spool.claim('helper', { limit: 10 })).toEqual([])
   })
 
   it('refuses the ack of an agent that held the message of a task canceled meanwhile', async () => {

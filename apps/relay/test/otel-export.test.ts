@@ -85,6 +85,18 @@ describe('OTLP export from OTEL_* variables', () => {
     }
   })
 
+  it('reports where spans go without the credentials or token an endpoint URL carries', async () => {
+    const server = createServer((_req, res) => res.end('{}'))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    onCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    const port = (server.address() as AddressInfo).port
+    const tracing = await startTracingFromEnv({
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://ops:S3cret-pw@127.0.0.1:${port}/v1/traces?api_key=S3cret-key`,
+    })
+    onCleanup(() => tracing?.shutdown())
+    expect(tracing?.url).toBe(`http://ops@127.0.0.1:${port}/v1/traces`)
+  })
+
   it('registers the SDK with the one copy of @opentelemetry/api the relay imports (its ES module build)', async () => {
     const server = createServer((_req, res) => res.end('{}'))
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

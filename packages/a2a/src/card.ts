@@ -45,13 +45,38 @@ export function agentCard(profile: AgentProfile, options: { baseUrl: string; ver
     securityRequirements: [],
   }))
   return {
-    name: profile.agentId,
+    ...endpointCard(profile.agentId, options),
     description:
       a2a?.description ??
       `agent-comm agent ${profile.agentId} (capabilities: ${profile.capabilities.join(', ') || 'none'}), reached through a durable relay`,
+    defaultInputModes: a2a?.inputModes ?? ['text/plain'],
+    defaultOutputModes: a2a?.outputModes ?? ['text/plain'],
+    skills,
+  }
+}
+
+/**
+ * The card of an agent that is no longer an A2A agent (deregistered, or its profile lists no A2A skill):
+ * no skills, but the same endpoint, where its callers still read the tasks they sent it.
+ */
+export function formerAgentCard(agentId: string, options: { baseUrl: string; version: string }): AgentCard {
+  return {
+    ...endpointCard(agentId, options),
+    description: `${agentId} is no longer an A2A agent on this relay: it takes no new messages, and the tasks sent to it can still be read`,
+    defaultInputModes: ['text/plain'],
+    defaultOutputModes: ['text/plain'],
+    skills: [],
+  }
+}
+
+/** What every agent's card has: its name, its JSON-RPC interface, the provider, capabilities and security. */
+function endpointCard(agentId: string, options: { baseUrl: string; version: string }): AgentCard {
+  return {
+    name: agentId,
+    description: '',
     supportedInterfaces: [
       {
-        url: agentEndpoint(options.baseUrl, profile.agentId),
+        url: agentEndpoint(options.baseUrl, agentId),
         protocolBinding: 'JSONRPC',
         protocolVersion: A2A_VERSION,
         tenant: '',
@@ -60,9 +85,9 @@ export function agentCard(profile: AgentProfile, options: { baseUrl: string; ver
     provider: { organization: 'agent-comm relay', url: options.baseUrl },
     version: options.version,
     capabilities: { streaming: true, pushNotifications: true, extensions: [] },
-    defaultInputModes: a2a?.inputModes ?? ['text/plain'],
-    defaultOutputModes: a2a?.outputModes ?? ['text/plain'],
-    skills,
+    defaultInputModes: [],
+    defaultOutputModes: [],
+    skills: [],
     signatures: [],
     ...security(),
   }

@@ -20,7 +20,7 @@ import { A2AError, ExtendedAgentCardNotConfiguredError, TaskNotFoundError } from
 import type { A2ARequestHandler, ServerCallContext } from '@a2a-js/sdk/server'
 import { type Logger, silentLogger } from '@agent-comm/protocol'
 import { TaskCodecs } from './codecs.js'
-import type { A2ACaller, A2ATasks, SequencedEvent } from './tasks.js'
+import type { A2ACaller, A2ATasks, SentTask, SequencedEvent } from './tasks.js'
 
 /** What the fastify adapter puts in a call's `ServerCallContext.state`. */
 export interface CallState {
@@ -76,12 +76,10 @@ export class SpoolRequestHandler implements A2ARequestHandler {
   async sendMessage(params: SendMessageRequest, context: ServerCallContext): Promise<Message | Task> {
     return this.#guarded(context, async () => {
       const { caller, agent, signal } = callState(context)
-      const record = await this.#tasks.send(caller, agent, params)
+      const { record, turn } = await this.#tasks.send(caller, agent, params)
       if (params.configuration?.returnImmediately === true) return TaskCodecs.task(record.task)
       // By default SendMessage answers once the task ends or waits for input (A2A 1.0, returnImmediately).
-      const options =
-        record.createdAt === record.updatedAt ? { afterSeq: 0, signal } : { snapshot: true, signal }
-      for await (const _ of this.#tasks.events(caller, agent, record.id, options)) {
+      for await (const _ of this.#tasks.events(caller, agent, record.id, { ...streamFrom(turn), signal })) {
         // Only waiting for the stream to end.
       }
       return this.#tasks.get(caller, agent, record.id, params.configuration?.historyLength)
@@ -94,12 +92,8 @@ export class SpoolRequestHandler implements A2ARequestHandler {
   ): AsyncGenerator<StreamResponse> {
     const state = callState(context)
     const events = async function* (tasks: A2ATasks): AsyncGenerator<SequencedEvent> {
-      const record = await tasks.send(state.caller, state.agent, params)
-      // A new task's first stored event is the task itself; a continued one starts from a snapshot.
-      const options =
-        record.createdAt === record.updatedAt
-          ? { afterSeq: 0, signal: state.signal }
-          : { snapshot: true, signal: state.signal }
+      const { record, turn } = await tasks.send(state.caller, state.agent, params)
+      const options = { ...streamFrom(turn), signal: state.signal }
       yield* tasks.events(state.caller, state.agent, record.id, options)
     }
     yield* this.#sequenced(state, events(this.#tasks))
@@ -220,6 +214,15 @@ export class SpoolRequestHandler implements A2ARequestHandler {
       throw this.#answerable(error, state)
     }
   }
+}
+
+/**
+ * Where the answer to a sent message starts: a new task's first stored event is the task itself; a
+ * continued one starts from a snapshot; a repeated one (a retry) from the task as it is now, even ended.
+ */
+function streamFrom(turn: SentTask['turn']): { afterSeq?: number; snapshot?: boolean | 'always' } {
+  if (turn === 'new') return { afterSeq: 0 }
+  return { snapshot: turn === 'repeated' ? 'always' : true }
 }
 
 /**

@@ -4,6 +4,7 @@ export { A2A_VERSION, agentCard, agentEndpoint, directoryCard, SECURITY_SCHEME }
 export type { CallState } from './handler.js'
 export { SpoolRequestHandler } from './handler.js'
 export {
+  MAX_MESSAGE_ID_LENGTH,
   MAX_PUSH_CREDENTIALS_LENGTH,
   MAX_PUSH_NAME_LENGTH,
   MAX_PUSH_TOKEN_LENGTH,
@@ -42,7 +43,7 @@ export type {
   TokenRecord,
   TransitionParams,
 } from './store.js'
-export type { A2ACaller, A2ATasksDeps, SequencedEvent } from './tasks.js'
+export type { A2ACaller, A2ATasksDeps, SentTask, SequencedEvent } from './tasks.js'
 export { A2ATasks } from './tasks.js'
 export type { IssuedToken, TokenInfo } from './tokens.js'
 export { A2ATokens, CallerNameSchema, hashToken, openRelayTokens } from './tokens.js'

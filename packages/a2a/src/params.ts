@@ -17,7 +17,15 @@ export const MAX_PUSH_CREDENTIALS_LENGTH = 4096
 /** Largest push-notification `authentication.scheme` and config `id`, in characters. */
 export const MAX_PUSH_NAME_LENGTH = 128
 
+/**
+ * Largest `messageId`, `contextId` and `taskId` of a caller's message, in characters: each is stored as
+ * (part of) an index key, which PostgreSQL refuses over about 2.7 KB; 256 characters are at most 1 KiB.
+ */
+export const MAX_MESSAGE_ID_LENGTH = 256
+
 const text = z.string({ error: 'must be a string' })
+/** An id of a caller's message (stored and indexed): at most {@link MAX_MESSAGE_ID_LENGTH} characters. */
+const id = text.max(MAX_MESSAGE_ID_LENGTH, `is over ${MAX_MESSAGE_ID_LENGTH} characters`)
 const nonNegativeInt = z
   .number({ error: 'must be a non-negative integer' })
   .int('must be a non-negative integer')
@@ -67,13 +75,13 @@ const PartSchema = z
 const MessageSchema = z
   .looseObject(
     {
-      messageId: text.min(1, 'must not be empty').optional(),
-      message_id: text.min(1, 'must not be empty').optional(),
+      messageId: id.min(1, 'must not be empty').optional(),
+      message_id: id.min(1, 'must not be empty').optional(),
       role: z.literal('ROLE_USER', { error: "must be 'ROLE_USER' (a caller's message is the user's)" }),
-      contextId: text.optional(),
-      context_id: text.optional(),
-      taskId: text.optional(),
-      task_id: text.optional(),
+      contextId: id.optional(),
+      context_id: id.optional(),
+      taskId: id.optional(),
+      task_id: id.optional(),
       parts: z.array(PartSchema, { error: 'must be an array of parts' }),
       metadata: object.optional(),
       extensions: strings.optional(),

@@ -7,7 +7,7 @@ import type { Registry } from '@agent-comm/registry'
 import type { Spool } from '@agent-comm/spool'
 import { sqliteConnection } from '@agent-comm/spool'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { agentCard, directoryCard } from './card.js'
+import { agentCard, directoryCard, formerAgentCard } from './card.js'
 import { SpoolRequestHandler, withCallState } from './handler.js'
 import { paramsProblem } from './params.js'
 import { isA2AAgent } from './profile.js'
@@ -237,7 +237,6 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
       const invalid = agentIdProblem(agent)
       if (invalid !== undefined) return badAgentId(reply, invalid)
       const profile = await optedIn(agent)
-      if (profile === undefined) return notAnAgent(reply, agent)
       if (token.agents !== undefined && !token.agents.includes(agent)) {
         return reply.code(403).send(
           rpcError(null, {
@@ -246,7 +245,9 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
           }),
         )
       }
-      const card = agentCard(profile, { baseUrl: baseUrl(request), version })
+      const cardOptions = { baseUrl: baseUrl(request), version }
+      const card =
+        profile === undefined ? formerAgentCard(agent, cardOptions) : agentCard(profile, cardOptions)
       const versionHeader = request.headers['a2a-version']
       // A request without the header speaks 0.3 (spec §3.6.2); this endpoint speaks 1.0 only.
       const requestedVersion =
@@ -285,6 +286,9 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
         return reply.send(rpcError(id, { code: A2A_ERROR_CODE.INVALID_PARAMS, message: jsonProblem }))
       }
       const rpcRequest = body as { method: string; params?: unknown }
+      // An agent that is gone (deregistered, or no longer opted in) takes nothing new; its callers still
+      // read, follow and cancel the tasks they sent it (a task of no such agent is then not found).
+      if (profile === undefined && !TASK_READS.has(rpcRequest.method)) return notAnAgent(reply, agent)
       const paramsIssue = paramsProblem(rpcRequest.method, rpcRequest.params)
       if (paramsIssue !== undefined) {
         return reply.send(rpcError(id, { code: A2A_ERROR_CODE.INVALID_PARAMS, message: paramsIssue }))
@@ -426,11 +430,25 @@ function eventId(header: string | string[]): number | undefined {
   return Number.isSafeInteger(value) ? value : undefined
 }
 
+/**
+ * The methods that only read or settle a caller's existing tasks: answered for an agent that is gone too,
+ * so a caller can still see how its tasks ended.
+ */
+const TASK_READS: ReadonlySet<string> = new Set([
+  'GetTask',
+  'ListTasks',
+  'CancelTask',
+  'SubscribeToTask',
+  'GetTaskPushNotificationConfig',
+  'ListTaskPushNotificationConfigs',
+  'DeleteTaskPushNotificationConfig',
+])
+
 function notAnAgent(reply: FastifyReply, agent: string) {
   return reply.code(404).send(
     rpcError(null, {
       code: A2A_ERROR_CODE.INVALID_REQUEST,
-      message: `No A2A agent '${agent}' on this relay: it is not registered or lists no A2A skill (agent-comm register ${agent} … --a2a-skill ID)`,
+      message: `No A2A agent '${agent}' on this relay: it is not registered or lists no A2A skill (agent-comm register ${agent} … --a2a-skill ID). Tasks already sent to it can still be read: ${[...TASK_READS].slice(0, 4).join(', ')}`,
     }),
   )
 }

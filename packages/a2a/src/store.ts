@@ -42,6 +42,18 @@ export interface EventRecord {
   event: Record<string, unknown>
 }
 
+/**
+ * A message a caller sent (its A2A `messageId`), recorded with the turn it made: the same caller sending
+ * the same id again is a retry, answered with `taskId`'s task. `digest` is the SHA-256 of what was sent.
+ */
+// A type, not an interface: the PostgreSQL store reads it as a row (`Record<string, unknown>`).
+export type SentMessageRecord = {
+  caller: string
+  messageId: string
+  taskId: string
+  digest: string
+}
+
 /** A change of a task: its new row and the events it produced, written in one transaction. */
 export interface TransitionParams {
   taskId: string
@@ -51,6 +63,8 @@ export interface TransitionParams {
   task: Record<string, unknown>
   /** A new spool message the task now waits on (a continued turn). */
   messageId?: string
+  /** The caller's message this change takes (a continued turn): recorded unless already sent. */
+  sent?: SentMessageRecord
   events: Record<string, unknown>[]
   at: number
 }
@@ -119,22 +133,38 @@ export interface A2AStore {
   revokeToken(name: string, at: number): MaybePromise<boolean>
   /** The live (not revoked) token with this hash. */
   tokenByHash(tokenHash: string): MaybePromise<TokenRecord | undefined>
-  /** Stores a new task, its first spool message, its push config if any, and its first events (and their pushes). */
+  /**
+   * Stores a new task, its first spool message, its push config if any, its first events (and their
+   * pushes) and the caller's message `sent` that made it. False, writing nothing, when the caller already
+   * sent a message with that id (a retry racing the first send: read it with {@link sentMessage}).
+   */
   insertTask(
     record: TaskRecord,
     events: Record<string, unknown>[],
     pushConfig?: PushConfigRecord,
-  ): MaybePromise<void>
+    sent?: SentMessageRecord,
+  ): MaybePromise<boolean>
+  /** The message `messageId` of `caller`, if it was sent (with the task it made or continued). */
+  sentMessage(caller: string, messageId: string): MaybePromise<SentMessageRecord | undefined>
   getTask(id: string): MaybePromise<TaskRecord | undefined>
   /** The task that sent spool message `messageId`. */
   taskIdForMessage(messageId: string): MaybePromise<string | undefined>
-  /** Tasks waiting on the spool: submitted or working. */
-  openTasks(limit: number): MaybePromise<TaskRecord[]>
+  /**
+   * Tasks waiting on the spool (submitted or working), in order of `updatedAt` then `id`: the first
+   * `limit`, or the first after the task `after` (a page's last), so every open task is reached in turn.
+   */
+  openTasks(limit: number, after?: { updatedAt: number; id: string }): MaybePromise<TaskRecord[]>
   /** The caller's newest task in `contextId` (to continue an input-required one). */
   latestInContext(caller: string, contextId: string): MaybePromise<TaskRecord | undefined>
-  /** Tasks of `caller`, newest first. */
-  listTasks(caller: string, params: { contextId?: string; limit: number }): MaybePromise<TaskRecord[]>
-  /** Applies a transition if the task is still in `from`, queuing its events' pushes; false when it was not (nothing written). */
+  /** Tasks of `caller` with `agent` (in `contextId` if given), newest first. */
+  listTasks(
+    caller: string,
+    params: { agent: string; contextId?: string; limit: number },
+  ): MaybePromise<TaskRecord[]>
+  /**
+   * Applies a transition if the task is still in `from`, queuing its events' pushes; false when it was
+   * not, or when its `sent` message id was already recorded for that caller (nothing written either way).
+   */
   transition(params: TransitionParams): MaybePromise<boolean>
   /** Events of `taskId` after sequence number `afterSeq`, in order. */
   events(taskId: string, afterSeq: number): MaybePromise<EventRecord[]>

@@ -51,6 +51,24 @@ const taskMessages = describeTable({
 })
 
 /**
+ * The messages each caller sent (its A2A `messageId`, one row per turn), so a message sent again — a
+ * client's retry after a timeout — answers with the task the first one made instead of making another.
+ * The primary key is the unique index (caller, message id); `digest` is the SHA-256 of what was sent
+ * (agent and message), so the same id with other content is told apart from a retry and refused.
+ */
+const callerMessages = describeTable({
+  name: 'a2a_caller_messages',
+  columns: {
+    caller: { name: 'caller', kind: 'text', notNull: true },
+    messageId: { name: 'message_id', kind: 'text', notNull: true },
+    taskId: { name: 'task_id', kind: 'text', notNull: true },
+    digest: { name: 'digest', kind: 'text', notNull: true },
+    createdAt: { name: 'created_at', kind: 'epochMs', notNull: true },
+  },
+  primaryKey: ['caller', 'messageId'],
+})
+
+/**
  * Each task's stream events (A2A `StreamResponse` JSON) in order: a stream that reconnects, on this
  * relay or another replica, replays them from the sequence number it last saw.
  */
@@ -117,4 +135,13 @@ const signingKeys = describeTable({
 })
 
 /** The A2A endpoint's tables, described once for both dialects. */
-export const a2aTables = { tokens, tasks, taskMessages, events, pushConfigs, pushOutbox, signingKeys }
+export const a2aTables = {
+  tokens,
+  tasks,
+  taskMessages,
+  callerMessages,
+  events,
+  pushConfigs,
+  pushOutbox,
+  signingKeys,
+}

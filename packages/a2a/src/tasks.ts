@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { EventEmitter, on } from 'node:events'
 import {
   type Message,
@@ -15,7 +15,14 @@ import {
 } from '@a2a-js/sdk'
 import { TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors'
 import type { Clock, Logger, MessageV2 } from '@agent-comm/protocol'
-import { checkJsonLimits, createMessage, delay, silentLogger, utf8Length } from '@agent-comm/protocol'
+import {
+  checkJsonLimits,
+  createMessage,
+  delay,
+  MessageNotFoundError,
+  silentLogger,
+  utf8Length,
+} from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
 import type { Spool } from '@agent-comm/spool'
 import {
@@ -64,8 +71,28 @@ export interface A2ATasksDeps {
   maxPushConfigsPerTask?: number
   /** How often open tasks are compared with their spool deliveries, in ms (250). */
   pollIntervalMs?: number
+  /**
+   * How many open tasks one pass follows (500); the next pass takes the next ones, so all are reached in
+   * turn however many there are.
+   */
+  openTasksPerTick?: number
+  /**
+   * How long an open task may wait on a spool message that does not exist before it fails, in ms (60 000):
+   * a relay that stopped between storing a task and queueing its message, or a message cleaned up. A retry
+   * of the same message gets the task, so it must end rather than wait forever.
+   */
+  lostMessageAfterMs?: number
   /** Delivers push notifications on each tick (none: pushes stay queued). */
   pushes?: A2APushes
+}
+
+/**
+ * What {@link A2ATasks.send} did: made a `new` task, `continued` an input-required one, or found the
+ * message `repeated` (already sent: nothing new was delivered, `record` is the task it made then).
+ */
+export interface SentTask {
+  record: TaskRecord
+  turn: 'new' | 'continued' | 'repeated'
 }
 
 /** One event of a task's stream, with its sequence number (the SSE event id, for resuming). */
@@ -89,6 +116,10 @@ export class A2ATasks {
   readonly #maxMessageBytes: number
   readonly #maxPushConfigs: number
   readonly #pollIntervalMs: number
+  readonly #openTasksPerTick: number
+  readonly #lostMessageAfterMs: number
+  /** Where the next pass starts: after the last task the previous one followed (none: from the start). */
+  #cursor: { updatedAt: number; id: string } | undefined
   readonly #pushes: A2APushes | undefined
   /** Wakes streams of this process when a task changed here (other replicas' changes are polled). */
   readonly #changes = new EventEmitter({ captureRejections: false })
@@ -105,6 +136,8 @@ export class A2ATasks {
     this.#maxMessageBytes = deps.maxMessageBytes ?? 512 * 1024
     this.#maxPushConfigs = deps.maxPushConfigsPerTask ?? 10
     this.#pollIntervalMs = deps.pollIntervalMs ?? 250
+    this.#openTasksPerTick = deps.openTasksPerTick ?? 500
+    this.#lostMessageAfterMs = deps.lostMessageAfterMs ?? 60_000
     this.#pushes = deps.pushes
     this.#changes.setMaxListeners(0)
   }
@@ -137,8 +170,12 @@ export class A2ATasks {
     this.#changes.emit('stop')
   }
 
-  /** SendMessage: a new task, or the next turn of an input-required one. */
-  async send(caller: A2ACaller, agent: string, request: SendMessageRequest): Promise<TaskRecord> {
+  /**
+   * SendMessage: a new task, or the next turn of an input-required one. A message the caller already
+   * sent (the same `messageId`: a retry after a timeout) makes nothing new and answers with the task it
+   * made then (`turn: 'repeated'`); the same id with other content is invalid params.
+   */
+  async send(caller: A2ACaller, agent: string, request: SendMessageRequest): Promise<SentTask> {
     const message = request.message
     const parts = requireValidParts(message)
     if (message === undefined) throw invalidParams('params.message is required')
@@ -149,6 +186,9 @@ export class A2ATasks {
       throw invalidParams(`params.message is over ${this.#maxMessageBytes} bytes`)
     }
     const now = this.#clock.now()
+    const digest = sentDigest(agent, message)
+    const repeated = await this.#repeated(caller, agent, message.messageId, digest)
+    if (repeated !== undefined) return repeated
     let existing: TaskRecord | undefined
     if (message.taskId !== '') {
       existing = await this.#owned(caller, agent, message.taskId)
@@ -226,7 +266,7 @@ export class A2ATasks {
       const pushConfig = push === undefined ? undefined : pushConfigFor(taskId, push)
       if (pushConfig !== undefined) await this.#checkPushUrl(pushConfig.url)
       // The task is stored before the spool message: a reply can never arrive for a task not yet written.
-      await this.#store.insertTask(
+      const inserted = await this.#store.insertTask(
         record,
         [this.#eventJson({ $case: 'task', value: task })],
         pushConfig === undefined
@@ -236,10 +276,12 @@ export class A2ATasks {
               id: pushConfig.id,
               config: PushConfigCodec.toJSON(pushConfig) as Record<string, unknown>,
             },
+        { caller: caller.name, messageId: message.messageId, taskId, digest },
       )
+      if (!inserted) return this.#raced(caller, agent, message.messageId, digest)
       await this.#spool.send(spoolMessage)
       this.#changed(taskId)
-      return record
+      return { record, turn: 'new' }
     }
     const task = TaskCodec.fromJSON(existing.task)
     task.history.push(userMessage)
@@ -250,13 +292,47 @@ export class A2ATasks {
       state: 'submitted',
       task: TaskCodec.toJSON(task) as Record<string, unknown>,
       messageId: spoolMessage.id,
+      sent: { caller: caller.name, messageId: message.messageId, taskId, digest },
       events: [this.#statusEvent(task, false)],
       at: now,
     })
-    if (!moved) throw new UnsupportedOperationError(`Task ${taskId} changed meanwhile; get it and retry`)
+    if (!moved) {
+      // Either the same message, sent again at once, took the turn first, or the task moved on.
+      const raced = await this.#repeated(caller, agent, message.messageId, digest)
+      if (raced !== undefined) return raced
+      throw new UnsupportedOperationError(`Task ${taskId} changed meanwhile; get it and retry`)
+    }
     await this.#spool.send(spoolMessage)
     this.#changed(taskId)
-    return (await this.#store.getTask(taskId)) as TaskRecord
+    return { record: (await this.#store.getTask(taskId)) as TaskRecord, turn: 'continued' }
+  }
+
+  /**
+   * The task of a message the caller already sent with this id (a retry), or undefined when it is new.
+   * The same id with other content, or to another agent, is the caller's mistake: invalid params.
+   */
+  async #repeated(
+    caller: A2ACaller,
+    agent: string,
+    messageId: string,
+    digest: string,
+  ): Promise<SentTask | undefined> {
+    const sent = await this.#store.sentMessage(caller.name, messageId)
+    if (sent === undefined) return undefined
+    const record = await this.#store.getTask(sent.taskId)
+    if (sent.digest !== digest || record === undefined || record.agent !== agent) {
+      throw invalidParams(
+        `params.message.messageId '${messageId}' was already used for another message (task ${sent.taskId}): a retry must send the same message to the same agent; give a new message its own messageId`,
+      )
+    }
+    return { record, turn: 'repeated' }
+  }
+
+  /** The task of the same message sent at the same time, which the store recorded first. */
+  async #raced(caller: A2ACaller, agent: string, messageId: string, digest: string): Promise<SentTask> {
+    const repeated = await this.#repeated(caller, agent, messageId, digest)
+    if (repeated === undefined) throw new Error(`a2a message ${messageId} neither stored nor found`)
+    return repeated
   }
 
   /** GetTask, for its caller only (another caller's task is not found). */
@@ -275,8 +351,13 @@ export class A2ATasks {
     limit: number,
   ): Promise<Task[]> {
     requireFreeText(contextId ?? '', 'params.contextId')
-    const records = await this.#store.listTasks(caller.name, { contextId: contextId || undefined, limit })
-    return records.filter((r) => r.agent === agent).map((r) => TaskCodec.fromJSON(r.task))
+    // The agent is part of the query: filtered after the limit, a page of another agent's tasks hid its own.
+    const records = await this.#store.listTasks(caller.name, {
+      agent,
+      contextId: contextId || undefined,
+      limit,
+    })
+    return records.map((r) => TaskCodec.fromJSON(r.task))
   }
 
   /**
@@ -311,18 +392,20 @@ export class A2ATasks {
   /**
    * The events of a task after `afterSeq`, then each new one as it is stored, until the task ends or
    * waits for input (or `signal` aborts). With `snapshot`, starts with the task as it is now (what
-   * SubscribeToTask sends first) and continues after the latest stored event.
+   * SubscribeToTask sends first) and continues after the latest stored event; a task that has ended is
+   * refused (nothing to subscribe to), unless `snapshot` is `'always'` (a repeated send: its answer is
+   * the task as it is, even ended).
    */
   async *events(
     caller: A2ACaller,
     agent: string,
     taskId: string,
-    options: { afterSeq?: number; snapshot?: boolean; signal?: AbortSignal },
+    options: { afterSeq?: number; snapshot?: boolean | 'always'; signal?: AbortSignal },
   ): AsyncGenerator<SequencedEvent> {
     const record = await this.#owned(caller, agent, taskId)
     let seq = options.afterSeq ?? 0
-    if (options.snapshot === true) {
-      if (TERMINAL.includes(record.state)) {
+    if (options.snapshot !== undefined && options.snapshot !== false) {
+      if (options.snapshot !== 'always' && TERMINAL.includes(record.state)) {
         throw new UnsupportedOperationError(
           `Task ${taskId} is ${record.state}: there is nothing to subscribe to`,
         )
@@ -374,9 +457,17 @@ export class A2ATasks {
     return (await this.#store.events(taskId, seq)).length === 0
   }
 
-  /** One pass: moves open tasks along their deliveries and takes the agents' replies. */
+  /**
+   * One pass: moves open tasks along their deliveries and takes the agents' replies. A pass takes one page
+   * of open tasks, the next pass the page after it: tasks no agent answers (one caller's flood of them)
+   * never keep the others — and their callers' replies — from being reached.
+   */
   async tick(): Promise<void> {
-    const open = await this.#store.openTasks(500)
+    const limit = this.#openTasksPerTick
+    const open = await this.#store.openTasks(limit, this.#cursor)
+    const last = open.at(-1)
+    this.#cursor =
+      open.length < limit || last === undefined ? undefined : { updatedAt: last.updatedAt, id: last.id }
     const callers = new Set<string>()
     for (const record of open) {
       callers.add(record.caller)
@@ -452,6 +543,23 @@ export class A2ATasks {
       const status = await this.#spool.status(record.messageId)
       delivery = status.deliveries.find((d) => d.recipient === record.agent)
     } catch (error) {
+      // Just stored, its message may be on its way (another replica's send); long missing, it never comes.
+      if (
+        error instanceof MessageNotFoundError &&
+        this.#clock.now() - record.updatedAt >= this.#lostMessageAfterMs
+      ) {
+        const task = TaskCodec.fromJSON(record.task)
+        task.status = this.#status(
+          'failed',
+          this.#agentMessage(task, [
+            {
+              text: `The relay lost this task's message to ${record.agent} before delivering it (it stopped between storing the task and queueing the message, or the message was cleaned up): send the message again with a new messageId`,
+            },
+          ]),
+        )
+        await this.#move(record, 'failed', task, [this.#statusEvent(task, true)])
+        return
+      }
       this.#logger.warn({ taskId: record.id, error: String(error) }, 'a2a task lost its spool message')
       return
     }
@@ -591,6 +699,16 @@ export class A2ATasks {
   #changed(taskId: string): void {
     this.#changes.emit(taskId)
   }
+}
+
+/**
+ * The SHA-256 of what a caller sent — the agent and the message as the SDK encodes it (a fixed field
+ * order) — to tell a retry (the same) from another message that reuses its id.
+ */
+function sentDigest(agent: string, message: Message): string {
+  return createHash('sha256')
+    .update(JSON.stringify([agent, MessageCodec.toJSON(message)]))
+    .digest('hex')
 }
 
 /** A caller's push config, checked (an http(s) URL) and given the task id and an id if it has none. */

@@ -143,9 +143,101 @@ export function a2aStoreChecks(open: () => Promise<A2AStore>): StoreCheck[] {
         strictEqual((await store.latestInContext('acme', 'ctx-t1'))?.id, 't1')
         strictEqual(await store.latestInContext('other', 'ctx-t1'), undefined)
         deepStrictEqual(
-          (await store.listTasks('acme', { limit: 10 })).map((t) => t.id),
+          (await store.listTasks('acme', { agent: 'helper', limit: 10 })).map((t) => t.id),
           ['t1'],
         )
+        // Newer tasks with another agent, or another caller's, take no room in the page.
+        await store.insertTask(task('t2', { agent: 'other', createdAt: 4000, updatedAt: 4000 }), [])
+        await store.insertTask(task('t3', { caller: 'other', createdAt: 4000, updatedAt: 4000 }), [])
+        deepStrictEqual(
+          (await store.listTasks('acme', { agent: 'helper', limit: 1 })).map((t) => t.id),
+          ['t1'],
+        )
+        deepStrictEqual(
+          (await store.listTasks('acme', { agent: 'other', contextId: 'ctx-t2', limit: 1 })).map((t) => t.id),
+          ['t2'],
+        )
+        deepStrictEqual(await store.listTasks('acme', { agent: 'helper', contextId: 'ctx-t2', limit: 5 }), [])
+      },
+    },
+    {
+      name: 'records each message a caller sent once: a second task or turn with its id writes nothing',
+      run: async () => {
+        const store = await open()
+        const sent = (taskId: string, messageId = 'm1') => ({
+          caller: 'acme',
+          messageId,
+          taskId,
+          digest: 'd1',
+        })
+        strictEqual(await store.insertTask(task('t1'), [{ n: 1 }], undefined, sent('t1')), true)
+        strictEqual(await store.insertTask(task('t2'), [{ n: 1 }], undefined, sent('t2')), false)
+        strictEqual(await store.getTask('t2'), undefined)
+        strictEqual(await store.taskIdForMessage('msg-t2'), undefined)
+        deepStrictEqual(await store.sentMessage('acme', 'm1'), sent('t1'))
+        // Another caller's message with the same id is its own.
+        strictEqual(
+          await store.insertTask(task('t3', { caller: 'other' }), [], undefined, {
+            ...sent('t3'),
+            caller: 'other',
+          }),
+          true,
+        )
+        strictEqual(await store.sentMessage('acme', 'm2'), undefined)
+        await store.transition({
+          taskId: 't1',
+          from: 'submitted',
+          state: 'input-required',
+          task: {},
+          events: [],
+          at: 2000,
+        })
+        const turn = (messageId: string, spoolId: string) =>
+          store.transition({
+            taskId: 't1',
+            from: 'input-required',
+            state: 'submitted',
+            task: { turn: messageId },
+            messageId: spoolId,
+            sent: sent('t1', messageId),
+            events: [{ n: 2 }],
+            at: 3000,
+          })
+        strictEqual(await turn('m1', 'msg-t1b'), false)
+        strictEqual((await store.getTask('t1'))?.state, 'input-required')
+        strictEqual(await store.taskIdForMessage('msg-t1b'), undefined)
+        // Two sends of one message at once: one task, whichever comes first.
+        const racing = await Promise.all(
+          ['t4', 't5'].map((id) => store.insertTask(task(id), [{ n: 1 }], undefined, sent(id, 'm4'))),
+        )
+        deepStrictEqual(racing.filter(Boolean).length, 1)
+        strictEqual((await store.sentMessage('acme', 'm4'))?.taskId, racing[0] === true ? 't4' : 't5')
+        strictEqual(await turn('m3', 'msg-t1c'), true)
+        deepStrictEqual((await store.getTask('t1'))?.task, { turn: 'm3' })
+        strictEqual((await store.sentMessage('acme', 'm3'))?.taskId, 't1')
+        // A turn whose task moved on meanwhile records nothing: its message id stays free.
+        strictEqual(await turn('m5', 'msg-t1d'), false)
+        strictEqual(await store.sentMessage('acme', 'm5'), undefined)
+      },
+    },
+    {
+      name: 'pages open tasks in order of their last change, then id, after a given task',
+      run: async () => {
+        const store = await open()
+        for (const [id, at] of [
+          ['b', 1000],
+          ['a', 1000],
+          ['c', 900],
+          ['d', 1100],
+        ] as const) {
+          await store.insertTask(task(id, { createdAt: at, updatedAt: at }), [])
+        }
+        await store.insertTask(task('done', { state: 'completed', createdAt: 800, updatedAt: 800 }), [])
+        const page = async (after?: { updatedAt: number; id: string }) =>
+          (await store.openTasks(2, after)).map((t) => t.id)
+        deepStrictEqual(await page(), ['c', 'a'])
+        deepStrictEqual(await page({ updatedAt: 1000, id: 'a' }), ['b', 'd'])
+        deepStrictEqual(await page({ updatedAt: 1100, id: 'd' }), [])
       },
     },
     {

@@ -5,6 +5,7 @@ import { type A2ASessions, InMemoryA2ASessions } from './a2a-sessions.js'
 import type { Bridge, BridgeContext, BridgeResult } from './bridge.js'
 import { describeError } from './bridge.js'
 import { failureReason } from './failure-reason.js'
+import { isRedirectRefused, refusingRedirects } from './redirects.js'
 
 /** Options of {@link A2ABridge}. */
 export interface A2ABridgeOptions {
@@ -73,8 +74,9 @@ export class A2ABridge implements Bridge {
       throw new ConfigError(`A2ABridge needs an http(s) agent card URL, not ${options.cardUrl}`)
     }
     this.#options = options
+    this.name = `a2a ${url.origin}${url.pathname}`
     const base = options.fetch ?? fetch
-    this.#fetch =
+    const authorized: typeof fetch =
       options.token === undefined
         ? base
         : (input, init) => {
@@ -82,8 +84,9 @@ export class A2ABridge implements Bridge {
             headers.set('authorization', `Bearer ${options.token}`)
             return base(input, { ...init, headers })
           }
+    // Every request of the card and of the SDK's client: a redirect is refused, never followed.
+    this.#fetch = refusingRedirects(authorized, this.name, 'A2A agent')
     this.#sessions = options.sessions ?? new InMemoryA2ASessions()
-    this.name = `a2a ${url.origin}${url.pathname}`
   }
 
   async #forward(message: MessageV2, context: BridgeContext): Promise<BridgeResult> {
@@ -106,7 +109,7 @@ export class A2ABridge implements Bridge {
       client = await factory.createFromAgentCard(sdk.types.AgentCard.fromJSON(card))
     } catch (error) {
       // A card that does not validate will not get better on retry; an unreachable agent may.
-      const unreachable = /unreachable|HTTP 5\d\d/.test(describeError(error))
+      const unreachable = /unreachable|HTTP 5\d\d/.test(describeError(error)) && !isRedirectRefused(error)
       return { success: false, retryable: unreachable, error: describeError(error) }
     }
     const conversation = message.routing.conversationId
@@ -139,6 +142,8 @@ export class A2ABridge implements Bridge {
       return {
         success: false,
         error: `A2A agent ${this.#card?.name ?? this.#options.cardUrl}: ${describeError(error)}`,
+        // A redirect is answered again on a retry: dead-lettered at once.
+        ...(isRedirectRefused(error) ? { retryable: false } : {}),
       }
     }
   }

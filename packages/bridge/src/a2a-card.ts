@@ -1,5 +1,6 @@
 import { ConfigError } from '@agent-comm/protocol'
 import { z } from 'zod'
+import { isRedirectRefused } from './redirects.js'
 
 /**
  * The part of an A2A 1.0 Agent Card the bridge relies on, checked before any message is sent: a name and
@@ -43,9 +44,16 @@ export async function fetchAgentCard(
   try {
     response = await doFetch(url, {
       headers: { accept: 'application/json', ...options.headers },
+      // A redirect is not followed (it could point anywhere, an internal address): a 3xx is refused below.
+      redirect: 'manual',
       signal: options.signal,
     })
   } catch (error) {
+    if (isRedirectRefused(error)) {
+      throw new ConfigError(`The A2A agent card at ${url}: ${(error as Error).message}`, {
+        hint: 'Give agent-comm register --a2a-url the URL the card is served at, not one that redirects.',
+      })
+    }
     throw new ConfigError(
       `The A2A agent card at ${url} is unreachable: ${error instanceof Error ? error.message : String(error)}`,
       {

@@ -3,6 +3,7 @@ import { ConfigError, PayloadSchema, toValidationError, ValidationError } from '
 import type { Bridge, BridgeContext, BridgeResult } from './bridge.js'
 import { DEFAULT_MAX_REPLY_BYTES, describeError } from './bridge.js'
 import { failureReason, redactUrl } from './failure-reason.js'
+import { redirectReason } from './redirects.js'
 
 /** Options of {@link HttpBridge}. */
 export interface HttpBridgeOptions {
@@ -38,6 +39,8 @@ export class HttpBridge implements Bridge {
   readonly #options: HttpBridgeOptions
   readonly #fetch: typeof fetch
   readonly #maxBytes: number
+  /** The webhook's path and query, blanked out of failure reasons: a webhook's token is often there. */
+  readonly #hidden: string[]
 
   constructor(options: HttpBridgeOptions) {
     const url = webhookUrl('url', options.url)
@@ -56,14 +59,18 @@ export class HttpBridge implements Bridge {
         },
       )
     }
-    this.name = `webhook ${redactUrl(url)}`
+    this.name = `webhook ${webhookShown(url)}`
+    this.#hidden = [`${url.pathname}${url.search}`, url.pathname].filter((part) => part.length > 1)
   }
 
   async forward(message: MessageV2, context: BridgeContext): Promise<BridgeResult> {
     const result = await this.#forward(message, context)
     // The reason becomes the delivery's lastError, which the sender reads (`status`, the relay): a URL in
     // it, from fetch or from the webhook's own answer, loses its credentials and query first.
-    return result.error === undefined ? result : { ...result, error: failureReason(result.error) }
+    // The webhook's own path goes too, wherever it appears (a 404 page quoting it): it may be its token.
+    if (result.error === undefined) return result
+    const error = this.#hidden.reduce((text, part) => text.split(part).join('/...'), result.error)
+    return { ...result, error: failureReason(error) }
   }
 
   async #forward(message: MessageV2, context: BridgeContext): Promise<BridgeResult> {
@@ -122,24 +129,11 @@ export class HttpBridge implements Bridge {
     return { success: true, ...reply }
   }
 
-  /**
-   * A 3xx answer: a failure, never followed (see `redirect: 'manual'`), and not retried, since the webhook
-   * would redirect again. The reason names the status and the target's host (no path, query or user info).
-   */
+  /** A 3xx answer: a failure, never followed (see `redirect: 'manual'`) and not retried ({@link redirectReason}). */
   async #redirected(response: Response): Promise<BridgeResult> {
-    await response.body?.cancel()
-    const location = response.headers.get('location')
-    let target = 'no Location'
-    if (location !== null) {
-      try {
-        target = `Location host ${new URL(location, this.#options.url).host}`
-      } catch {
-        target = 'an invalid Location'
-      }
-    }
     return {
       success: false,
-      error: `${this.name} answered ${response.status} (a redirect to ${target}); webhook redirects are not followed, so the message is dead-lettered without a retry: configure the URL the webhook redirects to`,
+      error: await redirectReason(this.name, 'webhook', response, this.#options.url),
       retryable: false,
     }
   }
@@ -257,13 +251,23 @@ function webhookUrl(option: 'url' | 'healthUrl', value: string): URL {
   )
 }
 
+/**
+ * A webhook's URL as its bridge is named (in progress lines, logs and the failure reasons the sender reads):
+ * scheme and host, the path shown as `/...`. `agent-comm bridge --webhook` can send no header, so a webhook's
+ * token is put in its path or query (`https://hooks.example.com/services/T0/B0/<token>`).
+ */
+function webhookShown(url: URL): string {
+  const origin = redactUrl(new URL('/', url)).replace(/\/$/, '')
+  return url.pathname === '/' && url.search === '' ? `${origin}/` : `${origin}/...`
+}
+
 /** Throws a {@link ConfigError} for a webhook URL that carries credentials (user info). */
 function refuseCredentials(option: 'url' | 'healthUrl', url: URL): void {
   if (url.username === '' && url.password === '') return
   throw new ConfigError(
-    `HttpBridge ${option} must not contain credentials (user:password@): ${redactUrl(url)}`,
+    `HttpBridge ${option} must not contain credentials (user:password@): ${webhookShown(url)}`,
     {
-      hint: "Send them in a header instead: the `headers` option, e.g. headers: { authorization: 'Basic <base64 of user:password>' }. Where no header can be set (agent-comm bridge --webhook), put a token in the URL's path or query, or use a proxy that adds the header.",
+      hint: "Send them in a header instead: the `headers` option, e.g. headers: { authorization: 'Basic <base64 of user:password>' }. With agent-comm bridge --webhook, set AGENT_COMM_BRIDGE_WEBHOOK_AUTHORIZATION (e.g. 'Bearer <token>'), or put a token in the URL's path or query.",
       details: { option },
     },
   )

@@ -108,6 +108,14 @@ function externalAgent(
   })
 }
 
+/** An HTTP server on 127.0.0.1 answering with `handler`; its base URL. */
+async function listen(handler: Parameters<typeof createServer>[1]): Promise<string> {
+  const server = createServer(handler)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  onCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
 /** architect sends 'hello' to shouter, and one pass of a bridge to the agent at `cardUrl` forwards it. */
 async function bridgeHelloOnce(cardUrl: string) {
   const coord = await openCoordinator()
@@ -243,6 +251,50 @@ describe('A2ABridge', () => {
     expect(summary).toMatchObject({ processed: 1, succeeded: 0 })
     const [failed] = await coord.listFailed({ agent: 'shouter' })
     expect(JSON.stringify(failed)).toContain('cannot shout today')
+  })
+
+  it('never follows a redirect of the agent (its card or its endpoint): dead-lettered at once, naming status and host', async () => {
+    // What a redirect could reach: an internal service (the cloud metadata service, 169.254.169.254).
+    const internalHits: string[] = []
+    const internal = await listen((request, response) => {
+      internalHits.push(`${request.method} ${request.url}`)
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{"secret":"metadata"}')
+    })
+    const agent = await externalAgent()
+    const card = (await (await fetch(agent.cardUrl)).json()) as { supportedInterfaces: { url: string }[] }
+    const redirector = await listen((request, response) => {
+      if (request.url === '/card.json') {
+        const self = `http://127.0.0.1:${(request.socket.address() as AddressInfo).port}`
+        card.supportedInterfaces[0]!.url = `${self}/rpc`
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(card))
+        return
+      }
+      // 307 keeps the method and the body: followed, the message (and the token) would be POSTed inside.
+      response
+        .writeHead(request.url === '/moved-card.json' ? 302 : 307, {
+          location: `${internal}/latest/meta-data?x=1`,
+        })
+        .end()
+    })
+    for (const path of ['/card.json', '/moved-card.json']) {
+      const coord = await openCoordinator()
+      await coord.register({ agentId: 'shouter' })
+      const sent = await coord.send({ fromAgent: 'architect', toAgent: 'shouter', body: 'hello' })
+      const bridge = new A2ABridge({ cardUrl: `${redirector}${path}`, token: 'tok', pollIntervalMs: 10 })
+      const summary = await new BridgeRunner({ coordinator: coord, agent: 'shouter', bridge }).run({
+        once: true,
+      })
+      expect(summary).toMatchObject({ processed: 1, succeeded: 0, failed: 1 })
+      const delivery = (await coord.status(sent.messageId)).deliveries[0]!
+      // Dead-lettered without a retry: the agent would redirect again.
+      expect(delivery.status).toBe('failed')
+      const status = path === '/card.json' ? 307 : 302
+      expect(delivery.lastError).toContain(
+        `answered ${status} (a redirect to Location host ${new URL(internal).host}); A2A agent redirects are not followed`,
+      )
+      expect(delivery.lastError).not.toContain('meta-data')
+    }
+    expect(internalHits).toEqual([])
   })
 
   it('says clearly when the card is unreachable or invalid', async () => {

@@ -42,6 +42,21 @@ async function server(
 const node = (script: string) =>
   new CommandBridge({ command: process.execPath, args: ['-e', script], env: { PATH: process.env.PATH } })
 
+describe('a webhook token in the URL', () => {
+  it("never shows the webhook's path or query to the sender, not even quoted by the webhook's 404 page", async () => {
+    const coord = await openCoordinator()
+    const hook = await server(404, {}, 'Cannot POST /hook/T0/B0/p4th-t0ken')
+    const url = `${hook.url}/T0/B0/p4th-t0ken?token=q-t0ken`
+    const bridge = new HttpBridge({ url })
+    expect(bridge.name).toBe(`webhook http://127.0.0.1:${hook.port}/...`)
+    const task = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'x' })
+    await new BridgeRunner({ coordinator: coord, agent: 'builder', bridge }).run({ once: true })
+    expect(hook.hits).toEqual(['POST /hook/T0/B0/p4th-t0ken?token=q-t0ken'])
+    const lastError = (await coord.status(task.messageId)).deliveries[0]?.lastError
+    expect(lastError).toBe(`webhook http://127.0.0.1:${hook.port}/... answered 404: Cannot POST /...`)
+  })
+})
+
 describe('webhook redirects', () => {
   for (const status of [301, 302, 303, 307, 308]) {
     it(`does not follow a ${status}: the target gets nothing, no reply is sent, the message is dead-lettered`, async () => {

@@ -1,7 +1,8 @@
 // Where each MCP client keeps its server list and hooks, and how to merge agent-comm into them without
 // touching anything else. Pure planning plus small file helpers, so tests run it against a temporary home.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { jsonParseErrorPosition } from '@agent-comm/protocol/json-parse-error'
 
 /** The clients `agent-comm mcp install` configures. */
 export const CLIENTS = ['claude-code', 'claude-desktop', 'codex', 'cursor', 'vscode', 'gemini'] as const
@@ -97,9 +98,10 @@ export function readJsonObject(file: string): Json {
   try {
     parsed = JSON.parse(text)
   } catch (error) {
-    throw new Error(
-      `${file} is not valid JSON (${(error as Error).message}); fix it or move it away, nothing was changed`,
-    )
+    // Only the position: the parser's message can quote the text around the damage, a token in this file.
+    const position = jsonParseErrorPosition(error)
+    const where = position ? ` (near line ${position.line}, column ${position.column})` : ''
+    throw new Error(`${file} is not valid JSON${where}; fix it or move it away, nothing was changed`)
   }
   if (!isObject(parsed)) throw new Error(`${file} does not hold a JSON object; nothing was changed`)
   return parsed
@@ -119,11 +121,17 @@ export function jsonServer(client: ClientName, config: Json): Json | undefined {
   return isObject(entry) ? entry : undefined
 }
 
-/** Writes `text` to `file` atomically, creating its folder. */
+/**
+ * Writes `text` to `file` atomically, creating its folder, readable by its owner only (mode 0600): the
+ * entries written hold the database setting, which may be a PostgreSQL URL with its password, beside the
+ * tokens of the assistant's other servers. The rename replaces an existing file's mode too.
+ */
 export function writeFileAtomic(file: string, text: string): void {
   mkdirSync(dirname(file), { recursive: true })
   const temporary = `${file}.agent-comm-${process.pid}.tmp`
-  writeFileSync(temporary, text)
+  writeFileSync(temporary, text, { mode: 0o600 })
+  // Explicitly, in case a umask or an existing temporary file left it wider.
+  chmodSync(temporary, 0o600)
   renameSync(temporary, file)
 }
 

@@ -222,7 +222,15 @@ export async function buildBridge(spec: BridgeSpec): Promise<import('@agent-comm
   const { A2ABridge, a2aTokenFromEnv, CommandBridge, ConversationA2ASessions, HttpBridge } = await (
     await loadRuntime()
   ).loadBridges()
-  if ('webhook' in spec) return new HttpBridge({ url: spec.webhook })
+  if ('webhook' in spec) {
+    // A webhook's credential comes from the environment, never from a flag (a command line shows in `ps`)
+    // nor from the URL (its path and query are hidden from output, but still in `ps`).
+    const authorization = process.env.AGENT_COMM_BRIDGE_WEBHOOK_AUTHORIZATION?.trim()
+    return new HttpBridge({
+      url: spec.webhook,
+      ...(authorization ? { headers: { authorization } } : {}),
+    })
+  }
   if ('a2aCardUrl' in spec) {
     // The remote agent's bearer token, if it needs one, comes from the environment, never from a flag:
     // its own AGENT_COMM_A2A_TOKEN_<AGENT>, else the shared AGENT_COMM_A2A_TOKEN.

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { redactUrlsIn } from '@agent-comm/protocol/redact-url'
 import {
   type ClientName,
   configFile,
@@ -127,18 +128,23 @@ export function combinePlans(drafts: PlannedFile[], later: PlannedFile[]): Plann
   return [...drafts.filter((file) => !replaced.has(file.path)), ...later]
 }
 
-/** Writes the planned files (or prints them on a dry run), saying what it did. */
+/**
+ * Writes the planned files (or prints them on a dry run), saying what it did, and returns them as they may
+ * be shown (the `--json` result): a PostgreSQL URL's password is written to the file but never printed, since
+ * terminals and CI logs keep it.
+ */
 export function applyOrPrint(
   command: { log(text: string): void },
   files: PlannedFile[],
   dryRun: boolean,
-): void {
+): PlannedFile[] {
   for (const file of files) {
     if (dryRun) {
-      command.log(`would ${file.action} ${file.path}:\n${file.content}`)
+      command.log(`would ${file.action} ${file.path}:\n${redactUrlsIn(file.content)}`)
     } else {
       writeFileAtomic(file.path, file.content)
       command.log(`${file.action === 'create' ? 'created' : 'updated'} ${file.path}`)
     }
   }
+  return files.map((file) => ({ ...file, content: redactUrlsIn(file.content) }))
 }

@@ -5,6 +5,7 @@
 export {
   createCoordinator,
   describeAgentTransports,
+  describeDatabase,
   isPostgresUrl,
   loadConfig,
 } from '@agent-comm/coordinator'

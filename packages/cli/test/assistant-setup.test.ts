@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse as parseToml } from 'smol-toml'
 import { describe, expect, it } from 'vitest'
@@ -307,5 +307,52 @@ describe('agent-comm mcp install and hooks install, agent ids', () => {
     }
     expect(readdirSync(s.cwd)).toEqual([])
     expect(readdirSync(s.home)).toEqual([])
+  })
+})
+
+describe('agent-comm mcp install and doctor, secrets in configuration files', () => {
+  const PASSWORD = 'S3cret-pa55word'
+  const url = `postgres://agent:${PASSWORD}@127.0.0.1:1/coordination`
+  const install = ['mcp', 'install', '--client', 'claude-code', '--agent', 'builder', '--hooks', '--db', url]
+
+  it('writes the files holding a PostgreSQL password readable by their owner only, even files that were wider', async () => {
+    const s = sandbox()
+    mkdirSync(join(s.cwd, '.claude'), { recursive: true })
+    writeFileSync(join(s.cwd, '.claude', 'settings.json'), '{}', { mode: 0o644 })
+    chmodSync(join(s.cwd, '.claude', 'settings.json'), 0o644)
+    const run = await s.run(install)
+    expect(run.code, run.stderr).toBe(0)
+    for (const file of [join(s.cwd, '.mcp.json'), join(s.cwd, '.claude', 'settings.json')]) {
+      expect(readFileSync(file, 'utf8')).toContain(PASSWORD)
+      expect(statSync(file).mode & 0o077).toBe(0)
+    }
+  })
+
+  it('never prints the password: not in install --dry-run, install --json nor doctor --json', async () => {
+    const s = sandbox()
+    const dry = await s.run([...install, '--dry-run'])
+    expect(dry.code, dry.stderr).toBe(0)
+    expect(dry.stdout).toContain('postgres://agent@127.0.0.1:1/coordination')
+    const written = await s.run([...install, '--json'])
+    expect(written.code, written.stderr).toBe(0)
+    const doctor = await s.run(['mcp', 'doctor', '--no-start', '--json'])
+    expect(JSON.parse(doctor.stdout).entries[0].database).toBe('postgres://agent@127.0.0.1:1/coordination')
+    for (const run of [dry, written, doctor]) expect(run.stdout + run.stderr).not.toContain(PASSWORD)
+  })
+
+  it('does not repeat a token from a config file that is not valid JSON, only where it breaks', async () => {
+    const s = sandbox()
+    writeFileSync(join(s.cwd, '.mcp.json'), '{"mcpServers": {"other": {"env": {"TOKEN": sk-LEAKME}}}}\n')
+    const install = await s.run(['mcp', 'install', '--client', 'claude-code'])
+    expect(install.code).toBe(2)
+    expect(install.stderr).toMatch(
+      /\.mcp\.json is not valid JSON; fix it or move it away, nothing was changed/,
+    )
+    writeFileSync(join(s.cwd, '.mcp.json'), '{"mcpServers": {"other": {"env": {"TOKEN": "sk-LEAKME"},}}}\n')
+    const doctor = await s.run(['mcp', 'doctor', '--no-start', '--json'])
+    expect(JSON.parse(doctor.stdout).entries[0].problems[0]).toMatch(
+      /is not valid JSON \(near line 1, column \d+\)/,
+    )
+    for (const run of [install, doctor]) expect(run.stdout + run.stderr).not.toContain('LEAKME')
   })
 })

@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { splitCommandLine } from '../src/argv.js'
-import { project, registerAgents, spawnCli } from './helpers.js'
+import { onCleanup, project, registerAgents, runCli, spawnCli } from './helpers.js'
 
 const agent = fileURLToPath(new URL('./fixtures/answer.mjs', import.meta.url))
 const command = (...extra: string[]) => [process.execPath, agent, ...extra].map((w) => `'${w}'`).join(' ')
@@ -115,6 +117,33 @@ describe('agent-comm bridge', () => {
     const quote = await p.run(['bridge', 'builder', '--command', '"unclosed', '--once'])
     expect(quote.code).toBe(2)
     expect(quote.stderr).toContain('unclosed " quote')
+  })
+
+  it('sends the webhook its Authorization header from the environment, and shows neither it nor the path', async () => {
+    const p = project()
+    await registerAgents(p, 'architect', 'builder')
+    const seen: (string | undefined)[] = []
+    const hook = createServer((req, res) => {
+      seen.push(req.headers.authorization)
+      req.resume()
+      req.on('end', () =>
+        res.writeHead(req.headers.authorization === 'Bearer h3ader-t0ken' ? 200 : 401).end('done'),
+      )
+    })
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve))
+    onCleanup(() => new Promise<void>((resolve) => hook.close(() => resolve())))
+    const port = (hook.address() as AddressInfo).port
+    await p.ok(['send', 'architect', 'builder', 'build it'])
+    const run = await runCli(
+      ['bridge', 'builder', '--webhook', `http://127.0.0.1:${port}/hooks/p4th-t0ken`, '--once'],
+      {
+        cwd: p.dir,
+        env: { ...p.env, AGENT_COMM_BRIDGE_WEBHOOK_AUTHORIZATION: 'Bearer h3ader-t0ken' },
+      },
+    )
+    expect(run.code, run.stderr).toBe(0)
+    expect(seen).toEqual(['Bearer h3ader-t0ken'])
+    expect(run.stdout + run.stderr).not.toMatch(/t0ken/)
   })
 
   it('keeps answering until SIGTERM, then stops cleanly', async () => {

@@ -118,6 +118,23 @@ describe('a mistyped command', () => {
     })
   })
 
+  it('says a command takes no argument, rather than that it does not exist', async () => {
+    for (const [argv, expected] of [
+      [
+        ['mcp', 'install', 'claude-code'],
+        'Unexpected argument: claude-code\nSee the usage: agent-comm mcp install --help',
+      ],
+      [
+        ['agents', 'extra', 'words'],
+        'Unexpected arguments: extra, words\nSee the usage: agent-comm agents --help',
+      ],
+    ] as const) {
+      const run = await runCli([...argv], { env: cleanEnv() })
+      expect(run.code).toBe(2)
+      expect(run.stderr).toBe(`Error: ${expected}\n`)
+    }
+  })
+
   it('suggests nothing when no command is near', () => {
     expect(closestCommand('xyzzy', ['send', 'poll', 'ack'])).toBeUndefined()
     expect(closestCommand('pol', ['send', 'poll', 'ack'])).toBe('poll')

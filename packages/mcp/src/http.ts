@@ -137,7 +137,7 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
   if (!loopbackOnly && token === undefined) {
     await runtime.close()
     throw new ConfigError(`Refusing to serve the MCP tools on ${host} without a bearer token`, {
-      hint: 'Pass --token <secret> (or AGENT_COMM_MCP_TOKEN) so clients must send Authorization: Bearer <secret>, or bind 127.0.0.1.',
+      hint: 'Set AGENT_COMM_MCP_TOKEN=<secret> (or pass --token <secret>, which other users see in ps) so clients must send Authorization: Bearer <secret>, or bind 127.0.0.1.',
     })
   }
 

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { chmodSync, readFileSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { silentLogger } from '@agent-comm/protocol'
@@ -61,5 +61,21 @@ describe('relay secret tools', () => {
     const names = (await client.listTools()).tools.map((t) => t.name)
     expect(names).not.toContain('comm_relay_gen_secret')
     expect(names).not.toContain('comm_relay_list_secrets')
+  })
+})
+
+describe('relay secret file', () => {
+  it('writes a replaced secret to a file only its owner can read, even where an older file was readable by others', async () => {
+    const dir = tempDir()
+    const relaySecrets = await openRelaySecrets(join(tempDir(), 'relay'), silentLogger)
+    const client = await connect(await openCoordinator(), { relaySecrets, relaySecretOutputDir: dir })
+    const first = await ok<{ file: string }>(client, 'comm_relay_gen_secret', { agent_id: 'builder' })
+    chmodSync(first.file, 0o644)
+    const second = await ok<{ file: string }>(client, 'comm_relay_gen_secret', {
+      agent_id: 'builder',
+      replace: true,
+    })
+    expect(second.file).toBe(first.file)
+    expect((await stat(second.file)).mode & 0o077).toBe(0)
   })
 })

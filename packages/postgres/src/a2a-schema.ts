@@ -22,6 +22,9 @@ export const a2aTasks = pgTableOf(spoolSchema, a2aTables.tasks, {
 /** Every spool message a task sent (one per turn): a reply names one of them in `replyTo`. */
 export const a2aTaskMessages = pgTableOf(spoolSchema, a2aTables.taskMessages)
 
+/** The A2A message ids each caller sent, per caller: a message sent again answers with its task. */
+export const a2aCallerMessages = pgTableOf(spoolSchema, a2aTables.callerMessages)
+
 /** Each task's stream events in order, replayed to a stream that reconnects on any replica. */
 export const a2aEvents = pgTableOf(spoolSchema, a2aTables.events)
 

@@ -5,6 +5,9 @@ import { connectFromUrl } from './connect.js'
 import { toStorageError, withStorageErrors } from './drivers/driver-errors.js'
 import { applyPostgresMigrations, validateSchemaName } from './migrate.js'
 
+/** Thrown inside a transaction to roll back what it wrote: its result is then `false` (nothing written). */
+const NOT_MOVED = new Error('a2a transition did not apply')
+
 /** What a {@link PostgresA2AStore} is built from. */
 export interface PostgresA2AStoreOptions {
   /** The client of the spool's pool (the store never ends it). */
@@ -123,8 +126,12 @@ export class PostgresA2AStore implements A2A.A2AStore {
     record: A2A.TaskRecord,
     events: Record<string, unknown>[],
     push?: A2A.PushConfigRecord,
-  ): Promise<void> {
-    await this.#tx(async (tx) => {
+    sent?: A2A.SentMessageRecord,
+  ): Promise<boolean> {
+    return this.#tx(async (tx) => {
+      // The caller's message first: a retry (the same caller and message id) writes nothing else. One
+      // racing the first send waits here for it to commit, then finds its row.
+      if (!(await this.#recordSent(tx, sent, record.createdAt))) return false
       await tx.query(
         `INSERT INTO ${this.#s}.a2a_tasks (id, caller, agent, context_id, message_id, state, task, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -146,7 +153,28 @@ export class PostgresA2AStore implements A2A.A2AStore {
       ])
       if (push !== undefined) await this.#savePush(tx, push, record.createdAt)
       await this.#appendEvents(tx, record.id, events, record.createdAt)
+      return true
     })
+  }
+
+  async sentMessage(caller: string, messageId: string): Promise<A2A.SentMessageRecord | undefined> {
+    const [row] = await this.#query<A2A.SentMessageRecord>(
+      `SELECT caller, message_id AS "messageId", task_id AS "taskId", digest FROM ${this.#s}.a2a_caller_messages
+       WHERE caller = $1 AND message_id = $2`,
+      [caller, messageId],
+    )
+    return row
+  }
+
+  /** Records the caller's message `sent` (nothing to record: true); false when that id was already sent. */
+  async #recordSent(tx: SqlQueryable, sent: A2A.SentMessageRecord | undefined, at: number): Promise<boolean> {
+    if (sent === undefined) return true
+    const inserted = await tx.query(
+      `INSERT INTO ${this.#s}.a2a_caller_messages (caller, message_id, task_id, digest, created_at)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (caller, message_id) DO NOTHING RETURNING task_id`,
+      [sent.caller, sent.messageId, sent.taskId, sent.digest, at],
+    )
+    return inserted.length > 0
   }
 
   async getTask(id: string): Promise<A2A.TaskRecord | undefined> {
@@ -162,11 +190,13 @@ export class PostgresA2AStore implements A2A.A2AStore {
     return row?.task_id
   }
 
-  async openTasks(limit: number): Promise<A2A.TaskRecord[]> {
+  async openTasks(limit: number, after?: { updatedAt: number; id: string }): Promise<A2A.TaskRecord[]> {
     return (
       await this.#query<A2A.TaskRow>(
-        `SELECT * FROM ${this.#s}.a2a_tasks WHERE state IN ('submitted', 'working') ORDER BY updated_at LIMIT $1`,
-        [limit],
+        `SELECT * FROM ${this.#s}.a2a_tasks WHERE state IN ('submitted', 'working')
+           AND (updated_at > $2::bigint OR (updated_at = $2::bigint AND id COLLATE "C" > $3::text))
+         ORDER BY updated_at, id COLLATE "C" LIMIT $1`,
+        [limit, after?.updatedAt ?? Number.MIN_SAFE_INTEGER, after?.id ?? ''],
       )
     ).map(A2A.taskFromRow)
   }
@@ -179,23 +209,24 @@ export class PostgresA2AStore implements A2A.A2AStore {
     return row === undefined ? undefined : A2A.taskFromRow(row)
   }
 
-  async listTasks(caller: string, params: { contextId?: string; limit: number }): Promise<A2A.TaskRecord[]> {
-    const rows =
-      params.contextId === undefined
-        ? await this.#query<A2A.TaskRow>(
-            `SELECT * FROM ${this.#s}.a2a_tasks WHERE caller = $1 ORDER BY updated_at DESC LIMIT $2`,
-            [caller, params.limit],
-          )
-        : await this.#query<A2A.TaskRow>(
-            `SELECT * FROM ${this.#s}.a2a_tasks WHERE caller = $1 AND context_id = $2 ORDER BY updated_at DESC LIMIT $3`,
-            [caller, params.contextId, params.limit],
-          )
+  async listTasks(
+    caller: string,
+    params: { agent: string; contextId?: string; limit: number },
+  ): Promise<A2A.TaskRecord[]> {
+    const rows = await this.#query<A2A.TaskRow>(
+      `SELECT * FROM ${this.#s}.a2a_tasks WHERE caller = $1 AND agent = $2
+         AND ($3::text IS NULL OR context_id = $3::text)
+       ORDER BY updated_at DESC LIMIT $4`,
+      [caller, params.agent, params.contextId ?? null, params.limit],
+    )
     return rows.map(A2A.taskFromRow)
   }
 
   async transition(params: A2A.TransitionParams): Promise<boolean> {
     const from: A2A.StoredTaskState[] = typeof params.from === 'string' ? [params.from] : [...params.from]
     return this.#tx(async (tx) => {
+      // The caller's message first (a retry writes nothing); rolled back below if the state moved meanwhile.
+      if (!(await this.#recordSent(tx, params.sent, params.at))) return false
       // The UPDATE takes the task's row lock: concurrent transitions of one task (two replicas) queue here,
       // and the loser finds the state changed and writes nothing.
       const moved = await tx.query(
@@ -203,7 +234,10 @@ export class PostgresA2AStore implements A2A.A2AStore {
          WHERE id = $5 AND state = ANY($6::text[]) RETURNING id`,
         [params.state, JSON.stringify(params.task), params.at, params.messageId ?? null, params.taskId, from],
       )
-      if (moved.length === 0) return false
+      if (moved.length === 0) {
+        if (params.sent !== undefined) throw NOT_MOVED
+        return false
+      }
       if (params.messageId !== undefined) {
         await tx.query(
           `INSERT INTO ${this.#s}.a2a_task_messages (message_id, task_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
@@ -370,8 +404,13 @@ export class PostgresA2AStore implements A2A.A2AStore {
     return withStorageErrors(this.#location, () => this.#client.query<R>(text, params))
   }
 
-  #tx<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
-    // A ValidationError thrown inside (a live token) passes through as it is.
-    return withStorageErrors(this.#location, () => this.#client.transaction(fn))
+  #tx<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T | false> {
+    // A ValidationError thrown inside (a live token) passes through as it is; NOT_MOVED rolls back.
+    return withStorageErrors(this.#location, () =>
+      this.#client.transaction(fn).catch((error: unknown) => {
+        if (error === NOT_MOVED) return false as const
+        throw error
+      }),
+    )
   }
 }

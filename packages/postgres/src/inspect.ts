@@ -232,7 +232,8 @@ export class Inspector {
   ): Promise<MessageDelivery[]> {
     return this.#messageDeliveries(
       db,
-      `d.status = 'failed' AND ($1::text IS NULL OR d.recipient = $1::text)`,
+      // A withdrawn delivery (settled by its sender: acked_at set) is no dead letter.
+      `d.status = 'failed' AND d.acked_at IS NULL AND ($1::text IS NULL OR d.recipient = $1::text)`,
       'd.updated_at DESC, d.id DESC',
       [agent ?? null],
       limit,

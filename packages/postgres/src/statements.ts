@@ -363,8 +363,9 @@ export function writeStatements(schema: string, claimCommit: ClaimCommit = 'dura
     deadLetterClaimed: `UPDATE ${deliveries} SET status = 'failed', lease_until = NULL, receipt = NULL,
         available_at = $2, last_error = $3, updated_at = $2 WHERE id = $1`,
     /** Takes a queued or leased delivery back from its recipient (no receipt fence), as `failed`. */
+    // Failed (no claim, a holder's ack refused) but settled (acked_at set): no dead letter, never requeued.
     withdraw: `UPDATE ${deliveries} SET status = 'failed', lease_until = NULL, receipt = NULL, last_error = $3,
-        updated_at = $4
+        updated_at = $4, acked_at = $4
       WHERE message_seq = ${seqOf('$1')} AND recipient = $2 AND status IN ('queued', 'leased') RETURNING id`,
     ack: `UPDATE ${deliveries} SET status = 'acked', acked_at = $4, updated_at = $4, lease_until = NULL
       WHERE ${leasedBy} ${commit} RETURNING id`,
@@ -399,9 +400,12 @@ export function writeStatements(schema: string, claimCommit: ClaimCommit = 'dura
     requeueFailed: `WITH requeued AS (
         UPDATE ${deliveries} SET status = 'queued', attempt = 0, available_at = $3, updated_at = $3,
           lease_until = NULL, receipt = NULL
-        WHERE message_seq = ${seqOf('$1')} AND status = 'failed' AND ($2::text IS NULL OR recipient = $2::text)
+        WHERE message_seq = ${seqOf('$1')} AND status = 'failed' AND acked_at IS NULL
+          AND ($2::text IS NULL OR recipient = $2::text)
         RETURNING 1)
       SELECT count(*)::int AS n FROM requeued`,
+    countWithdrawn: `SELECT count(*)::int AS n FROM ${deliveries} WHERE message_seq = ${seqOf('$1')}
+        AND status = 'failed' AND acked_at IS NOT NULL AND ($2::text IS NULL OR recipient = $2::text)`,
     messageExists: `SELECT EXISTS (SELECT 1 FROM ${messages} WHERE id = $1) AS "exists"`,
     hasClaimable: `SELECT EXISTS (SELECT 1 FROM ${deliveries} WHERE recipient = $1 AND status = 'queued'
           AND available_at <= $2 AND expires_at > $2)

@@ -537,12 +537,16 @@ export class PostgresSpoolStore implements SpoolStore {
       const requeued = row!.n
       if (requeued > 0) {
         await this.#notify(tx)
-        return { requeued, messageExists: true, state: null }
+        return { requeued, messageExists: true, state: null, withdrawn: 0 }
       }
       const [exists] = await tx.query<{ exists: boolean }>(this.#sql.messageExists, [params.messageId])
       const state =
         params.recipient === undefined ? null : await this.#state(tx, params.messageId, params.recipient)
-      return { requeued: 0, messageExists: exists!.exists, state }
+      const [withdrawn] = await tx.query<{ n: number }>(this.#sql.countWithdrawn, [
+        params.messageId,
+        params.recipient ?? null,
+      ])
+      return { requeued: 0, messageExists: exists!.exists, state, withdrawn: withdrawn!.n }
     })
   }
 

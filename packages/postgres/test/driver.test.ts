@@ -72,6 +72,12 @@ it.each([
   ['a port above 65535', 'postgres://agent:s3cret-pw@127.0.0.1:99999/db'],
   ['an IPv6 host with no closing bracket', 'postgres://agent:s3cret-pw@[::1/db'],
   ['a password holding an unencoded @', 'postgres://agent:s3cret@pw@127.0.0.1:notaport/db'],
+  ['a password holding an unencoded #', 'postgres://agent:s3cret#pw@127.0.0.1:5432/db'],
+  ['a password holding an unencoded ?', 'postgres://agent:s3cret?pw@127.0.0.1:5432/db'],
+  [
+    'a password that an unencoded @ and # split into a host',
+    'postgres://agent:s3cret@pw#x@127.0.0.1:5432/db',
+  ],
 ])(
   'refuses a malformed URL (%s) with a ConfigError before connecting, never showing the password',
   async (_, url) => {

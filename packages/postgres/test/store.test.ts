@@ -170,6 +170,7 @@ describe('PostgresSpoolStore', () => {
       requeued: 1,
       messageExists: true,
       state: null,
+      withdrawn: 0,
     })
     const [again] = (await store.claim(claimAt(to, T0 + 6000))).claimed
     expect(again!.attempt).toBe(1)
@@ -177,11 +178,13 @@ describe('PostgresSpoolStore', () => {
       requeued: 0,
       messageExists: true,
       state: { status: 'leased', attempt: 1, maxAttempts: 2, receipt: again!.receipt },
+      withdrawn: 0,
     })
     expect(await store.requeueFailed({ messageId: 'msg_none', now: T0 })).toEqual({
       requeued: 0,
       messageExists: false,
       state: null,
+      withdrawn: 0,
     })
   })
 
@@ -203,7 +206,7 @@ describe('PostgresSpoolStore', () => {
     expect(out).toMatchObject({ changed: true, status: 'failed', attempt: 1 })
   })
 
-  it('withdraws a queued or a leased delivery as failed, so no claim gets it, and leaves an acked one', async () => {
+  it('withdraws a queued or a leased delivery as failed and settled, so no claim gets it, no dead letter lists it, and leaves an acked one', async () => {
     const to = agent('builder')
     const queued = send({ toAgent: to })
     await store.insertMessages({ sends: [queued], now: T0 })
@@ -218,9 +221,11 @@ describe('PostgresSpoolStore', () => {
     expect(
       await store.ack({ messageId: leased.message.id, recipient: to, receipt: c!.receipt, now: T0 }),
     ).toMatchObject({ changed: false, state: { status: 'failed' } })
-    expect(
-      (await store.listFailed({ agent: to, limit: 10, now: T0 })).map((f) => f.delivery.lastError),
-    ).toEqual(['canceled', 'canceled'])
+    expect(await store.listFailed({ agent: to, limit: 10, now: T0 })).toEqual([])
+    expect(await store.requeueFailed({ messageId: queued.message.id, now: T0 })).toMatchObject({
+      requeued: 0,
+      withdrawn: 1,
+    })
     expect(await withdraw(queued.message.id)).toMatchObject({ changed: false, state: { status: 'failed' } })
   })
 

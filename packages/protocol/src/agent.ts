@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { AgentIdSchema } from './identifiers.js'
 import { Limits } from './limits.js'
 import { JsonObjectSchema } from './payload.js'
+import { redactUrl, urlPassword } from './redact-url.js'
 import { freeText } from './text.js'
 
 import { AGENT_STATUSES, TRANSPORT_KINDS } from './vocabulary.js'
@@ -95,17 +96,15 @@ export const AgentRegistrationSchema = AgentProfileSchema.superRefine((profile, 
       code: 'custom',
       path: ['relayUrl'],
       message:
-        'must not contain credentials (user:password@): every agent can read a profile; agents authenticate to a relay with their own secret',
+        'must not contain credentials (user:password@) nor a token parameter: every agent can read a profile; agents authenticate to a relay with their own secret',
     })
   }
 })
 
-/** Whether `url` carries a user name or password. */
+/**
+ * Whether `url` carries anything {@link redactUrl} would hide: user info (also one the URL parser would read
+ * as a host and a fragment, `https://ops:12#pw@relay`), a secret-named query parameter or a fragment.
+ */
 function hasCredentials(url: string): boolean {
-  try {
-    const parsed = new URL(url)
-    return parsed.username !== '' || parsed.password !== ''
-  } catch {
-    return false
-  }
+  return urlPassword(url) !== undefined || /\/\/[^/]*@/.test(url) || redactUrl(url) !== url
 }

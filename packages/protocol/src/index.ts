@@ -104,6 +104,7 @@ export {
 export { IdGenerator, newConversationId, newMessageId } from './ids.js'
 export type { JsonLimit, JsonLimitBreach } from './json-limits.js'
 export { checkJsonLimits } from './json-limits.js'
+export { jsonParseErrorPosition } from './json-parse-error.js'
 export { Limits, utf8Length } from './limits.js'
 export type { Logger, LogLevel } from './logger.js'
 export { createLineLogger, LOG_LEVELS, silentLogger } from './logger.js'
@@ -166,6 +167,7 @@ export {
   SpoolStatsSchema,
 } from './queries.js'
 export { RandomPool } from './random.js'
+export { redactUrl, redactUrlsIn, urlPassword, urlSecrets } from './redact-url.js'
 export type { ReplyableMessage, ReplyThread, RoutingInfo } from './routing.js'
 export { RoutingInfoSchema, replyThread, TtlHoursSchema } from './routing.js'
 export { assertNoNul, freeText, LONE_SURROGATE_MESSAGE, NUL_CHARACTER_MESSAGE } from './text.js'

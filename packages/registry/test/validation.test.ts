@@ -59,6 +59,22 @@ describe('validating registrations', () => {
     expect(await registry.list()).toEqual([])
   })
 
+  it.each([
+    [
+      'a password the URL parser would read as a port and a fragment',
+      'https://ops:12#hunter2@relay.example.com',
+    ],
+    ['a token query parameter', 'https://relay.example.com/?token=hunter2'],
+  ])('refuses a relay URL with %s, which every agent could read in the profile', async (_what, relayUrl) => {
+    const { registry } = await openRegistry()
+    const error = await rejection(registry.register({ agentId: 'remote', transport: 'http', relayUrl }))
+    expect(error.issues).toEqual([
+      { path: 'relayUrl', message: expect.stringContaining('must not contain credentials') },
+    ])
+    expect(JSON.stringify(error)).not.toContain('hunter2')
+    expect(await registry.list()).toEqual([])
+  })
+
   it('refuses an agent id that would read as an option on a command line', async () => {
     const { registry } = await openRegistry()
     const error = await rejection(registry.register({ agentId: '-x' }))

@@ -17,6 +17,7 @@ import type { Clock, Logger } from '@agent-comm/protocol'
 import {
   AgentIdSchema,
   assertRegistrableAgentId,
+  jsonParseErrorPosition,
   parseOrThrow,
   StorageError,
   silentLogger,
@@ -367,19 +368,12 @@ function generateHint(agentId: string): string {
  * part of a stored secret — so only the position it names is kept, never the message or the error itself.
  */
 function damagedFileError(path: string, cause: unknown): StorageError {
-  const position = jsonErrorPosition(cause instanceof Error ? cause.message : '')
+  const position = jsonParseErrorPosition(cause)
   const where = position ? ` (near line ${position.line}, column ${position.column})` : ''
   return new StorageError(`The secret store ${path} is damaged: it is not valid JSON${where}`, {
     hint: 'Restore the file from a backup, or move it aside and issue the secrets again (agent-comm relay gen-secret <agent>); agents then need their new secret.',
     details: position ? { line: position.line, column: position.column } : {},
   })
-}
-
-/** The line and column V8's JSON.parse names in its message, if it names one (it does not always). */
-function jsonErrorPosition(message: string): { line: number; column: number } | undefined {
-  const lineColumn = /\(line (\d+) column (\d+)\)/.exec(message)
-  if (lineColumn) return { line: Number(lineColumn[1]), column: Number(lineColumn[2]) }
-  return undefined
 }
 
 function storageError(message: string, cause: unknown): StorageError {

@@ -31,6 +31,7 @@ export type ContractSpool = Pick<
   | 'pending'
   | 'listFailed'
   | 'retryFailed'
+  | 'withdraw'
   | 'verify'
   | 'cleanup'
   | 'close'

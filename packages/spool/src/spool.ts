@@ -878,7 +878,8 @@ export class Spool {
   /**
    * Takes a message back from `agent` before it is done with it (its sender's side gave it up): a queued
    * or leased delivery becomes `failed` with `reason`, so no claim gets it any more and the ack of a
-   * consumer still holding it is refused. `false` when there was nothing to take back (already acked or
+   * consumer still holding it is refused. It is settled, not a dead letter: `listFailed` leaves it out
+   * and `retryFailed` refuses it (its `ackedAt` is when it was withdrawn). `false` when there was nothing to take back (already acked or
    * failed); an unknown message or recipient is refused as `ack` refuses it.
    */
   async withdraw(messageId: string, agent: string, options: { reason: string }): Promise<boolean> {
@@ -1053,6 +1054,19 @@ export class Spool {
       agent === undefined ? { messageId, now } : { messageId, recipient: agent, now },
     )
     if (outcome.requeued === 0) {
+      if (outcome.withdrawn > 0) {
+        // Its sender gave it up (a canceled A2A task): handing it back to the agent would resurrect it.
+        throw new InvalidStateError(
+          `Message '${messageId}'${agent === undefined ? '' : ` for '${agent}'`} was withdrawn by its sender (its lastError says why, e.g. a canceled A2A task): it is settled and is not retried; send a new message if the work is still wanted`,
+          {
+            details: {
+              messageId,
+              ...(agent === undefined ? {} : { agentId: agent }),
+              withdrawn: outcome.withdrawn,
+            },
+          },
+        )
+      }
       if (agent === undefined) {
         if (!outcome.messageExists) throw new MessageNotFoundError(messageId)
         throw new InvalidStateError(`Message '${messageId}' has no failed deliveries to retry`)

@@ -119,7 +119,8 @@ export interface SpoolStore {
 
   /**
    * Takes a queued or leased delivery back from its recipient (no receipt fence: the sender's side
-   * withdraws it): it becomes `failed` with `reason`, so no claim gets it and a holder's ack is refused.
+   * withdraws it): it becomes `failed` with `reason`, so no claim gets it and a holder's ack is refused,
+   * and settled (`acked_at` set): it is no dead letter (`listFailed`) and `requeueFailed` skips it.
    * Reads its state only when nothing changed (acked, failed, or missing).
    */
   withdraw(params: WithdrawParams): Promise<ChangeOutcome>
@@ -396,6 +397,11 @@ export interface RequeueFailedOutcome {
   messageExists: boolean
   /** Read only when nothing was requeued and a recipient was given: its delivery's state. */
   state: DeliveryState | null
+  /**
+   * Read only when nothing was requeued: how many of the deliveries asked for were withdrawn by their
+   * sender (failed with `acked_at` set: settled, never requeued).
+   */
+  withdrawn: number
 }
 
 export interface StoreSearchParams {

@@ -9,6 +9,8 @@ export const a2aTokens = sqliteTableOf(a2aTables.tokens)
 export const a2aTasks = sqliteTableOf(a2aTables.tasks)
 /** Every spool message a task sent (one per turn). */
 export const a2aTaskMessages = sqliteTableOf(a2aTables.taskMessages)
+/** The A2A message ids each caller sent, per caller (a message sent again answers with its task). */
+export const a2aCallerMessages = sqliteTableOf(a2aTables.callerMessages)
 /** Each task's stream events in order. */
 export const a2aEvents = sqliteTableOf(a2aTables.events)
 /** Push-notification configs of tasks. */

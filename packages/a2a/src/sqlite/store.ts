@@ -14,6 +14,7 @@ import {
   type PushConfigRecord,
   pushConfigFromRow,
   type RecordPushParams,
+  type SentMessageRecord,
   type SigningKeyRecord,
   type SigningKeyRow,
   signingKeyFromRow,
@@ -40,7 +41,12 @@ export class SqliteA2AStore implements A2AStore {
   readonly #db: BetterSqlite3.Database
   readonly #transition: BetterSqlite3.Transaction<(params: TransitionParams) => boolean>
   readonly #insertTask: BetterSqlite3.Transaction<
-    (record: TaskRecord, events: Record<string, unknown>[], push?: PushConfigRecord) => void
+    (
+      record: TaskRecord,
+      events: Record<string, unknown>[],
+      push?: PushConfigRecord,
+      sent?: SentMessageRecord,
+    ) => boolean
   >
 
   private constructor(db: BetterSqlite3.Database) {
@@ -62,8 +68,23 @@ export class SqliteA2AStore implements A2AStore {
         queue.run(last + i + 1, at, taskId)
       }
     }
+    // The caller's message first: a retry (the same caller and message id) writes nothing else.
+    const recordSent = (sent: SentMessageRecord | undefined, at: number): boolean =>
+      sent === undefined ||
+      db
+        .prepare(
+          `INSERT INTO a2a_caller_messages (caller, message_id, task_id, digest, created_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (caller, message_id) DO NOTHING`,
+        )
+        .run(sent.caller, sent.messageId, sent.taskId, sent.digest, at).changes > 0
     this.#insertTask = db.transaction(
-      (record: TaskRecord, events: Record<string, unknown>[], push?: PushConfigRecord) => {
+      (
+        record: TaskRecord,
+        events: Record<string, unknown>[],
+        push?: PushConfigRecord,
+        sent?: SentMessageRecord,
+      ): boolean => {
+        if (!recordSent(sent, record.createdAt)) return false
         db.prepare(
           `INSERT INTO a2a_tasks (id, caller, agent, context_id, message_id, state, task, created_at, updated_at)
          VALUES (@id, @caller, @agent, @contextId, @messageId, @state, @task, @createdAt, @updatedAt)`,
@@ -74,9 +95,14 @@ export class SqliteA2AStore implements A2AStore {
         )
         if (push !== undefined) this.#savePush(push, record.createdAt)
         appendEvents(record.id, events, record.createdAt)
+        return true
       },
     )
     this.#transition = db.transaction((params: TransitionParams): boolean => {
+      // IMMEDIATE: the check and the writes below hold the write lock, so no other writer comes between.
+      if (params.sent !== undefined && this.sentMessage(params.sent.caller, params.sent.messageId)) {
+        return false
+      }
       const from = typeof params.from === 'string' ? [params.from] : [...params.from]
       const changed = db
         .prepare(
@@ -92,6 +118,7 @@ export class SqliteA2AStore implements A2AStore {
           ...from,
         ).changes
       if (changed === 0) return false
+      recordSent(params.sent, params.at)
       if (params.messageId !== undefined) {
         db.prepare('INSERT OR IGNORE INTO a2a_task_messages (message_id, task_id) VALUES (?, ?)').run(
           params.messageId,
@@ -160,8 +187,24 @@ export class SqliteA2AStore implements A2AStore {
     })
   }
 
-  insertTask(record: TaskRecord, events: Record<string, unknown>[], push?: PushConfigRecord): void {
-    this.#run(() => this.#insertTask.immediate(record, events, push))
+  insertTask(
+    record: TaskRecord,
+    events: Record<string, unknown>[],
+    push?: PushConfigRecord,
+    sent?: SentMessageRecord,
+  ): boolean {
+    return this.#run(() => this.#insertTask.immediate(record, events, push, sent))
+  }
+
+  sentMessage(caller: string, messageId: string): SentMessageRecord | undefined {
+    return this.#run(
+      () =>
+        this.#db
+          .prepare(
+            'SELECT caller, message_id AS messageId, task_id AS taskId, digest FROM a2a_caller_messages WHERE caller = ? AND message_id = ?',
+          )
+          .get(caller, messageId) as SentMessageRecord | undefined,
+    )
   }
 
   savePushConfig(record: PushConfigRecord, at: number, limit: number): boolean {
@@ -272,14 +315,15 @@ export class SqliteA2AStore implements A2AStore {
     )
   }
 
-  openTasks(limit: number): TaskRecord[] {
+  openTasks(limit: number, after?: { updatedAt: number; id: string }): TaskRecord[] {
     return this.#run(() =>
       (
         this.#db
           .prepare(
-            "SELECT * FROM a2a_tasks WHERE state IN ('submitted', 'working') ORDER BY updated_at LIMIT ?",
+            `SELECT * FROM a2a_tasks WHERE state IN ('submitted', 'working') AND (updated_at > @at OR (updated_at = @at AND id > @id))
+             ORDER BY updated_at, id LIMIT @limit`,
           )
-          .all(limit) as TaskRow[]
+          .all({ at: after?.updatedAt ?? Number.MIN_SAFE_INTEGER, id: after?.id ?? '', limit }) as TaskRow[]
       ).map(taskFromRow),
     )
   }
@@ -295,17 +339,21 @@ export class SqliteA2AStore implements A2AStore {
     })
   }
 
-  listTasks(caller: string, params: { contextId?: string; limit: number }): TaskRecord[] {
+  listTasks(caller: string, params: { agent: string; contextId?: string; limit: number }): TaskRecord[] {
     return this.#run(() =>
-      (params.contextId === undefined
-        ? (this.#db
-            .prepare('SELECT * FROM a2a_tasks WHERE caller = ? ORDER BY updated_at DESC LIMIT ?')
-            .all(caller, params.limit) as TaskRow[])
-        : (this.#db
-            .prepare(
-              'SELECT * FROM a2a_tasks WHERE caller = ? AND context_id = ? ORDER BY updated_at DESC LIMIT ?',
-            )
-            .all(caller, params.contextId, params.limit) as TaskRow[])
+      (
+        this.#db
+          .prepare(
+            `SELECT * FROM a2a_tasks WHERE caller = @caller AND agent = @agent
+               AND (@contextId IS NULL OR context_id = @contextId)
+             ORDER BY updated_at DESC LIMIT @limit`,
+          )
+          .all({
+            caller,
+            agent: params.agent,
+            contextId: params.contextId ?? null,
+            limit: params.limit,
+          }) as TaskRow[]
       ).map(taskFromRow),
     )
   }

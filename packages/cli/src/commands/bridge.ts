@@ -1,4 +1,5 @@
 import type { BridgeEvent, RunSummary } from '@agent-comm/bridge'
+import { redactUrl } from '@agent-comm/protocol/redact-url'
 import { Args, Errors, Flags } from '@oclif/core'
 import { splitCommandLine } from '../argv.js'
 import { BaseCommand } from '../base-command.js'
@@ -42,7 +43,7 @@ export default class Bridge extends BaseCommand<typeof Bridge> {
 
 --command runs the program once per message: the message as JSON on stdin, AGENT_COMM_MESSAGE_ID, AGENT_COMM_FROM, AGENT_COMM_SUBJECT, AGENT_COMM_CONVERSATION_ID (and more) in its environment; its stdout is the reply, a non-zero exit a failure with stderr as the reason. The command line is split like a shell would (quotes, backslashes) but never run through a shell, and message text is never put on it.
 
---webhook POSTs {"message": …, "attempt": n} to the URL; the response body is the reply. 5xx and connection errors are retried, other 4xx dead-lettered.
+--webhook POSTs {"message": …, "attempt": n} to the URL; the response body is the reply. 5xx and connection errors are retried, other 4xx dead-lettered. The Authorization header the webhook needs, if any, is read from AGENT_COMM_BRIDGE_WEBHOOK_AUTHORIZATION (e.g. "Bearer <token>"): a token in the URL would show in ps. Progress lines show the webhook as its host only.
 
 --a2a forwards each message to the external A2A agent the agent stands for (registered with agent-comm register <agent> --a2a-url <card URL>) with an A2A client: the task's artifacts are the reply. A bearer token for the remote agent is read from AGENT_COMM_A2A_TOKEN_<AGENT> (the agent id upper-cased, - as _, e.g. AGENT_COMM_A2A_TOKEN_PARTNER_B), else from AGENT_COMM_A2A_TOKEN. When the agent's card says it streams, the task is streamed (else polled); a task that asks for input is answered with its question, and the next message of the same conversation continues it.
 
@@ -126,7 +127,8 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
       if (argv.length === 0) throw new Errors.CLIError('--command is empty', { exit: ExitCode.USAGE })
     }
     if (flags.webhook !== undefined && !/^https?:\/\/[^/]/.test(flags.webhook)) {
-      throw new Errors.CLIError(`--webhook must be an http(s) URL, got '${flags.webhook}'`, {
+      // Not repeated as given: it may carry a token.
+      throw new Errors.CLIError(`--webhook must be an http(s) URL, got '${redactUrl(flags.webhook)}'`, {
         exit: ExitCode.USAGE,
       })
     }

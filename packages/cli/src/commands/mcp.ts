@@ -67,7 +67,7 @@ Client configuration (.mcp.json): {"mcpServers": {"agent-comm": {"command": "age
     }),
     token: Flags.string({
       description:
-        'with --http: require Authorization: Bearer <token> (default AGENT_COMM_MCP_TOKEN; required beyond loopback)',
+        'with --http: require Authorization: Bearer <token> (default AGENT_COMM_MCP_TOKEN, which ps does not show: prefer it; required beyond loopback)',
       dependsOn: ['http'],
     }),
     'relay-data-dir': Flags.string({

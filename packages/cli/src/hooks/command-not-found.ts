@@ -15,14 +15,14 @@ const hook: Hook.CommandNotFound = async (options) => {
   // the first word, or the first two when the first is a topic (`relay strat`).
   const words = options.id.split(':')
   const attempted = words.slice(0, options.config.findTopic(words[0]!) ? 2 : 1).join(':')
-  const suggestion = closestCommand(attempted, ids)
-  const typed = attempted.replaceAll(':', ' ')
-  const report: ErrorReport = {
-    code: 'VALIDATION',
-    message: `'${typed}' is not an agent-comm command.${suggestion === undefined ? '' : ` Did you mean '${suggestion.replaceAll(':', ' ')}'?`}`,
-    hint: 'See the commands: agent-comm --help',
-    exitCode: ExitCode.USAGE,
-  }
+  // The longest run of leading words that names a command: the words after it are arguments it does not take.
+  const found = words.findLastIndex(
+    (_, i) => i < words.length - 1 && ids.includes(words.slice(0, i + 1).join(':')),
+  )
+  const report =
+    found >= 0
+      ? unexpectedArguments(words.slice(0, found + 1).join(':'), words.slice(found + 1))
+      : notACommand(attempted, closestCommand(attempted, ids))
   if (options.argv?.includes('--json')) {
     process.stdout.write(`${JSON.stringify(errorJson(report), null, 2)}\n`)
   } else process.stderr.write(formatErrorText(report))
@@ -30,6 +30,29 @@ const hook: Hook.CommandNotFound = async (options) => {
 }
 
 export default hook
+
+function notACommand(attempted: string, suggestion: string | undefined): ErrorReport {
+  return {
+    code: 'VALIDATION',
+    message: `'${attempted.replaceAll(':', ' ')}' is not an agent-comm command.${suggestion === undefined ? '' : ` Did you mean '${suggestion.replaceAll(':', ' ')}'?`}`,
+    hint: 'See the commands: agent-comm --help',
+    exitCode: ExitCode.USAGE,
+  }
+}
+
+/**
+ * A command that takes no arguments given some (`mcp install claude-code`, `agents extra`): oclif joins the
+ * words into the id and finds no command, but the command exists — the words after it are what is wrong.
+ * Said as oclif says it of a command that takes fewer arguments than given.
+ */
+function unexpectedArguments(command: string, extra: readonly string[]): ErrorReport {
+  return {
+    code: 'VALIDATION',
+    message: `Unexpected argument${extra.length === 1 ? '' : 's'}: ${extra.join(', ')}`,
+    hint: `See the usage: agent-comm ${command.replaceAll(':', ' ')} --help`,
+    exitCode: ExitCode.USAGE,
+  }
+}
 
 /**
  * The command id nearest to `typed` by edit distance, if it is near enough to be a typo (at most 2 edits,

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { AgentIdSchema, ConfigError, InvalidStateError, isAgentCommError } from '@agent-comm/protocol'
@@ -67,7 +67,10 @@ export function registerRelayTools(server: McpServer, context: ToolContext): voi
       await mkdir(dir, { recursive: true, mode: 0o700 })
       const file = join(dir, `${issued.agentId}.env`)
       const name = issued.envVar ?? 'AGENT_COMM_SECRET'
-      await writeFile(file, `${name}=${issued.secret}\n`, { mode: 0o600 })
+      // A new file each time (mode 0600 applies only to a file being created): an earlier one left wider,
+      // or a link put in its place, would otherwise carry the new secret to whoever can read it.
+      await rm(file, { force: true })
+      await writeFile(file, `${name}=${issued.secret}\n`, { mode: 0o600, flag: 'wx' })
       const data = {
         agentId: issued.agentId,
         file,

@@ -1,4 +1,4 @@
-import { AgentCommError, ConfigError, StorageError } from '@agent-comm/protocol'
+import { AgentCommError, ConfigError, redactUrl, StorageError, urlSecrets } from '@agent-comm/protocol'
 
 /** Why a PostgreSQL operation failed, as `StorageError.details.reason`. */
 export type StorageFailureReason =
@@ -16,26 +16,13 @@ export type StorageFailureReason =
   | 'ssl-failed'
   | 'query-failed'
 
-/**
- * The URL without its password (`postgres://user@host:5432/db`, any `password` query parameter dropped):
- * safe to print, log or show as a store's `location`. Nothing of the password remains, not even its length.
- */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url)
-    parsed.password = ''
-    for (const key of [...parsed.searchParams.keys()]) if (/pass/i.test(key)) parsed.searchParams.delete(key)
-    return parsed.toString()
-  } catch {
-    // Not a URL the WHATWG parser accepts: drop anything between "//user:" and the last "@" before the
-    // query (a password may hold an unencoded @), and any password=….
-    return url.replace(/(\/\/[^:/@?#]*):[^?#]*@/, '$1@').replace(/([?&][^=&]*pass[^=&]*=)[^&]*/gi, '$1')
-  }
-}
+// The URL without its password, safe to print, log or show as a store's `location`: the protocol's one
+// redaction rule, re-exported as this package's public `redactUrl`.
+export { redactUrl }
 
 /** The `ConfigError` for a URL the driver cannot parse (`cause`: its parser's error, `ERR_INVALID_URL`). */
 export function malformedUrl(url: string, cause?: unknown): ConfigError {
-  const reason = cause instanceof Error ? `: ${cause.message}` : ''
+  const reason = cause instanceof Error ? `: ${scrub(cause.message, urlSecrets(url))}` : ''
   return new ConfigError(`Malformed PostgreSQL URL ${redactUrl(url)}${reason}`, {
     hint: 'Write it as postgres://user:password@host:5432/database: the port a number from 1 to 65535, an IPv6 host in brackets ([::1]), and @ : / # ? in the user name or password percent-encoded (encodeURIComponent).',
   })
@@ -192,8 +179,8 @@ export function toStorageError(error: unknown, url: string, doing = 'statement')
   const { reason, sqlState } = classify(error)
   const where = redactUrl(url)
   let text = error instanceof Error ? error.message : String(error)
-  const password = passwordOf(url)
-  if (password !== '') text = text.split(password).join('***')
+  const secrets = urlSecrets(url)
+  text = scrub(text, secrets)
   // The SQLSTATE of a rejected statement is in the message itself: details are not shown everywhere.
   const state = reason === 'query-failed' && sqlState !== undefined ? ` (SQLSTATE ${sqlState})` : ''
   return new StorageError(`PostgreSQL ${doing} failed at ${where}: ${text}${state}`, {
@@ -201,28 +188,27 @@ export function toStorageError(error: unknown, url: string, doing = 'statement')
     // Absent rather than undefined: details are printed as they are (--json, logs).
     details: { reason, server: where, ...(sqlState === undefined ? {} : { sqlState }) },
     transient: TRANSIENT.has(reason),
-    cause: sanitizedCause(error, password),
+    cause: sanitizedCause(error, secrets),
   })
 }
 
-function passwordOf(url: string): string {
-  try {
-    return decodeURIComponent(new URL(url).password)
-  } catch {
-    return /\/\/[^:/@]*:([^@]*)@/.exec(url)?.[1] ?? ''
-  }
+/** `text` with each of `secrets` (a URL's password, as written and decoded) blanked out. */
+function scrub(text: string, secrets: readonly string[]): string {
+  // Longest first, so a secret that contains another is blanked whole.
+  return [...secrets]
+    .sort((a, b) => b.length - a.length)
+    .reduce((t, secret) => t.split(secret).join('***'), text)
 }
 
 // The cause is kept for debugging, but as a plain Error copy: a driver error object can hold references
 // (a client, its connection parameters) that util.inspect would print along with the password.
-function sanitizedCause(error: unknown, password: string): Error {
-  const scrub = (s: string) => (password === '' ? s : s.split(password).join('***'))
-  if (!(error instanceof Error)) return new Error(scrub(String(error)))
-  const copy = new Error(scrub(error.message))
+function sanitizedCause(error: unknown, secrets: readonly string[]): Error {
+  if (!(error instanceof Error)) return new Error(scrub(String(error), secrets))
+  const copy = new Error(scrub(error.message, secrets))
   copy.name = error.name
   const code = stringField(error, 'code')
   if (code !== undefined) Object.assign(copy, { code })
-  if (error.stack !== undefined) copy.stack = scrub(error.stack)
+  if (error.stack !== undefined) copy.stack = scrub(error.stack, secrets)
   return copy
 }
 

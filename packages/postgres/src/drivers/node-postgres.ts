@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { ClosedError, DEFAULT_POOL_SIZE, type Logger } from '@agent-comm/protocol'
+import { ClosedError, DEFAULT_POOL_SIZE, type Logger, urlPassword } from '@agent-comm/protocol'
 import pg from 'pg'
 import type { SqlClient, SqlQueryable } from '../client.js'
 import { malformedUrl, redactUrl, type StorageFailureReason, toStorageError } from './driver-errors.js'
@@ -76,6 +76,28 @@ export function checkNodePostgresUrl(url: string): void {
     new pg.Client({ connectionString: nodePostgresUrl(url) })
   } catch (error) {
     throw malformedUrl(url, error)
+  }
+  // A password with an unencoded @ # ? or / is split by the parser (`u:S3C#RET@h` reads as host `u`, port
+  // `S3C`; `u:S3C@RET@h` as host `RET`): the driver would then name part of the password as a host in its
+  // errors, and connect somewhere the user never meant.
+  const password = urlPassword(url)
+  if (password !== undefined && decoded(password) !== parsedPassword(url)) throw malformedUrl(url)
+}
+
+/** The password as the URL parser reads it, decoded; `undefined` when it cannot parse the URL. */
+function parsedPassword(url: string): string | undefined {
+  try {
+    return decoded(new URL(url).password)
+  } catch {
+    return undefined
+  }
+}
+
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
   }
 }
 

@@ -39,6 +39,32 @@ export function deadLetterCases(ctx: SpoolContractContext): void {
     await expect(spool.retryFailed(messageId, 'builder')).rejects.toMatchObject({ code: 'INVALID_STATE' })
   })
 
+  it('keeps a message its sender withdrew out of the dead letters: not listed, never retried, its holder ack refused', async () => {
+    const { spool } = await ctx.open()
+    const leased = await spool.send(task())
+    const [claimed] = await spool.claim('builder')
+    const queued = await spool.send(task())
+    const reason = 'A2A task t1 was canceled by its caller'
+    expect(await spool.withdraw(leased.messageId, 'builder', { reason })).toBe(true)
+    expect(await spool.withdraw(queued.messageId, 'builder', { reason })).toBe(true)
+    await expect(
+      spool.ack(leased.messageId, 'builder', { receipt: claimed!.lease.receipt }),
+    ).rejects.toMatchObject({ code: 'INVALID_STATE' })
+    expect(await spool.claim('builder')).toEqual([])
+    expect(await spool.listFailed()).toEqual([])
+    for (const agent of ['builder', undefined]) {
+      await expect(spool.retryFailed(queued.messageId, agent)).rejects.toMatchObject({
+        code: 'INVALID_STATE',
+        message: expect.stringMatching(/was withdrawn by its sender .*is not retried/),
+      })
+    }
+    expect((await spool.status(leased.messageId)).deliveries[0]).toMatchObject({
+      status: 'failed',
+      lastError: reason,
+    })
+    expect(await spool.claim('builder')).toEqual([])
+  })
+
   it('fails a message at once when the nack says a retry cannot help', async () => {
     const { spool } = await ctx.open()
     const { messageId } = await spool.send(task())

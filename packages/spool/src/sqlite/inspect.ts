@@ -1,6 +1,20 @@
 import type { DeliveryStatus, MessageV2 } from '@agent-comm/protocol'
 import type BetterSqlite3 from 'better-sqlite3'
-import { and, asc, desc, eq, gt, gte, inArray, or, type SQL, sql } from 'drizzle-orm'
+import {
+  and,
+  asc,
+  count,
+  desc,
+  eq,
+  gt,
+  gte,
+  inArray,
+  isNotNull,
+  isNull,
+  or,
+  type SQL,
+  sql,
+} from 'drizzle-orm'
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3'
 import { deliveryFromRow, storedMessageFromRow } from '../rows.js'
 import type { ConversationParams, ConversationsParams } from '../store.js'
@@ -222,6 +236,8 @@ export function listFailed(
   const { limit } = options
   const where = and(
     eq(deliveries.status, 'failed'),
+    // A withdrawn delivery (settled by its sender) is no dead letter.
+    isNull(deliveries.ackedAt),
     options.agent === undefined ? undefined : eq(deliveries.recipient, options.agent),
   )
   return messageDeliveries(db, where, [desc(deliveries.updatedAt), desc(deliveries.id)], limit, now)
@@ -252,14 +268,30 @@ export function retryFailed(db: Db, messageId: string, agent: string | undefined
   return db
     .update(deliveries)
     .set({ status: 'queued', attempt: 0, availableAt: now, updatedAt: now, leaseUntil: null, receipt: null })
-    .where(
-      and(
-        eq(deliveries.messageSeq, sql`(SELECT seq FROM messages WHERE id = ${messageId})`),
-        eq(deliveries.status, 'failed'),
-        agent === undefined ? undefined : eq(deliveries.recipient, agent),
-      ),
-    )
+    .where(failedOf(messageId, agent, { withdrawn: false }))
     .run().changes
+}
+
+/** How many failed deliveries of a message (to `agent`, or any) were withdrawn by their sender. */
+export function countWithdrawn(db: Db, messageId: string, agent: string | undefined): number {
+  return db
+    .select({ n: count() })
+    .from(deliveries)
+    .where(failedOf(messageId, agent, { withdrawn: true }))
+    .get()!.n
+}
+
+/**
+ * The failed deliveries of a message (to `agent`, or any): dead letters, or those withdrawn by their
+ * sender (`acked_at` set: settled).
+ */
+function failedOf(messageId: string, agent: string | undefined, options: { withdrawn: boolean }) {
+  return and(
+    eq(deliveries.messageSeq, sql`(SELECT seq FROM messages WHERE id = ${messageId})`),
+    eq(deliveries.status, 'failed'),
+    options.withdrawn ? isNotNull(deliveries.ackedAt) : isNull(deliveries.ackedAt),
+    agent === undefined ? undefined : eq(deliveries.recipient, agent),
+  )
 }
 
 /** Runs FTS5's integrity-check of the (caught-up) full-text index, adding what it finds to `problems`. */

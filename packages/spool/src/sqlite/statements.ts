@@ -96,8 +96,10 @@ export function prepareHotStatements(
     ack: sqlite.prepare(`UPDATE deliveries SET status = 'acked', acked_at = @now, updated_at = @now, lease_until = NULL
       WHERE message_seq = (SELECT seq FROM messages WHERE id = @messageId) AND recipient = @recipient AND status = 'leased'
         AND (@receipt IS NULL OR receipt = @receipt)`),
+    // Failed, so no claim gets it and a holder's ack is refused, but settled (acked_at set): no dead
+    // letter, never requeued — its sender gave it up.
     withdraw: sqlite.prepare(`UPDATE deliveries SET status = 'failed', lease_until = NULL, receipt = NULL,
-        last_error = @reason, updated_at = @now
+        last_error = @reason, updated_at = @now, acked_at = @now
       WHERE message_seq = (SELECT seq FROM messages WHERE id = @messageId) AND recipient = @recipient
         AND status IN ('queued', 'leased')`),
     nack: sqlite.prepare(`UPDATE deliveries SET

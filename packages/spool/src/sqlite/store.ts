@@ -385,9 +385,10 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
       this.#sqlite
         .transaction((): Seam.RequeueFailedOutcome => {
           const requeued = inspect.retryFailed(db, params.messageId, params.recipient, params.now)
-          if (requeued > 0) return { requeued, messageExists: true, state: null }
+          if (requeued > 0) return { requeued, messageExists: true, state: null, withdrawn: 0 }
           return {
             requeued,
+            withdrawn: inspect.countWithdrawn(db, params.messageId, params.recipient),
             messageExists: this.#stmt.messageExists.get(params.messageId) !== undefined,
             state: params.recipient === undefined ? null : this.#state(params.messageId, params.recipient),
           }

@@ -55,7 +55,7 @@ Claude Code: .claude/settings.json (--scope project, the default) or ~/.claude/s
     } catch (error) {
       this.error(error instanceof Error ? error.message : String(error), { exit: 2 })
     }
-    applyOrPrint(this, files, flags['dry-run'])
-    return { dryRun: flags['dry-run'], files }
+    const shown = applyOrPrint(this, files, flags['dry-run'])
+    return { dryRun: flags['dry-run'], files: shown }
   }
 }

@@ -151,7 +151,9 @@ export default class McpDoctor extends BaseCommand<typeof McpDoctor> {
           const failure = await starts(command, args, env, 20_000)
           if (failure !== undefined) problems.push(failure)
         }
-        entries.push({ client, scope, file, command, args, database, agent, problems })
+        // Shown without a PostgreSQL URL's password, in the text and the --json output alike.
+        const shown = database === null ? null : (await this.runtime()).describeDatabase(database)
+        entries.push({ client, scope, file, command, args, database: shown, agent, problems })
       }
     }
     entries.push(...this.#hooksWithoutServer(entries))

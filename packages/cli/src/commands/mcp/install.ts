@@ -15,6 +15,7 @@ import {
 export interface McpInstallResult {
   client: string
   dryRun: boolean
+  /** The files written (or that would be), their content without a PostgreSQL URL's password. */
   files: PlannedFile[]
   /** How to start the client so it listens to the channel, when --channel was given. */
   launch?: string
@@ -94,11 +95,11 @@ Files: claude-code .mcp.json (project) or ~/.claude.json (user); claude-desktop 
     } catch (error) {
       this.error(error instanceof Error ? error.message : String(error), { exit: 2 })
     }
-    applyOrPrint(this, files, flags['dry-run'])
+    const shown = applyOrPrint(this, files, flags['dry-run'])
     const launch = flags.channel
       ? `claude --dangerously-load-development-channels server:${SERVER_KEY}`
       : undefined
     if (launch !== undefined) this.log(`Start Claude Code with the channel: ${launch}`)
-    return { client, dryRun: flags['dry-run'], files, launch }
+    return { client, dryRun: flags['dry-run'], files: shown, launch }
   }
 }
