@@ -34,16 +34,6 @@ if (argv[0] === 'inbox' && argv.includes('--new')) {
 process.stdout.on('error', (error) => {
   if (error.code === 'EPIPE') process.exit(0)
 })
-// oclif as one bundled file (dist/oclif-core.bundle.cjs, built by scripts/bundle-runtime.mjs) for every
-// importer — our commands and oclif's plugins alike, so there is one copy of it: loading it file by file
-// (about 200 modules with semver, minimatch, tinyglobby, ejs…) was the largest part of start-up.
-const oclifBundle = new URL('../dist/oclif-core.bundle.cjs', import.meta.url).href
-module.registerHooks?.({
-  resolve(specifier, context, nextResolve) {
-    if (specifier === '@oclif/core') return { url: oclifBundle, format: 'commonjs', shortCircuit: true }
-    return nextResolve(specifier, context)
-  },
-})
 // Global flags may come before the command (`agent-comm --db x.db agents`); oclif wants them after it.
 const { hoistGlobalFlags } = await import('../dist/argv.js')
 const { readFileSync } = await import('node:fs')
@@ -64,7 +54,8 @@ if (!sent) {
   // the check above already did that job. The variable is put back as it was, for child processes.
   const engineWarning = process.env.OCLIF_DISABLE_ENGINE_WARNING
   process.env.OCLIF_DISABLE_ENGINE_WARNING = 'true'
-  const { execute } = await import('@oclif/core')
+  // oclif as one bundled file for every importer (dist/oclif-bundle.js says how and why).
+  const { execute } = await (await import('../dist/oclif-bundle.js')).loadOclif()
   if (engineWarning === undefined) delete process.env.OCLIF_DISABLE_ENGINE_WARNING
   else process.env.OCLIF_DISABLE_ENGINE_WARNING = engineWarning
   await execute({ args, dir: import.meta.url })

@@ -26,7 +26,7 @@ export async function readTextInput(path: string, flag: string): Promise<string>
     const { code, message } = error as NodeJS.ErrnoException
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : message
     // Loaded here, not at the top: `send`'s fast path (send-fast-path.ts) reads files without oclif.
-    const { Errors } = await import('@oclif/core')
+    const { Errors } = await (await import('./oclif-bundle.js')).loadOclif()
     throw new Errors.CLIError(`cannot read ${flag} ${path}: ${why}`, { exit: ExitCode.USAGE })
   }
 }

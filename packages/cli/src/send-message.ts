@@ -75,7 +75,7 @@ export async function sendMessage(
   if ((args.body === undefined) === (flags['body-file'] === undefined)) {
     // A usage error (exit 2, with oclif's "See the usage" hint). A missing body is not read from stdin
     // unasked: only `-` or `--body-file -` read it, to its end (see input.ts).
-    const { Errors } = await import('@oclif/core')
+    const { Errors } = await (await import('./oclif-bundle.js')).loadOclif()
     throw new Errors.CLIError(
       `Give the body as the <body> argument (- reads stdin) or with --body-file, exactly one of them${args.body === undefined ? ': it is missing' : ''}`,
       { exit: ExitCode.USAGE },

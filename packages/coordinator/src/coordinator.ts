@@ -57,7 +57,6 @@ import type {
   VerifyReport,
 } from '@agent-comm/spool'
 import { claimThenWait } from '@agent-comm/spool'
-import type { Context } from '@opentelemetry/api'
 import { z } from 'zod'
 import { diagnoseReceipt } from './lease-diagnosis.js'
 import { type AwaitReplyOptions, assertAwaitsReplies, type Repliers, takeReply } from './request.js'
@@ -69,11 +68,12 @@ import {
 } from './routing.js'
 import {
   activeContext,
+  carriedContext,
   claimedAttributes,
   inAckSpans,
   inSpan,
   messageAttributes,
-  messageTraceContext,
+  type Parent,
   recordReceive,
   SpanKind,
   settleParentOf,
@@ -296,15 +296,15 @@ export class Coordinator {
    * Sends in a `agent-comm send` span, a child of `parent`: the message carries the span's trace context in
    * `metadata.trace` (when there is a trace), so its recipients continue the trace.
    */
-  #tracedSend(completed: MessageV2, options: SendOptions, parent: Context): Promise<SendReport> {
+  #tracedSend(completed: MessageV2, options: SendOptions, parent: Parent): Promise<SendReport> {
     return inSpan(
       'agent-comm send',
       SpanKind.PRODUCER,
       () => messageAttributes(completed),
       async (span) => {
         const report = await this.#send(withTraceMetadata(completed, span), options)
-        span.setAttribute('agent_comm.deliveries', report.deliveries)
-        if (report.duplicate) span.setAttribute('agent_comm.duplicate', true)
+        span?.setAttribute('agent_comm.deliveries', report.deliveries)
+        if (report.duplicate) span?.setAttribute('agent_comm.duplicate', true)
         return report
       },
       parent,
@@ -470,7 +470,7 @@ export class Coordinator {
             ? async () => ({ from: repliersOf(sent.message, sent.recipients), held: false })
             : async () => this.#repliersNow(sent.messageId, sent.message.fromAgent),
         })
-        span.setAttribute('agent_comm.reply_id', reply.id)
+        span?.setAttribute('agent_comm.reply_id', reply.id)
         return reply
       },
     )
@@ -543,8 +543,8 @@ export class Coordinator {
       () => ({ 'messaging.system': 'agent-comm', 'agent_comm.agent': agentId }),
       async (span) => {
         const claimed = await this.#poll(agentId, opts, options.signal)
-        span.setAttribute('messaging.batch.message_count', claimed.length)
-        if (claimed.length === 1 && span.isRecording())
+        span?.setAttribute('messaging.batch.message_count', claimed.length)
+        if (claimed.length === 1 && span?.isRecording())
           span.setAttributes(claimedAttributes(claimed[0] as ClaimedMessage))
         for (const message of claimed) recordReceive(message)
         return claimed
@@ -830,8 +830,8 @@ export class Coordinator {
           )
           for (const message of acks) this.#settled.add(message)
           for (const message of claimed) this.#claimedThrough.set(message, transport)
-          span.setAttribute('messaging.batch.message_count', claimed.length)
-          if (claimed.length === 1 && span.isRecording())
+          span?.setAttribute('messaging.batch.message_count', claimed.length)
+          if (claimed.length === 1 && span?.isRecording())
             span.setAttributes(claimedAttributes(claimed[0] as ClaimedMessage))
           for (const message of claimed) recordReceive(message)
           await this.#registry.touch(agentId)
@@ -892,7 +892,7 @@ export class Coordinator {
           () => transport.nack(messageId, agentId, { ...options, receipt }),
         )
         if (typeof ref !== 'string') this.#settled.add(ref)
-        if (result.status === 'failed') span.setAttribute('agent_comm.dead_lettered', true)
+        if (result.status === 'failed') span?.setAttribute('agent_comm.dead_lettered', true)
         await this.#registry.touch(agentId)
         return result
       },
@@ -1262,16 +1262,16 @@ export class Coordinator {
  * The parent of a reply's send span: the active span when it is in the request's trace already (a bridge
  * forward, a request span), else the trace the request carries, so the reply is a child of the request.
  */
-function replyParent(source: MessageV2): Context {
+function replyParent(source: MessageV2): Parent {
   const active = activeContext()
-  const carried = messageTraceContext(source, active)
+  const carried = carriedContext(source, active)
   if (carried === active) return active
   const activeIds = spanContextOf(active)
   return activeIds !== undefined && activeIds.traceId === spanContextOf(carried)?.traceId ? active : carried
 }
 
 /** Where an ack or nack span goes: under the active span, or else in the trace of the claimed message. */
-function settleParent(ref: MessageRef): Context {
+function settleParent(ref: MessageRef): Parent {
   return typeof ref === 'string' ? activeContext() : settleParentOf(ref.message)
 }
 

@@ -150,9 +150,9 @@ export async function takeReply(
               if (signal.aborted) return undefined
               throw error
             })
-            span.setAttribute('messaging.batch.message_count', found === undefined ? 0 : 1)
+            span?.setAttribute('messaging.batch.message_count', found === undefined ? 0 : 1)
             if (found !== undefined) {
-              if (span.isRecording()) span.setAttributes(claimedAttributes(found))
+              if (span?.isRecording()) span.setAttributes(claimedAttributes(found))
               recordReceive(found)
             }
             return found

@@ -28,9 +28,11 @@ export const AgentStatusSchema = z.enum(AGENT_STATUSES, {
 /** A capability name such as `code` or `human-review`. */
 export const CapabilitySchema = z
   .string()
-  .min(1, 'must not be empty')
-  .max(Limits.capabilityMaxLength, `must be at most ${Limits.capabilityMaxLength} characters`)
-  .regex(/^[A-Za-z0-9._:@/-]+$/, 'may contain only letters, digits and . _ : @ / -')
+  .check(
+    z.minLength(1, 'must not be empty'),
+    z.maxLength(Limits.capabilityMaxLength, `must be at most ${Limits.capabilityMaxLength} characters`),
+    z.regex(/^[A-Za-z0-9._:@/-]+$/, 'may contain only letters, digits and . _ : @ / -'),
+  )
 
 const HttpUrlSchema = z.url({ protocol: /^https?$/ })
 
@@ -38,7 +40,7 @@ const HttpUrlSchema = z.url({ protocol: /^https?$/ })
 export const AgentProfileSchema = z.object({
   agentId: AgentIdSchema,
   capabilities: z.array(CapabilitySchema).default([]),
-  device: freeText().min(1, 'must not be empty').max(256).default('local'),
+  device: freeText().check(z.minLength(1, 'must not be empty'), z.maxLength(256)).default('local'),
   transport: TransportKindSchema.default('sqlite'),
   status: AgentStatusSchema.default('active'),
   /** ISO-8601 time of the agent's last activity. */

@@ -6,7 +6,7 @@ import { JsonObjectSchema, JsonValueSchema } from './json-value.js'
 import { freeText } from './text.js'
 
 const IsoTime = z.iso.datetime({ offset: true, error: 'must be an ISO-8601 date-time' })
-const Text = (max: number) => freeText().trim().min(1).max(max)
+const Text = (max: number) => freeText().check(z.trim(), z.minLength(1), z.maxLength(max))
 
 /**
  * What happens to an approval request whose deadline passes with no decision: deny it, approve it, or

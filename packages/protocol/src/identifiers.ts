@@ -5,13 +5,13 @@ import { Limits } from './limits.js'
 const AGENT_ID_PATTERN = /^[A-Za-z0-9._:@-]+$/
 
 /** An agent id: 1–128 characters of letters, digits and `. _ : @ -`. */
-export const AgentIdSchema = z
-  .string({ error: 'must be a string' })
-  .min(1, 'must not be empty')
-  .max(Limits.agentIdMaxLength, `must be at most ${Limits.agentIdMaxLength} characters`)
-  .regex(AGENT_ID_PATTERN, 'may contain only letters, digits and . _ : @ -')
+export const AgentIdSchema = z.string({ error: 'must be a string' }).check(
+  z.minLength(1, 'must not be empty'),
+  z.maxLength(Limits.agentIdMaxLength, `must be at most ${Limits.agentIdMaxLength} characters`),
+  z.regex(AGENT_ID_PATTERN, 'may contain only letters, digits and . _ : @ -'),
   // Ids become folder and file names in the file transport: '.' and '..' would walk out of them.
-  .refine((id) => !/^\.+$/.test(id), 'must not be made of dots only')
+  z.refine((id) => !/^\.+$/.test(id), 'must not be made of dots only'),
+)
 
 /** An agent id. */
 export type AgentId = z.infer<typeof AgentIdSchema>
@@ -33,12 +33,12 @@ export const RecipientSchema = z.union([AgentIdSchema, z.literal(BROADCAST_TARGE
  * characters (NUL, ESC), spaces and path separators are refused.
  */
 function safeIdSchema() {
-  return z
-    .string({ error: 'must be a string' })
-    .min(1, 'must not be empty')
-    .max(Limits.idMaxLength, `must be at most ${Limits.idMaxLength} characters`)
-    .regex(/^[A-Za-z0-9._:@-]+$/, 'may contain only letters, digits and . _ : @ -')
-    .refine((id) => !/^\.+$/.test(id), 'must not be made of dots only')
+  return z.string({ error: 'must be a string' }).check(
+    z.minLength(1, 'must not be empty'),
+    z.maxLength(Limits.idMaxLength, `must be at most ${Limits.idMaxLength} characters`),
+    z.regex(/^[A-Za-z0-9._:@-]+$/, 'may contain only letters, digits and . _ : @ -'),
+    z.refine((id) => !/^\.+$/.test(id), 'must not be made of dots only'),
+  )
 }
 
 /** A message id as made by `newMessageId`, or any id a client chose (1–128 safe characters). */
@@ -56,9 +56,11 @@ export const ConversationIdSchema = safeIdSchema()
  */
 export const IdempotencyKeySchema = z
   .string({ error: 'must be a string' })
-  .min(1, 'must not be empty')
-  .max(200, 'must be at most 200 characters')
-  .regex(/^[A-Za-z0-9._:@/+=-]+$/, 'may contain only letters, digits and . _ : @ - / + =')
+  .check(
+    z.minLength(1, 'must not be empty'),
+    z.maxLength(200, 'must be at most 200 characters'),
+    z.regex(/^[A-Za-z0-9._:@/+=-]+$/, 'may contain only letters, digits and . _ : @ - / + ='),
+  )
 
 /**
  * Prefixes an agent may not be registered under: `capability:<name>` reaches every agent with the

@@ -19,14 +19,25 @@ export const PROTOCOL_VERSION = '2.0'
 // Characters never outnumber UTF-8 bytes, so each `.max` below is implied by the byte check after it; it
 // documents the limit in JSON Schema, and aborts the parse when it fails, so one oversized field is one
 // issue, not the same one twice.
-const SubjectSchema = freeText()
-  .max(Limits.subjectMaxBytes, { message: `must be at most ${Limits.subjectMaxBytes} bytes`, abort: true })
-  .refine((s) => utf8Length(s) <= Limits.subjectMaxBytes, `must be at most ${Limits.subjectMaxBytes} bytes`)
+const SubjectSchema = freeText().check(
+  z.maxLength(Limits.subjectMaxBytes, {
+    message: `must be at most ${Limits.subjectMaxBytes} bytes`,
+    abort: true,
+  }),
+  z.refine((s) => utf8Length(s) <= Limits.subjectMaxBytes, `must be at most ${Limits.subjectMaxBytes} bytes`),
+)
 
 /** Message body; the protocol limit is 1 MiB, a spool may be configured with another. */
-const BodySchema = freeText({ error: 'must be a string' })
-  .max(Limits.bodyMaxBytes, { message: `must be at most ${Limits.bodyMaxBytes} bytes (1 MiB)`, abort: true })
-  .refine((s) => utf8Length(s) <= Limits.bodyMaxBytes, `must be at most ${Limits.bodyMaxBytes} bytes (1 MiB)`)
+const BodySchema = freeText({ error: 'must be a string' }).check(
+  z.maxLength(Limits.bodyMaxBytes, {
+    message: `must be at most ${Limits.bodyMaxBytes} bytes (1 MiB)`,
+    abort: true,
+  }),
+  z.refine(
+    (s) => utf8Length(s) <= Limits.bodyMaxBytes,
+    `must be at most ${Limits.bodyMaxBytes} bytes (1 MiB)`,
+  ),
+)
 
 /** A message on the wire and in storage (protocol version 2.0). */
 export const MessageV2Schema = z.object({

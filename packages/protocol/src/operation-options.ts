@@ -6,21 +6,20 @@ import { freeText } from './text.js'
 /** A lease length in seconds: at least 1 ms (leases are kept to the millisecond), at most 7 days. */
 export const LeaseSecondsSchema = z
   .number()
-  .min(bounds.MIN_LEASE_SECONDS, 'must be a positive number of seconds, at least 0.001 (1 ms)')
-  .max(bounds.MAX_LEASE_SECONDS, 'must be at most 7 days')
+  .check(
+    z.gte(bounds.MIN_LEASE_SECONDS, 'must be a positive number of seconds, at least 0.001 (1 ms)'),
+    z.lte(bounds.MAX_LEASE_SECONDS, 'must be at most 7 days'),
+  )
 
 /** A delivery delay in seconds: from 0 to a year. */
 export const DelaySecondsSchema = z
   .number()
-  .min(0, 'must not be negative')
-  .max(bounds.MAX_DELAY_SECONDS, 'must be at most a year')
+  .check(z.gte(0, 'must not be negative'), z.lte(bounds.MAX_DELAY_SECONDS, 'must be at most a year'))
 
 /** Delivery attempts before a delivery is dead-lettered: 1–1000. */
 export const MaxAttemptsSchema = z
   .number()
-  .int('must be a whole number')
-  .min(1, 'must be at least 1')
-  .max(bounds.MAX_DELIVERY_ATTEMPTS)
+  .check(z.int('must be a whole number'), z.gte(1, 'must be at least 1'), z.lte(bounds.MAX_DELIVERY_ATTEMPTS))
 
 /**
  * How many messages one claim takes: 1 to `max` (the library's 1000 unless a caller lowers it, as the MCP
@@ -28,11 +27,14 @@ export const MaxAttemptsSchema = z
  * report two contradictory maxima for one value.
  */
 export function claimLimitSchema(max: number = bounds.MAX_CLAIM_LIMIT) {
+  const ceiling = Math.min(max, bounds.MAX_CLAIM_LIMIT)
   return z
     .number()
-    .int('must be a whole number')
-    .min(1, 'must be at least 1')
-    .max(Math.min(max, bounds.MAX_CLAIM_LIMIT), `must be at most ${Math.min(max, bounds.MAX_CLAIM_LIMIT)}`)
+    .check(
+      z.int('must be a whole number'),
+      z.gte(1, 'must be at least 1'),
+      z.lte(ceiling, `must be at most ${ceiling}`),
+    )
 }
 
 /** How many messages one claim takes: 1–1000. */
@@ -41,9 +43,11 @@ export const ClaimLimitSchema = claimLimitSchema()
 /** How many rows one listing (search, pending, conversations, failed deliveries) returns: 1–1000. */
 export const ListLimitSchema = z
   .number()
-  .int('must be a whole number')
-  .min(1, 'must be at least 1')
-  .max(bounds.MAX_LIST_LIMIT, `must be at most ${bounds.MAX_LIST_LIMIT}`)
+  .check(
+    z.int('must be a whole number'),
+    z.gte(1, 'must be at least 1'),
+    z.lte(bounds.MAX_LIST_LIMIT, `must be at most ${bounds.MAX_LIST_LIMIT}`),
+  )
 
 /** A listing's limit, `DEFAULT_LIST_LIMIT` (50) when absent. */
 export const ListLimitOptionSchema = ListLimitSchema.default(bounds.DEFAULT_LIST_LIMIT)
@@ -51,8 +55,7 @@ export const ListLimitOptionSchema = ListLimitSchema.default(bounds.DEFAULT_LIST
 /** How long one poll waits for a first message, in ms: 0 to an hour. */
 export const PollWaitMsSchema = z
   .number()
-  .min(0, 'must not be negative')
-  .max(bounds.MAX_POLL_WAIT_MS, 'must be at most an hour')
+  .check(z.gte(0, 'must not be negative'), z.lte(bounds.MAX_POLL_WAIT_MS, 'must be at most an hour'))
 
 /** Why a delivery was nacked, kept with it: at most 64 KiB. */
 export const NackReasonSchema = freeText().max(64 * 1024, 'must be at most 64 KiB')
@@ -78,8 +81,10 @@ export const TransportSendOptionsSchema = z.object({
  */
 export const ReplySendersSchema = z
   .array(AgentIdSchema)
-  .min(1, 'must name at least one agent')
-  .max(10_000, 'must name at most 10,000 agents')
+  .check(
+    z.minLength(1, 'must name at least one agent'),
+    z.maxLength(10_000, 'must name at most 10,000 agents'),
+  )
   .readonly()
 
 /** Reply-claim options: the lease, and the agents whose reply is taken (any sender when absent). */

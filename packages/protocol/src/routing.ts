@@ -6,8 +6,7 @@ import { Limits, utf8Length } from './limits.js'
 /** A message's time-to-live in hours: more than 0, at most ten years. */
 export const TtlHoursSchema = z
   .number()
-  .positive('must be a positive number of hours')
-  .max(MAX_TTL_HOURS, 'must be at most ten years')
+  .check(z.positive('must be a positive number of hours'), z.lte(MAX_TTL_HOURS, 'must be at most ten years'))
 
 /** Threading and lifetime of a message. */
 export const RoutingInfoSchema = z.object({

@@ -16,18 +16,20 @@ const TRACESTATE = /^[\x20-\x7e]*$/
 
 /** `metadata.trace` of a message: a W3C `traceparent` and, when there is one, its `tracestate`. */
 export const TraceMetadataSchema = z.object({
-  traceparent: z
-    .string()
-    .regex(TRACEPARENT, 'must be a W3C traceparent (00-<trace id>-<span id>-<flags>)')
+  traceparent: z.string().check(
+    z.regex(TRACEPARENT, 'must be a W3C traceparent (00-<trace id>-<span id>-<flags>)'),
     // All-zero ids are invalid in W3C trace context: no receiver could continue such a trace.
-    .refine(
+    z.refine(
       (value) => !TRACEPARENT.test(value) || parseTraceparent(value) !== undefined,
       'must not have an all-zero trace id or span id',
     ),
+  ),
   tracestate: z
     .string()
-    .max(512, 'must be at most 512 characters')
-    .regex(TRACESTATE, 'must be printable ASCII (no control characters)')
+    .check(
+      z.maxLength(512, 'must be at most 512 characters'),
+      z.regex(TRACESTATE, 'must be printable ASCII (no control characters)'),
+    )
     .optional(),
 })
 
