@@ -21,6 +21,8 @@ const SKILLS = { a2a: { skills: [{ id: 'answer', name: 'Answer questions' }] } }
 interface Endpoint {
   url: string
   token: string
+  /** The token of another caller, `evil`. */
+  otherToken: string
   /** Error-level lines the relay logged. */
   errors: string[]
 }
@@ -37,8 +39,9 @@ async function onSqlite(): Promise<Endpoint> {
   onCleanup(() => spool.close())
   const registry = await Registry.open({ spool })
   await registry.register({ agentId: 'helper', metadata: SKILLS })
-  const { token } = await new A2ATokens(SqliteA2AStore.open(sqliteConnection(spool))).create('acme')
-  return { url: relay.url, token, errors }
+  const tokens = new A2ATokens(SqliteA2AStore.open(sqliteConnection(spool)))
+  const { token } = await tokens.create('acme')
+  return { url: relay.url, token, otherToken: (await tokens.create('evil')).token, errors }
 }
 
 let schemas = 0
@@ -63,8 +66,9 @@ async function onPostgres(): Promise<Endpoint> {
   await database.registry.register({ agentId: 'helper', metadata: SKILLS })
   const store = await PostgresA2AStore.connect({ url: db.url, schema })
   onCleanup(() => store.close())
-  const { token } = await new A2ATokens(store).create('acme')
-  return { url: relay.url, token, errors }
+  const tokens = new A2ATokens(store)
+  const { token } = await tokens.create('acme')
+  return { url: relay.url, token, otherToken: (await tokens.create('evil')).token, errors }
 }
 
 function capturingLogger(errors: string[]) {
@@ -298,6 +302,54 @@ describe.each(stores)('A2A caller limits and params on %s', (_name, open, enable
         expect(refused.body.error, bad).toMatchObject({
           code: -32602,
           message: expect.stringMatching(/Last-Event-ID/),
+        })
+      }
+      expect(endpoint.errors).toEqual([])
+    },
+  )
+
+  it.skipIf(!enabled)(
+    "pages through ListTasks with nextPageToken, each task once, and refuses a forged or another caller's token",
+    async () => {
+      const endpoint = await open()
+      const sent: string[] = []
+      for (let n = 0; n < 5; n++) sent.push((await newTask(endpoint)).id)
+      const seen: string[] = []
+      let pageToken = ''
+      for (let pages = 0; pages < 10; pages++) {
+        const listed = await rpc(endpoint, call('ListTasks', { pageSize: 2, pageToken }))
+        const result = listed.body.result as {
+          tasks: { id: string }[]
+          nextPageToken: string
+          pageSize: number
+          totalSize: number
+        }
+        expect(result).toMatchObject({ pageSize: 2, totalSize: 5 })
+        seen.push(...result.tasks.map((t) => t.id))
+        pageToken = result.nextPageToken
+        if (pageToken === '') break
+      }
+      expect([...seen].sort()).toEqual([...sent].sort())
+      expect(seen).toHaveLength(5)
+      // A token of acme's list is not one for evil's list, nor for another context of acme's.
+      const first = await rpc(endpoint, call('ListTasks', { pageSize: 2 }))
+      const token = (first.body.result as { nextPageToken: string }).nextPageToken
+      expect(token).not.toBe('')
+      const evil = await rpc(endpoint, call('ListTasks', { pageSize: 2, pageToken: token }), {
+        authorization: `Bearer ${endpoint.otherToken}`,
+      })
+      expect(evil.body.error).toMatchObject({ code: -32602, message: expect.stringMatching(/pageToken/) })
+      const otherContext = await rpc(
+        endpoint,
+        call('ListTasks', { pageSize: 2, pageToken: token, contextId: 'elsewhere' }),
+      )
+      expect(otherContext.body.error).toMatchObject({ code: -32602 })
+      const forged = Buffer.from(JSON.stringify({ v: 1, u: 1, i: 'x', q: 'y' })).toString('base64url')
+      for (const bad of ['garbage!', 'e30', forged, 'A'.repeat(5000)]) {
+        const refused = await rpc(endpoint, call('ListTasks', { pageToken: bad }))
+        expect(refused.body.error, bad.slice(0, 20)).toMatchObject({
+          code: -32602,
+          message: expect.stringMatching(/params\.pageToken/),
         })
       }
       expect(endpoint.errors).toEqual([])

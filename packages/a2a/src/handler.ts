@@ -125,8 +125,12 @@ export class SpoolRequestHandler implements A2ARequestHandler {
     const { caller, agent } = callState(context)
     const pageSize = Math.min(Math.max(params.pageSize ?? 50, 1), 100)
     return this.#guarded(context, async () => {
-      const tasks = await this.#tasks.list(caller, agent, params.contextId, pageSize)
-      return { tasks, nextPageToken: '', pageSize, totalSize: tasks.length }
+      const page = await this.#tasks.list(caller, agent, {
+        contextId: params.contextId,
+        pageSize,
+        pageToken: params.pageToken,
+      })
+      return { ...page, pageSize }
     })
   }
 

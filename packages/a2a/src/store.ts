@@ -35,6 +35,15 @@ export interface TaskRecord {
   updatedAt: number
 }
 
+/** What {@link A2AStore.listTasks} lists: a page of at most `limit`, after the cursor `before`. */
+export interface ListTasksParams {
+  agent: string
+  contextId?: string
+  limit: number
+  /** The last task of the previous page: list the ones after it (older, or as old with a lower id). */
+  before?: { updatedAt: number; id: string }
+}
+
 /** One stored stream event of a task (an A2A `StreamResponse` as JSON), numbered from 1. */
 export interface EventRecord {
   taskId: string
@@ -156,11 +165,13 @@ export interface A2AStore {
   openTasks(limit: number, after?: { updatedAt: number; id: string }): MaybePromise<TaskRecord[]>
   /** The caller's newest task in `contextId` (to continue an input-required one). */
   latestInContext(caller: string, contextId: string): MaybePromise<TaskRecord | undefined>
-  /** Tasks of `caller` with `agent` (in `contextId` if given), newest first. */
-  listTasks(
-    caller: string,
-    params: { agent: string; contextId?: string; limit: number },
-  ): MaybePromise<TaskRecord[]>
+  /**
+   * Tasks of `caller` with `agent` (in `contextId` if given), newest first: by `updatedAt` then `id`, both
+   * descending (ids compared bytewise), only those strictly after `before` in that order when given.
+   */
+  listTasks(caller: string, params: ListTasksParams): MaybePromise<TaskRecord[]>
+  /** How many tasks `listTasks` would list without `before` and `limit`. */
+  countTasks(caller: string, params: { agent: string; contextId?: string }): MaybePromise<number>
   /**
    * Applies a transition if the task is still in `from`, queuing its events' pushes; false when it was
    * not, or when its `sent` message id was already recorded for that caller (nothing written either way).

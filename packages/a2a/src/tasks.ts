@@ -25,6 +25,7 @@ import {
 } from '@agent-comm/protocol'
 import type { Registry } from '@agent-comm/registry'
 import type { Spool } from '@agent-comm/spool'
+import { decodePageToken, encodePageToken } from './page-token.js'
 import {
   invalidParams,
   partsText,
@@ -343,21 +344,34 @@ export class A2ATasks {
     return task
   }
 
-  /** ListTasks of this caller with this agent, newest first. */
+  /**
+   * ListTasks of this caller with this agent, newest first, a page of at most `pageSize` after
+   * `pageToken` (a previous page's `nextPageToken`; a token this server did not give for this list is
+   * invalid params). `nextPageToken` is empty on the last page.
+   */
   async list(
     caller: A2ACaller,
     agent: string,
-    contextId: string | undefined,
-    limit: number,
-  ): Promise<Task[]> {
-    requireFreeText(contextId ?? '', 'params.contextId')
+    params: { contextId?: string | undefined; pageSize: number; pageToken?: string | undefined },
+  ): Promise<{ tasks: Task[]; nextPageToken: string; totalSize: number }> {
+    requireFreeText(params.contextId ?? '', 'params.contextId')
+    const contextId = params.contextId || undefined
+    const query = { caller: caller.name, agent, contextId }
+    const before = decodePageToken(query, params.pageToken)
     // The agent is part of the query: filtered after the limit, a page of another agent's tasks hid its own.
+    // One more than a page tells whether another page follows, so the last page has no token.
     const records = await this.#store.listTasks(caller.name, {
       agent,
-      contextId: contextId || undefined,
-      limit,
+      contextId,
+      limit: params.pageSize + 1,
+      before,
     })
-    return records.map((r) => TaskCodec.fromJSON(r.task))
+    const page = records.slice(0, params.pageSize)
+    const last = page.at(-1)
+    const nextPageToken =
+      records.length > params.pageSize && last !== undefined ? encodePageToken(query, last) : ''
+    const totalSize = await this.#store.countTasks(caller.name, { agent, contextId })
+    return { tasks: page.map((r) => TaskCodec.fromJSON(r.task)), nextPageToken, totalSize }
   }
 
   /**

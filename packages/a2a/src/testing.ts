@@ -161,6 +161,33 @@ export function a2aStoreChecks(open: () => Promise<A2AStore>): StoreCheck[] {
       },
     },
     {
+      name: "pages through a caller's tasks newest first by (updated at, id), after a cursor, and counts them",
+      run: async () => {
+        const store = await open()
+        // Ties on updated_at are broken by id compared bytewise ('B' < 'a'), on both stores alike.
+        for (const [id, at] of [
+          ['a', 2000],
+          ['B', 2000],
+          ['c', 3000],
+          ['d', 1000],
+        ] as const)
+          await store.insertTask(task(id, { contextId: 'ctx', createdAt: at, updatedAt: at }), [])
+        await store.insertTask(task('x', { caller: 'other', contextId: 'ctx', updatedAt: 2000 }), [])
+        await store.insertTask(task('y', { agent: 'other', contextId: 'ctx', updatedAt: 2000 }), [])
+        const ids = async (before?: { updatedAt: number; id: string }, contextId?: string) =>
+          (await store.listTasks('acme', { agent: 'helper', contextId, limit: 2, before })).map((t) => t.id)
+        deepStrictEqual(await ids(), ['c', 'a'])
+        deepStrictEqual(await ids({ updatedAt: 2000, id: 'a' }), ['B', 'd'])
+        deepStrictEqual(await ids({ updatedAt: 2000, id: 'B' }), ['d'])
+        deepStrictEqual(await ids({ updatedAt: 1000, id: 'd' }), [])
+        deepStrictEqual(await ids({ updatedAt: 2000, id: 'a' }, 'ctx'), ['B', 'd'])
+        strictEqual(await store.countTasks('acme', { agent: 'helper' }), 4)
+        strictEqual(await store.countTasks('acme', { agent: 'helper', contextId: 'ctx' }), 4)
+        strictEqual(await store.countTasks('acme', { agent: 'helper', contextId: 'none' }), 0)
+        strictEqual(await store.countTasks('nobody', { agent: 'helper' }), 0)
+      },
+    },
+    {
       name: 'records each message a caller sent once: a second task or turn with its id writes nothing',
       run: async () => {
         const store = await open()

@@ -209,17 +209,33 @@ export class PostgresA2AStore implements A2A.A2AStore {
     return row === undefined ? undefined : A2A.taskFromRow(row)
   }
 
-  async listTasks(
-    caller: string,
-    params: { agent: string; contextId?: string; limit: number },
-  ): Promise<A2A.TaskRecord[]> {
+  async listTasks(caller: string, params: A2A.ListTasksParams): Promise<A2A.TaskRecord[]> {
+    // Ids compared bytewise (COLLATE "C"), as SQLite does: both stores page in the same order.
     const rows = await this.#query<A2A.TaskRow>(
       `SELECT * FROM ${this.#s}.a2a_tasks WHERE caller = $1 AND agent = $2
          AND ($3::text IS NULL OR context_id = $3::text)
-       ORDER BY updated_at DESC LIMIT $4`,
-      [caller, params.agent, params.contextId ?? null, params.limit],
+         AND ($5::bigint IS NULL OR updated_at < $5::bigint
+              OR (updated_at = $5::bigint AND id COLLATE "C" < $6::text))
+       ORDER BY updated_at DESC, id COLLATE "C" DESC LIMIT $4`,
+      [
+        caller,
+        params.agent,
+        params.contextId ?? null,
+        params.limit,
+        params.before?.updatedAt ?? null,
+        params.before?.id ?? '',
+      ],
     )
     return rows.map(A2A.taskFromRow)
+  }
+
+  async countTasks(caller: string, params: { agent: string; contextId?: string }): Promise<number> {
+    const [row] = await this.#query<{ n: string }>(
+      `SELECT count(*) AS n FROM ${this.#s}.a2a_tasks WHERE caller = $1 AND agent = $2
+         AND ($3::text IS NULL OR context_id = $3::text)`,
+      [caller, params.agent, params.contextId ?? null],
+    )
+    return Number(row?.n ?? 0)
   }
 
   async transition(params: A2A.TransitionParams): Promise<boolean> {

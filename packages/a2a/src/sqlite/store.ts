@@ -10,6 +10,7 @@ import {
   duePushFromRow,
   type EventRecord,
   eventFromRow,
+  type ListTasksParams,
   liveTokenError,
   type PushConfigRecord,
   pushConfigFromRow,
@@ -339,22 +340,41 @@ export class SqliteA2AStore implements A2AStore {
     })
   }
 
-  listTasks(caller: string, params: { agent: string; contextId?: string; limit: number }): TaskRecord[] {
+  listTasks(caller: string, params: ListTasksParams): TaskRecord[] {
     return this.#run(() =>
       (
         this.#db
           .prepare(
+            // The cursor (updated_at, id) is unique and the order total, so a page never repeats or skips a
+            // task that did not change meanwhile. SQLite compares TEXT bytewise, as PostgreSQL's COLLATE "C".
             `SELECT * FROM a2a_tasks WHERE caller = @caller AND agent = @agent
                AND (@contextId IS NULL OR context_id = @contextId)
-             ORDER BY updated_at DESC LIMIT @limit`,
+               AND (@at IS NULL OR updated_at < @at OR (updated_at = @at AND id < @id))
+             ORDER BY updated_at DESC, id DESC LIMIT @limit`,
           )
           .all({
             caller,
             agent: params.agent,
             contextId: params.contextId ?? null,
+            at: params.before?.updatedAt ?? null,
+            id: params.before?.id ?? '',
             limit: params.limit,
           }) as TaskRow[]
       ).map(taskFromRow),
+    )
+  }
+
+  countTasks(caller: string, params: { agent: string; contextId?: string }): number {
+    return this.#run(
+      () =>
+        (
+          this.#db
+            .prepare(
+              `SELECT count(*) AS n FROM a2a_tasks WHERE caller = @caller AND agent = @agent
+                 AND (@contextId IS NULL OR context_id = @contextId)`,
+            )
+            .get({ caller, agent: params.agent, contextId: params.contextId ?? null }) as { n: number }
+        ).n,
     )
   }
 
