@@ -88,9 +88,10 @@ export interface RelayOptions {
    * A2A push webhooks: by default only public addresses get pushes (no loopback, private, link-local,
    * unspecified or multicast address). `pushAllowHosts` allows those hosts whatever they resolve to, and
    * the addresses in its CIDR ranges and IP literals; `pushAllowPrivate` allows every address (tests, a
-   * relay inside a trusted network).
+   * relay inside a trusted network). `maxWaitsPerCaller`: requests one A2A caller may have waiting on
+   * tasks at once in this process (20; 0 for no limit).
    */
-  a2a?: { pushAllowPrivate?: boolean; pushAllowHosts?: readonly string[] }
+  a2a?: { pushAllowPrivate?: boolean; pushAllowHosts?: readonly string[]; maxWaitsPerCaller?: number }
 }
 
 /** What a relay is built from: injected so tests use a fake clock, temp files and captured logs. */
@@ -191,8 +192,14 @@ const RelayOptionsSchema = z
         pushAllowPrivate: z.boolean().default(false),
         /** Push webhook hosts allowed whatever they resolve to. */
         pushAllowHosts: z.array(z.string().min(1)).default([]),
+        /** Requests one caller may have waiting on tasks at once in this process (0: no limit). */
+        maxWaitsPerCaller: z.number().int().min(0).default(RELAY_DEFAULTS.a2aMaxWaitsPerCaller),
       })
-      .default({ pushAllowPrivate: false, pushAllowHosts: [] }),
+      .default({
+        pushAllowPrivate: false,
+        pushAllowHosts: [],
+        maxWaitsPerCaller: RELAY_DEFAULTS.a2aMaxWaitsPerCaller,
+      }),
     console: z
       .object({
         enabled: z.boolean().optional(),
@@ -339,5 +346,6 @@ function a2aOptions(deps: RelayDeps, options: ParsedOptions, clock: Clock): A2AP
     },
     logger: deps.logger,
     store: deps.a2aStore,
+    maxWaitsPerCaller: options.a2a.maxWaitsPerCaller,
   }
 }

@@ -71,6 +71,11 @@ export interface RelayConfig {
    * default only public addresses get pushes.
    */
   a2aPushAllow?: readonly string[] | true
+  /**
+   * Requests one A2A caller may have waiting on tasks at once, per replica (20): a `SendMessage` without
+   * `returnImmediately`, a `SendStreamingMessage`, a `SubscribeToTask`; 0 turns the limit off.
+   */
+  a2aMaxWaitsPerCaller: number
   logLevel: LogLevel
 }
 
@@ -108,6 +113,7 @@ export const RELAY_ENV_VARIABLES = {
   AGENT_COMM_RELAY_LEASE_SECONDS: `default lease of claims in seconds (default ${D.leaseSeconds}; flag --lease-seconds)`,
   AGENT_COMM_RELAY_A2A_PUSH_ALLOW:
     'A2A push webhooks allowed on internal addresses: CIDR ranges, IP addresses or host names, comma-separated, or * for every address (default none: public addresses only; flag --a2a-push-allow, repeatable)',
+  AGENT_COMM_RELAY_A2A_MAX_WAITS: `requests one A2A caller may have waiting on tasks at once per replica — SendMessage without returnImmediately, SendStreamingMessage, SubscribeToTask — 0 for no limit (default ${D.a2aMaxWaitsPerCaller}; flag --a2a-max-waits)`,
   AGENT_COMM_RELAY_LOG_LEVEL: `log level: ${LOG_LEVELS.join(', ')} (default ${D.logLevel}; flag --log-level)`,
 } as const
 
@@ -134,6 +140,7 @@ const FLAGS = {
   'admin-id': 'AGENT_COMM_RELAY_ADMIN_ID',
   'lease-seconds': 'AGENT_COMM_RELAY_LEASE_SECONDS',
   'a2a-push-allow': 'AGENT_COMM_RELAY_A2A_PUSH_ALLOW',
+  'a2a-max-waits': 'AGENT_COMM_RELAY_A2A_MAX_WAITS',
   'log-level': 'AGENT_COMM_RELAY_LOG_LEVEL',
 } as const satisfies Record<string, Variable>
 
@@ -232,6 +239,7 @@ const ConfigSchema = z.object({
       ]),
     )
     .optional(),
+  AGENT_COMM_RELAY_A2A_MAX_WAITS: int(0, 1_000_000, 'a number of requests').default(D.a2aMaxWaitsPerCaller),
   AGENT_COMM_RELAY_LOG_LEVEL: z
     .enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })
     .default(D.logLevel),
@@ -342,6 +350,7 @@ export function loadRelayConfig(
       adminSecret: v.AGENT_COMM_RELAY_ADMIN_SECRET,
       leaseSeconds: v.AGENT_COMM_RELAY_LEASE_SECONDS,
       a2aPushAllow: v.AGENT_COMM_RELAY_A2A_PUSH_ALLOW,
+      a2aMaxWaitsPerCaller: v.AGENT_COMM_RELAY_A2A_MAX_WAITS,
       logLevel: v.AGENT_COMM_RELAY_LOG_LEVEL,
     },
   }
@@ -362,6 +371,7 @@ export function relayConfig(fields: Partial<RelayConfig> & { dataDir: string }):
     requireAudience: false,
     adminId: D.adminId,
     leaseSeconds: D.leaseSeconds,
+    a2aMaxWaitsPerCaller: D.a2aMaxWaitsPerCaller,
     logLevel: D.logLevel,
     ...fields,
     dataDir: resolve(fields.dataDir),

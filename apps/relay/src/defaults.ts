@@ -22,6 +22,8 @@ export const RELAY_DEFAULTS = {
   minBodyLimitBytes: 1024,
   maxBodyLimitBytes: 64 * 1024 * 1024,
   rateLimitPerMinute: 6000,
+  /** Requests one A2A caller may have waiting on tasks at once, per replica. */
+  a2aMaxWaitsPerCaller: 20,
   maxRecipientsPerMessage: 1000,
   /** Highest `maxRecipientsPerMessage` accepted. */
   maxRecipientsLimit: 100_000,

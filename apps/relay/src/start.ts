@@ -78,6 +78,7 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
         a2a: {
           pushAllowPrivate: config.a2aPushAllow === true,
           pushAllowHosts: config.a2aPushAllow === true ? [] : [...(config.a2aPushAllow ?? [])],
+          maxWaitsPerCaller: config.a2aMaxWaitsPerCaller,
         },
         authFailureLimit:
           config.authFailuresPerMinute === 0

@@ -830,3 +830,70 @@ describe('A2A on the relay', () => {
     ])
   })
 })
+
+describe('A2A waits per caller', () => {
+  it("refuses a caller's blocking request over its waits with 429 before sending anything, and takes one again once a wait ends", async () => {
+    const { relay, spool, tokens, token } = await setUp(tempDir(), { a2aMaxWaitsPerCaller: 2 })
+    const url = `${relay.url}/a2a/helper`
+    const post = (bearer: string, method: string, params: unknown, signal?: AbortSignal) =>
+      fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'a2a-version': '1.0',
+          authorization: `Bearer ${bearer}`,
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+        ...(signal === undefined ? {} : { signal }),
+      })
+    const message = () => ({ messageId: crypto.randomUUID(), role: 'ROLE_USER', parts: [{ text: 'wait' }] })
+    const total = async (bearer: string) =>
+      ((await (await post(bearer, 'ListTasks', {})).json()) as { result: { totalSize: number } }).result
+        .totalSize
+    /** Waits (for queued messages, not for time) until `bearer` has `n` tasks. */
+    const untilTasks = async (bearer: string, n: number) => {
+      while ((await total(bearer)) < n) await spool.waitForMessages('helper', { timeoutMs: 100 })
+    }
+    const stop = new AbortController()
+    onCleanup(() => stop.abort())
+    const waiting = [1, 2].map(() => post(token, 'SendMessage', { message: message() }, stop.signal))
+    await untilTasks(token, 2)
+
+    for (const [method, params] of [
+      ['SendMessage', { message: message() }],
+      ['SendMessage', { message: message(), configuration: { returnImmediately: false } }],
+      ['SendStreamingMessage', { message: message() }],
+    ] as const) {
+      // Without the limit this request would wait for an answer that never comes: bounded, it fails instead.
+      const refused = await post(token, method, params, AbortSignal.timeout(30_000))
+      expect(refused.status, method).toBe(429)
+      expect(refused.headers.get('retry-after')).toBe('1')
+      expect(((await refused.json()) as { error: unknown }).error).toMatchObject({
+        code: -32000,
+        message: expect.stringMatching(/returnImmediately/),
+      })
+    }
+    // Nothing was sent by the refused requests; one that returns at once is not a wait.
+    expect(await total(token)).toBe(2)
+    const immediate = await post(token, 'SendMessage', {
+      message: message(),
+      configuration: { returnImmediately: true },
+    })
+    expect(immediate.status).toBe(200)
+    expect(await total(token)).toBe(3)
+
+    // Another caller has waits of its own.
+    const other = (await tokens.create('other')).token
+    const otherWait = post(other, 'SendMessage', { message: message() }, stop.signal)
+    await untilTasks(other, 1)
+
+    // The agent answers the first task: its blocking request ends, and its slot is free again.
+    await answerOnce(spool, () => ({ body: 'done' }))
+    const answered = await Promise.race(waiting)
+    expect(answered.status).toBe(200)
+    const next = post(token, 'SendMessage', { message: message() }, stop.signal)
+    await untilTasks(token, 4)
+    stop.abort()
+    await Promise.allSettled([...waiting, otherWait, next])
+  })
+})

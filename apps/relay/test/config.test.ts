@@ -19,6 +19,7 @@ describe('relay configuration', () => {
         requireAudience: false,
         adminId: 'admin',
         leaseSeconds: 60,
+        a2aMaxWaitsPerCaller: 20,
         logLevel: 'info',
       },
     })
@@ -54,6 +55,9 @@ describe('relay configuration', () => {
     }
     expect(config(['--auth-failure-limit', '0']).authFailuresPerMinute).toBe(0)
     expect(config(['--max-recipients', '50']).maxRecipientsPerMessage).toBe(50)
+    expect(config(['--a2a-max-waits', '0']).a2aMaxWaitsPerCaller).toBe(0)
+    expect(config([], { AGENT_COMM_RELAY_A2A_MAX_WAITS: '5' }).a2aMaxWaitsPerCaller).toBe(5)
+    expect(() => config(['--a2a-max-waits', '-1'])).toThrow(/--a2a-max-waits/)
     expect(config(['--audience', 'relay-a.example', '--require-audience', 'true'])).toMatchObject({
       audience: 'relay-a.example',
       requireAudience: true,

@@ -14,7 +14,7 @@ export {
 export type { ReplyOutcome } from './parts.js'
 export { replyOutcome } from './parts.js'
 export type { A2APluginOptions } from './plugin.js'
-export { a2aPlugin } from './plugin.js'
+export { a2aPlugin, TOO_MANY_WAITS_CODE } from './plugin.js'
 export type { A2AProfile, A2ASkill } from './profile.js'
 export {
   A2AProfileSchema,

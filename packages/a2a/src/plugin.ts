@@ -19,6 +19,7 @@ import { SqliteA2AStore } from './sqlite/store.js'
 import type { A2AStore } from './store.js'
 import { A2ATasks } from './tasks.js'
 import { A2ATokens } from './tokens.js'
+import { WaitSlots } from './wait-slots.js'
 
 /** What the relay hands the A2A plugin. */
 export interface A2APluginOptions {
@@ -40,6 +41,12 @@ export interface A2APluginOptions {
   maxPushConfigsPerTask?: number
   /** How often open tasks are compared with their deliveries, in ms (250). */
   pollIntervalMs?: number
+  /**
+   * Most requests one caller may have waiting on tasks at once in this process (20; 0 for no limit): a
+   * `SendMessage` without `returnImmediately`, a `SendStreamingMessage` or a `SubscribeToTask`. One more
+   * is HTTP 429 with JSON-RPC error -32000 and `Retry-After`, before anything is sent.
+   */
+  maxWaitsPerCaller?: number
   /** SSE keep-alive comment interval, in ms (15 000). */
   keepAliveMs?: number
   /** Push notifications: how they are sent and retried (defaults of {@link A2APushes}). */
@@ -133,6 +140,7 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
   const transport = new JsonRpcTransportHandler(new SpoolRequestHandler(tasks, { logger }))
   const version = options.version ?? '0.1.0'
   const keepAliveMs = options.keepAliveMs ?? 15_000
+  const waits = new WaitSlots(options.maxWaitsPerCaller ?? 20)
   const closing = new AbortController()
 
   app.addHook('onReady', async () => tasks.start())
@@ -307,6 +315,15 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
           )
         }
       }
+      // A request that waits on a task takes one of its caller's slots before anything is sent: refused,
+      // the caller can retry it as it is (nothing reached the agent) or send with returnImmediately.
+      let release = (): void => {}
+      if (waitsOnTask(rpcRequest.method, rpcRequest.params)) {
+        const slot = waits.acquire(token.name)
+        if (slot === undefined) return tooManyWaits(reply, id, token.name, waits.max)
+        release = slot
+        reply.raw.once('close', slot)
+      }
       const disconnect = new AbortController()
       request.raw.on('close', () => disconnect.abort())
       reply.raw.on('close', () => disconnect.abort())
@@ -320,7 +337,13 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
         lastEventId,
         signal: AbortSignal.any([disconnect.signal, closing.signal]),
       })
-      const result = await transport.handle(body as Record<string, unknown>, context)
+      let result: Awaited<ReturnType<typeof transport.handle>>
+      try {
+        result = await transport.handle(body as Record<string, unknown>, context)
+      } catch (error) {
+        release()
+        throw error
+      }
       if (!('id' in body)) {
         // A notification (no id) is carried out but never answered, not even with an error (JSON-RPC 2.0
         // §4.1); an internal error was logged by the handler. A stream is started (its send happens on
@@ -334,17 +357,23 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
         }
         return reply.code(204).send()
       }
-      if (!(Symbol.asyncIterator in result)) return reply.send(result)
+      if (!(Symbol.asyncIterator in result)) {
+        // Given back before the answer is written: a caller that has its answer may send the next one.
+        release()
+        return reply.send(result)
+      }
       const iterator = result[Symbol.asyncIterator]()
       // An error before the first event (unknown task, bad params) is an ordinary JSON-RPC answer.
       let first: Awaited<ReturnType<typeof iterator.next>>
       try {
         first = await iterator.next()
       } catch (error) {
+        release()
         return reply.send(rpcError(id, JsonRpcTransportHandler.mapToJSONRPCError(error)))
       }
       if (!first.done && 'error' in first.value && first.value.error !== undefined) {
         await iterator.return?.(undefined)
+        release()
         return reply.send(first.value)
       }
       reply.hijack()
@@ -374,6 +403,7 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
         )
       } finally {
         clearInterval(keepAlive)
+        release()
         raw.end()
       }
       return reply
@@ -451,6 +481,33 @@ function notAnAgent(reply: FastifyReply, agent: string) {
       message: `No A2A agent '${agent}' on this relay: it is not registered or lists no A2A skill (agent-comm register ${agent} … --a2a-skill ID). Tasks already sent to it can still be read: ${[...TASK_READS].slice(0, 4).join(', ')}`,
     }),
   )
+}
+
+/** Whether a request waits on a task: a stream, or a `SendMessage` that does not return immediately. */
+function waitsOnTask(method: string, params: unknown): boolean {
+  if (method === 'SendStreamingMessage' || method === 'SubscribeToTask') return true
+  if (method !== 'SendMessage') return false
+  const configuration = (params as { configuration?: Record<string, unknown> } | undefined)?.configuration
+  return configuration?.returnImmediately !== true && configuration?.return_immediately !== true
+}
+
+/** JSON-RPC's code for an error of the server's own (-32000 to -32099); A2A 1.0 has none for a limit. */
+export const TOO_MANY_WAITS_CODE = -32000
+
+/**
+ * 429 for a caller over its waits: a clear error rather than a task answered before it ended, which a
+ * client that asked to wait would take for the final answer.
+ */
+function tooManyWaits(reply: FastifyReply, id: string | number | null, caller: string, max: number) {
+  return reply
+    .code(429)
+    .header('retry-after', '1')
+    .send(
+      rpcError(id, {
+        code: TOO_MANY_WAITS_CODE,
+        message: `Caller '${caller}' already has ${max} requests waiting on tasks here (SendMessage without returnImmediately, SendStreamingMessage, SubscribeToTask); nothing was sent. Retry when one has ended, or send with configuration.returnImmediately: true and follow the task with GetTask or a push config`,
+      }),
+    )
 }
 
 function rpcError(id: string | number | null, error: RpcError) {

@@ -131,6 +131,10 @@ export const relayServerFlags = {
     helpValue: '<CIDR|host>',
     multiple: true,
   }),
+  'a2a-max-waits': Flags.string({
+    description: `requests one A2A caller may have waiting on tasks at once per replica (SendMessage without returnImmediately, SendStreamingMessage, SubscribeToTask), 0 for no limit [AGENT_COMM_RELAY_A2A_MAX_WAITS, default ${D.a2aMaxWaitsPerCaller}]`,
+    helpValue: '<n>',
+  }),
 }
 
 /** The relay's own command line for the flags given (those not given come from its variables). */
