@@ -27,6 +27,13 @@ export interface A2ABridgeOptions {
    * conversation continues it (default: in this process's memory).
    */
   sessions?: A2ASessions
+  /**
+   * Origins (`https://api.example.com`) besides the card's that the card may name as its JSON-RPC endpoint.
+   * By default only the card URL's own origin: the endpoint receives every message and the token, and the
+   * card is the remote agent's word, so a card naming another origin (an internal address, the cloud
+   * metadata service) is refused unless the operator allows that origin here.
+   */
+  endpointOrigins?: readonly string[]
 }
 
 /** The SDK's client module, loaded on first use so installing the bridge does not bring it. */
@@ -66,6 +73,8 @@ export class A2ABridge implements Bridge {
   readonly #options: A2ABridgeOptions
   readonly #fetch: typeof fetch
   readonly #sessions: A2ASessions
+  /** Where the card may send the bridge: the card's origin and {@link A2ABridgeOptions.endpointOrigins}. */
+  readonly #origins: ReadonlySet<string>
   #card: RemoteAgentCard | undefined
 
   constructor(options: A2ABridgeOptions) {
@@ -75,6 +84,7 @@ export class A2ABridge implements Bridge {
     }
     this.#options = options
     this.name = `a2a ${url.origin}${url.pathname}`
+    this.#origins = new Set([url.origin, ...(options.endpointOrigins ?? []).map(originOf)])
     const base = options.fetch ?? fetch
     const authorized: typeof fetch =
       options.token === undefined
@@ -103,6 +113,17 @@ export class A2ABridge implements Bridge {
         fetch: this.#fetch,
         signal: context.signal,
       })
+      const elsewhere = card.supportedInterfaces.find(
+        (i) => i.protocolBinding === 'JSONRPC' && !this.#origins.has(new URL(i.url).origin),
+      )
+      if (elsewhere !== undefined) {
+        // Retried, the card would say the same: dead-lettered at once, naming the host only.
+        return {
+          success: false,
+          retryable: false,
+          error: `The A2A agent card at ${this.name.slice('a2a '.length)} names its JSON-RPC endpoint on another origin (host ${new URL(elsewhere.url).host}): messages and the token go only to the card's origin; allow that origin (A2ABridge endpointOrigins) if it is the agent's`,
+        }
+      }
       const factory = new sdk.client.ClientFactory({
         transports: [new sdk.client.JsonRpcTransportFactory({ fetchImpl: this.#fetch })],
       })
@@ -325,4 +346,17 @@ function outcome(json: Record<string, unknown>): BridgeResult {
       },
     },
   }
+}
+
+/** The origin of `value` (an origin or a URL); `ConfigError` when it is not an http(s) URL. */
+function originOf(value: string): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new ConfigError(`A2ABridge endpointOrigins: '${value}' is not a URL`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigError(`A2ABridge endpointOrigins: '${value}' is not an http(s) origin`)
+  return url.origin
 }

@@ -297,6 +297,49 @@ describe('A2ABridge', () => {
     expect(internalHits).toEqual([])
   })
 
+  it('sends nothing to a JSON-RPC endpoint the card names on another origin, unless that origin is allowed', async () => {
+    const internalHits: string[] = []
+    const internal = await listen((request, response) => {
+      internalHits.push(`${request.method} ${request.url} ${request.headers.authorization ?? ''}`)
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}')
+    })
+    const agent = await externalAgent()
+    const card = (await (await fetch(agent.cardUrl)).json()) as { supportedInterfaces: { url: string }[] }
+    // The real agent's card, served from another origin: pointing at an internal service, then at the agent.
+    let endpoint = `${internal}/latest/meta-data`
+    const cardHost = await listen((_request, response) => {
+      card.supportedInterfaces[0]!.url = endpoint
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(card))
+    })
+    const run = async (options: { endpointOrigins?: string[] } = {}) => {
+      const coord = await openCoordinator()
+      await coord.register({ agentId: 'shouter' })
+      const sent = await coord.send({ fromAgent: 'architect', toAgent: 'shouter', body: 'hello' })
+      const bridge = new A2ABridge({
+        cardUrl: `${cardHost}/card.json`,
+        token: 'tok',
+        pollIntervalMs: 10,
+        ...options,
+      })
+      const summary = await new BridgeRunner({ coordinator: coord, agent: 'shouter', bridge }).run({
+        once: true,
+      })
+      return { summary, delivery: (await coord.status(sent.messageId)).deliveries[0]! }
+    }
+    const refused = await run()
+    expect(refused.summary).toMatchObject({ processed: 1, succeeded: 0, failed: 1 })
+    expect(refused.delivery.status).toBe('failed')
+    expect(refused.delivery.lastError).toContain(
+      `names its JSON-RPC endpoint on another origin (host ${new URL(internal).host})`,
+    )
+    expect(refused.delivery.lastError).not.toContain('meta-data')
+    expect(internalHits).toEqual([])
+    // The operator allows the agent's own origin: the message goes through.
+    endpoint = `${agent.base}/rpc`
+    const allowed = await run({ endpointOrigins: [agent.base] })
+    expect(allowed.summary).toMatchObject({ processed: 1, succeeded: 1 })
+  })
+
   it('says clearly when the card is unreachable or invalid', async () => {
     const agent = await externalAgent()
     await expect(fetchAgentCard(`${agent.base}/missing.json`)).rejects.toThrow(/answered HTTP 404/)

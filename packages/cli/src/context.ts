@@ -235,9 +235,15 @@ export async function buildBridge(spec: BridgeSpec): Promise<import('@agent-comm
     // The remote agent's bearer token, if it needs one, comes from the environment, never from a flag:
     // its own AGENT_COMM_A2A_TOKEN_<AGENT>, else the shared AGENT_COMM_A2A_TOKEN.
     const token = a2aTokenFromEnv(process.env, spec.agent)
+    // Origins besides the card's where its JSON-RPC endpoint may be (comma-separated): the operator's word.
+    const endpointOrigins = (process.env.AGENT_COMM_A2A_ENDPOINT_ORIGINS ?? '')
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter((origin) => origin !== '')
     return new A2ABridge({
       cardUrl: spec.a2aCardUrl,
       token,
+      endpointOrigins,
       // A remote task waiting for input is found again in the conversation: `--once` runs continue it too.
       sessions: new ConversationA2ASessions({ conversation: spec.conversation, agent: spec.agent }),
     })

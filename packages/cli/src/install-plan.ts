@@ -1,10 +1,11 @@
 // What `mcp install` and `hooks install` write: the plans of both commands, built from their flags and
 // the places of the client's files; the commands print or apply them.
+import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { redactUrlsIn } from '@agent-comm/protocol/redact-url'
+import { redactUrlsIn, urlPassword } from '@agent-comm/protocol/redact-url'
 import {
   type ClientName,
   configFile,
@@ -52,7 +53,7 @@ export function installTarget(db: string | undefined): { places: Places; databas
 /** The absolute database path: --db, AGENT_COMM_DB_PATH, then the project's default; a URL as it is. */
 function databaseOf(db: string | undefined, env: Record<string, string | undefined>, cwd: string): string {
   const given = db ?? env.AGENT_COMM_DB_PATH
-  if (given !== undefined && /^postgres(ql)?:\/\//.test(given)) return given
+  if (given !== undefined && POSTGRES_URL.test(given)) return given
   return db === undefined ? defaultDbPath(env, cwd) : resolve(cwd, db)
 }
 
@@ -64,10 +65,29 @@ function planned(path: string, content: string): PlannedFile {
   return { path, action: existsSync(path) ? 'update' : 'create', content }
 }
 
-/** The server entry for `client`. */
+/** A PostgreSQL URL (`postgres://`, `postgresql://`): hooks cannot read it, a password may be in it. */
+const POSTGRES_URL = /^postgres(ql)?:\/\//i
+
+/**
+ * How a server entry names the database: `AGENT_COMM_DB_PATH`, or — for a URL that holds a password —
+ * `AGENT_COMM_DB_PATH_FILE` naming a file in the user's home that only they may read (planned here, written
+ * 0600 like every planned file), so the password is in no client configuration: a project's `.mcp.json` is
+ * often committed. The file is named after the URL, so installing again reuses it.
+ */
+export function databaseEntry(
+  places: Places,
+  database: string,
+): { env: Record<string, string>; files: PlannedFile[] } {
+  if (!urlPassword(database)) return { env: { AGENT_COMM_DB_PATH: database }, files: [] }
+  const name = createHash('sha256').update(database).digest('hex').slice(0, 16)
+  const path = join(places.home, '.agent-comm', 'databases', `${name}.url`)
+  return { env: { AGENT_COMM_DB_PATH_FILE: path }, files: [planned(path, `${database}\n`)] }
+}
+
+/** The server entry for `client`; `env` names the database (see {@link databaseEntry}). */
 export function serverSpec(options: {
   base: string[]
-  database: string
+  env: Record<string, string>
   agent?: string | undefined
   channel?: boolean | undefined
   tools?: string | undefined
@@ -81,7 +101,7 @@ export function serverSpec(options: {
       ...(options.tools === undefined ? [] : ['--tools', options.tools]),
       ...(options.channel === true ? ['--channel'] : []),
     ],
-    env: { AGENT_COMM_DB_PATH: options.database },
+    env: options.env,
   }
 }
 
@@ -107,6 +127,13 @@ export function planHooks(
   database: string,
   drafts: PlannedFile[] = [],
 ): PlannedFile[] {
+  // `inbox --new` reads a SQLite file directly (it runs before every prompt): a hook on PostgreSQL would
+  // fail each time. There the assistant reads its mail through the MCP tools.
+  if (POSTGRES_URL.test(database)) {
+    throw new Error(
+      'inbox hooks read a SQLite database only, and this database is PostgreSQL: install without --hooks (the assistant reads its mail with the comm_poll tool)',
+    )
+  }
   const path = hooksFile(client, scope, places)
   const commands: Record<string, string> = {}
   for (const event of Object.keys(HOOK_EVENTS)) {

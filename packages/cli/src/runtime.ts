@@ -8,6 +8,7 @@ export {
   describeDatabase,
   isPostgresUrl,
   loadConfig,
+  readDatabaseFile,
 } from '@agent-comm/coordinator'
 export {
   AgentCommError,

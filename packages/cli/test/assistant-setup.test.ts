@@ -313,19 +313,44 @@ describe('agent-comm mcp install and hooks install, agent ids', () => {
 describe('agent-comm mcp install and doctor, secrets in configuration files', () => {
   const PASSWORD = 'S3cret-pa55word'
   const url = `postgres://agent:${PASSWORD}@127.0.0.1:1/coordination`
-  const install = ['mcp', 'install', '--client', 'claude-code', '--agent', 'builder', '--hooks', '--db', url]
+  const install = ['mcp', 'install', '--client', 'claude-code', '--agent', 'builder', '--db', url]
 
-  it('writes the files holding a PostgreSQL password readable by their owner only, even files that were wider', async () => {
+  it('keeps a PostgreSQL password out of the client configuration, in a file of the user readable by them only', async () => {
     const s = sandbox()
-    mkdirSync(join(s.cwd, '.claude'), { recursive: true })
-    writeFileSync(join(s.cwd, '.claude', 'settings.json'), '{}', { mode: 0o644 })
-    chmodSync(join(s.cwd, '.claude', 'settings.json'), 0o644)
+    writeFileSync(join(s.cwd, '.mcp.json'), '{}', { mode: 0o644 })
+    chmodSync(join(s.cwd, '.mcp.json'), 0o644)
     const run = await s.run(install)
     expect(run.code, run.stderr).toBe(0)
-    for (const file of [join(s.cwd, '.mcp.json'), join(s.cwd, '.claude', 'settings.json')]) {
-      expect(readFileSync(file, 'utf8')).toContain(PASSWORD)
-      expect(statSync(file).mode & 0o077).toBe(0)
+    const config = readFileSync(join(s.cwd, '.mcp.json'), 'utf8')
+    expect(config).not.toContain(PASSWORD)
+    expect(statSync(join(s.cwd, '.mcp.json')).mode & 0o077).toBe(0)
+    const env = JSON.parse(config).mcpServers['agent-comm'].env
+    expect(Object.keys(env)).toEqual(['AGENT_COMM_DB_PATH_FILE'])
+    const kept = env.AGENT_COMM_DB_PATH_FILE as string
+    expect(kept.startsWith(join(s.home, '.agent-comm', 'databases'))).toBe(true)
+    expect(readFileSync(kept, 'utf8')).toBe(`${url}\n`)
+    expect(statSync(kept).mode & 0o077).toBe(0)
+    // Installed again (another client, the same database): the same file.
+    const again = await s.run(['mcp', 'install', '--client', 'cursor', '--db', url])
+    expect(again.code, again.stderr).toBe(0)
+    expect(json(join(s.cwd, '.cursor', 'mcp.json')).mcpServers['agent-comm'].env).toEqual({
+      AGENT_COMM_DB_PATH_FILE: kept,
+    })
+  })
+
+  it('refuses inbox hooks on a PostgreSQL database, which they cannot read, writing nothing', async () => {
+    const s = sandbox()
+    for (const args of [
+      [...install, '--hooks'],
+      ['hooks', 'install', '--client', 'claude-code', '--agent', 'builder', '--db', url],
+    ]) {
+      const run = await s.run(args)
+      expect(run.code, args.join(' ')).toBe(2)
+      expect(run.stderr).toContain('inbox hooks read a SQLite database only')
+      expect(run.stdout + run.stderr).not.toContain(PASSWORD)
     }
+    expect(readdirSync(s.cwd)).toEqual([])
+    expect(readdirSync(s.home)).toEqual([])
   })
 
   it('never prints the password: not in install --dry-run, install --json nor doctor --json', async () => {

@@ -11,7 +11,7 @@ import {
   TtlHoursSchema,
 } from '@agent-comm/protocol'
 import { z } from 'zod'
-import { isPostgresUrl } from './database-url.js'
+import { isPostgresUrl, readDatabaseFile } from './database-url.js'
 
 /** Settings of a coordinator and of the default local setup. */
 export interface CoordinatorConfig {
@@ -42,6 +42,8 @@ export const CONFIG_VARIABLES = {
   AGENT_COMM_PROJECT_ROOT: 'folder relative paths are resolved against (default: the current folder)',
   AGENT_COMM_DB_PATH:
     'SQLite file or postgres:// URL, e.g. postgres://user:password@host:5432/agents (default: <project root>/data/coordination.db)',
+  AGENT_COMM_DB_PATH_FILE:
+    'a file holding the database setting instead (read in place of AGENT_COMM_DB_PATH): keeps a PostgreSQL password out of configuration files and command lines',
   AGENT_COMM_PG_SCHEMA: 'PostgreSQL only: schema holding the tables (default: agent_comm)',
   AGENT_COMM_PG_POOL_SIZE: `PostgreSQL only: most connections per process (default: ${DEFAULT_POOL_SIZE})`,
   AGENT_COMM_TRANSPORT: 'default transport, sqlite or file (default: sqlite)',
@@ -55,6 +57,7 @@ const POOL_SIZE_RANGE = `must be a whole number from 1 to ${MAX_POOL_SIZE}`
 const EnvSchema = z.object({
   AGENT_COMM_PROJECT_ROOT: z.string().min(1, 'must not be empty').optional(),
   AGENT_COMM_DB_PATH: z.string().min(1, 'must not be empty').optional(),
+  AGENT_COMM_DB_PATH_FILE: z.string().min(1, 'must not be empty').optional(),
   AGENT_COMM_PG_SCHEMA: z
     .string()
     .regex(/^[a-z_][a-z0-9_]{0,51}$/, 'must be a lower-case identifier (letters, digits, _; at most 52)')
@@ -105,7 +108,15 @@ export function loadConfig(
   const cwd = options.cwd ?? '.'
   const projectRoot = resolve(cwd, options.overrides?.projectRoot ?? vars.AGENT_COMM_PROJECT_ROOT ?? '.')
   const inRoot = (path: string) => (isAbsolute(path) ? path : resolve(projectRoot, path))
-  const database = options.overrides?.dbPath ?? vars.AGENT_COMM_DB_PATH ?? 'data/coordination.db'
+  // --db (an override) wins; the file, when named, is read in place of AGENT_COMM_DB_PATH.
+  const fileVariable = vars.AGENT_COMM_DB_PATH_FILE
+  const database =
+    options.overrides?.dbPath ??
+    (fileVariable === undefined
+      ? undefined
+      : readDatabaseFile(resolve(cwd, fileVariable), 'AGENT_COMM_DB_PATH_FILE')) ??
+    vars.AGENT_COMM_DB_PATH ??
+    'data/coordination.db'
   const postgresSchema = options.overrides?.postgresSchema ?? vars.AGENT_COMM_PG_SCHEMA
   const postgresPoolSize = options.overrides?.postgresPoolSize ?? vars.AGENT_COMM_PG_POOL_SIZE
   return {

@@ -49,7 +49,7 @@ export type {
   SendReport,
 } from './coordinator.js'
 export { Coordinator } from './coordinator.js'
-export { describeDatabase, isPostgresUrl } from './database-url.js'
+export { describeDatabase, isPostgresUrl, readDatabaseFile } from './database-url.js'
 export type { CreateCoordinatorOptions } from './open.js'
 export { createCoordinator } from './open.js'
 export type { AwaitReplyOptions } from './request.js'

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { describeAgentTransports, loadConfig } from '../src/index.js'
 
@@ -35,6 +38,34 @@ describe('loadConfig', () => {
       logLevel: 'debug',
     })
     expect(loadConfig({ AGENT_COMM_DB_PATH: '/abs/x.db' }).dbPath).toBe('/abs/x.db')
+  })
+
+  it('reads the database setting from AGENT_COMM_DB_PATH_FILE in place of AGENT_COMM_DB_PATH; --db still wins', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agent-comm-config-'))
+    const file = join(dir, 'database.url')
+    const url = 'postgres://agent:S3cret@db.example.com/agents'
+    writeFileSync(file, `${url}\n`, { mode: 0o600 })
+    const env = { AGENT_COMM_DB_PATH_FILE: file, AGENT_COMM_DB_PATH: '/elsewhere.db' }
+    expect(loadConfig(env).dbPath).toBe(url)
+    expect(loadConfig(env, { overrides: { dbPath: '/given.db' } }).dbPath).toBe('/given.db')
+    // A missing or empty file is a ConfigError naming the variable and the file, never quoting the content.
+    for (const [path, text] of [
+      [join(dir, 'missing.url'), undefined],
+      [join(dir, 'empty.url'), '  \n'],
+    ] as const) {
+      if (text !== undefined) writeFileSync(path, text)
+      let error: unknown
+      try {
+        loadConfig({ AGENT_COMM_DB_PATH_FILE: path })
+      } catch (caught) {
+        error = caught
+      }
+      expect(error).toMatchObject({
+        code: 'CONFIG',
+        details: { variable: 'AGENT_COMM_DB_PATH_FILE', file: path },
+      })
+      expect((error as Error).message).toContain(path)
+    }
   })
 
   it('accepts the original guide’s upper-case log level', () => {

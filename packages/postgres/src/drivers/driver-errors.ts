@@ -143,7 +143,7 @@ const HINTS: Record<StorageFailureReason, (where: string) => string> = {
   'too-many-connections': (where) =>
     `${where} has no connection left for this user: retry in a moment; if it keeps happening, run fewer agent-comm processes at once, lower AGENT_COMM_PG_POOL_SIZE, or raise the role's CONNECTION LIMIT or the server's max_connections.`,
   timeout: () =>
-    'PostgreSQL cancelled the statement after its lock_timeout or statement_timeout: another session held a lock it needed. Nothing of it was applied; retry it, and if it keeps happening look for a long transaction (pg_stat_activity).',
+    'PostgreSQL cancelled the statement after its lock_timeout or statement_timeout: another session held a lock it needed, or the timeout set for this user or database is shorter than the statement (SHOW statement_timeout; agent-comm needs a few seconds when it opens and migrates a database). Nothing of it was applied; retry it, and if it keeps happening look for a long transaction (pg_stat_activity) or raise the timeout.',
   'connection-lost': (where) =>
     `The connection to ${where} was closed by the server or the network; the next call reconnects. Retry it (a send may have been stored before the answer was lost: send with an idempotency key, or the same message id, so a retry cannot store it twice).`,
   'auth-failed': (where) =>

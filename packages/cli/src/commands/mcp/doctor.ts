@@ -131,19 +131,15 @@ export default class McpDoctor extends BaseCommand<typeof McpDoctor> {
           string,
           string
         >
-        const database = env.AGENT_COMM_DB_PATH ?? null
+        const problems: string[] = []
+        const database = await this.#databaseOf(env, problems)
         const agentAt = args.indexOf('--agent')
         const agent = agentAt === -1 ? null : (args[agentAt + 1] ?? null)
-        const problems: string[] = []
         if (command === '' || (command.includes('/') && !existsSync(command)))
           problems.push(`stale command: ${command}`)
         const script = args.find((a) => a.endsWith('.js'))
         if (script !== undefined && !existsSync(script)) problems.push(`stale path: ${script}`)
-        if (database === null)
-          problems.push(
-            'no AGENT_COMM_DB_PATH: the server uses ./data/coordination.db of whatever folder the client starts it in',
-          )
-        else if (!/^postgres(ql)?:/.test(database) && !existsSync(database))
+        if (database !== null && !/^postgres(ql)?:/.test(database) && !existsSync(database))
           problems.push(`missing database: ${database}`)
         if (this.flags.agent !== undefined && agent !== this.flags.agent)
           problems.push(`wrong agent: ${agent ?? '(none)'} instead of ${this.flags.agent}`)
@@ -176,6 +172,26 @@ export default class McpDoctor extends BaseCommand<typeof McpDoctor> {
    * Inbox hooks of a client that has no agent-comm server entry: the assistant sees the mail but has no
    * tools to answer it (typically a server entry lost or removed after `mcp install --hooks`).
    */
+  /**
+   * The database an entry's server opens: `AGENT_COMM_DB_PATH_FILE`'s content (what `mcp install` writes for
+   * a URL with a password), else `AGENT_COMM_DB_PATH`; null, with the problem added, when neither serves.
+   */
+  async #databaseOf(env: Record<string, string>, problems: string[]): Promise<string | null> {
+    if (env.AGENT_COMM_DB_PATH_FILE !== undefined) {
+      try {
+        return (await this.runtime()).readDatabaseFile(env.AGENT_COMM_DB_PATH_FILE, 'AGENT_COMM_DB_PATH_FILE')
+      } catch (error) {
+        problems.push(error instanceof Error ? error.message : String(error))
+        return null
+      }
+    }
+    if (env.AGENT_COMM_DB_PATH !== undefined) return env.AGENT_COMM_DB_PATH
+    problems.push(
+      'no AGENT_COMM_DB_PATH: the server uses ./data/coordination.db of whatever folder the client starts it in',
+    )
+    return null
+  }
+
   #hooksWithoutServer(entries: DoctorEntry[]): DoctorEntry[] {
     const places = currentPlaces()
     const found: DoctorEntry[] = []

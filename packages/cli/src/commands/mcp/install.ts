@@ -4,6 +4,7 @@ import { CLIENTS, type ClientName, SERVER_KEY } from '../../client-config.js'
 import {
   applyOrPrint,
   combinePlans,
+  databaseEntry,
   installTarget,
   type PlannedFile,
   planHooks,
@@ -78,20 +79,21 @@ Files: claude-code .mcp.json (project) or ~/.claude.json (user); claude-desktop 
     const { places, database, base } = installTarget(flags.db)
     let files: PlannedFile[]
     try {
+      const entry = databaseEntry(places, database)
       const server = planServer(
         client,
         scope,
         places,
-        serverSpec({ base, database, agent: flags.agent, channel: flags.channel, tools: flags.tools }),
+        serverSpec({ base, env: entry.env, agent: flags.agent, channel: flags.channel, tools: flags.tools }),
       )
       files = flags.hooks
         ? combinePlans(
-            [server],
+            [...entry.files, server],
             planHooks(client as 'claude-code' | 'codex', scope, places, base, flags.agent!, database, [
               server,
             ]),
           )
-        : [server]
+        : [...entry.files, server]
     } catch (error) {
       this.error(error instanceof Error ? error.message : String(error), { exit: 2 })
     }
