@@ -199,7 +199,7 @@ describe.skipIf(db.kind !== 'server')('A2A on relay replicas on PostgreSQL', () 
     expect(keysA.keys).toHaveLength(1)
     expect(await jwks(b)).toEqual(keysA)
 
-    const { database, token } = await helperAndToken(schema)
+    const { token } = await helperAndToken(schema)
     const received: { jwt: string; body: string }[] = []
     const webhook = createServer((request, response) => {
       let body = ''

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path'
 import type { Coordinator } from '@agent-comm/coordinator'
 import type { Logger } from '@agent-comm/protocol'
 import { type CaughtStopSignals, catchStopSignals } from '@agent-comm/protocol/stop-signals'
@@ -124,6 +125,18 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       allowForeignTables: this.flags['allow-foreign-tables'] === true,
       readsOnly: this.readsOnly,
     }
+  }
+
+  /**
+   * `--db`, else the setting kept in the file `AGENT_COMM_DB_PATH_FILE` names (the coordinator's rule,
+   * `readDatabaseFile`), for commands that read the database setting themselves instead of opening the
+   * coordinator (the installers, `inbox --new`); undefined when neither is given.
+   */
+  protected async givenDatabase(): Promise<string | undefined> {
+    const db = (this.flags as { db?: string }).db
+    const file = process.env.AGENT_COMM_DB_PATH_FILE?.trim()
+    if (db !== undefined || file === undefined || file === '') return db
+    return (await this.runtime()).readDatabaseFile(resolve(file), 'AGENT_COMM_DB_PATH_FILE')
   }
 
   /** The coordinator, opened on first use and closed when the command ends. */

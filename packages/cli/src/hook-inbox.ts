@@ -278,7 +278,9 @@ export function runHookInbox(
     sinceCursor: values['since-cursor'],
     json: values.json,
   }
-  if (flags.agent === undefined || isPostgres(flags, env)) return undefined
+  // A database setting kept in a file is read by the full command (the coordinator's rule for that file).
+  const inFile = flags.db === undefined && (env.AGENT_COMM_DB_PATH_FILE?.trim() ?? '') !== ''
+  if (flags.agent === undefined || inFile || isPostgres(flags, env)) return undefined
   try {
     return { output: runHook(flags, env, cwd).output, code: 0, stream: 'stdout' }
   } catch (error) {

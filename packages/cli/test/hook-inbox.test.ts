@@ -1,4 +1,4 @@
-import { copyFileSync } from 'node:fs'
+import { copyFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -69,6 +69,24 @@ describe('inbox --new takes the global flags', () => {
     const run = await runCli(['--db', p.db, 'inbox', 'builder', '--new'], { cwd: p.dir, env: cleanEnv() })
     expect(run.stderr).toBe('')
     expect(run.stdout).toMatch(/^agent-comm: 1 new message for builder: normal from architect: "one"/)
+  })
+
+  it('reads the database a file names in AGENT_COMM_DB_PATH_FILE, as every other command does', async () => {
+    const p = project()
+    await registerAgents(p, 'architect', 'builder')
+    await p.ok(['send', 'architect', 'builder', 'task', '-s', 'one'])
+    const file = join(p.dir, 'database.setting')
+    writeFileSync(file, `${p.db}\n`, { mode: 0o600 })
+    // No AGENT_COMM_DB_PATH nor --db: the project's default database would be another, missing, file.
+    const env = cleanEnv({ AGENT_COMM_DB_PATH_FILE: file })
+    for (const args of [
+      ['inbox', 'builder', '--new'],
+      ['inbox', 'builder'],
+    ]) {
+      const run = await runCli(args, { cwd: p.dir, env })
+      expect(run.stderr, args.join(' ')).toBe('')
+      expect(run.stdout).toMatch(/architect/)
+    }
   })
 
   it('prints the new mail as one JSON document with --json, fast path or not', async () => {

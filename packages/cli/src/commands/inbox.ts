@@ -63,7 +63,7 @@ Only agents on the local spool (transport sqlite) can be looked at this way; for
       // bin/run.js normally answers --new before oclif loads; this is the same command for every other line.
       const flags = {
         agent: this.args.agent,
-        db: this.flags.db,
+        db: await this.givenDatabase(),
         client: this.flags.client,
         format: this.flags.format,
         event: this.flags.event,

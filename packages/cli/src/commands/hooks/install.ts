@@ -41,7 +41,7 @@ Claude Code: .claude/settings.json (--scope project, the default) or ~/.claude/s
     // The same rule as `register`: the id lands in the hook's command line and in the cursor's file name.
     const { AgentIdSchema, assertRegistrableAgentId, parseOrThrow } = await this.runtime()
     assertRegistrableAgentId(parseOrThrow(AgentIdSchema, agent, '--agent'))
-    const { places, database, base } = installTarget(flags.db)
+    const { places, database, base } = installTarget(await this.givenDatabase())
     let files: PlannedFile[]
     try {
       files = planHooks(

@@ -169,10 +169,6 @@ export default class McpDoctor extends BaseCommand<typeof McpDoctor> {
   }
 
   /**
-   * Inbox hooks of a client that has no agent-comm server entry: the assistant sees the mail but has no
-   * tools to answer it (typically a server entry lost or removed after `mcp install --hooks`).
-   */
-  /**
    * The database an entry's server opens: `AGENT_COMM_DB_PATH_FILE`'s content (what `mcp install` writes for
    * a URL with a password), else `AGENT_COMM_DB_PATH`; null, with the problem added, when neither serves.
    */
@@ -192,6 +188,10 @@ export default class McpDoctor extends BaseCommand<typeof McpDoctor> {
     return null
   }
 
+  /**
+   * Inbox hooks of a client that has no agent-comm server entry: the assistant sees the mail but has no
+   * tools to answer it (typically a server entry lost or removed after `mcp install --hooks`).
+   */
   #hooksWithoutServer(entries: DoctorEntry[]): DoctorEntry[] {
     const places = currentPlaces()
     const found: DoctorEntry[] = []

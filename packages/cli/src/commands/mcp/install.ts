@@ -76,7 +76,7 @@ Files: claude-code .mcp.json (project) or ~/.claude.json (user); claude-desktop 
     if (flags.hooks && client !== 'claude-code' && client !== 'codex') {
       this.error('--hooks: only Claude Code and Codex run hooks that add context', { exit: 2 })
     }
-    const { places, database, base } = installTarget(flags.db)
+    const { places, database, base } = installTarget(await this.givenDatabase())
     let files: PlannedFile[]
     try {
       const entry = databaseEntry(places, database)
