@@ -344,6 +344,21 @@ describe.each(stores)('A2A caller limits and params on %s', (_name, open, enable
         call('ListTasks', { pageSize: 2, pageToken: token, contextId: 'elsewhere' }),
       )
       expect(otherContext.body.error).toMatchObject({ code: -32602 })
+      // status filters the list (and its count); a token of the unfiltered list is not one for it.
+      const byStatus = async (status: string, extra: Record<string, unknown> = {}) =>
+        await rpc(endpoint, call('ListTasks', { pageSize: 10, status, ...extra }))
+      const submitted = (await byStatus('TASK_STATE_SUBMITTED')).body.result as {
+        tasks: { id: string }[]
+        totalSize: number
+      }
+      expect([...submitted.tasks.map((t) => t.id)].sort()).toEqual([...sent].sort())
+      expect(submitted.totalSize).toBe(5)
+      for (const none of ['TASK_STATE_COMPLETED', 'TASK_STATE_AUTH_REQUIRED']) {
+        expect((await byStatus(none)).body.result, none).toMatchObject({ tasks: [], totalSize: 0 })
+      }
+      expect((await byStatus('TASK_STATE_SUBMITTED', { pageToken: token })).body.error).toMatchObject({
+        code: -32602,
+      })
       const forged = Buffer.from(JSON.stringify({ v: 1, u: 1, i: 'x', q: 'y' })).toString('base64url')
       for (const bad of ['garbage!', 'e30', forged, 'A'.repeat(5000)]) {
         const refused = await rpc(endpoint, call('ListTasks', { pageToken: bad }))

@@ -127,6 +127,7 @@ export class SpoolRequestHandler implements A2ARequestHandler {
     return this.#guarded(context, async () => {
       const page = await this.#tasks.list(caller, agent, {
         contextId: params.contextId,
+        status: params.status,
         pageSize,
         pageToken: params.pageToken,
       })

@@ -13,6 +13,8 @@ export interface TaskListQuery {
   caller: string
   agent: string
   contextId: string | undefined
+  /** The state the list is filtered on (ListTasks' `status`), if any. */
+  state?: string | undefined
 }
 
 const TokenSchema = z.object({
@@ -35,7 +37,7 @@ const BAD_TOKEN =
  */
 function fingerprint(query: TaskListQuery): string {
   return createHash('sha256')
-    .update(JSON.stringify([query.caller, query.agent, query.contextId ?? '']))
+    .update(JSON.stringify([query.caller, query.agent, query.contextId ?? '', query.state ?? '']))
     .digest('hex')
     .slice(0, 16)
 }
@@ -64,7 +66,7 @@ export function decodePageToken(query: TaskListQuery, pageToken: string | undefi
   if (!token.success) throw invalidParams(BAD_TOKEN)
   if (token.data.q !== fingerprint(query))
     throw invalidParams(
-      'params.pageToken was given for another list (another contextId or agent): omit it to start this list from the first page',
+      'params.pageToken was given for another list (another contextId, status or agent): omit it to start this list from the first page',
     )
   return { updatedAt: token.data.u, id: token.data.i }
 }

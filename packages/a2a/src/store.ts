@@ -39,6 +39,8 @@ export interface TaskRecord {
 export interface ListTasksParams {
   agent: string
   contextId?: string
+  /** Only tasks in this state (ListTasks' `status`). */
+  state?: StoredTaskState
   limit: number
   /** The last task of the previous page: list the ones after it (older, or as old with a lower id). */
   before?: { updatedAt: number; id: string }
@@ -171,7 +173,10 @@ export interface A2AStore {
    */
   listTasks(caller: string, params: ListTasksParams): MaybePromise<TaskRecord[]>
   /** How many tasks `listTasks` would list without `before` and `limit`. */
-  countTasks(caller: string, params: { agent: string; contextId?: string }): MaybePromise<number>
+  countTasks(
+    caller: string,
+    params: { agent: string; contextId?: string; state?: StoredTaskState },
+  ): MaybePromise<number>
   /**
    * Applies a transition if the task is still in `from`, queuing its events' pushes; false when it was
    * not, or when its `sent` message id was already recorded for that caller (nothing written either way).

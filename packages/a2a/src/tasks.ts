@@ -53,6 +53,11 @@ const STATE_OF: Record<StoredTaskState, TaskState> = {
   rejected: TaskState.TASK_STATE_REJECTED,
 }
 
+/** The stored state of each A2A task state a task can be stored in (ListTasks' `status` filter). */
+const STORED_STATE: ReadonlyMap<TaskState, StoredTaskState> = new Map(
+  Object.entries(STATE_OF).map(([stored, state]) => [state, stored as StoredTaskState]),
+)
+
 /** Who is asking: the token's caller name and the agents it may reach (undefined: all). */
 export interface A2ACaller {
   name: string
@@ -352,17 +357,28 @@ export class A2ATasks {
   async list(
     caller: A2ACaller,
     agent: string,
-    params: { contextId?: string | undefined; pageSize: number; pageToken?: string | undefined },
+    params: {
+      contextId?: string | undefined
+      status?: TaskState | undefined
+      pageSize: number
+      pageToken?: string | undefined
+    },
   ): Promise<{ tasks: Task[]; nextPageToken: string; totalSize: number }> {
     requireFreeText(params.contextId ?? '', 'params.contextId')
     const contextId = params.contextId || undefined
-    const query = { caller: caller.name, agent, contextId }
+    // `status` filters on the task's state; unspecified (0) lists every state. A state no task is ever
+    // stored in here (auth-required) lists nothing.
+    const filtered = params.status !== undefined && params.status !== TaskState.TASK_STATE_UNSPECIFIED
+    const state = filtered ? STORED_STATE.get(params.status as TaskState) : undefined
+    if (filtered && state === undefined) return { tasks: [], nextPageToken: '', totalSize: 0 }
+    const query = { caller: caller.name, agent, contextId, state }
     const before = decodePageToken(query, params.pageToken)
     // The agent is part of the query: filtered after the limit, a page of another agent's tasks hid its own.
     // One more than a page tells whether another page follows, so the last page has no token.
     const records = await this.#store.listTasks(caller.name, {
       agent,
       contextId,
+      ...(state === undefined ? {} : { state }),
       limit: params.pageSize + 1,
       before,
     })
@@ -370,7 +386,11 @@ export class A2ATasks {
     const last = page.at(-1)
     const nextPageToken =
       records.length > params.pageSize && last !== undefined ? encodePageToken(query, last) : ''
-    const totalSize = await this.#store.countTasks(caller.name, { agent, contextId })
+    const totalSize = await this.#store.countTasks(caller.name, {
+      agent,
+      contextId,
+      ...(state === undefined ? {} : { state }),
+    })
     return { tasks: page.map((r) => TaskCodec.fromJSON(r.task)), nextPageToken, totalSize }
   }
 

@@ -185,6 +185,15 @@ export function a2aStoreChecks(open: () => Promise<A2AStore>): StoreCheck[] {
         strictEqual(await store.countTasks('acme', { agent: 'helper', contextId: 'ctx' }), 4)
         strictEqual(await store.countTasks('acme', { agent: 'helper', contextId: 'none' }), 0)
         strictEqual(await store.countTasks('nobody', { agent: 'helper' }), 0)
+        // Filtered on a state (ListTasks' status), before the page is taken and in the count.
+        await store.insertTask(task('e', { contextId: 'ctx', state: 'completed', updatedAt: 500 }), [])
+        deepStrictEqual(
+          (await store.listTasks('acme', { agent: 'helper', state: 'completed', limit: 2 })).map((t) => t.id),
+          ['e'],
+        )
+        strictEqual(await store.countTasks('acme', { agent: 'helper', state: 'completed' }), 1)
+        strictEqual(await store.countTasks('acme', { agent: 'helper', state: 'submitted' }), 4)
+        deepStrictEqual(await store.listTasks('acme', { agent: 'helper', state: 'failed', limit: 2 }), [])
       },
     },
     {

@@ -214,6 +214,7 @@ export class PostgresA2AStore implements A2A.A2AStore {
     const rows = await this.#query<A2A.TaskRow>(
       `SELECT * FROM ${this.#s}.a2a_tasks WHERE caller = $1 AND agent = $2
          AND ($3::text IS NULL OR context_id = $3::text)
+         AND ($7::text IS NULL OR state = $7::text)
          AND ($5::bigint IS NULL OR updated_at < $5::bigint
               OR (updated_at = $5::bigint AND id COLLATE "C" < $6::text))
        ORDER BY updated_at DESC, id COLLATE "C" DESC LIMIT $4`,
@@ -224,16 +225,21 @@ export class PostgresA2AStore implements A2A.A2AStore {
         params.limit,
         params.before?.updatedAt ?? null,
         params.before?.id ?? '',
+        params.state ?? null,
       ],
     )
     return rows.map(A2A.taskFromRow)
   }
 
-  async countTasks(caller: string, params: { agent: string; contextId?: string }): Promise<number> {
+  async countTasks(
+    caller: string,
+    params: { agent: string; contextId?: string; state?: A2A.StoredTaskState },
+  ): Promise<number> {
     const [row] = await this.#query<{ n: string }>(
       `SELECT count(*) AS n FROM ${this.#s}.a2a_tasks WHERE caller = $1 AND agent = $2
-         AND ($3::text IS NULL OR context_id = $3::text)`,
-      [caller, params.agent, params.contextId ?? null],
+         AND ($3::text IS NULL OR context_id = $3::text)
+         AND ($4::text IS NULL OR state = $4::text)`,
+      [caller, params.agent, params.contextId ?? null, params.state ?? null],
     )
     return Number(row?.n ?? 0)
   }

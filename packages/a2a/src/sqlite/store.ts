@@ -18,6 +18,7 @@ import {
   type SentMessageRecord,
   type SigningKeyRecord,
   type SigningKeyRow,
+  type StoredTaskState,
   signingKeyFromRow,
   type TaskRecord,
   type TaskRow,
@@ -349,6 +350,7 @@ export class SqliteA2AStore implements A2AStore {
             // task that did not change meanwhile. SQLite compares TEXT bytewise, as PostgreSQL's COLLATE "C".
             `SELECT * FROM a2a_tasks WHERE caller = @caller AND agent = @agent
                AND (@contextId IS NULL OR context_id = @contextId)
+               AND (@state IS NULL OR state = @state)
                AND (@at IS NULL OR updated_at < @at OR (updated_at = @at AND id < @id))
              ORDER BY updated_at DESC, id DESC LIMIT @limit`,
           )
@@ -356,6 +358,7 @@ export class SqliteA2AStore implements A2AStore {
             caller,
             agent: params.agent,
             contextId: params.contextId ?? null,
+            state: params.state ?? null,
             at: params.before?.updatedAt ?? null,
             id: params.before?.id ?? '',
             limit: params.limit,
@@ -364,16 +367,22 @@ export class SqliteA2AStore implements A2AStore {
     )
   }
 
-  countTasks(caller: string, params: { agent: string; contextId?: string }): number {
+  countTasks(caller: string, params: { agent: string; contextId?: string; state?: StoredTaskState }): number {
     return this.#run(
       () =>
         (
           this.#db
             .prepare(
               `SELECT count(*) AS n FROM a2a_tasks WHERE caller = @caller AND agent = @agent
-                 AND (@contextId IS NULL OR context_id = @contextId)`,
+                 AND (@contextId IS NULL OR context_id = @contextId)
+                 AND (@state IS NULL OR state = @state)`,
             )
-            .get({ caller, agent: params.agent, contextId: params.contextId ?? null }) as { n: number }
+            .get({
+              caller,
+              agent: params.agent,
+              contextId: params.contextId ?? null,
+              state: params.state ?? null,
+            }) as { n: number }
         ).n,
     )
   }
