@@ -45,39 +45,36 @@ async function roundTrip(coord: Coordinator, body: string, exporter: sdk.InMemor
   }
 }
 
+/** The spans of one send, claim and ack. */
+const EVERY_SPAN = ['agent-comm send', 'agent-comm receive', 'agent-comm claim', 'agent-comm ack']
+
+/** A coordinator that sent and acked once before `registerSdk` ran, then one round trip's spans. */
+async function roundTripAfterLateRegistration(registerSdk: () => sdk.InMemorySpanExporter) {
+  const coord = await setup()
+  await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'before any SDK' })
+  await coord.ack((await coord.poll('builder'))[0]!)
+  return roundTrip(coord, 'after', registerSdk())
+}
+
 describe('a tracer provider registered after the first operation', () => {
   it('gets the spans of every later operation', async () => {
-    const coord = await setup()
-    await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'before any SDK' })
-    await coord.ack((await coord.poll('builder'))[0]!)
-    const exporter = register({ context, trace } as OpenTelemetryApi, sdk)
-    const after = await roundTrip(coord, 'after', exporter)
-    expect(after.spans).toEqual([
-      'agent-comm send',
-      'agent-comm receive',
-      'agent-comm claim',
-      'agent-comm ack',
-    ])
+    const after = await roundTripAfterLateRegistration(() =>
+      register({ context, trace } as OpenTelemetryApi, sdk),
+    )
+    expect(after.spans).toEqual(EVERY_SPAN)
     expect(after.trace).toMatchObject({ traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-/) })
   })
 
   it('registered through the CommonJS build of @opentelemetry/api (a CommonJS SDK) gets them too', async () => {
-    const coord = await setup()
-    await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'before any SDK' })
-    await coord.ack((await coord.poll('builder'))[0]!)
     // @opentelemetry/sdk-trace-node, for one, is CommonJS only: it registers through the CommonJS build, a
     // second copy of the API beside the ES module build the coordinator uses.
     const require = createRequire(import.meta.url)
     const cjsApi = require('@opentelemetry/api') as OpenTelemetryApi
     expect(cjsApi.trace).not.toBe(trace)
-    const exporter = register(cjsApi, require('@opentelemetry/sdk-trace') as OpenTelemetrySdk)
-    const after = await roundTrip(coord, 'after', exporter)
-    expect(after.spans).toEqual([
-      'agent-comm send',
-      'agent-comm receive',
-      'agent-comm claim',
-      'agent-comm ack',
-    ])
+    const after = await roundTripAfterLateRegistration(() =>
+      register(cjsApi, require('@opentelemetry/sdk-trace') as OpenTelemetrySdk),
+    )
+    expect(after.spans).toEqual(EVERY_SPAN)
     expect(after.trace).toMatchObject({ traceparent: expect.stringMatching(/^00-[0-9a-f]{32}-/) })
   })
 
