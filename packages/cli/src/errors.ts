@@ -19,6 +19,11 @@ export const ExitCode = {
   TIMEOUT: 5,
 } as const
 
+/** The exit code a shell gives a process a signal ended: 128 + the signal's number (SIGINT 130, SIGTERM 143). */
+export function signalExitCode(signal: 'SIGINT' | 'SIGTERM'): number {
+  return signal === 'SIGINT' ? 130 : 143
+}
+
 const EXIT_BY_CODE: Readonly<Record<string, number>> = {
   VALIDATION: ExitCode.USAGE,
   CONFIG: ExitCode.USAGE,

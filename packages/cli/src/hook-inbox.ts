@@ -252,8 +252,8 @@ export function runHook(
 
 /**
  * Parses `inbox AGENT --new …` (global flags already after the command) and runs it. Returns undefined
- * when the arguments are not for the fast path (a PostgreSQL URL, unknown flags, --help): the full command
- * then runs them. A hook must never break the assistant's prompt: a failure is one line on stderr (with
+ * when the arguments are not for the fast path (a PostgreSQL URL, unknown flags, --help), or the database
+ * could not be read: the full command then runs them. A hook must never break the assistant's prompt: a failure is one line on stderr (with
  * --json, the error document on stdout) and a non-zero exit, and nothing else.
  */
 export function runHookInbox(
@@ -286,6 +286,9 @@ export function runHookInbox(
   } catch (error) {
     if (!(error instanceof HookInboxError)) throw error
     const { report } = error
+    // A database the hook could not read: the full command says why, as every command does (rare, so
+    // loading oclif then costs nothing on the prompts where all is well).
+    if (report.code === 'STORAGE') return undefined
     if (flags.json === true) {
       return {
         output: `${JSON.stringify(errorJson(report), null, 2)}\n`,

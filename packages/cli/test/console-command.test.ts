@@ -1,4 +1,5 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cleanEnv, exited, firstLine, project, runCli, spawnCli, tempDir } from './helpers.js'
@@ -72,5 +73,22 @@ describe('agent-comm console', () => {
     expect(typo.stderr).toContain("Agent 'laed' not registered")
     expect(typo.stderr).toContain('agent-comm agents')
     expect(`${typo.stdout}${typo.stderr}`).not.toContain('token=')
+  })
+
+  it('exits 1 when its port is taken, suggesting a command that runs as printed', async () => {
+    const p = project()
+    await p.ok(['stats', '--create'])
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    const { port } = blocker.address() as { port: number }
+    try {
+      const run = await runCli(['console', '--port', String(port)], { cwd: p.dir, env: p.env })
+      expect(run.code).toBe(1)
+      expect(run.stderr).toBe(
+        `Error: The console cannot listen on 127.0.0.1:${port}: the address is already in use\nStop what uses it, or choose another port (0 picks a free one): agent-comm console --port <port>\n`,
+      )
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve))
+    }
   })
 })

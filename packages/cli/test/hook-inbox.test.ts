@@ -1,4 +1,4 @@
-import { copyFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -181,5 +181,30 @@ describe('inbox --new on a database of a newer agent-comm', () => {
       const json = await p.run(['inbox', 'builder', '--new', '--db', newer, '--json'])
       expect(JSON.parse(json.stdout).error.code, table).toBe('SCHEMA_VERSION')
     }
+  })
+})
+
+describe('inbox --new on a path that holds no agent-comm database', () => {
+  it('says what is wrong with the path in the words of every other command, and creates nothing', async () => {
+    const p = project()
+    await registerAgents(p, 'architect', 'builder')
+    const missing = join(p.dir, 'typo', 'coordination.db')
+    const empty = join(p.dir, 'empty.db')
+    writeFileSync(empty, '')
+    const cases: [string, RegExp][] = [
+      [missing, /^Error: No agent-comm database at .*typo\/coordination\.db\n/],
+      [p.dir, /^Error: The database path .* is a directory, not a database file\n/],
+      [empty, /^Error: No agent-comm database at .*empty\.db: the file is empty\n/],
+    ]
+    for (const [db, message] of cases) {
+      const hook = await p.run(['inbox', 'builder', ...HOOK, '--db', db])
+      expect(hook.code, db).toBe(1)
+      expect(hook.stdout, db).toBe('')
+      expect(hook.stderr, db).toMatch(message)
+      const json = await p.run(['inbox', 'builder', ...HOOK, '--db', db, '--json'])
+      expect(JSON.parse(json.stdout).error.code, db).toBe('STORAGE')
+      expect(JSON.parse(json.stdout).error.hint, db).toMatch(/\S/)
+    }
+    expect(existsSync(join(p.dir, 'typo'))).toBe(false)
   })
 })

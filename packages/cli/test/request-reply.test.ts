@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { project, registerAgents } from './helpers.js'
+import { exited, project, registerAgents, spawnCli } from './helpers.js'
 
 const agent = fileURLToPath(new URL('./fixtures/answer.mjs', import.meta.url))
 const command = [process.execPath, agent].map((w) => `'${w}'`).join(' ')
@@ -92,4 +92,28 @@ describe('agent-comm request / reply', () => {
     expect(JSON.parse(reply.body)).toMatchObject({ body: 'build it', from: 'architect' })
     expect(requestId).toMatch(/^msg_/)
   })
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    it(`names the request it sent when ${signal} stops the wait, and exits ${code}`, async () => {
+      const p = project()
+      await registerAgents(p, 'architect', 'builder')
+      const child = spawnCli(['request', 'architect', 'builder', 'anyone?', '--wait', '600', '--json'], {
+        cwd: p.dir,
+        env: p.env,
+      })
+      let stdout = ''
+      child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+      const sent = await pendingId(p, 'builder')
+      child.kill(signal)
+      expect(await exited(child)).toBe(code)
+      const { error } = JSON.parse(stdout) as {
+        error: { code: string; message: string; hint: string; requestId: string }
+      }
+      expect(error).toMatchObject({ code: 'ABORTED', requestId: sent })
+      expect(error.message).toContain(`'${sent}'`)
+      expect(error.hint).toContain('agent-comm poll architect')
+    })
+  }
 })

@@ -58,7 +58,7 @@ It prints a URL with a one-time login token (like a notebook server): open it in
           what: 'console',
           host: '127.0.0.1',
           port: this.flags.port,
-          retry: 'agent-comm console --port 0',
+          retry: 'agent-comm console',
         }) ?? error
       )
     }

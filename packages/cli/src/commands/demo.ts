@@ -10,6 +10,7 @@ import {
 } from '@agent-comm/protocol/stop-signals'
 import { BaseCommand } from '../base-command.js'
 import type { ContextOptions } from '../context.js'
+import { signalExitCode } from '../errors.js'
 import { agentLine, conversationText, messageBlock } from '../format.js'
 
 /** One step of the demo as `--json` reports it. */
@@ -188,9 +189,4 @@ class DemoStopped extends Error {
     super(`demo stopped by ${signal}`)
     this.signal = signal
   }
-}
-
-/** The exit code a shell gives a process a signal ended: 128 + the signal's number (SIGINT 130, SIGTERM 143). */
-function signalExitCode(signal: StopSignalName): number {
-  return signal === 'SIGINT' ? 130 : 143
 }

@@ -83,6 +83,10 @@ Only agents on the local spool (transport sqlite) can be looked at this way; for
         hook = runHook(flags, process.env, process.cwd())
       } catch (error) {
         if (!(error instanceof HookInboxError)) throw error
+        // The hook reads the file with SQLite alone, whose errors ("unable to open database file", "no
+        // such table") do not say what is wrong: opening it as every command does names a missing, empty,
+        // foreign or misnamed database (and throws that); a database it opens leaves the hook's error.
+        if (error.report.code === 'STORAGE') await this.coordinator()
         if (this.jsonEnabled()) this.logJson(errorJson(error.report))
         else process.stderr.write(formatErrorText(error.report))
         this.exit(error.report.exitCode)

@@ -3,7 +3,7 @@ import { DEFAULT_REPLY_TIMEOUT_MS } from '@agent-comm/protocol/bounds'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import type { ContextOptions } from '../context.js'
-import { CommandFailure, describeError, hasAgentCommErrorShape } from '../errors.js'
+import { CommandFailure, describeError, hasAgentCommErrorShape, signalExitCode } from '../errors.js'
 import { idempotencyKeyFlag, MAX_TIMEOUT_SECONDS, secondsFlag } from '../flags.js'
 import { safeBlock } from '../terminal-text.js'
 
@@ -19,7 +19,7 @@ export default class RequestCommand extends BaseCommand<typeof RequestCommand> {
   static override description =
     `Sends <body> from <from> to <to> and waits (--wait, default ${DEFAULT_REPLY_TIMEOUT_MS / 1000} seconds) for the reply: the first message to <from> that answers it (replyTo). Only that reply is taken from <from>'s inbox, and it is acknowledged; other messages stay. A bridged agent (agent-comm bridge) answers with a reply, so this returns its answer.
 
-Prints the reply's body (--json: {requestId, reply}). When no reply comes in time it exits with code 5 (TIMEOUT) and the error names the request id: the request stays delivered, and a later reply stays in <from>'s inbox (agent-comm poll <from> shows it).`
+Prints the reply's body (--json: {requestId, reply}). When no reply comes in time it exits with code 5 (TIMEOUT) and the error names the request id: the request stays delivered, and a later reply stays in <from>'s inbox (agent-comm poll <from> shows it). Stopped while it waits (Ctrl-C, SIGTERM), it names the request the same way and exits with 130 or 143.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> architect builder "Implement JWT auth" -s "Task: Auth"',
     'answer=$(<%= config.bin %> <%= command.id %> architect reviewer "Is PR #456 ready?" --wait 600)',
@@ -42,6 +42,11 @@ Prints the reply's body (--json: {requestId, reply}). When no reply comes in tim
     ),
   }
 
+  /** Ctrl-C or SIGTERM stops the wait, and the error still names the request that was sent. */
+  protected override runsUntilStopped(): boolean {
+    return true
+  }
+
   /** A relay is asked as the requester. */
   protected override contextOptions(): ContextOptions {
     return { ...super.contextOptions(), actingAgent: this.args.from }
@@ -51,6 +56,7 @@ Prints the reply's body (--json: {requestId, reply}). When no reply comes in tim
     const { args, flags } = this
     const coordinator = await this.coordinator()
     const key = flags['idempotency-key']
+    const stop = this.stopSignal()
     const reply = await coordinator
       .request(
         {
@@ -62,10 +68,11 @@ Prints the reply's body (--json: {requestId, reply}). When no reply comes in tim
         {
           timeoutMs: flags.wait === undefined ? undefined : Math.round(flags.wait * 1000),
           idempotencyKey: key,
+          signal: stop,
         },
       )
       .catch((error: unknown) => {
-        throw waitEnded(error, args.from, key)
+        throw waitEnded(error, args.from, key, stop)
       })
     const requestId = reply.routing.replyTo ?? ''
     if (!this.jsonEnabled()) this.log(safeBlock(reply.body))
@@ -74,12 +81,21 @@ Prints the reply's body (--json: {requestId, reply}). When no reply comes in tim
 }
 
 /**
- * A wait that ended without the reply (TIMEOUT, or the relay still out of reach): the request was sent, so
- * the error names it (`requestId` in `--json`) and says how a CLI user waits again — which depends on
- * whether the request had an idempotency key. Any other error is left as it is.
+ * A wait that ended without the reply (TIMEOUT, stopped by a signal, or the relay still out of reach): the
+ * request was sent, so the error names it (`requestId` in `--json`) and says how a CLI user waits again —
+ * which depends on whether the request had an idempotency key. A signal that came before the request was
+ * sent says that nothing was sent. Any other error is left as it is. A stopped command exits as a shell
+ * reports a signal (130, 143).
  */
-function waitEnded(error: unknown, from: string, key: string | undefined): unknown {
+function waitEnded(error: unknown, from: string, key: string | undefined, stop: AbortSignal): unknown {
+  const stoppedBy = stop.aborted ? (stop.reason as 'SIGINT' | 'SIGTERM') : undefined
   const requestId = (error as { requestId?: unknown } | null)?.requestId
+  if (typeof requestId !== 'string' && stoppedBy !== undefined) {
+    return new CommandFailure('ABORTED', `Stopped by ${stoppedBy} before the request was sent`, {
+      hint: 'Nothing was sent; run the command again to send it.',
+      exitCode: signalExitCode(stoppedBy),
+    })
+  }
   if (!(error instanceof Error) || typeof requestId !== 'string') return error
   const report = describeError(error, hasAgentCommErrorShape, 'request')
   const wait =
@@ -88,7 +104,7 @@ function waitEnded(error: unknown, from: string, key: string | undefined): unkno
       : `Run the same command again with --idempotency-key ${key}: it sends nothing new and waits again for this request's reply.`
   return new CommandFailure(report.code, report.message, {
     hint: `The request stays delivered${report.code === 'UNAVAILABLE' ? '; once the relay is back:' : '.'} ${wait}`,
-    exitCode: report.exitCode,
+    exitCode: stoppedBy === undefined ? report.exitCode : signalExitCode(stoppedBy),
     cause: error,
     requestId,
   })
