@@ -1,5 +1,7 @@
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs'
-import type { Logger } from '@agent-comm/protocol'
+import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { type Logger, StorageError } from '@agent-comm/protocol'
+import { createFolder, FolderError } from '@agent-comm/protocol/create-folder'
 
 /** The files SQLite keeps for a database in WAL mode: the database, its write-ahead log and shared memory. */
 function databaseFiles(dbPath: string): string[] {
@@ -15,7 +17,7 @@ function databaseFiles(dbPath: string): string[] {
  * it may be shared on purpose — but logged as a warning.
  */
 export function secureDataFolder(dataDir: string, dbPath: string, logger: Logger): void {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  makeDataFolder(dataDir)
   if (process.platform !== 'win32') {
     const mode = statSync(dataDir).mode & 0o777
     if ((mode & 0o077) !== 0) {
@@ -28,5 +30,23 @@ export function secureDataFolder(dataDir: string, dbPath: string, logger: Logger
   if (!existsSync(dbPath)) closeSync(openSync(dbPath, 'a', 0o600))
   for (const file of databaseFiles(dbPath)) {
     if (existsSync(file)) chmodSync(file, 0o600)
+  }
+}
+
+/**
+ * Creates the data folder (0700) with its missing parents: not a recursive mkdir, which spins forever at
+ * full CPU, deaf to Ctrl-C, under /proc (see createFolder). A folder that cannot be made is a
+ * `StorageError` naming the folder at fault.
+ */
+function makeDataFolder(dataDir: string): void {
+  try {
+    createFolder(dataDir, { mode: 0o700 })
+  } catch (error) {
+    if (!(error instanceof FolderError)) throw error
+    throw new StorageError(`Cannot create the relay's data folder ${dataDir}: ${error.message}`, {
+      hint: `Check ${error.folder} and the folder above it (ls -ld ${dirname(error.folder)}): this user must be able to create folders there. Or choose another data folder (--data-dir).`,
+      cause: error,
+      details: { reason: 'folder', path: dataDir, folder: error.folder, systemCode: error.systemCode },
+    })
   }
 }

@@ -56,4 +56,12 @@ describe.skipIf(process.platform === 'win32')('the data folder', () => {
       await relay.close()
     }
   })
+  it('refuses a data folder it cannot create, under /proc too, naming it, instead of hanging', async () => {
+    // Node's recursive mkdir retries forever under /proc (ENOENT at every level), deaf to signals.
+    await expect(startOn('/proc/agent-comm-test/relay')).rejects.toMatchObject({
+      code: 'STORAGE',
+      message: expect.stringContaining("Cannot create the relay's data folder /proc/agent-comm-test/relay"),
+      hint: expect.stringContaining('--data-dir'),
+    })
+  })
 })

@@ -88,6 +88,25 @@ describe('register', () => {
     expect(run.stderr).toMatch(/^Error: Invalid agent profile: relayUrl: is required for transport 'http'/)
   })
 
+  it('refuses --relay-url without --transport-type http with exit code 2, rather than register a local agent', async () => {
+    const p = project()
+    const run = await p.run([
+      'register',
+      'remote',
+      '-c',
+      'x',
+      '-d',
+      'l',
+      '--relay-url',
+      'https://relay.example.com',
+    ])
+    expect(run.code).toBe(2)
+    expect(run.stderr).toMatch(
+      /^Error: Invalid agent profile: relayUrl: is only used by transport 'http', not 'sqlite'/,
+    )
+    expect((await p.json<{ agents: unknown[] }>(['agents'])).agents).toEqual([])
+  })
+
   it('refuses --metadata that is not JSON with exit code 2', async () => {
     const p = project()
     const run = await p.run(['register', 'a', '-c', 'x', '-d', 'l', '--metadata', '{model: 1}'])

@@ -118,6 +118,19 @@ describe('a mistyped command', () => {
     })
   })
 
+  it('suggests the subcommand of a command that is also a topic (mcp instal), with or without --json', async () => {
+    const run = await runCli(['mcp', 'instal', '--client', 'codex'], { env: cleanEnv() })
+    expect(run.code).toBe(2)
+    expect(run.stderr).toBe(
+      "Error: 'mcp instal' is not an agent-comm command. Did you mean 'mcp install'?\nSee the commands: agent-comm --help\n",
+    )
+    const json = await runCli(['mcp', 'doctr', '--json'], { env: cleanEnv() })
+    expect(json.code).toBe(2)
+    expect(JSON.parse(json.stdout).error.message).toBe(
+      "'mcp doctr' is not an agent-comm command. Did you mean 'mcp doctor'?",
+    )
+  })
+
   it('says a command takes no argument, rather than that it does not exist', async () => {
     for (const [argv, expected] of [
       [

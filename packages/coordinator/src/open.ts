@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs'
 import type { Clock, Logger } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { type DatabaseFileOptions, refuseSqliteFileOptions, Spool } from '@agent-comm/spool'
@@ -42,8 +41,8 @@ export async function createCoordinator(
     : await openOnSqlite(config, options)
   try {
     const sqlite = new SqliteTransport(spool)
+    // The file transport makes its root itself, safely (a recursive mkdir here spun forever under /proc).
     const fileTransport = (root: string) => {
-      mkdirSync(root, { recursive: true })
       // Loaded here, on first use: a coordinator whose agents all receive through SQLite never needs it.
       const { FileTransport } = loadFileTransport()
       return new FileTransport({

@@ -33,6 +33,18 @@ describe('routing', () => {
     expect((await coord.status(sent.messageId)).deliveries[0]?.status).toBe('acked')
   })
 
+  it('refuses a send to a file agent whose folder cannot be made, under /proc too, instead of hanging', async () => {
+    const { coord } = await openCoordinator()
+    // Node's recursive mkdir retries forever under /proc (ENOENT at every level), deaf to signals.
+    await coord.register({ agentId: 'debugger', transport: 'file', inboxDir: '/proc/agent-comm-test/inbox' })
+    await expect(
+      coord.send({ fromAgent: 'architect', toAgent: 'debugger', body: 'x' }),
+    ).rejects.toMatchObject({
+      code: 'STORAGE',
+      message: expect.stringContaining('/proc/agent-comm-test'),
+    })
+  })
+
   it('delivers to an http agent through its relay transport', async () => {
     const clock = new ManualClock()
     const http = await fakeHttpTransport(clock)

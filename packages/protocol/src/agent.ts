@@ -90,6 +90,22 @@ export const AgentRegistrationSchema = AgentProfileSchema.superRefine((profile, 
       message: "is required for transport 'file': give the folder the agent reads its messages from",
     })
   }
+  // Given to another transport, a relay URL or an inbox folder would be stored and never used: an agent
+  // meant to be reached through a relay would silently receive in this database instead.
+  if (profile.relayUrl !== undefined && profile.transport !== 'http') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['relayUrl'],
+      message: `is only used by transport 'http', not '${profile.transport}': register the agent with transport 'http' to reach it through that relay, or leave the relay URL out`,
+    })
+  }
+  if (profile.inboxDir !== undefined && profile.transport !== 'file') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['inboxDir'],
+      message: `is only used by transport 'file', not '${profile.transport}': register the agent with transport 'file' to reach it through that folder, or leave the folder out`,
+    })
+  }
   // A profile is read by every agent (`agents`, the relay's GET /agents): a password in it would be theirs.
   if (profile.relayUrl?.split(',').some((part) => hasCredentials(part.trim())) === true) {
     ctx.addIssue({

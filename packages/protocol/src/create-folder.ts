@@ -29,9 +29,10 @@ function codeOf(error: unknown): string | undefined {
  * Creates `folder` and its missing parents, one level at a time from the nearest existing ancestor, which
  * must be a folder this user may write. Not `mkdirSync(…, { recursive: true })`: under a folder that
  * refuses new entries with ENOENT (anything under /proc), Node's recursive mkdir retries forever, at full
- * CPU and deaf to signals. Throws {@link FolderError} naming the folder at fault.
+ * CPU and deaf to signals. Throws {@link FolderError} naming the folder at fault. `mode` is given to each
+ * folder it creates (less the umask), e.g. 0o700 for a folder of secrets; folders that exist keep theirs.
  */
-export function createFolder(folder: string): void {
+export function createFolder(folder: string, options: { mode?: number } = {}): void {
   const missing: string[] = []
   let current = folder
   for (;;) {
@@ -56,7 +57,7 @@ export function createFolder(folder: string): void {
   }
   for (const dir of missing) {
     try {
-      mkdirSync(dir)
+      mkdirSync(dir, options.mode === undefined ? undefined : { mode: options.mode })
     } catch (error) {
       // Another process made it meanwhile: fine, as long as it is a folder.
       if (codeOf(error) === 'EEXIST' && statSync(dir, { throwIfNoEntry: false })?.isDirectory() === true) {

@@ -127,6 +127,26 @@ describe('validating registrations', () => {
     expect(profile).not.toHaveProperty('inboxDir')
   })
 
+  it('refuses a relay URL or an inbox folder that the transport would never use, storing nothing', async () => {
+    const { registry } = await openRegistry()
+    const relayOnLocal = await rejection(
+      registry.register({ agentId: 'remote', relayUrl: 'https://relay.example.com' }),
+    )
+    expect(relayOnLocal.issues.map((i) => i.path)).toEqual(['relayUrl'])
+    expect(relayOnLocal.message).toContain("relayUrl: is only used by transport 'http', not 'sqlite'")
+    const folderOnRelay = await rejection(
+      registry.register({
+        agentId: 'remote',
+        transport: 'http',
+        relayUrl: 'https://relay.example.com',
+        inboxDir: '/srv/inbox',
+      }),
+    )
+    expect(folderOnRelay.issues.map((i) => i.path)).toEqual(['inboxDir'])
+    expect(folderOnRelay.message).toContain("inboxDir: is only used by transport 'file', not 'http'")
+    expect(await registry.get('remote')).toBeUndefined()
+  })
+
   it('refuses an unknown transport, listing the valid ones', async () => {
     const { registry } = await openRegistry()
     const error = await rejection(registry.register({ agentId: 'builder', transport: 'pigeon' as 'http' }))

@@ -3,7 +3,6 @@ import {
   chmodSync,
   closeSync,
   fsyncSync,
-  mkdirSync,
   openSync,
   readFileSync,
   renameSync,
@@ -23,6 +22,7 @@ import {
   silentLogger,
   systemClock,
 } from '@agent-comm/protocol'
+import { createFolder } from '@agent-comm/protocol/create-folder'
 import { z } from 'zod'
 import {
   alreadyHasSecret,
@@ -104,7 +104,8 @@ export class SecretStore implements RelaySecretStore {
     const path = resolve(options.path)
     const store = new SecretStore(path, options)
     try {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+      // Not a recursive mkdir, which spins forever under /proc (see createFolder).
+      createFolder(dirname(path), { mode: 0o700 })
       try {
         const fd = openSync(path, 'wx', FILE_MODE)
         writeSync(fd, serialize({ version: 1, agents: {} }))

@@ -149,6 +149,14 @@ describe('the secret store', () => {
     })
   })
 
+  it('refuses a folder it cannot create, under /proc too, with a STORAGE error instead of hanging', async () => {
+    // Node's recursive mkdir retries forever under /proc (ENOENT at every level), deaf to signals.
+    await expect(SecretStore.open({ path: '/proc/agent-comm-test/secrets.json' })).rejects.toMatchObject({
+      code: 'STORAGE',
+      message: expect.stringContaining('/proc/agent-comm-test'),
+    })
+  })
+
   it('refuses a file that is not a secret store', async () => {
     const path = join(tempDir(), 'secrets.json')
     writeFileSync(path, JSON.stringify({ hello: 'world' }), { mode: 0o600 })

@@ -45,12 +45,13 @@ Transports: sqlite (default) shares this database; http reaches an agent through
     }),
     'relay-url': Flags.string({
       description:
-        'relay base URL (required with --transport-type http); repeat it, or comma-separate, for replicas without one address in front',
+        'relay base URL, for --transport-type http only (and required there); repeat it, or comma-separate, for replicas without one address in front',
       helpValue: '<url>',
       multiple: true,
     }),
     'inbox-dir': Flags.string({
-      description: 'folder the agent reads its messages from (required with --transport-type file)',
+      description:
+        'folder the agent reads its messages from, for --transport-type file only (and required there)',
       helpValue: '<dir>',
     }),
     'a2a-skill': Flags.string({

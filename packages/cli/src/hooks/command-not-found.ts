@@ -21,7 +21,8 @@ const hook: Hook.CommandNotFound = async (options) => {
   )
   const report =
     found >= 0
-      ? unexpectedArguments(words.slice(0, found + 1).join(':'), words.slice(found + 1))
+      ? (mistypedSubcommand(words.slice(0, found + 2).join(':'), ids) ??
+        unexpectedArguments(words.slice(0, found + 1).join(':'), words.slice(found + 1)))
       : notACommand(attempted, closestCommand(attempted, ids))
   if (options.argv?.includes('--json')) {
     process.stdout.write(`${JSON.stringify(errorJson(report), null, 2)}\n`)
@@ -30,6 +31,20 @@ const hook: Hook.CommandNotFound = async (options) => {
 }
 
 export default hook
+
+/**
+ * A command that is also a topic (`mcp`, with `mcp install` and `mcp doctor`) followed by a mistyped
+ * subcommand (`mcp instal`, typed as `mcp:instal`): the report of a mistyped command when the word is near
+ * one of its subcommands ("Did you mean 'mcp install'?"), else undefined (the word is an argument then).
+ */
+function mistypedSubcommand(typed: string, ids: readonly string[]): ErrorReport | undefined {
+  const command = typed.slice(0, typed.lastIndexOf(':'))
+  const suggestion = closestCommand(
+    typed,
+    ids.filter((id) => id.startsWith(`${command}:`)),
+  )
+  return suggestion === undefined ? undefined : notACommand(typed, suggestion)
+}
 
 function notACommand(attempted: string, suggestion: string | undefined): ErrorReport {
   return {
