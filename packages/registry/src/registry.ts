@@ -140,7 +140,12 @@ export class Registry {
   async deregister(agentId: string): Promise<void> {
     this.#open()
     const id = parseAgentId(agentId)
-    if (!(await this.#written(this.#store.deleteAgent({ agentId: id })))) throw new AgentNotFoundError(id)
+    if (!(await this.#written(this.#store.deleteAgent({ agentId: id })))) {
+      // Not the usual "register it first": there is nothing to remove.
+      throw new AgentNotFoundError(id, {
+        hint: `Nothing to remove: '${id}' is not registered (or was removed already). agent-comm agents lists the registered agents.`,
+      })
+    }
   }
 
   /** The profile of `agentId`, or `undefined` if it is not registered. */

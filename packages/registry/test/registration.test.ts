@@ -136,11 +136,12 @@ describe('deregistering agents', () => {
     expect((await registry.list()).map((p) => p.agentId)).toEqual(['tester'])
   })
 
-  it('refuses to deregister an agent that is not registered', async () => {
+  it('refuses to deregister an agent that is not registered, with a hint that does not say to register it', async () => {
     const { registry } = await openRegistry()
     await expect(registry.deregister('ghost')).rejects.toMatchObject({
       code: 'AGENT_NOT_FOUND',
       message: "Agent 'ghost' not registered",
+      hint: expect.stringMatching(/^Nothing to remove: 'ghost' is not registered .*agent-comm agents/),
     })
   })
 
