@@ -131,7 +131,7 @@ export function planHooks(
   // fail each time. There the assistant reads its mail through the MCP tools.
   if (POSTGRES_URL.test(database)) {
     throw new Error(
-      'inbox hooks read a SQLite database only, and this database is PostgreSQL: install without --hooks (the assistant reads its mail with the comm_poll tool)',
+      'inbox hooks read a SQLite database only, and this database is PostgreSQL: there the assistant reads its mail with the comm_poll tool of the MCP server (agent-comm mcp install, without --hooks)',
     )
   }
   const path = hooksFile(client, scope, places)

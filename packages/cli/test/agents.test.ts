@@ -194,13 +194,13 @@ describe('deregister', () => {
     expect(await p.json(['deregister', 'agent-b'])).toEqual({ agentId: 'agent-b', deregistered: true })
   })
 
-  it('fails with exit code 3 and the register hint for an unknown agent', async () => {
+  it('fails with exit code 3 for an unknown agent, pointing at the agents there are rather than at register', async () => {
     const p = project()
     await createDatabase(p)
     const run = await p.run(['deregister', 'ghost'])
     expect(run.code).toBe(3)
     expect(run.stderr).toBe(
-      "Error: Agent 'ghost' not registered\nRegister it first: agent-comm register ghost -c <capabilities> -d <device>\n",
+      "Error: Agent 'ghost' not registered\nNothing to remove: 'ghost' is not registered (or was removed already). agent-comm agents lists the registered agents.\n",
     )
   })
 })

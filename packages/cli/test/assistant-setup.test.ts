@@ -347,6 +347,8 @@ describe('agent-comm mcp install and doctor, secrets in configuration files', ()
       const run = await s.run(args)
       expect(run.code, args.join(' ')).toBe(2)
       expect(run.stderr).toContain('inbox hooks read a SQLite database only')
+      // What to do instead, for `hooks install` as for `mcp install --hooks`.
+      expect(run.stderr).toContain('agent-comm mcp install, without --hooks')
       expect(run.stdout + run.stderr).not.toContain(PASSWORD)
     }
     expect(readdirSync(s.cwd)).toEqual([])
