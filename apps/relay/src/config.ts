@@ -1,6 +1,6 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { PushAllowEntrySchema } from '@agent-comm/a2a'
+import { isAddressOrCidr, PushAllowEntrySchema } from '@agent-comm/a2a'
 import { ConfigError, Limits, LOG_LEVELS, type LogLevel } from '@agent-comm/protocol'
 import { z } from 'zod'
 import { RELAY_DEFAULTS as D } from './defaults.js'
@@ -209,8 +209,13 @@ const ConfigSchema = z.object({
   ),
   AGENT_COMM_RELAY_TRUST_PROXY: z
     .string()
-    .regex(
-      /^(true|false|[0-9A-Fa-f.:/]+(\s*,\s*[0-9A-Fa-f.:/]+)*)$/,
+    // Every entry checked here: fastify would otherwise throw its own TypeError at start for a range such
+    // as 10.0.0.0/99, naming neither the flag nor the variable.
+    .refine(
+      (value) =>
+        value === 'true' ||
+        value === 'false' ||
+        value.split(',').every((entry) => isAddressOrCidr(entry.trim())),
       "must be true, false, or the proxies' addresses/CIDRs comma-separated",
     )
     .transform((value): boolean | string => (value === 'true' ? true : value === 'false' ? false : value))
@@ -310,7 +315,7 @@ export function loadRelayConfig(
     const name = origin[variable] ?? variable
     const shown = HIDDEN.has(variable) ? '(hidden)' : `'${source[variable]}'`
     throw new ConfigError(`${name} ${issue.message} (got ${shown})`, {
-      hint: `Fix ${name}. It sets the ${RELAY_ENV_VARIABLES[variable as Variable] ?? variable}.`,
+      hint: `Fix ${name}, which sets: ${RELAY_ENV_VARIABLES[variable as Variable] ?? variable}.`,
       details: { variable: name },
     })
   }

@@ -93,6 +93,24 @@ describe('relay configuration', () => {
     )
     expect(() => loadRelayConfig([], { AGENT_COMM_RELAY_ADMIN_SECRET: 'tiny' })).toThrow(/\(got \(hidden\)\)/)
     expect(() => loadRelayConfig(['--nope'], {})).toThrow(expect.objectContaining({ code: 'CONFIG' }))
+    // The hint says what the setting is, in the words of its description.
+    expect(() => loadRelayConfig(['--admin-id', 'no spaces'], {})).toThrow(
+      expect.objectContaining({
+        hint: "Fix --admin-id, which sets: the operator's agent id (default admin; flag --admin-id).",
+      }),
+    )
+  })
+
+  it('refuses a trusted proxy range no proxy can be in, naming the flag or variable, before the relay starts', () => {
+    const proxyList = /must be true, false, or the proxies' addresses\/CIDRs comma-separated/
+    expect(() => loadRelayConfig(['--trust-proxy', '10.0.0.0/99'], {})).toThrow(proxyList)
+    expect(() => loadRelayConfig([], { AGENT_COMM_RELAY_TRUST_PROXY: '127.0.0.1, ::1/200' })).toThrow(
+      /AGENT_COMM_RELAY_TRUST_PROXY must be/,
+    )
+    expect(() => loadRelayConfig(['--trust-proxy', '10.0.0.0/255.0.255.0'], {})).toThrow(proxyList)
+    expect(loadRelayConfig(['--trust-proxy', 'fd00::/8,10.0.0.5/32'], {})).toMatchObject({
+      config: { trustProxy: 'fd00::/8,10.0.0.5/32' },
+    })
   })
 
   it('reads the A2A push allow-list from a repeatable flag or a comma-separated variable', () => {
