@@ -70,4 +70,35 @@ describe.skipIf(!hasServer)('the relay commands on PostgreSQL (--db)', () => {
     child.kill('SIGTERM')
     expect(await exited(child)).toBe(0)
   })
+
+  it('names the database, not an unused data folder, and its URL in the gen-secret hint, never the password', async () => {
+    const withPassword = new URL(db.url)
+    withPassword.password = 'pw-of-the-relay'
+    const child = spawnCli(
+      [
+        'relay',
+        'start',
+        '--port',
+        '0',
+        '--db',
+        withPassword.toString(),
+        '--db-schema',
+        'relay_hint',
+        '--log-level',
+        'silent',
+      ],
+      { cwd: tempDir(), env: cleanEnv({ AGENT_COMM_RELAY_SECRETS_KEY: key }) },
+    )
+    let stderr = ''
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    await expect.poll(() => stderr, { timeout: 30_000 }).toContain('Give each agent a secret')
+    withPassword.password = ''
+    const shown = withPassword.toString()
+    expect(stderr).toContain(`(database: ${shown})`)
+    expect(stderr).toContain(`agent-comm relay gen-secret <agent> --db ${shown} --db-schema relay_hint\n`)
+    expect(stderr).not.toContain('pw-of-the-relay')
+    expect(stderr).not.toContain('data:')
+    child.kill('SIGTERM')
+    expect(await exited(child)).toBe(0)
+  })
 })

@@ -1,3 +1,4 @@
+import { redactUrl } from '@agent-comm/protocol/redact-url'
 import { BaseCommand } from '../../base-command.js'
 import { prepareRelay } from '../../context.js'
 import { listenFailure } from '../../errors.js'
@@ -7,8 +8,10 @@ import { relayArgv, relayServerFlags } from '../../relay-flags.js'
 export interface RelayStartResult {
   /** Base URL for clients on this machine, e.g. `http://127.0.0.1:8420`. */
   url: string
-  /** Absolute path of the data folder (relay.db, secrets.json). */
+  /** Absolute path of the data folder (relay.db, secrets.json); unused on PostgreSQL. */
   dataDir: string
+  /** On PostgreSQL: the database URL, without its password. */
+  database?: string
 }
 
 /** `agent-comm relay start`: runs the relay (@agent-comm/relay) until SIGINT or SIGTERM. */
@@ -21,7 +24,7 @@ On the other machines, register the agents that poll this relay with --transport
 
 It listens on 127.0.0.1 unless told otherwise. To serve other machines use --host 0.0.0.0 behind a TLS-terminating proxy, or a private network (VPN, Tailscale).
 
-Once listening it prints the URL to stderr (with --json, {"url", "dataDir"} as one line on stdout); its JSON log lines go to stderr. Ctrl-C or SIGTERM stops it gracefully (requests in flight finish, long polls end); a second signal exits at once.`
+Once listening it prints the URL to stderr (with --json, {"url", "dataDir", "database"?} as one line on stdout; "database" on PostgreSQL, without its password); its JSON log lines go to stderr. Ctrl-C or SIGTERM stops it gracefully (requests in flight finish, long polls end); a second signal exits at once.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> --port 8420',
     '<%= config.bin %> <%= command.id %> --data-dir /var/lib/agent-comm-relay --host 0.0.0.0 --log-level warn',
@@ -60,10 +63,28 @@ Once listening it prints the URL to stderr (with --json, {"url", "dataDir"} as o
         }) ?? error
       )
     }
-    if (json) this.logJsonLine({ url: relay.url, dataDir: config.dataDir } satisfies RelayStartResult)
-    else {
+    // On PostgreSQL the data folder is unused: naming it, or leaving --db out of the gen-secret hint, would
+    // send the operator to a secrets.json this relay never reads.
+    const database = config.databaseUrl === undefined ? undefined : redactUrl(config.databaseUrl)
+    if (json) {
+      this.logJsonLine({
+        url: relay.url,
+        dataDir: config.dataDir,
+        ...(database === undefined ? {} : { database }),
+      } satisfies RelayStartResult)
+    } else {
+      const store =
+        database === undefined
+          ? {
+              shown: `data: ${config.dataDir}`,
+              flag: this.flags['data-dir'] === undefined ? '' : ` --data-dir ${config.dataDir}`,
+            }
+          : {
+              shown: `database: ${database}`,
+              flag: `${this.flags.db === undefined ? '' : ` --db ${database}`}${this.flags['db-schema'] === undefined ? '' : ` --db-schema ${this.flags['db-schema']}`}`,
+            }
       process.stderr.write(
-        `Relay listening on ${relay.url} (data: ${config.dataDir}). Ctrl-C to stop.\nGive each agent a secret: agent-comm relay gen-secret <agent>${this.flags['data-dir'] === undefined ? '' : ` --data-dir ${config.dataDir}`}\n`,
+        `Relay listening on ${relay.url} (${store.shown}). Ctrl-C to stop.\nGive each agent a secret: agent-comm relay gen-secret <agent>${store.flag}\n`,
       )
     }
     // A signal during startup has already aborted `stop`: the relay then closes at once. A second signal
