@@ -113,6 +113,28 @@ describe('relay configuration', () => {
     })
   })
 
+  it("reads the relay's public URL, refusing one a path cannot be appended to", () => {
+    const config = (argv: string[], env: Record<string, string> = {}) => {
+      const loaded = loadRelayConfig(argv, env)
+      if (loaded.help) throw new Error('unexpected help')
+      return loaded.config
+    }
+    expect(config([]).publicUrl).toBeUndefined()
+    expect(config(['--public-url', 'https://relay.example.com/']).publicUrl).toBe('https://relay.example.com')
+    expect(config([], { AGENT_COMM_RELAY_PUBLIC_URL: 'https://example.com/relay' }).publicUrl).toBe(
+      'https://example.com/relay',
+    )
+    for (const bad of [
+      'relay.example.com',
+      'ftp://relay.example.com',
+      'https://a.example/?x=1',
+      'https://u:p@a.example',
+    ])
+      expect(() => loadRelayConfig(['--public-url', bad], {})).toThrow(
+        /--public-url must be an http:\/\/ or https:\/\/ URL without credentials, query or fragment/,
+      )
+  })
+
   it('reads the A2A push allow-list from a repeatable flag or a comma-separated variable', () => {
     const config = (argv: string[], env: Record<string, string> = {}) => {
       const loaded = loadRelayConfig(argv, env)
