@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { loadRelayConfig } from '../src/index.js'
 
+/** The configuration `argv` and `env` give (not --help). */
+function config(argv: string[], env: Record<string, string> = {}) {
+  const loaded = loadRelayConfig(argv, env)
+  if (loaded.help) throw new Error('unexpected help')
+  return loaded.config
+}
+
 describe('relay configuration', () => {
   it('has defaults for everything', () => {
     expect(loadRelayConfig([], {}, { cwd: '/srv' })).toEqual({
@@ -48,11 +55,6 @@ describe('relay configuration', () => {
   })
 
   it('reads the failed-authentication limit and whom to trust behind a reverse proxy', () => {
-    const config = (argv: string[], env: Record<string, string> = {}) => {
-      const loaded = loadRelayConfig(argv, env)
-      if (loaded.help) throw new Error('unexpected help')
-      return loaded.config
-    }
     expect(config(['--auth-failure-limit', '0']).authFailuresPerMinute).toBe(0)
     expect(config(['--max-recipients', '50']).maxRecipientsPerMessage).toBe(50)
     expect(config(['--a2a-max-waits', '0']).a2aMaxWaitsPerCaller).toBe(0)
@@ -114,11 +116,6 @@ describe('relay configuration', () => {
   })
 
   it("reads the relay's public URL, refusing one a path cannot be appended to", () => {
-    const config = (argv: string[], env: Record<string, string> = {}) => {
-      const loaded = loadRelayConfig(argv, env)
-      if (loaded.help) throw new Error('unexpected help')
-      return loaded.config
-    }
     expect(config([]).publicUrl).toBeUndefined()
     expect(config(['--public-url', 'https://relay.example.com/']).publicUrl).toBe('https://relay.example.com')
     expect(config([], { AGENT_COMM_RELAY_PUBLIC_URL: 'https://example.com/relay' }).publicUrl).toBe(
@@ -136,11 +133,6 @@ describe('relay configuration', () => {
   })
 
   it('reads the A2A push allow-list from a repeatable flag or a comma-separated variable', () => {
-    const config = (argv: string[], env: Record<string, string> = {}) => {
-      const loaded = loadRelayConfig(argv, env)
-      if (loaded.help) throw new Error('unexpected help')
-      return loaded.config
-    }
     expect(config([]).a2aPushAllow).toBeUndefined()
     expect(
       config(['--a2a-push-allow', '10.20.0.0/16', '--a2a-push-allow', 'hooks.internal, fd00::/8'])
