@@ -152,7 +152,7 @@ const HINTS: Record<StorageFailureReason, (where: string) => string> = {
     `The user named in ${where} does not exist on that server: fix the user name in the URL, or create the role (CREATE ROLE … LOGIN).`,
   'database-missing': (where) => `Create the database named in ${where}, or fix the URL.`,
   'permission-denied': (where) =>
-    `The user of ${where} lacks a right the spool needs: grant it USAGE and CREATE on the spool's schema and rights on its tables, or connect as their owner.`,
+    `The user of ${where} lacks a right the spool needs: grant it USAGE and CREATE on the spool's schema and rights on its tables, or connect as their owner. A user that may not create schemas in the database needs the schema made for it first (CREATE SCHEMA agent_comm AUTHORIZATION <user>, or the name set by AGENT_COMM_PG_SCHEMA).`,
   'read-only': (where) =>
     `${where} refused a write (a standby, or a read-only user): connect to the primary or grant write access.`,
   full: (where) =>
