@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { ClosedError, DEFAULT_POOL_SIZE, type Logger, urlPassword } from '@agent-comm/protocol'
+import { ClosedError, ConfigError, DEFAULT_POOL_SIZE, type Logger, urlPassword } from '@agent-comm/protocol'
 import pg from 'pg'
 import type { SqlClient, SqlQueryable } from '../client.js'
 import { malformedUrl, redactUrl, type StorageFailureReason, toStorageError } from './driver-errors.js'
@@ -90,6 +90,34 @@ export function checkNodePostgresUrl(url: string): void {
   // errors, and connect somewhere the user never meant.
   const password = urlPassword(url)
   if (password !== undefined && decoded(password) !== parsedPassword(url)) throw malformedUrl(url)
+  const schemaParam = SCHEMA_PARAMS.find((name) => queryParams(url)?.has(name))
+  if (schemaParam !== undefined) throw schemaInUrl(url, schemaParam)
+}
+
+/**
+ * Query parameters other tools read as the schema (Prisma's `schema`, JDBC's `currentSchema`). node-postgres
+ * ignores them, so agent-comm's tables would silently go to its default schema — or, were it honoured, a
+ * shared `?schema=public` would mix them with the application's own tables: refused instead.
+ */
+const SCHEMA_PARAMS = ['schema', 'currentSchema'] as const
+
+function schemaInUrl(url: string, param: string): ConfigError {
+  return new ConfigError(
+    `The PostgreSQL URL ${redactUrl(url)} names a schema with ?${param}=, which agent-comm does not read from the URL`,
+    {
+      hint: `Remove ?${param}= from the URL and name agent-comm's schema apart: AGENT_COMM_PG_SCHEMA for the CLI and the MCP server, --db-schema (AGENT_COMM_RELAY_PG_SCHEMA) for the relay, the schema option in code. Its default, agent_comm, keeps its tables apart from yours.`,
+      details: { param },
+    },
+  )
+}
+
+/** The URL's query parameters, or `undefined` when the WHATWG parser cannot read it (node-postgres could). */
+function queryParams(url: string): URLSearchParams | undefined {
+  try {
+    return new URL(url).searchParams
+  } catch {
+    return undefined
+  }
 }
 
 /** The password as the URL parser reads it, decoded; `undefined` when it cannot parse the URL. */
