@@ -21,7 +21,7 @@ export interface NodePostgresClientOptions {
    * connection. bench/drivers.bench.mjs, send → claim → ack one at a time with synchronous_commit off on a
    * loaded 2-core machine: 2,220 cycles/s named vs 675 unnamed (postgres.js prepared: 1,975); with durable
    * commits the WAL flush dominates and all sit near 100. Turn off behind PgBouncer in transaction mode,
-   * which cannot keep prepared statements. Default true.
+   * which cannot keep prepared statements. Default: the URL's `prepare=` (see {@link urlPrepare}), else true.
    */
   prepare?: boolean
 }
@@ -55,10 +55,28 @@ export function nodePostgresUrl(url: string): string {
   } catch {
     return url
   }
-  const mode = parsed.searchParams.get('sslmode')
-  if (mode === null || !VERIFIED_AS_FULL.has(mode) || parsed.searchParams.has('uselibpqcompat')) return url
-  parsed.searchParams.set('sslmode', 'verify-full')
+  const params = parsed.searchParams
+  const mode = params.get('sslmode')
+  const verifiedAsFull = mode !== null && VERIFIED_AS_FULL.has(mode) && !params.has('uselibpqcompat')
+  if (!verifiedAsFull && !params.has(PREPARE_PARAM)) return url
+  if (verifiedAsFull) params.set('sslmode', 'verify-full')
+  // agent-comm's own parameter (see urlPrepare): read by this adapter, never sent to the server.
+  params.delete(PREPARE_PARAM)
   return parsed.href
+}
+
+/**
+ * The URL's own switch for prepared statements, `prepare=false` (or `true`): behind a pooler in
+ * transaction mode the URL is what every agent-comm process is given (CLI, MCP server, relay replicas,
+ * bridges), so the setting travels with it. Undefined when the URL does not say.
+ */
+const PREPARE_PARAM = 'prepare'
+
+export function urlPrepare(url: string): boolean | undefined {
+  const value = queryParams(url)?.get(PREPARE_PARAM)
+  if (value === 'true') return true
+  if (value === 'false') return false
+  return undefined
 }
 
 /**
@@ -92,6 +110,13 @@ export function checkNodePostgresUrl(url: string): void {
   if (password !== undefined && decoded(password) !== parsedPassword(url)) throw malformedUrl(url)
   const schemaParam = SCHEMA_PARAMS.find((name) => queryParams(url)?.has(name))
   if (schemaParam !== undefined) throw schemaInUrl(url, schemaParam)
+  const prepare = queryParams(url)?.get(PREPARE_PARAM)
+  if (prepare !== undefined && prepare !== null && urlPrepare(url) === undefined) {
+    throw new ConfigError(`Invalid prepare=${prepare} in the PostgreSQL URL ${redactUrl(url)}`, {
+      hint: 'Write prepare=false behind a pooler in transaction mode (PgBouncer, Supavisor, RDS Proxy), or leave it out (prepared statements on).',
+      details: { param: PREPARE_PARAM },
+    })
+  }
 }
 
 /**
@@ -167,7 +192,7 @@ export function createNodePostgresClient(options: NodePostgresClientOptions): Sq
   const listeners = new Set<Listener>()
   let ended = false
 
-  const prepare = options.prepare ?? true
+  const prepare = options.prepare ?? urlPrepare(url) ?? true
   // Statement names by SQL text. Only statements with parameters are named: the stores' queries are a
   // fixed set of texts, while DDL and one-off statements (no parameters) would only grow each connection's
   // cache of prepared statements.
