@@ -1,8 +1,8 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { chmodSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { createTestDatabase, serverTestsCanRun, type TestDatabase } from '@agent-comm/postgres/testing'
+import { debianTool, freePort } from '@agent-comm/test-support'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cleanEnv, onCleanup, runCli, spawnCli, tempDir } from './helpers.js'
 
@@ -10,40 +10,12 @@ import { cleanEnv, onCleanup, runCli, spawnCli, tempDir } from './helpers.js'
 // shared server: each transaction may run on another server connection, so prepared statements made on
 // one are missing (or already there) on the next. The URL's prepare=false is how a user says so.
 
-/** pgbouncer on this machine, installed from Debian's packages when missing and we may (root). */
-function findPgbouncer(): string | undefined {
-  const which = () =>
-    spawnSync('sh', ['-c', 'command -v pgbouncer || ls /usr/sbin/pgbouncer 2>/dev/null'], {
-      encoding: 'utf8',
-    })
-  let found = which().stdout.trim().split('\n')[0]
-  if ((found === undefined || found === '') && process.getuid?.() === 0) {
-    spawnSync(
-      'sh',
-      ['-c', 'apt-get install -y -qq pgbouncer || (apt-get update -qq && apt-get install -y -qq pgbouncer)'],
-      { stdio: 'ignore' },
-    )
-    found = which().stdout.trim().split('\n')[0]
-  }
-  return found === undefined || found === '' ? undefined : found
-}
-
 const skipped = {
   warn: (_fields: unknown, message: string) => process.stderr.write(`pgbouncer: ${message}\n`),
 }
-const pgbouncer = findPgbouncer()
-if (pgbouncer === undefined && process.env.CI === 'true')
-  throw new Error('pgbouncer is missing and could not be installed')
+const pgbouncer = debianTool('pgbouncer')
 if (pgbouncer === undefined) skipped.warn(null, 'pgbouncer is not installed: its tests are skipped')
 const canRun = pgbouncer !== undefined && (await serverTestsCanRun(skipped))
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
 
 /**
  * PgBouncer in transaction mode on a loopback port, in front of `db`, with ONE server connection: every
