@@ -8,10 +8,8 @@ import { relayArgv, relayServerFlags } from '../../relay-flags.js'
 export interface RelayStartResult {
   /** Base URL for clients on this machine, e.g. `http://127.0.0.1:8420`. */
   url: string
-  /** Absolute path of the data folder (relay.db, secrets.json); unused on PostgreSQL. */
+  /** Absolute path of the data folder (relay.db, secrets.json). */
   dataDir: string
-  /** On PostgreSQL: the database URL, without its password. */
-  database?: string
 }
 
 /** `agent-comm relay start`: runs the relay (@agent-comm/relay) until SIGINT or SIGTERM. */
@@ -24,7 +22,7 @@ On the other machines, register the agents that poll this relay with --transport
 
 It listens on 127.0.0.1 unless told otherwise. To serve other machines use --host 0.0.0.0 behind a TLS-terminating proxy, or a private network (VPN, Tailscale).
 
-Once listening it prints the URL to stderr (with --json, {"url", "dataDir", "database"?} as one line on stdout; "database" on PostgreSQL, without its password); its JSON log lines go to stderr. Ctrl-C or SIGTERM stops it gracefully (requests in flight finish, long polls end); a second signal exits at once.`
+Once listening it prints the URL to stderr (with --json, {"url", "dataDir"} as one line on stdout); its JSON log lines go to stderr. Ctrl-C or SIGTERM stops it gracefully (requests in flight finish, long polls end); a second signal exits at once.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> --port 8420',
     '<%= config.bin %> <%= command.id %> --data-dir /var/lib/agent-comm-relay --host 0.0.0.0 --log-level warn',
@@ -63,29 +61,9 @@ Once listening it prints the URL to stderr (with --json, {"url", "dataDir", "dat
         }) ?? error
       )
     }
-    // On PostgreSQL the data folder is unused: naming it, or leaving --db out of the gen-secret hint, would
-    // send the operator to a secrets.json this relay never reads.
-    const database = config.databaseUrl === undefined ? undefined : redactUrl(config.databaseUrl)
-    if (json) {
-      this.logJsonLine({
-        url: relay.url,
-        dataDir: config.dataDir,
-        ...(database === undefined ? {} : { database }),
-      } satisfies RelayStartResult)
-    } else {
-      const store =
-        database === undefined
-          ? {
-              shown: `data: ${config.dataDir}`,
-              flag: this.flags['data-dir'] === undefined ? '' : ` --data-dir ${config.dataDir}`,
-            }
-          : {
-              shown: `database: ${database}`,
-              flag: `${this.flags.db === undefined ? '' : ` --db ${database}`}${this.flags['db-schema'] === undefined ? '' : ` --db-schema ${this.flags['db-schema']}`}`,
-            }
-      process.stderr.write(
-        `Relay listening on ${relay.url} (${store.shown}). Ctrl-C to stop.\nGive each agent a secret: agent-comm relay gen-secret <agent>${store.flag}\n`,
-      )
+    if (json) this.logJsonLine({ url: relay.url, dataDir: config.dataDir } satisfies RelayStartResult)
+    else {
+      process.stderr.write(`Relay listening on ${relay.url} (${whereSecretsLive(config, this.flags)}\n`)
     }
     // A signal during startup has already aborted `stop`: the relay then closes at once. A second signal
     // exits at once (BaseCommand).
@@ -97,4 +75,19 @@ Once listening it prints the URL to stderr (with --json, {"url", "dataDir", "dat
     if (!json) process.stderr.write('Relay stopped.\n')
     return undefined
   }
+}
+
+/**
+ * The rest of the start-up line: where the relay keeps its data, and the `gen-secret` command that issues
+ * secrets it reads — on PostgreSQL that is the database (the URL shown without its password), not a folder.
+ */
+function whereSecretsLive(
+  config: { dataDir: string; databaseUrl?: string | undefined },
+  flags: { 'data-dir'?: string | undefined },
+): string {
+  if (config.databaseUrl !== undefined) {
+    return `database: ${redactUrl(config.databaseUrl)}). Ctrl-C to stop.\nGive each agent a secret: agent-comm relay gen-secret <agent> --db <this database URL> (with the same AGENT_COMM_RELAY_SECRETS_KEY or --secrets-key-file)`
+  }
+  const dataDir = flags['data-dir'] === undefined ? '' : ` --data-dir ${config.dataDir}`
+  return `data: ${config.dataDir}). Ctrl-C to stop.\nGive each agent a secret: agent-comm relay gen-secret <agent>${dataDir}`
 }
