@@ -62,4 +62,14 @@ export const CleanupOptionsSchema = z.object({
     .max(MAX_CLEANUP_AGE_MS, 'must be at most 1,000 years')
     .transform(Math.round)
     .optional(),
+  /**
+   * Keep expired messages (past their TTL, dead letters among them) until they expired more than this many
+   * ms ago (default 0: removed as soon as they expire), so they can still be looked at for a while.
+   */
+  expiredOlderThanMs: z
+    .number()
+    .min(0, 'must not be negative')
+    .max(MAX_CLEANUP_AGE_MS, 'must be at most 1,000 years')
+    .transform(Math.round)
+    .optional(),
 })
