@@ -5,6 +5,30 @@ import type { Spool } from '@agent-comm/spool'
 export const RETENTION_INTERVAL_MS = 3_600_000
 const FIRST_RUN_MS = 60_000
 
+/** Messages removed per transaction: a backlog goes in short ones, other writers served in between. */
+const BATCH = 1000
+
+/** Cleans up batch after batch until one removes fewer than a batch (or the retention stops). */
+async function removeAll(
+  spool: Pick<Spool, 'cleanup'>,
+  retentionMs: number,
+  stopped: () => boolean,
+): Promise<CleanupReport> {
+  const total: CleanupReport = { dryRun: false, expiredMessages: 0, ackedMessages: 0, deliveries: 0 }
+  for (;;) {
+    const report = await spool.cleanup({
+      ackedOlderThanMs: retentionMs,
+      expiredOlderThanMs: retentionMs,
+      limit: BATCH,
+    })
+    total.expiredMessages += report.expiredMessages
+    total.ackedMessages += report.ackedMessages
+    total.deliveries += report.deliveries
+    if (report.expiredMessages + report.ackedMessages < BATCH || stopped()) return total
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+}
+
 /** What {@link startRetention} needs. */
 export interface RetentionOptions {
   spool: Pick<Spool, 'cleanup'>
@@ -36,8 +60,7 @@ export function startRetention(options: RetentionOptions): Retention {
   let stopped = false
   const run = (): Promise<CleanupReport | undefined> => {
     if (stopped) return Promise.resolve(undefined)
-    running ??= spool
-      .cleanup({ ackedOlderThanMs: retentionMs, expiredOlderThanMs: retentionMs })
+    running ??= removeAll(spool, retentionMs, () => stopped)
       .then(
         (report) => {
           if (report.expiredMessages + report.ackedMessages > 0) {

@@ -46,6 +46,26 @@ describe("the relay's retention cleanup", () => {
     expect((await spool.stats()).totalMessages).toBe(0)
   })
 
+  it('removes a backlog in batches of a thousand, each its own transaction, and reports the total', async () => {
+    const limits: unknown[] = []
+    const removed = [1000, 1000, 3]
+    const spool = {
+      cleanup: async (options: { limit?: number }) => {
+        limits.push(options.limit)
+        return { dryRun: false, expiredMessages: 0, ackedMessages: removed.shift() ?? 0, deliveries: 1 }
+      },
+    }
+    const retention = startRetention({ spool, retentionMs: DAY, logger: quiet, firstRunMs: 2 ** 30 })
+    onCleanup(() => retention.stop())
+    expect(await retention.run()).toEqual({
+      dryRun: false,
+      expiredMessages: 0,
+      ackedMessages: 2003,
+      deliveries: 3,
+    })
+    expect(limits).toEqual([1000, 1000, 1000])
+  })
+
   it('runs on its own, again and again, and stop waits for a run in progress', async () => {
     let runs = 0
     let finish: (() => void) | undefined

@@ -342,6 +342,7 @@ export class Inspector {
       dryRun: boolean
       ackedOlderThanMs?: number | undefined
       expiredOlderThanMs?: number | undefined
+      limit?: number | undefined
       now: number
     },
   ): Promise<CleanupReport> {
@@ -358,6 +359,7 @@ export class Inspector {
     const chosen = await db.query<{ seq: number; expired: boolean }>(
       `SELECT seq, ${expired} AS expired FROM ${this.#messages} messages
        WHERE ${wantAcked ? `(${expired}) OR (${acked})` : expired}
+       ${options.limit === undefined ? '' : `ORDER BY seq LIMIT ${options.limit}`}
        ${options.dryRun ? '' : 'FOR UPDATE'}`,
       wantAcked ? [expiredCutoff, now, now - options.ackedOlderThanMs!] : [expiredCutoff],
     )

@@ -187,6 +187,8 @@ export interface SpoolStore {
     ackedOlderThanMs?: number | undefined
     /** Expired messages are removed once `expires_at` is at least this long before `now` (0). */
     expiredOlderThanMs?: number | undefined
+    /** At most this many messages, the oldest first (all when undefined). */
+    limit?: number | undefined
     now: number
   }): Promise<CleanupReport>
 

@@ -112,4 +112,26 @@ export function cleanupCases(ctx: SpoolContractContext): void {
       issues: [{ path: 'expiredOlderThanMs', message: 'must not be negative' }],
     })
   })
+
+  it('removes at most limit messages a call, the oldest first, so a backlog goes in short transactions', async () => {
+    const { spool, clock } = await ctx.open()
+    const ids = []
+    for (const body of ['first', 'second', 'third']) {
+      ids.push((await spool.send(task(body, { routing: { ttlHours: 1 } }))).messageId)
+    }
+    clock.advance(2 * 3_600_000)
+    expect(await spool.cleanup({ limit: 2, dryRun: true })).toMatchObject({
+      expiredMessages: 2,
+      deliveries: 2,
+    })
+    expect(await spool.cleanup({ limit: 2 })).toMatchObject({ expiredMessages: 2, deliveries: 2 })
+    await expect(spool.status(ids[0]!)).rejects.toMatchObject({ code: 'MESSAGE_NOT_FOUND' })
+    await expect(spool.status(ids[2]!)).resolves.toBeDefined()
+    expect(await spool.cleanup({ limit: 2 })).toMatchObject({ expiredMessages: 1 })
+    expect((await spool.stats()).totalMessages).toBe(0)
+    await expect(spool.cleanup({ limit: 0 })).rejects.toMatchObject({
+      code: 'VALIDATION',
+      issues: [{ path: 'limit', message: 'must be at least 1' }],
+    })
+  })
 }

@@ -13,6 +13,7 @@ export function cleanup(
     dryRun: boolean
     ackedOlderThanMs?: number | undefined
     expiredOlderThanMs?: number | undefined
+    limit?: number | undefined
   },
   now: number,
 ): CleanupReport {
@@ -28,11 +29,20 @@ export function cleanup(
     expiredCutoff: now - (options.expiredOlderThanMs ?? 0),
   }
   const wantAcked = options.ackedOlderThanMs !== undefined
-  const where = wantAcked ? `(${expired}) OR (${acked})` : expired
+  const matching = wantAcked ? `(${expired}) OR (${acked})` : expired
+  // With a limit, the oldest `limit` of them: one bounded write transaction, so a large backlog removed in
+  // several calls never holds the database's writers up for long.
+  const where =
+    options.limit === undefined
+      ? matching
+      : `seq IN (SELECT seq FROM messages WHERE ${matching} ORDER BY seq LIMIT ${options.limit})`
   return sqlite
     .transaction((): CleanupReport => {
       const count = (condition: string): number =>
-        sqlite.prepare(`SELECT COUNT(*) FROM messages WHERE ${condition}`).pluck().get(params) as number
+        sqlite
+          .prepare(`SELECT COUNT(*) FROM messages WHERE (${where}) AND (${condition})`)
+          .pluck()
+          .get(params) as number
       const report: CleanupReport = {
         dryRun: options.dryRun,
         expiredMessages: count(expired),
