@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { existsSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
@@ -161,5 +161,25 @@ describe('opening a database file', () => {
     expect(tables(path)).toContain('messages')
     // Once agent-comm's tables are there, the file is ours too: no flag needed any more.
     await (await Spool.open({ path })).close()
+  })
+})
+
+describe.skipIf(process.platform === 'win32')('a new database file', () => {
+  it("is this user's alone: the file, its WAL and a folder made for it, while an existing file keeps its mode", async () => {
+    const folder = join(tempDir(), 'made', 'for-it')
+    const path = join(folder, 'coordination.db')
+    const spool = await Spool.open({ path })
+    await spool.send({ fromAgent: 'a', toAgent: 'b', body: 'private' })
+    const mode = (file: string) => statSync(file).mode & 0o777
+    expect(mode(path)).toBe(0o600)
+    expect(mode(`${path}-wal`)).toBe(0o600)
+    expect(mode(folder)).toBe(0o700)
+    await spool.close()
+
+    const shared = join(tempDir(), 'shared.db')
+    writeFileSync(shared, '')
+    chmodSync(shared, 0o640)
+    await (await Spool.open({ path: shared })).close()
+    expect(mode(shared)).toBe(0o640)
   })
 })

@@ -1,9 +1,11 @@
 import {
   accessSync,
+  closeSync,
   constants,
   copyFileSync,
   existsSync,
   mkdtempSync,
+  openSync,
   rmSync,
   statfsSync,
   statSync,
@@ -104,7 +106,11 @@ export function prepareDatabaseFile(path: string, options: DatabaseFileOptions =
   }
   if (options.readonly !== true && (options.create ?? true)) {
     try {
-      createFolder(dirname(path))
+      // The messages are the agents' and their people's: a new database, and any folder made for it, are
+      // this user's alone (0600, 0700), as the relay's are; SQLite gives the -wal and -shm files the
+      // database's mode. An existing file keeps the mode its owner chose (shared on purpose, say).
+      createFolder(dirname(path), { mode: 0o700 })
+      if (stat === undefined) createPrivateFile(path)
     } catch (error) {
       // EACCES, EROFS, ENOTDIR, ENOENT under /proc…: the machine's refusal, with the folder it concerns.
       const folder = error instanceof FolderError ? error.folder : dirname(path)
@@ -426,4 +432,17 @@ export function toStorageError(error: unknown, path: string): AgentCommError {
     cause: error,
     details: { sqliteCode: code },
   })
+}
+
+/**
+ * Creates `path` empty with mode 0600 (SQLite makes an empty file a new database). Best effort: one made
+ * meanwhile is kept, and where this fails (a folder this user may not write) SQLite's own open fails next,
+ * with the error every command already explains.
+ */
+function createPrivateFile(path: string): void {
+  try {
+    closeSync(openSync(path, 'wx', 0o600))
+  } catch {
+    // See above: EEXIST is another opener's file; anything else, SQLite reports.
+  }
 }
