@@ -70,7 +70,12 @@ export class DeliveryEndpoints {
   async claimReply(
     agent: string,
     requestId: string,
-    options: { leaseSeconds?: number; waitMs?: number; from?: readonly string[] } & CallOptions = {},
+    options: {
+      leaseSeconds?: number
+      waitMs?: number
+      from?: readonly string[]
+      operator?: boolean
+    } & CallOptions = {},
   ): Promise<ClaimedMessage | undefined> {
     const { signal, ...body } = options
     const response = await this.#pipeline.call({
