@@ -21,6 +21,7 @@ import type {
   BatchItem,
   CallOptions,
   ClaimOptions,
+  ClaimReplyOptions,
   ExtendOptions,
   NackOptions,
   RelayConversation,
@@ -159,12 +160,7 @@ export class RelayClient {
   claimReply(
     agent: string,
     requestId: string,
-    options: {
-      leaseSeconds?: number
-      waitMs?: number
-      from?: readonly string[]
-      operator?: boolean
-    } & CallOptions = {},
+    options: ClaimReplyOptions = {},
   ): Promise<ClaimedMessage | undefined> {
     return this.#deliveries.claimReply(agent, requestId, options)
   }
