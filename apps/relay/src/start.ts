@@ -5,6 +5,7 @@ import type pino from 'pino'
 import { createRelay } from './app.js'
 import type { RelayConfig } from './config.js'
 import { createRelayLogger } from './logger.js'
+import { type RetentionOptions, startRetention } from './retention.js'
 import { openRelayStorage, type RelayStorage } from './storage.js'
 
 /** A running relay. */
@@ -35,7 +36,11 @@ export interface StartRelayDeps {
    * not hold a stopping relay up.
    */
   shutdownGraceMs?: number
+  /** When the retention cleanup runs (tests shorten it; see `startRetention`). */
+  retention?: Pick<RetentionOptions, 'intervalMs' | 'firstRunMs'>
 }
+
+const DAY_MS = 86_400_000
 
 /** Default of {@link StartRelayDeps.shutdownGraceMs}: well inside the 30 s supervisors usually wait. */
 const SHUTDOWN_GRACE_MS = 20_000
@@ -73,6 +78,7 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
         maxRecipientsPerMessage: config.maxRecipientsPerMessage,
         maxDeliveriesPerRequest: config.maxDeliveriesPerRequest,
         trustProxy: config.trustProxy,
+        publicUrl: config.publicUrl,
         audience: config.audience,
         requireAudience: config.requireAudience,
         a2a: {
@@ -91,6 +97,12 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
       },
     })
     const running = app
+    // Stopped before the database closes: a cleanup in progress finishes first.
+    const retention =
+      config.retentionDays === 0
+        ? undefined
+        : startRetention({ spool, retentionMs: config.retentionDays * DAY_MS, logger, ...deps.retention })
+    running.addHook('preClose', async () => retention?.stop())
     running.addHook('onClose', () => storage.close())
     await running.listen({ port: config.port, host: config.host })
     const address = running.server.address() as AddressInfo

@@ -103,6 +103,11 @@ export const relayServerFlags = {
       "behind a reverse proxy: true (any proxy), or the proxies' addresses/CIDRs comma-separated, so client addresses come from X-Forwarded-For [AGENT_COMM_RELAY_TRUST_PROXY, default false]",
     helpValue: '<proxies>',
   }),
+  'public-url': Flags.string({
+    description:
+      "the relay's URL as clients reach it, e.g. https://relay.example.com: the A2A agent cards name it, whatever Host or X-Forwarded-Host a request gives [AGENT_COMM_RELAY_PUBLIC_URL, default none: from each request]",
+    helpValue: '<url>',
+  }),
   audience: Flags.string({
     description:
       "this relay's name in version 2 signatures, the same on every replica; clients sign for it [AGENT_COMM_RELAY_AUDIENCE, default none]",
@@ -134,6 +139,10 @@ export const relayServerFlags = {
   'a2a-max-waits': Flags.string({
     description: `requests one A2A caller may have waiting on tasks at once per replica (SendMessage without returnImmediately, SendStreamingMessage, SubscribeToTask), 0 for no limit [AGENT_COMM_RELAY_A2A_MAX_WAITS, default ${D.a2aMaxWaitsPerCaller}]`,
     helpValue: '<n>',
+  }),
+  'retention-days': Flags.string({
+    description: `days acked and expired messages (dead letters among them) are kept before the relay's hourly cleanup removes them, 0 to keep everything [AGENT_COMM_RELAY_RETENTION_DAYS, default ${D.retentionDays}]`,
+    helpValue: '<days>',
   }),
 }
 
