@@ -138,8 +138,9 @@ export class Approvals {
   }
 
   /**
-   * One page of open approval requests, oldest first: those with a delivery still pending for `agentId`,
-   * or for anyone when `agentId` is undefined (the operator). `cursor` is the `next` of the page before.
+   * One page of open approval requests (not decided, not handed on), oldest first: those delivered to
+   * `agentId`, or to anyone when `agentId` is undefined (the operator), whether or not an agent acked its
+   * delivery — an ack is no decision. `cursor` is the `next` of the page before.
    */
   async pending(
     agentId: string | undefined,

@@ -52,23 +52,21 @@ export class SqliteConsoleStore implements ConsoleStore {
 
   private constructor(db: BetterSqlite3.Database) {
     this.#db = db
-    // One arm per status, each matching a partial index of the spool's (queued: claim order, leased:
-    // expiry, failed: dead letters), so the acked history is never read: EXPLAIN QUERY PLAN shows SEARCH …
-    // USING INDEX. A dead-lettered request not decided stays open: its deciders and the operator still see
-    // it, and the deadline sweep still applies its policy (the requester is answered either way).
-    const pending = (recipient: boolean) => {
-      const live = (status: string) =>
-        `SELECT d.message_seq FROM deliveries d WHERE d.status = '${status}'${recipient ? ' AND d.recipient = @recipient' : ''}`
-      return `
+    // Read through the spool's partial index of approval requests (`messages_approval_idx`, whose predicate
+    // is the first condition here), in page order, so the rest of the message table is never read; decided
+    // and escalated ones are skipped by key. A request stays open whatever its deliveries' status, short of
+    // expired: an agent that acks it without deciding must not take it from the person's page (its
+    // requester would wait for nothing), and a dead-lettered one is still for its deciders and the operator
+    // to decide, or for the deadline sweep to apply its policy.
+    const pending = (recipient: boolean) => `
       SELECT m.id AS id, m.created_at AS createdAt, m.seq AS seq FROM messages m
-      WHERE m.seq IN (${live('queued')} UNION ALL ${live('leased')} UNION ALL ${live('failed')})
-        AND m.payload LIKE '%approval_request%'
+      WHERE m.payload LIKE '%approval_request%'
         AND CASE WHEN json_valid(m.payload) THEN json_extract(m.payload, '$.type') END = 'approval_request'
-        AND (m.created_at > @createdAt OR (m.created_at = @createdAt AND m.seq > @seq))
+        AND (m.created_at, m.seq) > (@createdAt, @seq)
+        AND EXISTS (SELECT 1 FROM deliveries d WHERE d.message_seq = m.seq AND d.status <> 'expired'${recipient ? ' AND d.recipient = @recipient' : ''})
         AND NOT EXISTS (SELECT 1 FROM console_audit a WHERE a.request_id = ${ORIGINAL_ID})
         AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.id = m.id || '.escalated')
       ORDER BY m.created_at, m.seq LIMIT @limit`
-    }
     this.#stmt = {
       createSession: db.prepare(
         `INSERT INTO console_sessions (id_hash, agent_id, admin, csrf_secret, created_at, expires_at)

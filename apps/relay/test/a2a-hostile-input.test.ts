@@ -9,7 +9,7 @@ import { Registry } from '@agent-comm/registry'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createRelayLogger, RELAY_DB_FILE, relayConfig, startRelay } from '../src/index.js'
-import { onCleanup, tempDir } from './helpers.js'
+import { onCleanup, startPostgresReplica, tempDir } from './helpers.js'
 
 const db: TestDatabase = await createTestDatabase({ name: 'relay_a2a_hostile' })
 afterAll(async () => {
@@ -49,18 +49,13 @@ let schemas = 0
 async function onPostgres(): Promise<Endpoint> {
   const schema = `relay_a2a_hostile_${++schemas}`
   const errors: string[] = []
-  const relay = await startRelay(
-    relayConfig({
-      dataDir: tempDir(),
-      port: 0,
-      databaseUrl: db.url,
-      postgresSchema: schema,
-      secretsKey: RelaySecretsKey.generate().toBase64(),
-      a2aPushAllow: ['127.0.0.1'],
-    }),
-    { logger: capturingLogger(errors) },
-  )
-  onCleanup(() => relay.close())
+  const relay = await startPostgresReplica({
+    url: db.url,
+    schema,
+    secretsKey: RelaySecretsKey.generate().toBase64(),
+    config: { a2aPushAllow: ['127.0.0.1'] },
+    logger: capturingLogger(errors),
+  })
   const database = await openPostgres({ url: db.url, schema })
   onCleanup(() => database.close())
   await database.registry.register({ agentId: 'helper', metadata: SKILLS })

@@ -6,35 +6,25 @@ import { A2ATokens } from '@agent-comm/a2a'
 import { openPostgres, RelaySecretsKey } from '@agent-comm/postgres'
 import { PostgresA2AStore } from '@agent-comm/postgres/a2a'
 import { createTestDatabase, type TestDatabase } from '@agent-comm/postgres/testing'
-import { testCleanups } from '@agent-comm/test-support'
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createRelayLogger, type RelayHandle, relayConfig, startRelay } from '../src/index.js'
-import { submit, tempDir } from './helpers.js'
+import type { RelayHandle } from '../src/index.js'
+import { onCleanup, startPostgresReplica, submit } from './helpers.js'
 
 const db: TestDatabase = await createTestDatabase({ name: 'relay_a2a' })
 afterAll(async () => {
   await db.drop()
 })
 
-const { onCleanup } = testCleanups('agent-comm-relay-test-')
-
 const key = RelaySecretsKey.generate().toBase64()
 
-async function replica(schema: string, a2aPushAllow?: string[]): Promise<RelayHandle> {
-  const relay = await startRelay(
-    relayConfig({
-      dataDir: tempDir(),
-      port: 0,
-      databaseUrl: db.url,
-      postgresSchema: schema,
-      secretsKey: key,
-      ...(a2aPushAllow === undefined ? {} : { a2aPushAllow }),
-    }),
-    { logger: createRelayLogger({ level: 'silent' }) },
-  )
-  onCleanup(() => relay.close())
-  return relay
+function replica(schema: string, a2aPushAllow?: string[]): Promise<RelayHandle> {
+  return startPostgresReplica({
+    url: db.url,
+    schema,
+    secretsKey: key,
+    ...(a2aPushAllow === undefined ? {} : { config: { a2aPushAllow } }),
+  })
 }
 
 function client(url: string, token: string) {

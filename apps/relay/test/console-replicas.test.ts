@@ -3,7 +3,7 @@ import { createTestDatabase, type TestDatabase } from '@agent-comm/postgres/test
 import { createMessage } from '@agent-comm/protocol'
 import { RelayClient } from '@agent-comm/transport-http'
 import type { FastifyInstance } from 'fastify'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import {
   createRelay,
   createRelayLogger,
@@ -11,18 +11,12 @@ import {
   type RelayHandle,
   relayConfig,
   startLocalConsole,
-  startRelay,
 } from '../src/index.js'
-import { tempDir } from './helpers.js'
+import { startPostgresReplica, tempDir } from './helpers.js'
 
 const db: TestDatabase = await createTestDatabase({ name: 'console_replicas' })
 afterAll(async () => {
   await db.drop()
-})
-
-const open: RelayHandle[] = []
-afterEach(async () => {
-  for (const relay of open.splice(0).reverse()) await relay.close()
 })
 
 const ADMIN_SECRET = 'operator-secret-for-the-console-replica-test'
@@ -30,22 +24,13 @@ const ADMIN_SECRET = 'operator-secret-for-the-console-replica-test'
 /** Two replicas of one relay on one PostgreSQL schema, as two processes behind a load balancer. */
 async function replicas(schema: string): Promise<[RelayHandle, RelayHandle]> {
   const key = RelaySecretsKey.generate().toBase64()
-  const start = async () => {
-    const relay = await startRelay(
-      relayConfig({
-        dataDir: tempDir(),
-        port: 0,
-        databaseUrl: db.url,
-        postgresSchema: schema,
-        secretsKey: key,
-        rateLimitPerMinute: 0,
-        adminSecret: ADMIN_SECRET,
-      }),
-      { logger: createRelayLogger({ level: 'silent' }) },
-    )
-    open.push(relay)
-    return relay
-  }
+  const start = () =>
+    startPostgresReplica({
+      url: db.url,
+      schema,
+      secretsKey: key,
+      config: { rateLimitPerMinute: 0, adminSecret: ADMIN_SECRET },
+    })
   return [await start(), await start()]
 }
 

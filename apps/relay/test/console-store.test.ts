@@ -188,6 +188,46 @@ describe.each(Object.keys(backends))('the console store on %s', (kind) => {
   })
 
   it.skipIf(skip)(
+    'keeps an approval request that an agent acked without deciding on the pages until it is decided',
+    async () => {
+      const { spool, registry, store, clock } = await backends[kind]!()
+      const approvals = new Approvals({ spool, registry, clock, store })
+      const request = approvalRequest(clock, 'lead', 'Deploy v3?')
+      await spool.send(request)
+      // The agent behind 'lead' reads the request and acks it, with no decision.
+      await spool.claimMessage('lead', request.id)
+      await spool.ack(request.id, 'lead')
+      const ids = async (agentId: string | undefined) =>
+        (await approvals.pending(agentId)).items.map((a) => a.requestId)
+      expect(await ids('lead')).toEqual([request.id])
+      expect(await ids(undefined)).toEqual([request.id])
+      expect(await ids('reviewer')).toEqual([])
+      await approvals.decide(request, { decision: 'approve' }, 'lead')
+      expect(await ids('lead')).toEqual([])
+      expect(await ids(undefined)).toEqual([])
+    },
+  )
+
+  it.skipIf(skip)(
+    'applies the expiry policy of a request an agent acked without deciding at its deadline',
+    async () => {
+      const { spool, registry, store, clock } = await backends[kind]!()
+      const approvals = new Approvals({ spool, registry, clock, store })
+      const request = deadlineRequest(clock, 'lead', 'Rotate keys?', 60_000, 'deny')
+      await spool.send(request)
+      await spool.claimMessage('lead', request.id)
+      await spool.ack(request.id, 'lead')
+      clock.advance(60_000)
+      expect(await approvals.sweep()).toBe(1)
+      expect((await answersFor(spool, 'builder')).get(request.id)).toMatchObject({
+        decision: 'deny',
+        decidedBy: 'system:expiry',
+        expired: true,
+      })
+    },
+  )
+
+  it.skipIf(skip)(
     'sends a decision whose message was not sent yet on the next sweep (the outbox)',
     async () => {
       const { spool, registry, store, clock } = await backends[kind]!()

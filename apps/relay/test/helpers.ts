@@ -14,8 +14,13 @@ import {
   createRelay,
   createRelayLogger,
   type NonceStore,
+  type RelayConfig,
+  type RelayHandle,
   type RelayOptions,
+  relayConfig,
   SqliteNonceStore,
+  type StartRelayDeps,
+  startRelay,
 } from '../src/index.js'
 
 /** Cleanups after each test, and temporary folders removed with them. */
@@ -217,4 +222,38 @@ export function submit(client: Client, message: Message) {
     },
     metadata: undefined,
   })
+}
+
+/** Options of {@link startPostgresReplica}. */
+export interface PostgresReplicaOptions {
+  /** The test database's URL. */
+  url: string
+  /** The PostgreSQL schema every replica of the relay shares. */
+  schema: string
+  /** The relay secrets key (base64) every replica of the relay shares. */
+  secretsKey: string
+  /** More of the relay's configuration (rate limits, admin secret, A2A push allow list…). */
+  config?: Partial<RelayConfig>
+  /** The relay's logger (default: silent). */
+  logger?: StartRelayDeps['logger']
+}
+
+/**
+ * Starts one replica of a relay on PostgreSQL — one process of several behind a load balancer, sharing the
+ * schema and the secrets key — on a temporary data folder and an ephemeral port; closed after the test.
+ */
+export async function startPostgresReplica(options: PostgresReplicaOptions): Promise<RelayHandle> {
+  const relay = await startRelay(
+    relayConfig({
+      dataDir: tempDir(),
+      port: 0,
+      databaseUrl: options.url,
+      postgresSchema: options.schema,
+      secretsKey: options.secretsKey,
+      ...options.config,
+    }),
+    { logger: options.logger ?? createRelayLogger({ level: 'silent' }) },
+  )
+  onCleanup(() => relay.close())
+  return relay
 }

@@ -10,7 +10,7 @@ import {
   relayConfig,
   startRelay,
 } from '../src/index.js'
-import { tempDir } from './helpers.js'
+import { startPostgresReplica, tempDir } from './helpers.js'
 
 const db: TestDatabase = await createTestDatabase({ name: 'relay_replicas' })
 afterAll(async () => {
@@ -33,20 +33,14 @@ async function replicas(
 ): Promise<RelayHandle[]> {
   const started: RelayHandle[] = []
   for (let i = 0; i < count; i++) {
-    const relay = await startRelay(
-      relayConfig({
-        dataDir: tempDir(),
-        port: 0,
-        databaseUrl: db.url,
-        postgresSchema: schema,
+    started.push(
+      await startPostgresReplica({
+        url: db.url,
+        schema,
         secretsKey: key,
-        rateLimitPerMinute: 0,
-        ...extra,
+        config: { rateLimitPerMinute: 0, ...extra },
       }),
-      { logger: createRelayLogger({ level: 'silent' }) },
     )
-    open.push(relay)
-    started.push(relay)
   }
   return started
 }

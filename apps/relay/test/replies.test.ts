@@ -25,7 +25,7 @@ describe('claiming the reply to a request', () => {
     expect(left.map((c) => c.message.fromAgent)).toEqual(['reviewer'])
   })
 
-  it('takes the decision of its operator (admin id) for an approval wait, which names the expiry decider', async () => {
+  it('takes the decision of its operator (admin id) when the wait says it awaits an approval (`operator`)', async () => {
     const relay = await startTestRelay({ options: { admin: { agentId: 'ops', secrets: [] } } })
     const ids = new IdGenerator(relay.clock)
     const request = createMessage(
@@ -52,12 +52,62 @@ describe('claiming the reply to a request', () => {
       { clock: relay.clock, ids },
     )
     await relay.spool.send(decision)
-    // An ordinary wait does not take the operator's message; an approval wait does.
+    // An ordinary wait does not take the operator's message, whomever its `from` names; an approval wait does.
     expect(await relay.client.claimReply('architect', request.id, { from: ['builder'] })).toBeUndefined()
+    expect(
+      await relay.client.claimReply('architect', request.id, { from: ['builder', EXPIRY_DECIDER] }),
+    ).toBeUndefined()
     const taken = await relay.client.claimReply('architect', request.id, {
       from: ['builder', EXPIRY_DECIDER],
+      operator: true,
     })
     expect(taken?.message).toMatchObject({ fromAgent: 'ops' })
+  })
+
+  it("resolves an approval request over HTTP with its operator's decision, ignoring a third agent's forged one", async () => {
+    const relay = await startTestRelay({
+      agents: ['architect', 'builder', 'mallory'],
+      options: { admin: { agentId: 'ops', secrets: [] } },
+    })
+    const coord = await createCoordinator(loadConfig({ AGENT_COMM_PROJECT_ROOT: tempDir() }), {
+      clock: relay.clock,
+      http: () =>
+        new HttpTransport({ baseUrl: relay.url, secretFor: (a) => relay.secrets[a], clock: relay.clock }),
+    })
+    onCleanup(() => coord.close())
+    await coord.register({ agentId: 'architect', transport: 'http', relayUrl: relay.url })
+    await coord.register({ agentId: 'builder', transport: 'http', relayUrl: relay.url })
+    const waiting = coord.request(
+      {
+        fromAgent: 'architect',
+        toAgent: 'builder',
+        body: 'Deploy?',
+        payload: { type: 'approval_request', data: { question: 'Deploy?' } },
+      },
+      { timeoutMs: 30_000 },
+    )
+    const [task] = await coord.poll('builder', { waitMs: 10_000 })
+    const requestId = task!.message.id
+    const decision = (fromAgent: string, decision: string) =>
+      createMessage(
+        {
+          fromAgent,
+          toAgent: 'architect',
+          body: decision,
+          routing: { replyTo: requestId },
+          payload: {
+            type: 'approval_response',
+            data: { decision, decidedBy: fromAgent, decidedAt: new Date(0).toISOString() },
+          },
+        },
+        { clock: relay.clock },
+      )
+    // 'mallory' learnt the request's id and answers first; the operator decides in the console after.
+    await relay.client.send(decision('mallory', 'approve'))
+    await relay.spool.send(decision('ops', 'deny'))
+    expect(await waiting).toMatchObject({ fromAgent: 'ops', payload: { data: { decision: 'deny' } } })
+    const left = await relay.client.claim('architect')
+    expect(left.map((c) => c.message.fromAgent)).toEqual(['mallory'])
   })
 
   it('refuses an empty or invalid `from` with VALIDATION', async () => {

@@ -1,6 +1,8 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { TaskState } from '@a2a-js/sdk'
 import { AgentEvent, type AgentExecutor } from '@a2a-js/sdk/server'
-import { agentMessage, startA2AAgent, textPart } from '@agent-comm/test-support/a2a-agent'
+import { type A2AAgent, agentMessage, startA2AAgent, textPart } from '@agent-comm/test-support/a2a-agent'
 import { describe, expect, it } from 'vitest'
 import { onCleanup, project, registerAgents, runCli } from './helpers.js'
 
@@ -8,7 +10,7 @@ import { onCleanup, project, registerAgents, runCli } from './helpers.js'
  * An external A2A agent (the SDK's own server), only for `Bearer <token>`: it echoes, except `ask`, whose
  * task asks "which color?" (input-required) and completes with the answer to it.
  */
-async function echoAgent(token: string): Promise<string> {
+async function echoAgent(token: string): Promise<A2AAgent> {
   const executor: AgentExecutor = {
     async execute(context, bus) {
       const text = context.userMessage.parts
@@ -51,13 +53,23 @@ async function echoAgent(token: string): Promise<string> {
     },
     async cancelTask() {},
   }
-  const agent = await startA2AAgent({ name: 'echo', description: 'Echoes', executor, token, onCleanup })
-  return agent.cardUrl
+  return startA2AAgent({ name: 'echo', description: 'Echoes', executor, token, onCleanup })
+}
+
+/** Serves `agent`'s own card from another origin (another port): its JSON-RPC endpoint is not there. */
+async function cardElsewhere(agent: A2AAgent): Promise<string> {
+  const card = await (await fetch(agent.cardUrl)).text()
+  const server = createServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'application/json' }).end(card)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  onCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/card.json`
 }
 
 describe('agent-comm bridge --a2a', () => {
   it('sends the remote agent its own token (AGENT_COMM_A2A_TOKEN_<AGENT>) before the shared one', async () => {
-    const cardUrl = await echoAgent('partner-token')
+    const { cardUrl } = await echoAgent('partner-token')
     const p = project()
     await registerAgents(p, 'architect')
     await p.ok(['register', 'partner-b', '-c', 'echo', '-d', 'remote', '--a2a-url', cardUrl])
@@ -80,7 +92,7 @@ describe('agent-comm bridge --a2a', () => {
     expect(refused.stdout).toContain('1 processed, 0 succeeded, 1 failed')
   })
   it('continues a remote task that asked for input, across two bridge --once runs', async () => {
-    const cardUrl = await echoAgent('t')
+    const { cardUrl } = await echoAgent('t')
     const p = project()
     await registerAgents(p, 'architect')
     await p.ok(['register', 'painter', '-c', 'paint', '-d', 'remote', '--a2a-url', cardUrl])
@@ -99,5 +111,33 @@ describe('agent-comm bridge --a2a', () => {
     expect(answered.messages.map((m) => m.message.body)).toContain(
       `painted blue (task ${question.payload.data.a2a.taskId})`,
     )
+  })
+
+  it('sends to an endpoint on another origin than the card only when AGENT_COMM_A2A_ENDPOINT_ORIGINS allows it', async () => {
+    const agent = await echoAgent('t')
+    const p = project()
+    await registerAgents(p, 'architect')
+    await p.ok(['register', 'partner', '-c', 'echo', '-d', 'remote', '--a2a-url', await cardElsewhere(agent)])
+    await p.ok(['send', 'architect', 'partner', 'hello', '-s', 'Hi'])
+    const bridge = (origins?: string) =>
+      runCli(['bridge', 'partner', '--a2a', '--once'], {
+        cwd: p.dir,
+        env: {
+          ...p.env,
+          AGENT_COMM_A2A_TOKEN: 't',
+          ...(origins === undefined ? {} : { AGENT_COMM_A2A_ENDPOINT_ORIGINS: origins }),
+        },
+      })
+    // Not allowed: the message fails (dead-lettered at once), and the agent is never called.
+    expect((await bridge()).stdout).toContain('1 processed, 0 succeeded, 1 failed')
+    expect(agent.calls).toEqual([])
+    // The variable is a comma-separated list (spaces and empty entries passed over): the agent's origin
+    // among others lets the next message through.
+    await p.ok(['send', 'architect', 'partner', 'again', '-s', 'Hi'])
+    expect((await bridge(` http://127.0.0.1:9 ,, ${agent.base} ,`)).stdout).toContain(
+      '1 processed, 1 succeeded, 0 failed',
+    )
+    const polled = await p.json<{ messages: { message: { body: string } }[] }>(['poll', 'architect'])
+    expect(polled.messages.map((m) => m.message.body)).toEqual(['echo: again'])
   })
 })

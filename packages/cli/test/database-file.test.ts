@@ -86,6 +86,21 @@ describe('a database path that is not a file', () => {
     }
   })
 
+  it.skipIf(!existsSync('/proc/self/status'))(
+    'is a device or a kernel file (/proc): refused as not a regular file, never as an empty database',
+    async () => {
+      const dir = tempDir()
+      for (const db of ['/dev/null', '/proc/self/status']) {
+        const run = await runCli(['stats', '--db', db, '--json'], { cwd: dir, env: cleanEnv() })
+        expect(run.code, db).toBe(1)
+        expect(JSON.parse(run.stdout).error, db).toMatchObject({
+          code: 'STORAGE',
+          message: expect.stringContaining(`The database path ${db} is not a regular file`),
+        })
+      }
+    },
+  )
+
   it('is empty: a usage error rather than the current folder', async () => {
     const dir = tempDir()
     for (const args of [

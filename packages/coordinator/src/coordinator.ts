@@ -467,7 +467,7 @@ export class Coordinator {
           signal,
           leaseSeconds,
           repliers: known
-            ? async () => ({ from: repliersOf(sent.message, sent.recipients), held: false })
+            ? async () => ({ ...repliersOf(sent.message, sent.recipients), held: false })
             : async () => this.#repliersNow(sent.messageId, sent.message.fromAgent),
         })
         span?.setAttribute('agent_comm.reply_id', reply.id)
@@ -490,11 +490,20 @@ export class Coordinator {
     const { requester: given, ...wait } = options
     const asked = given === undefined ? undefined : parseOrThrow(AgentIdSchema, given, 'requester agent id')
     // Looked up as the requester when known: a relay holding the request answers its sender.
-    const request = await this.status(requestId, asked === undefined ? {} : { as: asked })
-    const requester = asked ?? request.message.fromAgent
+    let read: MessageStatus | undefined = await this.status(
+      requestId,
+      asked === undefined ? {} : { as: asked },
+    )
+    const requester = asked ?? read.message.fromAgent
     return this.#awaitReply(requestId, requester, {
       ...wait,
-      repliers: async () => this.#repliersNow(requestId, requester),
+      // The first wait slice uses the status just read; later ones read it again (a held request gains
+      // recipients).
+      repliers: async () => {
+        const status = read ?? (await this.status(requestId, { as: requester }))
+        read = undefined
+        return repliersIn(status)
+      },
     })
   }
 
@@ -515,14 +524,7 @@ export class Coordinator {
 
   /** The agents whose reply to `requestId` counts, as its deliveries stand now (see {@link repliersOf}). */
   async #repliersNow(requestId: string, requester: string): Promise<Repliers> {
-    const status: MessageStatus & { heldUntil?: string } = await this.status(requestId, { as: requester })
-    return {
-      from: repliersOf(
-        status.message,
-        status.deliveries.map((d) => d.recipient),
-      ),
-      held: status.heldUntil !== undefined,
-    }
+    return repliersIn(await this.status(requestId, { as: requester }))
   }
 
   /**
@@ -1284,12 +1286,28 @@ function settleAttributes(ref: MessageRef, messageId: string, agentId: string) {
 /**
  * The agents whose reply resolves a request: those it was delivered to — another agent that learnt its id
  * cannot answer in their place — and, for an `approval_request`, the expiry decider that answers one whose
- * deadline passed and the operator, who may decide any approval in the console (`APPROVAL_DECIDERS`; a
- * relay adds its own operator when its admin id is another). The spool accepts a decision only from the
- * agent it names as `decidedBy`.
+ * deadline passed and the operator, who may decide any approval in the console (`APPROVAL_DECIDERS`, and
+ * `operator`: a relay whose admin id is another adds it when asked). The spool accepts a decision only from
+ * the agent it names as `decidedBy`.
  */
-function repliersOf(request: MessageV2, recipients: readonly string[]): readonly string[] {
-  return request.payload?.type === 'approval_request' ? [...recipients, ...APPROVAL_DECIDERS] : recipients
+function repliersOf(
+  request: MessageV2,
+  recipients: readonly string[],
+): { from: readonly string[]; operator: boolean } {
+  return request.payload?.type === 'approval_request'
+    ? { from: [...recipients, ...APPROVAL_DECIDERS], operator: true }
+    : { from: recipients, operator: false }
+}
+
+/** Who may answer a request, read from its status (its deliveries as they stand, and whether it is held). */
+function repliersIn(status: MessageStatus & { heldUntil?: string }): Repliers {
+  return {
+    ...repliersOf(
+      status.message,
+      status.deliveries.map((d) => d.recipient),
+    ),
+    held: status.heldUntil !== undefined,
+  }
 }
 
 /** An idempotency key cannot be kept by the file transport: refused rather than silently not kept. */

@@ -31,6 +31,8 @@ const HELD_WAIT_SLICE_MS = 1_000
 /** Who may answer a request now ({@link takeReply} asks at each wait slice). */
 export interface Repliers {
   from: readonly string[]
+  /** The request awaits an approval decision: the store's operator may answer too (see `repliersOf`). */
+  operator: boolean
   /** The request is held: agents registering later receive it, and may answer it too. */
   held: boolean
 }
@@ -116,8 +118,9 @@ export async function takeReply(
       const left = Math.max(0, timeoutMs - (performance.now() - started))
       let from: readonly string[]
       let held: boolean
+      let operator: boolean
       try {
-        ;({ from, held } = await options.repliers())
+        ;({ from, held, operator } = await options.repliers())
       } catch (error) {
         await outlast(error)
         continue
@@ -143,6 +146,7 @@ export async function takeReply(
           async (span) => {
             const found = await claimReply(requester, requestId, {
               from,
+              ...(operator ? { operator } : {}),
               leaseSeconds: options.leaseSeconds,
               waitMs,
               signal,

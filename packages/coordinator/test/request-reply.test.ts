@@ -6,7 +6,7 @@ import {
   RequestTimeoutError,
 } from '@agent-comm/protocol'
 import { SqliteTransport } from '@agent-comm/transport-sqlite'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest'
 import type { Coordinator } from '../src/index.js'
 import { fakeHttpTransport, openCoordinator } from './helpers.js'
 
@@ -73,6 +73,17 @@ describe('request / reply', () => {
     // The reply arrived while nobody waited: it is in the inbox, and awaitReply takes it at once.
     expect((await coord.pending('architect')).map((p) => p.message.body)).toEqual(['late answer'])
     expect((await coord.awaitReply(requestId, { timeoutMs: 1_000 })).body).toBe('late answer')
+  })
+
+  it('awaitReply reads the request once to start its wait', async () => {
+    const { coord } = await setup()
+    const { messageId, message } = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'q' })
+    await coord.reply(message, { fromAgent: 'builder', body: 'a' })
+    const status = vi.spyOn(SqliteTransport.prototype, 'status')
+    onTestFinished(() => status.mockRestore())
+    // The reply is waiting: the first wait slice takes it, with the recipients of the one read.
+    expect((await coord.awaitReply(messageId, { timeoutMs: 30_000 })).body).toBe('a')
+    expect(status.mock.calls.map(([id]) => id)).toEqual([messageId])
   })
 
   it('resumes a wait in a new coordinator on the same project (a restarted requester)', async () => {

@@ -62,6 +62,12 @@ export const messages = spoolSchema.table(
     uniqueIndex('messages_id_unique').on(t.id),
     index('messages_conversation_idx').on(t.conversationId, t.seq),
     index('messages_held_idx').on(t.heldUntil).where(sql`held_until IS NOT NULL`),
+    // Approval requests are few: the console finds those not decided, whatever their deliveries' status (an
+    // agent may ack one without deciding it), in page order without reading the rest of the table. The
+    // predicate is the console store's query's own, so the planner can use the index for it.
+    index('messages_approval_idx')
+      .on(t.createdAt, t.seq)
+      .where(sql`payload LIKE '%"type":"approval_request"%'`),
   ],
 )
 

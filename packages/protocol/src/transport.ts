@@ -89,5 +89,13 @@ export interface TransportClaimReplyOptions {
    * the same `replyTo` is not taken and stays in the inbox. Any sender's when absent.
    */
   from?: readonly string[]
+  /**
+   * With `from`, also take the reply of the operator of the store the request waits in: a relay's admin
+   * (`--admin-id`), who may decide any approval request in its console under an id the requester need not
+   * know. An approval wait sets it; any other wait leaves it unset, so the operator cannot answer it. A local
+   * store's operator is `DEFAULT_OPERATOR_ID`, which an approval wait names in `from` already
+   * (`APPROVAL_DECIDERS`): the SQLite transport has nothing to add.
+   */
+  operator?: boolean
   signal?: AbortSignal
 }

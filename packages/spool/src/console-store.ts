@@ -77,9 +77,10 @@ export interface ConsoleStore {
    */
   audit(params: { agentId?: string; afterSeq?: number; limit: number }): Promise<AuditRecord[]>
   /**
-   * Approval requests not decided, not handed on to an escalated copy, with a queued or leased delivery
-   * (to `recipient`, or to anyone), oldest first, `limit` after the key `after`. Read from the spool's
-   * tables, which this store shares a database with.
+   * Approval requests not decided, not handed on to an escalated copy, with a delivery not expired (to
+   * `recipient`, or to anyone) — queued, leased, dead-lettered, or acked by an agent that did not decide
+   * it — oldest first, `limit` after the key `after`. Read from the spool's tables, which this store shares
+   * a database with.
    */
   pendingApprovals(params: {
     recipient?: string

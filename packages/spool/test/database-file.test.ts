@@ -127,6 +127,26 @@ describe('opening a database file', () => {
     expect(existsSync('/dev/null-journal')).toBe(journalBefore)
   })
 
+  it.skipIf(!existsSync('/proc/self/status') || !existsSync('/sys/kernel'))(
+    'refuses a kernel file (/proc, /sys) as the database, for writing and reading alike',
+    async () => {
+      // /proc/self/status stats as an empty file yet reads text; a sysfs file stats as 4096 bytes.
+      const sysfs = ['/sys/kernel/mm/transparent_hugepage/enabled', '/sys/kernel/profiling'].find((p) =>
+        existsSync(p),
+      )
+      for (const path of ['/proc/self/status', '/proc/version', ...(sysfs === undefined ? [] : [sysfs])]) {
+        for (const options of [{}, { create: false }, { readonly: true }]) {
+          const error = await failure(Spool.open({ path, ...options }))
+          expect(error, `${path} ${JSON.stringify(options)}`).toMatchObject({
+            code: 'STORAGE',
+            message: `The database path ${path} is not a regular file (a kernel file, as under /proc or /sys)`,
+            details: { reason: NOT_A_FILE_PATH, path },
+          })
+        }
+      }
+    },
+  )
+
   it('opens an existing database with create: false', async () => {
     const path = join(tempDir(), 'coordination.db')
     await (await Spool.open({ path })).close()

@@ -150,6 +150,11 @@ export const ClaimReplyRequestSchema = z.strictObject({
   waitMs: WaitMsSchema,
   /** Only a reply sent by one of these agents (the request's recipients); any sender's when absent. */
   from: ReplySendersSchema.optional(),
+  /**
+   * With `from`, also take the reply of the relay's operator (its admin id): set by an approval wait, since
+   * the operator may decide any approval request in the console.
+   */
+  operator: z.boolean().optional(),
 })
 
 /** Body of `POST /agents/{agentId}/replies/{requestId}/claim`. */

@@ -76,6 +76,7 @@ export class HttpTransport implements Proto.Transport {
     return this.client.claimReply(agent, requestId, {
       leaseSeconds: options.leaseSeconds,
       from: options.from,
+      operator: options.operator,
       waitMs:
         options.waitMs === undefined
           ? undefined

@@ -21,6 +21,7 @@ import type {
   BatchItem,
   CallOptions,
   ClaimOptions,
+  ClaimReplyOptions,
   ExtendOptions,
   NackOptions,
   RelayConversation,
@@ -153,12 +154,13 @@ export class RelayClient {
   /**
    * Leases for `agent` the oldest claimable reply to `requestId` and nothing else, the relay holding the
    * request up to `waitMs` (at most 30 s) when none is waiting; undefined when none came. With `from`, only a
-   * reply sent by one of those agents. Signed as `agent`.
+   * reply sent by one of those agents — and, with `operator`, one sent by the relay's operator (an approval
+   * wait). Signed as `agent`.
    */
   claimReply(
     agent: string,
     requestId: string,
-    options: { leaseSeconds?: number; waitMs?: number; from?: readonly string[] } & CallOptions = {},
+    options: ClaimReplyOptions = {},
   ): Promise<ClaimedMessage | undefined> {
     return this.#deliveries.claimReply(agent, requestId, options)
   }

@@ -375,7 +375,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
       operationId: 'consoleDone',
       summary: 'Mark a message done: opens it if needed, then acks it',
       description:
-        'An approval request not decided yet is refused (409 INVALID_STATE): acked without a decision it would leave every page and its requester would wait for nothing. Decide it on the Approvals page (`POST /console/approvals/{messageId}/decision`), which marks it done.',
+        'An approval request not decided yet is refused (409 INVALID_STATE): done without a decision, its requester would get no answer. Decide it on the Approvals page (`POST /console/approvals/{messageId}/decision`), which marks it done. (An agent that acks it through the API does not take it off the Approvals page: it stays there until decided.)',
       params: MessageParams,
       errors: [404, 409],
       async handler({ params, caller }) {

@@ -4,7 +4,6 @@ import {
   AckResultSchema,
   AgentIdSchema,
   DEFAULT_CLAIM_LIMIT,
-  EXPIRY_DECIDER,
   ExtendLeaseResultSchema,
   MessageIdSchema,
   NackResultSchema,
@@ -37,12 +36,17 @@ const ReplyParams = z.strictObject({ agentId: AgentIdSchema, requestId: MessageI
 const route = routesOf({ tag: 'deliveries', auth: 'agent', prefix: API_PREFIX })
 
 /**
- * The senders a reply claim takes: `from` as asked, and — when it waits for an approval decision (it names
- * the expiry decider, which only approval waits do) — this relay's operator too, who may decide any approval
- * in its console under an admin id the requester need not know.
+ * The senders a reply claim takes: `from` as asked, and — when the requester says it waits for an approval
+ * decision (`operator`) — this relay's operator too, who may decide any approval in its console under an
+ * admin id the requester need not know. Nothing is inferred from whom `from` names: without the flag the
+ * operator's message is another agent's, left queued.
  */
-function withOperator(from: readonly string[] | undefined, adminId: string): readonly string[] | undefined {
-  if (from === undefined || !from.includes(EXPIRY_DECIDER) || from.includes(adminId)) return from
+function withOperator(
+  from: readonly string[] | undefined,
+  operator: boolean | undefined,
+  adminId: string,
+): readonly string[] | undefined {
+  if (from === undefined || operator !== true || from.includes(adminId)) return from
   return [...from, adminId]
 }
 
@@ -164,12 +168,12 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
       summary:
         'Lease the oldest reply to one request (a message with `routing.replyTo` = requestId) and nothing else',
       description:
-        "The agent's other messages, replies to its other requests included, are left queued. With `from`, only a reply sent by one of those agents is taken (another agent's message with the same `replyTo` stays queued); a `from` naming `system:expiry` (an approval wait) also takes the decision of this relay's operator. With `waitMs`, when no reply is waiting the request is held (at most 30 s) and answered the moment one arrives; `message` is null when none came. Only the agent itself may claim.",
+        "The agent's other messages, replies to its other requests included, are left queued. With `from`, only a reply sent by one of those agents is taken (another agent's message with the same `replyTo` stays queued); with `operator: true` as well (what an approval wait sends), the decision of this relay's operator (its admin id) is taken too. With `waitMs`, when no reply is waiting the request is held (at most 30 s) and answered the moment one arrives; `message` is null when none came. Only the agent itself may claim.",
       params: ReplyParams,
       body: ClaimReplyRequestSchema,
       response: ClaimReplyResponseSchema,
       async handler({ params, body, reply }) {
-        const from = withOperator(body.from, ctx.settings.adminId)
+        const from = withOperator(body.from, body.operator, ctx.settings.adminId)
         const message = await longPoll(reply, ctx.shutdown, body.waitMs, {
           claim: () =>
             spool.claimReply(params.agentId, params.requestId, { leaseSeconds: body.leaseSeconds, from }),

@@ -51,21 +51,20 @@ export class PostgresConsoleStore implements ConsoleStore {
     const schema = validateSchemaName(options.schema)
     const s = `"${schema}"`
     this.#channel = notifyChannel(schema)
-    // One arm per status, each matching a partial index of the spool's (queued, leased, failed), so acked
-    // history is never read. A dead-lettered request not decided stays open: its deciders and the operator
-    // still see it, and the deadline sweep still applies its policy.
-    const pending = (recipient: boolean) => {
-      const live = (status: string) =>
-        `SELECT d.message_seq FROM ${s}.deliveries d WHERE d.status = '${status}'${recipient ? ' AND d.recipient = $4' : ''}`
-      return `
+    // Read through the spool's partial index of approval requests (`messages_approval_idx`, whose predicate
+    // is the first condition here), in page order, so the rest of the message table is never read; decided
+    // and escalated ones are skipped by key. A request stays open whatever its deliveries' status, short of
+    // expired: an agent that acks it without deciding must not take it from the person's page (its
+    // requester would wait for nothing), and a dead-lettered one is still for its deciders and the operator
+    // to decide, or for the deadline sweep to apply its policy.
+    const pending = (recipient: boolean) => `
       SELECT m.id AS id, m.created_at AS "createdAt", m.seq AS seq FROM ${s}.messages m
-      WHERE m.seq IN (${live('queued')} UNION ALL ${live('leased')} UNION ALL ${live('failed')})
-        AND m.payload LIKE '%"type":"approval_request"%'
+      WHERE m.payload LIKE '%"type":"approval_request"%'
         AND (m.created_at, m.seq) > ($1::bigint, $2::bigint)
+        AND EXISTS (SELECT 1 FROM ${s}.deliveries d WHERE d.message_seq = m.seq AND d.status <> 'expired'${recipient ? ' AND d.recipient = $4' : ''})
         AND NOT EXISTS (SELECT 1 FROM ${s}.console_audit a WHERE a.request_id = ${ORIGINAL_ID})
         AND NOT EXISTS (SELECT 1 FROM ${s}.messages e WHERE e.id = m.id || '.escalated')
       ORDER BY m.created_at, m.seq LIMIT $3`
-    }
     this.#sql = {
       createSession: `INSERT INTO ${s}.console_sessions (id_hash, agent_id, admin, csrf_secret, created_at, expires_at)
         VALUES ($1, $2, $3, $4, $5, $6)`,

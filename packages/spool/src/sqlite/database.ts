@@ -16,6 +16,7 @@ import { basename, dirname, join } from 'node:path'
 import { AgentCommError, StorageError } from '@agent-comm/protocol'
 import { createFolder, FolderError } from '@agent-comm/protocol/create-folder'
 import type BetterSqlite3 from 'better-sqlite3'
+import { isKernelFile } from './kernel-file.js'
 
 let Database: typeof BetterSqlite3 | undefined
 
@@ -71,7 +72,10 @@ export const READ_ONLY_DATABASE = 'read-only'
 /** `details.reason` of the `StorageError` for a database path that names a directory. */
 export const DIRECTORY_PATH = 'directory'
 
-/** `details.reason` of the `StorageError` for a database path that names a device, pipe or socket. */
+/**
+ * `details.reason` of the `StorageError` for a database path that names a device, pipe or socket, or a
+ * kernel file (/proc, /sys, or any file that stats as empty yet reads data: see `isKernelFile`).
+ */
 export const NOT_A_FILE_PATH = 'not-a-file'
 
 /**
@@ -98,8 +102,11 @@ export function prepareDatabaseFile(path: string, options: DatabaseFileOptions =
   }
   // A device (/dev/null), pipe or socket: SQLite fails on it with "disk I/O error" after creating its
   // journal beside it (/dev/null-journal, when run as root), or waits on a pipe for a writer.
-  if (stat !== undefined && !stat.isFile()) {
-    throw new StorageError(`The database path ${path} is not a regular file (a device, pipe or socket)`, {
+  // A kernel file (/proc/self/status) stats as a regular, often empty file: it would be reported as an
+  // empty database, or opened and fail on its generated text.
+  if (stat !== undefined && (!stat.isFile() || isKernelFile(path, stat))) {
+    const what = stat.isFile() ? 'a kernel file, as under /proc or /sys' : 'a device, pipe or socket'
+    throw new StorageError(`The database path ${path} is not a regular file (${what})`, {
       hint: 'Name a database file, e.g. ./data/coordination.db (created on first use).',
       details: { reason: NOT_A_FILE_PATH, path },
     })

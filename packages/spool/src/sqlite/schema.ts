@@ -47,6 +47,10 @@ export const messages = sqliteTable(
     index('messages_conversation_idx').on(t.conversationId, t.seq),
     // Held messages are few: a registration finds them without scanning the message table.
     index('messages_held_idx').on(t.heldUntil).where(sql`held_until IS NOT NULL`),
+    // Approval requests are few: the console finds those not decided, whatever their deliveries' status (an
+    // agent may ack one without deciding it), in page order without reading the rest of the table. The
+    // predicate is the console store's query's own, so SQLite can use the index for it.
+    index('messages_approval_idx').on(t.createdAt, t.seq).where(sql`payload LIKE '%approval_request%'`),
     // One message per sender and key; plain sends (no key) are not indexed, so they pay nothing for it.
     uniqueIndex('messages_idempotency_key_unique')
       .on(t.fromAgent, t.idempotencyKey)

@@ -41,6 +41,17 @@ export type NackOptions = {
   handBack?: boolean
 } & CallOptions
 
+/**
+ * Options of a reply claim: its lease, a long poll of `waitMs`, only a reply one of `from` sent — and, with
+ * `operator`, one the relay's operator sent (an approval wait).
+ */
+export type ClaimReplyOptions = {
+  leaseSeconds?: number
+  waitMs?: number
+  from?: readonly string[]
+  operator?: boolean
+} & CallOptions
+
 /** Options of a lease extension: the lease's receipt and its new length from now. */
 export type ExtendOptions = { receipt?: string; leaseSeconds?: number } & CallOptions
 

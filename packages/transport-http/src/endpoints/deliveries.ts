@@ -18,7 +18,13 @@ import {
   readDeliveryText,
   type UnreadableDelivery,
 } from '../unreadable-deliveries.js'
-import type { CallOptions, ClaimOptions, ExtendOptions, NackOptions } from './call-options.js'
+import type {
+  CallOptions,
+  ClaimOptions,
+  ClaimReplyOptions,
+  ExtendOptions,
+  NackOptions,
+} from './call-options.js'
 
 /** A reply claim's response, its message read apart (see `readDelivery`). */
 const ClaimReplyEnvelopeSchema = z.object({ message: z.unknown() })
@@ -70,7 +76,7 @@ export class DeliveryEndpoints {
   async claimReply(
     agent: string,
     requestId: string,
-    options: { leaseSeconds?: number; waitMs?: number; from?: readonly string[] } & CallOptions = {},
+    options: ClaimReplyOptions = {},
   ): Promise<ClaimedMessage | undefined> {
     const { signal, ...body } = options
     const response = await this.#pipeline.call({

@@ -1,0 +1,1 @@
+CREATE INDEX "messages_approval_idx" ON "agent_comm"."messages" USING btree ("created_at","seq") WHERE payload LIKE '%"type":"approval_request"%';

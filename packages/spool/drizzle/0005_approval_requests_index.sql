@@ -1,0 +1,1 @@
+CREATE INDEX `messages_approval_idx` ON `messages` (`created_at`,`seq`) WHERE payload LIKE '%approval_request%';
