@@ -1,6 +1,6 @@
 import { deepStrictEqual, ok, rejects, strictEqual } from 'node:assert/strict'
 import { cleanupA2ATasks } from './cleanup.js'
-import type { A2AStore, SigningKeyRecord, TaskRecord } from './store.js'
+import type { A2AStore, ListTasksParams, SigningKeyRecord, TaskRecord } from './store.js'
 
 /** One behaviour every {@link A2AStore} must have, as a named check (throws on failure). */
 export interface StoreCheck {
@@ -34,6 +34,18 @@ function task(id: string, overrides: Partial<TaskRecord> = {}): TaskRecord {
     ...overrides,
   }
 }
+
+/**
+ * The ListTasks pages a store's query-plan test explains, for caller `c1` among 20 000 tasks `t<n>`
+ * changed at `n` (of 4 callers, 3 agents): the first page, a page after a cursor, and with each filter.
+ * Each must be read from the index `a2a_tasks_list`, from the cursor on, unsorted.
+ */
+export const LIST_TASKS_PLAN_PAGES: readonly ListTasksParams[] = [
+  { agent: 'a1', limit: 51 },
+  { agent: 'a1', limit: 51, before: { updatedAt: 10_001, id: 't10001' } },
+  { agent: 'a1', limit: 51, before: { updatedAt: 10_001, id: 't10001' }, updatedFrom: 5000 },
+  { agent: 'a1', limit: 51, before: { updatedAt: 10_001, id: 't10001' }, state: 'completed' },
+]
 
 /**
  * The A2A store contract: the same checks for the SQLite and the PostgreSQL store, so both answer every

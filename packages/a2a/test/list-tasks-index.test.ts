@@ -4,6 +4,7 @@ import { testCleanups } from '@agent-comm/test-support'
 import { describe, expect, it } from 'vitest'
 import { SqliteA2AStore } from '../src/index.js'
 import type { ListTasksParams } from '../src/store.js'
+import { LIST_TASKS_PLAN_PAGES } from '../src/testing.js'
 
 const { onCleanup, tempDir } = testCleanups('agent-comm-a2a-test-')
 
@@ -43,20 +44,14 @@ describe('ListTasks on SQLite', () => {
       const rows = prepare(`EXPLAIN QUERY PLAN ${sql}`).all(values) as { detail: string }[]
       return rows.map((row) => row.detail).join('\n')
     }
-    const before = { updatedAt: 10_001, id: 't10001' }
-    for (const params of [
-      { agent: 'a1', limit: 51 },
-      { agent: 'a1', limit: 51, before },
-      { agent: 'a1', limit: 51, before, updatedFrom: 5000 },
-      { agent: 'a1', limit: 51, before, state: 'completed' as const },
-    ]) {
+    for (const params of LIST_TASKS_PLAN_PAGES) {
       const explained = plan(params)
       // The cursor and the time are ranges of the index search; the order is the index's (no sort).
       expect(explained, JSON.stringify(params)).toMatch(
         /SEARCH a2a_tasks USING INDEX a2a_tasks_list \(caller=\? AND agent=\?/,
       )
-      if ('updatedFrom' in params) expect(explained).toMatch(/ AND updated_at>\? /)
-      if ('before' in params) expect(explained).toMatch(/ AND \(updated_at,id\)<\(\?,\?\)\)/)
+      if (params.updatedFrom !== undefined) expect(explained).toMatch(/ AND updated_at>\? /)
+      if (params.before !== undefined) expect(explained).toMatch(/ AND \(updated_at,id\)<\(\?,\?\)\)/)
       expect(explained).not.toMatch(/TEMP B-TREE/)
     }
   })

@@ -1,5 +1,5 @@
 import { A2ASigningKeys } from '@agent-comm/a2a'
-import { a2aStoreChecks } from '@agent-comm/a2a/testing'
+import { a2aStoreChecks, LIST_TASKS_PLAN_PAGES } from '@agent-comm/a2a/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PostgresA2AStore } from '../src/a2a.js'
 import type { SqlClient } from '../src/client.js'
@@ -49,17 +49,12 @@ describe('the PostgreSQL A2A store', () => {
       const rows = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${page!.text}`, page!.params)
       return rows.map((row) => row['QUERY PLAN']).join('\n')
     }
-    const before = { updatedAt: 10_001, id: 't10001' }
-    for (const params of [
-      { agent: 'a1', limit: 51 },
-      { agent: 'a1', limit: 51, before },
-      { agent: 'a1', limit: 51, before, updatedFrom: 5000 },
-      { agent: 'a1', limit: 51, before, state: 'completed' as const },
-    ]) {
+    for (const params of LIST_TASKS_PLAN_PAGES) {
       const explained = await plan(params)
       expect(explained, JSON.stringify(params)).toMatch(/Index Scan Backward using a2a_tasks_list/)
       // The cursor is a range of the index scan, not a filter over the caller's every task.
-      if ('before' in params) expect(explained).toMatch(/Index Cond: .*updated_at, \(id\)::text\) < {1,2}ROW/)
+      if (params.before !== undefined)
+        expect(explained).toMatch(/Index Cond: .*updated_at, \(id\)::text\) < {1,2}ROW/)
       expect(explained).not.toMatch(/Sort/)
     }
   })
