@@ -436,7 +436,7 @@ describe.each(stores)('A2A caller limits and params on %s', (_name, open, enable
         await refusedList({ historyLength }, /params\.historyLength/)
       for (const includeArtifacts of ['yes', 1])
         await refusedList({ includeArtifacts }, /params\.includeArtifacts/)
-      for (const statusTimestampAfter of ['2025-10-27T10:00:00Z', '2025-10-27T12:00:00.123456+02:00']) {
+      for (const statusTimestampAfter of ['2025-10-27T10:00:00Z', '2025-10-27T12:00:00.123456+02:00', '']) {
         const listed = await rpc(endpoint, call('ListTasks', { statusTimestampAfter }))
         expect(listed.body.error, statusTimestampAfter).toBeUndefined()
       }

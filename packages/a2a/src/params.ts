@@ -139,7 +139,11 @@ const pageSize = z
   .min(1, 'must be an integer from 1 to 100')
   .max(100, 'must be an integer from 1 to 100')
 
-const timestamp = text.refine((value) => parseTimestamp(value) !== undefined, TIMESTAMP_PROBLEM)
+// Empty is unset, as for the other string params of ListTasks (a proto3 default some clients send).
+const timestamp = text.refine(
+  (value) => value === '' || parseTimestamp(value) !== undefined,
+  TIMESTAMP_PROBLEM,
+)
 
 const params = <T extends z.core.$ZodLooseShape>(shape: T) =>
   z.looseObject(shape, { error: 'must be an object' })
