@@ -1,22 +1,13 @@
-import { createServer } from 'node:net'
 import { createMessage } from '@agent-comm/protocol'
+import { freePort } from '@agent-comm/test-support'
 import { RelayClient } from '@agent-comm/transport-http'
 import { describe, expect, it } from 'vitest'
 import { onCleanup, startTestRelay } from './helpers.js'
 
-/** A loopback port nothing listens on (taken, then released). */
-async function deadPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
-
 describe('a client given several relay URLs', () => {
   it('moves on to the next relay when one cannot be reached, and a retried send is a reported duplicate', async () => {
     const relay = await startTestRelay()
-    const dead = `http://127.0.0.1:${await deadPort()}`
+    const dead = `http://127.0.0.1:${await freePort()}`
     const client = new RelayClient({
       baseUrl: `${dead}, ${relay.url}`,
       secretFor: (id) => relay.secrets[id],
@@ -37,7 +28,7 @@ describe('a client given several relay URLs', () => {
 
   it('says which relays it tried when none can be reached', async () => {
     const client = new RelayClient({
-      baseUrl: [`http://127.0.0.1:${await deadPort()}`, `http://127.0.0.1:${await deadPort()}`],
+      baseUrl: [`http://127.0.0.1:${await freePort()}`, `http://127.0.0.1:${await freePort()}`],
       secretFor: () => 'a-secret-of-sixteen-chars',
       retries: 0,
     })

@@ -1,12 +1,12 @@
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { RelaySecretsKey } from '@agent-comm/postgres'
 import { createTestDatabase, serverTestsCanRun } from '@agent-comm/postgres/testing'
 import { createMessage } from '@agent-comm/protocol'
+import { debianTool, freePort } from '@agent-comm/test-support'
 import { HttpTransport, RelayClient, signRequest } from '@agent-comm/transport-http'
 import { describe, expect, it } from 'vitest'
 import { onCleanup, tempDir } from './helpers.js'
@@ -20,39 +20,11 @@ const PROXY_CONF = fileURLToPath(new URL('../deploy/nginx/relay-proxy.conf', imp
 const QUICK_TEST = fileURLToPath(new URL('../../../packages/cli/test/quick-test.sh', import.meta.url))
 const CLI = fileURLToPath(new URL('../../../packages/cli/bin/run.js', import.meta.url))
 
-/** nginx on this machine, installed from Debian's packages when missing and we may (root); else undefined. */
-function findNginx(): string | undefined {
-  const which = () =>
-    spawnSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx 2>/dev/null'], { encoding: 'utf8' })
-  let found = which().stdout.trim().split('\n')[0]
-  if ((found === undefined || found === '') && process.getuid?.() === 0) {
-    spawnSync(
-      'sh',
-      ['-c', 'apt-get install -y -qq nginx || (apt-get update -qq && apt-get install -y -qq nginx)'],
-      {
-        stdio: 'ignore',
-      },
-    )
-    found = which().stdout.trim().split('\n')[0]
-  }
-  return found === undefined || found === '' ? undefined : found
-}
-
 const skipped = {
   warn: (_fields: unknown, message: string) => process.stderr.write(`nginx-replicas: ${message}\n`),
 }
-const nginx = findNginx()
-if (nginx === undefined && process.env.CI === 'true')
-  throw new Error('nginx is missing and could not be installed')
+const nginx = debianTool('nginx')
 const canRun = nginx !== undefined && (await serverTestsCanRun(skipped))
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
 
 /** A replica process; killed after the test if still running. Resolves with its URL once it listens. */
 async function startReplica(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {

@@ -56,6 +56,31 @@ describe.skipIf(!hasServer)('the relay commands on PostgreSQL (--db)', () => {
     expect(again.code).toBe(3)
   })
 
+  it('tells the operator to issue secrets into the database, without printing its password', async () => {
+    const url = new URL(db.url)
+    url.password = 'not-needed-under-trust-auth'
+    const child = spawnCli(
+      ['relay', 'start', '--port', '0', '--db', url.toString(), '--log-level', 'silent'],
+      {
+        cwd: tempDir(),
+        env: cleanEnv({ AGENT_COMM_RELAY_SECRETS_KEY: key, AGENT_COMM_RELAY_PG_SCHEMA: 'relay_hint' }),
+      },
+    )
+    let stderr = ''
+    await new Promise<void>((resolve, reject) => {
+      child.stderr?.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString('utf8')
+        if (stderr.includes('Give each agent a secret')) resolve()
+      })
+      child.once('exit', (code) => reject(new Error(`exited with ${code}\n${stderr}`)))
+    })
+    child.kill('SIGTERM')
+    expect(await exited(child)).toBe(0)
+    expect(stderr).toContain('gen-secret <agent> --db <this database URL>')
+    expect(stderr).not.toContain('--data-dir')
+    expect(stderr).not.toContain('not-needed-under-trust-auth')
+  })
+
   it('runs relay start --db as a replica that is ready once listening, and stops on SIGTERM', async () => {
     const child = spawnCli(
       ['relay', 'start', '--port', '0', '--json', '--db', db.url, '--log-level', 'silent'],

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { ConfigError, SchemaVersionError, StorageError } from '@agent-comm/protocol'
 import { editedMigrationFiles } from '@agent-comm/spool/store'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
-import type { SqlClient } from './client.js'
+import type { SqlClient, SqlQueryable } from './client.js'
 import { DEFAULT_SCHEMA } from './schema.js'
 
 /** Folder of this package's drizzle-kit migrations (shipped beside `dist/`). */
@@ -93,8 +93,12 @@ export async function applyPostgresMigrations(
       table,
     ])
     let applied = exists?.found === true ? await readApplied() : undefined
+    // A schema made ready by a DBA (`CREATE SCHEMA agent_comm AUTHORIZATION app`) is not created again:
+    // even with IF NOT EXISTS, PostgreSQL asks for the CREATE right on the whole database first, which a
+    // least-privilege role granted only its schema does not have.
+    const schemaExists = applied !== undefined || (await schemaPresent(tx, name))
     if (applied === undefined) {
-      await tx.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`)
+      if (!schemaExists) await tx.query(`CREATE SCHEMA ${quoted}`)
       await tx.query(
         `CREATE TABLE IF NOT EXISTS ${table} (id serial PRIMARY KEY, hash text NOT NULL, created_at bigint)`,
       )
@@ -118,7 +122,7 @@ export async function applyPostgresMigrations(
     for (const migration of known) {
       if (done.has(migration.hash)) continue
       for (const statement of migration.sql) {
-        if (statement.trim() === '') continue
+        if (statement.trim() === '' || isCreateSchema(statement)) continue
         await tx.query(forSchema(statement, quoted))
       }
       await tx.query(`INSERT INTO ${table} (hash, created_at) VALUES ($1, $2)`, [
@@ -156,12 +160,24 @@ function refuseEditedMigrations(
   )
 }
 
+/** Whether the schema named `name` exists (made by an earlier open, or by a DBA for this role). */
+async function schemaPresent(tx: SqlQueryable, name: string): Promise<boolean> {
+  const [row] = await tx.query<{ found: boolean }>(
+    'SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS found',
+    [name],
+  )
+  return row?.found === true
+}
+
 /**
- * A generated statement for the configured schema: `"agent_comm"` (always quoted by drizzle-kit) becomes
- * the validated name, and the schema's own CREATE may find it made already by the applier.
+ * A generated `CREATE SCHEMA`: skipped, because the applier has made the schema (or found it made) before
+ * the migrations run, and running it again would ask for the database-wide CREATE right.
  */
+function isCreateSchema(statement: string): boolean {
+  return /^\s*CREATE SCHEMA\b/i.test(statement)
+}
+
+/** A generated statement for the configured schema: `"agent_comm"` (always quoted by drizzle-kit) becomes the validated name. */
 function forSchema(statement: string, quoted: string): string {
-  return statement
-    .replaceAll(`"${DEFAULT_SCHEMA}"`, quoted)
-    .replace(/^\s*CREATE SCHEMA (?!IF NOT EXISTS)/, 'CREATE SCHEMA IF NOT EXISTS ')
+  return statement.replaceAll(`"${DEFAULT_SCHEMA}"`, quoted)
 }

@@ -91,6 +91,22 @@ it.each([
   },
 )
 
+it.each([
+  ['schema', 'postgres://agent:s3cret-pw@127.0.0.1:5432/db?schema=team_a'],
+  ['currentSchema', 'postgres://agent:s3cret-pw@127.0.0.1:5432/db?sslmode=disable&currentSchema=public'],
+])(
+  'refuses a URL that names a schema with ?%s= (which would be ignored), saying where the schema is set',
+  async (param, url) => {
+    const error = await openPostgresSpoolStore({ url }).catch((e: unknown) => e)
+    expect(error).toMatchObject({
+      code: 'CONFIG',
+      message: expect.stringContaining(`?${param}=`),
+      hint: expect.stringContaining('AGENT_COMM_PG_SCHEMA'),
+    })
+    expect(printed(error)).not.toMatch(/s3cret/)
+  },
+)
+
 it('removes passwords from URLs entirely, including a password query parameter', () => {
   expect(redactUrl('postgres://u:p@h:5432/db')).toBe('postgres://u@h:5432/db')
   expect(redactUrl('postgres://h/db?password=x&sslmode=require')).toBe('postgres://h/db?sslmode=require')

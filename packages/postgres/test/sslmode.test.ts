@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
-import { checkNodePostgresUrl, nodePostgresUrl } from '../src/drivers/node-postgres.js'
+import { checkNodePostgresUrl, nodePostgresUrl, urlPrepare } from '../src/drivers/node-postgres.js'
 
 describe('sslmode in a PostgreSQL URL', () => {
   const warnings: string[] = []
@@ -39,5 +39,23 @@ describe('sslmode in a PostgreSQL URL', () => {
     ]) {
       expect(nodePostgresUrl(url)).toBe(url)
     }
+  })
+})
+
+describe('prepare=false in a PostgreSQL URL', () => {
+  it('is read by agent-comm and never sent to the server', () => {
+    expect(urlPrepare('postgres://h:6432/db?prepare=false')).toBe(false)
+    expect(urlPrepare('postgres://h:6432/db?prepare=true')).toBe(true)
+    expect(urlPrepare('postgres://h:6432/db')).toBeUndefined()
+    expect(nodePostgresUrl('postgres://h:6432/db?prepare=false&application_name=x')).toBe(
+      'postgres://h:6432/db?application_name=x',
+    )
+    expect(nodePostgresUrl('postgres://h/db?sslmode=require&prepare=false')).toBe(
+      'postgres://h/db?sslmode=verify-full',
+    )
+  })
+
+  it('refuses any other value with a ConfigError', () => {
+    expect(() => checkNodePostgresUrl('postgres://u:s3cret@h/db?prepare=off')).toThrow(/Invalid prepare=off/)
   })
 })

@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach } from 'vitest'
 
+export { debianTool } from './debian-tool.js'
+export { freePort } from './loopback-port.js'
+
 /** A cleanup: closes, stops or removes what a test opened. */
 export type Cleanup = () => Promise<void> | void
 

@@ -14,6 +14,7 @@ export type StorageFailureReason =
   | 'full'
   | 'conflict'
   | 'ssl-failed'
+  | 'pooler'
   | 'query-failed'
 
 // The URL without its password, safe to print, log or show as a store's `location`: the protocol's one
@@ -106,6 +107,9 @@ function classify(error: unknown): { reason: StorageFailureReason; sqlState?: st
     // 55P03 lock_not_available (lock_timeout), 57014 query_canceled (statement_timeout): another session
     // held what the statement needed for too long; the statement was rolled back.
     if (sqlState === '55P03' || sqlState === '57014') return { reason: 'timeout', sqlState }
+    // 42P05 duplicate_prepared_statement, 26000 invalid_sql_statement_name: the connection this client
+    // prepared a statement on is not the one that runs it — a pooler in transaction mode between them.
+    if (sqlState === '42P05' || sqlState === '26000') return { reason: 'pooler', sqlState }
     return { reason: 'query-failed', sqlState }
   }
   if (NO_PASSWORD_MESSAGE.test(message)) return { reason: 'auth-failed' }
@@ -152,7 +156,7 @@ const HINTS: Record<StorageFailureReason, (where: string) => string> = {
     `The user named in ${where} does not exist on that server: fix the user name in the URL, or create the role (CREATE ROLE … LOGIN).`,
   'database-missing': (where) => `Create the database named in ${where}, or fix the URL.`,
   'permission-denied': (where) =>
-    `The user of ${where} lacks a right the spool needs: grant it USAGE and CREATE on the spool's schema and rights on its tables, or connect as their owner.`,
+    `The user of ${where} lacks a right the spool needs: grant it USAGE and CREATE on the spool's schema and rights on its tables, or connect as their owner. A user that may not create schemas in the database needs the schema made for it first (CREATE SCHEMA agent_comm AUTHORIZATION <user>, or the name set by AGENT_COMM_PG_SCHEMA).`,
   'read-only': (where) =>
     `${where} refused a write (a standby, or a read-only user): connect to the primary or grant write access.`,
   full: (where) =>
@@ -161,6 +165,8 @@ const HINTS: Record<StorageFailureReason, (where: string) => string> = {
     'PostgreSQL rolled the operation back because it collided with another one (a deadlock or serialization failure); nothing of it was applied. Retry it.',
   'ssl-failed': (where) =>
     `The SSL/TLS connection to ${where} failed: if the server does not use SSL, drop sslmode from the URL (or set sslmode=disable); if its certificate is not trusted, point sslrootcert=<file> at the CA that signed it.`,
+  pooler: (where) =>
+    `A connection pooler in transaction mode (PgBouncer, Supavisor, RDS Proxy…) stands between agent-comm and PostgreSQL at ${where} and cannot keep prepared statements: add prepare=false to the URL (postgres://user@host:6432/db?prepare=false). Nothing of the statement was applied.`,
   'query-failed': () =>
     'PostgreSQL rejected the statement for the reason in the message; its SQLSTATE code is explained in the PostgreSQL manual (appendix "PostgreSQL Error Codes").',
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { ClosedError, DEFAULT_POOL_SIZE, type Logger, urlPassword } from '@agent-comm/protocol'
+import { ClosedError, ConfigError, DEFAULT_POOL_SIZE, type Logger, urlPassword } from '@agent-comm/protocol'
 import pg from 'pg'
 import type { SqlClient, SqlQueryable } from '../client.js'
 import { malformedUrl, redactUrl, type StorageFailureReason, toStorageError } from './driver-errors.js'
@@ -21,7 +21,7 @@ export interface NodePostgresClientOptions {
    * connection. bench/drivers.bench.mjs, send → claim → ack one at a time with synchronous_commit off on a
    * loaded 2-core machine: 2,220 cycles/s named vs 675 unnamed (postgres.js prepared: 1,975); with durable
    * commits the WAL flush dominates and all sit near 100. Turn off behind PgBouncer in transaction mode,
-   * which cannot keep prepared statements. Default true.
+   * which cannot keep prepared statements. Default: the URL's `prepare=` (see {@link urlPrepare}), else true.
    */
   prepare?: boolean
 }
@@ -55,10 +55,28 @@ export function nodePostgresUrl(url: string): string {
   } catch {
     return url
   }
-  const mode = parsed.searchParams.get('sslmode')
-  if (mode === null || !VERIFIED_AS_FULL.has(mode) || parsed.searchParams.has('uselibpqcompat')) return url
-  parsed.searchParams.set('sslmode', 'verify-full')
+  const params = parsed.searchParams
+  const mode = params.get('sslmode')
+  const verifiedAsFull = mode !== null && VERIFIED_AS_FULL.has(mode) && !params.has('uselibpqcompat')
+  if (!verifiedAsFull && !params.has(PREPARE_PARAM)) return url
+  if (verifiedAsFull) params.set('sslmode', 'verify-full')
+  // agent-comm's own parameter (see urlPrepare): read by this adapter, never sent to the server.
+  params.delete(PREPARE_PARAM)
   return parsed.href
+}
+
+/**
+ * The URL's own switch for prepared statements, `prepare=false` (or `true`): behind a pooler in
+ * transaction mode the URL is what every agent-comm process is given (CLI, MCP server, relay replicas,
+ * bridges), so the setting travels with it. Undefined when the URL does not say.
+ */
+const PREPARE_PARAM = 'prepare'
+
+export function urlPrepare(url: string): boolean | undefined {
+  const value = queryParams(url)?.get(PREPARE_PARAM)
+  if (value === 'true') return true
+  if (value === 'false') return false
+  return undefined
 }
 
 /**
@@ -90,6 +108,41 @@ export function checkNodePostgresUrl(url: string): void {
   // errors, and connect somewhere the user never meant.
   const password = urlPassword(url)
   if (password !== undefined && decoded(password) !== parsedPassword(url)) throw malformedUrl(url)
+  const schemaParam = SCHEMA_PARAMS.find((name) => queryParams(url)?.has(name))
+  if (schemaParam !== undefined) throw schemaInUrl(url, schemaParam)
+  const prepare = queryParams(url)?.get(PREPARE_PARAM)
+  if (prepare !== undefined && prepare !== null && urlPrepare(url) === undefined) {
+    throw new ConfigError(`Invalid prepare=${prepare} in the PostgreSQL URL ${redactUrl(url)}`, {
+      hint: 'Write prepare=false behind a pooler in transaction mode (PgBouncer, Supavisor, RDS Proxy), or leave it out (prepared statements on).',
+      details: { param: PREPARE_PARAM },
+    })
+  }
+}
+
+/**
+ * Query parameters other tools read as the schema (Prisma's `schema`, JDBC's `currentSchema`). node-postgres
+ * ignores them, so agent-comm's tables would silently go to its default schema — or, were it honoured, a
+ * shared `?schema=public` would mix them with the application's own tables: refused instead.
+ */
+const SCHEMA_PARAMS = ['schema', 'currentSchema'] as const
+
+function schemaInUrl(url: string, param: string): ConfigError {
+  return new ConfigError(
+    `The PostgreSQL URL ${redactUrl(url)} names a schema with ?${param}=, which agent-comm does not read from the URL`,
+    {
+      hint: `Remove ?${param}= from the URL and name agent-comm's schema apart: AGENT_COMM_PG_SCHEMA for the CLI and the MCP server, --db-schema (AGENT_COMM_RELAY_PG_SCHEMA) for the relay, the schema option in code. Its default, agent_comm, keeps its tables apart from yours.`,
+      details: { param },
+    },
+  )
+}
+
+/** The URL's query parameters, or `undefined` when the WHATWG parser cannot read it (node-postgres could). */
+function queryParams(url: string): URLSearchParams | undefined {
+  try {
+    return new URL(url).searchParams
+  } catch {
+    return undefined
+  }
 }
 
 /** The password as the URL parser reads it, decoded; `undefined` when it cannot parse the URL. */
@@ -139,7 +192,7 @@ export function createNodePostgresClient(options: NodePostgresClientOptions): Sq
   const listeners = new Set<Listener>()
   let ended = false
 
-  const prepare = options.prepare ?? true
+  const prepare = options.prepare ?? urlPrepare(url) ?? true
   // Statement names by SQL text. Only statements with parameters are named: the stores' queries are a
   // fixed set of texts, while DDL and one-off statements (no parameters) would only grow each connection's
   // cache of prepared statements.

@@ -1,3 +1,4 @@
+import { redactUrl } from '@agent-comm/protocol/redact-url'
 import { BaseCommand } from '../../base-command.js'
 import { prepareRelay } from '../../context.js'
 import { listenFailure } from '../../errors.js'
@@ -62,9 +63,7 @@ Once listening it prints the URL to stderr (with --json, {"url", "dataDir"} as o
     }
     if (json) this.logJsonLine({ url: relay.url, dataDir: config.dataDir } satisfies RelayStartResult)
     else {
-      process.stderr.write(
-        `Relay listening on ${relay.url} (data: ${config.dataDir}). Ctrl-C to stop.\nGive each agent a secret: agent-comm relay gen-secret <agent>${this.flags['data-dir'] === undefined ? '' : ` --data-dir ${config.dataDir}`}\n`,
-      )
+      process.stderr.write(`Relay listening on ${relay.url} (${whereSecretsLive(config, this.flags)}\n`)
     }
     // A signal during startup has already aborted `stop`: the relay then closes at once. A second signal
     // exits at once (BaseCommand).
@@ -76,4 +75,19 @@ Once listening it prints the URL to stderr (with --json, {"url", "dataDir"} as o
     if (!json) process.stderr.write('Relay stopped.\n')
     return undefined
   }
+}
+
+/**
+ * The rest of the start-up line: where the relay keeps its data, and the `gen-secret` command that issues
+ * secrets it reads — on PostgreSQL that is the database (the URL shown without its password), not a folder.
+ */
+function whereSecretsLive(
+  config: { dataDir: string; databaseUrl?: string | undefined },
+  flags: { 'data-dir'?: string | undefined },
+): string {
+  if (config.databaseUrl !== undefined) {
+    return `database: ${redactUrl(config.databaseUrl)}). Ctrl-C to stop.\nGive each agent a secret: agent-comm relay gen-secret <agent> --db <this database URL> (with the same AGENT_COMM_RELAY_SECRETS_KEY or --secrets-key-file)`
+  }
+  const dataDir = flags['data-dir'] === undefined ? '' : ` --data-dir ${config.dataDir}`
+  return `data: ${config.dataDir}). Ctrl-C to stop.\nGive each agent a secret: agent-comm relay gen-secret <agent>${dataDir}`
 }
