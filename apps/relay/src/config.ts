@@ -76,6 +76,11 @@ export interface RelayConfig {
    * `returnImmediately`, a `SendStreamingMessage`, a `SubscribeToTask`; 0 turns the limit off.
    */
   a2aMaxWaitsPerCaller: number
+  /**
+   * Days the relay keeps messages every recipient acked, and expired ones (dead letters among them),
+   * before its hourly cleanup removes them (7); 0 turns the cleanup off.
+   */
+  retentionDays: number
   logLevel: LogLevel
 }
 
@@ -114,6 +119,7 @@ export const RELAY_ENV_VARIABLES = {
   AGENT_COMM_RELAY_A2A_PUSH_ALLOW:
     'A2A push webhooks allowed on internal addresses: CIDR ranges, IP addresses or host names, comma-separated, or * for every address (default none: public addresses only; flag --a2a-push-allow, repeatable)',
   AGENT_COMM_RELAY_A2A_MAX_WAITS: `requests one A2A caller may have waiting on tasks at once per replica — SendMessage without returnImmediately, SendStreamingMessage, SubscribeToTask — 0 for no limit (default ${D.a2aMaxWaitsPerCaller}; flag --a2a-max-waits)`,
+  AGENT_COMM_RELAY_RETENTION_DAYS: `days acked and expired messages (dead letters among them) are kept before the relay's hourly cleanup removes them, 0 to keep everything (default ${D.retentionDays}; flag --retention-days)`,
   AGENT_COMM_RELAY_LOG_LEVEL: `log level: ${LOG_LEVELS.join(', ')} (default ${D.logLevel}; flag --log-level)`,
 } as const
 
@@ -141,6 +147,7 @@ const FLAGS = {
   'lease-seconds': 'AGENT_COMM_RELAY_LEASE_SECONDS',
   'a2a-push-allow': 'AGENT_COMM_RELAY_A2A_PUSH_ALLOW',
   'a2a-max-waits': 'AGENT_COMM_RELAY_A2A_MAX_WAITS',
+  'retention-days': 'AGENT_COMM_RELAY_RETENTION_DAYS',
   'log-level': 'AGENT_COMM_RELAY_LOG_LEVEL',
 } as const satisfies Record<string, Variable>
 
@@ -240,6 +247,7 @@ const ConfigSchema = z.object({
     )
     .optional(),
   AGENT_COMM_RELAY_A2A_MAX_WAITS: int(0, 1_000_000, 'a number of requests').default(D.a2aMaxWaitsPerCaller),
+  AGENT_COMM_RELAY_RETENTION_DAYS: int(0, D.maxRetentionDays, 'a number of days').default(D.retentionDays),
   AGENT_COMM_RELAY_LOG_LEVEL: z
     .enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })
     .default(D.logLevel),
@@ -351,6 +359,7 @@ export function loadRelayConfig(
       leaseSeconds: v.AGENT_COMM_RELAY_LEASE_SECONDS,
       a2aPushAllow: v.AGENT_COMM_RELAY_A2A_PUSH_ALLOW,
       a2aMaxWaitsPerCaller: v.AGENT_COMM_RELAY_A2A_MAX_WAITS,
+      retentionDays: v.AGENT_COMM_RELAY_RETENTION_DAYS,
       logLevel: v.AGENT_COMM_RELAY_LOG_LEVEL,
     },
   }
@@ -369,6 +378,7 @@ export function relayConfig(fields: Partial<RelayConfig> & { dataDir: string }):
     authFailuresPerMinute: D.authFailuresPerMinute,
     trustProxy: false,
     requireAudience: false,
+    retentionDays: D.retentionDays,
     adminId: D.adminId,
     leaseSeconds: D.leaseSeconds,
     a2aMaxWaitsPerCaller: D.a2aMaxWaitsPerCaller,

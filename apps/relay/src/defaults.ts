@@ -33,6 +33,9 @@ export const RELAY_DEFAULTS = {
   authFailuresPerMinute: 100,
   adminId: DEFAULT_OPERATOR_ID,
   leaseSeconds: DEFAULT_LEASE_SECONDS,
+  /** Days acked and expired messages are kept before the relay removes them (0: never). */
+  retentionDays: 7,
+  maxRetentionDays: 36_500,
   maxLeaseSeconds: MAX_LEASE_SECONDS,
   poolSize: DEFAULT_POOL_SIZE,
   maxPoolSize: MAX_POOL_SIZE,

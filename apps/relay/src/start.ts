@@ -1,10 +1,13 @@
 import type { AddressInfo } from 'node:net'
-import type { Clock } from '@agent-comm/protocol'
+import { SqliteA2AStore } from '@agent-comm/a2a'
+import { type Clock, systemClock } from '@agent-comm/protocol'
+import { sqliteConnection } from '@agent-comm/spool'
 import type { FastifyInstance } from 'fastify'
 import type pino from 'pino'
 import { createRelay } from './app.js'
 import type { RelayConfig } from './config.js'
 import { createRelayLogger } from './logger.js'
+import { type RetentionOptions, startRetention } from './retention.js'
 import { openRelayStorage, type RelayStorage } from './storage.js'
 
 /** A running relay. */
@@ -35,7 +38,11 @@ export interface StartRelayDeps {
    * not hold a stopping relay up.
    */
   shutdownGraceMs?: number
+  /** When the retention cleanup runs (tests shorten it; see `startRetention`). */
+  retention?: Pick<RetentionOptions, 'intervalMs' | 'firstRunMs'>
 }
+
+const DAY_MS = 86_400_000
 
 /** Default of {@link StartRelayDeps.shutdownGraceMs}: well inside the 30 s supervisors usually wait. */
 const SHUTDOWN_GRACE_MS = 20_000
@@ -91,6 +98,22 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
       },
     })
     const running = app
+    // Stopped before the database closes: a cleanup in progress finishes first.
+    const retention =
+      config.retentionDays === 0
+        ? undefined
+        : startRetention({
+            spool,
+            retentionMs: config.retentionDays * DAY_MS,
+            logger,
+            // The A2A endpoint's tasks: in the spool's own file on SQLite, else in the store opened for them.
+            a2a: {
+              store: storage.a2a ?? SqliteA2AStore.open(sqliteConnection(spool)),
+              clock: clock ?? systemClock,
+            },
+            ...deps.retention,
+          })
+    running.addHook('preClose', async () => retention?.stop())
     running.addHook('onClose', () => storage.close())
     await running.listen({ port: config.port, host: config.host })
     const address = running.server.address() as AddressInfo

@@ -20,9 +20,20 @@ describe('relay configuration', () => {
         adminId: 'admin',
         leaseSeconds: 60,
         a2aMaxWaitsPerCaller: 20,
+        retentionDays: 7,
         logLevel: 'info',
       },
     })
+  })
+
+  it('takes the retention in whole days, 0 to keep everything, and refuses anything else naming the variable', () => {
+    expect(loadRelayConfig(['--retention-days', '0'], {})).toMatchObject({ config: { retentionDays: 0 } })
+    expect(loadRelayConfig([], { AGENT_COMM_RELAY_RETENTION_DAYS: '30' })).toMatchObject({
+      config: { retentionDays: 30 },
+    })
+    expect(() => loadRelayConfig([], { AGENT_COMM_RELAY_RETENTION_DAYS: '1.5' })).toThrow(
+      /AGENT_COMM_RELAY_RETENTION_DAYS must be a number of days/,
+    )
   })
 
   it('reads environment variables, and lets a flag win over its variable', () => {

@@ -25,7 +25,10 @@ export interface A2ACleanupOptions {
  * so a task kept for the idempotency window after that change still answers a retry of any of its
  * messages sent within the window. A retry after its task was removed is a new message (a new task).
  */
-export async function cleanupA2ATasks(store: A2AStore, options: A2ACleanupOptions): Promise<RemovedTasks> {
+export async function cleanupA2ATasks(
+  store: Pick<A2AStore, 'removeFinishedTasks'>,
+  options: A2ACleanupOptions,
+): Promise<RemovedTasks> {
   const window = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS
   const cutoff = options.clock.now() - Math.max(options.olderThanMs, window)
   return await store.removeFinishedTasks({ cutoff, dryRun: options.dryRun ?? false })

@@ -5,6 +5,7 @@ import type { MessageV2, TraceMetadata } from '@agent-comm/protocol'
 import { ValidationError } from '@agent-comm/protocol'
 import type { Bridge, BridgeContext, BridgeResult } from './bridge.js'
 import { DEFAULT_MAX_REPLY_BYTES, describeError } from './bridge.js'
+import { commandEnvironment } from './command-env.js'
 import { failureReason } from './failure-reason.js'
 
 /** Options of {@link CommandBridge}. */
@@ -15,11 +16,16 @@ export interface CommandBridgeOptions {
   args?: readonly string[]
   cwd?: string
   /**
-   * The environment the command starts with (pass `process.env` from your composition root). The bridge
-   * adds `AGENT_COMM_MESSAGE_ID`, `_FROM`, `_TO`, `_SUBJECT`, `_CONVERSATION_ID`, `_PRIORITY`, `_ATTEMPT`,
-   * and for a traced message the W3C `TRACEPARENT` (and `TRACESTATE`) of the bridge's forward span.
+   * The environment the command starts with (pass `process.env` from your composition root), less
+   * agent-comm's own credentials: agents' relay secrets (`AGENT_COMM_SECRET_*`), A2A tokens, the webhook
+   * authorization, the MCP token, the relay's admin secret and secrets key, and a database URL holding a
+   * password (see `keepEnv`). The bridge adds `AGENT_COMM_MESSAGE_ID`, `_FROM`, `_TO`, `_SUBJECT`,
+   * `_CONVERSATION_ID`, `_PRIORITY`, `_ATTEMPT`, and for a traced message the W3C `TRACEPARENT` (and
+   * `TRACESTATE`) of the bridge's forward span.
    */
   env?: Record<string, string | undefined>
+  /** Names of withheld variables the command is given anyway (e.g. `AGENT_COMM_DB_PATH`). */
+  keepEnv?: readonly string[]
   /**
    * Arguments appended to `args` for the health check run by `isAvailable` (default `['--health']`);
    * null only checks that the command exists.
@@ -68,7 +74,8 @@ export class CommandBridge implements Bridge {
       command: options.command,
       args: options.args ?? [],
       cwd: options.cwd,
-      env: options.env ?? {},
+      env: commandEnvironment(options.env ?? {}, options.keepEnv),
+      keepEnv: options.keepEnv ?? [],
       healthArgs: options.healthArgs === undefined ? ['--health'] : options.healthArgs,
       maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_REPLY_BYTES,
       killGraceMs: options.killGraceMs ?? 500,

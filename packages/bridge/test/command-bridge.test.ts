@@ -103,6 +103,44 @@ describe('CommandBridge with a real child-process agent', () => {
     expect(reply!.message.metadata?.trace).toEqual(trace)
   })
 
+  it("withholds agent-comm's credentials from the command's environment unless the operator passes one", async () => {
+    const coord = await openCoordinator()
+    const env = {
+      PATH: process.env.PATH,
+      AGENT_COMM_SECRET_BUILDER: 'acs_relay-secret',
+      AGENT_COMM_A2A_TOKEN: 'a2a-token',
+      AGENT_COMM_A2A_TOKEN_PARTNER: 'partner-token',
+      AGENT_COMM_RELAY_SECRETS_KEY: 'secrets-key',
+      AGENT_COMM_RELAY_ADMIN_SECRET: 'admin-secret',
+      AGENT_COMM_MCP_TOKEN: 'mcp-token',
+      AGENT_COMM_BRIDGE_WEBHOOK_AUTHORIZATION: 'Bearer hook',
+      AGENT_COMM_RELAY_DATABASE_URL: 'postgres://relay:db-password@db/agents',
+      AGENT_COMM_DB_PATH: '/srv/agents/coordination.db',
+      AGENT_COMM_LOG_LEVEL: 'info',
+    }
+    const seen = async (keepEnv?: string[]) => {
+      await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'x' })
+      const bridge = command('env', [], { env, ...(keepEnv === undefined ? {} : { keepEnv }) })
+      await new BridgeRunner({ coordinator: coord, agent: 'builder', bridge }).run({ once: true })
+      const [reply] = await coord.poll('architect')
+      await coord.ack(reply!.message.id, 'architect', { receipt: reply!.lease.receipt })
+      return JSON.parse(reply!.message.body) as Record<string, string>
+    }
+    const vars = await seen()
+    // What the command needs to find the database and its own settings still reaches it…
+    expect(vars).toMatchObject({
+      AGENT_COMM_DB_PATH: '/srv/agents/coordination.db',
+      AGENT_COMM_LOG_LEVEL: 'info',
+    })
+    // …none of the credentials do.
+    for (const value of Object.values(vars)) {
+      expect(value).not.toMatch(/secret|token|key|hook|password/)
+    }
+    const passed = await seen(['AGENT_COMM_SECRET_BUILDER'])
+    expect(passed.AGENT_COMM_SECRET_BUILDER).toBe('acs_relay-secret')
+    expect(passed.AGENT_COMM_A2A_TOKEN).toBeUndefined()
+  })
+
   it('nacks with stderr when the command exits 1, retries, then dead-letters after max attempts', async () => {
     const coord = await openCoordinator()
     const task = await coord.send(

@@ -205,7 +205,11 @@ export function debugEnabled(): boolean {
 
 /** What the `bridge` command asks for: a command line already split into words, or a webhook URL. */
 export type BridgeSpec =
-  | { argv: string[] }
+  | {
+      argv: string[]
+      /** Variables the command gets although they carry agent-comm's credentials (`--pass-env`). */
+      passEnv?: readonly string[] | undefined
+    }
   | { webhook: string }
   | {
       a2aCardUrl: string
@@ -249,7 +253,8 @@ export async function buildBridge(spec: BridgeSpec): Promise<import('@agent-comm
     })
   }
   const [command, ...args] = spec.argv
-  return new CommandBridge({ command: command!, args, env: process.env })
+  // This process's environment, less agent-comm's credentials (CommandBridge withholds them).
+  return new CommandBridge({ command: command!, args, env: process.env, keepEnv: spec.passEnv })
 }
 
 /**

@@ -135,6 +135,10 @@ export const relayServerFlags = {
     description: `requests one A2A caller may have waiting on tasks at once per replica (SendMessage without returnImmediately, SendStreamingMessage, SubscribeToTask), 0 for no limit [AGENT_COMM_RELAY_A2A_MAX_WAITS, default ${D.a2aMaxWaitsPerCaller}]`,
     helpValue: '<n>',
   }),
+  'retention-days': Flags.string({
+    description: `days acked and expired messages (dead letters among them) are kept before the relay's hourly cleanup removes them, 0 to keep everything [AGENT_COMM_RELAY_RETENTION_DAYS, default ${D.retentionDays}]`,
+    helpValue: '<days>',
+  }),
 }
 
 /** The relay's own command line for the flags given (those not given come from its variables). */

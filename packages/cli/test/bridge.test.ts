@@ -87,6 +87,36 @@ describe('agent-comm bridge', () => {
     expect(existsSync(marker)).toBe(false)
   })
 
+  it("keeps the agents' relay secrets from the command, unless --pass-env names one", async () => {
+    const p = project()
+    await registerAgents(p, 'architect', 'builder')
+    const env = {
+      ...p.env,
+      AGENT_COMM_SECRET_BUILDER: 'acs_builder-secret',
+      AGENT_COMM_A2A_TOKEN: 'a2a-token',
+    }
+    const answered = async (...flags: string[]) => {
+      await p.ok(['send', 'architect', 'builder', 'what do you see?'])
+      const cmd = command('env', 'AGENT_COMM_SECRET_BUILDER', 'AGENT_COMM_A2A_TOKEN', 'AGENT_COMM_DB_PATH')
+      const run = await runCli(['bridge', 'builder', '--command', cmd, '--once', ...flags], {
+        cwd: p.dir,
+        env,
+      })
+      expect(run.code, run.stderr).toBe(0)
+      const polled = await p.json<{ messages: { message: { body: string } }[] }>(['poll', 'architect'])
+      return JSON.parse(polled.messages[0]!.message.body) as Record<string, string | null>
+    }
+    expect(await answered()).toEqual({
+      AGENT_COMM_SECRET_BUILDER: null,
+      AGENT_COMM_A2A_TOKEN: null,
+      AGENT_COMM_DB_PATH: p.db,
+    })
+    expect(await answered('--pass-env', 'AGENT_COMM_SECRET_BUILDER')).toMatchObject({
+      AGENT_COMM_SECRET_BUILDER: 'acs_builder-secret',
+      AGENT_COMM_A2A_TOKEN: null,
+    })
+  })
+
   it('checks reachability with --check (exit 0 or 1)', async () => {
     const p = project()
     const ok = await p.run(['bridge', 'builder', '--command', command(), '--check'])

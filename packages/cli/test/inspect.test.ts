@@ -191,6 +191,8 @@ describe('cleanup', () => {
     await new Promise((resolve) => setTimeout(resolve, 600))
     const dry = await p.ok(['cleanup', '--dry-run'])
     expect(dry.stdout).toBe('Would remove 1 expired message(s) and 0 acked message(s) (1 deliveries)\n')
+    // Kept while it expired less than a week ago.
+    expect(await p.json(['cleanup', '--expired-older-than', '7d'])).toMatchObject({ expiredMessages: 0 })
     expect(await p.json(['cleanup'])).toEqual({
       dryRun: false,
       expiredMessages: 1,

@@ -338,20 +338,30 @@ export class Inspector {
    */
   async cleanup(
     db: SqlQueryable,
-    options: { dryRun: boolean; ackedOlderThanMs?: number; now: number },
+    options: {
+      dryRun: boolean
+      ackedOlderThanMs?: number | undefined
+      expiredOlderThanMs?: number | undefined
+      limit?: number | undefined
+      now: number
+    },
   ): Promise<CleanupReport> {
     const { now } = options
+    // $1: expired longer ago than expiredOlderThanMs; with ackedOlderThanMs, $2 now and $3 its cut-off.
+    // Messages counted as expired are not counted again as acked.
     const expired = 'expires_at <= $1'
     const wantAcked = options.ackedOlderThanMs !== undefined
-    const acked = `expires_at > $1 AND (held_until IS NULL OR held_until <= $1)
+    const acked = `expires_at > $1 AND (held_until IS NULL OR held_until <= $2)
       AND EXISTS (SELECT 1 FROM ${this.#deliveries} d WHERE d.message_seq = messages.seq)
       AND NOT EXISTS (SELECT 1 FROM ${this.#deliveries} d WHERE d.message_seq = messages.seq
-        AND (d.status <> 'acked' OR d.acked_at > $2))`
+        AND (d.status <> 'acked' OR d.acked_at > $3))`
+    const expiredCutoff = now - (options.expiredOlderThanMs ?? 0)
     const chosen = await db.query<{ seq: number; expired: boolean }>(
       `SELECT seq, ${expired} AS expired FROM ${this.#messages} messages
        WHERE ${wantAcked ? `(${expired}) OR (${acked})` : expired}
+       ${options.limit === undefined ? '' : `ORDER BY seq LIMIT ${options.limit}`}
        ${options.dryRun ? '' : 'FOR UPDATE'}`,
-      wantAcked ? [now, now - options.ackedOlderThanMs!] : [now],
+      wantAcked ? [expiredCutoff, now, now - options.ackedOlderThanMs!] : [expiredCutoff],
     )
     const seqs = chosen.map((row) => row.seq)
     const expiredMessages = chosen.filter((row) => row.expired).length

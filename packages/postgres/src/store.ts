@@ -726,7 +726,7 @@ export class PostgresSpoolStore implements SpoolStore {
     })
   }
 
-  async cleanup(params: { dryRun: boolean; ackedOlderThanMs?: number; now: number }): Promise<CleanupReport> {
+  async cleanup(params: Parameters<SpoolStore['cleanup']>[0]): Promise<CleanupReport> {
     const report = await this.#transaction(async (tx) => {
       const report = await this.#inspect.cleanup(tx, params)
       // Keys past their window answer nothing any more: a send with one takes it over anyway.

@@ -62,4 +62,19 @@ export const CleanupOptionsSchema = z.object({
     .max(MAX_CLEANUP_AGE_MS, 'must be at most 1,000 years')
     .transform(Math.round)
     .optional(),
+  /**
+   * Keep expired messages (past their TTL, dead letters among them) until they expired more than this many
+   * ms ago (default 0: removed as soon as they expire), so they can still be looked at for a while.
+   */
+  expiredOlderThanMs: z
+    .number()
+    .min(0, 'must not be negative')
+    .max(MAX_CLEANUP_AGE_MS, 'must be at most 1,000 years')
+    .transform(Math.round)
+    .optional(),
+  /**
+   * Remove at most this many messages, the oldest first, so each call is one short write transaction: call
+   * again until a report counts fewer (all matching messages when not given).
+   */
+  limit: z.number().int('must be a whole number').min(1, 'must be at least 1').max(1_000_000).optional(),
 })

@@ -1089,8 +1089,8 @@ export class Spool {
   /** Removes expired messages (and, if asked, long-acked ones), or with `dryRun` only counts them. */
   async cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
     this.#open()
-    const { dryRun, ackedOlderThanMs } = parseOrThrow(CleanupOptionsSchema, options, 'cleanup options')
-    return this.#store.cleanup({ dryRun, ackedOlderThanMs, now: this.#clock.now() })
+    const parsed = parseOrThrow(CleanupOptionsSchema, options, 'cleanup options')
+    return this.#store.cleanup({ ...parsed, now: this.#clock.now() })
   }
 
   /** Closes the store; pending waits resolve `false`. Safe to call twice. */

@@ -182,7 +182,15 @@ export interface SpoolStore {
   /** The store's integrity checks and the spool's invariants. */
   verify(): Promise<VerifyReport>
   /** Deletes (or with `dryRun` counts) expired messages and, if asked, long-acked ones. */
-  cleanup(params: { dryRun: boolean; ackedOlderThanMs?: number; now: number }): Promise<CleanupReport>
+  cleanup(params: {
+    dryRun: boolean
+    ackedOlderThanMs?: number | undefined
+    /** Expired messages are removed once `expires_at` is at least this long before `now` (0). */
+    expiredOlderThanMs?: number | undefined
+    /** At most this many messages, the oldest first (all when undefined). */
+    limit?: number | undefined
+    now: number
+  }): Promise<CleanupReport>
 
   /** Closes connections and stops the change feed. Safe to call twice. */
   close(): Promise<void>

@@ -101,7 +101,7 @@ export interface VerifyReport {
   checks: string[]
 }
 
-/** Options for {@link Spool.cleanup}: `dryRun` reports without removing; `ackedOlderThanMs` also removes messages acked that long ago. */
+/** Options for {@link Spool.cleanup}: `dryRun` reports without removing; `ackedOlderThanMs` also removes messages acked that long ago; `expiredOlderThanMs` keeps expired ones that long. */
 export type CleanupOptions = z.input<typeof CleanupOptionsSchema>
 
 export type { CleanupReport, ConversationSummary, SpoolStats } from '@agent-comm/protocol'

@@ -41,7 +41,7 @@ export default class Bridge extends BaseCommand<typeof Bridge> {
   static override description =
     `Waits for messages to <agent>, hands each to the runtime, sends its answer back as a reply in the same conversation and acks the message. A failure nacks it, so it is retried and, after its last attempt, dead-lettered (see: agent-comm failed).
 
---command runs the program once per message: the message as JSON on stdin, AGENT_COMM_MESSAGE_ID, AGENT_COMM_FROM, AGENT_COMM_SUBJECT, AGENT_COMM_CONVERSATION_ID (and more) in its environment; its stdout is the reply, a non-zero exit a failure with stderr as the reason. The command line is split like a shell would (quotes, backslashes) but never run through a shell, and message text is never put on it.
+--command runs the program once per message: the message as JSON on stdin, AGENT_COMM_MESSAGE_ID, AGENT_COMM_FROM, AGENT_COMM_SUBJECT, AGENT_COMM_CONVERSATION_ID (and more) in its environment; its stdout is the reply, a non-zero exit a failure with stderr as the reason. The command line is split like a shell would (quotes, backslashes) but never run through a shell, and message text is never put on it. The command inherits this environment except agent-comm's own credentials (agents' relay secrets, A2A tokens, keys, a database URL with a password): it reads hostile text and answers through the bridge, which signs for it. --pass-env NAME hands one over anyway.
 
 --webhook POSTs {"message": …, "attempt": n} to the URL; the response body is the reply. 5xx and connection errors are retried, other 4xx dead-lettered. The Authorization header the webhook needs, if any, is read from AGENT_COMM_BRIDGE_WEBHOOK_AUTHORIZATION (e.g. "Bearer <token>"): a token in the URL would show in ps. Progress lines show the webhook as its host only.
 
@@ -86,6 +86,13 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
       description: `time limit per message, at most ${MAX_TIMEOUT_SECONDS} (default 300)`,
       helpValue: '<seconds>',
       max: MAX_TIMEOUT_SECONDS,
+    }),
+    'pass-env': Flags.string({
+      description:
+        "with --command: give the command this variable although it carries agent-comm's credentials (repeatable; withheld by default: AGENT_COMM_SECRET_*, AGENT_COMM_A2A_TOKEN*, the relay's secrets key and admin secret, the MCP token, the webhook authorization, a database URL with a password)",
+      helpValue: '<NAME>',
+      multiple: true,
+      dependsOn: ['command'],
     }),
     'lease-seconds': secondsFlag({
       description: `lease per message, renewed while it runs, from 1 to ${MAX_LEASE_SECONDS} (default ${DEFAULT_LEASE_SECONDS})`,
@@ -141,7 +148,7 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
           }
         : argv === undefined
           ? { webhook: flags.webhook! }
-          : { argv },
+          : { argv, passEnv: flags['pass-env'] },
     )
     if (flags.check) {
       if (!this.jsonEnabled()) process.stderr.write(`Checking ${bridge.name} (Ctrl-C to stop)...\n`)

@@ -80,4 +80,58 @@ export function cleanupCases(ctx: SpoolContractContext): void {
     expect(await spool.cleanup({ ackedOlderThanMs: 1 })).toMatchObject({ ackedMessages: 1 })
     expect((await spool.stats()).totalMessages).toBe(1)
   })
+
+  it('keeps expired messages, dead letters among them, until they expired longer ago than expiredOlderThanMs', async () => {
+    const { spool, clock } = await ctx.open()
+    const dead = await spool.send(task('dead letter', { routing: { ttlHours: 1 } }))
+    const [claimed] = await spool.claim('builder')
+    await spool.nack(dead.messageId, 'builder', { receipt: claimed!.lease.receipt, deadLetter: true })
+    const acked = await spool.send(task('acked', { routing: { ttlHours: 1 } }))
+    const [got] = await spool.claim('builder')
+    await spool.ack(acked.messageId, 'builder', { receipt: got!.lease.receipt })
+    clock.advance(90 * 60_000) // both expired 30 minutes ago
+    const week = 7 * 24 * 3_600_000
+    const hour = 3_600_000
+    // The acked one goes as acked (acked more than a minute ago); the dead letter stays to be looked at.
+    expect(await spool.cleanup({ expiredOlderThanMs: hour, ackedOlderThanMs: 60_000 })).toEqual({
+      dryRun: false,
+      expiredMessages: 0,
+      ackedMessages: 1,
+      deliveries: 1,
+    })
+    expect((await spool.listFailed()).map((d) => d.message.id)).toEqual([dead.messageId])
+    clock.advance(hour)
+    expect(await spool.cleanup({ expiredOlderThanMs: week })).toMatchObject({ expiredMessages: 0 })
+    expect(await spool.cleanup({ expiredOlderThanMs: hour })).toMatchObject({
+      expiredMessages: 1,
+      deliveries: 1,
+    })
+    expect((await spool.stats()).totalMessages).toBe(0)
+    await expect(spool.cleanup({ expiredOlderThanMs: -1 })).rejects.toMatchObject({
+      code: 'VALIDATION',
+      issues: [{ path: 'expiredOlderThanMs', message: 'must not be negative' }],
+    })
+  })
+
+  it('removes at most limit messages a call, the oldest first, so a backlog goes in short transactions', async () => {
+    const { spool, clock } = await ctx.open()
+    const ids = []
+    for (const body of ['first', 'second', 'third']) {
+      ids.push((await spool.send(task(body, { routing: { ttlHours: 1 } }))).messageId)
+    }
+    clock.advance(2 * 3_600_000)
+    expect(await spool.cleanup({ limit: 2, dryRun: true })).toMatchObject({
+      expiredMessages: 2,
+      deliveries: 2,
+    })
+    expect(await spool.cleanup({ limit: 2 })).toMatchObject({ expiredMessages: 2, deliveries: 2 })
+    await expect(spool.status(ids[0]!)).rejects.toMatchObject({ code: 'MESSAGE_NOT_FOUND' })
+    await expect(spool.status(ids[2]!)).resolves.toBeDefined()
+    expect(await spool.cleanup({ limit: 2 })).toMatchObject({ expiredMessages: 1 })
+    expect((await spool.stats()).totalMessages).toBe(0)
+    await expect(spool.cleanup({ limit: 0 })).rejects.toMatchObject({
+      code: 'VALIDATION',
+      issues: [{ path: 'limit', message: 'must be at least 1' }],
+    })
+  })
 }

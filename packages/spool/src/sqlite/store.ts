@@ -487,14 +487,9 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
     })
   }
 
-  async cleanup(params: {
-    dryRun: boolean
-    ackedOlderThanMs?: number
-    now: number
-  }): Promise<Reports.CleanupReport> {
-    return this.#write(() =>
-      cleanup(this.#sqlite, { dryRun: params.dryRun, ackedOlderThanMs: params.ackedOlderThanMs }, params.now),
-    )
+  async cleanup(params: Parameters<Seam.SpoolStore['cleanup']>[0]): Promise<Reports.CleanupReport> {
+    const { now, ...options } = params
+    return this.#write(() => cleanup(this.#sqlite, options, now))
   }
 
   async close(): Promise<void> {
