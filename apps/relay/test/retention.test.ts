@@ -92,6 +92,29 @@ describe("the relay's retention cleanup", () => {
     expect(await store.sentMessage('acme', 'm-waiting')).toMatchObject({ taskId: 'waiting' })
   })
 
+  it('removes a backlog of finished A2A tasks in batches of a thousand too', async () => {
+    const limits: unknown[] = []
+    const removed = [1000, 1000, 5]
+    const store = {
+      removeFinishedTasks: async (params: { limit?: number }) => {
+        limits.push(params.limit)
+        const tasks = removed.shift() ?? 0
+        return { tasks, callerMessages: tasks }
+      },
+    }
+    const { spool, clock } = await openSpool()
+    const retention = startRetention({
+      spool,
+      retentionMs: DAY,
+      logger: quiet,
+      firstRunMs: 2 ** 30,
+      a2a: { store, clock },
+    })
+    onCleanup(() => retention.stop())
+    expect(await retention.run()).toMatchObject({ a2aTasks: 2005, a2aCallerMessages: 2005 })
+    expect(limits).toEqual([1000, 1000, 1000])
+  })
+
   it('removes a backlog in batches of a thousand, each its own transaction, and reports the total', async () => {
     const limits: unknown[] = []
     const removed = [1000, 1000, 3]

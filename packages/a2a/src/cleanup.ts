@@ -13,6 +13,8 @@ export interface A2ACleanupOptions {
    */
   idempotencyWindowMs?: number
   dryRun?: boolean
+  /** At most this many tasks, the oldest first (all when undefined): a backlog in short transactions. */
+  limit?: number
   clock: Clock
 }
 
@@ -31,5 +33,9 @@ export async function cleanupA2ATasks(
 ): Promise<RemovedTasks> {
   const window = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS
   const cutoff = options.clock.now() - Math.max(options.olderThanMs, window)
-  return await store.removeFinishedTasks({ cutoff, dryRun: options.dryRun ?? false })
+  return await store.removeFinishedTasks({
+    cutoff,
+    dryRun: options.dryRun ?? false,
+    ...(options.limit === undefined ? {} : { limit: options.limit }),
+  })
 }

@@ -238,9 +238,9 @@ export interface A2AStore {
    * Removes the finished tasks ({@link FINISHED_TASK_STATES}) whose last change is at or before `cutoff`,
    * with all that is kept for them — the messages their callers sent, their spool message ids, events,
    * push configs and pushes — in one transaction; open tasks (submitted, working, input-required) stay
-   * whatever their age. `dryRun` only counts.
+   * whatever their age. At most `limit` tasks (all when undefined), the oldest first. `dryRun` only counts.
    */
-  removeFinishedTasks(params: { cutoff: number; dryRun: boolean }): MaybePromise<RemovedTasks>
+  removeFinishedTasks(params: { cutoff: number; dryRun: boolean; limit?: number }): MaybePromise<RemovedTasks>
   /** Releases what the store holds; a connection it was given stays open. */
   close(): MaybePromise<void>
 }

@@ -341,7 +341,14 @@ export function a2aStoreChecks(open: () => Promise<A2AStore>): StoreCheck[] {
         now.value = 6000
         deepStrictEqual(await cleanup(true), { tasks: 2, callerMessages: 2 })
         strictEqual((await store.getTask('done'))?.state, 'completed')
-        deepStrictEqual(await cleanup(), { tasks: 2, callerMessages: 2 })
+        // A limit takes the oldest first.
+        deepStrictEqual(
+          await cleanupA2ATasks(store, { olderThanMs: 2000, idempotencyWindowMs: 5000, limit: 1, clock }),
+          { tasks: 1, callerMessages: 1 },
+        )
+        strictEqual(await store.getTask('failed'), undefined)
+        strictEqual((await store.getTask('done'))?.state, 'completed')
+        deepStrictEqual(await cleanup(), { tasks: 1, callerMessages: 1 })
         for (const id of ['done', 'failed']) {
           strictEqual(await store.getTask(id), undefined)
           strictEqual(await store.sentMessage('acme', `m-${id}`), undefined)

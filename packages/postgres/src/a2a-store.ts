@@ -236,9 +236,15 @@ export class PostgresA2AStore implements A2A.A2AStore {
     return Number(row?.n ?? 0)
   }
 
-  async removeFinishedTasks(params: { cutoff: number; dryRun: boolean }): Promise<A2A.RemovedTasks> {
-    const values = [[...A2A.FINISHED_TASK_STATES], params.cutoff]
-    const finished = `SELECT id FROM ${this.#s}.a2a_tasks WHERE state = ANY($1::text[]) AND updated_at <= $2::bigint`
+  async removeFinishedTasks(params: {
+    cutoff: number
+    dryRun: boolean
+    limit?: number
+  }): Promise<A2A.RemovedTasks> {
+    const values = [[...A2A.FINISHED_TASK_STATES], params.cutoff, params.limit ?? null]
+    // LIMIT NULL is no limit.
+    const finished = `SELECT id FROM ${this.#s}.a2a_tasks WHERE state = ANY($1::text[]) AND updated_at <= $2::bigint
+      ORDER BY updated_at, id LIMIT $3::bigint`
     if (params.dryRun) {
       const [row] = await this.#query<{ tasks: string; caller_messages: string }>(
         `SELECT (SELECT count(*) FROM (${finished}) f) AS tasks,

@@ -376,9 +376,11 @@ export class SqliteA2AStore implements A2AStore {
     )
   }
 
-  removeFinishedTasks(params: { cutoff: number; dryRun: boolean }): RemovedTasks {
-    const finished = `SELECT id FROM a2a_tasks WHERE state IN (${FINISHED_TASK_STATES.map(() => '?').join(', ')}) AND updated_at <= ?`
-    const values = [...FINISHED_TASK_STATES, params.cutoff]
+  removeFinishedTasks(params: { cutoff: number; dryRun: boolean; limit?: number }): RemovedTasks {
+    // The same tasks for every statement below: nothing else changes them inside the transaction.
+    const finished = `SELECT id FROM a2a_tasks WHERE state IN (${FINISHED_TASK_STATES.map(() => '?').join(', ')}) AND updated_at <= ?
+      ORDER BY updated_at, id LIMIT ?`
+    const values = [...FINISHED_TASK_STATES, params.cutoff, params.limit ?? -1]
     const remove = this.#db.transaction((): RemovedTasks => {
       const count = (sql: string): number => this.#db.prepare(sql).pluck().get(values) as number
       const removed = {
