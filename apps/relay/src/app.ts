@@ -82,6 +82,12 @@ export interface RelayOptions {
    * proxy's address (and shares its failed-authentication limit).
    */
   trustProxy?: boolean | string
+  /**
+   * The relay's URL as clients reach it (`https://relay.example.com`): the A2A agent cards name it. None:
+   * each card names the URL of its own request (its Host header; behind a trusted proxy, `X-Forwarded-Host`
+   * and `X-Forwarded-Proto`), which the client chose.
+   */
+  publicUrl?: string
   /** The human console at `/console` and its API (served by default; `{ enabled: false }` for none). */
   console?: RelayConsoleOptions
   /**
@@ -186,6 +192,7 @@ const RelayOptionsSchema = z
       .optional(),
     requireAudience: z.boolean().default(false),
     trustProxy: z.union([z.boolean(), z.string().min(1)]).default(false),
+    publicUrl: z.url({ protocol: /^https?$/ }).optional(),
     a2a: z
       .object({
         /** Push webhooks on loopback/private/link-local addresses allowed (tests, trusted networks). */
@@ -340,6 +347,7 @@ function a2aOptions(deps: RelayDeps, options: ParsedOptions, clock: Clock): A2AP
     registry: deps.registry,
     clock,
     version: RELAY_VERSION,
+    ...(options.publicUrl === undefined ? {} : { baseUrl: options.publicUrl.replace(/\/+$/, '') }),
     push: {
       policy: { allowPrivate: options.a2a.pushAllowPrivate, allowHosts: options.a2a.pushAllowHosts },
       signing: deps.a2aSealer === undefined ? undefined : { sealer: deps.a2aSealer },

@@ -27,7 +27,18 @@ async function main(): Promise<void> {
   const logger = createRelayLogger({ level: config.logLevel })
   const tracing = await startTracingFromEnv(process.env)
   if (tracing !== undefined) logger.info({ url: tracing.url }, 'exporting traces over OTLP')
-  const handle: RelayHandle = await startRelay(config, { logger })
+  let handle: RelayHandle
+  try {
+    handle = await startRelay(config, { logger })
+  } catch (error) {
+    const { listenProblem } = await import('@agent-comm/protocol/listen-problems')
+    const problem = listenProblem(error, 'agent-comm-relay')
+    if (problem === undefined) throw error
+    process.stderr.write(
+      `agent-comm-relay: cannot listen on ${config.host}:${config.port}: ${problem.problem}\n${problem.fix}\n`,
+    )
+    process.exit(1)
+  }
   const stop = catchStopSignals({
     onSecondSignal: (signal) => {
       logger.warn({ signal }, 'second signal: exiting without waiting')
@@ -63,8 +74,11 @@ main().catch((error: unknown) => {
     )
     process.exit(error.code === 'CONFIG' || error.code === 'VALIDATION' ? 2 : 1)
   }
+  // An error of the system (a data folder that is a file, a missing right) says all there is to say in its
+  // message; a stack trace is for the relay's own failures.
+  const fromSystem = error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string'
   process.stderr.write(
-    `agent-comm-relay: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    `agent-comm-relay: ${error instanceof Error ? (fromSystem ? error.message : (error.stack ?? error.message)) : String(error)}\n`,
   )
   process.exit(1)
 })

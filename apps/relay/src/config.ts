@@ -1,6 +1,6 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { PushAllowEntrySchema } from '@agent-comm/a2a'
+import { isAddressOrCidr, PushAllowEntrySchema } from '@agent-comm/a2a'
 import { ConfigError, Limits, LOG_LEVELS, type LogLevel } from '@agent-comm/protocol'
 import { z } from 'zod'
 import { RELAY_DEFAULTS as D } from './defaults.js'
@@ -55,6 +55,11 @@ export interface RelayConfig {
   authFailuresPerMinute: number
   /** Whom to believe about client addresses (`X-Forwarded-For`): see `RelayOptions.trustProxy` (false). */
   trustProxy: boolean | string
+  /**
+   * The relay's URL as clients reach it (`https://relay.example.com`), for the A2A agent cards; none: from
+   * each request's Host header (and, behind a trusted proxy, its `X-Forwarded-Host`/`-Proto`).
+   */
+  publicUrl?: string
   /** The relay's name in version 2 signatures, shared by its replicas (none). */
   audience?: string
   /** Refuse version 1 signatures, not bound to a relay (false; needs `audience`). */
@@ -109,6 +114,8 @@ export const RELAY_ENV_VARIABLES = {
   AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT: `failed authentications per client address per minute before it is refused, 0 for no limit (default ${D.authFailuresPerMinute}; flag --auth-failure-limit)`,
   AGENT_COMM_RELAY_TRUST_PROXY:
     "behind a reverse proxy: true (any proxy), or the proxies' addresses/CIDRs comma-separated, to take client addresses from X-Forwarded-For (default false; flag --trust-proxy)",
+  AGENT_COMM_RELAY_PUBLIC_URL:
+    "the relay's URL as clients reach it, e.g. https://relay.example.com: the A2A agent cards name it, whatever Host or X-Forwarded-Host a request gives (default none: from each request; flag --public-url)",
   AGENT_COMM_RELAY_AUDIENCE:
     "this relay's name in version 2 signatures, the same on every replica; clients set it as their audience (default none; flag --audience)",
   AGENT_COMM_RELAY_REQUIRE_AUDIENCE:
@@ -141,6 +148,7 @@ const FLAGS = {
   'max-deliveries': 'AGENT_COMM_RELAY_MAX_DELIVERIES',
   'auth-failure-limit': 'AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT',
   'trust-proxy': 'AGENT_COMM_RELAY_TRUST_PROXY',
+  'public-url': 'AGENT_COMM_RELAY_PUBLIC_URL',
   audience: 'AGENT_COMM_RELAY_AUDIENCE',
   'require-audience': 'AGENT_COMM_RELAY_REQUIRE_AUDIENCE',
   'admin-id': 'AGENT_COMM_RELAY_ADMIN_ID',
@@ -169,6 +177,18 @@ AGENT_COMM_RELAY_PG_CLAIM_COMMIT=relaxed lets claims and acks skip it: a redeliv
 On PostgreSQL (--db), AGENT_COMM_RELAY_SECRETS_KEY (environment only) or --secrets-key-file gives the key.
 Secrets: agent-comm relay gen-secret <agent> (or SecretStore from @agent-comm/secrets).
 `
+
+/** An absolute http(s) URL a client can be sent to: no query or fragment, which a path appended would break. */
+function isPublicUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false
+  const url = new URL(value)
+  return (
+    (url.protocol === 'http:' || url.protocol === 'https:') &&
+    url.username === '' &&
+    url.password === '' &&
+    !/[?#]/.test(value)
+  )
+}
 
 const int = (min: number, max: number, what: string) =>
   z
@@ -216,12 +236,22 @@ const ConfigSchema = z.object({
   ),
   AGENT_COMM_RELAY_TRUST_PROXY: z
     .string()
-    .regex(
-      /^(true|false|[0-9A-Fa-f.:/]+(\s*,\s*[0-9A-Fa-f.:/]+)*)$/,
+    // Every entry checked here: fastify would otherwise throw its own TypeError at start for a range such
+    // as 10.0.0.0/99, naming neither the flag nor the variable.
+    .refine(
+      (value) =>
+        value === 'true' ||
+        value === 'false' ||
+        value.split(',').every((entry) => isAddressOrCidr(entry.trim())),
       "must be true, false, or the proxies' addresses/CIDRs comma-separated",
     )
     .transform((value): boolean | string => (value === 'true' ? true : value === 'false' ? false : value))
     .default(false),
+  AGENT_COMM_RELAY_PUBLIC_URL: z
+    .string()
+    .refine(isPublicUrl, 'must be an http:// or https:// URL without credentials, query or fragment')
+    .transform((value) => value.replace(/\/+$/, ''))
+    .optional(),
   AGENT_COMM_RELAY_AUDIENCE: z
     .string()
     .regex(/^[\x21-\x7e]{1,256}$/, 'must be 1-256 printable characters without spaces')
@@ -318,7 +348,7 @@ export function loadRelayConfig(
     const name = origin[variable] ?? variable
     const shown = HIDDEN.has(variable) ? '(hidden)' : `'${source[variable]}'`
     throw new ConfigError(`${name} ${issue.message} (got ${shown})`, {
-      hint: `Fix ${name}. It sets the ${RELAY_ENV_VARIABLES[variable as Variable] ?? variable}.`,
+      hint: `Fix ${name}, which sets: ${RELAY_ENV_VARIABLES[variable as Variable] ?? variable}.`,
       details: { variable: name },
     })
   }
@@ -352,6 +382,7 @@ export function loadRelayConfig(
       maxDeliveriesPerRequest: v.AGENT_COMM_RELAY_MAX_DELIVERIES,
       authFailuresPerMinute: v.AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT,
       trustProxy: v.AGENT_COMM_RELAY_TRUST_PROXY,
+      publicUrl: v.AGENT_COMM_RELAY_PUBLIC_URL,
       audience: v.AGENT_COMM_RELAY_AUDIENCE,
       requireAudience: v.AGENT_COMM_RELAY_REQUIRE_AUDIENCE,
       adminId: v.AGENT_COMM_RELAY_ADMIN_ID,

@@ -53,8 +53,17 @@ export function otlpTracesUrl(
       hint: "It exports OTLP over HTTP: unset it or set http/json, and point the endpoint at the collector's HTTP port (4318).",
     })
   }
-  if (tracesEndpoint !== undefined) return tracesEndpoint
-  return `${(endpoint ?? 'http://localhost:4318').replace(/\/+$/, '')}/v1/traces`
+  const variable =
+    tracesEndpoint === undefined ? 'OTEL_EXPORTER_OTLP_ENDPOINT' : 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'
+  const url = tracesEndpoint ?? `${(endpoint ?? 'http://localhost:4318').replace(/\/+$/, '')}/v1/traces`
+  // Checked here: the exporter would otherwise throw its own error at start, with a stack trace and no name.
+  if (!/^https?:$/.test(URL.canParse(url) ? new URL(url).protocol : '')) {
+    throw new ConfigError(
+      `${variable} must be an http:// or https:// URL (got '${redactUrl(tracesEndpoint ?? endpoint ?? '')}')`,
+      { hint: "Give the collector's OTLP/HTTP address, e.g. http://localhost:4318, or unset it." },
+    )
+  }
+  return url
 }
 
 /**

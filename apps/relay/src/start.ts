@@ -80,6 +80,7 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
         maxRecipientsPerMessage: config.maxRecipientsPerMessage,
         maxDeliveriesPerRequest: config.maxDeliveriesPerRequest,
         trustProxy: config.trustProxy,
+        publicUrl: config.publicUrl,
         audience: config.audience,
         requireAudience: config.requireAudience,
         a2a: {

@@ -120,6 +120,27 @@ describe('A2A on the relay', () => {
     expect((await fetch(`${relay.url}/a2a/nobody/.well-known/agent-card.json`)).status).toBe(404)
   })
 
+  it('names the public URL on its cards behind a proxy, whatever Host or X-Forwarded-Host a client sends', async () => {
+    const { relay } = await setUp(tempDir(), {
+      trustProxy: '127.0.0.1',
+      publicUrl: 'https://relay.example.com/',
+    })
+    const forged = {
+      host: 'attacker.example',
+      'x-forwarded-host': 'attacker.example',
+      'x-forwarded-proto': 'http',
+    }
+    const card = (await (
+      await fetch(`${relay.url}/a2a/helper/.well-known/agent-card.json`, { headers: forged })
+    ).json()) as CardJson
+    expect(card.supportedInterfaces[0]?.url).toBe('https://relay.example.com/a2a/helper')
+    const directory = await (
+      await fetch(`${relay.url}/.well-known/agent-card.json`, { headers: forged })
+    ).text()
+    expect(directory).toContain('https://relay.example.com/a2a/helper/.well-known/agent-card.json')
+    expect(directory).not.toContain('attacker.example')
+  })
+
   it('completes a task with the agent-comm agent reply as its artifact', async () => {
     const { relay, spool, token } = await setUp()
     const client = await clientFor(relay.url, 'helper', token)

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { loadRelayConfig } from '../src/index.js'
 
+/** The configuration `argv` and `env` give (not --help). */
+function config(argv: string[], env: Record<string, string> = {}) {
+  const loaded = loadRelayConfig(argv, env)
+  if (loaded.help) throw new Error('unexpected help')
+  return loaded.config
+}
+
 describe('relay configuration', () => {
   it('has defaults for everything', () => {
     expect(loadRelayConfig([], {}, { cwd: '/srv' })).toEqual({
@@ -59,11 +66,6 @@ describe('relay configuration', () => {
   })
 
   it('reads the failed-authentication limit and whom to trust behind a reverse proxy', () => {
-    const config = (argv: string[], env: Record<string, string> = {}) => {
-      const loaded = loadRelayConfig(argv, env)
-      if (loaded.help) throw new Error('unexpected help')
-      return loaded.config
-    }
     expect(config(['--auth-failure-limit', '0']).authFailuresPerMinute).toBe(0)
     expect(config(['--max-recipients', '50']).maxRecipientsPerMessage).toBe(50)
     expect(config(['--a2a-max-waits', '0']).a2aMaxWaitsPerCaller).toBe(0)
@@ -104,14 +106,44 @@ describe('relay configuration', () => {
     )
     expect(() => loadRelayConfig([], { AGENT_COMM_RELAY_ADMIN_SECRET: 'tiny' })).toThrow(/\(got \(hidden\)\)/)
     expect(() => loadRelayConfig(['--nope'], {})).toThrow(expect.objectContaining({ code: 'CONFIG' }))
+    // The hint says what the setting is, in the words of its description.
+    expect(() => loadRelayConfig(['--admin-id', 'no spaces'], {})).toThrow(
+      expect.objectContaining({
+        hint: "Fix --admin-id, which sets: the operator's agent id (default admin; flag --admin-id).",
+      }),
+    )
+  })
+
+  it('refuses a trusted proxy range no proxy can be in, naming the flag or variable, before the relay starts', () => {
+    const proxyList = /must be true, false, or the proxies' addresses\/CIDRs comma-separated/
+    expect(() => loadRelayConfig(['--trust-proxy', '10.0.0.0/99'], {})).toThrow(proxyList)
+    expect(() => loadRelayConfig([], { AGENT_COMM_RELAY_TRUST_PROXY: '127.0.0.1, ::1/200' })).toThrow(
+      /AGENT_COMM_RELAY_TRUST_PROXY must be/,
+    )
+    expect(() => loadRelayConfig(['--trust-proxy', '10.0.0.0/255.0.255.0'], {})).toThrow(proxyList)
+    expect(loadRelayConfig(['--trust-proxy', 'fd00::/8,10.0.0.5/32'], {})).toMatchObject({
+      config: { trustProxy: 'fd00::/8,10.0.0.5/32' },
+    })
+  })
+
+  it("reads the relay's public URL, refusing one a path cannot be appended to", () => {
+    expect(config([]).publicUrl).toBeUndefined()
+    expect(config(['--public-url', 'https://relay.example.com/']).publicUrl).toBe('https://relay.example.com')
+    expect(config([], { AGENT_COMM_RELAY_PUBLIC_URL: 'https://example.com/relay' }).publicUrl).toBe(
+      'https://example.com/relay',
+    )
+    for (const bad of [
+      'relay.example.com',
+      'ftp://relay.example.com',
+      'https://a.example/?x=1',
+      'https://u:p@a.example',
+    ])
+      expect(() => loadRelayConfig(['--public-url', bad], {})).toThrow(
+        /--public-url must be an http:\/\/ or https:\/\/ URL without credentials, query or fragment/,
+      )
   })
 
   it('reads the A2A push allow-list from a repeatable flag or a comma-separated variable', () => {
-    const config = (argv: string[], env: Record<string, string> = {}) => {
-      const loaded = loadRelayConfig(argv, env)
-      if (loaded.help) throw new Error('unexpected help')
-      return loaded.config
-    }
     expect(config([]).a2aPushAllow).toBeUndefined()
     expect(
       config(['--a2a-push-allow', '10.20.0.0/16', '--a2a-push-allow', 'hooks.internal, fd00::/8'])

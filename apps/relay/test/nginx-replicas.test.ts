@@ -95,7 +95,7 @@ ${upstreams.map((u) => `    server ${new URL(u).host} max_fails=1 fail_timeout=5
  * Two replicas on a fresh database (dropped after the test), sharing a secrets key, behind nginx; with
  * `secretsFor(ids)` issuing secrets through the relay's own store there (as `relay gen-secret --db` does).
  */
-async function replicasBehindNginx(name: string) {
+async function replicasBehindNginx(name: string, settings: Record<string, string> = {}) {
   const db = await createTestDatabase({ name })
   // Registered first, so it runs last: after the replicas and nginx are stopped.
   onCleanup(() => db.drop())
@@ -105,6 +105,7 @@ async function replicasBehindNginx(name: string) {
     AGENT_COMM_RELAY_SECRETS_KEY: key.toBase64(),
     AGENT_COMM_RELAY_TRUST_PROXY: '127.0.0.1',
     AGENT_COMM_RELAY_RATE_LIMIT: '0',
+    ...settings,
   }
   const a = await startReplica(env)
   const b = await startReplica(env)
@@ -207,6 +208,34 @@ describe.skipIf(!canRun)('two relay replicas on PostgreSQL behind nginx', () => 
     }
     for (const id of acknowledged) expect(seen.get(id), id).toBe(1)
     expect(seen.size).toBe(acknowledged.length)
+  })
+
+  it('counts failed authentications by the address nginx saw: an X-Forwarded-For the client made up does not get it past the limit', async () => {
+    // The client is on 127.0.0.1, the proxy the replicas trust: as a client is whenever the relay trusts
+    // more than nginx (`--trust-proxy true`, a range holding clients).
+    const { proxy } = await replicasBehindNginx('relay_nginx_xff', {
+      AGENT_COMM_RELAY_AUTH_FAILURE_LIMIT: '2',
+    })
+    const path = '/api/v1/agents/builder/wait?timeoutMs=0'
+    const statuses: number[] = []
+    for (let i = 1; i <= 8; i++) {
+      const headers = signRequest('acs_not-the-secret-of-builder', {
+        method: 'GET',
+        path,
+        body: '',
+        agentId: 'builder',
+        timestamp: Date.now(),
+      })
+      // A new made-up address on every request, as a client escaping a per-address limit would send.
+      const response = await fetch(`${proxy}${path}`, {
+        headers: { ...headers, 'x-forwarded-for': `203.0.113.${i}` },
+      })
+      await response.body?.cancel()
+      statuses.push(response.status)
+    }
+    // Two replicas, two failures each allowed: whichever got which, the last requests are refused.
+    expect(statuses.slice(0, 2)).toEqual([401, 401])
+    expect(statuses.slice(-2)).toEqual([429, 429])
   })
 
   it("runs the CLI's Quick Test with http agents through nginx: register, send, poll, ack and status", async () => {

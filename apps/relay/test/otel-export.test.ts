@@ -42,6 +42,8 @@ describe('OTLP export from OTEL_* variables', () => {
     for (const env of [
       { OTEL_TRACES_EXPORTER: 'zipkin' },
       { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' },
+      { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'notaurl' },
     ]) {
       let caught: unknown
       try {
@@ -52,6 +54,17 @@ describe('OTLP export from OTEL_* variables', () => {
       expect(isAgentCommError(caught, 'CONFIG')).toBe(true)
       expect((caught as { hint?: string }).hint).toBeTruthy()
     }
+  })
+
+  it('names the variable of an endpoint that is not an http(s) URL, without its password', () => {
+    expect(() => otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: 'notaurl' })).toThrow(
+      "OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL (got 'notaurl')",
+    )
+    expect(() =>
+      otlpTracesUrl({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'ftp://u:pw-of-it@c/v1/traces' }),
+    ).toThrow(
+      "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an http:// or https:// URL (got 'ftp://u@c/v1/traces')",
+    )
   })
 
   it('exports spans to the OTLP endpoint and flushes them on shutdown', async () => {

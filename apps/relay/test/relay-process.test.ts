@@ -1,10 +1,12 @@
 import type { ChildProcess } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { type AddressInfo, createServer } from 'node:net'
 import { join } from 'node:path'
 import { createMessage, IdGenerator } from '@agent-comm/protocol'
 import { SecretStore } from '@agent-comm/secrets'
 import { RelayClient } from '@agent-comm/transport-http'
 import { describe, expect, it } from 'vitest'
-import { tempDir } from './helpers.js'
+import { onCleanup, tempDir } from './helpers.js'
 import { listening, spawnRelay } from './relay-bin.js'
 
 /** Starts the relay bin with this process's environment and `env`; killed after the test if still running. */
@@ -83,6 +85,27 @@ describe('the relay process', () => {
 
     second.kill('SIGTERM')
     expect(await exited(second)).toEqual({ code: 0, signal: null })
+  })
+
+  it('says which address it cannot listen on and what to do, without a stack trace, when the port is taken', async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    onCleanup(() => new Promise<void>((resolve) => taken.close(() => resolve())))
+    const { port } = taken.address() as AddressInfo
+    const result = await output(spawnRelayWith(['--port', String(port), '--data-dir', tempDir()]))
+    expect(result.code).toBe(1)
+    expect(result.stderr).toBe(
+      `agent-comm-relay: cannot listen on 127.0.0.1:${port}: the address is already in use\n` +
+        'Stop what uses it, or choose another port (0 picks a free one): agent-comm-relay --port <port>\n',
+    )
+  })
+
+  it('names a data folder it cannot make, without a stack trace', async () => {
+    const file = join(tempDir(), 'not-a-folder')
+    writeFileSync(file, '')
+    const result = await output(spawnRelayWith(['--port', '0', '--data-dir', file]))
+    expect(result.code).toBe(1)
+    expect(result.stderr).toBe(`agent-comm-relay: EEXIST: file already exists, mkdir '${file}'\n`)
   })
 
   it('prints its usage with --help', async () => {

@@ -29,7 +29,13 @@ export {
 export type { A2APushesOptions } from './push.js'
 export { A2APushes } from './push.js'
 export type { CheckedPushUrl, HostLookup, PushUrlPolicy, PushUrlRefusal } from './push-url.js'
-export { checkPushUrl, isForbiddenAddress, PushAllowEntrySchema, pushUrlProblem } from './push-url.js'
+export {
+  checkPushUrl,
+  isAddressOrCidr,
+  isForbiddenAddress,
+  PushAllowEntrySchema,
+  pushUrlProblem,
+} from './push-url.js'
 export type { A2ASigningKeysOptions, PushClaims, PushSigner, Sealer } from './signing-keys.js'
 export { A2ASigningKeys, JWKS_PATH, PUSH_SIGNING_ALG } from './signing-keys.js'
 export { A2A_MIGRATIONS_FOLDER, A2A_MIGRATIONS_TABLE, SqliteA2AStore } from './sqlite/store.js'

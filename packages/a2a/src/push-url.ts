@@ -24,9 +24,17 @@ export const PushAllowEntrySchema = z
   .string()
   .trim()
   .min(1)
-  .refine((entry) => parseCidr(entry) !== undefined || isIP(entry) !== 0 || HOST_NAME.test(entry), {
+  .refine((entry) => isAddressOrCidr(entry) || HOST_NAME.test(entry), {
     message: 'must be a CIDR range (10.0.0.0/8), an IP address or a host name',
   })
+
+/**
+ * Whether `entry` is an IP address or a CIDR range whose prefix fits its family (`10.0.0.0/8`, `fd00::/8`):
+ * what an allow-list of networks, or the relay's list of trusted proxies, may hold.
+ */
+export function isAddressOrCidr(entry: string): boolean {
+  return parseCidr(entry) !== undefined || isIP(entry) !== 0
+}
 
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?$/
 

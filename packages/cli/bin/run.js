@@ -24,7 +24,7 @@ if (argv[0]?.startsWith('-') && argv.includes('--new')) {
 }
 if (argv[0] === 'inbox' && argv.includes('--new')) {
   const { runHookInbox } = await import('../dist/hook-inbox.js')
-  const result = runHookInbox(argv.slice(1), process.env, process.cwd())
+  const result = await runHookInbox(argv.slice(1), process.env, process.cwd())
   if (result !== undefined) {
     process[result.stream].write(result.output, () => process.exit(result.code))
     await new Promise(() => {})

@@ -102,7 +102,11 @@ for (const file of readdirSync(dist)) {
   if (file.startsWith('runtime.chunk.')) rmSync(join(dist, file))
 }
 await build({
-  entryPoints: { 'runtime.bundle': join(root, 'src/runtime.ts') },
+  // The hook's own entry (hook-runtime.ts) shares chunks with the runtime's, and loads none of its others.
+  entryPoints: {
+    'runtime.bundle': join(root, 'src/runtime.ts'),
+    'hook-runtime.bundle': join(root, 'src/hook-runtime.ts'),
+  },
   outdir: dist,
   // What runtime.ts imports dynamically (the HTTP transport with undici, the secret store) goes to chunks
   // loaded on first use, so commands that never reach an http agent never parse them. Chunks sit next to

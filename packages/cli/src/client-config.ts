@@ -156,16 +156,26 @@ function quote(arg: string): string {
   return /^[A-Za-z0-9_./:@=-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`
 }
 
+/**
+ * Where a hook finds the database: `--db` on its command line, and variables set before the command — for a
+ * PostgreSQL URL holding a password, `AGENT_COMM_DB_PATH_FILE` naming the user's 0600 file, so the password
+ * is in no hooks file (often committed) and on no command line (`ps`); `AGENT_COMM_PG_SCHEMA`.
+ */
+export interface HookDatabase {
+  db?: string | undefined
+  env: Record<string, string>
+}
+
 /** The hook command line for `event`. */
 export function hookCommand(
   client: 'claude-code' | 'codex',
   base: string[],
   agent: string,
-  database: string,
+  database: HookDatabase,
   event: string,
 ): string {
   // `inbox` comes first after the program, so bin/run.js answers it without loading oclif.
-  return [
+  const command = [
     ...base,
     'inbox',
     agent,
@@ -174,12 +184,12 @@ export function hookCommand(
     'hook-json',
     '--client',
     client,
-    '--db',
-    database,
+    ...(database.db === undefined ? [] : ['--db', database.db]),
     ...(HOOK_EVENTS[event] ?? []),
-  ]
-    .map(quote)
-    .join(' ')
+  ].map(quote)
+  // Assistants run a hook's command with a POSIX shell: variables set in front of it are its alone.
+  const variables = Object.entries(database.env).map(([name, value]) => `${name}=${quote(value)}`)
+  return [...variables, ...command].join(' ')
 }
 
 /** How agent-comm's own hook commands are recognised (the agent is the first group). */

@@ -1,4 +1,5 @@
 import { accessSync, constants } from 'node:fs'
+import { listenProblem } from '@agent-comm/protocol/listen-problems'
 import { safeBlock } from './terminal-text.js'
 
 /** Exit codes of every agent-comm command. */
@@ -268,30 +269,6 @@ export function errorJson(report: ErrorReport): {
   return { error: report.requestId === undefined ? error : { ...error, requestId: report.requestId } }
 }
 
-/** Node's errors for an address a server cannot listen on: what each means, and what to do about it. */
-const LISTEN_PROBLEMS: Readonly<Record<string, { problem: string; fix: string }>> = {
-  EADDRINUSE: {
-    problem: 'the address is already in use',
-    fix: 'Stop what uses it, or choose another port (0 picks a free one): {retry} --port <port>',
-  },
-  EACCES: {
-    problem: 'permission denied',
-    fix: 'Ports below 1024 need privileges; choose a higher one: {retry} --port <port>',
-  },
-  EADDRNOTAVAIL: {
-    problem: 'this machine has no such address',
-    fix: 'Choose an address of this machine (0.0.0.0 for all of them): {retry} --host 127.0.0.1',
-  },
-  ENOTFOUND: {
-    problem: 'no such host name',
-    fix: 'Give a name or address of this machine (0.0.0.0 for all of them): {retry} --host 127.0.0.1',
-  },
-  EAI_AGAIN: {
-    problem: 'the host name could not be looked up',
-    fix: 'Check the name resolution (DNS), or give an address: {retry} --host 127.0.0.1',
-  },
-}
-
 /**
  * The failure to report when a server could not listen on `host:port` (port in use, no permission, no
  * such address), or undefined for any other error. `retry` is the command to suggest with another port.
@@ -300,13 +277,12 @@ export function listenFailure(
   error: unknown,
   where: { what: string; host: string; port: number; retry: string },
 ): CommandFailure | undefined {
-  const code = (error as { code?: unknown } | undefined)?.code
-  const known = typeof code === 'string' ? LISTEN_PROBLEMS[code] : undefined
+  const known = listenProblem(error, where.retry)
   if (known === undefined) return undefined
   return new CommandFailure(
     'UNAVAILABLE',
     `The ${where.what} cannot listen on ${where.host}:${where.port}: ${known.problem}`,
-    { hint: known.fix.replace('{retry}', where.retry), cause: error },
+    { hint: known.fix, cause: error },
   )
 }
 

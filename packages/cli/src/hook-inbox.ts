@@ -1,15 +1,41 @@
 // `agent-comm inbox AGENT --new`: the hook command. Assistants' hooks run it on every prompt (Claude Code
 // UserPromptSubmit, SessionStart, Stop; Codex hooks), so it must cost little more than starting Node:
-// bin/run.js runs it without oclif, and it reads the SQLite spool with one prepared query instead of
-// loading the library (figures in bench/hook.bench.mjs). It prints only mail that is waiting unclaimed and
-// due now and, with --since-cursor, not yet shown to this client; then it moves the cursor.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+// bin/run.js runs it without oclif, and it reads the spool with one query (the spool's, shared by both
+// stores) instead of loading the library: a SQLite file through better-sqlite3, a PostgreSQL database
+// through @agent-comm/postgres/unclaimed-mail, one connection that gives up after 3 s (figures in
+// bench/hook.bench.mjs). It prints only mail that is waiting unclaimed and due now and, with
+// --since-cursor, not yet shown to this client; then it moves the cursor.
 import { createRequire } from 'node:module'
-import { dirname, join, resolve } from 'node:path'
+import { homedir } from 'node:os'
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { type ErrorReport, ExitCode, errorJson, formatErrorText } from './errors.js'
+import {
+  advanceCursor,
+  type MailCursor,
+  NO_CURSOR,
+  type UnclaimedMailParam,
+  type UnclaimedMailRow,
+  unclaimedMailParams,
+  unclaimedMailSql,
+} from '@agent-comm/spool/unclaimed-mail'
+import {
+  type ErrorReport,
+  ExitCode,
+  errorJson,
+  exitCodeFor,
+  formatErrorText,
+  hasAgentCommErrorShape,
+  missingSchemaFailure,
+} from './errors.js'
+import { cursorFile, postgresCursorFile, readCursor, writeCursor } from './hook-cursor.js'
 import { newerSchema } from './newer-schema.js'
 import { safeLine } from './terminal-text.js'
+
+/**
+ * Longest the hook waits for a PostgreSQL server: to connect, and then for each statement. Assistants give
+ * a hook about 10 s (agent-comm installs them with that timeout): a server that is down must cost less.
+ */
+const HOOK_WAIT_SECONDS = 3
 
 /** Most characters the hook adds to the model's context. */
 const MAX_CHARS = 600
@@ -24,12 +50,18 @@ export type HookFormat = 'text' | 'hook-json'
 
 export interface HookInboxOptions {
   agent: string
+  /** A SQLite file (absolute) or a PostgreSQL URL. */
   db: string
+  /** The schema on PostgreSQL (AGENT_COMM_PG_SCHEMA; default agent_comm). */
+  schema?: string | undefined
   client: string
   sinceCursor: boolean
   format: HookFormat
   event: string
+  /** Now, on SQLite (on PostgreSQL the server's clock decides). */
   now: number
+  /** The user's home folder: where the cursors of a PostgreSQL database are kept. */
+  home: string
 }
 
 /** The flags of `inbox AGENT --new`, as written (validated by {@link runHook}). */
@@ -65,51 +97,7 @@ export class HookInboxError extends Error {
 const usage = (message: string): HookInboxError =>
   new HookInboxError({ code: 'VALIDATION', message, hint: null, exitCode: ExitCode.USAGE })
 
-interface Row {
-  seq: number
-  id: string
-  from_agent: string
-  subject: string
-  priority: number
-}
-
-/**
- * What a client was last shown: every delivery with `seq` at most `seq` that was due at `checkedAt` was
- * announced then or before. A delivery that becomes due later (a delayed message, a nacked retry, a held
- * message released to a newcomer) is new again even below `seq`.
- */
-interface Cursor {
-  seq: number
-  checkedAt: number
-}
-
-/** Where the cursor of `client` for `agent` is kept: beside the database, one small file each. */
-export function cursorFile(db: string, agent: string, client: string): string {
-  return join(dirname(db), '.agent-comm-hooks', `${client}--${encodeURIComponent(agent)}.cursor`)
-}
-
-function readCursor(file: string): Cursor {
-  let words: number[]
-  try {
-    words = readFileSync(file, 'utf8').trim().split(/\s+/).map(Number)
-  } catch {
-    // No cursor yet: everything waiting is new.
-    return { seq: 0, checkedAt: 0 }
-  }
-  const [seq, checkedAt] = words
-  const valid = (n: number | undefined): n is number => n !== undefined && Number.isSafeInteger(n) && n >= 0
-  // A cursor written before the check time was kept holds only the seq: only the seq counts then.
-  return { seq: valid(seq) ? seq : 0, checkedAt: valid(checkedAt) ? checkedAt : Number.MAX_SAFE_INTEGER }
-}
-
-function writeCursor(file: string, cursor: Cursor): void {
-  mkdirSync(dirname(file), { recursive: true })
-  const temporary = `${file}.${process.pid}.tmp`
-  writeFileSync(temporary, `${cursor.seq} ${cursor.checkedAt}\n`)
-  renameSync(temporary, file)
-}
-
-function line(row: Row): string {
+function line(row: UnclaimedMailRow): string {
   const subject = [...row.subject.replace(/\s+/g, ' ').trim()]
   const short = subject.length > 60 ? `${subject.slice(0, 59).join('')}…` : subject.join('')
   // Subjects and ids come from other agents: shown escaped, to a terminal and to the model alike.
@@ -117,7 +105,7 @@ function line(row: Row): string {
 }
 
 /** The context line for `rows` (most urgent first), at most {@link MAX_CHARS}. */
-export function hookText(agent: string, rows: Row[]): string {
+export function hookText(agent: string, rows: readonly UnclaimedMailRow[]): string {
   const head = `agent-comm: ${rows.length} new message${rows.length === 1 ? '' : 's'} for ${agent}`
   const tail = ` Claim with comm_poll (or: agent-comm poll ${agent}), then ack.`
   let text = `${head}:`
@@ -132,46 +120,17 @@ export function hookText(agent: string, rows: Row[]): string {
   return text.replace(/;$/, '.') + tail
 }
 
-/** Reads what is new and moves the cursor. Throws {@link HookInboxError} for a newer schema. */
-export function readNewMail(options: HookInboxOptions): HookInboxResult {
-  const require = createRequire(import.meta.url)
-  // Loaded directly (not through the spool) so the hook loads one native addon and nothing else.
-  const Database = require('better-sqlite3') as new (
-    file: string,
-    options: { readonly: boolean; fileMustExist: boolean },
-  ) => { prepare(sql: string): { all(...params: unknown[]): unknown[] }; close(): void }
-  const db = new Database(options.db, { readonly: true, fileMustExist: true })
-  let rows: Row[]
-  const file = cursorFile(options.db, options.agent, options.client)
-  const cursor = options.sinceCursor ? readCursor(file) : { seq: 0, checkedAt: 0 }
-  try {
-    const newer = newerSchema(db)
-    if (newer !== undefined) {
-      throw new HookInboxError({
-        code: 'SCHEMA_VERSION',
-        message: `The ${newer} database schema is newer than this version of agent-comm understands`,
-        hint: 'Upgrade agent-comm to the version that wrote this database, or point it at another database file.',
-        exitCode: ExitCode.FAILURE,
-      })
-    }
-    // Only what poll could claim now (queued, due, not expired), as the spool's claim selects it; new when
-    // past the cursor or due since the last look.
-    rows = db
-      .prepare(
-        `SELECT m.seq, m.id, m.from_agent, m.subject, d.priority
-           FROM deliveries d JOIN messages m ON m.seq = d.message_seq
-          WHERE d.recipient = ? AND d.status = 'queued' AND d.available_at <= ? AND d.expires_at > ?
-            AND (m.seq > ? OR d.available_at > ?)
-          ORDER BY d.priority, m.seq
-          LIMIT 200`,
-      )
-      .all(options.agent, options.now, options.now, cursor.seq, cursor.checkedAt) as Row[]
-  } finally {
-    db.close()
+/**
+ * Reads what is new and moves the cursor. Throws {@link HookInboxError} for a newer schema, and the
+ * store's error (an `AgentCommError` on PostgreSQL) for an unreadable database.
+ */
+export async function readNewMail(options: HookInboxOptions): Promise<HookInboxResult> {
+  const read = isPostgresDatabase(options.db) ? await readPostgres(options) : readSqlite(options)
+  if (options.sinceCursor) {
+    const next = advanceCursor(read.cursor, read.rows, read.now)
+    if (next !== undefined) writeCursor(read.cursorFile, next)
   }
-  if (options.sinceCursor && rows.length > 0) {
-    writeCursor(file, { seq: Math.max(cursor.seq, ...rows.map((r) => r.seq)), checkedAt: options.now })
-  }
+  const { rows } = read
   return {
     agent: options.agent,
     count: rows.length,
@@ -185,16 +144,101 @@ export function readNewMail(options: HookInboxOptions): HookInboxResult {
   }
 }
 
-/** The database path as the other commands find it: --db, AGENT_COMM_DB_PATH, then the project's default. */
+/** What one read found, against which cursor, at what time, and where that cursor is kept. */
+interface Read {
+  rows: UnclaimedMailRow[]
+  cursor: MailCursor
+  cursorFile: string
+  now: number
+}
+
+function readSqlite(options: HookInboxOptions): Read {
+  const require = createRequire(import.meta.url)
+  // Loaded directly (not through the spool) so the hook loads one native addon and nothing else.
+  const Database = require('better-sqlite3') as new (
+    file: string,
+    options: { readonly: boolean; fileMustExist: boolean },
+  ) => { prepare(sql: string): { all(...params: unknown[]): unknown[] }; close(): void }
+  const db = new Database(options.db, { readonly: true, fileMustExist: true })
+  const file = cursorFile(options.db, options.agent, options.client)
+  const cursor = options.sinceCursor ? readCursor(file) : NO_CURSOR
+  try {
+    const newer = newerSchema(db)
+    if (newer !== undefined) {
+      throw new HookInboxError({
+        code: 'SCHEMA_VERSION',
+        message: `The ${newer} database schema is newer than this version of agent-comm understands`,
+        hint: 'Upgrade agent-comm to the version that wrote this database, or point it at another database file.',
+        exitCode: ExitCode.FAILURE,
+      })
+    }
+    const sql = unclaimedMailSql(
+      { deliveries: 'deliveries', messages: 'messages' },
+      (name: UnclaimedMailParam) => `@${name}`,
+    )
+    const rows = db
+      .prepare(sql)
+      .all(unclaimedMailParams(options.agent, options.now, cursor)) as UnclaimedMailRow[]
+    return { rows, cursor, cursorFile: file, now: options.now }
+  } finally {
+    db.close()
+  }
+}
+
+async function readPostgres(options: HookInboxOptions): Promise<Read> {
+  const { loadUnclaimedMail } = await import('./hook-runtime.bundle.js')
+  const { DEFAULT_SCHEMA, readUnclaimedMail } = await loadUnclaimedMail()
+  const schema = options.schema ?? DEFAULT_SCHEMA
+  const file = postgresCursorFile(options.home, options.db, schema, options.agent, options.client)
+  const cursor = options.sinceCursor ? readCursor(file) : NO_CURSOR
+  const { rows, now } = await readUnclaimedMail({
+    url: options.db,
+    schema,
+    recipient: options.agent,
+    cursor,
+    connectTimeoutMs: HOOK_WAIT_SECONDS * 1000,
+    statementTimeoutMs: HOOK_WAIT_SECONDS * 1000,
+  })
+  return { rows, cursor, cursorFile: file, now }
+}
+
+/**
+ * A `postgres://` or `postgresql://` URL rather than a SQLite file: the coordinator's `isPostgresUrl`,
+ * which the hook does not load for a SQLite file.
+ */
+export function isPostgresDatabase(db: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(db)
+}
+
+/**
+ * The database as the other commands find it without `--db` or a database file: AGENT_COMM_DB_PATH (a
+ * PostgreSQL URL as it is, a file from the current folder), then the project's default file.
+ */
 export function defaultDbPath(env: Record<string, string | undefined>, cwd: string): string {
   const configured = env.AGENT_COMM_DB_PATH?.trim()
-  if (configured !== undefined && configured !== '') return resolve(cwd, configured)
+  if (configured !== undefined && configured !== '') return databaseFrom(configured, cwd)
   return resolve(env.AGENT_COMM_PROJECT_ROOT?.trim() || cwd, 'data', 'coordination.db')
 }
 
-/** True when the database of `flags` is PostgreSQL, which `--new` does not read. */
-export function isPostgres(flags: HookFlags, env: Record<string, string | undefined>): boolean {
-  return /^postgres(ql)?:/.test(flags.db ?? env.AGENT_COMM_DB_PATH ?? '')
+function databaseFrom(setting: string, cwd: string): string {
+  return isPostgresDatabase(setting) ? setting : resolve(cwd, setting)
+}
+
+/**
+ * The database of the hook, found as the other commands find it: --db, then the file AGENT_COMM_DB_PATH_FILE
+ * names (read by the coordinator's rule; `mcp install` writes one for a URL with a password, so no
+ * password is on the hook's command line), then {@link defaultDbPath}.
+ */
+async function hookDatabase(
+  flags: HookFlags,
+  env: Record<string, string | undefined>,
+  cwd: string,
+): Promise<string> {
+  if (flags.db !== undefined) return databaseFrom(flags.db, cwd)
+  const file = env.AGENT_COMM_DB_PATH_FILE?.trim()
+  if (file === undefined || file === '') return defaultDbPath(env, cwd)
+  const { readDatabaseFile } = await import('./hook-runtime.bundle.js')
+  return databaseFrom(readDatabaseFile(resolve(cwd, file), 'AGENT_COMM_DB_PATH_FILE'), cwd)
 }
 
 /**
@@ -202,11 +246,11 @@ export function isPostgres(flags: HookFlags, env: Record<string, string | undefi
  * Throws {@link HookInboxError} for bad usage, a newer schema or an unreadable database. Echoed values
  * are shown escaped in the error messages (the error printers escape them again for a terminal).
  */
-export function runHook(
+export async function runHook(
   flags: HookFlags,
   env: Record<string, string | undefined>,
   cwd: string,
-): { result: HookInboxResult; output: string } {
+): Promise<{ result: HookInboxResult; output: string }> {
   const agent = flags.agent
   if (agent === undefined) throw usage('Missing 1 required arg: agent (inbox AGENT --new)')
   if (!AGENT_ID.test(agent)) throw usage(`invalid agent id '${safeLine(agent)}'`)
@@ -219,27 +263,22 @@ export function runHook(
   const event = flags.event ?? 'UserPromptSubmit'
   if (!EVENT.test(event))
     throw usage(`invalid --event '${safeLine(event)}' (a hook event name such as SessionStart)`)
-  const db = flags.db === undefined ? defaultDbPath(env, cwd) : resolve(cwd, flags.db)
-  const options: HookInboxOptions = {
-    agent,
-    db,
-    client,
-    sinceCursor: flags.sinceCursor === true,
-    format,
-    event,
-    now: Date.now(),
-  }
   let result: HookInboxResult
   try {
-    result = readNewMail(options)
-  } catch (error) {
-    if (error instanceof HookInboxError) throw error
-    throw new HookInboxError({
-      code: 'STORAGE',
-      message: `agent-comm inbox --new: ${error instanceof Error ? error.message : String(error)}`,
-      hint: null,
-      exitCode: ExitCode.FAILURE,
+    const schema = env.AGENT_COMM_PG_SCHEMA?.trim()
+    result = await readNewMail({
+      agent,
+      db: await hookDatabase(flags, env, cwd),
+      schema: schema === '' ? undefined : schema,
+      client,
+      sinceCursor: flags.sinceCursor === true,
+      format,
+      event,
+      now: Date.now(),
+      home: env.HOME?.trim() || homedir(),
     })
+  } catch (error) {
+    throw hookFailure(error)
   }
   if (flags.json === true) return { result, output: `${JSON.stringify(result, null, 2)}\n` }
   if (result.text === '') return { result, output: '' }
@@ -251,16 +290,48 @@ export function runHook(
 }
 
 /**
- * Parses `inbox AGENT --new …` (global flags already after the command) and runs it. Returns undefined
- * when the arguments are not for the fast path (a PostgreSQL URL, unknown flags, --help): the full command
- * then runs them. A hook must never break the assistant's prompt: a failure is one line on stderr (with
- * --json, the error document on stdout) and a non-zero exit, and nothing else.
+ * What the hook reports for `error`: an agent-comm error (the database file's, the PostgreSQL read's) with
+ * its code, hint and exit code; anything else (better-sqlite3's) as STORAGE. Messages only, never a
+ * stack; the PostgreSQL errors name the server without its password.
  */
-export function runHookInbox(
+function hookFailure(thrown: unknown): HookInboxError {
+  if (thrown instanceof HookInboxError) return thrown
+  // A schema without agent-comm's tables: said with the CLI's flags and variables, as other commands say it.
+  const error = missingSchemaFailure(thrown)
+  if (hasAgentCommErrorShape(error)) {
+    const { reason, server } = (error as { details?: { reason?: unknown; server?: unknown } }).details ?? {}
+    // The server did not answer in time, or went away: said so, and what to do meanwhile, rather than a
+    // driver's advice about retrying sends.
+    const unanswered = reason === 'unreachable' || reason === 'connection-lost' || reason === 'timeout'
+    const hint = unanswered
+      ? `Check that PostgreSQL is running and accepts connections at ${String(server)}. The inbox hook waits at most ${HOOK_WAIT_SECONDS} s for it, so the assistant is not held up; meanwhile read the mail with comm_poll.`
+      : (error.hint ?? null)
+    return new HookInboxError({
+      code: error.code,
+      message: `agent-comm inbox --new: ${error.message}`,
+      hint,
+      exitCode: exitCodeFor(error.code),
+    })
+  }
+  return new HookInboxError({
+    code: 'STORAGE',
+    message: `agent-comm inbox --new: ${thrown instanceof Error ? thrown.message : String(thrown)}`,
+    hint: null,
+    exitCode: ExitCode.FAILURE,
+  })
+}
+
+/**
+ * Parses `inbox AGENT --new …` (global flags already after the command) and runs it. Returns undefined
+ * when the arguments are not for the fast path (unknown flags, --help): the full command then runs them.
+ * A hook must never break the assistant's prompt: a failure is one line on stderr (with --json, the error
+ * document on stdout) and a non-zero exit, and nothing else.
+ */
+export async function runHookInbox(
   argv: string[],
   env: Record<string, string | undefined>,
   cwd: string,
-): { output: string; code: number; stream: 'stdout' | 'stderr' } | undefined {
+): Promise<{ output: string; code: number; stream: 'stdout' | 'stderr' } | undefined> {
   let parsed: ReturnType<typeof parse>
   try {
     parsed = parse(argv)
@@ -278,11 +349,9 @@ export function runHookInbox(
     sinceCursor: values['since-cursor'],
     json: values.json,
   }
-  // A database setting kept in a file is read by the full command (the coordinator's rule for that file).
-  const inFile = flags.db === undefined && (env.AGENT_COMM_DB_PATH_FILE?.trim() ?? '') !== ''
-  if (flags.agent === undefined || inFile || isPostgres(flags, env)) return undefined
+  if (flags.agent === undefined) return undefined
   try {
-    return { output: runHook(flags, env, cwd).output, code: 0, stream: 'stdout' }
+    return { output: (await runHook(flags, env, cwd)).output, code: 0, stream: 'stdout' }
   } catch (error) {
     if (!(error instanceof HookInboxError)) throw error
     const { report } = error

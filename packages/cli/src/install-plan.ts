@@ -21,7 +21,7 @@ import {
   writeFileAtomic,
 } from './client-config.js'
 import { enableCodexHooks, mergeCodexToml } from './codex-config.js'
-import { defaultDbPath } from './hook-inbox.js'
+import { defaultDbPath, isPostgresDatabase } from './hook-inbox.js'
 
 /** One file a plan writes. */
 export interface PlannedFile {
@@ -45,15 +45,26 @@ export function cliCommand(): string[] {
  * What both install commands plan from: the real places, the database (`db` is --db) and the command that
  * starts this CLI.
  */
-export function installTarget(db: string | undefined): { places: Places; database: string; base: string[] } {
+export function installTarget(db: string | undefined): {
+  places: Places
+  database: string
+  schema: string | undefined
+  base: string[]
+} {
   const places = currentPlaces()
-  return { places, database: databaseOf(db, process.env, places.cwd), base: cliCommand() }
+  const database = databaseOf(db, process.env, places.cwd)
+  // The schema this user works in, kept for a PostgreSQL database: the client starts the server and the
+  // hooks in its own environment, where AGENT_COMM_PG_SCHEMA may be unset (another, empty schema).
+  const schema = isPostgresDatabase(database)
+    ? process.env.AGENT_COMM_PG_SCHEMA?.trim() || undefined
+    : undefined
+  return { places, database, schema, base: cliCommand() }
 }
 
 /** The absolute database path: --db, AGENT_COMM_DB_PATH, then the project's default; a URL as it is. */
 function databaseOf(db: string | undefined, env: Record<string, string | undefined>, cwd: string): string {
   const given = db ?? env.AGENT_COMM_DB_PATH
-  if (given !== undefined && POSTGRES_URL.test(given)) return given
+  if (given !== undefined && isPostgresDatabase(given)) return given
   return db === undefined ? defaultDbPath(env, cwd) : resolve(cwd, db)
 }
 
@@ -65,23 +76,23 @@ function planned(path: string, content: string): PlannedFile {
   return { path, action: existsSync(path) ? 'update' : 'create', content }
 }
 
-/** A PostgreSQL URL (`postgres://`, `postgresql://`): hooks cannot read it, a password may be in it. */
-const POSTGRES_URL = /^postgres(ql)?:\/\//i
-
 /**
  * How a server entry names the database: `AGENT_COMM_DB_PATH`, or — for a URL that holds a password —
  * `AGENT_COMM_DB_PATH_FILE` naming a file in the user's home that only they may read (planned here, written
  * 0600 like every planned file), so the password is in no client configuration: a project's `.mcp.json` is
- * often committed. The file is named after the URL, so installing again reuses it.
+ * often committed. The file is named after the URL, so installing again reuses it. A PostgreSQL `schema`
+ * (AGENT_COMM_PG_SCHEMA when installing) is named beside it.
  */
 export function databaseEntry(
   places: Places,
   database: string,
+  schema?: string | undefined,
 ): { env: Record<string, string>; files: PlannedFile[] } {
-  if (!urlPassword(database)) return { env: { AGENT_COMM_DB_PATH: database }, files: [] }
+  const named: Record<string, string> = schema === undefined ? {} : { AGENT_COMM_PG_SCHEMA: schema }
+  if (!urlPassword(database)) return { env: { AGENT_COMM_DB_PATH: database, ...named }, files: [] }
   const name = createHash('sha256').update(database).digest('hex').slice(0, 16)
   const path = join(places.home, '.agent-comm', 'databases', `${name}.url`)
-  return { env: { AGENT_COMM_DB_PATH_FILE: path }, files: [planned(path, `${database}\n`)] }
+  return { env: { AGENT_COMM_DB_PATH_FILE: path, ...named }, files: [planned(path, `${database}\n`)] }
 }
 
 /** The server entry for `client`; `env` names the database (see {@link databaseEntry}). */
@@ -114,7 +125,8 @@ export function planServer(client: ClientName, scope: Scope, places: Places, spe
 }
 
 /**
- * The hook entries of `client` (Claude Code or Codex), and for Codex the feature flag they need. `drafts` are
+ * The hook entries of `client` (Claude Code or Codex), for Codex the feature flag they need, and for a
+ * PostgreSQL URL with a password the 0600 file the hooks read it from ({@link databaseEntry}). `drafts` are
  * files planned before (the server entry of `mcp install --hooks`): the flag is added to their content, not
  * to the file on disk, so the one file written holds both.
  */
@@ -125,25 +137,24 @@ export function planHooks(
   base: string[],
   agent: string,
   database: string,
-  drafts: PlannedFile[] = [],
+  options: { drafts?: PlannedFile[]; schema?: string | undefined } = {},
 ): PlannedFile[] {
-  // `inbox --new` reads a SQLite file directly (it runs before every prompt): a hook on PostgreSQL would
-  // fail each time. There the assistant reads its mail through the MCP tools.
-  if (POSTGRES_URL.test(database)) {
-    throw new Error(
-      'inbox hooks read a SQLite database only, and this database is PostgreSQL: install without --hooks (the assistant reads its mail with the comm_poll tool)',
-    )
-  }
   const path = hooksFile(client, scope, places)
+  // The database as the server entry names it (a URL with a password: the user's 0600 file); the hook runs
+  // in the client's environment, so its command line says it: --db, or the variables set before it.
+  const entry = databaseEntry(places, database, options.schema)
+  const { AGENT_COMM_DB_PATH: db, ...env } = entry.env
   const commands: Record<string, string> = {}
   for (const event of Object.keys(HOOK_EVENTS)) {
-    // The hook runs in the client's environment: the database is named on the command line.
-    commands[event] = hookCommand(client, base, agent, database, event)
+    commands[event] = hookCommand(client, base, agent, { db, env }, event)
   }
-  const files = [planned(path, `${JSON.stringify(mergeHooks(readJsonObject(path), commands), null, 2)}\n`)]
+  const files = [
+    ...entry.files,
+    planned(path, `${JSON.stringify(mergeHooks(readJsonObject(path), commands), null, 2)}\n`),
+  ]
   if (client === 'codex') {
     const config = configFile('codex', scope, places)!
-    const draft = drafts.find((file) => file.path === config)
+    const draft = options.drafts?.find((file) => file.path === config)
     files.push(planned(config, enableCodexHooks(config, draft?.content ?? read(config))))
   }
   return files

@@ -103,6 +103,11 @@ export const relayServerFlags = {
       "behind a reverse proxy: true (any proxy), or the proxies' addresses/CIDRs comma-separated, so client addresses come from X-Forwarded-For [AGENT_COMM_RELAY_TRUST_PROXY, default false]",
     helpValue: '<proxies>',
   }),
+  'public-url': Flags.string({
+    description:
+      "the relay's URL as clients reach it, e.g. https://relay.example.com: the A2A agent cards name it, whatever Host or X-Forwarded-Host a request gives [AGENT_COMM_RELAY_PUBLIC_URL, default none: from each request]",
+    helpValue: '<url>',
+  }),
   audience: Flags.string({
     description:
       "this relay's name in version 2 signatures, the same on every replica; clients sign for it [AGENT_COMM_RELAY_AUDIENCE, default none]",

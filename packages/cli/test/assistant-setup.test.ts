@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSyn
 import { join } from 'node:path'
 import { parse as parseToml } from 'smol-toml'
 import { describe, expect, it } from 'vitest'
-import { cleanEnv, project, registerAgents, runCli, tempDir } from './helpers.js'
+import { cleanEnv, filesUnder, project, registerAgents, runCli, tempDir } from './helpers.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed configuration files, read by key paths in assertions
 type Doc = any
@@ -289,6 +289,28 @@ describe('agent-comm mcp doctor, hooks', () => {
   })
 })
 
+describe('agent-comm mcp doctor, hooks on PostgreSQL', () => {
+  it('runs each SessionStart hook once and reports one that cannot reach its server, without the password', async () => {
+    const s = sandbox()
+    const password = 'doctor-pa55word'
+    const down = `postgres://agent:${password}@127.0.0.1:1/coordination`
+    const install = ['hooks', 'install', '--client', 'codex', '--agent', 'builder', '--db', down]
+    expect((await s.run(install)).code).toBe(0)
+    const doctor = await s.run(['mcp', 'doctor', '--json'])
+    expect(doctor.code).toBe(1)
+    expect(doctor.stdout + doctor.stderr).not.toContain(password)
+    const problems = JSON.parse(doctor.stdout).entries.flatMap((entry: Doc) => entry.problems)
+    expect(problems).toContainEqual(
+      expect.stringMatching(
+        /^inbox hook for builder fails: agent-comm inbox --new: PostgreSQL .* at postgres:\/\/agent@127\.0\.0\.1:1\/coordination: .*ECONNREFUSED/,
+      ),
+    )
+    // --no-start runs nothing.
+    const quick = await s.run(['mcp', 'doctor', '--no-start', '--json'])
+    expect(JSON.parse(quick.stdout).entries.flatMap((entry: Doc) => entry.problems)).toHaveLength(1)
+  })
+})
+
 describe('agent-comm mcp install and hooks install, agent ids', () => {
   it('refuses an agent id that register refuses, for every client and on a dry run, writing nothing', async () => {
     const s = sandbox()
@@ -338,18 +360,50 @@ describe('agent-comm mcp install and doctor, secrets in configuration files', ()
     })
   })
 
-  it('refuses inbox hooks on a PostgreSQL database, which they cannot read, writing nothing', async () => {
-    const s = sandbox()
+  it('installs inbox hooks on a PostgreSQL database that read its URL from the 0600 file, the password in no other file', async () => {
     for (const args of [
       [...install, '--hooks'],
       ['hooks', 'install', '--client', 'claude-code', '--agent', 'builder', '--db', url],
+      ['hooks', 'install', '--client', 'codex', '--agent', 'builder', '--db', url],
     ]) {
+      const s = sandbox()
       const run = await s.run(args)
-      expect(run.code, args.join(' ')).toBe(2)
-      expect(run.stderr).toContain('inbox hooks read a SQLite database only')
+      expect(run.code, run.stderr).toBe(0)
       expect(run.stdout + run.stderr).not.toContain(PASSWORD)
+      const written = [...filesUnder(s.cwd), ...filesUnder(s.home)]
+      const kept = written.filter((file) => readFileSync(file, 'utf8').includes(PASSWORD))
+      expect(kept, args.join(' ')).toHaveLength(1)
+      expect(kept[0]!.startsWith(join(s.home, '.agent-comm', 'databases'))).toBe(true)
+      expect(readFileSync(kept[0]!, 'utf8')).toBe(`${url}\n`)
+      expect(statSync(kept[0]!).mode & 0o077).toBe(0)
+      const codex = args.includes('codex')
+      const hooks = json(join(s.cwd, codex ? '.codex/hooks.json' : '.claude/settings.json')).hooks
+      for (const event of ['SessionStart', 'UserPromptSubmit']) {
+        const command: string = hooks[event][0].hooks[0].command
+        expect(command.startsWith(`AGENT_COMM_DB_PATH_FILE=${kept[0]} `)).toBe(true)
+        expect(command).toMatch(/ inbox builder --new --format hook-json --client (claude-code|codex) /)
+        expect(command).not.toContain('--db')
+      }
     }
-    expect(readdirSync(s.cwd)).toEqual([])
+  })
+
+  it('names a PostgreSQL URL without a password on the hook command line, as the server entry does', async () => {
+    const s = sandbox()
+    const open = 'postgres://agent@127.0.0.1:1/coordination'
+    const run = await s.run([
+      'hooks',
+      'install',
+      '--client',
+      'claude-code',
+      '--agent',
+      'builder',
+      '--db',
+      open,
+    ])
+    expect(run.code, run.stderr).toBe(0)
+    const command: string = json(join(s.cwd, '.claude', 'settings.json')).hooks.SessionStart[0].hooks[0]
+      .command
+    expect(command).toContain(`--db ${open} `)
     expect(readdirSync(s.home)).toEqual([])
   })
 

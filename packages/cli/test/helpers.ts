@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -171,4 +172,11 @@ export async function createDatabase(p: Project): Promise<void> {
 /** Registers sqlite agents (capabilities send, receive; device local), one after the other. */
 export async function registerAgents(p: Project, ...names: string[]): Promise<void> {
   for (const name of names) await p.ok(['register', name, '-c', 'send,receive', '-d', 'local'])
+}
+
+/** Every file under `dir`, at any depth. */
+export function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name))
 }

@@ -71,7 +71,7 @@ describe('exit codes', () => {
   })
 
   it('reports a port that cannot be listened on as UNAVAILABLE, exit 1, with what to do', () => {
-    const inUse = Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE' })
+    const inUse = Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE', syscall: 'listen' })
     const where = { what: 'relay', host: '127.0.0.1', port: 8420, retry: 'agent-comm relay start' }
     const report = describeError(listenFailure(inUse, where), (_e): _e is never => false, 'relay:start')
     expect(report).toEqual({
@@ -80,10 +80,23 @@ describe('exit codes', () => {
       hint: 'Stop what uses it, or choose another port (0 picks a free one): agent-comm relay start --port <port>',
       exitCode: 1,
     })
-    const denied = listenFailure(Object.assign(new Error('x'), { code: 'EACCES' }), { ...where, port: 80 })
+    const denied = listenFailure(Object.assign(new Error('x'), { code: 'EACCES', syscall: 'listen' }), {
+      ...where,
+      port: 80,
+    })
     expect(denied?.hint).toBe(
       'Ports below 1024 need privileges; choose a higher one: agent-comm relay start --port <port>',
     )
     expect(listenFailure(new Error('other'), where)).toBeUndefined()
+  })
+
+  it('leaves a data folder it may not make to the error of that folder, not a port below 1024', () => {
+    const where = { what: 'relay', host: '127.0.0.1', port: 8420, retry: 'agent-comm relay start' }
+    const mkdir = Object.assign(new Error("EACCES: permission denied, mkdir '/var/lib/relay'"), {
+      code: 'EACCES',
+      syscall: 'mkdir',
+      path: '/var/lib/relay',
+    })
+    expect(listenFailure(mkdir, where)).toBeUndefined()
   })
 })

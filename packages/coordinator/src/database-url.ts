@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs'
-import { ConfigError, redactUrl } from '@agent-comm/protocol'
+// The zod-free subpaths of the protocol: the inbox hook reads AGENT_COMM_DB_PATH_FILE with this file alone
+// (the entry `@agent-comm/coordinator/database-url`).
+import { ConfigError } from '@agent-comm/protocol/errors'
+import { redactUrl } from '@agent-comm/protocol/redact-url'
 
 /**
  * Whether a database setting (`AGENT_COMM_DB_PATH`, `--db`, `config.dbPath`) names a PostgreSQL server

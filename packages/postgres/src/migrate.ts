@@ -1,39 +1,21 @@
-import { dirname, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { ConfigError, SchemaVersionError, StorageError } from '@agent-comm/protocol'
+import { SchemaVersionError } from '@agent-comm/protocol'
 import { editedMigrationFiles } from '@agent-comm/spool/store'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
 import type { SqlClient, SqlQueryable } from './client.js'
-import { DEFAULT_SCHEMA } from './schema.js'
+import {
+  DEFAULT_SCHEMA,
+  MIGRATIONS_TABLE,
+  newerSchemaError,
+  POSTGRES_MIGRATIONS_FOLDER,
+  validateSchemaName,
+} from './schema-check.js'
 
-/** Folder of this package's drizzle-kit migrations (shipped beside `dist/`). */
-export const POSTGRES_MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '../drizzle')
-
-/** The table, inside the spool's schema, that records applied migrations (drizzle's shape). */
-const MIGRATIONS_TABLE = '__agent_comm_spool_migrations'
-
-/**
- * A schema name the store accepts: a lower-case unquoted identifier, short enough that the notification
- * channel `agent_comm_<schema>` stays within PostgreSQL's 63-byte identifier limit, and none of
- * PostgreSQL's system schemas (`pg_*`, `information_schema`): tables there are skipped by pg_dump, and
- * dropping one breaks the database. Checked before it is written into any statement, so the substitution
- * into the migrations cannot change what they do.
- */
-export function validateSchemaName(schema: string): string {
-  if (!/^[a-z_][a-z0-9_]{0,51}$/.test(schema) || isSystemSchema(schema)) {
-    throw new ConfigError(
-      `Invalid PostgreSQL schema name ${JSON.stringify(schema)}: use lower-case letters, digits and _ (at most 52, not starting with a digit or pg_, not information_schema)`,
-      { hint: `Pass a plain identifier such as '${DEFAULT_SCHEMA}' or 'team_a'.` },
-    )
-  }
-  return schema
-}
-
-// Compared case-insensitively: an unquoted identifier is folded to lower case by PostgreSQL.
-function isSystemSchema(schema: string): boolean {
-  const name = schema.toLowerCase()
-  return name.startsWith('pg_') || name === 'information_schema'
-}
+// Their home is schema-check.ts (free of drizzle-orm, for the inbox hook); exported here as before.
+export {
+  assertPostgresDatabaseExists,
+  POSTGRES_MIGRATIONS_FOLDER,
+  validateSchemaName,
+} from './schema-check.js'
 
 /** The outcome of {@link applyPostgresMigrations}. */
 export interface PostgresMigrationResult {
@@ -51,27 +33,6 @@ export interface PostgresMigrationResult {
  * recording a migration this version does not know, newer than the newest it knows, was written by a
  * newer version: it is refused with `SchemaVersionError` rather than misread.
  */
-/**
- * Throws a `StorageError` (`details.reason` `'missing'`) when `schema` holds no agent-comm database (no
- * migrations table): for callers that may not create one, so a mistyped schema name is never a new,
- * empty database. Reads only.
- */
-export async function assertPostgresDatabaseExists(
-  client: SqlClient,
-  schema: string,
-  location: string,
-): Promise<void> {
-  const name = validateSchemaName(schema)
-  const [row] = await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [
-    `"${name}".${MIGRATIONS_TABLE}`,
-  ])
-  if (row?.found === true) return
-  throw new StorageError(`No agent-comm database in schema "${name}" at ${location}`, {
-    hint: 'Check the schema name and the URL (a typo opens nothing); open it with create: true to start a new database there.',
-    details: { reason: 'missing', schema: name, server: location },
-  })
-}
-
 export async function applyPostgresMigrations(
   client: SqlClient,
   schema: string,
@@ -107,15 +68,7 @@ export async function applyPostgresMigrations(
     const knownHashes = new Set(known.map((m) => m.hash))
     const latestKnown = known.at(-1)?.folderMillis ?? 0
     const newer = applied.filter((row) => !knownHashes.has(row.hash) && Number(row.createdAt) > latestKnown)
-    if (newer.length > 0) {
-      throw new SchemaVersionError(
-        `The spool schema '${name}' in this PostgreSQL database is newer than this version of agent-comm understands (it has ${applied.length} migrations, this version knows ${known.length})`,
-        {
-          hint: 'Upgrade agent-comm to the version that wrote this database, or use another schema (the schema option).',
-          details: { schema: name, applied: applied.length, known: known.length },
-        },
-      )
-    }
+    if (newer.length > 0) throw newerSchemaError(name, applied.length, known.length)
     refuseEditedMigrations(name, folder, known, applied)
     const done = new Set(applied.map((row) => row.hash))
     let count = 0

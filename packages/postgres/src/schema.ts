@@ -12,13 +12,10 @@ import {
   text,
   uniqueIndex,
 } from 'drizzle-orm/pg-core'
+import { DEFAULT_SCHEMA } from './schema-check.js'
 import { pgTableOf } from './table-of.js'
 
-/**
- * The schema name the migrations in `drizzle/` are generated for. The migration applier writes the
- * configured name in its place (see `migrate.ts`), so one database can hold several spools side by side.
- */
-export const DEFAULT_SCHEMA = 'agent_comm'
+export { DEFAULT_SCHEMA }
 
 /**
  * The full-text document of a message (alias `m`): subject and body, the first 131,072 characters of them.

@@ -106,6 +106,7 @@ export type { JsonLimit, JsonLimitBreach } from './json-limits.js'
 export { checkJsonLimits } from './json-limits.js'
 export { jsonParseErrorPosition } from './json-parse-error.js'
 export { Limits, utf8Length } from './limits.js'
+export { type ListenProblem, listenProblem } from './listen-problems.js'
 export type { Logger, LogLevel } from './logger.js'
 export { createLineLogger, LOG_LEVELS, silentLogger } from './logger.js'
 export type {

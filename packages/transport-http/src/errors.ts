@@ -47,6 +47,13 @@ export class RelayError extends AgentCommError {
 
 const PROTOCOL_CODES = new Set<string>(Object.values(Codes))
 
+/**
+ * Statuses saying the relay is out of reach for now: a relay shutting down (or without its database) answers
+ * 503; a proxy in front of replicas answers 502 or 504 with a page of its own when the replica it chose died
+ * under the request or did not answer in time, and 503 when it has none left.
+ */
+export const UNAVAILABLE_STATUSES: ReadonlySet<number> = new Set([502, 503, 504])
+
 function protocolCodeOf(relayCode: string, status: number): ErrorCode {
   switch (relayCode) {
     case RelayErrorCode.UNAUTHENTICATED:
@@ -76,6 +83,19 @@ export function errorFromResponse(status: number, text: string, requestId?: stri
     parsed = undefined
   }
   if (parsed === undefined || !parsed.success) {
+    // A proxy's own page: the relay is out of reach for now, as when it cannot be connected to, so a call that
+    // was not retried (a claim, a long poll) reports what waiting loops retry (`isUnavailableError`).
+    if (UNAVAILABLE_STATUSES.has(status)) {
+      return new RelayError(
+        Codes.STORAGE,
+        RelayErrorCode.UNAVAILABLE,
+        status,
+        `The relay answered HTTP ${status} without an agent-comm error body, as a proxy does when no relay behind it answered${text === '' ? '' : `: ${text.slice(0, 200)}`}`,
+        {
+          hint: "Retry in a moment; if it lasts, check that the relay (every replica behind the proxy) is running, and the proxy's log.",
+        },
+      )
+    }
     return new RelayError(
       status >= 500 ? Codes.STORAGE : Codes.CONFIG,
       status >= 500 ? RelayErrorCode.INTERNAL : 'HTTP_ERROR',

@@ -4,7 +4,7 @@ import { type Dispatcher, Pool } from 'undici'
 import type { z } from 'zod'
 import { RelayErrorCode } from './api.js'
 import { secretEnvName } from './env.js'
-import { errorFromResponse, RelayError } from './errors.js'
+import { errorFromResponse, RelayError, UNAVAILABLE_STATUSES } from './errors.js'
 import { AUDIENCE_PATTERN, signRequest } from './hmac.js'
 import { DEFAULT_MAX_RESPONSE_BYTES, ResponseTooLargeError, readResponseText } from './response-body.js'
 import { type ServerSentEvent, ServerSentEventParser } from './sse.js'
@@ -64,9 +64,6 @@ const CONNECTION_LOST_ERRORS = new Set([
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
 ])
-
-/** Answers after which an idempotent call is sent again: the relay, or the proxy in front, is unavailable. */
-const RETRY_STATUSES = new Set([502, 503, 504])
 
 /** One relay a client may talk to. */
 interface RelayTarget {
@@ -201,7 +198,7 @@ export class RequestPipeline {
       if (response.statusCode >= 200 && response.statusCode < 300) {
         return this.#parse(spec.schema, text, target, response.statusCode)
       }
-      if (RETRY_STATUSES.has(response.statusCode) && spec.idempotent && attempt + 1 < attempts) {
+      if (UNAVAILABLE_STATUSES.has(response.statusCode) && spec.idempotent && attempt + 1 < attempts) {
         // A replica shutting down (or without its database) says 503, a proxy whose replica died under
         // the request 502 or 504: the next one may serve. An idempotent call is safe to send again.
         this.#failOver(targetIndex)

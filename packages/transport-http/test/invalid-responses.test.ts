@@ -1,6 +1,6 @@
 import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { ManualClock } from '@agent-comm/protocol'
+import { isUnavailableError, ManualClock } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
 import { RelayClient, RelayError } from '../src/index.js'
 import { onCleanup } from './helpers.js'
@@ -50,6 +50,21 @@ describe('a relay URL that answers something no relay sends', () => {
       `The relay at ${url} answered an invalid response: status 200 with a body that is not JSON (Unexpected end of JSON input)`,
     )
     expect(error.hint).toMatch(/agent-comm relay/)
+  })
+
+  it("reports a proxy's 502 page under a long poll (its replica died) as the relay being unavailable, which waiting loops retry", async () => {
+    const url = await brokenRelay((res) => {
+      res.writeHead(502, { 'content-type': 'text/html' })
+      res.end('<html><head><title>502 Bad Gateway</title></head></html>')
+    })
+    // A claim is not sent again by the client (it may have leased messages): the caller decides.
+    const error = await failure(client(url).claim('builder', { waitMs: 1000 }))
+    expect(error).toMatchObject({ code: 'STORAGE', relayCode: 'UNAVAILABLE', status: 502 })
+    expect(isUnavailableError(error)).toBe(true)
+    expect(error.message).toMatch(
+      /^The relay answered HTTP 502 without an agent-comm error body, as a proxy does/,
+    )
+    expect(error.hint).toMatch(/^Retry in a moment/)
   })
 
   it('reports a 200 with JSON of another shape the same way, naming the field', async () => {

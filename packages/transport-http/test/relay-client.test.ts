@@ -140,7 +140,7 @@ describe('RelayClient', () => {
     })
     await expect(c.ack('msg_1', 'builder')).rejects.toMatchObject({
       code: 'STORAGE',
-      relayCode: 'INTERNAL',
+      relayCode: 'UNAVAILABLE',
       status: 502,
     })
   })

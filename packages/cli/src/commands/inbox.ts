@@ -4,7 +4,7 @@ import { BaseCommand } from '../base-command.js'
 import { errorJson, formatErrorText } from '../errors.js'
 import { listLimitFlag } from '../flags.js'
 import { messageLine } from '../format.js'
-import { HookInboxError, type HookInboxResult, isPostgres, runHook } from '../hook-inbox.js'
+import { HookInboxError, type HookInboxResult, runHook } from '../hook-inbox.js'
 
 type Pending = Awaited<ReturnType<Coordinator['pending']>>
 
@@ -37,7 +37,7 @@ Only agents on the local spool (transport sqlite) can be looked at this way; for
     limit: listLimitFlag('show at most this many', { showRange: true }),
     new: Flags.boolean({
       description:
-        'for assistant hooks: one short line of the unclaimed mail (nothing when there is none), fast (SQLite only)',
+        'for assistant hooks: one short line of the unclaimed mail (nothing when there is none), fast (SQLite or PostgreSQL)',
     }),
     'since-cursor': Flags.boolean({
       description: "with --new: only mail newer than this client's stored cursor, then move the cursor",
@@ -60,27 +60,20 @@ Only agents on the local spool (transport sqlite) can be looked at this way; for
 
   async run(): Promise<InboxResult | HookInboxResult> {
     if (this.flags.new) {
-      // bin/run.js normally answers --new before oclif loads; this is the same command for every other line.
+      // bin/run.js normally answers --new before oclif loads; this is the same command for every other line
+      // (it finds the database as bin/run.js does: --db, AGENT_COMM_DB_PATH_FILE, AGENT_COMM_DB_PATH).
       const flags = {
         agent: this.args.agent,
-        db: await this.givenDatabase(),
+        db: this.flags.db,
         client: this.flags.client,
         format: this.flags.format,
         event: this.flags.event,
         sinceCursor: this.flags['since-cursor'],
         json: this.flags.json,
       }
-      if (isPostgres(flags, process.env)) {
-        this.error(
-          'inbox --new reads a SQLite database only; for a PostgreSQL database run inbox without --new',
-          {
-            exit: 2,
-          },
-        )
-      }
-      let hook: ReturnType<typeof runHook>
+      let hook: Awaited<ReturnType<typeof runHook>>
       try {
-        hook = runHook(flags, process.env, process.cwd())
+        hook = await runHook(flags, process.env, process.cwd())
       } catch (error) {
         if (!(error instanceof HookInboxError)) throw error
         if (this.jsonEnabled()) this.logJson(errorJson(error.report))

@@ -1,4 +1,6 @@
-import { AgentCommError, ConfigError, redactUrl, StorageError, urlSecrets } from '@agent-comm/protocol'
+// The zod-free subpaths of the protocol: the inbox hook loads this file on every prompt of an assistant.
+import { AgentCommError, ConfigError, StorageError } from '@agent-comm/protocol/errors'
+import { redactUrl, urlSecrets } from '@agent-comm/protocol/redact-url'
 
 /** Why a PostgreSQL operation failed, as `StorageError.details.reason`. */
 export type StorageFailureReason =

@@ -1,5 +1,9 @@
 import { createHash } from 'node:crypto'
-import { ClosedError, ConfigError, DEFAULT_POOL_SIZE, type Logger, urlPassword } from '@agent-comm/protocol'
+import type { Logger } from '@agent-comm/protocol'
+// The zod-free subpaths of the protocol: the inbox hook loads this file on every prompt of an assistant.
+import { DEFAULT_POOL_SIZE } from '@agent-comm/protocol/bounds'
+import { ClosedError, ConfigError } from '@agent-comm/protocol/errors'
+import { urlPassword } from '@agent-comm/protocol/redact-url'
 import pg from 'pg'
 import type { SqlClient, SqlQueryable } from '../client.js'
 import { malformedUrl, redactUrl, type StorageFailureReason, toStorageError } from './driver-errors.js'
@@ -16,6 +20,11 @@ export interface NodePostgresClientOptions {
   reconnectDelay?: { initialMs: number; maxMs: number }
   /** How long opening one connection may take before it counts as unreachable. Default 30 s. */
   connectTimeoutMs?: number
+  /**
+   * Longest a statement of the pool may run before the server cancels it (`statement_timeout`; the
+   * `timeout` failure reason). Default: the server's setting.
+   */
+  statementTimeoutMs?: number
   /**
    * Run statements that have parameters as named (server-side prepared) statements, parsed once per
    * connection. bench/drivers.bench.mjs, send → claim → ack one at a time with synchronous_commit off on a
@@ -178,6 +187,7 @@ export function createNodePostgresClient(options: NodePostgresClientOptions): Sq
     connectionString: nodePostgresUrl(url),
     max: options.poolSize ?? DEFAULT_POOL_SIZE,
     connectionTimeoutMillis,
+    ...(options.statementTimeoutMs === undefined ? {} : { statement_timeout: options.statementTimeoutMs }),
     ...KEEP_ALIVE,
     types,
   })

@@ -12,7 +12,9 @@ export interface HooksInstallResult {
 export default class HooksInstall extends BaseCommand<typeof HooksInstall> {
   static override summary = "Add hooks that show an agent's new mail to Claude Code or Codex on every prompt."
   static override description =
-    `Writes SessionStart and UserPromptSubmit hooks that run "agent-comm inbox AGENT --new --format hook-json": at the start of a session the assistant sees the unclaimed mail waiting for AGENT, and before each prompt what arrived since (a cursor per agent and client, beside the database). A few hundred characters at most, nothing when nothing is new. Existing hooks are kept; earlier agent-comm hooks are replaced.
+    `Writes SessionStart and UserPromptSubmit hooks that run "agent-comm inbox AGENT --new --format hook-json": at the start of a session the assistant sees the unclaimed mail waiting for AGENT, and before each prompt what arrived since (a cursor per agent and client, beside a SQLite database; for PostgreSQL under ~/.agent-comm/hooks/). A few hundred characters at most, nothing when nothing is new. Existing hooks are kept; earlier agent-comm hooks are replaced.
+
+On PostgreSQL a hook waits at most 3 s for the server. A URL with a password is kept in a file only you may read (~/.agent-comm/databases/<hash>.url), which the hooks name in AGENT_COMM_DB_PATH_FILE: the password is in no hooks file and on no command line.
 
 Claude Code: .claude/settings.json (--scope project, the default) or ~/.claude/settings.json (--scope user). Codex: .codex/hooks.json or ~/.codex/hooks.json, and [features] codex_hooks = true in the config.toml beside it.`
   static override examples = [
@@ -41,7 +43,7 @@ Claude Code: .claude/settings.json (--scope project, the default) or ~/.claude/s
     // The same rule as `register`: the id lands in the hook's command line and in the cursor's file name.
     const { AgentIdSchema, assertRegistrableAgentId, parseOrThrow } = await this.runtime()
     assertRegistrableAgentId(parseOrThrow(AgentIdSchema, agent, '--agent'))
-    const { places, database, base } = installTarget(await this.givenDatabase())
+    const { places, database, schema, base } = installTarget(await this.givenDatabase())
     let files: PlannedFile[]
     try {
       files = planHooks(
@@ -51,6 +53,7 @@ Claude Code: .claude/settings.json (--scope project, the default) or ~/.claude/s
         base,
         agent,
         database,
+        { schema },
       )
     } catch (error) {
       this.error(error instanceof Error ? error.message : String(error), { exit: 2 })

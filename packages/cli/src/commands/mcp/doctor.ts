@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
@@ -37,6 +37,36 @@ function hookAgents(settings: Record<string, unknown>): string[] {
   const text = JSON.stringify(settings.hooks ?? {})
   for (const match of text.matchAll(new RegExp(AGENT_COMM_HOOK.source, 'g'))) agents.add(match[1]!)
   return [...agents]
+}
+
+/** The agent-comm SessionStart hook commands of a hooks file. */
+function sessionStartHooks(settings: Record<string, unknown>): string[] {
+  const hooks = settings.hooks as { SessionStart?: unknown } | undefined
+  const groups = Array.isArray(hooks?.SessionStart) ? (hooks.SessionStart as unknown[]) : []
+  return groups
+    .flatMap((group) => (group as { hooks?: unknown }).hooks ?? [])
+    .map((hook) => (hook as { command?: unknown }).command)
+    .filter((command): command is string => typeof command === 'string' && AGENT_COMM_HOOK.test(command))
+}
+
+/** Runs a hook's command with a POSIX shell in `cwd`: undefined when it succeeds, else why it failed. */
+function hookFailure(command: string, cwd: string, timeoutMs: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile(
+      '/bin/sh',
+      ['-c', command],
+      { cwd, timeout: timeoutMs, encoding: 'utf8' },
+      (error, _out, err) => {
+        if (error === null) return resolve(undefined)
+        // The hook's own first line (`Error: …`, a server without its password), or how it ended.
+        const line = err.split('\n').find((text) => text.trim() !== '')
+        resolve(
+          line?.replace(/^Error: /, '') ??
+            (error.killed ? `no answer within ${timeoutMs / 1000} s` : error.message),
+        )
+      },
+    )
+  })
 }
 
 /** Starts the server as the client would and waits for its answer to initialize. */
@@ -82,7 +112,7 @@ export default class McpDoctor extends BaseCommand<typeof McpDoctor> {
   static override summary =
     'Report where agent-comm is configured as an MCP server and what is wrong with each entry.'
   static override description =
-    'Looks in the project and user configuration of every client `mcp install` knows (Claude Code, Claude Desktop, Codex, Cursor, VS Code, Gemini CLI) and reports each agent-comm entry: a command or script path that no longer exists, a missing database, a different agent than --agent, and (unless --no-start) a server that does not answer initialize. Exits 1 when something is wrong.'
+    'Looks in the project and user configuration of every client `mcp install` knows (Claude Code, Claude Desktop, Codex, Cursor, VS Code, Gemini CLI) and reports each agent-comm entry: a command or script path that no longer exists, a missing database, a different agent than --agent, and (unless --no-start) a server that does not answer initialize. Inbox hooks (Claude Code, Codex) are reported when installed without a server entry and (unless --no-start) when their SessionStart command fails, run once as the assistant runs it (it moves no cursor): a SQLite file or PostgreSQL server they cannot read, a database file that is gone. Exits 1 when something is wrong.'
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --agent builder --no-start --json',
@@ -153,6 +183,7 @@ export default class McpDoctor extends BaseCommand<typeof McpDoctor> {
       }
     }
     entries.push(...this.#hooksWithoutServer(entries))
+    if (this.flags.start) entries.push(...(await this.#failingHooks()))
     if (entries.length === 0) {
       this.log(
         `agent-comm is not configured in any client. Add it: ${cliCommand().join(' ')} mcp install --client claude-code`,
@@ -186,6 +217,38 @@ export default class McpDoctor extends BaseCommand<typeof McpDoctor> {
       'no AGENT_COMM_DB_PATH: the server uses ./data/coordination.db of whatever folder the client starts it in',
     )
     return null
+  }
+
+  /**
+   * Inbox hooks whose SessionStart command fails, run once each as the assistant runs it (a POSIX shell, the
+   * client's folder): what the assistant would get instead of its mail. That command moves no cursor.
+   */
+  async #failingHooks(): Promise<DoctorEntry[]> {
+    const places = currentPlaces()
+    const found: DoctorEntry[] = []
+    for (const client of ['claude-code', 'codex'] as const) {
+      for (const scope of ['project', 'user'] as const) {
+        const file = hooksFile(client, scope, places)
+        if (!existsSync(file)) continue
+        let commands: string[]
+        try {
+          commands = sessionStartHooks(readJsonObject(file))
+        } catch {
+          continue // reported by #hooksWithoutServer or the server entry's check of the same file
+        }
+        for (const command of commands) {
+          const failure = await hookFailure(command, places.cwd, 15_000)
+          if (failure === undefined) continue
+          const agent = AGENT_COMM_HOOK.exec(command)?.[1] ?? null
+          found.push({
+            ...blank(client, scope, file),
+            agent,
+            problems: [`inbox hook for ${agent} fails: ${failure}`],
+          })
+        }
+      }
+    }
+    return found
   }
 
   /**

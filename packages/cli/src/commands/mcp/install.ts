@@ -76,10 +76,10 @@ Files: claude-code .mcp.json (project) or ~/.claude.json (user); claude-desktop 
     if (flags.hooks && client !== 'claude-code' && client !== 'codex') {
       this.error('--hooks: only Claude Code and Codex run hooks that add context', { exit: 2 })
     }
-    const { places, database, base } = installTarget(await this.givenDatabase())
+    const { places, database, schema, base } = installTarget(await this.givenDatabase())
     let files: PlannedFile[]
     try {
-      const entry = databaseEntry(places, database)
+      const entry = databaseEntry(places, database, schema)
       const server = planServer(
         client,
         scope,
@@ -89,9 +89,10 @@ Files: claude-code .mcp.json (project) or ~/.claude.json (user); claude-desktop 
       files = flags.hooks
         ? combinePlans(
             [...entry.files, server],
-            planHooks(client as 'claude-code' | 'codex', scope, places, base, flags.agent!, database, [
-              server,
-            ]),
+            planHooks(client as 'claude-code' | 'codex', scope, places, base, flags.agent!, database, {
+              drafts: [server],
+              schema,
+            }),
           )
         : [...entry.files, server]
     } catch (error) {

@@ -1,0 +1,2 @@
+// Types of dist/hook-runtime.bundle.js, the bundled form of hook-runtime.ts written by scripts/bundle-runtime.mjs.
+export * from './hook-runtime.js'
