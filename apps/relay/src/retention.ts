@@ -1,5 +1,9 @@
-import type { CleanupReport } from '@agent-comm/protocol'
+import { type A2AStore, cleanupA2ATasks } from '@agent-comm/a2a'
+import type { CleanupReport, Clock } from '@agent-comm/protocol'
 import type { Spool } from '@agent-comm/spool'
+
+/** What a retention run removed: the spool's report, and the finished A2A tasks when it has the store. */
+export type RetentionReport = CleanupReport & { a2aTasks?: number; a2aCallerMessages?: number }
 
 /** How often a relay removes what it no longer needs: hourly, the first time a minute after it starts. */
 export const RETENTION_INTERVAL_MS = 3_600_000
@@ -39,11 +43,17 @@ export interface RetentionOptions {
   intervalMs?: number
   /** Before the first run (a minute: a relay restarted more often than hourly still cleans up). */
   firstRunMs?: number
+  /**
+   * The A2A endpoint's store: each run also removes the finished tasks whose last change is older than the
+   * retention and than the 24 h in which a caller's retry still finds its task (`cleanupA2ATasks`), with
+   * `clock`'s time.
+   */
+  a2a?: { store: Pick<A2AStore, 'removeFinishedTasks'>; clock: Clock }
 }
 
 /** A running retention: `run` cleans up now; `stop` ends the timer and waits for a run in progress. */
 export interface Retention {
-  run(): Promise<CleanupReport | undefined>
+  run(): Promise<RetentionReport | undefined>
   stop(): Promise<void>
 }
 
@@ -56,14 +66,28 @@ export interface Retention {
  */
 export function startRetention(options: RetentionOptions): Retention {
   const { spool, retentionMs, logger } = options
-  let running: Promise<CleanupReport | undefined> | undefined
+  let running: Promise<RetentionReport | undefined> | undefined
   let stopped = false
-  const run = (): Promise<CleanupReport | undefined> => {
+  const removeTasks = async (report: CleanupReport): Promise<RetentionReport> => {
+    if (options.a2a === undefined || stopped) return report
+    const { store, clock } = options.a2a
+    const total = { ...report, a2aTasks: 0, a2aCallerMessages: 0 }
+    // A backlog a batch a transaction, as the messages.
+    for (;;) {
+      const removed = await cleanupA2ATasks(store, { olderThanMs: retentionMs, clock, limit: BATCH })
+      total.a2aTasks += removed.tasks
+      total.a2aCallerMessages += removed.callerMessages
+      if (removed.tasks < BATCH || stopped) return total
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
+  const run = (): Promise<RetentionReport | undefined> => {
     if (stopped) return Promise.resolve(undefined)
     running ??= removeAll(spool, retentionMs, () => stopped)
+      .then(removeTasks)
       .then(
         (report) => {
-          if (report.expiredMessages + report.ackedMessages > 0) {
+          if (report.expiredMessages + report.ackedMessages + (report.a2aTasks ?? 0) > 0) {
             logger.info({ ...report, retentionMs }, 'retention: old messages removed')
           }
           return report

@@ -1,5 +1,7 @@
 import type { AddressInfo } from 'node:net'
-import type { Clock } from '@agent-comm/protocol'
+import { SqliteA2AStore } from '@agent-comm/a2a'
+import { type Clock, systemClock } from '@agent-comm/protocol'
+import { sqliteConnection } from '@agent-comm/spool'
 import type { FastifyInstance } from 'fastify'
 import type pino from 'pino'
 import { createRelay } from './app.js'
@@ -101,7 +103,17 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
     const retention =
       config.retentionDays === 0
         ? undefined
-        : startRetention({ spool, retentionMs: config.retentionDays * DAY_MS, logger, ...deps.retention })
+        : startRetention({
+            spool,
+            retentionMs: config.retentionDays * DAY_MS,
+            logger,
+            // The A2A endpoint's tasks: in the spool's own file on SQLite, else in the store opened for them.
+            a2a: {
+              store: storage.a2a ?? SqliteA2AStore.open(sqliteConnection(spool)),
+              clock: clock ?? systemClock,
+            },
+            ...deps.retention,
+          })
     running.addHook('preClose', async () => retention?.stop())
     running.addHook('onClose', () => storage.close())
     await running.listen({ port: config.port, host: config.host })

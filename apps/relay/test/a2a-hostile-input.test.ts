@@ -354,6 +354,30 @@ describe.each(stores)('A2A caller limits and params on %s', (_name, open, enable
       expect((await byStatus('TASK_STATE_SUBMITTED', { pageToken: token })).body.error).toMatchObject({
         code: -32602,
       })
+      // statusTimestampAfter filters the list and its count, on either store; a token is bound to it.
+      const since = async (statusTimestampAfter: string, extra: Record<string, unknown> = {}) =>
+        await rpc(endpoint, call('ListTasks', { pageSize: 2, statusTimestampAfter, ...extra }))
+      const fromLongAgo = (await since('2000-01-01T00:00:00Z')).body.result as {
+        totalSize: number
+        nextPageToken: string
+      }
+      expect(fromLongAgo.totalSize).toBe(5)
+      expect((await since('2999-01-01T00:00:00Z')).body.result).toMatchObject({ tasks: [], totalSize: 0 })
+      expect(
+        (await since('2000-01-01T00:00:00Z', { pageToken: fromLongAgo.nextPageToken })).body.error,
+      ).toBeUndefined()
+      for (const other of [
+        { statusTimestampAfter: '2000-01-02T00:00:00Z' },
+        { statusTimestampAfter: undefined },
+      ])
+        expect(
+          (
+            await rpc(
+              endpoint,
+              call('ListTasks', { pageSize: 2, pageToken: fromLongAgo.nextPageToken, ...other }),
+            )
+          ).body.error,
+        ).toMatchObject({ code: -32602, message: expect.stringMatching(/statusTimestampAfter/) })
       const forged = Buffer.from(JSON.stringify({ v: 1, u: 1, i: 'x', q: 'y' })).toString('base64url')
       for (const bad of ['garbage!', 'e30', forged, 'A'.repeat(5000)]) {
         const refused = await rpc(endpoint, call('ListTasks', { pageToken: bad }))
@@ -382,6 +406,34 @@ describe.each(stores)('A2A caller limits and params on %s', (_name, open, enable
       for (const historyLength of [-1, 'a', 1.5, 1e30]) {
         const got = await rpc(endpoint, call('GetTask', { id: task.id, historyLength }))
         expect(got.body.error?.code, JSON.stringify(historyLength)).toBe(-32602)
+      }
+      const refusedList = async (params: Record<string, unknown>, named: RegExp) => {
+        const listed = await rpc(endpoint, call('ListTasks', params))
+        expect(listed.body.error, JSON.stringify(params)).toMatchObject({
+          code: -32602,
+          message: expect.stringMatching(named),
+        })
+      }
+      for (const statusTimestampAfter of [
+        'yesterday',
+        '2025-10-27',
+        '2025-02-30T10:00:00Z',
+        '2025-10-27T24:00:00Z',
+        '2025-10-27 10:00:00Z',
+      ])
+        await refusedList(
+          { statusTimestampAfter },
+          /params\.statusTimestampAfter must be an ISO 8601 timestamp/,
+        )
+      await refusedList({ statusTimestampAfter: 5 }, /params\.statusTimestampAfter must be a string/)
+      await refusedList({ status_timestamp_after: 'soon' }, /params\.status_timestamp_after/)
+      for (const historyLength of [-1, 'a', 1.5])
+        await refusedList({ historyLength }, /params\.historyLength/)
+      for (const includeArtifacts of ['yes', 1])
+        await refusedList({ includeArtifacts }, /params\.includeArtifacts/)
+      for (const statusTimestampAfter of ['2025-10-27T10:00:00Z', '2025-10-27T12:00:00.123456+02:00', '']) {
+        const listed = await rpc(endpoint, call('ListTasks', { statusTimestampAfter }))
+        expect(listed.body.error, statusTimestampAfter).toBeUndefined()
       }
       for (const configuration of ['x', 5, { returnImmediately: 'yes' }, { historyLength: -3 }]) {
         const sent = await rpc(endpoint, call('SendMessage', { message: message(), configuration }))

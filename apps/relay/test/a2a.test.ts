@@ -367,6 +367,82 @@ describe('A2A on the relay', () => {
     expect(listed.tasks.map((t) => t.id)).toEqual([mine.id])
   })
 
+  it('lists tasks changed at or after statusTimestampAfter, with artifacts only when asked and historyLength messages', async () => {
+    const { relay, spool, token } = await setUp()
+    const client = await clientFor(relay.url, 'helper', token)
+    const answering = answerOnce(spool, () => ({ body: 'the answer' }))
+    const done = (await client.sendMessage({
+      tenant: '',
+      message: userMessage('a question'),
+      configuration: undefined,
+      metadata: undefined,
+    })) as { id: string; status: { timestamp: string } }
+    await answering
+    // Nobody claims it: it stays submitted, as it was sent.
+    const open = (await submit(client, userMessage('never answered'))) as {
+      id: string
+      status: { timestamp: string }
+    }
+    type Listed = {
+      id: string
+      artifacts?: { parts: unknown[] }[]
+      history?: { role: string }[]
+    }
+    const list = async (params: Record<string, unknown>) => {
+      const response = await rpc(
+        `${relay.url}/a2a/helper`,
+        { jsonrpc: '2.0', id: 1, method: 'ListTasks', params },
+        { authorization: `Bearer ${token}`, 'a2a-version': '1.0' },
+      )
+      expect(response.body.error).toBeUndefined()
+      return response.body.result as { tasks: Listed[]; totalSize: number; nextPageToken: string }
+    }
+    const answered = async (params: Record<string, unknown>) =>
+      (await list(params)).tasks.find((t) => t.id === done.id)
+    // A2A: artifacts are left out unless includeArtifacts; history is all of it unless historyLength.
+    expect(await answered({})).not.toHaveProperty('artifacts')
+    expect((await answered({}))?.history?.map((m) => m.role)).toEqual(['ROLE_USER', 'ROLE_AGENT'])
+    expect(JSON.stringify((await answered({ includeArtifacts: true }))?.artifacts)).toContain('the answer')
+    expect(await answered({ includeArtifacts: false })).not.toHaveProperty('artifacts')
+    expect((await answered({ historyLength: 1 }))?.history?.map((m) => m.role)).toEqual(['ROLE_AGENT'])
+    expect(await answered({ historyLength: 0 })).not.toHaveProperty('history')
+    // The filter is on the status timestamp, "at or after": a task's own time lists it, a ms later not.
+    const since = (at: string | number) =>
+      list({ statusTimestampAfter: typeof at === 'string' ? at : new Date(at).toISOString() })
+    const openAt = Date.parse(open.status.timestamp)
+    expect((await since(openAt)).tasks.map((t) => t.id)).toContain(open.id)
+    expect(await since(openAt + 1)).toMatchObject({ tasks: [], totalSize: 0, nextPageToken: '' })
+    const doneAt = Date.parse(
+      (await client.getTask({ tenant: '', id: done.id, historyLength: undefined })).status!.timestamp!,
+    )
+    const fromDone = await since(doneAt)
+    expect(fromDone.tasks.map((t) => t.id)).toContain(done.id)
+    expect(fromDone.totalSize).toBe(fromDone.tasks.length)
+    expect((await since('2000-01-01T00:00:00Z')).totalSize).toBe(2)
+    // Paged: the token goes on with the same statusTimestampAfter, and no other.
+    const first = await list({ pageSize: 1, statusTimestampAfter: '2000-01-01T00:00:00Z' })
+    expect(first.nextPageToken).not.toBe('')
+    const next = await list({
+      pageSize: 1,
+      statusTimestampAfter: '2000-01-01T00:00:00Z',
+      pageToken: first.nextPageToken,
+    })
+    expect([...first.tasks, ...next.tasks].map((t) => t.id).sort()).toEqual([done.id, open.id].sort())
+    for (const other of [{ statusTimestampAfter: '2000-01-01T00:00:00.001Z' }, {}]) {
+      const refused = await rpc(
+        `${relay.url}/a2a/helper`,
+        {
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'ListTasks',
+          params: { pageSize: 1, pageToken: first.nextPageToken, ...other },
+        },
+        { authorization: `Bearer ${token}`, 'a2a-version': '1.0' },
+      )
+      expect(refused.body.error, JSON.stringify(other)).toMatchObject({ code: -32602 })
+    }
+  })
+
   it("never lets another caller's token reach a task: not by its id, not by sending the same messageId", async () => {
     const { relay, spool, tokens, token } = await setUp()
     const acme = await clientFor(relay.url, 'helper', token)

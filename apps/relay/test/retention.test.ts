@@ -1,6 +1,7 @@
 import { join } from 'node:path'
+import { SqliteA2AStore } from '@agent-comm/a2a'
 import { ManualClock } from '@agent-comm/protocol'
-import { Spool } from '@agent-comm/spool'
+import { Spool, sqliteConnection } from '@agent-comm/spool'
 import { describe, expect, it } from 'vitest'
 import { RELAY_DB_FILE, relayConfig, startRelay } from '../src/index.js'
 import { createRelayLogger } from '../src/logger.js'
@@ -44,6 +45,74 @@ describe("the relay's retention cleanup", () => {
     clock.advance(DAY)
     expect(await retention.run()).toMatchObject({ expiredMessages: 1 })
     expect((await spool.stats()).totalMessages).toBe(0)
+  })
+
+  it("removes the A2A endpoint's finished tasks past the retention with their caller message ids, never open ones", async () => {
+    const { spool, clock } = await openSpool()
+    const store = SqliteA2AStore.open(sqliteConnection(spool))
+    for (const [id, state] of [
+      ['answered', 'completed'],
+      ['waiting', 'submitted'],
+      ['asking', 'input-required'],
+    ] as const) {
+      const at = clock.now()
+      await store.insertTask(
+        {
+          id,
+          caller: 'acme',
+          agent: 'helper',
+          contextId: id,
+          messageId: `msg-${id}`,
+          state,
+          task: {},
+          createdAt: at,
+          updatedAt: at,
+        },
+        [],
+        undefined,
+        { caller: 'acme', messageId: `m-${id}`, taskId: id, digest: 'd' },
+      )
+    }
+    const retention = startRetention({
+      spool,
+      retentionMs: 7 * DAY,
+      logger: quiet,
+      firstRunMs: 2 ** 30,
+      a2a: { store, clock },
+    })
+    onCleanup(() => retention.stop())
+    clock.advance(6 * DAY)
+    expect(await retention.run()).toMatchObject({ a2aTasks: 0, a2aCallerMessages: 0 })
+    clock.advance(1.5 * DAY)
+    expect(await retention.run()).toMatchObject({ a2aTasks: 1, a2aCallerMessages: 1 })
+    expect(await store.getTask('answered')).toBeUndefined()
+    expect(await store.sentMessage('acme', 'm-answered')).toBeUndefined()
+    expect((await store.getTask('waiting'))?.state).toBe('submitted')
+    expect((await store.getTask('asking'))?.state).toBe('input-required')
+    expect(await store.sentMessage('acme', 'm-waiting')).toMatchObject({ taskId: 'waiting' })
+  })
+
+  it('removes a backlog of finished A2A tasks in batches of a thousand too', async () => {
+    const limits: unknown[] = []
+    const removed = [1000, 1000, 5]
+    const store = {
+      removeFinishedTasks: async (params: { limit?: number }) => {
+        limits.push(params.limit)
+        const tasks = removed.shift() ?? 0
+        return { tasks, callerMessages: tasks }
+      },
+    }
+    const { spool, clock } = await openSpool()
+    const retention = startRetention({
+      spool,
+      retentionMs: DAY,
+      logger: quiet,
+      firstRunMs: 2 ** 30,
+      a2a: { store, clock },
+    })
+    onCleanup(() => retention.stop())
+    expect(await retention.run()).toMatchObject({ a2aTasks: 2005, a2aCallerMessages: 2005 })
+    expect(limits).toEqual([1000, 1000, 1000])
   })
 
   it('removes a backlog in batches of a thousand, each its own transaction, and reports the total', async () => {

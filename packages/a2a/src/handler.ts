@@ -128,8 +128,11 @@ export class SpoolRequestHandler implements A2ARequestHandler {
       const page = await this.#tasks.list(caller, agent, {
         contextId: params.contextId,
         status: params.status,
+        statusTimestampAfter: params.statusTimestampAfter,
         pageSize,
         pageToken: params.pageToken,
+        historyLength: params.historyLength,
+        includeArtifacts: params.includeArtifacts,
       })
       return { ...page, pageSize }
     })

@@ -1,6 +1,8 @@
 // The public surface of @agent-comm/a2a: the relay's A2A endpoint (plugin), its parts for other hosts,
 // and the token store the CLI manages.
 export { A2A_VERSION, agentCard, agentEndpoint, directoryCard, SECURITY_SCHEME } from './card.js'
+export type { A2ACleanupOptions } from './cleanup.js'
+export { cleanupA2ATasks } from './cleanup.js'
 export type { CallState } from './handler.js'
 export { SpoolRequestHandler } from './handler.js'
 export {
@@ -43,12 +45,15 @@ export type {
   EventRecord,
   MaybePromise,
   PushConfigRecord,
+  RemovedTasks,
   SigningKeyRecord,
   StoredTaskState,
+  TaskFilter,
   TaskRecord,
   TokenRecord,
   TransitionParams,
 } from './store.js'
+export { FINISHED_TASK_STATES } from './store.js'
 export type { A2ACaller, A2ATasksDeps, SentTask, SequencedEvent } from './tasks.js'
 export { A2ATasks } from './tasks.js'
 export type { IssuedToken, TokenInfo } from './tokens.js'

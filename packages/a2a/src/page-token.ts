@@ -8,13 +8,15 @@ export interface TaskCursor {
   id: string
 }
 
-/** What a page token was given for: a token is only good for the same caller, agent and context. */
+/** What a page token was given for: a token is only good for the same caller, agent and filters. */
 export interface TaskListQuery {
   caller: string
   agent: string
   contextId: string | undefined
   /** The state the list is filtered on (ListTasks' `status`), if any. */
   state?: string | undefined
+  /** The time (ms) the list starts from (ListTasks' `statusTimestampAfter`), if any. */
+  updatedFrom?: number | undefined
 }
 
 const TokenSchema = z.object({
@@ -31,13 +33,22 @@ const BAD_TOKEN =
   'params.pageToken is not a token this server gave: pass the nextPageToken of the previous ListTasks answer, or omit it to start from the first page'
 
 /**
- * The query's fingerprint in the token: a token of another caller, agent or context is refused rather
+ * The query's fingerprint in the token: a token of another caller, agent or filter is refused rather
  * than taken as a position in this list (it could never show another caller's tasks, which the query
  * filters out, but a client that mixed its tokens up is better told so).
  */
 function fingerprint(query: TaskListQuery): string {
   return createHash('sha256')
-    .update(JSON.stringify([query.caller, query.agent, query.contextId ?? '', query.state ?? '']))
+    .update(
+      JSON.stringify([
+        query.caller,
+        query.agent,
+        query.contextId ?? '',
+        query.state ?? '',
+        // Only when given: a token of a list without it, given before this filter existed, stays good.
+        ...(query.updatedFrom === undefined ? [] : [query.updatedFrom]),
+      ]),
+    )
     .digest('hex')
     .slice(0, 16)
 }
@@ -66,7 +77,7 @@ export function decodePageToken(query: TaskListQuery, pageToken: string | undefi
   if (!token.success) throw invalidParams(BAD_TOKEN)
   if (token.data.q !== fingerprint(query))
     throw invalidParams(
-      'params.pageToken was given for another list (another contextId, status or agent): omit it to start this list from the first page',
+      'params.pageToken was given for another list (another contextId, status, statusTimestampAfter or agent): omit it to start this list from the first page',
     )
   return { updatedAt: token.data.u, id: token.data.i }
 }

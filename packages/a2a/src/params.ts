@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { parseTimestamp, TIMESTAMP_PROBLEM } from './status-timestamp.js'
 
 /**
  * The JSON-RPC params of each A2A method as a caller sends them, checked before the SDK decodes them:
@@ -138,6 +139,12 @@ const pageSize = z
   .min(1, 'must be an integer from 1 to 100')
   .max(100, 'must be an integer from 1 to 100')
 
+// Empty is unset, as for the other string params of ListTasks (a proto3 default some clients send).
+const timestamp = text.refine(
+  (value) => value === '' || parseTimestamp(value) !== undefined,
+  TIMESTAMP_PROBLEM,
+)
+
 const params = <T extends z.core.$ZodLooseShape>(shape: T) =>
   z.looseObject(shape, { error: 'must be an object' })
 
@@ -174,6 +181,8 @@ const PARAMS: Record<string, z.ZodType> = {
     history_length: nonNegativeInt.optional(),
     includeArtifacts: z.boolean({ error: 'must be a boolean' }).optional(),
     include_artifacts: z.boolean({ error: 'must be a boolean' }).optional(),
+    statusTimestampAfter: timestamp.optional(),
+    status_timestamp_after: timestamp.optional(),
     tenant: text.optional(),
   }),
   CancelTask: TaskIdParams,

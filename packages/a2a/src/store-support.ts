@@ -13,4 +13,5 @@ export {
 } from './rows.js'
 // Every type of the seam, as `store.ts` declares them: an implementer needs them all.
 export type * from './store.js'
+export { FINISHED_TASK_STATES } from './store.js'
 export { a2aTables } from './tables.js'

@@ -21,6 +21,22 @@ export type StoredTaskState =
   | 'canceled'
   | 'rejected'
 
+/** The states a task ends in: it never changes again (and a cleanup may remove it). */
+export const FINISHED_TASK_STATES: readonly StoredTaskState[] = [
+  'completed',
+  'failed',
+  'canceled',
+  'rejected',
+]
+
+/** What {@link A2AStore.removeFinishedTasks} removed (or, on a dry run, would remove). */
+export interface RemovedTasks {
+  /** Finished tasks, with their events, push configs and pushes. */
+  tasks: number
+  /** The messages their callers sent (`a2a_caller_messages`: a retry of one is then a new message). */
+  callerMessages: number
+}
+
 /** A task row. `task` is the whole A2A Task as JSON (status, history, artifacts). */
 export interface TaskRecord {
   id: string
@@ -35,12 +51,18 @@ export interface TaskRecord {
   updatedAt: number
 }
 
-/** What {@link A2AStore.listTasks} lists: a page of at most `limit`, after the cursor `before`. */
-export interface ListTasksParams {
+/** Which of a caller's tasks {@link A2AStore.listTasks} lists and {@link A2AStore.countTasks} counts. */
+export interface TaskFilter {
   agent: string
   contextId?: string
   /** Only tasks in this state (ListTasks' `status`). */
   state?: StoredTaskState
+  /** Only tasks whose last change (`updatedAt`) is at or after this time (ListTasks' `statusTimestampAfter`). */
+  updatedFrom?: number
+}
+
+/** What {@link A2AStore.listTasks} lists: a page of at most `limit`, after the cursor `before`. */
+export interface ListTasksParams extends TaskFilter {
   limit: number
   /** The last task of the previous page: list the ones after it (older, or as old with a lower id). */
   before?: { updatedAt: number; id: string }
@@ -168,15 +190,13 @@ export interface A2AStore {
   /** The caller's newest task in `contextId` (to continue an input-required one). */
   latestInContext(caller: string, contextId: string): MaybePromise<TaskRecord | undefined>
   /**
-   * Tasks of `caller` with `agent` (in `contextId` if given), newest first: by `updatedAt` then `id`, both
+   * Tasks of `caller` with `agent` (in `contextId`, in `state`, changed at or after `updatedFrom`, each if
+   * given), newest first: by `updatedAt` then `id`, both
    * descending (ids compared bytewise), only those strictly after `before` in that order when given.
    */
   listTasks(caller: string, params: ListTasksParams): MaybePromise<TaskRecord[]>
   /** How many tasks `listTasks` would list without `before` and `limit`. */
-  countTasks(
-    caller: string,
-    params: { agent: string; contextId?: string; state?: StoredTaskState },
-  ): MaybePromise<number>
+  countTasks(caller: string, params: TaskFilter): MaybePromise<number>
   /**
    * Applies a transition if the task is still in `from`, queuing its events' pushes; false when it was
    * not, or when its `sent` message id was already recorded for that caller (nothing written either way).
@@ -214,6 +234,13 @@ export interface A2AStore {
     expectedKid: string | undefined,
     graceUntil: number,
   ): MaybePromise<boolean>
+  /**
+   * Removes the finished tasks ({@link FINISHED_TASK_STATES}) whose last change is at or before `cutoff`,
+   * with all that is kept for them — the messages their callers sent, their spool message ids, events,
+   * push configs and pushes — in one transaction; open tasks (submitted, working, input-required) stay
+   * whatever their age. At most `limit` tasks (all when undefined), the oldest first. `dryRun` only counts.
+   */
+  removeFinishedTasks(params: { cutoff: number; dryRun: boolean; limit?: number }): MaybePromise<RemovedTasks>
   /** Releases what the store holds; a connection it was given stays open. */
   close(): MaybePromise<void>
 }

@@ -28,7 +28,8 @@ const tokens = describeTable({
 const tasks = describeTable({
   name: 'a2a_tasks',
   columns: {
-    id: { name: 'id', kind: 'text', primaryKey: true },
+    // Paged bytewise (ListTasks' cursor), in the same order on both dialects.
+    id: { name: 'id', kind: 'text', primaryKey: true, bytewise: true },
     caller: { name: 'caller', kind: 'text', notNull: true },
     agent: { name: 'agent', kind: 'text', notNull: true },
     contextId: { name: 'context_id', kind: 'text', notNull: true },
@@ -38,7 +39,13 @@ const tasks = describeTable({
     createdAt: { name: 'created_at', kind: 'epochMs', notNull: true },
     updatedAt: { name: 'updated_at', kind: 'epochMs', notNull: true },
   },
-  indexes: { a2a_tasks_state: ['state'], a2a_tasks_context: ['caller', 'contextId'] },
+  indexes: {
+    a2a_tasks_state: ['state'],
+    a2a_tasks_context: ['caller', 'contextId'],
+    // ListTasks: a caller's tasks with an agent, newest first by (updated_at, id), a page after a cursor:
+    // read in index order from the cursor on, not sorted from every task of the caller.
+    a2a_tasks_list: ['caller', 'agent', 'updatedAt', 'id'],
+  },
 })
 
 /** Every spool message a task sent (one per turn): a reply names one of them in `replyTo`. */

@@ -36,10 +36,11 @@ import {
 } from './parts.js'
 import { callerAgentId } from './profile.js'
 import type { A2APushes } from './push.js'
-import type { A2AStore, StoredTaskState, TaskRecord } from './store.js'
+import { parseTimestamp, TIMESTAMP_PROBLEM } from './status-timestamp.js'
+import { type A2AStore, FINISHED_TASK_STATES, type StoredTaskState, type TaskRecord } from './store.js'
 
 /** States after which a task never changes again. */
-const TERMINAL: readonly StoredTaskState[] = ['completed', 'failed', 'canceled', 'rejected']
+const TERMINAL = FINISHED_TASK_STATES
 /** States in which a stream ends: terminal, or waiting for the caller. */
 const STREAM_END: readonly StoredTaskState[] = [...TERMINAL, 'input-required']
 
@@ -248,7 +249,7 @@ export class A2ATasks {
       { clock: this.#clock },
     )
     if (existing === undefined) {
-      const status = this.#status('submitted')
+      const status = this.#status('submitted', undefined, now)
       const task: Task = {
         id: taskId,
         contextId,
@@ -291,7 +292,7 @@ export class A2ATasks {
     }
     const task = TaskCodec.fromJSON(existing.task)
     task.history.push(userMessage)
-    task.status = this.#status('submitted')
+    task.status = this.#status('submitted', undefined, now)
     const moved = await this.#store.transition({
       taskId,
       from: 'input-required',
@@ -343,16 +344,14 @@ export class A2ATasks {
 
   /** GetTask, for its caller only (another caller's task is not found). */
   async get(caller: A2ACaller, agent: string, taskId: string, historyLength?: number): Promise<Task> {
-    const task = TaskCodec.fromJSON((await this.#owned(caller, agent, taskId)).task)
-    if (historyLength !== undefined)
-      task.history = historyLength <= 0 ? [] : task.history.slice(-historyLength)
-    return task
+    return withHistory(TaskCodec.fromJSON((await this.#owned(caller, agent, taskId)).task), historyLength)
   }
 
   /**
    * ListTasks of this caller with this agent, newest first, a page of at most `pageSize` after
    * `pageToken` (a previous page's `nextPageToken`; a token this server did not give for this list is
-   * invalid params). `nextPageToken` is empty on the last page.
+   * invalid params). `nextPageToken` is empty on the last page. Each task has at most `historyLength`
+   * messages of its history (all when undefined), and its artifacts only when `includeArtifacts`.
    */
   async list(
     caller: A2ACaller,
@@ -360,38 +359,55 @@ export class A2ATasks {
     params: {
       contextId?: string | undefined
       status?: TaskState | undefined
+      /** Only tasks whose status changed at or after this RFC 3339 time. */
+      statusTimestampAfter?: string | undefined
       pageSize: number
       pageToken?: string | undefined
+      historyLength?: number | undefined
+      includeArtifacts?: boolean | undefined
     },
   ): Promise<{ tasks: Task[]; nextPageToken: string; totalSize: number }> {
     requireFreeText(params.contextId ?? '', 'params.contextId')
     const contextId = params.contextId || undefined
+    // A task's status timestamp is the time of its last change (`updatedAt`): the filter is on the column.
+    const updatedFrom =
+      params.statusTimestampAfter === undefined || params.statusTimestampAfter === ''
+        ? undefined
+        : parseTimestamp(params.statusTimestampAfter)
+    if (updatedFrom === undefined && params.statusTimestampAfter)
+      throw invalidParams(`params.statusTimestampAfter ${TIMESTAMP_PROBLEM}`)
     // `status` filters on the task's state; unspecified (0) lists every state. A state no task is ever
     // stored in here (auth-required) lists nothing.
     const filtered = params.status !== undefined && params.status !== TaskState.TASK_STATE_UNSPECIFIED
     const state = filtered ? STORED_STATE.get(params.status as TaskState) : undefined
     if (filtered && state === undefined) return { tasks: [], nextPageToken: '', totalSize: 0 }
-    const query = { caller: caller.name, agent, contextId, state }
+    const query = { caller: caller.name, agent, contextId, state, updatedFrom }
     const before = decodePageToken(query, params.pageToken)
     // The agent is part of the query: filtered after the limit, a page of another agent's tasks hid its own.
+    const filter = {
+      agent,
+      ...(contextId === undefined ? {} : { contextId }),
+      ...(state === undefined ? {} : { state }),
+      ...(updatedFrom === undefined ? {} : { updatedFrom }),
+    }
     // One more than a page tells whether another page follows, so the last page has no token.
     const records = await this.#store.listTasks(caller.name, {
-      agent,
-      contextId,
-      ...(state === undefined ? {} : { state }),
+      ...filter,
       limit: params.pageSize + 1,
-      before,
+      ...(before === undefined ? {} : { before }),
     })
     const page = records.slice(0, params.pageSize)
     const last = page.at(-1)
     const nextPageToken =
       records.length > params.pageSize && last !== undefined ? encodePageToken(query, last) : ''
-    const totalSize = await this.#store.countTasks(caller.name, {
-      agent,
-      contextId,
-      ...(state === undefined ? {} : { state }),
+    const totalSize = await this.#store.countTasks(caller.name, filter)
+    const tasks = page.map((r) => {
+      const task = withHistory(TaskCodec.fromJSON(r.task), params.historyLength)
+      // A2A: without includeArtifacts (default false) a listed task has no `artifacts` field at all.
+      if (params.includeArtifacts !== true) task.artifacts = []
+      return task
     })
-    return { tasks: page.map((r) => TaskCodec.fromJSON(r.task)), nextPageToken, totalSize }
+    return { tasks, nextPageToken, totalSize }
   }
 
   /**
@@ -406,14 +422,15 @@ export class A2ATasks {
         throw new TaskNotCancelableError(`Task ${taskId} is already ${record.state}`)
       }
       const task = TaskCodec.fromJSON(record.task)
-      task.status = this.#status('canceled')
+      const at = this.#clock.now()
+      task.status = this.#status('canceled', undefined, at)
       const moved = await this.#store.transition({
         taskId,
         from: record.state,
         state: 'canceled',
         task: TaskCodec.toJSON(task) as Record<string, unknown>,
         events: [this.#statusEvent(task, true)],
-        at: this.#clock.now(),
+        at,
       })
       if (moved) {
         await this.#withdraw(record)
@@ -689,7 +706,8 @@ export class A2ATasks {
       state,
       task: TaskCodec.toJSON(task) as Record<string, unknown>,
       events,
-      at: this.#clock.now(),
+      // The status timestamp is the time of the change: ListTasks' statusTimestampAfter filters on it.
+      at: statusTime(task) ?? this.#clock.now(),
     })
     if (moved) this.#changed(record.id)
   }
@@ -704,8 +722,9 @@ export class A2ATasks {
     return record
   }
 
-  #status(state: StoredTaskState, message?: Message): TaskStatus {
-    return { state: STATE_OF[state], message, timestamp: new Date(this.#clock.now()).toISOString() }
+  /** A status at `at` (now): the time the task's row records as its last change is the same. */
+  #status(state: StoredTaskState, message?: Message, at = this.#clock.now()): TaskStatus {
+    return { state: STATE_OF[state], message, timestamp: new Date(at).toISOString() }
   }
 
   #agentMessage(task: Task, parts: Record<string, unknown>[], agentCommMessageId?: string): Message {
@@ -771,4 +790,19 @@ function endsStream(event: StreamResponse): boolean {
     state === TaskState.TASK_STATE_REJECTED ||
     state === TaskState.TASK_STATE_INPUT_REQUIRED
   )
+}
+
+/**
+ * `task` with at most `historyLength` of its latest messages (A2A: undefined keeps them all, 0 none —
+ * the field is then left out), as GetTask and ListTasks answer.
+ */
+function withHistory(task: Task, historyLength: number | undefined): Task {
+  if (historyLength !== undefined) task.history = historyLength <= 0 ? [] : task.history.slice(-historyLength)
+  return task
+}
+
+/** The time of `task`'s status in ms, if it has one. */
+function statusTime(task: Task): number | undefined {
+  const at = task.status?.timestamp === undefined ? Number.NaN : Date.parse(task.status.timestamp)
+  return Number.isNaN(at) ? undefined : at
 }

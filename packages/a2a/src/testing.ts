@@ -1,5 +1,6 @@
 import { deepStrictEqual, ok, rejects, strictEqual } from 'node:assert/strict'
-import type { A2AStore, SigningKeyRecord, TaskRecord } from './store.js'
+import { cleanupA2ATasks } from './cleanup.js'
+import type { A2AStore, ListTasksParams, SigningKeyRecord, TaskRecord } from './store.js'
 
 /** One behaviour every {@link A2AStore} must have, as a named check (throws on failure). */
 export interface StoreCheck {
@@ -33,6 +34,18 @@ function task(id: string, overrides: Partial<TaskRecord> = {}): TaskRecord {
     ...overrides,
   }
 }
+
+/**
+ * The ListTasks pages a store's query-plan test explains, for caller `c1` among 20 000 tasks `t<n>`
+ * changed at `n` (of 4 callers, 3 agents): the first page, a page after a cursor, and with each filter.
+ * Each must be read from the index `a2a_tasks_list`, from the cursor on, unsorted.
+ */
+export const LIST_TASKS_PLAN_PAGES: readonly ListTasksParams[] = [
+  { agent: 'a1', limit: 51 },
+  { agent: 'a1', limit: 51, before: { updatedAt: 10_001, id: 't10001' } },
+  { agent: 'a1', limit: 51, before: { updatedAt: 10_001, id: 't10001' }, updatedFrom: 5000 },
+  { agent: 'a1', limit: 51, before: { updatedAt: 10_001, id: 't10001' }, state: 'completed' },
+]
 
 /**
  * The A2A store contract: the same checks for the SQLite and the PostgreSQL store, so both answer every
@@ -197,6 +210,48 @@ export function a2aStoreChecks(open: () => Promise<A2AStore>): StoreCheck[] {
       },
     },
     {
+      name: 'lists and counts only the tasks changed at or after a time, paging within them',
+      run: async () => {
+        const store = await open()
+        for (const [id, at] of [
+          ['old', 1000],
+          ['edge', 2000],
+          ['b', 3000],
+          ['a', 3000],
+          ['new', 4000],
+        ] as const)
+          await store.insertTask(task(id, { contextId: 'ctx', createdAt: at, updatedAt: at }), [])
+        await store.insertTask(task('x', { caller: 'other', updatedAt: 5000 }), [])
+        await store.insertTask(task('y', { agent: 'other', updatedAt: 5000 }), [])
+        const ids = async (before?: { updatedAt: number; id: string }) =>
+          (await store.listTasks('acme', { agent: 'helper', updatedFrom: 2000, limit: 2, before })).map(
+            (t) => t.id,
+          )
+        // At the time itself is in ("at or after"); the filter holds on every page, not only the first.
+        deepStrictEqual(await ids(), ['new', 'b'])
+        deepStrictEqual(await ids({ updatedAt: 3000, id: 'b' }), ['a', 'edge'])
+        deepStrictEqual(await ids({ updatedAt: 2000, id: 'edge' }), [])
+        strictEqual(await store.countTasks('acme', { agent: 'helper', updatedFrom: 2000 }), 4)
+        strictEqual(await store.countTasks('acme', { agent: 'helper', updatedFrom: 4001 }), 0)
+        // With the other filters: each narrows the list and its count alike.
+        await store.transition({
+          taskId: 'b',
+          from: 'submitted',
+          state: 'completed',
+          task: { id: 'b' },
+          events: [],
+          at: 3500,
+        })
+        const filter = { agent: 'helper', contextId: 'ctx', state: 'completed', updatedFrom: 3500 } as const
+        deepStrictEqual(
+          (await store.listTasks('acme', { ...filter, limit: 5 })).map((t) => t.id),
+          ['b'],
+        )
+        strictEqual(await store.countTasks('acme', filter), 1)
+        strictEqual(await store.countTasks('acme', { ...filter, updatedFrom: 3501 }), 0)
+      },
+    },
+    {
       name: 'records each message a caller sent once: a second task or turn with its id writes nothing',
       run: async () => {
         const store = await open()
@@ -254,6 +309,74 @@ export function a2aStoreChecks(open: () => Promise<A2AStore>): StoreCheck[] {
         // A turn whose task moved on meanwhile records nothing: its message id stays free.
         strictEqual(await turn('m5', 'msg-t1d'), false)
         strictEqual(await store.sentMessage('acme', 'm5'), undefined)
+      },
+    },
+    {
+      name: 'cleans up finished tasks past the retention and the idempotency window, never open ones',
+      run: async () => {
+        const store = await open()
+        const now = { value: 0 }
+        const clock = { now: () => now.value }
+        const sent = (taskId: string) => ({ caller: 'acme', messageId: `m-${taskId}`, taskId, digest: 'd' })
+        const add = (id: string, state: TaskRecord['state'], at: number) =>
+          store.insertTask(
+            task(id, { state, createdAt: at, updatedAt: at }),
+            [{ n: 1 }],
+            { taskId: id, id: 'c1', config: { url: 'https://hook.test' } },
+            sent(id),
+          )
+        await add('done', 'completed', 1000)
+        await add('failed', 'failed', 500)
+        await add('recent', 'canceled', 3000)
+        // Open tasks, however old, wait on their agent or caller: never removed.
+        await add('queued', 'submitted', 0)
+        await add('working', 'working', 0)
+        await add('asking', 'input-required', 0)
+        const cleanup = (dryRun = false) =>
+          cleanupA2ATasks(store, { olderThanMs: 2000, idempotencyWindowMs: 5000, dryRun, clock })
+        // Past the retention (2 s) but within the window (5 s): a retry still finds its task.
+        now.value = 4000
+        deepStrictEqual(await cleanup(), { tasks: 0, callerMessages: 0 })
+        strictEqual((await store.sentMessage('acme', 'm-done'))?.taskId, 'done')
+        now.value = 6000
+        deepStrictEqual(await cleanup(true), { tasks: 2, callerMessages: 2 })
+        strictEqual((await store.getTask('done'))?.state, 'completed')
+        // A limit takes the oldest first.
+        deepStrictEqual(
+          await cleanupA2ATasks(store, { olderThanMs: 2000, idempotencyWindowMs: 5000, limit: 1, clock }),
+          { tasks: 1, callerMessages: 1 },
+        )
+        strictEqual(await store.getTask('failed'), undefined)
+        strictEqual((await store.getTask('done'))?.state, 'completed')
+        deepStrictEqual(await cleanup(), { tasks: 1, callerMessages: 1 })
+        for (const id of ['done', 'failed']) {
+          strictEqual(await store.getTask(id), undefined)
+          strictEqual(await store.sentMessage('acme', `m-${id}`), undefined)
+          strictEqual(await store.taskIdForMessage(`msg-${id}`), undefined)
+          deepStrictEqual(await store.events(id, 0), [])
+          deepStrictEqual(await store.pushConfigs(id), [])
+        }
+        deepStrictEqual((await store.duePushes(now.value, 10)).map((p) => p.taskId).sort(), [
+          'asking',
+          'queued',
+          'recent',
+          'working',
+        ])
+        for (const id of ['recent', 'queued', 'working', 'asking']) {
+          ok(await store.getTask(id), id)
+          strictEqual((await store.sentMessage('acme', `m-${id}`))?.taskId, id)
+        }
+        // A retention longer than the window is the one that holds.
+        now.value = 4000 + 3000
+        deepStrictEqual(await cleanupA2ATasks(store, { olderThanMs: 4001, idempotencyWindowMs: 1, clock }), {
+          tasks: 0,
+          callerMessages: 0,
+        })
+        now.value = 4000 + 3001
+        deepStrictEqual(await cleanupA2ATasks(store, { olderThanMs: 4001, idempotencyWindowMs: 1, clock }), {
+          tasks: 1,
+          callerMessages: 1,
+        })
       },
     },
     {

@@ -148,6 +148,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return this.#context.coordinator
   }
 
+  /** The configuration the coordinator was opened with (its database above all); opens it first. */
+  protected async coordinatorConfig(): Promise<CommandContext['config']> {
+    await this.coordinator()
+    return this.#context!.config
+  }
+
   /** The logger the coordinator logs to (stderr, at AGENT_COMM_LOG_LEVEL); opens the coordinator first. */
   protected async logger(): Promise<Logger> {
     await this.coordinator()

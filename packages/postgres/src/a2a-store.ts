@@ -210,38 +210,60 @@ export class PostgresA2AStore implements A2A.A2AStore {
   }
 
   async listTasks(caller: string, params: A2A.ListTasksParams): Promise<A2A.TaskRecord[]> {
-    // Ids compared bytewise (COLLATE "C"), as SQLite does: both stores page in the same order.
+    const { where, values } = taskFilter(caller, params)
+    // Ids compared bytewise (COLLATE "C"), as SQLite does: both stores page in the same order. The row
+    // comparison is a range on the index a2a_tasks_list (caller, agent, updated_at, id COLLATE "C"), so a
+    // page is read from the cursor on, however deep.
+    if (params.before !== undefined) {
+      values.push(params.before.updatedAt, params.before.id)
+      where.push(`(updated_at, id COLLATE "C") < ($${values.length - 1}::bigint, $${values.length}::text)`)
+    }
+    values.push(params.limit)
     const rows = await this.#query<A2A.TaskRow>(
-      `SELECT * FROM ${this.#s}.a2a_tasks WHERE caller = $1 AND agent = $2
-         AND ($3::text IS NULL OR context_id = $3::text)
-         AND ($7::text IS NULL OR state = $7::text)
-         AND ($5::bigint IS NULL OR updated_at < $5::bigint
-              OR (updated_at = $5::bigint AND id COLLATE "C" < $6::text))
-       ORDER BY updated_at DESC, id COLLATE "C" DESC LIMIT $4`,
-      [
-        caller,
-        params.agent,
-        params.contextId ?? null,
-        params.limit,
-        params.before?.updatedAt ?? null,
-        params.before?.id ?? '',
-        params.state ?? null,
-      ],
+      `SELECT * FROM ${this.#s}.a2a_tasks WHERE ${where.join(' AND ')}
+       ORDER BY updated_at DESC, id COLLATE "C" DESC LIMIT $${values.length}`,
+      values,
     )
     return rows.map(A2A.taskFromRow)
   }
 
-  async countTasks(
-    caller: string,
-    params: { agent: string; contextId?: string; state?: A2A.StoredTaskState },
-  ): Promise<number> {
+  async countTasks(caller: string, params: A2A.TaskFilter): Promise<number> {
+    const { where, values } = taskFilter(caller, params)
     const [row] = await this.#query<{ n: string }>(
-      `SELECT count(*) AS n FROM ${this.#s}.a2a_tasks WHERE caller = $1 AND agent = $2
-         AND ($3::text IS NULL OR context_id = $3::text)
-         AND ($4::text IS NULL OR state = $4::text)`,
-      [caller, params.agent, params.contextId ?? null, params.state ?? null],
+      `SELECT count(*) AS n FROM ${this.#s}.a2a_tasks WHERE ${where.join(' AND ')}`,
+      values,
     )
     return Number(row?.n ?? 0)
+  }
+
+  async removeFinishedTasks(params: {
+    cutoff: number
+    dryRun: boolean
+    limit?: number
+  }): Promise<A2A.RemovedTasks> {
+    const values = [[...A2A.FINISHED_TASK_STATES], params.cutoff, params.limit ?? null]
+    // LIMIT NULL is no limit.
+    const finished = `SELECT id FROM ${this.#s}.a2a_tasks WHERE state = ANY($1::text[]) AND updated_at <= $2::bigint
+      ORDER BY updated_at, id LIMIT $3::bigint`
+    if (params.dryRun) {
+      const [row] = await this.#query<{ tasks: string; caller_messages: string }>(
+        `SELECT (SELECT count(*) FROM (${finished}) f) AS tasks,
+           (SELECT count(*) FROM ${this.#s}.a2a_caller_messages WHERE task_id IN (${finished})) AS caller_messages`,
+        values,
+      )
+      return { tasks: Number(row?.tasks ?? 0), callerMessages: Number(row?.caller_messages ?? 0) }
+    }
+    // One statement, so one transaction: everything kept for a task goes with it. A finished task never
+    // changes, so no transition races the delete.
+    const kept = ['a2a_task_messages', 'a2a_events', 'a2a_push_outbox', 'a2a_push_configs']
+    const [row] = await this.#query<{ tasks: string; caller_messages: string }>(
+      `WITH gone AS (DELETE FROM ${this.#s}.a2a_tasks WHERE id IN (${finished}) RETURNING id),
+         sent AS (DELETE FROM ${this.#s}.a2a_caller_messages WHERE task_id IN (SELECT id FROM gone) RETURNING 1),
+         ${kept.map((table) => `${table} AS (DELETE FROM ${this.#s}.${table} WHERE task_id IN (SELECT id FROM gone))`).join(',\n         ')}
+       SELECT (SELECT count(*) FROM gone) AS tasks, (SELECT count(*) FROM sent) AS caller_messages`,
+      values,
+    )
+    return { tasks: Number(row?.tasks ?? 0), callerMessages: Number(row?.caller_messages ?? 0) }
   }
 
   async transition(params: A2A.TransitionParams): Promise<boolean> {
@@ -435,4 +457,21 @@ export class PostgresA2AStore implements A2A.A2AStore {
       }),
     )
   }
+}
+
+/**
+ * The conditions of a task list (ListTasks) and their values ($1…). Only the filters given are written:
+ * a generic plan of `$n IS NULL OR …` could not use the index a2a_tasks_list.
+ */
+function taskFilter(caller: string, filter: A2A.TaskFilter): { where: string[]; values: unknown[] } {
+  const values: unknown[] = [caller, filter.agent]
+  const where = ['caller = $1', 'agent = $2']
+  const add = (condition: (param: string) => string, value: unknown): void => {
+    values.push(value)
+    where.push(condition(`$${values.length}`))
+  }
+  if (filter.contextId !== undefined) add((p) => `context_id = ${p}::text`, filter.contextId)
+  if (filter.state !== undefined) add((p) => `state = ${p}::text`, filter.state)
+  if (filter.updatedFrom !== undefined) add((p) => `updated_at >= ${p}::bigint`, filter.updatedFrom)
+  return { where, values }
 }

@@ -9,6 +9,7 @@ import {
   describedTable,
   type TableDialect,
 } from '@agent-comm/spool/table-description'
+import { type SQL, sql } from 'drizzle-orm'
 import {
   bigint,
   bigserial,
@@ -68,7 +69,13 @@ const pg: TableDialect<Builder, PgColumn, IndexBuilder | PrimaryKeyBuilder> = {
   key: (builder, c) =>
     c.kind === 'rowid' ? builder.primaryKey().generatedAlwaysAsIdentity() : builder.primaryKey(),
   primaryKey: (columns) => primaryKey({ columns }),
-  index: (name, columns) => index(name).on(...columns),
+  index: (name, columns, described) =>
+    index(name).on(
+      ...(columns.map((column, i) => (described[i]?.bytewise ? sql`${column} COLLATE "C"` : column)) as [
+        PgColumn | SQL,
+        ...(PgColumn | SQL)[],
+      ]),
+    ),
 }
 
 /**

@@ -23,6 +23,12 @@ export interface ColumnDescription {
   readonly unique?: true
   /** The default of a numeric column. */
   readonly default?: number
+  /**
+   * A `text` column ordered bytewise (a page cursor over it: both dialects list in the same order). SQLite
+   * compares TEXT bytewise already; PostgreSQL indexes it `COLLATE "C"`, so a query ordering by
+   * `col COLLATE "C"` can use the index.
+   */
+  readonly bytewise?: true
   /** A foreign key: the column (property name) of another described table, by that table's SQL name. */
   readonly references?: { readonly table: string; readonly column: string; readonly onDelete?: 'cascade' }
 }
@@ -97,7 +103,8 @@ export interface TableDialect<B extends DescribedColumnBuilder, TColumn, TExtra>
   base(column: ColumnDescription): B
   key(builder: B, column: ColumnDescription): B
   primaryKey(columns: [TColumn, ...TColumn[]]): TExtra
-  index(name: string, columns: [TColumn, ...TColumn[]]): TExtra
+  /** An index over `columns`; `described` holds their descriptions, in the same order. */
+  index(name: string, columns: [TColumn, ...TColumn[]], described: readonly ColumnDescription[]): TExtra
 }
 
 /**
@@ -134,7 +141,13 @@ export function describedTable<
       keys.map((key) => (built as Record<string, TColumn>)[key]) as [TColumn, ...TColumn[]]
     return [
       ...(table.primaryKey ? [dialect.primaryKey(of(table.primaryKey))] : []),
-      ...Object.entries(table.indexes ?? {}).map(([name, keys]) => dialect.index(name, of(keys))),
+      ...Object.entries(table.indexes ?? {}).map(([name, keys]) =>
+        dialect.index(
+          name,
+          of(keys),
+          keys.map((key) => table.columns[key] as ColumnDescription),
+        ),
+      ),
     ]
   }
   return {

@@ -10,16 +10,18 @@ import {
   duePushFromRow,
   type EventRecord,
   eventFromRow,
+  FINISHED_TASK_STATES,
   type ListTasksParams,
   liveTokenError,
   type PushConfigRecord,
   pushConfigFromRow,
   type RecordPushParams,
+  type RemovedTasks,
   type SentMessageRecord,
   type SigningKeyRecord,
   type SigningKeyRow,
-  type StoredTaskState,
   signingKeyFromRow,
+  type TaskFilter,
   type TaskRecord,
   type TaskRow,
   type TokenRecord,
@@ -342,49 +344,63 @@ export class SqliteA2AStore implements A2AStore {
   }
 
   listTasks(caller: string, params: ListTasksParams): TaskRecord[] {
+    const { where, values } = taskFilter(caller, params)
+    // The cursor (updated_at, id) is unique and the order total, so a page never repeats or skips a task
+    // that did not change meanwhile. SQLite compares TEXT bytewise, as PostgreSQL's COLLATE "C". The row
+    // value is a range on the index a2a_tasks_list (caller, agent, updated_at, id): a page is read from
+    // the cursor on, however deep.
+    if (params.before !== undefined) where.push('(updated_at, id) < (@at, @id)')
     return this.#run(() =>
       (
         this.#db
           .prepare(
-            // The cursor (updated_at, id) is unique and the order total, so a page never repeats or skips a
-            // task that did not change meanwhile. SQLite compares TEXT bytewise, as PostgreSQL's COLLATE "C".
-            `SELECT * FROM a2a_tasks WHERE caller = @caller AND agent = @agent
-               AND (@contextId IS NULL OR context_id = @contextId)
-               AND (@state IS NULL OR state = @state)
-               AND (@at IS NULL OR updated_at < @at OR (updated_at = @at AND id < @id))
-             ORDER BY updated_at DESC, id DESC LIMIT @limit`,
+            `SELECT * FROM a2a_tasks WHERE ${where.join(' AND ')} ORDER BY updated_at DESC, id DESC LIMIT @limit`,
           )
           .all({
-            caller,
-            agent: params.agent,
-            contextId: params.contextId ?? null,
-            state: params.state ?? null,
-            at: params.before?.updatedAt ?? null,
-            id: params.before?.id ?? '',
+            ...values,
+            ...(params.before === undefined ? {} : { at: params.before.updatedAt, id: params.before.id }),
             limit: params.limit,
           }) as TaskRow[]
       ).map(taskFromRow),
     )
   }
 
-  countTasks(caller: string, params: { agent: string; contextId?: string; state?: StoredTaskState }): number {
+  countTasks(caller: string, params: TaskFilter): number {
+    const { where, values } = taskFilter(caller, params)
     return this.#run(
       () =>
-        (
-          this.#db
-            .prepare(
-              `SELECT count(*) AS n FROM a2a_tasks WHERE caller = @caller AND agent = @agent
-                 AND (@contextId IS NULL OR context_id = @contextId)
-                 AND (@state IS NULL OR state = @state)`,
-            )
-            .get({
-              caller,
-              agent: params.agent,
-              contextId: params.contextId ?? null,
-              state: params.state ?? null,
-            }) as { n: number }
-        ).n,
+        this.#db
+          .prepare(`SELECT count(*) FROM a2a_tasks WHERE ${where.join(' AND ')}`)
+          .pluck()
+          .get(values) as number,
     )
+  }
+
+  removeFinishedTasks(params: { cutoff: number; dryRun: boolean; limit?: number }): RemovedTasks {
+    // The same tasks for every statement below: nothing else changes them inside the transaction.
+    const finished = `SELECT id FROM a2a_tasks WHERE state IN (${FINISHED_TASK_STATES.map(() => '?').join(', ')}) AND updated_at <= ?
+      ORDER BY updated_at, id LIMIT ?`
+    const values = [...FINISHED_TASK_STATES, params.cutoff, params.limit ?? -1]
+    const remove = this.#db.transaction((): RemovedTasks => {
+      const count = (sql: string): number => this.#db.prepare(sql).pluck().get(values) as number
+      const removed = {
+        tasks: count(`SELECT count(*) FROM (${finished})`),
+        callerMessages: count(`SELECT count(*) FROM a2a_caller_messages WHERE task_id IN (${finished})`),
+      }
+      if (params.dryRun) return removed
+      // Everything kept for a task goes with it; a finished task never changes, so nothing races this.
+      for (const table of [
+        'a2a_caller_messages',
+        'a2a_task_messages',
+        'a2a_events',
+        'a2a_push_outbox',
+        'a2a_push_configs',
+      ])
+        this.#db.prepare(`DELETE FROM ${table} WHERE task_id IN (${finished})`).run(values)
+      this.#db.prepare(`DELETE FROM a2a_tasks WHERE id IN (${finished})`).run(values)
+      return removed
+    })
+    return this.#run(() => remove.immediate())
   }
 
   transition(params: TransitionParams): boolean {
@@ -452,4 +468,29 @@ export class SqliteA2AStore implements A2AStore {
       throw toStorageError(error, this.#db.name)
     }
   }
+}
+
+/**
+ * The conditions of a task list (ListTasks) and their named values. Only the filters given are written,
+ * so each query is one SQLite can answer from the index a2a_tasks_list (`x IS NULL OR …` would not be).
+ */
+function taskFilter(
+  caller: string,
+  filter: TaskFilter,
+): { where: string[]; values: Record<string, string | number> } {
+  const where = ['caller = @caller', 'agent = @agent']
+  const values: Record<string, string | number> = { caller, agent: filter.agent }
+  if (filter.contextId !== undefined) {
+    where.push('context_id = @contextId')
+    values.contextId = filter.contextId
+  }
+  if (filter.state !== undefined) {
+    where.push('state = @state')
+    values.state = filter.state
+  }
+  if (filter.updatedFrom !== undefined) {
+    where.push('updated_at >= @updatedFrom')
+    values.updatedFrom = filter.updatedFrom
+  }
+  return { where, values }
 }

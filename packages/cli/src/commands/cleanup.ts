@@ -1,16 +1,24 @@
 import type { Coordinator } from '@agent-comm/coordinator'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
+import { cleanupA2ATasks } from '../context.js'
 import { durationFlag } from '../flags.js'
 
-/** `--json` output of `cleanup`: dryRun, expiredMessages, ackedMessages, deliveries. */
-export type CleanupResult = Awaited<ReturnType<Coordinator['cleanup']>>
+/**
+ * `--json` output of `cleanup`: dryRun, expiredMessages, ackedMessages, deliveries; on a relay's database
+ * (with the A2A endpoint's tables) also a2aTasks and a2aCallerMessages, the finished A2A tasks removed and
+ * the caller message ids that went with them.
+ */
+export type CleanupResult = Awaited<ReturnType<Coordinator['cleanup']>> & {
+  a2aTasks?: number
+  a2aCallerMessages?: number
+}
 
 /** `agent-comm cleanup`: removes expired and long-acknowledged messages. */
 export default class Cleanup extends BaseCommand<typeof Cleanup> {
   static override summary = 'Remove expired messages, and optionally long-acknowledged ones.'
   static override description =
-    'Expired messages (past their TTL) are removed with their deliveries; --expired-older-than keeps them (dead letters among them) until they expired longer ago than the duration. --acked-older-than also removes messages whose every delivery was acked longer ago than the duration. --dry-run only counts.'
+    "Expired messages (past their TTL) are removed with their deliveries; --expired-older-than keeps them (dead letters among them) until they expired longer ago than the duration. --acked-older-than also removes messages whose every delivery was acked longer ago than the duration, and, on a relay's database (its relay.db, or its PostgreSQL schema), the finished A2A tasks (completed, failed, canceled, rejected) whose last change is older than the duration and than 24 hours (the window in which a caller's retry of a message still finds its task), with the message ids their callers sent; open tasks stay. --dry-run only counts."
   static override examples = [
     '<%= config.bin %> <%= command.id %> --dry-run',
     '<%= config.bin %> <%= command.id %>',
@@ -34,10 +42,16 @@ export default class Cleanup extends BaseCommand<typeof Cleanup> {
       ackedOlderThanMs: this.flags['acked-older-than'],
       expiredOlderThanMs: this.flags['expired-older-than'],
     })
+    const a2a = await cleanupA2ATasks(await this.coordinatorConfig(), {
+      olderThanMs: this.flags['acked-older-than'],
+      dryRun: report.dryRun,
+    })
     const verb = report.dryRun ? 'Would remove' : 'Removed'
     this.log(
-      `${verb} ${report.expiredMessages} expired message(s) and ${report.ackedMessages} acked message(s) (${report.deliveries} deliveries)`,
+      `${verb} ${report.expiredMessages} expired message(s) and ${report.ackedMessages} acked message(s) (${report.deliveries} deliveries)${a2a === undefined ? '' : `, ${a2a.tasks} finished A2A task(s) (${a2a.callerMessages} caller message ids)`}`,
     )
-    return report
+    return a2a === undefined
+      ? report
+      : { ...report, a2aTasks: a2a.tasks, a2aCallerMessages: a2a.callerMessages }
   }
 }

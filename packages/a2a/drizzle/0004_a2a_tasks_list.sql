@@ -1,0 +1,1 @@
+CREATE INDEX `a2a_tasks_list` ON `a2a_tasks` (`caller`,`agent`,`updated_at`,`id`);

@@ -1,0 +1,1 @@
+CREATE INDEX "a2a_tasks_list" ON "agent_comm"."a2a_tasks" USING btree ("caller","agent","updated_at","id" COLLATE "C");
