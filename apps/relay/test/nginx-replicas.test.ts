@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -292,6 +293,18 @@ describe.skipIf(!canRun)('two relay replicas on PostgreSQL behind nginx', () => 
     for (const replica of [a, b]) expect((await fetch(`${replica.url}/metrics`)).status).toBe(200)
   })
 
+  it('names the port clients used in A2A cards without --public-url, and still serves a request that has no Host', async () => {
+    const { proxy } = await replicasBehindNginx('relay_nginx_host', {}, { fullConfig: true })
+    // The proxy is on a port of its own (not 80): the card's URLs must keep it.
+    const card = (await (await fetch(`${proxy}/.well-known/agent-card.json`)).json()) as {
+      provider: { url: string }
+    }
+    expect(card.provider.url).toBe(proxy)
+    // HTTP/1.0 allows a request without Host: the replicas get nginx's server name instead, not a 400.
+    const answer = await rawRequest(proxy, 'GET /api/v1/health/live HTTP/1.0\r\n\r\n')
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /)
+  })
+
   it("runs the CLI's Quick Test with http agents through nginx: register, send, poll, ack and status", async () => {
     const { db, env, proxy } = await replicasBehindNginx('relay_nginx_quick')
     const home = tempDir()
@@ -440,6 +453,22 @@ async function sendLoad(
   })
   await Promise.all(workers)
   return acknowledged
+}
+
+/** Writes `request` as is to `url`'s host and port; resolves everything answered once the server closes. */
+function rawRequest(url: string, request: string): Promise<string> {
+  const { hostname, port } = new URL(url)
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname)
+    let answer = ''
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => {
+      answer += chunk
+    })
+    socket.on('error', reject)
+    socket.on('close', () => resolve(answer))
+    socket.write(request)
+  })
 }
 
 /** The replica's parked long polls, from its /metrics. */
