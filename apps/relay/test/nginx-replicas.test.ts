@@ -1,6 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { connect } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -10,7 +9,7 @@ import { createMessage } from '@agent-comm/protocol'
 import { debianTool, freePort } from '@agent-comm/test-support'
 import { HttpTransport, RelayClient, signRequest } from '@agent-comm/transport-http'
 import { describe, expect, it } from 'vitest'
-import { onCleanup, tempDir } from './helpers.js'
+import { onCleanup, rawRequest, tempDir } from './helpers.js'
 import { listening, spawnRelay } from './relay-bin.js'
 
 // Two relay replicas (real processes) on one fresh PostgreSQL database, behind a real nginx on loopback
@@ -453,22 +452,6 @@ async function sendLoad(
   })
   await Promise.all(workers)
   return acknowledged
-}
-
-/** Writes `request` as is to `url`'s host and port; resolves everything answered once the server closes. */
-function rawRequest(url: string, request: string): Promise<string> {
-  const { hostname, port } = new URL(url)
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname)
-    let answer = ''
-    socket.setEncoding('utf8')
-    socket.on('data', (chunk: string) => {
-      answer += chunk
-    })
-    socket.on('error', reject)
-    socket.on('close', () => resolve(answer))
-    socket.write(request)
-  })
 }
 
 /** The replica's parked long polls, from its /metrics. */

@@ -1,33 +1,17 @@
-import { connect } from 'node:net'
 import { createMessage } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
-import { startTestRelay, type TestRelay } from './helpers.js'
+import { rawRequest, startTestRelay, type TestRelay } from './helpers.js'
 
 // A short timeout for the test (the relay's is 60 s), checked as often as it is long: a stalled request is
 // answered within about a second. Each test waits for events (a socket closing, a gauge), never for time.
 const requestTimeoutMs = 400
 
-/**
- * Sends the headers of a send with a body of 100 bytes and only the first few of them, then stalls; resolves
- * with what the relay answered once it closed the connection (or the client gave up on it).
- */
+/** Sends the headers of a send with a 100-byte body, then the first 11 bytes of it, and stalls. */
 function stalledSend(relay: TestRelay): Promise<string> {
-  const { port } = new URL(relay.url)
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), '127.0.0.1')
-    let answer = ''
-    socket.setEncoding('utf8')
-    socket.on('data', (chunk: string) => {
-      answer += chunk
-    })
-    socket.on('error', reject)
-    socket.on('close', () => resolve(answer))
-    // A relay that never answers fails the test here, with what it said (nothing), instead of hanging it.
-    socket.setTimeout(30_000, () => socket.destroy())
-    socket.write(
-      'POST /api/v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"message":',
-    )
-  })
+  return rawRequest(
+    relay.url,
+    'POST /api/v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"message":',
+  )
 }
 
 /** The relay's parked long polls, from its /metrics. */
