@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { Server } from 'node:http'
 import { type A2APluginOptions, type A2AStore, a2aPlugin, type Sealer } from '@agent-comm/a2a'
 import type { Clock } from '@agent-comm/protocol'
 import { parseOrThrow } from '@agent-comm/protocol'
@@ -7,9 +8,9 @@ import type { Spool } from '@agent-comm/spool'
 import { AUDIENCE_PATTERN, DEFAULT_AUTH_WINDOW_MS } from '@agent-comm/transport-http'
 import Fastify, {
   type FastifyBaseLogger,
+  type FastifyHttpOptions,
   type FastifyInstance,
   type FastifyReply,
-  type FastifyServerOptions,
   LogController,
 } from 'fastify'
 import { z } from 'zod'
@@ -74,6 +75,13 @@ export interface RelayOptions {
   requireAudience?: boolean
   /** The operator identity: its agent id (`admin`) and secrets besides any in the secret store. */
   admin?: { agentId?: string; secrets?: readonly string[] }
+  /**
+   * Longest time a client may take to send a whole request, headers and body, in ms (60 000); past it the
+   * relay answers 408 and closes the connection. Without it a client dribbling a body (which a proxy with
+   * request buffering off passes straight through) holds a connection for as long as it likes. Counted until
+   * the request is received, so long polls and event streams, which are answers, are not cut by it.
+   */
+  requestTimeoutMs?: number
   /** How often an idle event stream sends a keep-alive comment, in ms (15 000). */
   streamKeepAliveMs?: number
   /**
@@ -186,6 +194,7 @@ const RelayOptionsSchema = z
       })
       .default({ agentId: RELAY_DEFAULTS.adminId, secrets: [] }),
     streamKeepAliveMs: z.number().int().min(10).default(15_000),
+    requestTimeoutMs: z.number().int().min(10).default(RELAY_DEFAULTS.requestTimeoutMs),
     audience: z
       .string()
       .regex(AUDIENCE_PATTERN, 'must be 1-256 printable characters without spaces')
@@ -267,11 +276,22 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
   return app
 }
 
+/** Node's own defaults for how often overdue requests are looked for, and for receiving the headers. */
+const NODE_CHECKING_INTERVAL_MS = 30_000
+const NODE_HEADERS_TIMEOUT_MS = 60_000
+
 /** The fastify server's own settings. */
-function serverOptions(deps: RelayDeps, options: ParsedOptions): FastifyServerOptions {
+function serverOptions(deps: RelayDeps, options: ParsedOptions): FastifyHttpOptions<Server> {
   return {
     ...(deps.logger === undefined ? { logger: false } : { loggerInstance: deps.logger }),
     bodyLimit: options.bodyLimitBytes,
+    requestTimeout: options.requestTimeoutMs,
+    // Node checks for overdue requests every 30 s by default: a shorter timeout is checked as often as it
+    // is long, so it holds within twice its length. Headers get no longer than the whole request.
+    http: {
+      connectionsCheckingInterval: Math.min(NODE_CHECKING_INTERVAL_MS, options.requestTimeoutMs),
+      headersTimeout: Math.min(NODE_HEADERS_TIMEOUT_MS, options.requestTimeoutMs),
+    },
     // Ids may be 128 characters, and a client may percent-encode each (':' and '@' become three):
     // fastify's default of 100 would answer a long but valid id with 414. The schemas bound them exactly.
     routerOptions: { maxParamLength: 1024 },

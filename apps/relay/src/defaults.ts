@@ -19,6 +19,8 @@ export const RELAY_DEFAULTS = {
   /** Longest accepted clock distance of a signed request, in seconds: a day. */
   maxAuthWindowSeconds: 86_400,
   bodyLimitBytes: 1024 * 1024,
+  /** Longest time to receive a whole request (headers and body), in ms; past it 408. */
+  requestTimeoutMs: 60_000,
   minBodyLimitBytes: 1024,
   maxBodyLimitBytes: 64 * 1024 * 1024,
   rateLimitPerMinute: 6000,

@@ -1,4 +1,4 @@
-import { readFileSync, statfsSync, writeFileSync } from 'node:fs'
+import { readFileSync, statfsSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { A2AStore, Sealer } from '@agent-comm/a2a'
 // Only the secrets key is needed on SQLite: the rest of @agent-comm/postgres (drizzle-orm, pg — about 120
@@ -55,9 +55,13 @@ export async function openRelayStorage(
 
 /**
  * The key agents' secrets are sealed under, from `AGENT_COMM_RELAY_SECRETS_KEY` or `--secrets-key-file`;
- * a `ConfigError` saying what to set when there is none or it is not 32 bytes of base64.
+ * a `ConfigError` saying what to set when there is none or it is not 32 bytes of base64. Given a logger,
+ * a key file that other users may read is logged as a warning (see `warnIfReadableByOthers`).
  */
-export function relaySecretsKey(config: Pick<RelayConfig, 'secretsKey' | 'secretsKeyFile'>): RelaySecretsKey {
+export function relaySecretsKey(
+  config: Pick<RelayConfig, 'secretsKey' | 'secretsKeyFile'>,
+  logger?: Logger,
+): RelaySecretsKey {
   if (config.secretsKey !== undefined) {
     return RelaySecretsKey.fromBase64(config.secretsKey, 'AGENT_COMM_RELAY_SECRETS_KEY')
   }
@@ -71,6 +75,7 @@ export function relaySecretsKey(config: Pick<RelayConfig, 'secretsKey' | 'secret
         { hint: 'Check the path given to --secrets-key-file (AGENT_COMM_RELAY_SECRETS_KEY_FILE).' },
       )
     }
+    if (logger !== undefined) warnIfReadableByOthers(config.secretsKeyFile, logger)
     return RelaySecretsKey.fromBase64(text, `The secrets key file ${config.secretsKeyFile}`)
   }
   throw new ConfigError(
@@ -82,14 +87,35 @@ export function relaySecretsKey(config: Pick<RelayConfig, 'secretsKey' | 'secret
 }
 
 /**
+ * The secrets key opens every agent's secret and the A2A push-signing key, so a key file that group or
+ * others may read is logged, naming the file and the chmod to run. A warning, not a refusal, and the mode
+ * left alone (unlike secrets.json, which the relay owns and resets to 0600): the file is the operator's,
+ * and the usual ways of handing one to a process mount it readable by others on purpose (a Kubernetes
+ * Secret volume is 0644 by default, a Docker secret 0444) on a filesystem that is often read-only; the
+ * data folder's rule is the same. The key is never logged, only its file's path and mode.
+ */
+function warnIfReadableByOthers(file: string, logger: Logger): void {
+  if (process.platform === 'win32') return
+  const mode = statSync(file).mode & 0o777
+  if ((mode & 0o077) === 0) return
+  logger.warn(
+    { path: file, mode: `0${mode.toString(8)}` },
+    `the secrets key file ${file} is readable by other users; restrict it: chmod 600 ${file}`,
+  )
+}
+
+/**
  * The secrets key of a relay on SQLite, which seals its A2A push-signing key in `relay.db`: the one
  * given (`AGENT_COMM_RELAY_SECRETS_KEY`, `--secrets-key-file`), else `<dataDir>/secrets.key`, made (0600)
  * on first start. Kept apart from the database, so a copy of `relay.db` alone cannot sign as the relay.
  */
 export function sqliteRelaySecretsKey(
   config: Pick<RelayConfig, 'secretsKey' | 'secretsKeyFile' | 'dataDir'>,
+  logger?: Logger,
 ): RelaySecretsKey {
-  if (config.secretsKey !== undefined || config.secretsKeyFile !== undefined) return relaySecretsKey(config)
+  if (config.secretsKey !== undefined || config.secretsKeyFile !== undefined) {
+    return relaySecretsKey(config, logger)
+  }
   const file = join(config.dataDir, RELAY_SECRETS_KEY_FILE)
   try {
     // 'wx': two relays starting on one folder at once cannot both write one; the loser reads the winner's.
@@ -97,7 +123,7 @@ export function sqliteRelaySecretsKey(
   } catch (error) {
     if ((error as { code?: unknown }).code !== 'EEXIST') throw error
   }
-  return relaySecretsKey({ secretsKeyFile: file })
+  return relaySecretsKey({ secretsKeyFile: file }, logger)
 }
 
 /**
@@ -130,7 +156,7 @@ async function openSqliteStorage(
   const { clock, logger } = deps
   const dbPath = join(config.dataDir, RELAY_DB_FILE)
   secureDataFolder(config.dataDir, dbPath, logger)
-  const a2aSealer = sqliteRelaySecretsKey(config)
+  const a2aSealer = sqliteRelaySecretsKey(config, logger)
   const spool = await Spool.open({ path: dbPath, leaseSeconds: config.leaseSeconds, logger, clock })
   try {
     // The relay's spool holds the deliveries of every agent registered with it, whatever transport its
@@ -172,7 +198,7 @@ async function openPostgresStorage(
 ): Promise<RelayStorage> {
   const { clock, logger } = deps
   // The key first: a replica without it refuses to start before touching the database.
-  const key = relaySecretsKey(config)
+  const key = relaySecretsKey(config, logger)
   const [{ openPostgres, openPostgresConsoleStore, openPostgresRelayStores }, { PostgresA2AStore }] =
     await Promise.all([import('@agent-comm/postgres'), import('@agent-comm/postgres/a2a')])
   const schema = config.postgresSchema

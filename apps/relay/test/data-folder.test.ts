@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
+import { RelaySecretsKey } from '@agent-comm/postgres/secrets-key'
 import { describe, expect, it } from 'vitest'
 import { RELAY_DB_FILE, relayConfig, startRelay } from '../src/index.js'
 import { createRelayLogger } from '../src/logger.js'
@@ -9,7 +10,7 @@ import { tempDir } from './helpers.js'
 const modeOf = (path: string) => statSync(path).mode & 0o777
 
 /** Starts a relay on `dataDir` with its log lines collected. */
-async function startOn(dataDir: string) {
+async function startOn(dataDir: string, secretsKeyFile?: string) {
   const lines: string[] = []
   const destination = new Writable({
     write(chunk, _encoding, done) {
@@ -17,9 +18,12 @@ async function startOn(dataDir: string) {
       done()
     },
   })
-  const relay = await startRelay(relayConfig({ dataDir, port: 0 }), {
-    logger: createRelayLogger({ level: 'warn', destination }),
-  })
+  const relay = await startRelay(
+    relayConfig({ dataDir, port: 0, ...(secretsKeyFile === undefined ? {} : { secretsKeyFile }) }),
+    {
+      logger: createRelayLogger({ level: 'warn', destination }),
+    },
+  )
   return { relay, lines }
 }
 
@@ -56,6 +60,27 @@ describe.skipIf(process.platform === 'win32')('the data folder', () => {
       await relay.close()
     }
   })
+  it('warns at start about a --secrets-key-file that other users may read, naming it and the chmod, never the key; and is quiet about a 0600 one', async () => {
+    const dataDir = join(tempDir(), 'relay')
+    const keyFile = join(tempDir(), 'relay.key')
+    const key = RelaySecretsKey.generate().toBase64()
+    writeFileSync(keyFile, `${key}\n`)
+    chmodSync(keyFile, 0o644)
+    const loose = await startOn(dataDir, keyFile)
+    await loose.relay.close()
+    const warned = loose.lines.join('')
+    expect(warned).toContain(`the secrets key file ${keyFile} is readable by other users`)
+    expect(warned).toContain(`chmod 600 ${keyFile}`)
+    expect(warned).not.toContain(key)
+    // Left as it was: the file is the operator's (a mounted Secret may be read-only).
+    expect(modeOf(keyFile)).toBe(0o644)
+
+    chmodSync(keyFile, 0o600)
+    const tight = await startOn(dataDir, keyFile)
+    await tight.relay.close()
+    expect(tight.lines.join('')).not.toContain('secrets key file')
+  })
+
   it('refuses a data folder it cannot create, under /proc too, naming it, instead of hanging', async () => {
     // Node's recursive mkdir retries forever under /proc (ENOENT at every level), deaf to signals.
     await expect(startOn('/proc/agent-comm-test/relay')).rejects.toMatchObject({

@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, connect } from 'node:net'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { Message } from '@a2a-js/sdk'
@@ -256,4 +256,25 @@ export async function startPostgresReplica(options: PostgresReplicaOptions): Pro
   )
   onCleanup(() => relay.close())
   return relay
+}
+
+/**
+ * Writes `request` to `url`'s host and port as is (a partial one too); resolves everything the server
+ * answered once it closes the connection, or once it has been silent for `idleMs` (30 s), when the client
+ * gives up: a server that never answers then fails the test with what it said instead of hanging it.
+ */
+export function rawRequest(url: string, request: string, idleMs = 30_000): Promise<string> {
+  const { hostname, port } = new URL(url)
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname)
+    let answer = ''
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => {
+      answer += chunk
+    })
+    socket.on('error', reject)
+    socket.on('close', () => resolve(answer))
+    socket.setTimeout(idleMs, () => socket.destroy())
+    socket.write(request)
+  })
 }

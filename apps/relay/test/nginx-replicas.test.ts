@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -9,13 +9,14 @@ import { createMessage } from '@agent-comm/protocol'
 import { debianTool, freePort } from '@agent-comm/test-support'
 import { HttpTransport, RelayClient, signRequest } from '@agent-comm/transport-http'
 import { describe, expect, it } from 'vitest'
-import { onCleanup, tempDir } from './helpers.js'
+import { onCleanup, rawRequest, tempDir } from './helpers.js'
 import { listening, spawnRelay } from './relay-bin.js'
 
 // Two relay replicas (real processes) on one fresh PostgreSQL database, behind a real nginx on loopback
 // configured with deploy/nginx/relay-proxy.conf, the file the deployment guide ships.
 
 const PROXY_CONF = fileURLToPath(new URL('../deploy/nginx/relay-proxy.conf', import.meta.url))
+const FULL_CONF = fileURLToPath(new URL('../deploy/nginx/agent-comm-relay.conf', import.meta.url))
 // The CLI's Quick Test and the CLI that runs it (built by the workspace's `prepare`, as every package).
 const QUICK_TEST = fileURLToPath(new URL('../../../packages/cli/test/quick-test.sh', import.meta.url))
 const CLI = fileURLToPath(new URL('../../../packages/cli/bin/run.js', import.meta.url))
@@ -35,11 +36,61 @@ async function startReplica(env: Record<string, string>): Promise<{ child: Child
   return { child, url }
 }
 
-/** nginx in the foreground on a loopback port, with its own prefix, pid file, logs and temp folders. */
-async function startNginx(upstreams: string[]): Promise<string> {
+/**
+ * The `http { }` body the tests run nginx with by default: an upstream of the replicas and one server
+ * proxying to it with deploy/nginx/relay-proxy.conf, as a deployment's own server block would include it.
+ */
+function proxyServer(upstreams: string[], port: number): string {
+  return `  upstream agent_comm_relay {
+${upstreams.map((u) => `    server ${new URL(u).host} max_fails=1 fail_timeout=5s;`).join('\n')}
+    keepalive 16;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://agent_comm_relay;
+      include ${PROXY_CONF};
+      # For the test only: which replica answered.
+      add_header X-Upstream $upstream_addr always;
+    }
+  }
+`
+}
+
+/**
+ * The `http { }` body of deploy/nginx/agent-comm-relay.conf itself, the documented full config, with only
+ * what a loopback test must change: its example replicas replaced by `upstreams`, its ports by free ones on
+ * 127.0.0.1, and TLS (certificates, HTTP/2) taken out. `include relay-proxy.conf` stays as written: a copy
+ * sits beside nginx.conf in the prefix, where nginx looks for it.
+ */
+function fullConfig(upstreams: string[], port: number, redirectPort: number): string {
+  const text = readFileSync(FULL_CONF, 'utf8')
+  const replicas = upstreams
+    .map((u) => `    server ${new URL(u).host} max_fails=1 fail_timeout=5s;`)
+    .join('\n')
+  const changed = text
+    .replace(/^\s*server 10\.0\.0\.\d+:8420 .*\n/gm, '')
+    .replace(/upstream agent_comm_relay \{\n/, (m) => `${m}${replicas}\n`)
+    .replace(/^\s*listen 80;$/m, `    listen 127.0.0.1:${redirectPort};`)
+    .replace(/^\s*listen 443 ssl;$/m, `    listen 127.0.0.1:${port};`)
+    .replace(/^\s*(ssl_\w+|http2) .*\n/gm, '')
+  for (const expected of [replicas, `listen 127.0.0.1:${port};`, `listen 127.0.0.1:${redirectPort};`]) {
+    if (!changed.includes(expected))
+      throw new Error(`${FULL_CONF} changed shape: the test could not set ${expected}`)
+  }
+  return changed
+}
+
+/**
+ * nginx in the foreground on a loopback port, with its own prefix, pid file, logs and temp folders, and
+ * the body of its `http { }` block: {@link proxyServer}, or with `full` {@link fullConfig}. Resolves its URL.
+ */
+async function startNginx(upstreams: string[], full = false): Promise<string> {
   const prefix = tempDir()
   for (const dir of ['logs', 'tmp']) mkdirSync(join(prefix, dir), { recursive: true })
+  copyFileSync(PROXY_CONF, join(prefix, 'relay-proxy.conf'))
   const port = await freePort()
+  const body = full ? fullConfig(upstreams, port, await freePort()) : proxyServer(upstreams, port)
   const conf = join(prefix, 'nginx.conf')
   writeFileSync(
     conf,
@@ -54,20 +105,7 @@ http {
   fastcgi_temp_path ${prefix}/tmp/fastcgi;
   uwsgi_temp_path ${prefix}/tmp/uwsgi;
   scgi_temp_path ${prefix}/tmp/scgi;
-  upstream agent_comm_relay {
-${upstreams.map((u) => `    server ${new URL(u).host} max_fails=1 fail_timeout=5s;`).join('\n')}
-    keepalive 16;
-  }
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://agent_comm_relay;
-      include ${PROXY_CONF};
-      # For the test only: which replica answered.
-      add_header X-Upstream $upstream_addr always;
-    }
-  }
-}
+${body}}
 `,
   )
   const child = spawn(nginx as string, ['-p', prefix, '-c', conf, '-g', 'daemon off;'], { stdio: 'ignore' })
@@ -95,7 +133,11 @@ ${upstreams.map((u) => `    server ${new URL(u).host} max_fails=1 fail_timeout=5
  * Two replicas on a fresh database (dropped after the test), sharing a secrets key, behind nginx; with
  * `secretsFor(ids)` issuing secrets through the relay's own store there (as `relay gen-secret --db` does).
  */
-async function replicasBehindNginx(name: string, settings: Record<string, string> = {}) {
+async function replicasBehindNginx(
+  name: string,
+  settings: Record<string, string> = {},
+  nginxOptions: { fullConfig?: boolean } = {},
+) {
   const db = await createTestDatabase({ name })
   // Registered first, so it runs last: after the replicas and nginx are stopped.
   onCleanup(() => db.drop())
@@ -109,7 +151,7 @@ async function replicasBehindNginx(name: string, settings: Record<string, string
   }
   const a = await startReplica(env)
   const b = await startReplica(env)
-  const proxy = await startNginx([a.url, b.url])
+  const proxy = await startNginx([a.url, b.url], nginxOptions.fullConfig ?? false)
   const secretsFor = async (ids: readonly string[]): Promise<Record<string, string>> => {
     const { openPostgresRelayStores } = await import('@agent-comm/postgres')
     const stores = await openPostgresRelayStores({ url: db.url, key })
@@ -236,6 +278,30 @@ describe.skipIf(!canRun)('two relay replicas on PostgreSQL behind nginx', () => 
     // Two replicas, two failures each allowed: whichever got which, the last requests are refused.
     expect(statuses.slice(0, 2)).toEqual([401, 401])
     expect(statuses.slice(-2)).toEqual([429, 429])
+  })
+
+  it('serves the API through the documented full config (agent-comm-relay.conf) but not /metrics, which each replica still serves on its own address', async () => {
+    const { a, b, proxy } = await replicasBehindNginx('relay_nginx_full', {}, { fullConfig: true })
+    expect((await fetch(`${proxy}/api/v1/health/live`)).status).toBe(200)
+    for (const path of ['/metrics', '/metrics?format=prometheus', '//metrics', '/%6Detrics']) {
+      const response = await fetch(`${proxy}${path}`)
+      const text = await response.text()
+      expect(response.status, path).toBe(404)
+      expect(text, path).not.toContain('agent_comm_relay_')
+    }
+    for (const replica of [a, b]) expect((await fetch(`${replica.url}/metrics`)).status).toBe(200)
+  })
+
+  it('names the port clients used in A2A cards without --public-url, and still serves a request that has no Host', async () => {
+    const { proxy } = await replicasBehindNginx('relay_nginx_host', {}, { fullConfig: true })
+    // The proxy is on a port of its own (not 80): the card's URLs must keep it.
+    const card = (await (await fetch(`${proxy}/.well-known/agent-card.json`)).json()) as {
+      provider: { url: string }
+    }
+    expect(card.provider.url).toBe(proxy)
+    // HTTP/1.0 allows a request without Host: the replicas get nginx's server name instead, not a 400.
+    const answer = await rawRequest(proxy, 'GET /api/v1/health/live HTTP/1.0\r\n\r\n')
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /)
   })
 
   it("runs the CLI's Quick Test with http agents through nginx: register, send, poll, ack and status", async () => {

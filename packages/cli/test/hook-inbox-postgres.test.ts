@@ -108,6 +108,52 @@ describe.skipIf(!hasServer)('inbox --new on a PostgreSQL database (needs a Postg
     expect((await s.ok(['inbox', 'builder', ...HOOK])).stdout).toBe('')
   })
 
+  it('announces a message whose send committed after a later send was shown (its seq below the cursor)', async () => {
+    const s = await setup()
+    // A send that drew its seq and then stayed open: its message and delivery written as the store writes
+    // them, by the server's clock, in a transaction that commits when the test says so.
+    let written!: () => void
+    let commit!: () => void
+    const wrote = new Promise<void>((resolve) => {
+      written = resolve
+    })
+    const committing = new Promise<void>((resolve) => {
+      commit = resolve
+    })
+    const held = db.client().transaction(async (tx) => {
+      await tx.query(
+        `WITH clock AS (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now),
+         msg AS (
+           INSERT INTO "${s.schema}".messages
+             (id, from_agent, to_agent, subject, body, priority, conversation_id, reply_to, ttl_hours, payload,
+              metadata, created_at, expires_at)
+           SELECT 'msg_late_commit', 'architect', 'builder', 'sent first, committed late', 'x', 2,
+             'msg_late_commit', NULL, 24, NULL, NULL, now, now + 86400000 FROM clock
+           RETURNING seq, created_at, expires_at)
+         INSERT INTO "${s.schema}".deliveries
+           (message_seq, recipient, status, priority, attempt, max_attempts, available_at, expires_at,
+            created_at, updated_at)
+         SELECT seq, 'builder', 'queued', 2, 0, 3, created_at, expires_at, created_at, created_at FROM msg`,
+      )
+      written()
+      await committing
+    })
+    try {
+      await wrote
+      await s.ok(['send', 'architect', 'builder', 'body', '-s', 'sent second, committed first'])
+      const first = context((await s.ok(['inbox', 'builder', ...HOOK])).stdout)
+      expect(first).toMatch(
+        /1 new message for builder: normal from architect: "sent second, committed first"/,
+      )
+    } finally {
+      commit()
+      await held
+    }
+    const late = context((await s.ok(['inbox', 'builder', ...HOOK])).stdout)
+    expect(late).toMatch(/1 new message for builder: normal from architect: "sent first, committed late"/)
+    expect((await s.ok(['inbox', 'builder', ...HOOK])).stdout).toBe('')
+  })
+
   it('says in one line that the server does not answer, naming it without its password, and exits 1', async () => {
     const s = await setup()
     const down = `postgres://agent:${PASSWORD}@127.0.0.1:${await closedPort()}/nothing`

@@ -162,6 +162,9 @@ describe.skipIf(skipReason !== undefined)('a database this user may only read', 
     try {
       await owner.stats()
       chmodSync(p.db, 0o444)
+      // Shared on purpose: a new database's files are its owner's alone (0600), so while it is open the
+      // owner lets the reader read its -wal and -shm too.
+      for (const file of [`${p.db}-wal`, `${p.db}-shm`]) if (existsSync(file)) chmodSync(file, 0o644)
       chmodSync(p.dir, 0o555)
       const search = await reader(['search', 'alpha', '--json'])
       expect({ code: search.code, stderr: search.stderr }).toEqual({ code: 0, stderr: '' })

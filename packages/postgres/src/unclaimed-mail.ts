@@ -4,7 +4,7 @@
 import {
   type MailCursor,
   NO_CURSOR,
-  type UnclaimedMailParam,
+  UNCLAIMED_MAIL_PARAMS,
   type UnclaimedMailRow,
   unclaimedMailParams,
   unclaimedMailSql,
@@ -50,8 +50,6 @@ export interface UnclaimedMail {
   now: number
 }
 
-const PARAMS: readonly UnclaimedMailParam[] = ['recipient', 'now', 'seq', 'checkedAt']
-
 /**
  * The mail waiting for `recipient` unclaimed and due now (and new to `cursor`), most urgent first, by the
  * statement the SQLite hook runs too (`@agent-comm/spool/unclaimed-mail`). Due is judged by the server's
@@ -82,12 +80,17 @@ export async function readUnclaimedMail(options: ReadUnclaimedMailOptions): Prom
     const rows = await client.query<UnclaimedMailRow & Record<string, unknown>>(
       unclaimedMailSql(
         { deliveries: `"${schema}".deliveries`, messages: `"${schema}".messages` },
-        (name) => `$${PARAMS.indexOf(name) + 1}`,
+        (name) => `$${UNCLAIMED_MAIL_PARAMS.indexOf(name) + 1}`,
       ),
-      PARAMS.map((name) => values[name]),
+      UNCLAIMED_MAIL_PARAMS.map((name) => values[name]),
     )
     return {
-      rows: rows.map((row) => ({ ...row, seq: Number(row.seq), priority: Number(row.priority) })),
+      rows: rows.map((row) => ({
+        ...row,
+        seq: Number(row.seq),
+        priority: Number(row.priority),
+        created_at: Number(row.created_at),
+      })),
       now,
     }
   } finally {

@@ -1,4 +1,5 @@
 import { Spool } from '@agent-comm/spool'
+import { advanceCursor, NO_CURSOR } from '@agent-comm/spool/unclaimed-mail'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, openTestStore } from '../src/testing.js'
 import { readUnclaimedMail } from '../src/unclaimed-mail.js'
@@ -17,7 +18,7 @@ describe.skipIf(db.kind !== 'server')('readUnclaimedMail (the inbox hooks’ rea
       const all = await readUnclaimedMail({ url: db.url, schema: 'um_read', recipient: 'b' })
       expect(all.rows.map((row) => row.subject)).toEqual(['urgent', 'first'])
       expect(all.now).toBeGreaterThan(0)
-      const cursor = { seq: Math.max(...all.rows.map((row) => row.seq)), checkedAt: all.now }
+      const cursor = advanceCursor(NO_CURSOR, all.rows, all.now)
       expect(
         (await readUnclaimedMail({ url: db.url, schema: 'um_read', recipient: 'b', cursor })).rows,
       ).toEqual([])
