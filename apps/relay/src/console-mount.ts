@@ -137,6 +137,8 @@ export async function mountConsole(
     logger: app.log,
   })
   await app.register(consolePlugin, { prefix: '/console' })
+  // The root has nothing of its own: someone who types the host's address (or drops the path) means the page.
+  app.get('/', (_request, reply) => reply.redirect('/console/', 302))
 
   // Deadlines are applied by the relay, not by any page being open. One sweep at a time.
   let sweeping = false

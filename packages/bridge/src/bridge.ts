@@ -36,6 +36,18 @@ export interface Bridge {
   forward(message: MessageV2, context: BridgeContext): Promise<BridgeResult>
   /** True when the runtime is reachable (the command runs its health check, the webhook answers). */
   isAvailable(signal?: AbortSignal): Promise<boolean>
+  /**
+   * Like `isAvailable`, with the reason when the runtime is not reachable. Optional so that existing bridges
+   * keep compiling; a caller falls back to `isAvailable` (and has no reason to show) when it is absent.
+   */
+  checkAvailability?(signal?: AbortSignal): Promise<Availability>
+}
+
+/** Whether a bridge's runtime is reachable and, when not, why, in words a user can act on. */
+export interface Availability {
+  available: boolean
+  /** Why the runtime is not reachable (absent when it is). */
+  reason?: string
 }
 
 /**

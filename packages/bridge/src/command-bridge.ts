@@ -3,7 +3,7 @@ import { accessSync, constants } from 'node:fs'
 import { delimiter, join } from 'node:path'
 import type { MessageV2, TraceMetadata } from '@agent-comm/protocol'
 import { ValidationError } from '@agent-comm/protocol'
-import type { Bridge, BridgeContext, BridgeResult } from './bridge.js'
+import type { Availability, Bridge, BridgeContext, BridgeResult } from './bridge.js'
 import { DEFAULT_MAX_REPLY_BYTES, describeError } from './bridge.js'
 import { commandEnvironment } from './command-env.js'
 import { failureReason } from './failure-reason.js'
@@ -41,6 +41,9 @@ export interface CommandBridgeOptions {
   /** Exit codes that mean "do not retry" (dead-letter at once). Default: none, every failure is retried. */
   nonRetryableExitCodes?: readonly number[]
 }
+
+/** How long a health check may run before it counts as failed. */
+const HEALTH_CHECK_TIMEOUT_MS = 10_000
 
 interface Outcome {
   code: number | null
@@ -134,15 +137,45 @@ export class CommandBridge implements Bridge {
   }
 
   async isAvailable(signal?: AbortSignal): Promise<boolean> {
-    if (this.#options.healthArgs === null) return commandExists(this.#options.command, this.#options.env.PATH)
-    const timeout = AbortSignal.timeout(10_000)
+    return (await this.checkAvailability(signal)).available
+  }
+
+  /** Runs the health check (or, with `healthArgs: null`, looks the command up) and says why it failed. */
+  async checkAvailability(signal?: AbortSignal): Promise<Availability> {
+    const { command, healthArgs } = this.#options
+    const missing: Availability = {
+      available: false,
+      reason: command.includes('/')
+        ? `${command} does not exist or is not executable`
+        : `command '${command}' was not found on PATH`,
+    }
+    if (healthArgs === null)
+      return commandExists(command, this.#options.env.PATH) ? { available: true } : missing
+    const timeout = AbortSignal.timeout(HEALTH_CHECK_TIMEOUT_MS)
     const outcome = await this.#run(
-      [...this.#options.args, ...this.#options.healthArgs],
+      [...this.#options.args, ...healthArgs],
       this.#options.env,
       '',
       signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
     )
-    return outcome.spawnError === undefined && outcome.code === 0
+    if (outcome.spawnError !== undefined) {
+      if ((outcome.spawnError as NodeJS.ErrnoException).code === 'ENOENT') return missing
+      return { available: false, reason: `could not start ${command}: ${outcome.spawnError.message}` }
+    }
+    if (outcome.code === 0) return { available: true }
+    const check = `the health check '${[command, ...this.#options.args, ...healthArgs].join(' ')}'`
+    if (timeout.aborted) {
+      return {
+        available: false,
+        reason: `${check} did not finish within ${HEALTH_CHECK_TIMEOUT_MS / 1000} s`,
+      }
+    }
+    const how = outcome.code === null ? `was killed by ${outcome.signal}` : `exited with code ${outcome.code}`
+    const stderr = outcome.stderr.trim()
+    return {
+      available: false,
+      reason: failureReason(stderr === '' ? `${check} ${how}` : `${check} ${how}: ${stderr}`),
+    }
   }
 
   #run(

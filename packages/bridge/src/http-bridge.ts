@@ -1,6 +1,6 @@
 import type { Logger, MessageV2, Payload } from '@agent-comm/protocol'
 import { ConfigError, PayloadSchema, toValidationError, ValidationError } from '@agent-comm/protocol'
-import type { Bridge, BridgeContext, BridgeResult } from './bridge.js'
+import type { Availability, Bridge, BridgeContext, BridgeResult } from './bridge.js'
 import { DEFAULT_MAX_REPLY_BYTES, describeError } from './bridge.js'
 import { failureReason, redactUrl } from './failure-reason.js'
 import { redirectReason } from './redirects.js'
@@ -146,6 +146,11 @@ export class HttpBridge implements Bridge {
   }
 
   async isAvailable(signal?: AbortSignal): Promise<boolean> {
+    return (await this.checkAvailability(signal)).available
+  }
+
+  /** GETs the health URL and, when it is not a 2xx answer, says what came back instead. */
+  async checkAvailability(signal?: AbortSignal): Promise<Availability> {
     const timeout = AbortSignal.timeout(10_000)
     try {
       const response = await this.#fetch(this.#options.healthUrl ?? this.#options.url, {
@@ -155,9 +160,16 @@ export class HttpBridge implements Bridge {
         signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
       })
       await response.body?.cancel()
-      return response.ok
-    } catch {
-      return false
+      if (response.ok) return { available: true }
+      return { available: false, reason: `${this.name} answered HTTP ${response.status} to a GET` }
+    } catch (error) {
+      if (timeout.aborted) return { available: false, reason: `${this.name} did not answer within 10 s` }
+      return {
+        available: false,
+        reason: failureReason(
+          `${this.name} could not be reached: ${describeError((error as Error).cause ?? error)}`,
+        ),
+      }
     }
   }
 }

@@ -10,7 +10,7 @@ export {
   ConversationA2ASessions,
   InMemoryA2ASessions,
 } from './a2a-sessions.js'
-export type { Bridge, BridgeContext, BridgeResult } from './bridge.js'
+export type { Availability, Bridge, BridgeContext, BridgeResult } from './bridge.js'
 export { DEFAULT_MAX_REPLY_BYTES, describeError } from './bridge.js'
 export type { CommandBridgeOptions } from './command-bridge.js'
 export { CommandBridge, commandExists } from './command-bridge.js'

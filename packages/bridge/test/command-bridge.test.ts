@@ -225,6 +225,26 @@ describe('CommandBridge with a real child-process agent', () => {
     ).toBe(false)
   })
 
+  it('says why the runtime is not available: not on PATH, or the health check exit code', async () => {
+    expect(
+      await new CommandBridge({
+        command: 'no-such-agent-cmd',
+        env: { PATH: process.env.PATH },
+      }).checkAvailability(),
+    ).toEqual({ available: false, reason: "command 'no-such-agent-cmd' was not found on PATH" })
+    expect(await new CommandBridge({ command: '/nonexistent/agent', env: {} }).checkAvailability()).toEqual({
+      available: false,
+      reason: '/nonexistent/agent does not exist or is not executable',
+    })
+    const failing = await new CommandBridge({
+      command: process.execPath,
+      env: { PATH: process.env.PATH },
+      healthArgs: ['-e', 'process.exit(3)'],
+    }).checkAvailability()
+    expect(failing.available).toBe(false)
+    expect(failing.reason).toMatch(/health check .* exited with code 3/)
+  })
+
   it('fails a message clearly when the command cannot start', async () => {
     const coord = await openCoordinator()
     const task = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'x' })

@@ -65,12 +65,28 @@ export function pollText(agent: string, messages: readonly ClaimedMessage[]): st
   return [`Found ${messages.length} message(s) for ${agent}:`, ...messages.map(messageBlock)].join('\n\n')
 }
 
-function deliveryLine(delivery: DeliveryInfo): string {
+/**
+ * A lease's end as a person should read it at `now`: a lease that already ran out still shows as leased in
+ * the store until the next claim sweeps it back into the queue, so say that rather than `until <past time>`.
+ */
+export function leaseText(leaseUntil: string, now: number, live = 'leased until'): string {
+  return Date.parse(leaseUntil) <= now
+    ? `lease ran out at ${leaseUntil}, back in the queue at the next claim`
+    : `${live} ${leaseUntil}`
+}
+
+function deliveryLine(delivery: DeliveryInfo, now: number): string {
   const parts = [
     `  ${delivery.recipient}`,
     delivery.status,
     `attempt ${delivery.attempt}/${delivery.maxAttempts}`,
-    ...(delivery.leaseUntil === null ? [] : [`lease until ${delivery.leaseUntil}`]),
+    ...(delivery.leaseUntil === null
+      ? []
+      : [
+          delivery.status === 'leased'
+            ? leaseText(delivery.leaseUntil, now, 'lease until')
+            : `lease until ${delivery.leaseUntil}`,
+        ]),
     ...(delivery.status === 'queued' && delivery.availableAt !== null
       ? [`available at ${delivery.availableAt}`]
       : []),
@@ -80,8 +96,8 @@ function deliveryLine(delivery: DeliveryInfo): string {
   return safeLine(parts.join('  '))
 }
 
-/** The `status` output: the message, then every delivery with its state. */
-export function statusText(status: MessageStatus): string {
+/** The `status` output: the message, then every delivery with its state (leases read at `now`). */
+export function statusText(status: MessageStatus, now: number = Date.now()): string {
   const { message, deliveries } = status
   return [
     `Message ${message.id}`,
@@ -96,7 +112,7 @@ export function statusText(status: MessageStatus): string {
     `Deliveries (${deliveries.length}):`,
   ]
     .map(safeLine)
-    .concat(deliveries.map(deliveryLine))
+    .concat(deliveries.map((delivery) => deliveryLine(delivery, now)))
     .join('\n')
 }
 

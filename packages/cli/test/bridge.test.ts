@@ -124,7 +124,14 @@ describe('agent-comm bridge', () => {
     expect(ok.stdout).toContain('reachable')
     const missing = await p.run(['bridge', 'builder', '--command', '/no/such/agent', '--check', '--json'])
     expect(missing.code).toBe(1)
-    expect(JSON.parse(missing.stdout)).toMatchObject({ available: false })
+    expect(JSON.parse(missing.stdout)).toMatchObject({
+      available: false,
+      reason: '/no/such/agent does not exist or is not executable',
+    })
+    const notOnPath = await p.run(['bridge', 'builder', '--command', 'nonexistent-prog', '--check'])
+    expect(notOnPath.code).toBe(1)
+    expect(notOnPath.stderr).toContain("Why: command 'nonexistent-prog' was not found on PATH")
+    expect(notOnPath.stderr).toContain('Next: install the program or give its full path to --command')
   })
 
   it('refuses bad usage with exit 2', async () => {

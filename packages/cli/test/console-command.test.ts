@@ -18,11 +18,18 @@ describe('agent-comm console', () => {
     const p = project()
     await p.ok(['stats', '--create'])
     const child = spawnCli(['console', '--port', '0', '--json'], { cwd: p.dir, env: p.env })
-    const { url, loginUrl } = JSON.parse(await firstLine(child)) as { url: string; loginUrl: string }
+    const printed = JSON.parse(await firstLine(child)) as { url: string; baseUrl: string; loginUrl: string }
+    const { baseUrl: url, loginUrl } = printed
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    // `url` is the page itself, as the text output names it.
+    expect(printed.url).toBe(`${url}/console/`)
     expect(loginUrl).toMatch(new RegExp(`^${url}/console/#token=[\\w-]{20,}$`))
-    const page = await fetch(`${url}/console/`)
+    const page = await fetch(printed.url)
     expect(page.status).toBe(200)
+    // The bare address leads to the page rather than a JSON 404.
+    const root = await fetch(`${url}/`, { redirect: 'manual' })
+    expect(root.status).toBe(302)
+    expect(root.headers.get('location')).toBe('/console/')
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'")
     const token = loginUrl.split('#token=')[1]!
     const signIn = (body: unknown) =>

@@ -1,5 +1,7 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Config } from '@oclif/core'
 import { describe, expect, it } from 'vitest'
 import { cleanEnv, createDatabase, project, runCli, tempDir } from './helpers.js'
 
@@ -187,6 +189,19 @@ describe('help', () => {
       expect(run.stdout).toContain('--json')
     },
   )
+
+  it("names in the README each command without --json (the plugins' help and autocomplete)", async () => {
+    const config = await Config.load(fileURLToPath(new URL('..', import.meta.url)))
+    const withoutJson = config.commands.filter((c) => !c.hidden && !('json' in c.flags)).map((c) => c.id)
+    expect(withoutJson.length).toBeGreaterThan(0)
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+    const exceptions = /([^.]*)\s+have no `--json`/.exec(readme)?.[1] ?? ''
+    const everyCommandBut = /`--json` on every command but ([^,]*),/.exec(readme)?.[1] ?? ''
+    for (const id of withoutJson) {
+      expect(exceptions).toContain(`\`${id}\``)
+      expect(everyCommandBut).toContain(`\`${id}\``)
+    }
+  })
 
   it('prints the version', async () => {
     const run = await runCli(['--version'], { env: cleanEnv() })

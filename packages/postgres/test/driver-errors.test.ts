@@ -25,6 +25,8 @@ it.each([
   ['57P01', 'connection-lost', 'Retry'],
   ['ECONNREFUSED', 'unreachable', 'running'],
   ['ENOENT', 'unreachable', 'running'],
+  ['ENOTFOUND', 'unreachable', 'The host name in postgres://agent@db.example:5432/spool does not resolve'],
+  ['EAI_AGAIN', 'unreachable', 'could not be looked up now'],
   ['ECONNRESET', 'connection-lost', 'Retry'],
   ['40P01', 'conflict', 'Retry'],
   ['40001', 'conflict', 'Retry'],

@@ -90,7 +90,7 @@ export function errorFromResponse(status: number, text: string, requestId?: stri
         Codes.STORAGE,
         RelayErrorCode.UNAVAILABLE,
         status,
-        `The relay answered HTTP ${status} without an agent-comm error body, as a proxy does when no relay behind it answered${text === '' ? '' : `: ${text.slice(0, 200)}`}`,
+        `The relay answered HTTP ${status} without an agent-comm error body, as a proxy does when no relay behind it answered (it sent ${foreignBody(text)})`,
         {
           hint: "Retry in a moment; if it lasts, check that the relay (every replica behind the proxy) is running, and the proxy's log.",
         },
@@ -100,7 +100,7 @@ export function errorFromResponse(status: number, text: string, requestId?: stri
       status >= 500 ? Codes.STORAGE : Codes.CONFIG,
       status >= 500 ? RelayErrorCode.INTERNAL : 'HTTP_ERROR',
       status,
-      `The relay answered HTTP ${status} without an agent-comm error body${text === '' ? '' : `: ${text.slice(0, 200)}`}`,
+      `The server at the relay URL answered HTTP ${status} with ${foreignBody(text)} instead of an agent-comm error: it does not look like an agent-comm relay`,
       { hint: 'Check that the base URL points at an agent-comm relay (GET /api/v1/health).' },
     )
   }
@@ -121,6 +121,21 @@ export function errorFromResponse(status: number, text: string, requestId?: stri
   }
   if (PROTOCOL_CODES.has(code)) return protocolError(code as ErrorCode, message, details, options)
   return new RelayError(protocolCodeOf(code, status), code, status, message, options)
+}
+
+/**
+ * What a body that is not an agent-comm error holds, in a few words, never the body itself: the server at a
+ * wrong URL (a web server, a proxy) sends pages of HTML that would bury the error and may quote anything.
+ */
+function foreignBody(text: string): string {
+  if (text.trim() === '') return 'an empty body'
+  if (/^\s*<(?:!doctype|html|head|body|\?xml)/i.test(text)) return 'an HTML page'
+  try {
+    JSON.parse(text)
+    return 'JSON of another shape'
+  } catch {
+    return `${Buffer.byteLength(text)} bytes of text`
+  }
 }
 
 /** The protocol's own subclass for `code`, so `instanceof LeaseLostError` works as it does locally. */

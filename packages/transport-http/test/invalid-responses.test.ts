@@ -65,6 +65,28 @@ describe('a relay URL that answers something no relay sends', () => {
       /^The relay answered HTTP 502 without an agent-comm error body, as a proxy does/,
     )
     expect(error.hint).toMatch(/^Retry in a moment/)
+    expect(error.message).toContain('(it sent an HTML page)')
+    expect(error.message).not.toContain('<')
+  })
+
+  it('reports a web server that is not a relay by its status, never echoing its HTML page', async () => {
+    const page = [
+      '<!DOCTYPE HTML>',
+      '<html lang="en">',
+      '    <head><title>Error response</title></head>',
+      '    <body><h1>Error response</h1><p>Error code: 404</p></body>',
+      '</html>',
+    ].join('\n')
+    const url = await brokenRelay((res) => {
+      res.writeHead(404, { 'content-type': 'text/html;charset=utf-8' })
+      res.end(page)
+    })
+    const error = await failure(client(url).ack('msg_1', 'builder', { receipt: 'r1' }))
+    expect(error).toMatchObject({ code: 'CONFIG', status: 404 })
+    expect(error.message).toBe(
+      'The server at the relay URL answered HTTP 404 with an HTML page instead of an agent-comm error: it does not look like an agent-comm relay',
+    )
+    expect(error.hint).toMatch(/agent-comm relay/)
   })
 
   it('reports a 200 with JSON of another shape the same way, naming the field', async () => {

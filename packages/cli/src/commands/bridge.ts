@@ -154,16 +154,31 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
       if (!this.jsonEnabled()) process.stderr.write(`Checking ${bridge.name} (Ctrl-C to stop)...\n`)
       // Ctrl-C ends a health check that hangs at once, not after its own time limit.
       const stop = this.stopSignal()
-      const available = await bridge.isAvailable(stop)
+      const { available, reason } = bridge.checkAvailability
+        ? await bridge.checkAvailability(stop)
+        : { available: await bridge.isAvailable(stop), reason: undefined }
       if (stop.aborted) {
         throw new CommandFailure(
           'STOPPED',
           `The check of ${bridge.name} was stopped by ${String(stop.reason)}`,
         )
       }
-      if (!this.jsonEnabled()) this.log(`${bridge.name}: ${available ? 'reachable' : 'NOT reachable'}`)
+      if (!this.jsonEnabled()) {
+        this.log(`${bridge.name}: ${available ? 'reachable' : 'NOT reachable'}`)
+        if (!available)
+          process.stderr.write(
+            notReachableAdvice(reason, flags.a2a ? 'a2a' : argv === undefined ? 'webhook' : 'command'),
+          )
+      }
       if (!available) {
-        if (this.jsonEnabled()) this.logJson({ agent: args.agent, bridge: bridge.name, available })
+        if (this.jsonEnabled()) {
+          this.logJson({
+            agent: args.agent,
+            bridge: bridge.name,
+            available,
+            ...(reason === undefined ? {} : { reason }),
+          })
+        }
         this.exit(ExitCode.FAILURE)
       }
       return { agent: args.agent, bridge: bridge.name, available }
@@ -234,4 +249,16 @@ function describeEvent(event: BridgeEvent): string {
     case 'unavailable':
       return `warning   ${safeLine(event.error)} (polling again in ${event.retryInMs} ms)\n`
   }
+}
+
+/** Why a checked bridge is not reachable and what to do about it, for stderr. */
+function notReachableAdvice(reason: string | undefined, kind: 'command' | 'webhook' | 'a2a'): string {
+  const why = reason === undefined ? '' : `  Why: ${safeLine(reason)}\n`
+  const next = {
+    command:
+      'install the program or give its full path to --command, and make sure it exits 0 when run with --health',
+    webhook: 'start the webhook or fix the URL given to --webhook: it must answer a GET with a 2xx status',
+    a2a: "check that the agent's A2A card URL (register --a2a-url) answers and its token is set",
+  }[kind]
+  return `${why}  Next: ${next}.\n`
 }

@@ -6,8 +6,10 @@ import { openBrowser } from '../open-browser.js'
 
 /** `--json` output of `console`, printed once it listens. */
 export interface ConsoleResult {
-  /** Base URL, e.g. `http://127.0.0.1:8421`. */
+  /** The console page, e.g. `http://127.0.0.1:8421/console/`. */
   url: string
+  /** The server's base URL, e.g. `http://127.0.0.1:8421` (its JSON API is under `/api/v1`). */
+  baseUrl: string
   /** The page with a one-time login token (works once). */
   loginUrl: string
 }
@@ -21,7 +23,7 @@ export default class Console extends BaseCommand<typeof Console> {
 It prints a URL with a one-time login token (like a notebook server): open it in a browser on this machine. The token signs in as the operator, who sees everything; with --as <agent>, as that (human) agent, who sees its own inbox and threads. Decisions on approvals are recorded with that identity.`
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
-    '<%= config.bin %> <%= command.id %> --port 0 --json   # {"url":"http://127.0.0.1:40117","loginUrl":"…"}',
+    '<%= config.bin %> <%= command.id %> --port 0 --json   # {"url":"http://127.0.0.1:40117/console/","baseUrl":"http://127.0.0.1:40117","loginUrl":"…"}',
     '<%= config.bin %> <%= command.id %> --as lead --open',
   ]
   static override flags = {
@@ -63,7 +65,11 @@ It prints a URL with a one-time login token (like a notebook server): open it in
       )
     }
     if (this.jsonEnabled()) {
-      this.logJsonLine({ url: running.url, loginUrl: running.loginUrl } satisfies ConsoleResult)
+      this.logJsonLine({
+        url: `${running.url}/console/`,
+        baseUrl: running.url,
+        loginUrl: running.loginUrl,
+      } satisfies ConsoleResult)
     } else {
       process.stderr.write(
         `Console on ${running.url}/console/ — open this link once to sign in:\n\n    ${running.loginUrl}\n\nCtrl-C to stop.\n`,

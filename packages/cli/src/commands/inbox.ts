@@ -3,7 +3,7 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { errorJson, formatErrorText } from '../errors.js'
 import { listLimitFlag } from '../flags.js'
-import { messageLine } from '../format.js'
+import { leaseText, messageLine } from '../format.js'
 import { HookInboxError, type HookInboxResult, runHook } from '../hook-inbox.js'
 
 type Pending = Awaited<ReturnType<Coordinator['pending']>>
@@ -91,20 +91,23 @@ Only agents on the local spool (transport sqlite) can be looked at this way; for
     const coordinator = await this.coordinator()
     const { agent } = this.args
     const pending = await coordinator.pending(agent, { limit: this.flags.limit })
-    this.log(inboxText(agent, pending))
+    this.log(inboxText(agent, pending, Date.now()))
     return { agent, count: pending.length, pending }
   }
 }
 
-function inboxText(agent: string, pending: Pending): string {
+/** The `inbox` text: each waiting message with its delivery's state as read at `now`. */
+export function inboxText(agent: string, pending: Pending, now: number): string {
   if (pending.length === 0) return `No messages waiting for ${agent}`
   return [
     `${pending.length} message(s) waiting for ${agent} (not claimed):`,
     ...pending.map(({ message, delivery }) => {
       const state =
         delivery.status === 'leased'
-          ? `leased until ${delivery.leaseUntil}`
-          : delivery.availableAt === null || Date.parse(delivery.availableAt) <= Date.now()
+          ? delivery.leaseUntil === null
+            ? 'leased'
+            : leaseText(delivery.leaseUntil, now)
+          : delivery.availableAt === null || Date.parse(delivery.availableAt) <= now
             ? 'queued'
             : `queued until ${delivery.availableAt}`
       return `${messageLine(message)}  ${state}  attempt ${delivery.attempt}/${delivery.maxAttempts}`

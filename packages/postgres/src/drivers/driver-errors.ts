@@ -192,12 +192,27 @@ export function toStorageError(error: unknown, url: string, doing = 'statement')
   // The SQLSTATE of a rejected statement is in the message itself: details are not shown everywhere.
   const state = reason === 'query-failed' && sqlState !== undefined ? ` (SQLSTATE ${sqlState})` : ''
   return new StorageError(`PostgreSQL ${doing} failed at ${where}: ${text}${state}`, {
-    hint: HINTS[reason](where),
+    hint: lookupHint(error, where) ?? HINTS[reason](where),
     // Absent rather than undefined: details are printed as they are (--json, logs).
     details: { reason, server: where, ...(sqlState === undefined ? {} : { sqlState }) },
     transient: TRANSIENT.has(reason),
     cause: sanitizedCause(error, secrets),
   })
+}
+
+/**
+ * For a host name that did not resolve, the hint about the name: "is PostgreSQL running" would send the user
+ * to a server that was never asked. Undefined for every other failure.
+ */
+function lookupHint(error: unknown, where: string): string | undefined {
+  const code = stringField(error, 'code')
+  if (code === 'ENOTFOUND') {
+    return `The host name in ${where} does not resolve: check its spelling in the URL (and the machine's DNS or /etc/hosts).`
+  }
+  if (code === 'EAI_AGAIN') {
+    return `The host name in ${where} could not be looked up now: check the network (DNS), then retry.`
+  }
+  return undefined
 }
 
 /** `text` with each of `secrets` (a URL's password, as written and decoded) blanked out. */
