@@ -4,6 +4,7 @@ import {
   AckResultSchema,
   AgentIdSchema,
   DEFAULT_CLAIM_LIMIT,
+  EXPIRY_DECIDER,
   ExtendLeaseResultSchema,
   MessageIdSchema,
   NackResultSchema,
@@ -37,17 +38,19 @@ const route = routesOf({ tag: 'deliveries', auth: 'agent', prefix: API_PREFIX })
 
 /**
  * The senders a reply claim takes: `from` as asked, and — when the requester says it waits for an approval
- * decision (`operator`) — this relay's operator too, who may decide any approval in its console under an
- * admin id the requester need not know. Nothing is inferred from whom `from` names: without the flag the
- * operator's message is another agent's, left queued.
+ * decision (`operator: true`) — this relay's operator too, who may decide any approval in its console under
+ * an admin id the requester need not know. `operator: false` never takes it. A client older than the flag
+ * says it waits for an approval only by naming the expiry decider in `from` (no other wait does): without
+ * the flag that is still read so, so clients and relays can be upgraded one at a time.
  */
 function withOperator(
   from: readonly string[] | undefined,
   operator: boolean | undefined,
   adminId: string,
 ): readonly string[] | undefined {
-  if (from === undefined || operator !== true || from.includes(adminId)) return from
-  return [...from, adminId]
+  if (from === undefined || from.includes(adminId)) return from
+  const approvalWait = operator ?? from.includes(EXPIRY_DECIDER)
+  return approvalWait ? [...from, adminId] : from
 }
 
 /**
@@ -168,7 +171,7 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
       summary:
         'Lease the oldest reply to one request (a message with `routing.replyTo` = requestId) and nothing else',
       description:
-        "The agent's other messages, replies to its other requests included, are left queued. With `from`, only a reply sent by one of those agents is taken (another agent's message with the same `replyTo` stays queued); with `operator: true` as well (what an approval wait sends), the decision of this relay's operator (its admin id) is taken too. With `waitMs`, when no reply is waiting the request is held (at most 30 s) and answered the moment one arrives; `message` is null when none came. Only the agent itself may claim.",
+        "The agent's other messages, replies to its other requests included, are left queued. With `from`, only a reply sent by one of those agents is taken (another agent's message with the same `replyTo` stays queued); with `operator: true` as well (what an approval wait sends), the decision of this relay's operator (its admin id) is taken too — as it is, for clients older than the flag, when `operator` is left out and `from` names `system:expiry`; `operator: false` never takes it. With `waitMs`, when no reply is waiting the request is held (at most 30 s) and answered the moment one arrives; `message` is null when none came. Only the agent itself may claim.",
       params: ReplyParams,
       body: ClaimReplyRequestSchema,
       response: ClaimReplyResponseSchema,
