@@ -7,6 +7,7 @@ import {
   MIGRATIONS_TABLE,
   newerSchemaError,
   POSTGRES_MIGRATIONS_FOLDER,
+  SCHEMA_SETTINGS,
   validateSchemaName,
 } from './schema-check.js'
 
@@ -107,7 +108,7 @@ function refuseEditedMigrations(
   throw new SchemaVersionError(
     `The spool schema '${schema}' in this PostgreSQL database was migrated with a different version of ${files.join(', ')} than this version of agent-comm ships: the migration was edited after it was applied, and is not applied again`,
     {
-      hint: 'Use the agent-comm version that migrated this schema (restore the migration file as it was released), or use another schema (the schema option).',
+      hint: `Use the agent-comm version that migrated this schema (restore the migration file as it was released), or use another schema (${SCHEMA_SETTINGS}).`,
       details: { schema, edited: files },
     },
   )
