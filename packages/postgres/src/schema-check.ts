@@ -98,6 +98,26 @@ export function newerSchemaError(schema: string, applied: number, known: number)
   )
 }
 
+/**
+ * The `SchemaVersionError` for `schema`, made by an older version (it lacks `missing` of the `known`
+ * migrations), which this user may not upgrade: `cause` is the refused statement's error.
+ */
+export function olderSchemaError(
+  schema: string,
+  missing: number,
+  known: number,
+  cause: unknown,
+): SchemaVersionError {
+  return new SchemaVersionError(
+    `The spool schema '${schema}' in this PostgreSQL database is older than this version of agent-comm (it lacks ${missing} of ${known} migrations), and this user may not upgrade it (${cause instanceof Error ? cause.message : String(cause)})`,
+    {
+      hint: "Run any agent-comm command of this version once as the schema's owner (the user that created its tables): the upgrade is then done for every user. Let this user use the tables it adds, e.g. before it: ALTER DEFAULT PRIVILEGES IN SCHEMA <schema> GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO <user>. Or use the agent-comm version that wrote the schema.",
+      details: { schema, missing, known, reason: 'permission-denied' },
+      cause,
+    },
+  )
+}
+
 /** The journal time (`when`) of the newest migration in `folder`, and how many it holds. */
 function newestKnownMigrations(folder: string): { newest: number; count: number } {
   const journal = JSON.parse(readFileSync(join(folder, 'meta', '_journal.json'), 'utf8')) as {
