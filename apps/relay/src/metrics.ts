@@ -21,13 +21,15 @@ export interface QueueFigures {
 /**
  * The relay's Prometheus metrics, kept in plain maps and written in the text exposition format (0.0.4):
  * requests by route and status, latency histograms by route, authentication failures by reason, open
- * event streams, and queue depth per delivery status read from the spool when scraped. Route labels are
+ * event streams, requests shed for overload, waits refused, and queue depth per delivery status read from the spool when scraped. Route labels are
  * route patterns (`/api/v1/agents/:agentId/claim`), never concrete paths, so their number stays bounded.
  */
 export class RelayMetrics {
   readonly #requests = new Map<string, { method: string; route: string; status: number; count: number }>()
   readonly #latency = new Map<string, Histogram>()
   readonly #authFailures = new Map<string, number>()
+  readonly #shed = new Map<string, number>()
+  readonly #waitsRefused = new Map<string, number>()
   #openStreams = 0
   #parkedPolls = 0
   readonly #startedAt = Date.now()
@@ -52,6 +54,16 @@ export class RelayMetrics {
   /** Counts one refused authentication. */
   authFailure(reason: string): void {
     this.#authFailures.set(reason, (this.#authFailures.get(reason) ?? 0) + 1)
+  }
+
+  /** Counts one request shed for overload, by what was over its limit (`eventLoopDelay`, `heapUsedBytes`, …). */
+  shed(reason: string): void {
+    this.#shed.set(reason, (this.#shed.get(reason) ?? 0) + 1)
+  }
+
+  /** Counts one long poll or event stream refused because its agent already holds its most (`kind`: the route's). */
+  waitRefused(kind: string): void {
+    this.#waitsRefused.set(kind, (this.#waitsRefused.get(kind) ?? 0) + 1)
   }
 
   /** Tracks the long-poll claims waiting for a message. */
@@ -113,6 +125,22 @@ export class RelayMetrics {
     )
     for (const [reason, count] of this.#authFailures) {
       out.push(`agent_comm_relay_auth_failures_total${labels({ reason })} ${count}`)
+    }
+    family(
+      'agent_comm_relay_shed_requests_total',
+      'counter',
+      'Requests refused with 503 because the relay was overloaded, by the limit exceeded.',
+    )
+    for (const [reason, count] of this.#shed) {
+      out.push(`agent_comm_relay_shed_requests_total${labels({ reason })} ${count}`)
+    }
+    family(
+      'agent_comm_relay_waits_refused_total',
+      'counter',
+      'Long polls and event streams refused with 429 because their agent already held its most, by kind.',
+    )
+    for (const [kind, count] of this.#waitsRefused) {
+      out.push(`agent_comm_relay_waits_refused_total${labels({ kind })} ${count}`)
     }
     family('agent_comm_relay_event_streams', 'gauge', 'Open server-sent event streams.')
     out.push(`agent_comm_relay_event_streams ${this.#openStreams}`)
