@@ -383,7 +383,7 @@ function relayContext(
   options: ParsedOptions,
   parts: { clock: Clock; shutdown: AbortSignal; limits: RelayLimits; underPressure: () => boolean },
 ): RelayContext {
-  const metrics = new RelayMetrics()
+  const metrics = new RelayMetrics({ waitsHeld: () => parts.limits.waits.held() })
   return {
     spool: deps.spool,
     registry: deps.registry,

@@ -33,6 +33,12 @@ export class RelayMetrics {
   #openStreams = 0
   #parkedPolls = 0
   readonly #startedAt = Date.now()
+  readonly #waitsHeld: () => number
+
+  /** `waitsHeld`: the long polls and event streams agents hold open now (their wait slots). */
+  constructor(sources: { waitsHeld?: () => number } = {}) {
+    this.#waitsHeld = sources.waitsHeld ?? (() => 0)
+  }
 
   /** Counts one finished request and its duration. */
   observe(method: string, route: string, status: number, seconds: number): void {
@@ -146,6 +152,12 @@ export class RelayMetrics {
     out.push(`agent_comm_relay_event_streams ${this.#openStreams}`)
     family('agent_comm_relay_long_polls', 'gauge', 'Long-poll claims waiting for a message.')
     out.push(`agent_comm_relay_long_polls ${this.#parkedPolls}`)
+    family(
+      'agent_comm_relay_waits_open',
+      'gauge',
+      "Long polls (claims, reply claims, waits) and event streams held open, each in one of its agent's --max-waits slots.",
+    )
+    out.push(`agent_comm_relay_waits_open ${this.#waitsHeld()}`)
     family('agent_comm_relay_up', 'gauge', '1 when the relay can read its database.')
     out.push(`agent_comm_relay_up ${queue === undefined ? 0 : 1}`)
     family('agent_comm_relay_uptime_seconds', 'gauge', 'Seconds since the relay started.')
