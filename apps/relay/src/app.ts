@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { getHeapStatistics } from 'node:v8'
 import type { Server } from 'node:http'
+import { getHeapStatistics } from 'node:v8'
 import { type A2APluginOptions, type A2AStore, a2aPlugin, type Sealer } from '@agent-comm/a2a'
 import type { Clock } from '@agent-comm/protocol'
 import { parseOrThrow } from '@agent-comm/protocol'
@@ -246,7 +246,12 @@ const RelayOptionsSchema = z
         maxEventLoopUtilization: z.number().min(0).lt(1).default(RELAY_DEFAULTS.maxEventLoopUtilization),
         maxHeapUsedBytes: z.number().int().min(0).optional(),
         maxRssBytes: z.number().int().min(0).default(RELAY_DEFAULTS.maxRssBytes),
-        retryAfterSeconds: z.number().int().min(1).max(3600).default(RELAY_DEFAULTS.overloadRetryAfterSeconds),
+        retryAfterSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(3600)
+          .default(RELAY_DEFAULTS.overloadRetryAfterSeconds),
         sampleIntervalMs: z.number().int().min(10).default(1000),
       })
       .prefault({}),

@@ -50,14 +50,11 @@ describe('relay configuration', () => {
 
   it('reads the overload limits and the waits per agent, 0 turning each off, and names what it refuses', () => {
     expect(
-      config(
-        ['--max-event-loop-delay', '0', '--max-heap-used', '2000000000', '--max-waits', '0'],
-        {
-          AGENT_COMM_RELAY_MAX_EVENT_LOOP_UTILIZATION: '0.98',
-          AGENT_COMM_RELAY_MAX_RSS: '3000000000',
-          AGENT_COMM_RELAY_MAX_WAITS: '5',
-        },
-      ),
+      config(['--max-event-loop-delay', '0', '--max-heap-used', '2000000000', '--max-waits', '0'], {
+        AGENT_COMM_RELAY_MAX_EVENT_LOOP_UTILIZATION: '0.98',
+        AGENT_COMM_RELAY_MAX_RSS: '3000000000',
+        AGENT_COMM_RELAY_MAX_WAITS: '5',
+      }),
     ).toMatchObject({
       maxEventLoopDelayMs: 0,
       maxEventLoopUtilization: 0.98,

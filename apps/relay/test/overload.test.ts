@@ -37,6 +37,23 @@ describe('load shedding', () => {
     expect((await relay.spool.stats()).deliveries).toMatchObject({ queued: 1, leased: 0 })
   })
 
+  it('sheds for resident memory over its limit too, saying which limit', async () => {
+    const relay = await startTestRelay({
+      listen: false,
+      options: {
+        overload: { maxRssBytes: 1, maxEventLoopDelayMs: 0, maxHeapUsedBytes: 0, sampleIntervalMs: 10 },
+      },
+    })
+    await vi.waitFor(() => expect(relay.app.isUnderPressure()).toBe(true), { timeout: 60_000, interval: 10 })
+    const response = await relay.app.inject({ method: 'GET', url: '/api/v1/agents' })
+    expect(response.statusCode).toBe(503)
+    expect(errorOf(response)).toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringContaining('its memory (resident) is nearly full'),
+      details: { overloaded: true, pressure: 'rssBytes' },
+    })
+  })
+
   it('tells a load balancer through the health endpoints, and keeps liveness and metrics answering', async () => {
     const relay = await overloadedRelay()
     const health = await relay.app.inject({ method: 'GET', url: '/api/v1/health' })

@@ -30,9 +30,10 @@ async function cappedRelay(max: number) {
 /** A long-poll claim for the builder that only its abort (or 30 s) ends; its outcome kept, never thrown. */
 function parkedClaim(client: RelayClient) {
   const controller = new AbortController()
-  const outcome = client
-    .claim('builder', { waitMs: 30_000, signal: controller.signal })
-    .then((messages) => ({ messages }), (error: unknown) => ({ error }))
+  const outcome = client.claim('builder', { waitMs: 30_000, signal: controller.signal }).then(
+    (messages) => ({ messages }),
+    (error: unknown) => ({ error }),
+  )
   return { abort: () => controller.abort(), outcome }
 }
 

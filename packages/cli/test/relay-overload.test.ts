@@ -24,7 +24,9 @@ describe('a relay shedding requests for overload', () => {
       const dir = tempDir()
       const env = cleanEnv({ AGENT_COMM_DB_PATH: join(dir, 'local.db'), AGENT_COMM_SECRET_AGENT_A: secret })
       const http = ['--transport-type', 'http', '--relay-url', url]
-      expect((await runCli(['register', 'agent-b', '-c', 'x', '-d', 'b', ...http], { cwd: dir, env })).code).toBe(0)
+      expect(
+        (await runCli(['register', 'agent-b', '-c', 'x', '-d', 'b', ...http], { cwd: dir, env })).code,
+      ).toBe(0)
       const send = await runCli(['send', 'agent-a', 'agent-b', 'hello'], { cwd: dir, env })
       expect(send.code).toBe(1)
       expect(send.stderr).toMatch(

@@ -207,7 +207,11 @@ export class RequestPipeline {
         return this.#parse(spec.schema, text, target, response.statusCode)
       }
       const shed = response.statusCode === 503 && isShed(text)
-      if (UNAVAILABLE_STATUSES.has(response.statusCode) && (spec.idempotent || shed) && attempt + 1 < attempts) {
+      if (
+        UNAVAILABLE_STATUSES.has(response.statusCode) &&
+        (spec.idempotent || shed) &&
+        attempt + 1 < attempts
+      ) {
         // A replica shutting down (or without its database) says 503, a proxy whose replica died under
         // the request 502 or 504: the next one may serve. An idempotent call is safe to send again; so is
         // any call an overloaded relay shed, which it refused before reading it. Its Retry-After is
@@ -430,7 +434,10 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
  * A 503's `Retry-After` in ms: delta-seconds or an HTTP date (read against `clock`); undefined when there
  * is none or it is not one of those.
  */
-function retryAfterMs(headers: Record<string, string | string[] | undefined>, clock: Clock): number | undefined {
+function retryAfterMs(
+  headers: Record<string, string | string[] | undefined>,
+  clock: Clock,
+): number | undefined {
   const value = headerOf(headers, 'retry-after')?.trim()
   if (value === undefined || value === '') return undefined
   if (/^\d+$/.test(value)) return Number(value) * 1000

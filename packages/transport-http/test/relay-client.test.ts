@@ -200,7 +200,9 @@ describe('RelayClient against an overloaded relay', () => {
   }
 
   it('sends a claim it shed again after the Retry-After the relay gave, though a claim is not idempotent', async () => {
-    const relay = await fakeRelay((_req, res, n) => (n === 1 ? shed(res, '3') : json(res, 200, { messages: [] })))
+    const relay = await fakeRelay((_req, res, n) =>
+      n === 1 ? shed(res, '3') : json(res, 200, { messages: [] }),
+    )
     const { c, waits } = recording(relay.url)
     expect(await c.claim('builder')).toEqual([])
     expect(relay.requests).toHaveLength(2)
@@ -233,7 +235,9 @@ describe('RelayClient against an overloaded relay', () => {
 
   it('still sends a claim only once on a 503 that is not a shed request (the relay may have acted on it)', async () => {
     const relay = await fakeRelay((_req, res) =>
-      json(res, 503, { error: { code: 'UNAVAILABLE', message: "The relay's database is unavailable right now" } }),
+      json(res, 503, {
+        error: { code: 'UNAVAILABLE', message: "The relay's database is unavailable right now" },
+      }),
     )
     const { c, waits } = recording(relay.url)
     await expect(c.claim('builder')).rejects.toMatchObject({ relayCode: 'UNAVAILABLE', status: 503 })

@@ -1,6 +1,6 @@
-import underPressure from '@fastify/under-pressure'
 import type { Clock } from '@agent-comm/protocol'
 import { API_PREFIX, RelayErrorCode } from '@agent-comm/transport-http'
+import underPressure from '@fastify/under-pressure'
 import type { FastifyReply } from 'fastify'
 import fp from 'fastify-plugin'
 import type { RelayMetrics } from '../metrics.js'
@@ -56,6 +56,8 @@ export const overloadPlugin = fp<{ limits: OverloadLimits; metrics: RelayMetrics
     await app.register(underPressure, {
       maxEventLoopDelay: limits.maxEventLoopDelayMs,
       maxEventLoopUtilization: limits.maxEventLoopUtilization,
+      // Over the last sample, not since the process started, which would take ever longer to react.
+      eventLoopUtilizationMode: 'interval',
       maxHeapUsedBytes: limits.maxHeapUsedBytes,
       maxRssBytes: limits.maxRssBytes,
       sampleInterval: limits.sampleIntervalMs,
