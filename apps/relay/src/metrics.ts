@@ -124,30 +124,29 @@ export class RelayMetrics {
       out.push(`agent_comm_relay_http_request_duration_seconds_sum${labels(base)} ${h.sum}`)
       out.push(`agent_comm_relay_http_request_duration_seconds_count${labels(base)} ${h.count}`)
     }
-    family(
+    /** A counter by one label, from a map of label value to count. */
+    const countedBy = (name: string, help: string, label: string, counts: Map<string, number>): void => {
+      family(name, 'counter', help)
+      for (const [value, count] of counts) out.push(`${name}${labels({ [label]: value })} ${count}`)
+    }
+    countedBy(
       'agent_comm_relay_auth_failures_total',
-      'counter',
       'Requests refused by authentication, by reason.',
+      'reason',
+      this.#authFailures,
     )
-    for (const [reason, count] of this.#authFailures) {
-      out.push(`agent_comm_relay_auth_failures_total${labels({ reason })} ${count}`)
-    }
-    family(
+    countedBy(
       'agent_comm_relay_shed_requests_total',
-      'counter',
       'Requests refused with 503 because the relay was overloaded, by the limit exceeded.',
+      'reason',
+      this.#shed,
     )
-    for (const [reason, count] of this.#shed) {
-      out.push(`agent_comm_relay_shed_requests_total${labels({ reason })} ${count}`)
-    }
-    family(
+    countedBy(
       'agent_comm_relay_waits_refused_total',
-      'counter',
       'Long polls and event streams refused with 429 because their agent already held its most, by kind.',
+      'kind',
+      this.#waitsRefused,
     )
-    for (const [kind, count] of this.#waitsRefused) {
-      out.push(`agent_comm_relay_waits_refused_total${labels({ kind })} ${count}`)
-    }
     family('agent_comm_relay_event_streams', 'gauge', 'Open server-sent event streams.')
     out.push(`agent_comm_relay_event_streams ${this.#openStreams}`)
     family('agent_comm_relay_long_polls', 'gauge', 'Long-poll claims waiting for a message.')
