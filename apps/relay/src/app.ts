@@ -295,7 +295,7 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
   await app.register(wirePlugin)
   await app.register(lifecyclePlugin, { closing, nonces: deps.nonces })
   await app.register(tracingPlugin)
-  await app.register(metricsPlugin, { metrics: ctx.metrics, spool: deps.spool })
+  await app.register(metricsPlugin, { metrics: ctx.metrics, spool: deps.spool, registry: deps.registry })
   await app.register(overloadPlugin, { limits: overloadLimits(options), metrics: ctx.metrics, clock })
   const consoleMount = await mountConsole(app, ctx, adminOf(options), {
     ...options.console,
