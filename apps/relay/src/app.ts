@@ -30,7 +30,7 @@ import { authorizationPlugin } from './plugins/authorization.js'
 import { lifecyclePlugin } from './plugins/lifecycle.js'
 import { limitsPlugin } from './plugins/limits.js'
 import { metricsPlugin } from './plugins/metrics.js'
-import { type OverloadLimits, overloadPlugin } from './plugins/overload.js'
+import { type OverloadLimits, overloadPlugin, SustainedPressure } from './plugins/overload.js'
 import { RouteTable, routeGroup } from './plugins/route-group.js'
 import { wirePlugin } from './plugins/wire.js'
 import { adminRoutes } from './routes/admin.js'
@@ -119,7 +119,8 @@ export interface RelayOptions {
    * health and metrics get 503 UNAVAILABLE with `Retry-After` and `details.overloaded`, before they are
    * authenticated or read. Limits (0 turns one off): mean event-loop delay in ms (1000), event-loop
    * utilization 0-1 (off), V8 heap used in bytes (90% of V8's heap limit), resident memory in bytes (off);
-   * `retryAfterSeconds` (2) and how often the figures are measured, `sampleIntervalMs` (1000).
+   * `retryAfterSeconds` (2), how often the figures are measured, `sampleIntervalMs` (1000), and how many
+   * samples in a row must be over a limit before requests are shed, `sustainedSamples` (2).
    */
   overload?: {
     maxEventLoopDelayMs?: number
@@ -128,6 +129,7 @@ export interface RelayOptions {
     maxRssBytes?: number
     retryAfterSeconds?: number
     sampleIntervalMs?: number
+    sustainedSamples?: number
   }
 }
 
@@ -253,6 +255,7 @@ const RelayOptionsSchema = z
           .max(3600)
           .default(RELAY_DEFAULTS.overloadRetryAfterSeconds),
         sampleIntervalMs: z.number().int().min(10).default(1000),
+        sustainedSamples: z.number().int().min(1).max(60).default(2),
       })
       .prefault({}),
     console: z
@@ -285,18 +288,24 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
   const clock = deps.clock ?? deps.spool.clock
   const closing = new AbortController()
   const limits = new RelayLimits(options, clock)
+  const pressure = new SustainedPressure(options.overload.sustainedSamples)
   const ctx = relayContext(deps, options, {
     clock,
     shutdown: closing.signal,
     limits,
-    underPressure: () => app.isUnderPressure(),
+    underPressure: () => pressure.sustained,
   })
   const app = Fastify(serverOptions(deps, options)) as unknown as FastifyInstance
   await app.register(wirePlugin)
   await app.register(lifecyclePlugin, { closing, nonces: deps.nonces })
   await app.register(tracingPlugin)
   await app.register(metricsPlugin, { metrics: ctx.metrics, spool: deps.spool, registry: deps.registry })
-  await app.register(overloadPlugin, { limits: overloadLimits(options), metrics: ctx.metrics, clock })
+  await app.register(overloadPlugin, {
+    limits: overloadLimits(options),
+    pressure,
+    metrics: ctx.metrics,
+    clock,
+  })
   const consoleMount = await mountConsole(app, ctx, adminOf(options), {
     ...options.console,
     store: deps.consoleStore,

@@ -19,6 +19,33 @@ export interface OverloadLimits {
   retryAfterSeconds: number
   /** How often the figures are measured, in ms (1000). */
   sampleIntervalMs: number
+  /** How many samples in a row must be over a limit before requests are shed (2). */
+  sustainedSamples: number
+}
+
+/**
+ * Whether the relay is overloaded now: under-pressure's verdict, read once per sample, held over a limit
+ * for `samples` readings in a row. One late sample is not overload: a garbage collection, a module loaded
+ * on first use or a neighbour on the CPU delays a single second now and then, and shedding for it would
+ * refuse a healthy relay's requests (and take it out of its load balancer) for nothing.
+ */
+export class SustainedPressure {
+  readonly #samples: number
+  #streak = 0
+
+  constructor(samples: number) {
+    this.#samples = samples
+  }
+
+  /** Records one reading: over a limit or not. */
+  record(over: boolean): void {
+    this.#streak = over ? this.#streak + 1 : 0
+  }
+
+  /** True once the last `samples` readings were all over a limit. */
+  get sustained(): boolean {
+    return this.#streak >= this.#samples
+  }
 }
 
 /**
@@ -45,13 +72,18 @@ const WARN_EVERY_MS = 10_000
 
 /**
  * Load shedding with `@fastify/under-pressure`: while the event loop is late (or busy) or memory is past its
- * limit, every new request except health and metrics is answered 503 UNAVAILABLE with `Retry-After` and
+ * limit, for `sustainedSamples` samples in a row, every new request except health and metrics is answered 503 UNAVAILABLE with `Retry-After` and
  * `details.overloaded`, in its `onRequest` hook: before authentication, before the body is read, so a shed
  * request costs next to nothing and did nothing (a client may send it again, whatever it was). Requests
  * already in flight, long polls and streams included, go on. Registered before the routes.
  */
-export const overloadPlugin = fp<{ limits: OverloadLimits; metrics: RelayMetrics; clock: Clock }>(
-  async (app, { limits, metrics, clock }) => {
+export const overloadPlugin = fp<{
+  limits: OverloadLimits
+  pressure: SustainedPressure
+  metrics: RelayMetrics
+  clock: Clock
+}>(
+  async (app, { limits, pressure, metrics, clock }) => {
     let warnedAt = Number.NEGATIVE_INFINITY
     await app.register(underPressure, {
       maxEventLoopDelay: limits.maxEventLoopDelayMs,
@@ -64,7 +96,7 @@ export const overloadPlugin = fp<{ limits: OverloadLimits; metrics: RelayMetrics
       retryAfter: limits.retryAfterSeconds,
       // Returning without a reply lets the request through; one replied to here goes no further.
       pressureHandler: (request, reply, type, value) => {
-        if (ANSWERED_UNDER_PRESSURE.has(request.routeOptions.url ?? '')) return
+        if (!pressure.sustained || ANSWERED_UNDER_PRESSURE.has(request.routeOptions.url ?? '')) return
         metrics.shed(type)
         const now = clock.now()
         if (now - warnedAt >= WARN_EVERY_MS) {
@@ -74,6 +106,9 @@ export const overloadPlugin = fp<{ limits: OverloadLimits; metrics: RelayMetrics
         shed(reply, type, limits.retryAfterSeconds)
       },
     })
+    const reading = setInterval(() => pressure.record(app.isUnderPressure()), limits.sampleIntervalMs)
+    reading.unref()
+    app.addHook('onClose', async () => clearInterval(reading))
   },
   { name: 'agent-comm-overload' },
 )
