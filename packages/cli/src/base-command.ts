@@ -53,6 +53,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   static override enableJsonFlag = true
 
+  /**
+   * True for a command whose `--stdin` replaces its arguments (`ack --stdin`): they are declared as the help
+   * should show them (required, a variadic tail), but parsed as optional words (`positionals`), and the
+   * command checks them itself without --stdin.
+   */
+  protected static argsReplacedByStdin = false
+
   protected flags!: CommandFlags<T>
   protected args!: CommandArgs<T>
   /** Every positional argument, in order: with `strict = false`, also those after the declared ones. */
@@ -64,12 +71,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   override async init(): Promise<void> {
     await super.init()
+    const replaced = (this.ctor as typeof BaseCommand).argsReplacedByStdin
     const { args, argv, flags } = await this.parse({
       flags: this.ctor.flags,
       baseFlags: this.ctor.baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
-      args: withoutStdin(this.ctor.args),
-      strict: this.ctor.strict,
+      args: withoutStdin(this.ctor.args, replaced),
+      // oclif takes no variadic argument after optional ones: the variadic tail is read as the extra words.
+      strict: replaced ? false : this.ctor.strict,
     })
     this.flags = flags as CommandFlags<T>
     this.args = args as CommandArgs<T>
@@ -240,13 +249,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 }
 
 /**
- * The arguments with oclif's stdin fallback turned off. oclif reads stdin (for ~10 ms) into any argument
+ * The arguments with oclif's stdin fallback turned off (and, for a command whose `--stdin` replaces them,
+ * none required: see {@link BaseCommand.argsReplacedByStdin}). oclif reads stdin (for ~10 ms) into any argument
  * left out, which took `ack --stdin`'s input as a message id and cut `send … -`'s body to what a slow
  * producer had written by then. Commands read stdin themselves, only where they mean to (input.ts).
  */
-function withoutStdin(args: Interfaces.ArgInput | undefined): Interfaces.ArgInput {
+function withoutStdin(args: Interfaces.ArgInput | undefined, optional: boolean): Interfaces.ArgInput {
   return Object.fromEntries(
-    Object.entries(args ?? {}).map(([name, arg]) => [name, { ...arg, ignoreStdin: true }]),
+    Object.entries(args ?? {}).map(([name, arg]) => [
+      name,
+      { ...arg, ignoreStdin: true, ...(optional ? { required: false, multiple: false } : {}) },
+    ]),
   )
 }
 
