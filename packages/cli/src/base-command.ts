@@ -3,6 +3,7 @@ import type { Coordinator } from '@agent-comm/coordinator'
 import type { Logger } from '@agent-comm/protocol'
 import { type CaughtStopSignals, catchStopSignals } from '@agent-comm/protocol/stop-signals'
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
+import { nonexistentFlagsMessage } from './closest.js'
 import {
   type CommandContext,
   type ContextOptions,
@@ -211,11 +212,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (error instanceof Errors.ExitError) throw error
     const isOclifError = typeof (error as { oclif?: unknown }).oclif === 'object'
     const runtime = isOclifError ? undefined : await loadRuntime().catch(() => undefined)
-    const report = describeError(
+    const described = describeError(
       error,
       runtime?.isAgentCommError ?? ((_: unknown): _ is never => false),
       this.id ?? undefined,
     )
+    // A mistyped flag: oclif only says it does not exist; the nearest flag of this command is suggested.
+    const unknown = isOclifError ? nonexistentFlags(error) : undefined
+    const report =
+      unknown === undefined
+        ? described
+        : { ...described, message: nonexistentFlagsMessage(unknown, this.#flagNames()) }
     if (this.jsonEnabled()) {
       // Flags that failed to parse never reach this.flags: no stream has started, so a document it is.
       if (this.flags !== undefined && this.streamsJsonLines()) this.logJsonLine(errorJson(report))
@@ -223,6 +230,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     } else process.stderr.write(formatErrorText(report))
     if (debugEnabled()) process.stderr.write(`${describeStack(error)}\n`)
     this.exit(report.exitCode)
+  }
+
+  /** The names of this command's flags (its own, the base ones, --json) and their one-letter forms. */
+  #flagNames(): string[] {
+    const flags = { ...this.ctor.baseFlags, ...this.ctor.flags }
+    return [
+      ...Object.keys(flags),
+      ...Object.values(flags).flatMap((flag) => (flag.char === undefined ? [] : [flag.char])),
+      ...(this.ctor.enableJsonFlag ? ['json'] : []),
+    ]
   }
 
   override async finally(error: Error | undefined): Promise<void> {
@@ -274,4 +291,11 @@ function describeStack(error: unknown): string {
     current = current instanceof Error ? current.cause : undefined
   }
   return lines.filter((l) => l !== '').join('\n')
+}
+
+/** The flags oclif's `NonExistentFlagsError` lists (`--lese-seconds=30`, `-z`), else undefined. */
+function nonexistentFlags(error: Error): string[] | undefined {
+  const flags = (error as { flags?: unknown }).flags
+  if (!/^Nonexistent flags?:/.test(error.message) || !Array.isArray(flags)) return undefined
+  return flags.every((flag) => typeof flag === 'string') && flags.length > 0 ? flags : undefined
 }
