@@ -13,6 +13,7 @@ import {
   type Runtime,
 } from './context.js'
 import { describeError, ExitCode, errorJson, formatErrorText } from './errors.js'
+import { reportInFlagTerms } from './flag-errors.js'
 import { startTracing } from './otel.js'
 
 /** The global flags of the commands that work on the coordinator's database: all but `relay …`. */
@@ -60,6 +61,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * command checks them itself without --stdin.
    */
   protected static argsReplacedByStdin = false
+
+  /**
+   * The flag that sets each field of what the command builds from its flags (`relayUrl: '--relay-url'`): a
+   * `VALIDATION` error about those fields names the flags instead, as the user typed them.
+   */
+  protected static fieldFlags: Readonly<Record<string, string>> = {}
 
   protected flags!: CommandFlags<T>
   protected args!: CommandArgs<T>
@@ -220,9 +227,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     // A mistyped flag: oclif only says it does not exist; the nearest flag of this command is suggested.
     const unknown = isOclifError ? nonexistentFlags(error) : undefined
     const report =
-      unknown === undefined
-        ? described
-        : { ...described, message: nonexistentFlagsMessage(unknown, this.#flagNames()) }
+      unknown !== undefined
+        ? { ...described, message: nonexistentFlagsMessage(unknown, this.#flagNames()) }
+        : reportInFlagTerms(described, error, (this.ctor as typeof BaseCommand).fieldFlags)
     if (this.jsonEnabled()) {
       // Flags that failed to parse never reach this.flags: no stream has started, so a document it is.
       if (this.flags !== undefined && this.streamsJsonLines()) this.logJsonLine(errorJson(report))
