@@ -71,15 +71,9 @@ export function startRetention(options: RetentionOptions): Retention {
   const removeTasks = async (report: CleanupReport): Promise<RetentionReport> => {
     if (options.a2a === undefined || stopped) return report
     const { store, clock } = options.a2a
-    const total = { ...report, a2aTasks: 0, a2aCallerMessages: 0 }
-    // A backlog a batch a transaction, as the messages.
-    for (;;) {
-      const removed = await cleanupA2ATasks(store, { olderThanMs: retentionMs, clock, limit: BATCH })
-      total.a2aTasks += removed.tasks
-      total.a2aCallerMessages += removed.callerMessages
-      if (removed.tasks < BATCH || stopped) return total
-      await new Promise((resolve) => setImmediate(resolve))
-    }
+    // A backlog a batch a transaction, as the messages (cleanupA2ATasks batches them).
+    const removed = await cleanupA2ATasks(store, { olderThanMs: retentionMs, clock, stopped: () => stopped })
+    return { ...report, a2aTasks: removed.tasks, a2aCallerMessages: removed.callerMessages }
   }
   const run = (): Promise<RetentionReport | undefined> => {
     if (stopped) return Promise.resolve(undefined)
