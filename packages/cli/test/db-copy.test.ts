@@ -261,10 +261,27 @@ describe.skipIf(!hasServer)('agent-comm db copy (needs a PostgreSQL server)', ()
     expect(home.stdout).toMatch(/Verified the destination: ok/)
     expect(home.stdout).not.toContain(password)
 
+    // And from one schema to another of the same database, then home again.
+    const aside = await cli(['db', 'copy', '--to', url, '--to-schema', 'moved_again'], {
+      ...onCopy,
+      AGENT_COMM_DB_PATH: url,
+    })
+    expect(aside.stderr).toBe('')
+    expect(aside.stdout).toMatch(/\(schema moved\) to postgres:.*\(schema moved_again\):/)
+    const backAgain = join(dir, 'back-again.db')
+    const home2 = await cli(['db', 'copy', '--to', backAgain], {
+      AGENT_COMM_DB_PATH: url,
+      AGENT_COMM_PG_SCHEMA: 'moved_again',
+    })
+    expect(home2.code).toBe(0)
+
     const before = tablesOf(fixture.path)
-    const after = tablesOf(back)
-    for (const table of Object.keys(before))
-      expect({ table, rows: after[table] }).toEqual({ table, rows: before[table] })
+    for (const copy of [back, backAgain]) {
+      const after = tablesOf(copy)
+      for (const table of Object.keys(before)) {
+        expect({ copy, table, rows: after[table] }).toEqual({ copy, table, rows: before[table] })
+      }
+    }
     // Both kinds of idempotency key made it: on its message's row, and kept aside after cleanup.
     expect(
       before.messages!.filter((m) => (m as { idempotency_key: unknown }).idempotency_key !== null),

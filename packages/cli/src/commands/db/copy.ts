@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core'
-import { BaseCommand } from '../../base-command.js'
+import { BaseCommand, dbFlagOnly } from '../../base-command.js'
 import { type CopyDatabaseResult, copyDatabase } from '../../database-copy.js'
 
 /** `--json` output of `db copy`: the source and destination (no password), counts per kind, verify. */
@@ -18,6 +18,8 @@ The destination must hold no agent-comm data (else CONFLICT, nothing written); i
     '<%= config.bin %> <%= command.id %> --to postgres://agents@db.internal:5432/agents --to-schema team_a --dry-run',
     '<%= config.bin %> <%= command.id %> --db postgres://agents@db.internal/agents --to ./data/coordination.db',
   ]
+  // The source must exist (it is never created) and is agent-comm's own: no --create, --allow-foreign-tables.
+  static override baseFlags = dbFlagOnly
   static override flags = {
     to: Flags.string({
       description:
