@@ -6,7 +6,6 @@ import { createTestDatabase, pgServerAvailable, type TestDatabase } from '@agent
 import { ManualClock } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
-import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cleanEnv, runCli } from './helpers.js'
 
@@ -154,10 +153,11 @@ async function buildFixture(dir: string): Promise<Fixture> {
  * numbers a database gives rows itself (a message's `seq`, a delivery's id) are replaced by what they
  * name, so two files compare equal exactly when they hold the same data.
  */
-function tablesOf(path: string): Record<string, unknown[]> {
-  const db = new Database(path, { readonly: true })
+async function tablesOf(path: string): Promise<Record<string, unknown[]>> {
+  const spool = await Spool.open({ path, readonly: true })
+  const db = sqliteConnection(spool)
   try {
-    const all = (sql: string) => db.prepare(sql).all()
+    const all = (sql: string): unknown[] => db.prepare(sql).all()
     const has = (table: string) =>
       db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined
     const tables: Record<string, unknown[]> = {
@@ -186,7 +186,7 @@ function tablesOf(path: string): Record<string, unknown[]> {
     }
     return tables
   } finally {
-    db.close()
+    await spool.close()
   }
 }
 
@@ -275,9 +275,9 @@ describe.skipIf(!hasServer)('agent-comm db copy (needs a PostgreSQL server)', ()
     })
     expect(home2.code).toBe(0)
 
-    const before = tablesOf(fixture.path)
+    const before = await tablesOf(fixture.path)
     for (const copy of [back, backAgain]) {
-      const after = tablesOf(copy)
+      const after = await tablesOf(copy)
       for (const table of Object.keys(before)) {
         expect({ copy, table, rows: after[table] }).toEqual({ copy, table, rows: before[table] })
       }
@@ -379,9 +379,11 @@ describe.skipIf(!hasServer)('agent-comm db copy (needs a PostgreSQL server)', ()
     const broken = join(dir, 'broken.db')
     const copy = await cli(['db', 'copy', '--db', fixture.path, '--to', broken])
     expect(copy.code).toBe(0)
-    const db = new Database(broken)
-    db.prepare("UPDATE agents SET device = ? WHERE agent_id = 'sleeper'").run('nul\u0000here')
-    db.close()
+    const spool = await Spool.open({ path: broken })
+    sqliteConnection(spool)
+      .prepare("UPDATE agents SET device = ? WHERE agent_id = 'sleeper'")
+      .run('nul\u0000here')
+    await spool.close()
 
     // Into a new schema: it is removed again.
     const fresh = await cli(['db', 'copy', '--db', broken, '--to', url, '--to-schema', 'failed_new'])
