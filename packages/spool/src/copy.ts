@@ -4,7 +4,7 @@
 // PostgreSQL, or one PostgreSQL schema to another. Generated keys (a message's `seq`, a delivery's id, a
 // serial column) are never carried: rows travel in their order of arrival, and the destination numbers them
 // in that order, so claim order (priority, then arrival) and every reference by id survive the copy.
-import { ConflictError, StorageError } from '@agent-comm/protocol'
+import { ConflictError, DeliveryStatusSchema, PRIORITIES, StorageError } from '@agent-comm/protocol'
 import type BetterSqlite3 from 'better-sqlite3'
 import { z } from 'zod'
 import type { ColumnDescription } from './table-description.js'
@@ -19,6 +19,12 @@ export interface CopiedTable {
 
 const epochMs = z.number().int()
 const count = z.number().int().nonnegative()
+/** A priority as stored: its rank, 0 = critical … 3 = low. */
+const priorityRank = z
+  .number()
+  .int()
+  .min(0)
+  .max(PRIORITIES.length - 1)
 
 /** A message as copied: every column of the message row but its `seq` (and its idempotency key, kept apart). */
 export const CopiedMessageSchema = z.strictObject({
@@ -27,8 +33,7 @@ export const CopiedMessageSchema = z.strictObject({
   toAgent: z.string(),
   subject: z.string(),
   body: z.string(),
-  /** 0 = critical … 3 = low. */
-  priority: z.number().int().min(0).max(3),
+  priority: priorityRank,
   conversationId: z.string(),
   replyTo: z.string().nullable(),
   ttlHours: z.number(),
@@ -46,8 +51,8 @@ export const CopiedMessageSchema = z.strictObject({
 export const CopiedDeliverySchema = z.strictObject({
   messageId: z.string(),
   recipient: z.string(),
-  status: z.enum(['queued', 'leased', 'acked', 'failed', 'expired']),
-  priority: z.number().int().min(0).max(3),
+  status: DeliveryStatusSchema,
+  priority: priorityRank,
   attempt: count,
   maxAttempts: count,
   availableAt: epochMs,
