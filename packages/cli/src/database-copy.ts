@@ -6,7 +6,7 @@ import { existsSync, realpathSync, rmSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import type { CopyCounts } from '@agent-comm/spool/copy'
 import { databasePath, loadRuntime } from './context.js'
-import { CommandFailure, ExitCode } from './errors.js'
+import { CommandFailure, ExitCode, mayOnlyRead } from './errors.js'
 
 /** What is in an agent-comm database but not copied, and what to do about each (printed and in --json). */
 export const NOT_COPIED: readonly string[] = [
@@ -85,7 +85,7 @@ export async function copyDatabase(options: CopyDatabaseOptions): Promise<CopyDa
     )
   }
   const sections = [runtime.registryCopySection, (await runtime.loadA2A()).a2aCopySection]
-  const from = await openStore(source, false)
+  const from = await openSource(source, shown(source))
   const rows = await from.store.exportRows!({ sections }).finally(() => from.store.close())
   const result: CopyDatabaseResult = {
     from: shown(source),
@@ -143,6 +143,32 @@ type OpenedStore = {
   store: import('@agent-comm/spool').SpoolStore
   /** The copy created this database (a new file, or a schema that was not there): removed if it fails. */
   created: boolean
+}
+
+/**
+ * The store of the source, which must exist: opened for writing (so an older database is migrated first, as
+ * every command does), or read-only when this user may only read the file.
+ */
+async function openSource(place: Place, shown: string): Promise<OpenedStore> {
+  try {
+    return await openStore(place, false)
+  } catch (error) {
+    const reason = (error as { details?: { reason?: unknown } }).details?.reason
+    if (reason === 'missing') {
+      const where = place.kind === 'postgres' ? `${shown} (schema ${place.schema})` : shown
+      throw new CommandFailure('STORAGE', `No agent-comm database at ${where} to copy`, {
+        hint: 'Name the database to copy with --db or AGENT_COMM_DB_PATH (on PostgreSQL, its schema with AGENT_COMM_PG_SCHEMA).',
+        exitCode: ExitCode.FAILURE,
+        cause: error,
+      })
+    }
+    if (place.kind !== 'sqlite' || !mayOnlyRead(error, place.path)) throw error
+    const runtime = await loadRuntime()
+    return {
+      store: await runtime.SqliteSpoolStore.open({ path: place.path, readonly: true }),
+      created: false,
+    }
+  }
 }
 
 /** The spool store of `place`; the source must exist, the destination is created (and migrated) if new. */

@@ -352,12 +352,18 @@ describe.skipIf(!hasServer)('agent-comm db copy (needs a PostgreSQL server)', ()
     expect(await search({ AGENT_COMM_DB_PATH: fixture.path })).toEqual([fixture.ids.normal])
   })
 
-  it('refuses a destination that holds agent-comm data, and the database itself, writing nothing', async () => {
+  it('refuses a destination that holds agent-comm data, a missing source and the database itself, writing nothing', async () => {
     const full = await cli(['db', 'copy', '--db', fixture.path, '--to', url, '--to-schema', 'moved'])
     expect(full.code).not.toBe(0)
     expect(full.stderr).toMatch(/already holds agent-comm data/)
     expect(full.stderr).toMatch(/--to-schema/)
     expect(full.stderr).not.toContain(password)
+
+    const missing = await cli(['db', 'copy', '--db', join(dir, 'nope.db'), '--to', join(dir, 'nope-copy.db')])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toMatch(/^Error: No agent-comm database at .*nope\.db to copy/)
+    expect(existsSync(join(dir, 'nope.db'))).toBe(false)
+    expect(existsSync(join(dir, 'nope-copy.db'))).toBe(false)
 
     const self = await cli(['db', 'copy', '--db', fixture.path, '--to', fixture.path])
     expect(self.code).toBe(2)

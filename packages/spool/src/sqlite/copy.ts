@@ -110,6 +110,16 @@ function readTable(sqlite: BetterSqlite3.Database, table: CopiedTable, location:
   return checkRows(describedRowSchema(table), rows, table.name, location)
 }
 
+/** Brings up to date the tables of the sections `sqlite` has (a section it lacks is not created). */
+export function migratePresentSections(
+  sqlite: BetterSqlite3.Database,
+  sections: readonly CopySection[],
+): void {
+  for (const section of sections) {
+    if (section.tables.some((table) => hasTable(sqlite, table.name))) section.migrateSqlite(sqlite)
+  }
+}
+
 /** Whether a section has rows to write (an optional one without is not made in the destination). */
 function sectionHasRows(rows: DatabaseRows, section: CopySection): boolean {
   return Object.values(rows.sections[section.name] ?? {}).some((tableRows) => tableRows.length > 0)

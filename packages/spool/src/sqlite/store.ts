@@ -8,7 +8,7 @@ import type * as Seam from '../store.js'
 import type * as Reports from '../types.js'
 import { watchDatabaseFile } from './change-feed.js'
 import { cleanup } from './cleanup.js'
-import { exportSqliteRows, importSqliteRows, prepareSqliteSections } from './copy.js'
+import { exportSqliteRows, importSqliteRows, migratePresentSections, prepareSqliteSections } from './copy.js'
 import {
   type DatabaseFileOptions,
   DISK_FULL,
@@ -495,7 +495,11 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
   }
 
   async exportRows({ sections }: Copy.ExportRowsParams): Promise<Copy.DatabaseRows> {
-    return this.#write(() => exportSqliteRows(this.#sqlite, sections, this.location))
+    return this.#write(() => {
+      // A database of an older version gets the sections' current columns first (never their tables).
+      if (!this.#sqlite.readonly) migratePresentSections(this.#sqlite, sections)
+      return exportSqliteRows(this.#sqlite, sections, this.location)
+    })
   }
 
   async importRows({ rows, sections }: Copy.ImportRowsParams): Promise<void> {
