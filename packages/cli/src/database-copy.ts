@@ -3,7 +3,7 @@
 // the stores and the sections (registry, A2A) and cleans up a destination it created when the copy fails:
 // it never touches a driver handle.
 import { existsSync, realpathSync, rmSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import type { CopyCounts } from '@agent-comm/spool/copy'
 import { databasePath, loadRuntime } from './context.js'
 import { CommandFailure, ExitCode, mayOnlyRead } from './errors.js'
@@ -11,7 +11,7 @@ import { CommandFailure, ExitCode, mayOnlyRead } from './errors.js'
 /** What is in an agent-comm database but not copied, and what to do about each (printed and in --json). */
 export const NOT_COPIED: readonly string[] = [
   "relay nonces: short-lived replay protection, refilled by the relay's next requests",
-  'console sessions: people sign in to the console again',
+  'console sign-in sessions: people sign in to the console again (its audit log of decisions is copied)',
   "the relay's agent secrets: on a relay with PostgreSQL, run `agent-comm relay gen-secret <agent> --db <destination>` for each agent that talks through it (a relay on SQLite keeps them in its data folder's secrets.json, which still works)",
   "the A2A push-signing keys: sealed with the relay's secrets key; the relay makes a new one on its first start on the destination",
 ]
@@ -55,11 +55,14 @@ export async function copyDatabase(options: CopyDatabaseOptions): Promise<CopyDa
     cwd,
     overrides: { dbPath: databasePath(options.db, cwd, isPostgresUrl) },
   })
-  const schema = config.postgresSchema ?? 'agent_comm'
+  const toGiven = databasePath(options.to, cwd, isPostgresUrl, '--to')!
+  // The schema of a PostgreSQL side: AGENT_COMM_PG_SCHEMA, else the PostgreSQL store's default.
+  const onServer = isPostgresUrl(config.dbPath) || isPostgresUrl(toGiven)
+  const schema =
+    config.postgresSchema ?? (onServer ? (await runtime.loadPostgres()).DEFAULT_SCHEMA : undefined) ?? ''
   const source: Place = isPostgresUrl(config.dbPath)
     ? { kind: 'postgres', url: config.dbPath, schema }
     : { kind: 'sqlite', path: config.dbPath }
-  const toGiven = databasePath(options.to, cwd, isPostgresUrl, '--to')!
   if (!isPostgresUrl(toGiven) && options.toSchema !== undefined) {
     throw new CommandFailure(
       'VALIDATION',
@@ -84,7 +87,11 @@ export async function copyDatabase(options: CopyDatabaseOptions): Promise<CopyDa
       },
     )
   }
-  const sections = [runtime.registryCopySection, (await runtime.loadA2A()).a2aCopySection]
+  const [{ a2aCopySection }, { consoleCopySection }] = await Promise.all([
+    runtime.loadA2A(),
+    import('@agent-comm/relay'),
+  ])
+  const sections = [runtime.registryCopySection, a2aCopySection, consoleCopySection]
   const from = await openSource(source, shown(source))
   const rows = await from.store.exportRows!({ sections }).finally(() => from.store.close())
   const result: CopyDatabaseResult = {
@@ -122,10 +129,11 @@ function samePlace(a: Place, b: Place): boolean {
   return false
 }
 
+/** The file's path with every symbolic link resolved (its folder's, for a file not there yet). */
 function realPath(path: string): string {
   if (existsSync(path)) return realpathSync(path)
   const folder = dirname(path)
-  return existsSync(folder) ? resolve(realpathSync(folder), path.slice(folder.length + 1)) : path
+  return existsSync(folder) ? join(realpathSync(folder), basename(path)) : path
 }
 
 /** Host, port, socket folder and database of a PostgreSQL URL (never its user or password). */

@@ -5,6 +5,7 @@ import { SqliteA2AStore } from '@agent-comm/a2a'
 import { createTestDatabase, pgServerAvailable, type TestDatabase } from '@agent-comm/postgres/testing'
 import { ManualClock } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
+import { consoleCopySection } from '@agent-comm/relay'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cleanEnv, runCli } from './helpers.js'
@@ -128,6 +129,30 @@ async function buildFixture(dir: string): Promise<Fixture> {
     undefined,
     { caller: 'partner', messageId: 'caller-msg-1', taskId: 'task-1', digest: 'd'.repeat(64) },
   )
+  // A decision made in the console (the audit log, as boolean `expired` and all) and its unsent answer.
+  const db = sqliteConnection(spool)
+  consoleCopySection.migrateSqlite(db)
+  db.prepare(
+    `INSERT INTO console_audit (request_id, response_id, requester, question, action, decision, comment,
+       decided_by, decided_at, arguments, expired) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    'req-1',
+    'resp-1',
+    'builder',
+    'Deploy? ✓',
+    'deploy',
+    'approved',
+    null,
+    'person:ana',
+    at,
+    '{"env":"prod"}',
+    1,
+  )
+  db.prepare('INSERT INTO console_outbox (request_id, message, created_at) VALUES (?, ?, ?)').run(
+    'req-1',
+    '{"id":"resp-1"}',
+    at,
+  )
   await registry.close()
   await spool.close()
   return {
@@ -181,6 +206,8 @@ async function tablesOf(path: string): Promise<Record<string, unknown[]>> {
       'a2a_task_messages',
       'a2a_caller_messages',
       'a2a_events',
+      'console_audit',
+      'console_outbox',
     ]) {
       tables[table] = has(table) ? all(`SELECT * FROM ${table} ORDER BY rowid`) : []
     }
@@ -248,7 +275,15 @@ describe.skipIf(!hasServer)('agent-comm db copy (needs a PostgreSQL server)', ()
       heldMessages: 1,
       deliveriesByStatus: { queued: 8, leased: 1, acked: 1, failed: 1, expired: 0 },
       idempotencyKeys: 2,
-      tables: { agents: 4, agent_capabilities: 5, a2a_tasks: 1, a2a_caller_messages: 1, a2a_tokens: 1 },
+      tables: {
+        agents: 4,
+        agent_capabilities: 5,
+        a2a_tasks: 1,
+        a2a_caller_messages: 1,
+        a2a_tokens: 1,
+        console_audit: 1,
+        console_outbox: 1,
+      },
     })
     expect(report.notCopied.join('\n')).toMatch(/relay gen-secret/)
 
@@ -288,6 +323,7 @@ describe.skipIf(!hasServer)('agent-comm db copy (needs a PostgreSQL server)', ()
     ).toHaveLength(1)
     expect(before.idempotency_keys).toHaveLength(1)
     expect(before.a2a_tasks).toHaveLength(1)
+    expect(before.console_audit).toHaveLength(1)
   })
 
   it('behaves the same after the copy: claim order, leases, dead letters, keys, holds and search', async () => {
