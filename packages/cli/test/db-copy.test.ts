@@ -47,6 +47,8 @@ async function buildFixture(dir: string): Promise<Fixture> {
   const clock = new ManualClock(Date.now() - 3 * HOUR)
   const spool = await Spool.open({ path, clock })
   const registry = await Registry.open({ spool, clock })
+  // Not in alphabetical order: PostgreSQL lists agents by id, and nothing depends on the order.
+  await registry.register({ agentId: 'sleeper', capabilities: [] })
   await registry.register({
     agentId: 'architect',
     capabilities: ['design', 'review'],
@@ -59,7 +61,6 @@ async function buildFixture(dir: string): Promise<Fixture> {
     transport: 'http',
     relayUrl: 'https://relay.example/x',
   })
-  await registry.register({ agentId: 'sleeper', capabilities: [] })
   await registry.setOffline('sleeper')
   const send = (body: string, extra: Record<string, unknown> = {}, options: Record<string, unknown> = {}) =>
     spool.send({ fromAgent: 'architect', toAgent: 'builder', subject: `s: ${body}`, body, ...extra }, options)
@@ -197,8 +198,10 @@ async function tablesOf(path: string): Promise<Record<string, unknown[]>> {
         return rest
       }),
       idempotency_keys: all('SELECT * FROM idempotency_keys ORDER BY rowid'),
-      agents: all('SELECT * FROM agents ORDER BY rowid'),
-      agent_capabilities: all('SELECT * FROM agent_capabilities ORDER BY rowid'),
+      // Agents and capabilities by key: PostgreSQL keeps no order of arrival for them, and none is needed
+      // (`position` keeps each agent's order of capabilities).
+      agents: all('SELECT * FROM agents ORDER BY agent_id'),
+      agent_capabilities: all('SELECT * FROM agent_capabilities ORDER BY agent_id, position'),
     }
     for (const table of [
       'a2a_tokens',
