@@ -3,6 +3,7 @@
 export { A2A_VERSION, agentCard, agentEndpoint, directoryCard, SECURITY_SCHEME } from './card.js'
 export type { A2ACleanupOptions } from './cleanup.js'
 export { A2A_CLEANUP_BATCH, cleanupA2ATasks } from './cleanup.js'
+export { a2aCopySection } from './copy-section.js'
 export type { CallState } from './handler.js'
 export { SpoolRequestHandler } from './handler.js'
 export {

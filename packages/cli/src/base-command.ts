@@ -36,6 +36,9 @@ const databaseFlags = {
   }),
 }
 
+/** Only `--db`, for a command to which --create and --allow-foreign-tables do not apply (`db copy`). */
+export const dbFlagOnly = { db: databaseFlags.db }
+
 /** The parsed flags of command `T`, global ones included (`db` is undefined where it is not offered). */
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
   typeof databaseFlags & T['flags']

@@ -74,19 +74,20 @@ export function loadRuntime(): Promise<Runtime> {
 }
 
 /**
- * The database of `--db`, absolute: a URL names a server and is never resolved as a path (that would open
+ * The database of `--db` (or of another database flag, `flag`), absolute: a URL names a server and is never resolved as a path (that would open
  * an empty SQLite file named after the URL, password and all). Undefined without `--db`.
  */
-function databasePath(
+export function databasePath(
   db: string | undefined,
   cwd: string,
   isPostgresUrl: (database: string) => boolean,
+  flag = '--db',
 ): string | undefined {
   if (db === undefined) return undefined
   // An empty path would resolve to the current folder: say so rather than try to open a folder.
   if (db.trim() === '') {
-    throw new CommandFailure('CONFIG', '--db is empty: it needs a database file or a PostgreSQL URL', {
-      hint: 'Name the SQLite file (e.g. --db data/coordination.db) or leave --db out for the default.',
+    throw new CommandFailure('CONFIG', `${flag} is empty: it needs a database file or a PostgreSQL URL`, {
+      hint: `Name the SQLite file (e.g. ${flag} data/coordination.db)${flag === '--db' ? ' or leave --db out for the default' : ''}.`,
       exitCode: ExitCode.USAGE,
     })
   }
