@@ -1,9 +1,9 @@
-import type { Logger } from '@agent-comm/protocol'
 import { StorageError } from '@agent-comm/protocol'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createNodePostgresClient, openPostgresSpoolStore, type SqlClient } from '../src/index.js'
 import { createTestDatabase, reportSkipped } from '../src/testing.js'
+import { recordingLogger } from './recording-logger.js'
 import { claimAt, send, T0 } from './sends.js'
 import { tcpProxy } from './tcp-proxy.js'
 
@@ -37,29 +37,6 @@ function throughProxy(params: Record<string, string> = {}): string {
   url.port = String(proxy.port)
   for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value)
   return url.toString()
-}
-
-/** A logger that keeps the messages it is given, and says when one matching `pattern` arrives. */
-function recordingLogger() {
-  const messages: string[] = []
-  const waiters: { pattern: RegExp; resolve: () => void }[] = []
-  const record = (_fields: unknown, message?: string) => {
-    const text = message ?? ''
-    messages.push(text)
-    for (const waiter of waiters.filter((w) => w.pattern.test(text))) {
-      waiters.splice(waiters.indexOf(waiter), 1)
-      waiter.resolve()
-    }
-  }
-  const logger = { debug: record, info: record, warn: record, error: record } as unknown as Logger
-  return {
-    logger,
-    messages,
-    heard: (pattern: RegExp) =>
-      messages.some((m) => pattern.test(m))
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => waiters.push({ pattern, resolve })),
-  }
 }
 
 describe.skipIf(db.kind !== 'server')('a network partition between agent-comm and PostgreSQL (needs a server)', () => {

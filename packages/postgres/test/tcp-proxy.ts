@@ -23,7 +23,11 @@ export async function tcpProxy(target = { host: '127.0.0.1', port: 5432 }) {
   let cutMarker: string | undefined
   let cuts = 0
   const waiters: (() => void)[] = []
+  let accepted = 0
+  const acceptWaiters: (() => void)[] = []
   const server: Server = createServer((client) => {
+    accepted++
+    for (const w of acceptWaiters.splice(0)) w()
     if (isDown) {
       refused++
       for (const w of waiters.splice(0)) w()
@@ -103,6 +107,10 @@ export async function tcpProxy(target = { host: '127.0.0.1', port: 5432 }) {
     /** Resolves once `count` connection attempts were refused since the proxy last went down. */
     async refusedAtLeast(count: number) {
       while (refused < count) await new Promise<void>((resolve) => waiters.push(resolve))
+    },
+    /** Resolves once the proxy has accepted `count` connections in all (refused ones included). */
+    async acceptedAtLeast(count: number) {
+      while (accepted < count) await new Promise<void>((resolve) => acceptWaiters.push(resolve))
     },
     async close() {
       for (const socket of [...open, ...silenced]) socket.destroy()

@@ -474,12 +474,13 @@ class Listener {
     })
     try {
       await client.connect()
-      await client.query(`LISTEN ${quoteIdent(this.o.channel)}`)
       // Idle by design: an idle_session_timeout (PostgreSQL 14+) set for the role or database to reap
-      // forgotten sessions would end it again and again. The heartbeat checks it instead.
+      // forgotten sessions would end it again and again. The heartbeat checks it instead. (Before the
+      // LISTEN, which pg_stat_activity then shows as the connection's query.)
       await client.query(
         `SELECT set_config('idle_session_timeout', '0', false) WHERE current_setting('server_version_num')::int >= 140000`,
       )
+      await client.query(`LISTEN ${quoteIdent(this.o.channel)}`)
       this.beat(client)
       return client
     } catch (error) {
