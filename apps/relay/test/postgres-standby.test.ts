@@ -29,60 +29,67 @@ async function endOtherSessions(): Promise<void> {
   )
 }
 
-describe.skipIf(db.kind !== 'server')('a relay replica on a database that turned read-only (needs a server)', () => {
-  it('answers a write 503 with Retry-After while the database is a standby, and stores the retried send once after the failover', async () => {
-    const relay = await startPostgresReplica({
-      url: db.url,
-      schema: 'relay_standby',
-      secretsKey: RelaySecretsKey.generate().toBase64(),
-      config: { rateLimitPerMinute: 0 },
-    })
-    const secrets = {
-      architect: (await relay.secrets.generate('architect')).secret,
-      builder: (await relay.secrets.generate('builder')).secret,
-    }
-    const client = new RelayClient({
-      baseUrl: relay.url,
-      secretFor: (id) => secrets[id as keyof typeof secrets],
-      retries: 0,
-    })
-    try {
-      await client.register({ agentId: 'architect' })
-      await client.register({ agentId: 'builder' })
-      const message = createMessage({ fromAgent: 'architect', toAgent: 'builder', body: 'through the failover' })
-      const body = JSON.stringify({ message })
-      const send = () =>
-        fetch(`${relay.url}/api/v1/messages`, {
-          method: 'POST',
-          body,
-          headers: {
-            'content-type': 'application/json',
-            ...signRequest(secrets.architect, {
-              method: 'POST',
-              path: '/api/v1/messages',
-              body,
-              agentId: 'architect',
-              timestamp: Date.now(),
-            }),
-          },
+describe.skipIf(db.kind !== 'server')(
+  'a relay replica on a database that turned read-only (needs a server)',
+  () => {
+    it('answers a write 503 with Retry-After while the database is a standby, and stores the retried send once after the failover', async () => {
+      const relay = await startPostgresReplica({
+        url: db.url,
+        schema: 'relay_standby',
+        secretsKey: RelaySecretsKey.generate().toBase64(),
+        config: { rateLimitPerMinute: 0 },
+      })
+      const secrets = {
+        architect: (await relay.secrets.generate('architect')).secret,
+        builder: (await relay.secrets.generate('builder')).secret,
+      }
+      const client = new RelayClient({
+        baseUrl: relay.url,
+        secretFor: (id) => secrets[id as keyof typeof secrets],
+        retries: 0,
+      })
+      try {
+        await client.register({ agentId: 'architect' })
+        await client.register({ agentId: 'builder' })
+        const message = createMessage({
+          fromAgent: 'architect',
+          toAgent: 'builder',
+          body: 'through the failover',
         })
+        const body = JSON.stringify({ message })
+        const send = () =>
+          fetch(`${relay.url}/api/v1/messages`, {
+            method: 'POST',
+            body,
+            headers: {
+              'content-type': 'application/json',
+              ...signRequest(secrets.architect, {
+                method: 'POST',
+                path: '/api/v1/messages',
+                body,
+                agentId: 'architect',
+                timestamp: Date.now(),
+              }),
+            },
+          })
 
-      await admin.query(`ALTER DATABASE ${await databaseName()} SET default_transaction_read_only = on`)
-      await endOtherSessions()
-      const refused = await send()
-      expect(refused.status).toBe(503)
-      expect(refused.headers.get('retry-after')).toMatch(/^\d+$/)
-      expect(await refused.json()).toMatchObject({ error: { code: 'UNAVAILABLE' } })
+        await admin.query(`ALTER DATABASE ${await databaseName()} SET default_transaction_read_only = on`)
+        await endOtherSessions()
+        const refused = await send()
+        expect(refused.status).toBe(503)
+        expect(refused.headers.get('retry-after')).toMatch(/^\d+$/)
+        expect(await refused.json()).toMatchObject({ error: { code: 'UNAVAILABLE' } })
 
-      // The failover completes: the address leads to a writable server again. The same relay, never
-      // restarted, stores the retried send, and the builder gets it once.
-      // Connections a write found read-only are dropped; a client retries a 503 until one reaches the primary.
-      await admin.query(`ALTER DATABASE ${await databaseName()} RESET default_transaction_read_only`)
-      await expect.poll(async () => (await send()).status).toBeLessThan(300)
-      const claimed = await client.claim('builder', { limit: 10 })
-      expect(claimed.map((c) => c.message.id)).toEqual([message.id])
-    } finally {
-      await client.close()
-    }
-  })
-})
+        // The failover completes: the address leads to a writable server again. The same relay, never
+        // restarted, stores the retried send, and the builder gets it once.
+        // Connections a write found read-only are dropped; a client retries a 503 until one reaches the primary.
+        await admin.query(`ALTER DATABASE ${await databaseName()} RESET default_transaction_read_only`)
+        await expect.poll(async () => (await send()).status).toBeLessThan(300)
+        const claimed = await client.claim('builder', { limit: 10 })
+        expect(claimed.map((c) => c.message.id)).toEqual([message.id])
+      } finally {
+        await client.close()
+      }
+    })
+  },
+)

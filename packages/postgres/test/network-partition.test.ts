@@ -39,99 +39,108 @@ function throughProxy(params: Record<string, string> = {}): string {
   return url.toString()
 }
 
-describe.skipIf(db.kind !== 'server')('a network partition between agent-comm and PostgreSQL (needs a server)', () => {
-  it('fails a send and a claim the server stops answering with connection-lost, and the next call works once the network heals', async () => {
-    // Short timeouts, as a URL can say them: the defaults (60 s for an answer, 30 s to connect) are the same path.
-    const store = await openPostgresSpoolStore({
-      url: throughProxy({ query_timeout: '1000', connect_timeout: '1' }),
-      schema: 'partition_calls',
-      poolSize: 2,
-    })
-    cleanups.push(() => store.close())
-    await store.insertMessages({ sends: [send({ id: 'before', toAgent: 'builder' })], now: T0 })
-
-    proxy.blackHole()
-    const lostSend = await store
-      .insertMessages({ sends: [send({ id: 'cut-off', toAgent: 'builder' })], now: T0 })
-      .then(() => undefined, (error: unknown) => error)
-    expect(lostSend).toBeInstanceOf(StorageError)
-    expect(lostSend).toMatchObject({
-      transient: true,
-      details: { reason: 'connection-lost' },
-      hint: expect.stringMatching(/stopped answering.*query_timeout/s),
-    })
-    const lostClaim = await store.claim(claimAt('builder', T0)).then(
-      () => undefined,
-      (error: unknown) => error,
-    )
-    expect(lostClaim).toBeInstanceOf(StorageError)
-    expect((lostClaim as StorageError).transient).toBe(true)
-
-    proxy.up()
-    // The send is idempotent by id: sent again it is stored once, whether or not the cut-off one committed.
-    await store.insertMessages({ sends: [send({ id: 'cut-off', toAgent: 'builder' })], now: T0 })
-    // After any lease the unanswered claim took has run out: each message once, none lost, none doubled.
-    const { claimed } = await store.claim(claimAt('builder', T0 + 120_000, { receipt: 'after' }))
-    expect(claimed.map((c) => c.value.id).sort()).toEqual(['before', 'cut-off'])
-  })
-
-  it('fails a transaction the server stops answering without waiting for a ROLLBACK that cannot come', async () => {
-    const client = createNodePostgresClient({ url: throughProxy(), poolSize: 1, queryTimeoutMs: 1000 })
-    cleanups.push(() => client.end())
-    await client.query('SELECT 1')
-    const pending = client
-      .transaction(async (tx) => {
-        await tx.query('SELECT 1')
-        proxy.blackHole()
-        await tx.query('SELECT 2')
+describe.skipIf(db.kind !== 'server')(
+  'a network partition between agent-comm and PostgreSQL (needs a server)',
+  () => {
+    it('fails a send and a claim the server stops answering with connection-lost, and the next call works once the network heals', async () => {
+      // Short timeouts, as a URL can say them: the defaults (60 s for an answer, 30 s to connect) are the same path.
+      const store = await openPostgresSpoolStore({
+        url: throughProxy({ query_timeout: '1000', connect_timeout: '1' }),
+        schema: 'partition_calls',
+        poolSize: 2,
       })
-      .then(() => undefined, (error: unknown) => error)
-    expect(await pending).toMatchObject({ details: { reason: 'connection-lost' } })
-    proxy.up()
-    expect(await client.transaction((tx) => tx.query<{ n: number }>('SELECT 3 AS n'))).toEqual([{ n: 3 }])
-  })
+      cleanups.push(() => store.close())
+      await store.insertMessages({ sends: [send({ id: 'before', toAgent: 'builder' })], now: T0 })
 
-  it('replaces a LISTEN connection the server stopped answering, and hears notifications again once the network heals', async () => {
-    const { logger, heard } = recordingLogger()
-    const client = createNodePostgresClient({
-      url: throughProxy({ connect_timeout: '1' }),
-      poolSize: 1,
-      logger,
-      listenHeartbeatMs: 100,
-      heartbeatTimeoutMs: 300,
-      reconnectDelay: { initialMs: 50, maxMs: 200 },
-    })
-    cleanups.push(() => client.end())
-    const heardPayloads: string[] = []
-    let reconnects = 0
-    const stop = await client.listen(
-      'partition_wakeups',
-      (payload) => heardPayloads.push(payload),
-      () => reconnects++,
-    )
-    cleanups.push(stop)
-
-    proxy.blackHole()
-    // No reset, no keepalive failure: the heartbeat is what notices.
-    await heard(/listener connection lost/)
-    await heard(/could not reconnect yet/)
-    proxy.up()
-    await expect.poll(() => reconnects, { timeout: 15_000 }).toBe(1)
-
-    const notifier = new pg.Client({ connectionString: db.url })
-    await notifier.connect()
-    cleanups.push(() => notifier.end())
-    await expect
-      .poll(
-        async () => {
-          await notifier.query(`SELECT pg_notify('partition_wakeups', 'after the partition')`)
-          return heardPayloads
-        },
-        { timeout: 15_000 },
+      proxy.blackHole()
+      const lostSend = await store
+        .insertMessages({ sends: [send({ id: 'cut-off', toAgent: 'builder' })], now: T0 })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        )
+      expect(lostSend).toBeInstanceOf(StorageError)
+      expect(lostSend).toMatchObject({
+        transient: true,
+        details: { reason: 'connection-lost' },
+        hint: expect.stringMatching(/stopped answering.*query_timeout/s),
+      })
+      const lostClaim = await store.claim(claimAt('builder', T0)).then(
+        () => undefined,
+        (error: unknown) => error,
       )
-      .toContain('after the partition')
-  })
-})
+      expect(lostClaim).toBeInstanceOf(StorageError)
+      expect((lostClaim as StorageError).transient).toBe(true)
+
+      proxy.up()
+      // The send is idempotent by id: sent again it is stored once, whether or not the cut-off one committed.
+      await store.insertMessages({ sends: [send({ id: 'cut-off', toAgent: 'builder' })], now: T0 })
+      // After any lease the unanswered claim took has run out: each message once, none lost, none doubled.
+      const { claimed } = await store.claim(claimAt('builder', T0 + 120_000, { receipt: 'after' }))
+      expect(claimed.map((c) => c.value.id).sort()).toEqual(['before', 'cut-off'])
+    })
+
+    it('fails a transaction the server stops answering without waiting for a ROLLBACK that cannot come', async () => {
+      const client = createNodePostgresClient({ url: throughProxy(), poolSize: 1, queryTimeoutMs: 1000 })
+      cleanups.push(() => client.end())
+      await client.query('SELECT 1')
+      const pending = client
+        .transaction(async (tx) => {
+          await tx.query('SELECT 1')
+          proxy.blackHole()
+          await tx.query('SELECT 2')
+        })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        )
+      expect(await pending).toMatchObject({ details: { reason: 'connection-lost' } })
+      proxy.up()
+      expect(await client.transaction((tx) => tx.query<{ n: number }>('SELECT 3 AS n'))).toEqual([{ n: 3 }])
+    })
+
+    it('replaces a LISTEN connection the server stopped answering, and hears notifications again once the network heals', async () => {
+      const { logger, heard } = recordingLogger()
+      const client = createNodePostgresClient({
+        url: throughProxy({ connect_timeout: '1' }),
+        poolSize: 1,
+        logger,
+        listenHeartbeatMs: 100,
+        heartbeatTimeoutMs: 300,
+        reconnectDelay: { initialMs: 50, maxMs: 200 },
+      })
+      cleanups.push(() => client.end())
+      const heardPayloads: string[] = []
+      let reconnects = 0
+      const stop = await client.listen(
+        'partition_wakeups',
+        (payload) => heardPayloads.push(payload),
+        () => reconnects++,
+      )
+      cleanups.push(stop)
+
+      proxy.blackHole()
+      // No reset, no keepalive failure: the heartbeat is what notices.
+      await heard(/listener connection lost/)
+      await heard(/could not reconnect yet/)
+      proxy.up()
+      await expect.poll(() => reconnects, { timeout: 15_000 }).toBe(1)
+
+      const notifier = new pg.Client({ connectionString: db.url })
+      await notifier.connect()
+      cleanups.push(() => notifier.end())
+      await expect
+        .poll(
+          async () => {
+            await notifier.query(`SELECT pg_notify('partition_wakeups', 'after the partition')`)
+            return heardPayloads
+          },
+          { timeout: 15_000 },
+        )
+        .toContain('after the partition')
+    })
+  },
+)
 
 describe.skipIf(db.kind !== 'server')('a pool with no connection to give (needs a server)', () => {
   let client: SqlClient

@@ -75,7 +75,9 @@ describe.skipIf(db.kind !== 'server')('PostgreSQL refusing or ending our session
       details: { reason: 'read-only', sqlState: '25006' },
       hint: expect.stringMatching(/standby.*retry/s),
     })
-    expect(await failure(spool.send({ fromAgent: 'architect', toAgent: 'builder', body: 'plain' }))).toMatchObject({
+    expect(
+      await failure(spool.send({ fromAgent: 'architect', toAgent: 'builder', body: 'plain' })),
+    ).toMatchObject({
       details: { reason: 'read-only' },
     })
 
@@ -119,7 +121,10 @@ describe.skipIf(db.kind !== 'server')('PostgreSQL refusing or ending our session
         const [row] = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
         // Idle in the transaction until the server ends the session (a stalled process, a long pause).
         await expect
-          .poll(async () => (await admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [row!.pid])).length)
+          .poll(
+            async () =>
+              (await admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [row!.pid])).length,
+          )
           .toBe(0)
         await tx.query('SELECT 1')
       }),

@@ -391,7 +391,9 @@ async function retryRefusedConnects<T>(call: () => Promise<T>): Promise<T> {
  */
 function noAnswerNamed(error: unknown, timeoutMs: number): unknown {
   if (!(error instanceof Error) || error.message !== 'Query read timeout') return error
-  return new Error(`no answer from PostgreSQL within ${timeoutMs} ms (query_timeout); the connection was dropped`)
+  return new Error(
+    `no answer from PostgreSQL within ${timeoutMs} ms (query_timeout); the connection was dropped`,
+  )
 }
 
 /** The URL's `query_timeout=<ms>` (which node-postgres reads too), when it is a positive whole number. */
