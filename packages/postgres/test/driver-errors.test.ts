@@ -23,6 +23,8 @@ it.each([
   ['28P01', 'auth-failed', 'password'],
   ['3D000', 'database-missing', 'Create the database'],
   ['57P01', 'connection-lost', 'Retry'],
+  ['57P05', 'connection-lost', 'Retry'],
+  ['25P03', 'connection-lost', 'Retry'],
   ['ECONNREFUSED', 'unreachable', 'running'],
   ['ENOENT', 'unreachable', 'running'],
   ['ENOTFOUND', 'unreachable', 'The host name in postgres://agent@db.example:5432/spool does not resolve'],
@@ -75,6 +77,9 @@ it.each([
   ['ECONNREFUSED', true],
   ['57P01', true],
   ['53300', true],
+  ['25006', true],
+  ['57P05', true],
+  ['25P03', true],
   ['55P03', true],
   ['57014', true],
   ['53100', true],
@@ -89,6 +94,15 @@ it.each([
 })
 
 it.each([
+  ['timeout exceeded when trying to connect', 'pool-exhausted', 'AGENT_COMM_PG_POOL_SIZE'],
+  ['Connection terminated due to connection timeout', 'unreachable', 'running'],
+  ['timeout expired', 'unreachable', 'running'],
+  ['Query read timeout', 'connection-lost', 'query_timeout'],
+  [
+    'no answer from PostgreSQL within 60000 ms (query_timeout); the connection was dropped',
+    'connection-lost',
+    'stopped answering',
+  ],
   ['SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string', 'auth-failed', 'must carry one'],
   ['SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a non-empty string', 'auth-failed', 'password'],
   ['The server does not support SSL connections', 'ssl-failed', 'sslmode'],
