@@ -240,6 +240,14 @@ function lookupHint(error: unknown, where: string): string | undefined {
   if (code === 'EAI_AGAIN') {
     return `The host name in ${where} could not be looked up now: check the network (DNS), then retry.`
   }
+  // Out of memory (53200) and program limits (54000: a value or statement past one of PostgreSQL's size
+  // limits) are about the statement's size as often as the server's state: say so.
+  if (code === '53200') {
+    return `${where} ran out of memory for the statement: nothing of it was applied. If it carried a large batch or a very large message, send fewer or smaller ones; otherwise retry once the server's load is lower (work_mem, the server's memory).`
+  }
+  if (code === '54000') {
+    return `The statement went past one of PostgreSQL's size limits at ${where} (a value, an index entry, or too many parameters): nothing of it was applied. Send fewer messages per batch, or a smaller message (a large payload belongs in a file or object store, referenced by the message).`
+  }
   const message = error instanceof Error ? error.message : ''
   if (NO_ANSWER_MESSAGE.test(message)) {
     return `${where} stopped answering (a network partition, a host that vanished, a server that hangs): the connection was dropped and the next call opens a new one. Retry once the server answers (a send may have been stored before the answer was lost: send with an idempotency key, or the same message id). A statement that legitimately runs longer needs a longer query_timeout=<ms> in the URL.`
