@@ -1,4 +1,5 @@
 import { StorageError } from '@agent-comm/protocol'
+import { Spool } from '@agent-comm/spool'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createNodePostgresClient, openPostgresSpoolStore, type SqlClient } from '../src/index.js'
@@ -78,6 +79,47 @@ describe.skipIf(db.kind !== 'server')(
       // After any lease the unanswered claim took has run out: each message once, none lost, none doubled.
       const { claimed } = await store.claim(claimAt('builder', T0 + 120_000, { receipt: 'after' }))
       expect(claimed.map((c) => c.value.id).sort()).toEqual(['before', 'cut-off'])
+    })
+
+    it('wakes a long poll that waited through the partition with a message sent once the network heals', async () => {
+      const url = throughProxy({ query_timeout: '1000', connect_timeout: '1' })
+      const waiter = await Spool.open({
+        store: await openPostgresSpoolStore({ url, schema: 'partition_wait', poolSize: 1 }),
+      })
+      const sender = await Spool.open({
+        store: await openPostgresSpoolStore({ url: db.url, schema: 'partition_wait', poolSize: 1 }),
+      })
+      cleanups.push(
+        () => waiter.close(),
+        () => sender.close(),
+      )
+      // A first wait, answered: the waiter's LISTEN connection is up and its pool holds a connection.
+      const first = waiter.waitForMessages('builder', { timeoutMs: 60_000 })
+      await sender.send({ fromAgent: 'architect', toAgent: 'builder', body: 'before' })
+      expect(await first).toBe(true)
+      const [before] = await waiter.claim('builder')
+      await waiter.ack(before!.message.id, 'builder', { receipt: before!.lease.receipt })
+
+      // The long poll's checks run into the partition: the one in flight fails after query_timeout and its
+      // connection is dropped (the pool tries a new one), rather than waiting for ever.
+      const waiting = waiter.waitForMessages('builder', { timeoutMs: 60_000 }).then(
+        (found) => ({ found }),
+        (error: unknown) => ({ error }),
+      )
+      const accepted = proxy.accepted
+      proxy.blackHole()
+      // Either the wait itself failed, or one of its checks did and the pool is trying a new connection.
+      await Promise.race([waiting, proxy.acceptedAtLeast(accepted + 1)])
+      proxy.up()
+      await sender.send({ fromAgent: 'architect', toAgent: 'builder', body: 'after the partition' })
+      const outcome = await waiting
+      if ('error' in outcome) {
+        // The wait's first check met the partition: a transient failure, which consumer loops, the relay
+        // (503) and `poll --follow` wait out; the next wait finds the message.
+        expect(outcome.error).toMatchObject({ transient: true, details: { reason: 'connection-lost' } })
+        expect(await waiter.waitForMessages('builder', { timeoutMs: 60_000 })).toBe(true)
+      } else expect(outcome.found).toBe(true)
+      expect((await waiter.claim('builder')).map((c) => c.message.body)).toEqual(['after the partition'])
     })
 
     it('fails a transaction the server stops answering without waiting for a ROLLBACK that cannot come', async () => {

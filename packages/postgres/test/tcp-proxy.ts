@@ -108,6 +108,10 @@ export async function tcpProxy(target = { host: '127.0.0.1', port: 5432 }) {
     async refusedAtLeast(count: number) {
       while (refused < count) await new Promise<void>((resolve) => waiters.push(resolve))
     },
+    /** How many connections the proxy has accepted in all (refused ones included). */
+    get accepted() {
+      return accepted
+    },
     /** Resolves once the proxy has accepted `count` connections in all (refused ones included). */
     async acceptedAtLeast(count: number) {
       while (accepted < count) await new Promise<void>((resolve) => acceptWaiters.push(resolve))
