@@ -30,6 +30,9 @@ const COMMANDS = [
   'status',
 ]
 
+/** The commands of the `db` topic, listed by `agent-comm db --help`. */
+const DB_COMMANDS = ['db copy']
+
 /** The commands of the `relay` topic, listed by `agent-comm relay --help`. */
 const RELAY_COMMANDS = [
   'relay a2a-token',
@@ -170,15 +173,18 @@ describe('help', () => {
   it('lists every command', async () => {
     const run = await runCli(['--help'], { env: cleanEnv() })
     expect(run.code).toBe(0)
-    for (const command of [...COMMANDS, 'relay']) {
+    for (const command of [...COMMANDS, 'relay', 'db']) {
       expect(run.stdout).toMatch(new RegExp(`\\n {2}${command} +\\S`))
     }
+    const db = await runCli(['db', '--help'], { env: cleanEnv() })
+    expect(db.code).toBe(0)
+    for (const command of DB_COMMANDS) expect(db.stdout).toMatch(new RegExp(`\\n {2}${command} +\\S`))
     const relay = await runCli(['relay', '--help'], { env: cleanEnv() })
     expect(relay.code).toBe(0)
     for (const command of RELAY_COMMANDS) expect(relay.stdout).toMatch(new RegExp(`\\n {2}${command} +\\S`))
   })
 
-  it.each([...COMMANDS, ...RELAY_COMMANDS])(
+  it.each([...COMMANDS, ...DB_COMMANDS, ...RELAY_COMMANDS])(
     'documents %s with a description, examples and --json',
     async (command) => {
       const run = await runCli([...command.split(' '), '--help'], { env: cleanEnv() })
