@@ -202,9 +202,10 @@ function decoded(text: string): string {
  * A {@link SqlClient} on node-postgres (`pg`): a `pg.Pool` for queries and transactions, and one dedicated
  * `pg.Client` per `listen` that reconnects with backoff and LISTENs again after it is lost. Driver failures
  * become `StorageError`s with `details.reason` (a {@link StorageFailureReason}: `unreachable`,
- * `connection-lost`, `auth-failed`, `database-missing`, `permission-denied`, `read-only`, `full`,
- * `conflict`, `ssl-failed`, `query-failed`) and `details.sqlState`; a lost pooled connection is dropped, so the
- * next call opens a new one.
+ * `too-many-connections`, `pool-exhausted`, `connection-lost`, `timeout`, `auth-failed`, `database-missing`,
+ * `permission-denied`, `read-only`, `full`, `conflict`, `ssl-failed`, `query-failed`…) and `details.sqlState`;
+ * a pooled connection that was lost, did not answer within `queryTimeoutMs`, or met a read-only server is
+ * dropped, so the next call opens a new one.
  */
 export function createNodePostgresClient(options: NodePostgresClientOptions): SqlClient {
   const { url, logger } = options
