@@ -6,6 +6,7 @@ import { redactUrl, urlSecrets } from '@agent-comm/protocol/redact-url'
 export type StorageFailureReason =
   | 'unreachable'
   | 'too-many-connections'
+  | 'pool-exhausted'
   | 'connection-lost'
   | 'timeout'
   | 'auth-failed'
@@ -82,8 +83,16 @@ function classify(error: unknown): { reason: StorageFailureReason; sqlState?: st
   const message = error instanceof Error ? error.message : String(error)
   const sqlState = code !== undefined && /^[0-9A-Z]{5}$/.test(code) ? code : undefined
   if (sqlState !== undefined) {
-    // 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now; class 08: connection exceptions.
-    if (sqlState === '57P01' || sqlState === '57P02' || sqlState.startsWith('08')) {
+    // 57P01 admin shutdown, 57P02 crash shutdown, 57P05 idle_session_timeout, 25P03
+    // idle_in_transaction_session_timeout (the server ended the session; a transaction it was in was rolled
+    // back); class 08: connection exceptions.
+    if (
+      sqlState === '57P01' ||
+      sqlState === '57P02' ||
+      sqlState === '57P05' ||
+      sqlState === '25P03' ||
+      sqlState.startsWith('08')
+    ) {
       return { reason: 'connection-lost', sqlState }
     }
     // 53100 disk full, 53200 out of memory; the rest of class 53 (53300 too many connections) and 57P03
@@ -119,8 +128,15 @@ function classify(error: unknown): { reason: StorageFailureReason; sqlState?: st
     return { reason: 'ssl-failed' }
   if (code !== undefined && UNREACHABLE_CODES.has(code)) return { reason: 'unreachable' }
   if (code !== undefined && LOST_CODES.has(code)) return { reason: 'connection-lost' }
-  if (/timeout exceeded when trying to connect|connect ECONNREFUSED/i.test(message))
+  // pg-pool's words when every connection of the pool stayed busy for its connectionTimeoutMillis: nothing
+  // was sent to the server.
+  if (POOL_EXHAUSTED_MESSAGE.test(message)) return { reason: 'pool-exhausted' }
+  // A connection attempt the server did not answer in time (pg-pool's and pg's own words): nothing was sent.
+  if (/connection terminated due to connection timeout|^timeout expired$|connect ECONNREFUSED/i.test(message))
     return { reason: 'unreachable' }
+  // The server did not answer a statement within the client's query_timeout: the connection is dropped,
+  // and whether the statement ran is unknown, as for a connection lost before its answer.
+  if (NO_ANSWER_MESSAGE.test(message)) return { reason: 'connection-lost' }
   if (
     /connection terminated|terminating connection|connection ended|not queryable|ended unexpectedly/i.test(
       message,
@@ -138,6 +154,9 @@ function classify(error: unknown): { reason: StorageFailureReason; sqlState?: st
 const TRANSIENT = new Set<StorageFailureReason>([
   'unreachable',
   'too-many-connections',
+  'pool-exhausted',
+  // A standby, or a primary being demoted: after a failover the next connection reaches the new primary.
+  'read-only',
   'connection-lost',
   'timeout',
   'full',
@@ -148,6 +167,8 @@ const HINTS: Record<StorageFailureReason, (where: string) => string> = {
   unreachable: (where) => `Check that PostgreSQL is running and accepts connections at ${where}.`,
   'too-many-connections': (where) =>
     `${where} has no connection left for this user: retry in a moment; if it keeps happening, run fewer agent-comm processes at once, lower AGENT_COMM_PG_POOL_SIZE, or raise the role's CONNECTION LIMIT or the server's max_connections.`,
+  'pool-exhausted': (where) =>
+    `Every connection of this process's pool to ${where} stayed busy until the wait for one timed out; nothing was sent. Retry in a moment. If it keeps happening, this process runs more operations at once than its pool holds: raise the pool size (AGENT_COMM_PG_POOL_SIZE, the poolSize option; the server's max_connections must allow it for every process), or put a pooler (PgBouncer, with prepare=false in the URL) in front of the server. Statements that the server answers slowly, or not at all, hold connections too: look at pg_stat_activity.`,
   timeout: () =>
     'PostgreSQL cancelled the statement after its lock_timeout or statement_timeout: another session held a lock it needed, or the timeout set for this user or database is shorter than the statement (SHOW statement_timeout; agent-comm needs a few seconds when it opens and migrates a database). Nothing of it was applied; retry it, and if it keeps happening look for a long transaction (pg_stat_activity) or raise the timeout.',
   'connection-lost': (where) =>
@@ -160,7 +181,7 @@ const HINTS: Record<StorageFailureReason, (where: string) => string> = {
   'permission-denied': (where) =>
     `The user of ${where} lacks a right the spool needs: grant it USAGE and CREATE on the spool's schema and rights on its tables, or connect as their owner. A user that may not create schemas in the database needs the schema made for it first (CREATE SCHEMA agent_comm AUTHORIZATION <user>, or the name set by AGENT_COMM_PG_SCHEMA).`,
   'read-only': (where) =>
-    `${where} refused a write (a standby, or a read-only user): connect to the primary or grant write access.`,
+    `${where} refused a write: it is a standby (during a failover, until the address points at the new primary: retry, the next call opens a new connection), or the user or database is read-only (default_transaction_read_only): connect to the primary or grant write access.`,
   full: (where) =>
     `${where} is out of disk space or memory: free space on the server, or remove old messages (agent-comm cleanup).`,
   conflict: () =>
@@ -203,6 +224,13 @@ export function toStorageError(error: unknown, url: string, doing = 'statement')
     cause: sanitizedCause(error, secrets),
   })
 }
+
+/**
+ * Node-postgres's words when the server did not answer a statement within `query_timeout`, and ours
+ * (node-postgres.ts rewrites its message to name the wait).
+ */
+export const NO_ANSWER_MESSAGE = /^Query read timeout$|^no answer from PostgreSQL within/i
+const POOL_EXHAUSTED_MESSAGE = /timeout exceeded when trying to connect/i
 
 /**
  * Failures of opening a connection (the server is not there, refused the user or the database, has no
@@ -267,6 +295,18 @@ function lookupHint(error: unknown, where: string): string | undefined {
   }
   if (code === 'EAI_AGAIN') {
     return `The host name in ${where} could not be looked up now: check the network (DNS), then retry.`
+  }
+  // Out of memory (53200) and program limits (54000: a value or statement past one of PostgreSQL's size
+  // limits) are about the statement's size as often as the server's state: say so.
+  if (code === '53200') {
+    return `${where} ran out of memory for the statement: nothing of it was applied. If it carried a large batch or a very large message, send fewer or smaller ones; otherwise retry once the server's load is lower (work_mem, the server's memory).`
+  }
+  if (code === '54000') {
+    return `The statement went past one of PostgreSQL's size limits at ${where} (a value, an index entry, or too many parameters): nothing of it was applied. Send fewer messages per batch, or a smaller message (a large payload belongs in a file or object store, referenced by the message).`
+  }
+  const message = error instanceof Error ? error.message : ''
+  if (NO_ANSWER_MESSAGE.test(message)) {
+    return `${where} stopped answering (a network partition, a host that vanished, a server that hangs): the connection was dropped and the next call opens a new one. Retry once the server answers (a send may have been stored before the answer was lost: send with an idempotency key, or the same message id). A statement that legitimately runs longer needs a longer query_timeout=<ms> in the URL.`
   }
   return undefined
 }

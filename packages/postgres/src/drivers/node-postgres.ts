@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { Logger } from '@agent-comm/protocol'
 // The zod-free subpaths of the protocol: the inbox hook loads this file on every prompt of an assistant.
 import { DEFAULT_POOL_SIZE } from '@agent-comm/protocol/bounds'
-import { ClosedError, ConfigError } from '@agent-comm/protocol/errors'
+import { ClosedError, ConfigError, StorageError } from '@agent-comm/protocol/errors'
 import { urlPassword } from '@agent-comm/protocol/redact-url'
 import pg from 'pg'
 import type { SqlClient, SqlQueryable } from '../client.js'
@@ -21,6 +21,24 @@ export interface NodePostgresClientOptions {
   reconnectDelay?: { initialMs: number; maxMs: number }
   /** How long opening one connection may take before it counts as unreachable. Default 30 s. */
   connectTimeoutMs?: number
+  /**
+   * Longest wait for the server's answer to one statement before the connection is dropped (node-postgres's
+   * `query_timeout`; the failure is reason `connection-lost`, as for a connection lost before its answer).
+   * What bounds a call to a server that vanished mid-statement (a network partition, a host powered off,
+   * a hung server), which TCP alone notices only after its retransmissions give up (about 15 minutes on
+   * Linux). Default 60 s; `query_timeout=<ms>` in the URL overrides it (for a statement that
+   * legitimately runs longer).
+   */
+  queryTimeoutMs?: number
+  /**
+   * How often a LISTEN connection, idle by design, checks that the server still answers (`SELECT 1`, which
+   * must answer within `heartbeatTimeoutMs`, default 15 s); a connection that does not is replaced. Default
+   * 30 s. TCP keepalive cannot tell a server that stopped answering while its kernel still acknowledges
+   * (a hung or stopped server, a proxy that black-holes) from an idle one.
+   */
+  listenHeartbeatMs?: number
+  /** See {@link listenHeartbeatMs}. Default 15 s. */
+  heartbeatTimeoutMs?: number
   /**
    * Longest a statement of the pool may run before the server cancels it (`statement_timeout`; the
    * `timeout` failure reason). Default: the server's setting.
@@ -92,10 +110,18 @@ export function urlPrepare(url: string): boolean | undefined {
 /**
  * TCP keepalive on every connection, first probe after 10 s idle: a server that vanished without closing
  * the connection (a host powered off, a network partition) is noticed by the kernel's probes instead of
- * never — what an idle LISTEN connection would otherwise do. (The probes' interval and count are the
- * system's: about 11 minutes on Linux defaults; `net.ipv4.tcp_keepalive_intvl`/`_probes` shorten it.)
+ * never — what an idle LISTEN connection would otherwise do. (libuv, under Node since 13.12, sends 10
+ * probes 1 s apart, libuv/libuv#2669: an idle connection to a vanished host fails about 20 s after its
+ * last traffic.) Keepalive does not help a connection with a statement in flight whose bytes are
+ * unacknowledged (TCP retransmits for about 15 minutes first) nor a server whose kernel still answers the
+ * probes (a hung or stopped server): the query timeout and the LISTEN heartbeat below bound those.
  */
 const KEEP_ALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 } as const
+
+/** Defaults of {@link NodePostgresClientOptions}: see there. */
+const DEFAULT_QUERY_TIMEOUT_MS = 60_000
+const DEFAULT_LISTEN_HEARTBEAT_MS = 30_000
+const DEFAULT_HEARTBEAT_TIMEOUT_MS = 15_000
 
 function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`
@@ -176,18 +202,22 @@ function decoded(text: string): string {
  * A {@link SqlClient} on node-postgres (`pg`): a `pg.Pool` for queries and transactions, and one dedicated
  * `pg.Client` per `listen` that reconnects with backoff and LISTENs again after it is lost. Driver failures
  * become `StorageError`s with `details.reason` (a {@link StorageFailureReason}: `unreachable`,
- * `connection-lost`, `auth-failed`, `database-missing`, `permission-denied`, `read-only`, `full`,
- * `conflict`, `ssl-failed`, `query-failed`) and `details.sqlState`; a lost pooled connection is dropped, so the
- * next call opens a new one.
+ * `too-many-connections`, `pool-exhausted`, `connection-lost`, `timeout`, `auth-failed`, `database-missing`,
+ * `permission-denied`, `read-only`, `full`, `conflict`, `ssl-failed`, `query-failed`…) and `details.sqlState`;
+ * a pooled connection that was lost, did not answer within `queryTimeoutMs`, or met a read-only server is
+ * dropped, so the next call opens a new one.
  */
 export function createNodePostgresClient(options: NodePostgresClientOptions): SqlClient {
   const { url, logger } = options
   const where = redactUrl(url)
-  const connectionTimeoutMillis = options.connectTimeoutMs ?? 30_000
+  const connectionTimeoutMillis = urlConnectTimeout(url) ?? options.connectTimeoutMs ?? 30_000
+  // node-postgres reads query_timeout from the URL too, and the URL's wins over this default.
+  const queryTimeoutMs = urlQueryTimeout(url) ?? options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS
   const pool = new pg.Pool({
     connectionString: nodePostgresUrl(url),
     max: options.poolSize ?? DEFAULT_POOL_SIZE,
     connectionTimeoutMillis,
+    query_timeout: queryTimeoutMs,
     ...(options.statementTimeoutMs === undefined ? {} : { statement_timeout: options.statementTimeoutMs }),
     ...KEEP_ALIVE,
     types,
@@ -225,21 +255,22 @@ export function createNodePostgresClient(options: NodePostgresClientOptions): Sq
           : await on.query(text, values)
       return result.rows as R[]
     } catch (error) {
-      throw toStorageError(error, url, 'query')
+      throw toStorageError(noAnswerNamed(error, queryTimeoutMs), url, 'query')
     }
   }
 
   return {
     query: <R extends Record<string, unknown>>(text: string, params?: readonly unknown[]) =>
-      runQuery<R>(pool, text, params),
+      retryRefusedConnects(() => runQuery<R>(pool, text, params)),
 
     async transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
-      let client: pg.PoolClient
-      try {
-        client = await pool.connect()
-      } catch (error) {
-        throw toStorageError(error, url, 'connect')
-      }
+      const client = await retryRefusedConnects(async () => {
+        try {
+          return await pool.connect()
+        } catch (error) {
+          throw toStorageError(error, url, 'connect')
+        }
+      })
       // A connection that failed mid-transaction is destroyed on release rather than reused.
       let broken: Error | undefined
       // The pool listens for errors on idle connections only: a checked-out one that the server ends emits
@@ -258,11 +289,21 @@ export function createNodePostgresClient(options: NodePostgresClientOptions): Sq
         await runQuery(client, 'COMMIT')
         return value
       } catch (error) {
+        const reason = error instanceof StorageError ? error.details.reason : undefined
+        if (reason === 'connection-lost') {
+          // Gone, or not answering: a ROLLBACK would wait as long again. The server rolls the transaction
+          // back when it notices the connection closed.
+          broken = error as Error
+          throw error
+        }
         try {
           await client.query('ROLLBACK')
         } catch (rollbackError) {
           broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError))
         }
+        // A server that refuses writes is a standby (or a primary being demoted): after a failover the
+        // address leads to the new primary, which only a new connection reaches.
+        if (reason === 'read-only') broken ??= error as Error
         throw error
       } finally {
         client.off('error', onError)
@@ -279,6 +320,9 @@ export function createNodePostgresClient(options: NodePostgresClientOptions): Sq
         onReconnect,
         logger,
         connectionTimeoutMillis,
+        queryTimeoutMs,
+        heartbeatMs: options.listenHeartbeatMs ?? DEFAULT_LISTEN_HEARTBEAT_MS,
+        heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
         delay: options.reconnectDelay ?? { initialMs: 100, maxMs: 5_000 },
       })
       if (ended) throw new ClosedError('This PostgreSQL client')
@@ -315,7 +359,62 @@ interface ListenerOptions {
   onReconnect: (() => void) | undefined
   logger: Logger | undefined
   connectionTimeoutMillis: number
+  queryTimeoutMs: number
+  heartbeatMs: number
+  heartbeatTimeoutMs: number
   delay: { initialMs: number; maxMs: number }
+}
+
+/**
+ * Waits before each new attempt at a connection the server refused for now: 53300 (max_connections, or
+ * the role's CONNECTION LIMIT, reached) and 57P03 (starting up, shutting down, in recovery). Both come
+ * before any statement is sent, so trying again is always safe; a moment's spike of connections then costs
+ * a short wait instead of a failed command.
+ */
+const REFUSED_CONNECT_RETRIES_MS = [100, 300, 1_000] as const
+
+/** Runs `call` again, after a wait, while it fails with a refused connection (see above). */
+async function retryRefusedConnects<T>(call: () => Promise<T>): Promise<T> {
+  for (const waitMs of REFUSED_CONNECT_RETRIES_MS) {
+    try {
+      return await call()
+    } catch (error) {
+      const sqlState = error instanceof StorageError ? error.details.sqlState : undefined
+      if (sqlState !== '53300' && sqlState !== '57P03') throw error
+    }
+    await new Promise((resolve) => setTimeout(resolve, waitMs))
+  }
+  return call()
+}
+
+/**
+ * node-postgres's `Query read timeout` rewritten to say how long it waited (the rest of the error is
+ * mapped as it is).
+ */
+function noAnswerNamed(error: unknown, timeoutMs: number): unknown {
+  if (!(error instanceof Error) || error.message !== 'Query read timeout') return error
+  return new Error(
+    `no answer from PostgreSQL within ${timeoutMs} ms (query_timeout); the connection was dropped`,
+  )
+}
+
+/** The URL's `query_timeout=<ms>` (which node-postgres reads too), when it is a positive whole number. */
+function urlQueryTimeout(url: string): number | undefined {
+  return positiveWhole(queryParams(url)?.get('query_timeout'))
+}
+
+/**
+ * The URL's `connect_timeout=<seconds>` (libpq's parameter, which node-postgres reads but its pool does
+ * not), in milliseconds, when it is a positive whole number.
+ */
+function urlConnectTimeout(url: string): number | undefined {
+  const seconds = positiveWhole(queryParams(url)?.get('connect_timeout'))
+  return seconds === undefined ? undefined : seconds * 1_000
+}
+
+function positiveWhole(text: string | null | undefined): number | undefined {
+  const value = Number(text ?? Number.NaN)
+  return Number.isInteger(value) && value > 0 ? value : undefined
 }
 
 /** One LISTEN on a connection of its own, re-established after the connection is lost. */
@@ -325,6 +424,7 @@ class Listener {
   private stopped = false
   private timer: NodeJS.Timeout | undefined
   private reconnecting = false
+  private heartbeat: NodeJS.Timeout | undefined
   private readonly o: ListenerOptions
 
   constructor(options: ListenerOptions) {
@@ -347,6 +447,7 @@ class Listener {
     // A LISTEN still connecting is closed by start() once it connects: wait for that.
     await this.starting?.catch(() => undefined)
     if (this.timer !== undefined) clearTimeout(this.timer)
+    clearInterval(this.heartbeat)
     const client = this.client
     this.client = undefined
     if (client !== undefined) {
@@ -365,6 +466,7 @@ class Listener {
     const client = new pg.Client({
       connectionString: nodePostgresUrl(this.o.url),
       connectionTimeoutMillis: this.o.connectionTimeoutMillis,
+      query_timeout: this.o.queryTimeoutMs,
       ...KEEP_ALIVE,
       types,
     })
@@ -376,7 +478,14 @@ class Listener {
     })
     try {
       await client.connect()
+      // Idle by design: an idle_session_timeout (PostgreSQL 14+) set for the role or database to reap
+      // forgotten sessions would end it again and again. The heartbeat checks it instead. (Before the
+      // LISTEN, which pg_stat_activity then shows as the connection's query.)
+      await client.query(
+        `SELECT set_config('idle_session_timeout', '0', false) WHERE current_setting('server_version_num')::int >= 140000`,
+      )
       await client.query(`LISTEN ${quoteIdent(this.o.channel)}`)
+      this.beat(client)
       return client
     } catch (error) {
       client.removeAllListeners('end')
@@ -385,12 +494,43 @@ class Listener {
     }
   }
 
+  /**
+   * Checks every `heartbeatMs` that the server still answers this idle connection, and replaces it when
+   * it does not: a LISTEN on a connection nobody answers any more hears nothing, and says nothing either.
+   */
+  private beat(client: pg.Client): void {
+    clearInterval(this.heartbeat)
+    let beating = false
+    this.heartbeat = setInterval(() => {
+      if (client !== this.client || beating) return
+      beating = true
+      let timer: NodeJS.Timeout | undefined
+      const silent = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(noAnswerNamed(new Error('Query read timeout'), this.o.heartbeatTimeoutMs)),
+          this.o.heartbeatTimeoutMs,
+        )
+      })
+      Promise.race([client.query('SELECT 1'), silent])
+        .catch((error: unknown) => this.lost(client, error))
+        .finally(() => {
+          clearTimeout(timer)
+          beating = false
+        })
+    }, this.o.heartbeatMs)
+    // The heartbeat never keeps a process alive by itself.
+    this.heartbeat.unref()
+  }
+
   private lost(client: pg.Client, error: unknown): void {
     if (this.stopped || client !== this.client || this.reconnecting) return
     this.reconnecting = true
+    clearInterval(this.heartbeat)
     this.client = undefined
     client.removeAllListeners('end')
-    client.end().catch(() => undefined) // the connection is gone already
+    // The connection is gone already, or does not answer: closing it politely would wait for the server.
+    client.connection.stream.destroy()
+    client.end().catch(() => undefined)
     this.o.logger?.warn(
       {
         server: this.o.where,
