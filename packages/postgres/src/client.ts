@@ -15,8 +15,12 @@ export interface SqlQueryable {
 
 /** A pool of connections (or PGlite's single one). */
 export interface SqlClient extends SqlQueryable {
-  /** Runs `fn` in one transaction on one connection: COMMIT when it resolves, ROLLBACK when it throws. */
-  transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T>
+  /**
+   * Runs `fn` in one transaction on one connection: COMMIT when it resolves, ROLLBACK when it throws.
+   * `unbounded`: its statements are not cut off by the client's `query_timeout` (a migration's index build on
+   * a large table may legitimately run for minutes, and other processes wait on its lock as long).
+   */
+  transaction<T>(fn: (tx: SqlQueryable) => Promise<T>, options?: { unbounded?: boolean }): Promise<T>
   /**
    * LISTENs on `channel` on a connection of its own, calling `onNotify` with each payload. After a lost
    * connection it reconnects, LISTENs again and calls `onReconnect` (notifications sent meanwhile are lost:

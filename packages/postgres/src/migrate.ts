@@ -44,56 +44,61 @@ export async function applyPostgresMigrations(
   const quoted = `"${name}"`
   const known = readMigrationFiles({ migrationsFolder: folder })
   const table = `${quoted}.${MIGRATIONS_TABLE}`
-  return client.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`agent_comm.migrate.${name}`])
-    const readApplied = () =>
-      tx.query<{ hash: string; createdAt: number }>(
-        `SELECT hash, created_at AS "createdAt" FROM ${table} ORDER BY created_at`,
-      )
-    // A schema already up to date is only read, never touched by DDL: CREATE … IF NOT EXISTS still needs
-    // the CREATE right, so without this a role granted only SELECT (a reader) could not open it at all.
-    const [exists] = await tx.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [
-      table,
-    ])
-    let applied = exists?.found === true ? await readApplied() : undefined
-    // A schema made ready by a DBA (`CREATE SCHEMA agent_comm AUTHORIZATION app`) is not created again:
-    // even with IF NOT EXISTS, PostgreSQL asks for the CREATE right on the whole database first, which a
-    // least-privilege role granted only its schema does not have.
-    const schemaExists = applied !== undefined || (await schemaPresent(tx, name))
-    if (applied === undefined) {
-      if (!schemaExists) await tx.query(`CREATE SCHEMA ${quoted}`)
-      await tx.query(
-        `CREATE TABLE IF NOT EXISTS ${table} (id serial PRIMARY KEY, hash text NOT NULL, created_at bigint)`,
-      )
-      applied = await readApplied()
-    }
-    const knownHashes = new Set(known.map((m) => m.hash))
-    const latestKnown = known.at(-1)?.folderMillis ?? 0
-    const newer = applied.filter((row) => !knownHashes.has(row.hash) && Number(row.createdAt) > latestKnown)
-    if (newer.length > 0) throw newerSchemaError(name, applied.length, known.length)
-    refuseEditedMigrations(name, folder, known, applied)
-    const done = new Set(applied.map((row) => row.hash))
-    const pending = known.filter((migration) => !done.has(migration.hash))
-    try {
-      for (const migration of pending) {
-        for (const statement of migration.sql) {
-          if (statement.trim() === '' || isCreateSchema(statement)) continue
-          await tx.query(forSchema(statement, quoted))
-        }
-        await tx.query(`INSERT INTO ${table} (hash, created_at) VALUES ($1, $2)`, [
-          migration.hash,
-          migration.folderMillis,
-        ])
+  return client.transaction(
+    async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`agent_comm.migrate.${name}`])
+      const readApplied = () =>
+        tx.query<{ hash: string; createdAt: number }>(
+          `SELECT hash, created_at AS "createdAt" FROM ${table} ORDER BY created_at`,
+        )
+      // A schema already up to date is only read, never touched by DDL: CREATE … IF NOT EXISTS still needs
+      // the CREATE right, so without this a role granted only SELECT (a reader) could not open it at all.
+      const [exists] = await tx.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [
+        table,
+      ])
+      let applied = exists?.found === true ? await readApplied() : undefined
+      // A schema made ready by a DBA (`CREATE SCHEMA agent_comm AUTHORIZATION app`) is not created again:
+      // even with IF NOT EXISTS, PostgreSQL asks for the CREATE right on the whole database first, which a
+      // least-privilege role granted only its schema does not have.
+      const schemaExists = applied !== undefined || (await schemaPresent(tx, name))
+      if (applied === undefined) {
+        if (!schemaExists) await tx.query(`CREATE SCHEMA ${quoted}`)
+        await tx.query(
+          `CREATE TABLE IF NOT EXISTS ${table} (id serial PRIMARY KEY, hash text NOT NULL, created_at bigint)`,
+        )
+        applied = await readApplied()
       }
-    } catch (error) {
-      // A schema an older version made, opened after an upgrade by a role that may use its tables but not
-      // change them: say that it needs upgrading, and by whom, rather than only "permission denied".
-      if (applied.length > 0 && isPermissionDenied(error))
-        throw olderSchemaError(name, pending.length, known.length, error)
-      throw error
-    }
-    return { applied: pending.length, current: known.length }
-  })
+      const knownHashes = new Set(known.map((m) => m.hash))
+      const latestKnown = known.at(-1)?.folderMillis ?? 0
+      const newer = applied.filter((row) => !knownHashes.has(row.hash) && Number(row.createdAt) > latestKnown)
+      if (newer.length > 0) throw newerSchemaError(name, applied.length, known.length)
+      refuseEditedMigrations(name, folder, known, applied)
+      const done = new Set(applied.map((row) => row.hash))
+      const pending = known.filter((migration) => !done.has(migration.hash))
+      try {
+        for (const migration of pending) {
+          for (const statement of migration.sql) {
+            if (statement.trim() === '' || isCreateSchema(statement)) continue
+            await tx.query(forSchema(statement, quoted))
+          }
+          await tx.query(`INSERT INTO ${table} (hash, created_at) VALUES ($1, $2)`, [
+            migration.hash,
+            migration.folderMillis,
+          ])
+        }
+      } catch (error) {
+        // A schema an older version made, opened after an upgrade by a role that may use its tables but not
+        // change them: say that it needs upgrading, and by whom, rather than only "permission denied".
+        if (applied.length > 0 && isPermissionDenied(error))
+          throw olderSchemaError(name, pending.length, known.length, error)
+        throw error
+      }
+      return { applied: pending.length, current: known.length }
+      // An index built on a large table takes as long as it takes, and the processes opening the database
+      // meanwhile wait on the lock: neither is a server that stopped answering.
+    },
+    { unbounded: true },
+  )
 }
 
 type Migration = ReturnType<typeof readMigrationFiles>[number]

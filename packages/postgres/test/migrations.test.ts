@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SchemaVersionError } from '@agent-comm/protocol'
 import { afterAll, expect, it } from 'vitest'
-import { applyPostgresMigrations, POSTGRES_MIGRATIONS_FOLDER } from '../src/index.js'
+import {
+  applyPostgresMigrations,
+  createNodePostgresClient,
+  POSTGRES_MIGRATIONS_FOLDER,
+} from '../src/index.js'
 import { createTestDatabase, openTestStore } from '../src/testing.js'
 
 const db = await createTestDatabase({ name: 'migrations' })
@@ -97,4 +101,36 @@ it('refuses PostgreSQL system schemas (pg_*, information_schema, in any case) as
       "SELECT 1 FROM information_schema.tables WHERE table_schema = 'information_schema' AND table_name = 'deliveries'",
     )
   expect(tables).toEqual([])
+})
+
+it('waits out another process migrating for longer than query_timeout, since a migration is not a hung server', async () => {
+  const holder = db.client()
+  const schema = 'm_slow_lock'
+  // Another process "migrating": it holds the schema's migration lock for a second.
+  const held = holder.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`agent_comm.migrate.${schema}`])
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+  })
+  await expect
+    .poll(async () => {
+      const [row] = await holder.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_locks
+          WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      )
+      return row?.n
+    })
+    .toBeGreaterThan(0)
+  // Statements of this client are cut off after 200 ms: the migration's wait for the lock is not.
+  const impatient = createNodePostgresClient({ url: db.url, queryTimeoutMs: 200 })
+  try {
+    const migrated = applyPostgresMigrations(impatient, schema)
+    await held
+    expect((await migrated).applied).toBeGreaterThan(0)
+    await expect(impatient.query('SELECT pg_sleep(1)')).rejects.toMatchObject({
+      code: 'STORAGE',
+      details: { reason: 'connection-lost' },
+    })
+  } finally {
+    await impatient.end()
+  }
 })

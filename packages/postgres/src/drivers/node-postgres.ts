@@ -120,6 +120,9 @@ const KEEP_ALIVE = { keepAlive: true, keepAliveInitialDelayMillis: 10_000 } as c
 
 /** Defaults of {@link NodePostgresClientOptions}: see there. */
 const DEFAULT_QUERY_TIMEOUT_MS = 60_000
+
+/** A transaction's statements with no client-side limit (the longest timer Node keeps: about 24.8 days). */
+const UNBOUNDED_QUERY_MS = 2 ** 31 - 1
 const DEFAULT_LISTEN_HEARTBEAT_MS = 30_000
 const DEFAULT_HEARTBEAT_TIMEOUT_MS = 15_000
 
@@ -246,16 +249,26 @@ export function createNodePostgresClient(options: NodePostgresClientOptions): Sq
     }
     return name
   }
-  const runQuery = async <R>(on: pg.Pool | pg.PoolClient, text: string, params?: readonly unknown[]) => {
+  const runQuery = async <R>(
+    on: pg.Pool | pg.PoolClient,
+    text: string,
+    params?: readonly unknown[],
+    timeoutMs = queryTimeoutMs,
+  ) => {
     try {
       const values = params === undefined ? undefined : [...params]
-      const result =
-        prepare && values !== undefined && values.length > 0
-          ? await on.query({ name: nameOf(text), text, values })
-          : await on.query(text, values)
+      const named = prepare && values !== undefined && values.length > 0 ? { name: nameOf(text) } : {}
+      // Per statement only when it differs: node-postgres reads a falsy query_timeout as "the pool's".
+      const timeout = timeoutMs === queryTimeoutMs ? {} : { query_timeout: timeoutMs }
+      const result = await on.query({
+        ...named,
+        ...timeout,
+        text,
+        ...(values === undefined ? {} : { values }),
+      })
       return result.rows as R[]
     } catch (error) {
-      throw toStorageError(noAnswerNamed(error, queryTimeoutMs), url, 'query')
+      throw toStorageError(noAnswerNamed(error, timeoutMs), url, 'query')
     }
   }
 
@@ -263,7 +276,11 @@ export function createNodePostgresClient(options: NodePostgresClientOptions): Sq
     query: <R extends Record<string, unknown>>(text: string, params?: readonly unknown[]) =>
       retryRefusedConnects(() => runQuery<R>(pool, text, params)),
 
-    async transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
+    async transaction<T>(
+      fn: (tx: SqlQueryable) => Promise<T>,
+      options: { unbounded?: boolean } = {},
+    ): Promise<T> {
+      const timeoutMs = options.unbounded === true ? UNBOUNDED_QUERY_MS : queryTimeoutMs
       const client = await retryRefusedConnects(async () => {
         try {
           return await pool.connect()
@@ -283,7 +300,7 @@ export function createNodePostgresClient(options: NodePostgresClientOptions): Sq
         await runQuery(client, 'BEGIN')
         const tx: SqlQueryable = {
           query: <R extends Record<string, unknown>>(text: string, params?: readonly unknown[]) =>
-            runQuery<R>(client, text, params),
+            runQuery<R>(client, text, params, timeoutMs),
         }
         const value = await fn(tx)
         await runQuery(client, 'COMMIT')
