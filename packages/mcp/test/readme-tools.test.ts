@@ -1,0 +1,60 @@
+// The README's tool table holds to the server: a row per tool it lists, in its order, each naming every
+// parameter of the tool's input schema (and no other), with `*` on exactly the required ones.
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { connect, fakeRelaySecrets, openCoordinator } from './helpers.js'
+
+const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+
+/** The rows of the table headed `| tool | parameters | what it does |`. */
+const rows = (() => {
+  const lines = readme.split('\n')
+  const start = lines.findIndex((line) => line.startsWith('| tool | parameters |'))
+  const found: { tool: string; parameters: string }[] = []
+  for (const line of lines.slice(start + 2)) {
+    if (!line.startsWith('|')) break
+    const [tool = '', parameters = ''] = line.split('|').slice(1, -1).map((cell) => cell.trim())
+    found.push({ tool: tool.replaceAll('`', ''), parameters })
+  }
+  return found
+})()
+
+/**
+ * The parameters a cell names, as `name` or `name*`: the backticked words that open the cell or follow a
+ * comma or " or " (what follows a name in parentheses describes it).
+ */
+function parametersOf(cell: string): { name: string; required: boolean }[] {
+  const top = cell.replaceAll(/\([^()]*(?:\([^()]*\)[^()]*)*\)/g, '')
+  return [...top.matchAll(/(?:^|, | or )`([a-z_]+)(\*?)`/g)].map((m) => ({
+    name: m[1] as string,
+    required: m[2] === '*',
+  }))
+}
+
+describe("the README's tool table", () => {
+  it("lists the server's tools, in order, with their parameters and which are required", async () => {
+    const client = await connect(await openCoordinator(), { relaySecrets: fakeRelaySecrets() })
+    const { tools } = await client.listTools()
+    expect(rows.map((row) => row.tool)).toEqual(tools.map((tool) => tool.name))
+    for (const tool of tools) {
+      const row = rows.find((r) => r.tool === tool.name)
+      const documented = parametersOf(row?.parameters ?? '')
+      const properties = Object.keys(tool.inputSchema.properties ?? {})
+      const required = new Set(tool.inputSchema.required ?? [])
+      expect(documented.map((p) => p.name).sort(), tool.name).toEqual(properties.sort())
+      expect(documented.filter((p) => p.required).map((p) => p.name).sort(), `${tool.name}: required`).toEqual(
+        [...required].sort(),
+      )
+    }
+  })
+
+  it('counts the tools as the server has them', async () => {
+    const client = await connect(await openCoordinator(), { relaySecrets: fakeRelaySecrets() })
+    const { tools } = await client.listTools()
+    const withoutRelay = await connect(await openCoordinator())
+    const plain = (await withoutRelay.listTools()).tools
+    expect(readme).toContain(`by default ${plain.length}; ${tools.length} with \`relaySecrets\``)
+    const rootReadme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
+    expect(rootReadme).toContain(`${plain.length} tools (${tools.length} with a relay data folder)`)
+  })
+})
