@@ -48,6 +48,35 @@ describe("the README's tool table", () => {
     }
   })
 
+  it("states each parameter's range and default as the input schema has them", async () => {
+    const client = await connect(await openCoordinator(), { relaySecrets: fakeRelaySecrets() })
+    const { tools } = await client.listTools()
+    const stated: string[] = []
+    for (const row of rows) {
+      const properties = (tools.find((tool) => tool.name === row.tool)?.inputSchema.properties ?? {}) as Record<
+        string,
+        { minimum?: number; maximum?: number; default?: unknown }
+      >
+      // `limit` (1–100, default 10): a range and/or a default in the parentheses right after the name.
+      for (const [, name, note = ''] of row.parameters.matchAll(/`([a-z_]+)\*?` \(([^()]*)\)/g)) {
+        const schema = properties[name as string] ?? {}
+        const range = /^(\d+(?:\.\d+)?)–(\d+(?:\.\d+)?)\b/.exec(note)
+        if (range !== null) {
+          stated.push(`${row.tool} ${name}: ${range[1]}–${range[2]} vs ${schema.minimum}–${schema.maximum}`)
+          expect([schema.minimum, schema.maximum], `${row.tool} ${name}`).toEqual([Number(range[1]), Number(range[2])])
+        }
+        const byDefault = /default (\d+)/.exec(note)
+        if (byDefault !== null) {
+          // In the schema, or (a default the tool applies itself) in the tool's description.
+          const description = tools.find((tool) => tool.name === row.tool)?.description ?? ''
+          const applied = description.includes(`${name}, ${byDefault[1]} by default`) ? Number(byDefault[1]) : undefined
+          expect(schema.default ?? applied, `${row.tool} ${name}`).toBe(Number(byDefault[1]))
+        }
+      }
+    }
+    expect(stated.length).toBeGreaterThan(0)
+  })
+
   it('counts the tools as the server has them', async () => {
     const client = await connect(await openCoordinator(), { relaySecrets: fakeRelaySecrets() })
     const { tools } = await client.listTools()
