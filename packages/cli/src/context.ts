@@ -588,6 +588,7 @@ export async function startMcpServer(
     channel?: boolean | undefined
     sessionTtlMs?: number | undefined
     token?: string | undefined
+    allowedOrigins?: string[] | undefined
   },
 ): Promise<RunningServer | RunningHttpServer> {
   const { startHttpServer, startStdioServer } = await import('@agent-comm/mcp')
@@ -611,6 +612,7 @@ export async function startMcpServer(
         port: spec.port,
         sessionTtlMs: options.sessionTtlMs,
         token: options.token,
+        allowedOrigins: options.allowedOrigins,
         host: spec.host,
       })
     : startStdioServer(common)
