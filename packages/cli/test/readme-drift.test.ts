@@ -19,6 +19,7 @@ interface ManifestFlag {
 interface ManifestCommand {
   hidden?: boolean
   flags: Record<string, ManifestFlag>
+  examples?: (string | { command: string })[]
 }
 const manifest = JSON.parse(readFileSync(join(cliRoot, 'oclif.manifest.json'), 'utf8')) as {
   commands: Record<string, ManifestCommand>
@@ -199,11 +200,55 @@ describe('commands named in READMEs and hints', () => {
   })
 })
 
+describe("the commands' --help examples", () => {
+  it('use only flags the command has', () => {
+    const wrong: string[] = []
+    for (const [id, command] of commands) {
+      for (const example of command.examples ?? []) {
+        const line = (typeof example === 'string' ? example : example.command)
+          .replaceAll('<%= config.bin %>', 'agent-comm')
+          .replaceAll('<%= command.id %>', id)
+        // Each `agent-comm …` of the line (pipelines and $(…) hold others), up to a comment or a pipe.
+        for (const match of line.matchAll(/agent-comm ([a-z][a-z0-9-]*(?: [a-z][a-z0-9-]*)?)([^|#;)&]*)/g)) {
+          const named = commandOf(match[1] as string)
+          if (named === undefined) {
+            wrong.push(`${id}: ${match[0]} (no such command)`)
+            continue
+          }
+          // A quoted argument (`--command "python3 agent.py --model small"`) holds no flag of ours.
+          const args = (match[2] as string).replaceAll(/"[^"]*"|'[^']*'/g, '""')
+          for (const [, flag] of args.matchAll(/(?:^|\s)--([a-z][a-z0-9-]*)/g)) {
+            if (!hasFlag(commands.get(named) as ManifestCommand, flag as string)) wrong.push(`${id}: ${match[0]}`)
+          }
+        }
+      }
+    }
+    expect(wrong).toEqual([])
+  })
+})
+
 describe('relay start', () => {
   it("has the flags of the relay's own bin, as the README says (`--json` besides)", async () => {
     const { RELAY_USAGE } = await import('@agent-comm/relay')
     const binFlags = [...RELAY_USAGE.matchAll(/^ {2}--([a-z0-9-]+)/gm)].map((m) => m[1]).filter((f) => f !== 'help')
     const start = commands.get('relay start') as ManifestCommand
     expect(Object.keys(start.flags).filter((f) => f !== 'json').sort()).toEqual(binFlags.sort())
+  })
+})
+
+describe("the README's exit codes", () => {
+  it('map each error code to the exit code the CLI gives it, and name every code of the protocol', async () => {
+    const { ErrorCode } = await import('@agent-comm/protocol')
+    const { exitCodeFor } = await import('../src/errors.js')
+    const named = new Set<string>()
+    for (const [exit = '', when = '', codes = ''] of table(readme, 'exit code')) {
+      for (const [, code] of codes.matchAll(/`([A-Z_]+)`/g)) {
+        named.add(code as string)
+        // ABORTED is a stop by a signal: 130 or 143, from the signal, not from the code.
+        if (exit.includes(',')) continue
+        expect(exitCodeFor(code as string), `${code} (${when.slice(0, 40)}…)`).toBe(Number(exit))
+      }
+    }
+    expect(Object.values(ErrorCode).filter((code) => !named.has(code))).toEqual([])
   })
 })
