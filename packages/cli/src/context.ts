@@ -260,7 +260,7 @@ export async function buildBridge(spec: BridgeSpec): Promise<import('@agent-comm
 /**
  * AGENT_COMM_LOG_LEVEL as a level, the one reading of it in the CLI (trimmed, upper case accepted, as the
  * library's `loadConfig` reads it): `warn` when unset or not a level. What runs without a loaded config
- * uses it: error output, `--debug` traces, the secret commands' logger.
+ * uses it: error output, debug traces (stacks and causes), the secret commands' logger.
  */
 function logLevel(): LogLevel {
   const level = process.env.AGENT_COMM_LOG_LEVEL?.trim().toLowerCase()
