@@ -227,15 +227,6 @@ describe("the commands' --help examples", () => {
   })
 })
 
-describe('relay start', () => {
-  it("has the flags of the relay's own bin, as the README says (`--json` besides)", async () => {
-    const { RELAY_USAGE } = await import('@agent-comm/relay')
-    const binFlags = [...RELAY_USAGE.matchAll(/^ {2}--([a-z0-9-]+)/gm)].map((m) => m[1]).filter((f) => f !== 'help')
-    const start = commands.get('relay start') as ManifestCommand
-    expect(Object.keys(start.flags).filter((f) => f !== 'json').sort()).toEqual(binFlags.sort())
-  })
-})
-
 describe("the README's exit codes", () => {
   it('map each error code to the exit code the CLI gives it, and name every code of the protocol', async () => {
     const { ErrorCode } = await import('@agent-comm/protocol')
