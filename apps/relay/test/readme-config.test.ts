@@ -14,7 +14,10 @@ const rows = (() => {
   const found: { flag: string | undefined; variable: string; byDefault: string }[] = []
   for (const line of lines.slice(start + 2)) {
     if (!line.startsWith('|')) break
-    const [flag = '', variable = '', byDefault = ''] = line.split('|').slice(1, -1).map((cell) => cell.trim())
+    const [flag = '', variable = '', byDefault = ''] = line
+      .split('|')
+      .slice(1, -1)
+      .map((cell) => cell.trim())
     found.push({
       flag: /^`--([a-z0-9-]+)`$/.exec(flag)?.[1],
       variable: /^`([A-Z0-9_]+)`$/.exec(variable)?.[1] ?? variable,

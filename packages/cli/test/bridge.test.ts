@@ -122,10 +122,13 @@ describe('agent-comm bridge', () => {
     await registerAgents(p, 'architect', 'builder')
     const leased = async (env: Record<string, string>, flags: string[] = []) => {
       await p.ok(['send', 'architect', 'builder', 'how long is my lease?'])
-      const run = await runCli(['bridge', 'builder', '--command', `${command('lease', BIN)}`, '--once', ...flags], {
-        cwd: p.dir,
-        env: { ...p.env, ...env },
-      })
+      const run = await runCli(
+        ['bridge', 'builder', '--command', `${command('lease', BIN)}`, '--once', ...flags],
+        {
+          cwd: p.dir,
+          env: { ...p.env, ...env },
+        },
+      )
       expect(run.code, run.stderr).toBe(0)
       const { messages } = await p.json<{ messages: { message: { body: string } }[] }>(['poll', 'architect'])
       return Number(messages[0]?.message.body)

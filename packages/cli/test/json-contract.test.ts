@@ -39,7 +39,10 @@ function parseShape(text: string): Shape {
     if (match === null) continue // `…counts` and the like: prose, not a field
     const [, name = '', optional, value = ''] = match
     const nested = value.trim().replace(/^\[\s*(\{.*\})\s*\]$/s, '$1')
-    fields.set(name, { optional: optional === '?', shape: nested.startsWith('{') ? parseShape(nested) : undefined })
+    fields.set(name, {
+      optional: optional === '?',
+      shape: nested.startsWith('{') ? parseShape(nested) : undefined,
+    })
   }
   return { fields }
 }
@@ -63,9 +66,13 @@ const contract = (() => {
   const lines = section.split('\n')
   for (const line of lines.slice(lines.findIndex((l) => l.startsWith('| command')) + 2)) {
     if (!line.startsWith('|')) break
-    const [command = '', document = ''] = line.split(/(?<!\\)\|/).slice(1, -1).map((cell) => cell.trim())
+    const [command = '', document = ''] = line
+      .split(/(?<!\\)\|/)
+      .slice(1, -1)
+      .map((cell) => cell.trim())
     const doc = firstDocument(document.replaceAll('\\|', '|').replaceAll('`', ''))
-    if (doc !== undefined) for (const name of command.matchAll(/`([^`]+)`/g)) rows.set(name[1] as string, parseShape(doc))
+    if (doc !== undefined)
+      for (const name of command.matchAll(/`([^`]+)`/g)) rows.set(name[1] as string, parseShape(doc))
   }
   return rows
 })()
@@ -75,7 +82,8 @@ function differences(value: unknown, shape: Shape, path = ''): string[] {
   if (typeof value !== 'object' || value === null) return [`${path || '(document)'} is not an object`]
   const found: string[] = []
   const record = value as Record<string, unknown>
-  for (const key of Object.keys(record)) if (!shape.fields.has(key)) found.push(`${path}${key}: not documented`)
+  for (const key of Object.keys(record))
+    if (!shape.fields.has(key)) found.push(`${path}${key}: not documented`)
   for (const [key, field] of shape.fields) {
     if (!(key in record)) {
       if (!field.optional) found.push(`${path}${key}: documented, not printed`)
@@ -107,7 +115,9 @@ describe('the --json contract in the README', () => {
     await show('register', ['register', 'builder', '-c', 'code', '-d', 'laptop', '--metadata', '{"m":1}'])
     await show('heartbeat', ['heartbeat', 'builder'])
     await show('agents', ['agents'])
-    const sent = (await documentOf(p, ['send', 'architect', 'builder', 'Task', '-s', 'T'])) as { messageId: string }
+    const sent = (await documentOf(p, ['send', 'architect', 'builder', 'Task', '-s', 'T'])) as {
+      messageId: string
+    }
     printed.set('send', sent)
     await show('inbox', ['inbox', 'builder'])
     await show('inbox --new', ['inbox', 'builder', '--new'])
@@ -141,7 +151,16 @@ describe('the --json contract in the README', () => {
     await show('relay gen-secret', ['relay', 'gen-secret', 'builder', '--data-dir', dataDir])
     await show('relay list-secrets', ['relay', 'list-secrets', '--data-dir', dataDir])
     await show('relay revoke-secret', ['relay', 'revoke-secret', 'builder', '--data-dir', dataDir])
-    await show('relay a2a-token', ['relay', 'a2a-token', 'create', 'acme', '--agents', 'builder', '--data-dir', dataDir])
+    await show('relay a2a-token', [
+      'relay',
+      'a2a-token',
+      'create',
+      'acme',
+      '--agents',
+      'builder',
+      '--data-dir',
+      dataDir,
+    ])
     const listed = await documentOf(p, ['relay', 'a2a-token', 'list', '--data-dir', dataDir])
     await show('demo', ['demo'])
 
@@ -155,7 +174,9 @@ describe('the --json contract in the README', () => {
       problems.push(...differences(document, shape).map((problem) => `${row}: ${problem}`))
     }
     problems.push(
-      ...differences(listed, contract.get('relay a2a-token') as Shape).map((problem) => `relay a2a-token list: ${problem}`),
+      ...differences(listed, contract.get('relay a2a-token') as Shape).map(
+        (problem) => `relay a2a-token list: ${problem}`,
+      ),
     )
     expect(problems).toEqual([])
   })

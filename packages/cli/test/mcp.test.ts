@@ -134,12 +134,20 @@ describe('agent-comm mcp', () => {
     const initialize = (origin: string) =>
       fetch(url, {
         method: 'POST',
-        headers: { origin, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        headers: {
+          origin,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
         body: JSON.stringify({
           jsonrpc: '2.0',
           id: 1,
           method: 'initialize',
-          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'browser', version: '1' } },
+          params: {
+            protocolVersion: '2025-06-18',
+            capabilities: {},
+            clientInfo: { name: 'browser', version: '1' },
+          },
         }),
       })
     const allowed = await initialize('https://app.example.com')

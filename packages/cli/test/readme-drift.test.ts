@@ -41,7 +41,12 @@ function table(text: string, first: string): string[][] {
   const rows: string[][] = []
   for (const line of lines.slice(start + 2)) {
     if (!line.startsWith('|')) break
-    rows.push(line.split(/(?<!\\)\|/).slice(1, -1).map((cell) => cell.trim()))
+    rows.push(
+      line
+        .split(/(?<!\\)\|/)
+        .slice(1, -1)
+        .map((cell) => cell.trim()),
+    )
   }
   return rows
 }
@@ -137,9 +142,11 @@ function variablesRead(files: readonly string[]): Set<string> {
     for (const [, name] of text.matchAll(/env(?:\?)?(?:\.|\[['"])(AGENT_COMM_[A-Z0-9_]*[A-Z0-9])/g)) {
       read.add(name as string)
     }
-    for (const [, name] of text.matchAll(/_ENV\s*=\s*['"](AGENT_COMM_[A-Z0-9_]*[A-Z0-9])['"]/g)) read.add(name as string)
+    for (const [, name] of text.matchAll(/_ENV\s*=\s*['"](AGENT_COMM_[A-Z0-9_]*[A-Z0-9])['"]/g))
+      read.add(name as string)
     // A key of a schema or a table of variables (`AGENT_COMM_TTL_HOURS: z.coerce…`, `…: 'what it sets'`).
-    for (const [, name] of text.matchAll(/^\s+(AGENT_COMM_[A-Z0-9_]*[A-Z0-9]):\s*(?:z\.|['"`])/gm)) read.add(name as string)
+    for (const [, name] of text.matchAll(/^\s+(AGENT_COMM_[A-Z0-9_]*[A-Z0-9]):\s*(?:z\.|['"`])/gm))
+      read.add(name as string)
   }
   return read
 }
@@ -169,7 +176,11 @@ describe("the README's environment variables", () => {
 
   it('lists no AGENT_COMM_* variable that nothing reads', () => {
     const unread = documented.filter(
-      (name) => name.startsWith('AGENT_COMM_') && !name.endsWith('_') && !name.startsWith('AGENT_COMM_RELAY_') && !read.has(name),
+      (name) =>
+        name.startsWith('AGENT_COMM_') &&
+        !name.endsWith('_') &&
+        !name.startsWith('AGENT_COMM_RELAY_') &&
+        !read.has(name),
     )
     expect(unread).toEqual([])
   })
@@ -192,7 +203,8 @@ describe('commands named in READMEs and hints', () => {
         if (id === undefined) continue
         const command = commands.get(id) as ManifestCommand
         for (const [, name] of (match[2] as string).matchAll(/(?:^|\s)--([a-z][a-z0-9-]*)/g)) {
-          if (!hasFlag(command, name as string)) wrong.push(`${file.slice(repoRoot.length + 1)}: ${match[0].trim()}`)
+          if (!hasFlag(command, name as string))
+            wrong.push(`${file.slice(repoRoot.length + 1)}: ${match[0].trim()}`)
         }
       }
     }
@@ -218,7 +230,8 @@ describe("the commands' --help examples", () => {
           // A quoted argument (`--command "python3 agent.py --model small"`) holds no flag of ours.
           const args = (match[2] as string).replaceAll(/"[^"]*"|'[^']*'/g, '""')
           for (const [, flag] of args.matchAll(/(?:^|\s)--([a-z][a-z0-9-]*)/g)) {
-            if (!hasFlag(commands.get(named) as ManifestCommand, flag as string)) wrong.push(`${id}: ${match[0]}`)
+            if (!hasFlag(commands.get(named) as ManifestCommand, flag as string))
+              wrong.push(`${id}: ${match[0]}`)
           }
         }
       }

@@ -17,7 +17,8 @@ describe('the variables loadConfig reads', () => {
 
   it('are the ones it reads: an invalid value of each is refused, naming it', () => {
     for (const name of Object.keys(CONFIG_VARIABLES)) {
-      if (['AGENT_COMM_PROJECT_ROOT', 'AGENT_COMM_DB_PATH', 'AGENT_COMM_DB_PATH_FILE'].includes(name)) continue
+      if (['AGENT_COMM_PROJECT_ROOT', 'AGENT_COMM_DB_PATH', 'AGENT_COMM_DB_PATH_FILE'].includes(name))
+        continue
       expect(() => loadConfig({ [name]: '-1 not valid' }), name).toThrow(name)
     }
   })

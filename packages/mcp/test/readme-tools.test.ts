@@ -13,7 +13,10 @@ const rows = (() => {
   const found: { tool: string; parameters: string }[] = []
   for (const line of lines.slice(start + 2)) {
     if (!line.startsWith('|')) break
-    const [tool = '', parameters = ''] = line.split('|').slice(1, -1).map((cell) => cell.trim())
+    const [tool = '', parameters = ''] = line
+      .split('|')
+      .slice(1, -1)
+      .map((cell) => cell.trim())
     found.push({ tool: tool.replaceAll('`', ''), parameters })
   }
   return found
@@ -42,9 +45,13 @@ describe("the README's tool table", () => {
       const properties = Object.keys(tool.inputSchema.properties ?? {})
       const required = new Set(tool.inputSchema.required ?? [])
       expect(documented.map((p) => p.name).sort(), tool.name).toEqual(properties.sort())
-      expect(documented.filter((p) => p.required).map((p) => p.name).sort(), `${tool.name}: required`).toEqual(
-        [...required].sort(),
-      )
+      expect(
+        documented
+          .filter((p) => p.required)
+          .map((p) => p.name)
+          .sort(),
+        `${tool.name}: required`,
+      ).toEqual([...required].sort())
     }
   })
 
@@ -53,23 +60,26 @@ describe("the README's tool table", () => {
     const { tools } = await client.listTools()
     const stated: string[] = []
     for (const row of rows) {
-      const properties = (tools.find((tool) => tool.name === row.tool)?.inputSchema.properties ?? {}) as Record<
-        string,
-        { minimum?: number; maximum?: number; default?: unknown }
-      >
+      const properties = (tools.find((tool) => tool.name === row.tool)?.inputSchema.properties ??
+        {}) as Record<string, { minimum?: number; maximum?: number; default?: unknown }>
       // `limit` (1–100, default 10): a range and/or a default in the parentheses right after the name.
       for (const [, name, note = ''] of row.parameters.matchAll(/`([a-z_]+)\*?` \(([^()]*)\)/g)) {
         const schema = properties[name as string] ?? {}
         const range = /^(\d+(?:\.\d+)?)–(\d+(?:\.\d+)?)\b/.exec(note)
         if (range !== null) {
           stated.push(`${row.tool} ${name}: ${range[1]}–${range[2]} vs ${schema.minimum}–${schema.maximum}`)
-          expect([schema.minimum, schema.maximum], `${row.tool} ${name}`).toEqual([Number(range[1]), Number(range[2])])
+          expect([schema.minimum, schema.maximum], `${row.tool} ${name}`).toEqual([
+            Number(range[1]),
+            Number(range[2]),
+          ])
         }
         const byDefault = /default (\d+)/.exec(note)
         if (byDefault !== null) {
           // In the schema, or (a default the tool applies itself) in the tool's description.
           const description = tools.find((tool) => tool.name === row.tool)?.description ?? ''
-          const applied = description.includes(`${name}, ${byDefault[1]} by default`) ? Number(byDefault[1]) : undefined
+          const applied = description.includes(`${name}, ${byDefault[1]} by default`)
+            ? Number(byDefault[1])
+            : undefined
           expect(schema.default ?? applied, `${row.tool} ${name}`).toBe(Number(byDefault[1]))
         }
       }

@@ -72,7 +72,7 @@ Client configuration (.mcp.json): {"mcpServers": {"agent-comm": {"command": "age
     }),
     'allowed-origin': Flags.string({
       description:
-        "with --http: a browser Origin allowed besides loopback ones, e.g. https://app.example.com (repeatable; others get 403)",
+        'with --http: a browser Origin allowed besides loopback ones, e.g. https://app.example.com (repeatable; others get 403)',
       multiple: true,
       dependsOn: ['http'],
     }),
