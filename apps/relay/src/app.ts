@@ -251,7 +251,7 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
   await app.register(wirePlugin)
   await app.register(lifecyclePlugin, { closing, nonces: deps.nonces })
   await app.register(tracingPlugin)
-  await app.register(metricsPlugin, { metrics: ctx.metrics, spool: deps.spool })
+  await app.register(metricsPlugin, { metrics: ctx.metrics, spool: deps.spool, registry: deps.registry })
   const consoleMount = await mountConsole(app, ctx, adminOf(options), {
     ...options.console,
     store: deps.consoleStore,

@@ -1,149 +1,186 @@
 import { DELIVERY_STATUSES, type DeliveryStatus } from '@agent-comm/protocol'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
 /** Upper bounds of the latency histogram buckets, in seconds. */
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
-interface Histogram {
-  method: string
-  route: string
-  counts: number[]
-  sum: number
-  count: number
-}
+/** Presence states of registered agents, as the registry reports them. */
+const PRESENCE = ['active', 'inactive', 'offline'] as const
 
-/** What the spool reports at scrape time. */
+/** What the spool and the registry report at scrape time. */
 export interface QueueFigures {
   deliveries: Record<DeliveryStatus, number>
   totalMessages: number
   oldestQueuedAgeMs: number | null
+  oldestLeaseAgeMs: number | null
+  /** Registered agents by presence; absent when the registry could not be read. */
+  agents?: Record<(typeof PRESENCE)[number], number>
+}
+
+let processRegistry: Registry | undefined
+
+/**
+ * The process's metrics, collected once per process however many relays it runs: they describe the
+ * process, and prom-client's event-loop monitor, once enabled, runs for the process's lifetime.
+ */
+function processMetricsRegistry(): Registry {
+  if (processRegistry === undefined) {
+    processRegistry = new Registry()
+    collectDefaultMetrics({ register: processRegistry })
+  }
+  return processRegistry
 }
 
 /**
- * The relay's Prometheus metrics, kept in plain maps and written in the text exposition format (0.0.4):
- * requests by route and status, latency histograms by route, authentication failures by reason, open
- * event streams, and queue depth per delivery status read from the spool when scraped. Route labels are
- * route patterns (`/api/v1/agents/:agentId/claim`), never concrete paths, so their number stays bounded.
+ * The relay's Prometheus metrics (prom-client, each relay its own registry): requests by route and status,
+ * latency histograms by route, authentication failures by reason, open event streams, parked long polls,
+ * and, read from the spool and the registry when scraped, queue depth per delivery status, queue ages and
+ * registered agents by presence; then the process's own (CPU, memory, heap, event-loop lag, GC, handles: the
+ * standard `process_*` and `nodejs_*` families). Route labels are route patterns (`/api/v1/agents/:agentId/claim`), never
+ * concrete paths, and no label names an agent, so their number stays bounded and `/metrics` reveals no
+ * agent to whoever can reach it.
  */
 export class RelayMetrics {
-  readonly #requests = new Map<string, { method: string; route: string; status: number; count: number }>()
-  readonly #latency = new Map<string, Histogram>()
-  readonly #authFailures = new Map<string, number>()
-  #openStreams = 0
-  #parkedPolls = 0
+  /** What is always there: the relay's own activity. */
+  readonly #registry = new Registry()
+  /** What the database says, exposed only when it could be read (never a stale or zero figure). */
+  readonly #queueRegistry = new Registry()
+  /** Registered agents, likewise exposed only when the registry could be read. */
+  readonly #agentsRegistry = new Registry()
+  readonly #process = processMetricsRegistry()
+  readonly #requests: Counter<'method' | 'route' | 'status'>
+  readonly #latency: Histogram<'method' | 'route'>
+  readonly #authFailures: Counter<'reason'>
+  readonly #openStreams: Gauge
+  readonly #parkedPolls: Gauge
+  readonly #up: Gauge
+  readonly #deliveries: Gauge<'status'>
+  readonly #messages: Gauge
+  readonly #oldestQueued: Gauge
+  readonly #oldestLease: Gauge
+  readonly #agents: Gauge<'status'>
   readonly #startedAt = Date.now()
+
+  constructor() {
+    const registers = [this.#registry]
+    const queue = [this.#queueRegistry]
+    this.#requests = new Counter({
+      name: 'agent_comm_relay_http_requests_total',
+      help: 'HTTP requests handled, by method, route and status.',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    })
+    this.#latency = new Histogram({
+      name: 'agent_comm_relay_http_request_duration_seconds',
+      help: 'Time to handle a request, by route.',
+      labelNames: ['method', 'route'],
+      buckets: BUCKETS,
+      registers,
+    })
+    this.#authFailures = new Counter({
+      name: 'agent_comm_relay_auth_failures_total',
+      help: 'Requests refused by authentication, by reason.',
+      labelNames: ['reason'],
+      registers,
+    })
+    this.#openStreams = new Gauge({
+      name: 'agent_comm_relay_event_streams',
+      help: 'Open server-sent event streams.',
+      registers,
+    })
+    this.#parkedPolls = new Gauge({
+      name: 'agent_comm_relay_long_polls',
+      help: 'Long-poll claims waiting for a message.',
+      registers,
+    })
+    this.#up = new Gauge({
+      name: 'agent_comm_relay_up',
+      help: '1 when the relay can read its database.',
+      registers,
+    })
+    const startedAt = this.#startedAt
+    new Gauge({
+      name: 'agent_comm_relay_uptime_seconds',
+      help: 'Seconds since the relay started.',
+      registers,
+      collect() {
+        this.set((Date.now() - startedAt) / 1000)
+      },
+    })
+    this.#deliveries = new Gauge({
+      name: 'agent_comm_relay_deliveries',
+      help: 'Deliveries in the spool, by status.',
+      labelNames: ['status'],
+      registers: queue,
+    })
+    this.#messages = new Gauge({
+      name: 'agent_comm_relay_messages',
+      help: 'Messages stored in the spool.',
+      registers: queue,
+    })
+    this.#oldestQueued = new Gauge({
+      name: 'agent_comm_relay_oldest_queued_age_seconds',
+      help: 'Age of the oldest claimable delivery (0 if none).',
+      registers: queue,
+    })
+    this.#oldestLease = new Gauge({
+      name: 'agent_comm_relay_oldest_lease_age_seconds',
+      help: 'Age of the oldest live lease (0 if none): a consumer stuck on a message shows here.',
+      registers: queue,
+    })
+    this.#agents = new Gauge({
+      name: 'agent_comm_relay_agents',
+      help: 'Registered agents, by presence (active, inactive, offline).',
+      labelNames: ['status'],
+      registers: [this.#agentsRegistry],
+    })
+  }
 
   /** Counts one finished request and its duration. */
   observe(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${route} ${status}`
-    const counter = this.#requests.get(key)
-    if (counter === undefined) this.#requests.set(key, { method, route, status, count: 1 })
-    else counter.count++
-    const histKey = `${method} ${route}`
-    let hist = this.#latency.get(histKey)
-    if (hist === undefined) {
-      hist = { method, route, counts: BUCKETS.map(() => 0), sum: 0, count: 0 }
-      this.#latency.set(histKey, hist)
-    }
-    for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]!) hist.counts[i]!++
-    hist.sum += seconds
-    hist.count++
+    this.#requests.inc({ method, route, status: String(status) })
+    this.#latency.observe({ method, route }, seconds)
   }
 
   /** Counts one refused authentication. */
   authFailure(reason: string): void {
-    this.#authFailures.set(reason, (this.#authFailures.get(reason) ?? 0) + 1)
+    this.#authFailures.inc({ reason })
   }
 
   /** Tracks the long-poll claims waiting for a message. */
   longPollParked(): void {
-    this.#parkedPolls++
+    this.#parkedPolls.inc()
   }
 
   longPollEnded(): void {
-    this.#parkedPolls--
+    this.#parkedPolls.dec()
   }
 
   /** Tracks the number of open event streams. */
   streamOpened(): void {
-    this.#openStreams++
+    this.#openStreams.inc()
   }
 
   streamClosed(): void {
-    this.#openStreams--
+    this.#openStreams.dec()
   }
 
   /** The exposition text; `queue` is undefined when the database could not be read. */
-  render(queue: QueueFigures | undefined): string {
-    const out: string[] = []
-    const family = (name: string, type: string, help: string): void => {
-      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
-    }
-    family(
-      'agent_comm_relay_http_requests_total',
-      'counter',
-      'HTTP requests handled, by method, route and status.',
-    )
-    for (const r of this.#requests.values()) {
-      out.push(
-        `agent_comm_relay_http_requests_total${labels({ method: r.method, route: r.route, status: String(r.status) })} ${r.count}`,
-      )
-    }
-    family(
-      'agent_comm_relay_http_request_duration_seconds',
-      'histogram',
-      'Time to handle a request, by route.',
-    )
-    for (const h of this.#latency.values()) {
-      const base = { method: h.method, route: h.route }
-      BUCKETS.forEach((le, i) => {
-        out.push(
-          `agent_comm_relay_http_request_duration_seconds_bucket${labels({ ...base, le: String(le) })} ${h.counts[i]}`,
-        )
-      })
-      out.push(
-        `agent_comm_relay_http_request_duration_seconds_bucket${labels({ ...base, le: '+Inf' })} ${h.count}`,
-      )
-      out.push(`agent_comm_relay_http_request_duration_seconds_sum${labels(base)} ${h.sum}`)
-      out.push(`agent_comm_relay_http_request_duration_seconds_count${labels(base)} ${h.count}`)
-    }
-    family(
-      'agent_comm_relay_auth_failures_total',
-      'counter',
-      'Requests refused by authentication, by reason.',
-    )
-    for (const [reason, count] of this.#authFailures) {
-      out.push(`agent_comm_relay_auth_failures_total${labels({ reason })} ${count}`)
-    }
-    family('agent_comm_relay_event_streams', 'gauge', 'Open server-sent event streams.')
-    out.push(`agent_comm_relay_event_streams ${this.#openStreams}`)
-    family('agent_comm_relay_long_polls', 'gauge', 'Long-poll claims waiting for a message.')
-    out.push(`agent_comm_relay_long_polls ${this.#parkedPolls}`)
-    family('agent_comm_relay_up', 'gauge', '1 when the relay can read its database.')
-    out.push(`agent_comm_relay_up ${queue === undefined ? 0 : 1}`)
-    family('agent_comm_relay_uptime_seconds', 'gauge', 'Seconds since the relay started.')
-    out.push(`agent_comm_relay_uptime_seconds ${(Date.now() - this.#startedAt) / 1000}`)
+  async render(queue: QueueFigures | undefined): Promise<string> {
+    this.#up.set(queue === undefined ? 0 : 1)
+    const parts = [await this.#registry.metrics()]
     if (queue !== undefined) {
-      family('agent_comm_relay_deliveries', 'gauge', 'Deliveries in the spool, by status.')
-      for (const status of DELIVERY_STATUSES) {
-        out.push(`agent_comm_relay_deliveries${labels({ status })} ${queue.deliveries[status]}`)
+      for (const status of DELIVERY_STATUSES) this.#deliveries.set({ status }, queue.deliveries[status])
+      this.#messages.set(queue.totalMessages)
+      this.#oldestQueued.set((queue.oldestQueuedAgeMs ?? 0) / 1000)
+      this.#oldestLease.set((queue.oldestLeaseAgeMs ?? 0) / 1000)
+      parts.push(await this.#queueRegistry.metrics())
+      if (queue.agents !== undefined) {
+        for (const status of PRESENCE) this.#agents.set({ status }, queue.agents[status])
+        parts.push(await this.#agentsRegistry.metrics())
       }
-      family('agent_comm_relay_messages', 'gauge', 'Messages stored in the spool.')
-      out.push(`agent_comm_relay_messages ${queue.totalMessages}`)
-      family(
-        'agent_comm_relay_oldest_queued_age_seconds',
-        'gauge',
-        'Age of the oldest claimable delivery (0 if none).',
-      )
-      out.push(`agent_comm_relay_oldest_queued_age_seconds ${(queue.oldestQueuedAgeMs ?? 0) / 1000}`)
     }
-    return `${out.join('\n')}\n`
+    parts.push(await this.#process.metrics())
+    return `${parts.map((part) => part.trimEnd()).join('\n')}\n`
   }
-}
-
-function labels(values: Record<string, string>): string {
-  const parts = Object.entries(values).map(
-    ([key, value]) =>
-      `${key}="${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')}"`,
-  )
-  return `{${parts.join(',')}}`
 }

@@ -461,19 +461,57 @@ describe('system endpoints', () => {
     expect(insert).toHaveBeenCalledTimes(2)
   })
 
-  it('exposes Prometheus metrics: requests by route, latency, queue depth', async () => {
+  it('exposes Prometheus metrics: requests by route, latency, queue depth and ages, agents by presence', async () => {
     const relay = await startTestRelay()
+    await relay.registry.register({ agentId: 'builder', capabilities: ['code'], device: 'ci' })
     await relay.client.send(messages(relay)())
     await relay.client.claim('builder', { limit: 1 })
-    const text = (await relay.app.inject({ method: 'GET', url: '/metrics' })).body
+    relay.clock.advance(5_000)
+    const response = await relay.app.inject({ method: 'GET', url: '/metrics' })
+    expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/)
+    const text = response.body
     expect(text).toContain(
       'agent_comm_relay_http_requests_total{method="POST",route="/api/v1/messages",status="200"} 1',
     )
-    expect(text).toMatch(
-      /agent_comm_relay_http_request_duration_seconds_bucket\{method="POST",route="\/api\/v1\/agents\/:agentId\/claim",le="\+Inf"\} 1/,
+    expect(text).toContain(
+      'agent_comm_relay_http_request_duration_seconds_bucket{le="+Inf",method="POST",route="/api/v1/agents/:agentId/claim"} 1',
     )
     expect(text).toContain('agent_comm_relay_deliveries{status="leased"} 1')
+    expect(text).toContain('agent_comm_relay_messages 1')
+    expect(text).toContain('agent_comm_relay_oldest_lease_age_seconds 5')
+    expect(text).toContain('agent_comm_relay_oldest_queued_age_seconds 0')
+    const presence = await relay.registry.countByStatus()
+    expect(presence.active + presence.inactive + presence.offline).toBeGreaterThan(0)
+    for (const [status, count] of Object.entries(presence)) {
+      expect(text).toContain(`agent_comm_relay_agents{status="${status}"} ${count}`)
+    }
     expect(text).toContain('agent_comm_relay_up 1')
+    // Every family once, with its HELP and TYPE: the text a Prometheus server parses.
+    const families = [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1])
+    expect(new Set(families).size).toBe(families.length)
+    // /metrics is served to whoever reaches the port: no label names an agent.
+    expect(text).not.toMatch(/builder|architect/)
+  })
+
+  it("exposes the process's own metrics beside the relay's: CPU, memory, event-loop lag", async () => {
+    const relay = await startTestRelay({ listen: false })
+    const text = (await relay.app.inject({ method: 'GET', url: '/metrics' })).body
+    expect(text).toMatch(/^process_cpu_user_seconds_total \d/m)
+    expect(text).toMatch(/^process_resident_memory_bytes \d/m)
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds \d/m)
+    expect(text).toMatch(/^nodejs_heap_size_used_bytes \d/m)
+  })
+
+  it('says the relay is down, and shows no stale queue figures, when its database cannot be read', async () => {
+    const relay = await startTestRelay({ listen: false })
+    await relay.client.send(messages(relay)()).catch(() => undefined)
+    vi.spyOn(relay.spool, 'stats').mockRejectedValue(new Error('disk I/O error'))
+    const response = await relay.app.inject({ method: 'GET', url: '/metrics' })
+    expect(response.statusCode).toBe(200)
+    expect(response.body).toContain('agent_comm_relay_up 0')
+    expect(response.body).not.toContain('agent_comm_relay_deliveries')
+    expect(response.body).not.toContain('agent_comm_relay_messages')
+    expect(response.body).toContain('agent_comm_relay_http_requests_total')
   })
 
   it('describes every endpoint in an OpenAPI 3.1 document', async () => {

@@ -1029,9 +1029,7 @@ export class Coordinator {
   /** Spool statistics with the registry's agent presence. */
   async stats(): Promise<SpoolStats & { registeredAgents: Record<AgentProfile['status'], number> }> {
     this.#open()
-    const [stats, agents] = await Promise.all([this.#spool.stats(), this.#registry.list()])
-    const registeredAgents = { active: 0, inactive: 0, offline: 0 }
-    for (const agent of agents) registeredAgents[agent.status]++
+    const [stats, registeredAgents] = await Promise.all([this.#spool.stats(), this.#registry.countByStatus()])
     return { ...stats, registeredAgents }
   }
 

@@ -181,6 +181,13 @@ export class Registry {
     return rows.map((row) => this.#profile(row, now))
   }
 
+  /** How many registered agents are active, inactive and offline now (the presence `list` derives). */
+  async countByStatus(): Promise<Record<AgentProfile['status'], number>> {
+    const counts = { active: 0, inactive: 0, offline: 0 }
+    for (const agent of await this.list()) counts[agent.status]++
+    return counts
+  }
+
   /**
    * Every agent with `capability`, whatever its status, ordered by id — the recipients of a
    * `capability:<name>` message, which queue durably for agents that are away. Served by an index.

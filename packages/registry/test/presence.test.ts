@@ -36,6 +36,20 @@ describe('presence derived from when an agent was last seen', () => {
     expect((await registry.require('builder')).status).toBe('offline')
   })
 
+  it('counts the registered agents by the presence they have now', async () => {
+    const { registry, clock } = await openRegistry()
+    expect(await registry.countByStatus()).toEqual({ active: 0, inactive: 0, offline: 0 })
+    await registry.register({ agentId: 'sleeper' })
+    clock.advance(hours(25))
+    await registry.register({ agentId: 'idle' })
+    clock.advance(minutes(10))
+    await registry.register({ agentId: 'builder' })
+    await registry.register({ agentId: 'reviewer' })
+    await registry.register({ agentId: 'gone' })
+    await registry.setOffline('gone')
+    expect(await registry.countByStatus()).toEqual({ active: 2, inactive: 1, offline: 2 })
+  })
+
   it('revives an inactive or offline agent on heartbeat', async () => {
     const { registry, clock } = await openRegistry()
     await registry.register({ agentId: 'builder' })

@@ -1,14 +1,16 @@
+import type { Registry } from '@agent-comm/registry'
 import type { Spool } from '@agent-comm/spool'
 import fp from 'fastify-plugin'
-import type { RelayMetrics } from '../metrics.js'
+import type { QueueFigures, RelayMetrics } from '../metrics.js'
 import { callerOf } from './authentication.js'
 
 /**
  * Observes every answer (its route, status and time, in `metrics`, and one log line with the agent) and
- * serves the Prometheus text at `GET /metrics`, with the spool's queue figures when it can read them.
+ * serves the Prometheus text at `GET /metrics`, with the spool's queue figures and the registry's agent
+ * presence when it can read them.
  */
-export const metricsPlugin = fp<{ metrics: RelayMetrics; spool: Spool }>(
-  async (app, { metrics, spool }) => {
+export const metricsPlugin = fp<{ metrics: RelayMetrics; spool: Spool; registry: Registry }>(
+  async (app, { metrics, spool, registry }) => {
     app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? 'unmatched'
       metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000)
@@ -27,13 +29,14 @@ export const metricsPlugin = fp<{ metrics: RelayMetrics; spool: Spool }>(
     })
 
     app.get('/metrics', async (request, reply) => {
-      let queue: Awaited<ReturnType<Spool['stats']>> | undefined
+      let queue: QueueFigures | undefined
       try {
-        queue = await spool.stats()
+        const [stats, agents] = await Promise.all([spool.stats(), registry.countByStatus()])
+        queue = { ...stats, agents }
       } catch (error) {
-        request.log.warn({ err: error }, 'metrics could not read the spool')
+        request.log.warn({ err: error }, 'metrics could not read the database')
       }
-      return reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render(queue))
+      return reply.type('text/plain; version=0.0.4; charset=utf-8').send(await metrics.render(queue))
     })
   },
   { name: 'agent-comm-metrics' },
