@@ -1,8 +1,9 @@
 // The README's tool table holds to the server: a row per tool it lists, in its order, each naming every
 // parameter of the tool's input schema (and no other), with `*` on exactly the required ones.
+import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { connect, fakeRelaySecrets, openCoordinator } from './helpers.js'
+import { BIN, connect, fakeRelaySecrets, openCoordinator } from './helpers.js'
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
 
@@ -95,5 +96,16 @@ describe("the README's tool table", () => {
     expect(readme).toContain(`by default ${plain.length}; ${tools.length} with \`relaySecrets\``)
     const rootReadme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
     expect(rootReadme).toContain(`${plain.length} tools (${tools.length} with a relay data folder)`)
+  })
+})
+
+describe("the README's flags of agent-comm-mcp", () => {
+  it('are the flags its --help lists', () => {
+    const help = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' }).stdout
+    const binFlags = [...help.matchAll(/^ {2}(?:-[a-z], )?--([a-z-]+)/gm)].map((m) => m[1] as string)
+    const paragraph = /^Flags: ([\s\S]*?)\n\n/m.exec(readme)?.[1] ?? ''
+    const documented = [...new Set([...paragraph.matchAll(/--([a-z][a-z-]*)/g)].map((m) => m[1] as string))]
+    expect(binFlags.length).toBeGreaterThan(5)
+    expect(documented.sort()).toEqual(binFlags.sort())
   })
 })
