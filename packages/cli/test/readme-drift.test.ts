@@ -256,3 +256,32 @@ describe("the README's exit codes", () => {
     expect(Object.values(ErrorCode).filter((code) => !named.has(code))).toEqual([])
   })
 })
+
+describe('the commands that only read', () => {
+  it('are the ones the README and the read-only hint list', () => {
+    const folder = join(cliRoot, 'src', 'commands')
+    const readers = sources(folder, /\.ts$/)
+      .filter((file) => /readonly readsOnly = true/.test(readFileSync(file, 'utf8')))
+      .map((file) =>
+        file
+          .slice(folder.length + 1)
+          .replace(/\.ts$/, '')
+          .replaceAll('/', ' '),
+      )
+      .sort()
+    expect(readers.length).toBeGreaterThan(3)
+    const listed = (text: string) =>
+      [...text.matchAll(/Commands that only read \(([^)]*)\)/g)].map((m) =>
+        (m[1] as string)
+          .split(/,\s*/)
+          .map((name) => name.replaceAll('`', ''))
+          .sort(),
+      )
+    const errors = readFileSync(join(cliRoot, 'src', 'errors.ts'), 'utf8')
+    for (const list of [...listed(readme), ...listed(errors)]) expect(list).toEqual(readers)
+    expect(listed(readme).length + listed(errors).length).toBeGreaterThan(1)
+    // The paragraph that says which commands open a database read-only names the same.
+    const opened = /commands that only read: ([\s\S]*?) open it read-only/.exec(readme)?.[1] ?? ''
+    expect([...opened.matchAll(/`([a-z-]+)`/g)].map((m) => m[1]).sort()).toEqual(readers)
+  })
+})
