@@ -278,8 +278,11 @@ const ConfigSchema = z.object({
     .optional(),
   AGENT_COMM_RELAY_A2A_MAX_WAITS: int(0, 1_000_000, 'a number of requests').default(D.a2aMaxWaitsPerCaller),
   AGENT_COMM_RELAY_RETENTION_DAYS: int(0, D.maxRetentionDays, 'a number of days').default(D.retentionDays),
+  // Upper case accepted, as AGENT_COMM_LOG_LEVEL is by the CLI and the MCP server (WARN is warn).
   AGENT_COMM_RELAY_LOG_LEVEL: z
-    .enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })
+    .string()
+    .transform((level) => level.toLowerCase())
+    .pipe(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }))
     .default(D.logLevel),
 })
 
