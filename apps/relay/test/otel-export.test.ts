@@ -60,9 +60,9 @@ describe('OTLP export from OTEL_* variables', () => {
     expect(() =>
       otlpTracesUrl({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' }),
     ).toThrow('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL grpc is not supported')
-    expect(() => otlpTracesUrl({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(
-      'OTEL_EXPORTER_OTLP_PROTOCOL grpc is not supported',
-    )
+    expect(() =>
+      otlpTracesUrl({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }),
+    ).toThrow('OTEL_EXPORTER_OTLP_PROTOCOL grpc is not supported')
   })
 
   it('names the variable of an endpoint that is not an http(s) URL, without its password', () => {
