@@ -11,14 +11,14 @@ const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
 const rows = (() => {
   const lines = readme.split('\n')
   const start = lines.findIndex((line) => line.startsWith('| tool | parameters |'))
-  const found: { tool: string; parameters: string }[] = []
+  const found: { tool: string; parameters: string; what: string }[] = []
   for (const line of lines.slice(start + 2)) {
     if (!line.startsWith('|')) break
-    const [tool = '', parameters = ''] = line
+    const [tool = '', parameters = '', what = ''] = line
       .split('|')
       .slice(1, -1)
       .map((cell) => cell.trim())
-    found.push({ tool: tool.replaceAll('`', ''), parameters })
+    found.push({ tool: tool.replaceAll('`', ''), parameters, what: what.replaceAll('`', '') })
   }
   return found
 })()
@@ -33,6 +33,18 @@ function parametersOf(cell: string): { name: string; required: boolean }[] {
     name: m[1] as string,
     required: m[2] === '*',
   }))
+}
+
+/** The `{ … }` after the first `→` of a cell, braces balanced. */
+function resultOf(cell: string): string | undefined {
+  const start = cell.indexOf('{', cell.indexOf('→'))
+  if (cell.indexOf('→') < 0 || start < 0) return undefined
+  let depth = 0
+  for (let i = start; i < cell.length; i++) {
+    if (cell[i] === '{') depth++
+    if (cell[i] === '}' && --depth === 0) return cell.slice(start, i + 1)
+  }
+  return undefined
 }
 
 describe("the README's tool table", () => {
@@ -86,6 +98,29 @@ describe("the README's tool table", () => {
       }
     }
     expect(stated.length).toBeGreaterThan(0)
+  })
+
+  it('shows each result with the fields of the output schema (`…` where it lists only some)', async () => {
+    const client = await connect(await openCoordinator(), { relaySecrets: fakeRelaySecrets() })
+    const { tools } = await client.listTools()
+    const problems: string[] = []
+    for (const row of rows) {
+      const result = resultOf(row.what)
+      const schema = tools.find((tool) => tool.name === row.tool)?.outputSchema as
+        | { properties?: Record<string, unknown>; required?: string[] }
+        | undefined
+      if (result === undefined || schema === undefined) continue
+      // The top-level fields: nested objects dropped, `?` marks an optional one.
+      const top = result.slice(1, -1).replaceAll(/\{[^{}]*\}|\[[^[\]]*\]/g, '')
+      const documented = [...top.matchAll(/(?:^|,)\s*([a-zA-Z]+)\??/g)].map((m) => m[1] as string)
+      const properties = Object.keys(schema.properties ?? {})
+      for (const name of documented)
+        if (!properties.includes(name)) problems.push(`${row.tool}: ${name} not returned`)
+      if (top.includes('…')) continue
+      for (const name of properties)
+        if (!documented.includes(name)) problems.push(`${row.tool}: ${name} not shown`)
+    }
+    expect(problems).toEqual([])
   })
 
   it('counts the tools as the server has them', async () => {
