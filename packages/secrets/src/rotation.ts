@@ -57,7 +57,7 @@ export function secretInfo(agentId: string, active: readonly SecretDates[]): Sec
 /** The refusal of `generate` for an agent that has a working secret and no `replace`. */
 export function alreadyHasSecret(agentId: string): InvalidStateError {
   return new InvalidStateError(`Agent '${agentId}' already has a relay secret`, {
-    hint: `Rotate it (the old one keeps working for a grace period), or replace it: agent-comm relay gen-secret ${agentId} --replace`,
+    hint: `Rotate it, the old one working for a grace period: agent-comm relay gen-secret ${agentId} --rotate; or replace it at once: agent-comm relay gen-secret ${agentId} --replace`,
     details: { agentId },
   })
 }
