@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Server } from 'node:http'
+import { getHeapStatistics } from 'node:v8'
 import { type A2APluginOptions, type A2AStore, a2aPlugin, type Sealer } from '@agent-comm/a2a'
 import type { Clock } from '@agent-comm/protocol'
 import { parseOrThrow } from '@agent-comm/protocol'
@@ -29,6 +30,7 @@ import { authorizationPlugin } from './plugins/authorization.js'
 import { lifecyclePlugin } from './plugins/lifecycle.js'
 import { limitsPlugin } from './plugins/limits.js'
 import { metricsPlugin } from './plugins/metrics.js'
+import { type OverloadLimits, overloadPlugin, SustainedPressure } from './plugins/overload.js'
 import { RouteTable, routeGroup } from './plugins/route-group.js'
 import { wirePlugin } from './plugins/wire.js'
 import { adminRoutes } from './routes/admin.js'
@@ -106,6 +108,29 @@ export interface RelayOptions {
    * tasks at once in this process (20; 0 for no limit).
    */
   a2a?: { pushAllowPrivate?: boolean; pushAllowHosts?: readonly string[]; maxWaitsPerCaller?: number }
+  /**
+   * Long polls (claims and reply claims with `waitMs`, waits) and event streams one agent may hold open at
+   * once in this process (100; 0 for no limit); one more is refused with 429 TOO_MANY_WAITS before anything
+   * is claimed.
+   */
+  maxWaitsPerAgent?: number
+  /**
+   * Load shedding (`@fastify/under-pressure`): while a figure is over its limit, new requests other than
+   * health and metrics get 503 UNAVAILABLE with `Retry-After` and `details.overloaded`, before they are
+   * authenticated or read. Limits (0 turns one off): mean event-loop delay in ms (1000), event-loop
+   * utilization 0-1 (off), V8 heap used in bytes (90% of V8's heap limit), resident memory in bytes (off);
+   * `retryAfterSeconds` (2), how often the figures are measured, `sampleIntervalMs` (1000), and how many
+   * samples in a row must be over a limit before requests are shed, `sustainedSamples` (2).
+   */
+  overload?: {
+    maxEventLoopDelayMs?: number
+    maxEventLoopUtilization?: number
+    maxHeapUsedBytes?: number
+    maxRssBytes?: number
+    retryAfterSeconds?: number
+    sampleIntervalMs?: number
+    sustainedSamples?: number
+  }
 }
 
 /** What a relay is built from: injected so tests use a fake clock, temp files and captured logs. */
@@ -216,6 +241,23 @@ const RelayOptionsSchema = z
         pushAllowHosts: [],
         maxWaitsPerCaller: RELAY_DEFAULTS.a2aMaxWaitsPerCaller,
       }),
+    maxWaitsPerAgent: z.number().int().min(0).default(RELAY_DEFAULTS.maxWaitsPerAgent),
+    overload: z
+      .object({
+        maxEventLoopDelayMs: z.number().int().min(0).default(RELAY_DEFAULTS.maxEventLoopDelayMs),
+        maxEventLoopUtilization: z.number().min(0).lt(1).default(RELAY_DEFAULTS.maxEventLoopUtilization),
+        maxHeapUsedBytes: z.number().int().min(0).optional(),
+        maxRssBytes: z.number().int().min(0).default(RELAY_DEFAULTS.maxRssBytes),
+        retryAfterSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(3600)
+          .default(RELAY_DEFAULTS.overloadRetryAfterSeconds),
+        sampleIntervalMs: z.number().int().min(10).default(1000),
+        sustainedSamples: z.number().int().min(1).max(60).default(2),
+      })
+      .prefault({}),
     console: z
       .object({
         enabled: z.boolean().optional(),
@@ -246,12 +288,24 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
   const clock = deps.clock ?? deps.spool.clock
   const closing = new AbortController()
   const limits = new RelayLimits(options, clock)
-  const ctx = relayContext(deps, options, { clock, shutdown: closing.signal, limits })
+  const pressure = new SustainedPressure(options.overload.sustainedSamples)
+  const ctx = relayContext(deps, options, {
+    clock,
+    shutdown: closing.signal,
+    limits,
+    underPressure: () => pressure.sustained,
+  })
   const app = Fastify(serverOptions(deps, options)) as unknown as FastifyInstance
   await app.register(wirePlugin)
   await app.register(lifecyclePlugin, { closing, nonces: deps.nonces })
   await app.register(tracingPlugin)
   await app.register(metricsPlugin, { metrics: ctx.metrics, spool: deps.spool, registry: deps.registry })
+  await app.register(overloadPlugin, {
+    limits: overloadLimits(options),
+    pressure,
+    metrics: ctx.metrics,
+    clock,
+  })
   const consoleMount = await mountConsole(app, ctx, adminOf(options), {
     ...options.console,
     store: deps.consoleStore,
@@ -274,6 +328,20 @@ export async function createRelay(deps: RelayDeps): Promise<FastifyInstance> {
   await app.register(routeGroup, { table, routes: consoleMount.routes })
   await app.register(a2aPlugin, a2aOptions(deps, options, clock))
   return app
+}
+
+/**
+ * The overload limits with their defaults: the heap's, when none is given, a share of V8's heap limit
+ * (`--max-old-space-size`, or what V8 chose for this machine), near which the process would soon crash.
+ */
+function overloadLimits(options: ParsedOptions): OverloadLimits {
+  const { overload } = options
+  return {
+    ...overload,
+    maxHeapUsedBytes:
+      overload.maxHeapUsedBytes ??
+      Math.floor(getHeapStatistics().heap_size_limit * RELAY_DEFAULTS.maxHeapUsedShare),
+  }
 }
 
 /** Node's own defaults for how often overdue requests are looked for, and for receiving the headers. */
@@ -327,14 +395,15 @@ function authenticatorOf(deps: RelayDeps, options: ParsedOptions, clock: Clock):
 function relayContext(
   deps: RelayDeps,
   options: ParsedOptions,
-  parts: { clock: Clock; shutdown: AbortSignal; limits: RelayLimits },
+  parts: { clock: Clock; shutdown: AbortSignal; limits: RelayLimits; underPressure: () => boolean },
 ): RelayContext {
+  const metrics = new RelayMetrics({ waitsHeld: () => parts.limits.waits.held() })
   return {
     spool: deps.spool,
     registry: deps.registry,
     secrets: deps.secrets,
     clock: parts.clock,
-    metrics: new RelayMetrics(),
+    metrics,
     shutdown: parts.shutdown,
     parked: new ParkedPolls(deps.spool),
     ready:
@@ -357,6 +426,15 @@ function relayContext(
       chunkDeliveries: options.chunkDeliveries,
     },
     charge: (caller, units) => parts.limits.charge(caller, units),
+    holdWait: (agentId, kind) => {
+      try {
+        return parts.limits.holdWait(agentId, kind)
+      } catch (error) {
+        metrics.waitRefused(kind)
+        throw error
+      }
+    },
+    underPressure: parts.underPressure,
   }
 }
 

@@ -82,6 +82,19 @@ export interface RelayConfig {
    */
   a2aMaxWaitsPerCaller: number
   /**
+   * Long polls (claims and reply claims with `waitMs`, waits) and event streams one agent may hold open at
+   * once, per replica (100); one more is refused with 429 before anything is claimed. 0 turns the limit off.
+   */
+  maxWaitsPerAgent: number
+  /** Overload: shed requests (503) while the event loop's mean delay is above this, in ms (1000; 0: off). */
+  maxEventLoopDelayMs: number
+  /** Overload: shed requests while event-loop utilization (0-1) is above this (0: off, the default). */
+  maxEventLoopUtilization: number
+  /** Overload: shed requests while the V8 heap used is above this, in bytes (none: 90% of V8's heap limit; 0: off). */
+  maxHeapUsedBytes?: number
+  /** Overload: shed requests while the resident memory is above this, in bytes (0: off, the default). */
+  maxRssBytes: number
+  /**
    * Days the relay keeps messages every recipient acked, and expired ones (dead letters among them),
    * before its hourly cleanup removes them (7); 0 turns the cleanup off.
    */
@@ -126,6 +139,11 @@ export const RELAY_ENV_VARIABLES = {
   AGENT_COMM_RELAY_A2A_PUSH_ALLOW:
     'A2A push webhooks allowed on internal addresses: CIDR ranges, IP addresses or host names, comma-separated, or * for every address (default none: public addresses only; flag --a2a-push-allow, repeatable)',
   AGENT_COMM_RELAY_A2A_MAX_WAITS: `requests one A2A caller may have waiting on tasks at once per replica — SendMessage without returnImmediately, SendStreamingMessage, SubscribeToTask — 0 for no limit (default ${D.a2aMaxWaitsPerCaller}; flag --a2a-max-waits)`,
+  AGENT_COMM_RELAY_MAX_WAITS: `long polls (claims and reply claims with a wait, waits) and event streams one agent may hold open at once per replica — one more gets 429 — 0 for no limit (default ${D.maxWaitsPerAgent}; flag --max-waits)`,
+  AGENT_COMM_RELAY_MAX_EVENT_LOOP_DELAY: `overload: shed requests (503, Retry-After) while the event loop's mean delay is above this many ms, 0 for never (default ${D.maxEventLoopDelayMs}; flag --max-event-loop-delay)`,
+  AGENT_COMM_RELAY_MAX_EVENT_LOOP_UTILIZATION: `overload: shed requests while event-loop utilization is above this fraction, e.g. 0.98, 0 for never (default ${D.maxEventLoopUtilization}: never; flag --max-event-loop-utilization)`,
+  AGENT_COMM_RELAY_MAX_HEAP_USED: `overload: shed requests while the V8 heap used is above this many bytes, 0 for never (default ${D.maxHeapUsedShare * 100}% of V8's heap limit; flag --max-heap-used)`,
+  AGENT_COMM_RELAY_MAX_RSS: `overload: shed requests while the resident memory is above this many bytes, e.g. 80% of the container's memory limit, 0 for never (default ${D.maxRssBytes}: never; flag --max-rss)`,
   AGENT_COMM_RELAY_RETENTION_DAYS: `days acked and expired messages (dead letters among them) are kept before the relay's hourly cleanup removes them, 0 to keep everything (default ${D.retentionDays}; flag --retention-days)`,
   AGENT_COMM_RELAY_LOG_LEVEL: `log level: ${LOG_LEVELS.join(', ')} (default ${D.logLevel}; flag --log-level)`,
 } as const
@@ -155,6 +173,11 @@ const FLAGS = {
   'lease-seconds': 'AGENT_COMM_RELAY_LEASE_SECONDS',
   'a2a-push-allow': 'AGENT_COMM_RELAY_A2A_PUSH_ALLOW',
   'a2a-max-waits': 'AGENT_COMM_RELAY_A2A_MAX_WAITS',
+  'max-waits': 'AGENT_COMM_RELAY_MAX_WAITS',
+  'max-event-loop-delay': 'AGENT_COMM_RELAY_MAX_EVENT_LOOP_DELAY',
+  'max-event-loop-utilization': 'AGENT_COMM_RELAY_MAX_EVENT_LOOP_UTILIZATION',
+  'max-heap-used': 'AGENT_COMM_RELAY_MAX_HEAP_USED',
+  'max-rss': 'AGENT_COMM_RELAY_MAX_RSS',
   'retention-days': 'AGENT_COMM_RELAY_RETENTION_DAYS',
   'log-level': 'AGENT_COMM_RELAY_LOG_LEVEL',
 } as const satisfies Record<string, Variable>
@@ -167,9 +190,9 @@ every request signed with the agent's secret (HMAC-SHA256).
 
 Options (each also read from the environment variable shown; a flag wins):
 ${Object.entries(FLAGS)
-  .map(([flag, variable]) => `  --${flag.padEnd(18)} ${RELAY_ENV_VARIABLES[variable]}  [${variable}]`)
+  .map(([flag, variable]) => `  --${flag.padEnd(28)} ${RELAY_ENV_VARIABLES[variable]}  [${variable}]`)
   .join('\n')}
-  --help               this text
+  --help                         this text
 
 AGENT_COMM_RELAY_ADMIN_SECRET sets an admin secret (environment only).
 AGENT_COMM_RELAY_PG_NONCE_COMMIT=durable makes each nonce wait for PostgreSQL's WAL flush (environment only).
@@ -277,6 +300,17 @@ const ConfigSchema = z.object({
     )
     .optional(),
   AGENT_COMM_RELAY_A2A_MAX_WAITS: int(0, 1_000_000, 'a number of requests').default(D.a2aMaxWaitsPerCaller),
+  AGENT_COMM_RELAY_MAX_WAITS: int(0, 1_000_000, 'a number of requests').default(D.maxWaitsPerAgent),
+  AGENT_COMM_RELAY_MAX_EVENT_LOOP_DELAY: int(0, 3_600_000, 'a number of milliseconds').default(
+    D.maxEventLoopDelayMs,
+  ),
+  AGENT_COMM_RELAY_MAX_EVENT_LOOP_UTILIZATION: z
+    .string()
+    .regex(/^(0|0?\.\d+)$/, 'must be a fraction from 0 up to (not including) 1, e.g. 0.98')
+    .transform(Number)
+    .default(D.maxEventLoopUtilization),
+  AGENT_COMM_RELAY_MAX_HEAP_USED: int(0, Number.MAX_SAFE_INTEGER, 'a number of bytes').optional(),
+  AGENT_COMM_RELAY_MAX_RSS: int(0, Number.MAX_SAFE_INTEGER, 'a number of bytes').default(D.maxRssBytes),
   AGENT_COMM_RELAY_RETENTION_DAYS: int(0, D.maxRetentionDays, 'a number of days').default(D.retentionDays),
   // Upper case accepted, as AGENT_COMM_LOG_LEVEL is by the CLI and the MCP server (WARN is warn).
   AGENT_COMM_RELAY_LOG_LEVEL: z
@@ -393,6 +427,11 @@ export function loadRelayConfig(
       leaseSeconds: v.AGENT_COMM_RELAY_LEASE_SECONDS,
       a2aPushAllow: v.AGENT_COMM_RELAY_A2A_PUSH_ALLOW,
       a2aMaxWaitsPerCaller: v.AGENT_COMM_RELAY_A2A_MAX_WAITS,
+      maxWaitsPerAgent: v.AGENT_COMM_RELAY_MAX_WAITS,
+      maxEventLoopDelayMs: v.AGENT_COMM_RELAY_MAX_EVENT_LOOP_DELAY,
+      maxEventLoopUtilization: v.AGENT_COMM_RELAY_MAX_EVENT_LOOP_UTILIZATION,
+      maxHeapUsedBytes: v.AGENT_COMM_RELAY_MAX_HEAP_USED,
+      maxRssBytes: v.AGENT_COMM_RELAY_MAX_RSS,
       retentionDays: v.AGENT_COMM_RELAY_RETENTION_DAYS,
       logLevel: v.AGENT_COMM_RELAY_LOG_LEVEL,
     },
@@ -416,6 +455,10 @@ export function relayConfig(fields: Partial<RelayConfig> & { dataDir: string }):
     adminId: D.adminId,
     leaseSeconds: D.leaseSeconds,
     a2aMaxWaitsPerCaller: D.a2aMaxWaitsPerCaller,
+    maxWaitsPerAgent: D.maxWaitsPerAgent,
+    maxEventLoopDelayMs: D.maxEventLoopDelayMs,
+    maxEventLoopUtilization: D.maxEventLoopUtilization,
+    maxRssBytes: D.maxRssBytes,
     logLevel: D.logLevel,
     ...fields,
     dataDir: resolve(fields.dataDir),

@@ -6,6 +6,7 @@ import type { Spool } from '@agent-comm/spool'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Caller, SecretSource } from './auth.js'
 import { forbidden } from './http-errors.js'
+import type { WaitKind } from './limits.js'
 import type { RelayMetrics } from './metrics.js'
 import type { ParkedPolls } from './parked-polls.js'
 
@@ -55,6 +56,13 @@ export interface RelayContext {
    * 429 RATE_LIMITED when they do not fit; a no-op when the relay has no rate limit.
    */
   charge(caller: Caller, units: number): void
+  /**
+   * Takes one of `agentId`'s slots for a long poll or an event stream (see `RelayLimits.holdWait`): the
+   * function that gives it back, or 429 TOO_MANY_WAITS (counted in the metrics) when it holds the most.
+   */
+  holdWait(agentId: string, kind: WaitKind): () => void
+  /** Whether the relay is shedding requests for overload now (the health endpoints say so). */
+  underPressure(): boolean
 }
 
 /** Only `agentId` itself may act on its deliveries; not even the admin, whose job is operating the relay. */

@@ -26,6 +26,33 @@ export const RELAY_DEFAULTS = {
   rateLimitPerMinute: 6000,
   /** Requests one A2A caller may have waiting on tasks at once, per replica. */
   a2aMaxWaitsPerCaller: 20,
+  /**
+   * Long polls (claims and reply claims with a wait, waits) and event streams one agent may hold open at
+   * once, per replica: a consumer holds one or two, an agent awaiting replies to requests it fanned out
+   * holds one per request, so 100 leaves room for a wide fan-out while bounding the sockets one agent can tie up.
+   */
+  maxWaitsPerAgent: 100,
+  /**
+   * Overload: requests are shed (503) while the event loop's mean delay over a second is above this, in
+   * ms. A second of delay means every timer and socket read is a second late: the relay is not serving,
+   * which CPU contention alone (a 2-core machine at load 10 delays it by tens of ms) never causes.
+   */
+  maxEventLoopDelayMs: 1000,
+  /**
+   * Overload: event-loop utilization (0-1) above which requests are shed; 0, off by default: a healthy relay
+   * at work is busy nearly all the time during a burst, and CPU contention inflates the figure, so it tells
+   * a busy relay from an overloaded one worse than the delay does.
+   */
+  maxEventLoopUtilization: 0,
+  /**
+   * Overload: the share of V8's heap limit (`--max-old-space-size`) used above which requests are shed,
+   * when no byte count is given: near the limit the process would soon stop with an out-of-memory crash.
+   */
+  maxHeapUsedShare: 0.9,
+  /** Overload: resident memory in bytes above which requests are shed; 0, off by default (see the README). */
+  maxRssBytes: 0,
+  /** Seconds a shed request is told to wait (`Retry-After`): pressure is measured again every second. */
+  overloadRetryAfterSeconds: 2,
   maxRecipientsPerMessage: 1000,
   /** Highest `maxRecipientsPerMessage` accepted. */
   maxRecipientsLimit: 100_000,

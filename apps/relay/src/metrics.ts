@@ -34,6 +34,7 @@ function processMetricsRegistry(): Registry {
 /**
  * The relay's Prometheus metrics (prom-client, each relay its own registry): requests by route and status,
  * latency histograms by route, authentication failures by reason, open event streams, parked long polls,
+ * waits open and refused (`--max-waits`), requests shed for overload,
  * and, read from the spool and the registry when scraped, queue depth per delivery status, queue ages and
  * registered agents by presence; then the process's own (CPU, memory, heap, event-loop lag, GC, handles: the
  * standard `process_*` and `nodejs_*` families). Route labels are route patterns (`/api/v1/agents/:agentId/claim`), never
@@ -51,6 +52,8 @@ export class RelayMetrics {
   readonly #requests: Counter<'method' | 'route' | 'status'>
   readonly #latency: Histogram<'method' | 'route'>
   readonly #authFailures: Counter<'reason'>
+  readonly #shed: Counter<'reason'>
+  readonly #waitsRefused: Counter<'kind'>
   readonly #openStreams: Gauge
   readonly #parkedPolls: Gauge
   readonly #up: Gauge
@@ -61,7 +64,8 @@ export class RelayMetrics {
   readonly #agents: Gauge<'status'>
   readonly #startedAt = Date.now()
 
-  constructor() {
+  /** `waitsHeld`: the long polls and event streams agents hold open now (their wait slots). */
+  constructor(sources: { waitsHeld?: () => number } = {}) {
     const registers = [this.#registry]
     const queue = [this.#queueRegistry]
     this.#requests = new Counter({
@@ -82,6 +86,27 @@ export class RelayMetrics {
       help: 'Requests refused by authentication, by reason.',
       labelNames: ['reason'],
       registers,
+    })
+    this.#shed = new Counter({
+      name: 'agent_comm_relay_shed_requests_total',
+      help: 'Requests refused with 503 because the relay was overloaded, by the limit exceeded.',
+      labelNames: ['reason'],
+      registers,
+    })
+    this.#waitsRefused = new Counter({
+      name: 'agent_comm_relay_waits_refused_total',
+      help: 'Long polls and event streams refused with 429 because their agent already held its most, by kind.',
+      labelNames: ['kind'],
+      registers,
+    })
+    const waitsHeld = sources.waitsHeld ?? (() => 0)
+    new Gauge({
+      name: 'agent_comm_relay_waits_open',
+      help: "Long polls (claims, reply claims, waits) and event streams held open, each in one of its agent's --max-waits slots.",
+      registers,
+      collect() {
+        this.set(waitsHeld())
+      },
     })
     this.#openStreams = new Gauge({
       name: 'agent_comm_relay_event_streams',
@@ -145,6 +170,16 @@ export class RelayMetrics {
   /** Counts one refused authentication. */
   authFailure(reason: string): void {
     this.#authFailures.inc({ reason })
+  }
+
+  /** Counts one request shed for overload, by what was over its limit (`eventLoopDelay`, `heapUsedBytes`, …). */
+  shed(reason: string): void {
+    this.#shed.inc({ reason })
+  }
+
+  /** Counts one long poll or event stream refused because its agent already holds its most (`kind`: the route's). */
+  waitRefused(kind: string): void {
+    this.#waitsRefused.inc({ kind })
   }
 
   /** Tracks the long-poll claims waiting for a message. */

@@ -88,6 +88,13 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
           pushAllowHosts: config.a2aPushAllow === true ? [] : [...(config.a2aPushAllow ?? [])],
           maxWaitsPerCaller: config.a2aMaxWaitsPerCaller,
         },
+        maxWaitsPerAgent: config.maxWaitsPerAgent,
+        overload: {
+          maxEventLoopDelayMs: config.maxEventLoopDelayMs,
+          maxEventLoopUtilization: config.maxEventLoopUtilization,
+          maxHeapUsedBytes: config.maxHeapUsedBytes,
+          maxRssBytes: config.maxRssBytes,
+        },
         authFailureLimit:
           config.authFailuresPerMinute === 0
             ? false

@@ -27,6 +27,11 @@ describe('relay configuration', () => {
         adminId: 'admin',
         leaseSeconds: 60,
         a2aMaxWaitsPerCaller: 20,
+        maxWaitsPerAgent: 100,
+        maxEventLoopDelayMs: 1000,
+        maxEventLoopUtilization: 0,
+        maxHeapUsedBytes: undefined,
+        maxRssBytes: 0,
         retentionDays: 7,
         logLevel: 'info',
       },
@@ -41,6 +46,35 @@ describe('relay configuration', () => {
     expect(() => loadRelayConfig([], { AGENT_COMM_RELAY_RETENTION_DAYS: '1.5' })).toThrow(
       /AGENT_COMM_RELAY_RETENTION_DAYS must be a number of days/,
     )
+  })
+
+  it('reads the overload limits and the waits per agent, 0 turning each off, and names what it refuses', () => {
+    expect(
+      config(['--max-event-loop-delay', '0', '--max-heap-used', '2000000000', '--max-waits', '0'], {
+        AGENT_COMM_RELAY_MAX_EVENT_LOOP_UTILIZATION: '0.98',
+        AGENT_COMM_RELAY_MAX_RSS: '3000000000',
+        AGENT_COMM_RELAY_MAX_WAITS: '5',
+      }),
+    ).toMatchObject({
+      maxEventLoopDelayMs: 0,
+      maxEventLoopUtilization: 0.98,
+      maxHeapUsedBytes: 2_000_000_000,
+      maxRssBytes: 3_000_000_000,
+      maxWaitsPerAgent: 0,
+    })
+    expect(config([], { AGENT_COMM_RELAY_MAX_HEAP_USED: '0' }).maxHeapUsedBytes).toBe(0)
+    expect(() => config(['--max-event-loop-delay', '1s'])).toThrow(
+      /--max-event-loop-delay must be a number of milliseconds/,
+    )
+    expect(() => config(['--max-event-loop-utilization', '1'])).toThrow(
+      /--max-event-loop-utilization must be a fraction/,
+    )
+    expect(() => config([], { AGENT_COMM_RELAY_MAX_EVENT_LOOP_UTILIZATION: '98%' })).toThrow(
+      /AGENT_COMM_RELAY_MAX_EVENT_LOOP_UTILIZATION must be a fraction/,
+    )
+    expect(() => config(['--max-heap-used', '2GB'])).toThrow(/--max-heap-used must be a number of bytes/)
+    expect(() => config([], { AGENT_COMM_RELAY_MAX_RSS: '-1' })).toThrow(/AGENT_COMM_RELAY_MAX_RSS/)
+    expect(() => config(['--max-waits', 'many'])).toThrow(/--max-waits must be a number of requests/)
   })
 
   it('reads environment variables, and lets a flag win over its variable', () => {

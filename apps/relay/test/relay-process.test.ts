@@ -129,5 +129,8 @@ describe('the relay process', () => {
     expect(env.code).toBe(2)
     expect(env.stderr).toContain('AGENT_COMM_RELAY_ADMIN_SECRET')
     expect(env.stderr).not.toContain('short')
+    const overload = await output(spawnRelayWith(['--max-event-loop-delay', 'soon', '--data-dir', tempDir()]))
+    expect(overload.code).toBe(2)
+    expect(overload.stderr).toContain('--max-event-loop-delay must be a number of milliseconds')
   })
 })

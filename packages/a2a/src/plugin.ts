@@ -3,6 +3,7 @@ import { A2A_ERROR_CODE } from '@a2a-js/sdk/errors'
 import { JsonRpcTransportHandler, ServerCallContext, validateVersion } from '@a2a-js/sdk/server'
 import type { Clock, Logger } from '@agent-comm/protocol'
 import { AgentIdSchema, silentLogger } from '@agent-comm/protocol'
+import { WaitSlots } from '@agent-comm/protocol/wait-slots'
 import type { Registry } from '@agent-comm/registry'
 import type { Spool } from '@agent-comm/spool'
 import { sqliteConnection } from '@agent-comm/spool'
@@ -19,7 +20,6 @@ import { SqliteA2AStore } from './sqlite/store.js'
 import type { A2AStore } from './store.js'
 import { A2ATasks } from './tasks.js'
 import { A2ATokens } from './tokens.js'
-import { WaitSlots } from './wait-slots.js'
 
 /** What the relay hands the A2A plugin. */
 export interface A2APluginOptions {

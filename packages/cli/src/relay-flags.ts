@@ -145,6 +145,26 @@ export const relayServerFlags = {
     description: `requests one A2A caller may have waiting on tasks at once per replica (SendMessage without returnImmediately, SendStreamingMessage, SubscribeToTask), 0 for no limit [AGENT_COMM_RELAY_A2A_MAX_WAITS, default ${D.a2aMaxWaitsPerCaller}]`,
     helpValue: '<n>',
   }),
+  'max-waits': Flags.string({
+    description: `long polls (claims and reply claims with a wait, waits) and event streams one agent may hold open at once per replica; one more gets 429 before anything is claimed; 0 for no limit [AGENT_COMM_RELAY_MAX_WAITS, default ${D.maxWaitsPerAgent}]`,
+    helpValue: '<n>',
+  }),
+  'max-event-loop-delay': Flags.string({
+    description: `overload: shed new requests (503 with Retry-After) while the event loop's mean delay is above this many ms; 0 for never [AGENT_COMM_RELAY_MAX_EVENT_LOOP_DELAY, default ${D.maxEventLoopDelayMs}]`,
+    helpValue: '<ms>',
+  }),
+  'max-event-loop-utilization': Flags.string({
+    description: `overload: shed new requests while event-loop utilization is above this fraction (e.g. 0.98); 0 for never [AGENT_COMM_RELAY_MAX_EVENT_LOOP_UTILIZATION, default ${D.maxEventLoopUtilization}: never]`,
+    helpValue: '<fraction>',
+  }),
+  'max-heap-used': Flags.string({
+    description: `overload: shed new requests while the V8 heap used is above this many bytes; 0 for never [AGENT_COMM_RELAY_MAX_HEAP_USED, default ${D.maxHeapUsedShare * 100}% of V8's heap limit]`,
+    helpValue: '<bytes>',
+  }),
+  'max-rss': Flags.string({
+    description: `overload: shed new requests while the resident memory is above this many bytes (e.g. 80% of the container's memory limit); 0 for never [AGENT_COMM_RELAY_MAX_RSS, default ${D.maxRssBytes}: never]`,
+    helpValue: '<bytes>',
+  }),
   'retention-days': Flags.string({
     description: `days acked and expired messages (dead letters among them) are kept before the relay's hourly cleanup removes them, 0 to keep everything [AGENT_COMM_RELAY_RETENTION_DAYS, default ${D.retentionDays}]`,
     helpValue: '<days>',

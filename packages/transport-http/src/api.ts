@@ -273,6 +273,11 @@ export const RetryRequestSchema = z.strictObject({ agent: AgentIdSchema.optional
 export const HealthResponseSchema = z.object({
   status: z.enum(['ok', 'degraded']),
   database: z.enum(['ok', 'unreachable']),
+  /**
+   * True while the relay sheds requests for overload (503 with `Retry-After`); the health answer is then 503
+   * too, so a load balancer sends work to other replicas. Absent from relays older than load shedding.
+   */
+  underPressure: z.boolean().optional(),
   uptimeSeconds: z.number(),
   version: z.string(),
 })
@@ -311,7 +316,15 @@ export const RelayErrorCode = {
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   /** 429: this agent sent too many requests; wait `Retry-After` seconds. */
   RATE_LIMITED: 'RATE_LIMITED',
-  /** 503: the relay is shutting down or its database is unavailable; retry. */
+  /**
+   * 429: this agent already holds as many long polls and event streams open on this relay as it allows
+   * (`--max-waits`); nothing was claimed. Retry once one has ended, after `Retry-After` seconds.
+   */
+  TOO_MANY_WAITS: 'TOO_MANY_WAITS',
+  /**
+   * 503: the relay is shutting down, its database is unavailable, or it is overloaded (then
+   * `details.overloaded` is true and nothing was done); retry after `Retry-After` seconds.
+   */
   UNAVAILABLE: 'UNAVAILABLE',
   /** 500: the relay failed; the details are in its log under the request id. */
   INTERNAL: 'INTERNAL',

@@ -53,6 +53,14 @@ export interface RelayClientOptions {
   retries?: number | undefined
   /** First retry delay in ms, doubled each retry, with jitter (50). */
   retryDelayMs?: number | undefined
+  /**
+   * Longest `Retry-After` honoured before a retry, in ms (10 000). An overloaded relay answers 503 with
+   * `Retry-After` to a request it shed without reading it: every call, idempotent or not, is retried then,
+   * after the larger of the backoff and that wait (cut to this bound).
+   */
+  maxRetryAfterMs?: number | undefined
+  /** Waits between retries (a timer by default; tests pass one that records the waits). */
+  sleep?: ((ms: number, signal: AbortSignal | undefined) => Promise<void>) | undefined
   /** Longest wait for a response, in ms (15 000); long polls add their own wait to it. */
   timeoutMs?: number | undefined
   /**
@@ -89,6 +97,8 @@ export interface RelayClientOptions {
  * relay is retried with exponential backoff, each attempt signed afresh: idempotent calls (send — the
  * message id makes a second send a reported duplicate —, ack, extend, status, reads, register, heartbeat)
  * on any connection failure, the others (claim, nack, wait) only when the connection could not be made.
+ * A 502/503/504 is retried the same way for idempotent calls; a 503 from an overloaded relay, which sheds a
+ * request before reading it, for every call, after its `Retry-After` (bounded by `maxRetryAfterMs`).
  * Error responses come back as the typed errors the local transports throw, by `code`.
  *
  * Concurrent calls share requests (option `coalesce`, on by default): sends by one agent, claims of one

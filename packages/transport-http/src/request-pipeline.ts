@@ -2,7 +2,7 @@ import type { Clock, TraceMetadata } from '@agent-comm/protocol'
 import { AgentIdSchema, ClosedError, ConfigError, parseOrThrow, ValidationError } from '@agent-comm/protocol'
 import { type Dispatcher, Pool } from 'undici'
 import type { z } from 'zod'
-import { RelayErrorCode } from './api.js'
+import { ErrorResponseSchema, RelayErrorCode } from './api.js'
 import { secretEnvName } from './env.js'
 import { errorFromResponse, RelayError, UNAVAILABLE_STATUSES } from './errors.js'
 import { AUDIENCE_PATTERN, signRequest } from './hmac.js'
@@ -22,6 +22,10 @@ export interface PipelineOptions {
   dispatcher?: Dispatcher | undefined
   audience?: string | undefined
   maxResponseBytes?: number | undefined
+  /** Longest `Retry-After` honoured before a retry, in ms (10 000); a longer one is cut to it. */
+  maxRetryAfterMs?: number | undefined
+  /** Waits between attempts: a timer by default; rejects with `signal`'s reason when it aborts. */
+  sleep?: ((ms: number, signal: AbortSignal | undefined) => Promise<void>) | undefined
 }
 
 /** Query parameters of a request; undefined ones are left out. */
@@ -92,6 +96,8 @@ export class RequestPipeline {
   readonly #timeoutMs: number
   readonly #audience: string | undefined
   readonly #maxResponseBytes: number
+  readonly #maxRetryAfterMs: number
+  readonly #sleep: (ms: number, signal: AbortSignal | undefined) => Promise<void>
   #closed = false
 
   constructor(options: PipelineOptions) {
@@ -115,6 +121,8 @@ export class RequestPipeline {
     this.#retryDelayMs = options.retryDelayMs ?? 50
     this.#timeoutMs = options.timeoutMs ?? 15_000
     this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
+    this.#maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS
+    this.#sleep = options.sleep ?? sleep
     if (!Number.isSafeInteger(this.#maxResponseBytes) || this.#maxResponseBytes < 1) {
       throw new ConfigError(`Invalid relay client maxResponseBytes: ${this.#maxResponseBytes}`, {
         hint: 'Give a whole number of bytes, at least 1 (default 256 MiB).',
@@ -198,14 +206,23 @@ export class RequestPipeline {
       if (response.statusCode >= 200 && response.statusCode < 300) {
         return this.#parse(spec.schema, text, target, response.statusCode)
       }
-      if (UNAVAILABLE_STATUSES.has(response.statusCode) && spec.idempotent && attempt + 1 < attempts) {
+      const shed = response.statusCode === 503 && isShed(text)
+      if (
+        UNAVAILABLE_STATUSES.has(response.statusCode) &&
+        (spec.idempotent || shed) &&
+        attempt + 1 < attempts
+      ) {
         // A replica shutting down (or without its database) says 503, a proxy whose replica died under
-        // the request 502 or 504: the next one may serve. An idempotent call is safe to send again.
+        // the request 502 or 504: the next one may serve. An idempotent call is safe to send again; so is
+        // any call an overloaded relay shed, which it refused before reading it. Its Retry-After is
+        // honoured (up to a bound), the backoff's delay being the least wait.
         this.#failOver(targetIndex)
-        await this.#backoff(attempt, spec.signal)
+        await this.#backoff(attempt, spec.signal, retryAfterMs(response.headers, this.#clock))
         continue
       }
-      throw errorFromResponse(response.statusCode, text, headerOf(response.headers, 'x-request-id'))
+      const error = errorFromResponse(response.statusCode, text, headerOf(response.headers, 'x-request-id'))
+      if (shed && attempt > 0 && error instanceof RelayError) throw overloadedThroughout(error, attempt + 1)
+      throw error
     }
   }
 
@@ -326,19 +343,10 @@ export class RequestPipeline {
     })
   }
 
-  async #backoff(attempt: number, signal: AbortSignal | undefined): Promise<void> {
+  /** Waits before attempt `attempt + 1`: exponential backoff with jitter, or longer if the relay said so. */
+  async #backoff(attempt: number, signal: AbortSignal | undefined, retryAfter?: number): Promise<void> {
     const delay = Math.min(this.#retryDelayMs * 2 ** attempt, 2_000) * (0.5 + Math.random() / 2)
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
-        clearTimeout(timer)
-        reject(signal?.reason)
-      }
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort)
-        resolve()
-      }, delay)
-      signal?.addEventListener('abort', onAbort, { once: true })
-    })
+    await this.#sleep(Math.max(delay, Math.min(retryAfter ?? 0, this.#maxRetryAfterMs)), signal)
   }
 
   /**
@@ -402,6 +410,66 @@ export class RequestPipeline {
       },
     )
   }
+}
+
+/** Longest `Retry-After` a retry waits for by default, in ms. */
+export const DEFAULT_MAX_RETRY_AFTER_MS = 10_000
+
+/** Waits `ms`, or rejects with `signal`'s reason once it aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      reject(signal?.reason)
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+/**
+ * A 503's `Retry-After` in ms: delta-seconds or an HTTP date (read against `clock`); undefined when there
+ * is none or it is not one of those.
+ */
+function retryAfterMs(
+  headers: Record<string, string | string[] | undefined>,
+  clock: Clock,
+): number | undefined {
+  const value = headerOf(headers, 'retry-after')?.trim()
+  if (value === undefined || value === '') return undefined
+  if (/^\d+$/.test(value)) return Number(value) * 1000
+  const at = Date.parse(value)
+  return Number.isNaN(at) ? undefined : Math.max(0, at - clock.now())
+}
+
+/** Whether a 503's body says an overloaded relay shed the request (so it did nothing with it). */
+function isShed(text: string): boolean {
+  try {
+    const parsed = ErrorResponseSchema.safeParse(JSON.parse(text))
+    return parsed.success && parsed.data.error.details?.overloaded === true
+  } catch {
+    return false
+  }
+}
+
+/** The relay's overload error once every retry was shed too: says how many attempts were made. */
+function overloadedThroughout(error: RelayError, attempts: number): RelayError {
+  return new RelayError(
+    error.code,
+    error.relayCode,
+    error.status,
+    `${error.message} (refused all ${attempts} attempts)`,
+    {
+      hint:
+        error.hint ??
+        "Send it again in a while: nothing was done. If it lasts, the relay's operator adds replicas or raises its overload limits.",
+      details: { ...error.details, attempts },
+      cause: error,
+    },
+  )
 }
 
 function pathWithQuery(prefix: string, path: string, query: Query | undefined): string {

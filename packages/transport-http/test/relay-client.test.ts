@@ -171,3 +171,77 @@ describe('RelayClient', () => {
     await expect(transport.claim('builder')).rejects.toMatchObject({ code: 'CLOSED' })
   })
 })
+
+describe('RelayClient against an overloaded relay', () => {
+  /** What an overloaded relay answers a request it shed (apps/relay's overload plugin). */
+  const shed = (response: ServerResponse, retryAfter: string) => {
+    response.writeHead(503, { 'content-type': 'application/json', 'retry-after': retryAfter })
+    response.end(
+      JSON.stringify({
+        error: {
+          code: 'UNAVAILABLE',
+          message: 'The relay is overloaded (its event loop is running late) and did not handle this request',
+          hint: 'Retry after 2 s: nothing was done, so the request may be sent again as it is.',
+          details: { overloaded: true, pressure: 'eventLoopDelay', retryAfterSeconds: 2 },
+        },
+      }),
+    )
+  }
+  /** A client whose waits between attempts are recorded, not slept. */
+  const recording = (url: string, extra: Partial<ConstructorParameters<typeof RelayClient>[0]> = {}) => {
+    const waits: number[] = []
+    const c = client(url, {
+      sleep: async (ms) => {
+        waits.push(ms)
+      },
+      ...extra,
+    })
+    return { c, waits }
+  }
+
+  it('sends a claim it shed again after the Retry-After the relay gave, though a claim is not idempotent', async () => {
+    const relay = await fakeRelay((_req, res, n) =>
+      n === 1 ? shed(res, '3') : json(res, 200, { messages: [] }),
+    )
+    const { c, waits } = recording(relay.url)
+    expect(await c.claim('builder')).toEqual([])
+    expect(relay.requests).toHaveLength(2)
+    expect(waits).toEqual([3000])
+  })
+
+  it('waits no longer than maxRetryAfterMs, whatever Retry-After says', async () => {
+    const relay = await fakeRelay((_req, res, n) => (n === 1 ? shed(res, '3600') : json(res, 200, ackBody)))
+    const { c, waits } = recording(relay.url, { maxRetryAfterMs: 500 })
+    await c.ack('msg_1', 'builder', { receipt: 'r1' })
+    expect(waits).toEqual([500])
+  })
+
+  it("gives up once its retries are spent, with the relay's message and hint and the attempts made", async () => {
+    const relay = await fakeRelay((_req, res) => shed(res, '1'))
+    const { c, waits } = recording(relay.url, { retries: 2 })
+    const error = await c.claim('builder').catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(RelayError)
+    expect(error).toMatchObject({
+      code: 'STORAGE',
+      relayCode: 'UNAVAILABLE',
+      status: 503,
+      message: expect.stringMatching(/overloaded.*refused all 3 attempts/),
+      hint: expect.stringContaining('Retry after 2 s'),
+      details: expect.objectContaining({ overloaded: true, attempts: 3 }),
+    })
+    expect(relay.requests).toHaveLength(3)
+    expect(waits).toEqual([1000, 1000])
+  })
+
+  it('still sends a claim only once on a 503 that is not a shed request (the relay may have acted on it)', async () => {
+    const relay = await fakeRelay((_req, res) =>
+      json(res, 503, {
+        error: { code: 'UNAVAILABLE', message: "The relay's database is unavailable right now" },
+      }),
+    )
+    const { c, waits } = recording(relay.url)
+    await expect(c.claim('builder')).rejects.toMatchObject({ relayCode: 'UNAVAILABLE', status: 503 })
+    expect(relay.requests).toHaveLength(1)
+    expect(waits).toEqual([])
+  })
+})

@@ -146,6 +146,7 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
       async handler({ params, body, reply }) {
         const options = { limit: body.limit, leaseSeconds: body.leaseSeconds }
         let parked = false
+        const release = body.waitMs > 0 ? ctx.holdWait(params.agentId, 'claim') : undefined
         try {
           const messages = await longPoll(reply, ctx.shutdown, body.waitMs, {
             claim: async () => {
@@ -161,6 +162,7 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
           return { messages: messages ?? [] }
         } finally {
           if (parked) ctx.metrics.longPollEnded()
+          release?.()
         }
       },
     }),
@@ -177,13 +179,18 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
       response: ClaimReplyResponseSchema,
       async handler({ params, body, reply }) {
         const from = withOperator(body.from, body.operator, ctx.settings.adminId)
-        const message = await longPoll(reply, ctx.shutdown, body.waitMs, {
-          claim: () =>
-            spool.claimReply(params.agentId, params.requestId, { leaseSeconds: body.leaseSeconds, from }),
-          wait: (timeoutMs, signal) =>
-            spool.waitForReply(params.agentId, params.requestId, { timeoutMs, signal, from }),
-        })
-        return { message: message ?? null }
+        const release = body.waitMs > 0 ? ctx.holdWait(params.agentId, 'claimReply') : undefined
+        try {
+          const message = await longPoll(reply, ctx.shutdown, body.waitMs, {
+            claim: () =>
+              spool.claimReply(params.agentId, params.requestId, { leaseSeconds: body.leaseSeconds, from }),
+            wait: (timeoutMs, signal) =>
+              spool.waitForReply(params.agentId, params.requestId, { timeoutMs, signal, from }),
+          })
+          return { message: message ?? null }
+        } finally {
+          release?.()
+        }
       },
     }),
     ownRoute('wait for the messages', {
@@ -197,9 +204,14 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
       response: WaitResponseSchema,
       async handler({ params, query, reply }) {
         const timeoutMs = query.timeoutMs ?? 0
-        const signal = timeoutMs > 0 ? connectionSignal(reply, ctx.shutdown) : undefined
-        const available = await spool.waitForMessages(params.agentId, { timeoutMs, signal })
-        return { available }
+        const release = timeoutMs > 0 ? ctx.holdWait(params.agentId, 'wait') : undefined
+        try {
+          const signal = timeoutMs > 0 ? connectionSignal(reply, ctx.shutdown) : undefined
+          const available = await spool.waitForMessages(params.agentId, { timeoutMs, signal })
+          return { available }
+        } finally {
+          release?.()
+        }
       },
     }),
     ownRoute('stream the messages', {
@@ -214,7 +226,16 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
       stream: true,
       async handler({ params, query, request, reply }) {
         const options = { limit: query.limit ?? DEFAULT_CLAIM_LIMIT, leaseSeconds: query.leaseSeconds }
-        const { res, signal, end } = openEventStream(request, reply, ctx.shutdown)
+        // Taken before the stream opens: refused, the agent gets a plain 429 rather than an event.
+        const release = ctx.holdWait(params.agentId, 'stream')
+        let stream: ReturnType<typeof openEventStream>
+        try {
+          stream = openEventStream(request, reply, ctx.shutdown)
+        } catch (error) {
+          release()
+          throw error
+        }
+        const { res, signal, end } = stream
         ctx.metrics.streamOpened()
         const send = async (claimed: ClaimedMessage): Promise<void> => {
           const event = `id: ${claimed.message.id}\nevent: message\ndata: ${JSON.stringify(claimed)}\n\n`
@@ -250,6 +271,7 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
           }
         } finally {
           ctx.metrics.streamClosed()
+          release()
           end()
         }
         return undefined

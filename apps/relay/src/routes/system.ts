@@ -15,6 +15,8 @@ const ReadyResponseSchema = z.object({
   database: z.enum(['ok', 'unreachable']),
   /** True once the replica is shutting down: it answers in-flight requests but takes no new work. */
   shuttingDown: z.boolean(),
+  /** True while the replica sheds requests for overload (503 with Retry-After): send work elsewhere. */
+  underPressure: z.boolean(),
 })
 
 const route = routesOf({ tag: 'system', auth: 'none', prefix: API_PREFIX })
@@ -39,13 +41,16 @@ export function systemRoutes(ctx: RelayContext, openapi: () => Record<string, un
       method: 'GET',
       url: '/health',
       operationId: 'health',
-      summary: 'Liveness and database reachability (503 when the database cannot be read)',
+      summary:
+        'Liveness, database reachability and load (503 when the database cannot be read or the relay is shedding requests for overload)',
       response: HealthResponseSchema,
       errors: [503],
       async handler({ reply }) {
         const database = await databaseState()
-        if (database === 'unreachable') reply.code(503)
-        return { status: database === 'ok' ? ('ok' as const) : ('degraded' as const), database, ...alive() }
+        const underPressure = ctx.underPressure()
+        const ok = database === 'ok' && !underPressure
+        if (!ok) reply.code(503)
+        return { status: ok ? ('ok' as const) : ('degraded' as const), database, underPressure, ...alive() }
       },
     }),
     route({
@@ -64,15 +69,21 @@ export function systemRoutes(ctx: RelayContext, openapi: () => Record<string, un
       url: '/health/ready',
       operationId: 'healthReady',
       summary:
-        'Readiness: 200 while the database answers and the replica is not shutting down, else 503 (take it out of the load balancer)',
+        'Readiness: 200 while the database answers, the replica is not shutting down and not shedding requests for overload, else 503 (take it out of the load balancer)',
       response: ReadyResponseSchema,
       errors: [503],
       async handler({ reply }) {
         const database = await databaseState()
         const shuttingDown = ctx.shutdown.aborted
-        const ready = database === 'ok' && !shuttingDown
+        const underPressure = ctx.underPressure()
+        const ready = database === 'ok' && !shuttingDown && !underPressure
         if (!ready) reply.code(503)
-        return { status: ready ? ('ready' as const) : ('unavailable' as const), database, shuttingDown }
+        return {
+          status: ready ? ('ready' as const) : ('unavailable' as const),
+          database,
+          shuttingDown,
+          underPressure,
+        }
       },
     }),
     route({

@@ -1,8 +1,11 @@
+// How many requests each caller may hold open at once in one process, waiting: the relay's long polls and
+// event streams per agent, the A2A endpoint's blocking task waits per caller. One counter for every such
+// cap, free of zod (`@agent-comm/protocol/wait-slots`).
+
 /**
- * Counts the requests each caller has waiting on a task (a blocking `SendMessage`, a stream), in this
- * process: each one holds a connection and reads the store about once a second until its task moves,
- * so a caller may hold at most `max` at once. Per process, as the relay's rate limits: behind N replicas
- * a caller may hold up to N × `max`.
+ * Counts the requests each caller has waiting (a parked long poll, an open stream, a blocking task wait)
+ * in this process: each holds a connection and a waiter until it ends, so a caller may hold at most `max`
+ * at once. Per process, as the relay's rate limits: behind N replicas a caller may hold up to N × `max`.
  */
 export class WaitSlots {
   readonly #max: number
@@ -16,6 +19,14 @@ export class WaitSlots {
   /** The most waits one caller may hold (0: no limit). */
   get max(): number {
     return this.#max
+  }
+
+  /** How many slots `caller` holds now (every caller's together without one). */
+  held(caller?: string): number {
+    if (caller !== undefined) return this.#held.get(caller) ?? 0
+    let total = 0
+    for (const n of this.#held.values()) total += n
+    return total
   }
 
   /**
