@@ -72,6 +72,12 @@ describe("the README's Configuration table", () => {
       AGENT_COMM_RELAY_LEASE_SECONDS: config.leaseSeconds,
       AGENT_COMM_RELAY_A2A_MAX_WAITS: config.a2aMaxWaitsPerCaller,
       AGENT_COMM_RELAY_RETENTION_DAYS: `${config.retentionDays}:`,
+      AGENT_COMM_RELAY_MAX_WAITS: config.maxWaitsPerAgent,
+      AGENT_COMM_RELAY_MAX_EVENT_LOOP_DELAY: config.maxEventLoopDelayMs,
+      AGENT_COMM_RELAY_MAX_EVENT_LOOP_UTILIZATION: config.maxEventLoopUtilization,
+      // No number by default: a share of V8's heap limit, which the machine decides.
+      AGENT_COMM_RELAY_MAX_HEAP_USED: `${RELAY_DEFAULTS.maxHeapUsedShare * 100}%`,
+      AGENT_COMM_RELAY_MAX_RSS: config.maxRssBytes,
       AGENT_COMM_RELAY_LOG_LEVEL: config.logLevel,
     }
     for (const row of rows) {
