@@ -16,7 +16,13 @@ import { parseDuration, parseSince } from './durations.js'
 // is loaded (startup time); numeric-bounds.test.ts checks that they match the library's own limits.
 
 /** Longest lease, in seconds: the protocol's LeaseSecondsSchema maximum (7 days). */
-export { DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS } from '@agent-comm/protocol/bounds'
+/** Longest delay of a send or a nack, in seconds (a year), and longest TTL, in hours (ten years): the protocol's. */
+export {
+  DEFAULT_LEASE_SECONDS,
+  MAX_DELAY_SECONDS,
+  MAX_LEASE_SECONDS,
+  MAX_TTL_HOURS,
+} from '@agent-comm/protocol/bounds'
 
 /** Longest time limit, in seconds: Node's timers hold at most 2^31-1 ms (bridge's MAX_TIMER_MS). */
 export const MAX_TIMEOUT_SECONDS = Math.floor(MAX_TIMER_MS / 1000)
