@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { AgentCommError, ErrorCode, InvalidStateError, parseOrThrow } from '@agent-comm/protocol'
+import { MAX_ROTATION_GRACE_SECONDS } from '@agent-comm/protocol/bounds'
 import { z } from 'zod'
 import type { SecretInfo } from './types.js'
 
@@ -12,7 +13,7 @@ export const SECRET_PREFIX = 'acs_'
 const GraceSecondsSchema = z
   .number()
   .min(0, 'must not be negative')
-  .max(86_400 * 365, 'must be at most a year')
+  .max(MAX_ROTATION_GRACE_SECONDS, 'must be at most a year')
 
 /** A new secret: the prefix and 32 random bytes from `node:crypto`, base64url. */
 export function newSecret(): string {
