@@ -45,6 +45,11 @@ export interface RelayConfig {
   authWindowSeconds: number
   /** Largest request body in bytes (1 MiB). */
   bodyLimitBytes: number
+  /**
+   * Longest time a client may take to send a whole request, headers and body, in seconds (60): past it
+   * the relay answers 408 and closes the connection. Long polls and event streams are answers, not cut.
+   */
+  requestTimeoutSeconds: number
   /** Work units per agent per minute (6000; a request is one, a send one per delivery); 0 turns the limit off. */
   rateLimitPerMinute: number
   /** Most distinct recipients of one message (1000). */
@@ -121,6 +126,7 @@ export const RELAY_ENV_VARIABLES = {
   AGENT_COMM_RELAY_SECRETS_KEY_FILE: 'a file holding that key instead (flag --secrets-key-file)',
   AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS: `accepted clock distance of signed requests in seconds (default ${D.authWindowSeconds}; flag --auth-window)`,
   AGENT_COMM_RELAY_BODY_LIMIT: `largest request body in bytes (default ${D.bodyLimitBytes}; flag --body-limit)`,
+  AGENT_COMM_RELAY_REQUEST_TIMEOUT_SECONDS: `longest time a client may take to send a whole request (headers and body) before a 408, in seconds; long polls and streams are not cut by it (default ${D.requestTimeoutMs / 1000}; flag --request-timeout)`,
   AGENT_COMM_RELAY_RATE_LIMIT: `work units per agent per minute — a request is one, a send one per delivery — 0 for no limit (default ${D.rateLimitPerMinute}; flag --rate-limit)`,
   AGENT_COMM_RELAY_MAX_RECIPIENTS: `most distinct recipients of one message, given or resolved from * / capability: (default ${D.maxRecipientsPerMessage}; flag --max-recipients)`,
   AGENT_COMM_RELAY_MAX_DELIVERIES: `most deliveries one send request may create (default ${D.maxDeliveriesPerRequest}, at most the rate limit; flag --max-deliveries)`,
@@ -161,6 +167,7 @@ const FLAGS = {
   'secrets-key-file': 'AGENT_COMM_RELAY_SECRETS_KEY_FILE',
   'auth-window': 'AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS',
   'body-limit': 'AGENT_COMM_RELAY_BODY_LIMIT',
+  'request-timeout': 'AGENT_COMM_RELAY_REQUEST_TIMEOUT_SECONDS',
   'rate-limit': 'AGENT_COMM_RELAY_RATE_LIMIT',
   'max-recipients': 'AGENT_COMM_RELAY_MAX_RECIPIENTS',
   'max-deliveries': 'AGENT_COMM_RELAY_MAX_DELIVERIES',
@@ -246,6 +253,9 @@ const ConfigSchema = z.object({
   ),
   AGENT_COMM_RELAY_BODY_LIMIT: int(D.minBodyLimitBytes, D.maxBodyLimitBytes, 'a number of bytes').default(
     D.bodyLimitBytes,
+  ),
+  AGENT_COMM_RELAY_REQUEST_TIMEOUT_SECONDS: int(1, D.maxRequestTimeoutSeconds, 'a number of seconds').default(
+    D.requestTimeoutMs / 1000,
   ),
   AGENT_COMM_RELAY_RATE_LIMIT: int(0, 100_000_000, 'a number of requests').default(D.rateLimitPerMinute),
   AGENT_COMM_RELAY_MAX_RECIPIENTS: int(1, D.maxRecipientsLimit, 'a number of recipients').default(
@@ -414,6 +424,7 @@ export function loadRelayConfig(
           : resolve(cwd, v.AGENT_COMM_RELAY_SECRETS_KEY_FILE),
       authWindowSeconds: v.AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS,
       bodyLimitBytes: v.AGENT_COMM_RELAY_BODY_LIMIT,
+      requestTimeoutSeconds: v.AGENT_COMM_RELAY_REQUEST_TIMEOUT_SECONDS,
       rateLimitPerMinute: v.AGENT_COMM_RELAY_RATE_LIMIT,
       maxRecipientsPerMessage: v.AGENT_COMM_RELAY_MAX_RECIPIENTS,
       maxDeliveriesPerRequest: v.AGENT_COMM_RELAY_MAX_DELIVERIES,
@@ -445,6 +456,7 @@ export function relayConfig(fields: Partial<RelayConfig> & { dataDir: string }):
     host: D.host,
     authWindowSeconds: D.authWindowSeconds,
     bodyLimitBytes: D.bodyLimitBytes,
+    requestTimeoutSeconds: D.requestTimeoutMs / 1000,
     rateLimitPerMinute: D.rateLimitPerMinute,
     maxRecipientsPerMessage: D.maxRecipientsPerMessage,
     maxDeliveriesPerRequest: D.maxDeliveriesPerRequest,

@@ -21,6 +21,8 @@ export const RELAY_DEFAULTS = {
   bodyLimitBytes: 1024 * 1024,
   /** Longest time to receive a whole request (headers and body), in ms; past it 408. */
   requestTimeoutMs: 60_000,
+  /** Longest `requestTimeoutMs` a configuration may set, in seconds (an hour). */
+  maxRequestTimeoutSeconds: 3600,
   minBodyLimitBytes: 1024,
   maxBodyLimitBytes: 64 * 1024 * 1024,
   rateLimitPerMinute: 6000,

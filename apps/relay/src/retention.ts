@@ -9,30 +9,6 @@ export type RetentionReport = CleanupReport & { a2aTasks?: number; a2aCallerMess
 export const RETENTION_INTERVAL_MS = 3_600_000
 const FIRST_RUN_MS = 60_000
 
-/** Messages removed per transaction: a backlog goes in short ones, other writers served in between. */
-const BATCH = 1000
-
-/** Cleans up batch after batch until one removes fewer than a batch (or the retention stops). */
-async function removeAll(
-  spool: Pick<Spool, 'cleanup'>,
-  retentionMs: number,
-  stopped: () => boolean,
-): Promise<CleanupReport> {
-  const total: CleanupReport = { dryRun: false, expiredMessages: 0, ackedMessages: 0, deliveries: 0 }
-  for (;;) {
-    const report = await spool.cleanup({
-      ackedOlderThanMs: retentionMs,
-      expiredOlderThanMs: retentionMs,
-      limit: BATCH,
-    })
-    total.expiredMessages += report.expiredMessages
-    total.ackedMessages += report.ackedMessages
-    total.deliveries += report.deliveries
-    if (report.expiredMessages + report.ackedMessages < BATCH || stopped()) return total
-    await new Promise((resolve) => setImmediate(resolve))
-  }
-}
-
 /** What {@link startRetention} needs. */
 export interface RetentionOptions {
   spool: Pick<Spool, 'cleanup'>
@@ -59,7 +35,7 @@ export interface Retention {
 
 /**
  * The relay's own maintenance, as a job queue's cleaner does it (River's, pg-boss's): without it a relay's
- * database only grows. Each run removes, in the spool's one cleanup transaction, the messages every
+ * database only grows. Each run removes, in the spool's cleanup (a backlog a thousand messages a transaction), the messages every
  * recipient acked longer ago than the retention and those that expired longer ago than it — so dead
  * letters and expired messages stay to be looked at (and retried) for the retention too. Replicas on one
  * PostgreSQL database each run it; a second run at once finds nothing left to remove.
@@ -68,22 +44,22 @@ export function startRetention(options: RetentionOptions): Retention {
   const { spool, retentionMs, logger } = options
   let running: Promise<RetentionReport | undefined> | undefined
   let stopped = false
+  // Ends a backlog's cleanup between two of the spool's batches when the relay stops.
+  const stopping = new AbortController()
   const removeTasks = async (report: CleanupReport): Promise<RetentionReport> => {
     if (options.a2a === undefined || stopped) return report
     const { store, clock } = options.a2a
-    const total = { ...report, a2aTasks: 0, a2aCallerMessages: 0 }
-    // A backlog a batch a transaction, as the messages.
-    for (;;) {
-      const removed = await cleanupA2ATasks(store, { olderThanMs: retentionMs, clock, limit: BATCH })
-      total.a2aTasks += removed.tasks
-      total.a2aCallerMessages += removed.callerMessages
-      if (removed.tasks < BATCH || stopped) return total
-      await new Promise((resolve) => setImmediate(resolve))
-    }
+    // A backlog a batch a transaction, as the messages (cleanupA2ATasks batches them).
+    const removed = await cleanupA2ATasks(store, { olderThanMs: retentionMs, clock, stopped: () => stopped })
+    return { ...report, a2aTasks: removed.tasks, a2aCallerMessages: removed.callerMessages }
   }
   const run = (): Promise<RetentionReport | undefined> => {
     if (stopped) return Promise.resolve(undefined)
-    running ??= removeAll(spool, retentionMs, () => stopped)
+    running ??= spool
+      .cleanup(
+        { ackedOlderThanMs: retentionMs, expiredOlderThanMs: retentionMs },
+        { signal: stopping.signal },
+      )
       .then(removeTasks)
       .then(
         (report) => {
@@ -113,6 +89,7 @@ export function startRetention(options: RetentionOptions): Retention {
     run,
     async stop() {
       stopped = true
+      stopping.abort()
       clearTimeout(timer)
       await running
     },

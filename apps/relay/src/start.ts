@@ -75,6 +75,7 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
       options: {
         authWindowMs: config.authWindowSeconds * 1000,
         bodyLimitBytes: config.bodyLimitBytes,
+        requestTimeoutMs: config.requestTimeoutSeconds * 1000,
         rateLimit:
           config.rateLimitPerMinute === 0 ? false : { max: config.rateLimitPerMinute, timeWindowMs: 60_000 },
         maxRecipientsPerMessage: config.maxRecipientsPerMessage,

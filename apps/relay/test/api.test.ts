@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import {
   createMessage,
   IdGenerator,
@@ -491,6 +492,23 @@ describe('system endpoints', () => {
     expect(new Set(families).size).toBe(families.length)
     // /metrics is served to whoever reaches the port: no label names an agent.
     expect(text).not.toMatch(/builder|architect/)
+  })
+
+  it('exposes every metric the README documents and its alerting rules name', async () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+    const section = readme.slice(
+      readme.indexOf('## Metrics'),
+      readme.indexOf('## Authentication and authorization'),
+    )
+    const named = new Set([...section.matchAll(/\bagent_comm_relay_[a-z_]+/g)].map((m) => m[0]))
+    expect(named).toContain('agent_comm_relay_oldest_lease_age_seconds')
+    const relay = await startTestRelay({ listen: false })
+    const text = (await relay.app.inject({ method: 'GET', url: '/metrics' })).body
+    const families = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]))
+    for (const name of named) expect(families, name).toContain(name)
+    // ...and documents every family of the relay's own.
+    for (const family of families)
+      if (family?.startsWith('agent_comm_relay_')) expect(named, family).toContain(family)
   })
 
   it("exposes the process's own metrics beside the relay's: CPU, memory, event-loop lag", async () => {

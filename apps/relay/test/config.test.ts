@@ -18,6 +18,7 @@ describe('relay configuration', () => {
         dataDir: '/srv/data/relay',
         authWindowSeconds: 300,
         bodyLimitBytes: 1_048_576,
+        requestTimeoutSeconds: 60,
         rateLimitPerMinute: 6000,
         maxRecipientsPerMessage: 1000,
         maxDeliveriesPerRequest: 5000,
@@ -46,6 +47,23 @@ describe('relay configuration', () => {
     expect(() => loadRelayConfig([], { AGENT_COMM_RELAY_RETENTION_DAYS: '1.5' })).toThrow(
       /AGENT_COMM_RELAY_RETENTION_DAYS must be a number of days/,
     )
+  })
+
+  it('takes the request timeout in whole seconds from --request-timeout or its variable, from 1 to 3600', () => {
+    expect(config(['--request-timeout', '5'])).toMatchObject({ requestTimeoutSeconds: 5 })
+    expect(config([], { AGENT_COMM_RELAY_REQUEST_TIMEOUT_SECONDS: '120' })).toMatchObject({
+      requestTimeoutSeconds: 120,
+    })
+    expect(
+      config(['--request-timeout', '30'], { AGENT_COMM_RELAY_REQUEST_TIMEOUT_SECONDS: '120' }),
+    ).toMatchObject({ requestTimeoutSeconds: 30 })
+    expect(() => config(['--request-timeout', '0'])).toThrow(
+      /--request-timeout must be at least 1 \(got '0'\)/,
+    )
+    expect(() => config([], { AGENT_COMM_RELAY_REQUEST_TIMEOUT_SECONDS: '1.5' })).toThrow(
+      /AGENT_COMM_RELAY_REQUEST_TIMEOUT_SECONDS must be a number of seconds/,
+    )
+    expect(() => config(['--request-timeout', '3601'])).toThrow(/must be at most 3600/)
   })
 
   it('reads the overload limits and the waits per agent, 0 turning each off, and names what it refuses', () => {

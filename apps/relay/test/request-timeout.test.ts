@@ -1,13 +1,14 @@
 import { createMessage } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
-import { rawRequest, startTestRelay, type TestRelay } from './helpers.js'
+import { loadRelayConfig, startRelay } from '../src/index.js'
+import { onCleanup, rawRequest, startTestRelay, type TestRelay, tempDir } from './helpers.js'
 
 // A short timeout for the test (the relay's is 60 s), checked as often as it is long: a stalled request is
 // answered within about a second. Each test waits for events (a socket closing, a gauge), never for time.
 const requestTimeoutMs = 400
 
 /** Sends the headers of a send with a 100-byte body, then the first 11 bytes of it, and stalls. */
-function stalledSend(relay: TestRelay): Promise<string> {
+function stalledSend(relay: { url: string }): Promise<string> {
   return rawRequest(
     relay.url,
     'POST /api/v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"message":',
@@ -25,6 +26,17 @@ describe('a client that sends part of a request and stalls', () => {
     const relay = await startTestRelay({ options: { requestTimeoutMs } })
     const answer = await stalledSend(relay)
     expect(answer).toMatch(/^HTTP\/1\.1 408 /)
+  }, 60_000)
+
+  it('takes its timeout from the relay configuration (--request-timeout, AGENT_COMM_RELAY_REQUEST_TIMEOUT_SECONDS)', async () => {
+    const loaded = loadRelayConfig(
+      ['--port', '0', '--data-dir', tempDir(), '--log-level', 'silent', '--request-timeout', '1'],
+      {},
+    )
+    if (loaded.help) throw new Error('unexpected help')
+    const relay = await startRelay(loaded.config)
+    onCleanup(() => relay.close())
+    expect(await stalledSend(relay)).toMatch(/^HTTP\/1\.1 408 /)
   }, 60_000)
 
   it('does not cut a long poll that outlasts the request timeout: its request was received whole', async () => {

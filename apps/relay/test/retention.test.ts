@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { SqliteA2AStore } from '@agent-comm/a2a'
-import { ManualClock } from '@agent-comm/protocol'
+import { type CleanupReport, ManualClock } from '@agent-comm/protocol'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
 import { describe, expect, it } from 'vitest'
 import { RELAY_DB_FILE, relayConfig, startRelay } from '../src/index.js'
@@ -115,24 +115,28 @@ describe("the relay's retention cleanup", () => {
     expect(limits).toEqual([1000, 1000, 1000])
   })
 
-  it('removes a backlog in batches of a thousand, each its own transaction, and reports the total', async () => {
-    const limits: unknown[] = []
-    const removed = [1000, 1000, 3]
+  it("leaves a backlog to the spool's batched cleanup, and ends it between batches when the relay stops", async () => {
+    const calls: { options: unknown; signal: AbortSignal | undefined }[] = []
+    let finish: (() => void) | undefined
     const spool = {
-      cleanup: async (options: { limit?: number }) => {
-        limits.push(options.limit)
-        return { dryRun: false, expiredMessages: 0, ackedMessages: removed.shift() ?? 0, deliveries: 1 }
+      cleanup: (options: object, control: { signal?: AbortSignal } = {}) => {
+        calls.push({ options, signal: control.signal })
+        return new Promise<CleanupReport>((resolve) => {
+          finish = () => resolve({ dryRun: false, expiredMessages: 0, ackedMessages: 2003, deliveries: 2003 })
+        })
       },
     }
     const retention = startRetention({ spool, retentionMs: DAY, logger: quiet, firstRunMs: 2 ** 30 })
-    onCleanup(() => retention.stop())
-    expect(await retention.run()).toEqual({
-      dryRun: false,
-      expiredMessages: 0,
-      ackedMessages: 2003,
-      deliveries: 3,
-    })
-    expect(limits).toEqual([1000, 1000, 1000])
+    const run = retention.run()
+    expect(calls).toEqual([
+      { options: { ackedOlderThanMs: DAY, expiredOlderThanMs: DAY }, signal: expect.any(AbortSignal) },
+    ])
+    expect(calls[0]?.signal?.aborted).toBe(false)
+    const stopped = retention.stop()
+    expect(calls[0]?.signal?.aborted).toBe(true)
+    finish!()
+    await stopped
+    expect(await run).toMatchObject({ ackedMessages: 2003 })
   })
 
   it('runs on its own, again and again, and stop waits for a run in progress', async () => {

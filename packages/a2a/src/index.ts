@@ -2,7 +2,8 @@
 // and the token store the CLI manages.
 export { A2A_VERSION, agentCard, agentEndpoint, directoryCard, SECURITY_SCHEME } from './card.js'
 export type { A2ACleanupOptions } from './cleanup.js'
-export { cleanupA2ATasks } from './cleanup.js'
+export { A2A_CLEANUP_BATCH, cleanupA2ATasks } from './cleanup.js'
+export { a2aCopySection } from './copy-section.js'
 export type { CallState } from './handler.js'
 export { SpoolRequestHandler } from './handler.js'
 export {

@@ -341,11 +341,11 @@ export function a2aStoreChecks(open: () => Promise<A2AStore>): StoreCheck[] {
         now.value = 6000
         deepStrictEqual(await cleanup(true), { tasks: 2, callerMessages: 2 })
         strictEqual((await store.getTask('done'))?.state, 'completed')
-        // A limit takes the oldest first.
-        deepStrictEqual(
-          await cleanupA2ATasks(store, { olderThanMs: 2000, idempotencyWindowMs: 5000, limit: 1, clock }),
-          { tasks: 1, callerMessages: 1 },
-        )
+        // A limit (one batch of a cleanup) takes the oldest first.
+        deepStrictEqual(await store.removeFinishedTasks({ cutoff: 6000 - 5000, dryRun: false, limit: 1 }), {
+          tasks: 1,
+          callerMessages: 1,
+        })
         strictEqual(await store.getTask('failed'), undefined)
         strictEqual((await store.getTask('done'))?.state, 'completed')
         deepStrictEqual(await cleanup(), { tasks: 1, callerMessages: 1 })

@@ -1,9 +1,9 @@
 import type { JsonValue, MessageV2 } from '@agent-comm/protocol'
-import { ConfigError, delay } from '@agent-comm/protocol'
+import { AgentCommError, ConfigError, delay } from '@agent-comm/protocol'
 import { fetchAgentCard, type RemoteAgentCard } from './a2a-card.js'
 import { type A2ASessions, InMemoryA2ASessions } from './a2a-sessions.js'
-import type { Bridge, BridgeContext, BridgeResult } from './bridge.js'
-import { describeError } from './bridge.js'
+import type { Availability, Bridge, BridgeContext, BridgeResult } from './bridge.js'
+import { describeError, healthTimeoutOf, withinSeconds } from './bridge.js'
 import { failureReason } from './failure-reason.js'
 import { isRedirectRefused, refusingRedirects } from './redirects.js'
 
@@ -34,6 +34,8 @@ export interface A2ABridgeOptions {
    * metadata service) is refused unless the operator allows that origin here.
    */
   endpointOrigins?: readonly string[]
+  /** How long the health check's fetch of the agent card may take before it counts as failed, in ms (10 000). */
+  healthTimeoutMs?: number
 }
 
 /** The SDK's client module, loaded on first use so installing the bridge does not bring it. */
@@ -75,6 +77,7 @@ export class A2ABridge implements Bridge {
   readonly #sessions: A2ASessions
   /** Where the card may send the bridge: the card's origin and {@link A2ABridgeOptions.endpointOrigins}. */
   readonly #origins: ReadonlySet<string>
+  readonly #healthTimeoutMs: number
   #card: RemoteAgentCard | undefined
 
   constructor(options: A2ABridgeOptions) {
@@ -97,6 +100,20 @@ export class A2ABridge implements Bridge {
     // Every request of the card and of the SDK's client: a redirect is refused, never followed.
     this.#fetch = refusingRedirects(authorized, this.name, 'A2A agent')
     this.#sessions = options.sessions ?? new InMemoryA2ASessions()
+    this.#healthTimeoutMs = healthTimeoutOf('A2ABridge', options.healthTimeoutMs)
+  }
+
+  /**
+   * Why the card's JSON-RPC endpoint is refused — it is on an origin the bridge may not send to — or
+   * undefined when it is allowed. Retried, the card would say the same.
+   */
+  #foreignEndpoint(card: RemoteAgentCard): string | undefined {
+    const elsewhere = card.supportedInterfaces.find(
+      (i) => i.protocolBinding === 'JSONRPC' && !this.#origins.has(new URL(i.url).origin),
+    )
+    if (elsewhere === undefined) return undefined
+    // The host only: the endpoint's path may be anything the card's author chose (an internal service's).
+    return `The A2A agent card at ${this.name.slice('a2a '.length)} names its JSON-RPC endpoint on another origin (host ${new URL(elsewhere.url).host}): messages and the token go only to the card's origin; allow that origin (A2ABridge endpointOrigins) if it is the agent's`
   }
 
   async #forward(message: MessageV2, context: BridgeContext): Promise<BridgeResult> {
@@ -113,17 +130,9 @@ export class A2ABridge implements Bridge {
         fetch: this.#fetch,
         signal: context.signal,
       })
-      const elsewhere = card.supportedInterfaces.find(
-        (i) => i.protocolBinding === 'JSONRPC' && !this.#origins.has(new URL(i.url).origin),
-      )
-      if (elsewhere !== undefined) {
-        // Retried, the card would say the same: dead-lettered at once, naming the host only.
-        return {
-          success: false,
-          retryable: false,
-          error: `The A2A agent card at ${this.name.slice('a2a '.length)} names its JSON-RPC endpoint on another origin (host ${new URL(elsewhere.url).host}): messages and the token go only to the card's origin; allow that origin (A2ABridge endpointOrigins) if it is the agent's`,
-        }
-      }
+      const foreign = this.#foreignEndpoint(card)
+      // Retried, the card would say the same: dead-lettered at once.
+      if (foreign !== undefined) return { success: false, retryable: false, error: foreign }
       const factory = new sdk.client.ClientFactory({
         transports: [new sdk.client.JsonRpcTransportFactory({ fetchImpl: this.#fetch })],
       })
@@ -251,12 +260,55 @@ export class A2ABridge implements Bridge {
   }
 
   async isAvailable(signal?: AbortSignal): Promise<boolean> {
+    return (await this.checkAvailability(signal)).available
+  }
+
+  /**
+   * Checks what `forward` needs before it sends anything: the A2A SDK is installed, the agent card answers
+   * (within `healthTimeoutMs`) and is a card the bridge can use, and its JSON-RPC endpoint is on an allowed
+   * origin. When not, says why and what to do.
+   */
+  async checkAvailability(signal?: AbortSignal): Promise<Availability> {
     try {
-      this.#card = await fetchAgentCard(this.#options.cardUrl, { fetch: this.#fetch, signal })
-      return true
-    } catch {
-      return false
+      await loadSdk()
+    } catch (error) {
+      return unavailable(error)
     }
+    const timeout = AbortSignal.timeout(this.#healthTimeoutMs)
+    let card: RemoteAgentCard
+    try {
+      card = await fetchAgentCard(this.#options.cardUrl, {
+        fetch: this.#fetch,
+        signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
+      })
+    } catch (error) {
+      if (!timeout.aborted) return unavailable(error)
+      return {
+        available: false,
+        reason: `${this.name}: the agent card did not answer within ${withinSeconds(this.#healthTimeoutMs)}`,
+        hint: 'Check that the A2A agent is up and answers at that URL, or allow the check more time.',
+      }
+    }
+    const foreign = this.#foreignEndpoint(card)
+    if (foreign !== undefined) {
+      return {
+        available: false,
+        reason: failureReason(foreign),
+        hint: "If that host is the agent's own endpoint, allow its origin: A2ABridge endpointOrigins (agent-comm bridge reads AGENT_COMM_A2A_ENDPOINT_ORIGINS, comma-separated origins).",
+      }
+    }
+    this.#card = card
+    return { available: true }
+  }
+}
+
+/** A failed check as the error says it: its message (URLs redacted) and, for an agent-comm error, its hint. */
+function unavailable(error: unknown): Availability {
+  const hint = error instanceof AgentCommError ? error.hint : undefined
+  return {
+    available: false,
+    reason: failureReason(describeError(error)),
+    ...(hint === undefined ? {} : { hint }),
   }
 }
 

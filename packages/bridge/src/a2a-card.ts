@@ -63,8 +63,11 @@ export async function fetchAgentCard(
   }
   if (!response.ok) {
     await response.body?.cancel()
+    const refused = response.status === 401 || response.status === 403
     throw new ConfigError(`The A2A agent card at ${url} answered HTTP ${response.status}`, {
-      hint: 'Check the --a2a-url given to agent-comm register (usually …/.well-known/agent-card.json).',
+      hint: refused
+        ? 'The agent wants a bearer token or refused the one sent: set its token (agent-comm bridge reads AGENT_COMM_A2A_TOKEN_<AGENT>, else AGENT_COMM_A2A_TOKEN).'
+        : 'Check the --a2a-url given to agent-comm register (usually …/.well-known/agent-card.json).',
     })
   }
   let json: unknown

@@ -1,4 +1,5 @@
 import type { Logger, MessageV2, Payload, TraceMetadata } from '@agent-comm/protocol'
+import { MAX_TIMER_MS, ValidationError } from '@agent-comm/protocol'
 
 /** What a bridge gets besides the message. */
 export interface BridgeContext {
@@ -48,6 +49,33 @@ export interface Availability {
   available: boolean
   /** Why the runtime is not reachable (absent when it is). */
   reason?: string
+  /** What to do about it, when the bridge knows better than its caller (absent when it does not). */
+  hint?: string
+}
+
+/** How long a health check (`isAvailable`, `checkAvailability`) may take by default, in ms (10 s). */
+export const DEFAULT_HEALTH_TIMEOUT_MS = 10_000
+
+/**
+ * A bridge's `healthTimeoutMs` option, checked: a positive whole number of ms, {@link DEFAULT_HEALTH_TIMEOUT_MS}
+ * when left out. `ValidationError` otherwise, naming the bridge class.
+ */
+export function healthTimeoutOf(bridge: string, value: number | undefined): number {
+  if (value === undefined) return DEFAULT_HEALTH_TIMEOUT_MS
+  if (Number.isInteger(value) && value >= 1 && value <= MAX_HEALTH_TIMEOUT_MS) return value
+  throw new ValidationError(
+    `Invalid ${bridge} healthTimeoutMs: must be a whole number of ms from 1 to ${MAX_HEALTH_TIMEOUT_MS} (got ${String(value)})`,
+    [{ path: 'healthTimeoutMs', message: `must be a whole number from 1 to ${MAX_HEALTH_TIMEOUT_MS}` }],
+    { hint: `Leave it out for ${DEFAULT_HEALTH_TIMEOUT_MS / 1000} s.` },
+  )
+}
+
+/** Longest health-check time, in ms: what Node's timers hold. */
+const MAX_HEALTH_TIMEOUT_MS = MAX_TIMER_MS
+
+/** How a health check that ran out of time is described: `did not answer within 10 s`. */
+export function withinSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`
 }
 
 /**

@@ -4,7 +4,7 @@ import { delimiter, join } from 'node:path'
 import type { MessageV2, TraceMetadata } from '@agent-comm/protocol'
 import { ValidationError } from '@agent-comm/protocol'
 import type { Availability, Bridge, BridgeContext, BridgeResult } from './bridge.js'
-import { DEFAULT_MAX_REPLY_BYTES, describeError } from './bridge.js'
+import { DEFAULT_MAX_REPLY_BYTES, describeError, healthTimeoutOf, withinSeconds } from './bridge.js'
 import { commandEnvironment } from './command-env.js'
 import { failureReason } from './failure-reason.js'
 
@@ -31,6 +31,8 @@ export interface CommandBridgeOptions {
    * null only checks that the command exists.
    */
   healthArgs?: readonly string[] | null
+  /** How long the health check may run before it counts as failed, in ms (10 000). */
+  healthTimeoutMs?: number
   /** Largest stdout or stderr kept, in bytes (1 MiB); more fails the message. */
   maxOutputBytes?: number
   /**
@@ -41,9 +43,6 @@ export interface CommandBridgeOptions {
   /** Exit codes that mean "do not retry" (dead-letter at once). Default: none, every failure is retried. */
   nonRetryableExitCodes?: readonly number[]
 }
-
-/** How long a health check may run before it counts as failed. */
-const HEALTH_CHECK_TIMEOUT_MS = 10_000
 
 interface Outcome {
   code: number | null
@@ -61,7 +60,10 @@ interface Outcome {
  */
 export class CommandBridge implements Bridge {
   readonly name: string
-  readonly #options: Required<Omit<CommandBridgeOptions, 'cwd'>> & { cwd: string | undefined }
+  readonly #options: Required<Omit<CommandBridgeOptions, 'cwd' | 'healthTimeoutMs'>> & {
+    cwd: string | undefined
+  }
+  readonly #healthTimeoutMs: number
 
   constructor(options: CommandBridgeOptions) {
     if (typeof options.command !== 'string' || options.command.trim() === '') {
@@ -84,6 +86,7 @@ export class CommandBridge implements Bridge {
       killGraceMs: options.killGraceMs ?? 500,
       nonRetryableExitCodes: options.nonRetryableExitCodes ?? [],
     }
+    this.#healthTimeoutMs = healthTimeoutOf('CommandBridge', options.healthTimeoutMs)
     this.name = `command ${[options.command, ...(options.args ?? [])].join(' ')}`
   }
 
@@ -151,7 +154,7 @@ export class CommandBridge implements Bridge {
     }
     if (healthArgs === null)
       return commandExists(command, this.#options.env.PATH) ? { available: true } : missing
-    const timeout = AbortSignal.timeout(HEALTH_CHECK_TIMEOUT_MS)
+    const timeout = AbortSignal.timeout(this.#healthTimeoutMs)
     const outcome = await this.#run(
       [...this.#options.args, ...healthArgs],
       this.#options.env,
@@ -167,7 +170,7 @@ export class CommandBridge implements Bridge {
     if (timeout.aborted) {
       return {
         available: false,
-        reason: `${check} did not finish within ${HEALTH_CHECK_TIMEOUT_MS / 1000} s`,
+        reason: `${check} did not finish within ${withinSeconds(this.#healthTimeoutMs)}`,
       }
     }
     const how = outcome.code === null ? `was killed by ${outcome.signal}` : `exited with code ${outcome.code}`

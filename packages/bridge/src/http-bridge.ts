@@ -1,7 +1,7 @@
 import type { Logger, MessageV2, Payload } from '@agent-comm/protocol'
 import { ConfigError, PayloadSchema, toValidationError, ValidationError } from '@agent-comm/protocol'
 import type { Availability, Bridge, BridgeContext, BridgeResult } from './bridge.js'
-import { DEFAULT_MAX_REPLY_BYTES, describeError } from './bridge.js'
+import { DEFAULT_MAX_REPLY_BYTES, describeError, healthTimeoutOf, withinSeconds } from './bridge.js'
 import { failureReason, redactUrl } from './failure-reason.js'
 import { redirectReason } from './redirects.js'
 
@@ -21,6 +21,8 @@ export interface HttpBridgeOptions {
    * the message for good (dead-lettered: the webhook would answer the same again); reading stops there.
    */
   maxResponseBytes?: number
+  /** How long the health check's GET may take before it counts as failed, in ms (10 000). */
+  healthTimeoutMs?: number
   /** The fetch to use (default: the global one); inject a fake in tests. */
   fetch?: typeof fetch
 }
@@ -39,6 +41,7 @@ export class HttpBridge implements Bridge {
   readonly #options: HttpBridgeOptions
   readonly #fetch: typeof fetch
   readonly #maxBytes: number
+  readonly #healthTimeoutMs: number
   /** The webhook's path and query, blanked out of failure reasons: a webhook's token is often there. */
   readonly #hidden: string[]
 
@@ -59,6 +62,7 @@ export class HttpBridge implements Bridge {
         },
       )
     }
+    this.#healthTimeoutMs = healthTimeoutOf('HttpBridge', options.healthTimeoutMs)
     this.name = `webhook ${webhookShown(url)}`
     this.#hidden = [`${url.pathname}${url.search}`, url.pathname].filter((part) => part.length > 1)
   }
@@ -151,7 +155,7 @@ export class HttpBridge implements Bridge {
 
   /** GETs the health URL and, when it is not a 2xx answer, says what came back instead. */
   async checkAvailability(signal?: AbortSignal): Promise<Availability> {
-    const timeout = AbortSignal.timeout(10_000)
+    const timeout = AbortSignal.timeout(this.#healthTimeoutMs)
     try {
       const response = await this.#fetch(this.#options.healthUrl ?? this.#options.url, {
         method: 'GET',
@@ -163,7 +167,12 @@ export class HttpBridge implements Bridge {
       if (response.ok) return { available: true }
       return { available: false, reason: `${this.name} answered HTTP ${response.status} to a GET` }
     } catch (error) {
-      if (timeout.aborted) return { available: false, reason: `${this.name} did not answer within 10 s` }
+      if (timeout.aborted) {
+        return {
+          available: false,
+          reason: `${this.name} did not answer within ${withinSeconds(this.#healthTimeoutMs)}`,
+        }
+      }
       return {
         available: false,
         reason: failureReason(

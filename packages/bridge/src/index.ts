@@ -11,7 +11,7 @@ export {
   InMemoryA2ASessions,
 } from './a2a-sessions.js'
 export type { Availability, Bridge, BridgeContext, BridgeResult } from './bridge.js'
-export { DEFAULT_MAX_REPLY_BYTES, describeError } from './bridge.js'
+export { DEFAULT_HEALTH_TIMEOUT_MS, DEFAULT_MAX_REPLY_BYTES, describeError } from './bridge.js'
 export type { CommandBridgeOptions } from './command-bridge.js'
 export { CommandBridge, commandExists } from './command-bridge.js'
 export { failureReason, MAX_FAILURE_REASON_LENGTH, redactUrlsIn } from './failure-reason.js'

@@ -356,3 +356,54 @@ describe('A2ABridge', () => {
     ).rejects.toThrow(/invalid: supportedInterfaces/)
   })
 })
+
+describe('A2ABridge.checkAvailability', () => {
+  it('says the agent is available when its card answers and its endpoint is on an allowed origin', async () => {
+    const agent = await externalAgent()
+    const bridge = new A2ABridge({ cardUrl: agent.cardUrl })
+    expect(await bridge.checkAvailability()).toEqual({ available: true })
+    expect(await bridge.isAvailable()).toBe(true)
+  })
+
+  it('says why the card is unreachable and what to do', async () => {
+    const bridge = new A2ABridge({ cardUrl: 'http://127.0.0.1:9/.well-known/agent-card.json?key=s3cret' })
+    const check = await bridge.checkAvailability()
+    expect(check.available).toBe(false)
+    expect(check.reason).toMatch(
+      /^The A2A agent card at http:\/\/127\.0\.0\.1:9\/\.well-known\/agent-card\.json is unreachable/,
+    )
+    expect(check.reason).not.toContain('s3cret')
+    expect(check.hint).toContain('--a2a-url')
+    expect(await bridge.isAvailable()).toBe(false)
+  })
+
+  it('says to set the token when the card answers 401', async () => {
+    const base = await listen((_request, response) => response.writeHead(401).end())
+    const check = await new A2ABridge({ cardUrl: `${base}/card.json` }).checkAvailability()
+    expect(check).toMatchObject({ available: false, reason: expect.stringContaining('answered HTTP 401') })
+    expect(check.hint).toContain('AGENT_COMM_A2A_TOKEN')
+  })
+
+  it('refuses a card whose JSON-RPC endpoint is on another origin, saying how to allow it', async () => {
+    const agent = await externalAgent()
+    const card = (await (await fetch(agent.cardUrl)).json()) as { supportedInterfaces: { url: string }[] }
+    card.supportedInterfaces[0]!.url = 'http://169.254.169.254/latest/meta-data'
+    const cardHost = await listen((_request, response) =>
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(card)),
+    )
+    const check = await new A2ABridge({ cardUrl: `${cardHost}/card.json` }).checkAvailability()
+    expect(check.available).toBe(false)
+    expect(check.reason).toContain('names its JSON-RPC endpoint on another origin (host 169.254.169.254)')
+    expect(check.reason).not.toContain('meta-data')
+    expect(check.hint).toContain('AGENT_COMM_A2A_ENDPOINT_ORIGINS')
+  })
+
+  it('gives up on a card that does not answer within healthTimeoutMs', async () => {
+    const base = await listen(() => {}) // never answers
+    const bridge = new A2ABridge({ cardUrl: `${base}/card.json`, healthTimeoutMs: 50 })
+    expect(await bridge.checkAvailability()).toMatchObject({
+      available: false,
+      reason: expect.stringContaining('the agent card did not answer within 0.05 s'),
+    })
+  })
+})

@@ -245,6 +245,35 @@ describe('CommandBridge with a real child-process agent', () => {
     expect(failing.reason).toMatch(/health check .* exited with code 3/)
   })
 
+  it('gives up on a health check that runs longer than healthTimeoutMs, saying so', async () => {
+    const slow = await new CommandBridge({
+      command: process.execPath,
+      env: { PATH: process.env.PATH },
+      healthArgs: ['-e', 'setTimeout(() => {}, 60_000)'],
+      healthTimeoutMs: 100,
+    }).checkAvailability()
+    expect(slow).toEqual({
+      available: false,
+      reason: expect.stringMatching(/health check .* did not finish within 0\.1 s$/),
+    })
+  })
+
+  for (const healthTimeoutMs of [0, -1, 1.5, Number.NaN, 2 ** 31]) {
+    it(`refuses healthTimeoutMs ${healthTimeoutMs} with a VALIDATION error naming the option`, () => {
+      let refused: unknown
+      try {
+        new CommandBridge({ command: 'node', healthTimeoutMs })
+      } catch (error) {
+        refused = error
+      }
+      expect(isAgentCommError(refused, 'VALIDATION')).toBe(true)
+      expect(refused).toMatchObject({
+        message: expect.stringContaining('CommandBridge healthTimeoutMs'),
+        issues: [{ path: 'healthTimeoutMs' }],
+      })
+    })
+  }
+
   it('fails a message clearly when the command cannot start', async () => {
     const coord = await openCoordinator()
     const task = await coord.send({ fromAgent: 'architect', toAgent: 'builder', body: 'x' })

@@ -265,11 +265,23 @@ describe('HttpBridge', () => {
     expect(await new HttpBridge({ url: sick.url }).isAvailable()).toBe(false)
   })
 
+  it('gives up on a health URL that does not answer within healthTimeoutMs, saying so', async () => {
+    const silent = createServer(() => {}) // takes the request, never answers
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    servers.push(silent)
+    const base = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`
+    expect(await new HttpBridge({ url: `${base}/hook`, healthTimeoutMs: 100 }).checkAvailability()).toEqual({
+      available: false,
+      reason: `webhook ${base}/... did not answer within 0.1 s`,
+    })
+  })
+
   for (const [options, option] of [
     [{ url: 'not a url' }, 'url'],
     [{ url: 'ftp://example.com/hook' }, 'url'],
     [{ url: 'http://127.0.0.1/hook', healthUrl: '::' }, 'healthUrl'],
     [{ url: 'http://127.0.0.1/hook', maxResponseBytes: 0 }, 'maxResponseBytes'],
+    [{ url: 'http://127.0.0.1/hook', healthTimeoutMs: 0 }, 'healthTimeoutMs'],
   ] as const) {
     it(`refuses an invalid ${option} when it is created with a VALIDATION error naming the option (${JSON.stringify(options)})`, () => {
       let refused: unknown

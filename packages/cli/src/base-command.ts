@@ -3,6 +3,7 @@ import type { Coordinator } from '@agent-comm/coordinator'
 import type { Logger } from '@agent-comm/protocol'
 import { type CaughtStopSignals, catchStopSignals } from '@agent-comm/protocol/stop-signals'
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
+import { nonexistentFlagsMessage } from './closest.js'
 import {
   type CommandContext,
   type ContextOptions,
@@ -12,6 +13,7 @@ import {
   type Runtime,
 } from './context.js'
 import { describeError, ExitCode, errorJson, formatErrorText } from './errors.js'
+import { reportInFlagTerms } from './flag-errors.js'
 import { startTracing } from './otel.js'
 
 /** The global flags of the commands that work on the coordinator's database: all but `relay …`. */
@@ -34,6 +36,9 @@ const databaseFlags = {
   }),
 }
 
+/** Only `--db`, for a command to which --create and --allow-foreign-tables do not apply (`db copy`). */
+export const dbFlagOnly = { db: databaseFlags.db }
+
 /** The parsed flags of command `T`, global ones included (`db` is undefined where it is not offered). */
 export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
   typeof databaseFlags & T['flags']
@@ -53,6 +58,19 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   static override enableJsonFlag = true
 
+  /**
+   * True for a command whose `--stdin` replaces its arguments (`ack --stdin`): they are declared as the help
+   * should show them (required, a variadic tail), but parsed as optional words (`positionals`), and the
+   * command checks them itself without --stdin.
+   */
+  protected static argsReplacedByStdin = false
+
+  /**
+   * The flag that sets each field of what the command builds from its flags (`relayUrl: '--relay-url'`): a
+   * `VALIDATION` error about those fields names the flags instead, as the user typed them.
+   */
+  protected static fieldFlags: Readonly<Record<string, string>> = {}
+
   protected flags!: CommandFlags<T>
   protected args!: CommandArgs<T>
   /** Every positional argument, in order: with `strict = false`, also those after the declared ones. */
@@ -64,12 +82,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   override async init(): Promise<void> {
     await super.init()
+    const replaced = (this.ctor as typeof BaseCommand).argsReplacedByStdin
     const { args, argv, flags } = await this.parse({
       flags: this.ctor.flags,
       baseFlags: this.ctor.baseFlags,
       enableJsonFlag: this.ctor.enableJsonFlag,
-      args: withoutStdin(this.ctor.args),
-      strict: this.ctor.strict,
+      args: withoutStdin(this.ctor.args, replaced),
+      // oclif takes no variadic argument after optional ones: the variadic tail is read as the extra words.
+      strict: replaced ? false : this.ctor.strict,
     })
     this.flags = flags as CommandFlags<T>
     this.args = args as CommandArgs<T>
@@ -202,11 +222,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (error instanceof Errors.ExitError) throw error
     const isOclifError = typeof (error as { oclif?: unknown }).oclif === 'object'
     const runtime = isOclifError ? undefined : await loadRuntime().catch(() => undefined)
-    const report = describeError(
+    const described = describeError(
       error,
       runtime?.isAgentCommError ?? ((_: unknown): _ is never => false),
       this.id ?? undefined,
     )
+    // A mistyped flag: oclif only says it does not exist; the nearest flag of this command is suggested.
+    const unknown = isOclifError ? nonexistentFlags(error) : undefined
+    const report =
+      unknown !== undefined
+        ? { ...described, message: nonexistentFlagsMessage(unknown, this.#flagNames()) }
+        : reportInFlagTerms(described, error, (this.ctor as typeof BaseCommand).fieldFlags)
     if (this.jsonEnabled()) {
       // Flags that failed to parse never reach this.flags: no stream has started, so a document it is.
       if (this.flags !== undefined && this.streamsJsonLines()) this.logJsonLine(errorJson(report))
@@ -214,6 +240,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     } else process.stderr.write(formatErrorText(report))
     if (debugEnabled()) process.stderr.write(`${describeStack(error)}\n`)
     this.exit(report.exitCode)
+  }
+
+  /** The names of this command's flags (its own, the base ones, --json) and their one-letter forms. */
+  #flagNames(): string[] {
+    const flags = { ...this.ctor.baseFlags, ...this.ctor.flags }
+    return [
+      ...Object.keys(flags),
+      ...Object.values(flags).flatMap((flag) => (flag.char === undefined ? [] : [flag.char])),
+      ...(this.ctor.enableJsonFlag ? ['json'] : []),
+    ]
   }
 
   override async finally(error: Error | undefined): Promise<void> {
@@ -240,13 +276,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 }
 
 /**
- * The arguments with oclif's stdin fallback turned off. oclif reads stdin (for ~10 ms) into any argument
+ * The arguments with oclif's stdin fallback turned off (and, for a command whose `--stdin` replaces them,
+ * none required: see {@link BaseCommand.argsReplacedByStdin}). oclif reads stdin (for ~10 ms) into any argument
  * left out, which took `ack --stdin`'s input as a message id and cut `send … -`'s body to what a slow
  * producer had written by then. Commands read stdin themselves, only where they mean to (input.ts).
  */
-function withoutStdin(args: Interfaces.ArgInput | undefined): Interfaces.ArgInput {
+function withoutStdin(args: Interfaces.ArgInput | undefined, optional: boolean): Interfaces.ArgInput {
   return Object.fromEntries(
-    Object.entries(args ?? {}).map(([name, arg]) => [name, { ...arg, ignoreStdin: true }]),
+    Object.entries(args ?? {}).map(([name, arg]) => [
+      name,
+      { ...arg, ignoreStdin: true, ...(optional ? { required: false, multiple: false } : {}) },
+    ]),
   )
 }
 
@@ -261,4 +301,11 @@ function describeStack(error: unknown): string {
     current = current instanceof Error ? current.cause : undefined
   }
   return lines.filter((l) => l !== '').join('\n')
+}
+
+/** The flags oclif's `NonExistentFlagsError` lists (`--lese-seconds=30`, `-z`), else undefined. */
+function nonexistentFlags(error: Error): string[] | undefined {
+  const flags = (error as { flags?: unknown }).flags
+  if (!/^Nonexistent flags?:/.test(error.message) || !Array.isArray(flags)) return undefined
+  return flags.every((flag) => typeof flag === 'string') && flags.length > 0 ? flags : undefined
 }

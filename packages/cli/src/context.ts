@@ -74,19 +74,20 @@ export function loadRuntime(): Promise<Runtime> {
 }
 
 /**
- * The database of `--db`, absolute: a URL names a server and is never resolved as a path (that would open
+ * The database of `--db` (or of another database flag, `flag`), absolute: a URL names a server and is never resolved as a path (that would open
  * an empty SQLite file named after the URL, password and all). Undefined without `--db`.
  */
-function databasePath(
+export function databasePath(
   db: string | undefined,
   cwd: string,
   isPostgresUrl: (database: string) => boolean,
+  flag = '--db',
 ): string | undefined {
   if (db === undefined) return undefined
   // An empty path would resolve to the current folder: say so rather than try to open a folder.
   if (db.trim() === '') {
-    throw new CommandFailure('CONFIG', '--db is empty: it needs a database file or a PostgreSQL URL', {
-      hint: 'Name the SQLite file (e.g. --db data/coordination.db) or leave --db out for the default.',
+    throw new CommandFailure('CONFIG', `${flag} is empty: it needs a database file or a PostgreSQL URL`, {
+      hint: `Name the SQLite file (e.g. ${flag} data/coordination.db)${flag === '--db' ? ' or leave --db out for the default' : ''}.`,
       exitCode: ExitCode.USAGE,
     })
   }
@@ -222,10 +223,15 @@ export type BridgeSpec =
  * Builds the bridge for `agent-comm bridge`. Here, in the composition root, the command gets the
  * environment it runs with (this process's, so PATH and the user's variables reach it).
  */
-export async function buildBridge(spec: BridgeSpec): Promise<import('@agent-comm/bridge').Bridge> {
+export async function buildBridge(
+  spec: BridgeSpec,
+  options: { healthTimeoutMs?: number | undefined } = {},
+): Promise<import('@agent-comm/bridge').Bridge> {
   const { A2ABridge, a2aTokenFromEnv, CommandBridge, ConversationA2ASessions, HttpBridge } = await (
     await loadRuntime()
   ).loadBridges()
+  // `bridge --check --health-timeout`: how long the health check waits for the runtime.
+  const health = options.healthTimeoutMs === undefined ? {} : { healthTimeoutMs: options.healthTimeoutMs }
   if ('webhook' in spec) {
     // A webhook's credential comes from the environment, never from a flag (a command line shows in `ps`)
     // nor from the URL (its path and query are hidden from output, but still in `ps`).
@@ -233,6 +239,7 @@ export async function buildBridge(spec: BridgeSpec): Promise<import('@agent-comm
     return new HttpBridge({
       url: spec.webhook,
       ...(authorization ? { headers: { authorization } } : {}),
+      ...health,
     })
   }
   if ('a2aCardUrl' in spec) {
@@ -250,11 +257,12 @@ export async function buildBridge(spec: BridgeSpec): Promise<import('@agent-comm
       endpointOrigins,
       // A remote task waiting for input is found again in the conversation: `--once` runs continue it too.
       sessions: new ConversationA2ASessions({ conversation: spec.conversation, agent: spec.agent }),
+      ...health,
     })
   }
   const [command, ...args] = spec.argv
   // This process's environment, less agent-comm's credentials (CommandBridge withholds them).
-  return new CommandBridge({ command: command!, args, env: process.env, keepEnv: spec.passEnv })
+  return new CommandBridge({ command: command!, args, env: process.env, keepEnv: spec.passEnv, ...health })
 }
 
 /**

@@ -87,6 +87,10 @@ export const relayServerFlags = {
     description: `largest request body [AGENT_COMM_RELAY_BODY_LIMIT, default ${D.bodyLimitBytes}]`,
     helpValue: '<bytes>',
   }),
+  'request-timeout': Flags.string({
+    description: `longest time a client may take to send a whole request before a 408 (long polls and streams are not cut) [AGENT_COMM_RELAY_REQUEST_TIMEOUT_SECONDS, default ${D.requestTimeoutMs / 1000}]`,
+    helpValue: '<seconds>',
+  }),
   'rate-limit': Flags.string({
     description: `work units per agent per minute (a request is one, a send one per delivery), 0 for no limit [AGENT_COMM_RELAY_RATE_LIMIT, default ${D.rateLimitPerMinute}]`,
     helpValue: '<units>',

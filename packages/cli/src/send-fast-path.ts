@@ -9,7 +9,14 @@
 import type { Coordinator } from '@agent-comm/coordinator'
 import { type CommandContext, debugEnabled, loadRuntime, openContext } from './context.js'
 import { describeError, errorJson, formatErrorText } from './errors.js'
-import { type SendArgs, type SendFlags, type SendResult, sendMessage } from './send-message.js'
+import { reportInFlagTerms } from './flag-errors.js'
+import {
+  MESSAGE_FIELD_FLAGS,
+  type SendArgs,
+  type SendFlags,
+  type SendResult,
+  sendMessage,
+} from './send-message.js'
 
 /** A flag of a command in oclif.manifest.json, as far as the fast path reads it. */
 export interface ManifestFlag {
@@ -206,10 +213,10 @@ export async function runSendFastPath(
     // As BaseCommand.catch reports it.
     const isOclifError = typeof (error as { oclif?: unknown }).oclif === 'object'
     const runtime = isOclifError ? undefined : await loadRuntime().catch(() => undefined)
-    const report = describeError(
+    const report = reportInFlagTerms(
+      describeError(error, runtime?.isAgentCommError ?? ((_: unknown): _ is never => false), 'send'),
       error,
-      runtime?.isAgentCommError ?? ((_: unknown): _ is never => false),
-      'send',
+      MESSAGE_FIELD_FLAGS,
     )
     if (json) process.stdout.write(`${JSON.stringify(errorJson(report), null, 2)}\n`)
     else process.stderr.write(formatErrorText(report))

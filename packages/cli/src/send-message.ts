@@ -3,6 +3,7 @@ import type { MessageInput, MessageV2 } from '@agent-comm/protocol'
 import type { PAYLOAD_TYPES } from '@agent-comm/protocol/vocabulary'
 import type { Runtime } from './context.js'
 import { ExitCode } from './errors.js'
+import { METADATA_EXPECTED, parseFlagValue } from './flag-errors.js'
 import { readStdin, readTextInput } from './input.js'
 import { safeLine } from './terminal-text.js'
 
@@ -59,14 +60,24 @@ export interface SendEnvironment {
   log(line: string): void
 }
 
+/**
+ * The flag that sets each field of a message `send`, `reply` and `request` build: a message refused for one
+ * of them names the flag (`Invalid --metadata: trace.traceparent: …`).
+ */
+export const MESSAGE_FIELD_FLAGS: Readonly<Record<string, string>> = {
+  subject: '--subject',
+  priority: '--priority',
+  metadata: '--metadata',
+}
+
 /** Sends the message `args` and `flags` describe and prints its id; returns the `--json` result. */
 export async function sendMessage(
   args: SendArgs,
   flags: SendFlags,
   environment: SendEnvironment,
 ): Promise<SendResult> {
-  const { JsonObjectSchema, JsonValueSchema, parseOrThrow, replyThread, ValidationError } =
-    await environment.runtime()
+  const runtime = await environment.runtime()
+  const { JsonObjectSchema, JsonValueSchema, replyThread, ValidationError } = runtime
   if (flags.payload !== undefined && flags['payload-type'] === undefined) {
     throw new ValidationError(
       'Invalid flags: --payload needs --payload-type (e.g. --payload-type task_assignment)',
@@ -90,9 +101,11 @@ export async function sendMessage(
   const metadata =
     flags.metadata === undefined
       ? undefined
-      : parseOrThrow(JsonObjectSchema, flags.metadata, '--metadata (a JSON object)')
+      : parseFlagValue(runtime, JsonObjectSchema, flags.metadata, '--metadata', METADATA_EXPECTED)
   const payloadData =
-    flags.payload === undefined ? null : parseOrThrow(JsonValueSchema, flags.payload, '--payload')
+    flags.payload === undefined
+      ? null
+      : parseFlagValue(runtime, JsonValueSchema, flags.payload, '--payload', 'JSON data')
   const fields = {
     body,
     priority: flags.priority as MessageInput['priority'],

@@ -85,7 +85,8 @@ describe('register', () => {
     const p = project()
     const run = await p.run(['register', 'remote', '-c', 'x', '-d', 'l', '--transport-type', 'http'])
     expect(run.code).toBe(2)
-    expect(run.stderr).toMatch(/^Error: Invalid agent profile: relayUrl: is required for transport 'http'/)
+    expect(run.stderr).toMatch(/^Error: Invalid --relay-url: is required for transport 'http'/)
+    expect(run.stderr).toContain('Change --relay-url as the error says')
   })
 
   it('refuses --relay-url without --transport-type http with exit code 2, rather than register a local agent', async () => {
@@ -101,9 +102,7 @@ describe('register', () => {
       'https://relay.example.com',
     ])
     expect(run.code).toBe(2)
-    expect(run.stderr).toMatch(
-      /^Error: Invalid agent profile: relayUrl: is only used by transport 'http', not 'sqlite'/,
-    )
+    expect(run.stderr).toMatch(/^Error: Invalid --relay-url: is only used by transport 'http', not 'sqlite'/)
     expect((await p.json<{ agents: unknown[] }>(['agents'])).agents).toEqual([])
   })
 

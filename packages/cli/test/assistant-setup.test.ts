@@ -315,7 +315,7 @@ describe('agent-comm mcp doctor, hooks on PostgreSQL', () => {
     const problems = JSON.parse(doctor.stdout).entries.flatMap((entry: Doc) => entry.problems)
     expect(problems).toContainEqual(
       expect.stringMatching(
-        /^inbox hook for builder fails: agent-comm inbox --new: PostgreSQL .* at postgres:\/\/agent@127\.0\.0\.1:1\/coordination: .*ECONNREFUSED/,
+        /^inbox hook for builder fails: agent-comm inbox --new: Could not connect to PostgreSQL at 127\.0\.0\.1:1 \(postgres:\/\/agent@127\.0\.0\.1:1\/coordination\): .*ECONNREFUSED/,
       ),
     )
     // --no-start runs nothing.

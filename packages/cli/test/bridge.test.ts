@@ -155,6 +155,17 @@ describe('agent-comm bridge', () => {
     expect(notOnPath.stderr).toContain('Next: install the program or give its full path to --command')
   })
 
+  it('gives a slow health check the time set with --health-timeout, then says it did not finish', async () => {
+    const p = project()
+    const hangs = `'${process.execPath}' -e 'setTimeout(() => {}, 60000)' --`
+    const slow = await p.run(['bridge', 'builder', '--command', hangs, '--check', '--health-timeout', '0.2'])
+    expect(slow.code).toBe(1)
+    expect(slow.stderr).toMatch(/Why: the health check .* did not finish within 0\.2 s/)
+    const withoutCheck = await p.run(['bridge', 'builder', '--command', hangs, '--health-timeout', '1'])
+    expect(withoutCheck.code).toBe(2)
+    expect(withoutCheck.stderr).toContain('--check')
+  })
+
   it('refuses bad usage with exit 2', async () => {
     const p = project()
     expect((await p.run(['bridge', 'builder'])).code).toBe(2)

@@ -40,6 +40,9 @@ const EVERY_COMMAND = Object.entries(
   .filter(([, command]) => command.hidden !== true)
   .map(([id]) => id.replaceAll(':', ' '))
 
+/** The commands of the `db` topic, listed by `agent-comm db --help`. */
+const DB_COMMANDS = ['db copy']
+
 /** The commands of the `relay` topic, listed by `agent-comm relay --help`. */
 const RELAY_COMMANDS = [
   'relay a2a-token',
@@ -180,9 +183,12 @@ describe('help', () => {
   it('lists every command', async () => {
     const run = await runCli(['--help'], { env: cleanEnv() })
     expect(run.code).toBe(0)
-    for (const command of [...COMMANDS, 'relay']) {
+    for (const command of [...COMMANDS, 'relay', 'db']) {
       expect(run.stdout).toMatch(new RegExp(`\\n {2}${command} +\\S`))
     }
+    const db = await runCli(['db', '--help'], { env: cleanEnv() })
+    expect(db.code).toBe(0)
+    for (const command of DB_COMMANDS) expect(db.stdout).toMatch(new RegExp(`\\n {2}${command} +\\S`))
     const relay = await runCli(['relay', '--help'], { env: cleanEnv() })
     expect(relay.code).toBe(0)
     for (const command of RELAY_COMMANDS) expect(relay.stdout).toMatch(new RegExp(`\\n {2}${command} +\\S`))

@@ -122,7 +122,14 @@ describe('OTLP export from the CLI by the OTEL_* variables', () => {
     relay.kill('SIGTERM')
     expect(await exited(relay)).toBe(0)
     const relayModules = readFileSync(record, 'utf8').split('\n')
-    for (const modules of [sendModules, relayModules]) {
+    const commonJsApi = /[\\/]@opentelemetry[\\/]api[\\/]dist[\\/]index\.cjs$/
+    // prom-client (the relay's /metrics) requires the API's CommonJS build in its CPU metric, only to read
+    // the active span for exemplars, which the relay leaves off; both builds share the API's global
+    // registry, and no tracer is taken from that copy. It is the only module allowed to load it.
+    const promClientCpu = /[\\/]prom-client[\\/]lib[\\/]metrics[\\/]processCpuTotal\.js$/
+    const relayCommonJs = relayModules.findIndex((m) => commonJsApi.test(m))
+    if (relayCommonJs !== -1) expect(relayModules[relayCommonJs - 1]).toMatch(promClientCpu)
+    for (const modules of [sendModules, relayModules.filter((m) => !commonJsApi.test(m))]) {
       // The SDK, the coordinator, the transports and the relay all use this one entry: a CommonJS SDK would
       // load the CommonJS build beside it, and its provider would never reach spans made through this one.
       expect(modules.filter((m) => /[\\/]@opentelemetry[\\/]api[\\/]dist[\\/]index\./.test(m))).toEqual([

@@ -95,6 +95,28 @@ describe.skipIf(!hasServer)('the CLI on a PostgreSQL URL (needs a PostgreSQL ser
     }
   })
 
+  it('says it could not connect, where, and why — a refused port, a missing database — never the password', async () => {
+    const cwd = tempDir()
+    const refused = new URL(url)
+    refused.port = '1'
+    const missing = new URL(url)
+    missing.pathname = '/agent_comm_no_such_db'
+    for (const [target, why, hint] of [
+      [refused, 'connection refused', 'Check that PostgreSQL is running'],
+      [missing, 'database "agent_comm_no_such_db" does not exist', 'Create the database'],
+    ] as const) {
+      const run = await runCli(['agents', '--db', target.toString()], { cwd, env: cleanEnv() })
+      expect(run.code).not.toBe(0)
+      expect(run.stderr).toContain(
+        `Error: Could not connect to PostgreSQL at ${target.hostname}:${target.port}`,
+      )
+      expect(run.stderr).toContain(why)
+      expect(run.stderr).toContain(hint)
+      expect(run.stderr).not.toContain('query failed')
+      expect(run.stderr + run.stdout).not.toContain(password)
+    }
+  })
+
   it('poll --wait in one process returns the message another process sends while it waits', async () => {
     const cwd = tempDir()
     const env = cleanEnv({ AGENT_COMM_DB_PATH: url, AGENT_COMM_PG_SCHEMA: 'poll_wait' })

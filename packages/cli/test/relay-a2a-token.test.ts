@@ -106,6 +106,8 @@ describe('agent-comm bridge --a2a', () => {
     const check = await runCli(['bridge', 'partner', '--a2a', '--check'], { cwd: dir, env })
     expect(check.code).toBe(1)
     expect(check.stdout).toContain(`a2a ${url}: NOT reachable`)
+    expect(check.stderr).toContain(`Why: The A2A agent card at ${url} is unreachable`)
+    expect(check.stderr).toContain('Next: Check the --a2a-url given to agent-comm register')
     const missing = await runCli(['bridge', 'other', '--a2a', '--check'], { cwd: dir, env })
     expect(missing.code).toBe(2)
     expect(missing.stderr).toContain('--a2a-url')

@@ -81,6 +81,21 @@ describe.skipIf(!hasServer)('the relay commands on PostgreSQL (--db)', () => {
     expect(stderr).not.toContain('not-needed-under-trust-auth')
   })
 
+  it('refuses to start a replica whose database it cannot connect to, saying where and why', async () => {
+    const refused = new URL(db.url)
+    refused.port = '1'
+    refused.password = 'replica-pw'
+    const run = await runCli(['relay', 'start', '--port', '0', '--db', refused.toString()], {
+      cwd: tempDir(),
+      env: cleanEnv({ AGENT_COMM_RELAY_SECRETS_KEY: key }),
+    })
+    expect(run.code).not.toBe(0)
+    expect(run.stderr).toContain(`Error: Could not connect to PostgreSQL at ${refused.hostname}:1`)
+    expect(run.stderr).toContain('connection refused')
+    expect(run.stderr).toContain('Check that PostgreSQL is running')
+    expect(run.stderr + run.stdout).not.toContain('replica-pw')
+  })
+
   it('runs relay start --db as a replica that is ready once listening, and stops on SIGTERM', async () => {
     const child = spawnCli(
       ['relay', 'start', '--port', '0', '--json', '--db', db.url, '--log-level', 'silent'],

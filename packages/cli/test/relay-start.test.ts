@@ -97,6 +97,9 @@ describe('agent-comm relay start', () => {
     const flag = await runCli(['relay', 'start', '--port', 'eighty'], { cwd: dir, env: cleanEnv() })
     expect(flag.code).toBe(2)
     expect(flag.stderr).toMatch(/^Error: --port must be a port number \(got 'eighty'\)\n/)
+    const timeout = await runCli(['relay', 'start', '--request-timeout', '0'], { cwd: dir, env: cleanEnv() })
+    expect(timeout.code).toBe(2)
+    expect(timeout.stderr).toMatch(/^Error: --request-timeout must be at least 1 \(got '0'\)\n/)
     const variable = await runCli(['relay', 'start', '--json'], {
       cwd: dir,
       env: cleanEnv({ AGENT_COMM_RELAY_RATE_LIMIT: '-1' }),

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { hoistGlobalFlags } from '../src/argv.js'
-import { closestCommand } from '../src/hooks/command-not-found.js'
+import { closestWord } from '../src/closest.js'
 import { cleanEnv, runCli, tempDir } from './helpers.js'
 
 describe('global flags before the command', () => {
@@ -148,10 +148,38 @@ describe('a mistyped command', () => {
     }
   })
 
+  it('says a mistyped flag does not exist and suggests the nearest flag of the command', async () => {
+    for (const [argv, expected] of [
+      [
+        ['poll', 'builder', '--lese-seconds', '30'],
+        'Nonexistent flag: --lese-seconds (did you mean --lease-seconds?)\nSee the usage: agent-comm poll --help',
+      ],
+      [
+        ['poll', 'builder', '--lese-seconds=30', '--wiat', '3', '-z'],
+        'Nonexistent flags: --lese-seconds=30 (did you mean --lease-seconds?), --wiat (did you mean --wait?), -z\nSee the usage: agent-comm poll --help',
+      ],
+      [
+        ['agents', '--dbb', 'x.db'],
+        'Nonexistent flag: --dbb (did you mean --db?)\nSee the usage: agent-comm agents --help',
+      ],
+      [['agents', '--xyzzyxyzzy'], 'Nonexistent flag: --xyzzyxyzzy\nSee the usage: agent-comm agents --help'],
+    ] as const) {
+      const run = await runCli([...argv], { env: cleanEnv() })
+      expect(run.code).toBe(2)
+      expect(run.stderr).toBe(`Error: ${expected}\n`)
+    }
+    const json = await runCli(['poll', 'builder', '--lese-seconds', '30', '--json'], { env: cleanEnv() })
+    expect(json.code).toBe(2)
+    expect(JSON.parse(json.stdout).error).toMatchObject({
+      code: 'VALIDATION',
+      message: 'Nonexistent flag: --lese-seconds (did you mean --lease-seconds?)',
+    })
+  })
+
   it('suggests nothing when no command is near', () => {
-    expect(closestCommand('xyzzy', ['send', 'poll', 'ack'])).toBeUndefined()
-    expect(closestCommand('pol', ['send', 'poll', 'ack'])).toBe('poll')
-    expect(closestCommand('conversatoins', ['conversation', 'conversations'])).toBe('conversations')
+    expect(closestWord('xyzzy', ['send', 'poll', 'ack'])).toBeUndefined()
+    expect(closestWord('pol', ['send', 'poll', 'ack'])).toBe('poll')
+    expect(closestWord('conversatoins', ['conversation', 'conversations'])).toBe('conversations')
   })
 })
 

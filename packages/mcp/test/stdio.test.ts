@@ -49,7 +49,9 @@ describe('agent-comm-mcp over stdio', () => {
       const args = tool === 'comm_send' ? { from_agent: 'a', to_agent: 'b', body: 'hi' } : {}
       const result = await call(client, tool, args)
       expect(result.isError).toBe(true)
-      expect(textOf(result)).toMatch(/^STORAGE: Could not open the database: PostgreSQL/)
+      expect(textOf(result)).toMatch(
+        /^STORAGE: Could not open the database: Could not connect to PostgreSQL at 127\.0\.0\.1:1 \(postgres:\/\/postgres@127\.0\.0\.1:1\/x\): connection refused/,
+      )
       expect(textOf(result)).toContain('Check that PostgreSQL is running')
       expect(textOf(result)).toContain('restart this MCP server')
       expect(textOf(result)).not.toContain(':pw@')
@@ -58,7 +60,7 @@ describe('agent-comm-mcp over stdio', () => {
     // Still serving: the connection was never closed.
     expect((await client.listTools()).tools.length).toBeGreaterThan(0)
     expect(stderr()).toContain('cannot serve tool calls')
-    expect(stderr()).toContain('Could not open the database: PostgreSQL')
+    expect(stderr()).toContain('Could not open the database: Could not connect to PostgreSQL at 127.0.0.1:1')
   })
 
   it('writes nothing but JSON-RPC frames to stdout, even with debug logs and bad input, and exits when stdin ends', async () => {

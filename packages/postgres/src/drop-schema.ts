@@ -10,9 +10,17 @@ import { validateSchemaName } from './migrate.js'
  * messages; a system schema (`pg_*`, `information_schema`) or a malformed URL is a `ConfigError`. Throws
  * `StorageError` when the server cannot be reached.
  */
-export async function dropPostgresSchema(options: { url: string; schema: string }): Promise<void> {
+export async function dropPostgresSchema(options: {
+  url: string
+  schema: string
+  /**
+   * The caller created this schema itself moments ago and drops it because what it was made for failed
+   * (a copy into a new database): then even the default schema name is dropped (never `public`).
+   */
+  createdByCaller?: boolean | undefined
+}): Promise<void> {
   const schema = validateSchemaName(options.schema)
-  if (schema === 'agent_comm' || schema === 'public') {
+  if (schema === 'public' || (schema === 'agent_comm' && options.createdByCaller !== true)) {
     throw new ValidationError(`Refusing to drop the schema '${schema}': it is not a throwaway schema`, [
       { path: 'schema', message: 'must not be agent_comm or public' },
     ])

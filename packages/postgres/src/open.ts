@@ -1,7 +1,7 @@
 import type { Logger } from '@agent-comm/protocol'
 import type { SqlClient } from './client.js'
 import { connectFromUrl } from './connect.js'
-import { applyPostgresMigrations } from './migrate.js'
+import { applyPostgresMigrations, assertPostgresDatabaseExists } from './migrate.js'
 import { DEFAULT_SCHEMA } from './schema.js'
 import { ServerClock } from './server-clock.js'
 import type { ClaimCommit } from './statements.js'
@@ -31,8 +31,13 @@ export type OpenPostgresSpoolStoreOptions = (
       location?: string | undefined
     }
 ) & {
-  /** The PostgreSQL schema for the spool's tables (default `agent_comm`); created if missing. */
+  /** The PostgreSQL schema for the spool's tables (default `agent_comm`); created if missing (see `create`). */
   schema?: string | undefined
+  /**
+   * Create the schema and its tables when the schema holds no agent-comm database (default true). With
+   * false that is a `StorageError` whose `details.reason` is `'missing'` (an existing one is still migrated).
+   */
+  create?: boolean | undefined
   logger?: Logger | undefined
   /** How claims and acks commit: `durable` (default) or `relaxed` (see {@link ClaimCommit}). */
   claimCommit?: ClaimCommit | undefined
@@ -75,6 +80,7 @@ export async function openPostgresSpoolStore(
       logger: options.logger,
       claimCommit: options.claimCommit,
     })
+    if (options.create === false) await assertPostgresDatabaseExists(client, store.schema, location)
     await applyPostgresMigrations(client, store.schema)
     return store
   } catch (error) {

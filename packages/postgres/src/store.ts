@@ -43,9 +43,11 @@ import type {
   VerifyReport,
   WithdrawParams,
 } from '@agent-comm/spool'
+import type { DatabaseRows, ExportRowsParams, ImportRowsParams } from '@agent-comm/spool/copy'
 import { textArrayLiteral } from './array-literal.js'
 import { ChangeFeed } from './change-feed.js'
 import type { SqlClient, SqlQueryable } from './client.js'
+import { exportPostgresRows, importPostgresRows } from './copy.js'
 import { toStorageError } from './drivers/driver-errors.js'
 import { claimIdempotencyKey, type IdempotencyStatements, idempotencyStatements } from './idempotency.js'
 import { insertBatch, insertNewBatch, insertSend } from './insert.js'
@@ -724,6 +726,18 @@ export class PostgresSpoolStore implements SpoolStore {
       await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY')
       return this.#inspect.verify(tx, this.schema)
     })
+  }
+
+  async exportRows({ sections }: ExportRowsParams): Promise<DatabaseRows> {
+    return this.#transaction(async (tx) => {
+      // One snapshot of every table, however long the reads take and whatever other processes write.
+      await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY')
+      return exportPostgresRows(tx, this.schema, sections, this.location)
+    })
+  }
+
+  async importRows({ rows, sections }: ImportRowsParams): Promise<void> {
+    await this.#transaction((tx) => importPostgresRows(tx, this.schema, rows, sections, this.location))
   }
 
   async cleanup(params: Parameters<SpoolStore['cleanup']>[0]): Promise<CleanupReport> {

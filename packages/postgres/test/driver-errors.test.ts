@@ -99,6 +99,57 @@ it.each([
   expect(error.details).not.toHaveProperty('sqlState')
 })
 
+it.each([
+  ['ECONNREFUSED', 'connect ECONNREFUSED 10.0.0.9:5432', 'connection refused, nothing listens there'],
+  ['ENOENT', 'connect ENOENT /run/pg/.s.PGSQL.5432', 'no server socket there'],
+  ['ETIMEDOUT', 'connect ETIMEDOUT 10.0.0.9:5432', 'the connection attempt timed out'],
+  [
+    '28P01',
+    'password authentication failed for user "agent"',
+    'password authentication failed for user "agent"',
+  ],
+  ['28000', 'role "agent" does not exist', 'role "agent" does not exist'],
+  ['3D000', 'database "spool" does not exist', 'database "spool" does not exist'],
+  ['53300', 'too many connections for role "agent"', 'too many connections for role "agent"'],
+  ['DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate', 'self-signed certificate'],
+])(
+  'words a failed connection (%s) as one, whatever the call was doing: could not connect to host:port, and why',
+  (code, text, why) => {
+    for (const doing of ['query', 'connect', 'ping']) {
+      const error = toStorageError(driverError(code, text), URL_WITH_PASSWORD, doing)
+      expect(error.message).toBe(
+        `Could not connect to PostgreSQL at db.example:5432 (postgres://agent@db.example:5432/spool): ${why}${why === text ? '' : ` (${text})`}`,
+      )
+      expect(error.hint).toEqual(expect.any(String))
+      expect(`${error.message}${error.hint}`).not.toContain('Pa55-w0rd')
+    }
+  },
+)
+
+it.each([
+  ['postgres://agent:Pa55-w0rd@db.example/spool', 'db.example:5432'],
+  ['postgres://agent@[::1]:6432/spool', '[::1]:6432'],
+  ['postgres://agent@/spool?host=/var/run/postgresql', '/var/run/postgresql/.s.PGSQL.5432'],
+  ['postgres://agent@localhost/spool?host=/tmp/&port=5499', '/tmp/.s.PGSQL.5499'],
+  ['postgres:///spool', 'localhost:5432'],
+])('names where it tried to connect for %s: %s', (url, endpoint) => {
+  const error = toStorageError(driverError('ECONNREFUSED'), url, 'query')
+  expect(error.message).toMatch(
+    new RegExp(`^Could not connect to PostgreSQL at ${endpoint.replace(/[[\]./]/g, '\\$&')} \\(`),
+  )
+})
+
+it('keeps the wording of a statement the server rejected: the operation failed at the URL', () => {
+  const error = toStorageError(
+    driverError('42501', 'permission denied for table x'),
+    URL_WITH_PASSWORD,
+    'query',
+  )
+  expect(error.message).toBe(
+    'PostgreSQL query failed at postgres://agent@db.example:5432/spool: permission denied for table x',
+  )
+})
+
 it('maps an untrusted server certificate to reason ssl-failed', () => {
   const error = toStorageError(
     driverError('DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate'),

@@ -63,6 +63,9 @@ describe.skipIf(!available)('node-postgres errors', () => {
     await client.end()
     expect(failure).toBeInstanceOf(StorageError)
     expect((failure as StorageError).details.reason).toBe('unreachable')
+    expect((failure as StorageError).message).toMatch(
+      /^Could not connect to PostgreSQL at 127\.0\.0\.1:1 \(postgres:\/\/postgres@127\.0\.0\.1:1\/postgres\): connection refused, nothing listens there \(connect ECONNREFUSED 127\.0\.0\.1:1\)$/,
+    )
     expect((failure as StorageError).hint).toContain('postgres://postgres@127.0.0.1:1/postgres')
     expect(printed(failure)).not.toContain(PASSWORD)
   })
@@ -131,6 +134,9 @@ describe.skipIf(!available)('node-postgres errors', () => {
     const failure = await client.query('SELECT 1').catch((error: unknown) => error)
     await client.end()
     expect((failure as StorageError).details.reason).toBe('database-missing')
+    expect((failure as StorageError).message).toMatch(
+      /^Could not connect to PostgreSQL at 127\.0\.0\.1:5432 \(postgres:\/\/postgres@127\.0\.0\.1:5432\/agent_comm_no_such_db\): database "agent_comm_no_such_db" does not exist$/,
+    )
     expect(printed(failure)).not.toContain(PASSWORD)
   })
 

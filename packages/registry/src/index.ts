@@ -1,5 +1,6 @@
 // The registrable-id rule is the protocol's (relay secrets are refused for the same ids); re-exported here.
 export { assertRegistrableAgentId, RESERVED_AGENT_ID_PREFIXES } from '@agent-comm/protocol'
+export { registryCopySection } from './copy-section.js'
 export { REGISTRY_MIGRATIONS_FOLDER, REGISTRY_MIGRATIONS_TABLE } from './migrations.js'
 export type { ListFilter, RegistryOptions } from './options.js'
 export {

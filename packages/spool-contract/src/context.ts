@@ -35,6 +35,8 @@ export type ContractSpool = Pick<
   | 'verify'
   | 'cleanup'
   | 'close'
+  /** The store under test, for the cases that watch what the spool asks of it. */
+  | 'store'
 >
 
 /**

@@ -277,6 +277,13 @@ function answersApproval(message: MessageV2): boolean {
 /** Default window of an idempotency key: 24 hours. */
 export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000
 
+/**
+ * Messages one transaction of a `cleanup` removes: a backlog (the first cleanup of a relay's month of
+ * history) goes in short transactions, so other processes' writes are served in between rather than waiting
+ * out one long one (on SQLite, past their busy timeout).
+ */
+export const CLEANUP_BATCH = 1000
+
 const MESSAGE_NOT_LEASED =
   'is not leased by this agent, so there is nothing to ack or nack. Claim it first (poll), or see its state with status.'
 
@@ -1089,11 +1096,32 @@ export class Spool {
     return this.#store.verify()
   }
 
-  /** Removes expired messages (and, if asked, long-acked ones), or with `dryRun` only counts them. */
-  async cleanup(options: CleanupOptions = {}): Promise<CleanupReport> {
+  /**
+   * Removes expired messages (and, if asked, long-acked ones), `CLEANUP_BATCH` a transaction until none is
+   * left (or `control.signal` aborts between two), or with `dryRun` only counts them; with `limit`, removes
+   * at most that many in one transaction.
+   */
+  async cleanup(
+    options: CleanupOptions = {},
+    control: { signal?: AbortSignal } = {},
+  ): Promise<CleanupReport> {
     this.#open()
     const parsed = parseOrThrow(CleanupOptionsSchema, options, 'cleanup options')
-    return this.#store.cleanup({ ...parsed, now: this.#clock.now() })
+    const now = this.#clock.now()
+    // A dry run counts in one read; a caller's own `limit` is one bounded transaction.
+    if (parsed.dryRun || parsed.limit !== undefined) return this.#store.cleanup({ ...parsed, now })
+    // Everything, CLEANUP_BATCH messages a transaction, oldest first, all against the same `now`, yielding
+    // in between; stopped early by `signal` or a close (what is left goes on the next cleanup).
+    const total: CleanupReport = { dryRun: false, expiredMessages: 0, ackedMessages: 0, deliveries: 0 }
+    for (;;) {
+      const report = await this.#store.cleanup({ ...parsed, limit: CLEANUP_BATCH, now })
+      total.expiredMessages += report.expiredMessages
+      total.ackedMessages += report.ackedMessages
+      total.deliveries += report.deliveries
+      if (report.expiredMessages + report.ackedMessages < CLEANUP_BATCH) return total
+      await yieldToEventLoop()
+      if (control.signal?.aborted || this.#closed) return total
+    }
   }
 
   /** Closes the store; pending waits resolve `false`. Safe to call twice. */

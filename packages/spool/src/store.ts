@@ -1,4 +1,5 @@
 import type { Clock, MessageV2 } from '@agent-comm/protocol'
+import type { DatabaseRows, ExportRowsParams, ImportRowsParams } from './copy.js'
 import type {
   CleanupReport,
   ConversationSummary,
@@ -191,6 +192,20 @@ export interface SpoolStore {
     limit?: number | undefined
     now: number
   }): Promise<CleanupReport>
+
+  /**
+   * Reads every row a database copy carries (`@agent-comm/spool/copy`): messages, deliveries, idempotency
+   * keys wherever kept, and the rows of each section's tables (a section whose tables the database lacks is
+   * left out), all from **one consistent snapshot**, each row checked against the neutral format.
+   */
+  exportRows?(params: ExportRowsParams): Promise<DatabaseRows>
+
+  /**
+   * Writes a copy's rows into this database in **one transaction**, after checking that it holds no
+   * agent-comm data (else `ConflictError`, nothing written): every delivery keeps its state, attempts,
+   * lease and receipt; rows are numbered in the order given. A failure rolls everything back.
+   */
+  importRows?(params: ImportRowsParams): Promise<void>
 
   /** Closes connections and stops the change feed. Safe to call twice. */
   close(): Promise<void>

@@ -37,6 +37,15 @@ export const A2A_MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.u
 /** Table recording which A2A migrations a database has; apart from the spool's, registry's and relay's. */
 export const A2A_MIGRATIONS_TABLE = '__agent_comm_a2a_migrations'
 
+/** Creates or updates the A2A tables on `sqlite` (their own migrations, apart from the spool's). */
+export function migrateA2A(sqlite: BetterSqlite3.Database): void {
+  try {
+    applyMigrations(sqlite, { folder: A2A_MIGRATIONS_FOLDER, table: A2A_MIGRATIONS_TABLE, name: 'a2a' })
+  } catch (error) {
+    throw toStorageError(error, sqlite.name)
+  }
+}
+
 /**
  * The A2A store on the spool's SQLite file (a connection such as `sqliteConnection(spool)`, which the
  * store does not close). Every method answers synchronously; writes of one transition are one transaction.
@@ -136,11 +145,7 @@ export class SqliteA2AStore implements A2AStore {
 
   /** Creates the A2A tables on `sqlite` if needed (the spool's connection: one file, one backup). */
   static open(sqlite: BetterSqlite3.Database): SqliteA2AStore {
-    try {
-      applyMigrations(sqlite, { folder: A2A_MIGRATIONS_FOLDER, table: A2A_MIGRATIONS_TABLE, name: 'a2a' })
-    } catch (error) {
-      throw toStorageError(error, sqlite.name)
-    }
+    migrateA2A(sqlite)
     return new SqliteA2AStore(sqlite)
   }
 

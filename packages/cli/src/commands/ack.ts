@@ -41,12 +41,15 @@ More message ids after the agent are acked too, all for that agent (without --re
     '<%= config.bin %> poll builder --json > batch.json && ./handle batch.json && <%= config.bin %> <%= command.id %> --stdin < batch.json',
   ]
   static override args = {
-    'message-id': Args.string({ description: 'id of the message (not with --stdin)' }),
-    agent: Args.string({ description: 'agent that received it (not with --stdin)' }),
-    'more-ids': Args.string({ description: 'more ids of messages the agent received, acked the same way' }),
+    // Required, as the help shows them, unless --stdin gives the messages (run() checks them).
+    'message-id': Args.string({ description: 'id of the message (not with --stdin)', required: true }),
+    agent: Args.string({ description: 'agent that received it (not with --stdin)', required: true }),
+    'more-ids': Args.string({
+      description: 'more ids of messages the agent received, acked the same way',
+      multiple: true,
+    }),
   }
-  // The ids after the agent are variadic; oclif would mark every argument variadic in the usage line.
-  static override strict = false
+  protected static override argsReplacedByStdin = true
   static override usage = [
     '<%= command.id %> MESSAGE-ID AGENT [MORE-IDS...] [--json] [--receipt <value>]',
     '<%= command.id %> --stdin [--json]',

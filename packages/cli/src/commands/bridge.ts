@@ -33,6 +33,10 @@ export interface BridgeCheckResult {
   agent: string
   bridge: string
   available: boolean
+  /** Why the runtime is not reachable (only when it is not). */
+  reason?: string
+  /** What to do about it, when the bridge says (only when it is not). */
+  hint?: string
 }
 
 /** `agent-comm bridge`: answers an agent's messages with a command or a webhook. */
@@ -53,6 +57,7 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
     '<%= config.bin %> <%= command.id %> builder --command "python3 agent.py --model small" --concurrency 2 --timeout 600',
     '<%= config.bin %> <%= command.id %> reviewer --webhook https://hooks.example.com/review --once',
     '<%= config.bin %> <%= command.id %> builder --command "./agent.sh" --check',
+    '<%= config.bin %> <%= command.id %> builder --command "./slow-to-start.sh" --check --health-timeout 60',
     '<%= config.bin %> <%= command.id %> partner --a2a   # registered with --a2a-url',
     '<%= config.bin %> <%= command.id %> builder --command "./agent.sh" --json | jq -c \'select(.type == "nacked")\'',
   ]
@@ -75,6 +80,12 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
       description: 'process one batch of waiting messages and exit (exit 1 if any failed)',
     }),
     check: Flags.boolean({ description: 'only check that the runtime is reachable (exit 0 or 1)' }),
+    'health-timeout': secondsFlag({
+      description: `with --check: how long the runtime may take to answer (the command's --health run, the webhook's GET, the A2A card), from 0.001 to ${MAX_TIMEOUT_SECONDS} (default 10)`,
+      min: 0.001,
+      max: MAX_TIMEOUT_SECONDS,
+      dependsOn: ['check'],
+    }),
     interval: secondsFlag({
       description: `longest wait for new messages in one poll, from 0.1 to ${MAX_WAIT_SECONDS} (default 30)`,
       min: 0.1,
@@ -149,14 +160,18 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
         : argv === undefined
           ? { webhook: flags.webhook! }
           : { argv, passEnv: flags['pass-env'] },
+      {
+        healthTimeoutMs:
+          flags['health-timeout'] === undefined ? undefined : Math.ceil(flags['health-timeout'] * 1000),
+      },
     )
     if (flags.check) {
       if (!this.jsonEnabled()) process.stderr.write(`Checking ${bridge.name} (Ctrl-C to stop)...\n`)
       // Ctrl-C ends a health check that hangs at once, not after its own time limit.
       const stop = this.stopSignal()
-      const { available, reason } = bridge.checkAvailability
+      const { available, reason, hint } = bridge.checkAvailability
         ? await bridge.checkAvailability(stop)
-        : { available: await bridge.isAvailable(stop), reason: undefined }
+        : { available: await bridge.isAvailable(stop), reason: undefined, hint: undefined }
       if (stop.aborted) {
         throw new CommandFailure(
           'STOPPED',
@@ -167,7 +182,7 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
         this.log(`${bridge.name}: ${available ? 'reachable' : 'NOT reachable'}`)
         if (!available)
           process.stderr.write(
-            notReachableAdvice(reason, flags.a2a ? 'a2a' : argv === undefined ? 'webhook' : 'command'),
+            notReachableAdvice(reason, hint, flags.a2a ? 'a2a' : argv === undefined ? 'webhook' : 'command'),
           )
       }
       if (!available) {
@@ -177,6 +192,7 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
             bridge: bridge.name,
             available,
             ...(reason === undefined ? {} : { reason }),
+            ...(hint === undefined ? {} : { hint }),
           })
         }
         this.exit(ExitCode.FAILURE)
@@ -252,9 +268,17 @@ function describeEvent(event: BridgeEvent): string {
   }
 }
 
-/** Why a checked bridge is not reachable and what to do about it, for stderr. */
-function notReachableAdvice(reason: string | undefined, kind: 'command' | 'webhook' | 'a2a'): string {
+/**
+ * Why a checked bridge is not reachable and what to do about it, for stderr: the bridge's own hint when it
+ * has one (an A2A card refusing the token), else the usual advice for its kind.
+ */
+function notReachableAdvice(
+  reason: string | undefined,
+  hint: string | undefined,
+  kind: 'command' | 'webhook' | 'a2a',
+): string {
   const why = reason === undefined ? '' : `  Why: ${safeLine(reason)}\n`
+  if (hint !== undefined) return `${why}  Next: ${safeLine(hint)}\n`
   const next = {
     command:
       'install the program or give its full path to --command, and make sure it exits 0 when run with --health',

@@ -3,6 +3,7 @@ import type { AgentProfile } from '@agent-comm/protocol'
 import { TRANSPORT_KINDS } from '@agent-comm/protocol/vocabulary'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
+import { METADATA_EXPECTED, parseFlagValue } from '../flag-errors.js'
 import { jsonFlag } from '../flags.js'
 import { agentLine } from '../format.js'
 
@@ -71,16 +72,26 @@ Transports: sqlite (default) shares this database; http reaches an agent through
     }),
   }
 
+  protected static override fieldFlags = {
+    capabilities: '--capabilities',
+    device: '--device',
+    transport: '--transport-type',
+    relayUrl: '--relay-url',
+    inboxDir: '--inbox-dir',
+    metadata: '--metadata',
+  }
+
   /** Registering is how a project's database comes to be: it is created when missing. */
   protected override readonly createsDatabase = true
 
   async run(): Promise<RegisterResult> {
     const { flags, args } = this
-    const { JsonObjectSchema, parseOrThrow, ValidationError } = await this.runtime()
+    const runtime = await this.runtime()
+    const { JsonObjectSchema, ValidationError } = runtime
     let metadata =
       flags.metadata === undefined
         ? undefined
-        : parseOrThrow(JsonObjectSchema, flags.metadata, '--metadata (a JSON object)')
+        : parseFlagValue(runtime, JsonObjectSchema, flags.metadata, '--metadata', METADATA_EXPECTED)
     const a2a = a2aMetadata(flags['a2a-skill'], flags['a2a-url'], ValidationError)
     if (a2a !== undefined) metadata = { ...(metadata ?? {}), a2a }
     const coordinator = await this.coordinator()

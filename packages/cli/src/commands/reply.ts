@@ -28,6 +28,7 @@ export default class Reply extends BaseCommand<typeof Reply> {
     agent: Args.string({ description: 'agent that replies (a recipient of the message)', required: true }),
     body: Args.string({ description: 'the answer', required: true }),
   }
+  protected static override fieldFlags = { subject: '--subject' }
   static override flags = {
     subject: Flags.string({ char: 's', description: 'subject line (default "Re: <subject>")' }),
     'idempotency-key': idempotencyKeyFlag(

@@ -30,6 +30,7 @@ Prints the reply's body (--json: {requestId, reply}). When no reply comes in tim
     to: Args.string({ description: 'agent that answers', required: true }),
     body: Args.string({ description: 'the request', required: true }),
   }
+  protected static override fieldFlags = { subject: '--subject' }
   static override flags = {
     subject: Flags.string({ char: 's', description: 'subject line' }),
     wait: secondsFlag({

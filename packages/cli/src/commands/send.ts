@@ -10,7 +10,7 @@ import {
   positiveNumberFlag,
   secondsFlag,
 } from '../flags.js'
-import { type SendResult, sendMessage } from '../send-message.js'
+import { MESSAGE_FIELD_FLAGS, type SendResult, sendMessage } from '../send-message.js'
 
 export type { SendResult } from '../send-message.js'
 
@@ -40,6 +40,7 @@ With --reply-to the message joins the conversation of the message it answers (an
     to: Args.string({ description: 'recipient: agent id, * or capability:<name>', required: true }),
     body: Args.string({ description: 'message body; - reads it from stdin (or give --body-file)' }),
   }
+  protected static override fieldFlags = MESSAGE_FIELD_FLAGS
   static override flags = {
     'body-file': Flags.string({
       description: 'read the body from this file (- for stdin) instead of the <body> argument',

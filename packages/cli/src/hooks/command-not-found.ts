@@ -1,4 +1,5 @@
 import { Errors, type Hook } from '@oclif/core'
+import { closestWord } from '../closest.js'
 import { type ErrorReport, ExitCode, errorJson, formatErrorText } from '../errors.js'
 
 /**
@@ -23,7 +24,7 @@ const hook: Hook.CommandNotFound = async (options) => {
     found >= 0
       ? (mistypedSubcommand(words.slice(0, found + 2).join(':'), ids) ??
         unexpectedArguments(words.slice(0, found + 1).join(':'), words.slice(found + 1)))
-      : notACommand(attempted, closestCommand(attempted, ids))
+      : notACommand(attempted, closestWord(attempted, ids))
   if (options.argv?.includes('--json')) {
     process.stdout.write(`${JSON.stringify(errorJson(report), null, 2)}\n`)
   } else process.stderr.write(formatErrorText(report))
@@ -39,7 +40,7 @@ export default hook
  */
 function mistypedSubcommand(typed: string, ids: readonly string[]): ErrorReport | undefined {
   const command = typed.slice(0, typed.lastIndexOf(':'))
-  const suggestion = closestCommand(
+  const suggestion = closestWord(
     typed,
     ids.filter((id) => id.startsWith(`${command}:`)),
   )
@@ -67,32 +68,4 @@ function unexpectedArguments(command: string, extra: readonly string[]): ErrorRe
     hint: `See the usage: agent-comm ${command.replaceAll(':', ' ')} --help`,
     exitCode: ExitCode.USAGE,
   }
-}
-
-/**
- * The command id nearest to `typed` by edit distance, if it is near enough to be a typo (at most 2 edits,
- * or a third of the word for long ones), else undefined.
- */
-export function closestCommand(typed: string, ids: readonly string[]): string | undefined {
-  const limit = Math.max(2, Math.floor(typed.length / 3))
-  let best: { id: string; distance: number } | undefined
-  for (const id of ids) {
-    const distance = editDistance(typed, id)
-    if (distance <= limit && (best === undefined || distance < best.distance)) best = { id, distance }
-  }
-  return best?.id
-}
-
-/** Levenshtein distance: insertions, deletions and substitutions, one row at a time. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)
-      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution))
-    }
-    previous = current
-  }
-  return previous[b.length]!
 }

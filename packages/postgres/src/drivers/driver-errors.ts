@@ -191,13 +191,69 @@ export function toStorageError(error: unknown, url: string, doing = 'statement')
   text = scrub(text, secrets)
   // The SQLSTATE of a rejected statement is in the message itself: details are not shown everywhere.
   const state = reason === 'query-failed' && sqlState !== undefined ? ` (SQLSTATE ${sqlState})` : ''
-  return new StorageError(`PostgreSQL ${doing} failed at ${where}: ${text}${state}`, {
+  // A pool connects on its first query: a failed connection says so, whatever the call was doing.
+  const message = CONNECTING.has(reason)
+    ? `Could not connect to PostgreSQL at ${endpointOf(where)} (${where}): ${connectFailure(error, text)}`
+    : `PostgreSQL ${doing} failed at ${where}: ${text}${state}`
+  return new StorageError(message, {
     hint: lookupHint(error, where) ?? HINTS[reason](where),
     // Absent rather than undefined: details are printed as they are (--json, logs).
     details: { reason, server: where, ...(sqlState === undefined ? {} : { sqlState }) },
     transient: TRANSIENT.has(reason),
     cause: sanitizedCause(error, secrets),
   })
+}
+
+/**
+ * Failures of opening a connection (the server is not there, refused the user or the database, has no
+ * connection left, or the TLS handshake failed), worded "Could not connect to PostgreSQL at host:port".
+ */
+const CONNECTING = new Set<StorageFailureReason>([
+  'unreachable',
+  'auth-failed',
+  'role-missing',
+  'database-missing',
+  'too-many-connections',
+  'ssl-failed',
+])
+
+/** What a socket error code means, in words, for the "could not connect" message. */
+const SOCKET_WORDS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused, nothing listens there',
+  ENOENT: 'no server socket there',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name could not be looked up now',
+  ETIMEDOUT: 'the connection attempt timed out',
+  EHOSTUNREACH: 'the host is unreachable',
+  ENETUNREACH: 'the network is unreachable',
+}
+
+/** Why the connection failed: the server's own words, or a socket error's code in words with its text. */
+function connectFailure(error: unknown, text: string): string {
+  const words = SOCKET_WORDS[stringField(error, 'code') ?? '']
+  return words === undefined ? text : `${words} (${text})`
+}
+
+/**
+ * Where a connection URL points, as a user checks it: `host:port` (`[::1]:5432`), or a Unix socket's path
+ * (`/var/run/postgresql/.s.PGSQL.5432`); `host` and `port` query parameters win, as the driver reads them.
+ * The URL itself when it is not one.
+ */
+function endpointOf(url: string): string {
+  // `postgres://user@/db?host=/socket` (a user and no host) is a URL to the driver, not to WHATWG.
+  const parsed = parseUrl(url) ?? parseUrl(url.replace(/@(?=[/?#]|$)/, '@localhost'))
+  if (parsed === undefined) return url
+  const host = parsed.searchParams.get('host') || decodeURIComponent(parsed.hostname) || 'localhost'
+  const port = parsed.searchParams.get('port') || parsed.port || '5432'
+  return host.startsWith('/') ? `${host.replace(/\/$/, '')}/.s.PGSQL.${port}` : `${host}:${port}`
+}
+
+function parseUrl(url: string): URL | undefined {
+  try {
+    return new URL(url)
+  } catch {
+    return undefined
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { CleanupReportSchema } from '@agent-comm/protocol'
-import { expect, it } from 'vitest'
+import { CLEANUP_BATCH } from '@agent-comm/spool'
+import { expect, it, vi } from 'vitest'
 import { type SpoolContractContext, task } from '../context.js'
 
 /** cleanup(): expired and long-acked messages removed, counts reported, a dry run that changes nothing. */
@@ -111,6 +112,40 @@ export function cleanupCases(ctx: SpoolContractContext): void {
       code: 'VALIDATION',
       issues: [{ path: 'expiredOlderThanMs', message: 'must not be negative' }],
     })
+  })
+
+  it('removes a backlog a batch a transaction, reports the total, and stops between batches on its signal', async () => {
+    const { spool, clock } = await ctx.open()
+    const backlog = 2 * CLEANUP_BATCH + 5
+    await spool.sendBatch(
+      Array.from({ length: backlog }, (_, i) => ({ message: task(`m${i}`, { routing: { ttlHours: 1 } }) })),
+    )
+    await spool.send(task('still fresh', { routing: { ttlHours: 48 } }))
+    clock.advance(2 * 3_600_000)
+    const cleanupRows = spool.store.cleanup.bind(spool.store)
+    const store = vi.spyOn(spool.store, 'cleanup')
+    // A dry run counts everything in one read.
+    expect(await spool.cleanup({ dryRun: true })).toMatchObject({ expiredMessages: backlog })
+    expect(store.mock.calls.map(([params]) => params.limit)).toEqual([undefined])
+    store.mockClear()
+    // Stopped during the first batch: what is left goes on the next cleanup.
+    const stop = new AbortController()
+    store.mockImplementationOnce(async (params) => {
+      stop.abort()
+      return cleanupRows(params)
+    })
+    expect(await spool.cleanup({}, { signal: stop.signal })).toMatchObject({ expiredMessages: CLEANUP_BATCH })
+    store.mockClear()
+    expect(await spool.cleanup()).toEqual({
+      dryRun: false,
+      expiredMessages: backlog - CLEANUP_BATCH,
+      ackedMessages: 0,
+      deliveries: backlog - CLEANUP_BATCH,
+    })
+    const batches = store.mock.calls.map(([params]) => params)
+    expect(batches.map((params) => params.limit)).toEqual([CLEANUP_BATCH, CLEANUP_BATCH])
+    expect(new Set(batches.map((params) => params.now)).size).toBe(1)
+    expect((await spool.stats()).totalMessages).toBe(1)
   })
 
   it('removes at most limit messages a call, the oldest first, so a backlog goes in short transactions', async () => {

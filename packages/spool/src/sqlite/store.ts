@@ -2,11 +2,13 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type MessageV2, priorityRank } from '@agent-comm/protocol'
 import type BetterSqlite3 from 'better-sqlite3'
+import type * as Copy from '../copy.js'
 import { messageColumnValues } from '../rows.js'
 import type * as Seam from '../store.js'
 import type * as Reports from '../types.js'
 import { watchDatabaseFile } from './change-feed.js'
 import { cleanup } from './cleanup.js'
+import { exportSqliteRows, importSqliteRows, migratePresentSections, prepareSqliteSections } from './copy.js'
 import {
   type DatabaseFileOptions,
   DISK_FULL,
@@ -490,6 +492,21 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
   async cleanup(params: Parameters<Seam.SpoolStore['cleanup']>[0]): Promise<Reports.CleanupReport> {
     const { now, ...options } = params
     return this.#write(() => cleanup(this.#sqlite, options, now))
+  }
+
+  async exportRows({ sections }: Copy.ExportRowsParams): Promise<Copy.DatabaseRows> {
+    return this.#write(() => {
+      // A database of an older version gets the sections' current columns first (never their tables).
+      if (!this.#sqlite.readonly) migratePresentSections(this.#sqlite, sections)
+      return exportSqliteRows(this.#sqlite, sections, this.location)
+    })
+  }
+
+  async importRows({ rows, sections }: Copy.ImportRowsParams): Promise<void> {
+    this.#write(() => {
+      prepareSqliteSections(this.#sqlite, rows, sections)
+      importSqliteRows(this.#sqlite, rows, sections, this.location)
+    })
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
+import { AGENT_ID_EXPECTED, parseFlagValue } from '../../flag-errors.js'
 import { applyOrPrint, installTarget, type PlannedFile, planHooks } from '../../install-plan.js'
 
 /** `--json` output of `hooks install`. */
@@ -41,8 +42,10 @@ Claude Code: .claude/settings.json (--scope project, the default) or ~/.claude/s
     if (agent === undefined || agent === '')
       this.error('Say whose mail the hooks show: --agent <id> (or set AGENT_COMM_AGENT)', { exit: 2 })
     // The same rule as `register`: the id lands in the hook's command line and in the cursor's file name.
-    const { AgentIdSchema, assertRegistrableAgentId, parseOrThrow } = await this.runtime()
-    assertRegistrableAgentId(parseOrThrow(AgentIdSchema, agent, '--agent'))
+    const runtime = await this.runtime()
+    runtime.assertRegistrableAgentId(
+      parseFlagValue(runtime, runtime.AgentIdSchema, agent, '--agent', AGENT_ID_EXPECTED),
+    )
     const { places, database, schema, base } = installTarget(await this.givenDatabase())
     let files: PlannedFile[]
     try {

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { CLIENTS, type ClientName, SERVER_KEY } from '../../client-config.js'
+import { AGENT_ID_EXPECTED, parseFlagValue } from '../../flag-errors.js'
 import {
   applyOrPrint,
   combinePlans,
@@ -65,8 +66,10 @@ Files: claude-code .mcp.json (project) or ~/.claude.json (user); claude-desktop 
     const scope = (flags.scope ?? (client === 'claude-desktop' ? 'user' : 'project')) as 'project' | 'user'
     if (flags.agent !== undefined) {
       // The same rule as `register`: the id lands in the client's command lines and in file names.
-      const { AgentIdSchema, assertRegistrableAgentId, parseOrThrow } = await this.runtime()
-      assertRegistrableAgentId(parseOrThrow(AgentIdSchema, flags.agent, '--agent'))
+      const runtime = await this.runtime()
+      runtime.assertRegistrableAgentId(
+        parseFlagValue(runtime, runtime.AgentIdSchema, flags.agent, '--agent', AGENT_ID_EXPECTED),
+      )
     }
     if (flags.channel && client !== 'claude-code')
       this.error('--channel is a Claude Code feature', { exit: 2 })

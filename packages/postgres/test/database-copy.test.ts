@@ -1,0 +1,90 @@
+import { registryCopySection } from '@agent-comm/registry'
+import { afterAll, describe, expect, it } from 'vitest'
+import { openPostgres, openPostgresSpoolStore } from '../src/index.js'
+import { createTestDatabase, reportSkipped } from '../src/testing.js'
+
+// The PostgreSQL store's side of `agent-comm db copy` (`exportRows` / `importRows`); the CLI's test copies
+// a database of every kind of row to PostgreSQL and back.
+const db = await createTestDatabase({ name: 'database_copy', logger: reportSkipped('database-copy') })
+afterAll(() => db.drop())
+
+const sections = [registryCopySection]
+
+async function seeded(schema: string): Promise<void> {
+  const opened = await openPostgres({ url: db.url, schema })
+  try {
+    await opened.registry.register({ agentId: 'architect', capabilities: ['design'] })
+    await opened.spool.send({ fromAgent: 'architect', toAgent: 'builder', body: 'first' })
+  } finally {
+    await opened.close()
+  }
+}
+
+// A second connection holding a lock needs a server (PGlite has one connection).
+describe.skipIf(db.kind !== 'server')('exportRows on PostgreSQL', () => {
+  it('reads one snapshot: a write committed while the export runs is not in it', async () => {
+    await seeded('snapshot_src')
+    const writer = db.client()
+    // The writer locks the registry's table and adds an agent, so the export (which reads messages first)
+    // waits on the lock half way; the writer commits while it waits.
+    let commit!: () => void
+    const committed = new Promise<void>((resolve) => (commit = resolve))
+    const writing = writer.transaction(async (tx) => {
+      await tx.query('LOCK TABLE snapshot_src.agents IN ACCESS EXCLUSIVE MODE')
+      await tx.query(
+        `INSERT INTO snapshot_src.agents (agent_id, device, transport, metadata, registered_at, last_seen)
+         VALUES ('late', 'x', 'sqlite', '{}', 1, 1)`,
+      )
+      await committed
+    })
+    const store = await openPostgresSpoolStore({ url: db.url, schema: 'snapshot_src', poolSize: 2 })
+    try {
+      const reading = store.exportRows({ sections })
+      await expect
+        .poll(async () => {
+          const [row] = await db.client().query<{ waiting: number }>(
+            `SELECT count(*)::int AS waiting FROM pg_stat_activity
+             WHERE wait_event_type = 'Lock' AND query LIKE '%snapshot_src"."agents%'`,
+          )
+          return row?.waiting
+        })
+        .toBe(1)
+      commit()
+      await writing
+      const rows = await reading
+      expect(rows.messages.map((m) => m.body)).toEqual(['first'])
+      expect(rows.sections.registry?.agents?.map((a) => a.agentId)).toEqual(['architect'])
+    } finally {
+      await store.close()
+    }
+  })
+})
+
+describe('importRows on PostgreSQL', () => {
+  it('writes nothing when a row fails midway, and refuses a schema that holds data', async () => {
+    await seeded('import_src')
+    const source = await openPostgresSpoolStore({ url: db.url, schema: 'import_src', poolSize: 1 })
+    const rows = await source.exportRows({ sections }).finally(() => source.close())
+    const target = await openPostgresSpoolStore({ url: db.url, schema: 'import_dst', poolSize: 1 })
+    try {
+      const broken = {
+        ...rows,
+        deliveries: [...rows.deliveries, { ...rows.deliveries[0]!, messageId: 'msg_nope' }],
+      }
+      await expect(target.importRows({ rows: broken, sections })).rejects.toThrow(/names message 'msg_nope'/)
+      expect(await target.exportRows({ sections })).toEqual({
+        messages: [],
+        deliveries: [],
+        idempotencyKeys: [],
+        sections: { registry: { agents: [], agent_capabilities: [] } },
+      })
+      await target.importRows({ rows, sections })
+      expect(await target.exportRows({ sections })).toEqual(rows)
+      await expect(target.importRows({ rows, sections })).rejects.toThrow(
+        /import_dst\) already holds agent-comm data \(table 'messages' has rows\)/,
+      )
+    } finally {
+      await target.close()
+    }
+  })
+})
