@@ -73,6 +73,7 @@ describe("the README's Configuration table", () => {
       AGENT_COMM_RELAY_A2A_MAX_WAITS: config.a2aMaxWaitsPerCaller,
       AGENT_COMM_RELAY_RETENTION_DAYS: `${config.retentionDays}:`,
       AGENT_COMM_RELAY_MAX_WAITS: config.maxWaitsPerAgent,
+      AGENT_COMM_RELAY_REQUEST_TIMEOUT_SECONDS: config.requestTimeoutSeconds,
       AGENT_COMM_RELAY_MAX_EVENT_LOOP_DELAY: config.maxEventLoopDelayMs,
       AGENT_COMM_RELAY_MAX_EVENT_LOOP_UTILIZATION: config.maxEventLoopUtilization,
       // No number by default: a share of V8's heap limit, which the machine decides.
