@@ -1,4 +1,4 @@
-import type { AgentProfile } from '@agent-comm/protocol'
+import { A2A_CALLER_PREFIX, type AgentProfile } from '@agent-comm/protocol'
 import { z } from 'zod'
 
 /** One skill an agent offers to A2A callers, as listed on its Agent Card. */
@@ -71,5 +71,5 @@ export function parseSkillFlag(value: string): A2ASkill {
 
 /** The identity an external caller holding token `name` has in the spool: `a2a:<name>`. */
 export function callerAgentId(name: string): string {
-  return `a2a:${name}`
+  return `${A2A_CALLER_PREFIX}${name}`
 }

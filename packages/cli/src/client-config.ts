@@ -192,6 +192,37 @@ export function hookCommand(
   return [...variables, ...command].join(' ')
 }
 
+/**
+ * The program words of a hook command {@link hookCommand} wrote — Node.js and agent-comm's bin, unquoted — or
+ * of any agent-comm hook command: the words after the variables set in front, up to `inbox`.
+ */
+export function hookProgram(command: string): string[] {
+  const words: string[] = []
+  let word: string | undefined
+  for (let i = 0; i < command.length; i++) {
+    const c = command[i] as string
+    if (c === "'") {
+      // A single-quoted run, as quote() writes it ('\'' closes, escapes a quote and reopens).
+      const end = command.indexOf("'", i + 1)
+      word = (word ?? '') + command.slice(i + 1, end === -1 ? undefined : end)
+      i = end === -1 ? command.length : end
+    } else if (c === '\\' && i + 1 < command.length) {
+      word = (word ?? '') + command[++i]
+    } else if (/\s/.test(c)) {
+      if (word !== undefined) words.push(word)
+      word = undefined
+    } else {
+      word = (word ?? '') + c
+    }
+  }
+  if (word !== undefined) words.push(word)
+  // `NAME=value` words in front set the hook's variables; the program starts at the first other word.
+  const start = words.findIndex((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w))
+  const program = start === -1 ? [] : words.slice(start)
+  const inbox = program.indexOf('inbox')
+  return inbox === -1 ? program : program.slice(0, inbox)
+}
+
 /** How agent-comm's own hook commands are recognised (the agent is the first group). */
 export const AGENT_COMM_HOOK = / inbox (\S+) --new --format hook-json --client /
 

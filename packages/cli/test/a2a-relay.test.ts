@@ -10,6 +10,41 @@ afterEach(async () => {
   for (const stop of stops.splice(0).reverse()) await stop()
 })
 
+type A2AClient = Awaited<ReturnType<ClientFactory['createFromUrl']>>
+
+/** An A2A caller's question, returned at once (the task is answered later). */
+async function ask(client: A2AClient, messageId: string, text: string): Promise<{ id: string }> {
+  return (await client.sendMessage({
+    tenant: '',
+    message: {
+      messageId,
+      contextId: '',
+      taskId: '',
+      role: Role.ROLE_USER,
+      parts: [{ content: { $case: 'text', value: text }, metadata: undefined, filename: '', mediaType: '' }],
+      metadata: undefined,
+      extensions: [],
+      referenceTaskIds: [],
+    },
+    configuration: {
+      acceptedOutputModes: [],
+      taskPushNotificationConfig: undefined,
+      returnImmediately: true,
+    },
+    metadata: undefined,
+  })) as { id: string }
+}
+
+/** An A2A client of `url` holding `token`. */
+function a2aClient(url: string, token: string): Promise<A2AClient> {
+  const fetchImpl: typeof fetch = (input, init) => {
+    const headers = new Headers(init?.headers)
+    headers.set('authorization', `Bearer ${token}`)
+    return fetch(input, { ...init, headers })
+  }
+  return new ClientFactory({ transports: [new JsonRpcTransportFactory({ fetchImpl })] }).createFromUrl(url)
+}
+
 describe('an A2A task answered from the command line', () => {
   it('is completed by the reply the agent sends with poll and send --reply-to', async () => {
     const dir = tempDir()
@@ -27,40 +62,8 @@ describe('an A2A task answered from the command line', () => {
     const relay = await startRelay(relayConfig({ dataDir, port: 0, logLevel: 'silent' }))
     stops.push(() => relay.close())
 
-    const fetchImpl: typeof fetch = (input, init) => {
-      const headers = new Headers(init?.headers)
-      headers.set('authorization', `Bearer ${token}`)
-      return fetch(input, { ...init, headers })
-    }
-    const client = await new ClientFactory({
-      transports: [new JsonRpcTransportFactory({ fetchImpl })],
-    }).createFromUrl(`${relay.url}/a2a/helper/`)
-    const sent = (await client.sendMessage({
-      tenant: '',
-      message: {
-        messageId: 'm-1',
-        contextId: '',
-        taskId: '',
-        role: Role.ROLE_USER,
-        parts: [
-          {
-            content: { $case: 'text', value: 'What is 6 x 7?' },
-            metadata: undefined,
-            filename: '',
-            mediaType: '',
-          },
-        ],
-        metadata: undefined,
-        extensions: [],
-        referenceTaskIds: [],
-      },
-      configuration: {
-        acceptedOutputModes: [],
-        taskPushNotificationConfig: undefined,
-        returnImmediately: true,
-      },
-      metadata: undefined,
-    })) as { id: string }
+    const client = await a2aClient(`${relay.url}/a2a/helper/`, token)
+    const sent = await ask(client, 'm-1', 'What is 6 x 7?')
 
     const polled = await runCli(['poll', 'helper', '--json', ...db], { cwd: dir, env })
     expect(polled.code).toBe(0)
@@ -82,5 +85,66 @@ describe('an A2A task answered from the command line', () => {
       .toBe(TaskState.TASK_STATE_COMPLETED)
     const task = await client.getTask({ tenant: '', id: sent.id })
     expect(task.artifacts[0]?.parts[0]?.content).toEqual({ $case: 'text', value: '42' })
+  })
+
+  it('is completed by `reply` from an http agent on another machine, which goes through its relay', async () => {
+    const relayDir = tempDir()
+    const dataDir = join(relayDir, 'relay')
+    const relayEnv = cleanEnv({ AGENT_COMM_RELAY_DATA_DIR: dataDir })
+    const token = (
+      await runCli(['relay', 'a2a-token', 'create', 'acme'], { cwd: relayDir, env: relayEnv })
+    ).stdout.trim()
+    const onRelay = ['--db', join(dataDir, 'relay.db')]
+    expect(
+      (
+        await runCli(
+          ['register', 'helper', '-c', 'answer', '-d', 'relay', '--a2a-skill', 'answer|Answer', ...onRelay],
+          {
+            cwd: relayDir,
+            env: relayEnv,
+          },
+        )
+      ).code,
+    ).toBe(0)
+    const gen = await runCli(['relay', 'gen-secret', 'helper', '--json'], { cwd: relayDir, env: relayEnv })
+    const { secret } = JSON.parse(gen.stdout) as { secret: string }
+    const relay = await startRelay(relayConfig({ dataDir, port: 0, logLevel: 'silent' }))
+    stops.push(() => relay.close())
+    // The agent's own machine: its database knows helper as an http agent behind that relay.
+    const laptop = tempDir()
+    const env = cleanEnv({ AGENT_COMM_DB_PATH: join(laptop, 'local.db'), AGENT_COMM_SECRET_HELPER: secret })
+    const local = (args: string[]) => runCli(args, { cwd: laptop, env })
+    const registered = await local([
+      'register',
+      'helper',
+      '-c',
+      'answer',
+      '-d',
+      'laptop',
+      '--transport-type',
+      'http',
+      '--relay-url',
+      relay.url,
+    ])
+    expect(registered.code, registered.stderr).toBe(0)
+    const client = await a2aClient(`${relay.url}/a2a/helper/`, token)
+    const sent = await ask(client, 'm-2', 'What is 6 x 7?')
+    const polled = await local(['poll', 'helper', '--json'])
+    expect(polled.code, polled.stderr).toBe(0)
+    const [claimed] = JSON.parse(polled.stdout).messages as { message: { id: string; fromAgent: string } }[]
+    expect(claimed?.message.fromAgent).toBe('a2a:acme')
+    const replied = await local(['reply', claimed!.message.id, 'helper', '42', '--json'])
+    expect(replied.code, replied.stderr).toBe(0)
+    expect(JSON.parse(replied.stdout)).toMatchObject({
+      routes: [{ transport: 'http', recipients: ['a2a:acme'] }],
+    })
+    expect((await local(['ack', claimed!.message.id, 'helper'])).code).toBe(0)
+    await expect
+      .poll(async () => (await client.getTask({ tenant: '', id: sent.id })).status?.state)
+      .toBe(TaskState.TASK_STATE_COMPLETED)
+    const task = await client.getTask({ tenant: '', id: sent.id })
+    expect(task.artifacts[0]?.parts[0]?.content).toEqual({ $case: 'text', value: '42' })
+    // Nothing stayed behind in the laptop's own database.
+    expect(JSON.parse((await local(['stats'])).stdout)).toMatchObject({ totalMessages: 0 })
   })
 })

@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSyn
 import { join } from 'node:path'
 import { parse as parseToml } from 'smol-toml'
 import { describe, expect, it } from 'vitest'
+import { hookCommand, hookProgram } from '../src/client-config.js'
 import { cleanEnv, filesUnder, project, registerAgents, runCli, tempDir } from './helpers.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed configuration files, read by key paths in assertions
@@ -299,6 +300,48 @@ describe('agent-comm mcp doctor, hooks', () => {
     expect(entry.problems[0]).toMatch(
       /hooks for builder are installed but agent-comm's MCP server is not configured/,
     )
+  })
+})
+
+describe('agent-comm mcp doctor, after agent-comm moved (an upgrade, another Node.js version)', () => {
+  it('names the path that is gone, in the server entry and the hooks, and the install that writes them again', async () => {
+    const s = sandbox()
+    expect((await s.run(['register', 'builder', '-c', 'code', '-d', 'local'])).code).toBe(0)
+    expect(
+      (await s.run(['mcp', 'install', '--client', 'claude-code', '--agent', 'builder', '--hooks'])).code,
+    ).toBe(0)
+    // What an installation that is gone left: every entry names its bin by absolute path.
+    const bin = json(join(s.cwd, '.mcp.json')).mcpServers['agent-comm'].args[0] as string
+    const gone = '/opt/agent-comm-0.1.0/bin/run.js'
+    for (const file of [join(s.cwd, '.mcp.json'), join(s.cwd, '.claude', 'settings.json')]) {
+      writeFileSync(file, readFileSync(file, 'utf8').replaceAll(bin, gone))
+    }
+    const doctor = await s.run(['mcp', 'doctor', '--no-start', '--json'])
+    expect(doctor.code).toBe(1)
+    const problems = JSON.parse(doctor.stdout).entries.flatMap((entry: Doc) => entry.problems)
+    const here = `${process.execPath} ${bin}`
+    expect(problems).toEqual([
+      `stale path: ${gone}; agent-comm or Node.js was moved or reinstalled (an upgrade, another Node.js version); write it again from this installation: ${here} mcp install --client claude-code --agent builder`,
+      `inbox hook for builder fails: it runs ${gone}, which is not there; agent-comm or Node.js was moved or reinstalled (an upgrade, another Node.js version); write it again from this installation: ${here} hooks install --client claude-code --agent builder`,
+    ])
+    // Doing as told puts both right.
+    expect(
+      (await s.run(['mcp', 'install', '--client', 'claude-code', '--agent', 'builder', '--hooks'])).code,
+    ).toBe(0)
+    const again = await s.run(['mcp', 'doctor', '--no-start', '--json'])
+    expect(JSON.parse(again.stdout).entries.flatMap((entry: Doc) => entry.problems)).toEqual([])
+  })
+
+  it('reads the program of a hook command back, however its paths were quoted', () => {
+    const base = ['/home/me/.nvm/versions/node/v24.1.0/bin/node', "/srv/it's here/bin/run.js"]
+    const command = hookCommand(
+      'codex',
+      base,
+      'builder',
+      { db: '/data/a b.db', env: { AGENT_COMM_PG_SCHEMA: 'team a' } },
+      'UserPromptSubmit',
+    )
+    expect(hookProgram(command)).toEqual(base)
   })
 })
 

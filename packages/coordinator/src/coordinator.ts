@@ -15,6 +15,7 @@ import type {
   TransportNackOptions,
 } from '@agent-comm/protocol'
 import {
+  A2A_CALLER_PREFIX,
   AgentIdSchema,
   AgentNotFoundError,
   APPROVAL_DECIDERS,
@@ -335,7 +336,8 @@ export class Coordinator {
     )
     const groups = new Map<Transport, string[]>()
     for (const { agentId, profile } of targets) {
-      const transport = this.#router.for(profile)
+      const transport =
+        profile === undefined ? await this.#unregisteredRoute(agentId, message) : this.#router.for(profile)
       const group = groups.get(transport)
       if (group === undefined) groups.set(transport, [agentId])
       else group.push(agentId)
@@ -1215,9 +1217,23 @@ export class Coordinator {
     const profile = await this.#registry.get(to)
     // `a2a:<caller>` is an external A2A caller (its inbox is read by the relay's A2A endpoint): no agent can
     // register that name, so a reply to it is routed like one to an unregistered agent.
-    if (profile === undefined && !allowUnregistered && !to.startsWith('a2a:'))
+    if (profile === undefined && !allowUnregistered && !to.startsWith(A2A_CALLER_PREFIX))
       throw new AgentNotFoundError(to)
     return [{ agentId: to, profile }]
+  }
+
+  /**
+   * Where a message to an agent no registry here knows goes: the default route — except an external A2A
+   * caller (`a2a:<caller>`), whose inbox is at the relay whose A2A endpoint it called. An http agent answers
+   * it through its own relay (where the caller's message came from); any other sender, on this database
+   * (where a relay's own agents and bridges keep it).
+   */
+  async #unregisteredRoute(agentId: string, message: MessageV2): Promise<Transport> {
+    if (agentId.startsWith(A2A_CALLER_PREFIX)) {
+      const sender = await this.#registry.get(message.fromAgent)
+      if (sender?.transport === 'http') return this.#router.for(sender)
+    }
+    return this.#router.for(undefined)
   }
 
   /**

@@ -1,4 +1,4 @@
-import { SchemaVersionError } from '@agent-comm/protocol'
+import { AgentCommError, SchemaVersionError } from '@agent-comm/protocol'
 import { editedMigrationFiles } from '@agent-comm/spool/store'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
 import type { SqlClient, SqlQueryable } from './client.js'
@@ -6,7 +6,9 @@ import {
   DEFAULT_SCHEMA,
   MIGRATIONS_TABLE,
   newerSchemaError,
+  olderSchemaError,
   POSTGRES_MIGRATIONS_FOLDER,
+  SCHEMA_SETTINGS,
   validateSchemaName,
 } from './schema-check.js'
 
@@ -71,20 +73,26 @@ export async function applyPostgresMigrations(
     if (newer.length > 0) throw newerSchemaError(name, applied.length, known.length)
     refuseEditedMigrations(name, folder, known, applied)
     const done = new Set(applied.map((row) => row.hash))
-    let count = 0
-    for (const migration of known) {
-      if (done.has(migration.hash)) continue
-      for (const statement of migration.sql) {
-        if (statement.trim() === '' || isCreateSchema(statement)) continue
-        await tx.query(forSchema(statement, quoted))
+    const pending = known.filter((migration) => !done.has(migration.hash))
+    try {
+      for (const migration of pending) {
+        for (const statement of migration.sql) {
+          if (statement.trim() === '' || isCreateSchema(statement)) continue
+          await tx.query(forSchema(statement, quoted))
+        }
+        await tx.query(`INSERT INTO ${table} (hash, created_at) VALUES ($1, $2)`, [
+          migration.hash,
+          migration.folderMillis,
+        ])
       }
-      await tx.query(`INSERT INTO ${table} (hash, created_at) VALUES ($1, $2)`, [
-        migration.hash,
-        migration.folderMillis,
-      ])
-      count++
+    } catch (error) {
+      // A schema an older version made, opened after an upgrade by a role that may use its tables but not
+      // change them: say that it needs upgrading, and by whom, rather than only "permission denied".
+      if (applied.length > 0 && isPermissionDenied(error))
+        throw olderSchemaError(name, pending.length, known.length, error)
+      throw error
     }
-    return { applied: count, current: known.length }
+    return { applied: pending.length, current: known.length }
   })
 }
 
@@ -107,10 +115,15 @@ function refuseEditedMigrations(
   throw new SchemaVersionError(
     `The spool schema '${schema}' in this PostgreSQL database was migrated with a different version of ${files.join(', ')} than this version of agent-comm ships: the migration was edited after it was applied, and is not applied again`,
     {
-      hint: 'Use the agent-comm version that migrated this schema (restore the migration file as it was released), or use another schema (the schema option).',
+      hint: `Use the agent-comm version that migrated this schema (restore the migration file as it was released), or use another schema (${SCHEMA_SETTINGS}).`,
       details: { schema, edited: files },
     },
   )
+}
+
+/** A refusal of a statement for want of a privilege (SQLSTATE 42501), as the drivers' error mapping reports it. */
+function isPermissionDenied(error: unknown): boolean {
+  return error instanceof AgentCommError && error.details.reason === 'permission-denied'
 }
 
 /** Whether the schema named `name` exists (made by an earlier open, or by a DBA for this role). */

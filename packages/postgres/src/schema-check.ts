@@ -83,13 +83,37 @@ export async function assertSchemaNotNewer(
   throw newerSchemaError(name, row.applied, known.count)
 }
 
+/** Where a user names agent-comm's schema, for hints that ask for another one. */
+export const SCHEMA_SETTINGS =
+  'AGENT_COMM_PG_SCHEMA for the CLI and the MCP server, --db-schema (AGENT_COMM_RELAY_PG_SCHEMA) for the relay, the schema option in code'
+
 /** The `SchemaVersionError` for `schema`, which records `applied` migrations, some newer than the `known`. */
 export function newerSchemaError(schema: string, applied: number, known: number): SchemaVersionError {
   return new SchemaVersionError(
     `The spool schema '${schema}' in this PostgreSQL database is newer than this version of agent-comm understands (it has ${applied} migrations, this version knows ${known})`,
     {
-      hint: 'Upgrade agent-comm to the version that wrote this database, or use another schema (the schema option).',
+      hint: `Upgrade agent-comm to the version that wrote this schema (an older version cannot go back to it: restore a copy taken before the upgrade to use this one), or use another schema (${SCHEMA_SETTINGS}).`,
       details: { schema, applied, known },
+    },
+  )
+}
+
+/**
+ * The `SchemaVersionError` for `schema`, made by an older version (it lacks `missing` of the `known`
+ * migrations), which this user may not upgrade: `cause` is the refused statement's error.
+ */
+export function olderSchemaError(
+  schema: string,
+  missing: number,
+  known: number,
+  cause: unknown,
+): SchemaVersionError {
+  return new SchemaVersionError(
+    `The spool schema '${schema}' in this PostgreSQL database is older than this version of agent-comm (it lacks ${missing} of ${known} migrations), and this user may not upgrade it (${cause instanceof Error ? cause.message : String(cause)})`,
+    {
+      hint: "Run any agent-comm command of this version once as the schema's owner (the user that created its tables): the upgrade is then done for every user. Let this user use the tables it adds, e.g. before it: ALTER DEFAULT PRIVILEGES IN SCHEMA <schema> GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO <user>. Or use the agent-comm version that wrote the schema.",
+      details: { schema, missing, known, reason: 'permission-denied' },
+      cause,
     },
   )
 }

@@ -44,6 +44,10 @@ it('refuses a schema that a newer version migrated, with SchemaVersionError', as
   const opened = openTestStore(db, { schema: 'm_newer' })
   await expect(opened).rejects.toBeInstanceOf(SchemaVersionError)
   await expect(opened).rejects.toMatchObject({ code: 'SCHEMA_VERSION' })
+  // The hint names the settings a CLI or relay user has, not only the option of the code.
+  await expect(opened).rejects.toMatchObject({
+    hint: expect.stringMatching(/restore a copy taken before the upgrade.*AGENT_COMM_PG_SCHEMA for the CLI/),
+  })
 })
 
 it('refuses a schema whose applied migration was edited since, rather than applying it again', async () => {

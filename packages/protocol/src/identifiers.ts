@@ -62,6 +62,9 @@ export const IdempotencyKeySchema = z
     z.regex(/^[A-Za-z0-9._:@/+=-]+$/, 'may contain only letters, digits and . _ : @ - / + ='),
   )
 
+/** The sender id of an external Agent2Agent caller (`a2a:<token name>`), whose inbox the relay's A2A endpoint reads. */
+export const A2A_CALLER_PREFIX = 'a2a:'
+
 /**
  * Prefixes an agent may not be registered under: `capability:<name>` reaches every agent with the
  * capability, `human:` and `a2a:` are kept for people and Agent2Agent peers — an agent named so could never
@@ -69,7 +72,7 @@ export const IdempotencyKeySchema = z
  * names agent-comm's own senders (`system:expiry` decides approvals whose deadline passed), whom no
  * registered agent may pass for.
  */
-export const RESERVED_AGENT_ID_PREFIXES = ['capability:', 'human:', 'a2a:', 'system:'] as const
+export const RESERVED_AGENT_ID_PREFIXES = ['capability:', 'human:', A2A_CALLER_PREFIX, 'system:'] as const
 
 /**
  * Refuses, as `register` and issuing a relay secret do, an agent id no agent may be registered under: one with a reserved prefix

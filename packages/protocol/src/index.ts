@@ -92,6 +92,7 @@ export {
 } from './errors.js'
 export type { AgentId } from './identifiers.js'
 export {
+  A2A_CALLER_PREFIX,
   AgentIdSchema,
   assertRegistrableAgentId,
   BROADCAST_TARGET,

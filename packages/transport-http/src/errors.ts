@@ -123,6 +123,56 @@ export function errorFromResponse(status: number, text: string, requestId?: stri
   return new RelayError(protocolCodeOf(code, status), code, status, message, options)
 }
 
+/** What a relay older than this client says about a field it does not know: zod's strict-object issue. */
+const UNRECOGNIZED_KEYS = /^Unrecognized keys?: (.+)$/
+
+/** The request a relay answered: its URL (origin and path prefix), method and path (without the query). */
+export interface RelayRequest {
+  relay: string
+  method: string
+  path: string
+}
+
+/**
+ * `error`, as the relay of `request` answered it, explained when it shows that the relay runs an older
+ * agent-comm than this client: it has no endpoint the client calls (404 `NOT_FOUND`: this client only calls
+ * endpoints of its own wire contract), or it refused a field of the body as unknown (its request schemas
+ * are strict, so a field added since it was built is an "Unrecognized key"). Said plainly, with what to do
+ * (upgrade relays before their clients), instead of "No endpoint …" or "Change the input …", which send
+ * the user looking for a mistake they did not make. The error keeps its class and code (a field refused
+ * is still a `VALIDATION` error, so a batch still retries its items one by one); `details.reason` is
+ * `'older-relay'`. Any other error is returned as it is.
+ */
+export function explainOlderRelay(error: AgentCommError, request: RelayRequest): AgentCommError {
+  const next = `Upgrade the relay at ${request.relay} to this client's version (upgrade relays before their clients), or use a client of the relay's version until then.`
+  if (error instanceof RelayError && error.relayCode === RelayErrorCode.NOT_FOUND && error.status === 404) {
+    return new RelayError(
+      error.code,
+      error.relayCode,
+      error.status,
+      `The relay at ${request.relay} has no endpoint ${request.method} ${request.path}: it runs an older agent-comm than this client`,
+      { hint: next, cause: error, details: { ...error.details, reason: OLDER_RELAY } },
+    )
+  }
+  if (!(error instanceof ValidationError)) return error
+  const unknown = error.issues.flatMap((issue) => {
+    const keys = UNRECOGNIZED_KEYS.exec(issue.message)?.[1]
+    if (keys === undefined) return []
+    const names = [...keys.matchAll(/"([^"]*)"/g)].map((match) => match[1] as string)
+    const at = issue.path === '(root)' || issue.path === '' ? '' : `${issue.path}.`
+    return names.map((name) => `${at}${name}`)
+  })
+  if (unknown.length === 0) return error
+  return new ValidationError(
+    `The relay at ${request.relay} does not know ${unknown.join(', ')} (sent by ${request.method} ${request.path}): it runs an older agent-comm than this client. The relay said: ${error.message}`,
+    error.issues,
+    { hint: next, cause: error, details: { ...error.details, reason: OLDER_RELAY, unknownFields: unknown } },
+  )
+}
+
+/** `details.reason` of an error {@link explainOlderRelay} explained. */
+export const OLDER_RELAY = 'older-relay'
+
 /**
  * What a body that is not an agent-comm error holds, in a few words, never the body itself: the server at a
  * wrong URL (a web server, a proxy) sends pages of HTML that would bury the error and may quote anything.

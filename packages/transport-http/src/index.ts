@@ -45,7 +45,7 @@ export {
 // nothing else.
 export type * from './endpoints/call-options.js'
 export { hasPlainSecretEnvName, SECRET_ENV_PREFIX, secretEnvName, secretFromEnv } from './env.js'
-export { errorFromResponse, RelayError } from './errors.js'
+export { errorFromResponse, explainOlderRelay, OLDER_RELAY, RelayError, type RelayRequest } from './errors.js'
 export type { AuthHeaderProblem, AuthHeaders, SignedRequestParts, SignRequestInput } from './hmac.js'
 export {
   AUDIENCE_PATTERN,

@@ -4,7 +4,7 @@ import { type Dispatcher, Pool } from 'undici'
 import type { z } from 'zod'
 import { ErrorResponseSchema, RelayErrorCode } from './api.js'
 import { secretEnvName } from './env.js'
-import { errorFromResponse, RelayError, UNAVAILABLE_STATUSES } from './errors.js'
+import { errorFromResponse, explainOlderRelay, RelayError, UNAVAILABLE_STATUSES } from './errors.js'
 import { AUDIENCE_PATTERN, signRequest } from './hmac.js'
 import { DEFAULT_MAX_RESPONSE_BYTES, ResponseTooLargeError, readResponseText } from './response-body.js'
 import { type ServerSentEvent, ServerSentEventParser } from './sse.js'
@@ -220,7 +220,14 @@ export class RequestPipeline {
         await this.#backoff(attempt, spec.signal, retryAfterMs(response.headers, this.#clock))
         continue
       }
-      const error = errorFromResponse(response.statusCode, text, headerOf(response.headers, 'x-request-id'))
+      const error = explainOlderRelay(
+        errorFromResponse(response.statusCode, text, headerOf(response.headers, 'x-request-id')),
+        {
+          relay: `${target.origin}${target.prefix}`,
+          method: spec.method,
+          path: `${target.prefix}${spec.path}`,
+        },
+      )
       if (shed && attempt > 0 && error instanceof RelayError) throw overloadedThroughout(error, attempt + 1)
       throw error
     }
@@ -290,7 +297,10 @@ export class RequestPipeline {
         if (error instanceof ResponseTooLargeError) throw this.#invalidResponse(target, error.message, error)
         throw this.#networkError(error, target)
       }
-      throw errorFromResponse(response.statusCode, text, headerOf(response.headers, 'x-request-id'))
+      throw explainOlderRelay(
+        errorFromResponse(response.statusCode, text, headerOf(response.headers, 'x-request-id')),
+        { relay: `${target.origin}${target.prefix}`, method: 'GET', path: `${target.prefix}${path}` },
+      )
     }
     // One event is bounded as a whole answer is: a stream that never ends a line is cut there.
     const parser = new ServerSentEventParser({ maxEventChars: this.#maxResponseBytes })

@@ -6,6 +6,7 @@ import { ClosedError, ConfigError } from '@agent-comm/protocol/errors'
 import { urlPassword } from '@agent-comm/protocol/redact-url'
 import pg from 'pg'
 import type { SqlClient, SqlQueryable } from '../client.js'
+import { SCHEMA_SETTINGS } from '../schema-check.js'
 import { malformedUrl, redactUrl, type StorageFailureReason, toStorageError } from './driver-errors.js'
 
 /** Options of {@link createNodePostgresClient}. */
@@ -139,7 +140,7 @@ function schemaInUrl(url: string, param: string): ConfigError {
   return new ConfigError(
     `The PostgreSQL URL ${redactUrl(url)} names a schema with ?${param}=, which agent-comm does not read from the URL`,
     {
-      hint: `Remove ?${param}= from the URL and name agent-comm's schema apart: AGENT_COMM_PG_SCHEMA for the CLI and the MCP server, --db-schema (AGENT_COMM_RELAY_PG_SCHEMA) for the relay, the schema option in code. Its default, agent_comm, keeps its tables apart from yours.`,
+      hint: `Remove ?${param}= from the URL and name agent-comm's schema apart: ${SCHEMA_SETTINGS}. Its default, agent_comm, keeps its tables apart from yours.`,
       details: { param },
     },
   )

@@ -6,6 +6,7 @@ import {
   AGENT_COMM_HOOK,
   CLIENTS,
   configFile,
+  hookProgram,
   hooksFile,
   jsonServer,
   readJsonObject,
@@ -47,6 +48,24 @@ function sessionStartHooks(settings: Record<string, unknown>): string[] {
     .flatMap((group) => (group as { hooks?: unknown }).hooks ?? [])
     .map((hook) => (hook as { command?: unknown }).command)
     .filter((command): command is string => typeof command === 'string' && AGENT_COMM_HOOK.test(command))
+}
+
+/** The command that writes an entry again with this installation of agent-comm (`mcp` or `hooks install`). */
+function reinstall(
+  kind: 'mcp' | 'hooks',
+  client: string,
+  scope: 'project' | 'user',
+  agent: string | null,
+): string {
+  return `${cliCommand().join(' ')} ${kind} install --client ${client}${agent === null ? '' : ` --agent ${agent}`}${scope === 'user' ? ' --scope user' : ''}`
+}
+
+/**
+ * Why a path an entry runs is gone, and what to do: entries name Node.js and agent-comm's bin by absolute
+ * path, which an upgrade installed elsewhere, or another Node.js version (nvm), leaves behind.
+ */
+function moved(fix: string): string {
+  return `agent-comm or Node.js was moved or reinstalled (an upgrade, another Node.js version); write it again from this installation: ${fix}`
 }
 
 /** Runs a hook's command with a POSIX shell in `cwd`: undefined when it succeeds, else why it failed. */
@@ -165,10 +184,12 @@ export default class McpDoctor extends BaseCommand<typeof McpDoctor> {
         const database = await this.#databaseOf(env, problems)
         const agentAt = args.indexOf('--agent')
         const agent = agentAt === -1 ? null : (args[agentAt + 1] ?? null)
-        if (command === '' || (command.includes('/') && !existsSync(command)))
-          problems.push(`stale command: ${command}`)
+        const again = moved(reinstall('mcp', client, scope, agent))
+        if (command === '') problems.push('stale command: (none)')
+        else if (command.includes('/') && !existsSync(command))
+          problems.push(`stale command: ${command}; ${again}`)
         const script = args.find((a) => a.endsWith('.js'))
-        if (script !== undefined && !existsSync(script)) problems.push(`stale path: ${script}`)
+        if (script !== undefined && !existsSync(script)) problems.push(`stale path: ${script}; ${again}`)
         if (database !== null && !/^postgres(ql)?:/.test(database) && !existsSync(database))
           problems.push(`missing database: ${database}`)
         if (this.flags.agent !== undefined && agent !== this.flags.agent)
@@ -183,7 +204,7 @@ export default class McpDoctor extends BaseCommand<typeof McpDoctor> {
       }
     }
     entries.push(...this.#hooksWithoutServer(entries))
-    if (this.flags.start) entries.push(...(await this.#failingHooks()))
+    entries.push(...(await this.#failingHooks(this.flags.start)))
     if (entries.length === 0) {
       this.log(
         `agent-comm is not configured in any client. Add it: ${cliCommand().join(' ')} mcp install --client claude-code`,
@@ -220,10 +241,12 @@ export default class McpDoctor extends BaseCommand<typeof McpDoctor> {
   }
 
   /**
-   * Inbox hooks whose SessionStart command fails, run once each as the assistant runs it (a POSIX shell, the
-   * client's folder): what the assistant would get instead of its mail. That command moves no cursor.
+   * Inbox hooks whose SessionStart command fails: one that runs a path no longer there (agent-comm or Node.js
+   * moved, say by an upgrade), and with `run` any other that fails when run once as the assistant runs it (a
+   * POSIX shell, the client's folder): what the assistant would get instead of its mail. That command moves
+   * no cursor.
    */
-  async #failingHooks(): Promise<DoctorEntry[]> {
+  async #failingHooks(run: boolean): Promise<DoctorEntry[]> {
     const places = currentPlaces()
     const found: DoctorEntry[] = []
     for (const client of ['claude-code', 'codex'] as const) {
@@ -237,9 +260,15 @@ export default class McpDoctor extends BaseCommand<typeof McpDoctor> {
           continue // reported by #hooksWithoutServer or the server entry's check of the same file
         }
         for (const command of commands) {
-          const failure = await hookFailure(command, places.cwd, 15_000)
-          if (failure === undefined) continue
           const agent = AGENT_COMM_HOOK.exec(command)?.[1] ?? null
+          const gone = hookProgram(command).find((word) => word.includes('/') && !existsSync(word))
+          const failure =
+            gone !== undefined
+              ? `it runs ${gone}, which is not there; ${moved(reinstall('hooks', client, scope, agent))}`
+              : run
+                ? await hookFailure(command, places.cwd, 15_000)
+                : undefined
+          if (failure === undefined) continue
           found.push({
             ...blank(client, scope, file),
             agent,
@@ -271,7 +300,7 @@ export default class McpDoctor extends BaseCommand<typeof McpDoctor> {
           found.push({ ...blank(client, scope, file), problems: [(error as Error).message] })
         }
         for (const agent of agents) {
-          const install = `${cliCommand().join(' ')} mcp install --client ${client} --agent ${agent}${scope === 'user' ? ' --scope user' : ''}`
+          const install = reinstall('mcp', client, scope, agent)
           found.push({
             ...blank(client, scope, file),
             agent,
