@@ -322,8 +322,11 @@ const ConfigSchema = z.object({
   AGENT_COMM_RELAY_MAX_HEAP_USED: int(0, Number.MAX_SAFE_INTEGER, 'a number of bytes').optional(),
   AGENT_COMM_RELAY_MAX_RSS: int(0, Number.MAX_SAFE_INTEGER, 'a number of bytes').default(D.maxRssBytes),
   AGENT_COMM_RELAY_RETENTION_DAYS: int(0, D.maxRetentionDays, 'a number of days').default(D.retentionDays),
+  // Upper case accepted, as AGENT_COMM_LOG_LEVEL is by the CLI and the MCP server (WARN is warn).
   AGENT_COMM_RELAY_LOG_LEVEL: z
-    .enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })
+    .string()
+    .transform((level) => level.toLowerCase())
+    .pipe(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }))
     .default(D.logLevel),
 })
 

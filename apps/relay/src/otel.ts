@@ -46,11 +46,16 @@ export function otlpTracesUrl(
       hint: 'Use OTEL_TRACES_EXPORTER=otlp (OTLP over HTTP/protobuf or JSON) or none.',
     })
   }
-  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL)?.trim()
+  // The traces' own variable wins over the general one; the error names the one that was read.
+  const protocolVariable =
+    env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL === undefined
+      ? 'OTEL_EXPORTER_OTLP_PROTOCOL'
+      : 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'
+  const protocol = env[protocolVariable]?.trim()
   // The exporter speaks OTLP over HTTP (JSON bodies), which every collector's HTTP port (4318) takes.
   if (protocol === 'grpc') {
-    throw new ConfigError(`OTEL_EXPORTER_OTLP_PROTOCOL grpc is not supported by ${program}`, {
-      hint: "It exports OTLP over HTTP: unset it or set http/json, and point the endpoint at the collector's HTTP port (4318).",
+    throw new ConfigError(`${protocolVariable} grpc is not supported by ${program}`, {
+      hint: `It exports OTLP over HTTP: unset ${protocolVariable} or set it to http/json, and point the endpoint at the collector's HTTP port (4318).`,
     })
   }
   const variable =

@@ -195,6 +195,14 @@ describe('relay configuration', () => {
       )
   })
 
+  it('takes the log level in any case, as AGENT_COMM_LOG_LEVEL is taken', () => {
+    expect(config([], { AGENT_COMM_RELAY_LOG_LEVEL: 'WARN' }).logLevel).toBe('warn')
+    expect(config(['--log-level', 'Debug']).logLevel).toBe('debug')
+    expect(() => config([], { AGENT_COMM_RELAY_LOG_LEVEL: 'loud' })).toThrow(
+      'AGENT_COMM_RELAY_LOG_LEVEL must be one of debug, info, warn, error, silent',
+    )
+  })
+
   it('reads the A2A push allow-list from a repeatable flag or a comma-separated variable', () => {
     expect(config([]).a2aPushAllow).toBeUndefined()
     expect(

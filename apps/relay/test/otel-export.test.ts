@@ -56,6 +56,15 @@ describe('OTLP export from OTEL_* variables', () => {
     }
   })
 
+  it('names the protocol variable that asked for grpc, the traces one or the general one', () => {
+    expect(() =>
+      otlpTracesUrl({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' }),
+    ).toThrow('OTEL_EXPORTER_OTLP_TRACES_PROTOCOL grpc is not supported')
+    expect(() =>
+      otlpTracesUrl({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }),
+    ).toThrow('OTEL_EXPORTER_OTLP_PROTOCOL grpc is not supported')
+  })
+
   it('names the variable of an endpoint that is not an http(s) URL, without its password', () => {
     expect(() => otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: 'notaurl' })).toThrow(
       "OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL (got 'notaurl')",

@@ -268,7 +268,7 @@ export async function buildBridge(
 /**
  * AGENT_COMM_LOG_LEVEL as a level, the one reading of it in the CLI (trimmed, upper case accepted, as the
  * library's `loadConfig` reads it): `warn` when unset or not a level. What runs without a loaded config
- * uses it: error output, `--debug` traces, the secret commands' logger.
+ * uses it: error output, debug traces (stacks and causes), the secret commands' logger.
  */
 function logLevel(): LogLevel {
   const level = process.env.AGENT_COMM_LOG_LEVEL?.trim().toLowerCase()
@@ -596,6 +596,7 @@ export async function startMcpServer(
     channel?: boolean | undefined
     sessionTtlMs?: number | undefined
     token?: string | undefined
+    allowedOrigins?: string[] | undefined
   },
 ): Promise<RunningServer | RunningHttpServer> {
   const { startHttpServer, startStdioServer } = await import('@agent-comm/mcp')
@@ -619,6 +620,7 @@ export async function startMcpServer(
         port: spec.port,
         sessionTtlMs: options.sessionTtlMs,
         token: options.token,
+        allowedOrigins: options.allowedOrigins,
         host: spec.host,
       })
     : startStdioServer(common)

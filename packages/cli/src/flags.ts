@@ -15,8 +15,17 @@ import { parseDuration, parseSince } from './durations.js'
 // The bounds come from the protocol's zod-free subpath, so flags are checked before the library (and zod)
 // is loaded (startup time); numeric-bounds.test.ts checks that they match the library's own limits.
 
-/** Longest lease, in seconds: the protocol's LeaseSecondsSchema maximum (7 days). */
-export { DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS } from '@agent-comm/protocol/bounds'
+/**
+ * The protocol's bounds the flags are checked against: the longest lease (7 days), delay of a send or a
+ * nack (a year), TTL (ten years) and grace period of a secret's rotation (a year).
+ */
+export {
+  DEFAULT_LEASE_SECONDS,
+  MAX_DELAY_SECONDS,
+  MAX_LEASE_SECONDS,
+  MAX_ROTATION_GRACE_SECONDS,
+  MAX_TTL_HOURS,
+} from '@agent-comm/protocol/bounds'
 
 /** Longest time limit, in seconds: Node's timers hold at most 2^31-1 ms (bridge's MAX_TIMER_MS). */
 export const MAX_TIMEOUT_SECONDS = Math.floor(MAX_TIMER_MS / 1000)

@@ -73,7 +73,12 @@ export const relayServerFlags = {
     description: `PostgreSQL only: most connections per replica [AGENT_COMM_RELAY_PG_POOL_SIZE, default ${D.poolSize}]`,
     helpValue: '<connections>',
   }),
-  'secrets-key-file': secretsKeyFileFlag,
+  // On SQLite too: there the key seals the A2A push-signing key in relay.db (else <data-dir>/secrets.key).
+  'secrets-key-file': Flags.string({
+    description:
+      "file holding the relay's secrets key (32 bytes, base64), or set AGENT_COMM_RELAY_SECRETS_KEY: on PostgreSQL it encrypts agents' secrets and the A2A push-signing key (required); on SQLite the A2A push-signing key (default <data-dir>/secrets.key, made on first start) [AGENT_COMM_RELAY_SECRETS_KEY_FILE]",
+    helpValue: '<file>',
+  }),
   'auth-window': Flags.string({
     description: `accepted distance between a request's timestamp and the relay's clock [AGENT_COMM_RELAY_AUTH_WINDOW_SECONDS, default ${D.authWindowSeconds}]`,
     helpValue: '<seconds>',

@@ -277,6 +277,19 @@ describe('agent-comm mcp install, Codex config.toml', () => {
 })
 
 describe('agent-comm mcp doctor, hooks', () => {
+  it('installs hooks for AGENT_COMM_AGENT without --agent, and without either says both ways (exit 2)', async () => {
+    const s = sandbox()
+    const none = await s.run(['hooks', 'install', '--client', 'codex', '--dry-run'])
+    expect(none.code).toBe(2)
+    expect(none.stderr).toContain('--agent <id> (or set AGENT_COMM_AGENT)')
+    const fromEnv = await runCli(['hooks', 'install', '--client', 'codex', '--dry-run'], {
+      cwd: s.cwd,
+      env: { ...s.env, AGENT_COMM_AGENT: 'builder' },
+    })
+    expect(fromEnv.code).toBe(0)
+    expect(fromEnv.stdout).toContain('inbox builder --new')
+  })
+
   it('reports inbox hooks installed for a client that has no agent-comm server', async () => {
     const s = sandbox()
     expect((await s.run(['hooks', 'install', '--client', 'codex', '--agent', 'builder'])).code).toBe(0)

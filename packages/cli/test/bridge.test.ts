@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { splitCommandLine } from '../src/argv.js'
-import { onCleanup, project, registerAgents, runCli, spawnCli } from './helpers.js'
+import { BIN, onCleanup, project, registerAgents, runCli, spawnCli } from './helpers.js'
 
 const agent = fileURLToPath(new URL('./fixtures/answer.mjs', import.meta.url))
 const command = (...extra: string[]) => [process.execPath, agent, ...extra].map((w) => `'${w}'`).join(' ')
@@ -115,6 +115,27 @@ describe('agent-comm bridge', () => {
       AGENT_COMM_SECRET_BUILDER: 'acs_builder-secret',
       AGENT_COMM_A2A_TOKEN: null,
     })
+  })
+
+  it('leases each message for AGENT_COMM_LEASE_SECONDS unless --lease-seconds says otherwise', async () => {
+    const p = project()
+    await registerAgents(p, 'architect', 'builder')
+    const leased = async (env: Record<string, string>, flags: string[] = []) => {
+      await p.ok(['send', 'architect', 'builder', 'how long is my lease?'])
+      const run = await runCli(
+        ['bridge', 'builder', '--command', `${command('lease', BIN)}`, '--once', ...flags],
+        {
+          cwd: p.dir,
+          env: { ...p.env, ...env },
+        },
+      )
+      expect(run.code, run.stderr).toBe(0)
+      const { messages } = await p.json<{ messages: { message: { body: string } }[] }>(['poll', 'architect'])
+      return Number(messages[0]?.message.body)
+    }
+    expect(await leased({})).toBe(60)
+    expect(await leased({ AGENT_COMM_LEASE_SECONDS: '900' })).toBe(900)
+    expect(await leased({ AGENT_COMM_LEASE_SECONDS: '900' }, ['--lease-seconds', '120'])).toBe(120)
   })
 
   it('checks reachability with --check (exit 0 or 1)', async () => {

@@ -59,13 +59,20 @@ describe('retry', () => {
     expect(await p.json(['retry', id])).toEqual({ messageId: id, agent: null, requeued: 1 })
   })
 
-  it('fails with exit code 4 when nothing failed, and 3 for an unknown message', async () => {
+  it('fails with exit code 4 when nothing failed, saying where the dead letters are, and 3 for an unknown message', async () => {
     const p = project()
     await registerAgents(p, 'agent-a', 'agent-b')
     const id = (await p.ok(['send', 'agent-a', 'agent-b', 'fine'])).stdout.trim()
     const nothing = await p.run(['retry', id])
     expect(nothing.code).toBe(4)
-    expect(nothing.stderr).toBe(`Error: Message '${id}' has no failed deliveries to retry\n`)
+    expect(nothing.stderr).toBe(
+      `Error: Message '${id}' has no failed deliveries to retry\n` +
+        `Only dead letters can be retried: agent-comm failed lists them; agent-comm status ${id} shows this message's deliveries.\n`,
+    )
+    const queued = await p.run(['retry', id, 'agent-b'])
+    expect(queued.code).toBe(4)
+    expect(queued.stderr).toContain('queued, not failed')
+    expect(queued.stderr).toContain('Only dead letters can be retried: agent-comm failed lists them')
     const unknown = await p.run(['retry', 'msg_unknown', '--json'])
     expect(unknown.code).toBe(3)
     expect(JSON.parse(unknown.stdout).error.code).toBe('MESSAGE_NOT_FOUND')

@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
@@ -120,6 +122,53 @@ describe('agent-comm mcp', () => {
     await client.close()
     child.kill('SIGTERM')
     expect(await exited(child)).toBe(0)
+  })
+
+  it('serves browser pages of the --allowed-origin origins, and refuses other origins with 403', async () => {
+    const dir = tempDir()
+    const child = spawnCli(
+      ['mcp', '--http', '--port', '0', '--json', '--allowed-origin', 'https://app.example.com'],
+      { cwd: dir, env: cleanEnv({ AGENT_COMM_DB_PATH: join(dir, 'spool.db') }) },
+    )
+    const { url } = JSON.parse(await firstLine(child)) as { url: string }
+    const initialize = (origin: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: {
+          origin,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: {
+            protocolVersion: '2025-06-18',
+            capabilities: {},
+            clientInfo: { name: 'browser', version: '1' },
+          },
+        }),
+      })
+    const allowed = await initialize('https://app.example.com')
+    await allowed.body?.cancel()
+    expect(allowed.status).toBe(200)
+    const other = await initialize('https://evil.example.com')
+    await other.body?.cancel()
+    expect(other.status).toBe(403)
+    child.kill('SIGTERM')
+    expect(await exited(child)).toBe(0)
+  })
+
+  it('has every flag of agent-comm-mcp, as the README says', async () => {
+    const mcpBin = fileURLToPath(new URL('../../mcp/bin/agent-comm-mcp.js', import.meta.url))
+    const help = spawnSync(process.execPath, [mcpBin, '--help'], { env: cleanEnv(), encoding: 'utf8' })
+    const binFlags = [...help.stdout.matchAll(/^ {2}(?:-[a-z], )?--([a-z-]+)/gm)]
+      .map((m) => m[1] as string)
+      .filter((flag) => !['help', 'version'].includes(flag))
+    expect(binFlags.length).toBeGreaterThan(5)
+    const run = await runCli(['mcp', '--help'], { env: cleanEnv() })
+    for (const flag of binFlags) expect(run.stdout, `--${flag}`).toContain(`--${flag}`)
   })
 
   it('exits 1 with what to do when the --http port is taken', async () => {

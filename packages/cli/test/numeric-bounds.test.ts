@@ -18,6 +18,11 @@ describe('numeric flags are bounded before anything starts', () => {
     [['bridge', 'builder', '--command', 'true', '--lease-seconds', '1e9'], '--lease-seconds'],
     [['poll', 'builder', '--lease-seconds', '1e9'], '--lease-seconds'],
     [['extend', 'msg_1', 'builder', '--lease-seconds', '1e9'], '--lease-seconds'],
+    // Longer than a year: the library would refuse it naming its own option (delaySeconds), not the flag.
+    [['send', 'architect', 'builder', 'x', '--delay', '1e9'], '--delay'],
+    [['nack', 'msg_1', 'builder', '--reason', 'r', '--delay', '1e9'], '--delay'],
+    [['send', 'architect', 'builder', 'x', '--ttl-hours', '1e9'], '--ttl-hours'],
+    [['relay', 'gen-secret', 'builder', '--rotate', '--grace-seconds', '1e12'], '--grace-seconds'],
     // Number() reads these as 16, 3 and 7: only decimal numbers are taken.
     [['send', 'architect', 'builder', 'x', '--delay', '0x10'], '--delay'],
     [['send', 'architect', 'builder', 'x', '--ttl-hours', '0b11'], '--ttl-hours'],

@@ -77,7 +77,7 @@ describe('agent-comm relay gen-secret', () => {
     const again = await run(['gen-secret', 'agent-b'])
     expect(again.code).toBe(4)
     expect(again.stdout).toBe('')
-    expect(again.stderr).toMatch(/^Error: Agent 'agent-b' already has a relay secret\n.*--replace/)
+    expect(again.stderr).toMatch(/^Error: Agent 'agent-b' already has a relay secret\n.*--rotate.*--replace/)
 
     const rotated = await run(['gen-secret', 'agent-b', '--rotate', '--grace-seconds', '60', '--json'])
     expect(rotated.code).toBe(0)

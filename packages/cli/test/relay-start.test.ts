@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { existsSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { loadRelayConfig, RELAY_ENV_VARIABLES } from '@agent-comm/relay'
@@ -76,6 +77,19 @@ describe('agent-comm relay start', () => {
     expect(await exited(child)).toBe(0)
     expect(stderr).toContain('Relay stopped.')
     expect(stdout).toBe('')
+  })
+
+  it('seals the A2A push-signing key with --secrets-key-file on SQLite too, so it makes no secrets.key', async () => {
+    const keyDir = tempDir()
+    const keyFile = join(keyDir, 'relay.key')
+    writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 })
+    const { child, listening } = await startRelay(['--secrets-key-file', keyFile])
+    expect(existsSync(join(listening.dataDir, 'relay.db'))).toBe(true)
+    expect(existsSync(join(listening.dataDir, 'secrets.key'))).toBe(false)
+    child.kill('SIGTERM')
+    expect(await exited(child)).toBe(0)
+    const help = await runCli(['relay', 'start', '--help'], { env: cleanEnv() })
+    expect(help.stdout).not.toMatch(/--secrets-key-file=<file>\s+PostgreSQL only/)
   })
 
   it('exits 2 for an invalid setting, naming the flag or the variable', async () => {

@@ -22,7 +22,7 @@ export function describeDatabase(database: string): string {
 }
 
 /**
- * The database setting kept in `file` (`--db-file`, `AGENT_COMM_DB_PATH_FILE`): its text, trimmed — a SQLite
+ * The database setting kept in `file` (named by `AGENT_COMM_DB_PATH_FILE`): its text, trimmed — a SQLite
  * path or a PostgreSQL URL. A URL holding a password is kept in a file readable by its owner only (what
  * `agent-comm mcp install` and `hooks install` write), so it appears neither on a command line (`ps`) nor in
  * an assistant's configuration that may be committed. Throws `ConfigError` naming `source` and the file

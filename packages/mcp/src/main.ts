@@ -70,7 +70,7 @@ function parsePort(value: string | undefined): number {
 
 /**
  * Runs the command until the server stops. Resolves the exit code: 0 after a clean stop, 1 when the server
- * could not start, 2 for bad flags. Stops on SIGINT and SIGTERM.
+ * could not start, 2 for bad flags and settings the HTTP server refuses. Stops on SIGINT and SIGTERM.
  */
 export async function main(io: MainIo): Promise<number> {
   let flags: ReturnType<typeof parse>
@@ -139,7 +139,9 @@ export async function main(io: MainIo): Promise<number> {
     } else {
       io.printError(`agent-comm-mcp: ${error instanceof Error ? error.message : String(error)}\n`)
     }
-    return 1
+    // The HTTP server refuses its settings before it serves (a --host beyond loopback without a token):
+    // bad usage, 2, as `agent-comm mcp` exits for it.
+    return flags.http === true && isAgentCommError(error, 'CONFIG') ? 2 : 1
   }
 }
 

@@ -248,6 +248,12 @@ describe('agent-comm-mcp over stdio', () => {
     expect(bad.stdout()).toBe('')
   })
 
+  it('refuses --http beyond loopback without a token with exit code 2, as agent-comm mcp does', async () => {
+    const run = spawnBin(['--http', '--host', '0.0.0.0', '--port', '0'], {})
+    expect(await run.exited).toBe(2)
+    expect(run.stderr()).toContain('without a bearer token')
+  })
+
   it('names the variable and exits 1 when stdin ends, if the configuration is invalid', async () => {
     const run = spawnBin([], { AGENT_COMM_TTL_HOURS: 'soon' })
     run.child.stdin!.end()

@@ -54,6 +54,9 @@ export const DEFAULT_REPLY_TIMEOUT_MS = 60_000
 /** How far a signed request's timestamp may be from the relay's clock, either way, by default: five minutes. */
 export const DEFAULT_AUTH_WINDOW_MS = 5 * 60_000
 
+/** Longest grace period of a relay secret's rotation, in seconds (the old secret keeps working): a year. */
+export const MAX_ROTATION_GRACE_SECONDS = 365 * 86_400
+
 /** Connections of a PostgreSQL pool that names no size. */
 export const DEFAULT_POOL_SIZE = 10
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { AgentCommError, ErrorCode, InvalidStateError, parseOrThrow } from '@agent-comm/protocol'
+import { MAX_ROTATION_GRACE_SECONDS } from '@agent-comm/protocol/bounds'
 import { z } from 'zod'
 import type { SecretInfo } from './types.js'
 
@@ -12,7 +13,7 @@ export const SECRET_PREFIX = 'acs_'
 const GraceSecondsSchema = z
   .number()
   .min(0, 'must not be negative')
-  .max(86_400 * 365, 'must be at most a year')
+  .max(MAX_ROTATION_GRACE_SECONDS, 'must be at most a year')
 
 /** A new secret: the prefix and 32 random bytes from `node:crypto`, base64url. */
 export function newSecret(): string {
@@ -57,7 +58,7 @@ export function secretInfo(agentId: string, active: readonly SecretDates[]): Sec
 /** The refusal of `generate` for an agent that has a working secret and no `replace`. */
 export function alreadyHasSecret(agentId: string): InvalidStateError {
   return new InvalidStateError(`Agent '${agentId}' already has a relay secret`, {
-    hint: `Rotate it (the old one keeps working for a grace period), or replace it: agent-comm relay gen-secret ${agentId} --replace`,
+    hint: `Rotate it, the old one working for a grace period: agent-comm relay gen-secret ${agentId} --rotate; or replace it at once: agent-comm relay gen-secret ${agentId} --replace`,
     details: { agentId },
   })
 }

@@ -1074,13 +1074,16 @@ export class Spool {
           },
         )
       }
+      // What a person can do next: find the dead letters, or see where this message stands.
+      const hint = `Only dead letters can be retried: agent-comm failed lists them; agent-comm status ${messageId} shows this message's deliveries.`
       if (agent === undefined) {
         if (!outcome.messageExists) throw new MessageNotFoundError(messageId)
-        throw new InvalidStateError(`Message '${messageId}' has no failed deliveries to retry`)
+        throw new InvalidStateError(`Message '${messageId}' has no failed deliveries to retry`, { hint })
       }
       const state = this.#requireDelivery(outcome.state, messageId, agent)
       throw new InvalidStateError(
         `Message '${messageId}' for '${agent}' is ${state.status}, not failed; only failed deliveries can be retried`,
+        { hint },
       )
     }
     this.#notify()

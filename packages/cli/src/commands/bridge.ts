@@ -106,7 +106,7 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
       dependsOn: ['command'],
     }),
     'lease-seconds': secondsFlag({
-      description: `lease per message, renewed while it runs, from 1 to ${MAX_LEASE_SECONDS} (default ${DEFAULT_LEASE_SECONDS})`,
+      description: `lease per message, renewed while it runs, from 1 to ${MAX_LEASE_SECONDS} (default: AGENT_COMM_LEASE_SECONDS or ${DEFAULT_LEASE_SECONDS})`,
       min: 1,
       max: MAX_LEASE_SECONDS,
     }),
@@ -210,7 +210,8 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
       concurrency: flags.concurrency,
       timeoutMs: flags.timeout === undefined ? undefined : Math.ceil(flags.timeout * 1000),
       intervalMs: flags.interval === undefined ? undefined : Math.round(flags.interval * 1000),
-      leaseSeconds: flags['lease-seconds'],
+      // The default lease of every command (AGENT_COMM_LEASE_SECONDS), as poll and extend take it.
+      leaseSeconds: flags['lease-seconds'] ?? (await this.coordinatorConfig()).leaseSeconds,
       onEvent: (event) =>
         json && !flags.once ? this.logJsonLine(event) : process.stderr.write(describeEvent(event)),
     })

@@ -18,7 +18,7 @@ export default class Extend extends BaseCommand<typeof Extend> {
   }
   static override flags = {
     'lease-seconds': secondsFlag({
-      description: `new lease length from now, from 1 to ${MAX_LEASE_SECONDS} (default ${DEFAULT_LEASE_SECONDS})`,
+      description: `new lease length from now, from 1 to ${MAX_LEASE_SECONDS} (default: AGENT_COMM_LEASE_SECONDS or ${DEFAULT_LEASE_SECONDS})`,
       min: 1,
       max: MAX_LEASE_SECONDS,
     }),

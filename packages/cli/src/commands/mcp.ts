@@ -70,6 +70,12 @@ Client configuration (.mcp.json): {"mcpServers": {"agent-comm": {"command": "age
         'with --http: require Authorization: Bearer <token> (default AGENT_COMM_MCP_TOKEN, which ps does not show: prefer it; required beyond loopback)',
       dependsOn: ['http'],
     }),
+    'allowed-origin': Flags.string({
+      description:
+        'with --http: a browser Origin allowed besides loopback ones, e.g. https://app.example.com (repeatable; others get 403)',
+      multiple: true,
+      dependsOn: ['http'],
+    }),
     'relay-data-dir': Flags.string({
       description:
         'relay data folder whose secrets.json the comm_relay_* tools manage (default: AGENT_COMM_RELAY_DATA_DIR; without either they are unavailable)',
@@ -93,6 +99,7 @@ Client configuration (.mcp.json): {"mcpServers": {"agent-comm": {"command": "age
       channel: flags.channel,
       sessionTtlMs: flags['session-ttl'] === undefined ? undefined : flags['session-ttl'] * 1000,
       token: flags.token,
+      allowedOrigins: flags['allowed-origin'],
     }
     const port = flags.port ?? DEFAULT_MCP_PORT
     let running: Awaited<ReturnType<typeof startMcpServer>>

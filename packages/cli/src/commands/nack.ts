@@ -1,7 +1,7 @@
 import type { NackResult } from '@agent-comm/protocol'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { secondsFlag } from '../flags.js'
+import { MAX_DELAY_SECONDS, secondsFlag } from '../flags.js'
 
 /** `agent-comm nack`: hands a message back for a retry, or dead-letters it. */
 export default class Nack extends BaseCommand<typeof Nack> {
@@ -22,7 +22,10 @@ export default class Nack extends BaseCommand<typeof Nack> {
       description: "why it failed (kept as the delivery's last error)",
       required: true,
     }),
-    delay: secondsFlag({ description: 'seconds before it is delivered again (default: backoff by attempt)' }),
+    delay: secondsFlag({
+      description: `seconds before it is delivered again, at most ${MAX_DELAY_SECONDS} (a year; default: backoff by attempt)`,
+      max: MAX_DELAY_SECONDS,
+    }),
     receipt: Flags.string({ description: 'receipt of the claim (poll prints it): detects a lost lease' }),
     'dead-letter': Flags.boolean({ description: 'fail it now instead of retrying' }),
   }

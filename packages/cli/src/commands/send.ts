@@ -2,7 +2,14 @@ import { PAYLOAD_TYPES, PRIORITY_INPUTS } from '@agent-comm/protocol/vocabulary'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import type { ContextOptions } from '../context.js'
-import { idempotencyKeyFlag, jsonFlag, positiveNumberFlag, secondsFlag } from '../flags.js'
+import {
+  idempotencyKeyFlag,
+  jsonFlag,
+  MAX_DELAY_SECONDS,
+  MAX_TTL_HOURS,
+  positiveNumberFlag,
+  secondsFlag,
+} from '../flags.js'
 import { MESSAGE_FIELD_FLAGS, type SendResult, sendMessage } from '../send-message.js'
 
 export type { SendResult } from '../send-message.js'
@@ -58,10 +65,14 @@ With --reply-to the message joins the conversation of the message it answers (an
       exclusive: ['reply-to'],
     }),
     'ttl-hours': positiveNumberFlag({
-      description: 'hours until the message expires (default: AGENT_COMM_TTL_HOURS or 24)',
+      description: `hours until the message expires, at most ${MAX_TTL_HOURS} (ten years; default: AGENT_COMM_TTL_HOURS or 24)`,
       helpValue: '<hours>',
+      max: MAX_TTL_HOURS,
     }),
-    delay: secondsFlag({ description: 'keep the message invisible for this many seconds' }),
+    delay: secondsFlag({
+      description: `keep the message invisible for this many seconds, at most ${MAX_DELAY_SECONDS} (a year)`,
+      max: MAX_DELAY_SECONDS,
+    }),
     metadata: jsonFlag({
       description: 'free-form JSON object stored with the message',
       helpValue: '<json object>',

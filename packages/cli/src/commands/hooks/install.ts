@@ -40,7 +40,7 @@ Claude Code: .claude/settings.json (--scope project, the default) or ~/.claude/s
     const { flags } = this
     const agent = flags.agent ?? process.env.AGENT_COMM_AGENT
     if (agent === undefined || agent === '')
-      this.error('Say whose mail the hooks show: --agent <id>', { exit: 2 })
+      this.error('Say whose mail the hooks show: --agent <id> (or set AGENT_COMM_AGENT)', { exit: 2 })
     // The same rule as `register`: the id lands in the hook's command line and in the cursor's file name.
     const runtime = await this.runtime()
     runtime.assertRegistrableAgentId(

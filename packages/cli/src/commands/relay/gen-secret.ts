@@ -3,7 +3,7 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { openSecretStore, type RelaySecretAdmin } from '../../context.js'
 import { missingRelaySecret } from '../../errors.js'
-import { secondsFlag } from '../../flags.js'
+import { MAX_ROTATION_GRACE_SECONDS, secondsFlag } from '../../flags.js'
 import { relaySecretsFlags, relaySecretsTarget } from '../../relay-flags.js'
 
 /** `--json` output of `relay gen-secret`: the issued secret (the only time it is shown) and its variable. */
@@ -41,7 +41,8 @@ An agent that has a secret keeps it unless --rotate (a new secret; the old one k
       exclusive: ['replace'],
     }),
     'grace-seconds': secondsFlag({
-      description: 'with --rotate: how long the previous secret keeps working (default 86400)',
+      description: `with --rotate: how long the previous secret keeps working, at most ${MAX_ROTATION_GRACE_SECONDS} (a year; default 86400)`,
+      max: MAX_ROTATION_GRACE_SECONDS,
       dependsOn: ['rotate'],
     }),
     replace: Flags.boolean({
