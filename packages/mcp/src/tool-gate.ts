@@ -2,7 +2,7 @@
 // call acts as (identity), unknown keys refused, argument errors in our own shape, and `tools/list`
 // without schema noise. Applied once per server, so every tool module (including ones added later)
 // gets it without knowing.
-import { ValidationError } from '@agent-comm/protocol'
+import { Limits, MAX_NACK_REASON_LENGTH, ValidationError } from '@agent-comm/protocol'
 import type { McpServer, RegisteredTool } from '@modelcontextprotocol/sdk/server/mcp.js'
 import type { CallToolRequest, CallToolResult, ListToolsResult } from '@modelcontextprotocol/sdk/types.js'
 import { type ZodRawShape, type ZodType, z } from 'zod'
@@ -19,9 +19,9 @@ interface SdkInternals {
 
 /** How `tools/list` describes the limits the library enforces, keyed by parameter name. */
 export const PARAMETER_LIMITS: Record<string, Record<string, unknown>> = {
-  subject: { maxLength: 1024 },
-  body: { maxLength: 1_048_576 },
-  reason: { maxLength: 4096 },
+  subject: { maxLength: Limits.subjectMaxBytes },
+  body: { maxLength: Limits.bodyMaxBytes },
+  reason: { maxLength: MAX_NACK_REASON_LENGTH },
 }
 
 /**

@@ -1,3 +1,4 @@
+import { Limits, MAX_DELAY_SECONDS, MAX_NACK_REASON_LENGTH } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
 import { TOOL_NAMES } from '../src/index.js'
 import { call, connect, fakeRelaySecrets, openCoordinator, textOf } from './helpers.js'
@@ -123,6 +124,27 @@ describe('tools/list', () => {
       expect.arrayContaining(['message_id', 'from_agent', 'body', 'subject', 'payload_type', 'payload_data']),
     )
     expect(params('comm_cleanup')).toEqual(['dry_run', 'acked_older_than_hours'])
+  })
+
+  it("shows the protocol's bounds of delay_seconds, a nack's reason and a search's to_agent", async () => {
+    const client = await connect(await openCoordinator())
+    const { tools } = await client.listTools()
+    const property = (tool: string, name: string) =>
+      tools.find((t) => t.name === tool)!.inputSchema.properties?.[name] as Record<string, unknown>
+    for (const tool of ['comm_send', 'comm_reply', 'comm_request', 'comm_nack']) {
+      expect(property(tool, 'delay_seconds'), tool).toMatchObject({ minimum: 0, maximum: MAX_DELAY_SECONDS })
+    }
+    expect(property('comm_nack', 'reason')).toMatchObject({ maxLength: MAX_NACK_REASON_LENGTH })
+    expect(property('comm_search', 'to_agent')).toMatchObject({ maxLength: Limits.agentIdMaxLength })
+    // The bound is the call's: a longer delay is refused naming the parameter, before anything is sent.
+    const tooLate = await call(client, 'comm_send', {
+      from_agent: 'a',
+      to_agent: 'a',
+      body: 'x',
+      delay_seconds: MAX_DELAY_SECONDS + 1,
+    })
+    expect(tooLate.isError).toBe(true)
+    expect(textOf(tooLate)).toContain('delay_seconds')
   })
 
   it('shows the ttl_hours bounds and the JSON nesting limits the library enforces', async () => {

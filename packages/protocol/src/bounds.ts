@@ -18,6 +18,9 @@ export const MAX_LEASE_SECONDS = 7 * 86_400
 /** Longest delivery delay, in seconds: a year. */
 export const MAX_DELAY_SECONDS = 365 * 86_400
 
+/** Longest reason a nack keeps with its delivery, in characters: 64 KiB. */
+export const MAX_NACK_REASON_LENGTH = 64 * 1024
+
 /** Delivery attempts before a delivery is dead-lettered, when a send names none. */
 export const DEFAULT_MAX_ATTEMPTS = 3
 

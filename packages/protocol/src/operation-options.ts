@@ -58,7 +58,10 @@ export const PollWaitMsSchema = z
   .check(z.gte(0, 'must not be negative'), z.lte(bounds.MAX_POLL_WAIT_MS, 'must be at most an hour'))
 
 /** Why a delivery was nacked, kept with it: at most 64 KiB. */
-export const NackReasonSchema = freeText().max(64 * 1024, 'must be at most 64 KiB')
+export const NackReasonSchema = freeText().max(
+  bounds.MAX_NACK_REASON_LENGTH,
+  `must be at most ${bounds.MAX_NACK_REASON_LENGTH / 1024} KiB`,
+)
 
 /**
  * The options of the delivery operations every transport takes (send, claim, ack, nack, extend a lease,

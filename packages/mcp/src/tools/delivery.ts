@@ -3,7 +3,9 @@ import {
   claimLimitSchema,
   DEFAULT_CLAIM_LIMIT,
   DEFAULT_LEASE_SECONDS,
+  DelaySecondsSchema,
   LeaseSecondsSchema,
+  MAX_NACK_REASON_LENGTH,
   MessageIdSchema,
 } from '@agent-comm/protocol'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
@@ -188,12 +190,14 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
       inputSchema: {
         message_id: MessageIdSchema.describe('id of the message to hand back'),
         agent_id: AgentIdSchema.describe('the agent that claimed it (you)'),
-        reason: z.string().min(1).max(4096).describe('why you could not handle it (kept as its last error)'),
-        delay_seconds: z
-          .number()
-          .min(0)
-          .optional()
-          .describe('seconds before it is delivered again (default: the retry backoff)'),
+        reason: z
+          .string()
+          .min(1)
+          .max(MAX_NACK_REASON_LENGTH)
+          .describe('why you could not handle it (kept as its last error)'),
+        delay_seconds: DelaySecondsSchema.optional().describe(
+          'seconds before it is delivered again, at most a year (default: the retry backoff)',
+        ),
         dead_letter: z.boolean().optional().describe('fail it now instead of retrying'),
         receipt: z.string().min(1).optional().describe('the receipt comm_poll returned with the message'),
       },

@@ -2,6 +2,7 @@ import {
   AgentIdSchema,
   ConversationIdSchema,
   ConversationSummarySchema,
+  Limits,
   ListLimitSchema,
   MAX_LIST_LIMIT,
   MessageIdSchema,
@@ -172,7 +173,7 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
       inputSchema: {
         text: z.string().min(1).max(1024).optional().describe('words to look for in subject and body'),
         from_agent: AgentIdSchema.optional().describe('sent by this agent'),
-        to_agent: z.string().min(1).optional().describe('sent to this agent'),
+        to_agent: z.string().min(1).max(Limits.agentIdMaxLength).optional().describe('sent to this agent'),
         conversation_id: ConversationIdSchema.optional().describe('in this conversation'),
         since: z.iso
           .datetime({ offset: true })

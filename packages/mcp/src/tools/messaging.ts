@@ -2,6 +2,7 @@ import type { SendOptions, SendReport } from '@agent-comm/coordinator'
 import {
   AgentIdSchema,
   DEFAULT_TTL_HOURS,
+  DelaySecondsSchema,
   IdempotencyKeySchema,
   isAgentCommError,
   JsonObjectSchema,
@@ -47,7 +48,10 @@ const contentFields = {
   ttl_hours: TtlHoursSchema.optional().describe(
     `hours until the message expires (default ${DEFAULT_TTL_HOURS}, more than 0, at most ${MAX_TTL_HOURS})`,
   ),
-  delay_seconds: z.number().min(0).optional().describe('keep the message invisible for this many seconds'),
+  // The protocol's bound (at most a year), shown in tools/list as the tool's range.
+  delay_seconds: DelaySecondsSchema.optional().describe(
+    'keep the message invisible for this many seconds (at most a year)',
+  ),
   metadata: JsonObjectSchema.optional().describe('free-form JSON object stored with the message'),
 }
 
