@@ -106,6 +106,17 @@ describe('a mistyped command', () => {
     )
   })
 
+  it("points a topic's unknown command to the topic's help, which lists its commands", async () => {
+    const run = await runCli(['relay', 'sned'], { env: cleanEnv() })
+    expect(run.code).toBe(2)
+    expect(run.stderr).toBe(
+      "Error: 'relay sned' is not an agent-comm command.\nSee the commands: agent-comm relay --help\n",
+    )
+    const help = await runCli(['relay', '--help'], { env: cleanEnv() })
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('relay start')
+  })
+
   it('answers --json with the error document, a topic command included', async () => {
     const run = await runCli(['relay', 'strat', '--json'], { env: cleanEnv() })
     expect(run.code).toBe(2)
@@ -113,7 +124,7 @@ describe('a mistyped command', () => {
       error: {
         code: 'VALIDATION',
         message: "'relay strat' is not an agent-comm command. Did you mean 'relay start'?",
-        hint: 'See the commands: agent-comm --help',
+        hint: 'See the commands: agent-comm relay --help',
       },
     })
   })
@@ -122,7 +133,7 @@ describe('a mistyped command', () => {
     const run = await runCli(['mcp', 'instal', '--client', 'codex'], { env: cleanEnv() })
     expect(run.code).toBe(2)
     expect(run.stderr).toBe(
-      "Error: 'mcp instal' is not an agent-comm command. Did you mean 'mcp install'?\nSee the commands: agent-comm --help\n",
+      "Error: 'mcp instal' is not an agent-comm command. Did you mean 'mcp install'?\nSee the commands: agent-comm mcp --help\n",
     )
     const json = await runCli(['mcp', 'doctr', '--json'], { env: cleanEnv() })
     expect(json.code).toBe(2)

@@ -47,11 +47,16 @@ function mistypedSubcommand(typed: string, ids: readonly string[]): ErrorReport 
   return suggestion === undefined ? undefined : notACommand(typed, suggestion)
 }
 
+/**
+ * `attempted` is not a command: said with the closest one, if any, and the help that lists where it was
+ * looked for — the topic's (`agent-comm relay --help` for `relay sned`), or every command's.
+ */
 function notACommand(attempted: string, suggestion: string | undefined): ErrorReport {
+  const topic = attempted.includes(':') ? attempted.slice(0, attempted.lastIndexOf(':')) : undefined
   return {
     code: 'VALIDATION',
     message: `'${attempted.replaceAll(':', ' ')}' is not an agent-comm command.${suggestion === undefined ? '' : ` Did you mean '${suggestion.replaceAll(':', ' ')}'?`}`,
-    hint: 'See the commands: agent-comm --help',
+    hint: `See the commands: agent-comm ${topic === undefined ? '' : `${topic.replaceAll(':', ' ')} `}--help`,
     exitCode: ExitCode.USAGE,
   }
 }
