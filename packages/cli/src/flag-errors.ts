@@ -12,6 +12,31 @@ export const METADATA_EXPECTED = `a JSON object, e.g. --metadata '{"model":"gpt-
 /** What `--agent` takes, for the hint of a value it refuses. */
 export const AGENT_ID_EXPECTED = 'an agent id: 1-128 letters, digits and . _ : @ -'
 
+/** What `--idempotency-key` takes, for the hint of a value it refuses (its length is in the error). */
+export const IDEMPOTENCY_KEY_EXPECTED =
+  'a key of letters, digits and . _ : @ - / + =, e.g. a UUID, a hash or task-42/attempt'
+
+/**
+ * The `--idempotency-key` of `send`, `reply` and `request`, checked where it is typed: refused naming the
+ * flag and what it takes, not the library's option (undefined when not given).
+ */
+export function idempotencyKeyFlagValue(
+  runtime: Parameters<typeof parseFlagValue>[0] & {
+    IdempotencyKeySchema: typeof import('@agent-comm/protocol').IdempotencyKeySchema
+  },
+  key: string | undefined,
+): string | undefined {
+  return key === undefined
+    ? undefined
+    : parseFlagValue(
+        runtime,
+        runtime.IdempotencyKeySchema,
+        key,
+        '--idempotency-key',
+        IDEMPOTENCY_KEY_EXPECTED,
+      )
+}
+
 /** zod's type names as the user of a command line reads them. */
 const TYPE_WORDS: Readonly<Record<string, string>> = {
   record: 'a JSON object',
@@ -51,7 +76,8 @@ export function issuesOf(error: unknown): Issue[] | undefined {
 
 /**
  * Issues said in the flags the user typed: each issue names the flag that set its field (`relayUrl` →
- * `--relay-url`, through `fieldFlags`; a path under the field stays after it: `--metadata: trace.traceparent:
+ * `--relay-url`, through `fieldFlags`, whose keys may be nested paths: `routing.conversationId` →
+ * `--conversation`; a path under the field stays after it: `--metadata: trace.traceparent:
  * …`), in plain words. `hint` is kept when the thrower wrote one, else it says which flags to change. Undefined
  * when an issue is at a field no flag sets: the error is then better shown as it is.
  */
@@ -62,9 +88,13 @@ export function issuesInFlagTerms(
 ): { message: string; hint: string } | undefined {
   const byFlag = new Map<string, string[]>()
   for (const issue of issues) {
-    const [field = '', ...rest] = issue.path.split('.')
-    const flag = fieldFlags[field]
-    if (flag === undefined) return undefined
+    const segments = issue.path.split('.')
+    // The longest leading part of the path a flag sets: `routing.conversationId` is --conversation's.
+    let length = segments.length
+    while (length > 0 && fieldFlags[segments.slice(0, length).join('.')] === undefined) length--
+    if (length === 0) return undefined
+    const flag = fieldFlags[segments.slice(0, length).join('.')]!
+    const rest = segments.slice(length)
     const where = rest.length === 0 ? '' : `${rest.join('.')}: `
     byFlag.set(flag, [...(byFlag.get(flag) ?? []), `${where}${plainIssueMessage(issue.message)}`])
   }

@@ -15,6 +15,7 @@ export {
   AgentIdSchema,
   ClaimedMessageSchema,
   createLineLogger,
+  IdempotencyKeySchema,
   isAgentCommError,
   isTransientStorageError,
   JsonObjectSchema,

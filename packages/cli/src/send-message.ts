@@ -3,7 +3,7 @@ import type { MessageInput, MessageV2 } from '@agent-comm/protocol'
 import type { PAYLOAD_TYPES } from '@agent-comm/protocol/vocabulary'
 import type { Runtime } from './context.js'
 import { ExitCode } from './errors.js'
-import { METADATA_EXPECTED, parseFlagValue } from './flag-errors.js'
+import { idempotencyKeyFlagValue, METADATA_EXPECTED, parseFlagValue } from './flag-errors.js'
 import { readStdin, readTextInput } from './input.js'
 import { safeLine } from './terminal-text.js'
 
@@ -68,6 +68,8 @@ export const MESSAGE_FIELD_FLAGS: Readonly<Record<string, string>> = {
   subject: '--subject',
   priority: '--priority',
   metadata: '--metadata',
+  'routing.conversationId': '--conversation',
+  'routing.ttlHours': '--ttl-hours',
 }
 
 /** Sends the message `args` and `flags` describe and prints its id; returns the `--json` result. */
@@ -120,7 +122,7 @@ export async function sendMessage(
     delaySeconds: flags.delay,
     ...(flags['allow-unregistered'] ? { allowUnregistered: true } : {}),
     ...(flags.queue ? { holdForFutureRecipients: true } : {}),
-    idempotencyKey: flags['idempotency-key'],
+    idempotencyKey: idempotencyKeyFlagValue(runtime, flags['idempotency-key']),
   }
   const ttl = { ttlHours: flags['ttl-hours'] }
   const coordinator = await environment.coordinator()

@@ -1,6 +1,12 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { MAX_NACK_REASON_LENGTH } from '@agent-comm/protocol/bounds'
 import { describe, expect, it } from 'vitest'
 import { issuesInFlagTerms, plainIssueMessage } from '../src/flag-errors.js'
-import { project, registerAgents } from './helpers.js'
+import { project, registerAgents, runCli } from './helpers.js'
+
+const RECORDER = pathToFileURL(fileURLToPath(new URL('./fixtures/record-modules.mjs', import.meta.url))).href
 
 describe('validation errors name the flag the user typed and say what it takes', () => {
   it('refuses register --metadata that is not a JSON object in plain words, with an example', async () => {
@@ -63,6 +69,70 @@ describe('validation errors name the flag the user typed and say what it takes',
     expect(trace.stderr).toContain('Leave metadata.trace out')
   })
 
+  it('names --conversation and --idempotency-key of send, with what they take, on its fast path and through oclif', async () => {
+    const p = project()
+    await registerAgents(p, 'a', 'b')
+    const cases = [
+      [
+        ['--conversation', 'c'.repeat(130)],
+        'Error: Invalid --conversation: must be at most 128 characters\nChange --conversation as the error says and try again.\n',
+      ],
+      [
+        ['--idempotency-key', 'k'.repeat(201)],
+        'Error: Invalid --idempotency-key: must be at most 200 characters\nGive --idempotency-key a key of letters, digits and . _ : @ - / + =, e.g. a UUID, a hash or task-42/attempt.\n',
+      ],
+    ] as const
+    for (const [flags, expected] of cases) {
+      const record = join(p.dir, 'modules.txt')
+      const fast = await runCli(['send', 'a', 'b', 'hi', ...flags], {
+        cwd: p.dir,
+        env: { ...p.env, NODE_OPTIONS: `--import=${RECORDER}`, RECORD_MODULES_TO: record },
+      })
+      expect(fast, flags[0]).toMatchObject({ code: 2, stderr: expected })
+      const loaded = readFileSync(record, 'utf8').split('\n')
+      expect(
+        loaded.filter((file) => file.includes('oclif')),
+        flags[0],
+      ).toEqual([])
+      // --ttl-hours has a parser of its own: oclif runs this line.
+      const viaOclif = await p.run(['send', 'a', 'b', 'hi', ...flags, '--ttl-hours', '24'])
+      expect(viaOclif, flags[0]).toMatchObject({ code: 2, stderr: expected })
+    }
+    const reply = await p.run([
+      'reply',
+      'msg_01M8P2XNJC35ZGK871SAMBHFVH',
+      'b',
+      'hi',
+      '--idempotency-key',
+      'a b',
+    ])
+    expect(reply.code).toBe(2)
+    expect(reply.stderr).toMatch(/^Error: Invalid --idempotency-key: may contain only letters/)
+  })
+
+  it('names the capability, cleanup and nack flags with their limits, not the library fields', async () => {
+    const p = project()
+    const capability = await p.run(['register', 'x', '-c', 'c'.repeat(65), '-d', 'd'])
+    expect(capability.code).toBe(2)
+    expect(capability.stderr).toMatch(/^Error: Invalid --capabilities: .*must be at most 64 characters\n/)
+    const cleanup = await p.run(['cleanup', '--acked-older-than', '99999999d'])
+    expect(cleanup.code).toBe(2)
+    expect(cleanup.stderr).toBe(
+      'Error: Invalid --acked-older-than: must be at most 1,000 years\nChange --acked-older-than as the error says and try again.\n',
+    )
+    await registerAgents(p, 'a', 'b')
+    const id = (await p.ok(['send', 'a', 'b', 'hi', '--quiet'])).stdout.trim()
+    await p.ok(['poll', 'b'])
+    const nack = await p.run(['nack', id, 'b', '--reason', 'r'.repeat(MAX_NACK_REASON_LENGTH + 1)])
+    expect(nack.code).toBe(2)
+    expect(nack.stderr).toBe(
+      `Error: Invalid --reason: must be at most ${MAX_NACK_REASON_LENGTH / 1024} KiB\nChange --reason as the error says and try again.\n`,
+    )
+    expect(capability.stderr + cleanup.stderr + nack.stderr).not.toMatch(
+      /capabilities\.0|OlderThanMs|nack options/,
+    )
+  })
+
   it('refuses a bad --agent of mcp install, saying what an agent id is', async () => {
     const p = project()
     const run = await p.run(['mcp', 'install', '--client', 'claude-code', '--agent', 'bad id', '--dry-run'])
@@ -87,5 +157,15 @@ describe('validation errors name the flag the user typed and say what it takes',
         null,
       ),
     ).toBeUndefined()
+    expect(
+      issuesInFlagTerms(
+        [{ path: 'routing.conversationId', message: 'must be at most 128 characters' }],
+        { routing: '--routing', 'routing.conversationId': '--conversation' },
+        null,
+      ),
+    ).toEqual({
+      message: 'Invalid --conversation: must be at most 128 characters',
+      hint: 'Change --conversation as the error says and try again.',
+    })
   })
 })

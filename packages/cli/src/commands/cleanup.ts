@@ -35,6 +35,11 @@ export default class Cleanup extends BaseCommand<typeof Cleanup> {
     }),
   }
 
+  protected static override fieldFlags = {
+    ackedOlderThanMs: '--acked-older-than',
+    expiredOlderThanMs: '--expired-older-than',
+  }
+
   async run(): Promise<CleanupResult> {
     const coordinator = await this.coordinator()
     const report = await coordinator.cleanup({

@@ -1,4 +1,5 @@
 import type { NackResult } from '@agent-comm/protocol'
+import { MAX_NACK_REASON_LENGTH } from '@agent-comm/protocol/bounds'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { MAX_DELAY_SECONDS, secondsFlag } from '../flags.js'
@@ -19,7 +20,7 @@ export default class Nack extends BaseCommand<typeof Nack> {
   }
   static override flags = {
     reason: Flags.string({
-      description: "why it failed (kept as the delivery's last error)",
+      description: `why it failed, at most ${MAX_NACK_REASON_LENGTH / 1024} KiB (kept as the delivery's last error)`,
       required: true,
     }),
     delay: secondsFlag({
@@ -29,6 +30,8 @@ export default class Nack extends BaseCommand<typeof Nack> {
     receipt: Flags.string({ description: 'receipt of the claim (poll prints it): detects a lost lease' }),
     'dead-letter': Flags.boolean({ description: 'fail it now instead of retrying' }),
   }
+
+  protected static override fieldFlags = { reason: '--reason' }
 
   async run(): Promise<NackResult> {
     const coordinator = await this.coordinator()

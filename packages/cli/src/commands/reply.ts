@@ -2,6 +2,7 @@ import type { SendReport } from '@agent-comm/coordinator'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import type { ContextOptions } from '../context.js'
+import { idempotencyKeyFlagValue } from '../flag-errors.js'
 import { idempotencyKeyFlag } from '../flags.js'
 import { safeLine } from '../terminal-text.js'
 
@@ -43,6 +44,7 @@ export default class Reply extends BaseCommand<typeof Reply> {
 
   async run(): Promise<ReplyResult> {
     const { args, flags } = this
+    const idempotencyKey = idempotencyKeyFlagValue(await this.runtime(), flags['idempotency-key'])
     const coordinator = await this.coordinator()
     const report = await coordinator.reply(
       args['message-id'],
@@ -51,7 +53,7 @@ export default class Reply extends BaseCommand<typeof Reply> {
         fromAgent: args.agent,
         subject: flags.subject,
       },
-      { idempotencyKey: flags['idempotency-key'] },
+      { idempotencyKey },
     )
     const result: ReplyResult = {
       messageId: report.messageId,

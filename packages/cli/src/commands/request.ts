@@ -4,6 +4,7 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import type { ContextOptions } from '../context.js'
 import { CommandFailure, describeError, hasAgentCommErrorShape, signalExitCode } from '../errors.js'
+import { idempotencyKeyFlagValue } from '../flag-errors.js'
 import { idempotencyKeyFlag, MAX_TIMEOUT_SECONDS, secondsFlag } from '../flags.js'
 import { safeBlock } from '../terminal-text.js'
 
@@ -55,8 +56,8 @@ Prints the reply's body (--json: {requestId, reply}). When no reply comes in tim
 
   async run(): Promise<RequestResult> {
     const { args, flags } = this
+    const key = idempotencyKeyFlagValue(await this.runtime(), flags['idempotency-key'])
     const coordinator = await this.coordinator()
-    const key = flags['idempotency-key']
     const stop = this.stopSignal()
     const reply = await coordinator
       .request(
