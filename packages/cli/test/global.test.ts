@@ -133,7 +133,7 @@ describe('errors', () => {
     const run = await runCli(['agents'], { cwd: dir, env: cleanEnv({ AGENT_COMM_LEASE_SECONDS: 'soon' }) })
     expect(run.code).toBe(2)
     expect(run.stderr).toBe(
-      "Error: AGENT_COMM_LEASE_SECONDS must be a positive number of seconds (got 'soon')\nFix or unset AGENT_COMM_LEASE_SECONDS. It sets the default lease in seconds (default: 60).\n",
+      "Error: AGENT_COMM_LEASE_SECONDS must be a positive number of seconds (got 'soon')\nFix or unset AGENT_COMM_LEASE_SECONDS — default lease in seconds (default: 60).\n",
     )
   })
 

@@ -100,7 +100,7 @@ export function loadConfig(
     const issue = parsed.error.issues[0]!
     const name = String(issue.path[0])
     throw new ConfigError(`${name} ${issue.message} (got '${present[name]}')`, {
-      hint: `Fix or unset ${name}. It sets the ${CONFIG_VARIABLES[name as keyof typeof CONFIG_VARIABLES]}.`,
+      hint: `Fix or unset ${name} — ${CONFIG_VARIABLES[name as keyof typeof CONFIG_VARIABLES]}.`,
       details: { variable: name },
     })
   }

@@ -133,6 +133,16 @@ describe('the database setting', () => {
     })
     expect(() => loadConfig({ AGENT_COMM_PG_SCHEMA: 'Team-A' })).toThrow(/AGENT_COMM_PG_SCHEMA/)
     expect(() => loadConfig({ AGENT_COMM_PG_POOL_SIZE: '0' })).toThrow(/AGENT_COMM_PG_POOL_SIZE/)
+    let refused: unknown
+    try {
+      loadConfig({ AGENT_COMM_PG_POOL_SIZE: 'many' })
+    } catch (error) {
+      refused = error
+    }
+    expect(refused).toMatchObject({
+      code: 'CONFIG',
+      hint: 'Fix or unset AGENT_COMM_PG_POOL_SIZE — PostgreSQL only: most connections per process (default: 10).',
+    })
   })
 })
 
