@@ -95,7 +95,14 @@ export function issuesInFlagTerms(
     if (length === 0) return undefined
     const flag = fieldFlags[segments.slice(0, length).join('.')]!
     const rest = segments.slice(length)
-    const where = rest.length === 0 ? '' : `${rest.join('.')}: `
+    // A list's item is counted as the user counts the values typed (`-c a,b`: the 2nd is `value 2`), not
+    // by its index in the array (`1`).
+    const where =
+      rest.length === 0
+        ? ''
+        : rest.length === 1 && /^\d+$/.test(rest[0]!)
+          ? `value ${Number(rest[0]) + 1}: `
+          : `${rest.join('.')}: `
     byFlag.set(flag, [...(byFlag.get(flag) ?? []), `${where}${plainIssueMessage(issue.message)}`])
   }
   const flags = [...byFlag.keys()]
