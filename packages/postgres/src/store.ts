@@ -58,6 +58,9 @@ import type { Row } from './rows.js'
 import { ServerClock } from './server-clock.js'
 import { type ClaimCommit, type WriteStatements, writeStatements } from './statements.js'
 
+/** Whole-database work (verify, a copy's export and import) runs as long as the database's size needs. */
+const UNBOUNDED = { unbounded: true } as const
+
 /** A row a reply or message claim leased: the message with its delivery's lease. */
 type ClaimedRow = Row<
   MessageRecord & { deliveryId: number; attempt: number; maxAttempts: number; receipt: string }
@@ -725,7 +728,7 @@ export class PostgresSpoolStore implements SpoolStore {
     return this.#transaction(async (tx) => {
       await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY')
       return this.#inspect.verify(tx, this.schema)
-    })
+    }, UNBOUNDED)
   }
 
   async exportRows({ sections }: ExportRowsParams): Promise<DatabaseRows> {
@@ -733,11 +736,14 @@ export class PostgresSpoolStore implements SpoolStore {
       // One snapshot of every table, however long the reads take and whatever other processes write.
       await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY')
       return exportPostgresRows(tx, this.schema, sections, this.location)
-    })
+    }, UNBOUNDED)
   }
 
   async importRows({ rows, sections }: ImportRowsParams): Promise<void> {
-    await this.#transaction((tx) => importPostgresRows(tx, this.schema, rows, sections, this.location))
+    await this.#transaction(
+      (tx) => importPostgresRows(tx, this.schema, rows, sections, this.location),
+      UNBOUNDED,
+    )
   }
 
   async cleanup(params: Parameters<SpoolStore['cleanup']>[0]): Promise<CleanupReport> {
@@ -808,17 +814,18 @@ export class PostgresSpoolStore implements SpoolStore {
     return call
   }
 
-  #transaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
-    return this.#track(() => this.#runTransaction(fn))
+  /** `unbounded`: a whole-database read or write (verify, copy) is not cut off by the client's query_timeout. */
+  #transaction<T>(fn: (tx: SqlQueryable) => Promise<T>, options?: { unbounded: true }): Promise<T> {
+    return this.#track(() => this.#runTransaction(fn, options))
   }
 
   #read<T>(fn: (db: SqlQueryable) => Promise<T>): Promise<T> {
     return this.#track(() => this.#runRead(fn))
   }
 
-  async #runTransaction<T>(fn: (tx: SqlQueryable) => Promise<T>): Promise<T> {
+  async #runTransaction<T>(fn: (tx: SqlQueryable) => Promise<T>, options?: { unbounded: true }): Promise<T> {
     try {
-      return await this.#client.transaction(fn)
+      return await this.#client.transaction(fn, options)
     } catch (error) {
       if (error instanceof Rollback) return error.outcome as T
       if (error instanceof CallerError) throw error.error

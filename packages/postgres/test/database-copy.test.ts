@@ -60,6 +60,51 @@ describe.skipIf(db.kind !== 'server')('exportRows on PostgreSQL', () => {
   })
 })
 
+describe.skipIf(db.kind !== 'server')('whole-database reads on PostgreSQL', () => {
+  it('wait as long as a lock takes: an export and a verify are not cut off by query_timeout', async () => {
+    await seeded('slow_src')
+    // Every other statement of this store is cut off after 200 ms.
+    const store = await openPostgresSpoolStore({
+      url: `${db.url}?query_timeout=200`,
+      schema: 'slow_src',
+      poolSize: 3,
+    })
+    const holder = db.client()
+    let release!: () => void
+    const released = new Promise<void>((resolve) => (release = resolve))
+    let locked!: () => void
+    const isLocked = new Promise<void>((resolve) => (locked = resolve))
+    const holding = holder.transaction(async (tx) => {
+      await tx.query('LOCK TABLE slow_src.messages IN ACCESS EXCLUSIVE MODE')
+      locked()
+      await released
+    })
+    try {
+      await isLocked
+      const exporting = store.exportRows({ sections })
+      const verifying = store.verify()
+      const waiting = async () => {
+        const [row] = await db.client().query<{ waiting: number }>(
+          `SELECT count(*)::int AS waiting FROM pg_stat_activity
+           WHERE wait_event_type = 'Lock' AND datname = current_database()`,
+        )
+        return row?.waiting
+      }
+      await expect.poll(waiting).toBe(2)
+      // Both have waited longer than the query_timeout once this resolves (a timer never fires early).
+      await new Promise((resolve) => setTimeout(resolve, 400))
+      release()
+      await holding
+      expect((await exporting).messages.map((m) => m.body)).toEqual(['first'])
+      await expect(verifying).resolves.toBeDefined()
+      await expect(store.exportRows({ sections })).resolves.toBeDefined()
+    } finally {
+      release()
+      await store.close()
+    }
+  })
+})
+
 describe('importRows on PostgreSQL', () => {
   it('writes nothing when a row fails midway, and refuses a schema that holds data', async () => {
     await seeded('import_src')
