@@ -38,11 +38,12 @@ describe.skipIf(db.kind !== 'server')('exportRows on PostgreSQL', () => {
       await committed
     })
     const store = await openPostgresSpoolStore({ url: db.url, schema: 'snapshot_src', poolSize: 2 })
+    const observer = db.client()
     try {
       const reading = store.exportRows({ sections })
       await expect
         .poll(async () => {
-          const [row] = await db.client().query<{ waiting: number }>(
+          const [row] = await observer.query<{ waiting: number }>(
             `SELECT count(*)::int AS waiting FROM pg_stat_activity
              WHERE wait_event_type = 'Lock' AND query LIKE '%snapshot_src"."agents%'`,
           )
@@ -83,8 +84,9 @@ describe.skipIf(db.kind !== 'server')('whole-database reads on PostgreSQL', () =
       await isLocked
       const exporting = store.exportRows({ sections })
       const verifying = store.verify()
+      const observer = db.client()
       const waiting = async () => {
-        const [row] = await db.client().query<{ waiting: number }>(
+        const [row] = await observer.query<{ waiting: number }>(
           `SELECT count(*)::int AS waiting FROM pg_stat_activity
            WHERE wait_event_type = 'Lock' AND datname = current_database()`,
         )
