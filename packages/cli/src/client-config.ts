@@ -124,10 +124,12 @@ export function jsonServer(client: ClientName, config: Json): Json | undefined {
 /**
  * Writes `text` to `file` atomically, creating its folder, readable by its owner only (mode 0600): the
  * entries written hold the database setting, which may be a PostgreSQL URL with its password, beside the
- * tokens of the assistant's other servers. The rename replaces an existing file's mode too.
+ * tokens of the assistant's other servers. The rename replaces an existing file's mode too. Folders it has
+ * to create (`~/.agent-comm/databases`, a client's `.cursor`) are its owner's only (0700), so not even the
+ * names of what they hold are listed to other users; an existing folder keeps its mode.
  */
 export function writeFileAtomic(file: string, text: string): void {
-  mkdirSync(dirname(file), { recursive: true })
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
   const temporary = `${file}.agent-comm-${process.pid}.tmp`
   writeFileSync(temporary, text, { mode: 0o600 })
   // Explicitly, in case a umask or an existing temporary file left it wider.

@@ -64,9 +64,9 @@ export function readCursor(file: string): MailCursor {
   }
 }
 
-/** Writes `cursor` to `file` (creating its folder), replacing the old one in one rename. */
+/** Writes `cursor` to `file` (creating its folder, 0700), replacing the old one in one rename. */
 export function writeCursor(file: string, cursor: MailCursor): void {
-  mkdirSync(dirname(file), { recursive: true })
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
   const temporary = `${file}.${process.pid}.tmp`
   const recent = (cursor.recent ?? []).map((mail) => ` ${mail.seq}:${mail.createdAt}`).join('')
   writeFileSync(temporary, `${cursor.seq} ${cursor.checkedAt}${recent}\n`)

@@ -408,6 +408,10 @@ describe('agent-comm mcp install and doctor, secrets in configuration files', ()
     expect(kept.startsWith(join(s.home, '.agent-comm', 'databases'))).toBe(true)
     expect(readFileSync(kept, 'utf8')).toBe(`${url}\n`)
     expect(statSync(kept).mode & 0o077).toBe(0)
+    // The folders made for it are the user's only: not even the file names are listed to others.
+    for (const folder of [join(s.home, '.agent-comm'), join(s.home, '.agent-comm', 'databases')]) {
+      expect(statSync(folder).mode & 0o777, folder).toBe(0o700)
+    }
     // Installed again (another client, the same database): the same file.
     const again = await s.run(['mcp', 'install', '--client', 'cursor', '--db', url])
     expect(again.code, again.stderr).toBe(0)
