@@ -13,8 +13,8 @@ export interface QueueFigures {
   totalMessages: number
   oldestQueuedAgeMs: number | null
   oldestLeaseAgeMs: number | null
-  /** Registered agents by presence; absent when the registry could not be read. */
-  agents?: Record<(typeof PRESENCE)[number], number>
+  /** Registered agents by presence. */
+  agents: Record<(typeof PRESENCE)[number], number>
 }
 
 let processRegistry: Registry | undefined
@@ -44,10 +44,8 @@ function processMetricsRegistry(): Registry {
 export class RelayMetrics {
   /** What is always there: the relay's own activity. */
   readonly #registry = new Registry()
-  /** What the database says, exposed only when it could be read (never a stale or zero figure). */
+  /** What the database says (the queue, the agents), exposed only when it could be read (never a stale or zero figure). */
   readonly #queueRegistry = new Registry()
-  /** Registered agents, likewise exposed only when the registry could be read. */
-  readonly #agentsRegistry = new Registry()
   readonly #process = processMetricsRegistry()
   readonly #requests: Counter<'method' | 'route' | 'status'>
   readonly #latency: Histogram<'method' | 'route'>
@@ -157,7 +155,7 @@ export class RelayMetrics {
       name: 'agent_comm_relay_agents',
       help: 'Registered agents, by presence (active, inactive, offline).',
       labelNames: ['status'],
-      registers: [this.#agentsRegistry],
+      registers: queue,
     })
   }
 
@@ -209,11 +207,8 @@ export class RelayMetrics {
       this.#messages.set(queue.totalMessages)
       this.#oldestQueued.set((queue.oldestQueuedAgeMs ?? 0) / 1000)
       this.#oldestLease.set((queue.oldestLeaseAgeMs ?? 0) / 1000)
+      for (const status of PRESENCE) this.#agents.set({ status }, queue.agents[status])
       parts.push(await this.#queueRegistry.metrics())
-      if (queue.agents !== undefined) {
-        for (const status of PRESENCE) this.#agents.set({ status }, queue.agents[status])
-        parts.push(await this.#agentsRegistry.metrics())
-      }
     }
     parts.push(await this.#process.metrics())
     return `${parts.map((part) => part.trimEnd()).join('\n')}\n`

@@ -43,18 +43,18 @@ export interface Retention {
 export function startRetention(options: RetentionOptions): Retention {
   const { spool, retentionMs, logger } = options
   let running: Promise<RetentionReport | undefined> | undefined
-  let stopped = false
-  // Ends a backlog's cleanup between two of the spool's batches when the relay stops.
+  // Stopped with the relay: no new run, and a backlog's cleanup ends between two batches.
   const stopping = new AbortController()
+  const stopped = () => stopping.signal.aborted
   const removeTasks = async (report: CleanupReport): Promise<RetentionReport> => {
-    if (options.a2a === undefined || stopped) return report
+    if (options.a2a === undefined || stopped()) return report
     const { store, clock } = options.a2a
     // A backlog a batch a transaction, as the messages (cleanupA2ATasks batches them).
-    const removed = await cleanupA2ATasks(store, { olderThanMs: retentionMs, clock, stopped: () => stopped })
+    const removed = await cleanupA2ATasks(store, { olderThanMs: retentionMs, clock, stopped })
     return { ...report, a2aTasks: removed.tasks, a2aCallerMessages: removed.callerMessages }
   }
   const run = (): Promise<RetentionReport | undefined> => {
-    if (stopped) return Promise.resolve(undefined)
+    if (stopped()) return Promise.resolve(undefined)
     running ??= spool
       .cleanup(
         { ackedOlderThanMs: retentionMs, expiredOlderThanMs: retentionMs },
@@ -88,7 +88,6 @@ export function startRetention(options: RetentionOptions): Retention {
   return {
     run,
     async stop() {
-      stopped = true
       stopping.abort()
       clearTimeout(timer)
       await running

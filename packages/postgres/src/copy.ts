@@ -5,6 +5,7 @@ import {
   CopiedMessageSchema,
   checkRows,
   copiedColumns,
+  copiedTableNames,
   describedRowSchema,
   destinationNotEmpty,
   orderColumns,
@@ -146,13 +147,7 @@ export async function importPostgresRows(
   location: string,
 ): Promise<void> {
   const s = quote(schema)
-  const tables = [
-    'messages',
-    'deliveries',
-    'idempotency_keys',
-    ...sections.flatMap((x) => x.tables.map((t) => t.name)),
-  ]
-  for (const table of tables) {
+  for (const table of copiedTableNames(sections)) {
     const [row] = await tx.query<{ found: boolean }>(
       `SELECT EXISTS (SELECT 1 FROM ${s}.${quote(table)}) AS found`,
     )

@@ -190,6 +190,16 @@ export function checkRows<T>(
   })
 }
 
+/** Every table a copy writes, the spool's then each section's: the ones a destination must have empty. */
+export function copiedTableNames(sections: readonly CopySection[]): string[] {
+  return [
+    'messages',
+    'deliveries',
+    'idempotency_keys',
+    ...sections.flatMap((s) => s.tables.map((t) => t.name)),
+  ]
+}
+
 /** The conflict of a destination that already holds agent-comm data: nothing was written to it. */
 export function destinationNotEmpty(location: string, table: string): ConflictError {
   return new ConflictError(

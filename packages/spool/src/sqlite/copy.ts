@@ -8,6 +8,7 @@ import {
   type CopySection,
   checkRows,
   copiedColumns,
+  copiedTableNames,
   type DatabaseRows,
   describedRowSchema,
   destinationNotEmpty,
@@ -152,13 +153,7 @@ export function importSqliteRows(
   const written = sections.filter((s) => hasTable(sqlite, s.tables[0]?.name ?? ''))
   sqlite
     .transaction(() => {
-      const checked = [
-        'messages',
-        'deliveries',
-        'idempotency_keys',
-        ...written.flatMap((s) => s.tables.map((t) => t.name)),
-      ]
-      for (const table of checked) {
+      for (const table of copiedTableNames(written)) {
         if (
           hasTable(sqlite, table) &&
           sqlite.prepare(`SELECT 1 FROM ${quote(table)} LIMIT 1`).get() !== undefined
