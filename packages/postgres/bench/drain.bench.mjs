@@ -20,18 +20,8 @@ import { createRequire } from 'node:module'
 import { Socket } from 'node:net'
 import { loadavg } from 'node:os'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import {
-  ACK_MANY,
-  body,
-  CLAIM,
-  fmt,
-  median,
-  now,
-  printTable,
-  SCHEMA,
-  SEND_MANY,
-  scratchDatabase,
-} from './scratch.mjs'
+import { pgBoss, rawSql } from './pgboss.bench.mjs'
+import { body, fmt, median, now, printTable, SERVER_URL, scratchDatabase } from './scratch.mjs'
 
 const QUICK = process.argv.includes('--quick')
 const ROUNDS = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) ?? (QUICK ? 3 : 7))
@@ -111,7 +101,7 @@ async function spoolContender(label, packages, url) {
       client.query(
         'SELECT left(statement, 40) AS s, generic_plans AS g, custom_plans AS c FROM pg_prepared_statements WHERE generic_plans + custom_plans > 10',
       ),
-    async send(count) {
+    async sendBatch(count) {
       await spool.sendBatch(
         Array.from({ length: count }, () => ({
           message: { fromAgent: 'architect', toAgent: 'batch', subject: 'Task', body: `${body} (m_${n++})` },
@@ -161,7 +151,7 @@ async function storeSqlContender(url, { viaStoreClient = false } = {}) {
   return {
     name: viaStoreClient ? "the store's statements on its SqlClient" : "the store's statements as raw SQL",
     counter: sender.counter,
-    send: sender.send,
+    sendBatch: sender.sendBatch,
     async claim(limit) {
       const at = Date.now()
       const { rows } = await client.query({
@@ -192,83 +182,16 @@ async function storeSqlContender(url, { viaStoreClient = false } = {}) {
   }
 }
 
-/** The batched benchmark's raw SQL (pgboss.bench.mjs): the spool-like schema and its simple statements. */
-async function benchRawContender(url) {
-  const pg = createRequire(import.meta.url)('pg')
-  const counter = countQueries(pg)
-  const client = new pg.Client({
-    connectionString: url,
-    types: { getTypeParser: (oid, f) => (oid === 20 ? Number : pg.types.getTypeParser(oid, f)) },
-  })
-  await client.connect()
-  await client.query(SCHEMA)
-  let n = 0
-  return {
-    name: 'bench raw SQL (simple statements)',
-    counter,
-    async send(count) {
-      const at = Date.now()
-      const ids = Array.from({ length: count }, () => `m_${n++}`)
-      await client.query({
-        name: 'send',
-        text: SEND_MANY,
-        values: [ids, ids.map((id) => `${body} (${id})`), 'batch', at, at + 86_400_000],
-      })
-    },
-    async claim(limit) {
-      const at = Date.now()
-      const { rows } = await client.query({
-        name: 'claim',
-        text: CLAIM,
-        values: ['batch', at, 'r', at + 60_000, limit],
-      })
-      return rows
-    },
-    async ack(handles) {
-      const { rowCount } = await client.query({
-        name: 'ack',
-        text: ACK_MANY,
-        values: [handles.map((h) => h.id), handles.map((h) => h.receipt), Date.now()],
-      })
-      if (rowCount !== handles.length) throw new Error(`acked ${rowCount} of ${handles.length}`)
-    },
-    close: () => client.end(),
-  }
-}
-
-/** pg-boss as pgboss.bench.mjs drives it: `insert` 1,000, `fetch({ batchSize })`, `complete(ids)`. */
-async function pgBossContender(url) {
-  const { PgBoss } = await import('pg-boss')
-  const counter = countQueries(createRequire(createRequire(import.meta.url).resolve('pg-boss'))('pg'))
-  const boss = new PgBoss({ connectionString: url, max: 2, schedule: false, supervise: false })
-  boss.on('error', (error) => console.error('pg-boss:', error.message))
-  await boss.start()
-  await boss.createQueue('batch')
-  let n = 0
-  return {
-    name: 'pg-boss',
-    counter,
-    async send(count) {
-      await boss.insert(
-        'batch',
-        Array.from({ length: count }, () => ({
-          data: { subject: 'Task', body: `${body} (m_${n++})`, fromAgent: 'architect' },
-        })),
-      )
-    },
-    claim: (limit) => boss.fetch('batch', { batchSize: limit }),
-    async ack(jobs) {
-      await boss.complete(
-        'batch',
-        jobs.map((j) => j.id),
-      )
-    },
-    close: () => boss.stop({ graceful: false, wait: true }),
-  }
+/**
+ * A contender of pgboss.bench.mjs (its raw SQL on its own schema, pg-boss), with the statements counted on
+ * the `pg` module it runs on.
+ */
+async function batchedContender(factory, pgModule, url) {
+  return { ...(await factory(url)), counter: countQueries(pgModule) }
 }
 
 async function round(o) {
-  for (let sent = 0; sent < TOTAL; sent += 1000) await o.c.send(1000)
+  for (let sent = 0; sent < TOTAL; sent += 1000) await o.c.sendBatch(1000)
   const before = await backendPids(admin, o.datname)
   const q0 = o.c.counter.n
   const r0 = reads.n
@@ -303,13 +226,14 @@ async function round(o) {
   const wall = now() - t0
   const nodeSched = sched(process.pid).map((x, i) => x - nodeSched0[i])
   const cpu = process.cpuUsage(cpu0)
+  // Before the look-up below, whose statement and reads would count (the admin client may share a `pg`).
+  const queries = o.c.counter.n - q0
+  const allReads = reads.n - r0
   // A pool that dropped its idle connection opens a new one during the drain: counted whole.
   const pids = [...new Set([...before, ...(await backendPids(admin, o.datname))])]
   const pgSched = schedSum(pids).map((x, i) => x - pgSched0[i])
   const pgCpu = pids.reduce((s, p) => s + procCpuMs(p), 0) - pg0
   if (drained !== TOTAL) throw new Error(`${o.c.name}: drained ${drained} of ${TOTAL}`)
-  const queries = o.c.counter.n - q0
-  const allReads = reads.n - r0
   const per = 10_000 / TOTAL
   return {
     rate: TOTAL / (wall / 1000),
@@ -333,9 +257,7 @@ async function round(o) {
 }
 
 const pg = createRequire(import.meta.url)('pg')
-const admin = new pg.Client({
-  connectionString: process.env.AGENT_COMM_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-})
+const admin = new pg.Client({ connectionString: SERVER_URL })
 await admin.connect()
 console.log(
   `drain profile — node ${process.version}, ${new Date().toISOString()}, load average ${loadavg()
@@ -348,8 +270,17 @@ const factories = [
   ...(process.argv.includes('--store-client')
     ? [(url) => storeSqlContender(url, { viaStoreClient: true })]
     : []),
-  ...(process.argv.includes('--bench-raw') ? [benchRawContender] : []),
-  ...(process.argv.includes('--pgboss') ? [pgBossContender] : []),
+  ...(process.argv.includes('--bench-raw') ? [(url) => batchedContender(rawSql, pg, url)] : []),
+  ...(process.argv.includes('--pgboss')
+    ? [
+        (url) =>
+          batchedContender(
+            pgBoss,
+            createRequire(createRequire(import.meta.url).resolve('pg-boss'))('pg'),
+            url,
+          ),
+      ]
+    : []),
 ]
 const opened = []
 try {
