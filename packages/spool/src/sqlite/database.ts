@@ -52,7 +52,7 @@ export interface ConnectionOptions {
  * Default WAL auto-checkpoint, in pages (4 KiB each: a WAL of up to about 40 MiB). A checkpoint costs two
  * fsyncs whatever its size (synchronous=NORMAL syncs only there) and writes each page once however often the
  * WAL holds it, so one every 10,000 frames rather than SQLite's 1,000 made an awaited `coordinator.send`
- * 12–26 % faster with or without an idempotency key (coordinator README, "Request / reply and idempotency
+ * 11–26 % faster with or without an idempotency key (coordinator README, "Request / reply and idempotency
  * keys", 2026-11-30, load 13–27). The price: a commit that checkpoints pauses longer (a 10,000-frame
  * checkpoint took 125–225 ms on a loaded 2-core machine, against 15–47 ms for 1,000), and the first opener
  * after a crash reads a WAL up to 10 times as long. Every connection that writes checkpoints at its own
