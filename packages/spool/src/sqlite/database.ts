@@ -370,12 +370,13 @@ function connect(path: string, options: ConnectionOptions): BetterSqlite3.Databa
     if (!options.readonly && path !== ':memory:') enableWal(sqlite, busyTimeoutMs)
     sqlite.pragma('synchronous = NORMAL')
     if (!options.readonly && path !== ':memory:') limitWal(sqlite, options)
-    // 8 MiB of page cache per connection (the default is 2 MiB): the claim and unique indexes of a busy
-    // spool stay hot. It is native memory outside the JS heap that a long-lived consumer fills as it reads
-    // (a coordinator's spool and registry share one connection): 32 MiB lifted a consumer to 142 MiB RSS
-    // after 100k messages (bench/consumer-rss.bench.mjs in the coordinator), with 8 MiB a claim among 1M
-    // queued took 1.21x one among 1k (the spool's bench, one run on a loaded machine; its target is 2x).
-    sqlite.pragma('cache_size = -8192')
+    // 2 MiB of page cache per connection (SQLite's default size): native memory outside the JS heap that a
+    // long-lived consumer fills as it reads (a coordinator's spool and registry share one connection), with
+    // pages of messages it has consumed already. 32 MiB lifted a consumer to 142 MiB RSS after 100k messages
+    // (bench/consumer-rss.bench.mjs in the coordinator), 8 MiB still kept it 6 MiB above this. The claim
+    // path touches a few index pages: a claim among 1M queued took 0.97-1.00x one among 1k with 2 MiB, and
+    // 0.89-1.08x with 8 MiB (the spool bench's figure (e), two runs each side by side, load 12-26).
+    sqlite.pragma('cache_size = -2048')
     sqlite.pragma('foreign_keys = ON')
     // The first read is where SQLite finds it cannot open a WAL database's -shm in a read-only folder.
     if (options.readonly === true) sqlite.prepare('SELECT count(*) FROM sqlite_master').get()
