@@ -3,20 +3,7 @@ import { Args, Errors, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { describeError, ExitCode, errorJson, formatErrorText } from '../errors.js'
 import { readStdin } from '../input.js'
-
-/** One message `ack --stdin` (or `ack` of several ids) could not acknowledge. */
-export interface AckFailure {
-  messageId: string
-  agent: string
-  error: { code: string; message: string; hint: string | null }
-}
-
-/** `--json` output of `ack --stdin` and of `ack` of several ids. */
-export interface AckManyResult {
-  count: number
-  acked: AckResult[]
-  failed: AckFailure[]
-}
+import type { AckFailure, AckManyResult } from '../json-output.js'
 
 /** One acknowledgement to try: the message, its recipient, and the call that acks it. */
 interface PendingAck {
