@@ -2,6 +2,7 @@ import type { AckResult, ClaimedMessage } from '@agent-comm/protocol'
 import { Args, Errors, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { describeError, ExitCode, errorJson, formatErrorText } from '../errors.js'
+import { receiptFlag } from '../flags.js'
 import { readStdin } from '../input.js'
 import type { AckFailure, AckManyResult } from '../json-output.js'
 
@@ -42,7 +43,7 @@ More message ids after the agent are acked too, all for that agent (without --re
     '<%= command.id %> --stdin [--json]',
   ]
   static override flags = {
-    receipt: Flags.string({ description: 'receipt of the claim (poll prints it): detects a lost lease' }),
+    receipt: receiptFlag,
     stdin: Flags.boolean({
       description: 'ack every message of poll --json output read from stdin, with its receipt',
       exclusive: ['receipt'],

@@ -3,7 +3,7 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { relayDataDir } from '../../context.js'
 import type { A2ATokenResult } from '../../json-output.js'
-import { dataDirFlag, relayDbFlag, relayDbSchemaFlag } from '../../relay-flags.js'
+import { relayStorageFlags } from '../../relay-flags.js'
 
 /** `agent-comm relay a2a-token create|list|revoke`: bearer tokens of external A2A callers. */
 export default class RelayA2AToken extends BaseCommand<typeof RelayA2AToken> {
@@ -26,9 +26,7 @@ export default class RelayA2AToken extends BaseCommand<typeof RelayA2AToken> {
   // The relay has no coordinator database: no --db.
   static override baseFlags = {}
   static override flags = {
-    'data-dir': dataDirFlag,
-    db: relayDbFlag,
-    'db-schema': relayDbSchemaFlag,
+    ...relayStorageFlags,
     agents: Flags.string({
       description: 'with create: comma-separated agents the caller may call (default: all)',
     }),
