@@ -1,8 +1,8 @@
 /**
  * The documents the commands print with `--json`, one type each, in the order of the README's `--json`
- * contract table (json-contract.test.ts runs every command and holds what it prints to that table). A
- * command's `run` returns its document, which oclif prints; a command that runs until stopped prints one
- * line once it listens.
+ * contract table (json-contract.test.ts runs the commands and holds what they print to that table), the
+ * setup commands' last. A command's `run` returns its document, which oclif prints; a command that runs
+ * until stopped prints one line once it listens.
  */
 import type { RunSummary } from '@agent-comm/bridge'
 import type { Coordinator, SendReport } from '@agent-comm/coordinator'
