@@ -32,6 +32,7 @@ const nonNegativeInt = z
   .int('must be a non-negative integer')
   .min(0, 'must be a non-negative integer')
   .max(Number.MAX_SAFE_INTEGER, 'must be a non-negative integer')
+const boolean = z.boolean({ error: 'must be a boolean' })
 const object = z.record(z.string(), z.unknown(), { error: 'must be an object' })
 const strings = z.array(text, { error: 'must be an array of strings' })
 
@@ -127,8 +128,8 @@ const ConfigurationSchema = z.looseObject(
     task_push_notification_config: PushConfigSchema.optional(),
     historyLength: nonNegativeInt.optional(),
     history_length: nonNegativeInt.optional(),
-    returnImmediately: z.boolean({ error: 'must be a boolean' }).optional(),
-    return_immediately: z.boolean({ error: 'must be a boolean' }).optional(),
+    returnImmediately: boolean.optional(),
+    return_immediately: boolean.optional(),
   },
   { error: 'must be an object' },
 )
@@ -179,8 +180,8 @@ const PARAMS: Record<string, z.ZodType> = {
     page_token: text.optional(),
     historyLength: nonNegativeInt.optional(),
     history_length: nonNegativeInt.optional(),
-    includeArtifacts: z.boolean({ error: 'must be a boolean' }).optional(),
-    include_artifacts: z.boolean({ error: 'must be a boolean' }).optional(),
+    includeArtifacts: boolean.optional(),
+    include_artifacts: boolean.optional(),
     statusTimestampAfter: timestamp.optional(),
     status_timestamp_after: timestamp.optional(),
     tenant: text.optional(),

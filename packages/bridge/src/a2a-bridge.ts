@@ -4,7 +4,7 @@ import { fetchAgentCard, type RemoteAgentCard } from './a2a-card.js'
 import { type A2ASessions, InMemoryA2ASessions } from './a2a-sessions.js'
 import type { Availability, Bridge, BridgeContext, BridgeResult } from './bridge.js'
 import { describeError, healthTimeoutOf, withinSeconds } from './bridge.js'
-import { failureReason } from './failure-reason.js'
+import { failureReason, withCleanReason } from './failure-reason.js'
 import { isRedirectRefused, refusingRedirects } from './redirects.js'
 
 /** Options of {@link A2ABridge}. */
@@ -253,10 +253,9 @@ export class A2ABridge implements Bridge {
     return this.#poll(sdk, client, task, signal)
   }
 
-  /** Forwards the message; a failure's reason is cleaned as every bridge's is ({@link failureReason}). */
+  /** Forwards the message; a failure's reason is cleaned as every bridge's is ({@link withCleanReason}). */
   async forward(message: MessageV2, context: BridgeContext): Promise<BridgeResult> {
-    const result = await this.#forward(message, context)
-    return result.error === undefined ? result : { ...result, error: failureReason(result.error) }
+    return withCleanReason(await this.#forward(message, context))
   }
 
   async isAvailable(signal?: AbortSignal): Promise<boolean> {

@@ -6,7 +6,7 @@ import { ValidationError } from '@agent-comm/protocol'
 import type { Availability, Bridge, BridgeContext, BridgeResult } from './bridge.js'
 import { DEFAULT_MAX_REPLY_BYTES, describeError, healthTimeoutOf, withinSeconds } from './bridge.js'
 import { commandEnvironment } from './command-env.js'
-import { failureReason } from './failure-reason.js'
+import { failureReason, withCleanReason } from './failure-reason.js'
 
 /** Options of {@link CommandBridge}. */
 export interface CommandBridgeOptions {
@@ -133,10 +133,9 @@ export class CommandBridge implements Bridge {
     }
   }
 
-  /** Forwards the message; a failure's reason is cleaned as every bridge's is ({@link failureReason}). */
+  /** Forwards the message; a failure's reason is cleaned as every bridge's is ({@link withCleanReason}). */
   async forward(message: MessageV2, context: BridgeContext): Promise<BridgeResult> {
-    const result = await this.#forward(message, context)
-    return result.error === undefined ? result : { ...result, error: failureReason(result.error) }
+    return withCleanReason(await this.#forward(message, context))
   }
 
   async isAvailable(signal?: AbortSignal): Promise<boolean> {

@@ -1,3 +1,5 @@
+import type { BridgeResult } from './bridge.js'
+
 /**
  * Longest failure reason a bridge keeps, in characters (8 KiB). A reason becomes the delivery's last error
  * (which a nack refuses over 64 KiB) and a progress line on a terminal; a runtime's error output can be any
@@ -21,6 +23,11 @@ export function failureReason(text: string): string {
   // The cut can fall inside a surrogate pair: its orphaned second half goes too.
   if (/^[\uDC00-\uDFFF]/.test(tail)) tail = tail.slice(1)
   return `${cutNote(clean.length - tail.length)}${tail}`
+}
+
+/** `result` with its failure reason cleaned as {@link failureReason} does; a result without one as it is. */
+export function withCleanReason(result: BridgeResult): BridgeResult {
+  return result.error === undefined ? result : { ...result, error: failureReason(result.error) }
 }
 
 function cutNote(cut: number): string {

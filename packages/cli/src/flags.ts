@@ -177,3 +177,8 @@ export function listLimitFlag(what: string, options: { showRange?: boolean } = {
 export function idempotencyKeyFlag(description: string) {
   return Flags.string({ description, helpValue: '<key>' })
 }
+
+/** `--receipt`: the claim's receipt that `poll` prints; an ack, nack or extend with it detects a lost lease. */
+export const receiptFlag = Flags.string({
+  description: 'receipt of the claim (poll prints it): detects a lost lease',
+})

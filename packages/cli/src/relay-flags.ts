@@ -33,11 +33,16 @@ export const secretsKeyFileFlag = Flags.string({
   helpValue: '<file>',
 })
 
-/** The flags naming where a relay's secrets are, for `gen-secret`, `list-secrets`, `revoke-secret`. */
-export const relaySecretsFlags = {
+/** The flags naming a relay's storage: its data folder, or its PostgreSQL database and schema. */
+export const relayStorageFlags = {
   'data-dir': dataDirFlag,
   db: relayDbFlag,
   'db-schema': relayDbSchemaFlag,
+}
+
+/** The flags naming where a relay's secrets are, for `gen-secret`, `list-secrets`, `revoke-secret`. */
+export const relaySecretsFlags = {
+  ...relayStorageFlags,
   'secrets-key-file': secretsKeyFileFlag,
 }
 

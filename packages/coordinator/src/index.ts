@@ -5,7 +5,6 @@
  */
 export type {
   AckResult,
-  AgentCommErrorOptions,
   AgentProfile,
   AgentProfileInput,
   ClaimedMessage,
@@ -15,26 +14,8 @@ export type {
   MessageV2,
   NackResult,
 } from '@agent-comm/protocol'
-export {
-  AgentCommError,
-  AgentNotFoundError,
-  ClosedError,
-  ConfigError,
-  ConflictError,
-  DeliveryNotFoundError,
-  ErrorCode,
-  ForbiddenError,
-  InvalidStateError,
-  isAgentCommError,
-  LeaseLostError,
-  MessageNotFoundError,
-  NoRecipientsError,
-  RequestAbortedError,
-  RequestTimeoutError,
-  SchemaVersionError,
-  StorageError,
-  ValidationError,
-} from '@agent-comm/protocol'
+// Every error class and predicate of the protocol's zod-free errors entry, listed once, there.
+export * from '@agent-comm/protocol/errors'
 export type { CoordinatorConfig } from './config.js'
 export { CONFIG_VARIABLES, loadConfig } from './config.js'
 export type {

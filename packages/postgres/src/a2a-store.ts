@@ -4,6 +4,7 @@ import type { SqlClient, SqlQueryable } from './client.js'
 import { connectFromUrl } from './connect.js'
 import { toStorageError, withStorageErrors } from './drivers/driver-errors.js'
 import { applyPostgresMigrations, validateSchemaName } from './migrate.js'
+import { SqlParams } from './sql-params.js'
 
 /** Thrown inside a transaction to roll back what it wrote: its result is then `false` (nothing written). */
 const NOT_MOVED = new Error('a2a transition did not apply')
@@ -210,28 +211,27 @@ export class PostgresA2AStore implements A2A.A2AStore {
   }
 
   async listTasks(caller: string, params: A2A.ListTasksParams): Promise<A2A.TaskRecord[]> {
-    const { where, values } = taskFilter(caller, params)
+    const { where, bound } = taskFilter(caller, params)
     // Ids compared bytewise (COLLATE "C"), as SQLite does: both stores page in the same order. The row
     // comparison is a range on the index a2a_tasks_list (caller, agent, updated_at, id COLLATE "C"), so a
     // page is read from the cursor on, however deep.
     if (params.before !== undefined) {
-      values.push(params.before.updatedAt, params.before.id)
-      where.push(`(updated_at, id COLLATE "C") < ($${values.length - 1}::bigint, $${values.length}::text)`)
+      const { updatedAt, id } = params.before
+      where.push(`(updated_at, id COLLATE "C") < (${bound.add(updatedAt)}::bigint, ${bound.add(id)}::text)`)
     }
-    values.push(params.limit)
     const rows = await this.#query<A2A.TaskRow>(
       `SELECT * FROM ${this.#s}.a2a_tasks WHERE ${where.join(' AND ')}
-       ORDER BY updated_at DESC, id COLLATE "C" DESC LIMIT $${values.length}`,
-      values,
+       ORDER BY updated_at DESC, id COLLATE "C" DESC LIMIT ${bound.add(params.limit)}`,
+      bound.values,
     )
     return rows.map(A2A.taskFromRow)
   }
 
   async countTasks(caller: string, params: A2A.TaskFilter): Promise<number> {
-    const { where, values } = taskFilter(caller, params)
+    const { where, bound } = taskFilter(caller, params)
     const [row] = await this.#query<{ n: string }>(
       `SELECT count(*) AS n FROM ${this.#s}.a2a_tasks WHERE ${where.join(' AND ')}`,
-      values,
+      bound.values,
     )
     return Number(row?.n ?? 0)
   }
@@ -463,15 +463,11 @@ export class PostgresA2AStore implements A2A.A2AStore {
  * The conditions of a task list (ListTasks) and their values ($1…). Only the filters given are written:
  * a generic plan of `$n IS NULL OR …` could not use the index a2a_tasks_list.
  */
-function taskFilter(caller: string, filter: A2A.TaskFilter): { where: string[]; values: unknown[] } {
-  const values: unknown[] = [caller, filter.agent]
-  const where = ['caller = $1', 'agent = $2']
-  const add = (condition: (param: string) => string, value: unknown): void => {
-    values.push(value)
-    where.push(condition(`$${values.length}`))
-  }
-  if (filter.contextId !== undefined) add((p) => `context_id = ${p}::text`, filter.contextId)
-  if (filter.state !== undefined) add((p) => `state = ${p}::text`, filter.state)
-  if (filter.updatedFrom !== undefined) add((p) => `updated_at >= ${p}::bigint`, filter.updatedFrom)
-  return { where, values }
+function taskFilter(caller: string, filter: A2A.TaskFilter): { where: string[]; bound: SqlParams } {
+  const bound = new SqlParams()
+  const where = [`caller = ${bound.add(caller)}`, `agent = ${bound.add(filter.agent)}`]
+  if (filter.contextId !== undefined) where.push(`context_id = ${bound.add(filter.contextId)}::text`)
+  if (filter.state !== undefined) where.push(`state = ${bound.add(filter.state)}::text`)
+  if (filter.updatedFrom !== undefined) where.push(`updated_at >= ${bound.add(filter.updatedFrom)}::bigint`)
+  return { where, bound }
 }

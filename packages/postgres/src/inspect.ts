@@ -20,6 +20,7 @@ import {
 import type { SqlQueryable } from './client.js'
 import type { Row } from './rows.js'
 import { SEARCH_DOCUMENT } from './schema.js'
+import { SqlParams } from './sql-params.js'
 import { DELIVERY_COLUMNS, MESSAGE_COLUMNS } from './statements.js'
 
 /**
@@ -134,15 +135,11 @@ export class Inspector {
    */
   async search(db: SqlQueryable, query: StoreSearchParams): Promise<MessageV2[]> {
     const filters: string[] = []
-    const params: unknown[] = []
-    const param = (value: unknown): string => {
-      params.push(value)
-      return `$${params.length}`
-    }
+    const params = new SqlParams()
     if (query.text !== undefined) {
       const words = query.text.match(/[\p{L}\p{N}_]+/gu)
       if (words === null) return []
-      const tsquery = `to_tsquery('simple', ${param(words.map((word) => `'${word}':*`).join(' & '))}::text)`
+      const tsquery = `to_tsquery('simple', ${params.add(words.map((word) => `'${word}':*`).join(' & '))}::text)`
       // Indexed messages through the GIN index, and those no index pass has reached yet (the store runs
       // one first, but a role that may only read cannot, and sends keep arriving) by computing their
       // document on the spot: every message sent is found either way.
@@ -152,21 +149,21 @@ export class Inspector {
         SELECT m.seq FROM ${this.#pending} p JOIN ${this.#messages} m ON m.seq BETWEEN p.lo AND p.hi
         WHERE ${SEARCH_DOCUMENT} @@ ${tsquery})`)
     }
-    if (query.from !== undefined) filters.push(`m.from_agent = ${param(query.from)}::text`)
+    if (query.from !== undefined) filters.push(`m.from_agent = ${params.add(query.from)}::text`)
     if (query.to !== undefined) {
-      const to = param(query.to)
+      const to = params.add(query.to)
       filters.push(
         `(m.to_agent = ${to}::text OR m.seq IN (SELECT message_seq FROM ${this.#deliveries} WHERE recipient = ${to}::text))`,
       )
     }
     if (query.conversationId !== undefined)
-      filters.push(`m.conversation_id = ${param(query.conversationId)}::text`)
-    if (query.since !== undefined) filters.push(`m.created_at >= ${param(query.since)}::bigint`)
+      filters.push(`m.conversation_id = ${params.add(query.conversationId)}::text`)
+    if (query.since !== undefined) filters.push(`m.created_at >= ${params.add(query.since)}::bigint`)
     const rows = await db.query<Row<MessageRecord>>(
       `SELECT ${MESSAGE_COLUMNS} FROM ${this.#messages} m
        ${filters.length === 0 ? '' : `WHERE ${filters.join(' AND ')}`}
-       ORDER BY m.seq DESC LIMIT ${param(query.limit)}`,
-      params,
+       ORDER BY m.seq DESC LIMIT ${params.add(query.limit)}`,
+      params.values,
     )
     return rows.map((row) => storedMessageFromRow(row).message)
   }

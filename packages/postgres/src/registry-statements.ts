@@ -42,7 +42,8 @@ export function registryStatements(schema: string) {
         told AS (SELECT pg_notify($2, $3) FROM deleted)
       SELECT 1 AS "n" FROM deleted, (SELECT count(*) FROM told) t`,
     changed: 'SELECT pg_notify($1, $2)',
-    capabilityHolders: `a.agent_id IN (SELECT agent_id FROM ${capabilities} WHERE capability = $`,
+    capabilityHolders: (param: string) =>
+      `a.agent_id IN (SELECT agent_id FROM ${capabilities} WHERE capability = ${param})`,
   }
 }
 

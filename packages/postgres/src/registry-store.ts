@@ -5,6 +5,7 @@ import type { SqlClient, SqlQueryable } from './client.js'
 import { withStorageErrors } from './drivers/driver-errors.js'
 import { validateSchemaName } from './migrate.js'
 import { type RegistryStatements, registryStatements } from './registry-statements.js'
+import { SqlParams } from './sql-params.js'
 import { type WriteStatements, writeStatements } from './statements.js'
 import { HOLDS_LOCK_SQL, notifyChannel, REGISTRY_CHANGED } from './store.js'
 
@@ -136,32 +137,28 @@ export class PostgresRegistryStore implements RegistryStore {
 
   async listAgents(params: ListAgentsParams): Promise<AgentRecord[]> {
     const conditions: string[] = []
-    const values: unknown[] = []
-    const param = (value: unknown): string => {
-      values.push(value)
-      return `$${values.length}`
-    }
-    if (params.capability !== undefined) {
-      conditions.push(`${this.#sql.capabilityHolders}${values.length + 1})`)
-      values.push(params.capability)
-    }
-    if (params.device !== undefined) conditions.push(`a.device = ${param(params.device)}`)
-    if (params.transport !== undefined) conditions.push(`a.transport = ${param(params.transport)}`)
+    const bound = new SqlParams()
+    if (params.capability !== undefined)
+      conditions.push(this.#sql.capabilityHolders(bound.add(params.capability)))
+    if (params.device !== undefined) conditions.push(`a.device = ${bound.add(params.device)}`)
+    if (params.transport !== undefined) conditions.push(`a.transport = ${bound.add(params.transport)}`)
     if (params.status !== undefined) {
       // The SQL twin of the registry's deriveStatus, at the thresholds the registry computed.
       const { status, activeSince, offlineBefore } = params.status
       if (status === 'active') {
-        conditions.push(`(a.offline_at IS NULL AND a.last_seen > ${param(activeSince)})`)
+        conditions.push(`(a.offline_at IS NULL AND a.last_seen > ${bound.add(activeSince)})`)
       } else if (status === 'inactive') {
         conditions.push(
-          `(a.offline_at IS NULL AND a.last_seen <= ${param(activeSince)} AND a.last_seen > ${param(offlineBefore)})`,
+          `(a.offline_at IS NULL AND a.last_seen <= ${bound.add(activeSince)} AND a.last_seen > ${bound.add(offlineBefore)})`,
         )
       } else {
-        conditions.push(`(a.offline_at IS NOT NULL OR a.last_seen <= ${param(offlineBefore)})`)
+        conditions.push(`(a.offline_at IS NOT NULL OR a.last_seen <= ${bound.add(offlineBefore)})`)
       }
     }
     const where = conditions.length === 0 ? '' : ` WHERE ${conditions.join(' AND ')}`
-    return this.#read((db) => this.#profiles(db, `${this.#sql.profile}${where} ORDER BY a.agent_id`, values))
+    return this.#read((db) =>
+      this.#profiles(db, `${this.#sql.profile}${where} ORDER BY a.agent_id`, bound.values),
+    )
   }
 
   async heartbeat(params: { agentId: string; now: number }): Promise<AgentRecord | undefined> {

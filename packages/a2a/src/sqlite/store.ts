@@ -485,17 +485,12 @@ function taskFilter(
 ): { where: string[]; values: Record<string, string | number> } {
   const where = ['caller = @caller', 'agent = @agent']
   const values: Record<string, string | number> = { caller, agent: filter.agent }
-  if (filter.contextId !== undefined) {
-    where.push('context_id = @contextId')
-    values.contextId = filter.contextId
+  const add = (condition: string, name: string, value: string | number): void => {
+    where.push(condition)
+    values[name] = value
   }
-  if (filter.state !== undefined) {
-    where.push('state = @state')
-    values.state = filter.state
-  }
-  if (filter.updatedFrom !== undefined) {
-    where.push('updated_at >= @updatedFrom')
-    values.updatedFrom = filter.updatedFrom
-  }
+  if (filter.contextId !== undefined) add('context_id = @contextId', 'contextId', filter.contextId)
+  if (filter.state !== undefined) add('state = @state', 'state', filter.state)
+  if (filter.updatedFrom !== undefined) add('updated_at >= @updatedFrom', 'updatedFrom', filter.updatedFrom)
   return { where, values }
 }

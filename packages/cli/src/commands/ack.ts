@@ -2,21 +2,9 @@ import type { AckResult, ClaimedMessage } from '@agent-comm/protocol'
 import { Args, Errors, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { describeError, ExitCode, errorJson, formatErrorText } from '../errors.js'
+import { receiptFlag } from '../flags.js'
 import { readStdin } from '../input.js'
-
-/** One message `ack --stdin` (or `ack` of several ids) could not acknowledge. */
-export interface AckFailure {
-  messageId: string
-  agent: string
-  error: { code: string; message: string; hint: string | null }
-}
-
-/** `--json` output of `ack --stdin` and of `ack` of several ids. */
-export interface AckManyResult {
-  count: number
-  acked: AckResult[]
-  failed: AckFailure[]
-}
+import type { AckFailure, AckManyResult } from '../json-output.js'
 
 /** One acknowledgement to try: the message, its recipient, and the call that acks it. */
 interface PendingAck {
@@ -55,7 +43,7 @@ More message ids after the agent are acked too, all for that agent (without --re
     '<%= command.id %> --stdin [--json]',
   ]
   static override flags = {
-    receipt: Flags.string({ description: 'receipt of the claim (poll prints it): detects a lost lease' }),
+    receipt: receiptFlag,
     stdin: Flags.boolean({
       description: 'ack every message of poll --json output read from stdin, with its receipt',
       exclusive: ['receipt'],

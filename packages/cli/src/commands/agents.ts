@@ -3,12 +3,7 @@ import { AGENT_STATUSES } from '@agent-comm/protocol/vocabulary'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { agentLine } from '../format.js'
-
-/** `--json` output of `agents`. */
-export interface AgentsResult {
-  count: number
-  agents: AgentProfile[]
-}
+import type { AgentsResult } from '../json-output.js'
 
 /** `agent-comm agents`: lists registered agents in the original CLI's format. */
 export default class Agents extends BaseCommand<typeof Agents> {

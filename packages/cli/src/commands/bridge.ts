@@ -1,4 +1,4 @@
-import type { BridgeEvent, RunSummary } from '@agent-comm/bridge'
+import type { BridgeEvent } from '@agent-comm/bridge'
 import { redactUrl } from '@agent-comm/protocol/redact-url'
 import { Args, Errors, Flags } from '@oclif/core'
 import { splitCommandLine } from '../argv.js'
@@ -15,29 +15,8 @@ import {
   positiveNumberFlag,
   secondsFlag,
 } from '../flags.js'
+import type { BridgeCheckResult, BridgeRunResult, BridgeStoppedLine } from '../json-output.js'
 import { safeLine } from '../terminal-text.js'
-
-/** `--json` output of `bridge --once` and of a stopped bridge. */
-export interface BridgeRunResult extends RunSummary {
-  agent: string
-  bridge: string
-}
-
-/** The last line of `bridge --json` (without --once): the run's counts once it stopped. */
-export interface BridgeStoppedLine extends BridgeRunResult {
-  type: 'stopped'
-}
-
-/** `--json` output of `bridge --check`. */
-export interface BridgeCheckResult {
-  agent: string
-  bridge: string
-  available: boolean
-  /** Why the runtime is not reachable (only when it is not). */
-  reason?: string
-  /** What to do about it, when the bridge says (only when it is not). */
-  hint?: string
-}
 
 /** `agent-comm bridge`: answers an agent's messages with a command or a webhook. */
 export default class Bridge extends BaseCommand<typeof Bridge> {

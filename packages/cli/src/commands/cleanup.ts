@@ -1,18 +1,8 @@
-import type { Coordinator } from '@agent-comm/coordinator'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { cleanupA2ATasks } from '../context.js'
 import { durationFlag } from '../flags.js'
-
-/**
- * `--json` output of `cleanup`: dryRun, expiredMessages, ackedMessages, deliveries; on a relay's database
- * (with the A2A endpoint's tables) also a2aTasks and a2aCallerMessages, the finished A2A tasks removed and
- * the caller message ids that went with them.
- */
-export type CleanupResult = Awaited<ReturnType<Coordinator['cleanup']>> & {
-  a2aTasks?: number
-  a2aCallerMessages?: number
-}
+import type { CleanupResult } from '../json-output.js'
 
 /** `agent-comm cleanup`: removes expired and long-acknowledged messages. */
 export default class Cleanup extends BaseCommand<typeof Cleanup> {

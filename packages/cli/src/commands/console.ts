@@ -2,17 +2,8 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { startConsole } from '../context.js'
 import { listenFailure } from '../errors.js'
+import type { ConsoleResult } from '../json-output.js'
 import { openBrowser } from '../open-browser.js'
-
-/** `--json` output of `console`, printed once it listens. */
-export interface ConsoleResult {
-  /** The console page, e.g. `http://127.0.0.1:8421/console/`. */
-  url: string
-  /** The server's base URL, e.g. `http://127.0.0.1:8421` (its JSON API is under `/api/v1`). */
-  baseUrl: string
-  /** The page with a one-time login token (works once). */
-  loginUrl: string
-}
 
 /** `agent-comm console`: the human console over the local database, on 127.0.0.1. */
 export default class Console extends BaseCommand<typeof Console> {

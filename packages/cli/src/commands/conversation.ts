@@ -1,15 +1,7 @@
-import type { MessageV2 } from '@agent-comm/protocol'
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { conversationText } from '../format.js'
-
-/** `--json` output of `conversation`. */
-export interface ConversationResult {
-  conversationId: string
-  count: number
-  /** Oldest first. */
-  messages: MessageV2[]
-}
+import type { ConversationResult } from '../json-output.js'
 
 /** `agent-comm conversation`: prints one thread. */
 export default class Conversation extends BaseCommand<typeof Conversation> {

@@ -1,14 +1,7 @@
-import type { Coordinator } from '@agent-comm/coordinator'
 import { BaseCommand } from '../base-command.js'
 import { agentIdFlag, listLimitFlag } from '../flags.js'
 import { conversationsText } from '../format.js'
-
-/** `--json` output of `conversations`. */
-export interface ConversationsResult {
-  count: number
-  /** Most recent first: conversationId, subject, participants, messageCount, firstActivity, lastActivity. */
-  conversations: Awaited<ReturnType<Coordinator['conversations']>>
-}
+import type { ConversationsResult } from '../json-output.js'
 
 /** `agent-comm conversations`: lists threads. */
 export default class Conversations extends BaseCommand<typeof Conversations> {

@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Coordinator } from '@agent-comm/coordinator'
-import type { MessageV2 } from '@agent-comm/protocol'
 import {
   type CaughtStopSignals,
   catchStopSignals,
@@ -12,22 +11,7 @@ import { BaseCommand } from '../base-command.js'
 import type { ContextOptions } from '../context.js'
 import { signalExitCode } from '../errors.js'
 import { agentLine, conversationText, messageBlock } from '../format.js'
-
-/** One step of the demo as `--json` reports it. */
-export interface DemoStep {
-  step: number
-  actor: 'architect' | 'builder'
-  action: string
-  detail: string
-}
-
-/** `--json` output of `demo`. */
-export interface DemoResult {
-  steps: DemoStep[]
-  conversationId: string
-  /** The conversation at the end, oldest first. */
-  conversation: MessageV2[]
-}
+import type { DemoResult, DemoStep } from '../json-output.js'
 
 /** `agent-comm demo`: a two-agent walkthrough on a temporary database. */
 export default class Demo extends BaseCommand<typeof Demo> {

@@ -1,12 +1,7 @@
 import type { Coordinator } from '@agent-comm/coordinator'
 import { AgentIdCommand } from '../agent-id-command.js'
+import type { DeregisterResult } from '../json-output.js'
 import { safeLine } from '../terminal-text.js'
-
-/** `--json` output of `deregister`. */
-export interface DeregisterResult {
-  agentId: string
-  deregistered: true
-}
 
 /** `agent-comm deregister`: removes an agent from the registry. */
 export default class Deregister extends AgentIdCommand<typeof Deregister> {

@@ -1,7 +1,7 @@
 import type { ExtendLeaseResult } from '@agent-comm/protocol'
-import { Args, Flags } from '@oclif/core'
+import { Args } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS, secondsFlag } from '../flags.js'
+import { DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS, receiptFlag, secondsFlag } from '../flags.js'
 
 /** `agent-comm extend`: extends the lease of a message still being worked on. */
 export default class Extend extends BaseCommand<typeof Extend> {
@@ -22,7 +22,7 @@ export default class Extend extends BaseCommand<typeof Extend> {
       min: 1,
       max: MAX_LEASE_SECONDS,
     }),
-    receipt: Flags.string({ description: 'receipt of the claim (poll prints it): detects a lost lease' }),
+    receipt: receiptFlag,
   }
 
   async run(): Promise<ExtendLeaseResult> {

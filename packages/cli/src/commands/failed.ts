@@ -1,14 +1,7 @@
-import type { Coordinator } from '@agent-comm/coordinator'
 import { BaseCommand } from '../base-command.js'
 import { agentIdFlag, listLimitFlag } from '../flags.js'
 import { failedText } from '../format.js'
-
-/** `--json` output of `failed`. */
-export interface FailedResult {
-  count: number
-  /** Newest first: each {message, delivery}, with delivery.lastError saying why it failed. */
-  failed: Awaited<ReturnType<Coordinator['listFailed']>>
-}
+import type { FailedResult } from '../json-output.js'
 
 /** `agent-comm failed`: lists dead-lettered deliveries. */
 export default class Failed extends BaseCommand<typeof Failed> {

@@ -5,16 +5,9 @@ import { errorJson, formatErrorText } from '../errors.js'
 import { listLimitFlag } from '../flags.js'
 import { leaseText, messageLine } from '../format.js'
 import { HookInboxError, type HookInboxResult, runHook } from '../hook-inbox.js'
+import type { InboxResult } from '../json-output.js'
 
 type Pending = Awaited<ReturnType<Coordinator['pending']>>
-
-/** `--json` output of `inbox`. */
-export interface InboxResult {
-  agent: string
-  count: number
-  /** Each waiting {message, delivery}, in the order poll would claim them; nothing is claimed. */
-  pending: Pending
-}
 
 /** `agent-comm inbox`: shows what waits for an agent without claiming it. */
 export default class Inbox extends BaseCommand<typeof Inbox> {

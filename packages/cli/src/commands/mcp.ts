@@ -2,15 +2,10 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { startMcpServer } from '../context.js'
 import { listenFailure } from '../errors.js'
+import type { McpHttpResult } from '../json-output.js'
 
 /** Default port of `mcp --http`, next to the relay's 8420 (as agent-comm-mcp). */
 const DEFAULT_MCP_PORT = 8421
-
-/** `--json` output of `mcp --http`, printed once the server listens. */
-export interface McpHttpResult {
-  /** The MCP endpoint, e.g. `http://127.0.0.1:8421/mcp`. */
-  url: string
-}
 
 /** `agent-comm mcp`: serves agent-comm's MCP tools and resources (@agent-comm/mcp). */
 export default class Mcp extends BaseCommand<typeof Mcp> {

@@ -2,7 +2,7 @@ import type { NackResult } from '@agent-comm/protocol'
 import { MAX_NACK_REASON_LENGTH } from '@agent-comm/protocol/bounds'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { MAX_DELAY_SECONDS, secondsFlag } from '../flags.js'
+import { MAX_DELAY_SECONDS, receiptFlag, secondsFlag } from '../flags.js'
 
 /** `agent-comm nack`: hands a message back for a retry, or dead-letters it. */
 export default class Nack extends BaseCommand<typeof Nack> {
@@ -27,7 +27,7 @@ export default class Nack extends BaseCommand<typeof Nack> {
       description: `seconds before it is delivered again, at most ${MAX_DELAY_SECONDS} (a year; default: backoff by attempt)`,
       max: MAX_DELAY_SECONDS,
     }),
-    receipt: Flags.string({ description: 'receipt of the claim (poll prints it): detects a lost lease' }),
+    receipt: receiptFlag,
     'dead-letter': Flags.boolean({ description: 'fail it now instead of retrying' }),
   }
 

@@ -1,4 +1,3 @@
-import type { ClaimedMessage } from '@agent-comm/protocol'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import {
@@ -10,14 +9,7 @@ import {
   secondsFlag,
 } from '../flags.js'
 import { messageBlock, pollText } from '../format.js'
-
-/** `--json` output of `poll` (without --follow). */
-export interface PollResult {
-  agent: string
-  count: number
-  /** Each claimed message with its lease: pass `lease.receipt` to ack / nack --receipt. */
-  messages: ClaimedMessage[]
-}
+import type { PollResult } from '../json-output.js'
 
 /** `agent-comm poll`: claims an agent's messages, once, after a wait, or continuously (`--follow`). */
 export default class Poll extends BaseCommand<typeof Poll> {

@@ -6,11 +6,7 @@ import { BaseCommand } from '../base-command.js'
 import { METADATA_EXPECTED, parseFlagValue } from '../flag-errors.js'
 import { jsonFlag } from '../flags.js'
 import { agentLine } from '../format.js'
-
-/** `--json` output of `register`. */
-export interface RegisterResult {
-  agent: AgentProfile
-}
+import type { AgentResult } from '../json-output.js'
 
 /** `agent-comm register`: adds an agent to the registry or updates its profile. */
 export default class Register extends BaseCommand<typeof Register> {
@@ -84,7 +80,7 @@ Transports: sqlite (default) shares this database; http reaches an agent through
   /** Registering is how a project's database comes to be: it is created when missing. */
   protected override readonly createsDatabase = true
 
-  async run(): Promise<RegisterResult> {
+  async run(): Promise<AgentResult> {
     const { flags, args } = this
     const runtime = await this.runtime()
     const { JsonObjectSchema, ValidationError } = runtime

@@ -1,19 +1,10 @@
-import type { SendReport } from '@agent-comm/coordinator'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import type { ContextOptions } from '../context.js'
 import { idempotencyKeyFlagValue } from '../flag-errors.js'
 import { idempotencyKeyFlag } from '../flags.js'
+import type { ReplyResult } from '../json-output.js'
 import { safeLine } from '../terminal-text.js'
-
-/** `--json` output of `reply`. */
-export interface ReplyResult {
-  messageId: string
-  replyTo: string
-  conversationId: string
-  duplicate: boolean
-  routes: SendReport['routes']
-}
 
 /** `agent-comm reply`: answers a message, from a terminal. */
 export default class Reply extends BaseCommand<typeof Reply> {

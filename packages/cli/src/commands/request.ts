@@ -1,4 +1,3 @@
-import type { MessageV2 } from '@agent-comm/protocol'
 import { DEFAULT_REPLY_TIMEOUT_MS } from '@agent-comm/protocol/bounds'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
@@ -6,13 +5,8 @@ import type { ContextOptions } from '../context.js'
 import { CommandFailure, describeError, hasAgentCommErrorShape, signalExitCode } from '../errors.js'
 import { idempotencyKeyFlagValue } from '../flag-errors.js'
 import { idempotencyKeyFlag, MAX_TIMEOUT_SECONDS, secondsFlag } from '../flags.js'
+import type { RequestResult } from '../json-output.js'
 import { safeBlock } from '../terminal-text.js'
-
-/** `--json` output of `request`: the request's id and the reply. */
-export interface RequestResult {
-  requestId: string
-  reply: MessageV2
-}
 
 /** `agent-comm request`: sends a message and waits for its reply. */
 export default class RequestCommand extends BaseCommand<typeof RequestCommand> {

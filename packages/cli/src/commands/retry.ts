@@ -1,13 +1,6 @@
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-
-/** `--json` output of `retry`. */
-export interface RetryResult {
-  messageId: string
-  /** The agent whose delivery was requeued, or null for every failed delivery of the message. */
-  agent: string | null
-  requeued: number
-}
+import type { RetryResult } from '../json-output.js'
 
 /** `agent-comm retry`: requeues dead-lettered deliveries. */
 export default class Retry extends BaseCommand<typeof Retry> {

@@ -1,15 +1,8 @@
-import type { MessageV2 } from '@agent-comm/protocol'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { agentIdFlag, listLimitFlag, sinceFlag } from '../flags.js'
 import { searchText } from '../format.js'
-
-/** `--json` output of `search`. */
-export interface SearchResult {
-  count: number
-  /** Newest first. */
-  messages: MessageV2[]
-}
+import type { SearchResult } from '../json-output.js'
 
 /** `agent-comm search`: finds messages by text, sender, recipient, conversation and time. */
 export default class Search extends BaseCommand<typeof Search> {

@@ -1,13 +1,7 @@
-import type { Coordinator } from '@agent-comm/coordinator'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { ExitCode } from '../errors.js'
-
-/** `stats` output (JSON with or without --json). */
-export type StatsResult = Awaited<ReturnType<Coordinator['stats']>> & {
-  /** Only with --verify: the integrity checks run and the problems found. */
-  verify?: Awaited<ReturnType<Coordinator['verify']>>
-}
+import type { StatsResult } from '../json-output.js'
 
 /** `agent-comm stats`: spool statistics as JSON, optionally with the integrity checks. */
 export default class Stats extends BaseCommand<typeof Stats> {

@@ -1,28 +1,23 @@
 import type { SqlClient, SqlQueryable } from '../client.js'
 import { toStorageError } from './driver-errors.js'
 
-/**
- * The part of a PGlite instance (`@electric-sql/pglite`) this adapter uses, so the package does not
- * depend on PGlite's types: PGlite is a test fallback, not a runtime dependency.
- */
-export interface PgliteLike {
-  query<R>(
-    text: string,
-    params?: unknown[],
-    options?: { parsers?: Record<number, (value: string, typeId: number) => unknown> },
-  ): Promise<{ rows: R[] }>
-  transaction<T>(fn: (tx: PgliteQueryable) => Promise<T>): Promise<T>
-  listen(channel: string, callback: (payload: string) => void): Promise<() => Promise<void>>
-  close(): Promise<void>
-}
-
-/** The query method of a PGlite transaction. */
+/** The query method of a PGlite instance and of its transactions. */
 export interface PgliteQueryable {
   query<R>(
     text: string,
     params?: unknown[],
     options?: { parsers?: Record<number, (value: string, typeId: number) => unknown> },
   ): Promise<{ rows: R[] }>
+}
+
+/**
+ * The part of a PGlite instance (`@electric-sql/pglite`) this adapter uses, so the package does not
+ * depend on PGlite's types: PGlite is a test fallback, not a runtime dependency.
+ */
+export interface PgliteLike extends PgliteQueryable {
+  transaction<T>(fn: (tx: PgliteQueryable) => Promise<T>): Promise<T>
+  listen(channel: string, callback: (payload: string) => void): Promise<() => Promise<void>>
+  close(): Promise<void>
 }
 
 /** Options of {@link createPgliteClient}: an open PGlite instance, or where to create one. */

@@ -1,9 +1,7 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand, dbFlagOnly } from '../../base-command.js'
-import { type CopyDatabaseResult, copyDatabase } from '../../database-copy.js'
-
-/** `--json` output of `db copy`: the source and destination (no password), counts per kind, verify. */
-export type DbCopyResult = CopyDatabaseResult
+import { copyDatabase } from '../../database-copy.js'
+import type { DbCopyResult } from '../../json-output.js'
 
 /** `agent-comm db copy`: copies everything from the database of `--db` into another one. */
 export default class DbCopy extends BaseCommand<typeof DbCopy> {

@@ -2,12 +2,7 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { AGENT_ID_EXPECTED, parseFlagValue } from '../../flag-errors.js'
 import { applyOrPrint, installTarget, type PlannedFile, planHooks } from '../../install-plan.js'
-
-/** `--json` output of `hooks install`. */
-export interface HooksInstallResult {
-  dryRun: boolean
-  files: PlannedFile[]
-}
+import type { HooksInstallResult } from '../../json-output.js'
 
 /** `agent-comm hooks install`: the hooks that put new mail into the assistant's context. */
 export default class HooksInstall extends BaseCommand<typeof HooksInstall> {

@@ -13,24 +13,7 @@ import {
 } from '../../client-config.js'
 import { codexServer, parseCodexToml } from '../../codex-config.js'
 import { cliCommand, currentPlaces } from '../../install-plan.js'
-
-/** One installed agent-comm entry and what is wrong with it. */
-export interface DoctorEntry {
-  client: string
-  scope: 'project' | 'user'
-  file: string
-  command: string
-  args: string[]
-  database: string | null
-  agent: string | null
-  problems: string[]
-}
-
-/** `--json` output of `mcp doctor`. */
-export interface DoctorResult {
-  entries: DoctorEntry[]
-  ok: boolean
-}
+import type { DoctorEntry, DoctorResult } from '../../json-output.js'
 
 /** The agents whose inbox hooks agent-comm installed in a hooks file (`hooks install`). */
 function hookAgents(settings: Record<string, unknown>): string[] {

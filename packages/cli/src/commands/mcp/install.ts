@@ -12,16 +12,7 @@ import {
   planServer,
   serverSpec,
 } from '../../install-plan.js'
-
-/** `--json` output of `mcp install`. */
-export interface McpInstallResult {
-  client: string
-  dryRun: boolean
-  /** The files written (or that would be), their content without a PostgreSQL URL's password. */
-  files: PlannedFile[]
-  /** How to start the client so it listens to the channel, when --channel was given. */
-  launch?: string
-}
+import type { McpInstallResult } from '../../json-output.js'
 
 /** `agent-comm mcp install`: one command to add agent-comm to an assistant. */
 export default class McpInstall extends BaseCommand<typeof McpInstall> {

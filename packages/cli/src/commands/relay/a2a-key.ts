@@ -1,16 +1,8 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
-import { type A2ASigningKeyInfo, relayA2ASigningKeys } from '../../context.js'
-import { dataDirFlag, relayDbFlag, relayDbSchemaFlag, relaySecretsTarget } from '../../relay-flags.js'
-
-/** `--json` output of `relay a2a-key`. */
-export interface A2AKeyResult {
-  action: 'list' | 'rotate'
-  /** The keys in the relay's JWKS: the current one and those in their grace period (public ids only). */
-  keys: A2ASigningKeyInfo[]
-  /** `rotate`: the id of the key that signs from now on. */
-  rotatedTo?: string
-}
+import { relayA2ASigningKeys } from '../../context.js'
+import type { A2AKeyResult } from '../../json-output.js'
+import { relaySecretsTarget, relayStorageFlags } from '../../relay-flags.js'
 
 /** `agent-comm relay a2a-key list|rotate`: the relay's A2A push-signing keys. */
 export default class RelayA2AKey extends BaseCommand<typeof RelayA2AKey> {
@@ -27,9 +19,7 @@ export default class RelayA2AKey extends BaseCommand<typeof RelayA2AKey> {
   // The relay has no coordinator database: no --db of the coordinator.
   static override baseFlags = {}
   static override flags = {
-    'data-dir': dataDirFlag,
-    db: relayDbFlag,
-    'db-schema': relayDbSchemaFlag,
+    ...relayStorageFlags,
     'secrets-key-file': Flags.string({
       description:
         "file holding the relay's secrets key (32 bytes, base64) that seals the signing keys; or set AGENT_COMM_RELAY_SECRETS_KEY. On SQLite without either, <data-dir>/secrets.key [AGENT_COMM_RELAY_SECRETS_KEY_FILE]",

@@ -2,18 +2,8 @@ import { join } from 'node:path'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { relayDataDir } from '../../context.js'
-import { dataDirFlag, relayDbFlag, relayDbSchemaFlag } from '../../relay-flags.js'
-
-/** `--json` output of `relay a2a-token`: the token only from `create`, and only that once. */
-export interface A2ATokenResult {
-  action: 'create' | 'list' | 'revoke'
-  /** `create`: the caller, its agents and the token. */
-  issued?: { name: string; token: string; agents: string[] | undefined; createdAt: string }
-  /** `list`: every caller (never a token). */
-  tokens?: { name: string; agents: string[] | undefined; createdAt: string; revokedAt: string | undefined }[]
-  /** `revoke`: whether a live token was revoked. */
-  revoked?: boolean
-}
+import type { A2ATokenResult } from '../../json-output.js'
+import { relayStorageFlags } from '../../relay-flags.js'
 
 /** `agent-comm relay a2a-token create|list|revoke`: bearer tokens of external A2A callers. */
 export default class RelayA2AToken extends BaseCommand<typeof RelayA2AToken> {
@@ -36,9 +26,7 @@ export default class RelayA2AToken extends BaseCommand<typeof RelayA2AToken> {
   // The relay has no coordinator database: no --db.
   static override baseFlags = {}
   static override flags = {
-    'data-dir': dataDirFlag,
-    db: relayDbFlag,
-    'db-schema': relayDbSchemaFlag,
+    ...relayStorageFlags,
     agents: Flags.string({
       description: 'with create: comma-separated agents the caller may call (default: all)',
     }),

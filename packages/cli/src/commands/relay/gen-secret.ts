@@ -1,16 +1,10 @@
-import type { IssuedSecret } from '@agent-comm/secrets'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { openSecretStore, type RelaySecretAdmin } from '../../context.js'
 import { missingRelaySecret } from '../../errors.js'
 import { MAX_ROTATION_GRACE_SECONDS, secondsFlag } from '../../flags.js'
+import type { GenSecretResult } from '../../json-output.js'
 import { relaySecretsFlags, relaySecretsTarget } from '../../relay-flags.js'
-
-/** `--json` output of `relay gen-secret`: the issued secret (the only time it is shown) and its variable. */
-export interface GenSecretResult extends IssuedSecret {
-  /** The variable the agent's machine reads it from, e.g. `AGENT_COMM_SECRET_AGENT_B`. */
-  envVar: string
-}
 
 /** `agent-comm relay gen-secret`: creates (or rotates) an agent's relay secret and shows it once. */
 export default class RelayGenSecret extends BaseCommand<typeof RelayGenSecret> {

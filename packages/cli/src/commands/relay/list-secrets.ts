@@ -1,13 +1,7 @@
-import type { SecretInfo } from '@agent-comm/secrets'
 import { BaseCommand } from '../../base-command.js'
 import { openSecretStore } from '../../context.js'
+import type { ListSecretsResult } from '../../json-output.js'
 import { relaySecretsFlags, relaySecretsTarget } from '../../relay-flags.js'
-
-/** `--json` output of `relay list-secrets`: never a secret. */
-export interface ListSecretsResult {
-  count: number
-  secrets: (SecretInfo & { envVar: string })[]
-}
 
 /** `agent-comm relay list-secrets`: the agents that have a relay secret, and when it was made. */
 export default class RelayListSecrets extends BaseCommand<typeof RelayListSecrets> {

@@ -1,12 +1,9 @@
-import type { RevokedSecrets } from '@agent-comm/secrets'
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { openSecretStore } from '../../context.js'
 import { missingRelaySecret } from '../../errors.js'
+import type { RevokeSecretResult } from '../../json-output.js'
 import { relaySecretsFlags, relaySecretsTarget } from '../../relay-flags.js'
-
-/** `--json` output of `relay revoke-secret`: the agent and how many secrets stopped working. */
-export type RevokeSecretResult = RevokedSecrets
 
 /** `agent-comm relay revoke-secret`: removes an agent's relay secrets, locking it out of the relay. */
 export default class RelayRevokeSecret extends BaseCommand<typeof RelayRevokeSecret> {

@@ -1,10 +1,8 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
-import { type RotatedSecretsKey, rotateRelaySecretsKey } from '../../context.js'
+import { rotateRelaySecretsKey } from '../../context.js'
+import type { RotateSecretsKeyResult } from '../../json-output.js'
 import { relayDbFlag, relayDbSchemaFlag, secretsKeyFileFlag } from '../../relay-flags.js'
-
-/** `--json` output of `relay rotate-secrets-key`. */
-export type RotateSecretsKeyResult = Omit<RotatedSecretsKey, 'location'>
 
 /** `agent-comm relay rotate-secrets-key`: re-encrypts every agent secret in PostgreSQL under a new key. */
 export default class RelayRotateSecretsKey extends BaseCommand<typeof RelayRotateSecretsKey> {

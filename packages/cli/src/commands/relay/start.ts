@@ -2,15 +2,8 @@ import { redactUrl } from '@agent-comm/protocol/redact-url'
 import { BaseCommand } from '../../base-command.js'
 import { prepareRelay } from '../../context.js'
 import { listenFailure } from '../../errors.js'
+import type { RelayStartResult } from '../../json-output.js'
 import { relayArgv, relayServerFlags } from '../../relay-flags.js'
-
-/** `--json` output of `relay start`, printed once the relay listens. */
-export interface RelayStartResult {
-  /** Base URL for clients on this machine, e.g. `http://127.0.0.1:8420`. */
-  url: string
-  /** Absolute path of the data folder (relay.db, secrets.json). */
-  dataDir: string
-}
 
 /** `agent-comm relay start`: runs the relay (@agent-comm/relay) until SIGINT or SIGTERM. */
 export default class RelayStart extends BaseCommand<typeof RelayStart> {
