@@ -1,7 +1,9 @@
 import {
   DEFAULT_CLAIM_LIMIT,
+  DEFAULT_LEASE_SECONDS,
   DEFAULT_LIST_LIMIT,
   MAX_CLAIM_LIMIT,
+  MAX_LEASE_SECONDS,
   MAX_LIST_LIMIT,
   MAX_POLL_WAIT_MS,
   MAX_TIMER_MS,
@@ -76,6 +78,21 @@ export function secondsFlag(options: {
       numberWithin(input, (value) => value >= min && value <= max),
     ),
   })()
+}
+
+/**
+ * The shortest lease a command takes, in seconds: the protocol allows 1 ms for programs, but a lease
+ * shorter than a second runs out before a person, or a command the bridge runs, can act on the message.
+ */
+export const MIN_CLI_LEASE_SECONDS = 1
+
+/** `--lease-seconds` of `poll`, `extend` and `bridge`: from {@link MIN_CLI_LEASE_SECONDS} to the protocol's longest. */
+export function leaseSecondsFlag(what: string) {
+  return secondsFlag({
+    description: `${what}, from ${MIN_CLI_LEASE_SECONDS} to ${MAX_LEASE_SECONDS} (7 days; default: AGENT_COMM_LEASE_SECONDS or ${DEFAULT_LEASE_SECONDS})`,
+    min: MIN_CLI_LEASE_SECONDS,
+    max: MAX_LEASE_SECONDS,
+  })
 }
 
 /** A number greater than zero and at most `max` (if given), e.g. hours for --ttl-hours. */

@@ -131,11 +131,19 @@ describe('numeric flags of long-running commands', () => {
     expect(run.stderr).toContain("Invalid --interval: expected a number of seconds from 0.1 to 3600, got '0'")
   })
 
-  it('refuses a bridge --lease-seconds under 1 and a poll --wait over an hour', async () => {
+  it('refuses a --lease-seconds under 1 (bridge, poll and extend alike) and a poll --wait over an hour', async () => {
     const p = project()
-    const lease = await p.run(['bridge', 'builder', '--command', 'cat', '--lease-seconds', '0.5'])
-    expect(lease.code).toBe(2)
-    expect(lease.stderr).toContain('--lease-seconds')
+    for (const args of [
+      ['bridge', 'builder', '--command', 'cat', '--lease-seconds', '0.5'],
+      ['poll', 'builder', '--lease-seconds', '0.5'],
+      ['extend', 'msg_1', 'builder', '--lease-seconds', '0.5'],
+    ]) {
+      const lease = await p.run(args)
+      expect(lease.code, args.join(' ')).toBe(2)
+      expect(lease.stderr).toContain(
+        "Invalid --lease-seconds: expected a number of seconds from 1 to 604800, got '0.5'",
+      )
+    }
     const wait = await p.run(['poll', 'builder', '--wait', '3601'])
     expect(wait.code).toBe(2)
     expect(wait.stderr).toContain("expected a number of seconds from 0 to 3600, got '3601'")

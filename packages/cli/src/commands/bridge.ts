@@ -7,9 +7,8 @@ import { buildBridge } from '../context.js'
 import { CommandFailure, ExitCode } from '../errors.js'
 import {
   claimLimitFlag,
-  DEFAULT_LEASE_SECONDS,
+  leaseSecondsFlag,
   limitFlag,
-  MAX_LEASE_SECONDS,
   MAX_TIMEOUT_SECONDS,
   MAX_WAIT_SECONDS,
   positiveNumberFlag,
@@ -84,11 +83,7 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
       multiple: true,
       dependsOn: ['command'],
     }),
-    'lease-seconds': secondsFlag({
-      description: `lease per message, renewed while it runs, from 1 to ${MAX_LEASE_SECONDS} (default: AGENT_COMM_LEASE_SECONDS or ${DEFAULT_LEASE_SECONDS})`,
-      min: 1,
-      max: MAX_LEASE_SECONDS,
-    }),
+    'lease-seconds': leaseSecondsFlag('lease per message, renewed while it runs'),
   }
 
   /** The card URL the agent was registered with (`register --a2a-url`), or a usage error saying how to set it. */

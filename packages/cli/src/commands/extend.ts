@@ -1,7 +1,7 @@
 import type { ExtendLeaseResult } from '@agent-comm/protocol'
 import { Args } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS, receiptFlag, secondsFlag } from '../flags.js'
+import { DEFAULT_LEASE_SECONDS, leaseSecondsFlag, receiptFlag } from '../flags.js'
 
 /** `agent-comm extend`: extends the lease of a message still being worked on. */
 export default class Extend extends BaseCommand<typeof Extend> {
@@ -17,11 +17,7 @@ export default class Extend extends BaseCommand<typeof Extend> {
     agent: Args.string({ description: 'agent holding its lease', required: true }),
   }
   static override flags = {
-    'lease-seconds': secondsFlag({
-      description: `new lease length from now, from 1 to ${MAX_LEASE_SECONDS} (default: AGENT_COMM_LEASE_SECONDS or ${DEFAULT_LEASE_SECONDS})`,
-      min: 1,
-      max: MAX_LEASE_SECONDS,
-    }),
+    'lease-seconds': leaseSecondsFlag('new lease length from now'),
     receipt: receiptFlag,
   }
 

@@ -1,13 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import {
-  claimLimitFlag,
-  DEFAULT_LEASE_SECONDS,
-  MAX_LEASE_SECONDS,
-  MAX_WAIT_SECONDS,
-  positiveNumberFlag,
-  secondsFlag,
-} from '../flags.js'
+import { claimLimitFlag, leaseSecondsFlag, MAX_WAIT_SECONDS, secondsFlag } from '../flags.js'
 import { messageBlock, pollText } from '../format.js'
 import type { PollResult } from '../json-output.js'
 
@@ -31,11 +24,7 @@ export default class Poll extends BaseCommand<typeof Poll> {
   }
   static override flags = {
     limit: claimLimitFlag('claim at most this many messages'),
-    'lease-seconds': positiveNumberFlag({
-      description: `lease length, at most ${MAX_LEASE_SECONDS} (7 days; default: AGENT_COMM_LEASE_SECONDS or ${DEFAULT_LEASE_SECONDS})`,
-      helpValue: '<seconds>',
-      max: MAX_LEASE_SECONDS,
-    }),
+    'lease-seconds': leaseSecondsFlag('lease length'),
     wait: secondsFlag({
       description: `wait up to this many seconds for a first message (max ${MAX_WAIT_SECONDS})`,
       max: MAX_WAIT_SECONDS,
