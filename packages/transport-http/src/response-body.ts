@@ -1,3 +1,4 @@
+import { finished } from 'node:stream'
 import type { Dispatcher } from 'undici'
 
 /**
@@ -21,7 +22,7 @@ export class ResponseTooLargeError extends Error {
 /**
  * The body as UTF-8 text, reading at most `maxBytes`: a declared or actual length over it closes the
  * connection and throws {@link ResponseTooLargeError}. Read with the stream's own events rather than an
- * async iterator, which costs a promise and a round of listeners per chunk on every answer.
+ * async iterator, which costs a promise per chunk on every answer.
  */
 export function readResponseText(response: Dispatcher.ResponseData, maxBytes: number): Promise<string> {
   const declared = Number(response.headers['content-length'])
@@ -33,40 +34,32 @@ export function readResponseText(response: Dispatcher.ResponseData, maxBytes: nu
   return new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = []
     let bytes = 0
-    const stop = (): void => {
-      body.off('data', onData)
-      body.off('end', onEnd)
-      body.off('error', onError)
-      body.off('close', onClose)
-    }
+    let tooLarge = false
     const onData = (chunk: Buffer): void => {
       bytes += chunk.byteLength
       if (bytes > maxBytes) {
-        stop()
+        tooLarge = true
+        body.off('data', onData)
         abandon(response)
         reject(new ResponseTooLargeError(maxBytes))
         return
       }
       chunks.push(chunk)
     }
-    const onEnd = (): void => {
+    body.on('data', onData)
+    // `finished` also answers for a body that failed or closed before this was called (the connection died
+    // between the headers and now): the error, or a premature close, as an async iterator would throw it.
+    const stop = finished(body, (error) => {
       stop()
+      body.off('data', onData)
+      if (tooLarge) return
+      if (error) {
+        reject(error)
+        return
+      }
       const whole = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, bytes)
       resolve(whole.toString('utf8'))
-    }
-    const onError = (error: Error): void => {
-      stop()
-      reject(error)
-    }
-    // Closed before its end and without an error: cut short, as an async iterator would report it.
-    const onClose = (): void => {
-      stop()
-      reject(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }))
-    }
-    body.on('data', onData)
-    body.on('end', onEnd)
-    body.on('error', onError)
-    body.on('close', onClose)
+    })
   })
 }
 
