@@ -9,7 +9,9 @@ const answer = (body: Readable, headers: Record<string, string> = {}) =>
 
 describe('reading an answer', () => {
   it('reads the whole body as UTF-8, from one chunk or several', async () => {
-    expect(await readResponseText(answer(Readable.from([Buffer.from('{"ok":true}')])), 100)).toBe('{"ok":true}')
+    expect(await readResponseText(answer(Readable.from([Buffer.from('{"ok":true}')])), 100)).toBe(
+      '{"ok":true}',
+    )
     const parts = [Buffer.from('h\u00e9'), Buffer.from('llo')]
     expect(await readResponseText(answer(Readable.from(parts)), 100)).toBe('h\u00e9llo')
   })
