@@ -268,6 +268,8 @@ const RelayOptionsSchema = z
           .optional(),
         sweepIntervalMs: z.number().int().min(10).optional(),
         streamSafetyPollMs: z.number().int().min(100).optional(),
+        maxStreamsPerSession: z.number().int().min(0).optional(),
+        maxStreams: z.number().int().min(0).optional(),
       })
       .default({}),
   })

@@ -37,6 +37,13 @@ export interface RelayConsoleOptions {
    * the change feed, for what writes nothing (a lease or a deadline running out).
    */
   streamSafetyPollMs?: number
+  /**
+   * Event streams (`GET /console/stream`) one session may hold open at once in this process (8); one more
+   * is refused with 429 TOO_MANY_WAITS and Retry-After. 0 for no limit.
+   */
+  maxStreamsPerSession?: number
+  /** Event streams open at once in this process, every session's together (256); 0 for no limit. */
+  maxStreams?: number
   /** How often approval deadlines are checked, in ms of real time (5000); the deadline is read from the relay's clock. */
   sweepIntervalMs?: number
 }
@@ -165,6 +172,8 @@ export async function mountConsole(
       ...admin,
       throughput: (params) => owned.throughput(params),
       streamSafetyPollMs: options.streamSafetyPollMs,
+      maxStreamsPerSession: options.maxStreamsPerSession,
+      maxStreams: options.maxStreams,
       notifyChange: store.notifyChange === undefined ? undefined : () => owned.notifyChange!(),
     }),
     async callerOf(request) {

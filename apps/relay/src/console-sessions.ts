@@ -156,6 +156,16 @@ export class ConsoleSessions {
   }
 
   /**
+   * The session a request was signed in with, named by its stored id (the cookie's hash), or `undefined`
+   * for a request without a console session (a signed one). Read after {@link callerOf} accepted it.
+   */
+  sessionIdOf(request: FastifyRequest): string | undefined {
+    if (request.session === null) return undefined
+    const cookie = request.cookies?.[this.cookieName]
+    return cookie === undefined || cookie === '' ? undefined : digest(cookie)
+  }
+
+  /**
    * The session's page key: handed to the page once, at sign-in, kept by it in the origin's storage and
    * sent with every request. Browsers send a host's cookies to every port of it (and let any port set
    * them), so the cookie alone must not be enough: another server on the host receives the cookie but

@@ -106,13 +106,25 @@ export interface EventStream {
 
 /**
  * Takes `reply` over for a `text/event-stream` answer: its headers (no caching, no buffering by a proxy in
- * front), a first comment so the client sees the stream open, and the signal it stops on.
+ * front), a first comment so the client sees the stream open, and the signal it stops on. `release` gives
+ * back the slot the stream was counted in (see `RelayContext.holdWait`) when it cannot open; once it is
+ * open, the handler gives it back on its own way out.
  */
 export function openEventStream(
   request: FastifyRequest,
   reply: FastifyReply,
   shutdown: AbortSignal,
+  release?: () => void,
 ): EventStream {
+  try {
+    return startEventStream(request, reply, shutdown)
+  } catch (error) {
+    release?.()
+    throw error
+  }
+}
+
+function startEventStream(request: FastifyRequest, reply: FastifyReply, shutdown: AbortSignal): EventStream {
   const signal = connectionSignal(reply, shutdown)
   reply.hijack()
   const res = reply.raw

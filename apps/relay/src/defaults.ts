@@ -35,6 +35,17 @@ export const RELAY_DEFAULTS = {
    */
   maxWaitsPerAgent: 100,
   /**
+   * Console event streams one signed-in session may hold open at once, per replica: one per open tab of
+   * the page (a browser keeps at most 6 HTTP/1.1 connections per host anyway), so 8 leaves room for a
+   * reload overlapping its old stream while bounding what one stolen or looping session can tie up.
+   */
+  consoleStreamsPerSession: 8,
+  /**
+   * Console event streams open at once in one relay process, every session's together: each re-reads the
+   * person's inbox and approvals on every change of the spool, so their number bounds that work.
+   */
+  consoleStreams: 256,
+  /**
    * Overload: requests are shed (503) while the event loop's mean delay over a second is above this, in
    * ms. A second of delay means every timer and socket read is a second late: the relay is not serving,
    * which CPU contention alone (a 2-core machine at load 10 delays it by tens of ms) never causes.

@@ -1,11 +1,12 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { type Message, Role, TaskState } from '@a2a-js/sdk'
+import { TaskState } from '@a2a-js/sdk'
 import { ClientFactory, JsonRpcTransportFactory } from '@a2a-js/sdk/client'
 import { A2ATokens } from '@agent-comm/a2a'
 import { openPostgres, RelaySecretsKey } from '@agent-comm/postgres'
 import { PostgresA2AStore } from '@agent-comm/postgres/a2a'
 import { createTestDatabase, type TestDatabase } from '@agent-comm/postgres/testing'
+import { userMessage } from '@agent-comm/test-support/a2a-agent'
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { RelayHandle } from '../src/index.js'
@@ -36,19 +37,6 @@ function client(url: string, token: string) {
   return new ClientFactory({ transports: [new JsonRpcTransportFactory({ fetchImpl })] }).createFromUrl(
     `${url}/a2a/helper/`,
   )
-}
-
-function userMessage(text: string): Message {
-  return {
-    messageId: crypto.randomUUID(),
-    contextId: '',
-    taskId: '',
-    role: Role.ROLE_USER,
-    parts: [{ content: { $case: 'text', value: text }, metadata: undefined, filename: '', mediaType: '' }],
-    metadata: undefined,
-    extensions: [],
-    referenceTaskIds: [],
-  }
 }
 
 /** The agent's side (`helper`, opted in) and the operator's token for caller `acme`, on the same database. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { type Message, Role, TaskState } from '@a2a-js/sdk'
+import { TaskState } from '@a2a-js/sdk'
 import { type Client, ClientFactory, JsonRpcTransportFactory } from '@a2a-js/sdk/client'
 import { A2ATokens, callerAgentId, SqliteA2AStore } from '@agent-comm/a2a'
 import { BridgeRunner, FunctionBridge } from '@agent-comm/bridge'
@@ -10,6 +10,7 @@ import { createCoordinator, loadConfig } from '@agent-comm/coordinator'
 import type { JsonObject } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { userMessage } from '@agent-comm/test-support/a2a-agent'
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { RELAY_DB_FILE, type RelayConfig, relayConfig, startRelay } from '../src/index.js'
@@ -41,20 +42,6 @@ async function clientFor(url: string, agent: string, token: string): Promise<Cli
   }
   const factory = new ClientFactory({ transports: [new JsonRpcTransportFactory({ fetchImpl })] })
   return factory.createFromUrl(`${url}/a2a/${agent}/`)
-}
-
-function userMessage(text: string, extra: Partial<Message> = {}): Message {
-  return {
-    messageId: crypto.randomUUID(),
-    contextId: '',
-    taskId: '',
-    role: Role.ROLE_USER,
-    parts: [{ content: { $case: 'text', value: text }, metadata: undefined, filename: '', mediaType: '' }],
-    metadata: undefined,
-    extensions: [],
-    referenceTaskIds: [],
-    ...extra,
-  }
 }
 
 /** The agent's loop: claims its next message and answers it with `answer(body)`. */

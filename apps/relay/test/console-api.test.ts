@@ -1,6 +1,6 @@
 import type { MessageV2 } from '@agent-comm/protocol'
 import { createMessage } from '@agent-comm/protocol'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { errorOf, startTestRelay, type TestRelay } from './helpers.js'
 
 /** Signs `agentId` in with its secret through `inject`; returns the cookie, CSRF token and page key. */
@@ -608,5 +608,103 @@ describe('console sessions from the page’s side', () => {
     expect((await asSession(few, fewLead)('GET', '/api/v1/console/inbox')).json()).toMatchObject({
       more: false,
     })
+  })
+})
+
+/** Opens the console's event stream as `who`: refused, its status and error; open, how to close it. */
+async function openStream(relay: TestRelay, who: { cookie: string; key: string }) {
+  const abort = new AbortController()
+  const response = await fetch(`${relay.url}/api/v1/console/stream`, {
+    headers: { cookie: who.cookie, 'x-console-key': who.key },
+    signal: abort.signal,
+  })
+  if (response.status !== 200) {
+    const body = (await response.json()) as { error: { code: string; message: string; hint?: string } }
+    return {
+      status: response.status,
+      retryAfter: response.headers.get('retry-after'),
+      error: body.error,
+      ended: Promise.resolve(),
+      close: () => undefined,
+    }
+  }
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
+  return {
+    status: 200,
+    retryAfter: null,
+    error: undefined,
+    /** Resolves when the relay ends the stream. */
+    ended: (async () => {
+      for (;;) if ((await reader.read().catch(() => ({ done: true }))).done) return
+    })(),
+    close: () => abort.abort(),
+  }
+}
+
+/** Opens a stream as `who` once a slot is free again (the relay saw an earlier one end). */
+async function streamOnceFree(relay: TestRelay, who: { cookie: string; key: string }) {
+  return vi.waitFor(
+    async () => {
+      const stream = await openStream(relay, who)
+      if (stream.status !== 200) throw new Error(`still refused: ${stream.status}`)
+      return stream
+    },
+    { timeout: 30_000, interval: 20 },
+  )
+}
+
+describe('console event streams (console.maxStreamsPerSession, console.maxStreams)', () => {
+  it('refuses one stream more than a session, or the relay, may hold with 429, Retry-After and a hint', async () => {
+    const relay = await startTestRelay({ options: { console: { maxStreamsPerSession: 2, maxStreams: 3 } } })
+    await humans(relay)
+    const lead = await signIn(relay, 'lead')
+    const leadAgain = await signIn(relay, 'lead')
+    const reviewer = await signIn(relay, 'reviewer')
+    const open = [await openStream(relay, lead), await openStream(relay, lead)]
+    expect(open.map((s) => s.status)).toEqual([200, 200])
+    const third = await openStream(relay, lead)
+    expect(third).toMatchObject({
+      status: 429,
+      retryAfter: '5',
+      error: {
+        code: 'TOO_MANY_WAITS',
+        message: 'This console session already has 2 event streams open on this relay',
+        hint: expect.stringContaining('Close console tabs'),
+        details: { limit: 2, scope: 'session', kind: 'consoleStream' },
+      },
+    })
+    // Another session of the same person has slots of its own, up to the relay's total.
+    open.push(await openStream(relay, leadAgain))
+    expect(open[2]!.status).toBe(200)
+    expect(await openStream(relay, reviewer)).toMatchObject({
+      status: 429,
+      retryAfter: '5',
+      error: { code: 'TOO_MANY_WAITS', details: { limit: 3, scope: 'relay' } },
+    })
+    // A page that goes away gives its slot back: the session's and the relay's.
+    open[0]!.close()
+    const again = await streamOnceFree(relay, lead)
+    expect(await openStream(relay, reviewer)).toMatchObject({ status: 429 })
+    open[1]!.close()
+    const reviewers = await streamOnceFree(relay, reviewer)
+    for (const stream of [again, reviewers, open[2]!]) stream.close()
+  })
+
+  it('gives the slot back when the stream fails and when the relay closes', async () => {
+    const relay = await startTestRelay({ options: { console: { maxStreamsPerSession: 1 } } })
+    await humans(relay)
+    const lead = await signIn(relay, 'lead')
+    const first = await openStream(relay, lead)
+    expect(first.status).toBe(200)
+    expect(await openStream(relay, lead)).toMatchObject({ status: 429 })
+    const pending = vi.spyOn(relay.spool, 'pending').mockRejectedValue(new Error('the disk went away'))
+    await relay.spool.send(createMessage({ fromAgent: 'builder', toAgent: 'lead', body: 'wakes the stream' }))
+    await first.ended
+    pending.mockRestore()
+    const second = await openStream(relay, lead)
+    expect(second.status).toBe(200)
+    // Closing the relay ends the stream through the same way out.
+    await relay.app.close()
+    await second.ended
   })
 })

@@ -14,17 +14,25 @@ async function untilWaitsOpen(relay: TestRelay, n: number): Promise<void> {
   await vi.waitFor(async () => expect(await waitsOpen(relay)).toBe(n), { timeout: 60_000, interval: 20 })
 }
 
-/** A relay allowing `max` waits per agent, and a client of its own (connections enough for them all). */
-async function cappedRelay(max: number) {
+/**
+ * A relay allowing `max` waits per agent, and a client of its own (connections enough for them all) whose
+ * waits between attempts are recorded in `sleeps` and end at once, or when `onSleep` resolves.
+ */
+async function cappedRelay(max: number, options: { retries?: number; onSleep?: () => Promise<void> } = {}) {
   const relay = await startTestRelay({ options: { maxWaitsPerAgent: max } })
+  const sleeps: number[] = []
   const client = new RelayClient({
     baseUrl: relay.url,
     secretFor: (id) => relay.secrets[id],
     clock: relay.clock,
-    retries: 0,
+    retries: options.retries ?? 0,
+    sleep: async (ms) => {
+      sleeps.push(ms)
+      await options.onSleep?.()
+    },
   })
   onCleanup(() => client.close())
-  return { relay, client }
+  return { relay, client, sleeps }
 }
 
 /** A long-poll claim for the builder that only its abort (or 30 s) ends; its outcome kept, never thrown. */
@@ -86,7 +94,8 @@ describe('waits per agent (--max-waits)', () => {
     const first = parkedClaim(client)
     const second = parkedClaim(client)
     await untilWaitsOpen(relay, 2)
-    await expect(client.claim('builder', { waitMs: 30_000 })).rejects.toMatchObject({
+    // A wait no longer than the relay's Retry-After: refused once, it is not asked again.
+    await expect(client.claim('builder', { waitMs: 1000 })).rejects.toMatchObject({
       relayCode: 'TOO_MANY_WAITS',
       status: 429,
     })
@@ -123,7 +132,7 @@ describe('waits per agent (--max-waits)', () => {
     // Every slot is free again: as many new long polls park as the limit allows, and one more is refused.
     const parked = [parkedClaim(client), parkedClaim(client), parkedClaim(client), parkedClaim(client)]
     await untilWaitsOpen(relay, 4)
-    const refused = await client.claim('builder', { waitMs: 30_000 }).catch((e: unknown) => e)
+    const refused = await client.claim('builder', { waitMs: 1000 }).catch((e: unknown) => e)
     expect(refused).toBeInstanceOf(RelayError)
     expect(refused).toMatchObject({ relayCode: 'TOO_MANY_WAITS' })
     for (const p of parked) p.abort()
@@ -144,6 +153,73 @@ describe('waits per agent (--max-waits)', () => {
     const parked = Array.from({ length: 12 }, () => parkedClaim(client))
     await untilWaitsOpen(relay, 12)
     for (const p of parked) p.abort()
+    await untilWaitsOpen(relay, 0)
+  })
+
+  it('asks a refused long poll again after Retry-After, and claims once one of its waits ended', async () => {
+    let free: () => Promise<void> = async () => undefined
+    let freed: Promise<void> | undefined
+    const { relay, client, sleeps } = await cappedRelay(1, { onSleep: () => (freed ??= free()) })
+    const held = parkedClaim(client)
+    await untilWaitsOpen(relay, 1)
+    free = async () => {
+      held.abort()
+      await untilWaitsOpen(relay, 0)
+    }
+    const claim = client.claim('builder', { waitMs: 30_000 })
+    await Promise.race([
+      claim.then(() => expect.fail('answered before it was asked again')),
+      vi.waitFor(() => expect(freed).toBeDefined(), { timeout: 30_000, interval: 10 }),
+    ])
+    await freed
+    // Asked again once the relay's Retry-After (1 s) passed: now it waits, and the next message is its.
+    await untilWaitsOpen(relay, 1)
+    await relay.spool.send({ fromAgent: 'architect', toAgent: 'builder', body: 'for the retried claim' })
+    expect(await claim).toMatchObject([{ message: { body: 'for the retried claim' } }])
+    expect(sleeps).toEqual([1000])
+    expect(await held.outcome).toMatchObject({ error: expect.anything() })
+  })
+
+  it("fails with the relay's hint once the long poll's own wait is spent, having waited no longer", async () => {
+    const { relay, client, sleeps } = await cappedRelay(1)
+    const held = parkedClaim(client)
+    await untilWaitsOpen(relay, 1)
+    const refused = await client.claim('builder', { waitMs: 2500 }).catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(RelayError)
+    expect(refused).toMatchObject({
+      relayCode: 'TOO_MANY_WAITS',
+      status: 429,
+      message: expect.stringMatching(
+        /already has 1 long polls .*\(refused all 3 attempts over its 2500 ms wait\)$/,
+      ),
+      hint: expect.stringContaining('--max-waits'),
+      details: { attempts: 3, waitMs: 2500, limit: 1, kind: 'claim' },
+    })
+    // 1 s twice; a third wait would have gone past the 2.5 s the caller gave.
+    expect(sleeps).toEqual([1000, 1000])
+    const wait = await client.wait('builder', { timeoutMs: 1500 }).catch((e: unknown) => e)
+    expect(wait).toMatchObject({ relayCode: 'TOO_MANY_WAITS', details: { attempts: 2, kind: 'wait' } })
+    // Nothing was claimed by any of them.
+    await relay.spool.send({ fromAgent: 'architect', toAgent: 'builder', body: 'for the parked claim' })
+    expect(await held.outcome).toMatchObject({ messages: [{ message: { body: 'for the parked claim' } }] })
+  })
+
+  it('asks a refused stream again up to the retries, then fails saying so', async () => {
+    const { relay, client, sleeps } = await cappedRelay(1, { retries: 2 })
+    const held = parkedClaim(client)
+    await untilWaitsOpen(relay, 1)
+    const refused = await client
+      .stream('builder')
+      [Symbol.asyncIterator]()
+      .next()
+      .catch((e: unknown) => e)
+    expect(refused).toMatchObject({
+      relayCode: 'TOO_MANY_WAITS',
+      message: expect.stringContaining('(refused all 3 attempts)'),
+      details: { attempts: 3, kind: 'stream' },
+    })
+    expect(sleeps).toEqual([1000, 1000])
+    held.abort()
     await untilWaitsOpen(relay, 0)
   })
 })

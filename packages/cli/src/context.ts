@@ -406,48 +406,17 @@ export async function rotateRelaySecretsKey(
 }
 
 /**
- * `cleanup`: the finished A2A tasks in the coordinator's database when it is a relay's (the A2A endpoint
- * made its tables there: a relay's `relay.db` given with --db, or a PostgreSQL schema, which always has
- * them) — removed past `olderThanMs` and the idempotency window (`cleanupA2ATasks`), or only counted when
- * `olderThanMs` is undefined (nothing is that old: nothing goes). Undefined for a database without them:
- * it is not touched, and no A2A table is made in it.
+ * `cleanup`: the finished A2A tasks in the coordinator's database when it is a relay's, removed past
+ * `olderThanMs` and the idempotency window, by the one home every surface cleans them with
+ * (`cleanupA2ATasksIn` of `@agent-comm/coordinator/a2a-cleanup`, also behind MCP's comm_cleanup).
+ * Undefined for a database without A2A tables: it is not touched.
  */
 export async function cleanupA2ATasks(
   config: CoordinatorConfig,
   options: { olderThanMs: number | undefined; dryRun: boolean },
 ): Promise<import('@agent-comm/a2a').RemovedTasks | undefined> {
-  const runtime = await loadRuntime()
-  const [{ cleanupA2ATasks: cleanup, SqliteA2AStore }, { systemClock }] = await Promise.all([
-    runtime.loadA2A(),
-    import('@agent-comm/protocol'),
-  ])
-  const run = (store: import('@agent-comm/a2a').A2AStore) =>
-    options.olderThanMs === undefined
-      ? { tasks: 0, callerMessages: 0 }
-      : cleanup(store, { olderThanMs: options.olderThanMs, dryRun: options.dryRun, clock: systemClock })
-  if (runtime.isPostgresUrl(config.dbPath)) {
-    const { PostgresA2AStore } = await runtime.loadPostgresA2A()
-    const store = await PostgresA2AStore.connect({
-      url: config.dbPath,
-      poolSize: 1,
-      schema: config.postgresSchema,
-    })
-    try {
-      return await run(store)
-    } finally {
-      await store.close()
-    }
-  }
-  const { Spool, sqliteConnection } = await import('@agent-comm/spool')
-  const spool = await Spool.open({ path: config.dbPath })
-  try {
-    const db = sqliteConnection(spool)
-    const made = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'a2a_tasks'").get()
-    if (made === undefined) return undefined
-    return await run(SqliteA2AStore.open(db))
-  } finally {
-    await spool.close()
-  }
+  const { cleanupA2ATasksIn } = await (await loadRuntime()).loadA2ACleanup()
+  return cleanupA2ATasksIn(config, options)
 }
 
 /** One push-signing key of the relay's A2A endpoint, as `relay a2a-key` prints it (never the private key). */

@@ -77,7 +77,7 @@ export async function copyDatabase(options: CopyDatabaseOptions): Promise<CopyDa
     ? { kind: 'postgres', url: toGiven, schema: options.toSchema ?? schema }
     : { kind: 'sqlite', path: toGiven }
   const shown = (place: Place) => describeDatabase(place.kind === 'sqlite' ? place.path : place.url)
-  if (samePlace(source, destination)) {
+  if (await samePlace(source, destination)) {
     throw new CommandFailure(
       'VALIDATION',
       `The source and the destination are the same database (${shown(source)})`,
@@ -120,11 +120,17 @@ export async function copyDatabase(options: CopyDatabaseOptions): Promise<CopyDa
   }
 }
 
-/** Whether two places are one database (the same file, or the same server, database and schema). */
-function samePlace(a: Place, b: Place): boolean {
+/**
+ * Whether two places are one database: the same file, or the same schema of one database of one server. A
+ * server is told by its own identity (`postgresDatabaseIdentity`), not by the host its URL names:
+ * `localhost`, `127.0.0.1`, a socket folder and another name of the machine all reach the same one.
+ */
+async function samePlace(a: Place, b: Place): Promise<boolean> {
   if (a.kind === 'sqlite' && b.kind === 'sqlite') return realPath(a.path) === realPath(b.path)
-  if (a.kind === 'postgres' && b.kind === 'postgres') {
-    return a.schema === b.schema && serverDatabase(a.url) === serverDatabase(b.url)
+  if (a.kind === 'postgres' && b.kind === 'postgres' && a.schema === b.schema) {
+    const { postgresDatabaseIdentity } = await (await loadRuntime()).loadPostgres()
+    const [from, to] = await Promise.all([postgresDatabaseIdentity(a.url), postgresDatabaseIdentity(b.url)])
+    return from === to
   }
   return false
 }
@@ -134,17 +140,6 @@ function realPath(path: string): string {
   if (existsSync(path)) return realpathSync(path)
   const folder = dirname(path)
   return existsSync(folder) ? join(realpathSync(folder), basename(path)) : path
-}
-
-/** Host, port, socket folder and database of a PostgreSQL URL (never its user or password). */
-function serverDatabase(url: string): string {
-  try {
-    const parsed = new URL(url)
-    const host = parsed.searchParams.get('host') ?? parsed.hostname.toLowerCase()
-    return `${host}:${parsed.port || '5432'}/${decodeURIComponent(parsed.pathname.slice(1))}`
-  } catch {
-    return url
-  }
 }
 
 type OpenedStore = {

@@ -49,5 +49,8 @@ export const loadA2A = () => import('@agent-comm/a2a')
 /** The PostgreSQL package (the demo drops its temporary schema with it): loaded only on a PostgreSQL URL. */
 export const loadPostgres = () => import('@agent-comm/postgres')
 
+/** The A2A part of `cleanup` (`@agent-comm/coordinator/a2a-cleanup`, MCP's comm_cleanup's too): loaded only by it. */
+export const loadA2ACleanup = () => import('@agent-comm/coordinator/a2a-cleanup')
+
 /** The PostgreSQL A2A store (`@agent-comm/postgres/a2a`), loaded only by the relay's A2A commands. */
 export const loadPostgresA2A = () => import('@agent-comm/postgres/a2a')

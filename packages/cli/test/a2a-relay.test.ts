@@ -1,7 +1,8 @@
 import { join } from 'node:path'
-import { Role, TaskState } from '@a2a-js/sdk'
+import { TaskState } from '@a2a-js/sdk'
 import { ClientFactory, JsonRpcTransportFactory } from '@a2a-js/sdk/client'
 import { relayConfig, startRelay } from '@agent-comm/relay'
+import { userMessage } from '@agent-comm/test-support/a2a-agent'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cleanEnv, runCli, tempDir } from './helpers.js'
 
@@ -16,16 +17,7 @@ type A2AClient = Awaited<ReturnType<ClientFactory['createFromUrl']>>
 async function ask(client: A2AClient, messageId: string, text: string): Promise<{ id: string }> {
   return (await client.sendMessage({
     tenant: '',
-    message: {
-      messageId,
-      contextId: '',
-      taskId: '',
-      role: Role.ROLE_USER,
-      parts: [{ content: { $case: 'text', value: text }, metadata: undefined, filename: '', mediaType: '' }],
-      metadata: undefined,
-      extensions: [],
-      referenceTaskIds: [],
-    },
+    message: userMessage(text, { messageId }),
     configuration: {
       acceptedOutputModes: [],
       taskPushNotificationConfig: undefined,

@@ -407,6 +407,16 @@ describe.skipIf(!hasServer)('agent-comm db copy (needs a PostgreSQL server)', ()
     const self = await cli(['db', 'copy', '--db', fixture.path, '--to', fixture.path])
     expect(self.code).toBe(2)
     expect(self.stderr).toMatch(/same database/)
+
+    // The same PostgreSQL database and schema under another name of its host: the server is asked who it is.
+    const other = new URL(url)
+    other.hostname = other.hostname === 'localhost' ? '127.0.0.1' : 'localhost'
+    const onItself = await cli(['db', 'copy', '--db', url, '--to', other.toString()], {
+      AGENT_COMM_PG_SCHEMA: 'moved',
+    })
+    expect(onItself.stderr).toMatch(/same database/)
+    expect(onItself.stderr).not.toContain(password)
+    expect(onItself.code).toBe(2)
   })
 
   it('counts without writing on --dry-run', async () => {

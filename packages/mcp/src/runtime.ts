@@ -186,6 +186,8 @@ export async function openRuntime(
       logger,
       feed: new MailFeed(() => coordinator, options.inboxCheckIntervalMs),
       relaySecrets,
+      // comm_cleanup removes the finished A2A tasks of the database it opened, as `agent-comm cleanup` does.
+      a2aTasks: owned ? { dbPath: config.dbPath, postgresSchema: config.postgresSchema } : undefined,
     }
     return {
       coordinator,

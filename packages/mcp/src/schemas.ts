@@ -63,7 +63,11 @@ export const StatsOutputShape = {
 }
 
 /** What comm_cleanup removed (or, on a dry run, would remove). */
-export const CleanupOutputShape = CleanupReportSchema.shape
+export const CleanupOutputShape = CleanupReportSchema.extend({
+  /** On a relay's database: the finished A2A tasks removed (or counted), and their callers' message ids. */
+  a2aTasks: z.number().int().optional(),
+  a2aCallerMessages: z.number().int().optional(),
+}).shape
 
 /** A relay secret's public facts: never the secret. */
 export const RelaySecretInfoSchema = z.object({

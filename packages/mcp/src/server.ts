@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { Coordinator } from '@agent-comm/coordinator'
+import type { A2ACleanupTarget } from '@agent-comm/coordinator/a2a-cleanup'
 import { type Clock, ConfigError, type Logger, silentLogger, systemClock } from '@agent-comm/protocol'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import {
@@ -31,6 +32,11 @@ export interface McpServerOptions {
   /** The coordinator every tool works through. The server does not close it. */
   coordinator: Coordinator
   /** The relay's secret store, for comm_relay_gen_secret and comm_relay_list_secrets; without it they explain how to configure one. */
+  /**
+   * The database whose finished A2A tasks comm_cleanup removes too, when it is a relay's (as
+   * `agent-comm cleanup` does): set by the bins to the database they opened; none for a coordinator given.
+   */
+  a2aTasks?: A2ACleanupTarget | undefined
   relaySecrets?: RelaySecrets
   /** Where the server reports failures and dropped subscriptions (never secrets). Default: silent. */
   logger?: Logger
@@ -172,6 +178,7 @@ This session acts as agent '${identity.agent}': leave from_agent / agent_id out,
     ready,
     started: async () => sessionStart,
     secretOutputDir: options.relaySecretOutputDir,
+    a2aTasks: options.a2aTasks,
   }
   const schemas = installToolGate(server, context, identity, offered)
   registerSessionTools(server, context)

@@ -1,4 +1,5 @@
 import type { Coordinator } from '@agent-comm/coordinator'
+import type { A2ACleanupTarget } from '@agent-comm/coordinator/a2a-cleanup'
 import type { Clock, Logger } from '@agent-comm/protocol'
 import type { McpServer, RegisteredTool, ToolCallback } from '@modelcontextprotocol/sdk/server/mcp.js'
 import type { ShapeOutput, ZodRawShapeCompat } from '@modelcontextprotocol/sdk/server/zod-compat.js'
@@ -35,6 +36,8 @@ export interface ToolContext {
   started?: () => Promise<void>
   /** Where comm_relay_gen_secret writes new secrets (default: a fresh private temp folder). */
   secretOutputDir?: string | undefined
+  /** The database whose finished A2A tasks comm_cleanup removes too (see `McpServerOptions.a2aTasks`). */
+  a2aTasks?: A2ACleanupTarget | undefined
   /** Longest a single long wait holds a call, in ms (default 50 000). */
   callWaitCapMs?: number | undefined
 }

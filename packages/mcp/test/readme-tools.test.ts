@@ -112,7 +112,7 @@ describe("the README's tool table", () => {
       if (result === undefined || schema === undefined) continue
       // The top-level fields: nested objects dropped, `?` marks an optional one.
       const top = result.slice(1, -1).replaceAll(/\{[^{}]*\}|\[[^[\]]*\]/g, '')
-      const documented = [...top.matchAll(/(?:^|,)\s*([a-zA-Z]+)\??/g)].map((m) => m[1] as string)
+      const documented = [...top.matchAll(/(?:^|,)\s*([a-zA-Z][a-zA-Z0-9]*)\??/g)].map((m) => m[1] as string)
       const properties = Object.keys(schema.properties ?? {})
       for (const name of documented)
         if (!properties.includes(name)) problems.push(`${row.tool}: ${name} not returned`)

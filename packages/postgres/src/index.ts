@@ -5,6 +5,7 @@
  */
 
 export type { SqlClient, SqlQueryable } from './client.js'
+export { postgresDatabaseIdentity } from './database-identity.js'
 export { redactUrl, type StorageFailureReason, sqlStateOf } from './drivers/driver-errors.js'
 export { createNodePostgresClient, type NodePostgresClientOptions } from './drivers/node-postgres.js'
 export { dropPostgresSchema } from './drop-schema.js'

@@ -16,6 +16,8 @@ export {
   prepareDatabaseFile,
   READ_ONLY_DATABASE,
   toStorageError,
+  WAL_AUTOCHECKPOINT_PAGES,
+  WAL_SIZE_LIMIT_BYTES,
 } from './sqlite/database.js'
 export type { ReleaseParams } from './sqlite/held.js'
 export { releaseHeldMessages } from './sqlite/held.js'

@@ -122,3 +122,22 @@ export function agentMessage(where: { contextId: string; taskId: string }, value
     referenceTaskIds: [],
   }
 }
+
+/**
+ * A caller's (user's) message of one text part, outside any task and context unless `extra` says which
+ * (`taskId` to continue a task), with a fresh id unless `extra.messageId` gives one: what a test sends to an
+ * A2A endpoint.
+ */
+export function userMessage(value: string, extra: Partial<Message> = {}): Message {
+  return {
+    messageId: randomUUID(),
+    contextId: '',
+    taskId: '',
+    role: Role.ROLE_USER,
+    parts: [textPart(value)],
+    metadata: undefined,
+    extensions: [],
+    referenceTaskIds: [],
+    ...extra,
+  }
+}

@@ -99,6 +99,8 @@ export interface RelayClientOptions {
  * on any connection failure, the others (claim, nack, wait) only when the connection could not be made.
  * A 502/503/504 is retried the same way for idempotent calls; a 503 from an overloaded relay, which sheds a
  * request before reading it, for every call, after its `Retry-After` (bounded by `maxRetryAfterMs`).
+ * A long poll, reply claim or wait refused for want of a wait slot (429 `TOO_MANY_WAITS`, refused before it
+ * waited) is asked again after its `Retry-After` too, within the call's own wait; a stream up to `retries` times.
  * Error responses come back as the typed errors the local transports throw, by `code`.
  *
  * Concurrent calls share requests (option `coalesce`, on by default): sends by one agent, claims of one

@@ -43,8 +43,13 @@ export interface RequestSpec<S extends z.ZodType> {
   idempotent: boolean
   schema: S
   signal?: AbortSignal | undefined
-  /** Extra time the relay may hold the request (long poll), in ms. */
+  /**
+   * Extra time the relay may hold the request (long poll), in ms. It is also the call's own wait: a wait
+   * the relay refuses for want of a slot (429 TOO_MANY_WAITS) is asked again within it.
+   */
   holdMs?: number | undefined
+  /** The request again with its wait cut to `holdMs` (what is left of it): how a refused wait is retried. */
+  rehold?: ((holdMs: number) => { body?: unknown; query?: Query }) | undefined
   /** The trace context to send (a message's); default: the active OpenTelemetry span's, if any. */
   trace?: TraceMetadata | undefined
 }
@@ -156,15 +161,19 @@ export class RequestPipeline {
   /** Sends one request (retried and failed over as its spec allows) and parses its answer with `spec.schema`. */
   async call<S extends z.ZodType>(spec: RequestSpec<S>): Promise<z.output<S>> {
     this.ensureOpen()
-    const body = spec.body === undefined ? '' : JSON.stringify(spec.body)
+    let body = spec.body === undefined ? '' : JSON.stringify(spec.body)
+    let query = spec.query
+    let holdMs = spec.holdMs ?? 0
     // With several relays, each gets a try before the retries proper: a failover costs no backoff.
     const attempts = this.#retries + this.#targets.length
     let failedOver = 0
+    // Refusals for want of a wait slot, and the time waited after them out of the call's own wait.
+    const refused = { times: 0, waitedMs: 0 }
     for (let attempt = 0; ; attempt++) {
       spec.signal?.throwIfAborted()
       const targetIndex = this.#current
       const target = this.#targets[targetIndex] as RelayTarget
-      const path = pathWithQuery(target.prefix, spec.path, spec.query)
+      const path = pathWithQuery(target.prefix, spec.path, query)
       // Signed afresh on every attempt: a retry is a new request with its own nonce and timestamp.
       const headers: Record<string, string> =
         spec.as === null ? {} : this.#sign(spec.as, spec.method, path, body)
@@ -181,7 +190,7 @@ export class RequestPipeline {
           headers,
           body: body === '' ? null : body,
           signal: spec.signal ?? null,
-          headersTimeout: this.#timeoutMs + (spec.holdMs ?? 0),
+          headersTimeout: this.#timeoutMs + holdMs,
           bodyTimeout: this.#timeoutMs,
         })
         text = await readResponseText(response, this.#maxResponseBytes)
@@ -206,6 +215,22 @@ export class RequestPipeline {
       if (response.statusCode >= 200 && response.statusCode < 300) {
         return this.#parse(spec.schema, text, target, response.statusCode)
       }
+      if (holdMs > 0 && isTooManyWaits(response.statusCode, text)) {
+        // Refused before it waited or claimed anything: asked again after Retry-After, as long as the
+        // caller's own wait lasts, with what is left of it; not one of the retries proper.
+        const delay = this.#delay(refused.times++, retryAfterMs(response.headers, this.#clock))
+        const left = Math.floor((spec.holdMs ?? 0) - refused.waitedMs - delay)
+        if (left > 0) {
+          await this.#sleep(delay, spec.signal)
+          refused.waitedMs += delay
+          holdMs = left
+          const again = spec.rehold?.(left)
+          if (again?.body !== undefined) body = JSON.stringify(again.body)
+          if (again?.query !== undefined) query = again.query
+          attempt--
+          continue
+        }
+      }
       const shed = response.statusCode === 503 && isShed(text)
       if (
         UNAVAILABLE_STATUSES.has(response.statusCode) &&
@@ -229,6 +254,9 @@ export class RequestPipeline {
         },
       )
       if (shed && attempt > 0 && error instanceof RelayError) throw overloadedThroughout(error, attempt + 1)
+      if (refused.times > 1 && error instanceof RelayError && isTooManyWaits(response.statusCode, text)) {
+        throw waitRefusedThroughout(error, refused.times, spec.holdMs ?? 0)
+      }
       throw error
     }
   }
@@ -267,6 +295,7 @@ export class RequestPipeline {
     this.ensureOpen()
     let response: Dispatcher.ResponseData | undefined
     let target = this.#targets[this.#current] as RelayTarget
+    let refusals = 0
     for (let tried = 1; response === undefined; tried++) {
       const targetIndex = this.#current
       target = this.#targets[targetIndex] as RelayTarget
@@ -287,9 +316,9 @@ export class RequestPipeline {
         if (!CONNECT_ERRORS.has(code) || tried >= this.#targets.length)
           throw this.#networkError(error, target)
         this.#failOver(targetIndex)
+        continue
       }
-    }
-    if (response.statusCode !== 200) {
+      if (response.statusCode === 200) break
       let text: string
       try {
         text = await readResponseText(response, this.#maxResponseBytes)
@@ -297,10 +326,27 @@ export class RequestPipeline {
         if (error instanceof ResponseTooLargeError) throw this.#invalidResponse(target, error.message, error)
         throw this.#networkError(error, target)
       }
-      throw explainOlderRelay(
+      // A stream refused for want of a wait slot opened nothing: asked again after Retry-After, as many
+      // times as a call is retried (a stream has no wait of its own to bound it), until `signal` aborts.
+      const waitRefused = isTooManyWaits(response.statusCode, text)
+      if (waitRefused && refusals < this.#retries) {
+        try {
+          await this.#sleep(this.#delay(refusals++, retryAfterMs(response.headers, this.#clock)), signal)
+        } catch (error) {
+          if (signal?.aborted) return
+          throw error
+        }
+        response = undefined
+        tried--
+        continue
+      }
+      const error = explainOlderRelay(
         errorFromResponse(response.statusCode, text, headerOf(response.headers, 'x-request-id')),
         { relay: `${target.origin}${target.prefix}`, method: 'GET', path: `${target.prefix}${path}` },
       )
+      throw waitRefused && refusals > 0 && error instanceof RelayError
+        ? waitRefusedThroughout(error, refusals + 1)
+        : error
     }
     // One event is bounded as a whole answer is: a stream that never ends a line is cut there.
     const parser = new ServerSentEventParser({ maxEventChars: this.#maxResponseBytes })
@@ -353,10 +399,18 @@ export class RequestPipeline {
     })
   }
 
-  /** Waits before attempt `attempt + 1`: exponential backoff with jitter, or longer if the relay said so. */
+  /** Waits before attempt `attempt + 1` ({@link #delay}). */
   async #backoff(attempt: number, signal: AbortSignal | undefined, retryAfter?: number): Promise<void> {
+    await this.#sleep(this.#delay(attempt, retryAfter), signal)
+  }
+
+  /**
+   * The wait before attempt `attempt + 1`: exponential backoff with jitter, or longer if the relay said so
+   * (its Retry-After, cut to `maxRetryAfterMs`).
+   */
+  #delay(attempt: number, retryAfter?: number): number {
     const delay = Math.min(this.#retryDelayMs * 2 ** attempt, 2_000) * (0.5 + Math.random() / 2)
-    await this.#sleep(Math.max(delay, Math.min(retryAfter ?? 0, this.#maxRetryAfterMs)), signal)
+    return Math.max(delay, Math.min(retryAfter ?? 0, this.#maxRetryAfterMs))
   }
 
   /**
@@ -463,6 +517,38 @@ function isShed(text: string): boolean {
   } catch {
     return false
   }
+}
+
+/** Whether an answer is the relay refusing a long poll or stream for want of a wait slot (429 TOO_MANY_WAITS). */
+function isTooManyWaits(status: number, text: string): boolean {
+  if (status !== 429) return false
+  try {
+    const parsed = ErrorResponseSchema.safeParse(JSON.parse(text))
+    return parsed.success && parsed.data.error.code === RelayErrorCode.TOO_MANY_WAITS
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The relay's TOO_MANY_WAITS once every retry was refused too: says how many attempts were made over how
+ * much of the call's wait, keeping the relay's hint (which names --max-waits).
+ */
+function waitRefusedThroughout(error: RelayError, attempts: number, waitMs?: number): RelayError {
+  const over = waitMs === undefined ? '' : ` over its ${waitMs} ms wait`
+  return new RelayError(
+    error.code,
+    error.relayCode,
+    error.status,
+    `${error.message} (refused all ${attempts} attempts${over})`,
+    {
+      hint:
+        error.hint ??
+        'Wait on fewer at once: one consumer needs one long poll or one stream. Nothing was claimed.',
+      details: { ...error.details, attempts, ...(waitMs === undefined ? {} : { waitMs }) },
+      cause: error,
+    },
+  )
 }
 
 /** The relay's overload error once every retry was shed too: says how many attempts were made. */

@@ -24,6 +24,7 @@ import { z } from 'zod'
 import type { Caller } from '../auth.js'
 import { type Approvals, MAX_PAGE, type Page } from '../console-approvals.js'
 import { ConsoleSessions } from '../console-sessions.js'
+import { ConsoleStreams } from '../console-streams.js'
 import { mayRead, openEventStream, type RelayContext } from '../context.js'
 import { forbidden, HttpProblem } from '../http-errors.js'
 import { type RouteDef, routesOf } from '../route-table.js'
@@ -45,6 +46,10 @@ export interface ConsoleAccess {
   notifyChange?: () => Promise<void>
   /** The stream's slow re-read when nothing wakes it, in ms ({@link STREAM_SAFETY_POLL_MS}). */
   streamSafetyPollMs?: number
+  /** Event streams one session may hold open at once in this process (see {@link ConsoleStreams}). */
+  maxStreamsPerSession?: number
+  /** Event streams open at once in this process, every session's together. */
+  maxStreams?: number
 }
 
 const SignInSchema = z.union([
@@ -202,6 +207,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
   // (NAT, proxy, same host) guessing other ids cannot keep that person from signing in. Relay secrets are
   // random (256 bits), so the per-id limit is ample against guessing them.
   const signInFailures = new WindowLimiter({ max: 20, timeWindowMs: 60_000 }, clock)
+  const streams = new ConsoleStreams({ perSession: access.maxStreamsPerSession, total: access.maxStreams })
 
   /**
    * Leases `messageId` — that message only — to `agentId` for {@link OPEN_LEASE_SECONDS}: "Done" acks it;
@@ -455,7 +461,9 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
         "Server-sent events: a `change` event whenever the signed-in agent's inbox or approvals (the whole relay's queue, for the operator) change",
       stream: true,
       async handler({ caller, request, reply }) {
-        const { res, signal, end } = openEventStream(request, reply, ctx.shutdown)
+        // Taken before the stream opens, so a refusal is a plain 429; a signed request counts as its agent's.
+        const release = streams.hold(sessions.sessionIdOf(request) ?? `agent:${caller.agentId}`)
+        const { res, signal, end } = openEventStream(request, reply, ctx.shutdown, release)
         // The fingerprint is re-read when the spool reports a change (a write of the relay, or another
         // process's commit seen by the store's change feed) and at least every STREAM_SAFETY_POLL_MS: the
         // wake-up is a hint, the read is the truth (leases and deadlines run out without any write).
@@ -492,6 +500,7 @@ export function consoleRoutes(ctx: RelayContext, access: ConsoleAccess): RouteDe
         } catch (error) {
           if (!signal.aborted) request.log.error({ err: error }, 'console event stream failed')
         } finally {
+          release()
           end()
         }
         return undefined

@@ -228,14 +228,7 @@ export function deliveryRoutes(ctx: RelayContext): RouteDef[] {
         const options = { limit: query.limit ?? DEFAULT_CLAIM_LIMIT, leaseSeconds: query.leaseSeconds }
         // Taken before the stream opens: refused, the agent gets a plain 429 rather than an event.
         const release = ctx.holdWait(params.agentId, 'stream')
-        let stream: ReturnType<typeof openEventStream>
-        try {
-          stream = openEventStream(request, reply, ctx.shutdown)
-        } catch (error) {
-          release()
-          throw error
-        }
-        const { res, signal, end } = stream
+        const { res, signal, end } = openEventStream(request, reply, ctx.shutdown, release)
         ctx.metrics.streamOpened()
         const send = async (claimed: ClaimedMessage): Promise<void> => {
           const event = `id: ${claimed.message.id}\nevent: message\ndata: ${JSON.stringify(claimed)}\n\n`

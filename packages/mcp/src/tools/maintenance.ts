@@ -58,8 +58,9 @@ export function registerMaintenanceTools(server: McpServer, context: ToolContext
       title: 'Remove expired messages',
       description:
         'Delete messages whose time-to-live has passed and, with acked_older_than_hours, messages every ' +
-        'recipient acknowledged longer ago than that. This permanently removes history (they disappear ' +
-        'from conversations and search). Run with dry_run: true first to see what would go.',
+        "recipient acknowledged longer ago than that, and on a relay's database its finished A2A tasks " +
+        'older than that and 24 h. This permanently removes history (they disappear from conversations ' +
+        'and search). Run with dry_run: true first to see what would go.',
       inputSchema: {
         dry_run: z.boolean().default(false).describe('only count what would be removed'),
         acked_older_than_hours: z
@@ -73,18 +74,35 @@ export function registerMaintenanceTools(server: McpServer, context: ToolContext
       actsAs: null,
     },
     async (args) => {
-      const report = await coordinator.cleanup({
-        dryRun: args.dry_run,
-        ackedOlderThanMs:
-          args.acked_older_than_hours === undefined
-            ? undefined
-            : Math.round(args.acked_older_than_hours * 3_600_000),
-      })
+      const ackedOlderThanMs =
+        args.acked_older_than_hours === undefined
+          ? undefined
+          : Math.round(args.acked_older_than_hours * 3_600_000)
+      const report = await coordinator.cleanup({ dryRun: args.dry_run, ackedOlderThanMs })
+      // On a relay's database, its finished A2A tasks too: the same home as `agent-comm cleanup`'s.
+      const a2a =
+        context.a2aTasks === undefined
+          ? undefined
+          : await (await import('@agent-comm/coordinator/a2a-cleanup')).cleanupA2ATasksIn(context.a2aTasks, {
+              olderThanMs: ackedOlderThanMs,
+              dryRun: report.dryRun,
+              clock: context.clock,
+            })
       const verb = report.dryRun ? 'Would remove' : 'Removed'
-      const text = `${verb} ${report.expiredMessages} expired and ${report.ackedMessages} acked messages (${report.deliveries} deliveries).${
+      const tasks =
+        a2a === undefined
+          ? ''
+          : `, and ${a2a.tasks} finished A2A tasks (${a2a.callerMessages} caller message ids)`
+      const text = `${verb} ${report.expiredMessages} expired and ${report.ackedMessages} acked messages (${report.deliveries} deliveries)${tasks}.${
         report.dryRun ? ' Nothing was deleted: call again without dry_run to remove them.' : ''
       }`
-      return { text, data: { ...report } }
+      return {
+        text,
+        data:
+          a2a === undefined
+            ? { ...report }
+            : { ...report, a2aTasks: a2a.tasks, a2aCallerMessages: a2a.callerMessages },
+      }
     },
   )
 }

@@ -36,7 +36,36 @@ export interface ConnectionOptions {
   busyTimeoutMs?: number
   /** Open for reading only, through {@link openReadOnlyConnection}. */
   readonly?: boolean
+  /**
+   * WAL frames (pages) after which a commit of this connection checkpoints the WAL into the database
+   * (default {@link WAL_AUTOCHECKPOINT_PAGES}; SQLite's own is 1,000). 0 turns automatic checkpoints off.
+   */
+  walAutocheckpointPages?: number
+  /**
+   * Size in bytes the WAL file is cut back to when it starts over after a checkpoint (default
+   * {@link WAL_SIZE_LIMIT_BYTES}); -1 keeps SQLite's default, a WAL that never shrinks while the file is open.
+   */
+  walSizeLimitBytes?: number
 }
+
+/**
+ * Default WAL auto-checkpoint, in pages (4 KiB each: a WAL of up to about 40 MiB). A checkpoint costs two
+ * fsyncs whatever its size (synchronous=NORMAL syncs only there) and writes each page once however often the
+ * WAL holds it, so one every 10,000 frames rather than SQLite's 1,000 made an awaited `coordinator.send`
+ * 11–26 % faster with or without an idempotency key (coordinator README, "Request / reply and idempotency
+ * keys", 2026-11-30, load 13–27). The price: a commit that checkpoints pauses longer (a 10,000-frame
+ * checkpoint took 125–225 ms on a loaded 2-core machine, against 15–47 ms for 1,000), and the first opener
+ * after a crash reads a WAL up to 10 times as long. Every connection that writes checkpoints at its own
+ * setting, so processes of older versions (SQLite's 1,000) on the same file are safe, only checkpoint sooner.
+ */
+export const WAL_AUTOCHECKPOINT_PAGES = 10_000
+
+/**
+ * Default size the WAL file is cut back to after a checkpoint lets it start over: 64 MiB, above what
+ * {@link WAL_AUTOCHECKPOINT_PAGES} lets it reach, so ordinary use never truncates (and regrows) it; a WAL
+ * that grew past it — a large batch, or checkpoints held back by a long read — gives the space back.
+ */
+export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 
 /** How an agent-comm database file may be opened: whether it may be created, and what it may already hold. */
 export interface DatabaseFileOptions {
@@ -340,12 +369,14 @@ function connect(path: string, options: ConnectionOptions): BetterSqlite3.Databa
     sqlite.pragma(`busy_timeout = ${busyTimeoutMs}`)
     if (!options.readonly && path !== ':memory:') enableWal(sqlite, busyTimeoutMs)
     sqlite.pragma('synchronous = NORMAL')
-    // 8 MiB of page cache per connection (the default is 2 MiB): the claim and unique indexes of a busy
-    // spool stay hot. It is native memory outside the JS heap that a long-lived consumer fills as it reads
-    // (a coordinator's spool and registry share one connection): 32 MiB lifted a consumer to 142 MiB RSS
-    // after 100k messages (bench/consumer-rss.bench.mjs in the coordinator), with 8 MiB a claim among 1M
-    // queued took 1.21x one among 1k (the spool's bench, one run on a loaded machine; its target is 2x).
-    sqlite.pragma('cache_size = -8192')
+    if (!options.readonly && path !== ':memory:') limitWal(sqlite, options)
+    // 2 MiB of page cache per connection (SQLite's default size): native memory outside the JS heap that a
+    // long-lived consumer fills as it reads (a coordinator's spool and registry share one connection), with
+    // pages of messages it has consumed already. 32 MiB lifted a consumer to 142 MiB RSS after 100k messages
+    // (bench/consumer-rss.bench.mjs in the coordinator), 8 MiB still kept it 6 MiB above this. The claim
+    // path touches a few index pages: a claim among 1M queued took 0.97-1.00x one among 1k with 2 MiB, and
+    // 0.89-1.08x with 8 MiB (the spool bench's figure (e), two runs each side by side, load 12-26).
+    sqlite.pragma('cache_size = -2048')
     sqlite.pragma('foreign_keys = ON')
     // The first read is where SQLite finds it cannot open a WAL database's -shm in a read-only folder.
     if (options.readonly === true) sqlite.prepare('SELECT count(*) FROM sqlite_master').get()
@@ -354,6 +385,14 @@ function connect(path: string, options: ConnectionOptions): BetterSqlite3.Databa
     sqlite.close()
     throw toStorageError(error, path)
   }
+}
+
+/** Sets how often the WAL is checkpointed and how large its file may stay (see {@link WAL_AUTOCHECKPOINT_PAGES}). */
+function limitWal(sqlite: BetterSqlite3.Database, options: ConnectionOptions): void {
+  const pages = Math.max(0, Math.floor(options.walAutocheckpointPages ?? WAL_AUTOCHECKPOINT_PAGES))
+  const bytes = Math.max(-1, Math.floor(options.walSizeLimitBytes ?? WAL_SIZE_LIMIT_BYTES))
+  sqlite.pragma(`wal_autocheckpoint = ${pages}`)
+  sqlite.pragma(`journal_size_limit = ${bytes}`)
 }
 
 /**

@@ -88,6 +88,7 @@ export class DeliveryEndpoints {
       schema: ClaimReplyEnvelopeSchema,
       signal,
       holdMs: body.waitMs ?? 0,
+      rehold: (waitMs) => ({ body: { ...body, waitMs } }),
     })
     if (response.message === null) return undefined
     const read = readDelivery(response.message)
@@ -110,6 +111,7 @@ export class DeliveryEndpoints {
       schema: ClaimEnvelopeSchema,
       signal,
       holdMs: body.waitMs ?? 0,
+      rehold: (waitMs) => ({ body: { ...body, waitMs } }),
     })
     const claimed: ClaimedMessage[] = []
     const setAside: Promise<void>[] = []
@@ -181,6 +183,7 @@ export class DeliveryEndpoints {
       schema: WaitResponseSchema,
       signal: options.signal,
       holdMs: timeoutMs,
+      rehold: (ms) => ({ query: { timeoutMs: ms } }),
     })
     return response.available
   }

@@ -1,0 +1,79 @@
+import { join } from 'node:path'
+import { type A2AStore, SqliteA2AStore, type StoredTaskState } from '@agent-comm/a2a'
+import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { describe, expect, it } from 'vitest'
+import { openRuntime } from '../src/runtime.js'
+import { connect, ok, onCleanup, tempDir } from './helpers.js'
+
+const HOUR = 3_600_000
+
+/**
+ * A relay's tasks in `dbPath`, aged by their times (cleanup runs on the real clock): finished ten days
+ * ago, finished two hours ago (within the 24 h in which a retry finds its task), and open ten days old.
+ */
+async function relayTasks(dbPath: string): Promise<void> {
+  const spool = await Spool.open({ path: dbPath })
+  const store = SqliteA2AStore.open(sqliteConnection(spool))
+  const now = Date.now()
+  const add = (id: string, state: StoredTaskState, at: number) =>
+    store.insertTask(
+      {
+        id,
+        caller: 'acme',
+        agent: 'helper',
+        contextId: `ctx-${id}`,
+        messageId: `msg-${id}`,
+        state,
+        task: { id },
+        createdAt: at,
+        updatedAt: at,
+      },
+      [{ n: 1 }],
+      undefined,
+      { caller: 'acme', messageId: `m-${id}`, taskId: id, digest: 'd' },
+    )
+  await add('old-done', 'completed', now - 240 * HOUR)
+  await add('recent-done', 'completed', now - 2 * HOUR)
+  await add('old-open', 'submitted', now - 240 * HOUR)
+  await spool.close()
+}
+
+async function remaining(dbPath: string): Promise<string[]> {
+  const spool = await Spool.open({ path: dbPath })
+  onCleanup(() => spool.close())
+  const store: A2AStore = SqliteA2AStore.open(sqliteConnection(spool))
+  const kept: string[] = []
+  for (const id of ['old-done', 'recent-done', 'old-open'])
+    if ((await store.getTask(id)) !== undefined) kept.push(id)
+  return kept
+}
+
+/** An MCP session on `dbPath`, opened as the bins open it. */
+async function serve(dbPath: string) {
+  const runtime = await openRuntime({ dbPath, env: {} })
+  onCleanup(() => runtime.close())
+  return connect(runtime.coordinator, runtime.session)
+}
+
+describe("comm_cleanup on a relay's database", () => {
+  it('removes finished A2A tasks past acked_older_than_hours and the 24 h retry window, as agent-comm cleanup does', async () => {
+    const dbPath = join(tempDir(), 'relay.db')
+    await relayTasks(dbPath)
+    const client = await serve(dbPath)
+    // Without an age nothing is old enough: counted as 0, never removed.
+    expect(await ok(client, 'comm_cleanup', {})).toMatchObject({ a2aTasks: 0, a2aCallerMessages: 0 })
+    const dry = await ok(client, 'comm_cleanup', { dry_run: true, acked_older_than_hours: 1 })
+    expect(dry).toMatchObject({ dryRun: true, a2aTasks: 1, a2aCallerMessages: 1 })
+    expect(await remaining(dbPath)).toEqual(['old-done', 'recent-done', 'old-open'])
+    const done = await ok(client, 'comm_cleanup', { acked_older_than_hours: 1 })
+    expect(done).toMatchObject({ dryRun: false, a2aTasks: 1, a2aCallerMessages: 1 })
+    expect(await remaining(dbPath)).toEqual(['recent-done', 'old-open'])
+  })
+
+  it('leaves a database without A2A tables as it is, and says nothing of A2A', async () => {
+    const dbPath = join(tempDir(), 'agents.db')
+    const client = await serve(dbPath)
+    const done = await ok(client, 'comm_cleanup', { acked_older_than_hours: 1 })
+    expect(done).toEqual({ dryRun: false, expiredMessages: 0, ackedMessages: 0, deliveries: 0 })
+  })
+})
