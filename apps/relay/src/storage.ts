@@ -162,7 +162,13 @@ async function openSqliteStorage(
     // The relay's spool holds the deliveries of every agent registered with it, whatever transport its
     // profile names: each is given the held group messages it matches when it registers.
     const registry = await Registry.open({ spool, releaseHeldTo: 'all-agents', clock })
-    const secrets = await SecretStore.open({ path: SecretStore.fileIn(config.dataDir), logger, clock })
+    // Looked at once per turn of the event loop: one `stat` for every request read in a turn, not one each.
+    const secrets = await SecretStore.open({
+      path: SecretStore.fileIn(config.dataDir),
+      logger,
+      clock,
+      recheck: 'turn',
+    })
     const nonces = SqliteNonceStore.open(sqliteConnection(spool), {
       logger,
       windowMs: config.authWindowSeconds * 1000,

@@ -108,7 +108,8 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
     clock,
     releaseHeldTo: 'all-agents',
   })
-  const store = await SecretStore.open({ path: SecretStore.fileIn(dir), clock })
+  // Looked at once per event-loop turn, as the relay's storage opens it.
+  const store = await SecretStore.open({ path: SecretStore.fileIn(dir), clock, recheck: 'turn' })
   const secrets: Record<string, string> = {}
   for (const agent of options.agents ?? DEFAULT_AGENTS) {
     const existing = store.secretsFor(agent)[0]

@@ -65,6 +65,14 @@ export interface SecretStoreOptions {
   logger?: Logger
   /** How long a write waits for another process's lock on the file, in ms (5 000). */
   lockTimeoutMs?: number
+  /**
+   * How often {@link SecretStore.secretsFor} and {@link SecretStore.list} look whether the file changed on disk: on every call
+   * (`'call'`, the default), or on the first call of each turn of the event loop (`'turn'`), which a server
+   * authenticating many requests at once uses to pay one `stat` for all the requests it read in one turn;
+   * a change written by another process is then seen from the next turn on. The store's own writes are seen
+   * at once either way.
+   */
+  recheck?: 'call' | 'turn'
 }
 
 /**
@@ -83,12 +91,16 @@ export class SecretStore implements RelaySecretStore {
   readonly #lockTimeoutMs: number
   #state: SecretFile = { version: 1, agents: {} }
   #fingerprint = ''
+  readonly #recheckPerTurn: boolean
+  /** With `recheck: 'turn'`: set once the file was checked in this turn of the event loop, cleared as it ends. */
+  #checkedThisTurn = false
 
   private constructor(path: string, options: SecretStoreOptions) {
     this.path = path
     this.#clock = options.clock ?? systemClock
     this.#logger = options.logger ?? silentLogger
     this.#lockTimeoutMs = options.lockTimeoutMs ?? 5_000
+    this.#recheckPerTurn = options.recheck === 'turn'
   }
 
   /** The conventional secret file of a relay data folder. */
@@ -193,8 +205,18 @@ export class SecretStore implements RelaySecretStore {
     return this.secretsFor(agentId).length > 0
   }
 
-  /** Re-reads the file if it changed since the last read; keeps the last good state if it became unreadable. */
+  /**
+   * Re-reads the file if it changed since the last read (with `recheck: 'turn'`, looked at once per turn of
+   * the event loop); keeps the last good state if it became unreadable.
+   */
   #refresh(): void {
+    if (this.#recheckPerTurn) {
+      if (this.#checkedThisTurn) return
+      this.#checkedThisTurn = true
+      setImmediate(() => {
+        this.#checkedThisTurn = false
+      }).unref()
+    }
     try {
       this.#load(false)
     } catch (error) {

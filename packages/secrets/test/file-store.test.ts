@@ -119,6 +119,21 @@ describe('the secret store', () => {
     expect(relay.secretsFor('agent-0')).toEqual([])
   })
 
+  it("with recheck 'turn', looks at the file once per turn of the event loop and sees a change from the next", async () => {
+    const path = join(tempDir(), 'secrets.json')
+    const relay = await SecretStore.open({ path, recheck: 'turn' })
+    const cli = await SecretStore.open({ path })
+    const { secret } = await cli.generate('builder')
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve))
+    await nextTurn()
+    expect(relay.secretsFor('builder')).toEqual([secret])
+    // Deleted in the same turn: not looked at again until the next one, when the deletion revokes it.
+    rmSync(path)
+    expect(relay.secretsFor('builder')).toEqual([secret])
+    await nextTurn()
+    expect(relay.secretsFor('builder')).toEqual([])
+  })
+
   it('keeps the last good secrets when the file is damaged, and fails closed when it is deleted', async () => {
     const path = join(tempDir(), 'secrets.json')
     const logger = recordingLogger()

@@ -1,3 +1,4 @@
+import { finished } from 'node:stream'
 import type { Dispatcher } from 'undici'
 
 /**
@@ -20,26 +21,46 @@ export class ResponseTooLargeError extends Error {
 
 /**
  * The body as UTF-8 text, reading at most `maxBytes`: a declared or actual length over it closes the
- * connection and throws {@link ResponseTooLargeError}.
+ * connection and throws {@link ResponseTooLargeError}. Read with the stream's own events rather than an
+ * async iterator, which costs a promise per chunk on every answer.
  */
-export async function readResponseText(response: Dispatcher.ResponseData, maxBytes: number): Promise<string> {
+export function readResponseText(response: Dispatcher.ResponseData, maxBytes: number): Promise<string> {
   const declared = Number(response.headers['content-length'])
   if (Number.isFinite(declared) && declared > maxBytes) {
     abandon(response)
-    throw new ResponseTooLargeError(maxBytes)
+    return Promise.reject(new ResponseTooLargeError(maxBytes))
   }
-  const chunks: Buffer[] = []
-  let bytes = 0
-  for await (const chunk of response.body) {
-    const buffer = chunk as Buffer
-    bytes += buffer.byteLength
-    if (bytes > maxBytes) {
-      abandon(response)
-      throw new ResponseTooLargeError(maxBytes)
+  const body = response.body
+  return new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let bytes = 0
+    let tooLarge = false
+    const onData = (chunk: Buffer): void => {
+      bytes += chunk.byteLength
+      if (bytes > maxBytes) {
+        tooLarge = true
+        body.off('data', onData)
+        abandon(response)
+        reject(new ResponseTooLargeError(maxBytes))
+        return
+      }
+      chunks.push(chunk)
     }
-    chunks.push(buffer)
-  }
-  return Buffer.concat(chunks).toString('utf8')
+    body.on('data', onData)
+    // `finished` also answers for a body that failed or closed before this was called (the connection died
+    // between the headers and now): the error, or a premature close, as an async iterator would throw it.
+    const stop = finished(body, (error) => {
+      stop()
+      body.off('data', onData)
+      if (tooLarge) return
+      if (error) {
+        reject(error)
+        return
+      }
+      const whole = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, bytes)
+      resolve(whole.toString('utf8'))
+    })
+  })
 }
 
 /**
