@@ -1,4 +1,5 @@
 import { accessSync, constants } from 'node:fs'
+import { ErrorCode } from '@agent-comm/protocol/errors'
 import { listenProblem } from '@agent-comm/protocol/listen-problems'
 import { safeBlock } from './terminal-text.js'
 
@@ -25,7 +26,7 @@ export function signalExitCode(signal: 'SIGINT' | 'SIGTERM'): number {
   return signal === 'SIGINT' ? 130 : 143
 }
 
-const EXIT_BY_CODE: Readonly<Record<string, number>> = {
+const EXIT_BY_CODE: Readonly<Partial<Record<ErrorCode, number>>> = {
   VALIDATION: ExitCode.USAGE,
   CONFIG: ExitCode.USAGE,
   AGENT_NOT_FOUND: ExitCode.NOT_FOUND,
@@ -37,27 +38,12 @@ const EXIT_BY_CODE: Readonly<Record<string, number>> = {
   TIMEOUT: ExitCode.TIMEOUT,
 }
 
-/** Every code of the protocol's `AgentCommError`s (`ErrorCode` in @agent-comm/protocol). */
-const AGENT_COMM_CODES: ReadonlySet<string> = new Set([
-  'VALIDATION',
-  'AGENT_NOT_FOUND',
-  'MESSAGE_NOT_FOUND',
-  'DELIVERY_NOT_FOUND',
-  'LEASE_LOST',
-  'INVALID_STATE',
-  'SCHEMA_VERSION',
-  'STORAGE',
-  'CLOSED',
-  'CONFIG',
-  'FORBIDDEN',
-  'CONFLICT',
-  'TIMEOUT',
-  'ABORTED',
-])
+/** Every code of the protocol's `AgentCommError`s. */
+const AGENT_COMM_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode))
 
 /** The exit code for an agent-comm error code. */
 export function exitCodeFor(code: string): number {
-  return EXIT_BY_CODE[code] ?? ExitCode.FAILURE
+  return EXIT_BY_CODE[code as ErrorCode] ?? ExitCode.FAILURE
 }
 
 /** An error as the CLI reports it: the `error` object of the `--json` output, plus the exit code. */

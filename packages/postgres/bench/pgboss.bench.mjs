@@ -30,7 +30,7 @@ import {
  */
 
 /** The spool's statements as raw SQL on node-postgres (one pooled connection, named statements). */
-async function rawSql(url) {
+export async function rawSql(url) {
   const client = new pg.Client({
     connectionString: url,
     types: { getTypeParser: (oid, f) => (oid === 20 ? Number : pg.types.getTypeParser(oid, f)) },
@@ -72,7 +72,7 @@ async function rawSql(url) {
 }
 
 /** pg-boss: `insert` 1,000 jobs, `fetch({ batchSize })`, `complete(ids)`; its maintenance and cron off. */
-async function pgBoss(url) {
+export async function pgBoss(url) {
   const boss = new PgBoss({ connectionString: url, max: 2, schedule: false, supervise: false })
   boss.on('error', (error) => console.error('pg-boss:', error.message))
   await boss.start()
