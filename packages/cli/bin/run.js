@@ -49,10 +49,9 @@ const args = hoistGlobalFlags(
 // go to oclif below.
 const sent =
   args[0] === 'send' &&
-  (await (await import('../dist/send-fast-path.bundle.js')).runSendFastPath(
-    args.slice(1),
-    manifest.commands.send,
-  ))
+  (await (
+    await import('../dist/send-fast-path.bundle.js')
+  ).runSendFastPath(args.slice(1), manifest.commands.send))
 if (!sent) {
   // oclif compares the Node version with its own engines through semver (about 50 modules) when loaded;
   // the check above already did that job. The variable is put back as it was, for child processes.
