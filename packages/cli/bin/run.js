@@ -44,11 +44,14 @@ const args = hoistGlobalFlags(
   new Set(Object.keys(oclif.topics ?? {})),
   new Set(Object.keys(manifest.commands)),
 )
-// `send`, what scripts and agents run most, skips oclif when its line is a plain one (dist/send-fast-path.js
-// says which); --help, usage errors and every other line go to oclif below.
+// `send`, what scripts and agents run most, skips oclif when its line is a plain one (src/send-fast-path.ts
+// says which, bundled into one file by scripts/bundle-runtime.mjs); --help, usage errors and every other line
+// go to oclif below.
 const sent =
   args[0] === 'send' &&
-  (await (await import('../dist/send-fast-path.js')).runSendFastPath(args.slice(1), manifest.commands.send))
+  (await (
+    await import('../dist/send-fast-path.bundle.js')
+  ).runSendFastPath(args.slice(1), manifest.commands.send))
 if (!sent) {
   // oclif compares the Node version with its own engines through semver (about 50 modules) when loaded;
   // the check above already did that job. The variable is put back as it was, for child processes.

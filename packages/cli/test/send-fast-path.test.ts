@@ -101,7 +101,7 @@ describe('send without oclif', () => {
     expect(run).toMatchObject({ code: 0, stderr: '' })
     expect(run.stdout).toMatch(/^msg_[0-9A-Z]+\n$/)
     const files = readFileSync(record, 'utf8').split('\n')
-    expect(files.some((f) => f.endsWith('send-fast-path.js'))).toBe(true)
+    expect(files.some((f) => f.endsWith('send-fast-path.bundle.js'))).toBe(true)
     expect(files.filter((f) => f.includes('oclif'))).toEqual([])
     // The same send through oclif (--ttl-hours has a parser of its own, so oclif runs it) prints alike.
     const viaOclif = await p.run(['send', 'a', 'b', 'hello', '-s', 'Hi', '--ttl-hours', '24'])

@@ -31,8 +31,17 @@ describe('startup', () => {
     await p.ok(['register', 'b', '-c', 'x', '-d', 'l'])
     const files = await modulesLoadedBy(p, ['send', 'a', 'b', 'hello'])
     // The recorder saw the run: the CLI's own files (send's fast path) and its runtime bundle.
-    expect(files.some((f) => f.endsWith(join('dist', 'send-fast-path.js')))).toBe(true)
+    expect(files.some((f) => f.endsWith(join('dist', 'send-fast-path.bundle.js')))).toBe(true)
     expect(files.some((f) => f.endsWith('runtime.bundle.js'))).toBe(true)
+    // The fast path is one bundled file: its modules and the protocol's small ones it reads (vocabulary,
+    // errors…) are not loaded one by one (each is resolved, read and linked on its own).
+    const cliDist = join('cli', 'dist') + sep
+    expect(
+      files
+        .filter((f) => f.includes(cliDist) && !/runtime\.(bundle|chunk\.[^/\\]*)\.js$/.test(f))
+        .map((f) => f.slice(f.indexOf(cliDist) + cliDist.length)),
+    ).toEqual(['argv.js', 'send-fast-path.bundle.js'])
+    expect(files.filter((f) => f.includes(join('protocol', 'dist')))).toEqual([])
     for (const name of [
       'fastify',
       'undici',
