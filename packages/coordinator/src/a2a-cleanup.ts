@@ -51,14 +51,12 @@ export async function cleanupA2ATasksIn(
       await store?.close()
     }
   }
-  const { Spool, sqliteConnection } = await import('@agent-comm/spool')
+  const { Spool, sqliteConnection, sqliteHasTable } = await import('@agent-comm/spool')
   const spool = await Spool.open({ path: target.dbPath })
   try {
-    const db = sqliteConnection(spool)
-    const made = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'a2a_tasks'").get()
     // Looked at before the A2A package is loaded: a database that is not a relay's needs none.
-    if (made === undefined) return undefined
-    return await run((a2a) => a2a.SqliteA2AStore.open(db))
+    if (!sqliteHasTable(spool, 'a2a_tasks')) return undefined
+    return await run((a2a) => a2a.SqliteA2AStore.open(sqliteConnection(spool)))
   } finally {
     await spool.close()
   }

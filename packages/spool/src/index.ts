@@ -3,7 +3,7 @@ export { claimThenWait } from './claim-wait.js'
 export { refuseSqliteFileOptions } from './postgres-url.js'
 export type { SpoolOptions } from './spool.js'
 export { CLEANUP_BATCH, DEFAULT_IDEMPOTENCY_WINDOW_MS, Spool } from './spool.js'
-export { sqliteConnection } from './sqlite/connection.js'
+export { sqliteConnection, sqliteHasTable } from './sqlite/connection.js'
 export type { ConnectionOptions, DatabaseFileOptions } from './sqlite/database.js'
 export {
   DIRECTORY_PATH,

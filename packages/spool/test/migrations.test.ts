@@ -3,12 +3,30 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
 import { describe, expect, it } from 'vitest'
-import { applyMigrations, SPOOL_MIGRATIONS_FOLDER, Spool, sqliteConnection } from '../src/index.js'
+import {
+  applyMigrations,
+  SPOOL_MIGRATIONS_FOLDER,
+  Spool,
+  sqliteConnection,
+  sqliteHasTable,
+} from '../src/index.js'
 import { tempDir } from './helpers.js'
 
 const TABLE = '__agent_comm_spool_migrations'
 
 describe('schema migrations', () => {
+  it("tells whether the spool's file holds a table, without the caller running SQL on the connection", async () => {
+    const spool = await Spool.open({ path: join(tempDir(), 'tables.db') })
+    try {
+      expect(sqliteHasTable(spool, 'messages')).toBe(true)
+      expect(sqliteHasTable(spool, 'a2a_tasks')).toBe(false)
+      sqliteConnection(spool).exec('CREATE TABLE a2a_tasks (id TEXT)')
+      expect(sqliteHasTable(spool, 'a2a_tasks')).toBe(true)
+    } finally {
+      await spool.close()
+    }
+  })
+
   it('opens a database created by the first migration and upgrades it, keeping its messages', async () => {
     const path = join(tempDir(), 'old.db')
     const [first] = readMigrationFiles({ migrationsFolder: SPOOL_MIGRATIONS_FOLDER })

@@ -16,3 +16,19 @@ export function sqliteConnection(spool: Spool): BetterSqlite3.Database {
     [{ path: 'spool', message: `is on the ${store.kind} store, not SQLite` }],
   )
 }
+
+/** Whether the SQLite file holds the table `name`. */
+export function hasTable(sqlite: BetterSqlite3.Database, name: string): boolean {
+  return (
+    sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined
+  )
+}
+
+/**
+ * Whether a spool's SQLite file holds the table `name`, e.g. a relay's `a2a_tasks`: so a package can tell
+ * whether another's tables are there before loading it, without running SQL on the connection itself.
+ * Throws as {@link sqliteConnection} does for a spool on another store.
+ */
+export function sqliteHasTable(spool: Spool, name: string): boolean {
+  return hasTable(sqliteConnection(spool), name)
+}

@@ -14,6 +14,7 @@ import {
   destinationNotEmpty,
   orphanDelivery,
 } from '../copy.js'
+import { hasTable } from './connection.js'
 
 // The SQLite side of `agent-comm db copy` (see `../copy.ts`): the rows of one file, read in one read
 // transaction (WAL gives it a snapshot: writers of other processes go on, unseen), and written in one
@@ -29,12 +30,6 @@ const DELIVERY_COLUMNS = `m.id AS messageId, d.recipient, d.status, d.priority, 
   d.acked_at AS ackedAt`
 
 const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`
-
-function hasTable(sqlite: BetterSqlite3.Database, name: string): boolean {
-  return (
-    sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined
-  )
-}
 
 /** Reads every copied row of `sqlite` in one read transaction (one snapshot). */
 export function exportSqliteRows(
