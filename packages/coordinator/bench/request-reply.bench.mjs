@@ -166,6 +166,9 @@ try {
   for (const run of Object.values(sendRuns)) await run(100)
   const p = { local: { p50: [], p99: [] }, relay: { p50: [], p99: [] } }
   const SIDES = ['plain', 'keyed', 'uuid']
+  // Whole-run wall time per side: every checkpoint counted once, wherever it landed (the rounds' medians can
+  // leave out the few rounds a large checkpoint lands in).
+  const wallTotal = { plain: 0, keyed: 0, uuid: 0 }
   const rates = { plain: [], keyed: [], uuid: [] }
   const cpuRates = { plain: [], keyed: [], uuid: [] }
   // Interleaved finely, so a burst of load elsewhere on the machine touches both sides of each comparison:
@@ -199,6 +202,7 @@ try {
     for (const name of SIDES) {
       rates[name].push(SENDS / (spent[name] / 1000))
       cpuRates[name].push(SENDS / (cpuSpent[name] / 1000))
+      wallTotal[name] += spent[name]
     }
   }
   const range = (xs, digits = 1) => `${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)}`
@@ -218,6 +222,12 @@ try {
       `cost ${fmt((1 - rate / plainRate) * 100, 1)} %${target}`,
     )
   }
+  report(
+    '  keyed vs plain over the whole run (total time)',
+    '',
+    `${fmt(wallTotal.plain / wallTotal.keyed, 2)}x`,
+    `cost ${fmt((1 - wallTotal.plain / wallTotal.keyed) * 100, 1)} % (UUID keys ${fmt((1 - wallTotal.plain / wallTotal.uuid) * 100, 1)} %)`,
+  )
   // The same sends by CPU time (sends per CPU second): what a busy machine's queue does not move.
   report('CPU time: send without a key', `${fmt(1e6 / cpuPlain, 1)} µs/send`, '1.00x')
   for (const [name, label] of [
