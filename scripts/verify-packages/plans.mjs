@@ -95,7 +95,7 @@ export const PLANS = {
     // The CLI's example is the README's Quick Test, which test/quick-test.sh runs through the installed bin.
     quickTest: 'test/quick-test.sh',
     // Written by scripts/bundle-runtime.mjs, not by tsc.
-    generated: /^dist\/((hook-)?runtime\.(bundle|chunk\.)|vendor\/)/,
+    generated: /^dist\/((hook-)?runtime\.(bundle|chunk\.)|send-fast-path\.bundle\.js$|vendor\/)/,
     allowHeavy: HEAVY,
   },
 }
