@@ -1,13 +1,14 @@
 import type { Coordinator } from '@agent-comm/coordinator'
 import { Args, type Command } from '@oclif/core'
 import { BaseCommand, type CommandArgs } from './base-command.js'
+import { examples } from './examples.js'
 
 /**
  * A command that does one thing to one registered agent named by its id (`deregister`, `heartbeat`): the
  * argument, its example and the opening of the coordinator are here; each command says in `act` what it does.
  */
 export abstract class AgentIdCommand<T extends typeof Command> extends BaseCommand<T> {
-  static override examples = ['<%= config.bin %> <%= command.id %> agent-a']
+  static override examples = examples('agent-a')
   static override args = {
     name: Args.string({ description: 'agent id', required: true }),
   }

@@ -2,6 +2,7 @@ import type { AgentProfile } from '@agent-comm/protocol'
 import { AGENT_STATUSES } from '@agent-comm/protocol/vocabulary'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
+import { examples } from '../examples.js'
 import { agentLine } from '../format.js'
 import type { AgentsResult } from '../json-output.js'
 
@@ -12,11 +13,7 @@ export default class Agents extends BaseCommand<typeof Agents> {
   static override summary = 'List registered agents.'
   static override description =
     'One line per agent: id, status (active, inactive or offline, from when it was last seen), capabilities, device and transport.'
-  static override examples = [
-    '<%= config.bin %> <%= command.id %>',
-    '<%= config.bin %> <%= command.id %> --capability research',
-    '<%= config.bin %> <%= command.id %> --status active --json',
-  ]
+  static override examples = examples('', '--capability research', '--status active --json')
   static override flags = {
     capability: Flags.string({ description: 'only agents with this capability' }),
     status: Flags.string({ description: 'only agents with this status', options: [...AGENT_STATUSES] }),

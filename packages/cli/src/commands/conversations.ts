@@ -1,4 +1,5 @@
 import { BaseCommand } from '../base-command.js'
+import { examples } from '../examples.js'
 import { agentIdFlag, listLimitFlag } from '../flags.js'
 import { conversationsText } from '../format.js'
 import type { ConversationsResult } from '../json-output.js'
@@ -10,10 +11,7 @@ export default class Conversations extends BaseCommand<typeof Conversations> {
   static override summary = 'List conversations (threads), most recent first.'
   static override description =
     'A conversation groups a message and every reply to it. Each line shows its id, first subject, message count, participants and last activity.'
-  static override examples = [
-    '<%= config.bin %> <%= command.id %>',
-    '<%= config.bin %> <%= command.id %> --agent builder --limit 5',
-  ]
+  static override examples = examples('', '--agent builder --limit 5')
   static override flags = {
     agent: agentIdFlag({ description: 'only conversations this agent took part in' }),
     limit: listLimitFlag('at most this many conversations'),

@@ -10,6 +10,7 @@ import {
 import { BaseCommand } from '../base-command.js'
 import type { ContextOptions } from '../context.js'
 import { signalExitCode } from '../errors.js'
+import { examples } from '../examples.js'
 import { agentLine, conversationText, messageBlock } from '../format.js'
 import type { DemoResult, DemoStep } from '../json-output.js'
 
@@ -20,10 +21,7 @@ export default class Demo extends BaseCommand<typeof Demo> {
     `An architect and a builder register; the architect assigns a task (a task_assignment payload); the builder — an in-process agent behind a FunctionBridge, as \`agent-comm bridge\` runs external ones — claims it, replies in the same conversation (task_result) and acks; the architect polls the reply and acks; then the conversation is printed. Every step is printed as it happens.
 
 It uses its own temporary database and removes it afterwards: it leaves nothing behind. When AGENT_COMM_DB_PATH is a PostgreSQL URL, that is a temporary schema (agent_comm_demo_<random>) in that database, dropped at the end; otherwise a temporary SQLite file, whatever AGENT_COMM_DB_PATH says. Stopped with Ctrl-C (SIGINT) or SIGTERM, it removes them too, then exits with 130 or 143 (a second signal exits at once).`
-  static override examples = [
-    '<%= config.bin %> <%= command.id %>',
-    '<%= config.bin %> <%= command.id %> --json',
-  ]
+  static override examples = examples('', '--json')
   // The demo never touches a real database, so it has no --db flag (the cast keeps the base's flag types;
   // contextOptions below never reads flags.db).
   static override baseFlags = {} as (typeof BaseCommand)['baseFlags']

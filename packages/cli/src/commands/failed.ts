@@ -1,4 +1,5 @@
 import { BaseCommand } from '../base-command.js'
+import { examples } from '../examples.js'
 import { agentIdFlag, listLimitFlag } from '../flags.js'
 import { failedText } from '../format.js'
 import type { FailedResult } from '../json-output.js'
@@ -9,10 +10,7 @@ export default class Failed extends BaseCommand<typeof Failed> {
 
   static override summary = 'List dead-lettered deliveries: messages that ran out of attempts.'
   static override description = 'Requeue one with `retry <message-id> [agent]` once the cause is fixed.'
-  static override examples = [
-    '<%= config.bin %> <%= command.id %>',
-    '<%= config.bin %> <%= command.id %> --agent builder --json',
-  ]
+  static override examples = examples('', '--agent builder --json')
   static override flags = {
     agent: agentIdFlag({ description: 'only deliveries to this agent' }),
     limit: listLimitFlag('at most this many'),

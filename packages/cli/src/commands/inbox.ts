@@ -2,6 +2,7 @@ import type { Coordinator } from '@agent-comm/coordinator'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { errorJson, formatErrorText } from '../errors.js'
+import { examples } from '../examples.js'
 import { listLimitFlag } from '../flags.js'
 import { leaseText, messageLine } from '../format.js'
 import { HookInboxError, type HookInboxResult, runHook } from '../hook-inbox.js'
@@ -18,11 +19,11 @@ export default class Inbox extends BaseCommand<typeof Inbox> {
     `A look at the agent's inbox that changes nothing: every message queued for it (due, or delayed until later) or leased to it and not yet acked, in the order poll would claim them (most urgent first, then oldest), with each delivery's state and attempt. Use poll to claim them.
 
 Only agents on the local spool (transport sqlite) can be looked at this way; for a file or http agent it exits 2.`
-  static override examples = [
-    '<%= config.bin %> <%= command.id %> builder',
-    '<%= config.bin %> <%= command.id %> builder --new --since-cursor --client claude-code --format hook-json   # for hooks',
-    '<%= config.bin %> <%= command.id %> builder --limit 5 --json',
-  ]
+  static override examples = examples(
+    'builder',
+    'builder --new --since-cursor --client claude-code --format hook-json   # for hooks',
+    'builder --limit 5 --json',
+  )
   static override args = {
     agent: Args.string({ description: 'agent whose waiting messages to show', required: true }),
   }

@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
+import { examples } from '../examples.js'
 import { agentIdFlag, listLimitFlag, sinceFlag } from '../flags.js'
 import { searchText } from '../format.js'
 import type { SearchResult } from '../json-output.js'
@@ -12,12 +13,12 @@ export default class Search extends BaseCommand<typeof Search> {
     'Find messages by words in subject and body, sender, recipient, conversation and time.'
   static override description =
     'Every filter given must match. Text matches whole words of the subject and body (all words must appear). Newest first.'
-  static override examples = [
-    '<%= config.bin %> <%= command.id %> "auth module"',
-    '<%= config.bin %> <%= command.id %> --conversation conv_01M89DRRW3A0BJPW9HJJS7R1WP',
-    '<%= config.bin %> <%= command.id %> --from architect --to builder --since 2h',
-    '<%= config.bin %> <%= command.id %> review --since 2026-02-01T00:00:00Z --limit 5 --json',
-  ]
+  static override examples = examples(
+    '"auth module"',
+    '--conversation conv_01M89DRRW3A0BJPW9HJJS7R1WP',
+    '--from architect --to builder --since 2h',
+    'review --since 2026-02-01T00:00:00Z --limit 5 --json',
+  )
   static override args = {
     text: Args.string({ description: 'words to look for in subject and body' }),
   }

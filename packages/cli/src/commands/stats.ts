@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { ExitCode } from '../errors.js'
+import { examples } from '../examples.js'
 import type { StatsResult } from '../json-output.js'
 
 /** `agent-comm stats`: spool statistics as JSON, optionally with the integrity checks. */
@@ -12,11 +13,11 @@ export default class Stats extends BaseCommand<typeof Stats> {
     `Always JSON, as in the Python original: totalMessages, deliveries by status (queued, leased, acked, failed, expired), oldestQueuedAgeMs, oldestLeaseAgeMs, failedRate, live deliveries per agent (agents) and registered agents by presence (registeredAgents).
 
 --verify also runs SQLite's integrity check and the spool's invariant checks, adds a "verify" object ({ok, checks, problems}) and exits with code 1 if it finds a problem.`
-  static override examples = [
-    '<%= config.bin %> <%= command.id %>',
-    '<%= config.bin %> <%= command.id %> | jq .deliveries.queued',
-    '<%= config.bin %> <%= command.id %> --verify || echo "database needs attention"',
-  ]
+  static override examples = examples(
+    '',
+    '| jq .deliveries.queued',
+    '--verify || echo "database needs attention"',
+  )
   static override flags = {
     verify: Flags.boolean({ description: 'run the integrity checks; exit 1 on a problem' }),
   }

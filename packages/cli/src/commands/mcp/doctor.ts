@@ -12,6 +12,7 @@ import {
   readJsonObject,
 } from '../../client-config.js'
 import { codexServer, parseCodexToml } from '../../codex-config.js'
+import { examples } from '../../examples.js'
 import { cliCommand, currentPlaces } from '../../install-plan.js'
 import type { DoctorEntry, DoctorResult } from '../../json-output.js'
 
@@ -115,10 +116,7 @@ export default class McpDoctor extends BaseCommand<typeof McpDoctor> {
     'Report where agent-comm is configured as an MCP server and what is wrong with each entry.'
   static override description =
     'Looks in the project and user configuration of every client `mcp install` knows (Claude Code, Claude Desktop, Codex, Cursor, VS Code, Gemini CLI) and reports each agent-comm entry: a command or script path that no longer exists, a missing database, a different agent than --agent, and (unless --no-start) a server that does not answer initialize. Inbox hooks (Claude Code, Codex) are reported when installed without a server entry and (unless --no-start) when their SessionStart command fails, run once as the assistant runs it (it moves no cursor): a SQLite file or PostgreSQL server they cannot read, a database file that is gone. Exits 1 when something is wrong.'
-  static override examples = [
-    '<%= config.bin %> <%= command.id %>',
-    '<%= config.bin %> <%= command.id %> --agent builder --no-start --json',
-  ]
+  static override examples = examples('', '--agent builder --no-start --json')
   static override flags = {
     agent: Flags.string({ description: 'the agent every entry should be bound to', helpValue: '<id>' }),
     start: Flags.boolean({

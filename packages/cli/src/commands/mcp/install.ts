@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { CLIENTS, type ClientName, SERVER_KEY } from '../../client-config.js'
+import { examples } from '../../examples.js'
 import { AGENT_ID_EXPECTED, parseFlagValue } from '../../flag-errors.js'
 import {
   applyOrPrint,
@@ -24,11 +25,11 @@ export default class McpInstall extends BaseCommand<typeof McpInstall> {
 Files: claude-code .mcp.json (project) or ~/.claude.json (user); claude-desktop claude_desktop_config.json (user only); codex .codex/config.toml or ~/.codex/config.toml; cursor .cursor/mcp.json or ~/.cursor/mcp.json; vscode .vscode/mcp.json or the user mcp.json; gemini .gemini/settings.json or ~/.gemini/settings.json.
 
 --agent binds the server to one agent (registered on connect, the default sender and recipient, no acting as others). --channel (Claude Code) pushes new mail into the session; start Claude Code with the printed --dangerously-load-development-channels flag. --hooks also installs the inbox hooks (Claude Code, Codex).`
-  static override examples = [
-    '<%= config.bin %> <%= command.id %> --client claude-code --agent builder --channel --hooks',
-    '<%= config.bin %> <%= command.id %> --client codex --agent reviewer --scope user',
-    '<%= config.bin %> <%= command.id %> --client cursor --dry-run',
-  ]
+  static override examples = examples(
+    '--client claude-code --agent builder --channel --hooks',
+    '--client codex --agent reviewer --scope user',
+    '--client cursor --dry-run',
+  )
   static override flags = {
     client: Flags.string({
       description: 'the assistant to configure',

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { relayA2ASigningKeys } from '../../context.js'
+import { examples } from '../../examples.js'
 import type { A2AKeyResult } from '../../json-output.js'
 import { relaySecretsTarget, relayStorageFlags } from '../../relay-flags.js'
 
@@ -9,10 +10,7 @@ export default class RelayA2AKey extends BaseCommand<typeof RelayA2AKey> {
   static override summary = "List or rotate the key pair that signs the relay's A2A push notifications."
   static override description =
     `Run it on the relay's machine, with the database and secrets key the relay uses (--db or AGENT_COMM_RELAY_DATABASE_URL for PostgreSQL, else --data-dir; AGENT_COMM_RELAY_SECRETS_KEY or --secrets-key-file). Pushes carry a JWT signed with the current key; receivers verify it against the relay's /.well-known/jwks.json. The relay replaces the key by itself every 30 days; rotate replaces it now (after a suspected leak, or to test receivers). The replaced key stays in the JWKS for 7 days, so pushes signed just before still verify; running replicas pick up the new key within a minute. Only key ids are printed, never a private key.`
-  static override examples = [
-    '<%= config.bin %> <%= command.id %> list',
-    '<%= config.bin %> <%= command.id %> rotate --db postgres://relay@db/agents --json',
-  ]
+  static override examples = examples('list', 'rotate --db postgres://relay@db/agents --json')
   static override args = {
     action: Args.string({ description: 'list or rotate', required: true, options: ['list', 'rotate'] }),
   }

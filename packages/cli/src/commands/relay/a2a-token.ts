@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { relayDataDir } from '../../context.js'
+import { examples } from '../../examples.js'
 import type { A2ATokenResult } from '../../json-output.js'
 import { relayStorageFlags } from '../../relay-flags.js'
 
@@ -10,11 +11,7 @@ export default class RelayA2AToken extends BaseCommand<typeof RelayA2AToken> {
   static override summary = 'Create, list or revoke the bearer token of an external A2A caller.'
   static override description =
     `Run it on the relay's machine. External agents (A2A clients of other vendors) call the relay's A2A endpoint with "Authorization: Bearer <token>". create prints a new token once (only its SHA-256 is stored, in the relay's relay.db, or its PostgreSQL database with --db); the caller then appears in agent-comm as a2a:<NAME>, may reach the agents given with --agents (default: every agent with A2A skills) and sees only its own tasks. revoke stops the token at the caller's next request.`
-  static override examples = [
-    '<%= config.bin %> <%= command.id %> create acme --agents helper,reviewer',
-    '<%= config.bin %> <%= command.id %> list --json',
-    '<%= config.bin %> <%= command.id %> revoke acme',
-  ]
+  static override examples = examples('create acme --agents helper,reviewer', 'list --json', 'revoke acme')
   static override args = {
     action: Args.string({
       description: 'create, list or revoke',

@@ -1,5 +1,6 @@
 import { BaseCommand } from '../../base-command.js'
 import { openSecretStore } from '../../context.js'
+import { examples } from '../../examples.js'
 import type { ListSecretsResult } from '../../json-output.js'
 import { relaySecretsFlags, relaySecretsTarget } from '../../relay-flags.js'
 
@@ -8,10 +9,7 @@ export default class RelayListSecrets extends BaseCommand<typeof RelayListSecret
   static override summary = 'List the agents that have a relay secret (never the secrets).'
   static override description =
     `Reads the relay's secrets.json and prints each agent id with the creation time of its newest secret, the variable its machine reads it from and, during a rotation, until when the previous secret works. Secrets themselves are never printed: gen-secret shows a secret once, when it is made.`
-  static override examples = [
-    '<%= config.bin %> <%= command.id %>',
-    '<%= config.bin %> <%= command.id %> --data-dir /var/lib/agent-comm-relay --json',
-  ]
+  static override examples = examples('', '--data-dir /var/lib/agent-comm-relay --json')
   // The relay's own --db (its PostgreSQL database), not the coordinator's.
   static override baseFlags = {}
   static override flags = relaySecretsFlags

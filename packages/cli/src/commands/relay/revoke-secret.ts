@@ -2,6 +2,7 @@ import { Args } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { openSecretStore } from '../../context.js'
 import { missingRelaySecret } from '../../errors.js'
+import { examples } from '../../examples.js'
 import type { RevokeSecretResult } from '../../json-output.js'
 import { relaySecretsFlags, relaySecretsTarget } from '../../relay-flags.js'
 
@@ -10,10 +11,7 @@ export default class RelayRevokeSecret extends BaseCommand<typeof RelayRevokeSec
   static override summary = "Revoke an agent's relay secret: its requests are refused from now on."
   static override description =
     `Removes every secret of the agent from the relay's secrets.json, also one still in a rotation's grace period. A running relay refuses the agent's next request (401). The agent stays registered; give it a new secret with gen-secret. Exit code 3 when the agent has no secret.`
-  static override examples = [
-    '<%= config.bin %> <%= command.id %> agent-b',
-    '<%= config.bin %> <%= command.id %> agent-b --data-dir /var/lib/agent-comm-relay --json',
-  ]
+  static override examples = examples('agent-b', 'agent-b --data-dir /var/lib/agent-comm-relay --json')
   static override args = {
     agent: Args.string({ description: 'agent whose secret to revoke', required: true }),
   }
