@@ -14,7 +14,7 @@ import { SecretStore } from '@agent-comm/secrets'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
 import { HttpTransport, RelayClient } from '@agent-comm/transport-http'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { exited, firstLine, project, spawnCli } from './helpers.js'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -47,8 +47,41 @@ async function newPage(
   })
   const page = await context.newPage()
   page.setDefaultTimeout(WAIT.timeout)
+  trace(page)
   return { context, page }
 }
+
+/**
+ * What a page asked the relay and what it was answered, with its console and errors: printed when a test of
+ * this file fails, so a page that never showed what a test waited for says why (a request unanswered, a
+ * script error) instead of only "Timeout".
+ */
+const traces = new Map<Page, string[]>()
+const relayTrace: string[] = []
+function trace(page: Page): void {
+  const lines: string[] = []
+  traces.set(page, lines)
+  const at = () => new Date().toISOString().slice(11, 23)
+  page.on('request', (r) => lines.push(`${at()} -> ${r.method()} ${r.url()}`))
+  page.on('response', (r) => lines.push(`${at()} <- ${r.status()} ${r.request().method()} ${r.url()}`))
+  page.on('requestfailed', (r) => lines.push(`${at()} !! ${r.method()} ${r.url()} ${r.failure()?.errorText}`))
+  page.on('console', (m) => lines.push(`${at()} console.${m.type()}: ${m.text()}`))
+  page.on('pageerror', (e) => lines.push(`${at()} pageerror: ${e.message}`))
+}
+
+beforeEach(({ onTestFailed }) => {
+  traces.clear()
+  relayTrace.length = 0
+  onTestFailed(async () => {
+    for (const [page, lines] of traces) {
+      const text = page.isClosed()
+        ? '(closed)'
+        : ((await page.locator('body').textContent({ timeout: 5000 }).catch(String)) ?? '')
+      console.error(`page trace (${page.url()}):\n${lines.join('\n')}\npage text:\n${text.slice(0, 2000)}`)
+    }
+    console.error(`relay trace:\n${relayTrace.join('\n')}`)
+  })
+})
 
 async function shot(page: Page, name: string): Promise<void> {
   if (SHOTS) await page.screenshot({ path: join(SHOT_DIR, `${name}.png`), fullPage: false })
@@ -84,6 +117,15 @@ async function startRelay(): Promise<E2eRelay> {
     nonces,
     clock,
     options: { rateLimit: false, console: { sweepIntervalMs: 100 } },
+  })
+  // What the relay was asked and answered, printed with the pages' traces when a test fails.
+  app.addHook('onRequest', async (request) => {
+    relayTrace.push(`${new Date().toISOString().slice(11, 23)} relay <- ${request.method} ${request.url}`)
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    relayTrace.push(
+      `${new Date().toISOString().slice(11, 23)} relay -> ${reply.statusCode} ${request.method} ${request.url} (${reply.elapsedTime.toFixed(0)} ms)`,
+    )
   })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
