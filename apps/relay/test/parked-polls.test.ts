@@ -48,6 +48,26 @@ describe('parked long polls', () => {
     expect(spool.calls).toHaveLength(3)
   })
 
+  it('stops a woken wait without making an AbortError, and ends a wait when its signal aborts', async () => {
+    const spool = deafWaits()
+    const parked = new ParkedPolls(spool)
+    const gone = new AbortController()
+    const woken = parked.wait('agent-a', 60_000, gone.signal)
+    const left = parked.wait('agent-b', 60_000, gone.signal)
+    parked.wake(['agent-a'])
+    expect(await woken).toBe(true)
+    // A wake-up is routine (one per delivered long poll): its reason is a ready value, not a DOMException
+    // with a stack trace made on the spot.
+    const wokenSignal = spool.calls.find((c) => c.agent === 'agent-a')?.signal
+    expect(wokenSignal?.aborted).toBe(true)
+    expect(wokenSignal?.reason).not.toBeInstanceOf(DOMException)
+    const reason = new Error('client went away')
+    gone.abort(reason)
+    expect(await left).toBe(false)
+    expect(spool.calls.find((c) => c.agent === 'agent-b')?.signal.reason).toBe(reason)
+    expect(parked.size).toBe(0)
+  })
+
   it("answers what the spool's own wait finds", async () => {
     const parked = new ParkedPolls({ waitForMessages: async () => true })
     expect(await parked.wait('agent-a', 1000, new AbortController().signal)).toBe(true)
