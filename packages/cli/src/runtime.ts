@@ -27,7 +27,7 @@ export {
 } from '@agent-comm/protocol'
 export { assertRegistrableAgentId, registryCopySection } from '@agent-comm/registry'
 export { SqliteSpoolStore } from '@agent-comm/spool'
-export { countRows } from '@agent-comm/spool/copy'
+export { RowCounter } from '@agent-comm/spool/copy'
 export { DeferredTransport } from './deferred-transport.js'
 
 // The packages below are split into chunks of their own (esbuild's code splitting) and loaded on first

@@ -3,12 +3,13 @@ import { fileURLToPath } from 'node:url'
 import { type MessageV2, priorityRank } from '@agent-comm/protocol'
 import type BetterSqlite3 from 'better-sqlite3'
 import type * as Copy from '../copy.js'
+import { COPY_BATCH_ROWS } from '../copy.js'
 import { messageColumnValues } from '../rows.js'
 import type * as Seam from '../store.js'
 import type * as Reports from '../types.js'
 import { watchDatabaseFile } from './change-feed.js'
 import { cleanup } from './cleanup.js'
-import { exportSqliteRows, importSqliteRows, migratePresentSections, prepareSqliteSections } from './copy.js'
+import { exportSqliteRows, importSqliteRows, migratePresentSections } from './copy.js'
 import {
   type DatabaseFileOptions,
   DISK_FULL,
@@ -496,19 +497,20 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
     return this.#write(() => cleanup(this.#sqlite, options, now))
   }
 
-  async exportRows({ sections }: Copy.ExportRowsParams): Promise<Copy.DatabaseRows> {
-    return this.#write(() => {
+  async exportRows({ sections, sink, batchRows = COPY_BATCH_ROWS }: Copy.ExportRowsParams): Promise<void> {
+    try {
       // A database of an older version gets the sections' current columns first (never their tables).
       if (!this.#sqlite.readonly) migratePresentSections(this.#sqlite, sections)
-      return exportSqliteRows(this.#sqlite, sections, this.location)
-    })
+      await exportSqliteRows(this.#sqlite, sections, this.location, sink, batchRows)
+    } catch (error) {
+      this.#failed(error)
+    }
   }
 
-  async importRows({ rows, sections }: Copy.ImportRowsParams): Promise<void> {
-    this.#write(() => {
-      prepareSqliteSections(this.#sqlite, rows, sections)
-      importSqliteRows(this.#sqlite, rows, sections, this.location)
-    })
+  async importRows({ source, sections }: Copy.ImportRowsParams): Promise<void> {
+    await importSqliteRows(this.#sqlite, source, sections, this.location, (error) =>
+      toStorageError(error, this.location),
+    )
   }
 
   async close(): Promise<void> {
