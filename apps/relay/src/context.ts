@@ -91,9 +91,16 @@ export function requireSelfOrAdmin(caller: Caller, agentId: string, what: string
  */
 export function connectionSignal(reply: FastifyReply, shutdown: AbortSignal): AbortSignal {
   const gone = new AbortController()
-  reply.raw.once('close', () => gone.abort())
+  reply.raw.once('close', () => gone.abort(CONNECTION_CLOSED))
   return AbortSignal.any([gone.signal, shutdown])
 }
+
+/**
+ * The reason a connection's signal aborts with. Given rather than left to `abort()`, which makes a
+ * `DOMException` (a stack trace) each time: `close` comes after every answered long poll, not only a client
+ * that went away. Nothing reads the reason; the signal's `aborted` is what the waits look at.
+ */
+const CONNECTION_CLOSED = new Error('The connection closed')
 
 /** A server-sent event stream a route handler writes itself (see {@link openEventStream}). */
 export interface EventStream {

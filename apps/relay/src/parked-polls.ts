@@ -1,5 +1,8 @@
 import type { Spool } from '@agent-comm/spool'
 
+/** What a woken wait's signal aborts with (no one reads it; see {@link ParkedPolls.wait}). */
+const WOKEN = new Error('Woken: a message was queued here')
+
 /**
  * The long polls and event streams parked on this relay, by agent, so that a send this relay stored wakes
  * them the moment its transaction returns: the poll claims at once, in the same turn of the event loop as
@@ -26,21 +29,27 @@ export class ParkedPolls {
    */
   async wait(agent: string, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
     if (signal.aborted) return false
-    const woken = new AbortController()
+    // One controller stops the spool's wait, for a wake-up or for `signal`: cheaper than `AbortSignal.any`
+    // per wait, and aborted with a reason rather than a fresh `DOMException` (a stack trace) per wake-up.
+    const stop = new AbortController()
+    let woken = false
     let parked = this.#byAgent.get(agent)
     if (parked === undefined) {
       parked = new Set()
       this.#byAgent.set(agent, parked)
     }
-    const wake = (): void => woken.abort()
+    const wake = (): void => {
+      woken = true
+      stop.abort(WOKEN)
+    }
+    const abandon = (): void => stop.abort(signal.reason)
     parked.add(wake)
+    signal.addEventListener('abort', abandon, { once: true })
     try {
-      const found = await this.#spool.waitForMessages(agent, {
-        timeoutMs,
-        signal: AbortSignal.any([signal, woken.signal]),
-      })
-      return found || (woken.signal.aborted && !signal.aborted)
+      const found = await this.#spool.waitForMessages(agent, { timeoutMs, signal: stop.signal })
+      return found || (woken && !signal.aborted)
     } finally {
+      signal.removeEventListener('abort', abandon)
       parked.delete(wake)
       if (parked.size === 0 && this.#byAgent.get(agent) === parked) this.#byAgent.delete(agent)
     }

@@ -38,10 +38,17 @@ describe('parked long polls', () => {
     expect(await forA).toBe(true)
     expect(await alsoForA).toBe(true)
     expect(parked.size).toBe(1)
+    // A wake-up is routine (one per delivered long poll): the spool's wait is stopped with a ready reason,
+    // not a DOMException whose stack trace is made on the spot.
+    const woken = spool.calls.find((c) => c.agent === 'agent-a')?.signal
+    expect(woken?.aborted).toBe(true)
+    expect(woken?.reason).not.toBeInstanceOf(DOMException)
     // B's poll is still parked until its own signal ends it: then it reports nothing found.
     expect(spool.calls.find((c) => c.agent === 'agent-b')?.signal.aborted).toBe(false)
-    stop.abort()
+    const gone = new Error('the client went away')
+    stop.abort(gone)
     expect(await forB).toBe(false)
+    expect(spool.calls.find((c) => c.agent === 'agent-b')?.signal.reason).toBe(gone)
     expect(parked.size).toBe(0)
     // Aborted before it starts: no wait at all.
     expect(await parked.wait('agent-a', 60_000, stop.signal)).toBe(false)

@@ -14,6 +14,8 @@ interface Waiter {
   resolve: (found: boolean) => void
   timer: NodeJS.Timeout | undefined
   wake: NodeJS.Timeout | undefined
+  /** The {@link ChangeWatcher} generation its wake timer was last asked for (see `#armWake`). */
+  armedAt: number
 }
 
 /**
@@ -35,6 +37,12 @@ export class ChangeWatcher {
   #checking = false
   #checkAgain = false
   #closed = false
+  /**
+   * Counts the hints that something may have changed (a commit here, the feed, the safety tick, the feed
+   * starting): a waiter whose wake timer was asked for in the current generation has seen every commit a
+   * hint was given for, so a check that finds nothing leaves its timer as it is instead of asking again.
+   */
+  #generation = 0
 
   constructor(source: WaitSource, safetyIntervalMs: number) {
     this.#source = source
@@ -51,7 +59,7 @@ export class ChangeWatcher {
     if (await this.#source.hasClaimable(agent)) return true
     if (timeoutMs === 0 || this.#closed || signal?.aborted) return false
     return new Promise<boolean>((resolve) => {
-      const waiter: Waiter = { agent, resolve: () => {}, timer: undefined, wake: undefined }
+      const waiter: Waiter = { agent, resolve: () => {}, timer: undefined, wake: undefined, armedAt: -1 }
       const onAbort = (): void => finish(false)
       const finish = (found: boolean): void => {
         if (!this.#waiters.delete(waiter)) return
@@ -74,7 +82,7 @@ export class ChangeWatcher {
 
   /** Called after this process committed something that may make messages claimable. */
   notify(): void {
-    if (this.#waiters.size > 0) this.#scheduleCheck()
+    if (this.#waiters.size > 0) this.#changed()
   }
 
   /** Resolves every pending wait with false and stops watching. */
@@ -86,13 +94,15 @@ export class ChangeWatcher {
 
   #start(): void {
     if (this.#safety !== undefined) return
+    // Commits before the feed started gave no hint: a timer asked for before now must be asked for again.
+    this.#generation++
     try {
-      this.#stopFeed = this.#source.watch(() => this.#scheduleCheck())
+      this.#stopFeed = this.#source.watch(() => this.#changed())
     } catch {
       // No change feed: the exact timers and the safety tick still find messages.
       this.#stopFeed = undefined
     }
-    this.#safety = setInterval(() => this.#scheduleCheck(), this.#safetyIntervalMs)
+    this.#safety = setInterval(() => this.#changed(), this.#safetyIntervalMs)
   }
 
   #stop(): void {
@@ -100,6 +110,12 @@ export class ChangeWatcher {
     this.#stopFeed = undefined
     clearInterval(this.#safety)
     this.#safety = undefined
+  }
+
+  /** A hint that something may have changed: a new generation, and a check of every waiter. */
+  #changed(): void {
+    this.#generation++
+    this.#scheduleCheck()
   }
 
   #scheduleCheck(): void {
@@ -128,7 +144,7 @@ export class ChangeWatcher {
           answered.set(waiter.agent, found)
         }
         if (await found) waiter.resolve(true)
-        else if (this.#waiters.has(waiter)) void this.#armWake(waiter)
+        else if (this.#waiters.has(waiter) && waiter.armedAt !== this.#generation) void this.#armWake(waiter)
       }
     } finally {
       this.#checking = false
@@ -141,6 +157,7 @@ export class ChangeWatcher {
 
   /** Sets a timer for when the agent's next delayed message or expiring lease becomes claimable. */
   async #armWake(waiter: Waiter): Promise<void> {
+    waiter.armedAt = this.#generation
     let at: number | null
     try {
       at = await this.#source.nextAvailableAt(waiter.agent)

@@ -171,6 +171,37 @@ describe('the storage seam', () => {
     expect(await waiting).toBe(true)
   })
 
+  it('asks a parked waiter’s next available time once, not again on the check that follows its parking', async () => {
+    const { store, calls } = forwardingStore(await sqliteStore())
+    const spool = await Spool.open({ store, wakeIntervalMs: NO_SAFETY_TICK_MS })
+    onCleanup(() => spool.close())
+    const controller = new AbortController()
+    const waiting = spool.waitForMessages('builder', { signal: controller.signal })
+    await settle()
+    // The look once more after parking still asks whether a message came; the timer it was armed with stands.
+    expect(calls.filter((c) => c === 'hasClaimable')).toHaveLength(2)
+    expect(calls.filter((c) => c === 'nextAvailableAt')).toHaveLength(1)
+    controller.abort()
+    expect(await waiting).toBe(false)
+  })
+
+  it('re-arms a parked waiter’s timer after a hint: a delayed message sent behind its back wakes it when due', async () => {
+    const inner = await sqliteStore()
+    const { store, calls, hint } = forwardingStore(inner)
+    const spool = await Spool.open({ store, wakeIntervalMs: NO_SAFETY_TICK_MS })
+    onCleanup(() => spool.close())
+    const waiting = spool.waitForMessages('builder')
+    await settle()
+    const writer = await Spool.open({ path: inner.location })
+    onCleanup(() => writer.close())
+    await writer.send(task(), { delaySeconds: 0.05 })
+    hint()
+    await settle()
+    expect(calls.filter((c) => c === 'nextAvailableAt')).toHaveLength(2)
+    // Only the timer armed from the hint can wake it: no safety tick, and no further hint.
+    expect(await waiting).toBe(true)
+  })
+
   it('reports another connection’s commit on the SQLite change feed', async () => {
     const store = await sqliteStore()
     const changed = new Promise<void>((resolve) => {
