@@ -100,7 +100,7 @@ export async function copyDatabase(options: CopyDatabaseOptions): Promise<CopyDa
     to: shown(destination),
     ...(destination.kind === 'postgres' ? { toSchema: destination.schema } : {}),
     dryRun: options.dryRun,
-    counts: runtime.countRows(rows),
+    counts: (await runtime.loadSpoolCopy()).countRows(rows),
     notCopied: NOT_COPIED,
   }
   if (options.dryRun) return result

@@ -8,7 +8,6 @@ import type * as Seam from '../store.js'
 import type * as Reports from '../types.js'
 import { watchDatabaseFile } from './change-feed.js'
 import { cleanup } from './cleanup.js'
-import { exportSqliteRows, importSqliteRows, migratePresentSections, prepareSqliteSections } from './copy.js'
 import {
   type DatabaseFileOptions,
   DISK_FULL,
@@ -29,6 +28,12 @@ import {
   prepareRecipientClaims,
   type RecipientClaims,
 } from './statements.js'
+
+/**
+ * `db copy`'s side of the store (./copy.ts, with its row schemas, about 47 zod schemas built when it
+ * loads), loaded on the first export or import: a process that only sends or polls never builds them.
+ */
+const loadCopy = (): Promise<typeof import('./copy.js')> => import('./copy.js')
 
 /** Folder of this package's drizzle-kit migrations (shipped beside `dist/`). */
 export const SPOOL_MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '../../drizzle')
@@ -497,6 +502,7 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
   }
 
   async exportRows({ sections }: Copy.ExportRowsParams): Promise<Copy.DatabaseRows> {
+    const { exportSqliteRows, migratePresentSections } = await loadCopy()
     return this.#write(() => {
       // A database of an older version gets the sections' current columns first (never their tables).
       if (!this.#sqlite.readonly) migratePresentSections(this.#sqlite, sections)
@@ -505,6 +511,7 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
   }
 
   async importRows({ rows, sections }: Copy.ImportRowsParams): Promise<void> {
+    const { importSqliteRows, prepareSqliteSections } = await loadCopy()
     this.#write(() => {
       prepareSqliteSections(this.#sqlite, rows, sections)
       importSqliteRows(this.#sqlite, rows, sections, this.location)
