@@ -64,6 +64,28 @@ describe('load shedding', () => {
     expect((await relay.spool.stats()).deliveries).toMatchObject({ queued: 1, leased: 0 })
   })
 
+  it('answers a browser loading the console with a page that says so and loads itself again, not JSON', async () => {
+    const relay = await overloadedRelay()
+    const page = await relay.app.inject({
+      method: 'GET',
+      url: '/console/',
+      headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' },
+    })
+    expect(page.statusCode).toBe(503)
+    expect(page.headers['retry-after']).toBe('2')
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8')
+    expect(page.body).toContain('<meta http-equiv="refresh" content="2">')
+    expect(page.body).toContain('The relay is overloaded')
+    // The console's own API calls, and any client's, keep the JSON error the page and clients read.
+    const api = await relay.app.inject({
+      method: 'GET',
+      url: '/api/v1/console/session',
+      headers: { accept: 'text/html,*/*' },
+    })
+    expect(api.statusCode).toBe(503)
+    expect(api.json()).toMatchObject({ error: { code: 'UNAVAILABLE', details: { overloaded: true } } })
+  })
+
   it('sheds for resident memory over its limit too, saying which limit', async () => {
     const relay = await startTestRelay({
       listen: false,

@@ -1,7 +1,7 @@
 import type { Clock } from '@agent-comm/protocol'
 import { API_PREFIX, RelayErrorCode } from '@agent-comm/transport-http'
 import underPressure from '@fastify/under-pressure'
-import type { FastifyReply } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { RelayMetrics } from '../metrics.js'
 
@@ -103,7 +103,8 @@ export const overloadPlugin = fp<{
           warnedAt = now
           request.log.warn({ pressure: type, value, limits }, 'overloaded: shedding requests (503)')
         }
-        shed(reply, type, limits.retryAfterSeconds)
+        if (isPageLoad(request)) shedPage(reply, type, limits.retryAfterSeconds)
+        else shed(reply, type, limits.retryAfterSeconds)
       },
     })
     const reading = setInterval(() => pressure.record(app.isUnderPressure()), limits.sampleIntervalMs)
@@ -125,4 +126,33 @@ function shed(reply: FastifyReply, type: string, retryAfterSeconds: number): voi
       details: { overloaded: true, pressure: type, retryAfterSeconds },
     },
   })
+}
+
+/**
+ * A browser loading a page (the console's): a GET outside the JSON API that accepts HTML. A person who opens
+ * the console while the relay sheds would otherwise see the API's error document and have to think of
+ * reloading; the page says what happened and loads itself again after `Retry-After`.
+ */
+function isPageLoad(request: FastifyRequest): boolean {
+  return (
+    request.method === 'GET' &&
+    !request.url.startsWith(`${API_PREFIX}/`) &&
+    (request.headers.accept ?? '').includes('text/html')
+  )
+}
+
+/** {@link shed} for a page load: a small HTML page that reloads itself after `Retry-After` seconds. */
+function shedPage(reply: FastifyReply, type: string, retryAfterSeconds: number): void {
+  const measure = MEASURES[type] ?? { what: `${type} is over its limit` }
+  reply
+    .code(503)
+    .header('retry-after', String(retryAfterSeconds))
+    .header('cache-control', 'no-store')
+    .type('text/html; charset=utf-8')
+  reply.send(`<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta http-equiv="refresh" content="${retryAfterSeconds}"><title>agent-comm: relay overloaded</title></head>
+<body><main><h1>The relay is overloaded</h1><p>It did not handle this request (${measure.what}). This page loads again in ${retryAfterSeconds} s.</p></main></body>
+</html>
+`)
 }
