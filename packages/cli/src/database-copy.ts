@@ -1,10 +1,11 @@
 // `agent-comm db copy`, composed: the source's store reads one snapshot into the neutral rows of
-// `@agent-comm/spool/copy`, the destination's store writes them in one transaction. This module only picks
+// `@agent-comm/spool/copy` and streams them, a bounded batch at a time, to the destination's store, which
+// writes them in one transaction (both stay open until the last batch is written). This module only picks
 // the stores and the sections (registry, A2A) and cleans up a destination it created when the copy fails:
 // it never touches a driver handle.
 import { existsSync, realpathSync, rmSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
-import type { CopyCounts } from '@agent-comm/spool/copy'
+import type { CopyCounts, RowCounter } from '@agent-comm/spool/copy'
 import { databasePath, loadRuntime } from './context.js'
 import { CommandFailure, ExitCode, mayOnlyRead } from './errors.js'
 
@@ -93,28 +94,48 @@ export async function copyDatabase(options: CopyDatabaseOptions): Promise<CopyDa
   ])
   const sections = [runtime.registryCopySection, a2aCopySection, consoleCopySection]
   const from = await openSource(source, shown(source))
-  const rows = await from.store.exportRows!({ sections }).finally(() => from.store.close())
-  const result: CopyDatabaseResult = {
+  const result = (counts: CopyCounts): CopyDatabaseResult => ({
     from: shown(source),
     ...(source.kind === 'postgres' ? { fromSchema: source.schema } : {}),
     to: shown(destination),
     ...(destination.kind === 'postgres' ? { toSchema: destination.schema } : {}),
     dryRun: options.dryRun,
-    counts: (await runtime.loadSpoolCopy()).countRows(rows),
+    counts,
     notCopied: NOT_COPIED,
+  })
+  if (options.dryRun) {
+    // Every row is still read and checked, batch by batch, and counted; nothing is kept.
+    const counter = new (await runtime.loadSpoolCopy()).RowCounter()
+    await from.store.exportRows!({ sections, sink: counter }).finally(() => from.store.close())
+    return result(counter.counts)
   }
-  if (options.dryRun) return result
-  const to = await openStore(destination, true)
+  let to: OpenedStore
   try {
-    await to.store.importRows!({ rows, sections })
+    to = await openStore(destination, true)
+  } catch (error) {
+    await from.store.close()
+    throw error
+  }
+  let counter: RowCounter | undefined
+  const { RowCounter: Counter } = await runtime.loadSpoolCopy()
+  try {
+    await to.store.importRows!({
+      sections,
+      source: (sink) => {
+        counter = new Counter(sink)
+        return from.store.exportRows!({ sections, sink: counter })
+      },
+    })
   } catch (error) {
     await to.store.close()
     if (to.created) await removeCreated(destination)
     throw error
+  } finally {
+    await from.store.close()
   }
   try {
     const { ok, problems } = await to.store.verify()
-    return { ...result, verify: { ok, problems } }
+    return { ...result(counter!.counts), verify: { ok, problems } }
   } finally {
     await to.store.close()
   }

@@ -1,7 +1,8 @@
-import { type A2AStore, SqliteA2AStore, type StoredTaskState } from '@agent-comm/a2a'
+import { type A2AStore, SqliteA2AStore } from '@agent-comm/a2a'
 import { PostgresA2AStore } from '@agent-comm/postgres/a2a'
 import { createTestDatabase, pgServerAvailable } from '@agent-comm/postgres/testing'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { insertAgedTasks, keptTasks } from '@agent-comm/test-support/a2a-tasks'
 import { describe, expect, it } from 'vitest'
 import { cleanEnv, createDatabase, onCleanup, project, runCli, tempDir } from './helpers.js'
 
@@ -15,36 +16,17 @@ const hasServer = process.env.CI === 'true' || (await pgServerAvailable())
  * ones ten days old.
  */
 async function relayTasks(store: A2AStore): Promise<void> {
-  const now = Date.now()
-  const add = (id: string, state: StoredTaskState, at: number) =>
-    store.insertTask(
-      {
-        id,
-        caller: 'acme',
-        agent: 'helper',
-        contextId: `ctx-${id}`,
-        messageId: `msg-${id}`,
-        state,
-        task: { id },
-        createdAt: at,
-        updatedAt: at,
-      },
-      [{ n: 1 }],
-      undefined,
-      { caller: 'acme', messageId: `m-${id}`, taskId: id, digest: 'd' },
-    )
-  await add('old-done', 'completed', now - 240 * HOUR)
-  await add('old-failed', 'failed', now - 240 * HOUR)
-  await add('recent-done', 'completed', now - 2 * HOUR)
-  await add('old-open', 'submitted', now - 240 * HOUR)
-  await add('old-asking', 'input-required', now - 240 * HOUR)
+  await insertAgedTasks(store, [
+    { id: 'old-done', state: 'completed', ageMs: 240 * HOUR },
+    { id: 'old-failed', state: 'failed', ageMs: 240 * HOUR },
+    { id: 'recent-done', state: 'completed', ageMs: 2 * HOUR },
+    { id: 'old-open', state: 'submitted', ageMs: 240 * HOUR },
+    { id: 'old-asking', state: 'input-required', ageMs: 240 * HOUR },
+  ])
 }
 
-async function remaining(store: A2AStore): Promise<string[]> {
-  const ids = ['old-done', 'old-failed', 'recent-done', 'old-open', 'old-asking']
-  const kept: string[] = []
-  for (const id of ids) if ((await store.getTask(id)) !== undefined) kept.push(id)
-  return kept
+function remaining(store: A2AStore): Promise<string[]> {
+  return keptTasks(store, ['old-done', 'old-failed', 'recent-done', 'old-open', 'old-asking'])
 }
 
 describe("cleanup on a relay's database", () => {

@@ -428,6 +428,42 @@ describe.skipIf(!hasServer)('agent-comm db copy (needs a PostgreSQL server)', ()
     expect(existsSync(target)).toBe(false)
   })
 
+  it('copies a database of more rows than one batch holds, every row unchanged', async () => {
+    // More messages and deliveries than the copy reads at once (COPY_BATCH_ROWS, 2,000), keys on some.
+    const big = join(dir, 'big.db')
+    const spool = await Spool.open({ path: big })
+    const registry = await Registry.open({ spool })
+    await registry.register({ agentId: 'architect', capabilities: ['design'] })
+    const items = Array.from({ length: 4_321 }, (_, i) => ({
+      message: { fromAgent: 'architect', toAgent: `agent-${i % 7}`, body: `message ${i} ✓` },
+      options: i % 5 === 0 ? { idempotencyKey: `key-${i}` } : {},
+    }))
+    await spool.sendBatch(items)
+    await registry.close()
+    await spool.close()
+
+    const there = await cli(['db', 'copy', '--db', big, '--to', url, '--to-schema', 'big', '--json'])
+    expect(there.stderr).toBe('')
+    const report = JSON.parse(there.stdout) as {
+      counts: { messages: number; deliveries: number; idempotencyKeys: number }
+      verify: { ok: boolean }
+    }
+    expect(report.counts).toMatchObject({ messages: 4_321, deliveries: 4_321, idempotencyKeys: 865 })
+    expect(report.verify.ok).toBe(true)
+    const back = join(dir, 'big-back.db')
+    const home = await cli(['db', 'copy', '--to', back], {
+      AGENT_COMM_DB_PATH: url,
+      AGENT_COMM_PG_SCHEMA: 'big',
+    })
+    expect(home.stderr).toBe('')
+    expect(home.stdout).toMatch(/messages +4321/)
+    const before = await tablesOf(big)
+    const after = await tablesOf(back)
+    for (const table of Object.keys(before)) {
+      expect({ table, rows: after[table] }).toEqual({ table, rows: before[table] })
+    }
+  })
+
   it('leaves the destination as it was when the copy fails midway', async () => {
     // A row PostgreSQL cannot hold (a NUL character in text), written after the messages: the copy fails
     // in its transaction, after much has been inserted.

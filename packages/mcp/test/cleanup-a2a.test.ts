@@ -1,6 +1,7 @@
 import { join } from 'node:path'
-import { type A2AStore, SqliteA2AStore, type StoredTaskState } from '@agent-comm/a2a'
+import { SqliteA2AStore } from '@agent-comm/a2a'
 import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { insertAgedTasks, keptTasks } from '@agent-comm/test-support/a2a-tasks'
 import { describe, expect, it } from 'vitest'
 import { openRuntime } from '../src/runtime.js'
 import { connect, ok, onCleanup, tempDir } from './helpers.js'
@@ -13,39 +14,18 @@ const HOUR = 3_600_000
  */
 async function relayTasks(dbPath: string): Promise<void> {
   const spool = await Spool.open({ path: dbPath })
-  const store = SqliteA2AStore.open(sqliteConnection(spool))
-  const now = Date.now()
-  const add = (id: string, state: StoredTaskState, at: number) =>
-    store.insertTask(
-      {
-        id,
-        caller: 'acme',
-        agent: 'helper',
-        contextId: `ctx-${id}`,
-        messageId: `msg-${id}`,
-        state,
-        task: { id },
-        createdAt: at,
-        updatedAt: at,
-      },
-      [{ n: 1 }],
-      undefined,
-      { caller: 'acme', messageId: `m-${id}`, taskId: id, digest: 'd' },
-    )
-  await add('old-done', 'completed', now - 240 * HOUR)
-  await add('recent-done', 'completed', now - 2 * HOUR)
-  await add('old-open', 'submitted', now - 240 * HOUR)
+  await insertAgedTasks(SqliteA2AStore.open(sqliteConnection(spool)), [
+    { id: 'old-done', state: 'completed', ageMs: 240 * HOUR },
+    { id: 'recent-done', state: 'completed', ageMs: 2 * HOUR },
+    { id: 'old-open', state: 'submitted', ageMs: 240 * HOUR },
+  ])
   await spool.close()
 }
 
 async function remaining(dbPath: string): Promise<string[]> {
   const spool = await Spool.open({ path: dbPath })
   onCleanup(() => spool.close())
-  const store: A2AStore = SqliteA2AStore.open(sqliteConnection(spool))
-  const kept: string[] = []
-  for (const id of ['old-done', 'recent-done', 'old-open'])
-    if ((await store.getTask(id)) !== undefined) kept.push(id)
-  return kept
+  return keptTasks(SqliteA2AStore.open(sqliteConnection(spool)), ['old-done', 'recent-done', 'old-open'])
 }
 
 /** An MCP session on `dbPath`, opened as the bins open it. */

@@ -43,7 +43,8 @@ import type {
   VerifyReport,
   WithdrawParams,
 } from '@agent-comm/spool'
-import type { DatabaseRows, ExportRowsParams, ImportRowsParams } from '@agent-comm/spool/copy'
+import type { ExportRowsParams, ImportRowsParams } from '@agent-comm/spool/copy'
+import { COPY_BATCH_ROWS } from '@agent-comm/spool/copy'
 import { textArrayLiteral } from './array-literal.js'
 import { ChangeFeed } from './change-feed.js'
 import type { SqlClient, SqlQueryable } from './client.js'
@@ -731,17 +732,32 @@ export class PostgresSpoolStore implements SpoolStore {
     }, UNBOUNDED)
   }
 
-  async exportRows({ sections }: ExportRowsParams): Promise<DatabaseRows> {
-    return this.#transaction(async (tx) => {
+  async exportRows({ sections, sink, batchRows = COPY_BATCH_ROWS }: ExportRowsParams): Promise<void> {
+    await this.#transaction(async (tx) => {
       // One snapshot of every table, however long the reads take and whatever other processes write.
       await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY')
-      return exportPostgresRows(tx, this.schema, sections, this.location)
+      // What the sink throws (the destination's failure) is its own: it passes through unchanged.
+      await exportPostgresRows(tx, this.schema, sections, this.location, sink, batchRows, async (call) => {
+        try {
+          await call()
+        } catch (error) {
+          throw new CallerError(error)
+        }
+      })
     }, UNBOUNDED)
   }
 
-  async importRows({ rows, sections }: ImportRowsParams): Promise<void> {
+  async importRows({ source, sections }: ImportRowsParams): Promise<void> {
     await this.#transaction(
-      (tx) => importPostgresRows(tx, this.schema, rows, sections, this.location),
+      (tx) =>
+        // A write's failure is told as this database's before it reaches the source's side.
+        importPostgresRows(tx, this.schema, source, sections, this.location, async (write) => {
+          try {
+            await write()
+          } catch (error) {
+            throw toStorageError(error, this.location)
+          }
+        }),
       UNBOUNDED,
     )
   }

@@ -1,4 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { registryCopySection } from '@agent-comm/registry'
+import { type SpoolStore, SqliteSpoolStore } from '@agent-comm/spool'
+import { type DatabaseRows, RowCollector, RowCounter, rowsSource } from '@agent-comm/spool/copy'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openPostgres, openPostgresSpoolStore } from '../src/index.js'
 import { createTestDatabase, reportSkipped } from '../src/testing.js'
@@ -9,6 +14,13 @@ const db = await createTestDatabase({ name: 'database_copy', logger: reportSkipp
 afterAll(() => db.drop())
 
 const sections = [registryCopySection]
+
+/** Every row `store` exports, gathered in memory. */
+async function exported(store: Pick<SpoolStore, 'exportRows'>): Promise<DatabaseRows> {
+  const collector = new RowCollector()
+  await store.exportRows!({ sections, sink: collector })
+  return collector.rows
+}
 
 async function seeded(schema: string): Promise<void> {
   const opened = await openPostgres({ url: db.url, schema })
@@ -40,7 +52,7 @@ describe.skipIf(db.kind !== 'server')('exportRows on PostgreSQL', () => {
     const store = await openPostgresSpoolStore({ url: db.url, schema: 'snapshot_src', poolSize: 2 })
     const observer = db.client()
     try {
-      const reading = store.exportRows({ sections })
+      const reading = exported(store)
       await expect
         .poll(async () => {
           const [row] = await observer.query<{ waiting: number }>(
@@ -82,7 +94,7 @@ describe.skipIf(db.kind !== 'server')('whole-database reads on PostgreSQL', () =
     })
     try {
       await isLocked
-      const exporting = store.exportRows({ sections })
+      const exporting = exported(store)
       const verifying = store.verify()
       const observer = db.client()
       const waiting = async () => {
@@ -99,7 +111,7 @@ describe.skipIf(db.kind !== 'server')('whole-database reads on PostgreSQL', () =
       await holding
       expect((await exporting).messages.map((m) => m.body)).toEqual(['first'])
       await expect(verifying).resolves.toBeDefined()
-      await expect(store.exportRows({ sections })).resolves.toBeDefined()
+      await expect(exported(store)).resolves.toBeDefined()
     } finally {
       release()
       await store.close()
@@ -111,27 +123,90 @@ describe('importRows on PostgreSQL', () => {
   it('writes nothing when a row fails midway, and refuses a schema that holds data', async () => {
     await seeded('import_src')
     const source = await openPostgresSpoolStore({ url: db.url, schema: 'import_src', poolSize: 1 })
-    const rows = await source.exportRows({ sections }).finally(() => source.close())
+    const rows = await exported(source).finally(() => source.close())
     const target = await openPostgresSpoolStore({ url: db.url, schema: 'import_dst', poolSize: 1 })
     try {
       const broken = {
         ...rows,
         deliveries: [...rows.deliveries, { ...rows.deliveries[0]!, messageId: 'msg_nope' }],
       }
-      await expect(target.importRows({ rows: broken, sections })).rejects.toThrow(/names message 'msg_nope'/)
-      expect(await target.exportRows({ sections })).toEqual({
+      await expect(target.importRows({ source: rowsSource(broken), sections })).rejects.toThrow(
+        /names message 'msg_nope'/,
+      )
+      expect(await exported(target)).toEqual({
         messages: [],
         deliveries: [],
         idempotencyKeys: [],
         sections: { registry: { agents: [], agent_capabilities: [] } },
       })
-      await target.importRows({ rows, sections })
-      expect(await target.exportRows({ sections })).toEqual(rows)
-      await expect(target.importRows({ rows, sections })).rejects.toThrow(
+      await target.importRows({ source: rowsSource(rows), sections })
+      expect(await exported(target)).toEqual(rows)
+      await expect(target.importRows({ source: rowsSource(rows), sections })).rejects.toThrow(
         /import_dst\) already holds agent-comm data \(table 'messages' has rows\)/,
       )
     } finally {
       await target.close()
+    }
+  })
+})
+
+describe('copying in batches between PostgreSQL and SQLite', () => {
+  it('streams a database larger than a batch there and back, every row unchanged', async () => {
+    const opened = await openPostgres({ url: db.url, schema: 'batches_src' })
+    try {
+      for (const agentId of ['architect', 'builder', 'reviewer']) {
+        await opened.registry.register({ agentId, capabilities: ['design', 'code'] })
+      }
+      for (let i = 0; i < 5; i++) {
+        await opened.spool.send(
+          { fromAgent: 'architect', toAgent: 'builder', body: `message ${i}` },
+          i % 2 === 0 ? { idempotencyKey: `k-${i}` } : {},
+        )
+      }
+    } finally {
+      await opened.close()
+    }
+    const source = await openPostgresSpoolStore({ url: db.url, schema: 'batches_src', poolSize: 1 })
+    const dir = mkdtempSync(join(tmpdir(), 'agent-comm-pg-copy-'))
+    const sqlite = await SqliteSpoolStore.open({ path: join(dir, 'copy.db') })
+    const target = await openPostgresSpoolStore({ url: db.url, schema: 'batches_dst', poolSize: 1 })
+    try {
+      const rows = await exported(source)
+      // A counter sees each batch on its way: two rows at most, so five messages come in three.
+      const there = new RowCounter()
+      const batches: number[] = []
+      await sqlite.importRows({
+        sections,
+        source: (sink) =>
+          source.exportRows({
+            sections,
+            batchRows: 2,
+            sink: {
+              ...sink,
+              begin: (plan) => there.begin(plan).then(() => sink.begin(plan)),
+              messages: async (batch) => {
+                batches.push(batch.length)
+                await there.messages(batch)
+                await sink.messages(batch)
+              },
+            },
+          }),
+      })
+      expect(batches).toEqual([2, 2, 1])
+      expect(there.counts.messages).toBe(5)
+      const inFile = new RowCounter()
+      await target.importRows({
+        sections,
+        source: (sink) => sqlite.exportRows({ sections, batchRows: 2, sink: new RowCounter(sink) }),
+      })
+      await sqlite.exportRows({ sections, sink: inFile })
+      expect(inFile.counts).toMatchObject({ messages: 5, deliveries: 5, idempotencyKeys: 3 })
+      expect(inFile.counts.tables).toEqual({ agents: 3, agent_capabilities: 6 })
+      expect(await exported(target)).toEqual(rows)
+      expect((await target.verify()).ok).toBe(true)
+    } finally {
+      await Promise.all([source.close(), sqlite.close(), target.close()])
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })

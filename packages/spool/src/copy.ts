@@ -1,7 +1,8 @@
 // `@agent-comm/spool/copy`: the neutral row format of `agent-comm db copy`, defined once for every store.
 // A store's `exportRows` reads its database into these rows (each row checked with the schemas below as it
 // is read back) and another store's `importRows` writes them, whatever the two dialects: SQLite ↔
-// PostgreSQL, or one PostgreSQL schema to another. Generated keys (a message's `seq`, a delivery's id, a
+// PostgreSQL, or one PostgreSQL schema to another. They stream: the export hands a `RowSink` one bounded
+// batch at a time and waits for it to be written, so a copy's memory does not grow with the database. Generated keys (a message's `seq`, a delivery's id, a
 // serial column) are never carried: rows travel in their order of arrival, and the destination numbers them
 // in that order, so claim order (priority, then arrival) and every reference by id survive the copy.
 import { ConflictError, DeliveryStatusSchema, PRIORITIES, StorageError } from '@agent-comm/protocol'
@@ -144,7 +145,36 @@ export interface CopySection {
   migrateSqlite(sqlite: BetterSqlite3.Database): void
 }
 
-/** Everything a copy carries, as one snapshot of the source. */
+/**
+ * Rows per batch of a copy: a copy holds one batch of one table at a time (a few MB for messages of
+ * ordinary size), so its memory does not grow with the database.
+ */
+export const COPY_BATCH_ROWS = 2_000
+
+/**
+ * What the source holds, told before any row: each section it has (a section whose tables it lacks is
+ * absent), by name, then each of its tables (SQL name) and whether that table has rows.
+ */
+export type CopyPlan = Record<string, Record<string, boolean>>
+
+/**
+ * What receives a copy's rows, one batch at a time (each at most the batch size), awaiting each before the
+ * next is read: first `begin` once, then the messages in order of arrival, the idempotency keys, the
+ * deliveries in order of creation (the order claims break ties in), and last each section's tables in the
+ * order rows were written. A batch is never empty.
+ */
+export interface RowSink {
+  begin(plan: CopyPlan): Promise<void> | void
+  messages(rows: CopiedMessage[]): Promise<void> | void
+  idempotencyKeys(rows: CopiedIdempotencyKey[]): Promise<void> | void
+  deliveries(rows: CopiedDelivery[]): Promise<void> | void
+  tableRows(section: string, table: string, rows: CopiedRow[]): Promise<void> | void
+}
+
+/** Sends a database's rows to `sink`, in its order (a store's `exportRows`, or rows held in memory). */
+export type RowSource = (sink: RowSink) => Promise<void>
+
+/** Every row a copy carries, held in memory: what {@link RowCollector} gathers (tests, small copies). */
 export interface DatabaseRows {
   /** In order of arrival. */
   messages: CopiedMessage[]
@@ -158,12 +188,67 @@ export interface DatabaseRows {
 /** Parameters of `SpoolStore.exportRows`. */
 export interface ExportRowsParams {
   sections: readonly CopySection[]
+  /** Receives the rows, batch by batch. */
+  sink: RowSink
+  /** Most rows per batch ({@link COPY_BATCH_ROWS}). */
+  batchRows?: number
 }
 
 /** Parameters of `SpoolStore.importRows`. */
 export interface ImportRowsParams {
-  rows: DatabaseRows
+  /** Called once, inside the import, with the sink that writes: typically another store's `exportRows`. */
+  source: RowSource
   sections: readonly CopySection[]
+}
+
+/** A sink that gathers every row in memory, as {@link DatabaseRows}. */
+export class RowCollector implements RowSink {
+  readonly rows: DatabaseRows = { messages: [], deliveries: [], idempotencyKeys: [], sections: {} }
+
+  begin(plan: CopyPlan): void {
+    for (const [section, tables] of Object.entries(plan)) {
+      this.rows.sections[section] = Object.fromEntries(Object.keys(tables).map((table) => [table, []]))
+    }
+  }
+  messages(rows: CopiedMessage[]): void {
+    this.rows.messages.push(...rows)
+  }
+  idempotencyKeys(rows: CopiedIdempotencyKey[]): void {
+    this.rows.idempotencyKeys.push(...rows)
+  }
+  deliveries(rows: CopiedDelivery[]): void {
+    this.rows.deliveries.push(...rows)
+  }
+  tableRows(section: string, table: string, rows: CopiedRow[]): void {
+    const tables = this.rows.sections[section] ?? {}
+    this.rows.sections[section] = tables
+    const list = tables[table] ?? []
+    tables[table] = list
+    list.push(...rows)
+  }
+}
+
+/** A source that sends rows held in memory, in batches of `batchRows`. */
+export function rowsSource(rows: DatabaseRows, batchRows = COPY_BATCH_ROWS): RowSource {
+  return async (sink) => {
+    const plan: CopyPlan = {}
+    for (const [section, tables] of Object.entries(rows.sections)) {
+      plan[section] = Object.fromEntries(Object.entries(tables).map(([t, r]) => [t, r.length > 0]))
+    }
+    await sink.begin(plan)
+    for (const batch of batches(rows.messages, batchRows)) await sink.messages(batch)
+    for (const batch of batches(rows.idempotencyKeys, batchRows)) await sink.idempotencyKeys(batch)
+    for (const batch of batches(rows.deliveries, batchRows)) await sink.deliveries(batch)
+    for (const [section, tables] of Object.entries(rows.sections)) {
+      for (const [table, tableRows] of Object.entries(tables)) {
+        for (const batch of batches(tableRows, batchRows)) await sink.tableRows(section, table, batch)
+      }
+    }
+  }
+}
+
+function* batches<T>(rows: readonly T[], size: number): Generator<T[]> {
+  for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size)
 }
 
 /**
@@ -175,8 +260,11 @@ export function checkRows<T>(
   rows: readonly unknown[],
   table: string,
   location: string,
+  /** Rows of the table read before these (in earlier batches): the position named counts them. */
+  offset = 0,
 ): T[] {
-  return rows.map((row, index) => {
+  return rows.map((row, i) => {
+    const index = offset + i
     const parsed = schema.safeParse(row)
     if (parsed.success) return parsed.data
     const issue = parsed.error.issues[0]
@@ -231,20 +319,46 @@ export interface CopyCounts {
   tables: Record<string, number>
 }
 
-/** Counts `rows` per kind. */
-export function countRows(rows: DatabaseRows): CopyCounts {
-  const deliveriesByStatus = { queued: 0, leased: 0, acked: 0, failed: 0, expired: 0 }
-  for (const delivery of rows.deliveries) deliveriesByStatus[delivery.status]++
-  const tables: Record<string, number> = {}
-  for (const section of Object.values(rows.sections)) {
-    for (const [table, tableRows] of Object.entries(section)) tables[table] = tableRows.length
+/**
+ * A sink that counts what passes through it per kind, then hands each batch on to `next` (when given):
+ * what the copy carried, or with nothing after it what a dry run would.
+ */
+export class RowCounter implements RowSink {
+  readonly counts: CopyCounts = {
+    messages: 0,
+    heldMessages: 0,
+    deliveries: 0,
+    deliveriesByStatus: { queued: 0, leased: 0, acked: 0, failed: 0, expired: 0 },
+    idempotencyKeys: 0,
+    tables: {},
   }
-  return {
-    messages: rows.messages.length,
-    heldMessages: rows.messages.filter((m) => m.heldUntil !== null).length,
-    deliveries: rows.deliveries.length,
-    deliveriesByStatus,
-    idempotencyKeys: rows.idempotencyKeys.length,
-    tables,
+  readonly #next: RowSink | undefined
+
+  constructor(next?: RowSink) {
+    this.#next = next
+  }
+
+  async begin(plan: CopyPlan): Promise<void> {
+    for (const tables of Object.values(plan))
+      for (const table of Object.keys(tables)) this.counts.tables[table] = 0
+    await this.#next?.begin(plan)
+  }
+  async messages(rows: CopiedMessage[]): Promise<void> {
+    this.counts.messages += rows.length
+    for (const message of rows) if (message.heldUntil !== null) this.counts.heldMessages++
+    await this.#next?.messages(rows)
+  }
+  async idempotencyKeys(rows: CopiedIdempotencyKey[]): Promise<void> {
+    this.counts.idempotencyKeys += rows.length
+    await this.#next?.idempotencyKeys(rows)
+  }
+  async deliveries(rows: CopiedDelivery[]): Promise<void> {
+    this.counts.deliveries += rows.length
+    for (const delivery of rows) this.counts.deliveriesByStatus[delivery.status]++
+    await this.#next?.deliveries(rows)
+  }
+  async tableRows(section: string, table: string, rows: CopiedRow[]): Promise<void> {
+    this.counts.tables[table] = (this.counts.tables[table] ?? 0) + rows.length
+    await this.#next?.tableRows(section, table, rows)
   }
 }

@@ -1,5 +1,5 @@
 import type { Clock, MessageV2 } from '@agent-comm/protocol'
-import type { DatabaseRows, ExportRowsParams, ImportRowsParams } from './copy.js'
+import type { ExportRowsParams, ImportRowsParams } from './copy.js'
 import type {
   CleanupReport,
   ConversationSummary,
@@ -196,14 +196,16 @@ export interface SpoolStore {
   /**
    * Reads every row a database copy carries (`@agent-comm/spool/copy`): messages, deliveries, idempotency
    * keys wherever kept, and the rows of each section's tables (a section whose tables the database lacks is
-   * left out), all from **one consistent snapshot**, each row checked against the neutral format.
+   * left out), all from **one consistent snapshot**, each row checked against the neutral format, and hands
+   * them to `sink` in batches of at most `batchRows`, awaiting each (one batch held at a time).
    */
-  exportRows?(params: ExportRowsParams): Promise<DatabaseRows>
+  exportRows?(params: ExportRowsParams): Promise<void>
 
   /**
-   * Writes a copy's rows into this database in **one transaction**, after checking that it holds no
-   * agent-comm data (else `ConflictError`, nothing written): every delivery keeps its state, attempts,
-   * lease and receipt; rows are numbered in the order given. A failure rolls everything back.
+   * Writes the rows `source` sends into this database in **one transaction**, after checking that it holds
+   * no agent-comm data (else `ConflictError`, nothing written): every delivery keeps its state, attempts,
+   * lease and receipt; rows are numbered in the order given. A failure (of a write, or of the source)
+   * rolls everything back.
    */
   importRows?(params: ImportRowsParams): Promise<void>
 

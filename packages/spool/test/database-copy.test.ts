@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { ConflictError, StorageError } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
-import type { DatabaseRows } from '../src/copy.js'
+import { type DatabaseRows, RowCollector, type RowSink, rowsSource } from '../src/copy.js'
 import { SqliteSpoolStore, sqliteConnection } from '../src/index.js'
 import { openSpool, task, tempDir } from './helpers.js'
 
@@ -31,7 +31,9 @@ async function filledSpool() {
 async function exported(path: string): Promise<DatabaseRows> {
   const store = await SqliteSpoolStore.open({ path, create: false })
   try {
-    return await store.exportRows({ sections: [] })
+    const collector = new RowCollector()
+    await store.exportRows({ sections: [], sink: collector })
+    return collector.rows
   } finally {
     await store.close()
   }
@@ -48,7 +50,7 @@ describe('copying a SQLite spool (exportRows / importRows)', () => {
 
     const target = join(tempDir(), 'copy.db')
     const destination = await SqliteSpoolStore.open({ path: target })
-    await destination.importRows({ rows, sections: [] })
+    await destination.importRows({ source: rowsSource(rows), sections: [] })
     expect((await destination.verify()).ok).toBe(true)
     await destination.close()
     expect(await exported(target)).toEqual(rows)
@@ -63,7 +65,7 @@ describe('copying a SQLite spool (exportRows / importRows)', () => {
     await other.close()
     const destination = await SqliteSpoolStore.open({ path: otherPath })
     try {
-      const refused = destination.importRows({ rows, sections: [] })
+      const refused = destination.importRows({ source: rowsSource(rows), sections: [] })
       await expect(refused).rejects.toBeInstanceOf(ConflictError)
       await expect(refused).rejects.toThrow(/already holds agent-comm data \(table 'messages' has rows\)/)
     } finally {
@@ -81,7 +83,7 @@ describe('copying a SQLite spool (exportRows / importRows)', () => {
     const target = join(tempDir(), 'copy.db')
     const destination = await SqliteSpoolStore.open({ path: target })
     try {
-      await expect(destination.importRows({ rows, sections: [] })).rejects.toThrow(
+      await expect(destination.importRows({ source: rowsSource(rows), sections: [] })).rejects.toThrow(
         /names message 'msg_missing'/,
       )
     } finally {
@@ -101,11 +103,64 @@ describe('copying a SQLite spool (exportRows / importRows)', () => {
     await spool.close()
     const store = await SqliteSpoolStore.open({ path })
     try {
-      const refused = store.exportRows({ sections: [] })
+      const refused = store.exportRows({ sections: [], sink: new RowCollector() })
       await expect(refused).rejects.toBeInstanceOf(StorageError)
       await expect(refused).rejects.toThrow(/Row 2 of table 'messages' .* cannot be copied: priority/)
+      // Read a row at a time, it is still named by its place in its table, not in its batch.
+      const oneByOne = store.exportRows({ sections: [], sink: new RowCollector(), batchRows: 1 })
+      await expect(oneByOne).rejects.toThrow(/Row 2 of table 'messages' .* cannot be copied: priority/)
     } finally {
       await store.close()
     }
+  })
+
+  it('copies a database larger than one batch exactly, handing on one bounded batch at a time', async () => {
+    const { spool, path } = await filledSpool()
+    for (let i = 0; i < 11; i++) {
+      await spool.send(task(`more ${i}`), i % 3 === 0 ? { idempotencyKey: `k-${i}` } : {})
+    }
+    await spool.close()
+    const whole = await exported(path)
+    expect(whole.messages).toHaveLength(17)
+
+    // Every batch passes through a spy on its way: how many rows are on their way at once, and how big
+    // each batch is. A batch is written before the next is read.
+    let held = 0
+    let mostHeld = 0
+    const sizes: Record<string, number[]> = {}
+    const spy = (sink: RowSink): RowSink => {
+      const through =
+        (kind: string, write: (rows: never[]) => Promise<void> | void) => async (rows: never[]) => {
+          held += rows.length
+          mostHeld = Math.max(mostHeld, held)
+          sizes[kind] = [...(sizes[kind] ?? []), rows.length]
+          await write(rows)
+          held -= rows.length
+        }
+      return {
+        begin: (plan) => sink.begin(plan),
+        messages: through('messages', (rows) => sink.messages(rows)),
+        idempotencyKeys: through('keys', (rows) => sink.idempotencyKeys(rows)),
+        deliveries: through('deliveries', (rows) => sink.deliveries(rows)),
+        tableRows: (section, table, rows) => sink.tableRows(section, table, rows),
+      }
+    }
+    const source = await SqliteSpoolStore.open({ path, create: false })
+    const target = join(tempDir(), 'copy.db')
+    const destination = await SqliteSpoolStore.open({ path: target })
+    try {
+      await destination.importRows({
+        sections: [],
+        source: (sink) => source.exportRows({ sections: [], sink: spy(sink), batchRows: 4 }),
+      })
+      expect((await destination.verify()).ok).toBe(true)
+    } finally {
+      await destination.close()
+      await source.close()
+    }
+    expect(mostHeld).toBe(4)
+    // Keys on their message's row come first, then those kept aside (a batch each side).
+    expect(sizes).toEqual({ messages: [4, 4, 4, 4, 1], keys: [4, 1, 1], deliveries: [4, 4, 4, 4] })
+    expect(await exported(target)).toEqual(whole)
   })
 })

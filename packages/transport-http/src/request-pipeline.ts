@@ -1,5 +1,6 @@
 import type { Clock, TraceMetadata } from '@agent-comm/protocol'
 import { AgentIdSchema, ClosedError, ConfigError, parseOrThrow, ValidationError } from '@agent-comm/protocol'
+import { retryAfterMs } from '@agent-comm/protocol/retry-after'
 import { type Dispatcher, Pool } from 'undici'
 import type { z } from 'zod'
 import { ErrorResponseSchema, RelayErrorCode } from './api.js'
@@ -218,7 +219,7 @@ export class RequestPipeline {
       if (holdMs > 0 && isTooManyWaits(response.statusCode, text)) {
         // Refused before it waited or claimed anything: asked again after Retry-After, as long as the
         // caller's own wait lasts, with what is left of it; not one of the retries proper.
-        const delay = this.#delay(refused.times++, retryAfterMs(response.headers, this.#clock))
+        const delay = this.#delay(refused.times++, retryAfterOf(response.headers, this.#clock))
         const left = Math.floor((spec.holdMs ?? 0) - refused.waitedMs - delay)
         if (left > 0) {
           await this.#sleep(delay, spec.signal)
@@ -242,7 +243,7 @@ export class RequestPipeline {
         // any call an overloaded relay shed, which it refused before reading it. Its Retry-After is
         // honoured (up to a bound), the backoff's delay being the least wait.
         this.#failOver(targetIndex)
-        await this.#backoff(attempt, spec.signal, retryAfterMs(response.headers, this.#clock))
+        await this.#backoff(attempt, spec.signal, retryAfterOf(response.headers, this.#clock))
         continue
       }
       const error = explainOlderRelay(
@@ -331,7 +332,7 @@ export class RequestPipeline {
       const waitRefused = isTooManyWaits(response.statusCode, text)
       if (waitRefused && refusals < this.#retries) {
         try {
-          await this.#sleep(this.#delay(refusals++, retryAfterMs(response.headers, this.#clock)), signal)
+          await this.#sleep(this.#delay(refusals++, retryAfterOf(response.headers, this.#clock)), signal)
         } catch (error) {
           if (signal?.aborted) return
           throw error
@@ -494,19 +495,12 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   })
 }
 
-/**
- * A 503's `Retry-After` in ms: delta-seconds or an HTTP date (read against `clock`); undefined when there
- * is none or it is not one of those.
- */
-function retryAfterMs(
+/** A 503's `Retry-After` in ms (see `@agent-comm/protocol/retry-after`), read against `clock`. */
+function retryAfterOf(
   headers: Record<string, string | string[] | undefined>,
   clock: Clock,
 ): number | undefined {
-  const value = headerOf(headers, 'retry-after')?.trim()
-  if (value === undefined || value === '') return undefined
-  if (/^\d+$/.test(value)) return Number(value) * 1000
-  const at = Date.parse(value)
-  return Number.isNaN(at) ? undefined : Math.max(0, at - clock.now())
+  return retryAfterMs(headerOf(headers, 'retry-after'), clock.now())
 }
 
 /** Whether a 503's body says an overloaded relay shed the request (so it did nothing with it). */

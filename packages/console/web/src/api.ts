@@ -3,6 +3,7 @@
 // change. The page key comes once, from signing in, and is kept in this origin's localStorage: browsers
 // send the cookie to every port of the host, but no other origin can read this storage, so a server on
 // another port that receives the cookie still cannot use the session.
+import { retryAfterMs } from '@agent-comm/protocol/retry-after'
 
 /** A message as the API returns it (the fields the page shows). */
 export interface Message {
@@ -173,15 +174,44 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   return data as T
 }
 
+/** The pause before the stream is opened again, when the relay said nothing of when. */
+export const RECONNECT_MS = 3_000
+/** The longest pause a `Retry-After` makes the page take (a longer one is cut to this). */
+export const MAX_RETRY_AFTER_MS = 60_000
+/** The shortest: an answer of `Retry-After: 0` does not make the page ask again at once, over and over. */
+const MIN_RETRY_AFTER_MS = 1_000
+
+/** What {@link listenForChanges} uses of the world: the page's own, unless a test gives its own. */
+export interface ListenOptions {
+  fetch?: typeof fetch
+  /** Waits `ms` before the stream is opened again. */
+  sleep?: (ms: number) => Promise<void>
+  /** Epoch ms, to read a `Retry-After` given as a date. */
+  now?: () => number
+}
+
 /**
  * Reads the relay's server-sent events of the session (`GET /console/stream`) and calls `onChange` on each
  * `change` event, reconnecting after a pause when the stream ends, until `signal` aborts. Read with fetch
- * rather than EventSource, which cannot send the page key. A 401 means the session ended.
+ * rather than EventSource, which cannot send the page key. A 401 means the session ended. Any other
+ * refusal (429 TOO_MANY_WAITS when the session has too many streams open, 503 when the relay sheds load)
+ * waits what its `Retry-After` says, between 1 s and {@link MAX_RETRY_AFTER_MS}, before trying again;
+ * without one, or after a stream that ended or a network failure, {@link RECONNECT_MS}.
  */
-export async function listenForChanges(onChange: () => void, signal: AbortSignal): Promise<void> {
+export async function listenForChanges(
+  onChange: () => void,
+  signal: AbortSignal,
+  options: ListenOptions = {},
+): Promise<void> {
+  const {
+    fetch: request = fetch,
+    sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+    now = Date.now,
+  } = options
   while (!signal.aborted) {
+    let pause = RECONNECT_MS
     try {
-      const response = await fetch('/api/v1/console/stream', {
+      const response = await request('/api/v1/console/stream', {
         headers: { accept: 'text/event-stream', ...sessionHeaders() },
         credentials: 'same-origin',
         signal,
@@ -190,7 +220,14 @@ export async function listenForChanges(onChange: () => void, signal: AbortSignal
         sessionEnded?.()
         return
       }
-      if (response.ok && response.body !== null) {
+      if (!response.ok) {
+        // The refusal's body is not read: let the connection go.
+        await response.body?.cancel()
+        const asked = retryAfterMs(response.headers.get('retry-after'), now())
+        if (asked !== undefined) {
+          pause = Math.min(MAX_RETRY_AFTER_MS, Math.max(MIN_RETRY_AFTER_MS, asked))
+        }
+      } else if (response.body !== null) {
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
         let buffer = ''
         for (;;) {
@@ -207,6 +244,6 @@ export async function listenForChanges(onChange: () => void, signal: AbortSignal
       // The relay restarted or the network dropped: reconnect below, as EventSource would.
     }
     if (signal.aborted) return
-    await new Promise((resolve) => setTimeout(resolve, 3000))
+    await sleep(pause)
   }
 }

@@ -501,21 +501,25 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
     return this.#write(() => cleanup(this.#sqlite, options, now))
   }
 
-  async exportRows({ sections }: Copy.ExportRowsParams): Promise<Copy.DatabaseRows> {
-    const { exportSqliteRows, migratePresentSections } = await loadCopy()
-    return this.#write(() => {
+  async exportRows({ sections, sink, batchRows }: Copy.ExportRowsParams): Promise<void> {
+    try {
+      const [{ exportSqliteRows, migratePresentSections }, { COPY_BATCH_ROWS }] = await Promise.all([
+        loadCopy(),
+        import('../copy.js'),
+      ])
       // A database of an older version gets the sections' current columns first (never their tables).
       if (!this.#sqlite.readonly) migratePresentSections(this.#sqlite, sections)
-      return exportSqliteRows(this.#sqlite, sections, this.location)
-    })
+      await exportSqliteRows(this.#sqlite, sections, this.location, sink, batchRows ?? COPY_BATCH_ROWS)
+    } catch (error) {
+      this.#failed(error)
+    }
   }
 
-  async importRows({ rows, sections }: Copy.ImportRowsParams): Promise<void> {
-    const { importSqliteRows, prepareSqliteSections } = await loadCopy()
-    this.#write(() => {
-      prepareSqliteSections(this.#sqlite, rows, sections)
-      importSqliteRows(this.#sqlite, rows, sections, this.location)
-    })
+  async importRows({ source, sections }: Copy.ImportRowsParams): Promise<void> {
+    const { importSqliteRows } = await loadCopy()
+    await importSqliteRows(this.#sqlite, source, sections, this.location, (error) =>
+      toStorageError(error, this.location),
+    )
   }
 
   async close(): Promise<void> {
