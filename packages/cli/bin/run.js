@@ -35,23 +35,18 @@ process.stdout.on('error', (error) => {
   if (error.code === 'EPIPE') process.exit(0)
 })
 // Global flags may come before the command (`agent-comm --db x.db agents`); oclif wants them after it.
+// The topic and command names, and send's entry of oclif.manifest.json, written at build time from the
+// manifest (scripts/command-index.mjs): a small file, read instead of the whole manifest.
 const { hoistGlobalFlags } = await import('../dist/argv.js')
 const { readFileSync } = await import('node:fs')
-const { oclif } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
-const manifest = JSON.parse(readFileSync(new URL('../oclif.manifest.json', import.meta.url), 'utf8'))
-const args = hoistGlobalFlags(
-  process.argv.slice(2),
-  new Set(Object.keys(oclif.topics ?? {})),
-  new Set(Object.keys(manifest.commands)),
-)
+const index = JSON.parse(readFileSync(new URL('../dist/command-index.json', import.meta.url), 'utf8'))
+const args = hoistGlobalFlags(process.argv.slice(2), new Set(index.topics), new Set(index.commands))
 // `send`, what scripts and agents run most, skips oclif when its line is a plain one (src/send-fast-path.ts
 // says which, bundled into one file by scripts/bundle-runtime.mjs); --help, usage errors and every other line
 // go to oclif below.
 const sent =
   args[0] === 'send' &&
-  (await (
-    await import('../dist/send-fast-path.bundle.js')
-  ).runSendFastPath(args.slice(1), manifest.commands.send))
+  (await (await import('../dist/send-fast-path.bundle.js')).runSendFastPath(args.slice(1), index.send))
 if (!sent) {
   // oclif compares the Node version with its own engines through semver (about 50 modules) when loaded;
   // the check above already did that job. The variable is put back as it was, for child processes.

@@ -12,6 +12,7 @@ import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { writeShippedHashes } from '@agent-comm/spool'
 import { build } from 'esbuild'
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)))
@@ -31,6 +32,7 @@ function packageOf(file) {
 }
 
 const vendored = new Map()
+const requireFromCli = createRequire(join(root, 'package.json'))
 
 const relocateImportMetaUrl = {
   name: 'relocate-import-meta-url',
@@ -73,9 +75,9 @@ const zodEnglishOnly = {
 
 // The coordinator loads @opentelemetry/api and @agent-comm/transport-file on first use, with `require`
 // from its own folder (src/deferred-imports.ts), which esbuild cannot follow and which would not find
-// those packages next to the installed CLI. In the bundle that module imports the file transport
-// statically (every module is one file anyway) and requires the API from the CLI's own dependencies (see
-// the external list below). The build fails if it is no longer found, so a moved file is looked at again.
+// those packages next to the installed CLI. In the bundle that module requires the file transport from
+// the bundle's own entry for it (runtime.file-transport.js) and the API from the CLI's own dependencies
+// (see the external list below). The build fails if it is no longer found, so a moved file is looked at again.
 let coordinatorDeferredImports = 0
 const coordinatorStaticImports = {
   name: 'coordinator-static-imports',
@@ -85,11 +87,14 @@ const coordinatorStaticImports = {
       return {
         contents: [
           "import { fileURLToPath } from 'node:url'",
-          "import * as fileTransport from '@agent-comm/transport-file'",
           // `require` is the bundle's own (see the banner); the path is the API's ES module entry, so this
           // is the instance every `import '@opentelemetry/api'` of the process gets.
           "export const loadOpenTelemetryApi = () => require(fileURLToPath(import.meta.resolve('@opentelemetry/api')))",
-          'export const loadFileTransport = () => fileTransport',
+          // The file transport is an entry of its own (runtime.file-transport.js, below), sharing the
+          // bundle's chunks (one protocol, one zod): required, synchronously, when the first file
+          // transport is made, so a send to an agent on another transport never loads its modules, its
+          // 44 zod schemas and node:crypto. This module sits in a chunk in dist/, next to that entry.
+          "export const loadFileTransport = () => require(fileURLToPath(new URL('./runtime.file-transport.js', import.meta.url)))",
         ].join('\n'),
         loader: 'js',
       }
@@ -99,13 +104,17 @@ const coordinatorStaticImports = {
 
 rmSync(vendor, { recursive: true, force: true })
 for (const file of readdirSync(dist)) {
-  if (file.startsWith('runtime.chunk.')) rmSync(join(dist, file))
+  if (file.startsWith('runtime.chunk.') || file === 'runtime.file-transport.js') rmSync(join(dist, file))
 }
 await build({
   // The hook's own entry (hook-runtime.ts) shares chunks with the runtime's, and loads none of its others.
   entryPoints: {
     'runtime.bundle': join(root, 'src/runtime.ts'),
     'hook-runtime.bundle': join(root, 'src/hook-runtime.ts'),
+    // The coordinator's file transport (see coordinatorStaticImports), from the coordinator's dependencies.
+    'runtime.file-transport': createRequire(requireFromCli.resolve('@agent-comm/coordinator')).resolve(
+      '@agent-comm/transport-file',
+    ),
   },
   outdir: dist,
   // What runtime.ts imports dynamically (the HTTP transport with undici, the secret store) goes to chunks
@@ -147,6 +156,14 @@ for (const [name, { dir, pkg }] of vendored) {
     cpSync(join(dir, entry), join(vendor, name, entry), { recursive: true })
   }
 }
+// The SQLite migrations the bundle applies (the spool's and the registry's) get the hashes of these copies
+// written beside their journal: opening a database already at them then reads one small file instead of
+// reading and hashing every migration (and loading node:crypto to do it) on every command. Older, newer
+// or edited databases are still checked from the migration files (the spool's applyMigrations).
+for (const name of ['@agent-comm/spool', '@agent-comm/registry']) {
+  if (!vendored.has(name)) throw new Error(`${name} is no longer vendored: see writeShippedHashes below`)
+  writeShippedHashes(join(vendor, name, 'drizzle'))
+}
 
 // send's fast path (src/send-fast-path.ts and the CLI's and protocol's small modules it imports) as one
 // file, dist/send-fast-path.bundle.js, which bin/run.js loads for every `send`: file by file it was about 15
@@ -176,7 +193,6 @@ await build({
 // `import '@oclif/core'` resolve to (ours and oclif's plugins' alike: one copy). Loaded file by file it is
 // about 150 modules (semver, minimatch, tinyglobby, ejs…) and the largest part of a command's start-up.
 // The entry names oclif's exports one by one so Node's ES module loader sees them as named exports.
-const requireFromCli = createRequire(join(root, 'package.json'))
 
 // fdir (under tinyglobby, under oclif) probes for picomatch with `require.resolve('picomatch')` before it
 // requires it. The bundle holds picomatch, but the probe still asks Node to find a package named picomatch

@@ -1,7 +1,6 @@
 // The composition root of the CLI: the one module that reads the environment, turns it and the global
 // flags into a configuration, builds the coordinator and hands it to a command. Commands never read
 // process.env or construct library objects themselves.
-import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
 import type { Coordinator, CoordinatorConfig } from '@agent-comm/coordinator'
 import type { RunningHttpServer, RunningServer } from '@agent-comm/mcp'
@@ -114,6 +113,8 @@ export async function openContext(options: ContextOptions = {}): Promise<Command
   let temporarySchema: string | undefined
   if (options.temporary !== undefined) {
     if (isPostgresUrl(configured.dbPath)) {
+      // node:crypto loaded here, for the demo only: at the top it would be loaded by every `send` too.
+      const { randomBytes } = await import('node:crypto')
       temporarySchema = `agent_comm_demo_${randomBytes(6).toString('hex')}`
       config = { ...configured, postgresSchema: temporarySchema }
     } else {

@@ -105,7 +105,7 @@ export async function copyDatabase(options: CopyDatabaseOptions): Promise<CopyDa
   })
   if (options.dryRun) {
     // Every row is still read and checked, batch by batch, and counted; nothing is kept.
-    const counter = new runtime.RowCounter()
+    const counter = new (await runtime.loadSpoolCopy()).RowCounter()
     await from.store.exportRows!({ sections, sink: counter }).finally(() => from.store.close())
     return result(counter.counts)
   }
@@ -117,11 +117,12 @@ export async function copyDatabase(options: CopyDatabaseOptions): Promise<CopyDa
     throw error
   }
   let counter: RowCounter | undefined
+  const { RowCounter: Counter } = await runtime.loadSpoolCopy()
   try {
     await to.store.importRows!({
       sections,
       source: (sink) => {
-        counter = new runtime.RowCounter(sink)
+        counter = new Counter(sink)
         return from.store.exportRows!({ sections, sink: counter })
       },
     })

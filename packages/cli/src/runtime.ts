@@ -27,7 +27,6 @@ export {
 } from '@agent-comm/protocol'
 export { assertRegistrableAgentId, registryCopySection } from '@agent-comm/registry'
 export { SqliteSpoolStore } from '@agent-comm/spool'
-export { RowCounter } from '@agent-comm/spool/copy'
 export { DeferredTransport } from './deferred-transport.js'
 
 // The packages below are split into chunks of their own (esbuild's code splitting) and loaded on first
@@ -51,6 +50,9 @@ export const loadPostgres = () => import('@agent-comm/postgres')
 
 /** The A2A part of `cleanup` (`@agent-comm/coordinator/a2a-cleanup`, MCP's comm_cleanup's too): loaded only by it. */
 export const loadA2ACleanup = () => import('@agent-comm/coordinator/a2a-cleanup')
+
+/** The spool's part of `db copy` (its row schemas, about 47 zod schemas): loaded only by `db copy`. */
+export const loadSpoolCopy = () => import('@agent-comm/spool/copy')
 
 /** The PostgreSQL A2A store (`@agent-comm/postgres/a2a`), loaded only by the relay's A2A commands. */
 export const loadPostgresA2A = () => import('@agent-comm/postgres/a2a')

@@ -39,6 +39,17 @@ async function oclifParse(argv: string[]) {
 }
 
 describe('send without oclif', () => {
+  it("reads send's entry and the command and topic names from the build's small index, the manifest's own", () => {
+    const index = JSON.parse(
+      readFileSync(fileURLToPath(new URL('../dist/command-index.json', import.meta.url)), 'utf8'),
+    ) as { topics: string[]; commands: string[]; send: ManifestCommand }
+    const { oclif } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      oclif: { topics?: Record<string, unknown> }
+    }
+    expect(index.send).toEqual(SEND)
+    expect(index.commands).toEqual(Object.keys(manifest.commands))
+    expect(index.topics).toEqual(Object.keys(oclif.topics ?? {}))
+  })
   it('parses a plain line exactly as oclif does', async () => {
     const lines = [
       ['a', 'b', 'hello'],

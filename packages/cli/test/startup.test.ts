@@ -18,10 +18,9 @@ async function modulesLoadedBy(
     env: { ...p.env, ...env, NODE_OPTIONS: `--import=${RECORDER}`, RECORD_MODULES_TO: record },
   })
   expect(run.code, run.stderr).toBe(0)
-  return readFileSync(record, 'utf8')
-    .split('\n')
-    .filter((url) => url.startsWith('file:'))
-    .map((url) => fileURLToPath(url))
+  const urls = readFileSync(record, 'utf8').split('\n')
+  const files = urls.filter((url) => url.startsWith('file:')).map((url) => fileURLToPath(url))
+  return Object.assign(files, { builtins: urls.filter((url) => url.startsWith('node:')) })
 }
 
 describe('startup', () => {
@@ -63,6 +62,44 @@ describe('startup', () => {
     for (const file of files.filter((f) => f.includes(`${join('cli', 'dist')}`))) {
       expect(readFileSync(file, 'utf8').includes('undici'), file).toBe(false)
     }
+  })
+
+  it('sends without loading what a send never uses: db copy, the file transport, node:crypto', async () => {
+    const p = project()
+    await p.ok(['register', 'a', '-c', 'x', '-d', 'l'])
+    await p.ok(['register', 'b', '-c', 'x', '-d', 'l'])
+    const files = await modulesLoadedBy(p, ['send', 'a', 'b', 'hello'])
+    // esbuild names each module it bundles in a comment: no file this send loaded holds db copy's row
+    // schemas or the file transport (its own entry, runtime.file-transport.js, required by its first use).
+    for (const file of files.filter((f) => f.includes(join('cli', 'dist')))) {
+      const source = readFileSync(file, 'utf8')
+      expect(source.includes('spool/dist/copy.js'), file).toBe(false)
+      expect(source.includes('transport-file/dist/'), file).toBe(false)
+    }
+    // The ids' randomness is read from the OS (/dev/urandom), and the database, already at the migrations
+    // shipped in dist/vendor with their hashes, is opened without hashing them: no node:crypto (about 20 M
+    // instructions of a send).
+    if (process.platform !== 'win32') expect(files.builtins).not.toContain('node:crypto')
+  })
+
+  it('delivers to a file transport agent, loading its entry on first use', async () => {
+    const p = project()
+    await p.ok(['register', 'a', '-c', 'x', '-d', 'l'])
+    await p.ok([
+      'register',
+      'f',
+      '-c',
+      'x',
+      '-d',
+      'l',
+      '--transport-type',
+      'file',
+      '--inbox-dir',
+      join(p.dir, 'inbox'),
+    ])
+    const files = await modulesLoadedBy(p, ['send', 'a', 'f', 'hello'])
+    expect(files.some((f) => f.endsWith(join('dist', 'runtime.file-transport.js')))).toBe(true)
+    expect((await p.ok(['poll', 'f'])).stdout).toContain('Body: hello')
   })
 
   it('loads the HTTP transport chunk only for an agent registered as http', async () => {

@@ -23,4 +23,16 @@ describe('RandomPool', () => {
     expect(pool.bytes(10_000)).toHaveLength(10_000)
     expect(pool.hex(5_000)).toHaveLength(10_000)
   })
+
+  it('draws every byte from the generator it is given, 4 KiB at a time', () => {
+    const fills: number[] = []
+    const pool = new RandomPool((buffer) => {
+      fills.push(buffer.length)
+      buffer.fill(7)
+    })
+    expect(pool.hex(2)).toBe('0707')
+    for (let i = 0; i < 300; i++) pool.bytes(16)
+    expect(pool.bytes(5_000).every((byte) => byte === 7)).toBe(true)
+    expect(fills).toEqual([4096, 4096, 5_000])
+  })
 })

@@ -22,7 +22,7 @@ export {
 export type { ReleaseParams } from './sqlite/held.js'
 export { releaseHeldMessages } from './sqlite/held.js'
 export type { MigrateOptions, MigrationResult, MigrationSet } from './sqlite/migrate.js'
-export { applyMigrations } from './sqlite/migrate.js'
+export { applyMigrations, writeShippedHashes } from './sqlite/migrate.js'
 export type { SpoolDatabase } from './sqlite/query-builder.js'
 export type { DeliveryRow, MessageRow } from './sqlite/schema.js'
 export type { SqliteStoreOptions } from './sqlite/store.js'

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SchemaVersionError, StorageError } from '@agent-comm/protocol'
 import type BetterSqlite3 from 'better-sqlite3'
@@ -35,7 +34,9 @@ function readMigrationFiles({ migrationsFolder }: { migrationsFolder: string }):
     return {
       sql: query.split('--> statement-breakpoint'),
       folderMillis: entry.when,
-      hash: createHash('sha256').update(query).digest('hex'),
+      // node:crypto loaded here, not at the top: a database already at the shipped migrations is checked
+      // without hashing (shippedMigrationsApplied), and the CLI's `send` then never loads it.
+      hash: process.getBuiltinModule('node:crypto').createHash('sha256').update(query).digest('hex'),
     }
   })
 }
@@ -79,9 +80,11 @@ export function applyMigrations(
   set: MigrationSet,
   options: MigrateOptions = {},
 ): MigrationResult {
-  const known = readMigrationFiles({ migrationsFolder: set.folder })
   const table = `"${set.table.replaceAll('"', '""')}"`
-  if (sqlite.readonly) return checkMigrations(sqlite, set, known, table)
+  if (sqlite.readonly) {
+    return checkMigrations(sqlite, set, readMigrationFiles({ migrationsFolder: set.folder }), table)
+  }
+  const shipped = readShippedHashes(set.folder)
   const run = sqlite.transaction((): MigrationResult => {
     if (options.allowForeignTables !== true) refuseForeignFile(sqlite)
     sqlite.exec(
@@ -93,6 +96,10 @@ export function applyMigrations(
       hash: string
       createdAt: number
     }[]
+    if (shipped !== undefined && sameMigrations(shipped, applied)) {
+      return { applied: 0, current: shipped.length }
+    }
+    const known = readMigrationFiles({ migrationsFolder: set.folder })
     refuseNewerSchema(set, known, applied)
     refuseEditedMigrations(set, known, applied)
     const done = new Set(applied.map((row) => row.hash))
@@ -113,6 +120,46 @@ export function applyMigrations(
 }
 
 type Migration = ReturnType<typeof readMigrationFiles>[number]
+
+/** The file, next to drizzle-kit's journal, that {@link writeShippedHashes} writes. */
+const SHIPPED_HASHES = '_agent_comm_hashes.json'
+
+/**
+ * Writes the hash and journal time of every migration of `folder` to `meta/_agent_comm_hashes.json`, for a
+ * copy of the migrations that is build output and is not edited after (the CLI's bundle writes it into its
+ * copy). {@link applyMigrations} then opens a database that records exactly these migrations without
+ * reading and hashing every migration file; any other database (older, newer, edited) is checked from the
+ * files as always.
+ */
+export function writeShippedHashes(folder: string): void {
+  const hashes = readMigrationFiles({ migrationsFolder: folder }).map(({ folderMillis, hash }) => ({
+    folderMillis,
+    hash,
+  }))
+  writeFileSync(join(folder, 'meta', SHIPPED_HASHES), `${JSON.stringify(hashes, null, 2)}\n`)
+}
+
+/** The migrations {@link writeShippedHashes} recorded for `folder`, or undefined when it did not. */
+function readShippedHashes(folder: string): { folderMillis: number; hash: string }[] | undefined {
+  let text: string
+  try {
+    text = readFileSync(join(folder, 'meta', SHIPPED_HASHES), 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw error
+  }
+  return JSON.parse(text) as { folderMillis: number; hash: string }[]
+}
+
+/** Whether `applied` records exactly the migrations of `known`, each under its hash and journal time. */
+function sameMigrations(
+  known: readonly { folderMillis: number; hash: string }[],
+  applied: readonly { hash: string; createdAt: number | string }[],
+): boolean {
+  if (known.length !== applied.length) return false
+  const appliedAt = new Map(applied.map((row) => [Number(row.createdAt), row.hash]))
+  return known.every((m) => appliedAt.get(m.folderMillis) === m.hash)
+}
 
 /** Throws {@link SchemaVersionError} when `applied` records a migration newer than every one of `known`. */
 function refuseNewerSchema(

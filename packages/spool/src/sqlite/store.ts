@@ -3,13 +3,11 @@ import { fileURLToPath } from 'node:url'
 import { type MessageV2, priorityRank } from '@agent-comm/protocol'
 import type BetterSqlite3 from 'better-sqlite3'
 import type * as Copy from '../copy.js'
-import { COPY_BATCH_ROWS } from '../copy.js'
 import { messageColumnValues } from '../rows.js'
 import type * as Seam from '../store.js'
 import type * as Reports from '../types.js'
 import { watchDatabaseFile } from './change-feed.js'
 import { cleanup } from './cleanup.js'
-import { exportSqliteRows, importSqliteRows, migratePresentSections } from './copy.js'
 import {
   type DatabaseFileOptions,
   DISK_FULL,
@@ -30,6 +28,12 @@ import {
   prepareRecipientClaims,
   type RecipientClaims,
 } from './statements.js'
+
+/**
+ * `db copy`'s side of the store (./copy.ts, with its row schemas, about 47 zod schemas built when it
+ * loads), loaded on the first export or import: a process that only sends or polls never builds them.
+ */
+const loadCopy = (): Promise<typeof import('./copy.js')> => import('./copy.js')
 
 /** Folder of this package's drizzle-kit migrations (shipped beside `dist/`). */
 export const SPOOL_MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.meta.url)), '../../drizzle')
@@ -497,17 +501,22 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
     return this.#write(() => cleanup(this.#sqlite, options, now))
   }
 
-  async exportRows({ sections, sink, batchRows = COPY_BATCH_ROWS }: Copy.ExportRowsParams): Promise<void> {
+  async exportRows({ sections, sink, batchRows }: Copy.ExportRowsParams): Promise<void> {
     try {
+      const [{ exportSqliteRows, migratePresentSections }, { COPY_BATCH_ROWS }] = await Promise.all([
+        loadCopy(),
+        import('../copy.js'),
+      ])
       // A database of an older version gets the sections' current columns first (never their tables).
       if (!this.#sqlite.readonly) migratePresentSections(this.#sqlite, sections)
-      await exportSqliteRows(this.#sqlite, sections, this.location, sink, batchRows)
+      await exportSqliteRows(this.#sqlite, sections, this.location, sink, batchRows ?? COPY_BATCH_ROWS)
     } catch (error) {
       this.#failed(error)
     }
   }
 
   async importRows({ source, sections }: Copy.ImportRowsParams): Promise<void> {
+    const { importSqliteRows } = await loadCopy()
     await importSqliteRows(this.#sqlite, source, sections, this.location, (error) =>
       toStorageError(error, this.location),
     )
