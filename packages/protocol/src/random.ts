@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 
 /** Bytes drawn from the operating system's generator at a time. */
 const POOL_BYTES = 4096
@@ -20,6 +20,8 @@ export function fillSystemRandom(buffer: Buffer): void {
     let fd: number | undefined
     try {
       fd = openSync('/dev/urandom', 'r')
+      // The kernel's device, not a file put in its place (a container's odd /dev): else node:crypto.
+      if (!fstatSync(fd).isCharacterDevice()) throw new Error('/dev/urandom is not a device')
       for (let filled = 0; filled < buffer.length; ) {
         const read = readSync(fd, buffer, filled, buffer.length - filled, null)
         if (read === 0) throw new Error('/dev/urandom ended')
