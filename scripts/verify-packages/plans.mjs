@@ -94,8 +94,9 @@ export const PLANS = {
     install: ['@agent-comm/cli'],
     // The CLI's example is the README's Quick Test, which test/quick-test.sh runs through the installed bin.
     quickTest: 'test/quick-test.sh',
-    // Written by scripts/bundle-runtime.mjs, not by tsc.
-    generated: /^dist\/((hook-)?runtime\.(bundle|chunk\.)|send-fast-path\.bundle\.js$|vendor\/)/,
+    // Written by scripts/bundle-runtime.mjs and scripts/command-index.mjs, not by tsc.
+    generated:
+      /^dist\/((hook-)?runtime\.(bundle|chunk\.)|runtime\.file-transport\.js$|send-fast-path\.bundle\.js$|command-index\.json$|vendor\/)/,
     allowHeavy: HEAVY,
   },
 }
