@@ -6,17 +6,23 @@ const POOL_BYTES = 4096
 /** `node:crypto`, loaded only where it is needed: loading it costs about 20 M instructions (a third of a short CLI run's own work). */
 const nodeCrypto = (): typeof import('node:crypto') => process.getBuiltinModule('node:crypto')
 
-/** Whether `/dev/urandom` is still worth trying (false once it could not be read, e.g. on Windows). */
-let urandomReadable = process.platform !== 'win32'
+/**
+ * Whether the next fill reads `/dev/urandom`: only the process's first (a short run's only one), and not
+ * where there is none (Windows). A process that needs more is a long-running one, for which loading
+ * `node:crypto` once is cheaper than opening the device on every refill.
+ */
+let readUrandom = process.platform !== 'win32'
 
 /**
  * Fills `buffer` with cryptographically secure random bytes from the operating system: read from
  * `/dev/urandom` (the kernel's generator, never blocking once the system has booted; the source Node's own
- * generator is seeded from) where there is one, else from `node:crypto`. Reading the device spares a
- * process that needs a few random bytes (a CLI `send`: its ids) loading `node:crypto`.
+ * generator is seeded from) for the process's first fill where there is one, else from `node:crypto`.
+ * Reading the device spares a process that needs a few random bytes (a CLI `send`: its ids) loading
+ * `node:crypto`.
  */
 export function fillSystemRandom(buffer: Buffer): void {
-  if (urandomReadable) {
+  if (readUrandom) {
+    readUrandom = false
     let fd: number | undefined
     try {
       fd = openSync('/dev/urandom', 'r')
@@ -29,8 +35,7 @@ export function fillSystemRandom(buffer: Buffer): void {
       }
       return
     } catch {
-      // No readable /dev/urandom here (a sandbox, a chroot without /dev): node:crypto below, from now on.
-      urandomReadable = false
+      // No readable /dev/urandom here (a sandbox, a chroot without /dev): node:crypto below.
     } finally {
       if (fd !== undefined) closeSync(fd)
     }

@@ -16,14 +16,23 @@ function shippedCopy(): { folder: string; table: string; name: string } {
   return { folder, table: TABLE, name: 'spool' }
 }
 
+/** Runs `use` on a new database file `name` in a temp folder, closing it after. */
+function withDatabase(name: string, use: (db: Database.Database) => void): void {
+  const db = new Database(join(tempDir(), name))
+  try {
+    use(db)
+  } finally {
+    db.close()
+  }
+}
+
 const recorded = (db: Database.Database): number =>
   db.prepare(`SELECT COUNT(*) FROM ${TABLE}`).pluck().get() as number
 
 describe('migrations with shipped hashes', () => {
   it('opens a database at the shipped migrations without reading the migration files', () => {
     const set = shippedCopy()
-    const db = new Database(join(tempDir(), 'current.db'))
-    try {
+    withDatabase('current.db', (db) => {
       const all = readMigrationFiles({ migrationsFolder: set.folder }).length
       expect(applyMigrations(db, set)).toEqual({ applied: all, current: all })
       // Were the files read and hashed, these would be edited migrations, and the database refused.
@@ -32,16 +41,13 @@ describe('migrations with shipped hashes', () => {
       }
       expect(applyMigrations(db, set)).toEqual({ applied: 0, current: all })
       expect(recorded(db)).toBe(all)
-    } finally {
-      db.close()
-    }
+    })
   })
 
   it('still upgrades a database that lacks some of them', () => {
     const set = shippedCopy()
     const [first, ...rest] = readMigrationFiles({ migrationsFolder: set.folder })
-    const db = new Database(join(tempDir(), 'older.db'))
-    try {
+    withDatabase('older.db', (db) => {
       for (const statement of first!.sql) db.exec(statement)
       db.exec(`CREATE TABLE ${TABLE} (id INTEGER PRIMARY KEY, hash TEXT NOT NULL, created_at NUMERIC)`)
       db.prepare(`INSERT INTO ${TABLE} (hash, created_at) VALUES (?, ?)`).run(
@@ -50,15 +56,12 @@ describe('migrations with shipped hashes', () => {
       )
       expect(applyMigrations(db, set)).toEqual({ applied: rest.length, current: rest.length + 1 })
       expect(recorded(db)).toBe(rest.length + 1)
-    } finally {
-      db.close()
-    }
+    })
   })
 
   it('still refuses a database written by a newer version', () => {
     const set = shippedCopy()
-    const db = new Database(join(tempDir(), 'newer.db'))
-    try {
+    withDatabase('newer.db', (db) => {
       applyMigrations(db, set)
       db.prepare(`INSERT INTO ${TABLE} (hash, created_at) VALUES ('from-the-future', ?)`).run(
         Date.now() + 10 ** 12,
@@ -66,15 +69,12 @@ describe('migrations with shipped hashes', () => {
       expect(() => applyMigrations(db, set)).toThrow(
         expect.objectContaining({ code: 'SCHEMA_VERSION', message: expect.stringContaining('newer') }),
       )
-    } finally {
-      db.close()
-    }
+    })
   })
 
   it('still refuses a database migrated with another version of a shipped migration', () => {
     const set = shippedCopy()
-    const db = new Database(join(tempDir(), 'edited.db'))
-    try {
+    withDatabase('edited.db', (db) => {
       applyMigrations(db, set)
       // The migration edited after it ran, and its hashes shipped again (a later build).
       appendFileSync(join(set.folder, '0000_core.sql'), '\n--> statement-breakpoint\nSELECT 1;\n')
@@ -85,8 +85,6 @@ describe('migrations with shipped hashes', () => {
           message: expect.stringContaining('0000_core.sql'),
         }),
       )
-    } finally {
-      db.close()
-    }
+    })
   })
 })

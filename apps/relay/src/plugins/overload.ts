@@ -103,8 +103,7 @@ export const overloadPlugin = fp<{
           warnedAt = now
           request.log.warn({ pressure: type, value, limits }, 'overloaded: shedding requests (503)')
         }
-        if (isPageLoad(request)) shedPage(reply, type, limits.retryAfterSeconds)
-        else shed(reply, type, limits.retryAfterSeconds)
+        shed(request, reply, type, limits.retryAfterSeconds)
       },
     })
     const reading = setInterval(() => pressure.record(app.isUnderPressure()), limits.sampleIntervalMs)
@@ -114,10 +113,23 @@ export const overloadPlugin = fp<{
   { name: 'agent-comm-overload' },
 )
 
-/** Answers a shed request 503 with the relay's usual error body, never under-pressure's own. */
-function shed(reply: FastifyReply, type: string, retryAfterSeconds: number): void {
+/**
+ * Answers a shed request 503 with `Retry-After`: the relay's usual error body, never under-pressure's own; a
+ * browser loading a page (see {@link isPageLoad}) gets a small HTML page that loads itself again instead.
+ */
+function shed(request: FastifyRequest, reply: FastifyReply, type: string, retryAfterSeconds: number): void {
   const measure = MEASURES[type] ?? { what: `${type} is over its limit`, flag: 'its overload limits' }
   reply.code(503).header('retry-after', String(retryAfterSeconds))
+  if (isPageLoad(request)) {
+    reply.header('cache-control', 'no-store').type('text/html; charset=utf-8')
+    reply.send(`<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta http-equiv="refresh" content="${retryAfterSeconds}"><title>agent-comm: relay overloaded</title></head>
+<body><main><h1>The relay is overloaded</h1><p>It did not handle this request (${measure.what}). This page loads again in ${retryAfterSeconds} s.</p></main></body>
+</html>
+`)
+    return
+  }
   reply.send({
     error: {
       code: RelayErrorCode.UNAVAILABLE,
@@ -139,20 +151,4 @@ function isPageLoad(request: FastifyRequest): boolean {
     !request.url.startsWith(`${API_PREFIX}/`) &&
     (request.headers.accept ?? '').includes('text/html')
   )
-}
-
-/** {@link shed} for a page load: a small HTML page that reloads itself after `Retry-After` seconds. */
-function shedPage(reply: FastifyReply, type: string, retryAfterSeconds: number): void {
-  const measure = MEASURES[type] ?? { what: `${type} is over its limit` }
-  reply
-    .code(503)
-    .header('retry-after', String(retryAfterSeconds))
-    .header('cache-control', 'no-store')
-    .type('text/html; charset=utf-8')
-  reply.send(`<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><meta http-equiv="refresh" content="${retryAfterSeconds}"><title>agent-comm: relay overloaded</title></head>
-<body><main><h1>The relay is overloaded</h1><p>It did not handle this request (${measure.what}). This page loads again in ${retryAfterSeconds} s.</p></main></body>
-</html>
-`)
 }
