@@ -8,7 +8,7 @@
 // Packages that find files next to their code through import.meta.url (the spool's and the registry's
 // drizzle migrations) get it rewritten to a copy of their package under dist/vendor/<name>/, where their
 // published non-code files are copied, so they find the same files at the same relative paths.
-import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -235,3 +235,18 @@ if (picomatchProbes !== 1) {
     `expected fdir's picomatch probe once in the oclif bundle, found it ${picomatchProbes} times: see dropPicomatchProbe`,
   )
 }
+
+// Every bundled file ASCII only. esbuild escapes non-ASCII characters in strings, regular expressions and
+// identifiers (its default charset), but keeps them in the comments it carries over (an em dash in a zod or
+// agent-comm comment). One such character makes V8 hold the whole file as a two-byte string, and Node's
+// compile cache turns the source back into UTF-8 to hash it on every load: for the 430 KB zod chunk about
+// 15 M instructions per command (valgrind's count), more than a tenth of a send's own work. Written as
+// `\u{…}` text in place, which in a comment is only text; test/startup.test.ts checks what send loads.
+for (const file of readdirSync(dist)) {
+  if (!/^(runtime\.|hook-runtime\.bundle\.js$|send-fast-path\.bundle\.js$|oclif-core\.bundle\.cjs$)/.test(file)) continue
+  const path = join(dist, file)
+  const source = readFileSync(path, 'utf8')
+  const ascii = source.replace(/[^\0-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`)
+  if (ascii !== source) writeFileSync(path, ascii)
+}
+

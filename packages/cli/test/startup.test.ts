@@ -41,6 +41,11 @@ describe('startup', () => {
         .map((f) => f.slice(f.indexOf(cliDist) + cliDist.length)),
     ).toEqual(['argv.js', 'send-fast-path.bundle.js'])
     expect(files.filter((f) => f.includes(join('protocol', 'dist')))).toEqual([])
+    // Every bundled file it loads is ASCII only (scripts/bundle-runtime.mjs): one other character, even in a
+    // comment, makes V8 hold the file as two-byte text that Node's compile cache re-encodes on every load.
+    const bundled = files.filter((f) => f.includes(cliDist) && /\.(bundle|chunk\.[^/\\]*)\.js$/.test(f))
+    expect(bundled.length).toBeGreaterThan(2)
+    expect(bundled.filter((f) => /[^\0-\x7f]/u.test(readFileSync(f, 'utf8')))).toEqual([])
     for (const name of [
       'fastify',
       'undici',
