@@ -17,7 +17,7 @@ import {
 } from './database.js'
 import { catchUpFullTextIndex } from './full-text.js'
 import { releaseHeldMessages } from './held.js'
-import { keepKeyAside, prepareKeyStatements, storeKeyedMessage } from './idempotency.js'
+import { type AsideHint, keepKeyAside, prepareKeyStatements, storeKeyedMessage } from './idempotency.js'
 import { applyMigrations } from './migrate.js'
 import type { QueryBuilder } from './query-builder.js'
 import { prepareReplyStatements, type ReplyStatements, replyBindings } from './replies.js'
@@ -136,12 +136,13 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
       .prepare<[string], string>('SELECT from_agent FROM messages WHERE id = ?')
       .pluck()
     const keys = prepareKeyStatements(sqlite)
+    const asideHint: AsideHint = { fullInsertsLeft: 0 }
     this.#insertMany = sqlite.transaction((sends: readonly Seam.StoredSend[], now: number) => {
       const results: Seam.InsertResult[] = []
       for (let i = 0; i < sends.length; i++) {
         const send = sends[i]!
         if (send.idempotency !== undefined) {
-          const keyed = storeKeyedMessage(keys, send, now)
+          const keyed = storeKeyedMessage(keys, send, now, asideHint)
           if (keyed === 'id-taken') {
             // Refused if the id is another sender's, else a duplicate of the sender's own that the key names.
             if (this.#foreignId(send))
@@ -537,6 +538,11 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
    * done, with the outcome it would have had alone (the writes run in the order they were issued); if the
    * group's transaction fails, each is tried again in a transaction of its own, so no write fails for
    * another's sake. `inGroup` is the write inside the group's transaction, `alone` in one of its own.
+   *
+   * The group commits once that run of promise callbacks has drained — a `process.nextTick` queued from a
+   * microtask runs only after the microtask queue is empty — not at the microtask after the first write:
+   * writes reached through chains of different lengths (a relay's claims and acks go straight to the store,
+   * its sends through the spool's own send group first) still share the commit, before any I/O is handled.
    */
   #together<T>(inGroup: () => T, alone: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -544,7 +550,7 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
       if (group === undefined) {
         const fresh: GroupedWrite[] = []
         this.#queuedWrites = group = fresh
-        queueMicrotask(() => this.#commitGroup(fresh))
+        queueMicrotask(() => process.nextTick(() => this.#commitGroup(fresh)))
       }
       group.push({ inGroup, alone, resolve: resolve as (outcome: unknown) => void, reject })
     })
