@@ -354,7 +354,7 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
       }
       return replyOutcome(args.request_id, () =>
         coordinator.awaitReply(args.request_id, {
-          ...(requester === undefined ? {} : { requester }),
+          requester,
           timeoutMs: Math.round((args.wait_seconds ?? MAX_REQUEST_WAIT_SECONDS) * 1000),
         }),
       )
