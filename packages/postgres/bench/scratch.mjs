@@ -36,7 +36,41 @@ export async function scratchDatabase(label, { asyncCommit = false } = {}) {
   if (asyncCommit) await admin(`ALTER DATABASE "${name}" SET synchronous_commit = off`)
   const url = new URL(SERVER_URL)
   url.pathname = `/${name}`
-  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) }
+  return {
+    url: url.toString(),
+    drop: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
+    /**
+     * What autovacuum would do to this database, run now: `'vacuum'` (VACUUM (ANALYZE)), `'analyze'`
+     * (ANALYZE: fresh statistics, which also makes every connection re-plan its prepared statements), or
+     * `'none'`. The benchmarks' server may run with autovacuum off (this project's CI does), and then
+     * nothing ever does it.
+     */
+    /** Rows read by sequential scans of this database's tables so far (pg_stat_user_tables). */
+    seqRowsRead: async () => {
+      const client = new pg.Client({ connectionString: url.toString() })
+      await client.connect()
+      try {
+        // Statistics reach the shared counters when a backend flushes them (at the latest as it exits).
+        await new Promise((resolve) => setTimeout(resolve, 500))
+        const { rows } = await client.query(
+          'SELECT coalesce(sum(seq_tup_read), 0)::int8 AS n FROM pg_stat_user_tables',
+        )
+        return Number(rows[0].n)
+      } finally {
+        await client.end()
+      }
+    },
+    maintain: async (kind) => {
+      if (kind === 'none') return
+      const client = new pg.Client({ connectionString: url.toString() })
+      await client.connect()
+      try {
+        await client.query(kind === 'analyze' ? 'ANALYZE' : 'VACUUM (ANALYZE)')
+      } finally {
+        await client.end()
+      }
+    },
+  }
 }
 
 /**

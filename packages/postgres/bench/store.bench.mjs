@@ -334,6 +334,8 @@ console.log(
     .join(' ')}`,
 )
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7)
+// What stands in for autovacuum before each batched round (see runBatched): vacuum (default), analyze, none.
+const maintenance = process.argv.find((a) => a.startsWith('--maintenance='))?.slice(14) ?? 'vacuum'
 if (!only || only === '1') await unbatched()
 if (!only || only === '2') {
   // Beside it, the store with relaxed claim and ack commits (an option, not the default): what skipping two
@@ -342,10 +344,10 @@ if (!only || only === '2') {
   // And the store as a consumer loop would drive it with settle-and-claim (`Spool.ackAndClaim`, what
   // `coordinator.messages({ autoAck })` uses): not the headline, which keeps claim and ack as two calls.
   const settle = (url) => oursBatched(url, { settle: true })
-  summary.push(...(await runBatched({ ours: [oursBatched, relaxed, settle], quick: QUICK })))
+  summary.push(...(await runBatched({ ours: [oursBatched, relaxed, settle], quick: QUICK, maintenance })))
   // The same with commits that do not wait for the WAL flush, on every side alike: what the statements and
   // the code around them cost once the disk is out of the way. Not the headline figure.
-  summary.push(...(await runBatched({ ours: oursBatched, quick: QUICK, asyncCommit: true })))
+  summary.push(...(await runBatched({ ours: oursBatched, quick: QUICK, asyncCommit: true, maintenance })))
 }
 if (!only || only === '3') await wakeUp(QUICK ? 100 : 300)
 if (!only || only === '4') await claimUnderBacklog()

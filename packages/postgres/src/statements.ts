@@ -189,12 +189,19 @@ export function writeStatements(schema: string, claimCommit: ClaimCommit = 'dura
   }) => `items AS (
         SELECT * FROM unnest(${p.messageIds}::text[], ${p.recipients}::text[], ${p.receipts}::text[]) AS t(message_id, recipient, receipt)
       ), target AS (
+        -- One lookup per item, by primary key and by message id, that no plan can turn into a join: a
+        -- prepared statement keeps the plan made after its fifth run until the tables' statistics change,
+        -- and a join planned while the tables were small hash-joined the items to a sequential scan of
+        -- messages (or deliveries), read whole on every ack as the tables grew. OFFSET 0 keeps the lateral
+        -- subquery from being pulled up into a join; a scalar subquery never is.
         SELECT d.id, d.status FROM items i
-          JOIN ${deliveries} d ON d.id = substring(i.receipt from '[.]([0-9]{1,18})$')::bigint
-          JOIN ${messages} m ON m.seq = d.message_seq
-        WHERE m.id = i.message_id AND d.recipient = i.recipient AND d.receipt = i.receipt
-          AND d.lease_until IS NOT NULL
-        FOR UPDATE OF d
+          CROSS JOIN LATERAL (
+            SELECT d.id, d.status FROM ${deliveries} d
+            WHERE d.id = substring(i.receipt from '[.]([0-9]{1,18})$')::bigint
+              AND d.message_seq = (SELECT m.seq FROM ${messages} m WHERE m.id = i.message_id)
+              AND d.recipient = i.recipient AND d.receipt = i.receipt AND d.lease_until IS NOT NULL
+            OFFSET 0 FOR UPDATE OF d
+          ) d
       ), acked AS (
         UPDATE ${deliveries} d SET status = 'acked', acked_at = ${p.now}, updated_at = ${p.now}, lease_until = NULL
         FROM target WHERE d.id = target.id AND target.status = 'leased'
