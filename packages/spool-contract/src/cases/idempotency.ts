@@ -145,6 +145,28 @@ export function idempotencyCases(ctx: SpoolContractContext): void {
     })
   })
 
+  it('finds a key another spool on the same storage kept aside, and still takes new keys', async () => {
+    const { spool, clock, openAnother } = await ctx.open()
+    const other = await openAnother()
+    // This spool sends keyed messages while no key is kept aside (the SQLite store has a faster insert then).
+    await spool.send(task('before'), { idempotencyKey: 'before' })
+    const first = await spool.send(task('short-lived', { routing: { ttlHours: 1 } }), { idempotencyKey: 'k' })
+    clock.advance(2 * 3_600_000)
+    // The other spool's cleanup removes the message and keeps its key aside.
+    expect(await other.cleanup()).toMatchObject({ expiredMessages: 1 })
+    const retry = await spool.send(task('retried'), { idempotencyKey: 'k' })
+    expect(retry).toMatchObject({ messageId: first.messageId, duplicate: true, deliveries: 0 })
+    // With a key kept aside, new keys and live keys on messages still hold as before.
+    const fresh = await spool.send(task('new'), { idempotencyKey: 'new' })
+    expect(fresh).toMatchObject({ duplicate: false, deliveries: 1 })
+    expect(await spool.send(task('new'), { idempotencyKey: 'new' })).toMatchObject({
+      messageId: fresh.messageId,
+      duplicate: true,
+    })
+    expect(await spool.send(task('before'), { idempotencyKey: 'before' })).toMatchObject({ duplicate: true })
+    expect((await spool.stats()).totalMessages).toBe(2)
+  })
+
   it('gives a new key on a resent id to the sender’s stored message', async () => {
     const { spool, clock } = await ctx.open({ idempotencyWindowMs: 60_000 })
     const message = createMessage(task())

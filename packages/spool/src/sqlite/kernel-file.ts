@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync, readSync, type Stats, statfsSync } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats, statfsSync } from 'node:fs'
 
 /**
  * Linux file systems whose files are the kernel's views, not storage (`statfs` f_type): proc, sysfs,
@@ -19,7 +19,12 @@ export function isKernelFile(path: string, stat: Stats): boolean {
   return stat.size === 0 && readsData(path)
 }
 
-/** Whether reading `path` gives at least one byte; false when it cannot be read (the open reports that). */
+/**
+ * Whether reading `path` gives at least one byte while it still stats as empty; false when it cannot be read
+ * (the open reports that). The size is checked again after the read: a file another process has just begun
+ * to write (a fresh database's header, between our `stat` and our read) reads data but no longer stats as
+ * empty, and is a real file; a generated file stays 0 bytes however much it reads.
+ */
 function readsData(path: string): boolean {
   let fd: number
   try {
@@ -29,7 +34,7 @@ function readsData(path: string): boolean {
     return false
   }
   try {
-    return readSync(fd, Buffer.alloc(1), 0, 1, 0) > 0
+    return readSync(fd, Buffer.alloc(1), 0, 1, 0) > 0 && fstatSync(fd).size === 0
   } finally {
     closeSync(fd)
   }

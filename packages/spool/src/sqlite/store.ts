@@ -17,7 +17,7 @@ import {
 } from './database.js'
 import { catchUpFullTextIndex } from './full-text.js'
 import { releaseHeldMessages } from './held.js'
-import { keepKeyAside, prepareKeyStatements, storeKeyedMessage } from './idempotency.js'
+import { type AsideHint, keepKeyAside, prepareKeyStatements, storeKeyedMessage } from './idempotency.js'
 import { applyMigrations } from './migrate.js'
 import type { QueryBuilder } from './query-builder.js'
 import { prepareReplyStatements, type ReplyStatements, replyBindings } from './replies.js'
@@ -136,12 +136,13 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
       .prepare<[string], string>('SELECT from_agent FROM messages WHERE id = ?')
       .pluck()
     const keys = prepareKeyStatements(sqlite)
+    const asideHint: AsideHint = { fullInsertsLeft: 0 }
     this.#insertMany = sqlite.transaction((sends: readonly Seam.StoredSend[], now: number) => {
       const results: Seam.InsertResult[] = []
       for (let i = 0; i < sends.length; i++) {
         const send = sends[i]!
         if (send.idempotency !== undefined) {
-          const keyed = storeKeyedMessage(keys, send, now)
+          const keyed = storeKeyedMessage(keys, send, now, asideHint)
           if (keyed === 'id-taken') {
             // Refused if the id is another sender's, else a duplicate of the sender's own that the key names.
             if (this.#foreignId(send))
