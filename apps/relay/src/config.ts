@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { isAddressOrCidr, PushAllowEntrySchema } from '@agent-comm/a2a'
-import { ConfigError, Limits, LOG_LEVELS, type LogLevel } from '@agent-comm/protocol'
+import { ConfigError, Limits, LOG_LEVELS, type LogLevel, MAX_PORT } from '@agent-comm/protocol'
 import { z } from 'zod'
 import { RELAY_DEFAULTS as D } from './defaults.js'
 
@@ -228,7 +228,7 @@ const int = (min: number, max: number, what: string) =>
     .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
 
 const ConfigSchema = z.object({
-  AGENT_COMM_RELAY_PORT: int(0, 65_535, 'a port number').default(D.port),
+  AGENT_COMM_RELAY_PORT: int(0, MAX_PORT, 'a port number').default(D.port),
   AGENT_COMM_RELAY_HOST: z.string().min(1).default(D.host),
   AGENT_COMM_RELAY_DATA_DIR: z.string().min(1).default('data/relay'),
   AGENT_COMM_RELAY_DATABASE_URL: z

@@ -5,7 +5,7 @@ import { resolve } from 'node:path'
 import type { Coordinator, CoordinatorConfig } from '@agent-comm/coordinator'
 import type { RunningHttpServer, RunningServer } from '@agent-comm/mcp'
 import type { Logger, LogLevel, MessageV2 } from '@agent-comm/protocol'
-import { LOG_LEVELS } from '@agent-comm/protocol/vocabulary'
+import { DEFAULT_LOG_LEVEL, readLogLevel } from '@agent-comm/protocol/vocabulary'
 import type { RelayConfig, RelayHandle } from '@agent-comm/relay'
 import type { RelaySecretStore } from '@agent-comm/secrets'
 import type { DatabaseFileOptions } from '@agent-comm/spool'
@@ -272,8 +272,7 @@ export async function buildBridge(
  * uses it: error output, debug traces (stacks and causes), the secret commands' logger.
  */
 function logLevel(): LogLevel {
-  const level = process.env.AGENT_COMM_LOG_LEVEL?.trim().toLowerCase()
-  return LOG_LEVELS.find((known) => known === level) ?? 'warn'
+  return readLogLevel(process.env.AGENT_COMM_LOG_LEVEL) ?? DEFAULT_LOG_LEVEL
 }
 
 /**

@@ -6,9 +6,10 @@ import {
   MAX_LEASE_SECONDS,
   MAX_LIST_LIMIT,
   MAX_POLL_WAIT_MS,
+  MAX_PORT,
   MAX_TIMER_MS,
 } from '@agent-comm/protocol/bounds'
-import { Errors, Flags } from '@oclif/core'
+import { Errors, Flags, type Interfaces } from '@oclif/core'
 import { parseDuration, parseSince } from './durations.js'
 
 // Custom flags validate their value while oclif parses, so a bad value is a usage error (exit 2) that
@@ -188,6 +189,20 @@ export function claimLimitFlag(what: string) {
 export function listLimitFlag(what: string, options: { showRange?: boolean } = {}) {
   const range = options.showRange === true ? `1-${MAX_LIST_LIMIT}, ` : ''
   return limitFlag({ description: `${what} (${range}default ${DEFAULT_LIST_LIMIT})`, max: MAX_LIST_LIMIT })
+}
+
+/** What a command says of its `--port`; the bounds are the same for every server. */
+interface PortFlagOptions {
+  description: string
+  helpValue?: string
+  dependsOn?: string[]
+}
+
+/** `--port` of a server: a TCP port from 0 (any free one) to {@link MAX_PORT}. */
+export function portFlag(options: PortFlagOptions & { default: number }): Interfaces.OptionFlag<number>
+export function portFlag(options: PortFlagOptions): Interfaces.OptionFlag<number | undefined>
+export function portFlag(options: PortFlagOptions & { default?: number }) {
+  return Flags.integer({ ...options, min: 0, max: MAX_PORT })
 }
 
 /** `--idempotency-key`: what a retry with the same key does is the command's `description`. */

@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from 'node:path'
 import {
   ConfigError,
   DEFAULT_LEASE_SECONDS,
+  DEFAULT_LOG_LEVEL,
   DEFAULT_POOL_SIZE,
   DEFAULT_TTL_HOURS,
   LeaseSecondsSchema,
@@ -49,7 +50,7 @@ export const CONFIG_VARIABLES = {
   AGENT_COMM_TRANSPORT: 'default transport, sqlite or file (default: sqlite)',
   AGENT_COMM_TTL_HOURS: `default message time-to-live in hours (default: ${DEFAULT_TTL_HOURS})`,
   AGENT_COMM_LEASE_SECONDS: `default lease in seconds (default: ${DEFAULT_LEASE_SECONDS})`,
-  AGENT_COMM_LOG_LEVEL: `log level: ${LOG_LEVELS.join(', ')} (default: warn)`,
+  AGENT_COMM_LOG_LEVEL: `log level: ${LOG_LEVELS.join(', ')} (default: ${DEFAULT_LOG_LEVEL})`,
 } as const
 
 const POOL_SIZE_RANGE = `must be a whole number from 1 to ${MAX_POOL_SIZE}`
@@ -129,6 +130,6 @@ export function loadConfig(
     fileRoot: inRoot(options.overrides?.fileRoot ?? 'data/file-transport'),
     ttlHours: options.overrides?.ttlHours ?? vars.AGENT_COMM_TTL_HOURS ?? DEFAULT_TTL_HOURS,
     leaseSeconds: options.overrides?.leaseSeconds ?? vars.AGENT_COMM_LEASE_SECONDS ?? DEFAULT_LEASE_SECONDS,
-    logLevel: options.overrides?.logLevel ?? vars.AGENT_COMM_LOG_LEVEL ?? 'warn',
+    logLevel: options.overrides?.logLevel ?? vars.AGENT_COMM_LOG_LEVEL ?? DEFAULT_LOG_LEVEL,
   }
 }

@@ -5,6 +5,7 @@ import { type Clock, ConfigError, systemClock } from '@agent-comm/protocol'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js'
+import { MCP_HTTP_DEFAULTS } from './defaults.js'
 import { openRuntime, type StartOptions } from './runtime.js'
 import { createMcpServer } from './server.js'
 import type { RunningServer } from './stdio.js'
@@ -34,7 +35,7 @@ export interface HttpServerOptions extends StartOptions {
 export const AGENT_HEADER = 'x-agent-comm-agent'
 
 /** Default idle time after which a session is closed. */
-export const DEFAULT_SESSION_TTL_MS = 30 * 60_000
+export const DEFAULT_SESSION_TTL_MS = MCP_HTTP_DEFAULTS.sessionTtlSeconds * 1000
 
 /** A running Streamable HTTP server. */
 export interface RunningHttpServer extends RunningServer {
@@ -124,7 +125,7 @@ function hostAllowed(req: IncomingMessage): boolean {
 export async function startHttpServer(options: HttpServerOptions = {}): Promise<RunningHttpServer> {
   const runtime = await openRuntime(options)
   const { logger } = runtime
-  const host = options.host ?? '127.0.0.1'
+  const host = options.host ?? MCP_HTTP_DEFAULTS.host
   const path = options.path ?? '/mcp'
   const loopbackOnly = LOOPBACK_HOSTS.has(host)
   const sessions = new Map<string, Session>()

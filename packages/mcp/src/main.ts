@@ -1,7 +1,9 @@
 // The `agent-comm-mcp` command: parses its flags and starts the stdio or HTTP server. Only bin/ calls it.
 import { parseArgs } from 'node:util'
 import { isAgentCommError } from '@agent-comm/protocol'
+import { MAX_PORT } from '@agent-comm/protocol/bounds'
 import { catchStopSignals } from '@agent-comm/protocol/stop-signals'
+import { MCP_HTTP_DEFAULTS } from './defaults.js'
 import type { RunningHttpServer } from './http.js'
 import { packageVersion } from './server.js'
 import type { RunningServer } from './stdio.js'
@@ -16,8 +18,8 @@ with --http over Streamable HTTP.
 
 Options:
   --http                  serve MCP over Streamable HTTP instead of stdio
-  --port <n>              HTTP port (default 8421; 0 picks a free one)
-  --host <address>        HTTP address to bind (default 127.0.0.1)
+  --port <n>              HTTP port (default ${MCP_HTTP_DEFAULTS.port}; 0 picks a free one)
+  --host <address>        HTTP address to bind (default ${MCP_HTTP_DEFAULTS.host})
   --db <file|url>         SQLite file, or a PostgreSQL URL such as postgres://user:password@host:5432/agents
                           (default: AGENT_COMM_DB_PATH)
   --relay-data-dir <dir>  relay data folder whose secrets the relay tools manage
@@ -30,7 +32,7 @@ Options:
                           (default: AGENT_COMM_MCP_TOOLS)
   --channel               Claude Code channel: announce new mail for --agent as
                           notifications/claude/channel (AGENT_COMM_MCP_CHANNEL=1)
-  --session-ttl <s>       HTTP: close sessions idle this many seconds (default 1800)
+  --session-ttl <s>       HTTP: close sessions idle this many seconds (default ${MCP_HTTP_DEFAULTS.sessionTtlSeconds})
   --token <token>         HTTP: require Authorization: Bearer <token> (default: AGENT_COMM_MCP_TOKEN;
                           required with a --host other than loopback)
   --allowed-origin <o>    HTTP: a browser Origin allowed besides loopback ones (repeatable)
@@ -46,9 +48,6 @@ ${Object.entries(CONFIG_VARIABLES)
 `
 }
 
-/** Default port of `--http`, next to the relay's 8420. */
-export const DEFAULT_HTTP_PORT = 8421
-
 /** What {@link main} needs from the process; passed in so it can be tested. */
 export interface MainIo {
   argv: string[]
@@ -60,10 +59,10 @@ export interface MainIo {
 }
 
 function parsePort(value: string | undefined): number {
-  if (value === undefined) return DEFAULT_HTTP_PORT
+  if (value === undefined) return MCP_HTTP_DEFAULTS.port
   const port = Number(value)
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new RangeError(`--port must be a port number from 0 to 65535 (got '${value}')`)
+  if (!Number.isInteger(port) || port < 0 || port > MAX_PORT) {
+    throw new RangeError(`--port must be a port number from 0 to ${MAX_PORT} (got '${value}')`)
   }
   return port
 }

@@ -14,6 +14,7 @@ import { DEFAULT_READ_BODY_CHARS, trimmed } from './budget.js'
 import { plural } from './format.js'
 import type { SessionIdentity } from './identity.js'
 import { peekInbox } from './inbox.js'
+import { prose } from './prose.js'
 
 /** URI template of an agent's inbox: a read-only peek at the messages waiting for it. */
 export const INBOX_URI_TEMPLATE = 'agent-comm://inbox/{agent}'
@@ -143,10 +144,11 @@ export function registerResources(
     }),
     {
       title: 'Agent inbox',
-      description:
-        'The messages waiting for an agent (queued or leased), most urgent first: a read-only peek that ' +
-        'claims nothing. Append ?limit=N (1-100, default 50) for a shorter page and &before=<nextBefore> ' +
-        'for the next one. Subscribe to be notified when a new message arrives; claim messages with comm_poll.',
+      description: prose`
+        The messages waiting for an agent (queued or leased), most urgent first: a read-only peek that claims
+        nothing. Append ?limit=N (1-100, default 50) for a shorter page and &before=<nextBefore> for the next
+        one. Subscribe to be notified when a new message arrives; claim messages with comm_poll.
+      `,
       mimeType: 'application/json',
     },
     async (uri, variables) => {

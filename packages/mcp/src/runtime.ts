@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path'
 // Types only: the coordinator (and drizzle under it) and the HTTP transport are imported when the
 // database is opened, so a server answers `initialize` before paying for them.
 import type { Coordinator } from '@agent-comm/coordinator'
-import { LOG_LEVELS, type Logger, type LogLevel } from '@agent-comm/protocol'
+import { DEFAULT_LOG_LEVEL, type Logger, type LogLevel, readLogLevel } from '@agent-comm/protocol'
 import { MailFeed } from './feed.js'
 import { stderrLogger } from './logger.js'
 import type { RelaySecrets } from './relay-secrets.js'
@@ -64,9 +64,8 @@ export interface Settings {
 }
 
 function logLevelOf(value: string | undefined): LogLevel {
-  const level = value?.trim().toLowerCase()
-  // An invalid value is reported when the configuration is loaded; until then, warn.
-  return (LOG_LEVELS as readonly string[]).includes(level ?? '') ? (level as LogLevel) : 'warn'
+  // An invalid value is reported when the configuration is loaded; until then, the default.
+  return readLogLevel(value) ?? DEFAULT_LOG_LEVEL
 }
 
 /** Reads the settings that need no database: identity, tools, channel, logging, relay folder. Cheap. */
@@ -126,7 +125,7 @@ export async function openRuntime(
     { createCoordinator, describeAgentTransports, isPostgresUrl, loadConfig },
     { HttpTransport, secretFromEnv },
   ] = await Promise.all([import('@agent-comm/coordinator'), import('@agent-comm/transport-http')])
-  // loadConfig trims and lower-cases AGENT_COMM_LOG_LEVEL (the seed documents DEBUG), as logLevelOf does.
+  // loadConfig reads AGENT_COMM_LOG_LEVEL as logLevelOf does (readLogLevel), but refuses an unknown level.
   const config = loadConfig(env, {
     cwd,
     overrides: {

@@ -66,6 +66,9 @@ export const DEFAULT_POOL_SIZE = 10
 /** Most connections of one PostgreSQL pool. */
 export const MAX_POOL_SIZE = 1000
 
+/** Highest TCP port a server may be told to listen on (0, the lowest, lets the system pick a free one). */
+export const MAX_PORT = 65_535
+
 /**
  * The operator's agent id by default: who signs in to `agent-comm console` without `--as`, and a relay's
  * admin unless `--admin-id` names another. The operator may decide any approval request in the console, so

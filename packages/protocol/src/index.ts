@@ -41,6 +41,7 @@ export {
   MAX_NACK_REASON_LENGTH,
   MAX_POLL_WAIT_MS,
   MAX_POOL_SIZE,
+  MAX_PORT,
   MAX_ROTATION_GRACE_SECONDS,
   MAX_TIMER_MS,
   MAX_TTL_HOURS,
@@ -111,7 +112,7 @@ export { jsonParseErrorPosition } from './json-parse-error.js'
 export { Limits, utf8Length } from './limits.js'
 export { type ListenProblem, listenProblem } from './listen-problems.js'
 export type { Logger, LogLevel } from './logger.js'
-export { createLineLogger, LOG_LEVELS, silentLogger } from './logger.js'
+export { createLineLogger, DEFAULT_LOG_LEVEL, LOG_LEVELS, readLogLevel, silentLogger } from './logger.js'
 export type {
   ClaimedMessage,
   MessageFactoryDeps,

@@ -12,6 +12,18 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const
 /** A log level. */
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
+/** Level of a program whose configuration names none: warnings and errors. */
+export const DEFAULT_LOG_LEVEL = 'warn' satisfies LogLevel
+
+/**
+ * The level `value` names, read as AGENT_COMM_LOG_LEVEL is everywhere: trimmed, in any case (the seed
+ * documents `DEBUG`); undefined when it is unset or names no level.
+ */
+export function readLogLevel(value: string | undefined): LogLevel | undefined {
+  const level = value?.trim().toLowerCase()
+  return LOG_LEVELS.find((known) => known === level)
+}
+
 const noop = (): void => {}
 
 /** A logger that drops everything: the default wherever a logger is optional. */

@@ -28,5 +28,6 @@ export const TRANSPORT_KINDS = ['sqlite', 'http', 'file'] as const
 /** Presence of an agent, derived from when it was last seen. */
 export const AGENT_STATUSES = ['active', 'inactive', 'offline'] as const
 
-// Log levels from most to least verbose, plus `silent` (defined beside the Logger, which is zod-free too).
-export { LOG_LEVELS } from './logger.js'
+// Log levels from most to least verbose, plus `silent`, and how a setting names one (defined beside the
+// Logger, which is zod-free too).
+export { DEFAULT_LOG_LEVEL, LOG_LEVELS, readLogLevel } from './logger.js'

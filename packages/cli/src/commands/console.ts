@@ -3,6 +3,7 @@ import { BaseCommand } from '../base-command.js'
 import { startConsole } from '../context.js'
 import { listenFailure } from '../errors.js'
 import { examples } from '../examples.js'
+import { portFlag } from '../flags.js'
 import type { ConsoleResult } from '../json-output.js'
 import { openBrowser } from '../open-browser.js'
 
@@ -19,12 +20,7 @@ It prints a URL with a one-time login token (like a notebook server): open it in
     '--as lead --open',
   )
   static override flags = {
-    port: Flags.integer({
-      description: 'port on 127.0.0.1 (0: any free port)',
-      default: 8421,
-      min: 0,
-      max: 65535,
-    }),
+    port: portFlag({ description: 'port on 127.0.0.1 (0: any free port)', default: 8421 }),
     open: Flags.boolean({
       description:
         'open the page in the desktop browser, when there is one ($BROWSER if set, else the desktop launcher)',

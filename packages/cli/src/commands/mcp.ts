@@ -1,12 +1,11 @@
+import { MCP_HTTP_DEFAULTS as D } from '@agent-comm/mcp/defaults'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
 import { startMcpServer } from '../context.js'
 import { listenFailure } from '../errors.js'
 import { examples } from '../examples.js'
+import { portFlag } from '../flags.js'
 import type { McpHttpResult } from '../json-output.js'
-
-/** Default port of `mcp --http`, next to the relay's 8420 (as agent-comm-mcp). */
-const DEFAULT_MCP_PORT = 8421
 
 /** `agent-comm mcp`: serves agent-comm's MCP tools and resources (@agent-comm/mcp). */
 export default class Mcp extends BaseCommand<typeof Mcp> {
@@ -16,26 +15,24 @@ export default class Mcp extends BaseCommand<typeof Mcp> {
 
 By default it speaks MCP over stdio, as MCP clients launch local servers: stdout carries nothing but protocol frames, notices and logs go to stderr, and it stops when the client closes stdin (or on SIGINT / SIGTERM).
 
-With --http it serves Streamable HTTP on http://<host>:<port>/mcp (127.0.0.1:8421 by default; the tools are not authenticated, so bind anything but loopback only behind your own authentication). It prints the URL to stderr (with --json, {"url"} as one line on stdout) and runs until Ctrl-C or SIGTERM.
+With --http it serves Streamable HTTP on http://<host>:<port>/mcp (${D.host}:${D.port} by default; the tools are not authenticated, so bind anything but loopback only behind your own authentication). It prints the URL to stderr (with --json, {"url"} as one line on stdout) and runs until Ctrl-C or SIGTERM.
 
 Client configuration (.mcp.json): {"mcpServers": {"agent-comm": {"command": "agent-comm", "args": ["mcp"], "env": {"AGENT_COMM_DB_PATH": "/home/me/.agent-comm/coordination.db"}}}}`
   static override examples = examples(
     '',
     '--db ~/.agent-comm/coordination.db',
-    '--http --port 8421',
+    `--http --port ${D.port}`,
     '--http --port 0 --json   # {"url":"http://127.0.0.1:40117/mcp"}',
   )
   static override flags = {
     http: Flags.boolean({ description: 'serve Streamable HTTP instead of stdio' }),
-    port: Flags.integer({
-      description: `with --http: TCP port, 0 for a free one (default ${DEFAULT_MCP_PORT})`,
+    port: portFlag({
+      description: `with --http: TCP port, 0 for a free one (default ${D.port})`,
       helpValue: '<port>',
-      min: 0,
-      max: 65_535,
       dependsOn: ['http'],
     }),
     host: Flags.string({
-      description: 'with --http: address to bind (default 127.0.0.1)',
+      description: `with --http: address to bind (default ${D.host})`,
       helpValue: '<address>',
       dependsOn: ['http'],
     }),
@@ -57,7 +54,7 @@ Client configuration (.mcp.json): {"mcpServers": {"agent-comm": {"command": "age
         'Claude Code channel: announce new mail for --agent as notifications/claude/channel (start Claude Code with --dangerously-load-development-channels server:agent-comm)',
     }),
     'session-ttl': Flags.integer({
-      description: 'with --http: close sessions idle this many seconds (default 1800)',
+      description: `with --http: close sessions idle this many seconds (default ${D.sessionTtlSeconds})`,
       min: 1,
       dependsOn: ['http'],
     }),
@@ -97,7 +94,7 @@ Client configuration (.mcp.json): {"mcpServers": {"agent-comm": {"command": "age
       token: flags.token,
       allowedOrigins: flags['allowed-origin'],
     }
-    const port = flags.port ?? DEFAULT_MCP_PORT
+    const port = flags.port ?? D.port
     let running: Awaited<ReturnType<typeof startMcpServer>>
     try {
       running = await startMcpServer(
@@ -108,7 +105,7 @@ Client configuration (.mcp.json): {"mcpServers": {"agent-comm": {"command": "age
       throw (
         listenFailure(error, {
           what: 'MCP server',
-          host: flags.host ?? '127.0.0.1',
+          host: flags.host ?? D.host,
           port,
           retry: 'agent-comm mcp --http',
         }) ?? error

@@ -8,6 +8,7 @@ import {
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
 import { formatAgent, plural } from '../format.js'
+import { prose } from '../prose.js'
 import { AgentOutputSchema } from '../schemas.js'
 import { Behaviour, registerTool, type ToolContext } from '../tool-kit.js'
 
@@ -21,13 +22,13 @@ export function registerAgentTools(server: McpServer, context: ToolContext): voi
     'comm_register_agent',
     {
       title: 'Register an agent',
-      description:
-        'Register an agent (yourself, or another unless this session is bound to one agent) so others can ' +
-        'message it, or update its profile. ' +
-        'Call this once before sending or polling as a new agent_id; registering again replaces the ' +
-        'capabilities, device, transport and metadata. Capabilities are what the agent can do (e.g. "code", ' +
-        '"review"); others find it by them with comm_discover_agents and can address all holders of one ' +
-        'with to_agent "capability:<name>". Next: comm_poll to receive, comm_send to send.',
+      description: prose`
+        Register an agent (yourself, or another unless this session is bound to one agent) so others can
+        message it, or update its profile. Call this once before sending or polling as a new agent_id;
+        registering again replaces the capabilities, device, transport and metadata. Capabilities are what the
+        agent can do (e.g. "code", "review"); others find it by them with comm_discover_agents and can address
+        all holders of one with to_agent "capability:<name>". Next: comm_poll to receive, comm_send to send.
+      `,
       inputSchema: {
         agent_id: AgentIdSchema.describe('the agent id: letters, digits and . _ : @ - (e.g. "builder")'),
         capabilities: z
@@ -77,10 +78,11 @@ export function registerAgentTools(server: McpServer, context: ToolContext): voi
     'comm_discover_agents',
     {
       title: 'Find agents',
-      description:
-        'List registered agents with their capabilities, device, transport and presence (active, inactive, ' +
-        'offline). Use it to find whom to send a task to: filter by capability (e.g. "review") and status. ' +
-        'Next: comm_send with to_agent set to an agent_id from the list.',
+      description: prose`
+        List registered agents with their capabilities, device, transport and presence (active, inactive,
+        offline). Use it to find whom to send a task to: filter by capability (e.g. "review") and status.
+        Next: comm_send with to_agent set to an agent_id from the list.
+      `,
       inputSchema: {
         capability: CapabilitySchema.optional().describe('only agents with this capability'),
         status: AgentStatusSchema.optional().describe('only agents with this presence'),
@@ -110,10 +112,11 @@ export function registerAgentTools(server: McpServer, context: ToolContext): voi
     'comm_deregister',
     {
       title: 'Remove an agent',
-      description:
-        'Remove an agent from the registry (it no longer appears in comm_discover_agents and messages to it ' +
-        'are refused). Messages already queued for it stay in the spool until they expire. Use it when an ' +
-        'agent is retired; to only mark it away, stop sending heartbeats instead.',
+      description: prose`
+        Remove an agent from the registry (it no longer appears in comm_discover_agents and messages to it are
+        refused). Messages already queued for it stay in the spool until they expire. Use it when an agent is
+        retired; to only mark it away, stop sending heartbeats instead.
+      `,
       inputSchema: { agent_id: AgentIdSchema.describe('the agent to remove') },
       outputSchema: { agentId: z.string(), removed: z.boolean() },
       behaviour: Behaviour.removes,
@@ -134,10 +137,11 @@ export function registerAgentTools(server: McpServer, context: ToolContext): voi
     'comm_heartbeat',
     {
       title: 'Mark an agent alive',
-      description:
-        'Record that an agent is alive: it shows as active in comm_discover_agents, and an offline mark is ' +
-        'cleared. Sending, polling and acking already count as activity; call this during long work ' +
-        'between them.',
+      description: prose`
+        Record that an agent is alive: it shows as active in comm_discover_agents, and an offline mark is
+        cleared. Sending, polling and acking already count as activity; call this during long work between
+        them.
+      `,
       inputSchema: { agent_id: AgentIdSchema.describe('the agent that is alive') },
       outputSchema: { agent: AgentOutputSchema },
       behaviour: Behaviour.upserts,

@@ -12,6 +12,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
 import { budgetShape, DEFAULT_CLAIM_BODY_CHARS, trimmed } from '../budget.js'
 import { formatClaimed, formatDelivery, formatMessage, plural } from '../format.js'
+import { prose } from '../prose.js'
 import { AckOutputShape, NackOutputShape, PollOutputShape, StatusOutputShape } from '../schemas.js'
 import { Behaviour, registerTool, type ToolContext, type ToolExtra } from '../tool-kit.js'
 
@@ -66,14 +67,15 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
     'comm_poll',
     {
       title: 'Receive messages',
-      description:
-        'Claim the messages waiting for an agent (most urgent first, then oldest). Each claimed message is ' +
-        'leased to you for lease_seconds: other pollers do not get it meanwhile, and it is delivered again ' +
-        'if you neither ack nor nack it in time. This is not a read-only peek (read the resource ' +
-        'agent-comm://inbox/{agent} for that). With wait_seconds it waits up to that long for a first ' +
-        'message and returns as soon as one arrives. Next: handle each message, answer with comm_reply if ' +
-        'the sender expects an answer, then ack it with comm_ack using its message_id and receipt; nack it ' +
-        'with comm_nack if you cannot handle it.',
+      description: prose`
+        Claim the messages waiting for an agent (most urgent first, then oldest). Each claimed message is
+        leased to you for lease_seconds: other pollers do not get it meanwhile, and it is delivered again if
+        you neither ack nor nack it in time. This is not a read-only peek (read the resource
+        agent-comm://inbox/{agent} for that). With wait_seconds it waits up to that long for a first message
+        and returns as soon as one arrives. Next: handle each message, answer with comm_reply if the sender
+        expects an answer, then ack it with comm_ack using its message_id and receipt; nack it with comm_nack
+        if you cannot handle it.
+      `,
       inputSchema: {
         agent_id: AgentIdSchema.describe('your agent id (the recipient)'),
         limit: claimLimitSchema(MAX_TOOL_CLAIM_LIMIT)
@@ -152,11 +154,12 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
     'comm_ack',
     {
       title: 'Acknowledge a message',
-      description:
-        'Mark a message you claimed with comm_poll as handled, so it is never delivered again. Call it ' +
-        'after you have acted on the message (and replied, if needed). Pass the receipt from comm_poll: it ' +
-        'proves your lease is still yours, and the ack fails with LEASE_LOST if the lease ran out and ' +
-        'someone else claimed it. Acking twice is harmless.',
+      description: prose`
+        Mark a message you claimed with comm_poll as handled, so it is never delivered again. Call it after
+        you have acted on the message (and replied, if needed). Pass the receipt from comm_poll: it proves
+        your lease is still yours, and the ack fails with LEASE_LOST if the lease ran out and someone else
+        claimed it. Acking twice is harmless.
+      `,
       inputSchema: {
         message_id: MessageIdSchema.describe('id of the message to acknowledge'),
         agent_id: AgentIdSchema.describe('the agent that claimed it (you)'),
@@ -182,11 +185,12 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
     'comm_nack',
     {
       title: 'Hand a message back',
-      description:
-        'Give back a message you claimed but cannot handle, with the reason. It is delivered again (after ' +
-        'delay_seconds) until it runs out of attempts, then it is dead-lettered (failed). Use dead_letter: ' +
-        'true for a failure a retry cannot fix (malformed task, not your capability). The sender can see ' +
-        'the reason with comm_message_status.',
+      description: prose`
+        Give back a message you claimed but cannot handle, with the reason. It is delivered again (after
+        delay_seconds) until it runs out of attempts, then it is dead-lettered (failed). Use dead_letter: true
+        for a failure a retry cannot fix (malformed task, not your capability). The sender can see the reason
+        with comm_message_status.
+      `,
       inputSchema: {
         message_id: MessageIdSchema.describe('id of the message to hand back'),
         agent_id: AgentIdSchema.describe('the agent that claimed it (you)'),
@@ -228,10 +232,11 @@ export function registerDeliveryTools(server: McpServer, context: ToolContext): 
     'comm_message_status',
     {
       title: 'Check a message',
-      description:
-        'Show a message and where each of its deliveries stands: queued (not yet claimed), leased (being ' +
-        'handled), acked (done), failed (dead-lettered, with the last error) or expired. Use it to follow ' +
-        'up on a message you sent, or to inspect one before acking or nacking it.',
+      description: prose`
+        Show a message and where each of its deliveries stands: queued (not yet claimed), leased (being
+        handled), acked (done), failed (dead-lettered, with the last error) or expired. Use it to follow up on
+        a message you sent, or to inspect one before acking or nacking it.
+      `,
       inputSchema: { message_id: MessageIdSchema.describe('id of the message') },
       outputSchema: StatusOutputShape,
       behaviour: Behaviour.reads,

@@ -14,6 +14,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
 import { before, budgetShape, DEFAULT_READ_BODY_CHARS, trimmed } from '../budget.js'
 import { formatMessage, plural } from '../format.js'
+import { prose } from '../prose.js'
 import { MessageOutputSchema } from '../schemas.js'
 import { Behaviour, registerTool, type ToolContext } from '../tool-kit.js'
 
@@ -34,11 +35,11 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
     'comm_get_conversation',
     {
       title: 'Read a conversation',
-      description:
-        'Read every message of a conversation (a thread of messages and replies), oldest first. Give the ' +
-        'conversation_id from a message, or any message_id in the thread. Use it to catch up on a thread ' +
-        'before answering, or to read the replies to something you sent. Reading does not claim or ack ' +
-        'anything.',
+      description: prose`
+        Read every message of a conversation (a thread of messages and replies), oldest first. Give the
+        conversation_id from a message, or any message_id in the thread. Use it to catch up on a thread before
+        answering, or to read the replies to something you sent. Reading does not claim or ack anything.
+      `,
       inputSchema: {
         conversation_id: ConversationIdSchema.optional().describe('the conversation id (conv_…)'),
         message_id: MessageIdSchema.optional().describe('or: any message of the conversation'),
@@ -128,10 +129,10 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
     'comm_list_conversations',
     {
       title: 'List conversations',
-      description:
-        'List conversations, most recently active first, with subject, participants and message count. ' +
-        'Filter by agent_id to see the threads an agent took part in. Next: read one with ' +
-        'comm_get_conversation.',
+      description: prose`
+        List conversations, most recently active first, with subject, participants and message count. Filter
+        by agent_id to see the threads an agent took part in. Next: read one with comm_get_conversation.
+      `,
       inputSchema: {
         agent_id: AgentIdSchema.optional().describe('only conversations this agent took part in'),
         limit: toolListLimit,
@@ -166,10 +167,10 @@ export function registerHistoryTools(server: McpServer, context: ToolContext): v
     'comm_search',
     {
       title: 'Search messages',
-      description:
-        'Find messages by words in the subject or body, sender, recipient, conversation and time, newest ' +
-        'first. Use it to find an earlier message or its id. It reads history only: to receive messages ' +
-        'use comm_poll.',
+      description: prose`
+        Find messages by words in the subject or body, sender, recipient, conversation and time, newest first.
+        Use it to find an earlier message or its id. It reads history only: to receive messages use comm_poll.
+      `,
       inputSchema: {
         text: z.string().min(1).max(1024).optional().describe('words to look for in subject and body'),
         from_agent: AgentIdSchema.optional().describe('sent by this agent'),

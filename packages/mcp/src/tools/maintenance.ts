@@ -1,6 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
 import { plural } from '../format.js'
+import { prose } from '../prose.js'
 import { CleanupOutputShape, StatsOutputShape } from '../schemas.js'
 import { Behaviour, registerTool, type ToolContext } from '../tool-kit.js'
 
@@ -22,11 +23,12 @@ export function registerMaintenanceTools(server: McpServer, context: ToolContext
     'comm_spool_stats',
     {
       title: 'Queue statistics',
-      description:
-        'Health of the message spool: messages stored, deliveries by status (queued, leased, acked, failed, ' +
-        'expired), the age of the oldest waiting message, the failure rate, the backlog of each agent and ' +
-        'how many registered agents are active. Use it to spot an agent that is not polling (a growing ' +
-        'queue) or failing messages; comm_cleanup removes expired ones.',
+      description: prose`
+        Health of the message spool: messages stored, deliveries by status (queued, leased, acked, failed,
+        expired), the age of the oldest waiting message, the failure rate, the backlog of each agent and how
+        many registered agents are active. Use it to spot an agent that is not polling (a growing queue) or
+        failing messages; comm_cleanup removes expired ones.
+      `,
       inputSchema: {},
       outputSchema: StatsOutputShape,
       behaviour: Behaviour.reads,
@@ -56,11 +58,12 @@ export function registerMaintenanceTools(server: McpServer, context: ToolContext
     'comm_cleanup',
     {
       title: 'Remove expired messages',
-      description:
-        'Delete messages whose time-to-live has passed and, with acked_older_than_hours, messages every ' +
-        "recipient acknowledged longer ago than that, and on a relay's database its finished A2A tasks " +
-        'older than that and 24 h. This permanently removes history (they disappear from conversations ' +
-        'and search). Run with dry_run: true first to see what would go.',
+      description: prose`
+        Delete messages whose time-to-live has passed and, with acked_older_than_hours, messages every
+        recipient acknowledged longer ago than that, and on a relay's database its finished A2A tasks older
+        than that and 24 h. This permanently removes history (they disappear from conversations and search).
+        Run with dry_run: true first to see what would go.
+      `,
       inputSchema: {
         dry_run: z.boolean().default(false).describe('only count what would be removed'),
         acked_older_than_hours: z

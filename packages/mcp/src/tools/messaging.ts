@@ -24,6 +24,7 @@ import {
 import { safeBlock } from '@agent-comm/protocol/terminal-text'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
+import { prose } from '../prose.js'
 import { MessageOutputSchema, SendOutputShape } from '../schemas.js'
 import { Behaviour, registerTool, type ToolContext } from '../tool-kit.js'
 import type { ToolOutcome } from '../tool-result.js'
@@ -178,12 +179,13 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
     'comm_send',
     {
       title: 'Send a message',
-      description:
-        'Send a message to another agent: a task, a question, a result. to_agent is an agent id, "*" for ' +
-        'every registered agent, or "capability:<name>" for every agent with that capability (find them ' +
-        'with comm_discover_agents). The message waits durably until the recipient polls for it. To answer ' +
-        'a message you received, prefer comm_reply, which keeps the conversation. Next: follow it with ' +
-        'comm_message_status, and collect answers by polling as from_agent with comm_poll.',
+      description: prose`
+        Send a message to another agent: a task, a question, a result. to_agent is an agent id, "*" for every
+        registered agent, or "capability:<name>" for every agent with that capability (find them with
+        comm_discover_agents). The message waits durably until the recipient polls for it. To answer a message
+        you received, prefer comm_reply, which keeps the conversation. Next: follow it with
+        comm_message_status, and collect answers by polling as from_agent with comm_poll.
+      `,
       inputSchema: {
         from_agent: AgentIdSchema.describe('your agent id (the sender; register it first)'),
         to_agent: RecipientSchema.describe('recipient: an agent id, "*" or "capability:<name>"'),
@@ -247,11 +249,12 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
     'comm_reply',
     {
       title: 'Reply to a message',
-      description:
-        'Answer a message you received: the reply goes to its sender, in the same conversation, marked as ' +
-        'a reply to it, with the subject "Re: …". Use it after handling a message from comm_poll; then ' +
-        'ack the original with comm_ack. from_agent defaults to the agent the original was sent to (give ' +
-        'it when the original went to "*" or a capability).',
+      description: prose`
+        Answer a message you received: the reply goes to its sender, in the same conversation, marked as a
+        reply to it, with the subject "Re: …". Use it after handling a message from comm_poll; then ack the
+        original with comm_ack. from_agent defaults to the agent the original was sent to (give it when the
+        original went to "*" or a capability).
+      `,
       inputSchema: {
         message_id: MessageIdSchema.describe('id of the message you are answering'),
         from_agent: AgentIdSchema.optional().describe('who replies (default: the original recipient)'),
@@ -282,12 +285,12 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
     'comm_request',
     {
       title: 'Ask and wait for the answer',
-      description:
-        'Send a request to another agent and wait for its reply (at most wait_seconds, 50 by default): the ' +
-        'first message to from_agent answering it. The reply is taken from your inbox and acked for you; ' +
-        'your other messages stay. If the answer takes longer, you get the request id back: call ' +
-        'comm_await_reply with it to wait again (the request stays delivered, and a late reply waits in ' +
-        'your inbox).',
+      description: prose`
+        Send a request to another agent and wait for its reply (at most wait_seconds, 50 by default): the
+        first message to from_agent answering it. The reply is taken from your inbox and acked for you; your
+        other messages stay. If the answer takes longer, you get the request id back: call comm_await_reply
+        with it to wait again (the request stays delivered, and a late reply waits in your inbox).
+      `,
       inputSchema: {
         from_agent: AgentIdSchema.describe('your agent id (the reply comes to you)'),
         to_agent: AgentIdSchema.describe('the agent that answers'),
@@ -327,10 +330,11 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
     'comm_await_reply',
     {
       title: 'Wait for the reply to a request',
-      description:
-        'Wait again (at most wait_seconds, 50 by default) for the reply to a request sent with comm_request ' +
-        '(or comm_send). Returns the reply, taken from your inbox and acked, or the request id again if it ' +
-        'has not come yet. Only for requests you sent (a session bound with --agent refuses others).',
+      description: prose`
+        Wait again (at most wait_seconds, 50 by default) for the reply to a request sent with comm_request (or
+        comm_send). Returns the reply, taken from your inbox and acked, or the request id again if it has not
+        come yet. Only for requests you sent (a session bound with --agent refuses others).
+      `,
       inputSchema: {
         request_id: MessageIdSchema.describe('the id comm_request returned'),
         wait_seconds: waitSeconds,
@@ -350,7 +354,7 @@ export function registerMessagingTools(server: McpServer, context: ToolContext):
       }
       return replyOutcome(args.request_id, () =>
         coordinator.awaitReply(args.request_id, {
-          ...(requester === undefined ? {} : { requester }),
+          requester,
           timeoutMs: Math.round((args.wait_seconds ?? MAX_REQUEST_WAIT_SECONDS) * 1000),
         }),
       )

@@ -5,6 +5,7 @@ import { AgentIdSchema, ConfigError, InvalidStateError, isAgentCommError } from 
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
 import { plural } from '../format.js'
+import { prose } from '../prose.js'
 import type { RelaySecrets } from '../relay-secrets.js'
 import { RelaySecretInfoSchema } from '../schemas.js'
 import { Behaviour, registerTool, type ToolContext } from '../tool-kit.js'
@@ -26,12 +27,13 @@ export function registerRelayTools(server: McpServer, context: ToolContext): voi
     'comm_relay_gen_secret',
     {
       title: 'Create a relay secret',
-      description:
-        'Generate the HMAC secret an agent uses to authenticate to the agent-comm HTTP relay (for agents on ' +
-        'other machines, registered with transport http). The result is the only time the secret is shown: ' +
-        'the secret is written to a file readable only by this user (never into this conversation): give ' +
-        "the file to the agent's operator, who sets the named environment variable from it. An agent that " +
-        'has a secret is refused unless replace is true, which revokes the old one at once.',
+      description: prose`
+        Generate the HMAC secret an agent uses to authenticate to the agent-comm HTTP relay (for agents on
+        other machines, registered with transport http). The result is the only time the secret is shown: the
+        secret is written to a file readable only by this user (never into this conversation): give the file
+        to the agent's operator, who sets the named environment variable from it. An agent that has a secret
+        is refused unless replace is true, which revokes the old one at once.
+      `,
       inputSchema: {
         agent_id: AgentIdSchema.describe('the agent the secret is for'),
         replace: z
@@ -90,10 +92,11 @@ export function registerRelayTools(server: McpServer, context: ToolContext): voi
     'comm_relay_list_secrets',
     {
       title: 'List relay secrets',
-      description:
-        'List the agents that have a working relay secret, with when it was created (never the secrets ' +
-        'themselves). Use it to check that a remote agent can authenticate to the relay before sending to ' +
-        'it; create a missing one with comm_relay_gen_secret.',
+      description: prose`
+        List the agents that have a working relay secret, with when it was created (never the secrets
+        themselves). Use it to check that a remote agent can authenticate to the relay before sending to it;
+        create a missing one with comm_relay_gen_secret.
+      `,
       inputSchema: {},
       outputSchema: { count: z.number().int(), secrets: z.array(RelaySecretInfoSchema) },
       behaviour: Behaviour.reads,

@@ -3,6 +3,7 @@ import { safeLine } from '@agent-comm/protocol/terminal-text'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
 import { plural } from '../format.js'
+import { prose } from '../prose.js'
 import { Behaviour, registerTool, type ToolContext } from '../tool-kit.js'
 
 /** Threads looked at for "awaiting my reply". */
@@ -38,11 +39,12 @@ export function registerSessionTools(server: McpServer, context: ToolContext): v
     'comm_start_session',
     {
       title: 'Start a session',
-      description:
-        'Call once at the start of a session: registers your agent if needed, marks it alive and returns a ' +
-        'digest of your inbox: waiting messages by priority, the oldest one, threads whose last message ' +
-        'waits for your reply, messages of yours that failed, and the inbox cursor (newest message id) ' +
-        'to compare with later. Next: claim waiting messages with comm_poll.',
+      description: prose`
+        Call once at the start of a session: registers your agent if needed, marks it alive and returns a
+        digest of your inbox: waiting messages by priority, the oldest one, threads whose last message waits
+        for your reply, messages of yours that failed, and the inbox cursor (newest message id) to compare
+        with later. Next: claim waiting messages with comm_poll.
+      `,
       inputSchema: {
         agent_id: AgentIdSchema.describe('your agent id (the recipient)'),
       },
