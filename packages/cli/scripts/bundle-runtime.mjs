@@ -243,10 +243,12 @@ if (picomatchProbes !== 1) {
 // 15 M instructions per command (valgrind's count), more than a tenth of a send's own work. Written as
 // `\u{…}` text in place, which in a comment is only text; test/startup.test.ts checks what send loads.
 for (const file of readdirSync(dist)) {
-  if (!/^(runtime\.|hook-runtime\.bundle\.js$|send-fast-path\.bundle\.js$|oclif-core\.bundle\.cjs$)/.test(file)) continue
+  if (
+    !/^(runtime\.|hook-runtime\.bundle\.js$|send-fast-path\.bundle\.js$|oclif-core\.bundle\.cjs$)/.test(file)
+  )
+    continue
   const path = join(dist, file)
   const source = readFileSync(path, 'utf8')
   const ascii = source.replace(/[^\0-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`)
   if (ascii !== source) writeFileSync(path, ascii)
 }
-
