@@ -201,7 +201,7 @@ export type RotateSecretsKeyResult = Omit<RotatedSecretsKey, 'location'>
 
 /** `mcp --http`, printed once the server listens. */
 export interface McpHttpResult {
-  /** The MCP endpoint, e.g. `http://127.0.0.1:8421/mcp`. */
+  /** The MCP endpoint, e.g. `http://127.0.0.1:8422/mcp`. */
   url: string
 }
 

@@ -39,7 +39,7 @@ export const DEFAULT_SESSION_TTL_MS = MCP_HTTP_DEFAULTS.sessionTtlSeconds * 1000
 
 /** A running Streamable HTTP server. */
 export interface RunningHttpServer extends RunningServer {
-  /** The MCP endpoint, e.g. `http://127.0.0.1:8421/mcp`. */
+  /** The MCP endpoint, e.g. `http://127.0.0.1:8422/mcp`. */
   readonly url: string
   readonly host: string
   readonly port: number
