@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { isAddressOrCidr, PushAllowEntrySchema } from '@agent-comm/a2a'
-import { ConfigError, Limits, LOG_LEVELS, type LogLevel, MAX_PORT } from '@agent-comm/protocol'
+import { ConfigError, Limits, LOG_LEVELS, type LogLevel, MAX_PORT, readLogLevel } from '@agent-comm/protocol'
 import { z } from 'zod'
 import { RELAY_DEFAULTS as D } from './defaults.js'
 
@@ -322,10 +322,11 @@ const ConfigSchema = z.object({
   AGENT_COMM_RELAY_MAX_HEAP_USED: int(0, Number.MAX_SAFE_INTEGER, 'a number of bytes').optional(),
   AGENT_COMM_RELAY_MAX_RSS: int(0, Number.MAX_SAFE_INTEGER, 'a number of bytes').default(D.maxRssBytes),
   AGENT_COMM_RELAY_RETENTION_DAYS: int(0, D.maxRetentionDays, 'a number of days').default(D.retentionDays),
-  // Upper case accepted, as AGENT_COMM_LOG_LEVEL is by the CLI and the MCP server (WARN is warn).
+  // Read as AGENT_COMM_LOG_LEVEL is by the CLI and the MCP server (readLogLevel: WARN is warn); a value
+  // that names no level is kept as given, for the error to show it.
   AGENT_COMM_RELAY_LOG_LEVEL: z
     .string()
-    .transform((level) => level.toLowerCase())
+    .transform((level) => readLogLevel(level) ?? level)
     .pipe(z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }))
     .default(D.logLevel),
 })

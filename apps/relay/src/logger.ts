@@ -1,4 +1,4 @@
-import { LOG_LEVELS, type LogLevel } from '@agent-comm/protocol'
+import type { LogLevel } from '@agent-comm/protocol'
 import pino from 'pino'
 
 /**
@@ -25,18 +25,17 @@ export const REDACTED_LOG_PATHS = [
 
 /** Options of {@link createRelayLogger}. */
 export interface RelayLoggerOptions {
-  level?: LogLevel
+  /** The level, already parsed where it was read (the relay's config reads it with `readLogLevel`). */
+  level: LogLevel
   /** Where JSON lines go (stdout). */
   destination?: pino.DestinationStream
 }
 
 /** The relay's structured logger: pino JSON lines, with {@link REDACTED_LOG_PATHS} censored. */
-export function createRelayLogger(options: RelayLoggerOptions = {}): pino.Logger {
-  const level = options.level ?? 'info'
-  if (!LOG_LEVELS.includes(level)) throw new RangeError(`unknown log level '${level}'`)
+export function createRelayLogger(options: RelayLoggerOptions): pino.Logger {
   return pino(
     {
-      level,
+      level: options.level,
       base: { service: 'agent-comm-relay' },
       redact: { paths: [...REDACTED_LOG_PATHS], censor: '[redacted]' },
     },

@@ -195,8 +195,9 @@ describe('relay configuration', () => {
       )
   })
 
-  it('takes the log level in any case, as AGENT_COMM_LOG_LEVEL is taken', () => {
+  it('takes the log level in any case and with spaces around it, as AGENT_COMM_LOG_LEVEL is taken', () => {
     expect(config([], { AGENT_COMM_RELAY_LOG_LEVEL: 'WARN' }).logLevel).toBe('warn')
+    expect(config([], { AGENT_COMM_RELAY_LOG_LEVEL: ' error\n' }).logLevel).toBe('error')
     expect(config(['--log-level', 'Debug']).logLevel).toBe('debug')
     expect(() => config([], { AGENT_COMM_RELAY_LOG_LEVEL: 'loud' })).toThrow(
       'AGENT_COMM_RELAY_LOG_LEVEL must be one of debug, info, warn, error, silent',
