@@ -72,3 +72,12 @@ function abandon(response: Dispatcher.ResponseData): void {
   response.body.on('error', () => {})
   response.body.destroy()
 }
+
+/** The header `name` of an answer when it is given once; undefined when absent or repeated. */
+export function headerOf(
+  headers: Record<string, string | string[] | undefined>,
+  name: string,
+): string | undefined {
+  const value = headers[name]
+  return typeof value === 'string' ? value : undefined
+}
