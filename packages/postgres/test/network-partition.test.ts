@@ -1,5 +1,6 @@
 import { StorageError } from '@agent-comm/protocol'
 import { Spool } from '@agent-comm/spool'
+import { testCleanups } from '@agent-comm/test-support'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createNodePostgresClient, openPostgresSpoolStore, type SqlClient } from '../src/index.js'
@@ -18,14 +19,15 @@ const db = await createTestDatabase({
   logger: reportSkipped('network-partition.test.ts (a server cut off by a black-holing TCP proxy)'),
 })
 let proxy: Awaited<ReturnType<typeof tcpProxy>>
-const cleanups: (() => Promise<unknown>)[] = []
+const { onCleanup } = testCleanups('agent-comm-postgres-test-')
 
 beforeAll(async () => {
   proxy = await tcpProxy()
 })
-afterEach(async () => {
+// Registered after testCleanups' own afterEach, so it runs before it (vitest runs after-hooks as a stack):
+// the proxy passes traffic again before the cleanups close what a test opened through it.
+afterEach(() => {
   proxy.up()
-  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()))
 })
 afterAll(async () => {
   await proxy?.close()
@@ -50,7 +52,7 @@ describe.skipIf(db.kind !== 'server')(
         schema: 'partition_calls',
         poolSize: 2,
       })
-      cleanups.push(() => store.close())
+      onCleanup(() => store.close())
       await store.insertMessages({ sends: [send({ id: 'before', toAgent: 'builder' })], now: T0 })
 
       proxy.blackHole()
@@ -89,10 +91,8 @@ describe.skipIf(db.kind !== 'server')(
       const sender = await Spool.open({
         store: await openPostgresSpoolStore({ url: db.url, schema: 'partition_wait', poolSize: 1 }),
       })
-      cleanups.push(
-        () => waiter.close(),
-        () => sender.close(),
-      )
+      onCleanup(() => waiter.close())
+      onCleanup(() => sender.close())
       // A first wait, answered: the waiter's LISTEN connection is up and its pool holds a connection.
       const first = waiter.waitForMessages('builder', { timeoutMs: 60_000 })
       await sender.send({ fromAgent: 'architect', toAgent: 'builder', body: 'before' })
@@ -124,7 +124,7 @@ describe.skipIf(db.kind !== 'server')(
 
     it('fails a transaction the server stops answering without waiting for a ROLLBACK that cannot come', async () => {
       const client = createNodePostgresClient({ url: throughProxy(), poolSize: 1, queryTimeoutMs: 1000 })
-      cleanups.push(() => client.end())
+      onCleanup(() => client.end())
       await client.query('SELECT 1')
       const pending = client
         .transaction(async (tx) => {
@@ -151,7 +151,7 @@ describe.skipIf(db.kind !== 'server')(
         heartbeatTimeoutMs: 300,
         reconnectDelay: { initialMs: 50, maxMs: 200 },
       })
-      cleanups.push(() => client.end())
+      onCleanup(() => client.end())
       const heardPayloads: string[] = []
       let reconnects = 0
       const stop = await client.listen(
@@ -159,7 +159,7 @@ describe.skipIf(db.kind !== 'server')(
         (payload) => heardPayloads.push(payload),
         () => reconnects++,
       )
-      cleanups.push(stop)
+      onCleanup(stop)
 
       proxy.blackHole()
       // No reset, no keepalive failure: the heartbeat is what notices.
@@ -170,7 +170,7 @@ describe.skipIf(db.kind !== 'server')(
 
       const notifier = new pg.Client({ connectionString: db.url })
       await notifier.connect()
-      cleanups.push(() => notifier.end())
+      onCleanup(() => notifier.end())
       await expect
         .poll(
           async () => {
@@ -189,7 +189,7 @@ describe.skipIf(db.kind !== 'server')('a pool with no connection to give (needs 
 
   it('fails a call that waited too long for a busy pool with reason pool-exhausted and a hint naming the pool size', async () => {
     client = createNodePostgresClient({ url: db.url, poolSize: 1, connectTimeoutMs: 200 })
-    cleanups.push(() => client.end())
+    onCleanup(() => client.end())
     let release!: () => void
     const held = new Promise<void>((resolve) => {
       release = resolve

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { type Logger, StorageError } from '@agent-comm/protocol'
 import { Spool } from '@agent-comm/spool'
+import { testCleanups } from '@agent-comm/test-support'
 import pg from 'pg'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { createNodePostgresClient, openPostgresSpoolStore } from '../src/index.js'
@@ -20,10 +21,9 @@ const db = await createTestDatabase({
 })
 const role = `agent_comm_t_limited_${randomBytes(4).toString('hex')}`
 const admin = db.client()
-const cleanups: (() => Promise<unknown>)[] = []
+const { onCleanup } = testCleanups('agent-comm-postgres-test-')
 
 afterEach(async () => {
-  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()))
   if (db.kind === 'server') await admin.query(`ALTER DATABASE ${await database()} RESET ALL`)
 })
 afterAll(async () => {
@@ -50,7 +50,7 @@ async function openSpool(schema: string, options: { logger?: Logger } = {}): Pro
   const spool = await Spool.open({
     store: await openPostgresSpoolStore({ url: db.url, schema, poolSize: 1, ...options }),
   })
-  cleanups.push(() => spool.close())
+  onCleanup(() => spool.close())
   return spool
 }
 
@@ -115,7 +115,7 @@ describe.skipIf(db.kind !== 'server')('PostgreSQL refusing or ending our session
   it('fails a transaction the server ended for idle_in_transaction_session_timeout with connection-lost, and the next call works', async () => {
     await setForNewSessions('idle_in_transaction_session_timeout', '100ms')
     const client = createNodePostgresClient({ url: db.url, poolSize: 1 })
-    cleanups.push(() => client.end())
+    onCleanup(() => client.end())
     const error = await failure(
       client.transaction(async (tx) => {
         const [row] = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
@@ -142,13 +142,15 @@ describe.skipIf(db.kind !== 'server')('PostgreSQL refusing or ending our session
     const holder = new pg.Client({ connectionString: url.toString() })
     await holder.connect()
     let held = true
-    cleanups.push(async () => held && (await holder.end()))
+    onCleanup(async () => {
+      if (held) await holder.end()
+    })
     // Through a proxy that counts the connection attempts.
     const proxy = await tcpProxy()
-    cleanups.push(() => proxy.close())
+    onCleanup(() => proxy.close())
     url.port = String(proxy.port)
     const client = createNodePostgresClient({ url: url.toString(), poolSize: 2 })
-    cleanups.push(() => client.end())
+    onCleanup(() => client.end())
 
     const refused = await failure(client.query('SELECT 1'))
     expect(refused).toBeInstanceOf(StorageError)

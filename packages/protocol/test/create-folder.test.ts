@@ -1,19 +1,10 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { statSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { testCleanups } from '@agent-comm/test-support'
+import { describe, expect, it } from 'vitest'
 import { createFolder, FolderError } from '../src/create-folder.js'
 
-const made: string[] = []
-afterEach(() => {
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-comm-create-folder-'))
-  made.push(dir)
-  return dir
-}
+const { tempDir } = testCleanups('agent-comm-create-folder-')
 
 describe.skipIf(process.platform === 'win32')('createFolder', () => {
   it('gives every folder it creates the mode asked for, and leaves a folder that exists as it is', () => {
