@@ -3,6 +3,7 @@ import { z } from 'zod'
 import type { SqlClient } from './client.js'
 import { redactUrl } from './drivers/driver-errors.js'
 import { checkNodePostgresUrl, createNodePostgresClient } from './drivers/node-postgres.js'
+import { DEFAULT_SCHEMA, validateSchemaName } from './schema-check.js'
 
 const UrlSchema = z
   .string()
@@ -47,4 +48,27 @@ export function connectFromUrl(options: ConnectOptions): { client: SqlClient; lo
     logger: options.logger,
   })
   return { client, location: redactUrl(url.data) }
+}
+
+/**
+ * {@link connectFromUrl} for a store that keeps a small pool of its own: `defaultPoolSize` connections
+ * unless `options.poolSize` says, and the schema it lives in, `options.schema` (default `agent_comm`)
+ * checked as a schema name. Nothing connects yet.
+ */
+export function connectToSchema(
+  options: {
+    url: string
+    schema?: string | undefined
+    poolSize?: number | undefined
+    logger?: Logger | undefined
+  },
+  defaultPoolSize: number,
+): { client: SqlClient; location: string; schema: string } {
+  const schema = validateSchemaName(options.schema ?? DEFAULT_SCHEMA)
+  const { client, location } = connectFromUrl({
+    url: options.url,
+    poolSize: options.poolSize ?? defaultPoolSize,
+    logger: options.logger,
+  })
+  return { client, location, schema }
 }

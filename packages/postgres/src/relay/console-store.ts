@@ -6,10 +6,9 @@ import type {
   PendingApprovalRef,
 } from '@agent-comm/spool/console-store'
 import type { SqlClient } from '../client.js'
-import { connectFromUrl } from '../connect.js'
+import { connectToSchema } from '../connect.js'
 import { toStorageError, withStorageErrors } from '../drivers/driver-errors.js'
 import { applyPostgresMigrations, validateSchemaName } from '../migrate.js'
-import { DEFAULT_SCHEMA } from '../schema.js'
 import { notifyChannel } from '../store.js'
 
 /** A console sign-in as stored (see `console_sessions`): the record of `@agent-comm/spool/console-store`. */
@@ -258,12 +257,7 @@ export interface OpenPostgresConsoleStoreOptions {
 export async function openPostgresConsoleStore(
   options: OpenPostgresConsoleStoreOptions,
 ): Promise<PostgresConsoleStore> {
-  const schema = validateSchemaName(options.schema ?? DEFAULT_SCHEMA)
-  const { client, location } = connectFromUrl({
-    url: options.url,
-    poolSize: options.poolSize ?? 2,
-    logger: options.logger,
-  })
+  const { client, location, schema } = connectToSchema(options, 2)
   try {
     await applyPostgresMigrations(client, schema)
   } catch (error) {

@@ -1,8 +1,7 @@
 import type { Clock, Logger } from '@agent-comm/protocol'
-import { connectFromUrl } from '../connect.js'
+import { connectToSchema } from '../connect.js'
 import { toStorageError } from '../drivers/driver-errors.js'
-import { applyPostgresMigrations, validateSchemaName } from '../migrate.js'
-import { DEFAULT_SCHEMA } from '../schema.js'
+import { applyPostgresMigrations } from '../migrate.js'
 import { type NonceCommit, PostgresNonceStore } from './nonce-store.js'
 import { PostgresSecretStore } from './secret-store.js'
 import type { RelaySecretsKey } from './secrets-key.js'
@@ -49,12 +48,7 @@ export interface PostgresRelayStores {
 export async function openPostgresRelayStores(
   options: OpenPostgresRelayStoresOptions,
 ): Promise<PostgresRelayStores> {
-  const schema = validateSchemaName(options.schema ?? DEFAULT_SCHEMA)
-  const { client, location } = connectFromUrl({
-    url: options.url,
-    poolSize: options.poolSize ?? 4,
-    logger: options.logger,
-  })
+  const { client, location, schema } = connectToSchema(options, 4)
   const common = {
     client,
     schema,

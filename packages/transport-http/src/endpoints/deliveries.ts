@@ -9,7 +9,7 @@ import { z } from 'zod'
 import { AckBatchResponseSchema, ApiPath, MAX_CLAIM_LIMIT, MAX_WAIT_MS, WaitResponseSchema } from '../api.js'
 import { type CoalescedCall as Coalesced, Coalescer, type Outcome, settle } from '../coalesce.js'
 import { isItemError } from '../errors.js'
-import type { RequestPipeline } from '../request-pipeline.js'
+import type { RequestPipeline, RequestSpec } from '../request-pipeline.js'
 import type { ServerSentEvent } from '../sse.js'
 import {
   ClaimEnvelopeSchema,
@@ -32,6 +32,31 @@ const ClaimReplyEnvelopeSchema = z.object({ message: z.unknown() })
 type AckInput = { messageId: string; receipt?: string }
 type ClaimInput = { agent: string; limit: number; leaseSeconds?: number }
 type ClaimBody = { limit?: number; leaseSeconds?: number; waitMs?: number }
+
+/**
+ * A claim, as `agent`: not idempotent (a claim that reached the relay leased its messages), held by the
+ * relay up to the body's `waitMs`, and asked again with what is left of that wait when the relay refuses it
+ * for want of a wait slot.
+ */
+function claimRequest<S extends z.ZodType>(
+  path: string,
+  agent: string,
+  body: { waitMs?: number },
+  schema: S,
+  signal: AbortSignal | undefined,
+): RequestSpec<S> {
+  return {
+    method: 'POST',
+    path,
+    as: agent,
+    body,
+    idempotent: false,
+    schema,
+    signal,
+    holdMs: body.waitMs ?? 0,
+    rehold: (waitMs) => ({ body: { ...body, waitMs } }),
+  }
+}
 
 /**
  * What an agent does with its own deliveries (the relay's `deliveries` routes): claim, wait, stream, ack,
@@ -79,17 +104,9 @@ export class DeliveryEndpoints {
     options: ClaimReplyOptions = {},
   ): Promise<ClaimedMessage | undefined> {
     const { signal, ...body } = options
-    const response = await this.#pipeline.call({
-      method: 'POST',
-      path: ApiPath.claimReply(agent, requestId),
-      as: agent,
-      body,
-      idempotent: false,
-      schema: ClaimReplyEnvelopeSchema,
-      signal,
-      holdMs: body.waitMs ?? 0,
-      rehold: (waitMs) => ({ body: { ...body, waitMs } }),
-    })
+    const response = await this.#pipeline.call(
+      claimRequest(ApiPath.claimReply(agent, requestId), agent, body, ClaimReplyEnvelopeSchema, signal),
+    )
     if (response.message === null) return undefined
     const read = readDelivery(response.message)
     if (read.ok) return read.claimed
@@ -102,17 +119,9 @@ export class DeliveryEndpoints {
     body: ClaimBody,
     signal: AbortSignal | undefined,
   ): Promise<ClaimedMessage[]> {
-    const response = await this.#pipeline.call({
-      method: 'POST',
-      path: ApiPath.claim(agent),
-      as: agent,
-      body,
-      idempotent: false,
-      schema: ClaimEnvelopeSchema,
-      signal,
-      holdMs: body.waitMs ?? 0,
-      rehold: (waitMs) => ({ body: { ...body, waitMs } }),
-    })
+    const response = await this.#pipeline.call(
+      claimRequest(ApiPath.claim(agent), agent, body, ClaimEnvelopeSchema, signal),
+    )
     const claimed: ClaimedMessage[] = []
     const setAside: Promise<void>[] = []
     for (const raw of response.messages) {

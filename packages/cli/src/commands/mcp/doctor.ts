@@ -9,7 +9,9 @@ import {
   hookProgram,
   hooksFile,
   jsonServer,
+  type Places,
   readJsonObject,
+  type Scope,
 } from '../../client-config.js'
 import { codexServer, parseCodexToml } from '../../codex-config.js'
 import { examples } from '../../examples.js'
@@ -230,32 +232,28 @@ export default class McpDoctor extends BaseCommand<typeof McpDoctor> {
   async #failingHooks(run: boolean): Promise<DoctorEntry[]> {
     const places = currentPlaces()
     const found: DoctorEntry[] = []
-    for (const client of ['claude-code', 'codex'] as const) {
-      for (const scope of ['project', 'user'] as const) {
-        const file = hooksFile(client, scope, places)
-        if (!existsSync(file)) continue
-        let commands: string[]
-        try {
-          commands = sessionStartHooks(readJsonObject(file))
-        } catch {
-          continue // reported by #hooksWithoutServer or the server entry's check of the same file
-        }
-        for (const command of commands) {
-          const agent = AGENT_COMM_HOOK.exec(command)?.[1] ?? null
-          const gone = hookProgram(command).find((word) => word.includes('/') && !existsSync(word))
-          const failure =
-            gone !== undefined
-              ? `it runs ${gone}, which is not there; ${moved(reinstall('hooks', client, scope, agent))}`
-              : run
-                ? await hookFailure(command, places.cwd, 15_000)
-                : undefined
-          if (failure === undefined) continue
-          found.push({
-            ...blank(client, scope, file),
-            agent,
-            problems: [`inbox hook for ${agent} fails: ${failure}`],
-          })
-        }
+    for (const { client, scope, file } of hooksFiles(places)) {
+      let commands: string[]
+      try {
+        commands = sessionStartHooks(readJsonObject(file))
+      } catch {
+        continue // reported by #hooksWithoutServer or the server entry's check of the same file
+      }
+      for (const command of commands) {
+        const agent = AGENT_COMM_HOOK.exec(command)?.[1] ?? null
+        const gone = hookProgram(command).find((word) => word.includes('/') && !existsSync(word))
+        const failure =
+          gone !== undefined
+            ? `it runs ${gone}, which is not there; ${moved(reinstall('hooks', client, scope, agent))}`
+            : run
+              ? await hookFailure(command, places.cwd, 15_000)
+              : undefined
+        if (failure === undefined) continue
+        found.push({
+          ...blank(client, scope, file),
+          agent,
+          problems: [`inbox hook for ${agent} fails: ${failure}`],
+        })
       }
     }
     return found
@@ -266,33 +264,40 @@ export default class McpDoctor extends BaseCommand<typeof McpDoctor> {
    * tools to answer it (typically a server entry lost or removed after `mcp install --hooks`).
    */
   #hooksWithoutServer(entries: DoctorEntry[]): DoctorEntry[] {
-    const places = currentPlaces()
     const found: DoctorEntry[] = []
-    for (const client of ['claude-code', 'codex'] as const) {
+    for (const { client, scope, file } of hooksFiles(currentPlaces())) {
       if (entries.some((entry) => entry.client === client)) continue
-      for (const scope of ['project', 'user'] as const) {
-        const file = hooksFile(client, scope, places)
-        if (!existsSync(file)) continue
-        let agents: string[]
-        try {
-          agents = hookAgents(readJsonObject(file))
-        } catch (error) {
-          agents = []
-          found.push({ ...blank(client, scope, file), problems: [(error as Error).message] })
-        }
-        for (const agent of agents) {
-          const install = reinstall('mcp', client, scope, agent)
-          found.push({
-            ...blank(client, scope, file),
-            agent,
-            problems: [
-              `inbox hooks for ${agent} are installed but agent-comm's MCP server is not configured for ${client}; add it: ${install}`,
-            ],
-          })
-        }
+      let agents: string[]
+      try {
+        agents = hookAgents(readJsonObject(file))
+      } catch (error) {
+        agents = []
+        found.push({ ...blank(client, scope, file), problems: [(error as Error).message] })
+      }
+      for (const agent of agents) {
+        const install = reinstall('mcp', client, scope, agent)
+        found.push({
+          ...blank(client, scope, file),
+          agent,
+          problems: [
+            `inbox hooks for ${agent} are installed but agent-comm's MCP server is not configured for ${client}; add it: ${install}`,
+          ],
+        })
       }
     }
     return found
+  }
+}
+
+/** The inbox hooks files there are: Claude Code's and Codex's, of the project and of the user, in that order. */
+function* hooksFiles(
+  places: Places,
+): Generator<{ client: 'claude-code' | 'codex'; scope: Scope; file: string }> {
+  for (const client of ['claude-code', 'codex'] as const) {
+    for (const scope of ['project', 'user'] as const) {
+      const file = hooksFile(client, scope, places)
+      if (existsSync(file)) yield { client, scope, file }
+    }
   }
 }
 
