@@ -22,17 +22,19 @@ export function errorOfAnswer(
   )
 }
 
+/** Where an answer came from: the relay's base URL, and its HTTP status. */
+export interface Answer {
+  relay: string
+  status: number
+}
+
 /**
  * A 2xx answer parsed with `schema`. One that is not JSON, or not the shape this client expects, is not a
  * bug here: whatever answers at the URL is not an agent-comm relay (a proxy, a login page, another
  * version), which {@link invalidResponse} says.
  */
-export function parseAnswer<S extends z.ZodType>(
-  schema: S,
-  text: string,
-  relay: string,
-  status: number,
-): z.output<S> {
+export function parseAnswer<S extends z.ZodType>(schema: S, text: string, answer: Answer): z.output<S> {
+  const { relay, status } = answer
   let json: unknown
   try {
     json = text === '' ? undefined : JSON.parse(text)

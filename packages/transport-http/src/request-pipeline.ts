@@ -191,7 +191,7 @@ export class RequestPipeline {
         continue
       }
       if (response.statusCode >= 200 && response.statusCode < 300) {
-        return parseAnswer(spec.schema, text, baseUrlOf(target), response.statusCode)
+        return parseAnswer(spec.schema, text, { relay: baseUrlOf(target), status: response.statusCode })
       }
       if (holdMs > 0 && isTooManyWaits(response.statusCode, text)) {
         // Refused before it waited or claimed anything: asked again after Retry-After, as long as the
