@@ -408,11 +408,7 @@ function relayContext(
     metrics,
     shutdown: parts.shutdown,
     parked: new ParkedPolls(deps.spool),
-    ready:
-      deps.ready ??
-      (async () => {
-        await deps.spool.store.hasClaimable({ recipient: 'relay.health-probe', now: deps.spool.clock.now() })
-      }),
+    ready: deps.ready ?? (() => deps.spool.ping()),
     settings: {
       streamKeepAliveMs: options.streamKeepAliveMs,
       version: RELAY_VERSION,

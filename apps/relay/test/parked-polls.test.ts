@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { createMessage, ManualClock } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { SecretStore } from '@agent-comm/secrets'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
 import { signRequest } from '@agent-comm/transport-http'
 import { describe, expect, it } from 'vitest'
 import { createRelay, SqliteNonceStore } from '../src/index.js'
@@ -66,7 +66,7 @@ describe('parked long polls', () => {
     const clock = new ManualClock(T0)
     const spool = await Spool.open({ path: join(dir, 'relay.db'), clock })
     const registry = await Registry.open({
-      sqlite: sqliteConnection(spool),
+      spool,
       clock,
       releaseHeldTo: 'all-agents',
     })
@@ -75,7 +75,7 @@ describe('parked long polls', () => {
       architect: (await store.generate('architect')).secret,
       builder: (await store.generate('builder')).secret,
     }
-    const nonces = SqliteNonceStore.open(sqliteConnection(spool), { clock })
+    const nonces = spool.openShared(SqliteNonceStore.shared({ clock }))
     // The relay's spool hears of nothing by itself: only the relay's own wake-up can end a wait early.
     const deaf = deafWaits()
     const muted = new Proxy(spool, {
