@@ -5,9 +5,12 @@
 // Deterministic (it counts, it does not time), so it holds on a loaded machine. Needs the server on this
 // machine and read access to its pg_wal (run as root or postgres); other databases' records are left out.
 //
-//   node bench/drain-wal.mjs [--total=10000]   (AGENT_COMM_BENCH_PG_WALDUMP: the server's pg_waldump,
-//   default PostgreSQL 15's on Debian)
+// Also the CPU of the contender's backends during the drain (/proc), as drain.bench.mjs reads it.
+//
+//   node bench/drain-wal.mjs [--total=10000] [--store-only] [--fillfactor=70]
+//   (AGENT_COMM_BENCH_PG_WALDUMP: the server's pg_waldump, default PostgreSQL 15's on Debian)
 import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import pg from 'pg'
 import { pgBoss, rawSql } from './pgboss.bench.mjs'
 import { body, fmt, printTable, SERVER_URL, scratchDatabase } from './scratch.mjs'
@@ -17,6 +20,21 @@ const WALDUMP = process.env.AGENT_COMM_BENCH_PG_WALDUMP ?? '/usr/lib/postgresql/
 // `--fillfactor=N`: the store's deliveries table with that fillfactor (an experiment; 100 is the default).
 const FILLFACTOR = process.argv.find((a) => a.startsWith('--fillfactor='))?.slice(13)
 const TOTAL = Number(process.argv.find((a) => a.startsWith('--total='))?.slice(8) ?? 10_000)
+// `--store-only`: the store alone (an experiment on its layout, such as --fillfactor).
+const STORE_ONLY = process.argv.includes('--store-only')
+
+/** utime + stime of the database's other backends, in ms (/proc: the server runs on this machine). */
+async function backendCpuMs(url) {
+  const sql =
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()'
+  let ms = 0
+  for (const { pid } of await one(sql, url)) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    ms += (Number(fields[11]) + Number(fields[12])) * 10
+  }
+  return ms
+}
 
 async function store(url) {
   const { spool, close } = await openStoreSpool(url, { poolSize: 1 })
@@ -63,7 +81,7 @@ const rows = []
 const slot = `agent_comm_bench_wal_${process.pid}`
 await one(`SELECT pg_create_physical_replication_slot('${slot}', true)`)
 try {
-  for (const [i, factory] of [store, rawSql, pgBoss].entries()) {
+  for (const [i, factory] of (STORE_ONLY ? [store] : [store, rawSql, pgBoss]).entries()) {
     const db = await scratchDatabase(`wal_${i}`)
     const q = await factory(db.url)
     if (factory === store && FILLFACTOR !== undefined)
@@ -85,7 +103,9 @@ try {
           .map((r) => [String(r.f), r.relname]),
       )
       const [{ lsn: start }] = await one('SELECT pg_current_wal_insert_lsn() AS lsn')
+      const cpu0 = await backendCpuMs(db.url)
       await drain(q)
+      const cpu = (await backendCpuMs(db.url)) - cpu0
       const [{ lsn: end }] = await one('SELECT pg_current_wal_insert_lsn() AS lsn')
       const dump = execFileSync(WALDUMP, ['-p', `${dataDir}/pg_wal`, '-s', start, '-e', end], {
         maxBuffer: 1 << 30,
@@ -126,6 +146,7 @@ try {
         bytes += e.bytes
       }
       rows.push([q.name, 'total', fmt(n * per), fmt(bytes * per)])
+      rows.push([q.name, "backends' CPU, ms (/proc)", fmt(cpu * per), ''])
     } finally {
       await q.close()
       await db.drop()
