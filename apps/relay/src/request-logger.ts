@@ -5,11 +5,12 @@ import type { Bindings, ChildLoggerOptions } from 'pino'
 type LevelAwareLogger = FastifyBaseLogger & { isLevelEnabled(level: string): boolean }
 
 /**
- * A request's logger that makes its pino child (the request id bound in) only when a line is written. At
- * the relay's usual levels (info for a busy relay's operators, warn in benchmarks) nearly every request
- * writes nothing of its own, yet a pino child per request serialises its bindings through the redaction
- * paths: about 2 % of the relay's CPU per request with 16 clients (`bench/profile.mjs`). A line written at
- * an enabled level goes through the same child, so it is exactly the line pino would have written.
+ * A request's logger that makes no pino child (the request id bound in) unless it must. A pino child per
+ * request serialises its bindings through the redaction paths: about 2 % of the relay's CPU with 16
+ * clients (`bench/profile.mjs`), for lines that are mostly never written (at warn) or are one line with an
+ * object of fields (the "request completed" line at info). Such a line is written by the parent with the
+ * bindings put first among its fields, which is the JSON line the child writes; any other line (a bare
+ * message, an error, after the request's level was changed) goes through a child made then.
  */
 class RequestLogger {
   readonly #parent: LevelAwareLogger
@@ -28,9 +29,17 @@ class RequestLogger {
   }
 
   #write(level: Exclude<LogLevel, 'silent'>, args: unknown[]): void {
-    // A child made already (its level may have been changed) decides for itself; otherwise it would inherit
-    // the parent's level, so the parent says whether the line would be written.
-    if (this.#child === undefined && !this.#parent.isLevelEnabled(level)) return
+    if (this.#child === undefined) {
+      // Without a child yet, it would inherit the parent's level: the parent says whether the line is written.
+      if (!this.#parent.isLevelEnabled(level)) return
+      const [first, ...rest] = args
+      if (isPlainObject(first)) {
+        // The bindings first, then the line's own fields: the same JSON line the child would write, without
+        // making one (the relay's per-request "request completed" line at info is written this way).
+        ;(this.#parent[level] as (...line: unknown[]) => void)({ ...this.#bindings, ...first }, ...rest)
+        return
+      }
+    }
     ;(this.#real()[level] as (...line: unknown[]) => void)(...args)
   }
 
@@ -71,6 +80,13 @@ class RequestLogger {
   child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
     return this.#real().child(bindings, options)
   }
+}
+
+/** An object literal's fields (not an error, whose message and stack pino reads on its own). */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
 }
 
 /**

@@ -64,6 +64,7 @@ describe('the request logger', () => {
     const before = counted.children
     const response = await app.inject({ url: '/loud' })
     expect(response.statusCode).toBe(200)
+    // The line of fields needs no child; the bare message makes one.
     expect(counted.children - before).toBe(1)
     const written = lines.filter((l) => l.msg === 'written' || l.msg === 'written again')
     expect(written).toHaveLength(2)
@@ -71,6 +72,34 @@ describe('the request logger', () => {
     expect(written[0]).toMatchObject({ what: 'it', secret: '[redacted]', service: 'agent-comm-relay' })
     expect(lines.some((l) => l.msg === 'below the level')).toBe(false)
     await app.close()
+  })
+
+  it('writes a line of fields without a child, exactly as the child would write it', async () => {
+    const lazy = countingLogger('info')
+    const eager = countingLogger('info')
+    const lazyApp = await appWith(lazy.logger)
+    const eagerApp = Fastify({ loggerInstance: eager.logger })
+    eagerApp.get('/quiet', async (request) => {
+      request.log.info({ secret: 'never shown' }, 'below the level')
+      return { ok: true }
+    })
+    await eagerApp.ready()
+    const before = lazy.counted.children
+    await lazyApp.inject({ url: '/quiet' })
+    await eagerApp.inject({ url: '/quiet' })
+    // The line of fields is written by the parent: still no child (fastify's default made one).
+    expect(lazy.counted.children - before).toBe(0)
+    const strip = (line: Record<string, unknown> | undefined) => {
+      const { time: _time, reqId, ...rest } = line ?? {}
+      return { ...rest, reqId: typeof reqId }
+    }
+    const lazyLine = lazy.lines.find((l) => l.msg === 'below the level')
+    const eagerLine = eager.lines.find((l) => l.msg === 'below the level')
+    expect(Object.keys(lazyLine ?? {})).toEqual(Object.keys(eagerLine ?? {}))
+    expect(strip(lazyLine)).toEqual(strip(eagerLine))
+    expect(lazyLine).toMatchObject({ secret: '[redacted]', reqId: expect.any(String) })
+    await lazyApp.close()
+    await eagerApp.close()
   })
 
   it('follows the parent logger’s level when it changes, and a level set on the request itself', async () => {
