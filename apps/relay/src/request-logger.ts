@@ -1,5 +1,10 @@
-import type { FastifyBaseLogger, LogLevel } from 'fastify'
+import type { FastifyBaseLogger } from 'fastify'
 import type { Bindings, ChildLoggerOptions } from 'pino'
+
+/** The levels a line can be written at. */
+const WRITTEN_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
+type WrittenLevel = (typeof WRITTEN_LEVELS)[number]
+type LogMethod = (...args: unknown[]) => void
 
 /** A logger that can say whether a level would be written (pino's loggers can). */
 type LevelAwareLogger = FastifyBaseLogger & { isLevelEnabled(level: string): boolean }
@@ -13,6 +18,12 @@ type LevelAwareLogger = FastifyBaseLogger & { isLevelEnabled(level: string): boo
  * message, an error, after the request's level was changed) goes through a child made then.
  */
 class RequestLogger {
+  declare fatal: LogMethod
+  declare error: LogMethod
+  declare warn: LogMethod
+  declare info: LogMethod
+  declare debug: LogMethod
+  declare trace: LogMethod
   readonly #parent: LevelAwareLogger
   readonly #bindings: Bindings
   #child: FastifyBaseLogger | undefined
@@ -28,7 +39,8 @@ class RequestLogger {
     return this.#child
   }
 
-  #write(level: Exclude<LogLevel, 'silent'>, args: unknown[]): void {
+  /** Writes one line at `level` (the level methods, defined below, call it). */
+  write(level: WrittenLevel, args: unknown[]): void {
     if (this.#child === undefined) {
       // Without a child yet, it would inherit the parent's level: the parent says whether the line is written.
       if (!this.#parent.isLevelEnabled(level)) return
@@ -51,35 +63,21 @@ class RequestLogger {
     this.#real().level = level
   }
 
-  fatal(...args: unknown[]): void {
-    this.#write('fatal', args)
-  }
-
-  error(...args: unknown[]): void {
-    this.#write('error', args)
-  }
-
-  warn(...args: unknown[]): void {
-    this.#write('warn', args)
-  }
-
-  info(...args: unknown[]): void {
-    this.#write('info', args)
-  }
-
-  debug(...args: unknown[]): void {
-    this.#write('debug', args)
-  }
-
-  trace(...args: unknown[]): void {
-    this.#write('trace', args)
-  }
-
   silent(): void {}
 
   child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
     return this.#real().child(bindings, options)
   }
+}
+
+/** One method per level on the prototype, so a request's logger is one small object with no closures. */
+for (const level of WRITTEN_LEVELS) {
+  Object.defineProperty(RequestLogger.prototype, level, {
+    value(this: RequestLogger, ...args: unknown[]): void {
+      this.write(level, args)
+    },
+    writable: true,
+  })
 }
 
 /** An object literal's fields (not an error, whose message and stack pino reads on its own). */
