@@ -34,7 +34,7 @@ describe('parked long polls', () => {
     const alsoForA = parked.wait('agent-a', 60_000, stop.signal)
     const forB = parked.wait('agent-b', 60_000, stop.signal)
     expect(parked.size).toBe(3)
-    parked.wake(['agent-a', 'agent-c'])
+    expect(parked.wake(['agent-a', 'agent-c'])).toBe(2)
     expect(await forA).toBe(true)
     expect(await alsoForA).toBe(true)
     expect(parked.size).toBe(1)
@@ -94,6 +94,11 @@ describe('parked long polls', () => {
       // The test runner shares the relay's event loop: its pauses are not the relay's load (see helpers.ts).
       options: { overload: { maxEventLoopDelayMs: 0 } },
     })
+    // The order the relay writes its answers in.
+    const answered: string[] = []
+    app.addHook('onSend', async (request) => {
+      answered.push(`${request.method} ${request.routeOptions.url}`)
+    })
     onCleanup(async () => {
       await app.close()
       await nonces.close()
@@ -132,6 +137,13 @@ describe('parked long polls', () => {
     const answer = await poll
     expect(answer.statusCode).toBe(200)
     expect(answer.json().messages.map((c: { message: { id: string } }) => c.message.id)).toEqual([sent.id])
+    // The woken poll, which carries the message, is answered before the send that woke it (the delayed
+    // send, which woke nothing, was answered at once).
+    expect(answered).toEqual([
+      'POST /api/v1/messages',
+      'POST /api/v1/agents/:agentId/claim',
+      'POST /api/v1/messages',
+    ])
 
     // A batch wakes its recipients too.
     const batchPoll = signed('builder', '/api/v1/agents/builder/claim', { limit: 1, waitMs: 30_000 })
@@ -143,5 +155,6 @@ describe('parked long polls', () => {
     expect((await batchPoll).json().messages.map((c: { message: { id: string } }) => c.message.id)).toEqual([
       batched.id,
     ])
+    expect(answered.slice(3)).toEqual(['POST /api/v1/agents/:agentId/claim', 'POST /api/v1/messages/batch'])
   })
 })
