@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { createMessage, IdGenerator } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { SecretStore } from '@agent-comm/secrets'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
 import { signRequest } from '@agent-comm/transport-http'
 import { createRelay, SqliteNonceStore } from '../dist/index.js'
 
@@ -21,7 +21,7 @@ const dir = mkdtempSync(join(tmpdir(), 'relay-inject-'))
 const spool = await Spool.open({ path: join(dir, 'relay.db') })
 const registry = await Registry.open({ spool, releaseHeldTo: 'all-agents' })
 const secrets = await SecretStore.open({ path: SecretStore.fileIn(dir) })
-const nonces = SqliteNonceStore.open(sqliteConnection(spool))
+const nonces = spool.openShared(SqliteNonceStore.shared())
 const secretOf = {}
 for (const id of ['architect', 'builder']) secretOf[id] = (await secrets.generate(id)).secret
 const app = await createRelay({ spool, registry, secrets, nonces, options: { rateLimit: false } })

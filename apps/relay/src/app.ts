@@ -33,6 +33,7 @@ import { metricsPlugin } from './plugins/metrics.js'
 import { type OverloadLimits, overloadPlugin, SustainedPressure } from './plugins/overload.js'
 import { RouteTable, routeGroup } from './plugins/route-group.js'
 import { wirePlugin } from './plugins/wire.js'
+import { lazyRequestLogger } from './request-logger.js'
 import { adminRoutes } from './routes/admin.js'
 import { agentRoutes } from './routes/agents.js'
 import { deliveryRoutes } from './routes/deliveries.js'
@@ -353,7 +354,9 @@ const NODE_HEADERS_TIMEOUT_MS = 60_000
 /** The fastify server's own settings. */
 function serverOptions(deps: RelayDeps, options: ParsedOptions): FastifyHttpOptions<Server> {
   return {
-    ...(deps.logger === undefined ? { logger: false } : { loggerInstance: deps.logger }),
+    ...(deps.logger === undefined
+      ? { logger: false }
+      : { loggerInstance: deps.logger, childLoggerFactory: lazyRequestLogger }),
     bodyLimit: options.bodyLimitBytes,
     requestTimeout: options.requestTimeoutMs,
     // Node checks for overdue requests every 30 s by default: a shorter timeout is checked as often as it
@@ -408,11 +411,7 @@ function relayContext(
     metrics,
     shutdown: parts.shutdown,
     parked: new ParkedPolls(deps.spool),
-    ready:
-      deps.ready ??
-      (async () => {
-        await deps.spool.store.hasClaimable({ recipient: 'relay.health-probe', now: deps.spool.clock.now() })
-      }),
+    ready: deps.ready ?? (() => deps.spool.ping()),
     settings: {
       streamKeepAliveMs: options.streamKeepAliveMs,
       version: RELAY_VERSION,

@@ -1,6 +1,5 @@
 import { consolePlugin } from '@agent-comm/console'
 import { ValidationError } from '@agent-comm/protocol'
-import { sqliteConnection } from '@agent-comm/spool'
 import { API_PREFIX, RelayErrorCode } from '@agent-comm/transport-http'
 import fastifyCookie from '@fastify/cookie'
 import fastifyCsrfProtection from '@fastify/csrf-protection'
@@ -100,13 +99,13 @@ export async function mountConsole(
   }
   let store = options.store
   if (store === undefined) {
-    if (ctx.spool.store.kind !== 'sqlite') {
+    if (ctx.spool.storeKind !== 'sqlite') {
       throw new ValidationError(
-        `The console needs a store for its sessions and audit log on this ${ctx.spool.store.kind} spool`,
+        `The console needs a store for its sessions and audit log on this ${ctx.spool.storeKind} spool`,
         [{ path: 'console.store', message: 'required when the spool is not on SQLite' }],
       )
     }
-    store = SqliteConsoleStore.open(sqliteConnection(ctx.spool))
+    store = ctx.spool.openShared(SqliteConsoleStore.shared())
   }
   const owned = store
   app.addHook('onClose', async () => owned.close())

@@ -1,4 +1,4 @@
-import { applyMigrations, toStorageError } from '@agent-comm/spool'
+import { applyMigrations, type SharedStoreOpener, toStorageError } from '@agent-comm/spool'
 import type BetterSqlite3 from 'better-sqlite3'
 import type { AuditRecord, ConsoleSessionRecord, ConsoleStore, PendingApprovalRef } from './console-store.js'
 import { RELAY_MIGRATIONS_FOLDER, RELAY_MIGRATIONS_TABLE } from './nonces.js'
@@ -134,6 +134,10 @@ export class SqliteConsoleStore implements ConsoleStore {
     } catch (error) {
       throw toStorageError(error, sqlite.name)
     }
+  }
+  /** The opener of the store in a spool's SQLite file: `spool.openShared(SqliteConsoleStore.shared())`. */
+  static shared(): SharedStoreOpener<SqliteConsoleStore> {
+    return { name: "the relay console's store", sqlite: (sqlite) => SqliteConsoleStore.open(sqlite) }
   }
 
   #run<T>(fn: () => T): Promise<T> {

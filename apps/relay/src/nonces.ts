@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Clock, Logger } from '@agent-comm/protocol'
 import { ClosedError, silentLogger, systemClock } from '@agent-comm/protocol'
-import { applyMigrations, toStorageError } from '@agent-comm/spool'
+import { applyMigrations, type SharedStoreOpener, toStorageError } from '@agent-comm/spool'
 import type BetterSqlite3 from 'better-sqlite3'
 
 /** Folder of the relay's drizzle-kit migrations (shipped beside `dist/`). */
@@ -97,8 +97,8 @@ export class SqliteNonceStore implements NonceStore {
   }
 
   /**
-   * Creates the relay's tables on `sqlite` (an open connection the caller keeps owning, usually
-   * `sqliteConnection(spool)`) and prunes what expired while the relay was down.
+   * Creates the relay's tables on `sqlite` (an open connection the caller keeps owning) and prunes what
+   * expired while the relay was down. In a spool's file: `spool.openShared(SqliteNonceStore.shared(options))`.
    */
   static open(sqlite: BetterSqlite3.Database, options: SqliteNonceStoreOptions = {}): SqliteNonceStore {
     try {
@@ -113,6 +113,13 @@ export class SqliteNonceStore implements NonceStore {
     const store = new SqliteNonceStore(sqlite, options)
     store.#pruneExpired(store.#clock.now())
     return store
+  }
+  /**
+   * The opener of the store in a spool's SQLite file, on its connection (the spool keeps owning it):
+   * `spool.openShared(SqliteNonceStore.shared(options))`, as the relay's bootstrap does.
+   */
+  static shared(options: SqliteNonceStoreOptions = {}): SharedStoreOpener<SqliteNonceStore> {
+    return { name: "the relay's nonce store", sqlite: (sqlite) => SqliteNonceStore.open(sqlite, options) }
   }
 
   /**

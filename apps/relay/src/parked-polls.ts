@@ -55,13 +55,32 @@ export class ParkedPolls {
     }
   }
 
-  /** Wakes the polls and streams parked for each of `agents` (their messages were just queued here). */
-  wake(agents: Iterable<string>): void {
-    if (this.#byAgent.size === 0) return
+  /**
+   * Wakes the polls and streams parked for each of `agents` (their messages were just queued here); how
+   * many it woke.
+   */
+  wake(agents: Iterable<string>): number {
+    if (this.#byAgent.size === 0) return 0
+    let woken = 0
     for (const agent of agents) {
       const parked = this.#byAgent.get(agent)
-      if (parked !== undefined) for (const wake of [...parked]) wake()
+      if (parked === undefined) continue
+      const waking = [...parked]
+      for (const wake of waking) wake()
+      woken += waking.length
     }
+    return woken
+  }
+
+  /**
+   * Resolves once the polls woken in this turn have claimed and been answered: a send that woke some awaits
+   * it before its own answer is written. The woken claims share one transaction, committed as soon as this
+   * run of callbacks drains (the spool's group commit), and their answers follow in the same turn; writing
+   * the senders' answers first (sixteen, when sixteen sends woke sixteen polls) would only delay the
+   * answers that carry the messages. A send that woke nothing is answered at once.
+   */
+  afterWoken(): Promise<void> {
+    return new Promise((resolve) => setImmediate(resolve))
   }
 
   /** How many polls and streams are parked (for tests and metrics). */

@@ -1,7 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import { SqliteA2AStore } from '@agent-comm/a2a'
 import { type Clock, systemClock } from '@agent-comm/protocol'
-import { sqliteConnection } from '@agent-comm/spool'
 import type { FastifyInstance } from 'fastify'
 import type pino from 'pino'
 import { createRelay } from './app.js'
@@ -117,7 +116,7 @@ export async function startRelay(config: RelayConfig, deps: StartRelayDeps = {})
             logger,
             // The A2A endpoint's tasks: in the spool's own file on SQLite, else in the store opened for them.
             a2a: {
-              store: storage.a2a ?? SqliteA2AStore.open(sqliteConnection(spool)),
+              store: storage.a2a ?? spool.openShared(SqliteA2AStore.shared()),
               clock: clock ?? systemClock,
             },
             ...deps.retention,

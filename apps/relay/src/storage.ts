@@ -7,7 +7,7 @@ import { RelaySecretsKey } from '@agent-comm/postgres/secrets-key'
 import { type Clock, ConfigError, type Logger, StorageError } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { type RelaySecretStore, SecretStore } from '@agent-comm/secrets'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
 import type { RelayConfig } from './config.js'
 import type { ConsoleStore } from './console-store.js'
 import type { RelaySecrets } from './context.js'
@@ -169,11 +169,9 @@ async function openSqliteStorage(
       clock,
       recheck: 'turn',
     })
-    const nonces = SqliteNonceStore.open(sqliteConnection(spool), {
-      logger,
-      windowMs: config.authWindowSeconds * 1000,
-      clock,
-    })
+    const nonces = spool.openShared(
+      SqliteNonceStore.shared({ logger, windowMs: config.authWindowSeconds * 1000, clock }),
+    )
     return {
       spool,
       registry,
@@ -182,7 +180,7 @@ async function openSqliteStorage(
       a2aSealer,
       location: config.dataDir,
       ping: async () => {
-        await spool.store.hasClaimable({ recipient: 'relay.health-probe', now: spool.clock.now() })
+        await spool.ping()
         assertRoomFor(config.dataDir, config.bodyLimitBytes)
       },
       close: async () => {

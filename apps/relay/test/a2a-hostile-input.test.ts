@@ -6,7 +6,7 @@ import { openPostgres, RelaySecretsKey } from '@agent-comm/postgres'
 import { PostgresA2AStore } from '@agent-comm/postgres/a2a'
 import { createTestDatabase, type TestDatabase } from '@agent-comm/postgres/testing'
 import { Registry } from '@agent-comm/registry'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createRelayLogger, RELAY_DB_FILE, relayConfig, startRelay } from '../src/index.js'
 import { onCleanup, startPostgresReplica, tempDir } from './helpers.js'
@@ -39,7 +39,7 @@ async function onSqlite(): Promise<Endpoint> {
   onCleanup(() => spool.close())
   const registry = await Registry.open({ spool })
   await registry.register({ agentId: 'helper', metadata: SKILLS })
-  const tokens = new A2ATokens(SqliteA2AStore.open(sqliteConnection(spool)))
+  const tokens = new A2ATokens(spool.openShared(SqliteA2AStore.shared()))
   const { token } = await tokens.create('acme')
   return { url: relay.url, token, otherToken: (await tokens.create('evil')).token, errors }
 }

@@ -9,7 +9,7 @@ import { BridgeRunner, FunctionBridge } from '@agent-comm/bridge'
 import { createCoordinator, loadConfig } from '@agent-comm/coordinator'
 import type { JsonObject } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
 import { userMessage } from '@agent-comm/test-support/a2a-agent'
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify } from 'jose'
 import { describe, expect, it } from 'vitest'
@@ -29,7 +29,7 @@ async function setUp(dataDir = tempDir(), fields: Partial<RelayConfig> = {}) {
     capabilities: ['answer'],
     metadata: { a2a: { skills: [{ id: 'answer', name: 'Answer questions', tags: ['qa'] }] } },
   })
-  const tokens = new A2ATokens(SqliteA2AStore.open(sqliteConnection(spool)))
+  const tokens = new A2ATokens(spool.openShared(SqliteA2AStore.shared()))
   const { token } = await tokens.create('acme')
   return { relay, spool, registry, tokens, token, dataDir }
 }
@@ -480,7 +480,7 @@ describe('A2A on the relay', () => {
     // `agent-comm failed` lists and `agent-comm retry` would hand back to the agent.
     expect(await spool.claim('helper', { limit: 10 })).toEqual([])
     expect(await spool.listFailed({ agent: 'helper' })).toEqual([])
-    const messageId = SqliteA2AStore.open(sqliteConnection(spool)).getTask(id)!.messageId
+    const messageId = spool.openShared(SqliteA2AStore.shared()).getTask(id)!.messageId
     const [delivery] = (await spool.status(messageId)).deliveries
     expect(delivery?.lastError).toMatch(/canceled by its caller/)
     await expect(spool.retryFailed(messageId)).rejects.toMatchObject({

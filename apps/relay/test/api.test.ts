@@ -6,6 +6,7 @@ import {
   type MessageV2,
   StorageError,
 } from '@agent-comm/protocol'
+import { spoolStoreOf } from '@agent-comm/spool/testing'
 import { ApiPath, HttpTransport } from '@agent-comm/transport-http'
 import { describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
@@ -437,7 +438,8 @@ describe('system endpoints', () => {
       new StorageError('PostgreSQL query failed at postgres://relay@db/x: terminating connection', {
         transient: true,
       })
-    const insert = vi.spyOn(relay.spool.store, 'insertMessages').mockRejectedValue(outage())
+    const spoolStore = spoolStoreOf(relay.spool)
+    const insert = vi.spyOn(spoolStore, 'insertMessages').mockRejectedValue(outage())
     const res = await relay.signed('architect', 'POST', '/api/v1/messages', { message: messages(relay)() })
     expect(res.statusCode).toBe(503)
     expect(res.headers['retry-after']).toBe('1')
@@ -453,10 +455,7 @@ describe('system endpoints', () => {
       .mockReset()
       .mockRejectedValueOnce(outage())
       .mockImplementation((params) =>
-        (Object.getPrototypeOf(relay.spool.store) as typeof relay.spool.store).insertMessages.call(
-          relay.spool.store,
-          params,
-        ),
+        (Object.getPrototypeOf(spoolStore) as typeof spoolStore).insertMessages.call(spoolStore, params),
       )
     await expect(relay.client.send(messages(relay)())).resolves.toMatchObject({ duplicate: false })
     expect(insert).toHaveBeenCalledTimes(2)

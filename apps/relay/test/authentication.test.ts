@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs'
 import { createMessage, ManualClock } from '@agent-comm/protocol'
 import { SecretStore } from '@agent-comm/secrets'
-import { sqliteConnection } from '@agent-comm/spool'
+import { sqliteConnectionOf } from '@agent-comm/spool/testing'
 import { signRequest } from '@agent-comm/transport-http'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { capturedLogs, errorOf, sentCredentials, startTestRelay, T0, tempDir } from './helpers.js'
@@ -104,7 +104,7 @@ describe('request authentication', () => {
   it('keeps nonces in the database until their timestamp leaves the window, then prunes them', async () => {
     const relay = await startTestRelay({ listen: false })
     const count = () =>
-      sqliteConnection(relay.spool).prepare('SELECT COUNT(*) FROM relay_nonces').pluck().get()
+      sqliteConnectionOf(relay.spool).prepare('SELECT COUNT(*) FROM relay_nonces').pluck().get()
     const turn = () => new Promise((resolve) => setImmediate(resolve))
     const path = '/api/v1/agents/builder/claim'
     await relay.signed('builder', 'POST', path, {})
@@ -167,7 +167,7 @@ describe('request authentication', () => {
     const relay = await startTestRelay({ listen: false })
     const nonce = 'n-durable-before-effect'
     const stored = () =>
-      sqliteConnection(relay.spool)
+      sqliteConnectionOf(relay.spool)
         .prepare('SELECT COUNT(*) FROM relay_nonces WHERE nonce = ?')
         .pluck()
         .get(nonce)
@@ -184,14 +184,14 @@ describe('request authentication', () => {
 
   it('refuses to act on a request whose nonce cannot be written: 500, and nothing sent', async () => {
     const relay = await startTestRelay({ listen: false })
-    sqliteConnection(relay.spool).exec(
+    sqliteConnectionOf(relay.spool).exec(
       "CREATE TRIGGER no_nonces BEFORE INSERT ON relay_nonces BEGIN SELECT RAISE(ABORT, 'disk full'); END",
     )
     const res = await relay.signed('architect', 'POST', '/api/v1/messages', { message: message() })
     expect(res.statusCode).toBe(500)
     expect(errorOf(res).code).toBe('INTERNAL')
     expect((await relay.spool.stats()).totalMessages).toBe(0)
-    sqliteConnection(relay.spool).exec('DROP TRIGGER no_nonces')
+    sqliteConnectionOf(relay.spool).exec('DROP TRIGGER no_nonces')
   })
 
   it('refuses what is not correctly signed from an address with too many failed authentications until its window ends, but serves correctly signed requests', async () => {

@@ -1,6 +1,6 @@
 import type { Logger } from '@agent-comm/protocol'
 import { createMessage } from '@agent-comm/protocol'
-import { sqliteConnection } from '@agent-comm/spool'
+import { sqliteConnectionOf } from '@agent-comm/spool/testing'
 import { RelayClient } from '@agent-comm/transport-http'
 import { describe, expect, it } from 'vitest'
 import { onCleanup, startTestRelay, T0 } from './helpers.js'
@@ -32,7 +32,7 @@ describe('a delivery the relay hands out but the client cannot read', () => {
     }
     // A subject past the protocol's 1 KiB, stored as a relay of an older version could have: the relay's
     // claim hands it out (it checks ids and JSON), and the client's check of the whole message refuses it.
-    sqliteConnection(relay.spool)
+    sqliteConnectionOf(relay.spool)
       .prepare('UPDATE messages SET subject = ? WHERE id = ?')
       .run('x'.repeat(2_000), ids[1])
 
@@ -64,7 +64,7 @@ describe('a dead letter the relay cannot read', () => {
     for (const subject of ['deep', 'broken', 'fine']) {
       ids.push((await relay.client.send(message(subject))).messageId)
     }
-    const write = sqliteConnection(relay.spool).prepare('UPDATE messages SET metadata = ? WHERE id = ?')
+    const write = sqliteConnectionOf(relay.spool).prepare('UPDATE messages SET metadata = ? WHERE id = ?')
     write.run(`{"deep":${'{"a":'.repeat(2_999)}{}${'}'.repeat(2_999)}}`, ids[0])
     write.run('{"not json', ids[1])
     expect((await relay.client.claim('builder', { limit: 10 })).map((c) => c.message.id)).toEqual([ids[2]])

@@ -3,7 +3,7 @@ import { openPostgres, openPostgresConsoleStore } from '@agent-comm/postgres'
 import { createTestDatabase, type TestDatabase } from '@agent-comm/postgres/testing'
 import { type ApprovalExpiryPolicy, createMessage, ManualClock, type MessageV2 } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { Approvals } from '../src/console-approvals.js'
 import { ConsoleSessions } from '../src/console-sessions.js'
@@ -34,8 +34,8 @@ const backends: Record<string, () => Promise<Opened>> = {
   sqlite: async () => {
     const clock = new ManualClock(T0)
     const spool = await Spool.open({ path: join(tempDir(), 'relay.db'), clock })
-    const registry = await Registry.open({ sqlite: sqliteConnection(spool), clock })
-    const store = SqliteConsoleStore.open(sqliteConnection(spool))
+    const registry = await Registry.open({ spool, clock })
+    const store = spool.openShared(SqliteConsoleStore.shared())
     closers.push(async () => {
       await store.close()
       await registry.close()

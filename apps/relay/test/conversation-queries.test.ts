@@ -2,7 +2,7 @@ import { createRequire } from 'node:module'
 import { RelaySecretsKey } from '@agent-comm/postgres'
 import { createTestDatabase, type TestDatabase } from '@agent-comm/postgres/testing'
 import { createMessage } from '@agent-comm/protocol'
-import { sqliteConnection } from '@agent-comm/spool'
+import { sqliteConnectionOf } from '@agent-comm/spool/testing'
 import { RelayClient } from '@agent-comm/transport-http'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createRelayLogger, type NonceStore, relayConfig, startRelay } from '../src/index.js'
@@ -55,7 +55,7 @@ describe('the conversation route on SQLite', () => {
     })
     for (const size of SIZES) await thread(relay, `thread-${size}`, size)
     // Every statement better-sqlite3 runs on the spool's connection while counting is on.
-    const db = sqliteConnection(relay.spool)
+    const db = sqliteConnectionOf(relay.spool)
     const statement = Object.getPrototypeOf(db.prepare('SELECT 1')) as Record<string, unknown>
     let counted = 0
     let counting = false

@@ -1,5 +1,5 @@
 import { createMessage, IdGenerator } from '@agent-comm/protocol'
-import { sqliteConnection } from '@agent-comm/spool'
+import { sqliteConnectionOf } from '@agent-comm/spool/testing'
 import { describe, expect, it } from 'vitest'
 import { errorOf, startTestRelay, type TestRelay } from './helpers.js'
 
@@ -97,7 +97,7 @@ describe('fan-out bounds', () => {
     // The moment the flood's first message is written, another agent sends one of its own.
     let otherRequest: ReturnType<TestRelay['signed']> | undefined
     let started = false
-    sqliteConnection(relay.spool).function('flood_written', (from: unknown) => {
+    sqliteConnectionOf(relay.spool).function('flood_written', (from: unknown) => {
       if (from === 'architect' && !started) {
         started = true
         // Started once the current statement is done: the connection is busy inside this callback.
@@ -107,7 +107,7 @@ describe('fan-out bounds', () => {
       }
       return null
     })
-    sqliteConnection(relay.spool).exec(
+    sqliteConnectionOf(relay.spool).exec(
       'CREATE TEMP TRIGGER watch_flood AFTER INSERT ON messages BEGIN SELECT flood_written(NEW.from_agent); END',
     )
     const flooded = await relay.signed('architect', 'POST', '/api/v1/messages/batch', { items })
@@ -115,7 +115,7 @@ describe('fan-out bounds', () => {
     expect((flooded.json() as { results: unknown[] }).results).toHaveLength(80)
     expect((await otherRequest)?.statusCode).toBe(200)
     // The other agent's message was stored between two of the flood's transactions, not after all of them.
-    const seqs = sqliteConnection(relay.spool)
+    const seqs = sqliteConnectionOf(relay.spool)
       .prepare('SELECT from_agent AS sender, seq FROM messages ORDER BY seq')
       .all() as { sender: string; seq: number }[]
     const position = seqs.findIndex((row) => row.sender === 'reviewer')

@@ -6,7 +6,7 @@ import type { Client } from '@a2a-js/sdk/client'
 import { ManualClock } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { SecretStore } from '@agent-comm/secrets'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
 import { testCleanups } from '@agent-comm/test-support'
 import { DEFAULT_AUTH_WINDOW_MS, HttpTransport, RelayClient, signRequest } from '@agent-comm/transport-http'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
@@ -104,7 +104,7 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
   const clock = options.clock ?? new ManualClock(T0)
   const spool = await Spool.open({ path: join(dir, 'relay.db'), clock })
   const registry = await Registry.open({
-    sqlite: sqliteConnection(spool),
+    spool,
     clock,
     releaseHeldTo: 'all-agents',
   })
@@ -120,11 +120,13 @@ export async function startTestRelay(options: TestRelayOptions = {}): Promise<Te
   // Built here as startRelay builds it: the relay itself never touches the spool's connection.
   const nonces =
     options.nonces ??
-    SqliteNonceStore.open(sqliteConnection(spool), {
-      clock,
-      windowMs: options.options?.authWindowMs ?? DEFAULT_AUTH_WINDOW_MS,
-      logger,
-    })
+    spool.openShared(
+      SqliteNonceStore.shared({
+        clock,
+        windowMs: options.options?.authWindowMs ?? DEFAULT_AUTH_WINDOW_MS,
+        logger,
+      }),
+    )
   const app = await createRelay({
     spool,
     registry,

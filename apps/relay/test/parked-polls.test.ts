@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { createMessage, ManualClock } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { SecretStore } from '@agent-comm/secrets'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
 import { signRequest } from '@agent-comm/transport-http'
 import { describe, expect, it } from 'vitest'
 import { createRelay, SqliteNonceStore } from '../src/index.js'
@@ -34,7 +34,7 @@ describe('parked long polls', () => {
     const alsoForA = parked.wait('agent-a', 60_000, stop.signal)
     const forB = parked.wait('agent-b', 60_000, stop.signal)
     expect(parked.size).toBe(3)
-    parked.wake(['agent-a', 'agent-c'])
+    expect(parked.wake(['agent-a', 'agent-c'])).toBe(2)
     expect(await forA).toBe(true)
     expect(await alsoForA).toBe(true)
     expect(parked.size).toBe(1)
@@ -66,7 +66,7 @@ describe('parked long polls', () => {
     const clock = new ManualClock(T0)
     const spool = await Spool.open({ path: join(dir, 'relay.db'), clock })
     const registry = await Registry.open({
-      sqlite: sqliteConnection(spool),
+      spool,
       clock,
       releaseHeldTo: 'all-agents',
     })
@@ -75,7 +75,7 @@ describe('parked long polls', () => {
       architect: (await store.generate('architect')).secret,
       builder: (await store.generate('builder')).secret,
     }
-    const nonces = SqliteNonceStore.open(sqliteConnection(spool), { clock })
+    const nonces = spool.openShared(SqliteNonceStore.shared({ clock }))
     // The relay's spool hears of nothing by itself: only the relay's own wake-up can end a wait early.
     const deaf = deafWaits()
     const muted = new Proxy(spool, {
@@ -93,6 +93,11 @@ describe('parked long polls', () => {
       clock,
       // The test runner shares the relay's event loop: its pauses are not the relay's load (see helpers.ts).
       options: { overload: { maxEventLoopDelayMs: 0 } },
+    })
+    // The order the relay writes its answers in.
+    const answered: string[] = []
+    app.addHook('onSend', async (request) => {
+      answered.push(`${request.method} ${request.routeOptions.url}`)
     })
     onCleanup(async () => {
       await app.close()
@@ -132,6 +137,13 @@ describe('parked long polls', () => {
     const answer = await poll
     expect(answer.statusCode).toBe(200)
     expect(answer.json().messages.map((c: { message: { id: string } }) => c.message.id)).toEqual([sent.id])
+    // The woken poll, which carries the message, is answered before the send that woke it (the delayed
+    // send, which woke nothing, was answered at once).
+    expect(answered).toEqual([
+      'POST /api/v1/messages',
+      'POST /api/v1/agents/:agentId/claim',
+      'POST /api/v1/messages',
+    ])
 
     // A batch wakes its recipients too.
     const batchPoll = signed('builder', '/api/v1/agents/builder/claim', { limit: 1, waitMs: 30_000 })
@@ -143,5 +155,6 @@ describe('parked long polls', () => {
     expect((await batchPoll).json().messages.map((c: { message: { id: string } }) => c.message.id)).toEqual([
       batched.id,
     ])
+    expect(answered.slice(3)).toEqual(['POST /api/v1/agents/:agentId/claim', 'POST /api/v1/messages/batch'])
   })
 })

@@ -1,5 +1,5 @@
 import { createMessage, type JsonObject } from '@agent-comm/protocol'
-import { sqliteConnection } from '@agent-comm/spool'
+import { sqliteConnectionOf } from '@agent-comm/spool/testing'
 import { describe, expect, it } from 'vitest'
 import { errorOf, startTestRelay, T0 } from './helpers.js'
 
@@ -80,7 +80,7 @@ describe('a poison message already in the relay database', () => {
       await relay.client.send(message({ subject }))
     }
     // Written past the relay's checks, as a relay of an older version could have stored it.
-    sqliteConnection(relay.spool)
+    sqliteConnectionOf(relay.spool)
       .prepare("UPDATE messages SET metadata = ? WHERE subject = 'poison'")
       .run(`{"deep":${nestedText(3_000)}}`)
     const claimed = await relay.client.claim('builder', { limit: 10 })

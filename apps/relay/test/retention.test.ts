@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { SqliteA2AStore } from '@agent-comm/a2a'
 import { type CleanupReport, ManualClock } from '@agent-comm/protocol'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
 import { describe, expect, it } from 'vitest'
 import { RELAY_DB_FILE, relayConfig, startRelay } from '../src/index.js'
 import { createRelayLogger } from '../src/logger.js'
@@ -49,7 +49,7 @@ describe("the relay's retention cleanup", () => {
 
   it("removes the A2A endpoint's finished tasks past the retention with their caller message ids, never open ones", async () => {
     const { spool, clock } = await openSpool()
-    const store = SqliteA2AStore.open(sqliteConnection(spool))
+    const store = spool.openShared(SqliteA2AStore.shared())
     for (const [id, state] of [
       ['answered', 'completed'],
       ['waiting', 'submitted'],

@@ -6,7 +6,6 @@ import { AgentIdSchema, silentLogger } from '@agent-comm/protocol'
 import { WaitSlots } from '@agent-comm/protocol/wait-slots'
 import type { Registry } from '@agent-comm/registry'
 import type { Spool } from '@agent-comm/spool'
-import { sqliteConnection } from '@agent-comm/spool'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { agentCard, directoryCard, formerAgentCard } from './card.js'
 import { SpoolRequestHandler, withCallState } from './handler.js'
@@ -95,16 +94,16 @@ interface RpcError {
 export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions): Promise<void> {
   const clock = options.clock ?? options.spool.clock
   const logger = options.logger ?? silentLogger
-  if (options.store === undefined && options.spool.store.kind !== 'sqlite') {
+  if (options.store === undefined && options.spool.storeKind !== 'sqlite') {
     // Without a store of its own a spool elsewhere than SQLite gets no A2A endpoint (the rest of the
     // relay still serves); a relay on PostgreSQL passes a PostgresA2AStore.
     ;(options.logger ?? silentLogger).warn(
-      { spool: options.spool.store.kind },
+      { spool: options.spool.storeKind },
       'A2A endpoint off: no A2A store for this spool (pass { store: PostgresA2AStore } from @agent-comm/postgres)',
     )
     return
   }
-  const store = options.store ?? SqliteA2AStore.open(sqliteConnection(options.spool))
+  const store = options.store ?? options.spool.openShared(SqliteA2AStore.shared())
   const tokens = new A2ATokens(store, { clock })
   const { signing, ...push } = options.push ?? {}
   const issuer = signing?.issuer ?? options.baseUrl

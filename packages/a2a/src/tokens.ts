@@ -97,11 +97,11 @@ export async function openRelayTokens(
   path: string,
   options: { clock?: Clock } = {},
 ): Promise<{ tokens: A2ATokens; close(): Promise<void> }> {
-  const { Spool, sqliteConnection } = await import('@agent-comm/spool')
+  const { Spool } = await import('@agent-comm/spool')
   const { SqliteA2AStore } = await import('./sqlite/store.js')
   const spool = await Spool.open({ path, clock: options.clock })
   try {
-    const tokens = new A2ATokens(SqliteA2AStore.open(sqliteConnection(spool)), options)
+    const tokens = new A2ATokens(spool.openShared(SqliteA2AStore.shared()), options)
     return { tokens, close: () => spool.close() }
   } catch (error) {
     await spool.close()

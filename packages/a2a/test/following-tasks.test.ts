@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { SendMessageRequest, TaskState } from '@a2a-js/sdk'
 import { ManualClock } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
 import { testCleanups } from '@agent-comm/test-support'
 import { describe, expect, it } from 'vitest'
 import { A2ATasks, SqliteA2AStore } from '../src/index.js'
@@ -24,7 +24,7 @@ describe('following open tasks', () => {
     for (const agentId of ['helper', 'slow']) {
       await registry.register({ agentId, metadata: { a2a: { skills: [{ id: 'answer' }] } } })
     }
-    const store = SqliteA2AStore.open(sqliteConnection(spool))
+    const store = spool.openShared(SqliteA2AStore.shared())
     const tasks = new A2ATasks({ spool, registry, store, clock, openTasksPerTick: 3 })
     const flood = { name: 'flood', agents: undefined }
     for (const n of [1, 2, 3, 4]) {
@@ -53,7 +53,7 @@ describe('following open tasks', () => {
     const spool = await Spool.open({ path: join(tempDir(), 'relay.db'), clock })
     onCleanup(() => spool.close())
     const registry = await Registry.open({ spool })
-    const store = SqliteA2AStore.open(sqliteConnection(spool))
+    const store = spool.openShared(SqliteA2AStore.shared())
     const tasks = new A2ATasks({ spool, registry, store, clock, lostMessageAfterMs: 60_000 })
     const now = clock.now()
     store.insertTask(

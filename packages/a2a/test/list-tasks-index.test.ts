@@ -1,5 +1,6 @@
 import { join } from 'node:path'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
+import { sqliteConnectionOf } from '@agent-comm/spool/testing'
 import { testCleanups } from '@agent-comm/test-support'
 import { describe, expect, it } from 'vitest'
 import { SqliteA2AStore } from '../src/index.js'
@@ -12,7 +13,7 @@ describe('ListTasks on SQLite', () => {
   it('reads a page from the index a2a_tasks_list, from the cursor on, with every filter', async () => {
     const spool = await Spool.open({ path: join(tempDir('agent-comm-a2a-index-'), 'relay.db') })
     onCleanup(() => spool.close())
-    const db = sqliteConnection(spool)
+    const db = sqliteConnectionOf(spool)
     const store = SqliteA2AStore.open(db)
     // A caller with many tasks, with several agents, among other callers' tasks.
     db.exec(`WITH RECURSIVE n(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM n WHERE n < 20000)

@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
 import { testCleanups } from '@agent-comm/test-support'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
 import { describe, expect, it } from 'vitest'
@@ -45,7 +45,7 @@ async function openStore() {
   const dir = tempDir('agent-comm-a2a-sign-')
   const spool = await Spool.open({ path: join(dir, 'relay.db') })
   onCleanup(() => spool.close())
-  return { spool, store: SqliteA2AStore.open(sqliteConnection(spool)) }
+  return { spool, store: spool.openShared(SqliteA2AStore.shared()) }
 }
 
 describe('signed push notifications', () => {

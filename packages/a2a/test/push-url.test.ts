@@ -5,7 +5,7 @@ import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import type { TLSSocket } from 'node:tls'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
 import { testCleanups } from '@agent-comm/test-support'
 import { describe, expect, it } from 'vitest'
 import {
@@ -71,7 +71,7 @@ describe('push notification URLs', () => {
     const dir = tempDir('agent-comm-a2a-push-')
     const spool = await Spool.open({ path: join(dir, 'relay.db') })
     onCleanup(() => spool.close())
-    const store = SqliteA2AStore.open(sqliteConnection(spool))
+    const store = spool.openShared(SqliteA2AStore.shared())
     const table: Record<string, string[]> = { 'hook.test': ['203.0.113.9'] }
     let posts = 0
     const pushes = new A2APushes({
@@ -130,7 +130,7 @@ describe('push notification URLs', () => {
     const dir = tempDir('agent-comm-a2a-pin-')
     const spool = await Spool.open({ path: join(dir, 'relay.db') })
     onCleanup(() => spool.close())
-    const store = SqliteA2AStore.open(sqliteConnection(spool))
+    const store = spool.openShared(SqliteA2AStore.shared())
     // The webhook an attacker wants reached: on this machine's loopback.
     const hosts: string[] = []
     const inside = createServer((request, response) => {
@@ -228,7 +228,7 @@ describe('push notification URLs', () => {
     const port = (server.address() as AddressInfo).port
     const spool = await Spool.open({ path: join(dir, 'relay.db') })
     onCleanup(() => spool.close())
-    const store = SqliteA2AStore.open(sqliteConnection(spool))
+    const store = spool.openShared(SqliteA2AStore.shared())
     store.insertTask(
       {
         id: 't1',

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
 import { testCleanups } from '@agent-comm/test-support'
 import { describe, it } from 'vitest'
 import { SqliteA2AStore } from '../src/index.js'
@@ -12,7 +12,7 @@ describe('the SQLite A2A store', () => {
     const dir = tempDir('agent-comm-a2a-store-')
     const spool = await Spool.open({ path: join(dir, 'relay.db') })
     onCleanup(() => spool.close())
-    return SqliteA2AStore.open(sqliteConnection(spool))
+    return spool.openShared(SqliteA2AStore.shared())
   }
   for (const check of a2aStoreChecks(open)) it(check.name, check.run)
 })

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { ManualClock } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
 import { testCleanups } from '@agent-comm/test-support'
 import { describe, expect, it } from 'vitest'
 import { A2ATokens, agentCard, hashToken, isA2AAgent, parseSkillFlag, SqliteA2AStore } from '../src/index.js'
@@ -13,7 +13,7 @@ async function openStore() {
   const clock = new ManualClock(Date.UTC(2026, 10, 1))
   const spool = await Spool.open({ path: join(dir, 'relay.db'), clock })
   onCleanup(() => spool.close())
-  return { spool, clock, store: SqliteA2AStore.open(sqliteConnection(spool)) }
+  return { spool, clock, store: spool.openShared(SqliteA2AStore.shared()) }
 }
 
 describe('caller tokens', () => {

@@ -10,7 +10,7 @@ import { createMessage } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { createRelay, SqliteNonceStore } from '@agent-comm/relay'
 import { SecretStore } from '@agent-comm/secrets'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
 import { chromium } from 'playwright-core'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15)
@@ -23,7 +23,7 @@ const spool = await Spool.open({ path: join(dir, 'relay.db') })
 const registry = await Registry.open({ spool, releaseHeldTo: 'all-agents' })
 const secrets = await SecretStore.open({ path: SecretStore.fileIn(dir) })
 const { secret } = await secrets.generate('lead')
-const nonces = SqliteNonceStore.open(sqliteConnection(spool))
+const nonces = spool.openShared(SqliteNonceStore.shared())
 const app = await createRelay({ spool, registry, secrets, nonces, options: { rateLimit: false } })
 const browser = await chromium.launch({
   executablePath: CHROMIUM,

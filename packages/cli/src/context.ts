@@ -477,9 +477,9 @@ export async function relayA2ASigningKeys(
     ]
     const loaded = loadRelayConfig(argv, process.env, { cwd: process.cwd() })
     if (loaded.help) throw new Error('unreachable: no --help was passed')
-    const { Spool, sqliteConnection } = await import('@agent-comm/spool')
+    const { Spool } = await import('@agent-comm/spool')
     const spool = await Spool.open({ path: dbPath })
-    const store = SqliteA2AStore.open(sqliteConnection(spool))
+    const store = spool.openShared(SqliteA2AStore.shared())
     const { config } = loaded
     const keyGiven = config.secretsKey !== undefined || config.secretsKeyFile !== undefined
     // Without a key given, `<data-dir>/secrets.key` is made only where the relay's first start would make

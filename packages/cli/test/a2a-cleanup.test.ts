@@ -1,7 +1,8 @@
 import { type A2AStore, SqliteA2AStore } from '@agent-comm/a2a'
 import { PostgresA2AStore } from '@agent-comm/postgres/a2a'
 import { createTestDatabase, pgServerAvailable } from '@agent-comm/postgres/testing'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
+import { sqliteConnectionOf } from '@agent-comm/spool/testing'
 import { insertAgedTasks, keptTasks } from '@agent-comm/test-support/a2a-tasks'
 import { describe, expect, it } from 'vitest'
 import { cleanEnv, createDatabase, onCleanup, project, runCli, tempDir } from './helpers.js'
@@ -34,7 +35,7 @@ describe("cleanup on a relay's database", () => {
     const p = project()
     await createDatabase(p)
     const spool = await Spool.open({ path: p.db })
-    await relayTasks(SqliteA2AStore.open(sqliteConnection(spool)))
+    await relayTasks(spool.openShared(SqliteA2AStore.shared()))
     await spool.close()
     // Without --acked-older-than nothing is old enough: A2A tasks are counted as 0, never removed.
     expect(await p.json(['cleanup'])).toMatchObject({ a2aTasks: 0, a2aCallerMessages: 0 })
@@ -48,7 +49,7 @@ describe("cleanup on a relay's database", () => {
     })
     const reopened = await Spool.open({ path: p.db })
     onCleanup(() => reopened.close())
-    const store = SqliteA2AStore.open(sqliteConnection(reopened))
+    const store = reopened.openShared(SqliteA2AStore.shared())
     expect(await remaining(store)).toEqual(['recent-done', 'old-open', 'old-asking'])
     expect(await store.sentMessage('acme', 'm-recent-done')).toMatchObject({ taskId: 'recent-done' })
     expect(await store.sentMessage('acme', 'm-old-done')).toBeUndefined()
@@ -66,7 +67,7 @@ describe("cleanup on a relay's database", () => {
     const spool = await Spool.open({ path: p.db })
     onCleanup(() => spool.close())
     expect(
-      sqliteConnection(spool).prepare("SELECT name FROM sqlite_master WHERE name LIKE 'a2a%'").all(),
+      sqliteConnectionOf(spool).prepare("SELECT name FROM sqlite_master WHERE name LIKE 'a2a%'").all(),
     ).toEqual([])
   })
 

@@ -11,7 +11,7 @@ import { type ApprovalRequestInput, createMessage, ManualClock } from '@agent-co
 import { Registry } from '@agent-comm/registry'
 import { createRelay, SqliteNonceStore } from '@agent-comm/relay'
 import { SecretStore } from '@agent-comm/secrets'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
 import { HttpTransport, RelayClient } from '@agent-comm/transport-http'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -109,7 +109,7 @@ async function startRelay(): Promise<E2eRelay> {
   const secrets: Record<string, string> = {}
   for (const agent of ['lead', 'reviewer', 'builder', 'admin'])
     secrets[agent] = (await store.generate(agent)).secret
-  const nonces = SqliteNonceStore.open(sqliteConnection(spool), { clock })
+  const nonces = spool.openShared(SqliteNonceStore.shared({ clock }))
   const app = await createRelay({
     spool,
     registry,

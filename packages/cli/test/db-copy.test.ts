@@ -6,7 +6,8 @@ import { createTestDatabase, pgServerAvailable, type TestDatabase } from '@agent
 import { ManualClock } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { consoleCopySection } from '@agent-comm/relay'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
+import { sqliteConnectionOf } from '@agent-comm/spool/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cleanEnv, runCli } from './helpers.js'
 
@@ -105,7 +106,7 @@ async function buildFixture(dir: string): Promise<Fixture> {
     body: 'expires soon',
     routing: { ttlHours: 1 },
   })
-  const a2a = SqliteA2AStore.open(sqliteConnection(spool))
+  const a2a = spool.openShared(SqliteA2AStore.shared())
   const at = clock.now()
   a2a.insertToken({
     name: 'partner',
@@ -131,7 +132,7 @@ async function buildFixture(dir: string): Promise<Fixture> {
     { caller: 'partner', messageId: 'caller-msg-1', taskId: 'task-1', digest: 'd'.repeat(64) },
   )
   // A decision made in the console (the audit log, as boolean `expired` and all) and its unsent answer.
-  const db = sqliteConnection(spool)
+  const db = sqliteConnectionOf(spool)
   consoleCopySection.migrateSqlite(db)
   db.prepare(
     `INSERT INTO console_audit (request_id, response_id, requester, question, action, decision, comment,
@@ -181,7 +182,7 @@ async function buildFixture(dir: string): Promise<Fixture> {
  */
 async function tablesOf(path: string): Promise<Record<string, unknown[]>> {
   const spool = await Spool.open({ path, readonly: true })
-  const db = sqliteConnection(spool)
+  const db = sqliteConnectionOf(spool)
   try {
     const all = (sql: string): unknown[] => db.prepare(sql).all()
     const has = (table: string) =>
@@ -471,7 +472,7 @@ describe.skipIf(!hasServer)('agent-comm db copy (needs a PostgreSQL server)', ()
     const copy = await cli(['db', 'copy', '--db', fixture.path, '--to', broken])
     expect(copy.code).toBe(0)
     const spool = await Spool.open({ path: broken })
-    sqliteConnection(spool)
+    sqliteConnectionOf(spool)
       .prepare("UPDATE agents SET device = ? WHERE agent_id = 'sleeper'")
       .run('nul\u0000here')
     await spool.close()

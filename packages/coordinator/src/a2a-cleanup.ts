@@ -1,7 +1,8 @@
 // The A2A part of a cleanup, for every surface that cleans a database (`agent-comm cleanup`, the MCP
 // server's comm_cleanup): one rule of what goes, `cleanupA2ATasks` of `@agent-comm/a2a`, and one way to
 // reach the tasks of a relay's database. The subpath `@agent-comm/coordinator/a2a-cleanup`; the A2A
-// package (an optional peer) and the stores are loaded only when it runs.
+// package (an optional peer) and the stores are loaded only when it runs. On SQLite the A2A store opens on
+// the spool's connection through `spool.openShared`, and looks for its own tables there first.
 import type { A2AStore, RemovedTasks } from '@agent-comm/a2a'
 import type { Clock } from '@agent-comm/protocol'
 import { isPostgresUrl } from './database-url.js'
@@ -51,12 +52,14 @@ export async function cleanupA2ATasksIn(
       await store?.close()
     }
   }
-  const { Spool, sqliteConnection, sqliteHasTable } = await import('@agent-comm/spool')
+  const { Spool } = await import('@agent-comm/spool')
   const spool = await Spool.open({ path: target.dbPath })
   try {
-    // Looked at before the A2A package is loaded: a database that is not a relay's needs none.
-    if (!sqliteHasTable(spool, 'a2a_tasks')) return undefined
-    return await run((a2a) => a2a.SqliteA2AStore.open(sqliteConnection(spool)))
+    // A file without the A2A tables is not a relay's: nothing to clean, and none are made in it.
+    const a2a = await loadA2A()
+    const store = a2a === undefined ? undefined : spool.openShared(a2a.SqliteA2AStore.sharedIfPresent())
+    if (store === undefined) return undefined
+    return await run(() => store)
   } finally {
     await spool.close()
   }

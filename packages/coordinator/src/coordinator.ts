@@ -1082,7 +1082,7 @@ export class Coordinator {
    * spool's (a SQLite file, or a PostgreSQL URL without its password — safe to print).
    */
   get storage(): CoordinatorStorage {
-    return { path: this.#spool.path, spool: this.#spool.store.kind, registry: this.#registry.store.kind }
+    return { path: this.#spool.path, spool: this.#spool.storeKind, registry: this.#registry.store.kind }
   }
 
   /** The profile of a registered agent, or `undefined` for a name nobody registered. */
@@ -1126,7 +1126,7 @@ export class Coordinator {
    */
   watch(onChange: () => void): () => void {
     this.#open()
-    return this.#spool.store.watch(onChange)
+    return this.#spool.watch(onChange)
   }
 
   /** Integrity and invariant checks of the local database. */

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { SqliteA2AStore } from '@agent-comm/a2a'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
 import { insertAgedTasks, keptTasks } from '@agent-comm/test-support/a2a-tasks'
 import { describe, expect, it } from 'vitest'
 import { openRuntime } from '../src/runtime.js'
@@ -14,7 +14,7 @@ const HOUR = 3_600_000
  */
 async function relayTasks(dbPath: string): Promise<void> {
   const spool = await Spool.open({ path: dbPath })
-  await insertAgedTasks(SqliteA2AStore.open(sqliteConnection(spool)), [
+  await insertAgedTasks(spool.openShared(SqliteA2AStore.shared()), [
     { id: 'old-done', state: 'completed', ageMs: 240 * HOUR },
     { id: 'recent-done', state: 'completed', ageMs: 2 * HOUR },
     { id: 'old-open', state: 'submitted', ageMs: 240 * HOUR },
@@ -25,7 +25,7 @@ async function relayTasks(dbPath: string): Promise<void> {
 async function remaining(dbPath: string): Promise<string[]> {
   const spool = await Spool.open({ path: dbPath })
   onCleanup(() => spool.close())
-  return keptTasks(SqliteA2AStore.open(sqliteConnection(spool)), ['old-done', 'recent-done', 'old-open'])
+  return keptTasks(spool.openShared(SqliteA2AStore.shared()), ['old-done', 'recent-done', 'old-open'])
 }
 
 /** An MCP session on `dbPath`, opened as the bins open it. */

@@ -1,5 +1,6 @@
 import { expiresAt, ManualClock, type MessageV2 } from '@agent-comm/protocol'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
+import { sqliteConnectionOf } from '@agent-comm/spool/testing'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { PostgresSpoolStore } from '../src/index.js'
 import { createTestDatabase, openTestStore } from '../src/testing.js'
@@ -138,7 +139,7 @@ it('answers every read exactly as the SQLite spool does for the same history', a
   ).toBe((await spool.releaseHeld('late', ['review'])).released)
 
   // A payload damaged by hand on both.
-  sqliteConnection(spool).prepare(`UPDATE messages SET payload = '{broken' WHERE id = ?`).run(m6.id)
+  sqliteConnectionOf(spool).prepare(`UPDATE messages SET payload = '{broken' WHERE id = ?`).run(m6.id)
   await db.client().query(`UPDATE agent_comm.messages SET payload = '{broken' WHERE id = $1`, [m6.id])
 
   const now = clock.now()

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { ManualClock } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
 import { testCleanups } from '@agent-comm/test-support'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -46,7 +46,7 @@ const openSqlite: Opener = async () => {
   const path = join(dir, 'coordination.db')
   const spool = await Spool.open({ path, clock, wakeIntervalMs: 600_000 })
   onCleanup(() => spool.close())
-  const registry = await Registry.open({ sqlite: sqliteConnection(spool), clock })
+  const registry = await Registry.open({ spool, clock })
   onCleanup(() => registry.close())
   return {
     spool,
@@ -289,7 +289,7 @@ describe.skipIf(process.env.CI !== 'true' && !(await serverAvailable()))('openPo
   it('opens a spool and a registry on one pool, in the schema asked for, and closes both', async () => {
     const pg = await openPostgres({ url: db!.url, schema: 'opened_together', poolSize: 2 })
     try {
-      expect(pg.spool.store.kind).toBe('postgres')
+      expect(pg.spool.storeKind).toBe('postgres')
       expect(pg.registry.store.kind).toBe('postgres')
       await pg.spool.hold({ fromAgent: 'boss', toAgent: 'capability:review', body: 'x' })
       await pg.registry.register({ agentId: 'reviewer', capabilities: ['review'] })
@@ -317,7 +317,7 @@ describe.skipIf(process.env.CI !== 'true' && !(await serverAvailable()))('openPo
   it('lets Spool.open take a postgres:// path, loading this package for it', async () => {
     const spool = await Spool.open({ path: db!.url })
     try {
-      expect(spool.store.kind).toBe('postgres')
+      expect(spool.storeKind).toBe('postgres')
       await spool.send({ fromAgent: 'a', toAgent: 'b', body: 'over a URL' })
       const [claimed] = await spool.claim('b')
       expect(claimed?.message.body).toBe('over a URL')

@@ -101,6 +101,7 @@ export {
   CAPABILITY_TARGET_PREFIX,
   ConversationIdSchema,
   IdempotencyKeySchema,
+  isSafeId,
   MessageIdSchema,
   RESERVED_AGENT_ID_PREFIXES,
   RecipientSchema,

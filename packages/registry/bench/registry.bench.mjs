@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ManualClock } from '@agent-comm/protocol'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
 import { Registry } from '../dist/index.js'
 
 const AGENTS = 1000
@@ -13,7 +13,7 @@ const ROUNDS = 5
 const dir = mkdtempSync(join(tmpdir(), 'agent-comm-registry-bench-'))
 const clock = new ManualClock()
 const spool = await Spool.open({ path: join(dir, 'coordination.db'), clock })
-const registry = await Registry.open({ sqlite: sqliteConnection(spool), clock })
+const registry = await Registry.open({ spool, clock })
 
 const agent = (i) => ({
   agentId: `agent-${i}`,

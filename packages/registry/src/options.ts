@@ -1,7 +1,6 @@
 import type { Clock } from '@agent-comm/protocol'
 import { AgentStatusSchema, CapabilitySchema, freeText, TransportKindSchema } from '@agent-comm/protocol'
 import type { DatabaseFileOptions, Spool } from '@agent-comm/spool'
-import type BetterSqlite3 from 'better-sqlite3'
 import { z } from 'zod'
 import type { RegistryStore } from './store.js'
 
@@ -12,28 +11,24 @@ export const DEFAULT_ACTIVE_WINDOW_MS = 5 * 60_000
 export const DEFAULT_OFFLINE_AFTER_MS = 24 * 60 * 60_000
 
 /**
- * Everything a registry is built from: a store (`store`), a SQLite connection (`sqlite`) or a SQLite file
- * (`path`), and optional timings.
+ * Everything a registry is built from: a store (`store`), a spool whose SQLite file it shares (`spool`) or
+ * a SQLite file (`path`), and optional timings.
  * `create` and `allowForeignTables` (see the spool's `DatabaseFileOptions`) apply to the file it opens.
  */
 export interface RegistryOptions extends DatabaseFileOptions {
   /**
    * A store already open, e.g. PostgreSQL's (`openPostgres` in `@agent-comm/postgres`); the registry closes
-   * it on close. Give either this or `sqlite` / `path`; the SQLite file options do not apply.
+   * it on close. Give either this or `spool` / `path`; the SQLite file options do not apply.
    */
   store?: RegistryStore
   /**
-   * The spool whose database the registry shares: on SQLite, its connection and file (what
-   * `sqliteConnection(spool)` gives, without the caller touching the handle). A spool on another store is
-   * refused: open that store's registry (e.g. `openPostgres` in `@agent-comm/postgres`) and pass `store`.
+   * The spool whose database the registry shares: on SQLite, its connection and file (through
+   * `spool.openShared`), so one connection and one file serve both; closing the registry leaves them open.
+   * A spool on another store is refused: open that store's registry (e.g. `openPostgres` in
+   * `@agent-comm/postgres`) and pass `store`.
    */
   spool?: Spool
-  /**
-   * An open better-sqlite3 connection, usually `sqliteConnection(spool)`, so one connection and one file serve the
-   * spool and the registry. The registry does not close a connection it was given.
-   */
-  sqlite?: BetterSqlite3.Database
-  /** A SQLite file to open (created with its folder if missing) when no `sqlite` is given. */
+  /** A SQLite file to open (created with its folder if missing) when neither `store` nor `spool` is given. */
   path?: string
   /** Where "now" comes from for `lastSeen` and presence (the system clock); a `ManualClock` in tests. */
   clock?: Clock

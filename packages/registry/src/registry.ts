@@ -13,7 +13,6 @@ import {
   ValidationError,
 } from '@agent-comm/protocol'
 import { DEFAULT_MAX_ATTEMPTS } from '@agent-comm/protocol/bounds'
-import { sqliteConnection } from '@agent-comm/spool'
 import { type ListFilter, ListFilterSchema, type RegistryOptions, RegistryTimingSchema } from './options.js'
 import { profileFromRow } from './rows.js'
 import { SqliteRegistryStore } from './sqlite-store.js'
@@ -60,8 +59,8 @@ export class Registry {
 
   /**
    * Opens the registry on exactly one of `options.store` (any {@link RegistryStore}, e.g. PostgreSQL's, already
-   * open), `options.spool` (a spool on SQLite: the registry shares its connection and file), `options.sqlite` (usually `sqliteConnection(spool)` from `@agent-comm/spool`) or the SQLite file at
-   * `options.path`, migrating the SQLite tables to the current schema. Throws `ValidationError` for bad
+   * open), `options.spool` (a spool on SQLite: the registry shares its connection and file, through
+   * `spool.openShared`) or the SQLite file at `options.path`, migrating the SQLite tables to the current schema. Throws `ValidationError` for bad
    * options, `SchemaVersionError` for a database written by a newer version, `StorageError` for an unusable
    * file.
    */
@@ -79,18 +78,26 @@ export class Registry {
       )
     }
     const releaseToAll = releaseHeldTo === 'all-agents'
-    const given = [options.store, options.spool, options.sqlite, options.path].filter((o) => o !== undefined)
+    const given = [options.store, options.spool, options.path].filter((o) => o !== undefined)
     if (given.length > 1) {
       throw new ValidationError(
-        'Invalid registry options: give one of store (an open RegistryStore), spool (to share its SQLite file), sqlite (an open connection) and path (a file)',
+        'Invalid registry options: give one of store (an open RegistryStore), spool (to share its SQLite file) and path (a file)',
       )
     }
     if (options.store !== undefined) return new Registry(options.store, clock, windows, releaseToAll)
-    const { store: _store, spool, clock: _clock, releaseHeldTo: _release, ...sqliteOptions } = options
-    // sqliteConnection names the spool's store when it is not SQLite (a ValidationError).
-    const store = await SqliteRegistryStore.open(
-      spool === undefined ? sqliteOptions : { ...sqliteOptions, sqlite: sqliteConnection(spool) },
-    )
+    const { create, allowForeignTables, readonly, busyTimeoutMs, path, spool } = options
+    const fileOptions = { create, allowForeignTables, readonly }
+    if (spool !== undefined) {
+      // `openShared` names the spool's store when it is not SQLite (a ValidationError).
+      const store = await spool.openShared(SqliteRegistryStore.shared(fileOptions))
+      return new Registry(store, clock, windows, releaseToAll)
+    }
+    if (typeof path !== 'string' || path === '') {
+      throw new ValidationError(
+        'Invalid registry options: give store (e.g. from @agent-comm/postgres), spool (a spool on SQLite, to share its file) or path (a SQLite file or :memory:)',
+      )
+    }
+    const store = await SqliteRegistryStore.open({ ...fileOptions, busyTimeoutMs, path })
     return new Registry(store, clock, windows, releaseToAll)
   }
 

@@ -5,6 +5,7 @@ import {
   openConnection,
   prepareDatabaseFile,
   releaseHeldMessages,
+  type SharedStoreOpener,
   toStorageError,
 } from '@agent-comm/spool'
 import type BetterSqlite3 from 'better-sqlite3'
@@ -22,7 +23,7 @@ const localWrites = new WeakMap<BetterSqlite3.Database, { count: number }>()
 
 /** Options of {@link SqliteRegistryStore.open}: a connection (`sqlite`) or a file (`path`). */
 export interface SqliteRegistryStoreOptions extends DatabaseFileOptions {
-  /** An open connection, usually `sqliteConnection(spool)`; not closed by the store. */
+  /** An open connection (what `spool.openShared(SqliteRegistryStore.shared())` hands it); not closed by the store. */
   sqlite?: BetterSqlite3.Database
   /** A SQLite file (or `:memory:`) to open when no `sqlite` is given. */
   path?: string
@@ -85,6 +86,15 @@ export class SqliteRegistryStore implements RegistryStore {
       sqlite.close()
       throw error
     }
+  }
+
+  /**
+   * The opener of the store in a spool's own SQLite file and connection, for
+   * `spool.openShared(SqliteRegistryStore.shared())`: what `Registry.open({ spool })` does. `options` apply
+   * to the migration as with `open`.
+   */
+  static shared(options: DatabaseFileOptions = {}): SharedStoreOpener<Promise<SqliteRegistryStore>> {
+    return { name: 'the registry', sqlite: (sqlite) => SqliteRegistryStore.open({ ...options, sqlite }) }
   }
 
   async upsertAgent(params: UpsertAgentParams): Promise<{ agent: AgentRecord; released: number }> {

@@ -1,5 +1,6 @@
 import { join } from 'node:path'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
+import { sqliteConnectionOf } from '@agent-comm/spool/testing'
 import { describe, expect, it } from 'vitest'
 import { Registry } from '../src/index.js'
 import { onCleanup, tempDir } from './helpers.js'
@@ -37,7 +38,7 @@ describe('processes registering the same agent at once', () => {
     // The writes really interleaved: a process found the other's profile between two of its own writes.
     expect(reports.reduce((sum, r) => sum + r.interleaved, 0)).toBeGreaterThan(0)
 
-    const registry = await Registry.open({ sqlite: sqliteConnection(spool) })
+    const registry = await Registry.open({ spool })
     const contested = (await registry.list()).filter((p) => !p.agentId.startsWith('ready-'))
     expect(contested).toHaveLength(1)
     const [profile] = contested
@@ -48,7 +49,7 @@ describe('processes registering the same agent at once', () => {
       device: `device-${writer}`,
       capabilities: capabilitiesOf(writer, i),
     })
-    const rows = sqliteConnection(spool)
+    const rows = sqliteConnectionOf(spool)
       .prepare("SELECT capability FROM agent_capabilities WHERE agent_id = 'contested' ORDER BY position")
       .pluck()
       .all()

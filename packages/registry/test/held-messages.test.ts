@@ -1,12 +1,13 @@
 import { join } from 'node:path'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
+import { sqliteConnectionOf } from '@agent-comm/spool/testing'
 import { describe, expect, it } from 'vitest'
 import { hours, onCleanup, openRegistry, tempDir } from './helpers.js'
 import { runFixture } from './processes.js'
 
 /** The deliveries of message `id` in the spool's file, by recipient. */
 function recipientsOf(spool: Spool, id: string): string[] {
-  return sqliteConnection(spool)
+  return sqliteConnectionOf(spool)
     .prepare(
       'SELECT recipient FROM deliveries WHERE message_seq = (SELECT seq FROM messages WHERE id = ?) ORDER BY recipient',
     )

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { ManualClock } from '@agent-comm/protocol'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
 import { testCleanups } from '@agent-comm/test-support'
 import { Registry, type RegistryOptions } from '../src/index.js'
 
@@ -21,7 +21,7 @@ export async function openRegistry(
   const path = join(tempDir(), 'coordination.db')
   const spool = await Spool.open({ path, clock })
   onCleanup(() => spool.close())
-  const registry = await Registry.open({ ...options, sqlite: sqliteConnection(spool), clock })
+  const registry = await Registry.open({ ...options, spool, clock })
   onCleanup(() => registry.close())
   return { registry, spool, clock, path }
 }

@@ -3,7 +3,7 @@ import type { AgentProfileInput, TransportKind } from '@agent-comm/protocol'
 import { ManualClock } from '@agent-comm/protocol'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
-import { Registry } from '../src/index.js'
+import { Registry, SqliteRegistryStore } from '../src/index.js'
 import { minutes, onCleanup, openRegistry, START, tempDir } from './helpers.js'
 
 const TRANSPORTS: TransportKind[] = ['sqlite', 'http', 'file']
@@ -109,7 +109,8 @@ describe('listing and finding agents among a thousand', () => {
     })
     sqlite.pragma('journal_mode = WAL')
     sqlite.pragma('synchronous = NORMAL')
-    const registry = await Registry.open({ sqlite, clock: new ManualClock(START) })
+    const store = await SqliteRegistryStore.open({ sqlite })
+    const registry = await Registry.open({ store, clock: new ManualClock(START) })
     for (const agent of FLEET) await registry.register(agent)
     sqlite.exec('ANALYZE')
 

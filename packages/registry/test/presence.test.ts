@@ -1,5 +1,4 @@
 import { ManualClock } from '@agent-comm/protocol'
-import { sqliteConnection } from '@agent-comm/spool'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_ACTIVE_WINDOW_MS, DEFAULT_OFFLINE_AFTER_MS, Registry } from '../src/index.js'
 import { hours, minutes, openRegistry, START } from './helpers.js'
@@ -123,7 +122,7 @@ describe('touching an agent', () => {
     const { registry, spool } = await openRegistry()
     await registry.register({ agentId: 'builder' })
     const behind = await Registry.open({
-      sqlite: sqliteConnection(spool),
+      spool,
       clock: new ManualClock(START - hours(2)),
     })
     try {

@@ -1,4 +1,3 @@
-import { sqliteConnection } from '@agent-comm/spool'
 import { describe, expect, it } from 'vitest'
 import { Registry, SqliteRegistryStore } from '../src/index.js'
 import { onCleanup, openRegistry } from './helpers.js'
@@ -26,7 +25,7 @@ describe('profiles kept in memory, invalidated by the store’s change token', (
 
   it('sees the writes of another registry sharing its connection', async () => {
     const { registry, spool } = await openRegistry()
-    const shared = await Registry.open({ sqlite: sqliteConnection(spool) })
+    const shared = await Registry.open({ spool })
     onCleanup(() => shared.close())
     await registry.register({ agentId: 'builder' })
     expect(await shared.get('builder')).toBeDefined()
@@ -51,7 +50,7 @@ describe('profiles kept in memory, invalidated by the store’s change token', (
 
   it('changes its SQLite change token on every commit, of this connection or another', async () => {
     const { path, spool } = await openRegistry()
-    const store = await SqliteRegistryStore.open({ sqlite: sqliteConnection(spool) })
+    const store = await spool.openShared(SqliteRegistryStore.shared())
     onCleanup(() => store.close())
     const other = await otherConnection(path)
     const first = store.changeToken()

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool } from '@agent-comm/spool'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { Registry } from '../src/index.js'
@@ -9,7 +9,7 @@ import { onCleanup, tempDir } from './helpers.js'
 async function populated(): Promise<string> {
   const path = join(tempDir(), 'shared.db')
   const spool = await Spool.open({ path })
-  const registry = await Registry.open({ sqlite: sqliteConnection(spool) })
+  const registry = await Registry.open({ spool })
   await registry.register({ agentId: 'builder', capabilities: ['build'] })
   await registry.close()
   await spool.close()
@@ -30,7 +30,7 @@ describe('a registry on a read-only connection', () => {
     const path = await populated()
     const spool = await Spool.open({ path, readonly: true })
     onCleanup(() => spool.close())
-    const registry = await Registry.open({ sqlite: sqliteConnection(spool) })
+    const registry = await Registry.open({ spool })
     expect((await registry.list()).map((agent) => agent.agentId)).toEqual(['builder'])
     const error = await failure(registry.register({ agentId: 'reviewer' }))
     expect(error.code).toBe('STORAGE')

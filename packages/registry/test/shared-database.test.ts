@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { SPOOL_MIGRATIONS_FOLDER, Spool, sqliteConnection } from '@agent-comm/spool'
+import { SPOOL_MIGRATIONS_FOLDER, Spool } from '@agent-comm/spool'
 import Database from 'better-sqlite3'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
 import { describe, expect, it } from 'vitest'
@@ -37,7 +37,7 @@ describe('one database file for the spool and the registry', () => {
     const path = join(tempDir(), 'coordination.db')
     const spool = await Spool.open({ path })
     onCleanup(() => spool.close())
-    const registry = await Registry.open({ sqlite: sqliteConnection(spool) })
+    const registry = await Registry.open({ spool })
     onCleanup(() => registry.close())
 
     await registry.register({ agentId: 'builder', capabilities: ['code'] })
@@ -62,7 +62,7 @@ describe('one database file for the spool and the registry', () => {
     const path = join(tempDir(), 'coordination.db')
     for (let round = 0; round < 3; round++) {
       const spool = await Spool.open({ path })
-      const registry = await Registry.open({ sqlite: sqliteConnection(spool) })
+      const registry = await Registry.open({ spool })
       await registry.register({ agentId: `agent-${round}` })
       await registry.close()
       await spool.close()
@@ -84,7 +84,7 @@ describe('one database file for the spool and the registry', () => {
 
     const spool = await Spool.open({ path })
     onCleanup(() => spool.close())
-    const shared = await Registry.open({ sqlite: sqliteConnection(spool) })
+    const shared = await Registry.open({ spool })
     expect((await shared.require('builder')).capabilities).toEqual(['code'])
     expect(count(path, SPOOL_TABLE)).toBe(migrationCount(SPOOL_MIGRATIONS_FOLDER))
   })

@@ -1,5 +1,5 @@
 import { ValidationError } from '@agent-comm/protocol'
-import { type Spool, sqliteConnection } from '@agent-comm/spool'
+import { Spool, type SpoolStore } from '@agent-comm/spool'
 import { describe, expect, it } from 'vitest'
 import { Registry } from '../src/index.js'
 import { openRegistry } from './helpers.js'
@@ -193,17 +193,17 @@ describe('validating lookups and options', () => {
     await rejection(registry.findByCapability(''))
   })
 
-  it('refuses to open without a store, a connection or a path, or with two of them', async () => {
+  it('refuses to open without a store, a spool or a path, or with two of them', async () => {
     const { spool, registry } = await openRegistry()
     expect((await rejection(Registry.open({}))).message).toContain(
-      'give store (e.g. from @agent-comm/postgres), spool (a spool on SQLite, to share its file), sqlite',
+      'give store (e.g. from @agent-comm/postgres), spool (a spool on SQLite, to share its file) or path',
     )
-    expect(
-      (await rejection(Registry.open({ sqlite: sqliteConnection(spool), path: spool.path }))).message,
-    ).toContain('give one of store')
-    expect(
-      (await rejection(Registry.open({ store: registry.store, sqlite: sqliteConnection(spool) }))).message,
-    ).toContain('give one of store')
+    expect((await rejection(Registry.open({ store: registry.store, path: spool.path }))).message).toContain(
+      'give one of store',
+    )
+    expect((await rejection(Registry.open({ store: registry.store, spool }))).message).toContain(
+      'give one of store',
+    )
     expect((await rejection(Registry.open({ spool, path: spool.path }))).message).toContain(
       'give one of store',
     )
@@ -215,18 +215,20 @@ describe('validating lookups and options', () => {
     const onSpool = await Registry.open({ spool })
     expect((await onSpool.require('shared')).agentId).toBe('shared')
     await onSpool.close()
-    const fake = { store: { kind: 'postgres', location: 'postgres://db.example/x' } } as unknown as Spool
-    const error = await rejection(Registry.open({ spool: fake }))
+    // A spool on a store that is not SQLite: nothing of it is used before the refusal.
+    const elsewhere = { kind: 'postgres', location: 'postgres://db.example/x', close: async () => {} }
+    const onPostgres = await Spool.open({ store: elsewhere as unknown as SpoolStore })
+    const error = await rejection(Registry.open({ spool: onPostgres }))
+    await onPostgres.close()
     expect(error).toMatchObject({ code: 'VALIDATION' })
     expect(error.message).toContain('on the postgres store')
+    expect(error.message).toContain('the registry cannot keep its tables')
   })
 
   it('refuses presence windows where offline would come before inactive', async () => {
     const { spool } = await openRegistry()
-    const error = await rejection(
-      Registry.open({ sqlite: sqliteConnection(spool), activeWindowMs: 60_000, offlineAfterMs: 30_000 }),
-    )
+    const error = await rejection(Registry.open({ spool, activeWindowMs: 60_000, offlineAfterMs: 30_000 }))
     expect(error.message).toBe('Invalid registry options: offlineAfterMs: must be longer than activeWindowMs')
-    await rejection(Registry.open({ sqlite: sqliteConnection(spool), activeWindowMs: -1 }))
+    await rejection(Registry.open({ spool, activeWindowMs: -1 }))
   })
 })

@@ -35,8 +35,6 @@ export type ContractSpool = Pick<
   | 'verify'
   | 'cleanup'
   | 'close'
-  /** The store under test, for the cases that watch what the spool asks of it. */
-  | 'store'
 >
 
 /**

@@ -1,14 +1,15 @@
 export type { ClaimThenWaitOptions, ClaimThenWaitSteps } from './claim-wait.js'
 export { claimThenWait } from './claim-wait.js'
 export { refuseSqliteFileOptions } from './postgres-url.js'
+export type { SharedStoreOpener } from './shared-store.js'
 export type { SpoolOptions } from './spool.js'
 export { CLEANUP_BATCH, DEFAULT_IDEMPOTENCY_WINDOW_MS, Spool } from './spool.js'
-export { sqliteConnection, sqliteHasTable } from './sqlite/connection.js'
 export type { ConnectionOptions, DatabaseFileOptions } from './sqlite/database.js'
 export {
   DIRECTORY_PATH,
   DISK_FULL,
   FOREIGN_DATABASE,
+  hasTable,
   MISSING_DATABASE,
   NOT_A_FILE_PATH,
   openConnection,

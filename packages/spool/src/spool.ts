@@ -46,6 +46,7 @@ import {
 } from './options.js'
 import { isPostgresUrl, openPostgresStoreFromUrl, refuseSqliteFileOptions } from './postgres-url.js'
 import { checkedMessageFromRow } from './rows.js'
+import { noSharedForm, type SharedStoreOpener } from './shared-store.js'
 import type { DatabaseFileOptions } from './sqlite/database.js'
 import { SqliteSpoolStore } from './sqlite/store.js'
 import type {
@@ -287,6 +288,16 @@ export const CLEANUP_BATCH = 1000
 const MESSAGE_NOT_LEASED =
   'is not leased by this agent, so there is nothing to ack or nack. Claim it first (poll), or see its state with status.'
 
+/** The recipient `ping` asks about: a read that finds nothing, whatever the spool holds. */
+const PING_RECIPIENT = 'spool.ping'
+
+let storeOfSpool: (spool: Spool) => SpoolStore
+
+/** The store of `spool`: for `@agent-comm/spool/testing` only, not exported from the package's index. */
+export function storeOf(spool: Spool): SpoolStore {
+  return storeOfSpool(spool)
+}
+
 /**
  * The durable message queue: at-least-once delivery between agents, on a {@link SpoolStore} — by default
  * SQLite, one file that many processes may share. The spool owns what the queue means (validation, ids,
@@ -294,6 +305,11 @@ const MESSAGE_NOT_LEASED =
  * one transaction.
  */
 export class Spool {
+  static {
+    // `@agent-comm/spool/testing` reaches the store through this, and nothing else does.
+    storeOfSpool = (spool) => spool.#store
+  }
+
   /** Where the data is: the SQLite file's absolute path (or `:memory:`), or another store's `location`. */
   readonly path: string
   readonly #store: SpoolStore
@@ -397,9 +413,43 @@ export class Spool {
     return new Spool(store, options)
   }
 
-  /** The store this spool keeps its rows in (`store.kind` says which). */
-  get store(): SpoolStore {
-    return this.#store
+  /** Which store keeps this spool's rows: `sqlite`, or another store's `kind` (`postgres`). */
+  get storeKind(): string {
+    return this.#store.kind
+  }
+
+  /**
+   * Opens a store of another package in this spool's database, so one file (and, on SQLite, one
+   * connection: the spool's group commit holds a write transaction open across microtasks, which a second
+   * connection would wait on) keeps both: the registry, the A2A store, the relay's nonces. The opener's
+   * form for this spool's store kind is handed the connection and returns the store; the connection is not
+   * closed by it but by {@link close}. Throws `ValidationError` naming the store kind when the opener has no
+   * form for it, `ClosedError` after close.
+   */
+  openShared<T>(opener: SharedStoreOpener<T>): T {
+    this.#open()
+    const store = this.#store
+    if (store instanceof SqliteSpoolStore && opener.sqlite !== undefined)
+      return opener.sqlite(store.connection)
+    throw noSharedForm(opener, store.kind, store.location)
+  }
+
+  /**
+   * One cheap read of the store, for readiness probes: resolves when the database answers, rejects with
+   * `StorageError` when it does not (a lost server, a file gone bad) and `ClosedError` after close.
+   */
+  async ping(): Promise<void> {
+    this.#open()
+    await this.#store.hasClaimable({ recipient: PING_RECIPIENT, now: this.#clock.now() })
+  }
+
+  /**
+   * Calls `onChange` when another process (or connection) may have committed to the store: a hint, read
+   * again to see what changed (nothing for `:memory:`). Returns the function that stops watching.
+   */
+  watch(onChange: () => void): () => void {
+    this.#open()
+    return this.#store.watch(onChange)
   }
 
   /** The clock this spool reads time from. */

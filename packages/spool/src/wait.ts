@@ -56,8 +56,11 @@ export class ChangeWatcher {
     signal: AbortSignal | undefined,
   ): Promise<boolean> {
     if (signal?.aborted) return false
-    if (await this.#source.hasClaimable(agent)) return true
-    if (timeoutMs === 0 || this.#closed || signal?.aborted) return false
+    if (timeoutMs === 0 || this.#closed) return this.#source.hasClaimable(agent)
+    // No look before parking: the check scheduled once the waiter is parked asks the store anyway (it must,
+    // for a commit landing meanwhile), and answers a waiter whose message is already there on the next
+    // turn. A long poll has just claimed nothing, so a look before would be one more query per parked
+    // poll that nearly always finds nothing (two `hasClaimable` per parked poll before, one now).
     return new Promise<boolean>((resolve) => {
       const waiter: Waiter = { agent, resolve: () => {}, timer: undefined, wake: undefined, armedAt: -1 }
       const onAbort = (): void => finish(false)
@@ -74,8 +77,9 @@ export class ChangeWatcher {
       signal?.addEventListener('abort', onAbort, { once: true })
       this.#waiters.add(waiter)
       this.#start()
-      void this.#armWake(waiter)
-      // A commit may have landed between the first check and the feed starting: look once more.
+      // The check asks the store whether a message is there (a commit may have landed before the feed
+      // started) and, when none is, arms the waiter's timer for its next delayed message or lease: armed
+      // there rather than now, once for all the waiters parked in this turn and after the commits they saw.
       this.#scheduleCheck()
     })
   }

@@ -2,7 +2,8 @@ import { join } from 'node:path'
 import { ConflictError, StorageError } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
 import { type DatabaseRows, RowCollector, type RowSink, rowsSource } from '../src/copy.js'
-import { SqliteSpoolStore, sqliteConnection } from '../src/index.js'
+import { SqliteSpoolStore } from '../src/index.js'
+import { sqliteConnectionOf } from '../src/testing.js'
 import { openSpool, task, tempDir } from './helpers.js'
 
 // The SQLite store's side of `agent-comm db copy` (`exportRows` / `importRows`): the registry's and the
@@ -99,7 +100,7 @@ describe('copying a SQLite spool (exportRows / importRows)', () => {
 
   it('refuses to copy a row that does not fit the neutral format, naming it', async () => {
     const { spool, path } = await filledSpool()
-    sqliteConnection(spool).prepare("UPDATE messages SET priority = 9 WHERE body = 'urgent'").run()
+    sqliteConnectionOf(spool).prepare("UPDATE messages SET priority = 9 WHERE body = 'urgent'").run()
     await spool.close()
     const store = await SqliteSpoolStore.open({ path })
     try {

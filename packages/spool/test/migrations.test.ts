@@ -3,25 +3,21 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { readMigrationFiles } from 'drizzle-orm/migrator'
 import { describe, expect, it } from 'vitest'
-import {
-  applyMigrations,
-  SPOOL_MIGRATIONS_FOLDER,
-  Spool,
-  sqliteConnection,
-  sqliteHasTable,
-} from '../src/index.js'
+import { applyMigrations, hasTable, SPOOL_MIGRATIONS_FOLDER, Spool } from '../src/index.js'
+import { sqliteConnectionOf } from '../src/testing.js'
 import { tempDir } from './helpers.js'
 
 const TABLE = '__agent_comm_spool_migrations'
 
 describe('schema migrations', () => {
-  it("tells whether the spool's file holds a table, without the caller running SQL on the connection", async () => {
+  it("tells whether the spool's file holds a table, for a store opened on its connection", async () => {
     const spool = await Spool.open({ path: join(tempDir(), 'tables.db') })
     try {
-      expect(sqliteHasTable(spool, 'messages')).toBe(true)
-      expect(sqliteHasTable(spool, 'a2a_tasks')).toBe(false)
-      sqliteConnection(spool).exec('CREATE TABLE a2a_tasks (id TEXT)')
-      expect(sqliteHasTable(spool, 'a2a_tasks')).toBe(true)
+      const sqlite = sqliteConnectionOf(spool)
+      expect(hasTable(sqlite, 'messages')).toBe(true)
+      expect(hasTable(sqlite, 'a2a_tasks')).toBe(false)
+      sqlite.exec('CREATE TABLE a2a_tasks (id TEXT)')
+      expect(hasTable(sqlite, 'a2a_tasks')).toBe(true)
     } finally {
       await spool.close()
     }
@@ -44,7 +40,7 @@ describe('schema migrations', () => {
 
     const spool = await Spool.open({ path })
     try {
-      const applied = sqliteConnection(spool).prepare(`SELECT COUNT(*) FROM ${TABLE}`).pluck().get()
+      const applied = sqliteConnectionOf(spool).prepare(`SELECT COUNT(*) FROM ${TABLE}`).pluck().get()
       expect(applied).toBe(readMigrationFiles({ migrationsFolder: SPOOL_MIGRATIONS_FOLDER }).length)
       expect((await spool.search({ text: 'full-text' })).map((m) => m.id)).toEqual(['msg_old'])
       expect((await spool.verify()).ok).toBe(true)
@@ -86,7 +82,7 @@ describe('schema migrations', () => {
 
     const spool = await Spool.open({ path })
     try {
-      const sqlite = sqliteConnection(spool)
+      const sqlite = sqliteConnectionOf(spool)
       expect(sqlite.prepare(`SELECT idempotency_key FROM messages WHERE id = 'msg_one'`).pluck().get()).toBe(
         'one',
       )
@@ -111,7 +107,7 @@ describe('schema migrations', () => {
     await (await Spool.open({ path })).close()
     const spool = await Spool.open({ path })
     try {
-      const count = sqliteConnection(spool).prepare(`SELECT COUNT(*) FROM ${TABLE}`).pluck().get()
+      const count = sqliteConnectionOf(spool).prepare(`SELECT COUNT(*) FROM ${TABLE}`).pluck().get()
       expect(count).toBe(readMigrationFiles({ migrationsFolder: SPOOL_MIGRATIONS_FOLDER }).length)
     } finally {
       await spool.close()

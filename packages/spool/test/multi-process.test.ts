@@ -2,7 +2,8 @@ import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { describe, expect, it } from 'vitest'
-import { Spool, sqliteConnection } from '../src/index.js'
+import { Spool } from '../src/index.js'
+import { sqliteConnectionOf } from '../src/testing.js'
 import { tempDir } from './helpers.js'
 import { firstJsonLine, runFixture, startFixture } from './processes.js'
 
@@ -56,7 +57,7 @@ describe('many processes on one database file', { timeout: MULTI_PROCESS_TIMEOUT
       const stats = await spool.stats()
       expect(stats.deliveries).toMatchObject({ acked: 4000, queued: 0, leased: 0, failed: 0 })
       // Every delivery was handed out once: no lease was ever lost and redelivered.
-      const attempts = sqliteConnection(spool).prepare('SELECT MAX(attempt) FROM deliveries').pluck().get()
+      const attempts = sqliteConnectionOf(spool).prepare('SELECT MAX(attempt) FROM deliveries').pluck().get()
       expect(attempts).toBe(1)
       expect((await spool.verify()).ok).toBe(true)
     } finally {

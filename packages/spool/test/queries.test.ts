@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { sqliteConnection } from '../src/index.js'
+import { sqliteConnectionOf } from '../src/testing.js'
 import { openSpool, task } from './helpers.js'
 
 // The store-neutral query cases (status, pending, conversations, search, stats, verify, cleanup) are in
@@ -17,7 +17,7 @@ describe('queries', () => {
   it('finds a broken invariant', async () => {
     const { spool } = await openSpool()
     const { messageId } = await spool.send(task())
-    sqliteConnection(spool)
+    sqliteConnectionOf(spool)
       .prepare(
         `UPDATE deliveries SET status = 'leased', lease_until = NULL WHERE message_seq = (SELECT seq FROM messages WHERE id = ?)`,
       )

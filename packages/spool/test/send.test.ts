@@ -1,6 +1,6 @@
 import { createMessage } from '@agent-comm/protocol'
 import { describe, expect, it } from 'vitest'
-import { sqliteConnection } from '../src/index.js'
+import { sqliteConnectionOf } from '../src/testing.js'
 import { openSpool, task } from './helpers.js'
 
 describe('sending', () => {
@@ -21,7 +21,7 @@ describe('sending', () => {
     let done = false
     const sample = (): void => {
       if (done) return
-      seen.add(sqliteConnection(spool).prepare('SELECT COUNT(*) FROM messages').pluck().get() as number)
+      seen.add(sqliteConnectionOf(spool).prepare('SELECT COUNT(*) FROM messages').pluck().get() as number)
       setImmediate(sample)
     }
     setImmediate(sample)

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ManualClock, ValidationError } from '@agent-comm/protocol'
+import { ClosedError, ManualClock, StorageError, ValidationError } from '@agent-comm/protocol'
+import type BetterSqlite3 from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
-import { Spool, SqliteSpoolStore, sqliteConnection } from '../src/index.js'
+import { type SharedStoreOpener, Spool, SqliteSpoolStore } from '../src/index.js'
 import type { SpoolStore } from '../src/store.js'
 import {
   checkedMessageFromRow,
@@ -11,6 +13,7 @@ import {
   statsFromCounts,
   storedMessageFromRow,
 } from '../src/store-support.js'
+import { spoolStoreOf, sqliteConnectionOf } from '../src/testing.js'
 import { onCleanup, task, tempDir } from './helpers.js'
 
 /** A safety tick far beyond any test's run: a wait that resolves was woken by a hint or a timer. */
@@ -80,6 +83,16 @@ function forwardingStore(inner: SqliteSpoolStore): {
   return { store, calls, hint }
 }
 
+/** What `fn` throws (undefined if it returns). */
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn()
+  } catch (error) {
+    return error
+  }
+  return undefined
+}
+
 async function sqliteStore(): Promise<SqliteSpoolStore> {
   const store = await SqliteSpoolStore.open({ path: join(tempDir(), 'seam.db') })
   onCleanup(() => store.close())
@@ -98,7 +111,8 @@ describe('the storage seam', () => {
     const clock = new ManualClock(Date.UTC(2026, 1, 3, 14, 30))
     const spool = await Spool.open({ store, clock })
     onCleanup(() => spool.close())
-    expect(spool.store).toBe(store)
+    expect(spoolStoreOf(spool)).toBe(store)
+    expect(spool.storeKind).toBe('forwarding')
     expect(spool.path).toBe(store.location)
 
     const { messageId } = await spool.send(task())
@@ -171,15 +185,16 @@ describe('the storage seam', () => {
     expect(await waiting).toBe(true)
   })
 
-  it('asks a parked waiter’s next available time once, not again on the check that follows its parking', async () => {
+  it('asks a parked waiter’s next available time once, and whether it has a message once, after it is parked', async () => {
     const { store, calls } = forwardingStore(await sqliteStore())
     const spool = await Spool.open({ store, wakeIntervalMs: NO_SAFETY_TICK_MS })
     onCleanup(() => spool.close())
     const controller = new AbortController()
     const waiting = spool.waitForMessages('builder', { signal: controller.signal })
     await settle()
-    // The look once more after parking still asks whether a message came; the timer it was armed with stands.
-    expect(calls.filter((c) => c === 'hasClaimable')).toHaveLength(2)
+    // One look, once it is parked (none before: the look after covers a message already there); the timer
+    // it was armed with stands.
+    expect(calls.filter((c) => c === 'hasClaimable')).toHaveLength(1)
     expect(calls.filter((c) => c === 'nextAvailableAt')).toHaveLength(1)
     controller.abort()
     expect(await waiting).toBe(false)
@@ -216,14 +231,102 @@ describe('the storage seam', () => {
     await changed
   })
 
-  it('hands out the SQLite connection only for a spool on SQLite', async () => {
+  it("opens another package's store on a SQLite spool's own connection, and refuses a spool on another store", async () => {
     const sqlite = await Spool.open({ path: ':memory:' })
     onCleanup(() => sqlite.close())
-    expect(sqliteConnection(sqlite).prepare('SELECT COUNT(*) FROM messages').pluck().get()).toBe(0)
+    const handed: BetterSqlite3.Database[] = []
+    const counter: SharedStoreOpener<() => unknown> = {
+      name: 'the example store',
+      sqlite: (connection) => {
+        handed.push(connection)
+        const count = connection.prepare('SELECT COUNT(*) FROM messages').pluck()
+        return () => count.get()
+      },
+    }
+    const messages = sqlite.openShared(counter)
+    // The spool's own connection: a second one to `:memory:` would be another, empty database.
+    await sqlite.send(task())
+    expect(messages()).toBe(1)
+    expect(handed).toEqual([sqliteConnectionOf(sqlite)])
+
     const { store } = forwardingStore(await sqliteStore())
     const other = await Spool.open({ store })
     onCleanup(() => other.close())
-    expect(() => sqliteConnection(other)).toThrow(/on the forwarding store .* not SQLite/)
+    expect(other.storeKind).toBe('forwarding')
+    const refused = thrown(() => other.openShared(counter))
+    expect(refused).toBeInstanceOf(ValidationError)
+    expect(refused).toMatchObject({
+      message: expect.stringMatching(
+        /^This spool is on the forwarding store \(forwarding:.*\), not SQLite: the example store cannot keep its tables in the spool's database\. Open the example store on that store itself/,
+      ),
+      issues: [{ path: 'spool', message: 'is on the forwarding store, not SQLite' }],
+    })
+    expect(handed).toHaveLength(1)
+    expect(() => sqliteConnectionOf(other)).toThrow(/on the forwarding store .* not SQLite/)
+    // An opener without a form for SQLite is refused on SQLite too, by name.
+    expect(() => sqlite.openShared({ name: 'the elsewhere store' })).toThrow(
+      /on the sqlite store \(:memory:\), and the elsewhere store has no form for it/,
+    )
+    await sqlite.close()
+    expect(() => sqlite.openShared(counter)).toThrow(ClosedError)
+    expect(handed).toHaveLength(1)
+  })
+
+  it('answers a ping while its database answers, and rejects one when it does not or after close', async () => {
+    const spool = await Spool.open({ path: join(tempDir(), 'ping.db') })
+    onCleanup(() => spool.close())
+    await expect(spool.ping()).resolves.toBeUndefined()
+    // A database gone bad under the spool: the table a ping reads is no longer there.
+    sqliteConnectionOf(spool).exec('ALTER TABLE deliveries RENAME TO deliveries_gone')
+    const failed = await spool.ping().then(
+      () => undefined,
+      (error: unknown) => error,
+    )
+    expect(failed).toBeInstanceOf(StorageError)
+    expect(failed).toMatchObject({ code: 'STORAGE' })
+    sqliteConnectionOf(spool).exec('ALTER TABLE deliveries_gone RENAME TO deliveries')
+    await expect(spool.ping()).resolves.toBeUndefined()
+    await spool.close()
+    await expect(spool.ping()).rejects.toBeInstanceOf(ClosedError)
+  })
+
+  it('reports changes from other connections through watch, and says which store it is on', async () => {
+    const { store, hint } = forwardingStore(await sqliteStore())
+    const spool = await Spool.open({ store })
+    onCleanup(() => spool.close())
+    expect(spool.storeKind).toBe('forwarding')
+    let changes = 0
+    const stop = spool.watch(() => changes++)
+    hint()
+    stop()
+    hint()
+    expect(changes).toBe(1)
+    const onSqlite = await Spool.open({ path: ':memory:' })
+    onCleanup(() => onSqlite.close())
+    expect(onSqlite.storeKind).toBe('sqlite')
+  })
+})
+
+describe('the public API', () => {
+  it('hands out no driver handle and no store: only stores opened through openShared see the connection', async () => {
+    const api: Record<string, unknown> = await import('../src/index.js')
+    for (const name of [
+      'sqliteConnection',
+      'sqliteHasTable',
+      'storeOf',
+      'sqliteConnectionOf',
+      'spoolStoreOf',
+    ]) {
+      expect(Object.keys(api)).not.toContain(name)
+    }
+    expect(Object.getOwnPropertyNames(Spool.prototype)).not.toContain('store')
+    expect(Object.getOwnPropertyNames(Spool.prototype)).toEqual(
+      expect.arrayContaining(['openShared', 'storeKind', 'ping', 'watch']),
+    )
+    const { exports } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      exports: Record<string, unknown>
+    }
+    expect(exports['./testing']).toEqual({ types: './dist/testing.d.ts', default: './dist/testing.js' })
   })
 })
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { sqliteConnection } from '../src/index.js'
+import { sqliteConnectionOf } from '../src/testing.js'
 import { openSpool, task } from './helpers.js'
 
 /** `levels` objects nested in each other, as JSON text. */
@@ -13,7 +13,7 @@ describe('a stored message the protocol cannot read', () => {
       ids.push((await spool.send(task('Go', { subject, metadata: { note: subject } }))).messageId)
     }
     // Written past the send-time checks: as an older version, or a hand edit, could have left them.
-    const write = sqliteConnection(spool).prepare('UPDATE messages SET metadata = ? WHERE id = ?')
+    const write = sqliteConnectionOf(spool).prepare('UPDATE messages SET metadata = ? WHERE id = ?')
     write.run(`{"deep":${nestedText(3_000)}}`, ids[1])
     write.run('{"not json', ids[2])
 
@@ -21,7 +21,7 @@ describe('a stored message the protocol cannot read', () => {
     expect(claimed.map((c) => c.message.subject)).toEqual(['first', 'second'])
     expect(claimed.map((c) => c.message.metadata)).toEqual([{ note: 'first' }, { note: 'second' }])
 
-    const failed = sqliteConnection(spool)
+    const failed = sqliteConnectionOf(spool)
       .prepare(
         `SELECT m.subject AS subject, d.status AS status, d.last_error AS lastError, d.receipt AS receipt
          FROM deliveries d JOIN messages m ON m.seq = d.message_seq WHERE d.status = 'failed' ORDER BY m.seq`,
@@ -71,7 +71,7 @@ describe('a stored message the protocol cannot read', () => {
     for (const subject of ['broken', 'first', 'damaged', 'second', 'third']) {
       ids.push((await spool.send(task('Go', { subject, metadata: { note: subject } }))).messageId)
     }
-    const write = sqliteConnection(spool).prepare('UPDATE messages SET metadata = ? WHERE id = ?')
+    const write = sqliteConnectionOf(spool).prepare('UPDATE messages SET metadata = ? WHERE id = ?')
     write.run('{"not json', ids[0])
     write.run('{"not json', ids[2])
 
@@ -87,7 +87,7 @@ describe('a stored message the protocol cannot read', () => {
     const { spool } = await openSpool()
     for (const subject of ['one', 'two', 'three']) {
       const { messageId } = await spool.send(task('Go', { subject, metadata: { note: subject } }))
-      sqliteConnection(spool).prepare('UPDATE messages SET metadata = ? WHERE id = ?').run('[', messageId)
+      sqliteConnectionOf(spool).prepare('UPDATE messages SET metadata = ? WHERE id = ?').run('[', messageId)
     }
     expect(await spool.claim('builder', { limit: 1 })).toEqual([])
     expect((await spool.stats()).deliveries.failed).toBe(3)
@@ -100,17 +100,19 @@ describe('a stored message the protocol cannot read', () => {
       ids.push((await spool.send(task('Go', { subject }))).messageId)
     }
     // As a version before the id checks could have stored them.
-    sqliteConnection(spool)
+    sqliteConnectionOf(spool)
       .prepare('UPDATE messages SET conversation_id = ? WHERE id = ?')
       .run('conv\u001b[2Jx', ids[0])
-    sqliteConnection(spool)
+    sqliteConnectionOf(spool)
       .prepare('UPDATE messages SET from_agent = ? WHERE id = ?')
       .run('arch\u0000itect', ids[1])
-    sqliteConnection(spool).prepare('UPDATE messages SET reply_to = ? WHERE id = ?').run('msg\u001bx', ids[2])
-    sqliteConnection(spool)
+    sqliteConnectionOf(spool)
+      .prepare('UPDATE messages SET reply_to = ? WHERE id = ?')
+      .run('msg\u001bx', ids[2])
+    sqliteConnectionOf(spool)
       .prepare('UPDATE messages SET payload = ? WHERE id = ?')
       .run('{"type":"bogus"}', ids[3])
-    sqliteConnection(spool).prepare('UPDATE messages SET metadata = ? WHERE id = ?').run('[1]', ids[4])
+    sqliteConnectionOf(spool).prepare('UPDATE messages SET metadata = ? WHERE id = ?').run('[1]', ids[4])
 
     const claimed = await spool.claim('builder', { limit: 1 })
     expect(claimed.map((c) => c.message.subject)).toEqual(['good'])
@@ -135,7 +137,7 @@ describe('a stored message the protocol cannot read', () => {
     const { messageId } = await spool.send(
       task('Go', { subject: 'without', payload: { type: 'status_request' } }),
     )
-    sqliteConnection(spool)
+    sqliteConnectionOf(spool)
       .prepare('UPDATE messages SET payload = ? WHERE id = ?')
       .run('{"type":"status_request"}', messageId)
     const claimed = await spool.claim('builder')
@@ -157,7 +159,7 @@ describe('a claim that dead-letters an unreadable message', () => {
     }
     const { spool } = await openSpool({ logger })
     const { messageId } = await spool.send(task('Go', { metadata: { note: 'x' } }))
-    sqliteConnection(spool)
+    sqliteConnectionOf(spool)
       .prepare('UPDATE messages SET metadata = ? WHERE id = ?')
       .run('{"not json', messageId)
 

@@ -2,12 +2,8 @@ import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import type BetterSqlite3 from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
-import {
-  openConnection,
-  sqliteConnection,
-  WAL_AUTOCHECKPOINT_PAGES,
-  WAL_SIZE_LIMIT_BYTES,
-} from '../src/index.js'
+import { openConnection, WAL_AUTOCHECKPOINT_PAGES, WAL_SIZE_LIMIT_BYTES } from '../src/index.js'
+import { sqliteConnectionOf } from '../src/testing.js'
 import { onCleanup, openSpool, tempDir } from './helpers.js'
 
 /** A writable connection to a fresh file, closed after the test. */
@@ -33,7 +29,7 @@ function commit(sqlite: BetterSqlite3.Database, count: number): void {
 describe('the WAL of a SQLite spool', () => {
   it('is checkpointed every WAL_AUTOCHECKPOINT_PAGES frames and cut back to WAL_SIZE_LIMIT_BYTES by default', async () => {
     const { spool } = await openSpool()
-    const sqlite = sqliteConnection(spool)
+    const sqlite = sqliteConnectionOf(spool)
     expect(sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(WAL_AUTOCHECKPOINT_PAGES)
     expect(sqlite.pragma('journal_size_limit', { simple: true })).toBe(WAL_SIZE_LIMIT_BYTES)
   })

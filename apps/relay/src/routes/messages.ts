@@ -213,7 +213,9 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
         requireSomeone(body.message, recipients, body.holdForFutureRecipients)
         admitFanOut(caller, deliveriesOf(recipients, 'recipients'))
         const result = await spool.send(body.message, sendOptions(recipients, body))
-        if (result.deliveries > 0 && (body.delaySeconds ?? 0) === 0) ctx.parked.wake(result.recipients)
+        if (result.deliveries > 0 && (body.delaySeconds ?? 0) === 0) {
+          if (ctx.parked.wake(result.recipients) > 0) await ctx.parked.afterWoken()
+        }
         if (body.holdForFutureRecipients === true) await holdForLater(body.message, body.maxAttempts)
         return result
       },
@@ -245,11 +247,13 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
         )
         admitFanOut(caller, deliveries)
         const results = await spool.sendBatch(items, { chunkDeliveries: ctx.fanOut.chunkDeliveries })
+        let woken = 0
         for (const [i, result] of results.entries()) {
           if (result.deliveries > 0 && (body.items[i]?.delaySeconds ?? 0) === 0) {
-            ctx.parked.wake(result.recipients)
+            woken += ctx.parked.wake(result.recipients)
           }
         }
+        if (woken > 0) await ctx.parked.afterWoken()
         for (const item of body.items) {
           if (item.holdForFutureRecipients === true) await holdForLater(item.message, item.maxAttempts)
         }

@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ValidationError } from '@agent-comm/protocol'
-import { applyMigrations, toStorageError } from '@agent-comm/spool'
+import { applyMigrations, hasTable, type SharedStoreOpener, toStorageError } from '@agent-comm/spool'
 import type BetterSqlite3 from 'better-sqlite3'
 import {
   type A2AStore,
@@ -47,8 +47,8 @@ export function migrateA2A(sqlite: BetterSqlite3.Database): void {
 }
 
 /**
- * The A2A store on the spool's SQLite file (a connection such as `sqliteConnection(spool)`, which the
- * store does not close). Every method answers synchronously; writes of one transition are one transaction.
+ * The A2A store on the spool's SQLite file (`spool.openShared(SqliteA2AStore.shared())`: on the spool's
+ * connection, which the store does not close). Every method answers synchronously; writes of one transition are one transaction.
  */
 export class SqliteA2AStore implements A2AStore {
   readonly #db: BetterSqlite3.Database
@@ -147,6 +147,25 @@ export class SqliteA2AStore implements A2AStore {
   static open(sqlite: BetterSqlite3.Database): SqliteA2AStore {
     migrateA2A(sqlite)
     return new SqliteA2AStore(sqlite)
+  }
+
+  /**
+   * The opener of the store in a spool's SQLite file, creating its tables if needed:
+   * `spool.openShared(SqliteA2AStore.shared())`. A spool on another store is refused (`ValidationError`).
+   */
+  static shared(): SharedStoreOpener<SqliteA2AStore> {
+    return { name: 'the A2A store', sqlite: (sqlite) => SqliteA2AStore.open(sqlite) }
+  }
+
+  /**
+   * As {@link shared}, but undefined, and nothing made, when the spool's file has no A2A tables (a database
+   * that is not a relay's): for cleaning a database without adding the A2A tables to it.
+   */
+  static sharedIfPresent(): SharedStoreOpener<SqliteA2AStore | undefined> {
+    return {
+      name: 'the A2A store',
+      sqlite: (sqlite) => (hasTable(sqlite, 'a2a_tasks') ? SqliteA2AStore.open(sqlite) : undefined),
+    }
   }
 
   insertToken(record: TokenRecord): void {

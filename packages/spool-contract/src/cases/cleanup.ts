@@ -1,5 +1,6 @@
 import { CleanupReportSchema } from '@agent-comm/protocol'
-import { CLEANUP_BATCH } from '@agent-comm/spool'
+import { CLEANUP_BATCH, type Spool } from '@agent-comm/spool'
+import { spoolStoreOf } from '@agent-comm/spool/testing'
 import { expect, it, vi } from 'vitest'
 import { type SpoolContractContext, task } from '../context.js'
 
@@ -122,8 +123,10 @@ export function cleanupCases(ctx: SpoolContractContext): void {
     )
     await spool.send(task('still fresh', { routing: { ttlHours: 48 } }))
     clock.advance(2 * 3_600_000)
-    const cleanupRows = spool.store.cleanup.bind(spool.store)
-    const store = vi.spyOn(spool.store, 'cleanup')
+    // The store under test, to watch what the spool asks of it (every factory's spool is a `Spool`).
+    const spoolStore = spoolStoreOf(spool as Spool)
+    const cleanupRows = spoolStore.cleanup.bind(spoolStore)
+    const store = vi.spyOn(spoolStore, 'cleanup')
     // A dry run counts everything in one read.
     expect(await spool.cleanup({ dryRun: true })).toMatchObject({ expiredMessages: backlog })
     expect(store.mock.calls.map(([params]) => params.limit)).toEqual([undefined])

@@ -19,7 +19,7 @@ import {
   type RowSink,
   type RowSource,
 } from '../copy.js'
-import { hasTable } from './connection.js'
+import { hasTable } from './database.js'
 
 // The SQLite side of `agent-comm db copy` (see `../copy.ts`): the rows of one file, read in one read
 // transaction (WAL gives it a snapshot: writers of other processes go on, unseen) a batch at a time by

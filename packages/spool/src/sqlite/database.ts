@@ -492,3 +492,13 @@ function createPrivateFile(path: string): void {
     // See above: EEXIST is another opener's file; anything else, SQLite reports.
   }
 }
+
+/**
+ * Whether the SQLite database holds the table `name`: for stores that share the spool's file, to look for
+ * their tables on the connection `spool.openShared` hands them before making any.
+ */
+export function hasTable(sqlite: BetterSqlite3.Database, name: string): boolean {
+  return (
+    sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined
+  )
+}

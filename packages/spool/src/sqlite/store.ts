@@ -276,8 +276,8 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
   /**
    * The store's better-sqlite3 connection, for packages that keep their own tables in the same SQLite file
    * (the registry, the relay's nonces), so one connection serves them all and their writes can share a
-   * transaction with the spool's. The only sanctioned way to reach the handle (`sqliteConnection(spool)`
-   * from a spool). Do not close it: close the spool.
+   * transaction with the spool's. A spool hands it only to a store's opener (`spool.openShared`). Do not
+   * close it: close the spool.
    */
   get connection(): BetterSqlite3.Database {
     return this.#sqlite
