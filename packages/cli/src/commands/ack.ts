@@ -23,12 +23,12 @@ export default class Ack extends BaseCommand<typeof Ack> {
 With --stdin it acknowledges every message of poll --json output read from stdin (the document, or the lines of poll --follow --json), each as its recipient and with its receipt, so a message whose lease was lost is not acked. All are tried; the exit code is that of the first failure (4 for a lost lease), and --json reports {count, acked, failed}.
 
 More message ids after the agent are acked too, all for that agent (without --receipt), the same way: all are tried, the exit code is that of the first failure, and --json reports {count, acked, failed}.`
-  static override examples = examples(
-    'msg_01M89DRRW2B6KBSY53CM0E5VMM agent-b',
-    '"$id" builder --receipt "$receipt" --json',
-    '"$first" builder "$second" "$third" --json',
-    '<%= config.bin %> poll builder --json > batch.json && ./handle batch.json && <%= config.bin %> <%= command.id %> --stdin < batch.json',
-  )
+  static override examples = examples`
+    msg_01M89DRRW2B6KBSY53CM0E5VMM agent-b
+    "$id" builder --receipt "$receipt" --json
+    "$first" builder "$second" "$third" --json
+    <%= config.bin %> poll builder --json > batch.json && ./handle batch.json && <%= config.bin %> <%= command.id %> --stdin < batch.json
+  `
   static override args = {
     // Required, as the help shows them, unless --stdin gives the messages (run() checks them).
     'message-id': Args.string({ description: 'id of the message (not with --stdin)', required: true }),

@@ -31,15 +31,15 @@ export default class Bridge extends BaseCommand<typeof Bridge> {
 --a2a forwards each message to the external A2A agent the agent stands for (registered with agent-comm register <agent> --a2a-url <card URL>) with an A2A client: the task's artifacts are the reply. A bearer token for the remote agent is read from AGENT_COMM_A2A_TOKEN_<AGENT> (the agent id upper-cased, - as _, e.g. AGENT_COMM_A2A_TOKEN_PARTNER_B), else from AGENT_COMM_A2A_TOKEN. When the agent's card says it streams, the task is streamed (else polled); a task that asks for input is answered with its question, and the next message of the same conversation continues it.
 
 Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in progress finishes or goes back to the queue. Events are logged to stderr. With --json, stdout is NDJSON to the end: one JSON event per line ({"type":"received"|"forwarded"|"replied"|"acked"|"nacked"|"error", "messageId", …}), then {"type":"stopped", agent, bridge, processed, succeeded, failed} — or an {"error": …} line — as the last line.`
-  static override examples = examples(
-    'builder --command "node ./agents/builder.js"',
-    'builder --command "python3 agent.py --model small" --concurrency 2 --timeout 600',
-    'reviewer --webhook https://hooks.example.com/review --once',
-    'builder --command "./agent.sh" --check',
-    'builder --command "./slow-to-start.sh" --check --health-timeout 60',
-    'partner --a2a   # registered with --a2a-url',
-    'builder --command "./agent.sh" --json | jq -c \'select(.type == "nacked")\'',
-  )
+  static override examples = examples`
+    builder --command "node ./agents/builder.js"
+    builder --command "python3 agent.py --model small" --concurrency 2 --timeout 600
+    reviewer --webhook https://hooks.example.com/review --once
+    builder --command "./agent.sh" --check
+    builder --command "./slow-to-start.sh" --check --health-timeout 60
+    partner --a2a   # registered with --a2a-url
+    builder --command "./agent.sh" --json | jq -c 'select(.type == "nacked")'
+  `
   static override args = {
     agent: Args.string({ description: 'agent whose messages the bridge answers', required: true }),
   }

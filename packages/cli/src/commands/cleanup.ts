@@ -10,12 +10,12 @@ export default class Cleanup extends BaseCommand<typeof Cleanup> {
   static override summary = 'Remove expired messages, and optionally long-acknowledged ones.'
   static override description =
     "Expired messages (past their TTL) are removed with their deliveries; --expired-older-than keeps them (dead letters among them) until they expired longer ago than the duration. --acked-older-than also removes messages whose every delivery was acked longer ago than the duration, and, on a relay's database (its relay.db, or its PostgreSQL schema), the finished A2A tasks (completed, failed, canceled, rejected) whose last change is older than the duration and than 24 hours (the window in which a caller's retry of a message still finds its task), with the message ids their callers sent; open tasks stay. --dry-run only counts."
-  static override examples = examples(
-    '--dry-run',
-    '',
-    '--acked-older-than 7d',
-    '--acked-older-than 7d --expired-older-than 7d   # what a relay does hourly',
-  )
+  static override examples = examples`
+    --dry-run
+    <%= config.bin %> <%= command.id %>
+    --acked-older-than 7d
+    --acked-older-than 7d --expired-older-than 7d   # what a relay does hourly
+  `
   static override flags = {
     'dry-run': Flags.boolean({ description: 'report what would be removed, remove nothing' }),
     'acked-older-than': durationFlag({

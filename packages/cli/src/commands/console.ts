@@ -14,11 +14,11 @@ export default class Console extends BaseCommand<typeof Console> {
     `Serves the console — inbox, approvals, agents, threads and search, dead letters, overview — and the relay's JSON API behind it on 127.0.0.1 only, over the database of --db / AGENT_COMM_DB_PATH, until Ctrl-C.
 
 It prints a URL with a one-time login token (like a notebook server): open it in a browser on this machine. The token signs in as the operator, who sees everything; with --as <agent>, as that (human) agent, who sees its own inbox and threads. Decisions on approvals are recorded with that identity.`
-  static override examples = examples(
-    '',
-    '--port 0 --json   # {"url":"http://127.0.0.1:40117/console/","baseUrl":"http://127.0.0.1:40117","loginUrl":"…"}',
-    '--as lead --open',
-  )
+  static override examples = examples`
+    <%= config.bin %> <%= command.id %>
+    --port 0 --json   # {"url":"http://127.0.0.1:40117/console/","baseUrl":"http://127.0.0.1:40117","loginUrl":"…"}
+    --as lead --open
+  `
   static override flags = {
     port: portFlag({ description: 'port on 127.0.0.1 (0: any free port)', default: 8421 }),
     open: Flags.boolean({

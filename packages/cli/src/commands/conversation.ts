@@ -9,10 +9,10 @@ export default class Conversation extends BaseCommand<typeof Conversation> {
   protected override readonly readsOnly = true
 
   static override summary = 'Show every message of one conversation, oldest first.'
-  static override examples = examples(
-    'conv_01M89DRRW3A0BJPW9HJJS7R1WP',
-    '<%= config.bin %> <%= command.id %> "$(<%= config.bin %> status "$id" --json | jq -r .message.routing.conversationId)"',
-  )
+  static override examples = examples`
+    conv_01M89DRRW3A0BJPW9HJJS7R1WP
+    <%= config.bin %> <%= command.id %> "$(<%= config.bin %> status "$id" --json | jq -r .message.routing.conversationId)"
+  `
   static override args = {
     id: Args.string({ description: 'conversation id (conversations lists them)', required: true }),
   }

@@ -9,10 +9,10 @@ export default class Extend extends BaseCommand<typeof Extend> {
   static override summary = 'Extend the lease of a claimed message: more time before it is delivered again.'
   static override description =
     `For work that takes longer than the lease poll gave: the lease is renewed to --lease-seconds from now (default: AGENT_COMM_LEASE_SECONDS or ${DEFAULT_LEASE_SECONDS}), so the message is not delivered to anyone else meanwhile. With --receipt (from poll's output) it is refused with exit code 4 if the lease was already lost; a message that is not leased to the agent (queued, acked) also exits 4.`
-  static override examples = examples(
-    'msg_01M89DRRW2B6KBSY53CM0E5VMM builder --lease-seconds 600',
-    '"$id" builder --receipt "$receipt" --json',
-  )
+  static override examples = examples`
+    msg_01M89DRRW2B6KBSY53CM0E5VMM builder --lease-seconds 600
+    "$id" builder --receipt "$receipt" --json
+  `
   static override args = {
     'message-id': Args.string({ description: 'id of the claimed message', required: true }),
     agent: Args.string({ description: 'agent holding its lease', required: true }),

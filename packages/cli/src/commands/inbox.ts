@@ -19,11 +19,11 @@ export default class Inbox extends BaseCommand<typeof Inbox> {
     `A look at the agent's inbox that changes nothing: every message queued for it (due, or delayed until later) or leased to it and not yet acked, in the order poll would claim them (most urgent first, then oldest), with each delivery's state and attempt. Use poll to claim them.
 
 Only agents on the local spool (transport sqlite) can be looked at this way; for a file or http agent it exits 2.`
-  static override examples = examples(
-    'builder',
-    'builder --new --since-cursor --client claude-code --format hook-json   # for hooks',
-    'builder --limit 5 --json',
-  )
+  static override examples = examples`
+    builder
+    builder --new --since-cursor --client claude-code --format hook-json   # for hooks
+    builder --limit 5 --json
+  `
   static override args = {
     agent: Args.string({ description: 'agent whose waiting messages to show', required: true }),
   }

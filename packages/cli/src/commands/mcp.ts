@@ -18,12 +18,12 @@ By default it speaks MCP over stdio, as MCP clients launch local servers: stdout
 With --http it serves Streamable HTTP on http://<host>:<port>/mcp (${D.host}:${D.port} by default; the tools are not authenticated, so bind anything but loopback only behind your own authentication). It prints the URL to stderr (with --json, {"url"} as one line on stdout) and runs until Ctrl-C or SIGTERM.
 
 Client configuration (.mcp.json): {"mcpServers": {"agent-comm": {"command": "agent-comm", "args": ["mcp"], "env": {"AGENT_COMM_DB_PATH": "/home/me/.agent-comm/coordination.db"}}}}`
-  static override examples = examples(
-    '',
-    '--db ~/.agent-comm/coordination.db',
-    `--http --port ${D.port}`,
-    '--http --port 0 --json   # {"url":"http://127.0.0.1:40117/mcp"}',
-  )
+  static override examples = examples`
+    <%= config.bin %> <%= command.id %>
+    --db ~/.agent-comm/coordination.db
+    --http --port ${D.port}
+    --http --port 0 --json   # {"url":"http://127.0.0.1:40117/mcp"}
+  `
   static override flags = {
     http: Flags.boolean({ description: 'serve Streamable HTTP instead of stdio' }),
     port: portFlag({

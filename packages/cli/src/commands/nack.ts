@@ -10,11 +10,11 @@ export default class Nack extends BaseCommand<typeof Nack> {
   static override summary = 'Hand a message back for a retry, with the reason it failed.'
   static override description =
     `The message is queued again (after --delay seconds, or the default backoff) with its attempt count kept; once out of attempts it is dead-lettered as failed (see \`failed\` and \`retry\`). --dead-letter fails it at once, for errors a retry cannot fix. An acked message cannot be nacked (exit code 4).`
-  static override examples = examples(
-    'msg_01M89DRRW2B6KBSY53CM0E5VMM builder --reason "Build server unreachable"',
-    '"$id" builder --reason "Rate limited" --delay 120',
-    '"$id" builder --reason "Not a task I can do" --dead-letter',
-  )
+  static override examples = examples`
+    msg_01M89DRRW2B6KBSY53CM0E5VMM builder --reason "Build server unreachable"
+    "$id" builder --reason "Rate limited" --delay 120
+    "$id" builder --reason "Not a task I can do" --dead-letter
+  `
   static override args = {
     'message-id': Args.string({ description: 'id of the message', required: true }),
     agent: Args.string({ description: 'agent that received it', required: true }),

@@ -14,12 +14,12 @@ export default class Poll extends BaseCommand<typeof Poll> {
 --wait S waits up to S seconds for a first message when none is waiting, and returns as soon as one arrives (from any process).
 
 --follow keeps claiming and printing messages as they arrive until interrupted (Ctrl-C, SIGTERM). With --json it prints one JSON document per line (NDJSON), each {"message": …, "lease": …}, instead of a single document.`
-  static override examples = examples(
-    'agent-b',
-    'builder --limit 5 --lease-seconds 300',
-    'builder --wait 30 --json',
-    'builder --follow --json | while read -r line; do echo "$line" | jq .message.subject; done',
-  )
+  static override examples = examples`
+    agent-b
+    builder --limit 5 --lease-seconds 300
+    builder --wait 30 --json
+    builder --follow --json | while read -r line; do echo "$line" | jq .message.subject; done
+  `
   static override args = {
     agent: Args.string({ description: 'agent id to claim messages for', required: true }),
   }

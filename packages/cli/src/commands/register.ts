@@ -16,12 +16,12 @@ export default class Register extends BaseCommand<typeof Register> {
     `Capabilities say what the agent can do; other agents find it by them (agents --capability, send capability:<name>). Registering again replaces the profile and keeps the registration time. An agent must be registered before messages can be sent to it.
 
 Transports: sqlite (default) shares this database; http reaches an agent through a relay (--relay-url); file drops messages as JSON files in a folder (--inbox-dir).`
-  static override examples = examples(
-    'agent-a -c "send,receive" -d local',
-    'reviewer -c code,review -d workstation --metadata \'{"model":"gpt-5"}\'',
-    'remote -c approve -d laptop --transport-type http --relay-url https://relay.example.com',
-    'watcher -c notify -d nas --transport-type file --inbox-dir ./inboxes/watcher',
-  )
+  static override examples = examples`
+    agent-a -c "send,receive" -d local
+    reviewer -c code,review -d workstation --metadata '{"model":"gpt-5"}'
+    remote -c approve -d laptop --transport-type http --relay-url https://relay.example.com
+    watcher -c notify -d nas --transport-type file --inbox-dir ./inboxes/watcher
+  `
   static override args = {
     name: Args.string({ description: 'agent id: letters, digits and . _ : @ -', required: true }),
   }

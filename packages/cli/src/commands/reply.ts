@@ -12,10 +12,10 @@ export default class Reply extends BaseCommand<typeof Reply> {
   static override summary = 'Answer a message: the reply goes to its sender, in its conversation.'
   static override description =
     'Sends <body> from <agent> to the sender of <message-id>, with replyTo set, in the same conversation and with the subject "Re: …": what a waiting agent-comm request (or coordinator.request) resolves with. Use it to answer a request, or an approval request, by hand. Only a recipient of the message may reply to it: another agent is refused (FORBIDDEN, exit code 1). Prints the reply id (--json: the details).'
-  static override examples = examples(
-    'msg_01M89DRRW2B6KBSY53CM0E5VMM builder "Done: PR #456"',
-    '"$id" human "approved" --json',
-  )
+  static override examples = examples`
+    msg_01M89DRRW2B6KBSY53CM0E5VMM builder "Done: PR #456"
+    "$id" human "approved" --json
+  `
   static override args = {
     'message-id': Args.string({ description: 'id of the message answered', required: true }),
     agent: Args.string({ description: 'agent that replies (a recipient of the message)', required: true }),

@@ -16,11 +16,11 @@ export default class RequestCommand extends BaseCommand<typeof RequestCommand> {
     `Sends <body> from <from> to <to> and waits (--wait, default ${DEFAULT_REPLY_TIMEOUT_MS / 1000} seconds) for the reply: the first message to <from> that answers it (replyTo). Only that reply is taken from <from>'s inbox, and it is acknowledged; other messages stay. A bridged agent (agent-comm bridge) answers with a reply, so this returns its answer.
 
 Prints the reply's body (--json: {requestId, reply}). When no reply comes in time it exits with code 5 (TIMEOUT) and the error names the request id: the request stays delivered, and a later reply stays in <from>'s inbox (agent-comm poll <from> shows it). Stopped while it waits (Ctrl-C, SIGTERM), it names the request the same way and exits with 130 or 143.`
-  static override examples = examples(
-    'architect builder "Implement JWT auth" -s "Task: Auth"',
-    'answer=$(<%= config.bin %> <%= command.id %> architect reviewer "Is PR #456 ready?" --wait 600)',
-    'architect builder "Summarise the diff" --json',
-  )
+  static override examples = examples`
+    architect builder "Implement JWT auth" -s "Task: Auth"
+    answer=$(<%= config.bin %> <%= command.id %> architect reviewer "Is PR #456 ready?" --wait 600)
+    architect builder "Summarise the diff" --json
+  `
   static override args = {
     from: Args.string({ description: 'requesting agent id (the reply comes to it)', required: true }),
     to: Args.string({ description: 'agent that answers', required: true }),

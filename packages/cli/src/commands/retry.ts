@@ -8,10 +8,10 @@ export default class Retry extends BaseCommand<typeof Retry> {
   static override summary = 'Requeue dead-lettered deliveries of a message with fresh attempts.'
   static override description =
     'Without an agent, every failed delivery of the message is requeued. Exit code 3 if the message does not exist, 4 if it has no failed delivery.'
-  static override examples = examples(
-    'msg_01M89DRRW2B6KBSY53CM0E5VMM',
-    'msg_01M89DRRW2B6KBSY53CM0E5VMM builder',
-  )
+  static override examples = examples`
+    msg_01M89DRRW2B6KBSY53CM0E5VMM
+    msg_01M89DRRW2B6KBSY53CM0E5VMM builder
+  `
   static override args = {
     'message-id': Args.string({ description: 'id of the message', required: true }),
     agent: Args.string({ description: 'only the delivery to this agent' }),

@@ -13,12 +13,12 @@ export default class Search extends BaseCommand<typeof Search> {
     'Find messages by words in subject and body, sender, recipient, conversation and time.'
   static override description =
     'Every filter given must match. Text matches whole words of the subject and body (all words must appear). Newest first.'
-  static override examples = examples(
-    '"auth module"',
-    '--conversation conv_01M89DRRW3A0BJPW9HJJS7R1WP',
-    '--from architect --to builder --since 2h',
-    'review --since 2026-02-01T00:00:00Z --limit 5 --json',
-  )
+  static override examples = examples`
+    "auth module"
+    --conversation conv_01M89DRRW3A0BJPW9HJJS7R1WP
+    --from architect --to builder --since 2h
+    review --since 2026-02-01T00:00:00Z --limit 5 --json
+  `
   static override args = {
     text: Args.string({ description: 'words to look for in subject and body' }),
   }

@@ -26,16 +26,16 @@ export default class Send extends BaseCommand<typeof Send> {
 With --idempotency-key, sending again with the same key (same sender, within 24 hours) sends nothing and prints the first message's id: a script that retries after a timeout never sends twice.
 
 With --reply-to the message joins the conversation of the message it answers (and its subject defaults to "Re: <subject>").`
-  static override examples = examples(
-    'agent-a agent-b "Hello from A!" -s Greeting',
-    'id=$(<%= config.bin %> <%= command.id %> architect builder "Implement JWT auth" -s "Task: Auth Module" --priority high)',
-    'git diff | <%= config.bin %> <%= command.id %> builder reviewer - -s "Review this diff"',
-    'builder reviewer --body-file report.md -s "Weekly report"',
-    'builder architect "Done: PR #456" --reply-to msg_01M89DRRW2B6KBSY53CM0E5VMM',
-    'architect capability:review "Please review PR #456" --payload-type task_assignment --payload \'{"pr":456}\'',
-    'architect capability:security "Audit the auth module" --queue --ttl-hours 72',
-    'architect builder "Deploy v2" --idempotency-key deploy-v2',
-  )
+  static override examples = examples`
+    agent-a agent-b "Hello from A!" -s Greeting
+    id=$(<%= config.bin %> <%= command.id %> architect builder "Implement JWT auth" -s "Task: Auth Module" --priority high)
+    git diff | <%= config.bin %> <%= command.id %> builder reviewer - -s "Review this diff"
+    builder reviewer --body-file report.md -s "Weekly report"
+    builder architect "Done: PR #456" --reply-to msg_01M89DRRW2B6KBSY53CM0E5VMM
+    architect capability:review "Please review PR #456" --payload-type task_assignment --payload '{"pr":456}'
+    architect capability:security "Audit the auth module" --queue --ttl-hours 72
+    architect builder "Deploy v2" --idempotency-key deploy-v2
+  `
   static override args = {
     from: Args.string({ description: 'sending agent id', required: true }),
     to: Args.string({ description: 'recipient: agent id, * or capability:<name>', required: true }),

@@ -13,11 +13,11 @@ export default class Stats extends BaseCommand<typeof Stats> {
     `Always JSON, as in the Python original: totalMessages, deliveries by status (queued, leased, acked, failed, expired), oldestQueuedAgeMs, oldestLeaseAgeMs, failedRate, live deliveries per agent (agents) and registered agents by presence (registeredAgents).
 
 --verify also runs SQLite's integrity check and the spool's invariant checks, adds a "verify" object ({ok, checks, problems}) and exits with code 1 if it finds a problem.`
-  static override examples = examples(
-    '',
-    '| jq .deliveries.queued',
-    '--verify || echo "database needs attention"',
-  )
+  static override examples = examples`
+    <%= config.bin %> <%= command.id %>
+    | jq .deliveries.queued
+    --verify || echo "database needs attention"
+  `
   static override flags = {
     verify: Flags.boolean({ description: 'run the integrity checks; exit 1 on a problem' }),
   }

@@ -11,10 +11,10 @@ export default class Status extends BaseCommand<typeof Status> {
   static override summary = 'Show a message and where each of its deliveries stands.'
   static override description =
     'Every delivery (one per recipient) with its status (queued, leased, acked, failed, expired), attempt, lease and last error.'
-  static override examples = examples(
-    'msg_01M89DRRW2B6KBSY53CM0E5VMM',
-    '"$id" --json | jq -r \'.deliveries[].status\'',
-  )
+  static override examples = examples`
+    msg_01M89DRRW2B6KBSY53CM0E5VMM
+    "$id" --json | jq -r '.deliveries[].status'
+  `
   static override args = {
     'message-id': Args.string({ description: 'id of the message', required: true }),
   }

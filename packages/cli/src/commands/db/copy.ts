@@ -12,11 +12,11 @@ export default class DbCopy extends BaseCommand<typeof DbCopy> {
     `Copies the database of --db (or AGENT_COMM_DB_PATH; on PostgreSQL the schema of AGENT_COMM_PG_SCHEMA) into --to, a SQLite file or a postgres:// URL: registered agents with their capabilities, metadata, transport and presence; every message (ids, conversation, reply-to, payload, metadata, priority, times, held group messages); every delivery in its exact state (queued, leased with its lease and receipt, acked, dead-lettered, attempts, due time, last error); idempotency keys; and, from a relay's database, its A2A tokens, tasks and their messages. The source is read in one consistent snapshot; the destination is written in one transaction and then verified.
 
 The destination must hold no agent-comm data (else CONFLICT, nothing written); it is created and migrated if new, and removed again if the copy fails. Not copied: relay nonces, console sessions, the relay's agent secrets (run relay gen-secret on the destination) and A2A push-signing keys. --dry-run only counts.`
-  static override examples = examples(
-    '--to postgres://agents@db.internal:5432/agents',
-    '--to postgres://agents@db.internal:5432/agents --to-schema team_a --dry-run',
-    '--db postgres://agents@db.internal/agents --to ./data/coordination.db',
-  )
+  static override examples = examples`
+    --to postgres://agents@db.internal:5432/agents
+    --to postgres://agents@db.internal:5432/agents --to-schema team_a --dry-run
+    --db postgres://agents@db.internal/agents --to ./data/coordination.db
+  `
   // The source must exist (it is never created) and is agent-comm's own: no --create, --allow-foreign-tables.
   static override baseFlags = dbFlagOnly
   static override flags = {

@@ -14,10 +14,10 @@ export default class HooksInstall extends BaseCommand<typeof HooksInstall> {
 On PostgreSQL a hook waits at most 3 s for the server. A URL with a password is kept in a file only you may read (~/.agent-comm/databases/<hash>.url), which the hooks name in AGENT_COMM_DB_PATH_FILE: the password is in no hooks file and on no command line.
 
 Claude Code: .claude/settings.json (--scope project, the default) or ~/.claude/settings.json (--scope user). Codex: .codex/hooks.json or ~/.codex/hooks.json, and [features] codex_hooks = true in the config.toml beside it.`
-  static override examples = examples(
-    '--client claude-code --agent builder',
-    '--client codex --agent builder --scope user --dry-run',
-  )
+  static override examples = examples`
+    --client claude-code --agent builder
+    --client codex --agent builder --scope user --dry-run
+  `
   static override flags = {
     client: Flags.string({ description: 'the assistant', options: ['claude-code', 'codex'], required: true }),
     agent: Flags.string({

@@ -25,11 +25,11 @@ export default class McpInstall extends BaseCommand<typeof McpInstall> {
 Files: claude-code .mcp.json (project) or ~/.claude.json (user); claude-desktop claude_desktop_config.json (user only); codex .codex/config.toml or ~/.codex/config.toml; cursor .cursor/mcp.json or ~/.cursor/mcp.json; vscode .vscode/mcp.json or the user mcp.json; gemini .gemini/settings.json or ~/.gemini/settings.json.
 
 --agent binds the server to one agent (registered on connect, the default sender and recipient, no acting as others). --channel (Claude Code) pushes new mail into the session; start Claude Code with the printed --dangerously-load-development-channels flag. --hooks also installs the inbox hooks (Claude Code, Codex).`
-  static override examples = examples(
-    '--client claude-code --agent builder --channel --hooks',
-    '--client codex --agent reviewer --scope user',
-    '--client cursor --dry-run',
-  )
+  static override examples = examples`
+    --client claude-code --agent builder --channel --hooks
+    --client codex --agent reviewer --scope user
+    --client cursor --dry-run
+  `
   static override flags = {
     client: Flags.string({
       description: 'the assistant to configure',

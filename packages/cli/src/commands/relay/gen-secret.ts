@@ -18,12 +18,12 @@ export default class RelayGenSecret extends BaseCommand<typeof RelayGenSecret> {
 (for an id of lower-case letters, digits and single hyphens: the id upper-cased with - as _, e.g. AGENT_COMM_SECRET_AGENT_B; for any other id, _ and the hex of the id, so that ids like Agent-B and agent.b never share agent-b's variable — gen-secret says so). The secret is never shown again: list-secrets shows only ids and dates. A running relay picks the new secret up at its next request.
 
 An agent that has a secret keeps it unless --rotate (a new secret; the old one keeps working for --grace-seconds, a day by default, so clients can switch without downtime) or --replace (the old one stops working at once).`
-  static override examples = examples(
-    'agent-b',
-    'eval "$(<%= config.bin %> <%= command.id %> agent-b)"   # set it in this shell',
-    'agent-b --rotate --grace-seconds 3600',
-    'agent-b --replace --data-dir /var/lib/agent-comm-relay --json',
-  )
+  static override examples = examples`
+    agent-b
+    eval "$(<%= config.bin %> <%= command.id %> agent-b)"   # set it in this shell
+    agent-b --rotate --grace-seconds 3600
+    agent-b --replace --data-dir /var/lib/agent-comm-relay --json
+  `
   static override args = {
     agent: Args.string({ description: 'agent id the secret is for', required: true }),
   }

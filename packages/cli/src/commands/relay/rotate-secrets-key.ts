@@ -14,10 +14,10 @@ export default class RelayRotateSecretsKey extends BaseCommand<typeof RelayRotat
   export AGENT_COMM_RELAY_SECRETS_KEY=<new key>
 
 Every secret (and the A2A push-signing keys) is re-encrypted and the key check replaced in one transaction: agents' secrets do not change, and nothing is half done. Replicas still holding the old key keep serving (they cached what they read) but refuse to start again: restart each with the new key, one after the other.`
-  static override examples = examples(
-    'AGENT_COMM_RELAY_SECRETS_KEY=$(cat old.key) <%= config.bin %> <%= command.id %> --db postgres://relay@db/agents --new-key-file new.key',
-    '--db postgres://relay@db/agents --secrets-key-file old.key   # prints a new key',
-  )
+  static override examples = examples`
+    AGENT_COMM_RELAY_SECRETS_KEY=$(cat old.key) <%= config.bin %> <%= command.id %> --db postgres://relay@db/agents --new-key-file new.key
+    --db postgres://relay@db/agents --secrets-key-file old.key   # prints a new key
+  `
   static override baseFlags = {}
   static override flags = {
     db: relayDbFlag,

@@ -17,11 +17,11 @@ On the other machines, register the agents that poll this relay with --transport
 It listens on 127.0.0.1 unless told otherwise. To serve other machines use --host 0.0.0.0 behind a TLS-terminating proxy, or a private network (VPN, Tailscale).
 
 Once listening it prints the URL to stderr (with --json, {"url", "dataDir"} as one line on stdout); its JSON log lines go to stderr. Ctrl-C or SIGTERM stops it gracefully (requests in flight finish, long polls end); a second signal exits at once.`
-  static override examples = examples(
-    '--port 8420',
-    '--data-dir /var/lib/agent-comm-relay --host 0.0.0.0 --log-level warn',
-    '--port 0 --json   # {"url":"http://127.0.0.1:40117","dataDir":"…"}',
-  )
+  static override examples = examples`
+    --port 8420
+    --data-dir /var/lib/agent-comm-relay --host 0.0.0.0 --log-level warn
+    --port 0 --json   # {"url":"http://127.0.0.1:40117","dataDir":"…"}
+  `
   // The relay has no coordinator database: no --db.
   static override baseFlags = {}
   static override flags = relayServerFlags
