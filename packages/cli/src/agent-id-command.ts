@@ -1,5 +1,6 @@
 import type { Coordinator } from '@agent-comm/coordinator'
-import { Args, type Command } from '@oclif/core'
+import type { Command } from '@oclif/core'
+import { agentArg } from './args.js'
 import { BaseCommand, type CommandArgs } from './base-command.js'
 import { examples } from './examples.js'
 
@@ -9,9 +10,7 @@ import { examples } from './examples.js'
  */
 export abstract class AgentIdCommand<T extends typeof Command> extends BaseCommand<T> {
   static override examples = examples('agent-a')
-  static override args = {
-    name: Args.string({ description: 'agent id', required: true }),
-  }
+  static override args = { name: agentArg('agent id') }
 
   async run(): Promise<unknown> {
     const { name } = this.args as CommandArgs<typeof AgentIdCommand>

@@ -1,5 +1,6 @@
 import type { AckResult, ClaimedMessage } from '@agent-comm/protocol'
 import { Args, Errors, Flags } from '@oclif/core'
+import { deliveryArgs } from '../args.js'
 import { BaseCommand } from '../base-command.js'
 import { describeError, ExitCode, errorJson, formatErrorText } from '../errors.js'
 import { examples } from '../examples.js'
@@ -31,8 +32,7 @@ More message ids after the agent are acked too, all for that agent (without --re
   `
   static override args = {
     // Required, as the help shows them, unless --stdin gives the messages (run() checks them).
-    'message-id': Args.string({ description: 'id of the message (not with --stdin)', required: true }),
-    agent: Args.string({ description: 'agent that received it (not with --stdin)', required: true }),
+    ...deliveryArgs('id of the message (not with --stdin)', 'agent that received it (not with --stdin)'),
     'more-ids': Args.string({
       description: 'more ids of messages the agent received, acked the same way',
       multiple: true,

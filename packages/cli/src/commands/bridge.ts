@@ -1,6 +1,7 @@
 import type { BridgeEvent } from '@agent-comm/bridge'
 import { redactUrl } from '@agent-comm/protocol/redact-url'
-import { Args, Errors, Flags } from '@oclif/core'
+import { Errors, Flags } from '@oclif/core'
+import { agentArg } from '../args.js'
 import { splitCommandLine } from '../argv.js'
 import { BaseCommand } from '../base-command.js'
 import { buildBridge } from '../context.js'
@@ -40,9 +41,7 @@ Without --once it runs until Ctrl-C or SIGTERM, then stops cleanly: work in prog
     partner --a2a   # registered with --a2a-url
     builder --command "./agent.sh" --json | jq -c 'select(.type == "nacked")'
   `
-  static override args = {
-    agent: Args.string({ description: 'agent whose messages the bridge answers', required: true }),
-  }
+  static override args = { agent: agentArg('agent whose messages the bridge answers') }
   static override flags = {
     command: Flags.string({
       char: 'c',

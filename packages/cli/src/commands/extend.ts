@@ -1,5 +1,5 @@
 import type { ExtendLeaseResult } from '@agent-comm/protocol'
-import { Args } from '@oclif/core'
+import { deliveryArgs } from '../args.js'
 import { BaseCommand } from '../base-command.js'
 import { examples } from '../examples.js'
 import { DEFAULT_LEASE_SECONDS, leaseSecondsFlag, receiptFlag } from '../flags.js'
@@ -13,10 +13,7 @@ export default class Extend extends BaseCommand<typeof Extend> {
     msg_01M89DRRW2B6KBSY53CM0E5VMM builder --lease-seconds 600
     "$id" builder --receipt "$receipt" --json
   `
-  static override args = {
-    'message-id': Args.string({ description: 'id of the claimed message', required: true }),
-    agent: Args.string({ description: 'agent holding its lease', required: true }),
-  }
+  static override args = deliveryArgs('id of the claimed message', 'agent holding its lease')
   static override flags = {
     'lease-seconds': leaseSecondsFlag('new lease length from now'),
     receipt: receiptFlag,

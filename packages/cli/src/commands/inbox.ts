@@ -1,5 +1,6 @@
 import type { Coordinator } from '@agent-comm/coordinator'
-import { Args, Flags } from '@oclif/core'
+import { Flags } from '@oclif/core'
+import { agentArg } from '../args.js'
 import { BaseCommand } from '../base-command.js'
 import { errorJson, formatErrorText } from '../errors.js'
 import { examples } from '../examples.js'
@@ -24,9 +25,7 @@ Only agents on the local spool (transport sqlite) can be looked at this way; for
     builder --new --since-cursor --client claude-code --format hook-json   # for hooks
     builder --limit 5 --json
   `
-  static override args = {
-    agent: Args.string({ description: 'agent whose waiting messages to show', required: true }),
-  }
+  static override args = { agent: agentArg('agent whose waiting messages to show') }
   static override flags = {
     limit: listLimitFlag('show at most this many', { showRange: true }),
     new: Flags.boolean({

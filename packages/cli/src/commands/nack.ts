@@ -1,6 +1,7 @@
 import type { NackResult } from '@agent-comm/protocol'
 import { MAX_NACK_REASON_LENGTH } from '@agent-comm/protocol/bounds'
-import { Args, Flags } from '@oclif/core'
+import { Flags } from '@oclif/core'
+import { deliveryArgs } from '../args.js'
 import { BaseCommand } from '../base-command.js'
 import { examples } from '../examples.js'
 import { MAX_DELAY_SECONDS, receiptFlag, secondsFlag } from '../flags.js'
@@ -15,10 +16,7 @@ export default class Nack extends BaseCommand<typeof Nack> {
     "$id" builder --reason "Rate limited" --delay 120
     "$id" builder --reason "Not a task I can do" --dead-letter
   `
-  static override args = {
-    'message-id': Args.string({ description: 'id of the message', required: true }),
-    agent: Args.string({ description: 'agent that received it', required: true }),
-  }
+  static override args = deliveryArgs('id of the message', 'agent that received it')
   static override flags = {
     reason: Flags.string({
       description: `why it failed, at most ${MAX_NACK_REASON_LENGTH / 1024} KiB (kept as the delivery's last error)`,

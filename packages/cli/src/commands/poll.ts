@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core'
+import { Flags } from '@oclif/core'
+import { agentArg } from '../args.js'
 import { BaseCommand } from '../base-command.js'
 import { examples } from '../examples.js'
 import { claimLimitFlag, leaseSecondsFlag, MAX_WAIT_SECONDS, secondsFlag } from '../flags.js'
@@ -20,9 +21,7 @@ export default class Poll extends BaseCommand<typeof Poll> {
     builder --wait 30 --json
     builder --follow --json | while read -r line; do echo "$line" | jq .message.subject; done
   `
-  static override args = {
-    agent: Args.string({ description: 'agent id to claim messages for', required: true }),
-  }
+  static override args = { agent: agentArg('agent id to claim messages for') }
   static override flags = {
     limit: claimLimitFlag('claim at most this many messages'),
     'lease-seconds': leaseSecondsFlag('lease length'),

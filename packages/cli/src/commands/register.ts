@@ -1,7 +1,8 @@
 import { resolve } from 'node:path'
 import type { AgentProfile } from '@agent-comm/protocol'
 import { TRANSPORT_KINDS } from '@agent-comm/protocol/vocabulary'
-import { Args, Flags } from '@oclif/core'
+import { Flags } from '@oclif/core'
+import { agentArg } from '../args.js'
 import { BaseCommand } from '../base-command.js'
 import { examples } from '../examples.js'
 import { METADATA_EXPECTED, parseFlagValue } from '../flag-errors.js'
@@ -22,9 +23,7 @@ Transports: sqlite (default) shares this database; http reaches an agent through
     remote -c approve -d laptop --transport-type http --relay-url https://relay.example.com
     watcher -c notify -d nas --transport-type file --inbox-dir ./inboxes/watcher
   `
-  static override args = {
-    name: Args.string({ description: 'agent id: letters, digits and . _ : @ -', required: true }),
-  }
+  static override args = { name: agentArg('agent id: letters, digits and . _ : @ -') }
   static override flags = {
     capabilities: Flags.string({
       char: 'c',

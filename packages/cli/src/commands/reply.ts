@@ -1,4 +1,5 @@
 import { Args, Flags } from '@oclif/core'
+import { deliveryArgs } from '../args.js'
 import { BaseCommand } from '../base-command.js'
 import type { ContextOptions } from '../context.js'
 import { examples } from '../examples.js'
@@ -17,8 +18,7 @@ export default class Reply extends BaseCommand<typeof Reply> {
     "$id" human "approved" --json
   `
   static override args = {
-    'message-id': Args.string({ description: 'id of the message answered', required: true }),
-    agent: Args.string({ description: 'agent that replies (a recipient of the message)', required: true }),
+    ...deliveryArgs('id of the message answered', 'agent that replies (a recipient of the message)'),
     body: Args.string({ description: 'the answer', required: true }),
   }
   protected static override fieldFlags = { subject: '--subject' }

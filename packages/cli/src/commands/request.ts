@@ -1,5 +1,6 @@
 import { DEFAULT_REPLY_TIMEOUT_MS } from '@agent-comm/protocol/bounds'
 import { Args, Flags } from '@oclif/core'
+import { agentArg } from '../args.js'
 import { BaseCommand } from '../base-command.js'
 import type { ContextOptions } from '../context.js'
 import { CommandFailure, describeError, hasAgentCommErrorShape, signalExitCode } from '../errors.js'
@@ -22,8 +23,8 @@ Prints the reply's body (--json: {requestId, reply}). When no reply comes in tim
     architect builder "Summarise the diff" --json
   `
   static override args = {
-    from: Args.string({ description: 'requesting agent id (the reply comes to it)', required: true }),
-    to: Args.string({ description: 'agent that answers', required: true }),
+    from: agentArg('requesting agent id (the reply comes to it)'),
+    to: agentArg('agent that answers'),
     body: Args.string({ description: 'the request', required: true }),
   }
   protected static override fieldFlags = { subject: '--subject' }

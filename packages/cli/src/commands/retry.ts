@@ -1,4 +1,5 @@
 import { Args } from '@oclif/core'
+import { messageIdArg } from '../args.js'
 import { BaseCommand } from '../base-command.js'
 import { examples } from '../examples.js'
 import type { RetryResult } from '../json-output.js'
@@ -13,7 +14,7 @@ export default class Retry extends BaseCommand<typeof Retry> {
     msg_01M89DRRW2B6KBSY53CM0E5VMM builder
   `
   static override args = {
-    'message-id': Args.string({ description: 'id of the message', required: true }),
+    'message-id': messageIdArg('id of the message'),
     agent: Args.string({ description: 'only the delivery to this agent' }),
   }
 

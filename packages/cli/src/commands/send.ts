@@ -1,5 +1,6 @@
 import { PAYLOAD_TYPES, PRIORITY_INPUTS } from '@agent-comm/protocol/vocabulary'
 import { Args, Flags } from '@oclif/core'
+import { agentArg } from '../args.js'
 import { BaseCommand } from '../base-command.js'
 import type { ContextOptions } from '../context.js'
 import { examples } from '../examples.js'
@@ -37,7 +38,7 @@ With --reply-to the message joins the conversation of the message it answers (an
     architect builder "Deploy v2" --idempotency-key deploy-v2
   `
   static override args = {
-    from: Args.string({ description: 'sending agent id', required: true }),
+    from: agentArg('sending agent id'),
     to: Args.string({ description: 'recipient: agent id, * or capability:<name>', required: true }),
     body: Args.string({ description: 'message body; - reads it from stdin (or give --body-file)' }),
   }

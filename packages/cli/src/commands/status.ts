@@ -1,5 +1,5 @@
 import type { MessageStatus } from '@agent-comm/protocol'
-import { Args } from '@oclif/core'
+import { messageIdArg } from '../args.js'
 import { BaseCommand } from '../base-command.js'
 import { examples } from '../examples.js'
 import { statusText } from '../format.js'
@@ -15,9 +15,7 @@ export default class Status extends BaseCommand<typeof Status> {
     msg_01M89DRRW2B6KBSY53CM0E5VMM
     "$id" --json | jq -r '.deliveries[].status'
   `
-  static override args = {
-    'message-id': Args.string({ description: 'id of the message', required: true }),
-  }
+  static override args = { 'message-id': messageIdArg('id of the message') }
 
   async run(): Promise<MessageStatus> {
     const coordinator = await this.coordinator()

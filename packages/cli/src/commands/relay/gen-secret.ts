@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core'
+import { Flags } from '@oclif/core'
+import { agentArg } from '../../args.js'
 import { BaseCommand } from '../../base-command.js'
 import { openSecretStore, type RelaySecretAdmin } from '../../context.js'
 import { missingRelaySecret } from '../../errors.js'
@@ -24,9 +25,7 @@ An agent that has a secret keeps it unless --rotate (a new secret; the old one k
     agent-b --rotate --grace-seconds 3600
     agent-b --replace --data-dir /var/lib/agent-comm-relay --json
   `
-  static override args = {
-    agent: Args.string({ description: 'agent id the secret is for', required: true }),
-  }
+  static override args = { agent: agentArg('agent id the secret is for') }
   // The relay's own --db (its PostgreSQL database), not the coordinator's.
   static override baseFlags = {}
   static override flags = {

@@ -1,4 +1,4 @@
-import { Args } from '@oclif/core'
+import { agentArg } from '../../args.js'
 import { BaseCommand } from '../../base-command.js'
 import { openSecretStore } from '../../context.js'
 import { missingRelaySecret } from '../../errors.js'
@@ -12,9 +12,7 @@ export default class RelayRevokeSecret extends BaseCommand<typeof RelayRevokeSec
   static override description =
     `Removes every secret of the agent from the relay's secrets.json, also one still in a rotation's grace period. A running relay refuses the agent's next request (401). The agent stays registered; give it a new secret with gen-secret. Exit code 3 when the agent has no secret.`
   static override examples = examples('agent-b', 'agent-b --data-dir /var/lib/agent-comm-relay --json')
-  static override args = {
-    agent: Args.string({ description: 'agent whose secret to revoke', required: true }),
-  }
+  static override args = { agent: agentArg('agent whose secret to revoke') }
   // The relay's own --db (its PostgreSQL database), not the coordinator's.
   static override baseFlags = {}
   static override flags = relaySecretsFlags
