@@ -137,13 +137,23 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** True for a command that never writes: it then works on a database this user may only read. */
   protected readonly readsOnly: boolean = false
 
+  /**
+   * The argument naming the agent the command acts as (`send`'s and `request`'s `from`, `reply`'s `agent`):
+   * a relay is asked about a message as that agent, with its secret (ContextOptions' `actingAgent`).
+   */
+  protected readonly actingAgentArg: keyof CommandArgs<T> | undefined = undefined
+
   /** Where the coordinator's database and project come from; the demo points them at a temporary folder. */
   protected contextOptions(): ContextOptions {
+    const actingAgentArg = this.actingAgentArg
     return {
       db: this.flags.db,
       create: this.createsDatabase || this.flags.create === true,
       allowForeignTables: this.flags['allow-foreign-tables'] === true,
       readsOnly: this.readsOnly,
+      ...(actingAgentArg === undefined
+        ? {}
+        : { actingAgent: this.args[actingAgentArg] as string | undefined }),
     }
   }
 

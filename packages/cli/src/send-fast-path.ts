@@ -195,7 +195,7 @@ export async function runSendFastPath(
     result = await sendMessage(args, flags, {
       runtime: loadRuntime,
       coordinator: async (): Promise<Coordinator> => {
-        // As the command class opens it (BaseCommand.contextOptions and Send's acting agent).
+        // As the command class opens it (BaseCommand.contextOptions with Send's actingAgentArg).
         context ??= await openContext({
           db: flags.db,
           create: flags.create === true,

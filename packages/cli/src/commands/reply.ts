@@ -1,7 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { deliveryArgs } from '../args.js'
 import { BaseCommand } from '../base-command.js'
-import type { ContextOptions } from '../context.js'
 import { examples } from '../examples.js'
 import { idempotencyKeyFlagValue } from '../flag-errors.js'
 import { idempotencyKeyFlag } from '../flags.js'
@@ -10,6 +9,9 @@ import { safeLine } from '../terminal-text.js'
 
 /** `agent-comm reply`: answers a message, from a terminal. */
 export default class Reply extends BaseCommand<typeof Reply> {
+  /** A relay is asked about the message as the replying agent, one of its recipients. */
+  protected override readonly actingAgentArg = 'agent'
+
   static override summary = 'Answer a message: the reply goes to its sender, in its conversation.'
   static override description =
     'Sends <body> from <agent> to the sender of <message-id>, with replyTo set, in the same conversation and with the subject "Re: …": what a waiting agent-comm request (or coordinator.request) resolves with. Use it to answer a request, or an approval request, by hand. Only a recipient of the message may reply to it: another agent is refused (FORBIDDEN, exit code 1). Prints the reply id (--json: the details).'
@@ -27,11 +29,6 @@ export default class Reply extends BaseCommand<typeof Reply> {
     'idempotency-key': idempotencyKeyFlag(
       'reply at most once per key (24 h): a retry prints the first reply id',
     ),
-  }
-
-  /** A relay is asked about the message as the replying agent, one of its recipients. */
-  protected override contextOptions(): ContextOptions {
-    return { ...super.contextOptions(), actingAgent: this.args.agent }
   }
 
   async run(): Promise<ReplyResult> {

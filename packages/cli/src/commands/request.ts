@@ -2,7 +2,6 @@ import { DEFAULT_REPLY_TIMEOUT_MS } from '@agent-comm/protocol/bounds'
 import { Args, Flags } from '@oclif/core'
 import { agentArg } from '../args.js'
 import { BaseCommand } from '../base-command.js'
-import type { ContextOptions } from '../context.js'
 import { CommandFailure, describeError, hasAgentCommErrorShape, signalExitCode } from '../errors.js'
 import { examples } from '../examples.js'
 import { idempotencyKeyFlagValue } from '../flag-errors.js'
@@ -12,6 +11,9 @@ import { safeBlock } from '../terminal-text.js'
 
 /** `agent-comm request`: sends a message and waits for its reply. */
 export default class RequestCommand extends BaseCommand<typeof RequestCommand> {
+  /** A relay is asked as the requester. */
+  protected override readonly actingAgentArg = 'from'
+
   static override summary = 'Send a request and print the reply when it comes.'
   static override description =
     `Sends <body> from <from> to <to> and waits (--wait, default ${DEFAULT_REPLY_TIMEOUT_MS / 1000} seconds) for the reply: the first message to <from> that answers it (replyTo). Only that reply is taken from <from>'s inbox, and it is acknowledged; other messages stay. A bridged agent (agent-comm bridge) answers with a reply, so this returns its answer.
@@ -43,11 +45,6 @@ Prints the reply's body (--json: {requestId, reply}). When no reply comes in tim
   /** Ctrl-C or SIGTERM stops the wait, and the error still names the request that was sent. */
   protected override runsUntilStopped(): boolean {
     return true
-  }
-
-  /** A relay is asked as the requester. */
-  protected override contextOptions(): ContextOptions {
-    return { ...super.contextOptions(), actingAgent: this.args.from }
   }
 
   async run(): Promise<RequestResult> {

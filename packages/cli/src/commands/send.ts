@@ -2,7 +2,6 @@ import { PAYLOAD_TYPES, PRIORITY_INPUTS } from '@agent-comm/protocol/vocabulary'
 import { Args, Flags } from '@oclif/core'
 import { agentArg } from '../args.js'
 import { BaseCommand } from '../base-command.js'
-import type { ContextOptions } from '../context.js'
 import { examples } from '../examples.js'
 import {
   idempotencyKeyFlag,
@@ -18,6 +17,9 @@ export type { SendResult } from '../send-message.js'
 
 /** `agent-comm send`: sends a message and prints its id (only the id when piped). */
 export default class Send extends BaseCommand<typeof Send> {
+  /** A relay is asked about the message of --reply-to as the sender, one of its recipients. */
+  protected override readonly actingAgentArg = 'from'
+
   static override summary = 'Send a message and print its id.'
   static override description =
     `Prints the new message id. On a terminal it adds the recipient and conversation; when stdout is not a terminal (a pipe, $(…)) or with --quiet it prints only the id, so id=$(agent-comm send a b hi) works.
@@ -88,11 +90,6 @@ With --reply-to the message joins the conversation of the message it answers (an
       'at most one message per sender and key within 24 h: a retry with the same key prints the first message id and sends nothing',
     ),
     quiet: Flags.boolean({ char: 'q', description: 'print only the message id' }),
-  }
-
-  /** A relay is asked about the message of --reply-to as the sender, one of its recipients. */
-  protected override contextOptions(): ContextOptions {
-    return { ...super.contextOptions(), actingAgent: this.args.from }
   }
 
   async run(): Promise<SendResult> {
