@@ -1,7 +1,6 @@
 import type { Coordinator } from '@agent-comm/coordinator'
 import type { Command } from '@oclif/core'
-import { agentArg } from './args.js'
-import { BaseCommand, type CommandArgs } from './base-command.js'
+import { agentArg, BaseCommand, type CommandArgs } from './base-command.js'
 import { examples } from './examples.js'
 
 /**

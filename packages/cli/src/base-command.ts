@@ -2,7 +2,7 @@ import { resolve } from 'node:path'
 import type { Coordinator } from '@agent-comm/coordinator'
 import type { Logger } from '@agent-comm/protocol'
 import { type CaughtStopSignals, catchStopSignals } from '@agent-comm/protocol/stop-signals'
-import { Command, Errors, Flags, type Interfaces } from '@oclif/core'
+import { Args, Command, Errors, Flags, type Interfaces } from '@oclif/core'
 import { nonexistentFlagsMessage } from './closest.js'
 import {
   type CommandContext,
@@ -46,6 +46,29 @@ export type CommandFlags<T extends typeof Command> = Interfaces.InferredFlags<
 
 /** The parsed arguments of command `T`. */
 export type CommandArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+// The arguments several commands take, each written once: oclif's arguments are optional unless said,
+// and these are always required. `description` says what the command wants of it (`agent holding its
+// lease`); the help shows it beside the argument's name. (Here rather than in a module of their own: every
+// command loads this one already, and each module more is start-up time.)
+
+/** A required agent id: the agent a command acts on or as (`poll <agent>`, `send <from> <to>`). */
+export function agentArg(description: string) {
+  return Args.string({ description, required: true })
+}
+
+/** A required message id (`msg_…`, as send prints it). */
+export function messageIdArg(description: string) {
+  return Args.string({ description, required: true })
+}
+
+/**
+ * `<message-id> <agent>`: one delivery, a message and the recipient it went to, that `ack`, `nack`,
+ * `extend` and `reply` act on.
+ */
+export function deliveryArgs(message: string, agent: string) {
+  return { 'message-id': messageIdArg(message), agent: agentArg(agent) }
+}
 
 /**
  * What every agent-comm command shares: the global `--db` and `--json` flags, a coordinator opened on

@@ -1,7 +1,6 @@
 import type { AckResult, ClaimedMessage } from '@agent-comm/protocol'
 import { Args, Errors, Flags } from '@oclif/core'
-import { deliveryArgs } from '../args.js'
-import { BaseCommand } from '../base-command.js'
+import { BaseCommand, deliveryArgs } from '../base-command.js'
 import { describeError, ExitCode, errorJson, formatErrorText } from '../errors.js'
 import { examples } from '../examples.js'
 import { receiptFlag } from '../flags.js'

@@ -1,6 +1,5 @@
 import type { ExtendLeaseResult } from '@agent-comm/protocol'
-import { deliveryArgs } from '../args.js'
-import { BaseCommand } from '../base-command.js'
+import { BaseCommand, deliveryArgs } from '../base-command.js'
 import { examples } from '../examples.js'
 import { DEFAULT_LEASE_SECONDS, leaseSecondsFlag, receiptFlag } from '../flags.js'
 

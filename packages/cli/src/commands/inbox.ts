@@ -1,7 +1,6 @@
 import type { Coordinator } from '@agent-comm/coordinator'
 import { Flags } from '@oclif/core'
-import { agentArg } from '../args.js'
-import { BaseCommand } from '../base-command.js'
+import { agentArg, BaseCommand } from '../base-command.js'
 import { errorJson, formatErrorText } from '../errors.js'
 import { examples } from '../examples.js'
 import { listLimitFlag } from '../flags.js'

@@ -1,8 +1,7 @@
 import type { NackResult } from '@agent-comm/protocol'
 import { MAX_NACK_REASON_LENGTH } from '@agent-comm/protocol/bounds'
 import { Flags } from '@oclif/core'
-import { deliveryArgs } from '../args.js'
-import { BaseCommand } from '../base-command.js'
+import { BaseCommand, deliveryArgs } from '../base-command.js'
 import { examples } from '../examples.js'
 import { MAX_DELAY_SECONDS, receiptFlag, secondsFlag } from '../flags.js'
 

@@ -1,6 +1,5 @@
 import { Flags } from '@oclif/core'
-import { agentArg } from '../args.js'
-import { BaseCommand } from '../base-command.js'
+import { agentArg, BaseCommand } from '../base-command.js'
 import { examples } from '../examples.js'
 import { claimLimitFlag, leaseSecondsFlag, MAX_WAIT_SECONDS, secondsFlag } from '../flags.js'
 import { messageBlock, pollText } from '../format.js'

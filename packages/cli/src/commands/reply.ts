@@ -1,6 +1,5 @@
 import { Args, Flags } from '@oclif/core'
-import { deliveryArgs } from '../args.js'
-import { BaseCommand } from '../base-command.js'
+import { BaseCommand, deliveryArgs } from '../base-command.js'
 import { examples } from '../examples.js'
 import { idempotencyKeyFlagValue } from '../flag-errors.js'
 import { idempotencyKeyFlag } from '../flags.js'

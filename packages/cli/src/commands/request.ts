@@ -1,7 +1,6 @@
 import { DEFAULT_REPLY_TIMEOUT_MS } from '@agent-comm/protocol/bounds'
 import { Args, Flags } from '@oclif/core'
-import { agentArg } from '../args.js'
-import { BaseCommand } from '../base-command.js'
+import { agentArg, BaseCommand } from '../base-command.js'
 import { CommandFailure, describeError, hasAgentCommErrorShape, signalExitCode } from '../errors.js'
 import { examples } from '../examples.js'
 import { idempotencyKeyFlagValue } from '../flag-errors.js'

@@ -1,6 +1,5 @@
 import { Args } from '@oclif/core'
-import { messageIdArg } from '../args.js'
-import { BaseCommand } from '../base-command.js'
+import { BaseCommand, messageIdArg } from '../base-command.js'
 import { examples } from '../examples.js'
 import type { RetryResult } from '../json-output.js'
 

@@ -1,7 +1,6 @@
 import { PAYLOAD_TYPES, PRIORITY_INPUTS } from '@agent-comm/protocol/vocabulary'
 import { Args, Flags } from '@oclif/core'
-import { agentArg } from '../args.js'
-import { BaseCommand } from '../base-command.js'
+import { agentArg, BaseCommand } from '../base-command.js'
 import { examples } from '../examples.js'
 import {
   idempotencyKeyFlag,

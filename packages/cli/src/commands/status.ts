@@ -1,6 +1,5 @@
 import type { MessageStatus } from '@agent-comm/protocol'
-import { messageIdArg } from '../args.js'
-import { BaseCommand } from '../base-command.js'
+import { BaseCommand, messageIdArg } from '../base-command.js'
 import { examples } from '../examples.js'
 import { statusText } from '../format.js'
 

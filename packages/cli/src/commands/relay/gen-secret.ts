@@ -1,6 +1,5 @@
 import { Flags } from '@oclif/core'
-import { agentArg } from '../../args.js'
-import { BaseCommand } from '../../base-command.js'
+import { agentArg, BaseCommand } from '../../base-command.js'
 import { openSecretStore, type RelaySecretAdmin } from '../../context.js'
 import { missingRelaySecret } from '../../errors.js'
 import { examples } from '../../examples.js'

@@ -1,5 +1,4 @@
-import { agentArg } from '../../args.js'
-import { BaseCommand } from '../../base-command.js'
+import { agentArg, BaseCommand } from '../../base-command.js'
 import { openSecretStore } from '../../context.js'
 import { missingRelaySecret } from '../../errors.js'
 import { examples } from '../../examples.js'
