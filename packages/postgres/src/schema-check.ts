@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ConfigError, SchemaVersionError, StorageError } from '@agent-comm/protocol/errors'
+import { ConfigError, errorMessage, SchemaVersionError, StorageError } from '@agent-comm/protocol/errors'
 import type { SqlQueryable } from './client.js'
 
 /**
@@ -109,7 +109,7 @@ export function olderSchemaError(
   cause: unknown,
 ): SchemaVersionError {
   return new SchemaVersionError(
-    `The spool schema '${schema}' in this PostgreSQL database is older than this version of agent-comm (it lacks ${missing} of ${known} migrations), and this user may not upgrade it (${cause instanceof Error ? cause.message : String(cause)})`,
+    `The spool schema '${schema}' in this PostgreSQL database is older than this version of agent-comm (it lacks ${missing} of ${known} migrations), and this user may not upgrade it (${errorMessage(cause)})`,
     {
       hint: "Run any agent-comm command of this version once as the schema's owner (the user that created its tables): the upgrade is then done for every user. Let this user use the tables it adds, e.g. before it: ALTER DEFAULT PRIVILEGES IN SCHEMA <schema> GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO <user>. Or use the agent-comm version that wrote the schema.",
       details: { schema, missing, known, reason: 'permission-denied' },

@@ -75,6 +75,7 @@ export {
   ConflictError,
   DeliveryNotFoundError,
   ErrorCode,
+  errorMessage,
   ForbiddenError,
   InvalidStateError,
   isAgentCommError,
