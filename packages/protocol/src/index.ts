@@ -49,6 +49,7 @@ export {
 } from './bounds.js'
 export type { Clock } from './clock.js'
 export { delay, ManualClock, systemClock } from './clock.js'
+export { closeOnFailure } from './close-on-failure.js'
 export type {
   AckResult,
   DeliveryInfo,
