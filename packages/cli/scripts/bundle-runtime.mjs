@@ -34,12 +34,18 @@ function packageOf(file) {
 const vendored = new Map()
 const requireFromCli = createRequire(join(root, 'package.json'))
 
+const ZOD_NAMED_IMPORT = "import { z } from 'zod'"
+const ZOD_NAMESPACE_IMPORT = "import * as z from 'zod'"
+
 const relocateImportMetaUrl = {
   name: 'relocate-import-meta-url',
   setup(b) {
     b.onLoad({ filter: /\.js$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8')
-      if (!source.includes('import.meta.url')) return undefined
+      const read = readFileSync(args.path, 'utf8')
+      const source = read.replaceAll(ZOD_NAMED_IMPORT, ZOD_NAMESPACE_IMPORT)
+      if (!source.includes('import.meta.url')) {
+        return source === read ? undefined : { contents: source, loader: 'js' }
+      }
       const { dir, pkg } = packageOf(args.path)
       if (!pkg.name?.startsWith('@agent-comm/')) {
         throw new Error(`${pkg.name} (${args.path}) uses import.meta.url: teach bundle-runtime.mjs about it`)
