@@ -34,12 +34,18 @@ function packageOf(file) {
 const vendored = new Map()
 const requireFromCli = createRequire(join(root, 'package.json'))
 
+const ZOD_NAMED_IMPORT = "import { z } from 'zod'"
+const ZOD_NAMESPACE_IMPORT = "import * as z from 'zod'"
+
 const relocateImportMetaUrl = {
   name: 'relocate-import-meta-url',
   setup(b) {
     b.onLoad({ filter: /\.js$/ }, (args) => {
-      const source = readFileSync(args.path, 'utf8')
-      if (!source.includes('import.meta.url')) return undefined
+      const read = readFileSync(args.path, 'utf8')
+      const source = read.replaceAll(ZOD_NAMED_IMPORT, ZOD_NAMESPACE_IMPORT)
+      if (!source.includes('import.meta.url')) {
+        return source === read ? undefined : { contents: source, loader: 'js' }
+      }
       const { dir, pkg } = packageOf(args.path)
       if (!pkg.name?.startsWith('@agent-comm/')) {
         throw new Error(`${pkg.name} (${args.path}) uses import.meta.url: teach bundle-runtime.mjs about it`)
@@ -102,6 +108,33 @@ const coordinatorStaticImports = {
   },
 }
 
+// esbuild puts each module in a chunk by the set of entry points (the dynamic imports' among them) that reach
+// it, so the runtime's own modules came out as some 15 chunks, one per such set, and every command loaded
+// them all: each ES module file is resolved, read, cached and linked on its own, about 1 M instructions
+// apiece. Every dynamic import, and the file transport's entry, is made to import the runtime too (it is
+// always loaded before them anyway), so the modules the runtime loads at once share one set and one chunk
+// (two: the hook's entry keeps its own small share). What only a dynamic import reaches stays in its chunk.
+const runtimeEntry = join(root, 'src/runtime.ts')
+/** An entry point named with this prefix is built as that module importing the runtime too. */
+const WITH_RUNTIME = 'with-runtime:'
+const withRuntime = {
+  name: 'with-runtime',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.kind !== 'dynamic-import' && !args.path.startsWith(WITH_RUNTIME)) return undefined
+      const path = args.path.startsWith(WITH_RUNTIME) ? args.path.slice(WITH_RUNTIME.length) : args.path
+      const target = await b.resolve(path, { kind: 'import-statement', resolveDir: args.resolveDir })
+      if (target.errors.length > 0) return { errors: target.errors }
+      return { path: target.path, namespace: 'with-runtime' }
+    })
+    b.onLoad({ filter: /.*/, namespace: 'with-runtime' }, (args) => ({
+      contents: `import ${JSON.stringify(runtimeEntry)}\nexport * from ${JSON.stringify(args.path)}\n`,
+      loader: 'js',
+      resolveDir: dirname(args.path),
+    }))
+  },
+}
+
 rmSync(vendor, { recursive: true, force: true })
 for (const file of readdirSync(dist)) {
   if (file.startsWith('runtime.chunk.') || file === 'runtime.file-transport.js') rmSync(join(dist, file))
@@ -109,12 +142,12 @@ for (const file of readdirSync(dist)) {
 await build({
   // The hook's own entry (hook-runtime.ts) shares chunks with the runtime's, and loads none of its others.
   entryPoints: {
-    'runtime.bundle': join(root, 'src/runtime.ts'),
+    'runtime.bundle': runtimeEntry,
     'hook-runtime.bundle': join(root, 'src/hook-runtime.ts'),
     // The coordinator's file transport (see coordinatorStaticImports), from the coordinator's dependencies.
-    'runtime.file-transport': createRequire(requireFromCli.resolve('@agent-comm/coordinator')).resolve(
-      '@agent-comm/transport-file',
-    ),
+    'runtime.file-transport': `${WITH_RUNTIME}${createRequire(
+      requireFromCli.resolve('@agent-comm/coordinator'),
+    ).resolve('@agent-comm/transport-file')}`,
   },
   outdir: dist,
   // What runtime.ts imports dynamically (the HTTP transport with undici, the secret store) goes to chunks
@@ -137,7 +170,7 @@ await build({
     js: "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);",
   },
   logLevel: 'warning',
-  plugins: [coordinatorStaticImports, relocateImportMetaUrl, zodEnglishOnly],
+  plugins: [withRuntime, coordinatorStaticImports, relocateImportMetaUrl, zodEnglishOnly],
 })
 if (coordinatorDeferredImports !== 1) {
   throw new Error(

@@ -5,6 +5,9 @@ import { describe, expect, it } from 'vitest'
 import { project, runCli } from './helpers.js'
 
 const RECORDER = pathToFileURL(fileURLToPath(new URL('./fixtures/record-modules.mjs', import.meta.url))).href
+const SCHEMA_COUNTER = pathToFileURL(
+  fileURLToPath(new URL('./fixtures/count-zod-schemas.mjs', import.meta.url)),
+).href
 
 /** Runs `agent-comm <args>` in project `p` and returns the files of every module it loaded. */
 async function modulesLoadedBy(
@@ -85,6 +88,32 @@ describe('startup', () => {
     // shipped in dist/vendor with their hashes, is opened without hashing them: no node:crypto (about 20 M
     // instructions of a send).
     if (process.platform !== 'win32') expect(files.builtins).not.toContain('node:crypto')
+  })
+
+  it('sends building only the zod schemas it parses with, from a zod without the parts nothing uses', async () => {
+    const p = project()
+    await p.ok(['register', 'a', '-c', 'x', '-d', 'l'])
+    await p.ok(['register', 'b', '-c', 'x', '-d', 'l'])
+    const count = join(p.dir, 'schemas.txt')
+    const run = await runCli(['send', 'a', 'b', 'hello'], {
+      cwd: p.dir,
+      env: { ...p.env, NODE_OPTIONS: `--import=${SCHEMA_COUNTER}`, COUNT_ZOD_SCHEMAS_TO: count },
+    })
+    expect(run.code, run.stderr).toBe(0)
+    // The protocol's schemas (about 400 with their checks), the spool's and the registry's options are built
+    // on first use (the protocol's lazySchema): a send builds those of the message, its options, the
+    // configuration and the registry's timing, about 180, where every one of 526 was built at load before.
+    const built = Number(readFileSync(count, 'utf8'))
+    expect(built).toBeGreaterThan(0)
+    expect(built).toBeLessThan(300)
+    // The bundle imports zod as a namespace (scripts/bundle-runtime.mjs), so esbuild leaves out the zod
+    // nothing calls: no file this send loaded defines zod's file or map schemas.
+    const files = await modulesLoadedBy(p, ['send', 'a', 'b', 'again'])
+    for (const file of files.filter((f) => f.includes(join('cli', 'dist')))) {
+      const source = readFileSync(file, 'utf8')
+      expect(source.includes('$constructor("ZodFile"'), file).toBe(false)
+      expect(source.includes('$constructor("ZodMap"'), file).toBe(false)
+    }
   })
 
   it('delivers to a file transport agent, loading its entry on first use', async () => {

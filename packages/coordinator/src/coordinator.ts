@@ -45,6 +45,7 @@ import {
   systemClock,
   ValidationError,
 } from '@agent-comm/protocol'
+import { lazySchema } from '@agent-comm/protocol/lazy-schema'
 import type { ListFilter, Registry } from '@agent-comm/registry'
 import type {
   CleanupOptions,
@@ -170,14 +171,16 @@ export type RequestOptions = SendOptions & AwaitReplyOptions
 /** A message to act on: a claimed message (its lease gives agent and receipt) or an id. */
 export type MessageRef = ClaimedMessage | string
 
-const PollSchema = z.object({
-  /** At most this many messages (1–1000, default 10). */
-  limit: ClaimLimitSchema.default(DEFAULT_CLAIM_LIMIT),
-  /** Lease length in seconds (default: the coordinator's). */
-  leaseSeconds: LeaseSecondsSchema.optional(),
-  /** Wait up to this many ms for the first message when none is waiting (long poll; at most an hour). */
-  waitMs: PollWaitMsSchema.optional(),
-})
+const PollSchema = lazySchema(() =>
+  z.object({
+    /** At most this many messages (1–1000, default 10). */
+    limit: ClaimLimitSchema.default(DEFAULT_CLAIM_LIMIT),
+    /** Lease length in seconds (default: the coordinator's). */
+    leaseSeconds: LeaseSecondsSchema.optional(),
+    /** Wait up to this many ms for the first message when none is waiting (long poll; at most an hour). */
+    waitMs: PollWaitMsSchema.optional(),
+  }),
+)
 
 /** Where a coordinator's local stores keep their data: see {@link Coordinator.storage}. */
 export interface CoordinatorStorage {

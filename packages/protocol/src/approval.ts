@@ -3,20 +3,19 @@ import { DEFAULT_OPERATOR_ID } from './bounds.js'
 import { ValidationError } from './errors.js'
 import { AgentIdSchema } from './identifiers.js'
 import { JsonObjectSchema, JsonValueSchema } from './json-value.js'
+import { lazySchema } from './lazy-schema.js'
 import { freeText } from './text.js'
 
-const IsoTime = z.iso.datetime({ offset: true, error: 'must be an ISO-8601 date-time' })
+const IsoTime = lazySchema(() => z.iso.datetime({ offset: true, error: 'must be an ISO-8601 date-time' }))
 const Text = (max: number) => freeText().check(z.trim(), z.minLength(1), z.maxLength(max))
 
 /**
  * What happens to an approval request whose deadline passes with no decision: deny it, approve it, or
  * hand it on to another human agent or capability (`{ escalateTo: "lead" }`, `{ escalateTo: "cap:human-review" }`).
  */
-export const ApprovalExpiryPolicySchema = z.union([
-  z.literal('deny'),
-  z.literal('approve'),
-  z.strictObject({ escalateTo: Text(128) }),
-])
+export const ApprovalExpiryPolicySchema = lazySchema(() =>
+  z.union([z.literal('deny'), z.literal('approve'), z.strictObject({ escalateTo: Text(128) })]),
+)
 
 /** An approval request's expiry policy. */
 export type ApprovalExpiryPolicy = z.infer<typeof ApprovalExpiryPolicySchema>
@@ -25,20 +24,22 @@ export type ApprovalExpiryPolicy = z.infer<typeof ApprovalExpiryPolicySchema>
  * `data` of an `approval_request` payload: an agent asks a human to decide before it proceeds
  * (the seed's "Agent requests human approval before proceeding").
  */
-export const ApprovalRequestSchema = z.strictObject({
-  /** What the human is asked, in one or two sentences. */
-  question: Text(4096),
-  /** The choices offered; a decision must be one of them. Defaults to approve / deny. */
-  options: z.array(Text(64)).min(1).max(16).default(['approve', 'deny']),
-  /** The action the agent proposes to take once approved, and its arguments (which the human may edit). */
-  action: z.strictObject({ name: Text(256), arguments: JsonObjectSchema.optional() }).optional(),
-  /** When the request stops waiting for a decision; `onExpiry` says what happens then. */
-  deadline: IsoTime.optional(),
-  /** Applied when `deadline` passes with no decision. Defaults to `deny`. */
-  onExpiry: ApprovalExpiryPolicySchema.default('deny'),
-  /** Anything that helps the human decide (links, a diff, the task so far). */
-  context: JsonValueSchema.optional(),
-})
+export const ApprovalRequestSchema = lazySchema(() =>
+  z.strictObject({
+    /** What the human is asked, in one or two sentences. */
+    question: Text(4096),
+    /** The choices offered; a decision must be one of them. Defaults to approve / deny. */
+    options: z.array(Text(64)).min(1).max(16).default(['approve', 'deny']),
+    /** The action the agent proposes to take once approved, and its arguments (which the human may edit). */
+    action: z.strictObject({ name: Text(256), arguments: JsonObjectSchema.optional() }).optional(),
+    /** When the request stops waiting for a decision; `onExpiry` says what happens then. */
+    deadline: IsoTime.optional(),
+    /** Applied when `deadline` passes with no decision. Defaults to `deny`. */
+    onExpiry: ApprovalExpiryPolicySchema.default('deny'),
+    /** Anything that helps the human decide (links, a diff, the task so far). */
+    context: JsonValueSchema.optional(),
+  }),
+)
 
 /** `data` of an `approval_request` payload, as accepted (defaults not yet applied). */
 export type ApprovalRequestInput = z.input<typeof ApprovalRequestSchema>
@@ -60,20 +61,22 @@ export const APPROVAL_DECIDERS: readonly string[] = [EXPIRY_DECIDER, DEFAULT_OPE
  * set by the component that authenticated the human, never taken from what a client claims: a message
  * carrying one is accepted only from that agent (see `decidedBySenderProblem`).
  */
-export const ApprovalResponseSchema = z.strictObject({
-  /** One of the request's `options` (`approve` / `deny` by default). */
-  decision: Text(64),
-  /** The human's comment, returned to the agent. */
-  comment: freeText().max(4096).optional(),
-  /** The verified identity that made the decision. */
-  decidedBy: AgentIdSchema.or(z.literal(EXPIRY_DECIDER)),
-  /** When the decision was made. */
-  decidedAt: IsoTime,
-  /** The action's arguments as edited by the human before approving, when they were changed. */
-  arguments: JsonObjectSchema.optional(),
-  /** True when no human decided and the request's `onExpiry` policy was applied. */
-  expired: z.boolean().optional(),
-})
+export const ApprovalResponseSchema = lazySchema(() =>
+  z.strictObject({
+    /** One of the request's `options` (`approve` / `deny` by default). */
+    decision: Text(64),
+    /** The human's comment, returned to the agent. */
+    comment: freeText().max(4096).optional(),
+    /** The verified identity that made the decision. */
+    decidedBy: AgentIdSchema.or(z.literal(EXPIRY_DECIDER)),
+    /** When the decision was made. */
+    decidedAt: IsoTime,
+    /** The action's arguments as edited by the human before approving, when they were changed. */
+    arguments: JsonObjectSchema.optional(),
+    /** True when no human decided and the request's `onExpiry` policy was applied. */
+    expired: z.boolean().optional(),
+  }),
+)
 
 /** `data` of an `approval_response` payload. */
 export type ApprovalResponse = z.infer<typeof ApprovalResponseSchema>

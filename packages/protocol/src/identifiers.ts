@@ -1,16 +1,19 @@
 import { z } from 'zod'
 import { ValidationError } from './errors.js'
+import { lazySchema } from './lazy-schema.js'
 import { Limits } from './limits.js'
 
 const AGENT_ID_PATTERN = /^[A-Za-z0-9._:@-]+$/
 
 /** An agent id: 1–128 characters of letters, digits and `. _ : @ -`. */
-export const AgentIdSchema = z.string({ error: 'must be a string' }).check(
-  z.minLength(1, 'must not be empty'),
-  z.maxLength(Limits.agentIdMaxLength, `must be at most ${Limits.agentIdMaxLength} characters`),
-  z.regex(AGENT_ID_PATTERN, 'may contain only letters, digits and . _ : @ -'),
-  // Ids become folder and file names in the file transport: '.' and '..' would walk out of them.
-  z.refine((id) => !/^\.+$/.test(id), 'must not be made of dots only'),
+export const AgentIdSchema = lazySchema(() =>
+  z.string({ error: 'must be a string' }).check(
+    z.minLength(1, 'must not be empty'),
+    z.maxLength(Limits.agentIdMaxLength, `must be at most ${Limits.agentIdMaxLength} characters`),
+    z.regex(AGENT_ID_PATTERN, 'may contain only letters, digits and . _ : @ -'),
+    // Ids become folder and file names in the file transport: '.' and '..' would walk out of them.
+    z.refine((id) => !/^\.+$/.test(id), 'must not be made of dots only'),
+  ),
 )
 
 /** An agent id. */
@@ -23,9 +26,11 @@ export const BROADCAST_TARGET = '*'
 export const CAPABILITY_TARGET_PREFIX = 'capability:'
 
 /** A recipient: an agent id, `*` for everyone, or `capability:<name>`. */
-export const RecipientSchema = z.union([AgentIdSchema, z.literal(BROADCAST_TARGET)], {
-  error: `must be an agent id, '${BROADCAST_TARGET}' or '${CAPABILITY_TARGET_PREFIX}<name>'`,
-})
+export const RecipientSchema = lazySchema(() =>
+  z.union([AgentIdSchema, z.literal(BROADCAST_TARGET)], {
+    error: `must be an agent id, '${BROADCAST_TARGET}' or '${CAPABILITY_TARGET_PREFIX}<name>'`,
+  }),
+)
 
 /**
  * The rule every id that names a stored thing follows (message and conversation ids): 1–128 characters of
@@ -60,25 +65,27 @@ export function isSafeId(value: unknown): value is string {
 }
 
 /** A message id as made by `newMessageId`, or any id a client chose (1–128 safe characters). */
-export const MessageIdSchema = safeIdSchema()
+export const MessageIdSchema = lazySchema(() => safeIdSchema())
 
 /**
  * A conversation id as made by `newConversationId`, or any id a client chose: the same characters as a
  * message id.
  */
-export const ConversationIdSchema = safeIdSchema()
+export const ConversationIdSchema = lazySchema(() => safeIdSchema())
 
 /**
  * An idempotency key chosen by a sender (one enqueue per sender and key within the window): 1–200
  * characters of letters, digits and `. _ : @ - / + =`, so a UUID, a hash or `task-42/attempt` all fit.
  */
-export const IdempotencyKeySchema = z
-  .string({ error: 'must be a string' })
-  .check(
-    z.minLength(1, 'must not be empty'),
-    z.maxLength(200, 'must be at most 200 characters'),
-    z.regex(/^[A-Za-z0-9._:@/+=-]+$/, 'may contain only letters, digits and . _ : @ - / + ='),
-  )
+export const IdempotencyKeySchema = lazySchema(() =>
+  z
+    .string({ error: 'must be a string' })
+    .check(
+      z.minLength(1, 'must not be empty'),
+      z.maxLength(200, 'must be at most 200 characters'),
+      z.regex(/^[A-Za-z0-9._:@/+=-]+$/, 'may contain only letters, digits and . _ : @ - / + ='),
+    ),
+)
 
 /** The sender id of an external Agent2Agent caller (`a2a:<token name>`), whose inbox the relay's A2A endpoint reads. */
 export const A2A_CALLER_PREFIX = 'a2a:'

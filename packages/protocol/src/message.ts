@@ -7,6 +7,7 @@ import { parseOrThrow } from './errors.js'
 import { AgentIdSchema, ConversationIdSchema, MessageIdSchema, RecipientSchema } from './identifiers.js'
 import type { IdGenerator } from './ids.js'
 import { newConversationId, newMessageId } from './ids.js'
+import { lazySchema } from './lazy-schema.js'
 import { Limits, utf8Length } from './limits.js'
 import { JsonObjectSchema, PayloadSchema } from './payload.js'
 import { PriorityInput } from './priority.js'
@@ -19,64 +20,75 @@ export const PROTOCOL_VERSION = '2.0'
 // Characters never outnumber UTF-8 bytes, so each `.max` below is implied by the byte check after it; it
 // documents the limit in JSON Schema, and aborts the parse when it fails, so one oversized field is one
 // issue, not the same one twice.
-const SubjectSchema = freeText().check(
-  z.maxLength(Limits.subjectMaxBytes, {
-    message: `must be at most ${Limits.subjectMaxBytes} bytes`,
-    abort: true,
-  }),
-  z.refine((s) => utf8Length(s) <= Limits.subjectMaxBytes, `must be at most ${Limits.subjectMaxBytes} bytes`),
+const SubjectSchema = lazySchema(() =>
+  freeText().check(
+    z.maxLength(Limits.subjectMaxBytes, {
+      message: `must be at most ${Limits.subjectMaxBytes} bytes`,
+      abort: true,
+    }),
+    z.refine(
+      (s) => utf8Length(s) <= Limits.subjectMaxBytes,
+      `must be at most ${Limits.subjectMaxBytes} bytes`,
+    ),
+  ),
 )
 
 /** Message body; the protocol limit is 1 MiB, a spool may be configured with another. */
-const BodySchema = freeText({ error: 'must be a string' }).check(
-  z.maxLength(Limits.bodyMaxBytes, {
-    message: `must be at most ${Limits.bodyMaxBytes} bytes (1 MiB)`,
-    abort: true,
-  }),
-  z.refine(
-    (s) => utf8Length(s) <= Limits.bodyMaxBytes,
-    `must be at most ${Limits.bodyMaxBytes} bytes (1 MiB)`,
+const BodySchema = lazySchema(() =>
+  freeText({ error: 'must be a string' }).check(
+    z.maxLength(Limits.bodyMaxBytes, {
+      message: `must be at most ${Limits.bodyMaxBytes} bytes (1 MiB)`,
+      abort: true,
+    }),
+    z.refine(
+      (s) => utf8Length(s) <= Limits.bodyMaxBytes,
+      `must be at most ${Limits.bodyMaxBytes} bytes (1 MiB)`,
+    ),
   ),
 )
 
 /** A message on the wire and in storage (protocol version 2.0). */
-export const MessageV2Schema = z.object({
-  id: MessageIdSchema,
-  version: z.literal(PROTOCOL_VERSION, { error: `must be '${PROTOCOL_VERSION}'` }),
-  fromAgent: AgentIdSchema,
-  toAgent: RecipientSchema,
-  subject: SubjectSchema,
-  body: BodySchema,
-  /** ISO-8601 time the message was created. */
-  timestamp: z.iso.datetime({ offset: true, error: 'must be an ISO-8601 date-time' }),
-  priority: PriorityInput,
-  routing: RoutingInfoSchema,
-  payload: PayloadSchema.optional(),
-  metadata: JsonObjectSchema.optional(),
-})
+export const MessageV2Schema = lazySchema(() =>
+  z.object({
+    id: MessageIdSchema,
+    version: z.literal(PROTOCOL_VERSION, { error: `must be '${PROTOCOL_VERSION}'` }),
+    fromAgent: AgentIdSchema,
+    toAgent: RecipientSchema,
+    subject: SubjectSchema,
+    body: BodySchema,
+    /** ISO-8601 time the message was created. */
+    timestamp: z.iso.datetime({ offset: true, error: 'must be an ISO-8601 date-time' }),
+    priority: PriorityInput,
+    routing: RoutingInfoSchema,
+    payload: PayloadSchema.optional(),
+    metadata: JsonObjectSchema.optional(),
+  }),
+)
 
 /** A message (protocol version 2.0). */
 export type MessageV2 = z.output<typeof MessageV2Schema>
 
 /** What a sender supplies; {@link createMessage} fills in the rest. */
-export const MessageInputSchema = z.object({
-  id: MessageIdSchema.optional(),
-  fromAgent: AgentIdSchema,
-  toAgent: RecipientSchema,
-  subject: SubjectSchema.default(''),
-  body: BodySchema,
-  timestamp: z.iso.datetime({ offset: true, error: 'must be an ISO-8601 date-time' }).optional(),
-  priority: PriorityInput.default('normal'),
-  routing: z
-    .object({
-      replyTo: MessageIdSchema.optional(),
-      conversationId: ConversationIdSchema.optional(),
-      ttlHours: RoutingInfoSchema.shape.ttlHours.optional(),
-    })
-    .optional(),
-  payload: PayloadSchema.optional(),
-  metadata: JsonObjectSchema.optional(),
-})
+export const MessageInputSchema = lazySchema(() =>
+  z.object({
+    id: MessageIdSchema.optional(),
+    fromAgent: AgentIdSchema,
+    toAgent: RecipientSchema,
+    subject: SubjectSchema.default(''),
+    body: BodySchema,
+    timestamp: z.iso.datetime({ offset: true, error: 'must be an ISO-8601 date-time' }).optional(),
+    priority: PriorityInput.default('normal'),
+    routing: z
+      .object({
+        replyTo: MessageIdSchema.optional(),
+        conversationId: ConversationIdSchema.optional(),
+        ttlHours: RoutingInfoSchema.shape.ttlHours.optional(),
+      })
+      .optional(),
+    payload: PayloadSchema.optional(),
+    metadata: JsonObjectSchema.optional(),
+  }),
+)
 
 /** What a sender supplies to {@link createMessage}. */
 export type MessageInput = z.input<typeof MessageInputSchema>
@@ -147,16 +159,20 @@ export function expiresAt(message: Pick<MessageV2, 'timestamp' | 'routing'>): nu
 }
 
 /** A message handed out by a claim, with its lease. */
-export const ClaimedMessageSchema = z.object({ message: MessageV2Schema, lease: LeaseSchema })
+export const ClaimedMessageSchema = lazySchema(() =>
+  z.object({ message: MessageV2Schema, lease: LeaseSchema }),
+)
 
 /** A message handed out by a claim, with its lease. */
 export type ClaimedMessage = z.output<typeof ClaimedMessageSchema>
 
 /** A message and all its deliveries. */
-export const MessageStatusSchema = z.object({
-  message: MessageV2Schema,
-  deliveries: z.array(DeliveryInfoSchema),
-})
+export const MessageStatusSchema = lazySchema(() =>
+  z.object({
+    message: MessageV2Schema,
+    deliveries: z.array(DeliveryInfoSchema),
+  }),
+)
 
 /** A message and all its deliveries. */
 export type MessageStatus = z.output<typeof MessageStatusSchema>
@@ -174,15 +190,17 @@ export function sentOrReceivedBy(
 }
 
 /** What a send did. */
-export const SendResultSchema = z.object({
-  messageId: z.string(),
-  /** True when a message with this id was already stored; nothing was written. */
-  duplicate: z.boolean(),
-  /** Deliveries created (0 for a duplicate, or a broadcast with no recipients). */
-  deliveries: z.number().int(),
-  recipients: z.array(z.string()),
-  message: MessageV2Schema,
-})
+export const SendResultSchema = lazySchema(() =>
+  z.object({
+    messageId: z.string(),
+    /** True when a message with this id was already stored; nothing was written. */
+    duplicate: z.boolean(),
+    /** Deliveries created (0 for a duplicate, or a broadcast with no recipients). */
+    deliveries: z.number().int(),
+    recipients: z.array(z.string()),
+    message: MessageV2Schema,
+  }),
+)
 
 /** What a send did. */
 export type SendResult = z.output<typeof SendResultSchema>

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-
+import { lazySchema } from './lazy-schema.js'
 import { PRIORITIES, PRIORITY_INPUTS } from './vocabulary.js'
 
 export { PRIORITIES } from './vocabulary.js'
@@ -8,16 +8,20 @@ export { PRIORITIES } from './vocabulary.js'
 export type Priority = (typeof PRIORITIES)[number]
 
 /** The canonical priority schema (output form). */
-export const PrioritySchema = z.enum(PRIORITIES, {
-  error: () => `must be one of ${PRIORITIES.join(', ')} (or 'urgent', an alias of critical)`,
-})
+export const PrioritySchema = lazySchema(() =>
+  z.enum(PRIORITIES, {
+    error: () => `must be one of ${PRIORITIES.join(', ')} (or 'urgent', an alias of critical)`,
+  }),
+)
 
 /** Accepts the canonical priorities and the Python original's `urgent`, which becomes `critical`. */
-export const PriorityInput = z
-  .enum(PRIORITY_INPUTS, {
-    error: () => `must be one of ${PRIORITIES.join(', ')} (or 'urgent', an alias of critical)`,
-  })
-  .transform((p): Priority => (p === 'urgent' ? 'critical' : p))
+export const PriorityInput = lazySchema(() =>
+  z
+    .enum(PRIORITY_INPUTS, {
+      error: () => `must be one of ${PRIORITIES.join(', ')} (or 'urgent', an alias of critical)`,
+    })
+    .transform((p): Priority => (p === 'urgent' ? 'critical' : p)),
+)
 
 /** Sort rank of a priority: 0 for critical up to 3 for low. */
 export function priorityRank(priority: Priority): number {

@@ -1,22 +1,30 @@
 import { z } from 'zod'
 import { DEFAULT_TTL_HOURS, MAX_TTL_HOURS } from './bounds.js'
 import { ConversationIdSchema, MessageIdSchema } from './identifiers.js'
+import { lazySchema } from './lazy-schema.js'
 import { Limits, utf8Length } from './limits.js'
 
 /** A message's time-to-live in hours: more than 0, at most ten years. */
-export const TtlHoursSchema = z
-  .number()
-  .check(z.positive('must be a positive number of hours'), z.lte(MAX_TTL_HOURS, 'must be at most ten years'))
+export const TtlHoursSchema = lazySchema(() =>
+  z
+    .number()
+    .check(
+      z.positive('must be a positive number of hours'),
+      z.lte(MAX_TTL_HOURS, 'must be at most ten years'),
+    ),
+)
 
 /** Threading and lifetime of a message. */
-export const RoutingInfoSchema = z.object({
-  /** The message this one answers. */
-  replyTo: MessageIdSchema.optional(),
-  /** Shared by every message of one thread; minted for a new thread, inherited by replies. */
-  conversationId: ConversationIdSchema,
-  /** Hours after `timestamp` when the message stops being delivered. */
-  ttlHours: TtlHoursSchema.default(DEFAULT_TTL_HOURS),
-})
+export const RoutingInfoSchema = lazySchema(() =>
+  z.object({
+    /** The message this one answers. */
+    replyTo: MessageIdSchema.optional(),
+    /** Shared by every message of one thread; minted for a new thread, inherited by replies. */
+    conversationId: ConversationIdSchema,
+    /** Hours after `timestamp` when the message stops being delivered. */
+    ttlHours: TtlHoursSchema.default(DEFAULT_TTL_HOURS),
+  }),
+)
 
 /** Threading and lifetime of a message. */
 export type RoutingInfo = z.infer<typeof RoutingInfoSchema>

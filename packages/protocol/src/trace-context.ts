@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { ValidationError } from './errors.js'
+import { lazySchema } from './lazy-schema.js'
 
 /**
  * Where a message carries its W3C trace context: `metadata.trace = { traceparent, tracestate? }`. Set by
@@ -15,23 +16,25 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
 const TRACESTATE = /^[\x20-\x7e]*$/
 
 /** `metadata.trace` of a message: a W3C `traceparent` and, when there is one, its `tracestate`. */
-export const TraceMetadataSchema = z.object({
-  traceparent: z.string().check(
-    z.regex(TRACEPARENT, 'must be a W3C traceparent (00-<trace id>-<span id>-<flags>)'),
-    // All-zero ids are invalid in W3C trace context: no receiver could continue such a trace.
-    z.refine(
-      (value) => !TRACEPARENT.test(value) || parseTraceparent(value) !== undefined,
-      'must not have an all-zero trace id or span id',
+export const TraceMetadataSchema = lazySchema(() =>
+  z.object({
+    traceparent: z.string().check(
+      z.regex(TRACEPARENT, 'must be a W3C traceparent (00-<trace id>-<span id>-<flags>)'),
+      // All-zero ids are invalid in W3C trace context: no receiver could continue such a trace.
+      z.refine(
+        (value) => !TRACEPARENT.test(value) || parseTraceparent(value) !== undefined,
+        'must not have an all-zero trace id or span id',
+      ),
     ),
-  ),
-  tracestate: z
-    .string()
-    .check(
-      z.maxLength(512, 'must be at most 512 characters'),
-      z.regex(TRACESTATE, 'must be printable ASCII (no control characters)'),
-    )
-    .optional(),
-})
+    tracestate: z
+      .string()
+      .check(
+        z.maxLength(512, 'must be at most 512 characters'),
+        z.regex(TRACESTATE, 'must be printable ASCII (no control characters)'),
+      )
+      .optional(),
+  }),
+)
 
 /** `metadata.trace` of a message. */
 export type TraceMetadata = z.infer<typeof TraceMetadataSchema>

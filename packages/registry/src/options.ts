@@ -1,5 +1,6 @@
 import type { Clock } from '@agent-comm/protocol'
 import { AgentStatusSchema, CapabilitySchema, freeText, TransportKindSchema } from '@agent-comm/protocol'
+import { lazySchema } from '@agent-comm/protocol/lazy-schema'
 import type { DatabaseFileOptions, Spool } from '@agent-comm/spool'
 import { z } from 'zod'
 import type { RegistryStore } from './store.js'
@@ -46,33 +47,39 @@ export interface RegistryOptions extends DatabaseFileOptions {
   releaseHeldTo?: 'sqlite-agents' | 'all-agents'
 }
 
-const DurationSchema = z
-  .number({ error: 'must be a number of milliseconds' })
-  .int('must be a whole number of milliseconds')
-  .positive('must be positive')
+const DurationSchema = lazySchema(() =>
+  z
+    .number({ error: 'must be a number of milliseconds' })
+    .int('must be a whole number of milliseconds')
+    .positive('must be positive'),
+)
 
 /** The timing options, checked once at open. */
-export const RegistryTimingSchema = z
-  .object({
-    activeWindowMs: DurationSchema.default(DEFAULT_ACTIVE_WINDOW_MS),
-    offlineAfterMs: DurationSchema.default(DEFAULT_OFFLINE_AFTER_MS),
-  })
-  .refine((t) => t.offlineAfterMs > t.activeWindowMs, {
-    path: ['offlineAfterMs'],
-    message: 'must be longer than activeWindowMs',
-  })
+export const RegistryTimingSchema = lazySchema(() =>
+  z
+    .object({
+      activeWindowMs: DurationSchema.default(DEFAULT_ACTIVE_WINDOW_MS),
+      offlineAfterMs: DurationSchema.default(DEFAULT_OFFLINE_AFTER_MS),
+    })
+    .refine((t) => t.offlineAfterMs > t.activeWindowMs, {
+      path: ['offlineAfterMs'],
+      message: 'must be longer than activeWindowMs',
+    }),
+)
 
 /** Schema of {@link ListFilter}; unknown keys are refused so a misspelt filter does not match everything. */
-export const ListFilterSchema = z.strictObject({
-  /** Only agents that have this capability. */
-  capability: CapabilitySchema.optional(),
-  /** Only agents whose derived status is this. */
-  status: AgentStatusSchema.optional(),
-  /** Only agents on this device. */
-  device: freeText().min(1, 'must not be empty').optional(),
-  /** Only agents reached over this transport. */
-  transport: TransportKindSchema.optional(),
-})
+export const ListFilterSchema = lazySchema(() =>
+  z.strictObject({
+    /** Only agents that have this capability. */
+    capability: CapabilitySchema.optional(),
+    /** Only agents whose derived status is this. */
+    status: AgentStatusSchema.optional(),
+    /** Only agents on this device. */
+    device: freeText().min(1, 'must not be empty').optional(),
+    /** Only agents reached over this transport. */
+    transport: TransportKindSchema.optional(),
+  }),
+)
 
 /** Filters of `Registry.list`; every filter given must match. */
 export type ListFilter = z.input<typeof ListFilterSchema>
