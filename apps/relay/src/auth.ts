@@ -155,7 +155,9 @@ export class Authenticator {
         agentId,
       )
     }
-    const known = await secrets.secretsFor(agentId)
+    // The file store answers at once: awaited only when it is a promise (a database's), not a microtask more per request.
+    const found = secrets.secretsFor(agentId)
+    const known = Array.isArray(found) ? (found as readonly string[]) : await found
     const valid = agentId === adminId && adminSecrets.length > 0 ? [...known, ...adminSecrets] : known
     if (valid.length === 0 && options.knownAgentsOnly === true) {
       throw new AuthFailure('unknown_agent', unauthenticated(agentId), agentId)

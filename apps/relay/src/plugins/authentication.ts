@@ -1,4 +1,4 @@
-import { RelayErrorCode } from '@agent-comm/transport-http'
+import { AuthHeader, RelayErrorCode } from '@agent-comm/transport-http'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { type Authenticator, AuthFailure, type Caller, type SignedRequest } from '../auth.js'
@@ -35,7 +35,11 @@ export interface AuthenticationOptions {
   nonces: NonceStore
   limits: RelayLimits
   metrics: RelayMetrics
-  /** The caller of a request signed in with a console session cookie, or undefined (then HMAC applies). */
+  /**
+   * The caller of a request signed in with a console session cookie, or undefined (then HMAC applies). Not
+   * asked for a request that names its agent in `X-Agent-ID`: that one is signed, and a session never
+   * stands in for a signature (the console's sessions answer undefined for it).
+   */
   sessionCaller(request: FastifyRequest): Promise<Caller | undefined>
 }
 
@@ -105,7 +109,9 @@ export const authenticationPlugin = fp<AuthenticationOptions>(
     app.addHook('preValidation', async (request) => {
       const level = request.routeOptions.config.auth
       if (level === undefined || level === 'none') return
-      const session = await sessionCaller(request)
+      // An agent's signed request (nearly every request) skips the session lookup and its promises.
+      const session =
+        request.headers[AuthHeader.agentId] === undefined ? await sessionCaller(request) : undefined
       let caller: Caller
       if (session !== undefined) {
         // A console page signed in with its session cookie (CSRF checked on changes); no signature to check.
@@ -123,7 +129,8 @@ export const authenticationPlugin = fp<AuthenticationOptions>(
             ? await authenticateThrottled(signed, retryAfterMs)
             : await authenticateSigned(request, signed)
         // Its nonce is written before the request has any effect: a crash now cannot let it be replayed.
-        await nonces.whenDurable?.()
+        // (A store without `whenDurable` — SQLite's — answered `remember` only once it was written.)
+        if (nonces.whenDurable !== undefined) await nonces.whenDurable()
       }
       request.setDecorator(CALLER, caller)
     })
