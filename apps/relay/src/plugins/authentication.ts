@@ -79,31 +79,27 @@ export const authenticationPlugin = fp<AuthenticationOptions>(
       }
     }
 
-    /** A signed request: a failure is counted against the address, logged and rethrown. */
-    const authenticateSigned = async (request: FastifyRequest, signed: SignedRequest): Promise<Caller> => {
-      try {
-        return await authenticator.authenticate(signed)
-      } catch (error) {
-        if (error instanceof AuthFailure) {
-          metrics.authFailure(error.reason)
-          if (failures?.fail(request.ip) === true) {
-            request.log.warn(
-              { ip: request.ip, ...failures.limit },
-              'too many failed authentications: address refused until its window ends',
-            )
-          }
+    /** Counts, logs and rethrows a failed authentication of `request`. */
+    const failed = (request: FastifyRequest, error: unknown): never => {
+      if (error instanceof AuthFailure) {
+        metrics.authFailure(error.reason)
+        if (failures?.fail(request.ip) === true) {
           request.log.warn(
-            {
-              reason: error.reason,
-              agentId: error.claimedAgent,
-              route: request.routeOptions.url,
-              ip: request.ip,
-            },
-            'authentication failed',
+            { ip: request.ip, ...failures.limit },
+            'too many failed authentications: address refused until its window ends',
           )
         }
-        throw error
+        request.log.warn(
+          {
+            reason: error.reason,
+            agentId: error.claimedAgent,
+            route: request.routeOptions.url,
+            ip: request.ip,
+          },
+          'authentication failed',
+        )
       }
+      throw error
     }
 
     app.addHook('preValidation', async (request) => {
@@ -124,10 +120,16 @@ export const authenticationPlugin = fp<AuthenticationOptions>(
           body: Buffer.isBuffer(request.body) ? request.body : undefined,
         }
         const retryAfterMs = failures?.retryAfterMs(request.ip) ?? 0
-        caller =
-          retryAfterMs > 0
-            ? await authenticateThrottled(signed, retryAfterMs)
-            : await authenticateSigned(request, signed)
+        if (retryAfterMs > 0) caller = await authenticateThrottled(signed, retryAfterMs)
+        else {
+          // `check` answers at once or with a promise (the nonce's group commit): no promise of its own.
+          try {
+            const checked = authenticator.check(signed)
+            caller = checked instanceof Promise ? await checked : checked
+          } catch (error) {
+            return failed(request, error)
+          }
+        }
         // Its nonce is written before the request has any effect: a crash now cannot let it be replayed.
         // (A store without `whenDurable` — SQLite's — answered `remember` only once it was written.)
         if (nonces.whenDurable !== undefined) await nonces.whenDurable()
