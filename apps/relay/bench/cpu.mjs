@@ -7,11 +7,11 @@
 // undici, parsing). Several builds in turn: `--root=/work/main --root=.` alternates them round by round.
 // With `RELAY_COUNTS` and `NODE_OPTIONS=--import …/bench/count-preload.mjs` the relay also counts its
 // statements and transactions (see count-preload.mjs).
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { freePort, startRelayProcess } from './relay-process.mjs'
 
 const arg = (name, fallback) =>
   Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback)
@@ -42,33 +42,13 @@ async function measure(root) {
   const store = await SecretStore.open({ path: SecretStore.fileIn(join(dir, 'data')) })
   const secrets = {}
   for (const id of ['architect', ...workers]) secrets[id] = (await store.generate(id)).secret
-  const { createServer } = await import('node:net')
-  const server = createServer()
-  await new Promise((r) => server.listen(0, '127.0.0.1', r))
-  const { port } = server.address()
-  await new Promise((r) => server.close(r))
-  const child = spawn(
-    process.execPath,
-    [join(root, 'apps/relay/dist/bin.js'), '--port', String(port), '--data-dir', join(dir, 'data')].concat([
-      '--log-level',
-      'warn',
-      '--rate-limit',
-      '0',
-    ]),
-    { stdio: ['ignore', 'inherit', 'inherit'] },
+  const { child, url } = await startRelayProcess(
+    join(dir, 'data'),
+    await freePort(),
+    ['--rate-limit', '0'],
+    {},
+    { bin: join(root, 'apps/relay/dist/bin.js'), RelayClient },
   )
-  const url = `http://127.0.0.1:${port}`
-  const probe = new RelayClient({ baseUrl: url, secretFor: () => undefined, retries: 0 })
-  for (let i = 0; ; i++) {
-    try {
-      await probe.health()
-      break
-    } catch (error) {
-      if (i > 2400) throw error
-      await pause(25)
-    }
-  }
-  await probe.close()
   const ids = new IdGenerator()
   const message = (to) =>
     createMessage({ fromAgent: 'architect', toAgent: to, subject: 'Task', body }, { ids })
