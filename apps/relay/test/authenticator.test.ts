@@ -1,6 +1,6 @@
 import { signRequest } from '@agent-comm/transport-http'
 import { describe, expect, it } from 'vitest'
-import { AuthFailure, Authenticator, type SignedRequest } from '../src/auth.js'
+import { Authenticator, AuthFailure, type SignedRequest } from '../src/auth.js'
 import type { NonceStore } from '../src/nonces.js'
 
 const NOW = 1_767_225_600_000
