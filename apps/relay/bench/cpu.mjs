@@ -4,7 +4,7 @@
 // cycles, 16 clients each cycling to its own agent, and 16 consumers parked on long polls woken by 16 sends
 // at once — against the relay bin and `@agent-comm/transport-http` of `--root` (this checkout by default),
 // and prints per cycle the relay's CPU (from /proc, Linux) and this process's (the clients': signing,
-// undici, parsing). Several builds in turn: `--root=/work/main --root=.` alternates them round by round.
+// undici, parsing). Several builds in turn: `--root=/work/main --root=../..` (this checkout, from apps/relay) alternates them round by round.
 // With `RELAY_COUNTS` and `NODE_OPTIONS=--import …/bench/count-preload.mjs` the relay also counts its
 // statements and transactions (see count-preload.mjs).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
