@@ -1,7 +1,15 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { isAddressOrCidr, PushAllowEntrySchema } from '@agent-comm/a2a'
-import { ConfigError, Limits, LOG_LEVELS, type LogLevel, MAX_PORT, readLogLevel } from '@agent-comm/protocol'
+import {
+  ConfigError,
+  errorMessage,
+  Limits,
+  LOG_LEVELS,
+  type LogLevel,
+  MAX_PORT,
+  readLogLevel,
+} from '@agent-comm/protocol'
 import { z } from 'zod'
 import { RELAY_DEFAULTS as D } from './defaults.js'
 
@@ -367,7 +375,7 @@ export function loadRelayConfig(
       allowPositionals: false,
     })
   } catch (error) {
-    throw new ConfigError(error instanceof Error ? error.message : String(error), {
+    throw new ConfigError(errorMessage(error), {
       hint: 'Run agent-comm-relay --help for the options.',
     })
   }

@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Clock, Logger } from '@agent-comm/protocol'
-import { ClosedError, silentLogger, systemClock } from '@agent-comm/protocol'
+import { ClosedError, errorMessage, silentLogger, systemClock } from '@agent-comm/protocol'
 import { applyMigrations, type SharedStoreOpener, toStorageError } from '@agent-comm/spool'
 import type BetterSqlite3 from 'better-sqlite3'
 
@@ -212,10 +212,7 @@ export class SqliteNonceStore implements NonceStore {
       this.flush()
     } catch (error) {
       // The batch stays in memory, still refusing replays, and is retried with the next one.
-      this.#logger.error(
-        { error: error instanceof Error ? error.message : String(error) },
-        'could not record nonces',
-      )
+      this.#logger.error({ error: errorMessage(error) }, 'could not record nonces')
     }
   }
 }

@@ -1,4 +1,4 @@
-import { ValidationError } from '@agent-comm/protocol'
+import { errorMessage, ValidationError } from '@agent-comm/protocol'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import secureJsonParse from 'secure-json-parse'
 import type { z } from 'zod'
@@ -96,7 +96,7 @@ export function parseJsonBody(raw: unknown): unknown {
   try {
     return secureJsonParse.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' })
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error)
+    const reason = errorMessage(error)
     throw new ValidationError(`Invalid request body: not valid JSON (${reason})`, [
       { path: '(root)', message: reason },
     ])

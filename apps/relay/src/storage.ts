@@ -4,7 +4,7 @@ import type { A2AStore, Sealer } from '@agent-comm/a2a'
 // Only the secrets key is needed on SQLite: the rest of @agent-comm/postgres (drizzle-orm, pg — about 120
 // modules, seconds of start-up on a busy machine) is imported when the relay opens a PostgreSQL database.
 import { RelaySecretsKey } from '@agent-comm/postgres/secrets-key'
-import { type Clock, ConfigError, type Logger, StorageError } from '@agent-comm/protocol'
+import { type Clock, ConfigError, closeOnFailure, type Logger, StorageError } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { type RelaySecretStore, SecretStore } from '@agent-comm/secrets'
 import { Spool } from '@agent-comm/spool'
@@ -158,41 +158,41 @@ async function openSqliteStorage(
   secureDataFolder(config.dataDir, dbPath, logger)
   const a2aSealer = sqliteRelaySecretsKey(config, logger)
   const spool = await Spool.open({ path: dbPath, leaseSeconds: config.leaseSeconds, logger, clock })
-  try {
-    // The relay's spool holds the deliveries of every agent registered with it, whatever transport its
-    // profile names: each is given the held group messages it matches when it registers.
-    const registry = await Registry.open({ spool, releaseHeldTo: 'all-agents', clock })
-    // Looked at once per turn of the event loop: one `stat` for every request read in a turn, not one each.
-    const secrets = await SecretStore.open({
-      path: SecretStore.fileIn(config.dataDir),
-      logger,
-      clock,
-      recheck: 'turn',
-    })
-    const nonces = spool.openShared(
-      SqliteNonceStore.shared({ logger, windowMs: config.authWindowSeconds * 1000, clock }),
-    )
-    return {
-      spool,
-      registry,
-      secrets,
-      nonces,
-      a2aSealer,
-      location: config.dataDir,
-      ping: async () => {
-        await spool.ping()
-        assertRoomFor(config.dataDir, config.bodyLimitBytes)
-      },
-      close: async () => {
-        await nonces.close()
-        await registry.close()
-        await spool.close()
-      },
-    }
-  } catch (error) {
-    await spool.close()
-    throw error
-  }
+  return closeOnFailure(
+    () => spool.close(),
+    async () => {
+      // The relay's spool holds the deliveries of every agent registered with it, whatever transport its
+      // profile names: each is given the held group messages it matches when it registers.
+      const registry = await Registry.open({ spool, releaseHeldTo: 'all-agents', clock })
+      // Looked at once per turn of the event loop: one `stat` for every request read in a turn, not one each.
+      const secrets = await SecretStore.open({
+        path: SecretStore.fileIn(config.dataDir),
+        logger,
+        clock,
+        recheck: 'turn',
+      })
+      const nonces = spool.openShared(
+        SqliteNonceStore.shared({ logger, windowMs: config.authWindowSeconds * 1000, clock }),
+      )
+      return {
+        spool,
+        registry,
+        secrets,
+        nonces,
+        a2aSealer,
+        location: config.dataDir,
+        ping: async () => {
+          await spool.ping()
+          assertRoomFor(config.dataDir, config.bodyLimitBytes)
+        },
+        close: async () => {
+          await nonces.close()
+          await registry.close()
+          await spool.close()
+        },
+      }
+    },
+  )
 }
 
 async function openPostgresStorage(

@@ -2,7 +2,7 @@ import { type AgentCard, AgentCard as AgentCardJson } from '@a2a-js/sdk'
 import { A2A_ERROR_CODE } from '@a2a-js/sdk/errors'
 import { JsonRpcTransportHandler, ServerCallContext, validateVersion } from '@a2a-js/sdk/server'
 import type { Clock, Logger } from '@agent-comm/protocol'
-import { AgentIdSchema, silentLogger } from '@agent-comm/protocol'
+import { AgentIdSchema, errorMessage, silentLogger } from '@agent-comm/protocol'
 import { WaitSlots } from '@agent-comm/protocol/wait-slots'
 import type { Registry } from '@agent-comm/registry'
 import type { Spool } from '@agent-comm/spool'
@@ -396,7 +396,7 @@ export async function a2aPlugin(app: FastifyInstance, options: A2APluginOptions)
           write(next.value)
         }
       } catch (error) {
-        logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'a2a stream failed')
+        logger.warn({ error: errorMessage(error) }, 'a2a stream failed')
         raw.write(
           `data: ${JSON.stringify(rpcError(id, JsonRpcTransportHandler.mapToJSONRPCError(error)))}\n\n`,
         )

@@ -1,7 +1,7 @@
 import type { LookupAddress, LookupAllOptions, LookupOneOptions } from 'node:dns'
 import { TaskPushNotificationConfig } from '@a2a-js/sdk'
 import type { Clock, Logger } from '@agent-comm/protocol'
-import { silentLogger } from '@agent-comm/protocol'
+import { errorMessage, silentLogger } from '@agent-comm/protocol'
 import {
   type CheckedPushUrl,
   checkPushUrl,
@@ -165,7 +165,7 @@ export class A2APushes {
       }
       return await this.#post(checked, headers, body)
     } catch (error) {
-      return error instanceof Error ? error.message : String(error)
+      return errorMessage(error)
     }
   }
 

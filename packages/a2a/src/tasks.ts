@@ -19,6 +19,7 @@ import {
   checkJsonLimits,
   createMessage,
   delay,
+  errorMessage,
   MessageNotFoundError,
   silentLogger,
   utf8Length,
@@ -155,12 +156,7 @@ export class A2ATasks {
     const loop = (): void => {
       if (this.#stopped) return
       this.#ticking = this.tick()
-        .catch((error: unknown) =>
-          this.#logger.warn(
-            { error: error instanceof Error ? error.message : String(error) },
-            'a2a tick failed',
-          ),
-        )
+        .catch((error: unknown) => this.#logger.warn({ error: errorMessage(error) }, 'a2a tick failed'))
         .finally(() => {
           this.#ticking = undefined
           if (!this.#stopped) this.#timer = setTimeout(loop, this.#pollIntervalMs)
@@ -582,7 +578,7 @@ export class A2ATasks {
       })
     } catch (error) {
       this.#logger.warn(
-        { taskId: record.id, error: error instanceof Error ? error.message : String(error) },
+        { taskId: record.id, error: errorMessage(error) },
         'a2a cancel could not take the delivery back',
       )
     }

@@ -36,6 +36,22 @@ function task(id: string, overrides: Partial<TaskRecord> = {}): TaskRecord {
 }
 
 /**
+ * Puts in `store`, in this order, caller acme's tasks for agent helper in context `ctx`, each made and
+ * changed at the time (ms) `times` gives its id; and two changed at `othersAt` that no list of theirs shows: task `x` of another caller, task `y`
+ * for another agent, both in `ctx` too.
+ */
+async function insertListed(
+  store: A2AStore,
+  times: Readonly<Record<string, number>>,
+  othersAt: number,
+): Promise<void> {
+  for (const [id, at] of Object.entries(times))
+    await store.insertTask(task(id, { contextId: 'ctx', createdAt: at, updatedAt: at }), [])
+  await store.insertTask(task('x', { caller: 'other', contextId: 'ctx', updatedAt: othersAt }), [])
+  await store.insertTask(task('y', { agent: 'other', contextId: 'ctx', updatedAt: othersAt }), [])
+}
+
+/**
  * The ListTasks pages a store's query-plan test explains, for caller `c1` among 20 000 tasks `t<n>`
  * changed at `n` (of 4 callers, 3 agents): the first page, a page after a cursor, and with each filter.
  * Each must be read from the index `a2a_tasks_list`, from the cursor on, unsorted.
@@ -178,15 +194,7 @@ export function a2aStoreChecks(open: () => Promise<A2AStore>): StoreCheck[] {
       run: async () => {
         const store = await open()
         // Ties on updated_at are broken by id compared bytewise ('B' < 'a'), on both stores alike.
-        for (const [id, at] of [
-          ['a', 2000],
-          ['B', 2000],
-          ['c', 3000],
-          ['d', 1000],
-        ] as const)
-          await store.insertTask(task(id, { contextId: 'ctx', createdAt: at, updatedAt: at }), [])
-        await store.insertTask(task('x', { caller: 'other', contextId: 'ctx', updatedAt: 2000 }), [])
-        await store.insertTask(task('y', { agent: 'other', contextId: 'ctx', updatedAt: 2000 }), [])
+        await insertListed(store, { a: 2000, B: 2000, c: 3000, d: 1000 }, 2000)
         const ids = async (before?: { updatedAt: number; id: string }, contextId?: string) =>
           (await store.listTasks('acme', { agent: 'helper', contextId, limit: 2, before })).map((t) => t.id)
         deepStrictEqual(await ids(), ['c', 'a'])
@@ -213,16 +221,7 @@ export function a2aStoreChecks(open: () => Promise<A2AStore>): StoreCheck[] {
       name: 'lists and counts only the tasks changed at or after a time, paging within them',
       run: async () => {
         const store = await open()
-        for (const [id, at] of [
-          ['old', 1000],
-          ['edge', 2000],
-          ['b', 3000],
-          ['a', 3000],
-          ['new', 4000],
-        ] as const)
-          await store.insertTask(task(id, { contextId: 'ctx', createdAt: at, updatedAt: at }), [])
-        await store.insertTask(task('x', { caller: 'other', updatedAt: 5000 }), [])
-        await store.insertTask(task('y', { agent: 'other', updatedAt: 5000 }), [])
+        await insertListed(store, { old: 1000, edge: 2000, b: 3000, a: 3000, new: 4000 }, 5000)
         const ids = async (before?: { updatedAt: number; id: string }) =>
           (await store.listTasks('acme', { agent: 'helper', updatedFrom: 2000, limit: 2, before })).map(
             (t) => t.id,

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Clock } from '@agent-comm/protocol'
-import { AgentIdSchema, parseOrThrow, systemClock } from '@agent-comm/protocol'
+import { AgentIdSchema, closeOnFailure, parseOrThrow, systemClock } from '@agent-comm/protocol'
 import { z } from 'zod'
 import type { A2AStore, TokenRecord } from './store.js'
 
@@ -100,11 +100,9 @@ export async function openRelayTokens(
   const { Spool } = await import('@agent-comm/spool')
   const { SqliteA2AStore } = await import('./sqlite/store.js')
   const spool = await Spool.open({ path, clock: options.clock })
-  try {
-    const tokens = new A2ATokens(spool.openShared(SqliteA2AStore.shared()), options)
-    return { tokens, close: () => spool.close() }
-  } catch (error) {
-    await spool.close()
-    throw error
-  }
+  const close = () => spool.close()
+  return closeOnFailure(close, () => ({
+    tokens: new A2ATokens(spool.openShared(SqliteA2AStore.shared()), options),
+    close,
+  }))
 }

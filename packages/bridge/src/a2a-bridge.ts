@@ -44,6 +44,13 @@ type Sdk = typeof import('@a2a-js/sdk')
 type Client = Awaited<ReturnType<InstanceType<SdkClient['ClientFactory']>['createFromAgentCard']>>
 type SendRequest = ReturnType<Sdk['SendMessageRequest']['fromJSON']>
 
+/** One forward's exchange with the agent: the SDK's types, the client made from its card, the abort signal. */
+interface A2ACall {
+  types: Sdk
+  client: Client
+  signal: AbortSignal
+}
+
 /** A task as A2A JSON, as far as the bridge reads it. */
 interface TaskJson {
   id: string
@@ -156,9 +163,8 @@ export class A2ABridge implements Bridge {
     })
     try {
       const streams = this.#options.streaming !== false && card.capabilities?.streaming === true
-      const json = streams
-        ? await this.#stream(sdk, client, request, context.signal)
-        : await this.#send(sdk, client, request, context.signal)
+      const call: A2ACall = { types: sdk.types, client, signal: context.signal }
+      const json = streams ? await this.#stream(call, request) : await this.#send(call, request)
       if (json === undefined) return { success: false, error: 'aborted while the A2A task ran' }
       if ('messageId' in json) return outcome(json)
       const task = json as TaskJson
@@ -179,28 +185,20 @@ export class A2ABridge implements Bridge {
   }
 
   /** `SendMessage`, then `GetTask` every `pollIntervalMs` until the task ends or waits for input. */
-  async #send(
-    sdk: { types: Sdk },
-    client: Client,
-    request: SendRequest,
-    signal: AbortSignal,
-  ): Promise<Record<string, unknown> | undefined> {
+  async #send(call: A2ACall, request: SendRequest): Promise<Record<string, unknown> | undefined> {
+    const { types, client, signal } = call
     const result = await client.sendMessage(request, { signal })
-    if (!('id' in result)) return sdk.types.Message.toJSON(result) as Record<string, unknown>
-    return this.#poll(sdk, client, sdk.types.Task.toJSON(result) as TaskJson, signal)
+    if (!('id' in result)) return types.Message.toJSON(result) as Record<string, unknown>
+    return this.#poll(call, types.Task.toJSON(result) as TaskJson)
   }
 
-  async #poll(
-    sdk: { types: Sdk },
-    client: Client,
-    task: TaskJson,
-    signal: AbortSignal,
-  ): Promise<TaskJson | undefined> {
+  async #poll(call: A2ACall, task: TaskJson): Promise<TaskJson | undefined> {
+    const { types, client, signal } = call
     let current = task
     while (!isDone(current.status?.state ?? '')) {
       await delay(this.#options.pollIntervalMs ?? 1000, signal)
       if (signal.aborted) return undefined
-      current = sdk.types.Task.toJSON(
+      current = types.Task.toJSON(
         await client.getTask({ tenant: '', id: current.id }, { signal }),
       ) as TaskJson
     }
@@ -211,15 +209,11 @@ export class A2ABridge implements Bridge {
    * `SendStreamingMessage`: the task is built from its events (the task, status updates, artifact chunks)
    * until it ends or waits for input. A stream that ends before that is followed by polling.
    */
-  async #stream(
-    sdk: { types: Sdk },
-    client: Client,
-    request: SendRequest,
-    signal: AbortSignal,
-  ): Promise<Record<string, unknown> | undefined> {
+  async #stream(call: A2ACall, request: SendRequest): Promise<Record<string, unknown> | undefined> {
+    const { types, client, signal } = call
     let task: TaskJson | undefined
     for await (const event of client.sendMessageStream(request, { signal })) {
-      const json = sdk.types.StreamResponse.toJSON(event) as {
+      const json = types.StreamResponse.toJSON(event) as {
         task?: TaskJson
         message?: Record<string, unknown>
         statusUpdate?: { taskId: string; contextId?: string; status?: TaskJson['status'] }
@@ -250,7 +244,7 @@ export class A2ABridge implements Bridge {
     if (signal.aborted) return undefined
     if (task === undefined) throw new Error('the stream ended without a task or a message')
     // The stream ended early (a proxy cut it): the task's state is read until it ends.
-    return this.#poll(sdk, client, task, signal)
+    return this.#poll(call, task)
   }
 
   /** Forwards the message; a failure's reason is cleaned as every bridge's is ({@link withCleanReason}). */

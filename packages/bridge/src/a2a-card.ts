@@ -1,4 +1,4 @@
-import { ConfigError } from '@agent-comm/protocol'
+import { ConfigError, errorMessage } from '@agent-comm/protocol'
 import { z } from 'zod'
 import { isRedirectRefused } from './redirects.js'
 
@@ -54,12 +54,9 @@ export async function fetchAgentCard(
         hint: 'Give agent-comm register --a2a-url the URL the card is served at, not one that redirects.',
       })
     }
-    throw new ConfigError(
-      `The A2A agent card at ${url} is unreachable: ${error instanceof Error ? error.message : String(error)}`,
-      {
-        hint: 'Check the --a2a-url given to agent-comm register, and that the agent is up.',
-      },
-    )
+    throw new ConfigError(`The A2A agent card at ${url} is unreachable: ${errorMessage(error)}`, {
+      hint: 'Check the --a2a-url given to agent-comm register, and that the agent is up.',
+    })
   }
   if (!response.ok) {
     await response.body?.cancel()

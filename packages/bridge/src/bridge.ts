@@ -1,5 +1,5 @@
 import type { Logger, MessageV2, Payload, TraceMetadata } from '@agent-comm/protocol'
-import { MAX_TIMER_MS, ValidationError } from '@agent-comm/protocol'
+import { errorMessage, MAX_TIMER_MS, ValidationError } from '@agent-comm/protocol'
 
 /** What a bridge gets besides the message. */
 export interface BridgeContext {
@@ -84,8 +84,5 @@ export function withinSeconds(ms: number): string {
  */
 export const DEFAULT_MAX_REPLY_BYTES = 1024 * 1024
 
-/** A plain-text description of an error. */
-export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message
-  return String(error)
-}
+/** A plain-text description of an error: the protocol's `errorMessage`, under the name bridges export. */
+export const describeError: (error: unknown) => string = errorMessage

@@ -1,5 +1,5 @@
 import { accessSync, constants } from 'node:fs'
-import { ErrorCode } from '@agent-comm/protocol/errors'
+import { ErrorCode, errorMessage } from '@agent-comm/protocol/errors'
 import { listenProblem } from '@agent-comm/protocol/listen-problems'
 import { safeBlock } from './terminal-text.js'
 
@@ -226,7 +226,7 @@ export function describeError(
   const environment = environmentFailure(error)
   if (environment !== undefined) return environment
   const exit = oclifExit(error)
-  const message = error instanceof Error ? error.message : String(error)
+  const message = errorMessage(error)
   if (exit !== undefined) {
     return {
       code: 'VALIDATION',

@@ -5,10 +5,12 @@
 // through @agent-comm/postgres/unclaimed-mail, one connection that gives up after 3 s (figures in
 // bench/hook.bench.mjs). It prints only mail that is waiting unclaimed and due now and, with
 // --since-cursor, not yet shown to this client; then it moves the cursor.
+
 import { createRequire } from 'node:module'
 import { homedir } from 'node:os'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { errorMessage } from '@agent-comm/protocol/errors'
 import {
   advanceCursor,
   type MailCursor,
@@ -322,7 +324,7 @@ function hookFailure(thrown: unknown): HookInboxError {
   return new HookInboxError(
     {
       code: 'STORAGE',
-      message: `agent-comm inbox --new: ${thrown instanceof Error ? thrown.message : String(thrown)}`,
+      message: `agent-comm inbox --new: ${errorMessage(thrown)}`,
       hint: null,
       exitCode: ExitCode.FAILURE,
     },

@@ -8,16 +8,27 @@
 //     same sends without one, each on its own database (target: keys cost <= 10 % of the throughput), by
 //     wall clock and by this process's CPU time; and, beside them, the same with random (UUID) keys.
 //     `--sends-only` runs these alone, in 15 rounds.
+//     Beside the times, counts that do not move with the machine's load, per side over the whole run: pages
+//     written a send (WAL frames and the pages checkpoints copy; bytes written, from /proc/self/io on Linux:
+//     each chunk runs alone, so its writes are its side's), write calls a send, and the checkpoints that
+//     restarted each side's WAL (its header's checkpoint sequence).
+// `--dist <folder>` loads another build of the coordinator (its dist folder, e.g. main's worktree's
+// packages/coordinator/dist, which brings that worktree's spool): run it and this build alternately to
+// compare them.
 // The relay is the workspace's own bin (apps/relay/dist/bin.js): build it first.
 import { fork, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { SecretStore } from '@agent-comm/secrets'
 import { HttpTransport, RelayClient } from '@agent-comm/transport-http'
-import { createCoordinator, loadConfig } from '../dist/index.js'
+
+const distFlag = process.argv.indexOf('--dist')
+const DIST =
+  distFlag === -1 ? fileURLToPath(new URL('../dist', import.meta.url)) : resolve(process.argv[distFlag + 1])
+const { createCoordinator, loadConfig } = await import(pathToFileURL(join(DIST, 'index.js')).href)
 
 const QUICK = process.argv.includes('--quick')
 // Only the sends with and without a key, in more rounds: the figure to take on a busy machine.
@@ -39,6 +50,35 @@ const percentile = (xs, p) => {
 }
 const fmt = (n, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+/** This process's write calls and bytes written so far (Linux), or undefined where /proc/self/io is not readable. */
+function ioCounts() {
+  try {
+    const fields = Object.fromEntries(
+      readFileSync('/proc/self/io', 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => line.split(': ')),
+    )
+    return { calls: Number(fields.syscw), bytes: Number(fields.wchar) }
+  } catch {
+    return undefined
+  }
+}
+
+/** The checkpoint sequence in the header of a database's -wal file (SQLite counts its restarts there), or 0. */
+function walCheckpoints(dbPath) {
+  let fd
+  try {
+    fd = openSync(`${dbPath}-wal`, 'r')
+    const header = Buffer.alloc(16)
+    return readSync(fd, header, 0, 16, 0) === 16 ? header.readUInt32BE(12) : 0
+  } catch {
+    return 0
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+}
+
 const body = 'Please implement user authentication with JWT tokens. Requirements: refresh tokens, revocation.'
 const children = []
 
@@ -153,6 +193,7 @@ try {
   const local = SENDS_ONLY ? undefined : await localSetup()
   const viaRelay = SENDS_ONLY ? undefined : await relaySetup()
   const requesters = SENDS_ONLY ? [] : [local, viaRelay]
+  process.stdout.write(`coordinator build: ${DIST}\n\n`)
   const plain = await sendSetup('plain')
   const keyed = await sendSetup('keyed')
   const uuidKeyed = await sendSetup('uuid-keyed')
@@ -169,6 +210,15 @@ try {
   // Whole-run wall time per side: every checkpoint counted once, wherever it landed (the rounds' medians can
   // leave out the few rounds a large checkpoint lands in).
   const wallTotal = { plain: 0, keyed: 0, uuid: 0 }
+  // Counted beside the times, over the whole run (see the header): write calls and bytes, WAL restarts.
+  const writes = {
+    plain: { calls: 0, bytes: 0 },
+    keyed: { calls: 0, bytes: 0 },
+    uuid: { calls: 0, bytes: 0 },
+  }
+  const dbOf = (name) =>
+    join(dir, { plain: 'plain', keyed: 'keyed', uuid: 'uuid-keyed' }[name], 'data', 'coordination.db')
+  const checkpointsAtStart = Object.fromEntries(SIDES.map((name) => [name, walCheckpoints(dbOf(name))]))
   const rates = { plain: [], keyed: [], uuid: [] }
   const cpuRates = { plain: [], keyed: [], uuid: [] }
   // Interleaved finely, so a burst of load elsewhere on the machine touches both sides of each comparison:
@@ -194,7 +244,13 @@ try {
     for (let chunk = 0; chunk < SENDS / 50; chunk++) {
       const order = SIDES.map((_, i) => SIDES[(i + chunk) % SIDES.length])
       for (const name of order) {
+        const before = ioCounts()
         const { wall, cpu } = await sendRuns[name](50)
+        const after = ioCounts()
+        if (before !== undefined && after !== undefined) {
+          writes[name].calls += after.calls - before.calls
+          writes[name].bytes += after.bytes - before.bytes
+        }
         spent[name] += wall
         cpuSpent[name] += cpu
       }
@@ -228,6 +284,22 @@ try {
     `${fmt(wallTotal.plain / wallTotal.keyed, 2)}x`,
     `cost ${fmt((1 - wallTotal.plain / wallTotal.keyed) * 100, 1)} % (UUID keys ${fmt((1 - wallTotal.plain / wallTotal.uuid) * 100, 1)} %)`,
   )
+  if (ioCounts() !== undefined) {
+    // Pages written a send: the bytes over a WAL frame's size (a page, its size read from a -wal header, and
+    // the frame's 24-byte header), so WAL frames plus the pages checkpoints copy into the database file.
+    const walHeader = readFileSync(`${dbOf('plain')}-wal`).subarray(0, 16)
+    const frameBytes = walHeader.readUInt32BE(8) + 24
+    const total = SENDS * ROUNDS
+    for (const name of SIDES) {
+      const checkpoints = walCheckpoints(dbOf(name)) - checkpointsAtStart[name]
+      report(
+        `  counted, ${{ plain: 'without a key', keyed: 'with a key', uuid: 'with a UUID key' }[name]}`,
+        `${fmt(writes[name].bytes / frameBytes / total, 2)} pages/send`,
+        `${fmt(writes[name].calls / total, 2)} writes/send`,
+        `${checkpoints} WAL checkpoints`,
+      )
+    }
+  }
   // The same sends by CPU time (sends per CPU second): what a busy machine's queue does not move.
   report('CPU time: send without a key', `${fmt(1e6 / cpuPlain, 1)} µs/send`, '1.00x')
   for (const [name, label] of [

@@ -1,4 +1,4 @@
-import type { Clock, Logger } from '@agent-comm/protocol'
+import { type Clock, closeOnFailure, type Logger } from '@agent-comm/protocol'
 import { Registry } from '@agent-comm/registry'
 import { type DatabaseFileOptions, refuseSqliteFileOptions, Spool } from '@agent-comm/spool'
 import { SqliteTransport } from '@agent-comm/transport-sqlite'
@@ -39,7 +39,11 @@ export async function createCoordinator(
   const { spool, registry } = isPostgresUrl(config.dbPath)
     ? await openOnPostgres(config, options)
     : await openOnSqlite(config, options)
-  try {
+  const closeStores = async () => {
+    await registry.close()
+    await spool.close()
+  }
+  return closeOnFailure(closeStores, () => {
     const sqlite = new SqliteTransport(spool)
     // The file transport makes its root itself, safely (a recursive mkdir here spun forever under /proc).
     const fileTransport = (root: string) => {
@@ -73,15 +77,10 @@ export async function createCoordinator(
       settings: { ttlHours: config.ttlHours, leaseSeconds: config.leaseSeconds, ...options.settings },
       onClose: async () => {
         await defaultFile?.close()
-        await registry.close()
-        await spool.close()
+        await closeStores()
       },
     })
-  } catch (error) {
-    await registry.close()
-    await spool.close()
-    throw error
-  }
+  })
 }
 
 async function openOnSqlite(
@@ -96,13 +95,11 @@ async function openOnSqlite(
     ...(clock ? { clock } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   })
-  try {
-    const registry = await Registry.open({ spool, ...(clock ? { clock } : {}) })
-    return { spool, registry }
-  } catch (error) {
-    await spool.close()
-    throw error
-  }
+  const registry = await closeOnFailure(
+    () => spool.close(),
+    () => Registry.open({ spool, ...(clock ? { clock } : {}) }),
+  )
+  return { spool, registry }
 }
 
 /**

@@ -3,7 +3,7 @@
 // resource-update notifications. Short lines only (sender, subject, priority, id), never bodies; a burst
 // is one notification with a count, at most one per interval, and a message is announced once.
 import type { Coordinator } from '@agent-comm/coordinator'
-import { type Clock, type Logger, type MessageV2, systemClock } from '@agent-comm/protocol'
+import { type Clock, errorMessage, type Logger, type MessageV2, systemClock } from '@agent-comm/protocol'
 import { safeLine } from '@agent-comm/protocol/terminal-text'
 import type { MailFeed } from './feed.js'
 
@@ -166,7 +166,7 @@ export class ChannelAnnouncer {
       await this.#options.send(channelEvent(this.#options.agent, fresh))
     } catch (error) {
       this.#options.logger.warn(
-        { agent: this.#options.agent, error: error instanceof Error ? error.message : String(error) },
+        { agent: this.#options.agent, error: errorMessage(error) },
         'channel announcement failed',
       )
     } finally {

@@ -1,7 +1,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { type Clock, ConfigError, systemClock } from '@agent-comm/protocol'
+import { type Clock, ConfigError, errorMessage, systemClock } from '@agent-comm/protocol'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js'
@@ -236,7 +236,7 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
       try {
         session = newSession(requested)
       } catch (error) {
-        sendJsonRpcError(res, 400, -32602, error instanceof Error ? error.message : String(error))
+        sendJsonRpcError(res, 400, -32602, errorMessage(error))
         return
       }
       await session.server.connect(session.transport)
@@ -253,7 +253,7 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
 
   const http = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      logger.error({ error: error instanceof Error ? error.message : String(error) }, 'HTTP request failed')
+      logger.error({ error: errorMessage(error) }, 'HTTP request failed')
       sendJsonRpcError(res, 500, -32603, 'Internal error')
     })
   })

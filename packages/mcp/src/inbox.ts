@@ -1,5 +1,6 @@
 import type { Coordinator } from '@agent-comm/coordinator'
 import type { DeliveryInfo, Logger, MessageV2 } from '@agent-comm/protocol'
+import { errorMessage } from '@agent-comm/protocol'
 import type { MailFeed } from './feed.js'
 
 /** A message waiting in an agent's inbox, with where its delivery stands. */
@@ -116,10 +117,7 @@ export class InboxSubscriptions {
       } while (subscription.again)
     } catch (error) {
       // The spool was closed or the client went away: the watch ends, the server goes on.
-      this.#logger.warn(
-        { uri, error: error instanceof Error ? error.message : String(error) },
-        'inbox watch stopped',
-      )
+      this.#logger.warn({ uri, error: errorMessage(error) }, 'inbox watch stopped')
       this.unsubscribe(uri)
     } finally {
       subscription.checking = false

@@ -1,6 +1,6 @@
 // The `agent-comm-mcp` command: parses its flags and starts the stdio or HTTP server. Only bin/ calls it.
-import { parseArgs } from 'node:util'
-import { isAgentCommError } from '@agent-comm/protocol'
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util'
+import { errorMessage, isAgentCommError } from '@agent-comm/protocol'
 import { MAX_PORT } from '@agent-comm/protocol/bounds'
 import { catchStopSignals } from '@agent-comm/protocol/stop-signals'
 import { MCP_HTTP_DEFAULTS } from './defaults.js'
@@ -76,7 +76,7 @@ export async function main(io: MainIo): Promise<number> {
   try {
     flags = parse(io.argv)
   } catch (error) {
-    io.printError(`${error instanceof Error ? error.message : String(error)}\n\n${await usage()}`)
+    io.printError(`${errorMessage(error)}\n\n${await usage()}`)
     return 2
   }
   if (flags.help === true) {
@@ -136,7 +136,7 @@ export async function main(io: MainIo): Promise<number> {
     if (isAgentCommError(error)) {
       io.printError(`agent-comm-mcp: ${error.message}${error.hint === undefined ? '' : `\n${error.hint}`}\n`)
     } else {
-      io.printError(`agent-comm-mcp: ${error instanceof Error ? error.message : String(error)}\n`)
+      io.printError(`agent-comm-mcp: ${errorMessage(error)}\n`)
     }
     // The HTTP server refuses its settings before it serves (a --host beyond loopback without a token):
     // bad usage, 2, as `agent-comm mcp` exits for it.
@@ -144,26 +144,24 @@ export async function main(io: MainIo): Promise<number> {
   }
 }
 
+/** The flags `agent-comm-mcp` accepts, as {@link usage} lists them; any other is refused. */
+const FLAGS = {
+  http: { type: 'boolean' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  db: { type: 'string' },
+  'relay-data-dir': { type: 'string' },
+  agent: { type: 'string' },
+  'allow-any-agent': { type: 'boolean' },
+  tools: { type: 'string' },
+  channel: { type: 'boolean' },
+  'session-ttl': { type: 'string' },
+  token: { type: 'string' },
+  'allowed-origin': { type: 'string', multiple: true },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const satisfies ParseArgsOptionsConfig
+
 function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      http: { type: 'boolean' },
-      port: { type: 'string' },
-      host: { type: 'string' },
-      db: { type: 'string' },
-      'relay-data-dir': { type: 'string' },
-      agent: { type: 'string' },
-      'allow-any-agent': { type: 'boolean' },
-      tools: { type: 'string' },
-      channel: { type: 'boolean' },
-      'session-ttl': { type: 'string' },
-      token: { type: 'string' },
-      'allowed-origin': { type: 'string', multiple: true },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
-    },
-  }).values
+  return parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }).values
 }

@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs'
 import type { Coordinator } from '@agent-comm/coordinator'
 import type { A2ACleanupTarget } from '@agent-comm/coordinator/a2a-cleanup'
-import { type Clock, ConfigError, type Logger, silentLogger, systemClock } from '@agent-comm/protocol'
+import {
+  type Clock,
+  ConfigError,
+  errorMessage,
+  type Logger,
+  silentLogger,
+  systemClock,
+} from '@agent-comm/protocol'
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import {
   ErrorCode,
@@ -211,10 +218,7 @@ This session acts as agent '${identity.agent}': leave from_agent / agent_id out,
       .then(() => identity.start())
       .then(() => announcer?.start())
       .catch((error: unknown) =>
-        logger.warn(
-          { agent: identity.agent, error: error instanceof Error ? error.message : String(error) },
-          'session start failed',
-        ),
+        logger.warn({ agent: identity.agent, error: errorMessage(error) }, 'session start failed'),
       )
   }
 

@@ -3,7 +3,9 @@
 // malformed waits for an answer forever. This one answers as JSON-RPC 2.0 says: a line that is not JSON
 // gets -32700 Parse error, a JSON value that is no valid message gets -32600 Invalid Request, with the
 // request's id when one can be read from it and `null` otherwise. Neither stops the server.
+
 import type { Readable, Writable } from 'node:stream'
+import { errorMessage } from '@agent-comm/protocol'
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js'
 import { ErrorCode, type JSONRPCMessage, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js'
 
@@ -123,7 +125,7 @@ export class StdioLineTransport implements Transport {
     try {
       value = JSON.parse(line)
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error)
+      const reason = errorMessage(error)
       this.onerror?.(new Error(`Parse error on stdin: ${reason}`))
       this.#answer({
         jsonrpc: '2.0',

@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream'
 import type { Coordinator } from '@agent-comm/coordinator'
-import { AgentCommError, ClosedError, isAgentCommError } from '@agent-comm/protocol'
+import { AgentCommError, ClosedError, errorMessage, isAgentCommError } from '@agent-comm/protocol'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
 import { MailFeed } from './feed.js'
 import type { RelaySecrets } from './relay-secrets.js'
@@ -146,7 +146,7 @@ export async function startStdioServer(options: StdioServerOptions = {}): Promis
     const hint = isAgentCommError(error) ? error.hint : undefined
     runtime.logger.error(
       {
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
         ...(hint === undefined ? {} : { hint }),
       },
       'cannot serve tool calls: every tool call answers this error; fix it, then restart the server',

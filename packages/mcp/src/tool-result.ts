@@ -1,6 +1,7 @@
 import {
   type AgentCommError,
   ErrorCode,
+  errorMessage,
   isAgentCommError,
   type Logger,
   type ValidationError,
@@ -120,7 +121,7 @@ export function toolError(error: unknown, tool: string, logger: Logger): CallToo
       _meta: { 'agent-comm/error': { code: error.code, hint } },
     }
   }
-  const message = error instanceof Error ? error.message : String(error)
+  const message = errorMessage(error)
   logger.error({ tool, error: message }, 'tool failed unexpectedly')
   return {
     isError: true,

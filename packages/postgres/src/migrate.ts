@@ -4,11 +4,12 @@ import { readMigrationFiles } from 'drizzle-orm/migrator'
 import type { SqlClient, SqlQueryable } from './client.js'
 import {
   DEFAULT_SCHEMA,
-  MIGRATIONS_TABLE,
+  migrationsTableOf,
   newerSchemaError,
   olderSchemaError,
   POSTGRES_MIGRATIONS_FOLDER,
   SCHEMA_SETTINGS,
+  tableExists,
   validateSchemaName,
 } from './schema-check.js'
 
@@ -43,7 +44,7 @@ export async function applyPostgresMigrations(
   const name = validateSchemaName(schema)
   const quoted = `"${name}"`
   const known = readMigrationFiles({ migrationsFolder: folder })
-  const table = `${quoted}.${MIGRATIONS_TABLE}`
+  const table = migrationsTableOf(name)
   return client.transaction(
     async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`agent_comm.migrate.${name}`])
@@ -53,10 +54,7 @@ export async function applyPostgresMigrations(
         )
       // A schema already up to date is only read, never touched by DDL: CREATE … IF NOT EXISTS still needs
       // the CREATE right, so without this a role granted only SELECT (a reader) could not open it at all.
-      const [exists] = await tx.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [
-        table,
-      ])
-      let applied = exists?.found === true ? await readApplied() : undefined
+      let applied = (await tableExists(tx, table)) ? await readApplied() : undefined
       // A schema made ready by a DBA (`CREATE SCHEMA agent_comm AUTHORIZATION app`) is not created again:
       // even with IF NOT EXISTS, PostgreSQL asks for the CREATE right on the whole database first, which a
       // least-privilege role granted only its schema does not have.

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ConfigError, SchemaVersionError, StorageError } from '@agent-comm/protocol/errors'
+import { ConfigError, errorMessage, SchemaVersionError, StorageError } from '@agent-comm/protocol/errors'
 import type { SqlQueryable } from './client.js'
 
 /**
@@ -19,6 +19,17 @@ export const POSTGRES_MIGRATIONS_FOLDER = resolve(dirname(fileURLToPath(import.m
 
 /** The table, inside the spool's schema, that records applied migrations (drizzle's shape). */
 export const MIGRATIONS_TABLE = '__agent_comm_spool_migrations'
+
+/** The migrations table of `schema`, schema-qualified for a statement; the name is checked first. */
+export function migrationsTableOf(schema: string): string {
+  return `"${validateSchemaName(schema)}".${MIGRATIONS_TABLE}`
+}
+
+/** Whether `table` (schema-qualified, as a statement names it) exists: one catalogue lookup, no table read. */
+export async function tableExists(db: SqlQueryable, table: string): Promise<boolean> {
+  const [row] = await db.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [table])
+  return row?.found === true
+}
 
 /**
  * A schema name the store accepts: a lower-case unquoted identifier, short enough that the notification
@@ -54,10 +65,7 @@ export async function assertPostgresDatabaseExists(
   location: string,
 ): Promise<void> {
   const name = validateSchemaName(schema)
-  const [row] = await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [
-    `"${name}".${MIGRATIONS_TABLE}`,
-  ])
-  if (row?.found === true) return
+  if (await tableExists(client, migrationsTableOf(name))) return
   throw new StorageError(`No agent-comm database in schema "${name}" at ${location}`, {
     hint: 'Check the schema name and the URL (a typo opens nothing); open it with create: true to start a new database there.',
     details: { reason: 'missing', schema: name, server: location },
@@ -74,13 +82,12 @@ export async function assertSchemaNotNewer(
   schema: string,
   folder: string = POSTGRES_MIGRATIONS_FOLDER,
 ): Promise<void> {
-  const name = validateSchemaName(schema)
   const [row] = await db.query<{ newest: number | null; applied: number }>(
-    `SELECT max(created_at) AS newest, count(*)::int AS applied FROM "${name}".${MIGRATIONS_TABLE}`,
+    `SELECT max(created_at) AS newest, count(*)::int AS applied FROM ${migrationsTableOf(schema)}`,
   )
   const known = newestKnownMigrations(folder)
   if (row === undefined || row.newest === null || Number(row.newest) <= known.newest) return
-  throw newerSchemaError(name, row.applied, known.count)
+  throw newerSchemaError(schema, row.applied, known.count)
 }
 
 /** Where a user names agent-comm's schema, for hints that ask for another one. */
@@ -109,7 +116,7 @@ export function olderSchemaError(
   cause: unknown,
 ): SchemaVersionError {
   return new SchemaVersionError(
-    `The spool schema '${schema}' in this PostgreSQL database is older than this version of agent-comm (it lacks ${missing} of ${known} migrations), and this user may not upgrade it (${cause instanceof Error ? cause.message : String(cause)})`,
+    `The spool schema '${schema}' in this PostgreSQL database is older than this version of agent-comm (it lacks ${missing} of ${known} migrations), and this user may not upgrade it (${errorMessage(cause)})`,
     {
       hint: "Run any agent-comm command of this version once as the schema's owner (the user that created its tables): the upgrade is then done for every user. Let this user use the tables it adds, e.g. before it: ALTER DEFAULT PRIVILEGES IN SCHEMA <schema> GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO <user>. Or use the agent-comm version that wrote the schema.",
       details: { schema, missing, known, reason: 'permission-denied' },

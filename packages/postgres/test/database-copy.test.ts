@@ -57,7 +57,8 @@ describe.skipIf(db.kind !== 'server')('exportRows on PostgreSQL', () => {
         .poll(async () => {
           const [row] = await observer.query<{ waiting: number }>(
             `SELECT count(*)::int AS waiting FROM pg_stat_activity
-             WHERE wait_event_type = 'Lock' AND query LIKE '%snapshot_src"."agents%'`,
+             WHERE wait_event_type = 'Lock' AND datname = current_database()
+               AND query LIKE '%snapshot_src"."agents%'`,
           )
           return row?.waiting
         })

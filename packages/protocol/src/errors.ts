@@ -252,7 +252,7 @@ export class RequestAbortedError extends AgentCommError {
   constructor(requestId: string, reason: unknown, options: AgentCommErrorOptions = {}) {
     super(
       ErrorCode.ABORTED,
-      `The wait for the reply to request '${requestId}' was stopped: ${describeReason(reason)}`,
+      `The wait for the reply to request '${requestId}' was stopped: ${errorMessage(reason)}`,
       {
         hint: `The request stays delivered; wait again with awaitReply('${requestId}'), or leave its reply in the requester's inbox`,
         cause: reason,
@@ -264,9 +264,9 @@ export class RequestAbortedError extends AgentCommError {
   }
 }
 
-/** An abort reason in a few words: an error's message, or the value itself. */
-function describeReason(reason: unknown): string {
-  return reason instanceof Error ? reason.message : String(reason)
+/** What a caught value says, in plain text: an error's message, or the value itself as a string. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
 }
 
 /** True when `error` is an {@link AgentCommError}, optionally with the given code. */

@@ -49,6 +49,7 @@ export {
 } from './bounds.js'
 export type { Clock } from './clock.js'
 export { delay, ManualClock, systemClock } from './clock.js'
+export { closeOnFailure } from './close-on-failure.js'
 export type {
   AckResult,
   DeliveryInfo,
@@ -75,6 +76,7 @@ export {
   ConflictError,
   DeliveryNotFoundError,
   ErrorCode,
+  errorMessage,
   ForbiddenError,
   InvalidStateError,
   isAgentCommError,

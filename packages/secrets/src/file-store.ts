@@ -16,6 +16,7 @@ import type { Clock, Logger } from '@agent-comm/protocol'
 import {
   AgentIdSchema,
   assertRegistrableAgentId,
+  errorMessage,
   jsonParseErrorPosition,
   parseOrThrow,
   StorageError,
@@ -221,7 +222,7 @@ export class SecretStore implements RelaySecretStore {
       this.#load(false)
     } catch (error) {
       this.#logger.error(
-        { path: this.path, error: error instanceof Error ? error.message : String(error) },
+        { path: this.path, error: errorMessage(error) },
         'secret store unreadable; keeping the secrets last read',
       )
     }
@@ -400,7 +401,7 @@ function damagedFileError(path: string, cause: unknown): StorageError {
 }
 
 function storageError(message: string, cause: unknown): StorageError {
-  const reason = cause instanceof Error ? cause.message : String(cause)
+  const reason = errorMessage(cause)
   return new StorageError(`${message}: ${reason}`, {
     hint: 'Check that the folder exists and that this user may read and write the file.',
     cause,

@@ -153,3 +153,18 @@ export class SpoolContractContext {
 export function task(body = 'Implement auth', extra: Record<string, unknown> = {}) {
   return { fromAgent: 'architect', toAgent: 'builder', subject: 'Task', body, ...extra }
 }
+
+/**
+ * Sends a task that `builder` claims twice: first with a 5 s lease that runs out (the clock moves 6 s), then
+ * again. The receipts of both claims: `stale`, refused from then on, and `current`, that holds the delivery.
+ */
+export async function claimedTwice(
+  spool: ContractSpool,
+  clock: ManualClock,
+): Promise<{ messageId: string; stale: string; current: string }> {
+  const { messageId } = await spool.send(task())
+  const [slow] = await spool.claim('builder', { leaseSeconds: 5 })
+  clock.advance(6_000)
+  const [fast] = await spool.claim('builder', { leaseSeconds: 5 })
+  return { messageId, stale: slow!.lease.receipt, current: fast!.lease.receipt }
+}

@@ -62,6 +62,14 @@ export class ContractContext {
     return this.transport.send(this.message(fields), options)
   }
 
+  /** Sends {@link message}`()` and claims it as `builder`: the message's id and the claim's lease receipt. */
+  async sendAndClaim(): Promise<{ messageId: string; receipt: string }> {
+    const { messageId } = await this.send()
+    const [claimed] = await this.transport.claim('builder')
+    if (claimed === undefined) throw new Error(`builder could not claim the message just sent (${messageId})`)
+    return { messageId, receipt: claimed.lease.receipt }
+  }
+
   #current(): TransportFixture {
     if (this.#fixture === undefined) throw new Error('No transport fixture: the contract setup did not run')
     return this.#fixture

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync, linkSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
-import { AgentCommError, StorageError } from '@agent-comm/protocol'
+import { AgentCommError, errorMessage, StorageError } from '@agent-comm/protocol'
 import { FolderError } from '@agent-comm/protocol/create-folder'
 
 /** The `code` of a Node.js system error, if any. */
@@ -90,7 +90,7 @@ export function tryRename(from: string, to: string): boolean {
 export function toStorageError(error: unknown, root: string): AgentCommError {
   if (error instanceof AgentCommError) return error
   const code = error instanceof FolderError ? error.systemCode : errorCode(error)
-  const message = error instanceof Error ? error.message : String(error)
+  const message = errorMessage(error)
   const hint =
     code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
       ? `Check that this user may write to ${root} and every folder in it.`

@@ -1,4 +1,5 @@
 import type { AgentCommError } from '@agent-comm/protocol'
+import { errorMessage } from '@agent-comm/protocol'
 import type { Dispatcher } from 'undici'
 import type { z } from 'zod'
 import { RelayErrorCode } from './api.js'
@@ -78,7 +79,7 @@ export function invalidResponse(relay: string, what: string, cause: unknown, sta
 /** The relay at `relay` (and the `others` given besides it) could not be reached: `UNAVAILABLE`. */
 export function networkError(error: unknown, relay: string, others: number): RelayError {
   const code = (error as { code?: string }).code
-  const reason = error instanceof Error ? error.message : String(error)
+  const reason = errorMessage(error)
   return new RelayError(
     'STORAGE',
     RelayErrorCode.UNAVAILABLE,
@@ -131,5 +132,5 @@ export function overloadedThroughout(error: RelayError, attempts: number): Relay
 }
 
 function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
+  return errorMessage(error)
 }

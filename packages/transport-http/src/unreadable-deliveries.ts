@@ -1,5 +1,5 @@
 import type { ClaimedMessage } from '@agent-comm/protocol'
-import { ClaimedMessageSchema, MessageIdSchema, toValidationError } from '@agent-comm/protocol'
+import { ClaimedMessageSchema, errorMessage, MessageIdSchema, toValidationError } from '@agent-comm/protocol'
 import { z } from 'zod'
 
 /**
@@ -64,7 +64,7 @@ export function readDeliveryText(text: string, fallbackId: string | undefined): 
     raw = JSON.parse(text)
   } catch (error) {
     const id = MessageIdSchema.safeParse(fallbackId)
-    const why = error instanceof Error ? error.message : String(error)
+    const why = errorMessage(error)
     return {
       ok: false,
       unreadable: {

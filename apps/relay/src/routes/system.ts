@@ -1,4 +1,5 @@
 import { API_PREFIX, HealthResponseSchema } from '@agent-comm/transport-http'
+import type { FastifyReply } from 'fastify'
 import { z } from 'zod'
 import type { RelayContext } from '../context.js'
 import { type RouteDef, routesOf } from '../route-table.js'
@@ -19,6 +20,9 @@ const ReadyResponseSchema = z.object({
   underPressure: z.boolean(),
 })
 
+/** What the health routes check; which of them must pass is each route's own. */
+type Checks = Omit<z.output<typeof ReadyResponseSchema>, 'status'>
+
 const route = routesOf({ tag: 'system', auth: 'none', prefix: API_PREFIX })
 
 /** Liveness, readiness and the API description: no authentication, no rate limit. */
@@ -31,6 +35,20 @@ export function systemRoutes(ctx: RelayContext, openapi: () => Record<string, un
     } catch {
       return 'unreachable'
     }
+  }
+  /**
+   * What the health routes look at, read in this order: the database, whether the replica is shutting
+   * down, whether it sheds requests for overload. The answer is a 503 unless `passes` says they pass.
+   */
+  const probe = async (reply: FastifyReply, passes: (checks: Checks) => boolean) => {
+    const checks: Checks = {
+      database: await databaseState(),
+      shuttingDown: ctx.shutdown.aborted,
+      underPressure: ctx.underPressure(),
+    }
+    const ok = passes(checks)
+    if (!ok) reply.code(503)
+    return { ok, ...checks }
   }
   const alive = () => ({
     uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
@@ -46,10 +64,10 @@ export function systemRoutes(ctx: RelayContext, openapi: () => Record<string, un
       response: HealthResponseSchema,
       errors: [503],
       async handler({ reply }) {
-        const database = await databaseState()
-        const underPressure = ctx.underPressure()
-        const ok = database === 'ok' && !underPressure
-        if (!ok) reply.code(503)
+        const { ok, database, underPressure } = await probe(
+          reply,
+          (checks) => checks.database === 'ok' && !checks.underPressure,
+        )
         return { status: ok ? ('ok' as const) : ('degraded' as const), database, underPressure, ...alive() }
       },
     }),
@@ -73,17 +91,11 @@ export function systemRoutes(ctx: RelayContext, openapi: () => Record<string, un
       response: ReadyResponseSchema,
       errors: [503],
       async handler({ reply }) {
-        const database = await databaseState()
-        const shuttingDown = ctx.shutdown.aborted
-        const underPressure = ctx.underPressure()
-        const ready = database === 'ok' && !shuttingDown && !underPressure
-        if (!ready) reply.code(503)
-        return {
-          status: ready ? ('ready' as const) : ('unavailable' as const),
-          database,
-          shuttingDown,
-          underPressure,
-        }
+        const { ok, ...checks } = await probe(
+          reply,
+          ({ database, shuttingDown, underPressure }) => database === 'ok' && !shuttingDown && !underPressure,
+        )
+        return { status: ok ? ('ready' as const) : ('unavailable' as const), ...checks }
       },
     }),
     route({

@@ -236,20 +236,17 @@ export class SqliteA2AStore implements A2AStore {
   }
 
   savePushConfig(record: PushConfigRecord, at: number, limit: number): boolean {
-    return this.#run(() =>
-      this.#db
-        .transaction(() => {
-          // IMMEDIATE: the write lock is taken before the count, so two writers cannot both see room.
-          const others = this.#db
-            .prepare('SELECT count(*) FROM a2a_push_configs WHERE task_id = ? AND id <> ?')
-            .pluck()
-            .get(record.taskId, record.id) as number
-          if (others >= limit) return false
-          this.#savePush(record, at)
-          return true
-        })
-        .immediate(),
-    )
+    // The write lock is taken before the count, so two writers cannot both see room.
+    return this.#immediate(() => {
+      const others = this.#value<number>(
+        'SELECT count(*) FROM a2a_push_configs WHERE task_id = ? AND id <> ?',
+        record.taskId,
+        record.id,
+      )
+      if (others >= limit) return false
+      this.#savePush(record, at)
+      return true
+    })
   }
 
   pushConfigs(taskId: string): PushConfigRecord[] {
@@ -263,19 +260,15 @@ export class SqliteA2AStore implements A2AStore {
   }
 
   deletePushConfig(taskId: string, id: string): boolean {
-    return this.#run(() =>
+    return this.#immediate(() => {
       this.#db
-        .transaction(() => {
-          this.#db
-            .prepare('DELETE FROM a2a_push_outbox WHERE task_id = ? AND config_id = ? AND done_at IS NULL')
-            .run(taskId, id)
-          return (
-            this.#db.prepare('DELETE FROM a2a_push_configs WHERE task_id = ? AND id = ?').run(taskId, id)
-              .changes > 0
-          )
-        })
-        .immediate(),
-    )
+        .prepare('DELETE FROM a2a_push_outbox WHERE task_id = ? AND config_id = ? AND done_at IS NULL')
+        .run(taskId, id)
+      return (
+        this.#db.prepare('DELETE FROM a2a_push_configs WHERE task_id = ? AND id = ?').run(taskId, id)
+          .changes > 0
+      )
+    })
   }
 
   duePushes(now: number, limit: number): DuePush[] {
@@ -334,12 +327,11 @@ export class SqliteA2AStore implements A2AStore {
   }
 
   taskIdForMessage(messageId: string): string | undefined {
-    return this.#run(
-      () =>
-        this.#db
-          .prepare('SELECT task_id FROM a2a_task_messages WHERE message_id = ?')
-          .pluck()
-          .get(messageId) as string | undefined,
+    return this.#run(() =>
+      this.#value<string | undefined>(
+        'SELECT task_id FROM a2a_task_messages WHERE message_id = ?',
+        messageId,
+      ),
     )
   }
 
@@ -391,12 +383,8 @@ export class SqliteA2AStore implements A2AStore {
 
   countTasks(caller: string, params: TaskFilter): number {
     const { where, values } = taskFilter(caller, params)
-    return this.#run(
-      () =>
-        this.#db
-          .prepare(`SELECT count(*) FROM a2a_tasks WHERE ${where.join(' AND ')}`)
-          .pluck()
-          .get(values) as number,
+    return this.#run(() =>
+      this.#value<number>(`SELECT count(*) FROM a2a_tasks WHERE ${where.join(' AND ')}`, values),
     )
   }
 
@@ -454,35 +442,46 @@ export class SqliteA2AStore implements A2AStore {
   }
 
   replaceSigningKey(record: SigningKeyRecord, expectedKid: string | undefined, graceUntil: number): boolean {
-    return this.#run(() =>
+    // The write lock is taken before the read, so two processes cannot both see no key.
+    return this.#immediate(() => {
+      const current = this.#value<string | undefined>(
+        'SELECT kid FROM a2a_signing_keys WHERE retired_at IS NULL',
+      )
+      if (current !== expectedKid) return false
       this.#db
-        .transaction(() => {
-          // IMMEDIATE: the write lock is taken before the read, so two processes cannot both see no key.
-          const current = this.#db
-            .prepare('SELECT kid FROM a2a_signing_keys WHERE retired_at IS NULL')
-            .pluck()
-            .get() as string | undefined
-          if (current !== expectedKid) return false
-          this.#db
-            .prepare('UPDATE a2a_signing_keys SET retired_at = ?, expires_at = ? WHERE retired_at IS NULL')
-            .run(record.createdAt, graceUntil)
-          this.#db
-            .prepare(
-              `INSERT INTO a2a_signing_keys (kid, alg, public_jwk, sealed_private_jwk, created_at, retired_at, expires_at)
-               VALUES (?, ?, ?, ?, ?, NULL, NULL)`,
-            )
-            .run(record.kid, record.alg, record.publicJwk, record.sealedPrivateJwk, record.createdAt)
-          // Keys past their grace period are of no use to anyone: removed with the rotation that follows.
-          this.#db
-            .prepare('DELETE FROM a2a_signing_keys WHERE expires_at IS NOT NULL AND expires_at < ?')
-            .run(record.createdAt)
-          return true
-        })
-        .immediate(),
-    )
+        .prepare('UPDATE a2a_signing_keys SET retired_at = ?, expires_at = ? WHERE retired_at IS NULL')
+        .run(record.createdAt, graceUntil)
+      this.#db
+        .prepare(
+          `INSERT INTO a2a_signing_keys (kid, alg, public_jwk, sealed_private_jwk, created_at, retired_at, expires_at)
+           VALUES (?, ?, ?, ?, ?, NULL, NULL)`,
+        )
+        .run(record.kid, record.alg, record.publicJwk, record.sealedPrivateJwk, record.createdAt)
+      // Keys past their grace period are of no use to anyone: removed with the rotation that follows.
+      this.#db
+        .prepare('DELETE FROM a2a_signing_keys WHERE expires_at IS NOT NULL AND expires_at < ?')
+        .run(record.createdAt)
+      return true
+    })
   }
 
   close(): void {}
+
+  /**
+   * `fn` in one IMMEDIATE transaction: the write lock is taken before its first read, so what it reads
+   * stays true until it commits (two writers cannot both see room, or both see no key).
+   */
+  #immediate<T>(fn: () => T): T {
+    return this.#run(() => this.#db.transaction(fn).immediate())
+  }
+
+  /** The first column of the first row `sql` reads (undefined when it reads none). */
+  #value<T>(sql: string, ...params: unknown[]): T {
+    return this.#db
+      .prepare(sql)
+      .pluck()
+      .get(...params) as T
+  }
 
   #run<T>(fn: () => T): T {
     try {

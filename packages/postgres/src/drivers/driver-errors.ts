@@ -1,5 +1,5 @@
 // The zod-free subpaths of the protocol: the inbox hook loads this file on every prompt of an assistant.
-import { AgentCommError, ConfigError, StorageError } from '@agent-comm/protocol/errors'
+import { AgentCommError, ConfigError, errorMessage, StorageError } from '@agent-comm/protocol/errors'
 import { redactUrl, urlSecrets } from '@agent-comm/protocol/redact-url'
 
 /** Why a PostgreSQL operation failed, as `StorageError.details.reason`. */
@@ -80,7 +80,7 @@ export function sqlStateOf(error: unknown): string | undefined {
 
 function classify(error: unknown): { reason: StorageFailureReason; sqlState?: string } {
   const code = stringField(error, 'code') ?? stringField(error, 'errno')
-  const message = error instanceof Error ? error.message : String(error)
+  const message = errorMessage(error)
   const sqlState = code !== undefined && /^[0-9A-Z]{5}$/.test(code) ? code : undefined
   if (sqlState !== undefined) {
     // 57P01 admin shutdown, 57P02 crash shutdown, 57P05 idle_session_timeout, 25P03
@@ -207,7 +207,7 @@ export function toStorageError(error: unknown, url: string, doing = 'statement')
   if (stringField(error, 'code') === 'ERR_INVALID_URL') return malformedUrl(url, error)
   const { reason, sqlState } = classify(error)
   const where = redactUrl(url)
-  let text = error instanceof Error ? error.message : String(error)
+  let text = errorMessage(error)
   const secrets = urlSecrets(url)
   text = scrub(text, secrets)
   // The SQLSTATE of a rejected statement is in the message itself: details are not shown everywhere.

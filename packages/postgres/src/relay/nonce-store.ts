@@ -1,4 +1,4 @@
-import { type Clock, type Logger, silentLogger, systemClock } from '@agent-comm/protocol'
+import { type Clock, errorMessage, type Logger, silentLogger, systemClock } from '@agent-comm/protocol'
 import type { SqlClient } from '../client.js'
 import { toStorageError } from '../drivers/driver-errors.js'
 
@@ -196,12 +196,7 @@ export class PostgresNonceStore {
     }
     this.#lastPrune = now
     this.#pruning = this.#sweep(now)
-      .catch((error: unknown) =>
-        this.#logger.warn(
-          { error: error instanceof Error ? error.message : String(error) },
-          'could not sweep nonces',
-        ),
-      )
+      .catch((error: unknown) => this.#logger.warn({ error: errorMessage(error) }, 'could not sweep nonces'))
       .finally(() => {
         this.#pruning = undefined
       })

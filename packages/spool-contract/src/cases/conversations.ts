@@ -1,6 +1,6 @@
-import { ConversationSummarySchema } from '@agent-comm/protocol'
+import { ConversationSummarySchema, type ManualClock } from '@agent-comm/protocol'
 import { expect, it } from 'vitest'
-import { type SpoolContractContext, task } from '../context.js'
+import { type ContractSpool, type SpoolContractContext, task } from '../context.js'
 
 /** A message from `fromAgent` to `toAgent` in conversation `conversationId`. */
 function inThread(
@@ -11,6 +11,19 @@ function inThread(
   subject?: string,
 ) {
   return { fromAgent, toAgent, body, subject, routing: { conversationId } }
+}
+
+/** Sends `messages` one after another, the clock moving `stepMs` between each and the next. */
+async function sendSpaced(
+  spool: ContractSpool,
+  clock: ManualClock,
+  stepMs: number,
+  messages: Parameters<ContractSpool['send']>[0][],
+): Promise<void> {
+  for (const [i, message] of messages.entries()) {
+    if (i > 0) clock.advance(stepMs)
+    await spool.send(message)
+  }
 }
 
 /** conversation(id) and conversations(): threads in send order, and their summaries. */
@@ -36,11 +49,11 @@ export function conversationCases(ctx: SpoolContractContext): void {
 
   it('summarises conversations with participants, counts and last activity', async () => {
     const { spool, clock } = await ctx.open()
-    await spool.send(task('a', { subject: 'Auth', routing: { conversationId: 'c1' } }))
-    clock.advance(5000)
-    await spool.send(inThread('c1', 'builder', 'architect', 'b'))
-    clock.advance(5000)
-    await spool.send(inThread('c2', 'x', 'y', 'c', 'Other'))
+    await sendSpaced(spool, clock, 5000, [
+      inThread('c1', 'architect', 'builder', 'a', 'Auth'),
+      inThread('c1', 'builder', 'architect', 'b'),
+      inThread('c2', 'x', 'y', 'c', 'Other'),
+    ])
     const list = await spool.conversations()
     expect(list.map((c) => c.conversationId)).toEqual(['c2', 'c1'])
     expect(list[1]).toMatchObject({

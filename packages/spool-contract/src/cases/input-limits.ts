@@ -8,6 +8,13 @@ const nestedText = (levels: number) => `${'{"a":'.repeat(levels - 1)}{}${'}'.rep
 /** `levels` objects nested in each other. */
 const nested = (levels: number) => JSON.parse(nestedText(levels))
 
+/** Expects `sending` to fail with a VALIDATION error whose one issue is at `path`, its message matching `why`. */
+const refusedAt = (sending: Promise<unknown>, path: string, why: RegExp) =>
+  expect(sending).rejects.toMatchObject({
+    code: 'VALIDATION',
+    issues: [{ path, message: expect.stringMatching(why) }],
+  })
+
 /** Input a store must never hold: refused at send, with nothing stored; input at the limits kept intact. */
 export function inputLimitCases(ctx: SpoolContractContext): void {
   it('refuses JSON nested too deep with a VALIDATION error naming the depth limit, and stores nothing', async () => {
@@ -62,15 +69,8 @@ export function inputLimitCases(ctx: SpoolContractContext): void {
   it('refuses NUL in a body or subject with a VALIDATION error naming the field, and stores nothing', async () => {
     const { spool } = await ctx.open()
     const nul = /must not contain NUL characters \(U\+0000\)/
-    await expect(spool.send(task('a\u0000b'))).rejects.toMatchObject({
-      code: 'VALIDATION',
-      issues: [{ path: 'body', message: expect.stringMatching(nul) }],
-    })
-    const made = { ...createMessage(task()), subject: 'x\u0000' }
-    await expect(spool.send(made)).rejects.toMatchObject({
-      code: 'VALIDATION',
-      issues: [{ path: 'subject', message: expect.stringMatching(nul) }],
-    })
+    await refusedAt(spool.send(task('a\u0000b')), 'body', nul)
+    await refusedAt(spool.send({ ...createMessage(task()), subject: 'x\u0000' }), 'subject', nul)
     await expect(
       spool.sendBatch([{ message: task('fine') }, { message: task('\u0000') }]),
     ).rejects.toMatchObject({
@@ -85,15 +85,8 @@ export function inputLimitCases(ctx: SpoolContractContext): void {
   it('refuses a lone surrogate in a body or subject with a VALIDATION error, and keeps pairs (emoji)', async () => {
     const { spool } = await ctx.open()
     const lone = /lone UTF-16 surrogate/
-    await expect(spool.send(task('half an emoji: \ud83d'))).rejects.toMatchObject({
-      code: 'VALIDATION',
-      issues: [{ path: 'body', message: expect.stringMatching(lone) }],
-    })
-    const made = { ...createMessage(task()), subject: '\udc00 first' }
-    await expect(spool.send(made)).rejects.toMatchObject({
-      code: 'VALIDATION',
-      issues: [{ path: 'subject', message: expect.stringMatching(lone) }],
-    })
+    await refusedAt(spool.send(task('half an emoji: \ud83d')), 'body', lone)
+    await refusedAt(spool.send({ ...createMessage(task()), subject: '\udc00 first' }), 'subject', lone)
     expect((await spool.stats()).totalMessages).toBe(0)
     const emoji = createMessage(task('a whole emoji: \ud83d\ude80'))
     await spool.send(emoji)

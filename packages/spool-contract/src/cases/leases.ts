@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest'
-import { type SpoolContractContext, task } from '../context.js'
+import { claimedTwice, type SpoolContractContext, task } from '../context.js'
 
 /** Leases with receipts: their length, expiry and redelivery, stale receipts, extension, the last attempt. */
 export function leaseCases(ctx: SpoolContractContext): void {
@@ -36,22 +36,17 @@ export function leaseCases(ctx: SpoolContractContext): void {
 
   it('rejects an ack with a stale receipt after the message was re-claimed', async () => {
     const { spool, clock } = await ctx.open()
-    const { messageId } = await spool.send(task())
-    const [slow] = await spool.claim('builder', { leaseSeconds: 5 })
-    clock.advance(6_000)
-    const [fast] = await spool.claim('builder', { leaseSeconds: 5 })
-    await expect(spool.ack(messageId, 'builder', { receipt: slow!.lease.receipt })).rejects.toMatchObject({
+    const { messageId, stale, current } = await claimedTwice(spool, clock)
+    await expect(spool.ack(messageId, 'builder', { receipt: stale })).rejects.toMatchObject({
       code: 'LEASE_LOST',
     })
-    await expect(spool.nack(messageId, 'builder', { receipt: slow!.lease.receipt })).rejects.toMatchObject({
+    await expect(spool.nack(messageId, 'builder', { receipt: stale })).rejects.toMatchObject({
       code: 'LEASE_LOST',
     })
-    await expect(
-      spool.extendLease(messageId, 'builder', { receipt: slow!.lease.receipt }),
-    ).rejects.toMatchObject({
+    await expect(spool.extendLease(messageId, 'builder', { receipt: stale })).rejects.toMatchObject({
       code: 'LEASE_LOST',
     })
-    expect(await spool.ack(messageId, 'builder', { receipt: fast!.lease.receipt })).toMatchObject({
+    expect(await spool.ack(messageId, 'builder', { receipt: current })).toMatchObject({
       alreadyAcked: false,
     })
   })

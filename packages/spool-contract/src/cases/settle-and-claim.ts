@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest'
-import { type SpoolContractContext, task } from '../context.js'
+import { claimedTwice, type SpoolContractContext, task } from '../context.js'
 
 /** `ackAndClaim`: the acks and the next claim in one transaction, all or nothing. */
 export function settleAndClaimCases(ctx: SpoolContractContext): void {
@@ -35,19 +35,13 @@ export function settleAndClaimCases(ctx: SpoolContractContext): void {
 
   it('acks and claims nothing when one of its acks is refused, with the error an ack gives', async () => {
     const { spool, clock } = await ctx.open()
-    const { messageId } = await spool.send(task())
-    const [slow] = await spool.claim('builder', { leaseSeconds: 5 })
-    clock.advance(6_000)
-    const [fast] = await spool.claim('builder', { leaseSeconds: 5 })
+    const { messageId, stale, current } = await claimedTwice(spool, clock)
     const waiting = await spool.send(task('waiting'))
     await expect(
-      spool.ackAndClaim([{ messageId, agent: 'builder', receipt: slow!.lease.receipt }], 'builder'),
+      spool.ackAndClaim([{ messageId, agent: 'builder', receipt: stale }], 'builder'),
     ).rejects.toMatchObject({ code: 'LEASE_LOST' })
     expect((await spool.status(waiting.messageId)).deliveries[0]?.status).toBe('queued')
-    const [again] = await spool.ackAndClaim(
-      [{ messageId, agent: 'builder', receipt: fast!.lease.receipt }],
-      'builder',
-    )
+    const [again] = await spool.ackAndClaim([{ messageId, agent: 'builder', receipt: current }], 'builder')
     expect(again?.message.id).toBe(waiting.messageId)
   })
 

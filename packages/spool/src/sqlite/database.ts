@@ -13,7 +13,7 @@ import {
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
-import { AgentCommError, StorageError } from '@agent-comm/protocol'
+import { AgentCommError, errorMessage, StorageError } from '@agent-comm/protocol'
 import { createFolder, FolderError } from '@agent-comm/protocol/create-folder'
 import type BetterSqlite3 from 'better-sqlite3'
 import { isKernelFile } from './kernel-file.js'
@@ -438,7 +438,7 @@ function diskIsFull(path: string): boolean {
 export function toStorageError(error: unknown, path: string): AgentCommError {
   if (error instanceof AgentCommError) return error
   const code = (error as { code?: string }).code ?? ''
-  const message = error instanceof Error ? error.message : String(error)
+  const message = errorMessage(error)
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     return new StorageError(`The database ${path} stayed locked by another process: ${message}`, {
       hint: `Check for a process holding a long transaction on it (lsof ${path}), then retry.`,

@@ -1,4 +1,5 @@
 import type { DeliveryStatus, MessageV2 } from '@agent-comm/protocol'
+import { errorMessage } from '@agent-comm/protocol'
 import type BetterSqlite3 from 'better-sqlite3'
 import {
   and,
@@ -299,7 +300,7 @@ function verifyFullTextIndex(sqlite: BetterSqlite3.Database, problems: string[])
   try {
     sqlite.prepare(`INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)`).run()
   } catch (error) {
-    problems.push(`full-text index: ${error instanceof Error ? error.message : String(error)}`)
+    problems.push(`full-text index: ${errorMessage(error)}`)
   }
 }
 

@@ -28,6 +28,7 @@ import {
   prepareRecipientClaims,
   type RecipientClaims,
 } from './statements.js'
+import { WalFlushAhead } from './wal-flush-ahead.js'
 
 /**
  * `db copy`'s side of the store (./copy.ts, with its row schemas, about 47 zod schemas built when it
@@ -114,6 +115,8 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
   readonly #writeGroup: BetterSqlite3.Transaction<(writes: readonly GroupedWrite[]) => unknown[]>
   /** Hot-path writes issued in the current run of promise callbacks, waiting for their shared commit. */
   #queuedWrites: GroupedWrite[] | undefined
+  /** Syncs the WAL file ahead of its checkpoints, off the event loop (none in memory or read-only). */
+  readonly #flushAhead: WalFlushAhead | undefined
   readonly #recipientClaims = new Map<string, RecipientClaims>()
   /** The recipient of the latest claim: the last entry of `#recipientClaims` (see `#claimsFor`). */
   #lastClaimer: string | undefined
@@ -132,6 +135,7 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
     this.#sqlite = sqlite
     this.location = location
     this.#stmt = prepareHotStatements(sqlite)
+    this.#flushAhead = location === ':memory:' || sqlite.readonly ? undefined : new WalFlushAhead(location)
     this.#messageSender = sqlite
       .prepare<[string], string>('SELECT from_agent FROM messages WHERE id = ?')
       .pluck()
@@ -529,6 +533,7 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
     // Writes issued just before closing are committed first, as they would have been alone.
     if (this.#queuedWrites !== undefined) this.#commitGroup(this.#queuedWrites)
     this.#sqlite.close()
+    this.#flushAhead?.close()
   }
 
   /**
@@ -559,6 +564,7 @@ export class SqliteSpoolStore implements Seam.SpoolStore {
   #commitGroup(group: GroupedWrite[]): void {
     if (this.#queuedWrites !== group) return
     this.#queuedWrites = undefined
+    this.#flushAhead?.committed()
     if (group.length > 1) {
       let outcomes: unknown[] | undefined
       try {

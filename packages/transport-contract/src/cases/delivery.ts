@@ -35,10 +35,9 @@ export function deliveryCases(ctx: ContractContext): void {
 
   it('treats a second ack as a harmless no-op that says so', async () => {
     const t = ctx.transport
-    const { messageId } = await ctx.send()
-    const [claimed] = await t.claim('builder')
-    await t.ack(messageId, 'builder', { receipt: claimed!.lease.receipt })
-    expect(await t.ack(messageId, 'builder', { receipt: claimed!.lease.receipt })).toMatchObject({
+    const { messageId, receipt } = await ctx.sendAndClaim()
+    await t.ack(messageId, 'builder', { receipt })
+    expect(await t.ack(messageId, 'builder', { receipt })).toMatchObject({
       status: 'acked',
       alreadyAcked: true,
     })
@@ -63,12 +62,8 @@ export function deliveryCases(ctx: ContractContext): void {
 
   it('requeues a nacked message with its reason, visible again at once', async () => {
     const t = ctx.transport
-    const { messageId } = await ctx.send()
-    const [claimed] = await t.claim('builder')
-    const nack = await t.nack(messageId, 'builder', {
-      reason: 'network down',
-      receipt: claimed!.lease.receipt,
-    })
+    const { messageId, receipt } = await ctx.sendAndClaim()
+    const nack = await t.nack(messageId, 'builder', { reason: 'network down', receipt })
     expect(nack).toMatchObject({
       messageId,
       recipient: 'builder',
@@ -135,13 +130,8 @@ export function deliveryCases(ctx: ContractContext): void {
 
   it('dead-letters at once when a nack says a retry cannot help', async () => {
     const t = ctx.transport
-    const { messageId } = await ctx.send()
-    const [claimed] = await t.claim('builder')
-    const nack = await t.nack(messageId, 'builder', {
-      reason: 'malformed task',
-      receipt: claimed!.lease.receipt,
-      deadLetter: true,
-    })
+    const { messageId, receipt } = await ctx.sendAndClaim()
+    const nack = await t.nack(messageId, 'builder', { reason: 'malformed task', receipt, deadLetter: true })
     expect(nack).toMatchObject({ status: 'failed', attempt: 1, maxAttempts: 3 })
     expect(await t.claim('builder')).toEqual([])
     expect((await t.status(messageId)).deliveries[0]).toMatchObject({
@@ -153,15 +143,14 @@ export function deliveryCases(ctx: ContractContext): void {
 
   it('rejects a nack of an acked message and leaves it acked', async () => {
     const t = ctx.transport
-    const { messageId } = await ctx.send()
-    const [claimed] = await t.claim('builder')
-    await t.ack(messageId, 'builder', { receipt: claimed!.lease.receipt })
+    const { messageId, receipt } = await ctx.sendAndClaim()
+    await t.ack(messageId, 'builder', { receipt })
     await expect(t.nack(messageId, 'builder', { reason: 'oops' })).rejects.toMatchObject({
       code: 'INVALID_STATE',
     })
-    await expect(
-      t.nack(messageId, 'builder', { reason: 'oops', receipt: claimed!.lease.receipt }),
-    ).rejects.toMatchObject({ code: 'INVALID_STATE' })
+    await expect(t.nack(messageId, 'builder', { reason: 'oops', receipt })).rejects.toMatchObject({
+      code: 'INVALID_STATE',
+    })
     expect((await t.status(messageId)).deliveries[0]).toMatchObject({ status: 'acked', lastError: null })
     expect(await t.claim('builder')).toEqual([])
   })

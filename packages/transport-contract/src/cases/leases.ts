@@ -48,10 +48,9 @@ export function leaseCases(ctx: ContractContext): void {
 
   it('rejects a stale receipt after a nack put the message back in the queue', async () => {
     const t = ctx.transport
-    const { messageId } = await ctx.send()
-    const [claimed] = await t.claim('builder')
-    await t.nack(messageId, 'builder', { receipt: claimed!.lease.receipt, reason: 'retry' })
-    await expect(t.ack(messageId, 'builder', { receipt: claimed!.lease.receipt })).rejects.toMatchObject({
+    const { messageId, receipt } = await ctx.sendAndClaim()
+    await t.nack(messageId, 'builder', { receipt, reason: 'retry' })
+    await expect(t.ack(messageId, 'builder', { receipt })).rejects.toMatchObject({
       code: 'LEASE_LOST',
     })
     expect((await t.status(messageId)).deliveries[0]).toMatchObject({ status: 'queued' })

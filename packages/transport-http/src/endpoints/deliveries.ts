@@ -3,6 +3,7 @@ import {
   AckResultSchema,
   DEFAULT_CLAIM_LIMIT,
   ExtendLeaseResultSchema,
+  errorMessage,
   NackResultSchema,
 } from '@agent-comm/protocol'
 import { z } from 'zod'
@@ -157,7 +158,7 @@ export class DeliveryEndpoints {
       this.#logger.warn(fields, 'dead-lettered a claimed delivery this client cannot read')
     } catch (error) {
       this.#logger.error(
-        { ...fields, error: error instanceof Error ? error.message : String(error) },
+        { ...fields, error: errorMessage(error) },
         'could not dead-letter a claimed delivery this client cannot read: it returns when its lease runs out',
       )
     }
@@ -326,7 +327,7 @@ export class DeliveryEndpoints {
         {
           agentId: agent,
           messageId: message.id,
-          error: error instanceof Error ? error.message : String(error),
+          error: errorMessage(error),
         },
         'could not hand back a streamed delivery the reader never saw: it returns when its lease runs out',
       )
