@@ -7,6 +7,7 @@
 // answer since the last ack ("zz sends answered before a claim, sum" over "zz claims answered") and the
 // median relay CPU (µs, user + system) from a round's first send request to each claim answer. Divide by
 // the cycles run, warm-up included (profile.mjs runs 300 first).
+import { createHook } from 'node:async_hooks'
 import { writeFileSync } from 'node:fs'
 import http from 'node:http'
 import { createRequire } from 'node:module'
@@ -30,8 +31,20 @@ if (process.argv[1]?.endsWith('bin.js')) {
     const u = process.cpuUsage()
     return u.user + u.system
   }
+  // Promises made in the relay process (async_hooks' PROMISE resources): each is an allocation and, awaited,
+  // a microtask; counted only with RELAY_COUNT_PROMISES=1, since the hook itself slows every promise.
+  if (process.env.RELAY_COUNT_PROMISES === '1') {
+    let promises = 0
+    createHook({
+      init(_id, type) {
+        if (type === 'PROMISE') promises++
+      },
+    }).enable()
+    process.on('exit', () => counts.set('promises', promises))
+  }
   const emit = http.Server.prototype.emit
   http.Server.prototype.emit = function (event, req, ...rest) {
+    if (event === 'request') bump('requests')
     if (event === 'request' && roundStart === undefined && req.url?.endsWith('/messages'))
       roundStart = cpuNow()
     return emit.call(this, event, req, ...rest)

@@ -17,17 +17,19 @@ export async function freePort() {
 
 /**
  * Starts the relay bin on 127.0.0.1:`port` over `dataDir` with `flags` (and `env` added to this process's
- * environment), and waits until it answers.
+ * environment), and waits until it answers. `build` runs another checkout's relay, probed with that
+ * checkout's client: `{ bin, RelayClient }` (bench/cpu.mjs compares builds).
  */
-export async function startRelayProcess(dataDir, port, flags = [], env = {}) {
-  const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
+export async function startRelayProcess(dataDir, port, flags = [], env = {}, build = {}) {
+  const bin = build.bin ?? fileURLToPath(new URL('../dist/bin.js', import.meta.url))
+  const Client = build.RelayClient ?? RelayClient
   const child = spawn(
     process.execPath,
     [bin, '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn', ...flags],
     { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env } },
   )
   const url = `http://127.0.0.1:${port}`
-  const probe = new RelayClient({ baseUrl: url, secretFor: () => undefined, retries: 0 })
+  const probe = new Client({ baseUrl: url, secretFor: () => undefined, retries: 0 })
   for (let i = 0; ; i++) {
     try {
       await probe.health()

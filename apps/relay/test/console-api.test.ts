@@ -491,6 +491,20 @@ describe('console sessions from the page’s side', () => {
     expect(badlySigned.statusCode).toBe(401)
   })
 
+  it('checks the signature of a request naming its agent in X-Agent-ID even with a session cookie: the session does not stand in', async () => {
+    const relay = await startTestRelay()
+    await humans(relay)
+    const lead = await signIn(relay, 'lead')
+    expect((await asSession(relay, lead)('GET', '/api/v1/agents')).statusCode).toBe(200)
+    const unsigned = await relay.app.inject({
+      method: 'GET',
+      url: '/api/v1/agents',
+      headers: { cookie: lead.cookie, 'x-console-key': lead.key, 'x-agent-id': 'lead' },
+    })
+    expect(unsigned.statusCode).toBe(401)
+    expect(unsigned.json().error.code).toBe('UNAUTHENTICATED')
+  })
+
   it('answers a signed-out session (another tab signed out) with the console’s message, on every console route', async () => {
     const relay = await startTestRelay()
     await humans(relay)

@@ -1,6 +1,6 @@
 import { createMessage, IdGenerator } from '@agent-comm/protocol'
 import { sqliteConnectionOf } from '@agent-comm/spool/testing'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { errorOf, startTestRelay, type TestRelay } from './helpers.js'
 
 function messages(relay: TestRelay, fromAgent = 'architect') {
@@ -123,5 +123,24 @@ describe('fan-out bounds', () => {
     expect(position).toBeLessThan(seqs.length - 1)
     expect(seqs.filter((row) => row.sender === 'architect')).toHaveLength(80)
     expect((await relay.spool.stats()).deliveries.queued).toBe(241)
+  })
+
+  it('asks the registry for recipients only for a group target: a direct send goes without the lookup', async () => {
+    const relay = await startTestRelay({ listen: false })
+    await relay.registry.register({ agentId: 'builder', capabilities: ['code'] })
+    const message = messages(relay)
+    const lookups = vi.spyOn(relay.registry, 'groupMembers')
+    const direct = await relay.signed('architect', 'POST', '/api/v1/messages', {
+      message: message('builder'),
+    })
+    expect(direct.statusCode).toBe(200)
+    expect(direct.json()).toMatchObject({ deliveries: 1, recipients: ['builder'] })
+    expect(lookups).not.toHaveBeenCalled()
+    const group = await relay.signed('architect', 'POST', '/api/v1/messages', {
+      message: message('capability:code'),
+    })
+    expect(group.statusCode).toBe(200)
+    expect(group.json()).toMatchObject({ deliveries: 1, recipients: ['builder'] })
+    expect(lookups).toHaveBeenCalledTimes(1)
   })
 })

@@ -10,6 +10,7 @@ import {
   signRequest,
   verifySignature,
 } from '../src/index.js'
+import { RequestSigner } from '../src/request-signer.js'
 
 const parts = {
   method: 'post',
@@ -97,5 +98,23 @@ describe('request signing', () => {
       expect(read.ok ? undefined : read.problem.header).toBe(header)
     }
     expect(readAuthHeaders({})).toMatchObject({ ok: false, problem: { header: 'X-Agent-ID' } })
+  })
+})
+
+describe('RequestSigner', () => {
+  const signer = () =>
+    new RequestSigner({ secretFor: () => 's3cret-s3cret-s3cret', clock: { now: () => 1_767_225_600_000 } })
+
+  it('refuses a malformed agent id every time, and signs a well-formed one every time after its first check', () => {
+    const s = signer()
+    for (let i = 0; i < 2; i++) {
+      expect(() => s.sign('../etc', 'GET', '/x', '')).toThrow(/agent id/)
+      expect(() => s.sign('', 'GET', '/x', '')).toThrow(/agent id/)
+    }
+    const first = s.sign('builder', 'GET', '/x', '')
+    const second = s.sign('builder', 'GET', '/x', '')
+    expect(first['x-agent-id']).toBe('builder')
+    expect(second['x-nonce']).not.toBe(first['x-nonce'])
+    expect(() => s.sign('..', 'GET', '/x', '')).toThrow(/agent id/)
   })
 })

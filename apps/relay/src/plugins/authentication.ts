@@ -1,4 +1,4 @@
-import { RelayErrorCode } from '@agent-comm/transport-http'
+import { AuthHeader, RelayErrorCode } from '@agent-comm/transport-http'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { type Authenticator, AuthFailure, type Caller, type SignedRequest } from '../auth.js'
@@ -35,7 +35,11 @@ export interface AuthenticationOptions {
   nonces: NonceStore
   limits: RelayLimits
   metrics: RelayMetrics
-  /** The caller of a request signed in with a console session cookie, or undefined (then HMAC applies). */
+  /**
+   * The caller of a request signed in with a console session cookie, or undefined (then HMAC applies). Not
+   * asked for a request that names its agent in `X-Agent-ID`: that one is signed, and a session never
+   * stands in for a signature (the console's sessions answer undefined for it).
+   */
   sessionCaller(request: FastifyRequest): Promise<Caller | undefined>
 }
 
@@ -75,37 +79,35 @@ export const authenticationPlugin = fp<AuthenticationOptions>(
       }
     }
 
-    /** A signed request: a failure is counted against the address, logged and rethrown. */
-    const authenticateSigned = async (request: FastifyRequest, signed: SignedRequest): Promise<Caller> => {
-      try {
-        return await authenticator.authenticate(signed)
-      } catch (error) {
-        if (error instanceof AuthFailure) {
-          metrics.authFailure(error.reason)
-          if (failures?.fail(request.ip) === true) {
-            request.log.warn(
-              { ip: request.ip, ...failures.limit },
-              'too many failed authentications: address refused until its window ends',
-            )
-          }
+    /** Counts, logs and rethrows a failed authentication of `request`. */
+    const failed = (request: FastifyRequest, error: unknown): never => {
+      if (error instanceof AuthFailure) {
+        metrics.authFailure(error.reason)
+        if (failures?.fail(request.ip) === true) {
           request.log.warn(
-            {
-              reason: error.reason,
-              agentId: error.claimedAgent,
-              route: request.routeOptions.url,
-              ip: request.ip,
-            },
-            'authentication failed',
+            { ip: request.ip, ...failures.limit },
+            'too many failed authentications: address refused until its window ends',
           )
         }
-        throw error
+        request.log.warn(
+          {
+            reason: error.reason,
+            agentId: error.claimedAgent,
+            route: request.routeOptions.url,
+            ip: request.ip,
+          },
+          'authentication failed',
+        )
       }
+      throw error
     }
 
     app.addHook('preValidation', async (request) => {
       const level = request.routeOptions.config.auth
       if (level === undefined || level === 'none') return
-      const session = await sessionCaller(request)
+      // An agent's signed request (nearly every request) skips the session lookup and its promises.
+      const session =
+        request.headers[AuthHeader.agentId] === undefined ? await sessionCaller(request) : undefined
       let caller: Caller
       if (session !== undefined) {
         // A console page signed in with its session cookie (CSRF checked on changes); no signature to check.
@@ -118,12 +120,19 @@ export const authenticationPlugin = fp<AuthenticationOptions>(
           body: Buffer.isBuffer(request.body) ? request.body : undefined,
         }
         const retryAfterMs = failures?.retryAfterMs(request.ip) ?? 0
-        caller =
-          retryAfterMs > 0
-            ? await authenticateThrottled(signed, retryAfterMs)
-            : await authenticateSigned(request, signed)
+        if (retryAfterMs > 0) caller = await authenticateThrottled(signed, retryAfterMs)
+        else {
+          // `check` answers at once or with a promise (the nonce's group commit): no promise of its own.
+          try {
+            const checked = authenticator.check(signed)
+            caller = checked instanceof Promise ? await checked : checked
+          } catch (error) {
+            return failed(request, error)
+          }
+        }
         // Its nonce is written before the request has any effect: a crash now cannot let it be replayed.
-        await nonces.whenDurable?.()
+        // (A store without `whenDurable` — SQLite's — answered `remember` only once it was written.)
+        if (nonces.whenDurable !== undefined) await nonces.whenDurable()
       }
       request.setDecorator(CALLER, caller)
     })

@@ -25,13 +25,17 @@ export const authorizationPlugin = fp<{ registry: Registry; clock: Clock }>(
       })
     }
 
-    app.addHook('preValidation', async (request) => {
+    // A callback hook: nothing here waits (the presence write runs on its own), so no promise per request.
+    // A refusal thrown here is answered as a rejection would be (fastify catches it).
+    app.addHook('preValidation', (request, _reply, done) => {
       const caller = callerOf(request)
-      if (caller === undefined) return
-      if (request.routeOptions.config.auth === 'admin' && !caller.admin) {
-        throw forbidden(`Only the relay's admin may call ${request.method} ${request.routeOptions.url}`)
+      if (caller !== undefined) {
+        if (request.routeOptions.config.auth === 'admin' && !caller.admin) {
+          throw forbidden(`Only the relay's admin may call ${request.method} ${request.routeOptions.url}`)
+        }
+        if (!caller.admin) touch(caller.agentId, request.log)
       }
-      if (!caller.admin) touch(caller.agentId, request.log)
+      done()
     })
   },
   { name: 'agent-comm-authorization', dependencies: ['agent-comm-limits'] },

@@ -54,19 +54,19 @@ function sendOptions(
 function requireCurrentTimestamp(message: MessageV2, path: string, now: number): void {
   const sent = Date.parse(message.timestamp)
   const expires = sent + message.routing.ttlHours * HOUR_MS
-  const nowIso = new Date(now).toISOString()
+  const nowIso = (): string => new Date(now).toISOString()
   const hint =
     "Send it with the current time as its timestamp (the client libraries set it), and check this machine's clock (NTP)."
   if (expires > now + MAX_TTL_HOURS * HOUR_MS) {
     throw new ValidationError(
-      `Invalid send: ${path} ${message.timestamp} with ttlHours ${message.routing.ttlHours} would expire more than ${MAX_TTL_HOURS} hours (ten years) after the relay's clock (${nowIso})`,
+      `Invalid send: ${path} ${message.timestamp} with ttlHours ${message.routing.ttlHours} would expire more than ${MAX_TTL_HOURS} hours (ten years) after the relay's clock (${nowIso()})`,
       [{ path, message: `with its TTL, must end within ${MAX_TTL_HOURS} hours of the relay's clock` }],
       { hint },
     )
   }
   if (expires <= now) {
     throw new ValidationError(
-      `Invalid send: ${path} ${message.timestamp} with ttlHours ${message.routing.ttlHours} expired before it reached the relay (relay clock ${nowIso}); no one could receive it`,
+      `Invalid send: ${path} ${message.timestamp} with ttlHours ${message.routing.ttlHours} expired before it reached the relay (relay clock ${nowIso()}); no one could receive it`,
       [{ path, message: 'its TTL, counted from this timestamp, has already run out' }],
       { hint },
     )
@@ -74,6 +74,11 @@ function requireCurrentTimestamp(message: MessageV2, path: string, now: number):
 }
 
 const HOUR_MS = 3_600_000
+
+/** Whether `to` names a group (`*` or `capability:<name>`), whose recipients the registry gives. */
+function isGroup(to: string): boolean {
+  return to === BROADCAST_TARGET || to.startsWith(CAPABILITY_TARGET_PREFIX)
+}
 
 /** Sending, message status and threads. */
 export function messageRoutes(ctx: RelayContext): RouteDef[] {
@@ -98,6 +103,8 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
     message: MessageV2,
     resolved: Map<string, Promise<{ agentId: string }[] | undefined>>,
   ): Promise<string[] | undefined> => {
+    // A direct message has no group: not asked of the registry (which would answer undefined too).
+    if (!isGroup(message.toAgent)) return undefined
     const key = `${message.toAgent}\u0000${message.fromAgent}`
     let members = resolved.get(key)
     if (members === undefined) {
@@ -209,7 +216,9 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
         requireClientMessageId(body.message.id, 'message.id')
         requireCurrentTimestamp(body.message, 'message.timestamp', ctx.clock.now())
         requireGroupForHold(body, 'holdForFutureRecipients')
-        const recipients = body.recipients ?? (await groupRecipients(body.message, new Map()))
+        const recipients =
+          body.recipients ??
+          (isGroup(body.message.toAgent) ? await groupRecipients(body.message, new Map()) : undefined)
         requireSomeone(body.message, recipients, body.holdForFutureRecipients)
         admitFanOut(caller, deliveriesOf(recipients, 'recipients'))
         const result = await spool.send(body.message, sendOptions(recipients, body))
