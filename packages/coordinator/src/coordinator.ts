@@ -58,7 +58,7 @@ import type {
   SpoolStats,
   VerifyReport,
 } from '@agent-comm/spool'
-import { claimThenWait } from '@agent-comm/spool'
+import { claimThenWait, isGroupTarget } from '@agent-comm/spool'
 import { z } from 'zod'
 import { diagnoseReceipt } from './lease-diagnosis.js'
 import { type AwaitReplyOptions, assertAwaitsReplies, type Repliers, takeReply } from './request.js'
@@ -319,11 +319,7 @@ export class Coordinator {
     if (options.idempotencyKey !== undefined)
       parseOrThrow(IdempotencyKeySchema, options.idempotencyKey, 'idempotency key')
     const hold = options.holdForFutureRecipients === true
-    if (
-      hold &&
-      message.toAgent !== BROADCAST_TARGET &&
-      !message.toAgent.startsWith(CAPABILITY_TARGET_PREFIX)
-    ) {
+    if (hold && !isGroupTarget(message.toAgent)) {
       throw new ValidationError(
         `Invalid send: only a broadcast ('*') or capability ('capability:<name>') message can be held for future recipients, not one to '${message.toAgent}'`,
         [{ path: 'holdForFutureRecipients', message: "only for a '*' or 'capability:<name>' target" }],
@@ -1203,7 +1199,7 @@ export class Coordinator {
     hold: boolean,
   ): Promise<{ agentId: string; profile: AgentProfile | undefined }[]> {
     const to = message.toAgent
-    if (to === BROADCAST_TARGET || to.startsWith(CAPABILITY_TARGET_PREFIX)) {
+    if (isGroupTarget(to)) {
       const targets = (await this.#groupMembers(message)).map((profile) => ({
         agentId: profile.agentId,
         profile,

@@ -120,7 +120,7 @@ function hostAllowed(req: IncomingMessage): boolean {
 /**
  * Serves agent-comm over MCP Streamable HTTP at `http://host:port/mcp`, one MCP session (and server) per
  * client, all on one coordinator. Binds 127.0.0.1 by default and then accepts only loopback Host headers.
- * Opens the coordinator from `env` (the bins pass `process.env`) unless one is given.
+ * Opens the coordinator from `env` (the bins pass their environment) unless one is given.
  */
 export async function startHttpServer(options: HttpServerOptions = {}): Promise<RunningHttpServer> {
   const runtime = await openRuntime(options)

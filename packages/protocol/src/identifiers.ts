@@ -3,21 +3,49 @@ import { ValidationError } from './errors.js'
 import { lazySchema } from './lazy-schema.js'
 import { Limits } from './limits.js'
 
-const AGENT_ID_PATTERN = /^[A-Za-z0-9._:@-]+$/
+/** The characters of every id: agents', messages', conversations'. */
+const SAFE_ID_PATTERN = /^[A-Za-z0-9._:@-]+$/
+/** Ids become folder and file names in the file transport: '.' and '..' would walk out of them. */
+const DOTS_ONLY = /^\.+$/
+
+/**
+ * The rule every id follows (agents', and those that name a stored thing: messages', conversations'):
+ * 1–`maxLength` characters of letters, digits and `. _ : @ -`, not dots only. Ids end up in URLs, file
+ * names and terminals, so control characters (NUL, ESC), spaces and path separators are refused.
+ */
+function safeIdSchema(maxLength: number) {
+  return z.string({ error: 'must be a string' }).check(
+    z.minLength(1, 'must not be empty'),
+    z.maxLength(maxLength, `must be at most ${maxLength} characters`),
+    z.regex(SAFE_ID_PATTERN, 'may contain only letters, digits and . _ : @ -'),
+    z.refine((id) => !DOTS_ONLY.test(id), 'must not be made of dots only'),
+  )
+}
+
+/** {@link safeIdSchema}'s rule without a parse, for paths that check many ids and parse only one that fails. */
+function isSafeIdOf(value: unknown, maxLength: number): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length >= 1 &&
+    value.length <= maxLength &&
+    SAFE_ID_PATTERN.test(value) &&
+    !DOTS_ONLY.test(value)
+  )
+}
 
 /** An agent id: 1–128 characters of letters, digits and `. _ : @ -`. */
-export const AgentIdSchema = lazySchema(() =>
-  z.string({ error: 'must be a string' }).check(
-    z.minLength(1, 'must not be empty'),
-    z.maxLength(Limits.agentIdMaxLength, `must be at most ${Limits.agentIdMaxLength} characters`),
-    z.regex(AGENT_ID_PATTERN, 'may contain only letters, digits and . _ : @ -'),
-    // Ids become folder and file names in the file transport: '.' and '..' would walk out of them.
-    z.refine((id) => !/^\.+$/.test(id), 'must not be made of dots only'),
-  ),
-)
+export const AgentIdSchema = lazySchema(() => safeIdSchema(Limits.agentIdMaxLength))
 
 /** An agent id. */
 export type AgentId = z.infer<typeof AgentIdSchema>
+
+/**
+ * Whether `AgentIdSchema` accepts `value`, without a parse: for a path that checks the same ids over and
+ * over (the relay client signs every request as an agent) and parses only one that fails, for its error.
+ */
+export function isAgentId(value: unknown): value is string {
+  return isSafeIdOf(value, Limits.agentIdMaxLength)
+}
 
 /** The address that means "every registered agent". */
 export const BROADCAST_TARGET = '*'
@@ -33,45 +61,22 @@ export const RecipientSchema = lazySchema(() =>
 )
 
 /**
- * The rule every id that names a stored thing follows (message and conversation ids): 1–128 characters of
- * letters, digits and `. _ : @ -`, not dots only. Ids end up in URLs, file names and terminals, so control
- * characters (NUL, ESC), spaces and path separators are refused.
- */
-function safeIdSchema() {
-  return z.string({ error: 'must be a string' }).check(
-    z.minLength(1, 'must not be empty'),
-    z.maxLength(Limits.idMaxLength, `must be at most ${Limits.idMaxLength} characters`),
-    z.regex(SAFE_ID_PATTERN, 'may contain only letters, digits and . _ : @ -'),
-    z.refine((id) => !DOTS_ONLY.test(id), 'must not be made of dots only'),
-  )
-}
-
-const SAFE_ID_PATTERN = /^[A-Za-z0-9._:@-]+$/
-const DOTS_ONLY = /^\.+$/
-
-/**
  * Whether `MessageIdSchema` (and `ConversationIdSchema`) accept `value`, without a parse: the same checks,
  * for a hot path that reads many ids (a claim of 100 checks each message's id) and parses only the one
  * that fails, for its error.
  */
 export function isSafeId(value: unknown): value is string {
-  return (
-    typeof value === 'string' &&
-    value.length >= 1 &&
-    value.length <= Limits.idMaxLength &&
-    SAFE_ID_PATTERN.test(value) &&
-    !DOTS_ONLY.test(value)
-  )
+  return isSafeIdOf(value, Limits.idMaxLength)
 }
 
 /** A message id as made by `newMessageId`, or any id a client chose (1–128 safe characters). */
-export const MessageIdSchema = lazySchema(() => safeIdSchema())
+export const MessageIdSchema = lazySchema(() => safeIdSchema(Limits.idMaxLength))
 
 /**
  * A conversation id as made by `newConversationId`, or any id a client chose: the same characters as a
  * message id.
  */
-export const ConversationIdSchema = lazySchema(() => safeIdSchema())
+export const ConversationIdSchema = lazySchema(() => safeIdSchema(Limits.idMaxLength))
 
 /**
  * An idempotency key chosen by a sender (one enqueue per sender and key within the window): 1–200

@@ -103,6 +103,7 @@ export {
   CAPABILITY_TARGET_PREFIX,
   ConversationIdSchema,
   IdempotencyKeySchema,
+  isAgentId,
   isSafeId,
   MessageIdSchema,
   RESERVED_AGENT_ID_PREFIXES,

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { ConversationIdSchema, isSafeId, Limits, MessageIdSchema, newMessageId } from '../src/index.js'
+import {
+  AgentIdSchema,
+  ConversationIdSchema,
+  isAgentId,
+  isSafeId,
+  Limits,
+  MessageIdSchema,
+  newMessageId,
+} from '../src/index.js'
 
 // isSafeId stands in for a parse of MessageIdSchema on the claim path (packages/spool's rows.ts): it must
 // accept exactly what the schemas accept.
@@ -35,5 +43,19 @@ describe('isSafeId', () => {
       expect(isSafeId(value), JSON.stringify(value)).toBe(ConversationIdSchema.safeParse(value).success)
     }
     expect(values.filter((v) => isSafeId(v))).toHaveLength(6)
+  })
+})
+
+describe('isAgentId', () => {
+  it('accepts exactly the ids AgentIdSchema accepts', () => {
+    for (const value of [
+      ...values,
+      'x'.repeat(Limits.agentIdMaxLength),
+      'x'.repeat(Limits.agentIdMaxLength + 1),
+    ]) {
+      expect(isAgentId(value), JSON.stringify(value)).toBe(AgentIdSchema.safeParse(value).success)
+    }
+    expect(isAgentId('builder')).toBe(true)
+    expect(isAgentId('..')).toBe(false)
   })
 })

@@ -1,10 +1,7 @@
 import type { Clock } from '@agent-comm/protocol'
-import { AgentIdSchema, ConfigError, parseOrThrow } from '@agent-comm/protocol'
+import { AgentIdSchema, ConfigError, isAgentId, parseOrThrow } from '@agent-comm/protocol'
 import { secretEnvName } from './env.js'
 import { AUDIENCE_PATTERN, signRequest } from './hmac.js'
-
-/** Most agent ids a signer remembers as well-formed; past it the set starts afresh. */
-const MAX_VALID_IDS = 10_000
 
 /** What a {@link RequestSigner} signs with (see `RelayClientOptions`). */
 export interface RequestSignerOptions {
@@ -21,11 +18,6 @@ export class RequestSigner {
   readonly #secretFor: (agentId: string) => string | undefined
   readonly #clock: Clock
   readonly #audience: string | undefined
-  /**
-   * Agent ids already found well-formed: an agent signs every request with the same id, and checking it
-   * with its zod schema each time cost a parse per request. Bounded like the HMAC key cache.
-   */
-  readonly #validIds = new Set<string>()
 
   constructor(options: RequestSignerOptions) {
     if (options.audience !== undefined && !AUDIENCE_PATTERN.test(options.audience)) {
@@ -41,11 +33,8 @@ export class RequestSigner {
   /** The signature headers of `method path` with `body`, as `agent`; `CONFIG` when it has no secret. */
   sign(agent: string, method: string, path: string, body: string): Record<string, string> {
     // A malformed id is the caller's input error, not a missing secret: say so before looking one up.
-    if (!this.#validIds.has(agent)) {
-      parseOrThrow(AgentIdSchema, agent, 'agent id')
-      if (this.#validIds.size >= MAX_VALID_IDS) this.#validIds.clear()
-      this.#validIds.add(agent)
-    }
+    // Checked without a parse on every request; the schema is parsed only for an id that fails, for its error.
+    if (!isAgentId(agent)) parseOrThrow(AgentIdSchema, agent, 'agent id')
     const secret = this.#secretFor(agent)
     if (secret === undefined || secret === '') {
       throw new ConfigError(`No relay secret for agent '${agent}'`, {

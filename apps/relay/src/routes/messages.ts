@@ -12,7 +12,7 @@ import {
   SendResultSchema,
   ValidationError,
 } from '@agent-comm/protocol'
-import type { SendOptions } from '@agent-comm/spool'
+import { isGroupTarget, type SendOptions } from '@agent-comm/spool'
 import {
   API_PREFIX,
   ConversationResponseSchema,
@@ -75,11 +75,6 @@ function requireCurrentTimestamp(message: MessageV2, path: string, now: number):
 
 const HOUR_MS = 3_600_000
 
-/** Whether `to` names a group (`*` or `capability:<name>`), whose recipients the registry gives. */
-function isGroup(to: string): boolean {
-  return to === BROADCAST_TARGET || to.startsWith(CAPABILITY_TARGET_PREFIX)
-}
-
 /** Sending, message status and threads. */
 export function messageRoutes(ctx: RelayContext): RouteDef[] {
   const { spool, registry } = ctx
@@ -104,7 +99,7 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
     resolved: Map<string, Promise<{ agentId: string }[] | undefined>>,
   ): Promise<string[] | undefined> => {
     // A direct message has no group: not asked of the registry (which would answer undefined too).
-    if (!isGroup(message.toAgent)) return undefined
+    if (!isGroupTarget(message.toAgent)) return undefined
     const key = `${message.toAgent}\u0000${message.fromAgent}`
     let members = resolved.get(key)
     if (members === undefined) {
@@ -136,13 +131,7 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
     path: string,
   ) => {
     const to = item.message.toAgent
-    if (
-      item.holdForFutureRecipients !== true ||
-      to === BROADCAST_TARGET ||
-      to.startsWith(CAPABILITY_TARGET_PREFIX)
-    ) {
-      return
-    }
+    if (item.holdForFutureRecipients !== true || isGroupTarget(to)) return
     throw new ValidationError(
       `Invalid send: only a '*' or 'capability:<name>' message can be held for future recipients, not one to '${to}'`,
       [{ path, message: "only for a '*' or 'capability:<name>' target" }],
@@ -216,9 +205,7 @@ export function messageRoutes(ctx: RelayContext): RouteDef[] {
         requireClientMessageId(body.message.id, 'message.id')
         requireCurrentTimestamp(body.message, 'message.timestamp', ctx.clock.now())
         requireGroupForHold(body, 'holdForFutureRecipients')
-        const recipients =
-          body.recipients ??
-          (isGroup(body.message.toAgent) ? await groupRecipients(body.message, new Map()) : undefined)
+        const recipients = body.recipients ?? (await groupRecipients(body.message, new Map()))
         requireSomeone(body.message, recipients, body.holdForFutureRecipients)
         admitFanOut(caller, deliveriesOf(recipients, 'recipients'))
         const result = await spool.send(body.message, sendOptions(recipients, body))
