@@ -8,6 +8,10 @@
 //     same sends without one, each on its own database (target: keys cost <= 10 % of the throughput), by
 //     wall clock and by this process's CPU time; and, beside them, the same with random (UUID) keys.
 //     `--sends-only` runs these alone, in 15 rounds.
+//     Beside them, the floor of that cost: the same rows written with raw SQL (better-sqlite3 on the spool's
+//     schema and connection settings, one transaction a send, as a send commits), with and without the
+//     key's two columns — SQLite's own work for the key (its unique index's entry and pages) and nothing of
+//     ours; the coordinator's cost can be read against it.
 //     Beside the times, counts that do not move with the machine's load, per side over the whole run: pages
 //     written a send (WAL frames and the pages checkpoints copy; bytes written, from /proc/self/io on Linux:
 //     each chunk runs alone, so its writes are its side's), write calls a send, and the checkpoints that
@@ -22,7 +26,9 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, r
 import { loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { IdGenerator } from '@agent-comm/protocol'
 import { SecretStore } from '@agent-comm/secrets'
+import { openConnection, Spool } from '@agent-comm/spool'
 import { HttpTransport, RelayClient } from '@agent-comm/transport-http'
 
 const distFlag = process.argv.indexOf('--dist')
@@ -147,6 +153,51 @@ function sends(coord, keys) {
   }
 }
 
+/**
+ * The raw-SQL floor of a send with and without a key (`keys` as in {@link sends}): the message and delivery
+ * rows a `coordinator.send` to one agent writes, in one transaction a send, by hand-written better-sqlite3
+ * on the spool's own schema and connection settings (`openConnection`). Both sides run the same statement —
+ * the keyed insert's form, `ON CONFLICT` on the key's unique index — the plain side with the key NULL, which
+ * the partial index leaves out: the difference is SQLite's own work for the key.
+ */
+async function rawSends(name, keys) {
+  const path = join(dir, `${name}.db`)
+  await (await Spool.open({ path })).close()
+  const db = openConnection(path)
+  const insertMessage = db.prepare(`INSERT INTO messages (id, from_agent, to_agent, subject, body, priority,
+      conversation_id, reply_to, ttl_hours, payload, metadata, created_at, expires_at, idempotency_key,
+      idempotency_expires_at)
+    VALUES (?, 'architect', 'sink', '', ?, 2, ?, NULL, 24, NULL, NULL, ?, ?, ?, ?)
+    ON CONFLICT (from_agent, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING`)
+  const insertDelivery = db.prepare(`INSERT INTO deliveries (message_seq, recipient, status, priority,
+      attempt, max_attempts, available_at, expires_at, created_at, updated_at)
+    VALUES (?, 'sink', 'queued', 2, 0, 3, ?, ?, ?, ?)`)
+  const ids = new IdGenerator()
+  let n = 0
+  const key = { counter: () => `bench-${n++}`, random: () => randomUUID() }[keys]
+  const send = db.transaction((at) => {
+    const k = key === undefined ? null : key()
+    const { lastInsertRowid } = insertMessage.run(
+      ids.next('msg'),
+      body,
+      ids.next('conv'),
+      at,
+      at + 86_400_000,
+      k,
+      k === null ? null : at + 86_400_000,
+    )
+    insertDelivery.run(lastInsertRowid, at, at + 86_400_000, at, at)
+  })
+  const run = async (count) => {
+    const t = now()
+    const cpu = process.cpuUsage()
+    for (let i = 0; i < count; i++) send.immediate(Date.now())
+    const used = process.cpuUsage(cpu)
+    return { wall: now() - t, cpu: (used.user + used.system) / 1000 }
+  }
+  return { run, path, close: () => db.close() }
+}
+
 async function localSetup() {
   const root = join(dir, 'local')
   const coord = await createCoordinator(loadConfig({ AGENT_COMM_PROJECT_ROOT: root }))
@@ -197,34 +248,38 @@ try {
   const plain = await sendSetup('plain')
   const keyed = await sendSetup('keyed')
   const uuidKeyed = await sendSetup('uuid-keyed')
+  const rawPlain = await rawSends('raw-plain')
+  const rawKeyed = await rawSends('raw-keyed', 'counter')
+  const rawUuid = await rawSends('raw-uuid', 'random')
   const sendRuns = {
     plain: sends(plain),
     keyed: sends(keyed, 'counter'),
     uuid: sends(uuidKeyed, 'random'),
+    rawPlain: rawPlain.run,
+    rawKeyed: rawKeyed.run,
+    rawUuid: rawUuid.run,
   }
   // Warm-up: JIT, connections, the relay's caches.
   for (let i = 0; i < 20; i++) for (const coord of requesters) await roundTrip(coord)
   for (const run of Object.values(sendRuns)) await run(100)
   const p = { local: { p50: [], p99: [] }, relay: { p50: [], p99: [] } }
-  const SIDES = ['plain', 'keyed', 'uuid']
+  const SIDES = ['plain', 'keyed', 'uuid', 'rawPlain', 'rawKeyed', 'rawUuid']
+  const perSide = (make) => Object.fromEntries(SIDES.map((name) => [name, make()]))
   // Whole-run wall time per side: every checkpoint counted once, wherever it landed (the rounds' medians can
   // leave out the few rounds a large checkpoint lands in).
-  const wallTotal = { plain: 0, keyed: 0, uuid: 0 }
+  const wallTotal = perSide(() => 0)
   // Counted beside the times, over the whole run (see the header): write calls and bytes, WAL restarts.
-  const writes = {
-    plain: { calls: 0, bytes: 0 },
-    keyed: { calls: 0, bytes: 0 },
-    uuid: { calls: 0, bytes: 0 },
-  }
+  const writes = perSide(() => ({ calls: 0, bytes: 0 }))
   const dbOf = (name) =>
+    ({ rawPlain: rawPlain.path, rawKeyed: rawKeyed.path, rawUuid: rawUuid.path })[name] ??
     join(dir, { plain: 'plain', keyed: 'keyed', uuid: 'uuid-keyed' }[name], 'data', 'coordination.db')
   const checkpointsAtStart = Object.fromEntries(SIDES.map((name) => [name, walCheckpoints(dbOf(name))]))
-  const rates = { plain: [], keyed: [], uuid: [] }
-  const cpuRates = { plain: [], keyed: [], uuid: [] }
+  const rates = perSide(() => [])
+  const cpuRates = perSide(() => [])
   // Interleaved finely, so a burst of load elsewhere on the machine touches both sides of each comparison:
   // requests go in blocks of 25 back to back, local and relay alternating (one request each, alternating,
   // measured a local p50 about 7x higher at load 17-25: each side's processes were idle, descheduled, when
-  // its turn came), and sends in chunks of 50, plain, keyed and UUID-keyed rotating.
+  // its turn came), and sends in chunks of 50, plain, keyed and UUID-keyed rotating (the coordinator's and raw SQL's).
   for (let r = 0; r < ROUNDS; r++) {
     const latencies = { local: [], relay: [] }
     for (let block = 0; block < (SENDS_ONLY ? 0 : REQUESTS / 25); block++) {
@@ -239,20 +294,25 @@ try {
       p[name].p50.push(percentile(latencies[name], 0.5))
       p[name].p99.push(percentile(latencies[name], 0.99))
     }
-    const spent = { plain: 0, keyed: 0, uuid: 0 }
-    const cpuSpent = { plain: 0, keyed: 0, uuid: 0 }
-    for (let chunk = 0; chunk < SENDS / 50; chunk++) {
-      const order = SIDES.map((_, i) => SIDES[(i + chunk) % SIDES.length])
-      for (const name of order) {
-        const before = ioCounts()
-        const { wall, cpu } = await sendRuns[name](50)
-        const after = ioCounts()
-        if (before !== undefined && after !== undefined) {
-          writes[name].calls += after.calls - before.calls
-          writes[name].bytes += after.bytes - before.bytes
+    const spent = perSide(() => 0)
+    const cpuSpent = perSide(() => 0)
+    // The coordinator's three sides rotate among themselves, then raw SQL's: each side's chunks follow one
+    // another as closely as when the bench had no raw sides (more sides between two chunks of one database
+    // leave its WAL's syncs in the thread pool more time to finish, which flatters the side that writes more).
+    for (const group of [SIDES.slice(0, 3), SIDES.slice(3)]) {
+      for (let chunk = 0; chunk < SENDS / 50; chunk++) {
+        const order = group.map((_, i) => group[(i + chunk) % group.length])
+        for (const name of order) {
+          const before = ioCounts()
+          const { wall, cpu } = await sendRuns[name](50)
+          const after = ioCounts()
+          if (before !== undefined && after !== undefined) {
+            writes[name].calls += after.calls - before.calls
+            writes[name].bytes += after.bytes - before.bytes
+          }
+          spent[name] += wall
+          cpuSpent[name] += cpu
         }
-        spent[name] += wall
-        cpuSpent[name] += cpu
       }
     }
     for (const name of SIDES) {
@@ -262,27 +322,57 @@ try {
     }
   }
   const range = (xs, digits = 1) => `${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)}`
-  const plainRate = median(rates.plain)
-  const cpuPlain = median(cpuRates.plain)
-  report('baseline: coordinator.send without a key', `${fmt(plainRate)} sends/s`, '1.00x')
-  for (const [name, label, target] of [
-    ['keyed', 'coordinator.send with an idempotency key', `; target <= 10 %`],
-    ['uuid', '  the same with random (UUID) keys', ''],
-  ]) {
-    const rate = median(rates[name])
-    const perRound = rates[name].map((k, i) => k / rates.plain[i])
+  const cost = (ratio) => `cost ${fmt((1 - ratio) * 100, 1)} %`
+  /** The sends with a key against those without, by `per` (rates or cpuRates): the median of the rounds. */
+  const keyedAgainst = (per, base, name) => ({
+    ratio: median(per[name]) / median(per[base]),
+    rounds: range(
+      per[name].map((k, i) => k / per[base][i]),
+      2,
+    ),
+  })
+  const sidesOf = {
+    coordinator: { plain: 'plain', keyed: 'keyed', uuid: 'uuid', what: 'coordinator.send' },
+    raw: { plain: 'rawPlain', keyed: 'rawKeyed', uuid: 'rawUuid', what: 'raw SQL send (the floor)' },
+  }
+  const byWall = {}
+  for (const [layer, side] of Object.entries(sidesOf)) {
+    const plainRate = median(rates[side.plain])
     report(
-      label,
-      `${fmt(rate)} sends/s`,
-      `${fmt(rate / plainRate, 2)}x (rounds ${range(perRound, 2)}x)`,
-      `cost ${fmt((1 - rate / plainRate) * 100, 1)} %${target}`,
+      `${layer === 'raw' ? '' : 'baseline: '}${side.what} without a key`,
+      `${fmt(plainRate)} sends/s`,
+      '1.00x',
+    )
+    for (const [name, label, target] of [
+      [side.keyed, `${side.what} with an idempotency key`, layer === 'raw' ? '' : '; target <= 10 %'],
+      [side.uuid, '  the same with random (UUID) keys', ''],
+    ]) {
+      const { ratio, rounds } = keyedAgainst(rates, side.plain, name)
+      if (name === side.keyed) byWall[layer] = { median: ratio }
+      report(
+        label,
+        `${fmt(median(rates[name]))} sends/s`,
+        `${fmt(ratio, 2)}x (rounds ${rounds}x)`,
+        `${cost(ratio)}${target}`,
+      )
+    }
+    const whole = (name) => wallTotal[side.plain] / wallTotal[name]
+    byWall[layer].whole = whole(side.keyed)
+    report(
+      '  keyed vs plain over the whole run (total time)',
+      '',
+      `${fmt(whole(side.keyed), 2)}x`,
+      `${cost(whole(side.keyed))} (UUID keys ${fmt((1 - whole(side.uuid)) * 100, 1)} %)`,
     )
   }
+  // Against the floor, in points of cost: above 0, the coordinator adds to what SQLite's key costs anyway.
+  const points = (layer) => (1 - byWall[layer].median) * 100
+  const wholePoints = (layer) => (1 - byWall[layer].whole) * 100
   report(
-    '  keyed vs plain over the whole run (total time)',
+    "key cost, the coordinator's minus raw SQL's",
     '',
-    `${fmt(wallTotal.plain / wallTotal.keyed, 2)}x`,
-    `cost ${fmt((1 - wallTotal.plain / wallTotal.keyed) * 100, 1)} % (UUID keys ${fmt((1 - wallTotal.plain / wallTotal.uuid) * 100, 1)} %)`,
+    `${fmt(points('coordinator') - points('raw'), 1)} points`,
+    `whole run ${fmt(wholePoints('coordinator') - wholePoints('raw'), 1)} points`,
   )
   if (ioCounts() !== undefined) {
     // Pages written a send: the bytes over a WAL frame's size (a page, its size read from a -wal header, and
@@ -290,10 +380,18 @@ try {
     const walHeader = readFileSync(`${dbOf('plain')}-wal`).subarray(0, 16)
     const frameBytes = walHeader.readUInt32BE(8) + 24
     const total = SENDS * ROUNDS
+    const labels = {
+      plain: 'without a key',
+      keyed: 'with a key',
+      uuid: 'with a UUID key',
+      rawPlain: 'raw SQL, without a key',
+      rawKeyed: 'raw SQL, with a key',
+      rawUuid: 'raw SQL, with a UUID key',
+    }
     for (const name of SIDES) {
       const checkpoints = walCheckpoints(dbOf(name)) - checkpointsAtStart[name]
       report(
-        `  counted, ${{ plain: 'without a key', keyed: 'with a key', uuid: 'with a UUID key' }[name]}`,
+        `  counted, ${labels[name]}`,
         `${fmt(writes[name].bytes / frameBytes / total, 2)} pages/send`,
         `${fmt(writes[name].calls / total, 2)} writes/send`,
         `${checkpoints} WAL checkpoints`,
@@ -301,19 +399,21 @@ try {
     }
   }
   // The same sends by CPU time (sends per CPU second): what a busy machine's queue does not move.
-  report('CPU time: send without a key', `${fmt(1e6 / cpuPlain, 1)} µs/send`, '1.00x')
-  for (const [name, label] of [
-    ['keyed', 'CPU time: send with an idempotency key'],
-    ['uuid', '  the same with random (UUID) keys'],
-  ]) {
-    const rate = median(cpuRates[name])
-    const perRound = cpuRates[name].map((k, i) => k / cpuRates.plain[i])
-    report(
-      label,
-      `${fmt(1e6 / rate, 1)} µs/send`,
-      `${fmt(rate / cpuPlain, 2)}x (rounds ${range(perRound, 2)}x)`,
-      `cost ${fmt((1 - rate / cpuPlain) * 100, 1)} %`,
-    )
+  for (const [layer, side] of Object.entries(sidesOf)) {
+    const cpuPlain = median(cpuRates[side.plain])
+    report(`CPU time: ${side.what} without a key`, `${fmt(1e6 / cpuPlain, 1)} µs/send`, '1.00x')
+    for (const [name, label] of [
+      [side.keyed, `CPU time: ${layer === 'raw' ? 'raw SQL' : 'send'} with an idempotency key`],
+      [side.uuid, '  the same with random (UUID) keys'],
+    ]) {
+      const { ratio, rounds } = keyedAgainst(cpuRates, side.plain, name)
+      report(
+        label,
+        `${fmt(1e6 / median(cpuRates[name]), 1)} µs/send`,
+        `${fmt(ratio, 2)}x (rounds ${rounds}x)`,
+        cost(ratio),
+      )
+    }
   }
   for (const [name, label, target] of SENDS_ONLY
     ? []
@@ -334,6 +434,7 @@ try {
       .join(', ')} at the end\n`,
   )
   for (const coord of [...requesters, plain, keyed, uuidKeyed]) await coord.close()
+  for (const raw of [rawPlain, rawKeyed, rawUuid]) raw.close()
 } finally {
   const ended = (child) =>
     new Promise((resolve) => {
