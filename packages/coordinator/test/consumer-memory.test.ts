@@ -8,21 +8,26 @@ import { openCoordinator } from './helpers.js'
  * after stays in the old generation as garbage until a full collection. That garbage, and the promoted bytes
  * making V8 double its young generation, lifted a consumer to 131 MiB RSS after 100,000 messages
  * (`bench/consumer-rss.bench.mjs`).
+ *
+ * The largest single scavenge is left out: what a consumer keeps per message is promoted at every scavenge
+ * alike, while one scavenge can promote whatever happened to be alive at that moment — the first after the
+ * profiler starts takes most of the warm-up's leftovers (78 KB of the run's 89 KB on an idle machine), and
+ * on a loaded machine one promoted 2.7 MB once, failing a sum of all of them.
  */
 function promoted(statistics: ReturnType<GCProfiler['stop']>['statistics']): {
   bytes: number
   scavenges: number
 } {
-  let bytes = 0
-  let scavenges = 0
+  const each: number[] = []
   for (const gc of statistics) {
     if (gc.gcType !== 'Scavenge') continue
     const oldUsed = (phase: typeof gc.beforeGC) =>
       phase.heapSpaceStatistics.find((s) => s.spaceName === 'old_space')?.spaceUsedSize ?? 0
-    bytes += Math.max(0, oldUsed(gc.afterGC) - oldUsed(gc.beforeGC))
-    scavenges++
+    each.push(Math.max(0, oldUsed(gc.afterGC) - oldUsed(gc.beforeGC)))
   }
-  return { bytes, scavenges }
+  const largest = Math.max(0, ...each)
+  const bytes = each.reduce((sum, b) => sum + b, 0) - largest
+  return { bytes, scavenges: Math.max(0, each.length - 1) }
 }
 
 describe('consumer memory', () => {
@@ -55,10 +60,12 @@ describe('consumer memory', () => {
       }
     }
     const { bytes, scavenges } = promoted(statistics)
-    // Enough scavenges for what a consumer keeps across thousands of messages to have been promoted.
+    // Enough scavenges (besides the largest) for what a consumer keeps across thousands of messages to
+    // have been promoted.
     expect(scavenges).toBeGreaterThanOrEqual(3)
-    // 4-10 bytes a message (what is in flight at each scavenge). Remembering every thread id for thousands
-    // of claims, and each receipt's delivery-id string left in V8's number-to-string cache, promoted 60-75.
+    // About 1 byte a message (what is in flight at each scavenge). Remembering every thread id for
+    // thousands of claims, and each receipt's delivery-id string left in V8's number-to-string cache,
+    // promoted 60-75 at every scavenge.
     expect(bytes / (count - warmUp)).toBeLessThan(25)
   })
 })
