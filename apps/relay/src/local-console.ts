@@ -5,6 +5,7 @@ import {
   AgentIdSchema,
   AgentNotFoundError,
   type Clock,
+  closeOnFailure,
   DEFAULT_OPERATOR_ID,
   ValidationError,
 } from '@agent-comm/protocol'
@@ -96,15 +97,15 @@ export async function startLocalConsole(options: LocalConsoleOptions): Promise<L
       const { openPostgres, openPostgresConsoleStore } = await import('@agent-comm/postgres')
       // The spool, the registry and the console's tables in one schema of that database.
       const schema = options.postgresSchema
-      postgres = await openPostgres({ url: options.path, schema, clock: options.clock })
+      const url = options.path
+      postgres = await openPostgres({ url, schema, clock: options.clock })
       spool = postgres.spool
       registry ??= postgres.registry
-      try {
-        consoleStore ??= await openPostgresConsoleStore({ url: options.path, schema })
-      } catch (error) {
-        await postgres.close()
-        throw error
-      }
+      const opened = postgres
+      consoleStore ??= await closeOnFailure(
+        () => opened.close(),
+        () => openPostgresConsoleStore({ url, schema }),
+      )
     } else {
       spool = await Spool.open({ path: options.path, create: options.create ?? false, clock: options.clock })
     }

@@ -1,7 +1,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { type Clock, ConfigError, errorMessage, systemClock } from '@agent-comm/protocol'
+import { type Clock, ConfigError, closeOnFailure, errorMessage, systemClock } from '@agent-comm/protocol'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js'
@@ -260,18 +260,17 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
   // An idle kept-alive connection stays open 72 s, as fastify (the relay) keeps it, not Node's 5 s: a client
   // reusing a connection the server is closing at that moment gets ECONNRESET on its call (seen under load).
   http.keepAliveTimeout = 72_000
-  try {
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject)
-      http.listen(options.port ?? 0, host, () => {
-        http.off('error', reject)
-        resolve()
-      })
-    })
-  } catch (error) {
-    await runtime.close()
-    throw error
-  }
+  await closeOnFailure(
+    () => runtime.close(),
+    () =>
+      new Promise<void>((resolve, reject) => {
+        http.once('error', reject)
+        http.listen(options.port ?? 0, host, () => {
+          http.off('error', reject)
+          resolve()
+        })
+      }),
+  )
   const address = http.address() as AddressInfo
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address
   const url = `http://${urlHost}:${address.port}${path}`

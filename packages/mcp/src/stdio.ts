@@ -1,6 +1,12 @@
 import type { Readable, Writable } from 'node:stream'
 import type { Coordinator } from '@agent-comm/coordinator'
-import { AgentCommError, ClosedError, errorMessage, isAgentCommError } from '@agent-comm/protocol'
+import {
+  AgentCommError,
+  ClosedError,
+  closeOnFailure,
+  errorMessage,
+  isAgentCommError,
+} from '@agent-comm/protocol'
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js'
 import { MailFeed } from './feed.js'
 import type { RelaySecrets } from './relay-secrets.js'
@@ -114,21 +120,19 @@ export async function startStdioServer(options: StdioServerOptions = {}): Promis
       await opened?.close()
     },
   }
-  let server: ReturnType<typeof createMcpServer>
-  try {
-    server = createMcpServer({
-      coordinator: options.coordinator ?? deferredCoordinator(() => open?.coordinator),
-      ...settings.session,
-      feed: new MailFeed(() => options.coordinator ?? open!.coordinator, options.inboxCheckIntervalMs),
-      ...(settings.session.relaySecretsConfigured === true
-        ? { relaySecrets: options.relaySecrets ?? deferredRelaySecrets(opening) }
-        : {}),
-      ready: opening,
-    })
-  } catch (error) {
-    await runtime.close()
-    throw error
-  }
+  const server = await closeOnFailure(
+    () => runtime.close(),
+    () =>
+      createMcpServer({
+        coordinator: options.coordinator ?? deferredCoordinator(() => open?.coordinator),
+        ...settings.session,
+        feed: new MailFeed(() => options.coordinator ?? open!.coordinator, options.inboxCheckIntervalMs),
+        ...(settings.session.relaySecretsConfigured === true
+          ? { relaySecrets: options.relaySecrets ?? deferredRelaySecrets(opening) }
+          : {}),
+        ready: opening,
+      }),
+  )
   const transport = new StdioLineTransport(stdin, stdout)
 
   let resolveClosed: () => void = () => {}

@@ -1,3 +1,4 @@
+import { errorMessage } from '@agent-comm/protocol/errors'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { examples } from '../../examples.js'
@@ -55,7 +56,7 @@ Claude Code: .claude/settings.json (--scope project, the default) or ~/.claude/s
         { schema },
       )
     } catch (error) {
-      this.error(error instanceof Error ? error.message : String(error), { exit: 2 })
+      this.error(errorMessage(error), { exit: 2 })
     }
     const shown = applyOrPrint(this, files, flags['dry-run'])
     return { dryRun: flags['dry-run'], files: shown }

@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
+import { errorMessage } from '@agent-comm/protocol/errors'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import {
@@ -212,7 +213,7 @@ export default class McpDoctor extends BaseCommand<typeof McpDoctor> {
       try {
         return (await this.runtime()).readDatabaseFile(env.AGENT_COMM_DB_PATH_FILE, 'AGENT_COMM_DB_PATH_FILE')
       } catch (error) {
-        problems.push(error instanceof Error ? error.message : String(error))
+        problems.push(errorMessage(error))
         return null
       }
     }

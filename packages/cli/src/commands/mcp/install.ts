@@ -1,3 +1,4 @@
+import { errorMessage } from '@agent-comm/protocol/errors'
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../base-command.js'
 import { CLIENTS, type ClientName, SERVER_KEY } from '../../client-config.js'
@@ -91,7 +92,7 @@ Files: claude-code .mcp.json (project) or ~/.claude.json (user); claude-desktop 
           )
         : [...entry.files, server]
     } catch (error) {
-      this.error(error instanceof Error ? error.message : String(error), { exit: 2 })
+      this.error(errorMessage(error), { exit: 2 })
     }
     const shown = applyOrPrint(this, files, flags['dry-run'])
     const launch = flags.channel
