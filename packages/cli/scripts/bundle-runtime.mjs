@@ -269,12 +269,23 @@ if (picomatchProbes !== 1) {
   )
 }
 
-// Every bundled file ASCII only. esbuild escapes non-ASCII characters in strings, regular expressions and
-// identifiers (its default charset), but keeps them in the comments it carries over (an em dash in a zod or
-// agent-comm comment). One such character makes V8 hold the whole file as a two-byte string, and Node's
-// compile cache turns the source back into UTF-8 to hash it on every load: for the 430 KB zod chunk about
-// 15 M instructions per command (valgrind's count), more than a tenth of a send's own work. Written as
-// `\u{…}` text in place, which in a comment is only text; test/startup.test.ts checks what send loads.
+// Every bundled file ASCII only. esbuild escapes non-ASCII characters in strings and identifiers (its
+// default charset), but keeps them in the comments it carries over (an em dash in a zod or agent-comm
+// comment) and in some regular expression literals (ansis, under oclif, strips colours with a class holding a
+// raw U+009B). One such character makes V8 hold the whole file as a two-byte string, and Node's compile
+// cache turns the source back into UTF-8 to hash it on every load: for the 430 KB zod chunk about 15 M
+// instructions per command (valgrind's count), more than a tenth of a send's own work. Each is written in
+// place as `\uXXXX` escapes of its UTF-16 code units, which mean the character itself in a string, a
+// template, an identifier and a regular expression with or without the `u` flag, and are only text in a
+// comment. (`\u{…}` is not: in a regular expression without `u` it is the letter u and a quantifier-like
+// text, which turned ansis's class into one matching `u` and `b` and ate letters out of every `--help`
+// listing.) test/startup.test.ts checks what send loads, test/help-listing.test.ts the listing.
+/** `\uXXXX` escapes of each UTF-16 code unit of `character`. */
+const escapeUnits = (character) =>
+  Array.from(
+    { length: character.length },
+    (_, i) => `\\u${character.charCodeAt(i).toString(16).padStart(4, '0')}`,
+  ).join('')
 for (const file of readdirSync(dist)) {
   if (
     !/^(runtime\.|hook-runtime\.bundle\.js$|send-fast-path\.bundle\.js$|oclif-core\.bundle\.cjs$)/.test(file)
@@ -282,6 +293,12 @@ for (const file of readdirSync(dist)) {
     continue
   const path = join(dist, file)
   const source = readFileSync(path, 'utf8')
-  const ascii = source.replace(/[^\0-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`)
+  // An odd run of backslashes before the character escapes it (`\é` is `é`): its last backslash becomes
+  // the escape's own.
+  const ascii = source.replace(
+    /(\\*)([^\0-\x7f])/gu,
+    (_, slashes, character) =>
+      (slashes.length % 2 === 1 ? slashes.slice(1) : slashes) + escapeUnits(character),
+  )
   if (ascii !== source) writeFileSync(path, ascii)
 }
