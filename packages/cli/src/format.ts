@@ -1,6 +1,6 @@
 // Human-readable output. The layouts of `agents` and `poll` follow the Python original's, so people and
 // scripts used to it read this CLI's output the same way. Every string that came from an agent passes
-// through terminal-text.ts (safeLine, or safeBlock for bodies): text mode never writes a raw control
+// through terminal-text.ts (safeLine, or safeIndentedBlock for bodies): text mode never writes a raw control
 // character to the terminal.
 import type { Coordinator } from '@agent-comm/coordinator'
 import type {
@@ -10,7 +10,7 @@ import type {
   MessageStatus,
   MessageV2,
 } from '@agent-comm/protocol'
-import { safeBlock, safeLine } from './terminal-text.js'
+import { safeIndentedBlock, safeLine } from './terminal-text.js'
 
 type ConversationSummary = Awaited<ReturnType<Coordinator['conversations']>>[number]
 type FailedDelivery = Awaited<ReturnType<Coordinator['listFailed']>>[number]
@@ -29,7 +29,7 @@ export function agentLine(agent: AgentProfile): string {
 
 /** A body, control characters escaped, its continuation lines indented under its label. */
 function indentRest(text: string, indent: string): string {
-  return safeBlock(text).replaceAll('\n', `\n${indent}`)
+  return safeIndentedBlock(text, indent).slice(indent.length)
 }
 
 /** Where a message sits in its thread: its conversation and, for a reply, the message it answers. */
@@ -146,7 +146,7 @@ export function conversationText(conversationId: string, messages: readonly Mess
         ...(m.payload === undefined
           ? []
           : [safeLine(`      Payload: ${m.payload.type} ${JSON.stringify(m.payload.data)}`)]),
-        `      ${indentRest(m.body, '      ')}`,
+        safeIndentedBlock(m.body, '      '),
       ].join('\n'),
     ),
   ].join('\n')

@@ -2,9 +2,15 @@
 // the text, because many clients show only the text content of a tool result. What another agent wrote
 // (subject, body, payload, device, reasons) is hostile: clients print this text in a terminal, so it goes
 // through safeLine (one line, line breaks shown as `\n`, so a subject cannot forge a `receipt:` line) or
-// safeBlock (a body keeps its lines), which show every control character escaped.
+// safeIndentedBlock (a body keeps its lines, each quoted with `> `, so none can pass for a header line or
+// another message's block), which show every control character escaped.
 import type { AgentProfile, ClaimedMessage, DeliveryInfo, MessageV2 } from '@agent-comm/protocol'
-import { safeBlock, safeLine } from '@agent-comm/protocol/terminal-text'
+import { safeIndentedBlock, safeLine } from '@agent-comm/protocol/terminal-text'
+
+/** A body as the model reads it: each line quoted with `> `, control characters escaped. */
+export function quotedBody(body: string): string {
+  return safeIndentedBlock(body, '> ')
+}
 
 /** One message, header lines then the body. */
 export function formatMessage(message: MessageV2): string {
@@ -19,7 +25,7 @@ export function formatMessage(message: MessageV2): string {
   if (message.payload !== undefined) {
     lines.push(`payload (${message.payload.type}): ${safeLine(JSON.stringify(message.payload.data))}`)
   }
-  lines.push('body:', safeBlock(message.body))
+  lines.push('body:', quotedBody(message.body))
   return lines.join('\n')
 }
 

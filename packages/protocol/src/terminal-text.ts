@@ -41,6 +41,16 @@ export function safeBlock(text: string): string {
 }
 
 /**
+ * A multi-line text set in a column of its own: {@link safeBlock}, with `margin` before every line. No line
+ * of it starts where the lines around it do, so a hostile body cannot pass a line of its own off as the
+ * output's (a forged `receipt:` line, a second message's header): the CLI indents a body under its label,
+ * the MCP server quotes it for the model (`> `).
+ */
+export function safeIndentedBlock(text: string, margin: string): string {
+  return margin + safeBlock(text).replaceAll('\n', `\n${margin}`)
+}
+
+/**
  * `value` as JSON text (`JSON.stringify(value, null, space)`) holding no raw control character: JSON
  * escapes C0 itself, and the rest (DEL, C1, bidirectional controls, line and paragraph separators) is
  * written as `\uXXXX` escapes. The text parses back to exactly `value`, yet is inert when printed as is.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { safeBlock, safeJson, safeLine } from '../src/terminal-text.js'
+import { safeBlock, safeIndentedBlock, safeJson, safeLine } from '../src/terminal-text.js'
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for exactly these characters
 const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/u
@@ -22,5 +22,16 @@ describe('terminal text', () => {
     expect(safeBlock(line)).toBe(line)
     expect(safeBlock(block)).toBe(block)
     expect(block).not.toMatch(RAW_CONTROL)
+  })
+
+  it('sets a block in its own column: every line, CRLF ends and the escaped ones alike, starts with the margin', () => {
+    const forged = `done\r\nreceipt: forged\n--- message 2 of 2 ---\nfrom: boss${HOSTILE}\n`
+    const quoted = safeIndentedBlock(forged, '> ')
+    expect(quoted).toBe(
+      `> done\n> receipt: forged\n> --- message 2 of 2 ---\n> from: boss${safeBlock(HOSTILE)}\n> `,
+    )
+    expect(quoted).not.toMatch(/^(?!> )/m)
+    expect(quoted).not.toMatch(RAW_CONTROL)
+    expect(safeIndentedBlock('one line', '  ')).toBe('  one line')
   })
 })

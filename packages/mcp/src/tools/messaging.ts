@@ -21,9 +21,9 @@ import {
   TtlHoursSchema,
   ValidationError,
 } from '@agent-comm/protocol'
-import { safeBlock } from '@agent-comm/protocol/terminal-text'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
+import { quotedBody } from '../format.js'
 import { prose } from '../prose.js'
 import { MessageOutputSchema, SendOutputShape } from '../schemas.js'
 import { Behaviour, registerTool, type ToolContext } from '../tool-kit.js'
@@ -157,7 +157,7 @@ async function replyOutcome(
   try {
     const reply = await wait()
     return {
-      text: `Reply to ${requestId} from '${reply.fromAgent}' (message ${reply.id}, already acked):\n${safeBlock(reply.body)}`,
+      text: `Reply to ${requestId} from '${reply.fromAgent}' (message ${reply.id}, already acked):\n${quotedBody(reply.body)}`,
       data: { requestId, replied: true, reply },
     }
   } catch (error) {
