@@ -25,6 +25,17 @@ export interface AgentResult {
   agent: AgentProfile
 }
 
+/** `register --at-relay`: the relay that has the profile now. */
+export interface RelayRegistration {
+  url: string
+  registered: true
+}
+
+/** `register`: the profile, and with `--at-relay` the relay that has it too. */
+export interface RegisterResult extends AgentResult {
+  relay?: RelayRegistration
+}
+
 /** `deregister`. */
 export interface DeregisterResult {
   agentId: string

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { TaskState } from '@a2a-js/sdk'
 import { ClientFactory, JsonRpcTransportFactory } from '@a2a-js/sdk/client'
@@ -138,5 +139,65 @@ describe('an A2A task answered from the command line', () => {
     expect(task.artifacts[0]?.parts[0]?.content).toEqual({ $case: 'text', value: '42' })
     // Nothing stayed behind in the laptop's own database.
     expect(JSON.parse((await local(['stats'])).stdout)).toMatchObject({ totalMessages: 0 })
+  })
+
+  it('publishes the card of an agent registered from its own machine with --at-relay, and only then', async () => {
+    const relayDir = tempDir()
+    const dataDir = join(relayDir, 'relay')
+    const relayEnv = cleanEnv({ AGENT_COMM_RELAY_DATA_DIR: dataDir })
+    const gen = await runCli(['relay', 'gen-secret', 'helper', '--json'], { cwd: relayDir, env: relayEnv })
+    const { secret } = JSON.parse(gen.stdout) as { secret: string }
+    const relay = await startRelay(relayConfig({ dataDir, port: 0, logLevel: 'silent' }))
+    stops.push(() => relay.close())
+    const card = () => fetch(`${relay.url}/a2a/helper/.well-known/agent-card.json`)
+    const laptop = tempDir()
+    const profile = ['register', 'helper', '-c', 'answer', '-d', 'laptop', '--transport-type', 'http']
+    const withSkill = [...profile, '--relay-url', relay.url, '--a2a-skill', 'answer|Answer questions']
+    const env = cleanEnv({ AGENT_COMM_DB_PATH: join(laptop, 'local.db'), AGENT_COMM_SECRET_HELPER: secret })
+
+    // Without --at-relay only the laptop's database has the profile, and the command says what to add.
+    const local = await runCli(withSkill, { cwd: laptop, env })
+    expect(local.code, local.stderr).toBe(0)
+    expect(local.stderr).toContain('add --at-relay to register this profile there too')
+    expect((await card()).status).toBe(404)
+
+    // --at-relay without the agent's secret here writes nothing and says which variable to set.
+    const noSecret = await runCli([...withSkill, '--at-relay'], {
+      cwd: laptop,
+      env: cleanEnv({ AGENT_COMM_DB_PATH: join(laptop, 'other.db') }),
+    })
+    expect(noSecret.code).toBe(2)
+    expect(noSecret.stderr).toContain("No relay secret for agent 'helper'")
+    expect(noSecret.stderr).toContain('AGENT_COMM_SECRET_HELPER')
+    expect(existsSync(join(laptop, 'other.db'))).toBe(false)
+
+    // With it, signed as helper: the relay's registry has the profile and publishes the skill.
+    const registered = await runCli([...withSkill, '--at-relay', '--json'], { cwd: laptop, env })
+    expect(registered.code, registered.stderr).toBe(0)
+    expect(JSON.parse(registered.stdout)).toMatchObject({
+      agent: { agentId: 'helper', transport: 'http' },
+      relay: { url: relay.url, registered: true },
+    })
+    const published = await card()
+    expect(published.status).toBe(200)
+    expect(((await published.json()) as { skills: { id: string }[] }).skills).toMatchObject([
+      { id: 'answer' },
+    ])
+
+    // A relay that cannot be reached: the local registration stands, the command fails and says so.
+    const unreachable = await runCli([...profile, '--relay-url', 'http://127.0.0.1:9', '--at-relay'], {
+      cwd: laptop,
+      env: { ...env, AGENT_COMM_DB_PATH: join(laptop, 'third.db') },
+    })
+    expect(unreachable.code).not.toBe(0)
+    expect(unreachable.stderr).toContain(
+      'Registered helper in this database, but not at its relay http://127.0.0.1:9',
+    )
+    expect(unreachable.stderr).toContain('Check that the relay is up')
+    const agents = await runCli(['agents', '--json'], {
+      cwd: laptop,
+      env: { ...env, AGENT_COMM_DB_PATH: join(laptop, 'third.db') },
+    })
+    expect(JSON.parse(agents.stdout).agents).toMatchObject([{ agentId: 'helper', transport: 'http' }])
   })
 })

@@ -1,13 +1,16 @@
 import { resolve } from 'node:path'
 import type { AgentProfile } from '@agent-comm/protocol'
+import { errorMessage } from '@agent-comm/protocol/errors'
 import { TRANSPORT_KINDS } from '@agent-comm/protocol/vocabulary'
 import { Flags } from '@oclif/core'
 import { agentArg, BaseCommand } from '../base-command.js'
+import type { Runtime } from '../context.js'
+import { CommandFailure, exitCodeFor } from '../errors.js'
 import { examples } from '../examples.js'
 import { METADATA_EXPECTED, parseFlagValue } from '../flag-errors.js'
 import { jsonFlag } from '../flags.js'
 import { agentLine } from '../format.js'
-import type { AgentResult } from '../json-output.js'
+import type { RegisterResult, RelayRegistration } from '../json-output.js'
 
 /** `agent-comm register`: adds an agent to the registry or updates its profile. */
 export default class Register extends BaseCommand<typeof Register> {
@@ -15,11 +18,14 @@ export default class Register extends BaseCommand<typeof Register> {
   static override description =
     `Capabilities say what the agent can do; other agents find it by them (agents --capability, send capability:<name>). Registering again replaces the profile and keeps the registration time. An agent must be registered before messages can be sent to it.
 
-Transports: sqlite (default) shares this database; http reaches an agent through a relay (--relay-url); file drops messages as JSON files in a folder (--inbox-dir).`
+Transports: sqlite (default) shares this database; http reaches an agent through a relay (--relay-url); file drops messages as JSON files in a folder (--inbox-dir).
+
+A relay publishes A2A cards (--a2a-skill) and answers other agents' discovery from its own registry, not from this database: --at-relay also registers an http agent's profile there, signed as the agent (AGENT_COMM_SECRET_<AGENT> must be set here), replacing the profile the relay had.`
   static override examples = examples`
     agent-a -c "send,receive" -d local
     reviewer -c code,review -d workstation --metadata '{"model":"gpt-5"}'
     remote -c approve -d laptop --transport-type http --relay-url https://relay.example.com
+    helper -c answer -d laptop --transport-type http --relay-url https://relay.example.com --a2a-skill "answer|Answer questions" --at-relay
     watcher -c notify -d nas --transport-type file --inbox-dir ./inboxes/watcher
   `
   static override args = { name: agentArg('agent id: letters, digits and . _ : @ -') }
@@ -61,6 +67,10 @@ Transports: sqlite (default) shares this database; http reaches an agent through
         "an external A2A agent: its Agent Card URL (e.g. https://host/.well-known/agent-card.json); an A2A bridge forwards this agent's messages",
       helpValue: '<url>',
     }),
+    'at-relay': Flags.boolean({
+      description:
+        "also register the profile at the agent's relay (--transport-type http), signed with AGENT_COMM_SECRET_<AGENT>: what the relay publishes (A2A cards) and lists comes from its own registry",
+    }),
     metadata: jsonFlag({
       description: 'free-form JSON object stored with the profile',
       helpValue: '<json object>',
@@ -79,7 +89,7 @@ Transports: sqlite (default) shares this database; http reaches an agent through
   /** Registering is how a project's database comes to be: it is created when missing. */
   protected override readonly createsDatabase = true
 
-  async run(): Promise<AgentResult> {
+  async run(): Promise<RegisterResult> {
     const { flags, args } = this
     const runtime = await this.runtime()
     const { JsonObjectSchema, ValidationError } = runtime
@@ -89,6 +99,12 @@ Transports: sqlite (default) shares this database; http reaches an agent through
         : parseFlagValue(runtime, JsonObjectSchema, flags.metadata, '--metadata', METADATA_EXPECTED)
     const a2a = a2aMetadata(flags['a2a-skill'], flags['a2a-url'], ValidationError)
     if (a2a !== undefined) metadata = { ...(metadata ?? {}), a2a }
+    const atRelay = await this.#relayRegistration(
+      runtime,
+      flags['transport-type'],
+      flags['relay-url'],
+      args.name,
+    )
     const coordinator = await this.coordinator()
     const agent = await coordinator.register({
       agentId: args.name,
@@ -103,8 +119,88 @@ Transports: sqlite (default) shares this database; http reaches an agent through
       metadata,
     })
     this.log(`Registered ${agentLine(agent)}`)
-    return { agent }
+    if (atRelay === undefined) {
+      if (agent.transport === 'http' && hasA2ASkills(agent)) {
+        process.stderr.write(
+          `Note: the relay publishes ${agent.agentId}'s A2A card from its own registry: add --at-relay to register this profile there too (or register it in the relay's database, --db <relay data dir>/relay.db).\n`,
+        )
+      }
+      return { agent }
+    }
+    const relay = await atRelay.register(agent)
+    this.log(`Registered ${agent.agentId} at its relay ${relay.url} too`)
+    return { agent, relay }
   }
+
+  /**
+   * For `--at-relay`: checked before anything is written (an http agent, its secret set here), then what
+   * registers the profile at the relay once the local registration is done.
+   */
+  async #relayRegistration(
+    runtime: Runtime,
+    transport: string | undefined,
+    relayUrls: string[] | undefined,
+    agentId: string,
+  ): Promise<{ register(agent: AgentProfile): Promise<RelayRegistration> } | undefined> {
+    if (!this.flags['at-relay']) return undefined
+    if (transport !== 'http' || relayUrls === undefined) {
+      throw new runtime.ValidationError(
+        'Invalid --at-relay: it is for an agent reached through a relay',
+        [{ path: 'at-relay', message: 'needs --transport-type http and --relay-url' }],
+        { hint: 'Give --transport-type http --relay-url <url> with it, or leave --at-relay out.' },
+      )
+    }
+    const { RelayClient, secretEnvName, secretFromEnv } = await runtime.loadTransportHttp()
+    const variable = secretEnvName(agentId)
+    if (secretFromEnv(process.env, agentId) === undefined) {
+      throw new CommandFailure(
+        'CONFIG',
+        `No relay secret for agent '${agentId}': --at-relay signs as the agent`,
+        {
+          hint: `Set ${variable} to the secret printed by 'agent-comm relay gen-secret ${agentId}' on the relay, or leave --at-relay out.`,
+          exitCode: exitCodeFor('CONFIG'),
+        },
+      )
+    }
+    return {
+      async register(agent) {
+        const url = agent.relayUrl!
+        const client = new RelayClient({ baseUrl: url, secretFor: (id) => secretFromEnv(process.env, id) })
+        try {
+          const { capabilities, device, transport, relayUrl, metadata } = agent
+          await client.register({
+            agentId: agent.agentId,
+            capabilities,
+            device,
+            transport,
+            relayUrl,
+            metadata,
+          })
+          return { url, registered: true }
+        } catch (error) {
+          // The local registration stands: say so, with the relay's own code and exit code.
+          const code = (error as { code?: unknown }).code
+          throw new CommandFailure(
+            typeof code === 'string' ? code : 'UNAVAILABLE',
+            `Registered ${agent.agentId} in this database, but not at its relay ${url}: ${errorMessage(error)}`,
+            {
+              hint: `Check that the relay is up and that ${variable} is the secret it issued, then run this command again.`,
+              exitCode: exitCodeFor(typeof code === 'string' ? code : 'UNAVAILABLE'),
+              cause: error,
+            },
+          )
+        } finally {
+          await client.close()
+        }
+      },
+    }
+  }
+}
+
+/** Whether the profile offers A2A skills: what a relay publishes from its own registry only. */
+function hasA2ASkills(agent: AgentProfile): boolean {
+  const a2a = (agent.metadata as { a2a?: { skills?: unknown[] } } | undefined)?.a2a
+  return (a2a?.skills?.length ?? 0) > 0
 }
 
 /**
