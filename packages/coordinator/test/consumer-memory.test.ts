@@ -27,10 +27,10 @@ function promoted(each: number[]): { bytes: number; scavenges: number } {
 
 describe('consumer memory', () => {
   it('keeps nothing of a consumed message past the next few, whatever its thread and delivery ids', async () => {
-    // Measured in a process of its own: in the test runner's, the runner's own traffic was promoted at
-    // the same scavenges. Up to three runs: on a loaded machine one run in several promoted ~300 bytes a
-    // message at every scavenge (seen with six busy loops beside it, also apart from the runner), and the
-    // next runs 10; what the library keeps per message is promoted in every run.
+    // Measured in a process of its own, as an application runs a consumer, with nothing of the test runner
+    // in its heap. Up to three runs: on a loaded machine one run in several promoted ~300 bytes a message
+    // at every scavenge (in CI's test run, and with six busy loops beside the fixture alone), the next
+    // runs 10; what the library keeps per message is promoted in every run.
     const perMessage: number[] = []
     for (let run = 0; run < 3; run++) {
       const database = join(tempDir(), `consumer-${run}.db`)
