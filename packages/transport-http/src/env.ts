@@ -1,3 +1,5 @@
+import { ConfigError } from '@agent-comm/protocol'
+
 /** Prefix of the environment variables that hold agents' relay secrets. */
 export const SECRET_ENV_PREFIX = 'AGENT_COMM_SECRET_'
 
@@ -40,4 +42,16 @@ export function secretFromEnv(
 ): string | undefined {
   const value = env[secretEnvName(agentId)]?.trim()
   return value === undefined || value === '' ? undefined : value
+}
+
+/**
+ * The error of a call that must sign as `agentId` and has no secret for it: names the variable to set and
+ * where its value comes from. The signer throws it; so does a command that checks before it starts.
+ */
+export function noRelaySecret(agentId: string): ConfigError {
+  const variable = secretEnvName(agentId)
+  return new ConfigError(`No relay secret for agent '${agentId}'`, {
+    hint: `Set ${variable} to the secret printed by 'agent-comm relay gen-secret ${agentId}' on the relay.`,
+    details: { agentId, variable },
+  })
 }

@@ -44,7 +44,13 @@ export {
 // NackOptions, ExtendOptions, AgentListOptions, BatchItem, RelayHealth, RelayConversation): that file holds
 // nothing else.
 export type * from './endpoints/call-options.js'
-export { hasPlainSecretEnvName, SECRET_ENV_PREFIX, secretEnvName, secretFromEnv } from './env.js'
+export {
+  hasPlainSecretEnvName,
+  noRelaySecret,
+  SECRET_ENV_PREFIX,
+  secretEnvName,
+  secretFromEnv,
+} from './env.js'
 export { errorFromResponse, explainOlderRelay, OLDER_RELAY, RelayError, type RelayRequest } from './errors.js'
 export type { AuthHeaderProblem, AuthHeaders, SignedRequestParts, SignRequestInput } from './hmac.js'
 export {

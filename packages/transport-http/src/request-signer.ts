@@ -1,6 +1,6 @@
 import type { Clock } from '@agent-comm/protocol'
 import { AgentIdSchema, ConfigError, isAgentId, parseOrThrow } from '@agent-comm/protocol'
-import { secretEnvName } from './env.js'
+import { noRelaySecret } from './env.js'
 import { AUDIENCE_PATTERN, signRequest } from './hmac.js'
 
 /** What a {@link RequestSigner} signs with (see `RelayClientOptions`). */
@@ -36,12 +36,7 @@ export class RequestSigner {
     // Checked without a parse on every request; the schema is parsed only for an id that fails, for its error.
     if (!isAgentId(agent)) parseOrThrow(AgentIdSchema, agent, 'agent id')
     const secret = this.#secretFor(agent)
-    if (secret === undefined || secret === '') {
-      throw new ConfigError(`No relay secret for agent '${agent}'`, {
-        hint: `Set ${secretEnvName(agent)} to the secret printed by 'agent-comm relay gen-secret ${agent}' on the relay.`,
-        details: { agentId: agent, variable: secretEnvName(agent) },
-      })
-    }
+    if (secret === undefined || secret === '') throw noRelaySecret(agent)
     return signRequest(secret, {
       method,
       path,

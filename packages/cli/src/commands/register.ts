@@ -150,42 +150,26 @@ A relay publishes A2A cards (--a2a-skill) and answers other agents' discovery fr
         { hint: 'Give --transport-type http --relay-url <url> with it, or leave --at-relay out.' },
       )
     }
-    const { RelayClient, secretEnvName, secretFromEnv } = await runtime.loadTransportHttp()
-    const variable = secretEnvName(agentId)
-    if (secretFromEnv(process.env, agentId) === undefined) {
-      throw new CommandFailure(
-        'CONFIG',
-        `No relay secret for agent '${agentId}': --at-relay signs as the agent`,
-        {
-          hint: `Set ${variable} to the secret printed by 'agent-comm relay gen-secret ${agentId}' on the relay, or leave --at-relay out.`,
-          exitCode: exitCodeFor('CONFIG'),
-        },
-      )
-    }
+    const { RelayClient, noRelaySecret, secretEnvName, secretFromEnv } = await runtime.loadTransportHttp()
+    if (secretFromEnv(process.env, agentId) === undefined) throw noRelaySecret(agentId)
     return {
       async register(agent) {
         const url = agent.relayUrl!
         const client = new RelayClient({ baseUrl: url, secretFor: (id) => secretFromEnv(process.env, id) })
         try {
           const { capabilities, device, transport, relayUrl, metadata } = agent
-          await client.register({
-            agentId: agent.agentId,
-            capabilities,
-            device,
-            transport,
-            relayUrl,
-            metadata,
-          })
+          await client.register({ agentId, capabilities, device, transport, relayUrl, metadata })
           return { url, registered: true }
         } catch (error) {
           // The local registration stands: say so, with the relay's own code and exit code.
           const code = (error as { code?: unknown }).code
+          const failure = typeof code === 'string' ? code : 'UNAVAILABLE'
           throw new CommandFailure(
-            typeof code === 'string' ? code : 'UNAVAILABLE',
-            `Registered ${agent.agentId} in this database, but not at its relay ${url}: ${errorMessage(error)}`,
+            failure,
+            `Registered ${agentId} in this database, but not at its relay ${url}: ${errorMessage(error)}`,
             {
-              hint: `Check that the relay is up and that ${variable} is the secret it issued, then run this command again.`,
-              exitCode: exitCodeFor(typeof code === 'string' ? code : 'UNAVAILABLE'),
+              hint: `Check that the relay is up and that ${secretEnvName(agentId)} is the secret it issued, then run this command again.`,
+              exitCode: exitCodeFor(failure),
               cause: error,
             },
           )
